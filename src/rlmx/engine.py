@@ -1,0 +1,386 @@
+"""One RLM node: root-LM turns against one sandbox until a finish or a stop; recursion into child nodes.
+
+The engine decides everything about a run (when it finishes, what a sub-call may do, when a budget stops it);
+the sandbox only runs cells and reports, the LMs only complete messages, the ledger only counts and admits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rlmx import prompts
+from rlmx.budget import BudgetExhausted, Ledger, Role
+from rlmx.context import PreparedContext, prepare
+from rlmx.errors import InputError, LMError, SandboxError
+from rlmx.events import Emit, Event, clip
+from rlmx.lm.base import LM, Completion, Message, estimate_message_tokens
+from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
+from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
+
+Status = Literal["finished", "budget_exhausted", "error"]
+AnswerSource = Literal[
+    "final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "none"
+]
+
+
+@dataclass(slots=True)
+class Tree:
+    """What every node of one completion tree shares: one ledger, one concurrency limit, one event stream."""
+
+    run_id: str
+    ledger: Ledger
+    limiter: asyncio.Semaphore
+    emit: Emit
+    root_lm: LM
+    sub_lm: LM
+    models: dict[str, LM]
+    max_depth: int
+    sandbox: str
+    sandbox_options: dict[str, Any] = field(default_factory=dict)
+    system_prompt: str | None = None
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    source: AnswerSource
+    value: Any
+
+    @property
+    def text(self) -> str:
+        return answer_text(self.value)
+
+
+def answer_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    answer: str
+    status: Status
+    stop_reason: str
+    iterations: int
+    source: AnswerSource
+    value: Any = None
+
+
+class Engine:
+    """One node of the RLM tree (depth 0 is the root). `run()` never raises for budget, LM or sandbox trouble:
+    the NodeResult says how it ended."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        *,
+        query: str,
+        contexts: Sequence[PreparedContext],
+        depth: int = 0,
+        node_id: str = "0",
+        parent_id: str | None = None,
+    ) -> None:
+        self.tree = tree
+        self.query = query
+        self.contexts = list(contexts)
+        self.depth = depth
+        self.node_id = node_id
+        self.parent_id = parent_id
+        self.iterations = 0
+        self.answer_buffer: Any = None
+        self.messages: list[Message] = []
+        self._recorded = 0
+        self._cells = 0
+        self._children = itertools.count(1)
+        self.sandbox: Sandbox | None = None
+
+    # --- events -------------------------------------------------------------------------------
+    def emit(self, type_: str, **data: Any) -> None:
+        self.tree.emit(Event(type_, self.tree.run_id, self.node_id, self.parent_id, self.depth, data))
+
+    # --- the run ------------------------------------------------------------------------------
+    async def run(self) -> NodeResult:
+        started = time.monotonic()
+        self.emit("node_start", query=clip(self.query), contexts=[c.summary() for c in self.contexts])
+        result = await self._run_guarded()
+        self.emit(
+            "node_end",
+            status=result.status,
+            stop_reason=result.stop_reason,
+            iterations=result.iterations,
+            answer=clip(result.answer),
+            source=result.source,
+            seconds=round(time.monotonic() - started, 4),
+        )
+        return result
+
+    async def _run_guarded(self) -> NodeResult:
+        budget = self.tree.ledger.budget
+        self.sandbox = create_sandbox(self.tree.sandbox, **self.tree.sandbox_options)
+        try:
+            remaining = self.tree.ledger.remaining_seconds() if self.depth == 0 else None
+            try:
+                async with asyncio.timeout(remaining):
+                    await self.sandbox.start(self.contexts)
+                    self.emit("sandbox_ready", protections=self.sandbox.protections)
+                    return await self._loop(budget.max_iterations)
+            except TimeoutError:
+                return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
+            except BudgetExhausted as stop:
+                return self._stopped(stop)
+            except LMError as exc:
+                return self._failed(f"the root LM call failed: {exc}")
+            except SandboxError as exc:
+                return self._failed(f"the REPL failed: {exc}")
+        finally:
+            await self.sandbox.close()
+
+    def _time_spent(self) -> str:
+        return f"the {self.tree.ledger.budget.max_seconds:g} s time budget (max_seconds) ran out"
+
+    async def _loop(self, max_iterations: int) -> NodeResult:
+        self.messages = [
+            Message(role="system", content=self._system_prompt(max_iterations)),
+            Message(role="user", content=prompts.first_user(self.query, self.contexts, max_iterations)),
+        ]
+        feedback = ""
+        for turn in range(1, max_iterations + 1):
+            self.iterations = turn
+            self.tree.ledger.check_time()
+            self.emit("iteration", turn=turn)
+            reply = await self._ask(role="root")
+            finish, feedback = await self._act(reply.text)
+            if finish is not None:
+                return self._finished(finish)
+            if turn < max_iterations:
+                self.messages.append(
+                    Message(role="user", content=f"{feedback}\n\n{prompts.next_turn(turn + 1, max_iterations)}")
+                )
+        return await self._final_request(feedback, max_iterations)
+
+    def _system_prompt(self, max_iterations: int) -> str:
+        return prompts.system(
+            depth=self.depth,
+            max_depth=self.tree.max_depth,
+            max_iterations=max_iterations,
+            override=self.tree.system_prompt,
+        )
+
+    async def _ask(self, *, role: Role) -> Completion:
+        """One root-LM call over the conversation so far; the reply is appended to it."""
+        new = self.messages[self._recorded :]
+        started = time.monotonic()
+        completion = await self._complete(self.tree.root_lm, self.messages, role=role)
+        self.messages.append(Message(role="assistant", content=completion.text))
+        self._recorded = len(self.messages)
+        self.emit(
+            "lm_call",
+            role=role,
+            model=completion.model,
+            new_messages=[{"role": m["role"], "content": clip(m["content"], 2000)} for m in new],
+            response=completion.text,
+            input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens,
+            cost_usd=completion.usage.cost_usd,
+            seconds=round(time.monotonic() - started, 4),
+        )
+        return completion
+
+    async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role) -> Completion:
+        """Any LM call of the tree: admitted by the ledger, run under the tree's concurrency limit, settled."""
+        ledger = self.tree.ledger
+        reservation = ledger.reserve(estimate_message_tokens(messages))
+        try:
+            async with self.tree.limiter:
+                completion = await lm.complete(list(messages))
+        except BaseException:
+            ledger.release(reservation)
+            raise
+        ledger.settle(reservation, completion.usage, role=role, depth=self.depth, model=completion.model)
+        return completion
+
+    # --- acting on a reply ----------------------------------------------------------------------
+    async def _act(self, text: str) -> tuple[Finish | None, str]:
+        """Run the reply's cells in order; returns a finish, or the feedback for the next turn."""
+        cells = extract_cells(text)
+        prose = find_prose_final(text)
+        if not cells and prose is None:
+            self.emit("no_code")
+            return None, prompts.NO_CODE
+        outputs: list[str] = []
+        for code in cells:
+            result = await self._run_cell(code)
+            outputs.append(result.feedback())
+            finish = self._finish_from(result)
+            if finish is not None:
+                return finish, ""
+        if prose is not None:
+            finish, extra = await self._prose_finish(prose)
+            if finish is not None:
+                return finish, ""
+            outputs.append(extra)
+        return None, prompts.cell_outputs(outputs)
+
+    async def _run_cell(self, code: str) -> CellResult:
+        assert self.sandbox is not None
+        self._cells += 1
+        cell_id = f"{self.node_id}/c{self._cells}"
+        self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
+        result = await self.sandbox.run_cell(
+            code, calls=self._handle_calls, timeout=self.tree.ledger.budget.cell_timeout
+        )
+        if result.answer.get("valid"):
+            self.answer_buffer = result.answer.get("content")
+        self.emit(
+            "cell",
+            cell_id=cell_id,
+            turn=self.iterations,
+            status=result.status,
+            output=result.feedback(),
+            truncated_chars=result.stdout_cut + result.stderr_cut,
+            finished=self._finish_from(result) is not None,
+            seconds=round(result.seconds, 4),
+        )
+        return result
+
+    def _finish_from(self, result: CellResult) -> Finish | None:
+        if result.final is not None:
+            return Finish(result.final["kind"], result.final.get("value"))
+        if result.answer.get("ready"):
+            return Finish("answer", result.answer.get("content"))
+        return None
+
+    async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
+        if prose.kind == "final":
+            return Finish("prose", prose.argument), ""
+        result = await self._run_cell(f"FINAL_VAR({prose.argument!r})")
+        return self._finish_from(result), result.feedback()
+
+    # --- endings ------------------------------------------------------------------------------
+    def _finished(self, finish: Finish) -> NodeResult:
+        return NodeResult(finish.text, "finished", f"finished by {finish.source}", self.iterations,
+                          finish.source, finish.value)
+
+    def _buffered(self, status: Status, reason: str) -> NodeResult:
+        """Best answer so far when the run cannot finish normally: the answer buffer, never code."""
+        if self.answer_buffer not in (None, ""):
+            return NodeResult(answer_text(self.answer_buffer), status, reason, self.iterations, "answer_buffer",
+                              self.answer_buffer)
+        return NodeResult("", status, reason, self.iterations, "none")
+
+    def _stopped(self, stop: BudgetExhausted) -> NodeResult:
+        return self._buffered("budget_exhausted", f"{stop.limit}: {stop.detail}")
+
+    def _failed(self, reason: str) -> NodeResult:
+        return self._buffered("error", reason)
+
+    async def _final_request(self, feedback: str, max_iterations: int) -> NodeResult:
+        """Iterations are spent: one last call asks for the answer in prose. Its code, if any, never becomes it."""
+        reason = f"max_iterations: all {max_iterations} turns used"
+        self.messages.append(
+            Message(role="user", content=f"{feedback}\n\n{prompts.FINAL_REQUEST.format(max_iterations=max_iterations)}")
+        )
+        self.emit("final_request")
+        try:
+            reply = await self._ask(role="root")
+        except (BudgetExhausted, LMError) as exc:
+            return self._buffered("budget_exhausted", f"{reason}; the final request failed: {exc}")
+        prose = find_prose_final(reply.text)
+        if prose is not None:
+            finish, _ = await self._prose_finish(prose)
+            if finish is not None:
+                return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request",
+                                  finish.value)
+        for code in extract_cells(reply.text):
+            finish = self._finish_from(await self._run_cell(code))
+            if finish is not None:
+                return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request",
+                                  finish.value)
+        if self.answer_buffer not in (None, ""):
+            return self._buffered("budget_exhausted", reason)
+        text = strip_code(reply.text)
+        return NodeResult(text, "budget_exhausted", reason, self.iterations, "final_request" if text else "none")
+
+    # --- sub-calls from the REPL ------------------------------------------------------------------
+    async def _handle_calls(self, call: SubCall) -> list[SubCallResult]:
+        ledger = self.tree.ledger
+        try:
+            allowed = ledger.admit_subcalls(len(call.items))
+        except BudgetExhausted as stop:
+            return [SubCallResult(False, error=f"budget exhausted: {stop.detail}")] * len(call.items)
+        runs = [self._subcall(call, item) for item in call.items[:allowed]]
+        results = list(await asyncio.gather(*runs))
+        refused = SubCallResult(False, error=ledger.subcall_refusal())
+        return results + [refused] * (len(call.items) - allowed)
+
+    async def _subcall(self, call: SubCall, item: dict[str, Any]) -> SubCallResult:
+        subcall_id = f"{self.node_id}/s{self.tree.next_id()}"
+        prompt = str(item["prompt"])
+        child = call.kind == "rlm" and self.depth + 1 < self.tree.max_depth
+        kind = "rlm" if child else "llm"
+        self.emit("subcall_start", subcall_id=subcall_id, kind=kind, requested=call.kind, model=call.model,
+                  prompt=clip(prompt, 2000), prompt_chars=len(prompt))
+        started = time.monotonic()
+        usage: dict[str, Any] = {}
+        try:
+            if child:
+                result = await self._child(prompt, item.get("context"))
+            else:
+                completion = await self._sub_lm(call, prompt, item.get("context"))
+                result = SubCallResult(True, text=completion.text)
+                usage = {"model": completion.model, "input_tokens": completion.usage.input_tokens,
+                         "output_tokens": completion.usage.output_tokens, "cost_usd": completion.usage.cost_usd}
+        except BudgetExhausted as stop:
+            result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
+        except LMError as exc:
+            result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
+        except InputError as exc:
+            result = SubCallResult(False, error=str(exc))
+        self.emit("subcall_end", subcall_id=subcall_id, kind=kind, ok=result.ok,
+                  text=clip(result.text if result.ok else result.error, 2000),
+                  seconds=round(time.monotonic() - started, 4), **usage)
+        return result
+
+    async def _sub_lm(self, call: SubCall, prompt: str, context: Any) -> Completion:
+        lm = self._lm_named(call.model)
+        if context is not None:
+            prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
+        return await self._complete(lm, [Message(role="user", content=prompt)], role="sub")
+
+    def _lm_named(self, name: str | None) -> LM:
+        if name is None:
+            return self.tree.sub_lm
+        if name in self.tree.models:
+            return self.tree.models[name]
+        known = ", ".join(sorted(self.tree.models)) or "none (pass models={...} to RLM)"
+        raise InputError(f"unknown model {name!r} in llm_query; registered models: {known}")
+
+    async def _child(self, prompt: str, context: Any) -> SubCallResult:
+        child_context = prepare("context", prompt if context is None else context)
+        self.tree.ledger.usage.child_rlms += 1
+        child = Engine(
+            self.tree,
+            query=prompt,
+            contexts=[child_context],
+            depth=self.depth + 1,
+            node_id=f"{self.node_id}.{next(self._children)}",
+            parent_id=self.node_id,
+        )
+        result = await child.run()
+        if result.status == "error" and not result.answer:
+            return SubCallResult(False, error=f"child RLM failed: {result.stop_reason}")
+        return SubCallResult(True, text=result.answer)

@@ -1,0 +1,118 @@
+"""Every text the engine sends to an LM. Versioned: a change of wording is a change of PROMPT_VERSION."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rlmx.context import PreparedContext
+
+PROMPT_VERSION = "2026-11-21.1"
+
+SYSTEM = """\
+You answer a query about data that is too large to read at once. The data is not in this conversation: it is \
+loaded as variables in a persistent Python REPL, and you work on it by writing code.
+
+Write Python in fenced ```repl blocks. A reply may hold several blocks; they run in order, and the REPL keeps \
+every variable between blocks and between turns. You see what your code prints (stdout and stderr) and the value \
+of a bare expression on a block's last line. Long output is cut in the middle, so print sizes, samples and \
+summaries, not whole documents.
+
+In the REPL:
+- the context variables listed in the first message (read them with code: len, slicing, str methods, re, json)
+- llm_query(prompt, model=None) -> str: one call to a sub-LM that reads your prompt (up to about \
+{sub_chars:,} characters). Put the text first and the question after it.
+- llm_query_batched(prompts) -> list[str]: many sub-LM prompts at once, run concurrently; a failed item comes \
+back as a string starting with "Error:".
+- rlm_query(prompt, context=None) -> str and rlm_query_batched(prompts, contexts=None) -> list[str]: {rlm_note}
+- SHOW_VARS(): the variables you have made so far.
+
+How to work: first look at the context's structure (size, format, a few samples). Then narrow it with code \
+(search, split, filter) and send the pieces that need reading to llm_query / llm_query_batched, in chunks well \
+under the sub-LM's limit. Keep intermediate results in variables and combine them in code. Check your answer \
+against the data before you finish.
+
+Finish, once you are sure, in one of these ways:
+- in a repl block: answer["content"] = <the answer>; answer["ready"] = True
+- in a repl block: FINAL(<the answer>), or FINAL_VAR("name") to answer with the value of variable `name`
+- in a repl block, when named fields are asked for: SUBMIT(field=value, ...)
+- outside code, on a line of its own: FINAL(the answer)
+You may fill answer["content"] early with your best answer so far; it is kept if the run is cut short. \
+Every reply that does not finish must contain a repl block. You have {max_iterations} turns."""
+
+RLM_NOTE_CHILD = (
+    "hands a sub-task to a child RLM with its own REPL, one level deeper (you are at depth {depth}; children run "
+    "at depth {child_depth}, and the deepest level allowed is {max_level}). The child gets `context` (or, if you "
+    "pass none, the prompt itself) as its REPL variable and returns its final answer. Use it for sub-tasks that "
+    "themselves need code over a large text; it costs far more than llm_query."
+)
+RLM_NOTE_PLAIN = (
+    "at your depth ({depth}) no child RLM can start (max_depth is {max_depth}), so these are plain sub-LM calls, "
+    "the same as llm_query (a given context is appended to the prompt)."
+)
+
+FIRST_USER = """\
+Query: {query}
+
+The REPL holds {count} context variable(s):
+{descriptions}
+
+Explore the context with code before you answer. Turn 1 of {max_iterations}."""
+
+CELL_OUTPUT = "Output of block {index}:\n```\n{output}\n```"
+NEXT_TURN = "Turn {turn} of {max_iterations}. Continue, or finish when you are sure."
+LAST_TURN = (
+    "Turn {turn} of {max_iterations}: this is your last turn. Finish now: set answer['content'] and "
+    "answer['ready'] = True, or call FINAL(...)."
+)
+
+NO_CODE = (
+    "Your reply had no ```repl block and did not finish, so nothing ran. To keep working, write Python in a "
+    "```repl block. To finish, set answer['content'] = ... and answer['ready'] = True in a repl block, or write "
+    "FINAL(your answer) on a line of its own."
+)
+
+FINAL_REQUEST = (
+    "You have used all {max_iterations} turns, so no more code will be explored. Reply now with your final answer "
+    "to the query, on a line of its own, as FINAL(your answer). Use what you have learned so far; do not write "
+    "code."
+)
+
+PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
+
+
+def system(
+    *, depth: int, max_depth: int, max_iterations: int, sub_chars: int = 100_000, override: str | None = None
+) -> str:
+    if depth + 1 < max_depth:
+        note = RLM_NOTE_CHILD.format(depth=depth, child_depth=depth + 1, max_level=max_depth - 1)
+    else:
+        note = RLM_NOTE_PLAIN.format(depth=depth, max_depth=max_depth)
+    return _fill(override if override is not None else SYSTEM, sub_chars=sub_chars, rlm_note=note,
+                 max_iterations=max_iterations)
+
+
+def _fill(template: str, **values: object) -> str:
+    """Fill `{name}` / `{name:spec}` for known names only, so a user's prompt may hold other braces."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, spec = match.group(1), match.group(2) or ""
+        return format(values[name], spec[1:]) if name in values else match.group(0)
+
+    return re.sub(r"\{(\w+)(:[^{}]*)?\}", replace, template)
+
+
+def first_user(query: str, contexts: Sequence[PreparedContext], max_iterations: int) -> str:
+    descriptions = "\n".join(c.describe() for c in contexts) or "(none: the query is all there is)"
+    return FIRST_USER.format(
+        query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations
+    )
+
+
+def cell_outputs(outputs: Sequence[str]) -> str:
+    return "\n\n".join(CELL_OUTPUT.format(index=i, output=o) for i, o in enumerate(outputs, 1))
+
+
+def next_turn(turn: int, max_iterations: int) -> str:
+    template = LAST_TURN if turn == max_iterations else NEXT_TURN
+    return template.format(turn=turn, max_iterations=max_iterations)

@@ -1,0 +1,172 @@
+"""RLM: the public entry point. Validates everything up front, then runs the root Engine of one tree."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rlmx import prompts
+from rlmx.budget import Budget, Ledger
+from rlmx.context import prepare_all
+from rlmx.engine import Engine, Tree
+from rlmx.errors import InputError
+from rlmx.events import Emit, Event, Fanout, TraceFile, clip
+from rlmx.lm.base import LM
+from rlmx.result import Result
+from rlmx.sandbox import check_sandbox_name
+from rlmx.sandbox.frames import RESERVED_NAMES
+
+
+def _check_lm(name: str, lm: object) -> None:
+    if not isinstance(lm, LM):
+        raise InputError(
+            f"{name} must implement rlmx.lm.LM (a .model name and an async .complete(messages) method); "
+            f"got {type(lm).__name__}. Use OpenAICompatibleLM, LocalLM or ScriptedLM from rlmx.lm"
+        )
+
+
+class RLM:
+    """A Recursive Language Model: a drop-in for an LM call whose context lives in a sandboxed REPL.
+
+        rlm = RLM(OpenAICompatibleLM("gpt-5-mini"), max_depth=2, budget=Budget(max_seconds=120))
+        result = rlm.completion("Which user posted most?", context=Path("forum.jsonl"))
+        print(result.answer, result.status, result.usage.to_dict())
+
+    `lm` writes the root's code; `sub_lm` (default: `lm`) answers `llm_query`; `models` names further LMs that
+    `llm_query(prompt, model="name")` can pick. `max_depth` bounds recursion: with 1, `rlm_query` is a plain
+    sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are shared by the whole tree.
+    """
+
+    def __init__(
+        self,
+        lm: LM,
+        *,
+        sub_lm: LM | None = None,
+        max_depth: int = 1,
+        sandbox: str = "subprocess",
+        budget: Budget | None = None,
+        trace_dir: str | Path | None = None,
+        system_prompt: str | None = None,
+        models: Mapping[str, LM] | None = None,
+        max_concurrency: int = 16,
+        on_event: Emit | None = None,
+        sandbox_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        _check_lm("lm", lm)
+        if sub_lm is not None:
+            _check_lm("sub_lm", sub_lm)
+        for name, model in (models or {}).items():
+            _check_lm(f"models[{name!r}]", model)
+        if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+            raise InputError(f"max_depth must be an integer >= 1, not {max_depth!r}")
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise InputError(f"max_concurrency must be an integer >= 1, not {max_concurrency!r}")
+        budget = budget if budget is not None else Budget()
+        if not isinstance(budget, Budget):
+            raise InputError(f"budget must be an rlmx.Budget, not {type(budget).__name__}")
+        check_sandbox_name(sandbox)
+        if system_prompt is not None and (not isinstance(system_prompt, str) or not system_prompt.strip()):
+            raise InputError("system_prompt must be a non-empty string (or None for the built-in prompt)")
+        self.lm = lm
+        self.sub_lm = sub_lm if sub_lm is not None else lm
+        self.max_depth = max_depth if budget.max_depth is None else min(max_depth, budget.max_depth)
+        self.sandbox = sandbox
+        self.budget = budget
+        self.trace_dir = Path(trace_dir) if trace_dir is not None else None
+        self.system_prompt = system_prompt
+        self.models = dict(models or {})
+        self.max_concurrency = max_concurrency
+        self.on_event = on_event
+        self.sandbox_options = dict(sandbox_options or {})
+
+    def completion(self, query: str, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Result:
+        """Blocking form of `acompletion`. Works inside a running event loop too (it runs on a helper thread)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.acompletion(query, context, contexts=contexts))
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = asyncio.run(self.acompletion(query, context, contexts=contexts))
+            except BaseException as exc:
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name="rlmx-completion")
+        thread.start()
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        result: Result = box["result"]
+        return result
+
+    async def acompletion(
+        self, query: str, context: Any = None, *, contexts: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Answer `query` over the given context(s). Bad input raises InputError before any LM call."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("query must be a non-empty string")
+        prepared = prepare_all(context, contexts, RESERVED_NAMES)
+        run_id = uuid.uuid4().hex[:12]
+        trace = self._open_trace(run_id)
+        emit = Fanout(trace, self.on_event)
+        ledger = Ledger(self.budget, max_depth=self.max_depth)
+        tree = Tree(
+            run_id=run_id,
+            ledger=ledger,
+            limiter=asyncio.Semaphore(self.max_concurrency),
+            emit=emit,
+            root_lm=self.lm,
+            sub_lm=self.sub_lm,
+            models=self.models,
+            max_depth=self.max_depth,
+            sandbox=self.sandbox,
+            sandbox_options=self.sandbox_options,
+            system_prompt=self.system_prompt,
+        )
+        started = time.monotonic()
+        emit(Event("run_start", run_id, "0", None, 0, {
+            "query": clip(query),
+            "contexts": [c.summary() for c in prepared],
+            "root_model": self.lm.model,
+            "sub_model": self.sub_lm.model,
+            "max_depth": self.max_depth,
+            "sandbox": self.sandbox,
+            "budget": asdict(self.budget),
+            "prompt_version": prompts.PROMPT_VERSION,
+        }))
+        try:
+            node = await Engine(tree, query=query, contexts=prepared).run()
+            result = Result(
+                answer=node.answer,
+                status=node.status,
+                stop_reason=node.stop_reason,
+                iterations=node.iterations,
+                usage=ledger.usage,
+                trace_path=trace.path if trace is not None else None,
+                answer_source=node.source,
+                value=node.value,
+                run_id=run_id,
+                seconds=time.monotonic() - started,
+            )
+            emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), "answer": clip(result.answer)}))
+            return result
+        finally:
+            if trace is not None:
+                trace.close()
+
+    def _open_trace(self, run_id: str) -> TraceFile | None:
+        if self.trace_dir is None:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        try:
+            return TraceFile(self.trace_dir / f"{stamp}-{run_id}.jsonl")
+        except OSError as exc:
+            raise InputError(f"cannot write traces to {self.trace_dir}: {exc.strerror}; pass another trace_dir") from None

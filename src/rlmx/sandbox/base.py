@@ -1,0 +1,74 @@
+"""What every sandbox launcher offers the engine: values that cross the boundary and the Sandbox protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from rlmx.context import PreparedContext
+
+CellStatus = Literal["ok", "error", "timeout", "restarted"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubCall:
+    """A worker's request for LM work: `kind` "llm" (plain sub-LM) or "rlm" (child RLM), one item per prompt."""
+
+    kind: Literal["llm", "rlm"]
+    items: tuple[dict[str, Any], ...]
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubCallResult:
+    ok: bool
+    text: str = ""
+    error: str = ""
+
+    def to_frame(self) -> dict[str, Any]:
+        return {"ok": True, "text": self.text} if self.ok else {"ok": False, "error": self.error}
+
+
+CallHandler = Callable[[SubCall], Awaitable[list[SubCallResult]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CellResult:
+    """What one cell did. `final` is the finishing request the cell made (FINAL, FINAL_VAR, SUBMIT), if any."""
+
+    status: CellStatus
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+    stdout_cut: int = 0
+    stderr_cut: int = 0
+    final: dict[str, Any] | None = None
+    answer: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def feedback(self) -> str:
+        """The cell's output as the model will read it."""
+        parts = [self.stdout.rstrip("\n")] if self.stdout else []
+        if self.stderr:
+            parts.append("[stderr]\n" + self.stderr.rstrip("\n"))
+        if self.error:
+            parts.append(self.error)
+        return "\n".join(parts) if parts else "(no output)"
+
+
+class Sandbox(Protocol):
+    """A persistent REPL in a worker.
+
+    Lifecycle: construct (options only) -> `start(contexts)` once -> `run_cell()` many times -> `close()`.
+    A worker that dies or overruns its hard timeout is restarted with its contexts reloaded, and the cell's
+    result says the variables were lost; exceptions raised by the model's code come back as output.
+    """
+
+    protections: dict[str, Any]
+
+    async def start(self, contexts: Sequence[PreparedContext]) -> None: ...
+
+    async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult: ...
+
+    async def close(self) -> None: ...

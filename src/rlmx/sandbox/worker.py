@@ -1,0 +1,404 @@
+"""The REPL worker: one persistent Python namespace in its own process, driven by frames from the host.
+
+Stdlib only; the same file runs inside every sandbox launcher. Started as `python -E -s worker.py FD`, where
+FD is the worker's end of a socketpair. The host sends `init` (contexts to load from files, limits), then
+`exec` frames; the worker answers each `exec` with one `result` frame, sending `call` frames for sub-LM and
+child-RLM requests while the cell runs and blocking until the host's `reply`. The worker decides nothing
+about the run: it reports what the cell did (output, errors, FINAL / answer / SUBMIT) and the host decides.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The launcher's folder holds modules named like stdlib ones (subprocess.py): keep it off the import path.
+if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
+    del sys.path[0]
+
+import ast  # noqa: E402
+import builtins  # noqa: E402
+import collections  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import mmap  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from typing import Any  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("_rlmx_frames", os.path.join(_HERE, "frames.py"))
+assert _spec is not None and _spec.loader is not None
+frames = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(frames)
+
+
+class CellTimeout(BaseException):
+    """Raised by SIGALRM when a cell runs past its soft timeout. BaseException, so `except Exception` can't eat it."""
+
+
+class CappedText:
+    """A write-only text stream that keeps the first and last `limit // 2` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = max(limit // 2, 1)
+        self.head: list[str] = []
+        self.head_len = 0
+        self.tail: collections.deque[str] = collections.deque()
+        self.tail_len = 0
+        self.total = 0
+
+    def write(self, text: Any) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.total += len(text)
+        if self.head_len < self.half:
+            take = text[: self.half - self.head_len]
+            self.head.append(take)
+            self.head_len += len(take)
+            text = text[len(take) :]
+        if text:
+            text = text[-self.half :]
+            self.tail.append(text)
+            self.tail_len += len(text)
+            while self.tail_len - len(self.tail[0]) >= self.half:
+                self.tail_len -= len(self.tail.popleft())
+        return self.total
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def value(self) -> tuple[str, int]:
+        """The kept text and the number of characters cut from its middle."""
+        head = "".join(self.head)
+        kept_tail = "".join(self.tail)[-self.half :]
+        cut = self.total - len(head) - len(kept_tail)
+        if cut <= 0:
+            return head + kept_tail, 0
+        return head + f"\n... [{cut:,} characters cut] ...\n" + kept_tail, cut
+
+    encoding = "utf-8"
+
+
+class Worker:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.channel = threading.Lock()  # a call frame and its reply must not interleave across threads
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.functions: dict[str, Any] = {}
+        self.final: dict[str, Any] | None = None
+        self.call_seq = 0
+        self.max_output = 20_000
+        self.max_frame = frames.DEFAULT_MAX_FRAME_BYTES
+        self.timer_remaining = 0.0
+
+    # --- frames -------------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        frames.send_blocking(self.sock, message, self.max_frame)
+
+    def recv(self) -> dict[str, Any]:
+        return frames.recv_blocking(self.sock, self.max_frame)
+
+    # --- set-up -------------------------------------------------------------------------------
+    def init(self, message: dict[str, Any]) -> None:
+        self.max_output = int(message.get("max_output", self.max_output))
+        self.max_frame = int(message.get("max_frame", self.max_frame))
+        for spec in message.get("contexts", []):
+            self.namespace[spec["name"]] = load_context(spec["path"], spec["kind"])
+        answer = message.get("answer") or {}
+        self.namespace["answer"] = {"content": answer.get("content", ""), "ready": False}
+        implementations = (
+            self.llm_query,
+            self.llm_query_batched,
+            self.rlm_query,
+            self.rlm_query_batched,
+            self.final_value,
+            self.final_var,
+            self.submit,
+            self.show_vars,
+        )
+        self.functions = dict(zip(frames.REPL_FUNCTIONS, implementations, strict=True))
+        self.namespace.update(self.functions)
+        self.reserved = frozenset(self.namespace) | {"answer"}
+        apply_limits(message.get("limits") or {})
+        signal.signal(signal.SIGALRM, _on_alarm)
+
+    # --- REPL functions -------------------------------------------------------------------------
+    def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
+        with self.channel:
+            paused = signal.setitimer(signal.ITIMER_REAL, 0)[0]  # time waiting on the host is not cell time
+            try:
+                self.call_seq += 1
+                self.send({"t": "call", "id": self.call_seq, "kind": kind, "items": items, "model": model})
+                reply = self.recv()
+            finally:
+                if paused:
+                    signal.setitimer(signal.ITIMER_REAL, paused)
+        if reply.get("t") != "reply" or reply.get("id") != self.call_seq:
+            raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
+        results = reply.get("results")
+        if not isinstance(results, list) or len(results) != len(items):
+            raise RuntimeError("rlmx worker: malformed sub-call reply from the host")
+        return results
+
+    def llm_query(self, prompt: Any, model: str | None = None) -> str:
+        """Ask a sub-LM one prompt; returns its text. Raises RuntimeError if the call fails or is refused."""
+        (result,) = self.call("llm", [{"prompt": _text(prompt)}], model)
+        if not result.get("ok"):
+            raise RuntimeError(result.get("error", "sub-LM call failed"))
+        return str(result.get("text", ""))
+
+    def llm_query_batched(self, prompts: Any, model: str | None = None) -> list[str]:
+        """Ask a sub-LM many prompts concurrently; a failed item comes back as 'Error: ...'."""
+        items = [{"prompt": _text(p)} for p in _as_list(prompts, "prompts")]
+        return [_item_text(r) for r in self.call("llm", items, model)] if items else []
+
+    def rlm_query(self, prompt: Any, context: Any = None) -> str:
+        """Hand a sub-task to a child RLM one level deeper (a plain sub-LM call at the maximum depth)."""
+        (result,) = self.call("rlm", [_rlm_item(prompt, context)])
+        if not result.get("ok"):
+            raise RuntimeError(result.get("error", "child RLM failed"))
+        return str(result.get("text", ""))
+
+    def rlm_query_batched(self, prompts: Any, contexts: Any = None) -> list[str]:
+        """Run several child RLMs concurrently; a failed item comes back as 'Error: ...'."""
+        prompt_list = _as_list(prompts, "prompts")
+        context_list = [None] * len(prompt_list) if contexts is None else _as_list(contexts, "contexts")
+        if len(context_list) != len(prompt_list):
+            raise ValueError(f"rlm_query_batched: {len(prompt_list)} prompts but {len(context_list)} contexts")
+        items = [_rlm_item(p, c) for p, c in zip(prompt_list, context_list, strict=True)]
+        return [_item_text(r) for r in self.call("rlm", items)] if items else []
+
+    def final_value(self, value: Any) -> Any:
+        """Finish with this value as the answer."""
+        self.final = {"kind": "final", "value": _jsonable(value)}
+        return value
+
+    def final_var(self, name: Any) -> Any:
+        """Finish with the value of the variable called `name`."""
+        if isinstance(name, str) and name.strip().isidentifier():
+            key = name.strip()
+            if key not in self.namespace:
+                defined = ", ".join(self.user_names()) or "none yet"
+                raise NameError(
+                    f"FINAL_VAR({key!r}): no variable named {key!r}. Defined: {defined}. "
+                    "Assign it first, or call FINAL(value)."
+                )
+            value = self.namespace[key]
+        else:
+            value = name
+        self.final = {"kind": "final_var", "value": _jsonable(value)}
+        return value
+
+    def submit(self, *args: Any, **fields: Any) -> None:
+        """Finish with named fields: SUBMIT(answer=..., confidence=...)."""
+        if args:
+            raise TypeError("SUBMIT takes keyword arguments only, e.g. SUBMIT(answer='...')")
+        if not fields:
+            raise TypeError("SUBMIT needs at least one field, e.g. SUBMIT(answer='...')")
+        self.final = {"kind": "submit", "value": {k: _jsonable(v) for k, v in fields.items()}}
+
+    def user_names(self) -> list[str]:
+        return [n for n in self.namespace if not n.startswith("_") and n not in self.reserved]
+
+    def show_vars(self) -> None:
+        """Print the variables defined so far, with their types and sizes."""
+        lines = []
+        for name in [n for n in self.namespace if n not in self.functions and not n.startswith("__")]:
+            value = self.namespace[name]
+            size = f", len {len(value):,}" if hasattr(value, "__len__") and not isinstance(value, type) else ""
+            lines.append(f"{name}: {type(value).__name__}{size}")
+        print("\n".join(lines) if lines else "(no variables)")
+
+    # --- cells ---------------------------------------------------------------------------------
+    def run_cell(self, code: str, timeout: float) -> dict[str, Any]:
+        out, err = CappedText(self.max_output), CappedText(self.max_output)
+        self.final = None
+        status = "ok"
+        error: str | None = None
+        started = time.perf_counter()
+        sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+        try:
+            if timeout > 0:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+            self.execute(code)
+        except CellTimeout:
+            status = "timeout"
+            error = (
+                f"TimeoutError: the cell ran past its {timeout:g} s time limit and was interrupted; "
+                "variables defined before the interruption are kept. Work on smaller pieces."
+            )
+        except SyntaxError as exc:
+            status = "error"
+            error = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+        except BaseException as exc:  # the model's code may raise anything; report it as output
+            status = "error"
+            error = _format_traceback(exc)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        self.restore_functions()
+        stdout, stdout_cut = out.value()
+        stderr, stderr_cut = err.value()
+        return {
+            "t": "result",
+            "status": status,
+            "stdout": stdout,
+            "stdout_cut": stdout_cut,
+            "stderr": stderr,
+            "stderr_cut": stderr_cut,
+            "error": error,
+            "final": self.final,
+            "answer": self.answer_state(),
+            "seconds": time.perf_counter() - started,
+        }
+
+    def execute(self, code: str) -> None:
+        tree = ast.parse(code, "<cell>", "exec")
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr):
+            tree.body.pop()
+            exec(compile(tree, "<cell>", "exec"), self.namespace)
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), self.namespace)
+            if value is not None:
+                print(repr(value))
+        else:
+            exec(compile(tree, "<cell>", "exec"), self.namespace)
+
+    def restore_functions(self) -> None:
+        for name, function in self.functions.items():
+            if self.namespace.get(name) is not function:
+                self.namespace[name] = function
+
+    def answer_state(self) -> dict[str, Any]:
+        answer = self.namespace.get("answer")
+        if not isinstance(answer, dict):
+            return {"content": None, "ready": False, "valid": False}
+        content = answer.get("content")
+        return {"content": _jsonable(content), "ready": bool(answer.get("ready")), "valid": True}
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = self.recv()
+            except EOFError:
+                return
+            kind = message["t"]
+            if kind == "exec":
+                result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
+                result["id"] = message.get("id")
+                self.send(_fit(result, self.max_frame))
+            elif kind == "ping":
+                self.send({"t": "pong", "id": message.get("id")})
+            elif kind == "shutdown":
+                return
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise CellTimeout()
+
+
+def _text(prompt: Any) -> str:
+    return prompt if isinstance(prompt, str) else str(prompt)
+
+
+def _as_list(values: Any, what: str) -> list[Any]:
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{what} must be a list, not {type(values).__name__}")
+    return list(values)
+
+
+def _rlm_item(prompt: Any, context: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"prompt": _text(prompt)}
+    if context is not None:
+        item["context"] = context if isinstance(context, str) else _jsonable(context)
+    return item
+
+
+def _item_text(result: dict[str, Any]) -> str:
+    return str(result.get("text", "")) if result.get("ok") else f"Error: {result.get('error', 'call failed')}"
+
+
+def _jsonable(value: Any) -> Any:
+    """The value itself if it survives JSON, else its str()."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    try:
+        return json.loads(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _format_traceback(exc: BaseException) -> str:
+    frames_ = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<cell>" or _HERE not in f.filename]
+    lines = traceback.format_list(frames_[-8:])
+    return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + "".join(
+        traceback.format_exception_only(type(exc), exc)
+    ).rstrip()
+
+
+def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
+    """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back."""
+    if len(json.dumps(result, ensure_ascii=False)) < max_frame - 1024:
+        return result
+    for key in ("final", "answer"):
+        state = result.get(key)
+        if isinstance(state, dict):
+            field = "value" if key == "final" else "content"
+            text = state.get(field)
+            text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
+            state[field] = text[: max_frame // 4]
+    return result
+
+
+def load_context(path: str, kind: str) -> Any:
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            data = b""
+        else:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                data = mapped[:]
+    text = data.decode("utf-8")
+    return json.loads(text) if kind == "json" else text
+
+
+def apply_limits(limits: dict[str, Any]) -> None:
+    """rlimits for the rest of the worker's life, applied after the contexts are loaded."""
+    pairs = {
+        "memory_bytes": resource.RLIMIT_AS,
+        "file_bytes": resource.RLIMIT_FSIZE,
+        "open_files": resource.RLIMIT_NOFILE,
+    }
+    for key, which in pairs.items():
+        value = limits.get(key)
+        if value:
+            _, hard = resource.getrlimit(which)
+            soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (soft, soft))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    worker = Worker(sock)
+    try:
+        message = worker.recv()
+        if message["t"] != "init":
+            raise RuntimeError(f"expected an init frame, got {message['t']!r}")
+        worker.init(message)
+    except BaseException as exc:
+        worker.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+        raise SystemExit(2) from None
+    worker.send({"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace)})
+    worker.serve()
+
+
+if __name__ == "__main__":
+    main()
