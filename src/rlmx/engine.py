@@ -350,6 +350,8 @@ class Engine:
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
         except InputError as exc:
             result = SubCallResult(False, error=str(exc))
+        except Exception as exc:  # a broken LM client fails its item, not the run
+            result = SubCallResult(False, error=f"sub-call failed: {type(exc).__name__}: {exc}")
         self.emit("subcall_end", subcall_id=subcall_id, kind=kind, ok=result.ok,
                   text=clip(result.text if result.ok else result.error, 2000),
                   seconds=round(time.monotonic() - started, 4), **usage)

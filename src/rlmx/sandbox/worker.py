@@ -22,6 +22,7 @@ import builtins  # noqa: E402
 import collections  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
+import linecache  # noqa: E402
 import mmap  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
@@ -97,7 +98,7 @@ class Worker:
         self.call_seq = 0
         self.max_output = 20_000
         self.max_frame = frames.DEFAULT_MAX_FRAME_BYTES
-        self.timer_remaining = 0.0
+        self.cells = 0
 
     # --- frames -------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
@@ -261,16 +262,19 @@ class Worker:
         }
 
     def execute(self, code: str) -> None:
-        tree = ast.parse(code, "<cell>", "exec")
+        self.cells += 1
+        name = f"<cell {self.cells}>"
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # tracebacks show the lines
+        tree = ast.parse(code, name, "exec")
         last = tree.body[-1] if tree.body else None
         if isinstance(last, ast.Expr):
             tree.body.pop()
-            exec(compile(tree, "<cell>", "exec"), self.namespace)
-            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), self.namespace)
+            exec(compile(tree, name, "exec"), self.namespace)
+            value = eval(compile(ast.Expression(last.value), name, "eval"), self.namespace)
             if value is not None:
                 print(repr(value))
         else:
-            exec(compile(tree, "<cell>", "exec"), self.namespace)
+            exec(compile(tree, name, "exec"), self.namespace)
 
     def restore_functions(self) -> None:
         for name, function in self.functions.items():
@@ -337,7 +341,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _format_traceback(exc: BaseException) -> str:
-    frames_ = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<cell>" or _HERE not in f.filename]
+    frames_ = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell") or _HERE not in f.filename]
     lines = traceback.format_list(frames_[-8:])
     return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + "".join(
         traceback.format_exception_only(type(exc), exc)

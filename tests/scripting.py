@@ -1,0 +1,53 @@
+"""Test helpers: route one ScriptedLM's calls to the root, child RLMs and sub-calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rlmx.lm import Message
+
+Reply = Callable[[list[Message]], str | Exception]
+
+
+def is_sub_call(messages: Sequence[Message]) -> bool:
+    """A plain sub-LM call arrives as one user message; RLM nodes send a system prompt first."""
+    return len(messages) == 1 and messages[0]["role"] == "user"
+
+
+def depth_of(messages: Sequence[Message]) -> int:
+    system = messages[0]["content"]
+    for depth in range(10):
+        if f"(you are at depth {depth}" in system or f"at your depth ({depth})" in system:
+            return depth
+    raise AssertionError("no depth in the system prompt")
+
+
+def turn_of(messages: Sequence[Message]) -> int:
+    return 1 + sum(1 for m in messages if m["role"] == "assistant")
+
+
+def last_user(messages: Sequence[Message]) -> str:
+    return next(m["content"] for m in reversed(messages) if m["role"] == "user")
+
+
+def router(*, root: Sequence[str] | Reply, child: Reply | None = None, sub: Reply | None = None) -> Reply:
+    """One reply function for a whole tree: root replies by turn, children and sub-calls by function."""
+
+    def reply(messages: list[Message]) -> str | Exception:
+        if is_sub_call(messages):
+            assert sub is not None, f"unexpected sub-call: {messages[0]['content'][:200]}"
+            return sub(messages)
+        if depth_of(messages) > 0:
+            assert child is not None, "unexpected child RLM call"
+            return child(messages)
+        if callable(root):
+            return root(messages)
+        return root[turn_of(messages) - 1]
+
+    return reply
+
+
+def repl(code: str) -> str:
+    return f"```repl\n{code}\n```"
+
+
