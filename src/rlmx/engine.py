@@ -24,9 +24,7 @@ from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_cod
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 
 Status = Literal["finished", "budget_exhausted", "error"]
-AnswerSource = Literal[
-    "final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "none"
-]
+AnswerSource = Literal["final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "none"]
 
 
 @dataclass(slots=True)
@@ -272,14 +270,16 @@ class Engine:
 
     # --- endings ------------------------------------------------------------------------------
     def _finished(self, finish: Finish) -> NodeResult:
-        return NodeResult(finish.text, "finished", f"finished by {finish.source}", self.iterations,
-                          finish.source, finish.value)
+        return NodeResult(
+            finish.text, "finished", f"finished by {finish.source}", self.iterations, finish.source, finish.value
+        )
 
     def _buffered(self, status: Status, reason: str) -> NodeResult:
         """Best answer so far when the run cannot finish normally: the answer buffer, never code."""
         if self.answer_buffer not in (None, ""):
-            return NodeResult(answer_text(self.answer_buffer), status, reason, self.iterations, "answer_buffer",
-                              self.answer_buffer)
+            return NodeResult(
+                answer_text(self.answer_buffer), status, reason, self.iterations, "answer_buffer", self.answer_buffer
+            )
         return NodeResult("", status, reason, self.iterations, "none")
 
     def _stopped(self, stop: BudgetExhausted) -> NodeResult:
@@ -303,13 +303,15 @@ class Engine:
         if prose is not None:
             finish, _ = await self._prose_finish(prose)
             if finish is not None:
-                return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request",
-                                  finish.value)
+                return NodeResult(
+                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
+                )
         for code in extract_cells(reply.text):
             finish = self._finish_from(await self._run_cell(code))
             if finish is not None:
-                return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request",
-                                  finish.value)
+                return NodeResult(
+                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
+                )
         if self.answer_buffer not in (None, ""):
             return self._buffered("budget_exhausted", reason)
         text = strip_code(reply.text)
@@ -332,8 +334,15 @@ class Engine:
         prompt = str(item["prompt"])
         child = call.kind == "rlm" and self.depth + 1 < self.tree.max_depth
         kind = "rlm" if child else "llm"
-        self.emit("subcall_start", subcall_id=subcall_id, kind=kind, requested=call.kind, model=call.model,
-                  prompt=clip(prompt, 2000), prompt_chars=len(prompt))
+        self.emit(
+            "subcall_start",
+            subcall_id=subcall_id,
+            kind=kind,
+            requested=call.kind,
+            model=call.model,
+            prompt=clip(prompt, 2000),
+            prompt_chars=len(prompt),
+        )
         started = time.monotonic()
         usage: dict[str, Any] = {}
         try:
@@ -342,8 +351,12 @@ class Engine:
             else:
                 completion = await self._sub_lm(call, prompt, item.get("context"))
                 result = SubCallResult(True, text=completion.text)
-                usage = {"model": completion.model, "input_tokens": completion.usage.input_tokens,
-                         "output_tokens": completion.usage.output_tokens, "cost_usd": completion.usage.cost_usd}
+                usage = {
+                    "model": completion.model,
+                    "input_tokens": completion.usage.input_tokens,
+                    "output_tokens": completion.usage.output_tokens,
+                    "cost_usd": completion.usage.cost_usd,
+                }
         except BudgetExhausted as stop:
             result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
         except LMError as exc:
@@ -352,9 +365,15 @@ class Engine:
             result = SubCallResult(False, error=str(exc))
         except Exception as exc:  # a broken LM client fails its item, not the run
             result = SubCallResult(False, error=f"sub-call failed: {type(exc).__name__}: {exc}")
-        self.emit("subcall_end", subcall_id=subcall_id, kind=kind, ok=result.ok,
-                  text=clip(result.text if result.ok else result.error, 2000),
-                  seconds=round(time.monotonic() - started, 4), **usage)
+        self.emit(
+            "subcall_end",
+            subcall_id=subcall_id,
+            kind=kind,
+            ok=result.ok,
+            text=clip(result.text if result.ok else result.error, 2000),
+            seconds=round(time.monotonic() - started, 4),
+            **usage,
+        )
         return result
 
     async def _sub_lm(self, call: SubCall, prompt: str, context: Any) -> Completion:

@@ -89,8 +89,9 @@ def system(
         note = RLM_NOTE_CHILD.format(depth=depth, child_depth=depth + 1, max_level=max_depth - 1)
     else:
         note = RLM_NOTE_PLAIN.format(depth=depth, max_depth=max_depth)
-    return _fill(override if override is not None else SYSTEM, sub_chars=sub_chars, rlm_note=note,
-                 max_iterations=max_iterations)
+    return _fill(
+        override if override is not None else SYSTEM, sub_chars=sub_chars, rlm_note=note, max_iterations=max_iterations
+    )
 
 
 def _fill(template: str, **values: object) -> str:
@@ -105,9 +106,7 @@ def _fill(template: str, **values: object) -> str:
 
 def first_user(query: str, contexts: Sequence[PreparedContext], max_iterations: int) -> str:
     descriptions = "\n".join(c.describe() for c in contexts) or "(none: the query is all there is)"
-    return FIRST_USER.format(
-        query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations
-    )
+    return FIRST_USER.format(query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations)
 
 
 def query_from(messages: Sequence[Message]) -> str:

@@ -132,16 +132,25 @@ class RLM:
             system_prompt=self.system_prompt,
         )
         started = time.monotonic()
-        emit(Event("run_start", run_id, "0", None, 0, {
-            "query": clip(query),
-            "contexts": [c.summary() for c in prepared],
-            "root_model": self.lm.model,
-            "sub_model": self.sub_lm.model,
-            "max_depth": self.max_depth,
-            "sandbox": self.sandbox,
-            "budget": asdict(self.budget),
-            "prompt_version": prompts.PROMPT_VERSION,
-        }))
+        emit(
+            Event(
+                "run_start",
+                run_id,
+                "0",
+                None,
+                0,
+                {
+                    "query": clip(query),
+                    "contexts": [c.summary() for c in prepared],
+                    "root_model": self.lm.model,
+                    "sub_model": self.sub_lm.model,
+                    "max_depth": self.max_depth,
+                    "sandbox": self.sandbox,
+                    "budget": asdict(self.budget),
+                    "prompt_version": prompts.PROMPT_VERSION,
+                },
+            )
+        )
         try:
             node = await Engine(tree, query=query, contexts=prepared).run()
             result = Result(
@@ -169,4 +178,6 @@ class RLM:
         try:
             return TraceFile(self.trace_dir / f"{stamp}-{run_id}.jsonl")
         except OSError as exc:
-            raise InputError(f"cannot write traces to {self.trace_dir}: {exc.strerror}; pass another trace_dir") from None
+            raise InputError(
+                f"cannot write traces to {self.trace_dir}: {exc.strerror}; pass another trace_dir"
+            ) from None

@@ -31,8 +31,9 @@ async def test_contexts_are_loaded_once_and_state_persists(sandbox: SubprocessSa
 
 
 async def test_worker_runs_in_its_own_process_group_and_work_dir(sandbox: SubprocessSandbox) -> None:
-    result = await sandbox.run_cell("import os\nprint(os.getpid(), os.getpgid(0), os.getcwd())", calls=no_calls,
-                                    timeout=5)
+    result = await sandbox.run_cell(
+        "import os\nprint(os.getpid(), os.getpgid(0), os.getcwd())", calls=no_calls, timeout=5
+    )
     pid, pgid, cwd = result.stdout.split()
     assert int(pid) != os.getpid() and pid == pgid
     assert cwd.endswith("/work") and cwd != os.getcwd()
@@ -40,7 +41,9 @@ async def test_worker_runs_in_its_own_process_group_and_work_dir(sandbox: Subpro
 
 async def test_a_forged_oversize_frame_ends_the_worker_not_the_host(sandbox: SubprocessSandbox) -> None:
     await sandbox.run_cell("keep = 1", calls=no_calls, timeout=5)
-    bomb = "import os, sys, struct\nos.write(int(sys.argv[1]), struct.pack('>I', 0xFFFFFFF0) + b'{')\nimport time\ntime.sleep(5)"
+    bomb = (
+        "import os, sys, struct, time\nos.write(int(sys.argv[1]), struct.pack('>I', 0xFFFFFFF0) + b'{')\ntime.sleep(5)"
+    )
     result = await sandbox.run_cell(bomb, calls=no_calls, timeout=10)
     assert result.status == "restarted" and "frame" in (result.error or "")
     assert result.final is None
@@ -52,7 +55,8 @@ async def test_a_forged_oversize_frame_ends_the_worker_not_the_host(sandbox: Sub
 async def test_garbage_on_the_channel_restarts_the_worker(sandbox: SubprocessSandbox) -> None:
     result = await sandbox.run_cell(
         "import os, sys\nos.write(int(sys.argv[1]), b'\\x00\\x00\\x00\\x05hello')\nimport time\ntime.sleep(5)",
-        calls=no_calls, timeout=10,
+        calls=no_calls,
+        timeout=10,
     )
     assert result.status == "restarted" and result.final is None
 
@@ -72,11 +76,14 @@ async def test_worker_exit_is_reported_and_recovered(sandbox: SubprocessSandbox)
 
 async def test_sub_calls_reach_the_handler_and_errors_come_back_per_item(sandbox: SubprocessSandbox) -> None:
     async def calls(call: SubCall) -> list[SubCallResult]:
-        return [SubCallResult(True, text=i["prompt"][::-1]) if i["prompt"] != "bad" else SubCallResult(False, error="no")
-                for i in call.items]
+        return [
+            SubCallResult(True, text=i["prompt"][::-1]) if i["prompt"] != "bad" else SubCallResult(False, error="no")
+            for i in call.items
+        ]
 
-    result = await sandbox.run_cell("print(llm_query_batched(['abc', 'bad']))\nprint(llm_query('xy'))", calls=calls,
-                                    timeout=5)
+    result = await sandbox.run_cell(
+        "print(llm_query_batched(['abc', 'bad']))\nprint(llm_query('xy'))", calls=calls, timeout=5
+    )
     assert result.stdout == "['cba', 'Error: no']\nyx\n"
 
 

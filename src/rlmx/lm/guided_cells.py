@@ -68,7 +68,7 @@ def find_windows(text: str, terms: list[str], *, window_chars: int, max_windows:
     weight = {t: 1.0 + math.log(1.0 + len(text) / (1 + len(p) * 1000)) for t, p in positions.items()}
     before = window_chars // 3  # answers tend to follow the words that introduce them
     candidates: list[dict[str, Any]] = []
-    for term, starts in positions.items():
+    for starts in positions.values():
         for start in starts:
             lo = max(start - before, 0)
             hi = min(lo + window_chars, len(text))
@@ -82,9 +82,7 @@ def find_windows(text: str, terms: list[str], *, window_chars: int, max_windows:
             chosen.append(candidate)
         if len(chosen) == max_windows:
             break
-    for window in chosen:
-        window["text"] = text[window["start"] : window["end"]]
-    return chosen
+    return [{**window, "text": text[window["start"] : window["end"]]} for window in chosen]
 
 
 def reader_prompt(chunk: str, query: str) -> str:
@@ -153,8 +151,10 @@ def guided_answer(
     shown: dict[str, str] = {}
     for rank, (window, reply) in enumerate(zip(windows, replies, strict=True)):
         spans = [] if reply.startswith("Error:") else verified_spans(reply, window["text"], query, terms)
-        report.append(f"window {rank + 1} at {window['start']:,} (terms {window['terms']}): "
-                      f"reply {reply.strip()[:120]!r} -> verified {spans}")
+        report.append(
+            f"window {rank + 1} at {window['start']:,} (terms {window['terms']}): "
+            f"reply {reply.strip()[:120]!r} -> verified {spans}"
+        )
         for span in spans:
             key = span.lower()
             shown.setdefault(key, span)

@@ -105,7 +105,8 @@ class Worker:
         frames.send_blocking(self.sock, message, self.max_frame)
 
     def recv(self) -> dict[str, Any]:
-        return frames.recv_blocking(self.sock, self.max_frame)
+        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
+        return message
 
     # --- set-up -------------------------------------------------------------------------------
     def init(self, message: dict[str, Any]) -> None:
@@ -225,7 +226,7 @@ class Worker:
         status = "ok"
         error: str | None = None
         started = time.perf_counter()
-        sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+        sys.stdout, sys.stderr = out, err
         try:
             if timeout > 0:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -341,7 +342,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _format_traceback(exc: BaseException) -> str:
-    frames_ = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell") or _HERE not in f.filename]
+    frames_ = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell") or _HERE not in f.filename
+    ]
     lines = traceback.format_list(frames_[-8:])
     return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + "".join(
         traceback.format_exception_only(type(exc), exc)

@@ -1,0 +1,1 @@
+"""Benchmark task generators and scorers (the start of `rlmx bench`)."""

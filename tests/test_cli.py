@@ -1,0 +1,391 @@
+"""The `rlmx` command line, run for real as a subprocess with scripted replies; model resolution in process."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from rlmx.cli import (
+    DEFAULT_OPENAI_MODEL,
+    ModelPlan,
+    Progress,
+    UsageError,
+    build_models,
+    build_parser,
+    context_arguments,
+    default_trace_dir,
+    plan_models,
+    resolve_models,
+)
+from rlmx.events import Event
+from rlmx.lm.openai import OpenAICompatibleLM
+from rlmx.lm.scripted import ScriptedLM
+
+FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
+_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
+
+
+def run_cli(
+    *args: str, tmp_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m rlmx.cli ARGS` with no model configured in the env and state kept under tmp_path."""
+    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
+    environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=timeout,
+    )
+
+
+def write_script(tmp_path: Path, replies: Any, name: str = "script.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(replies), encoding="utf-8")
+    return str(path)
+
+
+def write_text(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# --- end to end -----------------------------------------------------------------------------------
+
+
+def test_answer_on_stdout_and_progress_on_stderr(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "hello world\n")
+    script = write_script(
+        tmp_path,
+        ["```repl\nsummary = llm_query('Summarize: ' + context)\nprint(summary)\n```", "a greeting", FINAL_LENGTH],
+    )
+    proc = run_cli("ask", "How long is it?", "--context", notes, "--scripted", script, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "length 12\n"
+    err = proc.stderr
+    assert "rlmx: model: scripted replies" in err
+    assert "turn 1 · cell 1 ok" in err and "1 sub-call" in err
+    assert "-> 0/s" in err and "llm_query" in err and "<- 0/s" in err
+    assert "tokens " in err and " in / " in err
+    assert "finished · finished by final" in err
+    assert "\x1b[" not in err  # stderr is a pipe: plain lines, no colour codes
+    traces = list((tmp_path / "state" / "rlmx" / "traces").glob("*.jsonl"))
+    assert len(traces) == 1
+    assert f"rlmx: trace: {traces[0]}" in err
+
+
+def test_json_output(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    trace_dir = tmp_path / "traces"
+    proc = run_cli(
+        "ask", "q", "-c", notes, "--scripted", script, "--json", "--trace-dir", str(trace_dir), tmp_path=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "finished"
+    assert data["answer"] == "length 3"
+    assert data["usage"]["calls"] == 1 and data["usage"]["input_tokens"] > 0
+    trace = Path(data["trace_path"])
+    assert trace.parent == trace_dir and trace.is_file()
+    events = [json.loads(line)["type"] for line in trace.read_text(encoding="utf-8").splitlines()]
+    assert events[0] == "run_start" and events[-1] == "run_end"
+
+
+def test_quiet_prints_only_the_answer(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["```repl\nFINAL('42')\n```"])
+    proc = run_cli("ask", "What is the answer?", "--scripted", script, "--quiet", tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "42\n", "")
+
+
+def test_missing_context_file_is_a_usage_error(tmp_path: Path) -> None:
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    proc = run_cli("ask", "q", "--context", "nope.txt", "--scripted", script, tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "rlmx: error: context file not found: nope.txt" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--bogus"],
+        ["--max-iterations", "zero"],
+        ["--max-iterations", "0"],
+        ["--max-seconds", "-1"],
+        ["--root", "neither"],
+    ],
+)
+def test_bad_flag_is_a_usage_error(tmp_path: Path, flags: list[str]) -> None:
+    proc = run_cli("ask", "q", *flags, tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "error:" in proc.stderr
+
+
+def test_no_command_prints_help(tmp_path: Path) -> None:
+    proc = run_cli(tmp_path=tmp_path)
+    assert proc.returncode == 2 and "ask" in proc.stderr
+
+
+def test_version(tmp_path: Path) -> None:
+    from rlmx import __version__
+
+    proc = run_cli("--version", tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"rlmx {__version__}")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[not json", "is not valid JSON"),
+        ('"one string"', "must hold a JSON list"),
+        ("[1, 2]", "must hold a JSON list"),
+        ("[]", "must hold a JSON list"),
+        ('{"sub": ["x"]}', "must hold a JSON list"),
+    ],
+)
+def test_bad_script_is_a_usage_error(tmp_path: Path, content: str, message: str) -> None:
+    script = write_text(tmp_path, "script.json", content)
+    proc = run_cli("ask", "q", "--scripted", script, tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and proc.stdout == ""
+
+
+def test_unreachable_server_fails_fast_and_names_the_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    started = time.monotonic()
+    proc = run_cli(
+        "ask", "q", "-c", notes, "--model", "m", "--base-url", url, "--api-key-env", "SOME_VAR",
+        tmp_path=tmp_path, env={"SOME_VAR": "secret"},
+    )  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert proc.returncode == 5
+    assert proc.stdout == ""
+    assert f"rlmx: error: cannot connect to {url}" in proc.stderr
+    assert "Check that the server is running" in proc.stderr
+    assert "secret" not in proc.stderr
+
+
+def test_unset_api_key_variable_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_cli(
+        "ask", "q", "--model", "m", "--base-url", "http://127.0.0.1:1/v1", "--api-key-env", "RLMX_TEST_UNSET",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "RLMX_TEST_UNSET" in proc.stderr
+
+
+def test_iteration_budget_exits_3_with_the_best_answer(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["```repl\nprint('still looking')\n```", "My best guess is 7."])
+    proc = run_cli("ask", "q", "--scripted", script, "--max-iterations", "1", tmp_path=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "My best guess is 7.\n"
+    assert "all turns used" in proc.stderr
+    assert "rlmx: budget exhausted: max_iterations" in proc.stderr
+
+
+def test_exhausted_script_is_an_lm_failure(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["```repl\nprint(1)\n```"])
+    proc = run_cli("ask", "q", "--scripted", script, "--json", tmp_path=tmp_path)
+    assert proc.returncode == 5
+    assert json.loads(proc.stdout)["status"] == "error"
+    assert "rlmx: error: the LM failed: ScriptedLM script exhausted" in proc.stderr
+
+
+def test_folder_context(tmp_path: Path) -> None:
+    write_text(tmp_path, "docs/a.txt", "alpha")
+    write_text(tmp_path, "docs/sub/b.txt", "beta")
+    script = write_script(tmp_path, ["```repl\nFINAL(', '.join(sorted(context)) + ': ' + context['sub/b.txt'])\n```"])
+    proc = run_cli("ask", "q", "--context", str(tmp_path / "docs"), "--scripted", script, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "a.txt, sub/b.txt: beta\n"
+
+
+def test_two_context_files_give_two_variables(tmp_path: Path) -> None:
+    first = write_text(tmp_path, "notes.txt", "one")
+    second = write_text(tmp_path, "other/sales-2024.csv", "a,b\n1,2\n")
+    script = write_script(
+        tmp_path,
+        [
+            "```repl\nprint(sorted(k for k in globals() if not k.startswith('_')))\n```",
+            "```repl\nFINAL(context + '|' + sales_2024)\n```",
+        ],
+    )
+    proc = run_cli("ask", "q", "-c", first, "-c", second, "--scripted", script, "--json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["answer"] == "one|a,b\n1,2\n"
+    assert "rlmx: contexts: context <- " in proc.stderr and "sales_2024 <- " in proc.stderr
+    trace = Path(json.loads(proc.stdout)["trace_path"])
+    cells = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+    output = next(e["output"] for e in cells if e["type"] == "cell")
+    names = json.loads(output.replace("'", '"'))
+    assert "context" in names and "sales_2024" in names
+
+
+def test_split_script_for_root_and_sub_calls(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path,
+        {"root": ["```repl\nFINAL(llm_query('hi') + llm_query('again'))\n```"], "sub": ["sub1 ", "sub2"]},
+    )
+    proc = run_cli("ask", "q", "--scripted", script, "--json", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["answer"] == "sub1 sub2"
+    assert set(data["usage"]["by_model"]) == {"scripted-root", "scripted-sub"}
+
+
+# --- contexts and models in process ---------------------------------------------------------------
+
+
+def test_context_names(tmp_path: Path) -> None:
+    paths = [write_text(tmp_path, name, "x") for name in ("a.txt", "b.txt", "x/b.md", "llm_query.txt", "2024.txt")]
+    paths += [write_text(tmp_path, "context.txt", "x"), write_text(tmp_path, "list.txt", "x")]
+    paths += [write_text(tmp_path, "class.txt", "x")]
+    context, contexts = context_arguments(paths)
+    assert context == Path(paths[0])
+    assert list(contexts) == ["b", "b_2", "ctx_llm_query", "ctx_2024", "context_2", "ctx_list", "ctx_class"]
+    assert all(name.isidentifier() for name in contexts)
+    assert context_arguments([]) == (None, {})
+    with pytest.raises(UsageError, match=r"context file not found: missing\.txt"):
+        context_arguments([paths[0], "missing.txt"])
+
+
+def ask_args(*flags: str) -> Any:
+    return build_parser().parse_args(["ask", "q", *flags])
+
+
+def test_scripted_wins_over_everything(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["x"])
+    environ = {"RLMX_MODEL": "env-model", "OPENAI_API_KEY": "sk-test"}
+    root, sub, description = resolve_models(ask_args("--scripted", script, "--model", "m"), environ)
+    assert isinstance(root, ScriptedLM) and sub is root
+    assert "scripted" in description
+
+
+def test_model_flag(tmp_path: Path) -> None:
+    args = ask_args("--model", "qwen", "--base-url", "http://127.0.0.1:8000/v1", "--api-key-env", "MY_KEY")
+    plan = plan_models(args, {"MY_KEY": "k1", "RLMX_MODEL": "ignored"})
+    assert (plan.kind, plan.model, plan.base_url, plan.api_key, plan.source) == (
+        "openai", "qwen", "http://127.0.0.1:8000/v1", "k1", "--model"
+    )  # fmt: skip
+    assert "k1" not in repr(plan)
+    root, sub, description = build_models(plan)
+    assert isinstance(root, OpenAICompatibleLM) and sub is root
+    assert root.model == "qwen" and "http://127.0.0.1:8000/v1" in description
+    assert plan_models(ask_args("--model", "qwen", "--base-url", "http://h/v1"), {}).api_key is None
+    with pytest.raises(UsageError, match="--base-url needs --model"):
+        plan_models(ask_args("--base-url", "http://h/v1"), {})
+    with pytest.raises(UsageError, match="http://"):
+        plan_models(ask_args("--model", "m", "--base-url", "ftp://h"), {})
+    with pytest.raises(UsageError, match="OPENAI_API_KEY"):
+        plan_models(ask_args("--model", "gpt-x"), {})
+    assert plan_models(ask_args("--model", "gpt-x"), {"OPENAI_API_KEY": "sk"}).api_key == "sk"
+
+
+def test_rlmx_model_env() -> None:
+    environ = {"RLMX_MODEL": "llama", "RLMX_BASE_URL": "http://gpu:8000/v1", "RLMX_API_KEY": "k2"}
+    plan = plan_models(ask_args(), environ)
+    assert (plan.kind, plan.model, plan.base_url, plan.api_key, plan.source, plan.root) == (
+        "openai", "llama", "http://gpu:8000/v1", "k2", "RLMX_MODEL", "lm"
+    )  # fmt: skip
+    assert plan_models(ask_args(), {"RLMX_MODEL": "llama", "OPENAI_API_KEY": "sk"}).api_key == "sk"
+    assert plan_models(ask_args("--root", "guided"), environ).root == "guided"
+    with pytest.raises(UsageError, match="RLMX_MODEL is not"):
+        plan_models(ask_args(), {"RLMX_BASE_URL": "http://gpu:8000/v1"})
+
+
+def test_openai_api_key_env() -> None:
+    plan = plan_models(ask_args(), {"OPENAI_API_KEY": "sk-3"})
+    assert (plan.kind, plan.model, plan.api_key, plan.base_url) == ("openai", DEFAULT_OPENAI_MODEL, "sk-3", None)
+    root, _, description = build_models(plan)
+    assert isinstance(root, OpenAICompatibleLM) and DEFAULT_OPENAI_MODEL in description
+
+
+def test_local_model_specs(tmp_path: Path) -> None:
+    assert plan_models(ask_args(), {}) == ModelPlan("local", "guided", "default")
+    assert plan_models(ask_args("--root", "lm"), {}).root == "lm"
+    assert plan_models(ask_args("--model", "local"), {"OPENAI_API_KEY": "sk"}) == ModelPlan(
+        "local", "guided", "--model"
+    )
+    gguf = write_text(tmp_path, "m.gguf", "x")
+    assert plan_models(ask_args("--model", f"local:{gguf}"), {}).model == gguf
+    assert plan_models(ask_args(), {"RLMX_MODEL": f"local:{gguf}"}).source == "RLMX_MODEL"
+    with pytest.raises(UsageError, match="model file not found"):
+        plan_models(ask_args("--model", "local:/no/such.gguf"), {})
+
+
+needs_local = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="the embedded model needs llama-cpp-python"
+)
+
+
+@needs_local
+def test_embedded_model_as_root_builds_without_loading() -> None:
+    root, sub, description = build_models(ModelPlan("local", "lm", "--model"))
+    assert root is sub and root.model.startswith("local:")
+    assert description.startswith("embedded local model")
+
+
+@needs_local
+@pytest.mark.skipif(importlib.util.find_spec("rlmx.lm.guided") is None, reason="rlmx.lm.guided is not there yet")
+def test_default_is_the_embedded_model_with_the_guided_root() -> None:
+    root, sub, description = resolve_models(ask_args(), {})
+    assert root is not sub and sub.model.startswith("local:")
+    assert "small local model suited to simple lookups" in description
+    assert "--model NAME --base-url URL" in description
+
+
+def test_default_trace_dir() -> None:
+    assert default_trace_dir({"XDG_STATE_HOME": "/state"}) == Path("/state/rlmx/traces")
+    assert default_trace_dir({"XDG_STATE_HOME": "relative"}) == Path.home() / ".local/state/rlmx/traces"
+    assert default_trace_dir({}) == Path.home() / ".local/state/rlmx/traces"
+
+
+def test_progress_on_a_terminal_uses_a_spinner_and_stops_it() -> None:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, force_terminal=True, width=100))
+    assert progress.live
+
+    def event(type_: str, depth: int = 0, **data: Any) -> Event:
+        return Event(type_, "run", "0.1" if depth else "0", "0" if depth else None, depth, data)
+
+    progress(event("run_start", contexts=[], root_model="r", sub_model="s", max_depth=2))
+    progress(event("iteration", turn=1))
+    progress(event("lm_call", model="r", seconds=0.1, input_tokens=1000, output_tokens=10))
+    progress(event("cell_start", cell_id="0/c1", turn=1))
+    progress(event("subcall_start", subcall_id="0/s0", kind="rlm", requested="rlm", prompt_chars=5))
+    progress(event("node_start", depth=1, query="inner"))
+    progress(event("node_end", depth=1, status="finished", seconds=0.2, iterations=1))
+    progress(event("subcall_end", subcall_id="0/s0", kind="rlm", ok=True, seconds=0.3))
+    progress(event("cell", cell_id="0/c1", turn=1, status="ok", seconds=0.4, finished=True))
+    assert progress._spinner is not None
+    progress(event("run_end", status="finished", stop_reason="finished by final", iterations=1))
+    assert progress._spinner is None
+    text = out.getvalue()
+    assert "child RLM 0.1" in text and "rlm_query -> child RLM" in text
+    assert "1 sub-call" in text and "tokens 1,000 in / 10 out" in text
