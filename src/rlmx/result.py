@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlmx.budget import UsageReport
+from rlmx.errors import RLMXError
 
 Status = Literal["finished", "budget_exhausted", "error"]
 
@@ -27,6 +28,8 @@ class Result:
     value: Any = None
     run_id: str = ""
     seconds: float = 0.0
+    error: RLMXError | None = None
+    """The LM or sandbox failure that ended the run (status "error", or a failed last-turn request)."""
 
     @property
     def ok(self) -> bool:
@@ -44,4 +47,5 @@ class Result:
             "trace_path": str(self.trace_path) if self.trace_path else None,
             "run_id": self.run_id,
             "seconds": round(self.seconds, 4),
+            "error": None if self.error is None else f"{type(self.error).__name__}: {self.error}",
         }

@@ -164,6 +164,7 @@ class RLM:
                 value=node.value,
                 run_id=run_id,
                 seconds=time.monotonic() - started,
+                error=node.error,
             )
             emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), "answer": clip(result.answer)}))
             return result
