@@ -36,43 +36,47 @@ needs_model = pytest.mark.skipif(_missing_local_extra() is not None, reason=_mis
 PASSWORD_SENTENCE = "The password for the archive server is blue-falcon-19."
 QUESTION = "What is the password for the archive server?"
 
-_PEOPLE = ["Mira Castell", "Jonas Ekberg", "Priya Natarajan", "Tomasz Wolny", "Ada Okafor", "Luis Ferreira"]
-_PLACES = ["the harbour office", "the north warehouse", "Lindqvist Hall", "the old mill", "the river depot"]
-_THINGS = ["ledger", "survey map", "boiler", "tram schedule", "weather log", "seed catalogue", "bell tower"]
-_ADJECTIVES = ["dusty", "newly painted", "rarely used", "municipal", "wooden", "heavy", "quiet"]
-_TEMPLATES = [
-    "The {adj} {thing} at {place} was inspected by {person} in {year}.",
-    "{person} wrote that the {thing} needed repairs after the storm of {year}.",
-    "Visitors to {place} often asked about the {adj} {thing} near the entrance.",
-    "In {year}, {person} moved the {thing} from {place} to a drier room.",
-    "Nobody at {place} remembered who had ordered the {adj} {thing}.",
-    "A committee led by {person} voted to keep the {thing} where it stood.",
-    "The report from {place} lists {count} entries about the {thing}.",
-    "{person} counted {count} crates outside {place} one cold morning.",
+_OPENINGS = [
+    "",
+    "",
+    "In the spring, ",
+    "According to the old guide, ",
+    "Later that year, ",
+    "By most accounts, ",
+    "For a while, ",
 ]
+_SUBJECTS = [
+    "the garden behind the library", "a small fishing boat", "the town committee", "most of the apple trees",
+    "the copper kettle", "the northern footpath", "the bakery on the corner", "an old stone bridge",
+    "the evening train", "the school choir", "a flock of starlings", "the village museum", "the river",
+    "the lighthouse keeper", "the weekly market", "the orchard wall",
+]  # fmt: skip
+_PREDICATES = [
+    "needed a new coat of paint", "was moved to the east side of the square", "produced more fruit than anyone expected",
+    "stayed closed during the long winter", "attracted visitors from the nearby valleys", "was rebuilt after the fire",
+    "was repaired with borrowed tools", "flooded after three days of heavy rain", "ran late almost every Tuesday",
+    "became a favourite place for afternoon walks", "was described in a short article in the local paper",
+    "smelled of fresh bread and wood smoke", "was painted by a travelling artist", "lost most of its leaves in October",
+    "sang old songs at the harvest festival",
+]  # fmt: skip
 
 
 def filler(sentences: int, seed: int) -> list[str]:
-    """Varied, fact-free prose: `sentences` sentences from templates, reproducible from `seed`."""
+    """Varied, fact-free prose, reproducible from `seed`. (Filler full of names, places and numbers is much
+    harder for SmolLM2: it then answers with one of those names instead of the password.)"""
     rng = random.Random(seed)
-    return [
-        rng.choice(_TEMPLATES).format(
-            person=rng.choice(_PEOPLE),
-            place=rng.choice(_PLACES),
-            thing=rng.choice(_THINGS),
-            adj=rng.choice(_ADJECTIVES),
-            year=rng.randint(1890, 1990),
-            count=rng.randint(3, 90),
-        )
-        for _ in range(sentences)
-    ]
+    made = []
+    for _ in range(sentences):
+        sentence = f"{rng.choice(_OPENINGS)}{rng.choice(_SUBJECTS)} {rng.choice(_PREDICATES)}."
+        made.append(sentence[0].upper() + sentence[1:])
+    return made
 
 
-def chunk_with_password(sentences: int = 150, seed: int = 1) -> str:
-    """About 2k tokens of filler with the password sentence at 40 %, in paragraphs of six sentences."""
+def chunk_with_password(sentences: int = 130, seed: int = 1) -> str:
+    """About 2k tokens of filler with the password sentence at 40 %, in paragraphs of five sentences."""
     parts = filler(sentences, seed)
     parts.insert(int(len(parts) * 0.4), PASSWORD_SENTENCE)
-    return "\n\n".join(" ".join(parts[i : i + 6]) for i in range(0, len(parts), 6))
+    return "\n\n".join(" ".join(parts[i : i + 5]) for i in range(0, len(parts), 5))
 
 
 def extraction_prompt(text: str, question: str) -> str:
@@ -140,7 +144,7 @@ async def test_concurrent_calls_are_serialized_and_deterministic(lm: LocalLM) ->
 async def test_prompt_longer_than_the_window_is_cut_not_an_error(cache_dir: Path) -> None:
     small = LocalLM(n_ctx=2048, cache_dir=cache_dir)
     try:
-        text = chunk_with_password(sentences=260, seed=2)  # about 3.5k tokens
+        text = chunk_with_password(sentences=220, seed=2)  # about 3.4k tokens
         messages: list[Message] = [{"role": "user", "content": extraction_prompt(text, QUESTION)}]
         completion = await small.complete(messages, max_tokens=32)
         assert completion.text.strip()
