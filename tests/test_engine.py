@@ -327,3 +327,29 @@ def test_completion_inside_a_running_loop_uses_a_thread() -> None:
         return RLM(ScriptedLM([repl("FINAL(3)")])).completion("q", context="c")
 
     assert asyncio.run(inner()).answer == "3"
+
+
+async def test_max_seconds_also_stops_child_rlms_and_their_workers() -> None:
+    def child(messages: list[Message]) -> str:
+        return repl("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(10)")
+
+    lm = ScriptedLM(
+        router(root=[repl("answer['content'] = 'root draft'"), repl("rlm_query_batched(['a', 'b'])")], child=child)
+    )
+    started = time.monotonic()
+    result = await RLM(lm, max_depth=2, budget=Budget(max_seconds=1.5)).acompletion("q", context="c")
+    assert time.monotonic() - started < 3
+    assert (result.status, result.answer) == ("budget_exhausted", "root draft")
+    assert result.usage.child_rlms == 2
+
+
+async def test_rlm_query_at_max_depth_appends_the_context_to_a_plain_call() -> None:
+    seen: list[str] = []
+
+    def sub(messages: list[Message]) -> str:
+        seen.append(messages[0]["content"])
+        return "ok"
+
+    lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('Summarize.', context=['x', 'y']))")], sub=sub))
+    await RLM(lm, max_depth=1).acompletion("q", context="c")
+    assert seen == ['Summarize.\n\nContext:\n["x", "y"]']

@@ -48,9 +48,23 @@ def test_rlmx_ask_answers_a_lookup_over_1mb_offline(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
     environment["XDG_STATE_HOME"] = str(tmp_path / "state")
     completed = subprocess.run(
-        [sys.executable, "-m", "rlmx.cli", "ask", DEFAULT_NEEDLE.question, "--context", str(document),
-         "--trace-dir", str(tmp_path / "traces"), "--json"],
-        capture_output=True, text=True, env=environment, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "rlmx.cli",
+            "ask",
+            DEFAULT_NEEDLE.question,
+            "--context",
+            str(document),
+            "--trace-dir",
+            str(tmp_path / "traces"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
@@ -67,11 +81,17 @@ def test_rlmx_ask_answers_a_lookup_over_1mb_offline(tmp_path: Path) -> None:
 CHARS_PER_TOKEN = 5.2  # measured: SmolLM2's tokenizer reads this filler at about 5.2 characters a token
 
 NEEDLES = [
-    Needle("The password for the archive server is blue-falcon-19.",
-           "What is the password for the archive server?", "blue-falcon-19"),
+    Needle(
+        "The password for the archive server is blue-falcon-19.",
+        "What is the password for the archive server?",
+        "blue-falcon-19",
+    ),
     DEFAULT_NEEDLE,
-    Needle("The director of the Halden Observatory is Elena Varga.",
-           "Who is the director of the Halden Observatory?", "Elena Varga"),
+    Needle(
+        "The director of the Halden Observatory is Elena Varga.",
+        "Who is the director of the Halden Observatory?",
+        "Elena Varga",
+    ),
 ]
 
 
@@ -80,8 +100,9 @@ NEEDLES = [
     [(10_000, NEEDLES[0]), (128_000, NEEDLES[1]), (1_000_000, NEEDLES[2])],
     ids=["10K", "128K", "1M"],
 )
-async def test_guided_root_finds_the_needle_beyond_the_model_window(local: LocalLM, tokens: int,
-                                                                    needle: Needle) -> None:
+async def test_guided_root_finds_the_needle_beyond_the_model_window(
+    local: LocalLM, tokens: int, needle: Needle
+) -> None:
     text = haystack(int(tokens * CHARS_PER_TOKEN), needle, depth=0.71, seed=tokens)
     assert len(text) / CHARS_PER_TOKEN > local.n_ctx  # SmolLM2 alone could not even read this input
     result = await RLM(GuidedRoot(local), sub_lm=local).acompletion(needle.question, context=text)

@@ -329,8 +329,10 @@ class Engine:
             allowed = ledger.admit_subcalls(len(call.items))
         except BudgetExhausted as stop:
             return [SubCallResult(False, error=f"budget exhausted: {stop.detail}")] * len(call.items)
-        runs = [self._subcall(call, item) for item in call.items[:allowed]]
-        results = list(await asyncio.gather(*runs))
+        # A TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox.
+        async with asyncio.TaskGroup() as group:
+            runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
+        results = [run.result() for run in runs]
         refused = SubCallResult(False, error=ledger.subcall_refusal())
         return results + [refused] * (len(call.items) - allowed)
 
