@@ -37,45 +37,56 @@ PASSWORD_SENTENCE = "The password for the archive server is blue-falcon-19."
 QUESTION = "What is the password for the archive server?"
 
 _OPENINGS = [
-    "",
-    "",
-    "In the spring, ",
-    "According to the old guide, ",
-    "Later that year, ",
-    "By most accounts, ",
-    "For a while, ",
-]
+    "", "", "", "In the spring, ", "According to the old guide, ", "Later that year, ", "By most accounts, ",
+    "For a while, ", "Every autumn, ", "After the storm, ", "Before the new road was built, ", "Some people say that ",
+]  # fmt: skip
 _SUBJECTS = [
     "the garden behind the library", "a small fishing boat", "the town committee", "most of the apple trees",
     "the copper kettle", "the northern footpath", "the bakery on the corner", "an old stone bridge",
     "the evening train", "the school choir", "a flock of starlings", "the village museum", "the river",
-    "the lighthouse keeper", "the weekly market", "the orchard wall",
+    "the lighthouse keeper", "the weekly market", "the orchard wall", "a retired sailor", "the chess club",
+    "the hospital kitchen", "a group of students", "the mountain hut", "the clock tower", "the ferry", "the potter",
+    "a young carpenter", "the post office", "the old mill", "the beekeeper",
 ]  # fmt: skip
-_PREDICATES = [
-    "needed a new coat of paint", "was moved to the east side of the square", "produced more fruit than anyone expected",
-    "stayed closed during the long winter", "attracted visitors from the nearby valleys", "was rebuilt after the fire",
-    "was repaired with borrowed tools", "flooded after three days of heavy rain", "ran late almost every Tuesday",
-    "became a favourite place for afternoon walks", "was described in a short article in the local paper",
-    "smelled of fresh bread and wood smoke", "was painted by a travelling artist", "lost most of its leaves in October",
-    "sang old songs at the harvest festival",
+_ACTIONS = [
+    "repaired the fence", "painted the shutters green", "sold honey and candles", "collected rainwater in barrels",
+    "planted a row of pear trees", "wrote letters to distant cousins", "kept a diary of the weather",
+    "baked bread before dawn", "carried timber up the hill", "closed early on Sundays", "welcomed hikers with hot soup",
+    "borrowed a ladder from the neighbours", "measured the depth of the pond", "cleaned the windows of the chapel",
+    "argued about the price of wool", "sketched the harbour at sunset", "fed the ducks by the canal",
+    "replaced the broken tiles", "sorted old photographs", "taught the children to swim",
+    "lost a key somewhere in the meadow", "tuned the piano in the town hall",
+]  # fmt: skip
+_ENDINGS = [
+    "", "", "", " every morning", " during the summer", " without much complaint", " near the market square",
+    " for many years", " after the harvest", " when the snow melted", " on the first day of the fair",
+    " with the help of a neighbour",
 ]  # fmt: skip
 
 
 def filler(sentences: int, seed: int) -> list[str]:
-    """Varied, fact-free prose, reproducible from `seed`. (Filler full of names, places and numbers is much
-    harder for SmolLM2: it then answers with one of those names instead of the password.)"""
+    """Varied prose with no facts in it, reproducible from `seed`.
+
+    (Filler full of names, places and numbers is much harder for SmolLM2: it then answers with one of them.)
+    """
     rng = random.Random(seed)
     made = []
     for _ in range(sentences):
-        sentence = f"{rng.choice(_OPENINGS)}{rng.choice(_SUBJECTS)} {rng.choice(_PREDICATES)}."
+        sentence = f"{rng.choice(_OPENINGS)}{rng.choice(_SUBJECTS)} {rng.choice(_ACTIONS)}{rng.choice(_ENDINGS)}."
         made.append(sentence[0].upper() + sentence[1:])
     return made
 
 
-def chunk_with_password(sentences: int = 130, seed: int = 1) -> str:
-    """About 2k tokens of filler with the password sentence at 40 %, in paragraphs of five sentences."""
+def chunk_with_password(sentences: int = 122, seed: int = 3, at: float = 0.6) -> str:
+    """About 2k tokens of filler, with the password sentence `at` that fraction of it, in paragraphs of five.
+
+    SmolLM2-135M gets roughly two in three such chunks right (LOCAL_MODELS.md measured 7/10), depending on the
+    filler and the fact's position: this seeded chunk is one it answers, and greedy decoding with a fixed
+    thread count makes that reproducible for a given llama.cpp build. If a new build flips it, pick another
+    seed: do not loosen the assertion.
+    """
     parts = filler(sentences, seed)
-    parts.insert(int(len(parts) * 0.4), PASSWORD_SENTENCE)
+    parts.insert(int(len(parts) * at), PASSWORD_SENTENCE)
     return "\n\n".join(" ".join(parts[i : i + 5]) for i in range(0, len(parts), 5))
 
 
@@ -89,19 +100,32 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("rlmx-cache")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lm(cache_dir: Path) -> Iterator[LocalLM]:
+    """A fresh LocalLM per test (loading takes a fraction of a second), so no test depends on another's KV cache;
+    two threads as on CI, since greedy output is reproducible only for a fixed thread count."""
     if (reason := _missing_local_extra()) is not None:
         pytest.skip(reason)
-    model = LocalLM(cache_dir=cache_dir)
+    model = LocalLM(n_threads=2, cache_dir=cache_dir)
     yield model
     model.close()
 
 
 def test_nonexistent_model_path_is_an_input_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-model.gguf"
-    with pytest.raises(InputError, match="no-such-model.gguf"):
+    with pytest.raises(InputError, match=r"no-such-model\.gguf"):
         LocalLM(missing)
+
+
+@needs_model
+async def test_unknown_params_and_empty_messages_are_input_errors(lm: LocalLM) -> None:
+    with pytest.raises(InputError, match="top_logprobs"):
+        await lm.complete([{"role": "user", "content": "hi"}], top_logprobs=3)
+    with pytest.raises(InputError, match="max_tokens"):
+        await lm.complete([{"role": "user", "content": "hi"}], max_tokens=0)
+    with pytest.raises(InputError, match="at least one message"):
+        await lm.complete([])
+    assert lm.loaded_path is None  # rejected before loading anything
 
 
 @needs_model
@@ -142,14 +166,16 @@ async def test_concurrent_calls_are_serialized_and_deterministic(lm: LocalLM) ->
 
 @needs_model
 async def test_prompt_longer_than_the_window_is_cut_not_an_error(cache_dir: Path) -> None:
-    small = LocalLM(n_ctx=2048, cache_dir=cache_dir)
+    small = LocalLM(n_ctx=2048, n_threads=2, cache_dir=cache_dir)
     try:
-        text = chunk_with_password(sentences=220, seed=2)  # about 3.4k tokens
+        text = chunk_with_password(sentences=200, seed=2)  # about 3.4k tokens
         messages: list[Message] = [{"role": "user", "content": extraction_prompt(text, QUESTION)}]
         completion = await small.complete(messages, max_tokens=32)
         assert completion.text.strip()
         assert completion.usage.input_tokens + completion.usage.output_tokens <= 2048
-        raw = await small.complete_text(extraction_prompt(text, QUESTION) + "\nAnswer:", max_tokens=16, stop=["\n\n"])
+        # plain completion mode cuts too; a max_tokens this large leaves the prompt half the window
+        raw = await small.complete_text(extraction_prompt(text, QUESTION) + "\nAnswer:", max_tokens=1500, stop=["\n"])
+        assert raw.usage.input_tokens <= 1024
         assert raw.usage.input_tokens + raw.usage.output_tokens <= 2048
     finally:
         small.close()
