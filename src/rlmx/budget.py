@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from rlmx.errors import InputError
 from rlmx.lm.base import Usage
+from rlmx.lm.prices import PriceTable
 
 Role = Literal["root", "sub"]
 
@@ -24,7 +25,9 @@ class Budget:
     """Limits for one completion tree. None means unlimited.
 
     `max_iterations` applies to each node (root and every child); the others count across the whole tree.
-    `max_seconds` is preemptive: a running cell or LM call is stopped when it runs out.
+    Token and USD limits are enforced before each LM call: the call reserves its prompt tokens plus the output
+    it may produce (`max_tokens_per_call`, or less to fit what is left, sent to the LM as `max_tokens`), priced,
+    and settles with the real usage after. `max_seconds` is preemptive: a running cell or LM call is stopped.
     `cell_timeout` is the soft per-cell limit (variables kept); the worker is killed a little after it.
     """
 
@@ -32,21 +35,32 @@ class Budget:
     max_depth: int | None = None
     max_subcalls: int | None = None
     max_tokens: int | None = None
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    max_usd: float | None = None
     max_seconds: float | None = None
     cell_timeout: float = 60.0
+    max_tokens_per_call: int = 4096
 
     def __post_init__(self) -> None:
         _positive_int("max_iterations", self.max_iterations)
-        for name in ("max_depth", "max_subcalls", "max_tokens"):
+        _positive_int("max_tokens_per_call", self.max_tokens_per_call)
+        for name in ("max_depth", "max_subcalls", "max_tokens", "max_input_tokens", "max_output_tokens"):
             value = getattr(self, name)
             if value is not None:
                 _positive_int(name, value, allow_zero=name == "max_subcalls")
-        for name in ("max_seconds", "cell_timeout"):
+        for name in ("max_usd", "max_seconds", "cell_timeout"):
             value = getattr(self, name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or math.isinf(value)
             ):
-                raise InputError(f"Budget.{name} must be a positive number of seconds, not {value!r}")
+                raise InputError(f"Budget.{name} must be a positive number, not {value!r}")
+
+    @property
+    def limits_spending(self) -> bool:
+        """Whether any token or USD limit is set (then every LM call is sent with a `max_tokens` cap)."""
+        limits = (self.max_tokens, self.max_input_tokens, self.max_output_tokens, self.max_usd)
+        return any(limit is not None for limit in limits)
 
 
 def _positive_int(name: str, value: object, *, allow_zero: bool = False) -> None:
@@ -70,12 +84,17 @@ class Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    """Calls of models with no known price: their cost is missing from cost_usd."""
 
     def add(self, usage: Usage) -> None:
         self.calls += 1
         self.input_tokens += usage.input_tokens
         self.output_tokens += usage.output_tokens
-        self.cost_usd += usage.cost_usd or 0.0
+        if usage.cost_usd is None:
+            self.unpriced_calls += 1
+        else:
+            self.cost_usd += usage.cost_usd
 
     @property
     def total_tokens(self) -> int:
@@ -87,7 +106,8 @@ class Tally:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
-            "cost_usd": round(self.cost_usd, 6),
+            "cost_usd": round(self.cost_usd, 8),
+            "unpriced_calls": self.unpriced_calls,
         }
 
 
@@ -135,21 +155,30 @@ class UsageReport:
 
 @dataclass(slots=True)
 class Reservation:
-    tokens: int
+    """What one admitted LM call may spend at most: its prompt, `output_tokens` of reply, `usd` priced."""
+
+    input_tokens: int
+    output_tokens: int
+    usd: float
     settled: bool = False
 
 
 class Ledger:
-    """The budget of one completion tree: admission before spending, accounting after."""
+    """The budget of one completion tree: admission before spending, accounting after.
 
-    def __init__(self, budget: Budget, *, max_depth: int, clock: Any = time.monotonic) -> None:
+    Single-threaded by design (it lives on the run's event loop): `reserve` checks and books in one step with no
+    await in between, so concurrent calls of a fan-out are admitted one by one and cannot jointly overshoot.
+    """
+
+    def __init__(self, budget: Budget, *, max_depth: int, prices: PriceTable, clock: Any = time.monotonic) -> None:
         self.budget = budget
         self.max_depth = max_depth
+        self.prices = prices
         self.clock = clock
         self.started = clock()
         self.deadline = None if budget.max_seconds is None else self.started + budget.max_seconds
         self.usage = UsageReport()
-        self._reserved_tokens = 0
+        self._held = Reservation(0, 0, 0.0)
 
     def elapsed(self) -> float:
         return float(self.clock() - self.started)
@@ -161,29 +190,65 @@ class Ledger:
         if self.deadline is not None and self.clock() >= self.deadline:
             raise BudgetExhausted("max_seconds", f"the {self.budget.max_seconds:g} s time budget is spent")
 
-    def reserve(self, estimated_tokens: int) -> Reservation:
-        """Admit one LM call whose prompt is about `estimated_tokens` long, or raise BudgetExhausted."""
-        self.check_time()
-        limit = self.budget.max_tokens
-        if limit is not None:
-            committed = self.usage.total.total_tokens + self._reserved_tokens
-            if committed + estimated_tokens > limit:
-                raise BudgetExhausted(
-                    "max_tokens",
-                    f"token budget: {committed:,} of {limit:,} tokens used or reserved, and this call needs "
-                    f"about {estimated_tokens:,} more",
-                )
-        self._reserved_tokens += estimated_tokens
-        return Reservation(estimated_tokens)
+    def reserve(self, model: str, input_tokens: int, max_output_tokens: int) -> Reservation:
+        """Admit one LM call of `input_tokens` prompt tokens, or raise BudgetExhausted.
 
-    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, model: str) -> None:
+        The reply may use up to the returned reservation's `output_tokens`: `max_output_tokens`, or less when
+        only less fits what is left of a token or USD limit (the engine then asks the LM for no more).
+        """
+        self.check_time()
+        budget, total, held = self.budget, self.usage.total, self._held
+        price = self.prices.lookup(model)
+        fits = [max_output_tokens]
+        if budget.max_input_tokens is not None:
+            left = budget.max_input_tokens - total.input_tokens - held.input_tokens
+            if input_tokens > left:
+                raise BudgetExhausted("max_input_tokens", _refusal("input-token", budget.max_input_tokens,
+                                                                   budget.max_input_tokens - left, input_tokens))
+        if budget.max_tokens is not None:
+            used = total.total_tokens + held.input_tokens + held.output_tokens
+            fits.append(budget.max_tokens - used - input_tokens)
+            if fits[-1] < 1:
+                raise BudgetExhausted("max_tokens", _refusal("token", budget.max_tokens, used, input_tokens + 1))
+        if budget.max_output_tokens is not None:
+            used = total.output_tokens + held.output_tokens
+            fits.append(budget.max_output_tokens - used)
+            if fits[-1] < 1:
+                raise BudgetExhausted("max_output_tokens", _refusal("output-token", budget.max_output_tokens, used, 1))
+        usd_input = 0.0
+        if budget.max_usd is not None:
+            if price is None:
+                raise BudgetExhausted("max_usd", f"no price is known for model {model!r}, so a USD budget cannot "
+                                                 "admit its calls; pass prices={...} to RLM")
+            left_usd = budget.max_usd - total.cost_usd - held.usd
+            usd_input = price.cost(input_tokens, 0)
+            affordable = (left_usd - usd_input) / price.output_per_million * 1e6 if price.output_per_million else None
+            if left_usd - usd_input < 0 or (affordable is not None and affordable < 1):
+                raise BudgetExhausted("max_usd", f"USD budget: ${budget.max_usd - left_usd:.6f} of "
+                                                 f"${budget.max_usd:g} spent or reserved, and this call needs more")
+            if affordable is not None:
+                fits.append(int(affordable))
+        output = max(min(fits), 0)
+        usd = 0.0 if price is None else price.cost(input_tokens, output)
+        reservation = Reservation(input_tokens, output, usd)
+        held.input_tokens += input_tokens
+        held.output_tokens += output
+        held.usd += usd
+        return reservation
+
+    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, model: str) -> Usage:
+        """Release the reservation and book the real usage, priced; returns the usage with its cost."""
         self.release(reservation)
-        self.usage.add(usage, role=role, depth=depth, model=model)
+        priced = Usage(usage.input_tokens, usage.output_tokens, self.prices.cost(model, usage))
+        self.usage.add(priced, role=role, depth=depth, model=model)
+        return priced
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:
             reservation.settled = True
-            self._reserved_tokens -= reservation.tokens
+            self._held.input_tokens -= reservation.input_tokens
+            self._held.output_tokens -= reservation.output_tokens
+            self._held.usd -= reservation.usd
 
     def admit_subcalls(self, count: int) -> int:
         """How many of `count` sub-calls may start (all, some, or none). Counts the admitted ones."""
@@ -198,3 +263,10 @@ class Ledger:
             f"sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used. "
             "Work with the results you have (combine them in code) and finish."
         )
+
+
+def _refusal(kind: str, limit: int, used: int, needed: int) -> str:
+    return (
+        f"{kind} budget: {used:,} of {limit:,} tokens used or reserved, and this call needs {needed:,} more. "
+        "Finish with what you have."
+    )

@@ -19,12 +19,14 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, prepare
 from rlmx.errors import InputError, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, Completion, Message, estimate_message_tokens
+from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 
 Status = Literal["finished", "budget_exhausted", "error"]
-AnswerSource = Literal["final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "none"]
+AnswerSource = Literal[
+    "final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "forced_extraction", "none"
+]
 
 
 @dataclass(slots=True)
@@ -42,10 +44,19 @@ class Tree:
     sandbox: str
     sandbox_options: dict[str, Any] = field(default_factory=dict)
     system_prompt: str | None = None
+    depth_lms: dict[int, LM] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def node_lm(self, depth: int) -> LM:
+        """The LM that writes the code of a node at `depth`."""
+        return self.root_lm if depth == 0 else self.depth_lms.get(depth, self.root_lm)
+
+    def sub_call_lm(self, depth: int) -> LM:
+        """The LM that answers a plain sub-call living at `depth` (made by a node one level up)."""
+        return self.depth_lms.get(depth, self.sub_lm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +152,7 @@ class Engine:
             except TimeoutError:
                 return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
             except BudgetExhausted as stop:
-                return self._stopped(stop)
+                return await self._forced_answer(stop)
             except LMError as exc:
                 return self._failed(f"the root LM call failed: {exc}", exc)
             except SandboxError as exc:
@@ -184,7 +195,7 @@ class Engine:
         """One root-LM call over the conversation so far; the reply is appended to it."""
         new = self.messages[self._recorded :]
         started = time.monotonic()
-        completion = await self._complete(self.tree.root_lm, self.messages, role=role)
+        completion = await self._complete(self.tree.node_lm(self.depth), self.messages, role=role, depth=self.depth)
         self.messages.append(Message(role="assistant", content=completion.text))
         self._recorded = len(self.messages)
         self.emit(
@@ -200,18 +211,21 @@ class Engine:
         )
         return completion
 
-    async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role) -> Completion:
-        """Any LM call of the tree: admitted by the ledger, run under the tree's concurrency limit, settled."""
+    async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
+        """Any LM call of the tree: admitted by the ledger (worst case reserved), run under the tree's concurrency
+        limit, settled with the real usage. The returned Completion carries the priced usage."""
         ledger = self.tree.ledger
-        reservation = ledger.reserve(estimate_message_tokens(messages))
+        tokens = await prompt_tokens(lm, messages)
+        reservation = ledger.reserve(lm.model, tokens, ledger.budget.max_tokens_per_call)
+        params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
         try:
             async with self.tree.limiter:
-                completion = await lm.complete(list(messages))
+                completion = await lm.complete(list(messages), **params)
         except BaseException:
             ledger.release(reservation)
             raise
-        ledger.settle(reservation, completion.usage, role=role, depth=self.depth, model=completion.model)
-        return completion
+        usage = ledger.settle(reservation, completion.usage, role=role, depth=depth, model=completion.model)
+        return Completion(completion.text, usage, completion.model)
 
     # --- acting on a reply ----------------------------------------------------------------------
     async def _act(self, text: str) -> tuple[Finish | None, str]:
@@ -285,6 +299,22 @@ class Engine:
 
     def _stopped(self, stop: BudgetExhausted) -> NodeResult:
         return self._buffered("budget_exhausted", f"{stop.limit}: {stop.detail}")
+
+    async def _forced_answer(self, stop: BudgetExhausted) -> NodeResult:
+        """A budget ended the run: the answer buffer if the model filled it, else one last call for the answer
+        (only if the budget still admits it). The model's code never becomes the answer."""
+        if self.answer_buffer not in (None, "") or not self.messages:
+            return self._stopped(stop)
+        reason = f"{stop.limit}: {stop.detail}"
+        self.messages.append(Message(role="user", content=prompts.FORCED_ANSWER.format(reason=stop.detail)))
+        self.emit("forced_extraction", reason=reason)
+        try:
+            reply = await self._ask(role="root")
+        except (BudgetExhausted, LMError) as exc:
+            return self._buffered("budget_exhausted", f"{reason}; no final call was possible: {exc}")
+        prose = find_prose_final(reply.text)
+        text = prose.argument if prose is not None and prose.kind == "final" else strip_code(reply.text)
+        return NodeResult(text, "budget_exhausted", reason, self.iterations, "forced_extraction" if text else "none")
 
     def _failed(self, reason: str, error: RLMXError) -> NodeResult:
         self.emit("error", error_type=type(error).__name__, message=str(error))
@@ -387,11 +417,11 @@ class Engine:
         lm = self._lm_named(call.model)
         if context is not None:
             prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
-        return await self._complete(lm, [Message(role="user", content=prompt)], role="sub")
+        return await self._complete(lm, [Message(role="user", content=prompt)], role="sub", depth=self.depth + 1)
 
     def _lm_named(self, name: str | None) -> LM:
         if name is None:
-            return self.tree.sub_lm
+            return self.tree.sub_call_lm(self.depth + 1)
         if name in self.tree.models:
             return self.tree.models[name]
         known = ", ".join(sorted(self.tree.models)) or "none (pass models={...} to RLM)"

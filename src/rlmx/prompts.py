@@ -79,6 +79,11 @@ FINAL_REQUEST = (
     "code."
 )
 
+FORCED_ANSWER = (
+    "The run must stop now ({reason}). Reply with your best final answer to the query from what you have learned "
+    "so far, on a line of its own, as FINAL(your answer). Do not write code."
+)
+
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
 
 

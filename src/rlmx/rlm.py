@@ -18,6 +18,7 @@ from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
 from rlmx.lm.base import LM
+from rlmx.lm.prices import Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import check_sandbox_name
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -39,7 +40,9 @@ class RLM:
         print(result.answer, result.status, result.usage.to_dict())
 
     `lm` writes the root's code; `sub_lm` (default: `lm`) answers `llm_query`; `models` names further LMs that
-    `llm_query(prompt, model="name")` can pick. `max_depth` bounds recursion: with 1, `rlm_query` is a plain
+    `llm_query(prompt, model="name")` can pick; `depth_lms={d: lm}` picks the LM at depth d (the code writer of
+    child RLMs at that depth and the reader of plain sub-calls made from depth d-1). `prices` adds or overrides
+    USD prices per million tokens, used when the provider returns no cost. `max_depth` bounds recursion: with 1, `rlm_query` is a plain
     sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are shared by the whole tree.
     """
 
@@ -54,6 +57,8 @@ class RLM:
         trace_dir: str | Path | None = None,
         system_prompt: str | None = None,
         models: Mapping[str, LM] | None = None,
+        depth_lms: Mapping[int, LM] | None = None,
+        prices: Mapping[str, Price | tuple[float, float]] | None = None,
         max_concurrency: int = 16,
         on_event: Emit | None = None,
         sandbox_options: Mapping[str, Any] | None = None,
@@ -63,6 +68,10 @@ class RLM:
             _check_lm("sub_lm", sub_lm)
         for name, model in (models or {}).items():
             _check_lm(f"models[{name!r}]", model)
+        for depth, model in (depth_lms or {}).items():
+            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+                raise InputError(f"depth_lms keys are depths >= 1 (depth 0 is `lm`), not {depth!r}")
+            _check_lm(f"depth_lms[{depth}]", model)
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise InputError(f"max_depth must be an integer >= 1, not {max_depth!r}")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -81,6 +90,16 @@ class RLM:
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
         self.system_prompt = system_prompt
         self.models = dict(models or {})
+        self.depth_lms = dict(depth_lms or {})
+        self.prices = PriceTable(prices)
+        if budget.max_usd is not None:
+            everyone = [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]
+            unpriced = sorted({m.model for m in everyone if self.prices.lookup(m.model) is None})
+            if unpriced:
+                raise InputError(
+                    f"Budget.max_usd is set but no price is known for {', '.join(unpriced)}: pass "
+                    "prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM"
+                )
         self.max_concurrency = max_concurrency
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
@@ -117,7 +136,7 @@ class RLM:
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event)
-        ledger = Ledger(self.budget, max_depth=self.max_depth)
+        ledger = Ledger(self.budget, max_depth=self.max_depth, prices=self.prices)
         tree = Tree(
             run_id=run_id,
             ledger=ledger,
@@ -127,6 +146,7 @@ class RLM:
             sub_lm=self.sub_lm,
             models=self.models,
             max_depth=self.max_depth,
+            depth_lms=self.depth_lms,
             sandbox=self.sandbox,
             sandbox_options=self.sandbox_options,
             system_prompt=self.system_prompt,

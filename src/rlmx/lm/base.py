@@ -48,6 +48,21 @@ class LM(Protocol):
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion: ...
 
 
+@runtime_checkable
+class CountsTokens(Protocol):
+    """An LM that can count a prompt's tokens exactly (or bound them from above), for budget admission."""
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int: ...
+
+
+async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
+    """Tokens a prompt will cost: the LM's own count when it has one, else a cautious estimate (3 characters a
+    token, more tokens than most tokenizers produce for prose and code) so that budgets err on the safe side."""
+    if isinstance(lm, CountsTokens):
+        return await lm.count_tokens(messages)
+    return sum((len(m["content"]) + 2) // 3 + 4 for m in messages)
+
+
 def estimate_tokens(text: str) -> int:
     """A provider-free token estimate (about 4 characters a token), used for budgets and scripted LMs."""
     return (len(text) + 3) // 4

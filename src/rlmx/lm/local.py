@@ -203,15 +203,17 @@ class LocalLM:
         self._executor: ThreadPoolExecutor | None = None
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
-        if not messages:
-            raise InputError("LocalLM.complete needs at least one message")
         options = self._options(params)
-        sent: list[dict[str, str]] = [{"role": m["role"], "content": m["content"]} for m in messages]
-        if sent[0]["role"] != "system":
-            sent.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_PROMPT})
+        sent = _with_system(messages)
         response = await self._run(lambda llm: self._chat(llm, sent, options))
         choice = response["choices"][0]
         return self._completion(response, choice["message"].get("content") or "")
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Prompt tokens as the chat template renders them; never more than the window, since longer prompts
+        are cut to fit it."""
+        sent = _with_system(messages)
+        return min(await self._run(lambda llm: _count_prompt_tokens(llm, sent)), self.n_ctx)
 
     async def complete_text(self, prompt: str, **params: Any) -> Completion:
         """Plain completion of `prompt`, no chat template: for base models and project-owned prompt formats."""
@@ -322,6 +324,17 @@ def _check_max_tokens(value: object) -> None:
 def _check_temperature(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise InputError(f"temperature must be a number >= 0, got {value!r}")
+
+
+def _with_system(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """The messages as llama.cpp takes them, always with a system message (SmolLM2's template would otherwise
+    inject its own persona)."""
+    if not messages:
+        raise InputError("LocalLM.complete needs at least one message")
+    sent = [{"role": m["role"], "content": m["content"]} for m in messages]
+    if sent[0]["role"] != "system":
+        sent.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_PROMPT})
+    return sent
 
 
 def _tokenize(llm: Any, text: str, *, special: bool) -> list[int]:

@@ -89,6 +89,9 @@ class OpenAICompatibleLM:
         _check_params(params)
         sent = cast(list[ChatCompletionMessageParam], [{"role": m["role"], "content": m["content"]} for m in messages])
         merged = {**self.params, **params}
+        if "max_tokens" in merged and "api.openai.com" in self.base_url:
+            # OpenAI's current models refuse max_tokens and take max_completion_tokens; other servers take both.
+            merged.setdefault("max_completion_tokens", merged.pop("max_tokens"))
         known = _sdk_keywords()
         kwargs = {k: v for k, v in merged.items() if k in known}
         extra = {k: v for k, v in merged.items() if k not in known}

@@ -54,12 +54,17 @@ class ScriptedLM:
         reply = await self._next_reply(received)
         if isinstance(reply, Exception):
             raise reply
-        usage = Usage(
-            input_tokens=self.input_tokens if self.input_tokens is not None else estimate_message_tokens(received),
-            output_tokens=self.output_tokens if self.output_tokens is not None else estimate_tokens(reply),
-            cost_usd=self.cost_usd,
-        )
+        output_tokens = self.output_tokens if self.output_tokens is not None else estimate_tokens(reply)
+        limit = params.get("max_tokens")
+        if isinstance(limit, int) and output_tokens > limit:  # a real LM stops at max_tokens: so does the script
+            output_tokens, reply = limit, reply[: limit * 4]
+        usage = Usage(input_tokens=await self.count_tokens(received), output_tokens=output_tokens,
+                      cost_usd=self.cost_usd)
         return Completion(text=reply, usage=usage, model=self.model)
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Exactly what a call's usage will report: the fixed count, or the estimate from the text."""
+        return self.input_tokens if self.input_tokens is not None else estimate_message_tokens(messages)
 
     async def _next_reply(self, messages: list[Message]) -> Reply:
         if self._function is not None:
