@@ -203,8 +203,10 @@ class Ledger:
         if budget.max_input_tokens is not None:
             left = budget.max_input_tokens - total.input_tokens - held.input_tokens
             if input_tokens > left:
-                raise BudgetExhausted("max_input_tokens", _refusal("input-token", budget.max_input_tokens,
-                                                                   budget.max_input_tokens - left, input_tokens))
+                raise BudgetExhausted(
+                    "max_input_tokens",
+                    _refusal("input-token", budget.max_input_tokens, budget.max_input_tokens - left, input_tokens),
+                )
         if budget.max_tokens is not None:
             used = total.total_tokens + held.input_tokens + held.output_tokens
             fits.append(budget.max_tokens - used - input_tokens)
@@ -218,14 +220,24 @@ class Ledger:
         usd_input = 0.0
         if budget.max_usd is not None:
             if price is None:
-                raise BudgetExhausted("max_usd", f"no price is known for model {model!r}, so a USD budget cannot "
-                                                 "admit its calls; pass prices={...} to RLM")
+                raise BudgetExhausted(
+                    "max_usd",
+                    f"no price is known for model {model!r}, so a USD budget cannot "
+                    "admit its calls; pass prices={...} to RLM",
+                )
             left_usd = budget.max_usd - total.cost_usd - held.usd
             usd_input = price.cost(input_tokens, 0)
-            affordable = (left_usd - usd_input) / price.output_per_million * 1e6 if price.output_per_million else None
-            if left_usd - usd_input < 0 or (affordable is not None and affordable < 1):
-                raise BudgetExhausted("max_usd", f"USD budget: ${budget.max_usd - left_usd:.6f} of "
-                                                 f"${budget.max_usd:g} spent or reserved, and this call needs more")
+            affordable = (
+                (left_usd - usd_input) / price.output_per_million * 1e6 + _USD_SLACK
+                if price.output_per_million
+                else None
+            )
+            if left_usd - usd_input < -_USD_SLACK_USD or (affordable is not None and affordable < 1):
+                raise BudgetExhausted(
+                    "max_usd",
+                    f"USD budget: ${budget.max_usd - left_usd:.6f} of "
+                    f"${budget.max_usd:g} spent or reserved, and this call needs more",
+                )
             if affordable is not None:
                 fits.append(int(affordable))
         output = max(min(fits), 0)
@@ -263,6 +275,11 @@ class Ledger:
             f"sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used. "
             "Work with the results you have (combine them in code) and finish."
         )
+
+
+_USD_SLACK = 1e-6
+"""Tokens of rounding slack when turning dollars left into tokens affordable (float sums of prices drift)."""
+_USD_SLACK_USD = 1e-12
 
 
 def _refusal(kind: str, limit: int, used: int, needed: int) -> str:

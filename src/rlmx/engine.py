@@ -115,6 +115,7 @@ class Engine:
         self.answer_buffer: Any = None
         self.messages: list[Message] = []
         self._recorded = 0
+        self._last_feedback = ""
         self._cells = 0
         self._children = itertools.count(1)
         self.sandbox: Sandbox | None = None
@@ -175,6 +176,7 @@ class Engine:
             self.emit("iteration", turn=turn)
             reply = await self._ask(role="root")
             finish, feedback = await self._act(reply.text)
+            self._last_feedback = feedback
             if finish is not None:
                 return self._finished(finish)
             if turn < max_iterations:
@@ -301,17 +303,32 @@ class Engine:
         return self._buffered("budget_exhausted", f"{stop.limit}: {stop.detail}")
 
     async def _forced_answer(self, stop: BudgetExhausted) -> NodeResult:
-        """A budget ended the run: the answer buffer if the model filled it, else one last call for the answer
-        (only if the budget still admits it). The model's code never becomes the answer."""
+        """A budget ended the run: the answer buffer if the model filled it, else one last, compact call for the
+        answer (query, the last REPL output, no history), only if the budget still admits it. The model's code
+        never becomes the answer."""
         if self.answer_buffer not in (None, "") or not self.messages:
             return self._stopped(stop)
         reason = f"{stop.limit}: {stop.detail}"
-        self.messages.append(Message(role="user", content=prompts.FORCED_ANSWER.format(reason=stop.detail)))
+        compact = [
+            Message(role="system", content=prompts.FORCED_SYSTEM),
+            Message(role="user", content=prompts.forced_answer(self.query, stop.detail, self._last_feedback)),
+        ]
         self.emit("forced_extraction", reason=reason)
         try:
-            reply = await self._ask(role="root")
+            reply = await self._complete(self.tree.node_lm(self.depth), compact, role="root", depth=self.depth)
         except (BudgetExhausted, LMError) as exc:
             return self._buffered("budget_exhausted", f"{reason}; no final call was possible: {exc}")
+        self.emit(
+            "lm_call",
+            role="root",
+            model=reply.model,
+            new_messages=[dict(m) for m in compact],
+            response=reply.text,
+            input_tokens=reply.usage.input_tokens,
+            output_tokens=reply.usage.output_tokens,
+            cost_usd=reply.usage.cost_usd,
+            seconds=0.0,
+        )
         prose = find_prose_final(reply.text)
         text = prose.argument if prose is not None and prose.kind == "final" else strip_code(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "forced_extraction" if text else "none")

@@ -79,10 +79,16 @@ FINAL_REQUEST = (
     "code."
 )
 
-FORCED_ANSWER = (
-    "The run must stop now ({reason}). Reply with your best final answer to the query from what you have learned "
-    "so far, on a line of its own, as FINAL(your answer). Do not write code."
-)
+FORCED_SYSTEM = "You were answering a query by running code over a large context. The work must stop now."
+FORCED_ANSWER = """Query: {query}
+
+The run was stopped: {reason}.
+The last output of your code was:
+```
+{notes}
+```
+
+Reply with your best final answer to the query from what you have learned, on a line of its own, as FINAL(your answer). Do not write code."""
 
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
 
@@ -119,6 +125,11 @@ def query_from(messages: Sequence[Message]) -> str:
     first = next((m["content"] for m in messages if m["role"] == "user"), "")
     head = first.split("\n\nThe REPL holds", 1)[0]
     return head.removeprefix("Query: ")
+
+
+def forced_answer(query: str, reason: str, last_output: str) -> str:
+    notes = last_output if len(last_output) <= 2000 else f"...{last_output[-2000:]}"
+    return FORCED_ANSWER.format(query=query, reason=reason, notes=notes or "(none)")
 
 
 def cell_outputs(outputs: Sequence[str]) -> str:

@@ -58,8 +58,9 @@ class ScriptedLM:
         limit = params.get("max_tokens")
         if isinstance(limit, int) and output_tokens > limit:  # a real LM stops at max_tokens: so does the script
             output_tokens, reply = limit, reply[: limit * 4]
-        usage = Usage(input_tokens=await self.count_tokens(received), output_tokens=output_tokens,
-                      cost_usd=self.cost_usd)
+        usage = Usage(
+            input_tokens=await self.count_tokens(received), output_tokens=output_tokens, cost_usd=self.cost_usd
+        )
         return Completion(text=reply, usage=usage, model=self.model)
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:

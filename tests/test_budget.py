@@ -1,0 +1,151 @@
+"""Tree-wide budgets: worst-case reservation before each call, so no fan-out or chain overshoots."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlmx import RLM, Budget, Event, InputError
+from rlmx.lm import Message, ScriptedLM
+from rlmx.lm.prices import PriceTable
+from scripting import depth_of, is_sub_call, repl, turn_of
+
+FANOUT = repl(
+    "answer['content'] = 'draft'\n"
+    "outs = llm_query_batched([f'q{i}' for i in range(64)])\n"
+    "answer['content'] = f\"{sum(not o.startswith('Error') for o in outs)} ok\"\n"
+    "print(outs[-1])"
+)
+
+
+def fixed_lms(root_replies: list[str]) -> tuple[ScriptedLM, ScriptedLM]:
+    root = ScriptedLM(root_replies, model="gpt-test-root", input_tokens=1000, output_tokens=50)
+    sub = ScriptedLM(lambda m: "fine", model="gpt-test-sub", input_tokens=100, output_tokens=50)
+    return root, sub
+
+
+PRICES = {"gpt-test-root": (1.0, 2.0), "gpt-test-sub": (1.0, 2.0)}  # USD per million tokens
+
+
+async def test_64_way_fan_out_sends_only_what_the_token_budget_fits() -> None:
+    root, sub = fixed_lms([FANOUT, repl("FINAL('never')")])
+    budget = Budget(max_tokens=1050 + 10 * 150, max_tokens_per_call=50)  # the first root call + 10 sub-calls
+    result = await RLM(root, sub_lm=sub, budget=budget).acompletion("q", context="c")
+    assert len(sub.calls) == 10
+    assert result.usage.total.total_tokens == 2550  # to the token
+    assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "10 ok", "answer_buffer")
+    assert result.stop_reason.startswith("max_tokens")
+
+
+async def test_64_way_fan_out_stays_within_a_usd_budget_to_the_cent() -> None:
+    root, sub = fixed_lms([FANOUT, repl("FINAL('never')")])
+    # root call: 1000 in + 50 out = $0.0011; each sub-call: 100 in + 50 out = $0.0002
+    budget = Budget(max_usd=0.0011 + 10 * 0.0002, max_tokens_per_call=50)
+    result = await RLM(root, sub_lm=sub, budget=budget, prices=PRICES).acompletion("q", context="c")
+    assert len(sub.calls) == 10
+    assert result.usage.total.cost_usd == pytest.approx(0.0031, abs=1e-9)
+    assert result.usage.total.cost_usd <= 0.0031 + 1e-12
+    assert result.answer == "10 ok"
+    assert result.usage.by_model["gpt-test-sub"].cost_usd == pytest.approx(0.002)
+
+
+async def test_refused_items_tell_the_model_why() -> None:
+    root, sub = fixed_lms([FANOUT, repl("FINAL('never')")])
+    events: list[Event] = []
+    budget = Budget(max_tokens=1050 + 10 * 150, max_tokens_per_call=50)
+    await RLM(root, sub_lm=sub, budget=budget, on_event=events.append).acompletion("q", context="c")
+    (cell,) = [e for e in events if e.type == "cell"]
+    assert "Error: budget exhausted: token budget: 2,550 of 2,550 tokens used or reserved" in cell.data["output"]
+
+
+def chain_script(messages: list[Message]) -> str:
+    if is_sub_call(messages):
+        return "leaf"
+    depth, turn = depth_of(messages), turn_of(messages)
+    if depth < 2:
+        return [repl("r = rlm_query('go deeper')\nanswer['content'] = r"), repl("FINAL(r)")][min(turn, 2) - 1]
+    return [repl("r = llm_query('leaf question')"), repl("FINAL(r + '!')")][min(turn, 2) - 1]
+
+
+async def test_a_3_deep_chain_shares_one_token_budget() -> None:
+    lm = ScriptedLM(chain_script, input_tokens=300, output_tokens=20)
+    unlimited = await RLM(lm, max_depth=3, budget=Budget(max_tokens_per_call=20)).acompletion("q", context="c")
+    assert unlimited.answer == "leaf!" and unlimited.usage.child_rlms == 2
+    full = unlimited.usage.total.total_tokens  # 7 calls of 320 tokens
+    assert full == 7 * 320 and set(unlimited.usage.by_depth) == {0, 1, 2, 3}
+
+    lm = ScriptedLM(chain_script, input_tokens=300, output_tokens=20)
+    budget = Budget(max_tokens=5 * 320 + 100, max_tokens_per_call=20)  # the 6th call's prompt does not fit
+    result = await RLM(lm, max_depth=3, budget=budget).acompletion("q", context="c")
+    assert len(lm.calls) == 5 and result.usage.total.total_tokens == 5 * 320
+    assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "leaf!", "answer_buffer")
+
+
+async def test_a_3_deep_chain_shares_one_usd_budget() -> None:
+    lm = ScriptedLM(chain_script, model="gpt-test", input_tokens=300, output_tokens=20)
+    budget = Budget(max_usd=0.001, max_tokens_per_call=20)  # each call: 300 * $1/M + 20 * $2/M = $0.00034
+    result = await RLM(lm, max_depth=3, budget=budget, prices={"gpt-test": (1.0, 2.0)}).acompletion("q", context="c")
+    # Two full calls, then a third whose reply is capped at the 10 tokens the last $0.00002 buys.
+    assert len(lm.calls) == 3 and result.usage.total.output_tokens == 20 + 20 + 10
+    assert result.usage.total.cost_usd == pytest.approx(0.001) and result.usage.total.cost_usd <= 0.001 + 1e-12
+    assert result.status == "budget_exhausted"
+
+
+async def test_output_cap_is_sent_to_the_lm_and_shrinks_to_fit() -> None:
+    seen: list[int] = []
+
+    class Recording(ScriptedLM):
+        async def complete(self, messages, **params):  # type: ignore[no-untyped-def]
+            seen.append(params["max_tokens"])
+            return await super().complete(messages, **params)
+
+    lm = Recording([repl("x = 1"), repl("FINAL(x)")], input_tokens=100, output_tokens=500)
+    result = await RLM(lm, budget=Budget(max_tokens=1000, max_tokens_per_call=600)).acompletion("q", context="c")
+    assert seen == [600, 1000 - 600 - 100]  # the second call only gets what is left
+    assert result.usage.total.total_tokens <= 1000
+
+
+async def test_forced_extraction_when_the_buffer_is_empty() -> None:
+    def root(messages: list[Message]) -> str:
+        if messages[0]["content"].startswith("You were answering"):
+            return "FINAL(the partial answer)"
+        return repl("print('x' * 19000)") if turn_of(messages) == 1 else repl("FINAL('unreached')")
+
+    lm = ScriptedLM(root)
+    result = await RLM(lm, budget=Budget(max_tokens=4000, max_tokens_per_call=100)).acompletion("q", context="c")
+    assert (result.answer, result.answer_source, result.status) == (
+        "the partial answer",
+        "forced_extraction",
+        "budget_exhausted",
+    )
+    assert result.usage.total.total_tokens <= 4000
+    assert "run was stopped" in lm.calls[-1][1]["content"]
+
+
+def test_usd_budget_needs_prices_for_every_model() -> None:
+    with pytest.raises(InputError, match="no price is known for mystery-model"):
+        RLM(ScriptedLM(["x"], model="mystery-model"), budget=Budget(max_usd=1.0))
+
+
+def test_price_table_matches_dated_and_routed_names() -> None:
+    table = PriceTable({"my-model": (1.0, 3.0)})
+    assert table.lookup("gpt-4o-2024-08-06") == table.lookup("gpt-4o")
+    assert table.lookup("openai/gpt-5-mini") == table.lookup("gpt-5-mini")
+    assert table.lookup("local:SmolLM2") is not None and table.lookup("local:SmolLM2").cost(10**6, 10**6) == 0  # type: ignore[union-attr]
+    assert table.lookup("my-model").cost(1_000_000, 1_000_000) == 4.0  # type: ignore[union-attr]
+    assert table.lookup("unknown-model") is None
+
+
+async def test_provider_cost_wins_over_the_table() -> None:
+    lm = ScriptedLM([repl("FINAL(1)")], model="gpt-4o", cost_usd=0.5)
+    result = await RLM(lm).acompletion("q", context="c")
+    assert result.usage.total.cost_usd == 0.5
+
+
+async def test_depth_lms_pick_the_model_at_each_depth() -> None:
+    root = ScriptedLM([repl("FINAL(rlm_query('child') + '|' + llm_query('plain'))")], model="root-model")
+    child_root = ScriptedLM(lambda m: repl("FINAL(llm_query('leaf'))"), model="depth1-model")
+    leaf = ScriptedLM(lambda m: "from depth 2", model="depth2-model")
+    rlm = RLM(root, depth_lms={1: child_root, 2: leaf}, max_depth=2)
+    result = await rlm.acompletion("q", context="c")
+    assert result.answer == "from depth 2|" + "```repl\nFINAL(llm_query('leaf'))\n```"
+    assert set(result.usage.by_model) == {"root-model", "depth1-model", "depth2-model"}
