@@ -88,7 +88,8 @@ The last output of your code was:
 {notes}
 ```
 
-Reply with your best final answer to the query from what you have learned, on a line of its own, as FINAL(your answer). Do not write code."""
+Reply with your best final answer to the query from what you have learned, on a line of its own, \
+as FINAL(your answer). Do not write code."""
 
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
 

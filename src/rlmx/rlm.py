@@ -42,8 +42,9 @@ class RLM:
     `lm` writes the root's code; `sub_lm` (default: `lm`) answers `llm_query`; `models` names further LMs that
     `llm_query(prompt, model="name")` can pick; `depth_lms={d: lm}` picks the LM at depth d (the code writer of
     child RLMs at that depth and the reader of plain sub-calls made from depth d-1). `prices` adds or overrides
-    USD prices per million tokens, used when the provider returns no cost. `max_depth` bounds recursion: with 1, `rlm_query` is a plain
-    sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are shared by the whole tree.
+    USD prices per million tokens, used when the provider returns no cost. `max_depth` bounds recursion: with 1,
+    `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are
+    shared by the whole tree.
     """
 
     def __init__(
