@@ -22,6 +22,7 @@ from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
+from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 
 Status = Literal["finished", "budget_exhausted", "error"]
 AnswerSource = Literal[
@@ -45,6 +46,8 @@ class Tree:
     sandbox_options: dict[str, Any] = field(default_factory=dict)
     system_prompt: str | None = None
     depth_lms: dict[int, LM] = field(default_factory=dict)
+    output: OutputSchema | None = None
+    """The root's answer schema (child RLMs answer in text)."""
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
@@ -120,6 +123,10 @@ class Engine:
         self._children = itertools.count(1)
         self.sandbox: Sandbox | None = None
 
+    @property
+    def schema(self) -> OutputSchema | None:
+        return self.tree.output if self.depth == 0 else None
+
     # --- events -------------------------------------------------------------------------------
     def emit(self, type_: str, **data: Any) -> None:
         self.tree.emit(Event(type_, self.tree.run_id, self.node_id, self.parent_id, self.depth, data))
@@ -128,7 +135,7 @@ class Engine:
     async def run(self) -> NodeResult:
         started = time.monotonic()
         self.emit("node_start", query=clip(self.query), contexts=[c.summary() for c in self.contexts])
-        result = await self._run_guarded()
+        result = self._typed_partial(await self._run_guarded())
         self.emit(
             "node_end",
             status=result.status,
@@ -176,9 +183,11 @@ class Engine:
             self.emit("iteration", turn=turn)
             reply = await self._ask(role="root")
             finish, feedback = await self._act(reply.text)
-            self._last_feedback = feedback
             if finish is not None:
-                return self._finished(finish)
+                accepted, feedback = self._accept(finish)
+                if accepted is not None:
+                    return accepted
+            self._last_feedback = feedback
             if turn < max_iterations:
                 self.messages.append(
                     Message(role="user", content=f"{feedback}\n\n{prompts.next_turn(turn + 1, max_iterations)}")
@@ -186,12 +195,13 @@ class Engine:
         return await self._final_request(feedback, max_iterations)
 
     def _system_prompt(self, max_iterations: int) -> str:
-        return prompts.system(
+        text = prompts.system(
             depth=self.depth,
             max_depth=self.tree.max_depth,
             max_iterations=max_iterations,
             override=self.tree.system_prompt,
         )
+        return text if self.schema is None else f"{text}\n\n{prompts.output_format(self.schema.describe())}"
 
     async def _ask(self, *, role: Role) -> Completion:
         """One root-LM call over the conversation so far; the reply is appended to it."""
@@ -287,6 +297,38 @@ class Engine:
         return self._finish_from(result), result.feedback()
 
     # --- endings ------------------------------------------------------------------------------
+    def _accept(self, finish: Finish) -> tuple[NodeResult | None, str]:
+        """A finish, checked against the output schema: the result, or feedback that lists what to fix."""
+        if self.schema is None:
+            return self._finished(finish), ""
+        try:
+            value = self.schema.validate(finish.value)
+        except SchemaMismatch as mismatch:
+            self.emit("answer_rejected", source=finish.source, problems=str(mismatch))
+            return None, prompts.INVALID_ANSWER.format(problems=mismatch)
+        answer = self.schema.dump(value)
+        return NodeResult(answer, "finished", f"finished by {finish.source}", self.iterations, finish.source, value), ""
+
+    def _typed_partial(self, result: NodeResult) -> NodeResult:
+        """A run that did not finish still carries a typed value when its best answer happens to validate."""
+        if self.schema is None or result.status == "finished" or not result.answer:
+            return result
+        try:
+            value = self.schema.validate(result.value if result.value is not None else result.answer)
+        except SchemaMismatch:
+            return NodeResult(
+                result.answer, result.status, result.stop_reason, result.iterations, result.source, None, result.error
+            )
+        return NodeResult(
+            self.schema.dump(value),
+            result.status,
+            result.stop_reason,
+            result.iterations,
+            result.source,
+            value,
+            result.error,
+        )
+
     def _finished(self, finish: Finish) -> NodeResult:
         return NodeResult(
             finish.text, "finished", f"finished by {finish.source}", self.iterations, finish.source, finish.value
@@ -399,12 +441,16 @@ class Engine:
         )
         started = time.monotonic()
         usage: dict[str, Any] = {}
+        completion: Completion | None = None
         try:
             if child:
                 result = await self._child(prompt, item.get("context"))
+            elif isinstance(item.get("schema"), dict):
+                result, completion = await self._sub_lm_json(call, prompt, item["schema"])
             else:
                 completion = await self._sub_lm(call, prompt, item.get("context"))
                 result = SubCallResult(True, text=completion.text)
+            if completion is not None:
                 usage = {
                     "model": completion.model,
                     "input_tokens": completion.usage.input_tokens,
@@ -435,6 +481,26 @@ class Engine:
         if context is not None:
             prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
         return await self._complete(lm, [Message(role="user", content=prompt)], role="sub", depth=self.depth + 1)
+
+    async def _sub_lm_json(
+        self, call: SubCall, prompt: str, schema: dict[str, Any]
+    ) -> tuple[SubCallResult, Completion]:
+        """A sub-call that must answer JSON matching `schema`: asked once, and once more with the problems."""
+        try:
+            checker = OutputSchema(schema)
+        except InputError as exc:
+            raise InputError(f"llm_query schema: {exc}") from None
+        request = f"{prompt}\n\n{prompts.json_reply(schema)}"
+        problems = ""
+        for attempt in range(2):
+            completion = await self._sub_lm(call, request if attempt == 0 else f"{request}\n\n{problems}", None)
+            try:
+                value = checker.validate(parse_json_reply(completion.text, default=completion.text))
+            except SchemaMismatch as mismatch:
+                problems = prompts.JSON_RETRY.format(problems=mismatch)
+                continue
+            return SubCallResult(True, text=completion.text, value=value), completion
+        return SubCallResult(False, error=f"the sub-LM's reply did not match the schema: {problems}"), completion
 
     def _lm_named(self, name: str | None) -> LM:
         if name is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -91,6 +92,19 @@ The last output of your code was:
 Reply with your best final answer to the query from what you have learned, on a line of its own, \
 as FINAL(your answer). Do not write code."""
 
+OUTPUT_FORMAT = """\
+Answer format. {description}
+Finish with SUBMIT(field=value, ...) (or FINAL(a dict)). An answer that does not match is sent back to you with \
+the problems; fix them and finish again."""
+
+INVALID_ANSWER = (
+    "Your answer does not match the required format, so the run goes on. Problems: {problems}. "
+    "Fix them and finish again (SUBMIT(field=value, ...) or FINAL(a dict))."
+)
+
+JSON_REPLY = "Reply with only a JSON value (no prose, no code fences) that matches this JSON Schema:\n{schema}"
+JSON_RETRY = "Your previous reply did not match the schema ({problems}). Reply again with only the JSON value."
+
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
 
 
@@ -131,6 +145,14 @@ def query_from(messages: Sequence[Message]) -> str:
 def forced_answer(query: str, reason: str, last_output: str) -> str:
     notes = last_output if len(last_output) <= 2000 else f"...{last_output[-2000:]}"
     return FORCED_ANSWER.format(query=query, reason=reason, notes=notes or "(none)")
+
+
+def output_format(description: str) -> str:
+    return OUTPUT_FORMAT.format(description=description)
+
+
+def json_reply(schema: dict[str, object]) -> str:
+    return JSON_REPLY.format(schema=json.dumps(schema, ensure_ascii=False))
 
 
 def cell_outputs(outputs: Sequence[str]) -> str:

@@ -11,6 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from rlmx import prompts
 from rlmx.budget import Budget, Ledger
 from rlmx.context import prepare_all
@@ -22,6 +24,7 @@ from rlmx.lm.prices import Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import check_sandbox_name
 from rlmx.sandbox.frames import RESERVED_NAMES
+from rlmx.schema import OutputSchema
 
 
 def _check_lm(name: str, lm: object) -> None:
@@ -105,17 +108,24 @@ class RLM:
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
 
-    def completion(self, query: str, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Result:
+    def completion(
+        self,
+        query: str,
+        context: Any = None,
+        *,
+        contexts: Mapping[str, Any] | None = None,
+        output: type[BaseModel] | dict[str, Any] | None = None,
+    ) -> Result:
         """Blocking form of `acompletion`. Works inside a running event loop too (it runs on a helper thread)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.acompletion(query, context, contexts=contexts))
+            return asyncio.run(self.acompletion(query, context, contexts=contexts, output=output))
         box: dict[str, Any] = {}
 
         def target() -> None:
             try:
-                box["result"] = asyncio.run(self.acompletion(query, context, contexts=contexts))
+                box["result"] = asyncio.run(self.acompletion(query, context, contexts=contexts, output=output))
             except BaseException as exc:
                 box["error"] = exc
 
@@ -128,11 +138,21 @@ class RLM:
         return result
 
     async def acompletion(
-        self, query: str, context: Any = None, *, contexts: Mapping[str, Any] | None = None
+        self,
+        query: str,
+        context: Any = None,
+        *,
+        contexts: Mapping[str, Any] | None = None,
+        output: type[BaseModel] | dict[str, Any] | None = None,
     ) -> Result:
-        """Answer `query` over the given context(s). Bad input raises InputError before any LM call."""
+        """Answer `query` over the given context(s). Bad input raises InputError before any LM call.
+
+        With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
+        validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
+        """
         if not isinstance(query, str) or not query.strip():
             raise InputError("query must be a non-empty string")
+        schema = OutputSchema(output) if output is not None else None
         prepared = prepare_all(context, contexts, RESERVED_NAMES)
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
@@ -148,6 +168,7 @@ class RLM:
             models=self.models,
             max_depth=self.max_depth,
             depth_lms=self.depth_lms,
+            output=schema,
             sandbox=self.sandbox,
             sandbox_options=self.sandbox_options,
             system_prompt=self.system_prompt,

@@ -25,9 +25,13 @@ class SubCallResult:
     ok: bool
     text: str = ""
     error: str = ""
+    value: Any = None
+    """The validated JSON value, for a sub-call made with a schema."""
 
     def to_frame(self) -> dict[str, Any]:
-        return {"ok": True, "text": self.text} if self.ok else {"ok": False, "error": self.error}
+        if not self.ok:
+            return {"ok": False, "error": self.error}
+        return {"ok": True, "text": self.text, "value": self.value}
 
 
 CallHandler = Callable[[SubCall], Awaitable[list[SubCallResult]]]

@@ -311,6 +311,8 @@ class SubprocessSandbox:
         for item in items:
             if not isinstance(item.get("prompt"), str):
                 raise _WorkerGone("the worker sent a call item without a string prompt")
+            if "schema" in item and not isinstance(item["schema"], dict):
+                raise _WorkerGone("the worker sent a call item whose schema is not an object")
         results = await calls(SubCall(kind=kind, items=tuple(items), model=model))
         if len(results) != len(items):
             results = [*results, *[SubCallResult(False, error="no result")] * (len(items) - len(results))]

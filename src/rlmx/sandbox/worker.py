@@ -150,17 +150,21 @@ class Worker:
             raise RuntimeError("rlmx worker: malformed sub-call reply from the host")
         return results
 
-    def llm_query(self, prompt: Any, model: str | None = None) -> str:
-        """Ask a sub-LM one prompt; returns its text. Raises RuntimeError if the call fails or is refused."""
-        (result,) = self.call("llm", [{"prompt": _text(prompt)}], model)
+    def llm_query(self, prompt: Any, model: str | None = None, schema: Any = None) -> Any:
+        """Ask a sub-LM one prompt; returns its text, or with `schema` (a JSON Schema dict or a pydantic model
+        class) the validated JSON value. Raises RuntimeError if the call fails or is refused."""
+        (result,) = self.call("llm", [_llm_item(prompt, schema)], model)
         if not result.get("ok"):
             raise RuntimeError(result.get("error", "sub-LM call failed"))
-        return str(result.get("text", ""))
+        return result.get("value") if schema is not None else str(result.get("text", ""))
 
-    def llm_query_batched(self, prompts: Any, model: str | None = None) -> list[str]:
+    def llm_query_batched(self, prompts: Any, model: str | None = None, schema: Any = None) -> list[Any]:
         """Ask a sub-LM many prompts concurrently; a failed item comes back as 'Error: ...'."""
-        items = [{"prompt": _text(p)} for p in _as_list(prompts, "prompts")]
-        return [_item_text(r) for r in self.call("llm", items, model)] if items else []
+        items = [_llm_item(p, schema) for p in _as_list(prompts, "prompts")]
+        results = self.call("llm", items, model) if items else []
+        if schema is None:
+            return [_item_text(r) for r in results]
+        return [r.get("value") if r.get("ok") else _item_text(r) for r in results]
 
     def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Hand a sub-task to a child RLM one level deeper (a plain sub-LM call at the maximum depth)."""
@@ -318,6 +322,17 @@ def _as_list(values: Any, what: str) -> list[Any]:
     if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
         raise TypeError(f"{what} must be a list, not {type(values).__name__}")
     return list(values)
+
+
+def _llm_item(prompt: Any, schema: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"prompt": _text(prompt)}
+    if schema is not None:
+        if hasattr(schema, "model_json_schema"):  # a pydantic model class, when the REPL has pydantic
+            schema = schema.model_json_schema()
+        if not isinstance(schema, dict):
+            raise TypeError(f"schema must be a JSON Schema dict or a pydantic model class, not {type(schema).__name__}")
+        item["schema"] = schema
+    return item
 
 
 def _rlm_item(prompt: Any, context: Any) -> dict[str, Any]:

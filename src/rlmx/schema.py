@@ -1,0 +1,109 @@
+"""Typed answers: an output schema (a Pydantic model or a JSON Schema dict), described to the model and checked
+at the finish. A failed check is feedback for the model, never an exception for the caller."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+from pydantic import BaseModel, ValidationError
+
+from rlmx.errors import InputError
+
+
+class SchemaMismatch(Exception):
+    """A value did not match the schema; the message lists every problem, for the model to fix."""
+
+
+class OutputSchema:
+    """Wraps `RLM.completion(..., output=...)`: `Model` (a pydantic.BaseModel subclass) or a JSON Schema dict."""
+
+    def __init__(self, spec: type[BaseModel] | dict[str, Any]) -> None:
+        if isinstance(spec, type) and issubclass(spec, BaseModel):
+            self.model: type[BaseModel] | None = spec
+            self.json_schema: dict[str, Any] = spec.model_json_schema()
+        elif isinstance(spec, dict):
+            validator = jsonschema.validators.validator_for(spec)
+            try:
+                validator.check_schema(spec)
+            except jsonschema.SchemaError as exc:
+                raise InputError(f"output is not a valid JSON Schema: {exc.message}") from None
+            self.model = None
+            self.json_schema = spec
+        else:
+            raise InputError(
+                f"output must be a pydantic.BaseModel subclass or a JSON Schema dict, not {type(spec).__name__}"
+            )
+        self._validator = jsonschema.validators.validator_for(self.json_schema)(self.json_schema)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        properties = self.json_schema.get("properties")
+        return properties if isinstance(properties, dict) else {}
+
+    def describe(self) -> str:
+        """The schema in words for the system prompt: each field with its type and description."""
+        if not self.fields:
+            return f"The answer must be a JSON value matching this JSON Schema:\n{json.dumps(self.json_schema)}"
+        required = set(self.json_schema.get("required", []))
+        lines = []
+        for name, spec in self.fields.items():
+            kind = spec.get("type") or spec.get("anyOf") or spec.get("$ref") or "any"
+            note = f" - {spec['description']}" if spec.get("description") else ""
+            lines.append(
+                f"- {name} ({json.dumps(kind) if not isinstance(kind, str) else kind}"
+                f"{', required' if name in required else ''}){note}"
+            )
+        return (
+            "The answer has these fields:\n"
+            + "\n".join(lines)
+            + (f"\nFull JSON Schema: {json.dumps(self.json_schema)}")
+        )
+
+    def validate(self, value: Any) -> Any:
+        """The validated answer (a model instance, or the JSON value), or SchemaMismatch with every problem."""
+        value = _parse_if_text(value)
+        if self.model is not None:
+            try:
+                return self.model.model_validate(value)
+            except ValidationError as exc:
+                problems = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()]
+                raise SchemaMismatch("; ".join(problems)) from None
+        errors = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems = [f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+            raise SchemaMismatch("; ".join(problems))
+        return value
+
+    def dump(self, value: Any) -> str:
+        """The validated answer as JSON text, for Result.answer."""
+        if isinstance(value, BaseModel):
+            return value.model_dump_json()
+        return json.dumps(value, ensure_ascii=False)
+
+
+_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
+
+
+def _parse_if_text(value: Any) -> Any:
+    """A JSON text (bare or fenced) becomes its value; anything else is taken as it is."""
+    if not isinstance(value, str):
+        return value
+    return parse_json_reply(value, default=value)
+
+
+def parse_json_reply(text: str, *, default: Any = None) -> Any:
+    """The JSON value in an LM's reply: the whole text, a ```json block, or the first {...} / [...] span."""
+    candidates = [text.strip(), *(m.group(1).strip() for m in _FENCED_JSON.finditer(text))]
+    for opener, closer in (("{", "}"), ("[", "]")):
+        start, end = text.find(opener), text.rfind(closer)
+        if 0 <= start < end:
+            candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return default

@@ -1,0 +1,94 @@
+"""Typed answers: an output schema described to the model, checked at the finish, fed back when wrong."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import BaseModel, Field
+
+from rlmx import RLM, Budget, InputError
+from rlmx.lm import Message, ScriptedLM
+from scripting import last_user, repl, router
+
+
+class Landing(BaseModel):
+    mission: str = Field(description="mission name")
+    year: int
+
+
+async def test_wrong_type_gets_feedback_and_the_fixed_submit_passes() -> None:
+    lm = ScriptedLM(
+        [
+            repl("SUBMIT(mission='Apollo 11', year='the late sixties')"),
+            repl("SUBMIT(mission='Apollo 11', year=1969)"),
+        ]
+    )
+    result = await RLM(lm).acompletion("Which mission landed first, and when?", context="...", output=Landing)
+    feedback = last_user(lm.calls[1])
+    assert "does not match the required format" in feedback and "year" in feedback
+    assert isinstance(result.value, Landing) and result.value == Landing(mission="Apollo 11", year=1969)
+    assert json.loads(result.answer) == {"mission": "Apollo 11", "year": 1969}
+    assert (result.status, result.iterations) == ("finished", 2)
+
+
+async def test_the_system_prompt_lists_the_fields() -> None:
+    lm = ScriptedLM([repl("SUBMIT(mission='x', year=1)")])
+    await RLM(lm).acompletion("q", context="c", output=Landing)
+    system = lm.calls[0][0]["content"]
+    assert "mission (string, required) - mission name" in system and "year (integer, required)" in system
+    assert "SUBMIT(field=value" in system
+
+
+async def test_json_schema_dict_with_final_dict_and_final_text() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}, "required": ["n"]}
+    lm = ScriptedLM([repl("FINAL({'n': -1})"), 'FINAL({"n": 3})'])
+    result = await RLM(lm).acompletion("q", context="c", output=schema)
+    assert "n: -1 is less than the minimum of 0" in last_user(lm.calls[1])
+    assert result.value == {"n": 3} and result.answer_source == "prose"
+
+
+async def test_budget_exhausted_typed_run_keeps_a_valid_buffer_as_value() -> None:
+    lm = ScriptedLM([repl("answer['content'] = {'mission': 'Luna 2', 'year': 1959}"), repl("print(1)")])
+    result = await RLM(lm, budget=Budget(max_iterations=1)).acompletion("q", context="c", output=Landing)
+    assert result.status == "budget_exhausted"
+    assert result.value == Landing(mission="Luna 2", year=1959)
+
+
+def test_a_bad_schema_is_refused_before_any_call() -> None:
+    lm = ScriptedLM(["x"])
+    with pytest.raises(InputError, match="not a valid JSON Schema"):
+        RLM(lm).completion("q", context="c", output={"type": "nonsense"})
+    with pytest.raises(InputError, match="pydantic.BaseModel subclass or a JSON Schema dict"):
+        RLM(lm).completion("q", context="c", output=int)  # type: ignore[arg-type]
+    assert lm.calls == []
+
+
+async def test_llm_query_with_a_schema_returns_the_validated_value() -> None:
+    replies = iter(['{"city": "Oslo"', 'Sure! ```json\n{"city": "Oslo", "population": 709000}\n```'])
+
+    def sub(messages: list[Message]) -> str:
+        return next(replies)
+
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+    }
+    root = [repl(f"info = llm_query('Capital of Norway?', schema={schema!r})\nFINAL(info['population'])")]
+    lm = ScriptedLM(router(root=root, sub=sub))
+    result = await RLM(lm).acompletion("q", context="c")
+    assert result.answer == "709000"
+    sub_prompts = [c[0]["content"] for c in lm.calls if len(c) == 1]
+    assert "matches this JSON Schema" in sub_prompts[0] and "did not match the schema" in sub_prompts[1]
+
+
+async def test_llm_query_batched_with_a_schema_fails_only_the_bad_items() -> None:
+    def sub(messages: list[Message]) -> str:
+        return '{"ok": true}' if "good" in messages[0]["content"] else "no json here"
+
+    schema = {"type": "object", "required": ["ok"]}
+    root = [repl(f"FINAL(llm_query_batched(['good', 'bad'], schema={schema!r}))")]
+    result = await RLM(ScriptedLM(router(root=root, sub=sub))).acompletion("q", context="c")
+    good, bad = json.loads(result.answer)
+    assert good == {"ok": True} and bad.startswith("Error: the sub-LM's reply did not match the schema")
