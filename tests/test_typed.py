@@ -59,7 +59,7 @@ def test_a_bad_schema_is_refused_before_any_call() -> None:
     lm = ScriptedLM(["x"])
     with pytest.raises(InputError, match="not a valid JSON Schema"):
         RLM(lm).completion("q", context="c", output={"type": "nonsense"})
-    with pytest.raises(InputError, match="pydantic.BaseModel subclass or a JSON Schema dict"):
+    with pytest.raises(InputError, match=r"pydantic\.BaseModel subclass or a JSON Schema dict"):
         RLM(lm).completion("q", context="c", output=int)  # type: ignore[arg-type]
     assert lm.calls == []
 
