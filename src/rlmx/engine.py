@@ -107,6 +107,8 @@ class Engine:
         depth: int = 0,
         node_id: str = "0",
         parent_id: str | None = None,
+        sandbox: Sandbox | None = None,
+        session_note: str | None = None,
     ) -> None:
         self.tree = tree
         self.query = query
@@ -121,7 +123,9 @@ class Engine:
         self._last_feedback = ""
         self._cells = 0
         self._children = itertools.count(1)
-        self.sandbox: Sandbox | None = None
+        self.sandbox = sandbox
+        self._owns_sandbox = sandbox is None
+        self.session_note = session_note
 
     @property
     def schema(self) -> OutputSchema | None:
@@ -149,13 +153,16 @@ class Engine:
 
     async def _run_guarded(self) -> NodeResult:
         budget = self.tree.ledger.budget
-        self.sandbox = create_sandbox(self.tree.sandbox, **self.tree.sandbox_options)
+        if self.sandbox is None:
+            self.sandbox = create_sandbox(self.tree.sandbox, **self.tree.sandbox_options)
+        sandbox = self.sandbox
         try:
             remaining = self.tree.ledger.remaining_seconds() if self.depth == 0 else None
             try:
                 async with asyncio.timeout(remaining):
-                    await self.sandbox.start(self.contexts)
-                    self.emit("sandbox_ready", protections=self.sandbox.protections)
+                    if self._owns_sandbox:
+                        await sandbox.start(self.contexts)
+                    self.emit("sandbox_ready", protections=sandbox.protections)
                     return await self._loop(budget.max_iterations)
             except TimeoutError:
                 return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
@@ -166,7 +173,8 @@ class Engine:
             except SandboxError as exc:
                 return self._failed(f"the REPL failed: {exc}", exc)
         finally:
-            await self.sandbox.close()
+            if self._owns_sandbox:
+                await sandbox.close()
 
     def _time_spent(self) -> str:
         return f"the {self.tree.ledger.budget.max_seconds:g} s time budget (max_seconds) ran out"
@@ -174,7 +182,10 @@ class Engine:
     async def _loop(self, max_iterations: int) -> NodeResult:
         self.messages = [
             Message(role="system", content=self._system_prompt(max_iterations)),
-            Message(role="user", content=prompts.first_user(self.query, self.contexts, max_iterations)),
+            Message(
+                role="user",
+                content=prompts.first_user(self.query, self.contexts, max_iterations, session_note=self.session_note),
+            ),
         ]
         feedback = ""
         for turn in range(1, max_iterations + 1):

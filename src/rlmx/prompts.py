@@ -130,9 +130,24 @@ def _fill(template: str, **values: object) -> str:
     return re.sub(r"\{(\w+)(:[^{}]*)?\}", replace, template)
 
 
-def first_user(query: str, contexts: Sequence[PreparedContext], max_iterations: int) -> str:
+def first_user(
+    query: str, contexts: Sequence[PreparedContext], max_iterations: int, *, session_note: str | None = None
+) -> str:
     descriptions = "\n".join(c.describe() for c in contexts) or "(none: the query is all there is)"
-    return FIRST_USER.format(query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations)
+    text = FIRST_USER.format(query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations)
+    return text if session_note is None else f"{text}\n\n{session_note}"
+
+
+SESSION_NOTE = (
+    "This is question {turn} of a session. The REPL still holds every variable from the earlier questions "
+    "(SHOW_VARS() lists them); `history` is a list of the earlier questions and answers "
+    "({{'question': ..., 'answer': ...}}).{new}"
+)
+
+
+def session_note(turn: int, new_contexts: Sequence[str]) -> str:
+    new = f" New for this question: {', '.join(f'`{n}`' for n in new_contexts)}." if new_contexts else ""
+    return SESSION_NOTE.format(turn=turn, new=new)
 
 
 def query_from(messages: Sequence[Message]) -> str:

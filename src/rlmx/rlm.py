@@ -9,22 +9,30 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from rlmx import prompts
 from rlmx.budget import Budget, Ledger
-from rlmx.context import prepare_all
+from rlmx.context import PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
 from rlmx.lm.base import LM
 from rlmx.lm.prices import Price, PriceTable
 from rlmx.result import Result
-from rlmx.sandbox import check_sandbox_name
+from rlmx.sandbox import Sandbox, check_sandbox_name
 from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
+
+if TYPE_CHECKING:
+    from rlmx.session import Session
+
+
+def _check_query(query: object) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InputError("query must be a non-empty string")
 
 
 def _check_lm(name: str, lm: object) -> None:
@@ -150,10 +158,34 @@ class RLM:
         With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
         validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("query must be a non-empty string")
+        _check_query(query)
         schema = OutputSchema(output) if output is not None else None
         prepared = prepare_all(context, contexts, RESERVED_NAMES)
+        return await self._run(query, prepared, schema)
+
+    def session(self, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Session:
+        """A multi-turn session: one REPL kept across questions, its variables and `history` included.
+
+            with rlm.session(context=Path("logs.txt")) as s:
+                s.ask("How many errors are there?")
+                s.ask("Which of them came first?")      # the REPL still holds the first answer's variables
+
+        `async with rlm.session(...) as s: await s.aask(...)` is the async form. Bad contexts raise InputError here.
+        """
+        from rlmx.session import Session
+
+        return Session(self, prepare_all(context, contexts, RESERVED_NAMES))
+
+    async def _run(
+        self,
+        query: str,
+        prepared: list[PreparedContext],
+        schema: OutputSchema | None,
+        *,
+        sandbox: Sandbox | None = None,
+        session: dict[str, Any] | None = None,
+    ) -> Result:
+        """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL."""
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event)
@@ -190,11 +222,13 @@ class RLM:
                     "sandbox": self.sandbox,
                     "budget": asdict(self.budget),
                     "prompt_version": prompts.PROMPT_VERSION,
+                    **({"session": session} if session else {}),
                 },
             )
         )
         try:
-            node = await Engine(tree, query=query, contexts=prepared).run()
+            note = prompts.session_note(session["turn"], session["new_contexts"]) if session else None
+            node = await Engine(tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note).run()
             result = Result(
                 answer=node.answer,
                 status=node.status,

@@ -22,7 +22,7 @@ REPL_FUNCTIONS = (
     "SUBMIT",
     "SHOW_VARS",
 )
-RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer"))
+RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer", "history"))
 """Names the REPL defines; a context may not take one."""
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 
