@@ -1,22 +1,39 @@
-"""The default sandbox: the stdlib worker in a child process with a scrubbed environment and rlimits.
+"""The default sandbox, and the transport every process launcher shares.
 
-Owns the worker's life (spawn, frames, soft and hard timeouts, restart after a kill) and the host-side caps.
-It never calls an LM: sub-call frames go to the engine's handler, which decides.
+SubprocessSandbox runs the stdlib worker in a child process with a scrubbed environment and rlimits. It owns
+the worker's life (spawn, frames, soft and hard timeouts, restart after a kill) and the host-side caps. Other
+launchers (isolated.py) subclass it and change only how the worker is started: `command()`, `spawn_options()`,
+`harden_options()` and `describe()`. It never calls an LM: sub-call frames go to the engine's handler.
+
+Host-side caps, each checked on the host whatever the worker claims:
+
+* frame size (`max_frame_bytes`): checked on the announced length, before reading the body;
+* output per cell (`max_output_chars` for stdout, stderr and the error text);
+* sub-calls per cell and per sandbox (`max_calls_per_cell`, `max_calls_per_run`) and the characters sent to
+  sub-LMs over the sandbox's life (`max_prompt_chars`): calls over a cap are refused with a clear error;
+* results: a result must answer this cell's random token; a result that would finish the run is accepted only
+  once the worker has then answered a sync ping, so a result forged mid-cell (with the real one still to come)
+  never becomes a final answer. A forged result that does not finish is caught at the next cell.
+
+A frame that breaks any of these ends the worker (never the host); the cell comes back as "restarted".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +41,21 @@ from rlmx.context import PreparedContext
 from rlmx.errors import SandboxStartError
 from rlmx.sandbox import frames
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, SubCallResult
+from rlmx.sandbox.channel import (
+    ChannelBroken,
+    FrameChannel,
+    StderrTail,
+    exit_description,
+    kill_group,
+    kill_group_now,
+    start_process,
+)
+from rlmx.sandbox.zygote import Zygote, ZygoteGone
 
-WORKER_PATH = Path(__file__).with_name("worker.py")
-_STDERR_KEEP = 8192
+WORKER_FILES = ("worker.py", "frames.py", "harden.py")
+PACKAGE_DIR = Path(__file__).parent
+WORKER_PATH = PACKAGE_DIR / "worker.py"
+_OUTPUT_SLACK = 200  # the "[N characters cut]" marker the worker inserts
 
 
 class _WorkerGone(Exception):
@@ -38,34 +67,95 @@ def _storage_root() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _cell_result(frame: dict[str, Any]) -> CellResult:
-    """Validate a result frame field by field: the worker is untrusted, so nothing is taken on faith."""
-    status = frame.get("status")
-    final = frame.get("final")
-    answer = frame.get("answer")
-    return CellResult(
-        status=status if status in ("ok", "error", "timeout") else "error",
-        stdout=str(frame.get("stdout") or ""),
-        stderr=str(frame.get("stderr") or ""),
-        error=str(frame["error"]) if frame.get("error") else None,
-        stdout_cut=_int(frame.get("stdout_cut")),
-        stderr_cut=_int(frame.get("stderr_cut")),
-        final=final if isinstance(final, dict) and final.get("kind") in ("final", "final_var", "submit") else None,
-        answer=answer if isinstance(answer, dict) else {},
-        seconds=float(frame["seconds"]) if isinstance(frame.get("seconds"), int | float) else 0.0,
-    )
+def _text_field(frame: dict[str, Any], key: str, cap: int | None) -> str:
+    value = frame.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _WorkerGone(f"the worker sent a result whose {key!r} is not text")
+    if cap is not None and len(value) > cap + _OUTPUT_SLACK:
+        raise _WorkerGone(f"the worker sent {len(value):,} characters of {key}, over the {cap:,}-character cap")
+    return value
 
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-class SubprocessSandbox:
-    """The stdlib worker as a child process: `python -E -s worker.py FD` in its own session.
+def _cell_result(frame: dict[str, Any], max_output: int) -> CellResult:
+    """Validate a result frame field by field: the worker is untrusted, so nothing is taken on faith."""
+    status = frame.get("status")
+    final = frame.get("final")
+    answer = frame.get("answer")
+    if status not in ("ok", "error", "timeout"):
+        raise _WorkerGone(f"the worker sent a result with an unknown status {str(status)[:40]!r}")
+    if final is not None and not (isinstance(final, dict) and final.get("kind") in ("final", "final_var", "submit")):
+        raise _WorkerGone("the worker sent a malformed final answer")
+    error = _text_field(frame, "error", max_output)
+    return CellResult(
+        status=status,
+        stdout=_text_field(frame, "stdout", max_output),
+        stderr=_text_field(frame, "stderr", max_output),
+        error=error or None,
+        stdout_cut=_int(frame.get("stdout_cut")),
+        stderr_cut=_int(frame.get("stderr_cut")),
+        final=final,
+        answer=answer if isinstance(answer, dict) else {},
+        seconds=float(frame["seconds"]) if isinstance(frame.get("seconds"), int | float) else 0.0,
+    )
 
-    The contexts are written once to files (tmpfs when available) and loaded by the worker once; restarts
-    reload them from the same files. The worker's environment holds nothing of the host's.
+
+@dataclass(slots=True)
+class _Worker:
+    """One running worker: its channel, and how to end it (directly, or through the zygote that forked it)."""
+
+    channel: FrameChannel
+    pid: int
+    process: asyncio.subprocess.Process | None = None
+    stderr: StderrTail | None = None
+    zygote: Zygote | None = None
+    same_pid_namespace: bool = True
+
+    async def kill(self) -> None:
+        if self.zygote is not None:
+            with contextlib.suppress(ZygoteGone):  # a failing zygote kills its whole group on the way out
+                await self.zygote.kill(self.pid)
+        else:
+            await kill_group(self.process)
+        await self.channel.close()
+        if self.stderr is not None:
+            await self.stderr.finish()
+
+    def kill_now(self) -> None:
+        if self.zygote is None:
+            kill_group_now(self.process)
+        elif self.same_pid_namespace:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        else:  # a pid inside bwrap's namespace means nothing here: end the zygote, and its workers with it
+            self.zygote.kill_now()
+
+    async def exit_description(self) -> str:
+        code: int | None = None
+        if self.zygote is not None:
+            with contextlib.suppress(ZygoteGone):
+                code = await self.zygote.wait(self.pid, 2.0)
+        elif self.process is not None:
+            with contextlib.suppress(TimeoutError):
+                code = await asyncio.wait_for(self.process.wait(), 2.0)
+        return exit_description(code)
+
+
+class SubprocessSandbox:
+    """The stdlib worker as a child process: `python -E -s worker.py MODE FD` in its own session.
+
+    The contexts are written once to files (tmpfs when available) and loaded once, by a zygote that then forks
+    the worker (`zygote=True`, the default) or by the worker itself. A restart after a hard kill forks a fresh
+    worker from the zygote in milliseconds. The worker's environment holds nothing of the host's.
     """
+
+    tier = "subprocess"
+    same_pid_namespace = True
 
     def __init__(
         self,
@@ -76,7 +166,11 @@ class SubprocessSandbox:
         file_size_limit_bytes: int = 1 << 30,
         open_files_limit: int = 256,
         hard_timeout_grace: float | None = None,
-        python: str = sys.executable,
+        python: str | None = None,
+        zygote: bool = True,
+        max_calls_per_cell: int = 1_000,
+        max_calls_per_run: int = 10_000,
+        max_prompt_chars: int = 100_000_000,
     ) -> None:
         self.max_output_chars = max_output_chars
         self.max_frame_bytes = max_frame_bytes
@@ -84,175 +178,242 @@ class SubprocessSandbox:
         self.file_size_limit_bytes = file_size_limit_bytes
         self.open_files_limit = open_files_limit
         self.hard_timeout_grace = hard_timeout_grace
-        self.python = python
-        self.protections: dict[str, Any] = {"tier": "subprocess"}
+        self.python = python or sys.executable
+        self.use_zygote = zygote
+        self.max_calls_per_cell = max_calls_per_cell
+        self.max_calls_per_run = max_calls_per_run
+        self.max_prompt_chars = max_prompt_chars
+        self.protections: dict[str, Any] = {"tier": self.tier}
         self.restarts = 0
+        self.calls_made = 0
+        self.prompt_chars_sent = 0
         self._dir: Path | None = None
         self._contexts: list[dict[str, str]] = []
         self._context_bytes = 0
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._stderr_tail: deque[bytes] = deque()
-        self._stderr_task: asyncio.Task[None] | None = None
+        self._zygote: Zygote | None = None
+        self._owns_zygote = True
+        self._keep: list[str] | None = None
+        self._worker: _Worker | None = None
         self._answer: dict[str, Any] = {}
-        self._cell_seq = 0
         self._lock = asyncio.Lock()
 
-    # --- life ---------------------------------------------------------------------------------
+    # --- what a launcher overrides ---------------------------------------------------------------------------
+    def command(self, mode: str, fd: int) -> list[str]:
+        """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd`."""
+        return [self.python, "-E", "-s", "-u", str(self.worker_dir / "worker.py"), mode, str(fd)]
+
+    @property
+    def worker_dir(self) -> Path:
+        return PACKAGE_DIR
+
+    def spawn_options(self) -> dict[str, Any]:
+        """Keyword arguments for the process start: environment, cwd (and the uid, for the isolated tier)."""
+        assert self._dir is not None
+        work = str(self._dir / "work")
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
+        return {"env": env, "cwd": work}
+
+    def harden_options(self) -> dict[str, Any]:
+        """What the worker applies to itself after loading the contexts (seccomp, Landlock): none here."""
+        return {}
+
+    def limits(self) -> dict[str, int]:
+        memory = self.memory_limit_bytes or (4 << 30) + 8 * self._context_bytes
+        return {"memory_bytes": memory, "file_bytes": self.file_size_limit_bytes, "open_files": self.open_files_limit}
+
+    async def prepare(self) -> None:
+        """Check that the tier can run here, before anything is written. Raise SandboxStartError if not."""
+
+    def context_path(self, name: str) -> Path:
+        """Where the worker sees a context file (the same path here; a mount point under bwrap)."""
+        assert self._dir is not None
+        return self._dir / "ctx" / name
+
+    def describe(self, applied: dict[str, Any]) -> dict[str, Any]:
+        """The protections report for the trace and `rlmx doctor`, from what the worker says it applied."""
+        return {
+            "tier": self.tier,
+            "unsafe": False,
+            "namespaces": [],
+            "seccomp": False,
+            "landlock_abi": None,
+            "uid": applied.get("uid", os.getuid()),
+            "limits": self.limits(),
+            "fork_bound": "RLIMIT_NPROC is not enforced for root" if os.getuid() == 0 else "none",
+            "environment": "scrubbed",
+            "filesystem": "not confined (runs as the host user)",
+            "network": "not confined",
+            "zygote": self.use_zygote,
+            "caps": self.caps(),
+        }
+
+    def caps(self) -> dict[str, int]:
+        return {
+            "frame_bytes": self.max_frame_bytes,
+            "output_chars": self.max_output_chars,
+            "calls_per_cell": self.max_calls_per_cell,
+            "calls_per_run": self.max_calls_per_run,
+            "prompt_chars": self.max_prompt_chars,
+        }
+
+    # --- life ------------------------------------------------------------------------------------------------
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
+        if not self._owns_zygote:
+            await self._start_child(contexts)
+            return
+        await self.prepare()
         self._dir = Path(tempfile.mkdtemp(prefix="rlmx-", dir=_storage_root()))
-        (self._dir / "ctx").mkdir()
-        (self._dir / "work").mkdir()
-        for context in contexts:
-            path = self._dir / "ctx" / f"{context.name}.{'json' if context.kind == 'json' else 'txt'}"
-            path.write_bytes(context.data)
-            path.chmod(0o444)
-            self._contexts.append({"name": context.name, "kind": context.kind, "path": str(path)})
-            self._context_bytes += len(context.data)
         try:
+            for sub in ("ctx", "work"):
+                (self._dir / sub).mkdir()
+            self._contexts = self._write_contexts(contexts, "")
+            self._context_bytes = sum(len(c.data) for c in contexts)
+            await self.layout()
             await self._spawn()
         except BaseException:
             await self.close()
             raise
 
-    def _limits(self) -> dict[str, int]:
-        memory = self.memory_limit_bytes or (4 << 30) + 8 * self._context_bytes
-        return {"memory_bytes": memory, "file_bytes": self.file_size_limit_bytes, "open_files": self.open_files_limit}
+    async def layout(self) -> None:
+        """Arrange the run directory for the launcher (copies, owners, modes); nothing to do here."""
 
-    def _environment(self) -> dict[str, str]:
+    def _write_contexts(self, contexts: Sequence[PreparedContext], folder: str) -> list[dict[str, str]]:
         assert self._dir is not None
-        work = str(self._dir / "work")
-        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
+        specs = []
+        for context in contexts:
+            name = f"{folder}{context.name}.{'json' if context.kind == 'json' else 'txt'}"
+            path = self._dir / "ctx" / name
+            path.write_bytes(context.data)
+            path.chmod(0o444)
+            specs.append({"name": context.name, "kind": context.kind, "path": str(self.context_path(name))})
+        return specs
 
-    async def _spawn(self) -> None:
-        assert self._dir is not None
-        host_end, worker_end = socket.socketpair()
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                self.python,
-                "-E",
-                "-s",
-                "-u",
-                str(WORKER_PATH),
-                str(worker_end.fileno()),
-                pass_fds=(worker_end.fileno(),),
-                env=self._environment(),
-                cwd=str(self._dir / "work"),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            host_end.close()
-            raise SandboxStartError(f"cannot start the REPL worker with {self.python}: {exc}") from exc
-        finally:
-            worker_end.close()
-        self._reader, self._writer = await asyncio.open_connection(sock=host_end, limit=1 << 20)
-        self._stderr_tail.clear()
-        self._stderr_task = asyncio.create_task(self._drain_stderr(self._process))
-        init = {
+    def _init_frame(self) -> dict[str, Any]:
+        return {
             "t": "init",
-            "contexts": self._contexts,
-            "limits": self._limits(),
+            "contexts": self._contexts if self._keep is None else [],
+            "limits": self.limits(),
+            "harden": self.harden_options(),
             "max_output": self.max_output_chars,
             "max_frame": self.max_frame_bytes,
             "answer": self._answer,
         }
-        load_seconds = 30.0 + self._context_bytes / 10e6
+
+    def _load_seconds(self) -> float:
+        return 30.0 + self._context_bytes / 10e6
+
+    async def _spawn(self) -> None:
         try:
-            await self._send(init)
-            ready = await asyncio.wait_for(self._read_frame(), load_seconds)
-        except (TimeoutError, _WorkerGone) as exc:
+            if self.use_zygote:
+                self._worker = await self._fork_worker()
+            else:
+                self._worker = await self._start_worker()
+            ready = await asyncio.wait_for(self._worker.channel.read(), self._load_seconds())
+        except SandboxStartError:
+            raise
+        except (TimeoutError, ChannelBroken, ZygoteGone) as exc:
+            detail = self._stderr_text()
             await self._kill()
-            raise SandboxStartError(f"the REPL worker did not start: {exc}. {self._stderr_text()}".strip()) from None
+            raise SandboxStartError(f"the REPL worker did not start: {exc}. {detail}".strip()) from None
         if ready.get("t") != "ready":
             await self._kill()
-            raise SandboxStartError(f"the REPL worker failed while loading the contexts: {ready.get('error')}")
+            raise SandboxStartError(f"the REPL worker failed while starting: {str(ready.get('error'))[:2000]}")
+        applied: dict[str, Any] = ready["applied"] if isinstance(ready.get("applied"), dict) else {}
+        self.check_applied(applied)
+        self.protections = self.describe(applied)
 
-    async def _drain_stderr(self, process: asyncio.subprocess.Process) -> None:
+    def check_applied(self, applied: dict[str, Any]) -> None:
+        """Refuse a worker that reports less protection than was asked for (the isolated tier checks)."""
+
+    async def _start_worker(self) -> _Worker:
+        host_end, worker_end = socket.socketpair()
+        try:
+            argv = self.command("serve", worker_end.fileno())
+            process = await start_process(argv, pass_fd=worker_end.fileno(), spawn=self.spawn_options())
+        except ChannelBroken as exc:
+            host_end.close()
+            raise SandboxStartError(f"cannot start the REPL worker: {exc}") from exc
+        finally:
+            worker_end.close()
         assert process.stderr is not None
-        kept = 0
-        while chunk := await process.stderr.read(4096):
-            self._stderr_tail.append(chunk)
-            kept += len(chunk)
-            while kept > _STDERR_KEEP and len(self._stderr_tail) > 1:
-                kept -= len(self._stderr_tail.popleft())
+        channel = await FrameChannel.open(host_end, self.max_frame_bytes)
+        worker = _Worker(channel, process.pid, process=process, stderr=StderrTail(process.stderr))
+        await channel.send(self._init_frame())
+        return worker
+
+    async def _fork_worker(self) -> _Worker:
+        if self._zygote is None or not self._zygote.alive:
+            if not self._owns_zygote:
+                raise SandboxStartError("the parent sandbox's zygote is gone, so this child cannot restart")
+            if self._zygote is not None:
+                await self._zygote.close()
+            try:
+                self._zygote = await Zygote.start(
+                    lambda fd: self.command("zygote", fd),
+                    spawn=self.spawn_options(),
+                    init=self._init_frame(),
+                    load_seconds=self._load_seconds(),
+                )
+            except ChannelBroken as exc:
+                raise SandboxStartError(f"the REPL worker did not start: {exc}") from None
+        settings = {"answer": self._answer, "max_output": self.max_output_chars}
+        contexts = self._contexts if self._keep is not None else []
+        pid, channel = await self._zygote.fork(
+            self.max_frame_bytes, keep=self._keep, contexts=contexts, settings=settings
+        )
+        return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
 
     def _stderr_text(self) -> str:
-        return b"".join(self._stderr_tail).decode("utf-8", "replace")[-2000:]
+        if self._worker is not None and self._worker.stderr is not None:
+            return self._worker.stderr.text()
+        return self._zygote.stderr.text() if self._zygote is not None else ""
 
     async def _kill(self) -> None:
-        process = self._process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(Exception):
-                await self._writer.wait_closed()
-        if self._stderr_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._stderr_task, 1.0)
-        self._process = self._reader = self._writer = self._stderr_task = None
-
-    def _kill_now(self) -> None:
-        """Synchronous kill for cancellation paths, where awaiting is not allowed to finish."""
-        if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._process.pid, signal.SIGKILL)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.kill()
 
     async def close(self) -> None:
         try:
-            if self._writer is not None and self._process is not None and self._process.returncode is None:
+            if self._worker is not None:
                 with contextlib.suppress(Exception):
-                    await self._send({"t": "shutdown"})
+                    await asyncio.wait_for(self._worker.channel.send({"t": "shutdown"}), 1.0)
             await self._kill()
+            if self._zygote is not None and self._owns_zygote:
+                await self._zygote.close()
+            self._zygote = None
         finally:
-            if self._dir is not None:
+            if self._dir is not None and self._owns_zygote:
                 shutil.rmtree(self._dir, ignore_errors=True)
-                self._dir = None
+            self._dir = None
 
-    # --- frames ------------------------------------------------------------------------------
-    async def _send(self, message: dict[str, Any]) -> None:
-        if self._writer is None:
-            raise _WorkerGone("the worker is not running")
-        try:
-            self._writer.write(frames.encode(message, self.max_frame_bytes))
-            await self._writer.drain()
-        except (ConnectionError, OSError) as exc:
-            raise _WorkerGone(f"the worker's channel closed ({exc})") from None
+    # --- children sharing the zygote --------------------------------------------------------------------------
+    def fork_child(self) -> SubprocessSandbox:
+        """A sandbox for a child RLM that forks its worker from this sandbox's zygote.
 
-    async def _read_frame(self) -> dict[str, Any]:
-        if self._reader is None:
-            raise _WorkerGone("the worker is not running")
-        try:
-            header = await self._reader.readexactly(frames.HEADER.size)
-            (length,) = frames.HEADER.unpack(header)
-            frames.check_length(length, self.max_frame_bytes)
-            return frames.decode(await self._reader.readexactly(length))
-        except asyncio.IncompleteReadError:
-            raise _WorkerGone(await self._exit_description()) from None
-        except (ConnectionError, OSError) as exc:
-            raise _WorkerGone(f"the worker's channel broke ({exc})") from None
-        except frames.FrameProtocolError as exc:
-            raise _WorkerGone(f"the worker broke the frame protocol ({exc})") from None
+        Call `await child.start(contexts)` as usual: the child's contexts are written next to the parent's and
+        loaded by the forked worker, and only they are visible to it (the parent's stay in the zygote, shared,
+        not copied). `close()` ends only the child's worker. Needs `zygote=True` and a started parent."""
+        if self._zygote is None or self._dir is None:
+            raise SandboxStartError("fork_child needs a started sandbox with zygote=True")
+        child = copy.copy(self)
+        child._lock = asyncio.Lock()
+        child._owns_zygote = False
+        child._worker = None
+        child._answer = {}
+        child._contexts = []
+        child.protections = {"tier": self.tier}
+        child.restarts = child.calls_made = child.prompt_chars_sent = 0
+        return child
 
-    async def _exit_description(self) -> str:
-        code = None
-        if self._process is not None:
-            with contextlib.suppress(TimeoutError):
-                code = await asyncio.wait_for(self._process.wait(), 2.0)
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            return f"the worker process was killed by {name}"
-        return "the worker process exited" + (f" with code {code}" if code is not None else "")
+    async def _start_child(self, contexts: Sequence[PreparedContext]) -> None:
+        folder = f"child-{secrets.token_hex(4)}-"
+        self._contexts = self._write_contexts(contexts, folder)
+        self._context_bytes = sum(len(c.data) for c in contexts)
+        self._keep = []
+        await self._spawn()
 
-    # --- cells -------------------------------------------------------------------------------
+    # --- cells -----------------------------------------------------------------------------------------------
     def _grace(self, timeout: float) -> float:
         if self.hard_timeout_grace is not None:
             return self.hard_timeout_grace
@@ -264,23 +425,27 @@ class SubprocessSandbox:
                 return await self._run_cell(code, calls, timeout)
             except asyncio.CancelledError:
                 # The cell's state is unknown once its caller gives up: the worker must not outlive the wait.
-                self._kill_now()
+                if self._worker is not None:
+                    self._worker.kill_now()
                 raise
 
     async def _run_cell(self, code: str, calls: CallHandler, timeout: float) -> CellResult:
-        if self._process is None:
+        if self._worker is None:
             await self._spawn()
-        self._cell_seq += 1
-        cell_id = self._cell_seq
+        assert self._worker is not None
+        channel = self._worker.channel
+        token = secrets.token_hex(8)
         hard_limit = timeout + self._grace(timeout) if timeout > 0 else None
         computing = 0.0  # worker time, excluding time spent waiting on the host's sub-calls
+        cell_calls = [0]
         try:
-            await self._send({"t": "exec", "id": cell_id, "code": code, "timeout": timeout})
+            await channel.send({"t": "exec", "id": token, "code": code, "timeout": timeout})
             while True:
                 started = time.monotonic()
                 remaining = None if hard_limit is None else max(hard_limit - computing, 0.0)
                 try:
-                    frame = await asyncio.wait_for(self._read_frame(), remaining)
+                    async with asyncio.timeout(remaining):
+                        frame = await channel.read()
                 except TimeoutError:
                     raise _WorkerGone(
                         f"the cell ran past the hard time limit ({hard_limit:g} s) without yielding "
@@ -288,19 +453,42 @@ class SubprocessSandbox:
                     ) from None
                 computing += time.monotonic() - started
                 if frame["t"] == "call":
-                    replies = await self._serve_call(frame, calls)
-                    await self._send({"t": "reply", "id": frame.get("id"), "results": replies})
+                    replies = await self._serve_call(frame, calls, cell_calls)
+                    await channel.send({"t": "reply", "id": frame.get("id"), "results": replies})
                     continue
-                if frame["t"] == "result" and frame.get("id") == cell_id:
-                    result = _cell_result(frame)
+                if frame["t"] == "result" and frame.get("id") == token:
+                    result = _cell_result(frame, self.max_output_chars)
+                    if result.final is not None or result.answer.get("ready"):
+                        await self._sync(channel, self._grace(timeout))
                     if result.answer.get("valid"):
                         self._answer = {"content": result.answer.get("content")}
                     return result
-                raise _WorkerGone(f"the worker sent an unexpected {frame['t']!r} frame")
+                if frame["t"] == "result":
+                    raise _WorkerGone("the worker sent a result frame for another cell (forged or stale)")
+                raise _WorkerGone(f"the worker sent an unexpected {str(frame['t'])[:40]!r} frame")
+        except ChannelBroken as exc:
+            reason = str(exc)
+            if reason == "eof" and self._worker is not None:
+                reason = await self._worker.exit_description()
+            return await self._restart(reason)
         except _WorkerGone as gone:
             return await self._restart(str(gone))
 
-    async def _serve_call(self, frame: dict[str, Any], calls: CallHandler) -> list[dict[str, Any]]:
+    async def _sync(self, channel: FrameChannel, timeout: float) -> None:
+        """After a result the worker must be idle: it answers this ping first, or it forged that result."""
+        token = secrets.token_hex(8)
+        await channel.send({"t": "sync", "id": token})
+        try:
+            async with asyncio.timeout(timeout):
+                frame = await channel.read()
+        except TimeoutError:
+            raise _WorkerGone("the worker kept running after sending its result (a forged result frame)") from None
+        if frame.get("t") != "pong" or frame.get("id") != token:
+            raise _WorkerGone("the worker sent more frames after its result (a forged result frame)")
+
+    async def _serve_call(
+        self, frame: dict[str, Any], calls: CallHandler, cell_calls: list[int]
+    ) -> list[dict[str, Any]]:
         kind = frame.get("kind")
         items = frame.get("items")
         model = frame.get("model")
@@ -311,12 +499,39 @@ class SubprocessSandbox:
         for item in items:
             if not isinstance(item.get("prompt"), str):
                 raise _WorkerGone("the worker sent a call item without a string prompt")
-            if "schema" in item and not isinstance(item["schema"], dict):
-                raise _WorkerGone("the worker sent a call item whose schema is not an object")
-        results = await calls(SubCall(kind=kind, items=tuple(items), model=model))
-        if len(results) != len(items):
-            results = [*results, *[SubCallResult(False, error="no result")] * (len(items) - len(results))]
-        return [r.to_frame() for r in results]
+        admitted, refusals = self._admit(items, cell_calls)
+        results = await calls(SubCall(kind=kind, items=tuple(admitted), model=model)) if admitted else []
+        if len(results) != len(admitted):
+            results = [*results, *[SubCallResult(False, error="no result")] * (len(admitted) - len(results))]
+        return [r.to_frame() for r in results] + [SubCallResult(False, error=e).to_frame() for e in refusals]
+
+    def _admit(self, items: list[dict[str, Any]], cell_calls: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+        """The items within the call and prompt-character caps (in order), and a refusal for each of the rest."""
+        admitted: list[dict[str, Any]] = []
+        refusals: list[str] = []
+        for item in items:
+            chars = _prompt_chars(item)
+            refusal = None
+            if cell_calls[0] >= self.max_calls_per_cell:
+                refusal = f"this cell already made {self.max_calls_per_cell:,} sub-calls (the per-cell cap)"
+            elif self.calls_made >= self.max_calls_per_run:
+                refusal = f"this REPL already made {self.max_calls_per_run:,} sub-calls (the per-run cap)"
+            elif self.prompt_chars_sent + chars > self.max_prompt_chars:
+                refusal = (
+                    f"sending {chars:,} more characters would pass the cap of {self.max_prompt_chars:,} prompt "
+                    f"characters per run ({self.prompt_chars_sent:,} sent so far)"
+                )
+            if refusal is not None or refusals:
+                refusals.append(
+                    f"sub-call refused: {refusal or 'an earlier item of this batch was refused'}. "
+                    "Combine the results you have in code instead of making more calls."
+                )
+                continue
+            cell_calls[0] += 1
+            self.calls_made += 1
+            self.prompt_chars_sent += chars
+            admitted.append(item)
+        return admitted, refusals
 
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()
@@ -334,3 +549,9 @@ class SubprocessSandbox:
             ),
             answer={"content": self._answer.get("content"), "ready": False, "valid": True},
         )
+
+
+def _prompt_chars(item: dict[str, Any]) -> int:
+    context = item.get("context")
+    extra = 0 if context is None else len(context) if isinstance(context, str) else len(json.dumps(context))
+    return len(item["prompt"]) + extra

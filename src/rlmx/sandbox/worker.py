@@ -1,10 +1,17 @@
 """The REPL worker: one persistent Python namespace in its own process, driven by frames from the host.
 
-Stdlib only; the same file runs inside every sandbox launcher. Started as `python -E -s worker.py FD`, where
-FD is the worker's end of a socketpair. The host sends `init` (contexts to load from files, limits), then
-`exec` frames; the worker answers each `exec` with one `result` frame, sending `call` frames for sub-LM and
-child-RLM requests while the cell runs and blocking until the host's `reply`. The worker decides nothing
-about the run: it reports what the cell did (output, errors, FINAL / answer / SUBMIT) and the host decides.
+Stdlib only; the same file runs inside every sandbox launcher. Two ways to start it:
+
+* `python -E -s worker.py serve FD` (or just `worker.py FD`): one worker on the socketpair end FD.
+* `python -E -s worker.py zygote FD`: a zygote. It loads the contexts once, hardens itself (stage one of
+  harden.py), then forks a ready worker for every `fork` request, each on its own channel passed over FD with
+  SCM_RIGHTS. A restart after a hard kill, or a child RLM, costs a fork instead of a context load.
+
+The host sends `init` (contexts to load from files, limits, hardening), then `exec` frames; the worker answers
+each `exec` with one `result` frame, sending `call` frames for sub-LM and child-RLM requests while the cell
+runs and blocking until the host's `reply`, and answers the `sync` frame that follows. The worker decides
+nothing about the run: it reports what the cell did (output, errors, FINAL / answer / SUBMIT) and the host
+decides. Hardening is applied after the contexts are loaded and before the first cell.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
 import ast  # noqa: E402
 import builtins  # noqa: E402
 import collections  # noqa: E402
+import contextlib  # noqa: E402
+import gc  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import linecache  # noqa: E402
 import mmap  # noqa: E402
-import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
@@ -32,10 +40,18 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("_rlmx_frames", os.path.join(_HERE, "frames.py"))
-assert _spec is not None and _spec.loader is not None
-frames = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(frames)
+
+def _sibling(name: str) -> Any:
+    """Load a stdlib-only sibling module by path: the worker never imports the rlmx package."""
+    spec = importlib.util.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+frames = _sibling("frames")
+harden = _sibling("harden")
 
 
 class CellTimeout(BaseException):
@@ -89,32 +105,26 @@ class CappedText:
 
 
 class Worker:
-    def __init__(self, sock: socket.socket) -> None:
+    """One persistent namespace and the REPL functions, answering `exec` frames on one channel."""
+
+    def __init__(
+        self,
+        sock: socket.socket | None,
+        values: dict[str, Any],
+        *,
+        answer: dict[str, Any] | None = None,
+        max_output: int = 20_000,
+        max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
         self.sock = sock
         self.channel = threading.Lock()  # a call frame and its reply must not interleave across threads
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
-        self.functions: dict[str, Any] = {}
+        self.max_output = max_output
+        self.max_frame = max_frame
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
-        self.max_output = 20_000
-        self.max_frame = frames.DEFAULT_MAX_FRAME_BYTES
         self.cells = 0
-
-    # --- frames -------------------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
-        frames.send_blocking(self.sock, message, self.max_frame)
-
-    def recv(self) -> dict[str, Any]:
-        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
-        return message
-
-    # --- set-up -------------------------------------------------------------------------------
-    def init(self, message: dict[str, Any]) -> None:
-        self.max_output = int(message.get("max_output", self.max_output))
-        self.max_frame = int(message.get("max_frame", self.max_frame))
-        for spec in message.get("contexts", []):
-            self.namespace[spec["name"]] = load_context(spec["path"], spec["kind"])
-        answer = message.get("answer") or {}
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, **values}
+        answer = answer or {}
         self.namespace["answer"] = {"content": answer.get("content", ""), "ready": False}
         implementations = (
             self.llm_query,
@@ -126,23 +136,40 @@ class Worker:
             self.submit,
             self.show_vars,
         )
-        self.functions = dict(zip(frames.REPL_FUNCTIONS, implementations, strict=True))
+        self.functions: dict[str, Any] = dict(zip(frames.REPL_FUNCTIONS, implementations, strict=True))
         self.namespace.update(self.functions)
         self.reserved = frozenset(self.namespace) | {"answer"}
-        apply_limits(message.get("limits") or {})
-        signal.signal(signal.SIGALRM, _on_alarm)
+
+    # --- frames -------------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.sock is not None
+        frames.send_blocking(self.sock, message, self.max_frame)
+
+    def recv(self) -> dict[str, Any]:
+        assert self.sock is not None
+        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
+        return message
+
+    # --- the soft timeout (a SIGALRM timer; the in-process sandbox replaces these) ----------------------
+    def arm(self, seconds: float) -> None:
+        if seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def disarm(self) -> float:
+        """Stop the timer; returns the seconds that were left (0 when none was running)."""
+        return signal.setitimer(signal.ITIMER_REAL, 0)[0]
 
     # --- REPL functions -------------------------------------------------------------------------
     def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
         with self.channel:
-            paused = signal.setitimer(signal.ITIMER_REAL, 0)[0]  # time waiting on the host is not cell time
+            paused = self.disarm()  # time waiting on the host is not cell time
             try:
                 self.call_seq += 1
                 self.send({"t": "call", "id": self.call_seq, "kind": kind, "items": items, "model": model})
                 reply = self.recv()
             finally:
                 if paused:
-                    signal.setitimer(signal.ITIMER_REAL, paused)
+                    self.arm(paused)
         if reply.get("t") != "reply" or reply.get("id") != self.call_seq:
             raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
         results = reply.get("results")
@@ -232,8 +259,7 @@ class Worker:
         started = time.perf_counter()
         sys.stdout, sys.stderr = out, err
         try:
-            if timeout > 0:
-                signal.setitimer(signal.ITIMER_REAL, timeout)
+            self.arm(timeout)
             self.execute(code)
         except CellTimeout:
             status = "timeout"
@@ -248,11 +274,15 @@ class Worker:
             status = "error"
             error = _format_traceback(exc)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.disarm()
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         self.restore_functions()
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
+        if error is not None and len(error) > self.max_output:  # `raise ValueError('x' * 10**8)` is output too
+            capped = CappedText(self.max_output)
+            capped.write(error)
+            error = capped.value()[0]
         return {
             "t": "result",
             "status": status,
@@ -304,7 +334,7 @@ class Worker:
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
                 result["id"] = message.get("id")
                 self.send(_fit(result, self.max_frame))
-            elif kind == "ping":
+            elif kind in ("ping", "sync"):
                 self.send({"t": "pong", "id": message.get("id")})
             elif kind == "shutdown":
                 return
@@ -381,46 +411,174 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
 
 
 def load_context(path: str, kind: str) -> Any:
+    """Map the file and decode it straight from the mapping (no intermediate bytes copy)."""
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
-            data = b""
+            text = ""
         else:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                data = mapped[:]
-    text = data.decode("utf-8")
+                text = str(mapped, "utf-8")
     return json.loads(text) if kind == "json" else text
 
 
-def apply_limits(limits: dict[str, Any]) -> None:
-    """rlimits for the rest of the worker's life, applied after the contexts are loaded."""
-    pairs = {
-        "memory_bytes": resource.RLIMIT_AS,
-        "file_bytes": resource.RLIMIT_FSIZE,
-        "open_files": resource.RLIMIT_NOFILE,
-    }
-    for key, which in pairs.items():
-        value = limits.get(key)
-        if value:
-            _, hard = resource.getrlimit(which)
-            soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(which, (soft, soft))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def load_contexts(specs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {spec["name"]: load_context(spec["path"], spec["kind"]) for spec in specs}
 
 
-def main() -> None:
-    sock = socket.socket(fileno=int(sys.argv[1]))
-    worker = Worker(sock)
-    try:
-        message = worker.recv()
-        if message["t"] != "init":
-            raise RuntimeError(f"expected an init frame, got {message['t']!r}")
-        worker.init(message)
-    except BaseException as exc:
-        worker.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
-        raise SystemExit(2) from None
-    worker.send({"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace)})
+def _worker_for(sock: socket.socket, values: dict[str, Any], init: dict[str, Any]) -> Worker:
+    signal.signal(signal.SIGALRM, _on_alarm)
+    return Worker(
+        sock,
+        values,
+        answer=init.get("answer"),
+        max_output=int(init.get("max_output", 20_000)),
+        max_frame=int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES)),
+    )
+
+
+def _ready(worker: Worker, applied: dict[str, Any]) -> dict[str, Any]:
+    return {"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace), "applied": applied}
+
+
+def serve_one(sock: socket.socket, init: dict[str, Any]) -> None:
+    """Single-worker mode: load, harden both stages, serve until the host hangs up."""
+    values = load_contexts(init.get("contexts", []))
+    limits, options = init.get("limits") or {}, init.get("harden") or {}
+    applied = harden.harden_zygote(options, limits)
+    applied.update(harden.harden_worker(options, limits))
+    worker = _worker_for(sock, values, init)
+    worker.send(_ready(worker, applied))
     worker.serve()
 
 
+class Zygote:
+    """Holds the loaded contexts and forks a ready worker per request. Runs no user code itself."""
+
+    def __init__(self, ctl: socket.socket, init: dict[str, Any]) -> None:
+        self.ctl = ctl
+        self.init = init
+        self.values: dict[str, Any] = {}
+        self.applied: dict[str, Any] = {}
+        self.exits: dict[int, int] = {}
+        self.children: set[int] = set()
+
+    def start(self) -> None:
+        self.values = load_contexts(self.init.get("contexts", []))
+        gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
+        self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
+        frames.send_blocking(self.ctl, {"t": "ready", "pid": os.getpid(), "applied": self.applied})
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = frames.recv_blocking(self.ctl)
+            except EOFError:
+                break
+            self.reap()
+            kind = message["t"]
+            if kind == "fork":
+                _, fds, _, _ = socket.recv_fds(self.ctl, 1, 1)
+                reply: dict[str, Any] = {"t": "forked", "pid": self.fork(message, fds[0]) if fds else None}
+            elif kind == "kill":
+                reply = {"t": "killed", "code": self.kill(int(message["pid"]))}
+            elif kind == "wait":
+                reply = {"t": "exited", "code": self.wait(int(message["pid"]), float(message.get("timeout", 1.0)))}
+            elif kind == "shutdown":
+                break
+            else:
+                reply = {"t": "error", "error": f"unknown request {kind!r}"}
+            reply["id"] = message.get("id")
+            frames.send_blocking(self.ctl, reply)
+        for pid in list(self.children):
+            self.kill(pid)
+
+    def fork(self, request: dict[str, Any], fd: int) -> int:
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child never returns into the zygote's loop
+            code = 0
+            try:
+                self.ctl.close()
+                os.setsid()
+                harden.set_parent_death_signal(signal.SIGKILL)
+                if os.getppid() != parent:
+                    os._exit(1)
+                self.become_worker(request, fd)
+            except BaseException:
+                code = 2
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(fd)
+        self.children.add(pid)
+        return pid
+
+    def become_worker(self, request: dict[str, Any], fd: int) -> None:
+        sock = socket.socket(fileno=fd)
+        sys.argv = [sys.argv[0], str(fd)]  # as in single-worker mode: argv[1] names the channel
+        keep = request.get("keep")
+        values = {name: value for name, value in self.values.items() if keep is None or name in keep}
+        values.update(load_contexts(request.get("contexts") or []))
+        options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
+        try:
+            applied = {**self.applied, **harden.harden_worker(options, limits)}
+        except BaseException as exc:
+            frames.send_blocking(sock, {"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            raise
+        worker = _worker_for(sock, values, {**self.init, **request})
+        worker.send(_ready(worker, applied))
+        worker.serve()
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            self.exits[pid] = os.waitstatus_to_exitcode(status)
+            if len(self.exits) > 256:
+                self.exits.pop(next(iter(self.exits)))
+
+    def kill(self, pid: int) -> int | None:
+        if pid in self.children:
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            self.children.discard(pid)
+            self.exits[pid] = os.waitstatus_to_exitcode(status)
+        return self.exits.get(pid)
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        deadline = time.monotonic() + min(timeout, 5.0)
+        while pid in self.children and time.monotonic() < deadline:
+            self.reap()
+            if pid in self.children:
+                time.sleep(0.005)
+        return self.exits.get(pid)
+
+
+def main(argv: list[str]) -> None:
+    mode, fd = ("serve", argv[0]) if len(argv) == 1 else (argv[0], argv[1])
+    sock = socket.socket(fileno=int(fd))
+    try:
+        message = frames.recv_blocking(sock)
+        if message["t"] != "init":
+            raise RuntimeError(f"expected an init frame, got {message['t']!r}")
+        if mode == "zygote":
+            zygote = Zygote(sock, message)
+            zygote.start()
+        else:
+            serve_one(sock, message)
+            return
+    except BaseException as exc:
+        frames.send_blocking(sock, {"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+        raise SystemExit(2) from None
+    zygote.serve()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
