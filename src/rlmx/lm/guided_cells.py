@@ -140,25 +140,33 @@ def guided_answer(
     window_chars: int = 3000,
     max_windows: int = 4,
 ) -> dict[str, Any]:
-    """Search, read the best windows with the sub-LM in one batch, keep verified answers, pick the best."""
+    """Search, read the best windows with the sub-LM in one batch, keep verified answers, pick the best.
+
+    When no reply survives verification, the best windows are read once more, narrower: a small reader often
+    fails on a long passage (it rambles or repeats itself) and succeeds on the few sentences around the hit.
+    """
     terms = search_terms(query)
-    windows = find_windows(text, terms, window_chars=window_chars, max_windows=max_windows)
-    report = [f"terms: {terms}", f"windows: {len(windows)} of {window_chars} chars"]
-    if not windows:
-        return {"answer": NOT_FOUND, "found": False, "candidates": [], "report": "\n".join(report)}
-    replies = ask([reader_prompt(w["text"], query) for w in windows])
+    report = [f"terms: {terms}"]
     votes: Counter[str] = Counter()
     shown: dict[str, str] = {}
-    for rank, (window, reply) in enumerate(zip(windows, replies, strict=True)):
-        spans = [] if reply.startswith("Error:") else verified_spans(reply, window["text"], query, terms)
-        report.append(
-            f"window {rank + 1} at {window['start']:,} (terms {window['terms']}): "
-            f"reply {reply.strip()[:120]!r} -> verified {spans}"
-        )
-        for span in spans:
-            key = span.lower()
-            shown.setdefault(key, span)
-            votes[key] += window["score"] * (1.0 + 1.0 / (1 + len(span.split())))
+    for size, limit in ((window_chars, max_windows), (max(window_chars // 4, 400), 2)):
+        windows = find_windows(text, terms, window_chars=size, max_windows=limit)
+        report.append(f"windows: {len(windows)} of {size} chars")
+        if not windows:
+            break
+        replies = ask([reader_prompt(w["text"], query) for w in windows])
+        for rank, (window, reply) in enumerate(zip(windows, replies, strict=True)):
+            spans = [] if reply.startswith("Error:") else verified_spans(reply, window["text"], query, terms)
+            report.append(
+                f"window {rank + 1} at {window['start']:,} (terms {window['terms']}): "
+                f"reply {reply.strip()[:120]!r} -> verified {spans}"
+            )
+            for span in spans:
+                key = span.lower()
+                shown.setdefault(key, span)
+                votes[key] += window["score"] * (1.0 + 1.0 / (1 + len(span.split())))
+        if votes:
+            break
     if not votes:
         return {"answer": NOT_FOUND, "found": False, "candidates": [], "report": "\n".join(report)}
     ranked = [shown[k] for k, _ in votes.most_common()]
