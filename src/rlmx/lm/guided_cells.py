@@ -95,31 +95,49 @@ def reader_prompt(chunk: str, query: str) -> str:
     )
 
 
+def _stem(word: str) -> str:
+    """A crude stem, so that 'departs' counts as the query's 'depart' and 'shipped' as 'ships'."""
+    word = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _contains_words(haystack: str, phrase: str) -> bool:
+    """Whether `phrase` occurs in `haystack` as whole words (not inside a longer word)."""
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", haystack) is not None
+
+
 def verified_spans(reply: str, chunk: str, query: str, terms: list[str]) -> list[str]:
     """Phrases of the reply that occur verbatim in the chunk, in a sentence that mentions a query term.
 
     The small reader invents answers for chunks that lack the fact; a phrase it did not copy from the chunk,
-    or copied from a sentence unrelated to the question, is dropped.
+    or copied from a sentence unrelated to the question, is dropped. Words of the question (and their simple
+    inflections) are not answers.
     """
     if NOT_FOUND.lower() in reply.lower():
         return []
-    query_words = {w.lower() for w in _WORD.findall(query)} | STOPWORDS
+    query_stems = {_stem(w) for w in _WORD.findall(query)} | STOPWORDS
     words = _WORD.findall(reply)
-    lowered_chunk = chunk.lower()
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", lowered_chunk) if any(t in s for t in terms)]
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.lower()) if any(t in s for t in terms)]
+
+    def is_query_word(word: str) -> bool:
+        return word.lower() in STOPWORDS or _stem(word) in query_stems or word.lower() in {"and", "or"}
+
     spans: list[str] = []
     start = 0
     while start < len(words):
-        if words[start].lower() in query_words:
+        if is_query_word(words[start]):
             start += 1
             continue
         end = start + 1
-        while end < len(words) and words[end].lower() not in query_words | {"and", "or"}:
+        while end < len(words) and not is_query_word(words[end]):
             end += 1
         # Longest verbatim run starting here, trimmed until it occurs in a relevant sentence.
         for stop in range(end, start, -1):
             phrase = _phrase_in(reply, words[start:stop])
-            if phrase and any(phrase.lower() in s for s in sentences) and phrase.lower() in lowered_chunk:
+            if phrase and any(_contains_words(s, phrase.lower()) for s in sentences):
                 spans.append(phrase)
                 break
         start = end
@@ -142,14 +160,16 @@ def guided_answer(
 ) -> dict[str, Any]:
     """Search, read the best windows with the sub-LM in one batch, keep verified answers, pick the best.
 
-    When no reply survives verification, the best windows are read once more, narrower: a small reader often
-    fails on a long passage (it rambles or repeats itself) and succeeds on the few sentences around the hit.
+    When no reply survives verification, the best windows are read again, narrower (twice at most): a small
+    reader often fails on a long passage (it copies the wrong sentence or repeats itself) and succeeds on the
+    few sentences around the hit.
     """
     terms = search_terms(query)
     report = [f"terms: {terms}"]
     votes: Counter[str] = Counter()
     shown: dict[str, str] = {}
-    for size, limit in ((window_chars, max_windows), (max(window_chars // 4, 400), 2)):
+    passes = ((window_chars, max_windows), (max(window_chars // 4, 300), 2), (max(window_chars // 12, 200), 2))
+    for size, limit in passes:
         windows = find_windows(text, terms, window_chars=size, max_windows=limit)
         report.append(f"windows: {len(windows)} of {size} chars")
         if not windows:
