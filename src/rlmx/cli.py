@@ -33,6 +33,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.lm.base import LM
 from rlmx.result import Result
+from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
 
 EXIT_OK = 0
@@ -143,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="where JSONL traces go (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
     output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
+    ask.add_argument(
+        "--sandbox",
+        choices=tuple(LAUNCHERS),
+        default="subprocess",
+        help="where the REPL runs: subprocess (default; a child process with rlimits), isolated (bubblewrap or "
+        "Landlock plus seccomp; refuses to run if a protection is missing), inprocess (UNSAFE, debugging only)",
+    )
+    doctor = commands.add_parser(
+        "doctor",
+        help="show what each sandbox tier protects on this machine",
+        description="Start each sandbox tier once and print the protections it reports (the same report every "
+        "trace records in its sandbox_ready event).",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
     return parser
 
 
@@ -560,7 +575,13 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
             err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
     progress = None if args.quiet else Progress(err)
     options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
-    rlm = RLM(root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, **options)
+    if args.sandbox == "inprocess":
+        from rlmx.sandbox.inprocess import UNSAFE_WARNING
+
+        _say(err, f"rlmx: warning: {UNSAFE_WARNING}", "bold yellow")
+    rlm = RLM(
+        root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, sandbox=args.sandbox, **options
+    )
     try:
         result = rlm.completion(args.query, context, contexts=contexts or None)
     except LMError as exc:
@@ -605,6 +626,27 @@ def _error(err: Console, message: str) -> None:
     _say(err, f"rlmx: error: {message}", "bold red")
 
 
+def doctor(args: argparse.Namespace) -> int:
+    """`rlmx doctor`: each sandbox tier's protections on this machine. Exit 0 when the isolated tier can run."""
+    import asyncio
+
+    from rlmx.sandbox.doctor import report, summary
+
+    data = asyncio.run(report())
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        machine = data["machine"]
+        lines = [f"rlmx {__version__} on {machine['platform']}, Python {machine['python']}, uid {machine['uid']}"]
+        for name, tier in data["tiers"].items():
+            state = summary(tier["protections"]) if tier["ok"] else f"UNAVAILABLE: {tier['error']}"
+            lines.append(f"  {name:<11} {state}")
+        docker = data["docker"]
+        lines.append(f"  {'docker':<11} " + ("engine running" if docker["ok"] else f"UNAVAILABLE: {docker['error']}"))
+        sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK if data["tiers"].get("isolated", {}).get("ok") else EXIT_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `rlmx` command line; returns the exit code."""
     parser = build_parser()
@@ -618,6 +660,8 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True)
     started = time.monotonic()
     try:
+        if args.command == "doctor":
+            return doctor(args)
         return ask(args, os.environ, err)
     except (UsageError, InputError) as exc:
         _error(err, str(exc))

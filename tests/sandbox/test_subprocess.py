@@ -102,3 +102,58 @@ async def test_overwritten_repl_functions_are_restored(sandbox: SubprocessSandbo
     await sandbox.run_cell("FINAL = None\nllm_query = 3", calls=no_calls, timeout=5)
     result = await sandbox.run_cell("FINAL(5)", calls=no_calls, timeout=5)
     assert result.final == {"kind": "final", "value": 5}
+
+
+async def test_sub_call_caps_per_cell_and_per_run_refuse_with_a_clear_error() -> None:
+    seen: list[str] = []
+
+    async def calls(call: SubCall) -> list[SubCallResult]:
+        seen.extend(item["prompt"] for item in call.items)
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    box = SubprocessSandbox(max_calls_per_cell=3, max_calls_per_run=5)
+    await box.start([prepare("context", "c")])
+    try:
+        first = await box.run_cell("print(llm_query_batched(['a', 'b', 'c', 'd']))", calls=calls, timeout=5)
+        second = await box.run_cell("print(llm_query_batched(['e', 'f', 'g']))", calls=calls, timeout=5)
+        third = await box.run_cell("llm_query('h')", calls=calls, timeout=5)
+    finally:
+        await box.close()
+    assert first.stdout.startswith("['ok', 'ok', 'ok', 'Error: sub-call refused: this cell already made 3")
+    assert second.stdout.startswith("['ok', 'ok', 'Error: sub-call refused: this REPL already made 5")
+    assert third.status == "error" and "RuntimeError: sub-call refused" in (third.error or "")
+    assert seen == ["a", "b", "c", "e", "f"]
+
+
+async def test_prompt_characters_are_capped_per_run() -> None:
+    async def calls(call: SubCall) -> list[SubCallResult]:
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    box = SubprocessSandbox(max_prompt_chars=1000)
+    await box.start([prepare("context", "c")])
+    try:
+        ok = await box.run_cell("print(llm_query('x' * 600))", calls=calls, timeout=5)
+        refused = await box.run_cell("print(llm_query('x' * 600))", calls=calls, timeout=5)
+    finally:
+        await box.close()
+    assert ok.stdout == "ok\n"
+    assert "would pass the cap of 1,000 prompt characters per run (600 sent so far)" in (refused.error or "")
+
+
+async def test_output_is_cut_in_the_middle_and_capped(sandbox: SubprocessSandbox) -> None:
+    result = await sandbox.run_cell("print('a' * 30_000 + 'b' * 30_000)", calls=no_calls, timeout=5)
+    assert result.stdout.startswith("a" * 10_000) and result.stdout.rstrip("\n").endswith("b" * 9_999)
+    assert result.stdout_cut == 40_001 and len(result.stdout) < 20_100
+    error = await sandbox.run_cell("raise ValueError('e' * 1_000_000)", calls=no_calls, timeout=5)
+    assert error.status == "error" and len(error.error or "") < 20_100 and "characters cut" in (error.error or "")
+
+
+async def test_a_final_value_too_big_for_a_frame_is_shortened_not_lost() -> None:
+    box = SubprocessSandbox(max_frame_bytes=1 << 20)
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell("FINAL('x' * 3_000_000)", calls=no_calls, timeout=10)
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.final is not None
+    assert result.final["value"] == "x" * (1 << 18)

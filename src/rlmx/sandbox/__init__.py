@@ -6,22 +6,39 @@ import importlib
 from typing import Any
 
 from rlmx.errors import InputError
-from rlmx.sandbox.base import CallHandler, CellResult, Sandbox, SubCall, SubCallResult
+from rlmx.sandbox.base import CallHandler, CellResult, ForksChildren, Sandbox, SubCall, SubCallResult
 
-__all__ = ["LAUNCHERS", "CallHandler", "CellResult", "Sandbox", "SubCall", "SubCallResult", "create_sandbox"]
+__all__ = [
+    "LAUNCHERS",
+    "CallHandler",
+    "CellResult",
+    "ForksChildren",
+    "Sandbox",
+    "SubCall",
+    "SubCallResult",
+    "create_sandbox",
+]
 
 LAUNCHERS: dict[str, str] = {
     "subprocess": "rlmx.sandbox.subprocess:SubprocessSandbox",
+    "isolated": "rlmx.sandbox.isolated:IsolatedSandbox",
+    "inprocess": "rlmx.sandbox.inprocess:InProcessSandbox",
 }
 
 
 def check_sandbox_name(name: str) -> None:
-    if name not in LAUNCHERS:
-        raise InputError(f"unknown sandbox {name!r}; known: {', '.join(LAUNCHERS)}")
+    """A known launcher name, or an import path "package.module:Class" (the docker launcher is
+    "rlmx.sandbox.docker:DockerSandbox")."""
+    if name not in LAUNCHERS and not (isinstance(name, str) and ":" in name):
+        raise InputError(f"unknown sandbox {name!r}; known: {', '.join(LAUNCHERS)}, or a 'module:Class' path")
 
 
 def create_sandbox(name: str, **options: Any) -> Sandbox:
     check_sandbox_name(name)
-    module, _, cls = LAUNCHERS[name].partition(":")
-    sandbox: Sandbox = getattr(importlib.import_module(module), cls)(**options)
+    module, _, cls = LAUNCHERS.get(name, name).partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        raise InputError(f"unknown sandbox {name!r}; known: {', '.join(LAUNCHERS)}") from None
+    sandbox: Sandbox = factory(**options)
     return sandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from rlmx.context import PreparedContext
 
@@ -78,3 +78,14 @@ class Sandbox(Protocol):
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ForksChildren(Protocol):
+    """An optional ability: a sandbox whose zygote can fork a child RLM's worker in milliseconds.
+
+    `fork_child(inherit)` returns an unstarted Sandbox sharing this one's zygote; `start(contexts)` then loads
+    only the child's own contexts, and the parent's contexts named in `inherit` come along copy-on-write.
+    The child must be closed before its parent."""
+
+    def fork_child(self, inherit: Sequence[str] = ()) -> Sandbox: ...

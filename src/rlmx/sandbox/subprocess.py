@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import json
 import os
 import secrets
 import shutil
@@ -32,15 +31,16 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rlmx.context import PreparedContext
-from rlmx.errors import SandboxStartError
+from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import frames
-from rlmx.sandbox.base import CallHandler, CellResult, SubCall, SubCallResult
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall
+from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.channel import (
     ChannelBroken,
     FrameChannel,
@@ -115,8 +115,13 @@ class _Worker:
     stderr: StderrTail | None = None
     zygote: Zygote | None = None
     same_pid_namespace: bool = True
+    stop: Callable[[], Awaitable[None]] | None = None
+    """A launcher's own way to end the worker (`docker kill`), run before the process group is killed."""
 
     async def kill(self) -> None:
+        if self.stop is not None:
+            with contextlib.suppress(Exception):
+                await self.stop()
         if self.zygote is not None:
             with contextlib.suppress(ZygoteGone):  # a failing zygote kills its whole group on the way out
                 await self.zygote.kill(self.pid)
@@ -180,15 +185,15 @@ class SubprocessSandbox:
         self.hard_timeout_grace = hard_timeout_grace
         self.python = python or sys.executable
         self.use_zygote = zygote
-        self.max_calls_per_cell = max_calls_per_cell
-        self.max_calls_per_run = max_calls_per_run
-        self.max_prompt_chars = max_prompt_chars
+        self.call_caps = CallCaps(max_calls_per_cell, max_calls_per_run, max_prompt_chars)
         self.protections: dict[str, Any] = {"tier": self.tier}
         self.restarts = 0
-        self.calls_made = 0
-        self.prompt_chars_sent = 0
         self._dir: Path | None = None
         self._contexts: list[dict[str, str]] = []
+        """Contexts the zygote (or the single worker) loads at start."""
+        self._extra: list[dict[str, str]] = []
+        """Contexts each forked worker loads itself: a session's later ones, or a child sandbox's own."""
+        self._variables: dict[str, Any] = {}
         self._context_bytes = 0
         self._zygote: Zygote | None = None
         self._owns_zygote = True
@@ -251,9 +256,9 @@ class SubprocessSandbox:
         return {
             "frame_bytes": self.max_frame_bytes,
             "output_chars": self.max_output_chars,
-            "calls_per_cell": self.max_calls_per_cell,
-            "calls_per_run": self.max_calls_per_run,
-            "prompt_chars": self.max_prompt_chars,
+            "calls_per_cell": self.call_caps.max_calls_per_cell,
+            "calls_per_run": self.call_caps.max_calls_per_run,
+            "prompt_chars": self.call_caps.max_prompt_chars,
         }
 
     # --- life ------------------------------------------------------------------------------------------------
@@ -291,7 +296,8 @@ class SubprocessSandbox:
     def _init_frame(self) -> dict[str, Any]:
         return {
             "t": "init",
-            "contexts": self._contexts if self._keep is None else [],
+            "contexts": self._contexts + ([] if self.use_zygote else self._extra),
+            "variables": {} if self.use_zygote else self._variables,
             "limits": self.limits(),
             "harden": self.harden_options(),
             "max_output": self.max_output_chars,
@@ -356,8 +362,8 @@ class SubprocessSandbox:
                 )
             except ChannelBroken as exc:
                 raise SandboxStartError(f"the REPL worker did not start: {exc}") from None
-        settings = {"answer": self._answer, "max_output": self.max_output_chars}
-        contexts = self._contexts if self._keep is not None else []
+        settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
+        contexts = self._extra
         pid, channel = await self._zygote.fork(
             self.max_frame_bytes, keep=self._keep, contexts=contexts, settings=settings
         )
@@ -388,30 +394,72 @@ class SubprocessSandbox:
             self._dir = None
 
     # --- children sharing the zygote --------------------------------------------------------------------------
-    def fork_child(self) -> SubprocessSandbox:
-        """A sandbox for a child RLM that forks its worker from this sandbox's zygote.
+    def fork_child(self, inherit: Sequence[str] = ()) -> SubprocessSandbox:
+        """A sandbox for a child RLM whose worker is forked from this sandbox's zygote (milliseconds).
 
-        Call `await child.start(contexts)` as usual: the child's contexts are written next to the parent's and
-        loaded by the forked worker, and only they are visible to it (the parent's stay in the zygote, shared,
-        not copied). `close()` ends only the child's worker. Needs `zygote=True` and a started parent."""
+        Call `await child.start(contexts)` as usual: the child's own contexts are written next to the parent's
+        and loaded by the forked worker. Of the parent's contexts, only those named in `inherit` are visible to
+        it, shared copy-on-write from the zygote, never loaded again. `close()` ends only the child's worker;
+        a restart forks again from the same zygote. Needs a started parent with `zygote=True`.
+
+            child = parent.fork_child(inherit=["context"])
+            await child.start([prepare("task", "the sub-question")])
+        """
         if self._zygote is None or self._dir is None:
             raise SandboxStartError("fork_child needs a started sandbox with zygote=True")
+        known = {c["name"] for c in self._contexts}
+        if not set(inherit) <= known:
+            raise InputError(
+                f"fork_child: no parent context named {sorted(set(inherit) - known)}; known: {sorted(known)}"
+            )
         child = copy.copy(self)
         child._lock = asyncio.Lock()
         child._owns_zygote = False
         child._worker = None
         child._answer = {}
-        child._contexts = []
+        child._contexts = [c for c in self._contexts if c["name"] in inherit]
+        child._keep = list(inherit)
+        child._extra = []
+        child._variables = {}
         child.protections = {"tier": self.tier}
-        child.restarts = child.calls_made = child.prompt_chars_sent = 0
+        child.restarts = 0
+        caps = self.call_caps
+        child.call_caps = CallCaps(caps.max_calls_per_cell, caps.max_calls_per_run, caps.max_prompt_chars)
         return child
 
     async def _start_child(self, contexts: Sequence[PreparedContext]) -> None:
         folder = f"child-{secrets.token_hex(4)}-"
-        self._contexts = self._write_contexts(contexts, folder)
+        self._extra = self._write_contexts(contexts, folder)
         self._context_bytes = sum(len(c.data) for c in contexts)
-        self._keep = []
         await self._spawn()
+
+    # --- more contexts and variables (sessions) ---------------------------------------------------------------
+    async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
+        """Add contexts and set JSON variables in the running REPL (a session's next question). They survive a
+        restart: a fresh worker loads the added contexts and gets the variables again."""
+        async with self._lock:
+            new = self._write_contexts(contexts, f"load-{secrets.token_hex(4)}-")
+            self._extra += new
+            self._context_bytes += sum(len(c.data) for c in contexts)
+            answer = variables.get("answer")
+            if isinstance(answer, dict):
+                self._answer = {"content": answer.get("content")}
+            self._variables.update({k: v for k, v in variables.items() if k != "answer"})
+            if self._worker is None:
+                await self._spawn()
+                return
+            token = secrets.token_hex(8)
+            try:
+                await self._worker.channel.send({"t": "load", "id": token, "contexts": new, "variables": variables})
+                async with asyncio.timeout(self._load_seconds()):
+                    reply = await self._worker.channel.read()
+            except (ChannelBroken, TimeoutError):
+                await self._kill()  # the next cell (or this restart) starts a worker that has everything
+                await self._spawn()
+                return
+            if reply.get("t") != "loaded" or reply.get("id") != token:
+                await self._kill()
+                raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
 
     # --- cells -----------------------------------------------------------------------------------------------
     def _grace(self, timeout: float) -> float:
@@ -437,7 +485,7 @@ class SubprocessSandbox:
         token = secrets.token_hex(8)
         hard_limit = timeout + self._grace(timeout) if timeout > 0 else None
         computing = 0.0  # worker time, excluding time spent waiting on the host's sub-calls
-        cell_calls = [0]
+        self.call_caps.new_cell()
         try:
             await channel.send({"t": "exec", "id": token, "code": code, "timeout": timeout})
             while True:
@@ -453,7 +501,7 @@ class SubprocessSandbox:
                     ) from None
                 computing += time.monotonic() - started
                 if frame["t"] == "call":
-                    replies = await self._serve_call(frame, calls, cell_calls)
+                    replies = await self._serve_call(frame, calls)
                     await channel.send({"t": "reply", "id": frame.get("id"), "results": replies})
                     continue
                 if frame["t"] == "result" and frame.get("id") == token:
@@ -486,9 +534,7 @@ class SubprocessSandbox:
         if frame.get("t") != "pong" or frame.get("id") != token:
             raise _WorkerGone("the worker sent more frames after its result (a forged result frame)")
 
-    async def _serve_call(
-        self, frame: dict[str, Any], calls: CallHandler, cell_calls: list[int]
-    ) -> list[dict[str, Any]]:
+    async def _serve_call(self, frame: dict[str, Any], calls: CallHandler) -> list[dict[str, Any]]:
         kind = frame.get("kind")
         items = frame.get("items")
         model = frame.get("model")
@@ -499,39 +545,9 @@ class SubprocessSandbox:
         for item in items:
             if not isinstance(item.get("prompt"), str):
                 raise _WorkerGone("the worker sent a call item without a string prompt")
-        admitted, refusals = self._admit(items, cell_calls)
-        results = await calls(SubCall(kind=kind, items=tuple(admitted), model=model)) if admitted else []
-        if len(results) != len(admitted):
-            results = [*results, *[SubCallResult(False, error="no result")] * (len(admitted) - len(results))]
-        return [r.to_frame() for r in results] + [SubCallResult(False, error=e).to_frame() for e in refusals]
-
-    def _admit(self, items: list[dict[str, Any]], cell_calls: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
-        """The items within the call and prompt-character caps (in order), and a refusal for each of the rest."""
-        admitted: list[dict[str, Any]] = []
-        refusals: list[str] = []
-        for item in items:
-            chars = _prompt_chars(item)
-            refusal = None
-            if cell_calls[0] >= self.max_calls_per_cell:
-                refusal = f"this cell already made {self.max_calls_per_cell:,} sub-calls (the per-cell cap)"
-            elif self.calls_made >= self.max_calls_per_run:
-                refusal = f"this REPL already made {self.max_calls_per_run:,} sub-calls (the per-run cap)"
-            elif self.prompt_chars_sent + chars > self.max_prompt_chars:
-                refusal = (
-                    f"sending {chars:,} more characters would pass the cap of {self.max_prompt_chars:,} prompt "
-                    f"characters per run ({self.prompt_chars_sent:,} sent so far)"
-                )
-            if refusal is not None or refusals:
-                refusals.append(
-                    f"sub-call refused: {refusal or 'an earlier item of this batch was refused'}. "
-                    "Combine the results you have in code instead of making more calls."
-                )
-                continue
-            cell_calls[0] += 1
-            self.calls_made += 1
-            self.prompt_chars_sent += chars
-            admitted.append(item)
-        return admitted, refusals
+            if "schema" in item and not isinstance(item["schema"], dict):
+                raise _WorkerGone("the worker sent a call item whose schema is not an object")
+        return await self.call_caps.serve(SubCall(kind=kind, items=tuple(items), model=model), calls)
 
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()
@@ -540,7 +556,7 @@ class SubprocessSandbox:
             await self._spawn()
         except SandboxStartError as exc:
             return CellResult(status="restarted", error=f"{reason}. Restarting the REPL failed: {exc}")
-        names = ", ".join(f"`{c['name']}`" for c in self._contexts) or "none"
+        names = ", ".join(f"`{c['name']}`" for c in self._contexts + self._extra) or "none"
         return CellResult(
             status="restarted",
             error=(
@@ -549,9 +565,3 @@ class SubprocessSandbox:
             ),
             answer={"content": self._answer.get("content"), "ready": False, "valid": True},
         )
-
-
-def _prompt_chars(item: dict[str, Any]) -> int:
-    context = item.get("context")
-    extra = 0 if context is None else len(context) if isinstance(context, str) else len(json.dumps(context))
-    return len(item["prompt"]) + extra

@@ -52,6 +52,7 @@ def _sibling(name: str) -> Any:
 
 frames = _sibling("frames")
 harden = _sibling("harden")
+_json_dumps, _json_loads = json.dumps, json.loads  # bound once: a cell that patches json must not break the REPL
 
 
 class CellTimeout(BaseException):
@@ -104,12 +105,52 @@ class CappedText:
     encoding = "utf-8"
 
 
+class SocketChannel:
+    """Length-prefixed frames on the socketpair end the launcher passed in."""
+
+    def __init__(self, sock: socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.sock = sock
+        self.max_frame = max_frame
+
+    def send(self, message: dict[str, Any]) -> None:
+        frames.send_blocking(self.sock, message, self.max_frame)
+
+    def recv(self) -> dict[str, Any]:
+        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
+        return message
+
+
+class StdioChannel:
+    """JSON Lines on the process's original stdin/stdout. fd 0 and 1 are then pointed away (at /dev/null and
+    stderr), so a stray `os.write(1, ...)` in a cell cannot corrupt the channel."""
+
+    def __init__(self, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.rfile = os.fdopen(os.dup(0), "rb")
+        self.wfile = os.fdopen(os.dup(1), "wb")
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)
+        self.max_frame = max_frame
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.wfile.write(frames.encode_line(message, self.max_frame))
+        self.wfile.flush()
+
+    def recv(self) -> dict[str, Any]:
+        line = self.rfile.readline(self.max_frame + 1)
+        if not line:
+            raise EOFError("the host closed stdin")
+        message: dict[str, Any] = frames.decode_line(line, self.max_frame)
+        return message
+
+
 class Worker:
     """One persistent namespace and the REPL functions, answering `exec` frames on one channel."""
 
     def __init__(
         self,
-        sock: socket.socket | None,
+        sock: SocketChannel | StdioChannel | None,
         values: dict[str, Any],
         *,
         answer: dict[str, Any] | None = None,
@@ -143,15 +184,20 @@ class Worker:
     # --- frames -------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
         assert self.sock is not None
-        frames.send_blocking(self.sock, message, self.max_frame)
+        self.sock.send(message)
 
     def recv(self) -> dict[str, Any]:
         assert self.sock is not None
-        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
-        return message
+        return self.sock.recv()
 
-    # --- the soft timeout (a SIGALRM timer; the in-process sandbox replaces these) ----------------------
+    # --- process-wide hooks (the in-process sandbox replaces these) ------------------------------------------
+    def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
+        """Send the cell's prints to `out` and `err`; None restores the process's own streams."""
+        sys.stdout = out if out is not None else sys.__stdout__
+        sys.stderr = err if err is not None else sys.__stderr__
+
     def arm(self, seconds: float) -> None:
+        """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`."""
         if seconds > 0:
             signal.setitimer(signal.ITIMER_REAL, seconds)
 
@@ -257,7 +303,7 @@ class Worker:
         status = "ok"
         error: str | None = None
         started = time.perf_counter()
-        sys.stdout, sys.stderr = out, err
+        self.redirect(out, err)
         try:
             self.arm(timeout)
             self.execute(code)
@@ -275,7 +321,7 @@ class Worker:
             error = _format_traceback(exc)
         finally:
             self.disarm()
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            self.redirect(None, None)
         self.restore_functions()
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
@@ -311,6 +357,17 @@ class Worker:
         else:
             exec(compile(tree, name, "exec"), self.namespace)
 
+    def load(self, message: dict[str, Any]) -> dict[str, Any]:
+        """More contexts (from files) and JSON variables, between cells: a session's next question."""
+        try:
+            values = load_contexts(message.get("contexts") or [])
+        except Exception as exc:
+            return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
+        values.update(message.get("variables") or {})
+        self.namespace.update(values)
+        self.reserved = self.reserved | set(values)
+        return {"t": "loaded", "names": sorted(values)}
+
     def restore_functions(self) -> None:
         for name, function in self.functions.items():
             if self.namespace.get(name) is not function:
@@ -333,9 +390,14 @@ class Worker:
             if kind == "exec":
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
                 result["id"] = message.get("id")
-                self.send(_fit(result, self.max_frame))
+                try:
+                    self.send(result)
+                except frames.FrameProtocolError:  # a huge FINAL value: the host must still hear back
+                    self.send(_fit(result, self.max_frame))
             elif kind in ("ping", "sync"):
                 self.send({"t": "pong", "id": message.get("id")})
+            elif kind == "load":
+                self.send({**self.load(message), "id": message.get("id")})
             elif kind == "shutdown":
                 return
 
@@ -381,7 +443,7 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | bool | int | float):
         return value
     try:
-        return json.loads(json.dumps(value, ensure_ascii=False))
+        return _json_loads(_json_dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
         return str(value)
 
@@ -398,14 +460,14 @@ def _format_traceback(exc: BaseException) -> str:
 
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back."""
-    if len(json.dumps(result, ensure_ascii=False)) < max_frame - 1024:
+    if len(_json_dumps(result, ensure_ascii=False)) < max_frame - 1024:
         return result
     for key in ("final", "answer"):
         state = result.get(key)
         if isinstance(state, dict):
             field = "value" if key == "final" else "content"
             text = state.get(field)
-            text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
+            text = text if isinstance(text, str) else _json_dumps(text, ensure_ascii=False)
             state[field] = text[: max_frame // 4]
     return result
 
@@ -425,14 +487,15 @@ def load_contexts(specs: list[dict[str, Any]]) -> dict[str, Any]:
     return {spec["name"]: load_context(spec["path"], spec["kind"]) for spec in specs}
 
 
-def _worker_for(sock: socket.socket, values: dict[str, Any], init: dict[str, Any]) -> Worker:
+def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any]) -> Worker:
     signal.signal(signal.SIGALRM, _on_alarm)
+    channel.max_frame = int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES))
     return Worker(
-        sock,
+        channel,
         values,
         answer=init.get("answer"),
         max_output=int(init.get("max_output", 20_000)),
-        max_frame=int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES)),
+        max_frame=channel.max_frame,
     )
 
 
@@ -440,9 +503,10 @@ def _ready(worker: Worker, applied: dict[str, Any]) -> dict[str, Any]:
     return {"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace), "applied": applied}
 
 
-def serve_one(sock: socket.socket, init: dict[str, Any]) -> None:
+def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     """Single-worker mode: load, harden both stages, serve until the host hangs up."""
     values = load_contexts(init.get("contexts", []))
+    values.update(init.get("variables") or {})
     limits, options = init.get("limits") or {}, init.get("harden") or {}
     applied = harden.harden_zygote(options, limits)
     applied.update(harden.harden_worker(options, limits))
@@ -466,7 +530,20 @@ class Zygote:
         self.values = load_contexts(self.init.get("contexts", []))
         gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
         self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
+        signal.signal(signal.SIGCHLD, self.on_child_exit)
         frames.send_blocking(self.ctl, {"t": "ready", "pid": os.getpid(), "applied": self.applied})
+
+    def on_child_exit(self, signum: int, frame: Any) -> None:
+        """SIGCHLD: kill an exited worker's process group at once, so nothing it forked keeps its channel open
+        (the host would see no EOF). Peeks without reaping: the zombie pins the pid, so the group is its own."""
+        for pid in list(self.children):
+            try:
+                info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                continue
+            if info is not None and info.si_pid == pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
 
     def serve(self) -> None:
         while True:
@@ -498,6 +575,7 @@ class Zygote:
         if pid == 0:  # the child never returns into the zygote's loop
             code = 0
             try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 self.ctl.close()
                 os.setsid()
                 harden.set_parent_death_signal(signal.SIGKILL)
@@ -514,33 +592,33 @@ class Zygote:
         return pid
 
     def become_worker(self, request: dict[str, Any], fd: int) -> None:
-        sock = socket.socket(fileno=fd)
+        sock = SocketChannel(socket.socket(fileno=fd))
         sys.argv = [sys.argv[0], str(fd)]  # as in single-worker mode: argv[1] names the channel
         keep = request.get("keep")
         values = {name: value for name, value in self.values.items() if keep is None or name in keep}
         values.update(load_contexts(request.get("contexts") or []))
+        values.update(request.get("variables") or {})
         options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
         try:
             applied = {**self.applied, **harden.harden_worker(options, limits)}
         except BaseException as exc:
-            frames.send_blocking(sock, {"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            sock.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
             raise
         worker = _worker_for(sock, values, {**self.init, **request})
         worker.send(_ready(worker, applied))
         worker.serve()
 
     def reap(self) -> None:
+        """Collect exited workers. Each one's process group is killed first, while its zombie still pins the
+        pid (so the group id cannot have been reused): whatever a worker forked dies with it."""
         while self.children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 return
-            if pid == 0:
+            if info is None or info.si_pid == 0:
                 return
-            self.children.discard(pid)
-            self.exits[pid] = os.waitstatus_to_exitcode(status)
-            if len(self.exits) > 256:
-                self.exits.pop(next(iter(self.exits)))
+            self.kill(info.si_pid)
 
     def kill(self, pid: int) -> int | None:
         if pid in self.children:
@@ -550,6 +628,8 @@ class Zygote:
             _, status = os.waitpid(pid, 0)
             self.children.discard(pid)
             self.exits[pid] = os.waitstatus_to_exitcode(status)
+            if len(self.exits) > 256:
+                self.exits.pop(next(iter(self.exits)))
         return self.exits.get(pid)
 
     def wait(self, pid: int, timeout: float) -> int | None:
@@ -562,20 +642,24 @@ class Zygote:
 
 
 def main(argv: list[str]) -> None:
-    mode, fd = ("serve", argv[0]) if len(argv) == 1 else (argv[0], argv[1])
-    sock = socket.socket(fileno=int(fd))
+    mode, fd = ("serve", argv[0]) if len(argv) == 1 and argv[0] != "stdio" else (argv[0], argv[-1])
+    if mode == "stdio":
+        channel: SocketChannel | StdioChannel = StdioChannel()
+    else:
+        channel = SocketChannel(socket.socket(fileno=int(fd)))
     try:
-        message = frames.recv_blocking(sock)
+        message = channel.recv()
         if message["t"] != "init":
             raise RuntimeError(f"expected an init frame, got {message['t']!r}")
         if mode == "zygote":
-            zygote = Zygote(sock, message)
+            assert isinstance(channel, SocketChannel)
+            zygote = Zygote(channel.sock, message)
             zygote.start()
         else:
-            serve_one(sock, message)
+            serve_one(channel, message)
             return
     except BaseException as exc:
-        frames.send_blocking(sock, {"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+        channel.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
         raise SystemExit(2) from None
     zygote.serve()
 

@@ -1,0 +1,157 @@
+"""Host-side plumbing shared by every process launcher: a capped frame channel, a child process, its stderr tail.
+
+Every byte that comes back from a worker is untrusted: the channel checks a frame's announced length against
+the cap before reading its body, and decodes JSON only (never pickle). Any breach ends the channel with
+ChannelBroken; the sandbox then ends that worker. This module never interprets frames beyond their envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from rlmx.sandbox import frames
+
+_STDERR_KEEP = 8192
+
+
+class ChannelBroken(Exception):
+    """The worker died, closed its channel, or broke the frame protocol."""
+
+
+class FrameChannel:
+    """Length-prefixed JSON frames over one connected socket, capped on the host side."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_frame_bytes: int) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.max_frame_bytes = max_frame_bytes
+
+    @classmethod
+    async def open(cls, sock: socket.socket, max_frame_bytes: int) -> FrameChannel:
+        reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 20)
+        if hasattr(writer.transport, "max_size"):
+            # The selector transport reads 256 KiB at a time; allocating that per small frame costs ~12 µs.
+            writer.transport.max_size = 64 * 1024
+        return cls(reader, writer, max_frame_bytes)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        try:
+            self.writer.write(frames.encode(message, self.max_frame_bytes))
+            await self.writer.drain()
+        except (ConnectionError, OSError) as exc:
+            raise ChannelBroken(f"the worker's channel closed ({exc})") from None
+
+    async def read(self) -> dict[str, Any]:
+        """The next frame. Raises ChannelBroken on EOF, a socket error, or a frame over the cap or not JSON."""
+        try:
+            header = await self.reader.readexactly(frames.HEADER.size)
+            (length,) = frames.HEADER.unpack(header)
+            frames.check_length(length, self.max_frame_bytes)
+            return frames.decode(await self.reader.readexactly(length))
+        except asyncio.IncompleteReadError:
+            raise ChannelBroken("eof") from None
+        except (ConnectionError, OSError) as exc:
+            raise ChannelBroken(f"the worker's channel broke ({exc})") from None
+        except frames.FrameProtocolError as exc:
+            raise ChannelBroken(f"the worker broke the frame protocol ({exc})") from None
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+class LineChannel(FrameChannel):
+    """The same frames as JSON Lines over a process's stdin/stdout (containers, remote sandboxes)."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        try:
+            self.writer.write(frames.encode_line(message, self.max_frame_bytes))
+            await self.writer.drain()
+        except (ConnectionError, OSError) as exc:
+            raise ChannelBroken(f"the worker's stdin closed ({exc})") from None
+
+    async def read(self) -> dict[str, Any]:
+        try:
+            line = await self.reader.readuntil(b"\n")
+            return frames.decode_line(line, self.max_frame_bytes)
+        except asyncio.IncompleteReadError:
+            raise ChannelBroken("eof") from None
+        except asyncio.LimitOverrunError:
+            raise ChannelBroken(f"the worker sent a line over the {self.max_frame_bytes:,}-byte cap") from None
+        except (ConnectionError, OSError) as exc:
+            raise ChannelBroken(f"the worker's stdout broke ({exc})") from None
+        except frames.FrameProtocolError as exc:
+            raise ChannelBroken(f"the worker broke the frame protocol ({exc})") from None
+
+
+class StderrTail:
+    """Keeps the last few kB a process wrote to stderr, for error messages."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.chunks: deque[bytes] = deque()
+        self.task = asyncio.create_task(self._drain(stream))
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        kept = 0
+        while chunk := await stream.read(4096):
+            self.chunks.append(chunk)
+            kept += len(chunk)
+            while kept > _STDERR_KEEP and len(self.chunks) > 1:
+                kept -= len(self.chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", "replace")[-2000:]
+
+    async def finish(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.task, 1.0)
+        if not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+
+
+async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
+    """Start one launcher process in its own session, passing it one fd. `spawn` holds env, cwd, user, group."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            pass_fds=(pass_fd,),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            **spawn,
+        )
+    except (OSError, ValueError) as exc:
+        raise ChannelBroken(f"cannot run {argv[0]}: {exc}") from exc
+
+
+def kill_group_now(process: asyncio.subprocess.Process | None) -> None:
+    """SIGKILL a launcher's whole process group, synchronously (cancellation paths cannot await)."""
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+
+
+async def kill_group(process: asyncio.subprocess.Process | None) -> None:
+    kill_group_now(process)
+    if process is not None:
+        await process.wait()
+
+
+def exit_description(code: int | None) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return f"the worker process was killed by {name}"
+    return "the worker process exited" + (f" with code {code}" if code is not None else "")

@@ -1,0 +1,121 @@
+"""The "docker" launcher (optional): one long-lived container per REPL, running the same worker over stdio.
+
+`docker run -i --rm --network none --read-only` with all capabilities dropped, no-new-privileges, a pids and
+memory limit, the contexts mounted read-only once, and one writable work dir; the worker speaks JSON Lines on
+stdin/stdout. A hard kill runs `docker kill` and starts a new container (the contexts are a bind mount, so
+nothing is copied again). It needs a running Docker engine, which `start()` checks first; without one it
+refuses with a clear SandboxStartError. No Python package is needed: it drives the `docker` CLI.
+
+    RLM(lm, sandbox="rlmx.sandbox.docker:DockerSandbox", sandbox_options={"image": "python:3.12-slim"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rlmx.errors import SandboxStartError
+from rlmx.sandbox.stdio import StdioSandbox
+from rlmx.sandbox.subprocess import PACKAGE_DIR, WORKER_FILES
+
+
+async def docker_engine(docker: str = "docker") -> str | None:
+    """None when a Docker engine answers, else why not (for skips, refusals and `rlmx doctor`)."""
+    if shutil.which(docker) is None:
+        return f"the {docker!r} command is not installed"
+    try:
+        process = await asyncio.create_subprocess_exec(
+            docker, "info", "--format", "{{.ServerVersion}}",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    except (OSError, TimeoutError) as exc:
+        return f"`{docker} info` failed: {exc}"
+    if process.returncode != 0:
+        return f"no Docker engine answers ({err.decode(errors='replace').strip()[:300] or out.decode().strip()})"
+    return None
+
+
+class DockerSandbox(StdioSandbox):
+    """The worker in a container. Options beyond SubprocessSandbox's: `image` (any image with python3 >= 3.10),
+    `docker` (the CLI), `max_processes` (--pids-limit)."""
+
+    tier = "docker"
+
+    def __init__(
+        self, *, image: str = "python:3.12-slim", docker: str = "docker", max_processes: int = 64, **options: Any
+    ) -> None:
+        options.setdefault("python", "python3")
+        super().__init__(**options)
+        self.image = image
+        self.docker = docker
+        self.max_processes = max_processes
+        self.container = ""
+
+    async def prepare(self) -> None:
+        problem = await docker_engine(self.docker)
+        if problem is not None:
+            raise SandboxStartError(f"the docker sandbox cannot run: {problem}")
+
+    async def layout(self) -> None:
+        assert self._dir is not None
+        (self._dir / "sbx").mkdir()
+        for name in WORKER_FILES:
+            shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
+        (self._dir / "work").chmod(0o777)  # the container runs as 65534
+        for path in (self._dir, self._dir / "ctx", self._dir / "sbx"):
+            path.chmod(0o755)
+
+    @property
+    def worker_dir(self) -> Path:
+        return Path("/sbx")
+
+    def context_path(self, name: str) -> Path:
+        return Path("/ctx") / name
+
+    def command(self, mode: str, fd: int) -> list[str]:
+        assert self._dir is not None
+        self.container = f"rlmx-{secrets.token_hex(6)}"
+        run = self._dir
+        return [
+            self.docker, "run", "-i", "--rm", "--name", self.container, "--network", "none", "--read-only",
+            "--tmpfs", "/tmp:rw,size=256m", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--pids-limit", str(self.max_processes), "--memory", str(self.limits()["memory_bytes"]),
+            "--user", "65534:65534", "-v", f"{run / 'ctx'}:/ctx:ro", "-v", f"{run / 'sbx'}:/sbx:ro",
+            "-v", f"{run / 'work'}:/scratch", "-w", "/scratch", "-e", "HOME=/scratch", "-e", "TMPDIR=/tmp",
+            self.image, self.python, "-E", "-s", "-u", "/sbx/worker.py", "stdio",
+        ]  # fmt: skip
+
+    def spawn_options(self) -> dict[str, Any]:
+        """The docker CLI itself needs its own settings (DOCKER_HOST, ...); none of them reach the container."""
+        keep = ("PATH", "HOME", "XDG_RUNTIME_DIR")
+        return {"env": {k: v for k, v in os.environ.items() if k in keep or k.startswith("DOCKER_")}}
+
+    def stop_hook(self) -> Callable[[], Awaitable[None]]:
+        name, docker = self.container, self.docker
+
+        async def stop() -> None:
+            process = await asyncio.create_subprocess_exec(
+                docker, "kill", name, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await asyncio.wait_for(process.wait(), 20)
+
+        return stop
+
+    def describe(self, applied: dict[str, Any]) -> dict[str, Any]:
+        report = super().describe(applied)
+        report.update(
+            namespaces=["container"],
+            image=self.image,
+            network="none (--network none)",
+            filesystem="read-only root, private /tmp, contexts read-only at /ctx, one writable work dir",
+            fork_bound=f"--pids-limit {self.max_processes}",
+            uid="65534 in the container",
+            environment="HOME and TMPDIR only",
+        )
+        return report

@@ -1,0 +1,60 @@
+"""What each sandbox tier protects on this machine, for `rlmx doctor`: probe, then start each tier for real.
+
+Starting a tier with a one-word context is the only honest check: the report is the worker's own account of
+what it applied (the same `protections` dict the engine writes into every trace), not a guess from the probe.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+from rlmx.context import prepare
+from rlmx.errors import SandboxError
+from rlmx.sandbox import LAUNCHERS, create_sandbox
+from rlmx.sandbox.docker import docker_engine
+from rlmx.sandbox.harden import landlock_abi, seccomp_supported
+from rlmx.sandbox.isolated import probe
+
+
+async def report() -> dict[str, Any]:
+    """{"machine", "isolated_probe", "tiers": {name: {"ok", "protections" | "error"}}, "docker": {"ok", "error"}}.
+
+    The optional docker launcher is only checked for a running engine (starting it could pull an image)."""
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "uid": os.getuid(),
+        "landlock_abi": landlock_abi(),
+        "seccomp": seccomp_supported(),
+    }
+    tiers: dict[str, Any] = {}
+    for name in LAUNCHERS:
+        sandbox = create_sandbox(name)
+        try:
+            await sandbox.start([prepare("context", "doctor")])
+            tiers[name] = {"ok": True, "protections": sandbox.protections}
+        except SandboxError as exc:
+            tiers[name] = {"ok": False, "error": str(exc)}
+        finally:
+            await sandbox.close()
+    engine = await docker_engine()
+    docker = {"launcher": "rlmx.sandbox.docker:DockerSandbox", "ok": engine is None, "error": engine}
+    return {"machine": machine, "isolated_probe": (await probe()).to_dict(), "tiers": tiers, "docker": docker}
+
+
+def summary(protections: dict[str, Any]) -> str:
+    """One line per tier: the protections that matter, in words."""
+    if protections.get("unsafe"):
+        return "UNSAFE: exec() in the host process, nothing is isolated (debugging only)"
+    parts = [
+        f"namespaces: {', '.join(protections.get('namespaces') or []) or 'none'}",
+        f"seccomp: {'yes' if protections.get('seccomp') else 'no'}",
+        f"Landlock ABI: {protections.get('landlock_abi') or 'no'}",
+        f"uid: {protections.get('uid')}",
+        f"forks: {protections.get('fork_bound')}",
+        f"memory: {int(protections.get('limits', {}).get('memory_bytes', 0)) >> 20} MiB",
+    ]
+    return "; ".join(parts)

@@ -1,0 +1,362 @@
+"""Kernel hardening the REPL worker applies to itself: rlimits, no_new_privs, a seccomp filter, Landlock.
+
+Stdlib only (ctypes for the two syscalls Python lacks): the worker loads this file by path, next to frames.py,
+and the host imports it to probe what the kernel offers. Nothing here runs at import time.
+
+Hardening comes in two stages, because a zygote must keep the right to fork while its workers must not:
+
+* `harden_zygote` (after the contexts are loaded): rlimits, PR_SET_NO_NEW_PRIVS, non-dumpable (so a worker
+  cannot write into its parent's memory through /proc), Landlock, and the base seccomp denylist.
+* `harden_worker` (in each worker, before its first cell): RLIMIT_NPROC and a second seccomp filter that denies
+  fork-type clone, exec and signals to other processes. Filters stack; the kernel applies the strictest.
+
+The seccomp filter is a hand-built classic-BPF denylist (SANDBOX.md §6.3): no libseccomp needed. It only knows
+x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False and the isolated tier refuses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import struct
+import sys
+from typing import Any
+
+# --- prctl / syscalls --------------------------------------------------------------------------------------
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_GET_SECCOMP = 21
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+PR_GET_NO_NEW_PRIVS = 39
+SECCOMP_MODE_FILTER = 2
+SYS_LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+
+
+class HardeningError(Exception):
+    """A protection the host asked for could not be applied: the worker must not run cells."""
+
+
+_libc: Any = None
+
+
+def libc() -> Any:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def prctl(option: int, arg2: int = 0, arg3: Any = 0) -> int:
+    result: int = libc().prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), arg3, ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if result < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"prctl({option}): {os.strerror(code)}")
+    return result
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """Die with the parent: a zygote killed by the host takes its workers with it."""
+    if sys.platform == "linux":
+        prctl(PR_SET_PDEATHSIG, signum)
+
+
+# --- rlimits -----------------------------------------------------------------------------------------------
+_RLIMITS = {
+    "memory_bytes": resource.RLIMIT_AS,
+    "file_bytes": resource.RLIMIT_FSIZE,
+    "open_files": resource.RLIMIT_NOFILE,
+    "processes": getattr(resource, "RLIMIT_NPROC", None),
+}
+
+
+def apply_limits(limits: dict[str, Any], keys: tuple[str, ...] = ("memory_bytes", "file_bytes", "open_files")) -> None:
+    """Set the named rlimits (soft = hard, so user code cannot raise them back) and forbid core dumps."""
+    for key in keys:
+        which = _RLIMITS.get(key)
+        value = limits.get(key)
+        if which is None or not value:
+            continue
+        _, hard = resource.getrlimit(which)
+        soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (soft, soft))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+# --- seccomp -----------------------------------------------------------------------------------------------
+AUDIT_ARCH_X86_64 = 0xC000003E
+_X32_BIT = 0x40000000
+CLONE_THREAD = 0x00010000
+
+# x86_64 numbers. "zygote" rules apply to the zygote and every worker; "worker" rules only to workers.
+_DENY_ALWAYS = {
+    "execve": 59,
+    "execveat": 322,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "socket": 41,  # the frame channel is inherited; no code in the sandbox needs a new socket
+    "socketpair": 53,
+    "mount": 165,
+    "umount2": 166,
+    "unshare": 272,
+    "setns": 308,
+    "pivot_root": 155,
+    "chroot": 161,
+    "bpf": 321,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "perf_event_open": 298,
+    "userfaultfd": 323,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "personality": 135,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "open_by_handle_at": 304,
+    "name_to_handle_at": 303,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
+    "pidfd_send_signal": 424,
+    "kcmp": 312,
+    "process_madvise": 440,
+    "syslog": 103,
+    "uselib": 134,
+    "acct": 163,
+    "quotactl": 179,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "fanotify_init": 300,
+}
+_ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
+_DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": 200}
+_CLONE = 56
+_SELF_ONLY = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}  # arg0 must be our pid
+
+_LD_W_ABS = 0x20
+_JEQ = 0x15
+_JGE = 0x35
+_JSET = 0x45
+_RET = 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_KILL_PROCESS = 0x80000000
+_RET_ERRNO = 0x00050000
+_OFFSET_NR = 0
+_OFFSET_ARCH = 4
+_OFFSET_ARG0_LOW = 16  # struct seccomp_data: nr, arch, instruction_pointer, args[6]; little-endian low word
+
+
+def seccomp_supported() -> bool:
+    """The kernel takes seccomp filters and this module knows the architecture's syscall numbers."""
+    return _machine() == "x86_64" and os.path.exists("/proc/sys/kernel/seccomp/actions_avail")
+
+
+def _machine() -> str:
+    return os.uname().machine if hasattr(os, "uname") else ""
+
+
+def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("HBBI", code, jt, jf, k)
+
+
+def build_filter(stage: str, pid: int = 0) -> bytes:
+    """The BPF program for one stage ("zygote" or "worker"); `pid` is the worker's own pid for signal rules."""
+    eperm = _RET_ERRNO | errno.EPERM
+    program = [
+        _op(_LD_W_ABS, _OFFSET_ARCH),
+        _op(_JEQ, AUDIT_ARCH_X86_64, 1, 0),
+        _op(_RET, _RET_KILL_PROCESS),
+        _op(_LD_W_ABS, _OFFSET_NR),
+        _op(_JGE, _X32_BIT, 0, 1),  # x32 syscall numbers would bypass every rule below
+        _op(_RET, _RET_KILL_PROCESS),
+    ]
+    denied = dict(_DENY_ALWAYS)
+    if stage == "worker":
+        denied.update(_DENY_IN_WORKER)
+    for number in denied.values():
+        program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
+    for number in _ENOSYS.values():
+        program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
+    if stage == "worker":
+        program += [  # clone: threads only
+            _op(_JEQ, _CLONE, 0, 4),
+            _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
+            _op(_JSET, CLONE_THREAD, 0, 1),
+            _op(_RET, _RET_ALLOW),
+            _op(_RET, eperm),
+        ]
+        for number in _SELF_ONLY.values():  # signals: to ourselves only
+            program += [
+                _op(_JEQ, number, 0, 4),
+                _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
+                _op(_JEQ, pid & 0xFFFFFFFF, 0, 1),
+                _op(_RET, _RET_ALLOW),
+                _op(_RET, eperm),
+            ]
+    program.append(_op(_RET, _RET_ALLOW))
+    return b"".join(program)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_filter(stage: str) -> int:
+    """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
+    program = build_filter(stage, os.getpid())
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
+    return len(program) // 8
+
+
+def denied_syscalls(stage: str) -> list[str]:
+    names = [*_DENY_ALWAYS, *_ENOSYS]
+    if stage == "worker":
+        names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
+    return names
+
+
+# --- Landlock ----------------------------------------------------------------------------------------------
+_FS_EXECUTE = 1 << 0
+_FS_WRITE_FILE = 1 << 1
+_FS_READ_FILE = 1 << 2
+_FS_READ_DIR = 1 << 3
+_FS_REFER = 1 << 13
+_FS_TRUNCATE = 1 << 14
+_FS_IOCTL_DEV = 1 << 15
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
+_NET_BIND_TCP = 1
+_NET_CONNECT_TCP = 2
+_SCOPE_ABSTRACT_UNIX = 1
+_SCOPE_SIGNAL = 2
+_RULE_PATH_BENEATH = 1
+_CREATE_RULESET_VERSION = 1
+
+
+def landlock_abi() -> int | None:
+    """The kernel's Landlock ABI version, or None when Landlock is missing or disabled."""
+    if sys.platform != "linux":
+        return None
+    try:
+        version: int = libc().syscall(
+            ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), None, ctypes.c_size_t(0), ctypes.c_uint(_CREATE_RULESET_VERSION)
+        )
+    except (OSError, AttributeError):
+        return None
+    return version if version > 0 else None
+
+
+def _handled_fs(abi: int) -> int:
+    if abi >= 5:
+        return (1 << 16) - 1
+    if abi >= 3:
+        return (1 << 15) - 1
+    if abi >= 2:
+        return (1 << 14) - 1
+    return (1 << 13) - 1
+
+
+def apply_landlock(read_only: list[str], read_write: list[str], abi: int) -> dict[str, Any]:
+    """Allow only these paths from now on (files opened before stay open); no TCP; no signals out (ABI >= 6)."""
+    handled = _handled_fs(abi)
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
+    attr = struct.pack("QQQ", handled, net, scoped)[: 24 if abi >= 6 else 16 if abi >= 4 else 8]
+    call = libc().syscall
+    ruleset = call(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), 0)
+    if ruleset < 0:
+        raise HardeningError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
+    try:
+        read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+        for path, rights in [(p, read) for p in read_only] + [(p, handled) for p in read_write]:
+            _add_path_rule(ruleset, path, rights & handled)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if call(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), 0) < 0:
+            raise HardeningError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(ruleset)
+    return {"abi": abi, "tcp": "denied" if net else "not covered (ABI < 4)", "signals_scoped": bool(scoped)}
+
+
+def _add_path_rule(ruleset: int, path: str, rights: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # an optional path (e.g. /lib64 on some systems) that does not exist grants nothing
+    try:
+        if not os.path.isdir(path):
+            rights &= _FILE_RIGHTS
+        rule = struct.pack("=Qi", rights, fd)
+        result = libc().syscall(
+            ctypes.c_long(SYS_LANDLOCK_ADD_RULE), ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
+            ctypes.c_char_p(rule), ctypes.c_uint(0),
+        )  # fmt: skip
+        if result < 0:
+            raise HardeningError(f"landlock_add_rule({path}) failed: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(fd)
+
+
+# --- namespaces --------------------------------------------------------------------------------------------
+def namespace_ids() -> dict[str, str]:
+    """This process's namespace ids ("net:[4026531840]", ...); a launcher compares them with the host's."""
+    ids = {}
+    for name in ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup"):
+        try:
+            ids[name] = os.readlink(f"/proc/self/ns/{name}")
+        except OSError:
+            continue
+    return ids
+
+
+# --- the two stages ----------------------------------------------------------------------------------------
+def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    """Stage one, after the contexts are loaded. Returns what was applied; raises HardeningError on a gap."""
+    applied: dict[str, Any] = {"uid": os.getuid(), "gid": os.getgid(), "namespaces": namespace_ids()}
+    apply_limits(limits)
+    if options.get("seccomp") or options.get("landlock") or options.get("no_new_privs"):
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_DUMPABLE, 0)
+        applied["no_new_privs"] = True
+        applied["dumpable"] = False
+    landlock = options.get("landlock")
+    if landlock:
+        abi = landlock_abi()
+        if abi is None:
+            raise HardeningError("Landlock was required but the kernel does not offer it")
+        applied["landlock"] = apply_landlock(list(landlock["read_only"]), list(landlock["read_write"]), abi)
+    if options.get("seccomp"):
+        if not seccomp_supported():
+            raise HardeningError(f"seccomp was required but is not supported here ({_machine()})")
+        applied["seccomp_zygote_rules"] = install_filter("zygote")
+    return applied
+
+
+def harden_worker(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    """Stage two, in each worker before its first cell: bound processes, then the worker's seccomp filter."""
+    applied: dict[str, Any] = {}
+    apply_limits(limits, keys=("memory_bytes", "processes"))
+    if limits.get("processes"):
+        applied["max_processes"] = limits["processes"]
+    if options.get("seccomp"):
+        applied["seccomp_worker_rules"] = install_filter("worker")
+        applied["seccomp"] = prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER
+    return applied

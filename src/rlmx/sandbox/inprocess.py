@@ -1,0 +1,205 @@
+"""The "inprocess" sandbox: exec() in the host process. UNSAFE; for debugging only, and only when named.
+
+It protects nothing (SANDBOX.md §4, column A): the model's code runs with the host's privileges, can read API
+keys from the environment or from host objects (`gc.get_objects()`, `llm_query.__self__`), patch host modules,
+fork or exhaust the host, and hang it in C code. It exists so a developer can step through a cell with a
+debugger. Its protections report says "unsafe": true, and the CLI prints a warning when it is chosen.
+
+Cells run on a thread of their own (the event loop must stay free to serve `llm_query`). The soft timeout
+raises CellTimeout in that thread; a cell stuck in C code cannot be stopped, and the REPL is then unusable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rlmx.context import PreparedContext
+from rlmx.errors import SandboxLost
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall
+from rlmx.sandbox.caps import CallCaps
+from rlmx.sandbox.worker import CappedText, CellTimeout, Worker
+
+UNSAFE_WARNING = (
+    "the 'inprocess' sandbox runs the model's code inside this process with no isolation: it can read API "
+    "keys, change the host and hang it. Use it only for debugging, never on untrusted contexts."
+)
+
+
+class _ThreadStreams:
+    """sys.stdout/sys.stderr stand-in: writes from the cell's thread go to its capture, all others pass through."""
+
+    def __init__(self, original: TextIO) -> None:
+        self.original = original
+        self.captures: dict[int, CappedText] = {}
+
+    def write(self, text: str) -> int:
+        capture = self.captures.get(threading.get_ident())
+        return capture.write(text) if capture is not None else self.original.write(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() not in self.captures:
+            self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+class _InProcessWorker(Worker):
+    def __init__(self, values: dict[str, Any], max_output: int) -> None:
+        super().__init__(None, values, max_output=max_output)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.handler: CallHandler | None = None
+        self.caps = CallCaps()
+        self.streams: tuple[_ThreadStreams, _ThreadStreams] | None = None
+
+    def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
+        if self.streams is None:
+            return
+        ident = threading.get_ident()
+        for streams, capture in zip(self.streams, (out, err), strict=True):
+            if capture is None:
+                streams.captures.pop(ident, None)
+            else:
+                streams.captures[ident] = capture
+
+    def arm(self, seconds: float) -> None:
+        pass  # the host thread watches the clock
+
+    def disarm(self) -> float:
+        return 0.0
+
+    def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
+        assert self.loop is not None and self.handler is not None
+        call = SubCall(kind="rlm" if kind == "rlm" else "llm", items=tuple(items), model=model)
+        future = asyncio.run_coroutine_threadsafe(self.caps.serve(call, self.handler), self.loop)
+        return future.result()
+
+
+class InProcessSandbox:
+    """exec() in the host. Unsafe: see the module docstring. Options: max_output_chars and the call caps."""
+
+    tier = "inprocess"
+
+    def __init__(
+        self,
+        *,
+        max_output_chars: int = 20_000,
+        max_calls_per_cell: int = 1_000,
+        max_calls_per_run: int = 10_000,
+        max_prompt_chars: int = 100_000_000,
+        hard_timeout_grace: float = 2.0,
+    ) -> None:
+        self.max_output_chars = max_output_chars
+        self.caps = CallCaps(max_calls_per_cell, max_calls_per_run, max_prompt_chars)
+        self.hard_timeout_grace = hard_timeout_grace
+        self.protections: dict[str, Any] = {"tier": self.tier, "unsafe": True, "warning": UNSAFE_WARNING}
+        self._worker: _InProcessWorker | None = None
+        self._broken: str | None = None
+        self._saved: tuple[TextIO, TextIO] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self, contexts: Sequence[PreparedContext]) -> None:
+        values = {c.name: json.loads(c.data) if c.kind == "json" else c.data.decode("utf-8") for c in contexts}
+        self._worker = _InProcessWorker(values, self.max_output_chars)
+        self._worker.caps = self.caps
+        self.protections = {
+            "tier": self.tier,
+            "unsafe": True,
+            "warning": UNSAFE_WARNING,
+            "namespaces": [],
+            "seccomp": False,
+            "landlock_abi": None,
+            "limits": {},
+            "environment": "the host's own (API keys included)",
+            "filesystem": "not confined",
+            "network": "not confined",
+            "caps": {"output_chars": self.max_output_chars, "calls_per_cell": self.caps.max_calls_per_cell},
+        }
+
+    async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
+        assert self._worker is not None, "start() first"
+        values = {c.name: json.loads(c.data) if c.kind == "json" else c.data.decode("utf-8") for c in contexts}
+        self._worker.namespace.update({**values, **variables})
+        self._worker.reserved = self._worker.reserved | set(values) | set(variables)
+
+    async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult:
+        async with self._lock:
+            if self._broken is not None:
+                raise SandboxLost(self._broken)
+            worker = self._worker
+            assert worker is not None, "start() first"
+            worker.loop, worker.handler = asyncio.get_running_loop(), calls
+            self.caps.new_cell()
+            self._install_streams(worker)
+            try:
+                frame = await self._run_on_thread(worker, code, timeout)
+            finally:
+                self._remove_streams()
+        final = frame.get("final")
+        answer = frame.get("answer")
+        return CellResult(
+            status=frame["status"],
+            stdout=frame.get("stdout", ""),
+            stderr=frame.get("stderr", ""),
+            error=frame.get("error"),
+            stdout_cut=frame.get("stdout_cut", 0),
+            stderr_cut=frame.get("stderr_cut", 0),
+            final=final if isinstance(final, dict) else None,
+            answer=answer if isinstance(answer, dict) else {},
+            seconds=frame.get("seconds", 0.0),
+        )
+
+    async def _run_on_thread(self, worker: _InProcessWorker, code: str, timeout: float) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+        def target() -> None:
+            try:
+                result = worker.run_cell(code, timeout)
+            except BaseException as exc:  # CellTimeout landing after run_cell returned, or a broken host
+                result = {"status": "error", "stdout": "", "stderr": "", "error": repr(exc), "seconds": 0.0}
+            loop.call_soon_threadsafe(_settle, done, result)
+
+        thread = threading.Thread(target=target, name="rlmx-inprocess-cell", daemon=True)
+        thread.start()
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), timeout if timeout > 0 else None)
+        except TimeoutError:
+            pass
+        assert thread.ident is not None
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(CellTimeout))
+        try:
+            frame = await asyncio.wait_for(asyncio.shield(done), self.hard_timeout_grace)
+        except TimeoutError:
+            self._broken = (
+                f"the in-process cell ran past its {timeout:g} s limit in code that cannot be interrupted; its "
+                "thread is still running inside the host and this REPL is unusable"
+            )
+            raise SandboxLost(self._broken) from None
+        if frame.get("status") == "error" and "CellTimeout" in str(frame.get("error")):
+            frame["status"] = "timeout"
+        return frame
+
+    def _install_streams(self, worker: _InProcessWorker) -> None:
+        self._saved = (sys.stdout, sys.stderr)
+        worker.streams = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
+        sys.stdout, sys.stderr = worker.streams
+
+    def _remove_streams(self) -> None:
+        if self._saved is not None:
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+
+    async def close(self) -> None:
+        self._worker = None
+
+
+def _settle(future: asyncio.Future[dict[str, Any]], result: dict[str, Any]) -> None:
+    if not future.done():
+        future.set_result(result)

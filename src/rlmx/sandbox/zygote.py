@@ -1,0 +1,196 @@
+"""The host's handle on a zygote: a worker process that loaded the contexts once and forks ready workers.
+
+The zygote is started by a launcher exactly like a single worker (`worker.py zygote FD`, under bwrap for the
+isolated tier), loads the contexts, applies stage-one hardening, and then serves requests on its control
+channel: `fork` (with a fresh socketpair end passed by SCM_RIGHTS), `kill`, `wait`. A fork costs a few
+milliseconds, and the child shares the loaded contexts copy-on-write, so a restart after a hard kill (or a
+child RLM that reads the same contexts) never reloads a 40 MB context.
+
+The zygote runs no user code, but its workers are hostile: every reply is checked, requests time out, and a
+zygote that misbehaves is killed with its whole process group (its workers die with it: parent-death signal
+in the same pid namespace, namespace teardown under bwrap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rlmx.sandbox import frames
+from rlmx.sandbox.channel import ChannelBroken, FrameChannel, StderrTail, kill_group, kill_group_now, start_process
+
+_REQUEST_TIMEOUT = 10.0
+
+
+class ZygoteGone(Exception):
+    """The zygote died, timed out or answered nonsense; it has been killed and must be started again."""
+
+
+class Zygote:
+    """A running zygote. Use `await Zygote.start(...)`, then `fork()` as often as needed, then `close()`."""
+
+    def __init__(self, process: asyncio.subprocess.Process, ctl: socket.socket, stderr: StderrTail) -> None:
+        self.process = process
+        self.ctl = ctl
+        self.stderr = stderr
+        self.applied: dict[str, Any] = {}
+        self.pid = 0
+        self.forks = 0
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+        self._dead = False
+
+    @classmethod
+    async def start(
+        cls,
+        command: Callable[[int], Sequence[str]],
+        *,
+        spawn: dict[str, Any],
+        init: dict[str, Any],
+        load_seconds: float,
+    ) -> Zygote:
+        """Launch `command(fd)` and send it `init`; returns once the contexts are loaded and hardening applied.
+
+        Raises ChannelBroken (with the zygote's stderr) when it cannot start or reports a fatal error."""
+        host_end, zygote_end = socket.socketpair()
+        try:
+            process = await start_process(command(zygote_end.fileno()), pass_fd=zygote_end.fileno(), spawn=spawn)
+        except BaseException:
+            host_end.close()
+            raise
+        finally:
+            zygote_end.close()
+        assert process.stderr is not None
+        host_end.setblocking(False)
+        zygote = cls(process, host_end, StderrTail(process.stderr))
+        try:
+            await zygote._send(init)
+            ready = await asyncio.wait_for(zygote._read(), load_seconds)
+            if ready.get("t") != "ready":
+                raise ChannelBroken(str(ready.get("error") or f"unexpected {ready.get('t')!r} frame"))
+        except (TimeoutError, ChannelBroken, ZygoteGone) as exc:
+            stderr = zygote.stderr.text()
+            await zygote.close()
+            raise ChannelBroken(f"{exc}. {stderr}".strip()) from None
+        applied = ready.get("applied")
+        zygote.applied = applied if isinstance(applied, dict) else {}
+        zygote.pid = ready["pid"] if isinstance(ready.get("pid"), int) else 0
+        return zygote
+
+    @property
+    def alive(self) -> bool:
+        return not self._dead and self.process.returncode is None
+
+    # --- requests -----------------------------------------------------------------------------------------
+    async def fork(
+        self,
+        max_frame_bytes: int,
+        *,
+        keep: Sequence[str] | None = None,
+        contexts: Sequence[dict[str, str]] = (),
+        settings: dict[str, Any] | None = None,
+    ) -> tuple[int, FrameChannel]:
+        """A fresh worker with the zygote's contexts (all, or those named in `keep`) plus `contexts` loaded
+        from files. Returns its pid (in the zygote's pid namespace) and its channel, before it reports ready."""
+        host_end, worker_end = socket.socketpair()
+        try:
+            message = {"t": "fork", "keep": None if keep is None else list(keep), "contexts": list(contexts)}
+            reply = await self._request({**(settings or {}), **message}, pass_fd=worker_end.fileno())
+        except BaseException:
+            host_end.close()
+            raise
+        finally:
+            worker_end.close()
+        pid = reply.get("pid")
+        if not isinstance(pid, int) or pid <= 0:
+            host_end.close()
+            raise await self._fail("the zygote could not fork a worker")
+        self.forks += 1
+        return pid, await FrameChannel.open(host_end, max_frame_bytes)
+
+    async def kill(self, pid: int) -> int | None:
+        """SIGKILL the worker's process group and reap it; returns its exit code."""
+        code = (await self._request({"t": "kill", "pid": pid})).get("code")
+        return code if isinstance(code, int) else None
+
+    async def wait(self, pid: int, timeout: float) -> int | None:
+        """The worker's exit code once it has exited (None if it is still running after `timeout`)."""
+        code = (await self._request({"t": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 5)).get("code")
+        return code if isinstance(code, int) else None
+
+    async def _request(
+        self, message: dict[str, Any], *, pass_fd: int | None = None, timeout: float = _REQUEST_TIMEOUT
+    ) -> dict[str, Any]:
+        async with self._lock:
+            if not self.alive:
+                raise ZygoteGone("the zygote is not running")
+            request_id = next(self._ids)
+            try:
+                await self._send({**message, "id": request_id})
+                if pass_fd is not None:
+                    await self._send_fd(pass_fd)
+                reply = await asyncio.wait_for(self._read(), timeout)
+            except (TimeoutError, ChannelBroken, OSError) as exc:
+                raise await self._fail(f"the zygote stopped answering ({exc or type(exc).__name__})") from None
+            if reply.get("id") != request_id or reply.get("t") == "error":
+                raise await self._fail(f"the zygote answered out of turn: {str(reply)[:200]}")
+            return reply
+
+    async def _fail(self, reason: str) -> ZygoteGone:
+        """Kill the zygote; returns the error for the caller to raise."""
+        self._dead = True
+        await kill_group(self.process)
+        return ZygoteGone(reason)
+
+    # --- the control socket (raw, non-blocking: asyncio streams cannot pass fds) ---------------------------
+    async def _send(self, message: dict[str, Any]) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.ctl, frames.encode(message))
+
+    async def _send_fd(self, fd: int) -> None:
+        for _ in range(200):
+            try:
+                socket.send_fds(self.ctl, [b"F"], [fd])
+                return
+            except BlockingIOError:
+                await asyncio.sleep(0.005)
+        raise ChannelBroken("the zygote's control channel stayed full")
+
+    async def _read(self) -> dict[str, Any]:
+        header = await self._read_exactly(frames.HEADER.size)
+        (length,) = frames.HEADER.unpack(header)
+        try:
+            frames.check_length(length, 1 << 20)
+            return frames.decode(await self._read_exactly(length))
+        except frames.FrameProtocolError as exc:
+            raise ChannelBroken(str(exc)) from None
+
+    async def _read_exactly(self, size: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        chunks: list[bytes] = []
+        while size:
+            chunk = await loop.sock_recv(self.ctl, size)
+            if not chunk:
+                raise ChannelBroken("the zygote exited")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    # --- the end ------------------------------------------------------------------------------------------
+    def kill_now(self) -> None:
+        """Synchronous: kill the zygote and, with it, every worker it forked."""
+        self._dead = True
+        kill_group_now(self.process)
+
+    async def close(self) -> None:
+        if self.alive:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._send({"t": "shutdown"}), 1.0)
+                await asyncio.wait_for(self.process.wait(), 2.0)
+        self._dead = True
+        await kill_group(self.process)
+        self.ctl.close()
+        await self.stderr.finish()

@@ -1,0 +1,121 @@
+"""The zygote: contexts loaded once, workers forked from it for restarts and for child RLMs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from rlmx.context import prepare
+from rlmx.sandbox import ForksChildren, SubCall, SubCallResult
+from rlmx.sandbox.subprocess import SubprocessSandbox
+
+
+async def no_calls(call: SubCall) -> list[SubCallResult]:
+    raise AssertionError("no sub-calls expected")
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SubprocessSandbox]:
+    box = SubprocessSandbox(hard_timeout_grace=0.5)
+    await box.start([prepare("context", "x" * 1_000_000), prepare("items", [1, 2, 3])])
+    yield box
+    await box.close()
+
+
+async def test_a_hard_kill_restarts_from_the_zygote_without_reloading(sandbox: SubprocessSandbox) -> None:
+    zygote = sandbox._zygote
+    assert zygote is not None and zygote.forks == 1
+    await sandbox.run_cell("keep = 1", calls=no_calls, timeout=5)
+    killed = await sandbox.run_cell("sum(range(10**12))", calls=no_calls, timeout=0.5)
+    assert killed.status == "restarted" and "hard time limit" in (killed.error or "")
+    started = time.perf_counter()
+    after = await sandbox.run_cell("print(len(context), items, 'keep' in globals())", calls=no_calls, timeout=5)
+    assert after.stdout == "1000000 [1, 2, 3] False\n"
+    assert sandbox._zygote is zygote and zygote.forks == 2  # the same zygote forked the new worker
+    assert time.perf_counter() - started < 1.0
+
+
+async def test_a_dead_zygote_is_started_again(sandbox: SubprocessSandbox) -> None:
+    assert sandbox._zygote is not None and sandbox._worker is not None
+    worker = sandbox._worker.pid
+    sandbox._zygote.kill_now()  # the worker dies with it (parent-death signal), a moment later
+    deadline = time.monotonic() + 5
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    result = await sandbox.run_cell("print(len(context))", calls=no_calls, timeout=5)
+    assert result.status == "restarted"
+    assert (await sandbox.run_cell("print(items)", calls=no_calls, timeout=5)).stdout == "[1, 2, 3]\n"
+
+
+async def test_a_worker_that_forks_takes_its_children_with_it_when_it_ends(sandbox: SubprocessSandbox) -> None:
+    code = (
+        "import os, time\npid = os.fork()\nif pid == 0:\n    try:\n        time.sleep(30)\n    finally:\n"
+        "        os._exit(0)\nprint(pid)"
+    )
+    child = int((await sandbox.run_cell(code, calls=no_calls, timeout=5)).stdout)
+    await sandbox.run_cell("import os\nos._exit(0)", calls=no_calls, timeout=5)
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_a_child_sandbox_forks_from_the_parent_zygote_and_sees_only_its_contexts(
+    sandbox: SubprocessSandbox,
+) -> None:
+    child = sandbox.fork_child()
+    await child.start([prepare("context", "child text")])
+    try:
+        result = await child.run_cell("print(context, 'items' in globals())", calls=no_calls, timeout=5)
+        assert result.stdout == "child text False\n"
+        killed = await child.run_cell("import os\nos._exit(1)", calls=no_calls, timeout=5)
+        assert killed.status == "restarted"
+        assert (await child.run_cell("print(context)", calls=no_calls, timeout=5)).stdout == "child text\n"
+    finally:
+        await child.close()
+    parent = await sandbox.run_cell("print(len(context), items)", calls=no_calls, timeout=5)
+    assert parent.stdout == "1000000 [1, 2, 3]\n"
+
+
+async def test_without_a_zygote_the_worker_loads_the_contexts_itself() -> None:
+    box = SubprocessSandbox(zygote=False)
+    await box.start([prepare("context", "solo")])
+    try:
+        assert box._zygote is None
+        assert (await box.run_cell("print(context)", calls=no_calls, timeout=5)).stdout == "solo\n"
+        assert (await box.run_cell("import os\nos._exit(1)", calls=no_calls, timeout=5)).status == "restarted"
+        assert (await box.run_cell("print(context)", calls=no_calls, timeout=5)).stdout == "solo\n"
+    finally:
+        await box.close()
+
+
+async def test_load_adds_contexts_and_variables_that_survive_a_restart(sandbox: SubprocessSandbox) -> None:
+    await sandbox.load([prepare("more", {"a": 1})], {"history": [{"question": "q", "answer": "a"}]})
+    shown = await sandbox.run_cell("print(more, history)", calls=no_calls, timeout=5)
+    assert shown.stdout == "{'a': 1} [{'question': 'q', 'answer': 'a'}]\n"
+    await sandbox.run_cell("import os\nos._exit(1)", calls=no_calls, timeout=5)
+    again = await sandbox.run_cell("print(more['a'], len(history), len(context))", calls=no_calls, timeout=5)
+    assert again.stdout == "1 1 1000000\n"
+
+
+async def test_a_child_can_inherit_parent_contexts_without_loading_them(sandbox: SubprocessSandbox) -> None:
+    assert isinstance(sandbox, ForksChildren)
+    child = sandbox.fork_child(inherit=["context"])
+    await child.start([prepare("task", "find x")])
+    try:
+        result = await child.run_cell("print(task, len(context), 'items' in globals())", calls=no_calls, timeout=5)
+    finally:
+        await child.close()
+    assert result.stdout == "find x 1000000 False\n"
+    with pytest.raises(ValueError, match="no parent context named"):
+        sandbox.fork_child(inherit=["nope"])

@@ -1,0 +1,90 @@
+"""Multi-turn sessions: the REPL and its variables survive between questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rlmx import RLM, Budget, InputError
+from rlmx.lm import Message, ScriptedLM
+from scripting import last_user, repl
+
+
+def by_question(replies: dict[str, list[str]]) -> ScriptedLM:
+    """Root replies keyed by a word of the question, by turn within that question."""
+
+    def reply(messages: list[Message]) -> str:
+        first = messages[1]["content"]
+        key = next(k for k in replies if k in first.split("\n", 1)[0])
+        turn = sum(1 for m in messages if m["role"] == "assistant")
+        return replies[key][turn]
+
+    return ScriptedLM(reply)
+
+
+def test_second_question_uses_a_variable_from_the_first() -> None:
+    lm = by_question(
+        {
+            "How many": [repl("words = context.split()\nFINAL(len(words))")],
+            "longest": [repl("FINAL(max(words, key=len))")],
+        }
+    )
+    with RLM(lm).session(context="a quick brown fox jumped") as session:
+        first = session.ask("How many words?")
+        second = session.ask("Which is the longest of those words?")
+    assert (first.answer, second.answer) == ("5", "jumped")
+    assert "question 2 of a session" in lm.calls[-1][1]["content"]
+
+
+async def test_async_session_adds_contexts_and_history(tmp_path: Path) -> None:
+    lm = by_question(
+        {
+            "first": [repl("seen = len(context)\nFINAL(seen)")],
+            "second": [repl("FINAL(f'{seen}|{context_1}|{history[0][\"answer\"]}|{len(history)}')")],
+        }
+    )
+    async with RLM(lm, trace_dir=tmp_path).session(context="abc") as session:
+        one = await session.aask("first question")
+        two = await session.aask("second question", context="new text")
+    assert two.answer == "3|new text|3|1"
+    assert "`context_1`" in lm.calls[-1][1]["content"]
+    starts = [json.loads(Path(r.trace_path).read_text().splitlines()[0]) for r in (one, two)]  # type: ignore[arg-type]
+    assert starts[0]["session"]["id"] == starts[1]["session"]["id"]
+    assert [s["session"]["turn"] for s in starts] == [1, 2]
+
+
+def test_the_answer_buffer_starts_empty_each_question() -> None:
+    lm = by_question(
+        {
+            "one": [repl("answer['content'] = 'from one'\nanswer['ready'] = True")],
+            "two": [repl("print(repr(answer['content']))"), repl("FINAL('ok')")],
+        }
+    )
+    with RLM(lm).session(context="c") as session:
+        session.ask("one")
+        session.ask("two")
+    assert "''" in last_user(lm.calls[-1])
+
+
+@pytest.mark.slow
+def test_session_survives_a_hard_kill() -> None:
+    lm = by_question(
+        {
+            "crash": [repl("x = 1\nsum(range(10**12))"), repl("FINAL(len(context))")],
+            "after": [repl("FINAL(f'{len(context)}:{\"x\" in globals()}:{len(history)}')")],
+        }
+    )
+    with RLM(lm, budget=Budget(cell_timeout=1)).session(context="hello") as session:
+        assert session.ask("crash").answer == "5"
+        assert session.ask("after").answer == "5:False:1"
+
+
+def test_session_validates_names_and_use() -> None:
+    lm = ScriptedLM([repl("FINAL(1)")])
+    with pytest.raises(InputError, match="taken by a REPL function"):
+        RLM(lm).session(contexts={"history": "x"})
+    session = RLM(lm).session(context="c")
+    with pytest.raises(InputError, match="in a `with` block"):
+        session.ask("q")
