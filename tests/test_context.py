@@ -84,7 +84,7 @@ def test_options_are_validated_up_front() -> None:
     lm = ScriptedLM(["x"])
     with pytest.raises(InputError, match="max_depth"):
         RLM(lm, max_depth=0)
-    with pytest.raises(InputError, match="unknown sandbox 'docker'"):
-        RLM(lm, sandbox="docker")
+    with pytest.raises(InputError, match="unknown sandbox 'firecracker'"):
+        RLM(lm, sandbox="firecracker")
     with pytest.raises(InputError, match=r"must implement rlmx\.lm\.LM"):
         RLM("gpt-5")  # type: ignore[arg-type]

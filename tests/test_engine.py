@@ -353,3 +353,30 @@ async def test_rlm_query_at_max_depth_appends_the_context_to_a_plain_call() -> N
     lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('Summarize.', context=['x', 'y']))")], sub=sub))
     await RLM(lm, max_depth=1).acompletion("q", context="c")
     assert seen == ['Summarize.\n\nContext:\n["x", "y"]']
+
+
+async def test_a_child_given_a_whole_context_shares_it_by_name(tmp_path: Path) -> None:
+    def child(messages: list[Message]) -> str:
+        return repl("FINAL(f'{type(docs).__name__}:{len(docs)}')")
+
+    lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('count the docs', context=docs))")], child=child))
+    result = await RLM(lm, max_depth=2, trace_dir=tmp_path).acompletion(
+        "q", context="main", contexts={"docs": ["a", "b", "c"]}
+    )
+    assert result.answer == "list:3"
+    events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]  # type: ignore[arg-type]
+    (child_start,) = [e for e in events if e["type"] == "node_start" and e["depth"] == 1]
+    assert [c["name"] for c in child_start["contexts"]] == ["docs"]
+    assert "`docs`: list" in lm.calls[1][1]["content"]
+
+
+async def test_plain_rlm_query_with_a_shared_context_sends_its_content() -> None:
+    seen: list[str] = []
+
+    def sub(messages: list[Message]) -> str:
+        seen.append(messages[0]["content"])
+        return "ok"
+
+    lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('Summarize.', context=context))")], sub=sub))
+    await RLM(lm, max_depth=1).acompletion("q", context="the whole text")
+    assert seen == ["Summarize.\n\nContext:\nthe whole text"]

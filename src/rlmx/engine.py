@@ -22,6 +22,7 @@ from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
+from rlmx.sandbox.base import ForksChildren
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 
 Status = Literal["finished", "budget_exhausted", "error"]
@@ -108,6 +109,8 @@ class Engine:
         node_id: str = "0",
         parent_id: str | None = None,
         sandbox: Sandbox | None = None,
+        sandbox_started: bool = True,
+        store_contexts: Sequence[PreparedContext] | None = None,
         session_note: str | None = None,
     ) -> None:
         self.tree = tree
@@ -124,7 +127,10 @@ class Engine:
         self._cells = 0
         self._children = itertools.count(1)
         self.sandbox = sandbox
-        self._owns_sandbox = sandbox is None
+        # A session lends a started REPL (kept open); a child forked from its parent's zygote is handed an unstarted
+        # one (started and closed here, like one this node creates itself).
+        self._owns_sandbox = sandbox is None or not sandbox_started
+        self._store_contexts = list(store_contexts) if store_contexts is not None else self.contexts
         self.session_note = session_note
 
     @property
@@ -161,7 +167,7 @@ class Engine:
             try:
                 async with asyncio.timeout(remaining):
                     if self._owns_sandbox:
-                        await sandbox.start(self.contexts)
+                        await sandbox.start(self._store_contexts)
                     self.emit("sandbox_ready", protections=sandbox.protections)
                     return await self._loop(budget.max_iterations)
             except TimeoutError:
@@ -455,11 +461,11 @@ class Engine:
         completion: Completion | None = None
         try:
             if child:
-                result = await self._child(prompt, item.get("context"))
+                result = await self._child(prompt, item)
             elif isinstance(item.get("schema"), dict):
                 result, completion = await self._sub_lm_json(call, prompt, item["schema"])
             else:
-                completion = await self._sub_lm(call, prompt, item.get("context"))
+                completion = await self._sub_lm(call, prompt, self._item_context(item))
                 result = SubCallResult(True, text=completion.text)
             if completion is not None:
                 usage = {
@@ -521,16 +527,37 @@ class Engine:
         known = ", ".join(sorted(self.tree.models)) or "none (pass models={...} to RLM)"
         raise InputError(f"unknown model {name!r} in llm_query; registered models: {known}")
 
-    async def _child(self, prompt: str, context: Any) -> SubCallResult:
-        child_context = prepare("context", prompt if context is None else context)
+    def _item_context(self, item: dict[str, Any]) -> Any:
+        """The context a sub-call item carries: by value, or by the name of one of this node's contexts."""
+        shared = next((c for c in self.contexts if c.name == item.get("context_ref")), None)
+        if shared is None:
+            return item.get("context")
+        text = shared.data.decode("utf-8")
+        return json.loads(text) if shared.kind == "json" else text
+
+    async def _child(self, prompt: str, item: dict[str, Any]) -> SubCallResult:
+        """A child RLM one level deeper, with its own REPL: forked from this node's zygote when the sandbox can
+        (milliseconds), and sharing a whole context passed by reference instead of storing it again."""
+        shared = next((c for c in self.contexts if c.name == item.get("context_ref")), None)
+        if shared is not None:
+            contexts = [shared]
+        else:
+            contexts = [prepare("context", prompt if item.get("context") is None else item["context"])]
+        sandbox: Sandbox | None = None
+        if isinstance(self.sandbox, ForksChildren):
+            sandbox = self.sandbox.fork_child(inherit=[shared.name] if shared is not None else [])
         self.tree.ledger.usage.child_rlms += 1
         child = Engine(
             self.tree,
             query=prompt,
-            contexts=[child_context],
+            contexts=contexts,
             depth=self.depth + 1,
             node_id=f"{self.node_id}.{next(self._children)}",
             parent_id=self.node_id,
+            sandbox=sandbox,
+            sandbox_started=False,
+            # A context inherited copy-on-write from the zygote is not stored again.
+            store_contexts=[] if sandbox is not None and shared is not None else None,
         )
         result = await child.run()
         if result.status == "error" and not result.answer:

@@ -45,7 +45,8 @@ Every reply that does not finish must contain a repl block. You have {max_iterat
 RLM_NOTE_CHILD = (
     "hands a sub-task to a child RLM with its own REPL, one level deeper (you are at depth {depth}; children run "
     "at depth {child_depth}, and the deepest level allowed is {max_level}). The child gets `context` (or, if you "
-    "pass none, the prompt itself) as its REPL variable and returns its final answer. Use it for sub-tasks that "
+    "pass none, the prompt itself) as its REPL variable and returns its final answer; one of your context "
+    "variables passed whole (context=docs) is shared without a copy and keeps its name. Use it for sub-tasks that "
     "themselves need code over a large text; it costs far more than llm_query."
 )
 RLM_NOTE_PLAIN = (

@@ -23,12 +23,12 @@ LAUNCHERS: dict[str, str] = {
     "subprocess": "rlmx.sandbox.subprocess:SubprocessSandbox",
     "isolated": "rlmx.sandbox.isolated:IsolatedSandbox",
     "inprocess": "rlmx.sandbox.inprocess:InProcessSandbox",
+    "docker": "rlmx.sandbox.docker:DockerSandbox",
 }
 
 
 def check_sandbox_name(name: str) -> None:
-    """A known launcher name, or an import path "package.module:Class" (the docker launcher is
-    "rlmx.sandbox.docker:DockerSandbox")."""
+    """A known launcher name, or an import path "package.module:Class" of a launcher of your own."""
     if name not in LAUNCHERS and not (isinstance(name, str) and ":" in name):
         raise InputError(f"unknown sandbox {name!r}; known: {', '.join(LAUNCHERS)}, or a 'module:Class' path")
 

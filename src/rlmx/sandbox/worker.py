@@ -165,6 +165,8 @@ class Worker:
         self.call_seq = 0
         self.cells = 0
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, **values}
+        self.loaded = dict(values)
+        """The values loaded at start: passing one of them to rlm_query sends its name, not a copy."""
         answer = answer or {}
         self.namespace["answer"] = {"content": answer.get("content", ""), "ready": False}
         implementations = (
@@ -241,7 +243,7 @@ class Worker:
 
     def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Hand a sub-task to a child RLM one level deeper (a plain sub-LM call at the maximum depth)."""
-        (result,) = self.call("rlm", [_rlm_item(prompt, context)])
+        (result,) = self.call("rlm", [_rlm_item(prompt, context, self.loaded)])
         if not result.get("ok"):
             raise RuntimeError(result.get("error", "child RLM failed"))
         return str(result.get("text", ""))
@@ -252,7 +254,7 @@ class Worker:
         context_list = [None] * len(prompt_list) if contexts is None else _as_list(contexts, "contexts")
         if len(context_list) != len(prompt_list):
             raise ValueError(f"rlm_query_batched: {len(prompt_list)} prompts but {len(context_list)} contexts")
-        items = [_rlm_item(p, c) for p, c in zip(prompt_list, context_list, strict=True)]
+        items = [_rlm_item(p, c, self.loaded) for p, c in zip(prompt_list, context_list, strict=True)]
         return [_item_text(r) for r in self.call("rlm", items)] if items else []
 
     def final_value(self, value: Any) -> Any:
@@ -427,9 +429,14 @@ def _llm_item(prompt: Any, schema: Any) -> dict[str, Any]:
     return item
 
 
-def _rlm_item(prompt: Any, context: Any) -> dict[str, Any]:
+def _rlm_item(prompt: Any, context: Any, loaded: dict[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {"prompt": _text(prompt)}
-    if context is not None:
+    if context is None:
+        return item
+    shared = next((name for name, value in loaded.items() if value is context), None)
+    if shared is not None:  # a whole loaded context: the host already holds it, so send only its name
+        item["context_ref"] = shared
+    else:
         item["context"] = context if isinstance(context, str) else _jsonable(context)
     return item
 
