@@ -115,6 +115,23 @@ def test_json_output(tmp_path: Path) -> None:
     assert events[0] == "run_start" and events[-1] == "run_end"
 
 
+def test_output_schema_validates_the_answer(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}))
+    script = write_script(tmp_path, ["```repl\nSUBMIT(n='three')\n```", "```repl\nSUBMIT(n=len(context))\n```"])
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    proc = run_cli("ask", "q", "-c", notes, "--scripted", script, "--output-schema", str(schema), tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"n": 3}
+
+
+def test_usd_budget_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_cli(
+        "ask", "q", "--model", "mystery", "--base-url", "http://127.0.0.1:9/v1", "--max-usd", "0.5", tmp_path=tmp_path
+    )
+    assert proc.returncode == 2 and "no price is known for mystery" in proc.stderr and proc.stdout == ""
+
+
 def test_quiet_prints_only_the_answer(tmp_path: Path) -> None:
     script = write_script(tmp_path, ["```repl\nFINAL('42')\n```"])
     proc = run_cli("ask", "What is the answer?", "--scripted", script, "--quiet", tmp_path=tmp_path)

@@ -65,13 +65,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_seconds(text: str) -> float:
+def _positive_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -132,11 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="recursion depth (1: rlm_query is a plain sub-call; 2: it starts a child RLM)",
     )
     limits.add_argument("--max-iterations", type=_positive_int, metavar="N", help="turns per RLM node")
-    limits.add_argument("--max-seconds", type=_positive_seconds, metavar="S", help="wall-clock budget of the run")
+    limits.add_argument("--max-seconds", type=_positive_number, metavar="S", help="wall-clock budget of the run")
     limits.add_argument("--max-tokens", type=_positive_int, metavar="N", help="token budget of the whole run")
-    limits.add_argument("--cell-timeout", type=_positive_seconds, metavar="S", help="time limit of one REPL cell")
+    limits.add_argument("--max-subcalls", type=_positive_int, metavar="N", help="sub-calls (llm_query, rlm_query)")
+    limits.add_argument("--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD")
+    limits.add_argument("--cell-timeout", type=_positive_number, metavar="S", help="time limit of one REPL cell")
     output = ask.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
+    output.add_argument(
+        "--output-schema",
+        metavar="FILE.json",
+        type=Path,
+        help="a JSON Schema the answer must match (the answer is printed as JSON)",
+    )
     output.add_argument(
         "--trace-dir",
         metavar="DIR",
@@ -535,11 +543,25 @@ def default_trace_dir(environ: Mapping[str, str]) -> Path:
     return base / "rlmx" / "traces"
 
 
+def _load_schema(path: Path) -> dict[str, Any]:
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--output-schema file not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--output-schema file {path} is not readable JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise UsageError(f"--output-schema file {path} must hold a JSON Schema object")
+    return schema
+
+
 def _budget(args: argparse.Namespace) -> Budget:
     limits = {
         "max_iterations": args.max_iterations,
         "max_seconds": args.max_seconds,
         "max_tokens": args.max_tokens,
+        "max_subcalls": args.max_subcalls,
+        "max_usd": args.max_usd,
         "cell_timeout": args.cell_timeout,
     }
     return Budget(**{name: value for name, value in limits.items() if value is not None})
@@ -564,6 +586,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     if not args.query.strip():
         raise UsageError("QUERY is empty: ask a question")
     context, contexts = context_arguments(args.contexts)
+    schema = _load_schema(args.output_schema) if args.output_schema is not None else None
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
     plan = plan_models(args, environ)
@@ -583,7 +606,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, sandbox=args.sandbox, **options
     )
     try:
-        result = rlm.completion(args.query, context, contexts=contexts or None)
+        result = rlm.completion(args.query, context, contexts=contexts or None, output=schema)
     except LMError as exc:
         raise _LMFailed(_lm_failure_message(exc, root_lm)) from exc
     finally:
