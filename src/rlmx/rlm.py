@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +164,44 @@ class RLM:
         prepared = prepare_all(context, contexts, RESERVED_NAMES)
         return await self._run(query, prepared, schema)
 
+    async def stream(
+        self,
+        query: str,
+        context: Any = None,
+        *,
+        contexts: Mapping[str, Any] | None = None,
+        output: type[BaseModel] | dict[str, Any] | None = None,
+    ) -> AsyncIterator[Event | Result]:
+        """Run a completion and yield its events as they happen, then its Result last.
+
+            async for item in rlm.stream("Which user posted most?", context=path):
+                if isinstance(item, Result): print(item.answer)
+                else: print(item.type, item.data)
+
+        Leaving the loop early (or cancelling the task) cancels the run: LM calls stop and every worker is killed.
+        Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
+        collected.
+        """
+        _check_query(query)
+        schema = OutputSchema(output) if output is not None else None
+        prepared = prepare_all(context, contexts, RESERVED_NAMES)
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        run = asyncio.create_task(self._run(query, prepared, schema, listener=events.put_nowait))
+        try:
+            while not run.done() or not events.empty():
+                waiter = asyncio.ensure_future(events.get())
+                await asyncio.wait({waiter, run}, return_when=asyncio.FIRST_COMPLETED)
+                if waiter.done():
+                    yield waiter.result()
+                else:
+                    waiter.cancel()
+            yield run.result()
+        finally:
+            if not run.done():
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+
     def session(self, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Session:
         """A multi-turn session: one REPL kept across questions, its variables and `history` included.
 
@@ -184,11 +223,12 @@ class RLM:
         *,
         sandbox: Sandbox | None = None,
         session: dict[str, Any] | None = None,
+        listener: Emit | None = None,
     ) -> Result:
         """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL."""
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
-        emit = Fanout(trace, self.on_event)
+        emit = Fanout(trace, self.on_event, listener)
         ledger = Ledger(self.budget, max_depth=self.max_depth, prices=self.prices)
         tree = Tree(
             run_id=run_id,

@@ -1,0 +1,32 @@
+"""rlm.stream(): events as they happen, the Result last; leaving early cancels the run."""
+
+from __future__ import annotations
+
+import time
+
+from scripting import repl
+
+from rlmx import RLM, Event, Result
+from rlmx.lm import ScriptedLM
+
+
+async def test_stream_yields_events_then_the_result() -> None:
+    lm = ScriptedLM([repl("x = 6 * 7"), repl("FINAL(x)")])
+    items = [item async for item in RLM(lm).stream("q", context="c")]
+    assert isinstance(items[-1], Result) and items[-1].answer == "42"
+    types = [i.type for i in items[:-1] if isinstance(i, Event)]
+    assert types[0] == "run_start" and types[-1] == "run_end"
+    assert types.count("cell") == 2 and types.count("lm_call") == 2
+
+
+async def test_leaving_the_stream_early_cancels_the_run() -> None:
+    lm = ScriptedLM([repl("import time\ntime.sleep(30)"), repl("FINAL('never')")])
+    started = time.monotonic()
+    seen: list[str] = []
+    async for item in RLM(lm).stream("q", context="c"):
+        assert isinstance(item, Event)
+        seen.append(item.type)
+        if item.type == "cell_start":
+            break
+    assert time.monotonic() - started < 5
+    assert len(lm.calls) == 1 and "cell" not in seen
