@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from scripting import repl
-
 from rlmx import RLM, Event, Result
 from rlmx.lm import ScriptedLM
+from scripting import repl
 
 
 async def test_stream_yields_events_then_the_result() -> None:
