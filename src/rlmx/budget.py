@@ -170,18 +170,14 @@ class Ledger:
     await in between, so concurrent calls of a fan-out are admitted one by one and cannot jointly overshoot.
     """
 
-    def __init__(self, budget: Budget, *, max_depth: int, prices: PriceTable, clock: Any = time.monotonic) -> None:
+    def __init__(self, budget: Budget, *, prices: PriceTable, clock: Any = time.monotonic) -> None:
         self.budget = budget
-        self.max_depth = max_depth
         self.prices = prices
         self.clock = clock
         self.started = clock()
         self.deadline = None if budget.max_seconds is None else self.started + budget.max_seconds
         self.usage = UsageReport()
         self._held = Reservation(0, 0, 0.0)
-
-    def elapsed(self) -> float:
-        return float(self.clock() - self.started)
 
     def remaining_seconds(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - self.clock(), 0.0)

@@ -229,7 +229,7 @@ class RLM:
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event, listener)
-        ledger = Ledger(self.budget, max_depth=self.max_depth, prices=self.prices)
+        ledger = Ledger(self.budget, prices=self.prices)
         tree = Tree(
             run_id=run_id,
             ledger=ledger,
