@@ -32,6 +32,8 @@ async def report() -> dict[str, Any]:
     }
     tiers: dict[str, Any] = {}
     for name in LAUNCHERS:
+        if name == "docker":  # checked below, without starting a container
+            continue
         sandbox = create_sandbox(name)
         try:
             await sandbox.start([prepare("context", "doctor")])
