@@ -150,6 +150,26 @@ def _phrase_in(reply: str, words: list[str]) -> str | None:
     return match.group(0) if match else None
 
 
+def sentence_with_every_term(text: str, terms: list[str]) -> str | None:
+    """The sentence that contains every query term, when exactly one does (an extractive fallback: precise
+    because a decoy sentence rarely repeats all of the question's words)."""
+    if len(terms) < 2:
+        return None
+    lowered = text.lower()
+    found: set[str] = set()
+    for match in re.finditer(re.escape(terms[0]), lowered):
+        start = max(lowered.rfind(". ", 0, match.start()), lowered.rfind("\n", 0, match.start())) + 1
+        ends = [i for i in (lowered.find(". ", match.end()), lowered.find("\n", match.end())) if i >= 0]
+        end = min(ends) + 1 if ends else len(text)
+        sentence = lowered[start:end]
+        # a term may start a longer word ("depart" in "departs"), never sit inside one
+        if all(re.search(rf"(?<![\w-]){re.escape(term)}", sentence) for term in terms):
+            found.add(text[start:end].strip())
+        if len(found) > 1:
+            return None
+    return found.pop() if found else None
+
+
 def guided_answer(
     text: str,
     query: str,
@@ -188,6 +208,10 @@ def guided_answer(
         if votes:
             break
     if not votes:
-        return {"answer": NOT_FOUND, "found": False, "candidates": [], "report": "\n".join(report)}
+        sentence = sentence_with_every_term(text, terms)
+        if sentence is None:
+            return {"answer": NOT_FOUND, "found": False, "candidates": [], "report": "\n".join(report)}
+        report.append("no reply verified: answering with the one sentence that holds every query term")
+        return {"answer": sentence, "found": True, "candidates": [sentence], "report": "\n".join(report)}
     ranked = [shown[k] for k, _ in votes.most_common()]
     return {"answer": ranked[0], "found": True, "candidates": ranked, "report": "\n".join(report)}
