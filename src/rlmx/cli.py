@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 from rich.status import Status
@@ -35,6 +35,9 @@ from rlmx.lm.base import LM
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
+
+if TYPE_CHECKING:
+    from rlmx.rlm import RLM
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -103,7 +106,69 @@ def build_parser() -> argparse.ArgumentParser:
         help="a file or folder to answer over; repeat for several (the first is `context`, the others are "
         "named after their file names)",
     )
-    models = ask.add_argument_group("model")
+    _add_model_arguments(ask)
+    _add_limit_arguments(ask)
+    output = ask.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
+    output.add_argument(
+        "--output-schema",
+        metavar="FILE.json",
+        type=Path,
+        help="a JSON Schema the answer must match (the answer is printed as JSON)",
+    )
+    _add_trace_dir_argument(output)
+    output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
+    _add_sandbox_argument(ask)
+    serve = commands.add_parser(
+        "serve",
+        help="serve an RLM as a model over the OpenAI chat completions API",
+        description="Serve an RLM over HTTP as an OpenAI-compatible model: POST /v1/chat/completions (plain and "
+        "streaming), GET /v1/models, GET /health. The last user message is the query; the context comes from the "
+        "request's `context`/`contexts` fields, else from the earlier messages. Needs the [server] extra.",
+        epilog="Model choice is the same as for `rlmx ask`. The limits are the server's; a request's "
+        '`rlmx: {"max_iterations": ...}` field can only tighten them. There is no authentication: keep the default '
+        "--host 127.0.0.1 unless every client that can reach the port may spend this server's LM budget.",
+    )
+    server = serve.add_argument_group("server")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    server.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
+    server.add_argument(
+        "--model-name", default="rlmx", metavar="NAME", help="the model name /v1/models lists (default: rlmx)"
+    )
+    server.add_argument(
+        "--max-concurrent-runs",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="completions running at once; further requests get HTTP 429 (default: 4)",
+    )
+    _add_trace_dir_argument(server)
+    _add_model_arguments(serve)
+    _add_limit_arguments(serve)
+    _add_sandbox_argument(serve)
+    doctor = commands.add_parser(
+        "doctor",
+        help="show what each sandbox tier protects on this machine",
+        description="Start each sandbox tier once and print the protections it reports (the same report every "
+        "trace records in its sandbox_ready event).",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
+    return value
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model flags of every command that runs an RLM; `plan_models` reads them."""
+    models = parser.add_argument_group("model")
     models.add_argument(
         "--model",
         "-m",
@@ -124,7 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="who writes the root's code: `lm` (the model "
         "itself) or `guided` (a fixed recipe driving the model; the default for local models)",
     )
-    limits = ask.add_argument_group("limits")
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The budget flags of every command that runs an RLM; `_budget` reads them."""
+    limits = parser.add_argument_group("limits")
     limits.add_argument(
         "--max-depth",
         type=_positive_int,
@@ -137,36 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-subcalls", type=_positive_int, metavar="N", help="sub-calls (llm_query, rlm_query)")
     limits.add_argument("--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD")
     limits.add_argument("--cell-timeout", type=_positive_number, metavar="S", help="time limit of one REPL cell")
-    output = ask.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print the full result as JSON on stdout")
-    output.add_argument(
-        "--output-schema",
-        metavar="FILE.json",
-        type=Path,
-        help="a JSON Schema the answer must match (the answer is printed as JSON)",
-    )
-    output.add_argument(
+
+
+def _add_trace_dir_argument(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--trace-dir",
         metavar="DIR",
         type=Path,
         help="where JSONL traces go (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
-    output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
-    ask.add_argument(
+
+
+def _add_sandbox_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--sandbox",
         choices=tuple(LAUNCHERS),
         default="subprocess",
         help="where the REPL runs: subprocess (default; a child process with rlimits), isolated (bubblewrap or "
         "Landlock plus seccomp; refuses to run if a protection is missing), inprocess (UNSAFE, debugging only)",
     )
-    doctor = commands.add_parser(
-        "doctor",
-        help="show what each sandbox tier protects on this machine",
-        description="Start each sandbox tier once and print the protections it reports (the same report every "
-        "trace records in its sandbox_ready event).",
-    )
-    doctor.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
-    return parser
 
 
 # --- contexts -----------------------------------------------------------------------------------------
@@ -580,9 +638,29 @@ def _lm_failure_message(exc: LMError, lm: LM) -> str:
     return f"the LM failed: {message}"
 
 
-def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+def _make_rlm(
+    args: argparse.Namespace,
+    root_lm: LM,
+    sub_lm: LM,
+    budget: Budget,
+    trace_dir: Path,
+    on_event: Progress | None,
+    err: Console,
+) -> RLM:
+    """The RLM of `ask` and `serve` from the parsed flags; warns first when the sandbox is the unsafe one."""
     from rlmx.rlm import RLM
 
+    options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
+    if args.sandbox == "inprocess":
+        from rlmx.sandbox.inprocess import UNSAFE_WARNING
+
+        _say(err, f"rlmx: warning: {UNSAFE_WARNING}", "bold yellow")
+    return RLM(
+        root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=on_event, sandbox=args.sandbox, **options
+    )
+
+
+def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     if not args.query.strip():
         raise UsageError("QUERY is empty: ask a question")
     context, contexts = context_arguments(args.contexts)
@@ -597,14 +675,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
             names = "; ".join(f"{n} <- {p}" for n, p in {"context": context, **contexts}.items())
             err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
     progress = None if args.quiet else Progress(err)
-    options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
-    if args.sandbox == "inprocess":
-        from rlmx.sandbox.inprocess import UNSAFE_WARNING
-
-        _say(err, f"rlmx: warning: {UNSAFE_WARNING}", "bold yellow")
-    rlm = RLM(
-        root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=progress, sandbox=args.sandbox, **options
-    )
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, progress, err)
     try:
         result = rlm.completion(args.query, context, contexts=contexts or None, output=schema)
     except LMError as exc:
@@ -649,6 +720,36 @@ def _error(err: Console, message: str) -> None:
     _say(err, f"rlmx: error: {message}", "bold red")
 
 
+def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    """`rlmx serve`: one RLM behind an OpenAI-compatible HTTP API until interrupted (Ctrl-C stops it cleanly)."""
+    try:
+        import uvicorn
+
+        from rlmx.server import create_app
+    except ImportError as exc:
+        raise UsageError(f"rlmx serve needs the [server] extra: pip install 'rlmx[server]' ({exc})") from None
+    budget = _budget(args)
+    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    root_lm, sub_lm, description = resolve_models(args, environ)
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
+    app = create_app(rlm, model_name=args.model_name, max_concurrent_runs=args.max_concurrent_runs)
+    _say(err, f"rlmx: model: {description}")
+    _say(
+        err,
+        f"rlmx: serving it as model {args.model_name!r} at http://{args.host}:{args.port}/v1 "
+        f"(at most {args.max_concurrent_runs} runs at once; traces in {trace_dir})",
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _say(
+            err,
+            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
+            "spend this server's LM budget and run code in its sandbox",
+            "bold yellow",
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
 def doctor(args: argparse.Namespace) -> int:
     """`rlmx doctor`: each sandbox tier's protections on this machine. Exit 0 when the isolated tier can run."""
     import asyncio
@@ -685,6 +786,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "doctor":
             return doctor(args)
+        if args.command == "serve":
+            return serve(args, os.environ, err)
         return ask(args, os.environ, err)
     except (UsageError, InputError) as exc:
         _error(err, str(exc))

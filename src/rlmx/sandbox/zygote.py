@@ -76,6 +76,9 @@ class Zygote:
             stderr = zygote.stderr.text()
             await zygote.close()
             raise ChannelBroken(f"{exc}. {stderr}".strip()) from None
+        except asyncio.CancelledError:
+            await zygote.abort()  # a run cancelled while its REPL starts must not leave the zygote behind
+            raise
         applied = ready.get("applied")
         zygote.applied = applied if isinstance(applied, dict) else {}
         zygote.pid = ready["pid"] if isinstance(ready.get("pid"), int) else 0
@@ -184,6 +187,13 @@ class Zygote:
         """Synchronous: kill the zygote and, with it, every worker it forked."""
         self._dead = True
         kill_group_now(self.process)
+
+    async def abort(self) -> None:
+        """Kill at once, without a shutdown request (the caller is being cancelled)."""
+        self._dead = True
+        await kill_group(self.process)
+        self.ctl.close()
+        await self.stderr.finish()
 
     async def close(self) -> None:
         if self.alive:

@@ -1,0 +1,13 @@
+"""`rlmx serve`: an RLM behind an OpenAI-compatible HTTP API (needs the [server] extra: starlette, uvicorn).
+
+    from rlmx.server import create_app
+    app = create_app(rlm, model_name="rlmx")      # any ASGI server runs it; `rlmx serve` uses uvicorn
+
+Then any OpenAI client can call it: `OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="-")`.
+"""
+
+from __future__ import annotations
+
+from rlmx.server.app import RLMFactory, create_app, with_limits
+
+__all__ = ["RLMFactory", "create_app", "with_limits"]

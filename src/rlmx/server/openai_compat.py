@@ -1,0 +1,371 @@
+"""The OpenAI chat.completions dialect: a request body in, one RLM call out; a Result or events in, OpenAI JSON out.
+
+Pure values and functions, no HTTP and no running: `app.py` does the I/O. A request maps to an RLM call so:
+
+* the query is the text of the last user message;
+* the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
+  them, the text of the earlier system and user messages (joined by blank lines) is the context;
+* an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
+  `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema.
+
+Bad input raises RequestError, which carries the HTTP status and the OpenAI-style error body; its message always
+says what to send instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rich.console import Console
+
+from rlmx.cli import Progress
+from rlmx.errors import LMError, RLMXError
+from rlmx.events import Event
+from rlmx.result import Result
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+CONTEXT_ROLES = frozenset({"system", "developer", "user"})
+INT_LIMITS = ("max_iterations", "max_tokens", "max_depth")
+NUMBER_LIMITS = ("max_seconds", "max_usd")
+LIMITS = INT_LIMITS + NUMBER_LIMITS
+EXAMPLE = '{"model": "rlmx", "messages": [{"role": "user", "content": "your question"}]}'
+
+
+class RequestError(Exception):
+    """A request the server will not run. `status` is the HTTP status; `body()` is OpenAI's error shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = "invalid_request",
+        status: int = 400,
+        kind: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.status = status
+        self.kind = kind
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, kind=self.kind, param=self.param, code=self.code)
+
+
+def error_body(message: str, *, kind: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCall:
+    """One chat.completions request, read as an RLM call."""
+
+    query: str
+    context: Any = None
+    contexts: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
+    """A JSON Schema the answer must match (from `response_format`)."""
+    stream: bool = False
+    include_usage: bool = False
+    limits: dict[str, int | float] = field(default_factory=dict)
+    """Budget limits asked for in the request's `rlmx` field, validated; the app decides how they apply."""
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+
+def parse(body: object) -> ChatCall:
+    """Read a decoded chat.completions body, or raise RequestError saying what is wrong and what to send."""
+    if not isinstance(body, dict):
+        raise RequestError(f"the request body must be a JSON object like {EXAMPLE}, not {_json_type(body)}")
+    texts = [_message_text(i, m) for i, m in enumerate(_messages(body))]
+    users = [i for i, (role, _) in enumerate(texts) if role == "user"]
+    if not users:
+        raise RequestError(
+            'no user message: the last {"role": "user", "content": "..."} message is the question to answer',
+            param="messages",
+            code="missing_user_message",
+        )
+    last = users[-1]
+    query = texts[last][1]
+    if not query.strip():
+        raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
+    context, contexts = _explicit_contexts(body)
+    if context is None and contexts is None:
+        earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
+        context = "\n\n".join(earlier) if earlier else None
+    stream = _optional(body, "stream", bool, "true or false") or False
+    options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
+    include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise RequestError("n must be 1: an RLM run gives one answer; send several requests for several", param="n")
+    return ChatCall(
+        query=query,
+        context=context,
+        contexts=contexts,
+        output=_output_schema(body),
+        stream=stream,
+        include_usage=include_usage and stream,
+        limits=_limits(body),
+    )
+
+
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError(
+            f"messages must be a non-empty list of messages, like {EXAMPLE}", param="messages", code="invalid_messages"
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise RequestError(
+                f'messages[{index}] must be an object like {{"role": "user", "content": "..."}}, '
+                f"not {_json_type(message)}",
+                param=f"messages[{index}]",
+            )
+        if message.get("role") not in ROLES:
+            raise RequestError(
+                f"messages[{index}].role must be one of {', '.join(sorted(ROLES))}, not {message.get('role')!r}",
+                param=f"messages[{index}].role",
+            )
+    return messages
+
+
+def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
+    """(role, text) of one message; content is a string, a list of text parts, or null."""
+    role = "system" if message["role"] == "developer" else str(message["role"])
+    content = message.get("content")
+    if content is None or isinstance(content, str):
+        return role, content or ""
+    param = f"messages[{index}].content"
+    if not isinstance(content, list):
+        raise RequestError(f"{param} must be a string or a list of text parts, not {_json_type(content)}", param=param)
+    parts = []
+    for number, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            raise RequestError(
+                f'{param}[{number}] must be a text part like {{"type": "text", "text": "..."}}: rlmx serves text '
+                "only; pass documents as text in `context`",
+                param=f"{param}[{number}]",
+            )
+        parts.append(part["text"])
+    return role, "\n".join(parts)
+
+
+def _explicit_contexts(body: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    context = body.get("context")
+    contexts = body.get("contexts")
+    if contexts is not None and not isinstance(contexts, dict):
+        raise RequestError(
+            'contexts must be an object of name -> value, like {"docs": "...", "table": [...]}, '
+            f"not {_json_type(contexts)}; for a single value send `context` instead",
+            param="contexts",
+        )
+    return context, contexts
+
+
+def _limits(body: dict[str, Any]) -> dict[str, int | float]:
+    raw = _optional(body, "rlmx", dict, 'an object like {"max_iterations": 5, "max_seconds": 60}') or {}
+    limits: dict[str, int | float] = {}
+    for name, value in raw.items():
+        param = f"rlmx.{name}"
+        if name not in LIMITS:
+            raise RequestError(f"unknown budget limit {param}: the known ones are {', '.join(LIMITS)}", param=param)
+        if value is None:
+            continue
+        if name in INT_LIMITS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RequestError(f"{param} must be a whole number >= 1, not {json.dumps(value)}", param=param)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise RequestError(f"{param} must be a positive number, not {json.dumps(value)}", param=param)
+        limits[name] = value
+    return limits
+
+
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    shape = '{"type": "json_schema", "json_schema": {"name": "...", "schema": {...}}}'
+    response_format = _optional(body, "response_format", dict, f"an object like {shape}")
+    if response_format is None or response_format.get("type") == "text":
+        return None
+    if response_format.get("type") != "json_schema":
+        raise RequestError(
+            f"response_format {json.dumps(response_format.get('type'))} is not supported: send {shape} "
+            "to get an answer that matches a schema",
+            param="response_format",
+        )
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        raise RequestError(f"response_format.json_schema.schema must be a JSON Schema object: send {shape}")
+    return schema
+
+
+def _optional(body: Mapping[str, Any], name: str, kind: type[Any], wanted: str, *, prefix: str = "") -> Any:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise RequestError(f"{prefix}{name} must be {wanted}, not {json.dumps(value)}", param=f"{prefix}{name}")
+    return value
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+# --- responses ----------------------------------------------------------------------------------------
+
+
+def finish_reason(result: Result) -> Literal["stop", "length"]:
+    """ "stop" for a finished run; "length" when a budget ran out (the answer is the best one so far)."""
+    return "stop" if result.status == "finished" else "length"
+
+
+def usage(result: Result) -> dict[str, int]:
+    report = result.usage
+    return {
+        "prompt_tokens": report.input_tokens,
+        "completion_tokens": report.output_tokens,
+        "total_tokens": report.input_tokens + report.output_tokens,
+    }
+
+
+def run_info(result: Result) -> dict[str, Any]:
+    """The `rlmx` field: how the run ended and where its trace is, beyond what OpenAI's shape can say."""
+    return {
+        "status": result.status,
+        "stop_reason": result.stop_reason,
+        "answer_source": result.answer_source,
+        "iterations": result.iterations,
+        "run_id": result.run_id,
+        "seconds": round(result.seconds, 3),
+        "cost_usd": round(result.usage.total.cost_usd, 8),
+        "trace_path": None if result.trace_path is None else str(result.trace_path),
+    }
+
+
+def completion(result: Result, *, model: str, created: int | None = None) -> dict[str, Any]:
+    """A `chat.completion` object for a run that did not fail."""
+    return {
+        "id": f"chatcmpl-{result.run_id}",
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": result.answer, "refusal": None},
+                "finish_reason": finish_reason(result),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage(result),
+        "rlmx": run_info(result),
+    }
+
+
+def failure(result: Result) -> RequestError:
+    """The 500 for a run that ended in an error, saying what failed and where to look."""
+    trace = f"; its trace is {result.trace_path}" if result.trace_path is not None else ""
+    if isinstance(result.error, LMError):
+        advice = "check that the server's model is reachable (rlmx serve --model/--base-url) and retry"
+    else:
+        advice = "retry, and report it with the trace if it happens again"
+    return RequestError(
+        f"the RLM run failed: {result.stop_reason}{trace}; {advice}",
+        code="rlm_run_failed",
+        status=500,
+        kind="server_error",
+    )
+
+
+def chunk(
+    chunk_id: str,
+    *,
+    model: str,
+    created: int,
+    delta: dict[str, Any] | None = None,
+    finish: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+    return {
+        "id": chunk_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        **extra,
+    }
+
+
+def sse(data: Mapping[str, Any] | str) -> str:
+    """One Server-Sent Event; `[DONE]` is sent as is, as OpenAI does."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    return f"data: {payload}\n\n"
+
+
+class ProgressText:
+    """The CLI's progress lines for one run, captured instead of printed: one reasoning delta per event that
+    `rlmx ask` would show, so a chat UI shows the same live view as the terminal."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._progress = Progress(Console(file=self._buffer, force_terminal=False, no_color=True, width=10_000))
+
+    def __call__(self, event: Event) -> str:
+        self._progress(event)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+async def stream_chunks(
+    first: Event | Result, rest: AsyncIterator[Event | Result], *, model: str, include_usage: bool
+) -> AsyncGenerator[str, None]:
+    """The SSE body of a streamed run: progress as `delta.reasoning_content`, the answer as `delta.content`, the
+    `finish_reason` chunk (with the `rlmx` field), the usage chunk when asked for, then `[DONE]`.
+
+    `first` is the run's first item, already taken by the caller so that bad input is a 400 before any byte of a
+    200 is sent. A failed run ends in an `error` event instead, which the OpenAI SDK raises as an APIError.
+    """
+    created = int(time.time())
+    chunk_id = f"chatcmpl-{first.run_id}"
+    none = {"usage": None} if include_usage else {}
+
+    def piece(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> str:
+        return sse(chunk(chunk_id, model=model, created=created, delta=delta, finish=finish, **{**none, **extra}))
+
+    yield piece({"role": "assistant", "content": ""})
+    progress = ProgressText()
+    item = first
+    try:
+        while not isinstance(item, Result):
+            text = progress(item)
+            if text:
+                yield piece({"reasoning_content": text})
+            item = await anext(rest)
+    except RLMXError as exc:
+        yield sse(error_body(f"the RLM run failed: {type(exc).__name__}: {exc}", kind="server_error"))
+        yield sse("[DONE]")
+        return
+    result = item
+    if result.status == "error":
+        yield sse(failure(result).body())
+        yield sse("[DONE]")
+        return
+    if result.answer:
+        yield piece({"content": result.answer})
+    yield piece({}, finish_reason(result), rlmx=run_info(result))
+    if include_usage:
+        yield piece(usage=usage(result))
+    yield sse("[DONE]")

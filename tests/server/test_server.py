@@ -1,0 +1,428 @@
+"""`rlmx serve` end to end: a real uvicorn server in a thread, the official openai clients, ScriptedLM replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import uvicorn
+from openai.types.chat import ChatCompletionMessageParam
+
+from rlmx import RLM, Budget, Event, LMServerError
+from rlmx.cli import build_parser
+from rlmx.lm import Message, ScriptedLM
+from rlmx.prompts import query_from
+from rlmx.server import create_app, with_limits
+from rlmx.server.openai_compat import RequestError
+from scripting import repl, turn_of
+
+MODEL = "rlmx-test"
+SLEEP = "Sleep and write the worker's pid to "
+
+
+def reply(messages: list[Message]) -> str | Exception:
+    """The root LM's reply, chosen by the query: each test asks a question that scripts one kind of run."""
+    query = query_from(messages)
+    if query == "How long is the context?":
+        return repl("FINAL('length ' + str(len(context)))")
+    if query == "How big are docs and notes?":
+        return repl("FINAL(f'{len(docs)} {len(notes)}')")
+    if query == "Count in two turns":
+        return [repl("x = 6 * 7\nprint(x)"), repl("FINAL(x)")][turn_of(messages) - 1]
+    if query.startswith(SLEEP):
+        path = query.removeprefix(SLEEP)
+        return repl(f"import os, time\nopen({path!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)")
+    if query == "Count as JSON":
+        return repl("FINAL({'n': len(context)})")
+    if query == "Never finish":
+        return repl("print('still working')")
+    if query == "Fail":
+        return LMServerError("the scripted LM is down")
+    return repl("FINAL('unscripted')")
+
+
+@dataclass
+class Served:
+    """A running server: `url` is its base URL (no /v1); `events` records every event of every run."""
+
+    url: str
+    lm: ScriptedLM
+    events: list[Event] = field(default_factory=list)
+
+    def client(self, max_retries: int = 0) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key="x", max_retries=max_retries)
+
+    def async_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=f"{self.url}/v1", api_key="x", max_retries=0)
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
+            data: dict[str, Any] = json.load(response)
+        return data
+
+
+def start(tmp_path: Path, *, max_concurrent_runs: int = 4) -> Iterator[Served]:
+    lm = ScriptedLM(reply)
+    served = Served("", lm)
+    rlm = RLM(lm, trace_dir=tmp_path / "traces", on_event=served.events.append, budget=Budget(cell_timeout=60))
+    app = create_app(rlm, model_name=MODEL, max_concurrent_runs=max_concurrent_runs)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    served.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield served
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    yield from start(tmp_path)
+
+
+def ask(question: str) -> list[ChatCompletionMessageParam]:
+    return [{"role": "user", "content": question}]
+
+
+def post(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.load(exc)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):  # gone, possibly while being read
+        return False
+
+
+async def started(pidfile: Path) -> int:
+    """The pid of the worker running the SLEEP cell, once that cell has started its 30 s sleep."""
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline, "the scripted cell never started"
+        await asyncio.sleep(0.02)
+    return int(pidfile.read_text())
+
+
+async def ended(served: Served, worker: int) -> None:
+    """Wait (at most 5 s) until the server runs nothing and the worker process is gone."""
+    deadline = time.monotonic() + 5
+    while alive(worker) or served.health()["running"]:
+        assert time.monotonic() < deadline, "the run went on after the client left"
+        await asyncio.sleep(0.05)
+
+
+# --- plain completions --------------------------------------------------------------------------------
+
+
+def test_plain_completion_answers_with_usage_and_run_info(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "hello world"}
+        )
+        as_list = client.chat.completions.create(
+            model=MODEL, messages=ask("How long is the context?"), extra_body={"context": [1, 2, 3]}
+        )
+    choice = response.choices[0]
+    assert (choice.message.content, choice.finish_reason, response.model) == ("length 11", "stop", MODEL)
+    assert as_list.choices[0].message.content == "length 3"
+    usage = response.usage
+    assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    info = (response.model_extra or {})["rlmx"]
+    assert (info["status"], info["iterations"], info["stop_reason"]) == ("finished", 1, "finished by final")
+    assert Path(info["trace_path"]).is_file() and response.id == f"chatcmpl-{info['run_id']}"
+
+
+def test_named_contexts_become_variables(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL,
+            messages=ask("How big are docs and notes?"),
+            extra_body={"contexts": {"docs": "abcd", "notes": [{"a": 1}, {"b": 2}]}},
+        )
+    assert response.choices[0].message.content == "4 2"
+
+
+def test_earlier_messages_become_the_context(served: Served) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "world"}]},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "How long is the context?"},
+    ]
+    with served.client() as client:
+        response = client.chat.completions.create(model=MODEL, messages=messages)
+    assert response.choices[0].message.content == f"length {len('Be brief.') + 2 + len('hello') + 1 + len('world')}"
+
+
+def test_request_limits_tighten_the_budget(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL, messages=ask("Never finish"), extra_body={"rlmx": {"max_iterations": 1}}
+        )
+    info = (response.model_extra or {})["rlmx"]
+    assert response.choices[0].finish_reason == "length"
+    assert (info["status"], info["iterations"]) == ("budget_exhausted", 1)
+
+
+def test_json_schema_response_format_types_the_answer(served: Served) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL,
+            messages=ask("Count as JSON"),
+            response_format={"type": "json_schema", "json_schema": {"name": "count", "schema": schema}},
+            extra_body={"context": "abc"},
+        )
+    assert json.loads(response.choices[0].message.content or "") == {"n": 3}
+
+
+def test_request_limits_can_only_tighten_the_servers() -> None:
+    rlm = RLM(ScriptedLM(["x"]), max_depth=3, budget=Budget(max_iterations=5))
+    limited = with_limits(rlm, {"max_iterations": 50, "max_seconds": 3, "max_depth": 2})
+    assert (limited.budget.max_iterations, limited.budget.max_seconds, limited.max_depth) == (5, 3, 2)
+    assert (rlm.budget.max_iterations, rlm.budget.max_seconds, rlm.max_depth) == (5, None, 3)
+    assert with_limits(rlm, {}) is rlm
+    with pytest.raises(RequestError, match="no price for mystery") as raised:
+        with_limits(RLM(ScriptedLM(["x"], model="mystery")), {"max_usd": 1.0})
+    assert raised.value.param == "rlmx.max_usd"
+
+
+# --- streaming ----------------------------------------------------------------------------------------
+
+
+def test_stream_sends_progress_then_the_answer_then_usage(served: Served) -> None:
+    with served.client() as client:
+        stream = client.chat.completions.create(
+            model=MODEL,
+            messages=ask("Count in two turns"),
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        with stream:
+            chunks = list(stream)
+    kinds = []
+    for chunk in chunks:
+        delta = chunk.choices[0].delta if chunk.choices else None
+        if delta is not None and (delta.model_extra or {}).get("reasoning_content"):
+            kinds.append("reasoning")
+        elif delta is not None and delta.content:
+            kinds.append("content")
+    assert kinds[-1] == "content" and kinds.count("content") == 1 and kinds.count("reasoning") >= 4
+    reasoning = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content", "") for c in chunks[:-3])
+    assert "turn 1" in reasoning and "turn 2" in reasoning and "cell 2 ok" in reasoning and "finished" in reasoning
+    answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert answer == "42"
+    finish, last = chunks[-2], chunks[-1]
+    assert finish.choices[0].finish_reason == "stop" and (finish.model_extra or {})["rlmx"]["status"] == "finished"
+    assert last.choices == [] and last.usage is not None and last.usage.total_tokens > 0
+    assert len({c.id for c in chunks}) == 1
+
+
+def test_stream_ends_with_done_on_the_wire(served: Served) -> None:
+    body = {"model": MODEL, "messages": ask("How long is the context?"), "stream": True, "context": "abc"}
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(
+        f"{served.url}/v1/chat/completions", data=json.dumps(body).encode(), headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        events = [line for line in response.read().decode().split("\n\n") if line]
+    assert all(event.startswith("data: ") for event in events) and events[-1] == "data: [DONE]"
+    last_chunk = json.loads(events[-2].removeprefix("data: "))
+    assert last_chunk["choices"][0]["finish_reason"] == "stop" and "usage" not in last_chunk
+
+
+async def test_async_stream_reports_a_budget_stop_as_length(served: Served) -> None:
+    async with served.async_client() as client:
+        stream = await client.chat.completions.create(
+            model=MODEL, messages=ask("Never finish"), stream=True, extra_body={"rlmx": {"max_iterations": 2}}
+        )
+        finishes = [c.choices[0].finish_reason async for c in stream if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["length"]
+
+
+async def test_client_disconnect_cancels_the_run_and_kills_the_worker(served: Served, tmp_path: Path) -> None:
+    pidfile = tmp_path / "worker.pid"
+    async with served.async_client() as client:
+        stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+        async for chunk in stream:
+            if chunk.choices and (chunk.choices[0].delta.model_extra or {}).get("reasoning_content"):
+                break
+        worker = await started(pidfile)
+        await stream.close()
+    await ended(served, worker)
+    types = [event.type for event in served.events]
+    assert "cell_start" in types and "cell" not in types and "run_end" not in types
+    assert len(served.lm.calls) == 1
+
+
+async def test_client_leaving_a_plain_request_cancels_the_run(served: Served, tmp_path: Path) -> None:
+    pidfile = tmp_path / "worker.pid"
+    async with served.async_client() as client:
+        request = asyncio.create_task(client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}")))
+        worker = await started(pidfile)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+    await ended(served, worker)
+    assert "run_end" not in [event.type for event in served.events]
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_options", "param"),
+    [
+        ({"messages": [{"role": "assistant", "content": "hi"}]}, "messages"),
+        ({"messages": []}, "messages"),
+        ({"messages": ask("q"), "extra_body": {"rlmx": {"max_iterations": 0}}}, "rlmx.max_iterations"),
+        ({"messages": ask("q"), "extra_body": {"rlmx": {"max_seconds": "soon"}}}, "rlmx.max_seconds"),
+        ({"messages": ask("q"), "extra_body": {"rlmx": {"max_turns": 3}}}, "rlmx.max_turns"),
+        ({"messages": ask("q"), "extra_body": {"contexts": "not an object"}}, "contexts"),
+        ({"messages": ask("q"), "extra_body": {"contexts": {"not a name": 1}}}, None),
+        ({"messages": ask("q"), "stream": "yes"}, "stream"),
+        ({"messages": ask("q"), "response_format": {"type": "json_object"}}, "response_format"),
+        ({"messages": ask("q"), "n": 2}, "n"),
+        ({"messages": ask("q"), "stream": True, "extra_body": {"contexts": {"llm_query": "x"}}}, None),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages[0].content[0]",
+        ),
+    ],
+)
+def test_bad_requests_are_openai_style_400s(served: Served, request_options: dict[str, Any], param: str | None) -> None:
+    with served.client() as client, pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model=MODEL, **request_options)
+    error = raised.value.body
+    assert isinstance(error, dict) and error["type"] == "invalid_request_error" and error["param"] == param
+    assert len(error["message"]) > 20
+    assert served.health()["running"] == 0 and served.lm.calls == []
+
+
+def test_malformed_json_is_a_400(served: Served) -> None:
+    status, body = post(f"{served.url}/v1/chat/completions", b'{"model": "rlmx-test", "messages": [')
+    assert status == 400 and body["error"]["code"] == "invalid_json" and "JSON object" in body["error"]["message"]
+    status, body = post(f"{served.url}/v1/chat/completions", b"[1, 2]")
+    assert status == 400 and body["error"]["type"] == "invalid_request_error"
+
+
+def test_a_failed_run_is_a_500_that_is_not_retried(served: Served) -> None:
+    with served.client(max_retries=2) as client, pytest.raises(openai.InternalServerError) as raised:
+        client.chat.completions.create(model=MODEL, messages=ask("Fail"))
+    assert "the scripted LM is down" in raised.value.message and "--base-url" in raised.value.message
+    assert len(served.lm.calls) == 1  # x-should-retry: false kept the SDK from running it again
+    with served.client() as client, pytest.raises(openai.APIError, match="the scripted LM is down"):
+        for _ in client.chat.completions.create(model=MODEL, messages=ask("Fail"), stream=True):
+            pass
+
+
+async def test_runs_beyond_the_limit_get_a_429(tmp_path: Path) -> None:
+    for served in start(tmp_path, max_concurrent_runs=1):
+        pidfile = tmp_path / "worker.pid"
+        async with served.async_client() as client:
+            stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+            async with stream:
+                await started(pidfile)
+                with pytest.raises(openai.RateLimitError) as raised:
+                    await client.chat.completions.create(model=MODEL, messages=ask("How long is the context?"))
+        assert "--max-concurrent-runs 1" in raised.value.message
+        await ended(served, int(pidfile.read_text()))
+        assert served.health()["max_running"] == 1
+
+
+# --- models, health, routes ---------------------------------------------------------------------------
+
+
+def test_models_and_health(served: Served) -> None:
+    with served.client() as client:
+        assert [m.id for m in client.models.list()] == [MODEL]
+        assert client.models.retrieve(MODEL).owned_by == "rlmx"
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("gpt-4o")
+    assert served.health() == {"status": "ok", "running": 0, "max_running": 4}
+    status, body = post(f"{served.url}/v1/completions", b"{}")
+    assert status == 404 and "/v1/chat/completions" in body["error"]["message"]
+
+
+def test_create_app_rejects_bad_options() -> None:
+    lm = ScriptedLM(["x"])
+    with pytest.raises(ValueError, match="max_concurrent_runs"):
+        create_app(RLM(lm), max_concurrent_runs=0)
+    with pytest.raises(ValueError, match="model_name"):
+        create_app(RLM(lm), model_name=" ")
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def test_serve_help_lists_server_model_and_limit_flags() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "serve", "--help"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--host", "--port", "--model-name", "--max-concurrent-runs", "--model", "--max-iterations"):
+        assert flag in proc.stdout
+    args = build_parser().parse_args(["serve", "--port", "0", "--max-seconds", "5"])
+    assert (args.host, args.port, args.model_name, args.max_concurrent_runs) == ("127.0.0.1", 0, "rlmx", 4)
+
+
+def test_rlmx_serve_answers_an_openai_client(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL('served ' + str(len(context)))")]), encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    command = [sys.executable, "-m", "rlmx.cli", "serve", "--port", "0", "--scripted", str(script), "--model-name", "m"]
+    command += ["--trace-dir", str(tmp_path / "traces")]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environ) as proc:
+        assert proc.stderr is not None
+        try:
+            url = None
+            for line in proc.stderr:
+                found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+                if found:
+                    url = found.group(1)
+                    break
+            assert url is not None, "rlmx serve did not start"
+            with openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as client:
+                response = client.chat.completions.create(
+                    model="m", messages=ask("How long?"), extra_body={"context": "12345"}
+                )
+            assert response.choices[0].message.content == "served 5"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.stderr.read()
+            assert proc.wait(timeout=10) == 0
