@@ -20,7 +20,6 @@ from rich.console import Console
 from rlmx.cli import (
     DEFAULT_OPENAI_MODEL,
     ModelPlan,
-    Progress,
     UsageError,
     build_models,
     build_parser,
@@ -32,6 +31,7 @@ from rlmx.cli import (
 from rlmx.events import Event
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.scripted import ScriptedLM
+from rlmx.progress import Progress
 
 FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
 _MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")

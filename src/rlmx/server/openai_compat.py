@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from rlmx.cli import Progress
 from rlmx.errors import LMError, RLMXError
 from rlmx.events import Event
+from rlmx.progress import Progress
 from rlmx.result import Result
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
