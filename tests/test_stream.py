@@ -29,3 +29,20 @@ async def test_leaving_the_stream_early_cancels_the_run() -> None:
             break
     assert time.monotonic() - started < 5
     assert len(lm.calls) == 1 and "cell" not in seen
+
+
+async def test_cancelling_while_the_repl_starts_leaves_nothing_behind() -> None:
+    import contextlib
+    import gc
+    import warnings
+
+    lm = ScriptedLM([repl("import time\ntime.sleep(30)")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            async with contextlib.aclosing(RLM(lm).stream("q", context="c")) as events:
+                async for item in events:
+                    if isinstance(item, Event) and item.type == "node_start":
+                        break
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
