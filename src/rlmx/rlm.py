@@ -31,9 +31,18 @@ if TYPE_CHECKING:
     from rlmx.session import Session
 
 
-def _check_query(query: object) -> None:
+def check_query(query: object) -> None:
     if not isinstance(query, str) or not query.strip():
         raise InputError("query must be a non-empty string")
+
+
+def _inputs(
+    query: str, context: Any, contexts: Mapping[str, Any] | None, output: type[BaseModel] | dict[str, Any] | None
+) -> tuple[list[PreparedContext], OutputSchema | None]:
+    """Everything a call is given, checked and prepared before any LM is asked anything."""
+    check_query(query)
+    schema = OutputSchema(output) if output is not None else None
+    return prepare_all(context, contexts, RESERVED_NAMES), schema
 
 
 def _check_lm(name: str, lm: object) -> None:
@@ -159,9 +168,7 @@ class RLM:
         With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
         validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
         """
-        _check_query(query)
-        schema = OutputSchema(output) if output is not None else None
-        prepared = prepare_all(context, contexts, RESERVED_NAMES)
+        prepared, schema = _inputs(query, context, contexts, output)
         return await self._run(query, prepared, schema)
 
     async def stream(
@@ -182,9 +189,7 @@ class RLM:
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
         collected.
         """
-        _check_query(query)
-        schema = OutputSchema(output) if output is not None else None
-        prepared = prepare_all(context, contexts, RESERVED_NAMES)
+        prepared, schema = _inputs(query, context, contexts, output)
         events: asyncio.Queue[Event] = asyncio.Queue()
         run = asyncio.create_task(self._run(query, prepared, schema, listener=events.put_nowait))
         try:

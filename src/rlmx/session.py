@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rlmx.context import PreparedContext, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
+from rlmx.rlm import check_query
 from rlmx.sandbox import Sandbox, create_sandbox
 from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
@@ -57,8 +58,7 @@ class Session:
         """Ask the next question. `context` becomes `context_1`, `context_2`, ...; `contexts` keep their names."""
         if self._closed:
             raise InputError("this session is closed; start a new one with rlm.session(...)")
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("query must be a non-empty string")
+        check_query(query)
         schema = OutputSchema(output) if output is not None else None
         new = self._new_contexts(context, contexts)
         if self._sandbox is None:
