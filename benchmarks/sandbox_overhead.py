@@ -71,6 +71,21 @@ def median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 3)
 
 
+def figures(starts: dict[str, list[float]], cell_times: list[float], trips: list[float]) -> dict[str, Any]:
+    """The figures every tier and the official LocalREPL report, computed the same way for all of them."""
+    startup = median_ms(starts["tiny"])
+    return {
+        "startup_ms": startup,
+        "start_with_40mb_str_ms": median_ms(starts["str40"]),
+        "start_with_40mb_docs_ms": median_ms(starts["docs40"]),
+        "ctx_load_40mb_str_ms": round(median_ms(starts["str40"]) - startup, 3),
+        "ctx_load_40mb_docs_ms": round(median_ms(starts["docs40"]) - startup, 3),
+        "per_cell_us": median_us(cell_times),
+        "per_cell_p90_us": round(sorted(cell_times)[int(len(cell_times) * 0.9)] * 1e6, 1),
+        "llm_query_round_trip_us": median_us(trips),
+    }
+
+
 def median_us(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1e6, 1)
 
@@ -144,18 +159,10 @@ async def measure_rlmx(
                 restarts.append(time.perf_counter() - started)
     finally:
         await box.close()
-    startup = median_ms(starts["tiny"])
     return {
-        "startup_ms": startup,
-        "start_with_40mb_str_ms": median_ms(starts["str40"]),
-        "start_with_40mb_docs_ms": median_ms(starts["docs40"]),
-        "ctx_load_40mb_str_ms": round(median_ms(starts["str40"]) - startup, 3),
-        "ctx_load_40mb_docs_ms": round(median_ms(starts["docs40"]) - startup, 3),
+        **figures(starts, cell_times, trips),
         "host_prepare_40mb_str_ms": median_ms(prepare_text),
         "host_prepare_40mb_docs_ms": median_ms(prepare_docs),
-        "per_cell_us": median_us(cell_times),
-        "per_cell_p90_us": round(sorted(cell_times)[int(len(cell_times) * 0.9)] * 1e6, 1),
-        "llm_query_round_trip_us": median_us(trips),
         "restart_after_kill_ms": median_ms(restarts) if restarts else None,
         "protections": {
             k: protections.get(k) for k in ("tier", "mode", "namespaces", "seccomp", "landlock_abi", "uid")
@@ -212,16 +219,8 @@ def measure_localrepl(paths: tuple[Path, Path], runs: int, cells: int) -> dict[s
     finally:
         repl.cleanup()
         handler.stop()
-    startup = median_ms(starts["tiny"])
     return {
-        "startup_ms": startup,
-        "start_with_40mb_str_ms": median_ms(starts["str40"]),
-        "start_with_40mb_docs_ms": median_ms(starts["docs40"]),
-        "ctx_load_40mb_str_ms": round(median_ms(starts["str40"]) - startup, 3),
-        "ctx_load_40mb_docs_ms": round(median_ms(starts["docs40"]) - startup, 3),
-        "per_cell_us": median_us(cell_times),
-        "per_cell_p90_us": round(sorted(cell_times)[int(len(cell_times) * 0.9)] * 1e6, 1),
-        "llm_query_round_trip_us": median_us(trips),
+        **figures(starts, cell_times, trips),
         "restart_after_kill_ms": None,
         "protections": {"tier": "in-process exec (rlms LocalREPL)", "unsafe": True},
     }
