@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from hostile.hostinfo import HOST, subprocess_identity
 from rlmx.sandbox.isolated import probe
 
 REQUIRED = os.environ.get("RLMX_REQUIRE_ISOLATED") == "1"  # read at import: the autouse fixture clears RLMX_*
@@ -23,8 +24,9 @@ SECRET = "the root-only secret"
 TIERS = ("subprocess", "isolated", "isolated-landlock")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def _probe() -> Any:
+    HOST["subprocess"] = asyncio.run(subprocess_identity())
     return asyncio.run(probe())
 
 

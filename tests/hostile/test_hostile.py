@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from hostile.hostinfo import HOST
 from rlmx import RLM, Budget
 from rlmx.context import prepare
 from rlmx.events import Event
@@ -34,17 +35,19 @@ from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_san
 B, X, P, S, K, R = "blocked", "exposed", "private", "soft", "hard", "residual"
 
 EXPECTED: dict[str, dict[str, str]] = {
-    # case                       subprocess    isolated        isolated (Landlock fallback), when it differs
+    # case               subprocess (as the host's user) | on a root host (separate uid) | isolated | Landlock
     "01 env_secret": {"subprocess": B, "isolated": B, "inprocess": X},
-    "02 host_proc_environ": {"subprocess": X, "isolated": B},
-    "03 read_secret": {"subprocess": X, "isolated": B},
-    "04 write_persist": {"subprocess": X, "isolated": P, "isolated-landlock": B},  # bwrap: its own /tmp
+    "02 host_proc_environ": {"subprocess": X, "subprocess-uid": B, "isolated": B},  # another host process
+    "03 read_secret": {"subprocess": X, "subprocess-uid": B, "isolated": B},
+    # bwrap: its own /tmp; a separate uid writes only to world-writable dirs, and its files there go at close
+    "04 write_persist": {"subprocess": X, "subprocess-uid": P, "isolated": P, "isolated-landlock": B},
     "05 net_loopback": {"subprocess": X, "isolated": B},
     "06 net_external": {"subprocess": X, "isolated": B},  # subprocess: fails only for lack of a route here
     "07 udp_exfil": {"subprocess": X, "isolated": B},
     "08 spawn": {"subprocess": X, "isolated": B},
-    "09 signal_host": {"subprocess": X, "isolated": B},
-    "10 fork_bomb_bounded": {"subprocess": X, "isolated": B},  # root ignores RLIMIT_NPROC; seccomp: 0 forks
+    "09 signal_host": {"subprocess": X, "subprocess-uid": B, "isolated": B},
+    # root as itself ignores RLIMIT_NPROC; a separate uid has its own (128); isolated: seccomp, 0 forks
+    "10 fork_bomb_bounded": {"subprocess": X, "subprocess-uid": B, "isolated": B},
     "11 thread_bomb": {"subprocess": B, "isolated": B},  # RLIMIT_AS; isolated also RLIMIT_NPROC (own uid)
     "12 memory_bomb": {"subprocess": B, "isolated": B},
     "13 disk_bomb": {"subprocess": B, "isolated": B},  # RLIMIT_FSIZE (this case sets 64 MiB; default 1 GiB)
@@ -58,13 +61,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "21 llm_amplify": {"subprocess": B, "isolated": B},
     "22 pickle_channel": {"subprocess": B, "isolated": B},
     "23 introspection": {"subprocess": B, "isolated": B, "inprocess": X},
-    "25 context_tamper": {"subprocess": X, "isolated": B},  # the stored context file; restarts stay pristine
+    # the run dir's ctx folder (the files are unlinked once loaded; a restart writes them again from the host)
+    "25 context_tamper": {"subprocess": X, "subprocess-uid": B, "isolated": B},
     "26 escape_via_answer": {"subprocess": R, "isolated": R},  # verbatim answer; only what the sandbox saw
 }
 
 
 def expected(case: str, tier: str) -> str:
+    """The expected outcome of `case` on `tier`, on this host (see conftest.HOST)."""
     row = EXPECTED[case]
+    if tier == "subprocess" and HOST.get("subprocess") == "uid" and "subprocess-uid" in row:
+        return row["subprocess-uid"]
     return row.get(tier) or row["isolated"]
 
 

@@ -46,6 +46,7 @@ class DockerSandbox(StdioSandbox):
     `docker` (the CLI), `max_processes` (--pids-limit)."""
 
     tier = "docker"
+    chooses_uid = False  # the container runs as 65534 whatever the host is
 
     def __init__(
         self, *, image: str = "python:3.12-slim", docker: str = "docker", max_processes: int = 64, **options: Any
@@ -64,7 +65,7 @@ class DockerSandbox(StdioSandbox):
 
     async def layout(self) -> None:
         assert self._dir is not None
-        (self._dir / "sbx").mkdir()
+        (self._dir / "sbx").mkdir(exist_ok=True)
         for name in WORKER_FILES:
             shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
         (self._dir / "work").chmod(0o777)  # the container runs as 65534

@@ -5,10 +5,15 @@ and the host imports it to probe what the kernel offers. Nothing here runs at im
 
 Hardening comes in two stages, because a zygote must keep the right to fork while its workers must not:
 
-* `harden_zygote` (after the contexts are loaded): rlimits, PR_SET_NO_NEW_PRIVS, non-dumpable (so a worker
-  cannot write into its parent's memory through /proc), Landlock, and the base seccomp denylist.
-* `harden_worker` (in each worker, before its first cell): RLIMIT_NPROC and a second seccomp filter that denies
-  fork-type clone, exec and signals to other processes. Filters stack; the kernel applies the strictest.
+* `harden_zygote` (after the contexts are loaded): rlimits, non-dumpable (always: no other process of the same
+  uid can read or write its memory, environment or descriptors through /proc), a child subreaper (whatever its
+  workers leave behind is re-parented to it, not to init), capabilities dropped when it runs as root,
+  PR_SET_NO_NEW_PRIVS, Landlock, and the base seccomp denylist.
+* `harden_worker` (in each worker, before its first cell): RLIMIT_NPROC, a child subreaper (a double-forked
+  daemon stays in the worker's tree, so `kill_tree` finds it) and a second seccomp filter that denies
+  fork-type clone, exec, signals to other processes and F_SETOWN-type signal routing. Filters stack.
+
+`kill_tree` and `kill_uid` are used by the host and the zygote to end everything a cell started.
 
 The seccomp filter is a hand-built classic-BPF denylist (SANDBOX.md §6.3): no libseccomp needed. It only knows
 x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False and the isolated tier refuses.
@@ -16,12 +21,15 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import resource
+import signal
 import struct
 import sys
+import time
 from typing import Any
 
 # --- prctl / syscalls --------------------------------------------------------------------------------------
@@ -29,8 +37,15 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_GET_SECCOMP = 21
 PR_SET_SECCOMP = 22
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_GET_NO_NEW_PRIVS = 39
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_CAPSET = 126  # x86_64 and i386 differ; capabilities are dropped only on x86_64 (see drop_capabilities)
+_SECBIT_ALL_LOCKED = 0x2F  # NOROOT, NO_SETUID_FIXUP and their locks; KEEP_CAPS off and locked
 SECCOMP_MODE_FILTER = 2
 SYS_LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
 SYS_LANDLOCK_ADD_RULE = 445
@@ -63,6 +78,181 @@ def set_parent_death_signal(signum: int) -> None:
     """Die with the parent: a zygote killed by the host takes its workers with it."""
     if sys.platform == "linux":
         prctl(PR_SET_PDEATHSIG, signum)
+
+
+def become_subreaper() -> None:
+    """Orphans of our descendants are re-parented to us instead of init: nothing a cell starts (even a
+    double-forked, setsid daemon) leaves the tree `kill_tree` walks."""
+    if sys.platform == "linux":
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def make_undumpable() -> None:
+    """No other process of our uid may read our memory, environment, descriptors or cwd through /proc, nor
+    ptrace us (the kernel then requires CAP_SYS_PTRACE). Also what the host does to itself."""
+    if sys.platform == "linux":
+        prctl(PR_SET_DUMPABLE, 0)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+def drop_capabilities() -> bool:
+    """Root without privileges: clear the bounding, ambient, effective, permitted and inheritable sets and lock
+    the securebits so that no exec gives them back. Used when the host is root and the worker cannot run under
+    a separate uid. Returns True when the effective set is empty afterwards."""
+    if sys.platform != "linux" or _machine() != "x86_64":
+        return False
+    with contextlib.suppress(OSError):
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    if os.geteuid() == 0:
+        prctl(PR_SET_SECUREBITS, _SECBIT_ALL_LOCKED)
+    for cap in range(64):
+        try:
+            prctl(PR_CAPBSET_DROP, cap)
+        except OSError:
+            break  # EINVAL past the last capability this kernel knows
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3: two 32-bit data blocks
+    data = (ctypes.c_uint32 * 6)()
+    if libc().syscall(ctypes.c_long(SYS_CAPSET), ctypes.byref(header), ctypes.byref(data)) < 0:
+        raise HardeningError(f"capset failed: {os.strerror(ctypes.get_errno())}")
+    return effective_capabilities() == 0
+
+
+def switch_user(uid: int) -> dict[str, Any]:
+    """Become `uid` for good (root host only), after the contexts are loaded: real, effective and saved ids,
+    no supplementary groups, no capabilities. The Python may live where that uid cannot go (a pyenv under
+    /root, mode 0700): every import directory is opened first and, where the new uid cannot enter it by path,
+    put on sys.path as /proc/self/fd/N, which reaches it without crossing the closed parent. Where the import
+    directories themselves are closed to other users, stay root and drop every capability instead.
+    Returns what was applied."""
+    entries = list(dict.fromkeys(p for p in sys.path if p and os.path.isdir(p)))
+    closed = [p for p in entries if os.stat(p).st_mode & 0o005 != 0o005]
+    if closed:
+        if not drop_capabilities():
+            raise HardeningError("the worker runs as root and could not drop its capabilities")
+        return {"capabilities": "none", "uid_note": f"import directories closed to other users: {closed[0]}"}
+    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in entries}
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    moved = {p: f"/proc/self/fd/{fd}" for p, fd in handles.items() if not os.access(p, os.R_OK | os.X_OK)}
+    sys.path[:] = [moved.get(p, p) for p in sys.path]
+    for module in list(sys.modules.values()):  # packages imported already (encodings) look in their __path__
+        package_path = getattr(module, "__path__", None)
+        if isinstance(package_path, list):
+            package_path[:] = [_moved(p, moved) for p in package_path]
+    for path, handle in handles.items():
+        if path not in moved:
+            os.close(handle)
+    if os.getuid() != uid or os.geteuid() != uid or effective_capabilities() != 0:
+        raise HardeningError(f"could not switch to uid {uid}")
+    return {"uid": uid, "gid": uid}
+
+
+def _moved(path: str, moved: dict[str, str]) -> str:
+    for old, new in moved.items():
+        if path == old or path.startswith(old + os.sep):
+            return new + path[len(old) :]
+    return path
+
+
+def effective_capabilities() -> int:
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return -1
+
+
+# --- process trees -----------------------------------------------------------------------------------------
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("ascii", "replace")  # no codec lookup: imports may be closed to us
+    except OSError:
+        return ""
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, state) of every process in our /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        stat = _read(f"/proc/{name}/stat")
+        fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and parentheses
+        if len(fields) >= 2 and fields[1].isdigit():
+            found.append((int(name), int(fields[1]), fields[0]))
+    return found
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, state) of the direct children of `pid`, zombies included."""
+    return [(child, state) for child, parent, state in _processes() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """The live (not zombie) descendants of `pid`, parents before children."""
+    children: dict[int, list[int]] = {}
+    states = {}
+    for child, parent, state in _processes():
+        children.setdefault(parent, []).append(child)
+        states[child] = state
+    order, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            queue.append(child)
+            if states.get(child) != "Z":
+                order.append(child)
+    return order
+
+
+def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
+    """SIGKILL every descendant of `pid` (then `pid` itself): a process killed while it forks leaves children
+    that are re-parented inside the tree (the worker and zygote are subreapers), so scan again until none is
+    left. Returns the number of processes signalled. Needs a /proc that shows the tree (Linux)."""
+    if sys.platform != "linux" or pid <= 0:
+        return 0
+    killed = 0
+    for _ in range(rounds):
+        found = descendants(pid)
+        if not found:
+            break
+        for child in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+                killed += 1
+        time.sleep(0.001)  # let the killed ones become zombies before the next scan
+    if include_root:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process whose real uid is `uid` (a uid used by one sandbox only). Returns the number."""
+    if sys.platform != "linux" or uid <= 0:
+        return 0
+    killed = 0
+    for _ in range(10):
+        found = []
+        for pid, _, state in _processes():
+            if state == "Z":
+                continue
+            for line in _read(f"/proc/{pid}/status").splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid:
+                        found.append(pid)
+                    break
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 # --- rlimits -----------------------------------------------------------------------------------------------
@@ -161,6 +351,10 @@ _RET_ERRNO = 0x00050000
 _OFFSET_NR = 0
 _OFFSET_ARCH = 4
 _OFFSET_ARG0_LOW = 16  # struct seccomp_data: nr, arch, instruction_pointer, args[6]; little-endian low word
+_OFFSET_ARG1_LOW = 24
+# Routes to signal another process without kill(): fcntl F_SETOWN / F_SETSIG / F_SETOWN_EX and the ioctls
+# FIOSETOWN / SIOCSPGRP make the kernel send SIGIO (or any signal) to a chosen pid when a descriptor is ready.
+_DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
 
 
 def seccomp_supported() -> bool:
@@ -194,6 +388,11 @@ def build_filter(stage: str, pid: int = 0) -> bytes:
         program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
     for number in _ENOSYS.values():
         program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
+    for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
+        count = len(commands)
+        program += [_op(_JEQ, number, 0, count + 3), _op(_LD_W_ABS, _OFFSET_ARG1_LOW)]
+        program += [_op(_JEQ, command, count - i, 0) for i, command in enumerate(commands)]
+        program += [_op(_RET, _RET_ALLOW), _op(_RET, eperm)]
     if stage == "worker":
         program += [  # clone: threads only
             _op(_JEQ, _CLONE, 0, 4),
@@ -228,7 +427,7 @@ def install_filter(stage: str) -> int:
 
 
 def denied_syscalls(stage: str) -> list[str]:
-    names = [*_DENY_ALWAYS, *_ENOSYS]
+    names = [*_DENY_ALWAYS, *_ENOSYS, "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
     return names
@@ -332,11 +531,15 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     """Stage one, after the contexts are loaded. Returns what was applied; raises HardeningError on a gap."""
     applied: dict[str, Any] = {"uid": os.getuid(), "gid": os.getgid(), "namespaces": namespace_ids()}
     apply_limits(limits)
-    if options.get("seccomp") or options.get("landlock") or options.get("no_new_privs"):
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        prctl(PR_SET_DUMPABLE, 0)
+    make_undumpable()
+    applied["dumpable"] = False
+    become_subreaper()
+    applied["subreaper"] = True
+    if options.get("switch_uid"):
+        applied.update(switch_user(int(options["switch_uid"])))
+    if any(options.get(k) for k in ("seccomp", "landlock", "no_new_privs", "switch_uid")):
+        prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid or file-capability binary gives privileges back
         applied["no_new_privs"] = True
-        applied["dumpable"] = False
     landlock = options.get("landlock")
     if landlock:
         abi = landlock_abi()
@@ -354,6 +557,7 @@ def harden_worker(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     """Stage two, in each worker before its first cell: bound processes, then the worker's seccomp filter."""
     applied: dict[str, Any] = {}
     apply_limits(limits, keys=("memory_bytes", "processes"))
+    become_subreaper()
     if limits.get("processes"):
         applied["max_processes"] = limits["processes"]
     if options.get("seccomp"):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -31,14 +30,13 @@ from typing import Any, Literal
 
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import harden
-from rlmx.sandbox.subprocess import PACKAGE_DIR, WORKER_FILES, SubprocessSandbox
+from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox
 
 Mode = Literal["auto", "bwrap", "landlock"]
 NAMESPACES = ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup")
 REQUIRED_NAMESPACES = ("user", "pid", "net", "mnt", "ipc")
 _INSIDE_ID = 65534
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
-_UID_BASE = 0x30000000  # far above any distro's user and subordinate-uid ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +158,7 @@ async def _probe(python: str) -> Probe:
     if bwrap is not None and prefixes:
         check = [bwrap, *bwrap_arguments(prefixes, None), python, "-E", "-s", "-c", "pass"]
         if root:
-            code, output = await _run(check, user=_UID_BASE - 1)
+            code, output = await _run(check, user=UID_BASE - 1)
             as_other = None if code == 0 else output[-300:] or f"exit code {code}"
         code, output = await _run(check)
         as_self = None if code == 0 else output[-300:] or f"exit code {code}"
@@ -177,8 +175,10 @@ async def _probe(python: str) -> Probe:
     )
 
 
-def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None) -> list[str]:
-    """bwrap's options (SANDBOX.md §6.3): every namespace, read-only system, private /tmp, no environment."""
+def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None, disk_bytes: int = 1 << 30) -> list[str]:
+    """bwrap's options (SANDBOX.md §6.3): every namespace, read-only system, no environment. The only writable
+    places, /scratch (the work dir) and /tmp, are two folders of one tmpfs of `disk_bytes`: the kernel bounds
+    the total a run writes (ENOSPC past it). The root, /dev (and /dev/shm in it) are remounted read-only."""
     args = [
         "--unshare-all",
         "--die-with-parent",
@@ -204,10 +204,12 @@ def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None) -> l
     for prefix in python_prefixes:
         if prefix != "/usr":
             args += ["--ro-bind", prefix, prefix]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(disk_bytes), "--perms", "0700", "--tmpfs", "/rw"]
+    args += ["--perms", "0700", "--dir", "/rw/tmp", "--perms", "0700", "--dir", "/rw/work"]
+    args += ["--symlink", "/rw/tmp", "/tmp", "--symlink", "/rw/work", "/scratch"]
     if run_dir is not None:
         args += ["--ro-bind", str(run_dir / "sbx"), "/sbx", "--ro-bind", str(run_dir / "ctx"), "/ctx"]
-        args += ["--bind", str(run_dir / "work"), "/scratch", "--chdir", "/scratch"]
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/scratch"]
     args += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
     args += ["--setenv", "HOME", "/scratch", "--setenv", "TMPDIR", "/tmp", "--"]
     return args
@@ -226,16 +228,13 @@ class IsolatedSandbox(SubprocessSandbox):
 
     tier = "isolated"
 
-    def __init__(self, *, mode: Mode = "auto", uid: int | None = None, max_processes: int = 64, **options: Any) -> None:
+    def __init__(self, *, mode: Mode = "auto", max_processes: int = 64, **options: Any) -> None:
         if mode not in ("auto", "bwrap", "landlock"):
             raise InputError(f"isolated sandbox mode must be 'auto', 'bwrap' or 'landlock', not {mode!r}")
         options.setdefault("python", default_python())
-        super().__init__(**options)
+        super().__init__(max_processes=max_processes, **options)
         self.mode: Mode = mode
         self.chosen = ""
-        self.separate_uid = False
-        self.uid = uid if uid is not None else _UID_BASE + secrets.randbelow(1 << 24)
-        self.max_processes = max_processes
         self.probe: Probe | None = None
         self.same_pid_namespace = True
 
@@ -252,36 +251,13 @@ class IsolatedSandbox(SubprocessSandbox):
         self.chosen, self.separate_uid = chosen
         self.same_pid_namespace = self.chosen != "bwrap"
 
-    async def layout(self) -> None:
-        """Copy the worker's three files next to the contexts; give the sandbox's uid read access, and write
-        access to the work dir only. Nothing under the run dir is writable by that uid except work/ and tmp/."""
-        assert self._dir is not None
-        (self._dir / "sbx").mkdir()
-        for name in WORKER_FILES:
-            shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
-        (self._dir / "tmp").mkdir()
-        if not self.separate_uid:
-            return
-        gid = self.uid
-        for path, mode in ((self._dir, 0o750), (self._dir / "sbx", 0o750), (self._dir / "ctx", 0o750)):
-            os.chown(path, 0, gid)
-            path.chmod(mode)
-        for folder in ("sbx", "ctx"):
-            for file in (self._dir / folder).iterdir():
-                os.chown(file, 0, gid)
-                file.chmod(0o440)
-        for folder in ("work", "tmp"):
-            os.chown(self._dir / folder, self.uid, gid)
-            (self._dir / folder).chmod(0o700)
+    def disk_folders(self) -> list[Path]:
+        return [] if self.chosen == "bwrap" else super().disk_folders()  # bwrap: a tmpfs of that size
 
-    def _write_contexts(self, contexts: Any, folder: str) -> list[dict[str, str]]:
-        specs = super()._write_contexts(contexts, folder)
-        if self.separate_uid and self._dir is not None:
-            for context in contexts:
-                path = self._dir / "ctx" / f"{folder}{context.name}.{'json' if context.kind == 'json' else 'txt'}"
-                os.chown(path, 0, self.uid)
-                path.chmod(0o440)
-        return specs
+    def disk_bound(self) -> str:
+        if self.chosen == "bwrap":
+            return f"{self.disk_limit_bytes:,} bytes: /scratch and /tmp share one tmpfs of that size (ENOSPC past it)"
+        return super().disk_bound()
 
     @property
     def worker_dir(self) -> Path:
@@ -297,7 +273,8 @@ class IsolatedSandbox(SubprocessSandbox):
         if self.chosen != "bwrap":
             return worker
         assert self.probe is not None and self.probe.bwrap is not None
-        return [self.probe.bwrap, *bwrap_arguments(self.probe.python_prefixes, self._dir), *worker]
+        arguments = bwrap_arguments(self.probe.python_prefixes, self._dir, self.disk_limit_bytes)
+        return [self.probe.bwrap, *arguments, *worker]
 
     def spawn_options(self) -> dict[str, Any]:
         assert self._dir is not None
@@ -307,8 +284,6 @@ class IsolatedSandbox(SubprocessSandbox):
             options["env"] = {"PATH": "/usr/bin:/bin", "HOME": work, "TMPDIR": tmp, "LANG": "C.UTF-8"}
         else:
             options["env"] = {}  # bwrap clears it anyway and sets its own
-        if self.separate_uid:
-            options.update(user=self.uid, group=self.uid, extra_groups=[])
         return options
 
     def harden_options(self) -> dict[str, Any]:
@@ -328,12 +303,6 @@ class IsolatedSandbox(SubprocessSandbox):
                 "read_write": ["/scratch", "/tmp", "/dev/null"],
             }
         return {"seccomp": True, "no_new_privs": True, "landlock": landlock, "namespaces": True}
-
-    def limits(self) -> dict[str, int]:
-        limits = super().limits()
-        if self.separate_uid:
-            limits["processes"] = self.max_processes
-        return limits
 
     # --- the report ------------------------------------------------------------------------------------------
     def check_applied(self, applied: dict[str, Any]) -> None:

@@ -16,6 +16,21 @@ Host-side caps, each checked on the host whatever the worker claims:
   never becomes a final answer. A forged result that does not finish is caught at the next cell.
 
 A frame that breaks any of these ends the worker (never the host); the cell comes back as "restarted".
+
+What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
+
+* the host makes itself non-dumpable, so no process of its uid can read its environment, memory, descriptors
+  or cwd through /proc, nor ptrace it;
+* on a root host the worker runs under a fresh unnamed uid (its own RLIMIT_NPROC, no access to root's files or
+  processes); when the Python cannot run under another uid (a pyenv under /root), it runs as root with every
+  capability dropped and no_new_privs instead, and the report says so;
+* the run directory is private (0700, or 0750 to the sandbox uid's group) and holds an owner file, so a later
+  start removes it if this host dies without cleaning up; context files are unlinked once loaded (the host keeps
+  a descriptor to write them again for a restart);
+* everything a cell starts is killed on close or restart, double-forked daemons included (subreapers and a
+  walk of the process tree; on a root host also every process of the sandbox uid);
+* the total a run writes is bounded (`disk_limit_bytes`, default 1 GiB): a size-limited tmpfs under bubblewrap,
+  elsewhere a watcher that measures the work dir ten times a second and restarts the worker past the bound.
 """
 
 from __future__ import annotations
@@ -29,7 +44,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +52,7 @@ from typing import Any
 
 from rlmx.context import PreparedContext
 from rlmx.errors import InputError, SandboxStartError
-from rlmx.sandbox import frames
+from rlmx.sandbox import frames, harden, rundir
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.channel import (
@@ -56,15 +70,12 @@ WORKER_FILES = ("worker.py", "frames.py", "harden.py")
 PACKAGE_DIR = Path(__file__).parent
 WORKER_PATH = PACKAGE_DIR / "worker.py"
 _OUTPUT_SLACK = 200  # the "[N characters cut]" marker the worker inserts
+UID_BASE = 0x30000000  # far above any distro's user and subordinate-uid ranges
+_DISK_POLL = 0.1
 
 
 class _WorkerGone(Exception):
     """The worker died, overran its hard timeout, or broke the frame protocol."""
-
-
-def _storage_root() -> str | None:
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def _text_field(frame: dict[str, Any], key: str, cap: int | None) -> str:
@@ -126,6 +137,8 @@ class _Worker:
             with contextlib.suppress(ZygoteGone):  # a failing zygote kills its whole group on the way out
                 await self.zygote.kill(self.pid)
         else:
+            if self.process is not None and self.process.returncode is None:
+                harden.kill_tree(self.process.pid)  # the worker is a subreaper: its tree has everything
             await kill_group(self.process)
         await self.channel.close()
         if self.stderr is not None:
@@ -133,8 +146,11 @@ class _Worker:
 
     def kill_now(self) -> None:
         if self.zygote is None:
+            if self.process is not None and self.process.returncode is None:
+                harden.kill_tree(self.process.pid)
             kill_group_now(self.process)
         elif self.same_pid_namespace:
+            harden.kill_tree(self.pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
         else:  # a pid inside bwrap's namespace means nothing here: end the zygote, and its workers with it
@@ -161,6 +177,8 @@ class SubprocessSandbox:
 
     tier = "subprocess"
     same_pid_namespace = True
+    chooses_uid = True
+    """Whether this launcher picks the worker's uid on a root host (a container picks its own)."""
 
     def __init__(
         self,
@@ -176,7 +194,22 @@ class SubprocessSandbox:
         max_calls_per_cell: int = 1_000,
         max_calls_per_run: int = 10_000,
         max_prompt_chars: int = 100_000_000,
+        disk_limit_bytes: int = 1 << 30,
+        uid: int | None = None,
+        max_processes: int = 128,
     ) -> None:
+        if disk_limit_bytes <= 0:
+            raise InputError(f"disk_limit_bytes must be a positive number of bytes, not {disk_limit_bytes!r}")
+        self.disk_limit_bytes = disk_limit_bytes
+        self.uid = uid if uid is not None else UID_BASE + secrets.randbelow(1 << 24)
+        self.fresh_uid = uid is None
+        """A uid picked for this sandbox alone: at close, every process it still owns is killed."""
+        self.separate_uid = False
+        self.switch_in_worker = False
+        """Root host: the worker starts as root and switches to `uid` itself (else a launcher starts it as uid)."""
+        self.drop_capabilities = False
+        self.identity_note = ""
+        self.max_processes = max_processes
         self.max_output_chars = max_output_chars
         self.max_frame_bytes = max_frame_bytes
         self.memory_limit_bytes = memory_limit_bytes
@@ -201,6 +234,12 @@ class SubprocessSandbox:
         self._worker: _Worker | None = None
         self._answer: dict[str, Any] = {}
         self._lock = asyncio.Lock()
+        self._held: dict[Path, int] = {}
+        """Context files this sandbox wrote, and a descriptor to each: the files are unlinked once loaded."""
+        self._fresh: set[Path] = set()
+        """Of those, the ones written since the last unlink (no need to write them again)."""
+        self._breach: str | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
@@ -209,25 +248,43 @@ class SubprocessSandbox:
 
     @property
     def worker_dir(self) -> Path:
-        return PACKAGE_DIR
+        """Where the worker's files are: a copy in the run dir, which a separate uid can read."""
+        assert self._dir is not None
+        return self._dir / "sbx"
 
     def spawn_options(self) -> dict[str, Any]:
         """Keyword arguments for the process start: environment, cwd (and the uid, for the isolated tier)."""
         assert self._dir is not None
         work = str(self._dir / "work")
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
-        return {"env": env, "cwd": work}
+        options: dict[str, Any] = {"env": env, "cwd": work}
+        if self.separate_uid and not self.switch_in_worker:
+            options.update(user=self.uid, group=self.uid, extra_groups=[])
+        return options
 
     def harden_options(self) -> dict[str, Any]:
-        """What the worker applies to itself after loading the contexts (seccomp, Landlock): none here."""
-        return {}
+        """What the worker applies to itself after loading the contexts: here, on a root host, switching to
+        the sandbox's uid (non-dumpable and the subreaper are always applied)."""
+        return {"switch_uid": self.uid} if self.switch_in_worker else {}
 
     def limits(self) -> dict[str, int]:
         memory = self.memory_limit_bytes or (4 << 30) + 8 * self._context_bytes
-        return {"memory_bytes": memory, "file_bytes": self.file_size_limit_bytes, "open_files": self.open_files_limit}
+        limits = {
+            "memory_bytes": memory,
+            "file_bytes": min(self.file_size_limit_bytes, self.disk_limit_bytes),
+            "open_files": self.open_files_limit,
+        }
+        if self.separate_uid:
+            limits["processes"] = self.max_processes
+        return limits
 
     async def prepare(self) -> None:
-        """Check that the tier can run here, before anything is written. Raise SandboxStartError if not."""
+        """Check that the tier can run here, before anything is written. Raise SandboxStartError if not.
+
+        On a root host the worker starts as root (so any Python can start, even one under /root) and switches
+        to this sandbox's uid once its contexts are loaded, before any cell runs."""
+        if os.geteuid() == 0 and self.chooses_uid:
+            self.separate_uid = self.switch_in_worker = True
 
     def context_path(self, name: str) -> Path:
         """Where the worker sees a context file (the same path here; a mount point under bwrap)."""
@@ -243,14 +300,37 @@ class SubprocessSandbox:
             "seccomp": False,
             "landlock_abi": None,
             "uid": applied.get("uid", os.getuid()),
+            "identity": self._identity(),
             "limits": self.limits(),
-            "fork_bound": "RLIMIT_NPROC is not enforced for root" if os.getuid() == 0 else "none",
+            "disk_bound": self.disk_bound(),
+            "fork_bound": f"RLIMIT_NPROC {self.max_processes} under uid {self.uid}"
+            if self.separate_uid
+            else "RLIMIT_NPROC is not enforced for root"
+            if os.getuid() == 0
+            else "none",
             "environment": "scrubbed",
-            "filesystem": "not confined (runs as the host user)",
+            "host": "non-dumpable (its /proc environ, mem, fd, cwd closed to its uid)",
+            "filesystem": "world-readable files and world-writable dirs only (separate uid)"
+            if self.separate_uid
+            else "not confined (runs as the host user)",
             "network": "not confined",
             "zygote": self.use_zygote,
             "caps": self.caps(),
         }
+
+    def _identity(self) -> str:
+        if self.separate_uid:
+            return f"separate uid {self.uid}"
+        if self.drop_capabilities:
+            return f"root without capabilities ({self.identity_note})"
+        return "the host's uid (not root)"
+
+    def disk_bound(self) -> str:
+        """How the total a run writes is bounded; launchers with a kernel bound say so."""
+        where = "its work dir" + (", and what its uid owns in /tmp, /var/tmp, /dev/shm" if self.separate_uid else "")
+        return (
+            f"{self.disk_limit_bytes:,} bytes in {where}; measured every {_DISK_POLL:g} s, past it the worker restarts"
+        )
 
     def caps(self) -> dict[str, int]:
         return {
@@ -267,20 +347,38 @@ class SubprocessSandbox:
             await self._start_child(contexts)
             return
         await self.prepare()
-        self._dir = Path(tempfile.mkdtemp(prefix="rlmx-", dir=_storage_root()))
+        with contextlib.suppress(OSError):
+            harden.make_undumpable()  # before any worker exists: none of them may read this process
+        self._dir = rundir.create()
         try:
-            for sub in ("ctx", "work"):
+            for sub in ("ctx", "work", "sbx", "tmp"):
                 (self._dir / sub).mkdir()
+            await self.layout()
             self._contexts = self._write_contexts(contexts, "")
             self._context_bytes = sum(len(c.data) for c in contexts)
-            await self.layout()
             await self._spawn()
+            self._watch()
         except BaseException:
             await self.close()
             raise
 
     async def layout(self) -> None:
-        """Arrange the run directory for the launcher (copies, owners, modes); nothing to do here."""
+        """Arrange the run directory: the worker's files, and owners and modes for a separate uid (which gets
+        read access to the run dir through its own group, and write access to work/ and tmp/ only)."""
+        assert self._dir is not None
+        for name in WORKER_FILES:
+            shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
+        if not self.separate_uid:
+            return
+        for path in (self._dir, self._dir / "sbx", self._dir / "ctx"):
+            os.chown(path, 0, self.uid)
+            path.chmod(0o750)
+        for file in (self._dir / "sbx").iterdir():
+            os.chown(file, 0, self.uid)
+            file.chmod(0o440)
+        for folder in ("work", "tmp"):
+            os.chown(self._dir / folder, self.uid, self.uid)
+            (self._dir / folder).chmod(0o700)
 
     def _write_contexts(self, contexts: Sequence[PreparedContext], folder: str) -> list[dict[str, str]]:
         assert self._dir is not None
@@ -289,9 +387,76 @@ class SubprocessSandbox:
             name = f"{folder}{context.name}.{'json' if context.kind == 'json' else 'txt'}"
             path = self._dir / "ctx" / name
             path.write_bytes(context.data)
-            path.chmod(0o444)
+            self._protect(path)
+            self._held[path] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            self._fresh.add(path)
             specs.append({"name": context.name, "kind": context.kind, "path": str(self.context_path(name))})
         return specs
+
+    def _protect(self, path: Path) -> None:
+        if self.separate_uid:
+            os.chown(path, 0, self.uid)
+            path.chmod(0o440)
+        else:
+            path.chmod(0o444)
+
+    def _materialize(self) -> None:
+        """Write the context files again from the held descriptors before a worker loads them: they were
+        unlinked after the last load, and whatever a cell put at their paths since is replaced."""
+        for path, fd in self._held.items():
+            if path in self._fresh:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            with open(path, "xb") as out:
+                size, offset = os.fstat(fd).st_size, 0
+                while offset < size:
+                    sent = os.sendfile(out.fileno(), fd, offset, size - offset)
+                    if sent == 0:
+                        break
+                    offset += sent
+            self._protect(path)
+
+    def _unlink_contexts(self) -> None:
+        """Once loaded, a context needs no file: nothing else can read it there, and it holds no RAM after."""
+        self._fresh.clear()
+        for path in self._held:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _release_contexts(self) -> None:
+        self._unlink_contexts()
+        for fd in self._held.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._held = {}
+
+    # --- the disk bound --------------------------------------------------------------------------------------
+    def disk_folders(self) -> list[Path]:
+        """The folders the worker writes to on the host (empty when a kernel bound makes the watcher moot)."""
+        assert self._dir is not None
+        return [self._dir / "work", self._dir / "tmp"]
+
+    def _watch(self) -> None:
+        if self._watcher is None and self.disk_folders():
+            self._watcher = asyncio.create_task(self._watch_disk())
+
+    async def _watch_disk(self) -> None:
+        folders, uid = self.disk_folders(), self.uid if self.separate_uid else None
+        while True:
+            await asyncio.sleep(_DISK_POLL)
+            used = await asyncio.to_thread(rundir.usage, folders, uid)
+            if used <= self.disk_limit_bytes:
+                continue
+            self._breach = (
+                f"the worker wrote {used:,} bytes, over the run's disk limit of {self.disk_limit_bytes:,} bytes "
+                "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
+            )
+            if self._worker is not None:
+                self._worker.kill_now()
+            await asyncio.to_thread(rundir.empty, folders)
+            if uid is not None:
+                await asyncio.to_thread(rundir.remove_owned, uid)
 
     def _init_frame(self) -> dict[str, Any]:
         return {
@@ -302,6 +467,7 @@ class SubprocessSandbox:
             "harden": self.harden_options(),
             "max_output": self.max_output_chars,
             "max_frame": self.max_frame_bytes,
+            "max_batch": self.call_caps.max_calls_per_cell,
             "answer": self._answer,
         }
 
@@ -309,6 +475,7 @@ class SubprocessSandbox:
         return 30.0 + self._context_bytes / 10e6
 
     async def _spawn(self) -> None:
+        self._materialize()
         try:
             if self.use_zygote:
                 self._worker = await self._fork_worker()
@@ -326,10 +493,18 @@ class SubprocessSandbox:
             raise SandboxStartError(f"the REPL worker failed while starting: {str(ready.get('error'))[:2000]}")
         applied: dict[str, Any] = ready["applied"] if isinstance(ready.get("applied"), dict) else {}
         self.check_applied(applied)
+        self._unlink_contexts()
         self.protections = self.describe(applied)
 
     def check_applied(self, applied: dict[str, Any]) -> None:
-        """Refuse a worker that reports less protection than was asked for (the isolated tier checks)."""
+        """Refuse a worker that reports less protection than was asked for."""
+        if not self.switch_in_worker:
+            return
+        if applied.get("capabilities") == "none":  # the Python's own directories are closed to other users
+            self.separate_uid, self.drop_capabilities = False, True
+            self.identity_note = str(applied.get("uid_note", ""))
+        elif applied.get("uid") != self.uid:
+            raise SandboxStartError(f"the worker does not run under its separate uid {self.uid}; refusing to run it")
 
     async def _start_worker(self) -> _Worker:
         host_end, worker_end = socket.socketpair()
@@ -381,6 +556,11 @@ class SubprocessSandbox:
 
     async def close(self) -> None:
         try:
+            if self._watcher is not None:
+                self._watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._watcher
+                self._watcher = None
             if self._worker is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._worker.channel.send({"t": "shutdown"}), 1.0)
@@ -389,6 +569,10 @@ class SubprocessSandbox:
                 await self._zygote.close()
             self._zygote = None
         finally:
+            self._release_contexts()
+            if self._owns_zygote and self.separate_uid and self.fresh_uid:
+                harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
+                rundir.remove_owned(self.uid)
             if self._dir is not None and self._owns_zygote:
                 shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -414,6 +598,10 @@ class SubprocessSandbox:
             )
         child = copy.copy(self)
         child._lock = asyncio.Lock()
+        child._held = {}
+        child._fresh = set()
+        child._watcher = None
+        child._breach = None
         child._owns_zygote = False
         child._worker = None
         child._answer = {}
@@ -432,6 +620,7 @@ class SubprocessSandbox:
         self._extra = self._write_contexts(contexts, folder)
         self._context_bytes = sum(len(c.data) for c in contexts)
         await self._spawn()
+        self._watch()
 
     # --- more contexts and variables (sessions) ---------------------------------------------------------------
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
@@ -460,6 +649,7 @@ class SubprocessSandbox:
             if reply.get("t") != "loaded" or reply.get("id") != token:
                 await self._kill()
                 raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
+            self._unlink_contexts()
 
     # --- cells -----------------------------------------------------------------------------------------------
     def _grace(self, timeout: float) -> float:
@@ -502,7 +692,7 @@ class SubprocessSandbox:
                 computing += time.monotonic() - started
                 if frame["t"] == "call":
                     replies = await self._serve_call(frame, calls)
-                    await channel.send({"t": "reply", "id": frame.get("id"), "results": replies})
+                    await channel.send_reply(frame.get("id"), replies)
                     continue
                 if frame["t"] == "result" and frame.get("id") == token:
                     result = _cell_result(frame, self.max_output_chars)
@@ -518,9 +708,9 @@ class SubprocessSandbox:
             reason = str(exc)
             if reason == "eof" and self._worker is not None:
                 reason = await self._worker.exit_description()
-            return await self._restart(reason)
+            return await self._restart(self._breach or reason)
         except _WorkerGone as gone:
-            return await self._restart(str(gone))
+            return await self._restart(self._breach or str(gone))
 
     async def _sync(self, channel: FrameChannel, timeout: float) -> None:
         """After a result the worker must be idle: it answers this ping first, or it forged that result."""
@@ -551,6 +741,7 @@ class SubprocessSandbox:
 
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()
+        self._breach = None
         self.restarts += 1
         try:
             await self._spawn()

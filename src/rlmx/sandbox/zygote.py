@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rlmx.sandbox import frames
+from rlmx.sandbox import frames, harden
 from rlmx.sandbox.channel import ChannelBroken, FrameChannel, StderrTail, kill_group, kill_group_now, start_process
 
 _REQUEST_TIMEOUT = 10.0
@@ -146,6 +146,7 @@ class Zygote:
     async def _fail(self, reason: str) -> ZygoteGone:
         """Kill the zygote; returns the error for the caller to raise."""
         self._dead = True
+        self._kill_tree()
         await kill_group(self.process)
         return ZygoteGone(reason)
 
@@ -183,14 +184,22 @@ class Zygote:
         return b"".join(chunks)
 
     # --- the end ------------------------------------------------------------------------------------------
+    def _kill_tree(self) -> None:
+        """Every process under the launcher (the zygote and its workers are subreapers, so this includes what
+        their cells double-forked), killed before the zygote itself can no longer hold them in its tree."""
+        if self.process.returncode is None:
+            harden.kill_tree(self.process.pid)
+
     def kill_now(self) -> None:
         """Synchronous: kill the zygote and, with it, every worker it forked."""
         self._dead = True
+        self._kill_tree()
         kill_group_now(self.process)
 
     async def abort(self) -> None:
         """Kill at once, without a shutdown request (the caller is being cancelled)."""
         self._dead = True
+        self._kill_tree()
         await kill_group(self.process)
         self.ctl.close()
         await self.stderr.finish()
@@ -201,6 +210,7 @@ class Zygote:
                 await asyncio.wait_for(self._send({"t": "shutdown"}), 1.0)
                 await asyncio.wait_for(self.process.wait(), 2.0)
         self._dead = True
+        self._kill_tree()
         await kill_group(self.process)
         self.ctl.close()
         await self.stderr.finish()

@@ -1,0 +1,136 @@
+"""A run's directory on the host, and what a sandbox leaves behind there.
+
+Every sandbox writes its contexts and its worker's work dir under one private run directory (`rlmx-*`, mode
+0700, in /dev/shm when it is writable, else the temp dir). This module keeps that directory honest:
+
+* `create` writes an `owner` file (host pid and its start time), so `sweep_stale` can tell a run directory whose
+  host is gone (killed with SIGKILL, say) from a live one, and removes it at the next start;
+* `usage` measures what a worker wrote (its work and tmp dirs, and for a sandbox uid the files it owns in the
+  shared temp dirs), for the disk bound;
+* `remove_owned` deletes what a sandbox uid left in the shared temp dirs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+PREFIX = "rlmx-"
+SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+"""World-writable places a worker under a separate uid can still write to outside its work dir."""
+
+
+def storage_root() -> str | None:
+    """Where run directories go: /dev/shm (RAM, so context loads are fast) when writable, else the temp dir."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def _start_time(pid: int) -> str:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    fields = text.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def create() -> Path:
+    """A fresh private run directory with its owner file."""
+    root = storage_root()
+    with contextlib.suppress(OSError):
+        sweep_stale(root or tempfile.gettempdir())
+    path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
+    owner = path / "owner"
+    owner.write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+    owner.chmod(0o600)
+    return path
+
+
+def _owner_alive(run: Path) -> bool | None:
+    """True/False when the run dir's owner file says; None when it has none (not ours to judge)."""
+    try:
+        pid_text, _, started = (run / "owner").read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return _start_time(pid) == started and started != ""
+
+
+def sweep_stale(root: str) -> list[str]:
+    """Remove the run directories under `root` whose host process is gone. Returns the removed paths.
+
+    Only directories with an owner file are judged, and only those this uid can remove."""
+    removed = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                continue
+            if _owner_alive(Path(entry.path)) is False:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
+def _tree_bytes(path: str, uid: int | None = None) -> int:
+    """Bytes allocated under `path` (st_blocks, so sparse files count what they use); with `uid`, only the
+    entries that uid owns, and only directories it owns are entered."""
+    total = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if uid is not None and info.st_uid != uid:
+                        continue
+                    total += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total
+
+
+def usage(folders: list[Path], uid: int | None) -> int:
+    """What a worker has written: everything under `folders`, plus (for a sandbox uid) what it owns in the
+    shared temp dirs."""
+    total = sum(_tree_bytes(str(folder)) for folder in folders)
+    if uid is not None:
+        total += sum(_tree_bytes(shared, uid) for shared in SHARED_TEMP_DIRS)
+    return total
+
+
+def empty(folders: list[Path]) -> None:
+    """Delete what is inside `folders`, keeping the folders themselves."""
+    for folder in folders:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+def remove_owned(uid: int) -> None:
+    """Delete the top-level entries a sandbox uid created in the shared temp dirs."""
+    for shared in SHARED_TEMP_DIRS:
+        with contextlib.suppress(OSError), os.scandir(shared) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
