@@ -28,6 +28,7 @@ from rich.text import Text
 
 from rlmx import __version__
 from rlmx.budget import Budget
+from rlmx.commands import mcp as mcp_command
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.lm.base import LM
 from rlmx.progress import Progress
@@ -145,6 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(serve)
     _add_limit_arguments(serve)
     _add_sandbox_argument(serve)
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve an RLM as tools for coding agents over the Model Context Protocol",
+        description="Serve MCP tools (rlm_ask, rlm_estimate, rlm_session_start/ask/end) over stdio, or streamable "
+        "HTTP with --http. Tools read only files inside the granted folders. Needs the [mcp] extra.",
+        epilog="Model choice is the same as for `rlmx ask`; a tool call's `budget` can only tighten the limits. "
+        "Claude Code: claude mcp add rlmx -- rlmx mcp --allow /path/to/project",
+    )
+    mcp_options = mcp_command.add_arguments(mcp)
+    _add_trace_dir_argument(mcp_options)
+    _add_model_arguments(mcp)
+    _add_limit_arguments(mcp)
+    _add_sandbox_argument(mcp)
     doctor = commands.add_parser(
         "doctor",
         help="show what each sandbox tier protects on this machine",
@@ -630,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
             return doctor(args)
         if args.command == "serve":
             return serve(args, os.environ, err)
+        if args.command == "mcp":
+            return mcp_command.run(args, os.environ, err)
         return ask(args, os.environ, err)
     except (UsageError, InputError) as exc:
         _error(err, str(exc))

@@ -1,0 +1,106 @@
+"""`rlmx mcp`: an RLM as tools for coding agents, over the Model Context Protocol (stdio, or streamable HTTP).
+
+`rlmx.cli` registers the subcommand: `add_arguments(parser)` adds the MCP flags, and `run(args, environ, err)`
+serves until the client closes stdin (stdio) or Ctrl-C (HTTP). The model, limit, trace and sandbox flags are the
+CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the embedded model as last resort).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from rlmx.mcp.service import RLMService
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The MCP server's own flags, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
+    from rlmx.cli import _port
+
+    group = parser.add_argument_group("mcp")
+    group.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a folder the tools may read (repeatable). Without it: the client's MCP roots if it sends any, else "
+        "the folder the server starts in. Anything else is refused",
+    )
+    group.add_argument(
+        "--http",
+        action="store_true",
+        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio",
+    )
+    group.add_argument("--host", default="127.0.0.1", help="with --http: address to listen on (default: 127.0.0.1)")
+    group.add_argument("--port", type=_port, default=8000, help="with --http: port to listen on (default: 8000)")
+    return group
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP). Exit 0; UsageError for bad flags."""
+    from rlmx.cli import EXIT_OK, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
+
+    try:
+        import anyio
+
+        from rlmx.mcp.roots import Roots
+        from rlmx.mcp.server import Grant, build_server
+        from rlmx.mcp.service import RLMService
+    except ImportError as exc:
+        raise UsageError(f"rlmx mcp needs the [mcp] extra: pip install 'rlmx[mcp]' ({exc})") from None
+    if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
+        raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
+    allowed = Roots.grant(args.allow, "--allow") if args.allow else None
+    budget = _budget(args)
+    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    root_lm, sub_lm, description = resolve_models(args, environ)
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
+    service = RLMService(rlm)
+    grant = Grant(allowed, Path.cwd())
+    server = build_server(service, grant)
+    say = _sayer(err)
+    say(f"rlmx: model: {description}")
+    say(
+        "rlmx: readable folders: "
+        + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
+    )
+    if args.http:
+        say(f"rlmx: MCP over streamable HTTP at http://{args.host}:{args.port}/mcp (traces in {trace_dir})")
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            say(
+                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
+                "can spend this server's LM budget and read the granted folders",
+                "bold yellow",
+            )
+    else:
+        say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
+    anyio.run(_serve, server, service, args.http, args.host, args.port)
+    return EXIT_OK
+
+
+async def _serve(server: MCPServer, service: RLMService, http: bool, host: str, port: int) -> None:
+    import anyio
+
+    try:
+        if http:
+            await server.run_streamable_http_async(host=host, port=port)
+        else:
+            await server.run_stdio_async()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await service.aclose()  # every session's REPL is killed
+
+
+def _sayer(err: Console) -> Callable[..., None]:
+    def say(text: str, style: str = "") -> None:
+        err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+    return say

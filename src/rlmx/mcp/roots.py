@@ -1,0 +1,204 @@
+"""The folders an MCP client may have rlmx read, and the only code of `rlmx mcp` that reads files.
+
+Every path is resolved (symlinks included) before it is checked, every file is opened without following a final
+symlink and checked again through the descriptor actually opened, so neither a symlink inside a granted folder nor
+one swapped in between the check and the read makes the server read outside the granted roots. Files reached
+through a link that leads outside are skipped and reported, never read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rlmx.errors import InputError
+
+MAX_FILES = 20_000
+"""Files read for one call, over all its paths."""
+MAX_BYTES = 256 * 1024 * 1024
+"""Bytes read for one call, over all its paths (the whole context then lives in the REPL)."""
+SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn"})
+"""Version-control folders: never useful as text, often huge."""
+
+
+class PathRefused(InputError):
+    """A path outside the granted roots, missing, or not a regular file or folder. Nothing was read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What the paths of one call held: `value` is the text of a lone file, else a dict of path -> text.
+
+    Keys are paths relative to the granted root holding them. `skipped` lists files not read, with why."""
+
+    value: str | dict[str, str]
+    files: int
+    chars: int
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Reading:
+    texts: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+class Roots:
+    """Granted folders (resolved, absolute). `source` says who granted them, for error messages and the README:
+    `--allow`, the client's MCP roots, or the folder the server started in."""
+
+    def __init__(self, folders: Iterable[Path], source: str) -> None:
+        self.folders = tuple(dict.fromkeys(folders))
+        if not self.folders:
+            raise InputError(f"no folder is granted ({source}); grant one with --allow PATH")
+        self.source = source
+
+    @classmethod
+    def grant(cls, paths: Sequence[str | Path], source: str) -> Roots:
+        """Roots from paths given by the user. Raises InputError when one does not exist or is not a folder."""
+        folders: list[Path] = []
+        for raw in paths:
+            path = Path(raw).expanduser()
+            try:
+                resolved = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                raise InputError(f"{source} {raw}: no such folder") from None
+            if not resolved.is_dir():
+                raise InputError(f"{source} {raw}: not a folder; grant the folder that holds it")
+            folders.append(resolved)
+        return cls(folders, source)
+
+    def describe(self) -> str:
+        return ", ".join(str(f) for f in self.folders) + f" (from {self.source})"
+
+    def contains(self, path: Path) -> bool:
+        """Whether a resolved path is one of the roots or inside one."""
+        return any(path == root or root in path.parents for root in self.folders)
+
+    def check(self, raw: str) -> Path:
+        """The resolved path of `raw` (relative paths are taken from the first root). Raises PathRefused."""
+        if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
+            raise PathRefused(f"path {raw!r} is not a usable path; give a file or folder path as a string")
+        given = Path(raw).expanduser()
+        if not given.is_absolute():
+            given = self.folders[0] / given
+        try:
+            resolved = given.resolve(strict=True)
+        except FileNotFoundError:
+            raise PathRefused(f"path {raw} does not exist (looked for {given})") from None
+        except (OSError, RuntimeError) as exc:
+            raise PathRefused(f"path {raw} cannot be resolved: {exc}") from None
+        if not self.contains(resolved):
+            shown = f"{raw} (which is {resolved})" if str(resolved) != raw else raw
+            raise PathRefused(
+                f"path {shown} is outside the folders this server may read: {self.describe()}. Ask the user "
+                "to grant it (rlmx mcp --allow PATH), or pass the text itself as `text`"
+            )
+        return resolved
+
+    def read(self, paths: Sequence[str]) -> Loaded:
+        """Read files and folders (checked first, all of them, before reading any). One file gives its text; a
+        folder or several paths give a dict of path -> text. Binary files and links leading outside are skipped.
+        Raises PathRefused, or InputError when nothing readable is left or the limits are passed."""
+        if not paths:
+            raise InputError("paths is empty; give at least one file or folder")
+        checked = [(raw, self.check(raw)) for raw in paths]
+        reading = _Reading()
+        if len(checked) == 1 and not checked[0][1].is_dir():
+            raw, path = checked[0]
+            text = self._read_file(path, raw, reading)
+            if text is None:
+                raise InputError(f"{raw} is not a UTF-8 text file; convert it to text first")
+            return Loaded(text, 1, len(text))
+        for raw, path in checked:
+            if path.is_dir():
+                self._read_folder(path, reading)
+            else:
+                text = self._read_file(path, raw, reading)
+                if text is not None:
+                    reading.texts[self._key(path, reading.texts)] = text
+        if not reading.texts:
+            why = f"; skipped: {', '.join(reading.skipped[:5])}" if reading.skipped else ""
+            raise InputError(f"no readable text file in {', '.join(paths)}{why}")
+        chars = sum(len(t) for t in reading.texts.values())
+        return Loaded(reading.texts, len(reading.texts), chars, tuple(reading.skipped))
+
+    def _key(self, path: Path, taken: dict[str, str]) -> str:
+        for root in self.folders:
+            if root in path.parents:
+                key = path.relative_to(root).as_posix()
+                return key if key not in taken else str(path)
+        return str(path)
+
+    def _read_folder(self, folder: Path, reading: _Reading) -> None:
+        for directory, subfolders, names in os.walk(folder, followlinks=False):
+            here = Path(directory)
+            for name in sorted(subfolders):
+                full = here / name
+                if name in SKIPPED_FOLDERS:
+                    subfolders.remove(name)
+                elif full.is_symlink():
+                    reading.skipped.append(f"{self._shown(full)} (a linked folder: grant or pass its target)")
+            subfolders.sort()
+            for name in sorted(names):
+                full = here / name
+                try:
+                    target = full.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    reading.skipped.append(f"{self._shown(full)} (a broken link)")
+                    continue
+                if not self.contains(target):
+                    reading.skipped.append(f"{self._shown(full)} (links outside the granted folders)")
+                    continue
+                text = self._read_file(target, str(full), reading)
+                if text is not None:
+                    reading.texts[self._key(full, reading.texts)] = text
+
+    def _shown(self, path: Path) -> str:
+        return self._key(path, {})
+
+    def _read_file(self, path: Path, raw: str, reading: _Reading) -> str | None:
+        """The text of one resolved file inside the roots, or None (recorded as skipped) when it is not text."""
+        reading.files += 1
+        if reading.files > MAX_FILES:
+            raise InputError(f"more than {MAX_FILES:,} files under the given paths; pass narrower paths (a sub-folder)")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            reading.skipped.append(f"{self._shown(path)} ({exc.strerror})")
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                reading.skipped.append(f"{self._shown(path)} (not a regular file)")
+                return None
+            opened = _opened_path(fd)
+            if opened is not None and not self.contains(opened):
+                raise PathRefused(f"{raw} changed while being read and now leads outside the granted folders")
+            if reading.bytes + info.st_size > MAX_BYTES:
+                raise InputError(
+                    f"the given paths hold more than {MAX_BYTES // 2**20} MiB; pass narrower paths (a sub-folder)"
+                )
+            data = handle.read(MAX_BYTES - reading.bytes + 1)
+        reading.bytes += len(data)
+        if b"\x00" in data[:8192]:
+            reading.skipped.append(f"{self._shown(path)} (binary)")
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            reading.skipped.append(f"{self._shown(path)} (not UTF-8)")
+            return None
+
+
+def _opened_path(fd: int) -> Path | None:
+    """The path the kernel says `fd` has (Linux); None where /proc is not available."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None

@@ -1,0 +1,262 @@
+"""The MCP side of `rlmx mcp`: tools over the official `mcp` SDK (MCPServer), calling `RLMService`.
+
+Each tool call that runs an RLM runs it in its own asyncio task, and the call waits for it while sending MCP
+progress notifications. When the client cancels the call (`notifications/cancelled`) or goes away, the SDK cancels
+the waiting handler; the handler then cancels the run's task once and waits for it to finish under a shield, so
+the engine's own cleanup (LM calls stopped, sandbox workers killed) runs to its end before the call is dropped.
+
+    server = build_server(RLMService(rlm), Grant(allowed=None, default=Path.cwd()))
+    await server.run_stdio_async()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import threading
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+
+from rlmx import __version__
+from rlmx.errors import InputError, RLMXError
+from rlmx.events import Emit, Event
+from rlmx.mcp.roots import Roots
+from rlmx.mcp.service import RLMService
+from rlmx.progress import Progress
+
+T = TypeVar("T")
+
+INSTRUCTIONS = """\
+rlmx answers questions over files, folders or texts too large for your context window: a Recursive Language Model
+keeps the content in a sandboxed Python REPL and reads it with code and sub-model calls; only the answer comes
+back. Use rlm_estimate first for a large folder to see its size and a cost forecast; rlm_ask for one question;
+rlm_session_start / rlm_session_ask / rlm_session_end for several questions over the same content (the REPL and
+its variables persist). Paths must lie inside the folders the user granted; other paths are refused."""
+
+ASK_DESCRIPTION = """\
+Answer a question over files, folders or a text that are too big (or too many) to read yourself: logs, dumps, \
+codebases, document sets. The content is loaded into a sandboxed REPL, never into a prompt; a model writes code \
+that searches and splits it and asks sub-models about the pieces. Returns the answer with status ("finished", \
+"budget_exhausted": the best answer so far, or "error"), stop_reason, usage (tokens, cost_usd) and trace_id / \
+trace_path (a JSONL record of the run). Give either `paths` (files or folders inside the granted roots; folders \
+are read recursively, binary files skipped) or `text`. Ask a precise, self-contained question; say what form \
+the answer should take. Runs take seconds to minutes; progress is reported while it runs, and cancelling the \
+call stops it."""
+
+ESTIMATE_DESCRIPTION = """\
+Before spending: the size of the given paths or text (characters, estimated tokens, files read and skipped) and \
+a low/high token and USD range for one rlm_ask with the server's models and budget. A forecast, not a \
+measurement; nothing is run and no model is called."""
+
+SESSION_START_DESCRIPTION = """\
+Open a multi-question session over paths or a text (or none: questions may bring their own). Returns a \
+session_id. The session keeps one REPL across its questions, so variables computed for one question (counts, \
+parsed records, indexes) are still there for the next, and `history` holds the earlier questions and answers. \
+End it with rlm_session_end; it holds a live process until then."""
+
+SESSION_ASK_DESCRIPTION = """\
+Ask the next question in a session (see rlm_session_start). Optional `paths` or `text` add a context variable \
+(context_1, context_2, ...). Returns what rlm_ask returns, plus session_id and turn. One question at a time per \
+session; cancelling a question ends its session."""
+
+SESSION_END_DESCRIPTION = "End a session and kill its REPL. Returns how many questions it answered."
+
+Query = Annotated[str, Field(description="The question, self-contained (the RLM does not see your conversation).")]
+Paths = Annotated[
+    list[str] | None,
+    Field(
+        description="Files or folders to answer over, absolute or relative to the first granted root. Must lie "
+        "inside the granted roots (symlinks are resolved first). Leave out when giving `text`.",
+    ),
+]
+Text = Annotated[str | None, Field(description="The content itself, when it is not in a file. Leave out with `paths`.")]
+SessionId = Annotated[str, Field(description="The session_id rlm_session_start returned.")]
+
+
+class CallBudget(BaseModel):
+    """Limits for one call. Each can only lower the server's own limit, never raise it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_iterations: int | None = Field(None, ge=1, description="Root turns (each: one model reply and its code).")
+    max_seconds: float | None = Field(None, gt=0, description="Wall-clock limit of the whole run, in seconds.")
+    max_tokens: int | None = Field(None, ge=1, description="Tokens of all model calls together (input + output).")
+    max_subcalls: int | None = Field(None, ge=1, description="Sub-model calls (llm_query / rlm_query).")
+    max_usd: float | None = Field(None, gt=0, description="Spending limit in USD (needs priced models).")
+
+
+BudgetArg = Annotated[
+    CallBudget | None,
+    Field(description="Optional limits for this call; they only tighten the server's limits (see rlm_estimate)."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Where paths may come from: `allowed` (from --allow) when given, else the client's MCP roots when it offers
+    some, else `default` (the folder the server started in)."""
+
+    allowed: Roots | None
+    default: Path
+
+    async def roots(self, ctx: Context) -> Roots:
+        if self.allowed is not None:
+            return self.allowed
+        client = await _client_roots(ctx)
+        if client:
+            return Roots(client, "the client's MCP roots")
+        return Roots([self.default.resolve()], "the folder the server started in")
+
+
+def build_server(service: RLMService, grant: Grant) -> MCPServer:
+    """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
+    server = MCPServer("rlmx", version=__version__, instructions=INSTRUCTIONS)
+    running = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+    local = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+    @server.tool(description=ASK_DESCRIPTION, annotations=running)
+    async def rlm_ask(
+        query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
+    ) -> dict[str, Any]:
+        roots = await _refusing(grant.roots(ctx))
+        return await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
+
+    @server.tool(description=ESTIMATE_DESCRIPTION, annotations=local)
+    async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
+        roots = await _refusing(grant.roots(ctx))
+        # Reading a large folder blocks: do it off the event loop, so progress and cancellation still flow.
+        work = anyio.to_thread.run_sync(service.estimate, roots, query, paths, text)
+        return await _refusing(work)
+
+    @server.tool(description=SESSION_START_DESCRIPTION, annotations=local)
+    async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
+        roots = await _refusing(grant.roots(ctx))
+        return await _refusing(service.session_start(roots, paths, text))
+
+    @server.tool(description=SESSION_ASK_DESCRIPTION, annotations=running)
+    async def rlm_session_ask(
+        session_id: SessionId,
+        query: Query,
+        ctx: Context,
+        paths: Paths = None,
+        text: Text = None,
+        budget: BudgetArg = None,
+    ) -> dict[str, Any]:
+        roots = await _refusing(grant.roots(ctx))
+        return await _reporting(
+            ctx, lambda emit: service.session_ask(roots, session_id, query, paths, text, _limits(budget), emit)
+        )
+
+    @server.tool(description=SESSION_END_DESCRIPTION, annotations=local)
+    async def rlm_session_end(session_id: SessionId) -> dict[str, Any]:
+        return await _refusing(service.session_end(session_id))
+
+    return server
+
+
+def _limits(budget: CallBudget | None) -> dict[str, Any]:
+    return {} if budget is None else budget.model_dump(exclude_none=True)
+
+
+async def _refusing(work: Awaitable[T]) -> T:
+    """`work`'s value; InputError (bad input, nothing spent) and other rlmx errors become a tool error."""
+    try:
+        return await work
+    except InputError as exc:
+        raise ToolError(str(exc)) from None
+    except RLMXError as exc:
+        raise ToolError(f"{type(exc).__name__}: {exc}") from None
+
+
+async def _reporting(ctx: Context, start: Callable[[Emit], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Run `start(listener)` in its own task, turning its events into progress notifications until it ends.
+
+    A cancelled call (client cancellation, disconnect, shutdown) cancels the task once and waits for its cleanup
+    under a shield: anyio re-cancels every await inside a cancelled scope, which would cut the cleanup short."""
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    events: asyncio.Queue[Event] = asyncio.Queue()
+
+    def listen(event: Event) -> None:
+        if threading.get_ident() == loop_thread:
+            events.put_nowait(event)
+        else:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+    run = asyncio.ensure_future(_refusing(start(listen)))
+    lines = ProgressLines()
+    try:
+        while True:
+            waiter = asyncio.ensure_future(events.get())
+            await asyncio.wait({waiter, run}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():
+                waiter.cancel()
+                break
+            line = lines(waiter.result())
+            if line:
+                await _progress(ctx, lines.count, line)
+        return run.result()
+    finally:
+        if not run.done():
+            run.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(run, return_exceptions=True)
+
+
+async def _progress(ctx: Context, count: int, message: str) -> None:
+    # A client that is gone gets no progress; the cancellation that follows ends the run.
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        await ctx.report_progress(count, None, message)
+
+
+class ProgressLines:
+    """The progress lines `rlmx ask` prints on stderr, one string per event that has one."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._progress = Progress(Console(file=self._buffer, force_terminal=False, no_color=True, width=10_000))
+        self.count = 0
+
+    def __call__(self, event: Event) -> str:
+        self._progress(event)
+        text = self._buffer.getvalue().strip()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        if text:
+            self.count += 1
+        return text
+
+
+async def _client_roots(ctx: Context) -> list[Path]:
+    """The client's `file://` roots that exist as folders, or [] when it offers none (or cannot be asked)."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots stay the way handshake clients grant
+            listed = await ctx.session.list_roots()
+    except Exception:  # a client that cannot answer roots/list has granted nothing by it
+        return []
+    folders: list[Path] = []
+    for root in listed.roots:
+        url = urlparse(str(root.uri))
+        if url.scheme != "file":
+            continue
+        path = Path(unquote(url.path))
+        if path.is_dir():
+            folders.append(path.resolve())
+    return folders

@@ -1,0 +1,323 @@
+"""What the MCP tools do, without the MCP SDK: read the granted paths, run the RLM, shape the replies.
+
+`server.py` wires these methods to MCP tools; everything here takes plain values and returns JSON-ready dicts, and
+raises InputError (a clear message, nothing spent) for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rlmx.budget import Budget
+from rlmx.context import PreparedContext, prepare_all
+from rlmx.errors import InputError
+from rlmx.events import Emit, Fanout
+from rlmx.mcp.roots import Loaded, Roots
+from rlmx.result import Result
+from rlmx.rlm import RLM, check_query
+from rlmx.sandbox.frames import RESERVED_NAMES
+from rlmx.session import Session
+
+LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "max_usd")
+"""The budget fields a tool call may set; they only tighten the server's own limits."""
+MAX_SESSIONS = 8
+"""Open sessions at once; each holds a live REPL process."""
+
+FORECAST_NOTE = (
+    "A forecast, not a measurement: the RLM never puts the context in a prompt, so cost depends on how much of "
+    "the context its code sends to sub-calls. 'low' is a targeted search reading about 5% of it in 2 root turns; "
+    "'high' reads all of it about 1.5 times over and uses every root turn. Tokens are estimated at about 4 "
+    "characters a token. The budget limits (max_tokens, max_usd) cap the real spend whatever the forecast says."
+)
+
+
+@dataclass(slots=True)
+class _OpenSession:
+    session: Session
+    base: RLM
+    started: float
+    busy: bool = False
+    questions: int = 0
+
+
+class RLMService:
+    """One RLM configuration (the server's) serving tool calls; sessions live here until ended or shutdown."""
+
+    def __init__(self, rlm: RLM, *, max_sessions: int = MAX_SESSIONS) -> None:
+        self.rlm = rlm
+        self.max_sessions = max_sessions
+        self.sessions: dict[str, _OpenSession] = {}
+
+    # --- one-shot questions -----------------------------------------------------------------------------
+
+    async def ask(
+        self,
+        roots: Roots,
+        query: str,
+        paths: list[str] | None,
+        text: str | None,
+        limits: Mapping[str, Any] | None,
+        listener: Emit | None = None,
+    ) -> dict[str, Any]:
+        """Answer `query` over the paths or the text. The run is cancelled (workers killed) if this is."""
+        check_query(query)
+        loaded = await asyncio.to_thread(_load, roots, paths, text, required=True)
+        rlm = self._for_call(limits, listener)
+        assert loaded is not None
+        result = await rlm.acompletion(query, loaded.value)
+        return _reply(result, loaded)
+
+    def estimate(self, roots: Roots, query: str, paths: list[str] | None, text: str | None) -> dict[str, Any]:
+        """The context's size and a cost range for the configured models: a forecast, nothing is run."""
+        check_query(query)
+        loaded = _load(roots, paths, text, required=True)
+        assert loaded is not None
+        prepared = prepare_all(loaded.value, None, RESERVED_NAMES)
+        return {**_loaded_info(loaded), **forecast(self.rlm, prepared)}
+
+    # --- sessions -----------------------------------------------------------------------------------------
+
+    async def session_start(self, roots: Roots, paths: list[str] | None, text: str | None) -> dict[str, Any]:
+        """Open a session over the paths or text (or none: later questions can bring contexts)."""
+        if len(self.sessions) >= self.max_sessions:
+            raise InputError(
+                f"{len(self.sessions)} sessions are open, the limit: end one with rlm_session_end first "
+                f"(open: {', '.join(self.sessions)})"
+            )
+        loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
+        session = self.rlm.session(loaded.value if loaded is not None else None)
+        session_id = session.session_id
+        self.sessions[session_id] = _OpenSession(session, self.rlm, time.monotonic())
+        return {
+            "session_id": session_id,
+            "contexts": [c.summary() for c in session.contexts],
+            **(_loaded_info(loaded) if loaded is not None else {}),
+            "note": "The REPL starts with the first question and keeps its variables until rlm_session_end.",
+        }
+
+    async def session_ask(
+        self,
+        roots: Roots,
+        session_id: str,
+        query: str,
+        paths: list[str] | None,
+        text: str | None,
+        limits: Mapping[str, Any] | None,
+        listener: Emit | None = None,
+    ) -> dict[str, Any]:
+        """The next question of a session; new paths or text become `context_1`, `context_2`, ...
+
+        A cancelled question ends its session (its REPL is killed mid-cell, so its state is not trustworthy)."""
+        entry = self._session(session_id)
+        check_query(query)
+        if entry.busy:
+            raise InputError(f"session {session_id} is still answering a question; wait for it, or start another")
+        loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
+        entry.busy = True
+        entry.session.rlm = self._for_call(limits, listener, base=entry.base)
+        try:
+            result = await entry.session.aask(query, loaded.value if loaded is not None else None)
+        except InputError:
+            raise  # refused before running: the session is unchanged
+        except BaseException:
+            await self.session_end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
+            raise
+        finally:
+            entry.busy = False
+        entry.questions += 1
+        reply = _reply(result, loaded)
+        reply["session_id"] = session_id
+        reply["turn"] = entry.questions
+        return reply
+
+    async def session_end(self, session_id: str) -> dict[str, Any]:
+        """Close a session and kill its REPL."""
+        entry = self._session(session_id)
+        del self.sessions[session_id]
+        await entry.session.aclose()
+        return {"session_id": session_id, "ended": True, "questions": entry.questions}
+
+    async def aclose(self) -> None:
+        """End every session (the server is shutting down)."""
+        for session_id in list(self.sessions):
+            await self.session_end(session_id)
+
+    def _session(self, session_id: str) -> _OpenSession:
+        entry = self.sessions.get(session_id) if isinstance(session_id, str) else None
+        if entry is None:
+            known = ", ".join(self.sessions) or "none"
+            raise InputError(
+                f"no open session {session_id!r} (open sessions: {known}); start one with rlm_session_start"
+            )
+        return entry
+
+    def _for_call(self, limits: Mapping[str, Any] | None, listener: Emit | None, *, base: RLM | None = None) -> RLM:
+        """The server's RLM, its budget tightened by the call's limits, its events also sent to `listener`."""
+        rlm = base if base is not None else self.rlm
+        budget = tightened(rlm, limits or {})
+        # RLM keeps no per-run state: a shallow copy with another budget and listener is an independent RLM.
+        call = copy.copy(rlm)
+        call.budget = budget
+        if budget.max_depth is not None:
+            call.max_depth = min(rlm.max_depth, budget.max_depth)
+        if listener is not None:
+            call.on_event = Fanout(rlm.on_event, listener)
+        return call
+
+
+def tightened(rlm: RLM, limits: Mapping[str, Any]) -> Budget:
+    """`rlm.budget` with a call's limits applied: each one can lower the server's limit, never raise it.
+    Raises InputError for an unknown or bad limit, or a USD limit on unpriced models."""
+    unknown = sorted(set(limits) - set(LIMIT_NAMES))
+    if unknown:
+        raise InputError(f"unknown budget field(s) {', '.join(unknown)}; use {', '.join(LIMIT_NAMES)}")
+    changes: dict[str, Any] = {}
+    for name, value in limits.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise InputError(f"budget.{name} must be a positive number, not {value!r}")
+        current = getattr(rlm.budget, name)
+        changes[name] = value if current is None else min(current, value)
+    if "max_iterations" in changes:
+        changes["max_iterations"] = max(1, int(changes["max_iterations"]))
+    if changes.get("max_usd") is not None and rlm.budget.max_usd is None:
+        unpriced = _unpriced(rlm)
+        if unpriced:
+            raise InputError(
+                f"budget.max_usd cannot be enforced: no price is known for {', '.join(unpriced)}; "
+                "limit budget.max_tokens instead"
+            )
+    return dataclasses.replace(rlm.budget, **changes)
+
+
+def _unpriced(rlm: RLM) -> list[str]:
+    models = [rlm.lm, rlm.sub_lm, *rlm.models.values(), *rlm.depth_lms.values()]
+    return sorted({m.model for m in models if rlm.prices.lookup(m.model) is None})
+
+
+def _load(roots: Roots, paths: list[str] | None, text: str | None, *, required: bool) -> Loaded | None:
+    if paths and text is not None:
+        raise InputError("give either paths or text, not both")
+    if paths:
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InputError("paths must be a list of file or folder paths (strings)")
+        return roots.read(paths)
+    if text is not None:
+        if not isinstance(text, str) or not text:
+            raise InputError("text is empty; pass the text to answer over, or paths")
+        return Loaded(text, 0, len(text))
+    if required:
+        raise InputError(
+            "nothing to read: pass paths (files or folders under the granted roots) or text (the content itself)"
+        )
+    return None
+
+
+def _loaded_info(loaded: Loaded) -> dict[str, Any]:
+    info: dict[str, Any] = {"files_read": loaded.files, "chars_read": loaded.chars}
+    if loaded.skipped:
+        info["files_skipped"] = list(loaded.skipped[:50])
+        if len(loaded.skipped) > 50:
+            info["files_skipped_more"] = len(loaded.skipped) - 50
+    return info
+
+
+def _reply(result: Result, loaded: Loaded | None) -> dict[str, Any]:
+    """The tool's reply: the answer first, then how the run ended, what it cost and where its trace is."""
+    usage = result.usage.to_dict()
+    reply: dict[str, Any] = {
+        "answer": result.answer,
+        "status": result.status,
+        "stop_reason": result.stop_reason,
+        "answer_source": result.answer_source,
+        "iterations": result.iterations,
+        "seconds": round(result.seconds, 2),
+        "usage": {
+            "input_tokens": usage["input_tokens"],
+            "output_tokens": usage["output_tokens"],
+            "total_tokens": usage["total_tokens"],
+            "lm_calls": usage["calls"],
+            "subcalls": usage["subcalls"],
+            "cost_usd": usage["cost_usd"],
+            "unpriced_calls": usage["unpriced_calls"],
+            "by_model": usage["by_model"],
+        },
+        "trace_id": result.run_id,
+        "trace_path": str(result.trace_path) if result.trace_path else None,
+    }
+    if result.error is not None:
+        reply["error"] = f"{type(result.error).__name__}: {result.error}"
+    if loaded is not None:
+        reply.update(_loaded_info(loaded))
+    return reply
+
+
+# --- the forecast -----------------------------------------------------------------------------------------
+
+_ROOT_TURN_TOKENS = (3_000, 12_000)
+"""Input tokens of one root turn: the system prompt and a short history (low); a long history (high)."""
+_ROOT_REPLY_TOKENS = (400, 1_500)
+_SUB_READ_SHARE = (0.05, 1.5)
+_SUB_REPLY_TOKENS_PER_READ = (200, 500)
+_SUB_READ_TOKENS = 4_000
+"""Tokens of context one sub-call reads, for counting replies."""
+
+
+def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
+    """A low and high token and USD range for one run over `prepared` with `rlm`'s models and budget."""
+    chars = sum(c.chars for c in prepared)
+    tokens = sum(c.approx_tokens for c in prepared)
+    root, sub = rlm.lm.model, rlm.sub_lm.model
+    guided = root.startswith("guided-root")
+    turns = (2, rlm.budget.max_iterations)
+    ranges: dict[str, dict[str, int]] = {}
+    for index, end in enumerate(("low", "high")):
+        read = max(min(tokens, 2_000), math.ceil(tokens * _SUB_READ_SHARE[index]))
+        reads = max(1, math.ceil(read / _SUB_READ_TOKENS))
+        ranges[end] = {
+            "root_input": 0 if guided else turns[index] * _ROOT_TURN_TOKENS[index],
+            "root_output": 0 if guided else turns[index] * _ROOT_REPLY_TOKENS[index],
+            "sub_input": read + 200 * reads,
+            "sub_output": reads * _SUB_REPLY_TOKENS_PER_READ[index],
+        }
+    cap = rlm.budget.max_tokens
+    out: dict[str, Any] = {
+        "kind": "forecast",
+        "note": FORECAST_NOTE,
+        "context_chars": chars,
+        "context_tokens_estimate": tokens,
+        "models": {"root": root, "sub": sub},
+        "tokens": {},
+        "cost_usd": {},
+        "budget": {k: v for k, v in dataclasses.asdict(rlm.budget).items() if v is not None},
+    }
+    root_price, sub_price = rlm.prices.lookup(root), rlm.prices.lookup(sub)
+    for end, parts in ranges.items():
+        total = sum(parts.values())
+        out["tokens"][end] = min(total, cap) if cap is not None else total
+        if (root_price is None and not guided) or sub_price is None:
+            continue
+        usd = sub_price.cost(parts["sub_input"], parts["sub_output"])
+        if root_price is not None:
+            usd += root_price.cost(parts["root_input"], parts["root_output"])
+        if cap is not None and total > cap:
+            usd *= cap / total
+        if rlm.budget.max_usd is not None:
+            usd = min(usd, rlm.budget.max_usd)
+        out["cost_usd"][end] = round(usd, 6)
+    if not out["cost_usd"]:
+        out["cost_usd"] = None
+        out["unpriced_models"] = _unpriced(rlm)
+    if tokens and cap is not None and tokens > cap:
+        out["warning"] = (
+            f"the context alone (~{tokens:,} tokens) exceeds budget max_tokens {cap:,}; expect a partial read"
+        )
+    return out

@@ -1,0 +1,101 @@
+"""Start `rlmx mcp` as a real subprocess and talk to it with the `mcp` SDK's own client over stdio."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp.client.stdio import stdio_client
+from mcp_types import CallToolResult, TextContent
+
+from mcp import Client, StdioServerParameters
+
+MAIN = "import sys; from rlmx.cli import main; sys.exit(main())"
+
+
+def script(tmp_path: Path, replies: Sequence[str] | dict[str, list[str]], name: str = "script.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(list(replies) if not isinstance(replies, dict) else replies), encoding="utf-8")
+    return path
+
+
+def repl(code: str) -> str:
+    return f"```repl\n{code}\n```"
+
+
+@asynccontextmanager
+async def connect(
+    tmp_path: Path, *args: str, cwd: Path | None = None, mode: str = "auto", **client: Any
+) -> AsyncIterator[tuple[Client, Path]]:
+    """A connected client, and the file the server's stderr goes to. The server runs `rlmx mcp ARGS`."""
+    errlog = tmp_path / "server-stderr.txt"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", MAIN, "mcp", "--trace-dir", str(tmp_path / "traces"), *args],
+        cwd=str(cwd or tmp_path),
+        env={k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))},
+    )
+    with errlog.open("w", encoding="utf-8") as err:
+        async with Client(stdio_client(params, errlog=err), mode=mode, read_timeout_seconds=120, **client) as session:
+            yield session, errlog
+
+
+def payload(result: CallToolResult) -> dict[str, Any]:
+    """A successful tool call's structured reply."""
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def descendants(pid: int) -> list[int]:
+    """Live (non-zombie) processes below `pid`, found through /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def server_pid() -> int:
+    """The pid of the one `rlmx mcp` server this test process started."""
+    found = [pid for pid in descendants(os.getpid()) if MAIN.encode() in _cmdline(pid)]
+    assert len(found) == 1, f"expected one rlmx mcp server process, found {found}"
+    return found[0]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""

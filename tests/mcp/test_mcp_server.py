@@ -1,0 +1,237 @@
+"""`rlmx mcp` driven by the `mcp` SDK's own client over stdio, as an agent would: a real server subprocess with a
+scripted model (and the embedded one), real sandbox workers, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mcp.server.mcpserver", reason="needs the [mcp] extra")
+
+from mcp_harness import alive, connect, descendants, payload, repl, script, server_pid, text_of
+from mcp_types import ListRootsResult, Root
+
+from scripting import missing_embedded_model
+
+TOOLS = {"rlm_ask", "rlm_estimate", "rlm_session_start", "rlm_session_ask", "rlm_session_end"}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A granted folder with a few text files, a binary one and a link that leads outside it."""
+    root = tmp_path / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("def main():\n    return 'launch code 7391-KESTREL'\n", encoding="utf-8")
+    (root / "README.md").write_text("# Demo\nThe app prints a launch code.\n", encoding="utf-8")
+    (root / "logo.png").write_bytes(b"\x89PNG\x00\x00binary")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the password is hunter2", encoding="utf-8")
+    (root / "src" / "leak.txt").symlink_to(secret)
+    return root
+
+
+async def test_lists_the_tools_with_schemas_an_agent_can_fill(tmp_path: Path, project: Path) -> None:
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(script(tmp_path, ["FINAL(1)"]))) as (
+        client,
+        _,
+    ):
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS
+    ask = tools["rlm_ask"]
+    assert ask.input_schema["required"] == ["query"]
+    properties = ask.input_schema["properties"]
+    assert {"query", "paths", "text", "budget"} <= set(properties)
+    assert "granted" in str(properties["paths"])
+    assert "max_usd" in str(properties["budget"]) or "max_usd" in str(ask.input_schema.get("$defs"))
+    for tool in tools.values():
+        assert tool.description and len(tool.description) > 40
+    assert "forecast" in (tools["rlm_estimate"].description or "")
+
+
+async def test_rlm_ask_answers_over_a_folder_with_progress(tmp_path: Path, project: Path) -> None:
+    code = "files = sorted(context)\ncode = context['src/app.py'].split(\"'\")[1]\nFINAL(f'{code} from {files}')"
+    replies = script(tmp_path, [repl(code)])
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies)) as (client, _):
+        result = await client.call_tool(
+            "rlm_ask",
+            {"query": "What is the launch code?", "paths": [str(project)]},
+            progress_callback=on_progress,
+        )
+    reply = payload(result)
+    assert reply["answer"] == "launch code 7391-KESTREL from ['README.md', 'src/app.py']"
+    assert reply["status"] == "finished"
+    assert reply["usage"]["lm_calls"] == 1
+    assert reply["usage"]["cost_usd"] == 0
+    assert reply["files_read"] == 2
+    skipped = " ".join(reply["files_skipped"])
+    assert "logo.png (binary)" in skipped
+    assert "src/leak.txt (links outside the granted folders)" in skipped
+    assert Path(reply["trace_path"]).is_file() and reply["trace_id"] in reply["trace_path"]
+    assert any(line.startswith("[") and "start" in line for line in progress), progress
+    assert any("finished" in line for line in progress), progress
+
+
+async def test_paths_outside_the_roots_are_refused_before_any_spending(tmp_path: Path, project: Path) -> None:
+    replies = script(tmp_path, [repl("FINAL(context)")])
+    outside = tmp_path / "secret.txt"
+    link = project / "up"
+    link.symlink_to(tmp_path)
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies)) as (client, _):
+        direct = await client.call_tool("rlm_ask", {"query": "q", "paths": [str(outside)]})
+        dotdot = await client.call_tool("rlm_ask", {"query": "q", "paths": [str(project / ".." / "secret.txt")]})
+        via_link = await client.call_tool("rlm_estimate", {"query": "q", "paths": ["up/secret.txt"]})
+        linked_file = await client.call_tool("rlm_ask", {"query": "q", "paths": ["src/leak.txt"]})
+        mixed = await client.call_tool("rlm_session_start", {"paths": [str(project), str(outside)]})
+        allowed = await client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]})
+    for refused in (direct, dotdot, via_link, linked_file, mixed):
+        assert refused.is_error
+        message = text_of(refused)
+        assert "outside the folders this server may read" in message and str(project) in message, message
+        assert "hunter2" not in message
+    assert payload(allowed)["answer"].startswith("# Demo")
+    assert not list((tmp_path / "traces").glob("*.jsonl"))[1:], "only the allowed call may have run"
+
+
+async def test_bad_arguments_come_back_as_tool_errors(tmp_path: Path, project: Path) -> None:
+    replies = script(tmp_path, [repl("FINAL(1)")])
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies)) as (client, _):
+        both = await client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"], "text": "x"})
+        neither = await client.call_tool("rlm_ask", {"query": "q"})
+        missing = await client.call_tool("rlm_ask", {"query": "q", "paths": ["nope.txt"]})
+        zero = await client.call_tool("rlm_ask", {"query": "q", "text": "x", "budget": {"max_iterations": 0}})
+        typo = await client.call_tool("rlm_ask", {"query": "q", "text": "x", "budget": {"max_turns": 3}})
+        unknown = await client.call_tool("rlm_session_ask", {"session_id": "nope", "query": "q"})
+    assert "not both" in text_of(both)
+    assert "pass paths" in text_of(neither)
+    assert "does not exist" in text_of(missing)
+    assert "max_iterations" in text_of(zero)
+    assert "max_turns" in text_of(typo)
+    assert "no open session 'nope'" in text_of(unknown)
+    for result in (both, neither, missing, zero, typo, unknown):
+        assert result.is_error
+
+
+async def test_estimate_is_a_labelled_forecast(tmp_path: Path, project: Path) -> None:
+    server = ("--model", "gpt-5-mini", "--base-url", "http://127.0.0.1:9/v1")  # never called: nothing listens
+    async with connect(tmp_path, "--allow", str(project), *server) as (client, _):
+        reply = payload(await client.call_tool("rlm_estimate", {"query": "q", "paths": [str(project)]}))
+    chars = len((project / "README.md").read_text()) + len((project / "src" / "app.py").read_text())
+    assert reply["kind"] == "forecast" and "not a measurement" in reply["note"]
+    assert reply["chars_read"] == chars and reply["files_read"] == 2
+    assert reply["context_chars"] > chars  # the folder becomes one dict of path -> text, serialized
+    assert reply["context_tokens_estimate"] == (reply["context_chars"] + 3) // 4
+    assert reply["models"] == {"root": "gpt-5-mini", "sub": "gpt-5-mini"}
+    assert 0 < reply["cost_usd"]["low"] < reply["cost_usd"]["high"]
+    assert reply["tokens"]["low"] < reply["tokens"]["high"]
+
+
+async def test_a_session_keeps_variables_across_questions(tmp_path: Path, project: Path) -> None:
+    replies = script(
+        tmp_path,
+        [
+            repl("lines = context.splitlines()\nFINAL(len(lines))"),
+            repl("FINAL(f'{lines[0]}|{len(history)}|{history[0][\"answer\"]}|{context_1}')"),
+        ],
+    )
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies)) as (client, _):
+        started = payload(await client.call_tool("rlm_session_start", {"paths": ["README.md"]}))
+        session = started["session_id"]
+        first = payload(await client.call_tool("rlm_session_ask", {"session_id": session, "query": "How many?"}))
+        second = payload(
+            await client.call_tool("rlm_session_ask", {"session_id": session, "query": "First?", "text": "extra"})
+        )
+        ended = payload(await client.call_tool("rlm_session_end", {"session_id": session}))
+        after = await client.call_tool("rlm_session_ask", {"session_id": session, "query": "again?"})
+        assert not [p for p in descendants(server_pid()) if alive(p)], "the session's REPL outlived its end"
+    assert first["answer"] == "2" and first["turn"] == 1
+    assert second["answer"] == "# Demo|1|2|extra" and second["turn"] == 2
+    assert ended == {"session_id": session, "ended": True, "questions": 2}
+    assert after.is_error and "no open session" in text_of(after)
+
+
+@pytest.mark.slow
+async def test_cancelling_a_call_stops_the_run_and_kills_its_worker(tmp_path: Path, project: Path) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="rlmx-mcp-test-"))
+    shared.chmod(0o777)  # the worker may run as another uid (the sandbox drops root), outside tmp_path's 0700
+    pidfile = shared / "worker.pid"
+    code = f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')"
+    replies = script(tmp_path, [repl(code), repl("FINAL('second call')")])
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies), "--cell-timeout", "120") as (
+        client,
+        _,
+    ):
+        call = asyncio.create_task(client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]}))
+        worker = await _started(pidfile)
+        server = server_pid()
+        assert worker in descendants(server)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await _gone(worker, server)
+        # The server is still serving after the cancellation.
+        again = payload(await client.call_tool("rlm_ask", {"query": "q", "text": "x"}))
+    assert again["answer"] == "second call"
+
+
+@pytest.mark.slow
+async def test_client_roots_are_the_grant_when_no_allow_is_given(tmp_path: Path, project: Path) -> None:
+    replies = script(tmp_path, [repl("FINAL(context[:6])")])
+
+    async def roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])
+
+    async with connect(
+        tmp_path, "--scripted", str(replies), cwd=tmp_path, mode="legacy", list_roots_callback=roots
+    ) as (client, _):
+        outside = await client.call_tool("rlm_ask", {"query": "q", "paths": [str(tmp_path / "secret.txt")]})
+        inside = await client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]})
+    assert outside.is_error and "the client's MCP roots" in text_of(outside)
+    assert payload(inside)["answer"] == "# Demo"
+
+
+@pytest.mark.slow
+@pytest.mark.model
+async def test_rlm_ask_with_the_embedded_model(tmp_path: Path, project: Path) -> None:
+    missing = missing_embedded_model()
+    if missing:
+        pytest.skip(missing)
+    notes = project / "notes"
+    notes.mkdir()
+    filler = "The weather report mentions light rain over the hills and a calm sea. " * 400
+    (notes / "a.txt").write_text(filler, encoding="utf-8")
+    (notes / "b.txt").write_text(filler + "\nThe launch code for the Aurora project is 7391-KESTREL.\n" + filler)
+    async with connect(tmp_path, "--allow", str(project), "--max-seconds", "240") as (client, _):
+        reply = payload(
+            await client.call_tool(
+                "rlm_ask", {"query": "What is the launch code for the Aurora project?", "paths": [str(notes)]}
+            )
+        )
+    assert reply["status"] == "finished", reply
+    assert "7391-KESTREL" in reply["answer"]
+    assert reply["usage"]["cost_usd"] == 0 and reply["usage"]["lm_calls"] >= 1
+
+
+async def _started(pidfile: Path) -> int:
+    for _ in range(600):
+        if pidfile.exists() and pidfile.read_text():
+            return int(pidfile.read_text())
+        await asyncio.sleep(0.05)
+    raise AssertionError("the scripted cell never started")
+
+
+async def _gone(worker: int, server: int) -> None:
+    for _ in range(200):
+        if not alive(worker) and not [p for p in descendants(server) if alive(p)]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(
+        f"still running after the cancel: worker {worker} alive={alive(worker)}, server children {descendants(server)}"
+    )
