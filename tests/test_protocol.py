@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
+import random
+import time
+
+import pytest
+
+from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, parse_reply, strip_code
 
 
 def test_extracts_repl_python_and_py_fences_in_order() -> None:
@@ -44,3 +49,172 @@ def test_unbalanced_final_is_ignored() -> None:
 
 def test_strip_code_removes_fenced_blocks() -> None:
     assert strip_code("Answer: 7\n```repl\nprint(7)\n```") == "Answer: 7"
+
+
+# --- reasoning is never action ----------------------------------------------------------------------------------
+
+
+def test_a_final_drafted_while_thinking_does_not_finish() -> None:
+    reply = parse_reply("<think>\nmaybe\nFINAL(alpha)\nno, look first\n</think>\n```repl\nprint(context[:9])\n```")
+    assert reply.final is None
+    assert reply.cells == ("print(context[:9])",)
+    assert reply.reasoning_chars > 0
+
+
+def test_code_drafted_while_thinking_does_not_run() -> None:
+    reply = parse_reply("<think>\n```python\nfan_out()\n```\ntoo much\n</think>\n```repl\none_call()\n```")
+    assert reply.cells == ("one_call()",)
+
+
+def test_an_unclosed_think_is_reasoning_to_the_end() -> None:
+    reply = parse_reply("<think>\nI could write\n```repl\nFINAL(1)\n```\nFINAL(2)\n")
+    assert reply.cells == ()
+    assert reply.final is None
+
+
+def test_a_closing_tag_without_an_opening_one_ends_template_opened_reasoning() -> None:
+    # Chat templates of R1-style models open <think> in the prompt: the reply only holds the closing tag.
+    reply = parse_reply("draft:\n```repl\nwrong()\n```\nFINAL(draft)\n</think>\n```repl\nright()\n```")
+    assert reply.cells == ("right()",)
+    assert reply.final is None
+
+
+def test_think_tags_inside_code_are_code() -> None:
+    code = "parts = text.split('</think>')\nprint('<think>')"
+    assert extract_cells(f"```repl\n{code}\n```") == [code]
+
+
+def test_reasoning_is_not_part_of_a_prose_answer() -> None:
+    assert strip_code("<thinking>\nsecret plan\n</thinking>\nThe answer is 7.") == "The answer is 7."
+
+
+# --- CommonMark fences --------------------------------------------------------------------------------------------
+
+
+def test_a_longer_fence_holds_triple_backtick_lines() -> None:
+    code = "prompt = '''Quote:\n```\nx\n```\n'''\nFINAL(prompt)"
+    assert extract_cells(f"````repl\n{code}\n````") == [code]
+
+
+def test_a_closing_fence_must_be_as_long_as_the_opening_one() -> None:
+    assert extract_cells("`````python\na = 1\n````\nb = 2\n`````") == ["a = 1\n````\nb = 2"]
+
+
+def test_a_closing_fence_may_be_longer() -> None:
+    assert extract_cells("```repl\na = 1\n`````\nafter") == ["a = 1"]
+
+
+def test_tilde_fences_close_only_on_tildes() -> None:
+    assert extract_cells("~~~repl\ns = '''\n```\n'''\n~~~") == ["s = '''\n```\n'''"]
+
+
+def test_a_fence_line_with_text_after_it_does_not_close() -> None:
+    assert extract_cells("```repl\nx = 1\n``` not a close\ny = 2\n```") == ["x = 1\n``` not a close\ny = 2"]
+
+
+def test_backticks_in_an_info_string_make_inline_code_not_a_fence() -> None:
+    assert extract_cells("```repl``` is how blocks start\n```repl\nok()\n```") == ["ok()"]
+
+
+def test_an_indented_fence_is_dedented_by_its_indentation() -> None:
+    assert extract_cells("1. Look:\n   ```repl\n   for x in y:\n       f(x)\n   ```") == ["for x in y:\n    f(x)"]
+
+
+def test_language_names_are_case_insensitive_and_take_the_first_word() -> None:
+    assert extract_cells("```Python title=demo\nx = 1\n```") == ["x = 1"]
+
+
+def test_crlf_line_endings() -> None:
+    assert extract_cells("```repl\r\nx = 1\r\n```\r\nFINAL(x)") == ["x = 1"]
+
+
+# --- FINAL( in prose -------------------------------------------------------------------------------------------
+
+
+def test_prose_final_with_an_apostrophe() -> None:
+    assert find_prose_final("FINAL(It's 42)") == ProseFinal("final", "It's 42")
+
+
+def test_the_last_well_formed_final_wins() -> None:
+    text = "FINAL(first)\nFINAL(second\nFINAL(third)\nFINAL(broken"
+    assert find_prose_final(text) == ProseFinal("final", "third")
+
+
+def test_a_triple_quoted_final_spans_lines() -> None:
+    assert find_prose_final('FINAL("""line one\nline two""")') == ProseFinal("final", "line one\nline two")
+
+
+def test_a_final_argument_cannot_run_into_a_code_block() -> None:
+    assert find_prose_final("FINAL(a\n```repl\nx = (1)\n```\n") is None
+
+
+# --- property: any text parses, in time linear in its length ----------------------------------------------------
+
+_PIECES = (
+    "```repl\n",
+    "````repl\n",
+    "```python\n",
+    "~~~py\n",
+    "```\n",
+    "````\n",
+    "~~~\n",
+    "<think>\n",
+    "</think>\n",
+    "<think>",
+    "</think>",
+    "FINAL(",
+    "FINAL(x)\n",
+    "FINAL_VAR(",
+    "**FINAL(",
+    '"""',
+    "'''",
+    '"',
+    "'",
+    "\\",
+    "(",
+    ")",
+    "\n",
+    "    ",
+    "x = 1\n",
+    "some prose with (parentheses\n",
+    "\r\n",
+    "\ud800",
+)
+
+
+def _random_reply(rng: random.Random, size: int) -> str:
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        piece = rng.choice(_PIECES) if rng.random() < 0.7 else "word " * rng.randint(1, 40)
+        parts.append(piece)
+        length += len(piece)
+    return "".join(parts)[:size]
+
+
+def test_random_replies_never_raise() -> None:
+    rng = random.Random(20260509)
+    for _ in range(300):
+        reply = parse_reply(_random_reply(rng, rng.randint(0, 4000)))
+        assert all(isinstance(cell, str) and cell.strip() for cell in reply.cells)
+
+
+def _cpu_seconds(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        parse_reply(text)
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.parametrize("kind", ["mixed", "unclosed_finals"])
+def test_parse_time_grows_linearly_up_to_a_megabyte(kind: str) -> None:
+    # A ratio, not a wall-clock limit: 10x the text may cost about 10x the time; a quadratic parser costs ~100x.
+    if kind == "mixed":
+        small, large = _random_reply(random.Random(1), 100_000), _random_reply(random.Random(1), 1_000_000)
+    else:
+        line = "FINAL(an answer (with an open parenthesis\n"
+        small, large = line * (100_000 // len(line)), line * (1_000_000 // len(line))
+    ratio = _cpu_seconds(large) / max(_cpu_seconds(small), 1e-4)
+    assert ratio < 30, f"parsing 10x the text took {ratio:.0f}x the time"

@@ -20,7 +20,7 @@ from rlmx.context import PreparedContext, prepare
 from rlmx.errors import InputError, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
-from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, strip_code
+from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
@@ -259,8 +259,8 @@ class Engine:
     # --- acting on a reply ----------------------------------------------------------------------
     async def _act(self, text: str) -> tuple[Finish | None, str]:
         """Run the reply's cells in order; returns a finish, or the feedback for the next turn."""
-        cells = extract_cells(text)
-        prose = find_prose_final(text)
+        parsed = await aparse_reply(text)
+        cells, prose = parsed.cells, parsed.final
         if not cells and prose is None:
             self.emit("no_code")
             return None, prompts.NO_CODE
