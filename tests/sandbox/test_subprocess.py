@@ -114,12 +114,17 @@ async def test_sub_call_caps_per_cell_and_per_run_refuse_with_a_clear_error() ->
     box = SubprocessSandbox(max_calls_per_cell=3, max_calls_per_run=5)
     await box.start([prepare("context", "c")])
     try:
-        first = await box.run_cell("print(llm_query_batched(['a', 'b', 'c', 'd']))", calls=calls, timeout=5)
+        oversize = await box.run_cell("llm_query_batched(['x'] * 4)", calls=calls, timeout=5)
+        first = await box.run_cell(
+            "print(llm_query_batched(['a', 'b']), llm_query_batched(['c', 'd']))", calls=calls, timeout=5
+        )
         second = await box.run_cell("print(llm_query_batched(['e', 'f', 'g']))", calls=calls, timeout=5)
         third = await box.run_cell("llm_query('h')", calls=calls, timeout=5)
     finally:
         await box.close()
-    assert first.stdout.startswith("['ok', 'ok', 'ok', 'Error: sub-call refused: this cell already made 3")
+    # A batch bigger than a cell may send is refused whole, before anything is sent or spent.
+    assert oversize.status == "error" and "4 prompts in one call is over the 3 sub-calls" in (oversize.error or "")
+    assert first.stdout.startswith("['ok', 'ok'] ['ok', 'Error: sub-call refused: this cell already made 3")
     assert second.stdout.startswith("['ok', 'ok', 'Error: sub-call refused: this REPL already made 5")
     assert third.status == "error" and "RuntimeError: sub-call refused" in (third.error or "")
     assert seen == ["a", "b", "c", "e", "f"]

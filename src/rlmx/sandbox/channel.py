@@ -48,6 +48,18 @@ class FrameChannel:
         except (ConnectionError, OSError) as exc:
             raise ChannelBroken(f"the worker's channel closed ({exc})") from None
 
+    async def send_reply(self, call_id: Any, results: list[dict[str, Any]]) -> None:
+        """Answer a worker's `call` frame. A reply too big for one frame (a huge batch, very long answers) becomes
+        one error that the worker raises in the cell, so the cell fails and the run goes on."""
+        try:
+            await self.send({"t": "reply", "id": call_id, "results": results})
+        except frames.FrameProtocolError as exc:
+            error = (
+                f"the answers to this call do not fit in one frame ({exc}); ask for fewer or shorter answers per "
+                "call, in smaller batches"
+            )
+            await self.send({"t": "reply", "id": call_id, "error": error})
+
     async def read(self) -> dict[str, Any]:
         """The next frame. Raises ChannelBroken on EOF, a socket error, or a frame over the cap or not JSON."""
         try:

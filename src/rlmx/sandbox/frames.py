@@ -8,6 +8,7 @@ Over stdio (the docker launcher) the same objects travel as JSON Lines, each lin
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 from typing import Any
@@ -26,6 +27,9 @@ REPL_FUNCTIONS = (
 RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer", "history"))
 """Names the REPL defines; a context may not take one."""
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+MAX_NESTING = 256
+"""The deepest nesting of lists and dicts a value may have to cross the boundary (a context, FINAL's value, a
+child's context). JSON's recursive coders overflow the stack far deeper than real data ever nests."""
 # Bound once: code in the worker that reassigns json.dumps must not break the worker's own channel.
 _dumps = json.dumps
 _loads = json.loads
@@ -35,8 +39,77 @@ class FrameProtocolError(Exception):
     """A frame was oversize, not JSON, or not an object with a string "t"."""
 
 
+def encodable(text: str) -> str:
+    """`text` made valid Unicode: each lone UTF-16 surrogate (from `json.loads` of text cut in half an emoji, or a
+    `surrogateescape` decode) becomes U+FFFD, and a surrogate pair becomes the character it encodes.
+
+    The one rule for every string that leaves the process (frames, context files, trace lines, HTTP bodies): it is
+    made encodable here, never an exception for the caller. Costs one failed encode only when there is a surrogate.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Regexes, not a UTF-16 round trip: a hardened worker can no longer import codecs it has not loaded yet.
+        return _LONE_SURROGATE.sub("\ufffd", _SURROGATE_PAIR.sub(_joined_pair, text))
+    return text
+
+
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _joined_pair(match: re.Match[str]) -> str:
+    pair = match.group()
+    return chr(0x10000 + ((ord(pair[0]) - 0xD800) << 10) + (ord(pair[1]) - 0xDC00))
+
+
+def utf8(text: str) -> bytes:
+    """`text` as UTF-8 bytes, lone surrogates replaced (see `encodable`). Never raises."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encodable(text).encode("utf-8")
+
+
+_LEAVE = object()
+
+
+def nesting_problem(value: Any, limit: int = MAX_NESTING) -> str | None:
+    """Why `value` cannot cross as JSON because of its shape, or None: lists, tuples and dicts nested deeper than
+    `limit`, or one that holds itself. Iterative, so it never raises RecursionError; linear in the value's size."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    on_path: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if item is _LEAVE:
+            on_path.discard(depth)  # for a leave marker, `depth` holds the container's id
+            continue
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        ident = id(item)
+        if ident in on_path:
+            return "it contains itself (a circular reference)"
+        if depth > limit:
+            return f"it is nested more than {limit} levels deep"
+        on_path.add(ident)
+        stack.append((_LEAVE, ident))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, list | tuple | dict))
+    return None
+
+
+def _body(message: dict[str, Any]) -> bytes:
+    try:
+        return utf8(_dumps(message, ensure_ascii=False, separators=(",", ":")))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FrameProtocolError(f"the message cannot be sent as JSON: {type(exc).__name__}: {exc}") from None
+
+
 def encode(message: dict[str, Any], max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
-    body = _dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = _body(message)
     if len(body) > max_bytes:
         raise FrameProtocolError(f"frame of {len(body):,} bytes is over the {max_bytes:,}-byte cap")
     return HEADER.pack(len(body)) + body
@@ -52,6 +125,8 @@ def decode(body: bytes) -> dict[str, Any]:
         message = _loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise FrameProtocolError(f"frame is not UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise FrameProtocolError("frame nests JSON too deeply") from None
     if not isinstance(message, dict) or not isinstance(message.get("t"), str):
         raise FrameProtocolError("frame is not a JSON object with a string 't'")
     return message
@@ -59,7 +134,7 @@ def decode(body: bytes) -> dict[str, Any]:
 
 def encode_line(message: dict[str, Any], max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
     """JSON Lines, for stdio transports (containers, remote sandboxes): JSON escapes every newline in strings."""
-    body = _dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = _body(message)
     if len(body) >= max_bytes:
         raise FrameProtocolError(f"line of {len(body):,} bytes is over the {max_bytes:,}-byte cap")
     return body + b"\n"

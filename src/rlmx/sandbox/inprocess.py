@@ -108,6 +108,7 @@ class InProcessSandbox:
         values = {c.name: json.loads(c.data) if c.kind == "json" else c.data.decode("utf-8") for c in contexts}
         self._worker = _InProcessWorker(values, self.max_output_chars)
         self._worker.caps = self.caps
+        self._worker.max_batch = self.caps.max_calls_per_cell
         self.protections = {
             "tier": self.tier,
             "unsafe": True,

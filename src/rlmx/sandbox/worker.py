@@ -156,11 +156,18 @@ class Worker:
         answer: dict[str, Any] | None = None,
         max_output: int = 20_000,
         max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES,
+        max_batch: int = 1_000,
     ) -> None:
         self.sock = sock
-        self.channel = threading.Lock()  # a call frame and its reply must not interleave across threads
+        # One lock over the channel, and a condition on it: a call frame and its reply never interleave across
+        # threads, and a thread that calls while no cell runs (the serve loop is the channel's reader then) waits
+        # for the next cell instead of reading the host's next frame.
+        self.channel = threading.Condition(threading.Lock())
+        self.cell_running = False
+        self.closed = False
         self.max_output = max_output
         self.max_frame = max_frame
+        self.max_batch = max_batch
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
         self.cells = 0
@@ -208,18 +215,36 @@ class Worker:
         return signal.setitimer(signal.ITIMER_REAL, 0)[0]
 
     # --- REPL functions -------------------------------------------------------------------------
+    def check_batch(self, count: int, function: str) -> None:
+        """Refuse a batch larger than one cell may send, before anything is sent or spent."""
+        if count > self.max_batch:
+            raise ValueError(
+                f"{function}: {count:,} prompts in one call is over the {self.max_batch:,} sub-calls a cell may "
+                "make; send fewer, larger prompts (join chunks), or spread the work over several cells"
+            )
+
     def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
         with self.channel:
-            paused = self.disarm()  # time waiting on the host is not cell time
+            while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
+                if self.closed:
+                    raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+                self.channel.wait()
+            paused = self.disarm() if threading.current_thread() is threading.main_thread() else 0.0
             try:
                 self.call_seq += 1
-                self.send({"t": "call", "id": self.call_seq, "kind": kind, "items": items, "model": model})
+                seq = self.call_seq
+                try:
+                    self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
+                except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
+                    raise ValueError(f"this {kind}_query request cannot be sent ({exc}); send less per call") from None
                 reply = self.recv()
             finally:
                 if paused:
                     self.arm(paused)
-        if reply.get("t") != "reply" or reply.get("id") != self.call_seq:
+        if reply.get("t") != "reply" or reply.get("id") != seq:
             raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
+        if isinstance(reply.get("error"), str):
+            raise RuntimeError(reply["error"])
         results = reply.get("results")
         if not isinstance(results, list) or len(results) != len(items):
             raise RuntimeError("rlmx worker: malformed sub-call reply from the host")
@@ -235,7 +260,9 @@ class Worker:
 
     def llm_query_batched(self, prompts: Any, model: str | None = None, schema: Any = None) -> list[Any]:
         """Ask a sub-LM many prompts concurrently; a failed item comes back as 'Error: ...'."""
-        items = [_llm_item(p, schema) for p in _as_list(prompts, "prompts")]
+        prompt_list = _as_list(prompts, "prompts")
+        self.check_batch(len(prompt_list), "llm_query_batched")
+        items = [_llm_item(p, schema) for p in prompt_list]
         results = self.call("llm", items, model) if items else []
         if schema is None:
             return [_item_text(r) for r in results]
@@ -254,12 +281,13 @@ class Worker:
         context_list = [None] * len(prompt_list) if contexts is None else _as_list(contexts, "contexts")
         if len(context_list) != len(prompt_list):
             raise ValueError(f"rlm_query_batched: {len(prompt_list)} prompts but {len(context_list)} contexts")
+        self.check_batch(len(prompt_list), "rlm_query_batched")
         items = [_rlm_item(p, c, self.loaded) for p, c in zip(prompt_list, context_list, strict=True)]
         return [_item_text(r) for r in self.call("rlm", items)] if items else []
 
     def final_value(self, value: Any) -> Any:
         """Finish with this value as the answer."""
-        self.final = {"kind": "final", "value": _jsonable(value)}
+        self.final = {"kind": "final", "value": _jsonable(value, "FINAL")}
         return value
 
     def final_var(self, name: Any) -> Any:
@@ -275,7 +303,7 @@ class Worker:
             value = self.namespace[key]
         else:
             value = name
-        self.final = {"kind": "final_var", "value": _jsonable(value)}
+        self.final = {"kind": "final_var", "value": _jsonable(value, "FINAL_VAR")}
         return value
 
     def submit(self, *args: Any, **fields: Any) -> None:
@@ -284,7 +312,7 @@ class Worker:
             raise TypeError("SUBMIT takes keyword arguments only, e.g. SUBMIT(answer='...')")
         if not fields:
             raise TypeError("SUBMIT needs at least one field, e.g. SUBMIT(answer='...')")
-        self.final = {"kind": "submit", "value": {k: _jsonable(v) for k, v in fields.items()}}
+        self.final = {"kind": "submit", "value": {k: _jsonable(v, f"SUBMIT({k}=...)") for k, v in fields.items()}}
 
     def user_names(self) -> list[str]:
         return [n for n in self.namespace if not n.startswith("_") and n not in self.reserved]
@@ -306,6 +334,7 @@ class Worker:
         error: str | None = None
         started = time.perf_counter()
         self.redirect(out, err)
+        self.begin_cell()
         try:
             self.arm(timeout)
             self.execute(code)
@@ -322,9 +351,14 @@ class Worker:
             status = "error"
             error = _format_traceback(exc)
         finally:
-            self.disarm()
+            self.end_cell()
             self.redirect(None, None)
         self.restore_functions()
+        try:
+            answer = self.answer_state()
+        except Exception as exc:  # answer["content"] the host cannot take: the cell fails, the REPL lives
+            answer = {"content": None, "ready": False, "valid": False}
+            status, error = "error", f"{type(exc).__name__}: {exc}"
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
         if error is not None and len(error) > self.max_output:  # `raise ValueError('x' * 10**8)` is output too
@@ -340,9 +374,26 @@ class Worker:
             "stderr_cut": stderr_cut,
             "error": error,
             "final": self.final,
-            "answer": self.answer_state(),
+            "answer": answer,
             "seconds": time.perf_counter() - started,
         }
+
+    def begin_cell(self) -> None:
+        global _executing
+        with self.channel:
+            self.cell_running = True
+            self.channel.notify_all()  # sub-calls that threads made while the REPL was idle go out now
+        _executing = True
+
+    def end_cell(self) -> None:
+        """Stop the cell's clock and close the channel to threads: calls in flight finish first (they hold the
+        lock), later ones wait for the next cell. Only then may the serve loop read the channel again."""
+        global _executing
+        _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
+        self.disarm()
+        with self.channel:
+            self.cell_running = False
+            self.disarm()  # a thread's call may have re-armed the clock before we got the lock
 
     def execute(self, code: str) -> None:
         self.cells += 1
@@ -380,13 +431,14 @@ class Worker:
         if not isinstance(answer, dict):
             return {"content": None, "ready": False, "valid": False}
         content = answer.get("content")
-        return {"content": _jsonable(content), "ready": bool(answer.get("ready")), "valid": True}
+        return {"content": _jsonable(content, 'answer["content"]'), "ready": bool(answer.get("ready")), "valid": True}
 
     def serve(self) -> None:
         while True:
             try:
                 message = self.recv()
             except EOFError:
+                self.close()
                 return
             kind = message["t"]
             if kind == "exec":
@@ -401,11 +453,23 @@ class Worker:
             elif kind == "load":
                 self.send({**self.load(message), "id": message.get("id")})
             elif kind == "shutdown":
+                self.close()
                 return
+
+    def close(self) -> None:
+        """Threads still waiting to make a sub-call get an error instead of waiting forever."""
+        with self.channel:
+            self.closed = True
+            self.channel.notify_all()
+
+
+_executing = False
+"""True while a cell's code runs on the main thread: the only time the soft-timeout alarm may raise."""
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
-    raise CellTimeout()
+    if _executing:
+        raise CellTimeout()
 
 
 def _text(prompt: Any) -> str:
@@ -437,7 +501,7 @@ def _rlm_item(prompt: Any, context: Any, loaded: dict[str, Any]) -> dict[str, An
     if shared is not None:  # a whole loaded context: the host already holds it, so send only its name
         item["context_ref"] = shared
     else:
-        item["context"] = context if isinstance(context, str) else _jsonable(context)
+        item["context"] = context if isinstance(context, str) else _jsonable(context, "rlm_query context")
     return item
 
 
@@ -445,14 +509,24 @@ def _item_text(result: dict[str, Any]) -> str:
     return str(result.get("text", "")) if result.get("ok") else f"Error: {result.get('error', 'call failed')}"
 
 
-def _jsonable(value: Any) -> Any:
-    """The value itself if it survives JSON, else its str()."""
+def _jsonable(value: Any, what: str) -> Any:
+    """The value itself if it survives JSON, else its str(). Raises ValueError, naming `what`, for a value too deeply
+    nested (or circular) to send: the cell fails with that message and the REPL keeps its variables."""
     if value is None or isinstance(value, str | bool | int | float):
         return value
+    problem = frames.nesting_problem(value)
+    if problem is not None:
+        raise ValueError(
+            f"{what}: this value cannot be sent back: {problem}. Flatten it, or pass a string (e.g. json.dumps of a "
+            "part of it)"
+        )
     try:
         return _json_loads(_json_dumps(value, ensure_ascii=False))
-    except (TypeError, ValueError):
-        return str(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            return str(value)
+        except Exception as exc:
+            raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
 
 
 def _format_traceback(exc: BaseException) -> str:
@@ -503,6 +577,7 @@ def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], i
         answer=init.get("answer"),
         max_output=int(init.get("max_output", 20_000)),
         max_frame=channel.max_frame,
+        max_batch=int(init.get("max_batch", 1_000)),
     )
 
 
