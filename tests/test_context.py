@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,103 @@ def test_options_are_validated_up_front() -> None:
         RLM(lm, sandbox="firecracker")
     with pytest.raises(InputError, match=r"must implement rlmx\.lm\.LM"):
         RLM("gpt-5")  # type: ignore[arg-type]
+
+
+# --- bad contexts: one clear InputError, before any LM call and before reading what can be refused ---------------
+
+
+@pytest.mark.parametrize("value", [5, 2.5, True])
+def test_a_bare_number_or_bool_is_not_a_context(value: object) -> None:
+    with pytest.raises(InputError, match=r"context `context` is the (int|float|bool) .*pass str\("):
+        prepare("context", value)
+
+
+def test_a_circular_list_is_refused_without_recursion() -> None:
+    loop: list[object] = ["a"]
+    loop.append(loop)
+    with pytest.raises(InputError, match="circular reference"):
+        prepare("context", loop)
+
+
+def test_a_list_100000_deep_is_refused_without_recursion() -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InputError, match="nested more than 256 levels"):
+        prepare("context", deep)
+
+
+def test_shared_but_acyclic_values_are_fine() -> None:
+    shared = {"k": "v"}
+    assert prepare("context", [shared, shared, [shared]]).item_count == 3
+
+
+def test_devices_are_refused_without_being_read() -> None:
+    with pytest.raises(InputError, match="/dev/zero is a character device, not a regular file"):
+        prepare("context", Path("/dev/zero"))
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="is a FIFO"):
+        prepare("context", fifo)
+
+
+def test_a_big_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> None:
+    sparse = tmp_path / "sparse.txt"
+    with sparse.open("wb") as handle:
+        handle.truncate(2 << 30)  # 2 GiB of holes: stat() says 2 GiB, reading it would take seconds and memory
+    with pytest.raises(InputError, match=r"is 2,147,483,648 bytes, over the limit of 1,073,741,824 .*max_context_bytes"):
+        prepare("context", sparse)
+
+
+def test_the_size_limit_is_for_all_contexts_together_and_can_be_raised(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x" * 600)
+    with pytest.raises(InputError, match="600 bytes are taken by the other contexts"):
+        prepare_all(tmp_path / "a.txt", {"more": "y" * 600}, RESERVED_NAMES, max_bytes=1000)
+    assert len(prepare_all(tmp_path / "a.txt", {"more": "y" * 600}, RESERVED_NAMES, max_bytes=2000)) == 2
+
+
+def test_a_folder_skips_fifos_and_does_not_follow_linked_folders(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("text")
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    folder = prepare("context", tmp_path)
+    assert json.loads(folder.data) == {"a.txt": "text"}
+    assert "pipe" in folder.skipped_files
+
+
+async def test_bad_contexts_are_refused_before_the_first_lm_call(tmp_path: Path) -> None:
+    lm = ScriptedLM([repl("FINAL(1)")])
+    rlm = RLM(lm, max_context_bytes=10)
+    for value in (5, Path("/dev/zero"), "x" * 11):
+        with pytest.raises(InputError):
+            await rlm.acompletion("q", context=value)
+    assert lm.calls == []
+
+
+# --- text that is not valid UTF-8 ---------------------------------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_a_str_context_becomes_a_replacement_character() -> None:
+    prepared = prepare("context", "half an emoji \ud83d here, a whole one \ud83d\ude00")
+    assert prepared.data.decode("utf-8") == "half an emoji \ufffd here, a whole one \U0001f600"
+    assert prepare("docs", [{"text": "\udc80"}]).data.decode("utf-8") == '[{"text": "\ufffd"}]'
+
+
+# --- names rlmx puts in the REPL ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["print", "len", "open", "llm_query", "FINAL", "answer", "history", "__builtins__"])
+def test_a_context_may_not_take_a_name_the_repl_provides(name: str) -> None:
+    with pytest.raises(InputError, match="choose another name"):
+        prepare_all(None, {name: "x"}, RESERVED_NAMES)
+
+
+def test_the_name_rule_holds_for_sessions_too() -> None:
+    rlm = RLM(ScriptedLM([repl("FINAL(1)")]))
+    with pytest.raises(InputError, match="Python builtin"):
+        rlm.session(contexts={"input": "x"})
+    with rlm.session(context="a") as session, pytest.raises(InputError, match="Python builtin"):
+        session.ask("q", contexts={"sum": "x"})

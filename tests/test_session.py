@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from pathlib import Path
 
@@ -88,3 +89,37 @@ def test_session_validates_names_and_use() -> None:
     session = RLM(lm).session(context="c")
     with pytest.raises(InputError, match="in a `with` block"):
         session.ask("q")
+
+
+# --- the sync API from inside a running event loop (a notebook cell, an async web handler) --------------------------
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+def _answers_the_request_id() -> ScriptedLM:
+    """A root LM that finishes with the caller's context variable, read while the run is in progress."""
+    return ScriptedLM(lambda messages: repl(f"FINAL({_request_id.get()!r})"))
+
+
+def test_sync_calls_see_the_callers_context_variables() -> None:
+    _request_id.set("outside-a-loop")
+    rlm = RLM(_answers_the_request_id())
+    assert rlm.completion("q", context="c").answer == "outside-a-loop"
+    with rlm.session(context="c") as session:
+        assert session.ask("q").answer == "outside-a-loop"
+
+
+async def test_sync_session_and_completion_work_inside_a_running_loop() -> None:
+    _request_id.set("inside-a-loop")
+    rlm = RLM(_answers_the_request_id())
+    plain = rlm.completion("q", context="c")
+    with rlm.session(context="c") as session:
+        first = session.ask("q")
+        second = session.ask("again")
+    assert (plain.answer, first.answer, second.answer) == ("inside-a-loop",) * 3
+
+
+async def test_errors_reach_a_sync_caller_inside_a_running_loop_unchanged() -> None:
+    rlm = RLM(_answers_the_request_id())
+    with rlm.session(context="c") as session, pytest.raises(InputError, match="query must be a non-empty"):
+        session.ask("  ")

@@ -1,15 +1,22 @@
 """Turn the caller's context values into stored contexts: validated, serialized once, described for the prompt.
 
-Loaders are a registry keyed by type, so new kinds (PDF, CSV, ...) plug in without a chain of ifs.
+Everything is checked before any LM call, and before reading what can be refused: a file's type and size come from
+stat() (regular files and folders only: no FIFO, device or socket is ever opened for reading), sizes count against
+one limit per call (`RLM(max_context_bytes=...)`, default 1 GiB), and JSON values are walked without recursion, so
+a circular or 100,000-deep list is an InputError, not a RecursionError. Text is made encodable by the same rule as
+every string that leaves rlmx (`frames.utf8`: a lone surrogate becomes U+FFFD).
 This module never talks to an LM or a sandbox; it only prepares bytes and their description.
 """
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import keyword
-from collections.abc import Callable, Mapping
+import os
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +24,8 @@ from typing import Any, Literal
 from rlmx.errors import InputError
 
 ContextKind = Literal["text", "json"]
+DEFAULT_MAX_CONTEXT_BYTES = 1 << 30
+"""1 GiB of UTF-8 for all the contexts of one call. Raise it with RLM(max_context_bytes=...)."""
 PREVIEW_CHARS = 160
 _ITEM_LENGTHS_SHOWN = 8
 
@@ -74,7 +83,32 @@ class _Loaded:
     skipped: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _load_bytes(value: Any) -> _Loaded:
+class SizeLimit:
+    """The context bytes one call may still load (`RLM(max_context_bytes=...)`, all its contexts together).
+
+    Sizes are checked before anything is read: a file's through stat(), a str's by its length."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_CONTEXT_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.used = 0
+
+    def check(self, what: str, size: int) -> None:
+        """Raise InputError if `size` more bytes of `what` would pass the limit."""
+        if self.used + size > self.max_bytes:
+            already = f" ({self.used:,} bytes are taken by the other contexts)" if self.used else ""
+            raise InputError(
+                f"{what} is {size:,} bytes, over the limit of {self.max_bytes:,} context bytes per call{already}; "
+                "pass a smaller part, or raise the limit with RLM(max_context_bytes=...) (rlmx ask: "
+                "--max-context-bytes)"
+            )
+
+    def take(self, what: str, size: int) -> None:
+        self.check(what, size)
+        self.used += size
+
+
+def _load_bytes(value: Any, limit: SizeLimit, name: str) -> _Loaded:
+    limit.check(f"context `{name}`", len(value))
     raw = bytes(value)
     try:
         return _Loaded(raw.decode("utf-8"))
@@ -85,96 +119,187 @@ def _load_bytes(value: Any) -> _Loaded:
         ) from None
 
 
-def _read_text_file(path: Path) -> str | None:
-    """The file's text, or None when it is binary (NUL bytes or not UTF-8)."""
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        return None
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(path: Path, mode: int) -> InputError:
+    kind = next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file")
+    return InputError(
+        f"context {path} is {kind}, not a regular file; rlmx reads only regular files and folders "
+        "(save the data to a file first)"
+    )
+
+
+def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
+    """The file's text, or None when it is binary (NUL bytes in its first 8 KiB, or not UTF-8).
+
+    The file is opened non-blocking and checked with fstat before any read, so a FIFO or device swapped in after
+    the caller's stat() is refused too; no more than the limit is ever read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path, info.st_mode)
+        limit.check(f"context file {path}", info.st_size)
+        try:
+            head = handle.read(8192)
+            if b"\x00" in head:
+                return None
+            raw = head + handle.read(limit.max_bytes - limit.used + 1 - len(head))
+        except OSError as exc:
+            raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
+    limit.check(f"context file {path}", len(raw))  # it grew while we read
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
 
-def _load_path(path: Path) -> _Loaded:
-    if not path.exists():
-        raise InputError(f"context file not found: {path}; check the path")
-    if path.is_dir():
-        texts: dict[str, str] = {}
-        skipped: list[str] = []
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
+    """Every regular text file under `path` (symlinked folders are not followed; devices and FIFOs skipped)."""
+    texts: dict[str, str] = {}
+    skipped: list[str] = []
+    folder = SizeLimit(limit.max_bytes)
+    folder.used = limit.used
+    for root, dirs, files in os.walk(path, followlinks=False):
+        dirs.sort()
+        for file_name in sorted(files):
+            file = Path(root) / file_name
             relative = file.relative_to(path).as_posix()
-            text = _read_text_file(file)
+            try:
+                mode = file.stat().st_mode
+            except OSError:
+                skipped.append(relative)
+                continue
+            if not stat.S_ISREG(mode):
+                skipped.append(relative)
+                continue
+            text = _read_text_file(file, folder)
             if text is None:
                 skipped.append(relative)
             else:
+                folder.used += len(text.encode("utf-8", "surrogatepass"))
                 texts[relative] = text
-        if not texts:
-            raise InputError(f"context folder {path} holds no readable text files")
-        return _Loaded(texts, source=str(path), skipped=tuple(skipped))
+    if not texts:
+        raise InputError(f"context folder {path} holds no readable text files")
+    return _Loaded(texts, source=str(path), skipped=tuple(skipped))
+
+
+def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
     try:
-        text = _read_text_file(path)
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"context file not found: {path}; check the path") from None
     except OSError as exc:
         raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        return _load_folder(path, limit)
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(path, info.st_mode)
+    limit.check(f"context file {path}", info.st_size)
+    text = _read_text_file(path, limit)
     if text is None:
         raise InputError(f"context file {path} is binary or not UTF-8 text; convert it to text first")
     return _Loaded(text, source=str(path))
 
 
-LOADERS: dict[type, Callable[[Any], _Loaded]] = {
-    bytes: _load_bytes,
-    bytearray: _load_bytes,
-    Path: lambda value: _load_path(Path(value)),
-}
+def _loaded(name: str, value: Any, limit: SizeLimit) -> _Loaded:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _load_bytes(value, limit, name)
+    if isinstance(value, os.PathLike):
+        return _load_path(Path(value), limit)
+    if isinstance(value, str | list | tuple | dict):
+        return _Loaded(value)
+    scalar = isinstance(value, bool | int | float)
+    shown = f"the {type(value).__name__} {value!r}" if scalar else f"a {type(value).__name__}"
+    hint = f" (pass str({value!r}) if you mean the text)" if scalar else ""
+    raise InputError(
+        f"context `{name}` is {shown}; a context is text or data: a str, bytes, a Path to a file or folder, or a "
+        f"list/dict of JSON values{hint}"
+    )
 
 
-def _loaded(value: Any) -> _Loaded:
-    for kind, loader in LOADERS.items():
-        if isinstance(value, kind):
-            return loader(value)
-    return _Loaded(value)
-
-
-def _check_json(name: str, value: Any, where: str = "") -> None:
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """(where, what) for the first value in `value` that JSON cannot hold, or None. The path is built only on the
+    way back from a problem, so checking a million-item list costs no strings. Depth is bounded by the caller."""
     if value is None or isinstance(value, str | bool | int | float):
-        return
+        return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_json(name, item, f"{where}[{index}]")
-        return
+            if item is None or isinstance(item, str | bool | int | float):
+                continue
+            found = _json_problem(item)
+            if found is not None:
+                return f"[{index}]{found[0]}", found[1]
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InputError(f"context `{name}`{where} has a non-string key {key!r}; JSON objects need str keys")
-            _check_json(name, item, f"{where}[{key!r}]")
-        return
-    raise InputError(
-        f"context `{name}`{where} is a {type(value).__name__}; contexts must be str, bytes, Path, "
+                return "", f"has a non-string key {key!r}; JSON objects need str keys"
+            if item is None or isinstance(item, str | bool | int | float):
+                continue
+            found = _json_problem(item)
+            if found is not None:
+                return f"[{key!r}]{found[0]}", found[1]
+        return None
+    return "", (
+        f"is a {type(value).__name__}; contexts must be str, bytes, Path, "
         "or lists/dicts of JSON values (str, int, float, bool, None)"
     )
 
 
-def prepare(name: str, value: Any) -> PreparedContext:
-    """Validate and serialize one context value."""
+def _check_json(name: str, value: Any) -> None:
+    from rlmx.sandbox.frames import nesting_problem  # rlmx.sandbox imports this module
+
+    shape = nesting_problem(value)
+    if shape is not None:
+        raise InputError(f"context `{name}` cannot be loaded: {shape}; flatten it or pass it as text")
+    found = _json_problem(value)
+    if found is not None:
+        raise InputError(f"context `{name}`{found[0]} {found[1]}")
+
+
+def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedContext:
+    """Validate and serialize one context value. Raises InputError (before reading anything it can refuse) for a
+    value of the wrong type, a path that is not a regular file or folder, or more bytes than `limit` allows."""
+    from rlmx.sandbox.frames import utf8  # rlmx.sandbox imports this module
+
+    limit = limit if limit is not None else SizeLimit()
     if value is None:
         raise InputError(f"context `{name}` is None; pass a value or leave it out")
-    loaded = _loaded(value)
+    loaded = _loaded(name, value, limit)
     content = loaded.value
     if isinstance(content, str):
-        data = content.encode("utf-8")
+        limit.check(f"context `{name}`", len(content))  # a char is at least one byte: refuse before encoding
+        data = utf8(content)  # lone surrogates (half an emoji) become U+FFFD, as everywhere text leaves rlmx
+        limit.take(f"context `{name}`", len(data))
+        text = data.decode("utf-8") if len(data) != len(content) else content
         return PreparedContext(
             name=name,
             kind="text",
             data=data,
             type_name="str",
-            chars=len(content),
+            chars=len(text),
             sha256=hashlib.sha256(data).hexdigest(),
-            preview=content[:PREVIEW_CHARS],
+            preview=text[:PREVIEW_CHARS],
             source=loaded.source,
         )
     _check_json(name, content)
-    text = json.dumps(content, ensure_ascii=False)
-    data = text.encode("utf-8")
+    try:
+        text = json.dumps(content, ensure_ascii=False)
+    except ValueError as exc:
+        raise InputError(f"context `{name}` cannot be written as JSON: {exc}") from None
+    data = utf8(text)
+    limit.take(f"context `{name}`", len(data))
+    text = data.decode("utf-8") if len(data) != len(text) else text
     item_count: int | None = None
     lengths: tuple[int, ...] = ()
     if isinstance(content, list | tuple):
@@ -182,7 +307,6 @@ def prepare(name: str, value: Any) -> PreparedContext:
         item_count = len(content)
         lengths = tuple(_item_chars(item) for item in content[:_ITEM_LENGTHS_SHOWN])
     else:
-        type_name = "dict"
         item_count = len(content)
         lengths = tuple(_item_chars(item) for item in list(content.values())[:_ITEM_LENGTHS_SHOWN])
         type_name = "dict (path -> file text)" if loaded.source else "dict"
@@ -205,24 +329,42 @@ def _item_chars(item: Any) -> int:
     return len(item) if isinstance(item, str) else len(json.dumps(item, ensure_ascii=False))
 
 
+BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+"""Python's builtins: a context named `print` would hide print() from the model's code."""
+
+
 def check_name(name: str, reserved: frozenset[str]) -> None:
+    """The one rule for context names, at every entry point: a Python identifier that is not a name the REPL
+    already provides (the REPL functions, `answer`, `history` and others in `reserved`, Python's builtins, dunder
+    names). Raises InputError; `rlmx ask` derives names from file names that obey it (`print.txt` -> `ctx_print`)."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise InputError(f"context name {name!r} is not a valid Python identifier; use letters, digits and _")
     if name in reserved:
-        raise InputError(f"context name {name!r} is taken by a REPL function; choose another name")
+        raise InputError(f"context name {name!r} is taken by a REPL function or variable; choose another name")
+    if name in BUILTIN_NAMES:
+        raise InputError(
+            f"context name {name!r} is a Python builtin: it would hide {name} from the model's code; choose another "
+            f"name (e.g. {name + '_data'!r})"
+        )
+    if name.startswith("__") and name.endswith("__"):
+        raise InputError(f"context name {name!r} is a Python special name; choose another name")
 
 
-def prepare_all(context: Any, contexts: Mapping[str, Any] | None, reserved: frozenset[str]) -> list[PreparedContext]:
-    """All context variables of one call: `context` (if given) first, then the named ones."""
+def prepare_all(
+    context: Any, contexts: Mapping[str, Any] | None, reserved: frozenset[str], *, max_bytes: int | None = None
+) -> list[PreparedContext]:
+    """All context variables of one call: `context` (if given) first, then the named ones. Together they may hold
+    at most `max_bytes` (default DEFAULT_MAX_CONTEXT_BYTES) of UTF-8. Raises InputError, before any LM call."""
+    limit = SizeLimit(max_bytes if max_bytes is not None else DEFAULT_MAX_CONTEXT_BYTES)
+    if contexts is not None and not isinstance(contexts, Mapping):
+        raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")
+    for name in contexts or {}:
+        check_name(name, reserved)
+        if name == "context" and context is not None:
+            raise InputError("`context` is given twice: as context= and inside contexts=; keep one")
     prepared: list[PreparedContext] = []
     if context is not None:
-        prepared.append(prepare("context", context))
-    if contexts is not None:
-        if not isinstance(contexts, Mapping):
-            raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")
-        for name, value in contexts.items():
-            check_name(name, reserved)
-            if name == "context" and context is not None:
-                raise InputError("`context` is given twice: as context= and inside contexts=; keep one")
-            prepared.append(prepare(name, value))
+        prepared.append(prepare("context", context, limit))
+    for name, value in (contexts or {}).items():
+        prepared.append(prepare(name, value, limit))
     return prepared

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -15,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from rlmx import prompts
+from rlmx.blocking import run_blocking
 from rlmx.budget import Budget, Ledger
-from rlmx.context import PreparedContext, prepare_all
+from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
@@ -37,12 +37,16 @@ def check_query(query: object) -> None:
 
 
 def _inputs(
-    query: str, context: Any, contexts: Mapping[str, Any] | None, output: type[BaseModel] | dict[str, Any] | None
+    query: str,
+    context: Any,
+    contexts: Mapping[str, Any] | None,
+    output: type[BaseModel] | dict[str, Any] | None,
+    max_context_bytes: int = DEFAULT_MAX_CONTEXT_BYTES,
 ) -> tuple[list[PreparedContext], OutputSchema | None]:
     """Everything a call is given, checked and prepared before any LM is asked anything."""
     check_query(query)
     schema = OutputSchema(output) if output is not None else None
-    return prepare_all(context, contexts, RESERVED_NAMES), schema
+    return prepare_all(context, contexts, RESERVED_NAMES, max_bytes=max_context_bytes), schema
 
 
 def _check_lm(name: str, lm: object) -> None:
@@ -65,7 +69,8 @@ class RLM:
     child RLMs at that depth and the reader of plain sub-calls made from depth d-1). `prices` adds or overrides
     USD prices per million tokens, used when the provider returns no cost. `max_depth` bounds recursion: with 1,
     `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are
-    shared by the whole tree.
+    shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the contexts of one call
+    together; a bigger one is refused with InputError before anything is read or any LM is asked.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class RLM:
         max_concurrency: int = 16,
         on_event: Emit | None = None,
         sandbox_options: Mapping[str, Any] | None = None,
+        max_context_bytes: int = DEFAULT_MAX_CONTEXT_BYTES,
     ) -> None:
         _check_lm("lm", lm)
         if sub_lm is not None:
@@ -98,6 +104,8 @@ class RLM:
             raise InputError(f"max_depth must be an integer >= 1, not {max_depth!r}")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise InputError(f"max_concurrency must be an integer >= 1, not {max_concurrency!r}")
+        if isinstance(max_context_bytes, bool) or not isinstance(max_context_bytes, int) or max_context_bytes < 1:
+            raise InputError(f"max_context_bytes must be an integer >= 1, not {max_context_bytes!r}")
         budget = budget if budget is not None else Budget()
         if not isinstance(budget, Budget):
             raise InputError(f"budget must be an rlmx.Budget, not {type(budget).__name__}")
@@ -125,6 +133,7 @@ class RLM:
         self.max_concurrency = max_concurrency
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
+        self.max_context_bytes = max_context_bytes
 
     def completion(
         self,
@@ -134,26 +143,8 @@ class RLM:
         contexts: Mapping[str, Any] | None = None,
         output: type[BaseModel] | dict[str, Any] | None = None,
     ) -> Result:
-        """Blocking form of `acompletion`. Works inside a running event loop too (it runs on a helper thread)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.acompletion(query, context, contexts=contexts, output=output))
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["result"] = asyncio.run(self.acompletion(query, context, contexts=contexts, output=output))
-            except BaseException as exc:
-                box["error"] = exc
-
-        thread = threading.Thread(target=target, name="rlmx-completion")
-        thread.start()
-        thread.join()
-        if "error" in box:
-            raise box["error"]
-        result: Result = box["result"]
-        return result
+        """Blocking form of `acompletion`. Works inside a running event loop too (see `rlmx.blocking`)."""
+        return run_blocking(self.acompletion(query, context, contexts=contexts, output=output))
 
     async def acompletion(
         self,
@@ -168,7 +159,7 @@ class RLM:
         With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
         validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
         """
-        prepared, schema = _inputs(query, context, contexts, output)
+        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes)
         return await self._run(query, prepared, schema)
 
     async def stream(
@@ -189,7 +180,7 @@ class RLM:
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
         collected.
         """
-        prepared, schema = _inputs(query, context, contexts, output)
+        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes)
         events: asyncio.Queue[Event] = asyncio.Queue()
         run = asyncio.create_task(self._run(query, prepared, schema, listener=events.put_nowait))
         try:
@@ -218,7 +209,7 @@ class RLM:
         """
         from rlmx.session import Session
 
-        return Session(self, prepare_all(context, contexts, RESERVED_NAMES))
+        return Session(self, prepare_all(context, contexts, RESERVED_NAMES, max_bytes=self.max_context_bytes))
 
     async def _run(
         self,

@@ -7,7 +7,6 @@ the root's REPL alive between them, adds each question's new contexts as `contex
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from rlmx.context import PreparedContext, check_name, prepare
+from rlmx.blocking import BlockingRunner
+from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
 from rlmx.rlm import check_query
@@ -36,7 +36,7 @@ class Session:
         self.session_id = uuid.uuid4().hex[:12]
         self.history: list[dict[str, str]] = []
         self._sandbox: Sandbox | None = None
-        self._runner: asyncio.Runner | None = None
+        self._runner: BlockingRunner | None = None
         self._added = 0
         self._closed = False
 
@@ -83,6 +83,12 @@ class Session:
     def _new_contexts(self, context: Any, contexts: Mapping[str, Any] | None) -> list[PreparedContext]:
         taken = {c.name for c in self.contexts}
         new: list[PreparedContext] = []
+        if contexts is not None and not isinstance(contexts, Mapping):
+            raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")
+        for name in contexts or {}:
+            check_name(name, RESERVED_NAMES)
+        limit = SizeLimit(self.rlm.max_context_bytes)
+        limit.used = sum(len(c.data) for c in self.contexts)
         if context is not None:
             if not self.history and "context" not in taken:
                 name = "context"
@@ -92,17 +98,16 @@ class Session:
                 while name in taken:
                     self._added += 1
                     name = f"context_{self._added}"
-            new.append(prepare(name, context))
+            new.append(prepare(name, context, limit))
         for name, value in (contexts or {}).items():
-            check_name(name, RESERVED_NAMES)
             if name in taken or any(c.name == name for c in new):
                 raise InputError(f"context `{name}` already exists in this session; choose another name")
-            new.append(prepare(name, value))
+            new.append(prepare(name, value, limit))
         return new
 
     # --- sync form ------------------------------------------------------------------------------------
     def __enter__(self) -> Session:
-        self._runner = asyncio.Runner()
+        self._runner = BlockingRunner()  # one loop for the session's life: its REPL is bound to it
         return self
 
     def __exit__(
