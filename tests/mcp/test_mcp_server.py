@@ -158,27 +158,58 @@ async def test_a_session_keeps_variables_across_questions(tmp_path: Path, projec
 
 
 @pytest.mark.slow
-async def test_cancelling_a_call_stops_the_run_and_kills_its_worker(tmp_path: Path, project: Path) -> None:
+async def test_cancelling_a_call_or_leaving_stops_the_run_and_kills_its_worker(tmp_path: Path, project: Path) -> None:
     shared = Path(tempfile.mkdtemp(prefix="rlmx-mcp-test-"))
     shared.chmod(0o777)  # the worker may run as another uid (the sandbox drops root), outside tmp_path's 0700
-    pidfile = shared / "worker.pid"
-    code = f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')"
-    replies = script(tmp_path, [repl(code), repl("FINAL('second call')")])
-    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies), "--cell-timeout", "120") as (
-        client,
-        _,
-    ):
-        call = asyncio.create_task(client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]}))
-        worker = await _started(pidfile)
+    pidfiles = [shared / f"worker{n}.pid" for n in range(3)]
+    replies = script(
+        tmp_path,
+        [
+            _sleeper(pidfiles[0]),  # rlm_ask, cancelled
+            repl("FINAL('second call')"),  # rlm_ask, answered: the server still serves
+            _sleeper(pidfiles[1]),  # rlm_session_ask, cancelled: the session ends with its REPL
+            _sleeper(pidfiles[2]),  # rlm_ask, running when the client goes away
+        ],
+    )
+    flags = ("--allow", str(project), "--scripted", str(replies), "--cell-timeout", "120")
+    async with connect(tmp_path, *flags) as (client, _):
         server = server_pid()
+        call = asyncio.create_task(client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]}))
+        worker = await _started(pidfiles[0])
         assert worker in descendants(server)
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
         await _gone(worker, server)
-        # The server is still serving after the cancellation.
         again = payload(await client.call_tool("rlm_ask", {"query": "q", "text": "x"}))
-    assert again["answer"] == "second call"
+        assert again["answer"] == "second call"
+
+        session = payload(await client.call_tool("rlm_session_start", {"text": "notes"}))["session_id"]
+        call = asyncio.create_task(client.call_tool("rlm_session_ask", {"session_id": session, "query": "q"}))
+        worker = await _started(pidfiles[1])
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await _gone(worker, server)
+        after = await client.call_tool("rlm_session_ask", {"session_id": session, "query": "q"})
+        assert after.is_error and "no open session" in text_of(after)
+
+        leaving = asyncio.create_task(client.call_tool("rlm_ask", {"query": "q", "text": "x"}))
+        worker = await _started(pidfiles[2])
+    # The client closed the server's stdin with a run going: the server ends, and kills the run's worker first.
+    leaving.cancel()
+    await asyncio.gather(leaving, return_exceptions=True)
+    for _ in range(200):
+        if not alive(worker) and not alive(server):
+            break
+        await asyncio.sleep(0.05)
+    assert not alive(worker), "the worker outlived its client"
+    assert not alive(server), "the server outlived its client"
+
+
+def _sleeper(pidfile: Path) -> str:
+    """A cell that records its worker's pid, then sleeps far past the test."""
+    return repl(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')")
 
 
 @pytest.mark.slow
