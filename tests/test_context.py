@@ -137,7 +137,8 @@ def test_a_big_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path)
     sparse = tmp_path / "sparse.txt"
     with sparse.open("wb") as handle:
         handle.truncate(2 << 30)  # 2 GiB of holes: stat() says 2 GiB, reading it would take seconds and memory
-    with pytest.raises(InputError, match=r"is 2,147,483,648 bytes, over the limit of 1,073,741,824 .*max_context_bytes"):
+    too_big = r"is 2,147,483,648 bytes, over the limit of 1,073,741,824 .*max_context_bytes"
+    with pytest.raises(InputError, match=too_big):
         prepare("context", sparse)
 
 
