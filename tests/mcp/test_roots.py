@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rlmx.budget import Budget
 from rlmx.errors import InputError
-from rlmx.lm.scripted import ScriptedLM
 from rlmx.mcp import roots as roots_module
 from rlmx.mcp.roots import PathRefused, Roots
-from rlmx.mcp.service import tightened
-from rlmx.rlm import RLM
 
 
 @pytest.fixture
@@ -95,16 +91,3 @@ def test_binary_and_oversize_inputs_are_refused_clearly(tree: Path, monkeypatch:
     monkeypatch.setattr(roots_module, "MAX_BYTES", 6)
     with pytest.raises(InputError, match="pass narrower paths"):
         roots.read([str(tree)])
-
-
-def test_a_call_budget_only_tightens_the_server_budget() -> None:
-    rlm = RLM(ScriptedLM(["FINAL(1)"]), budget=Budget(max_iterations=10, max_tokens=1_000))
-    budget = tightened(rlm, {"max_iterations": 50, "max_tokens": 200, "max_seconds": 30})
-    assert (budget.max_iterations, budget.max_tokens, budget.max_seconds) == (10, 200, 30)
-    with pytest.raises(InputError, match="unknown budget field"):
-        tightened(rlm, {"max_depth": 3})
-    with pytest.raises(InputError, match="positive number"):
-        tightened(rlm, {"max_tokens": -1})
-    unpriced = RLM(ScriptedLM(["FINAL(1)"], model="my-private-model"))
-    with pytest.raises(InputError, match="no price is known for my-private-model"):
-        tightened(unpriced, {"max_usd": 1.0})

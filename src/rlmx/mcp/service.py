@@ -7,11 +7,12 @@ raises InputError (a clear message, nothing spent) for bad input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "m
 """The budget fields a tool call may set; they only tighten the server's own limits."""
 MAX_SESSIONS = 8
 """Open sessions at once; each holds a live REPL process."""
+MAX_RUNNING = 4
+"""Questions being answered at once (rlm_ask and rlm_session_ask together); more are refused, not queued."""
 
 FORECAST_NOTE = (
     "A forecast, not a measurement: the RLM never puts the context in a prompt, so cost depends on how much of "
@@ -50,9 +53,11 @@ class _OpenSession:
 class RLMService:
     """One RLM configuration (the server's) serving tool calls; sessions live here until ended or shutdown."""
 
-    def __init__(self, rlm: RLM, *, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(self, rlm: RLM, *, max_sessions: int = MAX_SESSIONS, max_running: int = MAX_RUNNING) -> None:
         self.rlm = rlm
         self.max_sessions = max_sessions
+        self.max_running = max_running
+        self.running = 0
         self.sessions: dict[str, _OpenSession] = {}
 
     # --- one-shot questions -----------------------------------------------------------------------------
@@ -68,10 +73,11 @@ class RLMService:
     ) -> dict[str, Any]:
         """Answer `query` over the paths or the text. The run is cancelled (workers killed) if this is."""
         check_query(query)
-        loaded = await asyncio.to_thread(_load, roots, paths, text, required=True)
-        rlm = self._for_call(limits, listener)
-        assert loaded is not None
-        result = await rlm.acompletion(query, loaded.value)
+        with self._slot():
+            loaded = await asyncio.to_thread(_load, roots, paths, text, required=True)
+            rlm = self._for_call(limits, listener)
+            assert loaded is not None
+            result = await rlm.acompletion(query, loaded.value)
         return _reply(result, loaded)
 
     def estimate(self, roots: Roots, query: str, paths: list[str] | None, text: str | None) -> dict[str, Any]:
@@ -119,18 +125,19 @@ class RLMService:
         check_query(query)
         if entry.busy:
             raise InputError(f"session {session_id} is still answering a question; wait for it, or start another")
-        loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
-        entry.busy = True
-        entry.session.rlm = self._for_call(limits, listener, base=entry.base)
-        try:
-            result = await entry.session.aask(query, loaded.value if loaded is not None else None)
-        except InputError:
-            raise  # refused before running: the session is unchanged
-        except BaseException:
-            await self.session_end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
-            raise
-        finally:
-            entry.busy = False
+        with self._slot():
+            entry.busy = True
+            try:
+                loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
+                entry.session.rlm = self._for_call(limits, listener, base=entry.base)
+                result = await entry.session.aask(query, loaded.value if loaded is not None else None)
+            except InputError:
+                raise  # refused before running: the session is unchanged
+            except BaseException:
+                await self.session_end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
+                raise
+            finally:
+                entry.busy = False
         entry.questions += 1
         reply = _reply(result, loaded)
         reply["session_id"] = session_id
@@ -148,6 +155,19 @@ class RLMService:
         """End every session (the server is shutting down)."""
         for session_id in list(self.sessions):
             await self.session_end(session_id)
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of `max_running` run slots, or InputError at once (an agent should wait, not pile up runs)."""
+        if self.running >= self.max_running:
+            raise InputError(
+                f"{self.running} questions are being answered, this server's limit: wait for one to finish"
+            )
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
 
     def _session(self, session_id: str) -> _OpenSession:
         entry = self.sessions.get(session_id) if isinstance(session_id, str) else None
