@@ -1,0 +1,111 @@
+"""Whatever the model's code hands back or prints, the run goes on: a cell fails with a message the model can read,
+and the REPL keeps its variables. Real worker processes (the default tier), scripted root LMs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rlmx import RLM, Budget
+from rlmx.lm import Message, ScriptedLM
+from scripting import repl
+
+
+def feedback(lm: ScriptedLM, turn: int) -> str:
+    """What the root LM was told after its reply on `turn` (1-based)."""
+    return lm.calls[turn][-1]["content"]
+
+
+# --- text that is not valid UTF-8 ----------------------------------------------------------------------------------
+
+
+def test_printing_a_lone_surrogate_is_an_ordinary_cell() -> None:
+    lm = ScriptedLM(
+        [
+            repl("import json\nrow = json.loads('\"cut in half: \\\\ud83d\"')\nprint(row)"),
+            repl("FINAL(len(row))"),
+        ]
+    )
+    result = RLM(lm).completion("q", context="c")
+    assert result.answer == "14"  # the variable still holds its 14 characters
+    assert "cut in half: \ufffd" in feedback(lm, 1)
+    assert "REPL restarted" not in feedback(lm, 1)
+
+
+def test_a_reply_holding_a_lone_surrogate_is_in_the_trace(tmp_path: Path) -> None:
+    lm = ScriptedLM(["thinking \ud83d\n" + repl("FINAL('done')")])
+    result = RLM(lm, trace_dir=tmp_path).completion("q", context="c")
+    assert result.answer == "done" and result.trace_path is not None
+    records = [json.loads(line) for line in Path(result.trace_path).read_text(encoding="utf-8").splitlines()]
+    responses = [r["response"] for r in records if r["type"] == "lm_call"]
+    assert responses and responses[0].startswith("thinking \ufffd")
+
+
+def test_a_final_answer_with_a_lone_surrogate_comes_back_encodable() -> None:
+    lm = ScriptedLM([repl("FINAL('half \\ud83d')")])
+    assert RLM(lm).completion("q", context="c").answer == "half \ufffd"
+
+
+# --- values the model hands back ---------------------------------------------------------------------------------
+
+_DEEP = "deep = []\nfor _ in range(5000):\n    deep = [deep]\n"
+
+
+@pytest.mark.parametrize(
+    "finish",
+    ["FINAL(deep)", "answer['content'] = deep\nanswer['ready'] = True", "rlm_query('look', context=deep)"],
+)
+def test_a_5000_deep_value_fails_its_cell_and_the_run_goes_on(finish: str) -> None:
+    lm = ScriptedLM([repl(_DEEP + "kept = 1\n" + finish), repl("FINAL(kept + 1)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"])).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "2")
+    told = feedback(lm, 1)
+    assert "nested more than 256 levels deep" in told and "REPL restarted" not in told
+
+
+def test_a_circular_final_value_fails_its_cell() -> None:
+    lm = ScriptedLM([repl("loop = []\nloop.append(loop)\nFINAL(loop)"), repl("FINAL('recovered')")])
+    assert RLM(lm).completion("q", context="c").answer == "recovered"
+    assert "circular reference" in feedback(lm, 1)
+
+
+def test_a_huge_batch_is_refused_before_anything_is_spent() -> None:
+    sub = ScriptedLM(lambda messages: "x")
+    lm = ScriptedLM([repl("outs = llm_query_batched(['p'] * 500_000)"), repl("FINAL('went on')")])
+    result = RLM(lm, sub_lm=sub).completion("q", context="c")
+    assert result.answer == "went on"
+    assert sub.calls == [] and result.usage.to_dict()["subcalls"] == 0
+    assert "500,000 prompts in one call is over the 1,000 sub-calls a cell may make" in feedback(lm, 1)
+
+
+def test_answers_too_big_for_one_frame_fail_the_cell_not_the_run() -> None:
+    sub = ScriptedLM(lambda messages: "y" * 40_000)
+    lm = ScriptedLM(
+        [repl("kept = 'yes'\nouts = llm_query_batched(['a', 'b', 'c'])"), repl("FINAL(kept)")],
+    )
+    rlm = RLM(lm, sub_lm=sub, sandbox_options={"max_frame_bytes": 100_000})
+    result = rlm.completion("q", context="c")
+    assert result.answer == "yes"
+    assert "do not fit in one frame" in feedback(lm, 1) and "REPL restarted" not in feedback(lm, 1)
+
+
+# --- one connection, more than one thread ------------------------------------------------------------------------
+
+
+def test_sub_calls_from_threads_that_outlive_their_cell_are_served_in_the_next_one() -> None:
+    def sub(messages: list[Message]) -> str:
+        return messages[0]["content"].upper()
+
+    start = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "pool = ThreadPoolExecutor(max_workers=3)\n"
+        "futures = [pool.submit(llm_query, f'part {i}') for i in range(6)]"
+    )
+    lm = ScriptedLM(
+        [repl(start), repl("got = [f.result() for f in futures]\nprint(got)"), repl("FINAL(got)")], delay=0.3
+    )
+    result = RLM(lm, sub_lm=ScriptedLM(sub, delay=0.2), budget=Budget(cell_timeout=10)).completion("q", context="c")
+    assert json.loads(result.answer) == [f"PART {i}" for i in range(6)]
+    assert "REPL restarted" not in feedback(lm, 2)
