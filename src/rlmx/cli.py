@@ -29,6 +29,7 @@ from rich.text import Text
 from rlmx import __version__
 from rlmx.budget import Budget
 from rlmx.commands import mcp as mcp_command
+from rlmx.commands import serve as serve_command
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.lm.base import LM
 from rlmx.progress import Progress
@@ -126,22 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         "streaming), GET /v1/models, GET /health. The last user message is the query; the context comes from the "
         "request's `context`/`contexts` fields, else from the earlier messages. Needs the [server] extra.",
         epilog="Model choice is the same as for `rlmx ask`. The limits are the server's; a request's "
-        '`rlmx: {"max_iterations": ...}` field can only tighten them. There is no authentication: keep the default '
-        "--host 127.0.0.1 unless every client that can reach the port may spend this server's LM budget.",
+        '`rlmx: {"max_iterations": ...}` field can only tighten them. Without --server-api-key-env there is no '
+        "authentication: then keep the default --host 127.0.0.1.",
     )
-    server = serve.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    server.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
-    server.add_argument(
-        "--model-name", default="rlmx", metavar="NAME", help="the model name /v1/models lists (default: rlmx)"
-    )
-    server.add_argument(
-        "--max-concurrent-runs",
-        type=_positive_int,
-        default=4,
-        metavar="N",
-        help="completions running at once; further requests get HTTP 429 (default: 4)",
-    )
+    server = serve_command.add_arguments(serve)
     _add_trace_dir_argument(server)
     _add_model_arguments(serve)
     _add_limit_arguments(serve)
@@ -577,33 +566,8 @@ def _error(err: Console, message: str) -> None:
 
 
 def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
-    """`rlmx serve`: one RLM behind an OpenAI-compatible HTTP API until interrupted (Ctrl-C stops it cleanly)."""
-    try:
-        import uvicorn
-
-        from rlmx.server import create_app
-    except ImportError as exc:
-        raise UsageError(f"rlmx serve needs the [server] extra: pip install 'rlmx[server]' ({exc})") from None
-    budget = _budget(args)
-    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
-    root_lm, sub_lm, description = resolve_models(args, environ)
-    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
-    app = create_app(rlm, model_name=args.model_name, max_concurrent_runs=args.max_concurrent_runs)
-    _say(err, f"rlmx: model: {description}")
-    _say(
-        err,
-        f"rlmx: serving it as model {args.model_name!r} at http://{args.host}:{args.port}/v1 "
-        f"(at most {args.max_concurrent_runs} runs at once; traces in {trace_dir})",
-    )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        _say(
-            err,
-            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
-            "spend this server's LM budget and run code in its sandbox",
-            "bold yellow",
-        )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return EXIT_OK
+    """`rlmx serve`: see rlmx.commands.serve."""
+    return serve_command.run(args, environ, err)
 
 
 def doctor(args: argparse.Namespace) -> int:

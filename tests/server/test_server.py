@@ -7,141 +7,31 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import uvicorn
 from openai.types.chat import ChatCompletionMessageParam
 
-from rlmx import RLM, Budget, Event, LMServerError
+from rlmx import RLM, Budget
 from rlmx.cli import build_parser
-from rlmx.lm import Message, ScriptedLM
-from rlmx.prompts import query_from
+from rlmx.lm import ScriptedLM
 from rlmx.server import create_app, with_limits
+from rlmx.server.app import ServerOptions
 from rlmx.server.openai_compat import RequestError
-from scripting import repl, turn_of
-
-MODEL = "rlmx-test"
-SLEEP = "Sleep and write the worker's pid to "
-
-
-def reply(messages: list[Message]) -> str | Exception:
-    """The root LM's reply, chosen by the query: each test asks a question that scripts one kind of run."""
-    query = query_from(messages)
-    if query == "How long is the context?":
-        return repl("FINAL('length ' + str(len(context)))")
-    if query == "How big are docs and notes?":
-        return repl("FINAL(f'{len(docs)} {len(notes)}')")
-    if query == "Count in two turns":
-        return [repl("x = 6 * 7\nprint(x)"), repl("FINAL(x)")][turn_of(messages) - 1]
-    if query.startswith(SLEEP):
-        path = query.removeprefix(SLEEP)
-        return repl(f"import os, time\nopen({path!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)")
-    if query == "Count as JSON":
-        return repl("FINAL({'n': len(context)})")
-    if query == "Never finish":
-        return repl("print('still working')")
-    if query == "Fail":
-        return LMServerError("the scripted LM is down")
-    return repl("FINAL('unscripted')")
-
-
-@dataclass
-class Served:
-    """A running server: `url` is its base URL (no /v1); `events` records every event of every run."""
-
-    url: str
-    lm: ScriptedLM
-    events: list[Event] = field(default_factory=list)
-
-    def client(self, max_retries: int = 0) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key="x", max_retries=max_retries)
-
-    def async_client(self) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(base_url=f"{self.url}/v1", api_key="x", max_retries=0)
-
-    def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
-            data: dict[str, Any] = json.load(response)
-        return data
-
-
-def start(tmp_path: Path, *, max_concurrent_runs: int = 4) -> Iterator[Served]:
-    lm = ScriptedLM(reply)
-    served = Served("", lm)
-    rlm = RLM(lm, trace_dir=tmp_path / "traces", on_event=served.events.append, budget=Budget(cell_timeout=60))
-    app = create_app(rlm, model_name=MODEL, max_concurrent_runs=max_concurrent_runs)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    served.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        yield served
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+from scripting import repl
+from server.server_harness import MODEL, SLEEP, Served, ask, ended, post, start, started
+from server.server_harness import pidfile as worker_pidfile
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     yield from start(tmp_path)
-
-
-def ask(question: str) -> list[ChatCompletionMessageParam]:
-    return [{"role": "user", "content": question}]
-
-
-def post(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, json.load(exc)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):  # gone, possibly while being read
-        return False
-
-
-async def started(pidfile: Path) -> int:
-    """The pid of the worker running the SLEEP cell, once that cell has started its 30 s sleep."""
-    deadline = time.monotonic() + 10
-    while not pidfile.exists() or not pidfile.read_text():
-        assert time.monotonic() < deadline, "the scripted cell never started"
-        await asyncio.sleep(0.02)
-    return int(pidfile.read_text())
-
-
-async def ended(served: Served, worker: int) -> None:
-    """Wait (at most 5 s) until the server runs nothing and the worker process is gone."""
-    deadline = time.monotonic() + 5
-    while alive(worker) or served.health()["running"]:
-        assert time.monotonic() < deadline, "the run went on after the client left"
-        await asyncio.sleep(0.05)
 
 
 # --- plain completions --------------------------------------------------------------------------------
@@ -276,7 +166,7 @@ async def test_async_stream_reports_a_budget_stop_as_length(served: Served) -> N
 
 
 async def test_client_disconnect_cancels_the_run_and_kills_the_worker(served: Served, tmp_path: Path) -> None:
-    pidfile = tmp_path / "worker.pid"
+    pidfile = worker_pidfile()
     async with served.async_client() as client:
         stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
         async for chunk in stream:
@@ -291,7 +181,7 @@ async def test_client_disconnect_cancels_the_run_and_kills_the_worker(served: Se
 
 
 async def test_client_leaving_a_plain_request_cancels_the_run(served: Served, tmp_path: Path) -> None:
-    pidfile = tmp_path / "worker.pid"
+    pidfile = worker_pidfile()
     async with served.async_client() as client:
         request = asyncio.create_task(client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}")))
         worker = await started(pidfile)
@@ -314,7 +204,7 @@ async def test_client_leaving_a_plain_request_cancels_the_run(served: Served, tm
         ({"messages": ask("q"), "extra_body": {"rlmx": {"max_seconds": "soon"}}}, "rlmx.max_seconds"),
         ({"messages": ask("q"), "extra_body": {"rlmx": {"max_turns": 3}}}, "rlmx.max_turns"),
         ({"messages": ask("q"), "extra_body": {"contexts": "not an object"}}, "contexts"),
-        ({"messages": ask("q"), "extra_body": {"contexts": {"not a name": 1}}}, None),
+        ({"messages": ask("q"), "extra_body": {"contexts": {"not a name": "x"}}}, None),
         ({"messages": ask("q"), "stream": "yes"}, "stream"),
         ({"messages": ask("q"), "response_format": {"type": "json_object"}}, "response_format"),
         ({"messages": ask("q"), "n": 2}, "n"),
@@ -352,8 +242,8 @@ def test_a_failed_run_is_a_500_that_is_not_retried(served: Served) -> None:
 
 
 async def test_runs_beyond_the_limit_get_a_429(tmp_path: Path) -> None:
-    for served in start(tmp_path, max_concurrent_runs=1):
-        pidfile = tmp_path / "worker.pid"
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, max_queued=0)):
+        pidfile = worker_pidfile()
         async with served.async_client() as client:
             stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
             async with stream:
@@ -374,7 +264,7 @@ def test_models_and_health(served: Served) -> None:
         assert client.models.retrieve(MODEL).owned_by == "rlmx"
         with pytest.raises(openai.NotFoundError):
             client.models.retrieve("gpt-4o")
-    assert served.health() == {"status": "ok", "running": 0, "max_running": 4}
+    assert served.health() == {"status": "ok", "running": 0, "max_running": 4, "queued": 0}
     status, body = post(f"{served.url}/v1/completions", b"{}")
     assert status == 404 and "/v1/chat/completions" in body["error"]["message"]
 

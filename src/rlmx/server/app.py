@@ -1,8 +1,10 @@
 """The HTTP side of `rlmx serve`: requests in, one RLM call out; a Result or events in, HTTP out.
 
-Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, the RLM runs the completion, and this
-module only wires them together, limits how many runs go at once, and cancels a run whose client has left (so an
-abandoned request stops spending on LM calls and its sandbox workers are killed). It never runs cells itself.
+Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, `body` reads and decodes bodies,
+`admission` queues requests for a run slot, `runs` owns the running completions, and this module wires them
+together. The order of a completion request is the point: check the key and the declared size, find a retried
+run, wait for a slot, and only then read and decode the body (off the event loop when it is big), so that
+neither a flood of requests nor one huge body stalls `/health` or other clients' streams.
 
     app = create_app(RLM(OpenAICompatibleLM("gpt-5-mini")), model_name="rlmx")
     uvicorn.run(app, host="127.0.0.1", port=8000)
@@ -15,63 +17,163 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import hashlib
+import hmac
 import json
+import logging
+import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse as _JSONResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
+from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.result import Result
-from rlmx.rlm import RLM
+from rlmx.rlm import RLM, _inputs
+from rlmx.sandbox.frames import utf8
+from rlmx.server import body as bodies
 from rlmx.server import openai_compat
+from rlmx.server.admission import Admission
 from rlmx.server.openai_compat import ChatCall, RequestError
+from rlmx.server.runs import Run, Runs
 
 RLMFactory = Callable[[Mapping[str, int | float]], RLM]
 """Gets a request's budget limits (validated; empty when it sent none) and returns the RLM to run it with."""
 
+TRACE_HEADER = "X-Rlmx-Trace-Id"
 
-def create_app(rlm: RLM | RLMFactory, *, model_name: str = "rlmx", max_concurrent_runs: int = 4) -> Starlette:
+
+class JSONResponse(_JSONResponse):
+    """Starlette's JSON response, with lone surrogates made encodable (rlmx's one rule for text that leaves it)."""
+
+    def render(self, content: Any) -> bytes:
+        return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")))
+
+
+KEEPALIVE = ": keep-alive\n\n"
+_TRACE_ID = re.compile(r"[0-9a-f]{6,64}")
+_access = logging.getLogger("uvicorn.access")
+_log = logging.getLogger("uvicorn.error")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How a server admits and answers requests. Seconds and bytes; see `rlmx serve --help` for each."""
+
+    max_concurrent_runs: int = 4
+    max_queued: int = 128
+    queue_timeout: float = 120.0
+    max_request_bytes: int = bodies.DEFAULT_MAX_REQUEST_BYTES
+    keepalive: float = 15.0
+    """Seconds of silence after which a stream gets an SSE comment; 0 turns keep-alives off."""
+    idempotency_grace: float = 60.0
+    """How long a keyed run outlives its last client, waiting for a retry to pick it up."""
+    idempotency_keep: float = 600.0
+    """How long a keyed run's answer is kept after it ends."""
+    api_key: str | None = None
+    """When set, every route but /health needs `Authorization: Bearer <api_key>`."""
+    cors_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_concurrent_runs", "max_request_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be an integer >= 1, not {value!r}")
+        if isinstance(self.max_queued, bool) or not isinstance(self.max_queued, int) or self.max_queued < 0:
+            raise InputError(f"max_queued must be an integer >= 0, not {self.max_queued!r}")
+        for name in ("queue_timeout", "keepalive", "idempotency_grace", "idempotency_keep"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise InputError(f"{name} must be a number of seconds >= 0, not {value!r}")
+        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()):
+            raise InputError("api_key must be a non-empty string (or None for no authentication)")
+
+
+def create_app(
+    rlm: RLM | RLMFactory,
+    *,
+    model_name: str = "rlmx",
+    max_concurrent_runs: int | None = None,
+    options: ServerOptions | None = None,
+) -> Starlette:
     """An ASGI app serving `rlm` as the OpenAI-compatible model `model_name`.
 
     Routes: `POST /v1/chat/completions` (plain and `stream: true`), `GET /v1/models`, `GET /v1/models/{name}`,
-    `GET /health`. Each request is its own completion of the same (reusable) RLM; with an RLM instance, a
-    request's `rlmx` limits can only tighten its budget. Pass a factory instead to decide per request. Beyond
-    `max_concurrent_runs` running completions, requests get a 429 at once rather than waiting in a queue.
+    `GET /v1/traces/{trace_id}`, `GET /health`. Each request is its own completion of the same (reusable) RLM;
+    with an RLM instance, a request's `rlmx` limits can only tighten its budget. Pass a factory instead to decide
+    per request. `options` sets the queue, the limits and authentication (`max_concurrent_runs` is a shortcut).
+    Raises InputError for a bad option.
     """
     if not isinstance(model_name, str) or not model_name.strip():
         raise InputError(f"model_name must be a non-empty string, not {model_name!r}")
-    if isinstance(max_concurrent_runs, bool) or not isinstance(max_concurrent_runs, int) or max_concurrent_runs < 1:
-        raise InputError(f"max_concurrent_runs must be an integer >= 1, not {max_concurrent_runs!r}")
+    options = options if options is not None else ServerOptions()
+    if max_concurrent_runs is not None:
+        options = dataclasses.replace(options, max_concurrent_runs=max_concurrent_runs)
     if isinstance(rlm, RLM):
         factory: RLMFactory = functools.partial(with_limits, rlm)
+        trace_dir = rlm.trace_dir
     elif callable(rlm):
-        factory = rlm
+        factory, trace_dir = rlm, None
     else:
         raise InputError(f"create_app needs an RLM or a function limits -> RLM, not {type(rlm).__name__}")
+    server = _Server(
+        factory,
+        model_name,
+        options,
+        Admission(options.max_concurrent_runs, max_queued=options.max_queued, queue_timeout=options.queue_timeout),
+        Runs(grace=options.idempotency_grace, keep=options.idempotency_keep),
+        trace_dir,
+        int(time.time()),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await server.runs.cancel_all()  # what the graceful shutdown did not finish is stopped, workers killed
+
+    middleware = [Middleware(_Auth, api_key=options.api_key)]
+    if options.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(options.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                expose_headers=[TRACE_HEADER, "Retry-After"],
+            ),
+        )
     app = Starlette(
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{name:path}", get_model, methods=["GET"]),
+            Route("/v1/traces/{trace_id}", get_trace, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ],
+        middleware=middleware,
         exception_handlers={
             RequestError: _request_error,
             InputError: _input_error,
             HTTPException: _http_error,
             Exception: _unexpected_error,
         },
+        lifespan=lifespan,
     )
-    app.state.server = _Server(factory, model_name, _Slots(max_concurrent_runs), int(time.time()))
+    app.state.server = server
     return app
 
 
@@ -102,43 +204,79 @@ def with_limits(rlm: RLM, limits: Mapping[str, int | float]) -> RLM:
     return limited
 
 
+def with_call_options(rlm: RLM, call: ChatCall) -> RLM:
+    """`rlm` with a request's sampling params (sent with every LM call of the run) and its `max_tokens` (a
+    tighter cap on each LM call's output). Returns `rlm` itself when the request sets neither."""
+    if not call.sampling and call.max_tokens_per_call is None:
+        return rlm
+    changed = copy.copy(rlm)
+    if call.max_tokens_per_call is not None:
+        cap = min(rlm.budget.max_tokens_per_call, call.max_tokens_per_call)
+        changed.budget = dataclasses.replace(rlm.budget, max_tokens_per_call=cap)
+    wrap = functools.partial(SamplingLM, params=call.sampling, max_tokens=call.max_tokens_per_call)
+    changed.lm, changed.sub_lm = wrap(rlm.lm), wrap(rlm.sub_lm)
+    changed.models = {name: wrap(lm) for name, lm in rlm.models.items()}
+    changed.depth_lms = {depth: wrap(lm) for depth, lm in rlm.depth_lms.items()}
+    return changed
+
+
+class SamplingLM:
+    """An LM whose every call also gets `params` (temperature, top_p, seed; a call's own params win) and at
+    most `max_tokens` output tokens (the engine sends its own cap only when a spending limit is set)."""
+
+    def __init__(self, inner: LM, *, params: Mapping[str, Any], max_tokens: int | None = None) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.params = dict(params)
+        self.max_tokens = max_tokens
+
+    async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        merged = {**self.params, **params}
+        if self.max_tokens is not None:
+            merged["max_tokens"] = min(merged.get("max_tokens", self.max_tokens), self.max_tokens)
+        return await self.inner.complete(messages, **merged)
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        return await prompt_tokens(self.inner, messages)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 @dataclass(frozen=True, slots=True)
 class _Server:
     factory: RLMFactory
     model_name: str
-    slots: _Slots
+    options: ServerOptions
+    admission: Admission
+    runs: Runs
+    trace_dir: Path | None
     created: int
 
 
-class _Slots:
-    """At most `limit` completions at once. There is no lock: every request runs on the server's one event loop,
-    and claiming is a check and an increment with no await in between."""
+class _Auth:
+    """`Authorization: Bearer <key>` on every route but /health, when the server has a key."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.running = 0
+    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+        self.app = app
+        self.expected = None if api_key is None else f"Bearer {api_key}".encode()
 
-    def claim(self) -> Callable[[], None]:
-        """Take a slot and return its release (safe to call more than once), or raise a 429 RequestError."""
-        if self.running >= self.limit:
-            raise RequestError(
-                f"this rlmx server is already running {self.running} completions, its limit "
-                f"(--max-concurrent-runs {self.limit}): retry when one has finished, or start the server with a "
-                "higher --max-concurrent-runs",
-                code="too_many_runs",
-                status=429,
-                kind="rate_limit_error",
-            )
-        self.running += 1
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                self.running -= 1
-
-        return release
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.expected is None or scope["type"] != "http" or scope["path"] == "/health":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if hmac.compare_digest(given, self.expected):
+            await self.app(scope, receive, send)
+            return
+        what = "no API key was sent" if not given else "the API key sent is not this server's"
+        body = openai_compat.error_body(
+            f"{what}: send `Authorization: Bearer <key>` with the key the server was started with "
+            "(--server-api-key-env); OpenAI clients send their api_key so",
+            kind="invalid_request_error",
+            code="invalid_api_key",
+        )
+        await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
 
 
 # --- endpoints ----------------------------------------------------------------------------------------
@@ -146,21 +284,96 @@ class _Slots:
 
 async def chat_completions(request: Request) -> Response:
     server: _Server = request.app.state.server
-    call = openai_compat.parse(await _json_body(request))
-    rlm = server.factory(call.limits)
-    release = server.slots.claim()
-    if call.stream:
-        return await _streamed(rlm, call, server.model_name, release)
+    limit = server.options.max_request_bytes
+    bodies.check_declared_size(dict(request.headers), limit)
+    key = _idempotency_key(request)
+    if key is not None and (run := server.runs.find(key)) is not None:
+        return await _retry(request, server, run, key)
+    release = await server.admission.enter()  # before the body is read: a queued request holds no memory
     try:
-        work = rlm.acompletion(call.query, call.context, contexts=call.contexts, output=call.output)
-        result = await _unless_disconnected(request.receive, work)
-    finally:
+        try:
+            raw = await bodies.read_body(request.receive, limit)
+        except bodies.ClientLeft:
+            _log_left(request, None, "while sending its body")
+            return Response(status_code=499)
+        if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
+            release()
+            return await _answer(request, server, run, await _fingerprint(raw), key=key)
+        fingerprint = await _fingerprint(raw) if key is not None else ""
+        call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
+        del raw
+        rlm = with_call_options(server.factory(call.limits), call)
+        prepared, schema = await _prepare(call)
+        run = Run(call, key=key, fingerprint=fingerprint)
+        listener = run.push
+        server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener), release)
+    except BaseException:
         release()
+        raise
+    return await _answer(request, server, run, fingerprint, key=key)
+
+
+async def _retry(request: Request, server: _Server, run: Run, key: str) -> Response:
+    """A request whose Idempotency-Key names a known run: after checking it is the same request, follow it."""
+    try:
+        raw = await bodies.read_body(request.receive, server.options.max_request_bytes)
+    except bodies.ClientLeft:
+        return Response(status_code=499)
+    return await _answer(request, server, run, await _fingerprint(raw), key=key)
+
+
+async def _answer(request: Request, server: _Server, run: Run, fingerprint: str, *, key: str | None) -> Response:
+    if key is not None and fingerprint != run.fingerprint:
+        raise RequestError(
+            f"Idempotency-Key {key!r} was already used for a different request body: use a new key for a new "
+            "request (a retry must send the same body)",
+            code="idempotency_key_reused",
+            status=422,
+        )
+    leave = server.runs.watch(run)
+    if run.call.stream:
+        return await _streamed(request, server, run, leave)
+    try:
+        result = await _unless_disconnected(request.receive, run.outcome())
+    finally:
+        leave()
     if result is None:
+        _log_left(request, run, "before its answer")
         return Response(status_code=499)  # the client left; nobody reads this
+    headers = {TRACE_HEADER: result.run_id}
     if result.status == "error":
-        raise openai_compat.failure(result)
-    return JSONResponse(openai_compat.completion(result, model=server.model_name))
+        error = openai_compat.failure(result)
+        error.headers.update(headers)
+        raise error
+    return JSONResponse(openai_compat.completion(result, model=server.model_name), headers=headers)
+
+
+async def _prepare(call: ChatCall) -> tuple[Any, Any]:
+    """The call's contexts checked and prepared, on a worker thread (a big context takes a while). Anything the
+    preparation raises is about the request's data, so it is a 400."""
+    try:
+        return await asyncio.to_thread(_inputs, call.query, call.context, call.contexts, call.output)
+    except RLMXError:
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise RequestError(f"the context could not be prepared: {type(exc).__name__}: {exc}") from None
+
+
+async def _fingerprint(raw: bytes) -> str:
+    if len(raw) >= bodies.THREAD_THRESHOLD:  # hashlib lets go of the GIL for big inputs
+        return (await asyncio.to_thread(hashlib.sha256, raw)).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= 255:
+        raise RequestError(
+            "Idempotency-Key must be 1 to 255 characters, e.g. a UUID", param="Idempotency-Key", code="invalid_header"
+        )
+    return key
 
 
 async def list_models(request: Request) -> Response:
@@ -173,7 +386,7 @@ async def get_model(request: Request) -> Response:
     name = request.path_params["name"]
     if name != server.model_name:
         raise RequestError(
-            f"model {name!r} is not served here; this server serves {server.model_name!r}",
+            f"The model `{name}` does not exist: this server serves {server.model_name!r}",
             param="model",
             code="model_not_found",
             status=404,
@@ -181,41 +394,78 @@ async def get_model(request: Request) -> Response:
     return JSONResponse(_model(server))
 
 
+async def get_trace(request: Request) -> Response:
+    """A run's trace: a JSON list of its events so far, or the JSONL file itself with `?format=jsonl`."""
+    server: _Server = request.app.state.server
+    trace_id = request.path_params["trace_id"]
+    path = _trace_path(server, trace_id)
+    if path is None:
+        raise RequestError(
+            f"no trace {trace_id!r} here: trace ids are the `rlmx.trace_id` of a response (or its "
+            f"{TRACE_HEADER} header) from this server",
+            param="trace_id",
+            code="trace_not_found",
+            status=404,
+        )
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+    if request.query_params.get("format") == "jsonl":
+        return Response(text, media_type="application/x-ndjson", headers={TRACE_HEADER: trace_id})
+    events = await asyncio.to_thread(_events, text)
+    return JSONResponse(events, headers={TRACE_HEADER: trace_id})
+
+
+def _trace_path(server: _Server, trace_id: str) -> Path | None:
+    if not _TRACE_ID.fullmatch(trace_id):
+        return None
+    known = server.runs.trace_path(trace_id)
+    if known is not None and known.is_file():
+        return known
+    if server.trace_dir is None:
+        return None
+    found = sorted(server.trace_dir.glob(f"*-{trace_id}.jsonl"))
+    return found[-1] if found else None
+
+
+def _events(text: str) -> list[Any]:
+    events = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # the line a running run is writing right now
+    return events
+
+
 async def health(request: Request) -> Response:
     server: _Server = request.app.state.server
-    return JSONResponse({"status": "ok", "running": server.slots.running, "max_running": server.slots.limit})
+    admission = server.admission
+    return JSONResponse(
+        {"status": "ok", "running": admission.running, "max_running": admission.limit, "queued": admission.queued}
+    )
 
 
 def _model(server: _Server) -> dict[str, Any]:
     return {"id": server.model_name, "object": "model", "created": server.created, "owned_by": "rlmx"}
 
 
-async def _json_body(request: Request) -> object:
-    try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestError(
-            f"the request body is not valid JSON ({exc}): send a JSON object like {openai_compat.EXAMPLE}",
-            code="invalid_json",
-        ) from None
-
-
 # --- running ------------------------------------------------------------------------------------------
 
 
-async def _unless_disconnected(receive: Receive, work: Coroutine[Any, Any, Result]) -> Result | None:
-    """`work`'s Result, or None when the client left first; then the run is cancelled rather than left spending
-    on an answer nobody will read."""
-    run = asyncio.ensure_future(work)
+async def _unless_disconnected(receive: Receive, work: Awaitable[Result]) -> Result | None:
+    """`work`'s Result, or None when the client left first (the caller then leaves the run)."""
+    waiting = asyncio.ensure_future(work)
     leaving = asyncio.ensure_future(_disconnected(receive))
     try:
-        await asyncio.wait({run, leaving}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         leaving.cancel()
-        if not run.done():
-            run.cancel()
-        await asyncio.gather(run, leaving, return_exceptions=True)
-    return None if run.cancelled() else run.result()
+        if not waiting.done():
+            waiting.cancel()
+        await asyncio.gather(waiting, leaving, return_exceptions=True)
+    if waiting.cancelled():
+        return None
+    return waiting.result()
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -223,31 +473,70 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-async def _streamed(rlm: RLM, call: ChatCall, model: str, release: Callable[[], None]) -> Response:
-    """Start the run and take its first item here, so that bad input is still a plain 400, then stream the rest."""
-    items = rlm.stream(call.query, call.context, contexts=call.contexts, output=call.output)
+def _log_left(request: Request, run: Run | None, when: str) -> None:
+    """An access-log line (status 499, as nginx logs it) for a request whose client left before its answer:
+    uvicorn logs only requests that got a response."""
+    client = request.client
+    where = f"{client.host}:{client.port}" if client is not None else "-"
+    version = request.scope.get("http_version", "1.1")
+    _access.info('%s - "%s %s HTTP/%s" %d', where, request.method, request.url.path, version, 499)
+    if run is not None and run.run_id is not None:
+        _log.info("rlmx: the client left %s; run %s cancelled unless a retry picks it up", when, run.run_id)
+
+
+async def _streamed(request: Request, server: _Server, run: Run, leave: Callable[[], None]) -> Response:
+    """Take the run's first item here, so that a run that cannot start is still a plain error, then stream."""
+    items = run.follow()
     try:
         first = await anext(items)
     except BaseException:
-        release()
-        await _aclose(items)
+        leave()
+        await items.aclose()
         raise
-    chunks = openai_compat.stream_chunks(first, items, model=model, include_usage=call.include_usage)
+    call = run.call
+    chunks = openai_compat.stream_chunks(first, items, model=server.model_name, include_usage=call.include_usage)
+    finished = False
 
     async def close() -> None:
         try:
             await chunks.aclose()
-            await _aclose(items)  # closing the run's stream cancels the run if it is still going
+            await items.aclose()
         finally:
-            release()
+            leave()
+            if not finished and not run.finished:
+                _log_left(request, run, "during its stream")
 
-    return EventStream(chunks, close)
+    async def body() -> AsyncGenerator[str, None]:
+        nonlocal finished
+        async for text in with_keepalive(chunks, server.options.keepalive):
+            yield text
+        finished = True
+
+    return EventStream(body(), close, headers={TRACE_HEADER: first.run_id})
 
 
-async def _aclose(items: AsyncIterator[Any]) -> None:
-    # RLM.stream is typed as an AsyncIterator; it is an async generator, and only closing it ends the run at once.
-    if isinstance(items, AsyncGenerator):
-        await items.aclose()
+async def with_keepalive(chunks: AsyncIterator[str], every: float) -> AsyncGenerator[str, None]:
+    """`chunks`, with an SSE comment whenever `every` seconds pass without one (0: never), so that proxies and
+    client read timeouts do not end a healthy run that is busy in a long cell or LM call."""
+    pending: asyncio.Future[str] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(chunks))
+            done, _ = await asyncio.wait({pending}, timeout=every or None)
+            if not done:
+                yield KEEPALIVE
+                continue
+            finished, pending = pending, None
+            try:
+                text = finished.result()
+            except StopAsyncIteration:
+                return
+            yield text
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
 
 
 class EventStream(StreamingResponse):
@@ -255,12 +544,16 @@ class EventStream(StreamingResponse):
 
     Starlette's StreamingResponse notices a disconnect only when a send fails on ASGI 2.4 servers, and leaves its
     iterator open: a run sitting in a 30 s cell would go on spending. Here sending races `http.disconnect`, and
-    `close` always runs afterwards, which cancels the run and frees its slot.
+    `close` always runs afterwards, which leaves the run (cancelling it unless a retry may pick it up).
     """
 
-    def __init__(self, chunks: AsyncIterator[str], close: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, chunks: AsyncIterator[str], close: Callable[[], Awaitable[None]], headers: Mapping[str, str]
+    ) -> None:
         super().__init__(
-            chunks, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            chunks,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
         )
         self._close = close
 
@@ -288,9 +581,12 @@ class EventStream(StreamingResponse):
 
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    headers = {}
+    headers = dict(exc.headers)
+    if exc.status in (413, 429):
+        # Refused before its body was read: close the connection so the server does not drain the rest of it.
+        headers["Connection"] = "close"
     if exc.status == 429:
-        headers["Retry-After"] = "1"
+        headers.setdefault("Retry-After", "1")
     elif exc.status >= 500:
         headers["x-should-retry"] = "false"  # the OpenAI SDKs would otherwise rerun a whole RLM run, twice
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
@@ -304,7 +600,10 @@ async def _input_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        message = f"no route {request.url.path}: this server serves POST /v1/chat/completions and GET /v1/models"
+        message = (
+            f"no route {request.url.path}: this server serves POST /v1/chat/completions, GET /v1/models and "
+            "GET /v1/traces/{trace_id}"
+        )
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see the OpenAI chat completions API"
     else:

@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from rlmx.errors import LMError, RLMXError
+from rlmx.errors import LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
 from rlmx.result import Result
+from rlmx.sandbox.frames import encodable
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 CONTEXT_ROLES = frozenset({"system", "developer", "user"})
@@ -55,6 +56,8 @@ class RequestError(Exception):
         self.code = code
         self.status = status
         self.kind = kind
+        self.headers: dict[str, str] = {}
+        """Extra response headers (Retry-After, X-Rlmx-Trace-Id)."""
 
     def body(self) -> dict[str, Any]:
         return error_body(self.message, kind=self.kind, param=self.param, code=self.code)
@@ -77,15 +80,24 @@ class ChatCall:
     include_usage: bool = False
     limits: dict[str, int | float] = field(default_factory=dict)
     """Budget limits asked for in the request's `rlmx` field, validated; the app decides how they apply."""
+    sampling: dict[str, int | float] = field(default_factory=dict)
+    """`temperature`, `top_p` and `seed` as sent: every LM call of the run gets them."""
+    max_tokens_per_call: int | None = None
+    """`max_tokens` / `max_completion_tokens`: a cap on each LM call's output tokens (it can only tighten)."""
 
 
 # --- requests -----------------------------------------------------------------------------------------
 
 
-def parse(body: object) -> ChatCall:
-    """Read a decoded chat.completions body, or raise RequestError saying what is wrong and what to send."""
+def parse(body: object, *, model: str | None = None) -> ChatCall:
+    """Read a decoded chat.completions body, or raise RequestError saying what is wrong and what to send.
+
+    `model` is the served model name: a request naming another one gets OpenAI's 404 `model_not_found`.
+    """
     if not isinstance(body, dict):
         raise RequestError(f"the request body must be a JSON object like {EXAMPLE}, not {_json_type(body)}")
+    if model is not None:
+        _check_model(body, model)
     texts = [_message_text(i, m) for i, m in enumerate(_messages(body))]
     users = [i for i, (role, _) in enumerate(texts) if role == "user"]
     if not users:
@@ -102,12 +114,18 @@ def parse(body: object) -> ChatCall:
     if context is None and contexts is None:
         earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
         context = "\n\n".join(earlier) if earlier else None
+    else:
+        # The documents came separately, so system messages are instructions: the root reads them with the query.
+        instructions = [text.strip() for role, text in texts[:last] if role == "system" and text.strip()]
+        if instructions:
+            query = "\n\n".join([*instructions, query])
     stream = _optional(body, "stream", bool, "true or false") or False
     options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
     include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
     n = body.get("n")
     if n is not None and n != 1:
         raise RequestError("n must be 1: an RLM run gives one answer; send several requests for several", param="n")
+    _refuse_unsupported(body)
     return ChatCall(
         query=query,
         context=context,
@@ -116,7 +134,85 @@ def parse(body: object) -> ChatCall:
         stream=stream,
         include_usage=include_usage and stream,
         limits=_limits(body),
+        sampling=_sampling(body),
+        max_tokens_per_call=_max_tokens(body),
     )
+
+
+def _check_model(body: dict[str, Any], served: str) -> None:
+    name = body.get("model")
+    if name is None:
+        return  # curl users may leave it out; there is only one model here
+    if not isinstance(name, str):
+        raise RequestError(f"model must be a string, the served model {served!r}", param="model")
+    if name != served:
+        raise RequestError(
+            f"The model `{name}` does not exist: this rlmx server serves one model, {served!r}; send model={served!r}",
+            param="model",
+            code="model_not_found",
+            status=404,
+        )
+
+
+def _refuse_unsupported(body: dict[str, Any]) -> None:
+    """Parameters an RLM cannot honour: refused with why, rather than silently ignored."""
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        raise RequestError(f"tools must be a list of tools, not {_json_type(tools)}", param="tools")
+    for name, choice in (("tool_choice", body.get("tool_choice")), ("function_call", body.get("function_call"))):
+        if choice is None or choice in ("auto", "none"):
+            continue
+        raise RequestError(
+            f"{name} {json.dumps(choice)} cannot be honoured: an rlmx run answers in text and never calls the "
+            f'client\'s tools; leave {name} out (or "auto") and give the data as `context` instead',
+            param=name,
+            code="unsupported_parameter",
+        )
+    stop = body.get("stop")
+    if stop not in (None, [], ""):
+        raise RequestError(
+            "stop sequences are not supported: the RLM's LM calls write code and need their whole replies, so a "
+            "stop sequence would cut them; leave `stop` out and ask for the answer's format in the question",
+            param="stop",
+            code="unsupported_parameter",
+        )
+    if body.get("logprobs") not in (None, False) or body.get("top_logprobs") is not None:
+        param = "logprobs" if body.get("logprobs") not in (None, False) else "top_logprobs"
+        raise RequestError(
+            f"{param} is not supported: an RLM answer is put together from many LM calls and code, so it has no "
+            "token log-probabilities; leave logprobs out",
+            param=param,
+            code="unsupported_parameter",
+        )
+
+
+def _sampling(body: dict[str, Any]) -> dict[str, int | float]:
+    sampling: dict[str, int | float] = {}
+    for name, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise RequestError(f"{name} must be a number from {low:g} to {high:g}, not {json.dumps(value)}", param=name)
+        sampling[name] = value
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise RequestError(f"seed must be a whole number, not {json.dumps(seed)}", param="seed")
+        sampling["seed"] = seed
+    return sampling
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    caps = []
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RequestError(f"{name} must be a whole number >= 1, not {json.dumps(value)}", param=name)
+        caps.append(value)
+    return min(caps) if caps else None
 
 
 def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,7 +266,24 @@ def _explicit_contexts(body: dict[str, Any]) -> tuple[Any, dict[str, Any] | None
             f"not {_json_type(contexts)}; for a single value send `context` instead",
             param="contexts",
         )
+    _check_document(context, "context")
+    for name, value in (contexts or {}).items():
+        if value is None:
+            raise RequestError(f"contexts.{name} is null: send a string, a list or an object", param=f"contexts.{name}")
+        _check_document(value, f"contexts.{name}")
     return context, contexts
+
+
+def _check_document(value: object, param: str) -> None:
+    """A context is a document: text, a list or an object. A lone number or boolean is almost always a client bug
+    (a field sent in the wrong place), so it is refused rather than given to the model as a one-value context."""
+    if value is None or isinstance(value, str | list | dict):
+        return
+    raise RequestError(
+        f"{param} must be a string, a list or an object (the document to read), not {_json_type(value)} "
+        f"{json.dumps(value)}: put a single value inside a list or a string",
+        param=param,
+    )
 
 
 def _limits(body: dict[str, Any]) -> dict[str, int | float]:
@@ -246,6 +359,7 @@ def run_info(result: Result) -> dict[str, Any]:
         "answer_source": result.answer_source,
         "iterations": result.iterations,
         "run_id": result.run_id,
+        "trace_id": result.run_id,
         "seconds": round(result.seconds, 3),
         "cost_usd": round(result.usage.total.cost_usd, 8),
         "trace_path": None if result.trace_path is None else str(result.trace_path),
@@ -275,8 +389,10 @@ def completion(result: Result, *, model: str, created: int | None = None) -> dic
 def failure(result: Result) -> RequestError:
     """The 500 for a run that ended in an error, saying what failed and where to look."""
     trace = f"; its trace is {result.trace_path}" if result.trace_path is not None else ""
-    if isinstance(result.error, LMError):
+    if isinstance(result.error, LMConnectionError | LMTimeout | LMServerError | LMRateLimited):
         advice = "check that the server's model is reachable (rlmx serve --model/--base-url) and retry"
+    elif isinstance(result.error, LMError):
+        advice = "the server's model refused or failed the call; see the message above and the server's log"
     else:
         advice = "retry, and report it with the trace if it happens again"
     return RequestError(
@@ -310,7 +426,7 @@ def chunk(
 def sse(data: Mapping[str, Any] | str) -> str:
     """One Server-Sent Event; `[DONE]` is sent as is, as OpenAI does."""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
-    return f"data: {payload}\n\n"
+    return encodable(f"data: {payload}\n\n")  # a lone surrogate must not break the stream
 
 
 class ProgressText:
@@ -354,13 +470,13 @@ async def stream_chunks(
             if text:
                 yield piece({"reasoning_content": text})
             item = await anext(rest)
-    except RLMXError as exc:
-        yield sse(error_body(f"the RLM run failed: {type(exc).__name__}: {exc}", kind="server_error"))
+    except Exception as exc:
+        yield sse(stream_error(exc, first.run_id))
         yield sse("[DONE]")
         return
     result = item
     if result.status == "error":
-        yield sse(failure(result).body())
+        yield sse({**failure(result).body(), "rlmx": run_info(result)})
         yield sse("[DONE]")
         return
     if result.answer:
@@ -369,3 +485,12 @@ async def stream_chunks(
     if include_usage:
         yield piece(usage=usage(result))
     yield sse("[DONE]")
+
+
+def stream_error(exc: BaseException, run_id: str) -> dict[str, Any]:
+    """The `error` event of a stream whose run raised instead of returning a Result (a bug, or a crash)."""
+    message = (
+        f"the RLM run {run_id} failed with {type(exc).__name__}: {exc}; its trace id is {run_id}; "
+        "retry, and report it with the trace if it happens again"
+    )
+    return {**error_body(message, kind="server_error", code="rlm_run_failed"), "rlmx": {"trace_id": run_id}}

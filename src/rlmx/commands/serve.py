@@ -1,0 +1,231 @@
+"""`rlmx serve`: its flags and its run (one RLM behind an OpenAI-compatible HTTP API until interrupted).
+
+`rlmx.cli` registers the subcommand: `add_arguments(parser)` adds the server's own flags, and `run(args, environ,
+err)` starts it. The model, limit, trace and sandbox flags are the CLI's, shared with `rlmx ask`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.text import Text
+
+from rlmx.errors import InputError
+
+if TYPE_CHECKING:
+    from rlmx.server.app import ServerOptions
+
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _size(text: str) -> int:
+    """Bytes: a whole number, or one with a K, M or G suffix (powers of 1024), e.g. 32M."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
+    scale = _UNITS.get(raw[-1:], 1)
+    digits = raw[:-1] if raw[-1:] in _UNITS else raw
+    try:
+        value = int(digits) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size like 33554432 or 32M, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The flags of the server itself, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
+    from rlmx.cli import _port, _positive_int
+
+    server = parser.add_argument_group("server")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    server.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: 8000)"
+    )
+    server.add_argument(
+        "--model-name", default="rlmx", metavar="NAME", help="the model name /v1/models lists (default: rlmx)"
+    )
+    server.add_argument(
+        "--max-concurrent-runs",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="completions running at once; further requests wait in the queue (default: 4)",
+    )
+    server.add_argument(
+        "--max-queued",
+        type=_count,
+        default=128,
+        metavar="N",
+        help="requests waiting for a run slot; beyond them a request gets HTTP 429 (default: 128)",
+    )
+    server.add_argument(
+        "--queue-timeout",
+        type=_seconds,
+        default=120.0,
+        metavar="S",
+        help="longest wait in the queue before HTTP 429 with a Retry-After (default: 120)",
+    )
+    server.add_argument(
+        "--max-request-bytes",
+        type=_size,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        metavar="SIZE",
+        help="largest request body, e.g. 64M; larger ones get HTTP 413 before they are read (default: 32M)",
+    )
+    server.add_argument(
+        "--keepalive",
+        type=_seconds,
+        default=15.0,
+        metavar="S",
+        help="send an SSE comment on a stream after S silent seconds, for proxies and read timeouts; 0: off "
+        "(default: 15)",
+    )
+    server.add_argument(
+        "--shutdown-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="on Ctrl-C or SIGTERM, let running requests finish for S seconds, then cancel them (default: 10)",
+    )
+    server.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let browser pages from ORIGIN (e.g. http://localhost:3000, or *) call the API; repeatable",
+    )
+    auth = server.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--server-api-key-env",
+        metavar="VAR",
+        help="require `Authorization: Bearer <key>` on every route but /health, with the key in env var VAR",
+    )
+    auth.add_argument(
+        "--server-api-key",
+        metavar="KEY",
+        help="as --server-api-key-env, with the key itself (visible to other local users in `ps`)",
+    )
+    return server
+
+
+def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptions:
+    """The ServerOptions the flags ask for; InputError (exit 2) for a key variable that is unset or empty."""
+    from rlmx.server.app import ServerOptions
+
+    key = args.server_api_key
+    if args.server_api_key_env is not None:
+        key = environ.get(args.server_api_key_env, "").strip()
+        if not key:
+            raise InputError(f"--server-api-key-env {args.server_api_key_env}: that env var is unset or empty")
+    if key is not None and not key.strip():
+        raise InputError("--server-api-key is empty: give the key clients must send")
+    return ServerOptions(
+        max_concurrent_runs=args.max_concurrent_runs,
+        max_queued=args.max_queued,
+        queue_timeout=args.queue_timeout,
+        max_request_bytes=args.max_request_bytes,
+        keepalive=args.keepalive,
+        api_key=key,
+        cors_origins=tuple(args.cors_origin),
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or InputError (exit 2) saying why not (a port in use is the usual reason)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise InputError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"port {port} on {host} is already in use (another rlmx serve?): stop what listens there, or pass "
+                "another --port (0 picks a free one)"
+            ) from None
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds. Exit 0."""
+    from rlmx.cli import EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
+
+    try:
+        import uvicorn
+
+        from rlmx.server import create_app
+    except ImportError as exc:
+        raise InputError(f"rlmx serve needs the [server] extra: pip install 'rlmx[server]' ({exc})") from None
+    server_options = options(args, environ)
+    budget = _budget(args)
+    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    root_lm, sub_lm, description = resolve_models(args, environ)
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
+    app = create_app(rlm, model_name=args.model_name, options=server_options)
+    sock = bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    say = _sayer(err)
+    say(f"rlmx: model: {description}")
+    say(
+        f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
+        f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
+    )
+    if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        say(
+            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
+            "spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
+            "bold yellow",
+        )
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        timeout_graceful_shutdown=max(1, round(args.shutdown_timeout)),
+        timeout_keep_alive=30,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; the shutdown was clean
+    finally:
+        sock.close()
+    say("rlmx: server stopped")
+    return EXIT_OK
+
+
+def _sayer(err: Console) -> Callable[..., None]:
+    def say(text: str, style: str = "") -> None:
+        err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+    return say

@@ -1,0 +1,113 @@
+"""Admission: at most `limit` runs at once, and a bounded, time-limited queue in front of them.
+
+A request waits here before its body is read, so a queue of big requests costs connections, not memory. It gets
+a 429 only when the queue is full or its wait passes `queue_timeout`; the 429's Retry-After is the expected wait
+(recent run time x runs ahead / limit), which the OpenAI SDKs honour up to 60 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from rlmx.server.openai_compat import RequestError
+
+Release = Callable[[], None]
+
+
+class Admission:
+    """Slots for `limit` runs and a FIFO queue of at most `max_queued` waiting requests.
+
+    There is no lock: every request runs on the server's one event loop, and each check-and-change has no await
+    inside it. A slot is handed straight to the first waiter when released, so a newcomer cannot overtake it.
+    """
+
+    def __init__(self, limit: int, *, max_queued: int, queue_timeout: float) -> None:
+        self.limit = limit
+        self.max_queued = max_queued
+        self.queue_timeout = queue_timeout
+        self.running = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._run_seconds = 10.0
+        """A moving average of recent runs' durations (s), for Retry-After; 10 s until a run has finished."""
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    def retry_after(self) -> int:
+        """Seconds until a slot is likely free for a request arriving now: 1 to 60."""
+        rounds = math.ceil((self.queued + 1) / self.limit)
+        return max(1, min(60, math.ceil(self._run_seconds * rounds)))
+
+    async def enter(self) -> Release:
+        """Wait for a slot and return its release (safe to call more than once), or raise a 429 RequestError."""
+        if self.running < self.limit and not self._waiters:
+            self.running += 1
+            return self._release_once()
+        if len(self._waiters) >= self.max_queued:
+            raise self._busy(
+                f"this rlmx server is running {self.running} completions (--max-concurrent-runs {self.limit}) and "
+                f"{self.queued} more are waiting, its queue's limit (--max-queued {self.max_queued})"
+            )
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                await waiter
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():
+                return self._release_once()  # the slot came just as the wait ran out
+            self._forget(waiter)
+            raise self._busy(
+                f"this request waited {self.queue_timeout:g} s (--queue-timeout) for one of the "
+                f"{self.limit} run slots (--max-concurrent-runs) without getting one"
+            ) from None
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._hand_on()  # it was given a slot it will not use
+            else:
+                self._forget(waiter)
+            raise
+        return self._release_once()
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def _release_once(self) -> Release:
+        started = time.monotonic()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._run_seconds = 0.8 * self._run_seconds + 0.2 * (time.monotonic() - started)
+                self._hand_on()
+
+        return release
+
+    def _hand_on(self) -> None:
+        """A slot is free: give it to the first live waiter, else count it free."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.running -= 1
+
+    def _busy(self, what: str) -> RequestError:
+        error = RequestError(
+            f"{what}: retry after the Retry-After seconds, or start the server with a higher "
+            "--max-concurrent-runs or --max-queued",
+            code="too_many_runs",
+            status=429,
+            kind="rate_limit_error",
+        )
+        error.headers["Retry-After"] = str(self.retry_after())
+        return error

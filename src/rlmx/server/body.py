@@ -1,0 +1,151 @@
+"""Request bodies: read under a size limit, decoded to JSON off the event loop, checked for what JSON allows but
+nothing downstream can carry (non-finite numbers, lone surrogates, very deep nesting).
+
+Reading never holds more than the limit: a declared Content-Length over it is refused before any byte is read,
+and a chunked body is refused as soon as it passes the limit. Decoding a large body runs on a worker thread, so
+`/health` and other clients' streams keep flowing while it is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from typing import Any
+
+from starlette.types import Receive
+
+from rlmx.server.openai_compat import EXAMPLE, RequestError
+
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+MAX_NESTING = 128
+"""Deepest JSON nesting accepted. Deeper values break recursive code later (traces, the sandbox's transport)."""
+THREAD_THRESHOLD = 256 * 1024
+"""Bodies at least this big (bytes) are decoded on a worker thread; smaller ones cost less than the hop."""
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ClientLeft(Exception):
+    """The client disconnected before its body was read whole."""
+
+
+def too_large(limit: int, size: int | None = None) -> RequestError:
+    got = f" ({size:,} bytes)" if size is not None else ""
+    return RequestError(
+        f"the request body is larger than this server's limit of {limit:,} bytes{got}: send a smaller context, "
+        "or start the server with a higher --max-request-bytes",
+        code="request_too_large",
+        status=413,
+    )
+
+
+def check_declared_size(headers: dict[str, str], limit: int) -> None:
+    """Refuse a body whose Content-Length is over `limit` before reading any of it."""
+    declared = headers.get("content-length")
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        raise RequestError(f"Content-Length {declared!r} is not a number", code="invalid_request") from None
+    if size > limit:
+        raise too_large(limit, size)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or RequestError 413 once more than `limit` bytes arrive; ClientLeft if the client goes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientLeft
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def decode(body: bytes) -> object:
+    """The JSON value of `body`, checked (see `check`); big bodies are decoded on a worker thread."""
+    if len(body) >= THREAD_THRESHOLD:
+        return await asyncio.to_thread(_decode, body)
+    return _decode(body)
+
+
+def _decode(body: bytes) -> object:
+    try:
+        value = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(
+            f"the request body is not valid JSON ({exc}): send a JSON object like {EXAMPLE}", code="invalid_json"
+        ) from None
+    except RecursionError:
+        raise _too_deep() from None
+    check(value, surrogates=_SURROGATE_ESCAPE.search(body) is not None)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise RequestError(
+        f"the request body holds {name}, which is not a JSON number: send finite numbers (or strings)",
+        code="invalid_json",
+    )
+
+
+def _too_deep() -> RequestError:
+    return RequestError(
+        f"the request body nests JSON more than {MAX_NESTING} levels deep: flatten the context, or send it as a "
+        "string and parse it in the REPL",
+        code="invalid_json",
+    )
+
+
+def check(value: object, *, surrogates: bool = True) -> None:
+    """Refuse what JSON allows but rlmx cannot carry: nesting past MAX_NESTING, numbers that overflow to
+    infinity (1e400), and strings with lone UTF-16 surrogates (`surrogates=False` skips that scan when the raw
+    body had no surrogate escape). The message names the top-level field (or message) where it was found."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "messages" and isinstance(item, list):
+                for index, message in enumerate(item):
+                    _check_one(message, f"messages[{index}]", surrogates)
+            else:
+                _check_one(item, str(key), surrogates)
+    else:
+        _check_one(value, "the request body", surrogates)
+
+
+def _check_one(value: object, where: str, surrogates: bool) -> None:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if surrogates and _SURROGATE.search(item):
+                raise RequestError(
+                    f"{where} holds a string with a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+                    "which is not valid Unicode: send valid UTF-8 text (replace or drop the broken character)",
+                    param=where,
+                    code="invalid_unicode",
+                )
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise RequestError(
+                    f"{where} holds a number too large for a 64-bit float (it overflows to infinity): send it "
+                    "as a string, or a smaller number",
+                    param=where,
+                    code="invalid_number",
+                )
+        elif isinstance(item, dict | list):
+            if depth > MAX_NESTING:
+                raise _too_deep()
+            children = item.values() if isinstance(item, dict) else item
+            if surrogates and isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in children)

@@ -1,0 +1,188 @@
+"""The server's runs: each one a task that any number of requests can follow, found again by idempotency key.
+
+A request without an `Idempotency-Key` owns its run: when it leaves, the run is cancelled at once. A request with
+a key shares its run with later requests carrying the same key (an SDK retry after a client timeout, say): the
+run survives a client leaving for `grace` seconds so that the retry can pick it up, and its Result is kept for
+`keep` seconds after it ends so that a late retry gets the answer instead of starting the run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from rlmx.events import Event
+from rlmx.result import Result
+from rlmx.server.openai_compat import ChatCall
+
+Item = Event | Result
+MAX_KEPT = 1024
+"""Finished keyed runs and trace paths remembered at most (the oldest are forgotten first)."""
+
+
+class Run:
+    """One RLM run: its items so far (events, then the Result), or the exception it crashed with."""
+
+    def __init__(self, call: ChatCall, *, key: str | None, fingerprint: str) -> None:
+        self.call = call
+        self.key = key
+        self.fingerprint = fingerprint
+        self.items: list[Item] = []
+        self.error: BaseException | None = None
+        self.finished = False
+        self.cancelled = False
+        self.watchers = 0
+        self.run_id: str | None = None
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._grace: asyncio.TimerHandle | None = None
+
+    def push(self, item: Item) -> None:
+        if self.run_id is None:
+            self.run_id = item.run_id
+        self.items.append(item)
+        self._notify()
+
+    def close(self, error: BaseException | None = None, *, cancelled: bool = False) -> None:
+        self.finished, self.error, self.cancelled, self.ended = True, error, cancelled, time.monotonic()
+        self._notify()
+
+    @property
+    def result(self) -> Result | None:
+        last = self.items[-1] if self.items else None
+        return last if isinstance(last, Result) else None
+
+    async def follow(self) -> AsyncGenerator[Item, None]:
+        """Every item from the first, as they come; raises the run's exception if it crashed (CancelledError if
+        it was cancelled before it ended)."""
+        index = 0
+        while True:
+            while index < len(self.items):
+                yield self.items[index]
+                index += 1
+            if self.finished:
+                if self.error is not None:
+                    raise self.error
+                if self.cancelled:
+                    raise asyncio.CancelledError
+                return
+            await self._wake.wait()
+
+    async def outcome(self) -> Result:
+        """The Result once the run ends (or its exception)."""
+        async for item in self.follow():
+            if isinstance(item, Result):
+                return item
+        raise RuntimeError("the run ended without a Result")
+
+    def _notify(self) -> None:
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+
+class Runs:
+    """The runs of one server. `grace` and `keep` are in seconds (see the module docstring)."""
+
+    def __init__(self, *, grace: float = 30.0, keep: float = 600.0) -> None:
+        self.grace = grace
+        self.keep = keep
+        self._keyed: OrderedDict[str, Run] = OrderedDict()
+        self._active: set[Run] = set()
+        self._traces: OrderedDict[str, Path] = OrderedDict()
+
+    def find(self, key: str) -> Run | None:
+        self._expire()
+        return self._keyed.get(key)
+
+    def start(self, run: Run, work: Coroutine[Any, Any, Result], release: Callable[[], None]) -> None:
+        """Run `work` as `run`'s task; `release` (the admission slot) is called when it ends, however it ends."""
+        if run.key is not None:
+            self._keyed[run.key] = run
+            self._trim(self._keyed)
+        self._active.add(run)
+        run.task = asyncio.get_running_loop().create_task(self._produce(run, work, release))
+
+    async def _produce(self, run: Run, work: Coroutine[Any, Any, Result], release: Callable[[], None]) -> None:
+        try:
+            result = await work
+        except asyncio.CancelledError:
+            run.close(cancelled=True)
+            if run.key is not None:
+                self._keyed.pop(run.key, None)  # a retry starts afresh rather than finding a cancelled run
+        except Exception as exc:
+            run.close(exc)
+        else:
+            run.push(result)
+            run.close()
+            if result.trace_path is not None:
+                self._traces[result.run_id] = result.trace_path
+                self._trim(self._traces)
+        finally:
+            self._active.discard(run)
+            release()
+
+    def watch(self, run: Run) -> Callable[[], None]:
+        """Count a follower of `run`; the returned leave() (safe to call twice) cancels the run when its last
+        follower leaves before it ends: at once without a key, after `grace` seconds with one."""
+        run.watchers += 1
+        if run._grace is not None:
+            run._grace.cancel()
+            run._grace = None
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if left:
+                return
+            left = True
+            run.watchers -= 1
+            if run.watchers or run.finished or run.task is None:
+                return
+            if run.key is None or self.grace <= 0:
+                run.task.cancel()
+            else:
+                run._grace = asyncio.get_running_loop().call_later(self.grace, self._abandon, run)
+
+        return leave
+
+    def _abandon(self, run: Run) -> None:
+        run._grace = None
+        if not run.watchers and not run.finished and run.task is not None:
+            run.task.cancel()
+
+    def trace_path(self, run_id: str) -> Path | None:
+        return self._traces.get(run_id)
+
+    @property
+    def running(self) -> int:
+        return len(self._active)
+
+    async def cancel_all(self, timeout: float = 5.0) -> None:
+        """Cancel every run still going and wait (at most `timeout` s) for their workers to be stopped."""
+        tasks = [run.task for run in self._active if run.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key, run in list(self._keyed.items()):
+            if run.ended is not None and now - run.ended > self.keep:
+                del self._keyed[key]
+            elif run.result is not None and not run.watchers and len(run.items) > 1:
+                run.items = [run.result]  # a kept run needs only its answer: the events are in its trace
+
+    @staticmethod
+    def _trim(kept: OrderedDict[str, Any]) -> None:
+        while len(kept) > MAX_KEPT:
+            kept.popitem(last=False)

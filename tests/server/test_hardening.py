@@ -1,0 +1,361 @@
+"""`rlmx serve` under what real clients send: big and bad bodies, long runs, retries, load, unsupported
+parameters, keys, traces. A real uvicorn server on 127.0.0.1, the official openai SDK and httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from rlmx.prompts import query_from
+from rlmx.server.app import ServerOptions
+from server.server_harness import MODEL, NAP, SLEEP, Served, ask, ended, start, started
+from server.server_harness import pidfile as worker_pidfile
+
+COMPLETIONS = "/v1/chat/completions"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    yield from start(tmp_path)
+
+
+def body(question: str = "How long is the context?", **fields: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": ask(question), **fields}
+
+
+def sse_events(text: str) -> list[str]:
+    return [event for event in text.split("\n\n") if event]
+
+
+# --- big bodies ---------------------------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_refused_from_its_content_length(tmp_path: Path) -> None:
+    for served in start(tmp_path, options=ServerOptions(max_request_bytes=100_000)):
+        big = json.dumps(body(context="x" * 200_000)).encode()
+        response = httpx.post(f"{served.url}{COMPLETIONS}", content=big, headers={"Content-Type": "application/json"})
+        error = response.json()["error"]
+        assert response.status_code == 413 and error["code"] == "request_too_large"
+        assert "100,000 bytes" in error["message"] and "--max-request-bytes" in error["message"]
+        small = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="x" * 1000))
+        assert small.status_code == 200 and small.json()["choices"][0]["message"]["content"] == "length 1000"
+        assert len(served.lm.calls) == 1
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(tmp_path: Path) -> None:
+    sent = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"model": "rlmx-test", "context": "'
+        for _ in range(64):  # 4 MiB in all, with no Content-Length
+            sent.append(1)
+            yield b"x" * 65536
+        yield b'", "messages": [{"role": "user", "content": "How long is the context?"}]}'
+
+    for served in start(tmp_path, options=ServerOptions(max_request_bytes=256 * 1024)):
+        try:
+            response = httpx.post(f"{served.url}{COMPLETIONS}", content=chunks(), timeout=10)
+        except httpx.TransportError:  # the server may close before the client has sent it all
+            assert served.lm.calls == []
+        else:
+            assert response.status_code == 413 and "262,144 bytes" in response.json()["error"]["message"]
+        assert served.lm.calls == [] and served.health()["running"] == 0
+
+
+async def test_a_request_beyond_the_queue_is_refused_before_its_body_is_read(tmp_path: Path) -> None:
+    pulled = []
+
+    async def chunks() -> Any:
+        yield json.dumps(body())[:-1].encode() + b', "context": "'
+        for _ in range(400):  # 100 MiB, never wanted
+            pulled.append(1)
+            yield b"x" * 262144
+        yield b'"}'
+
+    options = ServerOptions(max_concurrent_runs=1, max_queued=0, max_request_bytes=200 * 1024 * 1024)
+    for served in start(tmp_path, options=options):
+        pidfile = worker_pidfile()
+        async with served.async_client() as client, httpx.AsyncClient(timeout=20) as http:
+            stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+            async with stream:
+                await started(pidfile)
+                try:
+                    response = await http.post(f"{served.url}{COMPLETIONS}", content=chunks())
+                except httpx.TransportError:
+                    pass  # refused and closed while the client was still writing
+                else:
+                    assert response.status_code == 429
+                    assert "--max-queued" in response.json()["error"]["message"]
+        await ended(served, int(pidfile.read_text()))
+    assert len(pulled) < 400  # the client was cut off long before it sent its 100 MiB
+
+
+# --- bad requests -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "param", "words"),
+    [
+        ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": 5}', "context", "a number"),
+        ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": true}', "context", "bool"),
+        ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": 1e400}', "context", "inf"),
+        ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": NaN}', None, "NaN"),
+        ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "\\ud800 q"}]}', "messages[0]", "surrogate"),
+        (
+            '{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "contexts": {"a": 7}}',
+            "contexts.a",
+            "",
+        ),
+    ],
+)
+def test_bad_values_are_400s_that_say_what_is_wrong(served: Served, raw: str, param: str | None, words: str) -> None:
+    response = httpx.post(
+        f"{served.url}{COMPLETIONS}", content=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["type"] == "invalid_request_error" and error["param"] == param
+    assert words.lower() in error["message"].lower() or words == "bool"
+    assert served.lm.calls == []
+
+
+@pytest.mark.parametrize("depth", [200, 1000, 5000])
+def test_deeply_nested_json_is_a_400(served: Served, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    raw = '{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": ' + nested + "}"
+    response = httpx.post(
+        f"{served.url}{COMPLETIONS}", content=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and "128 levels" in response.json()["error"]["message"]
+    assert served.health()["status"] == "ok"
+
+
+def test_a_stream_whose_run_crashes_ends_with_an_error_event_and_done(served: Served) -> None:
+    with httpx.stream("POST", f"{served.url}{COMPLETIONS}", json=body("Crash", stream=True), timeout=30) as response:
+        assert response.status_code == 200
+        events = sse_events(response.read().decode())
+    assert events[-1] == "data: [DONE]"
+    error = json.loads(events[-2].removeprefix("data: "))["error"]
+    assert error["type"] == "server_error" and "a bug outside rlmx" in error["message"]
+    with served.client() as client, pytest.raises(openai.APIError, match="a bug outside rlmx"):
+        for _ in client.chat.completions.create(model=MODEL, messages=ask("Crash"), stream=True):
+            pass
+
+
+# --- long runs ----------------------------------------------------------------------------------------
+
+
+def test_a_quiet_stream_gets_keepalive_comments_and_still_parses(tmp_path: Path) -> None:
+    for served in start(tmp_path, options=ServerOptions(keepalive=0.2)):
+        question = f"{NAP}{worker_pidfile()}"
+        with httpx.stream("POST", f"{served.url}{COMPLETIONS}", json=body(question, stream=True), timeout=30) as r:
+            events = sse_events(r.read().decode())
+        assert ": keep-alive" in events and events[-1] == "data: [DONE]"
+        Path(question.removeprefix(NAP)).unlink()
+        with served.client() as client:
+            chunks = list(client.chat.completions.create(model=MODEL, messages=ask(question), stream=True))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "rested"
+
+
+async def test_a_retry_with_the_same_idempotency_key_finds_the_run(served: Served, tmp_path: Path) -> None:
+    pidfile = worker_pidfile()
+    question = f"{NAP}{pidfile}"
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    async with served.async_client() as client:
+        first = asyncio.create_task(
+            client.chat.completions.create(model=MODEL, messages=ask(question), extra_headers=key)
+        )
+        await started(pidfile)
+        first.cancel()  # a client timeout: the SDK gives up on this attempt and sends the request again
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        retried = await client.chat.completions.create(model=MODEL, messages=ask(question), extra_headers=key)
+        again = await client.chat.completions.create(model=MODEL, messages=ask(question), extra_headers=key)
+        with pytest.raises(openai.UnprocessableEntityError, match="different request body"):
+            await client.chat.completions.create(model=MODEL, messages=ask("Count as JSON"), extra_headers=key)
+    assert retried.choices[0].message.content == again.choices[0].message.content == "rested"
+    assert retried.id == again.id
+    roots = [call for call in served.lm.calls if query_from(call) == question]
+    assert len(roots) == 2  # two turns of one run, not a run per attempt
+
+
+async def test_without_a_key_a_client_leaving_cancels_its_run(served: Served, tmp_path: Path) -> None:
+    pidfile = worker_pidfile()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.setLevel(logging.INFO)
+    access.addHandler(handler)
+    try:
+        async with served.async_client() as client:
+            request = asyncio.create_task(
+                client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"))
+            )
+            worker = await started(pidfile)
+            request.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await request
+        await ended(served, worker)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    assert any(record.args and 499 in record.args for record in records)  # type: ignore[operator]
+
+
+# --- load ---------------------------------------------------------------------------------------------
+
+
+async def test_a_hundred_concurrent_sdk_requests_all_get_their_answer(tmp_path: Path) -> None:
+    for served in start(tmp_path, delay=0.02):
+        async with served.async_client(max_retries=2) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.chat.completions.create(
+                        model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * n}
+                    )
+                    for n in range(100)
+                ),
+                return_exceptions=True,
+            )
+        failed = [r for r in replies if isinstance(r, BaseException)]
+        assert failed == []
+        assert [r.choices[0].message.content for r in replies] == [f"length {n}" for n in range(100)]  # type: ignore[union-attr]
+        assert served.health()["queued"] == 0
+
+
+async def test_the_queue_has_a_limit_and_a_wait_limit_with_a_retry_after(tmp_path: Path) -> None:
+    options = ServerOptions(max_concurrent_runs=1, max_queued=1, queue_timeout=0.5)
+    for served in start(tmp_path, options=options):
+        pidfile = worker_pidfile()
+        async with served.async_client() as client, httpx.AsyncClient(timeout=20) as http:
+            stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+            async with stream:
+                await started(pidfile)
+                waiting = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body()))
+                while served.health()["queued"] == 0:
+                    await asyncio.sleep(0.01)
+                full = await http.post(f"{served.url}{COMPLETIONS}", json=body())
+                timed_out = await waiting
+        await ended(served, int(pidfile.read_text()))
+    assert full.status_code == 429 and "--max-queued 1" in full.json()["error"]["message"]
+    assert int(full.headers["Retry-After"]) >= 1
+    assert timed_out.status_code == 429 and "--queue-timeout" in timed_out.json()["error"]["message"]
+    assert int(timed_out.headers["Retry-After"]) >= 1
+
+
+# --- parameters ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "f"}}}, "tool_choice"),
+        ({"stop": ["\n"]}, "stop"),
+        ({"logprobs": True}, "logprobs"),
+        ({"temperature": 3}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ],
+)
+def test_parameters_an_rlm_cannot_honour_are_refused(served: Served, options: dict[str, Any], param: str) -> None:
+    with served.client() as client, pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model=MODEL, messages=ask("q"), **options)
+    assert raised.value.body["param"] == param and len(raised.value.body["message"]) > 30  # type: ignore[index]
+    assert served.lm.calls == []
+
+
+def test_an_unknown_model_is_a_404_model_not_found(served: Served) -> None:
+    with served.client() as client, pytest.raises(openai.NotFoundError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=ask("q"))
+    assert raised.value.code == "model_not_found" and MODEL in raised.value.message
+
+
+def test_sampling_params_and_max_tokens_reach_every_lm_call(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL,
+            messages=ask("Count in two turns"),
+            temperature=0.3,
+            seed=7,
+            max_tokens=64,
+            tools=[{"type": "function", "function": {"name": "unused"}}],
+        )
+    assert response.choices[0].message.content == "42"
+    assert len(served.lm.params) == 2
+    for params in served.lm.params:
+        assert params["temperature"] == 0.3 and params["seed"] == 7 and params["max_tokens"] <= 64
+
+
+def test_system_messages_reach_the_root_when_the_context_is_sent_apart(served: Served) -> None:
+    with served.client() as client:
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "system", "content": "Answer in French."}, *ask("How long is the context?")],
+            extra_body={"context": "abc"},
+        )
+    assert query_from(served.lm.calls[0]) == "Answer in French.\n\nHow long is the context?"
+
+
+# --- keys, traces, CORS -------------------------------------------------------------------------------
+
+
+def test_an_api_key_is_required_when_set(tmp_path: Path) -> None:
+    for served in start(tmp_path, options=ServerOptions(api_key="s3cret"), api_key="s3cret"):
+        with served.client() as client:
+            assert client.chat.completions.create(model=MODEL, messages=ask("q")).choices[0].message.content
+        wrong = openai.OpenAI(base_url=f"{served.url}/v1", api_key="nope", max_retries=0)
+        with wrong, pytest.raises(openai.AuthenticationError) as raised:
+            wrong.models.list()
+        assert raised.value.code == "invalid_api_key" and "Authorization: Bearer" in raised.value.message
+        assert httpx.post(f"{served.url}{COMPLETIONS}", json=body()).status_code == 401
+        assert served.health()["status"] == "ok"  # health stays open for load balancers
+        assert len(served.lm.calls) == 1
+
+
+def test_every_answer_names_its_trace_which_the_server_returns(served: Served) -> None:
+    with served.client() as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "ab"}
+        )
+        response = raw.parse()
+    trace_id = (response.model_extra or {})["rlmx"]["trace_id"]
+    assert raw.headers["X-Rlmx-Trace-Id"] == trace_id
+    events = httpx.get(f"{served.url}/v1/traces/{trace_id}").json()
+    assert events[0]["type"] == "run_start" and events[-1]["type"] == "run_end"
+    assert {event["run_id"] for event in events} == {trace_id}
+    lines = httpx.get(f"{served.url}/v1/traces/{trace_id}", params={"format": "jsonl"}).text.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == [event["type"] for event in events]
+    with httpx.stream("POST", f"{served.url}{COMPLETIONS}", json=body(stream=True, context="a")) as streamed:
+        assert streamed.read() and httpx.get(f"{served.url}/v1/traces/{streamed.headers['X-Rlmx-Trace-Id']}").is_success
+    missing = httpx.get(f"{served.url}/v1/traces/0123456789ab")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "trace_not_found"
+    assert httpx.get(f"{served.url}/v1/traces/..%2F..%2Fetc").status_code == 404
+
+
+def test_cors_lets_a_named_origin_call_the_api(tmp_path: Path) -> None:
+    origin = "http://page.example"
+    for served in start(tmp_path, options=ServerOptions(cors_origins=(origin,))):
+        preflight = httpx.options(
+            f"{served.url}{COMPLETIONS}",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == origin
+        answer = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="a"), headers={"Origin": origin})
+        assert answer.headers["access-control-allow-origin"] == origin
+        assert "X-Rlmx-Trace-Id".lower() in answer.headers["access-control-expose-headers"].lower()
+        other = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="a"), headers={"Origin": "http://evil"})
+        assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,118 @@
+"""`rlmx serve` as a process: a port in use, a used-up script, a bounded Ctrl-C, its flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+import pytest
+
+from rlmx.cli import EXIT_USAGE, build_parser
+from scripting import repl
+from server.server_harness import ask
+
+
+def serve_command(tmp_path: Path, replies: list[str], *flags: str) -> list[str]:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(replies), encoding="utf-8")
+    command = [sys.executable, "-m", "rlmx.cli", "serve", "--scripted", str(script), "--model-name", "m"]
+    return [*command, "--trace-dir", str(tmp_path / "traces"), *flags]
+
+
+def environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The server's base URL once it listens; Ctrl-C (SIGINT) on the way out if it still runs."""
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env or environ()) as proc:
+        assert proc.stderr is not None
+        try:
+            url = None
+            for line in proc.stderr:
+                found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+                if found:
+                    url = found.group(1)
+                    break
+            assert url is not None, "rlmx serve did not start"
+            yield url, proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            proc.stderr.read()
+            proc.wait(timeout=30)
+
+
+def test_a_port_in_use_is_a_usage_error_with_its_own_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            serve_command(tmp_path, ["x"], "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environ(),
+        )
+    assert proc.returncode == EXIT_USAGE
+    assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_used_up_script_says_so_rather_than_blaming_the_network(tmp_path: Path) -> None:
+    with serving(serve_command(tmp_path, [repl("print('one turn only')")], "--port", "0")) as (url, _):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
+        with client, pytest.raises(openai.InternalServerError) as raised:
+            client.chat.completions.create(model="m", messages=ask("q"), extra_body={"context": "c"})
+    assert "exhausted" in raised.value.message and "reachable" not in raised.value.message
+
+
+def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout(tmp_path: Path) -> None:
+    replies = [repl("import time\ntime.sleep(120)")]
+    with serving(serve_command(tmp_path, replies, "--port", "0", "--shutdown-timeout", "1")) as (url, proc):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
+        stream = client.chat.completions.create(model="m", messages=ask("q"), extra_body={"context": "c"}, stream=True)
+        next(iter(stream))  # the run has started
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) in (0, 130)  # well before the 120 s cell would end
+        stream.close()
+        client.close()
+
+
+def test_the_server_api_key_comes_from_an_env_var(tmp_path: Path) -> None:
+    env = {**environ(), "MY_SERVER_KEY": "k3y"}
+    command = serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0", "--server-api-key-env", "MY_SERVER_KEY")
+    with serving(command, env) as (url, _):
+        wrong = openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0)
+        with wrong, pytest.raises(openai.AuthenticationError):
+            wrong.models.list()
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="k3y", max_retries=0) as client:
+            assert client.chat.completions.create(model="m", messages=ask("q")).choices[0].message.content == "ok"
+    proc = subprocess.run(
+        serve_command(tmp_path, ["x"], "--server-api-key-env", "UNSET_VAR"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ(),
+    )
+    assert proc.returncode == EXIT_USAGE and "UNSET_VAR" in proc.stderr
+
+
+def test_serve_flags_parse_with_their_defaults() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.max_queued, args.queue_timeout, args.max_request_bytes) == (128, 120.0, 32 * 1024 * 1024)
+    assert (args.keepalive, args.shutdown_timeout, args.cors_origin) == (15.0, 10.0, [])
+    args = build_parser().parse_args(["serve", "--max-request-bytes", "64M", "--cors-origin", "*", "--keepalive", "0"])
+    assert (args.max_request_bytes, args.cors_origin, args.keepalive) == (64 * 1024 * 1024, ["*"], 0.0)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--max-request-bytes", "lots"])
