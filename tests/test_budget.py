@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx import RLM, Budget, Event, InputError
-from rlmx.lm import Message, ScriptedLM
-from rlmx.lm.prices import PriceTable
+from rlmx.lm import Message, OpenAICompatibleLM, ScriptedLM
+from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, message_token_bound, token_bound
+from rlmx.lm.prices import Price, PriceTable
 from scripting import depth_of, is_sub_call, repl, turn_of
 
 FANOUT = repl(
@@ -149,3 +153,113 @@ async def test_depth_lms_pick_the_model_at_each_depth() -> None:
     result = await rlm.acompletion("q", context="c")
     assert result.answer == "from depth 2|" + "```repl\nFINAL(llm_query('leaf'))\n```"
     assert set(result.usage.by_model) == {"root-model", "depth1-model", "depth2-model"}
+
+
+# --- against a real OpenAI-compatible server (tests/fake_openai_server.py) -------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as fake:
+        yield fake
+
+
+def halves_script(pieces: int) -> str:
+    return repl(
+        f"step = -(-len(context) // {pieces})\n"
+        f"parts = [context[i:i + step] for i in range(0, len(context), step)]\n"
+        "outs = llm_query_batched(['Summarise: ' + p for p in parts])\n"
+        "answer['content'] = f\"{sum(not o.startswith('Error') for o in outs)} ok\""
+    )
+
+
+@pytest.mark.parametrize("per_char", [1.0, 2.0, 3.0])
+def test_a_cjk_fan_out_never_exceeds_max_input_tokens(server: FakeOpenAIServer, per_char: float) -> None:
+    server.behaviour = Behaviour(text="摘要", non_ascii_per_char=per_char)
+    document = "今天天气很好我们去公园散步然后一起吃饭" * 400  # 8,000 CJK characters
+    root = ScriptedLM([halves_script(16), repl("FINAL(answer['content'])")], input_tokens=500, output_tokens=50)
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+    budget = Budget(max_input_tokens=6_000)
+    result = RLM(root, sub_lm=sub, budget=budget).completion("总结", context=document)
+    billed_input = sum(b.prompt_tokens for b in server.billed)
+    assert 0 < len(server.billed) < 16  # some pieces fit, the rest were refused before being sent
+    assert result.usage.input_tokens == 2 * 500 + billed_input <= 6_000  # counted = billed, within the budget
+    assert result.usage.overshoot_tokens == 0
+
+
+def test_an_emoji_and_code_fan_out_never_exceeds_max_tokens(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text="ok", non_ascii_per_char=4.0)
+    document = "👨‍👩‍👧 def f(x): return x[::-1]  # 🎉\n" * 300
+    root = ScriptedLM([halves_script(32), repl("FINAL(answer['content'])")], input_tokens=500, output_tokens=50)
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+    budget = Budget(max_tokens=12_000, max_tokens_per_call=64)
+    result = RLM(root, sub_lm=sub, budget=budget).completion("q", context=document)
+    assert result.usage.total_tokens == 2 * 550 + server.billed_tokens <= 12_000
+    assert result.usage.overshoot_tokens == 0 and len(server.billed) > 0
+
+
+def test_without_usage_the_ledger_counts_at_least_what_the_server_billed(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text="A fairly ordinary summary sentence. " * 3, usage="none")
+    root = ScriptedLM([halves_script(8), repl("FINAL(answer['content'])")], input_tokens=500, output_tokens=50)
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+    result = RLM(root, sub_lm=sub, budget=Budget(max_tokens=200_000)).completion("q", context="lorem ipsum " * 800)
+    assert len(server.billed) == 8
+    assert result.usage.sub.total_tokens >= server.billed_tokens
+    assert result.usage.sub.estimated_calls == 8 and result.usage.overshoot_tokens == 0
+
+
+def test_an_alias_is_priced_under_the_name_it_was_admitted_as(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text=repl("print(len(context))"), model="vendor/the-routed-model")
+    lm = OpenAICompatibleLM("auto", server.base_url, max_retries=0)
+    rlm = RLM(lm, prices={"auto": (3.0, 15.0)}, budget=Budget(max_usd=0.01, max_iterations=30, max_tokens_per_call=200))
+    result = rlm.completion("How long?", context="abcd")
+    billed = sum(b.prompt_tokens * 3.0 + b.completion_tokens * 15.0 for b in server.billed) / 1e6
+    assert result.usage.cost_usd == pytest.approx(billed) and 0 < billed <= 0.01
+    assert set(result.usage.by_model) == {"auto"} and result.usage.total.unpriced_calls == 0
+    assert result.stop_reason.startswith("max_usd") and len(server.requests) < 30
+
+
+def test_an_unpriced_model_under_a_usd_budget_is_refused_before_any_request(server: FakeOpenAIServer) -> None:
+    with pytest.raises(InputError, match="no price is known for auto"):
+        RLM(OpenAICompatibleLM("auto", server.base_url), budget=Budget(max_usd=1.0))
+    with pytest.raises(InputError, match="no price is known for mystery"):
+        sub = OpenAICompatibleLM("mystery", server.base_url)
+        RLM(ScriptedLM(["x"]), models={"other": sub}, budget=Budget(max_usd=1.0))
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("behaviour", [Behaviour(overbill=3.0), Behaviour(ignore_cap=True)])
+def test_a_server_that_bills_past_its_cap_is_caught_and_stops_the_run(
+    server: FakeOpenAIServer, behaviour: Behaviour
+) -> None:
+    behaviour.text = "word " * 400  # 500 tokens by the server's count, far past the cap of 50
+    server.behaviour = behaviour
+    root = ScriptedLM(
+        [repl("a = llm_query('one')"), repl("b = llm_query('two')"), repl("FINAL('done')")],
+        input_tokens=200,
+        output_tokens=20,
+    )
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+    result = RLM(root, sub_lm=sub, budget=Budget(max_tokens=5_000, max_tokens_per_call=50)).completion("q", context="c")
+    assert len(server.billed) == 1  # nothing was admitted after the overshoot
+    assert result.usage.overshoot_tokens == server.billed[0].completion_tokens - 50 > 0
+    assert result.usage.sub.total_tokens == server.billed_tokens  # booked as billed
+    assert result.status == "budget_exhausted" and result.stop_reason.startswith("overshoot")
+    assert result.usage.to_dict()["overshoot_tokens"] == result.usage.overshoot_tokens
+
+
+def test_token_bound_is_the_utf8_byte_count_for_every_script() -> None:
+    assert [token_bound(t) for t in ("abc", "字", "é", "🎉", "👨‍👩‍👧")] == [3, 3, 2, 4, 18]
+    messages: list[Message] = [{"role": "user", "content": "字" * 10}]
+    assert message_token_bound(messages) == CALL_OVERHEAD_TOKENS + 30 + MESSAGE_OVERHEAD_TOKENS
+
+
+def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
+    table = PriceTable({"gpt-4o": (1.0, 1.0)})
+    listed = PriceTable().lookup("gpt-4o-mini")
+    assert listed is not None and listed.source.startswith("genai-prices")
+    assert (listed.input_per_million, listed.output_per_million) == (0.15, 0.6)
+    assert table.lookup("gpt-4o") == Price(1.0, 1.0)
+    assert PriceTable().lookup("gpt-4o-made-up-variant") is None  # no guess from a resembling name
+    tiered = PriceTable().lookup("gemini-2.5-pro")
+    assert tiered is not None and tiered.cost(300_000, 0) > 300_000 * tiered.input_per_million / 1e6

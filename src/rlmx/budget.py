@@ -1,8 +1,11 @@
 """Budgets and the tree-wide Ledger: every LM call of a completion tree is admitted here before it is sent.
 
 One Ledger is shared by the root and every child RLM, so a child draws from its parent's budget. A call
-reserves its estimated tokens before it is sent and settles with the real usage after, so concurrent calls
-cannot jointly overshoot. A refusal raises BudgetExhausted, which the engine turns into a clean stop.
+reserves an upper bound of its tokens before it is sent and settles with the real usage after, so concurrent
+calls cannot jointly overshoot. A call is admitted and settled under one price key: the model name it was sent
+to (a server may answer under another name, an alias's target, which is not what the user priced). When a
+server bills more than was reserved (it ignored the cap, or counts differently), the ledger records the
+overshoot and admits nothing more. A refusal raises BudgetExhausted, which the engine turns into a clean stop.
 """
 
 from __future__ import annotations
@@ -86,11 +89,14 @@ class Tally:
     cost_usd: float = 0.0
     unpriced_calls: int = 0
     """Calls of models with no known price: their cost is missing from cost_usd."""
+    estimated_calls: int = 0
+    """Calls whose server reported no (or a null) token count: rlmx counted its upper-bound estimate instead."""
 
     def add(self, usage: Usage) -> None:
         self.calls += 1
         self.input_tokens += usage.input_tokens
         self.output_tokens += usage.output_tokens
+        self.estimated_calls += usage.estimated
         if usage.cost_usd is None:
             self.unpriced_calls += 1
         else:
@@ -108,6 +114,7 @@ class Tally:
             "total_tokens": self.total_tokens,
             "cost_usd": round(self.cost_usd, 8),
             "unpriced_calls": self.unpriced_calls,
+            "estimated_calls": self.estimated_calls,
         }
 
 
@@ -122,6 +129,11 @@ class UsageReport:
     by_model: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     subcalls: int = 0
     child_rlms: int = 0
+    overshoot_tokens: int = 0
+    """Tokens servers billed beyond what their calls reserved (0 unless a server ignored its cap or counts more
+    than rlmx's upper bound); when > 0, the ledger stopped admitting calls."""
+    overshoot_usd: float = 0.0
+    """USD billed beyond the calls' reservations (provider-reported costs above the reserved price)."""
 
     @property
     def input_tokens(self) -> int:
@@ -130,6 +142,15 @@ class UsageReport:
     @property
     def output_tokens(self) -> int:
         return self.total.output_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.total.total_tokens
+
+    @property
+    def cost_usd(self) -> float:
+        """USD of the priced calls (`total.unpriced_calls` says how many were not priced)."""
+        return self.total.cost_usd
 
     @property
     def calls(self) -> int:
@@ -150,16 +171,20 @@ class UsageReport:
             "by_model": {k: v.to_dict() for k, v in sorted(self.by_model.items())},
             "subcalls": self.subcalls,
             "child_rlms": self.child_rlms,
+            "overshoot_tokens": self.overshoot_tokens,
+            "overshoot_usd": round(self.overshoot_usd, 8),
         }
 
 
 @dataclass(slots=True)
 class Reservation:
-    """What one admitted LM call may spend at most: its prompt, `output_tokens` of reply, `usd` priced."""
+    """What one admitted LM call may spend at most: its prompt, `output_tokens` of reply, `usd` priced under
+    `model` (the price key it is settled under too)."""
 
     input_tokens: int
     output_tokens: int
     usd: float
+    model: str = ""
     settled: bool = False
 
 
@@ -177,6 +202,8 @@ class Ledger:
         self.started = clock()
         self.deadline = None if budget.max_seconds is None else self.started + budget.max_seconds
         self.usage = UsageReport()
+        self.overshoot: str | None = None
+        """What the first overshoot was, once one happened; no call is admitted after it."""
         self._held = Reservation(0, 0, 0.0)
 
     def remaining_seconds(self) -> float | None:
@@ -193,8 +220,11 @@ class Ledger:
         only less fits what is left of a token or USD limit (the engine then asks the LM for no more).
         """
         self.check_time()
+        if self.overshoot is not None:
+            raise BudgetExhausted("overshoot", f"{self.overshoot}; no further calls are admitted")
         budget, total, held = self.budget, self.usage.total, self._held
-        price = self.prices.lookup(model)
+        listed = self.prices.lookup(model)
+        price = None if listed is None else listed.at(input_tokens)
         fits = [max_output_tokens]
         if budget.max_input_tokens is not None:
             left = budget.max_input_tokens - total.input_tokens - held.input_tokens
@@ -215,7 +245,7 @@ class Ledger:
                 raise BudgetExhausted("max_output_tokens", _refusal("output-token", budget.max_output_tokens, used, 1))
         usd_input = 0.0
         if budget.max_usd is not None:
-            if price is None:
+            if price is None:  # RLM refuses unpriced models up front; this guards other callers
                 raise BudgetExhausted(
                     "max_usd",
                     f"no price is known for model {model!r}, so a USD budget cannot "
@@ -238,17 +268,41 @@ class Ledger:
                 fits.append(int(affordable))
         output = max(min(fits), 0)
         usd = 0.0 if price is None else price.cost(input_tokens, output)
-        reservation = Reservation(input_tokens, output, usd)
+        reservation = Reservation(input_tokens, output, usd, model)
         held.input_tokens += input_tokens
         held.output_tokens += output
         held.usd += usd
         return reservation
 
-    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, model: str) -> Usage:
-        """Release the reservation and book the real usage, priced; returns the usage with its cost."""
+    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int) -> Usage:
+        """Release the reservation and book the real usage, priced under the model the call was admitted for
+        (never the name a server answers under); returns the usage with its cost.
+
+        Under a token or USD budget, usage above the reservation is an overshoot: it is booked (the server billed
+        it), added to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted.
+        """
         self.release(reservation)
-        priced = Usage(usage.input_tokens, usage.output_tokens, self.prices.cost(model, usage))
+        model = reservation.model
+        priced = Usage(usage.input_tokens, usage.output_tokens, self.prices.cost(model, usage), usage.estimated)
         self.usage.add(priced, role=role, depth=depth, model=model)
+        if self.budget.limits_spending:
+            extra_in = max(usage.input_tokens - reservation.input_tokens, 0)
+            extra_out = max(usage.output_tokens - reservation.output_tokens, 0)
+            extra_usd = 0.0
+            if self.budget.max_usd is not None and priced.cost_usd is not None:
+                extra_usd = max(priced.cost_usd - reservation.usd, 0.0)
+                extra_usd = extra_usd if extra_usd > _USD_SLACK_USD + 1e-9 * reservation.usd else 0.0
+            if extra_in or extra_out or extra_usd:
+                self.usage.overshoot_tokens += extra_in + extra_out
+                self.usage.overshoot_usd += extra_usd
+                if self.overshoot is None:
+                    self.overshoot = (
+                        f"a call to {model} was billed more than it reserved ({usage.input_tokens:,} input + "
+                        f"{usage.output_tokens:,} output tokens against {reservation.input_tokens:,} + "
+                        f"{reservation.output_tokens:,} reserved"
+                        + (f", ${priced.cost_usd:.6f} against ${reservation.usd:.6f}" if extra_usd else "")
+                        + "): the server ignored the cap it was sent, or counts more than rlmx's upper bound"
+                    )
         return priced
 
     def release(self, reservation: Reservation) -> None:
@@ -279,7 +333,4 @@ _USD_SLACK_USD = 1e-12
 
 
 def _refusal(kind: str, limit: int, used: int, needed: int) -> str:
-    return (
-        f"{kind} budget: {used:,} of {limit:,} tokens used or reserved, and this call needs {needed:,} more. "
-        "Finish with what you have."
-    )
+    return f"{kind} budget: {used:,} of {limit:,} tokens used or reserved, and this call needs {needed:,} more"

@@ -7,6 +7,7 @@ the sandbox only runs cells and reports, the LMs only complete messages, the led
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import time
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, prepare
-from rlmx.errors import InputError, LMError, RLMXError, SandboxError
+from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, find_prose_final, strip_code
@@ -237,24 +238,39 @@ class Engine:
             output_tokens=completion.usage.output_tokens,
             cost_usd=completion.usage.cost_usd,
             seconds=round(time.monotonic() - started, 4),
+            **_reply_notes(completion),
         )
         return completion
 
     async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
-        """Any LM call of the tree: admitted by the ledger (worst case reserved), run under the tree's concurrency
-        limit, settled with the real usage. The returned Completion carries the priced usage."""
+        """Any LM call of the tree: admitted by the ledger (an upper bound reserved), run under the tree's
+        concurrency limit, settled with the real usage under the admitted model's price. A reply that was billed
+        but holds no usable answer (LMBadResponse) is settled too, and asked once more when that may help. The
+        returned Completion carries the priced usage."""
         ledger = self.tree.ledger
         tokens = await prompt_tokens(lm, messages)
-        reservation = ledger.reserve(lm.model, tokens, ledger.budget.max_tokens_per_call)
-        params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
-        try:
-            async with self.tree.limiter:
-                completion = await lm.complete(list(messages), **params)
-        except BaseException:
-            ledger.release(reservation)
-            raise
-        usage = ledger.settle(reservation, completion.usage, role=role, depth=depth, model=completion.model)
-        return Completion(completion.text, usage, completion.model)
+        for attempt in (1, 2):
+            reservation = ledger.reserve(lm.model, tokens, ledger.budget.max_tokens_per_call)
+            params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
+            try:
+                async with self.tree.limiter:
+                    completion = await lm.complete(list(messages), **params)
+            except LMBadResponse as exc:
+                if exc.usage is None:
+                    ledger.release(reservation)
+                else:
+                    ledger.settle(reservation, exc.usage, role=role, depth=depth)
+                retry = exc.retryable and attempt == 1
+                self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=retry)
+                if not retry:
+                    raise
+                continue
+            except BaseException:
+                ledger.release(reservation)
+                raise
+            usage = ledger.settle(reservation, completion.usage, role=role, depth=depth)
+            return dataclasses.replace(completion, usage=usage)
+        raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------
     async def _act(self, text: str) -> tuple[Finish | None, str]:
@@ -387,6 +403,7 @@ class Engine:
             output_tokens=reply.usage.output_tokens,
             cost_usd=reply.usage.cost_usd,
             seconds=0.0,
+            **_reply_notes(reply),
         )
         prose = find_prose_final(reply.text)
         text = prose.argument if prose is not None and prose.kind == "final" else strip_code(reply.text)
@@ -473,6 +490,7 @@ class Engine:
                     "input_tokens": completion.usage.input_tokens,
                     "output_tokens": completion.usage.output_tokens,
                     "cost_usd": completion.usage.cost_usd,
+                    **_reply_notes(completion),
                 }
         except BudgetExhausted as stop:
             result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
@@ -563,3 +581,14 @@ class Engine:
         if result.status == "error" and not result.answer:
             return SubCallResult(False, error=f"child RLM failed: {result.stop_reason}")
         return SubCallResult(True, text=result.answer)
+
+
+def _reply_notes(completion: Completion) -> dict[str, Any]:
+    """What a reply says besides its text, for the trace: why it ended, the model's reasoning (never part of the
+    answer), and whether its token counts were estimated because the server reported none."""
+    notes: dict[str, Any] = {"finish_reason": completion.finish_reason}
+    if completion.reasoning:
+        notes["reasoning"] = clip(completion.reasoning, 2000)
+    if completion.usage.estimated:
+        notes["usage_estimated"] = True
+    return notes

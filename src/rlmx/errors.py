@@ -5,6 +5,7 @@
   x LMError             an LM call failed after its retries
     + LMTimeout · LMRateLimited · LMServerError · LMConnectionError   (retried with backoff first)
     + LMRequestError    4xx other than 429; never retried
+    + LMBadResponse     the server answered, but not with a usable completion (not JSON, wrong shape, no text)
   x SandboxError
     + SandboxStartError · SandboxLost (worker gone, state lost) · FrameError (malformed, oversize)
 
@@ -12,6 +13,11 @@ A budget running out is not an error: the run ends and Result.status says why.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlmx.lm.base import Usage
 
 
 class RLMXError(Exception):
@@ -44,6 +50,20 @@ class LMConnectionError(LMError):
 
 class LMRequestError(LMError):
     """The server rejected the request (4xx other than 429): retrying will not help."""
+
+
+class LMBadResponse(LMError):
+    """The server answered, but not with a usable completion: a body that is not JSON or not shaped like a chat
+    completion, or a reply with no text (the output cap spent on reasoning, a refusal, only reasoning).
+
+    `retryable` says whether asking again may help; `usage` is what the reply was billed when it said (the tokens
+    were spent even though the reply is unusable), else None.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.usage = usage
 
 
 class SandboxError(RLMXError):

@@ -1,140 +1,50 @@
-"""OpenAICompatibleLM against a real OpenAI-compatible HTTP server on 127.0.0.1 (never the network)."""
+"""OpenAICompatibleLM against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests/fake_openai_server.py).
+
+Covers the HTTP boundary: retries and error mapping, event loops (sync API, threads, shared LMs), normalising
+what servers send (content parts, reasoning, null or missing usage, bodies that are not JSON, replies without
+text), and the output cap's parameter name.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import socket
 import threading
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
-from rlmx.errors import InputError, LMConnectionError, LMRateLimited, LMRequestError, LMServerError, LMTimeout
-from rlmx.lm.base import LM, Message
-from rlmx.lm.openai import OpenAICompatibleLM
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, error_body, fault, usage
+from rlmx import RLM, Budget, Event
+from rlmx.errors import (
+    InputError,
+    LMBadResponse,
+    LMConnectionError,
+    LMRateLimited,
+    LMRequestError,
+    LMServerError,
+    LMTimeout,
+)
+from rlmx.lm import ScriptedLM
+from rlmx.lm.base import LM, Message, message_token_bound, token_bound
+from rlmx.lm.openai import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, OpenAICompatibleLM
 
-# The SDK ignores `retry-after: 0` (it only honours delays > 0) and falls back to ~0.5 s of backoff;
-# `retry-after-ms: 1` is honoured, so retried tests stay fast.
-FAST_RETRY = {"retry-after": "0", "retry-after-ms": "1"}
 MESSAGES: list[Message] = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Say hi."},
 ]
-
-
-def completion_body(
-    text: str = "hi", *, model: str = "served-model", usage: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-    }
-    if usage is not None:
-        body["usage"] = usage
-    return body
-
-
-def error_body(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | str = field(default_factory=completion_body)
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-class FakeServer:
-    """Answers POST /v1/chat/completions from a queue of Replies (a default completion when it is empty)."""
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[Received] = []
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                    reply = server.replies.popleft() if server.replies else Reply()
-                if self.path != "/v1/chat/completions":
-                    reply = Reply(404, error_body(f"no route {self.path}"))
-                if reply.delay:
-                    time.sleep(reply.delay)
-                payload = (reply.body if isinstance(reply.body, str) else json.dumps(reply.body)).encode()
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(payload)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = False  # server_close() joins the handler threads: nothing outlives a test
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
-
-    def script(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
+FINISH_LENGTH = "```repl\nFINAL(len(context))\n```"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
-    fake.start()
-    try:
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as fake:
         yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
-async def make_lm() -> AsyncIterator[Any]:
-    made: list[OpenAICompatibleLM] = []
-
-    def make(*args: Any, **kwargs: Any) -> OpenAICompatibleLM:
-        lm = OpenAICompatibleLM(*args, **kwargs)
-        made.append(lm)
-        return lm
-
-    yield make
-    for lm in made:
-        await lm.aclose()
 
 
 def closed_port() -> int:
@@ -144,116 +54,101 @@ def closed_port() -> int:
     return port
 
 
-async def test_plain_call_returns_text_usage_and_sends_merged_params(server: FakeServer, make_lm: Any) -> None:
+# --- requests, retries, errors -----------------------------------------------------------------------------
+
+
+async def test_plain_call_returns_text_usage_and_sends_merged_params(server: FakeOpenAIServer) -> None:
     server.script(Reply(body=completion_body("hello there", usage=usage(12, 3))))
-    lm = make_lm("my-model", server.base_url, temperature=0.2, max_tokens=50, top_k=5)
+    lm = OpenAICompatibleLM("my-model", server.base_url, temperature=0.2, max_tokens=50, top_k=5)
 
     completion = await lm.complete(MESSAGES, max_tokens=7)
 
     assert isinstance(lm, LM)
-    assert completion.text == "hello there"
-    assert completion.model == "served-model"
+    assert (completion.text, completion.model, completion.finish_reason) == ("hello there", "served-model", "stop")
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (12, 3)
-    assert completion.usage.cost_usd is None
+    assert completion.usage.cost_usd is None and not completion.usage.estimated
     [request] = server.requests
     assert request.path == "/v1/chat/completions"
     assert request.headers["authorization"] == "Bearer not-needed"
     assert request.body["model"] == "my-model"
     assert request.body["messages"] == MESSAGES
     assert request.body["temperature"] == 0.2
-    assert request.body["max_tokens"] == 7  # the call's own param wins over the default
+    assert request.body["max_tokens"] == 7  # the call's own cap wins over the default
     assert request.body["top_k"] == 5  # unknown to the SDK: sent as an extra body field
-    assert "stream" not in request.body or request.body["stream"] is False
+    assert "max_completion_tokens" not in request.body
 
 
-async def test_explicit_api_key_is_sent(server: FakeServer, make_lm: Any) -> None:
-    lm = make_lm("m", server.base_url, api_key="sk-local-123")
-    await lm.complete(MESSAGES)
+async def test_explicit_api_key_is_sent(server: FakeOpenAIServer) -> None:
+    await OpenAICompatibleLM("m", server.base_url, api_key="sk-local-123").complete(MESSAGES)
     assert server.requests[0].headers["authorization"] == "Bearer sk-local-123"
 
 
-async def test_rate_limit_is_retried_then_succeeds(server: FakeServer, make_lm: Any) -> None:
-    server.script(Reply(429, error_body("slow down", "rate_limit_error"), FAST_RETRY), Reply())
-    lm = make_lm("m", server.base_url, max_retries=2)
-
-    completion = await lm.complete(MESSAGES)
-
-    assert completion.text == "hi"
-    assert len(server.requests) == 2
+async def test_rate_limit_is_retried_then_succeeds(server: FakeOpenAIServer) -> None:
+    server.script(fault.rate_limited())
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert completion.text == "hi" and len(server.requests) == 2
 
 
-async def test_rate_limit_after_all_retries_raises_lm_rate_limited(server: FakeServer, make_lm: Any) -> None:
-    server.script(*[Reply(429, error_body("slow down", "rate_limit_error"), FAST_RETRY)] * 3)
-    lm = make_lm("m", server.base_url, max_retries=1)
-
+async def test_rate_limit_after_all_retries_raises_lm_rate_limited(server: FakeOpenAIServer) -> None:
+    server.script(*[fault.rate_limited()] * 3)
     with pytest.raises(LMRateLimited, match="slow down"):
-        await lm.complete(MESSAGES)
+        await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)
     assert len(server.requests) == 2
 
 
-async def test_server_errors_are_retried_then_succeed(server: FakeServer, make_lm: Any) -> None:
-    server.script(Reply(500, error_body("boom", "server_error"), FAST_RETRY))
-    server.script(Reply(500, error_body("boom", "server_error"), FAST_RETRY))
-    server.script(Reply(body=completion_body("third time lucky")))
-    lm = make_lm("m", server.base_url, max_retries=2)
+async def test_server_errors_are_retried_then_succeed(server: FakeOpenAIServer) -> None:
+    server.script(fault.server_error(), fault.server_error(502))
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert completion.text == "hi" and len(server.requests) == 3
 
-    completion = await lm.complete(MESSAGES)
 
-    assert completion.text == "third time lucky"
+async def test_server_errors_after_all_retries_raise_lm_server_error(server: FakeOpenAIServer) -> None:
+    server.script(*[fault.server_error(503)] * 3)
+    with pytest.raises(LMServerError, match=r"503.*the server had an error"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
     assert len(server.requests) == 3
 
 
-async def test_server_errors_after_all_retries_raise_lm_server_error(server: FakeServer, make_lm: Any) -> None:
-    server.script(*[Reply(503, error_body("overloaded", "server_error"), FAST_RETRY)] * 3)
-    lm = make_lm("m", server.base_url, max_retries=2)
-
-    with pytest.raises(LMServerError, match=r"503.*overloaded"):
-        await lm.complete(MESSAGES)
-    assert len(server.requests) == 3
-
-
-async def test_bad_request_is_not_retried(server: FakeServer, make_lm: Any) -> None:
-    server.script(Reply(400, error_body("max_tokens is too large")), Reply())
-    lm = make_lm("m", server.base_url, max_retries=3)
-
+async def test_bad_request_is_not_retried_and_a_too_large_cap_is_not_renamed(server: FakeOpenAIServer) -> None:
+    server.script(Reply(400, error_body("max_tokens is too large: 9000 > 4096", param="max_tokens")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=3)
     with pytest.raises(LMRequestError, match=r"HTTP 400.*max_tokens is too large") as caught:
-        await lm.complete(MESSAGES)
+        await lm.complete(MESSAGES, max_tokens=9000)
     assert caught.value.__cause__ is not None
-    assert len(server.requests) == 1
+    assert len(server.requests) == 1 and lm.cap_param == "max_tokens"
 
 
-async def test_unreachable_server_raises_lm_connection_error_quickly(make_lm: Any) -> None:
+async def test_unreachable_server_raises_lm_connection_error(server: FakeOpenAIServer) -> None:
     port = closed_port()
-    lm = make_lm("m", f"http://127.0.0.1:{port}/v1", max_retries=0)
-
-    started = time.monotonic()
     with pytest.raises(LMConnectionError, match=rf"127\.0\.0\.1:{port}.*unreachable"):
-        await lm.complete(MESSAGES)
-    assert time.monotonic() - started < 5
+        await OpenAICompatibleLM("m", f"http://127.0.0.1:{port}/v1", max_retries=0).complete(MESSAGES)
 
 
-async def test_slow_server_raises_lm_timeout(server: FakeServer, make_lm: Any) -> None:
-    server.script(Reply(delay=0.5))
-    lm = make_lm("m", server.base_url, max_retries=0, timeout=0.1)
+async def test_a_server_that_never_answers_fails_each_attempt_at_the_timeout(server: FakeOpenAIServer) -> None:
+    server.script(fault.hang(), fault.hang())
+    with pytest.raises(LMTimeout, match=r"did not answer within 0\.2 s \(2 attempts\)"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=1, timeout=0.2).complete(MESSAGES)
+    assert len(server.requests) == 2
 
-    with pytest.raises(LMTimeout):
-        await lm.complete(MESSAGES)
+
+def test_defaults_bound_the_wait() -> None:
+    lm = OpenAICompatibleLM("m", "http://127.0.0.1:9/v1")
+    assert (lm.timeout, lm.max_retries) == (DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES) == (120.0, 2)
+    assert DEFAULT_CONNECT_TIMEOUT == 10.0
 
 
-def test_missing_api_key_without_base_url_raises_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def test_missing_api_key_without_base_url_raises_input_error() -> None:
     with pytest.raises(InputError, match="OPENAI_API_KEY") as caught:
         OpenAICompatibleLM("gpt-4o-mini")
     assert "--api-key-env" in str(caught.value)
 
 
-async def test_api_key_is_read_from_the_environment_at_construction(
-    monkeypatch: pytest.MonkeyPatch, make_lm: Any
-) -> None:
+def test_api_key_is_read_from_the_environment_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    lm = make_lm("gpt-4o-mini")
+    lm = OpenAICompatibleLM("gpt-4o-mini")
     monkeypatch.delenv("OPENAI_API_KEY")
-    assert lm._client.api_key == "sk-from-env"
+    assert lm.api_key == "sk-from-env"
+    assert lm.cap_param == "max_completion_tokens"  # what OpenAI's own API takes for every model
 
 
 @pytest.mark.parametrize("bad", ["localhost:8000/v1", "ftp://example.com/v1", ""])
@@ -262,26 +157,260 @@ def test_base_url_without_http_scheme_raises_input_error(bad: str) -> None:
         OpenAICompatibleLM("m", bad)
 
 
-async def test_provider_cost_lands_in_usage(server: FakeServer, make_lm: Any) -> None:
+@pytest.mark.parametrize("params", [{"max_tokens": 0}, {"max_completion_tokens": "100"}, {"messages": []}])
+def test_bad_params_raise_input_error(params: dict[str, Any]) -> None:
+    with pytest.raises(InputError):
+        OpenAICompatibleLM("m", "http://127.0.0.1:9/v1", **params)
+
+
+async def test_provider_cost_lands_in_usage(server: FakeOpenAIServer) -> None:
     server.script(Reply(body=completion_body(usage={**usage(100, 20), "cost": 0.00042})))
-    lm = make_lm("m", server.base_url)
-
-    completion = await lm.complete(MESSAGES)
-
-    assert completion.usage.cost_usd == pytest.approx(0.00042)
-    assert completion.usage.total_tokens == 120
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.usage.cost_usd == pytest.approx(0.00042) and completion.usage.total_tokens == 120
 
 
-async def test_missing_usage_is_estimated(server: FakeServer, make_lm: Any) -> None:
-    server.script(Reply(body=completion_body("x" * 40, model="")))
-    lm = make_lm("asked-model", server.base_url)
-
-    completion = await lm.complete(MESSAGES)
-
-    assert completion.usage.output_tokens == 10
-    assert completion.usage.input_tokens > 0
-    assert completion.model == "asked-model"
+# --- event loops: the sync API, shared LMs, threads ----------------------------------------------------------
 
 
-def usage(prompt: int, completion: int) -> dict[str, Any]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+def test_twenty_sync_completions_in_a_row_on_one_rlm(
+    server: FakeOpenAIServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server.behaviour = Behaviour(text=FINISH_LENGTH)
+    rlm = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0))
+    answers = [rlm.completion("How long?", context="abcd") for _ in range(20)]
+    assert [(r.answer, r.status) for r in answers] == [("4", "finished")] * 20
+    del rlm, answers
+    gc.collect()
+    assert capfd.readouterr().err == ""
+
+
+def test_rlms_and_threads_share_one_lm(server: FakeOpenAIServer, capfd: pytest.CaptureFixture[str]) -> None:
+    server.behaviour = Behaviour(text=FINISH_LENGTH)
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    answers = [RLM(lm).completion("How long?", context="x" * n).answer for n in (1, 2, 3)]
+    threaded: list[str] = []
+
+    def ask(n: int) -> None:
+        threaded.append(RLM(lm).completion("How long?", context="y" * n).answer)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in (5, 6, 7, 8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["1", "2", "3"] and sorted(threaded) == ["5", "6", "7", "8"]
+    gc.collect()
+    assert capfd.readouterr().err == ""
+
+
+def test_one_lm_across_event_loops_leaves_no_client_behind(
+    server: FakeOpenAIServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+
+    async def call_and_report() -> bool:
+        await lm.complete(MESSAGES)
+        return any(not bound.client.is_closed() for bound in lm._clients.values())
+
+    assert [asyncio.run(call_and_report()) for _ in range(3)] == [True] * 3  # open while its loop runs
+    assert all(bound.client.is_closed() for bound in lm._clients.values())  # closed when that loop shut down
+    gc.collect()
+    assert capfd.readouterr().err == ""
+
+
+async def test_aclose_closes_this_loops_client_and_a_later_call_opens_another(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    await lm.complete(MESSAGES)
+    await lm.aclose()
+    assert lm._clients == {}
+    assert (await lm.complete(MESSAGES)).text == "hi"
+
+
+# --- normalising replies ---------------------------------------------------------------------------------------
+
+
+async def test_content_as_a_list_of_parts_gives_the_text_and_keeps_thinking_apart(server: FakeOpenAIServer) -> None:
+    server.script(fault.content_parts("Paris", thinking="The capital is Paris."))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.text == "Paris"
+    assert completion.reasoning == "The capital is Paris."
+
+
+def test_content_parts_work_for_the_root_and_for_sub_calls(server: FakeOpenAIServer) -> None:
+    server.script(fault.content_parts(FINISH_LENGTH))
+    root = RLM(OpenAICompatibleLM("magistral", server.base_url, max_retries=0)).completion("q", context="abcd")
+    assert (root.answer, root.status) == ("4", "finished")
+
+    server.script(fault.content_parts("Paris"))
+    sub = OpenAICompatibleLM("magistral", server.base_url, max_retries=0)
+    scripted = ScriptedLM(["```repl\nFINAL(llm_query('Capital of France?'))\n```"])
+    assert RLM(scripted, sub_lm=sub).completion("q", context="x").answer == "Paris"
+
+
+async def test_reasoning_fields_and_think_blocks_go_to_reasoning_not_text(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    server.script(Reply(body=completion_body("42", usage=usage(5, 5), reasoning_content="6 times 7")))
+    first = await lm.complete(MESSAGES)
+    server.script(Reply(body=completion_body("<think>\nadd them\n</think>\n\n42", usage=usage(5, 5))))
+    second = await lm.complete(MESSAGES)
+    server.script(Reply(body=completion_body("the template opened it</think>42", usage=usage(5, 5))))
+    third = await lm.complete(MESSAGES)
+    assert [(c.text, c.reasoning) for c in (first, second, third)] == [
+        ("42", "6 times 7"),
+        ("42", "add them"),
+        ("42", "the template opened it"),
+    ]
+
+
+async def test_null_token_counts_are_replaced_by_their_upper_bound(server: FakeOpenAIServer) -> None:
+    server.script(fault.null_counts("the answer"))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.text == "the answer"
+    assert completion.usage.input_tokens == 41  # the count the server did report
+    assert completion.usage.output_tokens == token_bound("the answer") + 1
+    assert completion.usage.estimated
+
+
+async def test_missing_usage_counts_the_upper_bound_within_the_cap(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text="字" * 100, usage="none")
+    lm = OpenAICompatibleLM("m", server.base_url)
+    full = await lm.complete(MESSAGES)
+    capped = await lm.complete(MESSAGES, max_tokens=50)
+    assert full.usage.input_tokens == message_token_bound(MESSAGES)
+    assert full.usage.output_tokens == 301  # 100 characters of 3 UTF-8 bytes, and the end of turn
+    assert full.usage.output_tokens >= server.billed[0].completion_tokens
+    assert capped.usage.output_tokens == 50 and capped.finish_reason == "length"
+    assert full.usage.estimated and capped.usage.estimated
+
+
+async def test_a_body_that_is_not_json_is_retried_then_succeeds(server: FakeOpenAIServer) -> None:
+    server.script(fault.not_json())
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)
+    assert completion.text == "hi" and len(server.requests) == 2
+
+
+async def test_a_body_that_is_never_json_raises_lm_bad_response(server: FakeOpenAIServer) -> None:
+    server.script(*[fault.not_json()] * 3)
+    with pytest.raises(LMBadResponse, match=r"not JSON.*text/html.*502 Bad Gateway.*after 3 attempts") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert len(server.requests) == 3 and not caught.value.retryable
+
+
+async def test_reasoning_only_reply_is_a_retryable_error_with_its_billed_usage(server: FakeOpenAIServer) -> None:
+    server.script(fault.reasoning_only("hmm, let me see"))
+    with pytest.raises(LMBadResponse, match="only reasoned and wrote no answer") as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert caught.value.retryable
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 200
+
+
+@pytest.mark.parametrize("content", [None, ""])
+async def test_no_text_at_the_length_cap_is_an_error_that_says_what_to_raise(
+    server: FakeOpenAIServer, content: str | None
+) -> None:
+    server.script(fault.length_no_text(content))
+    with pytest.raises(LMBadResponse, match=r"output cap of 256 tokens.*Budget\.max_tokens_per_call") as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES, max_tokens=256)
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"choices": []}, "no choices"),
+        ({"choices": [{"message": "hi"}]}, r"choices\[0\]\.message is str"),
+        (completion_body(42), "message.content is int"),
+        (completion_body([{"type": "text", "text": 7}]), r"content\[0\] holds int"),
+        (completion_body("hi", finish_reason=3), "finish_reason is int"),  # type: ignore[arg-type]
+        ({"error": {"message": "upstream timed out"}}, "HTTP 200 with an error: upstream timed out"),
+        (completion_body(None, refusal="I can't help with that."), "refused: I can't help"),
+    ],
+)
+async def test_malformed_replies_raise_lm_bad_response_never_a_type_error(
+    server: FakeOpenAIServer, body: dict[str, Any], message: str
+) -> None:
+    server.script(Reply(body=body))
+    with pytest.raises(LMBadResponse, match=message):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_odd_usage_fields_are_estimated_not_trusted(server: FakeOpenAIServer) -> None:
+    odd = {"prompt_tokens": "12", "completion_tokens": -1, "cost": "free"}
+    server.script(Reply(body=completion_body("ok", usage=odd)))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.usage.estimated and completion.usage.cost_usd is None
+    assert completion.usage.input_tokens == message_token_bound(MESSAGES)
+
+
+def test_a_sub_call_that_only_reasoned_fails_with_a_clear_error_and_is_counted(server: FakeOpenAIServer) -> None:
+    server.script(fault.reasoning_only("private thoughts"), fault.reasoning_only("more private thoughts"))
+    root = ScriptedLM(["```repl\nr = llm_query('q')\n```", "```repl\nFINAL('gave up')\n```"])
+    sub = OpenAICompatibleLM("thinker", server.base_url, max_retries=0)
+    events: list[Event] = []
+    result = RLM(root, sub_lm=sub, on_event=events.append).completion("q", context="c")
+    [first_cell] = [e for e in events if e.type == "cell"][:1]
+    assert "sub-LM call failed" in first_cell.data["output"] and "only reasoned" in first_cell.data["output"]
+    assert "private thoughts" not in first_cell.data["output"]
+    assert len(server.requests) == 2  # asked once more: a retryable failure
+    assert [e.data["retried"] for e in events if e.type == "lm_reply_rejected"] == [True, False]
+    assert result.usage.sub.output_tokens == 400  # both replies were billed, and counted
+
+
+def test_the_trace_holds_reasoning_and_finish_reason_of_root_calls(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    body = completion_body(FINISH_LENGTH, usage=usage(30, 10), reasoning_content="use len")
+    server.script(Reply(body=body))
+    result = RLM(OpenAICompatibleLM("m", server.base_url), trace_dir=tmp_path).completion("q", context="ab")
+    assert result.answer == "2" and result.trace_path is not None
+    [call] = [json.loads(x) for x in result.trace_path.read_text().splitlines() if '"lm_call"' in x]
+    assert (call["finish_reason"], call["reasoning"]) == ("stop", "use len")
+    assert "use len" not in call["response"]
+
+
+# --- the output cap's name -------------------------------------------------------------------------------------
+
+
+async def test_a_server_that_rejects_max_tokens_gets_max_completion_tokens_from_then_on(
+    server: FakeOpenAIServer,
+) -> None:
+    server.behaviour = Behaviour(reject_param="max_tokens")
+    lm = OpenAICompatibleLM("gpt-5-mini", server.base_url, max_retries=0)
+    first = await lm.complete(MESSAGES, max_tokens=100)
+    second = await lm.complete(MESSAGES, max_tokens=100)
+    assert first.text == second.text == "hi"
+    sent = [sorted(k for k in r.body if "tokens" in k) for r in server.requests]
+    assert sent == [["max_tokens"], ["max_completion_tokens"], ["max_completion_tokens"]]
+    assert server.requests[1].body["max_completion_tokens"] == 100
+
+
+async def test_a_server_that_rejects_max_completion_tokens_gets_max_tokens(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(reject_param="max_completion_tokens")
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    lm.cap_param = "max_completion_tokens"  # as for api.openai.com: a proxy in front of an older server
+    assert (await lm.complete(MESSAGES, max_completion_tokens=64)).text == "hi"
+    assert [sorted(k for k in r.body if "tokens" in k) for r in server.requests] == [
+        ["max_completion_tokens"],
+        ["max_tokens"],
+    ]
+
+
+def test_a_budgeted_run_works_on_a_server_that_rejects_max_tokens(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text=FINISH_LENGTH, reject_param="max_tokens")
+    lm = OpenAICompatibleLM("gpt-5-mini", server.base_url, max_retries=0)
+    result = RLM(lm, budget=Budget(max_tokens=50_000)).completion("How long?", context="abcd")
+    assert (result.answer, result.status) == ("4", "finished")
+
+
+async def test_without_a_cap_no_cap_is_sent(server: FakeOpenAIServer) -> None:
+    await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert not [k for k in server.requests[0].body if "tokens" in k]
+
+
+# --- the fake server is a faithful OpenAI-compatible server -----------------------------------------------------
+
+
+def test_the_official_sdk_reads_the_fake_servers_replies(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text="pong", model="alias-target")
+    with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+        reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "ping"}], max_tokens=5)
+    assert reply.choices[0].message.content == "pong" and reply.model == "alias-target"
+    assert reply.usage is not None and reply.usage.completion_tokens == server.billed[0].completion_tokens == 1

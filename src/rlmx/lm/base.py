@@ -20,6 +20,8 @@ class Usage:
     output_tokens: int = 0
     cost_usd: float | None = None
     """Provider-reported cost; None when the provider says nothing."""
+    estimated: bool = False
+    """True when the server did not report a count and rlmx filled it in with its upper-bound estimate."""
 
     @property
     def total_tokens(self) -> int:
@@ -28,9 +30,14 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
+    """One reply. `text` is the answer only; `reasoning` (the model's thinking, when the server returns it) and
+    `finish_reason` ("stop", "length", ...; None when the server gives none) go to the trace, never the answer."""
+
     text: str
     usage: Usage
     model: str
+    finish_reason: str | None = None
+    reasoning: str | None = None
 
 
 @runtime_checkable
@@ -56,15 +63,37 @@ class CountsTokens(Protocol):
 
 
 async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
-    """Tokens a prompt will cost: the LM's own count when it has one, else a cautious estimate (3 characters a
-    token, more tokens than most tokenizers produce for prose and code) so that budgets err on the safe side."""
+    """Tokens a prompt will cost at most: the LM's own count when it has one, else `message_token_bound`."""
     if isinstance(lm, CountsTokens):
         return await lm.count_tokens(messages)
-    return sum((len(m["content"]) + 2) // 3 + 4 for m in messages)
+    return message_token_bound(messages)
+
+
+CALL_OVERHEAD_TOKENS = 32
+"""Tokens a chat template may add to a call (BOS, a default system prompt some templates inject, reply priming)."""
+MESSAGE_OVERHEAD_TOKENS = 8
+"""Tokens a chat template adds around each message (role header, separators)."""
+
+
+def token_bound(text: str) -> int:
+    """An upper bound on the tokens any mainstream tokenizer spends on `text`: its UTF-8 byte count.
+
+    Byte-level BPE (GPT, Llama 3, Qwen, Mistral's tekken) and SentencePiece with byte fallback (Llama 2, Gemma)
+    never produce a token shorter than one byte, so this holds for every script: ASCII, CJK (3 bytes a
+    character), emoji (4 bytes, more with joiners), code. It is about 4x the real count for English prose, and
+    is meant for admission (where erring low overspends a budget), not for reporting.
+    """
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def message_token_bound(messages: Sequence[Message]) -> int:
+    """Upper bound on a chat prompt's tokens: `token_bound` of each message plus template overheads."""
+    return CALL_OVERHEAD_TOKENS + sum(token_bound(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
 def estimate_tokens(text: str) -> int:
-    """A provider-free token estimate (about 4 characters a token), used for budgets and scripted LMs."""
+    """A provider-free token estimate (about 4 characters a token), for scripted LMs' own usage reports.
+    Not a bound: budgets admit with `token_bound`."""
     return (len(text) + 3) // 4
 
 

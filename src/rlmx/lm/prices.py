@@ -1,59 +1,67 @@
-"""USD prices per million tokens, for budgets when a provider returns no cost. Extend it; verify before trusting.
+"""USD prices per million tokens, for budgets when a provider returns no cost.
 
-The bundled table lists list prices (standard tier, no caching or batch discounts) as published on the providers'
-pricing pages on the date below. Prices change: pass your own with `RLM(prices={"model": (input, output)})`.
+List prices come from `genai-prices` (pydantic/genai-prices: a maintained database of provider list prices, with
+curated rules saying which names each model answers to; its bundled snapshot is used, never fetched at run
+time). Prices the user passes with `RLM(prices={"model": (input, output)})` win over it. A name neither knows
+stays unknown (None): nothing is guessed from a name it resembles, and an unknown price is never taken as free.
 Local and scripted models cost nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from rlmx.errors import InputError
 from rlmx.lm.base import Usage
 
-PRICES_DATE = "2025-08-15"
-PRICES_SOURCE = "openai.com/api/pricing, anthropic.com/pricing, ai.google.dev/gemini-api/docs/pricing"
+FREE_PREFIXES = ("local:", "scripted", "guided-root")
+"""Models that run on this machine, or are not models at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """From `above_input_tokens` prompt tokens on, the whole call is billed at these rates (the cliff model
+    providers use for long prompts)."""
+
+    above_input_tokens: int
+    input_per_million: float
+    output_per_million: float
 
 
 @dataclass(frozen=True, slots=True)
 class Price:
     input_per_million: float
     output_per_million: float
+    tiers: tuple[Tier, ...] = ()
+    source: str = "user"
+    """Where the price came from: "user", "genai-prices <version>", or "free"."""
+
+    def at(self, input_tokens: int) -> Price:
+        """The flat rates that apply to a call with `input_tokens` prompt tokens."""
+        for tier in sorted(self.tiers, key=lambda t: t.above_input_tokens, reverse=True):
+            if input_tokens > tier.above_input_tokens:
+                return Price(tier.input_per_million, tier.output_per_million, source=self.source)
+        return Price(self.input_per_million, self.output_per_million, source=self.source) if self.tiers else self
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1_000_000
+        rates = self.at(input_tokens)
+        return (input_tokens * rates.input_per_million + output_tokens * rates.output_per_million) / 1_000_000
 
 
-BUNDLED: dict[str, Price] = {
-    "gpt-5": Price(1.25, 10.00),
-    "gpt-5-mini": Price(0.25, 2.00),
-    "gpt-5-nano": Price(0.05, 0.40),
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "o3": Price(2.00, 8.00),
-    "o4-mini": Price(1.10, 4.40),
-    "claude-opus-4": Price(15.00, 75.00),
-    "claude-sonnet-4": Price(3.00, 15.00),
-    "claude-3-5-haiku": Price(0.80, 4.00),
-    "gemini-2.5-pro": Price(1.25, 10.00),
-    "gemini-2.5-flash": Price(0.30, 2.50),
-}
-
-FREE_PREFIXES = ("local:", "scripted", "guided-root")
-"""Models that run on this machine, or are not models at all."""
+FREE = Price(0.0, 0.0, source="free")
 
 
 class PriceTable:
-    """Looks a model up by exact name, then by the longest known prefix (dated variants such as
-    `gpt-4o-2024-08-06`), ignoring a provider prefix such as `openai/` (OpenRouter names)."""
+    """Looks a model's price up by its exact name: the user's prices, then genai-prices' curated rules (which
+    know dated variants such as `gpt-4o-2024-08-06`, and `provider/model` names)."""
 
     def __init__(self, extra: Mapping[str, Price | tuple[float, float]] | None = None) -> None:
-        self.prices: dict[str, Price] = dict(BUNDLED)
+        self.prices: dict[str, Price] = {}
         for model, price in (extra or {}).items():
             self.prices[model] = _price(model, price)
 
@@ -61,19 +69,64 @@ class PriceTable:
         if model in self.prices:
             return self.prices[model]
         if model.startswith(FREE_PREFIXES):
-            return Price(0.0, 0.0)
-        name = model.rsplit("/", 1)[-1]
-        if name in self.prices:
-            return self.prices[name]
-        known = [k for k in self.prices if name.startswith(k + "-") or name.startswith(k + "@")]
-        return self.prices[max(known, key=len)] if known else None
+            return FREE
+        return list_price(model)
 
     def cost(self, model: str, usage: Usage) -> float | None:
-        """The provider's cost when it gave one, else the table's; None when the model is not priced."""
+        """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""
         if usage.cost_usd is not None:
             return usage.cost_usd
         price = self.lookup(model)
         return None if price is None else price.cost(usage.input_tokens, usage.output_tokens)
+
+
+@cache
+def list_price(model: str) -> Price | None:
+    """The list price genai-prices has for exactly this model name (or `provider/model`), else None."""
+    try:
+        from genai_prices import __version__, data_snapshot
+    except ImportError:  # pragma: no cover - a core dependency; guarded so a broken install prices nothing
+        return None
+    snapshot = data_snapshot.get_snapshot()
+    attempts: list[tuple[str, str | None]] = [(model, None)]
+    provider, _, name = model.partition("/")
+    if name:
+        attempts.append((name, provider))
+    for ref, provider_id in attempts:
+        try:
+            _, info = snapshot.find_provider_model(ref, None, provider_id, None)
+        except LookupError:
+            continue
+        prices = info.get_prices(dt.datetime.now(tz=dt.UTC))
+        price = _from_genai(getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None), __version__)
+        if price is not None:
+            return price
+    return None
+
+
+def _from_genai(input_mtok: Any, output_mtok: Any, version: str) -> Price | None:
+    """A Price from genai-prices' input/output rates (Decimal or tiered); None unless both are known."""
+    if input_mtok is None or output_mtok is None:
+        return None
+    in_base, in_tiers = _rates(input_mtok)
+    out_base, out_tiers = _rates(output_mtok)
+    starts = sorted(set(in_tiers) | set(out_tiers))
+    tiers = tuple(
+        Tier(
+            start,
+            max((rate for s, rate in in_tiers.items() if s <= start), default=in_base),
+            max((rate for s, rate in out_tiers.items() if s <= start), default=out_base),
+        )
+        for start in starts
+    )
+    return Price(in_base, out_base, tiers, source=f"genai-prices {version}")
+
+
+def _rates(value: Any) -> tuple[float, dict[int, float]]:
+    if isinstance(value, Decimal | int | float):
+        return float(value), {}
+    base = float(value.base)
+    return base, {int(tier.start): float(tier.price) for tier in value.tiers}
 
 
 def _price(model: str, price: Price | tuple[float, float]) -> Price:
@@ -86,6 +139,6 @@ def _price(model: str, price: Price | tuple[float, float]) -> Price:
         raise InputError(
             f"price for {model!r} must be (input USD per million tokens, output USD per million tokens), got {price!r}"
         ) from None
-    if result.input_per_million < 0 or result.output_per_million < 0:
-        raise InputError(f"price for {model!r} is negative")
+    if not (result.input_per_million >= 0 and result.output_per_million >= 0):
+        raise InputError(f"price for {model!r} must be two non-negative numbers, got {price!r}")
     return result

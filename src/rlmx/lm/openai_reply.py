@@ -1,0 +1,204 @@
+"""The one place where what an OpenAI-compatible server sends becomes a Completion.
+
+Servers differ: `content` may be a string, null, or a list of parts (text, thinking, refusal); reasoning may come
+as `reasoning_content`, `reasoning`, thinking parts or a leading `<think>` block; `usage` may be missing or hold
+null counts. Every field is type-checked here. A body that is not a chat completion, or a reply with no text,
+raises LMBadResponse (with the billed usage when known); nothing malformed travels further into the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rlmx.errors import LMBadResponse
+from rlmx.lm.base import Completion, Message, Usage, message_token_bound, token_bound
+
+_TEXT_PARTS = frozenset({"text", "output_text"})
+_REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
+_REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+_THINK_BLOCK = re.compile(r"\s*<think>(.*?)</think>\s*", re.DOTALL)
+_SHOWN = 300
+"""Characters of a malformed body quoted in the error."""
+
+
+def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
+    """A response body as a JSON object, or LMBadResponse (retryable: the server sent something else)."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        shown = raw[:_SHOWN].decode("utf-8", "replace")
+        raise LMBadResponse(
+            f"the server sent a body that is not JSON (HTTP {status}, content-type {content_type or 'none'}): "
+            f"{shown!r}",
+            retryable=True,
+        ) from None
+    if not isinstance(data, dict):
+        raise LMBadResponse(f"the server sent JSON {type(data).__name__}, not a chat completion object", retryable=True)
+    return data
+
+
+def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
+    """Text, reasoning, usage and finish reason of a chat-completion body.
+
+    `model` is the model asked for (used when the body names none); `messages` and `cap` (the output-token cap
+    sent, if any) bound the usage when the server reports none. Raises LMBadResponse when the body is not a
+    chat completion or holds no answer text.
+    """
+    error = data.get("error")
+    if error is not None and not data.get("choices"):
+        message = error.get("message") if isinstance(error, dict) else error
+        raise LMBadResponse(f"the server answered HTTP 200 with an error: {message}", retryable=True)
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True)
+    choice = _object(choices[0], "choices[0]")
+    message = _object(choice.get("message"), "choices[0].message")
+    finish_reason = _optional_str(choice.get("finish_reason"), "finish_reason")
+    text, reasoning, refusal = _content(message.get("content"))
+    for name in _REASONING_FIELDS:
+        extra = message.get(name)
+        if isinstance(extra, str) and extra.strip():
+            reasoning.append(extra)
+    refused = _optional_str(message.get("refusal"), "message.refusal")
+    if refused:
+        refusal.append(refused)
+    answer = "".join(text)
+    answer, think = _split_think(answer)
+    if think:
+        reasoning.append(think)
+    thought = "\n".join(r for r in reasoning if r.strip()) or None
+    usage = _usage(data.get("usage"), messages=messages, seen=answer + (thought or ""), cap=cap)
+    replied = data.get("model")
+    served = replied if isinstance(replied, str) and replied else model
+    if not answer.strip():
+        _no_text(finish_reason, thought, refusal, message.get("tool_calls"), usage, cap)
+    return Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+
+
+def _no_text(
+    finish_reason: str | None, thought: str | None, refusal: list[str], tool_calls: Any, usage: Usage, cap: int | None
+) -> None:
+    """A reply without answer text is never a success when the server says why there is none."""
+    spent = f" ({usage.output_tokens:,} output tokens billed)"
+    if finish_reason == "length":
+        where = "on reasoning" if thought else "before any text"
+        limit = f"its output cap of {cap:,} tokens" if cap is not None else "its output-token limit"
+        raise LMBadResponse(
+            f"the model spent {limit} {where} and wrote no answer{spent}: raise Budget.max_tokens_per_call "
+            "(or the LM's max_tokens), or lower its reasoning effort",
+            retryable=False,
+            usage=usage,
+        )
+    if refusal:
+        raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
+    if finish_reason == "content_filter":
+        raise LMBadResponse("the server's content filter withheld the reply" + spent, retryable=False, usage=usage)
+    if tool_calls:
+        raise LMBadResponse(
+            "the model answered with a tool call, which rlmx does not use; it needs a text reply",
+            retryable=True,
+            usage=usage,
+        )
+    if thought:
+        raise LMBadResponse(f"the model only reasoned and wrote no answer text{spent}", retryable=True, usage=usage)
+
+
+def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
+    """Text, reasoning and refusal pieces of `message.content` (a string, null, or a list of parts)."""
+    if content is None:
+        return [], [], []
+    if isinstance(content, str):
+        return [content], [], []
+    if not isinstance(content, list):
+        raise LMBadResponse(
+            f"message.content is {type(content).__name__}; expected a string, null or a list of parts",
+            retryable=True,
+        )
+    text: list[str] = []
+    reasoning: list[str] = []
+    refusal: list[str] = []
+    for index, part in enumerate(content):
+        if isinstance(part, str):  # a few servers send bare strings as parts
+            text.append(part)
+            continue
+        part = _object(part, f"message.content[{index}]")
+        kind = part.get("type")
+        if kind in _TEXT_PARTS:
+            text.append(_part_text(part.get("text"), index))
+        elif kind in _REASONING_PARTS:
+            reasoning.append(_part_text(part.get(kind, part.get("text")), index))
+        elif kind == "refusal":
+            refusal.append(_part_text(part.get("refusal"), index))
+        # other parts (images, audio, citations) carry no answer text
+    return text, reasoning, refusal
+
+
+def _part_text(value: Any, index: int) -> str:
+    """A part's text: a string, or a list of nested parts holding text (Magistral's thinking parts)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "".join(_part_text(item.get("text") if isinstance(item, dict) else item, index) for item in value)
+    raise LMBadResponse(f"message.content[{index}] holds {type(value).__name__}, not text", retryable=True)
+
+
+def _split_think(text: str) -> tuple[str, str]:
+    """Answer and reasoning of a text that starts with a `<think>` block, or whose template opened one (the
+    text then holds only its closing tag). Thinking elsewhere in the text is left alone."""
+    match = _THINK_BLOCK.match(text)
+    if match is not None:
+        return text[match.end() :], match.group(1).strip()
+    head, closing, tail = text.partition("</think>")
+    if closing and "<think>" not in head:
+        return tail.lstrip(), head.strip()
+    return text, ""
+
+
+def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None) -> Usage:
+    """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
+
+    The prompt's bound is the one admission reserved (`message_token_bound`); the reply's is the UTF-8 bytes of
+    what came back (answer and reasoning), no more than the cap sent when the server was given one.
+    """
+    prompt_bound = message_token_bound(messages)
+    reply_bound = token_bound(seen) + 1  # + the end-of-turn token
+    if cap is not None:
+        reply_bound = min(reply_bound, cap)
+    if not isinstance(raw, dict):
+        return Usage(prompt_bound, reply_bound, None, estimated=True)
+    prompt = _count(raw.get("prompt_tokens"))
+    reply = _count(raw.get("completion_tokens"))
+    cost = raw.get("cost")
+    return Usage(
+        input_tokens=prompt_bound if prompt is None else prompt,
+        output_tokens=reply_bound if reply is None else reply,
+        cost_usd=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0 else None,
+        estimated=prompt is None or reply is None,
+    )
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise LMBadResponse(f"{where} is {type(value).__name__}, not an object", retryable=True)
+    return value
+
+
+def _optional_str(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise LMBadResponse(f"{where} is {type(value).__name__}, not a string", retryable=True)
