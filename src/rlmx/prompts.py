@@ -18,7 +18,8 @@ loaded as variables in a persistent Python REPL, and you work on it by writing c
 Write Python in fenced ```repl blocks. A reply may hold several blocks; they run in order, and the REPL keeps \
 every variable between blocks and between turns. You see what your code prints (stdout and stderr) and the value \
 of a bare expression on a block's last line. Long output is cut in the middle, so print sizes, samples and \
-summaries, not whole documents.
+summaries, not whole documents. Blocks inside <think>...</think> never run. To put a line of three backticks in \
+your code, open and close its block with four (````repl ... ````).
 
 In the REPL:
 - the context variables listed in the first message (read them with code: len, slicing, str methods, re, json)
@@ -28,6 +29,8 @@ In the REPL:
 back as a string starting with "Error:".
 - rlm_query(prompt, context=None) -> str and rlm_query_batched(prompts, contexts=None) -> list[str]: {rlm_note}
 - SHOW_VARS(): the variables you have made so far.
+The functions above, `answer`, `history` and Python's builtins (print, len, ...) keep their meaning: no context \
+is named after one, and the functions above are restored after every block.
 
 How to work: first look at the context's structure (size, format, a few samples). Then narrow it with code \
 (search, split, filter) and send the pieces that need reading to llm_query / llm_query_batched, in chunks well \
