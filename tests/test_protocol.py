@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rlmx.protocol import ProseFinal, extract_cells, find_prose_final, parse_reply, strip_code
+from rlmx.protocol import ProseFinal, extract_cells, fence_hint, find_prose_final, parse_reply, strip_code
 
 
 def test_extracts_repl_python_and_py_fences_in_order() -> None:
@@ -218,3 +218,19 @@ def test_parse_time_grows_linearly_up_to_a_megabyte(kind: str) -> None:
         small, large = line * (100_000 // len(line)), line * (1_000_000 // len(line))
     ratio = _cpu_seconds(large) / max(_cpu_seconds(small), 1e-4)
     assert ratio < 30, f"parsing 10x the text took {ratio:.0f}x the time"
+
+
+def test_reasoning_tags_are_recognised_in_any_case() -> None:
+    assert extract_cells("<REASONING>\n```repl\nno()\n```\n</REASONING>\n```repl\nyes()\n```") == ["yes()"]
+
+
+def test_a_lone_surrogate_in_a_reply_never_reaches_an_answer() -> None:
+    assert find_prose_final("FINAL(half an emoji \ud83d)") == ProseFinal("final", "half an emoji \ufffd")
+    assert strip_code("answer \udc80") == "answer \ufffd"
+
+
+def test_a_cell_cut_by_a_backtick_line_in_a_string_gets_a_hint() -> None:
+    error = '  File "<cell 1>", line 1\nSyntaxError: unterminated triple-quoted string literal (detected at line 1)'
+    assert "four backticks" in fence_hint(error)
+    assert fence_hint("NameError: name 'x' is not defined") == ""
+    assert fence_hint(None) == ""

@@ -21,7 +21,7 @@ from rlmx.context import PreparedContext, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
-from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, find_prose_final, strip_code
+from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
@@ -283,7 +283,7 @@ class Engine:
         outputs: list[str] = []
         for code in cells:
             result = await self._run_cell(code)
-            outputs.append(result.feedback())
+            outputs.append(result.feedback() + fence_hint(result.error))
             finish = self._finish_from(result)
             if finish is not None:
                 return finish, ""

@@ -3,10 +3,10 @@
 Pure functions over text; nothing here runs code or knows about the sandbox. One linear pass (`parse_reply`)
 splits a reply into three kinds of text:
 
-* reasoning: `<think>...</think>` (or `<thinking>`) opened at the start of a line, a `<think>` never closed
-  (reasoning to the end), and, when a `</think>` appears in prose with no opening tag before it, everything
-  before it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3 templates do). Reasoning is
-  never action: no cells and no FINAL come from it.
+* reasoning: `<think>...</think>` (or `<thinking>`, `<reasoning>`, any case) opened at the start of a line, a
+  `<think>` never closed (reasoning to the end), and, when a `</think>` appears in prose with no opening tag
+  before it, everything before it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3
+  templates do). Reasoning is never action: no cells and no FINAL come from it.
 * fenced blocks, by CommonMark's rules (spec 0.31, section 4.5): a fence is 3 or more backticks or tildes; a
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
   long as the opening, followed only by spaces; an unclosed block runs to the end. So a ````repl block can hold
@@ -26,14 +26,16 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from rlmx.sandbox.frames import encodable
+
 CODE_LANGUAGES = frozenset({"repl", "python", "python3", "py"})
 
 # One scan finds every line that can change the parser's state: a fence-like line, a <think> that starts a line,
 # and a </think> anywhere. Everything between two matches is plain text of the current state.
 _EVENT = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$"
-    r"|^[ \t]*(?P<open><think(?:ing)?>)"
-    r"|(?P<close></think(?:ing)?>)",
+    r"|^[ \t]*(?P<open><(?:think|thinking|reasoning)>)"
+    r"|(?P<close></(?:think|thinking|reasoning)>)",
     re.MULTILINE | re.IGNORECASE,
 )
 _PROSE_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL)\(", re.MULTILINE)
@@ -81,8 +83,11 @@ def _dedent(code: str, columns: int) -> str:
 
 
 def parse_reply(text: str) -> Reply:
-    """Split one reply into cells, a prose FINAL and prose. Never raises; linear in len(text)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Split one reply into cells, a prose FINAL and prose. Never raises; linear in len(text).
+
+    Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
+    print, be traced or be sent."""
+    text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
     cells: list[str] = []
     prose: list[str] = []
     reasoning = 0
@@ -205,6 +210,18 @@ def _string_literal(text: str, start: int, limit: int) -> str | None:
             return text[opening.end() : stop.start()]  # an f-string, say: its text as written
         return value if isinstance(value, str) else None
     return None
+
+
+_CUT_STRING = re.compile(r"SyntaxError: unterminated (?:triple-quoted )?string literal")
+FENCE_HINT = (
+    "\nIf this block held a line of three backticks inside a string, that line ended the block. Open and close such "
+    "a block with four backticks (````repl ... ````)."
+)
+
+
+def fence_hint(error: str | None) -> str:
+    """A note for a cell whose error suggests its fence was closed early by a ``` line inside a string."""
+    return FENCE_HINT if error and _CUT_STRING.search(error) else ""
 
 
 def extract_cells(text: str) -> list[str]:
