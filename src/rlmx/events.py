@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from rlmx.sandbox.frames import encodable
+
 SCHEMA = "rlmx.trace/1"
 TRACE_TEXT_CHARS = 4_000
 
@@ -31,7 +33,8 @@ class Event:
     def to_json(self) -> str:
         record = asdict(self)
         payload = record.pop("data")
-        return json.dumps({"v": SCHEMA, **record, **payload}, ensure_ascii=False, default=str)
+        # Lone surrogates (a reply cut mid-emoji) become U+FFFD, as in every string leaving rlmx; never an error.
+        return encodable(json.dumps({"v": SCHEMA, **record, **payload}, ensure_ascii=False, default=str))
 
 
 Emit = Callable[[Event], None]
