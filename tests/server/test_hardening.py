@@ -148,6 +148,9 @@ def test_a_stream_whose_run_crashes_ends_with_an_error_event_and_done(served: Se
     with served.client() as client, pytest.raises(openai.APIError, match="a bug outside rlmx"):
         for _ in client.chat.completions.create(model=MODEL, messages=ask("Crash"), stream=True):
             pass
+    plain = httpx.post(f"{served.url}{COMPLETIONS}", json=body("Crash"), timeout=30)
+    assert plain.status_code == 500 and "a bug outside rlmx" in plain.json()["error"]["message"]
+    assert plain.headers["x-should-retry"] == "false" and plain.headers["X-Rlmx-Trace-Id"]
 
 
 # --- long runs ----------------------------------------------------------------------------------------

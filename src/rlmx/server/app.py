@@ -335,6 +335,14 @@ async def _answer(request: Request, server: _Server, run: Run, fingerprint: str,
         return await _streamed(request, server, run, leave)
     try:
         result = await _unless_disconnected(request.receive, run.outcome())
+    except (RequestError, InputError):
+        raise
+    except Exception as exc:  # the run crashed rather than report: still an answer that names its trace
+        error = openai_compat.stream_error(exc, run.run_id or "-")["error"]
+        crashed = RequestError(error["message"], code=error["code"], status=500, kind="server_error")
+        if run.run_id is not None:
+            crashed.headers[TRACE_HEADER] = run.run_id
+        raise crashed from exc
     finally:
         leave()
     if result is None:
