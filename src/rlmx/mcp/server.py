@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
@@ -198,28 +198,34 @@ async def _reporting(ctx: Context, start: Callable[[Emit], Awaitable[dict[str, A
 
     run = asyncio.ensure_future(_refusing(start(listen)))
     lines = ProgressLines()
+    waiter: asyncio.Future[Event] | None = None
     try:
-        while True:
+        while not run.done():
             waiter = asyncio.ensure_future(events.get())
             await asyncio.wait({waiter, run}, return_when=asyncio.FIRST_COMPLETED)
-            if not waiter.done():
+            if waiter.done():
+                await _progress(ctx, lines, waiter.result())
+            else:
                 waiter.cancel()
-                break
-            line = lines(waiter.result())
-            if line:
-                await _progress(ctx, lines.count, line)
+        while not events.empty():  # the run's last events (its end) came with its result
+            await _progress(ctx, lines, events.get_nowait())
         return run.result()
     finally:
+        if waiter is not None:
+            waiter.cancel()
         if not run.done():
             run.cancel()
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(run, return_exceptions=True)
 
 
-async def _progress(ctx: Context, count: int, message: str) -> None:
+async def _progress(ctx: Context, lines: ProgressLines, event: Event) -> None:
+    line = lines(event)
+    if not line:
+        return
     # A client that is gone gets no progress; the cancellation that follows ends the run.
-    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-        await ctx.report_progress(count, None, message)
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, MCPError, OSError):
+        await ctx.report_progress(lines.count, None, line)
 
 
 class ProgressLines:
