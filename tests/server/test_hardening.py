@@ -266,6 +266,8 @@ async def test_the_queue_has_a_limit_and_a_wait_limit_with_a_retry_after(tmp_pat
         ({"tool_choice": {"type": "function", "function": {"name": "f"}}}, "tool_choice"),
         ({"stop": ["\n"]}, "stop"),
         ({"logprobs": True}, "logprobs"),
+        ({"frequency_penalty": 0.5}, "frequency_penalty"),
+        ({"logit_bias": {"50256": -100}}, "logit_bias"),
         ({"temperature": 3}, "temperature"),
         ({"max_tokens": 0}, "max_tokens"),
     ],

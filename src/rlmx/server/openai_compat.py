@@ -176,6 +176,14 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
             param="stop",
             code="unsupported_parameter",
         )
+    for name in ("presence_penalty", "frequency_penalty", "logit_bias"):
+        if body.get(name) not in (None, 0, {}):
+            raise RequestError(
+                f"{name} is not supported: it changes token sampling in ways the RLM's code-writing calls do not "
+                f"survive, and it is not passed on; leave {name} out (temperature, top_p and seed are passed on)",
+                param=name,
+                code="unsupported_parameter",
+            )
     if body.get("logprobs") not in (None, False) or body.get("top_logprobs") is not None:
         param = "logprobs" if body.get("logprobs") not in (None, False) else "top_logprobs"
         raise RequestError(
