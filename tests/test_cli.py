@@ -31,7 +31,7 @@ from rlmx.cli import (
 from rlmx.events import Event
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.scripted import ScriptedLM
-from rlmx.progress import Progress
+from rlmx.progress import LiveTree, progress_view
 
 FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
 _MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
@@ -402,10 +402,10 @@ def test_default_trace_dir() -> None:
     assert default_trace_dir({}) == Path.home() / ".local/state/rlmx/traces"
 
 
-def test_progress_on_a_terminal_uses_a_spinner_and_stops_it() -> None:
+def test_progress_on_a_terminal_is_the_live_tree_and_stops_it() -> None:
     out = io.StringIO()
-    progress = Progress(Console(file=out, force_terminal=True, width=100))
-    assert progress.live
+    progress = progress_view(Console(file=out, force_terminal=True, width=100))
+    assert isinstance(progress, LiveTree)
 
     def event(type_: str, depth: int = 0, **data: Any) -> Event:
         return Event(type_, "run", "0.1" if depth else "0", "0" if depth else None, depth, data)
@@ -419,9 +419,9 @@ def test_progress_on_a_terminal_uses_a_spinner_and_stops_it() -> None:
     progress(event("node_end", depth=1, status="finished", seconds=0.2, iterations=1))
     progress(event("subcall_end", subcall_id="0/s0", kind="rlm", ok=True, seconds=0.3))
     progress(event("cell", cell_id="0/c1", turn=1, status="ok", seconds=0.4, finished=True))
-    assert progress._spinner is not None
+    assert progress._live.is_started
     progress(event("run_end", status="finished", stop_reason="finished by final", iterations=1))
-    assert progress._spinner is None
+    assert not progress._live.is_started
     text = out.getvalue()
-    assert "child RLM 0.1" in text and "rlm_query -> child RLM" in text
+    assert "child RLM 0.1" in text and "child RLM 0.1 finished" in text
     assert "1 sub-call" in text and "tokens 1,000 in / 10 out" in text

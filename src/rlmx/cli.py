@@ -28,11 +28,13 @@ from rich.text import Text
 
 from rlmx import __version__
 from rlmx.budget import Budget
+from rlmx.commands import traces as traces_command
+from rlmx.commands import view as view_command
 from rlmx.commands import mcp as mcp_command
 from rlmx.commands import serve as serve_command
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.lm.base import LM
-from rlmx.progress import Progress
+from rlmx.progress import Progress, progress_view
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -155,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         "trace records in its sandbox_ready event).",
     )
     doctor.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
+    view_command.add_parser(commands)
+    traces_command.add_parser(commands)
     return parser
 
 
@@ -519,7 +523,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         if contexts:
             names = "; ".join(f"{n} <- {p}" for n, p in {"context": context, **contexts}.items())
             err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
-    progress = None if args.quiet else Progress(err)
+    progress = None if args.quiet else progress_view(err)
     rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, progress, err)
     try:
         result = rlm.completion(args.query, context, contexts=contexts or None, output=schema)
@@ -606,6 +610,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "doctor":
             return doctor(args)
+        if args.command == "view":
+            return view_command.main(args, os.environ, err)
+        if args.command == "traces":
+            return traces_command.main(args, os.environ, err)
         if args.command == "serve":
             return serve(args, os.environ, err)
         if args.command == "mcp":

@@ -451,22 +451,36 @@ class Engine:
         try:
             allowed = ledger.admit_subcalls(len(call.items))
         except BudgetExhausted as stop:
+            self._refused(call, len(call.items), f"budget exhausted: {stop.detail}")
             return [SubCallResult(False, error=f"budget exhausted: {stop.detail}")] * len(call.items)
         # A TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox.
         async with asyncio.TaskGroup() as group:
             runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
         results = [run.result() for run in runs]
         refused = SubCallResult(False, error=ledger.subcall_refusal())
+        if allowed < len(call.items):
+            self._refused(call, len(call.items) - allowed, refused.error)
         return results + [refused] * (len(call.items) - allowed)
+
+    def _refused(self, call: SubCall, count: int, reason: str) -> None:
+        """Sub-calls the budget refused never start: one event says how many, so a viewer can show the stop."""
+        self.emit("subcalls_refused", cell_id=self._cell_id(), requested=call.kind, count=count, reason=reason)
+
+    def _cell_id(self) -> str:
+        """The id of the cell running now (sub-calls only arrive while one runs)."""
+        return f"{self.node_id}/c{self._cells}"
 
     async def _subcall(self, call: SubCall, item: dict[str, Any]) -> SubCallResult:
         subcall_id = f"{self.node_id}/s{self.tree.next_id()}"
         prompt = str(item["prompt"])
         child = call.kind == "rlm" and self.depth + 1 < self.tree.max_depth
         kind = "rlm" if child else "llm"
+        child_id = f"{self.node_id}.{next(self._children)}" if child else None
         self.emit(
             "subcall_start",
             subcall_id=subcall_id,
+            cell_id=self._cell_id(),
+            **({"child_id": child_id} if child_id is not None else {}),
             kind=kind,
             requested=call.kind,
             model=call.model,
@@ -477,8 +491,8 @@ class Engine:
         usage: dict[str, Any] = {}
         completion: Completion | None = None
         try:
-            if child:
-                result = await self._child(prompt, item)
+            if child_id is not None:
+                result = await self._child(prompt, item, child_id)
             elif isinstance(item.get("schema"), dict):
                 result, completion = await self._sub_lm_json(call, prompt, item["schema"])
             else:
@@ -553,7 +567,7 @@ class Engine:
         text = shared.data.decode("utf-8")
         return json.loads(text) if shared.kind == "json" else text
 
-    async def _child(self, prompt: str, item: dict[str, Any]) -> SubCallResult:
+    async def _child(self, prompt: str, item: dict[str, Any], node_id: str) -> SubCallResult:
         """A child RLM one level deeper, with its own REPL: forked from this node's zygote when the sandbox can
         (milliseconds), and sharing a whole context passed by reference instead of storing it again."""
         shared = next((c for c in self.contexts if c.name == item.get("context_ref")), None)
@@ -570,7 +584,7 @@ class Engine:
             query=prompt,
             contexts=contexts,
             depth=self.depth + 1,
-            node_id=f"{self.node_id}.{next(self._children)}",
+            node_id=node_id,
             parent_id=self.node_id,
             sandbox=sandbox,
             sandbox_started=False,

@@ -1,22 +1,37 @@
-"""Events: the one record of what a run did. The JSONL trace, callbacks and the CLI's live view all read them.
+"""Events: the one record of what a run did. The JSONL trace, callbacks, the CLI's live view, the server's stream
+and the trace viewer all read them.
 
-Every event carries the run id, its node's id and parent id, and its depth, so a viewer can rebuild the tree.
-Events hold no context content: contexts appear as name, size and sha256; long texts are clipped.
+Every event carries the format version, its type, the run id, its node's id and parent id, its depth and a
+timestamp, so a viewer can rebuild the tree. `EVENTS` below is the trace format: every event type and every
+field, with its JSON type and what it holds. It is the one place the format is written down: the engine's events
+are checked against it by the tests, `docs/trace-format.md` is generated from it (`python -m rlmx.events`), and
+the viewer's list of event types must match it.
+
+What a trace holds. A context itself is never written whole: a context appears as its name, type, size and
+sha256. But a trace is not free of context content. The fields marked "content" (the query, the model's
+messages and replies, the code of each cell and its output, sub-call prompts and replies, answers, error
+messages) may quote the context: the first prompt shows a short preview of each context, a cell's output is
+whatever the model's code printed, and a sub-call's prompt usually carries an excerpt of the context. Long texts
+are clipped (head and tail kept), so a trace holds excerpts, not the whole context. `redact_event` replaces
+every content field with its size and sha256 (`rlmx traces --redact` writes such a copy) for a trace that can
+be shared without its text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from rlmx.sandbox.frames import encodable
 
-SCHEMA = "rlmx.trace/1"
+TRACE_FORMAT_VERSION = 1
+SCHEMA = f"rlmx.trace/{TRACE_FORMAT_VERSION}"
 TRACE_TEXT_CHARS = 4_000
 
 
@@ -30,11 +45,15 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     ts: float = field(default_factory=time.time)
 
-    def to_json(self) -> str:
+    def to_record(self) -> dict[str, Any]:
+        """The event as one trace record: the common fields, then the event's own fields at the top level."""
         record = asdict(self)
         payload = record.pop("data")
+        return {"v": SCHEMA, **record, **payload}
+
+    def to_json(self) -> str:
         # Lone surrogates (a reply cut mid-emoji) become U+FFFD, as in every string leaving rlmx; never an error.
-        return encodable(json.dumps({"v": SCHEMA, **record, **payload}, ensure_ascii=False, default=str))
+        return encodable(json.dumps(self.to_record(), ensure_ascii=False, default=str))
 
 
 Emit = Callable[[Event], None]
@@ -46,6 +65,356 @@ def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
         return text
     half = limit // 2
     return f"{text[:half]}\n... [{len(text) - 2 * half:,} characters cut] ...\n{text[-half:]}"
+
+
+# --- the format ---------------------------------------------------------------------------------------------
+
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "string|null": (str, type(None)),
+    "any": (object,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of an event. `type` is a key of JSON_TYPES; `content` marks text that may quote the context."""
+
+    name: str
+    type: str
+    doc: str
+    required: bool = True
+    content: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    type: str
+    doc: str
+    fields: tuple[FieldSpec, ...] = ()
+
+
+def _f(name: str, type_: str, doc: str, *, required: bool = True, content: bool = False) -> FieldSpec:
+    return FieldSpec(name, type_, doc, required, content)
+
+
+COMMON_FIELDS: tuple[FieldSpec, ...] = (
+    _f("v", "string", f'the format version, "{SCHEMA}"'),
+    _f("type", "string", "the event type (below)"),
+    _f("run_id", "string", "one completion (one trace file)"),
+    _f("node_id", "string", 'the RLM node: "0" is the root, "0.1" its first child RLM, "0.1.2" a grandchild'),
+    _f("parent_id", "string|null", "the parent node's id (null for the root)"),
+    _f("depth", "integer", "the node's depth (0 for the root)"),
+    _f("ts", "number", "Unix time in seconds"),
+)
+
+_USAGE = (
+    _f("input_tokens", "integer", "prompt tokens"),
+    _f("output_tokens", "integer", "reply tokens"),
+    _f("cost_usd", "any", "USD cost (number), or null when the model has no price"),
+)
+_REPLY_NOTES = (
+    _f(
+        "finish_reason",
+        "string|null",
+        'why the reply ended ("stop", "length", ...), as the server said',
+        required=False,
+    ),
+    _f(
+        "reasoning",
+        "string",
+        "the model's reasoning, when the server returns it (clipped)",
+        required=False,
+        content=True,
+    ),
+    _f(
+        "usage_estimated",
+        "boolean",
+        "true when the server reported no token counts and rlmx estimated them",
+        required=False,
+    ),
+)
+
+EVENTS: dict[str, EventSpec] = {
+    spec.type: spec
+    for spec in (
+        EventSpec(
+            "run_start",
+            "the completion starts (emitted once, by the root)",
+            (
+                _f("query", "string", "the question (clipped)", content=True),
+                _f(
+                    "contexts", "array", "each context's summary: name, kind, type, chars, bytes, sha256, skipped_files"
+                ),
+                _f("root_model", "string", "the model that writes the root's code"),
+                _f("sub_model", "string", "the model that answers llm_query"),
+                _f("max_depth", "integer", "recursion depth limit"),
+                _f("sandbox", "string", "the sandbox tier"),
+                _f("budget", "object", "every Budget limit (null when unset)"),
+                _f("prompt_version", "string", "the version of rlmx's prompts"),
+                _f(
+                    "session",
+                    "object",
+                    "for a session's question: {id, turn, new_contexts}; traces of one session share the id",
+                    required=False,
+                ),
+            ),
+        ),
+        EventSpec(
+            "node_start",
+            "an RLM node starts (the root, or a child RLM started by rlm_query)",
+            (
+                _f(
+                    "query",
+                    "string",
+                    "the node's query: the question, or the prompt of rlm_query (clipped)",
+                    content=True,
+                ),
+                _f("contexts", "array", "the node's context summaries (as in run_start)"),
+            ),
+        ),
+        EventSpec(
+            "sandbox_ready",
+            "the node's REPL is running",
+            (_f("protections", "object", "what the sandbox applied: tier, namespaces, seccomp, Landlock, limits"),),
+        ),
+        EventSpec("iteration", "a turn begins: the node's LM is asked for code", (_f("turn", "integer", "1-based"),)),
+        EventSpec(
+            "lm_call",
+            "the node's LM replied (a turn, the last-turn request, or the forced extraction)",
+            (
+                _f("role", "string", '"root" (the node\'s own LM; also for child RLMs)'),
+                _f("model", "string", "the model that replied"),
+                _f(
+                    "new_messages",
+                    "array",
+                    "the messages added since the node's previous call, [{role, content}], each clipped to 2,000 "
+                    "characters; the first holds a short preview of each context",
+                    content=True,
+                ),
+                _f("response", "string", "the reply, whole", content=True),
+                *_USAGE,
+                _f("seconds", "number", "wall time of the call"),
+                *_REPLY_NOTES,
+            ),
+        ),
+        EventSpec(
+            "lm_reply_rejected",
+            "an LM answered with no usable completion (no text, not a chat completion); it may be asked once more",
+            (
+                _f("role", "string", '"root" or "sub"'),
+                _f("model", "string", "the model asked"),
+                _f("error", "string", "what was wrong with the reply", content=True),
+                _f("retried", "boolean", "whether the call is asked once more"),
+            ),
+        ),
+        EventSpec("no_code", "the reply had no code and no FINAL: the model is told so"),
+        EventSpec(
+            "cell_start",
+            "a code cell starts",
+            (
+                _f("cell_id", "string", '"<node_id>/c<n>"'),
+                _f("turn", "integer", "the turn that wrote it"),
+                _f("code", "string", "the cell's code, whole", content=True),
+            ),
+        ),
+        EventSpec(
+            "cell",
+            "a code cell ended",
+            (
+                _f("cell_id", "string", "as in cell_start"),
+                _f("turn", "integer", "the turn that wrote it"),
+                _f("status", "string", '"ok", "error" (an exception), "timeout" (soft), "restarted" (hard kill)'),
+                _f("output", "string", "what the model reads back: stdout, stderr, error (cut)", content=True),
+                _f("truncated_chars", "integer", "characters cut from stdout and stderr"),
+                _f("finished", "boolean", "the cell finished the node (FINAL, SUBMIT, answer ready)"),
+                _f("seconds", "number", "wall time of the cell, its sub-calls included"),
+            ),
+        ),
+        EventSpec(
+            "subcall_start",
+            "a cell's llm_query / rlm_query item starts",
+            (
+                _f("subcall_id", "string", '"<node_id>/s<n>"'),
+                _f("cell_id", "string", "the cell that made it"),
+                _f("child_id", "string", "the child RLM's node id, when kind is rlm", required=False),
+                _f("kind", "string", '"llm" (a plain sub-LM call) or "rlm" (a child RLM)'),
+                _f("requested", "string", '"llm" or "rlm": what the code asked for (rlm becomes llm at max depth)'),
+                _f("model", "string|null", "the model name the code asked for, if any"),
+                _f("prompt", "string", "the prompt (clipped to 2,000 characters)", content=True),
+                _f("prompt_chars", "integer", "the prompt's full length"),
+            ),
+        ),
+        EventSpec(
+            "subcall_end",
+            "a sub-call ended",
+            (
+                _f("subcall_id", "string", "as in subcall_start"),
+                _f("kind", "string", "as in subcall_start"),
+                _f("ok", "boolean", "false when it failed (LM error, budget, bad model name, child error)"),
+                _f("text", "string", "the reply, or the error (clipped to 2,000 characters)", content=True),
+                _f("seconds", "number", "wall time"),
+                _f("model", "string", "the model that replied (plain sub-calls that got a reply)", required=False),
+                *(FieldSpec(f.name, f.type, f.doc, False, f.content) for f in _USAGE),
+                *_REPLY_NOTES,
+            ),
+        ),
+        EventSpec(
+            "subcalls_refused",
+            "the budget refused some items of one llm_query_batched / rlm_query_batched: they never start",
+            (
+                _f("cell_id", "string", "the cell that asked"),
+                _f("requested", "string", '"llm" or "rlm"'),
+                _f("count", "integer", "items refused"),
+                _f("reason", "string", "why (which budget)"),
+            ),
+        ),
+        EventSpec(
+            "answer_rejected",
+            "a finish did not match the output schema; the problems go back to the model",
+            (
+                _f("source", "string", "how the model finished (final, submit, answer, ...)"),
+                _f("problems", "string", "what did not match", content=True),
+            ),
+        ),
+        EventSpec("final_request", "every turn was used: one last call asks for the answer"),
+        EventSpec(
+            "forced_extraction",
+            "a budget ran out: one compact last call asks for the answer",
+            (_f("reason", "string", "the budget that ran out"),),
+        ),
+        EventSpec(
+            "error",
+            "an LM or sandbox failure ended the node (or its last-turn request)",
+            (
+                _f("error_type", "string", "the exception class"),
+                _f("message", "string", "the error message", content=True),
+            ),
+        ),
+        EventSpec(
+            "node_end",
+            "an RLM node ended",
+            (
+                _f("status", "string", '"finished", "budget_exhausted" or "error"'),
+                _f("stop_reason", "string", "why, in words"),
+                _f("iterations", "integer", "turns used"),
+                _f("answer", "string", "the node's answer (clipped)", content=True),
+                _f("source", "string", "where the answer came from (final, answer_buffer, forced_extraction, ...)"),
+                _f("seconds", "number", "wall time of the node"),
+            ),
+        ),
+        EventSpec(
+            "run_end",
+            "the completion ended (the Result)",
+            (
+                _f("answer", "string", "the answer (clipped)", content=True),
+                _f("status", "string", '"finished", "budget_exhausted" or "error"'),
+                _f("stop_reason", "string", "why, in words"),
+                _f("answer_source", "string", "where the answer came from"),
+                _f("iterations", "integer", "the root's turns"),
+                _f("value", "any", "the typed value given to FINAL / SUBMIT", content=True),
+                _f(
+                    "usage",
+                    "object",
+                    "tokens, calls and USD: total, root, sub, by_depth, by_model, subcalls, child_rlms",
+                ),
+                _f("trace_path", "string|null", "this file"),
+                _f("seconds", "number", "wall time of the run"),
+                _f("error", "string|null", "the failure that ended the run", content=True),
+            ),
+        ),
+    )
+}
+
+
+def check_record(record: Mapping[str, Any]) -> list[str]:
+    """What in one trace record breaks the format: [] when it conforms. Unknown fields are problems too."""
+    spec = EVENTS.get(str(record.get("type")))
+    if spec is None:
+        return [f"unknown event type {record.get('type')!r}"]
+    problems: list[str] = []
+    fields = {f.name: f for f in (*COMMON_FIELDS, *spec.fields)}
+    for name, value in record.items():
+        known = fields.get(name)
+        if known is None:
+            problems.append(f"{spec.type}: field {name!r} is not in the format")
+        elif not _has_type(value, known.type):
+            problems.append(f"{spec.type}.{name}: {type(value).__name__} is not {known.type}")
+    problems += [
+        f"{spec.type}: required field {name!r} is missing"
+        for name, f in fields.items()
+        if f.required and name not in record
+    ]
+    if record.get("v") != SCHEMA:
+        problems.append(f"{spec.type}: v is {record.get('v')!r}, not {SCHEMA!r}")
+    return problems
+
+
+def _has_type(value: Any, type_name: str) -> bool:
+    if type_name in ("integer", "number") and isinstance(value, bool):
+        return False
+    return isinstance(value, JSON_TYPES[type_name])
+
+
+def redact_event(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with every content field replaced by {"redacted": chars, "sha256": ...}: its shape, sizes,
+    timings, tokens and statuses stay; its text goes. Unknown event types are redacted whole except the common
+    fields."""
+    spec = EVENTS.get(str(record.get("type")))
+    common = {f.name for f in COMMON_FIELDS}
+    content = {f.name for f in spec.fields if f.content} if spec is not None else set(record) - common
+    return {name: _redacted(value) if name in content else value for name, value in record.items()}
+
+
+def _redacted(value: Any) -> Any:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return {"redacted": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+
+def format_markdown() -> str:
+    """docs/trace-format.md: the format as tables, generated from EVENTS."""
+    lines = [
+        "# The rlmx trace format",
+        "",
+        f"Version `{SCHEMA}` (`rlmx.events.TRACE_FORMAT_VERSION = {TRACE_FORMAT_VERSION}`). Generated from "
+        "`src/rlmx/events.py` by `python -m rlmx.events`; a test fails when this file, the engine's events or the "
+        "viewer drift from it.",
+        "",
+        "A trace is a JSON Lines file, one event per line, written as the run goes (each line flushed). Every "
+        "line has the common fields and its event's own fields at the top level. Fields marked **content** may "
+        "quote the context (see below); `rlmx traces --redact` replaces them with their size and sha256.",
+        "",
+        "## What a trace holds",
+        "",
+        " ".join((__doc__ or "").split("What a trace holds.")[1].split()),
+        "",
+        "## Common fields",
+        "",
+        *_table(COMMON_FIELDS),
+    ]
+    for spec in EVENTS.values():
+        lines += ["", f"## `{spec.type}`", "", spec.doc[0].upper() + spec.doc[1:] + "."]
+        if spec.fields:
+            lines += ["", *_table(spec.fields)]
+    return "\n".join(lines) + "\n"
+
+
+def _table(fields: Iterable[FieldSpec]) -> list[str]:
+    rows = ["| Field | Type | Holds |", "|---|---|---|"]
+    for f in fields:
+        notes = ("" if f.required else " (optional)") + (" **content**" if f.content else "")
+        rows.append(f"| `{f.name}` | {f.type.replace('|', ' or ')} | {f.doc.replace('|', '/')}{notes} |")
+    return rows
+
+
+# --- sinks --------------------------------------------------------------------------------------------------
 
 
 class TraceFile:
@@ -83,3 +452,7 @@ class Fanout:
                 subscriber(event)
             except Exception as exc:  # a callback's bug must not end the run
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    print(format_markdown(), end="")

@@ -1,48 +1,81 @@
-"""The live view of a run: turns Events into one line each, for the CLI's stderr and the server's stream.
+"""The live view of a run: events in, text out, for the CLI's stderr and the server's stream.
 
-Reads events only; it never touches the engine. Plain lines (no colour, no live updates) when not on a terminal.
+Two forms, both reading events only (they never touch the engine):
+- `Progress`: one line per event, plain text. Used when stderr is not a terminal, and for the server's stream.
+- `LiveTree`: on a terminal, a tree of the run redrawn in place (rich `Live`): each RLM node with its turn and
+  what it is doing (waiting for its LM, running a cell, with the cell's first line), the sub-calls in flight, and
+  tokens, cost and elapsed time at the top. Lines that matter afterwards (cells, child RLMs, failures, the end)
+  are printed above it and stay in the scrollback.
+
+`progress_view(console)` picks the form.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
-from rich.status import Status
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from rlmx.events import Event
 
 
+def progress_view(console: Console) -> Progress:
+    """The live tree when `console` is a terminal, else plain lines."""
+    return LiveTree(console) if console.is_terminal else Progress(console)
+
+
 class Progress:
-    """The live view: turns `Event`s into one stderr line each (plain lines when stderr is not a terminal)."""
+    """Turns `Event`s into one line each, with the elapsed time of the run. Never redraws anything."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.live = console.is_terminal
         self.started: float | None = None
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost_usd = 0.0
         self.subcalls = 0
+        self.failed_subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
-        self._spinner: Status | None = None
-        self._waiting_for = ""
 
     def __call__(self, event: Event) -> None:
         if self.started is None:
             self.started = event.ts
-        handler = getattr(self, f"_on_{event.type}", None)
-        if handler is not None:
-            handler(event, event.data)
-        if self.live and self._waiting_for and event.type != "run_end":
-            self._spin(f"{self._waiting_for} · {self.tokens()}")
+        self._track(event, event.data)
+        if self.shows(event):
+            handler = getattr(self, f"_on_{event.type}", None)
+            if handler is not None:
+                handler(event, event.data)
+        if event.type == "cell":
+            self._cell_subcalls.pop(event.node_id, None)
+
+    def shows(self, event: Event) -> bool:
+        """Whether `event` gets a line (every event does here; the live tree prints fewer)."""
+        return True
 
     def close(self) -> None:
-        if self._spinner is not None:
-            self._spinner.stop()
-            self._spinner = None
+        """Stop redrawing (nothing to do for plain lines)."""
+
+    def _track(self, event: Event, data: Mapping[str, Any]) -> None:
+        if event.type in ("lm_call", "subcall_end"):
+            self.tokens_in += int(data.get("input_tokens") or 0)
+            self.tokens_out += int(data.get("output_tokens") or 0)
+            self.cost_usd += float(data.get("cost_usd") or 0.0)
+        if event.type == "cell_start":
+            self._cell_subcalls[event.node_id] = 0
+        elif event.type == "subcall_start":
+            self.subcalls += 1
+            self._cell_subcalls[event.node_id] = self._cell_subcalls.get(event.node_id, 0) + 1
+        elif event.type == "subcall_end" and not data.get("ok"):
+            self.failed_subcalls += 1
 
     def line(self, event: Event, text: str, style: str = "", *, indent: int | None = None) -> None:
         elapsed = event.ts - (self.started or event.ts)
@@ -52,21 +85,9 @@ class Progress:
         line.append("  " * (event.depth if indent is None else indent) + text, style=style)
         self.console.print(line, soft_wrap=True, highlight=False)
 
-    def _spin(self, text: str) -> None:
-        if self._spinner is None:
-            self._spinner = self.console.status(text)
-            self._spinner.start()
-        else:
-            self._spinner.update(text)
-
     def tokens(self) -> str:
         cost = f" · ${self.cost_usd:.4f}" if self.cost_usd else ""
         return f"tokens {self.tokens_in:,} in / {self.tokens_out:,} out{cost}"
-
-    def _count(self, data: Mapping[str, Any]) -> None:
-        self.tokens_in += int(data.get("input_tokens") or 0)
-        self.tokens_out += int(data.get("output_tokens") or 0)
-        self.cost_usd += float(data.get("cost_usd") or 0.0)
 
     def _on_run_start(self, event: Event, data: dict[str, Any]) -> None:
         contexts = ", ".join(f"{c['name']} ({c['type']}, {c['chars']:,} chars)" for c in data.get("contexts", []))
@@ -79,31 +100,22 @@ class Progress:
             self.line(event, f"child RLM {event.node_id} starts: {query[:80]}", "cyan")
 
     def _on_iteration(self, event: Event, data: dict[str, Any]) -> None:
-        if self.live:
-            self._waiting_for = f"{_where(event)}turn {data.get('turn')} · waiting for the root LM"
-        else:
-            self.line(event, f"{_where(event)}turn {data.get('turn')} · asking the root LM")
+        self.line(event, f"{_where(event)}turn {data.get('turn')} · asking the root LM")
 
     def _on_lm_call(self, event: Event, data: dict[str, Any]) -> None:
-        self._count(data)
+        tokens_in, tokens_out = int(data.get("input_tokens") or 0), int(data.get("output_tokens") or 0)
+        usage = f", {tokens_in:,} in / {tokens_out:,} out" if tokens_in or tokens_out else ""
         self.line(
-            event,
-            f"{_where(event)}reply from {data.get('model')} ({data.get('seconds', 0):.1f} s, "
-            f"{data.get('input_tokens', 0):,} in / {data.get('output_tokens', 0):,} out)",
-            "dim",
+            event, f"{_where(event)}reply from {data.get('model')} ({data.get('seconds', 0):.1f} s{usage})", "dim"
         )
 
     def _on_no_code(self, event: Event, data: dict[str, Any]) -> None:
         self.line(event, f"{_where(event)}the reply had no code and no FINAL; asked again", "yellow")
 
-    def _on_cell_start(self, event: Event, data: dict[str, Any]) -> None:
-        self._cell_subcalls[event.node_id] = 0
-        self._waiting_for = f"running cell {data.get('cell_id')}"
-
     def _on_cell(self, event: Event, data: dict[str, Any]) -> None:
         number = str(data.get("cell_id", "")).rpartition("c")[2]
         status = str(data.get("status"))
-        subcalls = self._cell_subcalls.pop(event.node_id, 0)
+        subcalls = self._cell_subcalls.get(event.node_id, 0)
         parts = [f"{_where(event)}turn {data.get('turn')}", f"cell {number} {status} ({data.get('seconds', 0):.2f} s)"]
         if subcalls:
             parts.append(_plural(subcalls, "sub-call"))
@@ -113,8 +125,6 @@ class Progress:
         self.line(event, " · ".join(parts), "green" if status == "ok" else "red")
 
     def _on_subcall_start(self, event: Event, data: dict[str, Any]) -> None:
-        self.subcalls += 1
-        self._cell_subcalls[event.node_id] = self._cell_subcalls.get(event.node_id, 0) + 1
         if data.get("kind") == "rlm":
             what = "rlm_query -> child RLM"
         elif data.get("requested") == "rlm":
@@ -124,10 +134,8 @@ class Progress:
         self.line(
             event, f"-> {data.get('subcall_id')} {what} · {data.get('prompt_chars', 0):,} chars", indent=event.depth + 1
         )
-        self._waiting_for = f"waiting for sub-calls ({self.subcalls:,} so far)"
 
     def _on_subcall_end(self, event: Event, data: dict[str, Any]) -> None:
-        self._count(data)
         seconds = f"{data.get('seconds', 0):.1f} s"
         if data.get("ok"):
             usage = f", {data['input_tokens']:,} in / {data['output_tokens']:,} out" if "input_tokens" in data else ""
@@ -136,8 +144,27 @@ class Progress:
             error = " ".join(str(data.get("text", "")).split())[:160]
             self.line(event, f"<- {data.get('subcall_id')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
 
+    def _on_subcalls_refused(self, event: Event, data: dict[str, Any]) -> None:
+        self.line(
+            event,
+            f"{_where(event)}{_plural(int(data.get('count') or 0), 'sub-call')} refused: {data.get('reason')}",
+            "yellow",
+            indent=event.depth + 1,
+        )
+
+    def _on_answer_rejected(self, event: Event, data: dict[str, Any]) -> None:
+        problems = " ".join(str(data.get("problems", "")).split())[:160]
+        self.line(event, f"{_where(event)}the answer does not match the schema: {problems}", "yellow")
+
     def _on_final_request(self, event: Event, data: dict[str, Any]) -> None:
         self.line(event, f"{_where(event)}all turns used: asking for a final answer", "yellow")
+
+    def _on_forced_extraction(self, event: Event, data: dict[str, Any]) -> None:
+        self.line(event, f"{_where(event)}{data.get('reason')}: one last call asks for the answer", "yellow")
+
+    def _on_error(self, event: Event, data: dict[str, Any]) -> None:
+        message = " ".join(str(data.get("message", "")).split())[:200]
+        self.line(event, f"{_where(event)}{data.get('error_type')}: {message}", "red")
 
     def _on_node_end(self, event: Event, data: dict[str, Any]) -> None:
         if event.depth > 0:
@@ -152,12 +179,195 @@ class Progress:
         self.close()
         status = str(data.get("status"))
         style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
+        failed = f" ({self.failed_subcalls:,} failed)" if self.failed_subcalls else ""
         self.line(
             event,
             f"{status} · {data.get('stop_reason')} · {_plural(int(data.get('iterations') or 0), 'turn')} · "
-            f"{_plural(self.subcalls, 'sub-call')} · {self.tokens()}",
+            f"{_plural(self.subcalls, 'sub-call')}{failed} · {self.tokens()}",
             style,
         )
+
+
+# --- the live tree ----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Node:
+    node_id: str
+    depth: int
+    query: str
+    started: float
+    turn: int = 0
+    doing: str = "starting its REPL"
+    cell: str = ""
+    in_flight: int = 0
+    done: int = 0
+    failed: int = 0
+    status: str = ""
+    seconds: float = 0.0
+
+
+_LIVE_LINES = {
+    "run_start",
+    "node_start",
+    "node_end",
+    "cell",
+    "no_code",
+    "subcalls_refused",
+    "answer_rejected",
+    "final_request",
+    "forced_extraction",
+    "error",
+    "run_end",
+}
+_SHOWN_CHILDREN = 6
+
+
+class LiveTree(Progress):
+    """On a terminal: the run as a tree redrawn in place, with the lasting lines printed above it.
+
+    Per-sub-call lines are not printed (a run can make thousands); the tree counts them, and a failed one still
+    gets its line."""
+
+    def __init__(self, console: Console, *, refresh_per_second: float = 8) -> None:
+        super().__init__(console)
+        self.nodes: dict[str, _Node] = {}
+        self.in_flight = 0
+        self.ended = False
+        self._live = Live(self, console=console, refresh_per_second=refresh_per_second, transient=True)
+        self._spinner = Spinner("dots", style="cyan")
+        self._clock_started = time.monotonic()
+        # rich redraws from its own thread: the state it reads changes only under this lock (never held while
+        # printing, which takes rich's lock: holding both in turn is how a deadlock would start).
+        self._state = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if not self._live.is_started and not self.ended:
+            self._live.start()
+        super().__call__(event)
+
+    def shows(self, event: Event) -> bool:
+        if event.type == "subcall_end":
+            return not event.data.get("ok")
+        return event.type in _LIVE_LINES
+
+    def close(self) -> None:
+        self.ended = True
+        if self._live.is_started:
+            self._live.stop()
+
+    def _track(self, event: Event, data: Mapping[str, Any]) -> None:
+        with self._state:
+            super()._track(event, data)
+            self._follow(event, data)
+
+    def _follow(self, event: Event, data: Mapping[str, Any]) -> None:
+        kind = event.type
+        if kind == "node_start":
+            query = " ".join(str(data.get("query", "")).split())
+            self.nodes[event.node_id] = _Node(event.node_id, event.depth, query, time.monotonic())
+            return
+        node = self.nodes.get(event.node_id)
+        if node is None:
+            return
+        if kind == "sandbox_ready":
+            node.doing = "ready"
+        elif kind == "iteration":
+            node.turn = int(data.get("turn") or 0)
+            node.doing, node.cell = "waiting for its LM", ""
+        elif kind == "final_request":
+            node.doing, node.cell = "asking for the final answer (all turns used)", ""
+        elif kind == "forced_extraction":
+            node.doing, node.cell = "asking for the answer (a budget ran out)", ""
+        elif kind == "cell_start":
+            number = str(data.get("cell_id", "")).rpartition("c")[2]
+            node.doing, node.cell = f"running cell {number}", _first_line(str(data.get("code", "")))
+        elif kind == "cell":
+            node.doing, node.cell = "cell done", ""
+        elif kind == "subcall_start":
+            node.in_flight += 1
+            self.in_flight += 1
+        elif kind == "subcall_end":
+            node.in_flight -= 1
+            self.in_flight -= 1
+            node.done += 1
+            node.failed += 0 if data.get("ok") else 1
+        elif kind == "node_end":
+            node.status = str(data.get("status"))
+            node.seconds = float(data.get("seconds") or 0.0)
+            node.doing, node.cell = node.status, ""
+
+    # rich calls this on every refresh, so the elapsed time and the spinner move while nothing happens.
+    def __rich__(self) -> RenderableType:
+        with self._state:
+            return self._render()
+
+    def _render(self) -> RenderableType:
+        elapsed = time.monotonic() - self._clock_started
+        minutes, seconds = divmod(elapsed, 60)
+        head = Table.grid(padding=(0, 1))
+        head.add_row(
+            self._spinner,
+            Text.assemble(
+                ("rlmx ", "bold"),
+                (f"{int(minutes)}:{seconds:04.1f}", "bold cyan"),
+                f" · {self.tokens()} · ",
+                (f"sub-calls {self.subcalls:,}", ""),
+                (f" ({self.in_flight:,} in flight)" if self.in_flight else "", "bold"),
+                (f" · {self.failed_subcalls:,} failed" if self.failed_subcalls else "", "red"),
+            ),
+        )
+        root = next((n for n in self.nodes.values() if n.depth == 0), None)
+        if root is None:
+            return head
+        tree = Tree(self._label(root, "root"), guide_style="dim")
+        self._grow(tree, root.node_id)
+        return Group(head, tree)
+
+    def _grow(self, branch: Tree, parent_id: str) -> None:
+        children = [n for n in self.nodes.values() if n.node_id.rpartition(".")[0] == parent_id]  # ids nest
+        running = [n for n in children if not n.status]
+        ended = [n for n in children if n.status]
+        for child in running[:_SHOWN_CHILDREN]:
+            self._grow(branch.add(self._label(child, f"child {child.node_id}")), child.node_id)
+        hidden_running = len(running) - min(len(running), _SHOWN_CHILDREN)
+        shown_ended = ended[-max(0, _SHOWN_CHILDREN - len(running)) :] if len(running) < _SHOWN_CHILDREN else []
+        for child in shown_ended:
+            branch.add(self._label(child, f"child {child.node_id}"))
+        summary = []
+        if hidden_running:
+            summary.append(f"{hidden_running} more running")
+        if len(ended) > len(shown_ended):
+            summary.append(f"{len(ended) - len(shown_ended)} more ended")
+        if summary:
+            branch.add(Text(" · ".join(summary), style="dim"))
+
+    def _label(self, node: _Node, name: str) -> Text:
+        text = Text()
+        text.append(name, style="bold" if node.depth == 0 else "cyan")
+        if node.status:
+            style = {"finished": "green", "budget_exhausted": "yellow"}.get(node.status, "red")
+            text.append(f"  {node.status}", style=style)
+            text.append(f" · {_plural(node.turn, 'turn')} · {node.seconds:.1f} s", style="dim")
+            return text
+        if node.turn:
+            text.append(f"  turn {node.turn}", style="bold")
+        text.append(f" · {node.doing}")
+        if node.cell:
+            text.append(f": {node.cell}", style="dim")
+        if node.in_flight:
+            text.append(f" · {node.in_flight:,} sub-call{'s' if node.in_flight != 1 else ''} in flight", style="yellow")
+        if node.done:
+            failed = f", {node.failed} failed" if node.failed else ""
+            text.append(f" · {node.done:,} done{failed}", style="dim")
+        if node.depth > 0 and node.query:
+            text.append(f" · {node.query[:50]}", style="dim italic")
+        return text
+
+
+def _first_line(code: str) -> str:
+    line = next((line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")), "")
+    return line if len(line) <= 60 else line[:59] + "…"
 
 
 def _where(event: Event) -> str:

@@ -1,0 +1,227 @@
+"""`rlmx traces`: list the traces of past runs, prune old ones, write a redacted copy to share.
+
+rlmx traces                        # the newest traces, numbered (rlmx view 1 opens the newest)
+rlmx traces --keep 50              # what pruning would delete; add --prune to delete it
+rlmx traces --older-than 30 --prune
+rlmx traces --redact TRACE.jsonl   # a copy without content fields (query, code, outputs, prompts, replies)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from rlmx.errors import InputError
+from rlmx.events import redact_event
+from rlmx.viewer.store import TraceInfo, list_traces, read_trace
+
+_STATUS_STYLE = {"finished": "green", "budget_exhausted": "yellow", "error": "red", "running": "dim"}
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "traces",
+        help="list, prune or redact the JSONL traces of past runs",
+        description="List the traces of past runs (newest first), delete old ones, or write a copy of one without "
+        "its text. Only files that are rlmx traces are ever listed or deleted.",
+        epilog="A trace holds the query, the model's replies, the code it ran and that code's output, sub-call "
+        "prompts and replies, and the answers: these may quote your context (a context itself appears only as its "
+        "name, size and sha256). --redact writes a copy with those fields replaced by their size and sha256.",
+    )
+    parser.add_argument(
+        "--trace-dir",
+        metavar="DIR",
+        type=Path,
+        help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
+    )
+    parser.add_argument("--limit", type=_count, default=20, metavar="N", help="list at most N traces (default: 20)")
+    parser.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
+    prune = parser.add_argument_group("pruning (shows what would be deleted unless --prune is given)")
+    prune.add_argument("--keep", type=_count, metavar="N", help="keep the N newest traces, delete the others")
+    prune.add_argument("--older-than", type=_days, metavar="DAYS", help="delete traces older than DAYS days")
+    prune.add_argument("--prune", action="store_true", help="really delete what --keep / --older-than select")
+    redact = parser.add_argument_group("sharing")
+    redact.add_argument(
+        "--redact", metavar="TRACE", type=Path, help="write a copy of TRACE without its text (content fields)"
+    )
+    redact.add_argument(
+        "--output", "-o", metavar="FILE", help="where --redact writes (default: TRACE.redacted.jsonl; - for stdout)"
+    )
+    return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text}")
+    return value
+
+
+def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
+    if args.trace_dir is not None:
+        return Path(args.trace_dir)
+    from rlmx.cli import default_trace_dir  # late: cli imports this module
+
+    return default_trace_dir(environ)
+
+
+def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    """Exit 0, or raise InputError (exit 2) for a bad request."""
+    if args.redact is not None:
+        if args.keep is not None or args.older_than is not None or args.prune:
+            raise InputError("--redact writes one copy; run --keep / --older-than / --prune separately")
+        return redact(args.redact, args.output, err)
+    if args.output is not None:
+        raise InputError("--output goes with --redact TRACE")
+    folder = trace_dir(args, environ)
+    traces = list_traces(folder)
+    if args.keep is not None or args.older_than is not None:
+        return prune(folder, traces, args.keep, args.older_than, delete=args.prune, err=err)
+    if args.prune:
+        raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
+    if args.json:
+        sys.stdout.write(json.dumps([t.to_dict() for t in traces[: args.limit]], indent=2) + "\n")
+        return 0
+    show_list(traces, folder, Console(soft_wrap=True), limit=args.limit)
+    return 0
+
+
+def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, limit: int) -> None:
+    """The numbered list (1 is the newest), one line per trace, with the folder's total size."""
+    if not traces:
+        console.print(f"No traces in {escape(str(folder))} yet.", highlight=False)
+        return
+    width = console.width if console.is_terminal else 160
+    console.print(f"[dim]{'#':>3}  {'started':<19}  {'status':<16} {'time':>8} {'size':>8}  question[/dim]")
+    for number, info in enumerate(traces[:limit], 1):
+        seconds = f"{info.seconds:.1f} s" if info.seconds is not None else ""
+        question = " ".join(info.query.split())
+        if info.session_id:
+            question = f"(session {info.session_id} · {info.session_turn}) {question}"
+        room = max(20, width - 63)
+        question = question if len(question) <= room else question[: room - 1] + "…"
+        style = _STATUS_STYLE.get(info.status, "")
+        console.print(
+            f"{number:>3}  {info.started:<19}  [{style}]{info.status:<16}[/] {seconds:>8} {_size(info.bytes):>8}  "
+            f"{escape(question)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    total = sum(t.bytes for t in traces)
+    more = f" (the newest {limit} shown)" if len(traces) > limit else ""
+    console.print(
+        f"{len(traces)} trace{'s' if len(traces) != 1 else ''}, {_size(total)}, in {escape(str(folder))}{more}. "
+        "Open one: rlmx view NUMBER. Delete old ones: rlmx traces --keep N --prune",
+        highlight=False,
+        soft_wrap=True,
+        style="dim",
+    )
+
+
+def select_for_pruning(
+    traces: Sequence[TraceInfo], keep: int | None, older_than_days: float | None, now: float | None = None
+) -> list[TraceInfo]:
+    """The traces (newest first in `traces`) beyond the `keep` newest, or older than `older_than_days`."""
+    now = time.time() if now is None else now
+    chosen: list[TraceInfo] = []
+    for index, info in enumerate(traces):
+        beyond = keep is not None and index >= keep
+        old = older_than_days is not None and now - info.modified > older_than_days * 86_400
+        if beyond or old:
+            chosen.append(info)
+    return chosen
+
+
+def prune(
+    folder: Path,
+    traces: Sequence[TraceInfo],
+    keep: int | None,
+    older_than_days: float | None,
+    *,
+    delete: bool,
+    err: Console,
+) -> int:
+    chosen = select_for_pruning(traces, keep, older_than_days)
+    size = _size(sum(t.bytes for t in chosen))
+    if not chosen:
+        err.print(f"Nothing to delete: {len(traces)} trace(s) in {escape(str(folder))}.", highlight=False)
+        return 0
+    if not delete:
+        for info in chosen[:10]:
+            err.print(f"  would delete {escape(info.name)} ({info.started}, {info.status})", highlight=False)
+        if len(chosen) > 10:
+            err.print(f"  ... and {len(chosen) - 10} more", highlight=False)
+        err.print(
+            f"{len(chosen)} of {len(traces)} traces ({size}) would be deleted. Run again with --prune to delete them.",
+            highlight=False,
+        )
+        return 0
+    failed = 0
+    for info in chosen:
+        try:
+            Path(info.path).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            failed += 1
+            err.print(f"rlmx: could not delete {escape(info.path)}: {exc.strerror}", style="red", highlight=False)
+    err.print(
+        f"Deleted {len(chosen) - failed} trace(s) ({size}); {len(traces) - len(chosen) + failed} left in "
+        f"{escape(str(folder))}.",
+        highlight=False,
+    )
+    return 0 if not failed else 4
+
+
+def redact(path: Path, output: str | None, err: Console) -> int:
+    """Write `path` with every content field replaced by its size and sha256 (see rlmx.events)."""
+    try:
+        events = read_trace(path)
+    except FileNotFoundError:
+        raise InputError(f"trace not found: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    lines = "".join(json.dumps(redact_event(e), ensure_ascii=False) + "\n" for e in events)
+    if output == "-":
+        sys.stdout.write(lines)
+        return 0
+    target = Path(output) if output else path.with_name(f"{path.stem}.redacted.jsonl")
+    if target.resolve() == path.resolve():
+        raise InputError("--output must not be the trace itself")
+    try:
+        target.write_text(lines, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events, text fields redacted)", highlight=False)
+    return 0
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

@@ -1,0 +1,139 @@
+"""`rlmx view`: open a trace in the browser (a local page served by the stdlib; no build step, no extra).
+
+rlmx view                      # the recent traces, numbered, and a page to pick one
+rlmx view 1                    # the newest trace (numbers as in `rlmx traces`)
+rlmx view run.jsonl --open     # a trace file; opens the browser
+rlmx view run.jsonl --html run.html   # a self-contained page to keep or share (no server)
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import webbrowser
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from rlmx.commands.traces import show_list, trace_dir
+from rlmx.errors import InputError
+from rlmx.viewer import page
+from rlmx.viewer.server import ViewerServer
+from rlmx.viewer.store import list_traces, read_trace, trace_info
+
+DEFAULT_PORT = 8765
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "view",
+        help="show a trace as a tree in the browser",
+        description="Serve a local page that shows a run as a tree: turns, code cells, outputs, sub-calls and child "
+        "RLMs, with tokens, cost and time, errors and budget stops. Without TRACE it lists the recent traces.",
+        epilog="TRACE is a trace file, a number from `rlmx traces` (1 is the newest), or a run id. The page is "
+        "served until Ctrl-C.",
+    )
+    parser.add_argument("trace", metavar="TRACE", nargs="?", help="a trace file, a number (1 = newest) or a run id")
+    parser.add_argument(
+        "--port", type=_port, metavar="P", help=f"port (default: {DEFAULT_PORT}, or a free one when it is taken)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+    parser.add_argument(
+        "--html", metavar="FILE", type=Path, help="write a self-contained page holding the trace to FILE, and exit"
+    )
+    parser.add_argument(
+        "--trace-dir",
+        metavar="DIR",
+        type=Path,
+        help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
+    )
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
+    return value
+
+
+def resolve(spec: str, folder: Path) -> Path:
+    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start)."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if trace_info(path) is None:
+            raise InputError(f"{spec} is not an rlmx trace (a .jsonl file written by rlmx)")
+        return path
+    traces = list_traces(folder)
+    if spec.isdigit():
+        number = int(spec)
+        if not 1 <= number <= len(traces):
+            raise InputError(
+                f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
+            )
+        return Path(traces[number - 1].path)
+    matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
+    if len(matches) == 1:
+        return Path(matches[0].path)
+    if len(matches) > 1:
+        raise InputError(f"{spec!r} matches {len(matches)} traces; give more of the run id")
+    raise InputError(f"trace not found: {spec} (not a file, and no run id in {folder} starts with it)")
+
+
+def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    """Serve until Ctrl-C (exit 0); InputError (exit 2) for a bad TRACE or a taken port."""
+    folder = trace_dir(args, environ)
+    chosen = resolve(args.trace, folder) if args.trace else None
+    if args.html is not None:
+        if chosen is None:
+            raise InputError("--html needs a TRACE to put in the page")
+        return _write_html(chosen, args.html, err)
+    if chosen is not None:
+        folder = chosen.parent  # the session's other questions live beside it
+    else:
+        traces = list_traces(folder)
+        if not traces:
+            raise InputError(f"no traces in {folder} yet: run `rlmx ask ...` first, or pass a trace file")
+        show_list(traces, folder, err, limit=10)
+    server = _bind(folder, args.host, args.port)
+    url = server.url_for(chosen) if chosen is not None else server.url
+    err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+    if args.open:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:
+    try:
+        return ViewerServer(folder, host, DEFAULT_PORT if port is None else port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and port is None:
+            return ViewerServer(folder, host, 0)  # the default port is taken: any free one will do
+        raise InputError(
+            f"cannot listen on {host}:{port if port is not None else DEFAULT_PORT}: {exc.strerror}"
+        ) from None
+
+
+def _write_html(trace: Path, target: Path, err: Console) -> int:
+    try:
+        events = read_trace(trace)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {trace}: {exc}") from None
+    try:
+        target.write_text(page(events=events), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)
+    return 0

@@ -1,0 +1,49 @@
+"""The trace viewer: one static page (plain HTML, CSS and JS shipped in `static/`) that renders a trace.
+
+`page()` returns the page as one self-contained HTML document (CSS and JS inlined), told where to fetch the
+trace and the list of traces. `rlmx view` serves it from a stdlib HTTP server (`rlmx.viewer.server`); `rlmx serve`
+serves it at `/view/{id}` for its runs. The page reads the events of `rlmx.events.EVENTS` and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from rlmx.viewer.store import TraceInfo, list_traces, read_trace
+
+__all__ = ["TraceInfo", "asset", "list_traces", "page", "read_trace"]
+
+
+def asset(name: str) -> str:
+    """The text of one file of the page (`index.html`, `viewer.css`, `viewer.js`)."""
+    return (resources.files("rlmx.viewer") / "static" / name).read_text(encoding="utf-8")
+
+
+def page(
+    *,
+    trace_url: str | None = None,
+    trace_base: str | None = None,
+    list_url: str | None = None,
+    trace: str | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> str:
+    """The viewer as one HTML document.
+
+    `trace_url`: fetch this one trace (JSON array, {"events": [...]}, or JSON Lines). `trace_base`: the trace named
+    in the page's `?trace=NAME` is fetched from `trace_base + NAME`. `list_url`: a JSON list of TraceInfo dicts, for
+    the picker and a session's other questions. `trace`: the name to open first. `events`: the trace itself, embedded
+    (a page that needs no server).
+    """
+    config: dict[str, Any] = {"traceUrl": trace_url, "traceBase": trace_base, "listUrl": list_url, "trace": trace}
+    if events is not None:
+        config["events"] = events
+    # "</" inside a <script> would end it early: JSON allows "<\/" for it.
+    config_json = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    return (
+        asset("index.html")
+        .replace("/*CSS*/", asset("viewer.css"))
+        .replace("/*CONFIG*/", config_json)
+        .replace("/*JS*/", asset("viewer.js").replace("</script", "<\\/script"))
+    )

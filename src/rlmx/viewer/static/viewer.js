@@ -1,0 +1,831 @@
+// rlmx trace viewer: reads a trace (the events of src/rlmx/events.py) and shows the run as a tree.
+// Plain JS, no build step. Everything below a collapsed box is rendered only when the box is first opened,
+// so a trace with thousands of sub-calls opens at once.
+"use strict";
+
+// The event types this page understands. It must equal rlmx.events.EVENTS (a test checks it).
+const KNOWN_EVENTS = [
+  "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_start", "cell",
+  "subcall_start", "subcall_end", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
+  "error", "node_end", "run_end",
+];
+const FORMAT = "rlmx.trace/1";
+
+const CONFIG = JSON.parse(document.getElementById("rlmx-config").textContent || "{}");
+const T0 = performance.now();
+
+// --- small DOM helpers ---------------------------------------------------------------------------------------
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") el.className = v;
+      else if (k === "text") el.textContent = v;
+      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+const fmtInt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
+function fmtSec(s) {
+  if (s === null || s === undefined) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+function fmtUsd(c) {
+  if (c === null || c === undefined) return null;
+  if (c === 0) return "$0";
+  return c < 0.01 ? `$${c.toFixed(5)}` : `$${c.toFixed(3)}`;
+}
+const oneLine = (t, n) => {
+  const s = String(t ?? "").replace(/\s+/g, " ").trim();
+  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+};
+function badge(kind, text, title) {
+  return h("span", { class: `badge b-${kind}`, title: title || null }, text ?? kind);
+}
+const STATUS_BADGE = {
+  finished: ["ok", "finished"], budget_exhausted: ["budget", "budget exhausted"], error: ["error", "error"],
+  ok: ["ok", "ok"], timeout: ["timeout", "timeout"], restarted: ["error", "restarted"], running: ["running", "running"],
+};
+function statusBadge(status) {
+  const [kind, text] = STATUS_BADGE[status] || ["muted", status || "unknown"];
+  return badge(kind, text);
+}
+
+// --- Python highlighting: a tokenizer, enough for reading cells -------------------------------------------------
+const PY_KEYWORDS = new Set(("False None True and as assert async await break class continue def del elif else " +
+  "except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield " +
+  "match case").split(" "));
+const PY_BUILTINS = new Set(("print len range enumerate zip sorted reversed min max sum any all map filter list " +
+  "dict set tuple str int float bool open isinstance type repr round abs sorted next iter hasattr getattr " +
+  "setattr super object Exception ValueError KeyError TypeError IndexError").split(" "));
+const RLM_NAMES = new Set(("llm_query llm_query_batched rlm_query rlm_query_batched FINAL FINAL_VAR SUBMIT " +
+  "SHOW_VARS context answer history").split(" "));
+const PY_TOKEN = new RegExp([
+  /(#[^\n]*)/.source,
+  /((?:[rRbBuUfF]{1,2})?(?:"""[\s\S]*?(?:"""|$)|'''[\s\S]*?(?:'''|$)|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?))/.source,
+  /(\b(?:0[xXoObB][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][+-]?\d+)?j?)\b)/.source,
+  /([A-Za-z_][A-Za-z0-9_]*)/.source,
+].join("|"), "g");
+
+function highlightPython(code) {
+  const out = document.createDocumentFragment();
+  let last = 0;
+  let prevWord = "";
+  for (const m of code.matchAll(PY_TOKEN)) {
+    if (m.index > last) out.append(code.slice(last, m.index));
+    let cls = null;
+    if (m[1]) cls = "tk-com";
+    else if (m[2]) cls = "tk-str";
+    else if (m[3]) cls = "tk-num";
+    else if (m[4]) {
+      const w = m[4];
+      if (PY_KEYWORDS.has(w)) cls = "tk-kw";
+      else if (prevWord === "def" || prevWord === "class") cls = "tk-def";
+      else if (RLM_NAMES.has(w)) cls = "tk-rlm";
+      else if (PY_BUILTINS.has(w)) cls = "tk-bi";
+      else if (code[m.index + w.length] === "(") cls = "tk-fn";
+      prevWord = w;
+    }
+    out.append(cls ? h("span", { class: cls }, m[0]) : m[0]);
+    last = m.index + m[0].length;
+  }
+  if (last < code.length) out.append(code.slice(last));
+  return out;
+}
+
+// --- collapsible boxes, rendered on first open -------------------------------------------------------------------
+// A box belongs to one object of the model (obj.box); reveal(obj) opens every box up to it.
+function box(obj, header, render, { open = false, cls = "" } = {}) {
+  const toggle = h("span", { class: "tog", "aria-hidden": "true" });
+  const head = h("div", { class: "head", role: "button", tabindex: "0" }, toggle, header);
+  const body = h("div", { class: "body" });
+  const el = h("div", { class: `box ${cls}` }, head, body);
+  let rendered = false;
+  const b = {
+    el, head, body,
+    isOpen: () => el.classList.contains("open"),
+    open() {
+      if (!rendered) { rendered = true; body.append(render()); }
+      el.classList.add("open");
+    },
+    close() { el.classList.remove("open"); },
+    toggle() { b.isOpen() ? b.close() : b.open(); },
+  };
+  head.addEventListener("click", (ev) => { if (!ev.target.closest("a")) b.toggle(); });
+  head.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); b.toggle(); } });
+  if (obj) { obj.box = b; el.rlmxObj = obj; }
+  if (open) b.open();
+  return b;
+}
+
+// A long text, cut to its first lines with a button for the rest.
+function clipped(text, { lines = 14, cls = "pre", code = false } = {}) {
+  text = String(text ?? "");
+  const all = text.split("\n");
+  const cut = all.length > lines || text.length > 3000;
+  const shown = cut ? all.slice(0, lines).join("\n").slice(0, 3000) : text;
+  const pre = h("pre", { class: cls });
+  pre.append(code ? highlightPython(shown) : shown);
+  if (!cut) return pre;
+  const more = h("button", { class: "more", type: "button" }, `show all (${fmtInt(all.length)} lines, ${fmtInt(text.length)} chars)`);
+  more.addEventListener("click", () => {
+    pre.textContent = "";
+    pre.append(code ? highlightPython(text) : text);
+    more.remove();
+  });
+  return h("div", { class: "clip" }, pre, more);
+}
+
+// --- the model: events -> run tree ----------------------------------------------------------------------------
+function buildRun(events) {
+  const run = { kind: "run", start: null, end: null, nodes: new Map(), root: null, issues: [], unknown: new Set(),
+    cells: 0, subcalls: 0, failed: 0, refused: 0, searchItems: null, events: events.length, versions: new Set() };
+  const subcalls = new Map();
+  const pendingChildren = new Map(); // parent node id -> rlm sub-calls not linked to a child yet (old traces)
+
+  function node(e) {
+    let n = run.nodes.get(e.node_id);
+    if (!n) {
+      n = { kind: "node", id: e.node_id, depth: e.depth ?? 0, parentId: e.parent_id, start: null, end: null,
+        sandbox: null, turns: [], cells: new Map(), current: null, up: null, viaSubcall: null, children: [],
+        own: usage(), total: null, models: new Set(), notes: [] };
+      run.nodes.set(e.node_id, n);
+    }
+    return n;
+  }
+  function turnOf(n, label) {
+    if (!n.turns.length || label) {
+      n.turns.push({ kind: "turn", n: label ? null : n.turns.length + 1, label, lm: null, cells: [], notes: [], up: n });
+    }
+    return n.turns[n.turns.length - 1];
+  }
+  function issue(kind, text, obj) { run.issues.push({ kind, text, obj }); }
+
+  for (const e of events) {
+    if (e.v) run.versions.add(e.v);
+    switch (e.type) {
+      case "run_start": run.start = e; break;
+      case "run_end": run.end = e; break;
+      case "node_start": {
+        const n = node(e);
+        n.start = e;
+        if (e.parent_id !== null && e.parent_id !== undefined) {
+          const parent = node({ node_id: e.parent_id, depth: (e.depth || 1) - 1 });
+          parent.children.push(n);
+          const queue = pendingChildren.get(e.parent_id) || [];
+          const sc = queue.find((s) => s.start.child_id === e.node_id) || queue.find((s) => !s.start.child_id);
+          if (sc) {
+            queue.splice(queue.indexOf(sc), 1);
+            sc.child = n; n.viaSubcall = sc; n.up = sc;
+          } else n.up = parent;
+        } else run.root = n;
+        break;
+      }
+      case "sandbox_ready": node(e).sandbox = e.protections; break;
+      case "iteration": {
+        const n = node(e);
+        n.turns.push({ kind: "turn", n: e.turn, label: null, lm: null, cells: [], notes: [], up: n });
+        break;
+      }
+      case "final_request": turnOf(node(e), "last-turn request"); issue("final", `node ${e.node_id}: every turn used, last-turn request`, node(e).turns.at(-1)); break;
+      case "forced_extraction": {
+        const t = turnOf(node(e), "forced extraction");
+        t.notes.push({ kind: "forced", text: `forced extraction: ${e.reason}` });
+        issue("forced", `node ${e.node_id}: forced extraction (${e.reason})`, t);
+        break;
+      }
+      case "lm_call": {
+        const n = node(e);
+        const t = turnOf(n);
+        t.lm = e;
+        addUsage(n.own, e);
+        if (e.model) n.models.add(e.model);
+        break;
+      }
+      case "lm_reply_rejected": {
+        const n = node(e);
+        const note = { kind: "warn", text: `unusable reply from ${e.model} (${e.role}): ${e.error}${e.retried ? "; asked again" : ""}` };
+        const c = e.role === "sub" ? n.current : null;
+        if (c && !c.end) c.notes.push(note); else turnOf(n).notes.push(note);
+        issue("bad_reply", `node ${e.node_id}: unusable reply from ${e.model}: ${oneLine(e.error, 70)}`, c && !c.end ? c : turnOf(n));
+        break;
+      }
+      case "no_code": {
+        const t = turnOf(node(e));
+        t.notes.push({ kind: "warn", text: "the reply had no code and no FINAL; the model was told so" });
+        issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: reply without code`, t);
+        break;
+      }
+      case "answer_rejected": {
+        const t = turnOf(node(e));
+        t.notes.push({ kind: "warn", text: `answer rejected (${e.source}): ${e.problems}` });
+        issue("rejected", `node ${e.node_id}: answer did not match the schema`, t);
+        break;
+      }
+      case "error": {
+        const n = node(e);
+        const t = turnOf(n);
+        t.notes.push({ kind: "error", text: `${e.error_type}: ${e.message}` });
+        issue("error", `node ${e.node_id}: ${e.error_type}: ${oneLine(e.message, 90)}`, t);
+        break;
+      }
+      case "cell_start": {
+        const n = node(e);
+        const t = n.turns.find((x) => x.n === e.turn && !x.label) || turnOf(n);
+        const c = { kind: "cell", id: e.cell_id, start: e, end: null, subcalls: [], refused: [], notes: [], up: t, node: n };
+        t.cells.push(c);
+        n.cells.set(e.cell_id, c);
+        n.current = c;
+        run.cells += 1;
+        break;
+      }
+      case "cell": {
+        const n = node(e);
+        const c = n.cells.get(e.cell_id);
+        if (!c) break;
+        c.end = e;
+        if (e.status !== "ok") {
+          const kind = e.status === "timeout" ? "timeout" : "error";
+          issue(kind, `cell ${e.cell_id}: ${e.status} · ${oneLine(lastLine(e.output), 80)}`, c);
+        }
+        break;
+      }
+      case "subcall_start": {
+        const n = node(e);
+        const c = n.cells.get(e.cell_id) || n.current;
+        const s = { kind: "subcall", id: e.subcall_id, start: e, end: null, child: null, up: c, node: n };
+        subcalls.set(e.subcall_id, s);
+        if (c) c.subcalls.push(s);
+        if (e.kind === "rlm") {
+          if (!pendingChildren.has(e.node_id)) pendingChildren.set(e.node_id, []);
+          pendingChildren.get(e.node_id).push(s);
+        }
+        run.subcalls += 1;
+        break;
+      }
+      case "subcall_end": {
+        const s = subcalls.get(e.subcall_id);
+        if (!s) break;
+        s.end = e;
+        if (s.start.kind !== "rlm") addUsage(s.node.own, e);
+        if (e.model) s.node.models.add(e.model);
+        if (!e.ok) {
+          run.failed += 1;
+          const budget = /budget exhausted/i.test(e.text || "");
+          issue(budget ? "budget" : "failed", `sub-call ${e.subcall_id} failed: ${oneLine(e.text, 90)}`, s);
+        }
+        break;
+      }
+      case "subcalls_refused": {
+        const n = node(e);
+        const c = n.cells.get(e.cell_id) || n.current;
+        if (c) c.refused.push(e);
+        run.refused += e.count || 0;
+        issue("budget", `cell ${e.cell_id}: ${fmtInt(e.count)} sub-call(s) refused: ${oneLine(e.reason, 80)}`, c);
+        break;
+      }
+      case "node_end": {
+        const n = node(e);
+        n.end = e;
+        if (e.status === "budget_exhausted") issue("budget", `node ${e.node_id}: budget exhausted: ${oneLine(e.stop_reason, 90)}`, n);
+        else if (e.status === "error") issue("error", `node ${e.node_id}: error: ${oneLine(e.stop_reason, 90)}`, n);
+        break;
+      }
+      default:
+        run.unknown.add(e.type);
+    }
+  }
+  if (!run.root && run.nodes.size) run.root = run.nodes.values().next().value;
+  for (const n of run.nodes.values()) if (!n.up && n !== run.root) n.up = run.root;
+  if (run.root) { run.root.up = run; totals(run.root); }
+  return run;
+}
+function lastLine(text) {
+  const lines = String(text || "").trim().split("\n");
+  return lines[lines.length - 1] || "";
+}
+function usage() { return { input: 0, output: 0, cost: 0, priced: true, calls: 0 }; }
+function addUsage(u, e) {
+  if (e.input_tokens === undefined && e.output_tokens === undefined) return;
+  u.input += e.input_tokens || 0;
+  u.output += e.output_tokens || 0;
+  u.calls += 1;
+  if (e.cost_usd === null || e.cost_usd === undefined) u.priced = false; else u.cost += e.cost_usd;
+}
+function totals(n) {
+  const t = { ...n.own };
+  for (const c of n.children) {
+    const ct = totals(c);
+    t.input += ct.input; t.output += ct.output; t.cost += ct.cost; t.calls += ct.calls; t.priced = t.priced && ct.priced;
+  }
+  n.total = t;
+  return t;
+}
+
+// --- rendering ------------------------------------------------------------------------------------------------
+let RUN = null;
+let TRACE_NAME = CONFIG.trace || new URLSearchParams(location.search).get("trace");
+let LIST = null;
+
+function usageText(u) {
+  const parts = [`${fmtInt(u.input)} in / ${fmtInt(u.output)} out`];
+  const cost = u.priced ? fmtUsd(u.cost) : (u.cost ? `${fmtUsd(u.cost)}+` : null);
+  if (cost && u.calls) parts.push(cost);
+  return parts.join(" · ");
+}
+
+function renderHeader(run) {
+  const s = run.start || {}, e = run.end;
+  const status = e ? e.status : "running";
+  const u = e && e.usage ? e.usage : null;
+  const tot = run.root ? run.root.total : usage();
+  const stat = (label, value, title) => h("div", { class: "stat", "data-stat": label, title: title || null }, h("div", { class: "v" }, value), h("div", { class: "k" }, label));
+  const maxDepth = Math.max(0, ...[...run.nodes.values()].map((n) => n.depth));
+  const answer = e ? (e.answer || "") : "";
+  const session = s.session;
+  const el = h("section", { class: `summary st-${status}`, id: "summary" },
+    h("div", { class: "q" }, h("span", { class: "label" }, "Question"), h("div", { class: "qtext" }, s.query ?? "(no run_start event)")),
+    h("div", { class: "answer-row" },
+      h("div", { class: "answer" },
+        h("div", { class: "label" }, "Answer", e ? h("span", { class: "src" }, ` from ${e.answer_source}`) : null),
+        e ? (answer ? clipped(answer, { lines: 12, cls: "pre answer-text" }) : h("div", { class: "none" }, "no answer")) : h("div", { class: "none" }, "the run has not ended (or the trace was cut short)")),
+      h("div", { class: "verdict" },
+        statusBadge(status),
+        e ? h("div", { class: "stop", id: "stop-reason" }, e.stop_reason) : null,
+        e && e.error ? h("div", { class: "err" }, e.error) : null)),
+    h("div", { class: "stats" },
+      stat("time", fmtSec(e ? e.seconds : null)),
+      stat("tokens in", fmtInt(u ? u.input_tokens : tot.input)),
+      stat("tokens out", fmtInt(u ? u.output_tokens : tot.output)),
+      stat("cost", u ? (fmtUsd(u.cost_usd) + (u.unpriced_calls ? "+" : "")) : (fmtUsd(tot.cost) || "–"), u && u.unpriced_calls ? `${u.unpriced_calls} call(s) had no price` : null),
+      stat("LM calls", fmtInt(u ? u.calls : tot.calls)),
+      stat("turns", fmtInt(e ? e.iterations : run.root ? run.root.turns.length : 0)),
+      stat("cells", fmtInt(run.cells)),
+      stat("sub-calls", fmtInt(run.subcalls) + (run.failed ? ` (${fmtInt(run.failed)} failed)` : "")),
+      stat("RLM nodes", fmtInt(run.nodes.size), `deepest: depth ${maxDepth}`),
+    ),
+    h("div", { class: "meta" },
+      metaItem("root model", s.root_model), metaItem("sub model", s.sub_model), metaItem("max depth", s.max_depth),
+      metaItem("sandbox", s.sandbox),
+      metaItem("contexts", (s.contexts || []).map((c) => `${c.name} (${c.type}, ${fmtInt(c.chars)} chars)`).join(", ") || "none"),
+      metaItem("run", e ? e.run_id : (s.run_id || "")),
+      session ? metaItem("session", `${session.id} · question ${session.turn}`) : null,
+    ),
+    session ? h("div", { class: "session", id: "session-links" }) : null,
+  );
+  return el;
+}
+function metaItem(k, v) {
+  if (v === null || v === undefined || v === "") return null;
+  return h("span", { class: "mi" }, h("span", { class: "k" }, k), " ", h("span", { class: "v" }, String(v)));
+}
+
+function nodeBox(n, { open = false } = {}) {
+  const e = n.end;
+  const t = n.total || n.own;
+  const title = n.depth === 0 ? "root RLM" : `child RLM ${n.id}`;
+  const header = h("div", { class: "line" },
+    h("span", { class: "name" }, title),
+    badge("depth", `depth ${n.depth}`),
+    n.models.size ? h("span", { class: "model" }, [...n.models].join(", ")) : null,
+    h("span", { class: "dim" }, `${n.turns.filter((x) => !x.label).length} turns`),
+    h("span", { class: "dim", title: "tokens of this node and everything below it" }, usageText(t)),
+    h("span", { class: "dim" }, e ? fmtSec(e.seconds) : ""),
+    e ? statusBadge(e.status) : badge("running", "no end"),
+    e && e.source === "forced_extraction" ? badge("forced", "forced extraction") : null,
+  );
+  const b = box(n, header, () => renderNodeBody(n), { open, cls: `node d${Math.min(n.depth, 4)}` });
+  b.el.dataset.node = n.id;
+  return b.el;
+}
+
+function renderNodeBody(n) {
+  const frag = document.createDocumentFragment();
+  if (n.depth > 0 && n.start) frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Query"), clipped(n.start.query, { lines: 6 })));
+  if (n.end && n.depth > 0) {
+    frag.append(h("div", { class: `field node-answer st-${n.end.status}` },
+      h("div", { class: "label" }, "Answer ", h("span", { class: "detail" }, `from ${n.end.source} · ${n.end.stop_reason}`)),
+      n.end.answer ? clipped(n.end.answer, { lines: 6 }) : h("div", { class: "none" }, "no answer")));
+  }
+  if (n.sandbox) frag.append(h("div", { class: "dim small" }, `sandbox: ${sandboxText(n.sandbox)}`));
+  for (const t of n.turns) frag.append(turnBox(t));
+  return frag;
+}
+function sandboxText(p) {
+  const parts = [p.tier];
+  for (const k of ["mode", "seccomp", "landlock_abi", "uid"]) if (p[k] !== undefined && p[k] !== null) parts.push(`${k} ${p[k]}`);
+  return parts.join(" · ");
+}
+
+function turnBox(t) {
+  const lm = t.lm;
+  const label = t.label ? t.label : `turn ${t.n}`;
+  const notes = t.notes.map((x) => badge(x.kind === "error" ? "error" : x.kind === "forced" ? "forced" : "warn", x.kind === "error" ? "error" : x.kind === "forced" ? "forced" : "note"));
+  const failedCells = t.cells.filter((c) => c.end && c.end.status !== "ok").length;
+  const header = h("div", { class: "line" },
+    h("span", { class: "name" }, label),
+    lm ? h("span", { class: "model" }, lm.model) : null,
+    lm ? h("span", { class: "dim" }, `${fmtInt(lm.input_tokens)} in / ${fmtInt(lm.output_tokens)} out`) : null,
+    lm && lm.cost_usd ? h("span", { class: "dim" }, fmtUsd(lm.cost_usd)) : null,
+    lm ? h("span", { class: "dim" }, fmtSec(lm.seconds)) : null,
+    lm && lm.finish_reason === "length" ? badge("warn", "cut at max tokens") : null,
+    lm && lm.usage_estimated ? badge("muted", "tokens estimated") : null,
+    t.cells.length ? h("span", { class: "dim" }, `${t.cells.length} cell${t.cells.length === 1 ? "" : "s"}`) : null,
+    failedCells ? badge("error", `${failedCells} failed`) : null,
+    ...notes,
+    t.cells.some((c) => c.end && c.end.finished) ? badge("ok", "finished here") : null,
+  );
+  return box(t, header, () => renderTurnBody(t), { open: true, cls: "turn" }).el;
+}
+
+function proseOf(text) {
+  const prose = String(text || "").replace(/(`{3,})[^\n]*\n[\s\S]*?(\1|$)/g, "\u0000").trim();
+  return prose.replace(/^\u0000$/, "").replace(/\u0000/g, "⟨code cell⟩");
+}
+
+function renderTurnBody(t) {
+  const frag = document.createDocumentFragment();
+  for (const note of t.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  if (t.lm) {
+    const prose = proseOf(t.lm.response);
+    if (prose) frag.append(h("div", { class: "field model-text" }, h("div", { class: "label" }, "Model text"), clipped(prose, { lines: 5, cls: "pre prose" })));
+    if (t.lm.reasoning) {
+      frag.append(box({ kind: "reasoning", up: t }, h("span", { class: "dim" }, "the model's reasoning"), () => clipped(t.lm.reasoning, { lines: 20, cls: "pre prose" }), { cls: "small-box" }).el);
+    }
+    const msgs = t.lm.new_messages || [];
+    const sent = { kind: "msgs", up: t };
+    frag.append(box(sent, h("span", { class: "dim" }, `what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
+      h("div", null, ...msgs.map((m) => h("div", { class: "msg" }, h("div", { class: "label" }, m.role), clipped(m.content, { lines: 10 }))),
+        h("div", { class: "msg" }, h("div", { class: "label" }, "reply"), clipped(t.lm.response, { lines: 30 }))), { cls: "small-box" }).el);
+  }
+  for (const c of t.cells) frag.append(cellBox(c));
+  return frag;
+}
+
+function cellBox(c) {
+  const e = c.end;
+  const failed = c.subcalls.filter((s) => s.end && !s.end.ok).length;
+  const refused = c.refused.reduce((a, r) => a + (r.count || 0), 0);
+  const children = c.subcalls.filter((s) => s.start.kind === "rlm").length;
+  const header = h("div", { class: "line" },
+    h("span", { class: "name" }, `cell ${c.id.split("/").pop().replace("c", "")}`),
+    h("code", { class: "firstline" }, oneLine(firstCodeLine(c.start.code), 70)),
+    e ? statusBadge(e.status) : badge("running", "no end"),
+    e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
+    c.subcalls.length ? h("span", { class: "dim" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`) : null,
+    children ? badge("child", `${children} child RLM${children === 1 ? "" : "s"}`) : null,
+    failed ? badge("error", `${failed} failed`) : null,
+    refused ? badge("budget", `${refused} refused`) : null,
+    e && e.finished ? badge("ok", "FINAL") : null,
+  );
+  const b = box(c, header, () => renderCellBody(c), { cls: `cell ${e && e.status !== "ok" ? "bad" : ""}` });
+  b.el.dataset.cell = c.id;
+  return b.el;
+}
+function firstCodeLine(code) {
+  return (String(code || "").split("\n").find((l) => l.trim() && !l.trim().startsWith("#")) || "").trim();
+}
+
+function renderCellBody(c) {
+  const frag = document.createDocumentFragment();
+  frag.append(clipped(c.start.code, { lines: 25, cls: "pre code", code: true }));
+  if (c.end) {
+    const cut = c.end.truncated_chars ? ` (${fmtInt(c.end.truncated_chars)} characters cut by the sandbox)` : "";
+    frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Output", h("span", { class: "dim" }, cut)),
+      clipped(c.end.output, { lines: 12, cls: `pre output ${c.end.status !== "ok" ? "bad" : ""}` })));
+  }
+  for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
+  if (c.subcalls.length) {
+    const list = { kind: "sublist", up: c };
+    const failed = c.subcalls.filter((s) => s.end && !s.end.ok).length;
+    frag.append(box(list, h("div", { class: "line" }, h("span", { class: "name" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`),
+      failed ? badge("error", `${failed} failed`) : null),
+    () => renderSubcalls(c), { open: c.subcalls.length <= 20, cls: "subcalls" }).el);
+    for (const s of c.subcalls) s.up = list;
+  }
+  return frag;
+}
+
+function renderSubcalls(c) {
+  const wrap = h("div", { class: "rows" });
+  for (const s of c.subcalls) wrap.append(subcallBox(s));
+  return wrap;
+}
+
+function subcallBox(s) {
+  const st = s.start, e = s.end;
+  const isChild = st.kind === "rlm";
+  const header = h("div", { class: "line" },
+    h("span", { class: "name" }, st.subcall_id.split("/").pop()),
+    isChild ? badge("child", `child RLM ${st.child_id || (s.child ? s.child.id : "")}`) : badge("llm", st.requested === "rlm" ? "llm (max depth)" : "llm_query"),
+    e && e.model ? h("span", { class: "model" }, e.model) : st.model ? h("span", { class: "model" }, st.model) : null,
+    h("span", { class: "preview" }, oneLine(st.prompt, 60)),
+    h("span", { class: "dim" }, `${fmtInt(st.prompt_chars)} chars`),
+    e && e.input_tokens !== undefined ? h("span", { class: "dim" }, `${fmtInt(e.input_tokens)} in / ${fmtInt(e.output_tokens)} out`) : null,
+    isChild && s.child && s.child.total ? h("span", { class: "dim" }, usageText(s.child.total)) : null,
+    e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
+    e ? (e.ok ? badge("ok", "ok") : badge(/budget exhausted/i.test(e.text || "") ? "budget" : "error", "failed")) : badge("running", "no end"),
+  );
+  const b = box(s, header, () => renderSubcallBody(s), { cls: `subcall ${e && !e.ok ? "bad" : ""}` });
+  b.el.dataset.subcall = st.subcall_id;
+  return b.el;
+}
+
+function renderSubcallBody(s) {
+  const frag = document.createDocumentFragment();
+  frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Prompt"), clipped(s.start.prompt, { lines: 8 })));
+  if (s.end) {
+    frag.append(h("div", { class: "field" }, h("div", { class: "label" }, s.end.ok ? "Reply" : "Error"),
+      clipped(s.end.text, { lines: 8, cls: `pre ${s.end.ok ? "" : "output bad"}` })));
+  }
+  if (s.child) frag.append(nodeBox(s.child, { open: true }));
+  return frag;
+}
+
+// --- reveal, issues, search --------------------------------------------------------------------------------------
+function reveal(obj) {
+  const chain = [];
+  for (let o = obj; o && o.kind !== "run"; o = o.up) chain.unshift(o);
+  for (const o of chain) {
+    if (!o.box) continue;
+    if (o !== obj) o.box.open();
+  }
+  const el = obj.box ? obj.box.el : null;
+  if (el) {
+    if (obj.kind !== "node") obj.box.open();
+    el.scrollIntoView({ block: "center" });
+    el.classList.remove("flash");
+    void el.offsetWidth;
+    el.classList.add("flash");
+  }
+  return el;
+}
+
+const ISSUE_LABEL = { error: ["error", "errors"], failed: ["failed sub-call", "failed sub-calls"],
+  timeout: ["timeout", "timeouts"], budget: ["budget stop", "budget stops"],
+  forced: ["forced extraction", "forced extractions"], final: ["last-turn request", "last-turn requests"],
+  rejected: ["rejected answer", "rejected answers"], no_code: ["reply without code", "replies without code"],
+  bad_reply: ["unusable LM reply", "unusable LM replies"] };
+
+function renderIssues(run) {
+  const counts = {};
+  for (const i of run.issues) counts[i.kind] = (counts[i.kind] || 0) + 1;
+  const panel = h("div", { class: "issues", id: "issues" });
+  if (!run.issues.length) {
+    panel.append(h("span", { class: "dim" }, "No errors, timeouts, failed sub-calls or budget stops."));
+    return panel;
+  }
+  const list = h("ol", { class: "issue-list" });
+  let active = null;
+  const show = (kind) => {
+    active = active === kind ? null : kind;
+    for (const chip of panel.querySelectorAll(".chip")) chip.classList.toggle("on", chip.dataset.kind === active);
+    list.textContent = "";
+    const items = run.issues.filter((i) => !active || i.kind === active);
+    for (const i of items.slice(0, 300)) {
+      list.append(h("li", { class: `issue i-${i.kind}` }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); if (i.obj) reveal(i.obj); } }, i.text)));
+    }
+    if (items.length > 300) list.append(h("li", { class: "dim" }, `… ${items.length - 300} more`));
+  };
+  const chips = Object.entries(counts).map(([kind, n]) =>
+    h("button", { type: "button", class: `chip c-${kind}`, "data-kind": kind, onclick: () => show(kind) }, `${n} ${(ISSUE_LABEL[kind] || [kind, kind])[n === 1 ? 0 : 1]}`));
+  panel.append(h("div", { class: "chips" }, h("span", { class: "label" }, "Find:"), ...chips), list);
+  show(null);
+  return panel;
+}
+
+function searchItems(run) {
+  if (run.searchItems) return run.searchItems;
+  const items = [];
+  const add = (obj, where, text) => { if (text) items.push({ obj, where, text: String(text), low: String(text).toLowerCase() }); };
+  for (const n of run.nodes.values()) {
+    if (n.start) add(n, `node ${n.id} query`, n.start.query);
+    if (n.end) add(n, `node ${n.id} answer`, n.end.answer);
+    for (const t of n.turns) {
+      if (t.lm) add(t, `node ${n.id} ${t.label || "turn " + t.n} reply`, t.lm.response);
+      for (const note of t.notes) add(t, `node ${n.id} ${t.label || "turn " + t.n}`, note.text);
+      for (const c of t.cells) {
+        add(c, `cell ${c.id} code`, c.start.code);
+        if (c.end) add(c, `cell ${c.id} output`, c.end.output);
+        for (const s of c.subcalls) {
+          add(s, `sub-call ${s.id} prompt`, s.start.prompt);
+          if (s.end) add(s, `sub-call ${s.id} ${s.end.ok ? "reply" : "error"}`, s.end.text);
+        }
+      }
+    }
+  }
+  run.searchItems = items;
+  return items;
+}
+
+function markIn(el, term) {
+  if (!el || !term) return;
+  const low = term.toLowerCase();
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const hits = [];
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    if (t.parentElement.closest(".head") && el.rlmxObj && el.rlmxObj.kind === "node") continue;
+    if (t.nodeValue.toLowerCase().includes(low)) hits.push(t);
+  }
+  for (const t of hits.slice(0, 200)) {
+    const frag = document.createDocumentFragment();
+    const text = t.nodeValue;
+    let i = 0, j;
+    while ((j = text.toLowerCase().indexOf(low, i)) !== -1) {
+      frag.append(text.slice(i, j), h("mark", null, text.slice(j, j + term.length)));
+      i = j + term.length;
+    }
+    frag.append(text.slice(i));
+    t.replaceWith(frag);
+  }
+}
+function clearMarks() {
+  for (const m of document.querySelectorAll("#tree mark")) m.replaceWith(m.textContent);
+}
+
+function setupSearch(run) {
+  const input = document.getElementById("search");
+  const results = document.getElementById("results");
+  let timer = null;
+  const go = () => {
+    clearMarks();
+    const term = input.value.trim();
+    results.textContent = "";
+    if (!term) { results.hidden = true; return; }
+    const low = term.toLowerCase();
+    const hits = searchItems(run).filter((i) => i.low.includes(low));
+    results.hidden = false;
+    results.append(h("div", { class: "count", id: "search-count" }, `${fmtInt(hits.length)} match${hits.length === 1 ? "" : "es"} for “${term}”`));
+    const list = h("ol", { class: "hits" });
+    for (const hit of hits.slice(0, 200)) {
+      const at = hit.low.indexOf(low);
+      const from = Math.max(0, at - 40);
+      const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, hit.text.slice(at, at + term.length)), hit.text.slice(at + term.length, at + term.length + 60).replace(/\s+/g, " ")];
+      list.append(h("li", null, h("a", { href: "#", class: "hit", onclick: (ev) => {
+        ev.preventDefault();
+        clearMarks();
+        markIn(reveal(hit.obj), term);
+      } }, h("span", { class: "where" }, hit.where), " ", from ? "…" : "", ...snippet)));
+    }
+    if (hits.length > 200) list.append(h("li", { class: "dim" }, `… ${hits.length - 200} more; refine the search`));
+    results.append(list);
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(go, 150); });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      clearTimeout(timer); go();
+      const first = results.querySelector("a.hit");
+      if (first) first.click();
+    }
+  });
+}
+
+// --- sessions and the trace list ---------------------------------------------------------------------------------
+function traceHref(name) { return `?trace=${encodeURIComponent(name)}`; }
+
+function renderSessionLinks(run) {
+  const holder = document.getElementById("session-links");
+  const session = run.start && run.start.session;
+  if (!holder || !session) return;
+  if (!LIST) { holder.append(h("span", { class: "dim" }, "The other questions of this session are in their own traces.")); return; }
+  const mates = LIST.filter((t) => t.session_id === session.id).sort((a, b) => a.session_turn - b.session_turn);
+  holder.append(h("span", { class: "label" }, "Questions of this session: "),
+    ...mates.map((t) => t.name === TRACE_NAME
+      ? h("span", { class: "turn-link cur", title: t.query }, `${t.session_turn}. ${oneLine(t.query, 40)}`)
+      : h("a", { class: "turn-link", href: traceHref(t.name), title: t.query }, `${t.session_turn}. ${oneLine(t.query, 40)}`)));
+}
+
+function renderList(list) {
+  const main = document.getElementById("main");
+  main.textContent = "";
+  document.title = "rlmx traces";
+  if (!list.length) {
+    main.append(h("div", { class: "empty" }, "No traces here yet. Run `rlmx ask ...` and come back."));
+    return;
+  }
+  const rows = list.map((t) => h("tr", null,
+    h("td", { class: "dim nowrap" }, t.started || ""),
+    h("td", null, statusBadge(t.status)),
+    h("td", { class: "qcell" }, h("a", { href: traceHref(t.name) }, oneLine(t.query, 110) || "(no query)")),
+    h("td", { class: "dim nowrap" }, t.session_id ? `session ${t.session_id} · ${t.session_turn}` : ""),
+    h("td", { class: "dim nowrap num" }, t.seconds !== null && t.seconds !== undefined ? fmtSec(t.seconds) : ""),
+    h("td", { class: "dim nowrap num" }, `${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
+  main.append(h("h2", null, `Recent traces (${list.length})`),
+    h("table", { class: "trace-list" }, h("thead", null, h("tr", null, ...["started", "status", "question", "session", "time", "size"].map((x) => h("th", null, x)))), h("tbody", null, ...rows)));
+}
+
+// --- loading ------------------------------------------------------------------------------------------------------
+async function fetchEvents(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return parseEvents(text);
+}
+function parseEvents(text) {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) return JSON.parse(trimmed);
+  if (trimmed.startsWith("{") && !trimmed.includes("\n")) {
+    const obj = JSON.parse(trimmed);
+    if (Array.isArray(obj.events)) return obj.events;
+    if (obj.trace && Array.isArray(obj.trace.events)) return obj.trace.events;
+    return [obj];
+  }
+  if (trimmed.startsWith("{") ) {
+    try {
+      const obj = JSON.parse(trimmed);
+      if (Array.isArray(obj.events)) return obj.events;
+    } catch (_) { /* JSON Lines */ }
+  }
+  const events = [];
+  for (const line of trimmed.split("\n")) {
+    if (!line.trim()) continue;
+    try { events.push(JSON.parse(line)); } catch (_) { /* a line cut by a run still writing */ }
+  }
+  return events;
+}
+
+function showRun(events) {
+  const run = buildRun(events);
+  RUN = run;
+  window.rlmxRun = run;
+  const main = document.getElementById("main");
+  main.textContent = "";
+  document.title = `rlmx · ${oneLine(run.start ? run.start.query : "trace", 60)}`;
+  const warnings = [];
+  const other = [...run.versions].filter((v) => v !== FORMAT);
+  if (other.length) warnings.push(`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
+  if (run.unknown.size) warnings.push(`Event types this viewer does not know were skipped: ${[...run.unknown].join(", ")}.`);
+  for (const w of warnings) main.append(h("div", { class: "note n-warn" }, w));
+  main.append(renderHeader(run));
+  main.append(h("div", { class: "sticky" },
+    h("div", { class: "toolbar" },
+      h("input", { id: "search", type: "search", placeholder: "Search the trace: code, outputs, prompts, replies…", autocomplete: "off" }),
+      h("button", { type: "button", onclick: () => expandAll(run) }, "expand all"),
+      h("button", { type: "button", onclick: () => collapseAll() }, "collapse all")),
+    h("div", { id: "results", class: "results", hidden: true })));
+  main.append(renderIssues(run));
+  const tree = h("div", { id: "tree" });
+  main.append(tree);
+  if (run.root) tree.append(nodeBox(run.root, { open: true }));
+  else tree.append(h("div", { class: "empty" }, "This trace has no events of a run."));
+  setupSearch(run);
+  renderSessionLinks(run);
+  window.rlmxRenderMs = performance.now() - T0;
+  document.body.dataset.ready = "1";
+}
+
+function expandAll(run) {
+  let opened = 0;
+  const walk = (n) => {
+    n.box && n.box.open();
+    for (const t of n.turns) {
+      t.box && t.box.open();
+      for (const c of t.cells) {
+        if (opened++ > 400) return;
+        if (c.box) c.box.open();
+        for (const s of c.subcalls) if (s.child) walk(s.child);
+      }
+    }
+  };
+  if (run.root) walk(run.root);
+}
+function collapseAll() {
+  for (const el of document.querySelectorAll("#tree .box.open")) if (!el.classList.contains("turn")) el.classList.remove("open");
+}
+
+async function main() {
+  const nav = document.getElementById("nav");
+  try {
+    if (CONFIG.listUrl) {
+      try { LIST = await (await fetch(CONFIG.listUrl)).json(); } catch (_) { LIST = null; }
+      nav.append(h("a", { href: "?" }, "all traces"));
+    }
+    if (CONFIG.traceUrl || TRACE_NAME) {
+      const url = CONFIG.traceUrl || `${CONFIG.traceBase}${encodeURIComponent(TRACE_NAME)}`;
+      if (TRACE_NAME) nav.append(h("span", { class: "dim" }, ` · ${TRACE_NAME}`));
+      showRun(await fetchEvents(url));
+    } else if (CONFIG.events) {
+      showRun(CONFIG.events);
+    } else if (LIST) {
+      renderList(LIST);
+      document.body.dataset.ready = "1";
+    } else {
+      document.getElementById("main").append(h("div", { class: "empty" }, "No trace to show."));
+      document.body.dataset.ready = "1";
+    }
+  } catch (err) {
+    document.getElementById("main").append(h("div", { class: "note n-error", id: "load-error" }, `Could not load the trace: ${err.message}`));
+    document.body.dataset.ready = "error";
+  }
+}
+main();

@@ -1,0 +1,133 @@
+"""Trace files on disk: find them, summarise them (from their first and last lines), read them.
+
+A trace is `<YYYYmmdd-HHMMSS>-<run_id>.jsonl` whose first line is an event of format `rlmx.trace/N`. Files that
+are not traces are never listed, so pruning a folder never touches anything else in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+_TAIL_BYTES = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class TraceInfo:
+    """One trace file, summarised. `status` is the run's ("finished", "budget_exhausted", "error"), or "running"
+    when the file has no run_end yet (a run still going, or one that was killed)."""
+
+    name: str
+    path: str
+    bytes: int
+    modified: float
+    run_id: str
+    started: str
+    query: str
+    status: str
+    stop_reason: str
+    seconds: float | None
+    session_id: str | None
+    session_turn: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _first_record(path: Path) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as handle:
+            line = handle.readline(16 * 1024 * 1024)
+    except OSError:
+        return None
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or not str(record.get("v", "")).startswith("rlmx.trace/"):
+        return None
+    return record
+
+
+def _last_record(path: Path, size: int) -> dict[str, Any] | None:
+    """The run_end event when the file ends with one (read from the tail only: traces can be large)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read()
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            return None  # cut by the tail window or by a run still writing
+        return record if isinstance(record, dict) and record.get("type") == "run_end" else None
+    return None
+
+
+def trace_info(path: Path) -> TraceInfo | None:
+    """The summary of one trace file, or None when the file is not an rlmx trace."""
+    if path.suffix != ".jsonl" or not path.is_file():
+        return None
+    first = _first_record(path)
+    if first is None:
+        return None
+    stat = path.stat()
+    last = _last_record(path, stat.st_size)
+    session = first.get("session") if isinstance(first.get("session"), dict) else {}
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(first.get("ts") or stat.st_mtime)))
+    return TraceInfo(
+        name=path.name,
+        path=str(path),
+        bytes=stat.st_size,
+        modified=stat.st_mtime,
+        run_id=str(first.get("run_id", "")),
+        started=started,
+        query=str(first.get("query", "")),
+        status=str(last.get("status")) if last else "running",
+        stop_reason=str(last.get("stop_reason", "")) if last else "",
+        seconds=float(last["seconds"]) if last and isinstance(last.get("seconds"), int | float) else None,
+        session_id=str(session["id"]) if session.get("id") else None,
+        session_turn=int(session["turn"]) if isinstance(session.get("turn"), int) else None,
+    )
+
+
+def list_traces(folder: Path) -> list[TraceInfo]:
+    """The traces in `folder`, newest first ([] when the folder does not exist)."""
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    infos = [trace_info(Path(e.path)) for e in entries if e.name.endswith(".jsonl")]
+    return sorted((i for i in infos if i is not None), key=lambda i: (i.modified, i.name), reverse=True)
+
+
+def read_trace(path: Path) -> list[dict[str, Any]]:
+    """Every event of a trace file. A last line cut short (a run still writing) is skipped.
+
+    Raises OSError when the file cannot be read, ValueError when it is not an rlmx trace."""
+    events: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}: line {number} is not JSON: not an rlmx trace") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: line {number} is not a JSON object: not an rlmx trace")
+        events.append(record)
+    if not events or not str(events[0].get("v", "")).startswith("rlmx.trace/"):
+        raise ValueError(f'{path} is not an rlmx trace (its first line has no "v": "rlmx.trace/...")')
+    return events

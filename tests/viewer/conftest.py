@@ -1,0 +1,128 @@
+"""Traces of real scripted runs (ScriptedLM, the real subprocess sandbox) for the viewer and trace-format tests.
+
+`depth2_trace`: a depth-2 run with a failed sub-call, child RLMs that make their own sub-calls and one failing
+cell, sub-calls refused by the budget and a budget stop (every turn used, the answer from the last-turn request).
+`many_subcalls_trace`: 200 cells and 1,000 sub-calls. `every_event_traces`: runs that between them emit every
+event type of the format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlmx import RLM, Budget, LMServerError
+from rlmx.errors import LMBadResponse
+from rlmx.lm import Message, ScriptedLM
+from scripting import repl, router, turn_of
+
+CONTEXT = "\n".join(
+    f"Section {letter}: the code of section {letter} is {100 + i}." for i, letter in enumerate("ABCDEF")
+)
+
+
+def _sub(messages: list[Message]) -> str | Exception:
+    prompt = messages[0]["content"]
+    if "FAIL" in prompt:
+        return LMServerError("HTTP 503 from the sub-LM: overloaded")
+    return f"summary of: {prompt[:40]}"
+
+
+def _child(messages: list[Message]) -> str:
+    query = next(m["content"] for m in messages if m["role"] == "user")
+    if turn_of(messages) == 1:
+        code = "part = llm_query('read section: ' + context[:60])\nprint(part)\n"
+        if "section B" in query:
+            code += "1 / 0\n"
+        return repl(code)
+    return repl("FINAL('child says: ' + context[:30])")
+
+
+DEPTH2_ROOT = [
+    repl(
+        "# read three parts at once\n"
+        "parts = llm_query_batched(['Summarise part 1', 'FAIL on part 2', 'Summarise part 3'])\n"
+        "for p in parts:\n    print(p)"
+    ),
+    repl("kids = rlm_query_batched(['find the code in section A', 'find the code in section B'])\nprint(kids)"),
+    repl("more = llm_query_batched([f'check {i}' for i in range(6)])\nprint(sum(1 for m in more if 'Error' in m))"),
+    "The code of section A is 100.\nFINAL(The code of section A is 100)",
+]
+
+
+def depth2_run(trace_dir: Path) -> Path:
+    lm = ScriptedLM(router(root=DEPTH2_ROOT, child=_child, sub=_sub), model="scripted-root")
+    rlm = RLM(lm, max_depth=2, budget=Budget(max_iterations=3, max_subcalls=9), trace_dir=trace_dir)
+    result = rlm.completion("What is the code of section A?", context=CONTEXT)
+    assert result.status == "budget_exhausted" and result.trace_path is not None
+    return result.trace_path
+
+
+@pytest.fixture(scope="session")
+def depth2_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return depth2_run(tmp_path_factory.mktemp("depth2"))
+
+
+def many_subcalls_run(trace_dir: Path, *, cells: int = 200, per_cell: int = 5) -> Path:
+    """`cells` cells (5 per turn) of `per_cell` llm_query items each."""
+    turns = cells // 5
+    cell = repl(f"r = llm_query_batched([f'item {{i}}' for i in range({per_cell})])\nprint(len(r))")
+
+    def root(messages: list[Message]) -> str:
+        return "\n".join([cell] * 5) if turn_of(messages) <= turns else "FINAL(done)"
+
+    lm = ScriptedLM(router(root=root, sub=lambda m: "ok"))
+    rlm = RLM(lm, budget=Budget(max_iterations=turns + 1), trace_dir=trace_dir)
+    result = rlm.completion("Check every item.", context="items")
+    assert result.status == "finished" and result.trace_path is not None
+    return result.trace_path
+
+
+@pytest.fixture(scope="session")
+def many_subcalls_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return many_subcalls_run(tmp_path_factory.mktemp("many"))
+
+
+def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
+    """Small runs that, with the depth-2 run, emit every event type."""
+
+    def no_code_then_schema() -> Any:
+        replies = [
+            "I will think about it first.",
+            repl("FINAL({'code': 'not a number'})"),
+            repl("SUBMIT(code=100)"),
+        ]
+        schema = {"type": "object", "properties": {"code": {"type": "integer"}}, "required": ["code"]}
+        return RLM(ScriptedLM(replies), trace_dir=trace_dir).completion("code?", context=CONTEXT, output=schema)
+
+    def forced_extraction() -> Any:
+        lm = ScriptedLM([repl("print(1)")] * 5 + ["FINAL(forced)"], input_tokens=1_000, output_tokens=10)
+        budget = Budget(max_tokens=2_500, max_tokens_per_call=100)
+        return RLM(lm, budget=budget, trace_dir=trace_dir).completion("code?", context=CONTEXT)
+
+    def root_lm_error() -> Any:
+        lm = ScriptedLM([repl("print(1)"), LMServerError("HTTP 500 from the root LM")])
+        return RLM(lm, trace_dir=trace_dir).completion("code?", context=CONTEXT)
+
+    def unusable_reply() -> Any:
+        lm = ScriptedLM([LMBadResponse("the reply had no text", retryable=True), repl("FINAL(1)")])
+        return RLM(lm, trace_dir=trace_dir).completion("code?", context=CONTEXT)
+
+    def session() -> Any:
+        rlm = RLM(ScriptedLM([repl("x = 1\nFINAL(x)"), repl("FINAL(x + 1)")]), trace_dir=trace_dir)
+        with rlm.session(context=CONTEXT) as s:
+            s.ask("first?")
+            return s.ask("second?", context="more text")
+
+    return [no_code_then_schema, forced_extraction, root_lm_error, unusable_reply, session]
+
+
+@pytest.fixture(scope="session")
+def every_event_traces(tmp_path_factory: pytest.TempPathFactory, depth2_trace: Path) -> list[Path]:
+    folder = tmp_path_factory.mktemp("every")
+    for run in _runs(folder):
+        run()
+    return [depth2_trace, *sorted(folder.glob("*.jsonl"))]

@@ -1,0 +1,197 @@
+"""The viewer page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`) driven by
+Selenium, against `rlmx view`'s own HTTP server, on traces of real scripted runs.
+
+Selenium Manager never runs (it would download drivers): the driver is given by path. Without Chromium the tests
+skip, unless RLMX_REQUIRE_BROWSER=1 (set by .ci/run), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlmx.viewer.server import ViewerServer
+
+REQUIRED = os.environ.get("RLMX_REQUIRE_BROWSER") == "1"  # read at import: the autouse fixture clears RLMX_*
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or (
+    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+)
+PAGE_LIMIT_S = 60
+"""How long a page may take to render before the test fails (the 1,000-sub-call trace included)."""
+
+
+def _missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        return "Chromium is not installed (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = _missing()
+    if reason is not None:
+        if REQUIRED:
+            pytest.fail(f"RLMX_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    assert CHROMIUM is not None and CHROMEDRIVER is not None
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1360,1000")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(PAGE_LIMIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture()
+def serve() -> Iterator[Any]:
+    servers: list[ViewerServer] = []
+
+    def start(folder: Path) -> ViewerServer:
+        server = ViewerServer(folder)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _open(driver: Any, url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    WebDriverWait(driver, PAGE_LIMIT_S).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
+    assert driver.find_element("tag name", "body").get_attribute("data-ready") == "1", _text(driver, "main")
+
+
+def _text(driver: Any, css: str) -> str:
+    return str(driver.find_element("css selector", css).text)
+
+
+def _head(driver: Any, css: str) -> Any:
+    return driver.find_element("css selector", f"{css} > .head")
+
+
+def test_the_page_shows_a_depth2_run_with_failures_and_a_budget_stop(
+    browser: Any, serve: Any, depth2_trace: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = serve(depth2_trace.parent)
+    _open(browser, server.url_for(depth2_trace))
+
+    summary = _text(browser, "#summary")
+    assert "What is the code of section A?" in summary
+    assert "The code of section A is 100" in summary  # the answer
+    assert "budget exhausted" in summary and "from final_request" in summary
+    assert "max_iterations: all 3 turns used" in _text(browser, "#stop-reason")
+    stats = {
+        label: _text(browser, f'[data-stat="{label}"] .v') for label in ("sub-calls", "RLM nodes", "turns", "cells")
+    }
+    assert stats == {"sub-calls": "9 (1 failed)", "RLM nodes": "3", "turns": "3", "cells": "7"}
+
+    issues = _text(browser, "#issues")
+    for chip in ("1 failed sub-call", "2 budget stops", "1 error", "1 last-turn request"):
+        assert chip in issues
+    assert "sub-call 0/s1 failed: sub-LM call failed" in issues
+    assert "4 sub-call(s) refused" in issues
+
+    # The root's cells are listed, collapsed; the failing sub-call's cell says so before it is opened.
+    first_cell = browser.find_element("css selector", '[data-cell="0/c1"]')
+    assert "llm_query_batched" in first_cell.text and "1 failed" in first_cell.text
+    assert not first_cell.find_elements("css selector", ".body pre")  # rendered only when opened
+
+    # Expand the cell that started the child RLMs: its code (highlighted), output and sub-calls appear.
+    _head(browser, '[data-cell="0/c2"]').click()
+    cell = browser.find_element("css selector", '[data-cell="0/c2"]')
+    assert cell.find_elements("css selector", ".tk-rlm")  # rlm_query_batched is highlighted
+    assert "rlm_query_batched" in cell.find_element("css selector", "pre.code").text
+    assert "child RLM 0.2" in cell.text
+
+    # Expand a child RLM: its turns, its cells (one failed with ZeroDivisionError) and its answer.
+    _head(browser, '[data-subcall="0/s4"]').click()
+    child = browser.find_element("css selector", '[data-node="0.2"]')
+    assert "depth 1" in child.text and "finished" in child.text
+    assert "find the code in section B" in child.text and "child says:" in child.text
+    _head(browser, '[data-cell="0.2/c1"]').click()
+    assert "ZeroDivisionError" in _text(browser, '[data-cell="0.2/c1"]')
+
+    # Search: the results list the matches; following one opens the tree down to it and marks it.
+    box = browser.find_element("id", "search")
+    box.send_keys("overloaded")
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "search-count").text.startswith("2 matches"))
+    browser.find_element("css selector", "#results a.hit").click()
+    marked = browser.find_elements("css selector", "#tree mark")
+    assert marked and all(m.text.lower() == "overloaded" for m in marked)
+    box.clear()
+    box.send_keys("check 1", Keys.ENTER)  # Enter jumps to the first match: a sub-call of the root's third cell
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "search-count").text.startswith("2 matches "))
+    sub_call = browser.find_element("css selector", '[data-cell="0/c3"] .subcall.open')
+    assert "check 1" in sub_call.find_element("tag name", "mark").text
+
+    # A badge filter lists just one kind of trouble.
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.find_element("css selector", ".chip.c-failed").click()
+    listed = browser.find_elements("css selector", "#issues li")
+    assert len(listed) == 1 and "0/s1" in listed[0].text
+
+    screenshot = tmp_path / "depth2.png"
+    browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_a_trace_with_1000_subcalls_renders(
+    browser: Any, serve: Any, many_subcalls_trace: Path, tmp_path: Path
+) -> None:
+    server = serve(many_subcalls_trace.parent)
+    _open(browser, server.url_for(many_subcalls_trace))
+    summary = _text(browser, "#summary").replace("\n", " ")
+    assert "1,000 sub-calls" in summary or "1,000 sub-calls".replace(" ", "\n") in summary or "1,000" in summary
+    assert browser.execute_script("return window.rlmxRun.subcalls") == 1000
+    assert browser.execute_script("return window.rlmxRun.cells") == 200
+    # Collapsed by default: no sub-call row exists until its cell is opened.
+    assert browser.find_elements("css selector", "[data-subcall]") == []
+    _head(browser, '[data-cell="0/c200"]').click()
+    assert len(browser.find_elements("css selector", '[data-cell="0/c200"] [data-subcall]')) == 5
+    browser.save_screenshot(str(tmp_path / "many.png"))
+
+
+def test_the_picker_lists_traces_and_links_a_sessions_questions(
+    browser: Any, serve: Any, every_event_traces: list[Path]
+) -> None:
+    folder = every_event_traces[-1].parent
+    server = serve(folder)
+    _open(browser, server.url)
+    rows = browser.find_elements("css selector", ".trace-list tbody tr")
+    assert len(rows) == len(list(folder.glob("*.jsonl")))
+    session_rows = [r for r in rows if "session" in r.text]
+    assert len(session_rows) == 2
+    second = next(r for r in session_rows if "second?" in r.text)
+    second.find_element("tag name", "a").click()
+    _open(browser, browser.current_url)
+    links = _text(browser, "#session-links")
+    assert "1. first?" in links and "2. second?" in links
+    browser.find_element("link text", "1. first?").click()
+    _open(browser, browser.current_url)
+    assert "first?" in _text(browser, "#summary .qtext")

@@ -1,0 +1,124 @@
+"""`rlmx traces` and `rlmx view` through the real CLI entry point, and the viewer's HTTP routes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlmx.cli import main
+from rlmx.viewer import page
+from rlmx.viewer.server import ViewerServer
+from rlmx.viewer.store import list_traces
+
+
+@pytest.fixture()
+def folder(tmp_path: Path, depth2_trace: Path, every_event_traces: list[Path]) -> Path:
+    """A traces folder: five traces with known ages (the newest first), plus files that are not traces."""
+    target = tmp_path / "traces"
+    target.mkdir()
+    now = time.time()
+    sources = [depth2_trace, *every_event_traces[1:5]]
+    for age_days, source in enumerate(sources):
+        copy = target / source.name
+        shutil.copy(source, copy)
+        os.utime(copy, (now - age_days * 86_400 - 60, now - age_days * 86_400 - 60))
+    (target / "notes.jsonl").write_text('{"not": "a trace"}\n')
+    (target / "readme.txt").write_text("keep me")
+    return target
+
+
+def test_traces_lists_the_newest_first(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traces", "--trace-dir", str(folder), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 5 and listed[0]["query"] == "What is the code of section A?"
+    assert listed[0]["status"] == "budget_exhausted" and listed[0]["seconds"] > 0
+    assert [t["modified"] for t in listed] == sorted((t["modified"] for t in listed), reverse=True)
+    assert main(["traces", "--trace-dir", str(folder)]) == 0
+    shown = capsys.readouterr()
+    assert "What is the code of section A?" in shown.out + shown.err and "5 traces" in shown.out + shown.err
+
+
+def test_prune_shows_first_and_deletes_only_traces(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traces", "--trace-dir", str(folder), "--keep", "2"]) == 0
+    assert "3 of 5 traces" in capsys.readouterr().err and len(list_traces(folder)) == 5
+    assert main(["traces", "--trace-dir", str(folder), "--older-than", "2.5", "--prune"]) == 0
+    assert len(list_traces(folder)) == 3  # ages 0, 1 and 2 days stay
+    assert main(["traces", "--trace-dir", str(folder), "--keep", "1", "--prune"]) == 0
+    left = list_traces(folder)
+    assert [t.query for t in left] == ["What is the code of section A?"]
+    assert (folder / "notes.jsonl").exists() and (folder / "readme.txt").exists()
+
+
+def test_bad_requests_are_clear_errors(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traces", "--trace-dir", str(folder), "--prune"]) == 2
+    assert "--prune needs --keep N or --older-than DAYS" in capsys.readouterr().err
+    assert main(["traces", "--keep", "-1"]) == 2
+    assert main(["view", "--trace-dir", str(folder), "9"]) == 2
+    assert "there is no trace number 9: 5 trace(s)" in capsys.readouterr().err
+    assert main(["view", str(folder / "readme.txt")]) == 2
+    assert "is not an rlmx trace" in capsys.readouterr().err
+    assert main(["view", "--trace-dir", str(folder / "empty"), "--port", "0"]) == 2
+    assert "no traces in" in capsys.readouterr().err
+
+
+def test_redact_writes_a_copy_without_text(folder: Path, depth2_trace: Path) -> None:
+    source = folder / depth2_trace.name
+    assert main(["traces", "--redact", str(source)]) == 0
+    copy = source.with_name(source.stem + ".redacted.jsonl")
+    text = copy.read_text(encoding="utf-8")
+    assert "section A" not in text and "overloaded" not in text
+    assert len(text.splitlines()) == len(source.read_text(encoding="utf-8").splitlines())
+    assert "section A" in source.read_text(encoding="utf-8")  # the original is untouched
+
+
+def test_view_html_writes_a_page_holding_the_trace(depth2_trace: Path, tmp_path: Path) -> None:
+    target = tmp_path / "run.html"
+    assert main(["view", str(depth2_trace), "--html", str(target)]) == 0
+    html = target.read_text(encoding="utf-8")
+    assert html.count("<script") == 2 and "const KNOWN_EVENTS" in html and "section B" in html
+
+
+def test_a_script_tag_in_a_trace_cannot_end_the_page_script() -> None:
+    html = page(events=[{"type": "run_start", "query": "</script><script>alert(1)</script>"}])
+    assert "</script><script>alert(1)" not in html and html.count("</script>") == 2
+
+
+@pytest.fixture()
+def server(folder: Path) -> Iterator[ViewerServer]:
+    running = ViewerServer(folder)
+    running.start()
+    yield running
+    running.shutdown()
+    running.server_close()
+
+
+def _get(url: str) -> tuple[int, str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read().decode("utf-8")
+            return response.status, response.headers["Content-Type"], body
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode("utf-8")
+
+
+def test_the_server_serves_the_page_the_list_and_traces_only(server: ViewerServer, folder: Path) -> None:
+    status, kind, body = _get(server.url)
+    assert status == 200 and kind.startswith("text/html") and "rlmx-config" in body
+    status, _, body = _get(server.url + "api/traces")
+    names = [t["name"] for t in json.loads(body)]
+    assert status == 200 and len(names) == 5 and "notes.jsonl" not in names
+    status, _, body = _get(server.url + "api/traces/" + names[0])
+    assert status == 200 and json.loads(body)[0]["type"] == "run_start"
+    for bad in ("notes.jsonl", "readme.txt", "..%2Ftraces%2F" + names[0], "%2Fetc%2Fpasswd", "nothing.jsonl"):
+        status, _, body = _get(server.url + "api/traces/" + bad)
+        assert status == 404, bad
+        assert "no trace named" in json.loads(body)["error"]

@@ -1,0 +1,84 @@
+"""The live view of a run: plain lines when stderr is not a terminal, a tree redrawn in place when it is."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from rlmx.events import Event
+from rlmx.progress import LiveTree, Progress, progress_view
+
+
+def replay(path: Path) -> list[Event]:
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record: dict[str, Any] = json.loads(line)
+        common = [record.pop(k) for k in ("type", "run_id", "node_id", "parent_id", "depth")]
+        record.pop("v")
+        ts = record.pop("ts")
+        events.append(Event(*common, data=record, ts=ts))
+    return events
+
+
+def test_the_view_follows_the_terminal() -> None:
+    assert type(progress_view(Console(file=io.StringIO(), force_terminal=False))) is Progress
+    assert type(progress_view(Console(file=io.StringIO(), force_terminal=True))) is LiveTree
+
+
+def test_plain_lines_tell_the_whole_run(depth2_trace: Path) -> None:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, force_terminal=False, width=200))
+    for event in replay(depth2_trace):
+        progress(event)
+    text = out.getvalue()
+    assert "\x1b[" not in text  # no colour, no cursor movement
+    assert "<- 0/s1 failed" in text and "overloaded" in text
+    assert "child RLM 0.1 starts: find the code in section A" in text
+    assert "4 sub-calls refused: sub-call budget spent" in text
+    assert "0.2 turn 1 · cell 1 error" in text
+    assert "all turns used: asking for a final answer" in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .split("] ", 1)[1]
+        .startswith("budget_exhausted · max_iterations: all 3 turns used · 3 turns · 9 sub-calls (1 failed)")
+    )
+
+
+def test_the_live_tree_shows_nodes_cells_and_subcalls_in_flight(depth2_trace: Path) -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160, color_system=None)
+    live = LiveTree(console, refresh_per_second=1)
+    events = replay(depth2_trace)
+    # Stop where both child RLMs are running: the root's cell 2 waits on them; each child runs its first cell.
+    stop = next(i for i, e in enumerate(events) if e.type == "cell_start" and e.node_id == "0.2")
+    try:
+        for event in events[: stop + 1]:
+            live(event)
+        frame = _render(console, live)
+        assert "root  turn 2 · running cell 2: kids = rlm_query_batched" in frame
+        assert "2 sub-calls in flight" in frame  # the root's two child RLMs
+        assert "child 0.1" in frame and "child 0.2" in frame and "running cell 1: part = llm_query" in frame
+        started = sum(e.type == "subcall_start" for e in events[: stop + 1])
+        running = started - sum(e.type == "subcall_end" for e in events[: stop + 1])
+        assert f"sub-calls {started} ({running} in flight) · 1 failed" in frame
+        for event in events[stop + 1 :]:
+            live(event)
+    finally:
+        live.close()
+    assert not live._live.is_started
+    text = out.getvalue()
+    # Lasting lines stay in the scrollback; ok sub-calls get no line of their own, failed ones do.
+    assert "child RLM 0.2 finished" in text and "<- 0/s1 failed" in text
+    assert "<- 0/s0 ok" not in text and "-> 0/s0" not in text
+    assert "budget_exhausted · max_iterations" in text
+
+
+def _render(console: Console, live: LiveTree) -> str:
+    capture = Console(file=io.StringIO(), width=160, color_system=None, force_terminal=False)
+    capture.print(live)
+    return capture.file.getvalue()  # type: ignore[attr-defined]

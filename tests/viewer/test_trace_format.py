@@ -1,0 +1,87 @@
+"""The trace format is written down once (rlmx.events.EVENTS): the engine's events, the generated document and the
+viewer's list of event types must all agree with it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rlmx.events import EVENTS, SCHEMA, check_record, format_markdown, redact_event
+from rlmx.viewer import asset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_emitted_event_matches_the_documented_format(every_event_traces: list[Path]) -> None:
+    seen: Counter[str] = Counter()
+    problems: list[str] = []
+    for path in every_event_traces:
+        for record in read_records(path):
+            seen[record["type"]] += 1
+            problems += [f"{path.name}: {p}" for p in check_record(record)]
+    assert problems == []
+    # Every documented type is really emitted, so a type the engine no longer writes cannot linger in the format.
+    assert set(seen) == set(EVENTS), f"documented but never emitted: {set(EVENTS) - set(seen)}"
+
+
+def test_check_record_catches_drift() -> None:
+    good = {"v": SCHEMA, "type": "iteration", "run_id": "r", "node_id": "0", "parent_id": None, "depth": 0, "ts": 1.0}
+    assert check_record({**good, "turn": 1}) == []
+    assert check_record(good) == ["iteration: required field 'turn' is missing"]
+    assert check_record({**good, "turn": 1, "extra": 2}) == ["iteration: field 'extra' is not in the format"]
+    assert check_record({**good, "turn": "1"}) == ["iteration.turn: str is not integer"]
+    assert check_record({**good, "type": "mystery"}) == ["unknown event type 'mystery'"]
+    assert check_record({**good, "turn": 1, "v": "rlmx.trace/0"}) == [f"iteration: v is 'rlmx.trace/0', not '{SCHEMA}'"]
+
+
+def test_the_document_is_generated_from_the_format() -> None:
+    document = ROOT / "docs" / "trace-format.md"
+    assert document.read_text(encoding="utf-8") == format_markdown(), (
+        "docs/trace-format.md is stale: run `python -m rlmx.events > docs/trace-format.md`"
+    )
+    for spec in EVENTS.values():
+        assert f"## `{spec.type}`" in format_markdown()
+
+
+def test_the_viewer_knows_exactly_the_documented_event_types() -> None:
+    script = asset("viewer.js")
+    listed = re.search(r"const KNOWN_EVENTS = \[(.*?)\];", script, re.S)
+    assert listed is not None
+    assert json.loads(f"[{listed.group(1).rstrip().rstrip(',')}]") == list(EVENTS)
+    assert f'const FORMAT = "{SCHEMA}";' in script
+    handled = set(re.findall(r'case "(\w+)":', script))
+    assert handled == set(EVENTS), f"viewer handles {handled ^ set(EVENTS)} differently from the format"
+
+
+def test_sub_calls_name_their_cell_and_child(depth2_trace: Path) -> None:
+    records = read_records(depth2_trace)
+    cells = {r["cell_id"] for r in records if r["type"] == "cell_start"}
+    starts = [r for r in records if r["type"] == "subcall_start"]
+    assert starts and all(r["cell_id"] in cells for r in starts)
+    children = {r["node_id"] for r in records if r["type"] == "node_start" and r["depth"] == 1}
+    assert {r["child_id"] for r in starts if r["kind"] == "rlm"} == children == {"0.1", "0.2"}
+    refused = [r for r in records if r["type"] == "subcalls_refused"]
+    assert [(r["count"], r["requested"]) for r in refused] == [(4, "llm")]
+
+
+def test_a_trace_holds_context_excerpts_and_redaction_removes_them(depth2_trace: Path) -> None:
+    records = read_records(depth2_trace)
+    text = depth2_trace.read_text(encoding="utf-8")
+    # What the documentation warns about: a sub-call prompt quotes the context.
+    assert "Section A: the code of section A is 100" in text
+    redacted = [redact_event(r) for r in records]
+    dumped = "\n".join(json.dumps(r) for r in redacted)
+    assert "the code of section A is 100" not in dumped
+    assert "section B" not in dumped and "Summarise part" not in dumped
+    # The shape stays: types, ids, statuses, sizes, tokens.
+    assert [r["type"] for r in redacted] == [r["type"] for r in records]
+    first_prompt = next(r for r in redacted if r["type"] == "subcall_start")
+    assert set(first_prompt["prompt"]) == {"redacted", "sha256"} and first_prompt["prompt_chars"] > 0
+    assert next(r for r in redacted if r["type"] == "run_end")["status"] == "budget_exhausted"
