@@ -190,6 +190,21 @@ async def test_a_retry_with_the_same_idempotency_key_finds_the_run(served: Serve
     assert len(roots) == 2  # two turns of one run, not a run per attempt
 
 
+def test_a_retried_stream_with_a_key_replays_the_same_run(served: Served) -> None:
+    key = {"Idempotency-Key": "stream-1"}
+    with served.client() as client:
+        answers = []
+        for _ in range(2):
+            chunks = list(
+                client.chat.completions.create(
+                    model=MODEL, messages=ask("Count in two turns"), stream=True, extra_headers=key
+                )
+            )
+            answers.append(("".join(c.choices[0].delta.content or "" for c in chunks if c.choices), chunks[0].id))
+    assert answers[0] == answers[1] and answers[0][0] == "42"
+    assert len(served.lm.calls) == 2  # the two turns of one run
+
+
 async def test_without_a_key_a_client_leaving_cancels_its_run(served: Served, tmp_path: Path) -> None:
     pidfile = worker_pidfile()
     records: list[logging.LogRecord] = []
