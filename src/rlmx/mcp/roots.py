@@ -186,6 +186,8 @@ class Roots:
                 )
             data = handle.read(MAX_BYTES - reading.bytes + 1)
         reading.bytes += len(data)
+        if reading.bytes > MAX_BYTES:  # the file grew after fstat
+            raise InputError(f"the given paths hold more than {MAX_BYTES // 2**20} MiB; pass narrower paths")
         if b"\x00" in data[:8192]:
             reading.skipped.append(f"{self._shown(path)} (binary)")
             return None

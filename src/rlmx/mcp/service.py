@@ -11,7 +11,6 @@ import contextlib
 import copy
 import dataclasses
 import math
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +44,6 @@ FORECAST_NOTE = (
 class _OpenSession:
     session: Session
     base: RLM
-    started: float
     busy: bool = False
     questions: int = 0
 
@@ -73,9 +71,9 @@ class RLMService:
     ) -> dict[str, Any]:
         """Answer `query` over the paths or the text. The run is cancelled (workers killed) if this is."""
         check_query(query)
+        rlm = self._for_call(limits, listener)  # a bad budget is refused before anything is read
         with self._slot():
             loaded = await asyncio.to_thread(_load, roots, paths, text, required=True)
-            rlm = self._for_call(limits, listener)
             assert loaded is not None
             result = await rlm.acompletion(query, loaded.value)
         return _reply(result, loaded)
@@ -100,7 +98,7 @@ class RLMService:
         loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
         session = self.rlm.session(loaded.value if loaded is not None else None)
         session_id = session.session_id
-        self.sessions[session_id] = _OpenSession(session, self.rlm, time.monotonic())
+        self.sessions[session_id] = _OpenSession(session, self.rlm)
         return {
             "session_id": session_id,
             "contexts": [c.summary() for c in session.contexts],
@@ -125,11 +123,12 @@ class RLMService:
         check_query(query)
         if entry.busy:
             raise InputError(f"session {session_id} is still answering a question; wait for it, or start another")
+        call = self._for_call(limits, listener, base=entry.base)
         with self._slot():
             entry.busy = True
             try:
                 loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
-                entry.session.rlm = self._for_call(limits, listener, base=entry.base)
+                entry.session.rlm = call
                 result = await entry.session.aask(query, loaded.value if loaded is not None else None)
             except InputError:
                 raise  # refused before running: the session is unchanged
