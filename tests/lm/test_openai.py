@@ -414,3 +414,42 @@ def test_the_official_sdk_reads_the_fake_servers_replies(server: FakeOpenAIServe
         reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "ping"}], max_tokens=5)
     assert reply.choices[0].message.content == "pong" and reply.model == "alias-target"
     assert reply.usage is not None and reply.usage.completion_tokens == server.billed[0].completion_tokens == 1
+
+
+async def test_a_sampling_param_the_server_refuses_is_left_out_from_then_on(server: FakeOpenAIServer) -> None:
+    refusal = (
+        "Unsupported value: 'temperature' does not support 0.0 with this model. Only the default (1) is supported."
+    )
+    server.script(Reply(400, error_body(refusal, param="temperature")))
+    lm = OpenAICompatibleLM("o-model", server.base_url, max_retries=0, temperature=0.0)
+    assert (await lm.complete(MESSAGES, max_tokens=10)).text == "hi"
+    assert (await lm.complete(MESSAGES, max_tokens=10)).text == "hi"
+    assert ["temperature" in r.body for r in server.requests] == [True, False, False]
+    assert all(r.body["max_tokens"] == 10 for r in server.requests)  # the cap is never dropped
+    assert lm.unsupported_params == {"temperature"}
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "reasoning"),
+    [
+        ({"choices": [{"index": 0, "text": "legacy", "finish_reason": "stop"}]}, "legacy", None),
+        (completion_body([{"type": "text", "text": {"value": "annotated", "annotations": []}}]), "annotated", None),
+        (
+            completion_body("ok", reasoning_details=[{"type": "reasoning.text", "text": "routed thought"}]),
+            "ok",
+            "routed thought",
+        ),
+    ],
+)
+async def test_other_reply_shapes_servers_send(
+    server: FakeOpenAIServer, body: dict[str, Any], text: str, reasoning: str | None
+) -> None:
+    server.script(Reply(body=body))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == (text, reasoning)
+
+
+async def test_usage_named_input_and_output_tokens_is_read(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body=completion_body("ok", usage={"input_tokens": 9, "output_tokens": 2})))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.usage.input_tokens, completion.usage.output_tokens, completion.usage.estimated) == (9, 2, False)

@@ -145,6 +145,8 @@ class OpenAICompatibleLM:
         # OpenAI's own API takes max_completion_tokens for every model; elsewhere max_tokens is the widely known
         # name. Either guess is corrected by the server's first 400 that names the parameter.
         self.cap_param = "max_completion_tokens" if self.base_url.startswith(OPENAI_URL) else "max_tokens"
+        self.unsupported_params: set[str] = set()
+        """Sampling params the server refused with a 400 naming them; left out of later requests."""
         self._clients: dict[int, _LoopClient] = {}
         self._lock = threading.Lock()
 
@@ -178,11 +180,16 @@ class OpenAICompatibleLM:
     async def _post(
         self, client: AsyncOpenAI, sent: list[ChatCompletionMessageParam], merged: dict[str, Any], cap: int | None
     ) -> Any:
-        """Send the request (the SDK retries transport faults); resend once under the other cap name when the
-        server rejects the one sent. Returns the SDK's raw response (status, headers, body bytes)."""
-        for switched in (False, True):
+        """Send the request (the SDK retries transport faults). When a 400 says a parameter it carried is not
+        supported, resend without it: the output cap under its other name (once; a cap is never dropped), any
+        other sampling param left out (reasoning models refuse temperature, stop, ...). Both are remembered for
+        later calls. Returns the SDK's raw response (status, headers, body bytes)."""
+        renamed = False
+        while True:
             name = self.cap_param
-            request = dict(merged) if cap is None else {**merged, name: cap}
+            request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
+            if cap is not None:
+                request[name] = cap
             known = _sdk_keywords()
             kwargs = {k: v for k, v in request.items() if k in known}
             extra = {k: v for k, v in request.items() if k not in known}
@@ -191,13 +198,16 @@ class OpenAICompatibleLM:
             try:
                 return await client.chat.completions.with_raw_response.create(model=self.model, messages=sent, **kwargs)
             except openai.APIStatusError as exc:
-                if cap is not None and not switched and _rejects(exc, name):
-                    self.cap_param = _OTHER_CAP[name]
+                if cap is not None and not renamed and _rejects(exc, name):
+                    self.cap_param, renamed = _OTHER_CAP[name], True
+                    continue
+                refused = next((p for p in request if p not in _CAP_NAMES and _rejects(exc, p)), None)
+                if refused is not None:
+                    self.unsupported_params.add(refused)
                     continue
                 raise self._error(exc) from exc
             except openai.OpenAIError as exc:
                 raise self._error(exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _client(self) -> AsyncOpenAI:
         """The client of the running event loop, made on first use; it is closed when that loop shuts down."""
@@ -262,7 +272,7 @@ def _rejects(exc: openai.APIStatusError, name: str) -> bool:
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     param = error.get("param") if isinstance(error, dict) else None
-    named = param == name or re.search(rf"\b{name}\b", message) is not None
+    named = param == name or re.search(rf"\b{re.escape(name)}\b", message) is not None
     return named and _UNSUPPORTED.search(message) is not None
 
 

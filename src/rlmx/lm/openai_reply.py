@@ -19,6 +19,8 @@ from rlmx.lm.base import Completion, Message, Usage, message_token_bound, token_
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
 _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+_LENGTH = frozenset({"length", "max_tokens", "max_output_tokens"})
+"""finish_reason values meaning the output cap was reached (OpenAI's, and what some gateways pass through)."""
 _THINK_BLOCK = re.compile(r"\s*<think>(.*?)</think>\s*", re.DOTALL)
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
@@ -55,6 +57,8 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
     if not isinstance(choices, list) or not choices:
         raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True)
     choice = _object(choices[0], "choices[0]")
+    if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
+        choice = {**choice, "message": {"content": choice["text"]}}
     message = _object(choice.get("message"), "choices[0].message")
     finish_reason = _optional_str(choice.get("finish_reason"), "finish_reason")
     text, reasoning, refusal = _content(message.get("content"))
@@ -62,6 +66,9 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
         extra = message.get(name)
         if isinstance(extra, str) and extra.strip():
             reasoning.append(extra)
+    details = message.get("reasoning_details")  # OpenRouter: [{"type": "reasoning.text", "text": ...}, ...]
+    if isinstance(details, list) and not any(message.get(name) for name in _REASONING_FIELDS):
+        reasoning.extend(d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str))
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
@@ -83,7 +90,7 @@ def _no_text(
 ) -> None:
     """A reply without answer text is never a success when the server says why there is none."""
     spent = f" ({usage.output_tokens:,} output tokens billed)"
-    if finish_reason == "length":
+    if finish_reason is not None and finish_reason.lower() in _LENGTH:
         where = "on reasoning" if thought else "before any text"
         limit = f"its output cap of {cap:,} tokens" if cap is not None else "its output-token limit"
         raise LMBadResponse(
@@ -137,11 +144,14 @@ def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
 
 
 def _part_text(value: Any, index: int) -> str:
-    """A part's text: a string, or a list of nested parts holding text (Magistral's thinking parts)."""
+    """A part's text: a string, a list of nested parts holding text (Magistral's thinking parts), or an object
+    with the text under "value" (Azure's annotated text)."""
     if isinstance(value, str):
         return value
     if value is None:
         return ""
+    if isinstance(value, dict) and isinstance(value.get("value", value.get("text")), str):
+        return str(value.get("value", value.get("text")))
     if isinstance(value, list):
         return "".join(_part_text(item.get("text") if isinstance(item, dict) else item, index) for item in value)
     raise LMBadResponse(f"message.content[{index}] holds {type(value).__name__}, not text", retryable=True)
@@ -171,8 +181,8 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
         reply_bound = min(reply_bound, cap)
     if not isinstance(raw, dict):
         return Usage(prompt_bound, reply_bound, None, estimated=True)
-    prompt = _count(raw.get("prompt_tokens"))
-    reply = _count(raw.get("completion_tokens"))
+    prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
     cost = raw.get("cost")
     return Usage(
         input_tokens=prompt_bound if prompt is None else prompt,
