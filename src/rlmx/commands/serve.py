@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import socket
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -214,14 +216,26 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         timeout_graceful_shutdown=max(1, round(args.shutdown_timeout)),
         timeout_keep_alive=30,
     )
+    # uvicorn handles SIGINT and SIGTERM, then raises them again once it has shut down. Both become exceptions
+    # here, so that the process ends normally (its sandboxes' atexit clean-up runs) rather than dying by signal.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it handled; the shutdown was clean
+    except (KeyboardInterrupt, _Terminated):
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
     say("rlmx: server stopped")
     return EXIT_OK
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised again by uvicorn after its graceful shutdown."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
 
 
 def _sayer(err: Console) -> Callable[..., None]:
