@@ -186,9 +186,7 @@ async def test_a_session_keeps_variables_across_questions(tmp_path: Path, projec
 
 @pytest.mark.slow
 async def test_cancelling_a_call_or_leaving_stops_the_run_and_kills_its_worker(tmp_path: Path, project: Path) -> None:
-    shared = Path(tempfile.mkdtemp(prefix="rlmx-mcp-test-"))
-    shared.chmod(0o777)  # the worker may run as another uid (the sandbox drops root), outside tmp_path's 0700
-    pidfiles = [shared / f"worker{n}.pid" for n in range(3)]
+    pidfiles = [_pidfile() for _ in range(3)]
     replies = script(
         tmp_path,
         [
@@ -234,23 +232,40 @@ async def test_cancelling_a_call_or_leaving_stops_the_run_and_kills_its_worker(t
     assert not alive(server), "the server outlived its client"
 
 
+def _pidfile() -> Path:
+    """A path the worker can write: it may run as another uid (the sandbox drops root), and tmp_path is 0700."""
+    shared = Path(tempfile.mkdtemp(prefix="rlmx-mcp-test-"))
+    shared.chmod(0o777)
+    return shared / "worker.pid"
+
+
 def _sleeper(pidfile: Path) -> str:
     """A cell that records its worker's pid, then sleeps far past the test."""
     return repl(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')")
 
 
 @pytest.mark.slow
-async def test_client_roots_are_the_grant_when_no_allow_is_given(tmp_path: Path, project: Path) -> None:
-    replies = script(tmp_path, [repl("FINAL(context[:6])")])
+async def test_a_handshake_client_grants_its_roots_and_can_cancel(tmp_path: Path, project: Path) -> None:
+    """A client on the initialize handshake (protocol 2025-11-25, as most clients today): without --allow its
+    MCP roots are the grant, and its notifications/cancelled stops a run."""
+    pidfile = _pidfile()
+    replies = script(tmp_path, [repl("FINAL(context[:6])"), _sleeper(pidfile)])
 
     async def roots(context: object) -> ListRootsResult:
         return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])
 
-    async with connect(
-        tmp_path, "--scripted", str(replies), cwd=tmp_path, mode="legacy", list_roots_callback=roots
-    ) as (client, _):
+    async with connect(tmp_path, "--scripted", str(replies), mode="legacy", list_roots_callback=roots) as (
+        client,
+        _,
+    ):
+        assert client.protocol_version == "2025-11-25"
         outside = await client.call_tool("rlm_ask", {"query": "q", "paths": [str(tmp_path / "secret.txt")]})
         inside = await client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]})
+        call = asyncio.create_task(client.call_tool("rlm_ask", {"query": "q", "text": "x"}))
+        worker = await _started(pidfile)
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
+        await _gone(worker, server_pid())
     assert outside.is_error and "the client's MCP roots" in text_of(outside)
     assert payload(inside)["answer"] == "# Demo"
 
