@@ -358,15 +358,18 @@ class LiveTree(Progress):
         if node.in_flight:
             text.append(f" · {node.in_flight:,} sub-call{'s' if node.in_flight != 1 else ''} in flight", style="yellow")
         if node.done:
-            failed = f", {node.failed} failed" if node.failed else ""
-            text.append(f" · {node.done:,} done{failed}", style="dim")
+            failed = f" ({node.failed} failed)" if node.failed else ""
+            text.append(f" · {node.done:,} sub-call{'s' if node.done != 1 else ''} done{failed}", style="dim")
         if node.depth > 0 and node.query:
             text.append(f" · {node.query[:50]}", style="dim italic")
         return text
 
 
 def _first_line(code: str) -> str:
-    line = next((line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")), "")
+    """The cell's first line that says what it does (not a comment, not an import)."""
+    lines = [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
+    doing = [line for line in lines if not line.startswith(("import ", "from "))]
+    line = (doing or lines or [""])[0]
     return line if len(line) <= 60 else line[:59] + "…"
 
 

@@ -366,7 +366,7 @@ function renderHeader(run) {
       stat("time", fmtSec(e ? e.seconds : null)),
       stat("tokens in", fmtInt(u ? u.input_tokens : tot.input)),
       stat("tokens out", fmtInt(u ? u.output_tokens : tot.output)),
-      stat("cost", u ? (fmtUsd(u.cost_usd) + (u.unpriced_calls ? "+" : "")) : (fmtUsd(tot.cost) || "–"), u && u.unpriced_calls ? `${u.unpriced_calls} call(s) had no price` : null),
+      stat("cost", costText(u, tot), u && u.unpriced_calls ? `${u.unpriced_calls} of ${u.calls} LM calls had no price` : null),
       stat("LM calls", fmtInt(u ? u.calls : tot.calls)),
       stat("turns", fmtInt(e ? e.iterations : run.root ? run.root.turns.length : 0)),
       stat("cells", fmtInt(run.cells)),
@@ -383,6 +383,11 @@ function renderHeader(run) {
     session ? h("div", { class: "session", id: "session-links" }) : null,
   );
   return el;
+}
+function costText(u, tot) {
+  if (!u) return tot.priced ? fmtUsd(tot.cost) : "no price";
+  if (u.unpriced_calls && u.unpriced_calls >= u.calls) return "no price";
+  return fmtUsd(u.cost_usd) + (u.unpriced_calls ? " + unpriced" : "");
 }
 function metaItem(k, v) {
   if (v === null || v === undefined || v === "") return null;
@@ -449,7 +454,8 @@ function turnBox(t) {
 
 function proseOf(text) {
   const prose = String(text || "").replace(/(`{3,})[^\n]*\n[\s\S]*?(\1|$)/g, "\u0000").trim();
-  return prose.replace(/^\u0000$/, "").replace(/\u0000/g, "⟨code cell⟩");
+  if (!prose.replace(/\u0000/g, "").trim()) return "";  // code only: the cells below show it
+  return prose.replace(/\u0000/g, "⟨code cell⟩");
 }
 
 function renderTurnBody(t) {
