@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import heapq
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -30,14 +31,14 @@ from rlmx.sandbox.frames import encodable
 
 CODE_LANGUAGES = frozenset({"repl", "python", "python3", "py"})
 
-# One scan finds every line that can change the parser's state: a fence-like line, a <think> that starts a line,
-# and a </think> anywhere. Everything between two matches is plain text of the current state.
-_EVENT = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$"
-    r"|^[ \t]*(?P<open><(?:think|thinking|reasoning)>)"
-    r"|(?P<close></(?:think|thinking|reasoning)>)",
+# Two scans find every place that can change the parser's state: lines that are fence-like or open a reasoning
+# block, and closing tags anywhere. Everything between two such places is plain text of the current state. (Two
+# patterns, not one alternation: each scans a megabyte in milliseconds, the alternation took 10x longer.)
+_LINE_EVENT = re.compile(
+    r"^(?P<indent>[ \t]*)(?:(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$|(?P<open><(?:think|thinking|reasoning)>))",
     re.MULTILINE | re.IGNORECASE,
 )
+_CLOSE_TAG = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
 _PROSE_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL)\(", re.MULTILINE)
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
@@ -96,9 +97,13 @@ def parse_reply(text: str) -> Reply:
     think_start = 0
     seen_think = False
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
-    for match in _EVENT.finditer(text):
+    consumed = 0
+    for match in heapq.merge(_LINE_EVENT.finditer(text), _CLOSE_TAG.finditer(text), key=_start):
         start, end = match.start(), match.end()
-        if match.group("fence") is not None:
+        if start < consumed:
+            continue  # a tag inside a fence line: part of that line
+        consumed = end
+        if match.re is _LINE_EVENT and match.group("fence") is not None:
             fence, info = match.group("fence"), match.group("info")
             indent = _indent(match.group("indent"))
             if state == "prose":
@@ -114,7 +119,7 @@ def parse_reply(text: str) -> Reply:
                 _add_cell(cells, text[body_start:start], fence_lang, fence_indent)
                 prose_start = min(end + 1, len(text))
                 state = "prose"
-        elif match.group("open") is not None:
+        elif match.re is _LINE_EVENT:
             if state == "prose":
                 prose.append(text[prose_start:start])
                 think_start, seen_think, state = start, True, "think"
@@ -140,6 +145,10 @@ def parse_reply(text: str) -> Reply:
     return Reply(tuple(cells), _prose_final(prose), "\n".join(p.strip("\n") for p in prose if p.strip()), reasoning)
 
 
+def _start(match: re.Match[str]) -> int:
+    return match.start()
+
+
 def _closes(fence: str, info: str, indent: int, char: str, length: int, opening_indent: int) -> bool:
     """CommonMark's closing fence: the opening's character, at least as long, nothing after it but spaces."""
     return fence[0] == char and len(fence) >= length and not info.strip() and indent <= opening_indent + 3
@@ -158,7 +167,7 @@ def _prose_final(segments: list[str]) -> ProseFinal | None:
     candidate (or the end of its prose segment), so the search is linear however many unclosed FINAL( there are.
     """
     for segment in reversed(segments):
-        starts = list(_PROSE_FINAL.finditer(segment))
+        starts = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
         limit = len(segment)
         for match in reversed(starts):
             argument = _argument(segment, match.end(), limit)
