@@ -335,6 +335,9 @@ _DENY_ALWAYS = {
     "mount_setattr": 442,
     "fanotify_init": 300,
 }
+# Memory outside RLIMIT_AS and any folder the disk bound measures: anonymous files, and System V segments that
+# outlive their process. Denied on every tier, the default one included ("light" filter).
+_DENY_HIDDEN_MEMORY = {"memfd_create": 319, "memfd_secret": 447, "shmget": 29}
 _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": 200}
 _CLONE = 56
@@ -371,7 +374,8 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 
 def build_filter(stage: str, pid: int = 0) -> bytes:
-    """The BPF program for one stage ("zygote" or "worker"); `pid` is the worker's own pid for signal rules."""
+    """The BPF program for one stage: "zygote", "worker" (`pid`: the worker's own, for the signal rules), or
+    "light" (the default tier: only memory that no limit or folder would count)."""
     eperm = _RET_ERRNO | errno.EPERM
     program = [
         _op(_LD_W_ABS, _OFFSET_ARCH),
@@ -381,7 +385,11 @@ def build_filter(stage: str, pid: int = 0) -> bytes:
         _op(_JGE, _X32_BIT, 0, 1),  # x32 syscall numbers would bypass every rule below
         _op(_RET, _RET_KILL_PROCESS),
     ]
-    denied = dict(_DENY_ALWAYS)
+    if stage == "light":
+        for number in _DENY_HIDDEN_MEMORY.values():
+            program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
+        return b"".join([*program, _op(_RET, _RET_ALLOW)])
+    denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY}
     if stage == "worker":
         denied.update(_DENY_IN_WORKER)
     for number in denied.values():
@@ -427,7 +435,10 @@ def install_filter(stage: str) -> int:
 
 
 def denied_syscalls(stage: str) -> list[str]:
-    names = [*_DENY_ALWAYS, *_ENOSYS, "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
+    if stage == "light":
+        return list(_DENY_HIDDEN_MEMORY)
+    names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
+    names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
     return names
@@ -550,6 +561,10 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         if not seccomp_supported():
             raise HardeningError(f"seccomp was required but is not supported here ({_machine()})")
         applied["seccomp_zygote_rules"] = install_filter("zygote")
+    elif options.get("seccomp_light") and seccomp_supported():
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        applied["no_new_privs"] = True
+        applied["seccomp_light_rules"] = install_filter("light")
     return applied
 
 

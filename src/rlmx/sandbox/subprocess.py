@@ -265,7 +265,10 @@ class SubprocessSandbox:
     def harden_options(self) -> dict[str, Any]:
         """What the worker applies to itself after loading the contexts: here, on a root host, switching to
         the sandbox's uid (non-dumpable and the subreaper are always applied)."""
-        return {"switch_uid": self.uid} if self.switch_in_worker else {}
+        options: dict[str, Any] = {"seccomp_light": True}  # no memfd or SysV segments: memory no limit counts
+        if self.switch_in_worker:
+            options["switch_uid"] = self.uid
+        return options
 
     def limits(self) -> dict[str, int]:
         memory = self.memory_limit_bytes or (4 << 30) + 8 * self._context_bytes
@@ -298,6 +301,7 @@ class SubprocessSandbox:
             "unsafe": False,
             "namespaces": [],
             "seccomp": False,
+            "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
             "landlock_abi": None,
             "uid": applied.get("uid", os.getuid()),
             "identity": self._identity(),
