@@ -4,6 +4,8 @@ scripted model (and the embedded one), real sandbox workers, real files."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,9 +13,10 @@ import pytest
 
 pytest.importorskip("mcp.server.mcpserver", reason="needs the [mcp] extra")
 
-from mcp_harness import alive, connect, descendants, payload, repl, script, server_pid, text_of
+from mcp_harness import MAIN, alive, connect, descendants, payload, repl, script, server_pid, text_of
 from mcp_types import ListRootsResult, Root
 
+from mcp import Client
 from scripting import missing_embedded_model
 
 TOOLS = {"rlm_ask", "rlm_estimate", "rlm_session_start", "rlm_session_ask", "rlm_session_end"}
@@ -308,3 +311,32 @@ async def _gone(worker: int, server: int) -> None:
     raise AssertionError(
         f"still running after the cancel: worker {worker} alive={alive(worker)}, server children {descendants(server)}"
     )
+
+
+@pytest.mark.slow
+async def test_streamable_http(tmp_path: Path, project: Path) -> None:
+    replies = script(tmp_path, [repl("FINAL(context.upper())")])
+    errlog = tmp_path / "http-stderr.txt"
+    command = [sys.executable, "-c", MAIN, "mcp", "--http", "--port", "0", "--allow", str(project)]
+    with errlog.open("w") as err:
+        server = subprocess.Popen([*command, "--scripted", str(replies)], stderr=err, cwd=tmp_path)
+    try:
+        url = await _url(errlog)
+        async with Client(url) as client:
+            reply = payload(await client.call_tool("rlm_ask", {"query": "q", "text": "over http"}))
+        taken = url.rsplit(":", 1)[1].split("/")[0]
+        busy = subprocess.run([*command[:4], "--http", "--port", taken], capture_output=True, text=True, timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert reply["answer"] == "OVER HTTP"
+    assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{taken}" in busy.stderr, busy.stderr
+
+
+async def _url(errlog: Path) -> str:
+    for _ in range(600):
+        for line in errlog.read_text().splitlines():
+            if "streamable HTTP at " in line:
+                return line.split(" at ", 1)[1].split()[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the HTTP server never said where it listens: {errlog.read_text()}")

@@ -8,6 +8,7 @@ CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the 
 from __future__ import annotations
 
 import argparse
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio",
     )
     group.add_argument("--host", default="127.0.0.1", help="with --http: address to listen on (default: 127.0.0.1)")
-    group.add_argument("--port", type=_port, default=8000, help="with --http: port to listen on (default: 8000)")
+    group.add_argument(
+        "--port", type=_port, default=8000, help="with --http: port to listen on; 0 picks a free one (default: 8000)"
+    )
     return group
 
 
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
+    # Bind first: a port in use is a clear error before a model loads.
+    sock = _bind(args.host, args.port, UsageError) if args.http else None
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
     root_lm, sub_lm, description = resolve_models(args, environ)
@@ -72,8 +77,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         "rlmx: readable folders: "
         + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
     )
-    if args.http:
-        say(f"rlmx: MCP over streamable HTTP at http://{args.host}:{args.port}/mcp (traces in {trace_dir})")
+    if sock is not None:
+        port = sock.getsockname()[1]
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp (traces in {trace_dir})")
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             say(
                 f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
@@ -82,21 +89,41 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
             )
     else:
         say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
-    anyio.run(_serve, server, service, args.http, args.host, args.port)
+    anyio.run(_serve, server, service, sock, args.host)
     return EXIT_OK
 
 
-async def _serve(server: MCPServer, service: RLMService, http: bool, host: str, port: int) -> None:
+async def _serve(server: MCPServer, service: RLMService, sock: socket.socket | None, host: str) -> None:
+    """Serve over `sock` (streamable HTTP) or stdio until done; then end every session, killing its REPL."""
     import anyio
 
     try:
-        if http:
-            await server.run_streamable_http_async(host=host, port=port)
-        else:
+        if sock is None:
             await server.run_stdio_async()
+        else:
+            import uvicorn
+
+            config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
+            await uvicorn.Server(config).serve(sockets=[sock])
     finally:
         with anyio.CancelScope(shield=True):
-            await service.aclose()  # every session's REPL is killed
+            await service.aclose()
+
+
+def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:
+    """A listening-ready socket on host:port, or `error` saying why not (usually: the port is in use)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise error(f"--host {host}: cannot resolve it ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise error(f"cannot listen on {host}:{port} ({exc.strerror}): pass another --port (0: any free one)") from None
+    return sock
 
 
 def _sayer(err: Console) -> Callable[..., None]:
