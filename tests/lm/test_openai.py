@@ -453,3 +453,17 @@ async def test_usage_named_input_and_output_tokens_is_read(server: FakeOpenAISer
     server.script(Reply(body=completion_body("ok", usage={"input_tokens": 9, "output_tokens": 2})))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.usage.input_tokens, completion.usage.output_tokens, completion.usage.estimated) == (9, 2, False)
+
+
+async def test_a_streamed_body_to_a_plain_request_is_joined(server: FakeOpenAIServer) -> None:
+    chunks = [
+        {"model": "m", "choices": [{"index": 0, "delta": {"role": "assistant", "reasoning_content": "hmm "}}]},
+        {"model": "m", "choices": [{"index": 0, "delta": {"content": "Hel"}}]},
+        {"model": "m", "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "stop"}]},
+        {"model": "m", "choices": [], "usage": usage(7, 2)},
+    ]
+    stream = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    server.script(Reply(body=stream, headers={"content-type": "text/event-stream"}))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning, completion.finish_reason) == ("Hello", "hmm ", "stop")
+    assert (completion.usage.input_tokens, completion.usage.output_tokens) == (7, 2)

@@ -27,7 +27,14 @@ _SHOWN = 300
 
 
 def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
-    """A response body as a JSON object, or LMBadResponse (retryable: the server sent something else)."""
+    """A response body as a JSON object, or LMBadResponse (retryable: the server sent something else).
+
+    A server-sent-events stream (some proxies stream even when asked not to) is joined into one completion.
+    """
+    if "text/event-stream" in content_type or raw.lstrip().startswith(b"data:"):
+        joined = _join_stream(raw)
+        if joined is not None:
+            return joined
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -40,6 +47,44 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LMBadResponse(f"the server sent JSON {type(data).__name__}, not a chat completion object", retryable=True)
     return data
+
+
+def _join_stream(raw: bytes) -> dict[str, Any] | None:
+    """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    finish: Any = None
+    usage: Any = None
+    model: Any = None
+    seen = False
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+            continue
+        try:
+            chunk = json.loads(line[5:])
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(chunk, dict):
+            return None
+        seen = True
+        model = model or chunk.get("model")
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
+            if isinstance(delta.get("content"), str):
+                text.append(delta["content"])
+            for name in _REASONING_FIELDS:
+                if isinstance(delta.get(name), str):
+                    reasoning.append(delta[name])
+            finish = choice.get("finish_reason") or finish
+    if not seen:
+        return None
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
+    if reasoning:
+        message["reasoning_content"] = "".join(reasoning)
+    return {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
 
 
 def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
@@ -119,6 +164,8 @@ def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
         return [], [], []
     if isinstance(content, str):
         return [content], [], []
+    if isinstance(content, dict):  # one part on its own
+        content = [content]
     if not isinstance(content, list):
         raise LMBadResponse(
             f"message.content is {type(content).__name__}; expected a string, null or a list of parts",
