@@ -233,22 +233,32 @@ async def test_without_a_key_a_client_leaving_cancels_its_run(served: Served, tm
 # --- load ---------------------------------------------------------------------------------------------
 
 
+async def many_at_once(served: Served, count: int) -> None:
+    """`count` concurrent SDK requests (its default 2 retries): every one gets its own answer."""
+    async with served.async_client(max_retries=2) as client:
+        replies = await asyncio.gather(
+            *(
+                client.chat.completions.create(
+                    model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * n}
+                )
+                for n in range(count)
+            ),
+            return_exceptions=True,
+        )
+    assert [r for r in replies if isinstance(r, BaseException)] == []
+    assert [r.choices[0].message.content for r in replies] == [f"length {n}" for n in range(count)]  # type: ignore[union-attr]
+    assert served.health() == {"status": "ok", "running": 0, "max_running": served.health()["max_running"], "queued": 0}
+
+
+@pytest.mark.slow
 async def test_a_hundred_concurrent_sdk_requests_all_get_their_answer(tmp_path: Path) -> None:
-    for served in start(tmp_path, delay=0.02):
-        async with served.async_client(max_retries=2) as client:
-            replies = await asyncio.gather(
-                *(
-                    client.chat.completions.create(
-                        model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * n}
-                    )
-                    for n in range(100)
-                ),
-                return_exceptions=True,
-            )
-        failed = [r for r in replies if isinstance(r, BaseException)]
-        assert failed == []
-        assert [r.choices[0].message.content for r in replies] == [f"length {n}" for n in range(100)]  # type: ignore[union-attr]
-        assert served.health()["queued"] == 0
+    for served in start(tmp_path, delay=0.02):  # the default limits: 4 running, 128 queued
+        await many_at_once(served, 100)
+
+
+async def test_requests_beyond_the_running_limit_wait_in_the_queue(tmp_path: Path) -> None:
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=2), delay=0.02):
+        await many_at_once(served, 12)
 
 
 async def test_the_queue_has_a_limit_and_a_wait_limit_with_a_retry_after(tmp_path: Path) -> None:
