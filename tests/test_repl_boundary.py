@@ -109,3 +109,34 @@ def test_sub_calls_from_threads_that_outlive_their_cell_are_served_in_the_next_o
     result = RLM(lm, sub_lm=ScriptedLM(sub, delay=0.2), budget=Budget(cell_timeout=10)).completion("q", context="c")
     assert json.loads(result.answer) == [f"PART {i}" for i in range(6)]
     assert "REPL restarted" not in feedback(lm, 2)
+
+
+async def test_a_forged_oversize_call_frame_is_refused_whole_and_the_worker_lives() -> None:
+    from rlmx.context import prepare
+    from rlmx.sandbox import SubCall, SubCallResult
+    from rlmx.sandbox.subprocess import SubprocessSandbox
+
+    spent: list[int] = []
+
+    async def calls(call: SubCall) -> list[SubCallResult]:
+        spent.append(len(call.items))
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    # Code that bypasses llm_query_batched and writes its own call frame of 200,000 items.
+    forged = (
+        "kept = 1\n"
+        "worker = llm_query.__self__\n"
+        "worker.max_batch = 10**9\n"
+        "out = worker.call('llm', [{'prompt': 'p'}] * 200_000)\n"
+        "print(len(out), out[0]['error'])"
+    )
+    box = SubprocessSandbox()
+    await box.start([prepare("context", "c")])
+    try:
+        refused = await box.run_cell(forged, calls=calls, timeout=30)
+        after = await box.run_cell("print(kept)", calls=calls, timeout=5)
+    finally:
+        await box.close()
+    assert spent == []
+    assert refused.stdout.startswith("200000 sub-call refused: 200,000 prompts in one call is over the 1,000")
+    assert after.stdout == "1\n"

@@ -27,7 +27,15 @@ class CallCaps:
         self.cell_calls = 0
 
     def admit(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-        """The items within the caps (a prefix of `items`) and one refusal message for each of the rest."""
+        """The items within the caps (a prefix of `items`) and one refusal message for each of the rest. A batch
+        larger than a whole cell may send is refused entire, before anything is spent (the worker refuses it too;
+        this is for a forged call frame)."""
+        if len(items) > self.max_calls_per_cell:
+            refusal = (
+                f"sub-call refused: {len(items):,} prompts in one call is over the {self.max_calls_per_cell:,} "
+                "sub-calls a cell may make. Send fewer, larger prompts."
+            )
+            return [], [refusal] * len(items)
         admitted: list[dict[str, Any]] = []
         refusals: list[str] = []
         for item in items:
