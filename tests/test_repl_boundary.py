@@ -140,3 +140,18 @@ async def test_a_forged_oversize_call_frame_is_refused_whole_and_the_worker_live
     assert spent == []
     assert refused.stdout.startswith("200000 sub-call refused: 200,000 prompts in one call is over the 1,000")
     assert after.stdout == "1\n"
+
+
+def test_lone_surrogates_never_reach_an_lm_client() -> None:
+    """httpx encodes request bodies as strict UTF-8: a reply cut mid-emoji, sent back as history, must not fail the
+    next call."""
+    seen: list[str] = []
+
+    def strict(messages: list[Message]) -> str:
+        for message in messages:
+            message["content"].encode("utf-8")  # what an HTTP client does; raises on a lone surrogate
+        seen.append(messages[-1]["content"])
+        return ["half \ud83d\n" + repl("x = 1"), repl("FINAL('ok')")][len(seen) - 1]
+
+    result = RLM(ScriptedLM(strict)).completion("query with half an emoji \ud83d", context="c")
+    assert result.answer == "ok"

@@ -24,6 +24,7 @@ from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
+from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 
 Status = Literal["finished", "budget_exhausted", "error"]
@@ -94,6 +95,11 @@ class NodeResult:
     value: Any = None
     error: RLMXError | None = None
     """The LM or sandbox failure that ended the node, when one did."""
+
+
+def _encodable(messages: Sequence[Message]) -> list[Message]:
+    """Messages an LM client can always encode: lone surrogates (a reply or query cut mid-emoji) become U+FFFD."""
+    return [Message(role=m["role"], content=encodable(m["content"])) for m in messages]
 
 
 class Engine:
@@ -254,7 +260,7 @@ class Engine:
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             try:
                 async with self.tree.limiter:
-                    completion = await lm.complete(list(messages), **params)
+                    completion = await lm.complete(_encodable(messages), **params)
             except LMBadResponse as exc:
                 if exc.usage is None:
                     ledger.release(reservation)
@@ -269,7 +275,7 @@ class Engine:
                 ledger.release(reservation)
                 raise
             usage = ledger.settle(reservation, completion.usage, role=role, depth=depth)
-            return dataclasses.replace(completion, usage=usage)
+            return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------
