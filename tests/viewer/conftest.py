@@ -8,7 +8,13 @@ event type of the format.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +132,56 @@ def every_event_traces(tmp_path_factory: pytest.TempPathFactory, depth2_trace: P
     for run in _runs(folder):
         run()
     return [depth2_trace, *sorted(folder.glob("*.jsonl"))]
+
+
+@dataclass
+class Served:
+    url: str
+    trace_id: str
+    api_key: str | None
+
+
+def _serve(folder: Path, api_key: str | None) -> Iterator[Served]:
+    """`rlmx serve`'s app on a real uvicorn on 127.0.0.1, after one answered chat completion."""
+    import uvicorn
+
+    from rlmx.server import create_app
+    from rlmx.server.app import ServerOptions
+
+    lm = ScriptedLM(router(root=DEPTH2_ROOT, child=_child, sub=_sub), model="scripted-root")
+    rlm = RLM(lm, max_depth=2, budget=Budget(max_iterations=3, max_subcalls=9), trace_dir=folder)
+    app = create_app(rlm, model_name="rlmx", options=ServerOptions(api_key=api_key))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        body = {"model": "rlmx", "messages": [{"role": "user", "content": "What is the code of section A?"}]}
+        request = urllib.request.Request(
+            f"{url}/v1/chat/completions",
+            data=json.dumps({**body, "context": CONTEXT}).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        yield Served(url, answer["rlmx"]["trace_id"], api_key)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from _serve(tmp_path_factory.mktemp("served"), None)
+
+
+@pytest.fixture(scope="module")
+def served_with_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from _serve(tmp_path_factory.mktemp("served-key"), "sekret-key")

@@ -195,3 +195,16 @@ def test_the_picker_lists_traces_and_links_a_sessions_questions(
     browser.find_element("link text", "1. first?").click()
     _open(browser, browser.current_url)
     assert "first?" in _text(browser, "#summary .qtext")
+
+
+def test_rlmx_serve_shows_the_page_of_its_runs(browser: Any, served_with_key: Any) -> None:
+    page = f"{served_with_key.url}/view/{served_with_key.trace_id}"
+    _open(browser, f"{page}#key={served_with_key.api_key}")
+    assert "What is the code of section A?" in _text(browser, "#summary .qtext")
+    assert "budget exhausted" in _text(browser, "#summary")
+    browser.get("about:blank")
+    browser.get(page)  # no key: the page says how to give it
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, PAGE_LIMIT_S).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
+    assert "#key=YOUR_KEY" in _text(browser, "#load-error")

@@ -33,8 +33,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.responses import JSONResponse as _JSONResponse
-from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -112,7 +112,8 @@ def create_app(
     """An ASGI app serving `rlm` as the OpenAI-compatible model `model_name`.
 
     Routes: `POST /v1/chat/completions` (plain and `stream: true`), `GET /v1/models`, `GET /v1/models/{name}`,
-    `GET /v1/traces/{trace_id}`, `GET /health`. Each request is its own completion of the same (reusable) RLM;
+    `GET /v1/traces/{trace_id}`, `GET /view/{trace_id}` (the trace viewer page), `GET /health`. Each request is
+    its own completion of the same (reusable) RLM;
     with an RLM instance, a request's `rlmx` limits can only tighten its budget. Pass a factory instead to decide
     per request. `options` sets the queue, the limits and authentication (`max_concurrent_runs` is a shortcut).
     Raises InputError for a bad option.
@@ -162,6 +163,7 @@ def create_app(
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{name:path}", get_model, methods=["GET"]),
             Route("/v1/traces/{trace_id}", get_trace, methods=["GET"]),
+            Route("/view/{trace_id}", view_trace, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ],
         middleware=middleware,
@@ -255,14 +257,15 @@ class _Server:
 
 
 class _Auth:
-    """`Authorization: Bearer <key>` on every route but /health, when the server has a key."""
+    """`Authorization: Bearer <key>` on every route but /health and the viewer page, when the server has a key. The
+    page holds no data: it fetches the trace with the key (given in the page URL's #key= fragment)."""
 
     def __init__(self, app: ASGIApp, api_key: str | None) -> None:
         self.app = app
         self.expected = None if api_key is None else f"Bearer {api_key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.expected is None or scope["type"] != "http" or scope["path"] == "/health":
+        if self.expected is None or scope["type"] != "http" or scope["path"] == "/health" or _is_viewer(scope):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -420,6 +423,20 @@ async def get_trace(request: Request) -> Response:
         return Response(text, media_type="application/x-ndjson", headers={TRACE_HEADER: trace_id})
     events = await asyncio.to_thread(_events, text)
     return JSONResponse(events, headers={TRACE_HEADER: trace_id})
+
+
+async def view_trace(request: Request) -> Response:
+    """The trace viewer page (rlmx.viewer) for one run; the page fetches `GET /v1/traces/{trace_id}`."""
+    from rlmx.viewer import page
+
+    trace_id = request.path_params["trace_id"]
+    if _trace_path(request.app.state.server, trace_id) is None:
+        raise RequestError(f"no trace {trace_id!r} here", param="trace_id", code="trace_not_found", status=404)
+    return HTMLResponse(page(trace_url=f"/v1/traces/{trace_id}"))
+
+
+def _is_viewer(scope: Scope) -> bool:
+    return scope["method"] == "GET" and str(scope["path"]).startswith("/view/")
 
 
 def _trace_path(server: _Server, trace_id: str) -> Path | None:

@@ -81,7 +81,8 @@ def trace_info(path: Path) -> TraceInfo | None:
         return None
     stat = path.stat()
     last = _last_record(path, stat.st_size)
-    session = first.get("session") if isinstance(first.get("session"), dict) else {}
+    given = first.get("session")
+    session: dict[str, Any] = given if isinstance(given, dict) else {}
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(first.get("ts") or stat.st_mtime)))
     return TraceInfo(
         name=path.name,

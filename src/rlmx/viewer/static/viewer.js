@@ -731,8 +731,18 @@ function renderList(list) {
 }
 
 // --- loading ------------------------------------------------------------------------------------------------------
+// A server started with an API key (rlmx serve --server-api-key-env) wants it on every request: open the page
+// as /view/ID#key=KEY. The fragment never leaves the browser; the key goes only into the Authorization header.
+function authHeaders() {
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
 async function fetchEvents(url) {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: authHeaders() });
+  if (res.status === 401) {
+    throw new Error("this server needs its API key: open the page as " +
+      `${location.pathname}#key=YOUR_KEY (the key stays in the browser and is sent only as the Authorization header)`);
+  }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
   const text = await res.text();
   return parseEvents(text);
@@ -813,7 +823,7 @@ async function main() {
   const nav = document.getElementById("nav");
   try {
     if (CONFIG.listUrl) {
-      try { LIST = await (await fetch(CONFIG.listUrl)).json(); } catch (_) { LIST = null; }
+      try { LIST = await (await fetch(CONFIG.listUrl, { headers: authHeaders() })).json(); } catch (_) { LIST = null; }
       nav.append(h("a", { href: "?" }, "all traces"));
     }
     if (CONFIG.traceUrl || TRACE_NAME) {
