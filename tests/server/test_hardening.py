@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from rlmx.prompts import query_from
-from rlmx.server.app import ServerOptions
+from rlmx.server import ServerOptions
 from server.server_harness import MODEL, NAP, SLEEP, Served, ask, ended, start, started
 from server.server_harness import pidfile as worker_pidfile
 
