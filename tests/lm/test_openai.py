@@ -172,6 +172,7 @@ async def test_provider_cost_lands_in_usage(server: FakeOpenAIServer) -> None:
 # --- event loops: the sync API, shared LMs, threads ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_twenty_sync_completions_in_a_row_on_one_rlm(
     server: FakeOpenAIServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -467,3 +468,14 @@ async def test_a_streamed_body_to_a_plain_request_is_joined(server: FakeOpenAISe
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.text, completion.reasoning, completion.finish_reason) == ("Hello", "hmm ", "stop")
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (7, 2)
+
+
+def test_a_fan_out_queues_on_a_server_with_few_slots_and_every_item_is_answered() -> None:
+    with FakeOpenAIServer(Behaviour(text="done", latency=0.05), slots=2) as server:
+        sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+        root = ScriptedLM(
+            ["```repl\nouts = llm_query_batched([f'q{i}' for i in range(8)])\nFINAL(','.join(outs))\n```"]
+        )
+        result = RLM(root, sub_lm=sub).completion("q", context="c")
+    assert result.answer == ",".join(["done"] * 8)
+    assert server.max_in_flight == 2 and len(server.requests) == 8

@@ -16,9 +16,11 @@ Three things here are about real servers rather than the protocol:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import os
 import re
+import ssl
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -63,6 +65,22 @@ _UNSUPPORTED = re.compile(
 )
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
+
+
+@cache
+def _tls_context() -> ssl.SSLContext | None:
+    """The HTTP library's default TLS context, built once: loading the CA bundle takes about 0.3 s, and every
+    event loop (every sync `completion()` call) gets its own client. None leaves the library's default."""
+    for name in ("httpx2", "httpx"):  # openai 3.x uses httpx2, 1.x and 2.x httpx
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        create = getattr(module, "create_ssl_context", None)
+        if callable(create):
+            context = create()
+            return context if isinstance(context, ssl.SSLContext) else None
+    return None
 
 
 @cache
@@ -226,7 +244,7 @@ class OpenAICompatibleLM:
                 timeout=openai.Timeout(self.timeout, connect=min(self.timeout, DEFAULT_CONNECT_TIMEOUT)),
                 # The SDK's default wrapper schedules its own close on whatever loop runs at garbage collection;
                 # this plain client is closed by _close_at_shutdown on its own loop instead.
-                http_client=openai.DefaultAsyncHttpxClient(),
+                http_client=openai.DefaultAsyncHttpxClient(**_tls()),
             )
             closer = _close_at_shutdown(client)
             self._clients[id(loop)] = _LoopClient(client, loop, closer)
@@ -262,6 +280,11 @@ class OpenAICompatibleLM:
                 return LMServerError(f"server error, after retries: {detail}")
             return LMRequestError(f"request rejected: {detail}")
         return LMError(f"{self.model} at {self.base_url} failed: {exc}")
+
+
+def _tls() -> dict[str, Any]:
+    context = _tls_context()
+    return {} if context is None else {"verify": context}
 
 
 def _rejects(exc: openai.APIStatusError, name: str) -> bool:
