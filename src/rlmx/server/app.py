@@ -306,7 +306,7 @@ async def chat_completions(request: Request) -> Response:
         call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
-        prepared, schema = await _prepare(call)
+        prepared, schema = await _prepare(call, rlm.max_context_bytes)
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
         server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener), release)
@@ -359,11 +359,11 @@ async def _answer(request: Request, server: _Server, run: Run, fingerprint: str,
     return JSONResponse(openai_compat.completion(result, model=server.model_name), headers=headers)
 
 
-async def _prepare(call: ChatCall) -> tuple[Any, Any]:
+async def _prepare(call: ChatCall, max_context_bytes: int) -> tuple[Any, Any]:
     """The call's contexts checked and prepared, on a worker thread (a big context takes a while). Anything the
     preparation raises is about the request's data, so it is a 400."""
     try:
-        return await asyncio.to_thread(_inputs, call.query, call.context, call.contexts, call.output)
+        return await asyncio.to_thread(_inputs, call.query, call.context, call.contexts, call.output, max_context_bytes)
     except RLMXError:
         raise
     except (TypeError, ValueError, RecursionError) as exc:
