@@ -24,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ class ServerOptions:
     """How long a keyed run outlives its last client, waiting for a retry to pick it up."""
     idempotency_keep: float = 600.0
     """How long a keyed run's answer is kept after it ends."""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     """When set, every route but /health needs `Authorization: Bearer <api_key>`."""
     cors_origins: tuple[str, ...] = ()
 
