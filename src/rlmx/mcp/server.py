@@ -112,6 +112,12 @@ class Grant:
     allowed: Roots | None
     default: Path
 
+    def describe(self) -> str:
+        """Which folders are readable, in words, for the tools' descriptions."""
+        if self.allowed is not None:
+            return f"Readable folders: {', '.join(str(f) for f in self.allowed.folders)}."
+        return f"Readable folders: the client's MCP roots, or else {self.default.resolve()}."
+
     async def roots(self, ctx: Context) -> Roots:
         if self.allowed is not None:
             return self.allowed
@@ -123,30 +129,31 @@ class Grant:
 
 def build_server(service: RLMService, grant: Grant) -> MCPServer:
     """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
-    server = MCPServer("rlmx", version=__version__, instructions=INSTRUCTIONS)
+    readable = grant.describe()
+    server = MCPServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
     running = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
     local = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
-    @server.tool(description=ASK_DESCRIPTION, annotations=running)
+    @server.tool(description=f"{ASK_DESCRIPTION} {readable}", annotations=running)
     async def rlm_ask(
         query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
     ) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
         return await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
 
-    @server.tool(description=ESTIMATE_DESCRIPTION, annotations=local)
+    @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=local)
     async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
         # Reading a large folder blocks: do it off the event loop, so progress and cancellation still flow.
         work = anyio.to_thread.run_sync(service.estimate, roots, query, paths, text)
         return await _refusing(work)
 
-    @server.tool(description=SESSION_START_DESCRIPTION, annotations=local)
+    @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=local)
     async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
         return await _refusing(service.session_start(roots, paths, text))
 
-    @server.tool(description=SESSION_ASK_DESCRIPTION, annotations=running)
+    @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=running)
     async def rlm_session_ask(
         session_id: SessionId,
         query: Query,
