@@ -31,11 +31,11 @@ class CallCaps:
         larger than a whole cell may send is refused entire, before anything is spent (the worker refuses it too;
         this is for a forged call frame)."""
         if len(items) > self.max_calls_per_cell:
-            refusal = (
+            whole = (
                 f"sub-call refused: {len(items):,} prompts in one call is over the {self.max_calls_per_cell:,} "
                 "sub-calls a cell may make. Send fewer, larger prompts."
             )
-            return [], [refusal] * len(items)
+            return [], [whole] * len(items)
         admitted: list[dict[str, Any]] = []
         refusals: list[str] = []
         for item in items:
