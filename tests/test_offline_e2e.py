@@ -1,9 +1,13 @@
-"""The offline default, end to end, with the real embedded model (SmolLM2 on llama.cpp) and the guided root."""
+"""The offline default, end to end, with the real embedded model (SmolLM2 on llama.cpp) and the guided root:
+the README's example, needles beyond the model's window, and real public texts (Debian packages, skipped when
+they are not installed)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +26,12 @@ if (_missing := missing_embedded_model()) is not None:
     pytest.skip(_missing, allow_module_level=True)
 
 from rlmx.lm import GuidedRoot, LocalLM  # noqa: E402
+
+
+def guided(local: LocalLM) -> RLM:
+    """The offline default as `rlmx ask` builds it: the guided root, and the model as its short-reply reader."""
+    root = GuidedRoot(local)
+    return RLM(root, sub_lm=root.reader)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +67,9 @@ def test_rlmx_ask_answers_a_lookup_over_1mb_offline(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
-    assert result["answer"] == DEFAULT_NEEDLE.answer
+    answer, source = result["answer"].split("\n", 1)
+    assert answer == DEFAULT_NEEDLE.answer
+    assert source.startswith("From [line ") and DEFAULT_NEEDLE.sentence in source
     assert "small local model" in completed.stderr
     events = [json.loads(line) for line in Path(result["trace_path"]).read_text().splitlines()]
     cells = [e for e in events if e["type"] == "cell_start"]
@@ -94,24 +106,77 @@ async def test_guided_root_finds_the_needle_beyond_the_model_window(
 ) -> None:
     text = haystack(int(tokens * CHARS_PER_TOKEN), needle, depth=0.71, seed=tokens)
     assert len(text) / CHARS_PER_TOKEN > local.n_ctx  # SmolLM2 alone could not even read this input
-    result = await RLM(GuidedRoot(local), sub_lm=local).acompletion(needle.question, context=text)
+    result = await guided(local).acompletion(needle.question, context=text)
     assert result.status == "finished"
-    assert needle.answer.lower() in result.answer.lower()
+    assert result.answer.split("\n")[0].lower() == needle.answer.lower()
+
+
+def test_the_readme_example_answers_in_one_command(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "aurora_report.txt"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    environment["XDG_STATE_HOME"] = str(tmp_path / "state")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rlmx.cli",
+            "ask",
+            "What is the launch code for the Aurora project?",
+            "--context",
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split("\n")[0] == "7391-KESTREL"
+
+
+JARGON = Path("/usr/share/doc/jargon-text/jargon.txt.gz")
+
+
+@pytest.fixture(scope="module")
+def jargon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not JARGON.is_file():
+        pytest.skip("the jargon-text Debian package is not installed (apt-get install jargon-text)")
+    path = tmp_path_factory.mktemp("jargon") / "jargon.txt"
+    path.write_bytes(gzip.decompress(JARGON.read_bytes()))
+    return path
+
+
+async def test_a_real_glossary_lookup_is_answered_with_its_entry(local: LocalLM, jargon: Path) -> None:
+    result = await guided(local).acompletion("What is the Camel Book the nickname for?", context=jargon)
+    assert result.status == "finished"
+    assert "Programming Perl" in result.answer  # the short answer, or the quoted entry that holds it
+    assert "entry 'Camel Book'" in result.answer
+
+
+async def test_a_fact_absent_from_a_real_text_is_not_found(local: LocalLM, jargon: Path) -> None:
+    result = await guided(local).acompletion("What is the price of a bitcoin?", context=jargon)
+    assert (result.answer, result.usage.sub.calls) == ("NOT FOUND", 0)
+
+
+async def test_a_count_over_a_real_text_is_exact_and_says_what_it_counted(local: LocalLM, jargon: Path) -> None:
+    text = jargon.read_text()
+    expected = sum(1 for h in dict.fromkeys(re.findall(r"(?m)^   :([^:\n]+):", text)) if h[0] in "Qq")
+    result = await guided(local).acompletion("How many entries begin with Q?", context=jargon)
+    count, counted = result.answer.split("\n", 1)
+    assert (count, result.usage.sub.calls) == (str(expected), 0)
+    assert counted.startswith("Counted: entries whose name begins with 'Q'")
 
 
 async def test_guided_root_says_not_found_when_no_term_occurs(local: LocalLM) -> None:
     text = haystack(200_000, Needle("The ferry timetable changed in spring.", "", ""), seed=3)
-    result = await RLM(GuidedRoot(local), sub_lm=local).acompletion(
-        "What is the password for the archive server?", context=text
-    )
+    result = await guided(local).acompletion("What is the password for the archive server?", context=text)
     assert (result.answer, result.usage.sub.calls) == ("NOT FOUND", 0)
 
 
 async def test_guided_root_rejects_invented_answers_when_the_fact_is_absent(local: LocalLM) -> None:
     decoy = Needle("The password policy was reviewed by the committee.", "", "")
     text = haystack(200_000, decoy, seed=5)
-    result = await RLM(GuidedRoot(local), sub_lm=local).acompletion(
-        "What is the password for the archive server?", context=text
-    )
+    result = await guided(local).acompletion("What is the password for the archive server?", context=text)
     assert result.usage.sub.calls >= 1
     assert result.answer == "NOT FOUND"

@@ -1,55 +1,279 @@
-"""The guided root's cells, on the host (they are plain functions) and through the engine with a scripted reader."""
+"""The guided root's cells on the host (they are plain functions), and the root through the engine with a
+scripted reader: units and locations, ranking, verification, counting, honest answers and honest failures."""
 
 from __future__ import annotations
 
-from rlmx import RLM
-from rlmx.bench.niah import Needle, haystack
+import sqlite3
+from typing import Any
+
+import pytest
+
+from rlmx import RLM, Budget
 from rlmx.lm import GuidedRoot, Message, ScriptedLM
-from rlmx.lm.guided_cells import NOT_FOUND, guided_answer, search_terms, verified_spans
+from rlmx.lm.guided_cells import (
+    NOT_FOUND,
+    Index,
+    build_index,
+    count_answer,
+    detect_shape,
+    guided_answer,
+    rank,
+    search_terms,
+    split_units,
+    verified_span,
+)
 
-QUESTION = "From which platform does the night train to Vellmoor depart?"
-CHUNK = "The ferry waited. The night train to Vellmoor departs from platform 9. The bakery closed."
+SCRIPTURE = "\n".join(
+    ["Genesis 1", ""]
+    + [f"  {n} And the filler verse number {n} spoke of fields and rivers." for n in range(1, 30)]
+    + ["", "Genesis 2", "", "  1 Thus the heavens and the earth were finished,", "and all the host of them."]
+    + [f"  {n} Another verse {n} about the garden and the trees." for n in range(2, 25)]
+    + ["  25 And Methuselah lived nine hundred sixty and nine years, and begat Lamech."]
+)
+GLOSSARY = "\n\n".join(
+    f"   :{name}: n.\n\n   {body}"
+    for name, body in [(f"word{n}", f"A filler definition number {n} about computers.") for n in range(30)]
+    + [
+        ("quux", "A metasyntactic variable, after foo and bar, invented by Guy Steele."),
+        ("quine", "A program that prints its own source code."),
+        ("kludge", "A clever but clumsy fix."),
+    ]
+)
+RECORDS = "\n".join(
+    [f"{0x41 + n:04X};LATIN CAPITAL LETTER {chr(0x41 + n)};Lu;0;L;;;;;N;;;;{0x61 + n:04X};" for n in range(26)]
+    + ["00DF;LATIN SMALL LETTER SHARP S;Ll;0;L;;;;;N;;;1E9E;;1E9E", "0020;SPACE;Zs;0;WS;;;;;N;;;;;"]
+)
+MANUAL = (
+    "Configuration\n=============\n\nThe server reads its settings at start.\n\n"
+    "Timeouts\n--------\n\nThe default request timeout is 45 seconds. The idle timeout is longer.\n\n"
+    + "\n\n".join(f"Filler paragraph {n} about logging and rotation of files." for n in range(30))
+)
 
 
-def test_search_terms_drop_question_words_and_keep_quoted_phrases() -> None:
-    assert search_terms('Who wrote "the blue book" in Oslo?') == ["the blue book", "wrote", "blue", "book", "oslo"]
+def state_of(text: str) -> dict[str, Any]:
+    return build_index([("context", text)])
 
 
-def test_only_copied_phrases_from_a_relevant_sentence_count() -> None:
-    terms = search_terms(QUESTION)
-    assert verified_spans("The night train to Vellmoor departs from platform 9.", CHUNK, QUESTION, terms) == ["9"]
-    assert verified_spans("It leaves from platform 12.", CHUNK, QUESTION, terms) == []  # not in the text
-    assert verified_spans("The bakery closed.", CHUNK, QUESTION, terms) == []  # not near a query term
-    assert verified_spans("It is NOT FOUND.", CHUNK, QUESTION, terms) == []
+def never(prompts: list[str]) -> list[str]:
+    raise AssertionError(f"no sub-call expected, got {len(prompts)}")
 
 
-def test_a_word_inside_a_longer_word_is_not_a_match() -> None:
-    chunk = "Many ships came. The harbor master left."
-    question = "Who is the harbor master?"
-    assert verified_spans("ma", chunk, question, search_terms(question)) == []
+@pytest.mark.parametrize(
+    ("text", "shape"), [(SCRIPTURE, "verses"), (GLOSSARY, "entries"), (RECORDS, "records"), (MANUAL, "paragraphs")]
+)
+def test_the_shape_of_the_text_is_recognised(text: str, shape: str) -> None:
+    assert detect_shape(text) == shape
 
 
-def test_unverified_replies_fall_back_to_the_sentence_holding_every_term() -> None:
-    text = "Filler. " * 50 + "The night train to Vellmoor departs from platform 9. " + "More filler. " * 50
-    result = guided_answer(text, QUESTION, lambda prompts: ["I cannot tell."] * len(prompts))
-    assert result["answer"] == "The night train to Vellmoor departs from platform 9."
-    assert "every query term" in result["report"]
+def test_units_keep_their_locations() -> None:
+    verses, _ = split_units([("bible", SCRIPTURE)])
+    first = next(u for u in verses if u["name"] == "Genesis 2:1")
+    assert first["text"] == "Thus the heavens and the earth were finished, and all the host of them."  # wrapped line
+    assert first["line"] == 35 and first["where"].startswith("Genesis 2:1")
+    entries, _ = split_units([("jargon", GLOSSARY)])
+    assert any(u["name"] == "quux" and "Guy Steele" in u["text"] and u["kind"] == "entry" for u in entries)
+    records, _ = split_units([("ucd", RECORDS)])
+    sharp = next(u for u in records if "SHARP S" in u["text"])
+    assert (sharp["name"], sharp["line"], sharp["kind"]) == ("00DF", 27, "line")
+    paragraphs, _ = split_units([("manual", MANUAL)])
+    timeout = next(u for u in paragraphs if "45 seconds" in u["text"])
+    assert timeout["name"] == "Timeouts" and "under 'Timeouts'" in timeout["where"]
 
 
-def test_a_partial_decoy_is_not_an_answer() -> None:
-    text = "Filler. " * 50 + "The night train was late. " + "More filler. " * 50
-    result = guided_answer(text, QUESTION, lambda prompts: ["The night train departs from platform 4."] * len(prompts))
-    assert result["answer"] == NOT_FOUND
+def test_several_sources_name_their_file_in_the_location() -> None:
+    units, _ = split_units([("a.txt", "alpha\n\nbeta"), ("b.txt", "gamma")])
+    assert [u["where"] for u in units] == ["a.txt, line 1", "a.txt, line 3", "b.txt, line 1"]
 
 
-async def test_guided_root_runs_through_the_engine_with_any_reader() -> None:
-    needle = Needle("The night train to Vellmoor departs from platform 9.", QUESTION, "9")
-    text = haystack(200_000, needle, seed=2)
+def test_ranking_stems_words_and_prefers_the_unit_holding_the_rare_terms() -> None:
+    state = state_of(MANUAL)
+    best = rank(state, search_terms("What is the default timeout of requests?"))[0]
+    assert "45 seconds" in best["text"] and best["cover"] == 1.0  # "requests" matched "request"
 
-    def reader(messages: list[Message]) -> str:
-        return "It departs from platform 9." if "platform 9" in messages[0]["content"] else "NOT FOUND"
 
-    sub = ScriptedLM(reader, model="reader")
-    result = await RLM(GuidedRoot(sub), sub_lm=sub).acompletion(QUESTION, context=text)
-    assert (result.answer, result.iterations, result.usage.sub.calls) == ("9", 2, 1)
-    assert all("Text:" in call[0]["content"].split("Question:")[0] for call in sub.calls)  # text first
+def test_a_bm25_of_its_own_ranks_alike_when_sqlite_has_no_fts5(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fts5(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("no such module: fts5")
+
+    monkeypatch.setattr(sqlite3, "connect", no_fts5)
+    units, _ = split_units([("manual", MANUAL)])
+    index = Index(units)
+    assert index.engine == "bm25-python"
+    row, _ = index.search(["timeouts", "request"])[0]
+    assert "45 seconds" in units[row]["text"]
+
+
+def test_questions_in_other_scripts_find_their_terms() -> None:
+    assert search_terms("Wie lautet der Startcode für das Projekt Aurora?") == [
+        "lautet",
+        "startcode",
+        "projekt",
+        "aurora",
+    ]
+    assert "发射" in search_terms("奥罗拉项目的发射代码是什么？")
+    state = state_of("Der Bericht.\n\nDer Startcode für das Projekt Aurora lautet 7391-KESTREL.\n\nEnde.")
+    assert "7391" in rank(state, search_terms("Wie lautet der Startcode für Aurora?"))[0]["text"]
+    chinese = state_of("天气很好。\n\n奥罗拉项目的发射代码是7391。\n\n会议在周一。")
+    assert "7391" in rank(chinese, search_terms("奥罗拉项目的发射代码是什么？"))[0]["text"]
+
+
+UNIT = {"name": "Genesis 5:27", "text": "And all the days of Methuselah were nine hundred sixty and nine years."}
+FREQUENT = {"and", "the", "lord", "god"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Nine hundred sixty and nine years.", "nine hundred sixty and nine years"),
+        ("Methuselah", None),  # a word of the question
+        ("The LORD", None),  # a frequent word of the text
+        ("He lived 969 years.", None),  # not in the unit
+        ("And all the days of Methuselah were nine hundred sixty and nine years.", None),  # a copy, not an answer
+        ("NOT FOUND", None),
+        ("Error: budget exhausted", None),
+    ],
+)
+def test_a_reply_counts_only_as_a_fitting_span_of_its_unit(reply: str, expected: str | None) -> None:
+    span = verified_span(reply, UNIT, "How old was Methuselah when he died?", FREQUENT)
+    assert (span.lower() if span else None) == expected
+
+
+def test_the_answer_must_fit_the_question_type() -> None:
+    unit = {"name": "", "text": "The quux variable was invented by Guy Steele at the lab."}
+    assert verified_span("Guy Steele", unit, "Who invented quux?", set()) == "Guy Steele"
+    assert verified_span("the lab", unit, "Who invented quux?", set()) is None  # "who" wants a name
+    assert verified_span("the lab", unit, "How many labs invented quux?", set()) is None  # a number
+
+
+def test_a_verified_answer_comes_with_its_unit_and_location() -> None:
+    state = state_of(SCRIPTURE)
+    prompts_seen: list[str] = []
+
+    def reader(prompts: list[str]) -> list[str]:
+        prompts_seen.extend(prompts)
+        return ["nine hundred sixty and nine years" if "Methuselah" in p else "NOT FOUND" for p in prompts]
+
+    result = guided_answer(state, "How many years did Methuselah live?", reader)
+    assert result["kind"] == "answer"
+    first, source = result["answer"].split("\n", 1)
+    assert first == "nine hundred sixty and nine years"
+    assert source.startswith("From [Genesis 2:25 (line 60)]") and "begat Lamech" in source
+    assert prompts_seen[0].index("Text:") < prompts_seen[0].index("Question:")  # text first
+    assert len(prompts_seen) == len(set(prompts_seen))
+    assert "phase search" in result["report"] and "phase read" in result["report"]
+
+
+def test_without_a_verified_reply_the_best_units_are_quoted_and_labelled() -> None:
+    state = state_of(SCRIPTURE)
+    result = guided_answer(state, "How many years did Methuselah live?", lambda ps: ["The LORD"] * len(ps))
+    assert result["kind"] == "evidence"
+    assert result["answer"].startswith("No short answer could be verified. The best matching passages:")
+    assert "[Genesis 2:25 (line 60)] And Methuselah lived nine hundred" in result["answer"]
+
+
+def test_an_absent_fact_is_not_found_without_reading() -> None:
+    state = state_of(SCRIPTURE)
+    assert guided_answer(state, "Who was the king of Norway in 1905?", never)["answer"] == NOT_FOUND
+
+
+def test_a_tiny_context_is_read_once() -> None:
+    state = state_of("The launch code for the Aurora project is 7391-KESTREL.")
+    calls: list[list[str]] = []
+
+    def reader(prompts: list[str]) -> list[str]:
+        calls.append(prompts)
+        return ["7391-KESTREL"] * len(prompts)
+
+    result = guided_answer(state, "What is the launch code for the Aurora project?", reader)
+    assert result["answer"].split("\n")[0] == "7391-KESTREL"
+    assert [len(c) for c in calls] == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "count", "says"),
+    [
+        (SCRIPTURE, "How many times does the word 'garden' occur?", "23", "whole-word, case-insensitive"),
+        (SCRIPTURE, "How often does Methuselah appear?", "1", "'Methuselah'"),
+        (SCRIPTURE, "How many verses mention rivers?", "29", "verses whose text holds 'rivers'"),
+        (SCRIPTURE, "How many verses are there?", "54", "verses"),
+        (GLOSSARY, "How many entries begin with Q?", "2", "whose name begins with 'Q'"),
+        (GLOSSARY, "How many entries are in the lexicon?", "33", "entries"),
+        (RECORDS, "How many lines contain Lu?", "26", "lines holding 'Lu'"),
+        (SCRIPTURE, "Which chapter mentions garden the most?", "Genesis 2", "per chapter"),
+    ],
+)
+def test_counting_questions_are_answered_by_code(text: str, question: str, count: str, says: str) -> None:
+    result = guided_answer(state_of(text), question, never)
+    first, detail = result["answer"].split("\n", 1)
+    assert (result["kind"], first) == ("count", count)
+    assert says in detail
+
+
+def test_listing_names_the_units() -> None:
+    answer = count_answer(state_of(GLOSSARY), "List the entries that begin with qu")
+    assert answer is not None and answer.startswith("2 entries") and "- quux" in answer and "- quine" in answer
+
+
+def test_a_lookup_that_says_how_many_is_not_a_count() -> None:
+    assert count_answer(state_of(SCRIPTURE), "How many years did Methuselah live?") is None
+
+
+# --- through the engine ------------------------------------------------------------------------------------
+
+
+def reader_of(answer: str) -> ScriptedLM:
+    def reply(messages: list[Message]) -> str:
+        return answer if "7391-KESTREL" in messages[0]["content"] else "NOT FOUND"
+
+    return ScriptedLM(reply, model="reader")
+
+
+TEXT = "\n\n".join(
+    ["Quarterly notes on the harbour works and the weather." for _ in range(200)]
+    + ["The launch code for the Aurora project is 7391-KESTREL."]
+    + ["More notes on supplies, crews and timetables." for _ in range(200)]
+)
+
+
+async def test_guided_root_answers_through_the_engine_with_the_source() -> None:
+    root = GuidedRoot(reader_of("7391-KESTREL"))
+    result = await RLM(root, sub_lm=root.reader).acompletion(
+        "What is the launch code for the Aurora project? 🚀", context=TEXT
+    )
+    assert result.status == "finished"
+    assert result.answer.split("\n")[0] == "7391-KESTREL"
+    assert "line 401" in result.answer
+    assert (result.iterations, result.usage.sub.calls) == (2, 1)
+
+
+async def test_a_guided_cell_that_fails_ends_the_run_with_an_error() -> None:
+    root = GuidedRoot(reader_of("7391-KESTREL"), reads="three")  # type: ignore[arg-type]  # crashes the cell
+    result = await RLM(root, sub_lm=root.reader).acompletion("What is the launch code?", context=TEXT)
+    assert result.status == "error"
+    assert "guided root's cell to answer failed" in result.stop_reason and "TypeError" in result.stop_reason
+    assert NOT_FOUND not in result.answer
+
+
+async def test_a_guided_cell_that_times_out_ends_the_run_with_an_error() -> None:
+    slow = ScriptedLM(lambda messages: "7391-KESTREL", model="reader", delay=5.0)
+    root = GuidedRoot(slow)
+    rlm = RLM(root, sub_lm=root.reader, budget=Budget(cell_timeout=1.0))
+    result = await rlm.acompletion("What is the launch code for the Aurora project?", context=TEXT)
+    assert result.status == "error"
+    assert "failed" in result.stop_reason
+
+
+async def test_a_local_reader_gets_a_short_reply_budget() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Recorder:
+        model = "local:tiny"
+
+        async def complete(self, messages: Any, **params: Any) -> Any:
+            seen.append(params)
+            return await ScriptedLM(["ok"]).complete(messages)
+
+    root = GuidedRoot(Recorder())
+    await root.reader.complete([{"role": "user", "content": "hi"}], max_tokens=4096)
+    await root.reader.complete([{"role": "user", "content": "hi"}])
+    assert [p["max_tokens"] for p in seen] == [32, 32]

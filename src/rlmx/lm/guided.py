@@ -1,77 +1,113 @@
 """GuidedRoot: a root that writes the REPL cells itself, for models too small to write code.
 
 It is a strategy, labeled as one, not an imitation of an LM: its cells come from `guided_cells.py` and run in
-the normal REPL under the normal engine (budgets, events, trace). The sub-LM does the reading through
-`llm_query_batched`; the cells keep only answers found verbatim in the text the sub-LM read.
+the normal REPL under the normal engine (budgets, events, trace). Turn 1 cuts the context into its natural units
+(lines, verses, entries, paragraphs) and indexes them (BM25, stemmed); turn 2 answers: counting questions by
+code, lookups by having the sub-LM read the best few units (`llm_query_batched`) and keeping only a reply
+copied from the unit that best matches the question; else it quotes the best units, or says NOT FOUND.
+A cell of its own that fails ends the run with status "error" (never a made-up NOT FOUND).
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from rlmx import prompts
+from rlmx.errors import SandboxError
 from rlmx.lm import guided_cells
-from rlmx.lm.base import LM, Completion, Message, Usage
+from rlmx.lm.base import LM, Completion, CountsTokens, Message, Usage, message_token_bound
 
 _LIBRARY = inspect.getsource(guided_cells).replace("from __future__ import annotations\n", "")
+_READY = "guided index ready"
+READER_MAX_TOKENS = 32
+"""Reply cap for a local reader: an answer is a few words; a small model left to run copies the passage."""
+
+
+class GuidedCellFailed(SandboxError):
+    """A cell the guided root wrote did not finish (it raised, or timed out): the run fails with its error."""
+
+
+class ShortReader:
+    """The sub-LM as the guided root's reader: local models (`local:...`) get at most READER_MAX_TOKENS per
+    reply; any other model is passed through unchanged (a reasoning model needs its tokens)."""
+
+    def __init__(self, inner: LM) -> None:
+        self.inner = inner
+        self.model = inner.model
+
+    async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        if self.model.startswith("local:"):
+            params["max_tokens"] = min(int(params.get("max_tokens") or READER_MAX_TOKENS), READER_MAX_TOKENS)
+        return await self.inner.complete(messages, **params)
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        if isinstance(self.inner, CountsTokens):
+            return await self.inner.count_tokens(messages)
+        return message_token_bound(messages)
 
 
 class GuidedRoot:
-    """Root "LM" that probes the context, searches it with terms from the query, asks `sub_lm` (through the
-    REPL's `llm_query_batched`) about the best windows, verifies candidates against the text and finishes.
+    """Root "LM" that indexes the context, answers counting questions by code, has `sub_lm` read the best units
+    (through the REPL's `llm_query_batched`), verifies the reply against its unit and finishes.
 
-        rlm = RLM(GuidedRoot(local), sub_lm=local)
+        root = GuidedRoot(local)
+        rlm = RLM(root, sub_lm=root.reader)     # reader: the sub-LM with short replies (local models)
 
-    `window_chars` is the size of each text window sent to the sub-LM; `max_windows` bounds the sub-calls.
-    It answers lookups ("what is X", "who did Y"); it does not plan multi-step analyses.
+    `reads` is how many units the sub-LM reads per question. It answers lookups and counts; it does not plan
+    multi-step analyses.
     """
 
-    def __init__(self, sub_lm: LM, *, window_chars: int = 3000, max_windows: int = 4) -> None:
+    def __init__(self, sub_lm: LM, *, reads: int = guided_cells.READS) -> None:
         self.sub_lm = sub_lm
-        self.window_chars = window_chars
-        self.max_windows = max_windows
+        self.reader = ShortReader(sub_lm)
+        self.reads = reads
         self.model = f"guided-root(reader={sub_lm.model})"
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         turn = 1 + sum(1 for m in messages if m["role"] == "assistant")
         query = prompts.query_from(messages)
         if turn == 1:
-            text = self._probe()
-        elif turn == 2:
-            text = self._search(query)
+            text = self._index()
+        elif turn == 2 and _READY in _last_user(messages):
+            text = self._answer(query)
         else:
-            text = (
-                "The guided search did not finish cleanly; answering with what it found.\n"
-                + "```repl\nFINAL(answer.get('content') or 'NOT FOUND')\n```"
-            )
+            step = "index the context" if turn == 2 else "answer"
+            raise GuidedCellFailed(f"the guided root's cell to {step} failed: {_failure(_last_user(messages))}")
         return Completion(text=text, usage=Usage(0, 0, 0.0), model=self.model)
 
-    def _probe(self) -> str:
+    def _index(self) -> str:
         return (
-            "Guided root (rlmx writes this code; no LM does): load the search helpers and probe the context.\n"
+            "Guided root (rlmx writes this code; no LM does): cut the context into units and index them.\n"
             "```repl\n"
             f"{_LIBRARY}\n"
             "_guided_vars = {k: v for k, v in list(globals().items())\n"
             "                if not k.startswith('_') and k != 'answer' and isinstance(v, (str, list, dict))}\n"
-            "_guided_text = collect_text(_guided_vars)\n"
-            "for _name, _value in _guided_vars.items():\n"
-            "    print(f'{_name}: {type(_value).__name__}, {len(_value):,} items/chars')\n"
-            "print(f'searchable text: {len(_guided_text):,} characters')\n"
+            "_guided_state = build_index(collect_sources(_guided_vars))\n"
+            "print(describe(_guided_state))\n"
             "```"
         )
 
-    def _search(self, query: str) -> str:
+    def _answer(self, query: str) -> str:
         return (
-            "Guided root: search the context for the query's terms, read the best windows with the sub-LM, "
-            "keep only answers found verbatim in the text they came from.\n"
+            "Guided root: count by code, or read the best units with the sub-LM and keep only a verified answer.\n"
             "```repl\n"
-            f"_guided = guided_answer(_guided_text, {json.dumps(query)}, llm_query_batched,\n"
-            f"                        window_chars={self.window_chars}, max_windows={self.max_windows})\n"
+            f"_guided = guided_answer(_guided_state, {query!r}, llm_query_batched, reads={self.reads})\n"
             "print(_guided['report'])\n"
             "answer['content'] = _guided['answer']\n"
             "FINAL(_guided['answer'])\n"
             "```"
         )
+
+
+def _last_user(messages: Sequence[Message]) -> str:
+    return next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+
+
+def _failure(feedback: str) -> str:
+    """The error lines of a cell's output (its last traceback line, or its end)."""
+    lines = [line.strip() for line in feedback.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "Exception" in line or "timed out" in line]
+    picked = errors[-1] if errors else (lines[-1] if lines else "no output")
+    return picked[:500]

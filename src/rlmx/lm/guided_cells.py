@@ -1,8 +1,21 @@
-"""Code the guided root runs inside the REPL: probe, search by query terms, read windows, verify, answer.
+"""Code the guided root runs inside the REPL: split the text into its natural units, rank them, read, verify, answer.
 
 Stdlib only and self-contained: GuidedRoot sends this file's source as a REPL cell, so it runs in the sandbox
 like any model-written code (and shows in the trace as such). Functions take their REPL helpers as arguments,
 so they can be tested on the host too.
+
+The pipeline, evidence first:
+* units: lines of a record file, verses of a numbered scripture, entries of a glossary, paragraphs (cut at
+  sentences when long) of prose; each keeps where it came from (source, line, verse reference, entry name);
+* ranking: BM25 with Porter stemming (SQLite FTS5 when this Python's sqlite has it, else a small BM25 here),
+  then a rerank by how much of the question's weight (idf) a unit covers and by adjacent query-word pairs;
+* reading: the sub-LM reads the best few units, one short prompt each; a reply counts only as a span copied
+  from its unit that is not a question word, a stop word or one of the text's most frequent words, that fits
+  the question's type (a number for "how many", a name for "who"), from a unit that covers the question best;
+* answering: the verified span with its unit and location; else the best units quoted with their locations and
+  labelled as such; NOT FOUND when no unit covers enough of the question;
+* counting and listing ("how many X contain Y", "how often does Y occur", "which X ... most", "list ...") are
+  answered by code over the units, saying what was counted.
 """
 
 from __future__ import annotations
@@ -10,9 +23,25 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
+
+NOT_FOUND = "NOT FOUND"
+UNIT_CHARS = 600
+"""Longest unit, in characters: longer paragraphs and entries are cut at sentence ends."""
+NAMED_COVER = 0.8
+"""Share of the idf weight of the terms the question names (capitals, digits, quotes) a unit must hold."""
+MIN_COVER_NAMED = 0.3
+"""... and of all its terms that occur in the text, for such a question."""
+READS = 3
+"""Units the sub-LM reads per question."""
+MIN_COVER = 0.6
+"""Share of the question's idf weight the best unit must hold, else NOT FOUND; measured on absent-fact questions
+(benchmarks/realtext)."""
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between
@@ -21,82 +50,257 @@ STOPWORDS = frozenset(
     off on once only or other our ours out over own same she should so some such than that the their theirs them
     then there these they this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours tell give find name named called please exactly text document
-    context mentioned according say says said whose many much""".split()
+    context mentioned according say says said whose many much also ever unto thee thou thy ye shall hath doth
+    der die das den dem des ein eine einer eines einem und oder ist sind war wer was wie wo wann warum welche
+    welcher welches im in ist von zu mit auf für nicht es sie er wir ihr ich dass hat haben wird werden heißt
+    le la les un une des du de et ou est sont qui que quoi quel quelle quels quelles où quand comment pourquoi
+    dans pour par sur avec ce cette ces il elle ils elles nous vous je au aux se sa son ses leur qu est-ce
+    el los las del y o es son quién qué cuál cuándo dónde cómo por para con en al lo una uno
+    il lo gli di da che chi cosa quale quando dove come per con non è""".split()
 )
-NOT_FOUND = "NOT FOUND"
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
+CJK_STOP = frozenset("的是了吗呢在有和与个这那为请问什么谁哪里多少几吗呀啊也都就把被给从到对")
+NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+    seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
+    billion first second third fourth fifth sixth seventh eighth ninth tenth score""".split()
+)
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_HEADWORD = re.compile(r"^[ \t]{0,8}:([^:\n]{1,80}):(?=\s|$)")
+_CHAPTER = re.compile(r"^((?:[1-4] )?[A-Z][A-Za-z]+(?: (?:of )?[A-Z][A-Za-z]+)*) (\d{1,3})\s*$")
+_NUMBERED = re.compile(r"^\s{0,4}(\d{1,3})[ \t]+(\S.*)$")
+_INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,3})[ \t]+(\S.*)$")
+_UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_DIRECTIVE = re.compile(r"^\s*\.\. ([\w:-]+):: ?(.*)$")
+_API_DIRECTIVES = frozenset(
+    "function method class exception data attribute decorator decoratormethod classmethod staticmethod "
+    "py:function py:method py:class py:attribute py:data opcode envvar option cmdoption describe".split()
+)
+_ROLE = re.compile(r":[\w:.-]+:`~?!?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
-def collect_text(variables: dict[str, Any]) -> str:
-    """All context variables as one searchable text (lists and dicts one item per paragraph)."""
-    parts: list[str] = []
+def _clean(text: str) -> str:
+    """reStructuredText and Markdown markup out of a unit (":func:`open`" -> "open", "``x``" -> "x")."""
+    if "`" not in text and "**" not in text:
+        return text
+    return _ROLE.sub(r"\1", text).replace("``", "").replace("**", "")
+
+
+# --- sources and units ----------------------------------------------------------------------------
+
+
+def collect_sources(variables: dict[str, Any]) -> list[tuple[str, str]]:
+    """The context variables as (source name, text) pairs: a str is one source, a dict (a folder) one per key,
+    a list one source with one item per line."""
+    sources: list[tuple[str, str]] = []
     for name, value in variables.items():
         if isinstance(value, str):
-            parts.append(value)
+            sources.append((name, value))
         elif isinstance(value, dict):
-            parts.extend(f"[{name}: {key}]\n{_as_text(item)}" for key, item in value.items())
+            sources.extend((str(key), _as_text(item)) for key, item in value.items())
         elif isinstance(value, list):
-            parts.extend(_as_text(item) for item in value)
-    return "\n\n".join(parts)
+            sources.append((name, "\n".join(" ".join(_as_text(item).split()) for item in value)))
+    return sources
 
 
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def search_terms(query: str) -> list[str]:
-    """Content words and quoted phrases of the query, lower-cased, most specific first."""
-    phrases = [p.lower() for p in re.findall(r"[\"“']([^\"”']{2,80})[\"”']", query)]
-    words = [w.lower().strip("'") for w in _WORD.findall(query)]
-    terms = [w for w in words if len(w) >= 3 and w not in STOPWORDS] or [w for w in words if w not in STOPWORDS]
-    seen: dict[str, None] = {}
-    for term in phrases + terms:
-        seen.setdefault(term, None)
-    return list(seen)
+def detect_shape(text: str) -> str:
+    """ "records" (one fact per line), "verses" (numbered verses under chapter headings, or "Book 1:2" lines),
+    "entries" (":headword:" glossary) or "paragraphs" (prose, documentation)."""
+    lines = text.split("\n")
+    sample = lines if len(lines) <= 40_000 else lines[:: max(1, len(lines) // 40_000)]
+    nonblank = [line for line in sample if line.strip()]
+    if not nonblank:
+        return "paragraphs"
+    headwords = sum(1 for i, line in enumerate(sample) if _HEADWORD.match(line) and not sample[i - 1].strip())
+    directives = sum(1 for line in nonblank if _DIRECTIVE.match(line))
+    if headwords >= 20 and directives < headwords:  # not reStructuredText, whose field lists look alike
+        return "entries"
+    numbered = sum(1 for line in nonblank if _NUMBERED.match(line) or _INLINE_REF.match(line))
+    if numbered >= 20 and numbered >= 0.6 * len(nonblank):
+        return "verses"
+    blank_share = 1 - len(nonblank) / len(sample)
+    if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
+        return "records"
+    return "paragraphs"
 
 
-def find_windows(text: str, terms: list[str], *, window_chars: int, max_windows: int) -> list[dict[str, Any]]:
-    """The text windows where the query's terms cluster, best first. Rare terms weigh more (idf-like)."""
-    lowered = text.lower()
-    positions: dict[str, list[int]] = {}
-    for term in terms:
-        found = [m.start() for m in re.finditer(re.escape(term), lowered)][:5000]
-        if found:
-            positions[term] = found
-    if not positions:
-        return []
-    weight = {t: 1.0 + math.log(1.0 + len(text) / (1 + len(p) * 1000)) for t, p in positions.items()}
-    before = window_chars // 3  # answers tend to follow the words that introduce them
-    candidates: list[dict[str, Any]] = []
-    for starts in positions.values():
-        for start in starts:
-            lo = max(start - before, 0)
-            hi = min(lo + window_chars, len(text))
-            window = lowered[lo:hi]
-            hit = [t for t in positions if t in window]
-            candidates.append({"start": lo, "end": hi, "score": sum(weight[t] for t in hit), "terms": hit})
-    candidates.sort(key=lambda c: (-c["score"], c["start"]))
-    chosen: list[dict[str, Any]] = []
-    for candidate in candidates:
-        if all(candidate["end"] <= c["start"] or candidate["start"] >= c["end"] for c in chosen):
-            chosen.append(candidate)
-        if len(chosen) == max_windows:
-            break
-    return [{**window, "text": text[window["start"] : window["end"]]} for window in chosen]
+def split_units(sources: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every source cut into units, and each source's shape. A unit is a dict: `text` (whitespace collapsed),
+    `name` (verse reference, entry name, record key or section heading; may be ""), `where` (human-readable
+    location), `source`, `line` (1-based) and `kind` ("line", "verse", "entry", "paragraph")."""
+    units: list[dict[str, Any]] = []
+    shapes: list[str] = []
+    for source, text in sources:
+        shape = detect_shape(text)
+        shapes.append(shape)
+        prefix = f"{source}, " if len(sources) > 1 else ""
+        if shape == "records":
+            made = _record_units(text)
+        elif shape == "verses":
+            made = _verse_units(text)
+        else:
+            made = _paragraph_units(text, entries=shape == "entries")
+        for unit in made:
+            unit["source"] = source
+            unit["where"] = prefix + unit["where"]
+        units.extend(made)
+    return units, shapes
 
 
-def reader_prompt(chunk: str, query: str) -> str:
-    """Text first, question last: small models answer far better in this order."""
-    return (
-        "Read the following text and answer the question.\n\n"
-        f"Text:\n{chunk}\n\n"
-        f"Question: {query}\n"
-        f"Answer briefly, using words from the text. If the text does not say, answer {NOT_FOUND}."
+def _record_units(text: str) -> list[dict[str, Any]]:
+    lines = text.split("\n")
+    sample = [line for line in lines[:2000] if line.strip()]
+    delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
+    units = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        key = line.split(delimiter, 1)[0].strip() if delimiter else line.split(None, 1)[0]
+        key = key[:40]
+        units.append(
+            {
+                "text": " ".join(line.split()),
+                "name": key,
+                "where": f"line {number:,} ({key})",
+                "line": number,
+                "kind": "line",
+            }
+        )
+    return units
+
+
+def _verse_units(text: str) -> list[dict[str, Any]]:
+    units: list[dict[str, Any]] = []
+    chapter = ""
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        inline = _INLINE_REF.match(line)
+        heading = _CHAPTER.match(line.strip()) and not line[:1].isspace()
+        numbered = None if heading else _NUMBERED.match(line)
+        if inline:
+            ref = f"{inline.group(1)} {inline.group(2)}:{inline.group(3)}"
+            units.append({"text": inline.group(4), "name": ref, "where": f"{ref} (line {number:,})", "line": number})
+        elif numbered and chapter:
+            ref = f"{chapter}:{numbered.group(1)}" if _CHAPTER.match(chapter) else f"{chapter} {numbered.group(1)}"
+            units.append({"text": numbered.group(2), "name": ref, "where": f"{ref} (line {number:,})", "line": number})
+        elif heading or not units:
+            chapter = line.strip()[:80]
+        else:  # a wrapped verse continues
+            units[-1]["text"] += " " + line.strip()
+    for unit in units:
+        unit["text"] = " ".join(unit["text"].split())
+        unit["kind"] = "verse"
+    return units
+
+
+def _is_heading(block: list[str]) -> bool:
+    """A short block with no sentence end: a title, an rst directive, a glossary headword line."""
+    joined = " ".join(line.strip() for line in block)
+    if len(block) == 2 and _UNDERLINE.match(block[1]):
+        return True
+    return (len(block) == 1 and len(joined) <= 100 and not joined.endswith((".", "?", "!", ",", ";", ':"'))) or (
+        bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
 
 
-def _stem(word: str) -> str:
-    """A crude stem, so that 'departs' counts as the query's 'depart' and 'shipped' as 'ships'."""
+def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
+    units: list[dict[str, Any]] = []
+    label = ""
+    module = ""
+    block: list[str] = []
+    start = 0
+
+    def flush() -> None:
+        nonlocal label, module
+        if not block:
+            return
+        headword = _HEADWORD.match(block[0])
+        if headword:
+            label = headword.group(1).strip()
+            rest = block[0][headword.end() :].strip()
+            body = " ".join([rest] + [line.strip() for line in block[1:]]).strip()
+            if len(body) < 40:  # ":name: n." alone: the entry's text follows (and is indexed under its name)
+                return
+        directive = _DIRECTIVE.match(block[0])
+        if directive:
+            kind, name = directive.group(1), directive.group(2).strip()
+            if kind == "module":
+                module = name
+                label = name
+            elif kind in _API_DIRECTIVES:
+                qualified = name if "." in name.split("(")[0] or not module else f"{module}.{name}"
+                label = qualified[:100]
+            if len(block) == 1:
+                return
+            block[:] = block[1:]
+        elif _is_heading(block) and not entries:
+            label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
+            return
+        body = _clean(" ".join(" ".join(block).split()))
+        for piece in _pieces(body):
+            units.append(_paragraph(label, piece, start, "entry" if entries and label else "paragraph", entries))
+
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            if not block:
+                start = number
+            block.append(line)
+        else:
+            flush()
+            block = []
+    flush()
+    return units
+
+
+def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
+    if label and entries:
+        where = f"entry '{label}' (line {line:,})"
+    elif label:
+        where = f"line {line:,}, under '{label}'"
+    else:
+        where = f"line {line:,}"
+    return {"text": body, "name": label, "where": where, "line": line, "kind": kind}
+
+
+def _pieces(body: str) -> list[str]:
+    """`body` cut into pieces of at most UNIT_CHARS at sentence ends (or anywhere, for one huge sentence)."""
+    if len(body) <= UNIT_CHARS:
+        return [body]
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(body):
+        while len(sentence) > UNIT_CHARS:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:UNIT_CHARS])
+            sentence = sentence[UNIT_CHARS:]
+        if current and len(current) + 1 + len(sentence) > UNIT_CHARS:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+# --- the index --------------------------------------------------------------------------------------
+
+
+def _spaced(text: str) -> str:
+    """CJK characters as separate tokens (the unicode61 tokenizer would keep a whole run as one word)."""
+    return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
+
+
+def stem(word: str) -> str:
+    """A light English stem for comparing words (the index itself uses FTS5's Porter stemmer)."""
     word = word.lower()
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -104,114 +308,561 @@ def _stem(word: str) -> str:
     return word
 
 
-def _contains_words(haystack: str, phrase: str) -> bool:
-    """Whether `phrase` occurs in `haystack` as whole words (not inside a longer word)."""
-    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", haystack) is not None
+class Index:
+    """Units ranked by BM25 with stemming. SQLite FTS5 (porter + unicode61, diacritics folded) when available,
+    else a small BM25 over the same tokens. `search(terms)` gives [(unit index, score)], best first;
+    `rows(term)` the set of units that hold a term."""
+
+    def __init__(self, units: list[dict[str, Any]]) -> None:
+        self.units = units
+        self.engine = "fts5"
+        self._cache: dict[str, set[int]] = {}
+        try:
+            import sqlite3
+
+            db = sqlite3.connect(":memory:")
+            db.execute("CREATE VIRTUAL TABLE u USING fts5(name, body, tokenize='porter unicode61 remove_diacritics 2')")
+            db.executemany(
+                "INSERT INTO u(rowid, name, body) VALUES (?, ?, ?)",
+                ((i, _spaced(u["name"]), _spaced(u["text"])) for i, u in enumerate(units)),
+            )
+            self._db: Any = db
+        except Exception:  # no sqlite3 module, or no FTS5 in this build
+            self.engine = "bm25-python"
+            self._db = None
+            self._postings: dict[str, dict[int, int]] = {}
+            self._lengths = []
+            for i, unit in enumerate(units):
+                tokens = [stem(t) for t in _WORD.findall(_spaced(unit["name"] + " " + unit["text"]).lower())]
+                self._lengths.append(len(tokens))
+                for token, count in Counter(tokens).items():
+                    self._postings.setdefault(token, {})[i] = count
+            self._average = sum(self._lengths) / max(1, len(self._lengths))
+
+    def _phrase(self, term: str) -> str:
+        return '"' + _spaced(term).replace('"', '""') + '"'
+
+    def rows(self, term: str) -> set[int]:
+        if term not in self._cache:
+            if self._db is not None:
+                query = "SELECT rowid FROM u WHERE u MATCH ?"
+                self._cache[term] = {r[0] for r in self._db.execute(query, (self._phrase(term),))}
+            else:
+                parts = [stem(t) for t in _WORD.findall(_spaced(term).lower())]
+                found = set(self._postings.get(parts[0], {})) if parts else set()
+                for part in parts[1:]:
+                    found &= set(self._postings.get(part, {}))
+                self._cache[term] = found
+        return self._cache[term]
+
+    def search(self, terms: list[str], limit: int = 60) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        if self._db is not None:
+            match = " OR ".join(self._phrase(t) for t in terms)
+            query = "SELECT rowid, bm25(u, 4.0, 1.0) FROM u WHERE u MATCH ? ORDER BY bm25(u, 4.0, 1.0) LIMIT ?"
+            return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
+        scores: Counter[int] = Counter()
+        n = len(self.units)
+        for term in terms:
+            for token in {stem(t) for t in _WORD.findall(_spaced(term).lower())}:
+                posting = self._postings.get(token, {})
+                idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+                for i, tf in posting.items():
+                    norm = tf + 1.2 * (0.25 + 0.75 * self._lengths[i] / self._average)
+                    scores[i] += idf * tf * 2.2 / norm
+        return [(i, s) for i, s in scores.most_common(limit)]
 
 
-def verified_spans(reply: str, chunk: str, query: str, terms: list[str]) -> list[str]:
-    """Phrases of the reply that occur verbatim in the chunk, in a sentence that mentions a query term.
+def build_index(sources: list[tuple[str, str]]) -> dict[str, Any]:
+    """Units, their index and the text's most frequent words (never answers on their own). Timed."""
+    started = time.perf_counter()
+    units, shapes = split_units(sources)
+    cut = time.perf_counter()
+    index = Index(units)
+    indexed = time.perf_counter()
+    sample = " ".join(u["text"] for u in units[:: max(1, len(units) // 3000)]).lower()
+    counts = Counter(_WORD.findall(sample))
+    frequent = {w for w, _ in counts.most_common(60)} | STOPWORDS
+    return {
+        "units": units,
+        "index": index,
+        "shapes": shapes,
+        "sources": sources,
+        "frequent": frequent,
+        "timing": {"units_s": round(cut - started, 3), "index_s": round(indexed - cut, 3)},
+    }
 
-    The small reader invents answers for chunks that lack the fact; a phrase it did not copy from the chunk,
-    or copied from a sentence unrelated to the question, is dropped. Words of the question (and their simple
-    inflections) are not answers.
-    """
-    if NOT_FOUND.lower() in reply.lower():
+
+def describe(state: dict[str, Any]) -> str:
+    kinds = Counter(u["kind"] for u in state["units"])
+    chars = sum(len(text) for _, text in state["sources"])
+    return (
+        f"searchable text: {chars:,} characters in {len(state['sources'])} source(s), shape "
+        f"{'/'.join(sorted(set(state['shapes'])))}; units: "
+        + ", ".join(f"{n:,} {k}s" for k, n in kinds.most_common())
+        + f"; index: {state['index'].engine}; phase units {state['timing']['units_s']} s, "
+        + f"phase index {state['timing']['index_s']} s"
+        + "\nguided index ready"
+    )
+
+
+# --- the question ----------------------------------------------------------------------------------
+
+
+def search_terms(query: str) -> list[str]:
+    """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams."""
+    phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
+    # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
+    phrases += [p.lower() for p in _CAPS_RUN.findall(query)]
+    words: list[str] = []
+    for token in _WORD.findall(query):
+        for word in _SCRIPT_RUN.findall(token) if _CJK.search(token) else [token]:
+            if _CJK.search(word):  # no spaces between CJK words: overlapping pairs of characters
+                for run in re.split("[" + "".join(CJK_STOP) + "]+", word):
+                    chars = _CJK.findall(run)
+                    words.extend(["".join(chars[i : i + 2]) for i in range(len(chars) - 1)] or chars)
+            elif "-" in word and not re.search(r"\d", word):  # "Aurora-Projekts": its parts
+                words.extend(part.lower() for part in word.split("-"))
+            else:
+                words.append(word.lower().strip("'’"))
+    terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in STOPWORDS]
+    terms = terms or [w for w in words if w not in STOPWORDS] or words
+    seen: dict[str, None] = {}
+    for term in phrases + terms:
+        if term:
+            seen.setdefault(term, None)
+    return list(seen)[:24]
+
+
+def salient_terms(query: str, terms: list[str]) -> list[str]:
+    """The terms the question names specifically: written with capitals (not just starting the question), with
+    digits, or quoted. A unit that lacks them is not about the question, however many other words it shares."""
+    marked = set()
+    words = _WORD.findall(query)
+    nouns_capitalised = sum(w.lower() in _GERMAN for w in words) >= 2  # German capitalises every noun
+    for position, word in enumerate(words):
+        capital = word[:1].isupper() and position > 0 and not nouns_capitalised
+        if capital or (word.isupper() and len(word) > 1) or re.search(r"\d", word):
+            marked.add(word.lower())
+            marked.update(part.lower() for part in word.split("-"))
+    marked |= {p.lower().strip() for p in _QUOTED.findall(query)} | {p.lower() for p in _CAPS_RUN.findall(query)}
+    return [t for t in terms if t in marked]
+
+
+def rank(
+    state: dict[str, Any], terms: list[str], limit: int = 8, salient: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The best units for `terms`: BM25 candidates reranked by the share of the terms' idf weight each unit
+    holds (`cover`, 0..1) and by adjacent term pairs it holds in order."""
+    index: Index = state["index"]
+    total = max(1, len(state["units"]))
+    weights = {}
+    for term in terms:
+        df = len(index.rows(term))
+        weights[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+    whole = sum(weights.values()) or 1.0
+    # words the text never uses ("code point" over a character table) only frame a question that names its subject
+    whole_present = sum(w for t, w in weights.items() if index.rows(t)) or 1.0
+    salient = salient or []
+    whole_salient = sum(weights[t] for t in salient) or 1.0
+    found = index.search(terms)
+    if not found:
         return []
-    query_stems = {_stem(w) for w in _WORD.findall(query)} | STOPWORDS
-    words = _WORD.findall(reply)
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.lower()) if any(t in s for t in terms)]
+    stems = {stem(w) for t in terms for w in _WORD.findall(t)}
+    query_text = " ".join(terms)
+    top = max(score for _, score in found) or 1.0
+    ranked = []
+    for row, score in found:
+        unit = state["units"][row]
+        held = [t for t in terms if row in index.rows(t)]
+        cover = sum(weights[t] for t in held) / whole
+        named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
+        present = sum(weights[t] for t in held) / whole_present
+        words = _WORD.findall((unit["name"] + " " + unit["text"]).lower())
+        haystack = " ".join(stem(w) for w in words if w not in STOPWORDS)
+        pairs = sum(1 for a, b in pairwise(terms) if f"{stem(a)} {stem(b)}" in haystack)
+        # a unit that says nothing beyond the question's words (a title, a table-of-contents line) cannot answer it
+        extra = sum(1 for w in _WORD.findall(unit["text"].lower()) if stem(w) not in stems and w not in STOPWORDS)
+        total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0)
+        ranked.append(
+            {
+                **unit,
+                "row": row,
+                "bm25": round(score, 3),
+                "cover": round(cover, 3),
+                "held": held,
+                "named": round(named, 3),
+                "present": round(present, 3),
+                "score": total,
+            }
+        )
+    # the first unit of an entry named by the question (its definition) before the entry's later senses
+    named = {u["name"] for u in ranked if u["name"] and u["name"].lower() in query_text}
+    seen_names: set[str] = set()
+    for unit in sorted(ranked, key=lambda u: u["line"]):
+        if unit["name"] in named and unit["name"] not in seen_names:
+            seen_names.add(unit["name"])
+            unit["score"] += 0.05
+    ranked.sort(key=lambda u: -u["score"])
+    return ranked[:limit]
 
-    def is_query_word(word: str) -> bool:
-        return word.lower() in STOPWORDS or _stem(word) in query_stems or word.lower() in {"and", "or"}
 
-    spans: list[str] = []
-    start = 0
-    while start < len(words):
-        if is_query_word(words[start]):
-            start += 1
-            continue
-        end = start + 1
-        while end < len(words) and not is_query_word(words[end]):
-            end += 1
-        # Longest verbatim run starting here, trimmed until it occurs in a relevant sentence.
-        for stop in range(end, start, -1):
-            phrase = _phrase_in(reply, words[start:stop])
-            if phrase and any(_contains_words(s, phrase.lower()) for s in sentences):
-                spans.append(phrase)
+def is_foreign(query: str) -> bool:
+    """A question in German, French or Spanish, or in CJK script: its own words may all be absent from the text."""
+    return bool(_CJK.search(query)) or sum(w.lower() in _FOREIGN for w in _WORD.findall(query)) >= 2
+
+
+def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = False) -> bool:
+    """Whether a unit may answer: it holds what the question names (capitals, digits, quotes) and some of the
+    rest, or, for a question that names nothing, MIN_COVER of its idf weight (of the terms the text uses at all,
+    for a question in another language). Thresholds measured on the absent-fact questions of
+    benchmarks/realtext."""
+    if foreign and not has_salient:
+        return bool(unit["present"] >= MIN_COVER)
+    if has_salient:
+        return bool(unit["named"] >= NAMED_COVER and unit["present"] >= MIN_COVER_NAMED)
+    return bool(unit["cover"] >= MIN_COVER)
+
+
+def reader_prompt(unit: dict[str, Any], query: str) -> str:
+    """Text first, question last: small models answer far better in this order."""
+    name = f"{unit['name']}: " if unit["name"] and unit["name"] not in unit["text"] else ""
+    return (
+        "Read the text and answer the question with a few words copied from the text.\n\n"
+        f"Text: {name}{unit['text']}\n\n"
+        f"Question: {query}\nAnswer:"
+    )
+
+
+def expected_type(query: str) -> str:
+    """ "number" (how many, how much, how old, what year, when ... born), "name" (who), else "any"."""
+    q = query.lower()
+    if re.search(r"\bhow (many|much|old|long|far|often)\b|\bwhat (year|number|age)\b|\bin which year\b", q):
+        return "number"
+    if re.match(r"\s*(who|whom|whose)\b", q):
+        return "name"
+    return "any"
+
+
+def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
+    """The part of `reply` that answers, as the unit writes it: the longest run of the reply's words that the
+    unit holds word for word (punctuation aside), less question, stop and frequent words at its ends; None when
+    that is nothing, more than 10 words, most of the reply copied from a passage, or not of the question's type
+    (a number for "how many", a capitalised name for "who")."""
+    if NOT_FOUND.lower() in reply.lower() or reply.startswith("Error:"):
+        return None
+    text = unit["text"]
+    padded = " " + " ".join(_WORD.findall(f"{unit['name']} {text}".lower())) + " "
+    query_stems = {stem(w) for w in _WORD.findall(query)}
+    words = _WORD.findall(reply.strip().split("\n")[0])
+    if not words or len(words) > max(8, len(_WORD.findall(text)) // 2):
+        return None  # nothing, or the reader copied the passage instead of answering
+
+    def is_filler(word: str) -> bool:
+        w = word.lower()
+        return w in STOPWORDS or stem(w) in query_stems or w in frequent
+
+    best: list[str] = []
+    for start in range(len(words)):
+        for stop in range(len(words), start, -1):
+            chunk = words[start:stop]
+            if len(chunk) <= len(best):
                 break
-        start = end
-    return spans
+            if f" {' '.join(w.lower() for w in chunk)} " in padded and not all(is_filler(w) for w in chunk):
+                best = chunk
+                break
+    while best and is_filler(best[0]):
+        best = best[1:]
+    while best and is_filler(best[-1]):
+        best = best[:-1]
+    if not best or len(best) > 10:
+        return None
+    core = _phrase_in(text, best) or _phrase_in(unit["name"], best) or " ".join(best)
+    kind = expected_type(query)
+    if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in best)):
+        return None
+    if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
+        return None
+    return core
 
 
-def _phrase_in(reply: str, words: list[str]) -> str | None:
-    pattern = r"\W+".join(re.escape(w) for w in words)
-    match = re.search(pattern, reply)
+def _phrase_in(text: str, words: list[str]) -> str | None:
+    """`words` as `text` writes them (its case and punctuation between them), or None."""
+    pattern = r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"
+    match = re.search(pattern, text, flags=re.IGNORECASE)
     return match.group(0) if match else None
 
 
-def sentence_with_every_term(text: str, terms: list[str]) -> str | None:
-    """The sentence that contains every query term, when exactly one does (an extractive fallback: precise
-    because a decoy sentence rarely repeats all of the question's words)."""
-    if len(terms) < 2:
-        return None
-    lowered = text.lower()
-    found: set[str] = set()
-    for match in re.finditer(re.escape(terms[0]), lowered):
-        start = max(lowered.rfind(". ", 0, match.start()), lowered.rfind("\n", 0, match.start())) + 1
-        ends = [i for i in (lowered.find(". ", match.end()), lowered.find("\n", match.end())) if i >= 0]
-        end = min(ends) + 1 if ends else len(text)
-        sentence = lowered[start:end]
-        # a term may start a longer word ("depart" in "departs"), never sit inside one
-        if all(re.search(rf"(?<![\w-]){re.escape(term)}", sentence) for term in terms):
-            found.add(text[start:end].strip())
-        if len(found) > 1:
+# --- counting and listing ----------------------------------------------------------------------------
+
+_KINDS = {
+    "line": "line",
+    "lines": "line",
+    "verse": "verse",
+    "verses": "verse",
+    "entry": "entry",
+    "entries": "entry",
+    "record": "line",
+    "records": "line",
+    "paragraph": "paragraph",
+    "paragraphs": "paragraph",
+    "characters": "line",
+    "character": "line",
+    "definitions": "entry",
+    "terms": "entry",
+    "items": "unit",
+    "units": "unit",
+    "rows": "line",
+    "sections": "paragraph",
+    "passages": "unit",
+}
+_SCRIPT_RUN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+"
+)
+_GERMAN = frozenset(
+    "der die das des dem den eine einer ist sind wie wer wann welche welcher welches lautet und heißt".split()
+)
+_FOREIGN = _GERMAN | frozenset(
+    "le la les une est sont quel quelle quels quelles qui où quand comment du el los las qué cuál quién dónde".split()
+)
+_CAPS_RUN = re.compile(r"\b[A-Z][A-Z0-9-]*(?: [A-Z][A-Z0-9-]*)+\b")
+_QUOTED = re.compile(r"[\"“«'‘]([^\"”»'’]{1,80})[\"”»'’]")
+
+
+def _target(phrase: str) -> str:
+    """What a counting question names: a quoted string, else the phrase less leading function words."""
+    quoted = _QUOTED.search(phrase)
+    if quoted:
+        return quoted.group(1)
+    words = [w for w in re.findall(r"[\w'’.+#/-]+", phrase.strip(" ?.!")) if w]
+    while words and words[0].lower() in STOPWORDS | {"word", "words", "term", "name", "letter", "string"}:
+        words.pop(0)
+    while words and words[-1].lower() in STOPWORDS | {"text", "file", "document", "context", "bible", "lexicon"}:
+        words.pop()
+    return " ".join(words)
+
+
+def _present_suffix(target: str, text: str) -> str:
+    """`target`, or its longest ending that occurs in the text ("category Sc" -> "Sc"), when it does not occur."""
+    words = target.split()
+    for start in range(len(words)):
+        candidate = " ".join(words[start:])
+        if _occurrences(candidate, text[:2_000_000]) or _occurrences(candidate, text):
+            return candidate
+    return target
+
+
+def _occurrences(needle: str, haystack: str) -> int:
+    return len(re.findall(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack, flags=re.IGNORECASE))
+
+
+def _pick(units: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    if kind == "unit":
+        return units
+    chosen = [u for u in units if u["kind"] == kind]
+    return chosen or units
+
+
+def count_answer(state: dict[str, Any], query: str) -> str | None:
+    """A counting or listing question answered by code over the units, saying what was counted; None when the
+    question is not one, or does not name what to count."""
+    q = " ".join(query.strip().split())
+    units = state["units"]
+    text_of = "\n".join(text for _, text in state["sources"])
+    m = (
+        re.match(
+            r"(?i)how (?:many times|often) (?:does|do|is|are|did|was|were|has|have) (?:the (?:word|name|term|string) )?"
+            r"(.+?) (?:occur|appear|used|use|mentioned|found|written|come up|show up)\b",
+            q,
+        )
+        or re.match(r"(?i)how many times (?:does|do|is|are|did|was|were) (.+?)(?: in\b.*)?\?*$", q)
+        or re.match(r"(?i)how many (?:occurrences|mentions|instances) of (.+?)(?: are there| in\b.*)?\?*$", q)
+    )
+    if m:
+        target = _target(m.group(1))
+        n = _occurrences(target, text_of) if target else 0
+        if not target:
             return None
-    return found.pop() if found else None
+        return (
+            f"{n:,}\nCounted: whole-word, case-insensitive occurrences of '{target}' in the whole text "
+            f"({len(text_of):,} characters)."
+        )
+    m = re.match(
+        r"(?i)how many (\w+)(?: are there)?(?: in [\w\s]+?)? (?:that |which )?(begin|start|end)s? with (.+?)\?*$", q
+    )
+    if m and m.group(1).lower() in _KINDS:
+        pool = _pick(units, _KINDS[m.group(1).lower()])
+        target = _target(m.group(3))
+        names = _names(pool)
+        if m.group(2).lower() == "end":
+            hits = [n for n in names if n.lower().endswith(target.lower())]
+        else:
+            hits = [n for n in names if n.lower().startswith(target.lower())]
+        return (
+            f"{len(hits):,}\nCounted: {m.group(1).lower()} whose name {m.group(2).lower()}s with '{target}' "
+            f"(case-insensitive), among {len(names):,} {m.group(1).lower()}"
+            + (f"; the first: {', '.join(hits[:10])}" if hits else "")
+            + "."
+        )
+    m = re.match(
+        r"(?i)how many (\w+)(?: of the \w+| in the \w+)*? (?:contain|mention|include|use|have|has|say|refer to"
+        r"|containing|mentioning|including|using|with|have the|are in|belong to)s? (.+?)\?*$",
+        q,
+    )
+    target = _target(m.group(2)) if m and m.group(1).lower() in _KINDS else ""
+    if m and target:
+        kind = _KINDS[m.group(1).lower()]
+        target = _present_suffix(target, text_of)
+        if kind == "line":
+            pool_lines = [line for _, text in state["sources"] for line in text.split("\n") if line.strip()]
+            hits_n = sum(1 for line in pool_lines if _occurrences(target, line))
+            return (
+                f"{hits_n:,}\nCounted: lines holding '{target}' as a whole word (case-insensitive), "
+                f"among {len(pool_lines):,} non-empty lines."
+            )
+        pool = _pick(units, kind)
+        hit_units = [u for u in pool if _occurrences(target, u["text"])]
+        return (
+            f"{len(hit_units):,}\nCounted: {m.group(1).lower()} whose text holds '{target}' as a whole word "
+            f"(case-insensitive), among {len(pool):,}."
+        )
+    m = re.match(
+        r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q
+    ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in) (?:the|this) \w+\?*$", q)
+    if m and m.group(1).lower() in _KINDS:
+        kind = _KINDS[m.group(1).lower()]
+        if kind == "line":
+            n = sum(1 for _, text in state["sources"] for line in text.split("\n") if line.strip())
+            return f"{n:,}\nCounted: non-empty lines of the text."
+        pool = _pick(units, kind)
+        names = _names(pool) if kind in ("entry", "verse") else []
+        n = len(names) if names else len(pool)
+        return (
+            f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
+        )
+    m = re.match(
+        r"(?i)(?:what|which) (?:is the )?(?:word|name) (?:is |occurs |appears )?(?:the )?most "
+        r"(?:common|frequent|often)",
+        q,
+    ) or re.match(r"(?i)what is the most (?:common|frequent) (word|name)", q)
+    if m:
+        counts: Counter[str] = Counter(
+            w.lower() for w in _WORD.findall(text_of) if w.lower() not in STOPWORDS and not w.isdigit() and len(w) > 1
+        )
+        if not counts:
+            return None
+        word, n = counts.most_common(1)[0]
+        return f"{word}\nCounted: the most frequent word, stop words left out ({n:,} times, case-insensitive)."
+    m = re.match(
+        r"(?i)(?:which|what) (\w+) (?:mentions?|contains?|uses?|has) (.+?) (?:the )?most(?: often| times)?\?*$", q
+    )
+    if m and m.group(1).lower() in _KINDS | {"book": "", "chapter": ""}:
+        target = _target(m.group(2))
+        group = m.group(1).lower()
+        counts = Counter()
+        for u in units:
+            n = _occurrences(target, u["text"])
+            if n:
+                counts[_group_name(u, group)] += n
+        if not counts:
+            return f"{NOT_FOUND}\nCounted: '{target}' occurs in no {group}."
+        name, n = counts.most_common(1)[0]
+        return f"{name}\nCounted: whole-word occurrences of '{target}' per {group}; {name} has the most ({n:,})."
+    m = re.match(
+        r"(?i)list (?:all )?(?:the )?(\w+) (?:that |which )?(begin|start|end)s? with (.+?)\.?\?*$", q
+    ) or re.match(r"(?i)list (?:all )?(?:the )?(\w+) (?:that |which )?(?:contain|mention|include)s? (.+?)\.?\?*$", q)
+    if m and m.group(1).lower() in _KINDS:
+        pool = _pick(units, _KINDS[m.group(1).lower()])
+        if m.lastindex == 3:
+            target = _target(m.group(3))
+            names = [
+                n
+                for n in _names(pool)
+                if (
+                    n.lower().endswith(target.lower())
+                    if m.group(2).lower() == "end"
+                    else n.lower().startswith(target.lower())
+                )
+            ]
+            what = f"whose name {m.group(2).lower()}s with '{target}'"
+        else:
+            target = _target(m.group(2))
+            names = list(dict.fromkeys(u["where"] for u in pool if _occurrences(target, u["text"])))
+            what = f"holding '{target}' as a whole word"
+        shown = "\n".join(f"- {n}" for n in names[:50])
+        more = f"\n(and {len(names) - 50:,} more)" if len(names) > 50 else ""
+        return (
+            f"{len(names):,} {m.group(1).lower()} {what}:\n{shown}{more}"
+            if names
+            else f"{NOT_FOUND}\nNo {m.group(1).lower()} {what}."
+        )
+    return None
+
+
+def _names(units: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(u["name"] for u in units if u["name"]))
+
+
+def _group_name(unit: dict[str, Any], group: str) -> str:
+    name = unit["name"] or unit["where"]
+    ref = re.match(r"^(.*?) (\d+):(\d+)$", name)
+    if ref and group == "book":
+        return ref.group(1)
+    if ref and group == "chapter":
+        return f"{ref.group(1)} {ref.group(2)}"
+    return str(unit["where"]) if group in ("line", "lines") else name
+
+
+# --- the answer -------------------------------------------------------------------------------------
+
+
+def _quote(unit: dict[str, Any], limit: int = 400) -> str:
+    text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
+    return f"[{unit['where']}] {text}"
 
 
 def guided_answer(
-    text: str,
-    query: str,
-    ask: Callable[[list[str]], list[str]],
-    *,
-    window_chars: int = 3000,
-    max_windows: int = 4,
+    state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
-    """Search, read the best windows with the sub-LM in one batch, keep verified answers, pick the best.
-
-    When no reply survives verification, the best windows are read again, narrower (twice at most): a small
-    reader often fails on a long passage (it copies the wrong sentence or repeats itself) and succeeds on the
-    few sentences around the hit.
-    """
+    """Count, or rank the units, read the best few with the sub-LM, verify, answer. Returns {"answer", "found",
+    "kind" ("count", "answer", "evidence", "not_found"), "report"} where the report holds each phase's time."""
+    started = time.perf_counter()
+    report = []
+    counted = count_answer(state, query)
+    if counted is not None:
+        report.append(f"counting question, answered by code ({time.perf_counter() - started:.3f} s)")
+        return {
+            "answer": counted,
+            "found": not counted.startswith(NOT_FOUND),
+            "kind": "count",
+            "report": "\n".join(report),
+        }
     terms = search_terms(query)
-    report = [f"terms: {terms}"]
-    votes: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    passes = ((window_chars, max_windows), (max(window_chars // 4, 300), 2), (max(window_chars // 12, 200), 2))
-    for size, limit in passes:
-        windows = find_windows(text, terms, window_chars=size, max_windows=limit)
-        report.append(f"windows: {len(windows)} of {size} chars")
-        if not windows:
-            break
-        replies = ask([reader_prompt(w["text"], query) for w in windows])
-        for rank, (window, reply) in enumerate(zip(windows, replies, strict=True)):
-            spans = [] if reply.startswith("Error:") else verified_spans(reply, window["text"], query, terms)
-            report.append(
-                f"window {rank + 1} at {window['start']:,} (terms {window['terms']}): "
-                f"reply {reply.strip()[:120]!r} -> verified {spans}"
-            )
-            for span in spans:
-                key = span.lower()
-                shown.setdefault(key, span)
-                votes[key] += window["score"] * (1.0 + 1.0 / (1 + len(span.split())))
-        if votes:
-            break
-    if not votes:
-        sentence = sentence_with_every_term(text, terms)
-        if sentence is None:
-            return {"answer": NOT_FOUND, "found": False, "candidates": [], "report": "\n".join(report)}
-        report.append("no reply verified: answering with the one sentence that holds every query term")
-        return {"answer": sentence, "found": True, "candidates": [sentence], "report": "\n".join(report)}
-    ranked = [shown[k] for k, _ in votes.most_common()]
-    return {"answer": ranked[0], "found": True, "candidates": ranked, "report": "\n".join(report)}
+    salient = salient_terms(query, terms)
+    ranked = rank(state, terms, salient=salient)
+    searched = time.perf_counter()
+    report.append(f"terms: {terms} (named: {salient}); phase search {searched - started:.3f} s")
+    for unit in ranked[:5]:
+        report.append(
+            f"  cover {unit['cover']:.2f} named {unit['named']:.2f} bm25 {unit['bm25']:.2f} {_quote(unit, 160)}"
+        )
+    good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+    if not good:
+        report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
+        return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
+    read = good[:reads]
+    prompts = list(dict.fromkeys(reader_prompt(u, query) for u in read))
+    replies = dict(zip(prompts, ask(prompts), strict=True))
+    report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
+    best = max(read, key=lambda u: (u["named"], u["cover"]))
+    for unit in read:
+        reply = replies[reader_prompt(unit, query)]
+        span = verified_span(reply, unit, query, state["frequent"])
+        report.append(f"  read [{unit['where']}]: {reply.strip()[:100]!r} -> {span!r}")
+        if span is not None and (unit["named"], unit["cover"]) >= (best["named"], best["cover"]):
+            answer = f"{span}\nFrom {_quote(unit)}"
+            return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+    quoted = "\n".join(_quote(u) for u in good[:reads])
+    answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
+    return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
