@@ -426,7 +426,8 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
     if plan.root == "guided":
         from rlmx.lm.guided import GuidedRoot
 
-        lm = GuidedRoot(sub)
+        guided = GuidedRoot(sub)
+        lm, sub = guided, guided.reader  # the reader: short replies from a local model
         description += ", driven by the guided root (rlmx writes the code)"
     if plan.kind == "local" and plan.source == "default":
         description += (
