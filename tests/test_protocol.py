@@ -234,3 +234,22 @@ def test_a_cell_cut_by_a_backtick_line_in_a_string_gets_a_hint() -> None:
     assert "four backticks" in fence_hint(error)
     assert fence_hint("NameError: name 'x' is not defined") == ""
     assert fence_hint(None) == ""
+
+
+# --- end to end: what the engine runs --------------------------------------------------------------------------
+
+
+def test_a_run_acts_only_on_what_follows_the_reasoning() -> None:
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+
+    sub = ScriptedLM(lambda messages: "summary")
+    root = ScriptedLM(
+        [
+            "<think>\nFINAL(draft)\n```repl\nllm_query_batched(['a'] * 4)\n```\n</think>\n"
+            "```repl\nkept = llm_query('one')\n```",
+            "````repl\nFINAL(kept + ' ```')\n````",
+        ]
+    )
+    result = RLM(root, sub_lm=sub).completion("q", context="c")
+    assert (result.answer, len(sub.calls)) == ("summary ```", 1)
