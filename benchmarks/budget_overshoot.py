@@ -149,7 +149,7 @@ def run(scenario: Scenario, budget: Budget | None) -> dict[str, Any]:
         "estimated_calls": usage.total.estimated_calls,
         "overshoot_detected_tokens": usage.overshoot_tokens,
         "status": result.status,
-        "stop": result.stop_reason.split(":")[0],
+        "stop": "overshoot" if "overshoot" in result.stop_reason else result.stop_reason.split(":")[0],
         "answer": result.answer[:80],
         "seconds": round(seconds, 2),
     }

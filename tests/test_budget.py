@@ -244,7 +244,7 @@ def test_a_server_that_bills_past_its_cap_is_caught_and_stops_the_run(
     assert len(server.billed) == 1  # nothing was admitted after the overshoot
     assert result.usage.overshoot_tokens == server.billed[0].completion_tokens - 50 > 0
     assert result.usage.sub.total_tokens == server.billed_tokens  # booked as billed
-    assert result.status == "budget_exhausted" and result.stop_reason.startswith("overshoot")
+    assert result.status == "budget_exhausted" and result.stop_reason.startswith("max_tokens: overshoot")
     assert result.usage.to_dict()["overshoot_tokens"] == result.usage.overshoot_tokens
 
 

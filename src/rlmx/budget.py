@@ -204,6 +204,8 @@ class Ledger:
         self.usage = UsageReport()
         self.overshoot: str | None = None
         """What the first overshoot was, once one happened; no call is admitted after it."""
+        self.overshoot_limit = "max_tokens"
+        """The limit the overshoot endangers, named in the stop reason ("max_usd: overshoot: ...")."""
         self._held = Reservation(0, 0, 0.0)
 
     def remaining_seconds(self) -> float | None:
@@ -221,7 +223,7 @@ class Ledger:
         """
         self.check_time()
         if self.overshoot is not None:
-            raise BudgetExhausted("overshoot", f"{self.overshoot}; no further calls are admitted")
+            raise BudgetExhausted(self.overshoot_limit, f"overshoot: {self.overshoot}; no further calls are admitted")
         budget, total, held = self.budget, self.usage.total, self._held
         listed = self.prices.lookup(model)
         price = None if listed is None else listed.at(input_tokens)
@@ -296,6 +298,7 @@ class Ledger:
                 self.usage.overshoot_tokens += extra_in + extra_out
                 self.usage.overshoot_usd += extra_usd
                 if self.overshoot is None:
+                    self.overshoot_limit = self._endangered(extra_in, extra_out, extra_usd)
                     self.overshoot = (
                         f"a call to {model} was billed more than it reserved ({usage.input_tokens:,} input + "
                         f"{usage.output_tokens:,} output tokens against {reservation.input_tokens:,} + "
@@ -304,6 +307,17 @@ class Ledger:
                         + "): the server ignored the cap it was sent, or counts more than rlmx's upper bound"
                     )
         return priced
+
+    def _endangered(self, extra_in: int, extra_out: int, extra_usd: float) -> str:
+        """The set limit that an overshoot of these kinds eats into (for the stop reason)."""
+        budget = self.budget
+        order = ["max_usd"] if extra_usd else []
+        if extra_in:
+            order += ["max_input_tokens", "max_tokens"]
+        if extra_out:
+            order += ["max_output_tokens", "max_tokens"]
+        order += ["max_tokens", "max_input_tokens", "max_output_tokens", "max_usd"]
+        return next(name for name in order if getattr(budget, name) is not None)
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:

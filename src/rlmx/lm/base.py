@@ -69,8 +69,9 @@ async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
     return message_token_bound(messages)
 
 
-CALL_OVERHEAD_TOKENS = 32
-"""Tokens a chat template may add to a call (BOS, a default system prompt some templates inject, reply priming)."""
+CALL_OVERHEAD_TOKENS = 128
+"""Tokens a chat template may add to a call: BOS, reply priming, and the system text some templates inject
+(Llama 3.1's knowledge-cutoff lines, Qwen's default system prompt, gpt-oss's channel rules: up to ~60)."""
 MESSAGE_OVERHEAD_TOKENS = 8
 """Tokens a chat template adds around each message (role header, separators)."""
 

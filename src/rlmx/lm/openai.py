@@ -173,7 +173,7 @@ class OpenAICompatibleLM:
         _check_params(params)
         sent = cast(list[ChatCompletionMessageParam], [{"role": m["role"], "content": m["content"]} for m in messages])
         merged = {**self.params, **params}
-        caps = [merged.pop(name) for name in _CAP_NAMES if name in merged]
+        caps = [cap for cap in (merged.pop(name, None) for name in _CAP_NAMES) if cap is not None]
         cap = min(caps) if caps else None
         client = await self._client()
         for attempt in range(self.max_retries + 1):
