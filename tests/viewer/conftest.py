@@ -117,13 +117,17 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
         lm = ScriptedLM([LMBadResponse("the reply had no text", retryable=True), repl("FINAL(1)")])
         return RLM(lm, trace_dir=trace_dir).completion("code?", context=CONTEXT)
 
+    def cell_timeout() -> Any:
+        lm = ScriptedLM([repl("import time\ntime.sleep(30)"), repl("FINAL(1)")])
+        return RLM(lm, budget=Budget(cell_timeout=0.5), trace_dir=trace_dir).completion("slow?", context=CONTEXT)
+
     def session() -> Any:
         rlm = RLM(ScriptedLM([repl("x = 1\nFINAL(x)"), repl("FINAL(x + 1)")]), trace_dir=trace_dir)
         with rlm.session(context=CONTEXT) as s:
             s.ask("first?")
             return s.ask("second?", context="more text")
 
-    return [no_code_then_schema, forced_extraction, root_lm_error, unusable_reply, session]
+    return [no_code_then_schema, forced_extraction, root_lm_error, unusable_reply, cell_timeout, session]
 
 
 @pytest.fixture(scope="session")

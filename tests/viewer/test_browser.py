@@ -196,6 +196,18 @@ def test_the_picker_lists_traces_and_links_a_sessions_questions(
     _open(browser, browser.current_url)
     assert "first?" in _text(browser, "#summary .qtext")
 
+    # A cell that ran past its time limit is one click away.
+    browser.find_element("link text", "all traces").click()
+    _open(browser, browser.current_url)
+    browser.find_element("link text", "slow?").click()
+    _open(browser, browser.current_url)
+    browser.find_element("css selector", ".chip.c-timeout").click()
+    listed = browser.find_elements("css selector", "#issues li a")
+    assert len(listed) == 1 and listed[0].text.startswith("cell 0/c1: timeout")
+    listed[0].click()
+    assert "timeout" in _text(browser, '[data-cell="0/c1"] > .head')
+    assert "time.sleep(30)" in _text(browser, '[data-cell="0/c1"] pre.code')
+
 
 def test_rlmx_serve_shows_the_page_of_its_runs(browser: Any, served_with_key: Any) -> None:
     page = f"{served_with_key.url}/view/{served_with_key.trace_id}"

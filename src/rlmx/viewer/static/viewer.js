@@ -474,6 +474,9 @@ function renderTurnBody(t) {
         h("div", { class: "msg" }, h("div", { class: "label" }, "reply"), clipped(t.lm.response, { lines: 30 }))), { cls: "small-box" }).el);
   }
   for (const c of t.cells) frag.append(cellBox(c));
+  if (!t.lm && !t.cells.length && !t.notes.length) {
+    frag.append(h("div", { class: "none" }, "no reply: the run stopped before the LM answered this turn"));
+  }
   return frag;
 }
 
@@ -719,15 +722,17 @@ function renderList(list) {
     main.append(h("div", { class: "empty" }, "No traces here yet. Run `rlmx ask ...` and come back."));
     return;
   }
-  const rows = list.map((t) => h("tr", null,
+  const rows = list.map((t, i) => h("tr", null,
+    h("td", { class: "dim num", title: `rlmx view ${i + 1}` }, String(i + 1)),
     h("td", { class: "dim nowrap" }, t.started || ""),
     h("td", null, statusBadge(t.status)),
-    h("td", { class: "qcell" }, h("a", { href: traceHref(t.name) }, oneLine(t.query, 110) || "(no query)")),
+    h("td", { class: "qcell" }, h("a", { href: traceHref(t.name) }, oneLine(t.query, 110) || "(no query)"),
+      t.stop_reason ? h("div", { class: "dim small" }, oneLine(t.stop_reason, 120)) : null),
     h("td", { class: "dim nowrap" }, t.session_id ? `session ${t.session_id} · ${t.session_turn}` : ""),
     h("td", { class: "dim nowrap num" }, t.seconds !== null && t.seconds !== undefined ? fmtSec(t.seconds) : ""),
     h("td", { class: "dim nowrap num" }, `${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
   main.append(h("h2", null, `Recent traces (${list.length})`),
-    h("table", { class: "trace-list" }, h("thead", null, h("tr", null, ...["started", "status", "question", "session", "time", "size"].map((x) => h("th", null, x)))), h("tbody", null, ...rows)));
+    h("table", { class: "trace-list" }, h("thead", null, h("tr", null, ...["#", "started", "status", "question", "session", "time", "size"].map((x) => h("th", null, x)))), h("tbody", null, ...rows)));
 }
 
 // --- loading ------------------------------------------------------------------------------------------------------
