@@ -109,6 +109,13 @@ async def test_a_request_beyond_the_queue_is_refused_before_its_body_is_read(tmp
         ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": true}', "context", "bool"),
         ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": 1e400}', "context", "inf"),
         ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": NaN}', None, "NaN"),
+        (
+            '{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "context": [1E+400]}',
+            "context",
+            "inf",
+        ),
+        ('{"messages": [{"role": "user", "content": "q"}], "context": [' + "9" * 5000 + "]}", None, "number"),
+        ('{"messages": [{"role": "user", "content": "q"}], "context": [' + "9" * 400 + ".0]}", "context", "inf"),
         ('{"model": "rlmx-test", "messages": [{"role": "user", "content": "\\ud800 q"}]}', "messages[0]", "surrogate"),
         (
             '{"model": "rlmx-test", "messages": [{"role": "user", "content": "q"}], "contexts": {"a": 7}}',

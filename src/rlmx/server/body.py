@@ -26,6 +26,9 @@ THREAD_THRESHOLD = 256 * 1024
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
+_BIG_NUMBER = re.compile(rb"[eE][+]?[0-9]{3}|[0-9]{300}")
+"""What a number overflowing a float must contain: an exponent of 3+ digits, or 300+ digits."""
 
 
 class ClientLeft(Exception):
@@ -88,7 +91,12 @@ def _decode(body: bytes) -> object:
         ) from None
     except RecursionError:
         raise _too_deep() from None
-    check(value, surrogates=_SURROGATE_ESCAPE.search(body) is not None)
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise RequestError(
+            f"the request body holds a number json cannot read ({exc}): send very long numbers as strings",
+            code="invalid_number",
+        ) from None
+    check(value, surrogates=_SURROGATE_ESCAPE.search(body) is not None, numbers=_BIG_NUMBER.search(body) is not None)
     return value
 
 
@@ -107,25 +115,45 @@ def _too_deep() -> RequestError:
     )
 
 
-def check(value: object, *, surrogates: bool = True) -> None:
+def check(value: object, *, surrogates: bool = True, numbers: bool = True) -> None:
     """Refuse what JSON allows but rlmx cannot carry: nesting past MAX_NESTING, numbers that overflow to
-    infinity (1e400), and strings with lone UTF-16 surrogates (`surrogates=False` skips that scan when the raw
-    body had no surrogate escape). The message names the top-level field (or message) where it was found."""
+    infinity (1e400), and strings with lone UTF-16 surrogates. The scalar scans are skipped when the raw body
+    showed none could be there (`surrogates=False`: no surrogate escape; `numbers=False`: no big exponent or
+    long digit run), so a big ordinary body costs one pass over its containers. The message names the
+    top-level field (or message) where the bad value was found."""
+    _check_nesting(value)
+    if not (surrogates or numbers):
+        return
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "messages" and isinstance(item, list):
                 for index, message in enumerate(item):
-                    _check_one(message, f"messages[{index}]", surrogates)
+                    _check_scalars(message, f"messages[{index}]", surrogates, numbers)
             else:
-                _check_one(item, str(key), surrogates)
+                _check_scalars(item, str(key), surrogates, numbers)
     else:
-        _check_one(value, "the request body", surrogates)
+        _check_scalars(value, "the request body", surrogates, numbers)
 
 
-def _check_one(value: object, where: str, surrogates: bool) -> None:
-    stack: list[tuple[object, int]] = [(value, 1)]
+def _check_nesting(value: object) -> None:
+    """Level by level over containers only: cheap for wide values, and never recursive."""
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_NESTING:
+            raise _too_deep()
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([child for child in children if type(child) in _CONTAINERS])
+        level = below
+
+
+def _check_scalars(value: object, where: str, surrogates: bool, numbers: bool) -> None:
+    stack: list[object] = [value]
     while stack:
-        item, depth = stack.pop()
+        item = stack.pop()
         if isinstance(item, str):
             if surrogates and _SURROGATE.search(item):
                 raise RequestError(
@@ -135,17 +163,16 @@ def _check_one(value: object, where: str, surrogates: bool) -> None:
                     code="invalid_unicode",
                 )
         elif isinstance(item, float):
-            if not math.isfinite(item):
+            if numbers and not math.isfinite(item):
                 raise RequestError(
                     f"{where} holds a number too large for a 64-bit float (it overflows to infinity): send it "
                     "as a string, or a smaller number",
                     param=where,
                     code="invalid_number",
                 )
-        elif isinstance(item, dict | list):
-            if depth > MAX_NESTING:
-                raise _too_deep()
-            children = item.values() if isinstance(item, dict) else item
-            if surrogates and isinstance(item, dict):
-                stack.extend((key, depth) for key in item)
-            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, dict):
+            if surrogates:
+                stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
