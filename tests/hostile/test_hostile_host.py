@@ -237,9 +237,9 @@ async def test_inherited_descriptors(tier: str, tmp_path: Path) -> None:
 async def test_slow_and_partial_frames(tier: str) -> None:
     """A header that announces 100 bytes and sends 10, then silence; and half a header: a hard kill, never a hang."""
     partial = "import os, sys, time\nos.write(int(sys.argv[1]), {data!r})\ntime.sleep(30)"
-    async with sandbox(tier) as box:
-        first = await run(box, partial.format(data=b"\x00\x00\x00\x64" + b"{" * 10), timeout=0.5)
-        second = await run(box, partial.format(data=b"\x00\x00"), timeout=0.5)
+    async with sandbox(tier, hard_timeout_grace=0.3) as box:
+        first = await run(box, partial.format(data=b"\x00\x00\x00\x64" + b"{" * 10), timeout=0.2)
+        second = await run(box, partial.format(data=b"\x00\x00"), timeout=0.2)
         after = await run(box, "print(len(context))")
     restarted = first.status == second.status == "restarted"
     assert (K if restarted and after.stdout == "11\n" else X) == expected("slow_and_partial_frames", tier)
