@@ -212,10 +212,11 @@ def with_call_options(rlm: RLM, call: ChatCall) -> RLM:
     if not call.sampling and call.max_tokens_per_call is None:
         return rlm
     changed = copy.copy(rlm)
+    cap = None
     if call.max_tokens_per_call is not None:
         cap = min(rlm.budget.max_tokens_per_call, call.max_tokens_per_call)
         changed.budget = dataclasses.replace(rlm.budget, max_tokens_per_call=cap)
-    wrap = functools.partial(SamplingLM, params=call.sampling, max_tokens=call.max_tokens_per_call)
+    wrap = functools.partial(SamplingLM, params=call.sampling, max_tokens=cap)
     changed.lm, changed.sub_lm = wrap(rlm.lm), wrap(rlm.sub_lm)
     changed.models = {name: wrap(lm) for name, lm in rlm.models.items()}
     changed.depth_lms = {depth: wrap(lm) for depth, lm in rlm.depth_lms.items()}
@@ -366,7 +367,7 @@ async def _prepare(call: ChatCall, max_context_bytes: int) -> tuple[Any, Any]:
         return await asyncio.to_thread(_inputs, call.query, call.context, call.contexts, call.output, max_context_bytes)
     except RLMXError:
         raise
-    except (TypeError, ValueError, RecursionError) as exc:
+    except Exception as exc:  # whatever preparing the request's own data raised is about that data
         raise RequestError(f"the context could not be prepared: {type(exc).__name__}: {exc}") from None
 
 
