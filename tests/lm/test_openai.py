@@ -479,3 +479,20 @@ def test_a_fan_out_queues_on_a_server_with_few_slots_and_every_item_is_answered(
         result = RLM(root, sub_lm=sub).completion("q", context="c")
     assert result.answer == ",".join(["done"] * 8)
     assert server.max_in_flight == 2 and len(server.requests) == 8
+
+
+async def test_a_validation_error_listing_the_cap_as_an_extra_input_renames_it(server: FakeOpenAIServer) -> None:
+    detail = {
+        "detail": [
+            {
+                "type": "extra_forbidden",
+                "loc": ["body", "max_completion_tokens"],
+                "msg": "Extra inputs are not permitted",
+            }
+        ]
+    }
+    server.script(Reply(422, detail))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    lm.cap_param = "max_completion_tokens"
+    assert (await lm.complete(MESSAGES, max_tokens=32)).text == "hi"
+    assert server.requests[1].body["max_tokens"] == 32 and lm.cap_param == "max_tokens"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import os
 import re
 import ssl
@@ -310,13 +311,24 @@ def _check_params(params: dict[str, Any]) -> None:
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
-    """The server's own error message when its body has one, else the SDK's summary."""
+    """The server's own error message when its body has one (OpenAI's `error.message`, a bare `message`, or a
+    validation error's `detail` list), else the body itself, else the SDK's summary."""
     body = exc.body
     if isinstance(body, dict):
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message")
         if isinstance(message, str) and message:
             return message
+        detail = body.get("detail")
+        if isinstance(detail, list):  # FastAPI/pydantic validation errors: [{"loc": [...], "msg": ...}]
+            return "; ".join(
+                f"{'.'.join(str(part) for part in item.get('loc', []))}: {item.get('msg', '')}"
+                for item in detail
+                if isinstance(item, dict)
+            )
+        if isinstance(detail, str) and detail:
+            return detail
+        return json.dumps(body)[:500]
     if isinstance(body, str) and body:
         return body
     return exc.message
