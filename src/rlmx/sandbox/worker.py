@@ -229,7 +229,7 @@ class Worker:
                 if self.closed:
                     raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
                 self.channel.wait()
-            paused = self.disarm() if threading.current_thread() is threading.main_thread() else 0.0
+            paused = self.disarm()  # time waiting on the host is not cell time (end_cell disarms after us)
             try:
                 self.call_seq += 1
                 seq = self.call_seq
