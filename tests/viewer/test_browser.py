@@ -220,3 +220,15 @@ def test_rlmx_serve_shows_the_page_of_its_runs(browser: Any, served_with_key: An
 
     WebDriverWait(browser, PAGE_LIMIT_S).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
     assert "#key=YOUR_KEY" in _text(browser, "#load-error")
+
+
+def test_a_run_still_writing_its_trace(browser: Any, serve: Any, depth2_trace: Path, tmp_path: Path) -> None:
+    lines = depth2_trace.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = tmp_path / depth2_trace.name
+    cut.write_text("".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:40], encoding="utf-8")
+    server = serve(tmp_path)
+    _open(browser, server.url_for(cut))
+    assert "has not ended" in _text(browser, "#not-ended")
+    assert "running" in _text(browser, "#summary") and "no end" in _text(browser, '[data-node="0"] > .head')
+    _open(browser, server.url)
+    assert "running" in _text(browser, ".trace-list tbody tr")

@@ -787,6 +787,11 @@ function showRun(events) {
   if (other.length) warnings.push(`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
   if (run.unknown.size) warnings.push(`Event types this viewer does not know were skipped: ${[...run.unknown].join(", ")}.`);
   for (const w of warnings) main.append(h("div", { class: "note n-warn" }, w));
+  if (!run.end && run.start) {
+    main.append(h("div", { class: "note n-warn", id: "not-ended" },
+      "This run has not ended: it is still running, or it stopped before writing its last event. ",
+      h("button", { type: "button", onclick: () => location.reload() }, "reload")));
+  }
   main.append(renderHeader(run));
   main.append(h("div", { class: "sticky" },
     h("div", { class: "toolbar" },
