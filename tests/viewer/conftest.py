@@ -88,6 +88,11 @@ def many_subcalls_run(trace_dir: Path, *, cells: int = 200, per_cell: int = 5) -
 
 
 @pytest.fixture(scope="session")
+def make_many_subcalls() -> Callable[..., Path]:
+    return many_subcalls_run
+
+
+@pytest.fixture(scope="session")
 def many_subcalls_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return many_subcalls_run(tmp_path_factory.mktemp("many"))
 

@@ -232,3 +232,20 @@ def test_a_run_still_writing_its_trace(browser: Any, serve: Any, depth2_trace: P
     assert "running" in _text(browser, "#summary") and "no end" in _text(browser, '[data-node="0"] > .head')
     _open(browser, server.url)
     assert "running" in _text(browser, ".trace-list tbody tr")
+
+
+def test_search_reaches_a_sub_call_in_a_closed_list(
+    browser: Any, serve: Any, make_many_subcalls: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    trace = make_many_subcalls(tmp_path, cells=5, per_cell=30)  # lists of more than 20 rows start closed
+    server = serve(tmp_path)
+    _open(browser, server.url_for(trace))
+    browser.find_element("id", "search").send_keys("item 29", Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "search-count").text.startswith("5 matches"))
+    hits = browser.find_elements("css selector", "#results a.hit")
+    hits[-1].click()
+    row = browser.find_element("css selector", '[data-cell="0/c5"] .subcall.open')
+    assert row.find_element("tag name", "mark").text == "item 29"

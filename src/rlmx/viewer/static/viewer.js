@@ -563,11 +563,14 @@ function renderSubcallBody(s) {
 
 // --- reveal, issues, search --------------------------------------------------------------------------------------
 function reveal(obj) {
-  const chain = [];
-  for (let o = obj; o && o.kind !== "run"; o = o.up) chain.unshift(o);
-  for (const o of chain) {
-    if (!o.box) continue;
-    if (o !== obj) o.box.open();
+  // Open the outermost closed box above obj, again and again: opening a box draws its content, which can give
+  // obj a nearer parent (a cell's sub-call list) that is itself still closed.
+  for (let guard = 0; guard < 100; guard++) {
+    const chain = [];
+    for (let o = obj.up; o && o.kind !== "run"; o = o.up) chain.unshift(o);
+    const closed = chain.find((o) => o.box && !o.box.isOpen());
+    if (!closed) break;
+    closed.box.open();
   }
   const el = obj.box ? obj.box.el : null;
   if (el) {
@@ -690,6 +693,9 @@ function setupSearch(run) {
     results.append(list);
   };
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(go, 150); });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "/" && document.activeElement !== input) { ev.preventDefault(); input.focus(); }
+  });
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
       clearTimeout(timer); go();
@@ -795,7 +801,7 @@ function showRun(events) {
   main.append(renderHeader(run));
   main.append(h("div", { class: "sticky" },
     h("div", { class: "toolbar" },
-      h("input", { id: "search", type: "search", placeholder: "Search the trace: code, outputs, prompts, replies…", autocomplete: "off" }),
+      h("input", { id: "search", type: "search", placeholder: "Search the trace: code, outputs, prompts, replies… (press / to search)", autocomplete: "off" }),
       h("button", { type: "button", onclick: () => expandAll(run) }, "expand all"),
       h("button", { type: "button", onclick: () => collapseAll() }, "collapse all")),
     h("div", { id: "results", class: "results", hidden: true })));
