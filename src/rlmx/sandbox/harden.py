@@ -30,6 +30,7 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 # --- prctl / syscalls --------------------------------------------------------------------------------------
@@ -189,11 +190,49 @@ def _processes() -> list[tuple[int, int, str]]:
 
 def children(pid: int) -> list[tuple[int, str]]:
     """(pid, state) of the direct children of `pid`, zombies included."""
-    return [(child, state) for child, parent, state in _processes() if parent == pid]
+    found = _children_files(pid)
+    if found is None:
+        return [(child, state) for child, parent, state in _processes() if parent == pid]
+    return [(child, _state(child)) for child in found]
+
+
+def _state(pid: int) -> str:
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return fields[0] if fields else ""
+
+
+def _children_files(pid: int) -> list[int] | None:
+    """Direct children from /proc/<pid>/task/*/children (CONFIG_PROC_CHILDREN); None where the kernel lacks it."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        path = f"/proc/{pid}/task/{task}/children"
+        if not os.path.exists(path):
+            return None
+        found += [int(child) for child in _read(path).split()]
+    return found
 
 
 def descendants(pid: int) -> list[int]:
-    """The live (not zombie) descendants of `pid`, parents before children."""
+    """The live (not zombie) descendants of `pid`, parents before children. Reads each process's children
+    file where the kernel has them (a few reads for a small tree), else scans every process once."""
+    order, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        children = _children_files(current)
+        if children is None:
+            return _descendants_by_scan(pid)
+        for child in children:
+            queue.append(child)
+            if _state(child) not in ("Z", ""):
+                order.append(child)
+    return order
+
+
+def _descendants_by_scan(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     states = {}
     for child, parent, state in _processes():
@@ -358,6 +397,8 @@ _OFFSET_ARG1_LOW = 24
 # Routes to signal another process without kill(): fcntl F_SETOWN / F_SETSIG / F_SETOWN_EX and the ioctls
 # FIOSETOWN / SIOCSPGRP make the kernel send SIGIO (or any signal) to a chosen pid when a descriptor is ready.
 _DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
+_SIGNALS = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
+_DENY_PIDFD = {"pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438}
 
 
 def seccomp_supported() -> bool:
@@ -373,9 +414,18 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("HBBI", code, jt, jf, k)
 
 
-def build_filter(stage: str, pid: int = 0) -> bytes:
+def _deny_values(number: int, offset: int, values: Sequence[int]) -> list[bytes]:
+    """Syscall `number` with the 32-bit argument at `offset` equal to one of `values`: EPERM; any other: allowed."""
+    count = len(values)
+    block = [_op(_JEQ, number, 0, count + 3), _op(_LD_W_ABS, offset)]
+    block += [_op(_JEQ, value & 0xFFFFFFFF, count - i, 0) for i, value in enumerate(values)]
+    return [*block, _op(_RET, _RET_ALLOW), _op(_RET, _RET_ERRNO | errno.EPERM)]
+
+
+def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes:
     """The BPF program for one stage: "zygote", "worker" (`pid`: the worker's own, for the signal rules), or
-    "light" (the default tier: only memory that no limit or folder would count)."""
+    "light" (the default tier: memory that no limit or folder would count, pidfds, F_SETOWN-type routing, and
+    signals to the pids and negated process groups in `protect`, or to -1)."""
     eperm = _RET_ERRNO | errno.EPERM
     program = [
         _op(_LD_W_ABS, _OFFSET_ARCH),
@@ -386,8 +436,13 @@ def build_filter(stage: str, pid: int = 0) -> bytes:
         _op(_RET, _RET_KILL_PROCESS),
     ]
     if stage == "light":
-        for number in _DENY_HIDDEN_MEMORY.values():
+        for number in [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values()]:
             program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
+        for number, commands in _DENY_COMMANDS.values():
+            program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
+        targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
+        for number in _SIGNALS.values():
+            program += _deny_values(number, _OFFSET_ARG0_LOW, targets)
         return b"".join([*program, _op(_RET, _RET_ALLOW)])
     denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY}
     if stage == "worker":
@@ -397,10 +452,7 @@ def build_filter(stage: str, pid: int = 0) -> bytes:
     for number in _ENOSYS.values():
         program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
     for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
-        count = len(commands)
-        program += [_op(_JEQ, number, 0, count + 3), _op(_LD_W_ABS, _OFFSET_ARG1_LOW)]
-        program += [_op(_JEQ, command, count - i, 0) for i, command in enumerate(commands)]
-        program += [_op(_RET, _RET_ALLOW), _op(_RET, eperm)]
+        program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
     if stage == "worker":
         program += [  # clone: threads only
             _op(_JEQ, _CLONE, 0, 4),
@@ -425,9 +477,9 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install_filter(stage: str) -> int:
+def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
     """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
-    program = build_filter(stage, os.getpid())
+    program = build_filter(stage, os.getpid(), protect)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
@@ -436,7 +488,13 @@ def install_filter(stage: str) -> int:
 
 def denied_syscalls(stage: str) -> list[str]:
     if stage == "light":
-        return list(_DENY_HIDDEN_MEMORY)
+        return [
+            *_DENY_HIDDEN_MEMORY,
+            *_DENY_PIDFD,
+            "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
+            "ioctl FIOSETOWN, SIOCSPGRP",
+            "signals to the host, the zygote, their process groups, or -1",
+        ]
     names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
     names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
     if stage == "worker":
@@ -564,7 +622,9 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     elif options.get("seccomp_light") and seccomp_supported():
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         applied["no_new_privs"] = True
-        applied["seccomp_light_rules"] = install_filter("light")
+        me = os.getpid()  # the zygote (or the single worker): its pid is its process group too (own session)
+        protect = [int(p) for p in options.get("protect", [])] + [me, -me]
+        applied["seccomp_light_rules"] = install_filter("light", protect)
     return applied
 
 

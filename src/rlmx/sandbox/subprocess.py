@@ -265,7 +265,8 @@ class SubprocessSandbox:
     def harden_options(self) -> dict[str, Any]:
         """What the worker applies to itself after loading the contexts: here, on a root host, switching to
         the sandbox's uid (non-dumpable and the subreaper are always applied)."""
-        options: dict[str, Any] = {"seccomp_light": True}  # no memfd or SysV segments: memory no limit counts
+        # no memfd or SysV segments (memory no limit counts), no signals to the host or the zygote
+        options: dict[str, Any] = {"seccomp_light": True, "protect": [os.getpid(), -os.getpgid(0)]}
         if self.switch_in_worker:
             options["switch_uid"] = self.uid
         return options
