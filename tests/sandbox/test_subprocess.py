@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rlmx.context import prepare
+from rlmx.errors import InputError
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
@@ -162,3 +163,29 @@ async def test_a_final_value_too_big_for_a_frame_is_shortened_not_lost() -> None
         await box.close()
     assert result.status == "ok" and result.final is not None
     assert result.final["value"] == "x" * (1 << 18)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a separate uid needs a root host")
+async def test_on_a_root_host_the_worker_runs_under_a_uid_of_its_own(sandbox: SubprocessSandbox) -> None:
+    """The worker switches to a fresh unnamed uid once the contexts are loaded, even though the Python may live
+    where that uid cannot go (a pyenv under /root): stdlib modules not imported yet still import."""
+    result = await sandbox.run_cell(
+        "import os, statistics, decimal\nprint(os.getuid(), os.getgid(), os.getgroups(), statistics.mean([1, 3]))",
+        calls=no_calls,
+        timeout=5,
+    )
+    uid, gid, groups, mean = result.stdout.split(maxsplit=3)
+    assert int(uid) == sandbox.uid != 0 and int(gid) == sandbox.uid and groups.strip() == "[]", result.stdout
+    assert mean.strip() == "2" and sandbox.protections["identity"] == f"separate uid {sandbox.uid}"
+    assert sandbox.protections["limits"]["processes"] == sandbox.max_processes
+
+
+async def test_the_host_is_not_readable_through_proc(sandbox: SubprocessSandbox) -> None:
+    code = f"open('/proc/{os.getpid()}/environ', 'rb').read()"
+    result = await sandbox.run_cell(code, calls=no_calls, timeout=5)
+    assert result.status == "error" and "PermissionError" in (result.error or "")
+
+
+def test_a_disk_limit_must_be_positive() -> None:
+    with pytest.raises(InputError, match="disk_limit_bytes"):
+        SubprocessSandbox(disk_limit_bytes=0)
