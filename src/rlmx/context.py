@@ -179,8 +179,8 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             except OSError:
                 skipped.append(relative)
                 continue
-            if not stat.S_ISREG(mode):
-                skipped.append(relative)
+            if not stat.S_ISREG(mode) or not os.access(file, os.R_OK):
+                skipped.append(relative)  # devices, FIFOs, sockets and unreadable files: reported, never opened
                 continue
             text = _read_text_file(file, folder)
             if text is None:
