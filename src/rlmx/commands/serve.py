@@ -176,6 +176,7 @@ def bind(host: str, port: int) -> socket.socket:
                 "another --port (0 picks a free one)"
             ) from None
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)  # connections wait in the backlog from now on, even before uvicorn accepts them
     return sock
 
 
