@@ -29,6 +29,7 @@ HOST = textwrap.dedent(
     async def main():
         box = SubprocessSandbox()
         await box.start([prepare("context", "the context")])
+        await box.run_cell(f"open({sys.argv[1]!r}, 'w').write('left')", calls=None, timeout=5)
         print(box._dir, box._zygote.process.pid, flush=True)
         await asyncio.sleep(60)
 
@@ -46,7 +47,8 @@ def _gone(pid: int) -> bool:
 
 
 async def test_a_host_killed_with_sigkill_leaves_nothing_after_the_next_start() -> None:
-    host = subprocess.Popen([sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True)
+    left = Path(f"/tmp/rlmx-left-{os.getpid()}")  # a file the worker wrote outside its run dir
+    host = subprocess.Popen([sys.executable, "-c", HOST, str(left)], stdout=subprocess.PIPE, text=True)
     assert host.stdout is not None
     line = host.stdout.readline().split()
     run_dir, zygote = Path(line[0]), int(line[1])
@@ -63,6 +65,9 @@ async def test_a_host_killed_with_sigkill_leaves_nothing_after_the_next_start() 
     await box.start([prepare("context", "x")])
     try:
         assert not run_dir.exists()  # the next start found its owner gone and removed it
+        if os.geteuid() == 0:  # the dead run's uid was its own: what that uid wrote in /tmp went too
+            assert not left.exists()
+        left.unlink(missing_ok=True)
         assert box._dir is not None and box._dir.is_dir()
     finally:
         await box.close()

@@ -250,10 +250,10 @@ def _descendants_by_scan(pid: int) -> list[int]:
 def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
     """SIGKILL every descendant of `pid` (then `pid` itself): a process killed while it forks leaves children
     that are re-parented inside the tree (the worker and zygote are subreapers), so scan again until none is
-    left. Returns the number of processes signalled. Needs a /proc that shows the tree (Linux)."""
+    left. Returns the number of distinct processes signalled. Needs a /proc that shows the tree (Linux)."""
     if sys.platform != "linux" or pid <= 0:
         return 0
-    killed = 0
+    killed: set[int] = set()
     for _ in range(rounds):
         found = descendants(pid)
         if not found:
@@ -261,13 +261,13 @@ def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
         for child in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(child, signal.SIGKILL)
-                killed += 1
+                killed.add(child)
         time.sleep(0.001)  # let the killed ones become zombies before the next scan
     if include_root:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-            killed += 1
-    return killed
+            killed.add(pid)
+    return len(killed)
 
 
 def kill_uid(uid: int) -> int:

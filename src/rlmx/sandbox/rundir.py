@@ -19,6 +19,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from rlmx.sandbox import harden
+
 PREFIX = "rlmx-"
 SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 """World-writable places a worker under a separate uid can still write to outside its work dir."""
@@ -39,26 +41,28 @@ def _start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
-def create() -> Path:
-    """A fresh private run directory with its owner file."""
+def create(uid: int | None = None) -> Path:
+    """A fresh private run directory with its owner file (host pid, its start time, and the sandbox's own uid
+    when it has one, so that a later sweep can also end that uid's processes and files)."""
     root = storage_root()
     with contextlib.suppress(OSError):
         sweep_stale(root or tempfile.gettempdir())
     path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
     owner = path / "owner"
-    owner.write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+    owner.write_text(f"{os.getpid()} {_start_time(os.getpid())}" + (f" {uid}" if uid is not None else "") + "\n")
     owner.chmod(0o600)
     return path
 
 
-def _owner_alive(run: Path) -> bool | None:
-    """True/False when the run dir's owner file says; None when it has none (not ours to judge)."""
+def _owner(run: Path) -> tuple[bool, int | None] | None:
+    """(whether the host that made the run dir still runs, the sandbox uid it used); None without an owner file."""
     try:
-        pid_text, _, started = (run / "owner").read_text().strip().partition(" ")
-        pid = int(pid_text)
-    except (OSError, ValueError):
+        fields = (run / "owner").read_text().split()
+        pid, started = int(fields[0]), fields[1]
+        uid = int(fields[2]) if len(fields) > 2 else None
+    except (OSError, ValueError, IndexError):
         return None
-    return _start_time(pid) == started and started != ""
+    return _start_time(pid) == started, uid
 
 
 def sweep_stale(root: str) -> list[str]:
@@ -72,9 +76,14 @@ def sweep_stale(root: str) -> list[str]:
                 continue
             if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
                 continue
-            if _owner_alive(Path(entry.path)) is False:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.path)
+            owner = _owner(Path(entry.path))
+            if owner is None or owner[0]:
+                continue
+            if owner[1] is not None and os.geteuid() == 0:  # the dead host's sandbox uid: nothing of it may stay
+                harden.kill_uid(owner[1])
+                remove_owned(owner[1])
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
     return removed
 
 

@@ -354,7 +354,7 @@ class SubprocessSandbox:
         await self.prepare()
         with contextlib.suppress(OSError):
             harden.make_undumpable()  # before any worker exists: none of them may read this process
-        self._dir = rundir.create()
+        self._dir = rundir.create(self.uid if self.separate_uid and self.fresh_uid else None)
         try:
             for sub in ("ctx", "work", "sbx", "tmp"):
                 (self._dir / sub).mkdir()
