@@ -10,6 +10,7 @@ Local and scripted models cost nothing.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -64,6 +65,7 @@ class PriceTable:
         self.prices: dict[str, Price] = {}
         for model, price in (extra or {}).items():
             self.prices[model] = _price(model, price)
+        _warm_up()
 
     def lookup(self, model: str) -> Price | None:
         if model in self.prices:
@@ -80,14 +82,38 @@ class PriceTable:
         return None if price is None else price.cost(usage.input_tokens, usage.output_tokens)
 
 
+_loading = threading.Lock()
+_warming: threading.Thread | None = None
+
+
+def _warm_up() -> None:
+    """Load the price database on a background thread (about a second of imports), once per process, so the
+    first LM call does not wait for it on the event loop."""
+    global _warming
+    with _loading:
+        if _warming is None:
+            _warming = threading.Thread(target=_snapshot, name="rlmx-prices", daemon=True)
+            _warming.start()
+
+
+@cache
+def _snapshot() -> Any:
+    """genai-prices' bundled snapshot (never fetched), or None when the package cannot be imported."""
+    try:
+        from genai_prices import data_snapshot
+    except ImportError:  # pragma: no cover - a core dependency; guarded so a broken install prices nothing
+        return None
+    return data_snapshot.get_snapshot()
+
+
 @cache
 def list_price(model: str) -> Price | None:
     """The list price genai-prices has for exactly this model name (or `provider/model`), else None."""
-    try:
-        from genai_prices import __version__, data_snapshot
-    except ImportError:  # pragma: no cover - a core dependency; guarded so a broken install prices nothing
+    snapshot = _snapshot()
+    if snapshot is None:  # pragma: no cover
         return None
-    snapshot = data_snapshot.get_snapshot()
+    from genai_prices import __version__
+
     attempts: list[tuple[str, str | None]] = [(model, None)]
     provider, _, name = model.partition("/")
     if name:
