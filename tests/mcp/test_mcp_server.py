@@ -341,3 +341,15 @@ async def _url(errlog: Path) -> str:
                 return line.split(" at ", 1)[1].split()[0]
         await asyncio.sleep(0.05)
     raise AssertionError(f"the HTTP server never said where it listens: {errlog.read_text()}")
+
+
+def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
+    def rlmx_mcp(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", MAIN, "mcp", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    missing = rlmx_mcp("--allow", str(tmp_path / "nope"), "--scripted", str(script(tmp_path, ["FINAL(1)"])))
+    assert missing.returncode == 2 and f"--allow {tmp_path / 'nope'}: no such folder" in missing.stderr
+    stdio_port = rlmx_mcp("--port", "9999")
+    assert stdio_port.returncode == 2 and "--host and --port are for --http" in stdio_port.stderr
+    assert "Traceback" not in missing.stderr + stdio_port.stderr

@@ -50,18 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP). Exit 0; UsageError for bad flags."""
     from rlmx.cli import EXIT_OK, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
 
+    if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
+        raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
+    allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     try:
         import anyio
 
-        from rlmx.mcp.roots import Roots
         from rlmx.mcp.server import Grant, build_server
         from rlmx.mcp.service import RLMService
     except ImportError as exc:
         raise UsageError(f"rlmx mcp needs the [mcp] extra: pip install 'rlmx[mcp]' ({exc})") from None
-    if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
-        raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
-    allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     # Bind first: a port in use is a clear error before a model loads.
     sock = _bind(args.host, args.port, UsageError) if args.http else None
     budget = _budget(args)
