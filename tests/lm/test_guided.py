@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from rlmx import RLM, Budget
+from rlmx import RLM
+from rlmx.errors import LMError
 from rlmx.lm import GuidedRoot, Message, ScriptedLM
 from rlmx.lm.guided_cells import (
     NOT_FOUND,
@@ -128,7 +129,8 @@ FREQUENT = {"and", "the", "lord", "god"}
         ("Methuselah", None),  # a word of the question
         ("The LORD", None),  # a frequent word of the text
         ("He lived 969 years.", None),  # not in the unit
-        ("And all the days of Methuselah were nine hundred sixty and nine years.", None),  # a copy, not an answer
+        # a copy of the verse: what it adds to the question, of the question's type (a number)
+        ("And all the days of Methuselah were nine hundred sixty and nine years.", "nine hundred sixty and nine years"),
         ("NOT FOUND", None),
         ("Error: budget exhausted", None),
     ],
@@ -136,6 +138,23 @@ FREQUENT = {"and", "the", "lord", "god"}
 def test_a_reply_counts_only_as_a_fitting_span_of_its_unit(reply: str, expected: str | None) -> None:
     span = verified_span(reply, UNIT, "How old was Methuselah when he died?", FREQUENT)
     assert (span.lower() if span else None) == expected
+
+
+def test_a_copied_passage_is_no_answer_to_a_what_question() -> None:
+    unit = {
+        "name": "",
+        "text": "Another feature of the system was a digital clock on the dispatch board, a wonder then.",
+    }
+    copy = "Another feature of the system was a digital clock on the dispatch board, a wonder then."
+    assert verified_span(copy, unit, "What does the system feature?", set()) is None
+    assert verified_span("a digital clock", unit, "What does the system feature?", set()) == "digital clock"
+
+
+def test_hex_prefixes_and_record_fields() -> None:
+    record = {"name": "2603", "text": "2603;SNOWMAN;So;0;ON;;;;;N;;;;;"}
+    question = "What is the code point of SNOWMAN?"
+    assert verified_span("The code point of SNOWMAN is 0x2603.", record, question, set()) == "2603"
+    assert verified_span("SNOWMAN;So;0;ON;;;;N;;;;", record, question, set()) is None  # fields, not an answer
 
 
 def test_the_answer_must_fit_the_question_type() -> None:
@@ -156,7 +175,7 @@ def test_a_verified_answer_comes_with_its_unit_and_location() -> None:
     result = guided_answer(state, "How many years did Methuselah live?", reader)
     assert result["kind"] == "answer"
     first, source = result["answer"].split("\n", 1)
-    assert first == "nine hundred sixty and nine years"
+    assert first == "nine hundred sixty and nine"  # "years" is a word of the question
     assert source.startswith("From [Genesis 2:25 (line 60)]") and "begat Lamech" in source
     assert prompts_seen[0].index("Text:") < prompts_seen[0].index("Question:")  # text first
     assert len(prompts_seen) == len(set(prompts_seen))
@@ -254,13 +273,25 @@ async def test_a_guided_cell_that_fails_ends_the_run_with_an_error() -> None:
     assert NOT_FOUND not in result.answer
 
 
-async def test_a_guided_cell_that_times_out_ends_the_run_with_an_error() -> None:
-    slow = ScriptedLM(lambda messages: "7391-KESTREL", model="reader", delay=5.0)
-    root = GuidedRoot(slow)
-    rlm = RLM(root, sub_lm=root.reader, budget=Budget(cell_timeout=1.0))
-    result = await rlm.acompletion("What is the launch code for the Aurora project?", context=TEXT)
+async def test_a_failed_index_cell_ends_the_run_before_any_reading() -> None:
+    class BrokenIndex(GuidedRoot):
+        def _index(self) -> str:
+            return "```repl\nraise MemoryError('the text did not fit')\n```"
+
+    sub = reader_of("7391-KESTREL")
+    root = BrokenIndex(sub)
+    result = await RLM(root, sub_lm=root.reader).acompletion("What is the launch code?", context=TEXT)
+    assert result.status == "error" and result.iterations == 2
+    assert "cell to index the context failed: MemoryError: the text did not fit" in result.stop_reason
+    assert sub.calls == []
+
+
+async def test_a_reader_that_always_fails_makes_the_run_fail() -> None:
+    broken = ScriptedLM(lambda messages: LMError("llama.cpp could not load /etc/passwd"), model="local:passwd")
+    root = GuidedRoot(broken)
+    result = await RLM(root, sub_lm=root.reader).acompletion("What is the launch code for Aurora?", context=TEXT)
     assert result.status == "error"
-    assert "failed" in result.stop_reason
+    assert "every sub-call failed" in result.stop_reason and "could not load" in result.stop_reason
 
 
 async def test_a_local_reader_gets_a_short_reply_budget() -> None:

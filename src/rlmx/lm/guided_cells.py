@@ -38,7 +38,8 @@ NAMED_COVER = 0.8
 MIN_COVER_NAMED = 0.3
 """... and of all its terms that occur in the text, for such a question."""
 READS = 3
-"""Units the sub-LM reads per question."""
+"""Most units the sub-LM reads per question (the best one, and those within TIE of its score)."""
+TIE = 0.02
 MIN_COVER = 0.6
 """Share of the question's idf weight the best unit must hold, else NOT FOUND; measured on absent-fact questions
 (benchmarks/realtext)."""
@@ -54,7 +55,7 @@ STOPWORDS = frozenset(
     der die das den dem des ein eine einer eines einem und oder ist sind war wer was wie wo wann warum welche
     welcher welches im in ist von zu mit auf für nicht es sie er wir ihr ich dass hat haben wird werden heißt
     le la les un une des du de et ou est sont qui que quoi quel quelle quels quelles où quand comment pourquoi
-    dans pour par sur avec ce cette ces il elle ils elles nous vous je au aux se sa son ses leur qu est-ce
+    dans pour par sur avec ce cette ces il elle ils elles nous vous je au aux se sa son ses leur
     el los las del y o es son quién qué cuál cuándo dónde cómo por para con en al lo una uno
     il lo gli di da che chi cosa quale quando dove come per con non è""".split()
 )
@@ -71,6 +72,7 @@ _CHAPTER = re.compile(r"^((?:[1-4] )?[A-Z][A-Za-z]+(?: (?:of )?[A-Z][A-Za-z]+)*)
 _NUMBERED = re.compile(r"^\s{0,4}(\d{1,3})[ \t]+(\S.*)$")
 _INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,3})[ \t]+(\S.*)$")
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
+_HEX_PREFIX = re.compile(r"\b(?:0x|U\+)(?=[0-9A-Fa-f]{2,6}\b)")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _DIRECTIVE = re.compile(r"^\s*\.\. ([\w:-]+):: ?(.*)$")
 _API_DIRECTIVES = frozenset(
@@ -240,7 +242,9 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 return
             block[:] = block[1:]
         elif _is_heading(block) and not entries:
+            # a title labels what follows, and is a unit itself (a one-line text has nothing else)
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
+            units.append(_paragraph("", label, start, "paragraph", entries))
             return
         body = _clean(" ".join(" ".join(block).split()))
         for piece in _pieces(body):
@@ -362,7 +366,7 @@ class Index:
             match = " OR ".join(self._phrase(t) for t in terms)
             query = "SELECT rowid, bm25(u, 4.0, 1.0) FROM u WHERE u MATCH ? ORDER BY bm25(u, 4.0, 1.0) LIMIT ?"
             return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
-        scores: Counter[int] = Counter()
+        scores: dict[int, float] = {}
         n = len(self.units)
         for term in terms:
             for token in {stem(t) for t in _WORD.findall(_spaced(term).lower())}:
@@ -370,8 +374,8 @@ class Index:
                 idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
                 for i, tf in posting.items():
                     norm = tf + 1.2 * (0.25 + 0.75 * self._lengths[i] / self._average)
-                    scores[i] += idf * tf * 2.2 / norm
-        return [(i, s) for i, s in scores.most_common(limit)]
+                    scores[i] = scores.get(i, 0.0) + idf * tf * 2.2 / norm
+        return sorted(scores.items(), key=lambda item: -item[1])[:limit]
 
 
 def build_index(sources: list[tuple[str, str]]) -> dict[str, Any]:
@@ -383,7 +387,8 @@ def build_index(sources: list[tuple[str, str]]) -> dict[str, Any]:
     indexed = time.perf_counter()
     sample = " ".join(u["text"] for u in units[:: max(1, len(units) // 3000)]).lower()
     counts = Counter(_WORD.findall(sample))
-    frequent = {w for w, _ in counts.most_common(60)} | STOPWORDS
+    floor = max(5, sum(counts.values()) // 1000)  # in a short text, the top words are not frequent ones
+    frequent = {w for w, n in counts.most_common(60) if n >= floor} | STOPWORDS
     return {
         "units": units,
         "index": index,
@@ -456,11 +461,11 @@ def rank(
     """The best units for `terms`: BM25 candidates reranked by the share of the terms' idf weight each unit
     holds (`cover`, 0..1) and by adjacent term pairs it holds in order."""
     index: Index = state["index"]
-    total = max(1, len(state["units"]))
+    unit_count = max(1, len(state["units"]))
     weights = {}
     for term in terms:
         df = len(index.rows(term))
-        weights[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+        weights[term] = math.log(1 + (unit_count - df + 0.5) / (df + 0.5))
     whole = sum(weights.values()) or 1.0
     # words the text never uses ("code point" over a character table) only frame a question that names its subject
     whole_present = sum(w for t, w in weights.items() if index.rows(t)) or 1.0
@@ -498,10 +503,10 @@ def rank(
             }
         )
     # the first unit of an entry named by the question (its definition) before the entry's later senses
-    named = {u["name"] for u in ranked if u["name"] and u["name"].lower() in query_text}
+    entries = {u["name"] for u in ranked if u["name"] and u["name"].lower() in query_text}
     seen_names: set[str] = set()
     for unit in sorted(ranked, key=lambda u: u["line"]):
-        if unit["name"] in named and unit["name"] not in seen_names:
+        if unit["name"] in entries and unit["name"] not in seen_names:
             seen_names.add(unit["name"])
             unit["score"] += 0.05
     ranked.sort(key=lambda u: -u["score"])
@@ -546,18 +551,28 @@ def expected_type(query: str) -> str:
 
 
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
-    """The part of `reply` that answers, as the unit writes it: the longest run of the reply's words that the
-    unit holds word for word (punctuation aside), less question, stop and frequent words at its ends; None when
-    that is nothing, more than 10 words, most of the reply copied from a passage, or not of the question's type
-    (a number for "how many", a capitalised name for "who")."""
+    """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
+
+    Tried on the reply's first line, then on its first clause (a reader that copies a long passage often starts
+    with the answer): the longest run of words the unit holds word for word (punctuation aside), less
+    question, stop and frequent words at its ends; at most 10 words, not several fields of a record, and of the
+    question's type (a number for "how many", a capitalised name for "who")."""
     if NOT_FOUND.lower() in reply.lower() or reply.startswith("Error:"):
         return None
+    line = _HEX_PREFIX.sub("", reply.strip().split("\n")[0])
+    for candidate in [line, re.split(r"[.,;:!?()\"“”]+\s", line)[0]]:
+        span = _span_of(candidate, unit, query, frequent)
+        if span is not None:
+            return span
+    return None
+
+
+def _span_of(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     text = unit["text"]
-    padded = " " + " ".join(_WORD.findall(f"{unit['name']} {text}".lower())) + " "
-    query_stems = {stem(w) for w in _WORD.findall(query)}
-    words = _WORD.findall(reply.strip().split("\n")[0])
-    if not words or len(words) > max(8, len(_WORD.findall(text)) // 2):
-        return None  # nothing, or the reader copied the passage instead of answering
+    unit_words = _WORD.findall(f"{unit['name']} {text}".lower())
+    padded = " " + " ".join(unit_words) + " "
+    query_stems = {stem(w) for w in _WORD.findall(query) if w.lower() not in STOPWORDS}
+    words = _WORD.findall(reply)
 
     def is_filler(word: str) -> bool:
         w = word.lower()
@@ -572,19 +587,33 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             if f" {' '.join(w.lower() for w in chunk)} " in padded and not all(is_filler(w) for w in chunk):
                 best = chunk
                 break
-    while best and is_filler(best[0]):
-        best = best[1:]
-    while best and is_filler(best[-1]):
-        best = best[:-1]
-    if not best or len(best) > 10:
-        return None
-    core = _phrase_in(text, best) or _phrase_in(unit["name"], best) or " ".join(best)
     kind = expected_type(query)
-    if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in best)):
-        return None
-    if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
-        return None
-    return core
+    if kind == "any" and len(unit_words) > 8 and len(best) >= 0.7 * len(unit_words):
+        return None  # the reader copied the passage; which part answers is anyone's guess
+    # the answer is what the reply adds to the question: the runs between the question's own words
+    segments: list[list[str]] = [[]]
+    for word in best:
+        if stem(word.lower()) in query_stems:
+            segments.append([])
+        else:
+            segments[-1].append(word)
+    fitting = []
+    for segment in segments:
+        while segment and is_filler(segment[0]):
+            segment = segment[1:]
+        while segment and is_filler(segment[-1]):
+            segment = segment[:-1]
+        if not segment or len(segment) > 10:
+            continue
+        core = _phrase_in(text, segment) or _phrase_in(unit["name"], segment) or " ".join(segment)
+        if re.search(r"[;|\t]", core):  # several fields of a record: the reader copied the line
+            continue
+        if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in segment)):
+            continue
+        if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
+            continue
+        fitting.append(core)
+    return max(fitting, key=lambda c: len(c.split())) if fitting else None
 
 
 def _phrase_in(text: str, words: list[str]) -> str | None:
@@ -630,15 +659,19 @@ _CAPS_RUN = re.compile(r"\b[A-Z][A-Z0-9-]*(?: [A-Z][A-Z0-9-]*)+\b")
 _QUOTED = re.compile(r"[\"“«'‘]([^\"”»'’]{1,80})[\"”»'’]")
 
 
+_LEADING = frozenset("a an the of in on with word words term name letter string".split())
+_TRAILING = frozenset("in of the this text file document context bible lexicon book".split())
+
+
 def _target(phrase: str) -> str:
     """What a counting question names: a quoted string, else the phrase less leading function words."""
     quoted = _QUOTED.search(phrase)
     if quoted:
         return quoted.group(1)
     words = [w for w in re.findall(r"[\w'’.+#/-]+", phrase.strip(" ?.!")) if w]
-    while words and words[0].lower() in STOPWORDS | {"word", "words", "term", "name", "letter", "string"}:
+    while words and words[0].lower() in _LEADING:
         words.pop(0)
-    while words and words[-1].lower() in STOPWORDS | {"text", "file", "document", "context", "bible", "lexicon"}:
+    while words and words[-1].lower() in _TRAILING:
         words.pop()
     return " ".join(words)
 
@@ -691,7 +724,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     m = re.match(
         r"(?i)how many (\w+)(?: are there)?(?: in [\w\s]+?)? (?:that |which )?(begin|start|end)s? with (.+?)\?*$", q
     )
-    if m and m.group(1).lower() in _KINDS:
+    if m and m.group(1).lower() in _KINDS and _target(m.group(3)):
         pool = _pick(units, _KINDS[m.group(1).lower()])
         target = _target(m.group(3))
         names = _names(pool)
@@ -772,7 +805,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     m = re.match(
         r"(?i)list (?:all )?(?:the )?(\w+) (?:that |which )?(begin|start|end)s? with (.+?)\.?\?*$", q
     ) or re.match(r"(?i)list (?:all )?(?:the )?(\w+) (?:that |which )?(?:contain|mention|include)s? (.+?)\.?\?*$", q)
-    if m and m.group(1).lower() in _KINDS:
+    if m and m.group(1).lower() in _KINDS and _target(m.group(m.lastindex or 1)):
         pool = _pick(units, _KINDS[m.group(1).lower()])
         if m.lastindex == 3:
             target = _target(m.group(3))
@@ -817,6 +850,16 @@ def _group_name(unit: dict[str, Any], group: str) -> str:
 # --- the answer -------------------------------------------------------------------------------------
 
 
+def _around(unit: dict[str, Any], span: str) -> dict[str, Any]:
+    """The unit cut to the sentence that holds `span`, when the unit is long."""
+    if len(unit["text"]) <= 300:
+        return unit
+    for sentence in _SENTENCE_END.split(unit["text"]):
+        if span.lower() in sentence.lower():
+            return {**unit, "text": sentence}
+    return unit
+
+
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
     text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
     return f"[{unit['where']}] {text}"
@@ -826,7 +869,8 @@ def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
     """Count, or rank the units, read the best few with the sub-LM, verify, answer. Returns {"answer", "found",
-    "kind" ("count", "answer", "evidence", "not_found"), "report"} where the report holds each phase's time."""
+    "kind" ("count", "answer", "evidence", "not_found", or "error" when every sub-call failed), "report"}, the
+    report holding each phase's time."""
     started = time.perf_counter()
     report = []
     counted = count_answer(state, query)
@@ -851,17 +895,25 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
-    read = good[:reads]
+    # only the unit that matches best (and any that tie with it) may give the answer, so only those are read
+    read = [u for u in good[:reads] if u["score"] >= good[0]["score"] - TIE]
     prompts = list(dict.fromkeys(reader_prompt(u, query) for u in read))
     replies = dict(zip(prompts, ask(prompts), strict=True))
     report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
-    best = max(read, key=lambda u: (u["named"], u["cover"]))
+    failed = [r for r in replies.values() if r.startswith("Error:")]
+    if failed and len(failed) == len(replies):  # the reader is broken: say so, never pass it off as an answer
+        return {
+            "answer": f"every sub-call failed: {failed[0][:300]}",
+            "found": False,
+            "kind": "error",
+            "report": "\n".join(report),
+        }
     for unit in read:
         reply = replies[reader_prompt(unit, query)]
         span = verified_span(reply, unit, query, state["frequent"])
         report.append(f"  read [{unit['where']}]: {reply.strip()[:100]!r} -> {span!r}")
-        if span is not None and (unit["named"], unit["cover"]) >= (best["named"], best["cover"]):
-            answer = f"{span}\nFrom {_quote(unit)}"
+        if span is not None:
+            answer = f"{span}\nFrom {_quote(_around(unit, span))}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     quoted = "\n".join(_quote(u) for u in good[:reads])
     answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
