@@ -263,3 +263,18 @@ def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
     assert PriceTable().lookup("gpt-4o-made-up-variant") is None  # no guess from a resembling name
     tiered = PriceTable().lookup("gemini-2.5-pro")
     assert tiered is not None and tiered.cost(300_000, 0) > 300_000 * tiered.input_per_million / 1e6
+
+
+def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_bounds(
+    server: FakeOpenAIServer,
+) -> None:
+    server.behaviour = Behaviour(text="A short summary.", latency=0.02)
+    document = "plain english words for the reader " * 400  # 14,000 ASCII characters: bound ~4x the real count
+    root = ScriptedLM([halves_script(16), repl("FINAL(answer['content'])")], input_tokens=500, output_tokens=50)
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
+    budget = Budget(max_tokens=5_200, max_tokens_per_call=64)
+    result = RLM(root, sub_lm=sub, budget=budget, max_concurrency=16).completion("q", context=document)
+    per_call_bound = token_bound("Summarise: " + document[:875]) + CALL_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS + 64
+    assert (5_200 - 2 * 550) // per_call_bound < 4  # admitted on upper bounds alone, at most 3 would run
+    assert len(server.billed) == 16 and result.answer == "16 ok"  # the real counts let every piece through
+    assert result.usage.total_tokens == 2 * 550 + server.billed_tokens <= 5_200

@@ -10,6 +10,7 @@ overshoot and admits nothing more. A refusal raises BudgetExhausted, which the e
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import defaultdict
@@ -207,6 +208,8 @@ class Ledger:
         self.overshoot_limit = "max_tokens"
         """The limit the overshoot endangers, named in the stop reason ("max_usd: overshoot: ...")."""
         self._held = Reservation(0, 0, 0.0)
+        self._freed = asyncio.Event()
+        """Set (and replaced) whenever a reservation is released: calls waiting in `admit` look again."""
 
     def remaining_seconds(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - self.clock(), 0.0)
@@ -321,10 +324,38 @@ class Ledger:
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:
-            reservation.settled = True
-            self._held.input_tokens -= reservation.input_tokens
-            self._held.output_tokens -= reservation.output_tokens
-            self._held.usd -= reservation.usd
+            self._unbook(reservation)
+            freed, self._freed = self._freed, asyncio.Event()
+            freed.set()
+
+    def _unbook(self, reservation: Reservation) -> None:
+        reservation.settled = True
+        self._held.input_tokens -= reservation.input_tokens
+        self._held.output_tokens -= reservation.output_tokens
+        self._held.usd -= reservation.usd
+
+    async def admit(self, model: str, input_tokens: int, max_output_tokens: int) -> Reservation:
+        """`reserve`, but while other calls hold reservations a call that does not fit in full waits for them
+        to settle instead of being refused (or cut short): reservations are upper bounds, and what the calls in
+        flight really spend is usually far less. Refuses (BudgetExhausted) only when nothing is held and the
+        call still does not fit, so a fan-out uses its budget without ever exceeding it."""
+        while True:
+            waiting = self._holding()
+            try:
+                reservation = self.reserve(model, input_tokens, max_output_tokens)
+            except BudgetExhausted as stop:
+                if not waiting or self.overshoot is not None or stop.limit == "max_seconds":
+                    raise
+                await self._freed.wait()
+                continue
+            if reservation.output_tokens >= max_output_tokens or not waiting:
+                return reservation
+            self._unbook(reservation)  # only a shortened reply fits now: wait for the calls in flight first
+            await self._freed.wait()
+
+    def _holding(self) -> bool:
+        held = self._held
+        return held.input_tokens > 0 or held.output_tokens > 0 or held.usd > _USD_SLACK_USD
 
     def admit_subcalls(self, count: int) -> int:
         """How many of `count` sub-calls may start (all, some, or none). Counts the admitted ones."""

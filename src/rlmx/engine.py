@@ -256,7 +256,7 @@ class Engine:
         ledger = self.tree.ledger
         tokens = await prompt_tokens(lm, messages)
         for attempt in (1, 2):
-            reservation = ledger.reserve(lm.model, tokens, ledger.budget.max_tokens_per_call)
+            reservation = await ledger.admit(lm.model, tokens, ledger.budget.max_tokens_per_call)
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             try:
                 async with self.tree.limiter:
