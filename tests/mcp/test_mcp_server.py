@@ -52,7 +52,7 @@ async def test_lists_the_tools_with_schemas_an_agent_can_fill(tmp_path: Path, pr
     for tool in tools.values():
         assert tool.description and len(tool.description) > 40
     assert "forecast" in (tools["rlm_estimate"].description or "")
-    assert f"Readable folders: {project}." in (ask.description or "")
+    assert f"Readable folders: {project}. Models: scripted writes the code." in (ask.description or "")
 
 
 async def test_rlm_ask_answers_over_a_folder_with_progress(tmp_path: Path, project: Path) -> None:

@@ -129,7 +129,7 @@ class Grant:
 
 def build_server(service: RLMService, grant: Grant) -> MCPServer:
     """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
-    readable = grant.describe()
+    readable = f"{grant.describe()} {_models(service)}"
     server = MCPServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
     running = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
     local = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -172,6 +172,17 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
         return await _refusing(service.session_end(session_id))
 
     return server
+
+
+def _models(service: RLMService) -> str:
+    """The configured models in a sentence, so an agent knows what kind of question pays off."""
+    root, sub = service.rlm.lm.model, service.rlm.sub_lm.model
+    if root.startswith("guided-root"):
+        return (
+            f"Model: {sub}, driven by a fixed search recipe: it finds facts stated in the content (lookups), it does "
+            "not plan analyses."
+        )
+    return f"Models: {root} writes the code" + ("." if sub == root else f", {sub} answers the sub-calls.")
 
 
 def _limits(budget: CallBudget | None) -> dict[str, Any]:
