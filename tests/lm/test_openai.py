@@ -496,3 +496,11 @@ async def test_a_validation_error_listing_the_cap_as_an_extra_input_renames_it(s
     lm.cap_param = "max_completion_tokens"
     assert (await lm.complete(MESSAGES, max_tokens=32)).text == "hi"
     assert server.requests[1].body["max_tokens"] == 32 and lm.cap_param == "max_tokens"
+
+
+def test_a_run_against_a_server_that_never_answers_ends_at_max_seconds(server: FakeOpenAIServer) -> None:
+    server.script(*[fault.hang()] * 4)
+    root = ScriptedLM(["```repl\nprint(llm_query('x'))\n```", "```repl\nFINAL('unreached')\n```"])
+    sub = OpenAICompatibleLM("m", server.base_url)  # the default 120 s timeout: the run's budget ends it first
+    result = RLM(root, sub_lm=sub, budget=Budget(max_seconds=1.5)).completion("q", context="c")
+    assert result.status == "budget_exhausted" and result.stop_reason.startswith("max_seconds")
