@@ -107,7 +107,8 @@ def _get(url: str) -> tuple[int, str, Any]:
             body = response.read().decode("utf-8")
             return response.status, response.headers["Content-Type"], body
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers["Content-Type"], exc.read().decode("utf-8")
+        with exc:  # an HTTPError holds the open response
+            return exc.code, exc.headers["Content-Type"], exc.read().decode("utf-8")
 
 
 def test_the_server_serves_the_page_the_list_and_traces_only(server: ViewerServer, folder: Path) -> None:

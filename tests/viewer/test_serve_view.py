@@ -14,7 +14,8 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
             return response.status, response.read().decode("utf-8")
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8")
+        with exc:  # an HTTPError holds the open response
+            return exc.code, exc.read().decode("utf-8")
 
 
 def test_the_page_of_a_run(served: Any) -> None:
