@@ -7,14 +7,14 @@ field, with its JSON type and what it holds. It is the one place the format is w
 are checked against it by the tests, `docs/trace-format.md` is generated from it (`python -m rlmx.events`), and
 the viewer's list of event types must match it.
 
-What a trace holds. A context itself is never written whole: a context appears as its name, type, size and
-sha256. But a trace is not free of context content. The fields marked "content" (the query, the model's
-messages and replies, the code of each cell and its output, sub-call prompts and replies, answers, error
-messages) may quote the context: the first prompt shows a short preview of each context, a cell's output is
-whatever the model's code printed, and a sub-call's prompt usually carries an excerpt of the context. Long texts
-are clipped (head and tail kept), so a trace holds excerpts, not the whole context. `redact_event` replaces
-every content field with its size and sha256 (`rlmx traces --redact` writes such a copy) for a trace that can
-be shared without its text.
+What a trace holds. No field holds a context as such: a context appears as its name, type, size and sha256.
+But a trace is not free of context content. The fields marked "content" (the query, the model's messages and
+replies, the code of each cell and its output, sub-call prompts and replies, answers, error messages) may quote
+the context: the first prompt shows a short preview of each context, a cell's output is whatever the model's
+code printed, and a sub-call's prompt usually carries an excerpt of the context. Long texts are clipped (head
+and tail kept), so a trace of a large context holds excerpts of it; a small context can appear whole.
+`redact_event` replaces every content field with its size and sha256 (`rlmx traces --redact` writes such a copy)
+for a trace that can be shared without its text.
 """
 
 from __future__ import annotations
