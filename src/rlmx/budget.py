@@ -208,6 +208,8 @@ class Ledger:
         self.overshoot_limit = "max_tokens"
         """The limit the overshoot endangers, named in the stop reason ("max_usd: overshoot: ...")."""
         self._held = Reservation(0, 0, 0.0)
+        self._in_flight = 0
+        """Reservations booked and not yet settled or released."""
         self._freed = asyncio.Event()
         """Set (and replaced) whenever a reservation is released: calls waiting in `admit` look again."""
 
@@ -277,6 +279,7 @@ class Ledger:
         held.input_tokens += input_tokens
         held.output_tokens += output
         held.usd += usd
+        self._in_flight += 1
         return reservation
 
     def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int) -> Usage:
@@ -333,6 +336,7 @@ class Ledger:
         self._held.input_tokens -= reservation.input_tokens
         self._held.output_tokens -= reservation.output_tokens
         self._held.usd -= reservation.usd
+        self._in_flight -= 1
 
     async def admit(self, model: str, input_tokens: int, max_output_tokens: int) -> Reservation:
         """`reserve`, but while other calls hold reservations a call that does not fit in full waits for them
@@ -354,8 +358,7 @@ class Ledger:
             await self._freed.wait()
 
     def _holding(self) -> bool:
-        held = self._held
-        return held.input_tokens > 0 or held.output_tokens > 0 or held.usd > _USD_SLACK_USD
+        return self._in_flight > 0
 
     def admit_subcalls(self, count: int) -> int:
         """How many of `count` sub-calls may start (all, some, or none). Counts the admitted ones."""
