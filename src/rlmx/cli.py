@@ -558,7 +558,8 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     elif code == EXIT_BUDGET:
         _say(err, f"rlmx: budget exhausted: {result.stop_reason}; the answer is the best one so far", "yellow")
     if result.trace_path is not None and (not args.quiet or code != EXIT_OK):
-        _say(err, f"rlmx: trace: {result.trace_path}", "dim")
+        shown = result.run_id if args.trace_dir is None else result.trace_path  # rlmx view finds a run id
+        _say(err, f"rlmx: trace: {result.trace_path} (see it: rlmx view {shown})", "dim")
     return code
 
 
