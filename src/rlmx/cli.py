@@ -212,6 +212,12 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     limits.add_argument("--max-subcalls", type=_positive_int, metavar="N", help="sub-calls (llm_query, rlm_query)")
     limits.add_argument("--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD")
     limits.add_argument("--cell-timeout", type=_positive_number, metavar="S", help="time limit of one REPL cell")
+    limits.add_argument(
+        "--max-context-bytes",
+        type=_positive_int,
+        metavar="N",
+        help="bytes of context (UTF-8, all files together) a run may load (default: 1 GiB)",
+    )
 
 
 def _add_trace_dir_argument(group: argparse._ArgumentGroup) -> None:
@@ -501,6 +507,8 @@ def _make_rlm(
     from rlmx.rlm import RLM
 
     options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
+    if getattr(args, "max_context_bytes", None) is not None:
+        options["max_context_bytes"] = args.max_context_bytes
     if args.sandbox == "inprocess":
         from rlmx.sandbox.inprocess import UNSAFE_WARNING
 
