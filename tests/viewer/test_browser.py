@@ -249,3 +249,13 @@ def test_search_reaches_a_sub_call_in_a_closed_list(
     hits[-1].click()
     row = browser.find_element("css selector", '[data-cell="0/c5"] .subcall.open')
     assert row.find_element("tag name", "mark").text == "item 29"
+
+
+def test_the_self_contained_page_needs_no_server(browser: Any, depth2_trace: Path, tmp_path: Path) -> None:
+    from rlmx.cli import main
+
+    target = tmp_path / "run.html"
+    assert main(["view", str(depth2_trace), "--html", str(target)]) == 0
+    _open(browser, target.as_uri())
+    assert "What is the code of section A?" in _text(browser, "#summary .qtext")
+    assert "1 failed sub-call" in _text(browser, "#issues")
