@@ -151,10 +151,13 @@ def test_a_copied_passage_is_no_answer_to_a_what_question() -> None:
 
 
 def test_hex_prefixes_and_record_fields() -> None:
-    record = {"name": "2603", "text": "2603;SNOWMAN;So;0;ON;;;;;N;;;;;"}
+    record = {"name": "2603", "text": "2603;SNOWMAN;So;0;ON;;;;;N;;;;;", "kind": "line"}
     question = "What is the code point of SNOWMAN?"
-    assert verified_span("The code point of SNOWMAN is 0x2603.", record, question, set()) == "2603"
-    assert verified_span("SNOWMAN;So;0;ON;;;;N;;;;", record, question, set()) is None  # fields, not an answer
+    frequent = {"0", "on", "n"}  # as in the whole character table
+    assert verified_span("The code point of SNOWMAN is 0x2603.", record, question, frequent) == "2603"
+    assert verified_span("SNOWMAN;So;0;ON;;;;N;;;;", record, question, frequent) is None  # a copy of the line
+    assert verified_span("It is SNOWMAN So", record, "What is the name of 2603?", frequent) == "SNOWMAN"
+    assert verified_span("OWMA", record, question, frequent) is None  # inside a field
 
 
 def test_the_answer_must_fit_the_question_type() -> None:

@@ -489,7 +489,11 @@ def rank(
         pairs = sum(1 for a, b in pairwise(terms) if f"{stem(a)} {stem(b)}" in haystack)
         # a unit that says nothing beyond the question's words (a title, a table-of-contents line) cannot answer it
         extra = sum(1 for w in _WORD.findall(unit["text"].lower()) if stem(w) not in stems and w not in STOPWORDS)
-        total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0)
+        # a record whose field is exactly what the question names ("EURO SIGN", not "BANKNOTE WITH EURO SIGN")
+        exact = unit["kind"] == "line" and any(
+            field.strip().lower() in salient for field in re.split(r"[;|\t]", unit["text"])
+        )
+        total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0) + 0.2 * exact
         ranked.append(
             {
                 **unit,
@@ -530,6 +534,26 @@ def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = Fals
     return bool(unit["cover"] >= MIN_COVER)
 
 
+def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 260) -> dict[str, Any]:
+    """A long unit narrowed to its sentence that holds most of the question's terms (and the next ones, up to
+    `limit` characters): a small reader copies long passages instead of answering."""
+    if len(unit["text"]) <= limit:
+        return unit
+    sentences = _SENTENCE_END.split(unit["text"])
+    stems = {stem(w) for t in terms for w in _WORD.findall(t)}
+
+    def hits(sentence: str) -> int:
+        return len(stems & {stem(w) for w in _WORD.findall(sentence.lower())})
+
+    best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i))
+    text = sentences[best]
+    for following in sentences[best + 1 :]:
+        if len(text) + 1 + len(following) > limit:
+            break
+        text = f"{text} {following}"
+    return {**unit, "text": text[: limit * 2]}
+
+
 def reader_prompt(unit: dict[str, Any], query: str) -> str:
     """Text first, question last: small models answer far better in this order."""
     name = f"{unit['name']}: " if unit["name"] and unit["name"] not in unit["text"] else ""
@@ -553,67 +577,70 @@ def expected_type(query: str) -> str:
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
-    Tried on the reply's first line, then on its first clause (a reader that copies a long passage often starts
-    with the answer): the longest run of words the unit holds word for word (punctuation aside), less
-    question, stop and frequent words at its ends; at most 10 words, not several fields of a record, and of the
-    question's type (a number for "how many", a capitalised name for "who")."""
+    From the reply's first line, the longest run of words the unit holds word for word (punctuation aside) is cut
+    at the question's own words and at the reply's punctuation; the answer is the first piece that, less stop and
+    frequent words at its ends, has 1-10 words, is a whole field when the unit is a record, and fits the
+    question's type (a number for "how many", a capitalised name for "who"). A reply that copies most of the unit
+    answers no "what" question."""
     if NOT_FOUND.lower() in reply.lower() or reply.startswith("Error:"):
         return None
     line = _HEX_PREFIX.sub("", reply.strip().split("\n")[0])
-    for candidate in [line, re.split(r"[.,;:!?()\"“”]+\s", line)[0]]:
-        span = _span_of(candidate, unit, query, frequent)
-        if span is not None:
-            return span
-    return None
-
-
-def _span_of(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     text = unit["text"]
     unit_words = _WORD.findall(f"{unit['name']} {text}".lower())
     padded = " " + " ".join(unit_words) + " "
     query_stems = {stem(w) for w in _WORD.findall(query) if w.lower() not in STOPWORDS}
-    words = _WORD.findall(reply)
+    tokens = list(re.finditer(r"\w+(?:[-'’]\w+)*|[.,;:!?()\"“”]", line))
+    words = [t.group(0) for t in tokens if _WORD.fullmatch(t.group(0))]
 
     def is_filler(word: str) -> bool:
         w = word.lower()
         return w in STOPWORDS or stem(w) in query_stems or w in frequent
 
-    best: list[str] = []
-    for start in range(len(words)):
-        for stop in range(len(words), start, -1):
-            chunk = words[start:stop]
-            if len(chunk) <= len(best):
+    best: tuple[int, int] = (0, 0)
+    for first in range(len(words)):
+        for last in range(len(words), first, -1):
+            if last - first <= best[1] - best[0]:
                 break
+            chunk = words[first:last]
             if f" {' '.join(w.lower() for w in chunk)} " in padded and not all(is_filler(w) for w in chunk):
-                best = chunk
+                best = (first, last)
                 break
     kind = expected_type(query)
-    if kind == "any" and len(unit_words) > 8 and len(best) >= 0.7 * len(unit_words):
+    if kind == "any" and len(unit_words) > 8 and best[1] - best[0] >= 0.7 * len(unit_words):
         return None  # the reader copied the passage; which part answers is anyone's guess
-    # the answer is what the reply adds to the question: the runs between the question's own words
-    segments: list[list[str]] = [[]]
-    for word in best:
+    # pieces of the copied run: cut at the question's words and at the reply's punctuation
+    pieces: list[list[str]] = [[]]
+    index = -1
+    for token in tokens:
+        word = token.group(0)
+        if not _WORD.fullmatch(word):
+            if best[0] <= index < best[1]:
+                pieces.append([])
+            continue
+        index += 1
+        if not best[0] <= index < best[1]:
+            continue
         if stem(word.lower()) in query_stems:
-            segments.append([])
+            pieces.append([])
         else:
-            segments[-1].append(word)
-    fitting = []
-    for segment in segments:
-        while segment and is_filler(segment[0]):
-            segment = segment[1:]
-        while segment and is_filler(segment[-1]):
-            segment = segment[:-1]
-        if not segment or len(segment) > 10:
+            pieces[-1].append(word)
+    fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
+    for piece in pieces:
+        while piece and is_filler(piece[0]):
+            piece = piece[1:]
+        while piece and is_filler(piece[-1]):
+            piece = piece[:-1]
+        if not piece or len(piece) > 10:
             continue
-        core = _phrase_in(text, segment) or _phrase_in(unit["name"], segment) or " ".join(segment)
-        if re.search(r"[;|\t]", core):  # several fields of a record: the reader copied the line
-            continue
-        if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in segment)):
+        core = _phrase_in(text, piece) or _phrase_in(unit["name"], piece) or " ".join(piece)
+        if fields is not None and len(fields) > 2 and core.lower() not in fields:
+            continue  # in a record, an answer is a whole field
+        if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
-        fitting.append(core)
-    return max(fitting, key=lambda c: len(c.split())) if fitting else None
+        return core
+    return None
 
 
 def _phrase_in(text: str, words: list[str]) -> str | None:
@@ -850,16 +877,6 @@ def _group_name(unit: dict[str, Any], group: str) -> str:
 # --- the answer -------------------------------------------------------------------------------------
 
 
-def _around(unit: dict[str, Any], span: str) -> dict[str, Any]:
-    """The unit cut to the sentence that holds `span`, when the unit is long."""
-    if len(unit["text"]) <= 300:
-        return unit
-    for sentence in _SENTENCE_END.split(unit["text"]):
-        if span.lower() in sentence.lower():
-            return {**unit, "text": sentence}
-    return unit
-
-
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
     text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
     return f"[{unit['where']}] {text}"
@@ -896,7 +913,7 @@ def guided_answer(
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     # only the unit that matches best (and any that tie with it) may give the answer, so only those are read
-    read = [u for u in good[:reads] if u["score"] >= good[0]["score"] - TIE]
+    read = [excerpt(u, terms) for u in good[:reads] if u["score"] >= good[0]["score"] - TIE]
     prompts = list(dict.fromkeys(reader_prompt(u, query) for u in read))
     replies = dict(zip(prompts, ask(prompts), strict=True))
     report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
@@ -913,7 +930,7 @@ def guided_answer(
         span = verified_span(reply, unit, query, state["frequent"])
         report.append(f"  read [{unit['where']}]: {reply.strip()[:100]!r} -> {span!r}")
         if span is not None:
-            answer = f"{span}\nFrom {_quote(_around(unit, span))}"
+            answer = f"{span}\nFrom {_quote(unit)}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     quoted = "\n".join(_quote(u) for u in good[:reads])
     answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
