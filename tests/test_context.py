@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,32 @@ def test_the_name_rule_holds_for_sessions_too() -> None:
         rlm.session(contexts={"input": "x"})
     with rlm.session(context="a") as session, pytest.raises(InputError, match="Python builtin"):
         session.ask("q", contexts={"sum": "x"})
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "sparse", "over_limit"])
+def test_rlmx_ask_refuses_a_bad_context_in_one_line_with_exit_code_2(tmp_path: Path, kind: str) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL(1)")]), encoding="utf-8")
+    extra: list[str] = []
+    if kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    elif kind == "sparse":
+        path = tmp_path / "sparse.txt"
+        with path.open("wb") as handle:
+            handle.truncate(2 << 30)
+    else:
+        path = tmp_path / "notes.txt"
+        path.write_text("twelve chars", encoding="utf-8")
+        extra = ["--max-context-bytes", "5"]
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", str(path), "--scripted", str(script), "-q", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("rlmx: error:")]
+    assert done.returncode == 2, done.stderr
+    assert len(errors) == 1 and "Traceback" not in done.stderr
