@@ -318,19 +318,22 @@ async def _gone(worker: int, server: int) -> None:
 async def test_streamable_http(tmp_path: Path, project: Path) -> None:
     replies = script(tmp_path, [repl("FINAL(context.upper())")])
     errlog = tmp_path / "http-stderr.txt"
-    command = [sys.executable, "-c", MAIN, "mcp", "--http", "--port", "0", "--allow", str(project)]
+    command = [sys.executable, "-c", MAIN, "mcp", "--trace-dir", str(tmp_path), "--http", "--port", "0"]
     with errlog.open("w") as err:
-        server = subprocess.Popen([*command, "--scripted", str(replies)], stderr=err, cwd=tmp_path)
+        server = subprocess.Popen([*command, "--scripted", str(replies)], stderr=err, cwd=project)
     try:
         url = await _url(errlog)
         async with Client(url) as client:
             reply = payload(await client.call_tool("rlm_ask", {"query": "q", "text": "over http"}))
+            outside = await client.call_tool("rlm_ask", {"query": "q", "paths": [str(tmp_path / "secret.txt")]})
         taken = url.rsplit(":", 1)[1].split("/")[0]
-        busy = subprocess.run([*command[:4], "--http", "--port", taken], capture_output=True, text=True, timeout=60)
+        busy = subprocess.run([*command[:6], "--http", "--port", taken], capture_output=True, text=True, timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert reply["answer"] == "OVER HTTP"
+    # No --allow and a client without roots: the folder the server started in is the grant.
+    assert outside.is_error and f"{project} (from the folder the server started in)" in text_of(outside)
     assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{taken}" in busy.stderr, busy.stderr
 
 

@@ -111,7 +111,7 @@ async def _serve(server: MCPServer, service: RLMService, sock: socket.socket | N
 
 
 def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:
-    """A listening-ready socket on host:port, or `error` saying why not (usually: the port is in use)."""
+    """A listening socket on host:port, or `error` saying why not (usually: the port is in use)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
@@ -120,6 +120,7 @@ def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        sock.listen(128)  # clients that connect before the server is up wait in the queue instead of being refused
     except OSError as exc:
         sock.close()
         raise error(f"cannot listen on {host}:{port} ({exc.strerror}): pass another --port (0: any free one)") from None
