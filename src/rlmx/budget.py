@@ -135,6 +135,10 @@ class UsageReport:
     than rlmx's upper bound); when > 0, the ledger stopped admitting calls."""
     overshoot_usd: float = 0.0
     """USD billed beyond the calls' reservations (provider-reported costs above the reserved price)."""
+    cached_calls: int = 0
+    """Sub-LM calls answered by the sub-call cache (sent to no LM, spent from no budget)."""
+    cached_tokens: int = 0
+    """Tokens (input + output) the cached calls would have cost when first made."""
 
     @property
     def input_tokens(self) -> int:
@@ -174,6 +178,8 @@ class UsageReport:
             "child_rlms": self.child_rlms,
             "overshoot_tokens": self.overshoot_tokens,
             "overshoot_usd": round(self.overshoot_usd, 8),
+            "cached_calls": self.cached_calls,
+            "cached_tokens": self.cached_tokens,
         }
 
 

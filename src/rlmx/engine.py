@@ -20,12 +20,13 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, Completion, Message, prompt_tokens
+from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
 from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
+from rlmx.subcall_cache import SubcallCache, cacheable, request_key
 
 Status = Literal["finished", "budget_exhausted", "error"]
 AnswerSource = Literal[
@@ -51,6 +52,9 @@ class Tree:
     depth_lms: dict[int, LM] = field(default_factory=dict)
     output: OutputSchema | None = None
     """The root's answer schema (child RLMs answer in text)."""
+    cache: SubcallCache | None = None
+    """Answers identical sub-LM requests once (None: no caching); `cache_policy` says which LMs qualify."""
+    cache_policy: bool | None = None
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
@@ -535,7 +539,28 @@ class Engine:
         lm = self._lm_named(call.model)
         if context is not None:
             prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
-        return await self._complete(lm, [Message(role="user", content=prompt)], role="sub", depth=self.depth + 1)
+        messages = [Message(role="user", content=prompt)]
+        cache = self.tree.cache
+        if cache is None or not cacheable(lm, self.tree.cache_policy):
+            return await self._complete(lm, messages, role="sub", depth=self.depth + 1)
+        completion, hit = await cache.complete(
+            request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
+        )
+        if hit is None:
+            return completion
+        # A hit reaches no LM and spends nothing: no reservation, no sub-call counted against max_subcalls.
+        usage = self.tree.ledger.usage
+        usage.cached_calls += 1
+        usage.cached_tokens += hit.completion.usage.total_tokens
+        usage.subcalls = max(usage.subcalls - 1, 0)
+        self.emit(
+            "subcall_cached",
+            cell_id=self._cell_id(),
+            model=completion.model,
+            source=hit.source,
+            saved_tokens=hit.completion.usage.total_tokens,
+        )
+        return dataclasses.replace(completion, usage=Usage())
 
     async def _sub_lm_json(
         self, call: SubCall, prompt: str, schema: dict[str, Any]

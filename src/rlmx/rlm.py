@@ -26,6 +26,7 @@ from rlmx.result import Result
 from rlmx.sandbox import Sandbox, check_sandbox_name
 from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
+from rlmx.subcall_cache import SubcallCache, open_store
 
 if TYPE_CHECKING:
     from rlmx.session import Session
@@ -71,6 +72,9 @@ class RLM:
     `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are
     shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the contexts of one call
     together; a bigger one is refused with InputError before anything is read or any LM is asked.
+    `cache` answers identical sub-LM requests once per run (None: only LMs set to temperature 0; True: also LMs
+    with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
+    Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`.
     """
 
     def __init__(
@@ -90,6 +94,8 @@ class RLM:
         on_event: Emit | None = None,
         sandbox_options: Mapping[str, Any] | None = None,
         max_context_bytes: int = DEFAULT_MAX_CONTEXT_BYTES,
+        cache: bool | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         _check_lm("lm", lm)
         if sub_lm is not None:
@@ -134,6 +140,12 @@ class RLM:
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
         self.max_context_bytes = max_context_bytes
+        if cache not in (None, True, False):
+            raise InputError(f"cache must be True, False or None (cache temperature-0 LMs only), not {cache!r}")
+        self.cache = cache
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if self.cache_dir is not None and cache is not False:
+            open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
 
     def completion(
         self,
@@ -226,6 +238,7 @@ class RLM:
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event, listener)
         ledger = Ledger(self.budget, prices=self.prices)
+        cache = SubcallCache(self.cache_dir) if self.cache is not False else None
         tree = Tree(
             run_id=run_id,
             ledger=ledger,
@@ -240,6 +253,8 @@ class RLM:
             sandbox=self.sandbox,
             sandbox_options=self.sandbox_options,
             system_prompt=self.system_prompt,
+            cache=cache,
+            cache_policy=self.cache,
         )
         started = time.monotonic()
         emit(
@@ -281,6 +296,8 @@ class RLM:
             emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), "answer": clip(result.answer)}))
             return result
         finally:
+            if cache is not None:
+                cache.close()
             if trace is not None:
                 trace.close()
 

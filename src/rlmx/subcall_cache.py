@@ -1,0 +1,158 @@
+"""The sub-call cache: identical sub-LM requests are answered once.
+
+A request is identified by the model name, the LM's default sampling params and the call's messages (the
+per-call `max_tokens` the budget sets is left out of the key; a reply cut by it, finish_reason "length", is never
+stored). Within one run an in-memory map answers repeats, and concurrent identical requests share the one call in
+flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and answer the same
+requests in later runs.
+
+Which requests are cached (`RLM(cache=...)`):
+- `cache=None` (the default): only requests to an LM whose default params set `temperature=0`;
+- `cache=True`: also requests whose temperature is unset (the user accepts one answer per identical request);
+- `cache=False`: none.
+An LM configured with a temperature above 0 is never cached: its answers are meant to differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlmx.errors import InputError
+from rlmx.lm.base import LM, Completion, Message, Usage
+
+CACHE_FILE = "subcalls.sqlite"
+
+
+def cacheable(lm: LM, policy: bool | None) -> bool:
+    """Whether requests to `lm` may be answered from the cache under `policy` (see the module docstring)."""
+    if policy is False:
+        return False
+    params = getattr(lm, "params", None)
+    temperature = params.get("temperature") if isinstance(params, dict) else None
+    if temperature is None:
+        return policy is True
+    return isinstance(temperature, int | float) and float(temperature) == 0.0
+
+
+def request_key(lm: LM, messages: Sequence[Message]) -> str:
+    """A SHA-256 of the model name, the LM's default params (minus max_tokens) and the messages."""
+    params = getattr(lm, "params", None)
+    defaults = {k: v for k, v in params.items() if k != "max_tokens"} if isinstance(params, dict) else {}
+    body = json.dumps(
+        {"model": lm.model, "params": defaults, "messages": [[m["role"], m["content"]] for m in messages]},
+        sort_keys=True,
+        default=repr,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A cached reply and where it came from ("memory", "in_flight" or "disk")."""
+
+    completion: Completion
+    source: str
+
+
+class SubcallCache:
+    """One run's cache: a memory map, calls in flight, and optionally an SQLite store shared across runs.
+
+    Lives on the run's event loop (no locks). `cache_dir` is created if missing; an unusable one raises InputError
+    when the cache is made (before any LM call).
+    """
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self._memory: dict[str, Completion] = {}
+        self._in_flight: dict[str, asyncio.Future[Completion]] = {}
+        self._db: sqlite3.Connection | None = None
+        if cache_dir is not None:
+            self._db = open_store(cache_dir)
+
+    async def complete(self, key: str, call: Callable[[], Awaitable[Completion]]) -> tuple[Completion, Hit | None]:
+        """The reply to the request `key`: from the cache (with the Hit), or from `call()` (Hit None, then stored).
+        A failed call is not stored; requests that were waiting on it make their own call."""
+        while True:
+            hit = self._lookup(key)
+            if hit is not None:
+                return hit.completion, hit
+            waiting = self._in_flight.get(key)
+            if waiting is None:
+                break
+            with contextlib.suppress(Exception):
+                return await asyncio.shield(waiting), Hit(waiting.result(), "in_flight")
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            completion = await call()
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            future.exception()  # retrieved: waiters retry, nobody else needs it
+            raise
+        finally:
+            del self._in_flight[key]
+        future.set_result(completion)
+        if completion.finish_reason != "length":
+            self._memory[key] = completion
+            self._store(key, completion)
+        return completion, None
+
+    def _lookup(self, key: str) -> Hit | None:
+        if key in self._memory:
+            return Hit(self._memory[key], "memory")
+        if self._db is None:
+            return None
+        row = self._db.execute(
+            "SELECT text, model, input_tokens, output_tokens, finish_reason FROM replies WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        completion = Completion(
+            text=row[0], model=row[1], usage=Usage(input_tokens=row[2], output_tokens=row[3]), finish_reason=row[4]
+        )
+        self._memory[key] = completion
+        return Hit(completion, "disk")
+
+    def _store(self, key: str, completion: Completion) -> None:
+        if self._db is None:
+            return
+        with contextlib.suppress(sqlite3.Error):  # a full disk loses a cache entry, never the run
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    completion.text,
+                    completion.model,
+                    completion.usage.input_tokens,
+                    completion.usage.output_tokens,
+                    completion.finish_reason,
+                ),
+            )
+            self._db.commit()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def open_store(cache_dir: Path) -> sqlite3.Connection:
+    """The SQLite store in `cache_dir` (created when missing). InputError when it cannot be used."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(cache_dir / CACHE_FILE, timeout=10)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, model TEXT NOT NULL, "
+            "input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, finish_reason TEXT)"
+        )
+        db.commit()
+    except (OSError, sqlite3.Error) as exc:
+        raise InputError(f"cannot use cache_dir {str(cache_dir)!r}: {exc}; pass a writable folder") from None
+    return db

@@ -1,0 +1,90 @@
+"""The sub-call cache: identical sub-LM requests reach the LM once per run, and not at all with a warm cache_dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rlmx import RLM, Budget, InputError
+from rlmx.lm import Message, ScriptedLM
+from scripting import repl, router
+
+TEN_SAME = repl("replies = [llm_query('capital of France?') for _ in range(10)]\nFINAL(' '.join(replies))")
+BATCH_SAME = repl("FINAL(' '.join(llm_query_batched(['capital of France?'] * 6)))")
+
+
+def scripted(root: str, sub_calls: list[str]) -> ScriptedLM:
+    def sub(messages: list[Message]) -> str:
+        sub_calls.append(messages[0]["content"])
+        return "Paris"
+
+    return ScriptedLM(router(root=[root], sub=sub))
+
+
+async def test_ten_identical_llm_queries_reach_the_lm_once() -> None:
+    sub_calls: list[str] = []
+    events: list[str] = []
+    rlm = RLM(scripted(TEN_SAME, sub_calls), cache=True, on_event=lambda e: events.append(e.type))
+    result = await rlm.acompletion("Capital?", context="x")
+    assert result.answer == " ".join(["Paris"] * 10)
+    assert len(sub_calls) == 1
+    assert result.usage.cached_calls == 9
+    assert result.usage.cached_tokens > 0
+    assert result.usage.sub.calls == 1
+    assert events.count("subcall_cached") == 9
+
+
+async def test_concurrent_identical_requests_share_one_call_in_flight() -> None:
+    sub_calls: list[str] = []
+    result = await RLM(scripted(BATCH_SAME, sub_calls), cache=True).acompletion("Capital?", context="x")
+    assert result.answer == " ".join(["Paris"] * 6)
+    assert (len(sub_calls), result.usage.cached_calls) == (1, 5)
+
+
+async def test_hits_spend_no_budget() -> None:
+    sub_calls: list[str] = []
+    rlm = RLM(scripted(TEN_SAME, sub_calls), cache=True, budget=Budget(max_subcalls=2))
+    result = await rlm.acompletion("Capital?", context="x")
+    assert (result.status, result.answer.count("Paris"), len(sub_calls)) == ("finished", 10, 1)
+
+
+async def test_cache_dir_carries_replies_to_the_next_run(tmp_path: Path) -> None:
+    first: list[str] = []
+    await RLM(scripted(TEN_SAME, first), cache=True, cache_dir=tmp_path).acompletion("Capital?", context="x")
+    second: list[str] = []
+    result = await RLM(scripted(TEN_SAME, second), cache=True, cache_dir=tmp_path).acompletion("Q", context="y")
+    assert (len(first), len(second)) == (1, 0)
+    assert (result.answer.count("Paris"), result.usage.cached_calls, result.usage.sub.calls) == (10, 10, 0)
+    assert (tmp_path / "subcalls.sqlite").is_file()
+
+
+async def test_default_policy_caches_only_temperature_zero() -> None:
+    sub_calls: list[str] = []
+    lm = scripted(TEN_SAME, sub_calls)
+    await RLM(lm).acompletion("Capital?", context="x")  # no temperature known: every call is made
+    assert len(sub_calls) == 10
+    sub_calls.clear()
+    hot = scripted(TEN_SAME, sub_calls)
+    hot.params = {"temperature": 0.7}  # type: ignore[attr-defined]
+    await RLM(hot, cache=True).acompletion("Capital?", context="x")  # sampling on purpose: never cached
+    assert len(sub_calls) == 10
+    sub_calls.clear()
+    cold = scripted(TEN_SAME, sub_calls)
+    cold.params = {"temperature": 0}  # type: ignore[attr-defined]
+    await RLM(cold).acompletion("Capital?", context="x")
+    assert len(sub_calls) == 1
+
+
+async def test_different_prompts_are_not_merged() -> None:
+    sub_calls: list[str] = []
+    code = repl("FINAL(' '.join(llm_query(f'q{i}') for i in range(3)))")
+    await RLM(scripted(code, sub_calls), cache=True).acompletion("Q", context="x")
+    assert sorted(sub_calls) == ["q0", "q1", "q2"]
+
+
+def test_unusable_cache_dir_is_an_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InputError, match="cache_dir"):
+        RLM(ScriptedLM(["x"]), cache_dir=blocker)
