@@ -265,6 +265,16 @@ EVENTS: dict[str, EventSpec] = {
             ),
         ),
         EventSpec(
+            "subcall_cached",
+            "a plain sub-call was answered from the run's cache (an identical request): no LM call, nothing spent",
+            (
+                _f("cell_id", "string", "the cell that made it"),
+                _f("model", "string", "the model whose earlier reply was reused"),
+                _f("source", "string", '"memory", "in_flight" (the same request still running) or "disk"'),
+                _f("saved_tokens", "integer", "tokens the reused reply cost when it was made"),
+            ),
+        ),
+        EventSpec(
             "subcalls_refused",
             "the budget refused some items of one llm_query_batched / rlm_query_batched: they never start",
             (

@@ -126,13 +126,30 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
         lm = ScriptedLM([repl("import time\ntime.sleep(30)"), repl("FINAL(1)")])
         return RLM(lm, budget=Budget(cell_timeout=0.5), trace_dir=trace_dir).completion("slow?", context=CONTEXT)
 
+    def cached_subcall() -> Any:
+        code = "a = llm_query('same question')\nb = llm_query('same question')\nFINAL(a == b)"
+        lm = ScriptedLM(router(root=[repl(code)], sub=lambda m: "same answer"))
+        try:
+            rlm = RLM(lm, trace_dir=trace_dir, cache=True)  # type: ignore[call-arg]
+        except TypeError:  # this build has no sub-call cache
+            return None
+        return rlm.completion("cache?", context=CONTEXT)
+
     def session() -> Any:
         rlm = RLM(ScriptedLM([repl("x = 1\nFINAL(x)"), repl("FINAL(x + 1)")]), trace_dir=trace_dir)
         with rlm.session(context=CONTEXT) as s:
             s.ask("first?")
             return s.ask("second?", context="more text")
 
-    return [no_code_then_schema, forced_extraction, root_lm_error, unusable_reply, cell_timeout, session]
+    return [
+        no_code_then_schema,
+        forced_extraction,
+        root_lm_error,
+        unusable_reply,
+        cell_timeout,
+        cached_subcall,
+        session,
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@
 // The event types this page understands. It must equal rlmx.events.EVENTS (a test checks it).
 const KNOWN_EVENTS = [
   "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_start", "cell",
-  "subcall_start", "subcall_end", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
+  "subcall_start", "subcall_end", "subcall_cached", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
   "error", "node_end", "run_end",
 ];
 const FORMAT = "rlmx.trace/1";
@@ -285,6 +285,12 @@ function buildRun(events) {
         }
         break;
       }
+      case "subcall_cached": {
+        const n = node(e);
+        const c = n.cells.get(e.cell_id) || n.current;
+        if (c) { c.cached = (c.cached || 0) + 1; c.savedTokens = (c.savedTokens || 0) + (e.saved_tokens || 0); }
+        break;
+      }
       case "subcalls_refused": {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;
@@ -494,6 +500,7 @@ function cellBox(c) {
     children ? badge("child", `${children} child RLM${children === 1 ? "" : "s"}`) : null,
     failed ? badge("error", `${failed} failed`) : null,
     refused ? badge("budget", `${refused} refused`) : null,
+    c.cached ? badge("muted", `${c.cached} from cache`, `${fmtInt(c.savedTokens)} tokens saved`) : null,
     e && e.finished ? badge("ok", "FINAL") : null,
   );
   const b = box(c, header, () => renderCellBody(c), { cls: `cell ${e && e.status !== "ok" ? "bad" : ""}` });
@@ -513,6 +520,7 @@ function renderCellBody(c) {
       clipped(c.end.output, { lines: 12, cls: `pre output ${c.end.status !== "ok" ? "bad" : ""}` })));
   }
   for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  if (c.cached) frag.append(h("div", { class: "dim small" }, `${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
   for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
   if (c.subcalls.length) {
     const list = { kind: "sublist", up: c };
