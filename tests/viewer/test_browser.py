@@ -17,6 +17,8 @@ import pytest
 
 from rlmx.viewer.server import ViewerServer
 
+pytestmark = pytest.mark.slow  # a real browser: seconds per test
+
 REQUIRED = os.environ.get("RLMX_REQUIRE_BROWSER") == "1"  # read at import: the autouse fixture clears RLMX_*
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or (
