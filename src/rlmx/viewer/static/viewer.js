@@ -550,6 +550,7 @@ function subcallBox(s) {
     h("span", { class: "dim" }, `${fmtInt(st.prompt_chars)} chars`),
     e && e.input_tokens !== undefined ? h("span", { class: "dim" }, `${fmtInt(e.input_tokens)} in / ${fmtInt(e.output_tokens)} out`) : null,
     isChild && s.child && s.child.total ? h("span", { class: "dim" }, usageText(s.child.total)) : null,
+    isChild && s.child && s.child.end && s.child.end.status !== "finished" ? statusBadge(s.child.end.status) : null,
     e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
     e ? (e.ok ? badge("ok", "ok") : badge(/budget exhausted/i.test(e.text || "") ? "budget" : "error", "failed")) : badge("running", "no end"),
   );
