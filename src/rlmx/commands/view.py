@@ -104,6 +104,14 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     server = _bind(folder, args.host, args.port)
     url = server.url_for(chosen) if chosen is not None else server.url
     err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
+            "read every trace in the folder, and traces quote your contexts",
+            style="bold yellow",
+            highlight=False,
+            soft_wrap=True,
+        )
     if args.open:
         webbrowser.open(url)
     try:
