@@ -9,9 +9,11 @@ and a chunked body is refused as soon as it passes the limit. Decoding a large b
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import Receive
@@ -27,8 +29,11 @@ THREAD_THRESHOLD = 256 * 1024
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
-_BIG_NUMBER = re.compile(rb"[eE][+]?[0-9]{3}|[0-9]{300}")
-"""What a number overflowing a float must contain: an exponent of 3+ digits, or 300+ digits."""
+_NUMBER_SHAPE = bytes(
+    ord("0") if char in b"0123456789" else ord("e") if char in b"eE" else char if char == ord("+") else ord(" ")
+    for char in range(256)
+)
+"""A byte table that keeps only the shape of numbers: digits become 0, e/E become e, + stays, all else a space."""
 
 
 class ClientLeft(Exception):
@@ -84,7 +89,7 @@ async def decode(body: bytes) -> object:
 
 def _decode(body: bytes) -> object:
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        value = json.loads(_utf8(body), parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(
             f"the request body is not valid JSON ({exc}): send a JSON object like {EXAMPLE}", code="invalid_json"
@@ -96,8 +101,41 @@ def _decode(body: bytes) -> object:
             f"the request body holds a number json cannot read ({exc}): send very long numbers as strings",
             code="invalid_number",
         ) from None
-    check(value, surrogates=_SURROGATE_ESCAPE.search(body) is not None, numbers=_BIG_NUMBER.search(body) is not None)
+    check(value, surrogates=_may_hold_surrogates(body), numbers=_may_overflow(body))
     return value
+
+
+def _utf8(body: bytes) -> str:
+    """`body.decode()`, slice by slice so that the GIL is let go between slices (UnicodeDecodeError as usual)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 256 * 1024
+    parts = [decoder.decode(body[start : start + step]) for start in range(0, len(body), step)]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
+def _may_hold_surrogates(body: bytes) -> bool:
+    """Whether a string in `body` may hold a lone surrogate: only a \\uD8xx-\\uDFxx escape makes one (raw UTF-8
+    cannot)."""
+    return _any_slice(body, lambda part: _SURROGATE_ESCAPE.search(part) is not None, overlap=6)
+
+
+def _may_overflow(body: bytes) -> bool:
+    """Whether a number in `body` may overflow a float: that needs an exponent of 3+ digits or 300+ digits in a
+    row. Checked on the numbers' shape (a translate, then substring searches)."""
+
+    def test(part: bytes) -> bool:
+        shape = part.translate(_NUMBER_SHAPE)
+        return b"e000" in shape or b"e+000" in shape or b"0" * 300 in shape
+
+    return _any_slice(body, test, overlap=300)
+
+
+def _any_slice(body: bytes, test: Callable[[bytes], bool], *, overlap: int) -> bool:
+    """`test` on 256 KiB slices of `body` (overlapping by `overlap` bytes): each C call is short, so the thread
+    doing this lets go of the GIL between slices and the event loop keeps running."""
+    step = 256 * 1024
+    return any(test(body[start : start + step + overlap]) for start in range(0, len(body), step))
 
 
 def _no_constant(name: str) -> Any:
