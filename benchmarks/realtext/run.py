@@ -211,7 +211,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if rows:
             verdicts = Counter(r["verdict"] for r in rows)
             right = verdicts["not_found"] if kind == "absent" else verdicts["right"] + verdicts["right_quoted"]
-            by_kind[kind] = {"n": len(rows), "right": right, **dict(verdicts)}
+            by_kind[kind] = {"n": len(rows), **dict(verdicts), "right_or_quoted": right}
     answerable = [r for r in runs if r["kind"] not in ("absent", "count")]
     return {
         "by_kind": by_kind,
@@ -245,13 +245,13 @@ def write(runs: list[dict[str, Any]], texts: dict[str, str], skipped: dict[str, 
         "",
         f"Texts (characters): {', '.join(f'{t} {n:,}' for t, n in meta['texts'].items())}. {meta['machine']}.",
         "",
-        "| kind | questions | right | of which quoted units | NOT FOUND | wrong (confident) |",
+        "| kind | questions | right (absent: NOT FOUND) | of which by quoted units | NOT FOUND | wrong (confident) |",
         "|---|---|---|---|---|---|",
     ]
     for kind, row in summary["by_kind"].items():
         lines.append(
-            f"| {kind} | {row['n']} | {row['right']} | {row.get('right_quoted', 0)} | {row.get('not_found', 0)} | "
-            f"{row.get('wrong', 0)} |"
+            f"| {kind} | {row['n']} | {row['right_or_quoted']} | {row.get('right_quoted', 0)} | "
+            f"{row.get('not_found', 0)} | {row.get('wrong', 0)} |"
         )
     lines += [
         "",

@@ -493,7 +493,10 @@ def rank(
         exact = unit["kind"] == "line" and any(
             field.strip().lower() in salient for field in re.split(r"[;|\t]", unit["text"])
         )
+        # drawings and tables (box characters, rules) are poor reading for a small model
+        wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
         total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0) + 0.2 * exact
+        total -= 0.3 if wordy < 0.7 and unit["kind"] != "line" else 0.0
         ranked.append(
             {
                 **unit,
@@ -512,7 +515,7 @@ def rank(
     for unit in sorted(ranked, key=lambda u: u["line"]):
         if unit["name"] in entries and unit["name"] not in seen_names:
             seen_names.add(unit["name"])
-            unit["score"] += 0.05
+            unit["score"] += 0.15
     ranked.sort(key=lambda u: -u["score"])
     return ranked[:limit]
 
@@ -534,13 +537,15 @@ def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = Fals
     return bool(unit["cover"] >= MIN_COVER)
 
 
-def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 260) -> dict[str, Any]:
+def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 200) -> dict[str, Any]:
     """A long unit narrowed to its sentence that holds most of the question's terms (and the next ones, up to
     `limit` characters): a small reader copies long passages instead of answering."""
     if len(unit["text"]) <= limit:
         return unit
     sentences = _SENTENCE_END.split(unit["text"])
-    stems = {stem(w) for t in terms for w in _WORD.findall(t)}
+    # the unit's name is given to the reader anyway: "What does TMRC stand for?" wants the entry's first sentence
+    named = {stem(w) for w in _WORD.findall(unit["name"].lower())}
+    stems = {stem(w) for t in terms for w in _WORD.findall(t)} - named
 
     def hits(sentence: str) -> int:
         return len(stems & {stem(w) for w in _WORD.findall(sentence.lower())})
@@ -596,29 +601,37 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         w = word.lower()
         return w in STOPWORDS or stem(w) in query_stems or w in frequent
 
-    best: tuple[int, int] = (0, 0)
-    for first in range(len(words)):
-        for last in range(len(words), first, -1):
-            if last - first <= best[1] - best[0]:
-                break
-            chunk = words[first:last]
-            if f" {' '.join(w.lower() for w in chunk)} " in padded and not all(is_filler(w) for w in chunk):
-                best = (first, last)
-                break
+    # the runs of the reply that the unit holds word for word, in the reply's order (longest from each start)
+    runs: list[tuple[int, int]] = []
+    first = 0
+    while first < len(words):
+        last = len(words)
+        while last > first and f" {' '.join(w.lower() for w in words[first:last])} " not in padded:
+            last -= 1
+        if last > first:
+            runs.append((first, last))
+            first = last
+        else:
+            first += 1
     kind = expected_type(query)
-    if kind == "any" and len(unit_words) > 8 and best[1] - best[0] >= 0.7 * len(unit_words):
+    if kind == "any" and len(unit_words) > 8 and any(b - a >= 0.7 * len(unit_words) for a, b in runs):
         return None  # the reader copied the passage; which part answers is anyone's guess
-    # pieces of the copied run: cut at the question's words and at the reply's punctuation
+    # pieces of the runs: cut at the question's words and at the reply's punctuation (not an initial's dot)
     pieces: list[list[str]] = [[]]
     index = -1
+    previous = ""
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
-            if best[0] <= index < best[1]:
+            if word != "." or len(previous) > 1:
                 pieces.append([])
             continue
         index += 1
-        if not best[0] <= index < best[1]:
+        previous = word
+        run = next(((a, b) for a, b in runs if a <= index < b), None)
+        if run is None or index == run[0]:
+            pieces.append([])
+        if run is None:
             continue
         if stem(word.lower()) in query_stems:
             pieces.append([])
