@@ -16,6 +16,7 @@ from rlmx.errors import (
     SandboxError,
     SandboxLost,
     SandboxStartError,
+    SetupError,
 )
 from rlmx.events import Event
 from rlmx.result import Result
@@ -40,6 +41,7 @@ __all__ = [
     "SandboxError",
     "SandboxLost",
     "SandboxStartError",
+    "SetupError",
     "UsageReport",
     "__version__",
 ]

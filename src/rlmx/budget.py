@@ -33,6 +33,7 @@ class Budget:
     it may produce (`max_tokens_per_call`, or less to fit what is left, sent to the LM as `max_tokens`), priced,
     and settles with the real usage after. `max_seconds` is preemptive: a running cell or LM call is stopped.
     `cell_timeout` is the soft per-cell limit (variables kept); the worker is killed a little after it.
+    `max_tool_calls` bounds the host tool calls of the tree.
     """
 
     max_iterations: int = 30
@@ -45,14 +46,17 @@ class Budget:
     max_seconds: float | None = None
     cell_timeout: float = 60.0
     max_tokens_per_call: int = 4096
+    max_tool_calls: int | None = None
+    """Host tool calls (RLM(tools=...)) the whole tree may make; a refused call raises in the cell."""
 
     def __post_init__(self) -> None:
         _positive_int("max_iterations", self.max_iterations)
         _positive_int("max_tokens_per_call", self.max_tokens_per_call)
-        for name in ("max_depth", "max_subcalls", "max_tokens", "max_input_tokens", "max_output_tokens"):
+        counts = ("max_depth", "max_subcalls", "max_tokens", "max_input_tokens", "max_output_tokens", "max_tool_calls")
+        for name in counts:
             value = getattr(self, name)
             if value is not None:
-                _positive_int(name, value, allow_zero=name == "max_subcalls")
+                _positive_int(name, value, allow_zero=name in ("max_subcalls", "max_tool_calls"))
         for name in ("max_usd", "max_seconds", "cell_timeout"):
             value = getattr(self, name)
             if value is not None and (
@@ -139,6 +143,8 @@ class UsageReport:
     """Sub-LM calls answered by the sub-call cache (sent to no LM, spent from no budget)."""
     cached_tokens: int = 0
     """Tokens (input + output) the cached calls would have cost when first made."""
+    tool_calls: int = 0
+    """Host tool calls made (see RLM(tools=...)); `Budget.max_tool_calls` bounds them."""
 
     @property
     def input_tokens(self) -> int:
@@ -180,6 +186,7 @@ class UsageReport:
             "overshoot_usd": round(self.overshoot_usd, 8),
             "cached_calls": self.cached_calls,
             "cached_tokens": self.cached_tokens,
+            "tool_calls": self.tool_calls,
         }
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, prepare
-from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError
+from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
 from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
@@ -27,6 +27,7 @@ from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
+from rlmx.tools import ToolBox, ToolFailure
 
 Status = Literal["finished", "budget_exhausted", "error"]
 AnswerSource = Literal[
@@ -55,6 +56,10 @@ class Tree:
     cache: SubcallCache | None = None
     """Answers identical sub-LM requests once (None: no caching); `cache_policy` says which LMs qualify."""
     cache_policy: bool | None = None
+    tools: ToolBox | None = None
+    """Host functions the REPL code may call by name (RLM(tools=...))."""
+    setup_code: str | None = None
+    """The user's code run in every REPL before its first cell (RLM(setup_code=...))."""
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
@@ -123,6 +128,7 @@ class Engine:
         sandbox_started: bool = True,
         store_contexts: Sequence[PreparedContext] | None = None,
         session_note: str | None = None,
+        setup: bool = True,
     ) -> None:
         self.tree = tree
         self.query = query
@@ -143,6 +149,8 @@ class Engine:
         self._owns_sandbox = sandbox is None or not sandbox_started
         self._store_contexts = list(store_contexts) if store_contexts is not None else self.contexts
         self.session_note = session_note
+        self._setup_due = setup
+        """Whether this node's REPL still needs the tool stubs and setup code (a session's later turns do not)."""
 
     @property
     def schema(self) -> OutputSchema | None:
@@ -180,6 +188,8 @@ class Engine:
                     if self._owns_sandbox:
                         await sandbox.start(self._store_contexts)
                     self.emit("sandbox_ready", protections=sandbox.protections)
+                    if self._setup_due:
+                        await self._setup()
                     return await self._loop(budget.max_iterations)
             except TimeoutError:
                 return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
@@ -229,7 +239,26 @@ class Engine:
             max_iterations=max_iterations,
             override=self.tree.system_prompt,
         )
+        if self.tree.tools:
+            text = f"{text}\n\n{self.tree.tools.describe()}"
         return text if self.schema is None else f"{text}\n\n{prompts.output_format(self.schema.describe())}"
+
+    def _setup_source(self) -> str:
+        tools = self.tree.tools.stubs() if self.tree.tools else ""
+        return "\n".join(part for part in (tools, self.tree.setup_code or "") if part)
+
+    async def _setup(self) -> None:
+        """Define the tool stubs and run the setup code in this node's REPL, before its first LM call. Raises
+        SetupError with the REPL's output when that fails."""
+        code = self._setup_source()
+        if not code:
+            return
+        assert self.sandbox is not None
+        limit = self.tree.ledger.budget.cell_timeout
+        result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
+        self.emit("setup", status=result.status, output=clip(result.feedback(), 2000), seconds=round(result.seconds, 4))
+        if result.status != "ok" or result.error:
+            raise SetupError(f"setup_code failed in the REPL ({result.status}): {result.feedback()}")
 
     async def _ask(self, *, role: Role) -> Completion:
         """One root-LM call over the conversation so far; the reply is appended to it."""
@@ -314,6 +343,11 @@ class Engine:
         )
         if result.answer.get("valid"):
             self.answer_buffer = result.answer.get("content")
+        if result.status == "restarted" and self._setup_source():
+            # The new worker lost the tool stubs and setup code with the rest: define them again.
+            code, limit = self._setup_source(), self.tree.ledger.budget.cell_timeout
+            redo = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
+            self.emit("setup", status=redo.status, output=clip(redo.feedback(), 2000), seconds=round(redo.seconds, 4))
         self.emit(
             "cell",
             cell_id=cell_id,
@@ -457,6 +491,8 @@ class Engine:
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
     async def _handle_calls(self, call: SubCall) -> list[SubCallResult]:
+        if call.kind == "tool":
+            return [await self._tool_call(item) for item in call.items]
         ledger = self.tree.ledger
         try:
             allowed = ledger.admit_subcalls(len(call.items))
@@ -471,6 +507,43 @@ class Engine:
         if allowed < len(call.items):
             self._refused(call, len(call.items) - allowed, refused.error)
         return results + [refused] * (len(call.items) - allowed)
+
+    async def _tool_call(self, item: dict[str, Any]) -> SubCallResult:
+        """One host tool call from the REPL: counted against max_tool_calls, run in the host, traced."""
+        name = str(item.get("prompt", ""))
+        args, kwargs = item.get("args"), item.get("kwargs")
+        usage, limit = self.tree.ledger.usage, self.tree.ledger.budget.max_tool_calls
+        started = time.monotonic()
+        value: Any = None
+        error = ""
+        if self.tree.tools is None:
+            error = f"no host tools are defined (no tool named {name!r})"
+        elif not isinstance(args, list) or not isinstance(kwargs, dict):
+            error = f"tool {name}: malformed call (arguments must be a list and keyword arguments a dict)"
+        else:
+            try:
+                self.tree.tools.check(name, args, kwargs)  # a call that cannot run is not counted
+                if limit is not None and usage.tool_calls >= limit:
+                    raise ToolFailure(
+                        f"tool call refused: all {limit} host tool calls of this run are used "
+                        "(Budget.max_tool_calls). Work with the results you have and finish."
+                    )
+                usage.tool_calls += 1
+                value = await self.tree.tools.call(name, args, kwargs)
+            except ToolFailure as exc:
+                error = str(exc)
+        self.emit(
+            "tool_call",
+            cell_id=self._cell_id(),
+            name=name,
+            arguments=clip(answer_text({"args": args, "kwargs": kwargs}), 2000),
+            ok=not error,
+            result=clip(error or answer_text(value), 2000),
+            seconds=round(time.monotonic() - started, 4),
+        )
+        if error:
+            return SubCallResult(False, error=error)
+        return SubCallResult(True, text=answer_text(value), value=value)
 
     def _refused(self, call: SubCall, count: int, reason: str) -> None:
         """Sub-calls the budget refused never start: one event says how many, so a viewer can show the stop."""

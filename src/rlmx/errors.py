@@ -80,3 +80,7 @@ class SandboxLost(SandboxError):
 
 class FrameError(SandboxError):
     """The worker sent a malformed or oversize frame."""
+
+
+class SetupError(InputError):
+    """RLM(setup_code=...) failed in the REPL (or the host tools could not be defined), before any LM call."""

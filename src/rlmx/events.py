@@ -275,6 +275,27 @@ EVENTS: dict[str, EventSpec] = {
             ),
         ),
         EventSpec(
+            "tool_call",
+            "a cell called a host tool (RLM(tools=...)); it ran in the host, not the sandbox",
+            (
+                _f("cell_id", "string", "the cell that called it"),
+                _f("name", "string", "the tool's name"),
+                _f("arguments", "string", "the arguments as JSON (clipped to 2,000 characters)", content=True),
+                _f("ok", "boolean", "false when the tool raised, was refused (max_tool_calls) or got bad arguments"),
+                _f("result", "string", "the result as JSON, or the error (clipped to 2,000 characters)", content=True),
+                _f("seconds", "number", "wall time"),
+            ),
+        ),
+        EventSpec(
+            "setup",
+            "the host tools' stubs and RLM(setup_code=...) ran in a REPL before its first cell (again after a restart)",
+            (
+                _f("status", "string", '"ok", or how the setup cell failed ("error", "timeout", ...)'),
+                _f("output", "string", "what the setup cell printed or raised (clipped)", content=True),
+                _f("seconds", "number", "wall time"),
+            ),
+        ),
+        EventSpec(
             "subcalls_refused",
             "the budget refused some items of one llm_query_batched / rlm_query_batched: they never start",
             (

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from rlmx.blocking import run_blocking
 from rlmx.budget import Budget, Ledger
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
-from rlmx.errors import InputError
+from rlmx.errors import InputError, SetupError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
 from rlmx.lm.base import LM
 from rlmx.lm.prices import Price, PriceTable
@@ -27,6 +27,7 @@ from rlmx.sandbox import Sandbox, check_sandbox_name
 from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
 from rlmx.subcall_cache import SubcallCache, open_store
+from rlmx.tools import ToolBox
 
 if TYPE_CHECKING:
     from rlmx.session import Session
@@ -43,11 +44,12 @@ def _inputs(
     contexts: Mapping[str, Any] | None,
     output: type[BaseModel] | dict[str, Any] | None,
     max_context_bytes: int = DEFAULT_MAX_CONTEXT_BYTES,
+    reserved: frozenset[str] = RESERVED_NAMES,
 ) -> tuple[list[PreparedContext], OutputSchema | None]:
     """Everything a call is given, checked and prepared before any LM is asked anything."""
     check_query(query)
     schema = OutputSchema(output) if output is not None else None
-    return prepare_all(context, contexts, RESERVED_NAMES, max_bytes=max_context_bytes), schema
+    return prepare_all(context, contexts, reserved, max_bytes=max_context_bytes), schema
 
 
 def _check_lm(name: str, lm: object) -> None:
@@ -75,6 +77,8 @@ class RLM:
     `cache` answers identical sub-LM requests once per run (None: only LMs set to temperature 0; True: also LMs
     with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
     Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`.
+    `tools` are host functions the model's code calls by name (see rlmx.tools); `setup_code` runs in every REPL
+    before its first cell (a failure raises SetupError before any LM call).
     """
 
     def __init__(
@@ -96,6 +100,8 @@ class RLM:
         max_context_bytes: int = DEFAULT_MAX_CONTEXT_BYTES,
         cache: bool | None = None,
         cache_dir: str | Path | None = None,
+        tools: Sequence[Callable[..., Any]] = (),
+        setup_code: str | None = None,
     ) -> None:
         _check_lm("lm", lm)
         if sub_lm is not None:
@@ -143,9 +149,23 @@ class RLM:
         if cache not in (None, True, False):
             raise InputError(f"cache must be True, False or None (cache temperature-0 LMs only), not {cache!r}")
         self.cache = cache
+        self.tools = ToolBox(tools, RESERVED_NAMES)
+        if setup_code is not None and (not isinstance(setup_code, str) or not setup_code.strip()):
+            raise InputError("setup_code must be a non-empty string of Python (or None)")
+        if setup_code is not None:
+            try:
+                compile(setup_code, "<setup_code>", "exec")
+            except SyntaxError as exc:
+                raise SetupError(f"setup_code is not valid Python: {exc.msg} (line {exc.lineno})") from None
+        self.setup_code = setup_code
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if self.cache_dir is not None and cache is not False:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
+
+    @property
+    def reserved_names(self) -> frozenset[str]:
+        """Names a context may not take: the REPL's own and the tools'."""
+        return RESERVED_NAMES | self.tools.names
 
     def completion(
         self,
@@ -171,7 +191,7 @@ class RLM:
         With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
         validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
         """
-        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes)
+        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes, self.reserved_names)
         return await self._run(query, prepared, schema)
 
     async def stream(
@@ -192,7 +212,7 @@ class RLM:
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
         collected.
         """
-        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes)
+        prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes, self.reserved_names)
         events: asyncio.Queue[Event] = asyncio.Queue()
         run = asyncio.create_task(self._run(query, prepared, schema, listener=events.put_nowait))
         try:
@@ -221,7 +241,7 @@ class RLM:
         """
         from rlmx.session import Session
 
-        return Session(self, prepare_all(context, contexts, RESERVED_NAMES, max_bytes=self.max_context_bytes))
+        return Session(self, prepare_all(context, contexts, self.reserved_names, max_bytes=self.max_context_bytes))
 
     async def _run(
         self,
@@ -255,6 +275,8 @@ class RLM:
             system_prompt=self.system_prompt,
             cache=cache,
             cache_policy=self.cache,
+            tools=self.tools or None,
+            setup_code=self.setup_code,
         )
         started = time.monotonic()
         emit(
@@ -279,7 +301,10 @@ class RLM:
         )
         try:
             note = prompts.session_note(session["turn"], session["new_contexts"]) if session else None
-            node = await Engine(tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note).run()
+            setup = session is None or session.get("turn") == 1
+            node = await Engine(
+                tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup
+            ).run()
             result = Result(
                 answer=node.answer,
                 status=node.status,

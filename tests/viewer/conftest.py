@@ -135,6 +135,18 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
             return None
         return rlm.completion("cache?", context=CONTEXT)
 
+    def tool_and_setup() -> Any:
+        def lookup(key: str) -> str:
+            """The code filed under `key`."""
+            return {"A": "100"}[key]
+
+        code = "print(lookup('A'))\ntry:\n    lookup('Z')\nexcept RuntimeError as e:\n    print(e)\nFINAL(PREFIX)"
+        try:
+            rlm = RLM(ScriptedLM([repl(code)]), trace_dir=trace_dir, tools=[lookup], setup_code="PREFIX = 'ok'")  # type: ignore[call-arg]
+        except TypeError:  # this build has no host tools
+            return None
+        return rlm.completion("tools?", context=CONTEXT)
+
     def session() -> Any:
         rlm = RLM(ScriptedLM([repl("x = 1\nFINAL(x)"), repl("FINAL(x + 1)")]), trace_dir=trace_dir)
         with rlm.session(context=CONTEXT) as s:
@@ -148,6 +160,7 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
         unusable_reply,
         cell_timeout,
         cached_subcall,
+        tool_and_setup,
         session,
     ]
 

@@ -13,9 +13,10 @@ CellStatus = Literal["ok", "error", "timeout", "restarted"]
 
 @dataclass(frozen=True, slots=True)
 class SubCall:
-    """A worker's request for LM work: `kind` "llm" (plain sub-LM) or "rlm" (child RLM), one item per prompt."""
+    """A worker's request for host work: `kind` "llm" (plain sub-LM), "rlm" (child RLM) or "tool" (a host tool,
+    the item's "prompt" naming it, with "args" and "kwargs"), one item per prompt."""
 
-    kind: Literal["llm", "rlm"]
+    kind: Literal["llm", "rlm", "tool"]
     items: tuple[dict[str, Any], ...]
     model: str | None = None
 

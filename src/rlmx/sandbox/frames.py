@@ -23,6 +23,7 @@ REPL_FUNCTIONS = (
     "FINAL_VAR",
     "SUBMIT",
     "SHOW_VARS",
+    "call_tool",
 )
 RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer", "history"))
 """Names the REPL defines; a context may not take one."""

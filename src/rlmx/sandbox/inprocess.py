@@ -17,7 +17,7 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
 from rlmx.errors import SandboxLost
@@ -76,7 +76,8 @@ class _InProcessWorker(Worker):
 
     def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
         assert self.loop is not None and self.handler is not None
-        call = SubCall(kind="rlm" if kind == "rlm" else "llm", items=tuple(items), model=model)
+        asked: Literal["llm", "rlm", "tool"] = "rlm" if kind == "rlm" else "tool" if kind == "tool" else "llm"
+        call = SubCall(kind=asked, items=tuple(items), model=model)
         future = asyncio.run_coroutine_threadsafe(self.caps.serve(call, self.handler), self.loop)
         return future.result()
 

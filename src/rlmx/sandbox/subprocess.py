@@ -733,7 +733,9 @@ class SubprocessSandbox:
         kind = frame.get("kind")
         items = frame.get("items")
         model = frame.get("model")
-        if kind not in ("llm", "rlm") or not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        if kind not in ("llm", "rlm", "tool") or not isinstance(items, list):
+            raise _WorkerGone("the worker sent a malformed call frame")
+        if not all(isinstance(i, dict) for i in items):
             raise _WorkerGone("the worker sent a malformed call frame")
         if model is not None and not isinstance(model, str):
             raise _WorkerGone("the worker sent a call frame with a non-string model")

@@ -185,6 +185,7 @@ class Worker:
             self.final_var,
             self.submit,
             self.show_vars,
+            self.call_tool,
         )
         self.functions: dict[str, Any] = dict(zip(frames.REPL_FUNCTIONS, implementations, strict=True))
         self.namespace.update(self.functions)
@@ -284,6 +285,15 @@ class Worker:
         self.check_batch(len(prompt_list), "rlm_query_batched")
         items = [_rlm_item(p, c, self.loaded) for p, c in zip(prompt_list, context_list, strict=True)]
         return [_item_text(r) for r in self.call("rlm", items)] if items else []
+
+    def call_tool(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the host tool `name` (see RLM(tools=...)) with JSON arguments; returns its JSON result. Raises
+        RuntimeError with the tool's error when it fails."""
+        item = {"prompt": str(name), "args": list(args), "kwargs": kwargs}
+        (result,) = self.call("tool", [item])
+        if not result.get("ok"):
+            raise RuntimeError(result.get("error", "tool call failed"))
+        return result.get("value")
 
     def final_value(self, value: Any) -> Any:
         """Finish with this value as the answer."""

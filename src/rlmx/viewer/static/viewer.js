@@ -6,7 +6,7 @@
 // The event types this page understands. It must equal rlmx.events.EVENTS (a test checks it).
 const KNOWN_EVENTS = [
   "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_start", "cell",
-  "subcall_start", "subcall_end", "subcall_cached", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
+  "subcall_start", "subcall_end", "subcall_cached", "tool_call", "setup", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
   "error", "node_end", "run_end",
 ];
 const FORMAT = "rlmx.trace/1";
@@ -291,6 +291,14 @@ function buildRun(events) {
         if (c) { c.cached = (c.cached || 0) + 1; c.savedTokens = (c.savedTokens || 0) + (e.saved_tokens || 0); }
         break;
       }
+      case "tool_call": {
+        const n = node(e);
+        const c = n.cells.get(e.cell_id) || n.current;
+        if (c) { c.tools = (c.tools || 0) + 1; }
+        break;
+      }
+      case "setup":
+        break;
       case "subcalls_refused": {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;

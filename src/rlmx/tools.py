@@ -1,0 +1,134 @@
+"""Host-side tools: user functions the model calls by name from its REPL code, run in the host, never the sandbox.
+
+`RLM(tools=[search, lookup])` defines, in every REPL, a stub per tool that sends `call_tool(name, *args,
+**kwargs)` to the host as a call frame (like `llm_query`); the host binds the arguments to the real function's
+signature, runs it (sync functions in a thread, async ones awaited) and sends its result back. Arguments and
+results are JSON values. A tool that raises reaches the cell as a RuntimeError carrying the exception's type and
+message. Calls are traced (`tool_call` events) and counted against `Budget(max_tool_calls=...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import keyword
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rlmx.errors import InputError
+
+TOOLS_HEADER = (
+    "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
+    "them like any function; arguments and results are JSON values (str, int, float, bool, None, list, dict); a "
+    "failing tool raises RuntimeError with its message."
+)
+MAX_DOC_CHARS = 600
+"""A tool's docstring is cut to this many characters in the system prompt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    function: Callable[..., Any]
+    signature: inspect.Signature | None
+    doc: str
+
+    def describe(self) -> str:
+        signature = str(self.signature) if self.signature is not None else "(*args, **kwargs)"
+        doc = self.doc if len(self.doc) <= MAX_DOC_CHARS else self.doc[:MAX_DOC_CHARS] + " ..."
+        return f"- {self.name}{signature}" + (f"\n    {doc.replace(chr(10), chr(10) + '    ')}" if doc else "")
+
+
+class ToolBox:
+    """The tools of one RLM, by name. Raises InputError (naming the function) for anything that cannot be a tool."""
+
+    def __init__(self, functions: Iterable[Callable[..., Any]], reserved: Iterable[str]) -> None:
+        if isinstance(functions, dict | str) or not isinstance(functions, Iterable):
+            raise InputError("tools must be a list of functions, e.g. tools=[search, lookup]")
+        taken = frozenset(reserved)
+        self.tools: dict[str, Tool] = {}
+        for function in functions:
+            if not callable(function):
+                raise InputError(f"tools: {function!r} is not a function")
+            name = getattr(function, "__name__", "")
+            if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name == "<lambda>":
+                raise InputError(f"tools: {function!r} has no usable name; define it with `def some_name(...)`")
+            if name.startswith("_"):
+                raise InputError(f"tools: {name!r} starts with '_'; give the model a public name")
+            if name in taken:
+                raise InputError(f"tools: {name!r} is a name rlmx defines in the REPL; rename the function")
+            if name in self.tools:
+                raise InputError(f"tools: two functions are named {name!r}; tool names must be unique")
+            self.tools[name] = Tool(name, function, _signature(function), inspect.getdoc(function) or "")
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.tools)
+
+    def __bool__(self) -> bool:
+        return bool(self.tools)
+
+    def describe(self) -> str:
+        """The system prompt's section listing every tool with its signature and docstring."""
+        return "\n".join([TOOLS_HEADER, *(tool.describe() for tool in self.tools.values())])
+
+    def stubs(self) -> str:
+        """REPL code defining one forwarding function per tool (run in the REPL before the first cell)."""
+        lines = []
+        for tool in self.tools.values():
+            lines += [
+                f"def {tool.name}(*args, **kwargs):",
+                f"    {json.dumps(tool.doc or 'Host tool ' + tool.name)}",
+                f"    return call_tool({tool.name!r}, *args, **kwargs)",
+                "",
+            ]
+        return "\n".join(lines)
+
+    def check(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tool:
+        """The tool `name` if the arguments fit its signature; ToolFailure (the cell's message) otherwise."""
+        tool = self.tools.get(name)
+        if tool is None:
+            known = ", ".join(sorted(self.tools)) or "none"
+            raise ToolFailure(f"no host tool named {name!r} (tools: {known})")
+        if tool.signature is not None:
+            try:
+                tool.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ToolFailure(f"{name}{tool.signature}: {exc}") from None
+        return tool
+
+    async def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """Run tool `name` in the host. Returns its JSON-able result; raises ToolFailure with the message the
+        cell sees for an unknown tool, arguments that do not fit, an exception, or a non-JSON result."""
+        tool = self.check(name, args, kwargs)
+        try:
+            if inspect.iscoroutinefunction(tool.function):
+                value = await tool.function(*args, **kwargs)
+            else:
+                value = await asyncio.to_thread(tool.function, *args, **kwargs)
+                if inspect.isawaitable(value):
+                    value = await value
+        except Exception as exc:
+            raise ToolFailure(f"tool {name} raised {type(exc).__name__}: {exc}") from None
+        try:
+            return json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ToolFailure(
+                f"tool {name} returned a value that is not JSON ({exc}); return str, list or dict"
+            ) from None
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
+    """The signature with string annotations resolved (`from __future__ import annotations`), for the prompt."""
+    for resolve in (True, False):
+        try:
+            return inspect.signature(function, eval_str=resolve)
+        except Exception:  # an annotation that does not resolve: show it as written
+            continue
+    return None
+
+
+class ToolFailure(Exception):
+    """A tool call that failed; its message goes to the cell."""

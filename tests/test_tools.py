@@ -1,0 +1,116 @@
+"""Host tools and setup code: functions that run in the host, called by name from REPL code on every tier."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rlmx import RLM, Budget, InputError, SetupError
+from rlmx.lm import Message, ScriptedLM
+from scripting import last_user, repl
+
+PRICES = {"widget": 3, "gadget": 7}
+"""Lives only in the host: a tool reads it there."""
+
+
+def price_of(item: str) -> int:
+    """The price of `item` in the host's price list (KeyError for an unknown item)."""
+    return PRICES[item]
+
+
+async def slow_total(items: list[str], extra: int = 0) -> int:
+    """Sum of the prices of `items`, plus `extra` (an async tool: awaited in the host)."""
+    await asyncio.sleep(0)
+    return sum(PRICES[i] for i in items) + extra
+
+
+TOOL_CELL = repl(
+    "p = price_of('gadget')\nt = slow_total(['widget', 'gadget'], extra=1)\nFINAL(f'gadget costs {p}, all {t}')"
+)
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "isolated", "inprocess"])
+async def test_a_host_tool_reads_host_data_from_a_cell(sandbox: str) -> None:
+    events: list[tuple[str, dict[str, object]]] = []
+    lm = ScriptedLM([TOOL_CELL])
+    rlm = RLM(lm, sandbox=sandbox, tools=[price_of, slow_total], on_event=lambda e: events.append((e.type, e.data)))
+    try:
+        result = await rlm.acompletion("What do the gadget and everything cost?", context="shop")
+    except Exception as exc:  # an isolated tier this host cannot start
+        if sandbox == "isolated" and "isolated" in str(exc).lower():
+            pytest.skip(f"isolated tier unavailable: {exc}")
+        raise
+    if sandbox == "isolated" and result.status == "error" and "isolated" in result.stop_reason.lower():
+        pytest.skip(f"isolated tier unavailable: {result.stop_reason}")
+    assert (result.answer, result.status) == ("gadget costs 7, all 11", "finished")
+    assert result.usage.tool_calls == 2
+    calls = [data for kind, data in events if kind == "tool_call"]
+    assert [(c["name"], c["ok"], c["result"]) for c in calls] == [("price_of", True, "7"), ("slow_total", True, "11")]
+    system = lm.calls[0][0]["content"]
+    assert "price_of(item: str) -> int" in system and "host's price list" in system
+
+
+async def test_a_raising_tool_reaches_the_model_as_an_error() -> None:
+    seen: list[str] = []
+
+    def reply(messages: list[Message]) -> str:
+        if len(seen) == 0:
+            seen.append("asked")
+            return repl("price_of('spaceship')")
+        seen.append(last_user(messages))
+        return repl("FINAL('no such item')")
+
+    result = await RLM(ScriptedLM(reply), tools=[price_of]).acompletion("Price of a spaceship?", context="shop")
+    assert result.answer == "no such item"
+    assert "RuntimeError" in seen[1] and "tool price_of raised KeyError: 'spaceship'" in seen[1]
+
+
+async def test_bad_arguments_and_the_tool_budget_are_errors_in_the_cell() -> None:
+    code = repl(
+        "out = []\n"
+        "for args in [(), ('widget',), ('widget',), ('widget',)]:\n"
+        "    try:\n        out.append(price_of(*args))\n"
+        "    except RuntimeError as e:\n        out.append(str(e))\n"
+        "FINAL(out)"
+    )
+    result = await RLM(ScriptedLM([code]), tools=[price_of], budget=Budget(max_tool_calls=2)).acompletion(
+        "prices?", context="shop"
+    )
+    out = result.value
+    assert isinstance(out, list)
+    assert "missing a required argument: 'item'" in out[0]
+    assert out[1:3] == [3, 3]
+    assert "max_tool_calls" in out[3]
+    assert result.usage.tool_calls == 2
+
+
+def test_tool_names_are_checked_before_any_call() -> None:
+    def FINAL(x: str) -> str:
+        return x
+
+    lm = ScriptedLM(["never"])
+    with pytest.raises(InputError, match="'FINAL' is a name rlmx defines"):
+        RLM(lm, tools=[FINAL])
+    with pytest.raises(InputError, match="no usable name"):
+        RLM(lm, tools=[lambda x: x])
+    with pytest.raises(InputError, match="not a function"):
+        RLM(lm, tools=["price_of"])  # type: ignore[list-item]
+    with pytest.raises(InputError, match=r"context name .price_of. is taken"):
+        RLM(lm, tools=[price_of]).completion("q", contexts={"price_of": "clash"})
+    assert lm.calls == []
+
+
+async def test_setup_code_runs_before_the_first_cell() -> None:
+    lm = ScriptedLM([repl("FINAL(shout(context))")])
+    rlm = RLM(lm, setup_code="import textwrap\ndef shout(s):\n    return s.upper() + '!'")
+    assert (await rlm.acompletion("shout it", context="hi")).answer == "HI!"
+
+
+async def test_failing_setup_code_is_a_clear_error_before_any_lm_call() -> None:
+    lm = ScriptedLM(["never"])
+    with pytest.raises(SetupError, match="ModuleNotFoundError"):
+        await RLM(lm, setup_code="import no_such_module_here").acompletion("q", context="x")
+    with pytest.raises(SetupError, match="not valid Python"):
+        RLM(lm, setup_code="def broken(:")
+    assert lm.calls == []
