@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve an RLM as a model over the OpenAI chat completions API",
         description="Serve an RLM over HTTP as an OpenAI-compatible model: POST /v1/chat/completions (plain and "
-        "streaming), GET /v1/models, GET /health. The last user message is the query; the context comes from the "
+        "streaming), GET /v1/models, GET /v1/traces/{id}, GET /health. The last user message is the query; the "
+        "context comes from the "
         "request's `context`/`contexts` fields, else from the earlier messages. Needs the [server] extra.",
         epilog="Model choice is the same as for `rlmx ask`. The limits are the server's; a request's "
         '`rlmx: {"max_iterations": ...}` field can only tighten them. Without --server-api-key-env there is no '
