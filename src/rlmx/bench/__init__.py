@@ -1,1 +1,61 @@
-"""Benchmark task generators and scorers (the start of `rlmx bench`)."""
+"""`rlmx bench`: deterministic long-context tasks (S-NIAH, OOLONG, OOLONG-Pairs, BrowseComp-like docs, code QA),
+their scorers, the methods that answer them and a resumable runner.
+
+    task = generate("sniah", seed=0, target_tokens=8192, index=0)
+    score("sniah", "The number is 1234567.", task)        # 0.0 or 1.0
+
+Sizes are chars4 tokens (ceil(characters / 4)); see rlmx.bench.task.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rlmx.bench import codeqa, docs, oolong, sniah
+from rlmx.bench.score import score, score_details
+from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task, cache_key, cache_load, cache_store, manifest, manifest_hash
+from rlmx.errors import InputError
+
+FAMILIES = ("sniah", "oolong", "pairs", "docs", "codeqa")
+_GENERATORS: dict[str, Any] = {
+    "sniah": sniah.generate,
+    "oolong": oolong.generate_oolong,
+    "pairs": oolong.generate_pairs,
+    "docs": docs.generate,
+    "codeqa": codeqa.generate,
+}
+
+
+def generate(
+    family: str, *, seed: int, target_tokens: int, index: int, cache_dir: str | Path | None = None, **params: Any
+) -> Task:
+    """Task `index` of `family` at `target_tokens` chars4 tokens (within 1%), a pure function of its arguments.
+
+    With `cache_dir` the task is read from / written to `cache_dir/<key>.json`. Raises InputError for an unknown
+    family, a size outside MIN_TOKENS..MAX_TOKENS, a negative index or a parameter the family does not take.
+    """
+    if family not in _GENERATORS:
+        raise InputError(f"unknown bench family {family!r}: choose one of {', '.join(FAMILIES)}")
+    for name, value in (("seed", seed), ("target_tokens", target_tokens), ("index", index)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{name} must be an integer, not {value!r}")
+    if not MIN_TOKENS <= target_tokens <= MAX_TOKENS:
+        raise InputError(f"target_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}, not {target_tokens}")
+    if index < 0:
+        raise InputError(f"index must be >= 0, not {index}")
+    key = cache_key(family, seed, target_tokens, index, params)
+    if cache_dir is not None:
+        cached = cache_load(Path(cache_dir), key)
+        if cached is not None:
+            return cached
+    try:
+        task: Task = _GENERATORS[family](seed=seed, target_tokens=target_tokens, index=index, **params)
+    except TypeError as exc:
+        raise InputError(f"{family}: {exc}") from None
+    if cache_dir is not None:
+        cache_store(Path(cache_dir), key, task)
+    return task
+
+
+__all__ = ["FAMILIES", "Task", "generate", "manifest", "manifest_hash", "score", "score_details"]

@@ -1,0 +1,126 @@
+"""Scorers, one per family, each a float in [0, 1] (BENCHMARKS.md 2.1-2.5, 3.a-3.e).
+
+sniah: RULER string_match_all (gold in prediction, case-insensitive); `score_details` adds the strict variant
+(exactly the gold among the 7-digit numbers / UUIDs of the prediction). oolong: OOLONG's
+`synth_process_response` with the RLM repo's fallback, 0.75^|diff| for numbers. pairs: pair-set F1.
+docs: exact-answer match after normalisation, no other world name allowed. codeqa: multiple-choice accuracy.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from rlmx.bench.task import Task
+
+_SEVEN = re.compile(r"(?<!\d)\d{7}(?!\d)")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PAIR = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
+_PAIR_LOOSE = re.compile(r"(\d+)\s*,\s*(\d+)")
+_CHOICE = re.compile(r"The correct answer is \(?([A-D])\)?", re.IGNORECASE)
+_LETTER = re.compile(r"(?<![A-Za-z])\(?([A-D])\)?(?![A-Za-z])")
+_COMPARISONS = ("more common than", "less common than", "same frequency as")
+
+
+def score(family: str, prediction: str, task: Task) -> float:
+    """The task's score for `prediction` (any text) in [0, 1]."""
+    return float(score_details(family, prediction, task)["score"])
+
+
+def score_details(family: str, prediction: str, task: Task) -> dict[str, Any]:
+    """{"score": float, ...family details (parsed answer, strict, precision/recall, exact_set)}."""
+    prediction = prediction if isinstance(prediction, str) else str(prediction)
+    if family == "sniah":
+        return _sniah(prediction, str(task.answer))
+    if family == "oolong":
+        return _oolong(prediction, task.answer, task.answer_format)
+    if family == "pairs":
+        return _pairs(prediction, task.answer)
+    if family == "docs":
+        return _docs(prediction, str(task.answer), task.metadata.get("names", []))
+    if family == "codeqa":
+        return _choice(prediction, str(task.answer))
+    raise ValueError(f"unknown family {family!r}")
+
+
+def _sniah(prediction: str, gold: str) -> dict[str, Any]:
+    loose = gold.lower() in prediction.lower()
+    pattern = _UUID if _UUID.fullmatch(gold) else _SEVEN
+    found = {m.lower() for m in pattern.findall(prediction)}
+    return {"score": 1.0 if loose else 0.0, "strict": 1.0 if found == {gold.lower()} else 0.0, "found": sorted(found)}
+
+
+def parse_oolong(prediction: str) -> str:
+    """OOLONG's parse: the text after the last ':' without '*', '[' and ']'; with no ':', the whole output when
+    it is under 20 characters, else its last word."""
+    text = prediction.strip()
+    if ":" in text:
+        text = text.rsplit(":", 1)[1]
+    elif len(text) >= 20:
+        text = text.split()[-1] if text.split() else ""
+    return text.replace("*", "").replace("[", "").replace("]", "").strip().strip(".").strip()
+
+
+def _oolong(prediction: str, gold: Any, kind: str) -> dict[str, Any]:
+    parsed = parse_oolong(prediction)
+    if kind == "comparison":
+        low = prediction.lower()
+        hits = [(low.rfind(p), p) for p in _COMPARISONS if p in low]
+        said = max(hits)[1] if hits else None
+        return {"score": 1.0 if said is not None and said in str(gold) else 0.0, "parsed": said}
+    if kind == "numeric":
+        number = re.search(r"-?\d+", parsed.replace(",", ""))
+        if number is None:  # the RLM port's fallback: the gold number standing alone anywhere in the output
+            hit = re.search(rf"(?<![\d.]){int(gold)}(?![\d.])", prediction)
+            return {"score": 1.0 if hit else 0.0, "parsed": None}
+        value = int(number.group())
+        return {"score": 0.75 ** abs(int(gold) - value), "parsed": value}
+    gold_text = str(gold)
+    if parsed.lower() == gold_text.lower():
+        return {"score": 1.0, "parsed": parsed}
+    fallback = re.search(rf"(?<![\w]){re.escape(gold_text)}(?![\w])", prediction, re.IGNORECASE)
+    return {"score": 1.0 if fallback else 0.0, "parsed": parsed}
+
+
+def parse_pairs(prediction: str) -> set[tuple[int, int]]:
+    """Pairs `(a, b)` anywhere in the text (else bare `a, b`), each as (min, max); duplicates collapse."""
+    found = _PAIR.findall(prediction) or _PAIR_LOOSE.findall(prediction)
+    return {(min(int(a), int(b)), max(int(a), int(b))) for a, b in found if a != b}
+
+
+def _pairs(prediction: str, gold: list[list[int]]) -> dict[str, Any]:
+    got = parse_pairs(prediction)
+    want = {(int(a), int(b)) for a, b in gold}
+    if not want:
+        return {"score": 1.0 if not got else 0.0, "precision": float(not got), "recall": 1.0, "exact_set": not got}
+    hit = len(got & want)
+    precision = hit / len(got) if got else 0.0
+    recall = hit / len(want)
+    f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
+    return {"score": f1, "precision": precision, "recall": recall, "exact_set": got == want}
+
+
+def normalize_name(text: str) -> str:
+    """NFKD, accents stripped, lowercase, punctuation to spaces, whitespace collapsed."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def _docs(prediction: str, gold: str, names: list[str]) -> dict[str, Any]:
+    match = re.findall(r"Exact Answer:\s*(.+)", prediction, re.IGNORECASE)
+    extracted = normalize_name(match[-1] if match else prediction)
+    first, _, last = gold.partition(" ")
+    aliases = {normalize_name(gold), normalize_name(f"{last}, {first}")}
+    hit = any(a and a in extracted for a in aliases)
+    others = [n for n in names if normalize_name(n) not in aliases and normalize_name(n) in extracted]
+    return {"score": 1.0 if hit and not others else 0.0, "parsed": extracted, "other_names": others}
+
+
+def _choice(prediction: str, gold: str) -> dict[str, Any]:
+    found = _CHOICE.findall(prediction)
+    letter = found[-1].upper() if found else None
+    if letter is None:
+        loose = _LETTER.search(prediction)
+        letter = loose.group(1) if loose else None
+    return {"score": 1.0 if letter == gold else 0.0, "parsed": letter}

@@ -1,0 +1,131 @@
+"""The task format shared by every generator, the token counter, seeded randomness, manifests and the disk cache.
+
+Token counter: `chars4`, the spec's dependency-free estimator `ceil(len(text) / 4)` (BENCHMARKS.md 3.0). It is
+what `target_tokens` and `metadata["n_tokens"]` mean; cl100k is 3.8-4.1 characters a token on English and code,
+so a chars4 count is within about 5% of a cl100k count. Generators reach the target within 1% of chars4 tokens
+by adding whole units (sentences, lines, docs, files) and summing their lengths, never re-measuring the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+GENERATOR_VERSION = "1"
+TOKENIZER = "chars4"
+MIN_TOKENS = 1024
+MAX_TOKENS = 20_000_000
+
+
+def count_tokens(text: str) -> int:
+    """chars4 tokens of `text`: ceil(characters / 4)."""
+    return (len(text) + 3) // 4
+
+
+def context_chars(context: str | list[str]) -> int:
+    return len(context) if isinstance(context, str) else sum(len(part) for part in context)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One benchmark instance. `context` is a str (sniah, oolong, pairs, codeqa) or a list of documents (docs);
+    `answer` is the gold in the family's own shape (str, int, list of pairs...); `metadata` holds `n_tokens`,
+    `n_chars`, `tokenizer`, `sha256_context`, `sha256_answer`, `generator_version`, `answer_text` (the gold
+    rendered as a perfect prediction) and family-specific facts."""
+
+    id: str
+    family: str
+    params: dict[str, Any]
+    context: str | list[str]
+    query: str
+    answer: Any
+    answer_format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        return cls(**data)
+
+
+def make_rng(family: str, seed: int, target_tokens: int, index: int | str, purpose: str) -> random.Random:
+    """Seeded randomness that depends only on its inputs (string seeds are SHA-512 hashed by CPython)."""
+    return random.Random(f"{family}|{GENERATOR_VERSION}|{seed}|{target_tokens}|{index}|{purpose}")
+
+
+def sha256_text(context: str | list[str]) -> str:
+    digest = hashlib.sha256()
+    if isinstance(context, str):
+        digest.update(context.encode("utf-8"))
+    else:
+        for part in context:
+            digest.update(hashlib.sha256(part.encode("utf-8")).digest())
+    return digest.hexdigest()
+
+
+def finish(
+    family: str,
+    *,
+    seed: int,
+    target_tokens: int,
+    index: int,
+    params: dict[str, Any],
+    context: str | list[str],
+    query: str,
+    answer: Any,
+    answer_format: str,
+    answer_text: str,
+    extra: dict[str, Any],
+) -> Task:
+    """Build the Task with its common metadata (sizes, hashes, version)."""
+    n_chars = context_chars(context)
+    metadata = {
+        "n_tokens": (n_chars + 3) // 4,
+        "n_chars": n_chars,
+        "tokenizer": TOKENIZER,
+        "sha256_context": sha256_text(context),
+        "sha256_answer": sha256_text(json.dumps(answer, sort_keys=True)),
+        "generator_version": GENERATOR_VERSION,
+        "answer_text": answer_text,
+        **extra,
+    }
+    task_id = f"{family}-s{seed}-t{target_tokens}-i{index}"
+    return Task(task_id, family, dict(params), context, query, answer, answer_format, metadata)
+
+
+def manifest(task: Task) -> dict[str, Any]:
+    """What identifies a task's content: regenerating it must give the same manifest."""
+    keys = ("n_tokens", "sha256_context", "sha256_answer", "generator_version", "tokenizer")
+    return {"id": task.id, "family": task.family, "params": task.params, **{k: task.metadata[k] for k in keys}}
+
+
+def manifest_hash(manifests: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(manifests, sort_keys=True).encode()).hexdigest()
+
+
+def cache_key(family: str, seed: int, target_tokens: int, index: int, params: dict[str, Any]) -> str:
+    spec = json.dumps([family, GENERATOR_VERSION, seed, target_tokens, index, params], sort_keys=True, default=str)
+    return hashlib.sha256(spec.encode()).hexdigest()[:32]
+
+
+def cache_load(folder: Path, key: str) -> Task | None:
+    path = folder / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        return Task.from_dict(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None  # a damaged cache entry is regenerated
+
+
+def cache_store(folder: Path, key: str, task: Task) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{key}.tmp"
+    tmp.write_text(json.dumps(task.to_dict()), "utf-8")
+    tmp.replace(folder / f"{key}.json")
