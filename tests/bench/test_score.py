@@ -1,0 +1,122 @@
+"""Scorers: hand-computed scores, the oracle (the generator's own answer text) at 1.0, a random policy near
+the floor, per family."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rlmx.bench import FAMILIES, Task, generate, score, score_details
+from rlmx.bench.oolong import LABELS
+from rlmx.bench.score import normalize_name, parse_oolong, parse_pairs
+
+
+def _task(family: str, answer: object, fmt: str, **metadata: object) -> Task:
+    return Task("t", family, {}, "", "q", answer, fmt, dict(metadata))
+
+
+def test_sniah_match_and_strict_variant() -> None:
+    task = _task("sniah", "4821937", "string")
+    assert score("sniah", "The special magic number is 4821937.", task) == 1.0
+    assert score("sniah", "It is 4821936.", task) == 0.0
+    gamed = score_details("sniah", "Numbers: 1234567, 4821937, 7654321", task)
+    assert gamed["score"] == 1.0 and gamed["strict"] == 0.0  # listing every number passes RULER, not strict
+    assert score_details("sniah", "4821937 (that is 4821937)", task)["strict"] == 1.0
+    uuid_task = _task("sniah", "0b9d2b8e-6c1f-4d3a-9e55-1f2a3b4c5d6e", "string")
+    assert score("sniah", "UUID: 0B9D2B8E-6C1F-4D3A-9E55-1F2A3B4C5D6E", uuid_task) == 1.0
+
+
+def test_oolong_parse_and_numeric_credit() -> None:
+    assert parse_oolong("I think... **Label: [location]**") == "location"
+    assert parse_oolong("entity") == "entity"
+    assert parse_oolong("after counting everything the answer is clearly entity") == "entity"
+    numeric = _task("oolong", 12, "numeric")
+    assert score("oolong", "Answer: 12", numeric) == 1.0
+    assert score("oolong", "Answer: 14", numeric) == pytest.approx(0.5625)  # 0.75 ** 2
+    assert score("oolong", "Answer: 9", numeric) == pytest.approx(0.421875)  # 0.75 ** 3
+    assert score("oolong", "twelve", numeric) == 0.0
+    assert score("oolong", "There are 12 of them in total, I believe", numeric) == 1.0  # last word "believe"
+    label = _task("oolong", "human being", "label")
+    assert score("oolong", "Label: Human Being", label) == 1.0
+    assert score("oolong", "Label: entity", label) == 0.0
+    comparison = _task("oolong", "less common than", "comparison")
+    assert score("oolong", "Answer: entity is less common than location", comparison) == 1.0
+    assert score("oolong", "Answer: entity is more common than location", comparison) == 0.0
+    user = _task("oolong", "44106", "user")
+    assert score("oolong", "User: 44106", user) == 1.0 and score("oolong", "User: 441060", user) == 0.0
+
+
+def test_pairs_f1_and_all_pairs_floor() -> None:
+    gold = [[1, 2], [1, 3], [2, 4]]
+    task = _task("pairs", gold, "pairs")
+    assert score("pairs", "(1, 2)\n(3, 1)\n(2,4)\n(1, 2)", task) == 1.0  # order, duplicates, spacing ignored
+    details = score_details("pairs", "(1, 2)\n(1, 3)\n(3, 4)\n(5, 6)", task)
+    assert details["precision"] == 0.5 and details["recall"] == pytest.approx(2 / 3)
+    assert details["score"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))  # 4/7
+    everyone = [1, 2, 3, 4]
+    all_pairs = "\n".join(f"({a}, {b})" for i, a in enumerate(everyone) for b in everyone[i + 1 :])
+    assert score("pairs", all_pairs, task) == pytest.approx(2 * 0.5 / 1.5)  # P = 3/6, R = 1 -> 2/3
+    assert parse_pairs("1, 2 and 4,3") == {(1, 2), (3, 4)}  # the loose form when no parentheses
+    empty = _task("pairs", [], "pairs")
+    assert score("pairs", "[]", empty) == 1.0 and score("pairs", "(1, 2)", empty) == 0.0
+    assert score("pairs", "[]", task) == 0.0
+
+
+def test_docs_exact_answer_blocks_lists_of_candidates() -> None:
+    task = _task("docs", "Ilse Yelland", "name", names=["Ilse Yelland", "Vera Hobday", "Ilse Hobday"])
+    assert score("docs", "Explanation: ...\nExact Answer: Ilse Yelland\nConfidence: 90%", task) == 1.0
+    assert score("docs", "Exact Answer: yelland, ilse", task) == 1.0
+    assert score("docs", "Exact Answer: Ilse Yelland or Vera Hobday", task) == 0.0
+    assert score("docs", "Exact Answer: Vera Hobday", task) == 0.0
+    assert normalize_name("Ílse  Yélland!") == "ilse yelland"
+
+
+def test_codeqa_choice_parsing() -> None:
+    task = _task("codeqa", "C", "choice")
+    assert score("codeqa", "The correct answer is (C)", task) == 1.0
+    assert score("codeqa", "the correct answer is C.", task) == 1.0
+    assert score("codeqa", "(C) looks right", task) == 1.0
+    assert score("codeqa", "The correct answer is (B)", task) == 0.0
+    assert score("codeqa", "no idea", task) == 0.0
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_oracle_scores_one(family: str) -> None:
+    for index in range(4):
+        task = generate(family, seed=11, target_tokens=8192, index=index)
+        assert score(family, task.metadata["answer_text"], task) == 1.0, (family, index)
+
+
+def _random_policy(task: Task, rng: random.Random) -> str:
+    if task.family == "sniah":
+        return str(rng.randint(1_000_000, 9_999_999))
+    if task.family == "oolong":
+        if task.answer_format == "label":
+            return f"Label: {rng.choice(LABELS)}"
+        if task.answer_format == "comparison":
+            return f"Answer: x is {rng.choice(['more common than', 'less common than'])} y"
+        if task.answer_format == "user":
+            return f"User: {rng.randint(10000, 99999)}"
+        return f"Answer: {rng.randint(0, 500)}"
+    if task.family == "pairs":  # the degenerate policy: every pair of users
+        ids = task.metadata["user_ids"]
+        return "\n".join(f"({a}, {b})" for i, a in enumerate(ids) for b in ids[i + 1 :])
+    if task.family == "docs":
+        return f"Exact Answer: {rng.choice(task.metadata['names'])}"
+    return f"The correct answer is ({rng.choice('ABCD')})"
+
+
+def test_random_policy_scores_near_the_floor() -> None:
+    rng = random.Random(0)
+    for family, n, ceiling in (("sniah", 10, 0.0), ("oolong", 25, 0.45), ("docs", 10, 0.3), ("codeqa", 12, 0.6)):
+        scores = [
+            score(family, _random_policy(t, rng), t)
+            for t in (generate(family, seed=3, target_tokens=8192, index=i) for i in range(n))
+        ]
+        assert sum(scores) / n <= ceiling, (family, scores)
+    for index in range(20):  # pairs: all pairs scores exactly the task's floor
+        task = generate("pairs", seed=3, target_tokens=8192, index=index)
+        assert score("pairs", _random_policy(task, rng), task) == pytest.approx(task.metadata["floor_all_pairs_f1"])
+    codeqa = generate("codeqa", seed=3, target_tokens=8192, index=0)  # a uniform guess expects exactly 1/4
+    assert sum(score("codeqa", f"The correct answer is ({x})", codeqa) for x in "ABCD") / 4 == 0.25
