@@ -364,12 +364,12 @@ def test_openai_api_key_env() -> None:
 
 def test_local_model_specs(tmp_path: Path) -> None:
     assert plan_models(ask_args(), {}) == ModelPlan("local", "guided", "default")
-    assert plan_models(ask_args("--root", "lm"), {}).root == "lm"
     assert plan_models(ask_args("--model", "local"), {"OPENAI_API_KEY": "sk"}) == ModelPlan(
         "local", "guided", "--model"
     )
     gguf = write_text(tmp_path, "m.gguf", "x")
     assert plan_models(ask_args("--model", f"local:{gguf}"), {}).model == gguf
+    assert plan_models(ask_args("--model", f"local:{gguf}", "--root", "lm"), {}).root == "lm"
     assert plan_models(ask_args(), {"RLMX_MODEL": f"local:{gguf}"}).source == "RLMX_MODEL"
     with pytest.raises(UsageError, match="model file not found"):
         plan_models(ask_args("--model", "local:/no/such.gguf"), {})
@@ -381,10 +381,12 @@ needs_local = pytest.mark.skipif(
 
 
 @needs_local
-def test_embedded_model_as_root_builds_without_loading() -> None:
-    root, sub, description = build_models(ModelPlan("local", "lm", "--model"))
-    assert root is sub and root.model.startswith("local:")
+def test_local_gguf_as_root_builds_without_loading(tmp_path: Path) -> None:
+    gguf = write_text(tmp_path, "model.gguf", "not loaded yet")
+    root, sub, description = build_models(ModelPlan("local", "lm", "--model", model=gguf, threads=1))
+    assert root is sub and root.model == "local:model"
     assert description.startswith("embedded local model")
+    assert getattr(root, "n_threads", None) == 1
 
 
 @needs_local
@@ -425,3 +427,273 @@ def test_progress_on_a_terminal_is_the_live_tree_and_stops_it() -> None:
     text = out.getvalue()
     assert "child RLM 0.1" in text and "child RLM 0.1 finished" in text
     assert "1 sub-call" in text and "tokens 1,000 in / 10 out" in text
+
+
+# --- options that cannot work are refused up front (exit 2, nothing runs) -----------------------------------
+
+
+def test_embedded_model_cannot_be_the_root(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    for flags in (["--root", "lm"], ["--model", "local", "--root", "lm"]):
+        proc = run_cli("ask", "q", "-c", notes, *flags, tmp_path=tmp_path)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "cannot" in proc.stderr and "--model local:/path/model.gguf --root lm" in proc.stderr
+
+
+def test_output_schema_is_refused_for_the_guided_root(tmp_path: Path) -> None:
+    schema = write_text(tmp_path, "schema.json", json.dumps({"type": "object"}))
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    for flags in ([], ["--scripted", script, "--root", "guided"]):
+        proc = run_cli("ask", "q", "-c", notes, "--output-schema", schema, *flags, tmp_path=tmp_path)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "--output-schema needs a model that writes its own code" in proc.stderr
+        assert not (tmp_path / "state").exists()  # refused before a run (and its trace) started
+
+
+@pytest.mark.parametrize(
+    ("spec", "suggestion"),
+    [("locl", "`local`"), ("lcoal", "`local`"), ("Local", "`local`"), ("locla:/m.gguf", "`local:/m.gguf`")],
+)
+def test_misspelt_local_model_suggests_local(tmp_path: Path, spec: str, suggestion: str) -> None:
+    proc = run_cli("ask", "q", "--model", spec, tmp_path=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"did you mean {suggestion}?" in proc.stderr and "API key" not in proc.stderr.split("(")[0]
+
+
+def test_bare_gguf_path_suggests_local_prefix(tmp_path: Path) -> None:
+    gguf = write_text(tmp_path, "model.gguf", "x")
+    with pytest.raises(UsageError, match=f"did you mean `local:{gguf}`"):
+        plan_models(ask_args("--model", gguf), {})
+    with pytest.raises(UsageError, match="did you mean `local`"):
+        plan_models(ask_args(), {"RLMX_MODEL": "locl"})
+    # Real model names are left alone, with or without a server.
+    assert plan_models(ask_args("--model", "llama3"), {"OPENAI_API_KEY": "sk"}).model == "llama3"
+    assert plan_models(ask_args("--model", "locl", "--base-url", "http://h/v1"), {}).model == "locl"
+
+
+def test_threads_from_flag_or_environment(tmp_path: Path) -> None:
+    assert plan_models(ask_args("--threads", "3"), {"RLMX_THREADS": "1"}).threads == 3
+    assert plan_models(ask_args(), {"RLMX_THREADS": "1"}).threads == 1
+    assert plan_models(ask_args(), {}).threads is None
+    with pytest.raises(UsageError, match="RLMX_THREADS must be a whole number"):
+        plan_models(ask_args(), {"RLMX_THREADS": "many"})
+    proc = run_cli("ask", "q", "--threads", "0", tmp_path=tmp_path)
+    assert proc.returncode == 2 and "--threads" in proc.stderr
+
+
+def test_help_shows_defaults_and_exit_codes(tmp_path: Path) -> None:
+    proc = run_cli("ask", "--help", tmp_path=tmp_path)
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "turns per RLM node (default: 30)" in text
+    assert "(default: 60)" in text and "(default: 1)" in text
+    assert "130 interrupted" in text and "~/.cache/rlmx" in text
+
+
+# --- contexts: none, empty, stdin, binary files skipped --------------------------------------------------
+
+
+def test_no_context_is_refused_for_the_guided_root_and_warned_about_otherwise(tmp_path: Path) -> None:
+    proc = run_cli("ask", "q", tmp_path=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "no --context given" in proc.stderr and "--context PATH" in proc.stderr
+    script = write_script(tmp_path, ["```repl\nFINAL('4')\n```"])
+    proc = run_cli("ask", "What is 2+2?", "--scripted", script, tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "4\n")
+    assert "warning: no --context given; the model answers from the question alone" in proc.stderr
+
+
+def test_empty_context_is_refused_for_the_guided_root_and_warned_about_otherwise(tmp_path: Path) -> None:
+    empty = write_text(tmp_path, "empty.txt", "  \n")
+    proc = run_cli("ask", "q", "-c", empty, tmp_path=tmp_path)
+    assert proc.returncode == 2 and "the context is empty" in proc.stderr and "empty.txt" in proc.stderr
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    proc = run_cli("ask", "q", "-c", empty, "--scripted", script, "--quiet", tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "length 3\n")
+    assert "warning: context `context`" in proc.stderr and "is empty" in proc.stderr
+
+
+def test_context_from_standard_input(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["```repl\nFINAL(context.upper() + '|' + other)\n```"])
+    other = write_text(tmp_path, "other.txt", "file")
+    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV}
+    environ["XDG_STATE_HOME"] = str(tmp_path / "state")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", "-", "-c", other, "--scripted", script, "-q"],
+        input="piped text",
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "PIPED TEXT|file\n", "")
+    first, named = context_arguments([other, "-"], read_stdin=lambda: "from stdin")
+    assert first == Path(other) and named == {"stdin": "from stdin"}
+    with pytest.raises(UsageError, match="only once"):
+        context_arguments(["-", "-"], read_stdin=lambda: "x")
+
+
+def test_binary_files_skipped_in_a_folder_are_reported(tmp_path: Path) -> None:
+    write_text(tmp_path, "docs/a.txt", "alpha")
+    (tmp_path / "docs" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    script = write_script(tmp_path, ["```repl\nFINAL(', '.join(context))\n```"])
+    proc = run_cli("ask", "q", "-c", str(tmp_path / "docs"), "--scripted", script, "--quiet", tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "a.txt\n")
+    assert "warning: 1 binary file(s) skipped in `context`: logo.png" in proc.stderr
+
+
+# --- exit codes a script can trust -------------------------------------------------------------------------
+
+
+def test_max_subcalls_zero_is_accepted_and_refuses_every_sub_call(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path,
+        ["```repl\ntry:\n    llm_query('x')\nexcept RuntimeError as exc:\n    FINAL('refused: ' + str(exc)[:40])\n```"],
+    )
+    proc = run_cli("ask", "q", "--scripted", script, "--max-subcalls", "0", "-q", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("refused: sub-call budget spent")
+
+
+def test_a_budget_stop_tells_the_user_what_happened_not_what_the_model_should_do(tmp_path: Path) -> None:
+    script = write_script(tmp_path, ["```repl\nprint(llm_query('x' * 4000))\n```", "```repl\nFINAL('x')\n```"])
+    proc = run_cli("ask", "q", "--scripted", script, "--max-tokens", "1200", "--json", tmp_path=tmp_path)
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 3 and data["stop_reason"].startswith("max_tokens: token budget")
+    assert "Finish with what you have" not in data["stop_reason"]
+    assert "Finish with what you have" not in proc.stderr
+    trace = Path(data["trace_path"]).read_text(encoding="utf-8")
+    assert "Finish with what you have" in trace  # the model, and only the model, was told
+
+
+def test_a_time_budget_keeps_what_the_interrupted_cell_wrote_to_answer(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path, ["```repl\nanswer['content'] = 'partial: 42'\nimport time\ntime.sleep(60)\n```", "never"]
+    )
+    proc = run_cli("ask", "q", "--scripted", script, "--max-seconds", "2", "--json", tmp_path=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    data = json.loads(proc.stdout)
+    assert (data["answer"], data["answer_source"]) == ("partial: 42", "answer_buffer")
+    assert data["stop_reason"].startswith("max_seconds")
+
+
+class _OpenAIDouble:
+    """A real HTTP server speaking just enough of the chat completions API: the root (a system prompt first)
+    gets `root_replies` in turn; every plain sub-call (one user message) gets HTTP 400."""
+
+    def __init__(self, root_replies: list[str]) -> None:
+        import http.server
+        import threading
+
+        replies = list(root_replies)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                messages = body["messages"]
+                if len(messages) == 1 and messages[0]["role"] == "user":
+                    payload: dict[str, Any] = {"error": {"message": "model overloaded", "type": "invalid_request"}}
+                    status = 400
+                else:
+                    status = 200
+                    payload = {
+                        "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": replies.pop(0)}}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    }  # fmt: skip
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_run_whose_every_sub_call_failed_is_an_lm_failure(tmp_path: Path) -> None:
+    double = _OpenAIDouble(
+        ["```repl\ntry:\n    print(llm_query('read this'))\nexcept RuntimeError as exc:\n    print(exc)\n```",
+         "```repl\nFINAL('NOT FOUND')\n```"]
+    )  # fmt: skip
+    try:
+        notes = write_text(tmp_path, "notes.txt", "abc")
+        proc = run_cli("ask", "q", "-c", notes, "--model", "m", "--base-url", double.url, "--json", tmp_path=tmp_path)
+    finally:
+        double.close()
+    assert proc.returncode == 5, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "error" and data["answer"] == "NOT FOUND"
+    assert data["stop_reason"].startswith("every sub-call failed")
+    assert "model overloaded" in proc.stderr
+
+
+def test_a_model_file_llama_cpp_cannot_load_fails_before_the_run(tmp_path: Path) -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("the embedded model needs llama-cpp-python")
+    notes = write_text(tmp_path, "notes.txt", "The code is 7391.")
+    bogus = write_text(tmp_path, "passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    proc = run_cli("ask", "What is the code?", "-c", notes, "--model", f"local:{bogus}", tmp_path=tmp_path)
+    assert proc.returncode == 5 and proc.stdout == ""
+    assert "llama.cpp could not load" in proc.stderr and "is it a GGUF model file?" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "state").exists()  # no run was started
+
+
+# --- Ctrl-C -------------------------------------------------------------------------------------------------
+
+
+def _started_cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
+    environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, seen: list[str]) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen.append(line)
+        if needle in line:
+            return
+    raise AssertionError(f"{needle!r} never came; stderr: {''.join(seen)}")
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_a_running_cell_and_exits_130(tmp_path: Path, presses: int) -> None:
+    import signal
+
+    script = write_script(tmp_path, ["```repl\nimport time\nprint('working')\ntime.sleep(120)\n```", "never"])
+    proc = _started_cli(tmp_path, "ask", "q", "--scripted", script)
+    seen: list[str] = []
+    try:
+        _wait_for_line(proc, "turn 1", seen)
+        time.sleep(0.5)  # let the cell start
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    stderr = "".join(seen) + err
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert out == ""

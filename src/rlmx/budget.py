@@ -382,10 +382,7 @@ class Ledger:
         return allowed
 
     def subcall_refusal(self) -> str:
-        return (
-            f"sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used. "
-            "Work with the results you have (combine them in code) and finish."
-        )
+        return f"sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used"
 
 
 _USD_SLACK = 1e-6

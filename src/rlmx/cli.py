@@ -5,34 +5,42 @@ objects (LM instances, a Budget, a trace folder) and hands them to the library. 
 everything else (progress, the model in use, the trace path, errors) goes to stderr.
 
 Exit codes: 0 finished · 2 usage or input error · 3 a budget ran out (the best answer is still printed) ·
-4 the run ended in an error · 5 the LM failed (unreachable server, timeout, rejected request) · 130 interrupted.
+4 the run ended in an error · 5 the LM failed (unreachable server, timeout, rejected request, a model file that
+does not load, every sub-call failed) · 130 interrupted (Ctrl-C; a second Ctrl-C quits at once).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import builtins
+import contextlib
+import difflib
 import json
 import keyword
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
 from rlmx import __version__
 from rlmx.budget import Budget
-from rlmx.commands import traces as traces_command
-from rlmx.commands import view as view_command
 from rlmx.commands import mcp as mcp_command
 from rlmx.commands import serve as serve_command
+from rlmx.commands import traces as traces_command
+from rlmx.commands import view as view_command
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
+from rlmx.events import Event
 from rlmx.lm.base import LM
 from rlmx.progress import Progress, progress_view
 from rlmx.result import Result
@@ -40,7 +48,10 @@ from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
 
 if TYPE_CHECKING:
+    from rlmx.lm.local import LocalLM
     from rlmx.rlm import RLM
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -50,6 +61,13 @@ EXIT_LM = 5
 EXIT_INTERRUPTED = 130
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
+DEFAULT_MAX_DEPTH = 1
+"""RLM's own default: rlm_query is a plain sub-call unless --max-depth says otherwise."""
+EXIT_CODES_HELP = (
+    "Exit codes: 0 finished, 2 usage error, 3 budget exhausted (answer still printed), 4 run error, "
+    "5 the LM failed (unreachable, a model file that does not load, every sub-call failed), 130 interrupted "
+    "(Ctrl-C stops the run; a second Ctrl-C quits at once)."
+)
 STRONGER_MODEL_HINT = "A stronger model is one flag away: --model NAME --base-url URL (or set RLMX_MODEL)."
 _EXIT_FOR_STATUS = {"finished": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "error": EXIT_ERROR}
 
@@ -68,6 +86,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -95,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         "progress to stderr.",
         epilog="Model choice, first match wins: --scripted; --model/--base-url; the env vars RLMX_MODEL "
         "(+ RLMX_BASE_URL, RLMX_API_KEY); OPENAI_API_KEY (uses gpt-5-mini); else the embedded local model. "
-        "--model local or local:/path/model.gguf picks the embedded llama.cpp model. Exit codes: 0 finished, "
-        "2 usage error, 3 budget exhausted (answer still printed), 4 run error, 5 LM unreachable or failed.",
+        "--model local or local:/path/model.gguf picks the embedded llama.cpp model; its first run writes a "
+        "converted copy (about 145 MB) to ~/.cache/rlmx, which may be deleted at any time. " + EXIT_CODES_HELP,
     )
     ask.add_argument("query", metavar="QUERY", help="the question to answer")
     ask.add_argument(
@@ -106,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         dest="contexts",
-        help="a file or folder to answer over; repeat for several (the first is `context`, the others are "
-        "named after their file names)",
+        help="a file or folder to answer over, or - for stdin; repeat for several (the first is `context`, the "
+        "others are named after their file names). The guided root needs one; other models may answer without",
     )
     _add_model_arguments(ask)
     _add_limit_arguments(ask)
@@ -117,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-schema",
         metavar="FILE.json",
         type=Path,
-        help="a JSON Schema the answer must match (the answer is printed as JSON)",
+        help="a JSON Schema the answer must match (the answer is printed as JSON); needs a model that writes "
+        "its own code (not the guided root)",
     )
     _add_trace_dir_argument(output)
     output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
@@ -193,26 +222,60 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument(
         "--root",
         choices=("guided", "lm"),
-        help="who writes the root's code: `lm` (the model "
-        "itself) or `guided` (a fixed recipe driving the model; the default for local models)",
+        help="who writes the root's code: `lm` (the model itself; the default for server models; a local GGUF "
+        "must be given by path, the embedded SmolLM2 cannot) or `guided` (a fixed recipe driving the model; the "
+        "default for local models)",
+    )
+    models.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="CPU threads of a local model (default: $RLMX_THREADS, else the idle cores when it loads: the cores "
+        "minus the load average, 1 to 4)",
     )
 
 
 def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     """The budget flags of every command that runs an RLM; `_budget` reads them."""
     limits = parser.add_argument_group("limits")
+    defaults = Budget()
     limits.add_argument(
         "--max-depth",
         type=_positive_int,
         metavar="N",
-        help="recursion depth (1: rlm_query is a plain sub-call; 2: it starts a child RLM)",
+        help="recursion depth (1: rlm_query is a plain sub-call; 2: it starts a child RLM) "
+        f"(default: {DEFAULT_MAX_DEPTH})",
     )
-    limits.add_argument("--max-iterations", type=_positive_int, metavar="N", help="turns per RLM node")
-    limits.add_argument("--max-seconds", type=_positive_number, metavar="S", help="wall-clock budget of the run")
-    limits.add_argument("--max-tokens", type=_positive_int, metavar="N", help="token budget of the whole run")
-    limits.add_argument("--max-subcalls", type=_positive_int, metavar="N", help="sub-calls (llm_query, rlm_query)")
-    limits.add_argument("--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD")
-    limits.add_argument("--cell-timeout", type=_positive_number, metavar="S", help="time limit of one REPL cell")
+    limits.add_argument(
+        "--max-iterations",
+        type=_positive_int,
+        metavar="N",
+        help=f"turns per RLM node (default: {defaults.max_iterations})",
+    )
+    limits.add_argument(
+        "--max-seconds",
+        type=_positive_number,
+        metavar="S",
+        help="wall-clock budget of the run; running cells and LM calls are stopped (default: none)",
+    )
+    limits.add_argument(
+        "--max-tokens", type=_positive_int, metavar="N", help="token budget of the whole run (default: none)"
+    )
+    limits.add_argument(
+        "--max-subcalls",
+        type=_non_negative_int,
+        metavar="N",
+        help="sub-calls (llm_query, rlm_query); 0 allows none (default: none)",
+    )
+    limits.add_argument(
+        "--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD (default: none)"
+    )
+    limits.add_argument(
+        "--cell-timeout",
+        type=_positive_number,
+        metavar="S",
+        help=f"time limit of one REPL cell in seconds (default: {defaults.cell_timeout:g})",
+    )
     limits.add_argument(
         "--max-context-bytes",
         type=_positive_int,
@@ -243,21 +306,64 @@ def _add_sandbox_argument(parser: argparse.ArgumentParser) -> None:
 # --- contexts -----------------------------------------------------------------------------------------
 
 
-def context_arguments(paths: Sequence[str]) -> tuple[Path | None, dict[str, Path]]:
-    """`context` (the first path) and the other paths named after their file stems, made into free identifiers."""
+STDIN = "-"
+"""The --context value that reads the context from standard input."""
+
+ContextValue = Path | str
+"""A context the CLI passes on: a file or folder Path, or the text read from stdin."""
+
+
+def context_arguments(
+    paths: Sequence[str], read_stdin: Callable[[], str] | None = None
+) -> tuple[ContextValue | None, dict[str, ContextValue]]:
+    """`context` (the first path) and the other paths named after their file stems, made into free identifiers.
+    `-` is standard input (once), read with `read_stdin` and named `stdin` when it is not the first."""
     for raw in paths:
-        if not Path(raw).exists():
+        if raw != STDIN and not Path(raw).exists():
             raise UsageError(f"context file not found: {raw}")
+    if paths.count(STDIN) > 1:
+        raise UsageError("--context - (standard input) can be given only once")
     if not paths:
         return None, {}
+    values: dict[str, ContextValue] = {
+        raw: (read_stdin or _read_stdin)() if raw == STDIN else Path(raw) for raw in dict.fromkeys(paths)
+    }
     taken = {"context"}
-    named: dict[str, Path] = {}
+    named: dict[str, ContextValue] = {}
     for raw in paths[1:]:
         path = Path(raw)
-        name = _free_name(_identifier(path.resolve().stem if path.name in ("", ".", "..") else path.stem), taken)
+        stem = path.resolve().stem if path.name in ("", ".", "..") else path.stem
+        name = _free_name(_identifier("stdin" if raw == STDIN else stem), taken)
         taken.add(name)
-        named[name] = path
-    return Path(paths[0]), named
+        named[name] = values[raw]
+    return values[paths[0]], named
+
+
+def _read_stdin() -> str:
+    if sys.stdin is None:
+        raise UsageError("--context -: there is no standard input to read")
+    if sys.stdin.isatty():
+        _print_stderr("rlmx: reading the context from standard input; end it with Ctrl-D")
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--context -: standard input is not UTF-8 text (bad byte at position {exc.start}); convert it first"
+        ) from None
+
+
+def _is_blank(value: ContextValue) -> bool:
+    """An empty context: no text, or a file holding only whitespace (checked cheaply: big files are not read)."""
+    if isinstance(value, str):
+        return not value.strip()
+    if not value.is_file():
+        return False  # a folder without text, a device or a FIFO: refused (without reading) when it is prepared
+    try:
+        size = value.stat().st_size
+        return size == 0 or (size < 65536 and not value.read_bytes().strip())
+    except OSError:
+        return False  # unreadable: the context loader says so
 
 
 def _identifier(stem: str) -> str:
@@ -294,10 +400,35 @@ class ModelPlan:
     root_replies: tuple[str, ...] = ()
     sub_replies: tuple[str, ...] | None = None
     """Scripted replies for sub-calls; None when root and sub-calls share one script."""
+    threads: int | None = None
+    """CPU threads of a local model (--threads or RLMX_THREADS); None for LocalLM's default."""
 
 
 def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
     """Resolve flags and env into a ModelPlan. Raises UsageError for inconsistent or missing settings."""
+    plan = _plan_models(args, environ)
+    if plan.kind == "local":
+        plan = _with_threads(plan, args, environ)
+        if plan.root == "lm" and plan.model is None:
+            raise UsageError(
+                "--root lm needs a model that can write RLM code, and the embedded SmolLM2-135M cannot (it would "
+                "spend every turn on replies that do not run). Use the guided root (drop --root lm), or give a "
+                "bigger model: --model local:/path/model.gguf --root lm, or --model NAME --base-url URL"
+            )
+    return plan
+
+
+def _with_threads(plan: ModelPlan, args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
+    threads: int | None = getattr(args, "threads", None)
+    if threads is None and environ.get("RLMX_THREADS", "").strip():
+        raw = environ["RLMX_THREADS"].strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise UsageError(f"RLMX_THREADS must be a whole number of at least 1, got {raw!r}")
+        threads = int(raw)
+    return ModelPlan(plan.kind, plan.root, plan.source, model=plan.model, threads=threads)
+
+
+def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
     if args.scripted is not None:
         root_replies, sub_replies = _load_script(args.scripted)
         return ModelPlan(
@@ -343,6 +474,8 @@ def _named_model(
         if path is not None and not Path(path).expanduser().is_file():
             raise UsageError(f"model file not found: {path} (from {source} {spec})")
         return ModelPlan("local", args.root or "guided", source, model=path)
+    if base_url is None:
+        _check_not_a_typo(spec, source)
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise UsageError(f"the base URL must start with http:// or https://, got {base_url!r}")
     fallback = api_key
@@ -356,6 +489,21 @@ def _named_model(
         base_url=base_url,
         api_key=_api_key(args, environ, base_url, fallback=fallback),
     )
+
+
+def _check_not_a_typo(spec: str, source: str) -> None:
+    """Refuse a model spec that is almost surely a misspelt `local` or a bare GGUF path, before it is sent to the
+    OpenAI API (which would fail with "no API key" or "model not found")."""
+    prefix, colon, rest = spec.partition(":")
+    word = prefix.lower()
+    if prefix != "local" and (word == "local" or difflib.get_close_matches(word, ["local"], n=1, cutoff=0.7)):
+        suggestion = f"local:{rest}" if colon else "local"
+        raise UsageError(
+            f"unknown model {spec!r} (from {source}): did you mean `{suggestion}`? "
+            "(a server's model name needs --base-url URL, or OPENAI_API_KEY for the OpenAI API)"
+        )
+    if spec.lower().endswith(".gguf") and not word.startswith("http"):
+        raise UsageError(f"{source} {spec}: a GGUF file is given as local:PATH; did you mean `local:{spec}`?")
 
 
 def _api_key(
@@ -418,7 +566,7 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
             from rlmx.lm.local import LocalLM
         except ImportError as exc:
             raise UsageError(f"the embedded model needs the [local] extra: pip install 'rlmx[local]' ({exc})") from None
-        sub = LocalLM(plan.model) if plan.model else LocalLM()
+        sub = LocalLM(plan.model, n_threads=plan.threads)
         lm = sub
         description = f"embedded local model {sub.model}" + (
             "" if plan.source == "default" else f" (from {plan.source})"
@@ -501,7 +649,7 @@ def _make_rlm(
     sub_lm: LM,
     budget: Budget,
     trace_dir: Path,
-    on_event: Progress | None,
+    on_event: Callable[[Event], None] | None,
     err: Console,
 ) -> RLM:
     """The RLM of `ask` and `serve` from the parsed flags; warns first when the sandbox is the unsafe one."""
@@ -519,30 +667,122 @@ def _make_rlm(
     )
 
 
-def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
     if not args.query.strip():
         raise UsageError("QUERY is empty: ask a question")
-    context, contexts = context_arguments(args.contexts)
+    plan = plan_models(args, environ)
     schema = _load_schema(args.output_schema) if args.output_schema is not None else None
+    if schema is not None and plan.root == "guided":
+        raise UsageError(
+            "--output-schema needs a model that writes its own code, and the guided root (the default for local "
+            "models) answers in plain text. Use --model NAME --base-url URL, or --root lm with a bigger GGUF "
+            "(--model local:/path/model.gguf)"
+        )
+    context, contexts = context_arguments(args.contexts)
+    _check_contexts(context, contexts, plan, err, quiet=args.quiet)
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
-    plan = plan_models(args, environ)
     root_lm, sub_lm, description = build_models(plan)
     if not args.quiet:
-        err.print(Text(f"rlmx: model: {description}"), soft_wrap=True, highlight=False)
+        _say(err, f"rlmx: model: {description}")
         if contexts:
-            names = "; ".join(f"{n} <- {p}" for n, p in {"context": context, **contexts}.items())
-            err.print(Text(f"rlmx: contexts: {names}"), soft_wrap=True, highlight=False)
+            names = "; ".join(f"{n} <- {_shown(p)}" for n, p in {"context": context, **contexts}.items())
+            _say(err, f"rlmx: contexts: {names}")
+    local = _local_model(root_lm, sub_lm) if plan.kind == "local" else None
+    if local is not None:
+        _load_local(local, err, interrupts, quiet=args.quiet)
     progress = None if args.quiet else progress_view(err)
-    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, progress, err)
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, _Listener(err, progress), err)
     try:
-        result = rlm.completion(args.query, context, contexts=contexts or None, output=schema)
+        result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
     except LMError as exc:
         raise _LMFailed(_lm_failure_message(exc, root_lm)) from exc
     finally:
         if progress is not None:
             progress.close()
     return _report(args, result, root_lm, err)
+
+
+def _shown(value: ContextValue | None) -> str:
+    return "standard input" if isinstance(value, str) else str(value)
+
+
+def _check_contexts(
+    context: ContextValue | None, contexts: Mapping[str, ContextValue], plan: ModelPlan, err: Console, *, quiet: bool
+) -> None:
+    """No context, or only empty ones: refused for the guided root (it can only search a context), a warning for
+    a model that writes its own code (it may answer from the question alone; not said with --quiet)."""
+    given = {"context": context, **contexts} if context is not None else {}
+    blank = [name for name, value in given.items() if _is_blank(value)]
+    guided = plan.root == "guided"
+    if not given:
+        if guided:
+            raise UsageError(
+                "no --context given, and the guided root (used with the embedded model) answers from a context: "
+                "pass --context PATH (a file or folder, or - for standard input)"
+            )
+        if not quiet:
+            _say(err, "rlmx: warning: no --context given; the model answers from the question alone", "yellow")
+        return
+    if guided and len(blank) == len(given):
+        shown = ", ".join(_shown(given[name]) for name in blank)
+        raise UsageError(f"the context is empty ({shown}): there is nothing to search")
+    for name in blank:
+        _say(err, f"rlmx: warning: context `{name}` ({_shown(given[name])}) is empty", "yellow")
+
+
+def _local_model(*lms: LM) -> LocalLM | None:
+    """The LocalLM behind the planned LMs (the guided root wraps it in a reader)."""
+    from rlmx.lm.local import LocalLM
+
+    for lm in lms:
+        for candidate in (lm, getattr(lm, "inner", None), getattr(lm, "sub_lm", None)):
+            if isinstance(candidate, LocalLM):
+                return candidate
+    return None
+
+
+def _load_local(lm: LocalLM, err: Console, interrupts: Interrupts, *, quiet: bool) -> None:
+    """Load the embedded model before the run, so a file llama.cpp cannot load fails here (exit 5), not as a run
+    of failed sub-calls; say so when the first load writes the converted copy to the cache."""
+    target = lm.conversion_path
+    fresh = target is not None and not target.exists()
+    if fresh and not quiet:
+        _say(
+            err,
+            f"rlmx: first run: converting the model to Q8_0 (faster on CPU) into {target}; this happens once, "
+            "and the file may be deleted at any time",
+            "dim",
+        )
+    try:
+        loaded = interrupts.run(lm.aload())
+    except LMError as exc:
+        raise _LMFailed(f"the LM failed: {exc}") from exc
+    if fresh and not quiet and target is not None and loaded == target:
+        _say(err, f"rlmx: wrote {target} ({target.stat().st_size / 1e6:.0f} MB)", "dim")
+
+
+class _Listener:
+    """The run's events for the user: warnings the CLI owes them (binary files skipped in a folder, even with
+    --quiet), then the live progress view."""
+
+    def __init__(self, err: Console, progress: Progress | None) -> None:
+        self.err = err
+        self.progress = progress
+
+    def __call__(self, event: Event) -> None:
+        if event.type == "node_start" and event.depth == 0:
+            for summary in event.data.get("contexts") or ():
+                skipped = list(summary.get("skipped_files") or ())
+                if skipped:
+                    shown = ", ".join(skipped[:5]) + (f", and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+                    _say(
+                        self.err,
+                        f"rlmx: warning: {len(skipped)} binary file(s) skipped in `{summary.get('name')}`: {shown}",
+                        "yellow",
+                    )
+        if self.progress is not None:
+            self.progress(event)
 
 
 class _LMFailed(Exception):
@@ -556,12 +796,15 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
         code = EXIT_LM
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
-    elif result.answer or result.status != "error":
-        sys.stdout.write(result.answer + "\n")
+    elif code != EXIT_LM and (result.answer or result.status != "error"):
+        sys.stdout.write(result.answer + "\n")  # not when the LM failed: no answer came from a model
     sys.stdout.flush()
     if code == EXIT_LM:
         assert lm_failure is not None
-        _error(err, _lm_failure_message(lm_failure, root_lm))
+        message = _lm_failure_message(lm_failure, root_lm)
+        if result.stop_reason.startswith("every sub-call failed"):
+            message = f"every sub-call of the run failed, so no answer came from the model; {message}"
+        _error(err, message)
     elif code == EXIT_ERROR:
         _error(err, f"the run failed: {result.stop_reason}")
     elif code == EXIT_BUDGET:
@@ -574,6 +817,22 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
 
 def _say(err: Console, text: str, style: str = "") -> None:
     err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _print_stderr(text: str) -> None:
+    """One line straight to stderr, for places without a Console (a signal handler, before one exists)."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, RuntimeError):  # closed stderr, or a reentrant write from a signal handler
+        pass
 
 
 def _error(err: Console, message: str) -> None:
@@ -606,8 +865,68 @@ def doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if data["tiers"].get("isolated", {}).get("ok") else EXIT_ERROR
 
 
+class Interrupts:
+    """Ctrl-C for `rlmx ask`. The first one cancels the run: LM calls are aborted (llama.cpp included), REPL
+    workers killed, the trace closed, and the process exits 130. A second one, or one outside a run, ends the
+    process at once with 130: no traceback, no waiting for threads."""
+
+    FORCE_AFTER = 0.8
+    """Seconds the cancelled run may take to clean up before the process ends anyway."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.count = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._exiting = threading.Lock()
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        loop, task = self._loop, self._task
+        if self.count == 1 and loop is not None and task is not None and not task.done():
+            _print_stderr("rlmx: interrupted: stopping the run (Ctrl-C again quits at once)")
+            loop.call_soon_threadsafe(task.cancel)
+            watchdog = threading.Timer(self.FORCE_AFTER, self.exit_now)
+            watchdog.daemon = True
+            watchdog.start()
+            return
+        self.exit_now()
+
+    def exit_now(self) -> None:
+        """End the process with 130 now (the watchdog, a second Ctrl-C and the end of an interrupted run race
+        here: the first one wins)."""
+        if not self._exiting.acquire(blocking=False):
+            return
+        cursor = "\x1b[?25h" if _is_tty(sys.stderr) else ""  # a live progress view may have hidden it
+        _print_stderr(f"{cursor}rlmx: error: interrupted after {time.monotonic() - self.started:.1f} s")
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                stream.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` to its end on a fresh event loop; KeyboardInterrupt if Ctrl-C cancelled it."""
+
+        async def main() -> T:
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            return await coro
+
+        try:
+            return asyncio.run(main())
+        except asyncio.CancelledError:
+            if self.count:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            self._loop = self._task = None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the `rlmx` command line; returns the exit code."""
+    """Run the `rlmx` command line; returns the exit code (or ends the process with 130 on Ctrl-C)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -618,6 +937,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     err = Console(stderr=True)
     started = time.monotonic()
+    interrupts = Interrupts(started)
     try:
         if args.command == "doctor":
             return doctor(args)
@@ -629,7 +949,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args, os.environ, err)
         if args.command == "mcp":
             return mcp_command.run(args, os.environ, err)
-        return ask(args, os.environ, err)
+        interrupts.install()
+        return ask(args, os.environ, err, interrupts)
     except (UsageError, InputError) as exc:
         _error(err, str(exc))
         return EXIT_USAGE
@@ -640,7 +961,8 @@ def main(argv: list[str] | None = None) -> int:
         _error(err, f"{type(exc).__name__}: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        _error(err, f"interrupted after {time.monotonic() - started:.1f} s")
+        # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
+        interrupts.exit_now()
         return EXIT_INTERRUPTED
 
 

@@ -30,6 +30,10 @@ from rlmx.subcall_cache import SubcallCache, cacheable, request_key
 from rlmx.tools import ToolBox, ToolFailure
 
 Status = Literal["finished", "budget_exhausted", "error"]
+_PREEMPT_GRACE = 1.0
+"""Seconds past the time budget a root node waits for a cell interrupted at the deadline before cancelling it."""
+_MIN_CELL_SECONDS = 0.05
+"""The shortest soft limit a cell gets at the very end of a time budget (0 would mean no limit)."""
 AnswerSource = Literal[
     "final", "final_var", "submit", "answer", "prose", "final_request", "answer_buffer", "forced_extraction", "none"
 ]
@@ -143,6 +147,9 @@ class Engine:
         self._last_feedback = ""
         self._cells = 0
         self._children = itertools.count(1)
+        self._subcalls_ok = 0
+        self._sub_lm_error: LMError | None = None
+        """The last sub-LM failure: a finish reached while no sub-call succeeded is not a finished run."""
         self.sandbox = sandbox
         # A session lends a started REPL (kept open); a child forked from its parent's zygote is handed an unstarted
         # one (started and closed here, like one this node creates itself).
@@ -164,7 +171,7 @@ class Engine:
     async def run(self) -> NodeResult:
         started = time.monotonic()
         self.emit("node_start", query=clip(self.query), contexts=[c.summary() for c in self.contexts])
-        result = self._typed_partial(await self._run_guarded())
+        result = self._unless_every_subcall_failed(self._typed_partial(await self._run_guarded()))
         self.emit(
             "node_end",
             status=result.status,
@@ -184,7 +191,9 @@ class Engine:
         try:
             remaining = self.tree.ledger.remaining_seconds() if self.depth == 0 else None
             try:
-                async with asyncio.timeout(remaining):
+                # LM calls and cells stop at the deadline themselves (keeping what a cell wrote to `answer`);
+                # this is the backstop for a cell that does not come back.
+                async with asyncio.timeout(None if remaining is None else remaining + _PREEMPT_GRACE):
                     if self._owns_sandbox:
                         await sandbox.start(self._store_contexts)
                     self.emit("sandbox_ready", protections=sandbox.protections)
@@ -254,7 +263,7 @@ class Engine:
         if not code:
             return
         assert self.sandbox is not None
-        limit = self.tree.ledger.budget.cell_timeout
+        limit = self._cell_time()
         result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
         self.emit("setup", status=result.status, output=clip(result.feedback(), 2000), seconds=round(result.seconds, 4))
         if result.status != "ok" or result.error:
@@ -282,7 +291,18 @@ class Engine:
         return completion
 
     async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
-        """Any LM call of the tree: admitted by the ledger (an upper bound reserved), run under the tree's
+        """Any LM call of the tree (`_admitted_call`), stopped when the time budget runs out (BudgetExhausted)."""
+        deadline = asyncio.timeout(self.tree.ledger.remaining_seconds())
+        try:
+            async with deadline:
+                return await self._admitted_call(lm, messages, role=role, depth=depth)
+        except TimeoutError:
+            if deadline.expired():
+                raise BudgetExhausted("max_seconds", self._time_spent()) from None
+            raise
+
+    async def _admitted_call(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
+        """An LM call admitted by the ledger (an upper bound reserved), run under the tree's
         concurrency limit, settled with the real usage under the admitted model's price. A reply that was billed
         but holds no usable answer (LMBadResponse) is settled too, and asked once more when that may help. The
         returned Completion carries the priced usage."""
@@ -321,6 +341,7 @@ class Engine:
             return None, prompts.NO_CODE
         outputs: list[str] = []
         for code in cells:
+            self.tree.ledger.check_time()
             result = await self._run_cell(code)
             outputs.append(result.feedback() + fence_hint(result.error))
             finish = self._finish_from(result)
@@ -338,14 +359,12 @@ class Engine:
         self._cells += 1
         cell_id = f"{self.node_id}/c{self._cells}"
         self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
-        result = await self.sandbox.run_cell(
-            code, calls=self._handle_calls, timeout=self.tree.ledger.budget.cell_timeout
-        )
+        result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=self._cell_time())
         if result.answer.get("valid"):
             self.answer_buffer = result.answer.get("content")
         if result.status == "restarted" and self._setup_source():
             # The new worker lost the tool stubs and setup code with the rest: define them again.
-            code, limit = self._setup_source(), self.tree.ledger.budget.cell_timeout
+            code, limit = self._setup_source(), self._cell_time()
             redo = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
             self.emit("setup", status=redo.status, output=clip(redo.feedback(), 2000), seconds=round(redo.seconds, 4))
         self.emit(
@@ -359,6 +378,13 @@ class Engine:
             seconds=round(result.seconds, 4),
         )
         return result
+
+    def _cell_time(self) -> float:
+        """A cell's soft time limit: `cell_timeout`, or less when the time budget ends sooner, so the worker
+        interrupts the cell and reports it (`answer` included) instead of being killed with it."""
+        limit = self.tree.ledger.budget.cell_timeout
+        remaining = self.tree.ledger.remaining_seconds()
+        return limit if remaining is None else max(min(limit, remaining), _MIN_CELL_SECONDS)
 
     def _finish_from(self, result: CellResult) -> Finish | None:
         if result.final is not None:
@@ -405,6 +431,16 @@ class Engine:
             value,
             result.error,
         )
+
+    def _unless_every_subcall_failed(self, result: NodeResult) -> NodeResult:
+        """A finish reached although every sub-LM call failed (a model that does not load, a server that is down)
+        is an LM failure, not a finished run: the answer is kept, the status says what happened."""
+        error = self._sub_lm_error
+        if result.status != "finished" or error is None or self._subcalls_ok:
+            return result
+        self.emit("error", error_type=type(error).__name__, message=str(error))
+        reason = f"every sub-call failed: {error}"
+        return NodeResult(result.answer, "error", reason, result.iterations, result.source, result.value, error)
 
     def _finished(self, finish: Finish) -> NodeResult:
         return NodeResult(
@@ -498,14 +534,15 @@ class Engine:
             allowed = ledger.admit_subcalls(len(call.items))
         except BudgetExhausted as stop:
             self._refused(call, len(call.items), f"budget exhausted: {stop.detail}")
-            return [SubCallResult(False, error=f"budget exhausted: {stop.detail}")] * len(call.items)
+            refusal = prompts.BUDGET_REFUSED.format(detail=stop.detail.rstrip("."))
+            return [SubCallResult(False, error=refusal)] * len(call.items)
         # A TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox.
         async with asyncio.TaskGroup() as group:
             runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
         results = [run.result() for run in runs]
-        refused = SubCallResult(False, error=ledger.subcall_refusal())
+        refused = SubCallResult(False, error=prompts.SUBCALLS_SPENT.format(detail=ledger.subcall_refusal()))
         if allowed < len(call.items):
-            self._refused(call, len(call.items) - allowed, refused.error)
+            self._refused(call, len(call.items) - allowed, ledger.subcall_refusal())
         return results + [refused] * (len(call.items) - allowed)
 
     async def _tool_call(self, item: dict[str, Any]) -> SubCallResult:
@@ -573,6 +610,7 @@ class Engine:
         started = time.monotonic()
         usage: dict[str, Any] = {}
         completion: Completion | None = None
+        refused: BudgetExhausted | None = None
         try:
             if child_id is not None:
                 result = await self._child(prompt, item, child_id)
@@ -590,13 +628,16 @@ class Engine:
                     **_reply_notes(completion),
                 }
         except BudgetExhausted as stop:
+            refused = stop
             result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
         except LMError as exc:
+            self._sub_lm_error = exc
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
         except InputError as exc:
             result = SubCallResult(False, error=str(exc))
         except Exception as exc:  # a broken LM client fails its item, not the run
             result = SubCallResult(False, error=f"sub-call failed: {type(exc).__name__}: {exc}")
+        self._subcalls_ok += result.ok
         self.emit(
             "subcall_end",
             subcall_id=subcall_id,
@@ -606,6 +647,8 @@ class Engine:
             seconds=round(time.monotonic() - started, 4),
             **usage,
         )
+        if refused is not None:  # the model, not the user (who sees the event), is told what to do next
+            return SubCallResult(False, error=prompts.BUDGET_REFUSED.format(detail=refused.detail.rstrip(".")))
         return result
 
     async def _sub_lm(self, call: SubCall, prompt: str, context: Any) -> Completion:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rlmx.context import PreparedContext
 from rlmx.lm.base import Message
 
-PROMPT_VERSION = "2026-11-21.1"
+PROMPT_VERSION = "2026-11-30.1"
 
 SYSTEM = """\
 You answer a query about data that is too large to read at once. The data is not in this conversation: it is \
@@ -110,6 +110,9 @@ JSON_REPLY = "Reply with only a JSON value (no prose, no code fences) that match
 JSON_RETRY = "Your previous reply did not match the schema ({problems}). Reply again with only the JSON value."
 
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
+BUDGET_REFUSED = "budget exhausted: {detail}. Finish with what you have."
+SUBCALLS_SPENT = "{detail}. Work with the results you have (combine them in code) and finish."
+"""A sub-call the budget refused, as the model's code sees it (the user sees only the detail)."""
 
 
 def system(

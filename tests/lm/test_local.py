@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rlmx.errors import InputError
+from rlmx.errors import InputError, LMError
 from rlmx.lm.base import LM, Message
 from rlmx.lm.local import LocalLM, requantize_to_q8_0
 from scripting import missing_embedded_model
@@ -203,3 +203,69 @@ async def test_prompt_longer_than_the_window_is_cut_not_an_error(cache_dir: Path
         assert raw.usage.input_tokens + raw.usage.output_tokens <= 2048
     finally:
         small.close()
+
+
+def test_a_file_llama_cpp_cannot_load_is_an_lm_error(tmp_path: Path) -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed")
+    not_a_model = tmp_path / "passwd"
+    not_a_model.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    lm = LocalLM(not_a_model)
+    assert lm.conversion_path is None  # only Q4_1 files are converted
+    with pytest.raises(LMError, match=r"could not load .*passwd.*is it a GGUF model file\?"):
+        lm.load()
+    with pytest.raises(LMError, match="is it a GGUF model file"):
+        asyncio.run(lm.complete([{"role": "user", "content": "hi"}]))
+
+
+@needs_model
+def test_load_converts_once_into_the_cache(cache_dir: Path) -> None:
+    lm = LocalLM(n_threads=2, cache_dir=cache_dir)
+    try:
+        target = lm.conversion_path
+        assert target is not None and target.parent == cache_dir and target.name.endswith(".Q8_0.gguf")
+        assert lm.load() == target and target.is_file()
+        assert lm.loaded_path == target
+    finally:
+        lm.close()
+
+
+@needs_model
+async def test_a_cancelled_call_is_aborted_inside_llama_cpp(lm: LocalLM) -> None:
+    """Cancelling the caller stops llama.cpp part-way (through the abort callback) instead of leaving it to
+    finish a long prompt and reply in the background; the model answers normally afterwards."""
+    long_prompt = extraction_prompt(chunk_with_password(sentences=400, seed=5), QUESTION)  # about 6.5k tokens
+    messages: list[Message] = [{"role": "user", "content": long_prompt}]
+    await lm.complete([{"role": "user", "content": "hi"}], max_tokens=1)  # loaded, so the cancel hits the prefill
+    call = asyncio.ensure_future(lm.complete(messages, max_tokens=1000))
+    await asyncio.sleep(0.3)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    after = await lm.complete([{"role": "user", "content": "What is the capital of France?"}], max_tokens=16)
+    assert lm.calls_aborted == 1
+    assert "Paris" in after.text
+
+
+@needs_model
+async def test_a_time_budget_stops_a_local_call(lm: LocalLM) -> None:
+    long_prompt = extraction_prompt(chunk_with_password(sentences=400, seed=5), QUESTION)
+    await lm.complete([{"role": "user", "content": "hi"}], max_tokens=1)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await lm.complete([{"role": "user", "content": long_prompt}], max_tokens=1000)
+    await lm.complete([{"role": "user", "content": "hi"}], max_tokens=1)  # waits for the aborted call to end
+    assert lm.calls_aborted == 1
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"), [(2, 0.1, 2), (2, 0.9, 1), (2, 9.0, 1), (16, 1.2, 4), (1, 0.0, 1)]
+)
+def test_default_threads_are_the_idle_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, expected: int
+) -> None:
+    import rlmx.lm.local as local
+
+    monkeypatch.setattr(local, "available_cores", lambda: cores)
+    monkeypatch.setattr(local.os, "getloadavg", lambda: (load, load, load))
+    assert local.default_threads() == expected

@@ -14,8 +14,13 @@ bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`-
 * Flash attention is on by default: on CPU it makes SmolLM2's prefill about 30 % faster (pp2048) with the same
   greedy answers (checked on 10 extraction chunks); `flash_attn=False` turns it off.
 * Calls run one at a time on a private worker thread (a llama.cpp model is not thread-safe), so `complete`
-  is safe under `asyncio.gather`, from any event loop, and never blocks the loop. (A cancelled call cannot stop
-  llama.cpp mid-generation: it finishes in the background before the next call starts.)
+  is safe under `asyncio.gather`, from any event loop, and never blocks the loop.
+* A cancelled call (Ctrl-C, a time budget, `asyncio.timeout`) stops llama.cpp within one graph node, mid-prompt
+  or mid-reply, through llama.cpp's abort callback; a call cancelled before it started never runs.
+* Threads: `n_threads`, by default `default_threads()`: the idle cores when the model is made (the cores this
+  process may use minus the 1-minute load average), 1 to MAX_DEFAULT_THREADS. More threads than idle cores make
+  llama.cpp far slower, since its threads spin-wait for each other at every step: on a busy 2-core machine one
+  thread answered 2.6x faster than two (benchmarks/local_threads.py, results/local_threads.json).
 * Decoding is greedy by default (temperature 0, repeat_penalty 1.0: a repetition penalty stops a small model
   from copying facts out of its context), hence deterministic for a given build, thread count and model.
 * A prompt longer than the window is not an error: the middle of the longest message is cut until the
@@ -63,6 +68,13 @@ _REQUANTIZE_NAME = re.compile(r"q4_1\.gguf$", re.IGNORECASE)
 _CHAT_PARAMS = frozenset({"stop", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"})
 _FIT_MARGIN = 8
 """Tokens kept free beyond prompt + max_tokens, for template tokens that counting may miss."""
+MAX_DEFAULT_THREADS = 4
+"""The most threads `default_threads` picks: a 135M model gains little beyond that."""
+
+
+class LMCancelled(LMError):
+    """A local call was aborted because its caller stopped waiting (cancelled); nobody sees this but the
+    worker thread."""
 
 
 def bundled_model_path() -> Path:
@@ -101,25 +113,43 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def q8_0_cache_path(source: Path, cache_dir: Path | None = None) -> Path:
+    """Where `requantize_to_q8_0` keeps the Q8_0 copy of `source`. The name carries a digest of the source's
+    path, size and mtime, so a changed source is converted again. Raises OSError when `source` is unreadable."""
+    stat = source.stat()
+    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    base = re.sub(r"[.\-_]?q4_1$", "", source.stem, flags=re.IGNORECASE) or source.stem
+    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    return folder / f"{base}-{key}.Q8_0.gguf"
+
+
+def default_threads() -> int:
+    """llama.cpp threads for a model made now: the idle cores (cores available minus the 1-minute load average,
+    rounded), at least 1 and at most MAX_DEFAULT_THREADS."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # not available on this platform
+        load = 0.0
+    return max(1, min(MAX_DEFAULT_THREADS, cores, round(cores - load)))
+
+
 def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: int | None = None) -> Path:
     """Convert a GGUF to Q8_0 once, into `cache_dir`; return the converted file (or `source` on failure).
 
-    The cached file's name carries a digest of the source's path, size and mtime, so a changed source is
-    converted again. The conversion writes a temp file in the cache folder and renames it atomically, so
-    concurrent processes never see a half-written model.
+    The conversion writes a temp file in the cache folder and renames it atomically, so concurrent processes
+    never see a half-written model.
     """
     try:
         import llama_cpp
     except ImportError as exc:
         raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
     try:
-        stat = source.stat()
-        key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-        base = re.sub(r"[.\-_]?q4_1$", "", source.stem, flags=re.IGNORECASE) or source.stem
-        folder = cache_dir if cache_dir is not None else default_cache_dir()
-        target = folder / f"{base}-{key}.Q8_0.gguf"
+        target = q8_0_cache_path(source, cache_dir)
         if target.is_file():
             return target
+        folder = target.parent
+        base = target.name.removesuffix(".Q8_0.gguf")
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         handle, temp_name = tempfile.mkstemp(prefix=f".{base}-", suffix=".gguf.tmp", dir=folder)
@@ -191,7 +221,7 @@ class LocalLM:
         """The GGUF file asked for; `loaded_path` is the one actually loaded (a Q8_0 conversion, maybe)."""
         self.loaded_path: Path | None = None
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or available_cores()
+        self.n_threads = n_threads or default_threads()
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.seed = seed
@@ -201,6 +231,33 @@ class LocalLM:
         self._llm: Any = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._abort = _AbortFlag()
+        self.calls_aborted = 0
+        """Calls llama.cpp stopped part-way because their caller was cancelled."""
+
+    @property
+    def conversion_path(self) -> Path | None:
+        """The Q8_0 copy this model loads from the cache folder, or None when it loads its own file. Whether it
+        exists yet tells a caller that the first load will write it (about 1.5x the source's size)."""
+        if not self.requantize:
+            return None
+        try:
+            return q8_0_cache_path(self.model_path, self.cache_dir)
+        except OSError:
+            return None
+
+    def load(self) -> Path:
+        """Load the model now (converting it first if needed) instead of at the first call; returns the file
+        loaded. Raises LMError when llama.cpp cannot load it, InputError when llama-cpp-python is missing."""
+        with self._lock:
+            if self._llm is None:
+                self._load()
+            assert self.loaded_path is not None
+            return self.loaded_path
+
+    async def aload(self) -> Path:
+        """`load` on the model's worker thread; cancelling it leaves the load to finish in the background."""
+        return await self._run(lambda llm: self.loaded_path or self.model_path)
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         options = self._options(params)
@@ -222,7 +279,8 @@ class LocalLM:
         return self._completion(response, response["choices"][0].get("text") or "")
 
     def close(self) -> None:
-        """Free the model (a later call loads it again)."""
+        """Free the model (a later call loads it again). A call still running is aborted first."""
+        self._abort.cancel_current()
         with self._lock:
             llm, self._llm, self.loaded_path = self._llm, None, None
             executor, self._executor = self._executor, None
@@ -254,24 +312,40 @@ class LocalLM:
         return options
 
     async def _run(self, work: Callable[[Any], T]) -> T:
-        """Run `work(llama)` on the worker thread, loading the model first if needed; one call at a time."""
+        """Run `work(llama)` on the worker thread, loading the model first if needed; one call at a time.
+        Cancelling the caller aborts the call: llama.cpp stops at its next graph node."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlmx-llama")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._locked, work)
+        call = _Call()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._locked, work, call)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._abort.cancel(call)
+            raise
 
-    def _locked(self, work: Callable[[Any], T]) -> T:
+    def _locked(self, work: Callable[[Any], T], call: _Call) -> T:
         with self._lock:
+            if call.cancelled:
+                raise LMCancelled(f"{self.model}: the call was cancelled before it started")
             llm = self._llm if self._llm is not None else self._load()
+            self._abort.start(call)
             try:
                 return work(llm)
             except (InputError, LMError):
                 raise
             except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for decode failures
+                if call.cancelled:
+                    llm.reset()  # the aborted batch may be half in the KV cache: forget the cached prefix
+                    self.calls_aborted += 1
+                    raise LMCancelled(f"{self.model}: the call was cancelled") from exc
                 raise LMError(f"{self.model} failed: {type(exc).__name__}: {exc}") from exc
+            finally:
+                self._abort.finish()
 
     def _load(self) -> Any:
         try:
+            import llama_cpp
             from llama_cpp import Llama
         except (ImportError, OSError) as exc:
             raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
@@ -290,7 +364,10 @@ class LocalLM:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise InputError(f"llama.cpp could not load {path} ({exc}): is it a GGUF model file?") from exc
+            raise LMError(f"llama.cpp could not load {path} ({exc}): is it a GGUF model file?") from exc
+        self._abort.attach(llama_cpp, llm.ctx)
+        # llama.cpp logs an aborted decode as an error on stderr; every failure reaches the caller as an LMError.
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         logger.debug("loaded %s in %.2f s", path, time.perf_counter() - started)
         self._llm, self.loaded_path = llm, path
         return llm
@@ -314,6 +391,77 @@ class LocalLM:
             ),
             model=self.model,
         )
+
+
+_GO, _STOP = b"\0", b"\1"
+"""The abort flag's two values: strlen() of them is 0 (false: go on) or 1 (true: abort)."""
+
+
+class _Call:
+    """One call's cancellation mark, set by the event loop's thread, read by the worker thread."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+
+class _AbortFlag:
+    """llama.cpp's abort callback for one model, and the one call it may abort.
+
+    llama.cpp asks the callback after every graph node (hundreds of times per token), from its own thread. A
+    Python callback would take the GIL each time; instead the callback is libc's `strlen` over a two-byte
+    buffer that holds b"\\0" (go on: length 0, false) or b"\\1" (abort: length 1, true), which llama.cpp reads
+    as a `bool` return without entering Python. Where libc's `strlen` cannot be found, a Python callback is
+    used instead (correct, slower).
+    """
+
+    def __init__(self) -> None:
+        self._buffer = ctypes.create_string_buffer(2)
+        self._guard = threading.Lock()
+        self._current: _Call | None = None
+        self._callback: Any = None  # kept alive as long as the model that calls it
+
+    def attach(self, llama_cpp: Any, ctx: Any) -> None:
+        """Install the callback on a loaded model's llama.cpp context."""
+        callback_type = llama_cpp.ggml_abort_callback
+        strlen = _libc_strlen()
+        if strlen is not None:
+            self._callback = ctypes.cast(strlen, callback_type)
+        else:
+            self._callback = callback_type(lambda _data: self._buffer.raw[0] != 0)
+        llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._buffer, ctypes.c_void_p))
+
+    def start(self, call: _Call) -> None:
+        with self._guard:
+            self._current = call
+            self._buffer[0] = _STOP if call.cancelled else _GO
+
+    def finish(self) -> None:
+        with self._guard:
+            self._current = None
+            self._buffer[0] = _GO
+
+    def cancel(self, call: _Call) -> None:
+        """Mark `call` cancelled; abort it now if it is the one running."""
+        with self._guard:
+            call.cancelled = True
+            if self._current is call:
+                self._buffer[0] = _STOP
+
+    def cancel_current(self) -> None:
+        with self._guard:
+            if self._current is not None:
+                self._current.cancelled = True
+                self._buffer[0] = _STOP
+
+
+def _libc_strlen() -> Any:
+    try:
+        libc = ctypes.CDLL(None) if os.name == "posix" else ctypes.cdll.msvcrt
+        return libc.strlen
+    except (OSError, AttributeError):
+        return None
 
 
 def _check_max_tokens(value: object) -> None:

@@ -1,0 +1,325 @@
+"""Every example in README.md runs here, or is listed in SKIPPED with the reason, so the README cannot drift.
+
+Python blocks run in process, in a temporary folder holding the files they name, with the LMs they build
+replaced by scripted ones (a real server or model is not needed to check names, arguments and results). The
+offline example also runs for real against the embedded model (marked `model`). Shell commands run as real
+processes, against a local OpenAI-compatible test double where they name a server model. A block or command
+that is in neither table fails the test: whoever adds one to the README says here how it is checked.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rlmx.lm
+from rlmx.lm.scripted import ScriptedLM
+from scripting import missing_embedded_model
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One README example: a whole ```python block, or one command line of a ```bash block."""
+
+    kind: str
+    key: str
+    """How the tables below name it: a command's text, or a python block's first line that is not an import."""
+    code: str
+    line: int
+
+
+def readme_examples() -> list[Example]:
+    text = README.read_text(encoding="utf-8")
+    examples = []
+    for match in _FENCE.finditer(text):
+        language, body = match.group(1), match.group(2)
+        line = text.count("\n", 0, match.start()) + 1
+        if language == "python":
+            key = next(
+                row.split("  #")[0].strip()
+                for row in body.splitlines()
+                if row.strip() and not row.startswith(("from ", "import ", "#"))
+            )
+            examples.append(Example("python", key, body, line))
+        elif language == "bash":
+            for offset, row in enumerate(body.splitlines(), 1):
+                command = row.split(" #")[0].strip()
+                if command and not command.startswith("#"):
+                    examples.append(Example("bash", command, command, line + offset))
+    return examples
+
+
+SKIPPED = {
+    "python3 -m venv .venv && . .venv/bin/activate": "creates a virtual environment: .ci/run installs rlmx into a "
+    "fresh one exactly like this",
+    'pip install ".[local]"': "installs packages: .ci/run does, in a fresh virtual environment",
+    "python -m pytest": "the test suite itself",
+    'rlmx ask "..." --context big.txt --model local:/models/qwen2.5-7b-instruct-q4_k_m.gguf --root lm': "needs a "
+    "7B GGUF file the tests do not have; --root lm with a local GGUF is checked in tests/test_cli.py",
+    "rlmx serve --model gpt-5-mini --max-seconds 300 --port 8000": "starts a server that runs until stopped; "
+    "tests/server/ runs `rlmx serve` against real clients",
+    "claude mcp add rlmx -- rlmx mcp --allow /path/to/project": "needs the Claude Code CLI; tests/mcp/ runs "
+    "`rlmx mcp` against a real MCP client",
+    "claude mcp add rlmx -e OPENAI_API_KEY=sk-... -- rlmx mcp --allow /path/to/project --max-usd 0.50": "needs the "
+    "Claude Code CLI and an OpenAI key; tests/mcp/ runs `rlmx mcp` against a real MCP client",
+    'client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused", timeout=900)': "needs `rlmx serve` "
+    "running on port 8000; tests/server/ sends this request shape to a real server",
+    **{
+        command: "run as typed, as real processes, by tests/viewer/test_readme_commands.py"
+        for command in (
+            "rlmx view",
+            "rlmx view 1 --open",
+            "rlmx view run.jsonl --html run.html",
+            "rlmx traces",
+            "rlmx traces --keep 100",
+            "rlmx traces --older-than 30 --prune",
+            "rlmx traces --redact run.jsonl",
+        )
+    },
+}
+
+
+# --- python blocks --------------------------------------------------------------------------------------
+
+
+def _final(value: str) -> str:
+    return f"```repl\nFINAL({value!r})\n```"
+
+
+def _scripted_openai(model: str, *args: Any, **kwargs: Any) -> ScriptedLM:
+    return ScriptedLM(lambda messages: _final("alice"), model=model)
+
+
+def _scripted_local(*args: Any, **kwargs: Any) -> ScriptedLM:
+    """The embedded model's stand-in: reads the window it is sent and answers with the launch code in it."""
+
+    def read(messages: list[Any]) -> str:
+        found = re.search(r"\b\d{4}-[A-Z]+\b", messages[-1]["content"])
+        return found.group(0) if found else "NOT FOUND"
+
+    return ScriptedLM(read, model="local:stand-in")
+
+
+def _run_python(example: Example, namespace: dict[str, Any]) -> dict[str, Any]:
+    exec(compile(example.code, f"README.md:{example.line}", "exec"), namespace)
+    return namespace
+
+
+def check_api(example: Example, tmp: Path) -> None:
+    (tmp / "forum.jsonl").write_text('{"user": "alice", "text": "hi"}\n', encoding="utf-8")
+    namespace = _run_python(example, {})
+    result = namespace["result"]
+    assert (result.status, result.answer) == ("finished", "alice")
+    assert result.trace_path is not None and Path(result.trace_path).resolve().parent == (tmp / "traces").resolve()
+
+
+def check_offline(example: Example, tmp: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    result = _run_python(example, {})["result"]
+    assert result.status == "finished" and "7391-KESTREL" in result.answer
+
+
+def check_budget(example: Example, tmp: Path) -> None:
+    from rlmx import Budget
+
+    shown = eval(example.code, {"Budget": Budget})
+    assert shown == Budget(), "the README's Budget(...) line must show the defaults"
+
+
+def check_typed(example: Example, tmp: Path) -> None:
+    from rlmx import RLM
+
+    rlm = RLM(ScriptedLM(["```repl\nSUBMIT(culprit='bob', first_seen=1042)\n```"]), trace_dir=tmp / "traces")
+    namespace = _run_python(example, {"rlm": rlm, "logs": "build 1042 failed after bob's commit"})
+    value = namespace["result"].value
+    assert (value.culprit, value.first_seen) == ("bob", 1042)
+
+
+def check_session(example: Example, tmp: Path) -> None:
+    from rlmx import RLM
+
+    (tmp / "app.log").write_text("GET /a 500\nGET /b 200\n", encoding="utf-8")
+    (tmp / "routes.txt").write_text("/a\n/b\n", encoding="utf-8")
+    replies = [_final("1"), "```repl\nFINAL(context_1.split()[0])\n```"]
+    rlm = RLM(ScriptedLM(replies), trace_dir=tmp / "traces")
+    namespace = _run_python(example, {"rlm": rlm, "Path": Path})
+    assert [turn["answer"] for turn in namespace["s"].history] == ["1", "/a"]
+
+
+PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
+    "rlm = RLM(": check_api,
+    "reader = LocalLM()": check_offline,
+    "Budget(max_iterations=30, max_depth=None, max_subcalls=None, max_tokens=None, max_input_tokens=None,": (
+        check_budget
+    ),
+    "class Finding(BaseModel):": check_typed,
+    'with rlm.session(context=Path("app.log")) as s:': check_session,
+}
+
+
+# --- shell commands ---------------------------------------------------------------------------------------
+
+
+class OpenAIDouble:
+    """A local HTTP server that answers chat completions like an OpenAI-compatible server: a root call (system
+    prompt first) gets a REPL block that finishes with the context's size; anything else gets "ok"."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                root = body["messages"][0]["role"] == "system"
+                text = "```repl\nFINAL(f'{len(context)} items or characters')\n```" if root else "ok"
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": text}}],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                    }
+                ).encode()  # fmt: skip
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def openai_double() -> Iterator[OpenAIDouble]:
+    double = OpenAIDouble()
+    yield double
+    double.close()
+
+
+def run_command(command: str, tmp: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The README's command as typed, with `rlmx` the installed entry point of this interpreter's environment."""
+    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV}
+    bindir = str(Path(sys.executable).parent)
+    environ.update({"PATH": bindir + os.pathsep + environ.get("PATH", ""), "XDG_STATE_HOME": str(tmp / "state")})
+    environ.update(env or {})
+    if shutil.which("rlmx", path=environ["PATH"]) is None:
+        pytest.skip("the rlmx entry point is not installed in this environment")
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=environ, cwd=tmp, timeout=600)
+
+
+def check_first_run(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+    if (reason := missing_embedded_model()) is not None:
+        pytest.skip(reason)
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    proc = run_command(example.code, tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "7391-KESTREL"  # then the line it came from (the guided root's source)
+
+
+def check_openai_default(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+    (tmp / "forum.jsonl").write_text('{"user": "alice"}\n', encoding="utf-8")
+    proc = run_command(example.code, tmp, {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": double.url})
+    assert (proc.returncode, proc.stdout) == (0, "1 items or characters\n"), proc.stderr
+    assert "gpt-5-mini" in proc.stderr
+
+
+def check_base_url(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+    (tmp / "big.txt").write_text("Kestrel is the answer.\n", encoding="utf-8")
+    command = example.code.replace("http://localhost:8000/v1", shlex.quote(double.url))
+    proc = run_command(command, tmp)
+    assert (proc.returncode, proc.stdout) == (0, "23 items or characters\n"), proc.stderr
+
+
+BASH_CHECKS: dict[str, Callable[[Example, Path, OpenAIDouble], None]] = {
+    'rlmx ask "What is the launch code for the Aurora project?" --context examples/aurora_report.txt': (
+        check_first_run
+    ),
+    'rlmx ask "Which user posted most?" --context forum.jsonl --model gpt-5-mini': check_openai_default,
+    'rlmx ask "..." --context big.txt --model Qwen/Qwen3-8B --base-url http://localhost:8000/v1': check_base_url,
+}
+
+
+# --- the tests ----------------------------------------------------------------------------------------------
+
+
+def test_every_readme_example_is_checked_or_skipped_with_a_reason() -> None:
+    examples = readme_examples()
+    assert examples, "no examples found in README.md"
+    keys = [example.key for example in examples]
+    unknown = [key for key in keys if key not in SKIPPED and key not in PYTHON_CHECKS and key not in BASH_CHECKS]
+    assert not unknown, f"README examples with no check and no reason to skip: {unknown}"
+    stale = [key for key in (*SKIPPED, *PYTHON_CHECKS, *BASH_CHECKS) if key not in keys]
+    assert not stale, f"checks for examples no longer in README.md: {stale}"
+
+
+def _examples(kind: str, checks: dict[str, Any]) -> list[Any]:
+    return [
+        pytest.param(example, id=f"line{example.line}")
+        for example in readme_examples()
+        if example.kind == kind and example.key in checks
+    ]
+
+
+@pytest.mark.parametrize("example", _examples("python", PYTHON_CHECKS))
+def test_python_example(example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rlmx.lm, "OpenAICompatibleLM", _scripted_openai, raising=False)
+    monkeypatch.setattr(rlmx.lm, "LocalLM", _scripted_local, raising=False)
+    PYTHON_CHECKS[example.key](example, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_offline_python_example_with_the_embedded_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if (reason := missing_embedded_model()) is not None:
+        pytest.skip(reason)
+    example = next(e for e in readme_examples() if PYTHON_CHECKS.get(e.key) is check_offline)
+    monkeypatch.chdir(tmp_path)
+    check_offline(example, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", _examples("bash", BASH_CHECKS))
+def test_shell_command(example: Example, tmp_path: Path, openai_double: OpenAIDouble) -> None:
+    BASH_CHECKS[example.key](example, tmp_path, openai_double)
+
+
+def test_cli_synopsis_matches_the_parser() -> None:
+    """Every flag the README's CLI synopsis shows for `rlmx ask` exists, and every flag of `rlmx ask` is shown."""
+    from rlmx.cli import build_parser
+
+    text = README.read_text(encoding="utf-8")
+    synopsis = text[text.index("\n## CLI") :].split("```")[1]
+    ask_lines = synopsis.split("rlmx serve")[0]
+    shown = set(re.findall(r"--[a-z][a-z-]*", ask_lines))
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    ask = commands.choices["ask"]  # type: ignore[index]
+    actual = {flag for action in ask._actions for flag in action.option_strings if flag.startswith("--")}
+    assert shown <= actual, f"README shows flags `rlmx ask` does not take: {sorted(shown - actual)}"
+    assert actual - {"--help"} <= shown, f"`rlmx ask` flags missing from the README: {sorted(actual - shown)}"
