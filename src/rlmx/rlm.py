@@ -11,8 +11,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from rlmx import prompts
 from rlmx.blocking import run_blocking
 from rlmx.budget import Budget, Ledger
@@ -30,6 +28,8 @@ from rlmx.subcall_cache import SubcallCache, open_store
 from rlmx.tools import ToolBox
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from rlmx.session import Session
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-import jsonschema
-from pydantic import BaseModel, ValidationError
+import sys
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rlmx.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# jsonschema and pydantic cost ~0.3 s of imports together: loaded only when a run asks for typed output, so
+# `import rlmx` and untyped runs never pay for them.
 
 
 class SchemaMismatch(Exception):
@@ -21,7 +25,9 @@ class OutputSchema:
     """Wraps `RLM.completion(..., output=...)`: `Model` (a pydantic.BaseModel subclass) or a JSON Schema dict."""
 
     def __init__(self, spec: type[BaseModel] | dict[str, Any]) -> None:
-        if isinstance(spec, type) and issubclass(spec, BaseModel):
+        import jsonschema
+
+        if _is_model_class(spec):
             self.model: type[BaseModel] | None = spec
             self.json_schema: dict[str, Any] = spec.model_json_schema()
         elif isinstance(spec, dict):
@@ -66,6 +72,8 @@ class OutputSchema:
         """The validated answer (a model instance, or the JSON value), or SchemaMismatch with every problem."""
         value = _parse_if_text(value)
         if self.model is not None:
+            from pydantic import ValidationError
+
             try:
                 return self.model.model_validate(value)
             except ValidationError as exc:
@@ -79,9 +87,15 @@ class OutputSchema:
 
     def dump(self, value: Any) -> str:
         """The validated answer as JSON text, for Result.answer."""
-        if isinstance(value, BaseModel):
+        if self.model is not None and isinstance(value, self.model):
             return value.model_dump_json()
         return json.dumps(value, ensure_ascii=False)
+
+
+def _is_model_class(spec: object) -> TypeGuard[type[BaseModel]]:
+    """Whether `spec` is a pydantic.BaseModel subclass; without pydantic imported nothing can be one."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(spec, type) and issubclass(spec, pydantic.BaseModel)
 
 
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from rlmx.blocking import BlockingRunner
 from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
@@ -24,6 +22,8 @@ from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from rlmx.rlm import RLM
 
 
