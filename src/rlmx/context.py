@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rlmx import documents
 from rlmx.errors import InputError
 
 ContextKind = Literal["text", "json"]
@@ -45,6 +46,8 @@ class PreparedContext:
     item_lengths: tuple[int, ...] = ()
     source: str | None = None
     skipped_files: tuple[str, ...] = ()
+    structure: str | None = None
+    """What the loaded documents hold ("report.pdf: PDF, 58 pages, ..."), for the first prompt."""
 
     @property
     def approx_tokens(self) -> int:
@@ -61,6 +64,8 @@ class PreparedContext:
             line += f"; loaded from {self.source}"
         if self.skipped_files:
             line += f"; {len(self.skipped_files)} binary file(s) skipped"
+        if self.structure:
+            line += f"\n  structure: {self.structure}"
         return line + f"\n  preview: {json.dumps(self.preview, ensure_ascii=False)}"
 
     def summary(self) -> dict[str, Any]:
@@ -81,6 +86,7 @@ class _Loaded:
     value: Any
     source: str | None = None
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    structure: str | None = None
 
 
 class SizeLimit:
@@ -165,7 +171,8 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     """Every regular text file under `path` (symlinked folders are not followed; devices and FIFOs skipped)."""
-    texts: dict[str, str] = {}
+    texts: dict[str, Any] = {}
+    shapes: dict[str, documents.Document] = {}
     skipped: list[str] = []
     folder = SizeLimit(limit.max_bytes)
     folder.used = limit.used
@@ -182,6 +189,12 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             if not stat.S_ISREG(mode) or not os.access(file, os.R_OK):
                 skipped.append(relative)  # devices, FIFOs, sockets and unreadable files: reported, never opened
                 continue
+            if documents.loader_for(file) is not None:  # a known type must load: its error names the file
+                document = documents.load(file, folder.max_bytes - folder.used)
+                folder.used += file.stat().st_size
+                texts[relative] = document.value
+                shapes[relative] = document
+                continue
             text = _read_text_file(file, folder)
             if text is None:
                 skipped.append(relative)
@@ -189,8 +202,9 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 folder.used += len(text.encode("utf-8", "surrogatepass"))
                 texts[relative] = text
     if not texts:
-        raise InputError(f"context folder {path} holds no readable text files")
-    return _Loaded(texts, source=str(path), skipped=tuple(skipped))
+        raise InputError(f"context folder {path} holds no readable text files or documents ({documents.supported()})")
+    structure = f"{len(texts)} files; {documents.describe(shapes)}" if shapes else None
+    return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure)
 
 
 def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
@@ -205,10 +219,37 @@ def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
     if not stat.S_ISREG(info.st_mode):
         raise _not_regular(path, info.st_mode)
     limit.check(f"context file {path}", info.st_size)
+    if documents.loader_for(path) is not None:
+        document = documents.load(path, limit.max_bytes - limit.used)
+        return _Loaded(document.value, source=str(path), structure=f"{path.name}: {document.shape}")
     text = _read_text_file(path, limit)
     if text is None:
-        raise InputError(f"context file {path} is binary or not UTF-8 text; convert it to text first")
+        raise InputError(
+            f"context file {path} is binary or not UTF-8 text, and {path.suffix or 'no suffix'!r} is not a document "
+            f"type rlmx reads ({documents.supported()}); convert it to text first"
+        )
     return _Loaded(text, source=str(path))
+
+
+def _load_paths(paths: list[os.PathLike[str]], limit: SizeLimit) -> _Loaded:
+    """Several files or folders as one context: a dict of path -> document (or folder dict)."""
+    loaded: dict[str, Any] = {}
+    lines: list[str] = []
+    before = limit.used
+    for item in paths:
+        path = Path(item)
+        one = _load_path(path, limit)
+        limit.used += path.stat().st_size if path.is_file() else 0  # counted now, so the next file sees it
+        loaded[path.as_posix()] = one.value
+        lines.append(one.structure or f"{path.as_posix()}: {_shape(one.value)}")
+    limit.used = before  # the whole dict is counted once, when it is serialized (prepare's take)
+    return _Loaded(loaded, source=", ".join(loaded), structure="; ".join(lines))
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, str):
+        return f"text, {len(value):,} characters"
+    return f"{type(value).__name__} of {len(value):,} items" if isinstance(value, list | dict) else type(value).__name__
 
 
 def _loaded(name: str, value: Any, limit: SizeLimit) -> _Loaded:
@@ -216,6 +257,8 @@ def _loaded(name: str, value: Any, limit: SizeLimit) -> _Loaded:
         return _load_bytes(value, limit, name)
     if isinstance(value, os.PathLike):
         return _load_path(Path(value), limit)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, os.PathLike) for v in value):
+        return _load_paths(list(value), limit)
     if isinstance(value, str | list | tuple | dict):
         return _Loaded(value)
     scalar = isinstance(value, bool | int | float)
@@ -324,6 +367,7 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
             sha256=hashlib.sha256(data).hexdigest(),
             preview=text[:PREVIEW_CHARS],
             source=loaded.source,
+            structure=loaded.structure,
         )
     _check_json(name, content)
     try:
@@ -342,7 +386,9 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
     else:
         item_count = len(content)
         lengths = tuple(_item_chars(item) for item in list(content.values())[:_ITEM_LENGTHS_SHOWN])
-        type_name = "dict (path -> file text)" if loaded.source else "dict"
+        documents_inside = any(not isinstance(v, str) for v in content.values())
+        type_name = "dict (path -> document)" if documents_inside else "dict (path -> file text)"
+        type_name = type_name if loaded.source else "dict"
     return PreparedContext(
         name=name,
         kind="json",
@@ -355,6 +401,7 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         item_lengths=lengths,
         source=loaded.source,
         skipped_files=loaded.skipped,
+        structure=loaded.structure,
     )
 
 

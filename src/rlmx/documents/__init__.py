@@ -1,0 +1,110 @@
+"""Documents as context: a registry of loaders by file suffix, each turning a file into its natural Python shape.
+
+    .pdf                      -> list of page texts (str), one per page, in order (needs the `pdf` extra: pypdf)
+    .json                     -> the parsed value
+    .jsonl .ndjson            -> list of parsed lines
+    .csv .tsv                 -> list of dicts (header -> cell text)
+    .html .htm .xhtml         -> the visible text (scripts and styles dropped)
+    .txt .md .rst .log ...    -> str (any other UTF-8 text file too)
+
+`load(path, max_bytes)` reads one file (regular files only, at most `max_bytes`, refused before reading when it is
+bigger) and returns a Document. Every failure is an InputError naming the file and what to do: an unsupported
+binary file, text that is not UTF-8, malformed JSON/CSV, an encrypted PDF, a PDF with no text layer (scanned).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlmx.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One loaded file. `value` is str, list or dict (JSON values only); `shape` says what it is for the prompt
+    ("58 PDF pages", "1,204 CSV rows", "text")."""
+
+    value: Any
+    shape: str
+    pages: int | None = None
+    """PDF pages (None for other files)."""
+
+
+Loader = Callable[[Path, bytes], Document]
+"""A loader: the file's path (for messages) and its bytes -> Document. Raises InputError."""
+
+LOADERS: dict[str, Loader] = {}
+
+
+def register(*suffixes: str) -> Callable[[Loader], Loader]:
+    """Register a loader for file suffixes (lower case, with the dot): `@register(".csv")`."""
+
+    def add(loader: Loader) -> Loader:
+        for suffix in suffixes:
+            LOADERS[suffix.lower()] = loader
+        return loader
+
+    return add
+
+
+def loader_for(path: Path) -> Loader | None:
+    """The registered loader for `path`'s suffix, or None (then a UTF-8 text file loads as str)."""
+    return LOADERS.get(path.suffix.lower())
+
+
+def supported() -> str:
+    """The registered suffixes, for error messages."""
+    return ", ".join(sorted(LOADERS))
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, at most `max_bytes`. Opened non-blocking and checked with fstat before any read,
+    so a FIFO or device is refused without blocking. InputError when it is bigger, unreadable or not regular."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"context {path} is not a regular file; rlmx reads only regular files and folders")
+        if info.st_size > max_bytes:
+            raise _too_big(path, info.st_size, max_bytes)
+        try:
+            raw = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
+    if len(raw) > max_bytes:
+        raise _too_big(path, len(raw), max_bytes)
+    return raw
+
+
+def _too_big(path: Path, size: int, max_bytes: int) -> InputError:
+    return InputError(
+        f"context file {path} is {size:,} bytes, over the {max_bytes:,} context bytes left for this call; pass a "
+        "smaller file, or raise the limit with RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+    )
+
+
+def load(path: Path, max_bytes: int) -> Document:
+    """Load one document by its suffix's loader. InputError for anything that cannot be loaded (see module doc)."""
+    loader = loader_for(path)
+    if loader is None:
+        raise InputError(f"context file {path}: no loader for {path.suffix or 'files without a suffix'!r}")
+    return loader(path, read_regular(path, max_bytes))
+
+
+def describe(documents: dict[str, Document]) -> str:
+    """The structure line of the first prompt: each file with its shape (first 20 files)."""
+    shown = [f"{name}: {doc.shape}" for name, doc in list(documents.items())[:20]]
+    more = f"; and {len(documents) - 20} more files" if len(documents) > 20 else ""
+    return "; ".join(shown) + more
+
+
+# The loaders register themselves on import.
+from rlmx.documents import pdf, structured  # noqa: E402, F401

@@ -1,0 +1,59 @@
+"""PDF: the text of each page (pypdf, pure Python; the `pdf` extra). A list of page strings, page 1 at index 0."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from rlmx.documents import Document, register
+from rlmx.errors import InputError
+
+
+@register(".pdf")
+def load_pdf(path: Path, raw: bytes) -> Document:
+    """Pages as text. InputError when pypdf is missing, the file is not a readable PDF, it is encrypted with a
+    password, or no page has a text layer (a scanned, image-only PDF)."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError:
+        raise InputError(f"context file {path} is a PDF: reading PDFs needs pypdf (pip install 'rlmx[pdf]')") from None
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn on every page
+    try:
+        reader = PdfReader(io.BytesIO(raw), strict=False)
+        if reader.is_encrypted and not _opened_without_password(reader):
+            raise InputError(
+                f"context file {path} is an encrypted PDF that needs a password; decrypt it first "
+                "(e.g. `qpdf --decrypt --password=... in.pdf out.pdf`)"
+            )
+        pages = [_page_text(page) for page in reader.pages]
+    except InputError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise InputError(f"context file {path} is not a readable PDF ({type(exc).__name__}: {exc})") from None
+    if not pages:
+        raise InputError(f"context file {path} is a PDF with no pages")
+    if not any(text.strip() for text in pages):
+        raise InputError(
+            f"context file {path} is a PDF with no text layer on any of its {len(pages)} pages (scanned or "
+            "image-only); run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`)"
+        )
+    empty = sum(1 for text in pages if not text.strip())
+    note = f", {empty} without text (images)" if empty else ""
+    chars = sum(len(text) for text in pages)
+    return Document(pages, f"PDF, {len(pages):,} pages, {chars:,} characters{note}", pages=len(pages))
+
+
+def _opened_without_password(reader: Any) -> bool:
+    """Many PDFs are encrypted with an empty user password (printing or copying restricted): they open as is."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # a missing crypto backend or an unsupported algorithm: treated as locked
+        return False
+
+
+def _page_text(page: Any) -> str:
+    text = page.extract_text() or ""
+    return str(text)

@@ -1,0 +1,141 @@
+"""Documents as context: real files of each registered type load as their natural shapes, before any LM call."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlmx import RLM, InputError
+from rlmx.context import prepare
+from rlmx.documents import LOADERS, load
+from rlmx.lm import ScriptedLM
+from scripting import repl
+
+fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the test PDFs (dev extra)")
+pytest.importorskip("pypdf", reason="PDF support needs the pdf extra")
+
+PAGES = 60
+
+
+def marker(page: int) -> str:
+    """Text only page `page` holds."""
+    return f"KESTREL-{page * 7919 % 10007:05d}"
+
+
+def write_pdf(path: Path, pages: int = PAGES, *, text: bool = True, password: str | None = None) -> Path:
+    document = fpdf.FPDF()
+    document.set_font("Helvetica", size=12)
+    for page in range(1, pages + 1):
+        document.add_page()
+        if text:
+            document.multi_cell(0, 8, f"Page {page} of the agreement.\nThe clause code on this page is {marker(page)}.")
+        else:
+            document.rect(20, 20, 100, 60, style="F")  # a drawing, no text layer: what a scan looks like to pypdf
+    if password is not None:
+        document.set_encryption(owner_password="owner", user_password=password)
+    document.output(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_pdf(tmp_path_factory.mktemp("pdf") / "contract.pdf")
+
+
+READ_PAGE_52 = repl("import re\nFINAL(re.search(r'KESTREL-\\d+', context[51]).group(0))")
+
+
+async def test_a_scripted_root_reads_page_52_of_a_real_pdf(contract: Path) -> None:
+    lm = ScriptedLM([READ_PAGE_52])
+    result = await RLM(lm).acompletion("What is the clause code on page 52?", context=contract)
+    assert (result.answer, result.status) == (marker(52), "finished")
+    first_prompt = lm.calls[0][1]["content"]
+    assert f"PDF, {PAGES} pages" in first_prompt and "contract.pdf" in first_prompt
+
+
+def test_rlmx_ask_reads_a_pdf_context(contract: Path, tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([READ_PAGE_52]), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    command = ["ask", "Clause code on page 52?", "--context", str(contract), "--scripted", str(script), "--quiet"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "XDG_STATE_HOME": str(tmp_path / "state")},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[0] == marker(52)
+
+
+def test_a_folder_and_a_list_of_paths_load_as_file_to_pages(contract: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "deal"
+    folder.mkdir()
+    write_pdf(folder / "annex.pdf", pages=3)
+    (folder / "notes.md").write_text("# Notes\nsigned", encoding="utf-8")
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    loaded = prepare("context", folder)
+    value = json.loads(loaded.data)
+    assert value["notes.md"] == "# Notes\nsigned"
+    assert len(value["annex.pdf"]) == 3 and marker(2) in value["annex.pdf"][1]
+    assert loaded.skipped_files == ("logo.png",)
+    assert "annex.pdf: PDF, 3 pages" in loaded.describe()
+    both = json.loads(prepare("context", [contract, folder / "notes.md"]).data)
+    assert len(both[contract.as_posix()]) == PAGES and both[(folder / "notes.md").as_posix()].endswith("signed")
+
+
+def test_text_formats_load_as_natural_shapes(tmp_path: Path) -> None:
+    files = {
+        "a.json": ('{"k": [1, 2]}', {"k": [1, 2]}),
+        "b.jsonl": ('{"u": "ann"}\n\n{"u": "bo"}\n', [{"u": "ann"}, {"u": "bo"}]),
+        "c.csv": ("name,age\nann,31\nbo,\n", [{"name": "ann", "age": "31"}, {"name": "bo", "age": ""}]),
+        "d.tsv": ("x\ty\n1\t2\n", [{"x": "1", "y": "2"}]),
+        "e.html": (
+            "<html><head><title>t</title><style>p{}</style></head><body><h1>Title</h1>"
+            "<script>alert(1)</script><p>One &amp; two</p></body></html>",
+            "Title\nOne & two",
+        ),
+        "f.md": ("# Head\nbody", "# Head\nbody"),
+    }
+    for name, (text, expected) in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert load(tmp_path / name, 10_000).value == expected, name
+    assert {".pdf", ".json", ".jsonl", ".csv", ".html", ".md", ".txt"} <= set(LOADERS)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.json", b'{"a": ', "not valid JSON"),
+        ("bad.jsonl", b'{"a": 1}\n{oops\n', "line 2 is not valid JSON"),
+        ("latin.txt", "caf\u00e9".encode("latin-1"), "not UTF-8"),
+        ("blob.bin", b"\x00\x01\x02binary", "not a document type rlmx reads"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+    ],
+)
+def test_unreadable_files_are_named_before_any_lm_call(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    lm = ScriptedLM(["never"])
+    with pytest.raises(InputError, match=message) as caught:
+        RLM(lm).completion("q", context=path)
+    assert name in str(caught.value)
+    assert lm.calls == []
+
+
+def test_scanned_and_encrypted_pdfs_say_so(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no text layer"):
+        prepare("context", write_pdf(tmp_path / "scan.pdf", pages=2, text=False))
+    pytest.importorskip("cryptography", reason="pypdf needs it to open AES-encrypted PDFs")
+    with pytest.raises(InputError, match="encrypted PDF that needs a password"):
+        prepare("context", write_pdf(tmp_path / "locked.pdf", pages=2, password="secret"))
+    # Encrypted with an empty user password (copy/print restrictions only): opens as is.
+    opened = json.loads(prepare("context", write_pdf(tmp_path / "restricted.pdf", pages=2, password="")).data)
+    assert marker(2) in opened[1]
