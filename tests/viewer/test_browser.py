@@ -210,6 +210,17 @@ def test_the_picker_lists_traces_and_links_a_sessions_questions(
     assert "timeout" in _text(browser, '[data-cell="0/c1"] > .head')
     assert "time.sleep(30)" in _text(browser, '[data-cell="0/c1"] pre.code')
 
+    # Host tool calls show on their cell, arguments and result; a failed one is listed with the failures.
+    browser.find_element("link text", "all traces").click()
+    _open(browser, browser.current_url)
+    browser.find_element("link text", "tools?").click()
+    _open(browser, browser.current_url)
+    assert "tool lookup failed in cell 0/c1" in _text(browser, "#issues")
+    _head(browser, '[data-cell="0/c1"]').click()
+    calls = [n.text for n in browser.find_elements("css selector", '[data-cell="0/c1"] .n-tool')]
+    assert len(calls) == 1 and calls[0].startswith("lookup(") and "100" in calls[0]
+    assert "setup code" in _text(browser, '[data-node="0"]').lower()
+
 
 def test_rlmx_serve_shows_the_page_of_its_runs(browser: Any, served_with_key: Any) -> None:
     page = f"{served_with_key.url}/view/{served_with_key.trace_id}"

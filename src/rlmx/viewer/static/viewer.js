@@ -32,6 +32,7 @@ function h(tag, attrs, ...children) {
   }
   return el;
 }
+const plural = (n, noun) => `${fmtInt(n)} ${noun}${n === 1 ? "" : "s"}`;
 const fmtInt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
 function fmtSec(s) {
   if (s === null || s === undefined) return "–";
@@ -157,7 +158,7 @@ function buildRun(events) {
     if (!n) {
       n = { kind: "node", id: e.node_id, depth: e.depth ?? 0, parentId: e.parent_id, start: null, end: null,
         sandbox: null, turns: [], cells: new Map(), current: null, up: null, viaSubcall: null, children: [],
-        own: usage(), total: null, models: new Set(), notes: [] };
+        own: usage(), total: null, models: new Set(), notes: [], setups: [] };
       run.nodes.set(e.node_id, n);
     }
     return n;
@@ -241,7 +242,7 @@ function buildRun(events) {
       case "cell_start": {
         const n = node(e);
         const t = n.turns.find((x) => x.n === e.turn && !x.label) || turnOf(n);
-        const c = { kind: "cell", id: e.cell_id, start: e, end: null, subcalls: [], refused: [], notes: [], up: t, node: n };
+        const c = { kind: "cell", id: e.cell_id, start: e, end: null, subcalls: [], refused: [], notes: [], tools: [], up: t, node: n };
         t.cells.push(c);
         n.cells.set(e.cell_id, c);
         n.current = c;
@@ -294,11 +295,16 @@ function buildRun(events) {
       case "tool_call": {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;
-        if (c) { c.tools = (c.tools || 0) + 1; }
+        if (c) c.tools.push(e);
+        if (!e.ok) issue("failed", `tool ${e.name} failed in cell ${e.cell_id}: ${oneLine(e.result, 80)}`, c);
         break;
       }
-      case "setup":
+      case "setup": {
+        const n = node(e);
+        n.setups.push(e);
+        if (e.status !== "ok") issue("error", `node ${e.node_id}: setup code ${e.status}: ${oneLine(lastLine(e.output), 80)}`, n);
         break;
+      }
       case "subcalls_refused": {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;
@@ -416,7 +422,7 @@ function nodeBox(n, { open = false } = {}) {
     h("span", { class: "name" }, title),
     badge("depth", `depth ${n.depth}`),
     n.models.size ? h("span", { class: "model" }, [...n.models].join(", ")) : null,
-    h("span", { class: "dim" }, `${n.turns.filter((x) => !x.label).length} turns`),
+    h("span", { class: "dim" }, plural(n.turns.filter((x) => !x.label).length, "turn")),
     h("span", { class: "dim", title: "tokens of this node and everything below it" }, usageText(t)),
     h("span", { class: "dim" }, e ? fmtSec(e.seconds) : ""),
     e ? statusBadge(e.status) : badge("running", "no end"),
@@ -436,6 +442,10 @@ function renderNodeBody(n) {
       n.end.answer ? clipped(n.end.answer, { lines: 6 }) : h("div", { class: "none" }, "no answer")));
   }
   if (n.sandbox) frag.append(h("div", { class: "dim small" }, `sandbox: ${sandboxText(n.sandbox)}`));
+  for (const st of n.setups) {
+    frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Setup code ", h("span", { class: "detail" }, `${st.status} · ${fmtSec(st.seconds)}`)),
+      clipped(st.output, { lines: 6, cls: `pre output ${st.status !== "ok" ? "bad" : ""}` })));
+  }
   for (const t of n.turns) frag.append(turnBox(t));
   return frag;
 }
@@ -509,6 +519,7 @@ function cellBox(c) {
     failed ? badge("error", `${failed} failed`) : null,
     refused ? badge("budget", `${refused} refused`) : null,
     c.cached ? badge("muted", `${c.cached} from cache`, `${fmtInt(c.savedTokens)} tokens saved`) : null,
+    c.tools.length ? badge("llm", `${c.tools.length} tool call${c.tools.length === 1 ? "" : "s"}`) : null,
     e && e.finished ? badge("ok", "FINAL") : null,
   );
   const b = box(c, header, () => renderCellBody(c), { cls: `cell ${e && e.status !== "ok" ? "bad" : ""}` });
@@ -528,6 +539,11 @@ function renderCellBody(c) {
       clipped(c.end.output, { lines: 12, cls: `pre output ${c.end.status !== "ok" ? "bad" : ""}` })));
   }
   for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  for (const t of c.tools) {
+    frag.append(h("div", { class: `note ${t.ok ? "n-tool" : "n-error"}` },
+      h("code", null, `${t.name}(${oneLine(t.arguments, 120)})`), ` → ${oneLine(t.result, 160)}`,
+      h("span", { class: "dim" }, ` · ${fmtSec(t.seconds)}`)));
+  }
   if (c.cached) frag.append(h("div", { class: "dim small" }, `${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
   for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
   if (c.subcalls.length) {
@@ -646,6 +662,7 @@ function searchItems(run) {
       for (const c of t.cells) {
         add(c, `cell ${c.id} code`, c.start.code);
         if (c.end) add(c, `cell ${c.id} output`, c.end.output);
+        for (const tc of c.tools) add(c, `cell ${c.id} tool ${tc.name}`, `${tc.arguments} → ${tc.result}`);
         for (const s of c.subcalls) {
           add(s, `sub-call ${s.id} prompt`, s.start.prompt);
           if (s.end) add(s, `sub-call ${s.id} ${s.end.ok ? "reply" : "error"}`, s.end.text);
