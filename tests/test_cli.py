@@ -250,12 +250,12 @@ def test_two_context_files_give_two_variables(tmp_path: Path) -> None:
         tmp_path,
         [
             "```repl\nprint(sorted(k for k in globals() if not k.startswith('_')))\n```",
-            "```repl\nFINAL(context + '|' + sales_2024)\n```",
+            "```repl\nFINAL(context + '|' + sales_2024[0]['b'])\n```",  # a CSV loads as a list of dicts
         ],
     )
     proc = run_cli("ask", "q", "-c", first, "-c", second, "--scripted", script, "--json", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["answer"] == "one|a,b\n1,2\n"
+    assert json.loads(proc.stdout)["answer"] == "one|2"
     assert "rlmx: contexts: context <- " in proc.stderr and "sales_2024 <- " in proc.stderr
     trace = Path(json.loads(proc.stdout)["trace_path"])
     cells = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
