@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx2 as httpx
 import openai
 import pytest
 
@@ -106,6 +107,12 @@ def test_the_server_api_key_comes_from_an_env_var(tmp_path: Path) -> None:
             wrong.models.list()
         with openai.OpenAI(base_url=f"{url}/v1", api_key="k3y", max_retries=0) as client:
             assert client.chat.completions.create(model="m", messages=ask("q")).choices[0].message.content == "ok"
+    with serving(serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0", "--api-key", "k3y")) as (url, _):
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        assert httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer k3y"}).status_code == 200
+    from_environ = {**env, "RLMX_SERVER_API_KEY": "e"}
+    with serving(serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0"), from_environ) as (url, _):
+        assert httpx.get(f"{url}/v1/models").status_code == 401
     proc = subprocess.run(
         serve_command(tmp_path, ["x"], "--server-api-key-env", "UNSET_VAR"),
         capture_output=True,

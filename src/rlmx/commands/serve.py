@@ -130,8 +130,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     auth.add_argument(
         "--server-api-key",
+        "--api-key",
+        dest="server_api_key",
         metavar="KEY",
-        help="as --server-api-key-env, with the key itself (visible to other local users in `ps`)",
+        help="as --server-api-key-env, with the key itself (visible to other local users in `ps`); the env var "
+        "RLMX_SERVER_API_KEY, when set, is the default. (--api-key-env names the model's key, as for ask)",
     )
     return server
 
@@ -141,6 +144,8 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
     from rlmx.server.app import ServerOptions
 
     key = args.server_api_key
+    if key is None and args.server_api_key_env is None:
+        key = environ.get("RLMX_SERVER_API_KEY") or None
     if args.server_api_key_env is not None:
         key = environ.get(args.server_api_key_env, "").strip()
         if not key:
