@@ -144,6 +144,19 @@ class Progress:
             error = " ".join(str(data.get("text", "")).split())[:160]
             self.line(event, f"<- {data.get('subcall_id')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
 
+    def _on_tool_call(self, event: Event, data: dict[str, Any]) -> None:
+        seconds = f"{data.get('seconds', 0):.2f} s"
+        if data.get("ok"):
+            self.line(event, f"tool {data.get('name')} ok ({seconds})", indent=event.depth + 1)
+        else:
+            error = " ".join(str(data.get("result", "")).split())[:160]
+            self.line(event, f"tool {data.get('name')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
+
+    def _on_setup(self, event: Event, data: dict[str, Any]) -> None:
+        if data.get("status") != "ok":
+            output = " ".join(str(data.get("output", "")).split())[-160:]
+            self.line(event, f"{_where(event)}setup code {data.get('status')}: {output}", "red")
+
     def _on_subcalls_refused(self, event: Event, data: dict[str, Any]) -> None:
         self.line(
             event,
@@ -213,6 +226,7 @@ _LIVE_LINES = {
     "node_end",
     "cell",
     "no_code",
+    "setup",
     "subcalls_refused",
     "answer_rejected",
     "final_request",
@@ -247,7 +261,7 @@ class LiveTree(Progress):
         super().__call__(event)
 
     def shows(self, event: Event) -> bool:
-        if event.type == "subcall_end":
+        if event.type in ("subcall_end", "tool_call"):
             return not event.data.get("ok")
         return event.type in _LIVE_LINES
 

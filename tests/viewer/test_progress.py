@@ -82,3 +82,19 @@ def _render(console: Console, live: LiveTree) -> str:
     capture = Console(file=io.StringIO(), width=160, color_system=None, force_terminal=False)
     capture.print(live)
     return capture.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_tool_calls_get_lines_and_the_live_tree_keeps_only_failures(every_event_traces: list[Path]) -> None:
+    trace = next(p for p in every_event_traces if '"query": "tools?"' in p.read_text(encoding="utf-8"))
+    plain, live_out = io.StringIO(), io.StringIO()
+    progress = Progress(Console(file=plain, force_terminal=False, width=200))
+    live = LiveTree(Console(file=live_out, force_terminal=True, width=200, color_system=None))
+    try:
+        for event in replay(trace):
+            progress(event)
+            live(event)
+    finally:
+        live.close()
+    assert "tool lookup ok" in plain.getvalue() and "tool lookup failed" in plain.getvalue()
+    assert "KeyError" in plain.getvalue()
+    assert "tool lookup failed" in live_out.getvalue() and "tool lookup ok" not in live_out.getvalue()
