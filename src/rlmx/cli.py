@@ -35,6 +35,7 @@ from rich.text import Text
 
 from rlmx import __version__
 from rlmx.budget import Budget
+from rlmx.commands import bench as bench_command
 from rlmx.commands import mcp as mcp_command
 from rlmx.commands import serve as serve_command
 from rlmx.commands import traces as traces_command
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
     view_command.add_parser(commands)
     traces_command.add_parser(commands)
+    bench_command.add_parser(commands)
     return parser
 
 
@@ -943,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
             return doctor(args)
         if args.command == "view":
             return view_command.main(args, os.environ, err)
+        if args.command == "bench":
+            return bench_command.main(args, os.environ, err)
         if args.command == "traces":
             return traces_command.main(args, os.environ, err)
         if args.command == "serve":

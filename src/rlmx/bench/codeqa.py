@@ -13,6 +13,7 @@ import ast
 import random
 import sys
 import sysconfig
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from rlmx.bench.task import Task, finish, make_rng
 from rlmx.errors import InputError
 
+_AST_LOCK = threading.Lock()
+"""CPython 3.11's ast.parse is not safe in concurrent threads ("AST constructor recursion depth mismatch")."""
 FAMILIES = ("base_class", "default_value", "raises", "constant")
 LETTERS = "ABCD"
 
@@ -44,7 +47,8 @@ def _read(rel: str) -> str:
 def _facts(rel: str, source: str) -> dict[str, list[tuple[str, str]]]:
     """family -> [(subject, value)] facts of one file."""
     try:
-        tree = ast.parse(source)
+        with _AST_LOCK:
+            tree = ast.parse(source)
     except SyntaxError:
         return {}
     out: dict[str, list[tuple[str, str]]] = {f: [] for f in FAMILIES}

@@ -1,0 +1,156 @@
+"""The methods a benchmark compares, each through the LM protocol, each returning an Outcome.
+
+base: the whole context and the query in one call; a prompt over the model's window (prompt tokens + max
+output > window) is not sent, is marked `over_window` and scores 0, as in the paper. rlm0 / rlm1 / rlm2: an RLM
+with no sub-calls (depth 0), plain sub-calls (depth 1) or child RLMs (depth 2); `rlm` means rlm1. guided: the
+GuidedRoot strategy with the LM as its reader. summary: the compaction baseline: the context is read in
+window-sized chunks, each folded into a running summary kept for the query, then the query is answered from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlmx.bench.task import Task, count_tokens
+from rlmx.budget import Budget
+from rlmx.errors import InputError, RLMXError
+from rlmx.lm.base import LM, CountsTokens, Message
+from rlmx.lm.guided import GuidedRoot
+from rlmx.rlm import RLM
+
+METHODS = ("base", "rlm0", "rlm1", "rlm2", "guided", "summary")
+ALIASES = {"rlm": "rlm1"}
+SUMMARY_PROMPT = (
+    "You are reading a long document in parts to answer a question later. Question: {query}\n\n"
+    "Notes so far:\n{notes}\n\nNext part:\n{chunk}\n\nRewrite the notes: keep every fact that may help answer "
+    "the question (exact names, numbers, IDs, counts so far), drop the rest. Reply with the notes only."
+)
+
+
+def method_name(name: str) -> str:
+    """The canonical method name; raises InputError for an unknown one."""
+    name = ALIASES.get(name, name)
+    if name not in METHODS:
+        raise InputError(f"unknown method {name!r}: choose from {', '.join(('rlm', *METHODS))}")
+    return name
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a method did for one task: its prediction, how it ended ("ok", "over_window", "error", or the RLM's
+    status), tokens per depth ({"0": {"input": n, "output": n}, ...}), sub-calls, iterations, USD, seconds."""
+
+    prediction: str = ""
+    status: str = "ok"
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    subcalls: int = 0
+    iterations: int = 0
+    usd: float = 0.0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def flat_context(task: Task) -> str:
+    """The context as one string (documents joined as `[Document i]` blocks)."""
+    if isinstance(task.context, str):
+        return task.context
+    return "\n\n".join(f"[Document {i}]\n{doc}" for i, doc in enumerate(task.context))
+
+
+async def _tokens(lm: LM, messages: Sequence[Message]) -> int:
+    if isinstance(lm, CountsTokens):
+        return await lm.count_tokens(messages)
+    return sum(count_tokens(m["content"]) for m in messages)
+
+
+async def run_method(
+    method: str,
+    task: Task,
+    lm: LM,
+    *,
+    window: int | None = None,
+    max_output_tokens: int = 1024,
+    budget: Budget | None = None,
+    sandbox: str = "subprocess",
+) -> Outcome:
+    """Run `method` on `task` with `lm` (also the sub-LM). `window` is the model's context window in tokens
+    (None: unknown, never marked). LM and sandbox failures end in an Outcome with status "error", not a raise."""
+    method = method_name(method)
+    started = time.monotonic()
+    try:
+        if method == "base":
+            outcome = await _base(task, lm, window, max_output_tokens)
+        elif method == "summary":
+            outcome = await _summary(task, lm, window or 8192, max_output_tokens)
+        else:
+            outcome = await _rlm(method, task, lm, budget, sandbox)
+    except RLMXError as exc:
+        outcome = Outcome(status="error", error=f"{type(exc).__name__}: {exc}")
+    outcome.seconds = round(time.monotonic() - started, 4)
+    return outcome
+
+
+def _add(outcome: Outcome, depth: int, input_tokens: int, output_tokens: int) -> None:
+    slot = outcome.tokens.setdefault(str(depth), {"input": 0, "output": 0})
+    slot["input"] += input_tokens
+    slot["output"] += output_tokens
+
+
+async def _base(task: Task, lm: LM, window: int | None, max_output_tokens: int) -> Outcome:
+    messages: list[Message] = [{"role": "user", "content": f"{flat_context(task)}\n\n{task.query}"}]
+    if window is not None and await _tokens(lm, messages) + max_output_tokens > window:
+        return Outcome(status="over_window")
+    reply = await lm.complete(messages, max_tokens=max_output_tokens)
+    outcome = Outcome(prediction=reply.text, iterations=1, usd=reply.usage.cost_usd or 0.0)
+    _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+    return outcome
+
+
+async def _summary(task: Task, lm: LM, window: int, max_output_tokens: int) -> Outcome:
+    text = flat_context(task)
+    chunk_chars = max(2000, (window - 2 * max_output_tokens - count_tokens(task.query) - 256) * 4)
+    notes = "(none yet)"
+    outcome = Outcome()
+    for start in range(0, len(text), chunk_chars):
+        prompt = SUMMARY_PROMPT.format(query=task.query, notes=notes, chunk=text[start : start + chunk_chars])
+        reply = await lm.complete([{"role": "user", "content": prompt}], max_tokens=max_output_tokens)
+        notes = reply.text.strip() or notes
+        outcome.iterations += 1
+        outcome.usd += reply.usage.cost_usd or 0.0
+        _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+    final = f"Notes taken while reading a long document:\n{notes}\n\n{task.query}"
+    reply = await lm.complete([{"role": "user", "content": final}], max_tokens=max_output_tokens)
+    outcome.prediction = reply.text
+    outcome.iterations += 1
+    outcome.usd += reply.usage.cost_usd or 0.0
+    _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+    return outcome
+
+
+async def _rlm(method: str, task: Task, lm: LM, budget: Budget | None, sandbox: str) -> Outcome:
+    budget = budget or Budget()
+    kwargs: dict[str, Any] = {"sandbox": sandbox}
+    if method == "guided":
+        root = GuidedRoot(lm)
+        rlm = RLM(root, sub_lm=root.reader, max_depth=1, budget=budget, **kwargs)
+    else:
+        depth = int(method[-1])
+        if depth == 0:  # no sub-calls at all: the root alone with its REPL
+            budget = dataclasses.replace(budget, max_subcalls=0)
+        rlm = RLM(lm, max_depth=max(1, depth), budget=budget, **kwargs)
+    result = await rlm.acompletion(task.query, context=task.context)
+    outcome = Outcome(
+        prediction=result.answer,
+        status="ok" if result.status == "finished" else result.status,
+        subcalls=result.usage.subcalls,
+        iterations=result.iterations,
+        usd=result.usage.cost_usd,
+        error=None if result.error is None else f"{type(result.error).__name__}: {result.error}",
+    )
+    for depth, tally in sorted(result.usage.by_depth.items()):
+        _add(outcome, depth, tally.input_tokens, tally.output_tokens)
+    return outcome

@@ -1,0 +1,182 @@
+"""The resumable benchmark runner: tasks x methods -> one JSONL record per (family, length, index, method).
+
+Records go to `OUT/records.jsonl` as each task finishes, so an interrupted run loses at most the tasks in
+flight; a rerun skips every key already recorded. `OUT/manifest.json` lists the tasks' manifests and their hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlmx.bench import generate
+from rlmx.bench.methods import Outcome, method_name, run_method
+from rlmx.bench.score import score_details
+from rlmx.bench.task import Task, manifest, manifest_hash
+from rlmx.budget import Budget
+from rlmx.errors import InputError
+from rlmx.lm.base import LM
+
+RECORDS = "records.jsonl"
+MANIFEST = "manifest.json"
+
+
+def parse_length(text: str) -> int:
+    """'8k' -> 8192, '1m' -> 1048576, '10M' -> 10485760, '5000' -> 5000 (k and m are powers of two)."""
+    raw = text.strip().lower()
+    scale = {"k": 1024, "m": 1024 * 1024}.get(raw[-1:], 1)
+    number = raw[:-1] if scale > 1 else raw
+    try:
+        value = float(number)
+    except ValueError:
+        raise InputError(f"a length is a number of tokens like 8k, 131k, 1m or 5000, not {text!r}") from None
+    return int(value * scale)
+
+
+@dataclass(slots=True)
+class RunSpec:
+    """What to run: `families` x `lengths` (tokens) x indexes 0..n-1 x `methods`, answered by the LM labelled
+    `model`. `window` marks base prompts that do not fit; `concurrency` bounds tasks in flight."""
+
+    families: list[str]
+    lengths: list[int]
+    n: int
+    methods: list[str]
+    model: str
+    out: Path
+    seed: int = 0
+    window: int | None = None
+    max_output_tokens: int = 1024
+    concurrency: int = 2
+    sandbox: str = "subprocess"
+    budget: Budget = field(default_factory=Budget)
+    cache_dir: Path | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def planned(self) -> Iterator[tuple[str, int, int, str]]:
+        for family in self.families:
+            for length in self.lengths:
+                for index in range(self.n):
+                    for method in self.methods:
+                        yield family, length, index, method_name(method)
+
+
+def record_key(family: str, length: int, index: int, method: str, model: str) -> str:
+    return f"{family}|{length}|{index}|{method}|{model}"
+
+
+def read_records(out: Path) -> list[dict[str, Any]]:
+    """The records of OUT/records.jsonl (a torn last line, from a killed run, is skipped)."""
+    path = out / RECORDS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str, outcome: Outcome) -> dict[str, Any]:
+    details = score_details(task.family, outcome.prediction, task) if outcome.status == "ok" else {"score": 0.0}
+    return {
+        "key": record_key(task.family, length, index, method, spec.model),
+        "family": task.family,
+        "length": length,
+        "index": index,
+        "method": method,
+        "model": spec.model,
+        "window": spec.window,
+        "task_id": task.id,
+        "n_tokens": task.metadata["n_tokens"],
+        "sha256_context": task.metadata["sha256_context"],
+        "score": float(details["score"]),
+        "details": {k: v for k, v in details.items() if k != "score" and not isinstance(v, list)},
+        "status": outcome.status,
+        "over_window": outcome.status == "over_window",
+        "tokens": outcome.tokens,
+        "input_tokens": sum(d["input"] for d in outcome.tokens.values()),
+        "output_tokens": sum(d["output"] for d in outcome.tokens.values()),
+        "subcalls": outcome.subcalls,
+        "iterations": outcome.iterations,
+        "wall_s": outcome.seconds,
+        "usd": round(outcome.usd, 8),
+        "prediction": outcome.prediction[:2000],
+        "gold": str(task.metadata["answer_text"])[:2000],
+        "error": outcome.error,
+    }
+
+
+Progress = Callable[[int, int], None]
+"""progress(done, total), called after each finished task (and once at the start)."""
+
+
+async def run(spec: RunSpec, lm: LM, *, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Run every key of `spec` not already in OUT/records.jsonl; returns the new records (also appended)."""
+    spec.out.mkdir(parents=True, exist_ok=True)
+    done = {r.get("key") for r in read_records(spec.out)}
+    todo = [k for k in spec.planned() if record_key(*k, spec.model) not in done]
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    gate = asyncio.Semaphore(spec.concurrency)
+    write = asyncio.Lock()
+    new: list[dict[str, Any]] = []
+    manifests: dict[str, dict[str, Any]] = {}
+
+    async def one(family: str, length: int, index: int, method: str) -> None:
+        async with gate:
+            task = await asyncio.to_thread(
+                generate,
+                family,
+                seed=spec.seed,
+                target_tokens=length,
+                index=index,
+                cache_dir=spec.cache_dir,
+                **spec.params.get(family, {}),
+            )
+            outcome = await run_method(
+                method,
+                task,
+                lm,
+                window=spec.window,
+                max_output_tokens=spec.max_output_tokens,
+                budget=spec.budget,
+                sandbox=spec.sandbox,
+            )
+            record = make_record(spec, task, length, index, method, outcome)
+        async with write:
+            manifests[task.id] = manifest(task)
+            with (spec.out / RECORDS).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            new.append(record)
+            if progress:
+                progress(len(new), total)
+
+    await asyncio.gather(*(one(*key) for key in todo))
+    _write_manifest(spec.out, manifests)
+    return new
+
+
+def _write_manifest(out: Path, manifests: dict[str, dict[str, Any]]) -> None:
+    path = out / MANIFEST
+    known: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        try:
+            known = {m["id"]: m for m in json.loads(path.read_text("utf-8"))["tasks"]}
+        except (ValueError, KeyError, TypeError):
+            known = {}
+    known.update(manifests)
+    tasks = [known[k] for k in sorted(known)]
+    path.write_text(json.dumps({"hash": manifest_hash(tasks), "tasks": tasks}, indent=1) + "\n", "utf-8")
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

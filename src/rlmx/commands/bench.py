@@ -1,0 +1,166 @@
+"""`rlmx bench`: generate tasks, run methods on them, report Table 1 / Figure 1 shaped results.
+
+rlmx bench run --family sniah,oolong --lengths 8k,32k --n 5 --method base,guided --model local --out results/
+rlmx bench report results/
+rlmx bench generate --family sniah --length 8k --index 0      # one task's manifest (and --show its text)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rlmx.bench import FAMILIES, generate, manifest
+from rlmx.bench.methods import method_name
+from rlmx.bench.report import write_report
+from rlmx.bench.runner import RunSpec, parse_length, run
+from rlmx.budget import Budget
+from rlmx.errors import InputError
+from rlmx.lm.base import LM
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    from rlmx.cli import _add_model_arguments  # the same model flags as `rlmx ask` (lazy: cli imports us)
+
+    parser = commands.add_parser(
+        "bench",
+        help="reproduce the paper's benchmarks on generated tasks (run, report, generate)",
+        description="Generated long-context tasks (sniah, oolong, pairs, docs, codeqa) with exact answers, run "
+        "through methods (base, rlm, rlm0/1/2, guided, summary) with resumable JSONL records, and a report shaped "
+        "like the RLM paper's Table 1 and Figure 1. Sizes are chars4 tokens (characters / 4).",
+    )
+    sub = parser.add_subparsers(dest="bench_command", metavar="{run,report,generate}")
+    run_p = sub.add_parser("run", help="run methods on generated tasks; records go to OUT/records.jsonl")
+    run_p.add_argument("--family", required=True, help=f"comma-separated families: {', '.join(FAMILIES)}")
+    run_p.add_argument("--lengths", default="8k", help="comma-separated context lengths, e.g. 8k,32k,131k,1m")
+    run_p.add_argument("--n", type=_count, default=5, help="tasks per family and length (indexes 0..n-1)")
+    run_p.add_argument(
+        "--method", default="base,rlm", help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary"
+    )
+    run_p.add_argument("--out", type=Path, required=True, help="results folder (rerunning skips finished tasks)")
+    run_p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    run_p.add_argument(
+        "--window", type=_count, help="the model's context window in tokens: base prompts over it score 0"
+    )
+    run_p.add_argument("--max-output-tokens", type=_count, default=1024, help="reply cap of base/summary calls")
+    run_p.add_argument("--concurrency", type=_count, default=2, help="tasks in flight at once (default 2)")
+    run_p.add_argument("--max-iterations", type=_count, default=30, help="RLM iterations per task (default 30)")
+    run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
+    run_p.add_argument("--sandbox", default="subprocess", help="sandbox of the RLM methods (default subprocess)")
+    run_p.add_argument("--cache-dir", type=Path, help="keep generated tasks here (default: OUT/.tasks)")
+    run_p.add_argument("--ray", metavar="ADDRESS", help="not implemented yet: spread tasks over a Ray cluster")
+    _add_model_arguments(run_p)
+    rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
+    rep.add_argument("dir", type=Path, help="a folder written by `rlmx bench run`")
+    rep.add_argument("--window", type=_count, help="mark this context window on the plots")
+    gen = sub.add_parser("generate", help="print one task's manifest (and with --show, its query and answer)")
+    gen.add_argument("--family", required=True, choices=FAMILIES)
+    gen.add_argument("--length", default="8k", help="context length, e.g. 8k")
+    gen.add_argument("--index", type=int, default=0)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--show", action="store_true", help="also print the query and the gold answer")
+    return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _list(text: str, what: str) -> list[str]:
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items:
+        raise InputError(f"--{what} needs at least one value")
+    return items
+
+
+def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    if args.bench_command == "report":
+        path, pngs, note = write_report(args.dir, window=args.window)
+        err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
+        if note:
+            err.print(note, style="yellow")
+        return 0
+    if args.bench_command == "generate":
+        task = generate(args.family, seed=args.seed, target_tokens=parse_length(args.length), index=args.index)
+        shown: dict[str, Any] = manifest(task)
+        if args.show:
+            shown |= {"query": task.query, "answer": task.metadata["answer_text"]}
+        print(json.dumps(shown, indent=1))
+        return 0
+    if args.bench_command != "run":
+        raise InputError("say what to do: rlmx bench run | report | generate (see rlmx bench --help)")
+    return _run(args, environ, err)
+
+
+def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+    if args.ray:
+        raise InputError("--ray is not implemented yet: run without it (tasks run locally, --concurrency at once)")
+    families = _list(args.family, "family")
+    for family in families:
+        if family not in FAMILIES:
+            raise InputError(f"unknown family {family!r}: choose from {', '.join(FAMILIES)}")
+    methods = [method_name(m) for m in _list(args.method, "method")]
+    lengths = [parse_length(x) for x in _list(args.lengths, "lengths")]
+    for family in families:  # a bad size fails now, before any model is loaded or asked
+        for length in lengths:
+            generate(
+                family, seed=args.seed, target_tokens=length, index=0, cache_dir=args.cache_dir or args.out / ".tasks"
+            )
+    lm = _model(args, environ)
+    budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
+    spec = RunSpec(
+        families=families,
+        lengths=lengths,
+        n=args.n,
+        methods=methods,
+        model=lm.model,
+        out=args.out,
+        seed=args.seed,
+        window=args.window or getattr(lm, "n_ctx", None),
+        max_output_tokens=args.max_output_tokens,
+        concurrency=args.concurrency,
+        sandbox=args.sandbox,
+        budget=budget,
+        cache_dir=args.cache_dir or args.out / ".tasks",
+    )
+    with Progress(
+        TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
+        job = bar.add_task("tasks", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(job, completed=done, total=total)
+
+        records = asyncio.run(run(spec, lm, progress=progress))
+    errors = sum(1 for r in records if r["status"] == "error")
+    mean = sum(r["score"] for r in records) / len(records) if records else 0.0
+    err.print(
+        f"{len(records)} new records in {escape(str(args.out / 'records.jsonl'))} (mean score {mean * 100:.1f}"
+        + (f", {errors} errors" if errors else "")
+        + "); `rlmx bench report` writes the tables"
+    )
+    return 0
+
+
+def _model(args: argparse.Namespace, environ: Mapping[str, str]) -> LM:
+    """The LM that answers: the same --model/--scripted/env choices as `rlmx ask`, without the guided wrapper
+    (guided is a method here)."""
+    from rlmx.cli import build_models, plan_models
+    from rlmx.lm.guided import GuidedRoot
+
+    lm, _sub, _ = build_models(plan_models(args, environ))
+    return lm.sub_lm if isinstance(lm, GuidedRoot) else lm

@@ -1,0 +1,154 @@
+"""The runner end to end: every family through base and RLM methods with a scripted LM, resumable records,
+the base window guard, the CLI and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from rlmx.bench import FAMILIES, Task, generate
+from rlmx.bench.report import table, write_report
+from rlmx.bench.runner import RunSpec, read_records, run
+from rlmx.cli import main
+from rlmx.lm.base import Message
+from rlmx.lm.scripted import ScriptedLM
+
+SMOKE = 8192
+
+
+def _oracle(tasks: list[Task]) -> ScriptedLM:
+    """An LM that knows the gold answers: it finds the task whose query is in the prompt. A root (asked to write
+    code) answers with FINAL(answer); a plain call answers with the answer text."""
+
+    def reply(messages: list[Message]) -> str:
+        text = "\n".join(m["content"] for m in messages)
+        task = next((t for t in tasks if t.query in text), None)
+        if task is None:
+            return "I do not know."
+        answer = str(task.metadata["answer_text"])
+        if "```repl" in text:  # the RLM system prompt shows the REPL block format
+            return f"```repl\nFINAL({answer!r})\n```"
+        return answer
+
+    return ScriptedLM(reply, model="oracle")
+
+
+def _spec(out: Path, families: list[str], methods: list[str], n: int = 2, **extra: object) -> RunSpec:
+    return RunSpec(families=families, lengths=[SMOKE], n=n, methods=methods, model="oracle", out=out, **extra)  # type: ignore[arg-type]
+
+
+def test_every_family_runs_and_the_oracle_scores_one(tmp_path: Path) -> None:
+    tasks = [generate(f, seed=0, target_tokens=SMOKE, index=i) for f in FAMILIES for i in range(2)]
+    lm = _oracle(tasks)
+    spec = _spec(tmp_path, list(FAMILIES), ["base", "rlm"], max_output_tokens=65536)  # pairs lists are long
+    records = asyncio.run(run(spec, lm))
+    assert len(records) == len(FAMILIES) * 2 * 2
+    for r in records:
+        assert r["status"] == "ok" and r["score"] == 1.0, r
+        assert r["input_tokens"] > 0 and r["wall_s"] >= 0 and "0" in r["tokens"]
+        assert r["iterations"] >= 1 and r["n_tokens"] == pytest.approx(SMOKE, rel=0.01)
+    assert {r["method"] for r in records} == {"base", "rlm1"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["tasks"]) == len(FAMILIES) * 2 and len(manifest["hash"]) == 64
+    calls = len(lm.calls)
+    assert asyncio.run(run(spec, lm)) == []  # resumed: nothing left
+    assert len(lm.calls) == calls and len(read_records(tmp_path)) == len(records)
+
+
+def test_other_methods_record_their_work(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=i) for i in range(2)]
+    lm = _oracle(tasks)
+    spec = _spec(tmp_path, ["sniah"], ["rlm0", "rlm2", "summary", "guided"], window=4096, max_output_tokens=64)
+    records = {(r["method"], r["index"]): r for r in asyncio.run(run(spec, lm))}
+    assert len(records) == 8
+    for index in range(2):
+        assert records[("rlm0", index)]["score"] == 1.0 and records[("rlm0", index)]["subcalls"] == 0
+        assert records[("rlm2", index)]["score"] == 1.0
+        summary = records[("summary", index)]
+        assert summary["score"] == 1.0 and summary["iterations"] >= 3  # 8K tokens in chunks under a 4K window
+        assert records[("guided", index)]["status"] in ("ok", "error", "budget_exhausted")
+
+
+def test_base_over_the_window_is_marked_and_not_sent(tmp_path: Path) -> None:
+    lm = ScriptedLM(["should not be asked"])
+    records = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=4096), lm))
+    assert records[0]["over_window"] and records[0]["score"] == 0.0 and records[0]["status"] == "over_window"
+    assert lm.calls == []
+
+
+def test_a_failing_lm_is_an_error_record_not_a_crash(tmp_path: Path) -> None:
+    from rlmx.errors import LMServerError
+
+    lm = ScriptedLM(lambda messages: LMServerError("HTTP 500 from the test"))
+    records = asyncio.run(run(_spec(tmp_path, ["oolong"], ["base"], n=1), lm))
+    assert records[0]["status"] == "error" and "500" in records[0]["error"] and records[0]["score"] == 0.0
+
+
+def test_cli_run_report_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["The special magic number is 1234567."] * 4))
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
+    assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0
+    assert len(read_records(out)) == 2
+    assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0  # resumed: the script is not used
+    assert len(read_records(out)) == 2
+    assert main(["bench", "report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "| scripted | base |" in report and "sniah" in report
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in report
+    else:
+        assert (out / "bench_sniah.png").stat().st_size > 1000
+    capsys.readouterr()
+    assert main(["bench", "run", "--family", "nope", "--out", str(out), "--scripted", str(script)]) == 2
+    assert "unknown family 'nope'" in capsys.readouterr().err
+    assert main([*argv, "--lengths", "8q", "--out", str(out), "--scripted", str(script)]) == 2
+    assert "8k, 131k" in capsys.readouterr().err
+    assert main(["bench", "report", str(tmp_path / "empty")]) == 2
+    assert "no benchmark records" in capsys.readouterr().err
+    assert main(["bench", "generate", "--family", "pairs", "--length", "8k", "--index", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "pairs-s0-t8192-i3"
+
+
+def test_report_table_numbers() -> None:
+    base = {"family": "sniah", "model": "m", "length": 8192, "tokens": {}, "output_tokens": 0}
+    records = [
+        {**base, "method": "base", "score": 1.0, "usd": 0.01, "input_tokens": 100, "over_window": False},
+        {**base, "method": "base", "score": 0.0, "usd": 0.03, "input_tokens": 300, "over_window": True},
+    ]
+    text = table(records)
+    assert "| m | base | 50.0 (1*)<br>$0.0200 ± 0.0100<br>200 ± 100 tok |" in text
+    assert "| sniah | m | base | 50.0 (2) |" in text
+
+
+def test_write_report_says_when_plots_are_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    record = {
+        "family": "oolong",
+        "model": "m",
+        "method": "base",
+        "length": 8192,
+        "score": 0.5,
+        "usd": 0.0,
+        "input_tokens": 1,
+        "output_tokens": 1,
+        "key": "k",
+    }
+    (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
+    real_import = builtins.__import__
+
+    def no_matplotlib(name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("matplotlib"):
+            raise ImportError("no matplotlib here")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    path, pngs, note = write_report(tmp_path)
+    assert pngs == [] and note is not None and "matplotlib is not installed" in path.read_text()
