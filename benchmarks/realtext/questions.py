@@ -316,7 +316,7 @@ PYLIB: list[Q] = [
     {"kind": "absent", "q": "How do I train a neural network with the keras module?", "absent": ["keras"]},
     {"kind": "absent", "q": "What is the default port of the Kubernetes API?", "absent": ["kubernetes"]},
     {"kind": "absent", "q": "Which function of the blockchain module mines a block?", "absent": ["blockchain"]},
-    {"kind": "absent", "q": "What is the default port for the FTP protocol?", "absent": ["default port for the FTP"]},
+    {"kind": "absent", "q": "What is the default port of the MQTT protocol?", "absent": ["mqtt"]},
     {"kind": "count", "q": "How many times does the word 'deprecated' occur?", "count": ("occurrences", "deprecated")},
     {"kind": "count", "q": "How many lines contain asyncio?", "count": ("lines_with", "asyncio")},
     {"kind": "count", "q": "How many times does 'lru_cache' occur?", "count": ("occurrences", "lru_cache")},

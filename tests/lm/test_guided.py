@@ -185,6 +185,16 @@ def test_a_verified_answer_comes_with_its_unit_and_location() -> None:
     assert "phase search" in result["report"] and "phase read" in result["report"]
 
 
+def test_two_readings_that_disagree_give_no_short_answer() -> None:
+    state = state_of(SCRIPTURE)
+
+    def reader(prompts: list[str]) -> list[str]:
+        return ["Lamech" if p.startswith("Read") else "nine hundred sixty" for p in prompts]
+
+    result = guided_answer(state, "What did Methuselah beget?", reader)
+    assert result["kind"] == "evidence" and "disagree" in result["report"]
+
+
 def test_without_a_verified_reply_the_best_units_are_quoted_and_labelled() -> None:
     state = state_of(SCRIPTURE)
     result = guided_answer(state, "How many years did Methuselah live?", lambda ps: ["The LORD"] * len(ps))
@@ -198,7 +208,7 @@ def test_an_absent_fact_is_not_found_without_reading() -> None:
     assert guided_answer(state, "Who was the king of Norway in 1905?", never)["answer"] == NOT_FOUND
 
 
-def test_a_tiny_context_is_read_once() -> None:
+def test_a_tiny_context_is_read_once_in_each_wording() -> None:
     state = state_of("The launch code for the Aurora project is 7391-KESTREL.")
     calls: list[list[str]] = []
 
@@ -208,7 +218,7 @@ def test_a_tiny_context_is_read_once() -> None:
 
     result = guided_answer(state, "What is the launch code for the Aurora project?", reader)
     assert result["answer"].split("\n")[0] == "7391-KESTREL"
-    assert [len(c) for c in calls] == [1]
+    assert [len(c) for c in calls] == [2] and len(set(calls[0])) == 2  # two wordings, no repeated sub-call
 
 
 @pytest.mark.parametrize(
@@ -265,7 +275,7 @@ async def test_guided_root_answers_through_the_engine_with_the_source() -> None:
     assert result.status == "finished"
     assert result.answer.split("\n")[0] == "7391-KESTREL"
     assert "line 401" in result.answer
-    assert (result.iterations, result.usage.sub.calls) == (2, 1)
+    assert (result.iterations, result.usage.sub.calls) == (2, 2)
 
 
 async def test_a_guided_cell_that_fails_ends_the_run_with_an_error() -> None:

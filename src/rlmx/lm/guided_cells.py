@@ -559,14 +559,23 @@ def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 200) -> dict[st
     return {**unit, "text": text[: limit * 2]}
 
 
-def reader_prompt(unit: dict[str, Any], query: str) -> str:
-    """Text first, question last: small models answer far better in this order."""
+def reader_prompt(unit: dict[str, Any], query: str, wording: int = 0) -> str:
+    """Text first, question last: small models answer far better in this order. Two wordings (0 and 1), for
+    reading a unit twice."""
     name = f"{unit['name']}: " if unit["name"] and unit["name"] not in unit["text"] else ""
+    if wording == 1:
+        return f"{name}{unit['text']}\n\nUsing only the text above, answer in a few words.\n{query}"
     return (
         "Read the text and answer the question with a few words copied from the text.\n\n"
         f"Text: {name}{unit['text']}\n\n"
         f"Question: {query}\nAnswer:"
     )
+
+
+def _agree(first: str, second: str) -> bool:
+    """Two verified answers name the same thing: one holds the other (case and spacing aside)."""
+    a, b = " ".join(first.lower().split()), " ".join(second.lower().split())
+    return a in b or b in a
 
 
 def expected_type(query: str) -> str:
@@ -591,7 +600,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         return None
     line = _HEX_PREFIX.sub("", reply.strip().split("\n")[0])
     text = unit["text"]
-    unit_words = _WORD.findall(f"{unit['name']} {text}".lower())
+    unit_words = _WORD.findall(text.lower())  # the text only: a verse reference or an entry name is no answer
     padded = " " + " ".join(unit_words) + " "
     query_stems = {stem(w) for w in _WORD.findall(query) if w.lower() not in STOPWORDS}
     tokens = list(re.finditer(r"\w+(?:[-'’]\w+)*|[.,;:!?()\"“”]", line))
@@ -614,7 +623,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         else:
             first += 1
     kind = expected_type(query)
-    if kind == "any" and len(unit_words) > 8 and any(b - a >= 0.7 * len(unit_words) for a, b in runs):
+    copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
+    if kind == "any" and copied:
         return None  # the reader copied the passage; which part answers is anyone's guess
     # pieces of the runs: cut at the question's words and at the reply's punctuation (not an initial's dot)
     pieces: list[list[str]] = [[]]
@@ -637,6 +647,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             pieces.append([])
         else:
             pieces[-1].append(word)
+    fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
     for piece in pieces:
         while piece and is_filler(piece[0]):
@@ -645,15 +656,17 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             piece = piece[:-1]
         if not piece or len(piece) > 10:
             continue
-        core = _phrase_in(text, piece) or _phrase_in(unit["name"], piece) or " ".join(piece)
+        core = _phrase_in(text, piece) or " ".join(piece)
         if fields is not None and len(fields) > 2 and core.lower() not in fields:
             continue  # in a record, an answer is a whole field
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
-        return core
-    return None
+        fitting.append(core)
+    if copied and len(fitting) > 1:
+        return None  # a copied passage with several candidates (two numbers, two names): no way to tell
+    return fitting[0] if fitting else None
 
 
 def _phrase_in(text: str, words: list[str]) -> str | None:
@@ -927,7 +940,9 @@ def guided_answer(
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     # only the unit that matches best (and any that tie with it) may give the answer, so only those are read
     read = [excerpt(u, terms) for u in good[:reads] if u["score"] >= good[0]["score"] - TIE]
-    prompts = list(dict.fromkeys(reader_prompt(u, query) for u in read))
+    # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
+    # reader's wrong guesses rarely repeat under another wording, its right answers do)
+    prompts = list(dict.fromkeys(p for u in read for p in (reader_prompt(u, query), reader_prompt(u, query, 1))))
     replies = dict(zip(prompts, ask(prompts), strict=True))
     report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
     failed = [r for r in replies.values() if r.startswith("Error:")]
@@ -939,11 +954,18 @@ def guided_answer(
             "report": "\n".join(report),
         }
     for unit in read:
-        reply = replies[reader_prompt(unit, query)]
+        reply, second = replies[reader_prompt(unit, query)], replies[reader_prompt(unit, query, 1)]
         span = verified_span(reply, unit, query, state["frequent"])
+        check = verified_span(second, unit, query, state["frequent"])
         report.append(f"  read [{unit['where']}]: {reply.strip()[:100]!r} -> {span!r}")
-        if span is not None:
-            answer = f"{span}\nFrom {_quote(unit)}"
+        report.append(f"  read again: {second.strip()[:100]!r} -> {check!r}")
+        if span is not None and check is not None and not _agree(span, check):
+            report.append("  the two readings disagree: no short answer")
+            span = None
+        if span is not None and check is not None:
+            others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
+            also = "\nAlso matching:\n" + "\n".join(others) if others else ""
+            answer = f"{span}\nFrom {_quote(unit)}{also}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     quoted = "\n".join(_quote(u) for u in good[:reads])
     answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
