@@ -32,6 +32,7 @@ from rlmx.events import Event
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.scripted import ScriptedLM
 from rlmx.progress import LiveTree, progress_view
+from scripting import missing_embedded_model
 
 FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
 _MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
@@ -697,3 +698,40 @@ def test_ctrl_c_stops_a_running_cell_and_exits_130(tmp_path: Path, presses: int)
     assert "interrupted" in stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert out == ""
+
+
+needs_embedded_model = pytest.mark.skipif(missing_embedded_model() is not None, reason=missing_embedded_model() or "")
+AURORA = Path(__file__).resolve().parents[1] / "examples" / "aurora_report.txt"
+
+
+@pytest.mark.slow
+@pytest.mark.model
+@needs_embedded_model
+def test_ctrl_c_while_the_embedded_model_reads_exits_130(tmp_path: Path) -> None:
+    import signal
+
+    proc = _started_cli(tmp_path, "ask", "What is the launch code for the Aurora project?", "-c", str(AURORA))
+    seen: list[str] = []
+    try:
+        _wait_for_line(proc, "llm_query", seen)  # a sub-call is on its way to the model
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    stderr = "".join(seen) + err
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and out == ""
+
+
+@pytest.mark.slow
+@pytest.mark.model
+@needs_embedded_model
+def test_a_time_budget_stops_the_embedded_model(tmp_path: Path) -> None:
+    proc = run_cli(
+        "ask", "What is the launch code for the Aurora project?", "-c", str(AURORA), "--max-seconds", "2", "--json",
+        tmp_path=tmp_path, timeout=60,
+    )  # fmt: skip
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 3 and data["status"] == "budget_exhausted", proc.stderr
+    assert data["stop_reason"].startswith("max_seconds")

@@ -236,9 +236,14 @@ def check_first_run(example: Example, tmp: Path, double: OpenAIDouble) -> None:
     if (reason := missing_embedded_model()) is not None:
         pytest.skip(reason)
     shutil.copytree(ROOT / "examples", tmp / "examples")
-    proc = run_command(example.code, tmp)
+    proc = run_command(example.code, tmp, {"XDG_CACHE_HOME": str(tmp / "cache")})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[0] == "7391-KESTREL"  # then the line it came from (the guided root's source)
+    # The first run says where it writes the converted model, as the README does.
+    converted = list((tmp / "cache" / "rlmx").glob("SmolLM2-135M-Instruct-*.Q8_0.gguf"))
+    assert len(converted) == 1
+    assert f"converting the model to Q8_0 (faster on CPU) into {converted[0]}" in proc.stderr
+    assert f"rlmx: wrote {converted[0]} (" in proc.stderr
 
 
 def check_openai_default(example: Example, tmp: Path, double: OpenAIDouble) -> None:

@@ -138,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a file or folder to answer over, or - for stdin; repeat for several (the first is `context`, the "
         "others are named after their file names). The guided root needs one; other models may answer without",
     )
+    ask.add_argument(
+        "--file",
+        metavar="PATH",
+        action="append",
+        default=[],
+        dest="files",
+        help="copy this file, read-only, into the REPL's working directory (the model opens it from code); repeat "
+        "for several",
+    )
     _add_model_arguments(ask)
     _add_limit_arguments(ask)
     output = ask.add_argument_group("output")
@@ -660,6 +669,8 @@ def _make_rlm(
     options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
     if getattr(args, "max_context_bytes", None) is not None:
         options["max_context_bytes"] = args.max_context_bytes
+    if getattr(args, "files", None):
+        options["files"] = args.files
     if args.sandbox == "inprocess":
         from rlmx.sandbox.inprocess import UNSAFE_WARNING
 
@@ -702,7 +713,10 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     finally:
         if progress is not None:
             progress.close()
-    return _report(args, result, root_lm, err)
+    code = _report(args, result, root_lm, err)
+    if local is not None:
+        local.close()  # now, not while the interpreter tears down (that took a second longer)
+    return code
 
 
 def _shown(value: ContextValue | None) -> str:
