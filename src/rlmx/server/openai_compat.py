@@ -6,7 +6,11 @@ Pure values and functions, no HTTP and no running: `app.py` does the I/O. A requ
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
   them, the text of the earlier system and user messages (joined by blank lines) is the context;
 * an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
-  `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema.
+  `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema;
+* with an explicit context, system messages are instructions: they go before the query;
+* `temperature`, `top_p` and `seed` go to every LM call; `max_tokens` / `max_completion_tokens` cap each call's
+  output; what an RLM cannot honour (`tool_choice` required, `stop`, `logprobs`, penalties, `logit_bias`, `n` > 1)
+  is refused, and a `model` other than the served one is a 404.
 
 Bad input raises RequestError, which carries the HTTP status and the OpenAI-style error body; its message always
 says what to send instead.
