@@ -139,3 +139,53 @@ def test_scanned_and_encrypted_pdfs_say_so(tmp_path: Path) -> None:
     # Encrypted with an empty user password (copy/print restrictions only): opens as is.
     opened = json.loads(prepare("context", write_pdf(tmp_path / "restricted.pdf", pages=2, password="")).data)
     assert marker(2) in opened[1]
+
+
+OPEN_IN_REPL = repl(
+    "import os, re, pypdf\n"
+    "mode = oct(os.stat('contract.pdf').st_mode & 0o777)\n"
+    "text = pypdf.PdfReader('contract.pdf').pages[51].extract_text()\n"
+    "FINAL(mode + ' ' + re.search(r'KESTREL-\\d+', text).group(0))"
+)
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "isolated"])
+async def test_workspace_files_are_read_only_copies_the_repl_opens(contract: Path, sandbox: str) -> None:
+    before = contract.read_bytes()
+    lm = ScriptedLM([OPEN_IN_REPL])
+    # The isolated tier runs the system Python unless told otherwise: this venv's Python offers it pypdf.
+    options = {"python": sys.executable} if sandbox == "isolated" else {}
+    rlm = RLM(lm, sandbox=sandbox, files=[contract], sandbox_options=options)
+    result = await rlm.acompletion("Code on page 52?")
+    if sandbox == "isolated" and result.status == "error" and "isolated" in result.stop_reason.lower():
+        pytest.skip(f"isolated tier unavailable here: {result.stop_reason}")
+    assert (result.answer, result.status) == (f"0o444 {marker(52)}", "finished"), result.stop_reason
+    assert "contract.pdf (" in lm.calls[0][0]["content"]  # the system prompt lists the file
+    assert contract.read_bytes() == before
+
+
+def test_rlmx_ask_places_a_file_in_the_workspace(contract: Path, tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([OPEN_IN_REPL]), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    command = ["ask", "Code on page 52?", "--file", str(contract), "--scripted", str(script), "--quiet"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "XDG_STATE_HOME": str(tmp_path / "state")},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[0] == f"0o444 {marker(52)}"
+    missing = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "--file", "nope.pdf", "--scripted", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "XDG_STATE_HOME": str(tmp_path / "state")},
+        timeout=120,
+    )
+    assert missing.returncode != 0 and "workspace file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -63,7 +63,9 @@ class Tree:
     tools: ToolBox | None = None
     """Host functions the REPL code may call by name (RLM(tools=...))."""
     setup_code: str | None = None
-    """The user's code run in every REPL before its first cell (RLM(setup_code=...))."""
+    """Code run in every REPL before its first cell: the workspace files' placement and RLM(setup_code=...)."""
+    prompt_notes: str | None = None
+    """Lines added to every node's system prompt (the workspace files)."""
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
@@ -250,6 +252,8 @@ class Engine:
         )
         if self.tree.tools:
             text = f"{text}\n\n{self.tree.tools.describe()}"
+        if self.tree.prompt_notes:
+            text = f"{text}\n\n{self.tree.prompt_notes}"
         return text if self.schema is None else f"{text}\n\n{prompts.output_format(self.schema.describe())}"
 
     def _setup_source(self) -> str:

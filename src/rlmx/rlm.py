@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -26,6 +27,8 @@ from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
 from rlmx.subcall_cache import SubcallCache, open_store
 from rlmx.tools import ToolBox
+from rlmx.workspace import describe as describe_files
+from rlmx.workspace import placement_code, read_files
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -78,7 +81,8 @@ class RLM:
     with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
     Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`.
     `tools` are host functions the model's code calls by name (see rlmx.tools); `setup_code` runs in every REPL
-    before its first cell (a failure raises SetupError before any LM call).
+    before its first cell (a failure raises SetupError before any LM call). `files` are copied, read-only, into
+    every REPL's working directory (see rlmx.workspace).
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class RLM:
         cache_dir: str | Path | None = None,
         tools: Sequence[Callable[..., Any]] = (),
         setup_code: str | None = None,
+        files: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         _check_lm("lm", lm)
         if sub_lm is not None:
@@ -158,6 +163,7 @@ class RLM:
             except SyntaxError as exc:
                 raise SetupError(f"setup_code is not valid Python: {exc.msg} (line {exc.lineno})") from None
         self.setup_code = setup_code
+        self.files = read_files(files)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if self.cache_dir is not None and cache is not False:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
@@ -276,7 +282,8 @@ class RLM:
             cache=cache,
             cache_policy=self.cache,
             tools=self.tools or None,
-            setup_code=self.setup_code,
+            setup_code="\n".join(c for c in (placement_code(self.files), self.setup_code) if c) or None,
+            prompt_notes=describe_files(self.files) if self.files else None,
         )
         started = time.monotonic()
         emit(

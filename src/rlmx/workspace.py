@@ -1,0 +1,74 @@
+"""Workspace files: copies of the user's files placed in the REPL's working directory, on every sandbox tier.
+
+`RLM(files=[Path("report.pdf")])` reads each file once, when the RLM is made (a missing, unreadable or
+non-regular file is an InputError then), and writes a copy into the worker's working directory before the first
+cell, so the model's code can `open("report.pdf", "rb")` or hand it to a library (pypdf, csv, ...). The copies are
+mode 0444 (read-only) and live in the sandbox: the originals are never opened by the worker and never written.
+They travel inside the setup cell as base64, the same way on every tier (subprocess, isolated, docker, inprocess),
+so they count against the frame limit (64 MiB a cell) and are re-placed after a REPL restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlmx.documents import read_regular
+from rlmx.errors import InputError
+
+MAX_WORKSPACE_BYTES = 32 * 1024 * 1024
+"""All workspace files together (their base64 must fit one cell's frame with room to spare)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceFile:
+    name: str
+    data: bytes
+
+
+def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
+    """The files' names (base names, unique) and bytes. InputError naming the file for anything unusable."""
+    if isinstance(paths, str | bytes | os.PathLike):
+        raise InputError("files must be a list of paths, e.g. files=[Path('report.pdf')]")
+    files: list[WorkspaceFile] = []
+    total = 0
+    for item in paths:
+        if not isinstance(item, str | os.PathLike):
+            raise InputError(f"files: {item!r} is not a path")
+        path = Path(item)
+        if not path.is_file():
+            raise InputError(f"workspace file not found (or not a regular file): {path}")
+        data = read_regular(path, MAX_WORKSPACE_BYTES - total)
+        total += len(data)
+        if any(f.name == path.name for f in files):
+            raise InputError(f"two workspace files are named {path.name!r}; rename one (the REPL sees base names)")
+        files.append(WorkspaceFile(path.name, data))
+    return files
+
+
+def placement_code(files: list[WorkspaceFile]) -> str:
+    """REPL code that writes the files into the working directory, read-only, and leaves no variable behind."""
+    if not files:
+        return ""
+    entries = ",\n".join(f"    ({f.name!r}, {base64.b64encode(f.data).decode('ascii')!r})" for f in files)
+    return (
+        "def _rlmx_place_files(entries):\n"
+        "    import base64, os\n"
+        "    for name, data in entries:\n"
+        "        if os.path.exists(name):\n"
+        "            os.chmod(name, 0o644)\n"
+        "        with open(name, 'wb') as handle:\n"
+        "            handle.write(base64.b64decode(data))\n"
+        "        os.chmod(name, 0o444)\n"
+        f"_rlmx_place_files([\n{entries}\n])\n"
+        "del _rlmx_place_files\n"
+    )
+
+
+def describe(files: list[WorkspaceFile]) -> str:
+    """The system prompt's lines about the files."""
+    listed = ", ".join(f"{f.name} ({len(f.data):,} bytes)" for f in files)
+    return f"Workspace files: read-only copies in the REPL's working directory (open them by name from code): {listed}."
