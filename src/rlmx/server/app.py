@@ -280,7 +280,8 @@ class _Auth:
             kind="invalid_request_error",
             code="invalid_api_key",
         )
-        await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}  # close rather than drain an unread body
+        await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
 
 
 # --- endpoints ----------------------------------------------------------------------------------------
