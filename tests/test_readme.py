@@ -164,6 +164,28 @@ def check_session(example: Example, tmp: Path) -> None:
     assert [turn["answer"] for turn in namespace["s"].history] == ["1", "/a"]
 
 
+def check_documents_and_tools(example: Example, tmp: Path) -> None:
+    from rlmx import RLM
+
+    fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the example's PDF (dev extra)")
+    document = fpdf.FPDF()
+    document.set_font("Helvetica", size=12)
+    for page in range(1, 53):
+        document.add_page()
+        document.multi_cell(0, 8, f"Page {page}: the fee is {page * 10} euros.")
+    document.output(str(tmp / "contract.pdf"))
+    code = (
+        "import pypdf\n"
+        "pages = len(pypdf.PdfReader('contract.pdf').pages)\n"
+        "fee = re.search(r'fee is (\\d+)', context[51]).group(1)\n"
+        "FINAL(f'page 52: {fee} euros; a gadget: {price_of(\"gadget\")}; {pages} pages')"
+    )
+    namespace = _run_python(example, {"lm": ScriptedLM([f"```repl\n{code}\n```"]), "RLM": RLM, "Path": Path})
+    result = namespace["result"]
+    assert (result.status, result.answer) == ("finished", "page 52: 520 euros; a gadget: 7; 52 pages")
+    assert result.usage.tool_calls == 1 and (tmp / ".rlmx-cache" / "subcalls.sqlite").is_file()
+
+
 PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
     "rlm = RLM(": check_api,
     "reader = LocalLM()": check_offline,
@@ -172,6 +194,7 @@ PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
     ),
     "class Finding(BaseModel):": check_typed,
     'with rlm.session(context=Path("app.log")) as s:': check_session,
+    'PRICES = {"widget": 3, "gadget": 7}': check_documents_and_tools,
 }
 
 
