@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import importlib.util
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,3 +270,21 @@ def test_default_threads_are_the_idle_cores(
     monkeypatch.setattr(local, "available_cores", lambda: cores)
     monkeypatch.setattr(local.os, "getloadavg", lambda: (load, load, load))
     assert local.default_threads() == expected
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed")
+def test_temp_files_of_dead_conversions_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    abandoned = cache / f".model-{int(dead.stdout)}-abc123.gguf.tmp"
+    running = cache / f".model-{os.getpid()}-def456.gguf.tmp"
+    for temp in (abandoned, running):
+        temp.write_bytes(b"half a model")
+    source = tmp_path / "model.Q4_1.gguf"
+    source.write_bytes(b"not a gguf file at all")
+    requantize_to_q8_0(source, cache)  # fails (not a model), but cleans up first
+    assert not abandoned.exists() and running.exists()

@@ -30,6 +30,7 @@ bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import hashlib
 import importlib.metadata
@@ -138,7 +139,8 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
     """Convert a GGUF to Q8_0 once, into `cache_dir`; return the converted file (or `source` on failure).
 
     The conversion writes a temp file in the cache folder and renames it atomically, so concurrent processes
-    never see a half-written model.
+    never see a half-written model. Temp files of conversions whose process is gone (killed, or ended at once by
+    a second Ctrl-C) are removed first.
     """
     try:
         import llama_cpp
@@ -151,8 +153,9 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
         folder = target.parent
         base = target.name.removesuffix(".Q8_0.gguf")
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_temp_files(folder)
         started = time.perf_counter()
-        handle, temp_name = tempfile.mkstemp(prefix=f".{base}-", suffix=".gguf.tmp", dir=folder)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{base}-{os.getpid()}-", suffix=".gguf.tmp", dir=folder)
         os.close(handle)
         try:
             # Quantising logs through llama.cpp's callback, which prints everything until a quiet Llama() is made.
@@ -173,6 +176,30 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
     except (OSError, RuntimeError) as exc:
         logger.warning("could not re-quantise %s to Q8_0 (%s); loading it as it is", source, exc)
         return source
+
+
+_TEMP_PID = re.compile(r"-(\d+)-[^-]+\.gguf\.tmp$")
+
+
+def _remove_abandoned_temp_files(folder: Path) -> None:
+    """Delete `.NAME-PID-XXXX.gguf.tmp` files whose converting process no longer runs (about 145 MB each)."""
+    for temp in folder.glob(".*.gguf.tmp"):
+        found = _TEMP_PID.search(temp.name)
+        if found is None or _process_alive(int(found.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            temp.unlink()
+            logger.info("removed %s, left by an interrupted conversion", temp)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class LocalLM:
