@@ -66,7 +66,8 @@ async def main(sizes: list[int], depths: list[float], out: Path) -> None:
             for index, needle in enumerate(NEEDLES):
                 text = haystack(int(tokens * CHARS_PER_TOKEN), needle, depth=depth, seed=index * 7 + tokens)
                 started = time.perf_counter()
-                result = await RLM(GuidedRoot(lm), sub_lm=lm).acompletion(needle.question, context=text)
+                root = GuidedRoot(lm)
+                result = await RLM(root, sub_lm=root.reader).acompletion(needle.question, context=text)
                 seconds = time.perf_counter() - started
                 right = needle.answer.lower() in result.answer.lower()
                 verdict = "right" if right else ("not_found" if result.answer == "NOT FOUND" else "wrong")

@@ -138,7 +138,13 @@ def grade(question: Q, answer: str, expected: str | None) -> str:
 
 def phases(trace_path: str | None) -> dict[str, float]:
     """Per-phase seconds from the trace: the index cell, the answer cell, and the model's time in sub-calls."""
-    out: dict[str, float] = {"index_cell_s": 0.0, "answer_cell_s": 0.0, "model_s": 0.0, "subcalls": 0}
+    out: dict[str, float] = {
+        "index_cell_s": 0.0,
+        "index_cpu_s": 0.0,
+        "answer_cell_s": 0.0,
+        "model_s": 0.0,
+        "subcalls": 0,
+    }
     if not trace_path:
         return out
     cells = 0
@@ -148,8 +154,13 @@ def phases(trace_path: str | None) -> dict[str, float]:
         if event.get("type") == "cell":
             cells += 1
             out["index_cell_s" if cells == 1 else "answer_cell_s"] += float(data.get("seconds", 0))
+            found = re.search(r"\(cpu ([\d.]+) s\)", str(data.get("output", "")))
+            if cells == 1 and found:
+                out["index_cpu_s"] = float(found.group(1))
+            reading = re.search(r"phase read ([\d.]+) s", str(data.get("output", "")))
+            if reading:
+                out["model_s"] = float(reading.group(1))  # the read phase: the model's calls, one after another
         elif event.get("type") == "subcall_end":
-            out["model_s"] += float(data.get("seconds", 0))
             out["subcalls"] += 1
     return {k: round(v, 2) for k, v in out.items()}
 
@@ -182,9 +193,10 @@ async def run(args: argparse.Namespace) -> int:
     root = GuidedRoot(lm)
     runs = []
     for text_id, path, question in chosen:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = await RLM(root, sub_lm=root.reader, trace_dir=args.trace_dir).acompletion(question["q"], context=path)
         seconds = time.perf_counter() - started
+        host_cpu = time.process_time() - cpu  # this process: the engine and the model's thread
         verdict = grade(question, result.answer, expected[id(question)])
         row = {
             "text": text_id,
@@ -195,6 +207,7 @@ async def run(args: argparse.Namespace) -> int:
             "status": result.status,
             "verdict": verdict,
             "seconds": round(seconds, 2),
+            "cpu_s": round(host_cpu, 2),
             **phases(str(result.trace_path) if result.trace_path else None),
         }
         runs.append(row)
@@ -225,6 +238,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "median_seconds": round(statistics.median(r["seconds"] for r in runs), 2) if runs else None,
         "max_seconds": max((r["seconds"] for r in runs), default=None),
         "median_model_seconds": round(statistics.median(r["model_s"] for r in runs), 2) if runs else None,
+        # CPU seconds a question costs (the index in the sandbox + this process, the model included): what it
+        # takes on an idle core, whatever the load while measuring
+        "median_cpu_seconds": round(statistics.median(r["cpu_s"] + r["index_cpu_s"] for r in runs), 2)
+        if runs
+        else None,
     }
 
 
@@ -260,7 +278,8 @@ def write(runs: list[dict[str, Any]], texts: dict[str, str], skipped: dict[str, 
         f"counts exact: {summary['count_exact']}/{summary['count']}; "
         f"wrong and confident: {summary['wrong_confident']}.",
         f"Seconds per question: median {summary['median_seconds']}, max {summary['max_seconds']}; median model "
-        f"time {summary['median_model_seconds']} s.",
+        f"time {summary['median_model_seconds']} s; median CPU seconds per question "
+        f"{summary['median_cpu_seconds']} (llama.cpp threads: {meta['threads']}).",
         "",
         "| verdict | s | text | kind | question | answer (first line) |",
         "|---|---|---|---|---|---|",
