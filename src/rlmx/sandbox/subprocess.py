@@ -54,6 +54,7 @@ from rlmx.context import PreparedContext
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import frames, harden, rundir
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall
+from rlmx.sandbox.bytecode import worker_bytecode
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.channel import (
     ChannelBroken,
@@ -218,6 +219,8 @@ class SubprocessSandbox:
         self.hard_timeout_grace = hard_timeout_grace
         self.python = python or sys.executable
         self.use_zygote = zygote
+        self._main = "worker.py"
+        """The file the launcher runs: worker.pyc once layout() copied the cached bytecode (see bytecode.py)."""
         self.call_caps = CallCaps(max_calls_per_cell, max_calls_per_run, max_prompt_chars)
         self.protections: dict[str, Any] = {"tier": self.tier}
         self.restarts = 0
@@ -244,7 +247,7 @@ class SubprocessSandbox:
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
         """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd`."""
-        return [self.python, "-E", "-s", "-u", str(self.worker_dir / "worker.py"), mode, str(fd)]
+        return [self.python, "-E", "-s", "-u", str(self.worker_dir / self._main), mode, str(fd)]
 
     @property
     def worker_dir(self) -> Path:
@@ -373,6 +376,11 @@ class SubprocessSandbox:
         assert self._dir is not None
         for name in WORKER_FILES:
             shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
+        compiled = worker_bytecode(self.python, PACKAGE_DIR, WORKER_FILES)
+        if compiled is not None:
+            for path in compiled.values():
+                shutil.copyfile(path, self._dir / "sbx" / path.name)
+            self._main = "worker.pyc"
         if not self.separate_uid:
             return
         for path in (self._dir, self._dir / "sbx", self._dir / "ctx"):

@@ -20,6 +20,7 @@ import os
 import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_COMPILED_AS = "<rlmx worker>"  # the file name in cached bytecode (bytecode.BYTECODE_FILENAME_PREFIX)
 # The launcher's folder holds modules named like stdlib ones (subprocess.py): keep it off the import path.
 if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     del sys.path[0]
@@ -43,7 +44,9 @@ from typing import Any  # noqa: E402
 
 def _sibling(name: str) -> Any:
     """Load a stdlib-only sibling module by path: the worker never imports the rlmx package."""
-    spec = importlib.util.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, f"{name}.py"))
+    # Started as worker.pyc (the launcher's cached bytecode, see bytecode.py): the siblings are there as .pyc too.
+    suffix = ".pyc" if __file__.endswith(".pyc") else ".py"
+    spec = importlib.util.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, name + suffix))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -541,7 +544,9 @@ def _jsonable(value: Any, what: str) -> Any:
 
 def _format_traceback(exc: BaseException) -> str:
     frames_ = [
-        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell") or _HERE not in f.filename
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.startswith("<cell") or (_HERE not in f.filename and not f.filename.startswith(_COMPILED_AS))
     ]
     lines = traceback.format_list(frames_[-8:])
     return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + "".join(
