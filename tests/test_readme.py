@@ -83,6 +83,18 @@ SKIPPED = {
     'client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused", timeout=900)': "needs `rlmx serve` "
     "running on port 8000; tests/server/ sends this request shape to a real server",
     **{
+        command: "run as typed (the committed run: checked against its records and report) by "
+        "tests/bench/test_readme_commands.py"
+        for command in (
+            "rlmx bench generate --family pairs --length 8k --index 3 --show",
+            "rlmx bench run --family sniah,oolong --lengths 8k --n 2 --method base,rlm --model gpt-5-mini "
+            "--out results/",
+            "rlmx bench report results/",
+            "rlmx bench run --family sniah --lengths 4k,8k,32k,131k,1m --n 3 --method base,guided --model local "
+            "--concurrency 1 --out benchmarks/results/bench",
+        )
+    },
+    **{
         command: "run as typed, as real processes, by tests/viewer/test_readme_commands.py"
         for command in (
             "rlmx view",
