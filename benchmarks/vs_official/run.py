@@ -2,10 +2,11 @@
 
     python benchmarks/vs_official/run.py [--runs 7] [--quick] [--rlmx-python PATH]
 
-Creates benchmarks/vs_official/.venv-official with `pip install rlms==0.1.3` (once), starts one scripted
-OpenAI-compatible server on 127.0.0.1 (TCP_NODELAY, each response in one write, listen backlog 1024, scripted
-replies by role and iteration, latency, slots, every request recorded with arrival and send times) and runs
-both systems interleaved (the order alternates run by run), each scenario in a fresh process (`scenario.py`).
+Creates benchmarks/vs_official/.venv-official (`pip install rlms==0.1.3`) and .venv-rlmx (this checkout,
+`pip install -e .`, core dependencies only) once, starts one scripted OpenAI-compatible server on 127.0.0.1
+(TCP_NODELAY, each response in one write, listen backlog 1024, scripted replies by role and iteration, latency,
+slots, every request recorded with arrival and send times) and runs both systems interleaved (the order
+alternates run by run), each scenario in a fresh process (`scenario.py`).
 Writes results.json (machine, load, one record per figure: medians and ranges over runs, ratio = rlmx /
 official, so below 1 means rlmx is faster or smaller) and results.md next to this file.
 """
@@ -31,6 +32,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 OFFICIAL_VENV = HERE / ".venv-official"
+REPO = HERE.parent.parent
 RLMS_VERSION = "0.1.3"
 
 CELL = "```repl\nn = len(context)\nprint(n)\n```"
@@ -238,6 +240,19 @@ def official_python() -> Path:
     return python
 
 
+def rlmx_python() -> Path:
+    """A virtual environment with rlmx installed from this checkout as a user gets it (core dependencies only,
+    no dev tools: the dev extras pull in trio, which the HTTP stack then imports on the first call)."""
+    venv = HERE / ".venv-rlmx"
+    python = venv / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import rlmx"], capture_output=True).returncode == 0:
+        return python
+    print(f"creating {venv} with rlmx from {REPO} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True)
+    return python
+
+
 def run_one(server: ScriptedServer, python: str, system: str, scenario: str) -> dict[str, float]:
     """Runs one scenario in a fresh process; returns its figures (seconds, KiB or bytes)."""
     server.reset(PLANS[scenario])
@@ -361,13 +376,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="1 run, without the 13 s sequential scenario")
-    parser.add_argument("--rlmx-python", default=sys.executable)
+    parser.add_argument("--rlmx-python", help="a Python with rlmx installed (default: .venv-rlmx, made here)")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--out", default=str(HERE), help="folder for results.json and results.md")
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     scenarios = args.only or [s for s in PLANS if not (args.quick and s == "seq64")]
-    pythons = {"rlmx": args.rlmx_python, "official": str(official_python())}
+    pythons = {"rlmx": args.rlmx_python or str(rlmx_python()), "official": str(official_python())}
     server = ScriptedServer()
     load_before = [round(x, 2) for x in os.getloadavg()]
     samples: dict[str, dict[str, list[float]]] = {"rlmx": {}, "official": {}}
