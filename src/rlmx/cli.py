@@ -692,7 +692,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             "(--model local:/path/model.gguf)"
         )
     context, contexts = context_arguments(args.contexts)
-    _check_contexts(context, contexts, plan, err, quiet=args.quiet)
+    _check_contexts(context, contexts, plan, err, quiet=args.quiet, files=bool(getattr(args, "files", None)))
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
     root_lm, sub_lm, description = build_models(plan)
@@ -724,7 +724,13 @@ def _shown(value: ContextValue | None) -> str:
 
 
 def _check_contexts(
-    context: ContextValue | None, contexts: Mapping[str, ContextValue], plan: ModelPlan, err: Console, *, quiet: bool
+    context: ContextValue | None,
+    contexts: Mapping[str, ContextValue],
+    plan: ModelPlan,
+    err: Console,
+    *,
+    quiet: bool,
+    files: bool = False,
 ) -> None:
     """No context, or only empty ones: refused for the guided root (it can only search a context), a warning for
     a model that writes its own code (it may answer from the question alone; not said with --quiet)."""
@@ -732,6 +738,8 @@ def _check_contexts(
     blank = [name for name, value in given.items() if _is_blank(value)]
     guided = plan.root == "guided"
     if not given:
+        if files and not guided:
+            return  # the model reads its --file copies from code
         if guided:
             raise UsageError(
                 "no --context given, and the guided root (used with the embedded model) answers from a context: "

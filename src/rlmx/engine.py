@@ -196,12 +196,20 @@ class Engine:
                 # LM calls and cells stop at the deadline themselves (keeping what a cell wrote to `answer`);
                 # this is the backstop for a cell that does not come back.
                 async with asyncio.timeout(None if remaining is None else remaining + _PREEMPT_GRACE):
+                    first = None
                     if self._owns_sandbox:
-                        await sandbox.start(self._store_contexts)
+                        first = self._first_ask_early(budget.max_iterations)
+                        try:
+                            await sandbox.start(self._store_contexts)
+                        except BaseException:
+                            if first is not None:
+                                first.cancel()
+                                await asyncio.gather(first, return_exceptions=True)
+                            raise
                     self.emit("sandbox_ready", protections=sandbox.protections)
                     if self._setup_due:
                         await self._setup()
-                    return await self._loop(budget.max_iterations)
+                    return await self._loop(budget.max_iterations, first)
             except TimeoutError:
                 return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
             except BudgetExhausted as stop:
@@ -217,7 +225,18 @@ class Engine:
     def _time_spent(self) -> str:
         return f"the {self.tree.ledger.budget.max_seconds:g} s time budget (max_seconds) ran out"
 
-    async def _loop(self, max_iterations: int) -> NodeResult:
+    def _first_ask_early(self, max_iterations: int) -> asyncio.Task[Completion] | None:
+        """The first root call, sent while the sandbox starts (it needs only the contexts' sizes and previews,
+        not the REPL): the default tier's start overlaps the LM's first reply instead of preceding it. Not for
+        tiers that may refuse to start (no tokens before that error) or when setup code must run first."""
+        if self.tree.sandbox != "subprocess" or self._setup_due:
+            return None
+        self._open_conversation(max_iterations)
+        self.iterations = 1
+        self.emit("iteration", turn=1)
+        return asyncio.create_task(self._ask(role="root"))
+
+    def _open_conversation(self, max_iterations: int) -> None:
         self.messages = [
             Message(role="system", content=self._system_prompt(max_iterations)),
             Message(
@@ -225,12 +244,20 @@ class Engine:
                 content=prompts.first_user(self.query, self.contexts, max_iterations, session_note=self.session_note),
             ),
         ]
+
+    async def _loop(self, max_iterations: int, first: asyncio.Task[Completion] | None = None) -> NodeResult:
+        """The turns. `first`: turn 1's root call, already sent (`_first_ask_early`)."""
+        if first is None:
+            self._open_conversation(max_iterations)
         feedback = ""
         for turn in range(1, max_iterations + 1):
             self.iterations = turn
-            self.tree.ledger.check_time()
-            self.emit("iteration", turn=turn)
-            reply = await self._ask(role="root")
+            if turn == 1 and first is not None:
+                reply = await first
+            else:
+                self.tree.ledger.check_time()
+                self.emit("iteration", turn=turn)
+                reply = await self._ask(role="root")
             finish, feedback = await self._act(reply.text)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
@@ -476,6 +503,8 @@ class Engine:
         try:
             reply = await self._complete(self.tree.node_lm(self.depth), compact, role="root", depth=self.depth)
         except (BudgetExhausted, LMError) as exc:
+            if isinstance(exc, BudgetExhausted) and exc.limit == stop.limit:
+                return self._buffered("budget_exhausted", reason)  # the same limit: saying it twice tells nothing
             return self._buffered("budget_exhausted", f"{reason}; no final call was possible: {exc}")
         self.emit(
             "lm_call",
