@@ -363,3 +363,12 @@ def test_cli_synopsis_matches_the_parser() -> None:
     actual = {flag for action in ask._actions for flag in action.option_strings if flag.startswith("--")}
     assert shown <= actual, f"README shows flags `rlmx ask` does not take: {sorted(shown - actual)}"
     assert actual - {"--help"} <= shown, f"`rlmx ask` flags missing from the README: {sorted(actual - shown)}"
+
+
+def test_readme_names_only_files_a_clone_has() -> None:
+    """Paths the README points at exist in the repository, and it points at nothing beside it."""
+    text = README.read_text(encoding="utf-8")
+    assert "../" not in text, "README.md points outside the repository, which a clone does not have"
+    named = set(re.findall(r"`((?:src|tests|benchmarks|examples)/[\w./-]+)`", text))
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"README.md names files the repository does not have: {missing}"
