@@ -735,3 +735,15 @@ def test_a_time_budget_stops_the_embedded_model(tmp_path: Path) -> None:
     data = json.loads(proc.stdout)
     assert proc.returncode == 3 and data["status"] == "budget_exhausted", proc.stderr
     assert data["stop_reason"].startswith("max_seconds")
+
+
+def test_a_time_budget_keeps_answer_written_before_a_slow_sub_call(tmp_path: Path) -> None:
+    """The deadline stops the sub-call the cell waits on; the cell then ends and reports what it had written."""
+    from rlmx import RLM, Budget
+
+    root = ScriptedLM(["```repl\nanswer['content'] = 'partial: 7'\nprint(llm_query('read this'))\n```", "never"])
+    slow_reader = ScriptedLM(["too late"], delay=60)
+    rlm = RLM(root, sub_lm=slow_reader, budget=Budget(max_seconds=2), trace_dir=tmp_path)
+    result = rlm.completion("q", context="abc")
+    assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "partial: 7", "answer_buffer")
+    assert result.stop_reason.startswith("max_seconds")
