@@ -110,6 +110,23 @@ def test_text_formats_load_as_natural_shapes(tmp_path: Path) -> None:
     assert {".pdf", ".json", ".jsonl", ".csv", ".html", ".md", ".txt"} <= set(LOADERS)
 
 
+def test_a_docx_loads_as_its_text(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    document = docx.Document()
+    document.add_heading("Master agreement", level=1)
+    document.add_paragraph(f"Clause 4: the code is {marker(4)}.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "fee", "520"
+    document.save(str(tmp_path / "deal.docx"))
+    loaded = prepare("context", tmp_path / "deal.docx")
+    text = loaded.data.decode()
+    assert text.splitlines() == ["Master agreement", f"Clause 4: the code is {marker(4)}.", "fee | 520"]
+    assert "deal.docx: Word document, 2 paragraphs" in loaded.describe()
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match=r"broken\.docx is not a readable DOCX"):
+        prepare("context", tmp_path / "broken.docx")
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -5,6 +5,7 @@
     .jsonl .ndjson            -> list of parsed lines
     .csv .tsv                 -> list of dicts (header -> cell text)
     .html .htm .xhtml         -> the visible text (scripts and styles dropped)
+    .docx                     -> the text: paragraphs, then table rows (needs the `docx` extra: python-docx)
     .txt .md .rst .log ...    -> str (any other UTF-8 text file too)
 
 `load(path, max_bytes)` reads one file (regular files only, at most `max_bytes`, refused before reading when it is
@@ -107,4 +108,4 @@ def describe(documents: dict[str, Document]) -> str:
 
 
 # The loaders register themselves on import.
-from rlmx.documents import pdf, structured  # noqa: E402, F401
+from rlmx.documents import docx, pdf, structured  # noqa: E402, F401

@@ -23,11 +23,10 @@ def load_pdf(path: Path, raw: bytes) -> Document:
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn on every page
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
-        if reader.is_encrypted and not _opened_without_password(reader):
-            raise InputError(
-                f"context file {path} is an encrypted PDF that needs a password; decrypt it first "
-                "(e.g. `qpdf --decrypt --password=... in.pdf out.pdf`)"
-            )
+        if reader.is_encrypted:
+            locked = _locked(reader)
+            if locked is not None:
+                raise InputError(f"context file {path} is an encrypted PDF {locked}")
         pages = [_page_text(page) for page in reader.pages]
     except InputError:
         raise
@@ -46,12 +45,19 @@ def load_pdf(path: Path, raw: bytes) -> Document:
     return Document(pages, f"PDF, {len(pages):,} pages, {chars:,} characters{note}", pages=len(pages))
 
 
-def _opened_without_password(reader: Any) -> bool:
-    """Many PDFs are encrypted with an empty user password (printing or copying restricted): they open as is."""
+def _locked(reader: Any) -> str | None:
+    """Why an encrypted PDF cannot be read, or None when it opens with the empty user password (many PDFs are
+    encrypted only to restrict printing or copying)."""
+    from pypdf.errors import DependencyError
+
     try:
-        return bool(reader.decrypt(""))
-    except Exception:  # a missing crypto backend or an unsupported algorithm: treated as locked
-        return False
+        if reader.decrypt(""):
+            return None
+    except DependencyError:
+        return "that needs the `cryptography` package to open (AES): pip install cryptography"
+    except Exception as exc:  # an unsupported algorithm
+        return f"that pypdf cannot open ({type(exc).__name__}: {exc}); decrypt it first (e.g. `qpdf --decrypt`)"
+    return "that needs a password; decrypt it first (e.g. `qpdf --decrypt --password=... in.pdf out.pdf`)"
 
 
 def _page_text(page: Any) -> str:
