@@ -92,6 +92,8 @@ def test_tool_names_are_checked_before_any_call() -> None:
     lm = ScriptedLM(["never"])
     with pytest.raises(InputError, match="'FINAL' is a name rlmx defines"):
         RLM(lm, tools=[FINAL])
+    with pytest.raises(InputError, match="'print' is a Python builtin"):
+        RLM(lm, tools=[print])
     with pytest.raises(InputError, match="no usable name"):
         RLM(lm, tools=[lambda x: x])
     with pytest.raises(InputError, match="not a function"):
@@ -114,3 +116,14 @@ async def test_failing_setup_code_is_a_clear_error_before_any_lm_call() -> None:
     with pytest.raises(SetupError, match="not valid Python"):
         RLM(lm, setup_code="def broken(:")
     assert lm.calls == []
+
+
+async def test_tools_and_setup_code_come_back_after_a_repl_restart() -> None:
+    replies = [
+        repl("import os\nos._exit(3)"),  # the worker dies: the REPL restarts with its variables lost
+        repl("FINAL(f'{GREETING} {price_of(\"widget\")}')"),
+    ]
+    lm = ScriptedLM(replies)
+    result = await RLM(lm, tools=[price_of], setup_code="GREETING = 'hi'").acompletion("q", context="shop")
+    assert "REPL restarted" in lm.calls[1][-1]["content"]
+    assert (result.answer, result.status) == ("hi 3", "finished")

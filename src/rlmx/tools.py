@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rlmx.context import BUILTIN_NAMES
 from rlmx.errors import InputError
 
 TOOLS_HEADER = (
@@ -59,6 +60,11 @@ class ToolBox:
                 raise InputError(f"tools: {name!r} starts with '_'; give the model a public name")
             if name in taken:
                 raise InputError(f"tools: {name!r} is a name rlmx defines in the REPL; rename the function")
+            if name in BUILTIN_NAMES:
+                raise InputError(
+                    f"tools: {name!r} is a Python builtin: it would hide {name} from the model's code; rename the "
+                    "function"
+                )
             if name in self.tools:
                 raise InputError(f"tools: two functions are named {name!r}; tool names must be unique")
             self.tools[name] = Tool(name, function, _signature(function), inspect.getdoc(function) or "")
