@@ -81,12 +81,15 @@ def test_a_folder_and_a_list_of_paths_load_as_file_to_pages(contract: Path, tmp_
     write_pdf(folder / "annex.pdf", pages=3)
     (folder / "notes.md").write_text("# Notes\nsigned", encoding="utf-8")
     (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    write_pdf(folder / "scan.pdf", pages=1, text=False)
     loaded = prepare("context", folder)
     value = json.loads(loaded.data)
     assert value["notes.md"] == "# Notes\nsigned"
     assert len(value["annex.pdf"]) == 3 and marker(2) in value["annex.pdf"][1]
-    assert loaded.skipped_files == ("logo.png",)
+    # In a folder, files that cannot be loaded are skipped and reported (with the reason), as binary files are.
+    assert loaded.skipped_files == ("logo.png", "scan.pdf")
     assert "annex.pdf: PDF, 3 pages" in loaded.describe()
+    assert "not loaded: scan.pdf (a PDF with no text layer" in loaded.describe()
     both = json.loads(prepare("context", [contract, folder / "notes.md"]).data)
     assert len(both[contract.as_posix()]) == PAGES and both[(folder / "notes.md").as_posix()].endswith("signed")
 

@@ -173,6 +173,7 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     """Every regular text file under `path` (symlinked folders are not followed; devices and FIFOs skipped)."""
     texts: dict[str, Any] = {}
     shapes: dict[str, documents.Document] = {}
+    problems: list[str] = []
     skipped: list[str] = []
     folder = SizeLimit(limit.max_bytes)
     folder.used = limit.used
@@ -189,8 +190,14 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             if not stat.S_ISREG(mode) or not os.access(file, os.R_OK):
                 skipped.append(relative)  # devices, FIFOs, sockets and unreadable files: reported, never opened
                 continue
-            if documents.loader_for(file) is not None:  # a known type must load: its error names the file
-                document = documents.load(file, folder.max_bytes - folder.used)
+            if documents.loader_for(file) is not None:
+                folder.check(f"context file {file}", file.stat().st_size)  # over the limit: an error, not a skip
+                try:
+                    document = documents.load(file, folder.max_bytes - folder.used)
+                except InputError as exc:  # like a binary file: skipped, and the reason goes to the prompt
+                    skipped.append(relative)
+                    problems.append(f"{relative} ({str(exc).split(' is ', 1)[-1]})")
+                    continue
                 folder.used += file.stat().st_size
                 texts[relative] = document.value
                 shapes[relative] = document
@@ -204,6 +211,8 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     if not texts:
         raise InputError(f"context folder {path} holds no readable text files or documents ({documents.supported()})")
     structure = f"{len(texts)} files; {documents.describe(shapes)}" if shapes else None
+    if problems:
+        structure = f"{structure or f'{len(texts)} files'}; not loaded: {'; '.join(problems[:10])}"
     return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure)
 
 
