@@ -127,3 +127,11 @@ async def test_tools_and_setup_code_come_back_after_a_repl_restart() -> None:
     result = await RLM(lm, tools=[price_of], setup_code="GREETING = 'hi'").acompletion("q", context="shop")
     assert "REPL restarted" in lm.calls[1][-1]["content"]
     assert (result.answer, result.status) == ("hi 3", "finished")
+
+
+def test_a_session_sets_up_its_repl_once() -> None:
+    replies = [repl("COUNT += 1\nFINAL(price_of('gadget'))"), repl("FINAL(f'{COUNT} {price_of(\"widget\")}')")]
+    rlm = RLM(ScriptedLM(replies), tools=[price_of], setup_code="COUNT = 0")
+    with rlm.session(context="shop") as session:
+        assert session.ask("gadget?").answer == "7"
+        assert session.ask("widget?").answer == "1 3"  # setup did not run again: COUNT kept its value
