@@ -229,7 +229,7 @@ class Engine:
         """The first root call, sent while the sandbox starts (it needs only the contexts' sizes and previews,
         not the REPL): the default tier's start overlaps the LM's first reply instead of preceding it. Not for
         tiers that may refuse to start (no tokens before that error) or when setup code must run first."""
-        if self.tree.sandbox != "subprocess" or self._setup_due:
+        if self.tree.sandbox != "subprocess" or (self._setup_due and self._setup_source()):
             return None
         self._open_conversation(max_iterations)
         self.iterations = 1
