@@ -382,7 +382,10 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     scenarios = args.only or [s for s in PLANS if not (args.quick and s == "seq64")]
-    pythons = {"rlmx": args.rlmx_python or str(rlmx_python()), "official": str(official_python())}
+    pythons = {
+        "rlmx": os.path.abspath(args.rlmx_python) if args.rlmx_python else str(rlmx_python()),
+        "official": str(official_python()),
+    }
     server = ScriptedServer()
     load_before = [round(x, 2) for x in os.getloadavg()]
     samples: dict[str, dict[str, list[float]]] = {"rlmx": {}, "official": {}}
