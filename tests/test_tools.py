@@ -8,7 +8,7 @@ import pytest
 
 from rlmx import RLM, Budget, InputError, SetupError
 from rlmx.lm import Message, ScriptedLM
-from scripting import last_user, repl
+from scripting import last_user, repl, router
 
 PRICES = {"widget": 3, "gadget": 7}
 """Lives only in the host: a tool reads it there."""
@@ -135,3 +135,14 @@ def test_a_session_sets_up_its_repl_once() -> None:
     with rlm.session(context="shop") as session:
         assert session.ask("gadget?").answer == "7"
         assert session.ask("widget?").answer == "1 3"  # setup did not run again: COUNT kept its value
+
+
+async def test_a_child_rlm_has_the_tools_too() -> None:
+    lm = ScriptedLM(
+        router(
+            root=[repl("FINAL(rlm_query('price of a gadget?'))")],
+            child=lambda messages: repl("FINAL(str(price_of('gadget')))"),
+        )
+    )
+    result = await RLM(lm, max_depth=2, tools=[price_of]).acompletion("q", context="shop")
+    assert (result.answer, result.usage.tool_calls, result.usage.child_rlms) == ("7", 1, 1)
