@@ -246,7 +246,10 @@ PYLIB: list[Q] = [
     {
         "kind": "lookup",
         "q": "What does os.getcwd return?",
-        "answers": ["a string representing the current working directory"],
+        "answers": [
+            "a string representing the current working directory",
+            "representing the current working directory",
+        ],
         "evidence": "Return a string representing the current working directory.",
     },
     {

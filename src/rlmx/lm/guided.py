@@ -3,8 +3,8 @@
 It is a strategy, labeled as one, not an imitation of an LM: its cells come from `guided_cells.py` and run in
 the normal REPL under the normal engine (budgets, events, trace). Turn 1 cuts the context into its natural units
 (lines, verses, entries, paragraphs) and indexes them (BM25, stemmed); turn 2 answers: counting questions by
-code, lookups by having the sub-LM read the best few units (`llm_query_batched`) and keeping only a reply
-copied from the unit that best matches the question; else it quotes the best units, or says NOT FOUND.
+code, lookups by having the sub-LM read the best unit twice (`llm_query_batched`, two wordings) and keeping only
+a phrase of that unit both readings give; else it quotes the best units, or says NOT FOUND.
 A cell of its own that fails ends the run with status "error" (never a made-up NOT FOUND).
 """
 
@@ -55,8 +55,8 @@ class GuidedRoot:
         root = GuidedRoot(local)
         rlm = RLM(root, sub_lm=root.reader)     # reader: the sub-LM with short replies (local models)
 
-    `reads` is how many units the sub-LM reads per question. It answers lookups and counts; it does not plan
-    multi-step analyses.
+    `reads` is how many units are quoted when no short answer verifies. It answers lookups and counts; it does
+    not plan multi-step analyses.
     """
 
     def __init__(self, sub_lm: LM, *, reads: int = guided_cells.READS) -> None:

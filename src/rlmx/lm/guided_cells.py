@@ -9,9 +9,10 @@ The pipeline, evidence first:
   sentences when long) of prose; each keeps where it came from (source, line, verse reference, entry name);
 * ranking: BM25 with Porter stemming (SQLite FTS5 when this Python's sqlite has it, else a small BM25 here),
   then a rerank by how much of the question's weight (idf) a unit covers and by adjacent query-word pairs;
-* reading: the sub-LM reads the best few units, one short prompt each; a reply counts only as a span copied
-  from its unit that is not a question word, a stop word or one of the text's most frequent words, that fits
-  the question's type (a number for "how many", a name for "who"), from a unit that covers the question best;
+* reading: the sub-LM reads the best unit (its best sentence when long) twice, in two wordings; a reply counts
+  only as a span copied from the unit that is not a question word, a stop word or one of the text's most
+  frequent words, that fits the question's type (a number for "how many", a name for "who"), and on which both
+  readings agree;
 * answering: the verified span with its unit and location; else the best units quoted with their locations and
   labelled as such; NOT FOUND when no unit covers enough of the question;
 * counting and listing ("how many X contain Y", "how often does Y occur", "which X ... most", "list ...") are
@@ -38,8 +39,7 @@ NAMED_COVER = 0.8
 MIN_COVER_NAMED = 0.3
 """... and of all its terms that occur in the text, for such a question."""
 READS = 3
-"""Most units the sub-LM reads per question (the best one, and those within TIE of its score)."""
-TIE = 0.02
+"""Units quoted as evidence when no short answer verifies (the sub-LM reads only the best one)."""
 MIN_COVER = 0.6
 """Share of the question's idf weight the best unit must hold, else NOT FOUND; measured on absent-fact questions
 (benchmarks/realtext)."""
@@ -501,6 +501,10 @@ def rank(
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
         total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0) + 0.2 * exact
         total -= 0.3 if wordy < 0.7 and unit["kind"] != "line" else 0.0
+        # what the question names, written as it is (stemming makes "HTTPS" match "HTTP")
+        lowered = " ".join(words)
+        verbatim = sum(1 for t in salient if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", lowered))
+        total += 0.1 * verbatim / max(1, len(salient))
         ranked.append(
             {
                 **unit,
@@ -942,8 +946,8 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
-    # only the unit that matches best (and any that tie with it) may give the answer, so only those are read
-    read = [excerpt(u, terms) for u in good[:reads] if u["score"] >= good[0]["score"] - TIE]
+    # only the unit that matches best may give the answer, so only it is read
+    read = [excerpt(good[0], terms)]
     # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
     # reader's wrong guesses rarely repeat under another wording, its right answers do)
     prompts = list(dict.fromkeys(p for u in read for p in (reader_prompt(u, query), reader_prompt(u, query, 1))))
