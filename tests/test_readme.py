@@ -91,7 +91,9 @@ SKIPPED = {
             "--out results/",
             "rlmx bench report results/",
             "rlmx bench run --family sniah --lengths 4k,8k,32k,131k,1m --n 3 --method base,guided --model local "
-            "--concurrency 1 --out benchmarks/results/bench",
+            "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
+            "rlmx bench run --family oolong --lengths 8k --n 3 --method base,guided --model local "
+            "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
         )
     },
     **{

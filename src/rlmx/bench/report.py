@@ -97,9 +97,11 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
             ax.plot(
                 [math.log2(x) for x in xs], [statistics.fmean(points[x]) * 100 for x in xs], marker="o", label=label
             )
+        lengths = sorted({r["length"] for r in records if r["family"] == family})
+        ax.set_xticks([math.log2(n) for n in lengths], [_short(n) for n in lengths])
         if window:
             ax.axvline(math.log2(window), color="grey", linestyle="--", label="context window")
-        ax.set_xlabel("context length (log2 tokens)")
+        ax.set_xlabel("context length (tokens, log2 scale)")
         ax.set_ylabel("score (%)")
         ax.set_ylim(-5, 105)
         ax.set_title(family)

@@ -118,51 +118,94 @@ Progress = Callable[[int, int], None]
 """progress(done, total), called after each finished task (and once at the start)."""
 
 
-async def run(spec: RunSpec, lm: LM, *, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Run every key of `spec` not already in OUT/records.jsonl; returns the new records (also appended)."""
+LMSource = LM | Callable[[], LM]
+"""An LM, or a function that builds one (what Ray workers need: each builds its own)."""
+
+
+async def run_key(spec: RunSpec, lm: LM, key: tuple[str, int, int, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Generate one task, run one method on it: (record, the task's manifest)."""
+    family, length, index, method = key
+    task = await asyncio.to_thread(
+        generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
+        **spec.params.get(family, {}),
+    )  # fmt: skip
+    outcome = await run_method(
+        method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
+        sandbox=spec.sandbox,
+    )  # fmt: skip
+    return make_record(spec, task, length, index, method, outcome), manifest(task)
+
+
+def run_key_blocking(
+    spec: RunSpec, source: LMSource, key: tuple[str, int, int, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`run_key` in its own event loop, with the LM built here when `source` is a factory (a Ray task's body)."""
+    lm = source if isinstance(source, LM) else source()
+    return asyncio.run(run_key(spec, lm, key))
+
+
+async def run(
+    spec: RunSpec, lm: LMSource, *, progress: Progress | None = None, ray_address: str | None = None
+) -> list[dict[str, Any]]:
+    """Run every key of `spec` not already in OUT/records.jsonl; returns the new records (also appended as each
+    task finishes). With `ray_address` ("auto" or HOST:PORT) each task is a Ray task on that cluster (`lm` is
+    then best a picklable factory, so each worker builds its own LM); the records are the same."""
     spec.out.mkdir(parents=True, exist_ok=True)
     done = {r.get("key") for r in read_records(spec.out)}
     todo = [k for k in spec.planned() if record_key(*k, spec.model) not in done]
     total = len(todo)
     if progress:
         progress(0, total)
-    gate = asyncio.Semaphore(spec.concurrency)
-    write = asyncio.Lock()
     new: list[dict[str, Any]] = []
     manifests: dict[str, dict[str, Any]] = {}
 
-    async def one(family: str, length: int, index: int, method: str) -> None:
-        async with gate:
-            task = await asyncio.to_thread(
-                generate,
-                family,
-                seed=spec.seed,
-                target_tokens=length,
-                index=index,
-                cache_dir=spec.cache_dir,
-                **spec.params.get(family, {}),
-            )
-            outcome = await run_method(
-                method,
-                task,
-                lm,
-                window=spec.window,
-                max_output_tokens=spec.max_output_tokens,
-                budget=spec.budget,
-                sandbox=spec.sandbox,
-            )
-            record = make_record(spec, task, length, index, method, outcome)
-        async with write:
-            manifests[task.id] = manifest(task)
-            with (spec.out / RECORDS).open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
-            new.append(record)
-            if progress:
-                progress(len(new), total)
+    def emit(record: dict[str, Any], task_manifest: dict[str, Any]) -> None:
+        manifests[task_manifest["id"]] = task_manifest
+        with (spec.out / RECORDS).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        new.append(record)
+        if progress:
+            progress(len(new), total)
 
-    await asyncio.gather(*(one(*key) for key in todo))
-    _write_manifest(spec.out, manifests)
+    try:
+        if ray_address is not None:
+            await asyncio.to_thread(_run_on_ray, ray_address, spec, lm, todo, emit)
+        else:
+            local = lm if isinstance(lm, LM) else lm()
+            gate = asyncio.Semaphore(spec.concurrency)
+
+            async def one(key: tuple[str, int, int, str]) -> None:
+                async with gate:
+                    emit(*await run_key(spec, local, key))
+
+            await asyncio.gather(*(one(key) for key in todo))
+    finally:
+        _write_manifest(spec.out, manifests)
     return new
+
+
+def _run_on_ray(
+    address: str,
+    spec: RunSpec,
+    source: LMSource,
+    todo: list[tuple[str, int, int, str]],
+    emit: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> None:
+    """Submit one Ray task per key (at most spec.concurrency in flight per... the cluster decides placement) and
+    emit each record as its task finishes."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(num_cpus=1, max_retries=0)(run_key_blocking)
+    spec_ref = ray.put(spec)
+    source_ref = ray.put(source)
+    pending = [remote.remote(spec_ref, source_ref, key) for key in todo]
+    while pending:
+        finished, pending = ray.wait(pending, num_returns=1)
+        for ref in finished:
+            emit(*ray.get(ref))
 
 
 def _write_manifest(out: Path, manifests: dict[str, dict[str, Any]]) -> None:

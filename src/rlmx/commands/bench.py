@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,7 +57,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
     run_p.add_argument("--sandbox", default="subprocess", help="sandbox of the RLM methods (default subprocess)")
     run_p.add_argument("--cache-dir", type=Path, help="keep generated tasks here (default: OUT/.tasks)")
-    run_p.add_argument("--ray", metavar="ADDRESS", help="not implemented yet: spread tasks over a Ray cluster")
+    run_p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run each task as a Ray task on this cluster (HOST:PORT or auto; needs rlmx[ray])",
+    )
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
     rep.add_argument("dir", type=Path, help="a folder written by `rlmx bench run`")
@@ -108,7 +113,10 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
 
 def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     if args.ray:
-        raise InputError("--ray is not implemented yet: run without it (tasks run locally, --concurrency at once)")
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
     families = _list(args.family, "family")
     for family in families:
         if family not in FAMILIES:
@@ -145,7 +153,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         def progress(done: int, total: int) -> None:
             bar.update(job, completed=done, total=total)
 
-        records = asyncio.run(run(spec, lm, progress=progress))
+        source = functools.partial(build_lm, plan_models(args, environ)) if args.ray else lm
+        records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray))
     errors = sum(1 for r in records if r["status"] == "error")
     mean = sum(r["score"] for r in records) / len(records) if records else 0.0
     err.print(
@@ -159,8 +168,19 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
 def _model(args: argparse.Namespace, environ: Mapping[str, str]) -> LM:
     """The LM that answers: the same --model/--scripted/env choices as `rlmx ask`, without the guided wrapper
     (guided is a method here)."""
-    from rlmx.cli import build_models, plan_models
+    return build_lm(plan_models(args, environ))
+
+
+def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    from rlmx.cli import plan_models as plan
+
+    return plan(args, environ)
+
+
+def build_lm(plan: Any) -> LM:
+    """The LM of a ModelPlan (picklable, so each Ray worker builds its own from it)."""
+    from rlmx.cli import build_models
     from rlmx.lm.guided import GuidedRoot
 
-    lm, _sub, _ = build_models(plan_models(args, environ))
+    lm, _sub, _ = build_models(plan)
     return lm.sub_lm if isinstance(lm, GuidedRoot) else lm
