@@ -61,3 +61,15 @@ def test_ray_run_gives_the_same_records(cluster: str, tmp_path: Path) -> None:
     assert _comparable(read_records(tmp_path / "ray")) == _comparable(local)
     again = asyncio.run(run(spec(tmp_path / "ray"), OracleLM(families, lengths, 2), ray_address=cluster))
     assert again == []  # resumable on Ray too
+
+
+def test_cli_ray_flag(cluster: str, tmp_path: Path) -> None:
+    from rlmx.cli import main
+
+    script = tmp_path / "replies.json"
+    script.write_text('["The special magic number is 1234567."]')  # each worker builds its own scripted LM
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
+    assert main([*argv, "--scripted", str(script), "--out", str(out), "--ray", cluster]) == 0
+    records = read_records(out)
+    assert len(records) == 2 and {r["status"] for r in records} == {"ok"}

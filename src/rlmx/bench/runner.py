@@ -191,14 +191,14 @@ def _run_on_ray(
     todo: list[tuple[str, int, int, str]],
     emit: Callable[[dict[str, Any], dict[str, Any]], None],
 ) -> None:
-    """Submit one Ray task per key (at most spec.concurrency in flight per... the cluster decides placement) and
-    emit each record as its task finishes."""
+    """Submit one Ray task per key (the cluster decides placement and parallelism: one CPU per task) and emit
+    each record as its task finishes."""
     try:
         import ray
     except ImportError:
         raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(num_cpus=1, max_retries=0)(run_key_blocking)
+    remote = ray.remote(num_cpus=1, max_retries=2)(run_key_blocking)  # a crashed worker: run the task again
     spec_ref = ray.put(spec)
     source_ref = ray.put(source)
     pending = [remote.remote(spec_ref, source_ref, key) for key in todo]
