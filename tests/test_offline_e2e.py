@@ -178,9 +178,20 @@ async def test_guided_root_says_not_found_when_no_term_occurs(local: LocalLM) ->
     assert (result.answer, result.usage.sub.calls) == ("NOT FOUND", 0)
 
 
-async def test_guided_root_rejects_invented_answers_when_the_fact_is_absent(local: LocalLM) -> None:
+async def test_a_decoy_that_shares_one_word_is_not_an_answer(local: LocalLM) -> None:
     decoy = Needle("The password policy was reviewed by the committee.", "", "")
     text = haystack(200_000, decoy, seed=5)
     result = await guided(local).acompletion("What is the password for the archive server?", context=text)
-    assert result.usage.sub.calls >= 1
-    assert result.answer == "NOT FOUND"
+    assert result.answer == "NOT FOUND"  # "password" alone covers too little of the question to be read
+
+
+async def test_a_decoy_that_shares_every_word_is_quoted_never_answered(local: LocalLM) -> None:
+    decoy = Needle("The archive server password was changed by the committee last spring.", "", "")
+    text = haystack(200_000, decoy, seed=5)
+    result = await guided(local).acompletion("What is the password for the archive server?", context=text)
+    assert result.usage.sub.calls == 2  # the best unit, read in two wordings
+    first = result.answer.split("\n")[0]
+    assert first in ("NOT FOUND", "No short answer could be verified. The best matching passages:") or (
+        first.lower() in decoy.sentence.lower()  # a phrase of the decoy, quoted with it: never an invented code
+        and decoy.sentence in result.answer
+    )
