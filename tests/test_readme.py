@@ -92,7 +92,9 @@ SKIPPED = {
             "rlmx bench report results/",
             "rlmx bench run --family sniah --lengths 4k,8k,32k,131k,1m --n 3 --method base,guided --model local "
             "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
-            "rlmx bench run --family oolong --lengths 8k --n 3 --method base,guided --model local "
+            "rlmx bench run --family sniah --lengths 8k,32k,131k,1m --n 3 --method guided --model local "
+            "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
+            "rlmx bench run --family oolong --lengths 8k --n 3 --method guided --model local "
             "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
         )
     },

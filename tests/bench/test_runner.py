@@ -152,3 +152,11 @@ def test_write_report_says_when_plots_are_missing(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     path, pngs, note = write_report(tmp_path)
     assert pngs == [] and note is not None and "matplotlib is not installed" in path.read_text()
+
+
+def test_lengths_as_the_paper_writes_them() -> None:
+    from rlmx.bench.runner import parse_length
+
+    assert [parse_length(x) for x in ("8k", "32K", "131k", "1m", "10M", "5000", "1.5k")] == [
+        8192, 32768, 131072, 1048576, 10485760, 5000, 1536,
+    ]  # fmt: skip

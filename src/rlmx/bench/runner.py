@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ MANIFEST = "manifest.json"
 
 
 def parse_length(text: str) -> int:
-    """'8k' -> 8192, '1m' -> 1048576, '10M' -> 10485760, '5000' -> 5000 (k and m are powers of two)."""
+    """'8k' -> 8192, '131k' -> 131072, '1m' -> 1048576, '10M' -> 10485760, '5000' -> 5000.
+
+    k and m are 1024 and 1024 squared, and a result within 3% of a power of two is that power: the paper writes
+    2^17 as 131K."""
     raw = text.strip().lower()
     scale = {"k": 1024, "m": 1024 * 1024}.get(raw[-1:], 1)
     number = raw[:-1] if scale > 1 else raw
@@ -35,7 +39,12 @@ def parse_length(text: str) -> int:
         value = float(number)
     except ValueError:
         raise InputError(f"a length is a number of tokens like 8k, 131k, 1m or 5000, not {text!r}") from None
-    return int(value * scale)
+    tokens = int(value * scale)
+    if scale > 1 and tokens > 0:
+        power = 2 ** round(math.log2(tokens))
+        if abs(tokens - power) <= 0.03 * power:
+            return power
+    return tokens
 
 
 @dataclass(slots=True)

@@ -1,0 +1,90 @@
+"""The commands of the README's bench section, run as typed as real processes (a server model answered by the
+fake OpenAI-compatible server), and the committed run: its records, report and plots agree."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_openai_server import Behaviour, FakeOpenAIServer
+from rlmx.bench.report import write_report
+from rlmx.bench.runner import parse_length, read_records
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTION = "## Benchmarks: rlmx bench"
+COMMITTED = ROOT / "benchmarks" / "results" / "bench"
+
+
+def section_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = text[text.index(SECTION) :].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", body, re.S | re.M):
+        commands += [line.split(" #")[0].strip() for line in block.splitlines() if line.strip()]
+    return commands
+
+
+def _reply(body: dict[str, Any]) -> str:
+    if body["messages"][0]["role"] == "system":  # an RLM root: finish from the REPL
+        return "```repl\nFINAL('Answer: 1')\n```"
+    return "Answer: 1"
+
+
+@pytest.mark.slow
+def test_section_commands_run_as_typed(tmp_path: Path) -> None:
+    commands = section_commands()
+    assert len(commands) == 6
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "rlmx").write_text(f'#!/bin/sh\nexec {sys.executable} -m rlmx.cli "$@"\n')
+    (bindir / "rlmx").chmod(0o755)
+    with FakeOpenAIServer(Behaviour(text=_reply)) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+        env |= {"PATH": f"{bindir}{os.pathsep}{env['PATH']}", "OPENAI_API_KEY": "sk-test"}
+        env |= {"OPENAI_BASE_URL": server.base_url, "XDG_STATE_HOME": str(tmp_path / "state")}
+        for command in commands[:3]:
+            proc = subprocess.run(
+                ["bash", "-c", command], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+            )
+            assert proc.returncode == 0, (command, proc.stderr)
+            if command.startswith("rlmx bench generate"):
+                shown = json.loads(proc.stdout)
+                assert shown["family"] == "pairs" and shown["answer"]
+    records = read_records(tmp_path / "results")
+    assert len(records) == 2 * 2 * 2 and {r["status"] for r in records} == {"ok"}
+    assert "| gpt-5-mini | rlm1 |" in (tmp_path / "results" / "report.md").read_text()
+    assert shutil.which("rlmx", path=str(bindir))
+
+
+def test_committed_run_matches_its_command_report_and_plots(tmp_path: Path) -> None:
+    allowed: set[tuple[str, int, int, str]] = set()
+    for line in section_commands()[3:]:  # the committed runs: every record comes from one of them
+        command = shlex.split(line)
+        option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}
+        assert option["--out"] == "benchmarks/results/bench"
+        allowed |= {
+            (family, parse_length(length), index, method)
+            for family in option["--family"].split(",")
+            for length in option["--lengths"].split(",")
+            for index in range(int(option["--n"]))
+            for method in option["--method"].split(",")
+        }
+    records = read_records(COMMITTED)
+    assert records, "benchmarks/results/bench/records.jsonl is missing"
+    assert {(r["family"], r["length"], r["index"], r["method"]) for r in records} <= allowed
+    copy = tmp_path / "bench"
+    copy.mkdir()
+    shutil.copy(COMMITTED / "records.jsonl", copy / "records.jsonl")
+    report, pngs, _ = write_report(copy)
+    assert report.read_text() == (COMMITTED / "report.md").read_text()  # the committed report is of these records
+    for png in pngs:
+        assert (COMMITTED / png.name).is_file()
