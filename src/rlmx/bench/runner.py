@@ -41,7 +41,7 @@ def parse_length(text: str) -> int:
         raise InputError(f"a length is a number of tokens like 8k, 131k, 1m or 5000, not {text!r}") from None
     tokens = int(value * scale)
     if scale > 1 and tokens > 0:
-        power = 2 ** round(math.log2(tokens))
+        power = int(2 ** round(math.log2(tokens)))
         if abs(tokens - power) <= 0.03 * power:
             return power
     return tokens
