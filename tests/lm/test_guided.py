@@ -160,6 +160,13 @@ def test_hex_prefixes_and_record_fields() -> None:
     assert verified_span("OWMA", record, question, frequent) is None  # inside a field
 
 
+def test_part_of_a_compound_of_the_question_is_no_answer() -> None:
+    unit = {"name": "", "text": "The launch code for the Aurora project is 7391-KESTREL."}
+    question = "Wie lautet der Startcode des Aurora-Projekts?"
+    assert verified_span("code", unit, question, set()) is None
+    assert verified_span("Der Code ist 7391-KESTREL", unit, question, set()) == "7391-KESTREL"
+
+
 def test_the_answer_must_fit_the_question_type() -> None:
     unit = {"name": "", "text": "The quux variable was invented by Guy Steele at the lab."}
     assert verified_span("Guy Steele", unit, "Who invented quux?", set()) == "Guy Steele"

@@ -614,9 +614,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     tokens = list(re.finditer(r"\w+(?:[-'’]\w+)*|[.,;:!?()\"“”]", line))
     words = [t.group(0) for t in tokens if _WORD.fullmatch(t.group(0))]
 
+    question_words = [w.lower() for w in _WORD.findall(query) if len(w) > 4]
+
     def is_filler(word: str) -> bool:
         w = word.lower()
-        return w in STOPWORDS or stem(w) in query_stems or w in frequent
+        if w in STOPWORDS or stem(w) in query_stems or w in frequent:
+            return True
+        # part of a compound of the question ("code" in "Startcode")
+        return len(w) >= 3 and any(w in q and w != q for q in question_words)
 
     # the runs of the reply that the unit holds word for word, in the reply's order (longest from each start)
     runs: list[tuple[int, int]] = []
