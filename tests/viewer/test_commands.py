@@ -70,10 +70,17 @@ def test_bad_requests_are_clear_errors(folder: Path, capsys: pytest.CaptureFixtu
     assert "no traces in" in capsys.readouterr().err
 
 
-def test_redact_writes_a_copy_without_text(folder: Path, depth2_trace: Path) -> None:
+def test_redact_writes_a_copy_without_text(
+    folder: Path, depth2_trace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = folder / depth2_trace.name
+    listed_before = [t.name for t in list_traces(folder)]
+    monkeypatch.chdir(tmp_path)
     assert main(["traces", "--redact", str(source)]) == 0
-    copy = source.with_name(source.stem + ".redacted.jsonl")
+    copy = tmp_path / (source.stem + ".redacted.jsonl")  # beside the user, not in the trace folder
+    assert [t.name for t in list_traces(folder)] == listed_before
+    (folder / copy.name).write_bytes(copy.read_bytes())  # a copy moved into the folder is still not a run
+    assert [t.name for t in list_traces(folder)] == listed_before
     text = copy.read_text(encoding="utf-8")
     assert "section A" not in text and "overloaded" not in text
     assert len(text.splitlines()) == len(source.read_text(encoding="utf-8").splitlines())

@@ -52,7 +52,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--redact", metavar="TRACE", type=Path, help="write a copy of TRACE without its text (content fields)"
     )
     redact.add_argument(
-        "--output", "-o", metavar="FILE", help="where --redact writes (default: TRACE.redacted.jsonl; - for stdout)"
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="where --redact writes (default: ./NAME.redacted.jsonl in the current folder; - for stdout)",
     )
     return parser
 
@@ -207,7 +210,8 @@ def redact(path: Path, output: str | None, err: Console) -> int:
     if output == "-":
         sys.stdout.write(lines)
         return 0
-    target = Path(output) if output else path.with_name(f"{path.stem}.redacted.jsonl")
+    # Beside the user, not in the trace folder: a copy to share is not a run of its own.
+    target = Path(output) if output else Path.cwd() / f"{path.stem}.redacted.jsonl"
     if target.resolve() == path.resolve():
         raise InputError("--output must not be the trace itself")
     try:

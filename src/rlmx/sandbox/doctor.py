@@ -47,13 +47,19 @@ async def report() -> dict[str, Any]:
     return {"machine": machine, "isolated_probe": (await probe()).to_dict(), "tiers": tiers, "docker": docker}
 
 
+def _seccomp_words(seccomp: object) -> str:
+    if seccomp == "light":
+        return "a small filter (memfd, SysV memory, pidfds, F_SETOWN, signals to the host)"
+    return "yes" if seccomp else "no"
+
+
 def summary(protections: dict[str, Any]) -> str:
     """One line per tier: the protections that matter, in words."""
     if protections.get("unsafe"):
         return "UNSAFE: exec() in the host process, nothing is isolated (debugging only)"
     parts = [
         f"namespaces: {', '.join(protections.get('namespaces') or []) or 'none'}",
-        f"seccomp: {'yes' if protections.get('seccomp') else 'no'}",
+        f"seccomp: {_seccomp_words(protections.get('seccomp'))}",
         f"Landlock ABI: {protections.get('landlock_abi') or 'no'}",
         f"uid: {protections.get('uid')}",
         f"forks: {protections.get('fork_bound')}",

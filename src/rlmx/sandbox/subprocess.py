@@ -304,7 +304,8 @@ class SubprocessSandbox:
             "tier": self.tier,
             "unsafe": False,
             "namespaces": [],
-            "seccomp": False,
+            # The default tier's small filter (no memfd/SysV memory, pidfds, F_SETOWN routing, signals to the host).
+            "seccomp": "light" if applied.get("seccomp_light_rules") else False,
             "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
             "landlock_abi": None,
             "uid": applied.get("uid", os.getuid()),

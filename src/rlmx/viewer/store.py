@@ -106,7 +106,9 @@ def list_traces(folder: Path) -> list[TraceInfo]:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    infos = [trace_info(Path(e.path)) for e in entries if e.name.endswith(".jsonl")]
+    # Redacted copies are for sharing, not runs: they are never listed (nor picked by number).
+    names = (e for e in entries if e.name.endswith(".jsonl") and not e.name.endswith(".redacted.jsonl"))
+    infos = [trace_info(Path(e.path)) for e in names]
     return sorted((i for i in infos if i is not None), key=lambda i: (i.modified, i.name), reverse=True)
 
 
