@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
+from pathlib import Path
 
 from rlmx import RLM, Event, Result
 from rlmx.lm import ScriptedLM
@@ -46,3 +50,16 @@ async def test_cancelling_while_the_repl_starts_leaves_nothing_behind() -> None:
                         break
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_a_cancelled_run_still_ends_its_trace(tmp_path: Path) -> None:
+    rlm = RLM(ScriptedLM([repl("import time; time.sleep(30)")]), trace_dir=tmp_path)
+    task = asyncio.create_task(rlm.acompletion("slow", context="x"))
+    while not list(tmp_path.glob("*.jsonl")) or "cell_start" not in next(tmp_path.glob("*.jsonl")).read_text():
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    records = [json.loads(line) for line in next(tmp_path.glob("*.jsonl")).read_text().splitlines()]
+    assert records[-1]["type"] == "run_end"
+    assert (records[-1]["status"], records[-1]["error"]) == ("cancelled", None)

@@ -341,10 +341,10 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec(
             "run_end",
-            "the completion ended (the Result)",
+            'the completion ended (the Result; also written for a run cut short, with status "cancelled")',
             (
                 _f("answer", "string", "the answer (clipped)", content=True),
-                _f("status", "string", '"finished", "budget_exhausted" or "error"'),
+                _f("status", "string", '"finished", "budget_exhausted", "error" or "cancelled" (interrupted)'),
                 _f("stop_reason", "string", "why, in words"),
                 _f("answer_source", "string", "where the answer came from"),
                 _f("iterations", "integer", "the root's turns"),

@@ -309,9 +309,14 @@ class RLM:
         try:
             note = prompts.session_note(session["turn"], session["new_contexts"]) if session else None
             setup = session is None or session.get("turn") == 1
-            node = await Engine(
-                tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup
-            ).run()
+            try:
+                node = await Engine(
+                    tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup
+                ).run()
+            except BaseException as exc:
+                # A run that never returns still ends in its trace: `rlmx traces` must not list it as running.
+                emit(_unfinished_run_end(exc, run_id, ledger, trace, time.monotonic() - started))
+                raise
             result = Result(
                 answer=node.answer,
                 status=node.status,
@@ -343,3 +348,30 @@ class RLM:
             raise InputError(
                 f"cannot write traces to {self.trace_dir}: {exc.strerror}; pass another trace_dir"
             ) from None
+
+
+def _unfinished_run_end(
+    exc: BaseException, run_id: str, ledger: Ledger, trace: TraceFile | None, seconds: float
+) -> Event:
+    """The `run_end` of a run cut short: status "cancelled" (Ctrl-C, a client gone, a task cancelled) or "error"."""
+    cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+    return Event(
+        "run_end",
+        run_id,
+        "0",
+        None,
+        0,
+        {
+            "answer": "",
+            "status": "cancelled" if cancelled else "error",
+            "stop_reason": "cancelled before it finished" if cancelled else f"the run failed: {type(exc).__name__}",
+            "answer_source": "none",
+            "iterations": 0,
+            "value": None,
+            "usage": ledger.usage.to_dict(),
+            "trace_path": str(trace.path) if trace is not None else None,
+            "run_id": run_id,
+            "seconds": round(seconds, 4),
+            "error": None if cancelled else f"{type(exc).__name__}: {exc}",
+        },
+    )
