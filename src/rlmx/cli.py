@@ -959,7 +959,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    err = Console(stderr=True)
+    # soft_wrap: messages are never cut at 80 columns when stderr is a pipe or a file (paths stay whole).
+    err = Console(stderr=True, soft_wrap=True)
     started = time.monotonic()
     interrupts = Interrupts(started)
     try:

@@ -121,7 +121,8 @@ class Progress:
             parts.append(_plural(subcalls, "sub-call"))
         if data.get("finished"):
             parts.append("finished")
-        parts.append(self.tokens())
+        if self.tokens_in or self.tokens_out:  # nothing spent yet (a guided root's first cell): say nothing
+            parts.append(self.tokens())
         self.line(event, " · ".join(parts), "green" if status == "ok" else "red")
 
     def _on_subcall_start(self, event: Event, data: dict[str, Any]) -> None:

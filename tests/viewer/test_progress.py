@@ -98,3 +98,11 @@ def test_tool_calls_get_lines_and_the_live_tree_keeps_only_failures(every_event_
     assert "tool lookup ok" in plain.getvalue() and "tool lookup failed" in plain.getvalue()
     assert "KeyError" in plain.getvalue()
     assert "tool lookup failed" in live_out.getvalue() and "tool lookup ok" not in live_out.getvalue()
+
+
+def test_a_cell_before_any_spending_shows_no_token_line() -> None:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, force_terminal=False, width=200))
+    progress(Event("run_start", "r", "0", None, 0, data={"contexts": [], "root_model": "g", "sub_model": "s"}, ts=0.0))
+    progress(Event("cell", "r", "0", None, 0, data={"cell_id": "0/c1", "turn": 1, "status": "ok", "seconds": 0.1}))
+    assert "cell 1 ok" in out.getvalue() and "0 in / 0 out" not in out.getvalue()
