@@ -747,3 +747,14 @@ def test_a_time_budget_keeps_answer_written_before_a_slow_sub_call(tmp_path: Pat
     result = rlm.completion("q", context="abc")
     assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "partial: 7", "answer_buffer")
     assert result.stop_reason.startswith("max_seconds")
+
+
+def test_a_budget_stop_with_no_answer_prints_no_empty_line_and_says_so(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "hello world\n")
+    script = write_script(tmp_path, ["```repl\nimport time\ntime.sleep(20)\n```"])
+    proc = run_cli("ask", "Slow?", "--context", notes, "--scripted", script, "--max-seconds", "1", tmp_path=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == ""
+    assert "no answer was found before it ran out" in proc.stderr
+    reason = proc.stderr.split("rlmx: budget exhausted: ", 1)[1].split("\n", 1)[0]
+    assert reason.count("time budget is spent") == 1, reason  # the reason is said once, not twice

@@ -820,8 +820,9 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
         code = EXIT_LM
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
-    elif code != EXIT_LM and (result.answer or result.status != "error"):
-        sys.stdout.write(result.answer + "\n")  # not when the LM failed: no answer came from a model
+    elif code != EXIT_LM and (result.answer or result.status == "finished"):
+        # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer
+        sys.stdout.write(result.answer + "\n")
     sys.stdout.flush()
     if code == EXIT_LM:
         assert lm_failure is not None
@@ -832,7 +833,8 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     elif code == EXIT_ERROR:
         _error(err, f"the run failed: {result.stop_reason}")
     elif code == EXIT_BUDGET:
-        _say(err, f"rlmx: budget exhausted: {result.stop_reason}; the answer is the best one so far", "yellow")
+        best = "the answer is the best one so far" if result.answer else "no answer was found before it ran out"
+        _say(err, f"rlmx: budget exhausted: {result.stop_reason}; {best}", "yellow")
     if result.trace_path is not None and (not args.quiet or code != EXIT_OK):
         shown = result.run_id if args.trace_dir is None else result.trace_path  # rlmx view finds a run id
         _say(err, f"rlmx: trace: {result.trace_path} (see it: rlmx view {shown})", "dim")

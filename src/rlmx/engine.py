@@ -503,7 +503,7 @@ class Engine:
         try:
             reply = await self._complete(self.tree.node_lm(self.depth), compact, role="root", depth=self.depth)
         except (BudgetExhausted, LMError) as exc:
-            if isinstance(exc, BudgetExhausted) and exc.limit == stop.limit:
+            if (isinstance(exc, BudgetExhausted) and exc.limit == stop.limit) or str(exc) in reason:
                 return self._buffered("budget_exhausted", reason)  # the same limit: saying it twice tells nothing
             return self._buffered("budget_exhausted", f"{reason}; no final call was possible: {exc}")
         self.emit(
