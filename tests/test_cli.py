@@ -758,3 +758,20 @@ def test_a_budget_stop_with_no_answer_prints_no_empty_line_and_says_so(tmp_path:
     assert "no answer was found before it ran out" in proc.stderr
     reason = proc.stderr.split("rlmx: budget exhausted: ", 1)[1].split("\n", 1)[0]
     assert reason.count("time budget is spent") == 1, reason  # the reason is said once, not twice
+
+
+def test_a_ctrl_c_while_the_rlmx_command_loads_quits_with_130_and_no_traceback(tmp_path: Path) -> None:
+    # The console script's argv[0] is `rlmx`: from the package's first line on, SIGINT quits quietly.
+    code = "import os, signal, sys; sys.argv[0] = 'rlmx'; import rlmx; os.kill(os.getpid(), signal.SIGINT); print('on')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "")
+    # A library user's program keeps Python's own Ctrl-C, and so does the command once main() runs.
+    code = "import signal, rlmx; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "True\n"
+    code = (
+        "import signal, sys; sys.argv[0] = 'rlmx'; from rlmx.cli import main; main(['--version']);"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.endswith(
+        "True\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import rlmx._quiet_start  # noqa: F401  (first: a Ctrl-C while the `rlmx` command loads quits quietly)
 from rlmx.budget import Budget, UsageReport
 from rlmx.errors import (
     FrameError,

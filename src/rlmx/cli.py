@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from rlmx import __version__
+from rlmx import __version__, _quiet_start
 from rlmx.budget import Budget
 from rlmx.commands import bench as bench_command
 from rlmx.commands import mcp as mcp_command
@@ -953,6 +953,7 @@ class Interrupts:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the `rlmx` command line; returns the exit code (or ends the process with 130 on Ctrl-C)."""
+    _quiet_start.restore()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
