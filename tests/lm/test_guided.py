@@ -4,17 +4,19 @@ scripted reader: units and locations, ranking, verification, counting, honest an
 from __future__ import annotations
 
 import sqlite3
+import threading
 from typing import Any
 
 import pytest
 
-from rlmx import RLM
+from rlmx import RLM, Budget
 from rlmx.errors import LMError
 from rlmx.lm import GuidedRoot, Message, ScriptedLM
 from rlmx.lm.guided_cells import (
     NOT_FOUND,
     Index,
     build_index,
+    collect_sources,
     count_answer,
     detect_shape,
     guided_answer,
@@ -328,3 +330,116 @@ async def test_a_local_reader_gets_a_short_reply_budget() -> None:
     await root.reader.complete([{"role": "user", "content": "hi"}], max_tokens=4096)
     await root.reader.complete([{"role": "user", "content": "hi"}])
     assert [p["max_tokens"] for p in seen] == [32, 32]
+
+
+# --- structured contexts: one unit per record --------------------------------------------------------------
+
+TEAM = [
+    {"name": "Maria Lindqvist", "role": "goalkeeper", "team": "Blue Herons"},
+    {"name": "Tom Berg", "role": "striker", "team": "Blue Herons"},
+]
+CSV_TEXT = "name,role,team\nMaria Lindqvist,goalkeeper,Blue Herons\nTom Berg,striker,Blue Herons\n"
+GOALKEEPER = "Who is the goalkeeper of the Blue Herons?"
+
+
+def naming(answer: str) -> ScriptedLM:
+    return ScriptedLM(lambda messages: answer, model="reader")
+
+
+@pytest.mark.parametrize(
+    ("context", "where"),
+    [
+        (TEAM, "[record 1 (Maria Lindqvist)]"),
+        ({"players": TEAM, "league": "North"}, "['players'][0]"),
+        (CSV_TEXT, "[line 2 (Maria Lindqvist)]"),
+        (CSV_TEXT.replace(",", "\t"), "[line 2 (Maria Lindqvist)]"),
+        (
+            '{"name": "Maria Lindqvist", "role": "goalkeeper", "team": "Blue Herons"}\n'
+            '{"name": "Tom Berg", "role": "striker", "team": "Blue Herons"}',
+            "[line 1 (Maria Lindqvist)]",
+        ),
+        ("Team notes for the season.\n\n" + CSV_TEXT + "\nThe season starts in May.", "[line 4 (Maria"),
+    ],
+    ids=["list-of-dicts", "json-object", "csv-text", "tsv-text", "jsonl-text", "table-in-prose"],
+)
+async def test_a_table_is_one_unit_per_record_and_another_record_is_no_answer(context: Any, where: str) -> None:
+    # a reader that names the wrong player: the name is in the table, but not in the record that matches
+    root = GuidedRoot(naming("Tom Berg"))
+    wrong = await RLM(root, sub_lm=root.reader).acompletion(GOALKEEPER, context=context)
+    assert wrong.status == "finished"
+    assert wrong.answer.startswith("No short answer could be verified") and where in wrong.answer
+    root = GuidedRoot(naming("Maria Lindqvist"))
+    right = await RLM(root, sub_lm=root.reader).acompletion(GOALKEEPER, context=context)
+    first, source = right.answer.split("\n", 1)
+    assert first == "Maria Lindqvist" and source.startswith("From ") and where in source
+    assert "Tom Berg" not in source.split("\n")[0]  # the quoted unit is Maria's record alone
+
+
+async def test_a_column_name_is_no_answer_from_a_piped_table() -> None:
+    root = GuidedRoot(naming("city"))
+    text = "name,city\nMaria Lindqvist,Oslo\nTom Berg,Bergen"
+    result = await RLM(root, sub_lm=root.reader).acompletion("Which city does Maria Lindqvist live in?", context=text)
+    assert not result.answer.startswith("city")
+    assert "[line 2 (Maria Lindqvist)] name: Maria Lindqvist; city: Oslo" in result.answer
+
+
+async def test_a_csv_file_says_record_numbers_not_file_lines(tmp_path: Any) -> None:
+    rows = [f"Player {n:03d},{'goalkeeper' if n == 43 else 'defender'},Club {n:03d}" for n in range(1, 201)]
+    rows[42] = "Player 043,goalkeeper,Blue Herons"
+    path = tmp_path / "squad.csv"
+    path.write_text("name,role,team\n" + "\n".join(rows) + "\n")
+    root = GuidedRoot(naming("Player 043"))  # a name that is not in the question
+    result = await RLM(root, sub_lm=root.reader).acompletion(GOALKEEPER, context=path)
+    first, source = result.answer.split("\n", 1)
+    assert first == "Player 043"
+    assert source.startswith("From [record 43 (Player 043)] name: Player 043; role: goalkeeper")  # file line 44
+
+
+def test_records_count_as_lines_of_the_table() -> None:
+    state = build_index(collect_sources({"context": TEAM}))
+    assert [u["where"] for u in state["units"]] == ["record 1 (Maria Lindqvist)", "record 2 (Tom Berg)"]
+    assert count_answer(state, "How many records contain Blue Herons?") is not None
+    assert (count_answer(state, "How many rows are there?") or "").startswith("2\n")
+
+
+# --- tiers and budgets -------------------------------------------------------------------------------------
+
+
+async def test_the_index_answers_when_cells_run_on_other_threads() -> None:
+    root = GuidedRoot(reader_of("7391-KESTREL"))
+    for _ in range(3):  # the inprocess tier runs each cell on a worker thread of its own choosing
+        result = await RLM(root, sub_lm=root.reader, sandbox="inprocess").acompletion(
+            "What is the launch code for the Aurora project?", context=TEXT
+        )
+        assert (result.status, result.answer.split("\n")[0]) == ("finished", "7391-KESTREL")
+
+
+def test_the_index_serves_a_thread_other_than_its_builder() -> None:
+    index = Index(split_units([("manual", MANUAL)])[0])
+    found: list[Any] = []
+    worker = threading.Thread(target=lambda: found.append(index.search(["timeouts", "request"])))
+    worker.start()
+    worker.join()
+    assert found and "45 seconds" in index.units[found[0][0][0]]["text"]
+
+
+@pytest.mark.parametrize("allowed", [0, 1])
+async def test_a_subcall_budget_that_stops_the_reading_ends_as_budget_exhausted_with_the_evidence(
+    allowed: int,
+) -> None:
+    root = GuidedRoot(reader_of("7391-KESTREL"))
+    result = await RLM(root, sub_lm=root.reader, budget=Budget(max_subcalls=allowed)).acompletion(
+        "What is the launch code for the Aurora project?", context=TEXT
+    )
+    assert result.status == "budget_exhausted" and "sub-call budget" in result.stop_reason
+    assert "Work with" not in result.stop_reason  # the engine's advice to a model is no reason for a user
+    assert result.answer.startswith("No short answer could be verified (the budget refused the reading)")
+    assert "[line 401] The launch code for the Aurora project is 7391-KESTREL." in result.answer
+
+
+async def test_counting_needs_no_subcall_budget() -> None:
+    root = GuidedRoot(reader_of("7391-KESTREL"))
+    result = await RLM(root, sub_lm=root.reader, budget=Budget(max_subcalls=0)).acompletion(
+        "How many times does the word 'harbour' occur?", context=TEXT
+    )
+    assert (result.status, result.answer.split("\n")[0]) == ("finished", "200")

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlmx import prompts
+from rlmx.budget import BudgetExhausted
 from rlmx.errors import SandboxError
 from rlmx.lm import guided_cells
 from rlmx.lm.base import LM, Completion, CountsTokens, Message, Usage, message_token_bound
 
 _LIBRARY = inspect.getsource(guided_cells).replace("from __future__ import annotations\n", "")
 _READY = "guided index ready"
+_REFUSED = "guided reading refused by the budget: "
 READER_MAX_TOKENS = 32
 """Reply cap for a local reader: an answer is a few words; a small model left to run copies the passage."""
 
@@ -72,6 +74,10 @@ class GuidedRoot:
             text = self._index()
         elif turn == 2 and _READY in _last_user(messages):
             text = self._answer(query)
+        elif turn == 3 and _REFUSED in _last_user(messages):
+            # the evidence is in the answer buffer; the budget that refused the reading ends the run (exit 3)
+            why = _last_user(messages).split(_REFUSED, 1)[1].split("\n", 1)[0].strip()
+            raise BudgetExhausted("max_subcalls", why or "the sub-call budget refused the reading")
         else:
             step = "index the context" if turn == 2 else "answer"
             raise GuidedCellFailed(f"the guided root's cell to {step} failed: {_failure(_last_user(messages))}")
@@ -99,7 +105,10 @@ class GuidedRoot:
             "if _guided['kind'] == 'error':\n"
             "    raise RuntimeError(_guided['answer'])\n"
             "answer['content'] = _guided['answer']\n"
-            "FINAL(_guided['answer'])\n"
+            "if _guided['kind'] == 'budget':\n"
+            f"    print({_REFUSED!r} + _guided['why'])\n"
+            "else:\n"
+            "    FINAL(_guided['answer'])\n"
             "```"
         )
 

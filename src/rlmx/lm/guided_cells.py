@@ -25,6 +25,7 @@ import json
 import math
 import re
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -92,22 +93,83 @@ def _clean(text: str) -> str:
 # --- sources and units ----------------------------------------------------------------------------
 
 
-def collect_sources(variables: dict[str, Any]) -> list[tuple[str, str]]:
-    """The context variables as (source name, text) pairs: a str is one source, a dict (a folder) one per key,
-    a list one source with one item per line."""
-    sources: list[tuple[str, str]] = []
+def collect_sources(variables: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The context variables as sources: (name, text) for a str, (name, text, records) for a structured value (a
+    list, a JSON object), a dict of files (a folder) one source per file. `records` is [(location, fields)], one
+    per record, `fields` a {key: value text} dict; `text` then holds one rendered record per line (for counting)."""
+    sources: list[tuple[Any, ...]] = []
     for name, value in variables.items():
         if isinstance(value, str):
             sources.append((name, value))
-        elif isinstance(value, dict):
-            sources.extend((str(key), _as_text(item)) for key, item in value.items())
-        elif isinstance(value, list):
-            sources.append((name, "\n".join(" ".join(_as_text(item).split()) for item in value)))
+        elif isinstance(value, dict) and value and _folder(value):
+            sources.extend(_source(str(key), item) for key, item in value.items())
+        elif isinstance(value, list | dict):
+            sources.append(_source(name, value))
     return sources
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _folder(value: dict[Any, Any]) -> bool:
+    """A folder (file path -> its text or loaded document), not a JSON object: its keys are paths, or its values
+    are all multi-line texts."""
+    paths = all(isinstance(k, str) and re.search(r"[./]\w", k) for k in value)
+    return paths or all(isinstance(v, str) and "\n" in v.strip() for v in value.values())
+
+
+def _source(name: str, value: Any) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        return (name, value)
+    texts = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+    if texts and any(len(v) > UNIT_CHARS or "\n" in v.strip() for v in value):  # document pages: text, apart
+        return (name, "\n\n".join(value))
+    records = _records(value, "")
+    return (name, "\n".join(render(fields) for _, fields in records), records)
+
+
+def _records(value: Any, path: str) -> list[tuple[str, dict[str, str]]]:
+    """A JSON value cut into records: each item of a list, the scalar fields of an object (its lists and objects
+    are records of their own, under their path), a scalar alone. Locations are Python index paths."""
+    if isinstance(value, list):
+        found: list[tuple[str, dict[str, str]]] = []
+        for i, item in enumerate(value):
+            where = f"{path}[{i}]"
+            if _container(item):  # a record holding records (a team with its players): those, by path
+                found.extend(_records(item, where))
+            else:
+                found.append((where, _fields(item)))
+        return found
+    if isinstance(value, dict):
+        flat = {str(k): v for k, v in value.items() if not _container(v)}
+        found = [(path, _fields(flat))] if flat else []
+        for key, item in value.items():
+            if _container(item):
+                found.extend(_records(item, f"{path}[{str(key)!r}]"))
+        return found
+    return [(path, _fields(value))]
+
+
+def _container(value: Any) -> bool:
+    """A value that holds records of its own (not a list of a few scalars, which stays a field)."""
+    return isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value))
+
+
+def _fields(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): _scalar(v) for k, v in value.items()}
+    return {"": _scalar(value)}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_scalar(v) for v in value)
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return " ".join(text.split())
+
+
+def render(fields: dict[str, str]) -> str:
+    """A record as text a small model reads: "name: Maria Lindqvist; role: goalkeeper" (a bare value alone)."""
+    return "; ".join(f"{k}: {v}" if k else v for k, v in fields.items())
 
 
 def detect_shape(text: str) -> str:
@@ -131,31 +193,116 @@ def detect_shape(text: str) -> str:
     return "paragraphs"
 
 
-def split_units(sources: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[str]]:
+def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Every source cut into units, and each source's shape. A unit is a dict: `text` (whitespace collapsed),
     `name` (verse reference, entry name, record key or section heading; may be ""), `where` (human-readable
     location), `source`, `line` (1-based) and `kind` ("line", "verse", "entry", "paragraph")."""
     units: list[dict[str, Any]] = []
     shapes: list[str] = []
-    for source, text in sources:
-        shape = detect_shape(text)
+    for source in sources:
+        name, text = source[0], source[1]
+        shape = "records" if len(source) > 2 else detect_shape(text)
+        if shape == "paragraphs" and len(text) < 200_000 and table_of(text.split("\n")) is not None:
+            shape = "records"  # a small table (a few CSV rows): one unit per row, never one for the whole table
         shapes.append(shape)
-        prefix = f"{source}, " if len(sources) > 1 else ""
-        if shape == "records":
+        prefix = f"{name}, " if len(sources) > 1 else ""
+        if len(source) > 2:
+            made = _structured_units(source[2])
+        elif shape == "records":
             made = _record_units(text)
         elif shape == "verses":
             made = _verse_units(text)
         else:
             made = _paragraph_units(text, entries=shape == "entries")
         for unit in made:
-            unit["source"] = source
+            unit["source"] = name
             unit["where"] = prefix + unit["where"]
         units.extend(made)
     return units, shapes
 
 
+def _record_unit(fields: dict[str, str], line: int, where: str) -> dict[str, Any]:
+    """One record as one unit: its fields rendered as "key: value" text, its first value as its name. `fields`
+    (the values, lower-cased) let an answer be checked as a whole field of this record only."""
+    name = next((v for v in fields.values() if v), "")[:40]
+    return {
+        "text": render(fields),
+        "name": name,
+        "where": f"{where} ({name})" if name else where,
+        "line": line,
+        "kind": "line",
+        "fields": [v.lower() for v in fields.values()],
+    }
+
+
+def _structured_units(records: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]]:
+    """One unit per record of a structured value; the location counts records (1-based) and gives the index path
+    when the record is nested ("record 3, ['players'][1]")."""
+    units = []
+    for number, (path, fields) in enumerate(records, 1):
+        nested = path and path != f"[{number - 1}]"
+        units.append(_record_unit(fields, number, f"record {number:,}" + (f", {path}" if nested else "")))
+    return units
+
+
+def table_of(lines: list[str]) -> tuple[str, list[str] | None] | None:
+    """Whether lines are a table: ("json", None) for JSON Lines, (delimiter, header or None) for delimited rows
+    with the same number (2 or more) of fields each; None for anything else (prose, a list of sentences)."""
+    rows = [line.strip() for line in lines if line.strip()]
+    if len(rows) < 2:
+        return None
+    if all(r.startswith("{") and r.endswith("}") for r in rows):
+        return ("json", None)
+    if any(r.endswith((".", "!", "?")) for r in rows[:50]):
+        return None  # sentences
+    sample = rows[:2000]
+    for delimiter in ",\t;|":
+        if delimiter not in sample[0]:
+            continue
+        widths = {len(_cells(r, delimiter)) for r in sample}
+        if len(widths) == 1 and widths.pop() >= 2:
+            first = _cells(rows[0], delimiter)
+            header = (
+                delimiter in ",\t"
+                and all(c and len(c) <= 40 and not re.search(r"\d", c) for c in first)
+                and len(set(first)) == len(first)
+            )
+            return (delimiter, first if header else None)
+    return None
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    import csv
+
+    try:
+        return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+    except (csv.Error, StopIteration):
+        return line.split(delimiter)
+
+
 def _record_units(text: str) -> list[dict[str, Any]]:
+    """One unit per line of a record file; a table with a header row gets "column: value" units (the header
+    itself is no unit), JSON Lines their fields. Locations are file lines."""
     lines = text.split("\n")
+    table = table_of(lines[:2000])
+    if table is not None and (table[0] == "json" or table[1] is not None):
+        separator, header = table
+        units = []
+        header_line = next(i for i, line in enumerate(lines) if line.strip())
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or (header is not None and number == header_line + 1):
+                continue
+            if separator == "json":
+                try:
+                    fields = _fields(json.loads(line))
+                except ValueError:
+                    fields = {"": " ".join(line.split())}
+            else:
+                cells = _cells(line, separator)
+                keys = header or []
+                fields = {(keys[i] if i < len(keys) else ""): c for i, c in enumerate(cells)}
+            units.append(_record_unit(fields, number, f"line {number:,}"))
+        return units
     sample = [line for line in lines[:2000] if line.strip()]
     delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
     units = []
@@ -246,6 +393,12 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
+        if len(block) >= 2 and table_of(block) is not None:  # rows of a table inside prose: a unit each
+            for unit in _record_units("\n".join(block)):
+                unit["line"] += start - 1
+                unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{label}'" if label else "")
+                units.append(unit)
+            return
         body = _clean(" ".join(" ".join(block).split()))
         for piece in _pieces(body):
             units.append(_paragraph(label, piece, start, "entry" if entries and label else "paragraph", entries))
@@ -321,10 +474,12 @@ class Index:
         self.units = units
         self.engine = "fts5"
         self._cache: dict[str, set[int]] = {}
+        self._lock = threading.Lock()
         try:
             import sqlite3
 
-            db = sqlite3.connect(":memory:")
+            # cells may run on different threads (the inprocess tier): one connection, shared under a lock
+            db = sqlite3.connect(":memory:", check_same_thread=False)
             db.execute("CREATE VIRTUAL TABLE u USING fts5(name, body, tokenize='porter unicode61 remove_diacritics 2')")
             db.executemany(
                 "INSERT INTO u(rowid, name, body) VALUES (?, ?, ?)",
@@ -350,7 +505,8 @@ class Index:
         if term not in self._cache:
             if self._db is not None:
                 query = "SELECT rowid FROM u WHERE u MATCH ?"
-                self._cache[term] = {r[0] for r in self._db.execute(query, (self._phrase(term),))}
+                with self._lock:
+                    self._cache[term] = {r[0] for r in self._db.execute(query, (self._phrase(term),))}
             else:
                 parts = [stem(t) for t in _WORD.findall(_spaced(term).lower())]
                 found = set(self._postings.get(parts[0], {})) if parts else set()
@@ -365,7 +521,8 @@ class Index:
         if self._db is not None:
             match = " OR ".join(self._phrase(t) for t in terms)
             query = "SELECT rowid, bm25(u, 4.0, 1.0) FROM u WHERE u MATCH ? ORDER BY bm25(u, 4.0, 1.0) LIMIT ?"
-            return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
+            with self._lock:
+                return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
         scores: dict[int, float] = {}
         n = len(self.units)
         for term in terms:
@@ -378,7 +535,7 @@ class Index:
         return sorted(scores.items(), key=lambda item: -item[1])[:limit]
 
 
-def build_index(sources: list[tuple[str, str]]) -> dict[str, Any]:
+def build_index(sources: list[tuple[Any, ...]]) -> dict[str, Any]:
     """Units, their index and the text's most frequent words (never answers on their own). Timed."""
     started, cpu = time.perf_counter(), time.process_time()
     units, shapes = split_units(sources)
@@ -405,7 +562,7 @@ def build_index(sources: list[tuple[str, str]]) -> dict[str, Any]:
 
 def describe(state: dict[str, Any]) -> str:
     kinds = Counter(u["kind"] for u in state["units"])
-    chars = sum(len(text) for _, text in state["sources"])
+    chars = sum(len(source[1]) for source in state["sources"])
     return (
         f"searchable text: {chars:,} characters in {len(state['sources'])} source(s), shape "
         f"{'/'.join(sorted(set(state['shapes'])))}; units: "
@@ -495,7 +652,7 @@ def rank(
         extra = sum(1 for w in _WORD.findall(unit["text"].lower()) if stem(w) not in stems and w not in STOPWORDS)
         # a record whose field is exactly what the question names ("EURO SIGN", not "BANKNOTE WITH EURO SIGN")
         exact = unit["kind"] == "line" and any(
-            field.strip().lower() in salient for field in re.split(r"[;|\t]", unit["text"])
+            field.strip().lower() in salient for field in unit.get("fields") or re.split(r"[;|\t]", unit["text"])
         )
         # drawings and tables (box characters, rules) are poor reading for a small model
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
@@ -662,7 +819,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             pieces[-1].append(word)
     fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
+    if unit.get("fields"):  # a record: the answer is one of its own fields (a part of a long one), never a key
+        fields = set(unit["fields"])
     for piece in pieces:
+        whole = _phrase_in(text, piece) if piece else None
         while piece and is_filler(piece[0]):
             piece = piece[1:]
         while piece and is_filler(piece[-1]):
@@ -670,7 +830,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if not piece or len(piece) > 10:
             continue
         core = _phrase_in(text, piece) or " ".join(piece)
-        if fields is not None and len(fields) > 2 and core.lower() not in fields:
+        if unit.get("fields") and not _in_a_field(core, unit["fields"]):
+            if whole is None or whole.lower() not in unit["fields"]:
+                continue
+            core = whole  # a whole field with a word the table repeats ("Player 043"): the field, as written
+        elif not unit.get("fields") and fields is not None and len(fields) > 2 and core.lower() not in fields:
             continue  # in a record, an answer is a whole field
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
@@ -680,6 +844,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
     return fitting[0] if fitting else None
+
+
+def _in_a_field(span: str, fields: list[str]) -> bool:
+    """`span` is a whole field, or a phrase inside one long (free-text) field."""
+    span = " ".join(span.lower().split())
+    if span in fields:
+        return True
+    return any(len(f.split()) > 6 and re.search(rf"(?<!\w){re.escape(span)}(?!\w)", f) for f in fields)
 
 
 def _phrase_in(text: str, words: list[str]) -> str | None:
@@ -768,7 +940,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     question is not one, or does not name what to count."""
     q = " ".join(query.strip().split())
     units = state["units"]
-    text_of = "\n".join(text for _, text in state["sources"])
+    text_of = "\n".join(source[1] for source in state["sources"])
     m = (
         re.match(
             r"(?i)how (?:many times|often) (?:does|do|is|are|did|was|were|has|have) (?:the (?:word|name|term|string) )?"
@@ -814,7 +986,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         kind = _KINDS[m.group(1).lower()]
         target = _present_suffix(target, text_of)
         if kind == "line":
-            pool_lines = [line for _, text in state["sources"] for line in text.split("\n") if line.strip()]
+            pool_lines = [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
             hits_n = sum(1 for line in pool_lines if _occurrences(target, line))
             return (
                 f"{hits_n:,}\nCounted: lines holding '{target}' as a whole word (case-insensitive), "
@@ -832,7 +1004,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and m.group(1).lower() in _KINDS:
         kind = _KINDS[m.group(1).lower()]
         if kind == "line":
-            n = sum(1 for _, text in state["sources"] for line in text.split("\n") if line.strip())
+            n = sum(1 for source in state["sources"] for line in source[1].split("\n") if line.strip())
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         names = _names(pool) if kind in ("entry", "verse") else []
@@ -925,8 +1097,9 @@ def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
     """Count, or rank the units, read the best few with the sub-LM, verify, answer. Returns {"answer", "found",
-    "kind" ("count", "answer", "evidence", "not_found", or "error" when every sub-call failed), "report"}, the
-    report holding each phase's time."""
+    "kind" ("count", "answer", "evidence", "not_found", "error" when every sub-call failed, "budget" when a budget
+    refused sub-calls and nothing verified: then "why" says which), "report"}, the report holding each phase's
+    time."""
     started = time.perf_counter()
     report = []
     counted = count_answer(state, query)
@@ -959,7 +1132,8 @@ def guided_answer(
     replies = dict(zip(prompts, ask(prompts), strict=True))
     report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
     failed = [r for r in replies.values() if r.startswith("Error:")]
-    if failed and len(failed) == len(replies):  # the reader is broken: say so, never pass it off as an answer
+    refused = [r for r in failed if "budget" in r.lower()]  # a limit the caller set, not a broken reader
+    if failed and len(failed) == len(replies) and not refused:  # the reader is broken: say so, never answer
         return {
             "answer": f"every sub-call failed: {failed[0][:300]}",
             "found": False,
@@ -981,5 +1155,12 @@ def guided_answer(
             answer = f"{span}\nFrom {_quote(unit)}{also}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     quoted = "\n".join(_quote(u) for u in good[:reads])
+    if refused:  # the budget stopped the reading: the evidence is the best answer, and the run says why
+        why = re.split(r"(?<=\w)\. ", refused[0].removeprefix("Error:").strip())[0][:300]  # not the advice to LMs
+        report.append(f"the budget refused the reading: {why}")
+        answer = (
+            f"No short answer could be verified (the budget refused the reading). The best matching passages:\n{quoted}"
+        )
+        return {"answer": answer, "found": True, "kind": "budget", "report": "\n".join(report), "why": why}
     answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
