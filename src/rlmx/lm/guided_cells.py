@@ -245,9 +245,10 @@ def _structured_units(records: list[tuple[str, dict[str, str]]]) -> list[dict[st
     return units
 
 
-def table_of(lines: list[str]) -> tuple[str, list[str] | None] | None:
+def table_of(lines: list[str], *, strict: bool = False) -> tuple[str, list[str] | None] | None:
     """Whether lines are a table: ("json", None) for JSON Lines, (delimiter, header or None) for delimited rows
-    with the same number (2 or more) of fields each; None for anything else (prose, a list of sentences)."""
+    with the same number (2 or more) of fields each; None for anything else (prose, a list of sentences).
+    `strict` (a block inside prose, where wrapped sentences must not pass): short cells, no line ending in ":"."""
     rows = [line.strip() for line in lines if line.strip()]
     if len(rows) < 2:
         return None
@@ -259,7 +260,12 @@ def table_of(lines: list[str]) -> tuple[str, list[str] | None] | None:
     for delimiter in ",\t;|":
         if delimiter not in sample[0]:
             continue
-        widths = {len(_cells(r, delimiter)) for r in sample}
+        cells = [_cells(r, delimiter) for r in sample]
+        if strict and any(
+            r.endswith(":") or any(len(c.split()) > 5 for c in row) for r, row in zip(sample, cells, strict=True)
+        ):
+            return None
+        widths = {len(row) for row in cells}
         if len(widths) == 1 and widths.pop() >= 2:
             first = _cells(rows[0], delimiter)
             header = (
@@ -393,7 +399,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
-        if len(block) >= 2 and table_of(block) is not None:  # rows of a table inside prose: a unit each
+        if len(block) >= 2 and table_of(block, strict=True) is not None:  # rows of a table inside prose: a unit each
             for unit in _record_units("\n".join(block)):
                 unit["line"] += start - 1
                 unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{label}'" if label else "")
