@@ -195,3 +195,44 @@ async def test_a_decoy_that_shares_every_word_is_quoted_never_answered(local: Lo
         first.lower() in decoy.sentence.lower()  # a phrase of the decoy, quoted with it: never an invented code
         and decoy.sentence in result.answer
     )
+
+
+def ask(tmp_path: Path, question: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    environment["XDG_STATE_HOME"] = str(tmp_path / "state")
+    return subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", question, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_a_small_table_is_answered_from_the_matching_row_only(tmp_path: Path, suffix: str) -> None:
+    table = tmp_path / f"team{suffix}"
+    rows = [
+        ["name", "role", "team"],
+        ["Maria Lindqvist", "goalkeeper", "Blue Herons"],
+        ["Tom Berg", "striker", "Blue Herons"],
+    ]
+    table.write_text("\n".join(("\t" if suffix == ".tsv" else ",").join(r) for r in rows) + "\n")
+    completed = ask(tmp_path, "Who is the goalkeeper of the Blue Herons?", "-c", str(table), "--sandbox", "inprocess")
+    assert completed.returncode == 0, completed.stderr
+    first, rest = completed.stdout.split("\n", 1)
+    assert first in ("Maria Lindqvist", "No short answer could be verified. The best matching passages:")
+    assert rest.split("\n")[0].endswith(
+        "[record 1 (Maria Lindqvist)] name: Maria Lindqvist; role: goalkeeper; team: Blue Herons"
+    )
+
+
+def test_no_subcall_budget_ends_as_budget_exhausted_with_the_evidence(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "aurora_report.txt"
+    completed = ask(
+        tmp_path, "What is the launch code for the Aurora project?", "-c", str(example), "--max-subcalls", "0"
+    )
+    assert completed.returncode == 3, completed.stderr
+    assert completed.stdout.startswith("No short answer could be verified (the budget refused the reading)")
+    assert "7391-KESTREL" in completed.stdout and "Traceback" not in completed.stderr
