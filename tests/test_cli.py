@@ -775,3 +775,40 @@ def test_a_ctrl_c_while_the_rlmx_command_loads_quits_with_130_and_no_traceback(t
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.endswith(
         "True\n"
     )
+
+
+def test_price_flag_lets_a_usd_budget_run_with_a_model_the_database_does_not_know(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "hello world\n")
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    refused = run_cli(
+        "ask",
+        "Len?",
+        "-c",
+        notes,
+        "--model",
+        "my-gw-model",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--max-usd",
+        "1",
+        tmp_path=tmp_path,
+    )
+    assert refused.returncode == 2 and "--price MODEL=INPUT,OUTPUT" in refused.stderr
+    bad = run_cli("ask", "Len?", "-c", notes, "--scripted", script, "--price", "x=1", tmp_path=tmp_path)
+    assert bad.returncode == 2 and "MODEL=INPUT,OUTPUT" in bad.stderr and "Traceback" not in bad.stderr
+    proc = run_cli(
+        "ask",
+        "Len?",
+        "-c",
+        notes,
+        "--scripted",
+        script,
+        "--price",
+        "scripted=1,2",
+        "--max-usd",
+        "1",
+        "--json",
+        tmp_path=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["usage"]["cost_usd"] > 0  # priced by the flag, not free

@@ -110,6 +110,23 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _price(text: str) -> tuple[str, tuple[float, float]]:
+    """`MODEL=INPUT,OUTPUT`: a model's list price in USD per million input and output tokens."""
+    model, _, numbers = text.rpartition("=")
+    parts = numbers.split(",")
+    try:
+        if not model or len(parts) != 2:
+            raise ValueError
+        price = (float(parts[0]), float(parts[1]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected MODEL=INPUT,OUTPUT in USD per million tokens (e.g. my-model=0.25,2.0), got {text!r}"
+        ) from None
+    if not all(0 <= p < float("inf") for p in price):
+        raise argparse.ArgumentTypeError(f"prices must be 0 or more, got {text!r}")
+    return model, price
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlmx",
@@ -280,6 +297,14 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     limits.add_argument(
         "--max-usd", type=_positive_number, metavar="USD", help="spending budget of the run in USD (default: none)"
+    )
+    limits.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        metavar="MODEL=IN,OUT",
+        help="a model's price in USD per million input and output tokens, for --max-usd and the cost shown; "
+        "overrides the bundled price database (repeatable)",
     )
     limits.add_argument(
         "--cell-timeout",
@@ -671,6 +696,8 @@ def _make_rlm(
         options["max_context_bytes"] = args.max_context_bytes
     if getattr(args, "files", None):
         options["files"] = args.files
+    if getattr(args, "price", None):
+        options["prices"] = dict(args.price)
     if args.sandbox == "inprocess":
         from rlmx.sandbox.inprocess import UNSAFE_WARNING
 

@@ -145,7 +145,8 @@ class RLM:
             if unpriced:
                 raise InputError(
                     f"Budget.max_usd is set but no price is known for {', '.join(unpriced)}: pass "
-                    "prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM"
+                    "prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM "
+                    "(on the command line: --price MODEL=INPUT,OUTPUT)"
                 )
         self.max_concurrency = max_concurrency
         self.on_event = on_event
