@@ -528,7 +528,11 @@ class Engine:
 
     async def _final_request(self, feedback: str, max_iterations: int) -> NodeResult:
         """Iterations are spent: one last call asks for the answer in prose. Its code, if any, never becomes it."""
-        reason = f"max_iterations: all {max_iterations} turns used"
+        reason = (
+            f"max_iterations: all {max_iterations} turns used"
+            if max_iterations > 1
+            else "max_iterations: the 1 turn is used"
+        )
         self.messages.append(
             Message(role="user", content=f"{feedback}\n\n{prompts.FINAL_REQUEST.format(max_iterations=max_iterations)}")
         )
