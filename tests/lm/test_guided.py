@@ -443,3 +443,30 @@ async def test_counting_needs_no_subcall_budget() -> None:
         "How many times does the word 'harbour' occur?", context=TEXT
     )
     assert (result.status, result.answer.split("\n")[0]) == ("finished", "200")
+
+
+@pytest.mark.parametrize(
+    ("context", "where"),
+    [
+        (
+            ["Maria Lindqvist keeps goal for the Blue Herons.", "Tom Berg plays striker for the Blue Herons."],
+            "record 1",
+        ),
+        ("Squad notes.\n\n- Maria Lindqvist: goalkeeper, Blue Herons\n- Tom Berg: striker, Blue Herons\n", "line 3"),
+    ],
+    ids=["list-of-strings", "bulleted-list"],
+)
+async def test_items_of_a_list_are_units_of_their_own(context: Any, where: str) -> None:
+    for name, verified in (("Tom Berg", False), ("Maria Lindqvist", True)):
+        root = GuidedRoot(naming(name))
+        result = await RLM(root, sub_lm=root.reader).acompletion("Who keeps goal for the Blue Herons?", context=context)
+        first, quoted = result.answer.split("\n", 2)[:2]
+        assert (first == "Maria Lindqvist") is verified
+        assert quoted.startswith(("From [" + where, "[" + where)) and "Tom Berg" not in quoted
+
+
+def test_pages_of_a_document_are_sources_with_their_index() -> None:
+    pages = ["Intro page. " * 60, "Chapter one.\n\nThe launch code for the Aurora project is 7391-KESTREL."]
+    state = build_index(collect_sources({"context": pages}))
+    best = rank(state, search_terms("What is the launch code for the Aurora project?"))[0]
+    assert best["where"] == "context[1], line 3"

@@ -74,6 +74,7 @@ _NUMBERED = re.compile(r"^\s{0,4}(\d{1,3})[ \t]+(\S.*)$")
 _INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,3})[ \t]+(\S.*)$")
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
 _HEX_PREFIX = re.compile(r"\b(?:0x|U\+)(?=[0-9A-Fa-f]{2,6}\b)")
+_BULLET = re.compile(r"^\s{0,8}(?:[-*•+]|\d{1,3}[.)])\s+(?=\S)")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _DIRECTIVE = re.compile(r"^\s*\.\. ([\w:-]+):: ?(.*)$")
 _API_DIRECTIVES = frozenset(
@@ -95,16 +96,18 @@ def _clean(text: str) -> str:
 
 def collect_sources(variables: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The context variables as sources: (name, text) for a str, (name, text, records) for a structured value (a
-    list, a JSON object), a dict of files (a folder) one source per file. `records` is [(location, fields)], one
-    per record, `fields` a {key: value text} dict; `text` then holds one rendered record per line (for counting)."""
+    list, a JSON object), a dict of files (a folder) one source per file, a list of long texts (document pages)
+    one source per item ("context[2]"). `records` is [(location, fields)], one per record, `fields` a {key: value
+    text} dict; `text` then holds one rendered record per line (for counting)."""
     sources: list[tuple[Any, ...]] = []
     for name, value in variables.items():
         if isinstance(value, str):
             sources.append((name, value))
         elif isinstance(value, dict) and value and _folder(value):
-            sources.extend(_source(str(key), item) for key, item in value.items())
+            for key, item in value.items():
+                sources.extend(_sources(str(key), item))
         elif isinstance(value, list | dict):
-            sources.append(_source(name, value))
+            sources.extend(_sources(name, value))
     return sources
 
 
@@ -115,14 +118,14 @@ def _folder(value: dict[Any, Any]) -> bool:
     return paths or all(isinstance(v, str) and "\n" in v.strip() for v in value.values())
 
 
-def _source(name: str, value: Any) -> tuple[Any, ...]:
+def _sources(name: str, value: Any) -> list[tuple[Any, ...]]:
     if isinstance(value, str):
-        return (name, value)
+        return [(name, value)]
     texts = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-    if texts and any(len(v) > UNIT_CHARS or "\n" in v.strip() for v in value):  # document pages: text, apart
-        return (name, "\n\n".join(value))
+    if texts and any(len(v) > UNIT_CHARS or "\n" in v.strip() for v in value):  # pages: each a text of its own
+        return [(f"{name}[{i}]", text) for i, text in enumerate(value)]
     records = _records(value, "")
-    return (name, "\n".join(render(fields) for _, fields in records), records)
+    return [(name, "\n".join(render(fields) for _, fields in records), records)]
 
 
 def _records(value: Any, path: str) -> list[tuple[str, dict[str, str]]]:
@@ -398,6 +401,11 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             # a title labels what follows, and is a unit itself (a one-line text has nothing else)
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
+            return
+        if len(block) >= 2 and all(_BULLET.match(line) for line in block):  # a list: one unit per item
+            for offset, line in enumerate(block):
+                item = _clean(" ".join(_BULLET.sub("", line).split()))
+                units.append(_paragraph(label, item, start + offset, "paragraph", entries))
             return
         if len(block) >= 2 and table_of(block, strict=True) is not None:  # rows of a table inside prose: a unit each
             for unit in _record_units("\n".join(block)):
@@ -826,7 +834,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
     if unit.get("fields"):  # a record: the answer is one of its own fields (a part of a long one), never a key
-        fields = set(unit["fields"])
+        fields = set(unit["fields"]) if len(unit["fields"]) > 1 else None
     for piece in pieces:
         whole = _phrase_in(text, piece) if piece else None
         while piece and is_filler(piece[0]):
@@ -836,7 +844,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if not piece or len(piece) > 10:
             continue
         core = _phrase_in(text, piece) or " ".join(piece)
-        if unit.get("fields") and not _in_a_field(core, unit["fields"]):
+        if len(unit.get("fields") or ()) > 1 and not _in_a_field(core, unit["fields"]):
             if whole is None or whole.lower() not in unit["fields"]:
                 continue
             core = whole  # a whole field with a word the table repeats ("Player 043"): the field, as written
