@@ -176,7 +176,8 @@ async def test_client_disconnect_cancels_the_run_and_kills_the_worker(served: Se
         await stream.close()
     await ended(served, worker)
     types = [event.type for event in served.events]
-    assert "cell_start" in types and "cell" not in types and "run_end" not in types
+    assert "cell_start" in types and "cell" not in types
+    assert [e.data["status"] for e in served.events if e.type == "run_end"] == ["cancelled"]  # ended, not finished
     assert len(served.lm.calls) == 1
 
 
@@ -189,7 +190,7 @@ async def test_client_leaving_a_plain_request_cancels_the_run(served: Served, tm
         with pytest.raises(asyncio.CancelledError):
             await request
     await ended(served, worker)
-    assert "run_end" not in [event.type for event in served.events]
+    assert [e.data["status"] for e in served.events if e.type == "run_end"] == ["cancelled"]
 
 
 # --- errors -------------------------------------------------------------------------------------------

@@ -155,7 +155,13 @@ async def _probe(python: str) -> Probe:
     bwrap = shutil.which("bwrap")
     as_other: str | None = "not root: no separate uid"
     as_self: str | None = "bubblewrap is not installed"
-    if bwrap is not None and prefixes:
+    hidden = [p for p in prefixes if p == "/tmp" or p.startswith("/tmp/")]
+    if bwrap is not None and hidden:  # bubblewrap's /tmp is private and size-bound: the host's /tmp is not seen
+        as_other = as_self = (
+            f"{python} lives under /tmp ({hidden[0]}), which bubblewrap replaces with a private /tmp: use a Python "
+            "or virtual environment outside /tmp (sandbox_options={'python': ...})"
+        )
+    elif bwrap is not None and prefixes:
         check = [bwrap, *bwrap_arguments(prefixes, None), python, "-E", "-s", "-c", "pass"]
         if root:
             code, output = await _run(check, user=UID_BASE - 1)
