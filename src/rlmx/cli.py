@@ -40,6 +40,9 @@ from rlmx.commands import mcp as mcp_command
 from rlmx.commands import serve as serve_command
 from rlmx.commands import traces as traces_command
 from rlmx.commands import view as view_command
+from rlmx.commands.argtypes import count as _non_negative_int
+from rlmx.commands.argtypes import positive_int as _positive_int
+from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.lm.base import LM
@@ -78,36 +81,6 @@ class UsageError(Exception):
 
 
 # --- arguments ----------------------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _price(text: str) -> tuple[str, tuple[float, float]]:

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from rlmx.commands.argtypes import count as _count
+from rlmx.commands.argtypes import positive_int as _positive_int
+from rlmx.commands.argtypes import seconds as _seconds
 from rlmx.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,29 +43,9 @@ def _size(text: str) -> int:
     return value
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The flags of the server itself, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
-    from rlmx.cli import _port, _positive_int
+    from rlmx.cli import _port
 
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")

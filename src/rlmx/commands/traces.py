@@ -18,6 +18,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from rlmx.commands.argtypes import count as _count
+from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import redact_event
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace
@@ -58,26 +60,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where --redact writes (default: ./NAME.redacted.jsonl in the current folder; - for stdout)",
     )
     return parser
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _days(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text}")
-    return value
 
 
 def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:

@@ -1,0 +1,60 @@
+"""argparse `type=` functions shared by every command: a bad value is a usage error (exit 2) that says why."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _whole(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < least:
+        bound = "0 or more" if least == 0 else f"at least {least}"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more."""
+    return _whole(text, 0)
+
+
+def positive_int(text: str) -> int:
+    """A whole number, 1 or more."""
+    return _whole(text, 1)
+
+
+def _finite(text: str, unit: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number{unit}, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A finite number above 0."""
+    value = _finite(text, "")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds, 0 or more."""
+    value = _finite(text, " of seconds")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+    return value
+
+
+def days(text: str) -> float:
+    """A finite number of days, 0 or more."""
+    value = _finite(text, " of days")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text}")
+    return value
