@@ -14,23 +14,20 @@ real RLM engine with a ScriptedLM; the others run directly against the sandbox.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hostile.hostinfo import HOST
+from hostile.harness import SUITE_OPTIONS, expected_outcome, launcher, open_sandbox, run
 from rlmx import RLM, Budget
-from rlmx.context import prepare
 from rlmx.events import Event
 from rlmx.lm import Message, ScriptedLM
 from rlmx.result import Result
-from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 
 B, X, P, S, K, R = "blocked", "exposed", "private", "soft", "hard", "residual"
 
@@ -68,38 +65,8 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 
 def expected(case: str, tier: str) -> str:
-    """The expected outcome of `case` on `tier`, on this host (see conftest.HOST)."""
-    row = EXPECTED[case]
-    if tier == "subprocess" and HOST.get("subprocess") == "uid" and "subprocess-uid" in row:
-        return row["subprocess-uid"]
-    return row.get(tier) or row["isolated"]
-
-
-SUITE_OPTIONS: dict[str, Any] = {"hard_timeout_grace": 1.0}
-"""Every case runs with the tier's defaults except a shorter grace before the hard kill, to keep CI fast."""
-
-
-def launcher(tier: str) -> tuple[str, dict[str, Any]]:
-    return ("isolated", {"mode": "landlock"}) if tier == "isolated-landlock" else (tier, {})
-
-
-@contextlib.asynccontextmanager
-async def open_sandbox(tier: str, context: Any = "the context", **options: Any) -> AsyncIterator[Sandbox]:
-    name, extra = launcher(tier)
-    box = create_sandbox(name, **{**({} if name == "inprocess" else SUITE_OPTIONS), **extra, **options})
-    await box.start([prepare("context", context)])
-    try:
-        yield box
-    finally:
-        await box.close()
-
-
-async def no_calls(call: SubCall) -> list[SubCallResult]:
-    return [SubCallResult(False, error="no sub-calls in this case")] * len(call.items)
-
-
-async def run(box: Sandbox, code: str, timeout: float = 5.0) -> CellResult:
-    return await box.run_cell(code, calls=no_calls, timeout=timeout)
+    """The expected outcome of `case` on `tier`, on this host."""
+    return expected_outcome(EXPECTED[case], tier)
 
 
 def host_rss() -> int:

@@ -18,17 +18,17 @@ import secrets
 import signal
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hostile.hostinfo import HOST
+from hostile.harness import SUITE_OPTIONS, expected_outcome, launcher, open_sandbox, run
 from rlmx import RLM
 from rlmx.context import prepare
 from rlmx.lm import Message, ScriptedLM
-from rlmx.sandbox import CellResult, SubCall, SubCallResult, create_sandbox
+from rlmx.sandbox import CellResult, SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
 B, X, P, K, R = "blocked", "exposed", "private", "hard", "residual"
@@ -65,32 +65,7 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 
 def expected(case: str, tier: str) -> str:
-    row = EXPECTED[case]
-    if tier == "subprocess":
-        return row.get(f"subprocess-{HOST.get('subprocess')}") or row["subprocess"]
-    return row.get(tier) or row["isolated"]
-
-
-OPTIONS: dict[str, Any] = {"hard_timeout_grace": 1.0}
-
-
-@contextlib.asynccontextmanager
-async def sandbox(tier: str, context: Any = "the context", **options: Any) -> AsyncIterator[Any]:
-    name, extra = ("isolated", {"mode": "landlock"}) if tier == "isolated-landlock" else (tier, {})
-    box = create_sandbox(name, **{**OPTIONS, **extra, **options})
-    await box.start([prepare("context", context)])
-    try:
-        yield box
-    finally:
-        await box.close()
-
-
-async def no_calls(call: SubCall) -> list[SubCallResult]:
-    return [SubCallResult(False, error="no sub-calls in this case")] * len(call.items)
-
-
-async def run(box: Any, code: str, timeout: float = 5.0) -> CellResult:
-    return await box.run_cell(code, calls=no_calls, timeout=timeout)
+    return expected_outcome(EXPECTED[case], tier)
 
 
 def attempts(result: CellResult) -> dict[str, Any]:
@@ -143,7 +118,7 @@ async def test_host_proc(tier: str, host_secrets: int, host_key: str) -> None:
         f"attempt('cmdline', lambda: open('/proc/{host}/cmdline', 'rb').read())\n"
         "print(json.dumps(out))"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
     got = succeeded(found, "environ", "mem", "fd", "deleted", "dotenv", "root")
     assert (X if got else B) == expected("host_proc_secrets", tier), found
@@ -171,7 +146,7 @@ print(json.dumps(out))
 async def test_ptrace_and_process_vm_readv(tier: str) -> None:
     marker = b"rlmx-host-marker"
     address = id(marker) + 32  # a bytes object's data, close enough: a successful read is the failure
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, PTRACE % (os.getpid(), address, os.getpid())))
     got = [k for k, v in found.items() if v == "ok"]
     assert (X if got else B) == expected("ptrace_and_vm_readv", tier), found
@@ -180,7 +155,7 @@ async def test_ptrace_and_process_vm_readv(tier: str) -> None:
 async def test_other_runs_context(tier: str) -> None:
     """Another run's context: its files (in any run dir), and its zygote's and worker's memory."""
     secret = f"SECRET-{secrets.token_hex(8)}"
-    async with sandbox(tier, context=secret) as other:
+    async with open_sandbox(tier, context=secret) as other:
         assert isinstance(other, SubprocessSandbox) and other._zygote is not None and other._worker is not None
         pids = [other._zygote.process.pid, other._worker.pid]
         code = TRY + (
@@ -194,7 +169,7 @@ async def test_other_runs_context(tier: str) -> None:
             "    attempt(f'environ {pid}', lambda: open(f'/proc/{pid}/environ', 'rb').read())\n"
             "print(json.dumps(out))"
         )
-        async with sandbox(tier) as box:
+        async with open_sandbox(tier) as box:
             found = attempts(await run(box, code))
     got = [k for k, v in found.items() if v.startswith("ok:")]
     assert (X if got else B) == expected("other_runs_context", tier), found
@@ -210,7 +185,7 @@ async def test_symlinks_out_of_the_work_dir(tier: str, tmp_path: Path) -> None:
         f"import os\nos.symlink({str(keep)!r}, 'escape')\nos.symlink('/', 'root')\n"
         "with open('fill', 'wb') as f:\n    for _ in range(48):\n        f.write(b'x' * (1 << 20))\n"
     )
-    async with sandbox(tier, disk_limit_bytes=32 << 20) as box:
+    async with open_sandbox(tier, disk_limit_bytes=32 << 20) as box:
         await run(box, code)
         await asyncio.sleep(0.3)  # the disk watcher (where there is one) empties the work dir
         await run(box, "print(1)")
@@ -227,7 +202,7 @@ async def test_inherited_descriptors(tier: str, tmp_path: Path) -> None:
         "        seen.append(os.pread(fd, 100, 0))\n    except OSError:\n        pass\nprint(seen)"
     )
     try:
-        async with sandbox(tier) as box:
+        async with open_sandbox(tier) as box:
             result = await run(box, code)
     finally:
         os.close(fd)
@@ -239,7 +214,7 @@ async def test_inherited_descriptors(tier: str, tmp_path: Path) -> None:
 async def test_slow_and_partial_frames(tier: str) -> None:
     """A header that announces 100 bytes and sends 10, then silence; and half a header: a hard kill, never a hang."""
     partial = "import os, sys, time\nos.write(int(sys.argv[1]), {data!r})\ntime.sleep(30)"
-    async with sandbox(tier, hard_timeout_grace=0.3) as box:
+    async with open_sandbox(tier, hard_timeout_grace=0.3) as box:
         first = await run(box, partial.format(data=b"\x00\x00\x00\x64" + b"{" * 10), timeout=0.2)
         second = await run(box, partial.format(data=b"\x00\x00"), timeout=0.2)
         after = await run(box, "print(len(context))")
@@ -272,13 +247,15 @@ def test_forged_final_that_answers_the_sync_ping(tier: str, host_key: str) -> No
     """A cell that forges its own result and then plays the worker's loop is the worker, as far as anything in
     its process can tell: it can finish the run with a value, exactly as FINAL() would. No capability comes
     with it: the forged answer holds only what the cell could see, and the host stays consistent."""
-    name, extra = ("isolated", {"mode": "landlock"}) if tier == "isolated-landlock" else (tier, {})
+    name, extra = launcher(tier)
     replies = iter(["```repl\n" + FORGE_AND_PONG + "\n```", "```repl\nFINAL('real')\n```"])
 
     def reply(messages: list[Message]) -> str:
         return next(replies)
 
-    result = RLM(ScriptedLM(reply), sandbox=name, sandbox_options={**OPTIONS, **extra}).completion("q", context="c")
+    result = RLM(ScriptedLM(reply), sandbox=name, sandbox_options={**SUITE_OPTIONS, **extra}).completion(
+        "q", context="c"
+    )
     outcome = R if result.answer in ("FORGED None", "real") else X
     assert outcome == expected("forged_final_answering_sync", tier), result.answer
     assert host_key not in str(result.answer)
@@ -290,7 +267,7 @@ async def test_deep_json(tier: str) -> None:
         'import os, struct, sys, time\nbody = b\'{"t": "result", "x": \' + '
         f"{deep.encode()!r} + b'}}'\nos.write(int(sys.argv[1]), struct.pack('>I', len(body)) + body)\ntime.sleep(5)"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         forged = await run(box, code)
         nested = await run(box, "x = []\nfor _ in range(100000):\n    x = [x]\nFINAL(x)")
         after = await run(box, "print(len(context))")
@@ -305,7 +282,7 @@ async def test_huge_batch(tier: str) -> None:
         served.append(len(call.items))
         return [SubCallResult(True, text="ok")] * len(call.items)
 
-    async with sandbox(tier, max_calls_per_cell=100) as box:
+    async with open_sandbox(tier, max_calls_per_cell=100) as box:
         result = await box.run_cell("r = llm_query_batched(['x'] * 200_000)\nprint(r[-1])", calls=calls, timeout=20)
     refused = "sub-call" in (result.error or "") + result.stdout and sum(served) <= 100
     assert (B if refused else X) == expected("huge_batch", tier), (result, sum(served))
@@ -334,7 +311,7 @@ async def test_signals_to_the_host(tier: str) -> None:
     received: list[int] = []
     previous = signal.signal(signal.SIGWINCH, lambda signum, frame: received.append(signum))
     try:
-        async with sandbox(tier) as box:
+        async with open_sandbox(tier) as box:
             found = attempts(await run(box, SIGNALS % (os.getpid(), os.getpid())))
             await asyncio.sleep(0.2)
     finally:
@@ -349,7 +326,7 @@ async def test_signals_to_the_sandboxs_own_zygote(tier: str) -> None:
         "fcntl.fcntl(r, 10, int(signal.SIGKILL))\nfcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK)\n"
         "os.write(w, b'x')"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         zygote = box._zygote
         result = await run(box, code)
         await asyncio.sleep(0.2)
@@ -366,7 +343,7 @@ async def test_proc_1(tier: str) -> None:
         "attempt('environ', lambda: open('/proc/1/environ', 'rb').read())\n"
         "attempt('kill', lambda: os.kill(1, 0))\nprint(json.dumps(out))"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
     got = succeeded(found, "environ", "kill")
     assert (X if got else B) == expected("proc_1", tier), found
@@ -406,7 +383,7 @@ async def test_unix_sockets_by_path_and_abstract(tier: str, unix_listeners: Any)
         f"attempt('path', lambda: connect({path!r}))\nattempt('abstract', lambda: connect({abstract!r}))\n"
         "print(json.dumps(out))"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
     heard = [_accepted(s) for s in servers]
     assert (X if any(heard) else B) == expected("unix_sockets", tier), found
@@ -434,7 +411,7 @@ async def test_dns_and_ipv6(tier: str) -> None:
         code += f"attempt('ipv6', lambda: socket.create_connection(('::1', {six.getsockname()[1]}), timeout=2))\n"
     code += "print(json.dumps(out))"
     try:
-        async with sandbox(tier) as box:
+        async with open_sandbox(tier) as box:
             found = attempts(await run(box, code))
         heard = []
         with contextlib.suppress(BlockingIOError):
@@ -460,7 +437,7 @@ async def test_memory_outside_the_heap(tier: str) -> None:
         "    if key < 0:\n        raise OSError(ctypes.get_errno(), 'shmget')\n    libc.shmctl(key, 0, None)\n"
         "    return key\nattempt('sysv', shm)\nprint(json.dumps(out))"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
     got = succeeded(found, "mmap", "memfd", "sysv")
     assert (X if got else B) == expected("hidden_memory", tier), found
@@ -486,7 +463,7 @@ async def test_disk_in_aggregate(tier: str) -> None:
     """Twelve files of 16 MiB (each under the per-file limit), half in the work dir and half in the temp dir,
     against a 64 MiB bound for the run: ENOSPC (a sized tmpfs) or a restart (the watcher), and nothing kept."""
     limit = 64 << 20
-    async with sandbox(tier, disk_limit_bytes=limit) as box:
+    async with open_sandbox(tier, disk_limit_bytes=limit) as box:
         result = await run(box, DISK, timeout=20)
         await asyncio.sleep(0.3)
         after = await run(box, "print(len(context))")
@@ -504,7 +481,7 @@ async def test_a_thread_that_outlives_its_cell(tier: str) -> None:
         "        for _ in range(64):\n            f.write(b'x' * (1 << 20))\n"
         "threading.Thread(target=hog, daemon=True).start()"
     )
-    async with sandbox(tier, disk_limit_bytes=32 << 20) as box:
+    async with open_sandbox(tier, disk_limit_bytes=32 << 20) as box:
         first = await run(box, code)
         await asyncio.sleep(0.8)
         after = await run(box, "print(len(context))")
@@ -517,7 +494,7 @@ async def test_a_thread_that_outlives_its_cell(tier: str) -> None:
 async def test_c_stack_overflow(tier: str) -> None:
     # Python-to-Python calls use no C stack; a lambda called from map() does, at every level
     code = "import sys\nsys.setrecursionlimit(10**7)\ndef f():\n    return next(map(lambda _: f(), [0]))\nf()"
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         result = await run(box, code)
         after = await run(box, "print(len(context))")
     outcome = K if result.status == "restarted" and after.stdout == "11\n" else X
@@ -539,7 +516,7 @@ async def test_every_way_to_exit(tier: str) -> None:
     """Each way out of the interpreter, one after the other in one sandbox: the host hears of it and the next
     cell runs with the contexts back."""
     outcomes = []
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         for leave in EXITS:
             result = await run(box, f"import os, signal, sys\n{leave}")
             after = await run(box, "print(len(context))")
@@ -549,7 +526,7 @@ async def test_every_way_to_exit(tier: str) -> None:
 
 
 async def test_closed_stdio(tier: str) -> None:
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         await run(box, "import os\nfor fd in (0, 1, 2):\n    os.close(fd)")
         result = await run(box, "print('still here')\nimport sys\nprint('err', file=sys.stderr)\nraise ValueError(1)")
         after = await run(box, "print(len(context))")
@@ -569,7 +546,7 @@ async def test_zip_bomb(tier: str) -> None:
     """1 GiB from about 1 MB, inflated in memory (RLIMIT_AS, here 192 MiB) and streamed to disk (the disk
     bound, here 64 MiB)."""
     bomb = _bomb(1)
-    async with sandbox(tier, disk_limit_bytes=64 << 20, memory_limit_bytes=192 << 20) as box:
+    async with open_sandbox(tier, disk_limit_bytes=64 << 20, memory_limit_bytes=192 << 20) as box:
         await box.load([prepare("bomb", bomb.hex())], {})
         memory = await run(box, "import zlib\nlen(zlib.decompress(bytes.fromhex(bomb), -15))", timeout=20)
         stream = (
@@ -614,7 +591,7 @@ def _running(pid: int) -> bool:
 async def test_a_double_forked_daemon_dies_with_the_sandbox(tier: str, ending: str) -> None:
     """fork, setsid, fork: the grandchild is in a new session and was re-parented; it still dies when the sandbox
     closes, when its worker is restarted, and when a run is cancelled mid-cell."""
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         result = await run(box, DAEMON)
         pid = int(result.stdout) if result.stdout.strip().isdigit() else None
         alive = pid is not None and _running(pid)
@@ -643,7 +620,7 @@ async def test_raising_ones_own_rlimits(tier: str) -> None:
         "    attempt(name, lambda: resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)))\n"
         "print(json.dumps(out))"
     )
-    async with sandbox(tier) as box:
+    async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
     limited = [n for n in ("RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE") if found[n].startswith("ok")]
     assert (X if limited else B) == expected("raise_own_rlimits", tier), found
