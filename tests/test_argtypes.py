@@ -27,3 +27,10 @@ def test_parsers(parse: object, good: tuple[str, float], bad: str, says: str) ->
     assert parse(good[0]) == good[1]
     with pytest.raises(argparse.ArgumentTypeError, match=says):
         parse(bad)
+
+
+def test_port() -> None:
+    assert argtypes.port("0") == 0 and argtypes.port("65535") == 65535
+    for bad, says in (("65536", "between 0 and 65535"), ("http", "expected a port number")):
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            argtypes.port(bad)

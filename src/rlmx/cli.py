@@ -193,16 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
-    return value
-
-
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The model flags of every command that runs an RLM; `plan_models` reads them."""
     models = parser.add_argument_group("model")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The MCP server's own flags, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
-    from rlmx.cli import _port
+    from rlmx.commands.argtypes import port as _port
 
     group = parser.add_argument_group("mcp")
     group.add_argument(

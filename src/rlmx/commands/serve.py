@@ -45,7 +45,7 @@ def _size(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The flags of the server itself, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
-    from rlmx.cli import _port
+    from rlmx.commands.argtypes import port as _port
 
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
