@@ -62,3 +62,59 @@ def typo(text: str, rng: random.Random) -> str:
 
 
 MONTH_WORDS = "January February March April May June July August September October November December".split()
+
+# Larger slot lexicons for the OOLONG item bank (>= 200 entries per slot type, BENCHMARKS.md 3.b). Separate names
+# so the lists above (which other generators sample from) keep their contents and order.
+PROVINCES = tuple(
+    f"{s}{e}" for s in _STARTS for e in ("ia", "land", "mark", "shire", "vale", "reach", "march", "wold", "fell")
+)  # 216
+MACHINES = tuple(
+    f"{a} {b}"
+    for a in (
+        "steam clockwork magnetic solar hydraulic folding pocket rotary electric acoustic pneumatic brass "
+        "wind-up copper treadle"
+    ).split()
+    for b in "loom compass kettle press lantern pump telescope bellows scale engine organ crane sextant churn".split()
+)  # 210
+DISHES = tuple(
+    f"{a} {b}"
+    for a in "smoked pickled roasted honeyed salted spiced candied braised dried stewed fermented toasted".split()
+    for b in (
+        "turnip quince eel barley chestnut mackerel plum leek cabbage lentil fig trout walnut rye herring "
+        "parsnip apricot"
+    ).split()
+)  # 204
+_SPECIES_A = "marsh spotted crested dusky alpine ringed lesser greater painted striped".split()
+_SPECIES_B = (
+    "heron otter marten ferret vole plover curlew tapir okapi gecko newt stoat beetle moth finch wren lark "
+    "toad salamander weasel badger kestrel lemur gibbon"
+).split()
+SPECIES = tuple(f"{a} {b}" for a in _SPECIES_A for b in _SPECIES_B)  # 240, regular plurals (+s)
+KINDS = tuple(
+    "bird flower tree mineral fish beetle mushroom grape cheese fern orchid moss apple pear rose lily herb "
+    "spice butterfly shell gemstone wine bread pastry".split()
+)
+_ABSTRACT_WORDS = (
+    "serendipity equanimity hubris nostalgia solidarity irony stewardship reciprocity frugality resilience candor "
+    "diligence melancholy austerity wanderlust prudence gratitude humility benevolence clemency fortitude "
+    "temperance integrity loyalty patience courage justice mercy charity honesty modesty piety wisdom ambition "
+    "envy greed pride vanity sloth malice spite jealousy rivalry kinship friendship courtesy hospitality "
+    "tradition heritage progress liberty authority sovereignty legitimacy tolerance neutrality autonomy "
+    "dignity honor shame guilt remorse regret longing solitude serenity harmony balance symmetry entropy "
+    "causality necessity contingency possibility probability certainty ambiguity paradox metaphor allegory "
+    "satire tragedy comedy pathos empathy sympathy apathy curiosity skepticism optimism pessimism stoicism "
+    "altruism idealism realism pragmatism nihilism utilitarianism fatalism romanticism"
+).split()
+ABSTRACT_IDEAS = (
+    tuple(_ABSTRACT_WORDS)
+    + tuple(
+        f"the {s}{e} {k}" for s in _STARTS[:12] for e in ("ford", "holm") for k in ("paradox", "principle", "doctrine")
+    )
+    + tuple(f"{n}'s {k}" for n in LAST_NAMES[:20] for k in ("dilemma", "maxim"))
+)  # 101 + 72 + 40 = 213
+_TRADE_A = "master court village travelling apprentice royal harbor guild chief assistant".split()
+_TRADE_B = (
+    "cartographer glassblower astronomer surgeon botanist clockmaker printer judge weaver potter mason "
+    "shipwright brewer tanner cooper chandler saddler bookbinder engraver falconer miller smith tailor baker"
+).split()
+TRADES = tuple(f"{a} {b}" for a in _TRADE_A for b in _TRADE_B)  # 240

@@ -33,66 +33,117 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     NUM: (
         "What is the population of {town}?",
         "What is the height of {landmark} in meters?",
+        "What is the price of a jar of {food} at the {town} market?",
         "What was the year {town} was founded?",
-        "What was the price of {food} in {town} last winter?",
-        "Tell me the number of {animal}s living in {region}.",
-        "Tell me the distance from {town} to {town2}.",
-        "Do you know the number of members of the {org}?",
-        "Do you know the year the {org} closed its doors?",
-        "Name the number of bridges in {town}.",
-        "Name the age of the oldest {animal} in {region}.",
+        "What was the number of members of the {org} ({acronym}) at its peak?",
+        "What was the age of the oldest {species} ever seen in {region}?",
+        "Tell me the distance from {town} to {town2} in kilometers.",
+        "Tell me how many bridges cross the river at {town}.",
+        "Do you know how many {species}s still live in {region}?",
+        "Do you know the year {artwork} was first shown?",
+        "Name the year the {org} adopted the abbreviation {acronym}.",
+        "Name the number of towers built along the walls of {town}.",
+        "Who can tell me how many people work at {landmark}?",
+        "Who can tell me the weight of a {device}?",
+        "Where can I find the number of visitors {landmark} had last year?",
+        "Where can I find the population figure for {region}?",
+        "I would like to know how much a {device} cost when it was new.",
+        "I would like to know the temperature at which {food} is cooked.",
+        "How many {species}s did the {occupation} who mapped {region} count?",
+        "How long is the coastline of {region}?",
     ),
     LOC: (
         "What is the capital of {region}?",
         "What is the largest town in {region}?",
-        "What was the birthplace of the author of {artwork}?",
+        "What is the town where {artwork} is kept today?",
+        "What was the birthplace of the painter of {artwork}?",
         "What was the site chosen for the headquarters of the {org}?",
-        "Tell me the location of {landmark}.",
+        "What was the port from which the first {device} was shipped?",
+        "Tell me the province where {food} comes from.",
         "Tell me the river that flows through {town}.",
-        "Do you know the province where {food} comes from?",
-        "Do you know the place where {animal}s live in the wild?",
+        "Do you know the town that hosts {landmark}?",
+        "Do you know the place where {species}s nest in the wild?",
         "Name the mountain range that borders {region}.",
-        "Name the town that hosts {landmark}.",
+        "Name the valley where the {occupation}s of {region} gather each year.",
+        "Who can tell me the country where the {acronym} holds its meetings?",
+        "Who can tell me the town with the largest population in {region}?",
+        "Where can I find the office of the {org}, known by the acronym {acronym}?",
+        "Where can I find the island where {species}s were first seen?",
+        "I would like to know the town where the {occupation} who mapped {region} was born.",
+        "I would like to know the lake where the {occupation} who built {landmark} was born.",
+        "How is the province where {food} comes from called?",
+        "How is the harbor town closest to {landmark} called?",
     ),
     ENT: (
-        "What is the largest breed of {animal}?",
+        "What is the largest breed of {species}?",
         "What is the national {category} of {region}?",
+        "What is the name of the ship that sailed from {town} in the great storm?",
         "What was the first {device} ever sold in {town}?",
-        "What was the ship that sailed from {town} in the storm?",
-        "Tell me the {category} served at {landmark}.",
-        "Tell me the name of a dish made with {food}.",
-        "Do you know the instrument played at the {town} festival?",
-        "Do you know the {category} that grows near {landmark}?",
+        "What was the dish served to the {occupation} who opened {landmark}?",
+        "What was the instrument played at the {town} festival?",
+        "Tell me the {category} that grows near {landmark}.",
+        "Tell me a dish made with {food}.",
+        "Do you know the rarest {category} found in {region}?",
+        "Do you know the breed of dog kept by the {org} ({acronym})?",
         "Name the {category} that the {org} chose as its emblem.",
-        "Name the rarest {category} found in {region}.",
+        "Name a {category} found in {region}.",
+        "Who can tell me the name of the horse that won the race at {town}?",
+        "Who can tell me the language spoken by the {occupation}s of {region}?",
+        "Where can I find the name of the tree planted in front of {landmark}?",
+        "Where can I find the name of the song whose title the letters {acronym} stand for?",
+        "I would like to know the color of the flag of {region}.",
+        "I would like to know the currency used in {region}.",
+        "How is the boat that carries {food} down the river from {town} called?",
+        "How is the disease that struck the {species}s of {region} called?",
     ),
     DESC: (
         "What is the meaning of {abstract}?",
         "What is the purpose of a {device}?",
+        "What is the difference between {abstract} and {abstract2}?",
         "What was the reason the {org} moved to {town}?",
         "What was the idea behind {abstract}?",
+        "What was the reason the {occupation} who designed {landmark} left {town}?",
         "Tell me the way a {device} works.",
-        "Tell me the reason {food} turns brown.",
-        "Do you know the difference between {abstract} and {abstract2}?",
+        "Tell me why {food} turns brown when it is stored.",
+        "Do you know the origin of the word {abstract}?",
         "Do you know the way {food} is prepared in {region}?",
         "Name the main idea of {abstract}.",
-        "Name the definition of {abstract}.",
+        "Name the reason the {occupation}s of {town} went on strike.",
+        "Who can tell me the definition of {abstract}?",
+        "Who can tell me the story behind {artwork}?",
+        "Where can I find an explanation of how the {device} works?",
+        "What was the reason the {org} chose the abbreviation {acronym}?",
+        "I would like to know what {abstract} means to a {occupation}.",
+        "I would like to know the history of {landmark}.",
+        "How does a {device} work?",
+        "How do {species}s survive the winter in {region}?",
     ),
     ABBR: (
         "What is the abbreviation for the {org}?",
         "What is the short form of the {org}?",
+        "What is the full name behind the letters {acronym}?",
         "What was the original meaning of the letters {acronym}?",
         "What was the acronym used for the {org}?",
-        "Tell me the words that {acronym} stands for.",
-        "Tell me the full form of {acronym}.",
+        "Tell me the words hidden in the initials {acronym}.",
+        "Tell me what the letters {acronym} mean.",
         "Do you know the expansion of {acronym}?",
         "Do you know the abbreviation of the {org}?",
-        "Name the full form of {acronym}.",
+        "Name the words behind the initials {acronym}.",
         "Name the letters used to abbreviate the {org}.",
+        "Who can tell me what the letters {acronym} mean?",
+        "Who can tell me the short name of the {org}?",
+        "Where can I find what the letters {acronym} mean?",
+        "Where can I find the initials used by the {org}?",
+        "I would like to know the abbreviation used by the {org} in {town}.",
+        "I would like to know what {acronym} stands for on the sign at {landmark}.",
+        "How is the {org} abbreviated?",
+        "How do people shorten the name of the {org}?",
+        "What does the acronym {acronym} stand for?",
     ),
     HUM: (
         "What is the name of the mayor of {town}?",
         "What is the name of the inventor of the {device}?",
+        "What is the name of the founder of the {org} ({acronym})?",
         "What was the name of the architect who designed {landmark}?",
         "What was the name of the first {occupation} in {region}?",
         "Tell me the painter who created {artwork}.",
@@ -101,8 +152,20 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Do you know the {occupation} who mapped {region}?",
         "Name the {occupation} who discovered {landmark}.",
         "Name the person who invented the {device}.",
+        "Who can tell me the name of the {occupation} who first cooked {food}?",
+        "Who can tell me the leader of the {org} in {town}?",
+        "Where can I find the name of the keeper of {landmark}?",
+        "Who can tell me who chose the abbreviation {acronym} for the {org}?",
+        "I would like to know the name of the {occupation} who counted the population of {town}.",
+        "I would like to know who first described the {species}s of {region}.",
+        "How is the {occupation} who built the first {device} called?",
+        "How is the explorer who first reached {landmark} called?",
+        "What was the name of the chairwoman who ran the {org} in {town}?",
     ),
 }
+"""20 templates per label; every label has templates for each opening ("What is the", "What was the", "Tell
+me", "Do you know", "Name", "Who can tell me", "Where can I find", "I would like to know", "How"), so neither
+the first words nor a wh-word rule give the label away."""
 EPOCH = dt.date(2022, 1, 1)
 N_DAYS = (dt.date(2024, 12, 31) - EPOCH).days + 1
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -117,20 +180,21 @@ HEADER = (
 
 
 def question(rng: random.Random, label: str) -> str:
-    """One question of `label` from its templates, slots filled from the embedded lexicons."""
+    """One question of `label` from its templates, slots filled from the embedded lexicons (>= 200 entries per
+    slot type except `category`)."""
     org, acronym = rng.choice(lx.ORGS)
     slots = {
         "town": rng.choice(lx.TOWNS),
         "town2": rng.choice(lx.TOWNS),
-        "region": rng.choice(lx.REGIONS),
+        "region": rng.choice(lx.PROVINCES),
         "landmark": rng.choice(lx.LANDMARKS),
-        "device": rng.choice(lx.DEVICES),
-        "food": rng.choice(lx.FOODS),
-        "animal": rng.choice(lx.ANIMALS),
-        "category": rng.choice(lx.CATEGORIES),
-        "abstract": rng.choice(lx.ABSTRACTS),
-        "abstract2": rng.choice(lx.ABSTRACTS),
-        "occupation": rng.choice(lx.OCCUPATIONS),
+        "device": rng.choice(lx.MACHINES),
+        "food": rng.choice(lx.DISHES),
+        "species": rng.choice(lx.SPECIES),
+        "category": rng.choice(lx.KINDS),
+        "abstract": rng.choice(lx.ABSTRACT_IDEAS),
+        "abstract2": rng.choice(lx.ABSTRACT_IDEAS),
+        "occupation": rng.choice(lx.TRADES),
         "artwork": rng.choice(lx.ARTWORKS),
         "org": org,
         "acronym": acronym,
@@ -208,121 +272,280 @@ def window(seed: int, target_tokens: int, number: int, users_mode: str = "auto",
 _FORM_LABEL = " Give your final answer in the form 'Label: answer'."
 _FORM_NUMBER = " Give your final answer in the form 'Answer: number'."
 _FORM_USER = " Give your final answer in the form 'User: answer'."
+_FORM_DATE = " Give your final answer in the form 'Date: MM/DD/YYYY'."
+_FORM_MONTH = " Give your final answer in the form 'Answer: Month YYYY' (for example 'Answer: March 2023')."
+_FORM_COMPARE = " where [X] is 'more common than', 'less common than', or 'same frequency as'."
 INSTRUCTIONS = (
     "You are given general-knowledge questions, one per line, each with a date and a user ID. Each question "
     "belongs to exactly one of the labels: " + ", ".join(LABELS) + ". The labels are not given: decide each "
     "line's label from its question. Answer the question below about the whole data set.\n"
 )
+COUNTING = ("most_label", "least_label", "relative", "count_label")
+USER = ("top_user", "second_user", "user_label", "two_users_label", "subset_count")
+TIMELINE = (
+    "top_date",
+    "second_date",
+    "dates_exactly_n",
+    "before_after",
+    "month_count",
+    "range_count",
+    "months_a_over_b",
+    "first_month_a_over_b",
+    "months_label_top",
+)
+QUESTION_TYPES = COUNTING + USER + TIMELINE
+"""Every OOLONG question family of BENCHMARKS.md 2.2 (counting, user, timeline)."""
+_COUNTING_SLOTS = ("most_label", "least_label", "relative", "count_label") * 2 + ("relative", "count_label")
+_USER_SLOTS = ("top_user", "second_user", "user_label", "two_users_label", "subset_count", "user_label", "subset_count")
+_FALLBACK = {**dict.fromkeys(COUNTING, "count_label"), **dict.fromkeys(USER, "subset_count")}
+_FALLBACK.update(dict.fromkeys(TIMELINE, "range_count"))
 
 
-def _gap_ok(counts: list[int], total: int, *, largest: bool) -> int | None:
-    order = sorted(range(len(counts)), key=lambda i: counts[i], reverse=largest)
-    if len(order) > 1 and abs(counts[order[0]] - counts[order[1]]) > 0.02 * total:
-        return order[0]
-    return None
+def _planned(number: int, q: int) -> str:
+    """The planned family of question q (0..24) of window `number`: counting 10, user 7, timeline 8 (the
+    timeline slots rotate over its 9 families from window to window), as the spec stratifies OOLONG."""
+    if q < 10:
+        return _COUNTING_SLOTS[q]
+    if q < 17:
+        return _USER_SLOTS[q - 10]
+    return TIMELINE[(q - 17 + number) % len(TIMELINE)]
 
 
-def _oolong_question(w: Window, rng: random.Random, q: int) -> tuple[str, Any, str, str, str]:
-    """(question, gold, answer_format, answer_text, question_type) for question q of the window."""
-    n = len(w.labels)
-    label_counts = [0] * len(LABELS)
-    for lab in w.labels:
-        label_counts[lab] += 1
-    kinds = ["most_label", "least_label", "relative", "count_label"] * 3
-    kinds = kinds[:10] + ["top_user", "user_label", "subset_count"] * 3
-    kinds = kinds[:17] + ["month_count", "months_a_over_b"] * 4
-    kind = kinds[q % QUESTIONS_PER_WINDOW]
-    for _ in range(200):
-        if kind in ("most_label", "least_label"):
-            pick = _gap_ok(label_counts, n, largest=kind == "most_label")
-            if pick is None:
-                kind = "count_label"
-                continue
-            word = "most" if kind == "most_label" else "least"
-            text = f"In the above data, which of the labels is the {word} common?" + _FORM_LABEL
-            return text, LABELS[pick], "label", f"Label: {LABELS[pick]}", kind
-        if kind == "relative":
-            a, b = rng.sample(range(len(LABELS)), 2)
-            if abs(label_counts[a] - label_counts[b]) <= 0.02 * n:
-                continue
-            rel = "more common than" if label_counts[a] > label_counts[b] else "less common than"
-            text = (
-                f"In the above data, is label '{LABELS[a]}' more common, less common, or the same frequency as "
-                f"label '{LABELS[b]}'? Give your final answer in the form 'Answer: {LABELS[a]} is [X] {LABELS[b]}', "
-                "where [X] is 'more common than', 'less common than', or 'same frequency as'."
-            )
-            return text, rel, "comparison", f"Answer: {LABELS[a]} is {rel} {LABELS[b]}", kind
-        if kind == "count_label":
-            a = rng.randrange(len(LABELS))
-            text = (
-                f"In the above data, how many data points should be classified as label '{LABELS[a]}'?" + _FORM_NUMBER
-            )
-            return text, label_counts[a], "numeric", f"Answer: {label_counts[a]}", kind
-        if kind == "top_user":
-            per_user = Counter(w.users)
-            ranked = per_user.most_common(2)
-            if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-                kind = "subset_count"
-                continue
-            text = "In the above data, which user ID has the most instances?" + _FORM_USER
-            return text, str(ranked[0][0]), "user", f"User: {ranked[0][0]}", kind
-        if kind == "user_label":
-            a = rng.randrange(len(LABELS))
-            per_user = Counter(u for u, lab in zip(w.users, w.labels, strict=True) if lab == a)
-            ranked = per_user.most_common(2)
-            if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
-                continue
-            text = f"In the above data, which user ID has the most instances with the label '{LABELS[a]}'?" + _FORM_USER
-            return text, str(ranked[0][0]), "user", f"User: {ranked[0][0]}", kind
-        if kind == "subset_count":
-            top50 = [u for u, _ in Counter(w.users).most_common(50)]
-            subset = sorted(rng.sample(top50, min(len(top50), rng.randint(10, 20))))
-            a = rng.randrange(len(LABELS))
-            chosen = set(subset)
-            gold = sum(1 for u, lab in zip(w.users, w.labels, strict=True) if lab == a and u in chosen)
-            ids = ", ".join(map(str, subset))
-            text = (
-                f"In the above data, among the instances of the users with IDs {ids}, "
-                f"how many should be classified as label '{LABELS[a]}'?" + _FORM_NUMBER
-            )
-            return text, gold, "numeric", f"Answer: {gold}", kind
-        if kind == "month_count":
-            a = rng.randrange(len(LABELS))
-            year, month = rng.choice((2022, 2023, 2024)), rng.randint(1, 12)
-            gold = sum(1 for i in range(n) if w.labels[i] == a and (d := w.date(i)).year == year and d.month == month)
-            in_month = sum(1 for i in range(n) if (d := w.date(i)).year == year and d.month == month)
-            if not in_month:
-                continue
-            text = (
-                f"In the above data, how many instances dated in {MONTH_NAMES[month - 1]} {year} "
-                f"should be classified as label '{LABELS[a]}'?" + _FORM_NUMBER
-            )
-            return text, gold, "numeric", f"Answer: {gold}", kind
-        a, b = rng.sample(range(len(LABELS)), 2)
-        per_month: Counter[tuple[int, int, int]] = Counter()
-        for i in range(n):
-            d = w.date(i)
-            per_month[(d.year, d.month, w.labels[i])] += 1
-        gold = sum(1 for y in (2022, 2023, 2024) for m in range(1, 13) if per_month[(y, m, a)] > per_month[(y, m, b)])
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counters over a window's lines, computed once per window."""
+
+    n: int
+    labels: list[int]
+    users: Counter[int]
+    user_label: dict[int, Counter[int]]
+    dates: Counter[int]
+    month_label: Counter[tuple[int, int, int]]
+    months: list[tuple[int, int]]
+
+
+def _stats(w: Window) -> Stats:
+    labels = [0] * len(LABELS)
+    user_label: dict[int, Counter[int]] = {}
+    month_label: Counter[tuple[int, int, int]] = Counter()
+    for i, (u, lab) in enumerate(zip(w.users, w.labels, strict=True)):
+        labels[lab] += 1
+        user_label.setdefault(lab, Counter())[u] += 1
+        d = w.date(i)
+        month_label[(d.year, d.month, lab)] += 1
+    months = [(y, m) for y in (2022, 2023, 2024) for m in range(1, 13)]
+    return Stats(len(w.labels), labels, Counter(w.users), user_label, Counter(w.days), month_label, months)
+
+
+_Q = tuple[str, Any, str, str]  # (question text, gold, answer_format, answer_text)
+
+
+def _unique_rank(counter: Counter[int], rank: int) -> int | None:
+    """The key at `rank` (0 = most common) when its count differs from its neighbours' (no tie)."""
+    top = counter.most_common(rank + 2)
+    if len(top) <= rank:
+        return None
+    count = top[rank][1]
+    if (rank and top[rank - 1][1] == count) or (len(top) > rank + 1 and top[rank + 1][1] == count):
+        return None
+    return top[rank][0]
+
+
+def _date_text(day: int) -> str:
+    d = EPOCH + dt.timedelta(days=day)
+    return f"{MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
+
+
+def _ask(kind: str, w: Window, s: Stats, rng: random.Random) -> _Q | None:
+    """One draw of a question of family `kind`, or None when this draw is not valid (tie, no gap, empty)."""
+    n = s.n
+    a, b = rng.sample(range(len(LABELS)), 2)
+    la, lb = LABELS[a], LABELS[b]
+    if kind in ("most_label", "least_label"):
+        order = sorted(range(len(LABELS)), key=lambda i: s.labels[i], reverse=kind == "most_label")
+        if abs(s.labels[order[0]] - s.labels[order[1]]) <= 0.02 * n:
+            return None
+        word = "most" if kind == "most_label" else "least"
+        text = f"In the above data, which of the labels is the {word} common?" + _FORM_LABEL
+        return text, LABELS[order[0]], "label", f"Label: {LABELS[order[0]]}"
+    if kind == "relative":
+        if abs(s.labels[a] - s.labels[b]) <= 0.02 * n:
+            return None
+        rel = "more common than" if s.labels[a] > s.labels[b] else "less common than"
+        text = (
+            f"In the above data, is label '{la}' more common, less common, or the same frequency as label "
+            f"'{lb}'? Give your final answer in the form 'Answer: {la} is [X] {lb}'," + _FORM_COMPARE
+        )
+        return text, rel, "comparison", f"Answer: {la} is {rel} {lb}"
+    if kind == "count_label":
+        text = f"In the above data, how many data points should be classified as label '{la}'?" + _FORM_NUMBER
+        return text, s.labels[a], "numeric", f"Answer: {s.labels[a]}"
+    if kind in ("top_user", "second_user"):
+        user = _unique_rank(s.users, 0 if kind == "top_user" else 1)
+        if user is None:
+            return None
+        which = "the most" if kind == "top_user" else "the second most"
+        text = f"In the above data, which user ID has {which} instances?" + _FORM_USER
+        return text, str(user), "user", f"User: {user}"
+    if kind == "user_label":
+        user = _unique_rank(s.user_label.get(a, Counter()), 0)
+        if user is None:
+            return None
+        text = f"In the above data, which user ID has the most instances with the label '{la}'?" + _FORM_USER
+        return text, str(user), "user", f"User: {user}"
+    if kind == "two_users_label":
+        top50 = [u for u, _ in s.users.most_common(50)]
+        if len(top50) < 2:
+            return None
+        u1, u2 = rng.sample(top50, 2)
+        c1, c2 = s.user_label.get(a, Counter())[u1], s.user_label.get(a, Counter())[u2]
+        if c1 == c2:
+            return None
+        winner = u1 if c1 > c2 else u2
+        text = (
+            f"In the above data, which of the users {u1} and {u2} has more instances with the label '{la}'?"
+            + _FORM_USER
+        )
+        return text, str(winner), "user", f"User: {winner}"
+    if kind == "subset_count":
+        top50 = [u for u, _ in s.users.most_common(50)]
+        subset = sorted(rng.sample(top50, min(len(top50), rng.randint(10, 20))))
+        per = s.user_label.get(a, Counter())
+        gold = sum(per[u] for u in subset)
+        text = (
+            f"In the above data, among the instances of the users with IDs {', '.join(map(str, subset))}, "
+            f"how many should be classified as label '{la}'?" + _FORM_NUMBER
+        )
+        return text, gold, "numeric", f"Answer: {gold}"
+    if kind in ("top_date", "second_date"):
+        day = _unique_rank(s.dates, 0 if kind == "top_date" else 1)
+        if day is None:
+            return None
+        d = EPOCH + dt.timedelta(days=day)
+        which = "the most" if kind == "top_date" else "the second most"
+        text = f"In the above data, which date has {which} instances?" + _FORM_DATE
+        return text, d.isoformat(), "date", f"Date: {d:%m/%d/%Y}"
+    if kind == "dates_exactly_n":
+        times = rng.randint(1, 3)
+        gold = sum(1 for c in s.dates.values() if c == times)
+        if not gold:
+            return None
+        text = (
+            f"In the above data, how many dates are represented exactly {times} time{'s' if times > 1 else ''} "
+            "(counting the instances of every label)?" + _FORM_NUMBER
+        )
+        return text, gold, "numeric", f"Answer: {gold}"
+    if kind == "before_after":
+        cut = rng.randrange(N_DAYS // 4, 3 * N_DAYS // 4)
+        before = sum(1 for d, lab in zip(w.days, w.labels, strict=True) if lab == a and d < cut)
+        after = s.labels[a] - before
+        if abs(before - after) <= max(1, 0.02 * s.labels[a]):
+            return None
+        rel = "more common than" if before > after else "less common than"
+        when = _date_text(cut)
+        text = (
+            f"In the above data, counting instances, is label '{la}' more common, less common, or the same frequency "
+            f"before {when} as on or after {when}? Give your final answer in the form 'Answer: {la} before "
+            f"{when} is [X] {la} on or after it'," + _FORM_COMPARE
+        )
+        return text, rel, "comparison", f"Answer: {la} before {when} is {rel} {la} on or after it"
+    if kind == "month_count":
+        year, month = rng.choice((2022, 2023, 2024)), rng.randint(1, 12)
+        if not any(s.month_label[(year, month, lab)] for lab in range(len(LABELS))):
+            return None
+        gold = s.month_label[(year, month, a)]
+        text = (
+            f"In the above data, how many instances dated in {MONTH_NAMES[month - 1]} {year} "
+            f"should be classified as label '{la}'?" + _FORM_NUMBER
+        )
+        return text, gold, "numeric", f"Answer: {gold}"
+    if kind == "range_count":
+        start = rng.randrange(N_DAYS - 30)
+        end = min(N_DAYS - 1, start + rng.randint(30, 200))
+        gold = sum(1 for d, lab in zip(w.days, w.labels, strict=True) if lab == a and start <= d <= end)
+        text = (
+            f"In the above data, how many instances dated from {_date_text(start)} to {_date_text(end)} "
+            f"(both included) should be classified as label '{la}'?" + _FORM_NUMBER
+        )
+        return text, gold, "numeric", f"Answer: {gold}"
+    if kind == "months_a_over_b":
+        over = sum(1 for y, m in s.months if s.month_label[(y, m, a)] > s.month_label[(y, m, b)])
+        if not 0 < over < len(s.months):  # all or none of the months would follow from the overall counts
+            return None
         text = (
             f"In the above data, in how many months (of the 36 from January 2022 to December 2024) "
-            f"does label '{LABELS[a]}' occur more often than label '{LABELS[b]}'?" + _FORM_NUMBER
+            f"does label '{la}' occur more often than label '{lb}'?" + _FORM_NUMBER
         )
-        return text, gold, "numeric", f"Answer: {gold}", "months_a_over_b"
+        return text, over, "numeric", f"Answer: {over}"
+    if kind == "first_month_a_over_b":
+        first = next(((y, m) for y, m in s.months if s.month_label[(y, m, a)] > s.month_label[(y, m, b)]), None)
+        if first is None or first == s.months[0]:  # the very first month would not need the timeline
+            return None
+        label_month = f"{MONTH_NAMES[first[1] - 1]} {first[0]}"
+        text = (
+            f"In the above data, in which month (from January 2022 on) did label '{la}' first occur more often "
+            f"than label '{lb}'?" + _FORM_MONTH
+        )
+        return text, label_month, "month_year", f"Answer: {label_month}"
+    # months_label_top
+    top = 0
+    for y, m in s.months:
+        counts = [s.month_label[(y, m, lab)] for lab in range(len(LABELS))]
+        top += counts[a] > max(c for i, c in enumerate(counts) if i != a)
+    text = (
+        f"In the above data, in how many months (of the 36 from January 2022 to December 2024) is label '{la}' "
+        "the single most frequent label (more instances than every other label that month)?" + _FORM_NUMBER
+    )
+    return text, top, "numeric", f"Answer: {top}"
+
+
+def _oolong_question(w: Window, s: Stats, rng: random.Random, kind: str) -> tuple[str, Any, str, str, str]:
+    """(question, gold, answer_format, answer_text, question_type): up to 50 draws of `kind`, then its group's
+    always-valid fallback (a count)."""
+    for family in (kind, _FALLBACK[kind]):
+        for _ in range(50):
+            got = _ask(family, w, s, rng)
+            if got is not None:
+                return (*got, family)
     raise InputError("oolong: could not draw a valid question for this window; try another seed")
 
 
+@lru_cache(maxsize=4)
+def _window_stats(seed: int, target_tokens: int, number: int, users_mode: str, with_labels: bool) -> Stats:
+    return _stats(window(seed, target_tokens, number, users_mode, with_labels))
+
+
 def generate_oolong(
-    *, seed: int, target_tokens: int, index: int, users_mode: str = "auto", with_labels: bool = False
+    *,
+    seed: int,
+    target_tokens: int,
+    index: int,
+    users_mode: str = "auto",
+    with_labels: bool = False,
+    question_type: str | None = None,
 ) -> Task:
-    """Question index % 25 of window index // 25. Gold shapes: label / user (str), numeric (int), comparison
-    ("more common than" / "less common than")."""
+    """Question index % 25 of window index // 25 (counting 10, user 7, timeline 8), or one of QUESTION_TYPES
+    when `question_type` is given. Gold shapes: label / user (str), numeric (int), comparison ("more common
+    than" / "less common than"), date (ISO "YYYY-MM-DD"), month_year ("March 2023")."""
     number = index // QUESTIONS_PER_WINDOW
+    if question_type is not None and question_type not in QUESTION_TYPES:
+        raise InputError(f"oolong question_type must be one of {', '.join(QUESTION_TYPES)}, not {question_type!r}")
     w = window(seed, target_tokens, number, users_mode, with_labels)
+    s = _window_stats(seed, target_tokens, number, users_mode, with_labels)
     rng = make_rng("oolong", seed, target_tokens, index, "question")
-    text, gold, fmt, answer_text, kind = _oolong_question(w, rng, index % QUESTIONS_PER_WINDOW)
+    planned = question_type or _planned(number, index % QUESTIONS_PER_WINDOW)
+    text, gold, fmt, answer_text, kind = _oolong_question(w, s, rng, planned)
     params: dict[str, Any] = {"users_mode": users_mode, "with_labels": with_labels}
-    extra = {"window": number, "question_type": kind, "n_lines": len(w.labels), "n_users": len(set(w.users))}
+    if question_type is not None:
+        params["question_type"] = question_type
+    group = "counting" if kind in COUNTING else "user" if kind in USER else "timeline"
+    extra = {
+        "window": number,
+        "question_type": kind,
+        "question_group": group,
+        "n_lines": len(w.labels),
+        "n_users": len(set(w.users)),
+    }
     return finish(
         "oolong",
         seed=seed,

@@ -8,6 +8,7 @@ docs: exact-answer match after normalisation, no other world name allowed. codeq
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Any
@@ -76,11 +77,86 @@ def _oolong(prediction: str, gold: Any, kind: str) -> dict[str, Any]:
             return {"score": 1.0 if hit else 0.0, "parsed": None}
         value = int(number.group())
         return {"score": 0.75 ** abs(int(gold) - value), "parsed": value}
+    if kind == "date":
+        return _oolong_date(prediction, parsed, str(gold))
+    if kind == "month_year":
+        return _oolong_month(prediction, parsed, str(gold))
     gold_text = str(gold)
     if parsed.lower() == gold_text.lower():
         return {"score": 1.0, "parsed": parsed}
     fallback = re.search(rf"(?<![\w]){re.escape(gold_text)}(?![\w])", prediction, re.IGNORECASE)
     return {"score": 1.0 if fallback else 0.0, "parsed": parsed}
+
+
+_MONTHS = {
+    m: i + 1
+    for i, name in enumerate(
+        "january february march april may june july august september october november december".split()
+    )
+    for m in (name, name[:3], name[:4])
+}
+_NUMERIC_DATES = (
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),  # MM/DD/YYYY, OOLONG's answer form
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), (1, 2, 3)),  # ISO
+)
+_WORD_DATES = (
+    (re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE), (3, 1, 2)),
+    (re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?,?\s+(\d{4})", re.IGNORECASE), (3, 2, 1)),
+)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The first date in `text` written as MM/DD/YYYY, YYYY-MM-DD, 'Mar 5, 2023', 'March 05 2023' or
+    '5 March 2023' (the forms dateutil's parser reads in OOLONG's scorer), else None."""
+    found: list[tuple[int, dt.date]] = []
+    for pattern, (y, m, d) in _NUMERIC_DATES:
+        for match in pattern.finditer(text):
+            try:
+                found.append((match.start(), dt.date(int(match[y]), int(match[m]), int(match[d]))))
+            except ValueError:
+                continue
+    for pattern, (y, m, d) in _WORD_DATES:
+        for match in pattern.finditer(text):
+            month = _MONTHS.get(match[m].lower())
+            try:
+                if month is not None:
+                    found.append((match.start(), dt.date(int(match[y]), month, int(match[d]))))
+            except ValueError:
+                continue
+    return min(found)[1] if found else None
+
+
+def _oolong_date(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
+    want = dt.date.fromisoformat(gold)
+    got = parse_date(parsed)
+    if got is None:  # OOLONG's parse keeps only the text after the last ':'; the RLM fallback reads it all
+        dates = [parse_date(m.group()) for m in re.finditer(r"[^\n:;]+", prediction)]
+        return {"score": 1.0 if want in dates else 0.0, "parsed": None}
+    return {"score": 1.0 if got == want else 0.0, "parsed": got.isoformat()}
+
+
+def parse_month_year(text: str) -> tuple[int, int] | None:
+    """(year, month) of the last 'March 2023' / 'Mar 2023' / '03/2023' / '2023-03' in `text`, else None."""
+    found: list[tuple[int, tuple[int, int]]] = []
+    for match in re.finditer(r"([A-Za-z]{3,9})\.?,?\s+(\d{4})", text):
+        month = _MONTHS.get(match[1].lower())
+        if month is not None:
+            found.append((match.start(), (int(match[2]), month)))
+    for match in re.finditer(r"(?<![\d/])(\d{1,2})/(\d{4})(?!\d)", text):
+        if 1 <= int(match[1]) <= 12:
+            found.append((match.start(), (int(match[2]), int(match[1]))))
+    for match in re.finditer(r"(?<!\d)(\d{4})-(\d{1,2})(?![\d-])", text):
+        if 1 <= int(match[2]) <= 12:
+            found.append((match.start(), (int(match[1]), int(match[2]))))
+    return max(found)[1] if found else None
+
+
+def _oolong_month(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
+    want = parse_month_year(gold)
+    got = parse_month_year(parsed)
+    if got is None:
+        got = parse_month_year(prediction)
+    return {"score": 1.0 if got is not None and got == want else 0.0, "parsed": got}
 
 
 def parse_pairs(prediction: str) -> set[tuple[int, int]]:

@@ -16,6 +16,15 @@ from pathlib import Path
 from typing import Any
 
 GENERATOR_VERSION = "1"
+FAMILY_VERSIONS = {"sniah": "1", "oolong": "2", "pairs": "2", "docs": "1", "codeqa": "1"}
+"""Each family's generator version: it seeds the family's randomness and is recorded in every manifest, so a
+change to a generator's output bumps its family's version (and results of earlier runs stop matching)."""
+
+
+def family_version(family: str) -> str:
+    return FAMILY_VERSIONS.get(family, GENERATOR_VERSION)
+
+
 TOKENIZER = "chars4"
 MIN_TOKENS = 1024
 MAX_TOKENS = 20_000_000
@@ -56,7 +65,7 @@ class Task:
 
 def make_rng(family: str, seed: int, target_tokens: int, index: int | str, purpose: str) -> random.Random:
     """Seeded randomness that depends only on its inputs (string seeds are SHA-512 hashed by CPython)."""
-    return random.Random(f"{family}|{GENERATOR_VERSION}|{seed}|{target_tokens}|{index}|{purpose}")
+    return random.Random(f"{family}|{family_version(family)}|{seed}|{target_tokens}|{index}|{purpose}")
 
 
 def sha256_text(context: str | list[str]) -> str:
@@ -91,7 +100,7 @@ def finish(
         "tokenizer": TOKENIZER,
         "sha256_context": sha256_text(context),
         "sha256_answer": sha256_text(json.dumps(answer, sort_keys=True)),
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": family_version(family),
         "answer_text": answer_text,
         **extra,
     }
@@ -110,7 +119,7 @@ def manifest_hash(manifests: list[dict[str, Any]]) -> str:
 
 
 def cache_key(family: str, seed: int, target_tokens: int, index: int, params: dict[str, Any]) -> str:
-    spec = json.dumps([family, GENERATOR_VERSION, seed, target_tokens, index, params], sort_keys=True, default=str)
+    spec = json.dumps([family, family_version(family), seed, target_tokens, index, params], sort_keys=True, default=str)
     return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
 
