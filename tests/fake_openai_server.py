@@ -66,6 +66,9 @@ class Behaviour:
     latency: float = 0.0
     cost: float | None = None
     """A provider-reported USD cost per call (OpenRouter style)."""
+    route: Callable[[dict[str, Any]], Reply | None] | None = None
+    """A function of the request body that answers some requests with a Reply of its own (an error for one
+    kind of call, say), or returns None to let the fields above build the completion. The script goes first."""
 
     def tokens(self, text: str) -> int:
         return count_tokens(text, non_ascii_per_char=self.non_ascii_per_char)
@@ -210,6 +213,8 @@ class FakeOpenAIServer:
                 with owner._lock:
                     owner.requests.append(received)
                     reply = owner.replies.popleft() if owner.replies else None
+                if reply is None and owner.behaviour.route is not None:
+                    reply = owner.behaviour.route(body)
                 owner._serve(self, received, reply)
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, error_body
 from rlmx.cli import (
     DEFAULT_OPENAI_MODEL,
     ModelPlan,
@@ -580,60 +581,25 @@ def test_a_time_budget_keeps_what_the_interrupted_cell_wrote_to_answer(tmp_path:
     assert data["stop_reason"].startswith("max_seconds")
 
 
-class _OpenAIDouble:
-    """A real HTTP server speaking just enough of the chat completions API: the root (a system prompt first)
-    gets `root_replies` in turn; every plain sub-call (one user message) gets HTTP 400."""
-
-    def __init__(self, root_replies: list[str]) -> None:
-        import http.server
-        import threading
-
-        replies = list(root_replies)
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                messages = body["messages"]
-                if len(messages) == 1 and messages[0]["role"] == "user":
-                    payload: dict[str, Any] = {"error": {"message": "model overloaded", "type": "invalid_request"}}
-                    status = 400
-                else:
-                    status = 200
-                    payload = {
-                        "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": replies.pop(0)}}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                    }  # fmt: skip
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _sub_calls_overloaded(request: dict[str, Any]) -> Reply | None:
+    """Every plain sub-call (one user message) gets HTTP 400; the root (a system prompt first) is answered."""
+    messages = request["messages"]
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return Reply(400, error_body("model overloaded"))
+    return None
 
 
 def test_a_run_whose_every_sub_call_failed_is_an_lm_failure(tmp_path: Path) -> None:
-    double = _OpenAIDouble(
-        ["```repl\ntry:\n    print(llm_query('read this'))\nexcept RuntimeError as exc:\n    print(exc)\n```",
-         "```repl\nFINAL('NOT FOUND')\n```"]
-    )  # fmt: skip
-    try:
-        notes = write_text(tmp_path, "notes.txt", "abc")
-        proc = run_cli("ask", "q", "-c", notes, "--model", "m", "--base-url", double.url, "--json", tmp_path=tmp_path)
-    finally:
-        double.close()
+    root_replies = [
+        "```repl\ntry:\n    print(llm_query('read this'))\nexcept RuntimeError as exc:\n    print(exc)\n```",
+        "```repl\nFINAL('NOT FOUND')\n```",
+    ]
+    behaviour = Behaviour(text=lambda request: root_replies.pop(0), route=_sub_calls_overloaded)
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    with FakeOpenAIServer(behaviour) as server:
+        proc = run_cli(
+            "ask", "q", "-c", notes, "--model", "m", "--base-url", server.base_url, "--json", tmp_path=tmp_path
+        )  # fmt: skip
     assert proc.returncode == 5, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "error" and data["answer"] == "NOT FOUND"

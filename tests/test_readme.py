@@ -9,15 +9,12 @@ that is in neither table fails the test: whoever adds one to the README says her
 
 from __future__ import annotations
 
-import http.server
-import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +23,7 @@ from typing import Any
 import pytest
 
 import rlmx.lm
+from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx.lm.scripted import ScriptedLM
 from scripting import missing_embedded_model
 
@@ -217,47 +215,19 @@ PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
 # --- shell commands ---------------------------------------------------------------------------------------
 
 
-class OpenAIDouble:
-    """A local HTTP server that answers chat completions like an OpenAI-compatible server: a root call (system
-    prompt first) gets a REPL block that finishes with the context's size; anything else gets "ok"."""
-
-    def __init__(self) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                root = body["messages"][0]["role"] == "system"
-                text = "```repl\nFINAL(f'{len(context)} items or characters')\n```" if root else "ok"
-                payload = json.dumps(
-                    {
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-                    }
-                ).encode()  # fmt: skip
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _readme_reply(request: dict[str, Any]) -> str:
+    """A root call (system prompt first) gets a REPL block that finishes with the context's size; anything else
+    gets "ok"."""
+    if request["messages"][0]["role"] == "system":
+        return "```repl\nFINAL(f'{len(context)} items or characters')\n```"
+    return "ok"
 
 
 @pytest.fixture
-def openai_double() -> Iterator[OpenAIDouble]:
-    double = OpenAIDouble()
-    yield double
-    double.close()
+def openai_double() -> Iterator[FakeOpenAIServer]:
+    """A local OpenAI-compatible server answering as `_readme_reply` says."""
+    with FakeOpenAIServer(Behaviour(text=_readme_reply)) as server:
+        yield server
 
 
 def run_command(command: str, tmp: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -271,7 +241,7 @@ def run_command(command: str, tmp: Path, env: dict[str, str] | None = None) -> s
     return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=environ, cwd=tmp, timeout=600)
 
 
-def check_first_run(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+def check_first_run(example: Example, tmp: Path, double: FakeOpenAIServer) -> None:
     if (reason := missing_embedded_model()) is not None:
         pytest.skip(reason)
     shutil.copytree(ROOT / "examples", tmp / "examples")
@@ -285,21 +255,21 @@ def check_first_run(example: Example, tmp: Path, double: OpenAIDouble) -> None:
     assert f"rlmx: wrote {converted[0]} (" in proc.stderr
 
 
-def check_openai_default(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+def check_openai_default(example: Example, tmp: Path, double: FakeOpenAIServer) -> None:
     (tmp / "forum.jsonl").write_text('{"user": "alice"}\n', encoding="utf-8")
-    proc = run_command(example.code, tmp, {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": double.url})
+    proc = run_command(example.code, tmp, {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": double.base_url})
     assert (proc.returncode, proc.stdout) == (0, "1 items or characters\n"), proc.stderr
     assert "gpt-5-mini" in proc.stderr
 
 
-def check_base_url(example: Example, tmp: Path, double: OpenAIDouble) -> None:
+def check_base_url(example: Example, tmp: Path, double: FakeOpenAIServer) -> None:
     (tmp / "big.txt").write_text("Kestrel is the answer.\n", encoding="utf-8")
-    command = example.code.replace("http://localhost:8000/v1", shlex.quote(double.url))
+    command = example.code.replace("http://localhost:8000/v1", shlex.quote(double.base_url))
     proc = run_command(command, tmp)
     assert (proc.returncode, proc.stdout) == (0, "23 items or characters\n"), proc.stderr
 
 
-BASH_CHECKS: dict[str, Callable[[Example, Path, OpenAIDouble], None]] = {
+BASH_CHECKS: dict[str, Callable[[Example, Path, FakeOpenAIServer], None]] = {
     'rlmx ask "What is the launch code for the Aurora project?" --context examples/aurora_report.txt': (
         check_first_run
     ),
@@ -349,7 +319,7 @@ def test_offline_python_example_with_the_embedded_model(tmp_path: Path, monkeypa
 
 @pytest.mark.slow
 @pytest.mark.parametrize("example", _examples("bash", BASH_CHECKS))
-def test_shell_command(example: Example, tmp_path: Path, openai_double: OpenAIDouble) -> None:
+def test_shell_command(example: Example, tmp_path: Path, openai_double: FakeOpenAIServer) -> None:
     BASH_CHECKS[example.key](example, tmp_path, openai_double)
 
 
