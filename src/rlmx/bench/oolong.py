@@ -222,7 +222,7 @@ def n_users(n_lines: int, target_tokens: int, users_mode: str) -> int:
     if users_mode == "capped" or (users_mode == "auto" and target_tokens > 65536):
         users = min(users, 1000)
     elif users_mode not in ("oolong", "auto", "capped"):
-        raise InputError(f"users_mode must be oolong, capped or auto, not {users_mode!r}")
+        raise InputError(f"users_mode must be oolong, capped, auto (or selective for pairs), not {users_mode!r}")
     return users
 
 
@@ -561,7 +561,8 @@ def generate_oolong(
     )
 
 
-# OOLONG-Pairs: the paper's 20 tasks (App. D.1, CC BY 4.0) as data. Symmetric: (labels S, date rule or None).
+# OOLONG-Pairs: the paper's 20 tasks (Zhang et al., "Recursive Language Models", App. D.1, CC BY 4.0) as data.
+# Symmetric: (labels S, date rule or None); asymmetric: P1, P2 as (label, op, k) with op ">=" or "==".
 _Rule = tuple[str, str, dt.date]
 SYMMETRIC: dict[int, tuple[tuple[str, ...], _Rule | None]] = {
     1: ((NUM, LOC), None),
@@ -575,7 +576,6 @@ SYMMETRIC: dict[int, tuple[tuple[str, ...], _Rule | None]] = {
     9: ((ENT, LOC), (LOC, ">", dt.date(2023, 4, 10))),
     10: ((NUM, ABBR), (ABBR, "<", dt.date(2023, 5, 20))),
 }
-# Asymmetric: P1, P2 as lists of (label, op, k) with op ">=" or "==".
 _Pred = tuple[tuple[str, str, int], ...]
 ASYMMETRIC: dict[int, tuple[_Pred, _Pred]] = {
     11: (((ENT, ">=", 1), (ABBR, ">=", 1)), ((ENT, "==", 1),)),
@@ -589,35 +589,65 @@ ASYMMETRIC: dict[int, tuple[_Pred, _Pred]] = {
     19: (((LOC, ">=", 2), (ENT, ">=", 1)), ((DESC, "==", 1), (ABBR, "==", 1))),
     20: (((NUM, ">=", 1), (HUM, ">=", 1)), ((LOC, ">=", 1), (ENT, ">=", 1), (ABBR, "==", 1))),
 }
+EXTRA_PAIRS = {
+    21: "where both users have the same single most frequent label (one label with more instances than any other)",
+    22: "where the two users have no label in common (no label has an instance from both users)",
+}
+"""Optional extra pair families (BENCHMARKS.md 3.c), asked only with `task_no=21/22`; still quadratic in output."""
+PAPER_LABEL_ORDER = "description and abstract concept, entity, human being, numeric value, location, abbreviation"
 PAIRS_TAIL = (
     " Each of the questions can be labelled as one of the labels (the data does not provide the labels, you need "
-    "to figure out the label from the semantics of the question): " + ", ".join(LABELS) + ". In your answer, "
-    "list all pairs in the format (user_id_1, user_id_2), separated by newlines. Return the pairs sorted by the "
-    "first user ID (lower ID first in each pair); if there are no such pairs, answer []."
+    f"to figure out the label from the semantics of the question): {PAPER_LABEL_ORDER}. In your answer, list all "
+    "pairs in the format (user_id_1, user_id_2), separated by newlines. Sort the pairs by the first user ID; if "
+    "there are no such pairs, answer []."
 )
+MAX_GOLD_PAIRS = 20_000
+PAIRS_WINDOWS = 8
+"""Windows tried, in order from the oolong window 0, for one whose gold set fits min..max_gold_pairs."""
 
 
-def _describe(pred: _Pred) -> str:
-    words = {">=": "at least", "==": "exactly"}
-    return " and ".join(f"{words[op]} {k} instance{'s' if k > 1 else ''} with a {lab}" for lab, op, k in pred)
+def _article(label: str) -> str:
+    return "an" if label[0] in "aeiou" else "a"
+
+
+def _count_phrase(label: str, op: str, k: int) -> str:
+    amount = {1: "one", 2: "two"}[k]
+    return f"{'at least' if op == '>=' else 'exactly'} {amount} instance{'s' if k > 1 else ''} with {label}"
+
+
+def _join(parts: list[str]) -> str:
+    return (
+        parts[0]
+        if len(parts) == 1
+        else " and ".join(parts)
+        if len(parts) == 2
+        else ", ".join(parts[:-1]) + (f", and {parts[-1]}")
+    )
 
 
 def pairs_question(task_no: int) -> str:
+    """The paper's query for task `task_no` (1..20; 21/22 are the optional extra families), then the label list
+    and answer-format sentences and the sorting / empty-list sentence (E.2)."""
+    head = "In the above data, list all pairs of user IDs (no duplicate pairs, list lower ID first) "
     if task_no in SYMMETRIC:
-        labels, rule = SYMMETRIC[task_no]
-        text = (
-            "In the above data, list all pairs of user IDs (no duplicate pairs, list lower ID first) where both "
-            f"users have at least one instance with a {labels[0]} or a {labels[1]}"
-        )
+        (a, b), rule = SYMMETRIC[task_no]
+        text = f"where both users have at least one instance with {_article(a)} {a} or {b}"
         if rule is not None:
             side = "after" if rule[1] == ">" else "before"
-            text += f", and all instances with a {rule[0]} for both users must be {side} {rule[2]:%B %d, %Y}"
-        return text + "." + PAIRS_TAIL
-    p1, p2 = ASYMMETRIC[task_no]
-    return (
-        "In the above data, list all pairs of user IDs (no duplicate pairs, list lower ID first) such that one "
-        f"user has {_describe(p1)} and the other user has {_describe(p2)}." + PAIRS_TAIL
-    )
+            when = f"{MONTH_NAMES[rule[2].month - 1]} {rule[2].day}, {rule[2].year}"
+            text += f", and all instances that are {_article(rule[0])} {rule[0]} for both users must be {side} {when}"
+    elif task_no in ASYMMETRIC:
+        p1, p2 = ASYMMETRIC[task_no]
+        if task_no == 11:  # the paper's own wording for this one
+            first = "at least one instance with entity and one with abbreviation"
+        else:
+            first = _join([_count_phrase(*c) for c in p1])
+        text = f"such that one user has {first}, and the other user has {_join([_count_phrase(*c) for c in p2])}"
+    elif task_no in EXTRA_PAIRS:
+        text = EXTRA_PAIRS[task_no]
+    else:
+        raise InputError(f"pairs task_no must be 1..{20 + len(EXTRA_PAIRS)}, not {task_no!r}")
+    return head + text + "." + PAIRS_TAIL
 
 
 def pairs_gold(w: Window, task_no: int) -> list[list[int]]:
@@ -642,40 +672,107 @@ def pairs_gold(w: Window, task_no: int) -> list[list[int]]:
 
         ok = [u for u in users if sym(u)]
         return [[a, b] for i, a in enumerate(ok) for b in ok[i + 1 :]]
+    if task_no in EXTRA_PAIRS:
+        return _extra_gold(cnt, users, task_no)
     p1, p2 = ASYMMETRIC[task_no]
 
     def holds(u: int, pred: _Pred) -> bool:
         return all(cnt[u][lab] >= k if op == ">=" else cnt[u][lab] == k for lab, op, k in pred)
 
-    one = {u for u in users if holds(u, p1)}
-    two = {u for u in users if holds(u, p2)}
+    one = [u for u in users if holds(u, p1)]
+    two = [u for u in users if holds(u, p2)]
     out: set[tuple[int, int]] = set()
-    for u in sorted(one):
-        for v in sorted(two):
+    for u in one:
+        for v in two:
             if u != v:
                 out.add((min(u, v), max(u, v)))
     return [list(p) for p in sorted(out)]
 
 
-def generate_pairs(*, seed: int, target_tokens: int, index: int, users_mode: str = "auto") -> Task:
-    """Task (index % 20) + 1 over window 0 of the OOLONG generator (the same context as oolong index 0..24)."""
-    task_no = index % 20 + 1
-    w = window(seed, target_tokens, 0, users_mode, False)
-    gold = pairs_gold(w, task_no)
-    n_users = len(set(w.users))
-    all_pairs = n_users * (n_users - 1) // 2
-    precision = len(gold) / all_pairs if all_pairs else 0.0
-    floor = 2 * precision / (1 + precision) if gold else 0.0
+def _extra_gold(cnt: dict[int, Counter[str]], users: list[int], task_no: int) -> list[list[int]]:
+    if task_no == 21:
+        top: dict[int, str] = {}
+        for u in users:
+            ranked = cnt[u].most_common(2)
+            if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                top[u] = ranked[0][0]
+        keyed = sorted(top)
+        return [[a, b] for i, a in enumerate(keyed) for b in keyed[i + 1 :] if top[a] == top[b]]
+    masks = {u: sum(1 << LABELS.index(lab) for lab in cnt[u]) for u in users}
+    return [[a, b] for i, a in enumerate(users) for b in users[i + 1 :] if not masks[a] & masks[b]]
+
+
+@lru_cache(maxsize=64)
+def _gold_for(seed: int, target_tokens: int, number: int, users_mode: str, task_no: int) -> tuple[list[int], ...]:
+    return tuple(pairs_gold(window(seed, target_tokens, number, users_mode, False), task_no))
+
+
+def pairs_task_no(index: int, users_mode: str) -> int:
+    """Task (index % 20) + 1; in "selective" mode 11 + index % 10 (the sparse "exactly k" tasks only)."""
+    return 11 + index % 10 if users_mode == "selective" else index % 20 + 1
+
+
+def generate_pairs(
+    *,
+    seed: int,
+    target_tokens: int,
+    index: int,
+    users_mode: str = "auto",
+    max_gold_pairs: int | None = MAX_GOLD_PAIRS,
+    min_gold_pairs: int = 1,
+    task_no: int | None = None,
+) -> Task:
+    """Task `pairs_task_no(index, users_mode)` (or `task_no`, 1..22) over the first OOLONG window of (seed,
+    target_tokens), from window 0 (the oolong context of indexes 0..24) on, whose gold has min_gold_pairs..
+    max_gold_pairs pairs (None: no upper bound). users_mode: "oolong" (U = lines / 4), "capped" (U <= 1,000),
+    "auto" (capped above 2^16 tokens) or "selective" (capped, tasks 11-20). Raises InputError when none of the
+    PAIRS_WINDOWS windows fits, saying what to change."""
+    if users_mode == "selective":
+        mode = "capped"
+    else:
+        mode = users_mode
+        n_users(10, target_tokens, mode)  # validates the name
+    number_task = task_no if task_no is not None else pairs_task_no(index, users_mode)
+    if task_no is not None:
+        pairs_question(task_no)  # validates the number
+    if max_gold_pairs is not None and (isinstance(max_gold_pairs, bool) or max_gold_pairs < min_gold_pairs):
+        raise InputError(f"max_gold_pairs must be an integer >= min_gold_pairs ({min_gold_pairs}) or None")
+    sizes: list[int] = []
+    for number in range(PAIRS_WINDOWS):
+        gold = [list(p) for p in _gold_for(seed, target_tokens, number, mode, number_task)]
+        sizes.append(len(gold))
+        if min_gold_pairs <= len(gold) and (max_gold_pairs is None or len(gold) <= max_gold_pairs):
+            break
+    else:
+        raise InputError(
+            f"pairs task {number_task} at {target_tokens} tokens: the gold sets of the first {PAIRS_WINDOWS} "
+            f"windows have {sizes} pairs, none within {min_gold_pairs}..{max_gold_pairs}; use "
+            "users_mode='selective' (tasks 11-20), a shorter length, or a larger max_gold_pairs (None: no bound)"
+        )
+    w = window(seed, target_tokens, number, mode, False)
+    users = sorted(set(w.users))
+    all_pairs = len(users) * (len(users) - 1) // 2
+    density = len(gold) / all_pairs if all_pairs else 0.0
     text = "\n".join(f"({u}, {v})" for u, v in gold) or "[]"
     extra = {
-        "task_no": task_no,
-        "n_users": n_users,
+        "task_no": number_task,
+        "window": number,
+        "n_users": len(users),
         "n_gold_pairs": len(gold),
-        "floor_all_pairs_f1": floor,
-        "density": precision,
-        "user_ids": sorted(set(w.users)),
+        "floor_all_pairs_f1": 2 * density / (1 + density) if gold else 0.0,
+        "floor_empty_f1": 0.0 if gold else 1.0,
+        "density": density,
+        "user_ids": users,
+        "users_mode": users_mode,
+        "max_gold_pairs": max_gold_pairs,
     }
     params: dict[str, Any] = {"users_mode": users_mode}
+    if max_gold_pairs != MAX_GOLD_PAIRS:
+        params["max_gold_pairs"] = max_gold_pairs
+    if min_gold_pairs != 1:
+        params["min_gold_pairs"] = min_gold_pairs
+    if task_no is not None:
+        params["task_no"] = task_no
     return finish(
         "pairs",
         seed=seed,
@@ -683,7 +780,7 @@ def generate_pairs(*, seed: int, target_tokens: int, index: int, users_mode: str
         index=index,
         params=params,
         context=w.text,
-        query=pairs_question(task_no),
+        query=pairs_question(number_task),
         answer=gold,
         answer_format="pairs",
         answer_text=text,
