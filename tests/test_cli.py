@@ -39,17 +39,23 @@ FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
 _MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
 
 
-def run_cli(
-    *args: str, tmp_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """`python -m rlmx.cli ARGS` with no model configured in the env and state kept under tmp_path."""
+def cli_environ(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with no model configured, no colour forced and state kept under tmp_path."""
     environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
     environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})})
+    return environ
+
+
+def run_cli(
+    *args: str, tmp_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m rlmx.cli ARGS` in tmp_path with `cli_environ`, `stdin` piped in."""
     return subprocess.run(
         [sys.executable, "-m", "rlmx.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
-        env=environ,
+        env=cli_environ(tmp_path, env),
         cwd=tmp_path,
         timeout=timeout,
     )
@@ -519,16 +525,8 @@ def test_empty_context_is_refused_for_the_guided_root_and_warned_about_otherwise
 def test_context_from_standard_input(tmp_path: Path) -> None:
     script = write_script(tmp_path, ["```repl\nFINAL(context.upper() + '|' + other)\n```"])
     other = write_text(tmp_path, "other.txt", "file")
-    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV}
-    environ["XDG_STATE_HOME"] = str(tmp_path / "state")
-    proc = subprocess.run(
-        [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", "-", "-c", other, "--scripted", script, "-q"],
-        input="piped text",
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=tmp_path,
-        timeout=60,
+    proc = run_cli(
+        "ask", "q", "-c", "-", "-c", other, "--scripted", script, "-q", tmp_path=tmp_path, stdin="piped text"
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "PIPED TEXT|file\n", "")
     first, named = context_arguments([other, "-"], read_stdin=lambda: "from stdin")
@@ -574,7 +572,8 @@ def test_a_time_budget_keeps_what_the_interrupted_cell_wrote_to_answer(tmp_path:
     script = write_script(
         tmp_path, ["```repl\nanswer['content'] = 'partial: 42'\nimport time\ntime.sleep(60)\n```", "never"]
     )
-    proc = run_cli("ask", "q", "--scripted", script, "--max-seconds", "5", "--json", tmp_path=tmp_path)
+    # A whole scripted run takes ~0.3 s: 2 s is ample for the cell to write before the deadline stops it.
+    proc = run_cli("ask", "q", "--scripted", script, "--max-seconds", "2", "--json", tmp_path=tmp_path)
     assert proc.returncode == 3, proc.stderr
     data = json.loads(proc.stdout)
     assert (data["answer"], data["answer_source"]) == ("partial: 42", "answer_buffer")
@@ -622,45 +621,47 @@ def test_a_model_file_llama_cpp_cannot_load_fails_before_the_run(tmp_path: Path)
 # --- Ctrl-C -------------------------------------------------------------------------------------------------
 
 
-def _started_cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
-    environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"})
-    return subprocess.Popen(
+def interrupted_cli(
+    tmp_path: Path, *args: str, once: str, settle: float, presses: int = 1, timeout: float = 20
+) -> tuple[int, str, str]:
+    """Start `python -m rlmx.cli ARGS`, press Ctrl-C `presses` times `settle` seconds after stderr shows a line
+    containing `once`; return (exit code, stdout, stderr)."""
+    import signal
+
+    proc = subprocess.Popen(
         [sys.executable, "-m", "rlmx.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environ,
+        env=cli_environ(tmp_path, {"PYTHONUNBUFFERED": "1"}),
         cwd=tmp_path,
     )
-
-
-def _wait_for_line(proc: subprocess.Popen[str], needle: str, seen: list[str]) -> None:
     assert proc.stderr is not None
-    for line in proc.stderr:
-        seen.append(line)
-        if needle in line:
-            return
-    raise AssertionError(f"{needle!r} never came; stderr: {''.join(seen)}")
+    seen: list[str] = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if once in line:
+                break
+        else:
+            raise AssertionError(f"{once!r} never came; stderr: {''.join(seen)}")
+        time.sleep(settle)
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return proc.returncode, out, "".join(seen) + err
 
 
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_stops_a_running_cell_and_exits_130(tmp_path: Path, presses: int) -> None:
-    import signal
-
     script = write_script(tmp_path, ["```repl\nimport time\nprint('working')\ntime.sleep(120)\n```", "never"])
-    proc = _started_cli(tmp_path, "ask", "q", "--scripted", script)
-    seen: list[str] = []
-    try:
-        _wait_for_line(proc, "turn 1", seen)
-        time.sleep(0.5)  # let the cell start
-        for _ in range(presses):
-            proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
-    stderr = "".join(seen) + err
-    assert proc.returncode == 130, stderr
+    # 0.5 s after turn 1 shows, the cell has started.
+    code, out, stderr = interrupted_cli(
+        tmp_path, "ask", "q", "--scripted", script, once="turn 1", settle=0.5, presses=presses
+    )
+    assert code == 130, stderr
     assert "interrupted" in stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert out == ""
@@ -674,19 +675,12 @@ AURORA = Path(__file__).resolve().parents[1] / "examples" / "aurora_report.txt"
 @pytest.mark.model
 @needs_embedded_model
 def test_ctrl_c_while_the_embedded_model_reads_exits_130(tmp_path: Path) -> None:
-    import signal
-
-    proc = _started_cli(tmp_path, "ask", "What is the launch code for the Aurora project?", "-c", str(AURORA))
-    seen: list[str] = []
-    try:
-        _wait_for_line(proc, "llm_query", seen)  # a sub-call is on its way to the model
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    stderr = "".join(seen) + err
-    assert proc.returncode == 130, stderr
+    question = "What is the launch code for the Aurora project?"
+    # A sub-call is on its way to the model once llm_query shows.
+    code, out, stderr = interrupted_cli(
+        tmp_path, "ask", question, "-c", str(AURORA), once="llm_query", settle=0.3, timeout=30
+    )
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and out == ""
 
 
@@ -709,7 +703,7 @@ def test_a_time_budget_keeps_answer_written_before_a_slow_sub_call(tmp_path: Pat
 
     root = ScriptedLM(["```repl\nanswer['content'] = 'partial: 7'\nprint(llm_query('read this'))\n```", "never"])
     slow_reader = ScriptedLM(["too late"], delay=60)
-    rlm = RLM(root, sub_lm=slow_reader, budget=Budget(max_seconds=5), trace_dir=tmp_path)
+    rlm = RLM(root, sub_lm=slow_reader, budget=Budget(max_seconds=2), trace_dir=tmp_path)  # ample: a run is ~0.3 s
     result = rlm.completion("q", context="abc")
     assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "partial: 7", "answer_buffer")
     assert result.stop_reason.startswith("max_seconds")
