@@ -72,6 +72,19 @@ def test_other_methods_record_their_work(tmp_path: Path) -> None:
         assert records[("guided", index)]["status"] in ("ok", "error", "budget_exhausted")
 
 
+def test_depth0_root_is_told_of_no_sub_lm_and_depth1_is(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=0)]
+    systems: dict[str, str] = {}
+    for method in ("rlm0", "rlm1"):
+        lm = _oracle(tasks)
+        (record,) = asyncio.run(run(_spec(tmp_path / method, ["sniah"], [method], n=1), lm))
+        assert record["score"] == 1.0
+        systems[method] = next(m["content"] for m in lm.calls[0] if m["role"] == "system")
+    assert "llm_query" not in systems["rlm0"] and "rlm_query" not in systems["rlm0"]
+    assert "no sub-LM" in systems["rlm0"] and "```repl" in systems["rlm0"]
+    assert "llm_query(" in systems["rlm1"]
+
+
 def test_base_over_the_window_is_marked_and_not_sent(tmp_path: Path) -> None:
     lm = ScriptedLM(["should not be asked"])
     records = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=4096), lm))

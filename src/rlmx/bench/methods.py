@@ -2,10 +2,10 @@
 
 base: the whole context and the query in one call; a prompt over the model's window (prompt tokens + max
 output > window) is not sent, is marked `over_window` and scores 0, as in the paper. rlm0 / rlm1 / rlm2: an RLM
-with no sub-calls (depth 0), plain sub-calls (depth 1) or child RLMs (depth 2); `rlm` means rlm1. guided: the
-GuidedRoot strategy with the LM as its reader. summary: the compaction baseline: the context is read in
-window-sized chunks, each folded into a running summary kept for the query, then the query is answered from it.
-"""
+with no sub-calls (depth 0: no sub-LM in its prompt, and any call is refused), plain sub-calls (depth 1) or child
+RLMs (depth 2); `rlm` means rlm1. guided: the GuidedRoot strategy with the LM as its reader. summary: the
+compaction baseline: the context is read in window-sized chunks, each folded into a running summary kept for the
+query, then the query is answered from it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlmx import prompts
 from rlmx.bench.task import Task, count_tokens
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
@@ -29,6 +30,26 @@ SUMMARY_PROMPT = (
     "Notes so far:\n{notes}\n\nNext part:\n{chunk}\n\nRewrite the notes: keep every fact that may help answer "
     "the question (exact names, numbers, IDs, counts so far), drop the rest. Reply with the notes only."
 )
+
+
+DEPTH0_HOW_TO_WORK = (
+    "How to work: first look at the context's structure (size, format, a few samples). Then find what the query "
+    "needs with code (search, split, filter, count): there is no sub-LM, so you read only what your code prints. "
+    "Keep intermediate results in variables and combine them in code. Check your answer against the data before "
+    "you finish."
+)
+
+
+def depth0_system_prompt() -> str | None:
+    """The RLM system prompt without llm_query / rlm_query (the paper's depth 0: the same REPL, no sub-calls), or
+    None when the built-in prompt's wording no longer allows that cut (then sub-calls are only refused)."""
+    lines = []
+    for line in prompts.SYSTEM.splitlines():
+        if line.startswith(("- llm_query", "- rlm_query")):
+            continue
+        lines.append(DEPTH0_HOW_TO_WORK if line.startswith("How to work:") else line)
+    text = "\n".join(lines)
+    return None if "llm_query" in text or "rlm_query" in text else text
 
 
 def method_name(name: str) -> str:
@@ -139,8 +160,9 @@ async def _rlm(method: str, task: Task, lm: LM, budget: Budget | None, sandbox: 
         rlm = RLM(root, sub_lm=root.reader, max_depth=1, budget=budget, **kwargs)
     else:
         depth = int(method[-1])
-        if depth == 0:  # no sub-calls at all: the root alone with its REPL
+        if depth == 0:  # no sub-calls at all: the root alone with its REPL, told of no sub-LM
             budget = dataclasses.replace(budget, max_subcalls=0)
+            kwargs["system_prompt"] = depth0_system_prompt()
         rlm = RLM(lm, max_depth=max(1, depth), budget=budget, **kwargs)
     result = await rlm.acompletion(task.query, context=task.context)
     outcome = Outcome(
