@@ -130,14 +130,25 @@ def test_cli_run_report_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_report_table_numbers() -> None:
-    base = {"family": "sniah", "model": "m", "length": 8192, "tokens": {}, "output_tokens": 0}
+    base = {"family": "sniah", "model": "m", "length": 8192, "output_tokens": 0}
     records = [
-        {**base, "method": "base", "score": 1.0, "usd": 0.01, "input_tokens": 100, "over_window": False},
-        {**base, "method": "base", "score": 0.0, "usd": 0.03, "input_tokens": 300, "over_window": True},
-    ]
+        {**base, "method": "base", "score": 1.0, "usd": 0.01, "input_tokens": 100, "over_window": False,
+         "tokens": {"0": {"input": 100, "output": 0}}, "wall_s": 2.0, "iterations": 1, "subcalls": 0},
+        {**base, "method": "base", "score": 0.0, "usd": 0.03, "input_tokens": 300, "over_window": False,
+         "tokens": {"0": {"input": 300, "output": 0}}, "wall_s": 4.0, "iterations": 1, "subcalls": 0},
+        {**base, "method": "base", "score": 0.0, "usd": 0.0, "input_tokens": 0, "over_window": True, "tokens": {},
+         "wall_s": 0.1, "iterations": 0, "subcalls": 0},
+        {**base, "method": "rlm1", "score": 1.0, "usd": 0.0, "input_tokens": 90, "output_tokens": 30,
+         "tokens": {"0": {"input": 50, "output": 20}, "1": {"input": 30, "output": 6}, "2": {"input": 10, "output": 4}},
+         "wall_s": 1.0, "iterations": 3, "subcalls": 5},
+    ]  # fmt: skip
     text = table(records)
-    assert "| m | base | 50.0 (1*)<br>$0.0200 ± 0.0100<br>200 ± 100 tok |" in text
-    assert "| sniah | m | base | 50.0 (2) |" in text
+    # cost over the tasks sent; the task over the window is counted in the score (as 0) and starred
+    assert "| m | base | 33.3 (1*)<br>$0.0200 ± 0.0100<br>200 ± 100 tok |" in text
+    assert "| sniah | m | base | 33.3 (3) |\n" in text
+    assert "| sniah | m | base | 2 of 3 | 200 / 0 | 0 / 0 | 0.0 | 1.0 | 3.0 ± 1.0 | 2.5 / 3.0 / 3.5 / 3.9 |" in text
+    assert "| sniah | m | rlm1 | 1 of 1 | 50 / 20 | 40 / 10 | 5.0 | 3.0 | 1.0 ± 0.0 | 1.0 / 1.0 / 1.0 / 1.0 |" in text
+    assert "| m | base | 0.0 (1*)<br>N/A |" in table([records[2]])
 
 
 def test_write_report_says_when_plots_are_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

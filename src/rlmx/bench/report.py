@@ -1,9 +1,12 @@
 """`rlmx bench report`: a Markdown table shaped like the paper's Table 1 and PNG plots shaped like Figure 1.
 
 Table: one row per (model, method), one column per family: mean score x 100, then mean +- std USD and tokens
-per task; `*` counts tasks marked over the window (scored 0). A second table gives score per length. Plots
-(needs matplotlib, the `bench` extra): per family, score against log2 context length, one line per method,
-the model's window drawn as a vertical line.
+per task sent to the model (`N/A` when none was); `(k*)` counts tasks over the window, not sent and scored 0, as
+in the paper. A second table gives score per length; a third, per family and method, what BENCHMARKS.md asks of
+local models instead of dollars: root (depth 0) and sub-call (depth >= 1) tokens in/out, sub-calls, iterations
+and wall seconds (mean), with wall-time and USD percentiles (25/50/75/95). Plots (needs matplotlib, the `bench`
+extra): per family, score against log2 context length, one line per method, the model's window drawn as a
+dashed line with the lengths beyond it shaded, and points over the window marked x.
 """
 
 from __future__ import annotations
@@ -24,6 +27,33 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     if not values:
         return 0.0, 0.0
     return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
+
+
+def _percentiles(values: list[float], ranks: tuple[int, ...] = (25, 50, 75, 95)) -> list[float]:
+    """Linear-interpolation percentiles (numpy's default) of a non-empty list."""
+    ordered = sorted(values)
+    out = []
+    for rank in ranks:
+        at = (len(ordered) - 1) * rank / 100
+        low = math.floor(at)
+        high = min(low + 1, len(ordered) - 1)
+        out.append(ordered[low] + (ordered[high] - ordered[low]) * (at - low))
+    return out
+
+
+def _sent(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of tasks the model was asked (not marked over the window)."""
+    return [r for r in records if not r.get("over_window")]
+
+
+def _depth_tokens(record: dict[str, Any], root: bool) -> tuple[int, int]:
+    """(input, output) tokens at depth 0 (root) or summed over depths >= 1 (sub-calls)."""
+    tin = tout = 0
+    for depth, slot in (record.get("tokens") or {}).items():
+        if (str(depth) == "0") == root:
+            tin += int(slot.get("input", 0))
+            tout += int(slot.get("output", 0))
+    return tin, tout
 
 
 def _families(records: list[dict[str, Any]]) -> list[str]:
@@ -49,10 +79,14 @@ def table(records: list[dict[str, Any]]) -> str:
                 cells.append("-")
                 continue
             score = statistics.fmean(r["score"] for r in rs) * 100
-            usd, usd_sd = _mean_std([r["usd"] for r in rs])
-            tok, tok_sd = _mean_std([float(r["input_tokens"] + r["output_tokens"]) for r in rs])
             star = sum(1 for r in rs if r.get("over_window"))
             mark = f" ({star}*)" if star else ""
+            sent = _sent(rs)
+            if not sent:
+                cells.append(f"{score:.1f}{mark}<br>N/A")
+                continue
+            usd, usd_sd = _mean_std([r["usd"] for r in sent])
+            tok, tok_sd = _mean_std([float(r["input_tokens"] + r["output_tokens"]) for r in sent])
             cells.append(f"{score:.1f}{mark}<br>${usd:.4f} ± {usd_sd:.4f}<br>{tok:,.0f} ± {tok_sd:,.0f} tok")
         lines.append(f"| {model} | {method} | " + " | ".join(cells) + " |")
     lines += ["", "Score x 100 by context length (tokens); n tasks in brackets:", ""]
@@ -69,13 +103,53 @@ def table(records: list[dict[str, Any]]) -> str:
                 got = cell.get((family, model, method, n))
                 row.append(f"{statistics.fmean(got) * 100:.1f} ({len(got)})" if got else "-")
             lines.append(f"| {family} | {model} | {method} | " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *_cost_table(records, families)]) + "\n"
+
+
+def _cost_table(records: list[dict[str, Any]], families: list[str]) -> list[str]:
+    """Per (family, model, method), over the tasks sent to the model: mean root and sub-call tokens, sub-calls,
+    iterations and wall seconds, and wall / USD percentiles."""
+    lines = [
+        "Work per task sent to the model (means; tasks over the window are not sent and not counted); "
+        "wall seconds and USD as mean ± std and 25/50/75/95th percentiles:",
+        "",
+        "| Family | Model | Method | sent | root in / out | sub-calls in / out | sub-calls | iterations "
+        "| wall s | wall s p25/50/75/95 | USD p25/50/75/95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for family in families:
+        pairs = sorted({(r["model"], r["method"]) for r in records if r["family"] == family})
+        for model, method in pairs:
+            rs = [r for r in records if (r["family"], r["model"], r["method"]) == (family, model, method)]
+            sent = _sent(rs)
+            if not sent:
+                lines.append(f"| {family} | {model} | {method} | 0 of {len(rs)} |" + " - |" * 7)
+                continue
+            root = [_depth_tokens(r, True) for r in sent]
+            sub = [_depth_tokens(r, False) for r in sent]
+            wall = [float(r.get("wall_s") or 0.0) for r in sent]
+            usd = [float(r.get("usd") or 0.0) for r in sent]
+            wall_mean, wall_sd = _mean_std(wall)
+            cells = [
+                f"{len(sent)} of {len(rs)}",
+                f"{statistics.fmean(t[0] for t in root):,.0f} / {statistics.fmean(t[1] for t in root):,.0f}",
+                f"{statistics.fmean(t[0] for t in sub):,.0f} / {statistics.fmean(t[1] for t in sub):,.0f}",
+                f"{statistics.fmean(float(r.get('subcalls') or 0) for r in sent):.1f}",
+                f"{statistics.fmean(float(r.get('iterations') or 0) for r in sent):.1f}",
+                f"{wall_mean:.1f} ± {wall_sd:.1f}",
+                " / ".join(f"{v:.1f}" for v in _percentiles(wall)),
+                " / ".join(f"{v:.4f}" for v in _percentiles(usd)),
+            ]
+            lines.append(f"| {family} | {model} | {method} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _short(n: int) -> str:
-    if n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)}M"
-    return f"{n // 1024}K" if n % 1024 == 0 else str(n)
+    """A length labelled as the paper's Figure 1 does (decimal): 8192 -> 8K, 32768 -> 33K, 131072 -> 131K,
+    1048576 -> 1M."""
+    if n >= 1_000_000:
+        return f"{round(n / 1_000_000, 1):g}M"
+    return f"{round(n / 1000)}K" if n >= 1000 else str(n)
 
 
 def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[Path]:
@@ -87,20 +161,28 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
 
     written = []
     for family in _families(records):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        series: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        fig, ax = plt.subplots(figsize=(6, 4))
+        series: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         for r in records:
             if r["family"] == family:
-                series[f"{r['method']} ({r['model']})"][r["length"]].append(r["score"])
+                series[f"{r['method']} ({r['model']})"][r["length"]].append(r)
+        over_label = "over the window (not sent, 0)"
         for label, points in sorted(series.items()):
             xs = sorted(points)
-            ax.plot(
-                [math.log2(x) for x in xs], [statistics.fmean(points[x]) * 100 for x in xs], marker="o", label=label
-            )
+            ys = [statistics.fmean(r["score"] for r in points[x]) * 100 for x in xs]
+            ax.plot([math.log2(x) for x in xs], ys, marker="o", label=label)
+            marked = [any(r.get("over_window") for r in points[x]) for x in xs]
+            over = [(math.log2(x), y) for x, y, m in zip(xs, ys, marked, strict=True) if m]
+            if over:
+                ax.plot(*zip(*over, strict=True), linestyle="none", marker="x", markersize=9, color="red",
+                        label=over_label)  # fmt: skip
+                over_label = "_nolegend_"
         lengths = sorted({r["length"] for r in records if r["family"] == family})
         ax.set_xticks([math.log2(n) for n in lengths], [_short(n) for n in lengths])
         if window:
-            ax.axvline(math.log2(window), color="grey", linestyle="--", label="context window")
+            ax.axvline(math.log2(window), color="grey", linestyle="--", label=f"context window ({_short(window)})")
+            right = max(math.log2(lengths[-1]), math.log2(window)) + 0.5
+            ax.axvspan(math.log2(window), right, color="red", alpha=0.07)
         ax.set_xlabel("context length (tokens, log2 scale)")
         ax.set_ylabel("score (%)")
         ax.set_ylim(-5, 105)
