@@ -18,7 +18,8 @@ from rlmx.errors import InputError
 SIZES = {"sniah": 8192, "oolong": 8192, "pairs": 8192, "docs": 8192, "codeqa": 8192}
 # sha256 of the context and answer of index 1 at 8192 tokens, seed 7: changing a generator's output must bump
 # its family's version (task.FAMILY_VERSIONS), since results of earlier runs would no longer describe the same
-# tasks. oolong/pairs are version 2 (20 templates per label, all OOLONG question families).
+# tasks. oolong is version 2 (20 templates per label, all OOLONG question families), pairs 3, docs 2 (hops,
+# hard negatives, BM25 bait).
 PINNED = {
     "sniah": (
         "4fed6527adfbd767e94e4c2aa0386510e4041845c14dc26191572c18d25d87dc",
@@ -33,8 +34,8 @@ PINNED = {
         "5705467137fe4b3b5f2b1a896302fe69d0a6c033258ef6bb3db604e346b75354",
     ),
     "docs": (
-        "33279cfcdfaf41b62fd67a9ada824f576a114f56fc9a8a80fa77c2805e1e9129",
-        "e803c58796c4117500edc34cde93331f9cd4db5c0370a0fddd80e0d0e74b97f7",
+        "f195c298064553e5c32cea5d91a24f9911d353efa67c504f6351dea6ec8f1b44",
+        "04bb3ff7d7cca0b9fa28ad3f2e905300d2d45d1094f0db89d23f832569986b37",
     ),
 }
 

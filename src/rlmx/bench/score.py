@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from rlmx.bench.task import Task
@@ -191,6 +192,62 @@ def _docs(prediction: str, gold: str, names: list[str]) -> dict[str, Any]:
     hit = any(a and a in extracted for a in aliases)
     others = [n for n in names if normalize_name(n) not in aliases and normalize_name(n) in extracted]
     return {"score": 1.0 if hit and not others else 0.0, "parsed": extracted, "other_names": others}
+
+
+JUDGE_TEMPLATE = """Judge whether the following [response] to [question] is correct or not, based on the precise and \
+unambiguous [correct_answer] below.
+
+[question]: {question}
+
+[response]: {response}
+
+Your judgement must be in the format and criteria specified below:
+
+extracted_final_answer: The final exact answer extracted from the [response]. Put the extracted answer as 'None' \
+if there is no exact, final answer to extract from the response.
+
+[correct_answer]: {correct_answer}
+
+reasoning: Explain why the extracted_final_answer is correct or incorrect based on [correct_answer], focusing only \
+on whether there are meaningful differences between [correct_answer] and the extracted_final_answer. Do not solve \
+the problem again and do not argue for any answer other than [correct_answer].
+
+correct: Answer 'yes' if extracted_final_answer matches the [correct_answer] given above, or is within a small \
+margin of error for numerical problems. Answer 'no' otherwise, i.e. if there is any inconsistency, ambiguity, \
+non-equivalency, or if the extracted answer is incorrect.
+
+confidence: The extracted confidence score between 0% and 100% from [response]. Put 100 if there is no \
+confidence score available."""
+"""The BrowseComp grader's fields (extracted_final_answer, reasoning, correct, confidence), for the optional
+LLM-judge mode of `docs` (BENCHMARKS.md 2.4 / 3.d); the exact checker above stays the default."""
+
+
+def judge_prompt(task: Task, prediction: str) -> str:
+    """The grader prompt for a judge LM: the task's question without its answer-format block, the response, the
+    gold answer."""
+    question = task.query.split("\n\nYour response should be", 1)[0]
+    return JUDGE_TEMPLATE.format(question=question, response=prediction, correct_answer=task.answer)
+
+
+def parse_judge(reply: str) -> dict[str, Any]:
+    """{"score": 1.0 when the judge's last `correct:` field says yes else 0.0, "extracted": str | None,
+    "confidence": int | None} from a judge LM's reply."""
+    verdicts = re.findall(r"correct\s*:\s*\**\s*(yes|no)", reply, re.IGNORECASE)
+    extracted = re.findall(r"extracted_final_answer\s*:\s*(.+)", reply)
+    confidence = re.findall(r"confidence\s*:\s*\**\s*(\d+)", reply, re.IGNORECASE)
+    return {
+        "score": 1.0 if verdicts and verdicts[-1].lower() == "yes" else 0.0,
+        "extracted": extracted[-1].strip() if extracted else None,
+        "confidence": int(confidence[-1]) if confidence else None,
+    }
+
+
+def score_with_judge(prediction: str, task: Task, judge: Callable[[str], str]) -> dict[str, Any]:
+    """The judge mode: `judge` (prompt -> reply, e.g. a local model) grades the prediction; the exact checker's
+    verdict is kept as "exact" for comparison."""
+    details = parse_judge(judge(judge_prompt(task, prediction)))
+    details["exact"] = score_details(task.family, prediction, task)["score"]
+    return details
 
 
 def _choice(prediction: str, gold: str) -> dict[str, Any]:
