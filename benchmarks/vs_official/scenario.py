@@ -29,8 +29,7 @@ def make_context(scenario: str) -> str:
 
 
 def run_rlmx(scenario: str, base_url: str, trace_dir: str | None, context: str) -> str:
-    import openai  # noqa: F401  (preloaded: the startup figures time a warm import state on both sides)
-
+    import rlmx.lm.http  # noqa: F401  (preloaded, aiohttp: the startup figures time a warm import state on both sides)
     from rlmx import RLM, Budget
     from rlmx.lm import OpenAICompatibleLM
 

@@ -1,0 +1,211 @@
+"""The HTTP exchange under OpenAICompatibleLM: one JSON POST, retried the way the official SDK retries, over an
+aiohttp session per event loop.
+
+Why aiohttp and not the `openai` SDK: importing the SDK takes about 1.2 s (its generated types) and each call
+spends about 5 ms of CPU building and wrapping pydantic models, while rlmx sends one plain JSON body and reads
+the reply with its own checks (`rlmx.lm.openai_reply`). aiohttp costs about 0.65 ms of CPU a call (measured side
+by side on loopback: SDK 4.6-4.9 ms, httpx2 2.2 ms, aiohttp 0.65 ms; benchmarks/vs_official/NOTES.md), which is
+what makes 64 concurrent sub-calls cheap.
+
+Retries (the SDK's documented policy, kept so behaviour does not change with the transport): 408, 409, 429 and
+5xx replies, timeouts and connection errors are retried `max_retries` times; a server's `x-should-retry` header
+overrides that decision; the wait is the server's `retry-after-ms` / `retry-after` (seconds or an HTTP date)
+when it is between 0 and 60 s, else 0.5 s doubled per retry, at most 8 s, minus up to 25 % jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
+
+import aiohttp
+
+INITIAL_RETRY_DELAY = 0.5
+"""Seconds before the first retry when the server does not say (the openai SDK's figure)."""
+MAX_RETRY_DELAY = 8.0
+MAX_SERVER_RETRY_AFTER = 60.0
+"""A server's Retry-After above this is ignored in favour of the exponential wait (as the SDK does)."""
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPReply:
+    """A reply that came back (any status): `status`, lower-cased `headers`, the body as bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json_body(self) -> Any:
+        """The body as JSON, or the text itself when it is not JSON (for error messages)."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return self.body.decode("utf-8", "replace")
+
+
+class TransportError(Exception):
+    """No reply came back after the retries. `kind`: "timeout" or "connection"; `attempts` made."""
+
+    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.attempts = kind, detail, attempts
+
+
+def should_retry(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether a reply with this status is worth another attempt; the server's `x-should-retry` decides first."""
+    said = headers.get("x-should-retry", "").strip().lower()
+    if said in ("true", "false"):
+        return said == "true"
+    return status in RETRY_STATUSES or status >= 500
+
+
+def retry_delay(retry: int, headers: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait before retry number `retry` (0 for the first): the server's word when it is sane, else
+    exponential backoff with jitter."""
+    server = _server_retry_after(headers or {})
+    if server is not None and 0 <= server <= MAX_SERVER_RETRY_AFTER:
+        return server
+    return min(INITIAL_RETRY_DELAY * 2.0**retry, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
+
+
+def _server_retry_after(headers: Mapping[str, str]) -> float | None:
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return float(milliseconds) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
+@cache
+def _verified_tls() -> ssl.SSLContext:
+    """The system's CA store, loaded once per process (about 50 ms), for https base URLs."""
+    return ssl.create_default_context()
+
+
+def tls_for(url: str) -> ssl.SSLContext | None:
+    """The TLS context a URL needs: None for plain http (no CA store is loaded for a local server)."""
+    return _verified_tls() if url.startswith("https://") else None
+
+
+@dataclass(slots=True)
+class _LoopSession:
+    session: aiohttp.ClientSession
+    loop: asyncio.AbstractEventLoop
+    closer: AsyncIterator[None]
+
+
+async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    """Parks until its loop runs `shutdown_asyncgens()` (asyncio.run does), then closes the session on it."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+class JSONPoster:
+    """POSTs JSON to one URL with retries. Usable from any number of event loops and threads: each running loop
+    gets its own session (a connection pool belongs to the loop that opened it), closed on that loop when it
+    shuts down.
+
+    `timeout`: seconds to wait for each read of a reply; `connect_timeout`: for the connection.
+    Environment proxies (HTTP(S)_PROXY, NO_PROXY) and .netrc are honoured, as the SDK does.
+    """
+
+    def __init__(
+        self, url: str, headers: Mapping[str, str], *, timeout: float, connect_timeout: float, max_retries: int
+    ) -> None:
+        self.url = url
+        self.headers = {"content-type": "application/json", "accept": "application/json", **headers}
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
+        self.read_timeout = timeout
+        self.max_retries = max_retries
+        self._ssl: ssl.SSLContext | bool = tls_for(url) or True
+        self._sessions: dict[int, _LoopSession] = {}
+        self._lock = threading.Lock()
+
+    async def post(self, payload: Mapping[str, Any]) -> tuple[HTTPReply, int]:
+        """Send `payload`; returns the last reply (which may be an error status after the retries) and how many
+        attempts were made. Raises TransportError when no reply came back at all."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        session = await self._session()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = await self._once(session, body)
+            except TimeoutError:
+                if attempt > self.max_retries:
+                    raise TransportError("timeout", f"no reply within {self.read_timeout:g} s", attempt) from None
+                await asyncio.sleep(retry_delay(attempt - 1))
+                continue
+            except aiohttp.ClientError as exc:
+                if attempt > self.max_retries:
+                    raise TransportError("connection", _describe(exc), attempt) from None
+                await asyncio.sleep(retry_delay(attempt - 1))
+                continue
+            if reply.status < 400 or attempt > self.max_retries or not should_retry(reply.status, reply.headers):
+                return reply, attempt
+            await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
+
+    async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
+        async with session.post(self.url, data=body, headers=self.headers, ssl=self._ssl) as reply:
+            data = await reply.read()
+            headers = {key.lower(): value for key, value in reply.headers.items()}
+            return HTTPReply(reply.status, headers, data)
+
+    async def _session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for key, old in list(self._sessions.items()):
+                if old.loop.is_closed():  # a loop closed without shutdown_asyncgens: drop what it left
+                    del self._sessions[key]
+            bound = self._sessions.get(id(loop))
+            if bound is not None and bound.loop is loop and not bound.session.closed:
+                return bound.session
+            session = aiohttp.ClientSession(
+                timeout=self.timeout,
+                trust_env=True,
+                connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
+            )
+            closer = _close_at_shutdown(session)
+            self._sessions[id(loop)] = _LoopSession(session, loop, closer)
+        await anext(closer)  # starts it on this loop, which registers it for shutdown_asyncgens
+        return session
+
+    async def aclose(self) -> None:
+        """Close the running loop's session now (a later post opens a new one)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            bound = self._sessions.pop(id(loop), None)
+        if bound is not None and bound.loop is loop:
+            await cast(Any, bound.closer).aclose()
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({cause})"
+    return text
