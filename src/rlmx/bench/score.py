@@ -22,6 +22,8 @@ _PAIR = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
 _PAIR_LOOSE = re.compile(r"(\d+)\s*,\s*(\d+)")
 _CHOICE = re.compile(r"The correct answer is \(?([A-D])\)?", re.IGNORECASE)
 _LETTER = re.compile(r"(?<![A-Za-z])\(?([A-D])\)?(?![A-Za-z])")
+_CHOICE_DIGIT = re.compile(r"The correct answer is \(?([0-3])\)?(?!\d)", re.IGNORECASE)
+_DIGIT = re.compile(r"(?<![\w.])\(?([0-3])\)?(?![\w.])")
 _COMPARISONS = ("more common than", "less common than", "same frequency as")
 
 
@@ -251,9 +253,12 @@ def score_with_judge(prediction: str, task: Task, judge: Callable[[str], str]) -
 
 
 def _choice(prediction: str, gold: str) -> dict[str, Any]:
-    found = _CHOICE.findall(prediction)
+    """LongBench-v2's "The correct answer is (X)" (the last one), else the first standalone A-D; for the RLM
+    paper's numbered variant (gold 0-3) the same with a digit."""
+    strict, loose = (_CHOICE_DIGIT, _DIGIT) if gold.isdigit() else (_CHOICE, _LETTER)
+    found = strict.findall(prediction)
     letter = found[-1].upper() if found else None
     if letter is None:
-        loose = _LETTER.search(prediction)
-        letter = loose.group(1) if loose else None
+        first = loose.search(prediction)
+        letter = first.group(1).upper() if first else None
     return {"score": 1.0 if letter == gold else 0.0, "parsed": letter}
