@@ -139,8 +139,9 @@ class RLM:
         self.models = dict(models or {})
         self.depth_lms = dict(depth_lms or {})
         self.prices = PriceTable(prices)
+        everyone = [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]
+        self.prices.expect([m.model for m in everyone])
         if budget.max_usd is not None:
-            everyone = [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]
             unpriced = sorted({m.model for m in everyone if self.prices.lookup(m.model) is None})
             if unpriced:
                 raise InputError(

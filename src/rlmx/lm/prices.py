@@ -5,16 +5,26 @@ curated rules saying which names each model answers to; its bundled snapshot is 
 time). Prices the user passes with `RLM(prices={"model": (input, output)})` win over it. A name neither knows
 stays unknown (None): nothing is guessed from a name it resembles, and an unknown price is never taken as free.
 Local and scripted models cost nothing.
+
+The library's answers are kept on disk (`~/.cache/rlmx/prices/`), one file per installed snapshot and day: its
+import costs about 0.4 s (it loads pydantic), which every later process would otherwise pay before its first
+LM call; a name answered once today by this snapshot is read back instead. The answers stay the library's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from rlmx.errors import InputError
@@ -65,7 +75,12 @@ class PriceTable:
         self.prices: dict[str, Price] = {}
         for model, price in (extra or {}).items():
             self.prices[model] = _price(model, price)
-        _warm_up()
+
+    def expect(self, models: Sequence[str]) -> None:
+        """Models about to be looked up: when one is not answered on disk yet, the price database starts loading
+        on a background thread now (about 0.4 s of imports) rather than on the event loop at the first call."""
+        if any(self._needs_database(model) for model in models):
+            _warm_up()
 
     def lookup(self, model: str) -> Price | None:
         if model in self.prices:
@@ -73,6 +88,9 @@ class PriceTable:
         if model.startswith(FREE_PREFIXES):
             return FREE
         return list_price(model)
+
+    def _needs_database(self, model: str) -> bool:
+        return model not in self.prices and not model.startswith(FREE_PREFIXES) and not _ANSWERS.knows(model)
 
     def cost(self, model: str, usage: Usage) -> float | None:
         """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""
@@ -106,9 +124,102 @@ def _snapshot() -> Any:
     return data_snapshot.get_snapshot()
 
 
+class _Answers:
+    """genai-prices' answers of today, by model name, kept in one JSON file per snapshot and day (see the module
+    docstring). Unreadable or missing files mean nothing is known; a failed write is ignored."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._known: dict[str, Any] | None = None
+
+    def path(self) -> Path | None:
+        if self._path is None:
+            spec = importlib.util.find_spec("genai_prices")
+            origin = spec.origin if spec is not None else None
+            if origin is None:  # pragma: no cover - a core dependency
+                return None
+            data = Path(origin).with_name("data.py")
+            try:
+                stat = data.stat()
+            except OSError:  # pragma: no cover
+                return None
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:16]
+            day = dt.datetime.now(tz=dt.UTC).date().isoformat()
+            root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
+            self._path = root / f"{key}-{day}.json"
+        return self._path
+
+    def _load(self) -> dict[str, Any]:
+        if self._known is None:
+            path = self.path()
+            try:
+                loaded = json.loads(path.read_text()) if path is not None else {}
+            except (OSError, ValueError):
+                loaded = {}
+            self._known = loaded if isinstance(loaded, dict) else {}
+        return self._known
+
+    def knows(self, model: str) -> bool:
+        with self._lock:
+            return model in self._load()
+
+    def get(self, model: str) -> tuple[bool, Price | None]:
+        with self._lock:
+            known = self._load()
+            if model not in known:
+                return False, None
+            entry = known[model]
+        try:
+            return True, None if entry is None else _price_from_json(entry)
+        except (TypeError, ValueError, KeyError):
+            return False, None
+
+    def put(self, model: str, price: Price | None) -> None:
+        with self._lock:
+            known = self._load()
+            known[model] = None if price is None else _price_to_json(price)
+            path = self.path()
+            if path is None:
+                return
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
+                    json.dump(known, out)
+                os.replace(out.name, path)
+            except OSError:
+                pass
+
+
+def _price_to_json(price: Price) -> dict[str, Any]:
+    return {
+        "in": price.input_per_million,
+        "out": price.output_per_million,
+        "tiers": [[t.above_input_tokens, t.input_per_million, t.output_per_million] for t in price.tiers],
+        "source": price.source,
+    }
+
+
+def _price_from_json(entry: dict[str, Any]) -> Price:
+    tiers = tuple(Tier(int(a), float(i), float(o)) for a, i, o in entry["tiers"])
+    return Price(float(entry["in"]), float(entry["out"]), tiers, source=str(entry["source"]))
+
+
+_ANSWERS = _Answers()
+
+
 @cache
 def list_price(model: str) -> Price | None:
     """The list price genai-prices has for exactly this model name (or `provider/model`), else None."""
+    found, price = _ANSWERS.get(model)
+    if found:
+        return price
+    price = _database_price(model)
+    _ANSWERS.put(model, price)
+    return price
+
+
+def _database_price(model: str) -> Price | None:
     snapshot = _snapshot()
     if snapshot is None:  # pragma: no cover
         return None
