@@ -14,6 +14,7 @@ from typing import Any
 
 from rlmx.bench import codeqa, docs, oolong, sniah
 from rlmx.bench.score import score, score_details
+from rlmx.bench.suite import generate_counted, make_suite, register_tokenizer
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task, cache_key, cache_load, cache_store, manifest, manifest_hash
 from rlmx.errors import InputError
 
@@ -58,4 +59,15 @@ def generate(
     return task
 
 
-__all__ = ["FAMILIES", "Task", "generate", "manifest", "manifest_hash", "score", "score_details"]
+__all__ = [
+    "FAMILIES",
+    "Task",
+    "generate",
+    "generate_counted",
+    "make_suite",
+    "manifest",
+    "manifest_hash",
+    "register_tokenizer",
+    "score",
+    "score_details",
+]
