@@ -214,3 +214,11 @@ def test_oolong_date_and_month_scoring() -> None:
     assert score("oolong", "Date: 03/05/2023", dated) == 1.0
     assert score("oolong", "The busiest day was March 5, 2023.", dated) == 1.0
     assert score("oolong", "Date: 03/06/2023", dated) == 0.0
+
+
+@pytest.mark.skipif(shutil.which("bible") is None, reason="Debian bible-kjv is not installed")
+def test_kjv_haystack_from_the_installed_bible() -> None:
+    task = generate("sniah", seed=9, target_tokens=32768, index=1, haystack_source="kjv")
+    text = str(task.context)
+    assert text.count("special magic") == 1 and abs(task.metadata["n_tokens"] - 32768) <= 327
+    assert "Ge1:" not in text and re.search(r"\b(Lord|God|unto)\b", text)  # verse text, references stripped
