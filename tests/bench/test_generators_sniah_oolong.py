@@ -222,3 +222,15 @@ def test_kjv_haystack_from_the_installed_bible() -> None:
     text = str(task.context)
     assert text.count("special magic") == 1 and abs(task.metadata["n_tokens"] - 32768) <= 327
     assert "Ge1:" not in text and re.search(r"\b(Lord|God|unto)\b", text)  # verse text, references stripped
+
+
+def test_oolong_line_count_mode_matches_the_papers_787_lines_at_32k() -> None:
+    task = generate("oolong", seed=0, target_tokens=32768, index=0, units_mode="oolong_llama2_equiv")
+    assert task.metadata["n_lines"] == 787 and task.params["units_mode"] == "oolong_llama2_equiv"
+    assert str(task.context).count("\nDate: ") + 1 == 787
+    assert (
+        generate("oolong", seed=0, target_tokens=65536, index=0, units_mode="oolong_llama2_equiv").metadata["n_lines"]
+        == 787 * 2
+    )
+    with pytest.raises(InputError, match="units_mode"):
+        generate("oolong", seed=0, target_tokens=8192, index=0, units_mode="llama3")

@@ -171,6 +171,7 @@ N_DAYS = (dt.date(2024, 12, 31) - EPOCH).days + 1
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTH_NAMES = "January February March April May June July August September October November December".split()
 QUESTIONS_PER_WINDOW = 25
+UNITS_MODES = ("tokens", "oolong_llama2_equiv")
 HEADER = (
     "The following lines contain {n} general-knowledge questions, one per line. Each line has a date, a user ID "
     "and the question (the instance). Each question can be classified into exactly one of these labels: "
@@ -227,8 +228,20 @@ def n_users(n_lines: int, target_tokens: int, users_mode: str) -> int:
 
 
 @lru_cache(maxsize=4)
-def window(seed: int, target_tokens: int, number: int, users_mode: str = "auto", with_labels: bool = False) -> Window:
-    """Window `number` of (seed, target_tokens): lines until the text reaches target_tokens chars4 tokens."""
+def window(
+    seed: int,
+    target_tokens: int,
+    number: int,
+    users_mode: str = "auto",
+    with_labels: bool = False,
+    units_mode: str = "tokens",
+) -> Window:
+    """Window `number` of (seed, target_tokens): lines until the text reaches target_tokens chars4 tokens, or
+    with units_mode "oolong_llama2_equiv" the paper's line count, round(787 * target_tokens / 32768) (OOLONG
+    measures Llama-2 tokens: 787 lines at 32K), whatever their size."""
+    if units_mode not in UNITS_MODES:
+        raise InputError(f"oolong units_mode must be one of {', '.join(UNITS_MODES)}, not {units_mode!r}")
+    n_lines = round(787 * target_tokens / 32768) if units_mode == "oolong_llama2_equiv" else None
     rng = make_rng("oolong", seed, target_tokens, f"window{number}", "lines")
     while True:  # Dirichlet(1) label proportions, redrawn until most/least common labels are clearly apart
         weights = [rng.gammavariate(1.0, 1.0) for _ in LABELS]
@@ -237,7 +250,7 @@ def window(seed: int, target_tokens: int, number: int, users_mode: str = "auto",
             break
     goal = target_tokens * 4 - len(HEADER) - 12
     line_chars = 96  # about a line's length: sets the user count before the lines exist
-    n_est = max(1, goal // line_chars)
+    n_est = n_lines if n_lines is not None else max(1, goal // line_chars)
     users = n_users(n_est, target_tokens, users_mode)
     ids = rng.sample(range(10000, 100000), users)
     top = ids[: max(1, users // 5)]
@@ -248,7 +261,7 @@ def window(seed: int, target_tokens: int, number: int, users_mode: str = "auto",
     labels: list[int] = []
     size = 0
     cum = [sum(weights[: i + 1]) for i in range(len(weights))]
-    while size < goal:
+    while (size < goal) if n_lines is None else (len(lines) < n_lines):
         r = rng.random() * cum[-1]
         label = next(i for i, c in enumerate(cum) if r <= c)
         user = rng.choice(top) if rng.random() < 0.8 else rng.choice(rest)
@@ -511,8 +524,10 @@ def _oolong_question(w: Window, s: Stats, rng: random.Random, kind: str) -> tupl
 
 
 @lru_cache(maxsize=4)
-def _window_stats(seed: int, target_tokens: int, number: int, users_mode: str, with_labels: bool) -> Stats:
-    return _stats(window(seed, target_tokens, number, users_mode, with_labels))
+def _window_stats(
+    seed: int, target_tokens: int, number: int, users_mode: str, with_labels: bool, units_mode: str
+) -> Stats:
+    return _stats(window(seed, target_tokens, number, users_mode, with_labels, units_mode))
 
 
 def generate_oolong(
@@ -523,21 +538,25 @@ def generate_oolong(
     users_mode: str = "auto",
     with_labels: bool = False,
     question_type: str | None = None,
+    units_mode: str = "tokens",
 ) -> Task:
     """Question index % 25 of window index // 25 (counting 10, user 7, timeline 8), or one of QUESTION_TYPES
-    when `question_type` is given. Gold shapes: label / user (str), numeric (int), comparison ("more common
-    than" / "less common than"), date (ISO "YYYY-MM-DD"), month_year ("March 2023")."""
+    when `question_type` is given; `units_mode` as `window` takes it. Gold shapes: label / user (str), numeric
+    (int), comparison ("more common than" / "less common than"), date (ISO "YYYY-MM-DD"), month_year ("March
+    2023")."""
     number = index // QUESTIONS_PER_WINDOW
     if question_type is not None and question_type not in QUESTION_TYPES:
         raise InputError(f"oolong question_type must be one of {', '.join(QUESTION_TYPES)}, not {question_type!r}")
-    w = window(seed, target_tokens, number, users_mode, with_labels)
-    s = _window_stats(seed, target_tokens, number, users_mode, with_labels)
+    w = window(seed, target_tokens, number, users_mode, with_labels, units_mode)
+    s = _window_stats(seed, target_tokens, number, users_mode, with_labels, units_mode)
     rng = make_rng("oolong", seed, target_tokens, index, "question")
     planned = question_type or _planned(number, index % QUESTIONS_PER_WINDOW)
     text, gold, fmt, answer_text, kind = _oolong_question(w, s, rng, planned)
     params: dict[str, Any] = {"users_mode": users_mode, "with_labels": with_labels}
     if question_type is not None:
         params["question_type"] = question_type
+    if units_mode != "tokens":
+        params["units_mode"] = units_mode
     group = "counting" if kind in COUNTING else "user" if kind in USER else "timeline"
     extra = {
         "window": number,
