@@ -125,7 +125,45 @@ def test_each_family_is_true_to_the_code(family: str, size: int, index: int) -> 
         )
         assert abs(count - int(right)) <= 1  # a regex reading of the signatures (decorated/odd ones may differ)
     else:
-        assert right.startswith("In `") and sum(o.startswith("In `") for o in options) == 4
+        truth = [_statement_holds(task, option) for option in options]
+        assert truth == [option == right for option in options], (options, truth)
+
+
+def _statement_holds(task: Task, statement: str) -> bool:
+    """Whether a statement option is true of the context's code, read independently of the generator."""
+    path = re.match(r"In `(.+?)`, ", statement)
+    assert path is not None
+    if path[1] not in task.metadata["files"]:
+        return False
+    text = _file_text(task, path[1])
+    base = re.fullmatch(r"In `.+?`, class `(\w+)` directly inherits from `(.+)`\.", statement)
+    if base:
+        return re.search(rf"^class {base[1]}\({re.escape(base[2])}\):", text, re.MULTILINE) is not None
+    const = re.fullmatch(r"In `.+?`, the module constant `(\w+)` is assigned `(.+)`\.", statement)
+    if const:
+        found = re.search(rf"^{const[1]} = ([^#\n]+)", text, re.MULTILINE)
+        return found is not None and repr(ast.literal_eval(found[1].strip())) == const[2]
+    default = re.fullmatch(r"In `.+?`, the default value of the parameter `(\w+)` of `(\w+)` is `(.+)`\.", statement)
+    tree = ast.parse(text)
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if default:
+        for fn in (f for f in functions if f.name == default[2]):
+            positional = [*fn.args.posonlyargs, *fn.args.args]
+            pairs = zip(positional[len(positional) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
+            if any(a.arg == default[1] and ast.unparse(d) == default[3] for a, d in pairs):
+                return True
+        return False
+    raises = re.fullmatch(r"In `.+?`, the only exception type the function `(\w+)` raises is `(.+)`\.", statement)
+    assert raises is not None, statement
+    for fn in (f for f in functions if f.name == raises[1]):
+        kinds = {
+            ast.unparse(n.exc.func if isinstance(n.exc, ast.Call) else n.exc)
+            for n in ast.walk(fn)
+            if isinstance(n, ast.Raise) and n.exc is not None
+        }
+        if kinds == {raises[2]}:
+            return True
+    return False
 
 
 def test_answers_are_balanced_and_rlm_style_uses_numbers() -> None:
