@@ -177,3 +177,11 @@ def test_answers_are_balanced_and_rlm_style_uses_numbers() -> None:
         generate("codeqa", seed=5, target_tokens=8192, index=0, prompt_style="chat")
     with pytest.raises(InputError, match="question_type"):
         generate("codeqa", seed=5, target_tokens=8192, index=0, question_type="vibes")
+
+
+def test_past_the_stdlib_size_the_test_suites_are_opt_in() -> None:
+    with pytest.raises(InputError, match="with_tests=True"):
+        generate("codeqa", seed=1, target_tokens=4_000_000, index=0)
+    from rlmx.bench.codeqa import stdlib_files
+
+    assert len(stdlib_files(True)) > len(stdlib_files()) and any(p.startswith("test/") for p, _ in stdlib_files(True))

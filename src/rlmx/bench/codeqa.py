@@ -45,14 +45,16 @@ PROMPT_STYLES = ("longbench", "rlm")
 LETTERS = "ABCD"
 
 
-@lru_cache(maxsize=1)
-def stdlib_files() -> tuple[tuple[str, int], ...]:
-    """(relative path, size in bytes) of the stdlib's .py files, outside site-packages, sorted by path."""
+@lru_cache(maxsize=2)
+def stdlib_files(with_tests: bool = False) -> tuple[tuple[str, int], ...]:
+    """(relative path, size in bytes) of the stdlib's .py files, outside site-packages, sorted by path; the test
+    suites (test/, idle_test/, lib2to3/tests/) only `with_tests` (about 3M chars4 tokens without, 7.7M with)."""
     root = Path(sysconfig.get_paths()["stdlib"])
     out = []
+    skip = ("site-packages/",) if with_tests else ("site-packages/", "test/", "idlelib/idle_test/", "lib2to3/tests/")
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel.startswith(("site-packages/", "test/", "idlelib/idle_test/", "lib2to3/tests/")):
+        if rel.startswith(skip):
             continue
         out.append((rel, path.stat().st_size))
     return tuple(out)
@@ -175,19 +177,24 @@ def generate(
     index: int,
     question_type: str | None = None,
     prompt_style: str = "longbench",
+    with_tests: bool = False,
 ) -> Task:
     """One four-choice question over a stdlib slice of target_tokens chars4 tokens (within 1%); the family is
     `question_type` or FAMILIES[index % 9] (the next one that fits when the slice has none). `prompt_style`:
     "longbench" (answer a letter A-D) or "rlm" (the RLM paper's variant: a number 0-3). Answer: the letter or
-    digit. Raises InputError for an unknown family or style, or a length the stdlib cannot fill."""
+    digit. `with_tests` adds the stdlib's test suites to the files (for lengths past about 3M tokens). Raises
+    InputError for an unknown family or style, or a length the stdlib cannot fill."""
     if question_type is not None and question_type not in FAMILIES:
         raise InputError(f"codeqa question_type must be one of {', '.join(FAMILIES)}, not {question_type!r}")
     if prompt_style not in PROMPT_STYLES:
         raise InputError(f"codeqa prompt_style must be one of {', '.join(PROMPT_STYLES)}, not {prompt_style!r}")
-    files = stdlib_files()
+    files = stdlib_files(bool(with_tests))
     goal = target_tokens * 4
     if goal > sum(size for _, size in files):
-        raise InputError(f"codeqa: the installed stdlib is smaller than {target_tokens} tokens; use a smaller length")
+        hint = (
+            "use a smaller length" if with_tests else "use with_tests=True (adds the test suites) or a smaller length"
+        )
+        raise InputError(f"codeqa: the installed stdlib is smaller than {target_tokens} tokens; {hint}")
     rng = make_rng("codeqa", seed, target_tokens, index, "files")
     qrng = make_rng("codeqa", seed, target_tokens, index, "question")
     first = FAMILIES.index(question_type) if question_type is not None else index % len(FAMILIES)
@@ -196,7 +203,7 @@ def generate(
         parts, whole, after = _slice(files, rng.randrange(len(files)), goal)
         for step in range(len(FAMILIES)):  # the asked family first; another when the slice has none of it
             family = FAMILIES[(first + step) % len(FAMILIES)]
-            picked = _ask(whole, after, family, qrng)
+            picked = _ask(whole, after, family, qrng, files)
             if picked is not None:
                 break
         if picked is not None:
@@ -234,6 +241,8 @@ def generate(
         params["question_type"] = question_type
     if prompt_style != "longbench":
         params["prompt_style"] = prompt_style
+    if with_tests:
+        params["with_tests"] = True
     return finish(
         "codeqa",
         seed=seed,
@@ -289,12 +298,14 @@ def _with_answer(value: str, distractors: list[str], rng: random.Random) -> tupl
 _Picked = tuple[str, str, list[str], int]  # (file, question text, four options, answer position)
 
 
-def _ask(whole: list[tuple[str, str]], after: int, family: str, rng: random.Random) -> _Picked | None:
+def _ask(
+    whole: list[tuple[str, str]], after: int, family: str, rng: random.Random, files: tuple[tuple[str, int], ...]
+) -> _Picked | None:
     if family == "count_param":
         return _count_param(whole, rng)
     if family == "statement":
         return _statement(whole, rng)
-    picked = _pick(whole, after, family, rng)
+    picked = _pick(whole, after, family, rng, files)
     if picked is None:
         return None
     rel, subject, options, position = picked
@@ -302,14 +313,13 @@ def _ask(whole: list[tuple[str, str]], after: int, family: str, rng: random.Rand
 
 
 def _pick(
-    whole: list[tuple[str, str]], after: int, family: str, rng: random.Random
+    whole: list[tuple[str, str]], after: int, family: str, rng: random.Random, files: tuple[tuple[str, int], ...]
 ) -> tuple[str, str, list[str], int] | None:
     """(file, subject, four options, answer position) for a fact of `family`, or None when there is none.
     Distractors: for names (call chain, dispatch) the file's own functions / classes first; otherwise
     same-type facts of the context's files, and of the next stdlib files when those are few."""
-    facts = {rel: _facts(rel, text).get(family, []) for rel, text in whole}
+    facts = {rel: _facts(rel, text).get(family, []) for rel, text in _sample(whole, rng)}
     pool = {value for fs in facts.values() for _, value in fs}
-    files = stdlib_files()
     j = after
     while facts and any(facts.values()) and len(pool) < 12 and j < after + 40:
         rel = files[j % len(files)][0]
@@ -332,6 +342,19 @@ def _pick(
     return None
 
 
+MAX_FACT_FILES = 40
+"""Facts are read from at most this many of the context's whole files (a seeded sample), so a question over a
+multi-million-token context costs about what one over 40 files does."""
+MAX_COUNT_FILES = 200
+"""The aggregation count is asked only over contexts of at most this many whole files."""
+
+
+def _sample(whole: list[tuple[str, str]], rng: random.Random) -> list[tuple[str, str]]:
+    if len(whole) <= MAX_FACT_FILES:
+        return whole
+    return sorted(rng.sample(whole, MAX_FACT_FILES))
+
+
 def _names(source: str, family: str) -> set[str]:
     """The module-level function names (call chain) or class names (dispatch) of a file."""
     with _AST_LOCK:
@@ -343,6 +366,8 @@ def _names(source: str, family: str) -> set[str]:
 def _count_param(whole: list[tuple[str, str]], rng: random.Random) -> _Picked | None:
     """How many public module-level functions of the files shown in full take a parameter named p (an
     aggregation over the whole context; options are nearby counts)."""
+    if len(whole) > MAX_COUNT_FILES:
+        return None
     counts: dict[str, int] = {}
     for _, text in whole:
         try:
@@ -381,7 +406,7 @@ def _statement(whole: list[tuple[str, str]], rng: random.Random) -> _Picked | No
     """Four statements about the context's code; exactly one is true. Each false one takes a true fact and
     changes one part of it: its value (a wrong default, base class, exception or constant) or its file."""
     facts: list[tuple[str, str, str, str]] = []  # (family, file, subject, value): every fact, for the truth check
-    for rel, text in whole:
+    for rel, text in _sample(whole, rng):
         per = _facts(rel, text)
         facts += [(family, rel, s, v) for family in _STATEMENTS for s, v in per.get(family, [])]
     truths = set(facts)
