@@ -134,3 +134,13 @@ def test_judge_mode_reads_a_browsecomp_grader_reply() -> None:
 
     details = score_with_judge(str(task.metadata["answer_text"]), task, judge)
     assert details["score"] == 1.0 and details["exact"] == 1.0 and len(seen) == 1
+
+
+def test_documents_joined_into_one_string() -> None:
+    listed = generate("docs", seed=6, target_tokens=200_000, index=2)
+    joined = generate("docs", seed=6, target_tokens=200_000, index=2, as_text=True)
+    text = joined.context
+    assert isinstance(text, str) and abs(joined.metadata["n_tokens"] - 200_000) <= 2000
+    marks = re.findall(r"\n\n\[Document (\d+) \| (\d+)\]\ndocid: (\d+)\n", text)
+    assert [int(i) for i, _, _ in marks] == list(range(listed.metadata["n_docs"]))
+    assert all(a == b for _, a, b in marks) and joined.answer == listed.answer

@@ -175,11 +175,13 @@ def generate(
     n_docs: int | None = None,
     hops: int | None = None,
     doc_tokens_mean: int | None = None,
+    as_text: bool = False,
 ) -> Task:
-    """A list of documents (`docid: N\\ntitle: T\\n\\nbody`) totalling target_tokens chars4 tokens (within 1% when
-    the fact sentences fit), `n_docs` of them (default target / doc_tokens_mean, doc_tokens_mean default 800,
-    clipped to 10..1000; at most 10,000). `hops` (2..5, default 2 + index % 4) is the number of evidence
-    documents. Answer: the winner's full name. Raises InputError for values outside these ranges."""
+    """A list of documents (`docid: N\\ntitle: T\\n\\nbody`; one string with `as_text`) totalling target_tokens
+    chars4 tokens (within 1% when the fact sentences fit), `n_docs` of them (default target / doc_tokens_mean,
+    doc_tokens_mean default 800, clipped to 10..1000; at most 10,000). `hops` (2..5, default 2 + index % 4) is
+    the number of evidence documents. Answer: the winner's full name. Raises InputError for values outside
+    these ranges."""
     mean = doc_tokens_mean if doc_tokens_mean is not None else 800
     if isinstance(mean, bool) or not isinstance(mean, int) or mean < 50:
         raise InputError(f"docs doc_tokens_mean must be an integer >= 50, not {doc_tokens_mean!r}")
@@ -215,7 +217,7 @@ def generate(
     order = list(range(len(docs)))
     rng.shuffle(order)
     docs = [docs[i] for i in order]
-    context = _render(docs, rng, target_tokens)
+    context = _render(docs, rng, target_tokens, bool(as_text))
     kinds = [kind for _, kind, _, _ in docs]
     query = _question_text(world, q, rng, occupation) + QUERY_TAIL
     extra = {
@@ -234,6 +236,8 @@ def generate(
     params: dict[str, Any] = {"n_docs": n_docs, "hops": hops}
     if doc_tokens_mean is not None:
         params["doc_tokens_mean"] = doc_tokens_mean
+    if as_text:
+        params["as_text"] = True
     return finish(
         "docs",
         seed=seed,
@@ -486,13 +490,15 @@ def _question_text(world: World, q: Question, rng: random.Random, job: str) -> s
     )
 
 
-def _render(docs: list[_Doc], rng: random.Random, target_tokens: int) -> list[str]:
+def _render(docs: list[_Doc], rng: random.Random, target_tokens: int, as_text: bool) -> str | list[str]:
     """Each document as `docid: N\\ntitle: T\\n\\nbody`, its facts placed inside essay padding sized by a
-    lognormal weight (clipped to 0.2x..5x of the mean), so the total is target_tokens * 4 characters."""
+    lognormal weight (clipped to 0.2x..5x of the mean), so the total is target_tokens * 4 characters; `as_text`
+    joins them into one string, each after a `\\n\\n[Document i | docid]\\n` line (counted in the size)."""
     ids = rng.sample(range(10000, 100000), len(docs))
     heads = [f"docid: {ids[i]}\ntitle: {title}\n\n" for i, (title, _, _, _) in enumerate(docs)]
+    marks = [f"\n\n[Document {i} | {ids[i]}]\n" if as_text else "" for i in range(len(docs))]
     facts = [" ".join(f) + " " for _, _, f, _ in docs]
-    pad = max(0, target_tokens * 4 - sum(map(len, heads)) - sum(map(len, facts)))
+    pad = max(0, target_tokens * 4 - sum(map(len, heads)) - sum(map(len, facts)) - sum(map(len, marks)))
     weights = [min(5.0, max(0.2, rng.lognormvariate(0, 0.6))) for _ in docs]
     scale = pad / sum(weights)
     filler = iter(sentences("essay", pad + 200 * len(docs), rng))
@@ -509,4 +515,4 @@ def _render(docs: list[_Doc], rng: random.Random, target_tokens: int) -> list[st
         left -= size
         cut = rng.randint(0, len(body))
         out.append(head + "".join(body[:cut]) + fact + "".join(body[cut:]))
-    return out
+    return "".join(m + d for m, d in zip(marks, out, strict=True)) if as_text else out
