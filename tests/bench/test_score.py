@@ -43,6 +43,8 @@ def test_oolong_parse_and_numeric_credit() -> None:
     comparison = _task("oolong", "less common than", "comparison")
     assert score("oolong", "Answer: entity is less common than location", comparison) == 1.0
     assert score("oolong", "Answer: entity is more common than location", comparison) == 0.0
+    assert score_details("oolong", "Answer: 14", numeric)["exact"] is False
+    assert score_details("oolong", "Answer: 12", numeric)["exact"] is True
     user = _task("oolong", "44106", "user")
     assert score("oolong", "User: 44106", user) == 1.0 and score("oolong", "User: 441060", user) == 0.0
 
@@ -58,6 +60,9 @@ def test_pairs_f1_and_all_pairs_floor() -> None:
     all_pairs = "\n".join(f"({a}, {b})" for i, a in enumerate(everyone) for b in everyone[i + 1 :])
     assert score("pairs", all_pairs, task) == pytest.approx(2 * 0.5 / 1.5)  # P = 3/6, R = 1 -> 2/3
     assert parse_pairs("1, 2 and 4,3") == {(1, 2), (3, 4)}  # the loose form when no parentheses
+    assert parse_pairs("(7, 7) only") == set() and parse_pairs("(1, 2) and 3, 4") == {(1, 2)}  # strict form wins
+    big = "\n".join(f"({a}, {a + 1})" for a in range(10_000, 110_000))  # a 1.4 MB answer
+    assert len(parse_pairs(big)) == 100_000
     empty = _task("pairs", [], "pairs")
     assert score("pairs", "[]", empty) == 1.0 and score("pairs", "(1, 2)", empty) == 0.0
     assert score("pairs", "[]", task) == 0.0

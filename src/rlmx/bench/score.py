@@ -38,7 +38,8 @@ def score_details(family: str, prediction: str, task: Task) -> dict[str, Any]:
     if family == "sniah":
         return _sniah(prediction, str(task.answer))
     if family == "oolong":
-        return _oolong(prediction, task.answer, task.answer_format)
+        details = _oolong(prediction, task.answer, task.answer_format)
+        return {**details, "exact": details["score"] == 1.0}  # OOLONG reports exact match beside the score
     if family == "pairs":
         return _pairs(prediction, task.answer)
     if family == "docs":
@@ -163,9 +164,19 @@ def _oolong_month(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
 
 
 def parse_pairs(prediction: str) -> set[tuple[int, int]]:
-    """Pairs `(a, b)` anywhere in the text (else bare `a, b`), each as (min, max); duplicates collapse."""
-    found = _PAIR.findall(prediction) or _PAIR_LOOSE.findall(prediction)
-    return {(min(int(a), int(b)), max(int(a), int(b))) for a, b in found if a != b}
+    """Pairs `(a, b)` anywhere in the text (else bare `a, b`), each as (min, max); duplicates collapse. Matches
+    stream into the set (re.finditer), so a multi-megabyte answer is never held as a list of matches."""
+    for pattern in (_PAIR, _PAIR_LOOSE):
+        out: set[tuple[int, int]] = set()
+        matched = False
+        for m in pattern.finditer(prediction):
+            matched = True
+            a, b = int(m[1]), int(m[2])
+            if a != b:
+                out.add((min(a, b), max(a, b)))
+        if matched:
+            return out
+    return set()
 
 
 def _pairs(prediction: str, gold: list[list[int]]) -> dict[str, Any]:
