@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 from collections import Counter
 
 import pytest
 
 from rlmx.bench import Task, generate, score
-from rlmx.bench.codeqa import _facts
+from rlmx.bench.codeqa import FAMILIES, _facts
 from rlmx.errors import InputError
 
 # (family, target tokens, index) where seed 3's slice has a question of that family (found once, pinned here).
@@ -185,3 +186,41 @@ def test_past_the_stdlib_size_the_test_suites_are_opt_in() -> None:
     from rlmx.bench.codeqa import stdlib_files
 
     assert len(stdlib_files(True)) > len(stdlib_files()) and any(p.startswith("test/") for p, _ in stdlib_files(True))
+
+
+def _run_module(task: Task, path: str) -> dict[str, object]:
+    """Execute a generated module (its one cross-module import dropped) and return its namespace."""
+    source = "\n".join(line for line in _file_text(task, path).splitlines() if not line.startswith("from pkg."))
+    namespace: dict[str, object] = {}
+    exec(compile(source, path, "exec"), namespace)  # our own generated code, no imports beyond __future__
+    return namespace
+
+
+def test_procedural_repo_asks_every_family_and_python_agrees() -> None:
+    seen = set()
+    for index in range(9):
+        task = generate("codeqa", seed=1, target_tokens=65536, index=index, source="procedural")
+        family = task.metadata["question_type"]
+        seen.add(family)
+        assert task.metadata["python"] is None and task.params["source"] == "procedural"
+        assert score("codeqa", str(task.metadata["answer_text"]), task) == 1.0
+        assert all(p.startswith("pkg/") for p in task.metadata["files"])
+        right, path = _correct(task), task.metadata["file"]
+        names = re.findall(r"`([^`]+)`", task.query.split("\nChoices:")[0])
+        if family == "dispatch":
+            cls, method = re.fullmatch(r"(\w+)\(\)\.(\w+)\(\)", names[1]).groups()  # type: ignore[union-attr]
+            namespace = _run_module(task, path)
+            assert getattr(namespace[cls], method).__qualname__.split(".")[0] == right
+        elif family == "constant_trace":
+            param, func = names[1], names[2]
+            function = _run_module(task, path)[func]
+            default = inspect.signature(function).parameters[param].default  # type: ignore[arg-type]
+            assert repr(default) == right
+    assert seen == set(FAMILIES)
+    again = generate("codeqa", seed=1, target_tokens=65536, index=3, source="procedural")
+    assert (
+        again.metadata["sha256_context"]
+        == generate("codeqa", seed=1, target_tokens=65536, index=3, source="procedural").metadata["sha256_context"]
+    )
+    with pytest.raises(InputError, match="source"):
+        generate("codeqa", seed=1, target_tokens=8192, index=0, source="github")

@@ -1,4 +1,5 @@
-"""Four-choice code questions over the installed CPython standard library (PSF licence), answers from its AST.
+"""Four-choice code questions over the installed CPython standard library (PSF licence), answers from its AST
+(or, with `source="procedural"`, over a generated package: rlmx.bench.coderepo).
 
 The context is consecutive stdlib files (sorted paths from a seeded start, so directory locality is kept)
 joined as `\\n\\n### File: {path}\\n{content}`; the last file is cut to land on the target size. Questions
@@ -20,10 +21,12 @@ import random
 import sys
 import sysconfig
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rlmx.bench import coderepo
 from rlmx.bench.task import Task, finish, make_rng
 from rlmx.errors import InputError
 
@@ -42,6 +45,7 @@ FAMILIES = (
 )
 _PER_FILE = FAMILIES[:7]
 PROMPT_STYLES = ("longbench", "rlm")
+SOURCES = ("stdlib", "procedural")
 LETTERS = "ABCD"
 
 
@@ -178,18 +182,27 @@ def generate(
     question_type: str | None = None,
     prompt_style: str = "longbench",
     with_tests: bool = False,
+    source: str = "stdlib",
 ) -> Task:
     """One four-choice question over a stdlib slice of target_tokens chars4 tokens (within 1%); the family is
     `question_type` or FAMILIES[index % 9] (the next one that fits when the slice has none). `prompt_style`:
     "longbench" (answer a letter A-D) or "rlm" (the RLM paper's variant: a number 0-3). Answer: the letter or
-    digit. `with_tests` adds the stdlib's test suites to the files (for lengths past about 3M tokens). Raises
-    InputError for an unknown family or style, or a length the stdlib cannot fill."""
+    digit. `with_tests` adds the stdlib's test suites to the files (for lengths past about 3M tokens).
+    `source="procedural"` asks about a generated package instead (rlmx.bench.coderepo: the same on every Python,
+    any length). Raises InputError for an unknown family, style or source, or a length the stdlib cannot fill."""
+    if source not in SOURCES:
+        raise InputError(f"codeqa source must be one of {', '.join(SOURCES)}, not {source!r}")
     if question_type is not None and question_type not in FAMILIES:
         raise InputError(f"codeqa question_type must be one of {', '.join(FAMILIES)}, not {question_type!r}")
     if prompt_style not in PROMPT_STYLES:
         raise InputError(f"codeqa prompt_style must be one of {', '.join(PROMPT_STYLES)}, not {prompt_style!r}")
-    files = stdlib_files(bool(with_tests))
     goal = target_tokens * 4
+    if source == "procedural":
+        modules = dict(coderepo.repo(f"{seed}|{target_tokens}", goal * 3 // 2))
+        files = tuple((path, len(text)) for path, text in modules.items())
+        read: Callable[[str], str] = modules.__getitem__
+    else:
+        files, read = stdlib_files(bool(with_tests)), _read
     if goal > sum(size for _, size in files):
         hint = (
             "use a smaller length" if with_tests else "use with_tests=True (adds the test suites) or a smaller length"
@@ -200,10 +213,10 @@ def generate(
     first = FAMILIES.index(question_type) if question_type is not None else index % len(FAMILIES)
     picked = None
     for _attempt in range(50):  # a slice without a usable fact (one huge cut file) is redrawn
-        parts, whole, after = _slice(files, rng.randrange(len(files)), goal)
+        parts, whole, after = _slice(files, rng.randrange(len(files)), goal, read)
         for step in range(len(FAMILIES)):  # the asked family first; another when the slice has none of it
             family = FAMILIES[(first + step) % len(FAMILIES)]
-            picked = _ask(whole, after, family, qrng, files)
+            picked = _ask(whole, after, family, qrng, files, read)
             if picked is not None:
                 break
         if picked is not None:
@@ -230,7 +243,8 @@ def generate(
         "question_type": family,
         "file": rel,
         "options": options,
-        "python": ".".join(map(str, sys.version_info[:3])),
+        "python": ".".join(map(str, sys.version_info[:3])) if source == "stdlib" else None,
+        "source": source,
         "n_files": len(parts),
         "files": paths,
         "file_list_sha256": hashlib.sha256("\n".join(paths).encode()).hexdigest(),
@@ -243,6 +257,8 @@ def generate(
         params["prompt_style"] = prompt_style
     if with_tests:
         params["with_tests"] = True
+    if source != "stdlib":
+        params["source"] = source
     return finish(
         "codeqa",
         seed=seed,
@@ -258,7 +274,9 @@ def generate(
     )
 
 
-def _slice(files: tuple[tuple[str, int], ...], start: int, goal: int) -> tuple[list[str], list[tuple[str, str]], int]:
+def _slice(
+    files: tuple[tuple[str, int], ...], start: int, goal: int, read: Callable[[str], str]
+) -> tuple[list[str], list[tuple[str, str]], int]:
     """(pieces of the context, files that are in it whole, index of the first file after it)."""
     parts: list[str] = []
     whole: list[tuple[str, str]] = []
@@ -266,7 +284,7 @@ def _slice(files: tuple[tuple[str, int], ...], start: int, goal: int) -> tuple[l
     i = start
     while size < goal:
         rel = files[i % len(files)][0]
-        text = _read(rel)
+        text = read(rel)
         piece = f"\n\n### File: {rel}\n{text}"
         if size + len(piece) > goal:
             piece = piece[: goal - size]
@@ -299,13 +317,18 @@ _Picked = tuple[str, str, list[str], int]  # (file, question text, four options,
 
 
 def _ask(
-    whole: list[tuple[str, str]], after: int, family: str, rng: random.Random, files: tuple[tuple[str, int], ...]
+    whole: list[tuple[str, str]],
+    after: int,
+    family: str,
+    rng: random.Random,
+    files: tuple[tuple[str, int], ...],
+    read: Callable[[str], str],
 ) -> _Picked | None:
     if family == "count_param":
         return _count_param(whole, rng)
     if family == "statement":
         return _statement(whole, rng)
-    picked = _pick(whole, after, family, rng, files)
+    picked = _pick(whole, after, family, rng, files, read)
     if picked is None:
         return None
     rel, subject, options, position = picked
@@ -313,7 +336,12 @@ def _ask(
 
 
 def _pick(
-    whole: list[tuple[str, str]], after: int, family: str, rng: random.Random, files: tuple[tuple[str, int], ...]
+    whole: list[tuple[str, str]],
+    after: int,
+    family: str,
+    rng: random.Random,
+    files: tuple[tuple[str, int], ...],
+    read: Callable[[str], str],
 ) -> tuple[str, str, list[str], int] | None:
     """(file, subject, four options, answer position) for a fact of `family`, or None when there is none.
     Distractors: for names (call chain, dispatch) the file's own functions / classes first; otherwise
@@ -323,7 +351,7 @@ def _pick(
     j = after
     while facts and any(facts.values()) and len(pool) < 12 and j < after + 40:
         rel = files[j % len(files)][0]
-        pool |= {value for _, value in _facts(rel, _read(rel)).get(family, [])}
+        pool |= {value for _, value in _facts(rel, read(rel)).get(family, [])}
         j += 1
     candidates = [
         (rel, subj, val)
