@@ -53,3 +53,26 @@ def test_cl100k_offline_targets() -> None:
         task = make_suite(family, lengths=[16384], n_per_length=1, seed=2, tokenizer_name="cl100k")[0]
         assert abs(task.metadata["n_tokens"] - 16384) <= 164, family
         assert task.metadata["tokenizer"] == "cl100k"
+
+
+def test_tasks_do_not_depend_on_the_hash_seed() -> None:
+    """Same manifests in fresh interpreters with different PYTHONHASHSEED (no set order or hash() leaks in)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json; from rlmx.bench import generate\n"
+        "cases = [('sniah', {'variant': 'distractor'}), ('oolong', {}), ('pairs', {}), ('docs', {}),"
+        " ('codeqa', {'question_type': 'statement'}), ('codeqa', {'source': 'procedural'})]\n"
+        "print(json.dumps([generate(f, seed=3, target_tokens=8192, index=2, **p).metadata['sha256_context']"
+        " + generate(f, seed=3, target_tokens=8192, index=2, **p).metadata['sha256_answer'] for f, p in cases]))\n"
+    )
+    runs = []
+    for seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    assert runs[0] == runs[1]
