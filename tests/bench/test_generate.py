@@ -18,7 +18,7 @@ from rlmx.errors import InputError
 SIZES = {"sniah": 8192, "oolong": 8192, "pairs": 8192, "docs": 8192, "codeqa": 8192}
 # sha256 of the context and answer of index 1 at 8192 tokens, seed 7: changing a generator's output must bump
 # its family's version (task.FAMILY_VERSIONS), since results of earlier runs would no longer describe the same
-# tasks. oolong is version 2 (20 templates per label, all OOLONG question families), pairs 3, docs 2 (hops,
+# tasks. oolong is version 2 (20 templates per label, all OOLONG question families), pairs 3, docs 3 (hops,
 # hard negatives, BM25 bait).
 PINNED = {
     "sniah": (
@@ -34,8 +34,8 @@ PINNED = {
         "5705467137fe4b3b5f2b1a896302fe69d0a6c033258ef6bb3db604e346b75354",
     ),
     "docs": (
-        "f195c298064553e5c32cea5d91a24f9911d353efa67c504f6351dea6ec8f1b44",
-        "04bb3ff7d7cca0b9fa28ad3f2e905300d2d45d1094f0db89d23f832569986b37",
+        "31af3bdabfab499ae3ce76b94a08572dc7cb4ea4d97f64ee3c62751b045e20a8",
+        "4eca9ec40d86255562a8c8d73964b498c17e7b5dab3416070ef0929c9c94ba63",
     ),
 }
 

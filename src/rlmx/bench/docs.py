@@ -61,7 +61,16 @@ EXTRA_LAST = (
     "Norcott Oddie Penhale Quilter Rendell Shawcross Tunstall Upcott Vosper Whitlock Yeoman Ackland Bellamy "
     "Coverdale Dimmock Ellery Fothergill Gaskell Hebden Jeffery Kinsella Lambourne Mottram Nunn Openshaw"
 ).split()
-PERSONS = tuple(f"{f} {s}" for s in (*lx.LAST_NAMES, *EXTRA_LAST) for f in lx.FIRST_NAMES)  # 2,960 names
+EXTRA_FIRST = (
+    "Agnes Bruno Carla Dario Elsa Felix Greta Hugo Irma Jakob Karin Leon Maren Nils Olga Paul Ruth Simon Thea Ulla"
+).split()
+_SURNAME_ENDS = "well by worth ley more cote ridge combe lock shaw".split()
+SURNAMES = tuple(  # 312 distinct surnames, none of them a town's name
+    n
+    for n in dict.fromkeys((*lx.LAST_NAMES, *EXTRA_LAST, *(s + e for s in lx._STARTS for e in _SURNAME_ENDS)))
+    if n not in lx.TOWNS
+)
+PERSONS = tuple(f"{f} {s}" for s in SURNAMES for f in (*lx.FIRST_NAMES, *EXTRA_FIRST))  # 18,720 names
 ORDINALS = {
     5: "fifth",
     8: "eighth",
