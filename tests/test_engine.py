@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -267,7 +268,8 @@ async def test_trace_of_a_1mb_context_stays_small(tmp_path: Path) -> None:
     assert context[:2000] not in text
     start = json.loads(text.splitlines()[0])
     assert start["type"] == "run_start" and start["contexts"][0]["chars"] == 1_000_000
-    assert len(start["contexts"][0]["sha256"]) == 64
+    ready = next(json.loads(line) for line in text.splitlines() if '"sandbox_ready"' in line)
+    assert ready["contexts_sha256"] == {"context": hashlib.sha256(context.encode()).hexdigest()}
 
 
 async def test_trace_records_tree_events_with_ids(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ import json
 import keyword
 import os
 import stat
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,16 +32,50 @@ PREVIEW_CHARS = 160
 _ITEM_LENGTHS_SHOWN = 8
 
 
+CHUNK_CHARS = 1 << 16
+"""Characters encoded at a time when a context is written or hashed: the UTF-8 copy of a whole 40 MB context
+(about 40 ms of page faults on a small machine, and 40 MB more memory) is never made, and a 64 Ki chunk stays in
+the CPU cache (1 Mi chunks measured 3x slower to encode and hash)."""
+
+
+class _Digest:
+    """The sha256 of a context's UTF-8, computed once, by whoever asks first (thread-safe), 64 Ki characters at
+    a time. Nobody waits for it before the first LM call: the trace gives it in `sandbox_ready`, and the
+    subprocess tier hashes on a thread while the worker decodes the context file it has just written."""
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text
+        self._value = ""
+        self._lock = threading.Lock()
+
+    def result(self) -> str:
+        with self._lock:
+            if self._text is not None:
+                digest = hashlib.sha256()
+                for chunk in _utf8_chunks(self._text):
+                    digest.update(chunk)
+                self._value, self._text = digest.hexdigest(), None
+            return self._value
+
+
+def _utf8_chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[bytes]:
+    for start in range(0, len(text), size):
+        yield text[start : start + size].encode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedContext:
-    """One named context variable, serialized once. `data` is what the worker loads."""
+    """One named context variable, serialized once. `text` is what the worker loads (a str context as given, or a
+    value's JSON), already encodable as UTF-8 (lone surrogates replaced); `nbytes` its UTF-8 size. `data` (the
+    UTF-8 bytes) is made on demand, and `chunks()` gives them a piece at a time without the whole copy."""
 
     name: str
     kind: ContextKind
-    data: bytes
+    text: str
+    nbytes: int
     type_name: str
     chars: int
-    sha256: str
+    digest: _Digest = field(compare=False, repr=False)
     preview: str
     item_count: int | None = None
     item_lengths: tuple[int, ...] = ()
@@ -48,6 +83,20 @@ class PreparedContext:
     skipped_files: tuple[str, ...] = ()
     structure: str | None = None
     """What the loaded documents hold ("report.pdf: PDF, 58 pages, ..."), for the first prompt."""
+
+    @property
+    def data(self) -> bytes:
+        """The whole UTF-8 encoding (a copy of `nbytes`; prefer `chunks()` for large contexts)."""
+        return self.text.encode("utf-8")
+
+    def chunks(self) -> Iterator[bytes]:
+        """The UTF-8 encoding, `CHUNK_CHARS` characters at a time."""
+        return _utf8_chunks(self.text)
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the UTF-8 (waits for the background hash, started when the context was prepared)."""
+        return self.digest.result()
 
     @property
     def approx_tokens(self) -> int:
@@ -68,17 +117,20 @@ class PreparedContext:
             line += f"\n  structure: {self.structure}"
         return line + f"\n  preview: {json.dumps(self.preview, ensure_ascii=False)}"
 
-    def summary(self) -> dict[str, Any]:
-        """What a trace may hold about a context: its name, size and hash, never its content."""
-        return {
+    def summary(self, *, with_sha256: bool = False) -> dict[str, Any]:
+        """What a trace may hold about a context: its name and size (and, when asked, its hash: that waits for the
+        background hash, so the start events leave it out and `sandbox_ready` carries it), never its content."""
+        summary: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "type": self.type_name,
             "chars": self.chars,
-            "bytes": len(self.data),
-            "sha256": self.sha256,
-            "skipped_files": list(self.skipped_files),
+            "bytes": self.nbytes,
         }
+        if with_sha256:
+            summary["sha256"] = self.sha256
+        summary["skipped_files"] = list(self.skipped_files)
+        return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,8 +407,6 @@ def _check_json(name: str, value: Any) -> None:
 def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedContext:
     """Validate and serialize one context value. Raises InputError (before reading anything it can refuse) for a
     value of the wrong type, a path that is not a regular file or folder, or more bytes than `limit` allows."""
-    from rlmx.sandbox.frames import utf8  # rlmx.sandbox imports this module
-
     limit = limit if limit is not None else SizeLimit()
     if value is None:
         raise InputError(f"context `{name}` is None; pass a value or leave it out")
@@ -364,16 +414,16 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
     content = loaded.value
     if isinstance(content, str):
         limit.check(f"context `{name}`", len(content))  # a char is at least one byte: refuse before encoding
-        data = utf8(content)  # lone surrogates (half an emoji) become U+FFFD, as everywhere text leaves rlmx
-        limit.take(f"context `{name}`", len(data))
-        text = data.decode("utf-8") if len(data) != len(content) else content
+        text, nbytes = _encodable_text(content)
+        limit.take(f"context `{name}`", nbytes)
         return PreparedContext(
             name=name,
             kind="text",
-            data=data,
+            text=text,
+            nbytes=nbytes,
             type_name="str",
             chars=len(text),
-            sha256=hashlib.sha256(data).hexdigest(),
+            digest=_Digest(text),
             preview=text[:PREVIEW_CHARS],
             source=loaded.source,
             structure=loaded.structure,
@@ -383,9 +433,8 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         text = json.dumps(content, ensure_ascii=False)
     except ValueError as exc:
         raise InputError(f"context `{name}` cannot be written as JSON: {exc}") from None
-    data = utf8(text)
-    limit.take(f"context `{name}`", len(data))
-    text = data.decode("utf-8") if len(data) != len(text) else text
+    text, nbytes = _encodable_text(text)
+    limit.take(f"context `{name}`", nbytes)
     item_count: int | None = None
     lengths: tuple[int, ...] = ()
     if isinstance(content, list | tuple):
@@ -401,10 +450,11 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
     return PreparedContext(
         name=name,
         kind="json",
-        data=data,
+        text=text,
+        nbytes=nbytes,
         type_name=type_name,
         chars=len(text),
-        sha256=hashlib.sha256(data).hexdigest(),
+        digest=_Digest(text),
         preview=text[:PREVIEW_CHARS],
         item_count=item_count,
         item_lengths=lengths,
@@ -412,6 +462,20 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         skipped_files=loaded.skipped,
         structure=loaded.structure,
     )
+
+
+def _encodable_text(text: str) -> tuple[str, int]:
+    """`text` with lone surrogates replaced (the rule of `frames.encodable`), and its UTF-8 size. ASCII (known
+    without a scan) is neither copied nor encoded; other text is encoded once to count its bytes."""
+    if text.isascii():
+        return text, len(text)
+    from rlmx.sandbox.frames import encodable  # rlmx.sandbox imports this module
+
+    try:
+        return text, len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        fixed = encodable(text)
+        return fixed, len(fixed.encode("utf-8"))
 
 
 def _item_chars(item: Any) -> int:

@@ -206,7 +206,9 @@ class Engine:
                                 first.cancel()
                                 await asyncio.gather(first, return_exceptions=True)
                             raise
-                    self.emit("sandbox_ready", protections=sandbox.protections)
+                    self.emit(
+                        "sandbox_ready", protections=sandbox.protections, contexts_sha256=await self._context_hashes()
+                    )
                     if self._setup_due:
                         await self._setup()
                     return await self._loop(budget.max_iterations, first)
@@ -221,6 +223,11 @@ class Engine:
         finally:
             if self._owns_sandbox:
                 await sandbox.close()
+
+    async def _context_hashes(self) -> dict[str, str]:
+        """The contexts' sha256, hashed in the background since they were prepared (done by now for any context
+        whose REPL start took longer than its hash); waited for on a thread, never on the event loop."""
+        return await asyncio.to_thread(lambda: {c.name: c.sha256 for c in self.contexts})
 
     def _time_spent(self) -> str:
         return f"the {self.tree.ledger.budget.max_seconds:g} s time budget (max_seconds) ran out"
@@ -748,8 +755,7 @@ class Engine:
         shared = next((c for c in self.contexts if c.name == item.get("context_ref")), None)
         if shared is None:
             return item.get("context")
-        text = shared.data.decode("utf-8")
-        return json.loads(text) if shared.kind == "json" else text
+        return json.loads(shared.text) if shared.kind == "json" else shared.text
 
     async def _child(self, prompt: str, item: dict[str, Any], node_id: str) -> SubCallResult:
         """A child RLM one level deeper, with its own REPL: forked from this node's zygote when the sandbox can

@@ -148,9 +148,7 @@ EVENTS: dict[str, EventSpec] = {
             "the completion starts (emitted once, by the root)",
             (
                 _f("query", "string", "the question (clipped)", content=True),
-                _f(
-                    "contexts", "array", "each context's summary: name, kind, type, chars, bytes, sha256, skipped_files"
-                ),
+                _f("contexts", "array", "each context's summary: name, kind, type, chars, bytes, skipped_files"),
                 _f("root_model", "string", "the model that writes the root's code"),
                 _f("sub_model", "string", "the model that answers llm_query"),
                 _f("max_depth", "integer", "recursion depth limit"),
@@ -181,7 +179,14 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec(
             "sandbox_ready",
             "the node's REPL is running",
-            (_f("protections", "object", "what the sandbox applied: tier, namespaces, seccomp, Landlock, limits"),),
+            (
+                _f("protections", "object", "what the sandbox applied: tier, namespaces, seccomp, Landlock, limits"),
+                _f(
+                    "contexts_sha256",
+                    "object",
+                    "context name -> sha256 of its UTF-8 (hashed in the background while the REPL starts)",
+                ),
+            ),
         ),
         EventSpec("iteration", "a turn begins: the node's LM is asked for code", (_f("turn", "integer", "1-based"),)),
         EventSpec(

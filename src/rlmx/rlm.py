@@ -22,7 +22,7 @@ from rlmx.events import Emit, Event, Fanout, TraceFile, clip
 from rlmx.lm.base import LM
 from rlmx.lm.prices import Price, PriceTable
 from rlmx.result import Result
-from rlmx.sandbox import Sandbox, check_sandbox_name
+from rlmx.sandbox import Sandbox, launcher
 from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
 from rlmx.subcall_cache import SubcallCache, open_store
@@ -126,7 +126,7 @@ class RLM:
         budget = budget if budget is not None else Budget()
         if not isinstance(budget, Budget):
             raise InputError(f"budget must be an rlmx.Budget, not {type(budget).__name__}")
-        check_sandbox_name(sandbox)
+        launcher(sandbox)
         if system_prompt is not None and (not isinstance(system_prompt, str) or not system_prompt.strip()):
             raise InputError("system_prompt must be a non-empty string (or None for the built-in prompt)")
         self.lm = lm

@@ -88,7 +88,7 @@ class Session:
         for name in contexts or {}:
             check_name(name, RESERVED_NAMES)
         limit = SizeLimit(self.rlm.max_context_bytes)
-        limit.used = sum(len(c.data) for c in self.contexts)
+        limit.used = sum(c.nbytes for c in self.contexts)
         if context is not None:
             if not self.history and "context" not in taken:
                 name = "context"

@@ -101,7 +101,7 @@ class RLMService:
         self.sessions[session_id] = _OpenSession(session, self.rlm)
         return {
             "session_id": session_id,
-            "contexts": [c.summary() for c in session.contexts],
+            "contexts": [c.summary(with_sha256=True) for c in session.contexts],
             **(_loaded_info(loaded) if loaded is not None else {}),
             "note": "The REPL starts with the first question and keeps its variables until rlm_session_end.",
         }

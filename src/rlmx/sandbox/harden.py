@@ -271,27 +271,39 @@ def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
 
 
 def kill_uid(uid: int) -> int:
-    """SIGKILL every process whose real uid is `uid` (a uid used by one sandbox only). Returns the number."""
+    """SIGKILL every process whose real uid is `uid` (a uid used by one sandbox only). Returns the number.
+
+    Scans /proc until a scan finds none not yet signalled: a SIGKILLed process can run no more code (it may
+    still be freeing its memory, which is why it is not waited for), but it may have forked before the signal."""
     if sys.platform != "linux" or uid <= 0:
         return 0
-    killed = 0
+    signalled: set[int] = set()
     for _ in range(10):
-        found = []
-        for pid, _, state in _processes():
-            if state == "Z":
-                continue
-            for line in _read(f"/proc/{pid}/status").splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) == uid:
-                        found.append(pid)
-                    break
+        found = [pid for pid in _pids_of_uid(uid) if pid not in signalled]
         if not found:
             break
         for pid in found:
+            signalled.add(pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
-    return killed
+    return len(signalled)
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is `uid`: one read of /proc/PID/status each."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        state = ""
+        for line in _read(f"/proc/{name}/status").splitlines():
+            if line.startswith("State:"):
+                state = line.split()[1] if len(line.split()) > 1 else ""
+            elif line.startswith("Uid:"):
+                if state != "Z" and int(line.split()[1]) == uid:
+                    found.append(int(name))
+                break
+    return found
 
 
 # --- rlimits -----------------------------------------------------------------------------------------------

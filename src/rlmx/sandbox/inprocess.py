@@ -106,7 +106,7 @@ class InProcessSandbox:
         self._lock = asyncio.Lock()
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
-        values = {c.name: json.loads(c.data) if c.kind == "json" else c.data.decode("utf-8") for c in contexts}
+        values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
         self._worker = _InProcessWorker(values, self.max_output_chars)
         self._worker.caps = self.caps
         self._worker.max_batch = self.caps.max_calls_per_cell
@@ -126,7 +126,7 @@ class InProcessSandbox:
 
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         assert self._worker is not None, "start() first"
-        values = {c.name: json.loads(c.data) if c.kind == "json" else c.data.decode("utf-8") for c in contexts}
+        values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
         self._worker.namespace.update({**values, **variables})
         self._worker.reserved = self._worker.reserved | set(values) | set(variables)
 

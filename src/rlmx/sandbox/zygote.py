@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rlmx.sandbox import frames, harden
@@ -50,10 +50,12 @@ class Zygote:
         command: Callable[[int], Sequence[str]],
         *,
         spawn: dict[str, Any],
-        init: dict[str, Any],
+        init: Callable[[], Awaitable[dict[str, Any]]],
         load_seconds: float,
     ) -> Zygote:
-        """Launch `command(fd)` and send it `init`; returns once the contexts are loaded and hardening applied.
+        """Launch `command(fd)` and send it the frame `init()` returns (awaited after the launch, so the frame's
+        context files may still be written while the interpreter starts); returns once the contexts are loaded
+        and hardening applied.
 
         Raises ChannelBroken (with the zygote's stderr) when it cannot start or reports a fatal error."""
         host_end, zygote_end = socket.socketpair()
@@ -68,7 +70,7 @@ class Zygote:
         host_end.setblocking(False)
         zygote = cls(process, host_end, StderrTail(process.stderr))
         try:
-            await zygote._send(init)
+            await zygote._send(await init())
             ready = await asyncio.wait_for(zygote._read(), load_seconds)
             if ready.get("t") != "ready":
                 raise ChannelBroken(str(ready.get("error") or f"unexpected {ready.get('t')!r} frame"))
@@ -204,13 +206,17 @@ class Zygote:
         self.ctl.close()
         await self.stderr.finish()
 
-    async def close(self) -> None:
-        if self.alive:
+    async def close(self, *, graceful: bool = True) -> None:
+        """End the zygote and every process it forked. `graceful=False` skips its orderly exit (which walks /proc
+        for its tree and finalizes an interpreter holding the contexts, 10-20 ms): for callers that end every
+        process of the sandbox's own uid right after (`harden.kill_uid`), a SIGKILL of its group is enough."""
+        if self.alive and graceful:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._send({"t": "shutdown"}), 1.0)
                 await asyncio.wait_for(self.process.wait(), 2.0)
         self._dead = True
-        self._kill_tree()
+        if graceful:
+            self._kill_tree()
         await kill_group(self.process)
         self.ctl.close()
         await self.stderr.finish()
