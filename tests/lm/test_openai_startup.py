@@ -6,6 +6,8 @@ import asyncio
 import subprocess
 import sys
 
+import pytest
+
 from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx.lm import OpenAICompatibleLM, http
 
@@ -42,3 +44,29 @@ def test_a_call_never_imports_the_openai_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_environment_proxies_are_read_once_and_no_proxy_exempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert http.proxy_for("https://api.example.com/v1/chat/completions") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert http.proxy_for("https://api.example.com/v1/chat/completions") == "http://proxy.internal:3128"
+    assert http.proxy_for("http://127.0.0.1:8000/v1/chat/completions") is None  # plain http: no HTTP_PROXY set
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    assert http.proxy_for("http://127.0.0.1:8000/v1/chat/completions") is None  # exempted by NO_PROXY
+    assert http.proxy_for("http://10.0.0.5:8000/v1/chat/completions") == "http://proxy.internal:3128"
+
+
+def test_a_call_goes_through_the_environment_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake server acts as the proxy: an absolute-form request line reaches it and is answered."""
+    with FakeOpenAIServer(Behaviour(text="via proxy")) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url.rsplit("/v1", 1)[0])
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        lm = OpenAICompatibleLM("m", base_url="http://upstream.invalid:9/v1", max_retries=0)
+        reply = asyncio.run(lm.complete([{"role": "user", "content": "ping"}]))
+    assert reply.text == "via proxy"
+    assert len(proxy.requests) == 1

@@ -22,6 +22,8 @@ import random
 import ssl
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -109,6 +111,17 @@ def tls_for(url: str) -> ssl.SSLContext | None:
     return _verified_tls() if url.startswith("https://") else None
 
 
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, lower or upper case),
+    or None when there is none or NO_PROXY exempts the host."""
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
 @dataclass(slots=True)
 class _LoopSession:
     session: aiohttp.ClientSession
@@ -130,7 +143,8 @@ class JSONPoster:
     shuts down.
 
     `timeout`: seconds to wait for each read of a reply; `connect_timeout`: for the connection.
-    Environment proxies (HTTP(S)_PROXY, NO_PROXY) and .netrc are honoured, as the SDK does.
+    Environment proxies (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) are honoured, as the SDK does; they are read once
+    here, not per request (aiohttp's `trust_env` reads them and ~/.netrc on a thread for every request).
     """
 
     def __init__(
@@ -142,6 +156,7 @@ class JSONPoster:
         self.read_timeout = timeout
         self.max_retries = max_retries
         self._ssl: ssl.SSLContext | bool = tls_for(url) or True
+        self._proxy = proxy_for(url)
         self._sessions: dict[int, _LoopSession] = {}
         self._lock = threading.Lock()
 
@@ -170,7 +185,7 @@ class JSONPoster:
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
-        async with session.post(self.url, data=body, headers=self.headers, ssl=self._ssl) as reply:
+        async with session.post(self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy) as reply:
             data = await reply.read()
             headers = {key.lower(): value for key, value in reply.headers.items()}
             return HTTPReply(reply.status, headers, data)
@@ -186,7 +201,6 @@ class JSONPoster:
                 return bound.session
             session = aiohttp.ClientSession(
                 timeout=self.timeout,
-                trust_env=True,
                 connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
             )
             closer = _close_at_shutdown(session)
