@@ -148,12 +148,15 @@ async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, A
 
 
 def kill_group_now(process: asyncio.subprocess.Process | None) -> None:
-    """SIGKILL a launcher's whole process group, synchronously (cancellation paths cannot await)."""
+    """SIGKILL a launcher's whole process group, synchronously (cancellation paths cannot await).
+
+    The process itself is signalled with os.kill, not `process.kill()`: that polls first (Python 3.11+), and a
+    poll that reaps the just-killed child leaves asyncio's child watcher an unknown pid, which it logs as
+    "Unknown child process pid N, will report returncode 255" (its exit code lost). The watcher reaps it."""
     if process is not None and process.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        for kill, target in ((os.killpg, process.pid), (os.kill, process.pid)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(target, signal.SIGKILL)
 
 
 async def kill_group(process: asyncio.subprocess.Process | None) -> None:
