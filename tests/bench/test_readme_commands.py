@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer
+from rlmx.bench import generate
 from rlmx.bench.report import write_report
 from rlmx.bench.runner import parse_length, read_records
 
@@ -42,7 +43,7 @@ def _reply(body: dict[str, Any]) -> str:
 @pytest.mark.slow
 def test_section_commands_run_as_typed(tmp_path: Path) -> None:
     commands = section_commands()
-    assert len(commands) == 6
+    assert len(commands) >= 4  # three to try, then the committed run's
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "rlmx").write_text(f'#!/bin/sh\nexec {sys.executable} -m rlmx.cli "$@"\n')
@@ -67,7 +68,9 @@ def test_section_commands_run_as_typed(tmp_path: Path) -> None:
 
 def test_committed_run_matches_its_command_report_and_plots(tmp_path: Path) -> None:
     allowed: set[tuple[str, int, int, str]] = set()
-    for line in section_commands()[3:]:  # the committed runs: every record comes from one of them
+    runs = [line for line in section_commands()[3:] if line.startswith("rlmx bench run ")]
+    assert runs, "the README shows no command of the committed run"
+    for line in runs:  # the committed run: every record comes from one of these commands
         command = shlex.split(line)
         option = {command[i]: command[i + 1] for i in range(len(command) - 1) if command[i].startswith("--")}
         assert option["--out"] == "benchmarks/results/bench"
@@ -88,3 +91,10 @@ def test_committed_run_matches_its_command_report_and_plots(tmp_path: Path) -> N
     assert report.read_text() == (COMMITTED / "report.md").read_text()  # the committed report is of these records
     for png in pngs:
         assert (COMMITTED / png.name).is_file()
+    tasks = {m["id"]: m for m in json.loads((COMMITTED / "manifest.json").read_text())["tasks"]}
+    assert {r["task_id"] for r in records} == set(tasks)
+    assert all(tasks[r["task_id"]]["sha256_context"] == r["sha256_context"] for r in records)
+    for family in {r["family"] for r in records}:  # the records are of today's generators: regenerate the smallest
+        record = min((r for r in records if r["family"] == family), key=lambda r: (r["length"], r["index"]))
+        task = generate(family, seed=0, target_tokens=record["length"], index=record["index"])
+        assert task.id == record["task_id"] and task.metadata["sha256_context"] == record["sha256_context"]
