@@ -88,12 +88,11 @@ SKIPPED = {
             "rlmx bench run --family sniah,oolong --lengths 8k --n 2 --method base,rlm --model gpt-5-mini "
             "--out results/",
             "rlmx bench report results/",
-            "rlmx bench run --family sniah --lengths 4k,8k,32k,131k,1m --n 3 --method base,guided --model local "
+            "rlmx bench run --family sniah --lengths 4k,8k,16k,32k,65k,131k,262k,524k,1m --n 20 --method base,guided "
+            "--model local --max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
+            "rlmx bench run --family oolong --lengths 2k,4k,8k --n 20 --method base,guided --model local "
             "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
-            "rlmx bench run --family sniah --lengths 8k,32k,131k,1m --n 3 --method guided --model local "
-            "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
-            "rlmx bench run --family oolong --lengths 8k --n 3 --method guided --model local "
-            "--max-output-tokens 64 --concurrency 1 --out benchmarks/results/bench",
+            "rlmx bench report benchmarks/results/bench",
         )
     },
     **{
