@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx.bench import FAMILIES, Task, generate
 from rlmx.bench.report import table, write_report
 from rlmx.bench.runner import RunSpec, read_records, run
 from rlmx.cli import main
-from rlmx.lm.base import Message
+from rlmx.lm.base import Completion, Message
 from rlmx.lm.scripted import ScriptedLM
 
 SMOKE = 8192
@@ -127,6 +128,93 @@ def test_cli_run_report_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no benchmark records" in capsys.readouterr().err
     assert main(["bench", "generate", "--family", "pairs", "--length", "8k", "--index", "3"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == "pairs-s0-t8192-i3"
+
+
+def test_cli_generator_parameters_reach_the_tasks_the_key_and_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["The special magic number is 1234567."] * 8))
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
+    assert main([*argv, "--param", "sniah.variant=noise", "--scripted", str(script), "--out", str(out)]) == 0
+    noise = read_records(out)
+    assert len(noise) == 2 and all(r["params"] == {"variant": "noise"} for r in noise)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {t["params"]["variant"] for t in manifest["tasks"]} == {"noise"}
+    # Other parameters are other tasks: the same folder runs them instead of skipping them as done.
+    assert main([*argv, "--param", "variant=essay_uuid", "--scripted", str(script), "--out", str(out)]) == 0
+    assert len(read_records(out)) == 4
+    assert main([*argv, "--param", "variant=essay_uuid", "--scripted", str(script), "--out", str(out)]) == 0
+    assert len(read_records(out)) == 4
+    assert main(["bench", "report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "sniah[variant=noise]" in report and "sniah[variant=essay_uuid]" in report
+    capsys.readouterr()
+    bad = [
+        (["--param", "sniah.colour=red"], "sniah takes no parameter 'colour'; its parameters: variant"),
+        (["--param", "oolong.question_type=numeric"], "'oolong' is not one of the families run (sniah)"),
+        (["--param", "variant"], "write KEY=VALUE or FAMILY.KEY=VALUE"),
+        (["--param", "variant=loud"], "sniah variant must be one of"),
+    ]
+    for extra, message in bad:  # each refused before any model is asked
+        assert main([*argv, *extra, "--scripted", str(tmp_path / "none.json"), "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["bench", "generate", "--family", "codeqa", "--param", "source=procedural", "--show"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["source"] == "procedural"
+    assert main(["bench", "generate", "--family", "docs", "--param", "hops=3", "--show"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["hops"] == 3  # read as JSON: a number
+
+
+def _docs_judge_reply(verdict: str) -> str:
+    return f"extracted_final_answer: someone\nreasoning: compared.\ncorrect: {verdict}\nconfidence: 70"
+
+
+def test_a_judge_grades_docs_answers_and_the_exact_score_is_kept(tmp_path: Path) -> None:
+    answerer = ScriptedLM(lambda messages: "Explanation: none.\nExact Answer: Nobody Known", model="answerer")
+    judge = ScriptedLM([_docs_judge_reply("yes"), _docs_judge_reply("no")], model="grader")
+    spec = _spec(tmp_path, ["docs", "sniah"], ["base"], judge_model="grader")
+    records = asyncio.run(run(spec, answerer, judge=judge))
+    docs = sorted((r for r in records if r["family"] == "docs"), key=lambda r: r["index"])
+    assert [r["score"] for r in docs] == [1.0, 0.0]  # the judge's verdicts, though the exact checker says 0
+    assert all(r["details"]["exact"] == 0.0 and r["details"]["judge"]["model"] == "grader" for r in docs)
+    assert docs[0]["details"]["judge"]["confidence"] == 70 and docs[0]["judge_tokens"]["input"] > 0
+    assert all("judge" not in r["details"] for r in records if r["family"] == "sniah")  # exact scorers only
+    assert len(judge.calls) == 2 and "Nobody Known" in judge.calls[0][0]["content"]
+    # Another judge is another grading: its docs records are new, the sniah ones are done already.
+    again = asyncio.run(run(_spec(tmp_path, ["docs", "sniah"], ["base"], judge_model="other"), answerer, judge=judge))
+    assert {r["family"] for r in again} == {"docs"}
+
+
+def test_a_failing_judge_leaves_the_exact_score_and_says_why(tmp_path: Path) -> None:
+    answerer = ScriptedLM(lambda messages: "Exact Answer: Nobody Known", model="answerer")
+    records = asyncio.run(run(_spec(tmp_path, ["docs"], ["base"], n=1, judge_model="gone"), answerer, judge=_Broken()))
+    assert records[0]["score"] == 0.0 and records[0]["status"] == "ok"
+    assert "judge server down" in records[0]["details"]["judge"]["error"]
+
+
+class _Broken(ScriptedLM):
+    def __init__(self) -> None:
+        super().__init__([], model="gone")
+
+    async def complete(self, messages: object, **params: object) -> Completion:
+        raise RuntimeError("judge server down")
+
+
+def test_cli_judge_on_a_real_http_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def answer(request: dict[str, object]) -> str:
+        return _docs_judge_reply("yes") if request["model"] == "grader-1" else "Exact Answer: Nobody Known"
+
+    out = tmp_path / "results"
+    with FakeOpenAIServer(Behaviour(text=answer)) as server:
+        argv = ["bench", "run", "--family", "docs", "--lengths", "8k", "--n", "2", "--method", "base"]
+        model = ["--model", "answerer-1", "--base-url", server.base_url, "--out", str(out)]
+        assert main([*argv, *model, "--judge", "grader-1"]) == 0, capsys.readouterr().err
+        models = [r.body["model"] for r in server.requests]
+    assert sorted(models) == ["answerer-1", "answerer-1", "grader-1", "grader-1"]
+    records = read_records(out)
+    assert [r["score"] for r in records] == [1.0, 1.0] and all(r["key"].endswith('"grader-1"}') for r in records)
+    assert {r["details"]["judge"]["model"] for r in records} == {"grader-1"}
 
 
 def test_report_table_numbers() -> None:

@@ -9,6 +9,7 @@ Sizes are chars4 tokens (ceil(characters / 4)); see rlmx.bench.task.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,15 @@ def generate(
         raise InputError(f"target_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}, not {target_tokens}")
     if index < 0:
         raise InputError(f"index must be >= 0, not {index}")
+    takes = [
+        name for name, p in inspect.signature(_GENERATORS[family]).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("seed", "target_tokens", "index")
+    ]  # fmt: skip
+    unknown = sorted(set(params) - set(takes))
+    if unknown:
+        raise InputError(
+            f"{family} takes no parameter {', '.join(map(repr, unknown))}; its parameters: {', '.join(takes)}"
+        )
     key = cache_key(family, seed, target_tokens, index, params)
     if cache_dir is not None:
         cached = cache_load(Path(cache_dir), key)

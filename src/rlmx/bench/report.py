@@ -12,6 +12,7 @@ dashed line with the lengths beyond it shaded, and points over the window marked
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -56,9 +57,19 @@ def _depth_tokens(record: dict[str, Any], root: bool) -> tuple[int, int]:
     return tin, tout
 
 
+def _family(record: dict[str, Any]) -> str:
+    """A record's family as the report shows it: with its generator parameters when the run gave some
+    ("sniah[variant=noise]"), so tasks generated differently are never averaged together."""
+    params = record.get("params") or {}
+    if not params:
+        return str(record["family"])
+    return f"{record['family']}[" + ",".join(f"{k}={params[k]}" for k in sorted(params)) + "]"
+
+
 def _families(records: list[dict[str, Any]]) -> list[str]:
-    present = {r["family"] for r in records}
-    return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
+    present = {_family(r) for r in records}
+    order = {name: i for i, name in enumerate(FAMILY_ORDER)}
+    return sorted(present, key=lambda label: (order.get(label.split("[")[0], len(order)), label))
 
 
 def table(records: list[dict[str, Any]]) -> str:
@@ -66,7 +77,7 @@ def table(records: list[dict[str, Any]]) -> str:
     families = _families(records)
     groups: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        groups[(r["model"], r["method"])][r["family"]].append(r)
+        groups[(r["model"], r["method"])][_family(r)].append(r)
     lines = [
         "| Model | Method | " + " | ".join(families) + " |",
         "|---|---|" + "---|" * len(families),
@@ -95,9 +106,9 @@ def table(records: list[dict[str, Any]]) -> str:
     lines.append("|---|---|---|" + "---|" * len(lengths))
     cell: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
     for r in records:
-        cell[(r["family"], r["model"], r["method"], r["length"])].append(r["score"])
+        cell[(_family(r), r["model"], r["method"], r["length"])].append(r["score"])
     for family in families:
-        for model, method in sorted({(r["model"], r["method"]) for r in records if r["family"] == family}):
+        for model, method in sorted({(r["model"], r["method"]) for r in records if _family(r) == family}):
             row = []
             for n in lengths:
                 got = cell.get((family, model, method, n))
@@ -118,9 +129,9 @@ def _cost_table(records: list[dict[str, Any]], families: list[str]) -> list[str]
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for family in families:
-        pairs = sorted({(r["model"], r["method"]) for r in records if r["family"] == family})
+        pairs = sorted({(r["model"], r["method"]) for r in records if _family(r) == family})
         for model, method in pairs:
-            rs = [r for r in records if (r["family"], r["model"], r["method"]) == (family, model, method)]
+            rs = [r for r in records if (_family(r), r["model"], r["method"]) == (family, model, method)]
             sent = _sent(rs)
             if not sent:
                 lines.append(f"| {family} | {model} | {method} | 0 of {len(rs)} |" + " - |" * 7)
@@ -164,7 +175,7 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
         fig, ax = plt.subplots(figsize=(6, 4))
         series: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         for r in records:
-            if r["family"] == family:
+            if _family(r) == family:
                 series[f"{r['method']} ({r['model']})"][r["length"]].append(r)
         over_label = "over the window (not sent, 0)"
         for label, points in sorted(series.items()):
@@ -177,7 +188,7 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
                 ax.plot(*zip(*over, strict=True), linestyle="none", marker="x", markersize=9, color="red",
                         label=over_label)  # fmt: skip
                 over_label = "_nolegend_"
-        lengths = sorted({r["length"] for r in records if r["family"] == family})
+        lengths = sorted({r["length"] for r in records if _family(r) == family})
         ax.set_xticks([math.log2(n) for n in lengths], [_short(n) for n in lengths])
         if window:
             ax.axvline(math.log2(window), color="grey", linestyle="--", label=f"context window ({_short(window)})")
@@ -189,7 +200,7 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
         ax.set_title(family)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        path = out / f"bench_{family}.png"
+        path = out / ("bench_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", family).strip("_") + ".png")
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)

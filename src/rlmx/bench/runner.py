@@ -17,13 +17,16 @@ from typing import Any
 
 from rlmx.bench import generate
 from rlmx.bench.methods import Outcome, method_name, run_method
-from rlmx.bench.score import score_details
+from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, manifest, manifest_hash
 from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.lm.base import LM
 
 RECORDS = "records.jsonl"
+JUDGED_FAMILIES = ("docs",)
+"""Families an LLM judge may grade (BENCHMARKS.md: BrowseComp-Plus is scored by the BrowseComp grader); the
+others keep their exact, official scorers."""
 MANIFEST = "manifest.json"
 
 
@@ -65,7 +68,19 @@ class RunSpec:
     sandbox: str = "subprocess"
     budget: Budget = field(default_factory=Budget)
     cache_dir: Path | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Generator parameters per family, e.g. {"sniah": {"variant": "noise"}} (see each generator's docstring)."""
+    judge_model: str | None = None
+    """The judge LM's label when `docs` answers are graded by an LLM judge (BrowseComp's grader template) instead
+    of the exact checker; part of the docs records' keys. The judge itself is passed to `run`."""
+
+    def key_params(self, family: str) -> dict[str, Any]:
+        """What besides (family, length, index, method, model) tells a record apart: generator parameters, and
+        for `docs` the judge."""
+        extra = dict(self.params.get(family, {}))
+        if family in JUDGED_FAMILIES and self.judge_model:
+            extra["judge"] = self.judge_model
+        return extra
 
     def planned(self) -> Iterator[tuple[str, int, int, str]]:
         for family in self.families:
@@ -75,8 +90,13 @@ class RunSpec:
                         yield family, length, index, method_name(method)
 
 
-def record_key(family: str, length: int, index: int, method: str, model: str) -> str:
-    return f"{family}|{length}|{index}|{method}|{model}"
+def record_key(
+    family: str, length: int, index: int, method: str, model: str, params: dict[str, Any] | None = None
+) -> str:
+    """The resume key of one record; generator parameters (when given) are part of it, so a rerun with other
+    parameters into the same folder runs its tasks instead of skipping them."""
+    key = f"{family}|{length}|{index}|{method}|{model}"
+    return key + "|" + json.dumps(params, sort_keys=True, default=str) if params else key
 
 
 def read_records(out: Path) -> list[dict[str, Any]]:
@@ -95,9 +115,11 @@ def read_records(out: Path) -> list[dict[str, Any]]:
 
 def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str, outcome: Outcome) -> dict[str, Any]:
     details = score_details(task.family, outcome.prediction, task) if outcome.status == "ok" else {"score": 0.0}
+    params = spec.params.get(task.family, {})
     return {
-        "key": record_key(task.family, length, index, method, spec.model),
+        "key": record_key(task.family, length, index, method, spec.model, spec.key_params(task.family)),
         "family": task.family,
+        **({"params": params} if params else {}),
         "length": length,
         "index": index,
         "method": method,
@@ -131,8 +153,10 @@ LMSource = LM | Callable[[], LM]
 """An LM, or a function that builds one (what Ray workers need: each builds its own)."""
 
 
-async def run_key(spec: RunSpec, lm: LM, key: tuple[str, int, int, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Generate one task, run one method on it: (record, the task's manifest)."""
+async def run_key(
+    spec: RunSpec, lm: LM, key: tuple[str, int, int, str], judge: LM | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Generate one task, run one method on it (and have `judge` grade a `docs` answer): (record, manifest)."""
     family, length, index, method = key
     task = await asyncio.to_thread(
         generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
@@ -142,26 +166,56 @@ async def run_key(spec: RunSpec, lm: LM, key: tuple[str, int, int, str]) -> tupl
         method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
         sandbox=spec.sandbox,
     )  # fmt: skip
-    return make_record(spec, task, length, index, method, outcome), manifest(task)
+    record = make_record(spec, task, length, index, method, outcome)
+    if judge is not None and family in JUDGED_FAMILIES and outcome.status == "ok":
+        await _judge(record, task, outcome.prediction, judge)
+    return record, manifest(task)
+
+
+async def _judge(record: dict[str, Any], task: Task, prediction: str, judge: LM) -> None:
+    """Grade `prediction` with the BrowseComp grader template: the judge's verdict becomes the record's score, the
+    exact checker's stays in details["exact"]; the judge's tokens are kept apart from the method's cost (the
+    paper does not count them). A judge that fails leaves the exact score and says why in details["judge"]."""
+    record["details"]["exact"] = record["score"]
+    try:
+        reply = await judge.complete([{"role": "user", "content": judge_prompt(task, prediction)}], max_tokens=1024)
+    except Exception as exc:  # any LM failure: the record keeps the exact score
+        record["details"]["judge"] = {"model": record_judge_model(judge), "error": f"{type(exc).__name__}: {exc}"}
+        return
+    verdict = parse_judge(reply.text)
+    record["score"] = verdict["score"]
+    record["details"]["judge"] = {"model": record_judge_model(judge), **verdict}
+    record["judge_tokens"] = {"input": reply.usage.input_tokens, "output": reply.usage.output_tokens}
+
+
+def record_judge_model(judge: LM) -> str:
+    return str(getattr(judge, "model", type(judge).__name__))
 
 
 def run_key_blocking(
-    spec: RunSpec, source: LMSource, key: tuple[str, int, int, str]
+    spec: RunSpec, source: LMSource, key: tuple[str, int, int, str], judge: LMSource | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`run_key` in its own event loop, with the LM built here when `source` is a factory (a Ray task's body)."""
+    """`run_key` in its own event loop, with the LMs built here when given as factories (a Ray task's body)."""
     lm = source if isinstance(source, LM) else source()
-    return asyncio.run(run_key(spec, lm, key))
+    judging = judge if judge is None or isinstance(judge, LM) else judge()
+    return asyncio.run(run_key(spec, lm, key, judging))
 
 
 async def run(
-    spec: RunSpec, lm: LMSource, *, progress: Progress | None = None, ray_address: str | None = None
+    spec: RunSpec,
+    lm: LMSource,
+    *,
+    progress: Progress | None = None,
+    ray_address: str | None = None,
+    judge: LMSource | None = None,
 ) -> list[dict[str, Any]]:
     """Run every key of `spec` not already in OUT/records.jsonl; returns the new records (also appended as each
     task finishes). With `ray_address` ("auto" or HOST:PORT) each task is a Ray task on that cluster (`lm` is
-    then best a picklable factory, so each worker builds its own LM); the records are the same."""
+    then best a picklable factory, so each worker builds its own LM); the records are the same. With `judge`,
+    `docs` answers are graded by that LM (label it in `spec.judge_model`)."""
     spec.out.mkdir(parents=True, exist_ok=True)
     done = {r.get("key") for r in read_records(spec.out)}
-    todo = [k for k in spec.planned() if record_key(*k, spec.model) not in done]
+    todo = [k for k in spec.planned() if record_key(*k, spec.model, spec.key_params(k[0])) not in done]
     total = len(todo)
     if progress:
         progress(0, total)
@@ -178,14 +232,15 @@ async def run(
 
     try:
         if ray_address is not None:
-            await asyncio.to_thread(_run_on_ray, ray_address, spec, lm, todo, emit)
+            await asyncio.to_thread(_run_on_ray, ray_address, spec, lm, todo, emit, judge)
         else:
             local = lm if isinstance(lm, LM) else lm()
+            local_judge = judge if judge is None or isinstance(judge, LM) else judge()
             gate = asyncio.Semaphore(spec.concurrency)
 
             async def one(key: tuple[str, int, int, str]) -> None:
                 async with gate:
-                    emit(*await run_key(spec, local, key))
+                    emit(*await run_key(spec, local, key, local_judge))
 
             await asyncio.gather(*(one(key) for key in todo))
     finally:
@@ -199,6 +254,7 @@ def _run_on_ray(
     source: LMSource,
     todo: list[tuple[str, int, int, str]],
     emit: Callable[[dict[str, Any], dict[str, Any]], None],
+    judge: LMSource | None = None,
 ) -> None:
     """Submit one Ray task per key (the cluster decides placement and parallelism: one CPU per task) and emit
     each record as its task finishes."""
@@ -210,7 +266,8 @@ def _run_on_ray(
     remote = ray.remote(num_cpus=1, max_retries=2)(run_key_blocking)  # a crashed worker: run the task again
     spec_ref = ray.put(spec)
     source_ref = ray.put(source)
-    pending = [remote.remote(spec_ref, source_ref, key) for key in todo]
+    judge_ref = ray.put(judge)
+    pending = [remote.remote(spec_ref, source_ref, key, judge_ref) for key in todo]
     while pending:
         finished, pending = ray.wait(pending, num_returns=1)
         for ref in finished:

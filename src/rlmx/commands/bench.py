@@ -57,10 +57,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
     run_p.add_argument("--sandbox", default="subprocess", help="sandbox of the RLM methods (default subprocess)")
     run_p.add_argument("--cache-dir", type=Path, help="keep generated tasks here (default: OUT/.tasks)")
+    _add_param(run_p)
     run_p.add_argument(
         "--ray",
         metavar="ADDRESS",
         help="run each task as a Ray task on this cluster (HOST:PORT or auto; needs rlmx[ray])",
+    )
+    run_p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="grade docs answers with this LM and BrowseComp's grader template instead of the exact checker "
+        "(`same` for the answering model, `local` for the embedded one, else a model on --base-url); the exact "
+        "score stays in each record's details",
     )
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
@@ -72,7 +80,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     gen.add_argument("--index", type=int, default=0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--show", action="store_true", help="also print the query and the gold answer")
+    _add_param(gen)
     return parser
+
+
+def _add_param(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="[FAMILY.]KEY=VALUE",
+        help="a generator parameter, repeatable: KEY=VALUE for every family given or FAMILY.KEY=VALUE for one "
+        "(e.g. sniah.variant=noise, oolong.question_type=numeric, codeqa.source=procedural); VALUE is read as "
+        "JSON when it parses (3, true, null) and as text otherwise",
+    )
 
 
 def _count(text: str) -> int:
@@ -92,6 +113,26 @@ def _list(text: str, what: str) -> list[str]:
     return items
 
 
+def family_params(items: list[str], families: list[str]) -> dict[str, dict[str, Any]]:
+    """`--param` values -> {family: {key: value}} for `families`. Raises InputError for a malformed item or a
+    family not among `families` (whether a family takes the key is checked by generating a task)."""
+    params: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        family, dot, key = name.strip().rpartition(".")
+        if not sep or not key:
+            raise InputError(f"--param {item!r}: write KEY=VALUE or FAMILY.KEY=VALUE, e.g. sniah.variant=noise")
+        if dot and family not in families:
+            raise InputError(f"--param {item!r}: {family!r} is not one of the families run ({', '.join(families)})")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        for target in [family] if dot else families:
+            params.setdefault(target, {})[key] = value
+    return params
+
+
 def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     if args.bench_command == "report":
         path, pngs, note = write_report(args.dir, window=args.window)
@@ -100,7 +141,10 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             err.print(note, style="yellow")
         return 0
     if args.bench_command == "generate":
-        task = generate(args.family, seed=args.seed, target_tokens=parse_length(args.length), index=args.index)
+        params = family_params(args.param, [args.family]).get(args.family, {})
+        task = generate(
+            args.family, seed=args.seed, target_tokens=parse_length(args.length), index=args.index, **params
+        )
         shown: dict[str, Any] = manifest(task)
         if args.show:
             shown |= {"query": task.query, "answer": task.metadata["answer_text"]}
@@ -123,11 +167,13 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             raise InputError(f"unknown family {family!r}: choose from {', '.join(FAMILIES)}")
     methods = [method_name(m) for m in _list(args.method, "method")]
     lengths = [parse_length(x) for x in _list(args.lengths, "lengths")]
-    for family in families:  # a bad size fails now, before any model is loaded or asked
+    params = family_params(args.param, families)
+    for family in families:  # a bad size or parameter fails now, before any model is loaded or asked
         for length in lengths:
             generate(
-                family, seed=args.seed, target_tokens=length, index=0, cache_dir=args.cache_dir or args.out / ".tasks"
-            )
+                family, seed=args.seed, target_tokens=length, index=0, cache_dir=args.cache_dir or args.out / ".tasks",
+                **params.get(family, {}),
+            )  # fmt: skip
     lm = _model(args, environ)
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
@@ -144,6 +190,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         sandbox=args.sandbox,
         budget=budget,
         cache_dir=args.cache_dir or args.out / ".tasks",
+        params=params,
+        judge_model=_judge_label(args, lm) if args.judge else None,
     )
     with Progress(
         TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
@@ -154,7 +202,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             bar.update(job, completed=done, total=total)
 
         source = functools.partial(build_lm, plan_models(args, environ)) if args.ray else lm
-        records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray))
+        judge = _judge(args, environ, lm, source)
+        records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray, judge=judge))
     errors = sum(1 for r in records if r["status"] == "error")
     mean = sum(r["score"] for r in records) / len(records) if records else 0.0
     err.print(
@@ -163,6 +212,26 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         + "); `rlmx bench report` writes the tables"
     )
     return 0
+
+
+def _judge_plan_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The model flags with --judge as the model (same server, key and threads; no script, no guided root)."""
+    return argparse.Namespace(**{**vars(args), "model": args.judge, "scripted": None, "root": None})
+
+
+def _judge_label(args: argparse.Namespace, lm: LM) -> str:
+    return str(lm.model) if args.judge == "same" else str(args.judge)
+
+
+def _judge(args: argparse.Namespace, environ: Mapping[str, str], lm: LM, source: Any) -> Any:
+    """None without --judge; the answering LM (or its factory) for `same`; else the judge's LM (a factory under
+    --ray, so each worker builds its own)."""
+    if not args.judge:
+        return None
+    if args.judge == "same":
+        return source
+    plan = plan_models(_judge_plan_args(args), environ)
+    return functools.partial(build_lm, plan) if args.ray else build_lm(plan)
 
 
 def _model(args: argparse.Namespace, environ: Mapping[str, str]) -> LM:
