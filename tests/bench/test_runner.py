@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,6 +221,58 @@ def test_cli_judge_on_a_real_http_server(tmp_path: Path, capsys: pytest.CaptureF
     records = read_records(out)
     assert [r["score"] for r in records] == [1.0, 1.0] and all(r["key"].endswith('"grader-1"}') for r in records)
     assert {r["details"]["judge"]["model"] for r in records} == {"grader-1"}
+
+
+def _bench_cli(out: Path, script: Path, stderr: int) -> subprocess.Popen[bytes]:
+    rlmx = Path(sys.executable).with_name("rlmx")
+    argv = [str(rlmx), "bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "3", "--method", "base"]
+    return subprocess.Popen(
+        [*argv, "--scripted", str(script), "--out", str(out)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+
+
+def test_cli_progress_bar_on_a_terminal_and_none_on_a_pipe(tmp_path: Path) -> None:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["The special magic number is 1234567."] * 6))
+    controller, terminal = pty.openpty()
+    process = _bench_cli(tmp_path / "tty", script, terminal)
+    os.close(terminal)
+    shown = b""
+    while select.select([controller], [], [], 60)[0]:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.wait(60) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
+    assert "bench" in text and "/3" in text and "3/3" in text  # the bar counted the tasks as they finished
+    assert "3 new records" in text
+    piped = _bench_cli(tmp_path / "pipe", script, subprocess.PIPE)
+    _, err = piped.communicate(timeout=60)
+    assert piped.returncode == 0 and "3 new records" in err.decode()
+    assert "3/3" not in err.decode()  # a log file gets the summary, not bar frames
+
+
+def test_progress_is_reported_from_zero_to_the_tasks_left(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=i) for i in range(3)]
+    seen: list[tuple[int, int]] = []
+    asyncio.run(
+        run(_spec(tmp_path, ["sniah"], ["base"], n=2), _oracle(tasks), progress=lambda d, t: seen.append((d, t)))
+    )
+    assert seen == [(0, 2), (1, 2), (2, 2)]
+    seen.clear()
+    asyncio.run(
+        run(_spec(tmp_path, ["sniah"], ["base"], n=3), _oracle(tasks), progress=lambda d, t: seen.append((d, t)))
+    )
+    assert seen == [(0, 1), (1, 1)]  # resumed: only the task not yet recorded
 
 
 def test_report_table_numbers() -> None:
