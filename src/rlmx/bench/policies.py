@@ -15,18 +15,36 @@ from rlmx.lm.base import Completion, Message, Usage, estimate_tokens
 
 
 class OracleLM:
-    """The gold answers of families x lengths x indexes 0..n-1 (seed `seed`), as an LM."""
+    """The gold answers of families x lengths x indexes 0..n-1 (seed `seed`), or of `tasks` when given (tasks
+    read from a file), as an LM."""
 
-    def __init__(self, families: Sequence[str], lengths: Sequence[int], n: int, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        families: Sequence[str] = (),
+        lengths: Sequence[int] = (),
+        n: int = 0,
+        *,
+        seed: int = 0,
+        tasks: Sequence[Task] | None = None,
+    ) -> None:
         self.families, self.lengths, self.n, self.seed = list(families), list(lengths), n, seed
         self.model = "oracle"
-        self._tasks: list[Task] | None = None
+        self._given = None if tasks is None else list(tasks)
+        self._tasks: list[Task] | None = self._given
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"families": self.families, "lengths": self.lengths, "n": self.n, "seed": self.seed}
+        return {
+            "families": self.families,
+            "lengths": self.lengths,
+            "n": self.n,
+            "seed": self.seed,
+            "tasks": self._given,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["families"], state["lengths"], state["n"], seed=state["seed"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["families"], state["lengths"], state["n"], seed=state["seed"], tasks=state.get("tasks")
+        )
 
     def tasks(self) -> list[Task]:
         if self._tasks is None:

@@ -70,6 +70,9 @@ class RunSpec:
     cache_dir: Path | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Generator parameters per family, e.g. {"sniah": {"variant": "noise"}} (see each generator's docstring)."""
+    tasks: list[Task] | None = None
+    """Tasks from a file (rlmx.bench.external.load_tasks) run instead of generated ones: `families`, `lengths`,
+    `n`, `seed` and `params` are then unused, and each task's length is its size rounded to a power of two."""
     judge_model: str | None = None
     """The judge LM's label when `docs` answers are graded by an LLM judge (BrowseComp's grader template) instead
     of the exact checker; part of the docs records' keys. The judge itself is passed to `run`."""
@@ -82,7 +85,19 @@ class RunSpec:
             extra["judge"] = self.judge_model
         return extra
 
+    def record_key(self, key: tuple[str, int, int, str]) -> str:
+        """The resume key of a planned (family, length, index, method); a file task is known by its id, not its
+        line, so tasks added to the file or moved in it are matched to their records."""
+        family, length, index, method = key
+        task: int | str = index if self.tasks is None else f"task={self.tasks[index].id}"
+        return record_key(family, length, task, method, self.model, self.key_params(family))
+
     def planned(self) -> Iterator[tuple[str, int, int, str]]:
+        if self.tasks is not None:
+            for index, task in enumerate(self.tasks):
+                for method in self.methods:
+                    yield task.family, length_bucket(task.metadata["n_tokens"]), index, method_name(method)
+            return
         for family in self.families:
             for length in self.lengths:
                 for index in range(self.n):
@@ -90,8 +105,14 @@ class RunSpec:
                         yield family, length, index, method_name(method)
 
 
+def length_bucket(n_tokens: int) -> int:
+    """A file task's length as the report groups it: its size rounded to the nearest power of two (as the paper's
+    Figure 1 places lengths on a log2 axis)."""
+    return int(2 ** round(math.log2(max(n_tokens, 1))))
+
+
 def record_key(
-    family: str, length: int, index: int, method: str, model: str, params: dict[str, Any] | None = None
+    family: str, length: int, index: int | str, method: str, model: str, params: dict[str, Any] | None = None
 ) -> str:
     """The resume key of one record; generator parameters (when given) are part of it, so a rerun with other
     parameters into the same folder runs its tasks instead of skipping them."""
@@ -117,7 +138,7 @@ def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str,
     details = score_details(task.family, outcome.prediction, task) if outcome.status == "ok" else {"score": 0.0}
     params = spec.params.get(task.family, {})
     return {
-        "key": record_key(task.family, length, index, method, spec.model, spec.key_params(task.family)),
+        "key": spec.record_key((task.family, length, index, method)),
         "family": task.family,
         **({"params": params} if params else {}),
         "length": length,
@@ -158,10 +179,13 @@ async def run_key(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Generate one task, run one method on it (and have `judge` grade a `docs` answer): (record, manifest)."""
     family, length, index, method = key
-    task = await asyncio.to_thread(
-        generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
-        **spec.params.get(family, {}),
-    )  # fmt: skip
+    if spec.tasks is not None:
+        task = spec.tasks[index]
+    else:
+        task = await asyncio.to_thread(
+            generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
+            **spec.params.get(family, {}),
+        )  # fmt: skip
     outcome = await run_method(
         method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
         sandbox=spec.sandbox,
@@ -215,7 +239,7 @@ async def run(
     `docs` answers are graded by that LM (label it in `spec.judge_model`)."""
     spec.out.mkdir(parents=True, exist_ok=True)
     done = {r.get("key") for r in read_records(spec.out)}
-    todo = [k for k in spec.planned() if record_key(*k, spec.model, spec.key_params(k[0])) not in done]
+    todo = [k for k in spec.planned() if spec.record_key(k) not in done]
     total = len(todo)
     if progress:
         progress(0, total)

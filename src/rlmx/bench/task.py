@@ -94,19 +94,24 @@ def finish(
     extra: dict[str, Any],
 ) -> Task:
     """Build the Task with its common metadata (sizes, hashes, version)."""
+    metadata = {**task_metadata(context, answer, answer_text=answer_text, version=family_version(family)), **extra}
+    task_id = f"{family}-s{seed}-t{target_tokens}-i{index}"
+    return Task(task_id, family, dict(params), context, query, answer, answer_format, metadata)
+
+
+def task_metadata(context: str | list[str], answer: Any, *, answer_text: str, version: str) -> dict[str, Any]:
+    """The metadata every task has: chars4 size, the context's and answer's sha256, the generator's version and
+    the gold rendered as a perfect prediction."""
     n_chars = context_chars(context)
-    metadata = {
+    return {
         "n_tokens": (n_chars + 3) // 4,
         "n_chars": n_chars,
         "tokenizer": TOKENIZER,
         "sha256_context": sha256_text(context),
         "sha256_answer": sha256_text(json.dumps(answer, sort_keys=True)),
-        "generator_version": family_version(family),
+        "generator_version": version,
         "answer_text": answer_text,
-        **extra,
     }
-    task_id = f"{family}-s{seed}-t{target_tokens}-i{index}"
-    return Task(task_id, family, dict(params), context, query, answer, answer_format, metadata)
 
 
 def manifest(task: Task) -> dict[str, Any]:

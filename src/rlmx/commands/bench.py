@@ -1,6 +1,7 @@
 """`rlmx bench`: generate tasks, run methods on them, report Table 1 / Figure 1 shaped results.
 
 rlmx bench run --family sniah,oolong --lengths 8k,32k --n 5 --method base,guided --model local --out results/
+rlmx bench run --tasks my_oolong.jsonl --method base,rlm --model gpt-5-mini --out results/   # your own tasks
 rlmx bench report results/
 rlmx bench generate --family sniah --length 8k --index 0      # one task's manifest (and --show its text)
 """
@@ -20,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rlmx.bench import FAMILIES, generate, manifest
+from rlmx.bench.external import load_tasks
 from rlmx.bench.methods import method_name
 from rlmx.bench.report import write_report
 from rlmx.bench.runner import RunSpec, parse_length, run
@@ -40,7 +42,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sub = parser.add_subparsers(dest="bench_command", metavar="{run,report,generate}")
     run_p = sub.add_parser("run", help="run methods on generated tasks; records go to OUT/records.jsonl")
-    run_p.add_argument("--family", required=True, help=f"comma-separated families: {', '.join(FAMILIES)}")
+    run_p.add_argument(
+        "--family",
+        help=f"comma-separated families: {', '.join(FAMILIES)} (with --tasks: run only the file's tasks of these)",
+    )
+    run_p.add_argument(
+        "--tasks",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="run your own tasks (a real dataset in the task format, one JSON object a line: family, context, "
+        "query, answer; see rlmx.bench.external) instead of generated ones",
+    )
     run_p.add_argument("--lengths", default="8k", help="comma-separated context lengths, e.g. 8k,32k,131k,1m")
     run_p.add_argument("--n", type=_count, default=5, help="tasks per family and length (indexes 0..n-1)")
     run_p.add_argument(
@@ -161,19 +173,30 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             import ray  # noqa: F401
         except ImportError:
             raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
-    families = _list(args.family, "family")
+    if args.family is None and args.tasks is None:
+        raise InputError("say which tasks to run: --family sniah,oolong,... (generated) or --tasks FILE.jsonl (yours)")
+    families = _list(args.family, "family") if args.family is not None else list(FAMILIES)
     for family in families:
         if family not in FAMILIES:
             raise InputError(f"unknown family {family!r}: choose from {', '.join(FAMILIES)}")
     methods = [method_name(m) for m in _list(args.method, "method")]
-    lengths = [parse_length(x) for x in _list(args.lengths, "lengths")]
-    params = family_params(args.param, families)
-    for family in families:  # a bad size or parameter fails now, before any model is loaded or asked
-        for length in lengths:
-            generate(
-                family, seed=args.seed, target_tokens=length, index=0, cache_dir=args.cache_dir or args.out / ".tasks",
-                **params.get(family, {}),
-            )  # fmt: skip
+    tasks = None
+    if args.tasks is not None:
+        if args.param:
+            raise InputError("--param sets generator options; tasks from --tasks are used as they are")
+        tasks = [t for t in load_tasks(args.tasks) if t.family in families]
+        if not tasks:
+            raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
+        lengths, params = [], {}
+    else:
+        lengths = [parse_length(x) for x in _list(args.lengths, "lengths")]
+        params = family_params(args.param, families)
+        for family in families:  # a bad size or parameter fails now, before any model is loaded or asked
+            for length in lengths:
+                generate(
+                    family, seed=args.seed, target_tokens=length, index=0,
+                    cache_dir=args.cache_dir or args.out / ".tasks", **params.get(family, {}),
+                )  # fmt: skip
     lm = _model(args, environ)
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
@@ -191,6 +214,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         budget=budget,
         cache_dir=args.cache_dir or args.out / ".tasks",
         params=params,
+        tasks=tasks,
         judge_model=_judge_label(args, lm) if args.judge else None,
     )
     with Progress(
