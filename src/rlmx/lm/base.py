@@ -64,8 +64,9 @@ class CountsTokens(Protocol):
 
 async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
     """Tokens a prompt will cost at most: the LM's own count when it has one, else `message_token_bound`."""
-    if isinstance(lm, CountsTokens):
-        return await lm.count_tokens(messages)
+    count = getattr(lm, "count_tokens", None)  # not isinstance(lm, CountsTokens): a Protocol check costs ~20 us
+    if callable(count):
+        return int(await count(messages))
     return message_token_bound(messages)
 
 
