@@ -119,7 +119,8 @@ def test_cli_runs_a_tasks_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     bad = [
         (["--tasks", str(tmp_path / "none.jsonl")], "cannot read the tasks file"),
-        (["--tasks", str(path), "--param", "variant=noise"], "tasks from --tasks are used as they are"),
+        (["--tasks", str(path), "--param", "variant=noise"], "--param choose generated tasks"),
+        (["--tasks", str(path), "--lengths", "8k", "--n", "2"], "--lengths, --n choose generated tasks"),
         (["--tasks", str(path), "--family", "pairs,codeqa,docs"], None),
         ([], "say which tasks to run"),
     ]

@@ -163,9 +163,10 @@ def test_cli_generator_parameters_reach_the_tasks_the_key_and_the_report(
         (["--param", "variant"], "write KEY=VALUE or FAMILY.KEY=VALUE"),
         (["--param", "variant=loud"], "sniah variant must be one of"),
     ]
-    for extra, message in bad:  # each refused before any model is asked
-        assert main([*argv, *extra, "--scripted", str(tmp_path / "none.json"), "--out", str(out)]) == 2
+    for extra, message in bad:  # each refused before any task runs
+        assert main([*argv, *extra, "--scripted", str(script), "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
+    assert len(read_records(out)) == 4
     assert main(["bench", "generate", "--family", "codeqa", "--param", "source=procedural", "--show"]) == 0
     assert json.loads(capsys.readouterr().out)["params"]["source"] == "procedural"
     assert main(["bench", "generate", "--family", "docs", "--param", "hops=3", "--show"]) == 0
@@ -179,7 +180,7 @@ def _docs_judge_reply(verdict: str) -> str:
 def test_a_judge_grades_docs_answers_and_the_exact_score_is_kept(tmp_path: Path) -> None:
     answerer = ScriptedLM(lambda messages: "Explanation: none.\nExact Answer: Nobody Known", model="answerer")
     judge = ScriptedLM([_docs_judge_reply("yes"), _docs_judge_reply("no")], model="grader")
-    spec = _spec(tmp_path, ["docs", "sniah"], ["base"], judge_model="grader")
+    spec = _spec(tmp_path, ["docs", "sniah"], ["base"], judge_model="grader", concurrency=1)  # judged in order
     records = asyncio.run(run(spec, answerer, judge=judge))
     docs = sorted((r for r in records if r["family"] == "docs"), key=lambda r: r["index"])
     assert [r["score"] for r in docs] == [1.0, 0.0]  # the judge's verdicts, though the exact checker says 0
@@ -273,6 +274,71 @@ def test_progress_is_reported_from_zero_to_the_tasks_left(tmp_path: Path) -> Non
         run(_spec(tmp_path, ["sniah"], ["base"], n=3), _oracle(tasks), progress=lambda d, t: seen.append((d, t)))
     )
     assert seen == [(0, 1), (1, 1)]  # resumed: only the task not yet recorded
+
+
+def test_failed_tasks_run_again_and_count_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base", "--out", str(out)]
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps(["The special magic number is 1234567."]))  # one reply for two tasks
+    assert main([*argv, "--concurrency", "1", "--scripted", str(short)]) == 0
+    assert "1 ended in an error and run again" in capsys.readouterr().err
+    assert sorted(r["status"] for r in read_records(out)) == ["error", "ok"]
+    assert main(["bench", "report", str(out)]) == 0
+    assert "1 of 2 tasks ended in an error" in (out / "report.md").read_text()
+    enough = tmp_path / "enough.json"
+    enough.write_text(json.dumps(["The special magic number is 1234567."] * 2))
+    assert main([*argv, "--scripted", str(enough)]) == 0  # only the failed task runs again
+    assert "1 new records" in capsys.readouterr().err
+    records = read_records(out)  # the file has three lines; the latest outcome per task counts
+    assert len((out / "records.jsonl").read_text().splitlines()) == 3
+    assert [r["status"] for r in records] == ["ok", "ok"] and len({r["key"] for r in records}) == 2
+    assert main(["bench", "report", str(out)]) == 0
+    assert "ended in an error" not in (out / "report.md").read_text()
+    assert main([*argv, "--scripted", str(enough)]) == 0
+    assert "nothing to run: every task asked for is already recorded" in capsys.readouterr().err
+
+
+def test_tasks_asked_for_with_parameters_have_their_own_ids(tmp_path: Path) -> None:
+    plain = generate("docs", seed=0, target_tokens=SMOKE, index=0)
+    deeper = generate("docs", seed=0, target_tokens=SMOKE, index=0, hops=3)
+    assert plain.id == "docs-s0-t8192-i0" and deeper.id == "docs-s0-t8192-i0[hops=3]"
+    assert plain.metadata["sha256_context"] != deeper.metadata["sha256_context"]
+    tasks = [plain, deeper]
+    asyncio.run(run(_spec(tmp_path, ["docs"], ["base"], n=1), _oracle(tasks)))
+    asyncio.run(run(_spec(tmp_path, ["docs"], ["base"], n=1, params={"docs": {"hops": 3}}), _oracle(tasks)))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert sorted(t["id"] for t in manifest["tasks"]) == [plain.id, deeper.id]  # neither overwrote the other
+    assert [r["task_id"] for r in read_records(tmp_path)] == [plain.id, deeper.id]
+
+
+def test_cli_checks_flags_before_making_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["The special magic number is 1234567."] * 2))
+    run_argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "base"]
+    capsys.readouterr()
+    assert main([*run_argv, "--scripted", str(script), "--out", str(script)]) == 2
+    assert f"--out {script} is a file" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert main([*run_argv, "--scripted", str(broken), "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()  # a bad script leaves no results folder behind
+    assert main(["bench", "generate", "--family", "sniah", "--length", "0"]) == 2
+    assert "--length: 0 is 0 tokens; a length is 1k (1,024) to 20,000,000 tokens" in capsys.readouterr().err
+    out = tmp_path / "w"
+    assert main([*run_argv, "--window", "8k", "--scripted", str(script), "--out", str(out)]) == 0
+    assert read_records(out)[0]["window"] == 8192
+    assert main([*run_argv, "--n", "2", "--judge", "same", "--scripted", str(script), "--out", str(out)]) == 0
+    assert "--judge grades docs answers only; this run has none" in capsys.readouterr().err
+
+
+def test_the_readme_param_examples_generate(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    examples = re.findall(r"`--param (\w+)\.(\w+)=([^`]+)`", readme)
+    assert len(examples) >= 4
+    for family, key, value in examples:
+        assert main(["bench", "generate", "--family", family, "--param", f"{key}={value}"]) == 0, (family, key)
+        assert f"[{key}=" in json.loads(capsys.readouterr().out)["id"]
 
 
 def test_report_table_numbers() -> None:

@@ -9,6 +9,7 @@ Sizes are chars4 tokens (ceil(characters / 4)); see rlmx.bench.task.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,17 @@ from typing import Any
 from rlmx.bench import codeqa, docs, oolong, sniah
 from rlmx.bench.score import score, score_details
 from rlmx.bench.suite import generate_counted, make_suite, register_tokenizer
-from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task, cache_key, cache_load, cache_store, manifest, manifest_hash
+from rlmx.bench.task import (
+    MAX_TOKENS,
+    MIN_TOKENS,
+    Task,
+    cache_key,
+    cache_load,
+    cache_store,
+    manifest,
+    manifest_hash,
+    params_label,
+)
 from rlmx.errors import InputError
 
 FAMILIES = ("sniah", "oolong", "pairs", "docs", "codeqa")
@@ -64,6 +75,8 @@ def generate(
         task: Task = _GENERATORS[family](seed=seed, target_tokens=target_tokens, index=index, **params)
     except TypeError as exc:
         raise InputError(f"{family}: {exc}") from None
+    if params:  # asked-for parameters are part of the id (defaults are not): "docs-s0-t8192-i0[hops=3]"
+        task = dataclasses.replace(task, id=task.id + params_label(params))
     if cache_dir is not None:
         cache_store(Path(cache_dir), key, task)
     return task

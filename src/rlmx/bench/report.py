@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench.runner import read_records
+from rlmx.bench.task import params_label
 from rlmx.errors import InputError
 
 FAMILY_ORDER = ("codeqa", "docs", "oolong", "pairs", "sniah")
@@ -60,10 +61,7 @@ def _depth_tokens(record: dict[str, Any], root: bool) -> tuple[int, int]:
 def _family(record: dict[str, Any]) -> str:
     """A record's family as the report shows it: with its generator parameters when the run gave some
     ("sniah[variant=noise]"), so tasks generated differently are never averaged together."""
-    params = record.get("params") or {}
-    if not params:
-        return str(record["family"])
-    return f"{record['family']}[" + ",".join(f"{k}={params[k]}" for k in sorted(params)) + "]"
+    return str(record["family"]) + params_label(record.get("params") or {})
 
 
 def _families(records: list[dict[str, Any]]) -> list[str]:
@@ -221,7 +219,14 @@ def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list
         pngs = plots(records, folder, window)
     except ImportError:
         pngs, note = [], "plots skipped: matplotlib is not installed (pip install 'rlmx[bench]')"
-    body = "# rlmx bench report\n\n" + table(records)
+    body = "# rlmx bench report\n\n"
+    errors = [r for r in records if r.get("status") == "error"]
+    if errors:
+        body += (
+            f"{len(errors)} of {len(records)} tasks ended in an error and are scored 0 here (first: "
+            f"{str(errors[0].get('error') or '?')[:200]}); `rlmx bench run` with the same flags runs them again.\n\n"
+        )
+    body += table(records)
     if pngs:
         body += "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in pngs) + "\n"
     if note:

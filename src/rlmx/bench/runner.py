@@ -121,17 +121,22 @@ def record_key(
 
 
 def read_records(out: Path) -> list[dict[str, Any]]:
-    """The records of OUT/records.jsonl (a torn last line, from a killed run, is skipped)."""
+    """The records of OUT/records.jsonl, the latest one per key (a task that failed and was run again by a later
+    `run` counts once, with its new outcome); a torn last line, from a killed run, is skipped."""
     path = out / RECORDS
     if not path.is_file():
         return []
-    records = []
-    for line in path.read_text("utf-8").splitlines():
+    latest: dict[Any, dict[str, Any]] = {}
+    for number, line in enumerate(path.read_text("utf-8").splitlines()):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue
-    return records
+        if isinstance(record, dict):
+            key = record.get("key", number)
+            latest.pop(key, None)  # re-inserted: the order is the order of the latest outcomes
+            latest[key] = record
+    return list(latest.values())
 
 
 def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str, outcome: Outcome) -> dict[str, Any]:
@@ -233,12 +238,14 @@ async def run(
     ray_address: str | None = None,
     judge: LMSource | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every key of `spec` not already in OUT/records.jsonl; returns the new records (also appended as each
-    task finishes). With `ray_address` ("auto" or HOST:PORT) each task is a Ray task on that cluster (`lm` is
-    then best a picklable factory, so each worker builds its own LM); the records are the same. With `judge`,
-    `docs` answers are graded by that LM (label it in `spec.judge_model`)."""
+    """Run every key of `spec` not already in OUT/records.jsonl (or recorded with status "error": those run
+    again); returns the new records (also appended as each task finishes). With `ray_address` ("auto" or
+    HOST:PORT) each task is a Ray task on that cluster (`lm` is then best a picklable factory, so each worker
+    builds its own LM); the records are the same. With `judge`, `docs` answers are graded by that LM (label it
+    in `spec.judge_model`)."""
     spec.out.mkdir(parents=True, exist_ok=True)
-    done = {r.get("key") for r in read_records(spec.out)}
+    # Done means recorded without an error: a task that failed (a server down for a moment) runs again.
+    done = {r.get("key") for r in read_records(spec.out) if r.get("status") != "error"}
     todo = [k for k in spec.planned() if spec.record_key(k) not in done]
     total = len(todo)
     if progress:

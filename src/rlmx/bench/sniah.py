@@ -51,7 +51,10 @@ def generate(
     if isinstance(depth, bool) or not isinstance(depth, int | float) or not 0 <= depth <= 100:
         raise InputError(f"sniah depth is a percentage 0..100, not {depth!r}")
     if variant == "noise" and haystack_source not in (None, "noise"):
-        raise InputError("the sniah noise variant uses RULER's noise block; choose an essay variant for a source")
+        raise InputError(
+            "the sniah noise variant uses RULER's noise block, and indexes 0, 3, 6, ... are noise by default: "
+            "for a haystack_source also give variant=essay_number, essay_uuid or distractor"
+        )
     source = "noise" if variant == "noise" else haystack_source or "essay"
     if source not in ("noise", *HAYSTACK_SOURCES):
         raise InputError(f"sniah haystack_source must be one of {', '.join(HAYSTACK_SOURCES)}, not {source!r}")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlmx.bench.task import TOKENIZER, Task, context_chars
+from rlmx.bench.task import TOKENIZER, Task, context_chars, params_label
 from rlmx.errors import InputError
 
 Tokenizer = Callable[[str], int]
@@ -80,7 +80,7 @@ def generate_counted(
             }
             return dataclasses.replace(
                 task,
-                id=f"{family}-s{seed}-t{target_tokens}-{tokenizer_name}-i{index}",
+                id=f"{family}-s{seed}-t{target_tokens}-{tokenizer_name}-i{index}{params_label(params)}",
                 params={**task.params, "tokenizer": tokenizer_name},
                 metadata=meta,
             )

@@ -114,6 +114,14 @@ def task_metadata(context: str | list[str], answer: Any, *, answer_text: str, ve
     }
 
 
+def params_label(params: dict[str, Any]) -> str:
+    """ "" for no parameters, else "[k=v,...]" (keys sorted): what a task id and a report row carry when a run
+    asked for generator parameters, so tasks asked for differently never share an id or a row."""
+    if not params:
+        return ""
+    return "[" + ",".join(f"{k}={params[k]}" for k in sorted(params)) + "]"
+
+
 def manifest(task: Task) -> dict[str, Any]:
     """What identifies a task's content: regenerating it must give the same manifest."""
     keys = ("n_tokens", "sha256_context", "sha256_answer", "generator_version", "tokenizer")

@@ -24,10 +24,14 @@ from rlmx.bench import FAMILIES, generate, manifest
 from rlmx.bench.external import load_tasks
 from rlmx.bench.methods import method_name
 from rlmx.bench.report import write_report
-from rlmx.bench.runner import RunSpec, parse_length, run
+from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, run
+from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
 from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.lm.base import LM
+
+DEFAULT_LENGTHS = "8k"
+DEFAULT_N = 5
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -53,17 +57,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run your own tasks (a real dataset in the task format, one JSON object a line: family, context, "
         "query, answer; see rlmx.bench.external) instead of generated ones",
     )
-    run_p.add_argument("--lengths", default="8k", help="comma-separated context lengths, e.g. 8k,32k,131k,1m")
-    run_p.add_argument("--n", type=_count, default=5, help="tasks per family and length (indexes 0..n-1)")
     run_p.add_argument(
-        "--method", default="base,rlm", help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary"
+        "--lengths", help=f"comma-separated context lengths, e.g. 8k,32k,131k,1m (default {DEFAULT_LENGTHS})"
+    )
+    run_p.add_argument("--n", type=_count, help=f"tasks per family and length, indexes 0..n-1 (default {DEFAULT_N})")
+    run_p.add_argument(
+        "--method",
+        default="base,rlm",
+        help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm)",
     )
     run_p.add_argument("--out", type=Path, required=True, help="results folder (rerunning skips finished tasks)")
-    run_p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    run_p.add_argument("--seed", type=int, help="generator seed (default 0)")
     run_p.add_argument(
-        "--window", type=_count, help="the model's context window in tokens: base prompts over it score 0"
+        "--window",
+        type=_window,
+        help="the model's context window in tokens, e.g. 8k: base prompts over it are not sent and score 0 "
+        "(default: a local model's own window; none for server models)",
     )
-    run_p.add_argument("--max-output-tokens", type=_count, default=1024, help="reply cap of base/summary calls")
+    run_p.add_argument(
+        "--max-output-tokens", type=_count, default=1024, help="reply cap of base/summary calls (default 1024)"
+    )
     run_p.add_argument("--concurrency", type=_count, default=2, help="tasks in flight at once (default 2)")
     run_p.add_argument("--max-iterations", type=_count, default=30, help="RLM iterations per task (default 30)")
     run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
@@ -85,7 +98,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
     rep.add_argument("dir", type=Path, help="a folder written by `rlmx bench run`")
-    rep.add_argument("--window", type=_count, help="mark this context window on the plots")
+    rep.add_argument("--window", type=_window, help="mark this context window on the plots, e.g. 8k")
     gen = sub.add_parser("generate", help="print one task's manifest (and with --show, its query and answer)")
     gen.add_argument("--family", required=True, choices=FAMILIES)
     gen.add_argument("--length", default="8k", help="context length, e.g. 8k")
@@ -103,9 +116,20 @@ def _add_param(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="[FAMILY.]KEY=VALUE",
         help="a generator parameter, repeatable: KEY=VALUE for every family given or FAMILY.KEY=VALUE for one "
-        "(e.g. sniah.variant=noise, oolong.question_type=numeric, codeqa.source=procedural); VALUE is read as "
+        "(e.g. sniah.variant=noise, oolong.question_type=count_label, codeqa.source=procedural); VALUE is read as "
         "JSON when it parses (3, true, null) and as text otherwise",
     )
+
+
+def _window(text: str) -> int:
+    """--window: a token count written like a length (8k, 131072)."""
+    try:
+        value = parse_length(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a window of at least 1 token, got {text!r}")
+    return value
 
 
 def _count(text: str) -> int:
@@ -154,9 +178,8 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         return 0
     if args.bench_command == "generate":
         params = family_params(args.param, [args.family]).get(args.family, {})
-        task = generate(
-            args.family, seed=args.seed, target_tokens=parse_length(args.length), index=args.index, **params
-        )
+        length = _tokens_in_range(args.length, "--length")
+        task = generate(args.family, seed=args.seed, target_tokens=length, index=args.index, **params)
         shown: dict[str, Any] = manifest(task)
         if args.show:
             shown |= {"query": task.query, "answer": task.metadata["answer_text"]}
@@ -173,6 +196,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             import ray  # noqa: F401
         except ImportError:
             raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(f"--out {args.out} is a file: give a folder for the results (it is made if missing)")
     if args.family is None and args.tasks is None:
         raise InputError("say which tasks to run: --family sniah,oolong,... (generated) or --tasks FILE.jsonl (yours)")
     families = _list(args.family, "family") if args.family is not None else list(FAMILIES)
@@ -180,33 +205,18 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         if family not in FAMILIES:
             raise InputError(f"unknown family {family!r}: choose from {', '.join(FAMILIES)}")
     methods = [method_name(m) for m in _list(args.method, "method")]
-    tasks = None
-    if args.tasks is not None:
-        if args.param:
-            raise InputError("--param sets generator options; tasks from --tasks are used as they are")
-        tasks = [t for t in load_tasks(args.tasks) if t.family in families]
-        if not tasks:
-            raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
-        lengths, params = [], {}
-    else:
-        lengths = [parse_length(x) for x in _list(args.lengths, "lengths")]
-        params = family_params(args.param, families)
-        for family in families:  # a bad size or parameter fails now, before any model is loaded or asked
-            for length in lengths:
-                generate(
-                    family, seed=args.seed, target_tokens=length, index=0,
-                    cache_dir=args.cache_dir or args.out / ".tasks", **params.get(family, {}),
-                )  # fmt: skip
-    lm = _model(args, environ)
+    plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
+    tasks, lengths, params = _chosen_tasks(args, families)
+    lm = build_lm(plan)
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
         families=families,
         lengths=lengths,
-        n=args.n,
+        n=args.n or DEFAULT_N,
         methods=methods,
         model=lm.model,
         out=args.out,
-        seed=args.seed,
+        seed=args.seed or 0,
         window=args.window or getattr(lm, "n_ctx", None),
         max_output_tokens=args.max_output_tokens,
         concurrency=args.concurrency,
@@ -217,6 +227,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         tasks=tasks,
         judge_model=_judge_label(args, lm) if args.judge else None,
     )
+    if args.judge and not any(family in JUDGED_FAMILIES for family, *_ in spec.planned()):
+        err.print(f"note: --judge grades {', '.join(JUDGED_FAMILIES)} answers only; this run has none", style="yellow")
     with Progress(
         TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
     ) as bar:
@@ -225,17 +237,58 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         def progress(done: int, total: int) -> None:
             bar.update(job, completed=done, total=total)
 
-        source = functools.partial(build_lm, plan_models(args, environ)) if args.ray else lm
+        source = functools.partial(build_lm, plan) if args.ray else lm
         judge = _judge(args, environ, lm, source)
         records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray, judge=judge))
-    errors = sum(1 for r in records if r["status"] == "error")
-    mean = sum(r["score"] for r in records) / len(records) if records else 0.0
-    err.print(
-        f"{len(records)} new records in {escape(str(args.out / 'records.jsonl'))} (mean score {mean * 100:.1f}"
-        + (f", {errors} errors" if errors else "")
-        + "); `rlmx bench report` writes the tables"
-    )
+    err.print(_summary(records, spec))
     return 0
+
+
+def _chosen_tasks(
+    args: argparse.Namespace, families: list[str]
+) -> tuple[list[Task] | None, list[int], dict[str, dict[str, Any]]]:
+    """(file tasks or None, lengths, generator parameters), checked before any model is loaded: a bad size or
+    parameter fails now, as does a generated-task flag given with --tasks."""
+    if args.tasks is not None:
+        given = [flag for flag, value in (("--lengths", args.lengths), ("--n", args.n), ("--seed", args.seed),
+                                          ("--param", args.param)) if value]  # fmt: skip
+        if given:
+            raise InputError(
+                f"{', '.join(given)} choose generated tasks; the tasks of --tasks are used as they are (drop them)"
+            )
+        tasks = [t for t in load_tasks(args.tasks) if t.family in families]
+        if not tasks:
+            raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
+        return tasks, [], {}
+    lengths = [_tokens_in_range(x, "--lengths") for x in _list(args.lengths or DEFAULT_LENGTHS, "lengths")]
+    params = family_params(args.param, families)
+    for family in families:
+        for length in lengths:
+            generate(
+                family, seed=args.seed or 0, target_tokens=length, index=0,
+                cache_dir=args.cache_dir or args.out / ".tasks", **params.get(family, {}),
+            )  # fmt: skip
+    return None, lengths, params
+
+
+def _summary(records: list[dict[str, Any]], spec: RunSpec) -> str:
+    folder = escape(str(spec.out))
+    if not records:
+        return f"nothing to run: every task asked for is already recorded in {folder}; `rlmx bench report {folder}`"
+    errors = sum(1 for r in records if r["status"] == "error")
+    mean = sum(r["score"] for r in records) / len(records)
+    return (
+        f"{len(records)} new records in {escape(str(spec.out / 'records.jsonl'))} (mean score {mean * 100:.1f}"
+        + (f"; {errors} ended in an error and run again on the next `rlmx bench run`" if errors else "")
+        + f"); `rlmx bench report {folder}` writes the tables"
+    )
+
+
+def _tokens_in_range(text: str, flag: str) -> int:
+    tokens = parse_length(text)
+    if not MIN_TOKENS <= tokens <= MAX_TOKENS:
+        raise InputError(f"{flag}: {text.strip()} is {tokens:,} tokens; a length is 1k (1,024) to 20,000,000 tokens")
+    return tokens
 
 
 def _judge_plan_args(args: argparse.Namespace) -> argparse.Namespace:
@@ -256,12 +309,6 @@ def _judge(args: argparse.Namespace, environ: Mapping[str, str], lm: LM, source:
         return source
     plan = plan_models(_judge_plan_args(args), environ)
     return functools.partial(build_lm, plan) if args.ray else build_lm(plan)
-
-
-def _model(args: argparse.Namespace, environ: Mapping[str, str]) -> LM:
-    """The LM that answers: the same --model/--scripted/env choices as `rlmx ask`, without the guided wrapper
-    (guided is a method here)."""
-    return build_lm(plan_models(args, environ))
 
 
 def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
