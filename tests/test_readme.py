@@ -96,6 +96,14 @@ SKIPPED = {
         )
     },
     **{
+        command: "runs a paper-sized plan (hundreds of tasks): tests/bench/test_readme_commands.py runs it as "
+        "typed with --family and --n narrowing it to one task per length"
+        for command in (
+            "rlmx bench run --preset table1 --model gpt-5 --out results/table1",
+            "rlmx bench run --preset figure1 --model gpt-5 --out results/figure1",
+        )
+    },
+    **{
         command: "run as typed, as real processes, by tests/viewer/test_readme_commands.py"
         for command in (
             "rlmx view",

@@ -60,6 +60,14 @@ def test_section_commands_run_as_typed(tmp_path: Path) -> None:
             if command.startswith("rlmx bench generate"):
                 shown = json.loads(proc.stdout)
                 assert shown["family"] == "pairs" and shown["answer"]
+        for command in [c for c in commands if "--preset" in c]:  # as typed, narrowed to one small series
+            narrowed = f"{command} --family pairs --n 1 --method base"
+            proc = subprocess.run(
+                ["bash", "-c", narrowed], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+            )
+            assert proc.returncode == 0, (narrowed, proc.stderr)
+            out = tmp_path / shlex.split(command)[-1]
+            assert (out / "report.md").is_file() and read_records(out), narrowed
     records = read_records(tmp_path / "results")
     assert len(records) == 2 * 2 * 2 and {r["status"] for r in records} == {"ok"}
     assert "| gpt-5-mini | rlm1 |" in (tmp_path / "results" / "report.md").read_text()
@@ -68,7 +76,7 @@ def test_section_commands_run_as_typed(tmp_path: Path) -> None:
 
 def test_committed_run_matches_its_command_report_and_plots(tmp_path: Path) -> None:
     allowed: set[tuple[str, int, int, str]] = set()
-    runs = [line for line in section_commands()[3:] if line.startswith("rlmx bench run ")]
+    runs = [c for c in section_commands()[3:] if c.startswith("rlmx bench run ") and "--preset" not in c]
     assert runs, "the README shows no command of the committed run"
     for line in runs:  # the committed run: every record comes from one of these commands
         command = shlex.split(line)

@@ -17,6 +17,7 @@ import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx.bench import FAMILIES, Task, generate
+from rlmx.bench.presets import PRESETS
 from rlmx.bench.report import table, write_report
 from rlmx.bench.runner import RunSpec, read_records, run
 from rlmx.cli import main
@@ -339,6 +340,54 @@ def test_the_readme_param_examples_generate(capsys: pytest.CaptureFixture[str]) 
     for family, key, value in examples:
         assert main(["bench", "generate", "--family", family, "--param", f"{key}={value}"]) == 0, (family, key)
         assert f"[{key}=" in json.loads(capsys.readouterr().out)["id"]
+
+
+def test_presets_are_the_papers_plans() -> None:
+    table1, figure1 = PRESETS["table1"], PRESETS["figure1"]
+    assert {s.family: (s.lengths, s.n) for s in table1.series} == {
+        "codeqa": ((32768, 131072, 524288, 2097152), 13),
+        "docs": ((1048576,), 150),  # BrowseComp-Plus: 150 queries over 1,000 documents
+        "oolong": ((131072,), 50),  # OOLONG trec_coarse: 50 tasks at 131K
+        "pairs": ((32768,), 20),  # OOLONG-Pairs: 20 tasks at 32K
+    }
+    assert table1.methods == ("base", "rlm", "rlm0", "summary")
+    assert figure1.size() == 8 * (50 + 50 + 20) and figure1.series[0].lengths[0] == 8192
+    assert figure1.series[-1].lengths[-1] == 2**20 and figure1.methods == ("base", "rlm")
+
+
+def test_cli_preset_runs_its_plan_and_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["(1, 2)"] * 4))
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--preset", "table1", "--family", "pairs", "--n", "2", "--method", "base"]
+    assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "preset table1: 2 tasks x 1 methods" in err and "wrote " in err
+    records = read_records(out)
+    assert [(r["family"], r["length"], r["index"]) for r in records] == [("pairs", 32768, 0), ("pairs", 32768, 1)]
+    assert "| pairs | scripted | base |" in (out / "report.md").read_text()  # written without `bench report`
+    bad = [
+        (["--preset", "figure1", "--family", "codeqa"], "unknown family 'codeqa' for preset figure1"),
+        (["--preset", "figure1", "--lengths", "8k"], "preset figure1 has the paper's lengths"),
+        (["--preset", "table1", "--tasks", str(script)], "choose one"),
+    ]
+    for extra, message in bad:
+        assert main(["bench", "run", *extra, "--scripted", str(script), "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_task_its_generator_cannot_make_is_an_error_record(tmp_path: Path) -> None:
+    # At 256K tokens the dense pairs tasks 1 and 2 have more than max_gold_pairs in every window tried; in
+    # selective mode task 11 (index 0) fits. One run holds both outcomes.
+    spec = RunSpec(families=["pairs"], lengths=[2**18], n=1, methods=["base"], model="oracle", out=tmp_path)
+    failed = asyncio.run(run(spec, _oracle([])))
+    assert failed[0]["status"] == "error" and "could not be generated: pairs task 1" in failed[0]["error"]
+    assert failed[0]["task_id"] is None and failed[0]["score"] == 0.0
+    spec.params = {"pairs": {"users_mode": "selective"}}
+    made = asyncio.run(run(spec, _oracle([])))
+    assert made[0]["status"] == "ok" and made[0]["task_id"].endswith("[users_mode=selective]")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [t["id"] for t in manifest["tasks"]] == [made[0]["task_id"]]  # no manifest for the task not made
 
 
 def test_report_table_numbers() -> None:

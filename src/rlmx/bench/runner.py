@@ -17,6 +17,7 @@ from typing import Any
 
 from rlmx.bench import generate
 from rlmx.bench.methods import Outcome, method_name, run_method
+from rlmx.bench.presets import Series
 from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, manifest, manifest_hash
 from rlmx.budget import Budget
@@ -70,6 +71,9 @@ class RunSpec:
     cache_dir: Path | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Generator parameters per family, e.g. {"sniah": {"variant": "noise"}} (see each generator's docstring)."""
+    series: list[Series] | None = None
+    """Per-family lengths and counts (a preset's plan) instead of `families` x `lengths` x `n`; each family's
+    generator parameters still come from `params`."""
     tasks: list[Task] | None = None
     """Tasks from a file (rlmx.bench.external.load_tasks) run instead of generated ones: `families`, `lengths`,
     `n`, `seed` and `params` are then unused, and each task's length is its size rounded to a power of two."""
@@ -98,11 +102,12 @@ class RunSpec:
                 for method in self.methods:
                     yield task.family, length_bucket(task.metadata["n_tokens"]), index, method_name(method)
             return
-        for family in self.families:
-            for length in self.lengths:
-                for index in range(self.n):
+        plan = self.series or [Series(family, tuple(self.lengths), self.n) for family in self.families]
+        for series in plan:
+            for length in series.lengths:
+                for index in range(series.n):
                     for method in self.methods:
-                        yield family, length, index, method_name(method)
+                        yield series.family, length, index, method_name(method)
 
 
 def length_bucket(n_tokens: int) -> int:
@@ -181,16 +186,21 @@ LMSource = LM | Callable[[], LM]
 
 async def run_key(
     spec: RunSpec, lm: LM, key: tuple[str, int, int, str], judge: LM | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Generate one task, run one method on it (and have `judge` grade a `docs` answer): (record, manifest)."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Generate one task, run one method on it (and have `judge` grade a `docs` answer): (record, manifest).
+    A task its generator cannot make (e.g. a pairs task whose gold sets all exceed max_gold_pairs at this
+    length) is an error record without a manifest, not the end of the run."""
     family, length, index, method = key
     if spec.tasks is not None:
         task = spec.tasks[index]
     else:
-        task = await asyncio.to_thread(
-            generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
-            **spec.params.get(family, {}),
-        )  # fmt: skip
+        try:
+            task = await asyncio.to_thread(
+                generate, family, seed=spec.seed, target_tokens=length, index=index, cache_dir=spec.cache_dir,
+                **spec.params.get(family, {}),
+            )  # fmt: skip
+        except InputError as exc:
+            return _not_generated(spec, key, str(exc)), None
     outcome = await run_method(
         method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
         sandbox=spec.sandbox,
@@ -199,6 +209,36 @@ async def run_key(
     if judge is not None and family in JUDGED_FAMILIES and outcome.status == "ok":
         await _judge(record, task, outcome.prediction, judge)
     return record, manifest(task)
+
+
+def _not_generated(spec: RunSpec, key: tuple[str, int, int, str], error: str) -> dict[str, Any]:
+    family, length, index, method = key
+    params = spec.params.get(family, {})
+    return {
+        "key": spec.record_key(key),
+        "family": family,
+        **({"params": params} if params else {}),
+        "length": length,
+        "index": index,
+        "method": method,
+        "model": spec.model,
+        "window": spec.window,
+        "task_id": None,
+        "score": 0.0,
+        "details": {},
+        "status": "error",
+        "over_window": False,
+        "tokens": {},
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "subcalls": 0,
+        "iterations": 0,
+        "wall_s": 0.0,
+        "usd": 0.0,
+        "prediction": "",
+        "gold": "",
+        "error": f"the task could not be generated: {error}",
+    }
 
 
 async def _judge(record: dict[str, Any], task: Task, prediction: str, judge: LM) -> None:
@@ -223,7 +263,7 @@ def record_judge_model(judge: LM) -> str:
 
 def run_key_blocking(
     spec: RunSpec, source: LMSource, key: tuple[str, int, int, str], judge: LMSource | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """`run_key` in its own event loop, with the LMs built here when given as factories (a Ray task's body)."""
     lm = source if isinstance(source, LM) else source()
     judging = judge if judge is None or isinstance(judge, LM) else judge()
@@ -253,8 +293,9 @@ async def run(
     new: list[dict[str, Any]] = []
     manifests: dict[str, dict[str, Any]] = {}
 
-    def emit(record: dict[str, Any], task_manifest: dict[str, Any]) -> None:
-        manifests[task_manifest["id"]] = task_manifest
+    def emit(record: dict[str, Any], task_manifest: dict[str, Any] | None) -> None:
+        if task_manifest is not None:
+            manifests[task_manifest["id"]] = task_manifest
         with (spec.out / RECORDS).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         new.append(record)
@@ -284,7 +325,7 @@ def _run_on_ray(
     spec: RunSpec,
     source: LMSource,
     todo: list[tuple[str, int, int, str]],
-    emit: Callable[[dict[str, Any], dict[str, Any]], None],
+    emit: Callable[[dict[str, Any], dict[str, Any] | None], None],
     judge: LMSource | None = None,
 ) -> None:
     """Submit one Ray task per key (the cluster decides placement and parallelism: one CPU per task) and emit

@@ -23,8 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlmx.bench import FAMILIES, generate, manifest
 from rlmx.bench.external import load_tasks
 from rlmx.bench.methods import method_name
+from rlmx.bench.presets import PRESETS, Preset, Series
 from rlmx.bench.report import write_report
-from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, run
+from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, read_records, run
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
 from rlmx.budget import Budget
 from rlmx.errors import InputError
@@ -63,8 +64,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument("--n", type=_count, help=f"tasks per family and length, indexes 0..n-1 (default {DEFAULT_N})")
     run_p.add_argument(
         "--method",
-        default="base,rlm",
-        help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm)",
+        help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm, or the preset's)",
+    )
+    run_p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="the paper's experiment: table1 (CodeQA, docs, OOLONG 131K, Pairs 32K; base, rlm, rlm0, summary) or "
+        "figure1 (S-NIAH, OOLONG, Pairs at 8K..1M; base, rlm), report written at the end; --family keeps some "
+        "of its families, --n caps tasks per length, --method replaces its methods",
     )
     run_p.add_argument("--out", type=Path, required=True, help="results folder (rerunning skips finished tasks)")
     run_p.add_argument("--seed", type=int, help="generator seed (default 0)")
@@ -198,15 +205,24 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out {args.out} is a file: give a folder for the results (it is made if missing)")
-    if args.family is None and args.tasks is None:
-        raise InputError("say which tasks to run: --family sniah,oolong,... (generated) or --tasks FILE.jsonl (yours)")
-    families = _list(args.family, "family") if args.family is not None else list(FAMILIES)
+    preset = PRESETS[args.preset] if args.preset else None
+    if preset is not None and args.tasks is not None:
+        raise InputError("--preset runs generated tasks and --tasks your own: choose one")
+    if args.family is None and args.tasks is None and preset is None:
+        raise InputError(
+            "say which tasks to run: --family sniah,oolong,... (generated), --preset table1|figure1 (the paper's "
+            "experiments) or --tasks FILE.jsonl (yours)"
+        )
+    offered = [s.family for s in preset.series] if preset is not None else list(FAMILIES)
+    families = _list(args.family, "family") if args.family is not None else offered
     for family in families:
-        if family not in FAMILIES:
-            raise InputError(f"unknown family {family!r}: choose from {', '.join(FAMILIES)}")
-    methods = [method_name(m) for m in _list(args.method, "method")]
+        if family not in offered:
+            what = f"preset {preset.name}" if preset is not None else "rlmx bench"
+            raise InputError(f"unknown family {family!r} for {what}: choose from {', '.join(offered)}")
+    default_methods = ",".join(preset.methods) if preset is not None else "base,rlm"
+    methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
-    tasks, lengths, params = _chosen_tasks(args, families)
+    tasks, lengths, params, series = _chosen_tasks(args, families, preset)
     lm = build_lm(plan)
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
@@ -224,9 +240,13 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         budget=budget,
         cache_dir=args.cache_dir or args.out / ".tasks",
         params=params,
+        series=series,
         tasks=tasks,
         judge_model=_judge_label(args, lm) if args.judge else None,
     )
+    if preset is not None:
+        size = sum(len(s.lengths) * s.n for s in series or [])
+        err.print(f"preset {preset.name}: {size:,} tasks x {len(methods)} methods; {escape(preset.description)}")
     if args.judge and not any(family in JUDGED_FAMILIES for family, *_ in spec.planned()):
         err.print(f"note: --judge grades {', '.join(JUDGED_FAMILIES)} answers only; this run has none", style="yellow")
     with Progress(
@@ -241,34 +261,53 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         judge = _judge(args, environ, lm, source)
         records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray, judge=judge))
     err.print(_summary(records, spec))
+    if read_records(spec.out):
+        path, pngs, note = write_report(spec.out, window=spec.window)
+        err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
+        if note:
+            err.print(note, style="yellow")
     return 0
 
 
 def _chosen_tasks(
-    args: argparse.Namespace, families: list[str]
-) -> tuple[list[Task] | None, list[int], dict[str, dict[str, Any]]]:
-    """(file tasks or None, lengths, generator parameters), checked before any model is loaded: a bad size or
-    parameter fails now, as does a generated-task flag given with --tasks."""
+    args: argparse.Namespace, families: list[str], preset: Preset | None
+) -> tuple[list[Task] | None, list[int], dict[str, dict[str, Any]], list[Series] | None]:
+    """(file tasks or None, lengths, generator parameters, a preset's series or None), checked before any model is
+    loaded: a bad size or parameter fails now, as does a generated-task flag given with --tasks."""
     if args.tasks is not None:
-        given = [flag for flag, value in (("--lengths", args.lengths), ("--n", args.n), ("--seed", args.seed),
+        flags = [flag for flag, value in (("--lengths", args.lengths), ("--n", args.n), ("--seed", args.seed),
                                           ("--param", args.param)) if value]  # fmt: skip
-        if given:
+        if flags:
             raise InputError(
-                f"{', '.join(given)} choose generated tasks; the tasks of --tasks are used as they are (drop them)"
+                f"{', '.join(flags)} choose generated tasks; the tasks of --tasks are used as they are (drop them)"
             )
         tasks = [t for t in load_tasks(args.tasks) if t.family in families]
         if not tasks:
             raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
-        return tasks, [], {}
-    lengths = [_tokens_in_range(x, "--lengths") for x in _list(args.lengths or DEFAULT_LENGTHS, "lengths")]
-    params = family_params(args.param, families)
-    for family in families:
-        for length in lengths:
+        return tasks, [], {}, None
+    if preset is not None:
+        if args.lengths:
+            raise InputError(f"--lengths: preset {preset.name} has the paper's lengths (see --help); drop one of them")
+        given = family_params(args.param, families)
+        series = [
+            Series(s.family, s.lengths, args.n or s.n, {**s.params, **given.get(s.family, {})})
+            for s in preset.series
+            if s.family in families
+        ]
+        params = {s.family: s.params for s in series if s.params}
+    else:
+        lengths = [_tokens_in_range(x, "--lengths") for x in _list(args.lengths or DEFAULT_LENGTHS, "lengths")]
+        params = family_params(args.param, families)
+        series = [Series(family, tuple(lengths), args.n or DEFAULT_N) for family in families]
+    for each in series:  # a preset's sizes are known to work: its smallest one checks the parameters
+        for length in each.lengths[:1] if preset is not None else each.lengths:
             generate(
-                family, seed=args.seed or 0, target_tokens=length, index=0,
-                cache_dir=args.cache_dir or args.out / ".tasks", **params.get(family, {}),
+                each.family, seed=args.seed or 0, target_tokens=length, index=0,
+                cache_dir=args.cache_dir or args.out / ".tasks", **params.get(each.family, {}),
             )  # fmt: skip
-    return None, lengths, params
+    if preset is not None:
+        return None, [], params, series
+    return None, list(series[0].lengths) if series else [], params, None
 
 
 def _summary(records: list[dict[str, Any]], spec: RunSpec) -> str:
