@@ -311,15 +311,14 @@ def _chosen_tasks(
 
 
 def _summary(records: list[dict[str, Any]], spec: RunSpec) -> str:
-    folder = escape(str(spec.out))
     if not records:
-        return f"nothing to run: every task asked for is already recorded in {folder}; `rlmx bench report {folder}`"
+        return f"nothing to run: every task asked for is already recorded in {escape(str(spec.out))}"
     errors = sum(1 for r in records if r["status"] == "error")
     mean = sum(r["score"] for r in records) / len(records)
     return (
         f"{len(records)} new records in {escape(str(spec.out / 'records.jsonl'))} (mean score {mean * 100:.1f}"
         + (f"; {errors} ended in an error and run again on the next `rlmx bench run`" if errors else "")
-        + f"); `rlmx bench report {folder}` writes the tables"
+        + ")"
     )
 
 
