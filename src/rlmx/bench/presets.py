@@ -5,6 +5,7 @@ writes the report. Sizes and counts from ../shared/reference/BENCHMARKS.md secti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,12 @@ class Preset:
 
     def size(self) -> int:
         """Tasks in the plan (each is run once per method)."""
-        return sum(len(s.lengths) * s.n for s in self.series)
+        return plan_size(self.series)
+
+
+def plan_size(series: Sequence[Series]) -> int:
+    """Tasks in `series` (each is run once per method)."""
+    return sum(len(s.lengths) * s.n for s in series)
 
 
 FIGURE1_LENGTHS = tuple(2**p for p in range(13, 21))

@@ -144,21 +144,23 @@ def read_records(out: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str, outcome: Outcome) -> dict[str, Any]:
-    details = score_details(task.family, outcome.prediction, task) if outcome.status == "ok" else {"score": 0.0}
-    params = spec.params.get(task.family, {})
+def make_record(spec: RunSpec, key: tuple[str, int, int, str], task: Task | None, outcome: Outcome) -> dict[str, Any]:
+    """One record of planned `key`; `task` is None when its generator could not make it (an error outcome)."""
+    family, length, index, method = key
+    ok = task is not None and outcome.status == "ok"
+    details = score_details(family, outcome.prediction, task) if task is not None and ok else {"score": 0.0}
+    params = spec.params.get(family, {})
     return {
-        "key": spec.record_key((task.family, length, index, method)),
-        "family": task.family,
+        "key": spec.record_key(key),
+        "family": family,
         **({"params": params} if params else {}),
         "length": length,
         "index": index,
         "method": method,
         "model": spec.model,
         "window": spec.window,
-        "task_id": task.id,
-        "n_tokens": task.metadata["n_tokens"],
-        "sha256_context": task.metadata["sha256_context"],
+        "task_id": task.id if task is not None else None,
+        **({"n_tokens": task.metadata["n_tokens"], "sha256_context": task.metadata["sha256_context"]} if task else {}),
         "score": float(details["score"]),
         "details": {k: v for k, v in details.items() if k != "score" and not isinstance(v, list)},
         "status": outcome.status,
@@ -171,7 +173,7 @@ def make_record(spec: RunSpec, task: Task, length: int, index: int, method: str,
         "wall_s": outcome.seconds,
         "usd": round(outcome.usd, 8),
         "prediction": outcome.prediction[:2000],
-        "gold": str(task.metadata["answer_text"])[:2000],
+        "gold": str(task.metadata["answer_text"])[:2000] if task is not None else "",
         "error": outcome.error,
     }
 
@@ -200,45 +202,16 @@ async def run_key(
                 **spec.params.get(family, {}),
             )  # fmt: skip
         except InputError as exc:
-            return _not_generated(spec, key, str(exc)), None
+            failed = Outcome(status="error", error=f"the task could not be generated: {exc}")
+            return make_record(spec, key, None, failed), None
     outcome = await run_method(
         method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
         sandbox=spec.sandbox,
     )  # fmt: skip
-    record = make_record(spec, task, length, index, method, outcome)
+    record = make_record(spec, key, task, outcome)
     if judge is not None and family in JUDGED_FAMILIES and outcome.status == "ok":
         await _judge(record, task, outcome.prediction, judge)
     return record, manifest(task)
-
-
-def _not_generated(spec: RunSpec, key: tuple[str, int, int, str], error: str) -> dict[str, Any]:
-    family, length, index, method = key
-    params = spec.params.get(family, {})
-    return {
-        "key": spec.record_key(key),
-        "family": family,
-        **({"params": params} if params else {}),
-        "length": length,
-        "index": index,
-        "method": method,
-        "model": spec.model,
-        "window": spec.window,
-        "task_id": None,
-        "score": 0.0,
-        "details": {},
-        "status": "error",
-        "over_window": False,
-        "tokens": {},
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "subcalls": 0,
-        "iterations": 0,
-        "wall_s": 0.0,
-        "usd": 0.0,
-        "prediction": "",
-        "gold": "",
-        "error": f"the task could not be generated: {error}",
-    }
 
 
 async def _judge(record: dict[str, Any], task: Task, prediction: str, judge: LM) -> None:
@@ -249,15 +222,15 @@ async def _judge(record: dict[str, Any], task: Task, prediction: str, judge: LM)
     try:
         reply = await judge.complete([{"role": "user", "content": judge_prompt(task, prediction)}], max_tokens=1024)
     except Exception as exc:  # any LM failure: the record keeps the exact score
-        record["details"]["judge"] = {"model": record_judge_model(judge), "error": f"{type(exc).__name__}: {exc}"}
+        record["details"]["judge"] = {"model": _judge_label(judge), "error": f"{type(exc).__name__}: {exc}"}
         return
     verdict = parse_judge(reply.text)
     record["score"] = verdict["score"]
-    record["details"]["judge"] = {"model": record_judge_model(judge), **verdict}
+    record["details"]["judge"] = {"model": _judge_label(judge), **verdict}
     record["judge_tokens"] = {"input": reply.usage.input_tokens, "output": reply.usage.output_tokens}
 
 
-def record_judge_model(judge: LM) -> str:
+def _judge_label(judge: LM) -> str:
     return str(getattr(judge, "model", type(judge).__name__))
 
 

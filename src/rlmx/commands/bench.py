@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlmx.bench import FAMILIES, generate, manifest
 from rlmx.bench.external import load_tasks
 from rlmx.bench.methods import method_name
-from rlmx.bench.presets import PRESETS, Preset, Series
+from rlmx.bench.presets import PRESETS, Preset, Series, plan_size
 from rlmx.bench.report import write_report
 from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, read_records, run
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
@@ -222,13 +222,13 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     default_methods = ",".join(preset.methods) if preset is not None else "base,rlm"
     methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
-    tasks, lengths, params, series = _chosen_tasks(args, families, preset)
+    tasks, params, series = _chosen_tasks(args, families, preset)
     lm = build_lm(plan)
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
         families=families,
-        lengths=lengths,
-        n=args.n or DEFAULT_N,
+        lengths=[],
+        n=0,
         methods=methods,
         model=lm.model,
         out=args.out,
@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         judge_model=_judge_label(args, lm) if args.judge else None,
     )
     if preset is not None:
-        size = sum(len(s.lengths) * s.n for s in series or [])
+        size = plan_size(series or [])
         err.print(f"preset {preset.name}: {size:,} tasks x {len(methods)} methods; {escape(preset.description)}")
     if args.judge and not any(family in JUDGED_FAMILIES for family, *_ in spec.planned()):
         err.print(f"note: --judge grades {', '.join(JUDGED_FAMILIES)} answers only; this run has none", style="yellow")
@@ -271,9 +271,9 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
 
 def _chosen_tasks(
     args: argparse.Namespace, families: list[str], preset: Preset | None
-) -> tuple[list[Task] | None, list[int], dict[str, dict[str, Any]], list[Series] | None]:
-    """(file tasks or None, lengths, generator parameters, a preset's series or None), checked before any model is
-    loaded: a bad size or parameter fails now, as does a generated-task flag given with --tasks."""
+) -> tuple[list[Task] | None, dict[str, dict[str, Any]], list[Series] | None]:
+    """(file tasks, or None; generator parameters; the generated tasks' series, or None), checked before any model
+    is loaded: a bad size or parameter fails now, as does a generated-task flag given with --tasks."""
     if args.tasks is not None:
         flags = [flag for flag, value in (("--lengths", args.lengths), ("--n", args.n), ("--seed", args.seed),
                                           ("--param", args.param)) if value]  # fmt: skip
@@ -284,7 +284,7 @@ def _chosen_tasks(
         tasks = [t for t in load_tasks(args.tasks) if t.family in families]
         if not tasks:
             raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
-        return tasks, [], {}, None
+        return tasks, {}, None
     if preset is not None:
         if args.lengths:
             raise InputError(f"--lengths: preset {preset.name} has the paper's lengths (see --help); drop one of them")
@@ -305,9 +305,7 @@ def _chosen_tasks(
                 each.family, seed=args.seed or 0, target_tokens=length, index=0,
                 cache_dir=args.cache_dir or args.out / ".tasks", **params.get(each.family, {}),
             )  # fmt: skip
-    if preset is not None:
-        return None, [], params, series
-    return None, list(series[0].lengths) if series else [], params, None
+    return None, params, series
 
 
 def _summary(records: list[dict[str, Any]], spec: RunSpec) -> str:
