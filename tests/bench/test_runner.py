@@ -44,6 +44,12 @@ def _oracle(tasks: list[Task]) -> ScriptedLM:
     return ScriptedLM(reply, model="oracle")
 
 
+def _script(path: Path, reply: str, times: int) -> Path:
+    """A --scripted file: `reply`, `times` times (each model call takes the next)."""
+    path.write_text(json.dumps([reply] * times))
+    return path
+
+
 def _spec(out: Path, families: list[str], methods: list[str], n: int = 2, **extra: object) -> RunSpec:
     return RunSpec(families=families, lengths=[SMOKE], n=n, methods=methods, model="oracle", out=out, **extra)  # type: ignore[arg-type]
 
@@ -109,8 +115,7 @@ def test_a_failing_lm_is_an_error_record_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_cli_run_report_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    script = tmp_path / "replies.json"
-    script.write_text(json.dumps(["The special magic number is 1234567."] * 4))
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 4)
     out = tmp_path / "results"
     argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
     assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0
@@ -140,8 +145,7 @@ def test_cli_run_report_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_cli_generator_parameters_reach_the_tasks_the_key_and_the_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    script = tmp_path / "replies.json"
-    script.write_text(json.dumps(["The special magic number is 1234567."] * 8))
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 8)
     out = tmp_path / "results"
     argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
     assert main([*argv, "--param", "sniah.variant=noise", "--scripted", str(script), "--out", str(out)]) == 0
@@ -238,8 +242,7 @@ def _bench_cli(out: Path, script: Path, stderr: int) -> subprocess.Popen[bytes]:
 
 
 def test_cli_progress_bar_on_a_terminal_and_none_on_a_pipe(tmp_path: Path) -> None:
-    script = tmp_path / "replies.json"
-    script.write_text(json.dumps(["The special magic number is 1234567."] * 6))
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 6)
     controller, terminal = pty.openpty()
     process = _bench_cli(tmp_path / "tty", script, terminal)
     os.close(terminal)
@@ -280,15 +283,13 @@ def test_progress_is_reported_from_zero_to_the_tasks_left(tmp_path: Path) -> Non
 def test_failed_tasks_run_again_and_count_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "results"
     argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base", "--out", str(out)]
-    short = tmp_path / "short.json"
-    short.write_text(json.dumps(["The special magic number is 1234567."]))  # one reply for two tasks
+    short = _script(tmp_path / "short.json", "The special magic number is 1234567.", 1)  # one reply for two tasks
     assert main([*argv, "--concurrency", "1", "--scripted", str(short)]) == 0
     assert "1 ended in an error and run again" in capsys.readouterr().err
     assert sorted(r["status"] for r in read_records(out)) == ["error", "ok"]
     assert main(["bench", "report", str(out)]) == 0
     assert "1 of 2 tasks ended in an error" in (out / "report.md").read_text()
-    enough = tmp_path / "enough.json"
-    enough.write_text(json.dumps(["The special magic number is 1234567."] * 2))
+    enough = _script(tmp_path / "enough.json", "The special magic number is 1234567.", 2)
     assert main([*argv, "--scripted", str(enough)]) == 0  # only the failed task runs again
     assert "1 new records" in capsys.readouterr().err
     records = read_records(out)  # the file has three lines; the latest outcome per task counts
@@ -314,8 +315,7 @@ def test_tasks_asked_for_with_parameters_have_their_own_ids(tmp_path: Path) -> N
 
 
 def test_cli_checks_flags_before_making_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    script = tmp_path / "replies.json"
-    script.write_text(json.dumps(["The special magic number is 1234567."] * 2))
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 2)
     run_argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "base"]
     capsys.readouterr()
     assert main([*run_argv, "--scripted", str(script), "--out", str(script)]) == 2
@@ -356,8 +356,7 @@ def test_presets_are_the_papers_plans() -> None:
 
 
 def test_cli_preset_runs_its_plan_and_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    script = tmp_path / "replies.json"
-    script.write_text(json.dumps(["(1, 2)"] * 4))
+    script = _script(tmp_path / "replies.json", "(1, 2)", 4)
     out = tmp_path / "results"
     argv = ["bench", "run", "--preset", "table1", "--family", "pairs", "--n", "2", "--method", "base"]
     assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0
