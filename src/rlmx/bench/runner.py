@@ -22,6 +22,7 @@ from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, manifest, manifest_hash
 from rlmx.budget import Budget
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
 
 RECORDS = "records.jsonl"
@@ -305,8 +306,8 @@ def _run_on_ray(
     each record as its task finishes."""
     try:
         import ray
-    except ImportError:
-        raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
+    except ImportError as exc:
+        raise InputError(missing_extra("--ray", "ray", exc)) from None
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     remote = ray.remote(num_cpus=1, max_retries=2)(run_key_blocking)  # a crashed worker: run the task again
     spec_ref = ray.put(spec)

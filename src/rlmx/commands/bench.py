@@ -29,6 +29,7 @@ from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, read_recor
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
 from rlmx.budget import Budget
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
 
 DEFAULT_LENGTHS = "8k"
@@ -201,8 +202,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.ray:
         try:
             import ray  # noqa: F401
-        except ImportError:
-            raise InputError("--ray needs Ray: pip install 'rlmx[ray]'") from None
+        except ImportError as exc:
+            raise InputError(missing_extra("--ray", "ray", exc)) from None
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"--out {args.out} is a file: give a folder for the results (it is made if missing)")
     preset = PRESETS[args.preset] if args.preset else None

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from rlmx.extras import missing_extra
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         from rlmx.mcp.server import Grant, build_server
         from rlmx.mcp.service import RLMService
     except ImportError as exc:
-        raise UsageError(f"rlmx mcp needs the [mcp] extra: pip install 'rlmx[mcp]' ({exc})") from None
+        raise UsageError(missing_extra("rlmx mcp", "mcp", exc)) from None
     # Bind first: a port in use is a clear error before a model loads.
     sock = _bind(args.host, args.port, UsageError) if args.http else None
     budget = _budget(args)

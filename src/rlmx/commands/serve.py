@@ -21,6 +21,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import seconds as _seconds
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 
 if TYPE_CHECKING:
     from rlmx.server.app import ServerOptions
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
 
         from rlmx.server import create_app
     except ImportError as exc:
-        raise InputError(f"rlmx serve needs the [server] extra: pip install 'rlmx[server]' ({exc})") from None
+        raise InputError(missing_extra("rlmx serve", "server", exc)) from None
     server_options = options(args, environ)
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)

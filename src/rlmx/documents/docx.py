@@ -8,6 +8,7 @@ from typing import Any
 
 from rlmx.documents import Document, register
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 
 
 @register(".docx")
@@ -17,9 +18,7 @@ def load_docx(path: Path, raw: bytes) -> Document:
     try:
         import docx
     except ImportError:
-        raise InputError(
-            f"context file {path} is a DOCX: reading it needs python-docx (pip install 'rlmx[docx]')"
-        ) from None
+        raise InputError(f"context file {path} is a DOCX: " + missing_extra("reading it", "docx")) from None
     try:
         document: Any = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # also python-docx's and lxml's own

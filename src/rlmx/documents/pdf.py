@@ -9,6 +9,7 @@ from typing import Any
 
 from rlmx.documents import Document, register
 from rlmx.errors import InputError
+from rlmx.extras import missing_extra
 
 
 @register(".pdf")
@@ -19,7 +20,7 @@ def load_pdf(path: Path, raw: bytes) -> Document:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError:
-        raise InputError(f"context file {path} is a PDF: reading PDFs needs pypdf (pip install 'rlmx[pdf]')") from None
+        raise InputError(f"context file {path} is a PDF: " + missing_extra("reading PDFs", "pdf")) from None
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn on every page
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
