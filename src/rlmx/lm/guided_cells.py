@@ -21,12 +21,14 @@ The pipeline, evidence first:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import statistics
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
@@ -81,6 +83,7 @@ _API_DIRECTIVES = frozenset(
     "function method class exception data attribute decorator decoratormethod classmethod staticmethod "
     "py:function py:method py:class py:attribute py:data opcode envvar option cmdoption describe".split()
 )
+_POSSESSIVE = re.compile(r"['’]s?$")
 _ROLE = re.compile(r":[\w:.-]+:`~?!?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
@@ -462,21 +465,129 @@ def _pieces(body: str) -> list[str]:
     return pieces
 
 
+# --- word forms ------------------------------------------------------------------------------------
+
+try:  # Porter's stemmer, as SQLite FTS5's "porter" tokenizer applies it to the index (the `local` extra)
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    _PORTER: Any = snowballstemmer.stemmer("porter")
+except ImportError:  # a sandbox without it (a docker image): the light stem below, on both sides alike
+    _PORTER = None
+
+# Forms a suffix-stripping stemmer cannot join, one word per `;` entry: its base form first, then the others.
+# Sources: the principal parts (base, past, past participle) of English irregular verbs as the usual grammar
+# lists give them (e.g. Wiktionary's "Appendix:English irregular verbs"), with archaic ones the King James
+# Bible uses (begat, smote, slew); the irregular noun plurals of the same grammars (children, feet, wives,
+# crises); -ie verbs and die/death, where Porter's rules split a word's own forms (die "die", died "di", dying
+# "dy"); and common British/American spellings. Left out on purpose: forms that are everyday words of another
+# meaning (found/find, bit/bite, bound/bind, rose/rise, lay/lie, wound/wind, ground/grind, bore/bear), and
+# forms whose stem other words share (ate/at, indices/indicate, vertices/vertical): checked on the benchmark texts.
+WORD_FORMS = """
+arise arose arisen; awake awoke awoken; beat beaten; become became; begin began begun; bend bent
+blow blew blown; break broke broken; breed bred; bring brought; build built; buy bought; catch caught
+choose chose chosen; cling clung; come came; creep crept; deal dealt; dig dug; draw drew drawn
+drink drank drunk; drive drove driven; dwell dwelt; eat eaten; fall fell fallen; feed fed; feel felt
+fight fought; flee fled; fling flung; fly flew flown flies; forbid forbade forbidden
+forget forgot forgotten; forgive forgave forgiven; forsake forsook forsaken; freeze froze frozen
+get got gotten; give gave given; go went gone goes; grow grew grown; hang hung; hear heard; hide hid hidden
+hold held; keep kept; kneel knelt; know knew known; lead led; leap leapt; leave left; lend lent; lose lost
+make made; mean meant; meet met; pay paid; ride rode ridden; ring rang rung; run ran; see saw seen
+seek sought; sell sold; send sent; shake shook shaken; shine shone; shoot shot; show showed shown
+shrink shrank shrunk; sing sang sung; sink sank sunk; sit sat; slay slew slain; sleep slept; slide slid
+speak spoke spoken; speed sped; spend spent; spin spun; spring sprang sprung; stand stood
+steal stole stolen; stick stuck; sting stung; strike struck stricken; strive strove striven
+swear swore sworn; sweep swept; swim swam swum; swing swung; take took taken; teach taught; tear tore torn
+tell told; think thought; throw threw thrown; tread trod trodden; understand understood; wake woke woken
+wear wore worn; weave wove woven; weep wept; win won; withdraw withdrew withdrawn; write wrote written
+beget begat begot begotten; smite smote smitten; bid bade bidden; hew hewed hewn; abide abode
+overcome overcame; undertake undertook undertaken; mistake mistook mistaken; foresee foresaw foreseen
+die dies died dying dead death; lie lies lied lying; tie ties tied tying
+child children; man men; woman women; person people; mouse mice; foot feet; tooth teeth; goose geese
+ox oxen; louse lice; brother brethren; wife wives; life lives; knife knives; wolf wolves; half halves
+shelf shelves; thief thieves; loaf loaves; calf calves; self selves; elf elves; hoof hooves
+crisis crises; thesis theses; criterion criteria; phenomenon phenomena; matrix matrices
+appendix appendices; cactus cacti; fungus fungi; nucleus nuclei; radius radii
+stimulus stimuli; alumnus alumni
+colour color; honour honor; favour favor; behaviour behavior; labour labor; neighbour neighbor
+harbour harbor; humour humor; rumour rumor; centre center; theatre theater; metre meter; litre liter
+fibre fiber; defence defense; offence offense; licence license; grey gray; catalogue catalog
+dialogue dialog; programme program; analyse analyze; organise organize; realise realize
+recognise recognize; apologise apologize; jewellery jewelry; aluminium aluminum; plough plow
+"""
+
+
+def fold(word: str) -> str:
+    """Lower case, diacritics folded ("Café" -> "cafe", as the index's remove_diacritics 2), possessive dropped
+    ("Shelley's" -> "shelley")."""
+    word = word.lower()
+    if not word.isascii():
+        word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return _POSSESSIVE.sub("", word) if "'" in word or "’" in word else word
+
+
+def _light_stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _porter(word: str) -> str:
+    """Porter's stem of a folded word; words under 3 characters stay whole (as FTS5's porter keeps them)."""
+    if len(word) < 3:
+        return word
+    return str(_PORTER.stemWord(word)) if _PORTER is not None else _light_stem(word)
+
+
+def _form_tables() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    base_of: dict[str, str] = {}
+    group: dict[str, tuple[str, ...]] = {}
+    for entry in WORD_FORMS.replace("\n", ";").split(";"):
+        forms = entry.split()
+        if forms:
+            base = _porter(forms[0])
+            group[base] = tuple(forms)
+            for form in forms:
+                base_of[_porter(form)] = base
+    return base_of, group
+
+
+_BASE_OF, _GROUP = _form_tables()
+WORD_MATCHING = f"{'porter' if _PORTER is not None else 'light'} stems + {len(_BASE_OF)} irregular forms"
+"""How words are matched, for the index's description (a sandbox without snowballstemmer says "light")."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """The key two word forms share when they are forms of one word: case, diacritics and possessive aside,
+    Porter's stem, then the table's base form ("Wrote", "written", "writes" -> "write"; "died", "death" ->
+    "die"; "children" -> "child"). Used for every comparison of words here, the index's included."""
+    key = _porter(fold(word))
+    return _BASE_OF.get(key, key)
+
+
+def _keys(text: str) -> str:
+    """The words of `text` as their keys, space-separated."""
+    return " ".join(stem(w) for w in _WORD.findall(text))
+
+
+def _bare(word: str) -> str:
+    """A question's word as a search term: lower case, no possessive or quote marks ("Shelley's" -> "shelley")."""
+    return _POSSESSIVE.sub("", word.lower()).strip("'’")
+
+
+def word_forms(word: str) -> list[str]:
+    """`word` and the other forms the table gives it (for the index, which stems each of them itself)."""
+    return list(dict.fromkeys([_bare(word), *_GROUP.get(stem(word), ())]))
+
+
 # --- the index --------------------------------------------------------------------------------------
 
 
 def _spaced(text: str) -> str:
     """CJK characters as separate tokens (the unicode61 tokenizer would keep a whole run as one word)."""
     return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
-
-
-def stem(word: str) -> str:
-    """A light English stem for comparing words (the index itself uses FTS5's Porter stemmer)."""
-    word = word.lower()
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 class Index:
@@ -515,12 +626,21 @@ class Index:
     def _phrase(self, term: str) -> str:
         return '"' + _spaced(term).replace('"', '""') + '"'
 
+    def _match(self, term: str) -> str:
+        """The FTS5 query for a term: a phrase; a single word as any of its forms ("wrote" as write OR wrote OR
+        written ...), which the porter tokenizer stems alike on both sides, so the index holds a word exactly
+        when `stem` gives it the term's key."""
+        forms = word_forms(term) if _WORD.fullmatch(term) else [term]
+        if len(forms) == 1:
+            return self._phrase(forms[0])
+        return "(" + " OR ".join(self._phrase(f) for f in forms) + ")"
+
     def rows(self, term: str) -> set[int]:
         if term not in self._cache:
             if self._db is not None:
                 query = "SELECT rowid FROM u WHERE u MATCH ?"
                 with self._lock:
-                    self._cache[term] = {r[0] for r in self._db.execute(query, (self._phrase(term),))}
+                    self._cache[term] = {r[0] for r in self._db.execute(query, (self._match(term),))}
             else:
                 parts = [stem(t) for t in _WORD.findall(_spaced(term).lower())]
                 found = set(self._postings.get(parts[0], {})) if parts else set()
@@ -533,7 +653,7 @@ class Index:
         if not terms:
             return []
         if self._db is not None:
-            match = " OR ".join(self._phrase(t) for t in terms)
+            match = " OR ".join(self._match(t) for t in terms)
             query = "SELECT rowid, bm25(u, 4.0, 1.0) FROM u WHERE u MATCH ? ORDER BY bm25(u, 4.0, 1.0) LIMIT ?"
             with self._lock:
                 return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
@@ -581,7 +701,7 @@ def describe(state: dict[str, Any]) -> str:
         f"searchable text: {chars:,} characters in {len(state['sources'])} source(s), shape "
         f"{'/'.join(sorted(set(state['shapes'])))}; units: "
         + ", ".join(f"{n:,} {k}s" for k, n in kinds.most_common())
-        + f"; index: {state['index'].engine}; phase units {state['timing']['units_s']} s, "
+        + f"; index: {state['index'].engine} ({WORD_MATCHING}); phase units {state['timing']['units_s']} s, "
         + f"phase index {state['timing']['index_s']} s (cpu {state['timing']['cpu_s']} s)"
         + "\nguided index ready"
     )
@@ -592,6 +712,7 @@ def describe(state: dict[str, Any]) -> str:
 
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams."""
+    query = _shouted(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
     phrases += [p.lower() for p in _CAPS_RUN.findall(query)]
@@ -605,7 +726,7 @@ def search_terms(query: str) -> list[str]:
             elif "-" in word and not re.search(r"\d", word):  # "Aurora-Projekts": its parts
                 words.extend(part.lower() for part in word.split("-"))
             else:
-                words.append(word.lower().strip("'’"))
+                words.append(_bare(word))
     terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in STOPWORDS]
     terms = terms or [w for w in words if w not in STOPWORDS] or words
     seen: dict[str, None] = {}
@@ -615,17 +736,24 @@ def search_terms(query: str) -> list[str]:
     return list(seen)[:24]
 
 
+def _shouted(query: str) -> str:
+    """A question written all in capitals ("WHO WROTE THE NOVEL") in lower case: its capitals name nothing."""
+    letters = [c for c in query if c.isalpha() and not _CJK.match(c)]
+    return query.lower() if len(letters) > 12 and not any(c.islower() for c in letters) else query
+
+
 def salient_terms(query: str, terms: list[str]) -> list[str]:
     """The terms the question names specifically: written with capitals (not just starting the question), with
     digits, or quoted. A unit that lacks them is not about the question, however many other words it shares."""
     marked = set()
+    query = _shouted(query)
     words = _WORD.findall(query)
     nouns_capitalised = sum(w.lower() in _GERMAN for w in words) >= 2  # German capitalises every noun
     for position, word in enumerate(words):
         capital = word[:1].isupper() and position > 0 and not nouns_capitalised
         if capital or (word.isupper() and len(word) > 1) or re.search(r"\d", word):
-            marked.add(word.lower())
-            marked.update(part.lower() for part in word.split("-"))
+            marked.add(_bare(word))
+            marked.update(_bare(part) for part in word.split("-"))
     marked |= {p.lower().strip() for p in _QUOTED.findall(query)} | {p.lower() for p in _CAPS_RUN.findall(query)}
     return [t for t in terms if t in marked]
 
@@ -660,8 +788,8 @@ def rank(
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
         present = sum(weights[t] for t in held) / whole_present
         words = _WORD.findall((unit["name"] + " " + unit["text"]).lower())
-        haystack = " ".join(stem(w) for w in words if w not in STOPWORDS)
-        pairs = sum(1 for a, b in pairwise(terms) if f"{stem(a)} {stem(b)}" in haystack)
+        haystack = " " + " ".join(stem(w) for w in words if w not in STOPWORDS) + " "
+        pairs = sum(1 for a, b in pairwise(terms) if f" {_keys(a)} {_keys(b)} " in haystack)
         # a unit that says nothing beyond the question's words (a title, a table-of-contents line) cannot answer it
         extra = sum(1 for w in _WORD.findall(unit["text"].lower()) if stem(w) not in stems and w not in STOPWORDS)
         # a record whose field is exactly what the question names ("EURO SIGN", not "BANKNOTE WITH EURO SIGN")

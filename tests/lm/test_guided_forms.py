@@ -1,0 +1,363 @@
+"""Word forms in the guided root's matching: a question and a text that write one word in different forms
+(inflection, irregular verbs and plurals, case, punctuation, diacritics, British/American spelling) still meet,
+on the index side (SQLite FTS5, or the BM25 of its own) and the host side alike; unrelated words do not."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlmx import RLM
+from rlmx.lm import GuidedRoot, ScriptedLM
+from rlmx.lm.guided_cells import (
+    NOT_FOUND,
+    WORD_FORMS,
+    WORD_MATCHING,
+    Index,
+    build_index,
+    describe,
+    guided_answer,
+    is_foreign,
+    matches_enough,
+    rank,
+    salient_terms,
+    search_terms,
+    split_units,
+    stem,
+)
+
+# (the question's form, the text's form): one word, written two ways
+SAME_WORD = [
+    # irregular verbs: past and participle
+    ("wrote", "written"),
+    ("written", "writes"),
+    ("writing", "wrote"),
+    ("ran", "running"),
+    ("run", "ran"),
+    ("went", "gone"),
+    ("goes", "went"),
+    ("bought", "buying"),
+    ("sold", "sells"),
+    ("taught", "teaching"),
+    ("thought", "thinks"),
+    ("spoke", "spoken"),
+    ("spoken", "speaks"),
+    ("chose", "choosing"),
+    ("drove", "drive"),
+    ("flew", "flies"),
+    ("flown", "flying"),
+    ("began", "begun"),
+    ("begins", "began"),
+    ("sang", "sung"),
+    ("swam", "swimming"),
+    ("stole", "stolen"),
+    ("froze", "frozen"),
+    ("knew", "known"),
+    ("grew", "grows"),
+    ("built", "builds"),
+    ("brought", "brings"),
+    ("caught", "catches"),
+    ("fought", "fights"),
+    ("held", "holds"),
+    ("kept", "keeps"),
+    ("left", "leaves"),
+    ("lost", "loses"),
+    ("made", "makes"),
+    ("meant", "meaning"),
+    ("met", "meeting"),
+    ("paid", "pays"),
+    ("sent", "sending"),
+    ("slept", "sleeps"),
+    ("stood", "standing"),
+    ("took", "taken"),
+    ("told", "telling"),
+    ("threw", "thrown"),
+    ("understood", "understands"),
+    ("won", "winning"),
+    ("wore", "wearing"),
+    ("fell", "falling"),
+    ("fallen", "falls"),
+    ("fled", "fleeing"),
+    ("gave", "given"),
+    ("got", "gets"),
+    ("heard", "hearing"),
+    ("hid", "hidden"),
+    ("led", "leading"),
+    ("saw", "seen"),
+    ("sees", "saw"),
+    ("became", "becomes"),
+    ("came", "coming"),
+    ("drew", "drawing"),
+    ("drank", "drunk"),
+    ("eaten", "eats"),
+    ("broke", "broken"),
+    ("rode", "riding"),
+    ("shook", "shaken"),
+    ("struck", "strikes"),
+    ("swore", "sworn"),
+    ("begat", "begotten"),
+    ("smote", "smite"),
+    ("slew", "slain"),
+    ("forgave", "forgiven"),
+    # die / death, and the -ie verbs Porter's rules split
+    ("die", "died"),
+    ("died", "dies"),
+    ("dying", "death"),
+    ("death", "died"),
+    ("dead", "die"),
+    ("lying", "lies"),
+    ("tied", "tying"),
+    # regular inflection: -s, -es, -ies, -ed, -ing, doubled consonants
+    ("sailed", "sails"),
+    ("sailing", "sail"),
+    ("stopped", "stopping"),
+    ("studied", "studies"),
+    ("study", "studied"),
+    ("married", "marries"),
+    ("carried", "carrying"),
+    ("played", "plays"),
+    ("planned", "planning"),
+    ("opened", "opening"),
+    ("created", "creates"),
+    ("invented", "inventing"),
+    ("discovered", "discovers"),
+    ("published", "publishes"),
+    ("founded", "founding"),
+    ("ruled", "rules"),
+    ("reigned", "reigning"),
+    ("elected", "elects"),
+    ("appointed", "appoints"),
+    ("named", "names"),
+    # plurals
+    ("city", "cities"),
+    ("box", "boxes"),
+    ("church", "churches"),
+    ("ship", "ships"),
+    ("horse", "horses"),
+    ("pony", "ponies"),
+    ("child", "children"),
+    ("man", "men"),
+    ("woman", "women"),
+    ("person", "people"),
+    ("mouse", "mice"),
+    ("foot", "feet"),
+    ("tooth", "teeth"),
+    ("goose", "geese"),
+    ("wife", "wives"),
+    ("knife", "knives"),
+    ("wolf", "wolves"),
+    ("thief", "thieves"),
+    ("shelf", "shelves"),
+    ("half", "halves"),
+    ("crisis", "crises"),
+    ("criterion", "criteria"),
+    ("phenomenon", "phenomena"),
+    ("brother", "brethren"),
+    ("ox", "oxen"),
+    ("cactus", "cacti"),
+    ("nucleus", "nuclei"),
+    # case, punctuation, possessives, diacritics
+    ("WROTE", "written"),
+    ("Novel", "NOVELS"),
+    ("Shelley's", "Shelley"),
+    ("Shelley", "shelley’s"),
+    ("kings'", "king"),
+    ("café", "cafe"),
+    ("Zürich", "zurich"),
+    ("naïve", "naive"),
+    ("résumé", "resume"),
+    # British and American spelling
+    ("colour", "color"),
+    ("colours", "colored"),
+    ("harbour", "harbor"),
+    ("honour", "honored"),
+    ("centre", "center"),
+    ("theatre", "theaters"),
+    ("defence", "defense"),
+    ("organise", "organized"),
+    ("realised", "realizes"),
+    ("analyse", "analyzing"),
+    ("grey", "gray"),
+    ("catalogue", "catalog"),
+    ("programme", "programs"),
+]
+# different words that must stay apart (a table form that would join them would find wrong passages)
+OTHER_WORD = [
+    ("found", "find"),
+    ("bit", "bite"),
+    ("at", "eat"),
+    ("rose", "rise"),
+    ("wound", "wind"),
+    ("ground", "grind"),
+    ("bound", "bind"),
+    ("write", "white"),
+    ("king", "kind"),
+    ("died", "dried"),
+    ("ran", "rain"),
+    ("wrote", "rote"),
+    ("sale", "sell"),
+]
+
+
+@pytest.mark.parametrize(("question", "text"), SAME_WORD)
+def test_forms_of_one_word_share_a_key(question: str, text: str) -> None:
+    assert stem(question) == stem(text)
+
+
+@pytest.mark.parametrize(("one", "other"), OTHER_WORD)
+def test_different_words_keep_different_keys(one: str, other: str) -> None:
+    assert stem(one) != stem(other)
+
+
+def holders(index: Index, term: str, words: list[str]) -> list[str]:
+    """The words of `words` (one unit each in `index`) that the index says hold `term`."""
+    return [words[row] for row in sorted(index.rows(term))]
+
+
+def units_of(words: list[str]) -> list[dict[str, Any]]:
+    units, _ = split_units([("words", "\n\n".join(words))])
+    assert len(units) == len(words)
+    return units
+
+
+def no_fts5(*args: Any, **kwargs: Any) -> Any:
+    raise sqlite3.OperationalError("no such module: fts5")
+
+
+@pytest.mark.parametrize("engine", ["fts5", "bm25-python"])
+def test_the_index_holds_a_word_exactly_when_the_keys_agree(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same normalisation on both sides: for every pair, each side's word finds the other's unit, and a
+    different word's unit is never found (FTS5's own porter tokenizer and the Python BM25 alike)."""
+    if engine == "bm25-python":
+        monkeypatch.setattr(sqlite3, "connect", no_fts5)
+    words = list(dict.fromkeys(w for pair in SAME_WORD + OTHER_WORD for w in pair))
+    index = Index(units_of(words))
+    assert index.engine == engine
+    for question, text in SAME_WORD:
+        assert text in holders(index, question, words), (question, text)
+        assert question in holders(index, text, words), (text, question)
+    for one, other in OTHER_WORD:
+        assert other not in holders(index, one, words), (one, other)
+        assert one not in holders(index, other, words), (other, one)
+    # whatever the index says holds a term, the host side's key agrees with
+    for word in words:
+        assert {stem(w) for w in holders(index, word, words)} == {stem(word)}, word
+
+
+def test_every_form_in_the_table_belongs_to_one_word() -> None:
+    entries = [entry.split() for entry in WORD_FORMS.replace("\n", ";").split(";") if entry.strip()]
+    seen: dict[str, str] = {}
+    for base, *forms in entries:
+        assert forms, base
+        for form in [base, *forms]:
+            assert seen.setdefault(stem(form), stem(base)) == stem(base), f"{form} is under two words"
+            assert stem(form) == stem(base), form
+
+
+PASSAGES = [
+    "The novel was written by Mary Shelley in 1818.",
+    "The old king died in the winter of 1422 at Vincennes.",
+    "Maria Lindqvist runs the bakery on Harbour Street.",
+    "The children of the village played in the ruined chapel.",
+    "Three ships sailed from Bristol before dawn.",
+    "Grey wolves hunted the geese along the river.",
+    "The bridge's architect, Anna Berg, designed it in 1931.",
+    "Her brethren taught at the old school in Zürich.",
+    "The mayor's wife opened the new café on Monday.",
+    "Thieves stole the painting while the guards slept.",
+]
+# (question, the passage it asks about): other words than the passage's, forms of the same words
+PARAPHRASED = [
+    ("Who wrote the novel?", 0),
+    ("By whom was the novel written?", 0),
+    ("Who writes the novel?", 0),
+    ("When did the old king die?", 1),
+    ("Where was the old king's death?", 1),
+    ("Who is running the bakery on Harbor Street?", 2),
+    ("Who ran the bakery?", 2),
+    ("Where did the child play in the village?", 3),
+    ("From where did the ships sail?", 4),
+    ("How many ships were sailing from Bristol?", 4),
+    ("What did the gray wolf hunt?", 5),
+    ("What did the wolves hunt along the river?", 5),
+    ("Who designed the bridge?", 6),
+    ("Who was the bridge architect?", 6),
+    ("Where did her brother teach?", 7),
+    ("Who is teaching at the old school in Zurich?", 7),
+    ("Who opens the new cafe?", 8),
+    ("What did the thief steal?", 9),
+    ("What was stolen while the guards were sleeping?", 9),
+    ("WHO WROTE THE NOVEL", 0),
+    ("who, in 1818, wrote the novel...?", 0),
+]
+
+
+def best_passage(question: str, context: str = "\n\n".join(PASSAGES)) -> str | None:
+    """The passage the guided root would read for `question` (None: it would say NOT FOUND)."""
+    state = build_index([("context", context)])
+    terms = search_terms(question)
+    salient = salient_terms(question, terms)
+    good = [u for u in rank(state, terms, salient=salient) if matches_enough(u, bool(salient), is_foreign(question))]
+    return str(good[0]["text"]) if good else None
+
+
+@pytest.mark.parametrize(("question", "passage"), PARAPHRASED)
+def test_a_question_in_other_forms_finds_its_passage(question: str, passage: int) -> None:
+    assert best_passage(question) == PASSAGES[passage]
+
+
+@pytest.mark.parametrize("context", PASSAGES[:3])
+def test_a_one_sentence_context_is_found_for_a_question_in_other_forms(context: str) -> None:
+    question = {0: "Who wrote the novel?", 1: "When did the old king die?", 2: "Who ran the bakery?"}
+    assert best_passage(question[PASSAGES.index(context)], context) == context
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who wrote the poem?", "When did the queen die?", "Who ran the library?", "What did the thieves burn?"],
+)
+def test_a_shared_word_form_alone_does_not_make_a_passage_an_answer(question: str) -> None:
+    assert best_passage(question) is None
+
+
+def test_the_index_says_how_it_matches_words() -> None:
+    pytest.importorskip("snowballstemmer", reason="installed with the local extra")
+    state = build_index([("context", "\n\n".join(PASSAGES))])
+    assert f"({WORD_MATCHING})" in describe(state)
+    assert WORD_MATCHING.startswith("porter stems + ")  # snowballstemmer is installed with the local extra
+
+
+def test_the_reader_gets_the_passage_and_its_phrase_is_the_answer() -> None:
+    asked: list[str] = []
+
+    def reader(prompts: list[str]) -> list[str]:
+        asked.extend(prompts)
+        return ["Mary Shelley", "Mary Shelley."]
+
+    state = build_index([("context", PASSAGES[0])])
+    result = guided_answer(state, "Who wrote the novel?", reader)
+    assert result["answer"].split("\n")[0] == "Mary Shelley"
+    assert all(PASSAGES[0] in prompt for prompt in asked) and len(asked) == 2
+    # the question's own word in another form is no answer ("written" for "wrote")
+    assert guided_answer(state, "Who wrote the novel?", lambda p: ["written", "written"])["kind"] == "evidence"
+    assert guided_answer(state, "Who wrote the poem?", reader)["answer"] == NOT_FOUND
+
+
+async def test_the_sandboxed_cells_match_word_forms_with_the_stemmer(tmp_path: Path) -> None:
+    """Through the engine and its sandbox (the cells run there, not on the host): the passage is read, and the
+    index cell says it stems with Porter's rules, so the sandbox imported snowballstemmer."""
+    pytest.importorskip("snowballstemmer", reason="installed with the local extra")
+    reader = ScriptedLM(["Mary Shelley", "Mary Shelley"], model="local:reader")
+    root = GuidedRoot(reader)
+    rlm = RLM(root, sub_lm=root.reader, trace_dir=tmp_path)
+    result = await rlm.acompletion("Who wrote the novel?", context=PASSAGES[0])
+    assert result.answer.split("\n")[0] == "Mary Shelley"
+    assert result.usage.sub.calls == 2
+    assert result.trace_path is not None
+    events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]
+    outputs = [e["output"] for e in events if e["type"] == "cell"]
+    assert "porter stems + " in outputs[0]
