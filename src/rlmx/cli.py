@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "request's `context`/`contexts` fields, else from the earlier messages. Needs the [server] extra.",
         epilog="Model choice is the same as for `rlmx ask`. The limits are the server's; a request's "
         '`rlmx: {"max_iterations": ...}` field can only tighten them. Without --server-api-key-env there is no '
-        "authentication: then keep the default --host 127.0.0.1.",
+        "authentication: then keep the default --host 127.0.0.1. Ctrl-C stops it with exit code 130, SIGTERM with 0 "
+        "(both after --shutdown-timeout); 2: a bad flag, a port in use or a missing [server] extra.",
     )
     server = serve_command.add_arguments(serve)
     _add_trace_dir_argument(server)

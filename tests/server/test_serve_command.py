@@ -17,7 +17,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from rlmx.cli import EXIT_USAGE, build_parser
+from rlmx.cli import EXIT_INTERRUPTED, EXIT_USAGE, build_parser
 from scripting import repl
 from server.server_harness import ask
 
@@ -33,10 +33,17 @@ def environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
 
 
+def sigint_delivered() -> None:
+    """In the child before exec: a shell's background job starts with SIGINT ignored, and Python would keep that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def serving(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The server's base URL once it listens; Ctrl-C (SIGINT) on the way out if it still runs."""
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env or environ()) as proc:
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env=env or environ(), preexec_fn=sigint_delivered
+    ) as proc:
         assert proc.stderr is not None
         try:
             url = None
@@ -78,16 +85,18 @@ def test_a_used_up_script_says_so_rather_than_blaming_the_network(tmp_path: Path
     assert "exhausted" in raised.value.message and "reachable" not in raised.value.message
 
 
-def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout(tmp_path: Path) -> None:
+def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout_and_exits_130(tmp_path: Path) -> None:
     replies = [repl("import time\ntime.sleep(120)")]
     with serving(serve_command(tmp_path, replies, "--port", "0", "--shutdown-timeout", "1")) as (url, proc):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
         stream = client.chat.completions.create(model="m", messages=ask("q"), extra_body={"context": "c"}, stream=True)
         next(iter(stream))  # the run has started
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0  # well before the 120 s cell would end
+        assert proc.wait(timeout=30) == EXIT_INTERRUPTED  # well before the 120 s cell would end
         stream.close()
         client.close()
+        assert proc.stderr is not None
+        assert "rlmx: server stopped (Ctrl-C)" in proc.stderr.read()
 
 
 def test_sigterm_shuts_down_cleanly_with_exit_0(tmp_path: Path) -> None:

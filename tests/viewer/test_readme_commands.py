@@ -83,7 +83,7 @@ def test_view_serves_until_ctrl_c(command: str, shell: dict[str, str], tmp_path:
         else:
             assert "?trace=" in url.group(0)
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=10) == 130  # interrupted, as the README's exit codes say
     finally:
         if process.poll() is None:
             process.kill()

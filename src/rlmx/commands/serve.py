@@ -170,8 +170,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
-    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds. Exit 0."""
-    from rlmx.cli import EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
+    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds.
+
+    Exit 130 after Ctrl-C (SIGINT), as every rlmx command interrupted so; 0 after SIGTERM, the polite stop a
+    supervisor (systemd, Docker, Kubernetes) sends, which is how a server is meant to end.
+    """
+    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
 
     try:
         import uvicorn
@@ -209,15 +213,18 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     # uvicorn handles SIGINT and SIGTERM, then raises them again once it has shut down. Both become exceptions
     # here, so that the process ends normally (its sandboxes' atexit clean-up runs) rather than dying by signal.
     previous = signal.signal(signal.SIGTERM, _terminated)
+    code, why = EXIT_OK, ""
     try:
         uvicorn.Server(config).run(sockets=[sock])
-    except (KeyboardInterrupt, _Terminated):
-        pass
+    except KeyboardInterrupt:
+        code, why = EXIT_INTERRUPTED, " (Ctrl-C)"
+    except _Terminated:
+        why = " (SIGTERM)"
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
-    say("rlmx: server stopped")
-    return EXIT_OK
+    say(f"rlmx: server stopped{why}")
+    return code
 
 
 class _Terminated(Exception):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import webbrowser
 from collections.abc import Mapping
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.markup import escape
@@ -78,7 +80,8 @@ def resolve(spec: str, folder: Path) -> Path:
 
 
 def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
-    """Serve until Ctrl-C (exit 0); InputError (exit 2) for a bad TRACE or a taken port."""
+    """Serve until Ctrl-C (exit 130, as every rlmx command interrupted so) or SIGTERM (exit 0); InputError
+    (exit 2) for a bad TRACE or a taken port. `--html` writes the page and exits 0."""
     folder = trace_dir(args, environ)
     chosen = resolve(args.trace, folder) if args.trace else None
     if args.html is not None:
@@ -105,13 +108,34 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         )
     if args.open:
         webbrowser.open(url)
+    return _serve(server, err)
+
+
+class _Terminated(Exception):
+    """SIGTERM while serving: a polite stop, exit 0."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def _serve(server: ViewerServer, err: Console) -> int:
+    """Serve until Ctrl-C (130) or SIGTERM (0)."""
+    from rlmx.cli import EXIT_INTERRUPTED  # late: cli imports this module
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    code, why = 0, "SIGTERM"
     try:
         server.serve_forever()
     except KeyboardInterrupt:
+        code, why = EXIT_INTERRUPTED, "Ctrl-C"
+    except _Terminated:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
-    return 0
+    err.print(f"rlmx: trace viewer stopped ({why})", highlight=False, soft_wrap=True)
+    return code
 
 
 def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:

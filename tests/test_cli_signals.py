@@ -1,0 +1,66 @@
+"""How the long-running commands end, as real processes: Ctrl-C (SIGINT) exits 130 like every interrupted rlmx
+command, SIGTERM (a supervisor's polite stop) exits 0. `rlmx serve`'s own cases are in tests/server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK
+
+
+def sigint_delivered() -> None:
+    """In the child before exec: a shell's background job starts with SIGINT ignored, and Python would keep that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def a_trace(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "20250101-000000-abcdef123456.jsonl"
+    events = [
+        {"v": "rlmx.trace/1", "type": "run_start", "run_id": "abcdef123456", "node_id": "0", "parent_id": None,
+         "depth": 0, "ts": 1.0, "query": "What?", "contexts": [], "root_model": "m", "sub_model": "m"},
+        {"v": "rlmx.trace/1", "type": "run_end", "run_id": "abcdef123456", "node_id": "0", "parent_id": None,
+         "depth": 0, "ts": 2.0, "answer": "42", "status": "finished", "stop_reason": "FINAL", "iterations": 1},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "said"), [(signal.SIGINT, EXIT_INTERRUPTED, "Ctrl-C"), (signal.SIGTERM, EXIT_OK, "SIGTERM")]
+)
+def test_rlmx_view_stops_on_a_signal_with_the_code_the_readme_gives(
+    tmp_path: Path, sent: signal.Signals, code: int, said: str
+) -> None:
+    trace = a_trace(tmp_path / "traces")
+    with subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", "view", str(trace), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=sigint_delivered,
+    ) as proc:
+        assert proc.stderr is not None
+        try:
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                if re.search(r"trace viewer at http://127\.0\.0\.1:\d+", line):
+                    break
+            else:
+                raise AssertionError("".join(seen))
+            proc.send_signal(sent)
+            assert proc.wait(timeout=20) == code
+            rest = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert f"trace viewer stopped ({said})" in rest and "Traceback" not in rest
