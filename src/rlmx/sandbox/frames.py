@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import struct
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: the worker imports this module, and `typing` costs it 4 ms at every start
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
 HEADER = struct.Struct(">I")
 REPL_FUNCTIONS = (

@@ -30,8 +30,11 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: the worker imports this module, and `typing` costs it 4 ms at every start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 # --- prctl / syscalls --------------------------------------------------------------------------------------
 PR_SET_PDEATHSIG = 1

@@ -25,7 +25,10 @@ _COMPILED_AS = "<rlmx worker>"  # the file name in cached bytecode (bytecode.BYT
 if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     del sys.path[0]
 
-import ast  # noqa: E402
+# Every start of a sandbox waits for these imports, so the worker takes the C modules under `ast` and `socket`
+# (whose Python layers cost 6 ms each), `traceback` only when it formats an error, and `typing` never.
+import _ast  # noqa: E402
+import _socket  # noqa: E402
 import builtins  # noqa: E402
 import collections  # noqa: E402
 import contextlib  # noqa: E402
@@ -35,11 +38,13 @@ import json  # noqa: E402
 import linecache  # noqa: E402
 import mmap  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
+import struct  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-import traceback  # noqa: E402
-from typing import Any  # noqa: E402
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _sibling(name: str) -> Any:
@@ -111,7 +116,7 @@ class CappedText:
 class SocketChannel:
     """Length-prefixed frames on the socketpair end the launcher passed in."""
 
-    def __init__(self, sock: socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(self, sock: _socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
         self.sock = sock
         self.max_frame = max_frame
 
@@ -359,7 +364,7 @@ class Worker:
             )
         except SyntaxError as exc:
             status = "error"
-            error = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+            error = _format_exception_only(exc)
         except BaseException as exc:  # the model's code may raise anything; report it as output
             status = "error"
             error = _format_traceback(exc)
@@ -412,12 +417,13 @@ class Worker:
         self.cells += 1
         name = f"<cell {self.cells}>"
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # tracebacks show the lines
-        tree = ast.parse(code, name, "exec")
+        tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST)  # ast.parse, without importing ast
+        assert isinstance(tree, _ast.Module)
         last = tree.body[-1] if tree.body else None
-        if isinstance(last, ast.Expr):
+        if isinstance(last, _ast.Expr):
             tree.body.pop()
             exec(compile(tree, name, "exec"), self.namespace)
-            value = eval(compile(ast.Expression(last.value), name, "eval"), self.namespace)
+            value = eval(compile(_ast.Expression(last.value), name, "eval"), self.namespace)
             if value is not None:
                 print(repr(value))
         else:
@@ -542,16 +548,26 @@ def _jsonable(value: Any, what: str) -> Any:
             raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
 
 
+def _format_exception_only(exc: BaseException) -> str:
+    try:
+        import traceback
+    except BaseException:  # imported on the first error: if even that fails (no memory left), say what we know
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+
+
 def _format_traceback(exc: BaseException) -> str:
+    try:
+        import traceback
+    except BaseException:
+        return f"{type(exc).__name__}: {exc}"
     frames_ = [
         f
         for f in traceback.extract_tb(exc.__traceback__)
         if f.filename.startswith("<cell") or (_HERE not in f.filename and not f.filename.startswith(_COMPILED_AS))
     ]
     lines = traceback.format_list(frames_[-8:])
-    return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + "".join(
-        traceback.format_exception_only(type(exc), exc)
-    ).rstrip()
+    return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + _format_exception_only(exc)
 
 
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
@@ -612,10 +628,24 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     worker.serve()
 
 
+def _receive_fds(sock: _socket.socket) -> list[int]:
+    """The descriptors passed with the next one-byte message (SCM_RIGHTS): socket.recv_fds, without socket.py."""
+    _, ancillary, _, _ = sock.recvmsg(1, _socket.CMSG_SPACE(_FD.size))
+    return [
+        _FD.unpack_from(data, offset)[0]
+        for level, kind, data in ancillary
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+        for offset in range(0, len(data) - len(data) % _FD.size, _FD.size)
+    ]
+
+
+_FD = struct.Struct("i")
+
+
 class Zygote:
     """Holds the loaded contexts and forks a ready worker per request. Runs no user code itself."""
 
-    def __init__(self, ctl: socket.socket, init: dict[str, Any]) -> None:
+    def __init__(self, ctl: _socket.socket, init: dict[str, Any]) -> None:
         self.ctl = ctl
         self.init = init
         self.values: dict[str, Any] = {}
@@ -663,7 +693,7 @@ class Zygote:
             self.reap()
             kind = message["t"]
             if kind == "fork":
-                _, fds, _, _ = socket.recv_fds(self.ctl, 1, 1)
+                fds = _receive_fds(self.ctl)
                 reply: dict[str, Any] = {"t": "forked", "pid": self.fork(message, fds[0]) if fds else None}
             elif kind == "kill":
                 reply = {"t": "killed", "code": self.kill(int(message["pid"]))}
@@ -695,6 +725,8 @@ class Zygote:
                 self.become_worker(request, fd)
             except BaseException:
                 code = 2
+                import traceback
+
                 traceback.print_exc()
             finally:
                 os._exit(code)
@@ -703,7 +735,7 @@ class Zygote:
         return pid
 
     def become_worker(self, request: dict[str, Any], fd: int) -> None:
-        sock = SocketChannel(socket.socket(fileno=fd))
+        sock = SocketChannel(_socket.socket(fileno=fd))
         sys.argv = [sys.argv[0], str(fd)]  # as in single-worker mode: argv[1] names the channel
         keep = request.get("keep")
         values = {name: value for name, value in self.values.items() if keep is None or name in keep}
@@ -761,7 +793,7 @@ def main(argv: list[str]) -> None:
     if mode == "stdio":
         channel: SocketChannel | StdioChannel = StdioChannel()
     else:
-        channel = SocketChannel(socket.socket(fileno=int(fd)))
+        channel = SocketChannel(_socket.socket(fileno=int(fd)))
     try:
         message = channel.recv()
         if message["t"] != "init":
