@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2 as httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from rlmx.cli import EXIT_INTERRUPTED, EXIT_USAGE, build_parser
 from scripting import repl
@@ -140,3 +141,33 @@ def test_serve_flags_parse_with_their_defaults() -> None:
     assert (args.max_request_bytes, args.cors_origin, args.keepalive) == (64 * 1024 * 1024, ["*"], 0.0)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--max-request-bytes", "lots"])
+
+
+def test_the_guided_root_refuses_a_request_without_a_context_before_running_anything(tmp_path: Path) -> None:
+    """As `rlmx ask` exits 2 without --context for the guided root, the server answers OpenAI's 400, stream or not."""
+    command = serve_command(tmp_path, ["7391-KESTREL"] * 40, "--root", "guided", "--port", "0")
+    with serving(command) as (url, _), openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as client:
+        for stream, extra in [(False, {}), (True, {}), (False, {"context": " \n"}), (False, {"contexts": {"a": []}})]:
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(
+                    model="m", messages=ask("What is the launch code?"), stream=stream, extra_body=extra
+                )
+            error = refused.value.body
+            assert isinstance(error, dict) and error["type"] == "invalid_request_error", error
+            assert error["code"] == ("missing_context" if not extra else "empty_context")
+            assert '`extra_body={"context": text}`' in error["message"] and "`contexts`" in error["message"]
+        assert not (tmp_path / "traces").exists() or not list((tmp_path / "traces").iterdir())  # nothing ran
+        # A context in the body, or in messages before the question (the README's two ways), is served.
+        sent = client.chat.completions.create(
+            model="m",
+            messages=ask("What is the launch code?"),
+            extra_body={"context": "The launch code is 7391-KESTREL."},
+        )
+        before: list[ChatCompletionMessageParam] = [
+            {"role": "user", "content": "The launch code is 7391-KESTREL."},
+            {"role": "user", "content": "What is the launch code?"},
+        ]
+        in_messages = client.chat.completions.create(model="m", messages=before)
+    for reply in (sent, in_messages):
+        assert reply.model_extra is not None and reply.model_extra["rlmx"]["status"] == "finished"
+        assert "7391-KESTREL" in (reply.choices[0].message.content or "")

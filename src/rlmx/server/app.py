@@ -308,6 +308,8 @@ async def chat_completions(request: Request) -> Response:
         call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
+        if answers_from_context_only(rlm):
+            openai_compat.require_context(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
         prepared, schema = await _prepare(call, rlm.max_context_bytes)
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
@@ -316,6 +318,13 @@ async def chat_completions(request: Request) -> Response:
         release()
         raise
     return await _answer(request, server, run, fingerprint, key=key)
+
+
+def answers_from_context_only(rlm: RLM) -> bool:
+    """Whether `rlm`'s root is the guided one, which only searches the context (a SamplingLM wraps it as `inner`)."""
+    from rlmx.lm.guided import GuidedRoot
+
+    return isinstance(getattr(rlm.lm, "inner", rlm.lm), GuidedRoot)
 
 
 async def _retry(request: Request, server: _Server, run: Run, key: str) -> Response:

@@ -143,6 +143,43 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     )
 
 
+def require_context(call: ChatCall) -> None:
+    """Refuse a call with no context, or only empty ones, for a root that answers only from a context (the guided
+    root: it searches the context, so without one every run would spend its reads on NOT FOUND). `rlmx ask`
+    refuses the same with exit 2; a root LM that writes its own code may answer from the question alone."""
+    given = {"context": call.context} if call.context is not None else {}
+    given.update({f"contexts.{name}": value for name, value in (call.contexts or {}).items()})
+    how = (
+        "send the document in the request's `context` field (a string, a list or an object; with the OpenAI SDKs "
+        '`extra_body={"context": text}`), several as `contexts` ({"name": value, ...}), or as system or user '
+        "messages before the question"
+    )
+    if not given:
+        raise RequestError(
+            "no context: this server's root is the guided one (rlmx writes the code and the model reads what it "
+            f"finds), which answers only from a context, and the request has none; {how}",
+            param="context",
+            code="missing_context",
+        )
+    if all(_blank(value) for value in given.values()):
+        raise RequestError(
+            f"the context is empty ({', '.join(given)}): there is nothing to search; {how}",
+            param=next(iter(given)),
+            code="empty_context",
+        )
+
+
+def _blank(value: object) -> bool:
+    """No text anywhere in a JSON value: null, whitespace, or lists and objects of such (keys alone say nothing)."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list):
+        return all(_blank(item) for item in value)
+    if isinstance(value, dict):
+        return all(_blank(item) for item in value.values())
+    return value is None
+
+
 def _check_model(body: dict[str, Any], served: str) -> None:
     name = body.get("model")
     if name is None:
