@@ -3,7 +3,8 @@
 rlmx traces                        # the newest traces, numbered (rlmx view 1 opens the newest)
 rlmx traces --keep 50              # what pruning would delete; add --prune to delete it
 rlmx traces --older-than 30 --prune
-rlmx traces --redact TRACE.jsonl   # a copy without content fields (query, code, outputs, prompts, replies)
+rlmx traces --redact TRACE         # ./NAME.redacted.jsonl: a copy without content fields (query, code, outputs,
+                                   # prompts, replies); TRACE is a file, a number (1 = newest) or a run id
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import redact_event
-from rlmx.viewer.store import TraceInfo, list_traces, read_trace
+from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {"finished": "green", "budget_exhausted": "yellow", "error": "red", "running": "dim"}
 
@@ -51,13 +52,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     prune.add_argument("--prune", action="store_true", help="really delete what --keep / --older-than select")
     redact = parser.add_argument_group("sharing")
     redact.add_argument(
-        "--redact", metavar="TRACE", type=Path, help="write a copy of TRACE without its text (content fields)"
+        "--redact",
+        metavar="TRACE",
+        help="write a copy of TRACE (a file, a number from the list, 1 = newest, or a run id) without its text "
+        "(content fields), to ./NAME.redacted.jsonl in the current folder unless --output says where",
     )
     redact.add_argument(
         "--output",
         "-o",
         metavar="FILE",
-        help="where --redact writes (default: ./NAME.redacted.jsonl in the current folder; - for stdout)",
+        help="where --redact writes (default: NAME.redacted.jsonl in the current folder; - for stdout)",
     )
     return parser
 
@@ -75,7 +79,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.redact is not None:
         if args.keep is not None or args.older_than is not None or args.prune:
             raise InputError("--redact writes one copy; run --keep / --older-than / --prune separately")
-        return redact(args.redact, args.output, err)
+        return redact(resolve(args.redact, trace_dir(args, environ)), args.output, err)
     if args.output is not None:
         raise InputError("--output goes with --redact TRACE")
     folder = trace_dir(args, environ)
@@ -89,6 +93,29 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         return 0
     show_list(traces, folder, Console(soft_wrap=True), limit=args.limit)
     return 0
+
+
+def resolve(spec: str, folder: Path) -> Path:
+    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start)."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if trace_info(path) is None:
+            raise InputError(f"{spec} is not an rlmx trace (a .jsonl file written by rlmx)")
+        return path
+    traces = list_traces(folder)
+    if spec.isdigit():
+        number = int(spec)
+        if not 1 <= number <= len(traces):
+            raise InputError(
+                f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
+            )
+        return Path(traces[number - 1].path)
+    matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
+    if len(matches) == 1:
+        return Path(matches[0].path)
+    if len(matches) > 1:
+        raise InputError(f"{spec!r} matches {len(matches)} traces; give more of the run id")
+    raise InputError(f"trace not found: {spec} (not a file, and no run id in {folder} starts with it)")
 
 
 def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, limit: int) -> None:
@@ -193,7 +220,7 @@ def redact(path: Path, output: str | None, err: Console) -> int:
         sys.stdout.write(lines)
         return 0
     # Beside the user, not in the trace folder: a copy to share is not a run of its own.
-    target = Path(output) if output else Path.cwd() / f"{path.stem}.redacted.jsonl"
+    target = (Path(output).expanduser() if output else Path(f"{path.stem}.redacted.jsonl")).absolute()
     if target.resolve() == path.resolve():
         raise InputError("--output must not be the trace itself")
     try:

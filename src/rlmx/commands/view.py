@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from rlmx.commands.argtypes import port as _port
-from rlmx.commands.traces import show_list, trace_dir
+from rlmx.commands.traces import resolve, show_list, trace_dir
 from rlmx.errors import InputError
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
-from rlmx.viewer.store import list_traces, read_trace, trace_info
+from rlmx.viewer.store import list_traces, read_trace
 
 DEFAULT_PORT = 8765
 
@@ -54,29 +54,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
     return parser
-
-
-def resolve(spec: str, folder: Path) -> Path:
-    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start)."""
-    path = Path(spec).expanduser()
-    if path.is_file():
-        if trace_info(path) is None:
-            raise InputError(f"{spec} is not an rlmx trace (a .jsonl file written by rlmx)")
-        return path
-    traces = list_traces(folder)
-    if spec.isdigit():
-        number = int(spec)
-        if not 1 <= number <= len(traces):
-            raise InputError(
-                f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
-            )
-        return Path(traces[number - 1].path)
-    matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
-    if len(matches) == 1:
-        return Path(matches[0].path)
-    if len(matches) > 1:
-        raise InputError(f"{spec!r} matches {len(matches)} traces; give more of the run id")
-    raise InputError(f"trace not found: {spec} (not a file, and no run id in {folder} starts with it)")
 
 
 def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:

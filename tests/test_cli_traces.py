@@ -1,0 +1,52 @@
+"""`rlmx traces --redact` as a real process: TRACE named as `rlmx view` takes it, and the copy's place said."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SECRET = "the vault code is 4471"
+
+
+def rlmx(*args: str, cwd: Path, state: Path) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**environ, "XDG_STATE_HOME": str(state)},
+    )
+
+
+def test_redact_takes_a_number_or_run_id_and_says_where_the_copy_went(tmp_path: Path) -> None:
+    state, work = tmp_path / "state", tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text(SECRET + "\n", encoding="utf-8")
+    (work / "script.json").write_text(json.dumps(["```repl\nFINAL(context.strip())\n```"]), encoding="utf-8")
+    asked = rlmx("ask", "What is the code?", "-c", "notes.txt", "--scripted", "script.json", cwd=work, state=state)
+    assert asked.returncode == 0, asked.stderr
+    (trace,) = (state / "rlmx" / "traces").glob("*.jsonl")
+    run_id = trace.stem.rsplit("-", 1)[1]
+
+    by_number = rlmx("traces", "--redact", "1", cwd=work, state=state)
+    copy = work / f"{trace.stem}.redacted.jsonl"
+    assert by_number.returncode == 0, by_number.stderr
+    assert f"rlmx: wrote {copy} (" in by_number.stderr  # the absolute path, in the current folder
+    assert copy.is_file() and SECRET not in copy.read_text(encoding="utf-8")
+
+    no_folder = rlmx("traces", "--redact", run_id[:6], "-o", "shared/run.jsonl", cwd=work, state=state)
+    assert no_folder.returncode == 2 and f"cannot write {work / 'shared' / 'run.jsonl'}" in no_folder.stderr
+    (work / "shared").mkdir()
+    by_id = rlmx("traces", "--redact", run_id[:6], "-o", "shared/run.jsonl", cwd=work, state=state)
+    assert by_id.returncode == 0, by_id.stderr
+    assert f"rlmx: wrote {work / 'shared' / 'run.jsonl'} (" in by_id.stderr
+    assert SECRET not in (work / "shared" / "run.jsonl").read_text(encoding="utf-8")
+
+    missing = rlmx("traces", "--redact", "7", cwd=work, state=state)
+    assert missing.returncode == 2 and "there is no trace number 7: 1 trace(s)" in missing.stderr
+    assert not list((state / "rlmx" / "traces").glob("*redacted*"))  # never a copy among the runs
