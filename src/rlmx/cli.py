@@ -101,13 +101,29 @@ def _price(text: str) -> tuple[str, tuple[float, float]]:
     return model, price
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """The parser of a subcommand (and of theirs: `bench run`). An argument it does not know is its own error,
+    shown with its own usage (`usage: rlmx ask QUERY ...`), not passed up for the top-level parser to report with
+    `usage: rlmx COMMAND ...`, which names none of the flags the user could have meant."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlmx",
         description="Recursive Language Models: the long context lives in a sandboxed REPL, not in the prompt.",
     )
     parser.add_argument("--version", action="version", version=f"rlmx {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_CommandParser
+    )
     ask = commands.add_parser(
         "ask",
         help="answer a question over files or folders",
