@@ -28,6 +28,7 @@ from rlmx.lm.guided_cells import (
     search_terms,
     split_units,
     stem,
+    verified_span,
 )
 
 # (the question's form, the text's form): one word, written two ways
@@ -317,6 +318,27 @@ def test_a_one_sentence_context_is_found_for_a_question_in_other_forms(context: 
 
 
 @pytest.mark.parametrize(
+    ("question", "context"),
+    [
+        ("When did she die?", "Mary Shelley died in London on 1 February 1851."),
+        ("When did she die?", "Her death came in London in 1851."),
+        ("Who was his son?", "His sons were Shem, Ham and Japheth."),
+        ("When did the war end?", "The wars ended in 1945."),
+    ],
+)
+def test_english_words_that_are_function_words_elsewhere_are_searched(question: str, context: str) -> None:
+    """ "die", "son", "war" are German, French or Spanish function words, but content words of an English
+    question: a question that names nothing else is still found by them."""
+    assert search_terms(question)
+    others = [p for p in PASSAGES if "died" not in p]  # one passage about a death
+    assert best_passage(question, "\n\n".join([context, *others])) == context
+
+
+def test_in_a_german_question_die_is_a_function_word() -> None:
+    assert "die" not in search_terms("Wie lautet die Adresse der Firma?")
+
+
+@pytest.mark.parametrize(
     "question",
     ["Who wrote the poem?", "When did the queen die?", "Who ran the library?", "What did the thieves burn?"],
 )
@@ -361,3 +383,20 @@ async def test_the_sandboxed_cells_match_word_forms_with_the_stemmer(tmp_path: P
     events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]
     outputs = [e["output"] for e in events if e["type"] == "cell"]
     assert "porter stems + " in outputs[0]
+
+
+DEATH = {"name": "", "kind": "paragraph", "text": "Mary Shelley died in London on 1 February 1851, at the age of 53."}
+
+
+@pytest.mark.parametrize(
+    ("reply", "span"),
+    [
+        ("on 1 February 1851", "1 February 1851"),
+        ("She died in 1851.", "1851"),
+        ("Mary Shelley died", None),  # a name is no answer to "when"
+        ("in London", None),
+        ("died", None),  # the question's own word, in another form
+    ],
+)
+def test_a_when_question_is_answered_by_a_time_never_by_a_name(reply: str, span: str | None) -> None:
+    assert verified_span(reply, DEATH, "When did she die?", {"the", "and"}) == span

@@ -40,8 +40,9 @@ def local() -> Iterator[LocalLM]:
     [
         ("Who wrote the novel?", "a novel written by the English author Mary Shelley", ["Mary Shelley"]),
         ("When did she begin the story?", "She had begun the story in the summer of 1816", ["1816"]),
+        ("When did she die?", "Mary Shelley died in London on 1 February 1851", ["1851"]),
     ],
-    ids=["wrote-written", "begin-begun"],
+    ids=["wrote-written", "begin-begun", "die-died"],
 )
 async def test_a_question_in_other_word_forms_is_answered_from_its_passage(
     local: LocalLM, question: str, sentence: str, answers: list[str]

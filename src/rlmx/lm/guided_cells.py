@@ -47,15 +47,17 @@ MIN_COVER = 0.6
 """Share of the question's idf weight the best unit must hold, else NOT FOUND; measured on absent-fact questions
 (benchmarks/realtext)."""
 
-STOPWORDS = frozenset(
+ENGLISH_STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between
     both but by can could did do does doing down during each few for from further had has have having he her here
     hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
     off on once only or other our ours out over own same she should so some such than that the their theirs them
     then there these they this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours tell give find name named called please exactly text document
-    context mentioned according say says said whose many much also ever unto thee thou thy ye shall hath doth
-    der die das den dem des ein eine einer eines einem und oder ist sind war wer was wie wo wann warum welche
+    context mentioned according say says said whose many much also ever unto thee thou thy ye shall hath doth""".split()
+)
+STOPWORDS = ENGLISH_STOPWORDS | frozenset(
+    """der die das den dem des ein eine einer eines einem und oder ist sind war wer was wie wo wann warum welche
     welcher welches im in ist von zu mit auf für nicht es sie er wir ihr ich dass hat haben wird werden heißt
     le la les un une des du de et ou est sont qui que quoi quel quelle quels quelles où quand comment pourquoi
     dans pour par sur avec ce cette ces il elle ils elles nous vous je au aux se sa son ses leur
@@ -68,6 +70,14 @@ NUMBER_WORDS = frozenset(
     seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
     billion first second third fourth fifth sixth seventh eighth ninth tenth score""".split()
 )
+_TIME_WORDS = NUMBER_WORDS | frozenset(
+    """january february march april may june july august september october november december jan feb mar apr jun
+    jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall
+    winter dawn dusk morning noon afternoon evening night midnight sunrise sunset day days week weeks month months
+    year years decade decades century centuries ago today yesterday tomorrow before after during until since
+    when while then later earlier once""".split()
+)
+"""Words of an answer to "when": a date or a time in words (a digit also does)."""
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _HEADWORD = re.compile(r"^[ \t]{0,8}:([^:\n]{1,80}):(?=\s|$)")
@@ -727,8 +737,10 @@ def search_terms(query: str) -> list[str]:
                 words.extend(part.lower() for part in word.split("-"))
             else:
                 words.append(_bare(word))
-    terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in STOPWORDS]
-    terms = terms or [w for w in words if w not in STOPWORDS] or words
+    # another language's function words are English words in an English question ("die", "son", "war")
+    stop = STOPWORDS if is_foreign(query) else ENGLISH_STOPWORDS
+    terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in stop]
+    terms = terms or [w for w in words if w not in stop] or words
     seen: dict[str, None] = {}
     for term in phrases + terms:
         if term:
@@ -886,12 +898,14 @@ def _agree(first: str, second: str) -> bool:
 
 
 def expected_type(query: str) -> str:
-    """ "number" (how many, how much, how old, what year, when ... born), "name" (who), else "any"."""
+    """ "number" (how many, how much, how old, what year), "time" (when), "name" (who), else "any"."""
     q = query.lower()
     if re.search(r"\bhow (many|much|old|long|far|often)\b|\bwhat (year|number|age)\b|\bin which year\b", q):
         return "number"
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
+    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q):
+        return "time"
     return "any"
 
 
@@ -909,7 +923,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     text = unit["text"]
     unit_words = _WORD.findall(text.lower())  # the text only: a verse reference or an entry name is no answer
     padded = " " + " ".join(unit_words) + " "
-    query_stems = {stem(w) for w in _WORD.findall(query) if w.lower() not in STOPWORDS}
+    stop = STOPWORDS if is_foreign(query) else ENGLISH_STOPWORDS  # as search_terms: "died" is the question's
+    query_stems = {stem(w) for w in _WORD.findall(query) if w.lower() not in stop}
     tokens = list(re.finditer(r"\w+(?:[-'’]\w+)*|[.,;:!?()\"“”]", line))
     words = [t.group(0) for t in tokens if _WORD.fullmatch(t.group(0))]
 
@@ -980,6 +995,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # in a record, an answer is a whole field
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
+        if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
+            continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
         fitting.append(core)
