@@ -1,0 +1,53 @@
+"""The progress summary of a run cut short: a real run, cancelled inside its turn as Ctrl-C cancels it, says
+which turn it stopped in instead of "0 turns"."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from rich.console import Console
+
+from rlmx import RLM, Event
+from rlmx.lm import ScriptedLM
+from rlmx.progress import Progress
+
+SLOW_CELL = "```repl\nprint(llm_query('a'))\nprint(llm_query('b'))\nimport time\ntime.sleep(60)\n```"
+
+
+async def cancelled_in_turn_two(rlm: RLM, events: list[Event]) -> None:
+    run = asyncio.create_task(rlm.acompletion("q", context="abc"))
+    while sum(1 for e in events if e.type == "subcall_end") < 2:  # turn 2's cell has made its sub-calls
+        await asyncio.sleep(0.02)
+    run.cancel()
+    try:
+        await run
+    except asyncio.CancelledError:
+        return
+    raise AssertionError("the run was not cancelled")
+
+
+def test_a_cancelled_run_says_the_turn_it_stopped_in() -> None:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    events: list[Event] = []
+
+    def listen(event: Event) -> None:
+        events.append(event)
+        progress(event)
+
+    replies = ["```repl\nx = 1\nprint(x)\n```", SLOW_CELL, "one", "two"]
+    rlm = RLM(ScriptedLM(replies), on_event=listen)
+    asyncio.run(asyncio.wait_for(cancelled_in_turn_two(rlm, events), 60))
+    (end,) = [e for e in events if e.type == "run_end"]
+    assert end.data["status"] == "cancelled"
+    summary = out.getvalue().splitlines()[-1]
+    assert "cancelled · cancelled before it finished · stopped in turn 2 · 2 sub-calls · tokens" in summary
+    assert "0 turns" not in summary
+
+
+def test_a_finished_run_counts_its_turns() -> None:
+    out = io.StringIO()
+    rlm = RLM(ScriptedLM(["```repl\nx = 1\n```", "```repl\nFINAL(x)\n```"]), on_event=Progress(Console(file=out)))
+    assert rlm.completion("q", context="abc").answer == "1"
+    assert "finished · " in out.getvalue() and " · 2 turns · 0 sub-calls · " in out.getvalue()
