@@ -207,6 +207,12 @@ def check_documents_and_tools(example: Example, tmp: Path) -> None:
     assert result.usage.tool_calls == 1 and (tmp / ".rlmx-cache" / "subcalls.sqlite").is_file()
 
 
+def check_scripted_lm(example: Example, tmp: Path) -> None:
+    namespace = _run_python(example, {})
+    result, root = namespace["result"], namespace["root"]
+    assert (result.status, result.answer, result.iterations, len(root.calls)) == ("finished", "3", 2, 2)
+
+
 PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
     "rlm = RLM(": check_api,
     "reader = LocalLM()": check_offline,
@@ -216,6 +222,8 @@ PYTHON_CHECKS: dict[str, Callable[[Example, Path], None]] = {
     "class Finding(BaseModel):": check_typed,
     'with rlm.session(context=Path("app.log")) as s:': check_session,
     'PRICES = {"widget": 3, "gadget": 7}': check_documents_and_tools,
+    'root = ScriptedLM(["```repl\\nwords = context.split()\\nprint(len(words))\\n```", "```repl\\nFINAL(len(words))'
+    '\\n```"])': check_scripted_lm,
 }
 
 
@@ -276,12 +284,21 @@ def check_base_url(example: Example, tmp: Path, double: FakeOpenAIServer) -> Non
     assert (proc.returncode, proc.stdout) == (0, "23 items or characters\n"), proc.stderr
 
 
+def check_scripted_file(example: Example, tmp: Path, double: FakeOpenAIServer) -> None:
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    proc = run_command(example.code, tmp)
+    assert (proc.returncode, proc.stdout) == (0, "7391-KESTREL\n"), proc.stderr
+    assert "1 sub-call" in proc.stderr
+
+
 BASH_CHECKS: dict[str, Callable[[Example, Path, FakeOpenAIServer], None]] = {
     'rlmx ask "What is the launch code for the Aurora project?" --context examples/aurora_report.txt': (
         check_first_run
     ),
     'rlmx ask "Which user posted most?" --context forum.jsonl --model gpt-5-mini': check_openai_default,
     'rlmx ask "..." --context big.txt --model Qwen/Qwen3-8B --base-url http://localhost:8000/v1': check_base_url,
+    'rlmx ask "What is the launch code?" --context examples/aurora_report.txt --scripted '
+    "examples/scripted_aurora.json": check_scripted_file,
 }
 
 
@@ -344,6 +361,14 @@ def test_cli_synopsis_matches_the_parser() -> None:
     actual = {flag for action in ask._actions for flag in action.option_strings if flag.startswith("--")}
     assert shown <= actual, f"README shows flags `rlmx ask` does not take: {sorted(shown - actual)}"
     assert actual - {"--help"} <= shown, f"`rlmx ask` flags missing from the README: {sorted(actual - shown)}"
+
+
+def test_the_scripted_file_shown_is_the_one_in_examples() -> None:
+    """The README's ```json block is examples/scripted_aurora.json, the file its command replays, word for word."""
+    text = README.read_text(encoding="utf-8")
+    shown = re.search(r"`examples/scripted_aurora.json`:\n\n```json\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert shown is not None, "the README no longer shows the scripted file"
+    assert shown.group(1) == (ROOT / "examples" / "scripted_aurora.json").read_text(encoding="utf-8")
 
 
 def test_readme_names_only_files_a_clone_has() -> None:
