@@ -1,18 +1,20 @@
 """Code the guided root runs inside the REPL: split the text into its natural units, rank them, read, verify, answer.
 
-Stdlib only and self-contained: GuidedRoot sends this file's source as a REPL cell, so it runs in the sandbox
-like any model-written code (and shows in the trace as such). Functions take their REPL helpers as arguments,
-so they can be tested on the host too.
+Self-contained, stdlib only but for snowballstemmer (optional: without it, a light stem): GuidedRoot sends this
+file's source as a REPL cell, so it runs in the sandbox like any model-written code (and shows in the trace as
+such). Functions take their REPL helpers as arguments, so they can be tested on the host too.
 
 The pipeline, evidence first:
 * units: lines of a record file, verses of a numbered scripture, entries of a glossary, paragraphs (cut at
   sentences when long) of prose; each keeps where it came from (source, line, verse reference, entry name);
 * ranking: BM25 with Porter stemming (SQLite FTS5 when this Python's sqlite has it, else a small BM25 here),
   then a rerank by how much of the question's weight (idf) a unit covers and by adjacent query-word pairs;
+  a word matches its other forms ("wrote" / "written", "died" / "death", "children" / "child", case,
+  diacritics and possessives aside) the same way on the index side and the question's (`stem`, `word_forms`);
 * reading: the sub-LM reads the best unit (its best sentence when long) twice, in two wordings; a reply counts
   only as a span copied from the unit that is not a question word, a stop word or one of the text's most
-  frequent words, that fits the question's type (a number for "how many", a name for "who"), and on which both
-  readings agree;
+  frequent words, that fits the question's type (a number for "how many", a time for "when", a name for "who"),
+  and on which both readings agree;
 * answering: the verified span with its unit and location; else the best units quoted with their locations and
   labelled as such; NOT FOUND when no unit covers enough of the question;
 * counting and listing ("how many X contain Y", "how often does Y occur", "which X ... most", "list ...") are
