@@ -133,6 +133,15 @@ SAME_WORD = [
     ("elected", "elects"),
     ("appointed", "appoints"),
     ("named", "names"),
+    # comparatives and superlatives
+    ("biggest", "big"),
+    ("older", "oldest"),
+    ("best", "good"),
+    ("worse", "bad"),
+    ("earliest", "early"),
+    ("tallest", "taller"),
+    ("heavier", "heavy"),
+    ("further", "far"),
     # plurals
     ("city", "cities"),
     ("box", "boxes"),

@@ -486,12 +486,14 @@ try:  # Porter's stemmer, as SQLite FTS5's "porter" tokenizer applies it to the 
 except ImportError:  # a sandbox without it (a docker image): the light stem below, on both sides alike
     _PORTER = None
 
-# Forms a suffix-stripping stemmer cannot join, one word per `;` entry: its base form first, then the others.
+# Forms a suffix-stripping stemmer cannot join, one word per entry (entries end at `;` or a line's end): its base
+# form first, then the others.
 # Sources: the principal parts (base, past, past participle) of English irregular verbs as the usual grammar
 # lists give them (e.g. Wiktionary's "Appendix:English irregular verbs"), with archaic ones the King James
 # Bible uses (begat, smote, slew); the irregular noun plurals of the same grammars (children, feet, wives,
-# crises); -ie verbs and die/death, where Porter's rules split a word's own forms (die "die", died "di", dying
-# "dy"); and common British/American spellings. Left out on purpose: forms that are everyday words of another
+# crises); the comparatives and superlatives of common adjectives (Porter's rules keep -er and -est); -ie verbs
+# and die/death, where Porter's rules split a word's own forms (die "die", died "di", dying "dy"); and common
+# British/American spellings. Left out on purpose: forms that are everyday words of another
 # meaning (found/find, bit/bite, bound/bind, rose/rise, lay/lie, wound/wind, ground/grind, bore/bear), and
 # forms whose stem other words share (ate/at, indices/indicate, vertices/vertical): checked on the benchmark texts.
 WORD_FORMS = """
@@ -520,6 +522,13 @@ shelf shelves; thief thieves; loaf loaves; calf calves; self selves; elf elves; 
 crisis crises; thesis theses; criterion criteria; phenomenon phenomena; matrix matrices
 appendix appendices; cactus cacti; fungus fungi; nucleus nuclei; radius radii
 stimulus stimuli; alumnus alumni
+big bigger biggest; large larger largest; small smaller smallest; long longer longest; high higher highest
+tall taller tallest; great greater greatest; young younger youngest; old older oldest; fast faster fastest
+early earlier earliest; late later latest; good better best; bad worse worst; near nearer nearest
+far farther farthest further furthest; deep deeper deepest; wide wider widest; low lower lowest
+strong stronger strongest; rich richer richest; heavy heavier heaviest; short shorter shortest
+hot hotter hottest; cold colder coldest; new newer newest; close closer closest; easy easier easiest
+hard harder hardest
 colour color; honour honor; favour favor; behaviour behavior; labour labor; neighbour neighbor
 harbour harbor; humour humor; rumour rumor; centre center; theatre theater; metre meter; litre liter
 fibre fiber; defence defense; offence offense; licence license; grey gray; catalogue catalog
