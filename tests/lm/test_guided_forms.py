@@ -95,6 +95,7 @@ SAME_WORD = [
     ("drew", "drawing"),
     ("drank", "drunk"),
     ("eaten", "eats"),
+    ("ate", "eating"),
     ("broke", "broken"),
     ("rode", "riding"),
     ("shook", "shaken"),
@@ -199,7 +200,6 @@ SAME_WORD = [
 OTHER_WORD = [
     ("found", "find"),
     ("bit", "bite"),
-    ("at", "eat"),
     ("rose", "rise"),
     ("wound", "wind"),
     ("ground", "grind"),
@@ -279,6 +279,7 @@ PASSAGES = [
     "Her brethren taught at the old school in Zürich.",
     "The mayor's wife opened the new café on Monday.",
     "Thieves stole the painting while the guards slept.",
+    "The mice ate the grain stored in the barn.",
 ]
 # (question, the passage it asks about): other words than the passage's, forms of the same words
 PARAPHRASED = [
@@ -300,6 +301,7 @@ PARAPHRASED = [
     ("Who is teaching at the old school in Zurich?", 7),
     ("Who opens the new cafe?", 8),
     ("What did the thief steal?", 9),
+    ("What did the mouse eat in the barn?", 10),
     ("What was stolen while the guards were sleeping?", 9),
     ("WHO WROTE THE NOVEL", 0),
     ("who, in 1818, wrote the novel...?", 0),
