@@ -64,3 +64,33 @@ def test_rlmx_view_stops_on_a_signal_with_the_code_the_readme_gives(
             if proc.poll() is None:
                 proc.kill()
     assert f"trace viewer stopped ({said})" in rest and "Traceback" not in rest
+
+
+@pytest.mark.parametrize("mode", [[], ["--http", "--port", "0"]], ids=["stdio", "http"])
+def test_rlmx_mcp_exits_130_on_ctrl_c_and_0_when_its_client_closes_stdin(tmp_path: Path, mode: list[str]) -> None:
+    script = tmp_path / "script.json"
+    script.write_text('["```repl\\nFINAL(1)\\n```"]', encoding="utf-8")
+    command = [sys.executable, "-m", "rlmx.cli", "mcp", "--scripted", str(script), "--trace-dir", str(tmp_path), *mode]
+    for ending in ("ctrl-c", "eof") if not mode else ("ctrl-c",):
+        with subprocess.Popen(
+            command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_delivered
+        ) as proc:
+            assert proc.stdin is not None and proc.stderr is not None
+            try:
+                seen = []
+                for line in proc.stderr:
+                    seen.append(line)
+                    if "rlmx: MCP over" in line:
+                        break
+                else:
+                    raise AssertionError("".join(seen))
+                if ending == "eof":
+                    proc.stdin.close()  # how an MCP client ends a stdio server
+                    assert proc.wait(timeout=20) == EXIT_OK
+                else:
+                    proc.send_signal(signal.SIGINT)  # it hung here, waiting for the thread that reads stdin
+                    assert proc.wait(timeout=20) == EXIT_INTERRUPTED
+                assert "Traceback" not in proc.stderr.read()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()

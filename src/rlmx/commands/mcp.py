@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,15 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP). Exit 0; UsageError for bad flags."""
-    from rlmx.cli import EXIT_OK, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.cli import EXIT_OK, Interrupts, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
     from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
 
     if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     try:
-        import anyio
-
         from rlmx.mcp.server import Grant, build_server
         from rlmx.mcp.service import RLMService
     except ImportError as exc:
@@ -91,7 +90,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
             )
     else:
         say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
-    anyio.run(_serve, server, service, sock, args.host)
+    # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
+    # anyio.run it hung, waiting at exit for the thread that reads stdin.
+    interrupts = Interrupts(time.monotonic())
+    interrupts.install()
+    interrupts.run(_serve(server, service, sock, args.host))
+    if interrupts.count:  # over HTTP, uvicorn took the Ctrl-C, shut down, then passed it on
+        raise KeyboardInterrupt
     return EXIT_OK
 
 

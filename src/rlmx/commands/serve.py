@@ -193,17 +193,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
     say = _sayer(err)
-    say(f"rlmx: model: {description}")
-    say(
-        f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
-        f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
-    )
-    if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
-        say(
-            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
-            "spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
-            "bold yellow",
-        )
     config = uvicorn.Config(
         app,
         log_level="info",
@@ -211,10 +200,22 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         timeout_keep_alive=30,
     )
     # uvicorn handles SIGINT and SIGTERM, then raises them again once it has shut down. Both become exceptions
-    # here, so that the process ends normally (its sandboxes' atexit clean-up runs) rather than dying by signal.
+    # here, so that the process ends normally (its sandboxes' atexit clean-up runs) rather than dying by signal;
+    # from before the address is announced, since a user or a script may stop the server as soon as it is shown.
     previous = signal.signal(signal.SIGTERM, _terminated)
     code, why = EXIT_OK, ""
     try:
+        say(f"rlmx: model: {description}")
+        say(
+            f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
+            f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
+        )
+        if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+            say(
+                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
+                "can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
+                "bold yellow",
+            )
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         code, why = EXIT_INTERRUPTED, " (Ctrl-C)"

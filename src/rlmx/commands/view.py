@@ -74,18 +74,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         show_list(traces, folder, err, limit=10)
     server = _bind(folder, args.host, args.port)
     url = server.url_for(chosen) if chosen is not None else server.url
-    err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(
-            f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port can "
-            "read every trace in the folder, and traces quote your contexts",
-            style="bold yellow",
-            highlight=False,
-            soft_wrap=True,
-        )
-    if args.open:
-        webbrowser.open(url)
-    return _serve(server, err)
+    return _serve(server, url, args, err)
 
 
 class _Terminated(Exception):
@@ -96,13 +85,25 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
 
 
-def _serve(server: ViewerServer, err: Console) -> int:
-    """Serve until Ctrl-C (130) or SIGTERM (0)."""
+def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Console) -> int:
+    """Announce `url`, then serve until Ctrl-C (130) or SIGTERM (0): both are handled from before the
+    announcement on, since a user (or a script) may stop it as soon as it is shown."""
     from rlmx.cli import EXIT_INTERRUPTED  # late: cli imports this module
 
     previous = signal.signal(signal.SIGTERM, _terminated)
     code, why = 0, "SIGTERM"
     try:
+        err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            err.print(
+                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
+                "can read every trace in the folder, and traces quote your contexts",
+                style="bold yellow",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if args.open:
+            webbrowser.open(url)
         server.serve_forever()
     except KeyboardInterrupt:
         code, why = EXIT_INTERRUPTED, "Ctrl-C"
