@@ -4,15 +4,17 @@ on the index side (SQLite FTS5, or the BM25 of its own) and the host side alike;
 
 from __future__ import annotations
 
+import inspect
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rlmx import RLM
-from rlmx.lm import GuidedRoot, ScriptedLM
+from rlmx.lm import GuidedRoot, ScriptedLM, guided_cells
 from rlmx.lm.guided_cells import (
     NOT_FOUND,
     WORD_FORMS,
@@ -411,3 +413,28 @@ DEATH = {"name": "", "kind": "paragraph", "text": "Mary Shelley died in London o
 )
 def test_a_when_question_is_answered_by_a_time_never_by_a_name(reply: str, span: str | None) -> None:
     assert verified_span(reply, DEATH, "When did she die?", {"the", "and"}) == span
+
+
+@pytest.mark.parametrize("fts5", [True, False])
+def test_without_snowballstemmer_the_cells_stem_alike_on_both_sides(
+    fts5: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox without the stemmer (a docker image with a bare Python) runs the same cell source: SQLite's own
+    porter tokenizer then stems the question's words exactly as the index does; without FTS5 both sides use a
+    light stem. Either way the word forms meet and the index says how it matched."""
+    monkeypatch.setitem(sys.modules, "snowballstemmer", None)  # import fails as if it were not installed
+    if not fts5:
+        monkeypatch.setattr(sqlite3, "connect", no_fts5)
+    cells: dict[str, Any] = {"__name__": "guided_cells_bare"}
+    exec(compile(inspect.getsource(guided_cells), "guided_cells_bare", "exec"), cells)
+    assert cells["WORD_MATCHING"].startswith("sqlite porter stems + " if fts5 else "light stems + ")
+    bare = cells["stem"]
+    pairs = [("wrote", "written"), ("died", "death"), ("children", "child"), ("sailed", "sailing")]
+    assert all(bare(a) == bare(b) for a, b in pairs)
+    if fts5:  # the same stems as snowballstemmer's Porter gives the index side
+        assert all(bare(word) == stem(word) for pair in SAME_WORD for word in pair)
+    state = cells["build_index"]([("context", "\n\n".join(PASSAGES))])
+    assert state["index"].engine == ("fts5" if fts5 else "bm25-python")
+    for question, passage in PARAPHRASED[:8]:
+        terms = cells["search_terms"](question)
+        assert cells["rank"](state, terms)[0]["text"] == PASSAGES[passage], question
