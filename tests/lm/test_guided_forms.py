@@ -307,6 +307,10 @@ PARAPHRASED = [
     ("What was stolen while the guards were sleeping?", 9),
     ("WHO WROTE THE NOVEL", 0),
     ("who, in 1818, wrote the novel...?", 0),
+    ("Who Wrote The Novel?", 0),
+    ("WHO WROTE the novel?", 0),
+    ("Who wrote the “novel”?", 0),
+    ("Where did the CHILDREN play?", 3),
 ]
 
 

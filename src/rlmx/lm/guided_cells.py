@@ -767,7 +767,7 @@ def search_terms(query: str) -> list[str]:
     query = _shouted(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
-    phrases += [p.lower() for p in _CAPS_RUN.findall(query)]
+    phrases += _caps_phrases(query)
     words: list[str] = []
     for token in _WORD.findall(query):
         for word in _SCRIPT_RUN.findall(token) if _CJK.search(token) else [token]:
@@ -790,6 +790,21 @@ def search_terms(query: str) -> list[str]:
     return list(seen)[:24]
 
 
+def _caps_phrases(query: str) -> list[str]:
+    """Names in capitals ("LATIN SMALL LETTER SHARP S"), lower-cased, less the question's own words around them
+    ("WHO WROTE the novel" names nothing: "wrote" is a word of its own, in any of its forms)."""
+    phrases = []
+    for run in _CAPS_RUN.findall(query):
+        words = run.lower().split()
+        while words and words[0] in ENGLISH_STOPWORDS:
+            words.pop(0)
+        while words and words[-1] in ENGLISH_STOPWORDS:
+            words.pop()
+        if len(words) >= 2:
+            phrases.append(" ".join(words))
+    return phrases
+
+
 def _shouted(query: str) -> str:
     """A question written all in capitals ("WHO WROTE THE NOVEL") in lower case: its capitals name nothing."""
     letters = [c for c in query if c.isalpha() and not _CJK.match(c)]
@@ -808,7 +823,7 @@ def salient_terms(query: str, terms: list[str]) -> list[str]:
         if capital or (word.isupper() and len(word) > 1) or re.search(r"\d", word):
             marked.add(_bare(word))
             marked.update(_bare(part) for part in word.split("-"))
-    marked |= {p.lower().strip() for p in _QUOTED.findall(query)} | {p.lower() for p in _CAPS_RUN.findall(query)}
+    marked |= {p.lower().strip() for p in _QUOTED.findall(query)} | set(_caps_phrases(query))
     return [t for t in terms if t in marked]
 
 
