@@ -156,6 +156,13 @@ def test_the_guided_root_refuses_a_request_without_a_context_before_running_anyt
             assert isinstance(error, dict) and error["type"] == "invalid_request_error", error
             assert error["code"] == ("missing_context" if not extra else "empty_context")
             assert '`extra_body={"context": text}`' in error["message"] and "`contexts`" in error["message"]
+        schema = {"type": "json_schema", "json_schema": {"name": "code", "schema": {"type": "object"}}}
+        with pytest.raises(openai.BadRequestError) as refused:  # it answers in plain text: refused, as ask does
+            client.chat.completions.create(
+                model="m", messages=ask("What is it?"), extra_body={"context": "7391", "response_format": schema}
+            )
+        assert isinstance(refused.value.body, dict) and refused.value.body["param"] == "response_format"
+        assert "guided" in refused.value.body["message"]
         assert not (tmp_path / "traces").exists() or not list((tmp_path / "traces").iterdir())  # nothing ran
         # A context in the body, or in messages before the question (the README's two ways), is served.
         sent = client.chat.completions.create(

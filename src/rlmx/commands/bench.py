@@ -94,7 +94,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument(
         "--ray",
         metavar="ADDRESS",
-        help="run each task as a Ray task on this cluster (HOST:PORT or auto; needs rlmx[ray])",
+        help="run each task as a Ray task on this cluster (HOST:PORT or auto; needs the ray extra)",
     )
     run_p.add_argument(
         "--judge",

@@ -309,7 +309,7 @@ async def chat_completions(request: Request) -> Response:
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
-            openai_compat.require_context(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
+            openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
         prepared, schema = await _prepare(call, rlm.max_context_bytes)
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push

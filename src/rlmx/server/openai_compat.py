@@ -143,10 +143,19 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     )
 
 
-def require_context(call: ChatCall) -> None:
-    """Refuse a call with no context, or only empty ones, for a root that answers only from a context (the guided
-    root: it searches the context, so without one every run would spend its reads on NOT FOUND). `rlmx ask`
-    refuses the same with exit 2; a root LM that writes its own code may answer from the question alone."""
+def check_for_guided_root(call: ChatCall) -> None:
+    """Refuse, as `rlmx ask` does (exit 2), what the guided root cannot do, before any run: answer without a
+    context, or with only empty ones (it searches the context, so every run would spend its reads on NOT FOUND;
+    a root LM that writes its own code may answer from the question alone), or match a `response_format` schema
+    (it answers in plain text, so the run would fail after its work was spent)."""
+    if call.output is not None:
+        raise RequestError(
+            "response_format json_schema needs a model that writes its own code, and this server's root is the "
+            "guided one (rlmx writes the code; the answer is plain text): leave response_format out and ask for "
+            "the format in the question, or serve a model that writes code (rlmx serve --model NAME --base-url URL)",
+            param="response_format",
+            code="unsupported_parameter",
+        )
     given = {"context": call.context} if call.context is not None else {}
     given.update({f"contexts.{name}": value for name, value in (call.contexts or {}).items()})
     how = (
