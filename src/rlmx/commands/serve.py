@@ -181,6 +181,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         import uvicorn
 
         from rlmx.server import create_app
+        from rlmx.server.app import answers_from_context_only
     except ImportError as exc:
         raise InputError(missing_extra("rlmx serve", "server", exc)) from None
     server_options = options(args, environ)
@@ -210,6 +211,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
             f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
             f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
         )
+        if answers_from_context_only(rlm):
+            say(
+                "rlmx: the guided root answers from a context only: send the document in each request's `context` "
+                "field (a request without one gets a 400)"
+            )
         if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
             say(
                 f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
