@@ -50,6 +50,8 @@ def encodable(text: str) -> str:
     The one rule for every string that leaves the process (frames, context files, trace lines, HTTP bodies): it is
     made encodable here, never an exception for the caller. Costs one failed encode only when there is a surrogate.
     """
+    if text.isascii():  # most text, known without a pass over it (CPython keeps the flag)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
