@@ -1,8 +1,9 @@
 """One scenario of the side-by-side benchmark, run in a fresh process by `run.py` under either system's Python.
 
-    python scenario.py SYSTEM SCENARIO BASE_URL [TRACE_DIR]
+    python scenario.py SYSTEM SCENARIO BASE_URL [TRACE_DIR [SANDBOX]]
 
-SYSTEM is `rlmx` (needs rlmx importable) or `official` (needs `rlms`, module `rlm`). The scripted server decides
+SYSTEM is `rlmx` (needs rlmx importable) or `official` (needs `rlms`, module `rlm`); SANDBOX is rlmx's sandbox
+tier (default: its default, `subprocess`). The scripted server decides
 what the root LM writes; this file only builds the context, runs one `completion()` and prints one JSON line:
 {"t_start": process start (time.time()), "t_call": just before completion(), "t_done": just after, "answer": ...}.
 Stdlib only outside the system under test, so it runs in both virtual environments.
@@ -28,7 +29,7 @@ def make_context(scenario: str) -> str:
     return "a short context"
 
 
-def run_rlmx(scenario: str, base_url: str, trace_dir: str | None, context: str) -> str:
+def run_rlmx(scenario: str, base_url: str, trace_dir: str | None, context: str, sandbox: str = "") -> str:
     import rlmx.lm.http  # noqa: F401  (preloaded, aiohttp: the startup figures time a warm import state on both sides)
     from rlmx import RLM, Budget
     from rlmx.lm import OpenAICompatibleLM
@@ -42,6 +43,7 @@ def run_rlmx(scenario: str, base_url: str, trace_dir: str | None, context: str) 
         budget=Budget(max_iterations=10),
         trace_dir=trace_dir,
         max_concurrency=64,
+        **({"sandbox": sandbox} if sandbox else {}),
     )
     global T_CALL
     T_CALL = time.time()
@@ -49,7 +51,7 @@ def run_rlmx(scenario: str, base_url: str, trace_dir: str | None, context: str) 
     return str(result.answer)
 
 
-def run_official(scenario: str, base_url: str, trace_dir: str | None, context: str) -> str:
+def run_official(scenario: str, base_url: str, trace_dir: str | None, context: str, sandbox: str = "") -> str:
     import rlm.clients.openai
     import rlm.environments.local_repl
     from rlm import RLM
@@ -78,9 +80,10 @@ T_CALL = 0.0
 def main() -> None:
     system, scenario, base_url = sys.argv[1:4]
     trace_dir = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+    sandbox = sys.argv[5] if len(sys.argv) > 5 else ""
     context = make_context(scenario)
     runner = run_rlmx if system == "rlmx" else run_official
-    answer = runner(scenario, base_url, trace_dir, context)
+    answer = runner(scenario, base_url, trace_dir, context, sandbox)
     t_done = time.time()
     print(json.dumps({"t_start": T_START, "t_call": T_CALL, "t_done": t_done, "answer": answer[:200]}), flush=True)
 
