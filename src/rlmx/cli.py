@@ -907,8 +907,10 @@ class Interrupts:
     FORCE_AFTER = 0.8
     """Seconds the cancelled run may take to clean up before the process ends anyway."""
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, what: str = "the run") -> None:
         self.started = started
+        self.what = what
+        """What the first Ctrl-C stops, for its message ("the run", "the MCP server")."""
         self.count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -922,7 +924,7 @@ class Interrupts:
         self.count += 1
         loop, task = self._loop, self._task
         if self.count == 1 and loop is not None and task is not None and not task.done():
-            _print_stderr("rlmx: interrupted: stopping the run (Ctrl-C again quits at once)")
+            _print_stderr(f"rlmx: interrupted: stopping {self.what} (Ctrl-C again quits at once)")
             loop.call_soon_threadsafe(task.cancel)
             watchdog = threading.Timer(self.FORCE_AFTER, self.exit_now)
             watchdog.daemon = True

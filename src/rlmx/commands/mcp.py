@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
     # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
     # anyio.run it hung, waiting at exit for the thread that reads stdin.
-    interrupts = Interrupts(time.monotonic())
+    interrupts = Interrupts(time.monotonic(), "the MCP server")
     interrupts.install()
     interrupts.run(_serve(server, service, sock, args.host))
     if interrupts.count:  # over HTTP, uvicorn took the Ctrl-C, shut down, then passed it on
