@@ -543,13 +543,23 @@ tell told; think thought; throw threw thrown; tread trod trodden; understand und
 wear wore worn; weave wove woven; weep wept; win won; withdraw withdrew withdrawn; write wrote written
 beget begat begot begotten; smite smote smitten; bid bade bidden; hew hewed hewn; abide abode
 overcome overcame; undertake undertook undertaken; mistake mistook mistaken; foresee foresaw foreseen
+bite bitten; rise risen; bear borne; bleed bled; light lit; string strung; wring wrung; sling slung
+stink stank stunk; sow sown; mow mown; sew sewn; swell swollen; prove proven; stride strode stridden
+thrive throve thriven; overtake overtook overtaken; partake partook partaken; undergo underwent undergone
+oversee oversaw overseen; override overrode overridden; rewrite rewrote rewritten; mislead misled
+misunderstand misunderstood; withhold withheld; uphold upheld; withstand withstood; foretell foretold
+undo undid undone; outgrow outgrew outgrown; befall befell befallen; behold beheld; cleave clave cloven
+shear shorn; spit spat; learn learnt; burn burnt; dream dreamt; spell spelt; spill spilt; spoil spoilt
+smell smelt; lean leant
 die dies died dying dead death; lie lies lied lying; tie ties tied tying
 child children; man men; woman women; person people; mouse mice; foot feet; tooth teeth; goose geese
 ox oxen; louse lice; brother brethren; wife wives; life lives; knife knives; wolf wolves; half halves
 shelf shelves; thief thieves; loaf loaves; calf calves; self selves; elf elves; hoof hooves
 crisis crises; thesis theses; criterion criteria; phenomenon phenomena; matrix matrices
 appendix appendices; cactus cacti; fungus fungi; nucleus nuclei; radius radii
-stimulus stimuli; alumnus alumni
+stimulus stimuli; alumnus alumni; datum data; bacterium bacteria; curriculum curricula; cherub cherubim
+seraph seraphim; parenthesis parentheses; hypothesis hypotheses; diagnosis diagnoses; ellipsis ellipses
+quiz quizzes; sheaf sheaves; scarf scarves; dwarf dwarves; wharf wharves
 big bigger biggest; large larger largest; small smaller smallest; long longer longest; high higher highest
 tall taller tallest; great greater greatest; young younger youngest; old older oldest; fast faster fastest
 early earlier earliest; late later latest; good better best; bad worse worst; near nearer nearest
