@@ -442,3 +442,29 @@ def test_without_snowballstemmer_the_cells_stem_alike_on_both_sides(
     for question, passage in PARAPHRASED[:8]:
         terms = cells["search_terms"](question)
         assert cells["rank"](state, terms)[0]["text"] == PASSAGES[passage], question
+
+
+@pytest.mark.parametrize("engine", ["fts5", "bm25-python"])
+@pytest.mark.parametrize(
+    ("question", "context"),
+    [
+        ("When was the email sent?", "The e-mail was sent on Monday."),
+        ("When was the e-mail sent?", "The email was sent on Monday."),
+        ("When were the e-mails sent?", "The email was sent on Monday."),
+        ("Who will cooperate with the police?", "The witness agreed to co-operate with the police."),
+        ("Which functions are builtin?", "The built-in functions are always available."),
+        ("What does the x-ray show?", "The X-ray shows a fracture of the wrist."),
+    ],
+)
+def test_a_word_written_with_or_without_its_hyphen_finds_its_passage(
+    engine: str, question: str, context: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "bm25-python":
+        monkeypatch.setattr(sqlite3, "connect", no_fts5)
+    others = "\n\n".join(PASSAGES)
+    assert best_passage(question, f"{others}\n\n{context}") == context
+
+
+def test_a_hyphenated_question_word_finds_the_words_written_apart() -> None:
+    context = "The method is well known to every engineer."
+    assert best_passage("Which method is well-known?", f"{context}\n\n" + "\n\n".join(PASSAGES)) == context

@@ -576,9 +576,9 @@ recognise recognize; apologise apologize; jewellery jewelry; aluminium aluminum;
 
 
 def fold(word: str) -> str:
-    """Lower case, diacritics folded ("Café" -> "cafe", as the index's remove_diacritics 2), possessive dropped
-    ("Shelley's" -> "shelley")."""
-    word = word.lower()
+    """Lower case, diacritics folded ("Café" -> "cafe", as the index's remove_diacritics 2), possessive and
+    hyphens dropped ("Shelley's" -> "shelley", "e-mail" -> "email")."""
+    word = word.lower().replace("-", "")
     if not word.isascii():
         word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
     return _POSSESSIVE.sub("", word) if "'" in word or "’" in word else word
@@ -641,7 +641,9 @@ def _bare(word: str) -> str:
 
 def word_forms(word: str) -> list[str]:
     """`word` and the other forms the table gives it (for the index, which stems each of them itself)."""
-    return list(dict.fromkeys([_bare(word), *_GROUP.get(stem(word), ())]))
+    bare = _bare(word)
+    joined = [bare.replace("-", "")] if "-" in bare else []  # "e-mail" is also written "email"
+    return list(dict.fromkeys([bare, *joined, *_GROUP.get(stem(word), ())]))
 
 
 # --- the index --------------------------------------------------------------------------------------
@@ -661,6 +663,7 @@ class Index:
         self.units = units
         self.engine = "fts5"
         self._cache: dict[str, set[int]] = {}
+        self._matches: dict[str, str] = {}
         self._lock = threading.Lock()
         try:
             import sqlite3
@@ -690,19 +693,39 @@ class Index:
 
     def _match(self, term: str) -> str:
         """The FTS5 query for a term: a phrase; a single word as any of its forms ("wrote" as write OR wrote OR
-        written ...), which the porter tokenizer stems alike on both sides, so the index holds a word exactly
-        when `stem` gives it the term's key."""
-        forms = word_forms(term) if _WORD.fullmatch(term) else [term]
-        if len(forms) == 1:
-            return self._phrase(forms[0])
-        return "(" + " OR ".join(self._phrase(f) for f in forms) + ")"
+        written ...; "e-mail" as "e mail" OR email), which the porter tokenizer stems alike on both sides, so
+        the index holds a word exactly when `stem` gives it the term's key."""
+        if term not in self._matches:
+            forms = word_forms(term) if _WORD.fullmatch(term) else [term]
+            if len(forms) == 1 and forms[0].isalpha() and len(forms[0]) >= 4:
+                forms += self._hyphenated(forms[0])
+            phrases = [self._phrase(f) for f in forms]
+            self._matches[term] = phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+        return self._matches[term]
+
+    def _hyphenated(self, word: str) -> list[str]:
+        """A word the text never writes whole but hyphenated ("email" as "e-mail", which the index holds as two
+        words): those spellings, as phrases ("e mail")."""
+        query = "SELECT rowid FROM u WHERE u MATCH ? LIMIT 20"
+        found = []
+        with self._lock:
+            if self._db.execute(query, (self._phrase(word),)).fetchone():
+                return []
+            for cut in range(1, len(word)):
+                head, tail = word[:cut], word[cut:]
+                rows = [r[0] for r in self._db.execute(query, (self._phrase(f"{head} {tail}"),))]
+                written = re.compile(rf"(?<!\w){re.escape(head)}-{re.escape(tail[:3])}", re.IGNORECASE)
+                if any(written.search(self.units[r]["name"] + " " + self.units[r]["text"]) for r in rows):
+                    found.append(f"{head} {tail}")
+        return found
 
     def rows(self, term: str) -> set[int]:
         if term not in self._cache:
             if self._db is not None:
                 query = "SELECT rowid FROM u WHERE u MATCH ?"
+                match = self._match(term)  # before the lock: it may query the index itself
                 with self._lock:
-                    self._cache[term] = {r[0] for r in self._db.execute(query, (self._match(term),))}
+                    self._cache[term] = {r[0] for r in self._db.execute(query, (match,))}
             else:
                 parts = [stem(t) for t in _WORD.findall(_spaced(term).lower())]
                 found = set(self._postings.get(parts[0], {})) if parts else set()
@@ -775,6 +798,7 @@ def describe(state: dict[str, Any]) -> str:
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams."""
     query = _shouted(query)
+    foreign = is_foreign(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
     phrases += _caps_phrases(query)
@@ -785,12 +809,12 @@ def search_terms(query: str) -> list[str]:
                 for run in re.split("[" + "".join(CJK_STOP) + "]+", word):
                     chars = _CJK.findall(run)
                     words.extend(["".join(chars[i : i + 2]) for i in range(len(chars) - 1)] or chars)
-            elif "-" in word and not re.search(r"\d", word):  # "Aurora-Projekts": its parts
+            elif foreign and "-" in word and not re.search(r"\d", word):  # "Aurora-Projekts": its parts
                 words.extend(part.lower() for part in word.split("-"))
             else:
                 words.append(_bare(word))
     # another language's function words are English words in an English question ("die", "son", "war")
-    stop = STOPWORDS if is_foreign(query) else ENGLISH_STOPWORDS
+    stop = STOPWORDS if foreign else ENGLISH_STOPWORDS
     terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in stop]
     terms = terms or [w for w in words if w not in stop] or words
     seen: dict[str, None] = {}
