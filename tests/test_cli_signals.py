@@ -67,11 +67,13 @@ def test_rlmx_view_stops_on_a_signal_with_the_code_the_readme_gives(
 
 
 @pytest.mark.parametrize("mode", [[], ["--http", "--port", "0"]], ids=["stdio", "http"])
-def test_rlmx_mcp_exits_130_on_ctrl_c_and_0_when_its_client_closes_stdin(tmp_path: Path, mode: list[str]) -> None:
+def test_rlmx_mcp_exits_130_on_ctrl_c_and_0_when_its_client_or_a_supervisor_ends_it(
+    tmp_path: Path, mode: list[str]
+) -> None:
     script = tmp_path / "script.json"
     script.write_text('["```repl\\nFINAL(1)\\n```"]', encoding="utf-8")
     command = [sys.executable, "-m", "rlmx.cli", "mcp", "--scripted", str(script), "--trace-dir", str(tmp_path), *mode]
-    for ending in ("ctrl-c", "eof") if not mode else ("ctrl-c",):
+    for ending in ("ctrl-c", "eof") if not mode else ("ctrl-c", "sigterm"):
         with subprocess.Popen(
             command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_delivered
         ) as proc:
@@ -84,13 +86,18 @@ def test_rlmx_mcp_exits_130_on_ctrl_c_and_0_when_its_client_closes_stdin(tmp_pat
                         break
                 else:
                     raise AssertionError("".join(seen))
+                # At once, as a script may: over HTTP, uvicorn is still starting (a cancelled start logged a traceback).
                 if ending == "eof":
                     proc.stdin.close()  # how an MCP client ends a stdio server
                     assert proc.wait(timeout=20) == EXIT_OK
+                elif ending == "sigterm":
+                    proc.send_signal(signal.SIGTERM)
+                    assert proc.wait(timeout=20) == EXIT_OK
                 else:
-                    proc.send_signal(signal.SIGINT)  # it hung here, waiting for the thread that reads stdin
+                    proc.send_signal(signal.SIGINT)  # over stdio it hung, waiting for the thread that reads stdin
                     assert proc.wait(timeout=20) == EXIT_INTERRUPTED
-                assert "Traceback" not in proc.stderr.read()
+                rest = proc.stderr.read()
+                assert "Traceback" not in rest and "ERROR" not in rest, rest
             finally:
                 if proc.poll() is None:
                     proc.kill()

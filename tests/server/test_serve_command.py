@@ -178,3 +178,15 @@ def test_the_guided_root_refuses_a_request_without_a_context_before_running_anyt
     for reply in (sent, in_messages):
         assert reply.model_extra is not None and reply.model_extra["rlmx"]["status"] == "finished"
         assert "7391-KESTREL" in (reply.choices[0].message.content or "")
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, 0)])
+def test_a_stop_as_soon_as_the_address_shows_is_clean(tmp_path: Path, sent: signal.Signals, code: int) -> None:
+    """A script may stop the server the moment it prints its address, while uvicorn is still starting."""
+    with serving(serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0")) as (_, proc):
+        proc.send_signal(sent)
+        assert proc.wait(timeout=30) == code
+        assert proc.stderr is not None
+        rest = proc.stderr.read()
+    assert "Traceback" not in rest and "ERROR" not in rest, rest
+    assert "rlmx: server stopped (" in rest

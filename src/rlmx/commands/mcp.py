@@ -22,6 +22,7 @@ from rlmx.extras import missing_extra
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
+    from rlmx.commands.serve import Stop
     from rlmx.mcp.service import RLMService
 
 
@@ -52,7 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP). Exit 0; UsageError for bad flags."""
-    from rlmx.cli import EXIT_OK, Interrupts, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.cli import (
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        Interrupts,
+        UsageError,
+        _budget,
+        _make_rlm,
+        default_trace_dir,
+        resolve_models,
+    )
+    from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
 
     if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
@@ -79,29 +90,37 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
     )
     if sock is not None:
-        port = sock.getsockname()[1]
-        shown = f"[{args.host}]" if ":" in args.host else args.host
-        say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp (traces in {trace_dir})")
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
-            say(
-                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
-                "can spend this server's LM budget and read the granted folders",
-                "bold yellow",
-            )
-    else:
-        say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
+        # Ctrl-C and SIGTERM go to uvicorn's graceful shutdown, from before the address is announced (as for
+        # `rlmx serve`); then every session ends, its REPL killed. Exit 130 after Ctrl-C, 0 after SIGTERM.
+        import anyio
+
+        with Stop() as stop:
+            port = sock.getsockname()[1]
+            shown = f"[{args.host}]" if ":" in args.host else args.host
+            say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp (traces in {trace_dir})")
+            if args.host not in ("127.0.0.1", "localhost", "::1"):
+                say(
+                    f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
+                    "port can spend this server's LM budget and read the granted folders",
+                    "bold yellow",
+                )
+            anyio.run(_serve, server, service, sock, args.host, stop)
+        say(f"rlmx: MCP server stopped{stop.why}")
+        return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
+    say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
     # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
     # anyio.run it hung, waiting at exit for the thread that reads stdin.
     interrupts = Interrupts(time.monotonic(), "the MCP server")
     interrupts.install()
-    interrupts.run(_serve(server, service, sock, args.host))
-    if interrupts.count:  # over HTTP, uvicorn took the Ctrl-C, shut down, then passed it on
-        raise KeyboardInterrupt
+    interrupts.run(_serve(server, service, None, args.host, None))
     return EXIT_OK
 
 
-async def _serve(server: MCPServer, service: RLMService, sock: socket.socket | None, host: str) -> None:
-    """Serve over `sock` (streamable HTTP) or stdio until done; then end every session, killing its REPL."""
+async def _serve(
+    server: MCPServer, service: RLMService, sock: socket.socket | None, host: str, stop: Stop | None
+) -> None:
+    """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done; then end every
+    session, killing its REPL."""
     import anyio
 
     try:
@@ -111,7 +130,10 @@ async def _serve(server: MCPServer, service: RLMService, sock: socket.socket | N
             import uvicorn
 
             config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
-            await uvicorn.Server(config).serve(sockets=[sock])
+            http = uvicorn.Server(config)
+            if stop is not None:
+                stop.attach(http)
+            await http.serve(sockets=[sock])
     finally:
         with anyio.CancelScope(shield=True):
             await service.aclose()

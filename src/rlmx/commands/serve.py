@@ -12,7 +12,7 @@ import signal
 import socket
 from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -24,6 +24,8 @@ from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from rlmx.server.app import ServerOptions
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -200,46 +202,77 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         timeout_graceful_shutdown=max(1, round(args.shutdown_timeout)),
         timeout_keep_alive=30,
     )
-    # uvicorn handles SIGINT and SIGTERM, then raises them again once it has shut down. Both become exceptions
-    # here, so that the process ends normally (its sandboxes' atexit clean-up runs) rather than dying by signal;
-    # from before the address is announced, since a user or a script may stop the server as soon as it is shown.
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    code, why = EXIT_OK, ""
-    try:
-        say(f"rlmx: model: {description}")
-        say(
-            f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
-            f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
-        )
-        if answers_from_context_only(rlm):
+    with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
+        try:
+            say(f"rlmx: model: {description}")
             say(
-                "rlmx: the guided root answers from a context only: send the document in each request's `context` "
-                "field (a request without one gets a 400)"
+                f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
+                f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
             )
-        if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
-            say(
-                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
-                "can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
-                "bold yellow",
-            )
-        uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        code, why = EXIT_INTERRUPTED, " (Ctrl-C)"
-    except _Terminated:
-        why = " (SIGTERM)"
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sock.close()
-    say(f"rlmx: server stopped{why}")
-    return code
+            if answers_from_context_only(rlm):
+                say(
+                    "rlmx: the guided root answers from a context only: send the document in each request's "
+                    "`context` field (a request without one gets a 400)"
+                )
+            if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+                say(
+                    f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
+                    "port can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
+                    "bold yellow",
+                )
+            server = uvicorn.Server(config)
+            stop.attach(server)
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+    say(f"rlmx: server stopped{stop.why}")
+    return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
 
 
-class _Terminated(Exception):
-    """SIGTERM, raised again by uvicorn after its graceful shutdown."""
+class Stop:
+    """Ctrl-C (SIGINT) and SIGTERM for a uvicorn server, from before it starts until after it has stopped.
 
+    Each signal is recorded and handed to uvicorn's graceful shutdown (one that comes before the server is
+    attached makes it stop as soon as it has started), so the process never dies by a signal or an exception in
+    the middle of starting: it ends normally, its sandboxes cleaned up, with `interrupted` saying which exit code
+    is due (130 after Ctrl-C, 0 after SIGTERM). uvicorn installs its own handlers while it serves and raises the
+    signals it caught again once it has shut down, which lands here. A second Ctrl-C makes uvicorn stop at once.
+    """
 
-def _terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._server: uvicorn.Server | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Stop:
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def attach(self, server: uvicorn.Server) -> None:
+        """Hand signals to `server` from now on (and at once, if one came already)."""
+        self._server = server
+        if self.received:
+            server.should_exit = True
+
+    @property
+    def interrupted(self) -> bool:
+        return signal.SIGINT in self.received
+
+    @property
+    def why(self) -> str:
+        """ " (Ctrl-C)", " (SIGTERM)" or "" (it stopped on its own), for the closing line."""
+        return " (Ctrl-C)" if self.interrupted else " (SIGTERM)" if self.received else ""
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._server is not None:
+            self._server.handle_exit(signum, frame)
 
 
 def _sayer(err: Console) -> Callable[..., None]:
