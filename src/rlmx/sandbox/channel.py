@@ -133,6 +133,8 @@ class StderrTail:
 
 async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     """Start one launcher process in its own session, passing it one fd. `spawn` holds env, cwd, user, group."""
+    if not isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop):
+        spawn = _identity_in_child(spawn)
     try:
         return await asyncio.create_subprocess_exec(
             *argv,
@@ -145,6 +147,25 @@ async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, A
         )
     except (OSError, ValueError) as exc:
         raise ChannelBroken(f"cannot run {argv[0]}: {exc}") from exc
+
+
+def _identity_in_child(spawn: dict[str, Any]) -> dict[str, Any]:
+    """uvloop's subprocess_exec has no user=, group= or extra_groups=: the child takes them between fork and exec,
+    in the order CPython's own spawn uses (groups, gid, uid), so a failure there fails the start as it would."""
+    user, group, groups = spawn.get("user"), spawn.get("group"), spawn.get("extra_groups")
+    if user is None and group is None and groups is None:
+        return spawn
+
+    def take_identity() -> None:
+        if groups is not None:
+            os.setgroups(groups)
+        if group is not None:
+            os.setresgid(group, group, group)
+        if user is not None:
+            os.setresuid(user, user, user)
+
+    rest = {k: v for k, v in spawn.items() if k not in ("user", "group", "extra_groups")}
+    return {**rest, "preexec_fn": take_identity}
 
 
 def kill_group_now(process: asyncio.subprocess.Process | None) -> None:
