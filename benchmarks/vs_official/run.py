@@ -14,6 +14,7 @@ official, so below 1 means rlmx is faster or smaller) and results.md next to thi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -245,11 +246,18 @@ def rlmx_python() -> Path:
     no dev tools: the dev extras pull in trio, which the HTTP stack then imports on the first call)."""
     venv = HERE / ".venv-rlmx"
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", "import rlmx"], capture_output=True).returncode == 0:
+    stamp, wanted = venv / "pyproject.sha256", hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    if (
+        python.exists()
+        and stamp.exists()
+        and stamp.read_text() == wanted  # the checkout's dependencies have not changed since the install
+        and subprocess.run([str(python), "-c", "import rlmx"], capture_output=True).returncode == 0
+    ):
         return python
     print(f"creating {venv} with rlmx from {REPO} ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True)
+    stamp.write_text(wanted)
     return python
 
 
