@@ -21,7 +21,7 @@ from typing import Any
 from rlmx.bench.runner import read_records
 from rlmx.bench.task import params_label
 from rlmx.errors import InputError
-from rlmx.extras import missing_extra
+from rlmx.extras import install_command
 
 FAMILY_ORDER = ("codeqa", "docs", "oolong", "pairs", "sniah")
 
@@ -219,7 +219,8 @@ def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list
     try:
         pngs = plots(records, folder, window)
     except ImportError:
-        pngs, note = [], "plots skipped: " + missing_extra("plotting", "bench")
+        note = f"plots skipped: matplotlib is not installed; install the `bench` extra: {install_command('bench')}"
+        pngs = []
     body = "# rlmx bench report\n\n"
     errors = [r for r in records if r.get("status") == "error"]
     if errors:
