@@ -50,3 +50,13 @@ def test_redact_takes_a_number_or_run_id_and_says_where_the_copy_went(tmp_path: 
     missing = rlmx("traces", "--redact", "7", cwd=work, state=state)
     assert missing.returncode == 2 and "there is no trace number 7: 1 trace(s)" in missing.stderr
     assert not list((state / "rlmx" / "traces").glob("*redacted*"))  # never a copy among the runs
+
+
+def test_view_html_says_where_the_page_went(tmp_path: Path) -> None:
+    state, work = tmp_path / "state", tmp_path / "work"
+    work.mkdir()
+    (work / "script.json").write_text(json.dumps(["```repl\nFINAL('ok')\n```"]), encoding="utf-8")
+    assert rlmx("ask", "q", "--scripted", "script.json", "-q", cwd=work, state=state).returncode == 0
+    page = rlmx("view", "1", "--html", "run.html", cwd=work, state=state)
+    assert page.returncode == 0, page.stderr
+    assert f"rlmx: wrote {work / 'run.html'} (" in page.stderr and (work / "run.html").is_file()

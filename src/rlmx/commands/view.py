@@ -128,6 +128,7 @@ def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:
 
 
 def _write_html(trace: Path, target: Path, err: Console) -> int:
+    target = target.expanduser().absolute()  # said in full: the user sees where the page went
     try:
         events = read_trace(trace)
     except (OSError, ValueError) as exc:
