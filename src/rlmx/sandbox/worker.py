@@ -548,19 +548,26 @@ def _jsonable(value: Any, what: str) -> Any:
             raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
 
 
-def _format_exception_only(exc: BaseException) -> str:
+def _traceback() -> Any:
+    """The traceback module, imported on the first error; None if even that fails (no memory left)."""
     try:
         import traceback
-    except BaseException:  # imported on the first error: if even that fails (no memory left), say what we know
+    except BaseException:
+        return None
+    return traceback
+
+
+def _format_exception_only(exc: BaseException) -> str:
+    traceback = _traceback()
+    if traceback is None:
         return f"{type(exc).__name__}: {exc}"
     return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
 
 
 def _format_traceback(exc: BaseException) -> str:
-    try:
-        import traceback
-    except BaseException:
-        return f"{type(exc).__name__}: {exc}"
+    traceback = _traceback()
+    if traceback is None:
+        return _format_exception_only(exc)
     frames_ = [
         f
         for f in traceback.extract_tb(exc.__traceback__)
@@ -741,9 +748,8 @@ class Zygote:
                 self.become_worker(request, fd)
             except BaseException:
                 code = 2
-                import traceback
-
-                traceback.print_exc()
+                if (traceback := _traceback()) is not None:
+                    traceback.print_exc()
             finally:
                 os._exit(code)
         os.close(fd)
