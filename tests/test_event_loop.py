@@ -10,7 +10,7 @@ import pytest
 from tests.scripting import repl
 
 from rlmx import RLM
-from rlmx.blocking import loop_factory, run_loop
+from rlmx.blocking import loop_factory
 from rlmx.lm import ScriptedLM
 from rlmx.lm.base import Message
 
@@ -62,12 +62,8 @@ def test_other_threads_run_on_asyncio_and_finish(monkeypatch: pytest.MonkeyPatch
     assert seen == ["asyncio.unix_events"] * 2
 
 
-def test_run_loop_uses_the_same_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def loop_module() -> str:
-        return type(asyncio.get_running_loop()).__module__
-
+def test_loop_factory_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RLMX_EVENT_LOOP", raising=False)
-    assert run_loop(loop_module()) == "uvloop"
     assert loop_factory() is uvloop.new_event_loop
     monkeypatch.setenv("RLMX_EVENT_LOOP", "asyncio")
-    assert run_loop(loop_module()) == "asyncio.unix_events"
+    assert loop_factory() is asyncio.new_event_loop

@@ -9,7 +9,7 @@ Either way the coroutine runs in a copy of the caller's `contextvars` context, a
 (request ids, tracing spans, logging context), and its exception reaches the caller unchanged. A runner keeps its
 loop between calls, because a session's REPL is bound to the loop that started it.
 
-The loops made here are uvloop's where it is installed (a core dependency on Linux and macOS): it halves the
+The caller's-thread loop is uvloop's where it is installed (a core dependency on Linux and macOS): it halves the
 event loop's own cost per LM call and per REPL cell (measured in benchmarks/vs_official/NOTES.md).
 `RLMX_EVENT_LOOP=asyncio` keeps the standard loop.
 """
@@ -41,12 +41,6 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
         else:
             return uvloop.new_event_loop
     return asyncio.new_event_loop
-
-
-def run_loop(coro: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(coro)` on a loop from `loop_factory()`, for commands that run one coroutine."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        return runner.run(coro)
 
 
 def _loop_running() -> bool:
