@@ -60,7 +60,8 @@ def test_a_missing_extra_names_a_command_that_installs_it_from_the_checkout(
     assert "Traceback" not in proc.stderr
     assert f"needs the `{extra}` extra, which is not installed" in proc.stderr
     assert install_command(extra) in proc.stderr
-    assert f"rlmx[{extra}]'" not in proc.stderr.replace(f"{ROOT}[{extra}]'", "")  # never the PyPI name
+    assert f"rlmx[{extra}]" not in proc.stderr  # never the PyPI name, which cannot work
+    assert f'".[{extra}]"' in proc.stderr  # the README's way: from the checkout
 
 
 def test_the_command_installs_from_where_this_rlmx_came_from() -> None:
@@ -68,10 +69,10 @@ def test_the_command_installs_from_where_this_rlmx_came_from() -> None:
 
     record = json.loads(metadata.distribution("rlmx").read_text("direct_url.json") or "{}")
     command = install_command("server")
-    assert command.startswith(f"{sys.executable} -m pip install ")  # this environment's pip, from any folder
     if record.get("url") == ROOT.as_uri():  # installed from this checkout, as the README and .ci/run do
         editable = record.get("dir_info", {}).get("editable", False)
-        assert command.endswith(("-e " if editable else "") + f"'{ROOT}[server]'")
+        pip = f"{sys.executable} -m pip install "  # this environment's pip, from any folder
+        assert command == f"cd {ROOT} && {pip}" + ("-e " if editable else "") + '".[server]"'
     with pytest.raises(ValueError, match="no extra 'sever'"):
         install_command("sever")
     assert missing_extra("rlmx serve", "server", ModuleNotFoundError("No module named 'uvicorn'")) == (
@@ -84,7 +85,7 @@ def test_the_command_installs_from_where_this_rlmx_came_from() -> None:
 def test_pip_accepts_the_command(tmp_path: Path) -> None:
     """The printed command is one pip can run: a dry run resolves it to this rlmx (nothing is installed)."""
     command = install_command("server")
-    if "(run in the rlmx checkout)" in command:
+    if "in the rlmx checkout" in command:
         pytest.skip("rlmx was not installed by pip here")
     proc = subprocess.run(
         f"{command} --dry-run --no-deps --quiet --report -",

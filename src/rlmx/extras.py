@@ -1,11 +1,11 @@
 """The one message for a feature whose optional extra is not installed, with a command that installs it.
 
 rlmx is not on PyPI: it is installed from its checkout (`pip install ".[local]"`), so `pip install 'rlmx[server]'`
-cannot work. The command given here installs the extra the way this copy of rlmx was installed: from the same
-folder (editable when it was) or the same wheel file, as pip recorded in the distribution's `direct_url.json`
-(PEP 610), with this interpreter's pip, so it works from any folder and lands in the right environment. When no
-such record exists (rlmx run from a source tree on `sys.path`), it says to run `pip install ".[EXTRA]"` in the
-rlmx checkout, as the README's set-up does.
+cannot work. The command given here is the README's (`pip install ".[server]"` in the checkout), made to work
+from any folder and for this install: it goes into the folder pip recorded in the distribution's
+`direct_url.json` (PEP 610), keeps `-e` when the install was editable, and runs this interpreter's pip, so the
+extra lands in the environment rlmx runs from. From a wheel it names the wheel file; with no record (rlmx run
+from a source tree on `sys.path`) it says to run the README's command in the rlmx checkout.
 """
 
 from __future__ import annotations
@@ -23,21 +23,23 @@ EXTRAS = ("local", "server", "mcp", "pdf", "docx", "bench", "ray", "dev")
 
 def install_command(extra: str) -> str:
     """A shell command that adds `extra` to this rlmx install, e.g.
-    `/venv/bin/python -m pip install -e '/src/rlmx[server]'`; ValueError for an extra rlmx does not have."""
+    `cd /src/rlmx && /venv/bin/python -m pip install -e ".[server]"`; ValueError for an extra rlmx does not have."""
     if extra not in EXTRAS:
         raise ValueError(f"rlmx has no extra {extra!r}; its extras are {', '.join(EXTRAS)}")
     source, editable = _installed_from()
     pip = f"{shlex.quote(sys.executable)} -m pip install"
     if source is None:
-        return f"""{pip} ".[{extra}]" (run in the rlmx checkout)"""
-    return f"{pip} {'-e ' if editable else ''}{shlex.quote(f'{source}[{extra}]')}"
+        return f'pip install ".[{extra}]" in the rlmx checkout, with the pip of the environment rlmx runs from'
+    if Path(source).is_dir():
+        return f'cd {shlex.quote(source)} && {pip} {"-e " if editable else ""}".[{extra}]"'
+    return f"{pip} {shlex.quote(f'{source}[{extra}]')}"  # a wheel file
 
 
 def missing_extra(what: str, extra: str, error: BaseException | None = None) -> str:
     """`what` needs rlmx's `extra` extra, which is not installed: the message, with the command that installs it.
 
     `error` (the ImportError) names the missing module, e.g. "rlmx serve needs the `server` extra, which is not
-    installed (No module named 'uvicorn'); install it: .../python -m pip install -e '/src/rlmx[server]'".
+    installed (No module named 'uvicorn'); install it: cd /src/rlmx && .../python -m pip install -e ".[server]"".
     """
     why = f" ({error})" if error is not None and str(error) else ""
     return f"{what} needs the `{extra}` extra, which is not installed{why}; install it: {install_command(extra)}"
