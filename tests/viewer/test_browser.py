@@ -272,3 +272,27 @@ def test_the_self_contained_page_needs_no_server(browser: Any, depth2_trace: Pat
     _open(browser, target.as_uri())
     assert "What is the code of section A?" in _text(browser, "#summary .qtext")
     assert "1 failed sub-call" in _text(browser, "#issues")
+
+
+def test_a_cancelled_run_shows_the_turns_it_ran(browser: Any, serve: Any, tmp_path: Path) -> None:
+    """A run cut short (Ctrl-C) ends its trace with 0 iterations; the page counts the turns the trace shows."""
+    import asyncio
+
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+
+    cell = "```repl\nprint(llm_query('a'))\nimport time\ntime.sleep(60)\n```"
+    rlm = RLM(ScriptedLM(["```repl\nx = 1\n```", cell, "one"]), trace_dir=tmp_path)
+
+    async def cancelled() -> None:
+        run = asyncio.create_task(rlm.acompletion("q", context="abc"))
+        while not any("subcall_end" in p.read_text() for p in tmp_path.glob("*.jsonl")):
+            await asyncio.sleep(0.02)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(asyncio.wait_for(cancelled(), 60))
+    (trace,) = tmp_path.glob("*.jsonl")
+    _open(browser, serve(tmp_path).url_for(trace))
+    assert _text(browser, '[data-stat="turns"] .v') == "2"
