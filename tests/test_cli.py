@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -665,6 +666,10 @@ def test_ctrl_c_stops_a_running_cell_and_exits_130(tmp_path: Path, presses: int)
     assert "interrupted" in stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert out == ""
+    # It says how to see what the run did: the run id `rlmx view` takes, a trace in the default folder.
+    shown = re.search(r"what it did is in its trace: rlmx view (\w+)\n", stderr)
+    assert shown is not None, stderr
+    assert list((tmp_path / "state" / "rlmx" / "traces").glob(f"*-{shown.group(1)}.jsonl"))
 
 
 needs_embedded_model = pytest.mark.skipif(missing_embedded_model() is not None, reason=missing_embedded_model() or "")

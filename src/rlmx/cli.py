@@ -20,6 +20,7 @@ import json
 import keyword
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -713,7 +714,9 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     if local is not None:
         _load_local(local, err, interrupts, quiet=args.quiet)
     progress = None if args.quiet else progress_view(err)
-    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, _Listener(err, progress), err)
+    listener = _Listener(err, progress, interrupts)
+    interrupts.trace_dir = args.trace_dir
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, listener, err)
     try:
         result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
     except LMError as exc:
@@ -798,11 +801,14 @@ class _Listener:
     """The run's events for the user: warnings the CLI owes them (binary files skipped in a folder, even with
     --quiet), then the live progress view."""
 
-    def __init__(self, err: Console, progress: Progress | None) -> None:
+    def __init__(self, err: Console, progress: Progress | None, interrupts: Interrupts | None = None) -> None:
         self.err = err
         self.progress = progress
+        self.interrupts = interrupts
 
     def __call__(self, event: Event) -> None:
+        if self.interrupts is not None and event.type == "run_start":
+            self.interrupts.run_id = event.run_id  # a Ctrl-C says how to see what the run did
         if event.type == "node_start" and event.depth == 0:
             for summary in event.data.get("contexts") or ():
                 skipped = list(summary.get("skipped_files") or ())
@@ -915,6 +921,10 @@ class Interrupts:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._exiting = threading.Lock()
+        self.run_id: str | None = None
+        """The interrupted run's id, once it has started: `rlmx view RUN_ID` shows its trace."""
+        self.trace_dir: Path | None = None
+        """Its --trace-dir, when one was given (`rlmx view` looks in the default folder otherwise)."""
 
     def install(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -939,6 +949,9 @@ class Interrupts:
             return
         cursor = "\x1b[?25h" if _is_tty(sys.stderr) else ""  # a live progress view may have hidden it
         _print_stderr(f"{cursor}rlmx: error: interrupted after {time.monotonic() - self.started:.1f} s")
+        if self.run_id is not None:
+            folder = "" if self.trace_dir is None else f" --trace-dir {shlex.quote(str(self.trace_dir))}"
+            _print_stderr(f"rlmx: what it did is in its trace: rlmx view {self.run_id}{folder}")
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, RuntimeError):
                 stream.flush()
