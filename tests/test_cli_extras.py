@@ -99,3 +99,13 @@ def test_pip_accepts_the_command(tmp_path: Path) -> None:
     report = json.loads(proc.stdout)
     assert [item["metadata"]["name"] for item in report["install"]] == ["rlmx"]
     assert report["install"][0]["requested_extras"] == ["server"]
+
+
+def test_importing_rlmx_server_without_the_extra_says_how_to_install_it() -> None:
+    code = (
+        "import sys\nsys.modules['starlette'] = None\n"
+        "try:\n    import rlmx.server\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.startswith("rlmx.server needs the `server` extra, which is not installed"), proc.stderr
+    assert install_command("server") in proc.stdout

@@ -180,12 +180,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
 
     try:
+        import starlette  # noqa: F401  (rlmx.server's own check would name the module, not the command)
         import uvicorn
-
-        from rlmx.server import create_app
-        from rlmx.server.app import answers_from_context_only
     except ImportError as exc:
         raise InputError(missing_extra("rlmx serve", "server", exc)) from None
+    from rlmx.server import create_app
+    from rlmx.server.app import answers_from_context_only
+
     server_options = options(args, environ)
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)

@@ -9,6 +9,13 @@ Then any OpenAI client can call it: `OpenAI(base_url="http://127.0.0.1:8000/v1",
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401
+except ImportError as exc:  # say how to install it from the checkout, not a bare "No module named 'starlette'"
+    from rlmx.extras import missing_extra
+
+    raise ImportError(missing_extra("rlmx.server", "server", exc), name=exc.name) from None
+
 from rlmx.server.app import RLMFactory, ServerOptions, create_app, with_limits
 
 __all__ = ["RLMFactory", "ServerOptions", "create_app", "with_limits"]
