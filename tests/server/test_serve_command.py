@@ -146,7 +146,9 @@ def test_serve_flags_parse_with_their_defaults() -> None:
 def test_the_guided_root_refuses_a_request_without_a_context_before_running_anything(tmp_path: Path) -> None:
     """As `rlmx ask` exits 2 without --context for the guided root, the server answers OpenAI's 400, stream or not."""
     command = serve_command(tmp_path, ["7391-KESTREL"] * 40, "--root", "guided", "--port", "0")
-    with serving(command) as (url, _), openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as client:
+    with serving(command) as (url, proc), openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as client:
+        assert proc.stderr is not None  # the line after the address says what every request needs
+        assert "the guided root answers from a context only" in proc.stderr.readline()
         for stream, extra in [(False, {}), (True, {}), (False, {"context": " \n"}), (False, {"contexts": {"a": []}})]:
             with pytest.raises(openai.BadRequestError) as refused:
                 client.chat.completions.create(
