@@ -8,10 +8,6 @@ asyncio refuses to start a loop inside a running one (a Jupyter cell, an async w
 Either way the coroutine runs in a copy of the caller's `contextvars` context, as a plain call would see them
 (request ids, tracing spans, logging context), and its exception reaches the caller unchanged. A runner keeps its
 loop between calls, because a session's REPL is bound to the loop that started it.
-
-The caller's-thread loop is uvloop's where it is installed (a core dependency on Linux and macOS): it halves the
-event loop's own cost per LM call and per REPL cell (measured in benchmarks/vs_official/NOTES.md).
-`RLMX_EVENT_LOOP=asyncio` keeps the standard loop.
 """
 
 from __future__ import annotations
@@ -19,28 +15,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    """What makes rlmx's own event loops: `uvloop.new_event_loop` on the main thread when uvloop imports and
-    `RLMX_EVENT_LOOP` is not `asyncio`, else `asyncio.new_event_loop`. Other threads get asyncio's loop: uvloop
-    learns of a child's exit through SIGCHLD, which only the main thread's loop receives (a sandbox's processes
-    would never be seen to end, and closing the loop would wait forever)."""
-    main_thread = threading.current_thread() is threading.main_thread()
-    if main_thread and os.environ.get("RLMX_EVENT_LOOP", "").strip().lower() != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.new_event_loop
-    return asyncio.new_event_loop
 
 
 def _loop_running() -> bool:
@@ -55,7 +34,7 @@ class _LoopThread:
     """An event loop running forever on its own daemon thread."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()  # runs on its own thread (see loop_factory)
+        self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlmx-loop", daemon=True)
         self.thread.start()
 
@@ -113,7 +92,7 @@ class BlockingRunner:
             if _loop_running():
                 self._thread = _LoopThread()
             else:
-                self._runner = asyncio.Runner(loop_factory=loop_factory())
+                self._runner = asyncio.Runner()
         if self._thread is not None:
             return self._thread.run(coro, context)
         assert self._runner is not None

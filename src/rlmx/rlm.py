@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlmx import prompts
-from rlmx.blocking import loop_factory, run_blocking
+from rlmx.blocking import run_blocking
 from rlmx.budget import Budget, Ledger
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
@@ -127,7 +127,6 @@ class RLM:
         if not isinstance(budget, Budget):
             raise InputError(f"budget must be an rlmx.Budget, not {type(budget).__name__}")
         launcher(sandbox)
-        loop_factory()  # imports uvloop here (~5 ms), not inside the first completion()
         if system_prompt is not None and (not isinstance(system_prompt, str) or not system_prompt.strip()):
             raise InputError("system_prompt must be a non-empty string (or None for the built-in prompt)")
         self.lm = lm

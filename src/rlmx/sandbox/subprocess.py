@@ -381,9 +381,10 @@ class SubprocessSandbox:
             self._context_bytes = sum(c.nbytes for c in contexts)
             # The files are written on a thread while the worker's interpreter starts: it needs them only
             # once it has started, and the event loop stays free (the first LM call is in flight meanwhile).
-            # run_in_executor submits at once (to_thread would wait for the loop's next turn, which comes only
-            # after the zygote's spawn below: 15-25 ms of a 40 MB write lost).
-            writing = asyncio.get_running_loop().run_in_executor(None, self._write_contexts, contexts, "")
+            # Started on the loop's next turn, after the zygote's spawn: a writer started at once holds the GIL
+            # while the first LM request is being sent (completion() to first request 13 -> 28 ms at 40 MB,
+            # benchmarks/vs_official/NOTES.md change 10).
+            writing = asyncio.ensure_future(asyncio.to_thread(self._write_contexts, contexts, ""))
             # Then hashed for the trace on another thread while the worker decodes the files (hashlib frees the
             # GIL), so `sandbox_ready` finds the hashes done.
             writing.add_done_callback(

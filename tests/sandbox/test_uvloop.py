@@ -1,0 +1,43 @@
+"""rlmx on a caller's uvloop loop (uvicorn picks uvloop when it is installed): uvloop's subprocess_exec has no
+user=/group= arguments, so a tier that starts its launcher under another uid must still start there."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.scripting import repl
+
+from rlmx import RLM
+from rlmx.lm import ScriptedLM
+
+uvloop = pytest.importorskip("uvloop")
+
+
+def test_the_isolated_tier_starts_under_its_own_uid_on_uvloop(
+    tmp_path: Path, require_isolated: Callable[..., None]
+) -> None:
+    require_isolated()
+    lm = ScriptedLM([repl("import os\nFINAL(f'{len(context)} {os.getuid()}')")])
+    rlm = RLM(lm, sandbox="isolated", trace_dir=tmp_path)
+
+    async def ask() -> tuple[str, str]:
+        assert type(asyncio.get_running_loop()).__module__ == "uvloop"
+        result = await rlm.acompletion("How long, and as whom?", context="four")
+        return str(result.answer), result.status
+
+    answer, status = uvloop.run(ask())
+    assert status == "finished"
+    length, uid = answer.split()
+    assert length == "4" and int(uid) != 0  # root hosts run it under a uid of its own
+
+
+def test_the_default_tier_runs_on_uvloop() -> None:
+    lm = ScriptedLM([repl("FINAL(len(context))")])
+
+    async def ask() -> str:
+        return str((await RLM(lm).acompletion("How long?", context="four")).answer)
+
+    assert uvloop.run(ask()) == "4"
