@@ -53,9 +53,9 @@ async def test_cancelling_while_the_repl_starts_leaves_nothing_behind() -> None:
 
 
 async def test_a_cancelled_run_still_ends_its_trace(tmp_path: Path) -> None:
-    rlm = RLM(ScriptedLM([repl("import time; time.sleep(30)")]), trace_dir=tmp_path)
+    rlm = RLM(ScriptedLM([repl("x = 1"), repl("import time; time.sleep(30)")]), trace_dir=tmp_path)
     task = asyncio.create_task(rlm.acompletion("slow", context="x"))
-    while not list(tmp_path.glob("*.jsonl")) or "cell_start" not in next(tmp_path.glob("*.jsonl")).read_text():
+    while not list(tmp_path.glob("*.jsonl")) or next(tmp_path.glob("*.jsonl")).read_text().count("cell_start") < 2:
         await asyncio.sleep(0.05)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -63,3 +63,4 @@ async def test_a_cancelled_run_still_ends_its_trace(tmp_path: Path) -> None:
     records = [json.loads(line) for line in next(tmp_path.glob("*.jsonl")).read_text().splitlines()]
     assert records[-1]["type"] == "run_end"
     assert (records[-1]["status"], records[-1]["error"]) == ("cancelled", None)
+    assert records[-1]["iterations"] == 2  # the turns the root started, the one cut short included

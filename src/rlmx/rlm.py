@@ -311,13 +311,12 @@ class RLM:
         try:
             note = prompts.session_note(session["turn"], session["new_contexts"]) if session else None
             setup = session is None or session.get("turn") == 1
+            root = Engine(tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup)
             try:
-                node = await Engine(
-                    tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup
-                ).run()
+                node = await root.run()
             except BaseException as exc:
                 # A run that never returns still ends in its trace: `rlmx traces` must not list it as running.
-                emit(_unfinished_run_end(exc, run_id, ledger, trace, time.monotonic() - started))
+                emit(_unfinished_run_end(exc, run_id, ledger, trace, time.monotonic() - started, root.iterations))
                 raise
             result = Result(
                 answer=node.answer,
@@ -353,9 +352,10 @@ class RLM:
 
 
 def _unfinished_run_end(
-    exc: BaseException, run_id: str, ledger: Ledger, trace: TraceFile | None, seconds: float
+    exc: BaseException, run_id: str, ledger: Ledger, trace: TraceFile | None, seconds: float, iterations: int
 ) -> Event:
-    """The `run_end` of a run cut short: status "cancelled" (Ctrl-C, a client gone, a task cancelled) or "error"."""
+    """The `run_end` of a run cut short: status "cancelled" (Ctrl-C, a client gone, a task cancelled) or "error".
+    `iterations`: the root turns started, the one cut short included."""
     cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
     return Event(
         "run_end",
@@ -368,7 +368,7 @@ def _unfinished_run_end(
             "status": "cancelled" if cancelled else "error",
             "stop_reason": "cancelled before it finished" if cancelled else f"the run failed: {type(exc).__name__}",
             "answer_source": "none",
-            "iterations": 0,
+            "iterations": iterations,
             "value": None,
             "usage": ledger.usage.to_dict(),
             "trace_path": str(trace.path) if trace is not None else None,
