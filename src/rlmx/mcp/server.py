@@ -22,8 +22,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-import anyio
-from mcp.server.mcpserver import Context, MCPServer
+try:
+    import anyio
+    from mcp.server.mcpserver import Context, MCPServer
+except ImportError as exc:  # say how to install it from the checkout, not a bare "No module named 'mcp'"
+    from rlmx.extras import missing_extra
+
+    raise ImportError(missing_extra("rlmx.mcp.server", "mcp", exc), name=exc.name) from None
+
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import ToolAnnotations
