@@ -198,9 +198,10 @@ class Progress:
         status = str(data.get("status"))
         style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
         failed = f" ({self.failed_subcalls:,} failed)" if self.failed_subcalls else ""
-        turns = int(data.get("iterations") or 0)
-        # A run that ended inside a turn (Ctrl-C, a crash) counts no turns; say which turn it was in instead.
-        shown = f"stopped in turn {self.root_turn}" if self.root_turn > turns else _plural(turns, "turn")
+        turns = max(int(data.get("iterations") or 0), self.root_turn)
+        # A run cut short inside a turn (Ctrl-C, a crash) did not finish that turn: say which turn it was in.
+        cut_short = status in ("cancelled", "error") and turns > 0
+        shown = f"stopped in turn {turns}" if cut_short else _plural(turns, "turn")
         self.line(
             event,
             f"{status} · {data.get('stop_reason')} · {shown} · {_plural(self.subcalls, 'sub-call')}{failed} · "

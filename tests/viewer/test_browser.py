@@ -275,7 +275,8 @@ def test_the_self_contained_page_needs_no_server(browser: Any, depth2_trace: Pat
 
 
 def test_a_cancelled_run_shows_the_turns_it_ran(browser: Any, serve: Any, tmp_path: Path) -> None:
-    """A run cut short (Ctrl-C) ends its trace with 0 iterations; the page counts the turns the trace shows."""
+    """A run cut short (Ctrl-C) counts the turn it was in; traces written before rlmx recorded that say 0, and
+    the page then counts the turns the trace shows."""
     import asyncio
 
     from rlmx import RLM

@@ -388,7 +388,7 @@ function renderHeader(run) {
       stat("tokens out", fmtInt(u ? u.output_tokens : tot.output)),
       stat("cost", costText(u, tot), u && u.unpriced_calls ? `${u.unpriced_calls} of ${u.calls} LM calls had no price` : null),
       stat("LM calls", fmtInt(u ? u.calls : tot.calls)),
-      // a run cut short (Ctrl-C, a crash) ends with 0 iterations: then count the root's turns the trace shows
+      // older traces of a run cut short (Ctrl-C, a crash) end with 0 iterations: then count the root's turns shown
       stat("turns", fmtInt(e && e.iterations ? e.iterations : run.root ? run.root.turns.length : 0)),
       stat("cells", fmtInt(run.cells)),
       stat("sub-calls", fmtInt(run.subcalls) + (run.failed ? ` (${fmtInt(run.failed)} failed)` : "")),
