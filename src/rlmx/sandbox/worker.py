@@ -620,7 +620,6 @@ def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], i
 
 
 def _ready(worker: Worker, applied: dict[str, Any]) -> dict[str, Any]:
-    _warm_up(worker)
     return {"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace), "applied": applied}
 
 
@@ -647,6 +646,7 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     applied = harden.harden_zygote(options, limits)
     applied.update(harden.harden_worker(options, limits))
     worker = _worker_for(sock, values, init)
+    _warm_up(worker)
     worker.send(_ready(worker, applied))
     worker.serve()
 
@@ -770,6 +770,7 @@ class Zygote:
             sock.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
             raise
         worker = _worker_for(sock, values, {**self.init, **request})
+        _warm_up(worker)
         worker.send(_ready(worker, applied))
         worker.serve()
 
