@@ -60,3 +60,28 @@ def test_view_html_says_where_the_page_went(tmp_path: Path) -> None:
     page = rlmx("view", "1", "--html", "run.html", cwd=work, state=state)
     assert page.returncode == 0, page.stderr
     assert f"rlmx: wrote {work / 'run.html'} (" in page.stderr and (work / "run.html").is_file()
+
+
+def test_a_run_id_that_starts_with_digits_is_found_by_its_start(tmp_path: Path) -> None:
+    """Run ids are hex, so one in sixteen starts with six digits: those digits are no trace number (there is one
+    trace), so they are read as the run id's start."""
+    state, work = tmp_path / "state", tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text(SECRET + "\n", encoding="utf-8")
+    (work / "script.json").write_text(json.dumps(["```repl\nFINAL(context.strip())\n```"]), encoding="utf-8")
+    asked = rlmx("ask", "What is the code?", "-c", "notes.txt", "--scripted", "script.json", cwd=work, state=state)
+    assert asked.returncode == 0, asked.stderr
+    (trace,) = (state / "rlmx" / "traces").glob("*.jsonl")
+    run_id = trace.stem.rsplit("-", 1)[1]
+    digits = "747185" + "0" * (len(run_id) - 6)
+    renamed = trace.with_name(trace.name.replace(run_id, digits))
+    renamed.write_text(trace.read_text(encoding="utf-8").replace(run_id, digits), encoding="utf-8")
+    trace.unlink()
+
+    by_start = rlmx("traces", "--redact", "747185", cwd=work, state=state)
+    assert by_start.returncode == 0, by_start.stderr
+    assert (work / f"{renamed.stem}.redacted.jsonl").is_file()
+    by_number = rlmx("traces", "--redact", "1", "-o", "first.jsonl", cwd=work, state=state)
+    assert by_number.returncode == 0 and (work / "first.jsonl").is_file()  # a number in the list still wins
+    missing = rlmx("traces", "--redact", "9", cwd=work, state=state)
+    assert missing.returncode == 2 and "there is no trace number 9: 1 trace(s)" in missing.stderr

@@ -96,21 +96,23 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
 
 
 def resolve(spec: str, folder: Path) -> Path:
-    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start)."""
+    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start; digits that
+    are no number in the list are read as a run id's start, since run ids are hex)."""
     path = Path(spec).expanduser()
     if path.is_file():
         if trace_info(path) is None:
             raise InputError(f"{spec} is not an rlmx trace (a .jsonl file written by rlmx)")
         return path
     traces = list_traces(folder)
-    if spec.isdigit():
+    matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
+    if spec.isdigit():  # a number in the list; else the start of a run id that happens to be all digits (hex)
         number = int(spec)
-        if not 1 <= number <= len(traces):
+        if 1 <= number <= len(traces):
+            return Path(traces[number - 1].path)
+        if not matches:
             raise InputError(
                 f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
             )
-        return Path(traces[number - 1].path)
-    matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
     if len(matches) == 1:
         return Path(matches[0].path)
     if len(matches) > 1:
