@@ -83,5 +83,5 @@ def test_a_run_id_that_starts_with_digits_is_found_by_its_start(tmp_path: Path) 
     assert (work / f"{renamed.stem}.redacted.jsonl").is_file()
     by_number = rlmx("traces", "--redact", "1", "-o", "first.jsonl", cwd=work, state=state)
     assert by_number.returncode == 0 and (work / "first.jsonl").is_file()  # a number in the list still wins
-    missing = rlmx("traces", "--redact", "9", cwd=work, state=state)
-    assert missing.returncode == 2 and "there is no trace number 9: 1 trace(s)" in missing.stderr
+    missing = rlmx("traces", "--redact", "7", cwd=work, state=state)  # short digits are a number, never an id
+    assert missing.returncode == 2 and "there is no trace number 7: 1 trace(s)" in missing.stderr

@@ -95,9 +95,14 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     return 0
 
 
+_MIN_DIGIT_RUN_ID = 6
+"""Digits in a TRACE argument that may name a run id's start rather than a number in the list."""
+
+
 def resolve(spec: str, folder: Path) -> Path:
-    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start; digits that
-    are no number in the list are read as a run id's start, since run ids are hex)."""
+    """TRACE as given: a file, a number in the folder's list (1 = newest), or a run id (or its start). Run ids are
+    hex, so one in sixteen starts with six digits: six digits or more that are no number in the list are read as
+    a run id's start; fewer are always a number ("9" with five traces is an error, not a run id starting 9)."""
     path = Path(spec).expanduser()
     if path.is_file():
         if trace_info(path) is None:
@@ -105,11 +110,11 @@ def resolve(spec: str, folder: Path) -> Path:
         return path
     traces = list_traces(folder)
     matches = [t for t in traces if t.run_id.startswith(spec) or t.name.startswith(spec)]
-    if spec.isdigit():  # a number in the list; else the start of a run id that happens to be all digits (hex)
+    if spec.isdigit():  # a number in the list; six digits or more that are not: the start of a (hex) run id
         number = int(spec)
         if 1 <= number <= len(traces):
             return Path(traces[number - 1].path)
-        if not matches:
+        if len(spec) < _MIN_DIGIT_RUN_ID or not matches:
             raise InputError(
                 f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
             )
