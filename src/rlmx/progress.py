@@ -44,8 +44,6 @@ class Progress:
         self.cost_usd = 0.0
         self.subcalls = 0
         self.failed_subcalls = 0
-        self.root_turn = 0
-        """The root's latest turn: a run cut short inside it (Ctrl-C, a crash) reports no iterations of its own."""
         self._cell_subcalls: dict[str, int] = {}
 
     def __call__(self, event: Event) -> None:
@@ -71,8 +69,6 @@ class Progress:
             self.tokens_in += int(data.get("input_tokens") or 0)
             self.tokens_out += int(data.get("output_tokens") or 0)
             self.cost_usd += float(data.get("cost_usd") or 0.0)
-        if event.type == "iteration" and event.depth == 0:
-            self.root_turn = max(self.root_turn, int(data.get("turn") or 0))
         if event.type == "cell_start":
             self._cell_subcalls[event.node_id] = 0
         elif event.type == "subcall_start":
@@ -198,7 +194,7 @@ class Progress:
         status = str(data.get("status"))
         style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
         failed = f" ({self.failed_subcalls:,} failed)" if self.failed_subcalls else ""
-        turns = max(int(data.get("iterations") or 0), self.root_turn)
+        turns = int(data.get("iterations") or 0)  # a run cut short counts the turn it was in
         # A run cut short inside a turn (Ctrl-C, a crash) did not finish that turn: say which turn it was in.
         cut_short = status in ("cancelled", "error") and turns > 0
         shown = f"stopped in turn {turns}" if cut_short else _plural(turns, "turn")
