@@ -52,3 +52,28 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path: Path) -> None:
     again = lookup(tmp_path, "gpt-4o-mini")
     assert again["loaded"] is True and again["prices"]["gpt-4o-mini"][:2] == [0.15, 0.6]  # type: ignore[index]
     assert "gpt-4o-mini" in json.loads(saved.read_text())
+
+
+EXPECT_ONLY = (
+    "import sys\n"
+    "from rlmx.lm import prices\n"
+    "prices.PriceTable().expect(sys.argv[1:])\n"
+    "if prices._warming is not None:\n"
+    "    prices._warming.join()\n"
+)
+
+
+def test_models_expected_but_never_looked_up_are_answered_for_later_processes(tmp_path: Path) -> None:
+    # A run configures a sub-LM it never calls: the next process must not load the database again for it.
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", EXPECT_ONLY, "gpt-4o-mini", "sub-model-never-called"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    later = lookup(tmp_path, "gpt-4o-mini", "sub-model-never-called")
+    assert later["loaded"] is False
+    assert later["prices"]["sub-model-never-called"] is None  # type: ignore[index]

@@ -79,8 +79,9 @@ class PriceTable:
     def expect(self, models: Sequence[str]) -> None:
         """Models about to be looked up: when one is not answered on disk yet, the price database starts loading
         on a background thread now (about 0.4 s of imports) rather than on the event loop at the first call."""
-        if any(self._needs_database(model) for model in models):
-            _warm_up()
+        unanswered = [model for model in models if self._needs_database(model)]
+        if unanswered:
+            _warm_up(unanswered)
 
     def lookup(self, model: str) -> Price | None:
         if model in self.prices:
@@ -104,14 +105,21 @@ _loading = threading.Lock()
 _warming: threading.Thread | None = None
 
 
-def _warm_up() -> None:
+def _warm_up(models: Sequence[str]) -> None:
     """Load the price database on a background thread (about a second of imports), once per process, so the
-    first LM call does not wait for it on the event loop."""
+    first LM call does not wait for it on the event loop; then answer all of `models` and keep the answers on
+    disk. A model that is configured but never called (a sub-LM a run did not use) is answered too: otherwise
+    every later process would load the database again for it, competing for the GIL with its run's start."""
     global _warming
     with _loading:
         if _warming is None:
-            _warming = threading.Thread(target=_snapshot, name="rlmx-prices", daemon=True)
+            _warming = threading.Thread(target=_answer_all, args=(list(models),), name="rlmx-prices", daemon=True)
             _warming.start()
+
+
+def _answer_all(models: list[str]) -> None:
+    for model in models:
+        list_price(model)
 
 
 @cache
