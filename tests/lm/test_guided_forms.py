@@ -468,3 +468,25 @@ def test_a_word_written_with_or_without_its_hyphen_finds_its_passage(
 def test_a_hyphenated_question_word_finds_the_words_written_apart() -> None:
     context = "The method is well known to every engineer."
     assert best_passage("Which method is well-known?", f"{context}\n\n" + "\n\n".join(PASSAGES)) == context
+
+
+NOVEL = {
+    "name": "",
+    "kind": "paragraph",
+    "text": "Frankenstein; or, The Modern Prometheus is a novel written by the English author Mary Shelley. It was "
+    "first published anonymously in London on 1 January 1818;",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "reply", "span"),
+    [
+        # the small reader's whole-sentence reply, seen on one CPU: the doer is the one after "by"
+        ("Who wrote the novel?", "The Modern Prometheus is a novel written by Mary Shelley.", "Mary Shelley"),
+        ("Who wrote the novel?", "Mary Shelley wrote The Modern Prometheus.", "Mary Shelley"),
+        ("Who wrote the novel?", "Mary Shelley", "Mary Shelley"),
+        ("Who wrote the novel?", "The Modern Prometheus", "Modern Prometheus"),  # one name: as before
+    ],
+)
+def test_a_who_did_it_question_takes_the_agent_of_a_passive_reply(query: str, reply: str, span: str | None) -> None:
+    assert verified_span(reply, NOVEL, query, {"the", "and"}) == span

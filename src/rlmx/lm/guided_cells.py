@@ -1046,33 +1046,40 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         return None  # the reader copied the passage; which part answers is anyone's guess
     # pieces of the runs: cut at the question's words and at the reply's punctuation (not an initial's dot)
     pieces: list[list[str]] = [[]]
+    leads = [""]  # the reply's word just before each piece
     index = -1
     previous = ""
+
+    def cut() -> None:
+        pieces.append([])
+        leads.append(previous)
+
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
             if word != "." or len(previous) > 1:
-                pieces.append([])
+                cut()
             continue
         index += 1
-        previous = word
         run = next(((a, b) for a, b in runs if a <= index < b), None)
         if run is None or index == run[0]:
-            pieces.append([])
-        if run is None:
-            continue
-        if stem(word.lower()) in query_stems:
-            pieces.append([])
-        else:
+            cut()
+        if run is not None and stem(word.lower()) in query_stems:
+            cut()
+        elif run is not None:
             pieces[-1].append(word)
+        previous = word
     fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
     if unit.get("fields"):  # a record: the answer is one of its own fields (a part of a long one), never a key
         fields = set(unit["fields"]) if len(unit["fields"]) > 1 else None
-    for piece in pieces:
+    agent_first = kind == "name" and _asks_for_the_agent(query)
+    agents: list[str] = []
+    for piece, lead in zip(pieces, leads, strict=True):
         whole = _phrase_in(text, piece) if piece else None
         while piece and is_filler(piece[0]):
-            piece = piece[1:]
+            lead, piece = piece[0], piece[1:]
+        by_agent = lead.lower() == "by"
         while piece and is_filler(piece[-1]):
             piece = piece[:-1]
         if not piece or len(piece) > 10:
@@ -1091,9 +1098,25 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
         fitting.append(core)
+        if by_agent:
+            agents.append(core)
+    if agent_first and len(fitting) > 1 and len(agents) == 1:
+        return agents[0]  # "Who wrote it?" - "Frankenstein is a novel written by Mary Shelley": the doer, not the work
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
     return fitting[0] if fitting else None
+
+
+_AUXILIARIES = frozenset(
+    "is was are were be been am do does did has have had will would can could shall should may might must".split()
+)
+
+
+def _asks_for_the_agent(query: str) -> bool:
+    """ "Who wrote ...?" asks who did it: a reply's name introduced by "by" (a passive's agent) answers it. Not so
+    "Who was it dedicated to?" or "Whom did she marry?", where "by" may introduce someone else."""
+    match = re.match(r"\s*who\s+(\w+)", query.lower())
+    return match is not None and match.group(1) not in _AUXILIARIES
 
 
 def _in_a_field(span: str, fields: list[str]) -> bool:
