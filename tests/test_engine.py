@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rlmx import RLM, Budget, LMServerError, Result
+from rlmx import context as context_module
 from rlmx.lm import Message, ScriptedLM
 from scripting import last_user, repl, router, turn_of
 
@@ -270,6 +271,32 @@ async def test_trace_of_a_1mb_context_stays_small(tmp_path: Path) -> None:
     assert start["type"] == "run_start" and start["contexts"][0]["chars"] == 1_000_000
     ready = next(json.loads(line) for line in text.splitlines() if '"sandbox_ready"' in line)
     assert ready["contexts_sha256"] == {"context": hashlib.sha256(context.encode()).hexdigest()}
+
+
+async def test_a_large_ascii_context_is_hashed_from_its_own_bytes(tmp_path: Path) -> None:
+    context = "0123456789 abcdef\n" * 120_000  # over 2 MB: hashed without an encoded copy (rlmx.strbuffer)
+    result, _ = await run([repl("print(len(context))"), repl("FINAL('done')")], context=context, trace_dir=tmp_path)
+    text = Path(result.trace_path).read_text()  # type: ignore[arg-type]
+    ready = next(json.loads(line) for line in text.splitlines() if '"sandbox_ready"' in line)
+    assert ready["contexts_sha256"] == {"context": hashlib.sha256(context.encode()).hexdigest()}
+
+
+async def test_a_run_nobody_records_never_hashes_its_contexts(monkeypatch: pytest.MonkeyPatch) -> None:
+    hashed: list[str] = []
+    original = context_module._Digest.result
+
+    def counting(self: context_module._Digest) -> str:
+        hashed.append("x")
+        return original(self)
+
+    monkeypatch.setattr(context_module._Digest, "result", counting)
+    result = await RLM(ScriptedLM([repl("FINAL('ok')")])).acompletion("q", context="some text " * 1000)
+    assert result.answer == "ok" and hashed == []
+    seen: list[str] = []
+    recorded = await RLM(ScriptedLM([repl("FINAL('ok')")]), on_event=lambda e: seen.append(e.type)).acompletion(
+        "q", context="some text " * 1000
+    )
+    assert recorded.answer == "ok" and "sandbox_ready" in seen and hashed
 
 
 async def test_trace_records_tree_events_with_ids(tmp_path: Path) -> None:

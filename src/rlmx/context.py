@@ -11,19 +11,21 @@ This module never talks to an LM or a sandbox; it only prepares bytes and their 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import json
 import keyword
 import os
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from rlmx import documents
 from rlmx.errors import InputError
+from rlmx.strbuffer import ascii_bytes
 
 ContextKind = Literal["text", "json"]
 DEFAULT_MAX_CONTEXT_BYTES = 1 << 30
@@ -40,8 +42,8 @@ the CPU cache (1 Mi chunks measured 3x slower to encode and hash)."""
 
 class _Digest:
     """The sha256 of a context's UTF-8, computed once, by whoever asks first (thread-safe), 64 Ki characters at
-    a time. Nobody waits for it before the first LM call: the trace gives it in `sandbox_ready`, and the
-    subprocess tier hashes on a thread while the worker decodes the context file it has just written."""
+    a time. Nobody waits for it before the first LM call: the trace gives it in `sandbox_ready`, and a run that
+    records events starts `hash_in_background` while its REPL starts; a run nobody records never hashes."""
 
     def __init__(self, text: str) -> None:
         self._text: str | None = text
@@ -58,9 +60,29 @@ class _Digest:
             return self._value
 
 
-def _utf8_chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[bytes]:
+def _utf8_chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[bytes | memoryview]:
+    """The UTF-8 of `text`: a large ASCII string as one view of its own bytes (`strbuffer`), else encoded `size`
+    characters at a time."""
+    view = ascii_bytes(text)
+    if view is not None:
+        yield view
+        return
     for start in range(0, len(text), size):
         yield text[start : start + size].encode("utf-8")
+
+
+def hash_in_background(contexts: Sequence[PreparedContext]) -> None:
+    """Start hashing `contexts` (their `sha256`) on a thread at a lower CPU priority (Linux: a nice value applies
+    to one thread), so that whoever asks later finds the hashes done while the LM request and the REPL's start
+    keep the CPU. hashlib frees the GIL while it hashes."""
+
+    def work() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        for context in contexts:
+            _ = context.sha256
+
+    threading.Thread(target=work, name="rlmx-hash-contexts", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +111,8 @@ class PreparedContext:
         """The whole UTF-8 encoding (a copy of `nbytes`; prefer `chunks()` for large contexts)."""
         return self.text.encode("utf-8")
 
-    def chunks(self) -> Iterator[bytes]:
-        """The UTF-8 encoding, `CHUNK_CHARS` characters at a time."""
+    def chunks(self) -> Iterator[bytes | memoryview]:
+        """The UTF-8 encoding, `CHUNK_CHARS` characters at a time (a large ASCII text: one view, no copy)."""
         return _utf8_chunks(self.text)
 
     @property

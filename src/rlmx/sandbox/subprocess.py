@@ -66,9 +66,11 @@ from rlmx.sandbox.channel import (
     kill_group_now,
     start_process,
 )
+from rlmx.sandbox.strmap import PREFIX_BYTES
 from rlmx.sandbox.zygote import Zygote, ZygoteGone
+from rlmx.strbuffer import ascii_bytes
 
-WORKER_FILES = ("worker.py", "frames.py", "harden.py")
+WORKER_FILES = ("worker.py", "frames.py", "harden.py", "strmap.py")
 PACKAGE_DIR = Path(__file__).parent
 WORKER_PATH = PACKAGE_DIR / "worker.py"
 _OUTPUT_SLACK = 200  # the "[N characters cut]" marker the worker inserts
@@ -87,11 +89,6 @@ def _close_all(fds: Sequence[int]) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-def _hash_all(contexts: Sequence[PreparedContext]) -> None:
-    for context in contexts:
-        _ = context.sha256
 
 
 def _text_field(frame: dict[str, Any], key: str, cap: int | None) -> str:
@@ -385,11 +382,6 @@ class SubprocessSandbox:
             # while the first LM request is being sent (completion() to first request 13 -> 28 ms at 40 MB,
             # benchmarks/vs_official/NOTES.md change 10).
             writing = asyncio.ensure_future(asyncio.to_thread(self._write_contexts, contexts, ""))
-            # Then hashed for the trace on another thread while the worker decodes the files (hashlib frees the
-            # GIL), so `sandbox_ready` finds the hashes done.
-            writing.add_done_callback(
-                lambda _: threading.Thread(target=_hash_all, args=(contexts,), daemon=True).start()
-            )
             await self.layout()
             await self._spawn(writing)
             self._watch()
@@ -422,19 +414,27 @@ class SubprocessSandbox:
             os.chown(self._dir / folder, self.uid, self.uid)
             (self._dir / folder).chmod(0o700)
 
-    def _write_contexts(self, contexts: Sequence[PreparedContext], folder: str) -> list[dict[str, str]]:
+    def _write_contexts(self, contexts: Sequence[PreparedContext], folder: str) -> list[dict[str, Any]]:
         assert self._dir is not None
         specs = []
         for context in contexts:
             name = f"{folder}{context.name}.{'json' if context.kind == 'json' else 'txt'}"
             path = self._dir / "ctx" / name
+            # A large ASCII text is laid out for strmap.py, so the worker maps it as a str instead of decoding it.
+            view = ascii_bytes(context.text) if context.kind == "text" else None
             with open(path, "wb") as out:
-                for chunk in context.chunks():
-                    out.write(chunk)
+                if view is not None:
+                    out.write(bytes(PREFIX_BYTES))
+                    out.write(view)
+                    out.write(b"\0")
+                else:
+                    for chunk in context.chunks():
+                        out.write(chunk)
             self._protect(path)
             self._held[path] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             self._fresh.add(path)
-            specs.append({"name": context.name, "kind": context.kind, "path": str(self.context_path(name))})
+            spec = {"name": context.name, "kind": context.kind, "path": str(self.context_path(name))}
+            specs.append({**spec, "prefix": PREFIX_BYTES} if view is not None else spec)
         return specs
 
     def _protect(self, path: Path) -> None:

@@ -591,19 +591,37 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     return result
 
 
-def load_context(path: str, kind: str) -> Any:
-    """Map the file and decode it straight from the mapping (no intermediate bytes copy)."""
+def load_context(path: str, kind: str, prefix: int = 0) -> Any:
+    """A context from its file. `prefix`: the file is laid out for strmap.py (that many zero bytes, ASCII text, a
+    NUL), and the text is mapped in place when this interpreter allows it. Otherwise the file is mapped and decoded
+    straight from the mapping (no intermediate bytes copy)."""
+    if prefix and kind == "text":
+        with contextlib.suppress(OSError):
+            mapped_text = _strmap().mapped_str(path)
+            if mapped_text is not None:
+                return mapped_text
     with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= prefix:
             text = ""
         else:
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                text = str(mapped, "utf-8")
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+                text = str(view[prefix : size - 1] if prefix else view, "utf-8")
     return json.loads(text) if kind == "json" else text
 
 
 def load_contexts(specs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {spec["name"]: load_context(spec["path"], spec["kind"]) for spec in specs}
+    return {spec["name"]: load_context(spec["path"], spec["kind"], int(spec.get("prefix") or 0)) for spec in specs}
+
+
+_strmap_module: Any = None
+
+
+def _strmap() -> Any:
+    global _strmap_module
+    if _strmap_module is None:
+        _strmap_module = _sibling("strmap")
+    return _strmap_module
 
 
 def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any]) -> Worker:
