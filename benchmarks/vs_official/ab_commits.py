@@ -63,8 +63,9 @@ def main() -> None:
         try:
             sides = {"working tree": None, args.rev: str(Path(folder) / "src")}
             samples: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
-            for _ in range(args.runs):
-                for side, pythonpath in sides.items():
+            for run in range(args.runs):
+                order = list(sides.items())
+                for side, pythonpath in order if run % 2 == 0 else order[::-1]:  # neither side always goes first
                     for name, value in figures(server, python, args.scenario, pythonpath).items():
                         samples[side].setdefault(name, []).append(value)
         finally:
