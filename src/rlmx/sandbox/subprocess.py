@@ -628,13 +628,15 @@ class SubprocessSandbox:
                 await self._zygote.close(graceful=not own_uid)  # kill_uid below ends whatever it leaves
             self._zygote = None
         finally:
-            self._release_contexts()
             if self._owns_zygote and self.separate_uid and self.fresh_uid:
                 harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
                 rundir.remove_owned(self.uid)
             if self._dir is not None and self._owns_zygote:
                 shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+            # Last: the thread that closes the held descriptors frees the context files' tmpfs pages, and the
+            # removal above ran 0.25 -> 3.5 ms beside it (40 MB, benchmarks/vs_official/NOTES.md change 19).
+            self._release_contexts()
 
     # --- children sharing the zygote --------------------------------------------------------------------------
     def fork_child(self, inherit: Sequence[str] = ()) -> SubprocessSandbox:
