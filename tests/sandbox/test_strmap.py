@@ -199,3 +199,39 @@ async def test_the_isolated_tier_maps_it_too(mode: str, require_isolated: Callab
         assert result.stdout in (_expected(BIG, mapped=True), _expected(BIG, mapped="unreadable"))
     finally:
         await box.close()
+
+
+# --- end to end: a real OpenAI-compatible server, the HTTP LM, a recorded run -----------------------------------
+def test_a_mapped_context_through_the_http_lm_and_a_trace(tmp_path: Path) -> None:
+    """Root and sub-LM over HTTP (the fake server on 127.0.0.1), a 2 MB ASCII context with one needle: the cells
+    see the whole text (the needle's line, sent to the sub-LM), and the trace records the text's sha256."""
+    import hashlib
+    import json
+
+    from fake_openai_server import Behaviour, FakeOpenAIServer
+    from rlmx import RLM
+    from rlmx.lm import OpenAICompatibleLM
+
+    middle = len(BIG)
+    context = BIG + "The vault code is 4417.\n" + BIG
+    cells = [
+        "```repl\nline = [l for l in context.splitlines() if 'vault' in l][0]\nprint(len(context), line)\n```",
+        "```repl\nanswer['content'] = llm_query('Which code? ' + line)\nanswer['ready'] = True\n```",
+    ]
+
+    def reply(body: dict[str, Any]) -> str:
+        text = json.dumps(body["messages"])
+        if "Which code?" in text:
+            return "4417" if "The vault code is 4417." in text else "unknown"
+        return cells[min(sum(m["role"] == "assistant" for m in body["messages"]), 1)]
+
+    with FakeOpenAIServer(Behaviour(text=reply)) as server:
+        root = OpenAICompatibleLM("root-model", base_url=server.base_url, api_key="k")
+        sub = OpenAICompatibleLM("sub-model", base_url=server.base_url, api_key="k")
+        result = RLM(root, sub_lm=sub, trace_dir=tmp_path).completion("What is the vault code?", context=context)
+    assert result.answer == "4417" and result.usage.sub.calls == 1
+    events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]  # type: ignore[arg-type]
+    (ready,) = [e for e in events if e["type"] == "sandbox_ready"]
+    assert ready["contexts_sha256"] == {"context": hashlib.sha256(context.encode()).hexdigest()}
+    first_output = next(e["output"] for e in events if e["type"] == "cell")
+    assert first_output.startswith(f"{len(context)} The vault code is 4417.") and middle > MIN_CHARS
