@@ -592,10 +592,12 @@ class Engine:
             self._refused(call, len(call.items), f"budget exhausted: {stop.detail}")
             refusal = prompts.BUDGET_REFUSED.format(detail=stop.detail.rstrip("."))
             return [SubCallResult(False, error=refusal)] * len(call.items)
-        # A TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox.
-        async with asyncio.TaskGroup() as group:
-            runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
-        results = [run.result() for run in runs]
+        if allowed == 1:  # llm_query: run in this task (a task of its own costs two turns of the loop per call)
+            results = [await self._subcall(call, call.items[0])]
+        else:  # a TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox
+            async with asyncio.TaskGroup() as group:
+                runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
+            results = [run.result() for run in runs]
         refused = SubCallResult(False, error=prompts.SUBCALLS_SPENT.format(detail=ledger.subcall_refusal()))
         if allowed < len(call.items):
             self._refused(call, len(call.items) - allowed, ledger.subcall_refusal())
