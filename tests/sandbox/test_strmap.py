@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -131,24 +132,51 @@ def _worker_strmap() -> ModuleType:
 
 
 def _laid_out(tmp_path: Path, text: str, *, nul: bool = True) -> Path:
-    path = tmp_path / "context.txt"
+    """A context file as the host lays it out: read-only, owned by whoever runs the test."""
+    path = tmp_path / f"context-{len(list(tmp_path.iterdir()))}.txt"
     path.write_bytes(bytes(PREFIX_BYTES) + text.encode("ascii") + (b"\0" if nul else b""))
+    path.chmod(0o444)
     return path
 
 
+AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="a file only root can change needs a root host")
+
+
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="the layout is CPython's")
+@AS_ROOT
 def test_mapped_str_gives_the_text_and_refuses_malformed_files(tmp_path: Path) -> None:
     strmap = _worker_strmap()
     text = "abc\n" * 5000
-    mapped: Any = strmap.mapped_str(str(_laid_out(tmp_path, text)))
+    path = _laid_out(tmp_path, text)
+    mapped: Any = strmap.mapped_str(str(path), 12345)
     assert mapped == text and type(mapped) is str and len(mapped) == len(text) and mapped.isascii()
     assert hash(mapped) == hash(text) and mapped[-4:] == "abc\n" and mapped.find("c\na") == 2
-    assert strmap.mapped_str(str(_laid_out(tmp_path, text, nul=False))) is None  # no NUL after the characters
+    assert sys.getrefcount(mapped) >= 2**32 - 1  # never reaches zero, so never freed or resized in place
+    mapped += "x"  # a new string: the mapped one is never appended to in place
+    assert mapped.endswith("abc\nx") and len(mapped) == len(text) + 1
+    assert strmap.mapped_str(str(_laid_out(tmp_path, text, nul=False)), 12345) is None  # no NUL after the text
     short = tmp_path / "short.txt"
     short.write_bytes(bytes(100))
-    assert strmap.mapped_str(str(short)) is None  # shorter than the prefix
+    short.chmod(0o444)
+    assert strmap.mapped_str(str(short), 12345) is None  # shorter than the prefix
     del mapped
     gc.collect()
+
+
+@AS_ROOT
+def test_only_a_file_nobody_but_root_can_change_is_mapped(tmp_path: Path) -> None:
+    """A mapped str shows later writes to its file: a file its worker (or anyone but root) could change after the
+    load is decoded into the worker's own memory instead."""
+    strmap = _worker_strmap()
+    path = _laid_out(tmp_path, "abc\n" * 5000)
+    assert strmap.mapped_str(str(path), 12345) is not None  # root's, read-only, and the worker is not root
+    assert strmap.mapped_str(str(path), 0) is None  # a worker that stays root could chmod it
+    path.chmod(0o644)
+    assert strmap.mapped_str(str(path), 12345) is None  # writable
+    path.chmod(0o444)
+    os.chown(path, 12345, 12345)
+    assert strmap.mapped_str(str(path), 12345) is None  # the worker's own file
+    assert strmap.mapped_str(str(path), 23456) is None  # someone else's, not root's
 
 
 def test_an_interpreter_whose_layout_is_not_known_decodes_the_file(
@@ -158,7 +186,7 @@ def test_an_interpreter_whose_layout_is_not_known_decodes_the_file(
 
     text = "line of text\n" * 3000
     path = _laid_out(tmp_path, text)
-    monkeypatch.setattr(worker._strmap(), "_header_template", lambda: None)
+    monkeypatch.setattr(worker.strmap, "_header_template", lambda: None)
     loaded = worker.load_context(str(path), "text", PREFIX_BYTES)
     assert loaded == text
     empty = tmp_path / "empty.txt"
@@ -196,7 +224,9 @@ async def test_the_isolated_tier_maps_it_too(mode: str, require_isolated: Callab
         assert box._contexts[0]["prefix"] == PREFIX_BYTES
         result = await box.run_cell(INSPECT, calls=no_calls, timeout=10)
         assert result.error is None, result.error
-        assert result.stdout in (_expected(BIG, mapped=True), _expected(BIG, mapped="unreadable"))
+        # mapped where the worker cannot change the file (a separate uid), else decoded: the same text either way
+        outputs = [_expected(BIG, mapped=m) for m in (True, False, "unreadable")]
+        assert result.stdout in outputs
     finally:
         await box.close()
 

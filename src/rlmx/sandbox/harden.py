@@ -132,7 +132,7 @@ def switch_user(uid: int) -> dict[str, Any]:
     directories themselves are closed to other users, stay root and drop every capability instead.
     Returns what was applied."""
     entries = list(dict.fromkeys(p for p in sys.path if p and os.path.isdir(p)))
-    closed = [p for p in entries if os.stat(p).st_mode & 0o005 != 0o005]
+    closed = closed_import_dirs()
     if closed:
         if not drop_capabilities():
             raise HardeningError("the worker runs as root and could not drop its capabilities")
@@ -153,6 +153,12 @@ def switch_user(uid: int) -> dict[str, Any]:
     if os.getuid() != uid or os.geteuid() != uid or effective_capabilities() != 0:
         raise HardeningError(f"could not switch to uid {uid}")
     return {"uid": uid, "gid": uid}
+
+
+def closed_import_dirs() -> list[str]:
+    """The import directories other users cannot read and enter: where there is one, `switch_user` keeps root."""
+    entries = dict.fromkeys(p for p in sys.path if p and os.path.isdir(p))
+    return [p for p in entries if os.stat(p).st_mode & 0o005 != 0o005]
 
 
 def _moved(path: str, moved: dict[str, str]) -> str:

@@ -60,6 +60,7 @@ def _sibling(name: str) -> Any:
 
 frames = _sibling("frames")
 harden = _sibling("harden")
+strmap = _sibling("strmap")
 _json_dumps, _json_loads = json.dumps, json.loads  # bound once: a cell that patches json must not break the REPL
 
 
@@ -591,13 +592,14 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     return result
 
 
-def load_context(path: str, kind: str, prefix: int = 0) -> Any:
+def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> Any:
     """A context from its file. `prefix`: the file is laid out for strmap.py (that many zero bytes, ASCII text, a
-    NUL), and the text is mapped in place when this interpreter allows it. Otherwise the file is mapped and decoded
-    straight from the mapping (no intermediate bytes copy)."""
+    NUL), and the text is mapped in place when this interpreter and the file's owner allow it for a worker running
+    as uid `runs_as` (-1: the current one). Otherwise the file is mapped and decoded straight from the mapping (no
+    intermediate bytes copy)."""
     if prefix and kind == "text":
         with contextlib.suppress(OSError):
-            mapped_text = _strmap().mapped_str(path)
+            mapped_text = strmap.mapped_str(path, os.geteuid() if runs_as < 0 else runs_as)
             if mapped_text is not None:
                 return mapped_text
     with open(path, "rb") as handle:
@@ -610,18 +612,19 @@ def load_context(path: str, kind: str, prefix: int = 0) -> Any:
     return json.loads(text) if kind == "json" else text
 
 
-def load_contexts(specs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {spec["name"]: load_context(spec["path"], spec["kind"], int(spec.get("prefix") or 0)) for spec in specs}
+def load_contexts(specs: list[dict[str, Any]], runs_as: int = -1) -> dict[str, Any]:
+    return {
+        spec["name"]: load_context(spec["path"], spec["kind"], int(spec.get("prefix") or 0), runs_as) for spec in specs
+    }
 
 
-_strmap_module: Any = None
-
-
-def _strmap() -> Any:
-    global _strmap_module
-    if _strmap_module is None:
-        _strmap_module = _sibling("strmap")
-    return _strmap_module
+def _runs_as(init: dict[str, Any]) -> int:
+    """The uid the worker will run as once hardened: the one it switches to, unless it must stay root
+    (harden.switch_user, when the Python's import directories are closed to other users)."""
+    target = (init.get("harden") or {}).get("switch_uid")
+    if not target or harden.closed_import_dirs():
+        return os.geteuid()
+    return int(target)
 
 
 def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any]) -> Worker:
@@ -658,7 +661,7 @@ def _warm_up(worker: Worker, cells: int = 3) -> None:
 
 def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     """Single-worker mode: load, harden both stages, serve until the host hangs up."""
-    values = load_contexts(init.get("contexts", []))
+    values = load_contexts(init.get("contexts", []), _runs_as(init))
     values.update(init.get("variables") or {})
     limits, options = init.get("limits") or {}, init.get("harden") or {}
     applied = harden.harden_zygote(options, limits)
@@ -695,7 +698,7 @@ class Zygote:
         self.children: set[int] = set()
 
     def start(self) -> None:
-        self.values = load_contexts(self.init.get("contexts", []))
+        self.values = load_contexts(self.init.get("contexts", []), _runs_as(self.init))
         gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
         self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
         signal.signal(signal.SIGCHLD, self.on_child_exit)
