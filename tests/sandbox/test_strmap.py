@@ -265,3 +265,57 @@ def test_a_mapped_context_through_the_http_lm_and_a_trace(tmp_path: Path) -> Non
     assert ready["contexts_sha256"] == {"context": hashlib.sha256(context.encode()).hexdigest()}
     first_output = next(e["output"] for e in events if e["type"] == "cell")
     assert first_output.startswith(f"{len(context)} The vault code is 4417.") and middle > MIN_CHARS
+
+
+# --- every CPython the layout is enabled for, where one is installed ------------------------------------------
+RECIPE = """
+import gc, importlib.util, os, pickle, sys, tempfile
+spec = importlib.util.spec_from_file_location("strmap", sys.argv[1])
+strmap = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(strmap)
+path = os.path.join(tempfile.mkdtemp(), "context.txt")
+text = "hello world\\n" * 200_000
+with open(path, "wb") as out:
+    out.write(bytes(strmap.PREFIX_BYTES) + text.encode() + b"\\0")
+os.chmod(path, 0o444)
+mapped = strmap.mapped_str(path, 12345)
+if sys.version_info[:2] > (3, 13) or sys.version_info[:2] < (3, 11):
+    assert mapped is None, "only the versions whose layout is known are mapped"
+    print("decoded"); raise SystemExit(0)
+assert mapped is not None and mapped == text
+grown = mapped
+grown += "x"
+assert grown.endswith("x") and mapped == text
+assert sys.intern(mapped) == text and pickle.loads(pickle.dumps(mapped)) == text
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if mapped.count("world") == 200_000 else 1)
+assert os.waitpid(pid, 0)[1] == 0
+del grown
+gc.collect()
+print("mapped")
+"""
+
+
+def _cpythons() -> list[str]:
+    """Installed CPython interpreters to try: python3.N on PATH and pyenv's versions."""
+    import glob
+    import shutil
+
+    found = {shutil.which(f"python3.{minor}") for minor in range(10, 15)}
+    found |= set(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-4].*/bin/python")))
+    real = {os.path.realpath(p) for p in found if p and "/shims/" not in p}  # a shim needs pyenv's own setup
+    return sorted(real)
+
+
+@AS_ROOT
+@pytest.mark.parametrize("python", _cpythons() or [sys.executable])
+def test_the_recipe_under_each_installed_cpython(python: str) -> None:
+    """Intern, +=, pickle, fork, gc and a normal interpreter shutdown with a mapped str, under each interpreter: a
+    wrong header or reference count would crash here, not pass."""
+    import subprocess
+
+    strmap_path = Path(__file__).parents[2] / "src" / "rlmx" / "sandbox" / "strmap.py"
+    done = subprocess.run([python, "-c", RECIPE, str(strmap_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() in ("mapped", "decoded")
