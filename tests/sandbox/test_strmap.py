@@ -279,8 +279,8 @@ with open(path, "wb") as out:
     out.write(bytes(strmap.PREFIX_BYTES) + text.encode() + b"\\0")
 os.chmod(path, 0o444)
 mapped = strmap.mapped_str(path, 12345)
-if sys.version_info[:2] > (3, 13) or sys.version_info[:2] < (3, 11):
-    assert mapped is None, "only the versions whose layout is known are mapped"
+if strmap._header_template() is None:  # a version or build whose layout is not known (3.10, 3.14, free-threaded)
+    assert mapped is None
     print("decoded"); raise SystemExit(0)
 assert mapped is not None and mapped == text
 grown = mapped
