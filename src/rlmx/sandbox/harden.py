@@ -131,8 +131,8 @@ def switch_user(uid: int) -> dict[str, Any]:
     put on sys.path as /proc/self/fd/N, which reaches it without crossing the closed parent. Where the import
     directories themselves are closed to other users, stay root and drop every capability instead.
     Returns what was applied."""
-    entries = list(dict.fromkeys(p for p in sys.path if p and os.path.isdir(p)))
-    closed = closed_import_dirs()
+    entries = import_dirs()
+    closed = closed_import_dirs(entries)
     if closed:
         if not drop_capabilities():
             raise HardeningError("the worker runs as root and could not drop its capabilities")
@@ -155,9 +155,14 @@ def switch_user(uid: int) -> dict[str, Any]:
     return {"uid": uid, "gid": uid}
 
 
-def closed_import_dirs() -> list[str]:
-    """The import directories other users cannot read and enter: where there is one, `switch_user` keeps root."""
-    entries = dict.fromkeys(p for p in sys.path if p and os.path.isdir(p))
+def import_dirs() -> list[str]:
+    """The directories on sys.path, once each."""
+    return list(dict.fromkeys(p for p in sys.path if p and os.path.isdir(p)))
+
+
+def closed_import_dirs(entries: list[str]) -> list[str]:
+    """Those of `entries` (import_dirs()) other users cannot read and enter: where there is one, `switch_user`
+    keeps root."""
     return [p for p in entries if os.stat(p).st_mode & 0o005 != 0o005]
 
 

@@ -33,7 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Bound when the worker starts, before any cell: a cell that patches os or ctypes must not steer a later load.
+# Bound at import, before any cell: a cell that patches os or ctypes must not steer a later load.
 _open, _fstat, _close = os.open, os.fstat, os.close
 _string_at, _memmove, _cast, _py_object, _c_void_p = (
     ctypes.string_at,
@@ -125,6 +125,8 @@ def _libc() -> Any:
     return _libc_handle
 
 
-# Checked and bound when the worker starts, before any cell runs.
-_header_template()
-_libc()
+def prepare() -> None:
+    """Check the layout and open libc now: the worker calls this when it starts, before any cell runs (the host
+    imports this module only for PREFIX_BYTES and needs neither)."""
+    _header_template()
+    _libc()

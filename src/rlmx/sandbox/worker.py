@@ -61,6 +61,7 @@ def _sibling(name: str) -> Any:
 frames = _sibling("frames")
 harden = _sibling("harden")
 strmap = _sibling("strmap")
+strmap.prepare()  # before any cell runs: a cell that patches os or ctypes must not steer a later load
 _json_dumps, _json_loads = json.dumps, json.loads  # bound once: a cell that patches json must not break the REPL
 
 
@@ -622,7 +623,7 @@ def _runs_as(init: dict[str, Any]) -> int:
     """The uid the worker will run as once hardened: the one it switches to, unless it must stay root
     (harden.switch_user, when the Python's import directories are closed to other users)."""
     target = (init.get("harden") or {}).get("switch_uid")
-    if not target or harden.closed_import_dirs():
+    if not target or harden.closed_import_dirs(harden.import_dirs()):
         return os.geteuid()
     return int(target)
 
