@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from rlmx.context import prepare
 from rlmx.sandbox import ForksChildren, SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
+from rlmx.sandbox.zygote import Zygote, fork_message
 
 
 async def no_calls(call: SubCall) -> list[SubCallResult]:
@@ -119,3 +121,67 @@ async def test_a_child_can_inherit_parent_contexts_without_loading_them(sandbox:
     assert result.stdout == "find x 1000000 False\n"
     with pytest.raises(ValueError, match="no parent context named"):
         sandbox.fork_child(inherit=["nope"])
+
+
+async def test_the_first_worker_is_requested_with_the_init_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first fork request travels right behind the init frame, before the zygote says it is ready: the zygote
+    forks that worker as soon as it has loaded, without a round trip to the host."""
+    seen: list[tuple[str, str]] = []
+    send, read = Zygote._send, Zygote._read
+
+    async def spy_send(self: Zygote, message: dict[str, Any]) -> None:
+        seen.append(("sent", message["t"]))
+        await send(self, message)
+
+    async def spy_read(self: Zygote) -> dict[str, Any]:
+        reply = await read(self)
+        seen.append(("read", reply["t"]))
+        return reply
+
+    monkeypatch.setattr(Zygote, "_send", spy_send)
+    monkeypatch.setattr(Zygote, "_read", spy_read)
+    box = SubprocessSandbox()
+    await box.start([prepare("context", "early")])
+    try:
+        assert seen[:4] == [("sent", "init"), ("sent", "fork"), ("read", "ready"), ("read", "forked")]
+        assert (await box.run_cell("print(context)", calls=no_calls, timeout=5)).stdout == "early\n"
+        assert box._zygote is not None and box._zygote.forks == 1
+    finally:
+        await box.close()
+
+
+async def test_a_first_fork_request_that_differs_from_the_first_fork_is_set_aside() -> None:
+    """Should the first `fork()` ask for another worker than the one requested with the init frame, that one is
+    taken off the channel and dropped, and the zygote forks the worker asked for."""
+    box = SubprocessSandbox()
+    await box.start([])
+    try:
+        asked = {**box._fork_settings(), "variables": {"marker": "pre-forked"}}
+        wanted = {**box._fork_settings(), "variables": {"marker": "asked for"}}
+        zygote = await Zygote.start(
+            lambda fd: box.command("zygote", fd),
+            spawn=box.spawn_options(),
+            init=_init(box),
+            load_seconds=10,
+            first_fork=fork_message(settings=asked),
+        )
+        try:
+            pid, channel = await zygote.fork(box.max_frame_bytes, settings=wanted)
+            ready = await channel.read()
+            assert ready["t"] == "ready" and ready["pid"] == pid and "marker" in ready["names"]
+            await channel.send({"t": "exec", "id": "c1", "code": "print(marker)", "timeout": 5})
+            result = await channel.read()
+            assert result["t"] == "result" and result["stdout"] == "asked for\n"
+            assert zygote.forks == 1 and zygote.alive
+            await channel.close()
+        finally:
+            await zygote.close()
+    finally:
+        await box.close()
+
+
+def _init(box: SubprocessSandbox) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def frame() -> dict[str, Any]:
+        return box._init_frame()
+
+    return frame

@@ -67,7 +67,7 @@ from rlmx.sandbox.channel import (
     start_process,
 )
 from rlmx.sandbox.strmap import PREFIX_BYTES
-from rlmx.sandbox.zygote import Zygote, ZygoteGone
+from rlmx.sandbox.zygote import Zygote, ZygoteGone, fork_message
 from rlmx.strbuffer import ascii_bytes
 
 WORKER_FILES = ("worker.py", "frames.py", "harden.py", "strmap.py")
@@ -592,15 +592,17 @@ class SubprocessSandbox:
                     spawn=self.spawn_options(),
                     init=lambda: self._init_after(contexts_written),
                     load_seconds=self._load_seconds(),
+                    first_fork=fork_message(keep=self._keep, contexts=self._extra, settings=self._fork_settings()),
                 )
             except ChannelBroken as exc:
                 raise SandboxStartError(f"the REPL worker did not start: {exc}") from None
-        settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
-        contexts = self._extra
         pid, channel = await self._zygote.fork(
-            self.max_frame_bytes, keep=self._keep, contexts=contexts, settings=settings
+            self.max_frame_bytes, keep=self._keep, contexts=self._extra, settings=self._fork_settings()
         )
         return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
+
+    def _fork_settings(self) -> dict[str, Any]:
+        return {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
 
     def _stderr_text(self) -> str:
         if self._worker is not None and self._worker.stderr is not None:

@@ -26,6 +26,17 @@ from rlmx.sandbox.channel import ChannelBroken, FrameChannel, StderrTail, kill_g
 _REQUEST_TIMEOUT = 10.0
 
 
+def fork_message(
+    *,
+    keep: Sequence[str] | None = None,
+    contexts: Sequence[dict[str, str]] = (),
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `fork` request for a worker with the zygote's contexts (all, or those named in `keep`), `contexts`
+    loaded from files, and `settings` (answer, output cap, variables) merged in."""
+    return {**(settings or {}), "t": "fork", "keep": None if keep is None else list(keep), "contexts": list(contexts)}
+
+
 class ZygoteGone(Exception):
     """The zygote died, timed out or answered nonsense; it has been killed and must be started again."""
 
@@ -43,6 +54,8 @@ class Zygote:
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._dead = False
+        # A fork request sent with the init frame (start's `first_fork`): its request id, message and host end.
+        self._preforked: tuple[int, dict[str, Any], socket.socket] | None = None
 
     @classmethod
     async def start(
@@ -52,10 +65,15 @@ class Zygote:
         spawn: dict[str, Any],
         init: Callable[[], Awaitable[dict[str, Any]]],
         load_seconds: float,
+        first_fork: dict[str, Any] | None = None,
     ) -> Zygote:
         """Launch `command(fd)` and send it the frame `init()` returns (awaited after the launch, so the frame's
         context files may still be written while the interpreter starts); returns once the contexts are loaded
         and hardening applied.
+
+        `first_fork` (a `fork_message`): sent right behind the init frame, so the zygote forks that worker as soon
+        as it is ready instead of after a round trip to the host; the next `fork()` with the same request collects
+        it.
 
         Raises ChannelBroken (with the zygote's stderr) when it cannot start or reports a fatal error."""
         host_end, zygote_end = socket.socketpair()
@@ -71,6 +89,8 @@ class Zygote:
         zygote = cls(process, host_end, StderrTail(process.stderr))
         try:
             await zygote._send(await init())
+            if first_fork is not None:
+                zygote._preforked = await zygote._send_fork(first_fork)
             ready = await asyncio.wait_for(zygote._read(), load_seconds)
             if ready.get("t") != "ready":
                 raise ChannelBroken(str(ready.get("error") or f"unexpected {ready.get('t')!r} frame"))
@@ -101,15 +121,31 @@ class Zygote:
     ) -> tuple[int, FrameChannel]:
         """A fresh worker with the zygote's contexts (all, or those named in `keep`) plus `contexts` loaded
         from files. Returns its pid (in the zygote's pid namespace) and its channel, before it reports ready."""
-        host_end, worker_end = socket.socketpair()
-        try:
-            message = {"t": "fork", "keep": None if keep is None else list(keep), "contexts": list(contexts)}
-            reply = await self._request({**(settings or {}), **message}, pass_fd=worker_end.fileno())
-        except BaseException:
-            host_end.close()
-            raise
-        finally:
-            worker_end.close()
+        message = fork_message(keep=keep, contexts=contexts, settings=settings)
+        preforked, self._preforked = self._preforked, None
+        if preforked is not None and preforked[1] != message:
+            # A different request: take its reply off the channel; that worker sees its channel close and exits.
+            try:
+                await self._reply(preforked[0])
+            finally:
+                preforked[2].close()
+            preforked = None
+        if preforked is not None:
+            request_id, _, host_end = preforked
+            try:
+                reply = await self._reply(request_id)
+            except BaseException:
+                host_end.close()
+                raise
+        else:
+            host_end, worker_end = socket.socketpair()
+            try:
+                reply = await self._request(message, pass_fd=worker_end.fileno())
+            except BaseException:
+                host_end.close()
+                raise
+            finally:
+                worker_end.close()
         pid = reply.get("pid")
         if not isinstance(pid, int) or pid <= 0:
             host_end.close()
@@ -138,12 +174,38 @@ class Zygote:
                 await self._send({**message, "id": request_id})
                 if pass_fd is not None:
                     await self._send_fd(pass_fd)
-                reply = await asyncio.wait_for(self._read(), timeout)
-            except (TimeoutError, ChannelBroken, OSError) as exc:
+            except (ChannelBroken, OSError) as exc:
                 raise await self._fail(f"the zygote stopped answering ({exc or type(exc).__name__})") from None
-            if reply.get("id") != request_id or reply.get("t") == "error":
-                raise await self._fail(f"the zygote answered out of turn: {str(reply)[:200]}")
-            return reply
+            return await self._checked_reply(request_id, timeout)
+
+    async def _send_fork(self, message: dict[str, Any]) -> tuple[int, dict[str, Any], socket.socket]:
+        """Send a fork request without waiting for its reply: its id, the message and the new worker's host end."""
+        host_end, worker_end = socket.socketpair()
+        request_id = next(self._ids)
+        try:
+            await self._send({**message, "id": request_id})
+            await self._send_fd(worker_end.fileno())
+        except BaseException:
+            host_end.close()
+            raise
+        finally:
+            worker_end.close()
+        return request_id, message, host_end
+
+    async def _reply(self, request_id: int, timeout: float = _REQUEST_TIMEOUT) -> dict[str, Any]:
+        async with self._lock:
+            if not self.alive:
+                raise ZygoteGone("the zygote is not running")
+            return await self._checked_reply(request_id, timeout)
+
+    async def _checked_reply(self, request_id: int, timeout: float) -> dict[str, Any]:
+        try:
+            reply = await asyncio.wait_for(self._read(), timeout)
+        except (TimeoutError, ChannelBroken, OSError) as exc:
+            raise await self._fail(f"the zygote stopped answering ({exc or type(exc).__name__})") from None
+        if reply.get("id") != request_id or reply.get("t") == "error":
+            raise await self._fail(f"the zygote answered out of turn: {str(reply)[:200]}")
+        return reply
 
     async def _fail(self, reason: str) -> ZygoteGone:
         """Kill the zygote; returns the error for the caller to raise."""
@@ -192,14 +254,21 @@ class Zygote:
         if self.process.returncode is None:
             harden.kill_tree(self.process.pid)
 
+    def _drop_preforked(self) -> None:
+        if self._preforked is not None:
+            self._preforked[2].close()
+            self._preforked = None
+
     def kill_now(self) -> None:
         """Synchronous: kill the zygote and, with it, every worker it forked."""
+        self._drop_preforked()
         self._dead = True
         self._kill_tree()
         kill_group_now(self.process)
 
     async def abort(self) -> None:
         """Kill at once, without a shutdown request (the caller is being cancelled)."""
+        self._drop_preforked()
         self._dead = True
         self._kill_tree()
         await kill_group(self.process)
@@ -210,6 +279,7 @@ class Zygote:
         """End the zygote and every process it forked. `graceful=False` skips its orderly exit (which walks /proc
         for its tree and finalizes an interpreter holding the contexts, 10-20 ms): for callers that end every
         process of the sandbox's own uid right after (`harden.kill_uid`), a SIGKILL of its group is enough."""
+        self._drop_preforked()
         if self.alive and graceful:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._send({"t": "shutdown"}), 1.0)
