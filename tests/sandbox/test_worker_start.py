@@ -24,19 +24,51 @@ async def sandbox() -> AsyncIterator[SubprocessSandbox]:
     await box.close()
 
 
+LATER = (
+    "ast socket traceback typing json re enum functools collections contextlib linecache tokenize threading signal "
+    "importlib.util warnings"
+).split()
+
+
 async def test_the_worker_starts_without_the_modules_it_only_needs_later(sandbox: SubprocessSandbox) -> None:
-    """Each of these costs 3-6 ms of every sandbox start (benchmarks/vs_official/NOTES.md); a cell that wants
-    one imports it as usual."""
+    """Each of these costs 1-6 ms of every sandbox start (benchmarks/vs_official/NOTES.md, changes 11 and 21); a
+    cell that wants one imports it as usual."""
     result = await sandbox.run_cell(
-        "import sys\nprint(sorted(m for m in ('ast', 'socket', 'traceback', 'typing') if m in sys.modules))",
-        calls=no_calls,
-        timeout=10,
+        f"import sys\nprint(sorted(m for m in {LATER!r} if m in sys.modules))", calls=no_calls, timeout=10
     )
     assert result.stdout == "[]\n"
     imported = await sandbox.run_cell(
-        "import ast, socket, typing\nprint(ast.parse('1').body[0].value.value)", calls=no_calls, timeout=10
+        "import ast, socket, typing, re, json, threading\n"
+        "print(ast.parse('1').body[0].value.value, re.sub('a', 'b', 'aa'), json.dumps([1]), threading.active_count())",
+        calls=no_calls,
+        timeout=10,
     )
-    assert imported.stdout == "1\n"
+    assert imported.stdout == "1 bb [1] 1\n"
+
+
+async def test_tracebacks_and_warnings_show_the_cells_lines(sandbox: SubprocessSandbox) -> None:
+    """The worker keeps each cell's source for linecache without importing it: handed over when a cell (or
+    traceback, or warnings) first imports linecache, written there directly after."""
+    printed = await sandbox.run_cell(
+        "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()",
+        calls=no_calls,
+        timeout=10,
+    )
+    assert 'File "<cell 1>", line 3' in printed.stderr and "    1 / 0" in printed.stderr
+    warned = await sandbox.run_cell("import warnings\nwarnings.warn('careful')", calls=no_calls, timeout=10)
+    assert "UserWarning: careful" in warned.stderr and "warnings.warn('careful')" in warned.stderr
+    failed = await sandbox.run_cell("def f():\n    return {}['missing']\nf()", calls=no_calls, timeout=10)
+    error = failed.error or ""
+    assert "return {}['missing']" in error and "<cell 3>" in error
+    earlier = await sandbox.run_cell(
+        "import linecache\nprint(linecache.getline('<cell 1>', 3))", calls=no_calls, timeout=10
+    )
+    assert earlier.stdout == "    1 / 0\n\n"
+
+
+async def test_a_first_error_shows_its_line_before_anything_imported_linecache(sandbox: SubprocessSandbox) -> None:
+    failed = await sandbox.run_cell("x = 1\nraise KeyError('first')", calls=no_calls, timeout=10)
+    assert "raise KeyError('first')" in (failed.error or "")
 
 
 async def test_the_warm_up_cells_leave_nothing_behind(sandbox: SubprocessSandbox) -> None:

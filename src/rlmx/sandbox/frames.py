@@ -7,12 +7,19 @@ Over stdio (the docker launcher) the same objects travel as JSON Lines, each lin
 
 from __future__ import annotations
 
-import json
-import re
 import struct
+
+# Every sandbox start waits for the worker's imports, so this module takes JSON from the C accelerator `_json`
+# (what `json` itself runs) and `re` only when a string holds a surrogate: `json` and `re` cost the worker ~6 ms
+# (benchmarks/vs_official/NOTES.md, change 21). The output is json.dumps' byte for byte (tests/test_frames_codec.py).
+try:
+    import _json
+except ImportError:  # an interpreter without the accelerator: the stdlib module then
+    _json = None  # type: ignore[assignment]
 
 TYPE_CHECKING = False  # not typing's: the worker imports this module, and `typing` costs it 4 ms at every start
 if TYPE_CHECKING:
+    import re
     import socket
     from typing import Any
 
@@ -34,9 +41,70 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 256
 """The deepest nesting of lists and dicts a value may have to cross the boundary (a context, FINAL's value, a
 child's context). JSON's recursive coders overflow the stack far deeper than real data ever nests."""
-# Bound once: code in the worker that reassigns json.dumps must not break the worker's own channel.
-_dumps = json.dumps
-_loads = json.loads
+
+
+def _not_serializable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
+_WHITESPACE = " \t\n\r"
+
+
+class _ScannerSettings:
+    """What `_json.make_scanner` reads off a json.JSONDecoder: the defaults of `json.loads`."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = _CONSTANTS.__getitem__
+
+
+def _c_dumps(value: Any) -> str:
+    """json.dumps(value, ensure_ascii=False, separators=(",", ":")), from the C encoder json.dumps itself uses. A
+    fresh encoder per call: its circular-reference markers stay behind when a value fails half way."""
+    encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring, None, ":", ",", False, False, True)
+    chunks = encode(value, 0)
+    return chunks if isinstance(chunks, str) else "".join(chunks)
+
+
+def _c_loads(text: str) -> Any:
+    """json.loads(text) for a str, from the C scanner json.loads itself uses. Raises ValueError."""
+    scan = _json.make_scanner(_ScannerSettings())  # type: ignore[arg-type]  # reads these attributes only
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = scan(text, start)
+    except StopIteration as stop:
+        raise ValueError(f"Expecting value: char {stop.value}") from None
+    except ImportError:  # the scanner imports json.decoder for its error; a hardened worker may not reach it
+        raise ValueError("malformed JSON") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError(f"Extra data: char {end}")
+    return value
+
+
+def _bind_codec() -> tuple[Any, Any]:
+    """The C codec when it gives json's own answers here, else json's functions. Bound once: code in the worker
+    that reassigns json.dumps must not break the worker's own channel."""
+    if _json is not None:
+        try:
+            if _c_dumps({"t": ["é", 1.5, None, True]}) == '{"t":["é",1.5,null,true]}' and _c_loads(' {"a":[1]} ') == {
+                "a": [1]
+            }:
+                return _c_dumps, _c_loads
+        except (TypeError, ValueError, AttributeError):
+            pass
+    import json
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    return dumps, json.loads
+
+
+_dumps, _loads = _bind_codec()
 
 
 class FrameProtocolError(Exception):
@@ -56,12 +124,11 @@ def encodable(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # Regexes, not a UTF-16 round trip: a hardened worker can no longer import codecs it has not loaded yet.
-        return _LONE_SURROGATE.sub("\ufffd", _SURROGATE_PAIR.sub(_joined_pair, text))
+        import re
+
+        pair, lone = re.compile("[\ud800-\udbff][\udc00-\udfff]"), re.compile("[\ud800-\udfff]")
+        return lone.sub("\ufffd", pair.sub(_joined_pair, text))
     return text
-
-
-_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _joined_pair(match: re.Match[str]) -> str:
@@ -107,9 +174,22 @@ def nesting_problem(value: Any, limit: int = MAX_NESTING) -> str | None:
     return None
 
 
+def dumps(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, bound when this module loaded (see
+    `_bind_codec`). Raises TypeError, ValueError or RecursionError as json.dumps does."""
+    text: str = _dumps(value)
+    return text
+
+
+def loads(text: str) -> Any:
+    """`json.loads(text)`, bound when this module loaded. Raises ValueError (json.JSONDecodeError is one) or
+    RecursionError."""
+    return _loads(text)
+
+
 def _body(message: dict[str, Any]) -> bytes:
     try:
-        return utf8(_dumps(message, ensure_ascii=False, separators=(",", ":")))
+        return utf8(_dumps(message))
     except (TypeError, ValueError, RecursionError) as exc:
         raise FrameProtocolError(f"the message cannot be sent as JSON: {type(exc).__name__}: {exc}") from None
 

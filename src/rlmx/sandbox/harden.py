@@ -21,20 +21,23 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
 import resource
-import signal
 import struct
 import sys
 import time
 
 TYPE_CHECKING = False  # not typing's: the worker imports this module, and `typing` costs it 4 ms at every start
+# `_signal`, not signal, and no contextlib: the worker imports this module, and their enum and functools would
+# cost every sandbox start milliseconds (benchmarks/vs_official/NOTES.md, change 21).
 if TYPE_CHECKING:
+    import signal as _signal
     from collections.abc import Sequence
     from typing import Any
+else:
+    import _signal
 
 # --- prctl / syscalls --------------------------------------------------------------------------------------
 PR_SET_PDEATHSIG = 1
@@ -108,8 +111,10 @@ def drop_capabilities() -> bool:
     a separate uid. Returns True when the effective set is empty afterwards."""
     if sys.platform != "linux" or _machine() != "x86_64":
         return False
-    with contextlib.suppress(OSError):
+    try:
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    except OSError:
+        pass
     if os.geteuid() == 0:
         prctl(PR_SET_SECUREBITS, _SECBIT_ALL_LOCKED)
     for cap in range(64):
@@ -273,14 +278,18 @@ def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
         if not found:
             break
         for child in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(child, signal.SIGKILL)
+            try:
+                os.kill(child, _signal.SIGKILL)
                 killed.add(child)
+            except (ProcessLookupError, PermissionError):
+                pass
         time.sleep(0.001)  # let the killed ones become zombies before the next scan
     if include_root:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, _signal.SIGKILL)
             killed.add(pid)
+        except (ProcessLookupError, PermissionError):
+            pass
     return len(killed)
 
 
@@ -298,8 +307,10 @@ def kill_uid(uid: int) -> int:
             break
         for pid in found:
             signalled.add(pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, _signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
     return len(signalled)
 
 

@@ -25,44 +25,96 @@ _COMPILED_AS = "<rlmx worker>"  # the file name in cached bytecode (bytecode.BYT
 if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     del sys.path[0]
 
-# Every start of a sandbox waits for these imports, so the worker takes the C modules under `ast` and `socket`
-# (whose Python layers cost 6 ms each), `traceback` only when it formats an error, and `typing` never.
+# Every start of a sandbox waits for these imports, so the worker takes C modules only (`_ast`, `_socket`,
+# `_signal`, `_thread`, `_collections` under ast, socket, signal, threading and collections, whose Python layers
+# pull in enum, functools and re), the import machinery's frozen core instead of importlib.util, `traceback`,
+# `linecache` and `threading` only when something needs them, and `typing` never: 14 -> 4 ms of imports
+# (benchmarks/vs_official/NOTES.md, changes 11 and 21).
 import _ast  # noqa: E402
+import _frozen_importlib as _bootstrap  # noqa: E402
+import _frozen_importlib_external as _bootstrap_external  # noqa: E402
 import _socket  # noqa: E402
+import _struct  # noqa: E402
+import _thread  # noqa: E402
 import builtins  # noqa: E402
-import collections  # noqa: E402
-import contextlib  # noqa: E402
 import gc  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import linecache  # noqa: E402
 import mmap  # noqa: E402
-import signal  # noqa: E402
-import struct  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the same objects, typed
+    import signal as _signal
+    from collections import deque
     from typing import Any
+else:
+    import _signal
+    from _collections import deque
 
 
 def _sibling(name: str) -> Any:
     """Load a stdlib-only sibling module by path: the worker never imports the rlmx package."""
     # Started as worker.pyc (the launcher's cached bytecode, see bytecode.py): the siblings are there as .pyc too.
     suffix = ".pyc" if __file__.endswith(".pyc") else ".py"
-    spec = importlib.util.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, name + suffix))
+    spec = _bootstrap_external.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, name + suffix))
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module = _bootstrap.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+_CELL_SOURCES: dict[str, tuple[int, None, list[str], str]] = {}
+"""Cell sources kept for linecache (where tracebacks and warnings read the lines they show) until something imports
+it: linecache costs a start 6 ms (tokenize, re), so the worker does not import it itself."""
+
+
+def _remember_source(name: str, code: str) -> None:
+    entry = (len(code), None, code.splitlines(True), name)  # linecache's own form: mtime None, never rechecked
+    linecache = sys.modules.get("linecache")
+    (_CELL_SOURCES if linecache is None else linecache.cache)[name] = entry
+
+
+def _forget_source(name: str) -> None:
+    _CELL_SOURCES.pop(name, None)
+    linecache = sys.modules.get("linecache")
+    if linecache is not None:
+        linecache.cache.pop(name, None)
+
+
+class _LinecacheFiller:
+    """On sys.meta_path until linecache is first imported (by traceback, warnings, inspect, a cell): hands the
+    cells' sources kept so far to its cache as it loads, then steps aside."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "linecache":
+            return None
+        try:
+            sys.meta_path.remove(_LinecacheFiller)
+        except ValueError:
+            pass
+        spec = _bootstrap_external.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            load(module)
+            module.cache.update(_CELL_SOURCES)
+            _CELL_SOURCES.clear()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's own loader, for this import
+        return spec
+
+
+if "linecache" not in sys.modules:
+    sys.meta_path.insert(0, _LinecacheFiller)
 
 
 frames = _sibling("frames")
 harden = _sibling("harden")
 strmap = _sibling("strmap")
 strmap.prepare()  # before any cell runs: a cell that patches os or ctypes must not steer a later load
-_json_dumps, _json_loads = json.dumps, json.loads  # bound once: a cell that patches json must not break the REPL
+_json_dumps, _json_loads = frames.dumps, frames.loads  # bound once: a cell that patches json must not break the REPL
 
 
 class CellTimeout(BaseException):
@@ -76,7 +128,7 @@ class CappedText:
         self.half = max(limit // 2, 1)
         self.head: list[str] = []
         self.head_len = 0
-        self.tail: collections.deque[str] = collections.deque()
+        self.tail: deque[str] = deque()
         self.tail_len = 0
         self.total = 0
 
@@ -171,8 +223,10 @@ class Worker:
         self.sock = sock
         # One lock over the channel, and a condition on it: a call frame and its reply never interleave across
         # threads, and a thread that calls while no cell runs (the serve loop is the channel's reader then) waits
-        # for the next cell instead of reading the host's next frame.
-        self.channel = threading.Condition(threading.Lock())
+        # for the next cell instead of reading the host's next frame. The condition (threading's) is made by the
+        # first thread that has to wait: cells that start no threads never import threading.
+        self.channel = _thread.allocate_lock()
+        self.next_cell: Any = None
         self.cell_running = False
         self.closed = False
         self.max_output = max_output
@@ -219,11 +273,11 @@ class Worker:
     def arm(self, seconds: float) -> None:
         """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`."""
         if seconds > 0:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
+            _signal.setitimer(_signal.ITIMER_REAL, seconds)
 
     def disarm(self) -> float:
         """Stop the timer; returns the seconds that were left (0 when none was running)."""
-        return signal.setitimer(signal.ITIMER_REAL, 0)[0]
+        return _signal.setitimer(_signal.ITIMER_REAL, 0)[0]
 
     # --- REPL functions -------------------------------------------------------------------------
     def check_batch(self, count: int, function: str) -> None:
@@ -239,7 +293,11 @@ class Worker:
             while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
                 if self.closed:
                     raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
-                self.channel.wait()
+                if self.next_cell is None:
+                    import threading
+
+                    self.next_cell = threading.Condition(self.channel)
+                self.next_cell.wait()
             paused = self.disarm()  # time waiting on the host is not cell time (end_cell disarms after us)
             try:
                 self.call_seq += 1
@@ -402,7 +460,8 @@ class Worker:
         global _executing
         with self.channel:
             self.cell_running = True
-            self.channel.notify_all()  # sub-calls that threads made while the REPL was idle go out now
+            if self.next_cell is not None:
+                self.next_cell.notify_all()  # sub-calls that threads made while the REPL was idle go out now
         _executing = True
 
     def end_cell(self) -> None:
@@ -418,7 +477,7 @@ class Worker:
     def execute(self, code: str) -> None:
         self.cells += 1
         name = f"<cell {self.cells}>"
-        linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # tracebacks show the lines
+        _remember_source(name, code)  # tracebacks show the lines
         tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST)  # ast.parse, without importing ast
         assert isinstance(tree, _ast.Module)
         last = tree.body[-1] if tree.body else None
@@ -481,7 +540,8 @@ class Worker:
         """Threads still waiting to make a sub-call get an error instead of waiting forever."""
         with self.channel:
             self.closed = True
-            self.channel.notify_all()
+            if self.next_cell is not None:
+                self.next_cell.notify_all()
 
 
 _executing = False
@@ -542,7 +602,7 @@ def _jsonable(value: Any, what: str) -> Any:
             "part of it)"
         )
     try:
-        return _json_loads(_json_dumps(value, ensure_ascii=False))
+        return _json_loads(_json_dumps(value))
     except (TypeError, ValueError, RecursionError):
         try:
             return str(value)
@@ -581,14 +641,14 @@ def _format_traceback(exc: BaseException) -> str:
 
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back."""
-    if len(_json_dumps(result, ensure_ascii=False)) < max_frame - 1024:
+    if len(_json_dumps(result)) < max_frame - 1024:
         return result
     for key in ("final", "answer"):
         state = result.get(key)
         if isinstance(state, dict):
             field = "value" if key == "final" else "content"
             text = state.get(field)
-            text = text if isinstance(text, str) else _json_dumps(text, ensure_ascii=False)
+            text = text if isinstance(text, str) else _json_dumps(text)
             state[field] = text[: max_frame // 4]
     return result
 
@@ -599,10 +659,12 @@ def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> An
     as uid `runs_as` (-1: the current one). Otherwise the file is mapped and decoded straight from the mapping (no
     intermediate bytes copy)."""
     if prefix and kind == "text":
-        with contextlib.suppress(OSError):
+        try:
             mapped_text = strmap.mapped_str(path, os.geteuid() if runs_as < 0 else runs_as)
-            if mapped_text is not None:
-                return mapped_text
+        except OSError:
+            mapped_text = None
+        if mapped_text is not None:
+            return mapped_text
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size <= prefix:
@@ -610,7 +672,7 @@ def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> An
         else:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
                 text = str(view[prefix : size - 1] if prefix else view, "utf-8")
-    return json.loads(text) if kind == "json" else text
+    return _json_loads(text) if kind == "json" else text
 
 
 def load_contexts(specs: list[dict[str, Any]], runs_as: int = -1) -> dict[str, Any]:
@@ -629,7 +691,7 @@ def _runs_as(init: dict[str, Any]) -> int:
 
 
 def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any]) -> Worker:
-    signal.signal(signal.SIGALRM, _on_alarm)
+    _signal.signal(_signal.SIGALRM, _on_alarm)
     channel.max_frame = int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES))
     return Worker(
         channel,
@@ -657,7 +719,7 @@ def _warm_up(worker: Worker, cells: int = 3) -> None:
     for _ in range(cells):
         frames.encode(_fit(scratch.run_cell(_WARM_UP_CELL, 5.0), worker.max_frame), worker.max_frame)
     for cell in range(1, scratch.cells + 1):
-        linecache.cache.pop(f"<cell {cell}>", None)
+        _forget_source(f"<cell {cell}>")
 
 
 def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
@@ -684,7 +746,7 @@ def _receive_fds(sock: _socket.socket) -> list[int]:
     ]
 
 
-_FD = struct.Struct("i")
+_FD = _struct.Struct("i")
 
 
 class Zygote:
@@ -702,7 +764,7 @@ class Zygote:
         self.values = load_contexts(self.init.get("contexts", []), _runs_as(self.init))
         gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
         self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
-        signal.signal(signal.SIGCHLD, self.on_child_exit)
+        _signal.signal(_signal.SIGCHLD, self.on_child_exit)
         frames.send_blocking(self.ctl, {"t": "ready", "pid": os.getpid(), "applied": self.applied})
 
     def on_child_exit(self, signum: int, frame: Any) -> None:
@@ -714,8 +776,10 @@ class Zygote:
             except ChildProcessError:
                 continue
             if info is not None and info.si_pid == pid:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+                try:
+                    os.killpg(pid, _signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         self.kill_orphans()
 
     def kill_orphans(self) -> None:
@@ -726,8 +790,10 @@ class Zygote:
                 continue
             if state != "Z":
                 harden.kill_tree(pid)
-            with contextlib.suppress(ChildProcessError):
+            try:
                 os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
     def serve(self) -> None:
         while True:
@@ -750,7 +816,7 @@ class Zygote:
                 reply = {"t": "error", "error": f"unknown request {kind!r}"}
             reply["id"] = message.get("id")
             frames.send_blocking(self.ctl, reply)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         for pid in list(self.children):
             self.kill(pid)
         harden.kill_tree(os.getpid(), include_root=False)
@@ -761,10 +827,10 @@ class Zygote:
         if pid == 0:  # the child never returns into the zygote's loop
             code = 0
             try:
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
                 self.ctl.close()
                 os.setsid()
-                harden.set_parent_death_signal(signal.SIGKILL)
+                harden.set_parent_death_signal(_signal.SIGKILL)
                 if os.getppid() != parent:
                     os._exit(1)
                 self.become_worker(request, fd)
@@ -815,8 +881,10 @@ class Zygote:
         if pid in self.children:
             harden.kill_tree(pid)  # the worker is a subreaper: its tree holds every process its cells started
             for kill in (os.killpg, os.kill):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    kill(pid, signal.SIGKILL)
+                try:
+                    kill(pid, _signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             _, status = os.waitpid(pid, 0)
             self.children.discard(pid)
             self.exits[pid] = os.waitstatus_to_exitcode(status)
