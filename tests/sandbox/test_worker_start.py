@@ -81,3 +81,13 @@ async def test_the_warm_up_cells_leave_nothing_behind(sandbox: SubprocessSandbox
     failing = await sandbox.run_cell("x = 1\nraise ValueError('first error')", calls=no_calls, timeout=10)
     assert failing.status == "error"
     assert 'File "<cell 2>", line 2' in (failing.error or "") and "ValueError: first error" in (failing.error or "")
+
+
+async def test_a_lone_surrogate_in_output_is_replaced_by_the_lean_worker(sandbox: SubprocessSandbox) -> None:
+    """The worker imports `re` for this only when a string holds a surrogate (frames.encodable)."""
+    result = await sandbox.run_cell(
+        "import sys\nprint('re' in sys.modules)\nprint('cut \\ud83d here', '\\ud83d\\ude00')",
+        calls=no_calls,
+        timeout=10,
+    )
+    assert result.stdout == "False\ncut \ufffd here \U0001f600\n"
