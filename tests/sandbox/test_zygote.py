@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -185,3 +186,24 @@ def _init(box: SubprocessSandbox) -> Callable[[], Awaitable[dict[str, Any]]]:
         return box._init_frame()
 
     return frame
+
+
+async def test_close_ends_a_daemon_that_holds_the_zygotes_stderr_without_waiting_for_it() -> None:
+    """A cell's double-forked daemon keeps the worker's stderr (the zygote's) open. close() must end it before it
+    waits for that pipe's end, or it would wait as long as the daemon lives (the 30 s guard is for a hang only)."""
+    box = SubprocessSandbox()
+    await box.start([])
+    daemon = (
+        "import os, time\nr, w = os.pipe()\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        os.write(w, str(os.getpid()).encode())\n        time.sleep(3600)\n    os._exit(0)\n"
+        "os.wait()\nprint(os.read(r, 32).decode())"
+    )
+    try:
+        pid = int((await box.run_cell(daemon, calls=no_calls, timeout=10)).stdout)
+        assert _alive(pid)
+    finally:
+        await asyncio.wait_for(box.close(), 30)
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(pid)
