@@ -64,18 +64,25 @@ class _ScannerSettings:
 
 def _c_dumps(value: Any) -> str:
     """json.dumps(value, ensure_ascii=False, separators=(",", ":")), from the C encoder json.dumps itself uses. A
-    fresh encoder per call: its circular-reference markers stay behind when a value fails half way."""
+    fresh encoder per call, as json.dumps makes: its circular-reference markers stay behind when a value fails."""
     encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring, None, ":", ",", False, False, True)
     chunks = encode(value, 0)
     return chunks if isinstance(chunks, str) else "".join(chunks)
 
 
+_scan: Any = None
+"""The C scanner, made once: it calls back into no Python code (int, float and the constants are C), so no call
+can run inside another, and it keeps nothing between calls."""
+
+
 def _c_loads(text: str) -> Any:
     """json.loads(text) for a str, from the C scanner json.loads itself uses. Raises ValueError."""
-    scan = _json.make_scanner(_ScannerSettings())  # type: ignore[arg-type]  # reads these attributes only
+    global _scan
+    if _scan is None:
+        _scan = _json.make_scanner(_ScannerSettings())  # type: ignore[arg-type]  # reads these attributes only
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
-        value, end = scan(text, start)
+        value, end = _scan(text, start)
     except StopIteration as stop:
         raise ValueError(f"Expecting value: char {stop.value}") from None
     except ImportError:  # the scanner imports json.decoder for its error; a hardened worker may not reach it

@@ -24,7 +24,7 @@ class StdioSandbox(SubprocessSandbox):
         super().__init__(**options)
 
     def command(self, mode: str, fd: int) -> list[str]:
-        return [self.python, "-E", "-s", "-u", str(self.worker_dir / "worker.py"), "stdio"]
+        return [self.python, "-E", "-s", "-u", str(self.worker_dir / self._main), "stdio"]
 
     def stop_hook(self) -> Any:
         """An async callable that ends the worker beyond its local process (a container), or None."""

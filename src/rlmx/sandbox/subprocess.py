@@ -395,13 +395,14 @@ class SubprocessSandbox:
         """Arrange the run directory: the worker's files, and owners and modes for a separate uid (which gets
         read access to the run dir through its own group, and write access to work/ and tmp/ only)."""
         assert self._dir is not None
-        for name in WORKER_FILES:
-            shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
         compiled = worker_bytecode(self.python, PACKAGE_DIR, WORKER_FILES)
-        if compiled is not None:
+        if compiled is not None:  # the bytecode alone: the sources would only be copied and chowned for nothing
             for path in compiled.values():
                 shutil.copyfile(path, self._dir / "sbx" / path.name)
             self._main = "worker.pyc"
+        else:
+            for name in WORKER_FILES:
+                shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
         if not self.separate_uid:
             return
         for path in (self._dir, self._dir / "sbx", self._dir / "ctx"):
