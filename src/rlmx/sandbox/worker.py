@@ -27,8 +27,8 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
 
 # Every start of a sandbox waits for these imports, so the worker takes C modules only (`_ast`, `_socket`,
 # `_signal`, `_thread`, `_collections` under ast, socket, signal, threading and collections, whose Python layers
-# pull in enum, functools and re), the import machinery's frozen core instead of importlib.util, `traceback`,
-# `linecache` and `threading` only when something needs them, and `typing` never: 14 -> 4 ms of imports
+# pull in enum, functools and re), the import machinery's frozen core instead of importlib.util, `traceback` and
+# `linecache` only when something needs them, and `threading` and `typing` never: 14 -> 4 ms of imports
 # (benchmarks/vs_official/NOTES.md, changes 11 and 21).
 import _ast  # noqa: E402
 import _frozen_importlib as _bootstrap  # noqa: E402
@@ -88,10 +88,6 @@ class _LinecacheFiller:
     def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
         if name != "linecache":
             return None
-        try:
-            sys.meta_path.remove(_LinecacheFiller)
-        except ValueError:
-            pass
         spec = _bootstrap_external.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
@@ -101,6 +97,10 @@ class _LinecacheFiller:
             load(module)
             module.cache.update(_CELL_SOURCES)
             _CELL_SOURCES.clear()
+            try:
+                sys.meta_path.remove(_LinecacheFiller)  # here, not in find_spec: a lookup alone imports nothing
+            except ValueError:
+                pass
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's own loader, for this import
         return spec
@@ -221,12 +221,11 @@ class Worker:
         max_batch: int = 1_000,
     ) -> None:
         self.sock = sock
-        # One lock over the channel, and a condition on it: a call frame and its reply never interleave across
-        # threads, and a thread that calls while no cell runs (the serve loop is the channel's reader then) waits
-        # for the next cell instead of reading the host's next frame. The condition (threading's) is made by the
-        # first thread that has to wait: cells that start no threads never import threading.
+        # One lock over the channel: a call frame and its reply never interleave across threads. A thread that
+        # calls while no cell runs (the serve loop is the channel's reader then) waits for the next cell instead
+        # of reading the host's next frame, checking every 5 ms: threading's Condition would cost every start an
+        # import, for threads that outlive their cell, which are rare.
         self.channel = _thread.allocate_lock()
-        self.next_cell: Any = None
         self.cell_running = False
         self.closed = False
         self.max_output = max_output
@@ -293,11 +292,11 @@ class Worker:
             while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
                 if self.closed:
                     raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
-                if self.next_cell is None:
-                    import threading
-
-                    self.next_cell = threading.Condition(self.channel)
-                self.next_cell.wait()
+                self.channel.release()
+                try:
+                    time.sleep(0.005)
+                finally:
+                    self.channel.acquire()
             paused = self.disarm()  # time waiting on the host is not cell time (end_cell disarms after us)
             try:
                 self.call_seq += 1
@@ -459,9 +458,7 @@ class Worker:
     def begin_cell(self) -> None:
         global _executing
         with self.channel:
-            self.cell_running = True
-            if self.next_cell is not None:
-                self.next_cell.notify_all()  # sub-calls that threads made while the REPL was idle go out now
+            self.cell_running = True  # sub-calls that threads made while the REPL was idle go out now
         _executing = True
 
     def end_cell(self) -> None:
@@ -540,8 +537,6 @@ class Worker:
         """Threads still waiting to make a sub-call get an error instead of waiting forever."""
         with self.channel:
             self.closed = True
-            if self.next_cell is not None:
-                self.next_cell.notify_all()
 
 
 _executing = False
