@@ -104,3 +104,21 @@ def test_frames_imports_neither_json_nor_re() -> None:
         [sys.executable, "-S", "-c", probe, frames.__file__], capture_output=True, text=True, check=True
     )
     assert out.stdout == "[]\n"
+
+
+def test_encodable_joins_pairs_and_replaces_lone_surrogates_as_the_regex_rule_does() -> None:
+    """The rule, written with regexes as it was first: a pair becomes its character, a lone surrogate U+FFFD."""
+    import random
+    import re
+
+    pair, lone = re.compile("[\ud800-\udbff][\udc00-\udfff]"), re.compile("[\ud800-\udfff]")
+
+    def rule(text: str) -> str:
+        joined = pair.sub(lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)), text)
+        return lone.sub("\ufffd", joined)
+
+    pieces = ["a", "é", "東", "\U0001f600", "\ud83d", "\ude00", "\udbff", "\udc00", "\ud800\udc00", " ", "\x00"]
+    rng = random.Random(7)
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        assert frames.encodable(text) == rule(text), ascii(text)

@@ -3,7 +3,9 @@ cells, which must leave no trace in the REPL the model sees."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +28,7 @@ async def sandbox() -> AsyncIterator[SubprocessSandbox]:
 
 LATER = (
     "ast socket traceback typing json re enum functools collections contextlib linecache tokenize threading signal "
-    "importlib.util warnings"
+    "importlib.util"
 ).split()
 
 
@@ -83,11 +85,66 @@ async def test_the_warm_up_cells_leave_nothing_behind(sandbox: SubprocessSandbox
     assert 'File "<cell 2>", line 2' in (failing.error or "") and "ValueError: first error" in (failing.error or "")
 
 
-async def test_a_lone_surrogate_in_output_is_replaced_by_the_lean_worker(sandbox: SubprocessSandbox) -> None:
-    """The worker imports `re` for this only when a string holds a surrogate (frames.encodable)."""
+async def test_a_lone_surrogate_in_output_is_replaced_even_when_imports_are_broken(
+    sandbox: SubprocessSandbox,
+) -> None:
+    """frames.encodable imports nothing (the C codec functions): a cell that broke imports still gets its output."""
     result = await sandbox.run_cell(
-        "import sys\nprint('re' in sys.modules)\nprint('cut \\ud83d here', '\\ud83d\\ude00')",
+        "import sys\nkeep = 1\nsys.modules['re'] = None\nprint('cut \\ud83d here', '\\ud83d\\ude00')",
         calls=no_calls,
         timeout=10,
     )
-    assert result.stdout == "False\ncut \ufffd here \U0001f600\n"
+    assert result.status == "ok" and result.stdout == "cut \ufffd here \U0001f600\n"
+    assert (await sandbox.run_cell("print(keep)", calls=no_calls, timeout=10)).stdout == "1\n"
+
+
+async def test_a_half_imported_linecache_does_not_break_the_next_cell(sandbox: SubprocessSandbox) -> None:
+    """A thread may be importing linecache while the next cell starts: the module is in sys.modules before its
+    `cache` exists. The cell runs, and its lines reach linecache once the import is done."""
+    await sandbox.run_cell(
+        "import sys, types\nsys.modules['linecache'] = types.ModuleType('linecache')", calls=no_calls, timeout=10
+    )
+    second = await sandbox.run_cell("x = 2\nprint(x)", calls=no_calls, timeout=10)
+    assert second.status == "ok" and second.stdout == "2\n"
+    shown = await sandbox.run_cell(
+        "del sys.modules['linecache']\nimport linecache\nprint(linecache.getline('<cell 2>', 1).strip())",
+        calls=no_calls,
+        timeout=10,
+    )
+    assert shown.stdout == "x = 2\n"
+
+
+async def test_a_compile_time_warning_shows_its_line(sandbox: SubprocessSandbox) -> None:
+    result = await sandbox.run_cell("x = 1\ny = x is 1", calls=no_calls, timeout=10)
+    assert "SyntaxWarning" in result.stderr and "y = x is 1" in result.stderr
+
+
+async def test_threads_waiting_for_the_next_cell_use_no_cpu(sandbox: SubprocessSandbox) -> None:
+    """Threads that call llm_query after their cell ended wait, without polling, until the next cell serves them."""
+    served: list[int] = []
+
+    async def calls(call: SubCall) -> list[SubCallResult]:
+        served.append(len(call.items))
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    start = (
+        "import _thread, time\nresults = []\n"
+        "def late():\n    time.sleep(0.2)\n    results.append(llm_query('late'))\n"
+        "for _ in range(20):\n    _thread.start_new_thread(late, ())"
+    )
+    await sandbox.run_cell(start, calls=calls, timeout=10)
+    assert sandbox._worker is not None
+    await asyncio.sleep(0.5)  # every thread is waiting now
+    before = _cpu_ticks(sandbox._worker.pid)
+    await asyncio.sleep(1.0)
+    idle = _cpu_ticks(sandbox._worker.pid) - before
+    finish = await sandbox.run_cell(
+        "while len(results) < 20:\n    time.sleep(0.01)\nprint(len(results), set(results))", calls=calls, timeout=10
+    )
+    assert finish.stdout == "20 {'ok'}\n" and sum(served) == 20
+    assert idle <= 2, f"the idle worker used {idle} clock ticks in a second"
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime

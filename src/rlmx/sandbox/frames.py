@@ -7,6 +7,7 @@ Over stdio (the docker launcher) the same objects travel as JSON Lines, each lin
 
 from __future__ import annotations
 
+import _codecs
 import struct
 
 # Every sandbox start waits for the worker's imports, so this module takes JSON from the C accelerator `_json`
@@ -19,7 +20,6 @@ except ImportError:  # an interpreter without the accelerator: the stdlib module
 
 TYPE_CHECKING = False  # not typing's: the worker imports this module, and `typing` costs it 4 ms at every start
 if TYPE_CHECKING:
-    import re
     import socket
     from typing import Any
 
@@ -44,7 +44,7 @@ child's context). JSON's recursive coders overflow the stack far deeper than rea
 
 
 def _not_serializable(value: object) -> object:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
@@ -130,17 +130,12 @@ def encodable(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        # Regexes, not a UTF-16 round trip: a hardened worker can no longer import codecs it has not loaded yet.
-        import re
-
-        pair, lone = re.compile("[\ud800-\udbff][\udc00-\udfff]"), re.compile("[\ud800-\udfff]")
-        return lone.sub("\ufffd", pair.sub(_joined_pair, text))
+        # Through UTF-16 with the C codec functions themselves: a pair becomes one code unit pair and decodes to its
+        # character, a lone surrogate decodes to U+FFFD. No codec lookup and no import (a hardened worker may not
+        # be able to import one, and a cell may have broken imports), so this never raises.
+        units = _codecs.utf_16_le_encode(text, "surrogatepass")[0]
+        return str(_codecs.utf_16_le_decode(units, "replace", True)[0])
     return text
-
-
-def _joined_pair(match: re.Match[str]) -> str:
-    pair = match.group()
-    return chr(0x10000 + ((ord(pair[0]) - 0xD800) << 10) + (ord(pair[1]) - 0xDC00))
 
 
 def utf8(text: str) -> bytes:

@@ -40,6 +40,7 @@ import builtins  # noqa: E402
 import gc  # noqa: E402
 import mmap  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time warnings without their line)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same objects, typed
@@ -63,21 +64,23 @@ def _sibling(name: str) -> Any:
 
 
 _CELL_SOURCES: dict[str, tuple[int, None, list[str], str]] = {}
-"""Cell sources kept for linecache (where tracebacks and warnings read the lines they show) until something imports
-it: linecache costs a start 6 ms (tokenize, re), so the worker does not import it itself."""
+"""Every cell's source as linecache keeps it (where tracebacks and warnings read the lines they show): linecache
+costs a start 6 ms (tokenize, re), so the worker does not import it, and hands these over when something does."""
 
 
 def _remember_source(name: str, code: str) -> None:
     entry = (len(code), None, code.splitlines(True), name)  # linecache's own form: mtime None, never rechecked
-    linecache = sys.modules.get("linecache")
-    (_CELL_SOURCES if linecache is None else linecache.cache)[name] = entry
+    _CELL_SOURCES[name] = entry  # always: a thread may be importing linecache right now (see _LinecacheFiller)
+    cache = getattr(sys.modules.get("linecache"), "cache", None)  # None while that import is half done
+    if isinstance(cache, dict):
+        cache[name] = entry  # the same tuple in both: no second copy of the lines
 
 
 def _forget_source(name: str) -> None:
     _CELL_SOURCES.pop(name, None)
-    linecache = sys.modules.get("linecache")
-    if linecache is not None:
-        linecache.cache.pop(name, None)
+    cache = getattr(sys.modules.get("linecache"), "cache", None)
+    if isinstance(cache, dict):
+        cache.pop(name, None)
 
 
 class _LinecacheFiller:
@@ -96,7 +99,6 @@ class _LinecacheFiller:
         def exec_module(module: Any) -> None:
             load(module)
             module.cache.update(_CELL_SOURCES)
-            _CELL_SOURCES.clear()
             try:
                 sys.meta_path.remove(_LinecacheFiller)  # here, not in find_spec: a lookup alone imports nothing
             except ValueError:
@@ -223,9 +225,11 @@ class Worker:
         self.sock = sock
         # One lock over the channel: a call frame and its reply never interleave across threads. A thread that
         # calls while no cell runs (the serve loop is the channel's reader then) waits for the next cell instead
-        # of reading the host's next frame, checking every 5 ms: threading's Condition would cost every start an
-        # import, for threads that outlive their cell, which are rare.
+        # of reading the host's next frame: on `next_cell`, a lock held while no cell runs (threading's Condition
+        # would cost every start its import, for threads that outlive their cell, which are rare).
         self.channel = _thread.allocate_lock()
+        self.next_cell = _thread.allocate_lock()
+        self.next_cell.acquire()
         self.cell_running = False
         self.closed = False
         self.max_output = max_output
@@ -294,7 +298,8 @@ class Worker:
                     raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
                 self.channel.release()
                 try:
-                    time.sleep(0.005)
+                    with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
+                        pass
                 finally:
                     self.channel.acquire()
             paused = self.disarm()  # time waiting on the host is not cell time (end_cell disarms after us)
@@ -458,7 +463,8 @@ class Worker:
     def begin_cell(self) -> None:
         global _executing
         with self.channel:
-            self.cell_running = True  # sub-calls that threads made while the REPL was idle go out now
+            self.cell_running = True
+            self.next_cell.release()  # sub-calls that threads made while the REPL was idle go out now
         _executing = True
 
     def end_cell(self) -> None:
@@ -469,6 +475,7 @@ class Worker:
         self.disarm()
         with self.channel:
             self.cell_running = False
+            self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
             self.disarm()  # a thread's call may have re-armed the clock before we got the lock
 
     def execute(self, code: str) -> None:
@@ -537,6 +544,8 @@ class Worker:
         """Threads still waiting to make a sub-call get an error instead of waiting forever."""
         with self.channel:
             self.closed = True
+            if not self.cell_running:
+                self.next_cell.release()  # waiting threads wake, see `closed` and give up
 
 
 _executing = False
