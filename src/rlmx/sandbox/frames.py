@@ -11,8 +11,9 @@ import _codecs
 import struct
 
 # Every sandbox start waits for the worker's imports, so this module takes JSON from the C accelerator `_json`
-# (what `json` itself runs) and `re` only when a string holds a surrogate: `json` and `re` cost the worker ~6 ms
-# (benchmarks/vs_official/NOTES.md, change 21). The output is json.dumps' byte for byte (tests/test_frames_codec.py).
+# (what `json` itself runs) and surrogates to the C codec functions in `_codecs`: `json` and `re` cost the worker
+# ~6 ms (benchmarks/vs_official/NOTES.md, change 21). The output is json.dumps' byte for byte
+# (tests/test_frames_codec.py).
 try:
     import _json
 except ImportError:  # an interpreter without the accelerator: the stdlib module then
