@@ -7,10 +7,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from rlmx.lm import Message
+from rlmx.sandbox import SubCall, SubCallResult
 
 Reply = Callable[[list[Message]], str | Exception]
 
@@ -96,3 +97,14 @@ def run_cli(
         cwd=cwd or tmp_path,
         timeout=timeout,
     )
+
+
+def answering_ok(batches: list[int]) -> Callable[[SubCall], Awaitable[list[SubCallResult]]]:
+    """A sandbox's sub-call handler that answers "ok" to every item and appends each call's item count to
+    `batches` (so a test can tell what reached the host, and in how many calls)."""
+
+    async def calls(call: SubCall) -> list[SubCallResult]:
+        batches.append(len(call.items))
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    return calls

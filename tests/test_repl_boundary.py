@@ -10,7 +10,7 @@ import pytest
 
 from rlmx import RLM, Budget
 from rlmx.lm import Message, ScriptedLM
-from scripting import repl
+from scripting import answering_ok, repl
 
 
 def feedback(lm: ScriptedLM, turn: int) -> str:
@@ -113,15 +113,10 @@ def test_sub_calls_from_threads_that_outlive_their_cell_are_served_in_the_next_o
 
 async def test_a_forged_oversize_call_frame_is_refused_whole_and_the_worker_lives() -> None:
     from rlmx.context import prepare
-    from rlmx.sandbox import SubCall, SubCallResult
     from rlmx.sandbox.subprocess import SubprocessSandbox
 
     spent: list[int] = []
-
-    async def calls(call: SubCall) -> list[SubCallResult]:
-        spent.append(len(call.items))
-        return [SubCallResult(True, text="ok") for _ in call.items]
-
+    calls = answering_ok(spent)
     # Code that bypasses llm_query_batched and writes its own call frame of 200,000 items.
     forged = (
         "kept = 1\n"

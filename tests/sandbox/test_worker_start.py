@@ -12,6 +12,7 @@ import pytest
 from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
+from scripting import answering_ok
 
 
 async def no_calls(call: SubCall) -> list[SubCallResult]:
@@ -122,11 +123,7 @@ async def test_a_compile_time_warning_shows_its_line(sandbox: SubprocessSandbox)
 async def test_threads_waiting_for_the_next_cell_use_no_cpu(sandbox: SubprocessSandbox) -> None:
     """Threads that call llm_query after their cell ended wait, without polling, until the next cell serves them."""
     served: list[int] = []
-
-    async def calls(call: SubCall) -> list[SubCallResult]:
-        served.append(len(call.items))
-        return [SubCallResult(True, text="ok") for _ in call.items]
-
+    calls = answering_ok(served)
     start = (
         "import _thread, time\nresults = []\n"
         "def late():\n    time.sleep(0.2)\n    results.append(llm_query('late'))\n"
