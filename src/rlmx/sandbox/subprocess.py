@@ -625,19 +625,17 @@ class SubprocessSandbox:
                 self._watcher = None
             own_uid = self.separate_uid and self.fresh_uid
             worker = self._worker
-            forked = worker is not None and worker.zygote is not None and worker.same_pid_namespace
-            if own_uid and self._owns_zygote and forked:
+            if worker is not None and own_uid and self._owns_zygote and worker.zygote and worker.same_pid_namespace:
                 # Every process of this sandbox (zygote, worker, whatever a cell forked) runs as the sandbox's own
                 # uid: one sweep ends them all, before any wait on a pipe they might hold. No orderly stop, and no
                 # kill request through the zygote (a round trip and a /proc scan there, ~1 ms).
                 harden.kill_uid(self.uid)
                 swept = True
+                self._worker = None
+                await worker.channel.close()
             elif worker is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker.channel.send({"t": "shutdown"}), 1.0)
-            if swept and worker is not None:
-                self._worker = None
-                await worker.channel.close()
             await self._kill()
             if self._zygote is not None and self._owns_zygote:
                 await self._zygote.close(graceful=not own_uid)  # kill_uid ends whatever it leaves
