@@ -68,19 +68,21 @@ _CELL_SOURCES: dict[str, tuple[int, None, list[str], str]] = {}
 costs a start 6 ms (tokenize, re), so the worker does not import it, and hands these over when something does."""
 
 
+def _linecache_cache() -> dict[str, Any]:
+    """linecache's cache once it is loaded; empty before, and while a thread's import of it is half done."""
+    cache = getattr(sys.modules.get("linecache"), "cache", None)
+    return cache if isinstance(cache, dict) else {}
+
+
 def _remember_source(name: str, code: str) -> None:
     entry = (len(code), None, code.splitlines(True), name)  # linecache's own form: mtime None, never rechecked
     _CELL_SOURCES[name] = entry  # always: a thread may be importing linecache right now (see _LinecacheFiller)
-    cache = getattr(sys.modules.get("linecache"), "cache", None)  # None while that import is half done
-    if isinstance(cache, dict):
-        cache[name] = entry  # the same tuple in both: no second copy of the lines
+    _linecache_cache()[name] = entry  # the same tuple in both: no second copy of the lines
 
 
 def _forget_source(name: str) -> None:
     _CELL_SOURCES.pop(name, None)
-    cache = getattr(sys.modules.get("linecache"), "cache", None)
-    if isinstance(cache, dict):
-        cache.pop(name, None)
+    _linecache_cache().pop(name, None)
 
 
 class _LinecacheFiller:
