@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +110,29 @@ def test_sub_calls_from_threads_that_outlive_their_cell_are_served_in_the_next_o
     result = RLM(lm, sub_lm=ScriptedLM(sub, delay=0.2), budget=Budget(cell_timeout=10)).completion("q", context="c")
     assert json.loads(result.answer) == [f"PART {i}" for i in range(6)]
     assert "REPL restarted" not in feedback(lm, 2)
+
+
+def test_a_thread_pool_of_sub_calls_reaches_the_server_concurrently() -> None:
+    """The cell maps llm_query over 6 prompts with 6 threads: the calls reach a real HTTP server together, each
+    thread gets its own answer, and the usage counts all six."""
+    from fake_openai_server import Behaviour, FakeOpenAIServer
+    from rlmx.lm import OpenAICompatibleLM
+
+    def echo(body: dict[str, Any]) -> str:
+        return "answer to " + body["messages"][-1]["content"]
+
+    cell = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(6) as pool:\n"
+        "    outs = list(pool.map(llm_query, [f'q{i}' for i in range(6)]))\n"
+        "FINAL(outs)"
+    )
+    with FakeOpenAIServer(Behaviour(text=echo, latency=0.3)) as server:
+        sub = OpenAICompatibleLM("sub-model", base_url=server.base_url, api_key="k")
+        result = RLM(ScriptedLM([repl(cell)]), sub_lm=sub).completion("q", context="c")
+    assert json.loads(result.answer) == [f"answer to q{i}" for i in range(6)]
+    assert server.max_in_flight == 6 and len(server.requests) == 6
+    assert result.usage.to_dict()["subcalls"] == 6
 
 
 async def test_a_forged_oversize_call_frame_is_refused_whole_and_the_worker_lives() -> None:

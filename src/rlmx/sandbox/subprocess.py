@@ -45,7 +45,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +177,43 @@ class _Worker:
             with contextlib.suppress(TimeoutError):
                 code = await asyncio.wait_for(self.process.wait(), 2.0)
         return exit_description(code)
+
+
+class _HardClock:
+    """The worker's own time in a cell, against the cell's hard limit. It runs only while no sub-call is being
+    served (time waiting on the host is not the worker's), and the frame read's deadline (`read`, an
+    asyncio.Timeout) moves when the last call in flight ends. A call task that fails ends the read at once."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.left = limit  # seconds of worker time left as of `since`; None: no limit
+        self.since = self.loop.time()
+        self.calls = 0
+        self.read: asyncio.Timeout | None = None
+        self.failure: BaseException | None = None
+
+    def deadline(self) -> float | None:
+        """The loop time at which the worker's time runs out; None while calls are in flight or without a limit."""
+        return None if self.left is None or self.calls else self.since + self.left
+
+    def call_started(self) -> None:
+        if not self.calls and self.left is not None:
+            self.left = max(self.left - (self.loop.time() - self.since), 0.0)
+        self.calls += 1
+
+    def call_ended(self, task: asyncio.Task[None]) -> None:
+        self.calls -= 1
+        if not self.calls:
+            self.since = self.loop.time()
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+        if self.read is not None:
+            self.read.reschedule(self.loop.time() if self.failure is not None else self.deadline())
+
+    def raise_failure(self) -> None:
+        """Raise what a call task raised (the host's own fault, or a broken channel), if one did."""
+        if self.failure is not None:
+            raise self.failure
 
 
 class SubprocessSandbox:
@@ -741,6 +777,9 @@ class SubprocessSandbox:
                 if self._worker is not None:
                     self._worker.kill_now()
                 raise
+            except Exception:  # the host's own fault serving a sub-call: the worker waits for a reply never sent
+                await self._kill()
+                raise
 
     async def _run_cell(self, code: str, calls: CallHandler, timeout: float) -> CellResult:
         if self._worker is None:
@@ -749,26 +788,38 @@ class SubprocessSandbox:
         channel = self._worker.channel
         token = secrets.token_hex(8)
         hard_limit = timeout + self._grace(timeout) if timeout > 0 else None
-        computing = 0.0  # worker time, excluding time spent waiting on the host's sub-calls
+        clock = _HardClock(hard_limit)
+        serving: set[asyncio.Task[None]] = set()  # call frames being served, each in a task of its own
         self.call_caps.new_cell()
         try:
             await channel.send({"t": "exec", "id": token, "code": code, "timeout": timeout})
             while True:
-                started = time.monotonic()
-                remaining = None if hard_limit is None else max(hard_limit - computing, 0.0)
                 try:
-                    async with asyncio.timeout(remaining):
+                    async with asyncio.timeout_at(clock.deadline()) as clock.read:
                         frame = await channel.read()
                 except TimeoutError:
+                    clock.raise_failure()
                     raise _WorkerGone(
                         f"the cell ran past the hard time limit ({hard_limit:g} s) without yielding "
                         "(a loop in C code or an ignored interrupt), so the worker was killed"
                     ) from None
-                computing += time.monotonic() - started
+                finally:
+                    clock.read = None
+                clock.raise_failure()
                 if frame["t"] == "call":
-                    replies = await self._serve_call(frame, calls)
-                    await channel.send_reply(frame.get("id"), replies)
+                    # Served while the loop reads on: a cell's threads may have several calls in flight at once.
+                    task = asyncio.ensure_future(
+                        self._serve_call(channel, frame.get("id"), self._checked_call(frame), calls)
+                    )
+                    clock.call_started()
+                    serving.add(task)
+                    task.add_done_callback(serving.discard)
+                    task.add_done_callback(clock.call_ended)
                     continue
+                if clock.calls:
+                    raise _WorkerGone(
+                        "the worker ended its cell while its sub-calls were still being served (a forged frame)"
+                    )
                 if frame["t"] == "result" and frame.get("id") == token:
                     result = _cell_result(frame, self.max_output_chars)
                     if result.final is not None or result.answer.get("ready"):
@@ -786,6 +837,11 @@ class SubprocessSandbox:
             return await self._restart(self._breach or reason)
         except _WorkerGone as gone:
             return await self._restart(self._breach or str(gone))
+        finally:
+            for task in serving:
+                task.cancel()
+            if serving:
+                await asyncio.wait(serving)
 
     async def _sync(self, channel: FrameChannel, timeout: float) -> None:
         """After a result the worker must be idle: it answers this ping first, or it forged that result."""
@@ -799,7 +855,9 @@ class SubprocessSandbox:
         if frame.get("t") != "pong" or frame.get("id") != token:
             raise _WorkerGone("the worker sent more frames after its result (a forged result frame)")
 
-    async def _serve_call(self, frame: dict[str, Any], calls: CallHandler) -> list[dict[str, Any]]:
+    @staticmethod
+    def _checked_call(frame: dict[str, Any]) -> SubCall:
+        """The sub-call a worker's call frame asks for. Raises _WorkerGone for a frame no worker of ours sends."""
         kind = frame.get("kind")
         items = frame.get("items")
         model = frame.get("model")
@@ -814,7 +872,10 @@ class SubprocessSandbox:
                 raise _WorkerGone("the worker sent a call item without a string prompt")
             if "schema" in item and not isinstance(item["schema"], dict):
                 raise _WorkerGone("the worker sent a call item whose schema is not an object")
-        return await self.call_caps.serve(SubCall(kind=kind, items=tuple(items), model=model), calls)
+        return SubCall(kind=kind, items=tuple(items), model=model)
+
+    async def _serve_call(self, channel: FrameChannel, call_id: Any, call: SubCall, calls: CallHandler) -> None:
+        await channel.send_reply(call_id, await self.call_caps.serve(call, calls))
 
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()

@@ -225,13 +225,24 @@ class Worker:
         max_batch: int = 1_000,
     ) -> None:
         self.sock = sock
-        # One lock over the channel: a call frame and its reply never interleave across threads. A thread that
-        # calls while no cell runs (the serve loop is the channel's reader then) waits for the next cell instead
-        # of reading the host's next frame: on `next_cell`, a lock held while no cell runs (threading's Condition
-        # would cost every start its import, for threads that outlive their cell, which are rare).
+        # `channel` is held to send a call frame (frames never interleave) and to open or close a cell. A thread
+        # that calls while no cell runs (the serve loop is the channel's reader then) waits for the next cell
+        # instead of reading the host's next frame: on `next_cell`, a lock held while no cell runs (threading's
+        # Condition would cost every start its import, for threads that outlive their cell, which are rare).
         self.channel = _thread.allocate_lock()
         self.next_cell = _thread.allocate_lock()
         self.next_cell.acquire()
+        # Sub-calls in flight, from any number of threads at once, each frame with its own id. One waiting thread
+        # at a time reads the channel (the reader) and hands each reply to its owner, waking it through the
+        # owner's own lock; a reader whose reply came hands the reading on to a thread still waiting. All of this
+        # state is guarded by `calls_state`; `idle` is held while any call is in flight (end_cell waits on it).
+        self.calls_state = _thread.allocate_lock()
+        self.idle = _thread.allocate_lock()
+        self.waiting: dict[int, Any] = {}  # call id -> its owner's wake lock, held until a reply or a turn to read
+        self.replies: dict[int, dict[str, Any]] = {}
+        self.reading = False
+        self.broken: str | None = None  # the channel failed under a reader: every call from now on fails
+        self.paused = 0.0  # what was left of the cell's clock when the first call in flight stopped it
         self.cell_running = False
         self.closed = False
         self.max_output = max_output
@@ -294,6 +305,9 @@ class Worker:
             )
 
     def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
+        """Send one call frame and wait for its reply. Any number of threads may call at once: their calls are
+        in flight together, so a thread pool's sub-calls run concurrently. Raises RuntimeError when the call is
+        refused, lost, or the REPL is closing; ValueError when the request cannot be sent."""
         with self.channel:
             while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
                 if self.closed:
@@ -304,26 +318,103 @@ class Worker:
                         pass
                 finally:
                     self.channel.acquire()
-            paused = self.disarm()  # time waiting on the host is not cell time (end_cell disarms after us)
+            self.call_seq += 1
+            seq = self.call_seq
+            wake = self._expect(seq)
             try:
-                self.call_seq += 1
-                seq = self.call_seq
-                try:
-                    self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
-                except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
-                    raise ValueError(f"this {kind}_query request cannot be sent ({exc}); send less per call") from None
-                reply = self.recv()
-            finally:
-                if paused:
-                    self.arm(paused)
-        if reply.get("t") != "reply" or reply.get("id") != seq:
-            raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
+                self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
+            except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
+                self._settle(seq)
+                raise ValueError(f"this {kind}_query request cannot be sent ({exc}); send less per call") from None
+            except BaseException:
+                self._settle(seq)
+                raise
+        try:
+            reply = self._reply_to(seq, wake)
+        finally:
+            self._settle(seq)
         if isinstance(reply.get("error"), str):
             raise RuntimeError(reply["error"])
         results = reply.get("results")
         if not isinstance(results, list) or len(results) != len(items):
             raise RuntimeError("rlmx worker: malformed sub-call reply from the host")
         return results
+
+    # --- sub-calls in flight (see __init__) ------------------------------------------------------------------
+    def _expect(self, seq: int) -> Any:
+        """Register call `seq` before its frame goes out; the first call in flight stops the cell's clock (time
+        waiting on the host is not cell time). Returns the owner's wake lock, held."""
+        wake = _thread.allocate_lock()
+        wake.acquire()
+        with self.calls_state:
+            if not self.waiting:
+                self.idle.acquire()  # never waits: end_cell holds it only while it holds `channel`, as we do
+                self.paused = self.disarm()
+            self.waiting[seq] = wake
+        return wake
+
+    def _settle(self, seq: int) -> None:
+        """Call `seq` is over; the last call in flight restarts the cell's clock (end_cell disarms after us)."""
+        with self.calls_state:
+            self.waiting.pop(seq, None)
+            self.replies.pop(seq, None)
+            if not self.waiting:
+                if self.paused:
+                    self.arm(self.paused)
+                    self.paused = 0.0
+                self.idle.release()
+
+    def _reply_to(self, seq: int, wake: Any) -> dict[str, Any]:
+        """Wait for call `seq`'s reply: read the channel while no other thread does, else sleep on `wake`."""
+        while True:
+            with self.calls_state:
+                reply = self.replies.get(seq)
+                if reply is not None:
+                    return reply
+                if self.broken is not None:
+                    raise RuntimeError(self.broken)
+                lead = not self.reading
+                if lead:
+                    self.reading = True
+            if not lead:
+                wake.acquire()  # released by the reader (our reply, or our turn to read) or a broken channel
+                continue
+            try:
+                return self._read_until(seq)
+            finally:
+                with self.calls_state:
+                    self.reading = False
+                    for other, lock in self.waiting.items():  # hand the reading on to one still waiting
+                        if other != seq and other not in self.replies:
+                            self._wake(lock)
+                            break
+
+    def _read_until(self, seq: int) -> dict[str, Any]:
+        """The reader's loop: hand every reply to its owner until `seq`'s own comes."""
+        while True:
+            try:
+                frame = self.recv()
+            except BaseException as exc:
+                with self.calls_state:
+                    self.broken = f"rlmx worker: the channel to the host failed ({type(exc).__name__}); sub-call lost"
+                    for lock in self.waiting.values():
+                        self._wake(lock)
+                raise
+            call_id = frame.get("id") if frame.get("t") == "reply" else None
+            if call_id == seq and type(call_id) is int:
+                return frame
+            with self.calls_state:
+                owner = self.waiting.get(call_id) if type(call_id) is int else None
+                if owner is None or type(call_id) is not int or call_id in self.replies:
+                    raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
+                self.replies[call_id] = frame
+                self._wake(owner)
+
+    @staticmethod
+    def _wake(lock: Any) -> None:
+        """Release an owner's wake lock (under `calls_state`; only its owner acquires it): once, never twice."""
+        if lock.locked():
+            lock.release()
 
     def llm_query(self, prompt: Any, model: str | None = None, schema: Any = None) -> Any:
         """Ask a sub-LM one prompt; returns its text, or with `schema` (a JSON Schema dict or a pydantic model
@@ -470,15 +561,16 @@ class Worker:
         _executing = True
 
     def end_cell(self) -> None:
-        """Stop the cell's clock and close the channel to threads: calls in flight finish first (they hold the
-        lock), later ones wait for the next cell. Only then may the serve loop read the channel again."""
+        """Stop the cell's clock and close the channel to threads: calls in flight get their replies first, later
+        ones wait for the next cell. Only then may the serve loop read the channel again."""
         global _executing
         _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
         self.disarm()
-        with self.channel:
-            self.cell_running = False
-            self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
-            self.disarm()  # a thread's call may have re-armed the clock before we got the lock
+        with self.channel:  # no call frame goes out from here on
+            with self.idle:  # and none is in flight
+                self.cell_running = False
+                self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
+            self.disarm()  # a thread's last call may have re-armed the clock before we got here
 
     def execute(self, code: str) -> None:
         self.cells += 1

@@ -1,0 +1,267 @@
+"""Sub-calls from many threads of one cell share the worker's one channel: they are in flight together, each reply
+reaches its own caller, the clocks stop while any call is in flight, and a cell ends only once its calls are
+answered. Real worker processes on both transports (socketpair frames and JSON Lines), no LM."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from rlmx.context import prepare
+from rlmx.sandbox import SubCall, SubCallResult, frames
+from rlmx.sandbox.inprocess import InProcessSandbox
+from rlmx.sandbox.stdio import StdioSandbox
+from rlmx.sandbox.subprocess import SubprocessSandbox
+from rlmx.sandbox.worker import SocketChannel, Worker
+
+Sandbox = SubprocessSandbox | StdioSandbox | InProcessSandbox
+TIERS: dict[str, Callable[[], Sandbox]] = {
+    "socketpair": lambda: SubprocessSandbox(hard_timeout_grace=0.3),
+    "json-lines": lambda: StdioSandbox(hard_timeout_grace=0.3),
+}
+
+
+async def started(box: Sandbox) -> Sandbox:
+    await box.start([prepare("context", "c")])
+    return box
+
+
+@pytest.fixture(params=sorted(TIERS))
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    box = await started(TIERS[request.param]())
+    yield box
+    await box.close()
+
+
+def meeting(size: int) -> Callable[[SubCall], Any]:
+    """A handler whose calls each wait until `size` of them are in flight at once: a call that waits alone for
+    5 s answers 'alone', so calls made one at a time show in the answers, not in a wall-clock figure."""
+    arrived: list[str] = []
+    everyone = asyncio.Event()
+
+    async def handler(call: SubCall) -> list[SubCallResult]:
+        arrived.extend(item["prompt"] for item in call.items)
+        if len(arrived) >= size:
+            everyone.set()
+        try:
+            await asyncio.wait_for(everyone.wait(), 5)
+        except TimeoutError:
+            return [SubCallResult(True, text="alone")] * len(call.items)
+        return [SubCallResult(True, text="together " + item["prompt"]) for item in call.items]
+
+    return handler
+
+
+THREAD_POOL = (
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "with ThreadPoolExecutor(4) as pool:\n"
+    "    outs = list(pool.map(llm_query, ['a', 'b', 'c', 'd']))\n"
+    "print(outs)"
+)
+
+
+async def test_calls_from_a_thread_pool_are_in_flight_together(sandbox: Sandbox) -> None:
+    result = await sandbox.run_cell(THREAD_POOL, calls=meeting(4), timeout=30)
+    assert result.stdout == "['together a', 'together b', 'together c', 'together d']\n", result.error
+
+
+async def test_the_in_process_tier_runs_threads_calls_together_too() -> None:
+    box = await started(InProcessSandbox())
+    try:
+        result = await box.run_cell(THREAD_POOL, calls=meeting(4), timeout=30)
+    finally:
+        await box.close()
+    assert result.stdout == "['together a', 'together b', 'together c', 'together d']\n", result.error
+
+
+async def test_each_reply_reaches_its_own_caller(sandbox: Sandbox) -> None:
+    """8 threads, 200 calls (single and batched) answered in a scrambled order."""
+    chaos = random.Random(7)
+
+    async def scrambled(call: SubCall) -> list[SubCallResult]:
+        await asyncio.sleep(chaos.random() * 0.01)
+        return [SubCallResult(True, text=item["prompt"][::-1]) for item in call.items]
+
+    cell = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "def ask(i):\n"
+        "    if i % 3:\n"
+        "        return [llm_query(f'q{i}')] == [f'q{i}'[::-1]]\n"
+        "    prompts = [f'b{i}-{k}' for k in range(i % 5 + 1)]\n"
+        "    return llm_query_batched(prompts) == [p[::-1] for p in prompts]\n"
+        "with ThreadPoolExecutor(8) as pool:\n"
+        "    checks = list(pool.map(ask, range(200)))\n"
+        "print(checks.count(True), checks.count(False))"
+    )
+    result = await sandbox.run_cell(cell, calls=scrambled, timeout=60)
+    assert result.stdout == "200 0\n", result.error
+
+
+async def test_the_clocks_stop_while_any_call_is_in_flight(sandbox: Sandbox) -> None:
+    """The cell may run 1 s (hard limit 1.3 s). A thread's call takes 1.6 s; the main thread's own call ends at
+    0.2 s, and the clocks must not start again then: the thread's call is still in flight."""
+
+    async def timed(call: SubCall) -> list[SubCallResult]:
+        await asyncio.sleep(1.6 if call.items[0]["prompt"] == "long" else 0.2)
+        return [SubCallResult(True, text=call.items[0]["prompt"])]
+
+    cell = (
+        "import threading\n"
+        "got = []\n"
+        "thread = threading.Thread(target=lambda: got.append(llm_query('long')))\n"
+        "thread.start()\n"
+        "got.append(llm_query('short'))\n"
+        "thread.join()\n"
+        "print(got)"
+    )
+    result = await sandbox.run_cell(cell, calls=timed, timeout=1)
+    assert (result.status, result.stdout) == ("ok", "['short', 'long']\n"), result.error
+
+
+async def test_a_cell_ends_once_the_calls_its_threads_sent_are_answered(sandbox: Sandbox) -> None:
+    async def slow(call: SubCall) -> list[SubCallResult]:
+        await asyncio.sleep(0.3)
+        return [SubCallResult(True, text="answered")]
+
+    start = "import threading\ngot = []\nthreading.Thread(target=lambda: got.append(llm_query('x'))).start()"
+    first = await sandbox.run_cell(start + "\nimport time\ntime.sleep(0.05)", calls=slow, timeout=5)
+    second = await sandbox.run_cell("print(got)", calls=slow, timeout=5)
+    assert first.status == "ok", first.error
+    assert second.stdout == "['answered']\n", second.error
+
+
+async def test_a_frame_that_ends_the_cell_while_calls_are_served_is_forged(sandbox: Sandbox) -> None:
+    cancelled: list[str] = []
+
+    async def hangs(call: SubCall) -> list[SubCallResult]:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(call.items[0]["prompt"])
+            raise
+        return [SubCallResult(True, text="late")]
+
+    forged = (
+        "import threading, time\n"
+        "threading.Thread(target=llm_query, args=('pending',), daemon=True).start()\n"
+        "time.sleep(0.3)\n"
+        "llm_query.__self__.send({'t': 'pong', 'id': 'forged'})\n"
+        "time.sleep(30)"
+    )
+    result = await sandbox.run_cell(forged, calls=hangs, timeout=60)
+    assert result.status == "restarted"
+    assert "while its sub-calls were still being served" in str(result.error)
+    assert cancelled == ["pending"]
+    after = await sandbox.run_cell("print(context)", calls=hangs, timeout=5)
+    assert after.stdout == "c\n"
+
+
+async def test_a_host_handler_that_fails_fails_the_cell_at_once_and_ends_the_worker(sandbox: Sandbox) -> None:
+    async def broken(call: SubCall) -> list[SubCallResult]:
+        raise RuntimeError("the handler broke")
+
+    cell = "import threading\nthreading.Thread(target=llm_query, args=('x',), daemon=True).start()\nllm_query('y')"
+    with pytest.raises(RuntimeError, match="the handler broke"):
+        await asyncio.wait_for(sandbox.run_cell(cell, calls=broken, timeout=60), 10)
+    after = await sandbox.run_cell("print(context)", calls=broken, timeout=5)
+    assert after.stdout == "c\n"  # a fresh worker: the old one was waiting for replies that never come
+
+
+async def test_cancelling_the_cell_cancels_its_calls_in_flight(sandbox: Sandbox) -> None:
+    running: list[str] = []
+    cancelled: list[str] = []
+
+    async def hangs(call: SubCall) -> list[SubCallResult]:
+        running.append(call.items[0]["prompt"])
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(call.items[0]["prompt"])
+            raise
+        return [SubCallResult(True, text="late")]
+
+    cell = "from concurrent.futures import ThreadPoolExecutor\nlist(ThreadPoolExecutor(3).map(llm_query, 'abc'))"
+    task = asyncio.ensure_future(sandbox.run_cell(cell, calls=hangs, timeout=60))
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if len(running) == 3:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(cancelled) == ["a", "b", "c"]
+
+
+# --- the worker's side alone, on a socketpair the test drives ------------------------------------------------------
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Worker, socket.socket]]:
+    """A worker inside a cell, on one end of a socketpair; the test is the host, on the other."""
+    ours, theirs = socket.socketpair()
+    worker = Worker(SocketChannel(theirs), {})
+    worker.begin_cell()
+    yield worker, ours
+    ours.close()
+    theirs.close()
+
+
+def call_in_threads(worker: Worker, prompts: list[str]) -> tuple[list[threading.Thread], dict[str, Any]]:
+    outcomes: dict[str, Any] = {}
+
+    def ask(prompt: str) -> None:
+        try:
+            outcomes[prompt] = worker.call("llm", [{"prompt": prompt}])[0]["text"]
+        except Exception as exc:  # recorded for the assertion
+            outcomes[prompt] = exc
+
+    threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in prompts]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def test_replies_in_any_order_reach_their_callers(pair: tuple[Worker, socket.socket]) -> None:
+    worker, host = pair
+    prompts = [f"p{i}" for i in range(12)]
+    threads, outcomes = call_in_threads(worker, prompts)
+    calls = [frames.recv_blocking(host) for _ in prompts]
+    assert sorted(c["id"] for c in calls) == list(range(1, 13))  # every call in flight at once
+    for call in reversed(calls):
+        answer = {"ok": True, "text": call["items"][0]["prompt"].upper()}
+        frames.send_blocking(host, {"t": "reply", "id": call["id"], "results": [answer]})
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == {p: p.upper() for p in prompts}
+    worker.end_cell()  # returns: nothing is in flight
+
+
+def test_a_channel_that_breaks_wakes_every_waiting_caller(pair: tuple[Worker, socket.socket]) -> None:
+    worker, host = pair
+    threads, outcomes = call_in_threads(worker, ["a", "b", "c"])
+    for _ in range(3):
+        frames.recv_blocking(host)
+    host.close()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert all(isinstance(outcome, (RuntimeError, EOFError, OSError)) for outcome in outcomes.values()), outcomes
+    later = call_in_threads(worker, ["d"])
+    later[0][0].join(10)
+    assert isinstance(later[1]["d"], (RuntimeError, OSError))
+
+
+def test_a_reply_for_no_call_in_flight_fails_the_reader_not_the_others(pair: tuple[Worker, socket.socket]) -> None:
+    worker, host = pair
+    threads, outcomes = call_in_threads(worker, ["only"])
+    call = frames.recv_blocking(host)
+    frames.send_blocking(host, {"t": "reply", "id": 999, "results": [{"ok": True, "text": "stray"}]})
+    threads[0].join(10)
+    assert "unexpected frame" in str(outcomes["only"])
+    assert call["id"] == 1
