@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from scripting import remove_worker_folders
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -15,3 +17,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(("OPENAI_", "RLMX_")):
             monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_folders_left_behind() -> Iterator[None]:
+    """The world-writable folders tests hand to sandbox workers (scripting.worker_pidfile) are removed."""
+    yield
+    remove_worker_folders()

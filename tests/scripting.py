@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -108,3 +110,20 @@ def answering_ok(batches: list[int]) -> Callable[[SubCall], Awaitable[list[SubCa
         return [SubCallResult(True, text="ok") for _ in call.items]
 
     return calls
+
+
+_WORKER_FOLDERS: list[Path] = []
+
+
+def worker_pidfile() -> Path:
+    """A path a sandbox worker can write (it may run under a uid of its own, and tmp_path is 0700): in a fresh
+    world-writable folder in /tmp. The folders go when the test session ends (conftest), not left behind."""
+    folder = Path(tempfile.mkdtemp(prefix="rlmx-test-"))
+    folder.chmod(0o777)
+    _WORKER_FOLDERS.append(folder)
+    return folder / "worker.pid"
+
+
+def remove_worker_folders() -> None:
+    while _WORKER_FOLDERS:
+        shutil.rmtree(_WORKER_FOLDERS.pop(), ignore_errors=True)

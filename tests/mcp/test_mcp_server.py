@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from mcp_harness import MAIN, alive, connect, descendants, payload, repl, script
 from mcp_types import ListRootsResult, Root
 
 from mcp import Client
-from scripting import missing_embedded_model
+from scripting import missing_embedded_model, worker_pidfile
 
 TOOLS = {"rlm_ask", "rlm_estimate", "rlm_session_start", "rlm_session_ask", "rlm_session_end"}
 
@@ -190,7 +189,7 @@ async def test_a_session_keeps_variables_across_questions(tmp_path: Path, projec
 
 @pytest.mark.slow
 async def test_cancelling_a_call_or_leaving_stops_the_run_and_kills_its_worker(tmp_path: Path, project: Path) -> None:
-    pidfiles = [_pidfile() for _ in range(3)]
+    pidfiles = [worker_pidfile() for _ in range(3)]
     replies = script(
         tmp_path,
         [
@@ -236,13 +235,6 @@ async def test_cancelling_a_call_or_leaving_stops_the_run_and_kills_its_worker(t
     assert not alive(server), "the server outlived its client"
 
 
-def _pidfile() -> Path:
-    """A path the worker can write: it may run as another uid (the sandbox drops root), and tmp_path is 0700."""
-    shared = Path(tempfile.mkdtemp(prefix="rlmx-mcp-test-"))
-    shared.chmod(0o777)
-    return shared / "worker.pid"
-
-
 def _sleeper(pidfile: Path) -> str:
     """A cell that records its worker's pid, then sleeps far past the test."""
     return repl(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')")
@@ -252,7 +244,7 @@ def _sleeper(pidfile: Path) -> str:
 async def test_a_handshake_client_grants_its_roots_and_can_cancel(tmp_path: Path, project: Path) -> None:
     """A client on the initialize handshake (protocol 2025-11-25, as most clients today): without --allow its
     MCP roots are the grant, and its notifications/cancelled stops a run."""
-    pidfile = _pidfile()
+    pidfile = worker_pidfile()
     replies = script(tmp_path, [repl("FINAL(context[:6])"), _sleeper(pidfile)])
 
     async def roots(context: object) -> ListRootsResult:

@@ -269,11 +269,11 @@ def test_a_mapped_context_through_the_http_lm_and_a_trace(tmp_path: Path) -> Non
 
 # --- every CPython the layout is enabled for, where one is installed ------------------------------------------
 RECIPE = """
-import gc, importlib.util, os, pickle, sys, tempfile
+import gc, importlib.util, os, pickle, sys
 spec = importlib.util.spec_from_file_location("strmap", sys.argv[1])
 strmap = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(strmap)
-path = os.path.join(tempfile.mkdtemp(), "context.txt")
+path = os.path.join(sys.argv[2], "context.txt")
 text = "hello world\\n" * 200_000
 with open(path, "wb") as out:
     out.write(bytes(strmap.PREFIX_BYTES) + text.encode() + b"\\0")
@@ -310,12 +310,13 @@ def _cpythons() -> list[str]:
 
 @AS_ROOT
 @pytest.mark.parametrize("python", _cpythons() or [sys.executable])
-def test_the_recipe_under_each_installed_cpython(python: str) -> None:
+def test_the_recipe_under_each_installed_cpython(python: str, tmp_path: Path) -> None:
     """Intern, +=, pickle, fork, gc and a normal interpreter shutdown with a mapped str, under each interpreter: a
     wrong header or reference count would crash here, not pass."""
     import subprocess
 
     strmap_path = Path(__file__).parents[2] / "src" / "rlmx" / "sandbox" / "strmap.py"
-    done = subprocess.run([python, "-c", RECIPE, str(strmap_path)], capture_output=True, text=True, timeout=60)
+    recipe = [python, "-c", RECIPE, str(strmap_path), str(tmp_path)]
+    done = subprocess.run(recipe, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() in ("mapped", "decoded")

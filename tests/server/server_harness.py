@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import tempfile
 import threading
 import time
 import urllib.error
@@ -148,13 +147,6 @@ def alive(pid: int) -> bool:
             return stat.read().split(") ", 1)[1][0] != "Z"
     except (FileNotFoundError, ProcessLookupError):  # gone, possibly while being read
         return False
-
-
-def pidfile() -> Path:
-    """A path the sandbox worker can write (it runs as another uid): in a fresh world-writable folder in /tmp."""
-    folder = Path(tempfile.mkdtemp(prefix="rlmx-test-"))
-    folder.chmod(0o777)
-    return folder / "worker.pid"
 
 
 async def started(pidfile: Path) -> int:

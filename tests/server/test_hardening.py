@@ -17,8 +17,8 @@ import pytest
 
 from rlmx.prompts import query_from
 from rlmx.server import ServerOptions
+from scripting import worker_pidfile
 from server.server_harness import MODEL, NAP, SLEEP, Served, ask, ended, start, started
-from server.server_harness import pidfile as worker_pidfile
 
 COMPLETIONS = "/v1/chat/completions"
 

@@ -24,9 +24,8 @@ from rlmx.lm import ScriptedLM
 from rlmx.server import create_app, with_limits
 from rlmx.server.app import ServerOptions
 from rlmx.server.openai_compat import RequestError
-from scripting import repl
+from scripting import repl, worker_pidfile
 from server.server_harness import MODEL, SLEEP, Served, ask, ended, post, start, started
-from server.server_harness import pidfile as worker_pidfile
 
 
 @pytest.fixture
