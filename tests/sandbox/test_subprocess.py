@@ -189,3 +189,23 @@ async def test_the_host_is_not_readable_through_proc(sandbox: SubprocessSandbox)
 def test_a_disk_limit_must_be_positive() -> None:
     with pytest.raises(InputError, match="disk_limit_bytes"):
         SubprocessSandbox(disk_limit_bytes=0)
+
+
+async def test_the_disk_bound_holds_again_after_a_breach() -> None:
+    """The watcher ends a worker over its disk limit and deletes what it wrote, then watches its successor."""
+    import asyncio
+
+    write = "for i in range(12):\n    open(f'fill{i}', 'wb').write(b'x' * (4 << 20))\nimport time\ntime.sleep(3)"
+    box = SubprocessSandbox(disk_limit_bytes=16 << 20)
+    await box.start([prepare("context", "c")])
+    try:
+        first = await box.run_cell(write, calls=no_calls, timeout=10)
+        second = await box.run_cell(write, calls=no_calls, timeout=10)
+        await asyncio.sleep(0.3)
+        left = sum(f.stat().st_size for folder in box.disk_folders() for f in folder.rglob("*") if f.is_file())
+        after = await box.run_cell("print(context)", calls=no_calls, timeout=5)
+    finally:
+        await box.close()
+    for result in (first, second):
+        assert result.status == "restarted" and "over the run's disk limit" in str(result.error), result
+    assert left == 0 and after.stdout == "c\n"

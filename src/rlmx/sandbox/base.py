@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from rlmx.context import PreparedContext
 
 CellStatus = Literal["ok", "error", "timeout", "restarted"]
+T = TypeVar("T")
+
+
+def settle(future: asyncio.Future[T], value: T) -> None:
+    """Give `future` its result unless it is already done (cancelled): for `loop.call_soon_threadsafe` from a
+    thread that finished work the loop may no longer wait for."""
+    if not future.done():
+        future.set_result(value)
 
 
 @dataclass(frozen=True, slots=True)

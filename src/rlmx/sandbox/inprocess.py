@@ -21,7 +21,7 @@ from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
 from rlmx.errors import SandboxLost
-from rlmx.sandbox.base import CallHandler, CellResult, SubCall
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.worker import CappedText, CellTimeout, Worker
 
@@ -166,7 +166,7 @@ class InProcessSandbox:
                 result = worker.run_cell(code, timeout)
             except BaseException as exc:  # CellTimeout landing after run_cell returned, or a broken host
                 result = {"status": "error", "stdout": "", "stderr": "", "error": repr(exc), "seconds": 0.0}
-            loop.call_soon_threadsafe(_settle, done, result)
+            loop.call_soon_threadsafe(settle, done, result)
 
         thread = threading.Thread(target=target, name="rlmx-inprocess-cell", daemon=True)
         thread.start()
@@ -200,8 +200,3 @@ class InProcessSandbox:
 
     async def close(self) -> None:
         self._worker = None
-
-
-def _settle(future: asyncio.Future[dict[str, Any]], result: dict[str, Any]) -> None:
-    if not future.done():
-        future.set_result(result)

@@ -53,7 +53,7 @@ from typing import Any
 from rlmx.context import PreparedContext
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import frames, harden, rundir
-from rlmx.sandbox.base import CallHandler, CellResult, SubCall
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
 from rlmx.sandbox.bytecode import worker_bytecode
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.channel import (
@@ -177,6 +177,21 @@ class _Worker:
             with contextlib.suppress(TimeoutError):
                 code = await asyncio.wait_for(self.process.wait(), 2.0)
         return exit_description(code)
+
+
+def _watch_usage(
+    folders: list[Path], uid: int | None, limit: int, stop: threading.Event, over: asyncio.Future[int]
+) -> None:
+    """The disk watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written; over `limit`,
+    the byte count goes to `over` and the thread ends. A thread of its own, which wakes the event loop only for a
+    breach: a scan through the loop's executor cost three wake-ups a poll, and every sub-call's gap about 0.25 ms
+    (benchmarks/vs_official/NOTES.md, change 25)."""
+    while not stop.wait(_DISK_POLL):
+        used = rundir.usage(folders, uid)
+        if used > limit:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to tell
+                over.get_loop().call_soon_threadsafe(settle, over, used)
+            return
 
 
 class _HardClock:
@@ -524,12 +539,18 @@ class SubprocessSandbox:
             self._watcher = asyncio.create_task(self._watch_disk())
 
     async def _watch_disk(self) -> None:
+        """End the worker (and delete its files) each time the watcher thread finds it over its disk limit."""
         folders, uid = self.disk_folders(), self.uid if self.separate_uid else None
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(_DISK_POLL)
-            used = await asyncio.to_thread(rundir.usage, folders, uid)
-            if used <= self.disk_limit_bytes:
-                continue
+            over: asyncio.Future[int] = loop.create_future()
+            stop = threading.Event()
+            watching = (folders, uid, self.disk_limit_bytes, stop, over)
+            threading.Thread(target=_watch_usage, args=watching, name="rlmx-disk-watch", daemon=True).start()
+            try:
+                used = await over
+            finally:
+                stop.set()
             self._breach = (
                 f"the worker wrote {used:,} bytes, over the run's disk limit of {self.disk_limit_bytes:,} bytes "
                 "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
