@@ -47,7 +47,12 @@ def figures(server: ScriptedServer, python: str, scenario: str, pythonpath: str 
             "root_gap": statistics.median(b.arrived - a.sent for a, b in itertools.pairwise(roots)) * 1e3,
             "teardown": (timing["t_done"] - roots[-1].sent) * 1e3,
         }
-    return {"first_cell": (roots[1].arrived - roots[0].sent) * 1e3}
+    subs = sorted((r for r in server.records if r.kind == "sub"), key=lambda r: r.arrived)
+    figures = {"first_cell": (roots[1].arrived - roots[0].sent) * 1e3}
+    if scenario.startswith("seq"):  # the host's share of each sequential sub-call: reply sent -> next request
+        figures["sub_gap"] = statistics.median(b.arrived - a.sent for a, b in itertools.pairwise(subs)) * 1e3
+        figures["to_first_sub"] = (subs[0].arrived - roots[0].sent) * 1e3
+    return figures
 
 
 def main() -> None:
