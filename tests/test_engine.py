@@ -49,6 +49,19 @@ async def test_prose_final_after_cells_runs_the_cells_first() -> None:
     assert (result.answer, len(lm.calls)) == ("11", 1)
 
 
+async def test_a_prose_final_after_a_failing_cell_is_not_taken() -> None:
+    """A FINAL written in the same reply as code that then fails was a guess: the model sees the error instead."""
+    result, lm = await run([repl("w = context.split()[5]") + "\nFINAL(delta)", repl("FINAL(context.split()[-1])")])
+    assert (result.answer, result.iterations) == ("world", 2)
+    told = last_user(lm.calls[1])
+    assert "IndexError" in told and "FINAL(...) line was not accepted" in told
+
+
+async def test_a_prose_submit_runs_as_the_call_it_is() -> None:
+    result, _ = await run([repl("n = len(context)") + "\nSUBMIT(word='hello', count=n)"])
+    assert (result.answer_source, result.value, result.iterations) == ("submit", {"word": "hello", "count": 11}, 1)
+
+
 async def test_submit_returns_fields() -> None:
     result, _ = await run([repl("SUBMIT(word=context.split()[0], count=2)")])
     assert result.answer_source == "submit"

@@ -179,6 +179,14 @@ _PIECES = (
     "some prose with (parentheses\n",
     "\r\n",
     "\ud800",
+    "`",
+    "SUBMIT(a=1)\n",
+    "done: ```repl\n",
+    "\ufeff",
+    "<|channel|>analysis<|message|>",
+    "<|channel|>final<|message|>",
+    "<|end|>",
+    "```<|eot_id|>\n",
 )
 
 
@@ -208,14 +216,17 @@ def _cpu_seconds(text: str) -> float:
     return best
 
 
-@pytest.mark.parametrize("kind", ["mixed", "unclosed_finals"])
+@pytest.mark.parametrize("kind", ["mixed", "unclosed_finals", "tags_on_one_line"])
 def test_parse_time_grows_linearly_up_to_a_megabyte(kind: str) -> None:
     # A ratio, not a wall-clock limit: 10x the text may cost about 10x the time; a quadratic parser costs ~100x.
     if kind == "mixed":
         small, large = _random_reply(random.Random(1), 100_000), _random_reply(random.Random(1), 1_000_000)
-    else:
+    elif kind == "unclosed_finals":
         line = "FINAL(an answer (with an open parenthesis\n"
         small, large = line * (100_000 // len(line)), line * (1_000_000 // len(line))
+    else:  # one line of tags written about: every closing tag is weighed against the same line
+        piece = "<think> a `</think>` b </think> "
+        small, large = "<think>\n" + piece * (100_000 // len(piece)), "<think>\n" + piece * (1_000_000 // len(piece))
     ratio = _cpu_seconds(large) / max(_cpu_seconds(small), 1e-4)
     assert ratio < 30, f"parsing 10x the text took {ratio:.0f}x the time"
 
@@ -253,3 +264,90 @@ def test_a_run_acts_only_on_what_follows_the_reasoning() -> None:
     )
     result = RLM(root, sub_lm=sub).completion("q", context="c")
     assert (result.answer, len(sub.calls)) == ("summary ```", 1)
+
+
+# --- tags written about, not acted on -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opened", ["<think>\n", ""])
+def test_reasoning_that_quotes_the_tags_is_still_reasoning(opened: str) -> None:
+    """Reasoning that repeats the prompt's "blocks inside <think>...</think> never run" (explicitly opened, or opened
+    by the chat template) goes on until the real closing tag: its draft code and FINAL stay reasoning."""
+    reply = parse_reply(
+        opened + "The prompt says blocks inside <think>...</think> never run, and `</think>` or '</think>' too.\n"
+        "```python\nspent = llm_query_batched([context] * 5)\n```\nFINAL(draft)\n</think>\n"
+        "```repl\nprint(context[:10])\n```"
+    )
+    assert reply.cells == ("print(context[:10])",) and reply.final is None
+
+
+def test_a_closing_tag_mentioned_after_code_keeps_the_code() -> None:
+    reply = parse_reply("```repl\nx = 1\n```\nNo reasoning here: I never write `</think>` myself.")
+    assert reply.cells == ("x = 1",)
+
+
+def test_reasoning_closed_at_the_end_of_a_line_that_mentions_an_opening_tag_is_closed() -> None:
+    reply = parse_reply("<think>\nthe <think> tag starts this part</think>\n```repl\nx = 2\n```")
+    assert reply.cells == ("x = 2",)
+
+
+# --- gpt-oss's harmony format, leaked as text ---------------------------------------------------------------------
+
+
+def test_harmony_analysis_is_reasoning_and_the_final_channel_is_the_reply() -> None:
+    reply = parse_reply(
+        "<|channel|>analysis<|message|>Draft:\n```repl\nllm_query_batched([context] * 6)\n```\nFINAL(alpha)<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>```repl\nprint(len(context))\n```<|return|>"
+    )
+    assert reply.cells == ("print(len(context))",) and reply.final is None
+    assert reply.reasoning_chars > 40
+
+
+def test_harmony_commentary_is_not_action_either() -> None:
+    reply = parse_reply(
+        "<|channel|>commentary to=functions.run <|constrain|>json<|message|>FINAL(tool)<|call|>"
+        "<|channel|>final<|message|>FINAL(done)"
+    )
+    assert reply.final == ProseFinal("final", "done")
+
+
+# --- fences as models actually write them ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mark", ["\ufeff", "\u200b", "\u2060"])
+def test_an_invisible_mark_before_a_fence_does_not_hide_it(mark: str) -> None:
+    assert parse_reply(mark + "```repl\nFINAL(context.split()[-1])\n```").cells == ("FINAL(context.split()[-1])",)
+
+
+def test_a_fence_opened_at_the_end_of_a_line_of_text_is_a_block() -> None:
+    reply = parse_reply("Done, finishing now: ```repl\nFINAL(context.split()[-1])\n```\nthat is all")
+    assert reply.cells == ("FINAL(context.split()[-1])",) and reply.final is None
+    assert "Done, finishing now:" in reply.prose and "that is all" in reply.prose
+
+
+def test_a_language_that_is_not_code_at_the_end_of_a_line_stays_prose() -> None:
+    assert parse_reply("see this: ```json\n{}\n```").cells == ()
+
+
+@pytest.mark.parametrize("token", ["<|eot_id|>", "<|im_end|>", "<|end|> <|return|>", "</s>"])
+def test_a_leaked_end_of_turn_token_closes_the_fence_it_is_glued_to(token: str) -> None:
+    reply = parse_reply(f"```repl\nFINAL(1)\n```{token}\nafter")
+    assert reply.cells == ("FINAL(1)",) and reply.prose == "after"
+
+
+def test_a_tab_indented_fence_is_dedented_by_its_tabs() -> None:
+    assert parse_reply("1. step\n\t```repl\n\tif True:\n\t    x = 1\n\t```").cells == ("if True:\n    x = 1",)
+
+
+# --- SUBMIT in prose ----------------------------------------------------------------------------------------------
+
+
+def test_a_prose_submit_with_keyword_arguments_finishes() -> None:
+    assert parse_reply("```repl\nx = 1\n```\nSUBMIT(word='gamma', n=x)").final == ProseFinal(
+        "submit", "word='gamma', n=x"
+    )
+
+
+@pytest.mark.parametrize("text", ["SUBMIT('gamma')", "SUBMIT(the answer)", "SUBMIT()"])
+def test_a_prose_submit_that_is_not_keyword_arguments_is_ignored(text: str) -> None:
+    assert parse_reply(text).final is None

@@ -92,3 +92,9 @@ async def test_llm_query_batched_with_a_schema_fails_only_the_bad_items() -> Non
     result = await RLM(ScriptedLM(router(root=root, sub=sub))).acompletion("q", context="c")
     good, bad = json.loads(result.answer)
     assert good == {"ok": True} and bad.startswith("Error: the sub-LM's reply did not match the schema")
+
+
+async def test_a_prose_final_holding_a_python_dict_is_that_dict() -> None:
+    lm = ScriptedLM(["FINAL({'mission': 'Apollo 11', 'year': 1969})"])
+    result = await RLM(lm).acompletion("Which mission, and when?", context="...", output=Landing)
+    assert result.value == Landing(mission="Apollo 11", year=1969) and result.iterations == 1

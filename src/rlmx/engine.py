@@ -390,6 +390,7 @@ class Engine:
             self.emit("no_code")
             return None, prompts.NO_CODE
         outputs: list[str] = []
+        failed = False
         for code in cells:
             self.tree.ledger.check_time()
             result = await self._run_cell(code)
@@ -397,7 +398,11 @@ class Engine:
             finish = self._finish_from(result)
             if finish is not None:
                 return finish, ""
-        if prose is not None:
+            failed = failed or result.status != "ok"
+        if prose is not None and failed:  # a finish written before the model saw its code fail is a guess
+            self.emit("answer_rejected", source="prose", problems="a block of the same reply failed")
+            outputs.append(prompts.FINAL_UNSEEN.format(call=prose.call))
+        elif prose is not None:
             finish, extra = await self._prose_finish(prose)
             if finish is not None:
                 return finish, ""
@@ -446,7 +451,9 @@ class Engine:
     async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
         if prose.kind == "final":
             return Finish("prose", prose.argument), ""
-        result = await self._run_cell(f"FINAL_VAR({prose.argument!r})")
+        # FINAL_VAR and SUBMIT written in prose run as the one line of code they are.
+        code = f"FINAL_VAR({prose.argument!r})" if prose.kind == "final_var" else f"SUBMIT({prose.argument})"
+        result = await self._run_cell(code)
         return self._finish_from(result), result.feedback()
 
     # --- endings ------------------------------------------------------------------------------

@@ -78,6 +78,11 @@ NO_CODE = (
     "FINAL(your answer) on a line of its own."
 )
 
+FINAL_UNSEEN = (
+    "Your {call} line was not accepted: a block of the same reply failed, so that answer was written before you "
+    "saw the error. Fix the block and finish again."
+)
+
 FINAL_REQUEST = (
     "You have used all {max_iterations} turns, so no more code will be explored. Reply now with your final answer "
     "to the query, on a line of its own, as FINAL(your answer). Use what you have learned so far; do not write "

@@ -35,11 +35,26 @@ CODE_LANGUAGES = frozenset({"repl", "python", "python3", "py"})
 # block, and closing tags anywhere. Everything between two such places is plain text of the current state. (Two
 # patterns, not one alternation: each scans a megabyte in milliseconds, the alternation took 10x longer.)
 _LINE_EVENT = re.compile(
-    r"^(?P<indent>[ \t]*)(?:(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$|(?P<open><(?:think|thinking|reasoning)>))",
+    r"^(?P<indent>[ \t\ufeff\u200b\u200c\u200d\u2060]*)"
+    r"(?:(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$|(?P<open><(?:think|thinking|reasoning)>))",
     re.MULTILINE | re.IGNORECASE,
 )
 _CLOSE_TAG = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
-_PROSE_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL)\(", re.MULTILINE)
+_OPEN_TAG = re.compile(r"<(?:think|thinking|reasoning)>", re.IGNORECASE)
+_LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
+# A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
+# line break: an opening fence, for the code languages only.
+_LATE_FENCE = re.compile(r"(?<=[^\s`~])[ \t]*(?P<fence>`{3,})(?P<info>(?:repl|python3|python|py)[ \t]*)$", re.M | re.I)
+_ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
+# Chat-template tokens a server leaks as text (<|eot_id|>, <|im_end|>, <|end|>, </s>): never part of the reply.
+_SPECIAL_TOKENS = re.compile(r"(?:[ \t]*(?:<\|[A-Za-z0-9_]{1,40}\|>|</s>))+[ \t]*$", re.MULTILINE)
+# gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
+_HARMONY_HEADER = re.compile(
+    r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
+    r"(?:<\|constrain\|>[^<\n]{0,80})?<\|message\|>"
+)
+_HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
+_PROSE_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL|SUBMIT)\(", re.MULTILINE)
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
 _PARENS = re.compile(r"[()]")
@@ -55,9 +70,14 @@ _STRING_STOPS = {
 
 @dataclass(frozen=True, slots=True)
 class ProseFinal:
-    kind: Literal["final", "final_var"]
+    kind: Literal["final", "final_var", "submit"]
     argument: str
-    """For FINAL: the answer text. For FINAL_VAR: the variable's name."""
+    """For FINAL: the answer text. For FINAL_VAR: the variable's name. For SUBMIT: its arguments, as written."""
+
+    @property
+    def call(self) -> str:
+        """The call as the model wrote it, for messages about it."""
+        return f"{self.kind.upper()}(...)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +92,26 @@ class Reply:
 
 
 def _indent(whitespace: str) -> int:
-    return len(whitespace.expandtabs(4))
+    """Columns of a line's indentation: tabs to multiples of 4 (CommonMark's tab stop), zero-width marks none."""
+    return len(whitespace.strip(_ZERO_WIDTH).expandtabs(4))
 
 
 def _dedent(code: str, columns: int) -> str:
-    """Remove up to `columns` leading spaces from each line, as CommonMark does for an indented opening fence."""
+    """Remove up to `columns` columns of leading spaces and tabs from each line, as CommonMark does for an
+    indented opening fence (a tab that would go past `columns` is kept)."""
     if columns == 0:
         return code
-    lines = code.split("\n")
-    return "\n".join(line[min(columns, len(line) - len(line.lstrip(" "))) :] for line in lines)
+    return "\n".join(_strip_columns(line, columns) for line in code.split("\n"))
+
+
+def _strip_columns(line: str, columns: int) -> str:
+    width = 0
+    for index, char in enumerate(line):
+        step = 1 if char == " " else 4 - width % 4 if char == "\t" else 0
+        if step == 0 or width + step > columns:
+            return line[index:]
+        width += step
+    return ""
 
 
 def parse_reply(text: str) -> Reply:
@@ -89,19 +120,31 @@ def parse_reply(text: str) -> Reply:
     Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
     print, be traced or be sent."""
     text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
+    text, reasoning = _harmony(text)
+    if "<" in text:
+        text = _SPECIAL_TOKENS.sub("", text)
     cells: list[str] = []
     prose: list[str] = []
-    reasoning = 0
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
-    think_start = 0
+    think_start = think_opened = 0
     seen_think = False
+    mentions = _Mentions(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
-    for match in heapq.merge(_LINE_EVENT.finditer(text), _CLOSE_TAG.finditer(text), key=_start):
+    events = heapq.merge(_LINE_EVENT.finditer(text), _CLOSE_TAG.finditer(text), _LATE_FENCE.finditer(text), key=_start)
+    for match in events:
         start, end = match.start(), match.end()
         if start < consumed:
             continue  # a tag inside a fence line: part of that line
+        if match.re is _LATE_FENCE:
+            if state != "prose":
+                continue  # text in a block or in reasoning
+            prose.append(text[prose_start:start])
+            fence_char, fence_len, fence_indent = "`", len(match.group("fence")), 0
+            fence_lang, body_start, state = match.group("info").split()[0].lower(), min(end + 1, len(text)), "fence"
+            consumed = end
+            continue
         consumed = end
         if match.re is _LINE_EVENT and match.group("fence") is not None:
             fence, info = match.group("fence"), match.group("info")
@@ -122,19 +165,21 @@ def parse_reply(text: str) -> Reply:
         elif match.re is _LINE_EVENT:
             if state == "prose":
                 prose.append(text[prose_start:start])
-                think_start, seen_think, state = start, True, "think"
+                think_start, think_opened, seen_think, state = start, end, True, "think"
+        elif state == "fence" or mentions.mentioned(start, end, think_opened if state == "think" else 0):
+            continue  # a closing tag inside a block, or one written about ("`</think>`", "<think>...</think>")
         elif state == "think":  # a closing tag
             reasoning += end - think_start
             prose_start, state = end, "prose"
-        elif state == "prose":
-            if not seen_think:
-                # A </think> with no opening tag: the chat template opened it, so all before it was reasoning.
-                reasoning += end
-                cells.clear()
-                prose.clear()
-                seen_think = True
-            else:
-                prose.append(text[prose_start:start])
+        elif not seen_think:
+            # A </think> with no opening tag: the chat template opened it, so all before it was reasoning.
+            reasoning += end
+            cells.clear()
+            prose.clear()
+            seen_think = True
+            prose_start = end
+        else:
+            prose.append(text[prose_start:start])
             prose_start = end
     if state == "prose":
         prose.append(text[prose_start:])
@@ -143,6 +188,61 @@ def parse_reply(text: str) -> Reply:
     else:
         reasoning += len(text) - think_start
     return Reply(tuple(cells), _prose_final(prose), "\n".join(p.strip("\n") for p in prose if p.strip()), reasoning)
+
+
+class _Mentions:
+    """Whether a closing tag is written about rather than closing reasoning: it sits in an inline code span (an
+    odd number of backticks before it on its line) or between quotes, or, with text after it on its line, it
+    follows an opening tag on that line that is not the one the reasoning began with ("blocks inside
+    <think>...</think> never run"). Each line is scanned once, left to right, however many tags it holds."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0  # scanned up to here, on the line of the last tag
+        self.ticks = 0  # backticks from that line's start to `pos`
+        self.opens = 0  # opening tags on that line (after `since`) not yet matched by a mention
+
+    def mentioned(self, start: int, end: int, since: int) -> bool:
+        """`since`: where the reasoning's own opening tag ends (0 outside reasoning)."""
+        text = self.text
+        newline = text.rfind("\n", self.pos, start)
+        if newline >= 0:
+            self.pos, self.ticks, self.opens = newline + 1, 0, 0
+        self.ticks += text.count("`", self.pos, start)
+        lowest = max(self.pos, since)
+        if lowest < start:
+            self.opens += sum(1 for _ in _OPEN_TAG.finditer(text, lowest, start))
+        self.pos = end
+        if self.ticks % 2 or (start > 0 and end < len(text) and text[start - 1] == text[end] in "'\"`"):
+            return True
+        if self.opens and not _LINE_END.match(text, end):
+            self.opens -= 1
+            return True
+        self.opens = 0
+        return False
+
+
+def _harmony(text: str) -> tuple[str, int]:
+    """gpt-oss's harmony markup as text: the final channel's messages are the reply, the analysis and commentary
+    channels reasoning (counted, never acted on). Text without it comes back unchanged."""
+    if "<|channel|>" not in text:
+        return text, 0
+    headers = list(_HARMONY_HEADER.finditer(text))
+    if not headers:
+        return text, 0
+    kept = [text[: headers[0].start()]]
+    reasoning = 0
+    for header, following in zip(headers, [*headers[1:], None], strict=True):
+        limit = following.start() if following is not None else len(text)
+        stop = _HARMONY_END.search(text, header.end(), limit)
+        body = text[header.end() : stop.start() if stop else limit]
+        if header.group("channel").lower() == "final":
+            kept.append(body)
+        else:
+            reasoning += len(body)
+        if stop is not None:
+            kept.append(text[stop.end() : limit])
+    return "\n".join(part for part in kept if part.strip()), reasoning
 
 
 def _start(match: re.Match[str]) -> int:
@@ -176,9 +276,25 @@ def _prose_final(segments: list[str]) -> ProseFinal | None:
                 continue
             if match.group(1) == "FINAL":
                 return ProseFinal("final", argument)
-            if argument.isidentifier():
+            if match.group(1) == "SUBMIT" and _is_keywords(argument):
+                return ProseFinal("submit", argument)
+            if match.group(1) == "FINAL_VAR" and argument.isidentifier():
                 return ProseFinal("final_var", argument)
     return None
+
+
+def _is_keywords(arguments: str) -> bool:
+    """`SUBMIT(answer=..., confidence=...)` as written in prose: keyword arguments that parse as Python."""
+    try:
+        call = ast.parse(f"SUBMIT({arguments})", mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return (
+        isinstance(call, ast.Call)
+        and not call.args
+        and bool(call.keywords)
+        and None not in {k.arg for k in call.keywords}
+    )
 
 
 def _argument(text: str, start: int, limit: int) -> str | None:

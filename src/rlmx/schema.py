@@ -3,6 +3,7 @@ at the finish. A failed check is feedback for the model, never an exception for 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -120,4 +121,12 @@ def parse_json_reply(text: str, *, default: Any = None) -> Any:
             return json.loads(candidate)
         except ValueError:
             continue
+    for candidate in candidates:  # a Python literal ({'a': 1, 'ok': True}), as models often write one
+        if candidate[:1] in "{[":
+            try:
+                value = ast.literal_eval(candidate)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if isinstance(value, dict | list):
+                return value
     return default
