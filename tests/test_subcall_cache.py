@@ -88,3 +88,18 @@ def test_unusable_cache_dir_is_an_input_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(InputError, match="cache_dir"):
         RLM(ScriptedLM(["x"]), cache_dir=blocker)
+
+
+@pytest.mark.parametrize("reason", ["length", "max_tokens", "MAX_TOKENS"])
+def test_a_reply_cut_at_its_cap_is_never_stored(tmp_path: Path, reason: str) -> None:
+    """Whatever the gateway calls the cap's finish reason, a cut reply is asked again next run, not replayed."""
+    from fake_openai_server import FakeOpenAIServer, Reply, completion_body
+    from rlmx.lm import OpenAICompatibleLM
+
+    ask = repl("FINAL(llm_query('capital of France?'))")
+    with FakeOpenAIServer() as server:
+        for _ in range(2):
+            server.script(Reply(body=completion_body("Paris, the", finish_reason=reason)))
+            sub = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", temperature=0)
+            RLM(ScriptedLM([ask]), sub_lm=sub, cache_dir=tmp_path).completion("Capital?", context="x")
+    assert len(server.requests) == 2

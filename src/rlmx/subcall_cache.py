@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlmx.errors import InputError
-from rlmx.lm.base import LM, Completion, Message, Usage
+from rlmx.lm.base import LM, Completion, Message, Usage, reached_cap
 
 CACHE_FILE = "subcalls.sqlite"
 
@@ -99,7 +99,7 @@ class SubcallCache:
         finally:
             del self._in_flight[key]
         future.set_result(completion)
-        if completion.finish_reason != "length":
+        if not reached_cap(completion.finish_reason):
             self._memory[key] = completion
             self._store(key, completion)
         return completion, None

@@ -272,16 +272,25 @@ async def test_null_token_counts_are_replaced_by_their_upper_bound(server: FakeO
     assert completion.usage.estimated
 
 
-async def test_missing_usage_counts_the_upper_bound_within_the_cap(server: FakeOpenAIServer) -> None:
+async def test_missing_usage_counts_the_reply_bytes_or_the_cap_whichever_is_more(server: FakeOpenAIServer) -> None:
     server.behaviour = Behaviour(text="字" * 100, usage="none")
     lm = OpenAICompatibleLM("m", server.base_url)
     full = await lm.complete(MESSAGES)
     capped = await lm.complete(MESSAGES, max_tokens=50)
     assert full.usage.input_tokens == message_token_bound(MESSAGES)
     assert full.usage.output_tokens == 301  # 100 characters of 3 UTF-8 bytes, and the end of turn
-    assert full.usage.output_tokens >= server.billed[0].completion_tokens
-    assert capped.usage.output_tokens == 50 and capped.finish_reason == "length"
+    assert capped.usage.output_tokens == 151 and capped.finish_reason == "length"  # the 50 characters it sent
+    assert all(c.usage.output_tokens >= b.completion_tokens for c, b in zip([full, capped], server.billed, strict=True))
     assert full.usage.estimated and capped.usage.estimated
+
+
+async def test_missing_usage_with_a_cap_counts_the_cap_hidden_reasoning_may_have_spent(
+    server: FakeOpenAIServer,
+) -> None:
+    """A reasoning model that reports no usage may have billed its whole cap on reasoning it never showed."""
+    server.behaviour = Behaviour(text="ok", usage="none", overbill=40)
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES, max_tokens=64)
+    assert completion.usage.output_tokens == 64 >= server.billed[0].completion_tokens == 40
 
 
 async def test_a_body_that_is_not_json_is_retried_then_succeeds(server: FakeOpenAIServer) -> None:
@@ -504,3 +513,98 @@ def test_a_run_against_a_server_that_never_answers_ends_at_max_seconds(server: F
     sub = OpenAICompatibleLM("m", server.base_url)  # the default 120 s timeout: the run's budget ends it first
     result = RLM(root, sub_lm=sub, budget=Budget(max_seconds=1.5)).completion("q", context="c")
     assert result.status == "budget_exhausted" and result.stop_reason.startswith("max_seconds")
+
+
+# --- replies as providers and gateways really send them -------------------------------------------------------------
+
+
+async def test_a_think_block_cut_by_the_cap_is_reasoning_not_the_answer(server: FakeOpenAIServer) -> None:
+    cut = "<think>\nThe capital... it could be Lyon? No, I recall it is"
+    server.script(Reply(body=completion_body(cut, finish_reason="length", usage=usage(40, 16))))
+    with pytest.raises(LMBadResponse, match="spent its output cap of 16 tokens on reasoning"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES, max_tokens=16)
+
+
+async def test_an_error_body_in_a_list_is_quoted_and_its_parameter_dropped(server: FakeOpenAIServer) -> None:
+    """Gemini's OpenAI-compatible endpoint wraps its error object in a list."""
+    said = 'Invalid JSON payload received. Unknown name "top_k": Cannot find field.'
+    server.script(Reply(status=400, body=json.dumps([{"error": {"code": 400, "message": said}}])))
+    lm = OpenAICompatibleLM("m", server.base_url, top_k=5)
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    assert "top_k" in server.requests[0].body and "top_k" not in server.requests[1].body
+
+
+@pytest.mark.parametrize("reason", ["error", "insufficient_system_resource"])
+async def test_a_reply_the_server_broke_off_is_retried_not_taken(server: FakeOpenAIServer, reason: str) -> None:
+    server.script(Reply(body=completion_body("The capital of France is", finish_reason=reason, usage=usage(9, 5))))
+    with pytest.raises(LMBadResponse, match=f"ended the reply early \\(finish_reason '{reason}'\\)") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.retryable and caught.value.usage is not None and caught.value.usage.output_tokens == 5
+
+
+async def test_an_empty_reply_that_says_stop_is_retried_not_taken(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body=completion_body(None, usage=usage(9, 0))))
+    with pytest.raises(LMBadResponse, match="empty reply") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.retryable
+
+
+async def test_an_error_inside_an_unrequested_stream_is_reported(server: FakeOpenAIServer) -> None:
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": [{"type": "text", "text": "The capital of"}]}}]},
+        {
+            "error": {"message": "Provider disconnected"},
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
+        },
+    ]
+    stream = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    server.script(Reply(body=stream, headers={"Content-Type": "text/event-stream"}))
+    with pytest.raises(LMBadResponse, match="Provider disconnected"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_stream_deltas_given_as_parts_are_joined(server: FakeOpenAIServer) -> None:
+    chunks = [{"choices": [{"index": 0, "delta": {"content": [{"type": "text", "text": t}]}}]} for t in ("Pa", "ris")]
+    stream = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    server.script(Reply(body=stream, headers={"Content-Type": "text/event-stream"}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+
+
+@pytest.mark.parametrize(
+    ("reported", "input_tokens", "output_tokens", "cost"),
+    [
+        # reasoning counted only in the total (Gemini through some gateways)
+        ({"prompt_tokens": 20, "completion_tokens": 151, "total_tokens": 553}, 20, 533, None),
+        # Anthropic's shape: cache reads and writes are input too
+        (
+            {
+                "input_tokens": 50,
+                "output_tokens": 7,
+                "cache_read_input_tokens": 4000,
+                "cache_creation_input_tokens": 50,
+            },
+            4100,
+            7,
+            None,
+        ),
+        # OpenRouter with the user's own key: `cost` is the fee, the inference is upstream
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "cost": 0.0004,
+                "cost_details": {"upstream_inference_cost": 0.008},
+            },
+            10,
+            2,
+            0.0084,
+        ),
+    ],
+)
+async def test_usage_is_read_as_each_provider_means_it(
+    server: FakeOpenAIServer, reported: dict[str, Any], input_tokens: int, output_tokens: int, cost: float | None
+) -> None:
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.usage.input_tokens, completion.usage.output_tokens) == (input_tokens, output_tokens)
+    assert completion.usage.cost_usd == pytest.approx(cost) if cost is not None else completion.usage.cost_usd is None

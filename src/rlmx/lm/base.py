@@ -70,6 +70,15 @@ async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
     return message_token_bound(messages)
 
 
+CAP_REACHED = frozenset({"length", "max_tokens", "max_output_tokens"})
+"""finish_reason values (lower-cased) meaning the output cap was reached: OpenAI's, and what gateways pass through."""
+
+
+def reached_cap(finish_reason: str | None) -> bool:
+    """Whether a reply stopped at its output cap (so its text is cut short)."""
+    return finish_reason is not None and finish_reason.lower() in CAP_REACHED
+
+
 CALL_OVERHEAD_TOKENS = 128
 """Tokens a chat template may add to a call: BOS, reply priming, and the system text some templates inject
 (Llama 3.1's knowledge-cutoff lines, Qwen's default system prompt, gpt-oss's channel rules: up to ~60)."""

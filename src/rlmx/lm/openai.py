@@ -222,7 +222,7 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     if reply.status not in (400, 422):
         return False
     message = _server_message(reply)
-    body = reply.json_body()
+    body = _error_body(reply)
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     param = error.get("param") if isinstance(error, dict) else None
@@ -240,10 +240,18 @@ def _check_params(params: dict[str, Any]) -> None:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _error_body(reply: HTTPReply) -> Any:
+    """An error reply's JSON body; a list of one object (Gemini's `[{"error": {...}}]`) is that object."""
+    body = reply.json_body()
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        return body[0]
+    return body
+
+
 def _server_message(reply: HTTPReply) -> str:
     """The server's own error message when its body has one (OpenAI's `error.message`, a bare `message`, or a
     validation error's `detail` list), else the body itself, else the status."""
-    body = reply.json_body()
+    body = _error_body(reply)
     if isinstance(body, dict):
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message")

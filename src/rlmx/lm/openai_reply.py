@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlmx.errors import LMBadResponse
-from rlmx.lm.base import Completion, Message, Usage, message_token_bound, token_bound
+from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
 _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
-_LENGTH = frozenset({"length", "max_tokens", "max_output_tokens"})
-"""finish_reason values meaning the output cap was reached (OpenAI's, and what some gateways pass through)."""
+_INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "aborted", "cancelled", "network_error"})
+"""finish_reason values meaning the server broke off the reply (OpenRouter's "error", DeepSeek's
+"insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
 _THINK_BLOCK = re.compile(r"\s*<think>(.*?)</think>\s*", re.DOTALL)
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
@@ -67,14 +68,20 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         if not isinstance(chunk, dict):
             return None
         seen = True
+        if chunk.get("error") is not None:  # OpenRouter: a provider failed mid-stream
+            error = chunk["error"]
+            said = error.get("message") if isinstance(error, dict) else error
+            raise LMBadResponse(f"the server's stream broke off with an error: {said}", retryable=True)
         model = model or chunk.get("model")
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
-            if isinstance(delta.get("content"), str):
-                text.append(delta["content"])
+            if delta.get("content") is not None:
+                parts, thinking, _ = _content(delta["content"])
+                text.extend(parts)
+                reasoning.extend(thinking)
             for name in _REASONING_FIELDS:
                 if isinstance(delta.get(name), str):
                     reasoning.append(delta[name])
@@ -127,6 +134,12 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
     served = replied if isinstance(replied, str) and replied else model
     if not answer.strip():
         _no_text(finish_reason, thought, refusal, message.get("tool_calls"), usage, cap)
+    if finish_reason is not None and finish_reason.lower() in _INTERRUPTED:
+        raise LMBadResponse(
+            f"the server ended the reply early (finish_reason {finish_reason!r}) after {answer[:80]!r}",
+            retryable=True,
+            usage=usage,
+        )
     return Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
 
 
@@ -135,7 +148,7 @@ def _no_text(
 ) -> None:
     """A reply without answer text is never a success when the server says why there is none."""
     spent = f" ({usage.output_tokens:,} output tokens billed)"
-    if finish_reason is not None and finish_reason.lower() in _LENGTH:
+    if reached_cap(finish_reason):
         where = "on reasoning" if thought else "before any text"
         limit = f"its output cap of {cap:,} tokens" if cap is not None else "its output-token limit"
         raise LMBadResponse(
@@ -156,6 +169,9 @@ def _no_text(
         )
     if thought:
         raise LMBadResponse(f"the model only reasoned and wrote no answer text{spent}", retryable=True, usage=usage)
+    raise LMBadResponse(
+        f"the server sent an empty reply (finish_reason {finish_reason!r}){spent}", retryable=True, usage=usage
+    )
 
 
 def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
@@ -206,37 +222,63 @@ def _part_text(value: Any, index: int) -> str:
 
 def _split_think(text: str) -> tuple[str, str]:
     """Answer and reasoning of a text that starts with a `<think>` block, or whose template opened one (the
-    text then holds only its closing tag). Thinking elsewhere in the text is left alone."""
+    text then holds only its closing tag), or that starts a `<think>` block it never closes (cut by the output
+    cap: all of it is reasoning). Thinking elsewhere in the text is left alone."""
     match = _THINK_BLOCK.match(text)
     if match is not None:
         return text[match.end() :], match.group(1).strip()
     head, closing, tail = text.partition("</think>")
     if closing and "<think>" not in head:
         return tail.lstrip(), head.strip()
+    if not closing and text.lstrip().startswith("<think>"):
+        return "", text.lstrip()[len("<think>") :].strip()
     return text, ""
 
 
 def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None) -> Usage:
     """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
 
-    The prompt's bound is the one admission reserved (`message_token_bound`); the reply's is the UTF-8 bytes of
-    what came back (answer and reasoning), no more than the cap sent when the server was given one.
+    The prompt's bound is the one admission reserved (`message_token_bound`). The reply's is the larger of the
+    cap sent (hidden reasoning may have spent all of it) and the UTF-8 bytes of what came back (a server that
+    ignores the cap). Reported counts are read the way each provider means them: output tokens at least
+    `total_tokens - prompt_tokens` (reasoning counted only in the total, as some gateways do), input tokens with
+    Anthropic-style cache reads and writes added when usage comes as `input_tokens`, and the cost with
+    OpenRouter's `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
     """
     prompt_bound = message_token_bound(messages)
     reply_bound = token_bound(seen) + 1  # + the end-of-turn token
     if cap is not None:
-        reply_bound = min(reply_bound, cap)
+        reply_bound = max(reply_bound, cap)
     if not isinstance(raw, dict):
         return Usage(prompt_bound, reply_bound, None, estimated=True)
+    anthropic = "prompt_tokens" not in raw and "input_tokens" in raw
     prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
     reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
-    cost = raw.get("cost")
+    if prompt is not None and anthropic:
+        prompt += sum(_count(raw.get(k)) or 0 for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
+    total = _count(raw.get("total_tokens"))
+    if reply is not None and prompt is not None and total is not None and total > prompt + reply:
+        reply = total - prompt
     return Usage(
         input_tokens=prompt_bound if prompt is None else prompt,
         output_tokens=reply_bound if reply is None else reply,
-        cost_usd=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0 else None,
+        cost_usd=_cost(raw),
         estimated=prompt is None or reply is None,
     )
+
+
+def _cost(raw: dict[str, Any]) -> float | None:
+    """The provider's own USD cost of the call, when it reports one."""
+    cost = _dollars(raw.get("cost"))
+    details = raw.get("cost_details")
+    upstream = _dollars(details.get("upstream_inference_cost")) if isinstance(details, dict) else None
+    if upstream is None:
+        return cost
+    return upstream + (cost or 0.0)
+
+
+def _dollars(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _count(value: Any) -> int | None:
