@@ -278,3 +278,31 @@ def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_
     assert (5_200 - 2 * 550) // per_call_bound < 4  # admitted on upper bounds alone, at most 3 would run
     assert len(server.billed) == 16 and result.answer == "16 ok"  # the real counts let every piece through
     assert result.usage.total_tokens == 2 * 550 + server.billed_tokens <= 5_200
+
+
+def test_calls_queued_for_a_slot_are_not_sent_after_an_overshoot(server: FakeOpenAIServer) -> None:
+    """64 sub-calls admitted, 4 at a time: the first reply bills far past its cap, and the 60 still waiting for a
+    slot never reach the server (only the calls already in flight were billed)."""
+    server.behaviour = Behaviour(text="word " * 3000, ignore_cap=True, latency=0.2)
+    sub = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=0)
+    root = ScriptedLM(
+        [repl("r = llm_query_batched(['q%d' % i for i in range(64)])\nprint(len(r))"), repl("FINAL('done')")]
+    )
+    budget = Budget(max_tokens=20_000, max_tokens_per_call=256)
+    result = RLM(root, sub_lm=sub, max_concurrency=4, budget=budget).completion("go", context="x")
+    assert len(server.requests) <= 4
+    assert result.usage.to_dict()["overshoot_tokens"] > 0 and "overshoot" in result.stop_reason
+
+
+def test_a_call_that_timed_out_is_booked_at_its_reservation_for_each_request(server: FakeOpenAIServer) -> None:
+    """The server may bill a request it never answered: a timed-out call (sent twice, a retry) counts twice its
+    reservation, never nothing, so the budget holds against what was billed."""
+    server.behaviour = Behaviour(text="ok", latency=1.5)
+    sub = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", timeout=0.5, max_retries=1)
+    root = ScriptedLM([repl("try:\n    llm_query('q')\nexcept Exception as e:\n    print(e)"), repl("FINAL('x')")])
+    result = RLM(root, sub_lm=sub, budget=Budget(max_tokens=100_000, max_tokens_per_call=256)).completion(
+        "go", context="x"
+    )
+    sub_usage = result.usage.to_dict()["sub"]
+    assert len(server.requests) == 2
+    assert sub_usage["output_tokens"] == 2 * 256 and sub_usage["estimated_calls"] >= 1

@@ -240,8 +240,7 @@ class Ledger:
         only less fits what is left of a token or USD limit (the engine then asks the LM for no more).
         """
         self.check_time()
-        if self.overshoot is not None:
-            raise BudgetExhausted(self.overshoot_limit, f"overshoot: {self.overshoot}; no further calls are admitted")
+        self.check_open()
         budget, total, held = self.budget, self.usage.total, self._held
         listed = self.prices.lookup(model)
         price = None if listed is None else listed.at(input_tokens)
@@ -337,6 +336,18 @@ class Ledger:
             order += ["max_output_tokens", "max_tokens"]
         order += ["max_tokens", "max_input_tokens", "max_output_tokens", "max_usd"]
         return next(name for name in order if getattr(budget, name) is not None)
+
+    def check_open(self) -> None:
+        """Raise BudgetExhausted once an overshoot has closed the ledger. Also checked by a call admitted before
+        the overshoot that waited for a concurrency slot: it is not sent."""
+        if self.overshoot is not None:
+            raise BudgetExhausted(self.overshoot_limit, f"overshoot: {self.overshoot}; no further calls are admitted")
+
+    def settle_unanswered(self, reservation: Reservation, *, attempts: int, role: Role, depth: int) -> None:
+        """A call sent `attempts` times and never answered (it timed out): the server may have billed each request
+        all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
+        usage = Usage(reservation.input_tokens * attempts, reservation.output_tokens * attempts, None, estimated=True)
+        self.settle(reservation, usage, role=role, depth=depth)
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:

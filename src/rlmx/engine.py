@@ -18,7 +18,7 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
-from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
+from rlmx.errors import InputError, LMBadResponse, LMError, LMTimeout, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
 from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
@@ -363,7 +363,11 @@ class Engine:
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             try:
                 async with self.tree.limiter:
+                    ledger.check_open()  # an overshoot while this call waited for a slot: it is not sent
                     completion = await lm.complete(_encodable(messages), **params)
+            except LMTimeout as exc:
+                ledger.settle_unanswered(reservation, attempts=exc.attempts, role=role, depth=depth)
+                raise
             except LMBadResponse as exc:
                 if exc.usage is None:
                     ledger.release(reservation)

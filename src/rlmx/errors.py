@@ -33,7 +33,11 @@ class LMError(RLMXError):
 
 
 class LMTimeout(LMError):
-    pass
+    """No reply within the timeout. `attempts`: how many requests were sent (each may have been billed)."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 class LMRateLimited(LMError):

@@ -189,7 +189,8 @@ class OpenAICompatibleLM:
         if exc.kind == "timeout":
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
-                f"({exc.attempts} attempts); pass timeout= for slow models"
+                f"({exc.attempts} attempts); pass timeout= for slow models",
+                attempts=exc.attempts,
             )
         return LMConnectionError(
             f"cannot connect to {self.base_url}: the server is unreachable (is it running?): {exc.detail}"
