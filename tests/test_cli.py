@@ -754,3 +754,16 @@ def test_price_flag_lets_a_usd_budget_run_with_a_model_the_database_does_not_kno
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["usage"]["cost_usd"] > 0  # priced by the flag, not free
+
+
+def test_an_answer_the_console_cannot_encode_is_escaped_not_lost(tmp_path: Path) -> None:
+    (tmp_path / "c.txt").write_text("some text")
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps(["```repl\nFINAL('caf\u00e9 \U0001f600')\n```"]))
+    for extra in ([], ["--json"]):
+        done = run_cli(
+            "ask", "q?", "--context", "c.txt", "--scripted", str(script), "--quiet", *extra,
+            tmp_path=tmp_path, env={"PYTHONIOENCODING": "ascii"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-500:]
+        assert "caf\\xe9 \\U0001f600" in done.stdout and "Traceback" not in done.stderr

@@ -222,3 +222,20 @@ def test_rlmx_ask_refuses_a_bad_context_in_one_line_with_exit_code_2(tmp_path: P
     errors = [line for line in done.stderr.splitlines() if line.startswith("rlmx: error:")]
     assert done.returncode == 2, done.stderr
     assert len(errors) == 1 and "Traceback" not in done.stderr
+
+
+def test_keys_that_differ_only_in_undecodable_bytes_stay_apart() -> None:
+    """File names that are not UTF-8 (os.listdir gives lone surrogates) must not merge when made printable."""
+    names = [os.fsdecode(raw) for raw in (b"caf\xe9.txt", b"caf\xe8.txt", b"ok.txt")]
+    prepared = prepare("docs", dict(zip(names, ["one", "two", "three"], strict=True)))
+    loaded = json.loads(prepared.text)
+    assert len(loaded) == 3 and sorted(loaded.values()) == ["one", "three", "two"]
+    assert "caf\\udce9.txt" in loaded
+
+
+def test_a_folder_of_latin1_file_names_arrives_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for raw, text in ((b"caf\xe9.txt", "one"), (b"caf\xe8.txt", "two"), (b"ok.txt", "three")):
+        (folder / os.fsdecode(raw)).write_text(text)
+    assert len(json.loads(prepare("docs", folder).text)) == 3

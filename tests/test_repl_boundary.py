@@ -174,3 +174,26 @@ def test_lone_surrogates_never_reach_an_lm_client() -> None:
 
     result = RLM(ScriptedLM(strict)).completion("query with half an emoji \ud83d", context="c")
     assert result.answer == "ok"
+
+
+# --- the builtins the worker itself relies on ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "import builtins\nbuiltins.len = lambda x: 0",
+        "import builtins\nbuiltins.len = None",
+        "import builtins\nbuiltins.str = None",
+        "import builtins\nbuiltins.isinstance = lambda *a: False",
+        "import builtins\ndel builtins.repr",
+        "__builtins__ = {}",
+    ],
+)
+def test_a_cell_that_breaks_builtins_fails_alone_and_the_repl_keeps_its_variables(patch: str) -> None:
+    lm = ScriptedLM(
+        [repl("keep = 41"), repl(patch), repl("print(len('ab'), str(1), repr(keep))"), repl("FINAL(keep + 1)")]
+    )
+    result = RLM(lm).completion("q", context="c")
+    assert result.answer == "42"
+    assert "REPL restarted" not in feedback(lm, 2) and "2 1 41" in feedback(lm, 3)

@@ -123,3 +123,19 @@ async def test_errors_reach_a_sync_caller_inside_a_running_loop_unchanged() -> N
     rlm = RLM(_answers_the_request_id())
     with rlm.session(context="c") as session, pytest.raises(InputError, match="query must be a non-empty"):
         session.ask("  ")
+
+
+def test_an_async_session_asked_from_a_second_loop_says_why() -> None:
+    import asyncio
+
+    rlm = RLM(ScriptedLM([repl("FINAL(1)"), repl("FINAL(2)")]))
+    session = rlm.session(context="c")
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(session.aask("q")).answer == "1"
+        with pytest.raises(RuntimeError, match="started on another event loop"):
+            second.run_until_complete(session.aask("q"))
+        first.run_until_complete(session.aclose())
+    finally:
+        first.close()
+        second.close()

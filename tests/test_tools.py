@@ -146,3 +146,23 @@ async def test_a_child_rlm_has_the_tools_too() -> None:
     )
     result = await RLM(lm, max_depth=2, tools=[price_of]).acompletion("q", context="shop")
     assert (result.answer, result.usage.tool_calls, result.usage.child_rlms) == ("7", 1, 1)
+
+
+def test_a_tool_named_context_is_refused_before_any_call() -> None:
+    def context(query: str) -> str:
+        return query
+
+    lm = ScriptedLM([repl("FINAL(1)")])
+    with pytest.raises(InputError, match="a host tool is named `context`"):
+        RLM(lm, tools=[context]).completion("q", context="the text")
+    assert lm.calls == []
+
+
+def test_a_session_question_cannot_name_a_context_like_a_tool() -> None:
+    def search(query: str) -> list[str]:
+        return [query]
+
+    lm = ScriptedLM([repl("FINAL(1)")])
+    with RLM(lm, tools=[search]).session(context="c") as session, pytest.raises(InputError, match="search"):
+        session.ask("q", contexts={"search": "shadowing text"})
+    assert lm.calls == []

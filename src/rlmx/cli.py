@@ -16,6 +16,7 @@ import asyncio
 import builtins
 import contextlib
 import difflib
+import io
 import json
 import keyword
 import os
@@ -977,6 +978,9 @@ class Interrupts:
 def main(argv: list[str] | None = None) -> int:
     """Run the `rlmx` command line; returns the exit code (or ends the process with 130 on Ctrl-C)."""
     _quiet_start.restore()
+    for stream in (sys.stdout, sys.stderr):  # a console that cannot show a character gets it escaped, not a crash
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

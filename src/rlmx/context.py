@@ -455,6 +455,11 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         text = json.dumps(content, ensure_ascii=False)
     except ValueError as exc:
         raise InputError(f"context `{name}` cannot be written as JSON: {exc}") from None
+    if not text.isascii() and not _is_utf8(text):
+        # Lone surrogates (file names that are not UTF-8, cut text) become U+FFFD below; in a key that could merge
+        # two keys into one and lose a value, so keys keep theirs as backslash escapes ("caf\udce9.txt").
+        content = _escaped_keys(content)
+        text = json.dumps(content, ensure_ascii=False)
     text, nbytes = _encodable_text(text)
     limit.take(f"context `{name}`", nbytes)
     item_count: int | None = None
@@ -500,6 +505,27 @@ def _encodable_text(text: str) -> tuple[str, int]:
         return fixed, len(fixed.encode("utf-8"))
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped_keys(value: Any) -> Any:
+    """`value` with every dict key's lone surrogates written as backslash escapes, so distinct keys stay distinct."""
+    if isinstance(value, dict):
+        return {_escaped(str(k)): _escaped_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped_keys(item) for item in value]
+    return value
+
+
+def _escaped(key: str) -> str:
+    return key if _is_utf8(key) else key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _item_chars(item: Any) -> int:
     return len(item) if isinstance(item, str) else len(json.dumps(item, ensure_ascii=False))
 
@@ -537,6 +563,11 @@ def prepare_all(
         check_name(name, reserved)
         if name == "context" and context is not None:
             raise InputError("`context` is given twice: as context= and inside contexts=; keep one")
+    if context is not None and "context" in reserved:
+        raise InputError(
+            "a host tool is named `context`, the name context= gives its value in the REPL; rename the tool, or "
+            "pass the value under another name with contexts={'name': value}"
+        )
     prepared: list[PreparedContext] = []
     if context is not None:
         prepared.append(prepare("context", context, limit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import time
 import uuid
@@ -150,6 +151,16 @@ class RLM:
                     "(on the command line: --price MODEL=INPUT,OUTPUT)"
                 )
         self.max_concurrency = max_concurrency
+        if on_event is not None and not callable(on_event):
+            raise InputError(f"on_event must be a function taking an Event, not {type(on_event).__name__}")
+        if on_event is not None and (
+            inspect.iscoroutinefunction(on_event) or inspect.iscoroutinefunction(type(on_event).__call__)
+        ):
+            raise InputError(
+                "on_event must be a plain function: events are delivered as they happen, inside the run, and an "
+                "async callback would never be awaited. Use `async for item in rlm.stream(...)` to consume events "
+                "from async code, or wrap the callback: on_event=lambda e: queue.put_nowait(e)"
+            )
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
         self.max_context_bytes = max_context_bytes

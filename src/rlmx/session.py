@@ -7,6 +7,7 @@ the root's REPL alive between them, adds each question's new contexts as `contex
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -18,7 +19,6 @@ from rlmx.errors import InputError
 from rlmx.result import Result
 from rlmx.rlm import check_query
 from rlmx.sandbox import Sandbox, create_sandbox
-from rlmx.sandbox.frames import RESERVED_NAMES
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Session:
         self._runner: BlockingRunner | None = None
         self._added = 0
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- async form -----------------------------------------------------------------------------------
     async def __aenter__(self) -> Session:
@@ -58,10 +59,12 @@ class Session:
         """Ask the next question. `context` becomes `context_1`, `context_2`, ...; `contexts` keep their names."""
         if self._closed:
             raise InputError("this session is closed; start a new one with rlm.session(...)")
+        self._check_loop()
         check_query(query)
         schema = OutputSchema(output) if output is not None else None
         new = self._new_contexts(context, contexts)
         if self._sandbox is None:
+            self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
             await self._sandbox.start([*self.contexts, *new])
             await self._sandbox.load([], {"history": []})
@@ -75,10 +78,20 @@ class Session:
         return result
 
     async def aclose(self) -> None:
+        if self._sandbox is not None:
+            self._check_loop()
         self._closed = True
         if self._sandbox is not None:
             sandbox, self._sandbox = self._sandbox, None
             await sandbox.close()
+
+    def _check_loop(self) -> None:
+        """A session's REPL is bound to the event loop that started it (its channels and processes live there)."""
+        if self._sandbox is not None and asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "this session's REPL was started on another event loop (a second asyncio.run?); ask and close a "
+                "session on the loop that started it: keep one `async with rlm.session(...)` inside one asyncio.run"
+            )
 
     def _new_contexts(self, context: Any, contexts: Mapping[str, Any] | None) -> list[PreparedContext]:
         taken = {c.name for c in self.contexts}
@@ -86,7 +99,7 @@ class Session:
         if contexts is not None and not isinstance(contexts, Mapping):
             raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")
         for name in contexts or {}:
-            check_name(name, RESERVED_NAMES)
+            check_name(name, self.rlm.reserved_names)
         limit = SizeLimit(self.rlm.max_context_bytes)
         limit.used = sum(c.nbytes for c in self.contexts)
         if context is not None:

@@ -573,6 +573,14 @@ class Worker:
             self.disarm()  # a thread's last call may have re-armed the clock before we got here
 
     def execute(self, code: str) -> None:
+        """Run one cell; builtins it replaced or deleted are put back as it ends (before its error is formatted,
+        which needs them), so `builtins.len = None` fails that cell only, not the worker."""
+        try:
+            self._execute(code)
+        finally:
+            _restore_builtins()
+
+    def _execute(self, code: str) -> None:
         self.cells += 1
         name = f"<cell {self.cells}>"
         _remember_source(name, code)  # tracebacks show the lines
@@ -603,6 +611,8 @@ class Worker:
         for name, function in self.functions.items():
             if self.namespace.get(name) is not function:
                 self.namespace[name] = function
+        if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
+            self.namespace["__builtins__"] = builtins
 
     def answer_state(self) -> dict[str, Any]:
         answer = self.namespace.get("answer")
@@ -644,6 +654,18 @@ class Worker:
 
 _executing = False
 """True while a cell's code runs on the main thread: the only time the soft-timeout alarm may raise."""
+
+_BUILTINS = dict(vars(builtins))
+"""The builtins as the worker started: the worker's own code (frames, output capture, error formatting) calls
+them, so a cell's `builtins.len = ...` must not outlive the cell."""
+
+
+def _restore_builtins() -> None:
+    """Put back every builtin a cell replaced or deleted; names it added stay."""
+    current = vars(builtins)
+    for name, value in _BUILTINS.items():
+        if current.get(name, _restore_builtins) is not value:
+            current[name] = value
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
