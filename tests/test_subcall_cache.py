@@ -103,3 +103,28 @@ def test_a_reply_cut_at_its_cap_is_never_stored(tmp_path: Path, reason: str) -> 
             sub = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", temperature=0)
             RLM(ScriptedLM([ask]), sub_lm=sub, cache_dir=tmp_path).completion("Capital?", context="x")
     assert len(server.requests) == 2
+
+
+def test_a_schema_sub_call_asked_twice_counts_once_against_max_subcalls() -> None:
+    """A sub-call with a schema may ask twice (the second time with the problems); served from the cache or not,
+    it is one sub-call: no more sub-calls reach the LM than max_subcalls allows."""
+    from fake_openai_server import Behaviour, FakeOpenAIServer
+    from rlmx.lm import OpenAICompatibleLM
+
+    ask = repl(
+        "S = {'type': 'object', 'properties': {'n': {'type': 'integer'}}, 'required': ['n']}\n"
+        "out = []\n"
+        "for p in ['a', 'a', 'b', 'c', 'd']:\n"
+        "    try:\n"
+        "        out.append(llm_query('count ' + p, schema=S))\n"
+        "    except RuntimeError as e:\n"
+        "        out.append('refused' if 'budget' in str(e) or 'spent' in str(e) else 'no match')\n"
+        "print(out)"
+    )
+    with FakeOpenAIServer(Behaviour(text="not json at all")) as server:
+        sub = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", temperature=0)
+        result = RLM(ScriptedLM([ask, repl("FINAL('done')")]), sub_lm=sub, budget=Budget(max_subcalls=2)).completion(
+            "go", context="x"
+        )
+    asked = {request.body["messages"][0]["content"].split("\n")[0] for request in server.requests}
+    assert asked == {"count a", "count b"} and result.usage.to_dict()["subcalls"] == 2

@@ -272,14 +272,14 @@ async def test_null_token_counts_are_replaced_by_their_upper_bound(server: FakeO
     assert completion.usage.estimated
 
 
-async def test_missing_usage_counts_the_reply_bytes_or_the_cap_whichever_is_more(server: FakeOpenAIServer) -> None:
+async def test_missing_usage_counts_the_reply_bytes_or_the_cap_sent(server: FakeOpenAIServer) -> None:
     server.behaviour = Behaviour(text="字" * 100, usage="none")
     lm = OpenAICompatibleLM("m", server.base_url)
     full = await lm.complete(MESSAGES)
     capped = await lm.complete(MESSAGES, max_tokens=50)
     assert full.usage.input_tokens == message_token_bound(MESSAGES)
     assert full.usage.output_tokens == 301  # 100 characters of 3 UTF-8 bytes, and the end of turn
-    assert capped.usage.output_tokens == 151 and capped.finish_reason == "length"  # the 50 characters it sent
+    assert capped.usage.output_tokens == 50 and capped.finish_reason == "length"
     assert all(c.usage.output_tokens >= b.completion_tokens for c, b in zip([full, capped], server.billed, strict=True))
     assert full.usage.estimated and capped.usage.estimated
 
@@ -608,3 +608,29 @@ async def test_usage_is_read_as_each_provider_means_it(
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (input_tokens, output_tokens)
     assert completion.usage.cost_usd == pytest.approx(cost) if cost is not None else completion.usage.cost_usd is None
+
+
+async def test_a_value_the_parameter_does_not_take_is_an_error_not_a_silent_drop(server: FakeOpenAIServer) -> None:
+    said = (
+        "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. Supported values are: "
+        "'low', 'medium', and 'high'."
+    )
+    server.script(Reply(status=400, body=error_body(said, param="reasoning_effort")))
+    lm = OpenAICompatibleLM("m", server.base_url, reasoning_effort="minimal", max_retries=0)
+    with pytest.raises(LMRequestError, match="does not support 'minimal'"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1 and lm.unsupported_params == set()
+
+
+async def test_vllms_error_object_in_a_200_is_quoted(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body={"object": "error", "message": "The model `x` does not exist.", "code": 404}))
+    with pytest.raises(LMBadResponse, match="does not exist"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_no_choices_with_usage_still_reports_what_was_billed(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body={"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}}))
+    with pytest.raises(LMBadResponse, match="no choices") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.usage is not None
+    assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (12, 3)

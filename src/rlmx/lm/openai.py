@@ -56,6 +56,8 @@ _UNSUPPORTED = re.compile(
     r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_",
     re.IGNORECASE,
 )
+_BAD_VALUE = re.compile(r"unsupported value|supported values are", re.IGNORECASE)
+_DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
 
@@ -228,7 +230,14 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     param = error.get("param") if isinstance(error, dict) else None
     named = param == name or re.search(rf"\b{re.escape(name)}\b", message) is not None
-    return named and _UNSUPPORTED.search(message) is not None
+    if not named or _UNSUPPORTED.search(message) is None:
+        return False
+    # A value the parameter does not take ("'reasoning_effort' does not support 'minimal'") is the caller's to
+    # fix: dropping the parameter would silently run with the server's default. Only when that default is the
+    # one value allowed (o-series `temperature`) does leaving it out change nothing.
+    code = error.get("code") if isinstance(error, dict) else None
+    bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
+    return not bad_value or _DEFAULT_ONLY.search(message) is not None
 
 
 def _check_params(params: dict[str, Any]) -> None:

@@ -102,12 +102,17 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
     chat completion or holds no answer text.
     """
     error = data.get("error")
+    if error is None and data.get("object") == "error":  # vLLM's error object, sent with HTTP 200 by some proxies
+        error = data
     if error is not None and not data.get("choices"):
         message = error.get("message") if isinstance(error, dict) else error
         raise LMBadResponse(f"the server answered HTTP 200 with an error: {message}", retryable=True)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True)
+        billed = (
+            _usage(data["usage"], messages=messages, seen="", cap=cap) if isinstance(data.get("usage"), dict) else None
+        )
+        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True, usage=billed)
     choice = _object(choices[0], "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
         choice = {**choice, "message": {"content": choice["text"]}}
@@ -238,17 +243,16 @@ def _split_think(text: str) -> tuple[str, str]:
 def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None) -> Usage:
     """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
 
-    The prompt's bound is the one admission reserved (`message_token_bound`). The reply's is the larger of the
-    cap sent (hidden reasoning may have spent all of it) and the UTF-8 bytes of what came back (a server that
-    ignores the cap). Reported counts are read the way each provider means them: output tokens at least
-    `total_tokens - prompt_tokens` (reasoning counted only in the total, as some gateways do), input tokens with
-    Anthropic-style cache reads and writes added when usage comes as `input_tokens`, and the cost with
-    OpenRouter's `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
+    The prompt's bound is the one admission reserved (`message_token_bound`). The reply's is the cap sent when
+    there was one (a server keeps to it, and reasoning it never showed may have spent all of it; the visible
+    text's bytes can be several times its tokens), else the UTF-8 bytes of what came back. Reported counts are
+    read the way each provider means them: output tokens at least `total_tokens - prompt_tokens` (reasoning
+    counted only in the total, as some gateways do), input tokens with Anthropic-style cache reads and writes
+    added when usage comes as `input_tokens`, and the cost with OpenRouter's
+    `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
     """
     prompt_bound = message_token_bound(messages)
-    reply_bound = token_bound(seen) + 1  # + the end-of-turn token
-    if cap is not None:
-        reply_bound = max(reply_bound, cap)
+    reply_bound = cap if cap is not None else token_bound(seen) + 1  # + the end-of-turn token
     if not isinstance(raw, dict):
         return Usage(prompt_bound, reply_bound, None, estimated=True)
     anthropic = "prompt_tokens" not in raw and "input_tokens" in raw
