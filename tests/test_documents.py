@@ -211,3 +211,13 @@ def test_rlmx_ask_places_a_file_in_the_workspace(contract: Path, tmp_path: Path)
     )
     assert missing.returncode != 0 and "workspace file not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_workspace_file_whose_name_is_not_utf8_opens_by_the_name_the_model_is_shown(tmp_path: Path) -> None:
+    path = tmp_path / os.fsdecode(b"r\xe9sum\xe9.txt")
+    path.write_text("hello")
+    shown = "r\\udce9sum\\udce9.txt"
+    lm = ScriptedLM([f"```repl\nprint(open({shown!r}).read())\n```", "```repl\nFINAL('x')\n```"])
+    RLM(lm, files=[path]).completion("q", context="abc")
+    assert shown in lm.calls[0][0]["content"] + lm.calls[0][1]["content"]
+    assert "hello" in lm.calls[1][-1]["content"]

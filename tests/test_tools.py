@@ -166,3 +166,10 @@ def test_a_session_question_cannot_name_a_context_like_a_tool() -> None:
     with RLM(lm, tools=[search]).session(context="c") as session, pytest.raises(InputError, match="search"):
         session.ask("q", contexts={"search": "shadowing text"})
     assert lm.calls == []
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+async def test_a_tool_assigned_over_in_a_cell_is_back_in_the_next(sandbox: str) -> None:
+    lm = ScriptedLM([repl("price_of = price_of('gadget')\nprint(price_of)"), repl("FINAL(price_of('widget'))")])
+    result = await RLM(lm, sandbox=sandbox, tools=[price_of]).acompletion("Widget?", context="shop")
+    assert (result.answer, result.status) == ("3", "finished"), last_user(lm.calls[1])

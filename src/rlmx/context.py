@@ -516,14 +516,16 @@ def _is_utf8(text: str) -> bool:
 def _escaped_keys(value: Any) -> Any:
     """`value` with every dict key's lone surrogates written as backslash escapes, so distinct keys stay distinct."""
     if isinstance(value, dict):
-        return {_escaped(str(k)): _escaped_keys(v) for k, v in value.items()}
+        return {printable_name(str(k)): _escaped_keys(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_escaped_keys(item) for item in value]
     return value
 
 
-def _escaped(key: str) -> str:
-    return key if _is_utf8(key) else key.encode("utf-8", "backslashreplace").decode("utf-8")
+def printable_name(name: str) -> str:
+    """`name` (a file name that is not UTF-8 has lone surrogates) with those written as backslash escapes: the same
+    text wherever it is shown or sent, and distinct names stay distinct ("caf\\udce9.txt")."""
+    return name if _is_utf8(name) else name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _item_chars(item: Any) -> int:

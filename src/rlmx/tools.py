@@ -90,6 +90,9 @@ class ToolBox:
                 f"    return call_tool({tool.name!r}, *args, **kwargs)",
                 "",
             ]
+        if self.tools:  # restored after every cell like the REPL functions, should a cell assign over one
+            names = ", ".join(f"{name!r}: {name}" for name in self.tools)
+            lines.append(f"call_tool.__self__.functions.update({{{names}}})")
         return "\n".join(lines)
 
     def check(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlmx.context import printable_name
 from rlmx.documents import read_regular
 from rlmx.errors import InputError
 
@@ -43,9 +44,10 @@ def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
             raise InputError(f"workspace file not found (or not a regular file): {path}")
         data = read_regular(path, MAX_WORKSPACE_BYTES - total)
         total += len(data)
-        if any(f.name == path.name for f in files):
-            raise InputError(f"two workspace files are named {path.name!r}; rename one (the REPL sees base names)")
-        files.append(WorkspaceFile(path.name, data))
+        name = printable_name(path.name)  # the name the prompt shows is the one the REPL's copy has
+        if any(f.name == name for f in files):
+            raise InputError(f"two workspace files are named {name!r}; rename one (the REPL sees base names)")
+        files.append(WorkspaceFile(name, data))
     return files
 
 
