@@ -136,16 +136,24 @@ async def test_a_cell_ends_once_the_calls_its_threads_sent_are_answered(sandbox:
     assert second.stdout == "['answered']\n", second.error
 
 
-async def test_a_frame_that_ends_the_cell_while_calls_are_served_is_forged(sandbox: Sandbox) -> None:
-    cancelled: list[str] = []
+def hanging(running: list[str], cancelled: list[str]) -> Callable[[SubCall], Any]:
+    """A handler whose calls never answer: it records each prompt as it starts, and again when cancelled."""
 
     async def hangs(call: SubCall) -> list[SubCallResult]:
+        running.append(call.items[0]["prompt"])
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
             cancelled.append(call.items[0]["prompt"])
             raise
         return [SubCallResult(True, text="late")]
+
+    return hangs
+
+
+async def test_a_frame_that_ends_the_cell_while_calls_are_served_is_forged(sandbox: Sandbox) -> None:
+    cancelled: list[str] = []
+    hangs = hanging([], cancelled)
 
     forged = (
         "import threading, time\n"
@@ -176,15 +184,7 @@ async def test_a_host_handler_that_fails_fails_the_cell_at_once_and_ends_the_wor
 async def test_cancelling_the_cell_cancels_its_calls_in_flight(sandbox: Sandbox) -> None:
     running: list[str] = []
     cancelled: list[str] = []
-
-    async def hangs(call: SubCall) -> list[SubCallResult]:
-        running.append(call.items[0]["prompt"])
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.append(call.items[0]["prompt"])
-            raise
-        return [SubCallResult(True, text="late")]
+    hangs = hanging(running, cancelled)
 
     cell = "from concurrent.futures import ThreadPoolExecutor\nlist(ThreadPoolExecutor(3).map(llm_query, 'abc'))"
     task = asyncio.ensure_future(sandbox.run_cell(cell, calls=hangs, timeout=60))
