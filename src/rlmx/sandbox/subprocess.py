@@ -185,7 +185,7 @@ def _watch_usage(
     """The disk watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written; over `limit`,
     the byte count goes to `over` and the thread ends. A thread of its own, which wakes the event loop only for a
     breach: a scan through the loop's executor cost three wake-ups a poll, and every sub-call's gap about 0.25 ms
-    (benchmarks/vs_official/NOTES.md, change 25)."""
+    (benchmarks/vs_official/NOTES.md, change 26)."""
     while not stop.wait(_DISK_POLL):
         used = rundir.usage(folders, uid)
         if used > limit:
