@@ -118,14 +118,6 @@ class NodeResult:
     """The LM or sandbox failure that ended the node, when one did."""
 
 
-@dataclass
-class _Tries:
-    """The asks of one sub-call so far: whether one reached an LM, and whether a cache hit took it off the count."""
-
-    reached: bool = False
-    uncounted: bool = False
-
-
 def _encodable(messages: Sequence[Message]) -> list[Message]:
     """Messages an LM client can always encode: lone surrogates (a reply or query cut mid-emoji) become U+FFFD."""
     return [Message(role=m["role"], content=encodable(m["content"])) for m in messages]
@@ -728,9 +720,10 @@ class Engine:
             return SubCallResult(False, error=prompts.BUDGET_REFUSED.format(detail=refused.detail.rstrip(".")))
         return result
 
-    async def _sub_lm(self, call: SubCall, prompt: str, context: Any, tries: _Tries | None = None) -> Completion:
-        """One ask of a sub-LM, through the sub-call cache when the LM is cacheable. `tries`: the sub-call's
-        earlier asks (a schema's second ask), so it is counted against max_subcalls once, if any ask reached an LM."""
+    async def _sub_lm(self, call: SubCall, prompt: str, context: Any, *, uncount_hit: bool = True) -> Completion:
+        """One ask of a sub-LM, through the sub-call cache when the LM is cacheable. A cache hit takes the sub-call
+        off the max_subcalls count, unless `uncount_hit` is False: a schema sub-call may ask twice, and a slot its
+        first ask freed could be taken before its second ask reaches the LM, so it always counts once."""
         lm = self._lm_named(call.model)
         if context is not None:
             prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
@@ -741,19 +734,14 @@ class Engine:
         completion, hit = await cache.complete(
             request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
         )
-        usage = self.tree.ledger.usage
-        tries = tries or _Tries()
         if hit is None:
-            if tries.uncounted:  # an earlier ask of this sub-call was a hit; this one reached the LM
-                usage.subcalls += 1
-            tries.reached, tries.uncounted = True, False
             return completion
         # A hit reaches no LM and spends nothing: no reservation, no sub-call counted against max_subcalls.
+        usage = self.tree.ledger.usage
         usage.cached_calls += 1
         usage.cached_tokens += hit.completion.usage.total_tokens
-        if not tries.reached and not tries.uncounted:
+        if uncount_hit:
             usage.subcalls = max(usage.subcalls - 1, 0)
-            tries.uncounted = True
         self.emit(
             "subcall_cached",
             cell_id=self._cell_id(),
@@ -773,9 +761,9 @@ class Engine:
             raise InputError(f"llm_query schema: {exc}") from None
         request = f"{prompt}\n\n{prompts.json_reply(schema)}"
         problems = ""
-        tries = _Tries()
         for attempt in range(2):
-            completion = await self._sub_lm(call, request if attempt == 0 else f"{request}\n\n{problems}", None, tries)
+            asked = request if attempt == 0 else f"{request}\n\n{problems}"
+            completion = await self._sub_lm(call, asked, None, uncount_hit=False)
             try:
                 value = checker.validate(parse_json_reply(completion.text, default=completion.text))
             except SchemaMismatch as mismatch:
