@@ -6,13 +6,18 @@ splits a reply into three kinds of text:
 * reasoning: `<think>...</think>` (or `<thinking>`, `<reasoning>`, any case) opened at the start of a line, a
   `<think>` never closed (reasoning to the end), and, when a `</think>` appears in prose with no opening tag
   before it, everything before it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3
-  templates do). Reasoning is never action: no cells and no FINAL come from it.
+  templates do). A closing tag written about ("`</think>`", "<think>...</think>" mid-line) closes nothing. gpt-oss's
+  harmony channels leaked as text: analysis and commentary are reasoning, the final channel is the reply.
+  Reasoning is never action: no cells and no FINAL come from it.
 * fenced blocks, by CommonMark's rules (spec 0.31, section 4.5): a fence is 3 or more backticks or tildes; a
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
   long as the opening, followed only by spaces; an unclosed block runs to the end. So a ````repl block can hold
-  ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient in one
-  way: an opening fence may be indented any amount (lists nest them); a closing one up to 3 columns more.
-* prose: the rest. A FINAL(...) or FINAL_VAR(...) at the start of a prose line finishes; the last one wins.
+  ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
+  models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
+  zero-width mark; a code fence may open at the end of a line of text ("Running it: ```repl"); a closing one may
+  be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>).
+* prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes; the
+  last one wins.
 
 Every step is linear in the reply's length (regex scans plus one walk over the matches), so a megabyte of
 adversarial text parses in well under a second.
