@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -306,3 +307,37 @@ def test_a_call_that_timed_out_is_booked_at_its_reservation_for_each_request(ser
     sub_usage = result.usage.to_dict()["sub"]
     assert len(server.requests) == 2
     assert sub_usage["output_tokens"] == 2 * 256 and sub_usage["estimated_calls"] >= 1
+
+
+def test_a_reply_rejected_as_malformed_still_books_the_usage_it_reported(server: FakeOpenAIServer) -> None:
+    from fake_openai_server import Reply
+
+    malformed = {
+        "choices": [{"index": 0, "message": {"content": 42}}],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 800},
+    }
+    server.script(Reply(body=malformed))
+    server.behaviour = Behaviour(text=repl("FINAL('done')"))
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=0)
+    result = RLM(lm, budget=Budget(max_tokens=100_000)).completion("q", context="c")
+    assert result.answer == "done" and result.usage.total_tokens >= 1700 + server.billed_tokens
+
+
+def test_requests_that_timed_out_before_the_answered_one_are_booked(server: FakeOpenAIServer) -> None:
+    """The client re-sent a request whose reply was late: the server billed both, the ledger books both."""
+    from fake_openai_server import Reply
+
+    server.behaviour = Behaviour(text=repl("FINAL('done')") + "\n" + "word " * 5000)
+    server.script(Reply(delay=1.0))
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=1, timeout=0.4)
+    result = RLM(lm, budget=Budget(max_tokens=1_000_000, max_tokens_per_call=512)).completion("q", context="c")
+    time.sleep(0.8)  # the late reply is billed when the server finishes it
+    assert len(server.requests) == 2 and result.answer == "done"
+    assert result.usage.total_tokens >= server.billed_tokens and result.usage.to_dict()["root"]["estimated_calls"] >= 1
+
+
+def test_a_call_cut_off_by_max_seconds_is_booked_not_released(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text="late", latency=3.0)
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k")
+    result = RLM(lm, budget=Budget(max_seconds=1, max_tokens=100_000)).completion("q", context="c")
+    assert result.status != "finished" and result.usage.total_tokens > 0 and result.usage.calls == 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rlmx import prompts
-from rlmx.budget import BudgetExhausted, Ledger, Role
+from rlmx.budget import BudgetExhausted, Ledger, Reservation, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, LMTimeout, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
@@ -116,6 +116,20 @@ class NodeResult:
     value: Any = None
     error: RLMXError | None = None
     """The LM or sandbox failure that ended the node, when one did."""
+
+
+def _with_unanswered(completion: Completion, reservation: Reservation) -> Usage:
+    """The usage to book for a reply that came after `completion.unanswered` timed-out requests of the same call:
+    each of those at the call's reservation (flagged estimated, priced by the table)."""
+    usage, extra = completion.usage, completion.unanswered
+    if not extra:
+        return usage
+    return Usage(
+        usage.input_tokens + extra * reservation.input_tokens,
+        usage.output_tokens + extra * reservation.output_tokens,
+        None,
+        estimated=True,
+    )
 
 
 def _encodable(messages: Sequence[Message]) -> list[Message]:
@@ -361,12 +375,20 @@ class Engine:
         for attempt in (1, 2):
             reservation = await ledger.admit(lm.model, tokens, ledger.budget.max_tokens_per_call)
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
+            sent = False
             try:
                 async with self.tree.limiter:
                     ledger.check_open()  # an overshoot while this call waited for a slot: it is not sent
+                    sent = True
                     completion = await lm.complete(_encodable(messages), **params)
             except LMTimeout as exc:
                 ledger.settle_unanswered(reservation, attempts=exc.attempts, role=role, depth=depth)
+                raise
+            except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
+                if sent:
+                    ledger.settle_unanswered(reservation, attempts=1, role=role, depth=depth)
+                else:
+                    ledger.release(reservation)
                 raise
             except LMBadResponse as exc:
                 if exc.usage is None:
@@ -381,7 +403,7 @@ class Engine:
             except BaseException:
                 ledger.release(reservation)
                 raise
-            usage = ledger.settle(reservation, completion.usage, role=role, depth=depth)
+            usage = ledger.settle(reservation, _with_unanswered(completion, reservation), role=role, depth=depth)
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 

@@ -38,6 +38,9 @@ class Completion:
     model: str
     finish_reason: str | None = None
     reasoning: str | None = None
+    unanswered: int = 0
+    """Requests of this call sent before the one answered that got no reply in time (retried): each may have been
+    billed, so a budget books them at the call's reservation."""
 
 
 @runtime_checkable

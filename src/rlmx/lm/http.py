@@ -16,6 +16,7 @@ when it is between 0 and 60 s, else 0.5 s doubled per retry, at most 8 s, minus 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import json
 import random
@@ -46,6 +47,8 @@ class HTTPReply:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    timed_out: int = 0
+    """Earlier requests of the same call that got no reply in time: sent, so possibly billed."""
 
     def json_body(self) -> Any:
         """The body as JSON, or the text itself when it is not JSON (for error messages)."""
@@ -165,7 +168,7 @@ class JSONPoster:
         attempts were made. Raises TransportError when no reply came back at all."""
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
         session = await self._session()
-        attempt = 0
+        attempt = timed_out = 0
         while True:
             attempt += 1
             try:
@@ -173,6 +176,7 @@ class JSONPoster:
             except TimeoutError:
                 if attempt > self.max_retries:
                     raise TransportError("timeout", f"no reply within {self.read_timeout:g} s", attempt) from None
+                timed_out += 1
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             except aiohttp.ClientError as exc:
@@ -181,7 +185,7 @@ class JSONPoster:
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             if reply.status < 400 or attempt > self.max_retries or not should_retry(reply.status, reply.headers):
-                return reply, attempt
+                return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:

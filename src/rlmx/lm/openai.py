@@ -18,6 +18,7 @@ retry policy (see `rlmx.lm.http` for why the SDK itself is not on this path).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -150,7 +151,8 @@ class OpenAICompatibleLM:
                 await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
                 continue
             try:
-                return to_completion(data, model=self.model, messages=messages, cap=cap)
+                completion = to_completion(data, model=self.model, messages=messages, cap=cap)
+                return dataclasses.replace(completion, unanswered=reply.timed_out) if reply.timed_out else completion
             except LMBadResponse as exc:
                 raise LMBadResponse(
                     f"{self.model} at {self.base_url}: {exc}", retryable=exc.retryable, usage=exc.usage

@@ -57,6 +57,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     finish: Any = None
     usage: Any = None
     model: Any = None
+    error: Any = None
     seen = False
     for line in raw.decode("utf-8", "replace").splitlines():
         if not line.startswith("data:") or line[5:].strip() == "[DONE]":
@@ -68,10 +69,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         if not isinstance(chunk, dict):
             return None
         seen = True
-        if chunk.get("error") is not None:  # OpenRouter: a provider failed mid-stream
-            error = chunk["error"]
-            said = error.get("message") if isinstance(error, dict) else error
-            raise LMBadResponse(f"the server's stream broke off with an error: {said}", retryable=True)
+        error = chunk.get("error") or error  # OpenRouter: a provider failed mid-stream (the usage so far still counts)
         model = model or chunk.get("model")
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or []:
@@ -91,10 +89,24 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
-    return {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    joined = {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    return {**joined, "error": error} if error is not None else joined
 
 
 def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
+    """`_to_completion`; a body rejected as malformed still carries the usage it reported, so what the server
+    billed is booked."""
+    try:
+        return _to_completion(data, model=model, messages=messages, cap=cap)
+    except LMBadResponse as exc:
+        reported = data.get("usage")
+        if exc.usage is not None or not isinstance(reported, dict):
+            raise
+        usage = _usage(reported, messages=messages, seen="", cap=cap)
+        raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage) from None
+
+
+def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
     """Text, reasoning, usage and finish reason of a chat-completion body.
 
     `model` is the model asked for (used when the body names none); `messages` and `cap` (the output-token cap
@@ -104,15 +116,12 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
     error = data.get("error")
     if error is None and data.get("object") == "error":  # vLLM's error object, sent with HTTP 200 by some proxies
         error = data
-    if error is not None and not data.get("choices"):
+    if error is not None:  # with or without choices: what came with an error is not a finished reply
         message = error.get("message") if isinstance(error, dict) else error
         raise LMBadResponse(f"the server answered HTTP 200 with an error: {message}", retryable=True)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
-        billed = (
-            _usage(data["usage"], messages=messages, seen="", cap=cap) if isinstance(data.get("usage"), dict) else None
-        )
-        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True, usage=billed)
+        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True)
     choice = _object(choices[0], "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
         choice = {**choice, "message": {"content": choice["text"]}}
