@@ -197,3 +197,58 @@ def test_a_cell_that_breaks_builtins_fails_alone_and_the_repl_keeps_its_variable
     result = RLM(lm).completion("q", context="c")
     assert result.answer == "42"
     assert "REPL restarted" not in feedback(lm, 2) and "2 1 41" in feedback(lm, 3)
+
+
+# --- what a cell may do to the modules and names the worker uses ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "told"),
+    [
+        ("import time\ntime.perf_counter = None", "(no output)"),
+        ("raise SyntaxError('bad input', ('data.txt', 1, 'col3', 'a,b'))", "SyntaxError"),
+        ("class Odd:\n    def __len__(self):\n        raise TypeError('no len')\nodd = Odd()\nSHOW_VARS()", "odd: Odd"),
+        ("import sys\nsys.stdout.buffer.write(b'caf\\xc3\\xa9 \\xff')", "café \ufffd"),
+        ("llm_query('p', schema={'enum': {'a', 'b'}})", "pass JSON values only"),
+        ("answer = 'The total is 42'", "`answer` was set to a str; it stays a dict"),
+    ],
+)
+def test_a_cell_that_misuses_what_the_worker_relies_on_keeps_the_repl(cell: str, told: str) -> None:
+    lm = ScriptedLM([repl("keep = 41"), repl(cell), repl("FINAL(keep + 1)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"])).completion("q", context="c")
+    assert result.answer == "42"
+    assert told in feedback(lm, 2) and "REPL restarted" not in feedback(lm, 2)
+
+
+def test_an_answer_given_as_text_becomes_its_content() -> None:
+    lm = ScriptedLM([repl("answer = 'The total is 42'"), repl("answer['ready'] = True")])
+    assert RLM(lm).completion("q", context="c").answer == "The total is 42"
+
+
+def test_the_soft_time_limit_survives_a_cell_that_reset_sigalrm() -> None:
+    lm = ScriptedLM(
+        [
+            repl("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nkeep = 1"),
+            repl("while True:\n    pass"),
+            repl("FINAL(keep)"),
+        ]
+    )
+    result = RLM(lm, budget=Budget(cell_timeout=1)).completion("q", context="c")
+    assert result.answer == "1"
+    assert "time limit and was interrupted" in feedback(lm, 2) and "REPL restarted" not in feedback(lm, 2)
+
+
+def test_children_started_and_ended_together_never_take_the_parents_repl_down() -> None:
+    """Twelve child RLMs at once, forked from one zygote while others exit: a child's exit signal must not make the
+    zygote kill the worker it is forking (the zygote then died with the parent's worker: ~1 run in 5 before)."""
+    import re
+
+    def reply(messages: list[Message]) -> str:
+        child = re.search(r"Query: ::(r\d+)", messages[1]["content"]) if len(messages) > 1 else None
+        if child:
+            return repl(f"FINAL({child.group(1).upper()!r})")
+        return repl("out = rlm_query_batched([f'::r{i}' for i in range(12)])\nFINAL(out)")
+
+    for _ in range(6):
+        result = RLM(ScriptedLM(reply), max_depth=2, budget=Budget(max_iterations=3)).completion("q", context="c")
+        assert json.loads(result.answer) == [f"R{i}" for i in range(12)], result.answer

@@ -265,3 +265,21 @@ def test_a_reply_for_no_call_in_flight_fails_the_reader_not_the_others(pair: tup
     threads[0].join(10)
     assert "unexpected frame" in str(outcomes["only"])
     assert call["id"] == 1
+
+
+async def test_a_time_limit_running_out_around_a_call_ends_the_cell_not_the_worker() -> None:
+    """A cell that calls in a tight loop meets its time limit inside the calls' bookkeeping sooner or later: the
+    alarm waits for the call to end, and the cell times out with its variables kept, every time."""
+
+    async def instant(call: SubCall) -> list[SubCallResult]:
+        return [SubCallResult(True, text="ok")] * len(call.items)
+
+    box = await started(SubprocessSandbox(hard_timeout_grace=5, max_calls_per_cell=10**9, max_calls_per_run=10**9))
+    try:
+        for _ in range(3):
+            result = await box.run_cell("x = 1\nwhile True:\n    llm_query('q')", calls=instant, timeout=0.05)
+            assert result.status == "timeout", result.error
+            kept = await box.run_cell("print(x)", calls=instant, timeout=5)
+            assert kept.stdout == "1\n"
+    finally:
+        await box.close()

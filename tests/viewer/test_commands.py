@@ -130,3 +130,22 @@ def test_the_server_serves_the_page_the_list_and_traces_only(server: ViewerServe
         status, _, body = _get(server.url + "api/traces/" + bad)
         assert status == 404, bad
         assert "no trace named" in json.loads(body)["error"]
+
+
+def _odd_trace(folder: Path) -> Path:
+    """A trace whose query holds a JSON-escaped lone surrogate and whose answer holds a byte that is not UTF-8."""
+    folder.mkdir(parents=True, exist_ok=True)
+    trace = folder / "odd.jsonl"
+    start = '{"v": "rlmx.trace/1", "type": "run_start", "run_id": "r1", "query": "caf\\ud83d \\u00e9", "ts": 1}'
+    end = b'{"type": "run_end", "run_id": "r1", "status": "finished", "answer": "caf\xe9", "seconds": 1.0}'
+    trace.write_bytes(start.encode() + b"\n" + end + b"\n")
+    return trace
+
+
+def test_a_trace_with_a_bad_byte_or_a_lone_surrogate_is_listed_and_rendered(tmp_path: Path) -> None:
+    trace = _odd_trace(tmp_path / "traces")
+    (listed,) = list_traces(trace.parent)
+    assert listed.status == "finished"
+    target = tmp_path / "odd.html"
+    assert main(["view", str(trace), "--html", str(target)]) == 0
+    assert target.stat().st_size > 0

@@ -134,7 +134,7 @@ def _write_html(trace: Path, target: Path, err: Console) -> int:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {trace}: {exc}") from None
     try:
-        target.write_text(page(events=events), encoding="utf-8")
+        target.write_text(page(events=events), encoding="utf-8", errors="replace")  # a trace's "\ud83d" escape
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)

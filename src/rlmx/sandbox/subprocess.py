@@ -778,7 +778,9 @@ class SubprocessSandbox:
                 await self._kill()  # the next cell (or this restart) starts a worker that has everything
                 await self._spawn()
                 return
-            if reply.get("t") != "loaded" or reply.get("id") != token:
+            if reply.get("t") != "loaded" or reply.get("id") != token or reply.get("error") is not None:
+                # A worker that cannot load them (a cell left it out of file descriptors) would leave the model
+                # told of contexts it cannot see.
                 await self._kill()
                 raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
             self._unlink_contexts()
@@ -822,7 +824,8 @@ class SubprocessSandbox:
                     clock.raise_failure()
                     raise _WorkerGone(
                         f"the cell ran past the hard time limit ({hard_limit:g} s) without yielding "
-                        "(a loop in C code or an ignored interrupt), so the worker was killed"
+                        "(a loop in C code, an ignored interrupt, or code that took over SIGALRM, which the time limit "
+                        "uses), so the worker was killed"
                     ) from None
                 finally:
                     clock.read = None

@@ -159,6 +159,11 @@ class CappedText:
     def isatty(self) -> bool:
         return False
 
+    @property
+    def buffer(self) -> _BytesInto:
+        """`sys.stdout.buffer.write(b"...")`: bytes are written as UTF-8 text, undecodable bytes as U+FFFD."""
+        return _BytesInto(self)
+
     def value(self) -> tuple[str, int]:
         """The kept text and the number of characters cut from its middle."""
         head = "".join(self.head)
@@ -169,6 +174,20 @@ class CappedText:
         return head + f"\n... [{cut:,} characters cut] ...\n" + kept_tail, cut
 
     encoding = "utf-8"
+
+
+class _BytesInto:
+    """The binary side of a CappedText."""
+
+    def __init__(self, text: CappedText) -> None:
+        self.text = text
+
+    def write(self, data: Any) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 class SocketChannel:
@@ -255,7 +274,8 @@ class Worker:
         self.loaded = dict(values)
         """The values loaded at start: passing one of them to rlm_query sends its name, not a copy."""
         answer = answer or {}
-        self.namespace["answer"] = {"content": answer.get("content", ""), "ready": False}
+        self.answer: dict[str, Any] = {"content": answer.get("content", ""), "ready": False}
+        self.namespace["answer"] = self.answer
         implementations = (
             self.llm_query,
             self.llm_query_batched,
@@ -287,8 +307,11 @@ class Worker:
         sys.stderr = err if err is not None else sys.__stderr__
 
     def arm(self, seconds: float) -> None:
-        """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`."""
+        """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`. The handler is set again
+        each time: an earlier cell may have taken SIGALRM for itself (signal.alarm time-boxing) or reset it."""
         if seconds > 0:
+            if _signal.getsignal(_signal.SIGALRM) is not _on_alarm:
+                _signal.signal(_signal.SIGALRM, _on_alarm)
             _signal.setitimer(_signal.ITIMER_REAL, seconds)
 
     def disarm(self) -> float:
@@ -307,32 +330,41 @@ class Worker:
     def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
         """Send one call frame and wait for its reply. Any number of threads may call at once: their calls are
         in flight together, so a thread pool's sub-calls run concurrently. Raises RuntimeError when the call is
-        refused, lost, or the REPL is closing; ValueError when the request cannot be sent."""
-        with self.channel:
-            while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
-                if self.closed:
-                    raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
-                self.channel.release()
-                try:
-                    with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
-                        pass
-                finally:
-                    self.channel.acquire()
-            self.call_seq += 1
-            seq = self.call_seq
-            wake = self._expect(seq)
-            try:
-                self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
-            except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
-                self._settle(seq)
-                raise ValueError(f"this {kind}_query request cannot be sent ({exc}); send less per call") from None
-            except BaseException:
-                self._settle(seq)
-                raise
+        refused, lost, or the REPL is closing; ValueError when the request cannot be sent.
+
+        On the main thread the cell's time limit is held off from the call's first bookkeeping to its last (an
+        alarm due meanwhile is raised as the call ends): a CellTimeout inside them would leave the call half
+        registered, or the reading of the channel half done."""
+        main = _thread.get_ident() == _MAIN_THREAD
+        if main:
+            _hold_alarms()
+        seq = 0
         try:
+            with self.channel:
+                while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
+                    if self.closed:
+                        raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+                    self.channel.release()
+                    try:
+                        with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
+                            pass
+                    finally:
+                        self.channel.acquire()
+                self.call_seq += 1
+                seq = self.call_seq
+                wake = self._expect(seq)
+                try:
+                    self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
+                except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
+                    json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
+                    fix = json_only if "JSON" in str(exc) else "send less per call"
+                    raise ValueError(f"this {kind}_query request cannot be sent ({exc}); {fix}") from None
             reply = self._reply_to(seq, wake)
         finally:
-            self._settle(seq)
+            if seq:
+                self._settle(seq)
+            if main:
+                _release_alarms()
         if isinstance(reply.get("error"), str):
             raise RuntimeError(reply["error"])
         results = reply.get("results")
@@ -354,15 +386,18 @@ class Worker:
         return wake
 
     def _settle(self, seq: int) -> None:
-        """Call `seq` is over; the last call in flight restarts the cell's clock (end_cell disarms after us)."""
+        """Call `seq` is over; the last call in flight frees `idle` and then restarts the cell's clock (end_cell
+        disarms after us)."""
         with self.calls_state:
-            self.waiting.pop(seq, None)
+            if self.waiting.pop(seq, None) is None:
+                return  # never registered
             self.replies.pop(seq, None)
-            if not self.waiting:
-                if self.paused:
-                    self.arm(self.paused)
-                    self.paused = 0.0
-                self.idle.release()
+            if self.waiting:
+                return
+            self.idle.release()
+            paused, self.paused = self.paused, 0.0
+            if paused:
+                self.arm(paused)
 
     def _reply_to(self, seq: int, wake: Any) -> dict[str, Any]:
         """Wait for call `seq`'s reply: read the channel while no other thread does, else sleep on `wake`."""
@@ -497,7 +532,12 @@ class Worker:
         lines = []
         for name in [n for n in self.namespace if n not in self.functions and not n.startswith("__")]:
             value = self.namespace[name]
-            size = f", len {len(value):,}" if hasattr(value, "__len__") and not isinstance(value, type) else ""
+            size = ""
+            if hasattr(value, "__len__") and not isinstance(value, type):
+                try:
+                    size = f", len {len(value):,}"
+                except Exception:  # a 0-d array, an overflowing or broken __len__: listed without a size
+                    size = ""
             lines.append(f"{name}: {type(value).__name__}{size}")
         print("\n".join(lines) if lines else "(no variables)")
 
@@ -507,7 +547,7 @@ class Worker:
         self.final = None
         status = "ok"
         error: str | None = None
-        started = time.perf_counter()
+        started = _clock()
         self.redirect(out, err)
         self.begin_cell()
         try:
@@ -521,14 +561,15 @@ class Worker:
             )
         except SyntaxError as exc:
             status = "error"
-            error = _format_exception_only(exc)
+            error = _described(exc, _format_exception_only)
         except BaseException as exc:  # the model's code may raise anything; report it as output
             status = "error"
-            error = _format_traceback(exc)
+            error = _described(exc, _format_traceback)
         finally:
             self.end_cell()
             self.redirect(None, None)
         self.restore_functions()
+        self.restore_answer(err)
         try:
             answer = self.answer_state()
         except Exception as exc:  # answer["content"] the host cannot take: the cell fails, the REPL lives
@@ -550,7 +591,7 @@ class Worker:
             "error": error,
             "final": self.final,
             "answer": answer,
-            "seconds": time.perf_counter() - started,
+            "seconds": _clock() - started,
         }
 
     def begin_cell(self) -> None:
@@ -614,6 +655,23 @@ class Worker:
         if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
             self.namespace["__builtins__"] = builtins
 
+    def restore_answer(self, notes: CappedText) -> None:
+        """`answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
+        assigned as the content (`answer = 'The total is 42'` meant that), and a note saying how to finish."""
+        answer = self.namespace.get("answer")
+        if isinstance(answer, dict):
+            self.answer = answer
+            return
+        if isinstance(answer, str):
+            self.answer["content"] = answer
+        self.answer["ready"] = False
+        self.namespace["answer"] = self.answer
+        notes.write(
+            f"Note: `answer` was set to a {type(answer).__name__}; it stays a dict. Finish with "
+            "answer['content'] = ... and answer['ready'] = True"
+            + (" (your text is its content now, not yet ready)." if isinstance(answer, str) else ".")
+        )
+
     def answer_state(self) -> dict[str, Any]:
         answer = self.namespace.get("answer")
         if not isinstance(answer, dict):
@@ -655,6 +713,8 @@ class Worker:
 _executing = False
 """True while a cell's code runs on the main thread: the only time the soft-timeout alarm may raise."""
 
+_clock = time.perf_counter  # bound once: a cell may replace time.perf_counter (a benchmark's mock)
+
 _BUILTINS = dict(vars(builtins))
 """The builtins as the worker started: the worker's own code (frames, output capture, error formatting) calls
 them, so a cell's `builtins.len = ...` must not outlive the cell."""
@@ -668,9 +728,33 @@ def _restore_builtins() -> None:
             current[name] = value
 
 
+_MAIN_THREAD = _thread.get_ident()
+_held = False  # the main thread is inside a sub-call's bookkeeping: an alarm waits until it ends
+_due = False  # an alarm came while held
+
+
 def _on_alarm(signum: int, frame: Any) -> None:
+    global _due
     if _executing:
+        if _held:
+            _due = True
+            return
         raise CellTimeout()
+
+
+def _hold_alarms() -> None:
+    global _held
+    _held = True
+
+
+def _release_alarms() -> None:
+    """End the hold; raise the CellTimeout of an alarm that came during it (the cell's time was up)."""
+    global _held, _due
+    _held = False
+    if _due:
+        _due = False
+        if _executing:
+            raise CellTimeout()
 
 
 def _text(prompt: Any) -> str:
@@ -737,6 +821,19 @@ def _traceback() -> Any:
     except BaseException:
         return None
     return traceback
+
+
+def _described(exc: BaseException, formatter: Any) -> str:
+    """`formatter(exc)`, or a plain description when formatting fails (a SyntaxError built with odd arguments, an
+    exception whose attributes raise): the cell fails with it, the worker does not."""
+    try:
+        text: str = formatter(exc)
+        return text
+    except BaseException:
+        try:
+            return f"{type(exc).__name__}: {exc}"
+        except BaseException:
+            return f"{type(exc).__name__} (its message could not be shown)"
 
 
 def _format_exception_only(exc: BaseException) -> str:
@@ -943,11 +1040,16 @@ class Zygote:
 
     def fork(self, request: dict[str, Any], fd: int) -> int:
         parent = os.getpid()
+        # SIGCHLD waits until the new pid is in `children`: a worker exiting in between would run on_child_exit,
+        # whose kill_orphans takes the new worker for an orphan, kills and reaps it (and a later kill request then
+        # found no child to wait for and ended the zygote, every worker with it).
+        mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGCHLD})
         pid = os.fork()
         if pid == 0:  # the child never returns into the zygote's loop
             code = 0
             try:
                 _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+                _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)  # the cells' code gets the usual mask
                 self.ctl.close()
                 os.setsid()
                 harden.set_parent_death_signal(_signal.SIGKILL)
@@ -960,8 +1062,9 @@ class Zygote:
                     traceback.print_exc()
             finally:
                 os._exit(code)
-        os.close(fd)
         self.children.add(pid)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
+        os.close(fd)
         return pid
 
     def become_worker(self, request: dict[str, Any], fd: int) -> None:
@@ -1005,7 +1108,11 @@ class Zygote:
                     kill(pid, _signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            _, status = os.waitpid(pid, 0)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already: nothing to report, and no reason to end the zygote
+                self.children.discard(pid)
+                return self.exits.get(pid)
             self.children.discard(pid)
             self.exits[pid] = os.waitstatus_to_exitcode(status)
             if len(self.exits) > 256:

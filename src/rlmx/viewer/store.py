@@ -45,7 +45,7 @@ def _first_record(path: Path) -> dict[str, Any] | None:
     except OSError:
         return None
     try:
-        record = json.loads(line)
+        record = json.loads(line.decode("utf-8", "replace"))  # one bad byte must not hide the trace
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(record, dict) or not str(record.get("v", "")).startswith("rlmx.trace/"):
@@ -65,7 +65,7 @@ def _last_record(path: Path, size: int) -> dict[str, Any] | None:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line.decode("utf-8", "replace"))  # one bad byte must not hide the trace
         except (ValueError, UnicodeDecodeError):
             return None  # cut by the tail window or by a run still writing
         return record if isinstance(record, dict) and record.get("type") == "run_end" else None
