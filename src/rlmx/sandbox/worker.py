@@ -743,7 +743,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _hold_alarms() -> None:
-    global _held
+    global _held, _due
+    _due = False  # left over only when an alarm raised at the very end of the last hold: that one was delivered
     _held = True
 
 
