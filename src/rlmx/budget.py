@@ -201,6 +201,17 @@ class Reservation:
     model: str = ""
     settled: bool = False
 
+    def unanswered(self, requests: int, also: Usage | None = None) -> Usage:
+        """What `requests` requests sent under this reservation and never answered may have cost: all of it each
+        time (flagged estimated, priced by the table), plus `also` (the answered request's own usage)."""
+        base = also or Usage()
+        return Usage(
+            base.input_tokens + requests * self.input_tokens,
+            base.output_tokens + requests * self.output_tokens,
+            None,
+            estimated=True,
+        )
+
 
 class Ledger:
     """The budget of one completion tree: admission before spending, accounting after.
@@ -346,8 +357,7 @@ class Ledger:
     def settle_unanswered(self, reservation: Reservation, *, attempts: int, role: Role, depth: int) -> None:
         """A call sent `attempts` times and never answered (it timed out): the server may have billed each request
         all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
-        usage = Usage(reservation.input_tokens * attempts, reservation.output_tokens * attempts, None, estimated=True)
-        self.settle(reservation, usage, role=role, depth=depth)
+        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth)
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:

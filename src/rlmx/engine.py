@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rlmx import prompts
-from rlmx.budget import BudgetExhausted, Ledger, Reservation, Role
+from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, LMTimeout, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
@@ -116,20 +116,6 @@ class NodeResult:
     value: Any = None
     error: RLMXError | None = None
     """The LM or sandbox failure that ended the node, when one did."""
-
-
-def _with_unanswered(completion: Completion, reservation: Reservation) -> Usage:
-    """The usage to book for a reply that came after `completion.unanswered` timed-out requests of the same call:
-    each of those at the call's reservation (flagged estimated, priced by the table)."""
-    usage, extra = completion.usage, completion.unanswered
-    if not extra:
-        return usage
-    return Usage(
-        usage.input_tokens + extra * reservation.input_tokens,
-        usage.output_tokens + extra * reservation.output_tokens,
-        None,
-        estimated=True,
-    )
 
 
 def _encodable(messages: Sequence[Message]) -> list[Message]:
@@ -403,7 +389,9 @@ class Engine:
             except BaseException:
                 ledger.release(reservation)
                 raise
-            usage = ledger.settle(reservation, _with_unanswered(completion, reservation), role=role, depth=depth)
+            # Requests of this call that timed out before the answered one may have been billed too.
+            spent = reservation.unanswered(completion.unanswered, completion.usage) if completion.unanswered else None
+            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth)
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 
