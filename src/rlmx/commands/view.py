@@ -22,6 +22,7 @@ from rich.markup import escape
 from rlmx.commands.argtypes import port as _port
 from rlmx.commands.traces import resolve, show_list, trace_dir
 from rlmx.errors import InputError
+from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
 from rlmx.viewer.store import list_traces, read_trace
@@ -134,7 +135,7 @@ def _write_html(trace: Path, target: Path, err: Console) -> int:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {trace}: {exc}") from None
     try:
-        target.write_text(page(events=events), encoding="utf-8", errors="replace")  # a trace's "\ud83d" escape
+        target.write_bytes(utf8(page(events=events)))  # a trace's "\ud83d" escape becomes U+FFFD
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.store import list_traces, read_trace, trace_info
 
@@ -53,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             html = page(list_url="/api/traces", trace_base="/api/traces/")
-            self._send(HTTPStatus.OK, html.encode("utf-8", "replace"), "text/html; charset=utf-8")
+            self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8")
         elif path == "/api/traces":
             self._json([info.to_dict() for info in list_traces(self.server.folder)])
         elif path.startswith("/api/traces/"):
@@ -76,8 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(events)
 
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
-        # "replace": a trace may hold a lone surrogate (valid JSON as "\ud83d"); it must not drop the connection
-        body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "replace")
+        # A trace may hold a lone surrogate (valid JSON as "\ud83d"): it must not drop the connection.
+        body = utf8(json.dumps(data, ensure_ascii=False, default=str))
         self._send(status, body, "application/json; charset=utf-8")
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
