@@ -49,7 +49,12 @@ _OPEN_TAG = re.compile(r"<(?:think|thinking|reasoning)>", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
-_LATE_FENCE = re.compile(r"(?<=[^\s`~])[ \t]*(?P<fence>`{3,})(?P<info>(?:repl|python3|python|py)[ \t]*)$", re.M | re.I)
+_LATE_FENCE = re.compile(
+    r"(?<=[^\s`~])[ \t]*(?P<fence>`{3,})(?P<info>(?:"
+    + "|".join(sorted(CODE_LANGUAGES, key=len, reverse=True))  # the longest first: python3 before python before py
+    + r")[ \t]*)$",
+    re.M | re.I,
+)
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 # Chat-template tokens a server leaks as text (<|eot_id|>, <|im_end|>, <|end|>, </s>): never part of the reply.
 _SPECIAL_TOKENS = re.compile(r"(?:[ \t]*(?:<\|[A-Za-z0-9_]{1,40}\|>|</s>))+[ \t]*$", re.MULTILINE)
