@@ -31,14 +31,17 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
 # `linecache` only when something needs them, and `threading` and `typing` never: 14 -> 4 ms of imports
 # (benchmarks/vs_official/NOTES.md, changes 11 and 21).
 import _ast  # noqa: E402
+import _codecs  # noqa: E402
 import _frozen_importlib as _bootstrap  # noqa: E402
 import _frozen_importlib_external as _bootstrap_external  # noqa: E402
+import _io  # noqa: E402
 import _socket  # noqa: E402
 import _struct  # noqa: E402
 import _thread  # noqa: E402
 import builtins  # noqa: E402
 import gc  # noqa: E402
 import mmap  # noqa: E402
+import select as _select  # noqa: E402  (a C module; the fd 1 drain thread waits with it)
 import time  # noqa: E402
 import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time warnings without their line)
 
@@ -135,10 +138,27 @@ class CappedText:
         self.tail: deque[str] = deque()
         self.tail_len = 0
         self.total = 0
+        self.fd: int | None = None
+        """The descriptor whose output ends up here too (`_FdOutput`), for code that asks `sys.stdout.fileno()`."""
+        self.pull: Any = None
+        """Takes that descriptor's waiting output in before each write: both keep the order they were written in."""
+        # Cell threads and the fd drain thread write here besides the main thread. Reentrant: a cell's signal
+        # handler or __del__ may print while this thread is inside write().
+        self.lock = _thread.RLock()
 
     def write(self, text: Any) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self.pull is not None:
+            self.pull()
+        return self.put(text)
+
+    def put(self, text: str) -> int:
+        """`write` without taking the descriptor's output in first (that output itself comes in here)."""
+        with self.lock:
+            return self._write(text)
+
+    def _write(self, text: str) -> int:
         self.total += len(text)
         if self.head_len < self.half:
             take = text[: self.half - self.head_len]
@@ -158,6 +178,11 @@ class CappedText:
 
     def isatty(self) -> bool:
         return False
+
+    def fileno(self) -> int:
+        if self.fd is None:  # as io.StringIO says it
+            raise _io.UnsupportedOperation("fileno: the cell's output is captured in memory, not on a descriptor")
+        return self.fd
 
     @property
     def buffer(self) -> _BytesInto:
@@ -188,6 +213,77 @@ class _BytesInto:
 
     def flush(self) -> None:
         pass
+
+
+class _FdOutput:
+    """fd 1 of the worker, and so of every process its cells start, drained into the running cell's stdout:
+    `os.write(1, ...)`, `subprocess.run(["ls"])`, `os.system(...)`, printf in C code (at libc's next flush). It
+    was /dev/null, and the model never saw such output.
+
+    fd 1 becomes a pipe's write end; the read end is non-blocking and is only ever read under `lock`: by a daemon
+    thread that waits for data with select() (output of a process that runs while the cell waits on it), by each
+    write to the cell's stdout (`CappedText.pull`, ~1.5 us: `os.write(1, ...)` then `print` keep their order) and
+    by `end()`. So every byte written before a cell ends is that cell's output, in order, and none can sit in the
+    thread between its read and its write. What arrives between cells (a process left running) is kept, capped, for
+    the next cell. The thread starts after the worker's hardening, so it runs under the same filters."""
+
+    def __init__(self, limit: int) -> None:
+        read, write = os.pipe()
+        os.dup2(write, 1)
+        os.close(write)
+        os.set_blocking(read, False)
+        self.fd = read
+        self.limit = limit
+        self.lock = _thread.RLock()  # reentrant: a cell's signal handler may print while this thread holds it
+        self.sink = self.between = CappedText(limit)
+        self.partial = b""  # a UTF-8 sequence cut between two reads
+
+    def start(self) -> None:
+        _thread.start_new_thread(self._drain, ())
+
+    def begin(self, out: CappedText) -> None:
+        """Send fd 1 to `out` from now on, after what arrived since the last cell."""
+        with self.lock:
+            if self.between.total:
+                out.put(self.between.value()[0])
+                self.between = CappedText(self.limit)
+            self.sink, out.fd, out.pull = out, 1, self.pull
+
+    def end(self) -> None:
+        """Everything written to fd 1 so far goes to the cell's output; later bytes wait for the next cell."""
+        with self.lock:
+            self._take()
+            self.sink.fd = self.sink.pull = None
+            self.sink = self.between
+
+    def pull(self) -> bool:
+        """Take what is waiting; False once every writer has closed the pipe."""
+        with self.lock:
+            return self._take()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                _select.select([self.fd], [], [])
+            except (OSError, ValueError):
+                return
+            if not self.pull():
+                return
+
+    def _take(self) -> bool:
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError:
+                return False
+            if not data:
+                return False
+            text, used = _codecs.utf_8_decode(self.partial + data, "replace", False)
+            self.partial = (self.partial + data)[used:]
+            if text:
+                self.sink.put(text)
 
 
 class SocketChannel:
@@ -267,6 +363,7 @@ class Worker:
         self.max_output = max_output
         self.max_frame = max_frame
         self.max_batch = max_batch
+        self.fd_output: _FdOutput | None = None
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
         self.cells = 0
@@ -549,6 +646,8 @@ class Worker:
         error: str | None = None
         started = _clock()
         self.redirect(out, err)
+        if self.fd_output is not None:
+            self.fd_output.begin(out)
         self.begin_cell()
         try:
             self.arm(timeout)
@@ -567,6 +666,8 @@ class Worker:
             error = _described(exc, _format_traceback)
         finally:
             self.end_cell()
+            if self.fd_output is not None:
+                self.fd_output.end()
             self.redirect(None, None)
         self.restore_functions()
         self.restore_answer(err)
@@ -908,10 +1009,13 @@ def _runs_as(init: dict[str, Any]) -> int:
     return int(target)
 
 
-def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any]) -> Worker:
+def _worker_for(
+    channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any], fd_output: _FdOutput
+) -> Worker:
+    """The worker for a hardened process. `fd_output`'s thread starts here, after the hardening."""
     _signal.signal(_signal.SIGALRM, _on_alarm)
     channel.max_frame = int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES))
-    return Worker(
+    worker = Worker(
         channel,
         values,
         answer=init.get("answer"),
@@ -919,6 +1023,9 @@ def _worker_for(channel: SocketChannel | StdioChannel, values: dict[str, Any], i
         max_frame=channel.max_frame,
         max_batch=int(init.get("max_batch", 1_000)),
     )
+    fd_output.start()
+    worker.fd_output = fd_output
+    return worker
 
 
 def _ready(worker: Worker, applied: dict[str, Any]) -> dict[str, Any]:
@@ -946,8 +1053,9 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     values.update(init.get("variables") or {})
     limits, options = init.get("limits") or {}, init.get("harden") or {}
     applied = harden.harden_zygote(options, limits)
+    fd_output = _FdOutput(int(init.get("max_output", 20_000)))
     applied.update(harden.harden_worker(options, limits))
-    worker = _worker_for(sock, values, init)
+    worker = _worker_for(sock, values, init, fd_output)
     _warm_up(worker)
     worker.send(_ready(worker, applied))
     worker.serve()
@@ -1076,12 +1184,14 @@ class Zygote:
         values.update(load_contexts(request.get("contexts") or []))
         values.update(request.get("variables") or {})
         options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
+        init = {**self.init, **request}
         try:
+            fd_output = _FdOutput(int(init.get("max_output", 20_000)))
             applied = {**self.applied, **harden.harden_worker(options, limits)}
         except BaseException as exc:
             sock.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
             raise
-        worker = _worker_for(sock, values, {**self.init, **request})
+        worker = _worker_for(sock, values, init, fd_output)
         _warm_up(worker)
         worker.send(_ready(worker, applied))
         worker.serve()
