@@ -13,6 +13,21 @@ def test_extracts_repl_python_and_py_fences_in_order() -> None:
     assert extract_cells(text) == ["x = 1", "y = 2", "z = 3"]
 
 
+@pytest.mark.parametrize(
+    "info",
+    ["Python", "python3", "python3.12", "py3", "{python}", "{.py}", "python:solve.py", "python,repl", "ipython3"],
+)
+def test_language_spellings_models_use_are_python(info: str) -> None:
+    assert extract_cells(f"```{info}\nx = 1\n```") == ["x = 1"]
+
+
+def test_console_sessions_run_their_input_lines() -> None:
+    text = "```pycon\n>>> words = context.split()\n>>> for w in words:\n...     print(w)\nalpha\nbeta\n```"
+    assert extract_cells(text) == ["words = context.split()\nfor w in words:\n    print(w)"]
+    assert extract_cells("```repl\n>>> x = 1\n>>> x\n1\n```") == ["x = 1\nx"]
+    assert extract_cells("```pycon\nalpha\n```") == []  # output only: nothing to run
+
+
 def test_unclosed_last_fence_runs_to_the_end() -> None:
     assert extract_cells("```repl\nprint(1)\nprint(2)") == ["print(1)\nprint(2)"]
 

@@ -20,8 +20,16 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, LMTimeout, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
-from rlmx.protocol import ProseFinal, aparse_reply, extract_cells, fence_hint, find_prose_final, strip_code
+from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
+from rlmx.protocol import (
+    ProseFinal,
+    aparse_reply,
+    extract_cells,
+    fence_hint,
+    find_final_anywhere,
+    find_prose_final,
+    last_turn_text,
+)
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
@@ -277,7 +285,7 @@ class Engine:
                 self.tree.ledger.check_time()
                 self.emit("iteration", turn=turn)
                 reply = await self._ask(role="root")
-            finish, feedback = await self._act(reply.text)
+            finish, feedback = await self._act(reply.text, cut=reached_cap(reply.finish_reason))
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -396,26 +404,38 @@ class Engine:
         raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------
-    async def _act(self, text: str) -> tuple[Finish | None, str]:
-        """Run the reply's cells in order; returns a finish, or the feedback for the next turn."""
+    async def _act(self, text: str, *, cut: bool = False) -> tuple[Finish | None, str]:
+        """Run the reply's cells in order; returns a finish, or the feedback for the next turn. `cut`: the reply
+        stopped at its output cap, so a block it left open is cut short and does not run."""
         parsed = await aparse_reply(text)
-        cells, prose = parsed.cells, parsed.final
+        cells, prose = list(parsed.cells), parsed.final
+        notes: list[str] = []
+        if cut and parsed.open_block and cells:
+            cells.pop()
+            self.emit("cell_skipped", reason="cut at the output cap")
+            notes.append(prompts.CUT_BLOCK)
         if not cells and prose is None:
+            if notes:
+                return None, prompts.cell_outputs(notes)
             self.emit("no_code")
             return None, prompts.NO_CODE
         outputs: list[str] = []
+        printed: list[str] = []
         failed = False
         for code in cells:
             self.tree.ledger.check_time()
             result = await self._run_cell(code)
             outputs.append(result.feedback() + fence_hint(result.error))
+            printed.append(result.stdout)
             finish = self._finish_from(result)
             if finish is not None:
                 return finish, ""
             failed = failed or result.status != "ok"
-        if prose is not None and failed:  # a finish written before the model saw its code fail is a guess
-            self.emit("answer_rejected", source="prose", problems="a block of the same reply failed")
-            outputs.append(prompts.FINAL_UNSEEN.format(call=prose.call))
+        outputs.extend(notes)
+        refusal = _unseen(prose, parsed.cells_before_final, len(cells), failed, printed) if prose else None
+        if prose is not None and refusal is not None:
+            self.emit("answer_rejected", source="prose", problems=refusal)
+            outputs.append(refusal)
         elif prose is not None:
             finish, extra = await self._prose_finish(prose)
             if finish is not None:
@@ -559,7 +579,7 @@ class Engine:
             **_reply_notes(reply),
         )
         prose = find_prose_final(reply.text)
-        text = prose.argument if prose is not None and prose.kind == "final" else strip_code(reply.text)
+        text = prose.argument if prose is not None and prose.kind == "final" else last_turn_text(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "forced_extraction" if text else "none")
 
     def _failed(self, reason: str, error: RLMXError) -> NodeResult:
@@ -597,9 +617,16 @@ class Engine:
                 return NodeResult(
                     finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
                 )
+        fenced = find_final_anywhere(reply.text)
+        if fenced is not None:
+            finish, _ = await self._prose_finish(fenced)
+            if finish is not None:
+                return NodeResult(
+                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
+                )
         if self.answer_buffer not in (None, ""):
             return self._buffered("budget_exhausted", reason)
-        text = strip_code(reply.text)
+        text = last_turn_text(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "final_request" if text else "none")
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
@@ -825,6 +852,25 @@ class Engine:
         if result.status == "error" and not result.answer:
             return SubCallResult(False, error=f"child RLM failed: {result.stop_reason}")
         return SubCallResult(True, text=result.answer)
+
+
+def _unseen(prose: ProseFinal, before: int, cells: int, failed: bool, printed: Sequence[str]) -> str | None:
+    """Why a finish written in prose next to code is not taken (None: it is). The model wrote it before it saw what
+    the code did: it stands only when it comes after the code, no block failed and, for a FINAL of text, the
+    output shows that text (a FINAL_VAR or SUBMIT names what the code computed)."""
+    if not cells:
+        return None
+    if failed:
+        return prompts.FINAL_UNSEEN.format(call=prose.call)
+    if before < cells:
+        return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
+    if prose.kind == "final" and _squeezed(prose.argument) not in _squeezed("\n".join(printed)):
+        return prompts.FINAL_NOT_SHOWN.format(call=prose.call)
+    return None
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _reply_notes(completion: Completion) -> dict[str, Any]:

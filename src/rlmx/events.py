@@ -220,6 +220,11 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec("no_code", "the reply had no code and no FINAL: the model is told so"),
         EventSpec(
+            "cell_skipped",
+            "the reply's last block did not run: the reply stopped at its output cap inside it, so it was cut short",
+            (_f("reason", "string", "why it did not run"),),
+        ),
+        EventSpec(
             "cell_start",
             "a code cell starts",
             (
@@ -312,7 +317,8 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec(
             "answer_rejected",
-            "a finish did not match the output schema; the problems go back to the model",
+            "a finish was not taken: it did not match the output schema, or it was written in prose before the "
+            "model saw its code's output; the problems go back to the model",
             (
                 _f("source", "string", "how the model finished (final, submit, answer, ...)"),
                 _f("problems", "string", "what did not match", content=True),

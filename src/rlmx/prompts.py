@@ -83,6 +83,21 @@ FINAL_UNSEEN = (
     "saw the error. Fix the block and finish again."
 )
 
+FINAL_BEFORE_CODE = (
+    "Your {call} line was not accepted: it came before code of the same reply, so it was written before that code "
+    "ran. Look at the output above, then finish on a line of its own."
+)
+
+FINAL_NOT_SHOWN = (
+    "Your {call} line was not accepted: it was written in the same reply as the code above, before you saw its "
+    "output, and that output does not show it. If it is still your answer, write it again now."
+)
+
+CUT_BLOCK = (
+    "Your reply reached its output limit inside a ```repl block, so that block was cut short and did not run. Write "
+    "shorter blocks: do less per block, or build long texts in code instead of writing them out."
+)
+
 FINAL_REQUEST = (
     "You have used all {max_iterations} turns, so no more code will be explored. Reply now with your final answer "
     "to the query, on a line of its own, as FINAL(your answer). Use what you have learned so far; do not write "

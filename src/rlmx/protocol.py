@@ -29,42 +29,82 @@ import ast
 import asyncio
 import heapq
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Literal
 
 from rlmx.sandbox.frames import encodable
 
-CODE_LANGUAGES = frozenset({"repl", "python", "python3", "py"})
+CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython"})
+"""Info-string languages whose blocks run, read by `_language`: `python3.12`, `{python}`, `py3`, `python:main.py`
+and `Python` are python. A block written as a console session (`>>>` prompts, or `pycon`) runs its input lines."""
+_RUNS = CODE_LANGUAGES | {"pycon"}
+
+REASONING_TAGS = (
+    ("<think>", "</think>"),  # DeepSeek-R1, Qwen3, QwQ, and most open reasoning models
+    ("<thinking>", "</thinking>"),
+    ("<reasoning>", "</reasoning>"),
+    ("<reflection>", "</reflection>"),  # Reflection-70B
+    ("<thought>", "</thought>"),  # EXAONE Deep
+    ("<seed:think>", "</seed:think>"),  # ByteDance Seed-OSS
+    ("[THINK]", "[/THINK]"),  # Mistral's Magistral
+    ("\u25c1think\u25b7", "\u25c1/think\u25b7"),  # Kimi k1.5 and Kimi-VL-Thinking: ◁think▷ ... ◁/think▷
+    ("<|begin_of_thought|>", "<|end_of_thought|>"),  # Sky-T1, Bespoke-Stratos, OpenThinker
+    ("<|START_THINKING|>", "<|END_THINKING|>"),  # Cohere Command A Reasoning
+)
+"""How models that write their reasoning as text mark it (opening, closing), matched in any case. Any closing tag
+ends reasoning opened by any opening tag."""
+OPEN_TAG = re.compile("|".join(re.escape(opening) for opening, _ in REASONING_TAGS), re.IGNORECASE)
+CLOSE_TAG = re.compile("|".join(re.escape(closing) for _, closing in REASONING_TAGS), re.IGNORECASE)
 
 # Two scans find every place that can change the parser's state: lines that are fence-like or open a reasoning
 # block, and closing tags anywhere. Everything between two such places is plain text of the current state. (Two
 # patterns, not one alternation: each scans a megabyte in milliseconds, the alternation took 10x longer.)
 _LINE_EVENT = re.compile(
     r"^(?P<indent>[ \t\ufeff\u200b\u200c\u200d\u2060]*)"
-    r"(?:(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$|(?P<open><(?:think|thinking|reasoning)>))",
+    rf"(?:(?P<fence>`{{3,}}|~{{3,}})(?P<info>[^\n]*)$|(?P<open>{OPEN_TAG.pattern}))",
     re.MULTILINE | re.IGNORECASE,
 )
-_CLOSE_TAG = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
-_OPEN_TAG = re.compile(r"<(?:think|thinking|reasoning)>", re.IGNORECASE)
+# A closing tag at the start of a line: with no opening tag before it, all before it was reasoning (the chat
+# template opened the tag), even an unclosed fence drafted in it.
+_LINE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
 _LATE_FENCE = re.compile(
     r"(?<=[^\s`~])[ \t]*(?P<fence>`{3,})(?P<info>(?:"
-    + "|".join(sorted(CODE_LANGUAGES, key=len, reverse=True))  # the longest first: python3 before python before py
-    + r")[ \t]*)$",
+    + "|".join(sorted(CODE_LANGUAGES, key=len, reverse=True))  # the longest first: python before py
+    + r")[0-9.]*[ \t]*)$",
     re.M | re.I,
 )
+_LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
+# A line that ends a block whose closing fence never came (the model glued it to the code, or closed a ```` block
+# with ```): used only when the block would otherwise run to the end of the reply.
+_LENIENT_CLOSE = re.compile(r"^(?P<code>.*?\S)?[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+_CONSOLE_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 # Chat-template tokens a server leaks as text (<|eot_id|>, <|im_end|>, <|end|>, </s>): never part of the reply.
-_SPECIAL_TOKENS = re.compile(r"(?:[ \t]*(?:<\|[A-Za-z0-9_]{1,40}\|>|</s>))+[ \t]*$", re.MULTILINE)
+# The reasoning markers written in the same form are not among them.
+_SPECIAL_TOKENS = re.compile(
+    r"(?:[ \t]*(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>|</s>))+[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
 _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
     r"(?:<\|constrain\|>[^<\n]{0,80})?<\|message\|>"
 )
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
-_PROSE_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL|SUBMIT)\(", re.MULTILINE)
+# FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
+# answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
+# only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
+_PROSE_FINAL = re.compile(
+    r"^[ \t]*(?P<prefix>(?:(?:\*\*|__|`+|<answer>|<\|[A-Za-z_]{1,40}\|>"
+    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*:(?:\*\*)?))[ \t]*)*)"
+    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT)\(",
+    re.MULTILINE,
+)
+_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*(?:</answer>|<\|[A-Za-z_]{1,40}\|>)?[ \t`*_.!]*(?:\n|\Z)")
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
 _PARENS = re.compile(r"[()]")
@@ -99,6 +139,10 @@ class Reply:
     prose: str
     reasoning_chars: int
     """How many characters were reasoning (shown in traces; never acted on)."""
+    open_block: bool = False
+    """The reply ended inside a code block (its closing fence never came): cut short, when the reply hit its cap."""
+    cells_before_final: int = 0
+    """How many of `cells` come before the prose FINAL in the reply."""
 
 
 def _indent(whitespace: str) -> int:
@@ -133,8 +177,20 @@ def parse_reply(text: str) -> Reply:
     text, reasoning = _harmony(text)
     if "<" in text:
         text = _SPECIAL_TOKENS.sub("", text)
-    cells: list[str] = []
+    text, reasoning = _template_opened(text, reasoning)
+    return _parse(text, reasoning, lenient=True)
+
+
+def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
+    """`parse_reply` over normalised text. `lenient`: a block left open is closed at a line that nearly closes it."""
+    blocks: list[tuple[str, str]] = []  # (code, language)
     prose: list[str] = []
+    prose_blocks: list[int] = []  # how many blocks came before each prose segment
+
+    def keep(segment: str) -> None:
+        prose.append(segment)
+        prose_blocks.append(len(blocks))
+
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
     think_start = think_opened = 0
@@ -142,17 +198,17 @@ def parse_reply(text: str) -> Reply:
     mentions = _Mentions(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
-    events = heapq.merge(_LINE_EVENT.finditer(text), _CLOSE_TAG.finditer(text), _LATE_FENCE.finditer(text), key=_start)
+    events = heapq.merge(_LINE_EVENT.finditer(text), CLOSE_TAG.finditer(text), _LATE_FENCE.finditer(text), key=_start)
     for match in events:
         start, end = match.start(), match.end()
         if start < consumed:
             continue  # a tag inside a fence line: part of that line
         if match.re is _LATE_FENCE:
-            if state != "prose":
-                continue  # text in a block or in reasoning
-            prose.append(text[prose_start:start])
+            if state != "prose" or text[text.rfind("\n", 0, start) + 1 : start].lstrip().startswith(">"):
+                continue  # text in a block or in reasoning, or a block quoted ("> ```repl"): not one to run
+            keep(text[prose_start:start])
             fence_char, fence_len, fence_indent = "`", len(match.group("fence")), 0
-            fence_lang, body_start, state = match.group("info").split()[0].lower(), min(end + 1, len(text)), "fence"
+            fence_lang, body_start, state = _language(match.group("info")), min(end + 1, len(text)), "fence"
             consumed = end
             continue
         consumed = end
@@ -162,19 +218,24 @@ def parse_reply(text: str) -> Reply:
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
                     continue  # ```inline``` code on one line, not a fence
-                prose.append(text[prose_start:start])
-                words = info.split()
+                keep(text[prose_start:start])
                 fence_char, fence_len, fence_indent = fence[0], len(fence), indent
-                fence_lang = words[0].lower() if words else ""
+                fence_lang = _language(info)
                 body_start = min(end + 1, len(text))
                 state = "fence"
             elif state == "fence" and _closes(fence, info, indent, fence_char, fence_len, fence_indent):
-                _add_cell(cells, text[body_start:start], fence_lang, fence_indent)
+                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
+            elif state == "fence" and _reopens(fence, info, fence_char, fence_len, fence_lang):
+                # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
+                # never a fence, and a string holding one would have been cut at its closing ``` already).
+                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+                keep("")
+                fence_indent, fence_lang, body_start = indent, _language(info), min(end + 1, len(text))
         elif match.re is _LINE_EVENT:
             if state == "prose":
-                prose.append(text[prose_start:start])
+                keep(text[prose_start:start])
                 think_start, think_opened, seen_think, state = start, end, True, "think"
         elif state == "fence" or mentions.mentioned(start, end, think_opened if state == "think" else 0):
             continue  # a closing tag inside a block, or one written about ("`</think>`", "<think>...</think>")
@@ -184,20 +245,80 @@ def parse_reply(text: str) -> Reply:
         elif not seen_think:
             # A </think> with no opening tag: the chat template opened it, so all before it was reasoning.
             reasoning += end
-            cells.clear()
+            blocks.clear()
             prose.clear()
+            prose_blocks.clear()
             seen_think = True
             prose_start = end
         else:
-            prose.append(text[prose_start:start])
+            keep(text[prose_start:start])
             prose_start = end
+    if state == "fence" and lenient:
+        closed = _closed_leniently(text, body_start, fence_char, fence_len)
+        if closed is not None:
+            return _parse(closed, reasoning, lenient=False)
     if state == "prose":
-        prose.append(text[prose_start:])
+        keep(text[prose_start:])
     elif state == "fence":
-        _add_cell(cells, text[body_start:], fence_lang, fence_indent)
+        blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang), fence_lang))
     else:
         reasoning += len(text) - think_start
-    return Reply(tuple(cells), _prose_final(prose), "\n".join(p.strip("\n") for p in prose if p.strip()), reasoning)
+    found = _prose_final(prose)
+    final, segment = found if found is not None else (None, 0)
+    kept = _runnable(blocks)
+    return Reply(
+        cells=tuple(code for code, _ in kept),
+        final=final,
+        prose="\n".join(p.strip("\n") for p in prose if p.strip()),
+        reasoning_chars=reasoning,
+        open_block=state == "fence",
+        cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
+    )
+
+
+def _language(info: str) -> str:
+    """A fence's language, from its info string: `Python3.12`, `{python}`, `.py`, `python:main.py` -> python, py."""
+    match = _LANGUAGE.match(info)
+    return match.group(1).lower() if match else ""
+
+
+def _reopens(fence: str, info: str, char: str, length: int, language: str) -> bool:
+    """An opening fence for code, the open block's own length, inside an open code block: a forgotten close."""
+    return (
+        fence[0] == char == "`"
+        and len(fence) == length
+        and language in CODE_LANGUAGES
+        and _language(info) in CODE_LANGUAGES
+    )
+
+
+def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str | None:
+    """`text` with the open block closed at the first line that nearly closes it (a fence of the block's character
+    glued to the end of a code line, or one too short), as a proper closing fence; None when no line does."""
+    for line in _LENIENT_CLOSE.finditer(text, body_start):
+        fence = line.group("fence")
+        if fence[0] != char or (line.group("code") is None and len(fence) >= length):
+            continue
+        code = line.group("code")
+        closing = char * length
+        return text[: line.start()] + (f"{code}\n{closing}" if code else closing) + text[line.end() :]
+    return None
+
+
+def _cell_code(body: str, indent: int, language: str) -> str:
+    """A block's code: its fence's indentation removed, then any indentation all its lines share (a block opened
+    at the end of a list item's line). A console session (`>>>` prompts) keeps its input lines only; a `pycon` block
+    without prompts is output, with no code."""
+    code = textwrap.dedent(_dedent(body, indent)).rstrip()
+    if _CONSOLE_PROMPT.match(code.lstrip("\n")):
+        return "\n".join(line[4:] for line in code.split("\n") if _CONSOLE_PROMPT.match(line))
+    return "" if language == "pycon" else code
+
+
+def _runnable(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The blocks that run: code languages, and pycon as a console session. (Models mix repl, python and py blocks
+    in one reply as actions, so a python block beside a repl block runs too.)"""
+    return [(code, language) for code, language in blocks if code.strip() and language in _RUNS]
 
 
 class _Mentions:
@@ -221,7 +342,7 @@ class _Mentions:
         self.ticks += text.count("`", self.pos, start)
         lowest = max(self.pos, since)
         if lowest < start:
-            self.opens += sum(1 for _ in _OPEN_TAG.finditer(text, lowest, start))
+            self.opens += sum(1 for _ in OPEN_TAG.finditer(text, lowest, start))
         self.pos = end
         if self.ticks % 2 or (start > 0 and end < len(text) and text[start - 1] == text[end] in "'\"`"):
             return True
@@ -255,6 +376,16 @@ def _harmony(text: str) -> tuple[str, int]:
     return "\n".join(part for part in kept if part.strip()), reasoning
 
 
+def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
+    """A reply whose chat template opened the reasoning tag starts with reasoning and has only its closing tag. When
+    the first closing tag that starts a line has no opening tag before it, all before it is reasoning, whatever
+    it holds: a fence drafted and left open, or a line ending in "```repl", would otherwise swallow the tag."""
+    close = _LINE_CLOSE_TAG.search(text)
+    if close is None or OPEN_TAG.search(text, 0, close.start()) is not None:
+        return text, reasoning
+    return text[close.end() :], reasoning + close.end()
+
+
 def _start(match: re.Match[str]) -> int:
     return match.start()
 
@@ -264,32 +395,30 @@ def _closes(fence: str, info: str, indent: int, char: str, length: int, opening_
     return fence[0] == char and len(fence) >= length and not info.strip() and indent <= opening_indent + 3
 
 
-def _add_cell(cells: list[str], body: str, language: str, indent: int) -> None:
-    if language not in CODE_LANGUAGES:
-        return
-    code = _dedent(body, indent).rstrip()
-    if code.strip():
-        cells.append(code)
-
-
-def _prose_final(segments: list[str]) -> ProseFinal | None:
-    """The last well-formed FINAL / FINAL_VAR line. Each candidate's argument is read only up to the next
-    candidate (or the end of its prose segment), so the search is linear however many unclosed FINAL( there are.
+def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
+    """The last well-formed FINAL / FINAL_VAR line, and the index of its segment. Each candidate's argument is read
+    only up to the next candidate (or the end of its prose segment), so the search is linear however many
+    unclosed FINAL( there are.
     """
-    for segment in reversed(segments):
+    for index in range(len(segments) - 1, -1, -1):
+        segment = segments[index]
         starts = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
         limit = len(segment)
         for match in reversed(starts):
-            argument = _argument(segment, match.end(), limit)
+            found = _argument(segment, match.end(), limit)
             limit = match.start()
-            if argument is None:
+            if found is None:
                 continue
-            if match.group(1) == "FINAL":
-                return ProseFinal("final", argument)
-            if match.group(1) == "SUBMIT" and _is_keywords(argument):
-                return ProseFinal("submit", argument)
-            if match.group(1) == "FINAL_VAR" and argument.isidentifier():
-                return ProseFinal("final_var", argument)
+            argument, end = found
+            if match.group("prefix") and not _CLOSING_MARKUP.match(segment, end):
+                continue
+            kind = match.group("kind")
+            if kind == "FINAL":
+                return ProseFinal("final", argument), index
+            if kind == "SUBMIT" and _is_keywords(argument):
+                return ProseFinal("submit", argument), index
+            if kind == "FINAL_VAR" and argument.isidentifier():
+                return ProseFinal("final_var", argument), index
     return None
 
 
@@ -307,8 +436,9 @@ def _is_keywords(arguments: str) -> bool:
     )
 
 
-def _argument(text: str, start: int, limit: int) -> str | None:
-    """The argument after the '(' that ends at `start`, read no further than `limit`; None when unbalanced.
+def _argument(text: str, start: int, limit: int) -> tuple[str, int] | None:
+    """The argument after the '(' that ends at `start`, read no further than `limit`, and where its ')' ends; None
+    when unbalanced.
 
     A quoted Python string followed by ')' is unquoted; anything else is taken as raw text up to the ')' that
     balances the parentheses (quotes do not count there: prose has apostrophes).
@@ -320,12 +450,13 @@ def _argument(text: str, start: int, limit: int) -> str | None:
     for paren in _PARENS.finditer(text, start, limit):
         depth += 1 if paren.group() == "(" else -1
         if depth == 0:
-            return text[start : paren.start()].strip()
+            return text[start : paren.start()].strip(), paren.end()
     return None
 
 
-def _string_literal(text: str, start: int, limit: int) -> str | None:
-    """`FINAL("...")`: the string's value when the argument is exactly one Python string literal."""
+def _string_literal(text: str, start: int, limit: int) -> tuple[str, int] | None:
+    """`FINAL("...")`: the string's value when the argument is exactly one Python string literal, and where the
+    call's ')' ends."""
     opening = _STRING_START.match(text, start, limit)
     if opening is None:
         return None
@@ -342,8 +473,8 @@ def _string_literal(text: str, start: int, limit: int) -> str | None:
         try:
             value = ast.literal_eval(text[start : stop.end()].strip())
         except (ValueError, SyntaxError):
-            return text[opening.end() : stop.start()]  # an f-string, say: its text as written
-        return value if isinstance(value, str) else None
+            return text[opening.end() : stop.start()], closing.end()  # an f-string, say: its text as written
+        return (value, closing.end()) if isinstance(value, str) else None
     return None
 
 
@@ -375,6 +506,22 @@ def find_prose_final(text: str) -> ProseFinal | None:
     Parentheses are matched (not a greedy regex), so `FINAL(f(x) = (1, 2))` keeps its inner parentheses.
     """
     return parse_reply(text).final
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|\Z)", re.MULTILINE)
+_TOOL_CALL = re.compile(r"<tool_call>.*?(?:</tool_call>|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def find_final_anywhere(text: str) -> ProseFinal | None:
+    """A FINAL line inside any fenced block (```text, untagged), as a model asked for its answer may wrap it: the
+    text with its fence lines removed, read as prose. For the last-turn request, after its code has had its turn."""
+    return parse_reply(_FENCE_LINE.sub("", text)).final
+
+
+def last_turn_text(text: str) -> str:
+    """What a last-turn reply that finished no other way says: its prose, without blocks, reasoning or tool calls
+    (`<tool_call>{...}</tool_call>`, which no one will run)."""
+    return strip_code(_TOOL_CALL.sub("", text))
 
 
 _THREAD_ABOVE_CHARS = 64 * 1024

@@ -263,6 +263,21 @@ async def test_reasoning_fields_and_think_blocks_go_to_reasoning_not_text(server
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[THINK]\nadd them\n[/THINK]\n42",  # Magistral
+        "<seed:think>add them</seed:think>42",  # Seed-OSS
+        "<|START_THINKING|>add them<|END_THINKING|>\n42",  # Command A Reasoning
+        "\u25c1think\u25b7add them\u25c1/think\u25b7\n42",  # Kimi
+    ],
+)
+async def test_every_models_reasoning_markup_goes_to_reasoning(server: FakeOpenAIServer, text: str) -> None:
+    server.script(Reply(body=completion_body(text, usage=usage(5, 5))))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == ("42", "add them")
+
+
 async def test_null_token_counts_are_replaced_by_their_upper_bound(server: FakeOpenAIServer) -> None:
     server.script(fault.null_counts("the answer"))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)

@@ -110,7 +110,8 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
         return RLM(ScriptedLM(replies), trace_dir=trace_dir).completion("code?", context=CONTEXT, output=schema)
 
     def forced_extraction() -> Any:
-        lm = ScriptedLM([repl("print(1)")] * 5 + ["FINAL(forced)"], input_tokens=1_000, output_tokens=10)
+        cut = repl("total = 0\n" + "total += 1\n" * 60)  # past the 100-token cap: cut inside its block
+        lm = ScriptedLM([cut] + [repl("print(1)")] * 4 + ["FINAL(forced)"], input_tokens=1_000)
         budget = Budget(max_tokens=2_500, max_tokens_per_call=100)
         return RLM(lm, budget=budget, trace_dir=trace_dir).completion("code?", context=CONTEXT)
 

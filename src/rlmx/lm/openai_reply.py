@@ -15,6 +15,7 @@ from typing import Any
 
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
+from rlmx.protocol import CLOSE_TAG, OPEN_TAG
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -22,7 +23,7 @@ _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 _INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "aborted", "cancelled", "network_error"})
 """finish_reason values meaning the server broke off the reply (OpenRouter's "error", DeepSeek's
 "insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
-_THINK_BLOCK = re.compile(r"\s*<think>(.*?)</think>\s*", re.DOTALL)
+_LEADING_OPEN_TAG = re.compile(rf"\s*(?:{OPEN_TAG.pattern})", re.IGNORECASE)
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
 
@@ -235,17 +236,19 @@ def _part_text(value: Any, index: int) -> str:
 
 
 def _split_think(text: str) -> tuple[str, str]:
-    """Answer and reasoning of a text that starts with a `<think>` block, or whose template opened one (the
-    text then holds only its closing tag), or that starts a `<think>` block it never closes (cut by the output
-    cap: all of it is reasoning). Thinking elsewhere in the text is left alone."""
-    match = _THINK_BLOCK.match(text)
-    if match is not None:
-        return text[match.end() :], match.group(1).strip()
-    head, closing, tail = text.partition("</think>")
-    if closing and "<think>" not in head:
-        return tail.lstrip(), head.strip()
-    if not closing and text.lstrip().startswith("<think>"):
-        return "", text.lstrip()[len("<think>") :].strip()
+    """Answer and reasoning of a text that starts with a reasoning block (any of `protocol.REASONING_TAGS`:
+    <think>, [THINK], <seed:think>, ...), or whose template opened one (the text then holds only its closing tag),
+    or that starts a reasoning block it never closes (cut by the output cap: all of it is reasoning). Reasoning
+    elsewhere in the text is left alone; `protocol.parse_reply` reads it there."""
+    opening = _LEADING_OPEN_TAG.match(text)
+    if opening is not None:
+        closing = CLOSE_TAG.search(text, opening.end())
+        if closing is None:
+            return "", text[opening.end() :].strip()
+        return text[closing.end() :].lstrip(), text[opening.end() : closing.start()].strip()
+    closing = CLOSE_TAG.search(text)
+    if closing is not None and OPEN_TAG.search(text, 0, closing.start()) is None:
+        return text[closing.end() :].lstrip(), text[: closing.start()].strip()
     return text, ""
 
 

@@ -56,12 +56,13 @@ class ScriptedLM:
             raise reply
         output_tokens = self.output_tokens if self.output_tokens is not None else estimate_tokens(reply)
         limit = params.get("max_tokens")
+        finish_reason = "stop"
         if isinstance(limit, int) and output_tokens > limit:  # a real LM stops at max_tokens: so does the script
-            output_tokens, reply = limit, reply[: limit * 4]
+            output_tokens, reply, finish_reason = limit, reply[: limit * 4], "length"
         usage = Usage(
             input_tokens=await self.count_tokens(received), output_tokens=output_tokens, cost_usd=self.cost_usd
         )
-        return Completion(text=reply, usage=usage, model=self.model)
+        return Completion(text=reply, usage=usage, model=self.model, finish_reason=finish_reason)
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         """Exactly what a call's usage will report: the fixed count, or the estimate from the text."""

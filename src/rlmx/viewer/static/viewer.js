@@ -5,7 +5,8 @@
 
 // The event types this page understands. It must equal rlmx.events.EVENTS (a test checks it).
 const KNOWN_EVENTS = [
-  "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_start", "cell",
+  "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_skipped", "cell_start",
+  "cell",
   "subcall_start", "subcall_end", "subcall_cached", "tool_call", "setup", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
   "error", "node_end", "run_end",
 ];
@@ -226,10 +227,16 @@ function buildRun(events) {
         issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: reply without code`, t);
         break;
       }
+      case "cell_skipped": {
+        const t = turnOf(node(e));
+        t.notes.push({ kind: "warn", text: `a block did not run: ${e.reason}` });
+        issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: block cut at the output cap`, t);
+        break;
+      }
       case "answer_rejected": {
         const t = turnOf(node(e));
         t.notes.push({ kind: "warn", text: `answer rejected (${e.source}): ${e.problems}` });
-        issue("rejected", `node ${e.node_id}: answer did not match the schema`, t);
+        issue("rejected", `node ${e.node_id}: answer not taken (${e.source})`, t);
         break;
       }
       case "error": {

@@ -1,0 +1,127 @@
+"""What a reply's text makes happen, end to end: reasoning in every model's markup never acts, blocks close where
+the model meant, a reply cut at its cap does not run its cut block, and a finish written next to code stands only
+once its output backs it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlmx import RLM, Budget, Result
+from rlmx.lm import ScriptedLM
+from rlmx.protocol import REASONING_TAGS, extract_cells, find_prose_final, parse_reply
+from scripting import repl, router
+
+CONTEXT = "alpha beta gamma"
+
+
+def run(replies: list[str], **options: object) -> tuple[Result, ScriptedLM]:
+    lm = ScriptedLM(replies)
+    return RLM(lm, **options).completion("What is the last word?", context=CONTEXT), lm  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("opening", "closing"), REASONING_TAGS)
+def test_reasoning_in_every_models_markup_never_acts(opening: str, closing: str) -> None:
+    draft = "Maybe just\nFINAL(alpha)\nor fan out first:\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n"
+    reply = f"{opening}\n{draft}{closing}\n```repl\nprint(llm_query('one'), context.split()[-1])\n```"
+    asked: list[str] = []
+    sub = lambda messages: asked.append(messages[-1]["content"]) or "sub answer"  # noqa: E731
+    lm = ScriptedLM(router(root=[reply, repl("FINAL(context.split()[-1])")], sub=sub))
+    result = RLM(lm).completion("What is the last word?", context=CONTEXT)
+    assert result.answer == "gamma"
+    assert len(asked) == 1  # the drafted fan-out never ran; the real block's one call did
+
+
+def test_a_template_opened_reasoning_swallows_what_it_drafted() -> None:
+    # Only the closing tag is in the text; the draft left a fence open, and another line ends in "```repl".
+    for draft in ("hmm\n```repl\nwords = context.split(\n", "so I will run it in a ```repl\n"):
+        parsed = parse_reply(f"{draft}</think>\n\n```repl\nprint(1)\n```")
+        assert parsed.cells == ("print(1)",) and parsed.reasoning_chars > 0
+
+
+def test_reasoning_markers_are_not_mistaken_for_leaked_template_tokens() -> None:
+    parsed = parse_reply("<|begin_of_thought|>\n```repl\nx = 1\n```\n<|end_of_thought|>\n```repl\ny = 2\n```")
+    assert parsed.cells == ("y = 2",)
+
+
+def test_a_quoted_example_fence_is_not_a_block() -> None:
+    reply = "The prompt says:\n> ```repl\n> FINAL(answer)\n> ```\n\nSo first:\n```repl\nprint(1)\n```"
+    assert extract_cells(reply) == ["print(1)"]
+
+
+def test_a_fence_opened_on_a_list_items_line_is_dedented() -> None:
+    assert extract_cells("1. ```repl\n   words = context.split()\n   print(words[-1])\n   ```") == [
+        "words = context.split()\nprint(words[-1])"
+    ]
+
+
+def test_blocks_left_open_close_where_the_model_meant() -> None:
+    glued = "```repl\nw = context.split()\nprint(w[-1])```\nThat prints it.\nFINAL(done)"
+    assert parse_reply(glued).cells == ("w = context.split()\nprint(w[-1])",)
+    assert parse_reply(glued).final is not None
+    short = "````repl\nx = 1\n```\nThen:\n```repl\ny = 2\n```"
+    assert extract_cells(short) == ["x = 1", "y = 2"]
+    forgotten = "```repl\nx = 1\n```repl\ny = 2\n```"
+    assert extract_cells(forgotten) == ["x = 1", "y = 2"]
+    kept = "````repl\ns = '''\n```\n'''\n````"  # a ```` block may hold ``` lines: CommonMark, not leniency
+    assert extract_cells(kept) == ["s = '''\n```\n'''"]
+
+
+def test_a_block_left_open_only_at_the_cap_is_flagged() -> None:
+    assert parse_reply("```repl\nx = 1\nfor i in").open_block
+    assert not parse_reply("```repl\nx = 1\n```").open_block
+
+
+def test_a_block_cut_at_the_output_cap_does_not_run() -> None:
+    cut = repl("n = 0\n" + "n += 1\n" * 80)
+    lm = ScriptedLM([cut, repl("print('after')"), repl("FINAL('n' in globals())")])
+    events: list[str] = []
+    rlm = RLM(lm, budget=Budget(max_tokens=100_000, max_tokens_per_call=40), on_event=lambda e: events.append(e.type))
+    result = rlm.completion("count?", context=CONTEXT)
+    assert "cell_skipped" in events
+    assert events.count("cell_start") == 2  # the cut block never started
+    assert "output limit inside a ```repl block" in lm.calls[1][-1]["content"]
+    assert result.answer == "False"  # the cut block never defined `n`
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["`FINAL(gamma)`", "**Final answer:** FINAL(gamma)", "<answer>FINAL(gamma)</answer>", "Answer: FINAL(gamma)"],
+)
+def test_finals_written_with_markup_around_them_finish(line: str) -> None:
+    found = find_prose_final(f"Done.\n{line}")
+    assert found is not None and found.argument == "gamma"
+
+
+def test_a_final_written_about_is_not_one() -> None:
+    assert find_prose_final("`FINAL(answer)` is how I will finish, once I know.") is None
+
+
+def test_a_final_planned_before_the_code_is_not_taken() -> None:
+    reply = "When I am sure I will reply with\nFINAL(the answer)\nFirst:\n```repl\nprint(context.split()[-1])\n```"
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma" and result.iterations == 2
+    assert "came before code of the same reply" in lm.calls[1][-1]["content"]
+
+
+def test_a_final_the_output_does_not_show_is_not_taken() -> None:
+    invented = "```repl\nprint(context.split()[-1])\n```\n```output\nbeta\n```\nFINAL(beta)"
+    result, lm = run([invented, "FINAL(gamma)"])
+    assert result.answer == "gamma"
+    assert "that output does not show it" in lm.calls[1][-1]["content"]
+
+
+def test_a_final_the_output_shows_is_taken_at_once() -> None:
+    result, _ = run(["```repl\nprint(context.split()[-1])\n```\nFINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 1)
+
+
+def test_the_last_turn_answer_may_come_in_a_plain_fence() -> None:
+    for reply in ("```\nFINAL(gamma)\n```", "```text\nFINAL(gamma)\n```"):
+        result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+        assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+def test_the_last_turn_answer_drops_reasoning_and_tool_calls() -> None:
+    reply = '[THINK]\nmaybe alpha\n[/THINK]\n<tool_call>\n{"name": "python"}\n</tool_call>\nThe last word is gamma.'
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert result.answer == "The last word is gamma."
