@@ -44,6 +44,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     hang: bool = False
+    broken: bool = False
+    """Announce the whole body, send half of it, and close the connection (a proxy or server dying mid-reply)."""
 
 
 @dataclass
@@ -282,6 +284,12 @@ class FakeOpenAIServer:
                     handler.send_header(name, value)
                 handler.send_header("content-length", str(len(data)))
                 handler.end_headers()
+                if reply is not None and reply.broken:
+                    handler.wfile.write(data[: len(data) // 2])
+                    handler.wfile.flush()
+                    handler.close_connection = True
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 handler.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout): nothing to answer
                 handler.close_connection = True

@@ -305,24 +305,27 @@ class Ledger:
         self._in_flight += 1
         return reservation
 
-    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int) -> Usage:
+    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, requests: int = 1) -> Usage:
         """Release the reservation and book the real usage, priced under the model the call was admitted for
         (never the name a server answers under); returns the usage with its cost.
 
-        Under a token or USD budget, usage above the reservation is an overshoot: it is booked (the server billed
-        it), added to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted.
+        Under a token or USD budget, usage above what the reservation allowed `requests` requests (a call re-sent
+        after a timeout or a broken reply is several) is an overshoot: it is booked (the server billed it), added
+        to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted. Retries within that
+        allowance are booked too, and admission then sees them like any spending.
         """
         self.release(reservation)
         model = reservation.model
         priced = Usage(usage.input_tokens, usage.output_tokens, self.prices.cost(model, usage), usage.estimated)
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
-            extra_in = max(usage.input_tokens - reservation.input_tokens, 0)
-            extra_out = max(usage.output_tokens - reservation.output_tokens, 0)
+            extra_in = max(usage.input_tokens - requests * reservation.input_tokens, 0)
+            extra_out = max(usage.output_tokens - requests * reservation.output_tokens, 0)
             extra_usd = 0.0
             if self.budget.max_usd is not None and priced.cost_usd is not None:
-                extra_usd = max(priced.cost_usd - reservation.usd, 0.0)
-                extra_usd = extra_usd if extra_usd > _USD_SLACK_USD + 1e-9 * reservation.usd else 0.0
+                allowed_usd = requests * reservation.usd
+                extra_usd = max(priced.cost_usd - allowed_usd, 0.0)
+                extra_usd = extra_usd if extra_usd > _USD_SLACK_USD + 1e-9 * allowed_usd else 0.0
             if extra_in or extra_out or extra_usd:
                 self.usage.overshoot_tokens += extra_in + extra_out
                 self.usage.overshoot_usd += extra_usd
@@ -357,7 +360,7 @@ class Ledger:
     def settle_unanswered(self, reservation: Reservation, *, attempts: int, role: Role, depth: int) -> None:
         """A call sent `attempts` times and never answered (it timed out): the server may have billed each request
         all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
-        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth)
+        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth, requests=attempts)
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:

@@ -18,7 +18,16 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
-from rlmx.errors import InputError, LMBadResponse, LMError, LMTimeout, RLMXError, SandboxError, SetupError
+from rlmx.errors import (
+    InputError,
+    LMBadResponse,
+    LMConnectionError,
+    LMError,
+    LMTimeout,
+    RLMXError,
+    SandboxError,
+    SetupError,
+)
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
 from rlmx.protocol import (
@@ -378,6 +387,12 @@ class Engine:
             except LMTimeout as exc:
                 ledger.settle_unanswered(reservation, attempts=exc.attempts, role=role, depth=depth)
                 raise
+            except LMConnectionError as exc:  # replies that broke off were sent: booked like timeouts
+                if exc.sent:
+                    ledger.settle_unanswered(reservation, attempts=exc.sent, role=role, depth=depth)
+                else:
+                    ledger.release(reservation)
+                raise
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
                 if sent:
                     ledger.settle_unanswered(reservation, attempts=1, role=role, depth=depth)
@@ -399,7 +414,8 @@ class Engine:
                 raise
             # Requests of this call that timed out before the answered one may have been billed too.
             spent = reservation.unanswered(completion.unanswered, completion.usage) if completion.unanswered else None
-            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth)
+            requests = 1 + completion.unanswered
+            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth, requests=requests)
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 

@@ -49,7 +49,12 @@ class LMServerError(LMError):
 
 
 class LMConnectionError(LMError):
-    pass
+    """No whole reply came back: the server could not be reached, or its replies broke off mid-way. `sent`: the
+    requests that went out and got no whole reply (each may have been billed); 0 when none reached the server."""
+
+    def __init__(self, message: str, *, sent: int = 0) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class LMRequestError(LMError):

@@ -354,15 +354,21 @@ class _Mentions:
 
 
 def _harmony(text: str) -> tuple[str, int]:
-    """gpt-oss's harmony markup as text: the final channel's messages are the reply, the analysis and commentary
-    channels reasoning (counted, never acted on). Text without it comes back unchanged."""
+    """`split_harmony`, with the reasoning counted in characters."""
+    reply, reasoning = split_harmony(text)
+    return reply, sum(len(part) for part in reasoning)
+
+
+def split_harmony(text: str) -> tuple[str, list[str]]:
+    """gpt-oss's harmony markup as text (a server without its parser leaks it): the final channel's messages are the
+    reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged."""
     if "<|channel|>" not in text:
-        return text, 0
+        return text, []
     headers = list(_HARMONY_HEADER.finditer(text))
     if not headers:
-        return text, 0
+        return text, []
     kept = [text[: headers[0].start()]]
-    reasoning = 0
+    reasoning: list[str] = []
     for header, following in zip(headers, [*headers[1:], None], strict=True):
         limit = following.start() if following is not None else len(text)
         stop = _HARMONY_END.search(text, header.end(), limit)
@@ -370,7 +376,7 @@ def _harmony(text: str) -> tuple[str, int]:
         if header.group("channel").lower() == "final":
             kept.append(body)
         else:
-            reasoning += len(body)
+            reasoning.append(body)
         if stop is not None:
             kept.append(text[stop.end() : limit])
     return "\n".join(part for part in kept if part.strip()), reasoning

@@ -649,3 +649,135 @@ async def test_no_choices_with_usage_still_reports_what_was_billed(server: FakeO
         await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
     assert caught.value.usage is not None
     assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (12, 3)
+
+
+# --- what real servers send, second audit -------------------------------------------------------------------------
+def test_a_count_left_out_is_the_total_minus_the_other(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    shapes = [
+        {"prompt_tokens": 30, "completion_tokens": None, "total_tokens": 49},
+        {"prompt_tokens": None, "completion_tokens": 19, "total_tokens": 49},
+        {"total_tokens": 49},
+    ]
+    for shape in shapes:
+        server.script(Reply(body=completion_body("Paris", usage=shape)))
+    counted = [asyncio.run(lm.complete(MESSAGES)).usage for _ in shapes]
+    assert [(u.input_tokens + u.output_tokens, u.estimated) for u in counted] == [(49, False)] * 3
+    assert (counted[0].output_tokens, counted[1].input_tokens) == (19, 30)
+
+
+async def test_a_body_with_bad_bytes_or_trailing_junk_is_still_read(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    good = json.dumps(completion_body("caf\u00e9 \u2028 ok", usage=usage(5, 5))).encode()
+    server.script(
+        Reply(body=good.replace(b"caf\\u00e9", b"caf\xe9")),  # Latin-1 inside a UTF-8 body
+        Reply(body=good + b"\n\ndata: [DONE]\n"),
+        Reply(body=good + b"\x00\x00\x00"),
+    )
+    texts = [(await lm.complete(MESSAGES)).text for _ in range(3)]
+    assert texts == ["caf\ufffd \u2028 ok", "caf\u00e9 \u2028 ok", "caf\u00e9 \u2028 ok"]
+
+
+async def test_a_stream_keeps_line_separators_inside_its_text(server: FakeOpenAIServer) -> None:
+    chunks = [{"choices": [{"index": 0, "delta": {"content": part}}]} for part in ("one\u2028", "two")]
+    stream = "".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    server.script(Reply(body=stream, headers={"content-type": "text/event-stream"}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "one\u2028two"
+
+
+async def test_a_sub_calls_leaked_harmony_markup_is_read_like_the_roots(server: FakeOpenAIServer) -> None:
+    leaked = (
+        "<|channel|>analysis<|message|>The user asks the capital.<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>Paris"
+    )
+    server.script(Reply(body=completion_body(leaked, usage=usage(5, 5))))
+    completion = await OpenAICompatibleLM("gpt-oss", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == ("Paris", "The user asks the capital.")
+
+
+async def test_a_body_without_choices_is_quoted(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body={"base_resp": {"status_code": 1008, "status_msg": "insufficient balance"}}))
+    with pytest.raises(LMBadResponse, match="insufficient balance"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_a_reply_that_breaks_off_is_reported_and_booked(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=1)
+    server.script(Reply(body=completion_body("Paris", usage=usage(5, 5)), broken=True), Reply(broken=True))
+    with pytest.raises(LMConnectionError, match="broke off") as caught:
+        await lm.complete(MESSAGES)
+    assert caught.value.sent == 2  # both requests went out: both may be billed
+    server.script(Reply(body=completion_body("Paris", usage=usage(5, 5)), broken=True))
+    answered = await lm.complete(MESSAGES)  # the retry is answered (by the server's default behaviour)
+    assert (answered.text, answered.unanswered) == ("hi", 1)
+
+
+def test_a_run_books_what_broken_replies_may_have_cost(server: FakeOpenAIServer) -> None:
+    sub = OpenAICompatibleLM("m", server.base_url, max_retries=1)
+    server.script(Reply(broken=True), Reply(broken=True))
+    root = ScriptedLM(["```repl\ntry:\n    llm_query('q')\nexcept Exception as e:\n    print(e)\n```", "FINAL(done)"])
+    result = RLM(root, sub_lm=sub, budget=Budget(max_tokens=100_000, max_tokens_per_call=500)).completion(
+        "q", context="x"
+    )
+    assert result.answer == "done"
+    booked = result.usage.by_model.get("m")
+    assert booked is not None and booked.output_tokens >= 2 * 500  # two requests sent, each booked at its cap
+
+
+async def test_a_400_refusing_the_system_role_folds_it_into_the_first_user_message(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("gemma-2-9b-it", server.base_url)
+    server.script(Reply(400, error_body("System role not supported")))
+    assert (await lm.complete(MESSAGES)).text
+    await lm.complete(MESSAGES)  # remembered: no second refusal needed
+    sent = [r.body["messages"] for r in server.requests]
+    assert sent[0][0]["role"] == "system"
+    assert sent[1] == sent[2] == [{"role": "user", "content": "You are terse.\n\nSay hi."}]
+
+
+@pytest.mark.parametrize(
+    ("said", "kept", "dropped"),
+    [
+        ("property 'store' is unsupported, did you mean 'stop'?", "stop", "store"),  # Groq
+        ("Argument not supported on this model: presencePenalty", "stop", "presence_penalty"),  # xAI
+    ],
+)
+async def test_the_parameter_a_400_names_is_the_one_dropped(
+    server: FakeOpenAIServer, said: str, kept: str, dropped: str
+) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, stop=["END"], store=True, presence_penalty=0.5)
+    server.script(Reply(400, error_body(said)))
+    await lm.complete(MESSAGES)
+    assert dropped in server.requests[0].body and dropped not in server.requests[1].body
+    assert kept in server.requests[1].body
+
+
+async def test_a_refused_response_format_type_is_an_error_not_dropped(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, response_format={"type": "json_object"})
+    said = "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model."
+    server.script(Reply(400, error_body(said, param="response_format")))
+    with pytest.raises(LMRequestError, match="of type 'json_object'"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1
+
+
+async def test_a_base_url_with_a_query_string_keeps_it_after_the_path(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("gpt-4o", server.base_url + "?api-version=2024-10-21")
+    await lm.complete(MESSAGES)
+    assert server.requests[0].path == "/v1/chat/completions?api-version=2024-10-21"
+
+
+async def test_errors_that_retrying_cannot_cure_say_what_to_do(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    quota = error_body(
+        "You exceeded your current quota, please check your plan and billing details.", "insufficient_quota"
+    )
+    server.script(Reply(429, quota, {"retry-after": "0"}))
+    with pytest.raises(LMRequestError, match="out of quota or credit"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1  # not retried
+    server.script(Reply(404, "404 page not found", {"content-type": "text/plain"}))
+    with pytest.raises(LMRequestError, match="ending in /v1"):
+        await lm.complete(MESSAGES)
+    server.script(Reply(301, "", {"location": "https://elsewhere.example/v1/chat/completions"}))
+    with pytest.raises(LMRequestError, match=r"redirected the request .* to https://elsewhere\.example"):
+        await lm.complete(MESSAGES)

@@ -48,7 +48,8 @@ class HTTPReply:
     headers: Mapping[str, str]
     body: bytes
     timed_out: int = 0
-    """Earlier requests of the same call that got no reply in time: sent, so possibly billed."""
+    """Earlier requests of the same call that were sent and got no whole reply (no reply in time, or one that broke
+    off): possibly billed."""
 
     def json_body(self) -> Any:
         """The body as JSON, or the text itself when it is not JSON (for error messages)."""
@@ -59,11 +60,12 @@ class HTTPReply:
 
 
 class TransportError(Exception):
-    """No reply came back after the retries. `kind`: "timeout" or "connection"; `attempts` made."""
+    """No reply came back after the retries. `kind`: "timeout", "connection" or "broken" (the last reply broke
+    off); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed)."""
 
-    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+    def __init__(self, kind: str, detail: str, attempts: int, unanswered: int = 0) -> None:
         super().__init__(detail)
-        self.kind, self.detail, self.attempts = kind, detail, attempts
+        self.kind, self.detail, self.attempts, self.unanswered = kind, detail, attempts, unanswered
 
 
 def should_retry(status: int, headers: Mapping[str, str]) -> bool:
@@ -174,22 +176,35 @@ class JSONPoster:
             try:
                 reply = await self._once(session, body)
             except TimeoutError:
-                if attempt > self.max_retries:
-                    raise TransportError("timeout", f"no reply within {self.read_timeout:g} s", attempt) from None
                 timed_out += 1
+                if attempt > self.max_retries:
+                    detail = f"no reply within {self.read_timeout:g} s"
+                    raise TransportError("timeout", detail, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             except aiohttp.ClientError as exc:
+                broke = isinstance(exc, _BROKEN_OFF)  # the request went out: the server may have billed it
+                timed_out += broke
                 if attempt > self.max_retries:
-                    raise TransportError("connection", _describe(exc), attempt) from None
+                    kind = "broken" if broke else "connection"
+                    raise TransportError(kind, _describe(exc), attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
-            if reply.status < 400 or attempt > self.max_retries or not should_retry(reply.status, reply.headers):
+            if (
+                reply.status < 400
+                or attempt > self.max_retries
+                or not should_retry(reply.status, reply.headers)
+                or _out_of_quota(reply)
+            ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
-        async with session.post(self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy) as reply:
+        # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which
+        # the server refuses with a 405 that hides the redirect), and a redirect elsewhere would carry the key there.
+        async with session.post(
+            self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
+        ) as reply:
             data = await reply.read()
             headers = {key.lower(): value for key, value in reply.headers.items()}
             return HTTPReply(reply.status, headers, data)
@@ -219,6 +234,15 @@ class JSONPoster:
             bound = self._sessions.pop(id(loop), None)
         if bound is not None and bound.loop is loop:
             await cast(Any, bound.closer).aclose()
+
+
+_BROKEN_OFF = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)
+"""Failures after the request was sent: the reply broke off, or the server closed the connection without one."""
+
+
+def _out_of_quota(reply: HTTPReply) -> bool:
+    """A 429 that is not a rate limit but an account without credit (OpenAI's `insufficient_quota`): no retry."""
+    return reply.status == 429 and b"insufficient_quota" in reply.body
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

@@ -57,7 +57,15 @@ _UNSUPPORTED = re.compile(
     r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_",
     re.IGNORECASE,
 )
-_BAD_VALUE = re.compile(r"unsupported value|supported values are", re.IGNORECASE)
+_BAD_VALUE = re.compile(r"unsupported value|supported values are|of type '|invalid value", re.IGNORECASE)
+_DID_YOU_MEAN = re.compile(r"did you mean", re.IGNORECASE)
+# A chat template without a system role (Gemma on vLLM, SGLang or llama.cpp; Gemma on the Gemini API; older
+# Mistral templates): the system text is sent at the start of the first user message instead.
+_NO_SYSTEM_ROLE = re.compile(
+    r"(?:system|developer)[ _](?:role|message|prompt|instruction)s?\b[^.]{0,60}?"
+    r"(?:not supported|unsupported|not enabled|not allowed)|roles must alternate",
+    re.IGNORECASE,
+)
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
@@ -118,14 +126,18 @@ class OpenAICompatibleLM:
         self.max_retries = max_retries
         self.timeout = float(timeout)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        # A query string (Azure's ?api-version=...) belongs after the endpoint's path, not before it.
+        url, _, query = url.partition("?")
         self.base_url = url if url.endswith("/") else url + "/"
         # OpenAI's own API takes max_completion_tokens for every model; elsewhere max_tokens is the widely known
         # name. Either guess is corrected by the server's first 400 that names the parameter.
         self.cap_param = "max_completion_tokens" if self.base_url.startswith(OPENAI_URL) else "max_tokens"
         self.unsupported_params: set[str] = set()
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
+        self.system_role = True
+        """False once the server refused a system message: its text then opens the first user message."""
         self._http = JSONPoster(
-            self.base_url + "chat/completions",
+            self.base_url + "chat/completions" + (f"?{query}" if query else ""),
             _headers(api_key),
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
@@ -139,6 +151,7 @@ class OpenAICompatibleLM:
         merged = {**self.params, **params}
         caps = [cap for cap in (merged.pop(name, None) for name in _CAP_NAMES) if cap is not None]
         cap = min(caps) if caps else None
+        unreadable = 0  # replies that came back but could not be read: generated, so possibly billed
         for attempt in range(self.max_retries + 1):
             reply = await self._post(sent, merged, cap)
             try:
@@ -148,11 +161,13 @@ class OpenAICompatibleLM:
                     raise LMBadResponse(
                         f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)", retryable=False
                     ) from None
+                unreadable += 1 + reply.timed_out
                 await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
                 continue
             try:
                 completion = to_completion(data, model=self.model, messages=messages, cap=cap)
-                return dataclasses.replace(completion, unanswered=reply.timed_out) if reply.timed_out else completion
+                unanswered = reply.timed_out + unreadable
+                return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
             except LMBadResponse as exc:
                 raise LMBadResponse(
                     f"{self.model} at {self.base_url}: {exc}", retryable=exc.retryable, usage=exc.usage
@@ -162,22 +177,27 @@ class OpenAICompatibleLM:
     async def _post(self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None) -> HTTPReply:
         """Send the request (transport faults are retried below). When a 400 says a parameter it carried is not
         supported, resend without it: the output cap under its other name (once; a cap is never dropped), any
-        other sampling param left out (reasoning models refuse temperature, stop, ...). Both are remembered for
-        later calls. Returns a successful reply (status below 400); raises LMError otherwise."""
+        other sampling param left out (reasoning models refuse temperature, stop, ...), and a system message
+        (a chat template without a system role) as the start of the first user message. Each is remembered for
+        later calls. Returns a successful reply (status below 300); raises LMError otherwise."""
         renamed = False
         while True:
             name = self.cap_param
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
             if cap is not None:
                 request[name] = cap
+            messages = sent if self.system_role else _without_system_role(sent)
             try:
-                reply, attempts = await self._http.post({"model": self.model, "messages": sent, **request})
+                reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
             except TransportError as exc:
                 raise self._transport_error(exc) from None
-            if reply.status < 400:
+            if reply.status < 300:
                 return reply
             if cap is not None and not renamed and _rejects(reply, name):
                 self.cap_param, renamed = _OTHER_CAP[name], True
+                continue
+            if self.system_role and messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
+                self.system_role = False
                 continue
             refused = next((p for p in request if p not in _CAP_NAMES and _rejects(reply, p)), None)
             if refused is not None:
@@ -194,16 +214,40 @@ class OpenAICompatibleLM:
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
                 f"({exc.attempts} attempts); pass timeout= for slow models",
-                attempts=exc.attempts,
+                attempts=exc.unanswered,
+            )
+        if exc.kind == "broken":
+            return LMConnectionError(
+                f"{self.model} at {self.base_url}: the reply broke off before it was whole ({exc.detail}; "
+                f"{exc.attempts} attempts): the server or a proxy in between closed the connection mid-reply",
+                sent=exc.unanswered,
             )
         return LMConnectionError(
-            f"cannot connect to {self.base_url}: the server is unreachable (is it running?): {exc.detail}"
+            f"cannot connect to {self.base_url}: the server is unreachable (is it running?): {exc.detail}",
+            sent=exc.unanswered,
         )
 
     def _status_error(self, reply: HTTPReply, attempts: int) -> LMError:
         """The rlmx LMError for an error status that the retries did not cure."""
         tried = f", after {attempts} attempts" if attempts > 1 else ""
         detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {_server_message(reply)}"
+        if 300 <= reply.status < 400:
+            where = reply.headers.get("location", "")
+            return LMRequestError(
+                f"{self.base_url} redirected the request (HTTP {reply.status}) to {where or 'another address'}: "
+                "set base_url to where the server lives (rlmx does not follow redirects: a POST may arrive as a GET, "
+                "and the API key would go along)"
+            )
+        if reply.status == 429 and b"insufficient_quota" in reply.body:
+            return LMRequestError(
+                f"{self.base_url} refused model {self.model}: the account is out of quota or credit (HTTP 429 "
+                f"insufficient_quota): add credit or check the plan and billing: {_server_message(reply)}"
+            )
+        if reply.status == 404:
+            return LMRequestError(
+                f"request rejected: {detail} (posted to {self._http.url}: check that base_url is the API's root, "
+                "usually ending in /v1, and that the model name is one the server serves)"
+            )
         if reply.status == 429:
             return LMRateLimited(
                 f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {_server_message(reply)}"
@@ -226,12 +270,13 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     """Whether a 400/422 says the parameter `name` itself is not accepted (not that its value is too large)."""
     if reply.status not in (400, 422):
         return False
-    message = _server_message(reply)
+    message = _DID_YOU_MEAN.split(_server_message(reply), maxsplit=1)[0]  # Groq: "'store' ..., did you mean 'stop'?"
     body = _error_body(reply)
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     param = error.get("param") if isinstance(error, dict) else None
-    named = param == name or re.search(rf"\b{re.escape(name)}\b", message) is not None
+    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
+    named = param in (name, camel) or re.search(rf"\b(?:{re.escape(name)}|{re.escape(camel)})\b", message) is not None
     if not named or _UNSUPPORTED.search(message) is None:
         return False
     # A value the parameter does not take ("'reasoning_effort' does not support 'minimal'") is the caller's to
@@ -240,6 +285,21 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     code = error.get("code") if isinstance(error, dict) else None
     bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
     return not bad_value or _DEFAULT_ONLY.search(message) is not None
+
+
+def _refuses_system_role(reply: HTTPReply) -> bool:
+    return reply.status in (400, 422) and _NO_SYSTEM_ROLE.search(_server_message(reply)) is not None
+
+
+def _without_system_role(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation for a template with no system role: the system text opens the first user message."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [m for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    if rest and rest[0]["role"] == "user":
+        return [{"role": "user", "content": f"{system}\n\n{rest[0]['content']}"}, *rest[1:]]
+    return [{"role": "user", "content": system}, *rest]
 
 
 def _check_params(params: dict[str, Any]) -> None:

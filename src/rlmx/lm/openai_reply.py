@@ -15,7 +15,7 @@ from typing import Any
 
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
-from rlmx.protocol import CLOSE_TAG, OPEN_TAG
+from rlmx.protocol import CLOSE_TAG, OPEN_TAG, split_harmony
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -38,8 +38,8 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
         if joined is not None:
             return joined
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = _first_json_value(raw)
+    except json.JSONDecodeError:
         shown = raw[:_SHOWN].decode("utf-8", "replace")
         raise LMBadResponse(
             f"the server sent a body that is not JSON (HTTP {status}, content-type {content_type or 'none'}): "
@@ -51,6 +51,24 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     return data
 
 
+def _first_json_value(raw: bytes) -> Any:
+    """The JSON value a body starts with. Bytes that are not UTF-8 become U+FFFD (the rest of the reply is still
+    the reply); what follows the value is ignored when it is only padding or a stray end-of-stream line
+    (`data: [DONE]`, NUL bytes) that some proxies append. Raises json.JSONDecodeError."""
+    text = raw.decode("utf-8-sig", "replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        try:
+            value, end = json.JSONDecoder().raw_decode(text.lstrip())
+        except json.JSONDecodeError:
+            raise exc from None
+        rest = text.lstrip()[end:].strip(" \t\r\n\x00")
+        if rest and rest not in ("data: [DONE]", "[DONE]"):
+            raise exc from None
+        return value
+
+
 def _join_stream(raw: bytes) -> dict[str, Any] | None:
     """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
     text: list[str] = []
@@ -60,7 +78,8 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     model: Any = None
     error: Any = None
     seen = False
-    for line in raw.decode("utf-8", "replace").splitlines():
+    for line in raw.decode("utf-8", "replace").split("\n"):  # not splitlines(): U+2028 in a delta is text
+        line = line.rstrip("\r")
         if not line.startswith("data:") or line[5:].strip() == "[DONE]":
             continue
         try:
@@ -122,7 +141,11 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
         raise LMBadResponse(f"the server answered HTTP 200 with an error: {message}", retryable=True)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise LMBadResponse(f"the server's reply has no choices for model {model!r}", retryable=True)
+        said = _said(data)
+        raise LMBadResponse(
+            f"the server's reply has no choices for model {model!r}" + (f"; it says: {said}" if said else ""),
+            retryable=True,
+        )
     choice = _object(choices[0], "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
         choice = {**choice, "message": {"content": choice["text"]}}
@@ -139,7 +162,8 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
-    answer = "".join(text)
+    answer, channels = split_harmony("".join(text))
+    reasoning.extend(channels)
     answer, think = _split_think(answer)
     if think:
         reasoning.append(think)
@@ -156,6 +180,18 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
             usage=usage,
         )
     return Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+
+
+def _said(data: dict[str, Any]) -> str:
+    """What a body without choices says about itself: a message under the names servers use for one (MiniMax's
+    `base_resp.status_msg`, `error_msg`, FastAPI's `detail`, `message`, `msg`), else nothing."""
+    for holder in (data, data.get("base_resp")):
+        if isinstance(holder, dict):
+            for name in ("status_msg", "error_msg", "detail", "message", "msg"):
+                value = holder.get(name)
+                if isinstance(value, str) and value.strip():
+                    return value.strip()[:_SHOWN]
+    return ""
 
 
 def _no_text(
@@ -275,12 +311,22 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
     total = _count(raw.get("total_tokens"))
     if reply is not None and prompt is not None and total is not None and total > prompt + reply:
         reply = total - prompt
+    elif reply is None and prompt is not None and total is not None and total > prompt:
+        reply = total - prompt  # the total says what the missing count was
+    elif prompt is None and reply is not None and total is not None and total > reply:
+        prompt = total - reply
+    elif total is not None and all(raw.get(k) is None for k in _COUNT_NAMES):  # only the sum: split it, prompt first
+        prompt = min(prompt_bound, total)
+        reply = total - prompt
     return Usage(
         input_tokens=prompt_bound if prompt is None else prompt,
         output_tokens=reply_bound if reply is None else reply,
         cost_usd=_cost(raw),
         estimated=prompt is None or reply is None,
     )
+
+
+_COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens")
 
 
 def _cost(raw: dict[str, Any]) -> float | None:
