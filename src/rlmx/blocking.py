@@ -1,13 +1,17 @@
 """The one way rlmx runs async code for a sync caller (`RLM.completion`, `Session.ask`, `with rlm.session()`).
 
-asyncio refuses to start a loop inside a running one (a Jupyter cell, an async web handler), so:
+asyncio refuses to start a loop inside a running one (a Jupyter cell, an async web handler), and a session's REPL
+is bound to the loop that started it, so a `BlockingRunner` keeps ONE loop for its whole life and runs it where it
+can:
 
-* no loop runs on the caller's thread: an `asyncio.Runner` on that thread (Ctrl-C cancels the run cleanly);
-* a loop already runs there: a private loop on a helper thread, the caller blocking until it is done.
+* on the caller's thread while a single thread with no running loop uses it (an `asyncio.Runner`: Ctrl-C cancels
+  the run cleanly);
+* on a private helper thread from the first call made by another thread or inside a running loop on, for good: the
+  same loop moves there, and every later call, from any thread, waits for its run on that loop.
 
 Either way the coroutine runs in a copy of the caller's `contextvars` context, as a plain call would see them
-(request ids, tracing spans, logging context), and its exception reaches the caller unchanged. A runner keeps its
-loop between calls, because a session's REPL is bound to the loop that started it.
+(request ids, tracing spans, logging context), its exception reaches the caller unchanged, and the thread's
+current event loop (`asyncio.get_event_loop()`) is left as it was.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+_POLL = 0.1
+"""Seconds between looks at whether the caller's own task was cancelled, while it blocks on a helper thread."""
+
 
 def _loop_running() -> bool:
     try:
@@ -30,15 +37,31 @@ def _loop_running() -> bool:
     return True
 
 
-class _LoopThread:
-    """An event loop running forever on its own daemon thread."""
+def _caller_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop here
+        return None
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+
+class _LoopThread:
+    """An event loop (a new one, or an idle one taken over) running forever on its own daemon thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop if loop is not None else asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlmx-loop", daemon=True)
         self.thread.start()
 
+    def _refuse_own_thread(self) -> None:
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("a blocking rlmx call on the loop it waits for would deadlock; await the async form")
+
     def run(self, coro: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
+        try:
+            self._refuse_own_thread()
+        except RuntimeError:
+            coro.close()
+            raise
         done: concurrent.futures.Future[T] = concurrent.futures.Future()
         tasks: list[asyncio.Task[T]] = []
 
@@ -48,16 +71,37 @@ class _LoopThread:
             task.add_done_callback(lambda t: _settle(done, t))
 
         self.loop.call_soon_threadsafe(start)
+        # A caller inside a task blocks its own loop, so that loop cannot deliver a cancellation (asyncio.run's
+        # first Ctrl-C cancels its main task): look for one now and then, and end the run when it comes.
+        caller = _caller_task()
+        cancelling = caller.cancelling() if caller is not None else 0
         try:
-            return done.result()
+            while True:
+                try:
+                    return done.result(timeout=None if caller is None else _POLL)
+                except concurrent.futures.TimeoutError:
+                    if caller is not None and caller.cancelling() > cancelling:
+                        raise asyncio.CancelledError from None
         except BaseException:
-            if not done.done():  # the caller was interrupted (KeyboardInterrupt): cancel the run and wait for it
+            if not done.done():  # the caller was interrupted (Ctrl-C, cancelled): cancel the run and wait for it
                 self.loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
                 concurrent.futures.wait([done], timeout=30)
             raise
 
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        if asyncio.get_running_loop() is self.loop:
+            return await coro
+        # run_coroutine_threadsafe starts the task in a copy of this context; cancelling the wait cancels it.
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
     def close(self) -> None:
+        self._refuse_own_thread()
+
         async def shutdown() -> None:
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             await self.loop.shutdown_asyncgens()
             await self.loop.shutdown_default_executor()
 
@@ -78,36 +122,104 @@ def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
 
 
 class BlockingRunner:
-    """Runs coroutines to completion for sync code, on one loop for its whole life. Use as a context manager, or
-    call `close()`. Whether it needs a helper thread is decided at the first `run()`."""
+    """Runs coroutines to completion for sync code, all on one event loop for its whole life, from any thread
+    (see the module's docstring for where that loop runs). Calls from several threads wait their turn for the
+    loop while it runs on a caller's thread; on the helper thread their coroutines run side by side. Use it as a
+    context manager, or call `close()`."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        """Held while the fields change, and for the whole run while the loop runs on a caller's thread."""
         self._runner: asyncio.Runner | None = None
+        self._owner: int | None = None
+        """The thread the loop runs on while it is `_runner`'s."""
+        self._running_here: int | None = None
         self._thread: _LoopThread | None = None
+        self._closed = False
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` in a copy of the caller's context; returns its result or raises its exception."""
+        """Run `coro` in a copy of the caller's context; returns its result or raises its exception.
+
+        RuntimeError when the runner is closed, or when called from a coroutine this runner is running (it would
+        wait for itself)."""
         context = contextvars.copy_context()
-        if self._runner is None and self._thread is None:
-            if _loop_running():
-                self._thread = _LoopThread()
-            else:
-                self._runner = asyncio.Runner()
-        if self._thread is not None:
-            return self._thread.run(coro, context)
-        assert self._runner is not None
-        if _loop_running():  # first used outside a loop, now inside one: its loop cannot be entered from here
+        try:
+            thread = self._take()
+        except BaseException:
             coro.close()
-            raise RuntimeError("this rlmx object was first used outside an event loop; use it there, or its async form")
-        return self._runner.run(coro, context=context)
+            raise
+        if thread is not None:
+            return thread.run(coro, context)
+        assert self._runner is not None
+        try:
+            return self._runner.run(coro, context=context)
+        finally:
+            self._running_here = None
+            self._lock.release()
+
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on this runner's loop from any event loop. The loop moves to its helper thread first (after
+        a run in progress on another caller's thread, which this waits for), so the caller's loop goes on. Same
+        errors as `run`."""
+        if self._running_here == threading.get_ident():
+            return await coro  # called by a coroutine of a run on this thread: already on the loop
+        try:
+            with self._lock:
+                self._check_open()
+                thread = self._to_thread()
+        except BaseException:
+            coro.close()
+            raise
+        return await thread.arun(coro)
+
+    def _take(self) -> _LoopThread | None:
+        """The helper thread to run on, or None with `_lock` held: run on this thread."""
+        me = threading.get_ident()
+        if self._running_here == me:
+            raise RuntimeError("a blocking rlmx call on the loop it waits for would deadlock; await the async form")
+        self._lock.acquire()
+        try:
+            self._check_open()
+            if self._thread is None and self._owner in (None, me) and not _loop_running():
+                if self._runner is None:
+                    # loop_factory: a Runner that neither sets nor clears the thread's current event loop.
+                    self._runner, self._owner = asyncio.Runner(loop_factory=asyncio.new_event_loop), me
+                self._running_here = me
+                return None
+            thread = self._to_thread()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._lock.release()
+        return thread
+
+    def _to_thread(self) -> _LoopThread:
+        """The helper thread, started on first need with the loop so far (idle: `_lock` is held)."""
+        if self._thread is None:
+            self._thread = _LoopThread(self._runner.get_loop() if self._runner is not None else None)
+            self._runner = self._owner = None
+        return self._thread
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this rlmx object is closed (its `with` block has ended); start a new one")
 
     def close(self) -> None:
-        if self._runner is not None:
-            self._runner.close()
-            self._runner = None
-        if self._thread is not None:
-            self._thread.close()
-            self._thread = None
+        """Cancel what still runs on the loop, then close it. Callable from any thread, a thread whose own loop is
+        running included; it waits for a run in progress on a caller's thread. Closing twice does nothing.
+        RuntimeError when called from a coroutine this runner is running."""
+        if self._running_here == threading.get_ident():
+            raise RuntimeError("an rlmx object cannot be closed from inside one of its own runs")
+        with self._lock:
+            self._closed = True
+            if self._runner is not None and _loop_running():  # Runner.close would run the loop here: it cannot
+                self._to_thread()
+            runner, thread = self._runner, self._thread
+            self._runner = self._owner = self._thread = None
+        if runner is not None:
+            runner.close()
+        if thread is not None:
+            thread.close()
 
     def __enter__(self) -> BlockingRunner:
         return self

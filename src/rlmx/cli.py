@@ -887,11 +887,10 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console) ->
 
 def doctor(args: argparse.Namespace) -> int:
     """`rlmx doctor`: each sandbox tier's protections on this machine. Exit 0 when the isolated tier can run."""
-    import asyncio
-
+    from rlmx.blocking import run_blocking
     from rlmx.sandbox.doctor import report, summary
 
-    data = asyncio.run(report())
+    data = run_blocking(report())  # asyncio.run refuses a running loop (main() called in a notebook cell)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
@@ -922,14 +921,17 @@ class Interrupts:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._exiting = threading.Lock()
+        self._armed = False
         self.run_id: str | None = None
         """The interrupted run's id, once it has started: `rlmx view RUN_ID` shows its trace."""
         self.trace_dir: Path | None = None
         """Its --trace-dir, when one was given (`rlmx view` looks in the default folder otherwise)."""
 
     def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._on_sigint)
+        """Handle Ctrl-C during each later `run()` (on the main thread only). Each run puts back the handler it
+        found, so a Python caller of `main()` has its own Ctrl-C again afterwards; outside a run, Ctrl-C is a
+        KeyboardInterrupt, which `main()` turns into the same exit."""
+        self._armed = threading.current_thread() is threading.main_thread()
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
@@ -959,20 +961,26 @@ class Interrupts:
         os._exit(EXIT_INTERRUPTED)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` to its end on a fresh event loop; KeyboardInterrupt if Ctrl-C cancelled it."""
+        """Run `coro` to its end on a fresh event loop (on a private thread when called inside a running one);
+        KeyboardInterrupt if Ctrl-C cancelled it."""
+        from rlmx.blocking import run_blocking
 
         async def main() -> T:
             self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
             return await coro
 
+        armed = self._armed
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if armed else None
         try:
-            return asyncio.run(main())
+            return run_blocking(main())
         except asyncio.CancelledError:
             if self.count:
                 raise KeyboardInterrupt from None
             raise
         finally:
             self._loop = self._task = None
+            if armed:  # None: a handler not set from Python, which cannot be put back; Python's own then
+                signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,13 +3,19 @@
 Each question is its own completion (own budget, own trace file); the session links them by id and turn, keeps
 the root's REPL alive between them, adds each question's new contexts as `context_1`, `context_2`, ...
 (or by their given names), and sets `history` to the earlier questions and answers.
+
+A session answers one question at a time: questions asked together (tasks, threads) wait their turn, and one
+asked from inside the session's own question (its tools, event handlers) is refused at once, since it would wait
+for itself. The REPL lives on the event loop that started it, and ends with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +32,27 @@ if TYPE_CHECKING:
 
     from rlmx.rlm import RLM
 
+_answering: contextvars.ContextVar[frozenset[object]] = contextvars.ContextVar("rlmx_answering", default=frozenset())
+"""The questions (of any session) this context is part of: the tasks and tool threads of a run inherit it."""
+
+
+async def _close_with_loop(sandbox: Sandbox) -> AsyncGenerator[None, None]:
+    """Parked on the loop that started a REPL; closes the REPL when closed itself: by the session, or by the loop's
+    `shutdown_asyncgens()` (asyncio.run's end), since the REPL's channels cannot work past that loop."""
+    try:
+        yield
+    finally:
+        await sandbox.close()
+
+
+def _kill_now(sandbox: Sandbox) -> None:
+    """End a REPL's processes without its event loop (closed without shutting its generators down), where its own
+    close() cannot run. The process tiers (SubprocessSandbox and its launchers) can; a tier without processes has
+    nothing to end."""
+    kill = getattr(sandbox, "kill_now", None)
+    if kill is not None:
+        kill()
+
 
 class Session:
     """Made by `RLM.session(...)`. Use it as a context manager (sync or async) so its REPL is closed."""
@@ -36,10 +63,14 @@ class Session:
         self.session_id = uuid.uuid4().hex[:12]
         self.history: list[dict[str, str]] = []
         self._sandbox: Sandbox | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._question: object | None = None
+        """The question being answered now, as `_answering` holds it."""
         self._runner: BlockingRunner | None = None
         self._added = 0
         self._closed = False
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- async form -----------------------------------------------------------------------------------
     async def __aenter__(self) -> Session:
@@ -56,16 +87,56 @@ class Session:
         contexts: Mapping[str, Any] | None = None,
         output: type[BaseModel] | dict[str, Any] | None = None,
     ) -> Result:
-        """Ask the next question. `context` becomes `context_1`, `context_2`, ...; `contexts` keep their names."""
-        if self._closed:
-            raise InputError("this session is closed; start a new one with rlm.session(...)")
+        """Ask the next question. `context` becomes `context_1`, `context_2`, ...; `contexts` keep their names.
+
+        Questions asked at the same time are answered one after another. Inside a sync `with` block it runs on
+        that block's loop (see `ask`) without blocking the caller's. Raises InputError when the session is closed,
+        or when called from inside its own question (a tool or event handler of it); RuntimeError when its REPL
+        was started on another event loop."""
+        self._check_free()
+        if self._runner is not None:
+            return await self._runner.arun(self._ask(query, context, contexts, output))
+        return await self._ask(query, context, contexts, output)
+
+    async def aclose(self) -> None:
+        """Close the REPL, ending its processes; closing twice does nothing. Works from any event loop: from
+        another one than the REPL's (a second asyncio.run) the REPL is closed on its own loop while that runs,
+        and its processes are killed at once otherwise."""
+        if self._runner is not None:
+            await self._runner.arun(self._aclose())
+        else:
+            await self._aclose()
+
+    async def _ask(
+        self,
+        query: str,
+        context: Any,
+        contexts: Mapping[str, Any] | None,
+        output: type[BaseModel] | dict[str, Any] | None,
+    ) -> Result:
+        self._check_free()
         self._check_loop()
         check_query(query)
         schema = OutputSchema(output) if output is not None else None
+        async with self._lock:
+            self._check_free()  # closed while this question waited
+            question = self._question = object()
+            token = _answering.set(_answering.get() | {question})
+            try:
+                return await self._answer(query, context, contexts, schema)
+            finally:
+                _answering.reset(token)
+                self._question = None
+
+    async def _answer(
+        self, query: str, context: Any, contexts: Mapping[str, Any] | None, schema: OutputSchema | None
+    ) -> Result:
         new = self._new_contexts(context, contexts)
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
+            self._closer = _close_with_loop(self._sandbox)
+            await anext(self._closer)  # registers it with this loop, for its shutdown
             await self._sandbox.start([*self.contexts, *new])
             await self._sandbox.load([], {"history": []})
         else:
@@ -77,13 +148,37 @@ class Session:
         self.history.append({"question": query, "answer": result.answer})
         return result
 
-    async def aclose(self) -> None:
-        if self._sandbox is not None:
-            self._check_loop()
+    async def _aclose(self) -> None:
         self._closed = True
-        if self._sandbox is not None:
-            sandbox, self._sandbox = self._sandbox, None
-            await sandbox.close()
+        sandbox, closer, loop = self._sandbox, self._closer, self._loop
+        self._sandbox = self._closer = None
+        if sandbox is None or closer is None or loop is None:
+            return
+        if loop is asyncio.get_running_loop():
+            await closer.aclose()
+            return
+
+        async def close() -> None:
+            await closer.aclose()
+
+        # The REPL's channels work on their own loop only: close it there, wherever that loop is.
+        if loop.is_running():  # on another thread
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(close(), loop))
+        elif not loop.is_closed():  # idle (run with run_until_complete now and then): run it a moment, off this one
+            await asyncio.to_thread(loop.run_until_complete, close())
+        else:  # closed at its end with the REPL (nothing left to kill), or closed without shutting its generators down
+            _kill_now(sandbox)
+            with contextlib.suppress(Exception):  # its channels fail off their loop; its files are removed all the same
+                await sandbox.close()
+
+    def _check_free(self) -> None:
+        if self._closed:
+            raise InputError("this session is closed; start a new one with rlm.session(...)")
+        if self._question is not None and self._question in _answering.get():
+            raise InputError(
+                "this session is answering another question, and this call is part of it (a tool or event handler "
+                "of that question), so it would wait for itself; use another session, or rlm.completion(...)"
+            )
 
     def _check_loop(self) -> None:
         """A session's REPL is bound to the event loop that started it (its channels and processes live there)."""
@@ -120,7 +215,7 @@ class Session:
 
     # --- sync form ------------------------------------------------------------------------------------
     def __enter__(self) -> Session:
-        self._runner = BlockingRunner()  # one loop for the session's life: its REPL is bound to it
+        self._runner = BlockingRunner()  # one loop for the session's life, whoever asks: its REPL is bound to it
         return self
 
     def __exit__(
@@ -128,7 +223,7 @@ class Session:
     ) -> None:
         if self._runner is not None:
             try:
-                self._runner.run(self.aclose())
+                self._runner.run(self._aclose())
             finally:
                 self._runner.close()
                 self._runner = None
@@ -141,7 +236,10 @@ class Session:
         contexts: Mapping[str, Any] | None = None,
         output: type[BaseModel] | dict[str, Any] | None = None,
     ) -> Result:
-        """Blocking `aask`, inside `with rlm.session(...) as s:` (one event loop serves all the questions)."""
+        """Blocking `aask`, inside `with rlm.session(...) as s:`. One event loop serves all the questions, from
+        any thread, inside a running event loop or not (see `rlmx.blocking`); questions asked together wait their
+        turn. Same errors as `aask`."""
         if self._runner is None:
             raise InputError("use the session in a `with` block (or `async with` and `await s.aask(...)`)")
-        return self._runner.run(self.aask(query, context, contexts=contexts, output=output))
+        self._check_free()  # before waiting for the loop: a tool of this session's question holds it
+        return self._runner.run(self._ask(query, context, contexts, output))

@@ -20,6 +20,7 @@ from rlmx.bench.methods import Outcome, method_name, run_method
 from rlmx.bench.presets import Series
 from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, manifest, manifest_hash
+from rlmx.blocking import run_blocking
 from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -238,10 +239,11 @@ def _judge_label(judge: LM) -> str:
 def run_key_blocking(
     spec: RunSpec, source: LMSource, key: tuple[str, int, int, str], judge: LMSource | None = None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """`run_key` in its own event loop, with the LMs built here when given as factories (a Ray task's body)."""
+    """`run_key` in its own event loop, with the LMs built here when given as factories (a Ray task's body). Works
+    inside a running event loop too (a notebook cell; see `rlmx.blocking`)."""
     lm = source if isinstance(source, LM) else source()
     judging = judge if judge is None or isinstance(judge, LM) else judge()
-    return asyncio.run(run_key(spec, lm, key, judging))
+    return run_blocking(run_key(spec, lm, key, judging))
 
 
 async def run(

@@ -672,6 +672,13 @@ class SubprocessSandbox:
         if worker is not None:
             await worker.kill()
 
+    def kill_now(self) -> None:
+        """End the worker and the zygote at once (SIGKILL, no waiting), without the event loop: for a REPL whose
+        loop was closed under it, where `close()` cannot talk to them. `close()` still removes the files."""
+        for part in (self._worker, self._zygote):
+            if part is not None:
+                part.kill_now()
+
     async def close(self) -> None:
         swept = False
         try:
