@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     try:
-        from rlmx.mcp.server import Grant, build_server
+        from rlmx.mcp.server import Grant, build_server, stdin_with_lone_surrogates_replaced
         from rlmx.mcp.service import RLMService
     except ImportError as exc:
         raise UsageError(missing_extra("rlmx mcp", "mcp", exc)) from None
@@ -112,7 +112,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     # anyio.run it hung, waiting at exit for the thread that reads stdin.
     interrupts = Interrupts(time.monotonic(), "the MCP server")
     interrupts.install()
-    interrupts.run(_serve(server, service, None, args.host, None))
+    with stdin_with_lone_surrogates_replaced():
+        interrupts.run(_serve(server, service, None, args.host, None))
     return EXIT_OK
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import re
 import threading
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -108,6 +110,43 @@ BudgetArg = Annotated[
     CallBudget | None,
     Field(description="Optional limits for this call; they only tighten the server's limits (see rlm_estimate)."),
 ]
+
+
+# A JSON string escape of a lone UTF-16 surrogate ("\ud83d" with no low half after it): the SDK's pydantic parser
+# refuses the whole message, so the client waits for an answer that never comes. Escaped backslashes are matched
+# first, so "\\ud83d" (a backslash, then text) is left alone; a well-formed pair is kept.
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def replace_lone_surrogates(line: bytes) -> bytes:
+    """`line` (one JSON-RPC message) with each lone-surrogate escape made U+FFFD's, the project's rule for such text
+    (`frames.encodable`); anything else is unchanged."""
+    if b"\\u" not in line:
+        return line
+    return _SURROGATE_ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group()) == 6 else m.group(), line)
+
+
+@contextlib.contextmanager
+def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
+    """While open, fd 0 is a pipe fed line by line from the real stdin through `replace_lone_surrogates` (a thread
+    copies them), so the SDK's stdio transport reads only messages it can parse. EOF passes through."""
+    source = os.dup(0)
+    read, write = os.pipe()
+    os.dup2(read, 0)
+    os.close(read)
+
+    def copy() -> None:
+        with os.fdopen(source, "rb", buffering=0) as real, os.fdopen(write, "wb", buffering=0) as pipe:
+            for line in iter(real.readline, b""):
+                try:
+                    pipe.write(replace_lone_surrogates(line))
+                except BrokenPipeError:
+                    return
+
+    threading.Thread(target=copy, name="rlmx-mcp-stdin", daemon=True).start()
+    yield
 
 
 @dataclass(frozen=True, slots=True)
