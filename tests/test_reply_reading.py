@@ -62,6 +62,8 @@ def test_blocks_left_open_close_where_the_model_meant() -> None:
     assert extract_cells(short) == ["x = 1", "y = 2"]
     forgotten = "```repl\nx = 1\n```repl\ny = 2\n```"
     assert extract_cells(forgotten) == ["x = 1", "y = 2"]
+    with_prose = "```repl\nw = context.split()\n\nNow print it:\n```repl\nprint(w[-1])\n```"
+    assert extract_cells(with_prose) == ["w = context.split()", "print(w[-1])"]
     kept = "````repl\ns = '''\n```\n'''\n````"  # a ```` block may hold ``` lines: CommonMark, not leniency
     assert extract_cells(kept) == ["s = '''\n```\n'''"]
 

@@ -230,7 +230,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             elif state == "fence" and _reopens(fence, info, fence_char, fence_len, fence_lang):
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
-                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+                code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
+                blocks.append((code, fence_lang))
                 keep("")
                 fence_indent, fence_lang, body_start = indent, _language(info), min(end + 1, len(text))
         elif match.re is _LINE_EVENT:
@@ -290,6 +291,20 @@ def _reopens(fence: str, info: str, char: str, length: int, language: str) -> bo
         and language in CODE_LANGUAGES
         and _language(info) in CODE_LANGUAGES
     )
+
+
+def _without_trailing_prose(code: str, most: int = 5) -> str:
+    """A block the model forgot to close, cut at the next block's fence, may end in the prose it wrote between them
+    ("Now print it:"): the code without up to `most` last lines, when only that much of it compiles."""
+    lines = code.split("\n")
+    for cut in range(min(most, len(lines) - 1) + 1):
+        candidate = "\n".join(lines[: len(lines) - cut]).rstrip()
+        try:
+            compile(candidate, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except (SyntaxError, ValueError):
+            continue
+        return candidate
+    return code
 
 
 def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str | None:
