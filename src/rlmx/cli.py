@@ -49,7 +49,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, progress_view
+from rlmx.progress import Progress, progress_view, terminal_safe
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -365,7 +365,7 @@ def _read_stdin() -> str:
         _print_stderr("rlmx: reading the context from standard input; end it with Ctrl-D")
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a BOM is dropped, as from files
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"--context -: standard input is not UTF-8 text (bad byte at position {exc.start}); convert it first"
@@ -857,7 +857,9 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
 
 
 def _say(err: Console, text: str, style: str = "") -> None:
-    err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+    """One message to the user's console. What it quotes (a server's error, a path, a question) may hold terminal
+    control sequences: they are shown as escapes (`terminal_safe`), never obeyed."""
+    err.print(Text(terminal_safe(text), style=style), soft_wrap=True, highlight=False)
 
 
 def _is_tty(stream: Any) -> bool:
@@ -870,7 +872,7 @@ def _is_tty(stream: Any) -> bool:
 def _print_stderr(text: str) -> None:
     """One line straight to stderr, for places without a Console (a signal handler, before one exists)."""
     try:
-        sys.stderr.write(text + "\n")
+        sys.stderr.write(terminal_safe(text) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError, RuntimeError):  # closed stderr, or a reentrant write from a signal handler
         pass

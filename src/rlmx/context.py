@@ -191,7 +191,7 @@ def _load_bytes(value: Any, limit: SizeLimit, name: str) -> _Loaded:
     limit.check(f"context `{name}`", len(value))
     raw = bytes(value)
     try:
-        return _Loaded(raw.decode("utf-8"))
+        return _Loaded(raw.decode("utf-8-sig"))  # a BOM is dropped, as text files' is
     except UnicodeDecodeError as exc:
         raise InputError(
             f"context bytes are not valid UTF-8 (bad byte at position {exc.start}); "
@@ -216,7 +216,7 @@ def _not_regular(path: Path, mode: int) -> InputError:
 
 
 def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
-    """The file's text, or None when it is binary (NUL bytes in its first 8 KiB, or not UTF-8).
+    """The file's text (a UTF-8 BOM dropped), or None when it is binary (NUL bytes in its first 8 KiB, or not UTF-8).
 
     The file is opened non-blocking and checked with fstat before any read, so a FIFO or device swapped in after
     the caller's stat() is refused too; no more than the limit is ever read."""
@@ -238,7 +238,7 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     limit.check(f"context file {path}", len(raw))  # it grew while we read
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a BOM is dropped, as the .txt and .json loaders drop it
     except UnicodeDecodeError:
         return None
 

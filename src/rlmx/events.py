@@ -52,8 +52,18 @@ class Event:
         return {"v": SCHEMA, **record, **payload}
 
     def to_json(self) -> str:
-        # Lone surrogates (a reply cut mid-emoji) become U+FFFD, as in every string leaving rlmx; never an error.
-        return encodable(json.dumps(self.to_record(), ensure_ascii=False, default=str))
+        """The event as one trace line (without its newline): see `record_json`."""
+        return record_json(self.to_record())
+
+
+def record_json(record: Mapping[str, Any]) -> str:
+    """`record` as one JSON Lines line (without its newline): UTF-8-encodable, lone surrogates as U+FFFD (a reply cut
+    mid-emoji; never an error), and U+2028, U+2029 and U+0085 escaped (as \\u2028 ...), so that readers that split
+    lines with `str.splitlines()` or at JavaScript's line terminators still see one record a line."""
+    text = encodable(json.dumps(record, ensure_ascii=False, default=str))
+    if text.isascii():
+        return text
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
 Emit = Callable[[Event], None]

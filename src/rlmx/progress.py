@@ -27,6 +27,15 @@ from rich.tree import Tree
 
 from rlmx.events import Event
 
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with terminal control characters (C0 and C1 controls and DEL, except newline and tab) shown as
+    `\\x1b`-style escapes, so text that came from a prompt, a question or a model cannot move the cursor, clear
+    the screen or retitle the terminal it is printed to."""
+    return text if text.isprintable() else text.translate(_CONTROLS)
+
 
 def progress_view(console: Console) -> Progress:
     """The live tree when `console` is a terminal, else plain lines."""
@@ -82,7 +91,7 @@ class Progress:
         minutes, seconds = divmod(elapsed, 60)
         line = Text()
         line.append(f"[{int(minutes)}:{seconds:04.1f}] ", style="dim")
-        line.append("  " * (event.depth if indent is None else indent) + text, style=style)
+        line.append("  " * (event.depth if indent is None else indent) + terminal_safe(text), style=style)
         self.console.print(line, soft_wrap=True, highlight=False)
 
     def tokens(self) -> str:
@@ -283,7 +292,7 @@ class LiveTree(Progress):
     def _follow(self, event: Event, data: Mapping[str, Any]) -> None:
         kind = event.type
         if kind == "node_start":
-            query = " ".join(str(data.get("query", "")).split())
+            query = terminal_safe(" ".join(str(data.get("query", "")).split()))
             self.nodes[event.node_id] = _Node(event.node_id, event.depth, query, time.monotonic())
             return
         node = self.nodes.get(event.node_id)
@@ -300,7 +309,7 @@ class LiveTree(Progress):
             node.doing, node.cell = "asking for the answer (a budget ran out)", ""
         elif kind == "cell_start":
             number = str(data.get("cell_id", "")).rpartition("c")[2]
-            node.doing, node.cell = f"running cell {number}", _first_line(str(data.get("code", "")))
+            node.doing, node.cell = f"running cell {number}", terminal_safe(_first_line(str(data.get("code", ""))))
         elif kind == "cell":
             node.doing, node.cell = "cell done", ""
         elif kind == "subcall_start":
@@ -312,7 +321,7 @@ class LiveTree(Progress):
             node.done += 1
             node.failed += 0 if data.get("ok") else 1
         elif kind == "node_end":
-            node.status = str(data.get("status"))
+            node.status = terminal_safe(str(data.get("status")))
             node.seconds = float(data.get("seconds") or 0.0)
             node.doing, node.cell = node.status, ""
 

@@ -37,7 +37,7 @@ def load_tasks(path: str | Path) -> list[Task]:
 
     file = Path(path)
     try:
-        lines = file.read_text("utf-8").splitlines()
+        lines = file.read_text("utf-8").split("\n")  # not splitlines(): JSON allows U+2028 and the like in strings
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the tasks file {file}: {exc}") from None
     tasks: list[Task] = []

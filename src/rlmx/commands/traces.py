@@ -22,7 +22,8 @@ from rich.markup import escape
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
-from rlmx.events import redact_event
+from rlmx.events import record_json, redact_event
+from rlmx.progress import terminal_safe
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {"finished": "green", "budget_exhausted": "yellow", "error": "red", "running": "dim"}
@@ -137,11 +138,14 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         question = " ".join(info.query.split())
         if info.session_id:
             question = f"(session {info.session_id} · {info.session_turn}) {question}"
+        # Anyone's text (a client of `rlmx serve`, a pasted prompt): its control characters are shown, not obeyed.
+        question = terminal_safe(question)
         room = max(20, width - 63)
         question = question if len(question) <= room else question[: room - 1] + "…"
         style = _STATUS_STYLE.get(info.status, "")
+        status = escape(f"{terminal_safe(info.status):<16}")
         console.print(
-            f"{number:>3}  {info.started:<19}  [{style}]{info.status:<16}[/] {seconds:>8} {_size(info.bytes):>8}  "
+            f"{number:>3}  {info.started:<19}  [{style}]{status}[/] {seconds:>8} {_size(info.bytes):>8}  "
             f"{escape(question)}",
             highlight=False,
             soft_wrap=True,
@@ -187,7 +191,8 @@ def prune(
         return 0
     if not delete:
         for info in chosen[:10]:
-            err.print(f"  would delete {escape(info.name)} ({info.started}, {info.status})", highlight=False)
+            shown = escape(terminal_safe(f"{info.name} ({info.started}, {info.status})"))
+            err.print(f"  would delete {shown}", highlight=False)
         if len(chosen) > 10:
             err.print(f"  ... and {len(chosen) - 10} more", highlight=False)
         err.print(
@@ -222,7 +227,7 @@ def redact(path: Path, output: str | None, err: Console) -> int:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    lines = "".join(json.dumps(redact_event(e), ensure_ascii=False) + "\n" for e in events)
+    lines = "".join(record_json(redact_event(e)) + "\n" for e in events)
     if output == "-":
         sys.stdout.write(lines)
         return 0

@@ -43,7 +43,9 @@ def load_json(path: Path, raw: bytes) -> Document:
 @register(".jsonl", ".ndjson")
 def load_jsonl(path: Path, raw: bytes) -> Document:
     records: list[Any] = []
-    for number, line in enumerate(decode(path, raw).splitlines(), 1):
+    # Records end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines() also breaks at U+2028,
+    # U+2029 and U+0085, which JSON allows raw inside a string.
+    for number, line in enumerate(decode(path, raw).split("\n"), 1):
         if not line.strip():
             continue
         try:

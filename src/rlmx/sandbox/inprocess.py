@@ -23,6 +23,7 @@ from rlmx.context import PreparedContext
 from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
 from rlmx.sandbox.caps import CallCaps
+from rlmx.sandbox.frames import dumps, encodable, loads
 from rlmx.sandbox.worker import CappedText, CellTimeout, Worker
 
 UNSAFE_WARNING = (
@@ -45,6 +46,13 @@ class _ThreadStreams:
     def flush(self) -> None:
         if threading.get_ident() not in self.captures:
             self.original.flush()
+
+    @property
+    def buffer(self) -> Any:
+        """The cell's bytes go to its capture too (as UTF-8 text, like the subprocess tier's), not to the host's
+        real stdout, where they would corrupt what rlmx itself prints there (`rlmx ask --json`)."""
+        capture = self.captures.get(threading.get_ident())
+        return capture.buffer if capture is not None else self.original.buffer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.original, name)
@@ -143,6 +151,12 @@ class InProcessSandbox:
                 frame = await self._run_on_thread(worker, code, timeout)
             finally:
                 self._remove_streams()
+        # What the other tiers' frames do on the way out: lone surrogates (print("\ud83d"), FINAL of half an emoji)
+        # become U+FFFD. The frame is JSON already (the worker made its values so); encodable() hands back the
+        # very same text when there is nothing to replace.
+        text = dumps(frame)
+        if (valid := encodable(text)) is not text:
+            frame = loads(valid)
         final = frame.get("final")
         answer = frame.get("answer")
         return CellResult(

@@ -145,6 +145,8 @@ class CappedText:
         # Cell threads and the fd drain thread write here besides the main thread. Reentrant: a cell's signal
         # handler or __del__ may print while this thread is inside write().
         self.lock = _thread.RLock()
+        self.partial = b""
+        """The start of a UTF-8 sequence the last `buffer.write` cut short: the next one may finish it."""
 
     def write(self, text: Any) -> int:
         if not isinstance(text, str):
@@ -190,7 +192,12 @@ class CappedText:
         return _BytesInto(self)
 
     def value(self) -> tuple[str, int]:
-        """The kept text and the number of characters cut from its middle."""
+        """The kept text and the number of characters cut from its middle. A UTF-8 sequence that bytes written to
+        `buffer` left unfinished ends the text as U+FFFD."""
+        with self.lock:
+            if self.partial:
+                self._write(_codecs.utf_8_decode(self.partial, "replace", True)[0])
+                self.partial = b""
         head = "".join(self.head)
         kept_tail = "".join(self.tail)[-self.half :]
         cut = self.total - len(head) - len(kept_tail)
@@ -202,13 +209,21 @@ class CappedText:
 
 
 class _BytesInto:
-    """The binary side of a CappedText."""
+    """The binary side of a CappedText: bytes are decoded as UTF-8 as they come, and a character split between two
+    writes (a stream copied in chunks) is kept until the rest arrives. Bytes that are not UTF-8 become U+FFFD."""
 
     def __init__(self, text: CappedText) -> None:
         self.text = text
 
     def write(self, data: Any) -> int:
-        self.text.write(bytes(data).decode("utf-8", "replace"))
+        data = bytes(memoryview(data))  # TypeError for what is not bytes-like, as a real buffer says (bytes(5) is not)
+        text = self.text
+        with text.lock:
+            pending = text.partial + data
+            decoded, used = _codecs.utf_8_decode(pending, "replace", False)
+            text.partial = pending[used:]
+        if decoded:  # outside the lock: write() first takes fd 1's output in, under that output's own lock
+            text.write(decoded)
         return len(data)
 
     def flush(self) -> None:
@@ -860,7 +875,18 @@ def _release_alarms() -> None:
 
 
 def _text(prompt: Any) -> str:
-    return prompt if isinstance(prompt, str) else str(prompt)
+    """A prompt as text: bytes-like ones decoded (`_decoded`), anything else its str()."""
+    if isinstance(prompt, str):
+        return prompt
+    return _decoded(prompt) if isinstance(prompt, _BYTES_LIKE) else str(prompt)
+
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def _decoded(data: Any) -> str:
+    """Bytes-like `data` as UTF-8 text, bytes that are not UTF-8 as U+FFFD: what the cell meant, not its repr."""
+    return _codecs.utf_8_decode(bytes(data), "replace", True)[0]
 
 
 def _as_list(values: Any, what: str) -> list[Any]:
@@ -897,10 +923,13 @@ def _item_text(result: dict[str, Any]) -> str:
 
 
 def _jsonable(value: Any, what: str) -> Any:
-    """The value itself if it survives JSON, else its str(). Raises ValueError, naming `what`, for a value too deeply
+    """The value itself if it survives JSON, with bytes-like values in it (at any depth of lists, tuples and dicts)
+    as their UTF-8 text (`_decoded`), else its str(). Raises ValueError, naming `what`, for a value too deeply
     nested (or circular) to send: the cell fails with that message and the REPL keeps its variables."""
     if value is None or isinstance(value, str | bool | int | float):
         return value
+    if isinstance(value, _BYTES_LIKE):
+        return _decoded(value)
     problem = frames.nesting_problem(value)
     if problem is not None:
         raise ValueError(
@@ -910,10 +939,26 @@ def _jsonable(value: Any, what: str) -> Any:
     try:
         return _json_loads(_json_dumps(value))
     except (TypeError, ValueError, RecursionError):
-        try:
-            return str(value)
-        except Exception as exc:
-            raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
+        pass
+    try:  # bytes inside it are the usual reason (FINAL([b"..."])); its shape was checked above
+        return _json_loads(_json_dumps(_bytes_decoded(value)))
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return str(value)
+    except Exception as exc:
+        raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
+
+
+def _bytes_decoded(value: Any) -> Any:
+    """`value` with the bytes-like values in its lists, tuples and dicts (keys too) decoded (`_decoded`)."""
+    if isinstance(value, _BYTES_LIKE):
+        return _decoded(value)
+    if isinstance(value, dict):
+        return {_bytes_decoded(key): _bytes_decoded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bytes_decoded(item) for item in value]
+    return value
 
 
 def _traceback() -> Any:

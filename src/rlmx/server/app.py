@@ -464,7 +464,7 @@ def _trace_path(server: _Server, trace_id: str) -> Path | None:
 
 def _events(text: str) -> list[Any]:
     events = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): it also breaks at U+2028, which JSON allows inside strings
         if line.strip():
             try:
                 events.append(json.loads(line))

@@ -1,5 +1,7 @@
 """Request bodies: read under a size limit, decoded to JSON off the event loop, checked for what JSON allows but
-nothing downstream can carry (non-finite numbers, lone surrogates, very deep nesting).
+nothing downstream can carry (non-finite numbers, very deep nesting). A UTF-8 BOM before the JSON is dropped, and
+a lone surrogate escape in a string ("\\ud83d", half an emoji) becomes U+FFFD: rlmx's rule for text
+(`frames.encodable`), never an error.
 
 Reading never holds more than the limit: a declared Content-Length over it is refused before any byte is read,
 and a chunked body is refused as soon as it passes the limit. Decoding a large body runs on a worker thread, so
@@ -18,6 +20,7 @@ from typing import Any
 
 from starlette.types import Receive
 
+from rlmx.sandbox.frames import encodable
 from rlmx.server.openai_compat import EXAMPLE, RequestError
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -101,13 +104,14 @@ def _decode(body: bytes) -> object:
             f"the request body holds a number json cannot read ({exc}): send very long numbers as strings",
             code="invalid_number",
         ) from None
-    check(value, surrogates=_may_hold_surrogates(body), numbers=_may_overflow(body))
-    return value
+    check(value, numbers=_may_overflow(body))
+    return _without_surrogates(value) if _may_hold_surrogates(body) else value
 
 
 def _utf8(body: bytes) -> str:
-    """`body.decode()`, slice by slice so that the GIL is let go between slices (UnicodeDecodeError as usual)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    """`body.decode()`, slice by slice so that the GIL is let go between slices (UnicodeDecodeError as usual). A
+    BOM is dropped: some clients (PowerShell, .NET) start a UTF-8 body with one."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
     step = 256 * 1024
     parts = [decoder.decode(body[start : start + step]) for start in range(0, len(body), step)]
     parts.append(decoder.decode(b"", final=True))
@@ -153,24 +157,48 @@ def _too_deep() -> RequestError:
     )
 
 
-def check(value: object, *, surrogates: bool = True, numbers: bool = True) -> None:
-    """Refuse what JSON allows but rlmx cannot carry: nesting past MAX_NESTING, numbers that overflow to
-    infinity (1e400), and strings with lone UTF-16 surrogates. The scalar scans are skipped when the raw body
-    showed none could be there (`surrogates=False`: no surrogate escape; `numbers=False`: no big exponent or
-    long digit run), so a big ordinary body costs one pass over its containers. The message names the
-    top-level field (or message) where the bad value was found."""
+def check(value: object, *, numbers: bool = True) -> None:
+    """Refuse what JSON allows but rlmx cannot carry: nesting past MAX_NESTING and numbers that overflow to
+    infinity (1e400). The number scan is skipped when the raw body showed none could be there (`numbers=False`:
+    no big exponent or long digit run), so a big ordinary body costs one pass over its containers. The message
+    names the top-level field (or message) where the bad value was found."""
     _check_nesting(value)
-    if not (surrogates or numbers):
+    if not numbers:
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "messages" and isinstance(item, list):
                 for index, message in enumerate(item):
-                    _check_scalars(message, f"messages[{index}]", surrogates, numbers)
+                    _check_numbers(message, f"messages[{index}]")
             else:
-                _check_scalars(item, str(key), surrogates, numbers)
+                _check_numbers(item, str(key))
     else:
-        _check_scalars(value, "the request body", surrogates, numbers)
+        _check_numbers(value, "the request body")
+
+
+def _without_surrogates(value: object) -> object:
+    """`value` with every lone surrogate in its strings, dict keys too, made U+FFFD (`frames.encodable`). Lists
+    and dicts are fixed in place, from a stack: never recursive."""
+    if isinstance(value, str):
+        return encodable(value)
+    stack: list[Any] = [value] if type(value) in _CONTAINERS else []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(_SURROGATE.search(key) for key in item):
+                fixed = {encodable(key): child for key, child in item.items()}
+                item.clear()
+                item.update(fixed)
+            children: Any = item.items()
+        else:
+            children = enumerate(item)
+        for key, child in children:
+            if type(child) is str:
+                if _SURROGATE.search(child):
+                    item[key] = encodable(child)  # a value for a key already there: iterating stays valid
+            elif type(child) in _CONTAINERS:
+                stack.append(child)
+    return value
 
 
 def _check_nesting(value: object) -> None:
@@ -188,20 +216,12 @@ def _check_nesting(value: object) -> None:
         level = below
 
 
-def _check_scalars(value: object, where: str, surrogates: bool, numbers: bool) -> None:
+def _check_numbers(value: object, where: str) -> None:
     stack: list[object] = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            if surrogates and _SURROGATE.search(item):
-                raise RequestError(
-                    f"{where} holds a string with a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
-                    "which is not valid Unicode: send valid UTF-8 text (replace or drop the broken character)",
-                    param=where,
-                    code="invalid_unicode",
-                )
-        elif isinstance(item, float):
-            if numbers and not math.isfinite(item):
+        if isinstance(item, float):
+            if not math.isfinite(item):
                 raise RequestError(
                     f"{where} holds a number too large for a 64-bit float (it overflows to infinity): send it "
                     "as a string, or a smaller number",
@@ -209,8 +229,6 @@ def _check_scalars(value: object, where: str, surrogates: bool, numbers: bool) -
                     code="invalid_number",
                 )
         elif isinstance(item, dict):
-            if surrogates:
-                stack.extend(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

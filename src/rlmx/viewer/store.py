@@ -118,7 +118,9 @@ def read_trace(path: Path) -> list[dict[str, Any]]:
     Raises OSError when the file cannot be read, ValueError when it is not an rlmx trace."""
     events: list[dict[str, Any]] = []
     with path.open(encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
+        # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw
+        # inside a string (an older trace, or one another tool wrote, holds them so).
+        lines = handle.read().removesuffix("\n").split("\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -1,0 +1,294 @@
+"""Text that is not plain, or not valid UTF-8, crossing rlmx's boundaries: JSON Lines files holding Unicode line
+separators, bytes handed out of the REPL, half an emoji in a typed answer or a request body, a BOM, and terminal
+control characters in text rlmx prints. Real runs (ScriptedLM, the default sandbox), the real CLI where the
+trouble shows there."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from rlmx import RLM, Event
+from rlmx.bench.external import load_tasks
+from rlmx.context import prepare
+from rlmx.lm import Message, ScriptedLM
+from rlmx.progress import LiveTree, terminal_safe
+from rlmx.sandbox import create_sandbox
+from rlmx.schema import parse_json_reply
+from rlmx.viewer.store import read_trace
+from scripting import answering_ok, repl, router, run_cli
+
+SEPARATORS = "a\u2028b\u2029c\x85d"
+"""Characters `str.splitlines()` breaks lines at, that JSON carries raw inside a string."""
+LONE = re.compile("[\ud800-\udfff]")
+HOSTILE = "who \x1b]0;PWNED\x07 \x1b[2J is it?"
+"""A question that would retitle the terminal and clear the screen if printed raw."""
+
+
+def traced_run(tmp_path: Path, query: str = "q", answer: str = SEPARATORS) -> Path:
+    lm = ScriptedLM([repl(f"FINAL({answer!r})")])
+    result = RLM(lm, trace_dir=tmp_path / "traces").completion(query, context="c")
+    assert result.answer == answer and result.trace_path is not None
+    return Path(result.trace_path)
+
+
+def raw_separators(path: Path) -> int:
+    """Rewrite the trace as a writer that leaves U+2028, U+2029 and U+0085 raw would have; its line count."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    assert "\u2028" in text and "\x85" in text
+    path.write_text(text, encoding="utf-8")
+    return len(records)
+
+
+# --- JSON Lines: one record a line, whatever its strings hold ----------------------------------------------------
+
+
+def test_trace_lines_escape_unicode_line_separators(tmp_path: Path) -> None:
+    path = traced_run(tmp_path, query="q\u2028?")
+    text = path.read_text(encoding="utf-8")
+    assert "\u2028" not in text and "\u2029" not in text and "\x85" not in text
+    assert len(text.splitlines()) == text.count("\n")  # another tool's reader sees one record a line
+    events = read_trace(path)
+    assert events[0]["query"] == "q\u2028?" and events[-1]["answer"] == SEPARATORS
+
+
+def test_traces_holding_raw_separators_still_read_whole(tmp_path: Path) -> None:
+    path = traced_run(tmp_path)
+    lines = raw_separators(path)
+    assert len(read_trace(path)) == lines
+    redacted = run_cli("traces", "--redact", str(path), "-o", "-", tmp_path=tmp_path)
+    assert redacted.returncode == 0, redacted.stderr
+    assert len(redacted.stdout.splitlines()) == lines
+    page = run_cli("view", str(path), "--html", "page.html", tmp_path=tmp_path)
+    assert page.returncode == 0, page.stderr
+
+
+def test_the_server_returns_every_event_of_a_trace_with_raw_separators(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from server.server_harness import post, start
+
+    for served in start(tmp_path):
+        question = {"messages": [{"role": "user", "content": "How long is the context?"}], "context": SEPARATORS}
+        status, reply = post(f"{served.url}/v1/chat/completions", json.dumps(question).encode())
+        assert status == 200, reply
+        trace_id = reply["rlmx"]["trace_id"]
+        (path,) = (tmp_path / "traces").glob(f"*-{trace_id}.jsonl")
+        lines = raw_separators(path)  # the context's preview in the prompt holds them
+        with urllib.request.urlopen(f"{served.url}/v1/traces/{trace_id}", timeout=10) as response:
+            assert len(json.load(response)) == lines
+
+
+def test_a_jsonl_context_and_a_tasks_file_may_hold_separators(tmp_path: Path) -> None:
+    records = tmp_path / "rows.jsonl"
+    records.write_bytes(
+        json.dumps({"t": SEPARATORS}, ensure_ascii=False).encode() + b"\r\n" + json.dumps({"t": "two"}).encode() + b"\n"
+    )
+    lm = ScriptedLM([repl("FINAL([row['t'] for row in context])")])
+    assert RLM(lm).completion("q", context=records).value == [SEPARATORS, "two"]
+
+    tasks = tmp_path / "tasks.jsonl"
+    task = {"family": "sniah", "context": "the code is 7", "query": "the code?\u2028", "answer": "7"}
+    tasks.write_text(json.dumps(task, ensure_ascii=False) + "\n", encoding="utf-8")
+    (loaded,) = load_tasks(tasks)
+    assert loaded.query == "the code?\u2028"
+
+
+# --- bytes out of the REPL -----------------------------------------------------------------------------------------
+
+CHUNKED = (
+    "import sys\n"
+    "data = 'café – 日本 🙂'.encode() * 3\n"
+    "for i in range(len(data)):\n"
+    "    sys.stdout.buffer.write(data[i : i + 1])\n"
+    "_ = sys.stdout.buffer.write(b'end \\xe2\\x82')"
+)
+
+
+@pytest.mark.parametrize("tier", ["subprocess", "inprocess"])
+async def test_bytes_written_a_piece_at_a_time_arrive_as_their_text(
+    tier: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = create_sandbox(tier)
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(CHUNKED, calls=answering_ok([]), timeout=10)
+        assert result.stdout == "café – 日本 🙂" * 3 + "end \ufffd"  # a sequence left unfinished ends as U+FFFD
+        assert (await box.run_cell("print('next')", calls=answering_ok([]), timeout=10)).stdout == "next\n"
+    finally:
+        await box.close()
+    assert capsys.readouterr().out == ""  # nothing reached the host's own stdout
+
+
+@pytest.mark.parametrize("tier", ["subprocess", "inprocess"])
+@pytest.mark.parametrize(
+    ("finish", "answer"),
+    [
+        ("FINAL('café'.encode())", "café"),
+        ("FINAL(b'caf\\xe9 ok')", "caf\ufffd ok"),
+        ("SUBMIT(answer=bytearray('café'.encode()))", "café"),
+        ("answer['content'] = memoryview(b'ok')\nanswer['ready'] = True", "ok"),
+    ],
+)
+def test_bytes_given_as_the_answer_are_their_utf8_text(tier: str, finish: str, answer: str) -> None:
+    result = RLM(ScriptedLM([repl(finish)]), sandbox=tier).completion("q", context="c")
+    assert answer in result.answer and "b'" not in result.answer
+
+
+@pytest.mark.parametrize("tier", ["subprocess", "inprocess"])
+def test_bytes_inside_values_and_prompts_cross_as_text(tier: str) -> None:
+    prompts: list[str] = []
+
+    def sub(messages: list[Message]) -> str:
+        prompts.append(messages[0]["content"])
+        return "ok"
+
+    code = (
+        "child = rlm_query('look', context='naïve'.encode())\n"
+        "llm_query('café'.encode())\n"
+        "FINAL([child, b'caf\\xc3\\xa9', {'k': bytearray(b'\\xff')}])"
+    )
+    lm = ScriptedLM(router(root=[repl(code)], child=lambda m: repl("FINAL(context)"), sub=sub))
+    result = RLM(lm, sandbox=tier, max_depth=2).completion("q", context="c")
+    assert result.value == ["naïve", "café", {"k": "\ufffd"}]
+    assert prompts == ["café"]
+
+
+# --- typed answers and the in-process tier: half an emoji becomes U+FFFD -------------------------------------------
+
+
+def test_a_typed_answer_in_prose_json_holds_no_lone_surrogate() -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    lm = ScriptedLM(['FINAL({"name": "half \\ud83d emoji"})'])
+    result = RLM(lm).completion("q", context="c", output=schema)
+    assert result.value == {"name": "half \ufffd emoji"}
+    assert not LONE.search(result.answer) and json.loads(result.answer) == result.value
+
+
+def test_json_read_from_a_reply_is_valid_unicode_keys_included() -> None:
+    assert parse_json_reply('Here: {"\\udc00k": ["\\ud83d", "\\ud83d\\ude00"]}') == {"\ufffdk": ["\ufffd", "😀"]}
+    assert parse_json_reply("{'a': ('\\ud83d',)}") == {"a": ("\ufffd",)}  # a Python literal
+    assert parse_json_reply("[" * 100_000 + "]" * 100_000, default="none") == "none"
+
+
+def test_inprocess_cells_cannot_write_past_rlmx_json_output(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    code = "import sys\nsys.stdout.buffer.write(b'LEAKED \\xff\\n')\nFINAL('half \\ud83d')"
+    script.write_text(json.dumps([repl(code)]), encoding="utf-8")
+    done = run_cli("ask", "q", "--sandbox", "inprocess", "--json", "--scripted", str(script), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["answer"] == "half \ufffd" and shown["value"] == "half \ufffd"
+
+
+async def test_inprocess_final_values_hold_no_lone_surrogate() -> None:
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(
+            "print('p \\ud83d')\n_ = FINAL({'\\udc00': ['half \\ud83d']})", calls=answering_ok([]), timeout=5
+        )
+    finally:
+        await box.close()
+    assert result.stdout == "p \ufffd\n"
+    assert result.final == {"kind": "final", "value": {"\ufffd": ["half \ufffd"]}}
+
+
+# --- what rlmx prints to a terminal ----------------------------------------------------------------------------
+
+
+def test_terminal_safe_shows_control_characters() -> None:
+    assert terminal_safe("a\x1b[2J\x07\x9b\x7f\r\tb\nc é") == "a\\x1b[2J\\x07\\x9b\\x7f\\x0d\tb\nc é"
+
+
+def hostile_child(tmp_path: Path) -> Path:
+    script = tmp_path / "script.json"
+    replies = [repl(f"FINAL(rlm_query({HOSTILE!r}, context='abc'))"), repl("FINAL('child done')")]
+    script.write_text(json.dumps(replies), encoding="utf-8")
+    return script
+
+
+def test_progress_lines_show_escapes_not_control_sequences(tmp_path: Path) -> None:
+    done = run_cli("ask", "q", "--scripted", str(hostile_child(tmp_path)), "--max-depth", "2", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "who \\x1b]0;PWNED\\x07 \\x1b[2J is it?" in done.stderr
+
+
+def test_the_live_tree_shows_escapes_not_control_sequences() -> None:
+    out = io.StringIO()
+    view = LiveTree(Console(file=out, width=200, force_terminal=True), refresh_per_second=50)
+    replies = [repl(f"FINAL(rlm_query({HOSTILE!r}, context='abc'))"), repl("FINAL('child done')")]
+    events: list[Event] = []
+
+    def listen(event: Event) -> None:
+        events.append(event)
+        view(event)
+
+    try:
+        RLM(ScriptedLM(replies), max_depth=2, on_event=listen).completion("q", context="c")
+    finally:
+        view.close()
+    assert any(e.type == "node_start" and e.depth == 1 for e in events)
+    assert "\x1b]0;" not in out.getvalue() and "\x1b[2J" not in out.getvalue()
+    assert "\\x1b[2J" in out.getvalue()
+
+
+def test_the_traces_list_shows_escapes_not_control_sequences(tmp_path: Path) -> None:
+    traced_run(tmp_path, query=HOSTILE, answer="x")
+    listed = run_cli("traces", "--trace-dir", str(tmp_path / "traces"), tmp_path=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+    assert "who \\x1b]0;PWNED\\x07 \\x1b[2J is it?" in listed.stdout
+
+
+# --- a BOM, and request bodies --------------------------------------------------------------------------------------
+
+
+def test_a_bom_is_dropped_from_bytes_and_unregistered_files(tmp_path: Path) -> None:
+    markup = tmp_path / "page.xml"
+    markup.write_bytes(b"\xef\xbb\xbf<a>hi</a>\n")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "one.srt").write_bytes(b"\xef\xbb\xbf1\n")
+    contexts: dict[str, Any] = {"markup": markup, "notes": folder}
+    lm = ScriptedLM([repl("FINAL([context[:1], markup[:1], notes['one.srt'][:1]])")])
+    result = RLM(lm).completion("q", context=b'\xef\xbb\xbf{"a": 1}', contexts=contexts)
+    assert result.value == ["{", "<", "1"]
+
+
+def test_the_server_takes_a_bom_and_lone_surrogate_escapes(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from rlmx.server import body as bodies
+    from server.server_harness import post, start
+
+    for served in start(tmp_path):
+        url = f"{served.url}/v1/chat/completions"
+        question = b'{"messages": [{"role": "user", "content": "How long is the context?"}], "context": '
+        status, reply = post(url, b"\xef\xbb\xbf" + question + b'"four"}')
+        assert status == 200 and reply["choices"][0]["message"]["content"] == "length 4", reply
+        status, reply = post(url, question + b'"half \\ud83d"}')
+        assert status == 200 and reply["choices"][0]["message"]["content"] == "length 6", reply
+    raw = b'{"\\udc00k": [{"v": "a\\ud83d"}, "\\ud83d\\ude00", "\\udfff"]}'
+    assert asyncio.run(bodies.decode(raw)) == {"\ufffdk": [{"v": "a\ufffd"}, "😀", "\ufffd"]}
+
+
+def test_a_bom_is_dropped_from_a_context_piped_to_the_cli(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL(repr(context[:3]))")]), encoding="utf-8")
+    done = run_cli("ask", "q", "--context", "-", "--scripted", str(script), tmp_path=tmp_path, stdin="\ufeffabc")
+    assert (done.returncode, done.stdout.strip()) == (0, "'abc'"), done.stderr
+
+
+def test_cli_errors_show_escapes_not_control_sequences(tmp_path: Path) -> None:
+    done = run_cli("ask", "q", "--context", str(tmp_path / "missing \x1b[2J.txt"), tmp_path=tmp_path)
+    assert done.returncode != 0 and "\x1b" not in done.stderr
+    assert "missing \\x1b[2J.txt" in done.stderr
