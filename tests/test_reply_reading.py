@@ -112,8 +112,10 @@ def test_a_final_the_output_does_not_show_is_not_taken() -> None:
     assert "that output does not show it" in lm.calls[1][-1]["content"]
 
 
-def test_a_final_the_output_shows_is_taken_at_once() -> None:
-    result, _ = run(["```repl\nprint(context.split()[-1])\n```\nFINAL(gamma)"])
+def test_a_final_the_output_shows_or_nothing_contradicts_is_taken_at_once() -> None:
+    result, _ = run(["```repl\nprint(context.split()[-1])\n```\nFINAL(Gamma)"])
+    assert (result.answer, result.iterations) == ("Gamma", 1)
+    result, _ = run(["```repl\nwords = context.split()\n```\nFINAL(gamma)"])  # the code printed nothing
     assert (result.answer, result.iterations) == ("gamma", 1)
 
 

@@ -873,20 +873,23 @@ class Engine:
 def _unseen(prose: ProseFinal, before: int, cells: int, failed: bool, printed: Sequence[str]) -> str | None:
     """Why a finish written in prose next to code is not taken (None: it is). The model wrote it before it saw what
     the code did: it stands only when it comes after the code, no block failed and, for a FINAL of text, the
-    output shows that text (a FINAL_VAR or SUBMIT names what the code computed)."""
+    output does not contradict it: the code printed nothing, or what it printed shows that text (a FINAL_VAR or
+    SUBMIT names what the code computed)."""
     if not cells:
         return None
     if failed:
         return prompts.FINAL_UNSEEN.format(call=prose.call)
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
-    if prose.kind == "final" and _squeezed(prose.argument) not in _squeezed("\n".join(printed)):
+    shown = _squeezed("\n".join(printed))
+    if prose.kind == "final" and shown and _squeezed(prose.argument) not in shown:
         return prompts.FINAL_NOT_SHOWN.format(call=prose.call)
     return None
 
 
 def _squeezed(text: str) -> str:
-    return " ".join(text.split())
+    """`text` compared loosely: whitespace runs as one space, case folded."""
+    return " ".join(text.split()).casefold()
 
 
 def _reply_notes(completion: Completion) -> dict[str, Any]:
