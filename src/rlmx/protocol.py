@@ -301,7 +301,7 @@ def _without_trailing_prose(code: str, most: int = 5) -> str:
         candidate = "\n".join(lines[: len(lines) - cut]).rstrip()
         try:
             compile(candidate, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         return candidate
     return code
