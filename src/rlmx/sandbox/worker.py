@@ -151,7 +151,7 @@ class CappedText:
     def write(self, text: Any) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if self.pull is not None:
+        if self.pull is not None and text != "\n":  # print()'s line end follows its text at once: one look will do
             self.pull()
         return self.put(text)
 
@@ -237,10 +237,10 @@ class _FdOutput:
 
     fd 1 becomes a pipe's write end; the read end is non-blocking and is only ever read under `lock`: by a daemon
     thread that waits for data with select() (output of a process that runs while the cell waits on it), by each
-    write to the cell's stdout (`CappedText.pull`, ~1.5 us: `os.write(1, ...)` then `print` keep their order) and
-    by `end()`. So every byte written before a cell ends is that cell's output, in order, and none can sit in the
-    thread between its read and its write. What arrives between cells (a process left running) is kept, capped, for
-    the next cell. The thread starts after the worker's hardening, so it runs under the same filters."""
+    write to the cell's stdout (`CappedText.pull`, a poll(0) first, so `os.write(1, ...)` then `print` keep their
+    order) and by `end()`. So every byte written before a cell ends is that cell's output, in order, and none can
+    sit in the thread between its read and its write. What arrives between cells (a process left running) is kept,
+    capped, for the next cell. The thread starts after the worker's hardening, so it runs under the same filters."""
 
     def __init__(self, limit: int) -> None:
         read, write = os.pipe()
@@ -248,6 +248,8 @@ class _FdOutput:
         os.close(write)
         os.set_blocking(read, False)
         self.fd = read
+        self.waiting = _select.poll()  # poll(0): the cheap look before each print (a failed os.read costs ~3x)
+        self.waiting.register(read, _select.POLLIN)
         self.limit = limit
         self.lock = _thread.RLock()  # reentrant: a cell's signal handler may print while this thread holds it
         self.sink = self.between = CappedText(limit)
@@ -271,10 +273,11 @@ class _FdOutput:
             self.sink.fd = self.sink.pull = None
             self.sink = self.between
 
-    def pull(self) -> bool:
-        """Take what is waiting; False once every writer has closed the pipe."""
+    def pull(self) -> None:
+        """Take what is waiting (any thread: a poll object must not be polled by two at once, hence the lock)."""
         with self.lock:
-            return self._take()
+            if self.waiting.poll(0):
+                self._take()
 
     def _drain(self) -> None:
         while True:
@@ -282,8 +285,9 @@ class _FdOutput:
                 _select.select([self.fd], [], [])
             except (OSError, ValueError):
                 return
-            if not self.pull():
-                return
+            with self.lock:
+                if not self._take():
+                    return
 
     def _take(self) -> bool:
         while True:
