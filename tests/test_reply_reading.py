@@ -129,3 +129,9 @@ def test_the_last_turn_answer_drops_reasoning_and_tool_calls() -> None:
     reply = '[THINK]\nmaybe alpha\n[/THINK]\n<tool_call>\n{"name": "python"}\n</tool_call>\nThe last word is gamma.'
     result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
     assert result.answer == "The last word is gamma."
+
+
+def test_code_written_only_in_a_quote_does_not_run_and_the_model_is_told_why() -> None:
+    result, lm = run(["> ```repl\n> print(context.split()[-1])\n> ```", "FINAL(gamma)"])
+    assert result.answer == "gamma"
+    assert "inside a quote" in lm.calls[1][-1]["content"]

@@ -37,6 +37,7 @@ from rlmx.protocol import (
     fence_hint,
     find_final_anywhere,
     find_prose_final,
+    has_quoted_block,
     last_turn_text,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
@@ -434,7 +435,7 @@ class Engine:
             if notes:
                 return None, prompts.cell_outputs(notes)
             self.emit("no_code")
-            return None, prompts.NO_CODE
+            return None, prompts.QUOTED_CODE if has_quoted_block(text) else prompts.NO_CODE
         outputs: list[str] = []
         printed: list[str] = []
         failed = False

@@ -78,6 +78,11 @@ NO_CODE = (
     "FINAL(your answer) on a line of its own."
 )
 
+QUOTED_CODE = (
+    "Your reply's code block was inside a quote (lines starting with >), and quoted blocks never run, so nothing "
+    "ran. Write the code in a ```repl block of its own, without the > marks."
+)
+
 FINAL_UNSEEN = (
     "Your {call} line was not accepted: a block of the same reply failed, so that answer was written before you "
     "saw the error. Fix the block and finish again."

@@ -529,6 +529,14 @@ def find_prose_final(text: str) -> ProseFinal | None:
     return parse_reply(text).final
 
 
+_QUOTED_FENCE = re.compile(r"^[ \t]*>[ \t>]*(?:`{3,}|~{3,})", re.MULTILINE)
+
+
+def has_quoted_block(text: str) -> bool:
+    """Whether the reply holds a fence inside a Markdown quote (`> ```repl`): quoted, so never run."""
+    return _QUOTED_FENCE.search(text) is not None
+
+
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|\Z)", re.MULTILINE)
 _TOOL_CALL = re.compile(r"<tool_call>.*?(?:</tool_call>|\Z)", re.DOTALL | re.IGNORECASE)
 
