@@ -173,3 +173,19 @@ async def test_a_tool_assigned_over_in_a_cell_is_back_in_the_next(sandbox: str) 
     lm = ScriptedLM([repl("price_of = price_of('gadget')\nprint(price_of)"), repl("FINAL(price_of('widget'))")])
     result = await RLM(lm, sandbox=sandbox, tools=[price_of]).acompletion("Widget?", context="shop")
     assert (result.answer, result.status) == ("3", "finished"), last_user(lm.calls[1])
+
+
+async def test_an_async_tool_awaiting_the_callers_loop_says_to_use_acompletion() -> None:
+    pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()  # made on this (the caller's) loop
+
+    async def fetch(key: str) -> str:
+        """The value under `key`."""
+        return await pending
+
+    rlm = RLM(
+        ScriptedLM([repl("try:\n    fetch('a')\nexcept Exception as e:\n    print(e)"), "FINAL(done)"]), tools=[fetch]
+    )
+    with pytest.warns(RuntimeWarning, match=r"await rlm\.acompletion"):
+        result = rlm.completion("q", context="x")  # inside this running loop: the RLM runs on a private one
+    assert result.answer == "done"
+    pending.cancel()

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import json
 import keyword
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +121,16 @@ class ToolBox:
                 if inspect.isawaitable(value):
                     value = await value
         except Exception as exc:
-            raise ToolFailure(f"tool {name} raised {type(exc).__name__}: {exc}") from None
+            message = f"tool {name} raised {type(exc).__name__}: {exc}"
+            if isinstance(exc, RuntimeError) and "different loop" in str(exc):
+                # completion() inside a running loop runs the RLM on a private loop: the caller's objects are not there.
+                hint = (
+                    f"tool {name} awaited an object bound to another event loop: inside a running loop, "
+                    "rlm.completion() runs on a private one; use `await rlm.acompletion(...)` there"
+                )
+                warnings.warn(hint, RuntimeWarning, stacklevel=1)
+                message += f" ({hint})"
+            raise ToolFailure(message) from None
         try:
             return json.loads(json.dumps(value, allow_nan=False))
         except (TypeError, ValueError) as exc:
