@@ -264,6 +264,8 @@ def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
     assert PriceTable().lookup("gpt-4o-made-up-variant") is None  # no guess from a resembling name
     tiered = PriceTable().lookup("gemini-2.5-pro")
     assert tiered is not None and tiered.cost(300_000, 0) > 300_000 * tiered.input_per_million / 1e6
+    per_call = PriceTable().lookup("perplexity/sonar")  # tokens and a fee per request
+    assert per_call is not None and per_call.per_request > 0 and per_call.cost(0, 0) == per_call.per_request
 
 
 def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_bounds(

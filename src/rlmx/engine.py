@@ -21,9 +21,7 @@ from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import (
     InputError,
     LMBadResponse,
-    LMConnectionError,
     LMError,
-    LMTimeout,
     RLMXError,
     SandboxError,
     SetupError,
@@ -385,26 +383,26 @@ class Engine:
                     ledger.check_open()  # an overshoot while this call waited for a slot: it is not sent
                     sent = True
                     completion = await lm.complete(_encodable(messages), **params)
-            except LMTimeout as exc:
-                ledger.settle_unanswered(reservation, attempts=exc.attempts, role=role, depth=depth)
-                raise
-            except LMConnectionError as exc:  # replies that broke off were sent: booked like timeouts
-                if exc.sent:
-                    ledger.settle_unanswered(reservation, attempts=exc.sent, role=role, depth=depth)
-                else:
-                    ledger.release(reservation)
-                raise
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
                 if sent:
                     ledger.settle_unanswered(reservation, attempts=1, role=role, depth=depth)
                 else:
                     ledger.release(reservation)
                 raise
-            except LMBadResponse as exc:
-                if exc.usage is None:
+            except LMError as exc:
+                # What the error says was billed, and each request sent whose usage it cannot say (timed out, broken
+                # off, unreadable, before an error status) at the reservation: booked, never released.
+                usage = exc.usage if isinstance(exc, LMBadResponse) else None
+                requests = exc.unanswered + (usage is not None)
+                if requests == 0:
                     ledger.release(reservation)
-                else:
-                    ledger.settle(reservation, exc.usage, role=role, depth=depth)
+                elif exc.unanswered:
+                    billed = reservation.unanswered(exc.unanswered, usage)
+                    ledger.settle(reservation, billed, role=role, depth=depth, requests=requests)
+                elif usage is not None:
+                    ledger.settle(reservation, usage, role=role, depth=depth)
+                if not isinstance(exc, LMBadResponse):
+                    raise
                 retry = exc.retryable and attempt == 1
                 self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=retry)
                 if not retry:

@@ -29,7 +29,13 @@ class InputError(RLMXError, ValueError):
 
 
 class LMError(RLMXError):
-    """An LM call failed (after retries where retrying makes sense)."""
+    """An LM call failed (after retries where retrying makes sense).
+
+    `unanswered`: requests of the call that went out and may have been billed, but whose usage the error does not
+    carry (no reply in time, a reply that broke off or could not be read, an attempt before an error status).
+    Budgets book each at the call's reservation."""
+
+    unanswered: int = 0
 
 
 class LMTimeout(LMError):
@@ -37,7 +43,7 @@ class LMTimeout(LMError):
 
     def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
-        self.attempts = attempts
+        self.attempts = self.unanswered = attempts
 
 
 class LMRateLimited(LMError):
@@ -54,7 +60,7 @@ class LMConnectionError(LMError):
 
     def __init__(self, message: str, *, sent: int = 0) -> None:
         super().__init__(message)
-        self.sent = sent
+        self.sent = self.unanswered = sent
 
 
 class LMRequestError(LMError):
@@ -69,10 +75,11 @@ class LMBadResponse(LMError):
     were spent even though the reply is unusable), else None.
     """
 
-    def __init__(self, message: str, *, retryable: bool, usage: Usage | None = None) -> None:
+    def __init__(self, message: str, *, retryable: bool, usage: Usage | None = None, unanswered: int = 0) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.usage = usage
+        self.unanswered = unanswered
 
 
 class SandboxError(RLMXError):

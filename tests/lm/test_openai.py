@@ -781,3 +781,30 @@ async def test_errors_that_retrying_cannot_cure_say_what_to_do(server: FakeOpenA
     server.script(Reply(301, "", {"location": "https://elsewhere.example/v1/chat/completions"}))
     with pytest.raises(LMRequestError, match=r"redirected the request .* to https://elsewhere\.example"):
         await lm.complete(MESSAGES)
+
+
+def test_requests_sent_before_a_failure_are_booked(server: FakeOpenAIServer) -> None:
+    code = "```repl\ntry:\n    llm_query('q')\nexcept Exception as e:\n    print(e)\n```"
+    sub = OpenAICompatibleLM("m", server.base_url, max_retries=2, timeout=0.3)
+    budget = Budget(max_tokens=100_000, max_tokens_per_call=500)
+    for failing in (
+        [Reply(hang=True), fault.server_error(), fault.server_error()],  # a timeout, then error statuses
+        [fault.not_json(), fault.not_json(), fault.not_json()],  # every reply unreadable
+    ):
+        server.script(*failing)
+        result = RLM(ScriptedLM([code, "FINAL(done)"]), sub_lm=sub, budget=budget).completion("q", context="x")
+        assert result.answer == "done"
+        assert result.usage.by_model["m"].output_tokens >= 500, failing  # booked at the reservation, not released
+
+
+async def test_usage_read_the_ways_providers_report_it(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    reasoning_apart = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                       "completion_tokens_details": {"reasoning_tokens": 50}}  # fmt: skip
+    cost_object = {**usage(10, 5), "cost": {"total_cost": 0.0123}}  # Perplexity
+    server.script(
+        Reply(body=completion_body("a", usage=reasoning_apart)), Reply(body=completion_body("b", usage=cost_object))
+    )
+    first, second = await lm.complete(MESSAGES), await lm.complete(MESSAGES)
+    assert first.usage.output_tokens == 55
+    assert second.usage.cost_usd == 0.0123

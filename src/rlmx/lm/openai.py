@@ -151,27 +151,36 @@ class OpenAICompatibleLM:
         merged = {**self.params, **params}
         caps = [cap for cap in (merged.pop(name, None) for name in _CAP_NAMES) if cap is not None]
         cap = min(caps) if caps else None
-        unreadable = 0  # replies that came back but could not be read: generated, so possibly billed
+        unreadable = 0  # requests whose reply came back but could not be read: generated, so possibly billed
         for attempt in range(self.max_retries + 1):
-            reply = await self._post(sent, merged, cap)
+            try:
+                reply = await self._post(sent, merged, cap)
+            except LMError as exc:
+                exc.unanswered += unreadable
+                raise
             try:
                 data = parse_body(reply.body, status=reply.status, content_type=reply.headers.get("content-type", ""))
             except LMBadResponse as exc:
+                unreadable += 1 + reply.timed_out
                 if attempt == self.max_retries:
                     raise LMBadResponse(
-                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)", retryable=False
+                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)",
+                        retryable=False,
+                        unanswered=unreadable,
                     ) from None
-                unreadable += 1 + reply.timed_out
                 await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
                 continue
+            unanswered = reply.timed_out + unreadable
             try:
                 completion = to_completion(data, model=self.model, messages=messages, cap=cap)
-                unanswered = reply.timed_out + unreadable
-                return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
             except LMBadResponse as exc:
                 raise LMBadResponse(
-                    f"{self.model} at {self.base_url}: {exc}", retryable=exc.retryable, usage=exc.usage
+                    f"{self.model} at {self.base_url}: {exc}",
+                    retryable=exc.retryable,
+                    usage=exc.usage,
+                    unanswered=unanswered,
                 ) from None
+            return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None) -> HTTPReply:
@@ -203,7 +212,9 @@ class OpenAICompatibleLM:
             if refused is not None:
                 self.unsupported_params.add(refused)
                 continue
-            raise self._status_error(reply, attempts)
+            error = self._status_error(reply, attempts)
+            error.unanswered = reply.timed_out  # requests before this reply that got none: possibly billed
+            raise error
 
     async def aclose(self) -> None:
         """Close the HTTP session of the running event loop now (a later call opens a new one)."""

@@ -318,6 +318,10 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
     elif total is not None and all(raw.get(k) is None for k in _COUNT_NAMES):  # only the sum: split it, prompt first
         prompt = min(prompt_bound, total)
         reply = total - prompt
+    details = raw.get("completion_tokens_details")
+    reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if reply is not None and reasoning is not None and reasoning > reply:
+        reply += reasoning  # a count that leaves the reasoning out (it can only be part of the output otherwise)
     return Usage(
         input_tokens=prompt_bound if prompt is None else prompt,
         output_tokens=reply_bound if reply is None else reply,
@@ -330,8 +334,10 @@ _COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_to
 
 
 def _cost(raw: dict[str, Any]) -> float | None:
-    """The provider's own USD cost of the call, when it reports one."""
-    cost = _dollars(raw.get("cost"))
+    """The provider's own USD cost of the call, when it reports one: `cost` as a number, or as an object with its
+    `total_cost` (Perplexity), plus OpenRouter's upstream cost."""
+    reported = raw.get("cost")
+    cost = _dollars(reported.get("total_cost") if isinstance(reported, dict) else reported)
     details = raw.get("cost_details")
     upstream = _dollars(details.get("upstream_inference_cost")) if isinstance(details, dict) else None
     if upstream is None:

@@ -13,6 +13,7 @@ LM call; a name answered once today by this snapshot is read back instead. The a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.util
@@ -51,6 +52,8 @@ class Price:
     tiers: tuple[Tier, ...] = ()
     source: str = "user"
     """Where the price came from: "user", "genai-prices <version>", or "free"."""
+    per_request: float = 0.0
+    """USD charged per call on top of the tokens (Perplexity's Sonar models: genai-prices' `requests_kcount`)."""
 
     def at(self, input_tokens: int) -> Price:
         """The flat rates that apply to a call with `input_tokens` prompt tokens."""
@@ -60,8 +63,10 @@ class Price:
         return Price(self.input_per_million, self.output_per_million, source=self.source) if self.tiers else self
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """USD of one call: its tokens at the rates for its prompt's size, plus the per-request fee."""
         rates = self.at(input_tokens)
-        return (input_tokens * rates.input_per_million + output_tokens * rates.output_per_million) / 1_000_000
+        tokens = (input_tokens * rates.input_per_million + output_tokens * rates.output_per_million) / 1_000_000
+        return tokens + self.per_request
 
 
 FREE = Price(0.0, 0.0, source="free")
@@ -152,7 +157,8 @@ class _Answers:
                 stat = data.stat()
             except OSError:  # pragma: no cover
                 return None
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:16]
+            # The format's version is in the key: answers kept before `request` fees were read are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:2".encode()).hexdigest()[:16]
             day = dt.datetime.now(tz=dt.UTC).date().isoformat()
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -205,12 +211,13 @@ def _price_to_json(price: Price) -> dict[str, Any]:
         "out": price.output_per_million,
         "tiers": [[t.above_input_tokens, t.input_per_million, t.output_per_million] for t in price.tiers],
         "source": price.source,
+        "request": price.per_request,
     }
 
 
 def _price_from_json(entry: dict[str, Any]) -> Price:
     tiers = tuple(Tier(int(a), float(i), float(o)) for a, i, o in entry["tiers"])
-    return Price(float(entry["in"]), float(entry["out"]), tiers, source=str(entry["source"]))
+    return Price(float(entry["in"]), float(entry["out"]), tiers, str(entry["source"]), float(entry["request"]))
 
 
 _ANSWERS = _Answers()
@@ -245,7 +252,8 @@ def _database_price(model: str) -> Price | None:
         prices = info.get_prices(dt.datetime.now(tz=dt.UTC))
         price = _from_genai(getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None), __version__)
         if price is not None:
-            return price
+            per_thousand = getattr(prices, "requests_kcount", None)
+            return dataclasses.replace(price, per_request=float(per_thousand) / 1000) if per_thousand else price
     return None
 
 
