@@ -63,10 +63,15 @@ class _ScannerSettings:
     parse_constant = _CONSTANTS.__getitem__
 
 
+_MAKE_ENCODER: Any = getattr(_json, "make_encoder", None)
+_ENCODE_STRING: Any = getattr(_json, "encode_basestring", None)
+"""Bound once, like the codec itself: a cell that patches `_json` must not break the worker's channel."""
+
+
 def _c_dumps(value: Any) -> str:
     """json.dumps(value, ensure_ascii=False, separators=(",", ":")), from the C encoder json.dumps itself uses. A
     fresh encoder per call, as json.dumps makes: its circular-reference markers stay behind when a value fails."""
-    encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring, None, ":", ",", False, False, True)
+    encode = _MAKE_ENCODER({}, _not_serializable, _ENCODE_STRING, None, ":", ",", False, False, True)
     chunks = encode(value, 0)
     return chunks if isinstance(chunks, str) else "".join(chunks)
 

@@ -55,6 +55,14 @@ else:
     from _collections import deque
 
 
+# What the worker's own machinery calls, bound once: a cell that patches `_thread`, `os`, `select` or `_codecs` (a
+# mock, gevent's monkey-patching) must not break the channel, the sub-calls or the output capture of later cells.
+_allocate_lock = _thread.allocate_lock
+_utf8_decode = _codecs.utf_8_decode
+_read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
+_select_fd = _select.select
+
+
 def _sibling(name: str) -> Any:
     """Load a stdlib-only sibling module by path: the worker never imports the rlmx package."""
     # Started as worker.pyc (the launcher's cached bytecode, see bytecode.py): the siblings are there as .pyc too.
@@ -196,7 +204,7 @@ class CappedText:
         `buffer` left unfinished ends the text as U+FFFD."""
         with self.lock:
             if self.partial:
-                self._write(_codecs.utf_8_decode(self.partial, "replace", True)[0])
+                self._write(_utf8_decode(self.partial, "replace", True)[0])
                 self.partial = b""
         head = "".join(self.head)
         kept_tail = "".join(self.tail)[-self.half :]
@@ -220,7 +228,7 @@ class _BytesInto:
         text = self.text
         with text.lock:
             pending = text.partial + data
-            decoded, used = _codecs.utf_8_decode(pending, "replace", False)
+            decoded, used = _utf8_decode(pending, "replace", False)
             text.partial = pending[used:]
         if decoded:  # outside the lock: write() first takes fd 1's output in, under that output's own lock
             text.write(decoded)
@@ -245,9 +253,9 @@ class _FdOutput:
     def __init__(self, limit: int) -> None:
         read, write = os.pipe()
         os.dup2(write, 1)
-        os.close(write)
         os.set_blocking(read, False)
         self.fd = read
+        self.write_fd = write  # kept: fd 1 is pointed at it again before each cell (a cell may close or redirect it)
         self.waiting = _select.poll()  # poll(0): the cheap look before each print (a failed os.read costs ~3x)
         self.waiting.register(read, _select.POLLIN)
         self.limit = limit
@@ -265,6 +273,10 @@ class _FdOutput:
                 out.put(self.between.value()[0])
                 self.between = CappedText(self.limit)
             self.sink, out.fd, out.pull = out, 1, self.pull
+        try:
+            _dup2(self.write_fd, 1)
+        except OSError:
+            pass
 
     def end(self) -> None:
         """Everything written to fd 1 so far goes to the cell's output; later bytes wait for the next cell."""
@@ -282,7 +294,7 @@ class _FdOutput:
     def _drain(self) -> None:
         while True:
             try:
-                _select.select([self.fd], [], [])
+                _select_fd([self.fd], [], [])
             except (OSError, ValueError):
                 return
             with self.lock:
@@ -292,14 +304,14 @@ class _FdOutput:
     def _take(self) -> bool:
         while True:
             try:
-                data = os.read(self.fd, 65536)
+                data = _read_fd(self.fd, 65536)
             except (BlockingIOError, InterruptedError):
                 return True
             except OSError:
                 return False
             if not data:
                 return False
-            text, used = _codecs.utf_8_decode(self.partial + data, "replace", False)
+            text, used = _utf8_decode(self.partial + data, "replace", False)
             self.partial = (self.partial + data)[used:]
             if text:
                 self.sink.put(text)
@@ -363,15 +375,15 @@ class Worker:
         # that calls while no cell runs (the serve loop is the channel's reader then) waits for the next cell
         # instead of reading the host's next frame: on `next_cell`, a lock held while no cell runs (threading's
         # Condition would cost every start its import, for threads that outlive their cell, which are rare).
-        self.channel = _thread.allocate_lock()
-        self.next_cell = _thread.allocate_lock()
+        self.channel = _allocate_lock()
+        self.next_cell = _allocate_lock()
         self.next_cell.acquire()
         # Sub-calls in flight, from any number of threads at once, each frame with its own id. One waiting thread
         # at a time reads the channel (the reader) and hands each reply to its owner, waking it through the
         # owner's own lock; a reader whose reply came hands the reading on to a thread still waiting. All of this
         # state is guarded by `calls_state`; `idle` is held while any call is in flight (end_cell waits on it).
-        self.calls_state = _thread.allocate_lock()
-        self.idle = _thread.allocate_lock()
+        self.calls_state = _allocate_lock()
+        self.idle = _allocate_lock()
         self.waiting: dict[int, Any] = {}  # call id -> its owner's wake lock, held until a reply or a turn to read
         self.replies: dict[int, dict[str, Any]] = {}
         self.reading = False
@@ -383,6 +395,7 @@ class Worker:
         self.max_frame = max_frame
         self.max_batch = max_batch
         self.fd_output: _FdOutput | None = None
+        self.pid = _getpid()  # a process a cell forks is not this REPL: it may not use the channel
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
         self.cells = 0
@@ -434,6 +447,11 @@ class Worker:
         """Stop the timer; returns the seconds that were left (0 when none was running)."""
         return _signal.setitimer(_signal.ITIMER_REAL, 0)[0]
 
+    def resume(self, seconds: float) -> None:
+        """Restart the timer paused while sub-calls were in flight, leaving SIGALRM's handler as it is: the timer may
+        be the cell's own (`signal.alarm` time-boxing around a call), and its handler with it."""
+        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+
     # --- REPL functions -------------------------------------------------------------------------
     def check_batch(self, count: int, function: str) -> None:
         """Refuse a batch larger than one cell may send, before anything is sent or spent."""
@@ -451,6 +469,11 @@ class Worker:
         On the main thread the cell's time limit is held off from the call's first bookkeeping to its last (an
         alarm due meanwhile is raised as the call ends): a CellTimeout inside them would leave the call half
         registered, or the reading of the channel half done."""
+        if _getpid() != self.pid:
+            raise RuntimeError(
+                f"{kind}_query cannot be called from a process the cell forked (os.fork, multiprocessing): only the "
+                "REPL's own process talks to the host. Call it in the cell itself, or from threads"
+            )
         main = _thread.get_ident() == _MAIN_THREAD
         if main:
             _hold_alarms()
@@ -492,7 +515,7 @@ class Worker:
     def _expect(self, seq: int) -> Any:
         """Register call `seq` before its frame goes out; the first call in flight stops the cell's clock (time
         waiting on the host is not cell time). Returns the owner's wake lock, held."""
-        wake = _thread.allocate_lock()
+        wake = _allocate_lock()
         wake.acquire()
         with self.calls_state:
             if not self.waiting:
@@ -513,7 +536,7 @@ class Worker:
             self.idle.release()
             paused, self.paused = self.paused, 0.0
             if paused:
-                self.arm(paused)
+                self.resume(paused)
 
     def _reply_to(self, seq: int, wake: Any) -> dict[str, Any]:
         """Wait for call `seq`'s reply: read the channel while no other thread does, else sleep on `wake`."""
@@ -734,11 +757,17 @@ class Worker:
             self.disarm()  # a thread's last call may have re-armed the clock before we got here
 
     def execute(self, code: str) -> None:
-        """Run one cell; builtins it replaced or deleted are put back as it ends (before its error is formatted,
-        which needs them), so `builtins.len = None` fails that cell only, not the worker."""
+        """Run one cell; builtins it replaced or deleted, and a recursion limit it lowered below the worker's own,
+        are put back as it ends (before its error is formatted, which needs them), so `builtins.len = None` or
+        `sys.setrecursionlimit(14)` fails that cell only, not the worker. A process the cell forked that comes back
+        here (no os._exit) ends now: it is not the REPL, and must not answer the host."""
         try:
             self._execute(code)
         finally:
+            if sys.getrecursionlimit() < _RECURSION_LIMIT:
+                sys.setrecursionlimit(_RECURSION_LIMIT)
+            if _getpid() != self.pid:
+                _end_forked_child()
             _restore_builtins()
 
     def _execute(self, code: str) -> None:
@@ -835,6 +864,27 @@ _executing = False
 
 _clock = time.perf_counter  # bound once: a cell may replace time.perf_counter (a benchmark's mock)
 
+_RECURSION_LIMIT = sys.getrecursionlimit()
+"""The worker's own: its code between cells needs at least this much stack."""
+
+
+def _forked_by_a_cell() -> None:
+    """In a process a cell forked (os.fork, a multiprocessing child): its prints go to fd 1, which the worker's output
+    capture reads, rather than to a copy of the cell's in-memory output that nobody will read."""
+    sys.stdout = _io.open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+    sys.stderr = _io.open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+
+
+def _end_forked_child() -> None:
+    """A forked child back in the worker's code after its cell: flush what it printed and end (never answer)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or replaced stream: nothing more to keep
+            pass
+    os._exit(0)
+
+
 _BUILTINS = dict(vars(builtins))
 """The builtins as the worker started: the worker's own code (frames, output capture, error formatting) calls
 them, so a cell's `builtins.len = ...` must not outlive the cell."""
@@ -851,6 +901,7 @@ def _restore_builtins() -> None:
 _MAIN_THREAD = _thread.get_ident()
 _held = False  # the main thread is inside a sub-call's bookkeeping: an alarm waits until it ends
 _due = False  # an alarm came while held
+_interrupted = False  # a SIGINT came while held
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -862,20 +913,33 @@ def _on_alarm(signum: int, frame: Any) -> None:
         raise CellTimeout()
 
 
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT (a cell's own os.kill, a watchdog thread's _thread.interrupt_main): a KeyboardInterrupt in the cell,
+    held like the alarm while the main thread is inside a sub-call's bookkeeping; nothing between cells."""
+    global _interrupted
+    if _executing:
+        if _held:
+            _interrupted = True
+            return
+        raise KeyboardInterrupt
+
+
 def _hold_alarms() -> None:
-    global _held, _due
-    _due = False  # left over only when an alarm raised at the very end of the last hold: that one was delivered
+    global _held, _due, _interrupted
+    _due = _interrupted = False  # left over only when one came at the very end of the last hold: delivered already
     _held = True
 
 
 def _release_alarms() -> None:
-    """End the hold; raise the CellTimeout of an alarm that came during it (the cell's time was up)."""
-    global _held, _due
+    """End the hold; raise the CellTimeout of an alarm that came during it (the cell's time was up), else the
+    KeyboardInterrupt of a SIGINT that did."""
+    global _held, _due, _interrupted
     _held = False
-    if _due:
-        _due = False
-        if _executing:
-            raise CellTimeout()
+    due, interrupted, _due, _interrupted = _due, _interrupted, False, False
+    if _executing and due:
+        raise CellTimeout()
+    if _executing and interrupted:
+        raise KeyboardInterrupt
 
 
 def _text(prompt: Any) -> str:
@@ -890,7 +954,7 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 def _decoded(data: Any) -> str:
     """Bytes-like `data` as UTF-8 text, bytes that are not UTF-8 as U+FFFD: what the cell meant, not its repr."""
-    return _codecs.utf_8_decode(bytes(data), "replace", True)[0]
+    return _utf8_decode(bytes(data), "replace", True)[0]
 
 
 def _as_list(values: Any, what: str) -> list[Any]:
@@ -1063,6 +1127,7 @@ def _worker_for(
 ) -> Worker:
     """The worker for a hardened process. `fd_output`'s thread starts here, after the hardening."""
     _signal.signal(_signal.SIGALRM, _on_alarm)
+    _signal.signal(_signal.SIGINT, _on_interrupt)
     channel.max_frame = int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES))
     worker = Worker(
         channel,
@@ -1074,6 +1139,13 @@ def _worker_for(
     )
     fd_output.start()
     worker.fd_output = fd_output
+    os.register_at_fork(after_in_child=_forked_by_a_cell)
+    # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
+    # (multiprocessing, concurrent.futures.ProcessPoolExecutor), as in a script.
+    main = type(sys)("__main__")
+    main.__dict__.update(worker.namespace)
+    worker.namespace = main.__dict__
+    sys.modules["__main__"] = main
     return worker
 
 
