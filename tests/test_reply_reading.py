@@ -4,6 +4,8 @@ once its output backs it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rlmx import RLM, Budget, Result
@@ -135,3 +137,46 @@ def test_code_written_only_in_a_quote_does_not_run_and_the_model_is_told_why() -
     result, lm = run(["> ```repl\n> print(context.split()[-1])\n> ```", "FINAL(gamma)"])
     assert result.answer == "gamma"
     assert "inside a quote" in lm.calls[1][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "`` " * 40,  # markup that never reaches FINAL(
+        " " * 100_000 + "<",  # a run of blanks before a special-token lookalike
+        "```repl\n" + "`" * 50_000,  # a block left open with a huge backtick line
+        "**FINAL(x)" + "*" * 40_000,  # markup after a FINAL that never ends its line
+    ],
+    ids=["markup", "blanks", "backticks", "stars"],
+)
+def test_degenerate_replies_parse_in_linear_time(reply: str) -> None:
+    started = time.perf_counter()
+    parse_reply(reply * 2)
+    assert time.perf_counter() - started < 2.0  # each of these took from seconds to forever (exponential)
+
+
+def test_a_closing_tag_written_about_in_prose_keeps_the_work_around_it() -> None:
+    between = (
+        "```repl\nraw = context.split()\n```\nNote: the model's </think> tag is stripped.\n```repl\nprint(raw[-1])\n```"
+    )
+    assert extract_cells(between) == ["raw = context.split()", "print(raw[-1])"]
+    after_final = "FINAL(gamma)\nI answered after the </think> tag, as asked."
+    assert find_prose_final(after_final) is not None
+
+
+def test_a_closing_tag_inside_a_drafted_block_does_not_end_the_reasoning() -> None:
+    draft = "<think>\nDraft:\n```python\nparts = o.split('</think>\\n')  # after </think> comes the answer\n```\n"
+    parsed = parse_reply(draft + "</think>\n```repl\nprint(1)\n```")
+    assert parsed.cells == ("print(1)",)
+
+
+def test_a_snippet_quoted_in_a_blocks_string_is_not_a_block() -> None:
+    reply = "```repl\nprompt = '''Use this:\n```repl\nprint(1)\n```\n'''\nprint(rlm_query(prompt))\n```"
+    cells = extract_cells(reply)
+    assert "print(1)" not in cells  # the snippet never runs on its own
+
+
+def test_an_open_block_of_output_does_not_cost_the_code_before_it() -> None:
+    cut = "```repl\nprint(context.split()[-1])\n```\n```output\ngam"
+    parsed = parse_reply(cut)
+    assert parsed.cells == ("print(context.split()[-1])",) and not parsed.open_block

@@ -68,6 +68,7 @@ _LINE_EVENT = re.compile(
 # A closing tag at the start of a line: with no opening tag before it, all before it was reasoning (the chat
 # template opened the tag), even an unclosed fence drafted in it.
 _LINE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
+_LINE_OPEN_TAG = re.compile(rf"^[ \t]*(?:{OPEN_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
@@ -80,13 +81,15 @@ _LATE_FENCE = re.compile(
 _LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
 # A line that ends a block whose closing fence never came (the model glued it to the code, or closed a ```` block
 # with ```): used only when the block would otherwise run to the end of the reply.
-_LENIENT_CLOSE = re.compile(r"^(?P<code>.*?\S)?[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+_BARE_OR_CODE_FENCE = re.compile(r"^[ \t]*+```++[ \t]*+(?P<info>[^\n`]*?)[ \t]*$", re.MULTILINE)
+_FENCE_AT_LINE_END = re.compile(r"(?P<fence>`{3,}+|~{3,}+)[ \t]*+$", re.MULTILINE)
 _CONSOLE_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 # Chat-template tokens a server leaks as text (<|eot_id|>, <|im_end|>, <|end|>, </s>): never part of the reply.
 # The reasoning markers written in the same form are not among them.
-_SPECIAL_TOKENS = re.compile(
-    r"(?:[ \t]*(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>|</s>))+[ \t]*$",
+_SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and never backtracks: linear
+    r"(?<![ \t])(?:[ \t]*+(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>"
+    r"|</s>))++[ \t]*+$",
     re.MULTILINE | re.IGNORECASE,
 )
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
@@ -98,13 +101,14 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
 # answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
+# Possessive throughout: a line of markup that never reaches FINAL( fails at once instead of backtracking.
 _PROSE_FINAL = re.compile(
-    r"^[ \t]*(?P<prefix>(?:(?:\*\*|__|`+|<answer>|<\|[A-Za-z_]{1,40}\|>"
-    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*:(?:\*\*)?))[ \t]*)*)"
+    r"^[ \t]*+(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<\|[A-Za-z_]{1,40}\|>"
+    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
     r"(?P<kind>FINAL_VAR|FINAL|SUBMIT)\(",
     re.MULTILINE,
 )
-_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*(?:</answer>|<\|[A-Za-z_]{1,40}\|>)?[ \t`*_.!]*(?:\n|\Z)")
+_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
 _PARENS = re.compile(r"[()]")
@@ -194,7 +198,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
     think_start = think_opened = 0
-    seen_think = False
+    seen_think = think_fence = False
     mentions = _Mentions(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
@@ -215,6 +219,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         if match.re is _LINE_EVENT and match.group("fence") is not None:
             fence, info = match.group("fence"), match.group("info")
             indent = _indent(match.group("indent"))
+            if state == "think":  # a block drafted in the reasoning: a closing tag inside it must stand alone
+                think_fence = not think_fence if not (fence[0] == "`" and "`" in info) else think_fence
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
                     continue  # ```inline``` code on one line, not a fence
@@ -227,7 +233,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
-            elif state == "fence" and _reopens(fence, info, fence_char, fence_len, fence_lang):
+            elif state == "fence" and _reopens(fence, info, fence_char, fence_len, fence_lang, text, end):
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
                 code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
@@ -238,20 +244,27 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if state == "prose":
                 keep(text[prose_start:start])
                 think_start, think_opened, seen_think, state = start, end, True, "think"
-        elif state == "fence" or mentions.mentioned(start, end, think_opened if state == "think" else 0):
-            continue  # a closing tag inside a block, or one written about ("`</think>`", "<think>...</think>")
+                think_fence = False
+        elif (
+            state == "fence"
+            or (state == "think" and think_fence and not _alone_on_its_line(text, start, end))
+            or mentions.mentioned(start, end, think_opened if state == "think" else 0)
+        ):
+            continue  # a closing tag inside a block (drafted ones too), or one written about ("`</think>`")
         elif state == "think":  # a closing tag
             reasoning += end - think_start
             prose_start, state = end, "prose"
-        elif not seen_think:
-            # A </think> with no opening tag: the chat template opened it, so all before it was reasoning.
+        elif not seen_think and _LINE_END.match(text, end) and not _acted(prose, text, prose_start, start):
+            # A </think> ending its line, with no opening tag and no FINAL before it: the chat template opened the
+            # tag, so all before it was reasoning. (One with text after it on its line, or after a FINAL, is a
+            # mention in prose: "after the </think> tag I answer".)
             reasoning += end
             blocks.clear()
             prose.clear()
             prose_blocks.clear()
             seen_think = True
             prose_start = end
-        else:
+        elif seen_think:
             keep(text[prose_start:start])
             prose_start = end
     if state == "fence" and lenient:
@@ -272,7 +285,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         final=final,
         prose="\n".join(p.strip("\n") for p in prose if p.strip()),
         reasoning_chars=reasoning,
-        open_block=state == "fence",
+        open_block=state == "fence" and fence_lang in _RUNS,
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
     )
 
@@ -283,14 +296,29 @@ def _language(info: str) -> str:
     return match.group(1).lower() if match else ""
 
 
-def _reopens(fence: str, info: str, char: str, length: int, language: str) -> bool:
-    """An opening fence for code, the open block's own length, inside an open code block: a forgotten close."""
-    return (
-        fence[0] == char == "`"
-        and len(fence) == length
-        and language in CODE_LANGUAGES
-        and _language(info) in CODE_LANGUAGES
-    )
+def _reopens(fence: str, info: str, char: str, length: int, language: str, text: str, end: int) -> bool:
+    """An opening fence for code, the open block's own length, inside an open code block: a forgotten close. Not
+    when two bare closing fences follow before the next code fence: then it opens a snippet quoted in the block's
+    code (a prompt holding an example), closed by the first of them, and the block by the second."""
+    if not (
+        fence[0] == char == "`" and len(fence) == length and language in CODE_LANGUAGES and _language(info) in _RUNS
+    ):
+        return False
+    for count, line in enumerate(_BARE_OR_CODE_FENCE.finditer(text, end), 1):
+        if line.group("info"):
+            return True
+        if count == 2:
+            return False
+    return True
+
+
+def _alone_on_its_line(text: str, start: int, end: int) -> bool:
+    return not text[text.rfind("\n", 0, start) + 1 : start].strip() and _LINE_END.match(text, end) is not None
+
+
+def _acted(prose: list[str], text: str, start: int, end: int) -> bool:
+    """Whether prose so far (the kept segments and the open one) holds a FINAL line: something acted on."""
+    return any(_PROSE_FINAL.search(segment) for segment in prose) or _PROSE_FINAL.search(text, start, end) is not None
 
 
 def _without_trailing_prose(code: str, most: int = 5) -> str:
@@ -299,25 +327,36 @@ def _without_trailing_prose(code: str, most: int = 5) -> str:
     lines = code.split("\n")
     for cut in range(min(most, len(lines) - 1) + 1):
         candidate = "\n".join(lines[: len(lines) - cut]).rstrip()
-        try:
-            compile(candidate, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue
-        return candidate
+        if _compiles(candidate):
+            return candidate
     return code
 
 
 def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str | None:
     """`text` with the open block closed at the first line that nearly closes it (a fence of the block's character
-    glued to the end of a code line, or one too short), as a proper closing fence; None when no line does."""
-    for line in _LENIENT_CLOSE.finditer(text, body_start):
-        fence = line.group("fence")
-        if fence[0] != char or (line.group("code") is None and len(fence) >= length):
+    glued to the end of a code line, or one too short) and before which the block's code compiles, as a proper
+    closing fence; None when no line does (a ```` block holding ``` lines in a string stays open, as CommonMark has
+    it)."""
+    for found in _FENCE_AT_LINE_END.finditer(text, body_start):
+        fence = found.group("fence")
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        code = text[line_start : found.start()].rstrip()
+        if fence[0] != char or (not code.strip() and len(fence) >= length):
             continue
-        code = line.group("code")
+        body = text[body_start:line_start] + code
+        if not _compiles(body):
+            continue
         closing = char * length
-        return text[: line.start()] + (f"{code}\n{closing}" if code else closing) + text[line.end() :]
+        return text[:line_start] + (f"{code}\n{closing}" if code.strip() else closing) + text[found.end() :]
     return None
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _cell_code(body: str, indent: int, language: str) -> str:
@@ -402,7 +441,7 @@ def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
     the first closing tag that starts a line has no opening tag before it, all before it is reasoning, whatever
     it holds: a fence drafted and left open, or a line ending in "```repl", would otherwise swallow the tag."""
     close = _LINE_CLOSE_TAG.search(text)
-    if close is None or OPEN_TAG.search(text, 0, close.start()) is not None:
+    if close is None or _LINE_OPEN_TAG.search(text, 0, close.start()) is not None:  # mid-line ones are mentions
         return text, reasoning
     return text[close.end() :], reasoning + close.end()
 
