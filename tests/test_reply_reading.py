@@ -10,7 +10,7 @@ import pytest
 
 from rlmx import RLM, Budget, Result
 from rlmx.lm import ScriptedLM
-from rlmx.protocol import REASONING_TAGS, extract_cells, find_prose_final, parse_reply
+from rlmx.protocol import REASONING_TAGS, ProseFinal, extract_cells, find_prose_final, parse_reply
 from scripting import repl, router
 
 CONTEXT = "alpha beta gamma"
@@ -180,3 +180,41 @@ def test_an_open_block_of_output_does_not_cost_the_code_before_it() -> None:
     cut = "```repl\nprint(context.split()[-1])\n```\n```output\ngam"
     parsed = parse_reply(cut)
     assert parsed.cells == ("print(context.split()[-1])",) and not parsed.open_block
+
+
+def test_a_reply_ending_inside_its_reasoning_is_told_so() -> None:
+    result, lm = run(["<think>\nLet me look.\n```repl\nprint(1)\n```", "FINAL(gamma)"])
+    assert result.answer == "gamma" and "never closed it" in lm.calls[1][-1]["content"]
+
+
+def test_submit_values_and_guesses_after_sub_calls_stand_only_when_the_output_shows_them() -> None:
+    submit = "```repl\nprint(context.split()[-1])\n```\nSUBMIT(answer='alpha')"
+    result, lm = run([submit, "FINAL(gamma)"])
+    assert result.answer == "gamma" and "does not show it" in lm.calls[1][-1]["content"]
+    asked = "```repl\nsummary = llm_query('the last word of ' + context)\n```\nFINAL(gamma)"  # prints nothing
+    lm = ScriptedLM(router(root=[asked, "FINAL(gamma)"], sub=lambda m: "gamma"))
+    result = RLM(lm).completion("What is the last word?", context=CONTEXT)
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+def test_the_same_answer_written_a_little_differently_is_shown() -> None:
+    result, _ = run(["```repl\nprint(1234)\n```\nFINAL(1,234.)"])
+    assert (result.answer, result.iterations) == ("1,234.", 1)
+    for final in ("FINAL (gamma)", "FINAL(`gamma`)", "FINAL(**gamma**)"):
+        assert find_prose_final(final) == ProseFinal("final", "gamma")
+
+
+@pytest.mark.parametrize(
+    "reply", ["The last word is gamma, so FINAL(gamma).", "**Final Answer:** gamma", "FINAL: gamma", "> FINAL(gamma)"]
+)
+def test_the_last_turn_answer_may_be_written_any_way_a_model_writes_one(reply: str) -> None:
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+def test_harmony_leaked_without_its_special_tokens_is_read_too() -> None:
+    leaked = (
+        "analysisI could fan out:\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n"
+        "assistantfinal```repl\nprint(1)\n```"
+    )
+    assert parse_reply(leaked).cells == ("print(1)",)

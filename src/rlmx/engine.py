@@ -6,10 +6,12 @@ the sandbox only runs cells and reports, the LMs only complete messages, the led
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
 import itertools
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -430,6 +432,8 @@ class Engine:
             self.emit("cell_skipped", reason="cut at the output cap")
             notes.append(prompts.CUT_BLOCK)
         if not cells and prose is None:
+            if parsed.open_reasoning:  # the reply ended inside its reasoning: whatever it wrote there never runs
+                notes.append(prompts.REASONING_CUT if cut else prompts.REASONING_OPEN)
             if notes:
                 return None, prompts.cell_outputs(notes)
             self.emit("no_code")
@@ -437,6 +441,7 @@ class Engine:
         outputs: list[str] = []
         printed: list[str] = []
         failed = False
+        subcalls_before = self.tree.ledger.usage.subcalls
         for code in cells:
             self.tree.ledger.check_time()
             result = await self._run_cell(code)
@@ -447,7 +452,8 @@ class Engine:
                 return finish, ""
             failed = failed or result.status != "ok"
         outputs.extend(notes)
-        refusal = _unseen(prose, parsed.cells_before_final, len(cells), failed, printed) if prose else None
+        asked = self.tree.ledger.usage.subcalls > subcalls_before
+        refusal = _unseen(prose, parsed.cells_before_final, len(cells), failed, printed, asked) if prose else None
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)
             outputs.append(refusal)
@@ -869,26 +875,44 @@ class Engine:
         return SubCallResult(True, text=result.answer)
 
 
-def _unseen(prose: ProseFinal, before: int, cells: int, failed: bool, printed: Sequence[str]) -> str | None:
+def _unseen(
+    prose: ProseFinal, before: int, cells: int, failed: bool, printed: Sequence[str], asked: bool
+) -> str | None:
     """Why a finish written in prose next to code is not taken (None: it is). The model wrote it before it saw what
-    the code did: it stands only when it comes after the code, no block failed and, for a FINAL of text, the
-    output does not contradict it: the code printed nothing, or what it printed shows that text (a FINAL_VAR or
-    SUBMIT names what the code computed)."""
+    the code did: it stands only when it comes after the code, no block failed and, for values written out (a
+    FINAL of text, SUBMIT's literal values), the output does not contradict them: what the code printed shows each
+    of them, or it printed nothing and asked no sub-LM (whose answers the model cannot have known). A FINAL_VAR,
+    or a SUBMIT of names, refers to what the code computed."""
     if not cells:
         return None
     if failed:
         return prompts.FINAL_UNSEEN.format(call=prose.call)
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
+    written = [prose.argument] if prose.kind == "final" else _literal_values(prose) if prose.kind == "submit" else []
     shown = _squeezed("\n".join(printed))
-    if prose.kind == "final" and shown and _squeezed(prose.argument) not in shown:
+    if written and (shown or asked) and any(_squeezed(value) not in shown for value in written):
         return prompts.FINAL_NOT_SHOWN.format(call=prose.call)
     return None
 
 
+def _literal_values(prose: ProseFinal) -> list[str]:
+    """The values SUBMIT(k=v, ...) wrote out as literals, as text (names and expressions are left out)."""
+    try:
+        call = ast.parse(f"SUBMIT({prose.argument})", mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    keywords = call.keywords if isinstance(call, ast.Call) else []
+    return [str(k.value.value) for k in keywords if isinstance(k.value, ast.Constant) and k.value.value is not None]
+
+
 def _squeezed(text: str) -> str:
-    """`text` compared loosely: whitespace runs as one space, case folded."""
-    return " ".join(text.split()).casefold()
+    """`text` compared loosely: whitespace runs as one space, case folded, thousands separators and a closing full
+    stop dropped (FINAL(1,234.) against a printed 1234)."""
+    return _THOUSANDS.sub("", " ".join(text.split()).casefold()).rstrip(".")
+
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 
 
 def _reply_notes(completion: Completion) -> dict[str, Any]:

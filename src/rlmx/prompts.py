@@ -78,6 +78,16 @@ NO_CODE = (
     "FINAL(your answer) on a line of its own."
 )
 
+REASONING_OPEN = (
+    "Your reply opened a reasoning block (<think>) and never closed it, so everything after it was taken as "
+    "reasoning and nothing ran. Close the reasoning (</think>), then write the code in a ```repl block after it."
+)
+
+REASONING_CUT = (
+    "Your reply reached its output limit while still reasoning, so nothing ran. Reason more briefly, then write the "
+    "code in a ```repl block after the reasoning."
+)
+
 QUOTED_CODE = (
     "Your reply's code block was inside a quote (lines starting with >), and quoted blocks never run, so nothing "
     "ran. Write the code in a ```repl block of its own, without the > marks."

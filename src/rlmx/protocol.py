@@ -97,6 +97,9 @@ _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
     r"(?:<\|constrain\|>[^<\n]{0,80})?<\|message\|>"
 )
+_STRIPPED_HARMONY = re.compile(r"\s*analysis(?P<analysis>.*?)assistantfinal", re.DOTALL)
+"""gpt-oss's harmony with its special tokens stripped (text-generation-webui#7374: "analysisThe user asks ...
+assistantfinalHello!"): the analysis channel, then the final one, at the start of the reply."""
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
 # answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
@@ -105,9 +108,10 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 _PROSE_FINAL = re.compile(
     r"^[ \t]*+(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<\|[A-Za-z_]{1,40}\|>"
     r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
-    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT)\(",
+    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?\(",
     re.MULTILINE,
 )
+_WRAPPED = re.compile(r"(?s)^(`+|\*\*|\*|__|_)(?P<inner>.+)\1$")
 _CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
@@ -147,6 +151,8 @@ class Reply:
     """The reply ended inside a code block (its closing fence never came): cut short, when the reply hit its cap."""
     cells_before_final: int = 0
     """How many of `cells` come before the prose FINAL in the reply."""
+    open_reasoning: bool = False
+    """The reply ended inside a reasoning block it never closed (cut short, or the close was forgotten)."""
 
 
 def _indent(whitespace: str) -> int:
@@ -286,6 +292,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         prose="\n".join(p.strip("\n") for p in prose if p.strip()),
         reasoning_chars=reasoning,
         open_block=state == "fence" and fence_lang in _RUNS,
+        open_reasoning=state == "think",
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
     )
 
@@ -417,7 +424,10 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
     """gpt-oss's harmony markup as text (a server without its parser leaks it): the final channel's messages are the
     reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged."""
     if "<|channel|>" not in text:
-        return text, []
+        stripped = _STRIPPED_HARMONY.match(text)  # the same with its special tokens dropped by the detokenizer
+        if stripped is None:
+            return text, []
+        return text[stripped.end() :], [stripped.group("analysis")]
     headers = list(_HARMONY_HEADER.finditer(text))
     if not headers:
         return text, []
@@ -474,7 +484,8 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
                 continue
             kind = match.group("kind")
             if kind == "FINAL":
-                return ProseFinal("final", argument), index
+                wrapped = _WRAPPED.match(argument)  # FINAL(`gamma`), FINAL(**gamma**): the markup is not the answer
+                return ProseFinal("final", wrapped.group("inner") if wrapped else argument), index
             if kind == "SUBMIT" and _is_keywords(argument):
                 return ProseFinal("submit", argument), index
             if kind == "FINAL_VAR" and argument.isidentifier():
@@ -581,9 +592,28 @@ _TOOL_CALL = re.compile(r"<tool_call>.*?(?:</tool_call>|\Z)", re.DOTALL | re.IGN
 
 
 def find_final_anywhere(text: str) -> ProseFinal | None:
-    """A FINAL line inside any fenced block (```text, untagged), as a model asked for its answer may wrap it: the
-    text with its fence lines removed, read as prose. For the last-turn request, after its code has had its turn."""
-    return parse_reply(_FENCE_LINE.sub("", text)).final
+    """The answer of a reply to the last-turn request, written any way a model writes one when asked for it: a FINAL
+    line inside a fenced block (```text, untagged) or a quote (> FINAL(x)), a FINAL( in the middle of a sentence
+    ("so FINAL(x)."), or a labelled line ("**Final answer:** x"); the last one wins. For that request only, after
+    its code has had its turn: mid-run, such text is prose about an answer, not one."""
+    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", text))
+    parsed = parse_reply(plain)
+    if parsed.final is not None:
+        return parsed.final
+    prose = parsed.prose
+    for call in reversed(list(_MIDLINE_FINAL.finditer(prose))):
+        found = _argument(prose, call.end(), len(prose))
+        if found is not None and found[0]:
+            return ProseFinal("final", found[0])
+    labelled = [match.group("text") for match in _ANSWER_LABEL.finditer(prose)]
+    return ProseFinal("final", labelled[-1]) if labelled else None
+
+
+_QUOTE_MARK = re.compile(r"^[ \t]*+>[ \t]?", re.MULTILINE)
+_MIDLINE_FINAL = re.compile(r"\bFINAL\(")
+_ANSWER_LABEL = re.compile(
+    r"^[ \t>#*_-]*+(?i:final answer|answer|final)[ \t*_]*+:[ \t*_]*+(?P<text>[^\n]*?\S)[ \t*_.]*+$", re.MULTILINE
+)
 
 
 def last_turn_text(text: str) -> str:
