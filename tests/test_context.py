@@ -187,6 +187,16 @@ def test_a_context_may_not_take_a_name_the_repl_provides(name: str) -> None:
         prepare_all(None, {name: "x"}, RESERVED_NAMES)
 
 
+@pytest.mark.parametrize(
+    ("name", "read_as"), [("\uff44\uff41\uff54\uff41", "data"), ("\ufb01le", "file"), ("\uff50rint", "print")]
+)
+def test_a_context_name_python_reads_as_another_is_refused_with_that_name(name: str, read_as: str) -> None:
+    # Fullwidth letters, ligatures: Python's parser normalises identifiers (NFKC), so the model's `data` would never
+    # reach `ｄａｔａ`, and `ｐｒｉｎｔ` would hide print past the builtin check.
+    with pytest.raises(InputError, match=f"reads as '{read_as}'"):
+        prepare_all(None, {name: "x"}, RESERVED_NAMES)
+
+
 def test_the_name_rule_holds_for_sessions_too() -> None:
     rlm = RLM(ScriptedLM([repl("FINAL(1)")]))
     with pytest.raises(InputError, match="Python builtin"):

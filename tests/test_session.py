@@ -139,3 +139,11 @@ def test_an_async_session_asked_from_a_second_loop_says_why() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_new_questions_context_never_overwrites_a_variable_the_model_named_like_it() -> None:
+    lm = ScriptedLM([repl("context_1 = 'mine'\nFINAL(1)"), repl("FINAL(context_1 + ' / ' + context_2)")])
+    with RLM(lm).session(context="first") as session:
+        session.ask("q1")
+        second = session.ask("q2", context="second")
+    assert second.answer == "mine / second"

@@ -536,12 +536,24 @@ BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith(
 """Python's builtins: a context named `print` would hide print() from the model's code."""
 
 
+def _nfkc(name: str) -> str:
+    import unicodedata  # only for names that are not ASCII (ASCII is its own NFKC form)
+
+    return unicodedata.normalize("NFKC", name)
+
+
 def check_name(name: str, reserved: frozenset[str]) -> None:
     """The one rule for context names, at every entry point: a Python identifier that is not a name the REPL
     already provides (the REPL functions, `answer`, `history` and others in `reserved`, Python's builtins, dunder
     names). Raises InputError; `rlmx ask` derives names from file names that obey it (`print.txt` -> `ctx_print`)."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise InputError(f"context name {name!r} is not a valid Python identifier; use letters, digits and _")
+    read_as = name if name.isascii() else _nfkc(name)
+    if read_as != name:  # Python reads identifiers in source in this form (PEP 3131): the code could never reach it
+        raise InputError(
+            f"context name {name!r} reads as {read_as!r} in Python code (identifiers are NFKC-normalised), so the "
+            f"model's code could not reach it by that name; use {read_as!r}"
+        )
     if name in reserved:
         raise InputError(f"context name {name!r} is taken by a REPL function or variable; choose another name")
     if name in BUILTIN_NAMES:

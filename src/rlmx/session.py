@@ -11,6 +11,7 @@ for itself. The REPL lives on the event loop that started it, and ends with it.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import contextvars
@@ -24,7 +25,7 @@ from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
 from rlmx.rlm import check_query
-from rlmx.sandbox import Sandbox, create_sandbox
+from rlmx.sandbox import Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ async def _close_with_loop(sandbox: Sandbox) -> AsyncGenerator[None, None]:
         yield
     finally:
         await sandbox.close()
+
+
+async def _no_calls(call: SubCall) -> list[SubCallResult]:
+    raise RuntimeError("the session's name probe makes no sub-calls")
 
 
 def _kill_now(sandbox: Sandbox) -> None:
@@ -131,7 +136,8 @@ class Session:
     async def _answer(
         self, query: str, context: Any, contexts: Mapping[str, Any] | None, schema: OutputSchema | None
     ) -> Result:
-        new = self._new_contexts(context, contexts)
+        in_use = await self._context_names_in_use() if context is not None and self._sandbox is not None else set()
+        new = self._new_contexts(context, contexts, in_use)
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
@@ -188,8 +194,23 @@ class Session:
                 "session on the loop that started it: keep one `async with rlm.session(...)` inside one asyncio.run"
             )
 
-    def _new_contexts(self, context: Any, contexts: Mapping[str, Any] | None) -> list[PreparedContext]:
-        taken = {c.name for c in self.contexts}
+    async def _context_names_in_use(self) -> set[str]:
+        """The REPL's variables named like the next question's context (`context_<n>`), the model's own among them:
+        a new context must not overwrite them. Asked of the REPL itself, by one silent cell; nothing when it cannot
+        say (a cell broke print or globals)."""
+        assert self._sandbox is not None
+        probe = "print(repr(sorted(name for name in globals() if name.startswith('context_'))))"
+        result = await self._sandbox.run_cell(probe, calls=_no_calls, timeout=5)
+        try:
+            names = ast.literal_eval(result.stdout.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return set()
+        return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+
+    def _new_contexts(
+        self, context: Any, contexts: Mapping[str, Any] | None, in_use: set[str] | None = None
+    ) -> list[PreparedContext]:
+        taken = {c.name for c in self.contexts} | (in_use or set())
         new: list[PreparedContext] = []
         if contexts is not None and not isinstance(contexts, Mapping):
             raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")

@@ -814,9 +814,10 @@ class Worker:
         if isinstance(answer, str):
             self.answer["content"] = answer
         self.answer["ready"] = False
+        what = "deleted" if "answer" not in self.namespace else f"set to a {type(answer).__name__}"
         self.namespace["answer"] = self.answer
         notes.write(
-            f"Note: `answer` was set to a {type(answer).__name__}; it stays a dict. Finish with "
+            f"Note: `answer` was {what}; it stays a dict. Finish with "
             "answer['content'] = ... and answer['ready'] = True"
             + (" (your text is its content now, not yet ready)." if isinstance(answer, str) else ".")
         )
