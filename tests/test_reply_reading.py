@@ -218,3 +218,20 @@ def test_harmony_leaked_without_its_special_tokens_is_read_too() -> None:
         "assistantfinal```repl\nprint(1)\n```"
     )
     assert parse_reply(leaked).cells == ("print(1)",)
+
+
+@pytest.mark.parametrize(
+    "reasoning",
+    [
+        "<think>\nPlan.\n<think>\nA sub-point.\n</think>\nDraft:\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n"
+        "</think>",
+        "<think>\nAfter the </think> tag I write the block. Draft:\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n"
+        "</think>",
+        "<think>\nThe prompt says blocks inside <think>...</think>\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n"
+        "</think>",
+        "<think type=\"reflection\">\nDraft:\n```repl\nouts = llm_query_batched(['x'] * 5)\n```\n</think>",
+    ],
+    ids=["nested", "mentioned-mid-line", "quoted-at-line-end", "with-attributes"],
+)
+def test_reasoning_ends_at_its_own_closing_tag(reasoning: str) -> None:
+    assert parse_reply(f"{reasoning}\n```repl\nprint(1)\n```").cells == ("print(1)",)

@@ -54,7 +54,16 @@ REASONING_TAGS = (
 )
 """How models that write their reasoning as text mark it (opening, closing), matched in any case. Any closing tag
 ends reasoning opened by any opening tag."""
-OPEN_TAG = re.compile("|".join(re.escape(opening) for opening, _ in REASONING_TAGS), re.IGNORECASE)
+
+
+def _opening(tag: str) -> str:
+    """An opening tag's pattern: an XML-style one may carry attributes (`<think type="reflection">`)."""
+    if tag.startswith("<") and tag.endswith(">") and "|" not in tag:
+        return re.escape(tag[:-1]) + r"(?:\s[^<>\n]{0,200})?>"
+    return re.escape(tag)
+
+
+OPEN_TAG = re.compile("|".join(_opening(opening) for opening, _ in REASONING_TAGS), re.IGNORECASE)
 CLOSE_TAG = re.compile("|".join(re.escape(closing) for _, closing in REASONING_TAGS), re.IGNORECASE)
 
 # Two scans find every place that can change the parser's state: lines that are fence-like or open a reasoning
@@ -69,6 +78,23 @@ _LINE_EVENT = re.compile(
 # template opened the tag), even an unclosed fence drafted in it.
 _LINE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _LINE_OPEN_TAG = re.compile(rf"^[ \t]*(?:{OPEN_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
+_ALONE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})[ \t]*$", re.MULTILINE | re.IGNORECASE)
+
+
+class _Later:
+    """Whether `pattern` matches `text` after a position; asked at increasing positions, so one scan serves all."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self.found = pattern.finditer(text)
+        self.next: int | None = -1
+
+    def later(self, position: int) -> bool:
+        while self.next is not None and self.next <= position:
+            match = next(self.found, None)
+            self.next = match.start() if match is not None else None
+        return self.next is not None
+
+
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
@@ -204,7 +230,9 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
     think_start = think_opened = 0
-    seen_think = think_fence = False
+    seen_think = think_fence = acted = False  # acted: a FINAL was seen in prose (only ever becomes true)
+    depth = 0
+    _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
     mentions = _Mentions(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
@@ -250,17 +278,28 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if state == "prose":
                 keep(text[prose_start:start])
                 think_start, think_opened, seen_think, state = start, end, True, "think"
-                think_fence = False
+                think_fence, depth = False, 1
+            elif state == "think" and not think_fence:
+                depth += 1  # reasoning opened again inside reasoning: it ends when both are closed
         elif (
             state == "fence"
             or (state == "think" and think_fence and not _alone_on_its_line(text, start, end))
+            or (state == "think" and not _alone_on_its_line(text, start, end) and _alone_closes.later(start))
             or mentions.mentioned(start, end, think_opened if state == "think" else 0)
         ):
-            continue  # a closing tag inside a block (drafted ones too), or one written about ("`</think>`")
+            # A closing tag inside a block (drafted ones too), or one written about: in quotes or backticks
+            # ("`</think>`"), or sharing its line with other text while one alone on its line comes later.
+            continue
+        elif state == "think" and depth > 1:
+            depth -= 1
         elif state == "think":  # a closing tag
             reasoning += end - think_start
             prose_start, state = end, "prose"
-        elif not seen_think and _LINE_END.match(text, end) and not _acted(prose, text, prose_start, start):
+        elif (
+            not seen_think
+            and _LINE_END.match(text, end)
+            and not (acted := acted or _acted(prose, text, prose_start, start))
+        ):
             # A </think> ending its line, with no opening tag and no FINAL before it: the chat template opened the
             # tag, so all before it was reasoning. (One with text after it on its line, or after a FINAL, is a
             # mention in prose: "after the </think> tag I answer".)
@@ -320,7 +359,12 @@ def _reopens(fence: str, info: str, char: str, length: int, language: str, text:
 
 
 def _alone_on_its_line(text: str, start: int, end: int) -> bool:
-    return not text[text.rfind("\n", 0, start) + 1 : start].strip() and _LINE_END.match(text, end) is not None
+    """Only blanks between the line's start and `start`, and between `end` and the line's end. Looks back only over
+    the blanks (a scan to the line's start would be quadratic on a line of many tags)."""
+    before = start - 1
+    while before >= 0 and text[before] in " \t":
+        before -= 1
+    return (before < 0 or text[before] == "\n") and _LINE_END.match(text, end) is not None
 
 
 def _acted(prose: list[str], text: str, start: int, end: int) -> bool:
