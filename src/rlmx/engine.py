@@ -6,7 +6,6 @@ the sandbox only runs cells and reports, the LMs only complete messages, the led
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import dataclasses
 import itertools
@@ -20,14 +19,7 @@ from typing import Any, Literal
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
-from rlmx.errors import (
-    InputError,
-    LMBadResponse,
-    LMError,
-    RLMXError,
-    SandboxError,
-    SetupError,
-)
+from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
 from rlmx.protocol import (
@@ -39,6 +31,7 @@ from rlmx.protocol import (
     find_prose_final,
     has_quoted_block,
     last_turn_text,
+    submit_literals,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
@@ -889,21 +882,13 @@ def _unseen(
         return prompts.FINAL_UNSEEN.format(call=prose.call)
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
-    written = [prose.argument] if prose.kind == "final" else _literal_values(prose) if prose.kind == "submit" else []
+    written = (
+        [prose.argument] if prose.kind == "final" else submit_literals(prose.argument) if prose.kind == "submit" else []
+    )
     shown = _squeezed("\n".join(printed))
     if written and (shown or asked) and any(_squeezed(value) not in shown for value in written):
         return prompts.FINAL_NOT_SHOWN.format(call=prose.call)
     return None
-
-
-def _literal_values(prose: ProseFinal) -> list[str]:
-    """The values SUBMIT(k=v, ...) wrote out as literals, as text (names and expressions are left out)."""
-    try:
-        call = ast.parse(f"SUBMIT({prose.argument})", mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return []
-    keywords = call.keywords if isinstance(call, ast.Call) else []
-    return [str(k.value.value) for k in keywords if isinstance(k.value, ast.Constant) and k.value.value is not None]
 
 
 def _squeezed(text: str) -> str:

@@ -537,18 +537,26 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
     return None
 
 
-def _is_keywords(arguments: str) -> bool:
-    """`SUBMIT(answer=..., confidence=...)` as written in prose: keyword arguments that parse as Python."""
+def _submit_call(arguments: str) -> ast.Call | None:
+    """`SUBMIT(arguments)` parsed as Python, or None."""
     try:
         call = ast.parse(f"SUBMIT({arguments})", mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return (
-        isinstance(call, ast.Call)
-        and not call.args
-        and bool(call.keywords)
-        and None not in {k.arg for k in call.keywords}
-    )
+        return None
+    return call if isinstance(call, ast.Call) else None
+
+
+def _is_keywords(arguments: str) -> bool:
+    """`SUBMIT(answer=..., confidence=...)` as written in prose: keyword arguments that parse as Python."""
+    call = _submit_call(arguments)
+    return call is not None and not call.args and bool(call.keywords) and None not in {k.arg for k in call.keywords}
+
+
+def submit_literals(arguments: str) -> list[str]:
+    """The values a prose SUBMIT(k=v, ...) wrote out as literals, as text (names and expressions are left out)."""
+    call = _submit_call(arguments)
+    keywords = call.keywords if call is not None else []
+    return [str(k.value.value) for k in keywords if isinstance(k.value, ast.Constant) and k.value.value is not None]
 
 
 def _argument(text: str, start: int, limit: int) -> tuple[str, int] | None:
