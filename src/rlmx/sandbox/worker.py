@@ -227,15 +227,21 @@ class _BytesInto:
         data = bytes(memoryview(data))  # TypeError for what is not bytes-like, as a real buffer says (bytes(5) is not)
         text = self.text
         with text.lock:
-            pending = text.partial + data
-            decoded, used = _utf8_decode(pending, "replace", False)
-            text.partial = pending[used:]
+            decoded, text.partial = _utf8_more(text.partial, data)
         if decoded:  # outside the lock: write() first takes fd 1's output in, under that output's own lock
             text.write(decoded)
         return len(data)
 
     def flush(self) -> None:
         pass
+
+
+def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
+    """`partial + data` decoded as UTF-8 (bad bytes as U+FFFD), and the unfinished sequence at its end that the next
+    piece may complete: a stream read or written in chunks decodes as it would whole."""
+    pending = partial + data
+    text, used = _utf8_decode(pending, "replace", False)
+    return text, pending[used:]
 
 
 class _FdOutput:
@@ -311,8 +317,7 @@ class _FdOutput:
                 return False
             if not data:
                 return False
-            text, used = _utf8_decode(self.partial + data, "replace", False)
-            self.partial = (self.partial + data)[used:]
+            text, self.partial = _utf8_more(self.partial, data)
             if text:
                 self.sink.put(text)
 
