@@ -194,7 +194,7 @@ class JSONPoster:
                 reply.status < 400
                 or attempt > self.max_retries
                 or not should_retry(reply.status, reply.headers)
-                or _out_of_quota(reply)
+                or out_of_quota(reply)
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
@@ -240,7 +240,7 @@ _BROKEN_OFF = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)
 """Failures after the request was sent: the reply broke off, or the server closed the connection without one."""
 
 
-def _out_of_quota(reply: HTTPReply) -> bool:
+def out_of_quota(reply: HTTPReply) -> bool:
     """A 429 that is not a rate limit but an account without credit (OpenAI's `insufficient_quota`): no retry."""
     return reply.status == 429 and b"insufficient_quota" in reply.body
 

@@ -36,7 +36,7 @@ from rlmx.errors import (
     LMTimeout,
 )
 from rlmx.lm.base import Completion, Message
-from rlmx.lm.http import HTTPReply, JSONPoster, TransportError
+from rlmx.lm.http import HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
 
 LOCAL_API_KEY = "not-needed"
@@ -249,7 +249,7 @@ class OpenAICompatibleLM:
                 "set base_url to where the server lives (rlmx does not follow redirects: a POST may arrive as a GET, "
                 "and the API key would go along)"
             )
-        if reply.status == 429 and b"insufficient_quota" in reply.body:
+        if out_of_quota(reply):
             return LMRequestError(
                 f"{self.base_url} refused model {self.model}: the account is out of quota or credit (HTTP 429 "
                 f"insufficient_quota): add credit or check the plan and billing: {_server_message(reply)}"
