@@ -618,30 +618,28 @@ class Engine:
         except LMError as exc:
             self.emit("error", error_type=type(exc).__name__, message=str(exc))
             return self._buffered("budget_exhausted", f"{reason}; the final request failed: {exc}", exc)
-        prose = find_prose_final(reply.text)
-        if prose is not None:
-            finish, _ = await self._prose_finish(prose)
-            if finish is not None:
-                return NodeResult(
-                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
-                )
-        for code in extract_cells(reply.text):
-            finish = self._finish_from(await self._run_cell(code))
-            if finish is not None:
-                return NodeResult(
-                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
-                )
-        fenced = find_final_anywhere(reply.text)
-        if fenced is not None:
-            finish, _ = await self._prose_finish(fenced)
-            if finish is not None:
-                return NodeResult(
-                    finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value
-                )
+        finish = await self._last_turn_finish(reply.text)
+        if finish is not None:
+            return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value)
         if self.answer_buffer not in (None, ""):
             return self._buffered("budget_exhausted", reason)
         text = last_turn_text(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "final_request" if text else "none")
+
+    async def _last_turn_finish(self, text: str) -> Finish | None:
+        """The finish a reply to the last-turn request holds: a prose FINAL, else its code's, else a FINAL written
+        any other way a model writes one when asked for its answer (`find_final_anywhere`)."""
+        prose = find_prose_final(text)
+        if prose is not None:
+            finish, _ = await self._prose_finish(prose)
+            if finish is not None:
+                return finish
+        for code in extract_cells(text):
+            finish = self._finish_from(await self._run_cell(code))
+            if finish is not None:
+                return finish
+        written = find_final_anywhere(text)
+        return None if written is None else (await self._prose_finish(written))[0]
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
     async def _handle_calls(self, call: SubCall) -> list[SubCallResult]:
