@@ -76,3 +76,15 @@ def test_a_run_id_that_starts_with_digits_is_found_by_its_start(tmp_path: Path) 
     assert by_number.returncode == 0 and (work / "first.jsonl").is_file()  # a number in the list still wins
     missing = rlmx("traces", "--redact", "7", cwd=work, state=state)  # short digits are a number, never an id
     assert missing.returncode == 2 and "there is no trace number 7: 1 trace(s)" in missing.stderr
+
+
+def test_the_list_shows_every_status_a_run_can_end_with(tmp_path: Path) -> None:
+    work, state, trace, _ = asked(tmp_path)
+    for status in ("cancelled", "a status from a later version"):
+        lines = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+        for record in lines:
+            if record["type"] == "run_end":
+                record["status"] = status
+        trace.write_text("".join(json.dumps(record) + "\n" for record in lines), encoding="utf-8")
+        listed = rlmx("traces", cwd=work, state=state)
+        assert listed.returncode == 0 and status[:16] in listed.stdout, listed.stderr

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rlmx import RLM, Budget, Result
+from rlmx import RLM, Budget, LMServerError, Result
 from rlmx.lm import ScriptedLM
 from rlmx.protocol import REASONING_TAGS, ProseFinal, extract_cells, find_prose_final, parse_reply
 from scripting import repl, router
@@ -235,3 +235,25 @@ def test_harmony_leaked_without_its_special_tokens_is_read_too() -> None:
 )
 def test_reasoning_ends_at_its_own_closing_tag(reasoning: str) -> None:
     assert parse_reply(f"{reasoning}\n```repl\nprint(1)\n```").cells == ("print(1)",)
+
+
+def test_a_final_whose_argument_calls_the_repl_is_run_never_the_answers_text() -> None:
+    code = 'FINAL(llm_query("summarise " + context))'
+    for reply in (code, repl(code)):  # in prose, and in a block that would be cut off by the last turn
+        lm = ScriptedLM(router(root=[repl("print(1)"), reply], sub=lambda m: "a summary"))
+        result = RLM(lm, budget=Budget(max_iterations=1)).completion("q", context=CONTEXT)
+        assert result.answer == "a summary", reply
+
+
+def test_running_out_of_turns_while_every_sub_call_failed_is_an_lm_failure() -> None:
+    def refuse(messages: object) -> str:
+        raise LMServerError("HTTP 500 from the sub-LM")
+
+    lm = ScriptedLM(
+        router(
+            root=[repl("try:\n    r = llm_query('x')\nexcept RuntimeError:\n    r = 'r'")] * 2 + ["FINAL(r)"],
+            sub=refuse,
+        )
+    )
+    result = RLM(lm, budget=Budget(max_iterations=2)).completion("q", context=CONTEXT)
+    assert result.status == "error" and "every sub-call failed" in result.stop_reason

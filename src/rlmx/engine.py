@@ -25,6 +25,7 @@ from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_
 from rlmx.protocol import (
     ProseFinal,
     aparse_reply,
+    calls_repl,
     extract_cells,
     fence_hint,
     find_final_anywhere,
@@ -497,10 +498,17 @@ class Engine:
         return None
 
     async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
-        if prose.kind == "final":
+        if prose.kind == "final" and not calls_repl(prose.argument):
             return Finish("prose", prose.argument), ""
-        # FINAL_VAR and SUBMIT written in prose run as the one line of code they are.
-        code = f"FINAL_VAR({prose.argument!r})" if prose.kind == "final_var" else f"SUBMIT({prose.argument})"
+        # FINAL_VAR and SUBMIT written in prose run as the one line of code they are, and so does a FINAL whose
+        # argument calls the REPL (`FINAL(llm_query(...))`): its text is code, never the answer.
+        code = (
+            f"FINAL({prose.argument})"
+            if prose.kind == "final"
+            else f"FINAL_VAR({prose.argument!r})"
+            if prose.kind == "final_var"
+            else f"SUBMIT({prose.argument})"
+        )
         result = await self._run_cell(code)
         return self._finish_from(result), result.feedback()
 
@@ -538,10 +546,10 @@ class Engine:
         )
 
     def _unless_every_subcall_failed(self, result: NodeResult) -> NodeResult:
-        """A finish reached although every sub-LM call failed (a model that does not load, a server that is down)
-        is an LM failure, not a finished run: the answer is kept, the status says what happened."""
+        """A run that finished, or ran out of budget, while every sub-LM call failed (a model that does not load, a
+        server that is down) is an LM failure: the answer is kept, the status says what happened."""
         error = self._sub_lm_error
-        if result.status != "finished" or error is None or self._subcalls_ok:
+        if result.status not in ("finished", "budget_exhausted") or error is None or self._subcalls_ok:
             return result
         self.emit("error", error_type=type(error).__name__, message=str(error))
         reason = f"every sub-call failed: {error}"
@@ -593,7 +601,8 @@ class Engine:
             **_reply_notes(reply),
         )
         prose = find_prose_final(reply.text)
-        text = prose.argument if prose is not None and prose.kind == "final" else last_turn_text(reply.text)
+        written = prose is not None and prose.kind == "final" and not calls_repl(prose.argument)
+        text = prose.argument if prose is not None and written else last_turn_text(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "forced_extraction" if text else "none")
 
     def _failed(self, reason: str, error: RLMXError) -> NodeResult:
@@ -880,9 +889,10 @@ def _unseen(
         return prompts.FINAL_UNSEEN.format(call=prose.call)
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
-    written = (
-        [prose.argument] if prose.kind == "final" else submit_literals(prose.argument) if prose.kind == "submit" else []
-    )
+    if prose.kind == "final":
+        written = [] if calls_repl(prose.argument) else [prose.argument]  # a computed FINAL: run, not compared
+    else:
+        written = submit_literals(prose.argument) if prose.kind == "submit" else []
     shown = _squeezed("\n".join(printed))
     if written and (shown or asked) and any(_squeezed(value) not in shown for value in written):
         return prompts.FINAL_NOT_SHOWN.format(call=prose.call)

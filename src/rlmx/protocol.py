@@ -179,6 +179,8 @@ class Reply:
     """How many of `cells` come before the prose FINAL in the reply."""
     open_reasoning: bool = False
     """The reply ended inside a reasoning block it never closed (cut short, or the close was forgotten)."""
+    other_blocks: tuple[str, ...] = ()
+    """The bodies of fenced blocks that do not run (```text, untagged, output), in order."""
 
 
 def _indent(whitespace: str) -> int:
@@ -332,6 +334,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         reasoning_chars=reasoning,
         open_block=state == "fence" and fence_lang in _RUNS,
         open_reasoning=state == "think",
+        other_blocks=tuple(code for code, language in blocks if language not in _RUNS and code.strip()),
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
     )
 
@@ -643,12 +646,24 @@ _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|\Z)", re.MULTILINE)
 _TOOL_CALL = re.compile(r"<tool_call>.*?(?:</tool_call>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
+_REPL_CALL = re.compile(
+    r"\b(?:llm_query|llm_query_batched|rlm_query|rlm_query_batched|FINAL_VAR|SUBMIT|SHOW_VARS)\s*\("
+)
+
+
+def calls_repl(argument: str) -> bool:
+    """Whether a prose FINAL's argument calls a REPL function (`FINAL(llm_query(...))`): code, not an answer's text."""
+    return _REPL_CALL.search(argument) is not None
+
+
 def find_final_anywhere(text: str) -> ProseFinal | None:
     """The answer of a reply to the last-turn request, written any way a model writes one when asked for it: a FINAL
     line inside a fenced block (```text, untagged) or a quote (> FINAL(x)), a FINAL( in the middle of a sentence
     ("so FINAL(x)."), or a labelled line ("**Final answer:** x"); the last one wins. For that request only, after
     its code has had its turn: mid-run, such text is prose about an answer, not one."""
-    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", text))
+    plain = _QUOTE_MARK.sub(
+        "", _FENCE_LINE.sub("", last_turn_text(text) + "\n" + "\n".join(parse_reply(text).other_blocks))
+    )
     parsed = parse_reply(plain)
     if parsed.final is not None:
         return parsed.final

@@ -182,7 +182,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         path, pngs, note = write_report(args.dir, window=args.window)
         err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
         if note:
-            err.print(note, style="yellow")
+            err.print(escape(note), style="yellow")  # it names the `[bench]` extra: not markup
         return 0
     if args.bench_command == "generate":
         params = family_params(args.param, [args.family]).get(args.family, {})
@@ -266,7 +266,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         path, pngs, note = write_report(spec.out, window=spec.window)
         err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
         if note:
-            err.print(note, style="yellow")
+            err.print(escape(note), style="yellow")  # it names the `[bench]` extra: not markup
     return 0
 
 

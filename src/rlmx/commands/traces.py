@@ -26,7 +26,13 @@ from rlmx.events import record_json, redact_event
 from rlmx.progress import terminal_safe
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
-_STATUS_STYLE = {"finished": "green", "budget_exhausted": "yellow", "error": "red", "running": "dim"}
+_STATUS_STYLE = {
+    "finished": "green",
+    "budget_exhausted": "yellow",
+    "error": "red",
+    "running": "dim",
+    "cancelled": "magenta",
+}
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -142,7 +148,7 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         question = terminal_safe(question)
         room = max(20, width - 63)
         question = question if len(question) <= room else question[: room - 1] + "…"
-        style = _STATUS_STYLE.get(info.status, "")
+        style = _STATUS_STYLE.get(info.status, "default")  # an empty one would make "[]...[/]", a markup error
         status = escape(f"{terminal_safe(info.status):<16}")
         console.print(
             f"{number:>3}  {info.started:<19}  [{style}]{status}[/] {seconds:>8} {_size(info.bytes):>8}  "
