@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rlmx import RLM, Budget, Event
+from rlmx import RLM, Budget, Event, InputError
 from rlmx.lm import Message, ScriptedLM
 from rlmx.session import Session
 from scripting import repl
@@ -298,3 +298,54 @@ def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_blocked_in_the_loop() ->
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(cell())
     assert time.monotonic() - started < 10
+
+
+def test_a_forked_process_cannot_use_or_close_its_parents_session() -> None:
+    rlm = RLM(ScriptedLM(lambda messages: repl("kept = 42\nFINAL(kept)") if len(messages) < 3 else repl("FINAL(kept)")))
+    with rlm.session(context="x") as session:
+        assert session.ask("q").answer == "42"
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+            try:
+                session.ask("q")
+                said = b"answered"
+            except InputError as exc:
+                said = b"refused: " + str(exc).encode()[:200]
+            session.__exit__(None, None, None)  # leaving the block in the child must not touch the parent's REPL
+            os.write(write, said)
+            os._exit(0)
+        os.close(write)
+        os.waitpid(child, 0)
+        said = os.read(read, 400)
+        os.close(read)
+        assert said.startswith(b"refused: this session belongs to process")
+        assert session.ask("q").answer == "42"  # the parent's REPL and its variables are intact
+
+
+def test_closing_one_session_from_two_threads_at_once_closes_it_once() -> None:
+    def leave(session: Session, errors: list[BaseException]) -> None:
+        try:
+            session.__exit__(None, None, None)
+        except BaseException as exc:  # any error is the failure this test looks for
+            errors.append(exc)
+
+    for _ in range(3):
+        session = length_rlm().session(context="abcd")
+        session.__enter__()
+        session.ask("q")
+        errors: list[BaseException] = []
+        threads = [threading.Thread(target=leave, args=(session, errors)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+
+
+def test_a_session_dropped_without_closing_ends_its_processes() -> None:
+    session = length_rlm().session(context="abcd")
+    session.__enter__()
+    assert session.ask("q").answer == "4"
+    del session
+    gc.collect()  # the finalizer kills the REPL's processes; the autouse fixture checks none is left

@@ -164,9 +164,13 @@ class BlockingRunner:
         if self._running_here == threading.get_ident():
             return await coro  # called by a coroutine of a run on this thread: already on the loop
         try:
-            with self._lock:
+            while not self._lock.acquire(blocking=False):  # a run on a caller's thread holds it: wait, not block
+                await asyncio.sleep(_POLL / 10)
+            try:
                 self._check_open()
                 thread = self._to_thread()
+            finally:
+                self._lock.release()
         except BaseException:
             coro.close()
             raise

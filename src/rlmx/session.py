@@ -15,7 +15,10 @@ import ast
 import asyncio
 import contextlib
 import contextvars
+import os
+import threading
 import uuid
+import weakref
 from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -50,6 +53,12 @@ async def _no_calls(call: SubCall) -> list[SubCallResult]:
     raise RuntimeError("the session's name probe makes no sub-calls")
 
 
+def _kill_if_here(sandbox: Sandbox, pid: int) -> None:
+    """A session's finalizer: kill its REPL's processes (and remove its files), in the process that started them."""
+    if os.getpid() == pid:
+        _kill_now(sandbox)
+
+
 def _kill_now(sandbox: Sandbox) -> None:
     """End a REPL's processes without its event loop (closed without shutting its generators down), where its own
     close() cannot run. The process tiers (SubprocessSandbox and its launchers) can; a tier without processes has
@@ -76,6 +85,9 @@ class Session:
         self._runner: BlockingRunner | None = None
         self._added = 0
         self._closed = False
+        self._pid = os.getpid()  # a process forked from this one inherits the object, not the REPL
+        self._exiting = threading.Lock()
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
     # --- async form -----------------------------------------------------------------------------------
     async def __aenter__(self) -> Session:
@@ -143,6 +155,8 @@ class Session:
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
             self._closer = _close_with_loop(self._sandbox)
             await anext(self._closer)  # registers it with this loop, for its shutdown
+            # Dropped unclosed, or still open at exit: its processes and files end with the object all the same.
+            self._finalizer = weakref.finalize(self, _kill_if_here, self._sandbox, self._pid)
             await self._sandbox.start([*self.contexts, *new])
             await self._sandbox.load([], {"history": []})
         else:
@@ -156,6 +170,10 @@ class Session:
 
     async def _aclose(self) -> None:
         self._closed = True
+        if os.getpid() != self._pid:  # a forked child: the REPL is its parent's
+            return
+        if self._finalizer is not None:
+            self._finalizer.detach()
         sandbox, closer, loop = self._sandbox, self._closer, self._loop
         self._sandbox = self._closer = None
         if sandbox is None or closer is None or loop is None:
@@ -178,6 +196,11 @@ class Session:
                 await sandbox.close()
 
     def _check_free(self) -> None:
+        if os.getpid() != self._pid:
+            raise InputError(
+                f"this session belongs to process {self._pid}, which holds its REPL; a forked process cannot use it: "
+                "start a new session here"
+            )
         if self._closed:
             raise InputError("this session is closed; start a new one with rlm.session(...)")
         if self._question is not None and self._question in _answering.get():
@@ -236,18 +259,22 @@ class Session:
 
     # --- sync form ------------------------------------------------------------------------------------
     def __enter__(self) -> Session:
+        if self._runner is not None:
+            raise InputError("this session's `with` block is already open; use the session inside it")
         self._runner = BlockingRunner()  # one loop for the session's life, whoever asks: its REPL is bound to it
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self._runner is not None:
-            try:
-                self._runner.run(self._aclose())
-            finally:
-                self._runner.close()
-                self._runner = None
+        with self._exiting:  # the first of several threads closing at once closes; the others have nothing to do
+            runner, self._runner = self._runner, None
+        if runner is None or os.getpid() != self._pid:  # a forked child must never touch its parent's REPL
+            return
+        try:
+            runner.run(self._aclose())
+        finally:
+            runner.close()
 
     def ask(
         self,
@@ -260,7 +287,7 @@ class Session:
         """Blocking `aask`, inside `with rlm.session(...) as s:`. One event loop serves all the questions, from
         any thread, inside a running event loop or not (see `rlmx.blocking`); questions asked together wait their
         turn. Same errors as `aask`."""
+        self._check_free()  # before waiting for the loop: a tool of this session's question holds it
         if self._runner is None:
             raise InputError("use the session in a `with` block (or `async with` and `await s.aask(...)`)")
-        self._check_free()  # before waiting for the loop: a tool of this session's question holds it
         return self._runner.run(self._ask(query, context, contexts, output))

@@ -674,10 +674,13 @@ class SubprocessSandbox:
 
     def kill_now(self) -> None:
         """End the worker and the zygote at once (SIGKILL, no waiting), without the event loop: for a REPL whose
-        loop was closed under it, where `close()` cannot talk to them. `close()` still removes the files."""
+        loop was closed under it, or dropped unclosed, where `close()` cannot talk to them; its run dir (the
+        context files, what cells wrote) goes too."""
         for part in (self._worker, self._zygote):
             if part is not None:
                 part.kill_now()
+        if self._dir is not None and self._owns_zygote:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     async def close(self) -> None:
         swept = False
