@@ -66,6 +66,11 @@ def test_blocks_left_open_close_where_the_model_meant() -> None:
     assert extract_cells(forgotten) == ["x = 1", "y = 2"]
     with_prose = "```repl\nw = context.split()\n\nNow print it:\n```repl\nprint(w[-1])\n```"
     assert extract_cells(with_prose) == ["w = context.split()", "print(w[-1])"]
+    text_after = "```repl\nprint(context.split()[-1])\n``` Let me run this and see.\nFINAL(done)"
+    assert parse_reply(text_after).cells == ("print(context.split()[-1])",)
+    assert parse_reply(text_after).final is not None
+    indented = "1. Run:\n```repl\nprint(1)\n    ```\n2. Then finish."
+    assert extract_cells(indented) == ["print(1)"]
     kept = "````repl\ns = '''\n```\n'''\n````"  # a ```` block may hold ``` lines: CommonMark, not leniency
     assert extract_cells(kept) == ["s = '''\n```\n'''"]
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import heapq
+import itertools
 import re
 import textwrap
 from dataclasses import dataclass
@@ -387,22 +388,33 @@ def _without_trailing_prose(code: str, most: int = 5) -> str:
 
 
 def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str | None:
-    """`text` with the open block closed at the first line that nearly closes it (a fence of the block's character
-    glued to the end of a code line, or one too short) and before which the block's code compiles, as a proper
-    closing fence; None when no line does (a ```` block holding ``` lines in a string stays open, as CommonMark has
-    it)."""
-    for found in _FENCE_AT_LINE_END.finditer(text, body_start):
+    """`text` with the open block closed at the first line that nearly closes it and before which the block's code
+    compiles, as a proper closing fence; None when no line does (a ```` block holding ``` lines in a string stays
+    open, as CommonMark has it). Nearly: a fence of the block's character glued to the end of a code line, one too
+    short or indented too far, or one with text after it ("``` Let me run this.", whose text becomes prose)."""
+    candidates = heapq.merge(
+        _FENCE_AT_LINE_END.finditer(text, body_start), _FENCE_THEN_TEXT.finditer(text, body_start), key=_start
+    )
+    for found in itertools.islice(candidates, _LENIENT_TRIES):
         fence = found.group("fence")
         line_start = text.rfind("\n", 0, found.start()) + 1
-        code = text[line_start : found.start()].rstrip()
-        if fence[0] != char or (not code.strip() and len(fence) >= length):
-            continue
-        body = text[body_start:line_start] + code
-        if not _compiles(body):
+        if fence[0] != char:
             continue
         closing = char * length
+        if found.re is _FENCE_THEN_TEXT:
+            if _language(found.group("text")) in _RUNS or not _compiles(text[body_start:line_start]):
+                continue  # "```python" opens a block; it does not close one
+            return text[:line_start] + closing + "\n" + found.group("text") + text[found.end() :]
+        code = text[line_start : found.start()].rstrip()
+        if not _compiles(text[body_start:line_start] + code):
+            continue
         return text[:line_start] + (f"{code}\n{closing}" if code.strip() else closing) + text[found.end() :]
     return None
+
+
+_LENIENT_TRIES = 20
+"""Lines tried as a block's missing close (each compiles the code before it): a bound on the work."""
+_FENCE_THEN_TEXT = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)[ \t]++(?P<text>[^\s`][^\n]*)$", re.MULTILINE)
 
 
 def _compiles(code: str) -> bool:
