@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,18 @@ def test_the_default_tier_runs_on_uvloop() -> None:
         return str((await RLM(lm).acompletion("How long?", context="four")).answer)
 
     assert uvloop.run(ask()) == "4"
+
+
+def test_uvloop_loops_on_several_threads_start_their_repls_together() -> None:
+    # uvloop lets one loop at a time spawn a process ("Racing with another loop to spawn a process").
+    rlm = RLM(ScriptedLM(lambda messages: repl("FINAL(len(context))")))
+
+    def ask(index: int) -> str:
+        async def one() -> str:
+            return str((await rlm.acompletion("How long?", context="x" * index)).answer)
+
+        return str(uvloop.run(one()))
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(1, 25)))
+    assert answers == [str(index) for index in range(1, 25)]

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -131,10 +132,23 @@ class StderrTail:
                 await self.task
 
 
+_SPAWNING = threading.Lock()
+"""uvloop lets one loop at a time spawn a process ("Racing with another loop to spawn a process",
+MagicStack/uvloop#508): spawns from loops on several threads take turns."""
+
+
 async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     """Start one launcher process in its own session, passing it one fd. `spawn` holds env, cwd, user, group."""
-    if not isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop):
-        spawn = _identity_in_child(spawn)
+    if isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop):
+        return await _spawn(argv, pass_fd, spawn)
+    await asyncio.to_thread(_SPAWNING.acquire)  # waits off this loop: other tasks on it go on
+    try:
+        return await _spawn(argv, pass_fd, _identity_in_child(spawn))
+    finally:
+        _SPAWNING.release()
+
+
+async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     try:
         return await asyncio.create_subprocess_exec(
             *argv,
