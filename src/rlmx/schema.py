@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rlmx.errors import InputError
-from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.frames import valid_strings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -113,7 +113,7 @@ def _parse_if_text(value: Any) -> Any:
 def parse_json_reply(text: str, *, default: Any = None) -> Any:
     """The JSON value in an LM's reply: the whole text, a ```json block, or the first {...} / [...] span. Its
     strings, dict keys too, are valid Unicode: a lone surrogate (an escape like "\\ud83d", half an emoji) becomes
-    U+FFFD (`frames.encodable`)."""
+    U+FFFD (`frames.valid_strings`)."""
     candidates = [text.strip(), *(m.group(1).strip() for m in _FENCED_JSON.finditer(text))]
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = text.find(opener), text.rfind(closer)
@@ -121,34 +121,15 @@ def parse_json_reply(text: str, *, default: Any = None) -> Any:
             candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return _valid_text(json.loads(candidate))
+            return valid_strings(json.loads(candidate))
         except (ValueError, RecursionError):
             continue
     for candidate in candidates:  # a Python literal ({'a': 1, 'ok': True}), as models often write one
         if candidate[:1] in "{[":
             try:
-                value = _valid_text(ast.literal_eval(candidate))
+                value = valid_strings(ast.literal_eval(candidate))
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 continue
             if isinstance(value, dict | list):
                 return value
     return default
-
-
-def _valid_text(value: Any) -> Any:
-    """`value` with every string in it (dict keys too) made valid Unicode by `frames.encodable`."""
-    # Loops, not comprehensions: each comprehension is a frame of its own, and a value json.loads could build just
-    # under the recursion limit must not pass it here.
-    if isinstance(value, str):
-        return encodable(value)
-    if isinstance(value, dict):
-        fixed = {}
-        for key, item in value.items():
-            fixed[_valid_text(key)] = _valid_text(item)
-        return fixed
-    if isinstance(value, list | tuple):
-        items = []
-        for item in value:
-            items.append(_valid_text(item))
-        return items if isinstance(value, list) else tuple(items)
-    return value

@@ -144,6 +144,26 @@ def encodable(text: str) -> str:
     return text
 
 
+def valid_strings(value: Any) -> Any:
+    """`value` (what json.loads or ast.literal_eval makes) with every string in it, dict keys too, made valid
+    Unicode by `encodable`; containers are rebuilt (tuples stay tuples), other values kept."""
+    # Loops, not comprehensions: each comprehension is a frame of its own, and a value json.loads could build just
+    # under the recursion limit must not pass it here.
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        fixed = {}
+        for key, item in value.items():
+            fixed[valid_strings(key)] = valid_strings(item)
+        return fixed
+    if isinstance(value, list | tuple):
+        items = []
+        for item in value:
+            items.append(valid_strings(item))
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
 def utf8(text: str) -> bytes:
     """`text` as UTF-8 bytes, lone surrogates replaced (see `encodable`). Never raises."""
     try:

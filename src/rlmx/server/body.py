@@ -1,7 +1,7 @@
 """Request bodies: read under a size limit, decoded to JSON off the event loop, checked for what JSON allows but
 nothing downstream can carry (non-finite numbers, very deep nesting). A UTF-8 BOM before the JSON is dropped, and
 a lone surrogate escape in a string ("\\ud83d", half an emoji) becomes U+FFFD: rlmx's rule for text
-(`frames.encodable`), never an error.
+(`frames.valid_strings`), never an error.
 
 Reading never holds more than the limit: a declared Content-Length over it is refused before any byte is read,
 and a chunked body is refused as soon as it passes the limit. Decoding a large body runs on a worker thread, so
@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.frames import valid_strings
 from rlmx.server.openai_compat import EXAMPLE, RequestError
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -30,7 +30,6 @@ THREAD_THRESHOLD = 256 * 1024
 """Bodies at least this big (bytes) are decoded on a worker thread; smaller ones cost less than the hop."""
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
 _NUMBER_SHAPE = bytes(
     ord("0") if char in b"0123456789" else ord("e") if char in b"eE" else char if char == ord("+") else ord(" ")
@@ -105,7 +104,7 @@ def _decode(body: bytes) -> object:
             code="invalid_number",
         ) from None
     check(value, numbers=_may_overflow(body))
-    return _without_surrogates(value) if _may_hold_surrogates(body) else value
+    return valid_strings(value) if _may_hold_surrogates(body) else value  # nesting was bounded by check()
 
 
 def _utf8(body: bytes) -> str:
@@ -174,31 +173,6 @@ def check(value: object, *, numbers: bool = True) -> None:
                 _check_numbers(item, str(key))
     else:
         _check_numbers(value, "the request body")
-
-
-def _without_surrogates(value: object) -> object:
-    """`value` with every lone surrogate in its strings, dict keys too, made U+FFFD (`frames.encodable`). Lists
-    and dicts are fixed in place, from a stack: never recursive."""
-    if isinstance(value, str):
-        return encodable(value)
-    stack: list[Any] = [value] if type(value) in _CONTAINERS else []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if any(_SURROGATE.search(key) for key in item):
-                fixed = {encodable(key): child for key, child in item.items()}
-                item.clear()
-                item.update(fixed)
-            children: Any = item.items()
-        else:
-            children = enumerate(item)
-        for key, child in children:
-            if type(child) is str:
-                if _SURROGATE.search(child):
-                    item[key] = encodable(child)  # a value for a key already there: iterating stays valid
-            elif type(child) in _CONTAINERS:
-                stack.append(child)
-    return value
 
 
 def _check_nesting(value: object) -> None:
