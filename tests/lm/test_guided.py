@@ -176,6 +176,53 @@ def test_the_answer_must_fit_the_question_type() -> None:
     assert verified_span("the lab", unit, "How many labs invented quux?", set()) is None  # a number
 
 
+VOYAGE = {
+    "name": "",
+    "text": "The crew waited three weeks in port, then sailed for eleven days and eleven nights to the island.",
+}
+RELEASES = {"name": "", "text": "Format version 2 was introduced in release 6.2. It added compression."}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("eleven", "eleven"),  # beside "days and nights", which the question asks about
+        ("eleven days and eleven nights", "eleven"),
+        ("three", None),  # a number of the unit, but beside "weeks in port": not what the question counts
+    ],
+)
+def test_a_how_many_answer_is_the_number_the_unit_places_beside_what_is_asked(reply: str, expected: str | None) -> None:
+    assert verified_span(reply, VOYAGE, "How many days and nights did they sail to the island?", set()) == expected
+
+
+def test_two_numbers_placed_alike_give_no_short_answer() -> None:
+    unit = {"name": "", "text": "Ann keeps 3 cats and Bob keeps 5 cats."}
+    assert verified_span("3", unit, "How many cats are kept?", set()) is None  # each beside "cats" alone
+
+
+def test_a_part_of_a_longer_number_is_answered_as_the_unit_writes_it_or_not_at_all() -> None:
+    question = "In which release was format version 2 introduced?"
+    assert verified_span("6", RELEASES, question, set()) == "6.2"  # the unit's only number holding "6"
+    assert verified_span("release 6.2", RELEASES, question, set()) == "6.2"
+    both = {"name": "", "text": "It shipped in 6.2 and was fixed in 6.4."}
+    assert verified_span("6", both, "In which release was it fixed?", set()) is None  # 6.2 or 6.4
+
+
+def test_a_one_digit_number_in_the_question_must_be_in_the_unit_that_answers() -> None:
+    text = "\n\n".join(
+        [
+            "Format version 1 was introduced in release 5.0. It was plain text.",
+            "Format version 2 was introduced in release 6.2. It added compression.",
+            "Format version 3 was introduced in release 7.1. It added checksums.",
+        ]
+        + [f"Filler paragraph {n} about logging and rotation." for n in range(20)]
+    )
+    question = "In which release was format version 3 introduced?"
+    assert "3" in search_terms(question)
+    best = rank(state_of(text), search_terms(question), salient=["3"])[0]
+    assert "release 7.1" in best["text"]
+
+
 def test_a_verified_answer_comes_with_its_unit_and_location() -> None:
     state = state_of(SCRIPTURE)
     prompts_seen: list[str] = []

@@ -815,7 +815,8 @@ def search_terms(query: str) -> list[str]:
                 words.append(_bare(word))
     # another language's function words are English words in an English question ("die", "son", "war")
     stop = STOPWORDS if foreign else ENGLISH_STOPWORDS
-    terms = [w for w in words if (len(w) >= 2 or _CJK.search(w)) and w not in stop]
+    # a one-digit number names something ("protocol version 5"); a one-letter word does not
+    terms = [w for w in words if (len(w) >= 2 or w.isdigit() or _CJK.search(w)) and w not in stop]
     terms = terms or [w for w in words if w not in stop] or words
     seen: dict[str, None] = {}
     for term in phrases + terms:
@@ -1097,6 +1098,12 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
+        whole_core = _whole_numbers(core, text)
+        if whole_core is None:
+            continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
+        core = whole_core
+        if kind == "number" and not _best_placed_number(core, text, query):
+            continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
         fitting.append(core)
         if by_agent:
             agents.append(core)
@@ -1105,6 +1112,72 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
     return fitting[0] if fitting else None
+
+
+_FULL_NUMBER = re.compile(r"(?<!\w)(?<!\d[.,:])\d+(?:[.,:]\d+)*(?!\w)")
+_NUMBER_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|\w+(?:[-'’]\w+)*")
+_NEAR = 4
+"""Words each side of a number that tell what it counts (`_best_placed_number`)."""
+
+
+def _whole_numbers(core: str, text: str) -> str | None:
+    """`core` with each number in it as the unit writes it whole: a reply's "3" is the unit's "3.8" when that is
+    the only number the unit writes with "3" as a part (version 3.8, 3,500, 10:30); None when there are several
+    (the reply's part says no more than "one of these"). Numbers the unit also writes on their own stay."""
+    whole = set(_FULL_NUMBER.findall(text))
+    for part in re.findall(r"\d+(?:[.,:]\d+)*", core):
+        if part in whole:
+            continue
+        longer = {n for n in whole if re.search(rf"(?<!\d){re.escape(part)}(?!\d)", n)}
+        if len(longer) != 1:
+            return None
+        core = re.sub(rf"(?<![\d.,:]){re.escape(part)}(?![\d])", longer.pop(), core, count=1)
+    return core
+
+
+def _is_number_word(token: str) -> bool:
+    return token[:1].isdigit() or all(part in NUMBER_WORDS for part in token.split("-"))
+
+
+def _number_runs(tokens: list[str]) -> list[tuple[int, int, str]]:
+    """Each run of number tokens ("3.8", "forty", "three hundred and fifty"): its start, end and value."""
+    runs: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(tokens):
+        if not _is_number_word(tokens[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and (
+            _is_number_word(tokens[j])
+            or (tokens[j] == "and" and j + 1 < len(tokens) and _is_number_word(tokens[j + 1]))
+        ):
+            j += 1
+        runs.append((i, j, " ".join(tokens[i:j])))
+        i = j
+    return runs
+
+
+def _best_placed_number(core: str, text: str, query: str) -> bool:
+    """For a "how many" question: the reply's number is the one the unit places best, i.e. with more of the
+    question's words within `_NEAR` words of it than any other number of the unit has (the question's own numbers
+    aside). "How many days and nights did it rain?" over "For yet seven days, and I will cause it to rain upon the
+    earth forty days and forty nights" is forty (rain, earth, days, nights), not seven (days). A tie is no
+    answer; a unit with one number, or a reply whose number the unit does not hold as one, passes."""
+    tokens = _NUMBER_TOKEN.findall(text.lower())
+    asked = {t for t in _NUMBER_TOKEN.findall(query.lower()) if _is_number_word(t)}
+    runs = [r for r in _number_runs(tokens) if r[2] not in asked]
+    values = {value for _, _, value in runs}
+    own = _number_runs(_NUMBER_TOKEN.findall(core.lower()))
+    if len(values) < 2 or not own or own[0][2] not in values:
+        return True
+    mine = own[0][2]
+    question = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS and not _is_number_word(w)}
+    best: dict[str, int] = {}
+    for start, end, value in runs:
+        near = tokens[max(0, start - _NEAR) : start] + tokens[end : end + _NEAR]
+        best[value] = max(best.get(value, 0), len({stem(w) for w in near} & question))
+    return all(best[mine] > score for value, score in best.items() if value != mine)
 
 
 _AUXILIARIES = frozenset(
