@@ -458,6 +458,14 @@ async def test_a_sampling_param_the_server_refuses_is_left_out_from_then_on(serv
     ("body", "text", "reasoning"),
     [
         ({"choices": [{"index": 0, "text": "legacy", "finish_reason": "stop"}]}, "legacy", None),
+        (  # a proxy that answers a plain request with its stream's one chunk
+            {
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": "whole", "reasoning_content": "first"}}],
+            },
+            "whole",
+            "first",
+        ),
         (completion_body([{"type": "text", "text": {"value": "annotated", "annotations": []}}]), "annotated", None),
         (
             completion_body("ok", reasoning_details=[{"type": "reasoning.text", "text": "routed thought"}]),

@@ -149,6 +149,8 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     choice = _object(choices[0], "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
         choice = {**choice, "message": {"content": choice["text"]}}
+    elif "message" not in choice and isinstance(choice.get("delta"), dict):  # one whole chunk, sent unstreamed
+        choice = {**choice, "message": choice["delta"]}
     message = _object(choice.get("message"), "choices[0].message")
     finish_reason = _optional_str(choice.get("finish_reason"), "finish_reason")
     text, reasoning, refusal = _content(message.get("content"))
