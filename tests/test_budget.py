@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from fake_openai_server import Behaviour, FakeOpenAIServer
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body
 from rlmx import RLM, Budget, Event, InputError
+from rlmx.budget import BudgetExhausted, Ledger
 from rlmx.lm import Message, OpenAICompatibleLM, ScriptedLM
-from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, message_token_bound, token_bound
-from rlmx.lm.prices import Price, PriceTable
+from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, Usage, message_token_bound, token_bound
+from rlmx.lm.prices import Price, PriceTable, Tier
 from scripting import depth_of, is_sub_call, repl, turn_of
 
 FANOUT = repl(
@@ -266,6 +267,62 @@ def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
     assert tiered is not None and tiered.cost(300_000, 0) > 300_000 * tiered.input_per_million / 1e6
     per_call = PriceTable().lookup("perplexity/sonar")  # tokens and a fee per request
     assert per_call is not None and per_call.per_request > 0 and per_call.cost(0, 0) == per_call.per_request
+
+
+def test_prompt_cache_reads_and_writes_are_priced_at_their_own_rates() -> None:
+    price = Price(1.0, 5.0, cache_read_per_million=0.1, cache_write_per_million=1.25)
+    assert price.cost(1_000_000, 0) == pytest.approx(1.0)
+    assert price.cost(1_000_000, 0, cache_read=800_000) == pytest.approx(0.2 + 0.08)
+    assert price.cost(1_000_000, 0, cache_write=1_000_000) == pytest.approx(1.25)
+    assert price.cost(10, 0, cache_read=50, cache_write=50) == pytest.approx(10 * 0.1 / 1e6)  # never above the prompt
+    assert price.most(1_000_000, 1_000_000) == pytest.approx(1.25 + 5.0)  # admission: the dearer input rate
+    assert Price(1.0, 5.0).cost(100, 0, cache_read=100) == Price(1.0, 5.0).cost(100, 0)  # no cache rate: input's
+    tiered = Price(1.0, 5.0, (Tier(100, 2.0, 10.0),), cache_read_per_million=0.1, cache_write_per_million=1.25)
+    assert tiered.cost(1_000, 0, cache_read=1_000) == pytest.approx(1_000 * 0.2 / 1e6)  # the tier doubles it too
+    listed = PriceTable().lookup("claude-haiku-4-5")
+    assert listed is not None and (listed.cache_read_per_million, listed.cache_write_per_million) == (0.1, 1.25)
+
+
+@pytest.mark.parametrize(
+    ("reported", "read", "write"),
+    [
+        ({"prompt_tokens": 1000, "completion_tokens": 10, "prompt_tokens_details": {"cached_tokens": 900}}, 900, 0),
+        (  # Anthropic's own names: the prompt is the three counts together
+            {
+                "input_tokens": 100,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 900,
+                "output_tokens": 10,
+            },
+            0,
+            900,
+        ),
+        ({"prompt_tokens": 1000, "completion_tokens": 10, "prompt_cache_hit_tokens": 600}, 600, 0),  # DeepSeek
+    ],
+)
+def test_a_cached_prompt_is_billed_as_the_provider_reports_it(
+    server: FakeOpenAIServer, reported: dict[str, object], read: int, write: int
+) -> None:
+    server.script(Reply(body=completion_body("```repl\nFINAL('ok')\n```", usage=reported)))
+    root = OpenAICompatibleLM("claude-haiku-4-5", server.base_url, max_retries=0)
+    result = RLM(root, budget=Budget(max_usd=1.0)).completion("q", context="c")
+    assert result.answer == "ok"
+    expected = (1000 - read - write) * 1.0 + read * 0.1 + write * 1.25 + 10 * 5.0
+    assert result.usage.cost_usd == pytest.approx(expected / 1e6)
+
+
+def test_a_usd_budget_admits_a_prompt_at_the_cache_write_rate() -> None:
+    """Anthropic bills a prompt written to its cache at 1.25x input: admission's bound holds that, so such a bill
+    is no overshoot, and a budget that only covers the input rate refuses the call before it is sent."""
+    ledger = Ledger(Budget(max_usd=1.0), prices=PriceTable())
+    reservation = ledger.reserve("claude-haiku-4-5", 100_000, 1_000)
+    assert reservation.usd == pytest.approx((100_000 * 1.25 + 1_000 * 5.0) / 1e6)
+    billed = Usage(100_000, 1_000, cache_write_tokens=100_000)
+    settled = ledger.settle(reservation, billed, role="root", depth=0)
+    assert settled.cost_usd == pytest.approx(reservation.usd) and ledger.usage.overshoot_usd == 0
+    tight = Ledger(Budget(max_usd=0.11), prices=PriceTable())  # 0.1 at the input rate, 0.125 as cache writes
+    with pytest.raises(BudgetExhausted):
+        tight.reserve("claude-haiku-4-5", 100_000, 1)
 
 
 def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_bounds(

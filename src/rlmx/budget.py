@@ -11,6 +11,7 @@ overshoot and admits nothing more. A refusal raises BudgetExhausted, which the e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections import defaultdict
@@ -210,6 +211,8 @@ class Reservation:
             base.output_tokens + requests * self.output_tokens,
             None,
             estimated=True,
+            cache_read_tokens=base.cache_read_tokens,
+            cache_write_tokens=base.cache_write_tokens,
         )
 
 
@@ -282,7 +285,7 @@ class Ledger:
                     "admit its calls; pass prices={...} to RLM",
                 )
             left_usd = budget.max_usd - total.cost_usd - held.usd
-            usd_input = price.cost(input_tokens, 0)
+            usd_input = price.most(input_tokens, 0)
             affordable = (
                 (left_usd - usd_input) / price.output_per_million * 1e6 + _USD_SLACK
                 if price.output_per_million
@@ -297,7 +300,7 @@ class Ledger:
             if affordable is not None:
                 fits.append(int(affordable))
         output = max(min(fits), 0)
-        usd = 0.0 if price is None else price.cost(input_tokens, output)
+        usd = 0.0 if price is None else price.most(input_tokens, output)
         reservation = Reservation(input_tokens, output, usd, model)
         held.input_tokens += input_tokens
         held.output_tokens += output
@@ -316,7 +319,7 @@ class Ledger:
         """
         self.release(reservation)
         model = reservation.model
-        priced = Usage(usage.input_tokens, usage.output_tokens, self.prices.cost(model, usage), usage.estimated)
+        priced = dataclasses.replace(usage, cost_usd=self.prices.cost(model, usage))
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
             extra_in = max(usage.input_tokens - requests * reservation.input_tokens, 0)

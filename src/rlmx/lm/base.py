@@ -22,6 +22,10 @@ class Usage:
     """Provider-reported cost; None when the provider says nothing."""
     estimated: bool = False
     """True when the server did not report a count and rlmx filled it in with its upper-bound estimate."""
+    cache_read_tokens: int = 0
+    """Of `input_tokens`, those the provider read from its prompt cache (billed lower, when its price says so)."""
+    cache_write_tokens: int = 0
+    """Of `input_tokens`, those the provider wrote to its prompt cache (Anthropic bills them 1.25x input)."""
 
     @property
     def total_tokens(self) -> int:

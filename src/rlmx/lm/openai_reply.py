@@ -329,7 +329,27 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
         output_tokens=reply_bound if reply is None else reply,
         cost_usd=_cost(raw),
         estimated=prompt is None or reply is None,
+        cache_read_tokens=0 if prompt is None else min(_cached(raw, _CACHE_READ), prompt),
+        cache_write_tokens=0 if prompt is None else min(_cached(raw, _CACHE_WRITE), prompt),
     )
+
+
+# Where providers report the prompt tokens read from or written to their prompt cache (all part of the prompt's
+# count): Anthropic and LiteLLM at the top, OpenAI (and OpenRouter's writes) in prompt_tokens_details, DeepSeek's hits.
+_CACHE_READ = ("cache_read_input_tokens", "prompt_tokens_details.cached_tokens", "prompt_cache_hit_tokens")
+_CACHE_WRITE = ("cache_creation_input_tokens", "prompt_tokens_details.cache_write_tokens")
+
+
+def _cached(raw: dict[str, Any], paths: tuple[str, ...]) -> int:
+    """The first count found at `paths` (dotted: a field of an object), 0 when none is."""
+    for path in paths:
+        value: Any = raw
+        for name in path.split("."):
+            value = value.get(name) if isinstance(value, dict) else None
+        count = _count(value)
+        if count is not None:
+            return count
+    return 0
 
 
 _COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens")

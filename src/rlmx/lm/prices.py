@@ -54,19 +54,56 @@ class Price:
     """Where the price came from: "user", "genai-prices <version>", or "free"."""
     per_request: float = 0.0
     """USD charged per call on top of the tokens (Perplexity's Sonar models: genai-prices' `requests_kcount`)."""
+    cache_read_per_million: float | None = None
+    """USD per million prompt tokens read from the provider's cache (genai-prices' `cache_read_mtok`); None: the
+    input rate."""
+    cache_write_per_million: float | None = None
+    """USD per million prompt tokens written to the provider's cache (`cache_write_mtok`; Anthropic's is 1.25x
+    input); None: the input rate."""
 
     def at(self, input_tokens: int) -> Price:
-        """The flat rates that apply to a call with `input_tokens` prompt tokens."""
+        """The flat rates that apply to a call with `input_tokens` prompt tokens (a tier scales the cache rates
+        as it scales the input rate, as providers' long-prompt tiers do)."""
         for tier in sorted(self.tiers, key=lambda t: t.above_input_tokens, reverse=True):
             if input_tokens > tier.above_input_tokens:
-                return Price(tier.input_per_million, tier.output_per_million, source=self.source)
-        return Price(self.input_per_million, self.output_per_million, source=self.source) if self.tiers else self
+                scale = tier.input_per_million / self.input_per_million if self.input_per_million else 1.0
+                return dataclasses.replace(
+                    self,
+                    input_per_million=tier.input_per_million,
+                    output_per_million=tier.output_per_million,
+                    tiers=(),
+                    cache_read_per_million=_scaled(self.cache_read_per_million, scale),
+                    cache_write_per_million=_scaled(self.cache_write_per_million, scale),
+                )
+        return dataclasses.replace(self, tiers=()) if self.tiers else self
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """USD of one call: its tokens at the rates for its prompt's size, plus the per-request fee."""
+    def cost(self, input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0) -> float:
+        """USD of one call: its tokens at the rates for its prompt's size (`cache_read` and `cache_write` of the
+        `input_tokens` at the cache rates, when known), plus the per-request fee."""
         rates = self.at(input_tokens)
-        tokens = (input_tokens * rates.input_per_million + output_tokens * rates.output_per_million) / 1_000_000
-        return tokens + self.per_request
+        read = min(max(cache_read, 0), input_tokens)
+        write = min(max(cache_write, 0), input_tokens - read)
+        dollars = (input_tokens - read - write) * rates.input_per_million + output_tokens * rates.output_per_million
+        dollars += read * _or(rates.cache_read_per_million, rates.input_per_million)
+        dollars += write * _or(rates.cache_write_per_million, rates.input_per_million)
+        return dollars / 1_000_000 + self.per_request
+
+    def most(self, input_tokens: int, output_tokens: int) -> float:
+        """The most one call can cost: every prompt token at the dearer of the input and cache-write rates (an
+        upper bound for admission; the bill is `cost` of what the provider reports)."""
+        rates = self.at(input_tokens)
+        dearer = max(rates.input_per_million, _or(rates.cache_write_per_million, 0.0))
+        return self.cost(
+            input_tokens, output_tokens, cache_write=input_tokens if dearer > rates.input_per_million else 0
+        )
+
+
+def _or(rate: float | None, default: float) -> float:
+    return default if rate is None else rate
+
+
+def _scaled(rate: float | None, scale: float) -> float | None:
+    return None if rate is None else rate * scale
 
 
 FREE = Price(0.0, 0.0, source="free")
@@ -103,7 +140,14 @@ class PriceTable:
         if usage.cost_usd is not None:
             return usage.cost_usd
         price = self.lookup(model)
-        return None if price is None else price.cost(usage.input_tokens, usage.output_tokens)
+        if price is None:
+            return None
+        return price.cost(
+            usage.input_tokens,
+            usage.output_tokens,
+            cache_read=usage.cache_read_tokens,
+            cache_write=usage.cache_write_tokens,
+        )
 
 
 _loading = threading.Lock()
@@ -157,8 +201,9 @@ class _Answers:
                 stat = data.stat()
             except OSError:  # pragma: no cover
                 return None
-            # The format's version is in the key: answers kept before `request` fees were read are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:2".encode()).hexdigest()[:16]
+            # The format's version is in the key: answers kept before `request` fees and cache rates were read are
+            # not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:3".encode()).hexdigest()[:16]
             day = dt.datetime.now(tz=dt.UTC).date().isoformat()
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -212,12 +257,23 @@ def _price_to_json(price: Price) -> dict[str, Any]:
         "tiers": [[t.above_input_tokens, t.input_per_million, t.output_per_million] for t in price.tiers],
         "source": price.source,
         "request": price.per_request,
+        "cache_read": price.cache_read_per_million,
+        "cache_write": price.cache_write_per_million,
     }
 
 
 def _price_from_json(entry: dict[str, Any]) -> Price:
     tiers = tuple(Tier(int(a), float(i), float(o)) for a, i, o in entry["tiers"])
-    return Price(float(entry["in"]), float(entry["out"]), tiers, str(entry["source"]), float(entry["request"]))
+    read, write = entry.get("cache_read"), entry.get("cache_write")
+    return Price(
+        float(entry["in"]),
+        float(entry["out"]),
+        tiers,
+        str(entry["source"]),
+        float(entry["request"]),
+        None if read is None else float(read),
+        None if write is None else float(write),
+    )
 
 
 _ANSWERS = _Answers()
@@ -253,7 +309,13 @@ def _database_price(model: str) -> Price | None:
         price = _from_genai(getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None), __version__)
         if price is not None:
             per_thousand = getattr(prices, "requests_kcount", None)
-            return dataclasses.replace(price, per_request=float(per_thousand) / 1000) if per_thousand else price
+            read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
+            return dataclasses.replace(
+                price,
+                per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
+                cache_read_per_million=None if read is None else _rates(read)[0],
+                cache_write_per_million=None if write is None else _rates(write)[0],
+            )
     return None
 
 
