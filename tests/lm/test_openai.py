@@ -360,7 +360,7 @@ async def test_malformed_replies_raise_lm_bad_response_never_a_type_error(
 
 
 async def test_odd_usage_fields_are_estimated_not_trusted(server: FakeOpenAIServer) -> None:
-    odd = {"prompt_tokens": "12", "completion_tokens": -1, "cost": "free"}
+    odd = {"prompt_tokens": "twelve", "completion_tokens": -1, "cost": "free"}
     server.script(Reply(body=completion_body("ok", usage=odd)))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert completion.usage.estimated and completion.usage.cost_usd is None
@@ -480,6 +480,25 @@ async def test_other_reply_shapes_servers_send(
     server.script(Reply(body=body))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.text, completion.reasoning) == (text, reasoning)
+
+
+@pytest.mark.parametrize(
+    ("reported", "counts"),
+    [
+        ({"prompt_tokens": "3012", "completion_tokens": "2", "total_tokens": 3014}, (3012, 2)),  # quoted numbers
+        ({"prompt_tokens": "n/a", "completion_tokens": None, "total_tokens": 3014}, (None, None)),  # only the sum
+    ],
+)
+async def test_usage_a_gateway_writes_oddly_is_read_or_bounded_by_its_total(
+    server: FakeOpenAIServer, reported: dict[str, Any], counts: tuple[int | None, int | None]
+) -> None:
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    got = completion.usage
+    if counts == (None, None):  # split, prompt first, but never below what the server says it billed
+        assert got.total_tokens == 3014 and not got.estimated
+    else:
+        assert (got.input_tokens, got.output_tokens, got.estimated) == (*counts, False)
 
 
 async def test_usage_named_input_and_output_tokens_is_read(server: FakeOpenAIServer) -> None:

@@ -317,7 +317,7 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
         reply = total - prompt  # the total says what the missing count was
     elif prompt is None and reply is not None and total is not None and total > reply:
         prompt = total - reply
-    elif total is not None and all(raw.get(k) is None for k in _COUNT_NAMES):  # only the sum: split it, prompt first
+    elif total is not None and prompt is None and reply is None:  # only the sum is readable: split it, prompt first
         prompt = min(prompt_bound, total)
         reply = total - prompt
     details = raw.get("completion_tokens_details")
@@ -372,8 +372,12 @@ def _dollars(value: Any) -> float | None:
 
 
 def _count(value: Any) -> int | None:
+    """A token count as servers write one: an int, a whole float, or digits in a string (some gateways quote
+    their numbers); None for anything else."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
     if isinstance(value, int) and value >= 0:
         return value
     if isinstance(value, float) and value.is_integer() and value >= 0:
