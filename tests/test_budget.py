@@ -395,6 +395,36 @@ def test_requests_that_timed_out_before_the_answered_one_are_booked(server: Fake
     assert result.usage.total_tokens >= server.billed_tokens and result.usage.to_dict()["root"]["estimated_calls"] >= 1
 
 
+@pytest.mark.parametrize("failure", ["timeout", "not_json"])
+def test_a_re_send_is_admitted_like_a_call_and_never_spends_past_the_budget(
+    server: FakeOpenAIServer, failure: str
+) -> None:
+    """A request that timed out or came back unreadable may have been billed: sending it again needs budget for
+    another request, and where there is none the call fails with that said, within the limit."""
+    from fake_openai_server import Reply, fault
+
+    first = Reply(delay=1.0) if failure == "timeout" else fault.not_json()
+    server.script(first, first, first)
+    server.behaviour = Behaviour(text=repl("FINAL('done')"))
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=3, timeout=0.3)
+    tokens = message_token_bound([{"role": "user", "content": "x" * 4000}])  # about one request's reservation
+    result = RLM(lm, budget=Budget(max_tokens=int(tokens * 2.2), max_tokens_per_call=200)).completion("q", context="c")
+    assert len(server.requests) < 4  # the retries the client allows, cut short by the budget
+    assert result.status == "error" and "not sent again: the budget has no room" in result.stop_reason
+    assert result.usage.total_tokens <= int(tokens * 2.2) and result.usage.overshoot_tokens == 0
+
+
+def test_re_sends_the_budget_can_hold_go_out_and_are_booked_within_it(server: FakeOpenAIServer) -> None:
+    from fake_openai_server import fault
+
+    server.script(fault.not_json(), fault.not_json())
+    server.behaviour = Behaviour(text=repl("FINAL('done')"))
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=2)
+    result = RLM(lm, budget=Budget(max_tokens=200_000, max_tokens_per_call=200)).completion("q", context="c")
+    assert (len(server.requests), result.answer, result.usage.overshoot_tokens) == (3, "done", 0)
+    assert result.usage.total_tokens >= 2 * 200  # the two unreadable replies, booked at their reservations
+
+
 def test_a_call_cut_off_by_max_seconds_is_booked_not_released(server: FakeOpenAIServer) -> None:
     server.behaviour = Behaviour(text="late", latency=3.0)
     lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k")

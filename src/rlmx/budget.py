@@ -201,6 +201,8 @@ class Reservation:
     usd: float
     model: str = ""
     settled: bool = False
+    copies: int = 1
+    """Requests of the call this holds budget for: 1, plus each re-send the ledger admitted (`Ledger.extend`)."""
 
     def unanswered(self, requests: int, also: Usage | None = None) -> Usage:
         """What `requests` requests sent under this reservation and never answered may have cost: all of it each
@@ -308,20 +310,20 @@ class Ledger:
         self._in_flight += 1
         return reservation
 
-    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, requests: int = 1) -> Usage:
+    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int) -> Usage:
         """Release the reservation and book the real usage, priced under the model the call was admitted for
         (never the name a server answers under); returns the usage with its cost.
 
-        Under a token or USD budget, usage above what the reservation allowed `requests` requests (a call re-sent
-        after a timeout or a broken reply is several) is an overshoot: it is booked (the server billed it), added
-        to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted. Retries within that
-        allowance are booked too, and admission then sees them like any spending.
+        Under a token or USD budget, usage above what the reservation held (one request's worth per request the
+        ledger admitted: the call and each re-send `extend` allowed) is an overshoot: it is booked (the server
+        billed it), added to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted.
         """
         self.release(reservation)
         model = reservation.model
         priced = dataclasses.replace(usage, cost_usd=self.prices.cost(model, usage))
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
+            requests = reservation.copies
             extra_in = max(usage.input_tokens - requests * reservation.input_tokens, 0)
             extra_out = max(usage.output_tokens - requests * reservation.output_tokens, 0)
             extra_usd = 0.0
@@ -363,7 +365,23 @@ class Ledger:
     def settle_unanswered(self, reservation: Reservation, *, attempts: int, role: Role, depth: int) -> None:
         """A call sent `attempts` times and never answered (it timed out): the server may have billed each request
         all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
-        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth, requests=attempts)
+        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth)
+
+    def extend(self, reservation: Reservation) -> bool:
+        """Hold one more request's worth for the call `reservation` admitted, which is about to be re-sent after a
+        request the server may have billed; False (and nothing held) when the budget has no room for it now."""
+        if reservation.settled:
+            return False
+        try:
+            more = self.reserve(reservation.model, reservation.input_tokens, reservation.output_tokens)
+        except BudgetExhausted:
+            return False
+        if more.output_tokens < reservation.output_tokens:
+            self._unbook(more)
+            return False
+        self._in_flight -= 1  # the same call, sent again
+        reservation.copies += 1
+        return True
 
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:
@@ -373,9 +391,9 @@ class Ledger:
 
     def _unbook(self, reservation: Reservation) -> None:
         reservation.settled = True
-        self._held.input_tokens -= reservation.input_tokens
-        self._held.output_tokens -= reservation.output_tokens
-        self._held.usd -= reservation.usd
+        self._held.input_tokens -= reservation.copies * reservation.input_tokens
+        self._held.output_tokens -= reservation.copies * reservation.output_tokens
+        self._held.usd -= reservation.copies * reservation.usd
         self._in_flight -= 1
 
     async def admit(self, model: str, input_tokens: int, max_output_tokens: int) -> Reservation:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from rlmx import prompts
@@ -21,7 +22,7 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
+from rlmx.lm.base import LM, RESEND_GATE, Completion, Message, Usage, prompt_tokens, reached_cap
 from rlmx.protocol import (
     ProseFinal,
     aparse_reply,
@@ -378,7 +379,13 @@ class Engine:
                 async with self.tree.limiter:
                     ledger.check_open()  # an overshoot while this call waited for a slot: it is not sent
                     sent = True
-                    completion = await lm.complete(_encodable(messages), **params)
+                    # a re-send after a request the server may have billed is admitted like a call
+                    extend = partial(ledger.extend, reservation) if ledger.budget.limits_spending else None
+                    gate = RESEND_GATE.set(extend)
+                    try:
+                        completion = await lm.complete(_encodable(messages), **params)
+                    finally:
+                        RESEND_GATE.reset(gate)
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
                 if sent:
                     ledger.settle_unanswered(reservation, attempts=1, role=role, depth=depth)
@@ -389,12 +396,11 @@ class Engine:
                 # What the error says was billed, and each request sent whose usage it cannot say (timed out, broken
                 # off, unreadable, before an error status) at the reservation: booked, never released.
                 usage = exc.usage if isinstance(exc, LMBadResponse) else None
-                requests = exc.unanswered + (usage is not None)
-                if requests == 0:
+                if exc.unanswered == 0 and usage is None:
                     ledger.release(reservation)
                 elif exc.unanswered:
                     billed = reservation.unanswered(exc.unanswered, usage)
-                    ledger.settle(reservation, billed, role=role, depth=depth, requests=requests)
+                    ledger.settle(reservation, billed, role=role, depth=depth)
                 elif usage is not None:
                     ledger.settle(reservation, usage, role=role, depth=depth)
                 if not isinstance(exc, LMBadResponse):
@@ -409,8 +415,7 @@ class Engine:
                 raise
             # Requests of this call that timed out before the answered one may have been billed too.
             spent = reservation.unanswered(completion.unanswered, completion.usage) if completion.unanswered else None
-            requests = 1 + completion.unanswered
-            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth, requests=requests)
+            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth)
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -12,6 +13,20 @@ Role = Literal["system", "user", "assistant"]
 class Message(TypedDict):
     role: Role
     content: str
+
+
+RESEND_GATE: ContextVar[Callable[[], bool] | None] = ContextVar("rlmx_resend_gate", default=None)
+"""Set by the engine around an LM call made under a spending budget: asked before the client re-sends a request
+the server may have billed (see `may_resend`)."""
+
+
+def may_resend() -> bool:
+    """Whether an LM client may send its request again after one the server may have billed (it timed out, broke
+    off, or came back unreadable). Under a spending budget each such re-send is admitted like a call (the ledger
+    holds one more request's worth, or says no), so retries never spend past the budget; otherwise yes. Ask only
+    when about to re-send: a yes holds budget for it."""
+    gate = RESEND_GATE.get()
+    return gate is None or gate()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,10 @@ from typing import Any, cast
 
 import aiohttp
 
+from rlmx.lm.base import may_resend
+
+NOT_RESENT = " (not sent again: the budget has no room for another request, and the server may have billed this one)"
+
 INITIAL_RETRY_DELAY = 0.5
 """Seconds before the first retry when the server does not say (the openai SDK's figure)."""
 MAX_RETRY_DELAY = 8.0
@@ -177,17 +181,20 @@ class JSONPoster:
                 reply = await self._once(session, body)
             except TimeoutError:
                 timed_out += 1
-                if attempt > self.max_retries:
-                    detail = f"no reply within {self.read_timeout:g} s"
+                if attempt > self.max_retries or not may_resend():
+                    detail = f"no reply within {self.read_timeout:g} s" + (
+                        NOT_RESENT if attempt <= self.max_retries else ""
+                    )
                     raise TransportError("timeout", detail, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             except aiohttp.ClientError as exc:
                 broke = isinstance(exc, _BROKEN_OFF)  # the request went out: the server may have billed it
                 timed_out += broke
-                if attempt > self.max_retries:
+                if attempt > self.max_retries or (broke and not may_resend()):
                     kind = "broken" if broke else "connection"
-                    raise TransportError(kind, _describe(exc), attempt, timed_out) from None
+                    refused = NOT_RESENT if attempt <= self.max_retries else ""
+                    raise TransportError(kind, _describe(exc) + refused, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             if (

@@ -35,8 +35,8 @@ from rlmx.errors import (
     LMServerError,
     LMTimeout,
 )
-from rlmx.lm.base import Completion, Message
-from rlmx.lm.http import HTTPReply, JSONPoster, TransportError, out_of_quota
+from rlmx.lm.base import Completion, Message, may_resend
+from rlmx.lm.http import NOT_RESENT, HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
 
 LOCAL_API_KEY = "not-needed"
@@ -162,9 +162,10 @@ class OpenAICompatibleLM:
                 data = parse_body(reply.body, status=reply.status, content_type=reply.headers.get("content-type", ""))
             except LMBadResponse as exc:
                 unreadable += 1 + reply.timed_out
-                if attempt == self.max_retries:
+                if attempt == self.max_retries or not may_resend():
+                    refused = NOT_RESENT if attempt < self.max_retries else ""
                     raise LMBadResponse(
-                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)",
+                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts){refused}",
                         retryable=False,
                         unanswered=unreadable,
                     ) from None
@@ -222,9 +223,10 @@ class OpenAICompatibleLM:
 
     def _transport_error(self, exc: TransportError) -> LMError:
         if exc.kind == "timeout":
+            refused = NOT_RESENT if exc.detail.endswith(NOT_RESENT) else ""
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
-                f"({exc.attempts} attempts); pass timeout= for slow models",
+                f"({exc.attempts} attempts){refused}; pass timeout= for slow models",
                 attempts=exc.unanswered,
             )
         if exc.kind == "broken":
