@@ -21,6 +21,7 @@ from rlmx.lm.guided_cells import (
     detect_shape,
     guided_answer,
     rank,
+    salient_terms,
     search_terms,
     split_units,
     verified_span,
@@ -221,6 +222,84 @@ def test_a_one_digit_number_in_the_question_must_be_in_the_unit_that_answers() -
     assert "3" in search_terms(question)
     best = rank(state_of(text), search_terms(question), salient=["3"])[0]
     assert "release 7.1" in best["text"]
+
+
+FORTUNES = "\n%\n".join(
+    [f"Filler saying number {n} about patience and\nthe weather in spring." for n in range(12)]
+    + [
+        "A banker is a fellow who lends you his umbrella\nwhen the sun is shining.\n\t\t-- Mark Twain",
+        "Q: What do you call a sleeping bull?\nA: A bulldozer.\n"
+        "Q: What do you call a cow with no legs?\nA: Ground beef.",
+    ]
+)
+OUTLINE = "\n".join(
+    ["# vendors and their devices", "# (an outline: devices are indented under their vendor)"]
+    + [line for v in range(30) for line in (f"{v:04x}  Vendor Number {v} Inc", f"\t{v:04x}  Widget {v} basic")]
+    + ["10de  NVIDIA Corporation", "\t2684  AD102 [GeForce RTX 4090]", "\t2704  AD103 [GeForce RTX 4080]"]
+)
+
+
+def test_entries_between_percent_lines_are_units_with_their_attribution() -> None:
+    state = state_of(FORTUNES)
+    assert state["shapes"] == ["separated"]
+    quote = next(u for u in state["units"] if "umbrella" in u["text"])
+    assert quote["text"].endswith("-- Mark Twain") and quote["where"] == "entry 13 (line 37)"
+    assert count_answer(state, "How many entries are there?") == (
+        "14\nCounted: entries of the text (units of kind 'entry')."
+    )
+
+
+def test_an_indented_line_carries_the_lines_it_sits_under() -> None:
+    state = state_of(OUTLINE)
+    device = next(u for u in state["units"] if u["text"].startswith("2684"))
+    assert device["name"] == "10de NVIDIA Corporation"
+    assert device["where"] == "line 64 (2684, under '10de NVIDIA Corporation')"
+    terms = search_terms("What is NVIDIA device 2684?")
+    assert rank(state, terms, salient=["nvidia", "2684"])[0]["text"] == "2684 AD102 [GeForce RTX 4090]"
+
+
+def test_an_abbreviation_for_the_kind_of_value_asked_is_not_a_name_the_answer_needs() -> None:
+    question = "Which vendor has the ID 10de?"
+    assert salient_terms(question, search_terms(question)) == ["10de"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "text", "question", "expected"),
+    [
+        (
+            "'/usr/local'",
+            "The default prefix should be /usr/local when building.",
+            "What should the prefix be?",
+            "/usr/local",
+        ),
+        (
+            "LCK..ttyS0",
+            "To lock /dev/ttyS0 the file LCK..ttyS0 is created.",
+            "Which file locks /dev/ttyS0?",
+            "LCK..ttyS0",
+        ),
+        ("the libc6-dev package", "Install libc6-dev to build programs.", "What do you install to build?", "libc6-dev"),
+        (
+            'The gid of 65534 is "nobody"',
+            'Uid 65534: user "nobody", with no files.',
+            "Which user has uid 65534?",
+            "nobody",
+        ),
+    ],
+)
+def test_an_identifier_or_path_is_answered_whole_and_a_quoted_reply_is_what_it_answers(
+    reply: str, text: str, question: str, expected: str
+) -> None:
+    assert verified_span(reply, {"name": "", "text": text}, question, set()) == expected
+
+
+def test_a_label_number_is_no_count_and_an_answer_sits_by_what_is_asked() -> None:
+    label = {"name": "", "text": "FORTUNE PROVIDES QUESTIONS FOR THE GREAT ANSWERS: #13"}
+    assert verified_span("13", label, "How many fortunes are there?", set()) is None
+    riddles = {"name": "", "text": FORTUNES.rsplit("%\n", 1)[1].replace("\n", " ")}
+    question = "What do you call a sleeping bull?"
+    assert verified_span("Ground beef.", riddles, question, set()) is None  # the other riddle's answer
+    assert verified_span("A bulldozer.", riddles, question, set()) == "bulldozer"
 
 
 def test_a_verified_answer_comes_with_its_unit_and_location() -> None:

@@ -205,10 +205,26 @@ def detect_shape(text: str) -> str:
     numbered = sum(1 for line in nonblank if _NUMBERED.match(line) or _INLINE_REF.match(line))
     if numbered >= 20 and numbered >= 0.6 * len(nonblank):
         return "verses"
+    separators = sum(1 for i, line in enumerate(sample) if _is_separator(line, sample[i - 1] if i else ""))
+    if separators >= 5 and separators >= 0.03 * len(nonblank):
+        return "separated"
     blank_share = 1 - len(nonblank) / len(sample)
     if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
         return "records"
     return "paragraphs"
+
+
+_SEPARATOR = re.compile(r"^\s*(?:%%?|([-=*_~#])\1{2,})\s*$")
+
+
+def _is_separator(line: str, previous: str, percent: bool = False) -> bool:
+    """A line that only separates entries: "%" (fortune files, strfile's format) anywhere, or a rule of dashes,
+    stars, equals ... after a blank line (right under a title it underlines the title). `percent`: a text
+    separated by "%" lines, where a rule is part of an entry (ASCII art)."""
+    match = _SEPARATOR.match(line)
+    if match is None or (percent and match.group(1) is not None):
+        return False
+    return match.group(1) is None or not previous.strip()
 
 
 def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -230,6 +246,8 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
             made = _record_units(text)
         elif shape == "verses":
             made = _verse_units(text)
+        elif shape == "separated":
+            made = _separated_units(text)
         else:
             made = _paragraph_units(text, entries=shape == "entries")
         for unit in made:
@@ -329,21 +347,53 @@ def _record_units(text: str) -> list[dict[str, Any]]:
         return units
     sample = [line for line in lines[:2000] if line.strip()]
     delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
+    indented = sum(1 for line in sample if line[:1] in " \t")
+    tree = 0.05 * len(sample) <= indented <= 0.95 * len(sample)  # an outline: pci.ids, a nested list
+    parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        key = line.split(delimiter, 1)[0].strip() if delimiter else line.split(None, 1)[0]
+        stripped = line.strip()
+        key = (stripped.split(delimiter, 1) if delimiter and delimiter in stripped else stripped.split(None, 1))[0]
         key = key[:40]
-        units.append(
-            {
-                "text": " ".join(line.split()),
-                "name": key,
-                "where": f"line {number:,} ({key})",
-                "line": number,
-                "kind": "line",
-            }
-        )
+        text = " ".join(line.split())
+        unit = {"text": text, "name": key, "where": f"line {number:,} ({key})", "line": number, "kind": "line"}
+        if tree and not text.startswith("#"):  # a comment parents nothing
+            indent = len(line) - len(line.lstrip(" \t"))
+            while parents and parents[-1][0] >= indent:
+                parents.pop()
+            if parents:  # the line's parents name what it belongs to ("10de NVIDIA Corporation" for a device)
+                above = " / ".join(p[1] for p in parents)[:120]
+                unit["name"] = above
+                unit["where"] = f"line {number:,} ({key}, under '{above}')"
+            parents.append((indent, text[:80]))
+        units.append(unit)
+    return units
+
+
+def _separated_units(text: str) -> list[dict[str, Any]]:
+    """One unit per entry between separator lines (a fortune file's "%" lines): a quote and its attribution, a
+    riddle and its answer stay together, whatever their line breaks. A long entry is cut like a paragraph."""
+    units: list[dict[str, Any]] = []
+    lines = text.split("\n")
+    percent = sum(1 for line in lines if line.strip() in ("%", "%%")) >= 5
+    entry = start = 0
+    block: list[str] = []
+    for number, line in enumerate([*lines, "%"], 1):  # a last separator ends the last entry
+        if not _is_separator(line, lines[number - 2] if 1 < number <= len(lines) + 1 else "", percent):
+            if line.strip():
+                start = start if block else number
+                block.append(line)
+            continue
+        body = _clean(" ".join(" ".join(block).split()))
+        block = []
+        if body:
+            entry += 1
+            where = f"entry {entry:,} (line {start:,})"
+            units.extend(
+                {"text": piece, "name": "", "where": where, "line": start, "kind": "entry"} for piece in _pieces(body)
+            )
     return units
 
 
@@ -785,7 +835,7 @@ def describe(state: dict[str, Any]) -> str:
     return (
         f"searchable text: {chars:,} characters in {len(state['sources'])} source(s), shape "
         f"{'/'.join(sorted(set(state['shapes'])))}; units: "
-        + ", ".join(f"{n:,} {k}s" for k, n in kinds.most_common())
+        + ", ".join(f"{n:,} {'entries' if k == 'entry' else k + 's'}" for k, n in kinds.most_common())
         + f"; index: {state['index'].engine} ({WORD_MATCHING}); phase units {state['timing']['units_s']} s, "
         + f"phase index {state['timing']['index_s']} s (cpu {state['timing']['cpu_s']} s)"
         + "\nguided index ready"
@@ -846,6 +896,10 @@ def _shouted(query: str) -> str:
     return query.lower() if len(letters) > 12 and not any(c.islower() for c in letters) else query
 
 
+_FRAME_CAPS = frozenset("id ids url urls uri uuid guid".split())
+"""Abbreviations written in capitals that say what kind of value is asked for, never what it is about."""
+
+
 def salient_terms(query: str, terms: list[str]) -> list[str]:
     """The terms the question names specifically: written with capitals (not just starting the question), with
     digits, or quoted. A unit that lacks them is not about the question, however many other words it shares."""
@@ -855,6 +909,8 @@ def salient_terms(query: str, terms: list[str]) -> list[str]:
     nouns_capitalised = sum(w.lower() in _GERMAN for w in words) >= 2  # German capitalises every noun
     for position, word in enumerate(words):
         capital = word[:1].isupper() and position > 0 and not nouns_capitalised
+        if word.lower() in _FRAME_CAPS:
+            continue  # "the vendor ID of Intel": an ID is what is asked for, not what the answer is about
         if capital or (word.isupper() and len(word) > 1) or re.search(r"\d", word):
             marked.add(_bare(word))
             marked.update(_bare(part) for part in word.split("-"))
@@ -902,7 +958,9 @@ def rank(
         )
         # drawings and tables (box characters, rules) are poor reading for a small model
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
-        total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if extra < 3 else 0.0) + 0.2 * exact
+        # (a record line says its value in a word or two: "2684 AD102 [GeForce RTX 4090]")
+        bare = extra < (1 if unit["kind"] == "line" else 3)
+        total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if bare else 0.0) + 0.2 * exact
         total -= 0.3 if wordy < 0.7 and unit["kind"] != "line" else 0.0
         # what the question names, written as it is (stemming makes "HTTPS" match "HTTP")
         lowered = " ".join(words)
@@ -1092,8 +1150,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             core = whole  # a whole field with a word the table repeats ("Player 043"): the field, as written
         elif not unit.get("fields") and fields is not None and len(fields) > 2 and core.lower() not in fields:
             continue  # in a record, an answer is a whole field
+        core = _whole_token(core, line, text, query)
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
+        if kind == "number" and _only_a_label(core, text):
+            continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
@@ -1111,7 +1172,58 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         return agents[0]  # "Who wrote it?" - "Frankenstein is a novel written by Mary Shelley": the doer, not the work
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
+    if unit.get("kind") != "line" and not unit.get("fields"):  # a record's fields are no sentences
+        fitting = [core for core in fitting if _near_the_question(core, text, query)]
+    quoted = {q.strip().lower() for q in _QUOTED_IN_REPLY.findall(line) for q in q if q}
+    fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
     return fitting[0] if fitting else None
+
+
+_QUOTED_IN_REPLY = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)|‘([^’]{1,80})’")
+_TOKEN_EDGES = "\"'“”‘’`([{<>}]).,;:!?"
+_IDENTIFIER = re.compile(r"[\w./:~+#@-]+")
+
+
+def _near_the_question(core: str, text: str, query: str) -> bool:
+    """Whether `core` sits in the unit's sentence that holds most of the question's words, or next to it: in
+    "Q: How do you catch a unique rabbit? A: Unique up on it! Q: How do you catch a tame rabbit? A: The tame
+    way!" the unique rabbit's answer is not "tame way". Units of fewer than three sentences always pass."""
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) < 3:
+        return True
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    scores = [len(asked & {stem(w) for w in _WORD.findall(s.lower())}) for s in sentences]
+    best = max(scores)
+    places = [i for i, s in enumerate(sentences) if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s, re.IGNORECASE)]
+    near = {j for i, score in enumerate(scores) if score == best for j in (i - 1, i, i + 1)}
+    return not places or any(i in near for i in places)
+
+
+def _whole_token(core: str, line: str, text: str, query: str) -> str:
+    """`core` grown to the whole token of the reply that holds it, when the unit writes that token too and it is
+    an identifier, a path or a version ("/usr/local", "LCK..ttyS0", "libc6-dev"), not words of the question: the
+    reply's words are cut at punctuation, which such tokens hold."""
+    if " " in core:
+        return core
+    for token in line.split():
+        whole = token.strip(_TOKEN_EDGES)
+        if len(whole) <= len(core) or core.lower() not in whole.lower() or not _IDENTIFIER.fullmatch(whole):
+            continue
+        if whole.lower() in query.lower():
+            continue
+        found = re.search(rf"(?<![\w./~-]){re.escape(whole)}(?![\w/~-])", text, flags=re.IGNORECASE)
+        if found:
+            return found.group(0)
+    return core
+
+
+def _only_a_label(core: str, text: str) -> bool:
+    """Whether every place the unit writes `core`'s number it is a label ("#13", "No. 4"), not a quantity."""
+    number = re.search(r"\d+(?:[.,]\d+)*", core)
+    if number is None:
+        return False
+    places = list(re.finditer(rf"(?<![\w.,]){re.escape(number.group(0))}(?![\w])", text))
+    return bool(places) and all(re.search(r"(?:#|\b(?:No|Nr|no)\.?)\s?$", text[: p.start()]) for p in places)
 
 
 _FULL_NUMBER = re.compile(r"(?<!\w)(?<!\d[.,:])\d+(?:[.,:]\d+)*(?!\w)")
@@ -1125,7 +1237,7 @@ def _whole_numbers(core: str, text: str) -> str | None:
     the only number the unit writes with "3" as a part (version 3.8, 3,500, 10:30); None when there are several
     (the reply's part says no more than "one of these"). Numbers the unit also writes on their own stay."""
     whole = set(_FULL_NUMBER.findall(text))
-    for part in re.findall(r"\d+(?:[.,:]\d+)*", core):
+    for part in _FULL_NUMBER.findall(core):  # numbers standing alone: "libc6" and "ttyS0" hold none
         if part in whole:
             continue
         longer = {n for n in whole if re.search(rf"(?<!\d){re.escape(part)}(?!\d)", n)}
@@ -1354,7 +1466,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         names = _names(pool) if kind in ("entry", "verse") else []
-        n = len(names) if names else len(pool)
+        n = len(names) if names else len({u["where"] for u in pool})  # a long entry cut in pieces is one
         return (
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
         )
