@@ -1,5 +1,6 @@
-"""Output written below Python's sys.stdout, at file descriptor 1 (os.write, subprocesses, C code), reaches the
-cell's output in the order it was written, on every tier that runs the worker in its own process."""
+"""Output written below Python's sys.stdout and sys.stderr, at file descriptors 1 and 2 (os.write, subprocesses, C
+code), reaches the cell's output and error output in the order it was written, on every tier that runs the worker
+in its own process."""
 
 from __future__ import annotations
 
@@ -47,13 +48,25 @@ async def test_a_subprocess_output_is_the_cells_output(sandbox: SubprocessSandbo
     assert await run(sandbox, code) == "before\nfrom a shell\nfrom echo\nafter\n"
 
 
-async def test_sys_stdout_has_descriptor_1_and_stderr_says_it_has_none(sandbox: SubprocessSandbox) -> None:
+async def test_sys_stdout_and_stderr_are_descriptors_1_and_2(sandbox: SubprocessSandbox) -> None:
     code = (
-        "import io, subprocess, sys\nsubprocess.run(['echo', 'handed sys.stdout'], stdout=sys.stdout)\n"
-        "print(sys.stdout.fileno())\ntry:\n    sys.stderr.fileno()\nexcept io.UnsupportedOperation as exc:\n"
-        "    print('stderr:', type(exc).__name__)"
+        "import subprocess, sys\nsubprocess.run(['echo', 'handed sys.stdout'], stdout=sys.stdout)\n"
+        "print(sys.stdout.fileno(), sys.stderr.fileno())"
     )
-    assert await run(sandbox, code) == "handed sys.stdout\n1\nstderr: UnsupportedOperation\n"
+    assert await run(sandbox, code) == "handed sys.stdout\n1 2\n"
+
+
+async def test_error_output_below_sys_stderr_is_the_cells_stderr_in_order(sandbox: SubprocessSandbox) -> None:
+    """A command's error message (fd 2 of the subprocess) is what the model needs to see when the command
+    fails: it is the cell's stderr, in order with what Python wrote there."""
+    code = (
+        "import os, subprocess, sys\nprint('first', file=sys.stderr)\n"
+        "subprocess.run(['ls', '/no/such/folder'])\nos.write(2, b'raw\\n')\nprint('last', file=sys.stderr)"
+    )
+    result = await sandbox.run_cell(code, calls=no_calls, timeout=20)
+    lines = result.stderr.splitlines()
+    assert result.status == "ok" and lines[0] == "first" and lines[2:] == ["raw", "last"]
+    assert "/no/such/folder" in lines[1] and result.stdout == ""
 
 
 async def test_output_after_a_cell_ends_goes_to_the_next_cell(sandbox: SubprocessSandbox) -> None:

@@ -247,7 +247,8 @@ def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
 class _FdOutput:
     """fd 1 of the worker, and so of every process its cells start, drained into the running cell's stdout:
     `os.write(1, ...)`, `subprocess.run(["ls"])`, `os.system(...)`, printf in C code (at libc's next flush). It
-    was /dev/null, and the model never saw such output.
+    was /dev/null, and the model never saw such output. A second one does the same for fd 2 and the cell's
+    stderr (a subprocess's error message, a C library's warning), which went to the host's log unseen.
 
     fd 1 becomes a pipe's write end; the read end is non-blocking and is only ever read under `lock`: by a daemon
     thread that waits for data with select() (output of a process that runs while the cell waits on it), by each
@@ -256,12 +257,13 @@ class _FdOutput:
     sit in the thread between its read and its write. What arrives between cells (a process left running) is kept,
     capped, for the next cell. The thread starts after the worker's hardening, so it runs under the same filters."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, target: int = 1) -> None:
         read, write = os.pipe()
-        os.dup2(write, 1)
+        os.dup2(write, target)
         os.set_blocking(read, False)
         self.fd = read
-        self.write_fd = write  # kept: fd 1 is pointed at it again before each cell (a cell may close or redirect it)
+        self.target = target
+        self.write_fd = write  # kept: the target is pointed at it again before each cell (a cell may close it)
         self.waiting = _select.poll()  # poll(0): the cheap look before each print (a failed os.read costs ~3x)
         self.waiting.register(read, _select.POLLIN)
         self.limit = limit
@@ -269,18 +271,15 @@ class _FdOutput:
         self.sink = self.between = CappedText(limit)
         self.partial = b""  # a UTF-8 sequence cut between two reads
 
-    def start(self) -> None:
-        _thread.start_new_thread(self._drain, ())
-
     def begin(self, out: CappedText) -> None:
         """Send fd 1 to `out` from now on, after what arrived since the last cell."""
         with self.lock:
             if self.between.total:
                 out.put(self.between.value()[0])
                 self.between = CappedText(self.limit)
-            self.sink, out.fd, out.pull = out, 1, self.pull
+            self.sink, out.fd, out.pull = out, self.target, self.pull
         try:
-            _dup2(self.write_fd, 1)
+            _dup2(self.write_fd, self.target)
         except OSError:
             pass
 
@@ -297,16 +296,6 @@ class _FdOutput:
             if self.waiting.poll(0):
                 self._take()
 
-    def _drain(self) -> None:
-        while True:
-            try:
-                _select_fd([self.fd], [], [])
-            except (OSError, ValueError):
-                return
-            with self.lock:
-                if not self._take():
-                    return
-
     def _take(self) -> bool:
         while True:
             try:
@@ -320,6 +309,20 @@ class _FdOutput:
             text, self.partial = _utf8_more(self.partial, data)
             if text:
                 self.sink.put(text)
+
+
+def _drain(outputs: list[_FdOutput]) -> None:
+    """One thread for every `_FdOutput`: waits for data on any of their pipes and takes it in under its lock."""
+    waiting = {output.fd: output for output in outputs}
+    while waiting:
+        try:
+            ready, _, _ = _select_fd(list(waiting), [], [])
+        except (OSError, ValueError):
+            return
+        for fd in ready:
+            with waiting[fd].lock:
+                if not waiting[fd]._take():
+                    del waiting[fd]
 
 
 class SocketChannel:
@@ -400,6 +403,7 @@ class Worker:
         self.max_frame = max_frame
         self.max_batch = max_batch
         self.fd_output: _FdOutput | None = None
+        self.fd_errors: _FdOutput | None = None
         self.pid = _getpid()  # a process a cell forks is not this REPL: it may not use the channel
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
@@ -693,8 +697,9 @@ class Worker:
         error: str | None = None
         started = _clock()
         self.redirect(out, err)
-        if self.fd_output is not None:
+        if self.fd_output is not None and self.fd_errors is not None:
             self.fd_output.begin(out)
+            self.fd_errors.begin(err)
         self.begin_cell()
         try:
             self.arm(timeout)
@@ -713,8 +718,9 @@ class Worker:
             error = _described(exc, _format_traceback)
         finally:
             self.end_cell()
-            if self.fd_output is not None:
+            if self.fd_output is not None and self.fd_errors is not None:
                 self.fd_output.end()
+                self.fd_errors.end()
             self.redirect(None, None)
         self.restore_functions()
         self.restore_answer(err)
@@ -1129,9 +1135,10 @@ def _runs_as(init: dict[str, Any]) -> int:
 
 
 def _worker_for(
-    channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any], fd_output: _FdOutput
+    channel: SocketChannel | StdioChannel, values: dict[str, Any], init: dict[str, Any], fds: list[_FdOutput]
 ) -> Worker:
-    """The worker for a hardened process. `fd_output`'s thread starts here, after the hardening."""
+    """The worker for a hardened process. The thread that drains `fds` (fd 1, fd 2) starts here, after the
+    hardening."""
     _signal.signal(_signal.SIGALRM, _on_alarm)
     _signal.signal(_signal.SIGINT, _on_interrupt)
     channel.max_frame = int(init.get("max_frame", frames.DEFAULT_MAX_FRAME_BYTES))
@@ -1143,8 +1150,8 @@ def _worker_for(
         max_frame=channel.max_frame,
         max_batch=int(init.get("max_batch", 1_000)),
     )
-    fd_output.start()
-    worker.fd_output = fd_output
+    _thread.start_new_thread(_drain, (fds,))
+    worker.fd_output, worker.fd_errors = fds
     os.register_at_fork(after_in_child=_forked_by_a_cell)
     # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
     # (multiprocessing, concurrent.futures.ProcessPoolExecutor), as in a script.
@@ -1174,15 +1181,27 @@ def _warm_up(worker: Worker, cells: int = 3) -> None:
         _forget_source(f"<cell {cell}>")
 
 
+def _fd_outputs(init: dict[str, Any]) -> list[_FdOutput]:
+    """fd 1 and fd 2 as pipes into the cells' stdout and stderr (made before the hardening: it may forbid pipe)."""
+    limit = int(init.get("max_output", 20_000))
+    return [_FdOutput(limit, 1), _FdOutput(limit, 2)]
+
+
 def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     """Single-worker mode: load, harden both stages, serve until the host hangs up."""
     values = load_contexts(init.get("contexts", []), _runs_as(init))
     values.update(init.get("variables") or {})
     limits, options = init.get("limits") or {}, init.get("harden") or {}
     applied = harden.harden_zygote(options, limits)
-    fd_output = _FdOutput(int(init.get("max_output", 20_000)))
-    applied.update(harden.harden_worker(options, limits))
-    worker = _worker_for(sock, values, init, fd_output)
+    host_stderr = os.dup(2)  # where a start failure's traceback must still go
+    fds = _fd_outputs(init)
+    try:
+        applied.update(harden.harden_worker(options, limits))
+    except BaseException:
+        os.dup2(host_stderr, 2)
+        raise
+    os.close(host_stderr)
+    worker = _worker_for(sock, values, init, fds)
     _warm_up(worker)
     worker.send(_ready(worker, applied))
     worker.serve()
@@ -1313,12 +1332,12 @@ class Zygote:
         options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
         init = {**self.init, **request}
         try:
-            fd_output = _FdOutput(int(init.get("max_output", 20_000)))
+            fds = _fd_outputs(init)
             applied = {**self.applied, **harden.harden_worker(options, limits)}
         except BaseException as exc:
             sock.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
             raise
-        worker = _worker_for(sock, values, init, fd_output)
+        worker = _worker_for(sock, values, init, fds)
         _warm_up(worker)
         worker.send(_ready(worker, applied))
         worker.serve()
