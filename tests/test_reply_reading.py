@@ -262,3 +262,24 @@ def test_running_out_of_turns_while_every_sub_call_failed_is_an_lm_failure() -> 
     )
     result = RLM(lm, budget=Budget(max_iterations=2)).completion("q", context=CONTEXT)
     assert result.status == "error" and "every sub-call failed" in result.stop_reason
+
+
+def test_code_that_handles_reasoning_tags_is_code_not_reasoning() -> None:
+    """A block whose strings hold a <think> pair, or that splits on the closing tag, runs: the tags are its data."""
+    handles_tags = (
+        "```repl\nsample = '''<think>\nscratch work\n</think>\nfinal text'''\n"
+        "print('KEPT', sample.split('</think>')[-1].strip())\n```"
+    )
+    splits = "```repl\nlast = context.split('</think>')[-1].strip()\nprint('LAST', last)\n```"
+    for reply in (handles_tags, splits):
+        parsed = parse_reply(reply)
+        assert len(parsed.cells) == 1 and parsed.reasoning_chars == 0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["FINAL(“gamma”)", "FINAL(‘gamma’)", "FINAL(«gamma»)", "FINAL(「gamma」)", "\ufeffFINAL(gamma)", "FINAL（gamma）"],
+)
+def test_a_final_in_typographic_quotes_full_width_brackets_or_after_a_byte_order_mark_finishes(reply: str) -> None:
+    result, _ = run([reply])
+    assert (result.answer, result.status, result.iterations) == ("gamma", "finished", 1)

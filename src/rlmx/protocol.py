@@ -133,12 +133,17 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
 # Possessive throughout: a line of markup that never reaches FINAL( fails at once instead of backtracking.
 _PROSE_FINAL = re.compile(
-    r"^[ \t]*+(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<\|[A-Za-z_]{1,40}\|>"
+    r"^[ \t\ufeff\u200b\u200c\u200d\u2060]*+"  # a byte-order or zero-width mark may lead the line
+    r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<\|[A-Za-z_]{1,40}\|>"
     r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
-    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?\(",
+    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?(?P<paren>[(（])",
     re.MULTILINE,
 )
 _WRAPPED = re.compile(r"(?s)^(`+|\*\*|\*|__|_)(?P<inner>.+)\1$")
+_QUOTED = re.compile(
+    r"^(?:“(?P<a>[^”]+)”|‘(?P<b>[^’]+)’|«\s?(?P<c>[^»]+?)\s?»|„(?P<d>[^“”]+)[“”]|「(?P<e>[^」]+)」|『(?P<f>[^』]+)』)$"
+)
+"""Typographic quotes around a prose FINAL's whole argument (a model writing FINAL(“gamma”) means gamma)."""
 _CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
@@ -506,13 +511,47 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
 
 
 def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
-    """A reply whose chat template opened the reasoning tag starts with reasoning and has only its closing tag. When
-    the first closing tag that starts a line has no opening tag before it, all before it is reasoning, whatever
-    it holds: a fence drafted and left open, or a line ending in "```repl", would otherwise swallow the tag."""
-    close = _LINE_CLOSE_TAG.search(text)
-    if close is None or _LINE_OPEN_TAG.search(text, 0, close.start()) is not None:  # mid-line ones are mentions
+    """A reply whose chat template opened the reasoning tag starts with reasoning and has only its closing tag (see
+    `template_close`): all before it is reasoning, whatever it holds (a fence drafted and left open, or a line
+    ending in "```repl", would otherwise swallow the tag)."""
+    close = template_close(text)
+    if close is None:
         return text, reasoning
     return text[close.end() :], reasoning + close.end()
+
+
+def template_close(text: str, *, mid_line: bool = False) -> re.Match[str] | None:
+    """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line (or,
+    with `mid_line`, stands anywhere not right after a quote or backtick: `split('</think>')` mentions it) when no
+    opening tag comes before it (one that starts a line; with `mid_line`, one anywhere). A closing tag inside a
+    fenced block that holds an opening tag before it is data of the code there, not the end of reasoning."""
+    opening = OPEN_TAG if mid_line else _LINE_OPEN_TAG
+    for close in (CLOSE_TAG if mid_line else _LINE_CLOSE_TAG).finditer(text):
+        start = close.start() + len(close.group(0)) - len(close.group(0).lstrip())
+        if mid_line and start and text[start - 1] in "'\"`":
+            continue
+        if opening.search(text, 0, start) is not None:
+            return None
+        block = _open_fence_at(text, start)
+        if block is not None and OPEN_TAG.search(text, block, start) is not None:
+            continue
+        return close
+    return None
+
+
+_ANY_FENCE_LINE = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)(?P<info>[^\n]*)$", re.MULTILINE)
+
+
+def _open_fence_at(text: str, position: int) -> int | None:
+    """Where the fenced block open at `position` starts (CommonMark's pairing of fence lines), or None."""
+    opened: tuple[int, str, int] | None = None  # start, fence character, fence length
+    for line in _ANY_FENCE_LINE.finditer(text, 0, position):
+        fence = line.group("fence")
+        if opened is None:
+            opened = (line.start(), fence[0], len(fence))
+        elif fence[0] == opened[1] and len(fence) >= opened[2] and not line.group("info").strip():
+            opened = None
+    return None if opened is None else opened[0]
 
 
 def _start(match: re.Match[str]) -> int:
@@ -534,7 +573,11 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
         starts = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
         limit = len(segment)
         for match in reversed(starts):
-            found = _argument(segment, match.end(), limit)
+            if match.group("paren") == "（":  # FINAL（伽马）, as models answering in Chinese write it
+                close = segment.find("）", match.end(), limit)
+                found = None if close < 0 else (segment[match.end() : close].strip(), close + 1)
+            else:
+                found = _argument(segment, match.end(), limit)
             limit = match.start()
             if found is None:
                 continue
@@ -544,7 +587,9 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
             kind = match.group("kind")
             if kind == "FINAL":
                 wrapped = _WRAPPED.match(argument)  # FINAL(`gamma`), FINAL(**gamma**): the markup is not the answer
-                return ProseFinal("final", wrapped.group("inner") if wrapped else argument), index
+                argument = wrapped.group("inner") if wrapped else argument
+                quoted = _QUOTED.match(argument)  # FINAL(“gamma”), FINAL(«gamma»): nor are the quotes
+                return ProseFinal("final", next(g for g in quoted.groups() if g) if quoted else argument), index
             if kind == "SUBMIT" and _is_keywords(argument):
                 return ProseFinal("submit", argument), index
             if kind == "FINAL_VAR" and argument.isidentifier():

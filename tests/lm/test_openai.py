@@ -501,6 +501,14 @@ async def test_usage_a_gateway_writes_oddly_is_read_or_bounded_by_its_total(
         assert (got.input_tokens, got.output_tokens, got.estimated) == (*counts, False)
 
 
+async def test_a_closing_tag_quoted_in_code_does_not_cut_the_reply(server: FakeOpenAIServer) -> None:
+    """`split('</think>')` in a reply mentions the tag: the reply is not cut there into reasoning and text."""
+    code = "```repl\nlast = context.split('</think>')[-1]\nprint(last)\n```"
+    server.script(Reply(body=completion_body(code)))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == (code, None)
+
+
 async def test_usage_named_input_and_output_tokens_is_read(server: FakeOpenAIServer) -> None:
     server.script(Reply(body=completion_body("ok", usage={"input_tokens": 9, "output_tokens": 2})))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)

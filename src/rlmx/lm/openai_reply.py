@@ -15,7 +15,7 @@ from typing import Any
 
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
-from rlmx.protocol import CLOSE_TAG, OPEN_TAG, split_harmony
+from rlmx.protocol import CLOSE_TAG, OPEN_TAG, split_harmony, template_close
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -284,8 +284,8 @@ def _split_think(text: str) -> tuple[str, str]:
         if closing is None:
             return "", text[opening.end() :].strip()
         return text[closing.end() :].lstrip(), text[opening.end() : closing.start()].strip()
-    closing = CLOSE_TAG.search(text)
-    if closing is not None and OPEN_TAG.search(text, 0, closing.start()) is None:
+    closing = template_close(text, mid_line=True)
+    if closing is not None:
         return text[closing.end() :].lstrip(), text[: closing.start()].strip()
     return text, ""
 
