@@ -596,3 +596,100 @@ def test_pages_of_a_document_are_sources_with_their_index() -> None:
     state = build_index(collect_sources({"context": pages}))
     best = rank(state, search_terms("What is the launch code for the Aurora project?"))[0]
     assert best["where"] == "context[1], line 3"
+
+
+RELEASES_CSV = "version,codename,series,release\n" + "\n".join(
+    [
+        "12.04 LTS,Precise Pangolin,precise,2012-04-26",
+        "13.04,Raring Ringtail,raring,2013-04-25",
+        "14.04 LTS,Trusty Tahr,trusty,2014-04-17",
+        "24.04 LTS,Noble Numbat,noble,2024-04-25",
+    ]
+)
+CHANGELOG = "\n".join(
+    [
+        "hello (2.1-1) unstable; urgency=medium",
+        "",
+        "  [ Ann Author ]",
+        "  * New upstream release.",
+        "  * Fix the greeting when LANG is unset, which printed",
+        "    nothing at all.",
+        "",
+        " -- Maria Maintainer <maria@example.org>  Tue, 03 Mar 2026 10:00:00 +0100",
+        "",
+    ]
+    + [
+        line
+        for n in range(20, 0, -1)
+        for line in (
+            f"hello (1.{n}-1) unstable; urgency=low",
+            "",
+            f"  * Upload number {n} with small fixes.",
+            "",
+            f" -- Other Person <other@example.org>  Mon, 0{n % 9 + 1} Jan 2024 09:00:00 +0000",
+            "",
+        )
+    ]
+)
+
+
+def test_a_version_in_the_question_is_one_term_never_its_pieces_in_dates() -> None:
+    question = "What is the codename of version 27.04?"
+    terms = search_terms(question)
+    assert "27.04" in terms and "27" not in terms and salient_terms(question, terms) == ["27.04"]
+    assert guided_answer(state_of(RELEASES_CSV), question, never)["answer"] == NOT_FOUND
+
+
+def test_a_table_answer_is_the_value_of_the_column_the_question_names() -> None:
+    state = state_of(RELEASES_CSV)
+    noble = next(u for u in state["units"] if "Noble" in u["text"])
+    assert verified_span("2024-04-25", noble, "What is the kernel version of Noble Numbat?", set()) is None
+    assert verified_span("Noble Numbat", noble, "What is the codename of version 24.04 LTS?", set()) == "Noble Numbat"
+    assert count_answer(state, "How many rows are in the table?") == (
+        "4\nCounted: records of the table (its header row aside)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "text", "question", "expected"),
+    [
+        (
+            "June 29, 2007",
+            "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007",
+            "What is the date of version 3?",
+            "29 June 2007",
+        ),
+        (
+            "posted to the newsgroup gnu.bash.bash.bug",
+            "Mail bug-bash@gnu.org or post to gnu.bash.bug.",
+            "Where do reports go?",
+            None,
+        ),
+        (
+            "the number of seconds since the epoch",
+            "EPOCHSECONDS expands to the number of seconds since the epoch, each time it is read.",
+            "What does EPOCHSECONDS expand to?",
+            "number of seconds since the epoch",
+        ),
+    ],
+)
+def test_a_span_is_a_whole_date_never_a_piece_of_an_address_and_may_hold_parts_of_a_compound(
+    reply: str, text: str, question: str, expected: str | None
+) -> None:
+    assert verified_span(reply, {"name": "", "text": text}, question, set()) == expected
+
+
+def test_a_debian_changelog_keeps_each_change_and_upload_under_its_version() -> None:
+    state = state_of(CHANGELOG)
+    assert state["shapes"] == ["changelog"]
+    wrapped = next(u for u in state["units"] if "greeting" in u["text"])
+    assert (
+        wrapped["text"].endswith("which printed nothing at all.")
+        and wrapped["where"] == "line 5, under 'hello (2.1-1)'"
+    )
+    question = "Who uploaded hello 2.1-1?"
+    best = rank(state, search_terms(question), salient=salient_terms(question, search_terms(question)))[0]
+    assert best["text"].startswith("-- Maria Maintainer")
+    assert count_answer(state, "How many entries are in the changelog?") == (
+        "21\nCounted: entries of the text (units of kind 'entry')."
+    )

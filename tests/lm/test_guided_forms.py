@@ -409,7 +409,7 @@ DEATH = {"name": "", "kind": "paragraph", "text": "Mary Shelley died in London o
     ("reply", "span"),
     [
         ("on 1 February 1851", "1 February 1851"),
-        ("She died in 1851.", "1851"),
+        ("She died in 1851.", "1 February 1851"),  # the year, as the whole date the unit writes it in
         ("Mary Shelley died", None),  # a name is no answer to "when"
         ("in London", None),
         ("died", None),  # the question's own word, in another form

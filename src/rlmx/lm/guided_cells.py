@@ -205,6 +205,8 @@ def detect_shape(text: str) -> str:
     numbered = sum(1 for line in nonblank if _NUMBERED.match(line) or _INLINE_REF.match(line))
     if numbered >= 20 and numbered >= 0.6 * len(nonblank):
         return "verses"
+    if sum(1 for line in sample if _CHANGELOG_HEADER.match(line)) >= 3:
+        return "changelog"
     separators = sum(1 for i, line in enumerate(sample) if _is_separator(line, sample[i - 1] if i else ""))
     if separators >= 5 and separators >= 0.03 * len(nonblank):
         return "separated"
@@ -248,6 +250,8 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
             made = _verse_units(text)
         elif shape == "separated":
             made = _separated_units(text)
+        elif shape == "changelog":
+            made = _changelog_units(text)
         else:
             made = _paragraph_units(text, entries=shape == "entries")
         for unit in made:
@@ -268,6 +272,7 @@ def _record_unit(fields: dict[str, str], line: int, where: str) -> dict[str, Any
         "line": line,
         "kind": "line",
         "fields": [v.lower() for v in fields.values()],
+        "keys": [k.lower() for k in fields],
     }
 
 
@@ -369,6 +374,44 @@ def _record_units(text: str) -> list[dict[str, Any]]:
                 unit["where"] = f"line {number:,} ({key}, under '{above}')"
             parents.append((indent, text[:80]))
         units.append(unit)
+    return units
+
+
+_CHANGELOG_HEADER = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9.+-]* \([^()\s]+\))[^;\n]*;[^\n]*urgency=", re.I)
+"""A Debian changelog entry's first line: "systemd (252.39-1~deb12u2) bookworm; urgency=medium"."""
+_CHANGELOG_TRAILER = re.compile(r"^ -- \S.*<[^>\n]*>")
+"""Its last: " -- Name <email>  date", who uploaded that version and when (Debian Policy 4.4)."""
+_CHANGE = re.compile(r"^\s{1,6}(?:[*+-]\s|\[ [^]\n]+ \]\s*$)")
+
+
+def _changelog_units(text: str) -> list[dict[str, Any]]:
+    """A Debian changelog: each entry's first line is a unit of kind "entry" (counting them counts versions), each
+    change (a "*" item with its wrapped lines) a unit named by the entry's package and version, and so is the
+    entry's trailer line, named as the upload (who released that version, and when), which holds no word of the
+    version otherwise."""
+    units: list[dict[str, Any]] = []
+    entry = ""
+    change: dict[str, Any] | None = None  # the change item that wrapped lines continue
+
+    def add(body: str, line: int, name: str, kind: str = "paragraph") -> dict[str, Any]:
+        unit = {"text": body, "name": name, "where": f"line {line:,}, under '{entry}'", "line": line, "kind": kind}
+        units.append(unit)
+        return unit
+
+    for number, line in enumerate(text.split("\n"), 1):
+        body = " ".join(line.split())
+        header = _CHANGELOG_HEADER.match(line)
+        if header:
+            entry = header.group("entry")
+            add(body, number, entry, "entry")
+            change = None
+        elif _CHANGELOG_TRAILER.match(line):
+            add(body, number, f"{entry} release upload: maintainer, date")
+            change = None
+        elif _CHANGE.match(line) or (change is None and body):
+            change = add(body, number, entry)
+        elif body and change is not None:  # a change's wrapped line
+            change["text"] += " " + body
     return units
 
 
@@ -852,8 +895,10 @@ def search_terms(query: str) -> list[str]:
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
     phrases += _caps_phrases(query)
+    # a version or a dotted number is one term: "27.04" is not "27" in one date and "04" in another
+    phrases += [v.lower() for v in _VERSION.findall(query)]
     words: list[str] = []
-    for token in _WORD.findall(query):
+    for token in _WORD.findall(_VERSION.sub(" ", query)):
         for word in _SCRIPT_RUN.findall(token) if _CJK.search(token) else [token]:
             if _CJK.search(word):  # no spaces between CJK words: overlapping pairs of characters
                 for run in re.split("[" + "".join(CJK_STOP) + "]+", word):
@@ -896,6 +941,8 @@ def _shouted(query: str) -> str:
     return query.lower() if len(letters) > 12 and not any(c.islower() for c in letters) else query
 
 
+_VERSION = re.compile(r"(?<![\w.])\d+(?:[.:]\d+)+(?:[-~+][\w.~+]*\w)?(?![\w]|[.:]\d)")
+"""A version or dotted number as the question writes it: 27.04, 3.10, 252.39-1~deb12u2, 10:30."""
 _FRAME_CAPS = frozenset("id ids url urls uri uuid guid".split())
 """Abbreviations written in capitals that say what kind of value is asked for, never what it is about."""
 
@@ -915,6 +962,7 @@ def salient_terms(query: str, terms: list[str]) -> list[str]:
             marked.add(_bare(word))
             marked.update(_bare(part) for part in word.split("-"))
     marked |= {p.lower().strip() for p in _QUOTED.findall(query)} | set(_caps_phrases(query))
+    marked |= {v.lower() for v in _VERSION.findall(query)}
     return [t for t in terms if t in marked]
 
 
@@ -1048,13 +1096,13 @@ def _agree(first: str, second: str) -> bool:
 
 
 def expected_type(query: str) -> str:
-    """ "number" (how many, how much, how old, what year), "time" (when), "name" (who), else "any"."""
+    """ "number" (how many, how much, how old, what year), "time" (when, what date), "name" (who), else "any"."""
     q = query.lower()
     if re.search(r"\bhow (many|much|old|long|far|often)\b|\bwhat (year|number|age)\b|\bin which year\b", q):
         return "number"
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
-    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q):
+    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
         return "time"
     return "any"
 
@@ -1080,12 +1128,13 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 
     question_words = [w.lower() for w in _WORD.findall(query) if len(w) > 4]
 
-    def is_filler(word: str) -> bool:
+    def is_filler(word: str, alone: bool = True) -> bool:
         w = word.lower()
         if w in STOPWORDS or stem(w) in query_stems or w in frequent:
             return True
-        # part of a compound of the question ("code" in "Startcode")
-        return len(w) >= 3 and any(w in q and w != q for q in question_words)
+        # part of a compound of the question, as a whole reply ("code" for "Startcode"; not "epoch" at the end of
+        # "the number of seconds since the epoch" for "EPOCHSECONDS")
+        return alone and len(w) >= 3 and any(w in q and w != q for q in question_words)
 
     # the runs of the reply that the unit holds word for word, in the reply's order (longest from each start)
     runs: list[tuple[int, int]] = []
@@ -1136,10 +1185,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     agents: list[str] = []
     for piece, lead in zip(pieces, leads, strict=True):
         whole = _phrase_in(text, piece) if piece else None
-        while piece and is_filler(piece[0]):
+        while piece and is_filler(piece[0], len(piece) == 1):
             lead, piece = piece[0], piece[1:]
         by_agent = lead.lower() == "by"
-        while piece and is_filler(piece[-1]):
+        while piece and is_filler(piece[-1], len(piece) == 1):
             piece = piece[:-1]
         if not piece or len(piece) > 10:
             continue
@@ -1150,7 +1199,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             core = whole  # a whole field with a word the table repeats ("Player 043"): the field, as written
         elif not unit.get("fields") and fields is not None and len(fields) > 2 and core.lower() not in fields:
             continue  # in a record, an answer is a whole field
-        core = _whole_token(core, line, text, query)
+        whole_core = _whole_numbers(_whole_token(core, line, text, query), text)
+        if whole_core is None:
+            continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
+        core = _whole_date(whole_core, text)
+        if _cuts_a_token(core, text):
+            continue  # "gnu" of "gnu.bash.bug": a part of an address or a name is no answer
+        if not _in_an_asked_column(core, unit, query_stems, query):
+            continue  # "the kernel version of Noble Numbat" is not its release date
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
         if kind == "number" and _only_a_label(core, text):
@@ -1159,10 +1215,6 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
-        whole_core = _whole_numbers(core, text)
-        if whole_core is None:
-            continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
-        core = whole_core
         if kind == "number" and not _best_placed_number(core, text, query):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
         fitting.append(core)
@@ -1197,6 +1249,47 @@ def _near_the_question(core: str, text: str, query: str) -> bool:
     places = [i for i, s in enumerate(sentences) if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s, re.IGNORECASE)]
     near = {j for i, score in enumerate(scores) if score == best for j in (i - 1, i, i + 1)}
     return not places or any(i in near for i in places)
+
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?"
+    r"|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE = re.compile(
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})", re.I
+)
+
+
+def _whole_date(core: str, text: str) -> str:
+    """A month, a day or a year the unit writes inside one whole date, as that date ("June" or "2007" of "29 June
+    2007": what the text says, and it holds what the reply said); `core` unchanged otherwise."""
+    dates = {
+        d.group(0) for d in _DATE.finditer(text) if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", d.group(0), re.I)
+    }
+    return dates.pop() if len(dates) == 1 and len(core) < len(next(iter(dates))) else core
+
+
+def _cuts_a_token(core: str, text: str) -> bool:
+    """Whether every place the unit writes `core` is part of a longer token: an address, a dotted name, a path
+    (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`)."""
+    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    return bool(places) and all(
+        re.match(r"[./@:_~-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~]$", text[: p.start()])
+        for p in places
+    )
+
+
+def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], query: str) -> bool:
+    """In a table's record, an answer is the value of a column the question names, when it names one whose value
+    it does not already give ("the codename of version 10.04": codename; "the kernel version of Noble Numbat":
+    version, which the release date is not)."""
+    keys, values = unit.get("keys") or [], unit.get("fields") or []
+    asked = [
+        value
+        for key, value in zip(keys, values, strict=False)
+        if key and {stem(w) for w in _WORD.findall(key)} & query_stems and value not in query.lower()
+    ]
+    return not asked or any(core.lower() in value for value in asked)
 
 
 def _whole_token(core: str, line: str, text: str, query: str) -> str:
@@ -1393,6 +1486,13 @@ def _pick(units: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return chosen or units
 
 
+_WHOLE_TEXT = frozenset(
+    "table text file document context list dataset data lexicon book csv json changelog manual page license "
+    "glossary dictionary database log listing".split()
+)
+"""What "how many rows are in the table" names: the whole text, not a word to look for."""
+
+
 def count_answer(state: dict[str, Any], query: str) -> str | None:
     """A counting or listing question answered by code over the units, saying what was counted; None when the
     question is not one, or does not name what to count."""
@@ -1440,7 +1540,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         q,
     )
     target = _target(m.group(2)) if m and m.group(1).lower() in _KINDS else ""
-    if m and target:
+    if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
         kind = _KINDS[m.group(1).lower()]
         target = _present_suffix(target, text_of)
         if kind == "line":
@@ -1458,9 +1558,12 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         )
     m = re.match(
         r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q
-    ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in) (?:the|this) \w+\?*$", q)
+    ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in|contained in) (?:the|this) \w+\?*$", q)
     if m and m.group(1).lower() in _KINDS:
         kind = _KINDS[m.group(1).lower()]
+        records = [u for u in units if u.get("keys")]
+        if kind == "line" and records:  # a table's rows, its header aside
+            return f"{len(records):,}\nCounted: records of the table (its header row aside)."
         if kind == "line":
             n = sum(1 for source in state["sources"] for line in source[1].split("\n") if line.strip())
             return f"{n:,}\nCounted: non-empty lines of the text."
