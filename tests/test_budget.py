@@ -425,6 +425,18 @@ def test_re_sends_the_budget_can_hold_go_out_and_are_booked_within_it(server: Fa
     assert result.usage.total_tokens >= 2 * 200  # the two unreadable replies, booked at their reservations
 
 
+def test_a_call_cut_off_while_re_sending_books_every_request_it_sent(server: FakeOpenAIServer) -> None:
+    from fake_openai_server import Reply
+
+    server.script(*[Reply(delay=3.0)] * 8)
+    lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=6, timeout=0.3)
+    budget = Budget(max_seconds=1.5, max_tokens=1_000_000, max_tokens_per_call=200)
+    result = RLM(lm, budget=budget).completion("q", context="c")
+    sent = len(server.requests)
+    assert result.status != "finished" and sent >= 2
+    assert result.usage.output_tokens == sent * 200  # the cap of each request, the one cut off included
+
+
 def test_a_call_cut_off_by_max_seconds_is_booked_not_released(server: FakeOpenAIServer) -> None:
     server.behaviour = Behaviour(text="late", latency=3.0)
     lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k")

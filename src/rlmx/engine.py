@@ -388,7 +388,8 @@ class Engine:
                         RESEND_GATE.reset(gate)
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
                 if sent:
-                    ledger.settle_unanswered(reservation, attempts=1, role=role, depth=depth)
+                    # each request sent (the call and every re-send admitted) may have been billed
+                    ledger.settle_unanswered(reservation, attempts=reservation.copies, role=role, depth=depth)
                 else:
                     ledger.release(reservation)
                 raise

@@ -181,21 +181,22 @@ class JSONPoster:
                 reply = await self._once(session, body)
             except TimeoutError:
                 timed_out += 1
-                if attempt > self.max_retries or not may_resend():
-                    detail = f"no reply within {self.read_timeout:g} s" + (
-                        NOT_RESENT if attempt <= self.max_retries else ""
-                    )
+                detail = f"no reply within {self.read_timeout:g} s"
+                if attempt > self.max_retries:
                     raise TransportError("timeout", detail, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
+                if not may_resend():  # asked just before sending: a cancelled wait holds no budget
+                    raise TransportError("timeout", detail + NOT_RESENT, attempt, timed_out) from None
                 continue
             except aiohttp.ClientError as exc:
                 broke = isinstance(exc, _BROKEN_OFF)  # the request went out: the server may have billed it
                 timed_out += broke
-                if attempt > self.max_retries or (broke and not may_resend()):
-                    kind = "broken" if broke else "connection"
-                    refused = NOT_RESENT if attempt <= self.max_retries else ""
-                    raise TransportError(kind, _describe(exc) + refused, attempt, timed_out) from None
+                kind = "broken" if broke else "connection"
+                if attempt > self.max_retries:
+                    raise TransportError(kind, _describe(exc), attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
+                if broke and not may_resend():
+                    raise TransportError(kind, _describe(exc) + NOT_RESENT, attempt, timed_out) from None
                 continue
             if (
                 reply.status < 400

@@ -162,14 +162,16 @@ class OpenAICompatibleLM:
                 data = parse_body(reply.body, status=reply.status, content_type=reply.headers.get("content-type", ""))
             except LMBadResponse as exc:
                 unreadable += 1 + reply.timed_out
-                if attempt == self.max_retries or not may_resend():
-                    refused = NOT_RESENT if attempt < self.max_retries else ""
+                last = attempt == self.max_retries
+                if not last:
+                    await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
+                if last or not may_resend():  # asked just before sending: a cancelled wait holds no budget
                     raise LMBadResponse(
-                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts){refused}",
+                        f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)"
+                        + ("" if last else NOT_RESENT),
                         retryable=False,
                         unanswered=unreadable,
                     ) from None
-                await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
                 continue
             unanswered = reply.timed_out + unreadable
             try:
