@@ -210,7 +210,15 @@ def test_the_same_answer_written_a_little_differently_is_shown() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply", ["The last word is gamma, so FINAL(gamma).", "**Final Answer:** gamma", "FINAL: gamma", "> FINAL(gamma)"]
+    "reply",
+    [
+        "The last word is gamma, so FINAL(gamma).",
+        "**Final Answer:** gamma",
+        "FINAL: gamma",
+        "> FINAL(gamma)",
+        "The answer is set:\nanswer['content'] = \"gamma\"\nanswer['ready'] = True",
+        '`answer["content"] = gamma`',
+    ],
 )
 def test_the_last_turn_answer_may_be_written_any_way_a_model_writes_one(reply: str) -> None:
     result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))

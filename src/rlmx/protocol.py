@@ -716,8 +716,9 @@ def calls_repl(argument: str) -> bool:
 def find_final_anywhere(text: str) -> ProseFinal | None:
     """The answer of a reply to the last-turn request, written any way a model writes one when asked for it: a FINAL
     line inside a fenced block (```text, untagged) or a quote (> FINAL(x)), a FINAL( in the middle of a sentence
-    ("so FINAL(x)."), or a labelled line ("**Final answer:** x"); the last one wins. For that request only, after
-    its code has had its turn: mid-run, such text is prose about an answer, not one."""
+    ("so FINAL(x)."), a labelled line ("**Final answer:** x"), or `answer["content"] = "x"` written as prose; the
+    last one wins. For that request only, after its code has had its turn: mid-run, such text is prose about an
+    answer, not one."""
     plain = _QUOTE_MARK.sub(
         "", _FENCE_LINE.sub("", last_turn_text(text) + "\n" + "\n".join(parse_reply(text).other_blocks))
     )
@@ -730,10 +731,25 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
         if found is not None and found[0]:
             return ProseFinal("final", found[0])
     labelled = [match.group("text") for match in _ANSWER_LABEL.finditer(prose)]
-    return ProseFinal("final", labelled[-1]) if labelled else None
+    if labelled:
+        return ProseFinal("final", labelled[-1])
+    assigned = [_literal_text(m.group("value")) for m in _ANSWER_ASSIGNED.finditer(prose)]
+    return ProseFinal("final", assigned[-1]) if assigned and assigned[-1] else None
+
+
+def _literal_text(value: str) -> str:
+    """`answer['content'] = "Paris"` written as prose: the string's value, or the text as written."""
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value.strip()
+    return literal if isinstance(literal, str) else value.strip()
 
 
 _QUOTE_MARK = re.compile(r"^[ \t]*+>[ \t]?", re.MULTILINE)
+_ANSWER_ASSIGNED = re.compile(
+    r"^[ \t`]*+answer\[[\"']content[\"']\][ \t]*+=[ \t]*+(?P<value>[^\n]*?\S)[ \t`;]*+$", re.MULTILINE
+)
 _MIDLINE_FINAL = re.compile(r"\bFINAL\(")
 _ANSWER_LABEL = re.compile(
     r"^[ \t>#*_-]*+(?i:final answer|answer|final)[ \t*_]*+:[ \t*_]*+(?P<text>[^\n]*?\S)[ \t*_.]*+$", re.MULTILINE
