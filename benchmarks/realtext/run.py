@@ -11,7 +11,7 @@ the same path as `rlmx ask` with no model configured. Verdicts:
 * wrong         a short answer (or count) that is wrong: wrong-and-confident
 Writes benchmarks/results/realtext.json and .md.
 
-    python benchmarks/realtext/run.py                      # everything (about 70 questions)
+    python benchmarks/realtext/run.py                      # everything (about 240 questions)
     python benchmarks/realtext/run.py --texts ucd --kinds count absent --limit 3
     python benchmarks/realtext/run.py --check-only         # check the questions against the texts; no model
     python benchmarks/realtext/run.py --install            # apt-get the Debian packages first (root)
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import os
 import platform
@@ -80,6 +82,22 @@ def expected_count(text: str, how: str, arg: str) -> str:
         return str(len(headwords))
     if how == "jargon_entries_starting":
         return str(sum(1 for h in headwords if h.lower().startswith(arg.lower())))
+    if how == "pci_vendors":  # pci.ids: a vendor line is four hex digits at the line's start, two spaces, the name
+        return str(len(re.findall(r"(?m)^[0-9a-f]{4}  ", text)))
+    if how == "pci_classes":  # pci.ids: "C 02  Network controller"
+        return str(len(re.findall(r"(?m)^C [0-9a-f]{2}  ", text)))
+    if how == "fortune_entries":  # fortune files: the entries between lines of a lone "%"
+        return str(sum(1 for entry in re.split(r"(?m)^%\n", text) if entry.strip()))
+    if how == "csv_rows":  # the records of a CSV file, less its header row
+        return str(sum(1 for row in list(csv.reader(io.StringIO(text)))[1:] if row))
+    records = next(iter(json.loads(text).values())) if how.startswith("json_") else []  # {"639-3": [{...}, ...]}
+    if how == "json_entries":
+        return str(len(records))
+    if how == "json_entries_with":  # records with the word in any of their values
+        assert word is not None
+        return str(sum(1 for record in records if any(word.search(str(v)) for v in record.values())))
+    if how == "changelog_versions":  # Debian changelog entries: "package (version) distribution; urgency=..."
+        return str(len(re.findall(r"(?m)^\S+ \([^)]+\) [^;]+; urgency=", text)))
     raise ValueError(how)
 
 

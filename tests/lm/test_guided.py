@@ -24,6 +24,7 @@ from rlmx.lm.guided_cells import (
     salient_terms,
     search_terms,
     split_units,
+    subject_term,
     verified_span,
 )
 
@@ -693,3 +694,46 @@ def test_a_debian_changelog_keeps_each_change_and_upload_under_its_version() -> 
     assert count_answer(state, "How many entries are in the changelog?") == (
         "21\nCounted: entries of the text (units of kind 'entry')."
     )
+
+
+CURRENCIES = [
+    {"alpha_3": code, "name": name, "numeric": number}
+    for code, name, number in [
+        ("EUR", "Euro", "978"),
+        ("TWD", "New Taiwan Dollar", "901"),
+        ("XAU", "Gold", "959"),
+        ("XXX", "The codes assigned for transactions where no currency is involved", "999"),
+        ("XTS", "Codes specifically reserved for testing purposes", "963"),
+    ]
+    + [(f"Q{n:02d}", f"Filler money {n}", f"{100 + n}") for n in range(30)]
+]
+
+
+def test_the_rarest_word_of_what_the_question_is_about_is_named() -> None:
+    state = build_index(collect_sources({"context": CURRENCIES}))
+    question = "What is the currency code for gold?"
+    terms = search_terms(question)
+    assert subject_term(question, terms, state["index"]) == "gold"
+    assert "XAU" in guided_answer(state, question, lambda ps: ["999"] * len(ps))["answer"]  # never the XXX record
+    assert subject_term("What is the price of a bitcoin?", search_terms("price of a bitcoin"), state["index"]) is None
+
+
+def test_an_answer_has_the_shape_the_question_asks_and_a_quoted_term_stands() -> None:
+    twd = {"name": "", "text": "alpha_3: TWD; name: New Taiwan Dollar; numeric: 901"}
+    question = "What is the three-letter code of the New Taiwan Dollar?"
+    assert verified_span("It is 901", twd, question, set()) is None
+    assert verified_span("TWD", twd, question, set()) == "TWD"
+    license_text = {"name": "", "text": 'Licensor provides the Work on an "AS IS" BASIS, WITHOUT WARRANTIES.'}
+    reply = 'on an "AS IS" BASIS, WITHOUT warranties'
+    assert verified_span(reply, license_text, "On what basis does the Licensor provide the Work?", set()) == "AS IS"
+
+
+def test_how_many_items_a_collection_lists_is_its_records_or_entries() -> None:
+    table = build_index(collect_sources({"context": CURRENCIES}))
+    assert count_answer(table, "How many currencies are listed?") == (
+        "35\nCounted: the records of the table (its header row aside), each taken as one of the currencies listed."
+    )
+    assert count_answer(state_of(FORTUNES), "How many fortunes are there?") == (
+        "14\nCounted: the entries between separator lines, each taken as one of the fortunes listed."
+    )
+    assert count_answer(state_of(MANUAL), "How many settings are there?") is None  # prose lists nothing countable

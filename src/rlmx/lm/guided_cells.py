@@ -966,6 +966,27 @@ def salient_terms(query: str, terms: list[str]) -> list[str]:
     return [t for t in terms if t in marked]
 
 
+_SUBJECT_MARK = re.compile(r"\b(?:of|for|to)\b", re.IGNORECASE)
+
+
+def subject_term(query: str, terms: list[str], index: Index) -> str | None:
+    """The rarest word of what the question is about, the one to three words after its last "of", "for" or "to"
+    ("the currency code for gold": gold): a unit without it is about something else, however many of the
+    question's other words it holds. None when there is no such phrase, when it names two things ("prefix and
+    exec_prefix"), or when the text lacks any word of the question (what may be absent is left to the coverage
+    gate, which then says NOT FOUND)."""
+    marks = list(_SUBJECT_MARK.finditer(query))
+    phrase = query[marks[-1].end() :] if marks else ""
+    words = {_bare(w) for w in _WORD.findall(phrase) if w.lower() not in ENGLISH_STOPWORDS}
+    named = [t for t in terms if t in words]
+    if not named or len(named) < len(words) or len(words) > 3 or re.search(r"\band\b|,", phrase):
+        return None
+    counts = {t: len(index.rows(t)) for t in terms}
+    if min(counts.values()) == 0:
+        return None
+    return min(named, key=lambda t: counts[t])
+
+
 def rank(
     state: dict[str, Any], terms: list[str], limit: int = 8, salient: list[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -1215,6 +1236,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
+        if not _fits_the_shape(core, query):
+            continue  # "the three-letter code" is not "901"
         if kind == "number" and not _best_placed_number(core, text, query):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
         fitting.append(core)
@@ -1227,6 +1250,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if unit.get("kind") != "line" and not unit.get("fields"):  # a record's fields are no sentences
         fitting = [core for core in fitting if _near_the_question(core, text, query)]
     quoted = {q.strip().lower() for q in _QUOTED_IN_REPLY.findall(line) for q in q if q}
+    for phrase in sorted(quoted, key=len, reverse=True):  # 'on an "AS IS" basis': the quotes make it a term
+        words = _WORD.findall(phrase)
+        held = _phrase_in(text, words) if 0 < len(words) <= 10 and phrase not in query.lower() else None
+        if held and all(is_filler(w, False) for w in words) and _fits_the_shape(held, query) and kind == "any":
+            fitting.insert(0, held)
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
     return fitting[0] if fitting else None
 
@@ -1258,6 +1286,23 @@ _MONTH = (
 _DATE = re.compile(
     rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})", re.I
 )
+
+
+_SHAPE = re.compile(
+    r"\b(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)[- ](?P<what>letter|digit|character)s?\b", re.I
+)
+_SMALL = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
+def _fits_the_shape(core: str, query: str) -> bool:
+    """An answer to "the three-letter code", "the 4-digit number", "a two-character flag" has that shape."""
+    shape = _SHAPE.search(query)
+    if shape is None:
+        return True
+    n = int(shape.group("n")) if shape.group("n").isdigit() else _SMALL[shape.group("n").lower()]
+    what = shape.group("what").lower()
+    pattern = {"letter": rf"[^\W\d_]{{{n}}}", "digit": rf"\d{{{n}}}", "character": rf"\S{{{n}}}"}[what]
+    return re.fullmatch(pattern, core.strip()) is not None
 
 
 def _whole_date(core: str, text: str) -> str:
@@ -1574,6 +1619,16 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
         )
     m = re.match(
+        r"(?i)how many ((?:\w+ ){0,2}\w+s) (?:are (?:there|listed|included|given)|does (?:the|this) \w+ (?:list|have|"
+        r"contain))(?: in (?:the|this) \w+)?\?*$",
+        q,
+    )
+    if m:  # "How many currencies are listed?": the items of a table, a list of entries, a changelog
+        counted = _collection(units, state["shapes"])
+        if counted is not None:
+            n, what = counted
+            return f"{n:,}\nCounted: {what}, each taken as one of the {m.group(1).lower()} listed."
+    m = re.match(
         r"(?i)(?:what|which) (?:is the )?(?:word|name) (?:is |occurs |appears )?(?:the )?most "
         r"(?:common|frequent|often)",
         q,
@@ -1632,6 +1687,20 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     return None
 
 
+def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, str] | None:
+    """How many items a text that is a collection lists, and what they are: a table's or JSON's records, the
+    entries between separators, a glossary's entries, a changelog's versions; None for other texts."""
+    records = [u for u in units if u.get("fields")]
+    if records:
+        return len(records), "the records of the table (its header row aside)"
+    entries = [u for u in units if u["kind"] == "entry"]
+    if entries and set(shapes) <= {"separated", "entries", "changelog"}:
+        kind = {"separated": "entries between separator lines", "changelog": "versions (entries) of the changelog"}
+        n = len(_names(entries)) or len({u["where"] for u in entries})
+        return n, "the " + kind.get(shapes[0], "entries of the glossary")
+    return None
+
+
 def _names(units: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(u["name"] for u in units if u["name"]))
 
@@ -1674,6 +1743,9 @@ def guided_answer(
         }
     terms = search_terms(query)
     salient = salient_terms(query, terms)
+    subject = subject_term(query, terms, state["index"])
+    if subject is not None and subject not in salient:
+        salient = [*salient, subject]
     ranked = rank(state, terms, salient=salient)
     searched = time.perf_counter()
     report.append(f"terms: {terms} (named: {salient}); phase search {searched - started:.3f} s")
