@@ -25,6 +25,7 @@ from rlmx.lm.guided_cells import (
     search_terms,
     split_units,
     subject_term,
+    unnamed_attribute,
     verified_span,
 )
 
@@ -737,3 +738,20 @@ def test_how_many_items_a_collection_lists_is_its_records_or_entries() -> None:
         "14\nCounted: the entries between separator lines, each taken as one of the fortunes listed."
     )
     assert count_answer(state_of(MANUAL), "How many settings are there?") is None  # prose lists nothing countable
+
+
+def test_a_question_for_an_attribute_the_text_never_names_is_not_found() -> None:
+    state = build_index(collect_sources({"context": CURRENCIES}))
+    question = "What is the international dialing prefix of the New Taiwan Dollar?"
+    assert unnamed_attribute(question, state["index"]) == "international dialing prefix"
+    result = guided_answer(state, question, lambda ps: ["901"] * len(ps))
+    assert result["answer"] == NOT_FOUND and "never names" in result["report"]
+    assert unnamed_attribute("What is the currency code for gold?", state["index"]) is None  # "code" is used
+
+
+def test_a_quoted_answer_is_taken_whole_and_a_signed_piece_is_no_answer() -> None:
+    code = {"name": "", "text": "parser.add_argument('--version', action='version', help=\"show program's version\")"}
+    reply = 'The help text is "show program\'s version".'
+    assert verified_span(reply, code, "What is the help text of the version action?", set()) == "show program's version"
+    zone = {"name": "AU", "text": "AU -4253+14719 Australia/Hobart Tasmania", "kind": "line"}
+    assert verified_span("UTC-4253+14719", zone, "Which timezone is listed for Tasmania?", set()) is None

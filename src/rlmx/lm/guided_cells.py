@@ -987,6 +987,28 @@ def subject_term(query: str, terms: list[str], index: Index) -> str | None:
     return min(named, key=lambda t: counts[t])
 
 
+def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str | None:
+    """What a question asks for, the noun phrase "the ... of" or "the ... for" ("the international dialing code of
+    Djibouti"), when the text uses none of its words: it cannot state that attribute of anything, whatever it
+    says about the subject. None when there is no such phrase, or the text uses one of its words. In `records`
+    (a table, JSON) a lone word ("the code for Quenya") is no evidence: a column named alpha_3 holds codes; a
+    shape ("three-letter") is not a word of the attribute."""
+    frames = _ATTRIBUTE.findall(query)
+    if not frames or is_foreign(query):
+        return None
+    words = [
+        _bare(w)
+        for w in _WORD.findall(frames[-1])
+        if w.lower() not in ENGLISH_STOPWORDS and len(w) > 1 and not _SHAPE.fullmatch(w)
+    ]
+    if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
+        return None
+    return " ".join(words)
+
+
+_ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+
+
 def rank(
     state: dict[str, Any], terms: list[str], limit: int = 8, salient: list[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -1250,10 +1272,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if unit.get("kind") != "line" and not unit.get("fields"):  # a record's fields are no sentences
         fitting = [core for core in fitting if _near_the_question(core, text, query)]
     quoted = {q.strip().lower() for q in _QUOTED_IN_REPLY.findall(line) for q in q if q}
-    for phrase in sorted(quoted, key=len, reverse=True):  # 'on an "AS IS" basis': the quotes make it a term
+    for phrase in sorted(quoted, key=len, reverse=True):
+        # what the reply quotes and the unit holds whole is its answer, stop words and the question's words inside
+        # it included ('on an "AS IS" basis', 'is "show program's version number and exit"')
         words = _WORD.findall(phrase)
-        held = _phrase_in(text, words) if 0 < len(words) <= 10 and phrase not in query.lower() else None
-        if held and all(is_filler(w, False) for w in words) and _fits_the_shape(held, query) and kind == "any":
+        held = _phrase_in(text, words) if 0 < len(words) <= 12 and phrase not in query.lower() else None
+        if held is None or kind != "any" or held in fitting or all(stem(w) in query_stems for w in words):
+            continue
+        if _fits_the_shape(held, query) and _near_the_question_if_prose(held, unit, text, query):
             fitting.insert(0, held)
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
     return fitting[0] if fitting else None
@@ -1262,6 +1288,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 _QUOTED_IN_REPLY = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)|‘([^’]{1,80})’")
 _TOKEN_EDGES = "\"'“”‘’`([{<>}]).,;:!?"
 _IDENTIFIER = re.compile(r"[\w./:~+#@-]+")
+
+
+def _near_the_question_if_prose(core: str, unit: dict[str, Any], text: str, query: str) -> bool:
+    return bool(unit.get("kind") == "line" or unit.get("fields") or _near_the_question(core, text, query))
 
 
 def _near_the_question(core: str, text: str, query: str) -> bool:
@@ -1319,7 +1349,7 @@ def _cuts_a_token(core: str, text: str) -> bool:
     (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`)."""
     places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
     return bool(places) and all(
-        re.match(r"[./@:_~-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~]$", text[: p.start()])
+        re.match(r"[./@:_~+-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~+]$", text[: p.start()])
         for p in places
     )
 
@@ -1754,6 +1784,10 @@ def guided_answer(
             f"  cover {unit['cover']:.2f} named {unit['named']:.2f} bm25 {unit['bm25']:.2f} {_quote(unit, 160)}"
         )
     good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+    unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
+    if unnamed:
+        report.append(f"the question asks for its {unnamed!r}, a thing the text never names: NOT FOUND")
+        good = []
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
