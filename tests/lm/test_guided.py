@@ -755,3 +755,33 @@ def test_a_quoted_answer_is_taken_whole_and_a_signed_piece_is_no_answer() -> Non
     assert verified_span(reply, code, "What is the help text of the version action?", set()) == "show program's version"
     zone = {"name": "AU", "text": "AU -4253+14719 Australia/Hobart Tasmania", "kind": "line"}
     assert verified_span("UTC-4253+14719", zone, "Which timezone is listed for Tasmania?", set()) is None
+
+
+def test_a_heading_line_outranks_the_lines_under_it_for_what_it_names() -> None:
+    outline = "\n".join(
+        ["# vendors and their devices", "# devices are indented under their vendor"]
+        + [line for v in range(30) for line in (f"{v:04x}  Filler Vendor {v}", f"\t{v:04x}  Gadget {v}")]
+        + ["28de  Valve Software", "\t1102  Wired Controller", "\t1142  Wireless Steam Controller"]
+    )
+    state = state_of(outline)
+    question = "What is the vendor ID of Valve Software?"
+    terms = search_terms(question)
+    assert rank(state, terms, salient=salient_terms(question, terms))[0]["text"] == "28de Valve Software"
+
+
+def test_two_named_things_are_quoted_not_answered_with_one_value() -> None:
+    protocols = "\n".join(
+        [f"proto{n}\t{n}\tPROTO{n}\t# filler protocol {n}" for n in range(40)]
+        + ["udp\t17\tUDP\t# user datagram protocol", "udplite\t136\tUDPLite\t# UDP-Lite [RFC3828]"]
+    )
+    result = guided_answer(state_of(protocols), "What are the protocol numbers of UDP and of UDP-Lite?", never)
+    assert result["kind"] == "evidence" and "udp 17" in result["answer"] and "udplite 136" in result["answer"]
+
+
+def test_a_name_keeps_the_texts_frequent_words_inside_it() -> None:
+    lines = "\n".join([f"{n:04x}  Controller {n} Pro" for n in range(200)] + ["2009  Switch Pro Controller"])
+    state = state_of(lines)
+    unit = next(u for u in state["units"] if u["text"].startswith("2009"))
+    assert verified_span("It is the Switch Pro Controller", unit, "What is device 2009?", state["frequent"]) == (
+        "Switch Pro Controller"
+    )

@@ -371,6 +371,7 @@ def _record_units(text: str) -> list[dict[str, Any]]:
             if parents:  # the line's parents name what it belongs to ("10de NVIDIA Corporation" for a device)
                 above = " / ".join(p[1] for p in parents)[:120]
                 unit["name"] = above
+                unit["parent"] = True
                 unit["where"] = f"line {number:,} ({key}, under '{above}')"
             parents.append((indent, text[:80]))
         units.append(unit)
@@ -987,6 +988,15 @@ def subject_term(query: str, terms: list[str], index: Index) -> str | None:
     return min(named, key=lambda t: counts[t])
 
 
+def _asks_two(query: str, salient: list[str]) -> bool:
+    """Whether the question names two things joined by "and" ("UDP and UDP-Lite", "sections 15 and 16"), one
+    each side, so that no single unit's value answers it."""
+    halves = re.split(r"\band\b", query.lower(), maxsplit=1)
+    if len(halves) < 2 or not salient:
+        return False
+    return all(any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", half) for t in salient) for half in halves)
+
+
 def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str | None:
     """What a question asks for, the noun phrase "the ... of" or "the ... for" ("the international dialing code of
     Djibouti"), when the text uses none of its words: it cannot state that attribute of anything, whatever it
@@ -1047,6 +1057,12 @@ def rank(
         exact = unit["kind"] == "line" and any(
             field.strip().lower() in salient for field in unit.get("fields") or re.split(r"[;|\t]", unit["text"])
         )
+        # a line under a heading that holds what the question names only in that heading ("28de Valve Software"
+        # over its devices): the heading's own line is what the question is about
+        if unit.get("parent") and salient:
+            own = " " + " ".join(stem(w) for w in _WORD.findall(unit["text"].lower())) + " "
+            if not any(all(f" {stem(w)} " in own for w in _WORD.findall(t)) for t in salient):
+                named *= 0.5
         # drawings and tables (box characters, rules) are poor reading for a small model
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
         # (a record line says its value in a word or two: "2684 AD102 [GeForce RTX 4090]")
@@ -1173,8 +1189,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 
     def is_filler(word: str, alone: bool = True) -> bool:
         w = word.lower()
-        if w in STOPWORDS or stem(w) in query_stems or w in frequent:
+        if w in STOPWORDS or stem(w) in query_stems:
             return True
+        if w in frequent:  # alone it is no answer; in a name it is part of it ("Switch Pro Controller")
+            return alone
         # part of a compound of the question, as a whole reply ("code" for "Startcode"; not "epoch" at the end of
         # "the number of seconds since the epoch" for "EPOCHSECONDS")
         return alone and len(w) >= 3 and any(w in q and w != q for q in question_words)
@@ -1349,7 +1367,7 @@ def _cuts_a_token(core: str, text: str) -> bool:
     (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`)."""
     places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
     return bool(places) and all(
-        re.match(r"[./@:_~+-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~+]$", text[: p.start()])
+        re.match(r"[./@:_~+=-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~+=]$", text[: p.start()])
         for p in places
     )
 
@@ -1773,6 +1791,8 @@ def guided_answer(
         }
     terms = search_terms(query)
     salient = salient_terms(query, terms)
+    # a capitalised word the text uses everywhere ("License" in a licence) names nothing specific
+    salient = [t for t in salient if t not in state["frequent"]]
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
@@ -1784,6 +1804,13 @@ def guided_answer(
             f"  cover {unit['cover']:.2f} named {unit['named']:.2f} bm25 {unit['bm25']:.2f} {_quote(unit, 160)}"
         )
     good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+    halves = [u for u in ranked if u["named"] >= 0.3 and u["present"] >= MIN_COVER_NAMED]
+    if _asks_two(query, salient) and halves and not unnamed_attribute(query, state["index"]):
+        # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
+        report.append("the question asks about two named things: the best units are quoted, not read")
+        quoted = "\n".join(_quote(u) for u in halves[:reads])
+        answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
+        return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
     unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
     if unnamed:
         report.append(f"the question asks for its {unnamed!r}, a thing the text never names: NOT FOUND")
