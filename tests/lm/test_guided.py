@@ -757,16 +757,19 @@ def test_a_quoted_answer_is_taken_whole_and_a_signed_piece_is_no_answer() -> Non
     assert verified_span("UTC-4253+14719", zone, "Which timezone is listed for Tasmania?", set()) is None
 
 
-def test_a_heading_line_outranks_the_lines_under_it_for_what_it_names() -> None:
+def test_a_line_under_a_heading_cannot_answer_what_only_the_heading_names() -> None:
     outline = "\n".join(
         ["# vendors and their devices", "# devices are indented under their vendor"]
         + [line for v in range(30) for line in (f"{v:04x}  Filler Vendor {v}", f"\t{v:04x}  Gadget {v}")]
         + ["28de  Valve Software", "\t1102  Wired Controller", "\t1142  Wireless Steam Controller"]
     )
     state = state_of(outline)
+    device = next(u for u in state["units"] if u["text"].startswith("1102"))
+    vendor = next(u for u in state["units"] if u["text"].startswith("28de"))
     question = "What is the vendor ID of Valve Software?"
-    terms = search_terms(question)
-    assert rank(state, terms, salient=salient_terms(question, terms))[0]["text"] == "28de Valve Software"
+    assert verified_span("The vendor ID is 1102", device, question, set()) is None  # the device's, not the vendor's
+    assert verified_span("28de", vendor, question, set()) == "28de"
+    assert verified_span("Wired Controller", device, "What is Valve device 1102?", set()) == "Wired Controller"
 
 
 def test_two_named_things_are_quoted_not_answered_with_one_value() -> None:
@@ -785,3 +788,9 @@ def test_a_name_keeps_the_texts_frequent_words_inside_it() -> None:
     assert verified_span("It is the Switch Pro Controller", unit, "What is device 2009?", state["frequent"]) == (
         "Switch Pro Controller"
     )
+
+
+def test_a_name_the_questions_own_word_would_cut_short_is_no_answer() -> None:
+    unit = {"name": "", "text": "You may combine the work with the GNU Affero General Public License, version 3."}
+    question = "Which license may the work be combined with?"
+    assert verified_span("the GNU Affero General Public License", unit, question, set()) is None

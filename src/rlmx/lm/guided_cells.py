@@ -835,7 +835,12 @@ class Index:
             match = " OR ".join(self._match(t) for t in terms)
             query = "SELECT rowid, bm25(u, 4.0, 1.0) FROM u WHERE u MATCH ? ORDER BY bm25(u, 4.0, 1.0) LIMIT ?"
             with self._lock:
-                return [(r[0], -r[1]) for r in self._db.execute(query, (match, limit))]
+                found = {r[0]: -r[1] for r in self._db.execute(query, (match, limit))}
+                # and the best by their own text: names shared by many units (a vendor over its hundreds of
+                # devices) must not crowd out the one unit that says it
+                for row, score in self._db.execute(query, (f"body : ({match})", limit // 2)):
+                    found.setdefault(row, -score)
+            return sorted(found.items(), key=lambda item: -item[1])
         scores: dict[int, float] = {}
         n = len(self.units)
         for term in terms:
@@ -1057,12 +1062,6 @@ def rank(
         exact = unit["kind"] == "line" and any(
             field.strip().lower() in salient for field in unit.get("fields") or re.split(r"[;|\t]", unit["text"])
         )
-        # a line under a heading that holds what the question names only in that heading ("28de Valve Software"
-        # over its devices): the heading's own line is what the question is about
-        if unit.get("parent") and salient:
-            own = " " + " ".join(stem(w) for w in _WORD.findall(unit["text"].lower())) + " "
-            if not any(all(f" {stem(w)} " in own for w in _WORD.findall(t)) for t in salient):
-                named *= 0.5
         # drawings and tables (box characters, rules) are poor reading for a small model
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
         # (a record line says its value in a word or two: "2684 AD102 [GeForce RTX 4090]")
@@ -1176,6 +1175,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     answers no "what" question."""
     if NOT_FOUND.lower() in reply.lower() or reply.startswith("Error:"):
         return None
+    if unit.get("parent") and _named_only_above(unit, query):
+        return None  # "the vendor ID of Valve Software" over a device line under "28de Valve Software": not its ID
     line = _HEX_PREFIX.sub("", reply.strip().split("\n")[0])
     text = unit["text"]
     unit_words = _WORD.findall(text.lower())  # the text only: a verse reference or an entry name is no answer
@@ -1187,12 +1188,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 
     question_words = [w.lower() for w in _WORD.findall(query) if len(w) > 4]
 
+    rare = True  # whether the piece being trimmed holds a word that is neither filler nor frequent (set per piece)
+
     def is_filler(word: str, alone: bool = True) -> bool:
         w = word.lower()
         if w in STOPWORDS or stem(w) in query_stems:
             return True
-        if w in frequent:  # alone it is no answer; in a name it is part of it ("Switch Pro Controller")
-            return alone
+        if w in frequent:  # alone it is no answer; beside a rarer word it is part of a name ("Switch Pro Controller")
+            return alone or not rare
         # part of a compound of the question, as a whole reply ("code" for "Startcode"; not "epoch" at the end of
         # "the number of seconds since the epoch" for "EPOCHSECONDS")
         return alone and len(w) >= 3 and any(w in q and w != q for q in question_words)
@@ -1223,6 +1226,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         pieces.append([])
         leads.append(previous)
 
+    cut_names: set[int] = set()  # pieces that a capitalised word of the question ended inside a name
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
@@ -1234,6 +1238,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if run is None or index == run[0]:
             cut()
         if run is not None and stem(word.lower()) in query_stems:
+            if word[:1].isupper() and previous[:1].isupper() and pieces[-1]:
+                cut_names.add(len(pieces) - 1)  # "GNU Affero General Public | License": a name cut short
             cut()
         elif run is not None:
             pieces[-1].append(word)
@@ -1244,8 +1250,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         fields = set(unit["fields"]) if len(unit["fields"]) > 1 else None
     agent_first = kind == "name" and _asks_for_the_agent(query)
     agents: list[str] = []
-    for piece, lead in zip(pieces, leads, strict=True):
+    for number, (piece, lead) in enumerate(zip(pieces, leads, strict=True)):
+        if number in cut_names:
+            continue
         whole = _phrase_in(text, piece) if piece else None
+        rare = any(w.lower() not in frequent and not is_filler(w, False) for w in piece)
         while piece and is_filler(piece[0], len(piece) == 1):
             lead, piece = piece[0], piece[1:]
         by_agent = lead.lower() == "by"
@@ -1351,6 +1360,16 @@ def _fits_the_shape(core: str, query: str) -> bool:
     what = shape.group("what").lower()
     pattern = {"letter": rf"[^\W\d_]{{{n}}}", "digit": rf"\d{{{n}}}", "character": rf"\S{{{n}}}"}[what]
     return re.fullmatch(pattern, core.strip()) is not None
+
+
+def _named_only_above(unit: dict[str, Any], query: str) -> bool:
+    """Whether what the question names (capitalised, digits, quoted) is in the lines a line sits under and not in
+    the line itself: the answer is the heading's, which the line's own words cannot verify."""
+    named = salient_terms(query, search_terms(query))
+    own = {stem(w) for w in _WORD.findall(unit["text"].lower())}
+    above = {stem(w) for w in _WORD.findall(unit["name"].lower())}
+    held = [all(stem(w) in own for w in _WORD.findall(t)) for t in named]
+    return bool(named) and not any(held) and any(all(stem(w) in above for w in _WORD.findall(t)) for t in named)
 
 
 def _whole_date(core: str, text: str) -> str:
@@ -1791,12 +1810,10 @@ def guided_answer(
         }
     terms = search_terms(query)
     salient = salient_terms(query, terms)
-    # a capitalised word the text uses everywhere ("License" in a licence) names nothing specific
-    salient = [t for t in salient if t not in state["frequent"]]
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
-    ranked = rank(state, terms, salient=salient)
+    ranked = rank(state, terms, salient=salient, limit=30)  # the gate below may pass over the first few
     searched = time.perf_counter()
     report.append(f"terms: {terms} (named: {salient}); phase search {searched - started:.3f} s")
     for unit in ranked[:5]:
