@@ -1296,8 +1296,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         return agents[0]  # "Who wrote it?" - "Frankenstein is a novel written by Mary Shelley": the doer, not the work
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
-    if unit.get("kind") != "line" and not unit.get("fields"):  # a record's fields are no sentences
-        fitting = [core for core in fitting if _near_the_question(core, text, query)]
+    fitting = [core for core in fitting if _near_the_question_if_prose(core, unit, text, query)]
     quoted = {q.strip().lower() for q in _QUOTED_IN_REPLY.findall(line) for q in q if q}
     for phrase in sorted(quoted, key=len, reverse=True):
         # what the reply quotes and the unit holds whole is its answer, stop words and the question's words inside
@@ -1318,6 +1317,7 @@ _IDENTIFIER = re.compile(r"[\w./:~+#@-]+")
 
 
 def _near_the_question_if_prose(core: str, unit: dict[str, Any], text: str, query: str) -> bool:
+    """`_near_the_question` for prose; a record's fields are no sentences, so any of them may answer."""
     return bool(unit.get("kind") == "line" or unit.get("fields") or _near_the_question(core, text, query))
 
 
