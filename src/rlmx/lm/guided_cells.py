@@ -1673,15 +1673,14 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in|contained in) (?:the|this) \w+\?*$", q)
     if m and m.group(1).lower() in _KINDS:
         kind = _KINDS[m.group(1).lower()]
-        records = [u for u in units if u.get("keys")]
+        records = _table_records(units)
         if kind == "line" and records:  # a table's rows, its header aside
             return f"{len(records):,}\nCounted: records of the table (its header row aside)."
         if kind == "line":
             n = sum(1 for source in state["sources"] for line in source[1].split("\n") if line.strip())
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
-        names = _names(pool) if kind in ("entry", "verse") else []
-        n = len(names) if names else len({u["where"] for u in pool})  # a long entry cut in pieces is one
+        n = _count_units(pool, named=kind in ("entry", "verse"))
         return (
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
         )
@@ -1757,15 +1756,25 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
 def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, str] | None:
     """How many items a text that is a collection lists, and what they are: a table's or JSON's records, the
     entries between separators, a glossary's entries, a changelog's versions; None for other texts."""
-    records = [u for u in units if u.get("fields")]
+    records = _table_records(units)
     if records:
         return len(records), "the records of the table (its header row aside)"
     entries = [u for u in units if u["kind"] == "entry"]
     if entries and set(shapes) <= {"separated", "entries", "changelog"}:
         kind = {"separated": "entries between separator lines", "changelog": "versions (entries) of the changelog"}
-        n = len(_names(entries)) or len({u["where"] for u in entries})
-        return n, "the " + kind.get(shapes[0], "entries of the glossary")
+        return _count_units(entries), "the " + kind.get(shapes[0], "entries of the glossary")
     return None
+
+
+def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The units that are records of a table or of structured data (`_record_unit`: its header row is none)."""
+    return [u for u in units if u.get("fields")]
+
+
+def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:
+    """How many things `units` are: distinct names where they have them (`named`: entries, verses), else distinct
+    locations (a long entry cut in pieces is one)."""
+    return (len(_names(units)) if named else 0) or len({u["where"] for u in units})
 
 
 def _names(units: list[dict[str, Any]]) -> list[str]:
