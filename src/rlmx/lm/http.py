@@ -65,11 +65,13 @@ class HTTPReply:
 
 class TransportError(Exception):
     """No reply came back after the retries. `kind`: "timeout", "connection" or "broken" (the last reply broke
-    off); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed)."""
+    off); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed);
+    `not_resent`: retries were left but the budget refused another request (`may_resend`)."""
 
-    def __init__(self, kind: str, detail: str, attempts: int, unanswered: int = 0) -> None:
+    def __init__(self, kind: str, detail: str, attempts: int, unanswered: int = 0, *, not_resent: bool = False) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.attempts, self.unanswered = kind, detail, attempts, unanswered
+        self.not_resent = not_resent
 
 
 def should_retry(status: int, headers: Mapping[str, str]) -> bool:
@@ -186,7 +188,7 @@ class JSONPoster:
                     raise TransportError("timeout", detail, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 if not may_resend():  # asked just before sending: a cancelled wait holds no budget
-                    raise TransportError("timeout", detail + NOT_RESENT, attempt, timed_out) from None
+                    raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
                 broke = isinstance(exc, _BROKEN_OFF)  # the request went out: the server may have billed it
@@ -196,7 +198,7 @@ class JSONPoster:
                     raise TransportError(kind, _describe(exc), attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 if broke and not may_resend():
-                    raise TransportError(kind, _describe(exc) + NOT_RESENT, attempt, timed_out) from None
+                    raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
                 continue
             if (
                 reply.status < 400

@@ -224,8 +224,8 @@ class OpenAICompatibleLM:
         await self._http.aclose()
 
     def _transport_error(self, exc: TransportError) -> LMError:
+        refused = NOT_RESENT if exc.not_resent else ""
         if exc.kind == "timeout":
-            refused = NOT_RESENT if exc.detail.endswith(NOT_RESENT) else ""
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
                 f"({exc.attempts} attempts){refused}; pass timeout= for slow models",
@@ -233,7 +233,7 @@ class OpenAICompatibleLM:
             )
         if exc.kind == "broken":
             return LMConnectionError(
-                f"{self.model} at {self.base_url}: the reply broke off before it was whole ({exc.detail}; "
+                f"{self.model} at {self.base_url}: the reply broke off before it was whole ({exc.detail}{refused}; "
                 f"{exc.attempts} attempts): the server or a proxy in between closed the connection mid-reply",
                 sent=exc.unanswered,
             )
