@@ -794,3 +794,39 @@ def test_a_name_the_questions_own_word_would_cut_short_is_no_answer() -> None:
     unit = {"name": "", "text": "You may combine the work with the GNU Affero General Public License, version 3."}
     question = "Which license may the work be combined with?"
     assert verified_span("the GNU Affero General Public License", unit, question, set()) is None
+
+
+def test_a_why_question_is_answered_with_the_reason_the_text_gives() -> None:
+    # the reply's phrase stands for the whole reason, the question's own words inside it included ("Less")
+    unit = {
+        "name": "",
+        "text": "We call this licence the Smaller Licence because it does Less to keep the user's rights than the "
+        "ordinary licence. It applies to libraries.",
+    }
+    question = "Why is this licence called the Smaller Licence?"
+    reply = "It is called so because it is a variant used to keep the user's rights."
+    expected = "it does Less to keep the user's rights than the ordinary licence"
+    assert verified_span(reply, unit, question, set()) == expected
+    # the reason may follow the sentence that names what it explains
+    unit = {"name": "", "text": "Never reuse a ticket. That fails, because tickets expire after 9 days (see below)."}
+    assert verified_span("tickets expire", unit, "Why should a ticket not be reused?", set()) == (
+        "tickets expire after 9 days (see below)"
+    )
+    # no reason in the unit, or one the reply does not share, or a reason for something else: no answer
+    assert verified_span("to keep the rights", {"name": "", "text": "It keeps the rights."}, question, set()) is None
+    assert verified_span("It is blue.", unit, "Why should a ticket not be reused?", set()) is None
+    other = {"name": "", "text": "Cats sleep a lot because they hunt at night."}
+    assert verified_span("they hunt at night", other, "Why should a ticket not be reused?", set()) is None
+
+
+def test_capitals_after_this_name_the_text_itself_not_a_subject() -> None:
+    question = "Which court has jurisdiction over disputes under this Agreement?"
+    assert salient_terms(question, search_terms(question)) == []
+    assert salient_terms("Which rules does this Open Data Agreement add to Annex B?", ["rules", "annex"]) == ["annex"]
+    # so the question's words that the text never uses count, and a clause on court orders is no answer
+    paragraphs = [
+        f"Section {n}. You may copy this Agreement and hand it to others, with notice {n} kept." for n in range(1, 9)
+    ]
+    paragraphs.append("If a court order or any other reason imposes conditions on you under this Agreement, stop.")
+    state = state_of("\n\n".join(paragraphs))
+    assert guided_answer(state, question, never)["answer"] == NOT_FOUND

@@ -955,14 +955,17 @@ _FRAME_CAPS = frozenset("id ids url urls uri uuid guid".split())
 
 def salient_terms(query: str, terms: list[str]) -> list[str]:
     """The terms the question names specifically: written with capitals (not just starting the question), with
-    digits, or quoted. A unit that lacks them is not about the question, however many other words it shares."""
+    digits, or quoted. A unit that lacks them is not about the question, however many other words it shares.
+    Capitals after "this" or "these" name the text itself ("disputes under this License"), no subject."""
     marked = set()
     query = _shouted(query)
     words = _WORD.findall(query)
     nouns_capitalised = sum(w.lower() in _GERMAN for w in words) >= 2  # German capitalises every noun
+    the_text_itself = False  # inside "this License", "these Terms": the document in hand, named on every page
     for position, word in enumerate(words):
         capital = word[:1].isupper() and position > 0 and not nouns_capitalised
-        if word.lower() in _FRAME_CAPS:
+        the_text_itself = capital and (the_text_itself or words[position - 1].lower() in ("this", "these"))
+        if word.lower() in _FRAME_CAPS or the_text_itself:
             continue  # "the vendor ID of Intel": an ID is what is asked for, not what the answer is about
         if capital or (word.isupper() and len(word) > 1) or re.search(r"\d", word):
             marked.add(_bare(word))
@@ -1154,7 +1157,8 @@ def _agree(first: str, second: str) -> bool:
 
 
 def expected_type(query: str) -> str:
-    """ "number" (how many, how much, how old, what year), "time" (when, what date), "name" (who), else "any"."""
+    """ "number" (how many, how much, how old, what year), "time" (when, what date), "name" (who), "reason"
+    (why), else "any"."""
     q = query.lower()
     if re.search(r"\bhow (many|much|old|long|far|often)\b|\bwhat (year|number|age)\b|\bin which year\b", q):
         return "number"
@@ -1162,6 +1166,8 @@ def expected_type(query: str) -> str:
         return "name"
     if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
         return "time"
+    if re.match(r"\s*(?:and |but |so )?why\b", q) or re.search(r"\b(?:for what reason|what is the reason)\b", q):
+        return "reason"
     return "any"
 
 
@@ -1213,6 +1219,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         else:
             first += 1
     kind = expected_type(query)
+    if kind == "reason":
+        return _reason_clause(words, text, query_stems)
     copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
     if kind == "any" and copied:
         return None  # the reader copied the passage; which part answers is anyone's guess
@@ -1314,6 +1322,33 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 _QUOTED_IN_REPLY = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)|‘([^’]{1,80})’")
 _TOKEN_EDGES = "\"'“”‘’`([{<>}]).,;:!?"
 _IDENTIFIER = re.compile(r"[\w./:~+#@-]+")
+
+
+_REASON = re.compile(r"\b(?:because(?: of)?|so that|in order to|due to|owing to|as a result of)\s+", re.IGNORECASE)
+
+
+def _reason_clause(words: list[str], text: str, query_stems: set[str]) -> str | None:
+    """The answer to a "why" question: the clause after "because" (or "so that", "in order to", "due to" ...) in a
+    sentence of the unit that names the question's words, when the reply shares two words in a row with it; as the
+    unit writes it, to the sentence's end. A phrase cut from a reason is no answer: for "Why is it called the Lesser
+    GPL?" the reply's "protect the user's freedom" stands for "it does Less to protect the user's freedom than the
+    ordinary General Public License", whose "Less" is a word of the question. None when the unit gives no reason."""
+    pairs = {f" {a.lower()} {b.lower()} " for a, b in pairwise(words)}
+    pairs = {p for p in pairs if any(w not in ENGLISH_STOPWORDS for w in p.split())}
+    previous = ""
+    for sentence in _SENTENCE_END.split(text):
+        for marker in _REASON.finditer(sentence):
+            # what the reason is for: the words before it, in its sentence or the one before ("Do not use a count of
+            # errors as the exit status. That does not work, because ...")
+            explained = previous + " " + sentence[: marker.start()]
+            if not query_stems & {stem(w) for w in _WORD.findall(explained.lower())}:
+                continue
+            clause = " ".join(sentence[marker.end() :].split()).rstrip(".;:!? ")
+            padded = " " + " ".join(_WORD.findall(clause.lower())) + " "
+            if clause and len(clause.split()) <= 40 and any(p in padded for p in pairs):
+                return clause
+        previous = sentence
+    return None
 
 
 def _near_the_question_if_prose(core: str, unit: dict[str, Any], text: str, query: str) -> bool:
