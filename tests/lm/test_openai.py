@@ -843,3 +843,74 @@ async def test_usage_read_the_ways_providers_report_it(server: FakeOpenAIServer)
     first, second = await lm.complete(MESSAGES), await lm.complete(MESSAGES)
     assert first.usage.output_tokens == 55
     assert second.usage.cost_usd == 0.0123
+
+
+# --- what real servers send, third audit ---------------------------------------------------------------------------
+async def test_an_empty_error_object_beside_a_good_reply_is_no_error(server: FakeOpenAIServer) -> None:
+    blank = {"message": "", "type": "", "param": "", "code": None}  # LiteLLM and MiniMax send this with a reply
+    server.script(*(Reply(body={**completion_body("Paris"), "error": e}) for e in (blank, {})))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    assert [(await lm.complete(MESSAGES)).text for _ in range(2)] == ["Paris", "Paris"]
+
+
+def _stream(*chunks: dict[str, Any], tail: str = "") -> Reply:
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + tail
+    return Reply(body=body, headers={"content-type": "text/event-stream"})
+
+
+async def test_a_stream_that_fails_or_stops_short_is_no_reply(server: FakeOpenAIServer) -> None:
+    part = {"choices": [{"index": 0, "delta": {"content": "The capital of Fr"}}]}
+    server.script(
+        _stream(part, {"object": "error", "message": "CUDA out of memory", "code": 500}),  # vLLM's error chunk
+        _stream(part, tail='error: {"code": 500, "message": "Context size has been exceeded."}\n\n'),  # llama.cpp's
+        _stream(part),  # neither a finish_reason nor [DONE]: cut off
+    )
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    for said in ("CUDA out of memory", "Context size has been exceeded", "the stream ended before the reply did"):
+        with pytest.raises(LMBadResponse, match=said):
+            await lm.complete(MESSAGES)
+    finished = {"choices": [{"index": 0, "delta": {"content": "Paris"}, "finish_reason": "stop"}]}
+    server.script(
+        _stream(finished), _stream({"choices": [{"index": 0, "delta": {"content": "Rome"}}]}, tail="data: [DONE]\n\n")
+    )
+    assert [(await lm.complete(MESSAGES)).text for _ in range(2)] == ["Paris", "Rome"]
+
+
+async def test_a_choices_own_error_is_quoted(server: FakeOpenAIServer) -> None:
+    failed = completion_body("", finish_reason="error")
+    failed["choices"][0]["error"] = {"code": 502, "message": "Upstream error from Chutes: Request timed out"}
+    server.script(Reply(body=failed))
+    with pytest.raises(LMBadResponse, match="Upstream error from Chutes") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("reason", ["content_filter", "sensitive", "SAFETY", "PROHIBITED_CONTENT", "RECITATION"])
+async def test_every_content_filters_finish_reason_is_named_and_not_asked_again(
+    server: FakeOpenAIServer, reason: str
+) -> None:
+    server.script(Reply(body=completion_body("", finish_reason=reason, usage=usage(10, 3))))
+    with pytest.raises(LMBadResponse, match=f"content filter withheld the reply \\(finish_reason '{reason}'\\)") as c:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert not c.value.retryable and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("reason", ["model_length", "model_context_window_exceeded"])
+def test_every_servers_cap_reached_reason_keeps_a_cut_block_from_running(server: FakeOpenAIServer, reason: str) -> None:
+    cut = "```repl\nprint('STEP-ONE-RAN')\nx = 1 +"  # Mistral's and Z.ai's names for a reply cut at the cap
+    server.script(Reply(body=completion_body(cut, finish_reason=reason)), Reply(body=completion_body("FINAL(ok)")))
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="x")
+    assert result.answer == "ok"
+    fed_back = json.dumps(server.requests[1].body["messages"][-1])
+    assert "STEP-ONE-RAN" not in fed_back and "output limit" in fed_back
+
+
+async def test_a_body_in_its_declared_charset_is_read_in_it(server: FakeOpenAIServer) -> None:
+    body = json.dumps(completion_body("北京"), ensure_ascii=False)
+    utf8_labelled_latin1 = json.dumps(completion_body("Zürich"), ensure_ascii=False).encode()
+    server.script(
+        Reply(body=body.encode("gbk"), headers={"content-type": "application/json; charset=gbk"}),
+        Reply(body=utf8_labelled_latin1, headers={"content-type": "application/json; charset=ISO-8859-1"}),
+    )
+    lm = OpenAICompatibleLM("m", server.base_url)
+    assert [(await lm.complete(MESSAGES)).text for _ in range(2)] == ["北京", "Zürich"]

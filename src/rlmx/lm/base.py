@@ -92,8 +92,9 @@ async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
     return message_token_bound(messages)
 
 
-CAP_REACHED = frozenset({"length", "max_tokens", "max_output_tokens"})
-"""finish_reason values (lower-cased) meaning the output cap was reached: OpenAI's, and what gateways pass through."""
+CAP_REACHED = frozenset({"length", "max_tokens", "max_output_tokens", "model_length", "model_context_window_exceeded"})
+"""finish_reason values (lower-cased) meaning the output cap was reached: OpenAI's, what gateways pass through,
+Mistral's `model_length` and Z.ai's (GLM) `model_context_window_exceeded` (the context filled up mid-reply)."""
 
 
 def reached_cap(finish_reason: str | None) -> bool:

@@ -23,6 +23,11 @@ _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 _INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "aborted", "cancelled", "network_error"})
 """finish_reason values meaning the server broke off the reply (OpenRouter's "error", DeepSeek's
 "insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
+_FILTERED = frozenset(
+    {"content_filter", "sensitive", "safety", "prohibited_content", "recitation", "blocklist", "spii"}
+)
+"""finish_reason values (lower-cased) meaning a content filter withheld the reply: OpenAI's, Z.ai's (GLM)
+"sensitive", and Gemini's reasons as its OpenAI-compatible gateways pass them through."""
 _LEADING_OPEN_TAG = re.compile(rf"\s*(?:{OPEN_TAG.pattern})", re.IGNORECASE)
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
@@ -38,7 +43,7 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
         if joined is not None:
             return joined
     try:
-        data = _first_json_value(raw)
+        data = _first_json_value(raw, _charset(content_type))
     except json.JSONDecodeError:
         shown = raw[:_SHOWN].decode("utf-8", "replace")
         raise LMBadResponse(
@@ -51,11 +56,33 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     return data
 
 
-def _first_json_value(raw: bytes) -> Any:
-    """The JSON value a body starts with. Bytes that are not UTF-8 become U+FFFD (the rest of the reply is still
-    the reply); what follows the value is ignored when it is only padding or a stray end-of-stream line
-    (`data: [DONE]`, NUL bytes) that some proxies append. Raises json.JSONDecodeError."""
-    text = raw.decode("utf-8-sig", "replace")
+def _charset(content_type: str) -> str | None:
+    """The charset a Content-Type header declares (`application/json; charset=gbk`), lower-cased, or None."""
+    match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1).lower() if match else None
+
+
+def _decoded(raw: bytes, charset: str | None) -> str:
+    """A body as text: UTF-8 (JSON's encoding, whatever a gateway declares: Java servers label UTF-8 bodies
+    ISO-8859-1), else the declared charset when the bytes are valid in it (a GBK body stays readable), else UTF-8
+    with U+FFFD for the bad bytes (the rest of the reply is still the reply)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if charset is not None:
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return raw.decode("utf-8-sig", "replace")
+
+
+def _first_json_value(raw: bytes, charset: str | None = None) -> Any:
+    """The JSON value a body starts with (text as `_decoded` reads it); what follows the value is ignored when it is
+    only padding or a stray end-of-stream line (`data: [DONE]`, NUL bytes) that some proxies append. Raises
+    json.JSONDecodeError."""
+    text = _decoded(raw, charset)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -77,10 +104,16 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     usage: Any = None
     model: Any = None
     error: Any = None
-    seen = False
+    seen = done = False
     for line in raw.decode("utf-8", "replace").split("\n"):  # not splitlines(): U+2028 in a delta is text
         line = line.rstrip("\r")
-        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+        if line.startswith("error:"):  # llama.cpp: an `error` field of its own, not a data line
+            error = _said_error(_json_or_text(line[6:])) or error
+            continue
+        if not line.startswith("data:"):
+            continue
+        if line[5:].strip() == "[DONE]":
+            done = True
             continue
         try:
             chunk = json.loads(line[5:])
@@ -89,7 +122,8 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         if not isinstance(chunk, dict):
             return None
         seen = True
-        error = chunk.get("error") or error  # OpenRouter: a provider failed mid-stream (the usage so far still counts)
+        # OpenRouter: a provider failed mid-stream (the usage so far still counts); vLLM: an error object as a chunk
+        error = _said_error(chunk.get("error")) or (chunk if chunk.get("object") == "error" else None) or error
         model = model or chunk.get("model")
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or []:
@@ -106,11 +140,35 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
             finish = choice.get("finish_reason") or finish
     if not seen:
         return None
+    if error is None and finish is None and not done:
+        error = "the stream ended before the reply did (no finish_reason, no [DONE])"
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
     joined = {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
     return {**joined, "error": error} if error is not None else joined
+
+
+def _said_error(error: Any) -> Any:
+    """`error` when it says something, else None: a good reply may carry an empty error object beside it
+    (`{"message": "", "type": "", "code": null}` or `{}`, LiteLLM and MiniMax; BerriAI/litellm#18407)."""
+    if isinstance(error, dict):
+        return error if any(value not in (None, "", [], {}) for value in error.values()) else None
+    if isinstance(error, str):
+        return error if error.strip() else None
+    return error if error not in (None, False, [], {}) else None
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip()
+
+
+def _error_message(error: Any) -> Any:
+    """What an error object says: its `message`, else the object itself."""
+    return error.get("message") or error if isinstance(error, dict) else error
 
 
 def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
@@ -133,12 +191,11 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     sent, if any) bound the usage when the server reports none. Raises LMBadResponse when the body is not a
     chat completion or holds no answer text.
     """
-    error = data.get("error")
+    error = _said_error(data.get("error"))
     if error is None and data.get("object") == "error":  # vLLM's error object, sent with HTTP 200 by some proxies
         error = data
     if error is not None:  # with or without choices: what came with an error is not a finished reply
-        message = error.get("message") if isinstance(error, dict) else error
-        raise LMBadResponse(f"the server answered HTTP 200 with an error: {message}", retryable=True)
+        raise LMBadResponse(f"the server answered HTTP 200 with an error: {_error_message(error)}", retryable=True)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         said = _said(data)
@@ -173,6 +230,14 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     usage = _usage(data.get("usage"), messages=messages, seen=answer + (thought or ""), cap=cap)
     replied = data.get("model")
     served = replied if isinstance(replied, str) and replied else model
+    failed = _said_error(choice.get("error"))  # OpenRouter: the provider behind it failed ({code, message})
+    if failed is not None:
+        raise LMBadResponse(
+            f"the server ended the reply with an error (finish_reason {finish_reason!r}) after {answer[:80]!r}: "
+            f"{_error_message(failed)}",
+            retryable=True,
+            usage=usage,
+        )
     if not answer.strip():
         _no_text(finish_reason, thought, refusal, message.get("tool_calls"), usage, cap)
     if finish_reason is not None and finish_reason.lower() in _INTERRUPTED:
@@ -212,8 +277,12 @@ def _no_text(
         )
     if refusal:
         raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
-    if finish_reason == "content_filter":
-        raise LMBadResponse("the server's content filter withheld the reply" + spent, retryable=False, usage=usage)
+    if finish_reason is not None and finish_reason.lower() in _FILTERED:
+        raise LMBadResponse(
+            f"the server's content filter withheld the reply (finish_reason {finish_reason!r}){spent}",
+            retryable=False,
+            usage=usage,
+        )
     if tool_calls:
         raise LMBadResponse(
             "the model answered with a tool call, which rlmx does not use; it needs a text reply",
