@@ -582,6 +582,17 @@ def test_a_run_whose_every_sub_call_failed_is_an_lm_failure(tmp_path: Path) -> N
     assert "model overloaded" in proc.stderr
 
 
+def test_max_tokens_per_call_is_the_cap_each_call_carries_under_a_budget(tmp_path: Path) -> None:
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    with FakeOpenAIServer(Behaviour(text="```repl\nFINAL(len(context))\n```")) as server:
+        proc = run_cli(
+            "ask", "q", "-c", notes, "--model", "m", "--base-url", server.base_url, "--max-tokens", "100000",
+            "--max-tokens-per-call", "777", "-q", tmp_path=tmp_path,
+        )  # fmt: skip
+        sent = [r.body.get("max_tokens") for r in server.requests]
+    assert (proc.returncode, proc.stdout.strip(), sent) == (0, "3", [777]), proc.stderr
+
+
 def test_a_model_file_llama_cpp_cannot_load_fails_before_the_run(tmp_path: Path) -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("the embedded model needs llama-cpp-python")

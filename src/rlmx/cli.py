@@ -273,6 +273,13 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-tokens", type=_positive_int, metavar="N", help="token budget of the whole run (default: none)"
     )
     limits.add_argument(
+        "--max-tokens-per-call",
+        type=_positive_int,
+        metavar="N",
+        help="output cap of each LM call, sent as max_tokens when --max-tokens or --max-usd is set "
+        f"(default: {defaults.max_tokens_per_call}; lower it for servers with a small context window)",
+    )
+    limits.add_argument(
         "--max-subcalls",
         type=_non_negative_int,
         metavar="N",
@@ -642,6 +649,7 @@ def _budget(args: argparse.Namespace) -> Budget:
         "max_iterations": args.max_iterations,
         "max_seconds": args.max_seconds,
         "max_tokens": args.max_tokens,
+        "max_tokens_per_call": args.max_tokens_per_call,
         "max_subcalls": args.max_subcalls,
         "max_usd": args.max_usd,
         "cell_timeout": args.cell_timeout,

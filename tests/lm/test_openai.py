@@ -914,3 +914,124 @@ async def test_a_body_in_its_declared_charset_is_read_in_it(server: FakeOpenAISe
     )
     lm = OpenAICompatibleLM("m", server.base_url)
     assert [(await lm.complete(MESSAGES)).text for _ in range(2)] == ["北京", "Zürich"]
+
+
+# --- which request parameters a server accepts, third audit ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("said", "fits"),
+    [
+        (  # vLLM --max-model-len
+            "This model's maximum context length is 4096 tokens. However, you requested 6196 tokens (2100 in the "
+            "messages, 4096 in the completion). Please reduce the length of the messages or completion.",
+            1996,
+        ),
+        (  # SGLang
+            "Requested token count exceeds the model's maximum context length of 8192 tokens. You requested a total "
+            "of 9096 tokens: 5000 tokens from the input messages and 4096 tokens for the completion.",
+            3192,
+        ),
+        (
+            "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 5000 `inputs` tokens "
+            "and 4096 `max_new_tokens`",
+            3192,
+        ),
+        (
+            "max_tokens is too large: 4096. This model supports at most 2048 completion tokens, whereas you provided "
+            "4096.",
+            2048,
+        ),
+        (
+            "`max_tokens` must be less than or equal to `1024`, the maximum value for `max_tokens` is less than the "
+            "`context_window` for this model",
+            1024,
+        ),
+    ],
+)
+async def test_a_cap_the_server_says_is_too_large_is_sent_again_at_the_size_it_names(
+    server: FakeOpenAIServer, said: str, fits: int
+) -> None:
+    server.script(Reply(400, error_body(said)), Reply(body=completion_body("Paris")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096)
+    assert (await lm.complete(MESSAGES)).text == "Paris"
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, fits]
+
+
+async def test_a_models_output_limit_is_kept_for_later_calls_and_a_window_is_not(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096)
+    server.script(Reply(400, error_body("This model supports at most 2048 completion tokens")), Reply(body=None))
+    await lm.complete(MESSAGES)
+    await lm.complete(MESSAGES)
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, 2048, 2048]
+    window = "maximum context length is 4096 tokens. However, you requested 6196 tokens (2100 in the messages, 4096 "
+    window += "in the completion)"
+    server.script(Reply(400, error_body(window)), Reply(body=None))
+    await lm.complete(MESSAGES)
+    await lm.complete(MESSAGES)
+    assert [r.body["max_tokens"] for r in server.requests[3:]] == [2048, 1996, 2048]
+
+
+async def test_a_cap_that_cannot_fit_says_where_it_came_from(server: FakeOpenAIServer) -> None:
+    said = "`max_tokens` must be greater than `thinking.budget_tokens`"  # Anthropic, with thinking on
+    server.script(Reply(400, error_body(said)), Reply(400, error_body("max_tokens: 9000 is above this model's 8192")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096)
+    for _ in range(2):
+        with pytest.raises(LMRequestError, match=r"rlmx sent max_tokens=4096: .*--max-tokens-per-call"):
+            await lm.complete(MESSAGES)
+    assert len(server.requests) == 2
+
+
+async def test_o1s_refusal_of_the_system_role_folds_it_into_the_user_message(server: FakeOpenAIServer) -> None:
+    said = "Unsupported value: 'messages[0].role' does not support 'system' with this model."
+    server.script(Reply(400, {"error": {"message": said, "code": "unsupported_value", "param": "messages[0].role"}}))
+    assert (await OpenAICompatibleLM("o1-mini", server.base_url).complete(MESSAGES)).text == "hi"
+    assert [m["role"] for m in server.requests[1].body["messages"]] == ["user"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "This model only support stream mode, please enable the stream parameter to access the model. ",
+        "parameter.enable_thinking must be set to false for non-streaming calls",
+    ],
+)
+async def test_a_model_served_only_as_a_stream_is_asked_for_one(server: FakeOpenAIServer, said: str) -> None:
+    events = [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in ("Par", "is")]
+    events.append({"choices": [], "usage": usage(9, 2)})
+    stream = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    as_events = {"content-type": "text/event-stream"}
+    server.script(
+        Reply(400, error_body(said)), Reply(body=stream, headers=as_events), Reply(body=stream, headers=as_events)
+    )
+    lm = OpenAICompatibleLM("qwq-plus", server.base_url)
+    first, second = await lm.complete(MESSAGES), await lm.complete(MESSAGES)
+    assert (first.text, second.text, first.usage.input_tokens, first.usage.estimated) == ("Paris", "Paris", 9, False)
+    sent = [(r.body.get("stream"), r.body.get("stream_options")) for r in server.requests]
+    assert sent == [(None, None), (True, {"include_usage": True}), (True, {"include_usage": True})]
+
+
+async def test_an_azure_deployment_gets_its_key_in_the_api_key_header(server: FakeOpenAIServer) -> None:
+    url = f"{server.base_url.rstrip('/').removesuffix('/v1')}/openai/deployments/gpt-4o?api-version=2024-10-21"
+    await OpenAICompatibleLM("gpt-4o", url, api_key="k-123").complete(MESSAGES)
+    received = server.requests[0]
+    assert received.path == "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+    assert received.headers.get("api-key") == "k-123" and "authorization" not in received.headers
+
+
+async def test_a_refusal_of_the_placeholder_key_says_no_key_was_given(server: FakeOpenAIServer) -> None:
+    server.script(Reply(401, {"error": "Unauthorized"}), Reply(401, {"error": "Unauthorized"}))
+    with pytest.raises(LMRequestError, match=r"no API key was given for it.*--api-key-env"):
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, api_key="wrong").complete(MESSAGES)
+    assert "no API key was given" not in str(caught.value)
+
+
+async def test_a_404_that_says_what_is_missing_gets_no_advice_about_the_address(server: FakeOpenAIServer) -> None:
+    said = "No endpoints found matching your data policy (Free model publication)."
+    server.script(Reply(404, error_body(said)), Reply(404, error_body("The model `x` does not exist")))
+    lm = OpenAICompatibleLM("m", server.base_url)
+    with pytest.raises(LMRequestError) as caught:
+        await lm.complete(MESSAGES)
+    assert said in str(caught.value) and "base_url" not in str(caught.value)
+    with pytest.raises(LMRequestError, match="ending in /v1"):
+        await lm.complete(MESSAGES)

@@ -51,6 +51,8 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 _RESERVED_PARAMS = frozenset({"model", "messages", "stream"})
 _CAP_NAMES = ("max_tokens", "max_completion_tokens")
+_UNDROPPABLE = frozenset({*_CAP_NAMES, "stream"})
+"""Params never left out on a 400 naming them: a cap is renamed instead, and a stream-only model needs `stream`."""
 _OTHER_CAP = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
 _UNSUPPORTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (inputs|fields)|"
@@ -63,9 +65,33 @@ _DID_YOU_MEAN = re.compile(r"did you mean", re.IGNORECASE)
 # Mistral templates): the system text is sent at the start of the first user message instead.
 _NO_SYSTEM_ROLE = re.compile(
     r"(?:system|developer)[ _](?:role|message|prompt|instruction)s?\b[^.]{0,60}?"
-    r"(?:not supported|unsupported|not enabled|not allowed)|roles must alternate",
+    r"(?:not supported|unsupported|not enabled|not allowed)|roles must alternate|"
+    r"role'? does not support '?(?:system|developer)\b",  # o1-mini: "'messages[0].role' does not support 'system'"
     re.IGNORECASE,
 )
+# A model served only as a stream (DashScope's QwQ: "only support stream mode"; Qwen3's "enable_thinking must be set
+# to false for non-streaming calls"): the request is sent again with "stream": true and the events joined.
+_STREAM_ONLY = re.compile(
+    r"only supports? stream|stream(?:ing)? (?:mode )?(?:is )?required|must be streamed|for non-stream(?:ing)? calls",
+    re.IGNORECASE,
+)
+# What a 400 about the output cap's size says fits: a limit on the output itself ...
+_OUTPUT_LIMIT = re.compile(
+    r"at most (\d+) (?:completion |output )?tokens|less than or equal to `?(\d+)|"
+    r"(?:max_tokens|max_completion_tokens|max_new_tokens)`?'?\s*(?:must be|should be)\s*<=\s*`?(\d+)|"
+    r"(\d+), which is the maximum allowed number of output tokens",
+    re.IGNORECASE,
+)
+# ... or a context window less the prompt's tokens (vLLM, SGLang, TGI, OpenAI wordings).
+_CONTEXT_LIMIT = re.compile(
+    r"maximum context length (?:is|of) (\d+)|context window (?:is|of) (\d+)|must be <= (\d+)", re.IGNORECASE
+)
+_PROMPT_TOKENS = re.compile(
+    r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|has (\d+) input tokens|"
+    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt",
+    re.IGNORECASE,
+)
+_ABOUT_THE_CAP = re.compile(r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens", re.IGNORECASE)
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
@@ -136,9 +162,14 @@ class OpenAICompatibleLM:
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
         self.system_role = True
         """False once the server refused a system message: its text then opens the first user message."""
+        self.stream = False
+        """True once the server said the model is served only as a stream."""
+        self.output_limit: int | None = None
+        """The most output tokens the server said the model may produce; later caps are lowered to it."""
+        self._keyless = base_url is not None and api_key == LOCAL_API_KEY
         self._http = JSONPoster(
             self.base_url + "chat/completions" + (f"?{query}" if query else ""),
-            _headers(api_key),
+            _headers(api_key, self.base_url),
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
             max_retries=max_retries,
@@ -192,12 +223,18 @@ class OpenAICompatibleLM:
         other sampling param left out (reasoning models refuse temperature, stop, ...), and a system message
         (a chat template without a system role) as the start of the first user message. Each is remembered for
         later calls. Returns a successful reply (status below 300); raises LMError otherwise."""
-        renamed = False
+        renamed = fitted = False
+        if cap is not None and self.output_limit is not None:
+            cap = min(cap, self.output_limit)
         while True:
             name = self.cap_param
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
             if cap is not None:
                 request[name] = cap
+            if self.stream:
+                request["stream"] = True
+                if "stream_options" not in self.unsupported_params:
+                    request["stream_options"] = {"include_usage": True}  # the usage, in the last event
             messages = sent if self.system_role else _without_system_role(sent)
             try:
                 reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
@@ -211,11 +248,20 @@ class OpenAICompatibleLM:
             if self.system_role and messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
                 self.system_role = False
                 continue
-            refused = next((p for p in request if p not in _CAP_NAMES and _rejects(reply, p)), None)
+            if not self.stream and reply.status in (400, 422) and _STREAM_ONLY.search(_server_message(reply)):
+                self.stream = True
+                continue
+            if cap is not None and not fitted:
+                fits, output_limit = _fitted_cap(reply, cap)
+                if fits is not None:
+                    cap, fitted = fits, True
+                    self.output_limit = output_limit or self.output_limit
+                    continue
+            refused = next((p for p in request if p not in _UNDROPPABLE and _rejects(reply, p)), None)
             if refused is not None:
                 self.unsupported_params.add(refused)
                 continue
-            error = self._status_error(reply, attempts)
+            error = self._status_error(reply, attempts, cap)
             error.unanswered = reply.timed_out  # requests before this reply that got none: possibly billed
             raise error
 
@@ -242,10 +288,23 @@ class OpenAICompatibleLM:
             sent=exc.unanswered,
         )
 
-    def _status_error(self, reply: HTTPReply, attempts: int) -> LMError:
+    def _status_error(self, reply: HTTPReply, attempts: int, cap: int | None = None) -> LMError:
         """The rlmx LMError for an error status that the retries did not cure."""
         tried = f", after {attempts} attempts" if attempts > 1 else ""
-        detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {_server_message(reply)}"
+        said = _server_message(reply)
+        detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {said}"
+        if reply.status in (401, 403) and self._keyless:
+            return LMRequestError(
+                f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
+                "so rlmx sent a placeholder; pass api_key= (on the command line: --api-key-env NAME_OF_THE_VARIABLE, "
+                "or RLMX_API_KEY)"
+            )
+        if cap is not None and reply.status in (400, 422) and _ABOUT_THE_CAP.search(said):
+            return LMRequestError(
+                f"request rejected: {detail} (rlmx sent {self.cap_param}={cap}: the call's output cap, from the LM's "
+                "max_tokens or, under a token or cost budget, Budget.max_tokens_per_call (--max-tokens-per-call on "
+                "the command line); set it to what the server accepts)"
+            )
         if 300 <= reply.status < 400:
             where = reply.headers.get("location", "")
             return LMRequestError(
@@ -258,7 +317,7 @@ class OpenAICompatibleLM:
                 f"{self.base_url} refused model {self.model}: the account is out of quota or credit (HTTP 429 "
                 f"insufficient_quota): add credit or check the plan and billing: {_server_message(reply)}"
             )
-        if reply.status == 404:
+        if reply.status == 404 and _may_be_the_address(reply):
             return LMRequestError(
                 f"request rejected: {detail} (posted to {self._http.url}: check that base_url is the API's root, "
                 "usually ending in /v1, and that the model name is one the server serves)"
@@ -272,13 +331,52 @@ class OpenAICompatibleLM:
         return LMRequestError(f"request rejected: {detail}")
 
 
-def _headers(api_key: str) -> dict[str, str]:
+def _headers(api_key: str, base_url: str) -> dict[str, str]:
     headers = {"authorization": f"Bearer {api_key}", "user-agent": "rlmx"}
+    if _is_azure(base_url):  # Azure OpenAI's keys go in `api-key` (a Bearer header carries Entra ID tokens)
+        headers = {"api-key": api_key, "user-agent": "rlmx"}
     for variable, header in (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project")):
         value = os.environ.get(variable)
         if value:
             headers[header] = value
     return headers
+
+
+def _is_azure(base_url: str) -> bool:
+    """Whether base_url is an Azure OpenAI resource: its host, or a deployment path (behind a custom domain)."""
+    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    azure_host = host.endswith((".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"))
+    return azure_host or "/openai/deployments/" in base_url
+
+
+def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
+    """The output cap that a 400 about the cap's size says fits, and the model's own output limit when that is
+    what it named: "supports at most 2048 completion tokens" (OpenAI), "must be less than or equal to `1024`"
+    (Groq), "maximum context length is 4096 tokens ... (2100 in the messages, ...)" (vLLM; SGLang and TGI alike):
+    the window less the prompt. (None, None) when the reply names neither or nothing smaller fits."""
+    if reply.status not in (400, 422):
+        return None, None
+    said = _server_message(reply)
+    if not _ABOUT_THE_CAP.search(said) and "completion" not in said.lower():
+        return None, None
+    window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
+    if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
+        fits = int(next(g for g in window.groups() if g)) - int(next(g for g in prompt.groups() if g))
+        return (fits, None) if 0 < fits < cap else (None, None)
+    output = _OUTPUT_LIMIT.search(said)
+    if output is None:
+        return None, None
+    limit = int(next(group for group in output.groups() if group))
+    return (limit, limit) if 0 < limit < cap else (None, None)
+
+
+def _may_be_the_address(reply: HTTPReply) -> bool:
+    """Whether a 404 may mean a wrong base_url or model name: not when the server's own message says what is
+    missing otherwise (OpenRouter's "No endpoints found matching your data policy")."""
+    said = _server_message(reply)
+    if said == f"HTTP {reply.status} with an empty body" or not isinstance(_error_body(reply), dict):
+        return True
+    return re.search(r"not found|does not exist|not exist|no such|unknown|invalid model|page", said, re.I) is not None
 
 
 def _rejects(reply: HTTPReply, name: str) -> bool:
