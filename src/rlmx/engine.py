@@ -162,6 +162,8 @@ class Engine:
         self.node_id = node_id
         self.parent_id = parent_id
         self.iterations = 0
+        self.cut_replies = 0
+        """Root replies that stopped at the output cap (their code cut short): said in the stop reason."""
         self.answer_buffer: Any = None
         self.messages: list[Message] = []
         self._recorded = 0
@@ -290,7 +292,9 @@ class Engine:
                 self.tree.ledger.check_time()
                 self.emit("iteration", turn=turn)
                 reply = await self._ask(role="root")
-            finish, feedback = await self._act(reply.text, cut=reached_cap(reply.finish_reason))
+            cut = reached_cap(reply.finish_reason)
+            self.cut_replies += cut
+            finish, feedback = await self._act(reply.text, cut=cut)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -622,6 +626,11 @@ class Engine:
             if max_iterations > 1
             else "max_iterations: the 1 turn is used"
         )
+        if self.cut_replies:  # a server's small default cap (Workers AI: 256 tokens) cuts every reply's code short
+            reason += (
+                f"; {self.cut_replies} of the root's {self.iterations} replies stopped at the output cap, their code "
+                "cut short: give the LM a larger max_tokens (a server's default may be small)"
+            )
         self.messages.append(
             Message(role="user", content=f"{feedback}\n\n{prompts.FINAL_REQUEST.format(max_iterations=max_iterations)}")
         )
@@ -638,7 +647,8 @@ class Engine:
             return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value)
         if self.answer_buffer not in (None, ""):
             return self._buffered("budget_exhausted", reason)
-        text = last_turn_text(reply.text)
+        # a reply cut at the cap is no answer: its prose is what came before the part that was cut off
+        text = "" if reached_cap(reply.finish_reason) else last_turn_text(reply.text)
         return NodeResult(text, "budget_exhausted", reason, self.iterations, "final_request" if text else "none")
 
     async def _last_turn_finish(self, text: str) -> Finish | None:

@@ -1035,3 +1035,13 @@ async def test_a_404_that_says_what_is_missing_gets_no_advice_about_the_address(
     assert said in str(caught.value) and "base_url" not in str(caught.value)
     with pytest.raises(LMRequestError, match="ending in /v1"):
         await lm.complete(MESSAGES)
+
+
+def test_a_run_whose_every_reply_was_cut_at_the_cap_says_so_and_takes_no_cut_prose(server: FakeOpenAIServer) -> None:
+    cut = "I'll count the characters.\n```repl\nimport collections\ncounts = collections.Counter(context)\nfor ch"
+    server.behaviour = Behaviour(text=cut)
+    server.script(*(Reply(body=completion_body(cut, finish_reason="length")) for _ in range(4)))
+    result = RLM(OpenAICompatibleLM("m", server.base_url), budget=Budget(max_iterations=3)).completion("q", context="x")
+    assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "", "none")
+    assert "3 of the root's 3 replies stopped at the output cap" in result.stop_reason
+    assert "larger max_tokens" in result.stop_reason
