@@ -517,7 +517,7 @@ def test_binary_files_skipped_in_a_folder_are_reported(tmp_path: Path) -> None:
     script = write_script(tmp_path, ["```repl\nFINAL(', '.join(context))\n```"])
     proc = run_cli("ask", "q", "-c", str(tmp_path / "docs"), "--scripted", script, "--quiet", tmp_path=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, "a.txt\n")
-    assert "warning: 1 binary file(s) skipped in `context`: logo.png" in proc.stderr
+    assert "warning: 1 file(s) skipped in `context`: logo.png (binary)" in proc.stderr
 
 
 # --- exit codes a script can trust -------------------------------------------------------------------------

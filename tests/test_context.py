@@ -49,7 +49,7 @@ def test_file_and_folder_paths(tmp_path: Path) -> None:
     assert prepare("context", tmp_path / "a.txt").preview == "first file"
     folder = prepare("context", tmp_path)
     assert folder.type_name.startswith("dict")
-    assert folder.skipped_files == ("image.bin",)
+    assert folder.skipped_files == ("image.bin (binary)",)
     assert '"sub/b.md": "second"' in folder.data.decode()
 
 

@@ -87,7 +87,8 @@ def test_a_folder_and_a_list_of_paths_load_as_file_to_pages(contract: Path, tmp_
     assert value["notes.md"] == "# Notes\nsigned"
     assert len(value["annex.pdf"]) == 3 and marker(2) in value["annex.pdf"][1]
     # In a folder, files that cannot be loaded are skipped and reported (with the reason), as binary files are.
-    assert loaded.skipped_files == ("logo.png", "scan.pdf")
+    assert [skipped.split(" (")[0] for skipped in loaded.skipped_files] == ["logo.png", "scan.pdf"]
+    assert loaded.skipped_files[0] == "logo.png (binary)" and "no text layer" in loaded.skipped_files[1]
     assert "annex.pdf: PDF, 3 pages" in loaded.describe()
     assert "not loaded: scan.pdf (a PDF with no text layer" in loaded.describe()
     both = json.loads(prepare("context", [contract, folder / "notes.md"]).data)

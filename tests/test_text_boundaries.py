@@ -19,6 +19,7 @@ from rich.console import Console
 from rlmx import RLM, Event
 from rlmx.bench.external import load_tasks
 from rlmx.context import prepare
+from rlmx.errors import InputError
 from rlmx.lm import Message, ScriptedLM
 from rlmx.progress import LiveTree, terminal_safe
 from rlmx.sandbox import create_sandbox
@@ -174,7 +175,8 @@ def test_a_typed_answer_in_prose_json_holds_no_lone_surrogate() -> None:
 
 
 def test_json_read_from_a_reply_is_valid_unicode_keys_included() -> None:
-    assert parse_json_reply('Here: {"\\udc00k": ["\\ud83d", "\\ud83d\\ude00"]}') == {"\ufffdk": ["\ufffd", "😀"]}
+    # a lone surrogate in a key is written as an escape, so two such keys stay two (U+FFFD could merge them)
+    assert parse_json_reply('Here: {"\\udc00k": ["\\ud83d", "\\ud83d\\ude00"]}') == {"\\udc00k": ["\ufffd", "😀"]}
     assert parse_json_reply("{'a': ('\\ud83d',)}") == {"a": ("\ufffd",)}  # a Python literal
     assert parse_json_reply("[" * 100_000 + "]" * 100_000, default="none") == "none"
 
@@ -199,7 +201,7 @@ async def test_inprocess_final_values_hold_no_lone_surrogate() -> None:
     finally:
         await box.close()
     assert result.stdout == "p \ufffd\n"
-    assert result.final == {"kind": "final", "value": {"\ufffd": ["half \ufffd"]}}
+    assert result.final == {"kind": "final", "value": {"\\udc00": ["half \ufffd"]}}  # a key: an escape
 
 
 # --- what rlmx prints to a terminal ----------------------------------------------------------------------------
@@ -278,7 +280,7 @@ def test_the_server_takes_a_bom_and_lone_surrogate_escapes(tmp_path: Path) -> No
         status, reply = post(url, question + b'"half \\ud83d"}')
         assert status == 200 and reply["choices"][0]["message"]["content"] == "length 6", reply
     raw = b'{"\\udc00k": [{"v": "a\\ud83d"}, "\\ud83d\\ude00", "\\udfff"]}'
-    assert asyncio.run(bodies.decode(raw)) == {"\ufffdk": [{"v": "a\ufffd"}, "😀", "\ufffd"]}
+    assert asyncio.run(bodies.decode(raw)) == {"\\udc00k": [{"v": "a\ufffd"}, "😀", "\ufffd"]}
 
 
 def test_a_bom_is_dropped_from_a_context_piped_to_the_cli(tmp_path: Path) -> None:
@@ -292,3 +294,42 @@ def test_cli_errors_show_escapes_not_control_sequences(tmp_path: Path) -> None:
     done = run_cli("ask", "q", "--context", str(tmp_path / "missing \x1b[2J.txt"), tmp_path=tmp_path)
     assert done.returncode != 0 and "\x1b" not in done.stderr
     assert "missing \\x1b[2J.txt" in done.stderr
+
+
+# --- third audit ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tier", ["subprocess", "inprocess"])
+def test_dict_keys_that_differ_only_in_lone_surrogates_stay_apart_across_frames(tier: str) -> None:
+    # os.listdir() of a folder whose names are not UTF-8: two names, two keys, two values (U+FFFD merged them)
+    code = "names = {'caf\\udce9.txt': 1, 'caf\\udcea.txt': 2, 'ok.txt': 3}\nFINAL(names)"
+    result = RLM(ScriptedLM([repl(code)]), sandbox=tier).completion("q", context="c")
+    assert result.value == {"caf\\udce9.txt": 1, "caf\\udcea.txt": 2, "ok.txt": 3}
+
+
+def test_the_cells_stdout_takes_the_usual_text_stream_idioms() -> None:
+    code = (
+        "import io, sys\n"
+        "sys.stdout.reconfigure(encoding='utf-8')\n"
+        "print(sys.stdout.encoding, sys.stdout.errors, sys.stdout.writable())\n"
+        "sys.stdout.writelines(['one ', 'two\\n'])\n"
+        "wrapped = io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8', write_through=True)\n"
+        "wrapped.write('wrapped caf\\u00e9\\n')\n"
+        "print('half \\ud800 dunder', file=sys.__stdout__, flush=True)"
+    )
+    lm = ScriptedLM([repl(code), repl("FINAL('done')")])
+    assert RLM(lm).completion("q", context="c").answer == "done"
+    shown = lm.calls[1][-1]["content"]
+    assert "utf-8 replace True" in shown and "one two" in shown and "wrapped café" in shown
+    assert "half \\ud800 dunder" in shown  # the process's own stdout writes the surrogate as an escape
+
+
+def test_a_context_folders_files_that_are_not_utf8_are_named_as_such(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "Makefile").write_bytes("# Jos\u00e9\nall:\n".encode("latin-1"))
+    (folder / "ok.md").write_text("fine", encoding="utf-8")
+    (folder / "blob").write_bytes(b"\x00\x01")
+    assert prepare("context", folder).skipped_files == ("Makefile (not UTF-8)", "blob (binary)")
+    utf16 = tmp_path / "notes.txt"
+    utf16.write_bytes("launch code".encode("utf-16-le"))  # no BOM: every byte valid UTF-8, every other one NUL
+    with pytest.raises(InputError, match="holds NUL bytes: binary, or UTF-16/UTF-32 text"):
+        prepare("context", utf16)

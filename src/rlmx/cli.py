@@ -825,7 +825,7 @@ class _Listener:
                     shown = ", ".join(skipped[:5]) + (f", and {len(skipped) - 5} more" if len(skipped) > 5 else "")
                     _say(
                         self.err,
-                        f"rlmx: warning: {len(skipped)} binary file(s) skipped in `{summary.get('name')}`: {shown}",
+                        f"rlmx: warning: {len(skipped)} file(s) skipped in `{summary.get('name')}`: {shown}",
                         "yellow",
                     )
         if self.progress is not None:

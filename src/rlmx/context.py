@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from rlmx import documents
 from rlmx.errors import InputError
+from rlmx.sandbox import frames
 from rlmx.strbuffer import ascii_bytes
 
 ContextKind = Literal["text", "json"]
@@ -134,7 +135,7 @@ class PreparedContext:
         if self.source:
             line += f"; loaded from {self.source}"
         if self.skipped_files:
-            line += f"; {len(self.skipped_files)} binary file(s) skipped"
+            line += f"; {len(self.skipped_files)} file(s) skipped (binary, not UTF-8 or not regular files)"
         if self.structure:
             line += f"\n  structure: {self.structure}"
         return line + f"\n  preview: {json.dumps(self.preview, ensure_ascii=False)}"
@@ -215,8 +216,13 @@ def _not_regular(path: Path, mode: int) -> InputError:
     )
 
 
-def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
-    """The file's text (a UTF-8 BOM dropped), or None when it is binary (NUL bytes in its first 8 KiB, or not UTF-8).
+class _NotText(Exception):
+    """A file that is binary (NUL bytes in its first 8 KiB) or not UTF-8; the message says which."""
+
+
+def _read_text_file(path: Path, limit: SizeLimit) -> str:
+    """The file's text (a UTF-8 BOM dropped); _NotText when it is binary (NUL bytes in its first 8 KiB: also UTF-16
+    and UTF-32 text) or not UTF-8.
 
     The file is opened non-blocking and checked with fstat before any read, so a FIFO or device swapped in after
     the caller's stat() is refused too; no more than the limit is ever read."""
@@ -232,15 +238,15 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str | None:
         try:
             head = handle.read(8192)
             if b"\x00" in head:
-                return None
+                raise _NotText("binary")
             raw = head + handle.read(limit.max_bytes - limit.used + 1 - len(head))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     limit.check(f"context file {path}", len(raw))  # it grew while we read
     try:
         return raw.decode("utf-8-sig")  # a BOM is dropped, as the .txt and .json loaders drop it
-    except UnicodeDecodeError:
-        return None
+    except UnicodeDecodeError as exc:
+        raise _NotText(f"not UTF-8: bad byte at position {exc.start}") from None
 
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
@@ -269,19 +275,21 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 try:
                     document = documents.load(file, folder.max_bytes - folder.used)
                 except InputError as exc:  # like a binary file: skipped, and the reason goes to the prompt
-                    skipped.append(relative)
-                    problems.append(f"{relative} ({str(exc).split(' is ', 1)[-1]})")
+                    reason = str(exc).split(" is ", 1)[-1]
+                    skipped.append(f"{relative} ({reason.split(' (')[0].split(';')[0]})")
+                    problems.append(f"{relative} ({reason})")
                     continue
                 folder.used += file.stat().st_size
                 texts[relative] = document.value
                 shapes[relative] = document
                 continue
-            text = _read_text_file(file, folder)
-            if text is None:
-                skipped.append(relative)
-            else:
-                folder.used += len(text.encode("utf-8", "surrogatepass"))
-                texts[relative] = text
+            try:
+                text = _read_text_file(file, folder)
+            except _NotText as exc:
+                skipped.append(f"{relative} ({str(exc).split(':')[0]})")
+                continue
+            folder.used += len(text.encode("utf-8", "surrogatepass"))
+            texts[relative] = text
     if not texts:
         raise InputError(f"context folder {path} holds no readable text files or documents ({documents.supported()})")
     structure = f"{len(texts)} files; {documents.describe(shapes)}" if shapes else None
@@ -305,12 +313,13 @@ def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
     if documents.loader_for(path) is not None:
         document = documents.load(path, limit.max_bytes - limit.used)
         return _Loaded(document.value, source=str(path), structure=f"{path.name}: {document.shape}")
-    text = _read_text_file(path, limit)
-    if text is None:
+    try:
+        text = _read_text_file(path, limit)
+    except _NotText as exc:
         raise InputError(
-            f"context file {path} is binary or not UTF-8 text, and {path.suffix or 'no suffix'!r} is not a document "
-            f"type rlmx reads ({documents.supported()}); convert it to text first"
-        )
+            f"context file {path} is {exc}, and {path.suffix or 'no suffix'!r} is not a document type rlmx reads "
+            f"({documents.supported()}); convert it to UTF-8 text first"
+        ) from None
     return _Loaded(text, source=str(path))
 
 
@@ -525,7 +534,7 @@ def _escaped_keys(value: Any) -> Any:
 def printable_name(name: str) -> str:
     """`name` (a file name that is not UTF-8 has lone surrogates) with those written as backslash escapes: the same
     text wherever it is shown or sent, and distinct names stay distinct ("caf\\udce9.txt")."""
-    return name if _is_utf8(name) else name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return frames.escaped(name)
 
 
 def _item_chars(item: Any) -> int:

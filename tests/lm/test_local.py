@@ -172,6 +172,12 @@ async def test_loads_and_answers_a_chat_call(lm: LocalLM, cache_dir: Path) -> No
 
 
 @needs_model
+async def test_a_lone_surrogate_in_a_message_is_read_as_u_fffd(lm: LocalLM) -> None:
+    completion = await lm.complete([{"role": "user", "content": "Name a colour, caf\udce9 \ud83d."}], max_tokens=8)
+    assert completion.text.strip() and completion.usage.input_tokens > 0
+
+
+@needs_model
 async def test_extracts_a_fact_from_a_2k_token_chunk(lm: LocalLM) -> None:
     messages: list[Message] = [{"role": "user", "content": extraction_prompt(chunk_with_password(), QUESTION)}]
     completion = await lm.complete(messages, max_tokens=48)

@@ -1045,3 +1045,9 @@ def test_a_run_whose_every_reply_was_cut_at_the_cap_says_so_and_takes_no_cut_pro
     assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "", "none")
     assert "3 of the root's 3 replies stopped at the output cap" in result.stop_reason
     assert "larger max_tokens" in result.stop_reason
+
+
+async def test_a_lone_surrogate_in_a_request_is_sent_as_u_fffd(server: FakeOpenAIServer) -> None:
+    await OpenAICompatibleLM("m\udcff", server.base_url).complete([{"role": "user", "content": "Is 5 > 3\ud83d"}])
+    received = server.requests[0].body
+    assert (received["model"], received["messages"][0]["content"]) == ("m\ufffd", "Is 5 > 3\ufffd")

@@ -16,7 +16,13 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".log", ".text")
 
 
 def decode(path: Path, raw: bytes) -> str:
-    """UTF-8 text (a BOM is dropped). InputError naming the file and the first bad byte otherwise."""
+    """UTF-8 text (a BOM is dropped). InputError naming the file and the first bad byte otherwise, or saying it holds
+    NUL bytes (UTF-16 or UTF-32 text without a BOM is valid UTF-8 byte by byte: "l\x00a\x00...")."""
+    if b"\x00" in raw[:8192]:
+        raise InputError(
+            f"context file {path} is not UTF-8 text (it holds NUL bytes: binary, or UTF-16/UTF-32 text); convert it "
+            "to UTF-8 first"
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -33,6 +33,7 @@ from typing import Any, cast
 import aiohttp
 
 from rlmx.lm.base import may_resend
+from rlmx.sandbox.frames import utf8
 
 NOT_RESENT = " (not sent again: the budget has no room for another request, and the server may have billed this one)"
 
@@ -174,7 +175,7 @@ class JSONPoster:
     async def post(self, payload: Mapping[str, Any]) -> tuple[HTTPReply, int]:
         """Send `payload`; returns the last reply (which may be an error status after the retries) and how many
         attempts were made. Raises TransportError when no reply came back at all."""
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        body = utf8(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))  # a lone surrogate: U+FFFD
         session = await self._session()
         attempt = timed_out = 0
         while True:

@@ -49,6 +49,7 @@ from typing import Any, TypeVar, cast
 from rlmx.errors import InputError, LMError
 from rlmx.extras import install_command, missing_extra
 from rlmx.lm.base import Completion, Message, Usage
+from rlmx.sandbox.frames import encodable
 
 logger = logging.getLogger(__name__)
 
@@ -516,7 +517,7 @@ def _with_system(messages: Sequence[Message]) -> list[dict[str, str]]:
     inject its own persona)."""
     if not messages:
         raise InputError("LocalLM.complete needs at least one message")
-    sent = [{"role": m["role"], "content": m["content"]} for m in messages]
+    sent = [{"role": m["role"], "content": encodable(m["content"])} for m in messages]  # llama.cpp takes UTF-8
     if sent[0]["role"] != "system":
         sent.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_PROMPT})
     return sent

@@ -144,9 +144,25 @@ def encodable(text: str) -> str:
     return text
 
 
+def escaped(text: str) -> str:
+    """`text` made valid Unicode with each lone surrogate written as a backslash escape ("caf\\udce9.txt"; a pair
+    becomes its character): for names, dict keys and file names, where U+FFFD could make two of them one and lose a
+    value. Never raises."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        units = _codecs.utf_16_le_encode(text, "surrogatepass")[0]
+        joined = str(_codecs.utf_16_le_decode(units, "surrogatepass", True)[0])
+        return joined.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def valid_strings(value: Any) -> Any:
-    """`value` (what json.loads or ast.literal_eval makes) with every string in it, dict keys too, made valid
-    Unicode by `encodable`; containers are rebuilt (tuples stay tuples), other values kept."""
+    """`value` (what json.loads or ast.literal_eval makes) with every string in it made valid Unicode: values by
+    `encodable`, dict keys by `escaped` (two keys stay two); containers are rebuilt (tuples stay tuples), other
+    values kept."""
     # Loops, not comprehensions: each comprehension is a frame of its own, and a value json.loads could build just
     # under the recursion limit must not pass it here.
     if isinstance(value, str):
@@ -154,7 +170,7 @@ def valid_strings(value: Any) -> Any:
     if isinstance(value, dict):
         fixed = {}
         for key, item in value.items():
-            fixed[valid_strings(key)] = valid_strings(item)
+            fixed[escaped(key) if isinstance(key, str) else key] = valid_strings(item)
         return fixed
     if isinstance(value, list | tuple):
         items = []
@@ -217,7 +233,11 @@ def loads(text: str) -> Any:
 
 def _body(message: dict[str, Any]) -> bytes:
     try:
-        return utf8(_dumps(message))
+        text = dumps(message)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: U+FFFD in strings, escapes in dict keys (two keys stay two)
+            return dumps(valid_strings(message)).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise FrameProtocolError(f"the message cannot be sent as JSON: {type(exc).__name__}: {exc}") from None
 

@@ -23,7 +23,7 @@ from rlmx.context import PreparedContext
 from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
 from rlmx.sandbox.caps import CallCaps
-from rlmx.sandbox.frames import dumps, encodable, loads
+from rlmx.sandbox.frames import dumps, encodable, valid_strings
 from rlmx.sandbox.worker import CappedText, CellTimeout, Worker
 
 UNSAFE_WARNING = (
@@ -152,11 +152,11 @@ class InProcessSandbox:
             finally:
                 self._remove_streams()
         # What the other tiers' frames do on the way out: lone surrogates (print("\ud83d"), FINAL of half an emoji)
-        # become U+FFFD. The frame is JSON already (the worker made its values so); encodable() hands back the
-        # very same text when there is nothing to replace.
+        # become U+FFFD, and escapes in dict keys. The frame is JSON already (the worker made its values so);
+        # encodable() hands back the very same text when there is nothing to replace.
         text = dumps(frame)
-        if (valid := encodable(text)) is not text:
-            frame = loads(valid)
+        if encodable(text) is not text:
+            frame = valid_strings(frame)
         final = frame.get("final")
         answer = frame.get("answer")
         return CellResult(

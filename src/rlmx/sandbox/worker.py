@@ -183,10 +183,34 @@ class CappedText:
                 self.tail_len -= len(self.tail.popleft())
         return self.total
 
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         pass
 
     def isatty(self) -> bool:
+        return False
+
+    # What code asks a text stream besides writing to it. The cell's output is kept as text, so an encoding asked
+    # for (`reconfigure(encoding="utf-8")`, a common idiom) changes nothing; lone surrogates become U+FFFD later.
+    encoding = "utf-8"
+    errors = "replace"
+    newlines = None
+    line_buffering = False
+    closed = False
+
+    def reconfigure(self, **options: Any) -> None:
+        pass
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
         return False
 
     def fileno(self) -> int:
@@ -232,8 +256,27 @@ class _BytesInto:
             text.write(decoded)
         return len(data)
 
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         pass
+
+    # What io.TextIOWrapper(sys.stdout.buffer, ...) asks of a buffer.
+    closed = False
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
@@ -1184,6 +1227,9 @@ def _warm_up(worker: Worker, cells: int = 3) -> None:
 def _fd_outputs(init: dict[str, Any]) -> list[_FdOutput]:
     """fd 1 and fd 2 as pipes into the cells' stdout and stderr (made before the hardening: it may forbid pipe)."""
     limit = int(init.get("max_output", 20_000))
+    for stream in (sys.__stdout__, sys.__stderr__):  # `print(s, file=sys.__stdout__)` with a lone surrogate in s
+        if stream is not None:
+            stream.reconfigure(errors="backslashreplace")
     return [_FdOutput(limit, 1), _FdOutput(limit, 2)]
 
 
