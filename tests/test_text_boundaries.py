@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from rlmx.progress import LiveTree, terminal_safe
 from rlmx.sandbox import create_sandbox
 from rlmx.schema import parse_json_reply
 from rlmx.viewer.store import read_trace
-from scripting import answering_ok, repl, router, run_cli
+from scripting import answering_ok, cli_environ, repl, router, run_cli
 
 SEPARATORS = "a\u2028b\u2029c\x85d"
 """Characters `str.splitlines()` breaks lines at, that JSON carries raw inside a string."""
@@ -333,3 +337,61 @@ def test_a_context_folders_files_that_are_not_utf8_are_named_as_such(tmp_path: P
     utf16.write_bytes("launch code".encode("utf-16-le"))  # no BOM: every byte valid UTF-8, every other one NUL
     with pytest.raises(InputError, match="holds NUL bytes: binary, or UTF-16/UTF-32 text"):
         prepare("context", utf16)
+
+
+def test_a_utf8_question_under_a_c_locale_reaches_the_model_as_typed(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL('ok')")]), encoding="utf-8")
+    c_locale = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "Wie groß ist der Code?".encode(), "--scripted", str(script)],
+        capture_output=True,
+        env=cli_environ(tmp_path, c_locale),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (trace,) = (tmp_path / "state" / "rlmx" / "traces").glob("*.jsonl")
+    assert read_trace(trace)[0]["query"] == "Wie groß ist der Code?"
+
+
+def test_json_on_stdout_is_valid_utf8_whatever_the_paths_hold(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL('ok')")]), encoding="utf-8")
+    odd = os.fsdecode(bytes(tmp_path) + b"/tr\xe9")  # a trace folder whose name is not UTF-8
+    done = run_cli("ask", "q", "--scripted", str(script), "--trace-dir", odd, "--json", tmp_path=tmp_path)
+    listed = run_cli("traces", "--trace-dir", odd, "--json", tmp_path=tmp_path)
+    for proc in (done, listed):
+        assert proc.returncode == 0, proc.stderr
+        assert "\\udc" not in proc.stdout and "\ufffd" in proc.stdout
+        json.loads(proc.stdout)
+
+
+def test_an_answer_printed_to_a_terminal_cannot_drive_it(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL('x\\x1b]52;c;aGk=\\x07\\x1b[2J y')")]), encoding="utf-8")
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlmx.cli", "ask", "q", "--scripted", str(script), "-q"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=cli_environ(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+        )
+        shown = os.read(leader, 4096)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x1b" not in shown and b"x\\x1b]52;c;aGk=\\x07\\x1b[2J y" in shown
+    piped = run_cli("ask", "q", "--scripted", str(script), "-q", tmp_path=tmp_path)
+    assert piped.stdout == "x\x1b]52;c;aGk=\x07\x1b[2J y\n"  # to a pipe, as it is
+
+
+def test_a_task_file_holding_a_lone_surrogate_is_hashed_not_a_traceback() -> None:
+    from rlmx.bench.task import sha256_text
+
+    assert sha256_text("half \ud83d") == sha256_text("half \ufffd")
+    assert sha256_text(["a", "half \ud83d"]) == sha256_text(["a", "half \ufffd"])

@@ -49,7 +49,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, progress_view, terminal_safe
+from rlmx.progress import Progress, json_text, progress_view, terminal_safe
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -699,6 +699,9 @@ def _make_rlm(
 
 
 def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
+    # Python decodes argv in the locale's encoding; under a C locale a UTF-8 question arrives as escaped bytes
+    # ("gro\udcc3\udc9f"). Its bytes are what was typed: UTF-8, bad bytes U+FFFD.
+    args.query = os.fsencode(args.query).decode("utf-8", "replace")
     if not args.query.strip():
         raise UsageError("QUERY is empty: ask a question")
     plan = plan_models(args, environ)
@@ -842,10 +845,11 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
     if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(result.to_dict()))
     elif code != EXIT_LM and (result.answer or result.status == "finished"):
-        # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer
-        sys.stdout.write(result.answer + "\n")
+        # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer;
+        # to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set the clipboard)
+        sys.stdout.write((terminal_safe(result.answer) if sys.stdout.isatty() else result.answer) + "\n")
     sys.stdout.flush()
     if code == EXIT_LM:
         assert lm_failure is not None
@@ -902,7 +906,7 @@ def doctor(args: argparse.Namespace) -> int:
 
     data = run_blocking(report())  # asyncio.run refuses a running loop (main() called in a notebook cell)
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(data))
     else:
         machine = data["machine"]
         lines = [f"rlmx {__version__} on {machine['platform']}, Python {machine['python']}, uid {machine['uid']}"]

@@ -12,6 +12,7 @@ Two forms, both reading events only (they never touch the engine):
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from rlmx.events import Event
+from rlmx.sandbox.frames import encodable
 
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
 
@@ -35,6 +37,13 @@ def terminal_safe(text: str) -> str:
     `\\x1b`-style escapes, so text that came from a prompt, a question or a model cannot move the cursor, clear
     the screen or retitle the terminal it is printed to."""
     return text if text.isprintable() else text.translate(_CONTROLS)
+
+
+def json_text(value: Any) -> str:
+    """`value` as indented JSON for stdout, one line end included: valid UTF-8 whatever it holds (a lone surrogate,
+    from a file or folder name that is not UTF-8, becomes U+FFFD, never a JSON escape strict parsers refuse);
+    values JSON has no type for are written as str()."""
+    return encodable(json.dumps(value, ensure_ascii=False, indent=2, default=str)) + "\n"
 
 
 def progress_view(console: Console) -> Progress:

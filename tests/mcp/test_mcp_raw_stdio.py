@@ -61,3 +61,22 @@ def test_a_call_with_a_lone_surrogate_escape_is_answered(tmp_path: Path) -> None
         server.stdin.close()
         server.wait(timeout=30)
         server.stdout.close()
+
+
+async def test_streamable_http_bodies_get_the_same_replacement_read_whole() -> None:
+    from rlmx.mcp.server import LoneSurrogatesReplaced
+
+    seen: list[bytes] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append((await receive())["body"])
+
+    parts = [b'{"q": "half \\ud8', b'3d", "ok": "\\\\ud83d"}']  # an escape split across two reads
+    messages = [{"type": "http.request", "body": part, "more_body": i == 0} for i, part in enumerate(parts)]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    await LoneSurrogatesReplaced(app)({"type": "http", "method": "POST"}, receive, None)
+    assert seen == [b'{"q": "half \\ufffd", "ok": "\\\\ud83d"}']
+    assert json.loads(seen[0]) == {"q": "half \ufffd", "ok": "\\ud83d"}

@@ -91,3 +91,8 @@ def test_binary_and_oversize_inputs_are_refused_clearly(tree: Path, monkeypatch:
     monkeypatch.setattr(roots_module, "MAX_BYTES", 6)
     with pytest.raises(InputError, match="pass narrower paths"):
         roots.read([str(tree)])
+
+
+def test_a_bom_is_dropped_as_every_other_context_source_drops_it(tree: Path) -> None:
+    (tree / "bom.txt").write_bytes(b"\xef\xbb\xbfline")
+    assert Roots.grant([tree], "--allow").read(["bom.txt"]).value == "line"

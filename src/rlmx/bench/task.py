@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlmx.sandbox.frames import utf8
+
 GENERATOR_VERSION = "1"
 FAMILY_VERSIONS = {"sniah": "1", "oolong": "2", "pairs": "3", "docs": "3", "codeqa": "2"}
 """Each family's generator version: it seeds the family's randomness and is recorded in every manifest, so a
@@ -72,10 +74,10 @@ def make_rng(family: str, seed: int, target_tokens: int, index: int | str, purpo
 def sha256_text(context: str | list[str]) -> str:
     digest = hashlib.sha256()
     if isinstance(context, str):
-        digest.update(context.encode("utf-8"))
+        digest.update(utf8(context))  # a task file's lone-surrogate escape is hashed as U+FFFD, never a traceback
     else:
         for part in context:
-            digest.update(hashlib.sha256(part.encode("utf-8")).digest())
+            digest.update(hashlib.sha256(utf8(part)).digest())
     return digest.hexdigest()
 
 

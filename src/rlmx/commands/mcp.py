@@ -130,7 +130,10 @@ async def _serve(
         else:
             import uvicorn
 
-            config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
+            from rlmx.mcp.server import LoneSurrogatesReplaced
+
+            app = LoneSurrogatesReplaced(server.streamable_http_app(host=host))
+            config = uvicorn.Config(app, log_level="warning")
             http = uvicorn.Server(config)
             if stop is not None:
                 stop.attach(http)

@@ -10,7 +10,6 @@ rlmx traces --redact TRACE         # ./NAME.redacted.jsonl: a copy without conte
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
-from rlmx.progress import terminal_safe
+from rlmx.progress import json_text, terminal_safe
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {
@@ -96,7 +95,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.prune:
         raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
     if args.json:
-        sys.stdout.write(json.dumps([t.to_dict() for t in traces[: args.limit]], indent=2) + "\n")
+        sys.stdout.write(json_text([t.to_dict() for t in traces[: args.limit]]))
         return 0
     show_list(traces, folder, Console(soft_wrap=True), limit=args.limit)
     return 0

@@ -439,7 +439,7 @@ def _server_message(reply: HTTPReply) -> str:
     body = _error_body(reply)
     if isinstance(body, dict):
         error = body.get("error")
-        message = error.get("message") if isinstance(error, dict) else body.get("message")
+        message = error.get("message") if isinstance(error, dict) else body.get("message") or body.get("error_msg")
         if isinstance(message, str) and message:
             return message
         detail = body.get("detail")
@@ -451,7 +451,7 @@ def _server_message(reply: HTTPReply) -> str:
             )
         if isinstance(detail, str) and detail:
             return detail
-        return json.dumps(body)[:500]
+        return json.dumps(body, ensure_ascii=False)[:500]  # a provider's own words, as it wrote them
     if isinstance(body, str) and body.strip():
         return body.strip()[:500]
     return f"HTTP {reply.status} with an empty body"

@@ -192,7 +192,7 @@ class Roots:
             reading.skipped.append(f"{self._shown(path)} (binary)")
             return None
         try:
-            return data.decode("utf-8")
+            return data.decode("utf-8-sig")  # a BOM is dropped, as every other context source drops it
         except UnicodeDecodeError:
             reading.skipped.append(f"{self._shown(path)} (not UTF-8)")
             return None

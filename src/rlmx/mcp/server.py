@@ -149,6 +149,40 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
     yield
 
 
+class LoneSurrogatesReplaced:
+    """ASGI middleware for streamable HTTP: a POST's body, read whole, with `replace_lone_surrogates` applied before
+    the SDK parses it, as stdio's lines are (the SDK answered such a request 400 "Parse error")."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        first: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: the app hears it
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                first = {"type": "http.request", "body": replace_lone_surrogates(b"".join(chunks)), "more_body": False}
+                break
+        given = False
+
+        async def replay() -> Any:
+            nonlocal given
+            if not given:
+                given = True
+                return first
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     """Where paths may come from: `allowed` (from --allow) when given, else the client's MCP roots when it offers

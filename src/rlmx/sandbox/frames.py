@@ -153,6 +153,10 @@ def escaped(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
+        try:  # escaped bytes that are UTF-8 (a file name read under a C locale): the name they spell
+            return text.encode("utf-8", "surrogateescape").decode("utf-8")
+        except UnicodeError:
+            pass
         units = _codecs.utf_16_le_encode(text, "surrogatepass")[0]
         joined = str(_codecs.utf_16_le_decode(units, "surrogatepass", True)[0])
         return joined.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -263,7 +264,8 @@ class _Auth:
 
     def __init__(self, app: ASGIApp, api_key: str | None) -> None:
         self.app = app
-        self.expected = None if api_key is None else f"Bearer {api_key}".encode()
+        # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes
+        self.expected = None if api_key is None else b"Bearer " + os.fsencode(api_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.expected is None or scope["type"] != "http" or scope["path"] == "/health" or _is_viewer(scope):
