@@ -285,10 +285,11 @@ def test_child_rlm_progress_is_indented(tmp_path: Path) -> None:
 def test_context_names(tmp_path: Path) -> None:
     paths = [write_text(tmp_path, name, "x") for name in ("a.txt", "b.txt", "x/b.md", "llm_query.txt", "2024.txt")]
     paths += [write_text(tmp_path, "context.txt", "x"), write_text(tmp_path, "list.txt", "x")]
-    paths += [write_text(tmp_path, "class.txt", "x")]
+    paths += [write_text(tmp_path, "class.txt", "x"), write_text(tmp_path, "re.txt", "x")]  # `import re`
     context, contexts = context_arguments(paths)
     assert context == Path(paths[0])
-    assert list(contexts) == ["b", "b_2", "ctx_llm_query", "ctx_2024", "context_2", "ctx_list", "ctx_class"]
+    expected = ["b", "b_2", "ctx_llm_query", "ctx_2024", "context_2", "ctx_list", "ctx_class", "ctx_re"]
+    assert list(contexts) == expected
     assert all(name.isidentifier() for name in contexts)
     assert context_arguments([]) == (None, {})
     with pytest.raises(UsageError, match=r"context file not found: missing\.txt"):

@@ -187,6 +187,7 @@ def test_lone_surrogates_never_reach_an_lm_client() -> None:
         "import builtins\nbuiltins.str = None",
         "import builtins\nbuiltins.isinstance = lambda *a: False",
         "import builtins\ndel builtins.repr",
+        "import builtins\ndel builtins.vars",  # the worker's own restoring of builtins must not need it
         "__builtins__ = {}",
     ],
 )
@@ -211,6 +212,12 @@ def test_a_cell_that_breaks_builtins_fails_alone_and_the_repl_keeps_its_variable
         ("import sys\nsys.stdout.buffer.write(b'caf\\xc3\\xa9 \\xff')", "café \ufffd"),
         ("llm_query('p', schema={'enum': {'a', 'b'}})", "pass JSON values only"),
         ("answer = 'The total is 42'", "`answer` was set to a str; it stays a dict"),
+        (  # a proxy whose __getattr__ raises something other than AttributeError
+            "class Proxy:\n    def __getattr__(self, name):\n        raise ValueError(name)\np = Proxy()\nSHOW_VARS()",
+            "p: Proxy",
+        ),
+        ("FINAL_VAR('FINAL_VAR')", "FINAL_VAR is an rlmx function, not a variable"),
+        ("FINAL_VAR('llm_query')", "llm_query is an rlmx function, not a variable"),
     ],
 )
 def test_a_cell_that_misuses_what_the_worker_relies_on_keeps_the_repl(cell: str, told: str) -> None:
@@ -252,3 +259,27 @@ def test_children_started_and_ended_together_never_take_the_parents_repl_down() 
     for _ in range(6):
         result = RLM(ScriptedLM(reply), max_depth=2, budget=Budget(max_iterations=3)).completion("q", context="c")
         assert json.loads(result.answer) == [f"R{i}" for i in range(12)], result.answer
+
+
+def test_show_vars_and_final_var_while_a_thread_adds_variables() -> None:
+    code = (
+        "import threading\nstop = False\n"
+        "def add():\n    i = 0\n    while not stop:\n        globals()[f'v{i % 500}'] = i\n        i += 1\n"
+        "t = threading.Thread(target=add)\nt.start()\n"
+        "for _ in range(200):\n    SHOW_VARS()\n"
+        "stop = True\nt.join()\nkeep = 42\nFINAL_VAR('keep')"
+    )
+    assert RLM(ScriptedLM([repl(code)])).completion("q", context="c").answer == "42"
+
+
+def test_names_the_models_imports_would_take_are_refused_for_contexts_and_tools() -> None:
+    from rlmx.errors import InputError
+
+    with pytest.raises(InputError, match="standard-library module: the model's `import re` would replace"):
+        RLM(ScriptedLM(["x"])).completion("q", contexts={"re": "alpha"})
+
+    def time() -> str:
+        return "noon"
+
+    with pytest.raises(InputError, match="tools: 'time' is a Python standard-library module"):
+        RLM(ScriptedLM(["x"]), tools=[time])

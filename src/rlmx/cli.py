@@ -45,6 +45,7 @@ from rlmx.commands import view as view_command
 from rlmx.commands.argtypes import count as _non_negative_int
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
+from rlmx.context import MODULE_NAMES
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.extras import missing_extra
@@ -394,7 +395,8 @@ def _is_blank(value: ContextValue) -> bool:
 
 def _identifier(stem: str) -> str:
     name = re.sub(r"\W+", "_", stem).strip("_") or "ctx"
-    if name[0].isdigit() or keyword.iskeyword(name) or name in RESERVED_NAMES or hasattr(builtins, name):
+    taken = name in RESERVED_NAMES or hasattr(builtins, name) or name in MODULE_NAMES  # `re.txt`: `import re`
+    if name[0].isdigit() or keyword.iskeyword(name) or taken:
         name = f"ctx_{name}"
     return name
 

@@ -17,6 +17,7 @@ import json
 import keyword
 import os
 import stat
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -543,6 +544,9 @@ def _item_chars(item: Any) -> int:
 
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 """Python's builtins: a context named `print` would hide print() from the model's code."""
+MODULE_NAMES = frozenset(name for name in sys.stdlib_module_names if not name.startswith("_"))
+"""The standard library's modules: the model's `import re` would silently replace a context named `re` (and a tool
+named `time`, put back after each cell, would replace the model's `import time`)."""
 
 
 def _nfkc(name: str) -> str:
@@ -553,8 +557,9 @@ def _nfkc(name: str) -> str:
 
 def check_name(name: str, reserved: frozenset[str]) -> None:
     """The one rule for context names, at every entry point: a Python identifier that is not a name the REPL
-    already provides (the REPL functions, `answer`, `history` and others in `reserved`, Python's builtins, dunder
-    names). Raises InputError; `rlmx ask` derives names from file names that obey it (`print.txt` -> `ctx_print`)."""
+    already provides (the REPL functions, `answer`, `history` and others in `reserved`, Python's builtins and
+    standard-library modules, dunder names). Raises InputError; `rlmx ask` derives names from file names that
+    obey it (`print.txt` -> `ctx_print`, `re.txt` -> `ctx_re`)."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise InputError(f"context name {name!r} is not a valid Python identifier; use letters, digits and _")
     read_as = name if name.isascii() else _nfkc(name)
@@ -569,6 +574,11 @@ def check_name(name: str, reserved: frozenset[str]) -> None:
         raise InputError(
             f"context name {name!r} is a Python builtin: it would hide {name} from the model's code; choose another "
             f"name (e.g. {name + '_data'!r})"
+        )
+    if name in MODULE_NAMES:
+        raise InputError(
+            f"context name {name!r} is a Python standard-library module: the model's `import {name}` would replace "
+            f"the context; choose another name (e.g. {name + '_data'!r})"
         )
     if name.startswith("__") and name.endswith("__"):
         raise InputError(f"context name {name!r} is a Python special name; choose another name")

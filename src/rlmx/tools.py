@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rlmx.context import BUILTIN_NAMES
+from rlmx.context import BUILTIN_NAMES, MODULE_NAMES
 from rlmx.errors import InputError
 
 TOOLS_HEADER = (
@@ -65,6 +65,11 @@ class ToolBox:
                 raise InputError(
                     f"tools: {name!r} is a Python builtin: it would hide {name} from the model's code; rename the "
                     "function"
+                )
+            if name in MODULE_NAMES:
+                raise InputError(
+                    f"tools: {name!r} is a Python standard-library module: the tool, put back after every cell, "
+                    f"would replace the model's `import {name}`; rename the function (e.g. {name + '_tool'!r})"
                 )
             if name in self.tools:
                 raise InputError(f"tools: two functions are named {name!r}; tool names must be unique")

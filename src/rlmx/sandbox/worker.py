@@ -702,6 +702,11 @@ class Worker:
                     "Assign it first, or call FINAL(value)."
                 )
             value = self.namespace[key]
+            if value is self.functions.get(key):
+                raise NameError(
+                    f"FINAL_VAR({key!r}): {key} is an rlmx function, not a variable; pass the name of the variable "
+                    "holding the answer, or call FINAL(value)"
+                )
         else:
             value = name
         self.final = {"kind": "final_var", "value": _jsonable(value, "FINAL_VAR")}
@@ -716,19 +721,21 @@ class Worker:
         self.final = {"kind": "submit", "value": {k: _jsonable(v, f"SUBMIT({k}=...)") for k, v in fields.items()}}
 
     def user_names(self) -> list[str]:
-        return [n for n in self.namespace if not n.startswith("_") and n not in self.reserved]
+        # tuple(): one step under the GIL, so a cell's thread adding a variable meanwhile cannot break the loop
+        return [n for n in tuple(self.namespace) if not n.startswith("_") and n not in self.reserved]
 
     def show_vars(self) -> None:
         """Print the variables defined so far, with their types and sizes."""
         lines = []
-        for name in [n for n in self.namespace if n not in self.functions and not n.startswith("__")]:
-            value = self.namespace[name]
+        for name, value in tuple(self.namespace.items()):
+            if name in self.functions or name.startswith("__"):
+                continue
             size = ""
-            if hasattr(value, "__len__") and not isinstance(value, type):
-                try:
+            try:  # a proxy's __getattr__ may raise anything; a 0-d array, a broken __len__: listed without a size
+                if hasattr(value, "__len__") and not isinstance(value, type):
                     size = f", len {len(value):,}"
-                except Exception:  # a 0-d array, an overflowing or broken __len__: listed without a size
-                    size = ""
+            except Exception:
+                size = ""
             lines.append(f"{name}: {type(value).__name__}{size}")
         print("\n".join(lines) if lines else "(no variables)")
 
@@ -941,13 +948,15 @@ def _end_forked_child() -> None:
 
 
 _BUILTINS = dict(vars(builtins))
+_BUILTINS_NOW = vars(builtins)
+"""The builtins module's own namespace (the same dict for the process's life), bound while `vars` is there."""
 """The builtins as the worker started: the worker's own code (frames, output capture, error formatting) calls
 them, so a cell's `builtins.len = ...` must not outlive the cell."""
 
 
 def _restore_builtins() -> None:
     """Put back every builtin a cell replaced or deleted; names it added stay."""
-    current = vars(builtins)
+    current = _BUILTINS_NOW  # not vars(builtins): a cell may have deleted vars itself
     for name, value in _BUILTINS.items():
         if current.get(name, _restore_builtins) is not value:
             current[name] = value
