@@ -283,3 +283,41 @@ def test_names_the_models_imports_would_take_are_refused_for_contexts_and_tools(
 
     with pytest.raises(InputError, match="tools: 'time' is a Python standard-library module"):
         RLM(ScriptedLM(["x"]), tools=[time])
+
+
+# --- sub-calls from code that runs inside another sub-call (fourth audit) -------------------------------------------
+
+
+def test_a_users_signal_that_times_out_a_sub_call_leaves_the_channel_whole() -> None:
+    # SIGUSR1's handler raises while the main thread waits for its reply: the exception reaches the cell once the
+    # reply is in (as rlmx's own alarm does), and the REPL, its variables and later sub-calls are intact
+    code = (
+        "import signal, os, threading\nx = 7\nclass MyTimeout(Exception):\n    pass\n"
+        "def handler(signum, frame):\n    raise MyTimeout()\nsignal.signal(signal.SIGUSR1, handler)\n"
+        "threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1)).start()\n"
+        "try:\n    print('got', llm_query('slow'))\nexcept MyTimeout:\n    print('timed out')"
+    )
+    lm = ScriptedLM([repl(code), repl("print('next', llm_query('after'), x)"), repl("FINAL(x)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"] * 2, delay=0.6)).completion("q", context="c")
+    assert result.answer == "7"
+    assert "timed out" in feedback(lm, 1) and "next sub 7" in feedback(lm, 2)
+    assert "REPL restarted" not in feedback(lm, 1) + feedback(lm, 2)
+
+
+def test_a_sub_call_from_a_signal_handler_inside_a_sub_call_is_an_error_not_a_deadlock() -> None:
+    # the handler runs on the main thread while that thread waits for its own reply: waiting there would wait on
+    # itself (so would a __del__ the garbage collector runs while a call frame is being sent)
+    code = (
+        "import signal, os, threading\nx = 7\nseen = []\n"
+        "def handler(signum, frame):\n    try:\n        seen.append(llm_query('from handler'))\n"
+        "    except RuntimeError as exc:\n        seen.append(str(exc))\n"
+        "signal.signal(signal.SIGUSR1, handler)\n"
+        "threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1)).start()\n"
+        "print('main', llm_query('slow'), seen)"
+    )
+    lm = ScriptedLM([repl(code), repl("FINAL(x)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"], delay=0.6), budget=Budget(cell_timeout=20)).completion("q", context="c")
+    assert result.answer == "7"
+    assert "main sub" in feedback(lm, 1) and "cannot be called from code that runs inside another sub-call" in (
+        feedback(lm, 1)
+    )

@@ -374,13 +374,32 @@ class SocketChannel:
     def __init__(self, sock: _socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
         self.sock = sock
         self.max_frame = max_frame
+        self.pending = bytearray()
+        """Bytes read and not yet a whole frame. Kept here, not in a local: a read that an exception from a cell's
+        signal handler (or one raised into the thread) breaks off resumes where it stopped, with nothing lost."""
 
     def send(self, message: dict[str, Any]) -> None:
         frames.send_blocking(self.sock, message, self.max_frame)
 
     def recv(self) -> dict[str, Any]:
-        message: dict[str, Any] = frames.recv_blocking(self.sock, self.max_frame)
-        return message
+        header = frames.HEADER.size
+        while True:
+            wanted = header - len(self.pending)
+            if wanted <= 0:
+                (length,) = frames.HEADER.unpack_from(self.pending)
+                frames.check_length(length, self.max_frame)
+                wanted = header + length - len(self.pending)
+                if wanted <= 0:
+                    # decoded before it is taken off: an exception raised on entering decode() loses nothing
+                    message: dict[str, Any] = frames.decode(bytes(self.pending[header:]))
+                    self.pending.clear()
+                    return message
+            # Never past this frame: what follows may be a descriptor passed with its own message (the zygote's).
+            # A raising signal handler interrupts this call before any byte is taken.
+            chunk = self.sock.recv(min(wanted, 1 << 20))
+            if not chunk:
+                raise EOFError("peer closed the frame channel")
+            self.pending += chunk
 
 
 class StdioChannel:
@@ -438,6 +457,9 @@ class Worker:
         self.waiting: dict[int, Any] = {}  # call id -> its owner's wake lock, held until a reply or a turn to read
         self.replies: dict[int, dict[str, Any]] = {}
         self.reading = False
+        self.reader: int | None = None  # the thread reading the channel, and the one sending a call frame
+        self.sender: int | None = None
+        self.held: dict[int, BaseException] = {}  # per thread: raised into it while it waited, raised after
         self.broken: str | None = None  # the channel failed under a reader: every call from now on fails
         self.paused = 0.0  # what was left of the cell's clock when the first call in flight stopped it
         self.cell_running = False
@@ -526,7 +548,16 @@ class Worker:
                 f"{kind}_query cannot be called from a process the cell forked (os.fork, multiprocessing): only the "
                 "REPL's own process talks to the host. Call it in the cell itself, or from threads"
             )
-        main = _thread.get_ident() == _MAIN_THREAD
+        me = _thread.get_ident()
+        if me in (self.sender, self.reader):
+            # A __del__ the garbage collector ran, or a signal handler, inside this thread's own sub-call: waiting
+            # here would wait on this very thread.
+            raise RuntimeError(
+                f"{kind}_query cannot be called from code that runs inside another sub-call of the same thread (a "
+                "__del__ or weakref finalizer the garbage collector ran, a signal handler); call it from the cell "
+                "or from a thread"
+            )
+        main = me == _MAIN_THREAD
         if main:
             _hold_alarms()
         seq = 0
@@ -544,18 +575,24 @@ class Worker:
                 self.call_seq += 1
                 seq = self.call_seq
                 wake = self._expect(seq)
+                self.sender = me
                 try:
                     self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
                 except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
                     json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
                     fix = json_only if "JSON" in str(exc) else "send less per call"
                     raise ValueError(f"this {kind}_query request cannot be sent ({exc}); {fix}") from None
+                finally:
+                    self.sender = None
             reply = self._reply_to(seq, wake)
         finally:
             if seq:
                 self._settle(seq)
             if main:
                 _release_alarms()
+        held = self.held.pop(me, None)
+        if held is not None:
+            raise held
         if isinstance(reply.get("error"), str):
             raise RuntimeError(reply["error"])
         results = reply.get("results")
@@ -601,31 +638,39 @@ class Worker:
                     raise RuntimeError(self.broken)
                 lead = not self.reading
                 if lead:
-                    self.reading = True
+                    self.reading, self.reader = True, _thread.get_ident()
             if not lead:
-                wake.acquire()  # released by the reader (our reply, or our turn to read) or a broken channel
+                try:
+                    wake.acquire()  # released by the reader (our reply, or our turn to read) or a broken channel
+                except BaseException as exc:  # raised into this thread (a signal handler's): held till the reply
+                    self.held.setdefault(_thread.get_ident(), exc)
                 continue
             try:
                 return self._read_until(seq)
             finally:
                 with self.calls_state:
-                    self.reading = False
+                    self.reading, self.reader = False, None
                     for other, lock in self.waiting.items():  # hand the reading on to one still waiting
                         if other != seq and other not in self.replies:
                             self._wake(lock)
                             break
 
     def _read_until(self, seq: int) -> dict[str, Any]:
-        """The reader's loop: hand every reply to its owner until `seq`'s own comes."""
+        """The reader's loop: hand every reply to its owner until `seq`'s own comes. An exception raised into the
+        reading thread meanwhile (a cell's signal handler timing the call out, func_timeout's async exception) is
+        held until the reply is in and then raised by `call`: the channel stays whole for every other caller."""
         while True:
             try:
                 frame = self.recv()
-            except BaseException as exc:
+            except (OSError, EOFError, frames.FrameProtocolError) as exc:
                 with self.calls_state:
                     self.broken = f"rlmx worker: the channel to the host failed ({type(exc).__name__}); sub-call lost"
                     for lock in self.waiting.values():
                         self._wake(lock)
                 raise
+            except BaseException as exc:
+                self.held.setdefault(_thread.get_ident(), exc)
+                continue
             call_id = frame.get("id") if frame.get("t") == "reply" else None
             if call_id == seq and type(call_id) is int:
                 return frame
