@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from rlmx.context import prepare
@@ -37,3 +38,43 @@ async def test_a_python_loop_is_interrupted_and_host_streams_are_restored() -> N
     finally:
         await box.close()
     assert sys.stdout is stdout
+
+
+async def slow_echo(call: SubCall) -> list[SubCallResult]:
+    await asyncio.sleep(0.5)
+    return await echo(call)
+
+
+async def test_time_waiting_on_sub_calls_is_not_the_cells_time() -> None:
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell("print([llm_query('ab') for _ in range(3)])", calls=slow_echo, timeout=0.4)
+        assert (result.status, result.stdout) == ("ok", "['ba', 'ba', 'ba']\n")
+    finally:
+        await box.close()
+
+
+async def test_the_cells_threads_print_into_it_and_their_calls_end_when_the_sandbox_closes() -> None:
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    code = (
+        "import threading\nstarted = threading.Event()\nerrors = []\n"
+        "def late():\n    started.set()\n    try:\n        llm_query('never answered')\n"
+        "    except RuntimeError as exc:\n        errors.append(str(exc))\n"
+        "t = threading.Thread(target=late)\nt.start()\nstarted.wait()\n"
+        "p = threading.Thread(target=print, args=('from a thread',))\np.start()\np.join()"
+    )
+
+    async def never(call: SubCall) -> list[SubCallResult]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    try:
+        result = await box.run_cell(code, calls=never, timeout=5)
+        assert result.stdout == "from a thread\n"
+        namespace = box._worker.namespace if box._worker is not None else {}
+    finally:
+        await box.close()
+    namespace["t"].join(5)
+    assert not namespace["t"].is_alive() and "closed while this sub-call was in flight" in namespace["errors"][0]

@@ -12,10 +12,12 @@ raises CellTimeout in that thread; a cell stuck in C code cannot be stopped, and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ctypes
 import json
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Literal, TextIO
 
@@ -33,25 +35,34 @@ UNSAFE_WARNING = (
 
 
 class _ThreadStreams:
-    """sys.stdout/sys.stderr stand-in: writes from the cell's thread go to its capture, all others pass through."""
+    """sys.stdout/sys.stderr stand-in while a cell runs: writes from the cell's thread, and from threads it started
+    (any thread but the host's event loop), go to its capture; the host's own pass through."""
 
     def __init__(self, original: TextIO) -> None:
         self.original = original
         self.captures: dict[int, CappedText] = {}
+        self.host = threading.get_ident()  # installed by the event loop's thread, for the cell's time only
+
+    def _capture(self) -> CappedText | None:
+        ident = threading.get_ident()
+        capture = self.captures.get(ident)
+        if capture is None and ident != self.host and self.captures:
+            capture = next(iter(self.captures.values()))  # a thread of the cell's (a pool's worker)
+        return capture
 
     def write(self, text: str) -> int:
-        capture = self.captures.get(threading.get_ident())
+        capture = self._capture()
         return capture.write(text) if capture is not None else self.original.write(text)
 
     def flush(self) -> None:
-        if threading.get_ident() not in self.captures:
+        if self._capture() is None:
             self.original.flush()
 
     @property
     def buffer(self) -> Any:
         """The cell's bytes go to its capture too (as UTF-8 text, like the subprocess tier's), not to the host's
         real stdout, where they would corrupt what rlmx itself prints there (`rlmx ask --json`)."""
-        capture = self.captures.get(threading.get_ident())
+        capture = self._capture()
         return capture.buffer if capture is not None else self.original.buffer
 
     def __getattr__(self, name: str) -> Any:
@@ -65,6 +76,17 @@ class _InProcessWorker(Worker):
         self.handler: CallHandler | None = None
         self.caps = CallCaps()
         self.streams: tuple[_ThreadStreams, _ThreadStreams] | None = None
+        # Sub-calls in flight (cancelled when the sandbox closes: a thread left waiting would never return) and the
+        # time spent with at least one in flight, which the cell's time limit does not count.
+        self.in_flight: set[concurrent.futures.Future[list[dict[str, Any]]]] = set()
+        self.flight_lock = threading.Lock()
+        self.waited = 0.0
+        self.flight_started = 0.0
+
+    def waiting_seconds(self, now: float) -> float:
+        """Seconds the cell has spent waiting on sub-calls so far (the current wait included)."""
+        with self.flight_lock:
+            return self.waited + (now - self.flight_started if self.in_flight else 0.0)
 
     def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
         if self.streams is None:
@@ -86,8 +108,22 @@ class _InProcessWorker(Worker):
         assert self.loop is not None and self.handler is not None
         asked: Literal["llm", "rlm", "tool"] = "rlm" if kind == "rlm" else "tool" if kind == "tool" else "llm"
         call = SubCall(kind=asked, items=tuple(items), model=model)
+        if self.closed:
+            raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
         future = asyncio.run_coroutine_threadsafe(self.caps.serve(call, self.handler), self.loop)
-        return future.result()
+        with self.flight_lock:
+            if not self.in_flight:
+                self.flight_started = time.monotonic()
+            self.in_flight.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise RuntimeError("rlmx worker: the REPL closed while this sub-call was in flight") from None
+        finally:
+            with self.flight_lock:
+                self.in_flight.discard(future)
+                if not self.in_flight:
+                    self.waited += time.monotonic() - self.flight_started
 
 
 class InProcessSandbox:
@@ -183,11 +219,17 @@ class InProcessSandbox:
             loop.call_soon_threadsafe(settle, done, result)
 
         thread = threading.Thread(target=target, name="rlmx-inprocess-cell", daemon=True)
+        worker.waited = 0.0
+        started = time.monotonic()
         thread.start()
-        try:
-            return await asyncio.wait_for(asyncio.shield(done), timeout if timeout > 0 else None)
-        except TimeoutError:
-            pass
+        while True:  # the limit counts the cell's own time: waits on sub-calls are added back (as the worker's clock)
+            left = started + timeout + worker.waiting_seconds(time.monotonic()) - time.monotonic()
+            if timeout <= 0 or left > 0 or worker.in_flight:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(done), None if timeout <= 0 else max(left, 0.05))
+                except TimeoutError:
+                    continue
+            break
         assert thread.ident is not None
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(CellTimeout))
         try:
@@ -213,4 +255,9 @@ class InProcessSandbox:
             self._saved = None
 
     async def close(self) -> None:
+        if self._worker is not None:  # threads still waiting on a sub-call get an error, not a wait forever
+            self._worker.closed = True
+            with self._worker.flight_lock:
+                for future in list(self._worker.in_flight):
+                    future.cancel()
         self._worker = None

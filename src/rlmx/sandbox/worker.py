@@ -586,11 +586,11 @@ class Worker:
                     self.sender = None
             reply = self._reply_to(seq, wake)
         finally:
+            held = self.held.pop(me, None)
             if seq:
                 self._settle(seq)
             if main:
                 _release_alarms()
-        held = self.held.pop(me, None)
         if held is not None:
             raise held
         if isinstance(reply.get("error"), str):
