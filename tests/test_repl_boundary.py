@@ -321,3 +321,10 @@ def test_a_sub_call_from_a_signal_handler_inside_a_sub_call_is_an_error_not_a_de
     assert "main sub" in feedback(lm, 1) and "cannot be called from code that runs inside another sub-call" in (
         feedback(lm, 1)
     )
+
+
+def test_the_channel_is_not_inherited_by_programs_a_cell_runs() -> None:
+    code = "import os, sys\nprint('inheritable', os.get_inheritable(int(sys.argv[1])))"
+    lm = ScriptedLM([repl(code), repl("FINAL('done')")])
+    assert RLM(lm).completion("q", context="c").answer == "done"
+    assert "inheritable False" in feedback(lm, 1)

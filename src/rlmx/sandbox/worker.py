@@ -1423,6 +1423,7 @@ class Zygote:
         return pid
 
     def become_worker(self, request: dict[str, Any], fd: int) -> None:
+        os.set_inheritable(fd, False)  # passed over SCM_RIGHTS, so inheritable: os.system's shell would hold it
         sock = SocketChannel(_socket.socket(fileno=fd))
         sys.argv = [sys.argv[0], str(fd)]  # as in single-worker mode: argv[1] names the channel
         keep = request.get("keep")
@@ -1490,6 +1491,7 @@ def main(argv: list[str]) -> None:
     if mode == "stdio":
         channel: SocketChannel | StdioChannel = StdioChannel()
     else:
+        os.set_inheritable(int(fd), False)  # the REPL's one connection: no process a cell starts may hold it
         channel = SocketChannel(_socket.socket(fileno=int(fd)))
     try:
         message = channel.recv()
