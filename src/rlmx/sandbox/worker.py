@@ -136,7 +136,35 @@ class CellTimeout(BaseException):
     """Raised by SIGALRM when a cell runs past its soft timeout. BaseException, so `except Exception` can't eat it."""
 
 
-class CappedText:
+class _WriteOnly:
+    """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included)."""
+
+    closed = False
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def write(self, data: Any) -> int:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class CappedText(_WriteOnly):
     """A write-only text stream that keeps the first and last `limit // 2` characters and counts the rest."""
 
     def __init__(self, limit: int) -> None:
@@ -183,35 +211,15 @@ class CappedText:
                 self.tail_len -= len(self.tail.popleft())
         return self.total
 
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
     # What code asks a text stream besides writing to it. The cell's output is kept as text, so an encoding asked
     # for (`reconfigure(encoding="utf-8")`, a common idiom) changes nothing; lone surrogates become U+FFFD later.
     encoding = "utf-8"
     errors = "replace"
     newlines = None
     line_buffering = False
-    closed = False
 
     def reconfigure(self, **options: Any) -> None:
         pass
-
-    def readable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
 
     def fileno(self) -> int:
         if self.fd is None:  # as io.StringIO says it
@@ -237,10 +245,8 @@ class CappedText:
             return head + kept_tail, 0
         return head + f"\n... [{cut:,} characters cut] ...\n" + kept_tail, cut
 
-    encoding = "utf-8"
 
-
-class _BytesInto:
+class _BytesInto(_WriteOnly):
     """The binary side of a CappedText: bytes are decoded as UTF-8 as they come, and a character split between two
     writes (a stream copied in chunks) is kept until the rest arrives. Bytes that are not UTF-8 become U+FFFD."""
 
@@ -256,27 +262,6 @@ class _BytesInto:
             text.write(decoded)
         return len(data)
 
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        pass
-
-    # What io.TextIOWrapper(sys.stdout.buffer, ...) asks of a buffer.
-    closed = False
-
-    def readable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def isatty(self) -> bool:
-        return False
 
 
 def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
