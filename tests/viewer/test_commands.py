@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,3 +150,15 @@ def test_a_trace_with_a_bad_byte_or_a_lone_surrogate_is_listed_and_rendered(tmp_
     target = tmp_path / "odd.html"
     assert main(["view", str(trace), "--html", str(target)]) == 0
     assert target.stat().st_size > 0
+
+
+def test_a_trace_whose_file_name_is_not_utf8_is_listed_and_opened(server: ViewerServer, folder: Path) -> None:
+    first = sorted(folder.glob("*.jsonl"))[0]
+    odd = Path(os.fsdecode(bytes(folder) + b"/run-caf\xe9.jsonl"))
+    shutil.copy(first, odd)
+    status, _, body = _get(server.url + "api/traces")
+    names = [t["name"] for t in json.loads(body)]
+    assert "run-caf\\udce9.jsonl" in names  # the same text wherever it is shown
+    status, _, body = _get(server.url + "api/traces/" + urllib.parse.quote("run-caf\\udce9.jsonl"))
+    assert status == 200 and json.loads(body)[0]["type"] == "run_start"
+    assert _get(server.url + "api/traces/" + urllib.parse.quote("..\\etc"))[0] == 404

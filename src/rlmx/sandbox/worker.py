@@ -263,7 +263,6 @@ class _BytesInto(_WriteOnly):
         return len(data)
 
 
-
 def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
     """`partial + data` decoded as UTF-8 (bad bytes as U+FFFD), and the unfinished sequence at its end that the next
     piece may complete: a stream read or written in chunks decodes as it would whole."""

@@ -65,8 +65,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": f"no such page: {path}"}, HTTPStatus.NOT_FOUND)
 
     def _trace(self, name: str) -> None:
-        candidate = self.server.folder / name
-        if "/" in name or "\\" in name or name.startswith(".") or trace_info(candidate) is None:
+        candidate: Path | None = self.server.folder / name
+        if "/" in name or "\\" in name or name.startswith(".") or trace_info(self.server.folder / name) is None:
+            # only a name the listing gave (one that is not UTF-8 is listed with escapes: "run-caf\\udce9.jsonl")
+            candidate = next((Path(t.path) for t in list_traces(self.server.folder) if t.name == name), None)
+        if candidate is None:
             self._json({"error": f"no trace named {name!r} in {self.server.folder}"}, HTTPStatus.NOT_FOUND)
             return
         try:

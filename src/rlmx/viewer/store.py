@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rlmx.sandbox.frames import escaped
+
 _TAIL_BYTES = 65_536
 
 
@@ -85,7 +87,7 @@ def trace_info(path: Path) -> TraceInfo | None:
     session: dict[str, Any] = given if isinstance(given, dict) else {}
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(first.get("ts") or stat.st_mtime)))
     return TraceInfo(
-        name=path.name,
+        name=escaped(path.name),  # a file name that is not UTF-8, as the same text everywhere it is shown
         path=str(path),
         bytes=stat.st_size,
         modified=stat.st_mtime,
