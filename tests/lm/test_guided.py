@@ -23,6 +23,7 @@ from rlmx.lm.guided_cells import (
     rank,
     salient_terms,
     search_terms,
+    setting_value,
     split_units,
     subject_term,
     unnamed_attribute,
@@ -830,3 +831,50 @@ def test_capitals_after_this_name_the_text_itself_not_a_subject() -> None:
     paragraphs.append("If a court order or any other reason imposes conditions on you under this Agreement, stop.")
     state = state_of("\n\n".join(paragraphs))
     assert guided_answer(state, question, never)["answer"] == NOT_FOUND
+
+
+CONFIG = """#
+# /etc/shipyard.conf - settings of the shipyard daemon
+#
+# DOCK_COUNT is how many docks are opened at start.
+DOCK_COUNT\t\t12
+#
+# The hashing scheme for crane passwords. MD5-based hashing is obsolete;
+# the default hashes crane passwords with BLAKE2.
+CRANE_HASH BLAKE2
+#
+# Welcome text shown to new sailors
+#WELCOME_TEXT Ahoy
+HARBOUR_HOME yes
+LOG_LEVEL = info
+MAX_SHIPS 40
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which scheme is used to hash crane passwords?", "BLAKE2"),
+        ("How many docks are opened, by the dock count?", "12"),
+        ("What is the log level?", "info"),
+        ("What is the welcome text?", None),  # commented out: not a setting
+        ("What is the default harbour directory for new captains?", None),  # HARBOUR_HOME's comments say nothing of it
+        ("Who sets the crane hash?", None),
+    ],
+)
+def test_a_configuration_files_setting_line_answers_what_its_key_names(question: str, expected: str | None) -> None:
+    found = setting_value(state_of(CONFIG), question)
+    assert (found[0] if found else None) == expected
+
+
+def test_a_setting_answers_without_reading_and_prose_has_no_settings() -> None:
+    result = guided_answer(state_of(CONFIG), "Which scheme is used to hash crane passwords?", never)
+    assert result["answer"].startswith("BLAKE2\nFrom [line 9] CRANE_HASH BLAKE2")
+    prose = "\n\n".join(f"Section {n}. The crane hash is kept by the harbour master, twice a year." for n in range(9))
+    assert setting_value(state_of(prose), "What is the crane hash?") is None
+
+
+def test_a_name_that_starts_with_a_dot_keeps_it() -> None:
+    unit = {"name": "", "text": 'Users may add their own types by creating a ".mime.types" file in their home.'}
+    reply = 'You can create a ".mime.types" file.'
+    assert verified_span(reply, unit, "Where can users add their own types?", set()) == ".mime.types"

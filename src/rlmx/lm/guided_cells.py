@@ -1439,6 +1439,18 @@ def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], 
     return not asked or any(core.lower() in value for value in asked)
 
 
+def _token_core(token: str) -> str:
+    """A token of a reply without the quotes, brackets and sentence punctuation around it; a leading dot that
+    starts a name stays (`".mime.types".` -> `.mime.types`)."""
+    previous = None
+    while token != previous:
+        previous = token
+        token = token.strip(_TOKEN_EDGES.replace(".", "")).rstrip(".")
+        if token.startswith("..") or (token[:1] == "." and not token[1:2].isalnum()):  # an ellipsis, a stray dot
+            token = token.lstrip(".")
+    return token
+
+
 def _whole_token(core: str, line: str, text: str, query: str) -> str:
     """`core` grown to the whole token of the reply that holds it, when the unit writes that token too and it is
     an identifier, a path or a version ("/usr/local", "LCK..ttyS0", "libc6-dev"), not words of the question: the
@@ -1446,7 +1458,7 @@ def _whole_token(core: str, line: str, text: str, query: str) -> str:
     if " " in core:
         return core
     for token in line.split():
-        whole = token.strip(_TOKEN_EDGES)
+        whole = _token_core(token)
         if len(whole) <= len(core) or core.lower() not in whole.lower() or not _IDENTIFIER.fullmatch(whole):
             continue
         if whole.lower() in query.lower():
@@ -1829,6 +1841,72 @@ def _group_name(unit: dict[str, Any], group: str) -> str:
 # --- the answer -------------------------------------------------------------------------------------
 
 
+# --- settings: a configuration file's `KEY value` lines ---------------------------------------------------------
+
+_SETTING = re.compile(
+    r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*?)[ \t]*(?:[#;].*)?$",
+    re.MULTILINE,
+)
+_KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+MIN_SETTINGS = 5
+"""Setting lines (a key of several parts, or `key = value`) a source must hold to be read as a configuration file:
+prose, man pages and licences hold a few lines of that shape by chance."""
+
+
+def _key_words(key: str) -> list[str]:
+    """A setting's key as words: ENCRYPT_METHOD -> encrypt, method; PermitRootLogin -> permit, root, login."""
+    return [part.lower() for part in _KEY_PART.findall(key)]
+
+
+_SETTING_FRAME = frozenset(
+    stem(w) for w in "default value set setting use used option file current number maximum minimum".split()
+)
+"""Words a question about a setting may use without its comments using them."""
+
+
+def _comments_above(text: str, start: int) -> str:
+    """The comment lines right above the line at `start` (up to a blank or other line), and that line's own."""
+    lines = text[:start].split("\n")[:-1]
+    block = []
+    for line in reversed(lines):
+        if not line.lstrip().startswith(("#", ";")):
+            break
+        block.append(line)
+    end = text.find("\n", start)
+    return "\n".join([*block, text[start : end if end >= 0 else len(text)]])
+
+
+def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) of the one uncommented `KEY value` (or `key = value`) line of a configuration
+    file whose key the question names whole ("the default umask": UMASK 022; "the method used to encrypt
+    passwords": ENCRYPT_METHOD SHA512): the comments above a setting describe it, its line says it. None when the
+    text is not a configuration file, no key or several keys fit, or the value does not fit the question's type."""
+    kind = expected_type(query)
+    if kind in ("name", "reason", "time"):
+        return None
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    found: dict[str, tuple[str, str, int]] = {}
+    for source in state["sources"]:
+        text = source[1] if len(source) == 2 and isinstance(source[1], str) else ""
+        lines = [m for m in _SETTING.finditer(text) if len(_key_words(m.group(1))) > 1 or "=" in m.group(0)]
+        if len(lines) < MIN_SETTINGS:
+            continue
+        for match in _SETTING.finditer(text):
+            key, value = match.group(1), match.group(2).strip()
+            words = _key_words(key)
+            if key in found or not words or not all(stem(w) in asked for w in words) or len(value.split()) > 4:
+                continue
+            if kind == "number" and not re.search(r"\d", value):
+                continue
+            # the question's other words are in the setting's own comments ("the default skeleton directory" is
+            # not DEFAULT_HOME, whose comments never speak of a skeleton)
+            said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
+            if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
+                continue
+            found[key] = (value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1)
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
     text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
     return f"[{unit['where']}] {text}"
@@ -1852,6 +1930,12 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    setting = setting_value(state, query)
+    if setting is not None:
+        value, line, number = setting
+        report.append(f"a configuration file's setting names what is asked: {line!r} (line {number})")
+        answer = f"{value}\nFrom [line {number:,}] {line}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     terms = search_terms(query)
     salient = salient_terms(query, terms)
     subject = subject_term(query, terms, state["index"])
