@@ -878,3 +878,7 @@ def test_a_name_that_starts_with_a_dot_keeps_it() -> None:
     unit = {"name": "", "text": 'Users may add their own types by creating a ".mime.types" file in their home.'}
     reply = 'You can create a ".mime.types" file.'
     assert verified_span(reply, unit, "Where can users add their own types?", set()) == ".mime.types"
+    # a reply that names a piece of the name (without its dot) answers nothing
+    assert (
+        verified_span('Add them to the "mime.types" file.', unit, "Where can users add their own types?", set()) is None
+    )

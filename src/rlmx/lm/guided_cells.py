@@ -1313,6 +1313,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         held = _phrase_in(text, words) if 0 < len(words) <= 12 and phrase not in query.lower() else None
         if held is None or kind != "any" or held in fitting or all(stem(w) in query_stems for w in words):
             continue
+        verbatim = re.search(rf"(?<![\w.]){re.escape(phrase)}(?!\w)", text, re.IGNORECASE)  # its punctuation too
+        if verbatim is not None:
+            held = verbatim.group(0)
+        elif _cuts_a_token(held, text):
+            return None  # the reply names '"mime.types"' where the unit writes only ".mime.types": its answer is wrong
         if _fits_the_shape(held, query) and _near_the_question_if_prose(held, unit, text, query):
             fitting.insert(0, held)
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
@@ -1418,10 +1423,11 @@ def _whole_date(core: str, text: str) -> str:
 
 def _cuts_a_token(core: str, text: str) -> bool:
     """Whether every place the unit writes `core` is part of a longer token: an address, a dotted name, a path
-    (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`)."""
+    (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`, `mime.types` of `".mime.types"`)."""
     places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
     return bool(places) and all(
-        re.match(r"[./@:_~+=-]\w", text[p.end() : p.end() + 2]) or re.search(r"\w[./@:_~+=]$", text[: p.start()])
+        re.match(r"[./@:_~+=-]\w", text[p.end() : p.end() + 2])
+        or re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.)$", text[: p.start()])
         for p in places
     )
 
