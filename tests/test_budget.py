@@ -269,6 +269,25 @@ def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
     assert per_call is not None and per_call.per_request > 0 and per_call.cost(0, 0) == per_call.per_request
 
 
+def test_a_price_that_changes_with_the_hour_is_its_dearest_at_any_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as real_dt
+
+    from rlmx.lm import prices
+
+    def looked_up_at(hour: int, minute: int) -> Price | None:
+        class At(real_dt.datetime):
+            @classmethod
+            def now(cls, tz: real_dt.tzinfo | None = None) -> real_dt.datetime:
+                return real_dt.datetime(2026, 12, 1, hour, minute, tzinfo=real_dt.UTC)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(prices.dt, "datetime", At)
+            return prices._database_price("deepseek-chat")
+
+    # 20:00 UTC is in DeepSeek's discount hours (genai-prices 0.2.3): a lookup then holds the peak rates too
+    assert looked_up_at(20, 0) == looked_up_at(12, 0) is not None
+
+
 def test_prompt_cache_reads_and_writes_are_priced_at_their_own_rates() -> None:
     price = Price(1.0, 5.0, cache_read_per_million=0.1, cache_write_per_million=1.25)
     assert price.cost(1_000_000, 0) == pytest.approx(1.0)

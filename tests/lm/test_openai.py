@@ -1051,3 +1051,34 @@ async def test_a_lone_surrogate_in_a_request_is_sent_as_u_fffd(server: FakeOpenA
     await OpenAICompatibleLM("m\udcff", server.base_url).complete([{"role": "user", "content": "Is 5 > 3\ud83d"}])
     received = server.requests[0].body
     assert (received["model"], received["messages"][0]["content"]) == ("m\ufffd", "Is 5 > 3\ufffd")
+
+
+# --- spending, third audit ------------------------------------------------------------------------------------------
+async def test_a_rejected_reply_that_generated_text_is_booked_at_its_bound(server: FakeOpenAIServer) -> None:
+    part = {"choices": [{"index": 0, "delta": {"content": "The capital of Fr"}}]}
+    beside = {**completion_body("The capital of Fr"), "error": {"message": "upstream timed out"}}
+    server.script(_stream(part, {"object": "error", "message": "CUDA out of memory"}), Reply(body=beside))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    for _ in range(2):
+        with pytest.raises(LMBadResponse) as caught:
+            await lm.complete(MESSAGES, max_tokens=300)
+        assert caught.value.usage is not None and caught.value.usage.output_tokens == 300
+    server.script(Reply(body={"object": "error", "message": "The model `x` does not exist."}))
+    with pytest.raises(LMBadResponse) as caught:  # nothing was generated: nothing to book
+        await lm.complete(MESSAGES, max_tokens=300)
+    assert caught.value.usage is None
+
+
+async def test_usage_left_out_after_a_cap_was_fitted_is_bounded_by_the_cap_sent(server: FakeOpenAIServer) -> None:
+    server.script(
+        Reply(400, error_body("This model supports at most 1024 completion tokens")),
+        Reply(body=completion_body("Paris")),  # no usage
+    )
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES, max_tokens=4096)
+    assert (completion.usage.output_tokens, completion.usage.estimated) == (1024, True)
+
+
+@pytest.mark.parametrize("name", ["n", "best_of"])
+def test_several_choices_per_reply_are_refused(name: str) -> None:
+    with pytest.raises(InputError, match=f"{name}=3: rlmx reads one choice"):
+        OpenAICompatibleLM("m", "http://127.0.0.1:9/v1", **{name: 3})

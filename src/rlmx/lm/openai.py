@@ -185,7 +185,7 @@ class OpenAICompatibleLM:
         unreadable = 0  # requests whose reply came back but could not be read: generated, so possibly billed
         for attempt in range(self.max_retries + 1):
             try:
-                reply = await self._post(sent, merged, cap)
+                reply, cap = await self._post(sent, merged, cap)
             except LMError as exc:
                 exc.unanswered += unreadable
                 raise
@@ -217,12 +217,15 @@ class OpenAICompatibleLM:
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _post(self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None) -> HTTPReply:
+    async def _post(
+        self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None
+    ) -> tuple[HTTPReply, int | None]:
         """Send the request (transport faults are retried below). When a 400 says a parameter it carried is not
         supported, resend without it: the output cap under its other name (once; a cap is never dropped), any
         other sampling param left out (reasoning models refuse temperature, stop, ...), and a system message
         (a chat template without a system role) as the start of the first user message. Each is remembered for
-        later calls. Returns a successful reply (status below 300); raises LMError otherwise."""
+        later calls. Returns a successful reply (status below 300) and the output cap it was sent with (smaller
+        than `cap` when the server named what fits); raises LMError otherwise."""
         renamed = fitted = False
         if cap is not None and self.output_limit is not None:
             cap = min(cap, self.output_limit)
@@ -241,7 +244,7 @@ class OpenAICompatibleLM:
             except TransportError as exc:
                 raise self._transport_error(exc) from None
             if reply.status < 300:
-                return reply
+                return reply, cap
             if cap is not None and not renamed and _rejects(reply, name):
                 self.cap_param, renamed = _OTHER_CAP[name], True
                 continue
@@ -423,6 +426,12 @@ def _check_params(params: dict[str, Any]) -> None:
         value = params.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("n", "best_of"):
+        if params.get(name, 1) != 1:
+            raise InputError(
+                f"{name}={params[name]!r}: rlmx reads one choice of each reply, while the server would generate and "
+                f"bill {params[name]!r} (a budget counting one); leave {name} out"
+            )
 
 
 def _error_body(reply: HTTPReply) -> Any:

@@ -173,15 +173,32 @@ def _error_message(error: Any) -> Any:
 
 def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
     """`_to_completion`; a body rejected as malformed still carries the usage it reported, so what the server
-    billed is booked."""
+    billed is booked; one that reports none but holds generated text (a stream that broke off or ended in an
+    error chunk, a reply beside an error) is booked at its upper bound, as a reply that timed out is."""
     try:
         return _to_completion(data, model=model, messages=messages, cap=cap)
     except LMBadResponse as exc:
         reported = data.get("usage")
-        if exc.usage is not None or not isinstance(reported, dict):
+        if exc.usage is not None:
             raise
-        usage = _usage(reported, messages=messages, seen="", cap=cap)
+        generated = _generated_text(data)
+        if not isinstance(reported, dict) and not generated:
+            raise
+        usage = _usage(reported, messages=messages, seen=generated, cap=cap)
         raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage) from None
+
+
+def _generated_text(data: dict[str, Any]) -> str:
+    """The text of the first choice of a body, whatever else is wrong with it ("" when it holds none)."""
+    choices = data.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else choice.get("delta")
+    content = message.get("content") if isinstance(message, dict) else choice.get("text")
+    try:
+        parts, reasoning, _ = _content(content)
+    except LMBadResponse:
+        return ""
+    return "".join(parts + reasoning)
 
 
 def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:

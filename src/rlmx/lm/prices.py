@@ -201,9 +201,9 @@ class _Answers:
                 stat = data.stat()
             except OSError:  # pragma: no cover
                 return None
-            # The format's version is in the key: answers kept before `request` fees and cache rates were read are
-            # not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:3".encode()).hexdigest()[:16]
+            # The format's version is in the key: answers kept before `request` fees, cache rates and the dearest
+            # time-of-day rate were read are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:4".encode()).hexdigest()[:16]
             day = dt.datetime.now(tz=dt.UTC).date().isoformat()
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -305,18 +305,33 @@ def _database_price(model: str) -> Price | None:
             _, info = snapshot.find_provider_model(ref, None, provider_id, None)
         except LookupError:
             continue
-        prices = info.get_prices(dt.datetime.now(tz=dt.UTC))
-        price = _from_genai(getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None), __version__)
-        if price is not None:
-            per_thousand = getattr(prices, "requests_kcount", None)
-            read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
-            return dataclasses.replace(
-                price,
-                per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
-                cache_read_per_million=None if read is None else _rates(read)[0],
-                cache_write_per_million=None if write is None else _rates(write)[0],
-            )
+        found = [p for p in (_genai_price(info.get_prices(when), __version__) for when in _price_times(info)) if p]
+        if found:  # DeepSeek's peak and off-peak rates: the dearer holds whenever the call is made
+            return max(found, key=lambda p: (p.input_per_million + p.output_per_million, p.per_request))
     return None
+
+
+def _price_times(info: Any) -> list[dt.datetime]:
+    """Now, and today at the start of each time-of-day window the model's prices have (DeepSeek's off-peak hours):
+    a price kept for a day, or by a process running for days, must hold at any hour."""
+    now = dt.datetime.now(tz=dt.UTC)
+    conditions = info.prices if isinstance(info.prices, list) else []
+    starts = [getattr(c.constraint, "start_time", None) for c in conditions if c.constraint is not None]
+    return [now] + [dt.datetime.combine(now.date(), start, tzinfo=dt.UTC) for start in starts if start is not None]
+
+
+def _genai_price(prices: Any, version: str) -> Price | None:
+    price = _from_genai(getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None), version)
+    if price is None:
+        return None
+    per_thousand = getattr(prices, "requests_kcount", None)
+    read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
+    return dataclasses.replace(
+        price,
+        per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
+        cache_read_per_million=None if read is None else _rates(read)[0],
+        cache_write_per_million=None if write is None else _rates(write)[0],
+    )
 
 
 def _from_genai(input_mtok: Any, output_mtok: Any, version: str) -> Price | None:
