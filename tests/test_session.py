@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,28 @@ def test_a_new_questions_context_never_overwrites_a_variable_the_model_named_lik
         session.ask("q1")
         second = session.ask("q2", context="second")
     assert second.answer == "mine / second"
+
+
+@pytest.mark.parametrize("cut_after", [0.0, 0.01, 0.05])
+async def test_a_first_question_cut_short_while_the_repl_starts_leaves_the_session_usable(cut_after: float) -> None:
+    rlm = RLM(ScriptedLM(lambda messages: "```repl\nFINAL(len(context))\n```"))
+    async with rlm.session(context="abcdef") as session:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.aask("q"), cut_after)
+        assert (await session.aask("q")).answer == "6"
+
+
+def test_an_exception_a_signal_handler_raises_during_a_question_ends_it_and_the_with_block(tmp_path: Path) -> None:
+    # SIGTERM -> SystemExit (gunicorn, `signal.signal(SIGTERM, lambda *a: sys.exit(0))`) while a cell runs: the
+    # question's task is cancelled and the session closes, instead of the `with` block waiting for ever
+    script = (
+        "import os, signal, sys, threading\n"
+        "from rlmx import RLM\nfrom rlmx.lm import ScriptedLM\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))\n"
+        "slow = RLM(ScriptedLM(lambda m: '```repl\\nimport time\\ntime.sleep(30)\\nFINAL(1)\\n```'))\n"
+        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "with slow.session(context='abcd') as s:\n    s.ask('q')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert "Task was destroyed" not in done.stderr

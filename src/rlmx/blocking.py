@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import threading
 from collections.abc import Coroutine
@@ -151,8 +152,27 @@ class BlockingRunner:
         if thread is not None:
             return thread.run(coro, context)
         assert self._runner is not None
+        held: list[asyncio.Task[Any]] = []
+
+        async def tracked() -> T:
+            task = asyncio.current_task()
+            if task is not None:
+                held.append(task)
+            return await coro
+
         try:
-            return self._runner.run(coro, context=context)
+            return self._runner.run(tracked(), context=context)
+        except BaseException:
+            # An exception a signal handler raised (SIGTERM -> SystemExit, an app's own KeyboardInterrupt) stops the
+            # loop with the run still on it; asyncio.Runner cancels it only for its own Ctrl-C. Cancel it and let
+            # it finish, so the REPL, the calls and the locks it holds are let go before the exception goes on.
+            if not held:
+                coro.close()  # never started (the loop refused the run)
+            elif not held[0].done():
+                held[0].cancel()
+                with contextlib.suppress(BaseException):
+                    self._runner.get_loop().run_until_complete(held[0])
+            raise
         finally:
             self._running_here = None
             self._lock.release()

@@ -157,8 +157,12 @@ class Session:
             await anext(self._closer)  # registers it with this loop, for its shutdown
             # Dropped unclosed, or still open at exit: its processes and files end with the object all the same.
             self._finalizer = weakref.finalize(self, _kill_if_here, self._sandbox, self._pid)
-            await self._sandbox.start([*self.contexts, *new])
-            await self._sandbox.load([], {"history": []})
+            try:
+                await self._sandbox.start([*self.contexts, *new])
+                await self._sandbox.load([], {"history": []})
+            except BaseException:  # cut short (a cancelled or timed-out first question) or failed: the next one
+                self._discard_sandbox()  # starts a REPL of its own instead of using this half-started one
+                raise
         else:
             await self._sandbox.load(new, {"history": self.history, "answer": {"content": "", "ready": False}})
         self.contexts.extend(new)
@@ -167,6 +171,16 @@ class Session:
         result = await self.rlm._run(query, self.contexts, schema, sandbox=self._sandbox, session=info)
         self.history.append({"question": query, "answer": result.answer})
         return result
+
+    def _discard_sandbox(self) -> None:
+        """End a REPL that never finished starting: its processes now, its loop generator dropped unrun."""
+        if self._finalizer is not None:
+            self._finalizer()  # kills it (once)
+            self._finalizer = None
+        closer, self._sandbox, self._closer = self._closer, None, None
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                closer.aclose().close()  # never awaited: the generator is parked at its yield, not yet running
 
     async def _aclose(self) -> None:
         self._closed = True

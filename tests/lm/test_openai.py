@@ -12,7 +12,7 @@ import gc
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,15 @@ FINISH_LENGTH = "```repl\nFINAL(len(context))\n```"
 def server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
+    """The LMs a test made and dropped close their HTTP sessions on the test's own loop, before it ends: left to a
+    later garbage collection, an unclosed connector's warning lands in whichever test runs then."""
+    yield
+    gc.collect()
+    await asyncio.sleep(0.005)  # the sessions' closers, scheduled by the collection, run now
 
 
 def closed_port() -> int:
@@ -1082,3 +1091,13 @@ async def test_usage_left_out_after_a_cap_was_fitted_is_bounded_by_the_cap_sent(
 def test_several_choices_per_reply_are_refused(name: str) -> None:
     with pytest.raises(InputError, match=f"{name}=3: rlmx reads one choice"):
         OpenAICompatibleLM("m", "http://127.0.0.1:9/v1", **{name: 3})
+
+
+async def test_an_lm_dropped_while_its_loop_runs_on_closes_its_session(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)  # one LM per request, as a server might make them
+    await lm.complete(MESSAGES)
+    (bound,) = lm._http._sessions.values()
+    del lm
+    gc.collect()
+    await asyncio.sleep(0.05)
+    assert bound.session.closed

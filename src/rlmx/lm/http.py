@@ -16,6 +16,7 @@ when it is between 0 and 60 s, else 0.5 s doubled per retry, at most 8 s, minus 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import json
@@ -25,6 +26,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -149,6 +151,25 @@ async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[No
         await session.close()
 
 
+def _close_on_their_loops(sessions: dict[int, _LoopSession]) -> None:
+    """Close each session on its own loop, from whatever thread drops the poster (a loop not running any more
+    closes them at its shutdown_asyncgens, or has closed them already)."""
+    for bound in list(sessions.values()):
+        if bound.session.closed or bound.loop.is_closed() or not bound.loop.is_running():
+            continue
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            bound.loop.call_soon_threadsafe(_closing_task, bound)
+
+
+def _closing_task(bound: _LoopSession) -> None:
+    _closing.add(task := bound.loop.create_task(cast(Any, bound.closer).aclose()))
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[Any]] = set()
+"""Closes in flight (a task the loop holds only weakly must be held somewhere until it ends)."""
+
+
 class JSONPoster:
     """POSTs JSON to one URL with retries. Usable from any number of event loops and threads: each running loop
     gets its own session (a connection pool belongs to the loop that opened it), closed on that loop when it
@@ -171,6 +192,9 @@ class JSONPoster:
         self._proxy = proxy_for(url)
         self._sessions: dict[int, _LoopSession] = {}
         self._lock = threading.Lock()
+        # Dropped while its loops run on (an LM made per request in a server): each session is closed on its loop
+        # then, not left open until that loop ends or for the garbage collector to warn about.
+        weakref.finalize(self, _close_on_their_loops, self._sessions)
 
     async def post(self, payload: Mapping[str, Any]) -> tuple[HTTPReply, int]:
         """Send `payload`; returns the last reply (which may be an error status after the retries) and how many

@@ -265,14 +265,17 @@ class Zygote:
         self._dead = True
         self._kill_tree()
         kill_group_now(self.process)
+        self.ctl.close()
 
     async def abort(self) -> None:
         """Kill at once, without a shutdown request (the caller is being cancelled)."""
         self._drop_preforked()
         self._dead = True
         self._kill_tree()
-        await kill_group(self.process)
-        self.ctl.close()
+        try:
+            await kill_group(self.process)
+        finally:  # a caller cancelled again meanwhile (anyio cancels at every await) still lets go of the socket
+            self.ctl.close()
         await self.stderr.finish()
 
     async def close(self, *, graceful: bool = True) -> None:
@@ -287,6 +290,8 @@ class Zygote:
         self._dead = True
         if graceful:
             self._kill_tree()
-        await kill_group(self.process)
-        self.ctl.close()
+        try:
+            await kill_group(self.process)
+        finally:  # as in abort()
+            self.ctl.close()
         await self.stderr.finish()
