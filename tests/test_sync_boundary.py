@@ -349,3 +349,12 @@ def test_a_session_dropped_without_closing_ends_its_processes() -> None:
     assert session.ask("q").answer == "4"
     del session
     gc.collect()  # the finalizer kills the REPL's processes; the autouse fixture checks none is left
+
+
+def test_the_async_api_driven_by_another_event_loop_says_it_needs_asyncio() -> None:
+    # trio (or any other loop) steps the coroutine itself, with no asyncio loop running
+    rlm = RLM(ScriptedLM([repl("FINAL(1)")]))
+    for coroutine in (rlm.acompletion("q", context="c"), rlm.stream("q", context="c").__anext__()):
+        with pytest.raises(InputError, match=r"runs on asyncio, and no asyncio event loop is running here \(trio\?\)"):
+            coroutine.send(None)
+        coroutine.close()

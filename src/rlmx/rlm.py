@@ -42,6 +42,19 @@ def check_query(query: object) -> None:
         raise InputError("query must be a non-empty string")
 
 
+def require_asyncio(api: str) -> None:
+    """InputError unless an asyncio event loop runs this code: rlmx's async API is asyncio's (under trio it failed
+    with asyncio's own "no running event loop" and a coroutine never awaited)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise InputError(
+            f"{api} runs on asyncio, and no asyncio event loop is running here (trio?): run it under asyncio "
+            "(anyio's asyncio backend), or call the sync completion()/ask() from a worker thread "
+            "(trio.to_thread.run_sync)"
+        ) from None
+
+
 def _inputs(
     query: str,
     context: Any,
@@ -210,6 +223,7 @@ class RLM:
         With `output` (a pydantic model class or a JSON Schema dict) the model is told the fields, its finish is
         validated (a mismatch goes back to it as feedback), and `Result.value` holds the validated object.
         """
+        require_asyncio("RLM.acompletion")
         prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes, self.reserved_names)
         return await self._run(query, prepared, schema)
 
@@ -231,6 +245,7 @@ class RLM:
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
         collected.
         """
+        require_asyncio("RLM.stream")
         prepared, schema = _inputs(query, context, contexts, output, self.max_context_bytes, self.reserved_names)
         events: asyncio.Queue[Event] = asyncio.Queue()
         run = asyncio.create_task(self._run(query, prepared, schema, listener=events.put_nowait))

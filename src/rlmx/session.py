@@ -27,7 +27,7 @@ from rlmx.blocking import BlockingRunner
 from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
-from rlmx.rlm import check_query
+from rlmx.rlm import check_query, require_asyncio
 from rlmx.sandbox import Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.schema import OutputSchema
 
@@ -110,6 +110,7 @@ class Session:
         that block's loop (see `ask`) without blocking the caller's. Raises InputError when the session is closed,
         or when called from inside its own question (a tool or event handler of it); RuntimeError when its REPL
         was started on another event loop."""
+        require_asyncio("Session.aask")
         self._check_free()
         if self._runner is not None:
             return await self._runner.arun(self._ask(query, context, contexts, output))
