@@ -441,8 +441,7 @@ class Worker:
         self.waiting: dict[int, Any] = {}  # call id -> its owner's wake lock, held until a reply or a turn to read
         self.replies: dict[int, dict[str, Any]] = {}
         self.reading = False
-        self.reader: int | None = None  # the thread reading the channel, and the one sending a call frame
-        self.sender: int | None = None
+        self.in_call: set[int] = set()  # threads inside call(): one calling again from inside it would deadlock
         self.held: dict[int, BaseException] = {}  # per thread: raised into it while it waited, raised after
         self.broken: str | None = None  # the channel failed under a reader: every call from now on fails
         self.paused = 0.0  # what was left of the cell's clock when the first call in flight stopped it
@@ -533,14 +532,21 @@ class Worker:
                 "REPL's own process talks to the host. Call it in the cell itself, or from threads"
             )
         me = _thread.get_ident()
-        if me in (self.sender, self.reader):
-            # A __del__ the garbage collector ran, or a signal handler, inside this thread's own sub-call: waiting
-            # here would wait on this very thread.
+        if me in self.in_call:
+            # A __del__ the garbage collector ran, or a signal handler, inside this thread's own sub-call (while it
+            # holds the channel or the calls' state, or reads the channel): waiting here would wait on itself.
             raise RuntimeError(
                 f"{kind}_query cannot be called from code that runs inside another sub-call of the same thread (a "
                 "__del__ or weakref finalizer the garbage collector ran, a signal handler); call it from the cell "
                 "or from a thread"
             )
+        self.in_call.add(me)
+        try:
+            return self._call(kind, items, model, me)
+        finally:
+            self.in_call.discard(me)
+
+    def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
         main = me == _MAIN_THREAD
         if main:
             _hold_alarms()
@@ -559,15 +565,12 @@ class Worker:
                 self.call_seq += 1
                 seq = self.call_seq
                 wake = self._expect(seq)
-                self.sender = me
                 try:
                     self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
                 except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
                     json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
                     fix = json_only if "JSON" in str(exc) else "send less per call"
                     raise ValueError(f"this {kind}_query request cannot be sent ({exc}); {fix}") from None
-                finally:
-                    self.sender = None
             reply = self._reply_to(seq, wake)
         finally:
             held = self.held.pop(me, None)
@@ -622,7 +625,7 @@ class Worker:
                     raise RuntimeError(self.broken)
                 lead = not self.reading
                 if lead:
-                    self.reading, self.reader = True, _thread.get_ident()
+                    self.reading = True
             if not lead:
                 try:
                     wake.acquire()  # released by the reader (our reply, or our turn to read) or a broken channel
@@ -633,7 +636,7 @@ class Worker:
                 return self._read_until(seq)
             finally:
                 with self.calls_state:
-                    self.reading, self.reader = False, None
+                    self.reading = False
                     for other, lock in self.waiting.items():  # hand the reading on to one still waiting
                         if other != seq and other not in self.replies:
                             self._wake(lock)
