@@ -43,7 +43,7 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
         if joined is not None:
             return joined
     try:
-        data = _first_json_value(raw, _charset(content_type))
+        data = _first_json_value(raw, content_type)
     except json.JSONDecodeError:
         shown = raw[:_SHOWN].decode("utf-8", "replace")
         raise LMBadResponse(
@@ -62,14 +62,14 @@ def _charset(content_type: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _decoded(raw: bytes, charset: str | None) -> str:
+def _decoded(raw: bytes, content_type: str) -> str:
     """A body as text: UTF-8 (JSON's encoding, whatever a gateway declares: Java servers label UTF-8 bodies
     ISO-8859-1), else the declared charset when the bytes are valid in it (a GBK body stays readable), else UTF-8
     with U+FFFD for the bad bytes (the rest of the reply is still the reply)."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
+        charset = _charset(content_type)  # read only when needed: the reply path is hot
     if charset is not None:
         try:
             return raw.decode(charset)
@@ -78,11 +78,11 @@ def _decoded(raw: bytes, charset: str | None) -> str:
     return raw.decode("utf-8-sig", "replace")
 
 
-def _first_json_value(raw: bytes, charset: str | None = None) -> Any:
+def _first_json_value(raw: bytes, content_type: str = "") -> Any:
     """The JSON value a body starts with (text as `_decoded` reads it); what follows the value is ignored when it is
     only padding or a stray end-of-stream line (`data: [DONE]`, NUL bytes) that some proxies append. Raises
     json.JSONDecodeError."""
-    text = _decoded(raw, charset)
+    text = _decoded(raw, content_type)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
