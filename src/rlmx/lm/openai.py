@@ -318,7 +318,7 @@ class OpenAICompatibleLM:
         if out_of_quota(reply):
             return LMRequestError(
                 f"{self.base_url} refused model {self.model}: the account is out of quota or credit (HTTP 429 "
-                f"insufficient_quota): add credit or check the plan and billing: {_server_message(reply)}"
+                f"insufficient_quota): add credit or check the plan and billing: {said}"
             )
         if reply.status == 404 and _may_be_the_address(reply):
             return LMRequestError(
@@ -327,7 +327,7 @@ class OpenAICompatibleLM:
             )
         if reply.status == 429:
             return LMRateLimited(
-                f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {_server_message(reply)}"
+                f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}"
             )
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
@@ -379,7 +379,7 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
     said = _server_message(reply)
     if said == f"HTTP {reply.status} with an empty body" or not isinstance(_error_body(reply), dict):
         return True
-    return re.search(r"not found|does not exist|not exist|no such|unknown|invalid model|page", said, re.I) is not None
+    return re.search(r"not found|not exist|no such|unknown|invalid model|page", said, re.IGNORECASE) is not None
 
 
 def _rejects(reply: HTTPReply, name: str) -> bool:
