@@ -882,3 +882,41 @@ def test_a_name_that_starts_with_a_dot_keeps_it() -> None:
     assert (
         verified_span('Add them to the "mime.types" file.', unit, "Where can users add their own types?", set()) is None
     )
+
+
+FROB_MANUAL = """FROB(1)                      User Commands                      FROB(1)
+
+NAME
+       frob - twist widgets
+
+OPTIONS
+       -q, --quiet
+              print nothing but errors.  Useful in scripts.
+
+       -t SECONDS, --timeout=SECONDS
+              give up after SECONDS; the default is 30.
+
+       --color[=WHEN]
+              colour the output; WHEN is never, always or auto.
+
+       -x     cross no filesystem boundaries.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What does the -q option do?", "-q, --quiet: print nothing but errors."),
+        ("What is the long form of -t?", "-t SECONDS, --timeout=SECONDS: give up after SECONDS"),
+        ("What do --color and -q do?", "--color[=WHEN]: colour the output; -q, --quiet: print nothing but errors."),
+        ("What does -x do?", "-x: cross no filesystem boundaries."),
+        ("Which option is another name for -x?", None),  # asks which option: -x is only the reference
+        ("What does -z do?", None),  # no entry
+    ],
+)
+def test_a_manuals_option_entry_answers_what_the_option_does(question: str, expected: str | None) -> None:
+    result = guided_answer(state_of(FROB_MANUAL), question, lambda prompts: ["NOT FOUND"] * len(prompts))
+    if expected is None:
+        assert result["kind"] != "answer" or not result["answer"].startswith("-")
+    else:
+        assert result["answer"].split("\nFrom ")[0] == expected

@@ -1913,6 +1913,53 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+# --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------
+
+_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")
+_OPTION_LINE = re.compile(r"^([ \t]+)-")
+_ASKS_WHICH_OPTION = re.compile(r"\s*(?:which|what)\s+(?:\w+\s+)?(?:option|flag|switch)", re.IGNORECASE)
+
+
+def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, int]] | None:
+    """(the option line, the first sentence of its description, line number) of each manual entry the question
+    names by its option ("What does the -n option do?", "the long form of -L"): what the entry says is the answer,
+    read by code. None unless every option the question names has exactly one entry; not for a question asking
+    which option does something (the option it names is then a reference, not the subject)."""
+    asked = list(dict.fromkeys(_OPTION.findall(query)))
+    if not asked or _ASKS_WHICH_OPTION.match(query):
+        return None
+    entries: dict[str, tuple[str, str, int]] = {}
+    for source in state["sources"]:
+        text = source[1] if len(source) == 2 and isinstance(source[1], str) else ""
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            start = _OPTION_LINE.match(line)
+            if start is None:
+                continue
+            head, _, inline = line.strip().partition("  ")  # "-n, --quiet" and a description on the same line
+            names = {name.split("=")[0] for name in _OPTION.findall(head)}
+            wanted = [option for option in asked if option in names]
+            if not wanted:
+                continue
+            described = [inline.strip()] if inline.strip() else []
+            for following in lines[number + 1 :]:
+                if not following.strip():
+                    if described:
+                        break
+                    continue
+                if len(following) - len(following.lstrip()) <= len(start.group(1)) and not following.startswith("\t"):
+                    break
+                described.append(following.strip())
+            sentence = re.split(r"(?<=[.;])\s", " ".join(" ".join(described).split()), maxsplit=1)[0].rstrip(";")
+            for option in wanted:
+                if option in entries:
+                    return None  # two entries for one option: which one is meant is anyone's guess
+                entries[option] = (" ".join(head.split()), " ".join(sentence.split()[:40]), number + 1)
+    if set(entries) != set(asked):
+        return None
+    return list(dict.fromkeys(entries[option] for option in asked))  # in the question's order
+
+
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
     text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
     return f"[{unit['where']}] {text}"
@@ -1942,6 +1989,12 @@ def guided_answer(
         report.append(f"a configuration file's setting names what is asked: {line!r} (line {number})")
         answer = f"{value}\nFrom [line {number:,}] {line}"
         return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+    options = option_entries(state, query)
+    if options is not None:
+        report.append(f"the question names {len(options)} option(s) of a manual: their entries answer it")
+        answer = "; ".join(f"{head}: {said}" if said else head for head, said, _ in options)
+        where = "; ".join(f"[line {number:,}] {head}" for head, _, number in options)
+        return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
     terms = search_terms(query)
     salient = salient_terms(query, terms)
     subject = subject_term(query, terms, state["index"])
