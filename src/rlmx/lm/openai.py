@@ -326,9 +326,7 @@ class OpenAICompatibleLM:
                 "usually ending in /v1, and that the model name is one the server serves)"
             )
         if reply.status == 429:
-            return LMRateLimited(
-                f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}"
-            )
+            return LMRateLimited(f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}")
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
