@@ -215,6 +215,7 @@ class Reservation:
             estimated=True,
             cache_read_tokens=base.cache_read_tokens,
             cache_write_tokens=base.cache_write_tokens,
+            cache_write_1h_tokens=base.cache_write_1h_tokens,
         )
 
 

@@ -1101,3 +1101,11 @@ async def test_an_lm_dropped_while_its_loop_runs_on_closes_its_session(server: F
     gc.collect()
     await asyncio.sleep(0.05)
     assert bound.session.closed
+
+
+async def test_anthropic_cache_writes_kept_an_hour_are_read_apart(server: FakeOpenAIServer) -> None:
+    reported = {**usage(1000, 10), "cache_creation_input_tokens": 600}
+    reported["cache_creation"] = {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 400}
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    got = (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).usage
+    assert (got.cache_write_tokens, got.cache_write_1h_tokens) == (600, 400)

@@ -41,6 +41,8 @@ class Usage:
     """Of `input_tokens`, those the provider read from its prompt cache (billed lower, when its price says so)."""
     cache_write_tokens: int = 0
     """Of `input_tokens`, those the provider wrote to its prompt cache (Anthropic bills them 1.25x input)."""
+    cache_write_1h_tokens: int = 0
+    """Of `cache_write_tokens`, those written to be kept an hour (Anthropic bills them 2x input)."""
 
     @property
     def total_tokens(self) -> int:

@@ -417,6 +417,7 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
         estimated=prompt is None or reply is None,
         cache_read_tokens=0 if prompt is None else min(_cached(raw, _CACHE_READ), prompt),
         cache_write_tokens=0 if prompt is None else min(_cached(raw, _CACHE_WRITE), prompt),
+        cache_write_1h_tokens=0 if prompt is None else min(_cached(raw, _CACHE_WRITE_1H), _cached(raw, _CACHE_WRITE)),
     )
 
 
@@ -424,6 +425,8 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
 # count): Anthropic and LiteLLM at the top, OpenAI (and OpenRouter's writes) in prompt_tokens_details, DeepSeek's hits.
 _CACHE_READ = ("cache_read_input_tokens", "prompt_tokens_details.cached_tokens", "prompt_cache_hit_tokens")
 _CACHE_WRITE = ("cache_creation_input_tokens", "prompt_tokens_details.cache_write_tokens")
+_CACHE_WRITE_1H = ("cache_creation.ephemeral_1h_input_tokens",)
+"""Of the writes, Anthropic's kept for an hour (`cache_control` with `ttl: "1h"`), billed at their own rate."""
 
 
 def _cached(raw: dict[str, Any], paths: tuple[str, ...]) -> int:

@@ -60,6 +60,9 @@ class Price:
     cache_write_per_million: float | None = None
     """USD per million prompt tokens written to the provider's cache (`cache_write_mtok`; Anthropic's is 1.25x
     input); None: the input rate."""
+    cache_write_1h_per_million: float | None = None
+    """USD per million prompt tokens written to be kept an hour (`cache_write_1h_mtok`; Anthropic's is 2x input);
+    None: the cache-write rate."""
 
     def at(self, input_tokens: int) -> Price:
         """The flat rates that apply to a call with `input_tokens` prompt tokens (a tier scales the cache rates
@@ -74,27 +77,41 @@ class Price:
                     tiers=(),
                     cache_read_per_million=_scaled(self.cache_read_per_million, scale),
                     cache_write_per_million=_scaled(self.cache_write_per_million, scale),
+                    cache_write_1h_per_million=_scaled(self.cache_write_1h_per_million, scale),
                 )
         return dataclasses.replace(self, tiers=()) if self.tiers else self
 
-    def cost(self, input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0) -> float:
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cache_read: int = 0,
+        cache_write: int = 0,
+        cache_write_1h: int = 0,
+    ) -> float:
         """USD of one call: its tokens at the rates for its prompt's size (`cache_read` and `cache_write` of the
-        `input_tokens` at the cache rates, when known), plus the per-request fee."""
+        `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known), plus the per-request fee."""
         rates = self.at(input_tokens)
         read = min(max(cache_read, 0), input_tokens)
         write = min(max(cache_write, 0), input_tokens - read)
+        hour = min(max(cache_write_1h, 0), write)
+        write_rate = _or(rates.cache_write_per_million, rates.input_per_million)
         dollars = (input_tokens - read - write) * rates.input_per_million + output_tokens * rates.output_per_million
         dollars += read * _or(rates.cache_read_per_million, rates.input_per_million)
-        dollars += write * _or(rates.cache_write_per_million, rates.input_per_million)
+        dollars += (write - hour) * write_rate + hour * _or(rates.cache_write_1h_per_million, write_rate)
         return dollars / 1_000_000 + self.per_request
 
     def most(self, input_tokens: int, output_tokens: int) -> float:
-        """The most one call can cost: every prompt token at the dearer of the input and cache-write rates (an
-        upper bound for admission; the bill is `cost` of what the provider reports)."""
+        """The most one call can cost: every prompt token at the dearest of the input and cache-write rates (an
+        hour's writes included: an upper bound for admission; the bill is `cost` of what the provider reports)."""
         rates = self.at(input_tokens)
-        dearer = max(rates.input_per_million, _or(rates.cache_write_per_million, 0.0))
+        hour = _or(rates.cache_write_1h_per_million, 0.0)
+        write = _or(rates.cache_write_per_million, 0.0)
+        if max(hour, write) <= rates.input_per_million:
+            return self.cost(input_tokens, output_tokens)
         return self.cost(
-            input_tokens, output_tokens, cache_write=input_tokens if dearer > rates.input_per_million else 0
+            input_tokens, output_tokens, cache_write=input_tokens, cache_write_1h=input_tokens if hour > write else 0
         )
 
 
@@ -147,6 +164,7 @@ class PriceTable:
             usage.output_tokens,
             cache_read=usage.cache_read_tokens,
             cache_write=usage.cache_write_tokens,
+            cache_write_1h=usage.cache_write_1h_tokens,
         )
 
 
@@ -201,9 +219,9 @@ class _Answers:
                 stat = data.stat()
             except OSError:  # pragma: no cover
                 return None
-            # The format's version is in the key: answers kept before `request` fees, cache rates and the dearest
-            # time-of-day rate were read are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:4".encode()).hexdigest()[:16]
+            # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
+            # included) and the dearest time-of-day rate were read are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:5".encode()).hexdigest()[:16]
             day = dt.datetime.now(tz=dt.UTC).date().isoformat()
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -259,12 +277,13 @@ def _price_to_json(price: Price) -> dict[str, Any]:
         "request": price.per_request,
         "cache_read": price.cache_read_per_million,
         "cache_write": price.cache_write_per_million,
+        "cache_write_1h": price.cache_write_1h_per_million,
     }
 
 
 def _price_from_json(entry: dict[str, Any]) -> Price:
     tiers = tuple(Tier(int(a), float(i), float(o)) for a, i, o in entry["tiers"])
-    read, write = entry.get("cache_read"), entry.get("cache_write")
+    read, write, hour = entry.get("cache_read"), entry.get("cache_write"), entry.get("cache_write_1h")
     return Price(
         float(entry["in"]),
         float(entry["out"]),
@@ -273,6 +292,7 @@ def _price_from_json(entry: dict[str, Any]) -> Price:
         float(entry["request"]),
         None if read is None else float(read),
         None if write is None else float(write),
+        None if hour is None else float(hour),
     )
 
 
@@ -326,11 +346,13 @@ def _genai_price(prices: Any, version: str) -> Price | None:
         return None
     per_thousand = getattr(prices, "requests_kcount", None)
     read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
+    hour = getattr(prices, "cache_write_1h_mtok", None)
     return dataclasses.replace(
         price,
         per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
         cache_read_per_million=None if read is None else _rates(read)[0],
         cache_write_per_million=None if write is None else _rates(write)[0],
+        cache_write_1h_per_million=None if hour is None else _rates(hour)[0],
     )
 
 
