@@ -288,11 +288,10 @@ def test_a_price_that_changes_with_the_hour_is_its_dearest_at_any_hour(monkeypat
     assert looked_up_at(20, 0) == looked_up_at(12, 0) is not None
 
 
-def test_prompt_cache_writes_kept_an_hour_are_priced_at_their_rate_and_admitted_at_it() -> None:
+def test_prompt_cache_writes_kept_an_hour_are_priced_at_their_rate() -> None:
     price = Price(1.0, 5.0, cache_write_per_million=1.25, cache_write_1h_per_million=2.0)
     assert price.cost(1_000_000, 0, cache_write=1_000_000, cache_write_1h=400_000) == pytest.approx(0.75 + 0.8)
-    assert price.most(1_000_000, 0) == pytest.approx(2.0)  # every prompt token could be an hour's write
-    assert Price(1.0, 5.0, cache_write_per_million=1.25).most(1_000_000, 0) == pytest.approx(1.25)
+    assert price.most(1_000_000, 0) == pytest.approx(1.25)  # rlmx never asks for an hour's writes
     listed = PriceTable().lookup("claude-sonnet-4-5")
     assert listed is not None and listed.cache_write_1h_per_million == 2 * listed.input_per_million
 
@@ -340,16 +339,15 @@ def test_a_cached_prompt_is_billed_as_the_provider_reports_it(
 
 
 def test_a_usd_budget_admits_a_prompt_at_the_cache_write_rate() -> None:
-    """Anthropic bills a prompt written to its cache at 1.25x input, for an hour at 2x: admission's bound holds
-    that, so such a bill is no overshoot, and a budget that only covers the input rate refuses the call before it
-    is sent."""
+    """Anthropic bills a prompt written to its cache at 1.25x input: admission's bound holds that, so such a bill
+    is no overshoot, and a budget that only covers the input rate refuses the call before it is sent."""
     ledger = Ledger(Budget(max_usd=1.0), prices=PriceTable())
     reservation = ledger.reserve("claude-haiku-4-5", 100_000, 1_000)
-    assert reservation.usd == pytest.approx((100_000 * 2.0 + 1_000 * 5.0) / 1e6)
-    billed = Usage(100_000, 1_000, cache_write_tokens=100_000, cache_write_1h_tokens=100_000)
+    assert reservation.usd == pytest.approx((100_000 * 1.25 + 1_000 * 5.0) / 1e6)
+    billed = Usage(100_000, 1_000, cache_write_tokens=100_000)
     settled = ledger.settle(reservation, billed, role="root", depth=0)
     assert settled.cost_usd == pytest.approx(reservation.usd) and ledger.usage.overshoot_usd == 0
-    tight = Ledger(Budget(max_usd=0.11), prices=PriceTable())  # 0.1 at the input rate, 0.2 as an hour's writes
+    tight = Ledger(Budget(max_usd=0.11), prices=PriceTable())  # 0.1 at the input rate, 0.125 as cache writes
     with pytest.raises(BudgetExhausted):
         tight.reserve("claude-haiku-4-5", 100_000, 1)
 

@@ -103,15 +103,14 @@ class Price:
         return dollars / 1_000_000 + self.per_request
 
     def most(self, input_tokens: int, output_tokens: int) -> float:
-        """The most one call can cost: every prompt token at the dearest of the input and cache-write rates (an
-        hour's writes included: an upper bound for admission; the bill is `cost` of what the provider reports)."""
+        """The most one call can cost: every prompt token at the dearer of the input and cache-write rates (an
+        upper bound for admission; the bill is `cost` of what the provider reports). Writes kept an hour are not
+        assumed: rlmx never asks for them, and Claude prompts would be admitted at 2x input; a request that makes
+        them (params of the user's, a gateway) is billed at their rate and shows as an overshoot."""
         rates = self.at(input_tokens)
-        hour = _or(rates.cache_write_1h_per_million, 0.0)
-        write = _or(rates.cache_write_per_million, 0.0)
-        if max(hour, write) <= rates.input_per_million:
-            return self.cost(input_tokens, output_tokens)
+        dearer = max(rates.input_per_million, _or(rates.cache_write_per_million, 0.0))
         return self.cost(
-            input_tokens, output_tokens, cache_write=input_tokens, cache_write_1h=input_tokens if hour > write else 0
+            input_tokens, output_tokens, cache_write=input_tokens if dearer > rates.input_per_million else 0
         )
 
 
