@@ -1850,7 +1850,7 @@ def _group_name(unit: dict[str, Any], group: str) -> str:
 # --- settings: a configuration file's `KEY value` lines ---------------------------------------------------------
 
 _SETTING = re.compile(
-    r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*?)[ \t]*(?:[#;].*)?$",
+    r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*)(?:[#;].*)?$",
     re.MULTILINE,
 )
 _KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -1882,6 +1882,11 @@ def _comments_above(text: str, start: int) -> str:
     return "\n".join([*block, text[start : end if end >= 0 else len(text)]])
 
 
+def _plain_texts(state: dict[str, Any]) -> list[str]:
+    """The texts of the sources as written (not a record file's parsed rows), lines and all."""
+    return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+
+
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of the one uncommented `KEY value` (or `key = value`) line of a configuration
     file whose key the question names whole ("the default umask": UMASK 022; "the method used to encrypt
@@ -1892,14 +1897,13 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         return None
     asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     found: dict[str, tuple[str, str, int]] = {}
-    for source in state["sources"]:
-        text = source[1] if len(source) == 2 and isinstance(source[1], str) else ""
-        lines = [m for m in _SETTING.finditer(text) if len(_key_words(m.group(1))) > 1 or "=" in m.group(0)]
-        if len(lines) < MIN_SETTINGS:
+    for text in _plain_texts(state):
+        # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
+        keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
+        if sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS:
             continue
-        for match in _SETTING.finditer(text):
+        for match, words in keyed:
             key, value = match.group(1), match.group(2).strip()
-            words = _key_words(key)
             if key in found or not words or not all(stem(w) in asked for w in words) or len(value.split()) > 4:
                 continue
             if kind == "number" and not re.search(r"\d", value):
@@ -1929,8 +1933,7 @@ def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, in
     if not asked or _ASKS_WHICH_OPTION.match(query):
         return None
     entries: dict[str, tuple[str, str, int]] = {}
-    for source in state["sources"]:
-        text = source[1] if len(source) == 2 and isinstance(source[1], str) else ""
+    for text in _plain_texts(state):
         lines = text.split("\n")
         for number, line in enumerate(lines):
             start = _OPTION_LINE.match(line)

@@ -140,13 +140,11 @@ class _WriteOnly:
     """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included)."""
 
     closed = False
+    write: Any  # each stream's own: text or bytes
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
-
-    def write(self, data: Any) -> int:
-        raise NotImplementedError
 
     def flush(self) -> None:
         pass
