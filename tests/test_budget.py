@@ -230,6 +230,24 @@ def test_an_unpriced_model_under_a_usd_budget_is_refused_before_any_request(serv
     assert server.requests == []
 
 
+def test_a_service_tier_billed_above_list_price_is_priced_only_by_the_users_rate(server: FakeOpenAIServer) -> None:
+    # OpenAI bills service_tier="priority" at about 1.8x the list price genai-prices holds; flex at half is safe.
+    priority = OpenAICompatibleLM("gpt-4o", server.base_url, service_tier="priority")
+    with pytest.raises(InputError, match=r"gpt-4o\[priority\].*service tier billed above the list price"):
+        RLM(priority, budget=Budget(max_usd=1.0))
+    assert server.requests == []
+    assert RLM(OpenAICompatibleLM("gpt-4o", server.base_url, service_tier="flex"), budget=Budget(max_usd=1.0))
+    server.behaviour = Behaviour(text=repl("FINAL('done')"))
+    rlm = RLM(priority, prices={"gpt-4o[priority]": (4.25, 17.0)}, budget=Budget(max_usd=1.0))
+    result = rlm.completion("q", context="c")
+    billed = sum(b.prompt_tokens * 4.25 + b.completion_tokens * 17.0 for b in server.billed) / 1e6
+    assert result.answer == "done" and billed > 0 and result.usage.cost_usd == pytest.approx(billed)
+    assert set(result.usage.by_model) == {"gpt-4o[priority]"}
+    assert server.requests[0].body["service_tier"] == "priority" and server.requests[0].body["model"] == "gpt-4o"
+    unbudgeted = RLM(priority).completion("q", context="c")  # no USD limit: run, and say the cost is unknown
+    assert unbudgeted.usage.total.unpriced_calls == 1
+
+
 @pytest.mark.parametrize("behaviour", [Behaviour(overbill=3.0), Behaviour(ignore_cap=True)])
 def test_a_server_that_bills_past_its_cap_is_caught_and_stops_the_run(
     server: FakeOpenAIServer, behaviour: Behaviour

@@ -22,7 +22,7 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, RESEND_GATE, Completion, Message, Usage, prompt_tokens, reached_cap
+from rlmx.lm.base import LM, RESEND_GATE, Completion, Message, Usage, price_name, prompt_tokens, reached_cap
 from rlmx.protocol import (
     ProseFinal,
     aparse_reply,
@@ -376,7 +376,7 @@ class Engine:
         ledger = self.tree.ledger
         tokens = await prompt_tokens(lm, messages)
         for attempt in (1, 2):
-            reservation = await ledger.admit(lm.model, tokens, ledger.budget.max_tokens_per_call)
+            reservation = await ledger.admit(price_name(lm), tokens, ledger.budget.max_tokens_per_call)
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             sent = False
             try:

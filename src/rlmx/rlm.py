@@ -20,8 +20,8 @@ from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
-from rlmx.lm.base import LM
-from rlmx.lm.prices import Price, PriceTable
+from rlmx.lm.base import LM, price_name
+from rlmx.lm.prices import TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import Sandbox, launcher
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -153,15 +153,21 @@ class RLM:
         self.models = dict(models or {})
         self.depth_lms = dict(depth_lms or {})
         self.prices = PriceTable(prices)
-        everyone = [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]
-        self.prices.expect([m.model for m in everyone])
+        self.prices.expect([price_name(m) for m in self._all_lms()])
         if budget.max_usd is not None:
-            unpriced = sorted({m.model for m in everyone if self.prices.lookup(m.model) is None})
+            unpriced = self.unpriced_models()
             if unpriced:
+                tiers = [name for name in unpriced if name.endswith(TIER_SUFFIX_END)]
                 raise InputError(
                     f"Budget.max_usd is set but no price is known for {', '.join(unpriced)}: pass "
                     "prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM "
                     "(on the command line: --price MODEL=INPUT,OUTPUT)"
+                    + (
+                        f"; {', '.join(tiers)} asks for a service tier billed above the list price the price "
+                        "database holds, so give that tier's rates under that name"
+                        if tiers
+                        else ""
+                    )
                 )
         self.max_concurrency = max_concurrency
         if on_event is not None and not callable(on_event):
@@ -193,6 +199,13 @@ class RLM:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if self.cache_dir is not None and cache is not False:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
+
+    def unpriced_models(self) -> list[str]:
+        """The price names (`rlmx.lm.base.price_name`) of this RLM's LMs that no price is known for, sorted."""
+        return sorted({price_name(m) for m in self._all_lms() if self.prices.lookup(price_name(m)) is None})
+
+    def _all_lms(self) -> list[LM]:
+        return [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]
 
     @property
     def reserved_names(self) -> frozenset[str]:

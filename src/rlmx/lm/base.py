@@ -86,6 +86,12 @@ class CountsTokens(Protocol):
     async def count_tokens(self, messages: Sequence[Message]) -> int: ...
 
 
+def price_name(lm: LM) -> str:
+    """The name an LM's calls are admitted and booked under: its `price_name` when it has one (an
+    OpenAICompatibleLM asking for a service tier billed above list price, `gpt-4o[priority]`), else its model."""
+    return getattr(lm, "price_name", None) or lm.model
+
+
 async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:
     """Tokens a prompt will cost at most: the LM's own count when it has one, else `message_token_bound`."""
     count = getattr(lm, "count_tokens", None)  # not isinstance(lm, CountsTokens): a Protocol check costs ~20 us

@@ -93,6 +93,8 @@ _PROMPT_TOKENS = re.compile(
 )
 _ABOUT_THE_CAP = re.compile(r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens", re.IGNORECASE)
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
+_LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
+"""service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
 
@@ -148,6 +150,10 @@ class OpenAICompatibleLM:
                 api_key = LOCAL_API_KEY
         self.model = model
         self.params = params
+        tier = params.get("service_tier")
+        self.price_name = model if tier is None or str(tier) in _LIST_PRICED_TIERS else f"{model}[{tier}]"
+        """The name this LM's calls are priced under: the model, or `model[tier]` for a service tier billed above
+        the list price (OpenAI's priority, about 1.8x), which only a price given for that name prices."""
         self.api_key = api_key
         self.max_retries = max_retries
         self.timeout = float(timeout)

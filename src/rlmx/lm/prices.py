@@ -33,6 +33,9 @@ from rlmx.lm.base import Usage
 
 FREE_PREFIXES = ("local:", "scripted", "guided-root")
 """Models that run on this machine, or are not models at all."""
+TIER_SUFFIX_END = "]"
+"""How a price name marked with a service tier ends (`gpt-4o[priority]`, `rlmx.lm.base.price_name`): such calls are
+billed at rates the database does not list, so only a price the user gives for that name prices them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +147,19 @@ class PriceTable:
     def lookup(self, model: str) -> Price | None:
         if model in self.prices:
             return self.prices[model]
+        if model.endswith(TIER_SUFFIX_END):  # list prices are the standard tier's: only the user knows this one
+            return None
         if model.startswith(FREE_PREFIXES):
             return FREE
         return list_price(model)
 
     def _needs_database(self, model: str) -> bool:
-        return model not in self.prices and not model.startswith(FREE_PREFIXES) and not _ANSWERS.knows(model)
+        return (
+            model not in self.prices
+            and not model.startswith(FREE_PREFIXES)
+            and not model.endswith(TIER_SUFFIX_END)
+            and not _ANSWERS.knows(model)
+        )
 
     def cost(self, model: str, usage: Usage) -> float | None:
         """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""

@@ -19,6 +19,7 @@ from rlmx.budget import Budget
 from rlmx.context import PreparedContext, prepare_all
 from rlmx.errors import InputError
 from rlmx.events import Emit, Fanout
+from rlmx.lm.base import price_name
 from rlmx.mcp.roots import Loaded, Roots
 from rlmx.result import Result
 from rlmx.rlm import RLM, check_query
@@ -208,18 +209,13 @@ def tightened(rlm: RLM, limits: Mapping[str, Any]) -> Budget:
     if "max_iterations" in changes:
         changes["max_iterations"] = max(1, int(changes["max_iterations"]))
     if changes.get("max_usd") is not None and rlm.budget.max_usd is None:
-        unpriced = _unpriced(rlm)
+        unpriced = rlm.unpriced_models()
         if unpriced:
             raise InputError(
                 f"budget.max_usd cannot be enforced: no price is known for {', '.join(unpriced)}; "
                 "limit budget.max_tokens instead"
             )
     return dataclasses.replace(rlm.budget, **changes)
-
-
-def _unpriced(rlm: RLM) -> list[str]:
-    models = [rlm.lm, rlm.sub_lm, *rlm.models.values(), *rlm.depth_lms.values()]
-    return sorted({m.model for m in models if rlm.prices.lookup(m.model) is None})
 
 
 def _load(roots: Roots, paths: list[str] | None, text: str | None, *, required: bool) -> Loaded | None:
@@ -318,7 +314,7 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
         "cost_usd": {},
         "budget": {k: v for k, v in dataclasses.asdict(rlm.budget).items() if v is not None},
     }
-    root_price, sub_price = rlm.prices.lookup(root), rlm.prices.lookup(sub)
+    root_price, sub_price = rlm.prices.lookup(price_name(rlm.lm)), rlm.prices.lookup(price_name(rlm.sub_lm))
     for end, parts in ranges.items():
         total = sum(parts.values())
         out["tokens"][end] = min(total, cap) if cap is not None else total
@@ -334,7 +330,7 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
         out["cost_usd"][end] = round(usd, 6)
     if not out["cost_usd"]:
         out["cost_usd"] = None
-        out["unpriced_models"] = _unpriced(rlm)
+        out["unpriced_models"] = rlm.unpriced_models()
     if tokens and cap is not None and tokens > cap:
         out["warning"] = (
             f"the context alone (~{tokens:,} tokens) exceeds budget max_tokens {cap:,}; expect a partial read"

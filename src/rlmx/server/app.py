@@ -190,8 +190,7 @@ def with_limits(rlm: RLM, limits: Mapping[str, int | float]) -> RLM:
         current = getattr(rlm.budget, name)
         changes[name] = value if current is None else min(current, value)
     if "max_usd" in limits and rlm.budget.max_usd is None:
-        models = [rlm.lm, rlm.sub_lm, *rlm.models.values(), *rlm.depth_lms.values()]
-        unpriced = sorted({m.model for m in models if rlm.prices.lookup(m.model) is None})
+        unpriced = rlm.unpriced_models()
         if unpriced:
             raise RequestError(
                 f"rlmx.max_usd cannot be enforced: this server knows no price for {', '.join(unpriced)}; "
