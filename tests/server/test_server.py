@@ -55,6 +55,21 @@ def test_plain_completion_answers_with_usage_and_run_info(served: Served) -> Non
     assert Path(info["trace_path"]).is_file() and response.id == f"chatcmpl-{info['run_id']}"
 
 
+def test_a_trace_folder_name_that_is_not_utf8_is_reported_with_escapes(tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"caf\xe9")  # a Latin-1 name: a lone surrogate in Python
+    folder.mkdir()
+    for served in start(folder):
+        with served.client() as client:
+            response = client.chat.completions.create(
+                model=MODEL, messages=ask("How long?"), extra_body={"context": "ab"}
+            )
+        reported = (response.model_extra or {})["rlmx"]["trace_path"]
+        assert "caf\\udce9" in reported and "\ufffd" not in reported
+        trace_id = (response.model_extra or {})["rlmx"]["trace_id"]
+        with urllib.request.urlopen(f"{served.url}/v1/traces/{trace_id}", timeout=10) as fetched:
+            assert fetched.status == 200 and fetched.read()  # fetched by its id
+
+
 def test_named_contexts_become_variables(served: Served) -> None:
     with served.client() as client:
         response = client.chat.completions.create(

@@ -32,7 +32,7 @@ from rlmx.errors import LMConnectionError, LMError, LMRateLimited, LMServerError
 from rlmx.events import Event
 from rlmx.progress import Progress
 from rlmx.result import Result
-from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.frames import encodable, escaped
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 CONTEXT_ROLES = frozenset({"system", "developer", "user"})
@@ -420,7 +420,7 @@ def run_info(result: Result) -> dict[str, Any]:
         "trace_id": result.run_id,
         "seconds": round(result.seconds, 3),
         "cost_usd": round(result.usage.total.cost_usd, 8),
-        "trace_path": None if result.trace_path is None else str(result.trace_path),
+        "trace_path": None if result.trace_path is None else escaped(str(result.trace_path)),
     }
 
 
@@ -446,7 +446,7 @@ def completion(result: Result, *, model: str, created: int | None = None) -> dic
 
 def failure(result: Result) -> RequestError:
     """The 500 for a run that ended in an error, saying what failed and where to look."""
-    trace = f"; its trace is {result.trace_path}" if result.trace_path is not None else ""
+    trace = f"; its trace is {escaped(str(result.trace_path))}" if result.trace_path is not None else ""
     if isinstance(result.error, LMConnectionError | LMTimeout | LMServerError | LMRateLimited):
         advice = "check that the server's model is reachable (rlmx serve --model/--base-url) and retry"
     elif isinstance(result.error, LMError):
