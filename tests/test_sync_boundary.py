@@ -10,6 +10,8 @@ import gc
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -358,3 +360,26 @@ def test_the_async_api_driven_by_another_event_loop_says_it_needs_asyncio() -> N
         with pytest.raises(InputError, match=r"runs on asyncio, and no asyncio event loop is running here \(trio\?\)"):
             coroutine.send(None)
         coroutine.close()
+
+
+@pytest.mark.parametrize("where", ["atexit", "thread"])
+def test_a_call_made_while_python_shuts_down_says_so_instead_of_a_traceback(where: str) -> None:
+    # After the main program returns, Python's executors refuse new work: an atexit handler (or a non-daemon
+    # thread still running) got "can't register atexit after shutdown" from deep inside the run.
+    script = (
+        "import atexit, sys, threading, time\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from rlmx import RLM, InputError\n"
+        "from rlmx.lm import ScriptedLM\n"
+        "from scripting import repl\n"
+        "def late():\n"
+        "    if threading.current_thread() is not threading.main_thread(): time.sleep(0.5)\n"
+        "    try:\n"
+        "        RLM(ScriptedLM([repl('FINAL(1)')])).completion('q', context='c')\n"
+        "    except InputError as exc:\n"
+        "        print('InputError:', exc)\n"
+        + ("atexit.register(late)\n" if where == "atexit" else "threading.Thread(target=late).start()\n")
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "InputError: rlmx was called while Python is shutting down" in done.stdout

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -43,8 +44,8 @@ def check_query(query: object) -> None:
 
 
 def require_asyncio(api: str) -> None:
-    """InputError unless an asyncio event loop runs this code: rlmx's async API is asyncio's (under trio it failed
-    with asyncio's own "no running event loop" and a coroutine never awaited)."""
+    """InputError unless an asyncio event loop runs this code (rlmx's async API is asyncio's: under trio it failed
+    with asyncio's own "no running event loop" and a coroutine never awaited) and Python is not shutting down."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -53,6 +54,12 @@ def require_asyncio(api: str) -> None:
             "(anyio's asyncio backend), or call the sync completion()/ask() from a worker thread "
             "(trio.to_thread.run_sync)"
         ) from None
+    if not threading.main_thread().is_alive():  # threading._shutdown has run: executors refuse new work
+        raise InputError(
+            "rlmx was called while Python is shutting down (from an atexit handler, or a thread still running "
+            "after the main program returned): rlmx runs parts of each call on worker threads, which Python no "
+            "longer starts then; call it before the program exits (e.g. in a finally block of your main function)"
+        )
 
 
 def _inputs(
