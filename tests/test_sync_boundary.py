@@ -22,6 +22,7 @@ import pytest
 
 from rlmx import RLM, Budget, Event, InputError
 from rlmx.lm import Message, ScriptedLM
+from rlmx.sandbox import harden
 from rlmx.session import Session
 from scripting import repl
 
@@ -383,3 +384,21 @@ def test_a_call_made_while_python_shuts_down_says_so_instead_of_a_traceback(wher
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "InputError: rlmx was called while Python is shutting down" in done.stdout
+
+
+@pytest.mark.parametrize("uid_sweep", [True, False], ids=["root", "without-the-uid-sweep"])
+async def test_runs_cut_short_by_an_anyio_cancel_scope_end_their_processes_and_sockets(
+    monkeypatch: pytest.MonkeyPatch, uid_sweep: bool
+) -> None:
+    # anyio (Starlette's disconnects, move_on_after) cancels again at every await, so the sandbox's close was cut
+    # at its first one: the zygote's socket leaked, and without root's uid sweep the worker and zygote lived on.
+    anyio = pytest.importorskip("anyio")
+    if not uid_sweep:
+        monkeypatch.setattr(harden, "kill_uid", lambda uid: None)
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(0.4)\nFINAL(len(context))"), delay=0.05))
+    for delay in (0.01, 0.1, 0.3):
+        with anyio.move_on_after(delay):
+            await rlm.acompletion("q", context="abcd")
+        assert processes_left() == []
+    gc.collect()  # an unclosed socket warns here, which this suite turns into a failure
+    assert (await rlm.acompletion("q", context="abcd")).answer == "4"

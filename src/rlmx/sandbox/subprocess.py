@@ -668,9 +668,20 @@ class SubprocessSandbox:
         return self._zygote.stderr.text() if self._zygote is not None else ""
 
     async def _kill(self) -> None:
-        worker, self._worker = self._worker, None
+        worker = self._worker
         if worker is not None:
             await worker.kill()
+            self._worker = None  # only now: a kill cut short leaves the worker to `_end_now`
+
+    def _end_now(self) -> None:
+        """Synchronously end the worker and the zygote (when this sandbox owns it) if they are still held."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill_now()
+            worker.channel.writer.close()
+        zygote, self._zygote = self._zygote, None
+        if zygote is not None and self._owns_zygote:
+            zygote.kill_now()
 
     def kill_now(self) -> None:
         """End the worker and the zygote at once (SIGKILL, no waiting), without the event loop: for a REPL whose
@@ -708,6 +719,9 @@ class SubprocessSandbox:
                 await self._zygote.close(graceful=not own_uid)  # kill_uid ends whatever it leaves
             self._zygote = None
         finally:
+            # A close cut short (anyio cancels again at every await, so a Starlette disconnect ends this at its
+            # first one) ends what it had not reached at once: SIGKILL, sockets closed (no uid sweep without root).
+            self._end_now()
             if self._owns_zygote and self.separate_uid and self.fresh_uid:
                 if not swept:
                     harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
