@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -402,3 +403,30 @@ async def test_runs_cut_short_by_an_anyio_cancel_scope_end_their_processes_and_s
         assert processes_left() == []
     gc.collect()  # an unclosed socket warns here, which this suite turns into a failure
     assert (await rlm.acompletion("q", context="abcd")).answer == "4"
+
+
+def test_a_sync_wrapper_of_stream_dropped_midway_ends_the_run_when_collected() -> None:
+    # What many write first: no finally. anext() starts the generator while no loop runs, so Python closes it
+    # synchronously when it is dropped (no loop hook): its cleanup cannot await, and the workers outlived it.
+    loop = asyncio.new_event_loop()
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(20)\nFINAL(1)")))
+
+    def events() -> Iterator[Any]:
+        stream = rlm.stream("q", context="abcd")
+        while True:
+            try:
+                yield loop.run_until_complete(anext(stream))
+            except StopAsyncIteration:
+                return
+
+    try:
+        wrapper = events()
+        for item in wrapper:
+            if isinstance(item, Event) and item.type == "cell_start":
+                break
+        assert sandbox_processes()
+        del wrapper, item
+        gc.collect()  # "async generator ignored GeneratorExit" would fail the test here
+        assert processes_left(timeout=0) == []
+    finally:
+        loop.close()

@@ -62,6 +62,13 @@ def require_asyncio(api: str) -> None:
         )
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _inputs(
     query: str,
     context: Any,
@@ -281,8 +288,17 @@ class RLM:
         finally:
             if not run.done():
                 run.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await run
+                loop, running = run.get_loop(), _running_loop()
+                if running is loop:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await run
+                elif running is None and not loop.is_running() and not loop.is_closed():
+                    # Closed synchronously: a sync wrapper (`loop.run_until_complete(anext(gen))`) dropped the
+                    # generator, which then has no loop hook to close it on. Awaiting here would be "async
+                    # generator ignored GeneratorExit"; the cancellation is finished on the run's own loop instead,
+                    # so its workers end now, not whenever that loop runs again.
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        loop.run_until_complete(run)
 
     def session(self, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Session:
         """A multi-turn session: one REPL kept across questions, its variables and `history` included.
