@@ -291,3 +291,68 @@ def test_code_that_handles_reasoning_tags_is_code_not_reasoning() -> None:
 def test_a_final_in_typographic_quotes_full_width_brackets_or_after_a_byte_order_mark_finishes(reply: str) -> None:
     result, _ = run([reply])
     assert (result.answer, result.status, result.iterations) == ("gamma", "finished", 1)
+
+
+# --- fourth audit: template-opened closes, code spans, quoted tags, leaked end tokens ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("close", "after"),
+    [
+        ("so I should look first.</think>", "\n\n```repl\nprint(context.split()[-1])\n```"),  # ends its line
+        ("one look is enough.</think>", "```repl\nprint(context.split()[-1])\n```"),  # glued to the fence
+    ],
+    ids=["at-line-end", "glued-to-the-fence"],
+)
+def test_a_template_opened_close_after_drafted_finishes_ends_the_reasoning(close: str, after: str) -> None:
+    # The template opened <think>; the model drafted a FINAL line and a fan-out, then closed mid-line.
+    draft = "I might just answer\nFINAL(alpha)\nor fan out:\n```repl\nllm_query_batched(['x'] * 5)\n```\n"
+    parsed = parse_reply(draft + close + after)
+    assert parsed.final is None and parsed.cells == ("print(context.split()[-1])",)
+    assert parse_reply(draft + "No: gamma.</think>FINAL(gamma)").final == ProseFinal("final", "gamma")
+
+
+def test_a_backtick_run_without_a_partner_is_text_not_an_inline_code_span() -> None:
+    reply = "<think>\nI should look at it with a ```repl block.</think>\n\n```repl\nprint(1)\n```"
+    assert parse_reply(reply).cells == ("print(1)",)
+    mentioned = "<think>\nThe `</think>` tag and ``a `</think>` here`` are quoted.\n</think>\n```repl\nprint(2)\n```"
+    assert parse_reply(mentioned).cells == ("print(2)",)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a sub-answer quoted in a plain block, whose chat template had opened the reasoning
+        "It answered:\n```\nThe text lists Greek letters...\n</think>\nGreek letters\n```\nSo:\n"
+        "```repl\nFINAL(out.split('</think>')[-1].strip())\n```",
+        # a prompt whose delimiter line is a closing tag, in a string of the block's code
+        "```repl\nfmt = '''End your thinking with a line\n</think>\nthen answer.'''\nout = llm_query(fmt)\n```",
+    ],
+    ids=["quoted-sub-answer", "prompt-delimiter"],
+)
+def test_a_closing_tag_line_inside_a_block_that_closes_after_it_is_data(reply: str) -> None:
+    parsed = parse_reply(reply)
+    assert parsed.reasoning_chars == 0 and len(parsed.cells) == 1 and "</think>" in parsed.cells[0]
+
+
+@pytest.mark.parametrize("token", ["<end_of_turn>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|im_end|>"])
+def test_end_tokens_leaked_after_a_fence_or_an_answer_are_dropped(token: str) -> None:
+    parsed = parse_reply(f"```repl\nprint(1)\n```{token}\n```repl\nprint(2)\n```{token}")
+    assert parsed.cells == ("print(1)", "print(2)")
+    assert parse_reply(f"The last word is gamma.{token}").prose == "The last word is gamma."
+
+
+def test_a_code_fence_line_inside_a_triple_quoted_string_does_not_split_the_block() -> None:
+    reply = (
+        '```repl\nstub = \'def double(x):\'\nprompt = f"""Complete this function.\n```python\n{stub}"""\n'
+        "out = llm_query(prompt)\n```"
+    )
+    (cell,) = parse_reply(reply).cells
+    assert cell.endswith("out = llm_query(prompt)") and "```python" in cell
+
+
+def test_stripped_harmony_cut_inside_its_analysis_is_all_reasoning() -> None:
+    cut = "analysisThe user wants a summary. Draft:\n```repl\nllm_query_batched(['x'] * 5)\n```\nThen"
+    parsed = parse_reply(cut)
+    assert parsed.cells == () and parsed.reasoning_chars > 40
+    assert parse_reply("analysis of the data:\n```repl\nprint(1)\n```").cells == ("print(1)",)  # plain English

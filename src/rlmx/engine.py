@@ -294,7 +294,13 @@ class Engine:
                 reply = await self._ask(role="root")
             cut = reached_cap(reply.finish_reason)
             self.cut_replies += cut
-            finish, feedback = await self._act(reply.text, cut=cut)
+            if not reply.text and reply.reasoning:  # only reasoning came back (`_admitted_call`): nothing to run
+                finish, feedback = (
+                    None,
+                    prompts.cell_outputs([prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]),
+                )
+            else:
+                finish, feedback = await self._act(reply.text, cut=cut)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -401,15 +407,21 @@ class Engine:
                 # What the error says was billed, and each request sent whose usage it cannot say (timed out, broken
                 # off, unreadable, before an error status) at the reservation: booked, never released.
                 usage = exc.usage if isinstance(exc, LMBadResponse) else None
+                settled = None
                 if exc.unanswered == 0 and usage is None:
                     ledger.release(reservation)
                 elif exc.unanswered:
                     billed = reservation.unanswered(exc.unanswered, usage)
-                    ledger.settle(reservation, billed, role=role, depth=depth)
+                    settled = ledger.settle(reservation, billed, role=role, depth=depth)
                 elif usage is not None:
-                    ledger.settle(reservation, usage, role=role, depth=depth)
+                    settled = ledger.settle(reservation, usage, role=role, depth=depth)
                 if not isinstance(exc, LMBadResponse):
                     raise
+                if role == "root" and exc.reasoning_only is not None and settled is not None:
+                    # A turn spent only reasoning: the model is told so, as for reasoning left open in its text
+                    # (`_act`), rather than asked the same again or the run ended.
+                    self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=False)
+                    return dataclasses.replace(exc.reasoning_only, usage=settled)
                 retry = exc.retryable and attempt == 1
                 self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=retry)
                 if not retry:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rlmx.lm.base import Usage
+    from rlmx.lm.base import Completion, Usage
 
 
 class RLMXError(Exception):
@@ -72,14 +72,24 @@ class LMBadResponse(LMError):
     completion, or a reply with no text (the output cap spent on reasoning, a refusal, only reasoning).
 
     `retryable` says whether asking again may help; `usage` is what the reply was billed when it said (the tokens
-    were spent even though the reply is unusable), else None.
+    were spent even though the reply is unusable), else None. `reasoning_only` is the reply as read when it held
+    reasoning and nothing else (empty `text`): unusable as a sub-call's answer, while a root node tells its model.
     """
 
-    def __init__(self, message: str, *, retryable: bool, usage: Usage | None = None, unanswered: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        usage: Usage | None = None,
+        unanswered: int = 0,
+        reasoning_only: Completion | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.usage = usage
         self.unanswered = unanswered
+        self.reasoning_only = reasoning_only
 
 
 class SandboxError(RLMXError):

@@ -83,6 +83,11 @@ REASONING_OPEN = (
     "reasoning and nothing ran. Close the reasoning (</think>), then write the code in a ```repl block after it."
 )
 
+REASONING_ONLY = (
+    "Your reply was all reasoning (a reasoning block never closed, or no text after it), so nothing ran. End the "
+    "reasoning, then write the code in a ```repl block after it."
+)
+
 REASONING_CUT = (
     "Your reply reached its output limit while still reasoning, so nothing ran. Reason more briefly, then write the "
     "code in a ```repl block after the reasoning."

@@ -79,6 +79,7 @@ _LINE_EVENT = re.compile(
 # template opened the tag), even an unclosed fence drafted in it.
 _LINE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _LINE_OPEN_TAG = re.compile(rf"^[ \t]*(?:{OPEN_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
+_TRAILING_CLOSE_TAG = re.compile(rf"(?:{CLOSE_TAG.pattern})\Z", re.IGNORECASE)
 _ALONE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})[ \t]*$", re.MULTILINE | re.IGNORECASE)
 
 
@@ -97,6 +98,12 @@ class _Later:
 
 
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
+_CLOSE_ENDS_REASONING = re.compile(r"[ \t]*(?:\n|\Z|```|~~~|(?:FINAL_VAR|FINAL|SUBMIT) ?\()")
+"""What may follow a closing tag that ends reasoning a chat template opened: its line's end, or the fence or
+FINAL that begins the reply proper, glued to it ("... enough.</think>```repl")."""
+_UNGLUED = frozenset(" \t\n([{<'\"`")
+"""Characters before a closing tag that leave it standing apart from the text before it (a mention's spacing or
+brackets)."""
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
 _LATE_FENCE = re.compile(
@@ -116,7 +123,8 @@ _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 # The reasoning markers written in the same form are not among them.
 _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and never backtracks: linear
     r"(?<![ \t])(?:[ \t]*+(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>"
-    r"|</s>))++[ \t]*+$",
+    r"|</s>|<(?:end_of_turn|start_of_turn|eos|end_of_utterance)>"  # Gemma's, SmolVLM's
+    r"|<\uff5c[^\uff5c\n]{1,40}\uff5c>))++[ \t]*+$",  # DeepSeek's full-width <｜end▁of▁sentence｜>
     re.MULTILINE | re.IGNORECASE,
 )
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
@@ -124,9 +132,12 @@ _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
     r"(?:<\|constrain\|>[^<\n]{0,80})?<\|message\|>"
 )
-_STRIPPED_HARMONY = re.compile(r"\s*analysis(?P<analysis>.*?)assistantfinal", re.DOTALL)
+_STRIPPED_HARMONY = re.compile(
+    r"\s*analysis(?P<analysis>(?=[A-Z])(?:.*?assistantfinal|.*)|.*?assistantfinal)", re.DOTALL
+)
 """gpt-oss's harmony with its special tokens stripped (text-generation-webui#7374: "analysisThe user asks ...
-assistantfinalHello!"): the analysis channel, then the final one, at the start of the reply."""
+assistantfinalHello!"): the analysis channel, then the final one, at the start of the reply. Analysis glued to a
+capital ("analysisThe user ...") with no final channel is a reply cut inside its analysis: all reasoning."""
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
 # answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
@@ -187,6 +198,9 @@ class Reply:
     """The reply ended inside a reasoning block it never closed (cut short, or the close was forgotten)."""
     other_blocks: tuple[str, ...] = ()
     """The bodies of fenced blocks that do not run (```text, untagged, output), in order."""
+    leading_reasoning: int = 0
+    """Where the reasoning that begins the (normalised) reply ends, its closing tag included; 0 when it begins
+    with none (`split_reasoning`)."""
 
 
 def _indent(whitespace: str) -> int:
@@ -217,12 +231,34 @@ def parse_reply(text: str) -> Reply:
 
     Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
     print, be traced or be sent."""
-    text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
-    text, reasoning = _harmony(text)
-    if "<" in text:
-        text = _SPECIAL_TOKENS.sub("", text)
-    text, reasoning = _template_opened(text, reasoning)
+    text, reasoning = _harmony(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
+    text, reasoning = _template_opened(_without_special_tokens(text), reasoning)
     return _parse(text, reasoning, lenient=True)
+
+
+def _without_special_tokens(text: str) -> str:
+    return _SPECIAL_TOKENS.sub("", text) if "<" in text else text
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(answer, reasoning) of a reply that begins with reasoning, read as `parse_reply` reads it: a block opened
+    at its start (any of `REASONING_TAGS`) up to the closing tag that ends it (not one in quotes, code or a drafted
+    block), or all before the closing tag of one a chat template opened; a block never closed is all reasoning.
+    Reasoning further on stays in the answer, where `parse_reply` reads it. A reply holding a reasoning tag comes
+    back with its line ends and leaked template tokens normalised as `parse_reply` does; one without, unchanged."""
+    if OPEN_TAG.search(text) is None and CLOSE_TAG.search(text) is None:
+        return text, ""
+    normal = _without_special_tokens(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
+    opened = template_close(normal)
+    skipped = opened.end() if opened is not None else 0
+    end = skipped + _parse(normal[skipped:], 0, lenient=True).leading_reasoning
+    if end == 0:
+        return text, ""
+    thought = normal[:end].strip()
+    opening = OPEN_TAG.match(thought)
+    closing = _TRAILING_CLOSE_TAG.search(thought)
+    thought = thought[opening.end() if opening else 0 : closing.start() if closing else len(thought)]
+    return normal[end:].lstrip(), thought.strip()
 
 
 def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
@@ -238,8 +274,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
     think_start = think_opened = 0
-    seen_think = think_fence = acted = False  # acted: a FINAL was seen in prose (only ever becomes true)
+    seen_think = think_fence = False
     depth = 0
+    leading = 0  # where reasoning that begins the text ends (0: it begins with none)
+    think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
     mentions = _Mentions(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
@@ -275,7 +313,9 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
-            elif state == "fence" and _reopens(fence, info, fence_char, fence_len, fence_lang, text, end):
+            elif state == "fence" and _reopens(
+                fence, info, fence_char, fence_len, fence_lang, text, (start, end), body_start
+            ):
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
                 code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
@@ -285,6 +325,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         elif match.re is _LINE_EVENT:
             if state == "prose":
                 keep(text[prose_start:start])
+                think_leads = prose_start == leading and not blocks and not text[prose_start:start].strip()
                 think_start, think_opened, seen_think, state = start, end, True, "think"
                 think_fence, depth = False, 1
             elif state == "think" and not think_fence:
@@ -303,20 +344,20 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         elif state == "think":  # a closing tag
             reasoning += end - think_start
             prose_start, state = end, "prose"
-        elif (
-            not seen_think
-            and _LINE_END.match(text, end)
-            and not (acted := acted or _acted(prose, text, prose_start, start))
+            leading = end if think_leads else leading
+        elif not seen_think and (
+            _CLOSE_ENDS_REASONING.match(text, end) or (start > 0 and text[start - 1] not in _UNGLUED)
         ):
-            # A </think> ending its line, with no opening tag and no FINAL before it: the chat template opened the
-            # tag, so all before it was reasoning. (One with text after it on its line, or after a FINAL, is a
-            # mention in prose: "after the </think> tag I answer".)
+            # A </think> ending its line, glued to the fence or FINAL that begins the reply proper, or glued to the
+            # reasoning's last word ("... it</think>42"), with no opening tag before it: the chat template opened
+            # the tag, so all before it was reasoning, drafted FINAL lines included. (One standing between blanks
+            # with text after it on its line is a mention in prose: "after the </think> tag I answer".)
             reasoning += end
             blocks.clear()
             prose.clear()
             prose_blocks.clear()
             seen_think = True
-            prose_start = end
+            prose_start = leading = end
         elif seen_think:
             keep(text[prose_start:start])
             prose_start = end
@@ -330,6 +371,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang), fence_lang))
     else:
         reasoning += len(text) - think_start
+        leading = len(text) if think_leads else leading
     found = _prose_final(prose)
     final, segment = found if found is not None else (None, 0)
     kept = _runnable(blocks)
@@ -342,6 +384,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         open_reasoning=state == "think",
         other_blocks=tuple(code for code, language in blocks if language not in _RUNS and code.strip()),
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
+        leading_reasoning=leading,
     )
 
 
@@ -351,7 +394,9 @@ def _language(info: str) -> str:
     return match.group(1).lower() if match else ""
 
 
-def _reopens(fence: str, info: str, char: str, length: int, language: str, text: str, end: int) -> bool:
+def _reopens(
+    fence: str, info: str, char: str, length: int, language: str, text: str, span: tuple[int, int], body_start: int
+) -> bool:
     """An opening fence for code, the open block's own length, inside an open code block: a forgotten close. Not
     when two bare closing fences follow before the next code fence: then it opens a snippet quoted in the block's
     code (a prompt holding an example), closed by the first of them, and the block by the second."""
@@ -359,12 +404,16 @@ def _reopens(fence: str, info: str, char: str, length: int, language: str, text:
         fence[0] == char == "`" and len(fence) == length and language in CODE_LANGUAGES and _language(info) in _RUNS
     ):
         return False
+    start, end = span
     for count, line in enumerate(_BARE_OR_CODE_FENCE.finditer(text, end), 1):
         if line.group("info"):
             return True
         if count == 2:
             return False
-    return True
+    # One bare fence at most follows: it closes the open block. The line opens a snippet in the block's code (a
+    # prompt ending in "```python") when the code before it leaves a triple-quoted string open (only such a
+    # string holds a line that starts with a fence); else it is a close the model forgot.
+    return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
 
 
 def _alone_on_its_line(text: str, start: int, end: int) -> bool:
@@ -374,11 +423,6 @@ def _alone_on_its_line(text: str, start: int, end: int) -> bool:
     while before >= 0 and text[before] in " \t":
         before -= 1
     return (before < 0 or text[before] == "\n") and _LINE_END.match(text, end) is not None
-
-
-def _acted(prose: list[str], text: str, start: int, end: int) -> bool:
-    """Whether prose so far (the kept segments and the open one) holds a FINAL line: something acted on."""
-    return any(_PROSE_FINAL.search(segment) for segment in prose) or _PROSE_FINAL.search(text, start, end) is not None
 
 
 def _without_trailing_prose(code: str, most: int = 5) -> str:
@@ -447,35 +491,70 @@ def _runnable(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class _Mentions:
-    """Whether a closing tag is written about rather than closing reasoning: it sits in an inline code span (an
-    odd number of backticks before it on its line) or between quotes, or, with text after it on its line, it
+    """Whether a closing tag is written about rather than closing reasoning: it sits in an inline code span
+    (CommonMark 6.1: a backtick run up to the next run of the same length on its line; a run with no partner is
+    plain text, as in "with a ```repl block.</think>") or between quotes, or, with text after it on its line, it
     follows an opening tag on that line that is not the one the reasoning began with ("blocks inside
     <think>...</think> never run"). Each line is scanned once, left to right, however many tags it holds."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0  # scanned up to here, on the line of the last tag
-        self.ticks = 0  # backticks from that line's start to `pos`
         self.opens = 0  # opening tags on that line (after `since`) not yet matched by a mention
+        self.line_end = -1  # the end of the line whose code spans are in `spans`
+        self.spans: list[tuple[int, int]] = []  # that line's code spans, in order
+        self.span = 0  # the first of them not ending before the last tag
 
     def mentioned(self, start: int, end: int, since: int) -> bool:
         """`since`: where the reasoning's own opening tag ends (0 outside reasoning)."""
         text = self.text
         newline = text.rfind("\n", self.pos, start)
         if newline >= 0:
-            self.pos, self.ticks, self.opens = newline + 1, 0, 0
-        self.ticks += text.count("`", self.pos, start)
+            self.pos, self.opens = newline + 1, 0
+        if start > self.line_end:
+            line_start = text.rfind("\n", 0, start) + 1
+            self.line_end = len(text) if (found := text.find("\n", start)) < 0 else found
+            self.spans, self.span = _code_spans(text, line_start, self.line_end), 0
+        while self.span < len(self.spans) and self.spans[self.span][1] <= start:
+            self.span += 1
         lowest = max(self.pos, since)
         if lowest < start:
             self.opens += sum(1 for _ in OPEN_TAG.finditer(text, lowest, start))
         self.pos = end
-        if self.ticks % 2 or (start > 0 and end < len(text) and text[start - 1] == text[end] in "'\"`"):
+        if (self.span < len(self.spans) and self.spans[self.span][0] < start) or (
+            start > 0 and end < len(text) and text[start - 1] == text[end] in "'\"`"
+        ):
             return True
         if self.opens and not _LINE_END.match(text, end):
             self.opens -= 1
             return True
         self.opens = 0
         return False
+
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def _code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The inline code spans of text[start:end] (one line): each backtick run paired with the next run of the same
+    length; a run with none is plain text. Linear in the line's length."""
+    runs = [(match.start(), match.end()) for match in _BACKTICKS.finditer(text, start, end)]
+    partner: list[int | None] = [None] * len(runs)
+    latest: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        length = runs[index][1] - runs[index][0]
+        partner[index] = latest.get(length)
+        latest[length] = index
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(runs):
+        other = partner[index]
+        if other is None:
+            index += 1
+            continue
+        spans.append((runs[index][0], runs[other][1]))
+        index = other + 1
+    return spans
 
 
 def _harmony(text: str) -> tuple[str, int]:
@@ -491,7 +570,7 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
         stripped = _STRIPPED_HARMONY.match(text)  # the same with its special tokens dropped by the detokenizer
         if stripped is None:
             return text, []
-        return text[stripped.end() :], [stripped.group("analysis")]
+        return text[stripped.end() :], [stripped.group("analysis").removesuffix("assistantfinal")]
     headers = list(_HARMONY_HEADER.finditer(text))
     if not headers:
         return text, []
@@ -520,23 +599,32 @@ def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
     return text[close.end() :], reasoning + close.end()
 
 
-def template_close(text: str, *, mid_line: bool = False) -> re.Match[str] | None:
-    """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line (or,
-    with `mid_line`, stands anywhere not right after a quote or backtick: `split('</think>')` mentions it) when no
-    opening tag comes before it (one that starts a line; with `mid_line`, one anywhere). A closing tag inside a
-    fenced block that holds an opening tag before it is data of the code there, not the end of reasoning."""
-    opening = OPEN_TAG if mid_line else _LINE_OPEN_TAG
-    for close in (CLOSE_TAG if mid_line else _LINE_CLOSE_TAG).finditer(text):
+def template_close(text: str) -> re.Match[str] | None:
+    """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line, when
+    no line before it starts with an opening tag. A closing tag inside a fenced block is data of the block, not the
+    end of reasoning, when the block holds an opening tag before it or its closing fence is the next fence line
+    after it."""
+    for close in _LINE_CLOSE_TAG.finditer(text):
         start = close.start() + len(close.group(0)) - len(close.group(0).lstrip())
-        if mid_line and start and text[start - 1] in "'\"`":
-            continue
-        if opening.search(text, 0, start) is not None:
+        if _LINE_OPEN_TAG.search(text, 0, start) is not None:
             return None
         block = _open_fence_at(text, start)
-        if block is not None and OPEN_TAG.search(text, block, start) is not None:
+        if block is not None and (OPEN_TAG.search(text, block, start) or _closes_next(text, block, close.end())):
             continue
         return close
     return None
+
+
+def _closes_next(text: str, block: int, position: int) -> bool:
+    """Whether the next fence line after `position` closes the block opened at `block`: then a closing tag at
+    `position` is data inside that block (a quoted sub-answer, a prompt's delimiter line), not the end of reasoning.
+    Reasoning that drafted a block and left it open is followed by the reply's own fences first (```repl)."""
+    opening = _ANY_FENCE_LINE.match(text, block)
+    following = _ANY_FENCE_LINE.search(text, position)
+    if opening is None or following is None:
+        return False
+    fence, info = following.group("fence"), following.group("info")
+    return fence[0] == opening.group("fence")[0] and len(fence) >= len(opening.group("fence")) and not info.strip()
 
 
 _ANY_FENCE_LINE = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)(?P<info>[^\n]*)$", re.MULTILINE)

@@ -275,6 +275,38 @@ async def test_reasoning_fields_and_think_blocks_go_to_reasoning_not_text(server
 @pytest.mark.parametrize(
     "text",
     [
+        # reasoning whose draft quotes the closing tag: it ends at the real one
+        "<think>\nDraft: o.split('</think>')[-1]\n```repl\nllm_query_batched(['x'] * 5)\n```\n</think>\n"
+        + FINISH_LENGTH,
+        # no reasoning at all: a closing tag in the code of a block, or in prose after one
+        "```repl\nimport re\nclean = re.sub(r'(?s)^.*?</think>\\s*', '', context)\nFINAL(len(context))\n```",
+        FINISH_LENGTH + "\nThe sub-model's reply may carry a </think> marker.",
+    ],
+    ids=["quoted-in-reasoning", "in-code", "in-prose"],
+)
+def test_a_closing_tag_is_read_over_http_exactly_as_in_the_reply_grammar(server: FakeOpenAIServer, text: str) -> None:
+    server.script(Reply(body=completion_body(text, usage=usage(5, 5))))
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="abcd")
+    assert (result.answer, result.iterations) == ("4", 1)
+
+
+def test_a_root_reply_of_reasoning_only_tells_the_model_instead_of_ending_the_run(server: FakeOpenAIServer) -> None:
+    # An unclosed <think> (finish "stop") or reasoning_content with empty content: nothing to run, so the next
+    # turn says so (it was asked the same again, and then the run failed).
+    server.script(
+        Reply(body=completion_body("<think>\nI will count the characters.", usage=usage(5, 9))),
+        Reply(body=completion_body("", usage=usage(5, 9), reasoning_content="Count them.")),
+        Reply(body=completion_body(FINISH_LENGTH, usage=usage(5, 5))),
+    )
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="abcd")
+    assert (result.answer, result.iterations, len(server.requests)) == ("4", 3, 3)
+    told = server.requests[2].body["messages"][-1]["content"]
+    assert "Your reply was all reasoning" in told and result.usage.root.output_tokens == 23
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "[THINK]\nadd them\n[/THINK]\n42",  # Magistral
         "<seed:think>add them</seed:think>42",  # Seed-OSS
         "<|START_THINKING|>add them<|END_THINKING|>\n42",  # Command A Reasoning

@@ -219,6 +219,7 @@ class OpenAICompatibleLM:
                     retryable=exc.retryable,
                     usage=exc.usage,
                     unanswered=unanswered,
+                    reasoning_only=exc.reasoning_only,
                 ) from None
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover

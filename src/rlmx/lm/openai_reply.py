@@ -15,7 +15,7 @@ from typing import Any
 
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
-from rlmx.protocol import CLOSE_TAG, OPEN_TAG, split_harmony, template_close
+from rlmx.protocol import split_harmony, split_reasoning
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -28,7 +28,6 @@ _FILTERED = frozenset(
 )
 """finish_reason values (lower-cased) meaning a content filter withheld the reply: OpenAI's, Z.ai's (GLM)
 "sensitive", and Gemini's reasons as its OpenAI-compatible gateways pass them through."""
-_LEADING_OPEN_TAG = re.compile(rf"\s*(?:{OPEN_TAG.pattern})", re.IGNORECASE)
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
 
@@ -240,7 +239,7 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
         refusal.append(refused)
     answer, channels = split_harmony("".join(text))
     reasoning.extend(channels)
-    answer, think = _split_think(answer)
+    answer, think = split_reasoning(answer)
     if think:
         reasoning.append(think)
     thought = "\n".join(r for r in reasoning if r.strip()) or None
@@ -256,7 +255,8 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
             usage=usage,
         )
     if not answer.strip():
-        _no_text(finish_reason, thought, refusal, message.get("tool_calls"), usage, cap)
+        bare = Completion(text="", usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+        _no_text(bare, refusal, message.get("tool_calls"), cap)
     if finish_reason is not None and finish_reason.lower() in _INTERRUPTED:
         raise LMBadResponse(
             f"the server ended the reply early (finish_reason {finish_reason!r}) after {answer[:80]!r}",
@@ -278,10 +278,10 @@ def _said(data: dict[str, Any]) -> str:
     return ""
 
 
-def _no_text(
-    finish_reason: str | None, thought: str | None, refusal: list[str], tool_calls: Any, usage: Usage, cap: int | None
-) -> None:
-    """A reply without answer text is never a success when the server says why there is none."""
+def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | None) -> None:
+    """A reply without answer text (`reply`, read) is never a success when the server says why there is none. One
+    that only reasoned carries itself on the error (`reasoning_only`), for a root node to tell its model."""
+    finish_reason, thought, usage = reply.finish_reason, reply.reasoning, reply.usage
     spent = f" ({usage.output_tokens:,} output tokens billed)"
     if reached_cap(finish_reason):
         where = "on reasoning" if thought else "before any text"
@@ -291,6 +291,7 @@ def _no_text(
             "(or the LM's max_tokens), or lower its reasoning effort",
             retryable=False,
             usage=usage,
+            reasoning_only=reply if thought else None,
         )
     if refusal:
         raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
@@ -307,7 +308,12 @@ def _no_text(
             usage=usage,
         )
     if thought:
-        raise LMBadResponse(f"the model only reasoned and wrote no answer text{spent}", retryable=True, usage=usage)
+        raise LMBadResponse(
+            f"the model only reasoned and wrote no answer text{spent}",
+            retryable=True,
+            usage=usage,
+            reasoning_only=reply,
+        )
     raise LMBadResponse(
         f"the server sent an empty reply (finish_reason {finish_reason!r}){spent}", retryable=True, usage=usage
     )
@@ -357,23 +363,6 @@ def _part_text(value: Any, index: int) -> str:
     if isinstance(value, list):
         return "".join(_part_text(item.get("text") if isinstance(item, dict) else item, index) for item in value)
     raise LMBadResponse(f"message.content[{index}] holds {type(value).__name__}, not text", retryable=True)
-
-
-def _split_think(text: str) -> tuple[str, str]:
-    """Answer and reasoning of a text that starts with a reasoning block (any of `protocol.REASONING_TAGS`:
-    <think>, [THINK], <seed:think>, ...), or whose template opened one (the text then holds only its closing tag),
-    or that starts a reasoning block it never closes (cut by the output cap: all of it is reasoning). Reasoning
-    elsewhere in the text is left alone; `protocol.parse_reply` reads it there."""
-    opening = _LEADING_OPEN_TAG.match(text)
-    if opening is not None:
-        closing = CLOSE_TAG.search(text, opening.end())
-        if closing is None:
-            return "", text[opening.end() :].strip()
-        return text[closing.end() :].lstrip(), text[opening.end() : closing.start()].strip()
-    closing = template_close(text, mid_line=True)
-    if closing is not None:
-        return text[closing.end() :].lstrip(), text[: closing.start()].strip()
-    return text, ""
 
 
 def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None) -> Usage:
