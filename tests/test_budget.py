@@ -10,7 +10,7 @@ import pytest
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body
 from rlmx import RLM, Budget, Event, InputError
 from rlmx.budget import BudgetExhausted, Ledger
-from rlmx.lm import Message, OpenAICompatibleLM, ScriptedLM
+from rlmx.lm import GuidedRoot, Message, OpenAICompatibleLM, ScriptedLM
 from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, Usage, message_token_bound, token_bound
 from rlmx.lm.prices import Price, PriceTable, Tier
 from scripting import depth_of, is_sub_call, repl, turn_of
@@ -246,6 +246,9 @@ def test_a_service_tier_billed_above_list_price_is_priced_only_by_the_users_rate
     assert server.requests[0].body["service_tier"] == "priority" and server.requests[0].body["model"] == "gpt-4o"
     unbudgeted = RLM(priority).completion("q", context="c")  # no USD limit: run, and say the cost is unknown
     assert unbudgeted.usage.total.unpriced_calls == 1
+    guided = GuidedRoot(priority)  # wrapped as the guided root's reader, it is still the priority tier's
+    with pytest.raises(InputError, match=r"gpt-4o\[priority\]"):
+        RLM(guided, sub_lm=guided.reader, budget=Budget(max_usd=1.0))
 
 
 @pytest.mark.parametrize("behaviour", [Behaviour(overbill=3.0), Behaviour(ignore_cap=True)])

@@ -21,7 +21,7 @@ from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
-from rlmx.lm.base import LM, price_name
+from rlmx.lm.base import LM, price_name, served_at
 from rlmx.lm.prices import TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import Sandbox, launcher
@@ -167,7 +167,7 @@ class RLM:
         self.models = dict(models or {})
         self.depth_lms = dict(depth_lms or {})
         self.prices = PriceTable(prices)
-        self.prices.expect([price_name(m) for m in self._all_lms()])
+        self.prices.expect([(price_name(m), served_at(m)) for m in self._all_lms()])
         if budget.max_usd is not None:
             unpriced = self.unpriced_models()
             if unpriced:

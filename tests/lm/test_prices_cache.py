@@ -13,7 +13,7 @@ LOOKUP = (
     "import json, sys\n"
     "from rlmx.lm.prices import PriceTable\n"
     "table = PriceTable()\n"
-    "table.expect(sys.argv[1:])\n"
+    "table.expect([(m, None) for m in sys.argv[1:]])\n"
     "prices = {m: table.lookup(m) for m in sys.argv[1:]}\n"
     "print(json.dumps({'loaded': 'genai_prices' in sys.modules,\n"
     "                  'prices': {m: None if p is None else [p.input_per_million, p.output_per_million, p.source]\n"
@@ -57,7 +57,7 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path: Path) -> None:
 EXPECT_ONLY = (
     "import sys\n"
     "from rlmx.lm import prices\n"
-    "prices.PriceTable().expect(sys.argv[1:])\n"
+    "prices.PriceTable().expect([(m, None) for m in sys.argv[1:]])\n"
     "if prices._warming is not None:\n"
     "    prices._warming.join()\n"
 )
@@ -77,3 +77,39 @@ def test_models_expected_but_never_looked_up_are_answered_for_later_processes(tm
     later = lookup(tmp_path, "gpt-4o-mini", "sub-model-never-called")
     assert later["loaded"] is False
     assert later["prices"]["sub-model-never-called"] is None  # type: ignore[index]
+
+
+def test_a_model_served_by_several_hosts_is_priced_at_its_hosts_own_list_price() -> None:
+    # genai-prices lists gpt-oss-120b at OpenAI's rate and at Cerebras' own (about 9x dearer on input); rlmx asked
+    # by name alone, so a run on Cerebras was admitted at OpenAI's rate and billed 3.7x its USD limit.
+    from rlmx.lm.prices import PriceTable
+
+    by_name = PriceTable().lookup("gpt-oss-120b")
+    cerebras = PriceTable()
+    cerebras.expect([("gpt-oss-120b", "https://api.cerebras.ai/v1/")])
+    at_host = cerebras.lookup("gpt-oss-120b")
+    assert by_name is not None and at_host is not None
+    assert at_host.input_per_million > by_name.input_per_million and at_host.output_per_million > 2 * 0.18
+    both = PriceTable()  # one name served at two hosts in one tree: the dearer bounds both
+    both.expect([("gpt-oss-120b", "https://api.openai.com/v1/"), ("gpt-oss-120b", "https://api.cerebras.ai/v1/")])
+    assert both.lookup("gpt-oss-120b") == at_host
+    unlisted = PriceTable()  # a host genai-prices knows, whose list lacks the name: unknown, not another host's
+    unlisted.expect([("gpt-4o-mini", "https://api.cerebras.ai/v1/")])
+    assert unlisted.lookup("gpt-4o-mini") is None
+    local = PriceTable()  # an address no provider has: priced by name, as before
+    local.expect([("gpt-4o-mini", "http://127.0.0.1:8000/v1")])
+    assert local.lookup("gpt-4o-mini") == PriceTable().lookup("gpt-4o-mini")
+
+
+def test_a_price_change_scheduled_for_a_later_date_bounds_the_price_from_now() -> None:
+    # A process kept alive across the date (serve, MCP) must not keep the lower price.
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from rlmx.lm.prices import _price_times
+
+    today = dt.datetime.now(tz=dt.UTC).date()
+    later = SimpleNamespace(constraint=SimpleNamespace(start_date=today + dt.timedelta(days=31), start_time=None))
+    earlier = SimpleNamespace(constraint=SimpleNamespace(start_date=today - dt.timedelta(days=31), start_time=None))
+    times = _price_times(SimpleNamespace(prices=[SimpleNamespace(constraint=None), later, earlier]))
+    assert [t.date() for t in times] == [today, today + dt.timedelta(days=31)]

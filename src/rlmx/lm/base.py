@@ -88,8 +88,23 @@ class CountsTokens(Protocol):
 
 def price_name(lm: LM) -> str:
     """The name an LM's calls are admitted and booked under: its `price_name` when it has one (an
-    OpenAICompatibleLM asking for a service tier billed above list price, `gpt-4o[priority]`), else its model."""
-    return getattr(lm, "price_name", None) or lm.model
+    OpenAICompatibleLM asking for a service tier billed above list price, `gpt-4o[priority]`), or that of the LM it
+    wraps (`inner`), else its model."""
+    named = getattr(lm, "price_name", None)
+    if isinstance(named, str) and named:
+        return named
+    inner = getattr(lm, "inner", None)
+    return price_name(inner) if inner is not None else lm.model
+
+
+def served_at(lm: LM) -> str | None:
+    """The base URL an LM's calls go to (its own `base_url`, or that of the LM it wraps), None for local ones: the
+    host whose list price applies."""
+    url = getattr(lm, "base_url", None)
+    if isinstance(url, str) and url:
+        return url
+    inner = getattr(lm, "inner", None)
+    return served_at(inner) if inner is not None else None
 
 
 async def prompt_tokens(lm: LM, messages: Sequence[Message]) -> int:

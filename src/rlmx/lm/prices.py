@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -130,35 +131,46 @@ FREE = Price(0.0, 0.0, source="free")
 
 class PriceTable:
     """Looks a model's price up by its exact name: the user's prices, then genai-prices' curated rules (which
-    know dated variants such as `gpt-4o-2024-08-06`, and `provider/model` names)."""
+    know dated variants such as `gpt-4o-2024-08-06`, and `provider/model` names). A name `expect`ed with the
+    address it is served at is priced at that host's own list price when genai-prices knows the host (Cerebras'
+    `gpt-oss-120b` is not OpenAI's), and not at all when that host's list lacks it."""
 
     def __init__(self, extra: Mapping[str, Price | tuple[float, float]] | None = None) -> None:
         self.prices: dict[str, Price] = {}
         for model, price in (extra or {}).items():
             self.prices[model] = _price(model, price)
+        self.hosts: dict[str, set[str | None]] = {}
+        """Per price name, the base URLs it is served at (None: an LM without one, priced by name alone)."""
 
-    def expect(self, models: Sequence[str]) -> None:
-        """Models about to be looked up: when one is not answered on disk yet, the price database starts loading
-        on a background thread now (about 0.4 s of imports) rather than on the event loop at the first call."""
-        unanswered = [model for model in models if self._needs_database(model)]
+    def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
+        """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
+        the price database starts loading on a background thread now (about 0.4 s of imports) rather than on the
+        event loop at the first call."""
+        for model, url in models:
+            self.hosts.setdefault(model, set()).add(url)
+        unanswered = [(model, url) for model, url in models if self._needs_database(model, url)]
         if unanswered:
             _warm_up(unanswered)
 
     def lookup(self, model: str) -> Price | None:
+        """The user's price for `model`, else the list price at each host it was expected at (the dearest when it
+        is served at several), else None."""
         if model in self.prices:
             return self.prices[model]
         if model.endswith(TIER_SUFFIX_END):  # list prices are the standard tier's: only the user knows this one
             return None
         if model.startswith(FREE_PREFIXES):
             return FREE
-        return list_price(model)
+        hosts = sorted(self.hosts.get(model) or {None}, key=str)
+        found = [price for price in (list_price(model, url) for url in hosts) if price is not None]
+        return max(found, key=_dearness) if len(found) == len(hosts) else None
 
-    def _needs_database(self, model: str) -> bool:
+    def _needs_database(self, model: str, url: str | None) -> bool:
         return (
             model not in self.prices
             and not model.startswith(FREE_PREFIXES)
             and not model.endswith(TIER_SUFFIX_END)
-            and not _ANSWERS.knows(model)
+            and not _ANSWERS.knows(_answer_key(model, url))
         )
 
     def cost(self, model: str, usage: Usage) -> float | None:
@@ -181,7 +193,7 @@ _loading = threading.Lock()
 _warming: threading.Thread | None = None
 
 
-def _warm_up(models: Sequence[str]) -> None:
+def _warm_up(models: Sequence[tuple[str, str | None]]) -> None:
     """Load the price database on a background thread (about a second of imports), once per process, so the
     first LM call does not wait for it on the event loop; then answer all of `models` and keep the answers on
     disk. A model that is configured but never called (a sub-LM a run did not use) is answered too: otherwise
@@ -193,9 +205,9 @@ def _warm_up(models: Sequence[str]) -> None:
             _warming.start()
 
 
-def _answer_all(models: list[str]) -> None:
-    for model in models:
-        list_price(model)
+def _answer_all(models: list[tuple[str, str | None]]) -> None:
+    for model, url in models:
+        list_price(model, url)
 
 
 @cache
@@ -229,8 +241,8 @@ class _Answers:
             except OSError:  # pragma: no cover
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
-            # included) and the dearest time-of-day rate were read are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:5".encode()).hexdigest()[:16]
+            # included), the dearest time-of-day rate and scheduled price changes were read are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:6".encode()).hexdigest()[:16]
             day = dt.datetime.now(tz=dt.UTC).date().isoformat()
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -309,25 +321,36 @@ _ANSWERS = _Answers()
 
 
 @cache
-def list_price(model: str) -> Price | None:
-    """The list price genai-prices has for exactly this model name (or `provider/model`), else None."""
-    found, price = _ANSWERS.get(model)
+def list_price(model: str, url: str | None = None) -> Price | None:
+    """The list price genai-prices has for exactly this model name (or `provider/model`), else None. With `url`
+    (the base URL it is served at) of a host genai-prices knows, that host's price for the name, else None."""
+    key = _answer_key(model, url)
+    found, price = _ANSWERS.get(key)
     if found:
         return price
-    price = _database_price(model)
-    _ANSWERS.put(model, price)
+    price = _database_price(model, url)
+    _ANSWERS.put(key, price)
     return price
 
 
-def _database_price(model: str) -> Price | None:
+def _answer_key(model: str, url: str | None) -> str:
+    return model if url is None else f"{model} @ {url}"
+
+
+def _dearness(price: Price) -> tuple[float, float]:
+    return (price.input_per_million + price.output_per_million, price.per_request)
+
+
+def _database_price(model: str, url: str | None = None) -> Price | None:
     snapshot = _snapshot()
     if snapshot is None:  # pragma: no cover
         return None
     from genai_prices import __version__
 
-    attempts: list[tuple[str, str | None]] = [(model, None)]
+    host = None if url is None else next((p.id for p in snapshot.providers if re.match(p.api_pattern, url)), None)
+    attempts: list[tuple[str, str | None]] = [(model, host)]
     provider, _, name = model.partition("/")
-    if name:
+    if name and host is None:
         attempts.append((name, provider))
     for ref, provider_id in attempts:
         try:
@@ -335,18 +358,28 @@ def _database_price(model: str) -> Price | None:
         except LookupError:
             continue
         found = [p for p in (_genai_price(info.get_prices(when), __version__) for when in _price_times(info)) if p]
-        if found:  # DeepSeek's peak and off-peak rates: the dearer holds whenever the call is made
-            return max(found, key=lambda p: (p.input_per_million + p.output_per_million, p.per_request))
+        if found:  # DeepSeek's peak and off-peak rates, a rise on a set date: the dearest holds from now on
+            return max(found, key=_dearness)
     return None
 
 
 def _price_times(info: Any) -> list[dt.datetime]:
-    """Now, and today at the start of each time-of-day window the model's prices have (DeepSeek's off-peak hours):
-    a price kept for a day, or by a process running for days, must hold at any hour."""
+    """Now, today at the start of each time-of-day window the model's prices have (DeepSeek's off-peak hours), and
+    each date a scheduled price change starts on from now (a Gemini price doubling on the first of a month): a
+    price kept for a day, or by a process running for weeks, must hold at any hour and across those dates."""
     now = dt.datetime.now(tz=dt.UTC)
     conditions = info.prices if isinstance(info.prices, list) else []
-    starts = [getattr(c.constraint, "start_time", None) for c in conditions if c.constraint is not None]
-    return [now] + [dt.datetime.combine(now.date(), start, tzinfo=dt.UTC) for start in starts if start is not None]
+    constraints = [c.constraint for c in conditions if c.constraint is not None]
+    times = [now]
+    for constraint in constraints:
+        start_time, start_date = getattr(constraint, "start_time", None), getattr(constraint, "start_date", None)
+        if start_time is not None:
+            times.append(dt.datetime.combine(now.date(), start_time, tzinfo=dt.UTC))
+        if isinstance(start_date, dt.datetime):
+            start_date = start_date.date()
+        if isinstance(start_date, dt.date) and start_date > now.date():
+            times.append(dt.datetime.combine(start_date, dt.time(12), tzinfo=dt.UTC))
+    return times
 
 
 def _genai_price(prices: Any, version: str) -> Price | None:
