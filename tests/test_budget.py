@@ -490,3 +490,18 @@ def test_a_call_cut_off_by_max_seconds_is_booked_not_released(server: FakeOpenAI
     lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k")
     result = RLM(lm, budget=Budget(max_seconds=1, max_tokens=100_000)).completion("q", context="c")
     assert result.status != "finished" and result.usage.total_tokens > 0 and result.usage.calls == 1
+
+
+def test_requests_that_got_no_answer_are_each_priced_as_a_request_of_their_own() -> None:
+    # A per-request fee and a long-prompt tier: two timed-out requests and the answered one are three requests of
+    # 150k tokens each (under the 200k tier, one fee each), never one request of their summed 450k tokens.
+    price = Price(1.0, 5.0, (Tier(200_000, 2.0, 10.0),), per_request=0.01)
+    ledger = Ledger(Budget(max_usd=5.0), prices=PriceTable({"m": price}))
+    reservation = ledger.reserve("m", 150_000, 1_000)
+    answered = Usage(150_000, 200)
+    booked = ledger.unanswered(reservation, 2, answered)
+    assert booked.cost_usd == pytest.approx(price.cost(150_000, 200) + 2 * price.most(150_000, 1_000))
+    assert (booked.input_tokens, booked.estimated) == (450_000, True)
+    # a provider that reported more than the list price for the answered request: each lost one may have cost that
+    dear = ledger.unanswered(reservation, 1, Usage(150_000, 200, cost_usd=0.5))
+    assert dear.cost_usd == pytest.approx(1.0)

@@ -204,20 +204,6 @@ class Reservation:
     copies: int = 1
     """Requests of the call this holds budget for: 1, plus each re-send the ledger admitted (`Ledger.extend`)."""
 
-    def unanswered(self, requests: int, also: Usage | None = None) -> Usage:
-        """What `requests` requests sent under this reservation and never answered may have cost: all of it each
-        time (flagged estimated, priced by the table), plus `also` (the answered request's own usage)."""
-        base = also or Usage()
-        return Usage(
-            base.input_tokens + requests * self.input_tokens,
-            base.output_tokens + requests * self.output_tokens,
-            None,
-            estimated=True,
-            cache_read_tokens=base.cache_read_tokens,
-            cache_write_tokens=base.cache_write_tokens,
-            cache_write_1h_tokens=base.cache_write_1h_tokens,
-        )
-
 
 class Ledger:
     """The budget of one completion tree: admission before spending, accounting after.
@@ -366,7 +352,26 @@ class Ledger:
     def settle_unanswered(self, reservation: Reservation, *, attempts: int, role: Role, depth: int) -> None:
         """A call sent `attempts` times and never answered (it timed out): the server may have billed each request
         all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
-        self.settle(reservation, reservation.unanswered(attempts), role=role, depth=depth)
+        self.settle(reservation, self.unanswered(reservation, attempts), role=role, depth=depth)
+
+    def unanswered(self, reservation: Reservation, requests: int, also: Usage | None = None) -> Usage:
+        """What `requests` requests sent under `reservation` and never answered may have cost, plus `also` (the
+        answered request's own usage): each request all it was allowed, priced as a request of its own (its
+        prompt's price tier and per-request fee, never those of the summed tokens), or what the answered one cost
+        when that was more (a provider's own cost above list price), flagged estimated."""
+        base = also or Usage()
+        unpriced = self.prices.lookup(reservation.model) is None
+        answered = self.prices.cost(reservation.model, base) if also is not None else 0.0
+        each = max(reservation.usd, answered or 0.0)
+        return Usage(
+            base.input_tokens + requests * reservation.input_tokens,
+            base.output_tokens + requests * reservation.output_tokens,
+            None if unpriced or answered is None else answered + requests * each,
+            estimated=True,
+            cache_read_tokens=base.cache_read_tokens,
+            cache_write_tokens=base.cache_write_tokens,
+            cache_write_1h_tokens=base.cache_write_1h_tokens,
+        )
 
     def extend(self, reservation: Reservation) -> bool:
         """Hold one more request's worth for the call `reservation` admitted, which is about to be re-sent after a

@@ -411,7 +411,7 @@ class Engine:
                 if exc.unanswered == 0 and usage is None:
                     ledger.release(reservation)
                 elif exc.unanswered:
-                    billed = reservation.unanswered(exc.unanswered, usage)
+                    billed = ledger.unanswered(reservation, exc.unanswered, usage)
                     settled = ledger.settle(reservation, billed, role=role, depth=depth)
                 elif usage is not None:
                     settled = ledger.settle(reservation, usage, role=role, depth=depth)
@@ -431,7 +431,11 @@ class Engine:
                 ledger.release(reservation)
                 raise
             # Requests of this call that timed out before the answered one may have been billed too.
-            spent = reservation.unanswered(completion.unanswered, completion.usage) if completion.unanswered else None
+            spent = (
+                ledger.unanswered(reservation, completion.unanswered, completion.usage)
+                if completion.unanswered
+                else None
+            )
             usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth)
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")

@@ -101,15 +101,16 @@ def test_a_model_served_by_several_hosts_is_priced_at_its_hosts_own_list_price()
     assert local.lookup("gpt-4o-mini") == PriceTable().lookup("gpt-4o-mini")
 
 
-def test_a_price_change_scheduled_for_a_later_date_bounds_the_price_from_now() -> None:
-    # A process kept alive across the date (serve, MCP) must not keep the lower price.
+def test_a_price_change_scheduled_for_tomorrow_bounds_the_price_kept_today() -> None:
+    # Answers are kept for the day, also by a process kept alive across the date (serve, MCP): a price that rises
+    # at midnight must bound a run still going then.
     import datetime as dt
     from types import SimpleNamespace
 
     from rlmx.lm.prices import _price_times
 
     today = dt.datetime.now(tz=dt.UTC).date()
-    later = SimpleNamespace(constraint=SimpleNamespace(start_date=today + dt.timedelta(days=31), start_time=None))
-    earlier = SimpleNamespace(constraint=SimpleNamespace(start_date=today - dt.timedelta(days=31), start_time=None))
-    times = _price_times(SimpleNamespace(prices=[SimpleNamespace(constraint=None), later, earlier]))
-    assert [t.date() for t in times] == [today, today + dt.timedelta(days=31)]
+    changes = [SimpleNamespace(constraint=SimpleNamespace(start_date=today + dt.timedelta(days=days), start_time=None))
+               for days in (1, 31, -31)]  # fmt: skip
+    times = _price_times(SimpleNamespace(prices=[SimpleNamespace(constraint=None), *changes]))
+    assert [t.date() for t in times] == [today, today + dt.timedelta(days=1)]  # answers are kept for a day

@@ -228,8 +228,12 @@ class _Answers:
         self._lock = threading.Lock()
         self._path: Path | None = None
         self._known: dict[str, Any] | None = None
+        self._day = ""
 
     def path(self) -> Path | None:
+        today = _today()
+        if today != self._day:  # a process living past midnight reads (and keeps) the new day's answers
+            self._path, self._known, self._day = None, None, today
         if self._path is None:
             spec = importlib.util.find_spec("genai_prices")
             origin = spec.origin if spec is not None else None
@@ -243,7 +247,7 @@ class _Answers:
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
             # included), the dearest time-of-day rate and scheduled price changes were read are not reused.
             key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:6".encode()).hexdigest()[:16]
-            day = dt.datetime.now(tz=dt.UTC).date().isoformat()
+            day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
         return self._path
@@ -320,10 +324,19 @@ def _price_from_json(entry: dict[str, Any]) -> Price:
 _ANSWERS = _Answers()
 
 
-@cache
 def list_price(model: str, url: str | None = None) -> Price | None:
     """The list price genai-prices has for exactly this model name (or `provider/model`), else None. With `url`
-    (the base URL it is served at) of a host genai-prices knows, that host's price for the name, else None."""
+    (the base URL it is served at) of a host genai-prices knows, that host's price for the name, else None. An
+    answer holds for the day it was given (UTC): the dearest of that day's and the next day's prices."""
+    return _list_price(model, url, _today())
+
+
+def _today() -> str:
+    return dt.datetime.now(tz=dt.UTC).date().isoformat()
+
+
+@cache
+def _list_price(model: str, url: str | None, day: str) -> Price | None:
     key = _answer_key(model, url)
     found, price = _ANSWERS.get(key)
     if found:
@@ -365,8 +378,8 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
 
 def _price_times(info: Any) -> list[dt.datetime]:
     """Now, today at the start of each time-of-day window the model's prices have (DeepSeek's off-peak hours), and
-    each date a scheduled price change starts on from now (a Gemini price doubling on the first of a month): a
-    price kept for a day, or by a process running for weeks, must hold at any hour and across those dates."""
+    tomorrow when a scheduled price change starts then (a Gemini price doubling on the first of a month): a price
+    kept for the day (`list_price`) must hold at any hour of it, and for a run still going past midnight."""
     now = dt.datetime.now(tz=dt.UTC)
     conditions = info.prices if isinstance(info.prices, list) else []
     constraints = [c.constraint for c in conditions if c.constraint is not None]
@@ -377,8 +390,8 @@ def _price_times(info: Any) -> list[dt.datetime]:
             times.append(dt.datetime.combine(now.date(), start_time, tzinfo=dt.UTC))
         if isinstance(start_date, dt.datetime):
             start_date = start_date.date()
-        if isinstance(start_date, dt.date) and start_date > now.date():
-            times.append(dt.datetime.combine(start_date, dt.time(12), tzinfo=dt.UTC))
+        if isinstance(start_date, dt.date) and 0 < (start_date - now.date()).days <= 1:
+            times.append(dt.datetime(start_date.year, start_date.month, start_date.day, 12, tzinfo=dt.UTC))
     return times
 
 
