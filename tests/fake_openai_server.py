@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -46,6 +47,8 @@ class Reply:
     hang: bool = False
     broken: bool = False
     """Announce the whole body, send half of it, and close the connection (a proxy or server dying mid-reply)."""
+    reset: bool = False
+    """Read the request, then reset the connection (TCP RST) without a reply: a server killed while generating."""
 
 
 @dataclass
@@ -263,6 +266,11 @@ class FakeOpenAIServer:
         try:
             if reply is not None and reply.hang:
                 self.stopping.wait()
+                handler.close_connection = True
+                return
+            if reply is not None and reply.reset:
+                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                handler.connection.close()
                 handler.close_connection = True
                 return
             status, body, headers = self._answer(received, reply)

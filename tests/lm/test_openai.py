@@ -127,6 +127,29 @@ async def test_bad_request_is_not_retried_and_a_too_large_cap_is_not_renamed(ser
     assert len(server.requests) == 1 and lm.cap_param == "max_tokens"
 
 
+@pytest.mark.parametrize("status", [504, 524])
+async def test_a_gateway_timeout_counts_as_a_request_that_may_have_been_billed(
+    server: FakeOpenAIServer, status: int
+) -> None:
+    # The gateway stopped waiting; the model behind it may have run to the end (and billed it).
+    server.script(Reply(status=status, body=error_body("upstream timed out")))
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)
+    assert completion.text == "hi" and completion.unanswered == 1
+    server.script(Reply(status=status, body=error_body("upstream timed out")))
+    with pytest.raises(LMServerError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.unanswered == 1
+
+
+async def test_a_connection_reset_after_sending_is_a_reply_broken_off_not_an_unreachable_server(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script(Reply(reset=True), Reply(reset=True))
+    with pytest.raises(LMConnectionError, match="broke off") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)
+    assert caught.value.sent == 2 and len(server.requests) == 2  # each may have been billed
+
+
 async def test_unreachable_server_raises_lm_connection_error(server: FakeOpenAIServer) -> None:
     port = closed_port()
     with pytest.raises(LMConnectionError, match=rf"127\.0\.0\.1:{port}.*unreachable"):

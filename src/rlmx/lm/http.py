@@ -216,7 +216,7 @@ class JSONPoster:
                     raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
-                broke = isinstance(exc, _BROKEN_OFF)  # the request went out: the server may have billed it
+                broke = _after_sending(exc)  # the request went out: the server may have billed it
                 timed_out += broke
                 kind = "broken" if broke else "connection"
                 if attempt > self.max_retries:
@@ -225,6 +225,8 @@ class JSONPoster:
                 if broke and not may_resend():
                     raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
                 continue
+            gave_up = reply.status in GATEWAY_TIMEOUTS  # a gateway stopped waiting; the model behind it did not
+            timed_out += gave_up
             if (
                 reply.status < 400
                 or attempt > self.max_retries
@@ -233,6 +235,8 @@ class JSONPoster:
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
+            if gave_up and not may_resend():
+                return dataclasses.replace(reply, timed_out=timed_out), attempt
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
         # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which
@@ -273,6 +277,17 @@ class JSONPoster:
 
 _BROKEN_OFF = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)
 """Failures after the request was sent: the reply broke off, or the server closed the connection without one."""
+GATEWAY_TIMEOUTS = frozenset({504, 524})
+"""A gateway's "I stopped waiting" (Cloudflare's 524 too): the model behind it may have run, and billed, to the end;
+counted like a read timeout (possibly billed, re-sent only when the budget holds another request)."""
+
+
+def _after_sending(exc: aiohttp.ClientError) -> bool:
+    """Whether a failure came after the request may have reached the server: the reply broke off, or the connection
+    was reset or closed while it was being sent or answered (only a failure to connect is before)."""
+    if isinstance(exc, _BROKEN_OFF):
+        return True
+    return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
 
 
 def out_of_quota(reply: HTTPReply) -> bool:
