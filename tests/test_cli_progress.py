@@ -51,3 +51,16 @@ def test_a_finished_run_counts_its_turns() -> None:
     rlm = RLM(ScriptedLM(["```repl\nx = 1\n```", "```repl\nFINAL(x)\n```"]), on_event=Progress(Console(file=out)))
     assert rlm.completion("q", context="abc").answer == "1"
     assert "finished · " in out.getvalue() and " · 2 turns · 0 sub-calls · " in out.getvalue()
+
+
+def test_the_summary_shows_what_the_ledger_booked_not_only_the_answered_calls() -> None:
+    # A sub-call's first reply was empty but billed, and asked again: only the answer's cost was in an lm_call or
+    # subcall_end event, so the summary said a tenth of the bill that --json reported.
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    answered = {"input_tokens": 100, "output_tokens": 5, "cost_usd": 0.0004}
+    progress(Event("subcall_end", "r", "0.1", "0", 1, {"ok": True, **answered}))
+    booked = {"input_tokens": 1_600, "output_tokens": 905, "cost_usd": 0.0104}
+    summary = {"status": "finished", "stop_reason": "finished by final", "iterations": 2, "usage": booked}
+    progress(Event("run_end", "r", "0", None, 0, summary))
+    assert "tokens 1,600 in / 905 out · $0.0104" in out.getvalue().splitlines()[-1]

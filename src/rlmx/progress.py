@@ -209,6 +209,11 @@ class Progress:
 
     def _on_run_end(self, event: Event, data: dict[str, Any]) -> None:
         self.close()
+        total = data.get("usage")  # the ledger's totals: also what replies rejected or never answered were billed
+        if isinstance(total, dict) and "input_tokens" in total:
+            self.tokens_in = int(total.get("input_tokens") or 0)
+            self.tokens_out = int(total.get("output_tokens") or 0)
+            self.cost_usd = float(total.get("cost_usd") or 0.0)
         status = str(data.get("status"))
         style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
         failed = f" ({self.failed_subcalls:,} failed)" if self.failed_subcalls else ""
