@@ -505,3 +505,24 @@ def test_requests_that_got_no_answer_are_each_priced_as_a_request_of_their_own()
     # a provider that reported more than the list price for the answered request: each lost one may have cost that
     dear = ledger.unanswered(reservation, 1, Usage(150_000, 200, cost_usd=0.5))
     assert dear.cost_usd == pytest.approx(1.0)
+
+
+async def test_structured_request_fields_count_in_the_prompts_bound(server: FakeOpenAIServer) -> None:
+    # Providers bill a response_format schema and tools as prompt: a 7k-token schema on small calls was admitted
+    # at the messages' bound alone and billed 18x the input budget.
+    schema = {"type": "json_schema", "json_schema": {"name": "s", "schema": {"description": "field " * 1_000}}}
+    tools = [{"type": "function", "function": {"name": "f", "description": "tool " * 500}}]
+    plain = OpenAICompatibleLM("m", server.base_url)
+    shaped = OpenAICompatibleLM("m", server.base_url, response_format=schema, tools=tools, temperature=0.0)
+    messages: list[Message] = [{"role": "user", "content": "hi"}]
+    extra = await shaped.count_tokens(messages) - await plain.count_tokens(messages)
+    assert extra >= len("field " * 1_000) + len("tool " * 500)
+    assert await plain.count_tokens(messages) == message_token_bound(messages)
+
+
+def test_text_that_tokenizers_normalise_first_is_bounded_by_its_longest_form() -> None:
+    # Qwen's tokenizer applies NFC (a musical symbol's 4 bytes become 8), SentencePiece's nmt_nfkc NFKC (U+FDFA's
+    # 3 bytes become 33): the byte count of the text as written was under what they tokenize.
+    assert token_bound("\U0001d15f" * 10) == 80
+    assert token_bound("\ufdfa") == 33
+    assert token_bound("caf\u00e9 \u65e5\u672c") == len("caf\u00e9 \u65e5\u672c".encode())  # already normal

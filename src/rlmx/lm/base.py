@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -137,12 +138,18 @@ def token_bound(text: str) -> int:
 
     Byte-level BPE (GPT, Llama 3, Qwen, Mistral's tekken) and SentencePiece with byte fallback (Llama 2, Gemma)
     never produce a token shorter than one byte, so this holds for every script: ASCII, CJK (3 bytes a
-    character), emoji (4 bytes, more with joiners), code. It is about 4x the real count for English prose, and
+    character), emoji (4 bytes, more with joiners), code. Tokenizers that normalise first (Qwen's NFC, SentencePiece's
+    NFKC) see more bytes for a few characters (a musical symbol's 4 become 12, a ligature's 3 up to 33): text not
+    already normalised is counted at the longest of its forms. It is about 4x the real count for English prose, and
     is meant for admission (where erring low overspends a budget), not for reporting.
     """
     if text.isascii():  # a flag CPython keeps on every str: no pass over the text, no copy
         return len(text)
-    return len(text.encode("utf-8", "surrogatepass"))
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if unicodedata.is_normalized("NFKC", text):  # NFKC-normal text is NFC-normal too: the common case, one C pass
+        return size
+    forms = (unicodedata.normalize(form, text) for form in ("NFC", "NFKC"))
+    return max(size, *(len(form.encode("utf-8", "surrogatepass")) for form in forms))
 
 
 def message_token_bound(messages: Sequence[Message]) -> int:

@@ -18,7 +18,7 @@ from rlmx import prompts
 from rlmx.budget import BudgetExhausted
 from rlmx.errors import SandboxError
 from rlmx.lm import guided_cells
-from rlmx.lm.base import LM, Completion, CountsTokens, Message, Usage, message_token_bound
+from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
 
 _LIBRARY = inspect.getsource(guided_cells).replace("from __future__ import annotations\n", "")
 _READY = "guided index ready"
@@ -45,9 +45,7 @@ class ShortReader:
         return await self.inner.complete(messages, **params)
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
-        if isinstance(self.inner, CountsTokens):
-            return await self.inner.count_tokens(messages)
-        return message_token_bound(messages)
+        return await prompt_tokens(self.inner, messages)
 
 
 class GuidedRoot:

@@ -35,7 +35,7 @@ from rlmx.errors import (
     LMServerError,
     LMTimeout,
 )
-from rlmx.lm.base import Completion, Message, may_resend
+from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
 from rlmx.lm.http import NOT_RESENT, HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
 
@@ -274,6 +274,14 @@ class OpenAICompatibleLM:
             error = self._status_error(reply, attempts, cap)
             error.unanswered = reply.timed_out  # requests before this reply that got none: possibly billed
             raise error
+
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        """An upper bound on the prompt tokens a call is billed: the messages' (`message_token_bound`) and the
+        structured request fields providers bill as prompt too (a `response_format` schema, `tools`), by the UTF-8
+        bytes of their JSON. Raises nothing."""
+        structured = [value for value in self.params.values() if isinstance(value, dict | list)]
+        extra = token_bound(json.dumps(structured, ensure_ascii=False, default=str)) if structured else 0
+        return message_token_bound(messages) + extra
 
     async def aclose(self) -> None:
         """Close the HTTP session of the running event loop now (a later call opens a new one)."""
