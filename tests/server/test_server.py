@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -331,3 +332,57 @@ def test_rlmx_serve_answers_an_openai_client(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             proc.stderr.read()
             assert proc.wait(timeout=10) == 130  # Ctrl-C, as the README's exit codes say
+
+
+# --- clients that leave before their run, and bad requests on a busy server -------------------------------------
+
+
+def _raw_post(served: Served, body: bytes, *, declared: int | None = None) -> socket.socket:
+    """A POST sent by hand on its own connection (its body possibly cut short); the caller closes it."""
+    host, port = served.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {served.api_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared if declared is not None else len(body)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+async def _health_settles(served: Served, **expected: int) -> dict[str, Any]:
+    for _ in range(100):
+        health = served.health()
+        if all(health[name] == value for name, value in expected.items()):
+            return health
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"health stayed {health}, expected {expected}")
+
+
+async def test_a_client_that_leaves_mid_upload_gives_its_run_slot_back(tmp_path: Path) -> None:
+    # Four cut uploads on a 4-slot server left it answering only 429s until restarted.
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, queue_timeout=2)):
+        big = json.dumps({"model": MODEL, "messages": ask("How long is the context?"), "context": "x" * 600_000})
+        for _ in range(2):
+            _raw_post(served, big.encode()[:300_000], declared=len(big)).close()
+            await _health_settles(served, running=0, queued=0)
+        with served.client() as client:
+            answer = client.chat.completions.create(model=MODEL, messages=ask("How long is the context?"))
+        assert answer.choices[0].message.content is not None
+
+
+async def test_a_client_that_leaves_while_queued_frees_its_place(tmp_path: Path) -> None:
+    options = ServerOptions(max_concurrent_runs=1, max_queued=1, queue_timeout=30)
+    for served in start(tmp_path, options=options):
+        pidfile = worker_pidfile()
+        async with served.async_client() as client:
+            stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+            async with stream:
+                await started(pidfile)
+                waiting = json.dumps({"model": MODEL, "messages": ask("How long is the context?")}).encode()
+                queued = _raw_post(served, waiting)
+                await _health_settles(served, running=1, queued=1)
+                queued.close()  # its client gave up (an SDK timeout)
+                await _health_settles(served, running=1, queued=0)
+                with pytest.raises(openai.NotFoundError):  # checked at once, though every slot is busy
+                    await client.chat.completions.create(model="no-such-model", messages=ask("How long?"))
+        await ended(served, int(pidfile.read_text()))

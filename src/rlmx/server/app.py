@@ -295,18 +295,35 @@ async def chat_completions(request: Request) -> Response:
     key = _idempotency_key(request)
     if key is not None and (run := server.runs.find(key)) is not None:
         return await _retry(request, server, run, key)
-    release = await server.admission.enter()  # before the body is read: a queued request holds no memory
-    try:
+    inbox = bodies.Inbox(request.receive, ahead=bodies.THREAD_THRESHOLD)
+    raw = call = None
+    if _declared_size(request) <= bodies.THREAD_THRESHOLD:
+        # A small body is read and checked before the wait for a run slot: a bad request gets its 400 or 404 at
+        # once, not a 429 after the queue (a big one waits unread: a queued request holds no memory).
         try:
-            raw = await bodies.read_body(request.receive, limit)
+            raw = await bodies.read_body(inbox, limit)
         except bodies.ClientLeft:
             _log_left(request, None, "while sending its body")
             return Response(status_code=499)
+        call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
+    release = await _admitted(server.admission, inbox)
+    if release is None:
+        _log_left(request, None, "while waiting for a run slot")
+        return Response(status_code=499)
+    started = False
+    try:
+        if raw is None:
+            try:
+                raw = await bodies.read_body(inbox, limit)
+            except bodies.ClientLeft:
+                _log_left(request, None, "while sending its body")
+                return Response(status_code=499)
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
             release()
-            return await _answer(request, server, run, await _fingerprint(raw), key=key)
+            return await _answer(request, inbox, server, run, await _fingerprint(raw), key=key)
         fingerprint = await _fingerprint(raw) if key is not None else ""
-        call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
+        if call is None:
+            call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
@@ -315,10 +332,36 @@ async def chat_completions(request: Request) -> Response:
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
         server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener), release)
-    except BaseException:
-        release()
-        raise
-    return await _answer(request, server, run, fingerprint, key=key)
+        started = True
+    finally:
+        if not started:  # every way out before the run holds it (its end releases it) frees the slot
+            release()
+    return await _answer(request, inbox, server, run, fingerprint, key=key)
+
+
+def _declared_size(request: Request) -> int:
+    """The body's Content-Length (checked by `check_declared_size`), or a size past any threshold when none."""
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None else 1 << 62
+
+
+async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], None] | None:
+    """A run slot's release, or None when the client left while waiting for one (its place in the queue freed).
+    The wait races the client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
+    entering = asyncio.ensure_future(admission.enter())
+    watching = asyncio.ensure_future(inbox.read_ahead())
+    try:
+        await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if not entering.done() and inbox.left:
+            entering.cancel()
+            await asyncio.gather(entering, return_exceptions=True)
+            if not entering.cancelled() and entering.exception() is None:
+                entering.result()()  # the slot came as the client left: hand it on
+            return None
+        return await entering
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
 
 
 def answers_from_context_only(rlm: RLM) -> bool:
@@ -334,10 +377,12 @@ async def _retry(request: Request, server: _Server, run: Run, key: str) -> Respo
         raw = await bodies.read_body(request.receive, server.options.max_request_bytes)
     except bodies.ClientLeft:
         return Response(status_code=499)
-    return await _answer(request, server, run, await _fingerprint(raw), key=key)
+    return await _answer(request, request.receive, server, run, await _fingerprint(raw), key=key)
 
 
-async def _answer(request: Request, server: _Server, run: Run, fingerprint: str, *, key: str | None) -> Response:
+async def _answer(
+    request: Request, receive: Receive, server: _Server, run: Run, fingerprint: str, *, key: str | None
+) -> Response:
     if key is not None and fingerprint != run.fingerprint:
         raise RequestError(
             f"Idempotency-Key {key!r} was already used for a different request body: use a new key for a new "
@@ -349,7 +394,7 @@ async def _answer(request: Request, server: _Server, run: Run, fingerprint: str,
     if run.call.stream:
         return await _streamed(request, server, run, leave)
     try:
-        result = await _unless_disconnected(request.receive, run.outcome())
+        result = await _unless_disconnected(receive, run.outcome())
     except (RequestError, InputError):
         raise
     except Exception as exc:  # the run crashed rather than report: still an answer that names its trace

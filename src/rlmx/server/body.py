@@ -15,10 +15,11 @@ import codecs
 import json
 import math
 import re
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 from rlmx.sandbox.frames import valid_strings
 from rlmx.server.openai_compat import EXAMPLE, RequestError
@@ -40,6 +41,44 @@ _NUMBER_SHAPE = bytes(
 
 class ClientLeft(Exception):
     """The client disconnected before its body was read whole."""
+
+
+class Inbox:
+    """A request's ASGI `receive`, able to read ahead while the request waits for a run slot: up to `ahead` body
+    bytes are kept, then (once the body is whole) it waits for the client to leave, so a client that gives up in
+    the queue is seen (`left`) and its place freed. Use it as the request's `receive` afterwards. A receive under
+    way when the read-ahead is cancelled is kept for the next call, so no message is lost."""
+
+    def __init__(self, receive: Receive, ahead: int) -> None:
+        self._receive = receive
+        self._ahead = ahead
+        self._kept: deque[Message] = deque()
+        self._kept_bytes = 0
+        self._whole = False
+        self._pending: asyncio.Future[Message] | None = None
+        self.left = False
+
+    async def read_ahead(self) -> None:
+        """Read until the client leaves, or `ahead` bytes of an unfinished body are kept."""
+        while not self.left and (self._whole or self._kept_bytes < self._ahead):
+            if self._pending is None:
+                self._pending = asyncio.ensure_future(self._receive())
+            message = await asyncio.shield(self._pending)
+            self._pending = None
+            if message["type"] == "http.disconnect":
+                self.left = True
+            else:
+                self._kept.append(message)
+                self._kept_bytes += len(message.get("body", b""))
+                self._whole = self._whole or not message.get("more_body", False)
+
+    async def __call__(self) -> Message:
+        if self._kept:
+            return self._kept.popleft()
+        if self.left:
+            return {"type": "http.disconnect"}
+        pending, self._pending = self._pending, None
+        return await (pending if pending is not None else self._receive())
 
 
 def too_large(limit: int, size: int | None = None) -> RequestError:
