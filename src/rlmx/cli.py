@@ -1048,4 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m rlmx.cli`: run the module's importable copy, whose error classes are the ones the commands raise
+    # (this __main__ copy's UsageError is another class, and a bad flag escaped as a traceback, exit 1)
+    from rlmx.cli import main as _main
+
+    raise SystemExit(_main())

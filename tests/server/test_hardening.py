@@ -358,6 +358,23 @@ def test_an_api_key_is_required_when_set(tmp_path: Path) -> None:
         assert len(served.lm.calls) == 1
 
 
+def test_every_response_carries_a_request_id_as_openais_api_does(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(model=MODEL, messages=ask("q"), extra_body={"context": "ab"})
+        assert response._request_id == (response.model_extra or {})["rlmx"]["trace_id"]
+        with pytest.raises(openai.NotFoundError) as raised:
+            client.chat.completions.create(model="other", messages=ask("q"))
+        assert raised.value.request_id and raised.value.request_id.startswith("req_")
+    assert httpx.get(f"{served.url}/v1/models").headers["x-request-id"].startswith("req_")
+
+
+def test_the_bearer_scheme_is_matched_in_any_case(tmp_path: Path) -> None:
+    for served in start(tmp_path, options=ServerOptions(api_key="s3cret"), api_key="s3cret"):
+        for scheme in ("bearer", "BEARER"):
+            assert httpx.get(f"{served.url}/v1/models", headers={"Authorization": f"{scheme} s3cret"}).is_success
+        assert httpx.get(f"{served.url}/v1/models", headers={"Authorization": "Basic s3cret"}).status_code == 401
+
+
 def test_every_answer_names_its_trace_which_the_server_returns(served: Served) -> None:
     with served.client() as client:
         raw = client.chat.completions.with_raw_response.create(
@@ -386,12 +403,15 @@ def test_cors_lets_a_named_origin_call_the_api(tmp_path: Path) -> None:
             headers={
                 "Origin": origin,
                 "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "authorization,content-type",
+                # what the openai JS SDK sends from a browser, besides authorization and content-type
+                "Access-Control-Request-Headers": "authorization,content-type,x-stainless-lang,"
+                "x-stainless-package-version,x-stainless-retry-count,x-stainless-timeout,openai-organization",
             },
         )
         assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == origin
         answer = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="a"), headers={"Origin": origin})
         assert answer.headers["access-control-allow-origin"] == origin
         assert "X-Rlmx-Trace-Id".lower() in answer.headers["access-control-expose-headers"].lower()
+        assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
         other = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="a"), headers={"Origin": "http://evil"})
         assert "access-control-allow-origin" not in other.headers

@@ -192,3 +192,14 @@ def test_a_stop_as_soon_as_the_address_shows_is_clean(tmp_path: Path, sent: sign
         rest = proc.stderr.read()
     assert "Traceback" not in rest and "ERROR" not in rest, rest
     assert "rlmx: server stopped (" in rest
+
+
+@pytest.mark.parametrize("entry", [["-m", "rlmx.cli"], ["-m", "rlmx"]])
+def test_a_bad_flag_run_through_python_m_is_one_line_and_exit_2(entry: list[str]) -> None:
+    # Under `python -m rlmx.cli` the module is __main__, and the commands raised the importable copy's UsageError,
+    # which __main__'s handler did not catch: a traceback and exit 1.
+    env = {k: v for k, v in os.environ.items() if k != "RLMX_TEST_UNSET"}
+    flags = ["serve", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "RLMX_TEST_UNSET"]
+    done = subprocess.run([sys.executable, *entry, *flags], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("rlmx: error: --api-key-env RLMX_TEST_UNSET")

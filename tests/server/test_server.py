@@ -115,6 +115,17 @@ def test_json_schema_response_format_types_the_answer(served: Served) -> None:
     assert json.loads(response.choices[0].message.content or "") == {"n": 3}
 
 
+def test_json_mode_asks_for_a_json_object(served: Served) -> None:
+    with served.client() as client:
+        response = client.chat.completions.create(
+            model=MODEL,
+            messages=ask("Count as JSON"),
+            response_format={"type": "json_object"},
+            extra_body={"context": "abc"},
+        )
+    assert json.loads(response.choices[0].message.content or "") == {"n": 3}
+
+
 def test_request_limits_can_only_tighten_the_servers() -> None:
     rlm = RLM(ScriptedLM(["x"]), max_depth=3, budget=Budget(max_iterations=5))
     limited = with_limits(rlm, {"max_iterations": 50, "max_seconds": 3, "max_depth": 2})
@@ -222,7 +233,7 @@ async def test_client_leaving_a_plain_request_cancels_the_run(served: Served, tm
         ({"messages": ask("q"), "extra_body": {"contexts": "not an object"}}, "contexts"),
         ({"messages": ask("q"), "extra_body": {"contexts": {"not a name": "x"}}}, None),
         ({"messages": ask("q"), "stream": "yes"}, "stream"),
-        ({"messages": ask("q"), "response_format": {"type": "json_object"}}, "response_format"),
+        ({"messages": ask("q"), "response_format": {"type": "xml"}}, "response_format"),
         ({"messages": ask("q"), "n": 2}, "n"),
         ({"messages": ask("q"), "stream": True, "extra_body": {"contexts": {"llm_query": "x"}}}, None),
         (

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.responses import JSONResponse as _JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
@@ -55,6 +57,7 @@ RLMFactory = Callable[[Mapping[str, int | float]], RLM]
 """Gets a request's budget limits (validated; empty when it sent none) and returns the RLM to run it with."""
 
 TRACE_HEADER = "X-Rlmx-Trace-Id"
+REQUEST_ID_HEADER = "x-request-id"
 
 
 class JSONResponse(_JSONResponse):
@@ -146,7 +149,7 @@ def create_app(
         yield
         await server.runs.cancel_all()  # what the graceful shutdown did not finish is stopped, workers killed
 
-    middleware = [Middleware(_Auth, api_key=options.api_key)]
+    middleware = [Middleware(_RequestId), Middleware(_Auth, api_key=options.api_key)]
     if options.cors_origins:
         middleware.insert(
             0,
@@ -154,8 +157,10 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=list(options.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                expose_headers=[TRACE_HEADER, "Retry-After"],
+                # any request header: the openai JS SDK sends X-Stainless-* (and OpenAI-Organization/-Project),
+                # whose preflight a fixed list refused, blocking every call from a browser page
+                allow_headers=["*"],
+                expose_headers=[TRACE_HEADER, REQUEST_ID_HEADER, "Retry-After"],
             ),
         )
     app = Starlette(
@@ -257,6 +262,31 @@ class _Server:
     created: int
 
 
+class _RequestId:
+    """`x-request-id` on every response, as OpenAI's API sends it (the SDKs show it as `_request_id` and on their
+    errors): the run's trace id when there is one, else a fresh id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_id(message: ASGIMessage) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower(): value for name, value in headers}
+                if REQUEST_ID_HEADER.encode() not in names:
+                    trace = names.get(TRACE_HEADER.lower().encode())
+                    headers.append((REQUEST_ID_HEADER.encode(), trace or f"req_{uuid.uuid4().hex}".encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_id)
+
+
 class _Auth:
     """`Authorization: Bearer <key>` on every route but /health and the viewer page, when the server has a key. The
     page holds no data: it fetches the trace with the key (given in the page URL's #key= fragment)."""
@@ -264,14 +294,15 @@ class _Auth:
     def __init__(self, app: ASGIApp, api_key: str | None) -> None:
         self.app = app
         # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes
-        self.expected = None if api_key is None else b"Bearer " + os.fsencode(api_key)
+        self.expected = None if api_key is None else os.fsencode(api_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.expected is None or scope["type"] != "http" or scope["path"] == "/health" or _is_viewer(scope):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self.expected):
+        scheme, _, token = given.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.expected):  # RFC 7235: any case
             await self.app(scope, receive, send)
             return
         what = "no API key was sent" if not given else "the API key sent is not this server's"

@@ -367,6 +367,8 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     response_format = _optional(body, "response_format", dict, f"an object like {shape}")
     if response_format is None or response_format.get("type") == "text":
         return None
+    if response_format.get("type") == "json_object":  # OpenAI's JSON mode: any JSON object
+        return {"type": "object"}
     if response_format.get("type") != "json_schema":
         raise RequestError(
             f"response_format {json.dumps(response_format.get('type'))} is not supported: send {shape} "
@@ -376,7 +378,9 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     spec = response_format.get("json_schema")
     schema = spec.get("schema") if isinstance(spec, dict) else None
     if not isinstance(schema, dict):
-        raise RequestError(f"response_format.json_schema.schema must be a JSON Schema object: send {shape}")
+        raise RequestError(
+            f"response_format.json_schema.schema must be a JSON Schema object: send {shape}", param="response_format"
+        )
     return schema
 
 
