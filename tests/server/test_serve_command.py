@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,12 +89,26 @@ def test_a_used_up_script_says_so_rather_than_blaming_the_network(tmp_path: Path
 
 
 def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout_and_exits_130(tmp_path: Path) -> None:
-    replies = [repl("import time\ntime.sleep(120)")]
-    with serving(serve_command(tmp_path, replies, "--port", "0", "--shutdown-timeout", "1")) as (url, proc):
+    # The runs still going at the deadline end with rlmx's answers: a 503 (was uvicorn's text/plain 500) and the
+    # stream's error event and [DONE] (it was cut mid-chunk).
+    replies = [repl("import time\ntime.sleep(120)")] * 2
+    with serving(serve_command(tmp_path, replies, "--port", "0", "--shutdown-timeout", "2")) as (url, proc):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
         stream = client.chat.completions.create(model="m", messages=ask("q"), extra_body={"context": "c"}, stream=True)
-        next(iter(stream))  # the run has started
-        proc.send_signal(signal.SIGINT)
+        chunks = iter(stream)
+        next(chunks)  # the run has started
+        with ThreadPoolExecutor(1) as pool:
+            plain = pool.submit(
+                httpx.post, f"{url}/v1/chat/completions", json={"model": "m", "messages": ask("q"), "context": "c"},
+                timeout=60,
+            )  # fmt: skip
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
+            with pytest.raises(openai.APIError, match="the server is shutting down"):
+                for _ in chunks:
+                    pass
+            answer = plain.result(timeout=30)
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "server_shutting_down"
         assert proc.wait(timeout=30) == EXIT_INTERRUPTED  # well before the 120 s cell would end
         stream.close()
         client.close()

@@ -7,6 +7,7 @@ err)` starts it. The model, limit, trace and sandbox flags are the CLI's, shared
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import signal
 import socket
@@ -221,13 +222,37 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
                     "port can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
                     "bold yellow",
                 )
-            server = uvicorn.Server(config)
+            server = _server(config, app)
             stop.attach(server)
             server.run(sockets=[sock])
         finally:
             sock.close()
     say(f"rlmx: server stopped{stop.why}")
     return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
+
+
+def _server(config: Any, app: Any) -> Any:
+    """A uvicorn server that, on shutdown, cancels the runs still going a little before its graceful deadline, so
+    their clients get rlmx's answer for that (an OpenAI-shaped 503, or a stream's error event and [DONE]) instead
+    of uvicorn cancelling the handlers (a text/plain 500 the SDKs retry, a stream cut mid-chunk)."""
+    import uvicorn
+
+    grace = float(config.timeout_graceful_shutdown or 0)
+    margin = min(1.0, grace / 2)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            async def cancel_runs() -> None:
+                await asyncio.sleep(grace - margin)
+                await app.state.server.runs.cancel_all(timeout=margin / 2)
+
+            early = asyncio.ensure_future(cancel_runs())
+            try:
+                await super().shutdown(sockets)
+            finally:
+                early.cancel()
+
+    return Server(config)
 
 
 class Stop:

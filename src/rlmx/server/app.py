@@ -50,7 +50,7 @@ from rlmx.sandbox.frames import utf8
 from rlmx.server import body as bodies
 from rlmx.server import openai_compat
 from rlmx.server.admission import Admission
-from rlmx.server.openai_compat import ChatCall, RequestError
+from rlmx.server.openai_compat import ChatCall, RequestError, RunCancelled
 from rlmx.server.runs import Run, Runs
 
 RLMFactory = Callable[[Mapping[str, int | float]], RLM]
@@ -428,6 +428,12 @@ async def _answer(
         result = await _unless_disconnected(receive, run.outcome())
     except (RequestError, InputError):
         raise
+    except RunCancelled as exc:  # the server's shutdown cancelled it: a 503 the SDKs may retry elsewhere
+        stopped = RequestError(str(exc), code="server_shutting_down", status=503, kind="server_error")
+        stopped.headers["x-should-retry"] = "true"
+        if run.run_id is not None:
+            stopped.headers[TRACE_HEADER] = run.run_id
+        raise stopped from None
     except Exception as exc:  # the run crashed rather than report: still an answer that names its trace
         error = openai_compat.stream_error(exc, run.run_id or "-")["error"]
         crashed = RequestError(error["message"], code=error["code"], status=500, kind="server_error")
@@ -701,7 +707,8 @@ async def _request_error(request: Request, exc: Exception) -> Response:
     if exc.status == 429:
         headers.setdefault("Retry-After", "1")
     elif exc.status >= 500:
-        headers["x-should-retry"] = "false"  # the OpenAI SDKs would otherwise rerun a whole RLM run, twice
+        # the OpenAI SDKs would otherwise rerun a whole RLM run, twice; a run the shutdown stopped may be retried
+        headers.setdefault("x-should-retry", "false")
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 

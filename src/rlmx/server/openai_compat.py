@@ -549,8 +549,15 @@ async def stream_chunks(
     yield sse("[DONE]")
 
 
+class RunCancelled(Exception):
+    """A run stopped before it ended (the server is shutting down): what its readers get instead of a Result."""
+
+
 def stream_error(exc: BaseException, run_id: str) -> dict[str, Any]:
-    """The `error` event of a stream whose run raised instead of returning a Result (a bug, or a crash)."""
+    """The `error` event of a stream whose run raised instead of returning a Result (a bug, a crash, or a run
+    cancelled by the server's shutdown)."""
+    if isinstance(exc, RunCancelled):
+        return {**error_body(str(exc), kind="server_error", code="server_shutting_down"), "rlmx": {"trace_id": run_id}}
     message = (
         f"the RLM run {run_id} failed with {type(exc).__name__}: {exc}; its trace id is {run_id}; "
         "retry, and report it with the trace if it happens again"

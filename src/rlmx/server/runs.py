@@ -18,7 +18,7 @@ from typing import Any
 
 from rlmx.events import Event
 from rlmx.result import Result
-from rlmx.server.openai_compat import ChatCall
+from rlmx.server.openai_compat import ChatCall, RunCancelled
 
 Item = Event | Result
 MAX_KEPT = 1024
@@ -60,8 +60,8 @@ class Run:
         return last if isinstance(last, Result) else None
 
     async def follow(self) -> AsyncGenerator[Item, None]:
-        """Every item from the first, as they come; raises the run's exception if it crashed (CancelledError if
-        it was cancelled before it ended)."""
+        """Every item from the first, as they come; raises the run's exception if it crashed (RunCancelled if it
+        was cancelled before it ended: the server is shutting down, or every client left)."""
         index = 0
         while True:
             while index < len(self.items):
@@ -71,7 +71,10 @@ class Run:
                 if self.error is not None:
                     raise self.error
                 if self.cancelled:
-                    raise asyncio.CancelledError
+                    raise RunCancelled(
+                        "the run was cancelled before it finished: the server is shutting down; retry (against "
+                        "another instance, or once it is back)"
+                    )
                 return
             await self._wake.wait()
 
