@@ -19,6 +19,7 @@ from rlmx.lm.guided_cells import (
     collect_sources,
     count_answer,
     detect_shape,
+    expected_type,
     guided_answer,
     rank,
     salient_terms,
@@ -920,3 +921,91 @@ def test_a_manuals_option_entry_answers_what_the_option_does(question: str, expe
         assert result["kind"] != "answer" or not result["answer"].startswith("-")
     else:
         assert result["answer"].split("\nFrom ")[0] == expected
+
+
+# --- round 7: lists inside blocks, patterns, pointers, commands, two questions, what a thing does -----------------
+
+SETTINGS_FILE = """# Settings of the account tool.
+
+# New names are checked against this pattern.
+# Default: NAME_PATTERN="^[a-z][-a-z0-9_]*\\$?$"
+#NAME_PATTERN="^[a-z][-a-z0-9_]*\\$?$"
+
+# Files in the template folder matching this pattern are not copied.
+# Default: SKIP_PATTERN="dpkg-(old|new)"
+#SKIP_PATTERN="dpkg-(old|new)"
+
+# Quotas are copied from this user with `setquota -p TEMPLATE newuser'.
+# Default: TEMPLATE=""
+#TEMPLATE=""
+"""
+
+CODES = '''class Status:
+    """Codes of the protocol.
+
+    Sources:
+
+        * NOTE 101: Basic replies
+        * NOTE 202: Replies for moved objects
+        * NOTE 303: A reply to report blocked content
+    """
+    def __new__(cls, value, phrase):
+        return value
+
+    # moves
+    GONE_FOR_GOOD = 301, 'Gone For Good', 'moved for ever'
+    GONE_FOR_NOW = 302, 'Gone For Now', 'moved for a while'
+    LOOK_ELSEWHERE = 303, 'Look Elsewhere', 'see the other place'
+'''
+
+
+def test_a_lists_items_inside_a_block_are_units_of_their_own() -> None:
+    # Bullets followed by code without a blank line, and `NAME = value` members: one unit per item, so that an
+    # answer read from one item is never a neighbour's ("302" was given 301's phrase).
+    units = state_of(CODES)["units"]
+    texts = [u["text"] for u in units]
+    assert "NOTE 303: A reply to report blocked content" in texts
+    assert "GONE_FOR_NOW = 302, 'Gone For Now', 'moved for a while'" in texts
+    assert not any("NOTE 101" in t and "NOTE 202" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "expected"),
+    [
+        # a pattern is answered whole, as written, or not at all (its letters were cut out of it)
+        ("Which pattern are new names checked against?", 'It is "^[a-z][-a-z0-9_]*\\$?$"', "^[a-z][-a-z0-9_]*\\$?$"),
+        ("Which pattern are new names checked against?", "It is ^[a-z][-a-z0-9_]*$", None),
+        # "this pattern" points at a pattern named elsewhere
+        ("Which files in the template folder are not copied?", "Files matching this pattern are not copied.", None),
+        # "which command" is not answered by an option of the command
+        ("Which command copies quotas?", "The command `-p TEMPLATE` copies them.", None),
+    ],
+)
+def test_a_reply_names_the_thing_asked_for_or_nothing(question: str, reply: str, expected: str | None) -> None:
+    state = state_of(SETTINGS_FILE)
+    unit = rank(state, search_terms(question), salient=[], limit=1)[0]
+    assert verified_span(reply, unit, question, state["frequent"]) == expected
+
+
+def test_lines_that_begin_with_a_prefix_are_counted_as_the_text_writes_them() -> None:
+    said = count_answer(state_of(SETTINGS_FILE), "How many lines begin with # Default:?")
+    assert said is not None and said.startswith("3\n")
+
+
+def test_two_questions_in_one_are_quoted_not_half_answered() -> None:
+    result = guided_answer(state_of(CODES), "What is the phrase for status 302, and what is its meaning?", never)
+    assert result["kind"] == "evidence" and "Gone For Now" in result["answer"]
+
+
+def test_what_a_thing_does_is_the_predicate_the_text_writes_after_its_name() -> None:
+    news = (
+        "Changes.\n\n"
+        + "\n\n".join(f"{n}. Filler change number {n} about the parser." for n in range(20))
+        + "\n\nx. The new `skipdots' shell option forces name expansion never to return `.' unless asked. It is on.\n"
+    )
+    result = guided_answer(
+        state_of(news), "What does the skipdots shell option do?", lambda ps: ["name expansion"] * len(ps)
+    )
+    assert result["answer"].split("\n")[0] == "forces name expansion never to return `.' unless asked"
+    assert expected_type("What is the reason phrase for status 418?") == "any"  # HTTP's phrase, not a "why"
+    assert expected_type("What is the reason for the change?") == "reason"

@@ -511,10 +511,16 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
-        if len(block) >= 2 and all(_BULLET.match(line) for line in block):  # a list: one unit per item
-            for offset, line in enumerate(block):
-                item = _clean(" ".join(_BULLET.sub("", line).split()))
-                units.append(_paragraph(label, item, start + offset, "paragraph", entries))
+        segments = _list_segments(block)
+        if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
+            for offset, lines, item in segments:
+                first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
+                body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
+                if item:
+                    units.append(_paragraph(label, body, start + offset, "paragraph", entries))
+                else:
+                    for piece in _pieces(body):
+                        units.append(_paragraph(label, piece, start + offset, "paragraph", entries))
             return
         if len(block) >= 2 and table_of(block, strict=True) is not None:  # rows of a table inside prose: a unit each
             for unit in _record_units("\n".join(block)):
@@ -536,6 +542,33 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             block = []
     flush()
     return units
+
+
+_ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][\w.]*\s*=\s*\S")
+
+
+def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block holding a list, as (line offset, lines, is an item) segments: each bullet line or `NAME = value`
+    line starts an item, lines indented deeper than it continue it, other lines are text between (a docstring's
+    bullets followed by code; an enum's members under a comment). None when the block holds fewer than two items
+    of one kind (ordinary prose)."""
+    bullets = sum(1 for line in block if _BULLET.match(line))
+    assignments = sum(1 for line in block if _ASSIGNMENT.match(line))
+    starts = _BULLET if bullets >= 2 else _ASSIGNMENT if assignments >= 3 else None
+    if starts is None:
+        return None
+    segments: list[tuple[int, list[str], bool]] = []
+    for offset, line in enumerate(block):
+        indent = len(line) - len(line.lstrip())
+        if starts.match(line):
+            segments.append((offset, [line], True))
+        elif segments and segments[-1][2] and indent > len(segments[-1][1][0]) - len(segments[-1][1][0].lstrip()):
+            segments[-1][1].append(line)  # a wrapped item's next line
+        elif segments and not segments[-1][2]:
+            segments[-1][1].append(line)
+        else:
+            segments.append((offset, [line], False))
+    return segments
 
 
 def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
@@ -1166,7 +1199,10 @@ def expected_type(query: str) -> str:
         return "name"
     if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
         return "time"
-    if re.match(r"\s*(?:and |but |so )?why\b", q) or re.search(r"\b(?:for what reason|what is the reason)\b", q):
+    if re.match(r"\s*(?:and |but |so )?why\b", q) or re.search(
+        r"\b(?:for what reason|what is the reason)\b(?! (?:phrase|code|string|field|text))",
+        q,  # HTTP's reason phrase
+    ):
         return "reason"
     return "any"
 
@@ -1221,6 +1257,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     kind = expected_type(query)
     if kind == "reason":
         return _reason_clause(words, text, query_stems)
+    does = _ASKS_WHAT_IT_DOES.match(query)
+    if does is not None:  # a verb phrase, as the unit writes it: a reader's noun ("pathname expansion") is no answer
+        return _does_clause(text, does.group(1))
     copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
     if kind == "any" and copied:
         return None  # the reader copied the passage; which part answers is anyone's guess
@@ -1283,6 +1322,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         core = _whole_date(whole_core, text)
         if _cuts_a_token(core, text):
             continue  # "gnu" of "gnu.bash.bug": a part of an address or a name is no answer
+        if _points_elsewhere(core, text):
+            continue  # "files matching this regex are not copied": the regex itself is not here
+        if _ASKS_A_COMMAND.search(query) and _an_option(core, text):
+            continue  # "which command copies quotas" is not answered by the option "-p" of `edquota -p`
         if not _in_an_asked_column(core, unit, query_stems, query):
             continue  # "the kernel version of Noble Numbat" is not its release date
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
@@ -1311,12 +1354,15 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         # it included ('on an "AS IS" basis', 'is "show program's version number and exit"')
         words = _WORD.findall(phrase)
         held = _phrase_in(text, words) if 0 < len(words) <= 12 and phrase not in query.lower() else None
-        if held is None or kind != "any" or held in fitting or all(stem(w) in query_stems for w in words):
+        if held is None or kind != "any" or all(stem(w) in query_stems for w in words):
             continue
         verbatim = re.search(rf"(?<![\w.]){re.escape(phrase)}(?!\w)", text, re.IGNORECASE)  # its punctuation too
-        if verbatim is not None:
+        if verbatim is not None and verbatim.group(0) != held:
+            fitting = [core for core in fitting if core != held]  # its words, cut at its punctuation: the whole
             held = verbatim.group(0)
-        elif _cuts_a_token(held, text):
+        elif held in fitting:
+            continue
+        elif verbatim is None and _cuts_a_token(held, text):
             return None  # the reply names '"mime.types"' where the unit writes only ".mime.types": its answer is wrong
         if _fits_the_shape(held, query) and _near_the_question_if_prose(held, unit, text, query):
             fitting.insert(0, held)
@@ -1327,6 +1373,36 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
 _QUOTED_IN_REPLY = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)|‘([^’]{1,80})’")
 _TOKEN_EDGES = "\"'“”‘’`([{<>}]).,;:!?"
 _IDENTIFIER = re.compile(r"[\w./:~+#@-]+")
+
+
+_TWO_QUESTIONS = re.compile(r",?\s+and\s+(?:what|which|who|whom|when|where|how|why)\b", re.IGNORECASE)
+"""A second question joined to the first ("..., and what is its description?")."""
+_ASKS_WHAT_IT_DOES = re.compile(r"\s*what does (?:the |an? )?(.+?) do\s*\??\s*$", re.IGNORECASE)
+_DESCRIPTORS = frozenset("shell option options flag switch setting builtin command variable function parameter".split())
+_CONDITION = re.compile(r",\s*(?:if|when|once)\s+(?:set|enabled|given|on|present)\s*,\s*", re.IGNORECASE)
+
+
+def _does_clause(text: str, subject: str) -> str | None:
+    """What `subject` does, by the unit's own words: in the sentence that names it, the predicate right after its
+    name (and words such as "shell option", or ", if set,"), from a verb in the third person ("forces pathname
+    expansion never to return `.'"); None when no sentence says so that way."""
+    names = [w for w in _WORD.findall(subject) if w.lower() not in _DESCRIPTORS and w.lower() not in STOPWORDS]
+    if not names:
+        return None
+    for sentence in _SENTENCE_END.split(text):
+        found = re.search(rf"(?<![\w-]){re.escape(names[-1])}(?![\w-])", sentence, re.IGNORECASE)
+        if found is None:
+            continue
+        rest = sentence[found.end() :].lstrip("'\"`’”)")
+        words = rest.split()
+        while words and words[0].lower().strip(",") in _DESCRIPTORS:
+            words = words[1:]
+        rest = _CONDITION.sub(" ", " " + " ".join(words)).strip() if words else ""
+        verb = rest.split(" ", 1)[0] if rest else ""
+        if len(verb) >= 4 and verb.isalpha() and verb.islower() and verb.endswith("s") and verb not in STOPWORDS:
+            clause = rest.rstrip(".;:!? ")
+            return clause if len(clause.split()) <= 40 else None
+    return None
 
 
 _REASON = re.compile(r"\b(?:because(?: of)?|so that|in order to|due to|owing to|as a result of)\s+", re.IGNORECASE)
@@ -1422,13 +1498,39 @@ def _whole_date(core: str, text: str) -> str:
 
 
 def _cuts_a_token(core: str, text: str) -> bool:
-    """Whether every place the unit writes `core` is part of a longer token: an address, a dotted name, a path
-    (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`, `mime.types` of `".mime.types"`)."""
+    """Whether every place the unit writes `core` is part of a longer token: an address, a dotted name, a path, a
+    pattern (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`, `mime.types` of `".mime.types"`, `a-z` of
+    `^[a-z]*$`)."""
     places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
     return bool(places) and all(
-        re.match(r"[./@:_~+=-]\w", text[p.end() : p.end() + 2])
-        or re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.)$", text[: p.start()])
+        re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
+        or re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
         for p in places
+    )
+
+
+_DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those|such|said)\s+$", re.IGNORECASE)
+_ASKS_A_COMMAND = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:command|program|tool|utility)\b", re.IGNORECASE)
+
+
+def _points_elsewhere(core: str, text: str) -> bool:
+    """Whether `core` ends in a word written only after "this", "that", "such": a word that refers to what is named
+    elsewhere ("files in SKEL matching this regex"), not the thing asked for."""
+    if re.search(r"\b(?:this|that|these|those|such|said)\s+\S+$", core, re.IGNORECASE):
+        return True
+    if " " in core:
+        return False
+    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    return bool(places) and all(_DEMONSTRATIVE.search(text, max(p.start() - 8, 0), p.start()) for p in places)
+
+
+def _an_option(core: str, text: str) -> bool:
+    """Whether `core` is a command-line option: it starts with "-", or the unit writes it only after one ("-p")."""
+    if core.startswith("-"):
+        return True
+    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    return bool(places) and all(
+        re.search(r"(?:^|[\s`'\"(])--?$", text[max(p.start() - 3, 0) : p.start()]) for p in places
     )
 
 
@@ -1685,6 +1787,17 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     m = re.match(
         r"(?i)how many (\w+)(?: are there)?(?: in [\w\s]+?)? (?:that |which )?(begin|start|end)s? with (.+?)\?*$", q
     )
+    if m and m.group(1).lower() in _KINDS and _target(m.group(3)) and _KINDS[m.group(1).lower()] == "line":
+        # lines, as the text writes them (their leading blanks aside): a line has no name to compare
+        target = _target(m.group(3))
+        lines = [line.lstrip().lower() for source in state["sources"] for line in source[1].split("\n")]
+        lines = [line for line in lines if line]
+        edge = str.endswith if m.group(2).lower() == "end" else str.startswith
+        hits_n = sum(1 for line in lines if edge(line.rstrip(), target.lower()))
+        return (
+            f"{hits_n:,}\nCounted: lines that {m.group(2).lower()} with '{target}' (case-insensitive, leading blanks "
+            f"aside), among {len(lines):,} non-empty lines."
+        )
     if m and m.group(1).lower() in _KINDS and _target(m.group(3)):
         pool = _pick(units, _KINDS[m.group(1).lower()])
         target = _target(m.group(3))
@@ -2016,6 +2129,12 @@ def guided_answer(
         # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
         report.append("the question asks about two named things: the best units are quoted, not read")
         quoted = "\n".join(_quote(u) for u in halves[:reads])
+        answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
+        return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+    if _TWO_QUESTIONS.search(query) and good:
+        # "What is the phrase for status 302, and what is its description?": one short answer would be half of it
+        report.append("the question asks two questions: the best units are quoted, not read")
+        quoted = "\n".join(_quote(u) for u in good[:reads])
         answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
         return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
     unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
