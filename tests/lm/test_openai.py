@@ -1073,6 +1073,27 @@ async def test_a_model_served_only_as_a_stream_is_asked_for_one(server: FakeOpen
     assert sent == [(None, None), (True, {"include_usage": True}), (True, {"include_usage": True})]
 
 
+async def test_calls_in_flight_when_the_lm_learns_a_servers_rule_are_resent_by_it_too(
+    server: FakeOpenAIServer,
+) -> None:
+    # A batch's first calls all go out before the first refusal comes back: each is re-sent the way the server
+    # asked (they failed with "request rejected" once a sibling had switched the LM).
+    events = [{"choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}]
+    stream = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+
+    def route(body: dict[str, Any]) -> Reply | None:
+        if body["messages"][0]["role"] == "system":
+            return Reply(400, error_body("System role not supported"), delay=0.2)
+        if not body.get("stream"):
+            return Reply(400, error_body("This model only support stream mode"), delay=0.2)
+        return Reply(body=stream, headers={"content-type": "text/event-stream"})
+
+    server.behaviour = Behaviour(route=route)
+    lm = OpenAICompatibleLM("gemma-qwq", server.base_url, max_retries=0)
+    answers = await asyncio.gather(*(lm.complete(MESSAGES) for _ in range(4)))
+    assert [a.text for a in answers] == ["ok"] * 4
+
+
 async def test_an_azure_deployment_gets_its_key_in_the_api_key_header(server: FakeOpenAIServer) -> None:
     url = f"{server.base_url.rstrip('/').removesuffix('/v1')}/openai/deployments/gpt-4o?api-version=2024-10-21"
     await OpenAICompatibleLM("gpt-4o", url, api_key="k-123").complete(MESSAGES)

@@ -241,7 +241,8 @@ class OpenAICompatibleLM:
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
             if cap is not None:
                 request[name] = cap
-            if self.stream:
+            streamed = self.stream  # what this request is sent with (a concurrent call may switch the LM meanwhile)
+            if streamed:
                 request["stream"] = True
                 if "stream_options" not in self.unsupported_params:
                     request["stream_options"] = {"include_usage": True}  # the usage, in the last event
@@ -255,10 +256,10 @@ class OpenAICompatibleLM:
             if cap is not None and not renamed and _rejects(reply, name):
                 self.cap_param, renamed = _OTHER_CAP[name], True
                 continue
-            if self.system_role and messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
+            if messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
                 self.system_role = False
                 continue
-            if not self.stream and reply.status in (400, 422) and _STREAM_ONLY.search(_server_message(reply)):
+            if not streamed and reply.status in (400, 422) and _STREAM_ONLY.search(_server_message(reply)):
                 self.stream = True
                 continue
             if cap is not None and not fitted:
