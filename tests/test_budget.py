@@ -526,3 +526,19 @@ def test_text_that_tokenizers_normalise_first_is_bounded_by_its_longest_form() -
     assert token_bound("\U0001d15f" * 10) == 80
     assert token_bound("\ufdfa") == 33
     assert token_bound("caf\u00e9 \u65e5\u672c") == len("caf\u00e9 \u65e5\u672c".encode())  # already normal
+
+
+async def test_a_resend_waits_for_sibling_calls_to_settle_instead_of_being_refused() -> None:
+    # A batch's calls hold their upper bounds; one reply broke off and its re-send did not fit beside them: it
+    # was refused at once (that sub-call failed) though the siblings spent a fraction of their bounds.
+    import asyncio
+
+    ledger = Ledger(Budget(max_tokens=350), prices=PriceTable())
+    broken, sibling = ledger.reserve("m", 100, 50), ledger.reserve("m", 100, 50)  # 300 held: a third 150 waits
+    resend = asyncio.ensure_future(ledger.extend_waiting(broken))
+    await asyncio.sleep(0.01)
+    assert not resend.done()  # waiting, not refused
+    ledger.settle(sibling, Usage(10, 5), role="sub", depth=1)
+    assert await asyncio.wait_for(resend, 1) is True and broken.copies == 2
+    alone = Ledger(Budget(max_tokens=200), prices=PriceTable())
+    assert await alone.extend_waiting(alone.reserve("m", 100, 50)) is False  # nothing else held: no room, no wait

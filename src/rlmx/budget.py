@@ -389,6 +389,16 @@ class Ledger:
         reservation.copies += 1
         return True
 
+    async def extend_waiting(self, reservation: Reservation) -> bool:
+        """`extend`, but while other calls hold reservations a re-send that does not fit waits for them to settle
+        (as `admit` does) instead of being refused: False only when it still does not fit with nothing else held,
+        after an overshoot, or once the call was settled."""
+        while not self.extend(reservation):
+            if reservation.settled or self.overshoot is not None or self._in_flight <= 1:  # its own is the one held
+                return False
+            await self._freed.wait()
+        return True
+
     def release(self, reservation: Reservation) -> None:
         if not reservation.settled:
             self._unbook(reservation)

@@ -390,7 +390,7 @@ class Engine:
                     ledger.check_open()  # an overshoot while this call waited for a slot: it is not sent
                     sent = True
                     # a re-send after a request the server may have billed is admitted like a call
-                    extend = partial(ledger.extend, reservation) if ledger.budget.limits_spending else None
+                    extend = partial(ledger.extend_waiting, reservation) if ledger.budget.limits_spending else None
                     gate = RESEND_GATE.set(extend)
                     try:
                         completion = await lm.complete(_encodable(messages), **params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
@@ -16,18 +16,18 @@ class Message(TypedDict):
     content: str
 
 
-RESEND_GATE: ContextVar[Callable[[], bool] | None] = ContextVar("rlmx_resend_gate", default=None)
+RESEND_GATE: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("rlmx_resend_gate", default=None)
 """Set by the engine around an LM call made under a spending budget: asked before the client re-sends a request
 the server may have billed (see `may_resend`)."""
 
 
-def may_resend() -> bool:
+async def may_resend() -> bool:
     """Whether an LM client may send its request again after one the server may have billed (it timed out, broke
     off, or came back unreadable). Under a spending budget each such re-send is admitted like a call (the ledger
-    holds one more request's worth, or says no), so retries never spend past the budget; otherwise yes. Ask only
-    when about to re-send: a yes holds budget for it."""
+    holds one more request's worth, waiting while other calls hold budget, or says no), so retries never spend past
+    the budget; otherwise yes. Ask only when about to re-send: a yes holds budget for it."""
     gate = RESEND_GATE.get()
-    return gate is None or gate()
+    return gate is None or await gate()
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,7 +212,7 @@ class JSONPoster:
                 if attempt > self.max_retries:
                     raise TransportError("timeout", detail, attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
-                if not may_resend():  # asked just before sending: a cancelled wait holds no budget
+                if not await may_resend():  # asked just before sending: a cancelled wait holds no budget
                     raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
@@ -222,7 +222,7 @@ class JSONPoster:
                 if attempt > self.max_retries:
                     raise TransportError(kind, _describe(exc), attempt, timed_out) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
-                if broke and not may_resend():
+                if broke and not await may_resend():
                     raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
                 continue
             gave_up = reply.status in GATEWAY_TIMEOUTS  # a gateway stopped waiting; the model behind it did not
@@ -235,7 +235,7 @@ class JSONPoster:
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
-            if gave_up and not may_resend():
+            if gave_up and not await may_resend():
                 return dataclasses.replace(reply, timed_out=timed_out), attempt
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:

@@ -202,7 +202,7 @@ class OpenAICompatibleLM:
                 last = attempt == self.max_retries
                 if not last:
                     await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)
-                if last or not may_resend():  # asked just before sending: a cancelled wait holds no budget
+                if last or not await may_resend():  # asked just before sending: a cancelled wait holds no budget
                     raise LMBadResponse(
                         f"{self.model} at {self.base_url}: {exc} (after {attempt + 1} attempts)"
                         + ("" if last else NOT_RESENT),
