@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, usage
 from rlmx import RLM, Budget, Event, InputError
 from rlmx.budget import BudgetExhausted, Ledger
 from rlmx.lm import GuidedRoot, Message, OpenAICompatibleLM, ScriptedLM
@@ -542,3 +543,28 @@ async def test_a_resend_waits_for_sibling_calls_to_settle_instead_of_being_refus
     assert await asyncio.wait_for(resend, 1) is True and broken.copies == 2
     alone = Ledger(Budget(max_tokens=200), prices=PriceTable())
     assert await alone.extend_waiting(alone.reserve("m", 100, 50)) is False  # nothing else held: no room, no wait
+
+
+def test_a_reply_billed_at_a_dearer_service_tier_than_asked_is_booked_at_it(server: FakeOpenAIServer) -> None:
+    # An OpenAI project set to the priority tier answers every request "service_tier": "priority" and bills ~1.8x;
+    # rlmx had booked it at the list (standard) price.
+    def billed_priority(replies: list[str]) -> Any:
+        def route(body: dict[str, Any]) -> Reply:
+            reply = completion_body(replies.pop(0) if replies else repl("FINAL('ok')"), usage=usage(1000, 20))
+            return Reply(body={**reply, "service_tier": "priority"})
+
+        return route
+
+    server.behaviour = Behaviour(route=billed_priority([repl("print(1)"), repl("FINAL('ok')")]))
+    unknown = RLM(OpenAICompatibleLM("gpt-4o-mini", server.base_url), budget=Budget(max_usd=1.0))
+    stopped = unknown.completion("q", context="c")
+    assert "billed as gpt-4o-mini[priority], whose price is not known" in stopped.stop_reason
+    assert len(server.requests) == 1
+    server.behaviour = Behaviour(route=billed_priority([repl("print(1)"), repl("FINAL('ok')")]))
+    priced = RLM(
+        OpenAICompatibleLM("gpt-4o-mini", server.base_url),
+        prices={"gpt-4o-mini[priority]": (0.3, 1.2)},
+        budget=Budget(max_usd=1.0),
+    ).completion("q", context="c")
+    assert priced.answer == "ok" and set(priced.usage.by_model) == {"gpt-4o-mini[priority]"}
+    assert priced.usage.cost_usd == pytest.approx(2 * (1000 * 0.3 + 20 * 1.2) / 1e6)

@@ -297,7 +297,9 @@ class Ledger:
         self._in_flight += 1
         return reservation
 
-    def settle(self, reservation: Reservation, usage: Usage, *, role: Role, depth: int) -> Usage:
+    def settle(
+        self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, billed_as: str | None = None
+    ) -> Usage:
         """Release the reservation and book the real usage, priced under the model the call was admitted for
         (never the name a server answers under); returns the usage with its cost.
 
@@ -306,8 +308,15 @@ class Ledger:
         billed it), added to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted.
         """
         self.release(reservation)
-        model = reservation.model
+        model = billed_as or reservation.model
         priced = dataclasses.replace(usage, cost_usd=self.prices.cost(model, usage))
+        if billed_as and self.budget.max_usd is not None and priced.cost_usd is None and self.overshoot is None:
+            # billed at a rate nobody knows (a service tier above list price): what it cost is unknown
+            self.overshoot_limit = "max_usd"
+            self.overshoot = (
+                f"a call was billed as {billed_as}, whose price is not known: pass prices={{{billed_as!r}: "
+                "(input_usd_per_million_tokens, output_usd_per_million_tokens)}"
+            )
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
             requests = reservation.copies

@@ -436,7 +436,9 @@ class Engine:
                 if completion.unanswered
                 else None
             )
-            usage = ledger.settle(reservation, spent or completion.usage, role=role, depth=depth)
+            usage = ledger.settle(
+                reservation, spent or completion.usage, role=role, depth=depth, billed_as=completion.billed_as
+            )
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
 

@@ -63,6 +63,9 @@ class Completion:
     unanswered: int = 0
     """Requests of this call sent before the one answered that got no reply in time (retried): each may have been
     billed, so a budget books them at the call's reservation."""
+    billed_as: str | None = None
+    """The price name the reply says it was billed under when that is not the one it was admitted under (OpenAI's
+    `service_tier: "priority"` of a project set to it: `gpt-5-mini[priority]`); None when it says nothing."""
 
 
 @runtime_checkable

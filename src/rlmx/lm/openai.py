@@ -221,6 +221,12 @@ class OpenAICompatibleLM:
                     unanswered=unanswered,
                     reasoning_only=exc.reasoning_only,
                 ) from None
+            tier = data.get("service_tier")
+            if isinstance(tier, str) and tier not in _LIST_PRICED_TIERS and self.price_name == self.model:
+                # billed above list price though not asked to be (the project's default tier): this reply is
+                # booked under that name, and later calls are admitted under it
+                self.price_name = f"{self.model}[{tier}]"
+                completion = dataclasses.replace(completion, billed_as=self.price_name)
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
 
