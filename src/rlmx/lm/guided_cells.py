@@ -1501,12 +1501,29 @@ def _cuts_a_token(core: str, text: str) -> bool:
     """Whether every place the unit writes `core` is part of a longer token: an address, a dotted name, a path, a
     pattern (`gnu` of `gnu.bash.bug`, `bug-bash` of `bug-bash@gnu.org`, `mime.types` of `".mime.types"`, `a-z` of
     `^[a-z]*$`)."""
-    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    places = _places(core, text)
     return bool(places) and all(
         re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
         or re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
         for p in places
     )
+
+
+def _evidence(units: list[dict[str, Any]], report: list[str]) -> dict[str, Any]:
+    """The answer of a question no short answer verified for: the best units, quoted with their locations."""
+    quoted = "\n".join(_quote(u) for u in units)
+    answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
+    return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+
+
+def _text_lines(state: dict[str, Any]) -> list[str]:
+    """The non-empty lines of every source, as the text writes them."""
+    return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+def _places(core: str, text: str) -> list[re.Match[str]]:
+    """Where the unit writes `core` as whole words (case-insensitive)."""
+    return list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
 
 
 _DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those|such|said)\s+$", re.IGNORECASE)
@@ -1520,7 +1537,7 @@ def _points_elsewhere(core: str, text: str) -> bool:
         return True
     if " " in core:
         return False
-    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    places = _places(core, text)
     return bool(places) and all(_DEMONSTRATIVE.search(text, max(p.start() - 8, 0), p.start()) for p in places)
 
 
@@ -1528,7 +1545,7 @@ def _an_option(core: str, text: str) -> bool:
     """Whether `core` is a command-line option: it starts with "-", or the unit writes it only after one ("-p")."""
     if core.startswith("-"):
         return True
-    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+    places = _places(core, text)
     return bool(places) and all(
         re.search(r"(?:^|[\s`'\"(])--?$", text[max(p.start() - 3, 0) : p.start()]) for p in places
     )
@@ -1790,8 +1807,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and m.group(1).lower() in _KINDS and _target(m.group(3)) and _KINDS[m.group(1).lower()] == "line":
         # lines, as the text writes them (their leading blanks aside): a line has no name to compare
         target = _target(m.group(3))
-        lines = [line.lstrip().lower() for source in state["sources"] for line in source[1].split("\n")]
-        lines = [line for line in lines if line]
+        lines = [line.lstrip().lower() for line in _text_lines(state)]
         edge = str.endswith if m.group(2).lower() == "end" else str.startswith
         hits_n = sum(1 for line in lines if edge(line.rstrip(), target.lower()))
         return (
@@ -1822,7 +1838,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         kind = _KINDS[m.group(1).lower()]
         target = _present_suffix(target, text_of)
         if kind == "line":
-            pool_lines = [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+            pool_lines = _text_lines(state)
             hits_n = sum(1 for line in pool_lines if _occurrences(target, line))
             return (
                 f"{hits_n:,}\nCounted: lines holding '{target}' as a whole word (case-insensitive), "
@@ -1843,7 +1859,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         if kind == "line" and records:  # a table's rows, its header aside
             return f"{len(records):,}\nCounted: records of the table (its header row aside)."
         if kind == "line":
-            n = sum(1 for source in state["sources"] for line in source[1].split("\n") if line.strip())
+            n = len(_text_lines(state))
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         n = _count_units(pool, named=kind in ("entry", "verse"))
@@ -2128,15 +2144,11 @@ def guided_answer(
     if _asks_two(query, salient) and halves and not unnamed_attribute(query, state["index"]):
         # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
         report.append("the question asks about two named things: the best units are quoted, not read")
-        quoted = "\n".join(_quote(u) for u in halves[:reads])
-        answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
-        return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+        return _evidence(halves[:reads], report)
     if _TWO_QUESTIONS.search(query) and good:
         # "What is the phrase for status 302, and what is its description?": one short answer would be half of it
         report.append("the question asks two questions: the best units are quoted, not read")
-        quoted = "\n".join(_quote(u) for u in good[:reads])
-        answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
-        return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+        return _evidence(good[:reads], report)
     unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
     if unnamed:
         report.append(f"the question asks for its {unnamed!r}, a thing the text never names: NOT FOUND")
@@ -2182,5 +2194,4 @@ def guided_answer(
             f"No short answer could be verified (the budget refused the reading). The best matching passages:\n{quoted}"
         )
         return {"answer": answer, "found": True, "kind": "budget", "report": "\n".join(report), "why": why}
-    answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
-    return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+    return _evidence(good[:reads], report)
