@@ -114,3 +114,21 @@ def test_a_price_change_scheduled_for_tomorrow_bounds_the_price_kept_today() -> 
                for days in (1, 31, -31)]  # fmt: skip
     times = _price_times(SimpleNamespace(prices=[SimpleNamespace(constraint=None), *changes]))
     assert [t.date() for t in times] == [today, today + dt.timedelta(days=1)]  # answers are kept for a day
+
+
+def test_a_model_on_a_local_server_is_priced_by_name_without_loading_the_database(tmp_path: Path) -> None:
+    # Each run's local server has its own port: keyed by address, every process loaded the database again (0.4 s
+    # of CPU competing with the run's start) for an address no provider has.
+    lookup(tmp_path, "gpt-4o-mini")
+    script = (
+        "import sys\n"
+        "from rlmx.lm.prices import PriceTable\n"
+        "table = PriceTable()\n"
+        "table.expect([('gpt-4o-mini', 'http://127.0.0.1:49152/v1/'), ('gpt-4o-mini', 'https://localhost/v1')])\n"
+        "price = table.lookup('gpt-4o-mini')\n"
+        "print(price.input_per_million, 'genai_prices' in sys.modules)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0.15", "False"]

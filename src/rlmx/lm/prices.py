@@ -17,11 +17,13 @@ import dataclasses
 import datetime as dt
 import hashlib
 import importlib.util
+import ipaddress
 import json
 import os
 import re
 import tempfile
 import threading
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -146,6 +148,7 @@ class PriceTable:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
         the price database starts loading on a background thread now (about 0.4 s of imports) rather than on the
         event loop at the first call."""
+        models = [(model, _provider_address(url)) for model, url in models]
         for model, url in models:
             self.hosts.setdefault(model, set()).add(url)
         unanswered = [(model, url) for model, url in models if self._needs_database(model, url)]
@@ -344,6 +347,23 @@ def _list_price(model: str, url: str | None, day: str) -> Price | None:
     price = _database_price(model, url)
     _ANSWERS.put(key, price)
     return price
+
+
+def _provider_address(url: str | None) -> str | None:
+    """`url` when it may be a hosted provider's (https, a public host name), else None: a server on this machine or
+    a private network is priced by the model's name, without loading the database for an address no provider has
+    (a local server's port changes from run to run, and each new one would be a new answer to find)."""
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host == "localhost" or host.endswith((".local", ".internal")):
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    return None if address.is_private or address.is_loopback or address.is_link_local else url
 
 
 def _answer_key(model: str, url: str | None) -> str:
