@@ -1009,3 +1009,26 @@ def test_what_a_thing_does_is_the_predicate_the_text_writes_after_its_name() -> 
     assert result["answer"].split("\n")[0] == "forces name expansion never to return `.' unless asked"
     assert expected_type("What is the reason phrase for status 418?") == "any"  # HTTP's phrase, not a "why"
     assert expected_type("What is the reason for the change?") == "reason"
+
+
+def test_a_file_whose_settings_are_all_commented_out_is_read_from_its_default_lines() -> None:
+    # Every setting is commented out at its default, and the keys are abbreviations the question cannot name:
+    # the setting whose own comments hold the question's words answers it.
+    conf = "\n\n".join(
+        [
+            "# Settings of the account tool. A commented-out setting is the default in the code.",
+            "# The login shell to be used for all new users.\n# Default: DSHELL=/bin/bash\n#DSHELL=/bin/bash",
+            "# The directory in which new home directories are created.\n# Default: DHOME=/home\n#DHOME=/home",
+            "# Files matching this pattern are not copied into a new home directory.\n"
+            '# Default: SKIP_REGEX="\\.(dpkg|ucf)-old$"\n#SKIP_REGEX="\\.(dpkg|ucf)-old$"',
+            "# Set to something other than 0 to add new users to the extra groups.\n#ADD_EXTRA_GROUPS=0",
+            "# The first user id handed out.\n#FIRST_ID=1000",
+        ]
+    )
+    state = state_of(conf)
+    shell = setting_value(state, "What is the default login shell for new users?")
+    assert shell is not None and shell[0] == "/bin/bash"
+    skipped = setting_value(state, "Which files are not copied into a new home directory?")
+    assert skipped is not None and skipped[0] == "\\.(dpkg|ucf)-old$"  # the value, without its quotes
+    assert setting_value(state, "What does setting ADD_EXTRA_GROUPS to something other than 0 do?") is None
+    assert setting_value(state, "Where is the mail spool directory for new users?") is None

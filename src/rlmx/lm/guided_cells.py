@@ -1982,10 +1982,17 @@ _SETTING = re.compile(
     r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*)(?:[#;].*)?$",
     re.MULTILINE,
 )
+_COMMENTED_SETTING = re.compile(r"^#[ \t]?(?:Default:[ \t]*)?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)=(\S[^\n]*)$", re.MULTILINE)
+"""A shell-style setting commented out, or a comment giving a setting's default (`# Default: DHOME=/home`)."""
 _KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 MIN_SETTINGS = 5
 """Setting lines (a key of several parts, or `key = value`) a source must hold to be read as a configuration file:
 prose, man pages and licences hold a few lines of that shape by chance."""
+
+
+def _unquoted(value: str) -> str:
+    """A setting's value without the quotes around it (`"^[a-z]*$"` -> `^[a-z]*$`)."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
 
 
 def _key_words(key: str) -> list[str]:
@@ -2022,17 +2029,22 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     passwords": ENCRYPT_METHOD SHA512): the comments above a setting describe it, its line says it. None when the
     text is not a configuration file, no key or several keys fit, or the value does not fit the question's type."""
     kind = expected_type(query)
-    if kind in ("name", "reason", "time"):
-        return None
+    if kind in ("name", "reason", "time") or _ASKS_WHAT_IT_DOES.match(query):
+        return None  # "what does setting X to 1 do?" asks what it does, not its value
     asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     found: dict[str, tuple[str, str, int]] = {}
     for text in _plain_texts(state):
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
-        if sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS:
-            continue
+        commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
+        if commented:
+            # a file whose every setting is commented out, each at its default ("#DSHELL=/bin/bash", "# Default:
+            # DIR_MODE=0700"): those lines say the values
+            keyed = [(match, _key_words(match.group(1))) for match in _COMMENTED_SETTING.finditer(text)]
+            if len(keyed) < MIN_SETTINGS:
+                continue
         for match, words in keyed:
-            key, value = match.group(1), match.group(2).strip()
+            key, value = match.group(1), _unquoted(match.group(2).strip())
             if key in found or not words or not all(stem(w) in asked for w in words) or len(value.split()) > 4:
                 continue
             if kind == "number" and not re.search(r"\d", value):
@@ -2043,7 +2055,29 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
                 continue
             found[key] = (value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1)
+        if not found and commented:  # each default under its own comments (uncommented files share one block)
+            found = _described_setting(text, keyed, asked, kind)
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _described_setting(
+    text: str, keyed: list[tuple[re.Match[str], list[str]]], asked: set[str], kind: str
+) -> dict[str, tuple[str, str, int]]:
+    """The settings whose own comments hold every word of the question (a setting frame's words aside), for keys
+    that are abbreviations the question cannot name (DSHELL: "The login shell to be used for all new users")."""
+    found: dict[str, tuple[str, str, int]] = {}
+    wanted = asked - _SETTING_FRAME
+    if len(wanted) < 2:
+        return found
+    for match, _ in keyed:
+        key, value = match.group(1), _unquoted(match.group(2).strip())
+        if key in found or len(value.split()) > 4 or (kind == "number" and not re.search(r"\d", value)):
+            continue
+        comments = _comments_above(text, match.start()).split("\n")[:-1]  # the comments, not the setting's line
+        said = {stem(w) for w in _WORD.findall("\n".join(comments).lower())}
+        if wanted <= said:
+            found[key] = (value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1)
+    return found
 
 
 # --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------
