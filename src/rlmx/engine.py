@@ -347,7 +347,10 @@ class Engine:
         new = self.messages[self._recorded :]
         started = time.monotonic()
         completion = await self._complete(self.tree.node_lm(self.depth), self.messages, role=role, depth=self.depth)
-        self.messages.append(Message(role="assistant", content=completion.text))
+        # a reply of reasoning only has no text: its turn is recorded as such (Anthropic and Gemini refuse an empty
+        # assistant message, which would end the run at the next call)
+        said = completion.text or (prompts.REASONING_ONLY_TURN if completion.reasoning else completion.text)
+        self.messages.append(Message(role="assistant", content=said))
         self._recorded = len(self.messages)
         self.emit(
             "lm_call",

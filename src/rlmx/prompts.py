@@ -88,6 +88,9 @@ REASONING_ONLY = (
     "reasoning, then write the code in a ```repl block after it."
 )
 
+REASONING_ONLY_TURN = "(reasoning only; no answer text)"
+"""What stands in the conversation for the model's own reply that held only reasoning."""
+
 REASONING_CUT = (
     "Your reply reached its output limit while still reasoning, so nothing ran. Reason more briefly, then write the "
     "code in a ```repl block after the reasoning."

@@ -325,6 +325,8 @@ def test_a_root_reply_of_reasoning_only_tells_the_model_instead_of_ending_the_ru
     assert (result.answer, result.iterations, len(server.requests)) == ("4", 3, 3)
     told = server.requests[2].body["messages"][-1]["content"]
     assert "Your reply was all reasoning" in told and result.usage.root.output_tokens == 23
+    # the reasoning-only turns stand in the conversation with text (Anthropic and Gemini refuse an empty message)
+    assert all(m["content"] for m in server.requests[2].body["messages"])
 
 
 @pytest.mark.parametrize(
