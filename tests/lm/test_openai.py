@@ -1096,6 +1096,53 @@ async def test_calls_in_flight_when_the_lm_learns_a_servers_rule_are_resent_by_i
     assert [a.text for a in answers] == ["ok"] * 4
 
 
+@pytest.mark.parametrize(
+    "events",
+    [
+        # one chunk's JSON over several data: lines (SSE joins them with newlines)
+        ['data: {"choices": [{"index": 0,\ndata: "delta": {"content": "Paris"}, "finish_reason": "stop"}],\n'
+         'data: "usage": {"prompt_tokens": 9, "completion_tokens": 2}}'],
+        # whole message objects as events, and the usage under Groq's x_groq
+        ['data: {"choices": [{"index": 0, "message": {"content": "Par"}}]}',
+         'data: {"choices": [{"index": 0, "message": {"content": "Paris"}, "finish_reason": "stop"}], '
+         '"x_groq": {"usage": {"prompt_tokens": 9, "completion_tokens": 2}}}'],
+        # the usage inside the choice (Moonshot)
+        ['data: {"choices": [{"index": 0, "delta": {"content": "Paris"}, "finish_reason": "stop", '
+         '"usage": {"prompt_tokens": 9, "completion_tokens": 2}}]}'],
+    ],
+    ids=["multi-line-data", "message-events", "usage-in-choice"],
+)  # fmt: skip
+async def test_streams_are_joined_however_servers_shape_their_events(
+    server: FakeOpenAIServer, events: list[str]
+) -> None:
+    stream = "\n\n".join([*events, "data: [DONE]"]) + "\n\n"
+    server.script(Reply(body=stream, headers={"content-type": "text/event-stream"}))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.usage.input_tokens, completion.usage.estimated) == ("Paris", 9, False)
+
+
+async def test_a_reply_that_came_but_cannot_be_parsed_is_not_an_unreachable_server(server: FakeOpenAIServer) -> None:
+    # A proxy sending both Transfer-Encoding and Content-Length: the server answered (and may have billed it).
+    server.script(Reply(body=completion_body("hi"), headers={"transfer-encoding": "chunked"}))
+    with pytest.raises(LMConnectionError, match="broke off") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.sent == 1 and "unreachable" not in str(caught.value)
+
+
+async def test_an_audio_replys_transcript_is_its_text(server: FakeOpenAIServer) -> None:
+    body = completion_body("", usage=usage(9, 2))
+    body["choices"][0]["message"] = {"role": "assistant", "content": None, "audio": {"id": "a", "transcript": "Paris"}}
+    server.script(Reply(body=body))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+
+
+async def test_a_request_accepted_for_later_is_an_error_and_not_sent_again(server: FakeOpenAIServer) -> None:
+    server.script(Reply(202, {"id": "job-1", "status": "IN_QUEUE"}))
+    with pytest.raises(LMRequestError, match=r"HTTP 202 .* took the request without answering it") as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert caught.value.unanswered == 1 and len(server.requests) == 1
+
+
 async def test_an_azure_deployment_gets_its_key_in_the_api_key_header(server: FakeOpenAIServer) -> None:
     url = f"{server.base_url.rstrip('/').removesuffix('/v1')}/openai/deployments/gpt-4o?api-version=2024-10-21"
     await OpenAICompatibleLM("gpt-4o", url, api_key="k-123").complete(MESSAGES)

@@ -283,9 +283,10 @@ counted like a read timeout (possibly billed, re-sent only when the budget holds
 
 
 def _after_sending(exc: aiohttp.ClientError) -> bool:
-    """Whether a failure came after the request may have reached the server: the reply broke off, or the connection
-    was reset or closed while it was being sent or answered (only a failure to connect is before)."""
-    if isinstance(exc, _BROKEN_OFF):
+    """Whether a failure came after the request may have reached the server: the reply broke off or could not be
+    parsed (a proxy sending both Transfer-Encoding and Content-Length), or the connection was reset or closed while
+    it was being sent or answered (only a failure to connect is before)."""
+    if isinstance(exc, (*_BROKEN_OFF, aiohttp.ClientResponseError)):  # a reply came, broken or unreadable
         return True
     return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
 

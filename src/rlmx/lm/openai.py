@@ -95,6 +95,8 @@ _ABOUT_THE_CAP = re.compile(r"max_tokens|max_completion_tokens|max_new_tokens|ma
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
 """service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
+_NO_ANSWER_YET = frozenset({202, 204})
+"""Success statuses without a reply: accepted for later (a queue endpoint's IN_QUEUE), or no content."""
 _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
 
@@ -257,8 +259,16 @@ class OpenAICompatibleLM:
                 reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
             except TransportError as exc:
                 raise self._transport_error(exc) from None
-            if reply.status < 300:
+            if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
                 return reply, cap
+            if reply.status in _NO_ANSWER_YET:
+                queued = LMRequestError(
+                    f"HTTP {reply.status} from {self.base_url} for model {self.model}: the server took the request "
+                    f"without answering it ({_server_message(reply) or 'no body'}), as a queue or batch endpoint "
+                    "does; rlmx needs a chat-completions endpoint that answers (not resent: it may run and bill)"
+                )
+                queued.unanswered = 1 + reply.timed_out  # it may run and be billed
+                raise queued
             if cap is not None and not renamed and _rejects(reply, name):
                 self.cap_param, renamed = _OTHER_CAP[name], True
                 continue

@@ -95,6 +95,55 @@ def _first_json_value(raw: bytes, content_type: str = "") -> Any:
         return value
 
 
+def _events(raw: bytes) -> list[str | tuple[str, str]]:
+    """The data of each server-sent event of `raw`, and llama.cpp's `error:` lines as ("error", text). SSE joins an
+    event's `data:` lines with newlines (a JSON chunk may span several); servers that leave out the blank line
+    between events put one chunk on each line, so lines whose join is not JSON stay events of their own."""
+    events: list[str | tuple[str, str]] = []
+    lines: list[str] = []
+
+    def flush() -> None:
+        joined = "\n".join(lines)
+        if len(lines) > 1 and not _is_json(joined):
+            events.extend(lines)
+        elif lines:
+            events.append(joined)
+        lines.clear()
+
+    for line in raw.decode("utf-8", "replace").split("\n"):  # not splitlines(): U+2028 in a delta is text
+        line = line.rstrip("\r")
+        if line.startswith("data:"):
+            lines.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif line.startswith("error:"):
+            flush()
+            events.append(("error", line[6:]))
+        elif not line.strip():
+            flush()
+    flush()
+    return events
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _chunk_usage(chunk: dict[str, Any]) -> Any:
+    """A chunk's usage, where servers put it: top level, Groq's `x_groq.usage`, Moonshot's `choices[0].usage`."""
+    if chunk.get("usage"):
+        return chunk["usage"]
+    vendor = chunk.get("x_groq")
+    if isinstance(vendor, dict) and vendor.get("usage"):
+        return vendor["usage"]
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict) and choices[0].get("usage"):
+        return choices[0]["usage"]
+    return None
+
+
 def _join_stream(raw: bytes) -> dict[str, Any] | None:
     """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
     text: list[str] = []
@@ -104,18 +153,15 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     model: Any = None
     error: Any = None
     seen = done = False
-    for line in raw.decode("utf-8", "replace").split("\n"):  # not splitlines(): U+2028 in a delta is text
-        line = line.rstrip("\r")
-        if line.startswith("error:"):  # llama.cpp: an `error` field of its own, not a data line
-            error = _said_error(_json_or_text(line[6:])) or error
+    for data in _events(raw):
+        if isinstance(data, tuple):  # llama.cpp: an `error` field of its own, not a data line
+            error = _said_error(_json_or_text(data[1])) or error
             continue
-        if not line.startswith("data:"):
-            continue
-        if line[5:].strip() == "[DONE]":
+        if data.strip() == "[DONE]":
             done = True
             continue
         try:
-            chunk = json.loads(line[5:])
+            chunk = json.loads(data)
         except json.JSONDecodeError:
             return None
         if not isinstance(chunk, dict):
@@ -124,11 +170,16 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         # OpenRouter: a provider failed mid-stream (the usage so far still counts); vLLM: an error object as a chunk
         error = _said_error(chunk.get("error")) or (chunk if chunk.get("object") == "error" else None) or error
         model = model or chunk.get("model")
-        usage = chunk.get("usage") or usage
+        usage = _chunk_usage(chunk) or usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
+            # a chunk's `delta`; a server sending whole `message` objects as events sends the text so far in each
             delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
+            if not delta and isinstance(choice.get("message"), dict):
+                text.clear()
+                reasoning.clear()
+                delta = choice["message"]
             if delta.get("content") is not None:
                 parts, thinking, _ = _content(delta["content"])
                 text.extend(parts)
@@ -227,6 +278,9 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     message = _object(choice.get("message"), "choices[0].message")
     finish_reason = _optional_str(choice.get("finish_reason"), "finish_reason")
     text, reasoning, refusal = _content(message.get("content"))
+    audio = message.get("audio")  # a model asked for audio too: the text is the audio's transcript
+    if not text and isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+        text = [audio["transcript"]]
     for name in _REASONING_FIELDS:
         extra = message.get(name)
         if isinstance(extra, str) and extra.strip():
