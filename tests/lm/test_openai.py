@@ -1022,6 +1022,34 @@ async def test_a_cap_the_server_says_is_too_large_is_sent_again_at_the_size_it_n
     assert [r.body["max_tokens"] for r in server.requests] == [4096, fits]
 
 
+@pytest.mark.parametrize(
+    ("status", "said", "fits"),
+    [
+        (400, "This endpoint's maximum context length is 8192 tokens. However, you requested about 9096 tokens "
+              "(5000 of text input, 4096 in the output).", 3192),  # OpenRouter
+        (402, "This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can "
+              "only afford 1533.", 1533),  # OpenRouter
+        (413, "Request too large for model `llama-3.1-8b-instant` on tokens per minute (TPM): Limit 6000, "
+              "Requested 9096, please reduce your message size and try again.", 1000),  # Groq's free tier
+        (400, "Please reduce the length of the messages or completion. Current length is 9096 while limit is 8192",
+         3192),  # Cerebras
+        (400, "maxOutputTokens value of 4096 but the supported range is from 1 (inclusive) to 2049 (exclusive)",
+         2048),  # Vertex behind LiteLLM
+        (400, "The maximum tokens you requested exceeds the model limit of 2048", 2048),  # Bedrock behind LiteLLM
+        (400, "Range of max_tokens should be [1, 2048]", 2048),  # DashScope, NIM
+        (400, "max_tokens (current value: 4096) must be between 0 and 4000", 4000),
+        (400, "invalid max_tokens: expected a value <= 2048, but got 4096", 2048),  # Volcengine Ark
+    ],
+)  # fmt: skip
+async def test_every_wording_of_a_cap_too_large_is_fitted(
+    server: FakeOpenAIServer, status: int, said: str, fits: int
+) -> None:
+    server.script(Reply(status, error_body(said)), Reply(body=completion_body("Paris")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096, max_retries=0)
+    assert (await lm.complete(MESSAGES)).text == "Paris"
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, fits]
+
+
 async def test_a_models_output_limit_is_kept_for_later_calls_and_a_window_is_not(server: FakeOpenAIServer) -> None:
     lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096)
     server.script(Reply(400, error_body("This model supports at most 2048 completion tokens")), Reply(body=None))

@@ -79,19 +79,33 @@ _STREAM_ONLY = re.compile(
 _OUTPUT_LIMIT = re.compile(
     r"at most (\d+) (?:completion |output )?tokens|less than or equal to `?(\d+)|"
     r"(?:max_tokens|max_completion_tokens|max_new_tokens)`?'?\s*(?:must be|should be)\s*<=\s*`?(\d+)|"
-    r"(\d+), which is the maximum allowed number of output tokens",
+    r"(\d+), which is the maximum allowed number of output tokens|"
+    r"can only afford (\d+)|\[1, ?(\d+)\]|between 0 and (\d+)|expected a value <= ?(\d+)|model limit of (\d+)|"
+    r"max_tokens > (\d+) must",  # OpenRouter's credit, DashScope/NIM, free hosts, Volcengine, Bedrock, Fireworks
     re.IGNORECASE,
 )
+# Vertex behind LiteLLM: "the supported range is from 1 (inclusive) to 65536 (exclusive)"
+_EXCLUSIVE_LIMIT = re.compile(r"to (\d+) \(exclusive\)", re.IGNORECASE)
 # ... or a context window less the prompt's tokens (vLLM, SGLang, TGI, OpenAI wordings).
 _CONTEXT_LIMIT = re.compile(
     r"maximum context length (?:is|of) (\d+)|context window (?:is|of) (\d+)|must be <= (\d+)", re.IGNORECASE
 )
 _PROMPT_TOKENS = re.compile(
     r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|has (\d+) input tokens|"
-    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt",
+    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt|(\d+) of text input",
     re.IGNORECASE,
 )
-_ABOUT_THE_CAP = re.compile(r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens", re.IGNORECASE)
+_ABOUT_THE_CAP = re.compile(
+    r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
+    r"fewer max_tokens|in the output|Current length is|completion",
+    re.IGNORECASE,
+)
+_CAP_STATUSES = frozenset({400, 402, 413, 422})
+"""Statuses a refusal of the output cap's size comes with: 402 (OpenRouter: more than the credit affords), 413
+(Groq: the cap counts against the minute's token allowance), and the usual 400/422."""
+# The request's whole size against a limit, the cap included: Cerebras' "Current length is 9096 while limit is
+# 8192", Groq's "(TPM): Limit 6000, Requested 9096": what fits is the cap less the excess.
+_EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+), Requested:? (\d+)", re.IGNORECASE)
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
 """service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
@@ -334,7 +348,7 @@ class OpenAICompatibleLM:
                 "so rlmx sent a placeholder; pass api_key= (on the command line: --api-key-env NAME_OF_THE_VARIABLE, "
                 "or RLMX_API_KEY)"
             )
-        if cap is not None and reply.status in (400, 422) and _ABOUT_THE_CAP.search(said):
+        if cap is not None and reply.status in _CAP_STATUSES and _about_the_cap(said):
             return LMRequestError(
                 f"request rejected: {detail} (rlmx sent {self.cap_param}={cap}: the call's output cap, from the LM's "
                 "max_tokens or, under a token or cost budget, Budget.max_tokens_per_call (--max-tokens-per-call on "
@@ -382,24 +396,40 @@ def _is_azure(base_url: str) -> bool:
     return azure_host or "/openai/deployments/" in base_url
 
 
+def _about_the_cap(said: str) -> bool:
+    """Whether a refusal speaks of the output cap, or of a size the cap counts in (Groq's tokens per minute)."""
+    return _ABOUT_THE_CAP.search(said) is not None or _EXCESS.search(said) is not None
+
+
 def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     """The output cap that a 400 about the cap's size says fits, and the model's own output limit when that is
     what it named: "supports at most 2048 completion tokens" (OpenAI), "must be less than or equal to `1024`"
     (Groq), "maximum context length is 4096 tokens ... (2100 in the messages, ...)" (vLLM; SGLang and TGI alike):
     the window less the prompt. (None, None) when the reply names neither or nothing smaller fits."""
-    if reply.status not in (400, 422):
+    if reply.status not in _CAP_STATUSES:
         return None, None
     said = _server_message(reply)
-    if not _ABOUT_THE_CAP.search(said) and "completion" not in said.lower():
+    if not _about_the_cap(said):
         return None, None
     window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
     if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
         fits = int(next(g for g in window.groups() if g)) - int(next(g for g in prompt.groups() if g))
         return (fits, None) if 0 < fits < cap else (None, None)
-    output = _OUTPUT_LIMIT.search(said)
-    if output is None:
+    excess = _EXCESS.search(said)
+    if excess is not None:
+        if excess.group(1) is not None:  # "Current length is M while limit is N"
+            current, limit = int(excess.group(1)), int(excess.group(2))
+        else:  # "Limit N, Requested M"
+            limit, current = int(excess.group(3)), int(excess.group(4))
+        fits = cap - (current - limit)
+        return (fits, None) if 0 < fits < cap else (None, None)
+    output, exclusive = _OUTPUT_LIMIT.search(said), _EXCLUSIVE_LIMIT.search(said)
+    if output is not None:
+        limit = int(next(group for group in output.groups() if group))
+    elif exclusive is not None:
+        limit = int(exclusive.group(1)) - 1
+    else:
         return None, None
-    limit = int(next(group for group in output.groups() if group))
     return (limit, limit) if 0 < limit < cap else (None, None)
 
 
