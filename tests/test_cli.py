@@ -779,3 +779,10 @@ def test_an_answer_the_console_cannot_encode_is_escaped_not_lost(tmp_path: Path)
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-500:]
         assert "caf\\xe9 \\U0001f600" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_context_file_name_is_named_as_python_reads_it() -> None:
+    # Python reads `ﬁndings` and `ｎｏｔｅｓ` as `findings` and `notes`: a second --context so named exited 2.
+    from rlmx.cli import _identifier
+
+    assert [_identifier(stem) for stem in ("\ufb01ndings", "\uff4e\uff4f\uff54\uff45\uff53")] == ["findings", "notes"]

@@ -328,3 +328,23 @@ def test_the_channel_is_not_inherited_by_programs_a_cell_runs() -> None:
     lm = ScriptedLM([repl(code), repl("FINAL('done')")])
     assert RLM(lm).completion("q", context="c").answer == "done"
     assert "inheritable False" in feedback(lm, 1)
+
+
+def test_a_cells_own_signal_handler_firing_after_its_cell_leaves_the_repl_intact() -> None:
+    # A time-box on SIGUSR1 that fires once its cell is over raised in the worker's read of the next frame: the
+    # worker exited and the variables were gone.
+    box = (
+        "import os, signal, threading\nx = 7\n"
+        "def late(signum, frame):\n    raise TimeoutError('block took too long')\n"
+        "signal.signal(signal.SIGUSR1, late)\n"
+        "threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1)).start()\nprint('done early')"
+    )
+    lm = ScriptedLM([repl(box), repl("print('later', x)"), repl("FINAL(x)")], delay=0.6)  # it fires between
+    result = RLM(lm).completion("q", context="c")
+    assert result.answer == "7" and "later 7" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+
+
+def test_a_cell_that_patches_the_thread_modules_rlock_does_not_break_the_next_cells() -> None:
+    patch = repl("import _thread\n_thread.RLock = None\nx = 3\nprint('patched')")
+    lm = ScriptedLM([patch, repl("print('still', x)"), repl("FINAL(x)")])
+    assert RLM(lm).completion("q", context="c").answer == "3" and "still 3" in feedback(lm, 2)

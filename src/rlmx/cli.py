@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,7 +395,8 @@ def _is_blank(value: ContextValue) -> bool:
 
 
 def _identifier(stem: str) -> str:
-    name = re.sub(r"\W+", "_", stem).strip("_") or "ctx"
+    # NFKC first: Python reads `ﬁndings` and `ｎｏｔｅｓ` as `findings` and `notes`, so a context may only be named so
+    name = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", stem)).strip("_") or "ctx"
     taken = name in RESERVED_NAMES or hasattr(builtins, name) or name in MODULE_NAMES  # `re.txt`: `import re`
     if name[0].isdigit() or keyword.iskeyword(name) or taken:
         name = f"ctx_{name}"

@@ -58,9 +58,12 @@ else:
 # What the worker's own machinery calls, bound once: a cell that patches `_thread`, `os`, `select` or `_codecs` (a
 # mock, gevent's monkey-patching) must not break the channel, the sub-calls or the output capture of later cells.
 _allocate_lock = _thread.allocate_lock
+_RLock = _thread.RLock
 _utf8_decode = _codecs.utf_8_decode
 _read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
 _select_fd = _select.select
+_CELL_SIGNALS = {_signal.SIGALRM, _signal.SIGVTALRM, _signal.SIGPROF, _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGHUP}
+"""Signals a cell may take for itself (time-boxes, a profiler): held off while a cell is being closed."""
 
 
 def _sibling(name: str) -> Any:
@@ -178,7 +181,7 @@ class CappedText(_WriteOnly):
         """Takes that descriptor's waiting output in before each write: both keep the order they were written in."""
         # Cell threads and the fd drain thread write here besides the main thread. Reentrant: a cell's signal
         # handler or __del__ may print while this thread is inside write().
-        self.lock = _thread.RLock()
+        self.lock = _RLock()
         self.partial = b""
         """The start of a UTF-8 sequence the last `buffer.write` cut short: the next one may finish it."""
 
@@ -292,7 +295,7 @@ class _FdOutput:
         self.waiting = _select.poll()  # poll(0): the cheap look before each print (a failed os.read costs ~3x)
         self.waiting.register(read, _select.POLLIN)
         self.limit = limit
-        self.lock = _thread.RLock()  # reentrant: a cell's signal handler may print while this thread holds it
+        self.lock = _RLock()  # reentrant: a cell's signal handler may print while this thread holds it
         self.sink = self.between = CappedText(limit)
         self.partial = b""  # a UTF-8 sequence cut between two reads
 
@@ -837,15 +840,24 @@ class Worker:
 
     def end_cell(self) -> None:
         """Stop the cell's clock and close the channel to threads: calls in flight get their replies first, later
-        ones wait for the next cell. Only then may the serve loop read the channel again."""
+        ones wait for the next cell. Only then may the serve loop read the channel again. The signals a cell may
+        have taken for itself (a time-box on SIGUSR1 or SIGALRM) are held off meanwhile: their handler raising here
+        would end the worker; one that comes is delivered after, and what it raises is dropped (its cell is over)."""
         global _executing
         _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
-        self.disarm()
-        with self.channel:  # no call frame goes out from here on
-            with self.idle:  # and none is in flight
-                self.cell_running = False
-                self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
-            self.disarm()  # a thread's last call may have re-armed the clock before we got here
+        held = _signal.pthread_sigmask(_signal.SIG_BLOCK, _CELL_SIGNALS)
+        try:
+            self.disarm()
+            with self.channel:  # no call frame goes out from here on
+                with self.idle:  # and none is in flight
+                    self.cell_running = False
+                    self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
+                self.disarm()  # a thread's last call may have re-armed the clock before we got here
+        finally:
+            try:
+                _signal.pthread_sigmask(_signal.SIG_SETMASK, held)
+            except Exception:  # a late signal of the cell's own, delivered as the mask lifted
+                pass
 
     def execute(self, code: str) -> None:
         """Run one cell; builtins it replaced or deleted, and a recursion limit it lowered below the worker's own,
@@ -927,6 +939,8 @@ class Worker:
             except EOFError:
                 self.close()
                 return
+            except Exception:  # a cell's own signal handler, firing after its cell: the read resumes
+                continue
             kind = message["t"]
             if kind == "exec":
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
