@@ -939,8 +939,10 @@ class Worker:
             except EOFError:
                 self.close()
                 return
-            except Exception:  # a cell's own signal handler, firing after its cell: the read resumes
-                continue
+            except Exception as exc:
+                if not _raised_in_a_cell(exc):
+                    raise  # the channel's own failure: the worker ends and the host restarts it
+                continue  # a cell's own signal handler, firing after its cell: the read resumes
             kind = message["t"]
             if kind == "exec":
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
@@ -1144,6 +1146,14 @@ def _traceback() -> Any:
     except BaseException:
         return None
     return traceback
+
+
+def _raised_in_a_cell(exc: BaseException) -> bool:
+    """Whether `exc` was raised by code a cell defined (its innermost frame is a cell's: a signal handler it set)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith("<cell")
 
 
 def _described(exc: BaseException, formatter: Any) -> str:
