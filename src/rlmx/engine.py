@@ -349,7 +349,7 @@ class Engine:
         completion = await self._complete(self.tree.node_lm(self.depth), self.messages, role=role, depth=self.depth)
         # a reply of reasoning only has no text: its turn is recorded as such (Anthropic and Gemini refuse an empty
         # assistant message, which would end the run at the next call)
-        said = completion.text or (prompts.REASONING_ONLY_TURN if completion.reasoning else completion.text)
+        said = completion.text or (prompts.REASONING_ONLY_TURN if completion.reasoning else "")
         self.messages.append(Message(role="assistant", content=said))
         self._recorded = len(self.messages)
         self.emit(

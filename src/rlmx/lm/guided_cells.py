@@ -2044,17 +2044,15 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             if len(keyed) < MIN_SETTINGS:
                 continue
         for match, words in keyed:
-            key, value = match.group(1), _unquoted(match.group(2).strip())
-            if key in found or not words or not all(stem(w) in asked for w in words) or len(value.split()) > 4:
-                continue
-            if kind == "number" and not re.search(r"\d", value):
+            key, setting = match.group(1), _setting_at(match, text, kind)
+            if key in found or setting is None or not words or not all(stem(w) in asked for w in words):
                 continue
             # the question's other words are in the setting's own comments ("the default skeleton directory" is
             # not DEFAULT_HOME, whose comments never speak of a skeleton)
             said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
             if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
                 continue
-            found[key] = (value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1)
+            found[key] = setting
         if not found and commented:  # each default under its own comments (uncommented files share one block)
             found = _described_setting(text, keyed, asked, kind)
     return next(iter(found.values())) if len(found) == 1 else None
@@ -2070,14 +2068,23 @@ def _described_setting(
     if len(wanted) < 2:
         return found
     for match, _ in keyed:
-        key, value = match.group(1), _unquoted(match.group(2).strip())
-        if key in found or len(value.split()) > 4 or (kind == "number" and not re.search(r"\d", value)):
+        key, setting = match.group(1), _setting_at(match, text, kind)
+        if key in found or setting is None:
             continue
         comments = _comments_above(text, match.start()).split("\n")[:-1]  # the comments, not the setting's line
         said = {stem(w) for w in _WORD.findall("\n".join(comments).lower())}
         if wanted <= said:
-            found[key] = (value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1)
+            found[key] = setting
     return found
+
+
+def _setting_at(match: re.Match[str], text: str, kind: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) of a setting line, or None when its value is no answer: over four words, or no
+    number for a "how many" question."""
+    value = _unquoted(match.group(2).strip())
+    if len(value.split()) > 4 or (kind == "number" and not re.search(r"\d", value)):
+        return None
+    return value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1
 
 
 # --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------

@@ -97,7 +97,7 @@ _PROMPT_TOKENS = re.compile(
 )
 _ABOUT_THE_CAP = re.compile(
     r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
-    r"fewer max_tokens|in the output|Current length is|completion",
+    r"in the output|Current length is|completion",
     re.IGNORECASE,
 )
 _CAP_STATUSES = frozenset({400, 402, 413, 422})
@@ -109,6 +109,11 @@ _EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
 """service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
+def _tier_price_name(model: str, tier: object) -> str | None:
+    """`model[tier]` for a service tier billed above the list price, else None (no tier, or one at list price)."""
+    return None if tier is None or str(tier) in _LIST_PRICED_TIERS else f"{model}[{tier}]"
+
+
 _NO_ANSWER_YET = frozenset({202, 204})
 """Success statuses without a reply: accepted for later (a queue endpoint's IN_QUEUE), or no content."""
 _BAD_BODY_BACKOFF = 0.25
@@ -167,7 +172,7 @@ class OpenAICompatibleLM:
         self.model = model
         self.params = params
         tier = params.get("service_tier")
-        self.price_name = model if tier is None or str(tier) in _LIST_PRICED_TIERS else f"{model}[{tier}]"
+        self.price_name = _tier_price_name(model, tier) or model
         """The name this LM's calls are priced under: the model, or `model[tier]` for a service tier billed above
         the list price (OpenAI's priority, about 1.8x), which only a price given for that name prices."""
         self.api_key = api_key
@@ -238,10 +243,11 @@ class OpenAICompatibleLM:
                     reasoning_only=exc.reasoning_only,
                 ) from None
             tier = data.get("service_tier")
-            if isinstance(tier, str) and tier not in _LIST_PRICED_TIERS and self.price_name == self.model:
+            billed_as = _tier_price_name(self.model, tier) if isinstance(tier, str) else None
+            if billed_as is not None and self.price_name == self.model:
                 # billed above list price though not asked to be (the project's default tier): this reply is
                 # booked under that name, and later calls are admitted under it
-                self.price_name = f"{self.model}[{tier}]"
+                self.price_name = billed_as
                 completion = dataclasses.replace(completion, billed_as=self.price_name)
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
