@@ -109,6 +109,8 @@ _EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+
 _DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
 _LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
 """service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
+
+
 def _tier_price_name(model: str, tier: object) -> str | None:
     """`model[tier]` for a service tier billed above the list price, else None (no tier, or one at list price)."""
     return None if tier is None or str(tier) in _LIST_PRICED_TIERS else f"{model}[{tier}]"
