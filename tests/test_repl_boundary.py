@@ -348,3 +348,161 @@ def test_a_cell_that_patches_the_thread_modules_rlock_does_not_break_the_next_ce
     patch = repl("import _thread\n_thread.RLock = None\nx = 3\nprint('patched')")
     lm = ScriptedLM([patch, repl("print('still', x)"), repl("FINAL(x)")])
     assert RLM(lm).completion("q", context="c").answer == "3" and "still 3" in feedback(lm, 2)
+
+
+# --- a sub-call's bookkeeping, the model's own names, and FINAL from threads (fifth audit) -------------------------
+
+TIERS = ["subprocess", "inprocess"]
+
+
+def _always(text: str) -> ScriptedLM:
+    return ScriptedLM(lambda messages: text)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_sub_calls_at_the_edge_of_the_recursion_limit_raise_there_and_the_repl_lives(sandbox: str) -> None:
+    # A RecursionError raised between two steps of a call's bookkeeping left it registered: the cell's end then
+    # waited for ever, until the hard limit killed the worker and its variables.
+    code = (
+        "import sys\nx = 5\n"
+        "def walk(n):\n    return walk(n - 1) if n else llm_query('edge')\n"
+        "outcomes = set()\nlimit = sys.getrecursionlimit()\n"
+        "for n in range(limit - 120, limit):\n"
+        "    try:\n        outcomes.add(walk(n))\n    except RecursionError:\n        outcomes.add('RecursionError')\n"
+        "print(sorted(outcomes))"
+    )
+    lm = ScriptedLM([repl(code), repl("print('after', llm_query('again'), x)"), repl("FINAL(x)")])
+    rlm = RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30))
+    assert rlm.completion("q", context="c").answer == "5"
+    assert "['RecursionError', 'sub']" in feedback(lm, 1)
+    assert "after sub 5" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_trace_function_raising_inside_a_sub_call_leaves_later_calls_working(sandbox: str) -> None:
+    # A step-budget guard (sys.settrace raising after N events) stopped the bookkeeping half-way: the thread was
+    # left "inside a sub-call" for ever, or the calls' lock held (the in-process tier hung for good).
+    code = (
+        "import sys\nx = 5\nclass StepLimit(Exception):\n    pass\nseen = []\n"
+        "for budget in range(80):\n"
+        "    steps = [0]\n"
+        "    def guard(frame, event, arg, steps=steps, budget=budget):\n"
+        "        steps[0] += 1\n"
+        "        if steps[0] > budget:\n            raise StepLimit()\n"
+        "        return guard\n"
+        "    sys.settrace(guard)\n"
+        "    try:\n        seen.append(llm_query('q'))\n"
+        "    except StepLimit:\n        seen.append('stopped')\n"
+        "    finally:\n        sys.settrace(None)\n"
+        "print(sorted(set(seen)))"
+    )
+    lm = ScriptedLM([repl(code), repl("print('after', llm_query('again'), x)"), repl("FINAL(x)")])
+    rlm = RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30))
+    assert rlm.completion("q", context="c").answer == "5"
+    assert "'sub'" in feedback(lm, 1) and "'stopped'" in feedback(lm, 1)
+    assert "after sub 5" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_final_from_a_thread_between_cells_ends_the_run_at_the_next_cell(sandbox: str) -> None:
+    # The next cell's start cleared it, though `answer['ready'] = True` set the same way ended the run.
+    code = "import threading\nthreading.Timer(0.2, lambda: FINAL('from the thread')).start()\nprint('started')"
+    lm = ScriptedLM([repl(code), repl("print('next cell')"), repl("print('too far')")], delay=0.4)
+    result = RLM(lm, sandbox=sandbox).completion("q", context="c")
+    assert result.answer == "from the thread" and len(lm.calls) == 2
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+@pytest.mark.parametrize("change", ["context[:] = [r for r in context if r['keep']]", "del context[1:]"])
+def test_a_json_context_changed_in_place_reaches_rlm_query_as_changed(sandbox: str, change: str) -> None:
+    # The whole loaded context went by name (the host's copy, as first given), so the sub-LM saw all the records.
+    records = [{"id": i, "keep": i % 2 == 0} for i in range(5)]
+    seen: list[str] = []
+
+    def sub(messages: list[Message]) -> str:
+        seen.append(messages[-1]["content"])
+        return "ok"
+
+    lm = ScriptedLM([repl(f"{change}\nprint(len(context), rlm_query('count', context=context))"), repl("FINAL(1)")])
+    RLM(lm, sub_lm=ScriptedLM(sub), sandbox=sandbox).completion("q", context=records)
+    expected = [r for r in records if r["keep"]] if "keep" in change else records[:1]
+    assert len(seen) == 1 and json.dumps(expected) in seen[0] and '"id": 1' not in seen[0]
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_an_unchanged_json_context_still_goes_to_rlm_query_by_name(sandbox: str) -> None:
+    seen: list[str] = []
+
+    def sub(messages: list[Message]) -> str:
+        seen.append(messages[-1]["content"])
+        return "ok"
+
+    records = [{"id": i, "name": "é"} for i in range(3)]
+    lm = ScriptedLM([repl("print(rlm_query('count', context=context))"), repl("FINAL(1)")])
+    RLM(lm, sub_lm=ScriptedLM(sub), sandbox=sandbox).completion("q", context=records)
+    assert len(seen) == 1 and json.dumps(records, ensure_ascii=False) in seen[0]
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_host_tools_keep_working_beside_the_models_own_call_tool_and_it_is_told(sandbox: str) -> None:
+    def price_of(item: str) -> int:
+        """The price of `item`."""
+        return {"widget": 3, "gadget": 7}[item]
+
+    helper = (
+        "def call_tool(name, **kwargs):\n    return globals()[name](**kwargs)\n"
+        "print('direct', price_of('gadget'), 'helper', call_tool('price_of', item='widget'))\n"
+        "lookup = {'a': 1}"
+    )
+    lm = ScriptedLM([repl(helper), repl("print('again', price_of('widget'))"), repl("FINAL(1)")])
+    RLM(lm, tools=[price_of], sandbox=sandbox).completion("q", context="c")
+    assert "direct 7 helper 3" in feedback(lm, 1)
+    assert "Note: `call_tool` (function) was put back after this block" in feedback(lm, 1)
+    assert "again 3" in feedback(lm, 2) and "Note" not in feedback(lm, 2)
+
+
+def test_a_variable_named_like_a_host_tool_is_reported_when_the_tool_is_put_back() -> None:
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return "L:" + key
+
+    lm = ScriptedLM([repl("lookup = {'alice': 1}\nprint(len(lookup))"), repl("FINAL(lookup('bob'))")])
+    result = RLM(lm, tools=[lookup]).completion("q", context="c")
+    assert result.answer == "L:bob"
+    assert "Note: `lookup` (dict) was put back after this block" in feedback(lm, 1)
+    assert "do not name your own variables after them" in lm.calls[0][0]["content"]
+
+
+def test_tool_names_python_would_read_as_another_name_are_refused() -> None:
+    from rlmx.errors import InputError
+
+    def tool() -> str:
+        return "t"
+
+    for name, reads_as in (("ｌｅｎ", "len"), ("𝐅𝐈𝐍𝐀𝐋", "FINAL"), ("ﬁnd", "find")):
+        tool.__name__ = name
+        with pytest.raises(InputError, match=f"reads as '{reads_as}' in Python code"):
+            RLM(ScriptedLM(["x"]), tools=[tool])
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_final_var_finds_a_variable_by_the_name_python_gave_it(sandbox: str) -> None:
+    lm = ScriptedLM([repl("ｔｏｔａｌ = 5\nFINAL_VAR('ｔｏｔａｌ')")])
+    assert RLM(lm, sandbox=sandbox).completion("q", context="c").answer == "5"
+
+
+def test_a_cells_signal_handler_firing_while_the_cell_waits_for_its_threads_call_leaves_the_repl_intact() -> None:
+    # Blocking the signal on the main thread was not enough: a signal sent to the process is taken by another
+    # thread (the output drain's, the cell's own) and Python runs the handler on the main thread all the same, in
+    # the middle of closing the cell. The worker then never sent the cell's result and was killed.
+    code = (
+        "import os, signal, threading, time\nx = 7\ngot = []\n"
+        "def late(signum, frame):\n    raise TimeoutError('block took too long')\n"
+        "signal.signal(signal.SIGUSR1, late)\n"
+        "threading.Thread(target=lambda: got.append(llm_query('slow'))).start()\ntime.sleep(0.05)\n"
+        "threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1)).start()\nprint('main part done')"
+    )
+    lm = ScriptedLM([repl(code), repl("print('next', x, got)"), repl("FINAL(x)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"], delay=0.6)).completion("q", context="c")
+    assert result.answer == "7"
+    assert "next 7 ['sub']" in feedback(lm, 2) and "restarted" not in feedback(lm, 1) + feedback(lm, 2)

@@ -8,6 +8,7 @@ import contextvars
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,26 @@ def test_an_exception_a_signal_handler_raises_during_a_question_ends_it_and_the_
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     assert "Task was destroyed" not in done.stderr
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_new_context_is_named_without_running_a_cell_in_the_models_repl(sandbox: str) -> None:
+    # The REPL's names were asked by a cell of their own: it served question 1's leftover thread's sub-call with a
+    # handler that raised (the worker was killed), took the output written since (it never reached the model) and,
+    # misled by that output, named the new context over the model's own `context_1`.
+    first = (
+        "import threading, time\ncontext_1 = 'my notes'\ngot = []\n"
+        "def later():\n    time.sleep(0.3)\n    print('LATE LINE')\n    got.append(llm_query('from the thread'))\n"
+        "threading.Thread(target=later).start()\nFINAL('one')"
+    )
+    wait = "for _ in range(500):\n    if got:\n        break\n    time.sleep(0.01)\n"  # its reply, served in this cell
+    lm = ScriptedLM([repl(first), repl(wait + "print('seen', got, context_1, context_2)"), repl("FINAL(context_2)")])
+    with RLM(lm, sub_lm=ScriptedLM(["threaded reply"]), sandbox=sandbox).session(context="first") as session:
+        session.ask("q1")
+        time.sleep(0.6)  # the thread prints and waits to send its sub-call: both belong to question 2's first cell
+        result = session.ask("q2", context="SECOND")
+    told = lm.calls[-1][-1]["content"]
+    assert result.answer == "SECOND"
+    assert "seen ['threaded reply'] my notes SECOND" in told and "restarted" not in told
+    if sandbox == "subprocess":  # the in-process tier does not capture a thread's output between cells
+        assert "LATE LINE" in told

@@ -549,8 +549,11 @@ MODULE_NAMES = frozenset(name for name in sys.stdlib_module_names if not name.st
 named `time`, put back after each cell, would replace the model's `import time`)."""
 
 
-def _nfkc(name: str) -> str:
-    import unicodedata  # only for names that are not ASCII (ASCII is its own NFKC form)
+def python_reads(name: str) -> str:
+    """The name Python binds for identifier `name` written in code: its NFKC form (PEP 3131), so `ｌｅｎ` is `len`."""
+    if name.isascii():  # its own NFKC form
+        return name
+    import unicodedata  # only for names that are not ASCII
 
     return unicodedata.normalize("NFKC", name)
 
@@ -562,7 +565,7 @@ def check_name(name: str, reserved: frozenset[str]) -> None:
     obey it (`print.txt` -> `ctx_print`, `re.txt` -> `ctx_re`)."""
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise InputError(f"context name {name!r} is not a valid Python identifier; use letters, digits and _")
-    read_as = name if name.isascii() else _nfkc(name)
+    read_as = python_reads(name)
     if read_as != name:  # Python reads identifiers in source in this form (PEP 3131): the code could never reach it
         raise InputError(
             f"context name {name!r} reads as {read_as!r} in Python code (identifiers are NFKC-normalised), so the "

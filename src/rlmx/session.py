@@ -11,7 +11,6 @@ for itself. The REPL lives on the event loop that started it, and ends with it.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import contextvars
@@ -28,7 +27,7 @@ from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
 from rlmx.rlm import check_query, require_asyncio
-from rlmx.sandbox import Sandbox, SubCall, SubCallResult, create_sandbox
+from rlmx.sandbox import Sandbox, create_sandbox
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
@@ -47,10 +46,6 @@ async def _close_with_loop(sandbox: Sandbox) -> AsyncGenerator[None, None]:
         yield
     finally:
         await sandbox.close()
-
-
-async def _no_calls(call: SubCall) -> list[SubCallResult]:
-    raise RuntimeError("the session's name probe makes no sub-calls")
 
 
 def _kill_if_here(sandbox: Sandbox, pid: int) -> None:
@@ -234,16 +229,9 @@ class Session:
 
     async def _context_names_in_use(self) -> set[str]:
         """The REPL's variables named like the next question's context (`context_<n>`), the model's own among them:
-        a new context must not overwrite them. Asked of the REPL itself, by one silent cell; nothing when it cannot
-        say (a cell broke print or globals)."""
+        a new context must not overwrite them."""
         assert self._sandbox is not None
-        probe = "print(repr(sorted(name for name in globals() if name.startswith('context_'))))"
-        result = await self._sandbox.run_cell(probe, calls=_no_calls, timeout=5)
-        try:
-            names = ast.literal_eval(result.stdout.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return set()
-        return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+        return await self._sandbox.names("context_")
 
     def _new_contexts(
         self, context: Any, contexts: Mapping[str, Any] | None, in_use: set[str] | None = None

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rlmx.context import BUILTIN_NAMES, MODULE_NAMES
+from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
 
 TOOLS_HEADER = (
     "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
     "them like any function; arguments and results are JSON values (str, int, float, bool, None, list, dict); a "
-    "failing tool raises RuntimeError with its message."
+    "failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
+    "functions above: do not name your own variables after them."
 )
 MAX_DOC_CHARS = 600
 """A tool's docstring is cut to this many characters in the system prompt."""
@@ -57,6 +58,11 @@ class ToolBox:
             name = getattr(function, "__name__", "")
             if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name == "<lambda>":
                 raise InputError(f"tools: {function!r} has no usable name; define it with `def some_name(...)`")
+            if python_reads(name) != name:  # the stub `def ｌｅｎ(...)` would be bound as `len`, over the builtin
+                raise InputError(
+                    f"tools: {name!r} reads as {python_reads(name)!r} in Python code (identifiers are "
+                    "NFKC-normalised), so the model could not call it by its listed name; rename the function"
+                )
             if name.startswith("_"):
                 raise InputError(f"tools: {name!r} starts with '_'; give the model a public name")
             if name in taken:
@@ -87,18 +93,25 @@ class ToolBox:
         return "\n".join([TOOLS_HEADER, *(tool.describe() for tool in self.tools.values())])
 
     def stubs(self) -> str:
-        """REPL code defining one forwarding function per tool (run in the REPL before the first cell)."""
-        lines = []
+        """REPL code defining one forwarding function per tool (run in the REPL before the first cell). Each stub
+        holds the REPL's `call_tool` from the start: a model that defines a `call_tool` of its own (an agent
+        framework's dispatcher) must not take the tools over."""
+        if not self.tools:
+            return ""
+        lines = [
+            "def _rlmx_tool(name, doc, call=call_tool):",
+            "    def tool(*args, **kwargs):",
+            "        return call(name, *args, **kwargs)",
+            "    tool.__name__ = tool.__qualname__ = name",
+            "    tool.__doc__ = doc",
+            "    return tool",
+            "",
+        ]
         for tool in self.tools.values():
-            lines += [
-                f"def {tool.name}(*args, **kwargs):",
-                f"    {json.dumps(tool.doc or 'Host tool ' + tool.name)}",
-                f"    return call_tool({tool.name!r}, *args, **kwargs)",
-                "",
-            ]
-        if self.tools:  # restored after every cell like the REPL functions, should a cell assign over one
-            names = ", ".join(f"{name!r}: {name}" for name in self.tools)
-            lines.append(f"call_tool.__self__.functions.update({{{names}}})")
+            lines.append(f"{tool.name} = _rlmx_tool({tool.name!r}, {json.dumps(tool.doc or 'Host tool ' + tool.name)})")
+        # restored after every cell like the REPL functions, should a cell assign over one
+        names = ", ".join(f"{name!r}: {name}" for name in self.tools)
+        lines += [f"call_tool.__self__.functions.update({{{names}}})", "del _rlmx_tool"]
         return "\n".join(lines)
 
     def check(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Tool:

@@ -77,6 +77,8 @@ class Sandbox(Protocol):
     Lifecycle: construct (options only) -> `start(contexts)` once -> `run_cell()` many times -> `close()`.
     A worker that dies or overruns its hard timeout is restarted with its contexts reloaded, and the cell's
     result says the variables were lost; exceptions raised by the model's code come back as output.
+    Between cells, `load` adds contexts and variables and `names(prefix)` lists the REPL's names that begin with
+    `prefix`; neither runs a cell.
     """
 
     protections: dict[str, Any]
@@ -86,6 +88,8 @@ class Sandbox(Protocol):
     async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult: ...
 
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None: ...
+
+    async def names(self, prefix: str) -> set[str]: ...
 
     async def close(self) -> None: ...
 

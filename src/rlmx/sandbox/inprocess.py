@@ -104,7 +104,9 @@ class _InProcessWorker(Worker):
     def disarm(self) -> float:
         return 0.0
 
-    def call(self, kind: str, items: list[dict[str, Any]], model: str | None = None) -> list[dict[str, Any]]:
+    def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
+        """The base class's `call` checks the caller and guards this bookkeeping (see there); here the host's loop
+        serves the call and this thread waits for its future."""
         assert self.loop is not None and self.handler is not None
         asked: Literal["llm", "rlm", "tool"] = "rlm" if kind == "rlm" else "tool" if kind == "tool" else "llm"
         call = SubCall(kind=asked, items=tuple(items), model=model)
@@ -171,8 +173,13 @@ class InProcessSandbox:
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         assert self._worker is not None, "start() first"
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
+        self._worker.final = None  # as the worker's own load: a new question
         self._worker.namespace.update({**values, **variables})
         self._worker.reserved = self._worker.reserved | set(values) | set(variables)
+
+    async def names(self, prefix: str) -> set[str]:
+        assert self._worker is not None, "start() first"
+        return set(self._worker.names_with(prefix))
 
     async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult:
         async with self._lock:

@@ -809,6 +809,27 @@ class SubprocessSandbox:
                 raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
             self._unlink_contexts()
 
+    async def names(self, prefix: str) -> set[str]:
+        """The REPL's names that begin with `prefix`, asked of the worker by a frame of its own: no cell runs, so
+        threads waiting for the next cell keep waiting and output written since the last cell stays for the next.
+        A worker that does not answer is restarted (it then holds only what the host loads: no names of its own)."""
+        async with self._lock:
+            if self._worker is None:
+                return set()
+            token = secrets.token_hex(8)
+            try:
+                await self._worker.channel.send({"t": "names", "id": token, "prefix": prefix})
+                async with asyncio.timeout(self._load_seconds()):
+                    reply = await self._worker.channel.read()
+            except (ChannelBroken, TimeoutError):
+                await self._kill()
+                return set()
+            names = reply.get("names")
+            if reply.get("t") != "names" or reply.get("id") != token or not isinstance(names, list):
+                await self._kill()  # not what a worker of ours sends: its channel cannot be trusted in step
+                return set()
+            return {name for name in names if isinstance(name, str) and name.startswith(prefix)}
+
     # --- cells -----------------------------------------------------------------------------------------------
     def _grace(self, timeout: float) -> float:
         if self.hard_timeout_grace is not None:

@@ -59,11 +59,22 @@ else:
 # mock, gevent's monkey-patching) must not break the channel, the sub-calls or the output capture of later cells.
 _allocate_lock = _thread.allocate_lock
 _RLock = _thread.RLock
+_gettrace, _settrace = sys.gettrace, sys.settrace
 _utf8_decode = _codecs.utf_8_decode
 _read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
 _select_fd = _select.select
-_CELL_SIGNALS = {_signal.SIGALRM, _signal.SIGVTALRM, _signal.SIGPROF, _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGHUP}
-"""Signals a cell may take for itself (time-boxes, a profiler): held off while a cell is being closed."""
+_CELL_SIGNALS = (
+    _signal.SIGALRM,
+    _signal.SIGVTALRM,
+    _signal.SIGPROF,
+    _signal.SIGUSR1,
+    _signal.SIGUSR2,
+    _signal.SIGHUP,
+    _signal.SIGINT,
+    _signal.SIGTERM,
+)
+"""Signals a cell may take for itself (time-boxes, a profiler, its own Ctrl-C): their handlers are held off while
+a cell is being closed."""
 
 
 def _sibling(name: str) -> Any:
@@ -541,11 +552,21 @@ class Worker:
                 "__del__ or weakref finalizer the garbage collector ran, a signal handler); call it from the cell "
                 "or from a thread"
             )
-        self.in_call.add(me)
+        # The bookkeeping below must run whole: an exception between two of its steps (a RecursionError near the
+        # limit, a trace function's step budget) would leave a call registered for ever and the REPL hung. So the
+        # room it needs is checked first (the RecursionError comes here, with nothing registered yet) and the
+        # thread's trace function is off until the call is over (tracing rlmx's own machinery is noise anyway).
+        tracer = _gettrace()
+        if tracer is not None:
+            _settrace(None)
         try:
+            _room_for_bookkeeping(_BOOKKEEPING_FRAMES)
+            self.in_call.add(me)
             return self._call(kind, items, model, me)
         finally:
             self.in_call.discard(me)
+            if tracer is not None:
+                _settrace(tracer)
 
     def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
         main = me == _MAIN_THREAD
@@ -595,10 +616,11 @@ class Worker:
         wake = _allocate_lock()
         wake.acquire()
         with self.calls_state:
-            if not self.waiting:
+            first = not self.waiting
+            self.waiting[seq] = wake  # registered first: `_settle` undoes all of it, however far this got
+            if first:
                 self.idle.acquire()  # never waits: end_cell holds it only while it holds `channel`, as we do
                 self.paused = self.disarm()
-            self.waiting[seq] = wake
         return wake
 
     def _settle(self, seq: int) -> None:
@@ -727,7 +749,7 @@ class Worker:
     def final_var(self, name: Any) -> Any:
         """Finish with the value of the variable called `name`."""
         if isinstance(name, str) and name.strip().isidentifier():
-            key = name.strip()
+            key = _python_reads(name.strip())  # `ｔｏｔａｌ = 5` bound `total`
             if key not in self.namespace:
                 defined = ", ".join(self.user_names()) or "none yet"
                 raise NameError(
@@ -757,6 +779,11 @@ class Worker:
         # tuple(): one step under the GIL, so a cell's thread adding a variable meanwhile cannot break the loop
         return [n for n in tuple(self.namespace) if not n.startswith("_") and n not in self.reserved]
 
+    def names_with(self, prefix: str) -> list[str]:
+        """The namespace's names that begin with `prefix` (the model's variables and rlmx's own alike), sorted."""
+        names = tuple(self.namespace)  # one step under the GIL (see user_names)
+        return sorted(n for n in names if isinstance(n, str) and n.isidentifier() and n.startswith(prefix))
+
     def show_vars(self) -> None:
         """Print the variables defined so far, with their types and sizes."""
         lines = []
@@ -775,7 +802,6 @@ class Worker:
     # --- cells ---------------------------------------------------------------------------------
     def run_cell(self, code: str, timeout: float) -> dict[str, Any]:
         out, err = CappedText(self.max_output), CappedText(self.max_output)
-        self.final = None
         status = "ok"
         error: str | None = None
         started = _clock()
@@ -805,7 +831,7 @@ class Worker:
                 self.fd_output.end()
                 self.fd_errors.end()
             self.redirect(None, None)
-        self.restore_functions()
+        self.restore_functions(err)
         self.restore_answer(err)
         try:
             answer = self.answer_state()
@@ -814,6 +840,9 @@ class Worker:
             status, error = "error", f"{type(exc).__name__}: {exc}"
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
+        # A FINAL made by a thread between cells is taken by this cell's result (as a `ready` answer it set would
+        # be); one made now, after this, by the next.
+        final, self.final = self.final, None
         if error is not None and len(error) > self.max_output:  # `raise ValueError('x' * 10**8)` is output too
             capped = CappedText(self.max_output)
             capped.write(error)
@@ -826,7 +855,7 @@ class Worker:
             "stderr": stderr,
             "stderr_cut": stderr_cut,
             "error": error,
-            "final": self.final,
+            "final": final,
             "answer": answer,
             "seconds": _clock() - started,
         }
@@ -842,10 +871,10 @@ class Worker:
         """Stop the cell's clock and close the channel to threads: calls in flight get their replies first, later
         ones wait for the next cell. Only then may the serve loop read the channel again. The signals a cell may
         have taken for itself (a time-box on SIGUSR1 or SIGALRM) are held off meanwhile: their handler raising here
-        would end the worker; one that comes is delivered after, and what it raises is dropped (its cell is over)."""
+        would end the worker, so one that comes meanwhile is dropped (its cell is over)."""
         global _executing
         _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
-        held = _signal.pthread_sigmask(_signal.SIG_BLOCK, _CELL_SIGNALS)
+        handlers = _hold_cell_handlers()
         try:
             self.disarm()
             with self.channel:  # no call frame goes out from here on
@@ -854,10 +883,8 @@ class Worker:
                     self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
                 self.disarm()  # a thread's last call may have re-armed the clock before we got here
         finally:
-            try:
-                _signal.pthread_sigmask(_signal.SIG_SETMASK, held)
-            except Exception:  # a late signal of the cell's own, delivered as the mask lifted
-                pass
+            for signum, handler in handlers.items():
+                _signal.signal(signum, handler)
 
     def execute(self, code: str) -> None:
         """Run one cell; builtins it replaced or deleted, and a recursion limit it lowered below the worker's own,
@@ -896,14 +923,27 @@ class Worker:
         except Exception as exc:
             return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
         values.update(message.get("variables") or {})
+        self.final = None  # a session's next question: what an earlier one's threads finished with is not its answer
         self.namespace.update(values)
         self.reserved = self.reserved | set(values)
         return {"t": "loaded", "names": sorted(values)}
 
-    def restore_functions(self) -> None:
+    def restore_functions(self, notes: CappedText) -> None:
+        """Put rlmx's functions and the host tools back under their names. A value the cell had bound to one of
+        them is dropped, and the model told so in `notes` (it would otherwise find its variable gone next cell)."""
+        replaced = []
         for name, function in self.functions.items():
+            current = self.namespace.get(name, function)
+            if current is not function:
+                replaced.append(f"`{name}` ({type(current).__name__})")
             if self.namespace.get(name) is not function:
                 self.namespace[name] = function
+        if replaced:
+            notes.write(
+                f"Note: {', '.join(replaced)} {'was' if len(replaced) == 1 else 'were'} put back after this block: "
+                "the REPL's functions and host tools keep their names, so your value under that name is gone. Keep "
+                "your own values under other names.\n"
+            )
         if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
             self.namespace["__builtins__"] = builtins
 
@@ -955,6 +995,8 @@ class Worker:
                 self.send({"t": "pong", "id": message.get("id")})
             elif kind == "load":
                 self.send({**self.load(message), "id": message.get("id")})
+            elif kind == "names":
+                self.send({"t": "names", "id": message.get("id"), "names": self.names_with(str(message.get("prefix")))})
             elif kind == "shutdown":
                 self.close()
                 return
@@ -1034,6 +1076,37 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
+_BOOKKEEPING_FRAMES = 60
+"""Nested calls a sub-call's bookkeeping may need (its own functions, the frame codec, json's C recursion),
+with room to spare."""
+
+
+def _room_for_bookkeeping(frames_left: int) -> None:
+    """Raise RecursionError now if fewer than `frames_left` calls can still be nested here."""
+    if frames_left:
+        _room_for_bookkeeping(frames_left - 1)
+
+
+def _hold_cell_handlers() -> dict[int, Any]:
+    """Swap every handler a cell set for one of `_CELL_SIGNALS` for one that drops the signal; returns the cell's
+    handlers, to put back. Blocking the signals instead would not do: a signal sent to the process is delivered to
+    any thread that does not block it (the output drain, the cell's own), and Python then runs its handler on this
+    one. Only the main thread can set handlers (the in-process tier's cells cannot set any)."""
+    if _thread.get_ident() != _MAIN_THREAD:
+        return {}
+    handlers: dict[int, Any] = {}
+    for signum in _CELL_SIGNALS:
+        handler = _signal.getsignal(signum)
+        if callable(handler) and handler is not _on_alarm and handler is not _on_interrupt:
+            _signal.signal(signum, _drop_signal)
+            handlers[signum] = handler
+    return handlers
+
+
+def _drop_signal(signum: int, frame: Any) -> None:
+    """A cell's signal that came while its cell was being closed: dropped (see Worker.end_cell)."""
+
+
 def _hold_alarms() -> None:
     global _held, _due, _interrupted
     _due = _interrupted = False  # left over only when one came at the very end of the last hold: delivered already
@@ -1050,6 +1123,15 @@ def _release_alarms() -> None:
         raise CellTimeout()
     if _executing and interrupted:
         raise KeyboardInterrupt
+
+
+def _python_reads(name: str) -> str:
+    """The name Python binds for identifier `name` in code: its NFKC form (PEP 3131). As context.python_reads."""
+    if name.isascii():
+        return name
+    import unicodedata  # only for a name that is not ASCII
+
+    return unicodedata.normalize("NFKC", name)
 
 
 def _text(prompt: Any) -> str:
@@ -1089,6 +1171,8 @@ def _rlm_item(prompt: Any, context: Any, loaded: dict[str, Any]) -> dict[str, An
     if context is None:
         return item
     shared = next((name for name, value in loaded.items() if value is context), None)
+    if shared is not None and not isinstance(context, str) and _changed_since_loaded(context):
+        shared = None  # changed in place since it was loaded: the host's copy is out of date, so send this one
     if shared is not None:  # a whole loaded context: the host already holds it, so send only its name
         item["context_ref"] = shared
     else:
@@ -1222,7 +1306,31 @@ def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> An
         else:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
                 text = str(view[prefix : size - 1] if prefix else view, "utf-8")
-    return _json_loads(text) if kind == "json" else text
+    if kind != "json":
+        return text
+    value = _json_loads(text)
+    _LOADED_JSON[id(value)] = (len(text), hash(text))  # a fraction of what json.loads of it took
+    return value
+
+
+_LOADED_JSON: dict[int, tuple[int, int]] = {}
+"""id() of each JSON context's value as loaded -> (length, hash) of the text it was loaded from, the host's form
+(`json.dumps(value, ensure_ascii=False)`): the host holds that text, so rlm_query may send a whole JSON context by
+name only while the model has not changed it in place (`context[:] = ...`, `del context[k]`)."""
+
+
+def _changed_since_loaded(value: Any) -> bool:
+    """Whether a loaded JSON context no longer serializes to the text it was loaded from (True when unsure)."""
+    stamp = _LOADED_JSON.get(id(value))
+    if stamp is None:
+        return True
+    try:
+        import json  # only here: an rlm_query handing a child a whole JSON context
+
+        text = json.dumps(value, ensure_ascii=False)
+    except Exception:  # imports broken by the cell, or a set put into it (the copy's own check says what is wrong)
+        return True
+    return (len(text), hash(text)) != stamp
 
 
 def load_contexts(specs: list[dict[str, Any]], runs_as: int = -1) -> dict[str, Any]:
