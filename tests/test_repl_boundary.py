@@ -506,3 +506,43 @@ def test_a_cells_signal_handler_firing_while_the_cell_waits_for_its_threads_call
     result = RLM(lm, sub_lm=ScriptedLM(["sub"], delay=0.6)).completion("q", context="c")
     assert result.answer == "7"
     assert "next 7 ['sub']" in feedback(lm, 2) and "restarted" not in feedback(lm, 1) + feedback(lm, 2)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_answers_whose_keys_json_would_merge_fail_their_cell_instead_of_losing_an_entry(sandbox: str) -> None:
+    # json.dumps writes 1 and '1' as one key, and bytes keys that are not UTF-8 all became U+FFFD: entries were
+    # dropped without a word.
+    lm = ScriptedLM(
+        [
+            repl("FINAL({1: 'int one', '1': 'str one'})"),
+            repl("answer['content'] = {True: 'a', 'true': 'b'}\nanswer['ready'] = True"),
+            repl("FINAL({b'caf\\xe9.txt': 1, b'caf\\xea.txt': 2, b'ok.txt': 3})"),
+        ]
+    )
+    result = RLM(lm, sandbox=sandbox).completion("q", context="c")
+    assert "the keys 1 and '1' are both the JSON key '1', so one entry would be lost" in feedback(lm, 1)
+    assert "the keys True and 'true' are both the JSON key 'true'" in feedback(lm, 2)
+    assert json.loads(result.answer) == {"caf\\xe9.txt": 1, "caf\\xea.txt": 2, "ok.txt": 3}
+
+
+def test_an_in_process_cell_reconfiguring_its_stdout_leaves_the_hosts_alone() -> None:
+    import sys
+
+    before = (sys.stdout.encoding, sys.stderr.encoding)
+    code = "import sys\nfor out in (sys.stdout, sys.stderr):\n    out.reconfigure(encoding='ascii')\nprint('café')"
+    lm = ScriptedLM([repl(code), repl("FINAL('é')")])
+    assert RLM(lm, sandbox="inprocess").completion("q", context="c").answer == "é"
+    assert (sys.stdout.encoding, sys.stderr.encoding) == before and "café" in feedback(lm, 1)
+
+
+def test_an_in_process_tool_is_not_run_with_arguments_no_frame_could_carry() -> None:
+    ran: list[Any] = []
+
+    def checksum(data: Any) -> int:
+        """Sum of the bytes."""
+        ran.append(data)
+        return 0
+
+    lm = ScriptedLM([repl("checksum(b'\\xff\\x00')"), repl("FINAL(1)")])
+    RLM(lm, tools=[checksum], sandbox="inprocess").completion("q", context="c")
+    assert ran == [] and "pass JSON values only" in feedback(lm, 1)

@@ -395,3 +395,23 @@ def test_a_task_file_holding_a_lone_surrogate_is_hashed_not_a_traceback() -> Non
 
     assert sha256_text("half \ud83d") == sha256_text("half \ufffd")
     assert sha256_text(["a", "half \ud83d"]) == sha256_text(["a", "half \ufffd"])
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "ascii"])
+def test_json_for_stdout_is_json_on_a_stream_that_is_not_unicode(encoding: str) -> None:
+    # The stream's own codec wrote "caf\xe9" and "\U0001f600" for what it could not encode: not JSON escapes.
+    from rlmx.progress import write_json
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="backslashreplace")
+    write_json({"answer": "café 😀 ｘ"}, stream)
+    stream.flush()
+    assert json.loads(raw.getvalue().decode("ascii")) == {"answer": "café 😀 ｘ"}
+
+
+def test_json_lines_with_classic_mac_line_ends_load(tmp_path: Path) -> None:
+    from rlmx.documents import load
+
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b'{"a": 1}\r{"a": 2}\r{"a": "x\\ry"}\r')
+    assert load(path, 1 << 20).value == [{"a": 1}, {"a": 2}, {"a": "x\ry"}]

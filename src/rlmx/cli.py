@@ -51,7 +51,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, json_text, progress_view, terminal_safe
+from rlmx.progress import Progress, progress_view, terminal_safe, write_json
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -849,7 +849,7 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
     if args.json:
-        sys.stdout.write(json_text(result.to_dict()))
+        write_json(result.to_dict())
     elif code != EXIT_LM and (result.answer or result.status == "finished"):
         # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer;
         # to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set the clipboard)
@@ -910,7 +910,7 @@ def doctor(args: argparse.Namespace) -> int:
 
     data = run_blocking(report())  # asyncio.run refuses a running loop (main() called in a notebook cell)
     if args.json:
-        sys.stdout.write(json_text(data))
+        write_json(data)
     else:
         machine = data["machine"]
         lines = [f"rlmx {__version__} on {machine['platform']}, Python {machine['python']}, uid {machine['uid']}"]

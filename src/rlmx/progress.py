@@ -13,11 +13,12 @@ Two forms, both reading events only (they never touch the engine):
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -39,11 +40,20 @@ def terminal_safe(text: str) -> str:
     return text if text.isprintable() else text.translate(_CONTROLS)
 
 
-def json_text(value: Any) -> str:
+def json_text(value: Any, *, ascii_only: bool = False) -> str:
     """`value` as indented JSON for stdout, one line end included: valid UTF-8 whatever it holds (a lone surrogate,
     from a file or folder name that is not UTF-8, becomes U+FFFD, never a JSON escape strict parsers refuse);
-    values JSON has no type for are written as str()."""
-    return encodable(json.dumps(value, ensure_ascii=False, indent=2, default=str)) + "\n"
+    values JSON has no type for are written as str(). `ascii_only`: every other character as a JSON escape."""
+    return encodable(json.dumps(value, ensure_ascii=ascii_only, indent=2, default=str)) + "\n"
+
+
+def write_json(value: Any, stream: TextIO | None = None) -> None:
+    """Write `value` as `json_text` to `stream` (stdout by default). A stream whose encoding is not a Unicode one
+    (PYTHONIOENCODING=latin-1, a cp1252 console) gets ASCII with JSON escapes: its codec's own escapes for what it
+    cannot encode (`\\xe9`) are not JSON."""
+    stream = stream if stream is not None else sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    stream.write(json_text(value, ascii_only=not encoding.startswith("utf")))
 
 
 def progress_view(console: Console) -> Progress:

@@ -1262,3 +1262,31 @@ async def test_anthropic_cache_writes_kept_an_hour_are_read_apart(server: FakeOp
     server.script(Reply(body=completion_body("ok", usage=reported)))
     got = (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).usage
     assert (got.cache_write_tokens, got.cache_write_1h_tokens) == (600, 400)
+
+
+async def test_a_key_read_with_its_line_end_is_sent_without_it(server: FakeOpenAIServer) -> None:
+    # `KEY="$(cat key.txt)"` from a file with Windows line ends: the header could not be sent at all, and the error
+    # (aiohttp's "header injection") never named the key.
+    await OpenAICompatibleLM("m", server.base_url, api_key=" sk-x\r\n").complete(MESSAGES)
+    assert server.requests[0].headers.get("authorization") == "Bearer sk-x"
+    with pytest.raises(InputError, match="API key holds a control character"):
+        OpenAICompatibleLM("m", server.base_url, api_key="sk-\nx")
+
+
+async def test_default_headers_go_with_every_request_and_replace_rlmx_own(server: FakeOpenAIServer) -> None:
+    headers = {"HTTP-Referer": "https://example.org", "X-Title": "demo", "Authorization": "Bearer gateway-key"}
+    await OpenAICompatibleLM("m", server.base_url, api_key="k", default_headers=headers).complete(MESSAGES)
+    received = server.requests[0].headers
+    assert received.get("http-referer") == "https://example.org" and received.get("x-title") == "demo"
+    assert received.get("authorization") == "Bearer gateway-key" and "default_headers" not in server.requests[0].body
+    for bad, says in (({"X Title": "a"}, "not an HTTP header name"), ({"X-Title": "a\r\nb"}, "text on one line")):
+        with pytest.raises(InputError, match=says):
+            OpenAICompatibleLM("m", server.base_url, default_headers=bad)
+
+
+async def test_an_entra_id_token_for_azure_goes_in_the_bearer_header(server: FakeOpenAIServer) -> None:
+    url = f"{server.base_url.rstrip('/').removesuffix('/v1')}/openai/deployments/gpt-4o?api-version=2024-10-21"
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzIn0.c2lnbmF0dXJl"
+    await OpenAICompatibleLM("gpt-4o", url, api_key=token).complete(MESSAGES)
+    received = server.requests[0].headers
+    assert received.get("authorization") == f"Bearer {token}" and "api-key" not in received

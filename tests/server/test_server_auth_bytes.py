@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rlmx.server.app import _Auth
+import pytest
+
+from rlmx.errors import InputError
+from rlmx.server.app import ServerOptions, _Auth
 
 
 async def test_a_key_that_is_not_utf8_is_compared_as_its_bytes() -> None:
@@ -25,3 +28,25 @@ async def test_a_key_that_is_not_utf8_is_compared_as_its_bytes() -> None:
         scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", given)]}
         await auth(scope, None, send)
     assert reached == ["/v1/models"] and sent[0]["status"] == 401
+
+
+async def test_a_key_read_with_its_line_end_accepts_the_key_itself() -> None:
+    # RLMX_SERVER_API_KEY=$'secret\r' (a key file with Windows line ends): no client can send the line end, so the
+    # server took no client at all.
+    reached: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    auth = _Auth(app, ServerOptions(api_key="secret\r\n").api_key)
+    scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", b"Bearer secret")]}
+    await auth(scope, None, send)
+    assert reached == ["/v1/models"]
+
+
+def test_a_key_with_a_line_break_inside_is_refused_at_start() -> None:
+    with pytest.raises(InputError, match="control character"):
+        ServerOptions(api_key="sec\nret")

@@ -297,3 +297,13 @@ def test_a_cancelled_run_shows_the_turns_it_ran(browser: Any, serve: Any, tmp_pa
     (trace,) = tmp_path.glob("*.jsonl")
     _open(browser, serve(tmp_path).url_for(trace))
     assert _text(browser, '[data-stat="turns"] .v') == "2"
+
+
+def test_a_trace_holding_html_comments_and_template_markers_renders(browser: Any, tmp_path: Path) -> None:
+    from rlmx.viewer import page
+
+    query = "What does <!-- <script>alert(1)</script> --> say? /*JS*/"
+    target = tmp_path / "odd.html"
+    target.write_text(page(events=[{"type": "run_start", "t": 0, "query": query, "node": "0"}]), "utf-8")
+    _open(browser, target.as_uri())
+    assert "<!-- <script>alert(1)</script> -->" in _text(browser, "#summary .qtext")

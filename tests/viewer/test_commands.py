@@ -162,3 +162,13 @@ def test_a_trace_whose_file_name_is_not_utf8_is_listed_and_opened(server: Viewer
     status, _, body = _get(server.url + "api/traces/" + urllib.parse.quote("run-caf\\udce9.jsonl"))
     assert status == 200 and json.loads(body)[0]["type"] == "run_start"
     assert _get(server.url + "api/traces/" + urllib.parse.quote("..\\etc"))[0] == 404
+
+
+def test_html_comment_openers_and_template_markers_in_a_trace_are_data() -> None:
+    # "<!--" and a later "<script" put the HTML parser in a state where the config's "</script>" no longer ends it,
+    # and a "/*JS*/" printed by a cell was replaced by the viewer's script: either left a blank page.
+    query = "scraped: <!-- <script>x = 1</script> --> and /*JS*/ /*CSS*/ /*CONFIG*/"
+    html = page(events=[{"type": "run_start", "query": query}])
+    config = html.split('type="application/json">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in config and json.loads(config)["events"][0]["query"] == query
+    assert html.count("</script>") == 2 and html.count("function") == page().count("function")

@@ -22,7 +22,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
-from rlmx.progress import json_text, terminal_safe
+from rlmx.progress import terminal_safe, write_json
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {
@@ -95,7 +95,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.prune:
         raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
     if args.json:
-        sys.stdout.write(json_text([t.to_dict() for t in traces[: args.limit]]))
+        write_json([t.to_dict() for t in traces[: args.limit]])
         return 0
     show_list(traces, folder, Console(soft_wrap=True), limit=args.limit)
     return 0

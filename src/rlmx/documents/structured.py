@@ -50,8 +50,10 @@ def load_json(path: Path, raw: bytes) -> Document:
 def load_jsonl(path: Path, raw: bytes) -> Document:
     records: list[Any] = []
     # Records end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines() also breaks at U+2028,
-    # U+2029 and U+0085, which JSON allows raw inside a string.
-    for number, line in enumerate(decode(path, raw).split("\n"), 1):
+    # U+2029 and U+0085, which JSON allows raw inside a string. A file with no "\n" but "\r" has classic Mac OS
+    # line ends (no string holds a raw "\r": JSON escapes it).
+    text = decode(path, raw)
+    for number, line in enumerate(text.split("\n" if "\n" in text or "\r" not in text else "\r"), 1):
         if not line.strip():
             continue
         try:

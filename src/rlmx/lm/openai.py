@@ -22,7 +22,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlmx.errors import (
@@ -134,9 +134,11 @@ class OpenAICompatibleLM:
 
     `**params` are default sampling params (temperature, max_tokens, top_k, ...), sent as body fields; a call's
     own params win over them. An output cap (`max_tokens` or `max_completion_tokens`) is sent under the name the
-    server accepts (see the module docstring). The key goes in `Authorization: Bearer`; OPENAI_ORG_ID and
-    OPENAI_PROJECT_ID, when set, are sent as the SDK sends them. The LM may be used from any number of event loops
-    and threads.
+    server accepts (see the module docstring). The key goes in `Authorization: Bearer` (Azure OpenAI: in `api-key`,
+    unless it is a Microsoft Entra ID token); OPENAI_ORG_ID and OPENAI_PROJECT_ID, when set, are sent as the SDK
+    sends them. `default_headers` (the SDK's name) adds headers to every request, or replaces rlmx's own of the same
+    name (`{"HTTP-Referer": ..., "X-Title": ...}` for OpenRouter, a gateway's own key). The LM may be used from any
+    number of event loops and threads.
 
         lm = OpenAICompatibleLM("gpt-4o-mini")                                  # OPENAI_API_KEY from the env
         lm = OpenAICompatibleLM("qwen2.5", base_url="http://127.0.0.1:8000/v1", temperature=0.0)
@@ -150,6 +152,7 @@ class OpenAICompatibleLM:
         *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float = DEFAULT_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> None:
         if not isinstance(model, str) or not model:
@@ -161,6 +164,7 @@ class OpenAICompatibleLM:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
             raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
         _check_params(params)
+        extra_headers = _checked_headers(default_headers)
         if api_key is None:
             if base_url is None:
                 api_key = os.environ.get("OPENAI_API_KEY")
@@ -171,6 +175,7 @@ class OpenAICompatibleLM:
                     )
             else:
                 api_key = LOCAL_API_KEY
+        api_key = _checked_key(api_key)
         self.model = model
         self.params = params
         tier = params.get("service_tier")
@@ -198,7 +203,7 @@ class OpenAICompatibleLM:
         self._keyless = base_url is not None and api_key == LOCAL_API_KEY
         self._http = JSONPoster(
             self.base_url + "chat/completions" + (f"?{query}" if query else ""),
-            _headers(api_key, self.base_url),
+            {**_headers(api_key, self.base_url), **extra_headers},
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
             max_retries=max_retries,
@@ -388,13 +393,54 @@ class OpenAICompatibleLM:
 
 def _headers(api_key: str, base_url: str) -> dict[str, str]:
     headers = {"authorization": f"Bearer {api_key}", "user-agent": "rlmx"}
-    if _is_azure(base_url):  # Azure OpenAI's keys go in `api-key` (a Bearer header carries Entra ID tokens)
+    if _is_azure(base_url) and not _ENTRA_TOKEN.fullmatch(api_key):
+        # Azure OpenAI's keys go in `api-key`; a Microsoft Entra ID access token (a JWT) in `Authorization: Bearer`
         headers = {"api-key": api_key, "user-agent": "rlmx"}
     for variable, header in (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project")):
         value = os.environ.get(variable)
         if value:
             headers[header] = value
     return headers
+
+
+_ENTRA_TOKEN = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+"""A JSON Web Token (RFC 7519: base64url header, payload and signature; the header starts `{"`), as Microsoft
+Entra ID issues for Azure OpenAI."""
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name: one or more `tchar` (RFC 9110 section 5.1)."""
+
+
+def _checked_key(api_key: object) -> str:
+    """The key as sent: without the line end or blanks around it that a key read from a file (`$(cat key.txt)`,
+    Windows line ends) or pasted brings along. Raises InputError for a key that is not text, or that still holds a
+    control character (no HTTP header can carry it)."""
+    if not isinstance(api_key, str):
+        raise InputError(f"api_key must be text, not {type(api_key).__name__}")
+    key = api_key.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise InputError(
+            "the API key holds a control character (a line break or a NUL inside it?); pass the key itself (on the "
+            "command line: --api-key-env NAME_OF_THE_VARIABLE_HOLDING_IT)"
+        )
+    return key
+
+
+def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """`default_headers` as sent (names lower-cased, so one given as `Authorization` replaces rlmx's own). Raises
+    InputError for what no server could receive: a name that is not an HTTP token, a value that is not text or
+    holds a line break or NUL."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InputError(f"default_headers must be a dict of header name -> value, not {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise InputError(f"default_headers: {name!r} is not an HTTP header name (letters, digits and -)")
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            raise InputError(f"default_headers[{name!r}] must be text on one line, got {value!r}")
+        checked[name.lower()] = value
+    return checked
 
 
 def _is_azure(base_url: str) -> bool:

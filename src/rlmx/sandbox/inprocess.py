@@ -26,7 +26,7 @@ from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.frames import dumps, encodable, valid_strings
-from rlmx.sandbox.worker import CappedText, CellTimeout, Worker
+from rlmx.sandbox.worker import CappedText, CellTimeout, Worker, unsendable
 
 UNSAFE_WARNING = (
     "the 'inprocess' sandbox runs the model's code inside this process with no isolation: it can read API "
@@ -66,7 +66,10 @@ class _ThreadStreams:
         return capture.buffer if capture is not None else self.original.buffer
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.original, name)
+        """The rest of a stream (`reconfigure`, `encoding`, `fileno`, ...) is the capture's for the cell's threads:
+        a cell's `sys.stdout.reconfigure(encoding="ascii")` must not change the host's own stdout."""
+        capture = self._capture()
+        return getattr(capture if capture is not None else self.original, name)
 
 
 class _InProcessWorker(Worker):
@@ -108,6 +111,10 @@ class _InProcessWorker(Worker):
         """The base class's `call` checks the caller and guards this bookkeeping (see there); here the host's loop
         serves the call and this thread waits for its future."""
         assert self.loop is not None and self.handler is not None
+        try:  # what a frame would carry: refused as the other tiers refuse it, before a tool runs or an LM is asked
+            dumps(items)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise unsendable(kind, f"the message cannot be sent as JSON: {type(exc).__name__}: {exc}") from None
         asked: Literal["llm", "rlm", "tool"] = "rlm" if kind == "rlm" else "tool" if kind == "tool" else "llm"
         call = SubCall(kind=asked, items=tuple(items), model=model)
         if self.closed:

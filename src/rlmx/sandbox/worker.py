@@ -590,9 +590,7 @@ class Worker:
                 try:
                     self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
                 except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
-                    json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
-                    fix = json_only if "JSON" in str(exc) else "send less per call"
-                    raise ValueError(f"this {kind}_query request cannot be sent ({exc}); {fix}") from None
+                    raise unsendable(kind, str(exc)) from None
             reply = self._reply_to(seq, wake)
         finally:
             held = self.held.pop(me, None)
@@ -1125,6 +1123,13 @@ def _release_alarms() -> None:
         raise KeyboardInterrupt
 
 
+def unsendable(kind: str, problem: str) -> ValueError:
+    """The error a sub-call whose request cannot be sent raises in the cell (`problem`: what the frame codec said)."""
+    json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
+    fix = json_only if "JSON" in problem else "send less per call"
+    return ValueError(f"this {kind}_query request cannot be sent ({problem}); {fix}")
+
+
 def _python_reads(name: str) -> str:
     """The name Python binds for identifier `name` in code: its NFKC form (PEP 3131). As context.python_reads."""
     if name.isascii():
@@ -1198,6 +1203,9 @@ def _jsonable(value: Any, what: str) -> Any:
             f"{what}: this value cannot be sent back: {problem}. Flatten it, or pass a string (e.g. json.dumps of a "
             "part of it)"
         )
+    collision = _key_collision(value)
+    if collision is not None:  # JSON would keep one of the two entries and drop the other without a word
+        raise ValueError(f"{what}: {collision}, so one entry would be lost; use distinct str keys")
     try:
         return _json_loads(_json_dumps(value))
     except (TypeError, ValueError, RecursionError):
@@ -1213,14 +1221,59 @@ def _jsonable(value: Any, what: str) -> Any:
 
 
 def _bytes_decoded(value: Any) -> Any:
-    """`value` with the bytes-like values in its lists, tuples and dicts (keys too) decoded (`_decoded`)."""
+    """`value` with the bytes-like values in its lists, tuples and dicts decoded (`_decoded`); bytes-like keys as
+    `_key_text` has them."""
     if isinstance(value, _BYTES_LIKE):
         return _decoded(value)
     if isinstance(value, dict):
-        return {_bytes_decoded(key): _bytes_decoded(item) for key, item in value.items()}
+        return {_key_text(key): _bytes_decoded(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_bytes_decoded(item) for item in value]
     return value
+
+
+def _key_text(key: Any) -> Any:
+    """A bytes-like dict key as UTF-8 text, bytes that are not UTF-8 as backslash escapes (`b'caf\\xe9.txt'` ->
+    'caf\\xe9.txt'): U+FFFD would make `b'caf\\xe9'` and `b'caf\\xea'` one key. Other keys as they are."""
+    return _utf8_decode(bytes(key), "backslashreplace", True)[0] if isinstance(key, _BYTES_LIKE) else key
+
+
+def _json_key(key: Any) -> str | None:
+    """The object key JSON writes for dict key `key` (json.dumps's rule: 1 -> "1", True -> "true"); None for a key
+    JSON cannot write."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, _BYTES_LIKE):
+        return str(_key_text(key))
+    if key is None or isinstance(key, bool):
+        return {None: "null", True: "true", False: "false"}[key]
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        return float.__repr__(key)
+    return None
+
+
+def _key_collision(value: Any) -> str | None:
+    """What two keys of one dict in `value` (at any depth) JSON would write as one (`1` and `'1'`), else None. A
+    dict whose keys are all str has none; `value` is known to be neither circular nor too deep."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            if not all(type(key) is str for key in item):
+                written: dict[str, Any] = {}
+                for key in item:
+                    as_json = _json_key(key)
+                    if as_json is None:
+                        continue
+                    if as_json in written:
+                        return f"the keys {written[as_json]!r} and {key!r} are both the JSON key {as_json!r}"
+                    written[as_json] = key
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+    return None
 
 
 def _traceback() -> Any:

@@ -104,6 +104,8 @@ class ServerOptions:
                 raise InputError(f"{name} must be a number of seconds >= 0, not {value!r}")
         if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()):
             raise InputError("api_key must be a non-empty string (or None for no authentication)")
+        if self.api_key is not None and any(ord(c) < 32 or ord(c) == 127 for c in self.api_key.strip()):
+            raise InputError("api_key holds a control character (a line break inside it?), which no client can send")
 
 
 def create_app(
@@ -293,8 +295,9 @@ class _Auth:
 
     def __init__(self, app: ASGIApp, api_key: str | None) -> None:
         self.app = app
-        # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes
-        self.expected = None if api_key is None else os.fsencode(api_key)
+        # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes;
+        # without the line end a key read from a file brings (clients send none: no header can hold one)
+        self.expected = None if api_key is None else os.fsencode(api_key.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.expected is None or scope["type"] != "http" or scope["path"] == "/health" or _is_viewer(scope):

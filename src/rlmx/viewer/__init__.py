@@ -8,6 +8,7 @@ serves it at `/view/{id}` for its runs. The page reads the events of `rlmx.event
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -39,11 +40,12 @@ def page(
     config: dict[str, Any] = {"traceUrl": trace_url, "traceBase": trace_base, "listUrl": list_url, "trace": trace}
     if events is not None:
         config["events"] = events
-    # "</" inside a <script> would end it early: JSON allows "<\/" for it.
-    config_json = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
-    return (
-        asset("index.html")
-        .replace("/*CSS*/", asset("viewer.css"))
-        .replace("/*CONFIG*/", config_json)
-        .replace("/*JS*/", asset("viewer.js").replace("</script", "<\\/script"))
-    )
+    # Inside a <script> element, "</script" ends it early and "<!--" followed by "<script" keeps the next one's end
+    # from ending it (the HTML parser's "script data escaped" states): no "<" of the trace's may reach the page as
+    # such. JSON writes it as \u003c, which no parser state reads.
+    config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    parts = {"/*CSS*/": asset("viewer.css"), "/*CONFIG*/": config_json, "/*JS*/": asset("viewer.js")}
+    parts["/*JS*/"] = parts["/*JS*/"].replace("</script", "<\\/script")
+    # One pass over the template: a marker's text inside the trace (a cell that printed "/*JS*/") is data, not a
+    # place to put the script.
+    return re.sub(r"/\*(?:CSS|CONFIG|JS)\*/", lambda marker: parts[marker.group(0)], asset("index.html"))
