@@ -415,3 +415,41 @@ def test_json_lines_with_classic_mac_line_ends_load(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
     path.write_bytes(b'{"a": 1}\r{"a": 2}\r{"a": "x\\ry"}\r')
     assert load(path, 1 << 20).value == [{"a": 1}, {"a": 2}, {"a": "x\ry"}]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_text_files_and_piped_text_marked_as_utf16_or_utf32_are_read(tmp_path: Path, codec: str) -> None:
+    # Windows Notepad's "Unicode" and PowerShell 5's pipes write UTF-16 with a byte order mark: the mark says so,
+    # and the file or the pipe was refused as binary (its NUL bytes) or "not UTF-8 (bad byte at position 0)".
+    def encode(text: str) -> bytes:  # Python's utf-16 and utf-32 codecs write the mark; utf-16-be does not
+        return ("\ufeff" + text).encode(codec) if codec.endswith("-be") else text.encode(codec)
+
+    text = "Launch code: 7-ALPHA. Café 😀"
+    encoded = encode(text)
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(encoded)
+    assert prepare("context", notes).data == text.encode()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_bytes(encoded)
+    (folder / "b.csv").write_bytes(encode("x,y\r\n1,2\r\n"))
+    loaded = prepare("context", folder)
+    assert json.loads(loaded.text) == {"a.md": text, "b.csv": [{"x": "1", "y": "2"}]}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL(context)")]), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "--context", "-", "--scripted", str(script)],
+        input=encoded,
+        capture_output=True,
+        env=cli_environ(tmp_path, None),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.decode().strip() == text, done.stderr[-500:]
+
+
+def test_a_byte_order_mark_that_does_not_fit_the_bytes_after_it_is_named() -> None:
+    from rlmx.documents.text import NotText, decode_text
+
+    with pytest.raises(NotText, match="its byte order mark says UTF-16, but byte 2 is not"):
+        decode_text(b"\xff\xfe\x00\xdc")  # a lone low surrogate

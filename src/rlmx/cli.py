@@ -47,6 +47,7 @@ from rlmx.commands.argtypes import count as _non_negative_int
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.context import MODULE_NAMES
+from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.extras import missing_extra
@@ -374,11 +375,9 @@ def _read_stdin() -> str:
         _print_stderr("rlmx: reading the context from standard input; end it with Ctrl-D")
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8-sig")  # a BOM is dropped, as from files
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"--context -: standard input is not UTF-8 text (bad byte at position {exc.start}); convert it first"
-        ) from None
+        return decode_text(data, refuse_nul=False)  # as files are read (PowerShell pipes UTF-16 with a BOM)
+    except NotText as exc:
+        raise UsageError(f"--context -: standard input is not UTF-8 text ({exc}); convert it first") from None
 
 
 def _is_blank(value: ContextValue) -> bool:

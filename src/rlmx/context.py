@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlmx import documents
+from rlmx.documents.text import NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
 from rlmx.sandbox import frames
 from rlmx.strbuffer import ascii_bytes
@@ -192,7 +193,7 @@ class SizeLimit:
 def _load_bytes(value: Any, limit: SizeLimit, name: str) -> _Loaded:
     limit.check(f"context `{name}`", len(value))
     raw = bytes(value)
-    try:
+    try:  # UTF-8 only: a caller holding bytes in another encoding can decode them (files are read by their BOM)
         return _Loaded(raw.decode("utf-8-sig"))  # a BOM is dropped, as text files' is
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -217,13 +218,9 @@ def _not_regular(path: Path, mode: int) -> InputError:
     )
 
 
-class _NotText(Exception):
-    """A file that is binary (NUL bytes in its first 8 KiB) or not UTF-8; the message says which."""
-
-
 def _read_text_file(path: Path, limit: SizeLimit) -> str:
-    """The file's text (a UTF-8 BOM dropped); _NotText when it is binary (NUL bytes in its first 8 KiB: also UTF-16
-    and UTF-32 text) or not UTF-8.
+    """The file's text (`documents.text.decode_text`: UTF-8, or UTF-16/32 with a byte order mark); NotText when it
+    is binary (NUL bytes in its first 8 KiB, told before the rest is read) or not UTF-8.
 
     The file is opened non-blocking and checked with fstat before any read, so a FIFO or device swapped in after
     the caller's stat() is refused too; no more than the limit is ever read."""
@@ -238,16 +235,12 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
         limit.check(f"context file {path}", info.st_size)
         try:
             head = handle.read(8192)
-            if b"\x00" in head:
-                raise _NotText("binary")
+            refuse_binary(head)  # before reading the rest
             raw = head + handle.read(limit.max_bytes - limit.used + 1 - len(head))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     limit.check(f"context file {path}", len(raw))  # it grew while we read
-    try:
-        return raw.decode("utf-8-sig")  # a BOM is dropped, as the .txt and .json loaders drop it
-    except UnicodeDecodeError as exc:
-        raise _NotText(f"not UTF-8: bad byte at position {exc.start}") from None
+    return decode_text(raw)
 
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
@@ -286,8 +279,8 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 continue
             try:
                 text = _read_text_file(file, folder)
-            except _NotText as exc:
-                skipped.append(f"{relative} ({str(exc).split(':')[0]})")
+            except NotText as exc:
+                skipped.append(f"{relative} ({exc.short})")
                 continue
             folder.used += len(text.encode("utf-8", "surrogatepass"))
             texts[relative] = text
@@ -316,7 +309,7 @@ def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
         return _Loaded(document.value, source=str(path), structure=f"{path.name}: {document.shape}")
     try:
         text = _read_text_file(path, limit)
-    except _NotText as exc:
+    except NotText as exc:
         raise InputError(
             f"context file {path} is {exc}, and {path.suffix or 'no suffix'!r} is not a document type rlmx reads "
             f"({documents.supported()}); convert it to UTF-8 text first"

@@ -10,25 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.documents import Document, register
+from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".log", ".text")
 
 
 def decode(path: Path, raw: bytes) -> str:
-    """UTF-8 text (a BOM is dropped). InputError naming the file and the first bad byte otherwise, or saying it holds
-    NUL bytes (UTF-16 or UTF-32 text without a BOM is valid UTF-8 byte by byte: "l\x00a\x00...")."""
-    if b"\x00" in raw[:8192]:
-        raise InputError(
-            f"context file {path} is not UTF-8 text (it holds NUL bytes: binary, or UTF-16/UTF-32 text); convert it "
-            "to UTF-8 first"
-        )
+    """The file's text (`text.decode_text`: UTF-8, or UTF-16/32 with a byte order mark). InputError naming the file
+    and the first bad byte otherwise, or saying it holds NUL bytes."""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"context file {path} is not UTF-8 text (bad byte at position {exc.start}); convert it to UTF-8 first"
-        ) from None
+        return decode_text(raw)
+    except NotText as exc:
+        raise InputError(f"context file {path} is not UTF-8 text ({exc}); convert it to UTF-8 first") from None
 
 
 @register(*TEXT_SUFFIXES)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 
 MAX_FILES = 20_000
@@ -188,13 +189,10 @@ class Roots:
         reading.bytes += len(data)
         if reading.bytes > MAX_BYTES:  # the file grew after fstat
             raise InputError(f"the given paths hold more than {MAX_BYTES // 2**20} MiB; pass narrower paths")
-        if b"\x00" in data[:8192]:
-            reading.skipped.append(f"{self._shown(path)} (binary)")
-            return None
         try:
-            return data.decode("utf-8-sig")  # a BOM is dropped, as every other context source drops it
-        except UnicodeDecodeError:
-            reading.skipped.append(f"{self._shown(path)} (not UTF-8)")
+            return decode_text(data)  # as every other context source reads text
+        except NotText as exc:
+            reading.skipped.append(f"{self._shown(path)} ({exc.short})")
             return None
 
 
