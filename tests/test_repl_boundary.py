@@ -359,6 +359,16 @@ def _always(text: str) -> ScriptedLM:
     return ScriptedLM(lambda messages: text)
 
 
+def _then_the_repl_calls_again(code: str, sandbox: str) -> ScriptedLM:
+    """Run `code` (which sets x = 5), then a cell that makes a sub-call and reads x: the REPL must be intact. Returns
+    the root LM, for what it was told."""
+    lm = ScriptedLM([repl(code), repl("print('after', llm_query('again'), x)"), repl("FINAL(x)")])
+    rlm = RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30))
+    assert rlm.completion("q", context="c").answer == "5"
+    assert "after sub 5" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+    return lm
+
+
 @pytest.mark.parametrize("sandbox", TIERS)
 def test_sub_calls_at_the_edge_of_the_recursion_limit_raise_there_and_the_repl_lives(sandbox: str) -> None:
     # A RecursionError raised between two steps of a call's bookkeeping left it registered: the cell's end then
@@ -371,11 +381,7 @@ def test_sub_calls_at_the_edge_of_the_recursion_limit_raise_there_and_the_repl_l
         "    try:\n        outcomes.add(walk(n))\n    except RecursionError:\n        outcomes.add('RecursionError')\n"
         "print(sorted(outcomes))"
     )
-    lm = ScriptedLM([repl(code), repl("print('after', llm_query('again'), x)"), repl("FINAL(x)")])
-    rlm = RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30))
-    assert rlm.completion("q", context="c").answer == "5"
-    assert "['RecursionError', 'sub']" in feedback(lm, 1)
-    assert "after sub 5" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+    assert "['RecursionError', 'sub']" in feedback(_then_the_repl_calls_again(code, sandbox), 1)
 
 
 @pytest.mark.parametrize("sandbox", TIERS)
@@ -396,11 +402,8 @@ def test_a_trace_function_raising_inside_a_sub_call_leaves_later_calls_working(s
         "    finally:\n        sys.settrace(None)\n"
         "print(sorted(set(seen)))"
     )
-    lm = ScriptedLM([repl(code), repl("print('after', llm_query('again'), x)"), repl("FINAL(x)")])
-    rlm = RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30))
-    assert rlm.completion("q", context="c").answer == "5"
-    assert "'sub'" in feedback(lm, 1) and "'stopped'" in feedback(lm, 1)
-    assert "after sub 5" in feedback(lm, 2) and "restarted" not in feedback(lm, 2)
+    told = feedback(_then_the_repl_calls_again(code, sandbox), 1)
+    assert "'sub'" in told and "'stopped'" in told
 
 
 @pytest.mark.parametrize("sandbox", TIERS)
