@@ -385,21 +385,23 @@ def test_sub_calls_at_the_edge_of_the_recursion_limit_raise_there_and_the_repl_l
 
 
 @pytest.mark.parametrize("sandbox", TIERS)
-def test_a_trace_function_raising_inside_a_sub_call_leaves_later_calls_working(sandbox: str) -> None:
-    # A step-budget guard (sys.settrace raising after N events) stopped the bookkeeping half-way: the thread was
-    # left "inside a sub-call" for ever, or the calls' lock held (the in-process tier hung for good).
+@pytest.mark.parametrize("hook", ["settrace", "setprofile"])
+def test_a_trace_function_raising_inside_a_sub_call_leaves_later_calls_working(sandbox: str, hook: str) -> None:
+    # A step-budget guard (sys.settrace raising after N events; sys.setprofile sees C calls too, lock.acquire
+    # among them) stopped the bookkeeping half-way: the thread was left "inside a sub-call" for ever, or the
+    # calls' lock held (the in-process tier hung for good).
     code = (
         "import sys\nx = 5\nclass StepLimit(Exception):\n    pass\nseen = []\n"
-        "for budget in range(80):\n"
+        "for budget in range(120):\n"
         "    steps = [0]\n"
         "    def guard(frame, event, arg, steps=steps, budget=budget):\n"
         "        steps[0] += 1\n"
         "        if steps[0] > budget:\n            raise StepLimit()\n"
         "        return guard\n"
-        "    sys.settrace(guard)\n"
-        "    try:\n        seen.append(llm_query('q'))\n"
+        f"    try:\n        sys.{hook}(guard)\n        seen.append(llm_query('q'))\n"
         "    except StepLimit:\n        seen.append('stopped')\n"
-        "    finally:\n        sys.settrace(None)\n"
+        "    finally:\n"
+        f"        try:\n            sys.{hook}(None)\n        except StepLimit:\n            pass\n"  # its own c_call
         "print(sorted(set(seen)))"
     )
     told = feedback(_then_the_repl_calls_again(code, sandbox), 1)
@@ -549,3 +551,77 @@ def test_an_in_process_tool_is_not_run_with_arguments_no_frame_could_carry() -> 
     lm = ScriptedLM([repl("checksum(b'\\xff\\x00')"), repl("FINAL(1)")])
     RLM(lm, tools=[checksum], sandbox="inprocess").completion("q", context="c")
     assert ran == [] and "pass JSON values only" in feedback(lm, 1)
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\nsend = signal.SIGINT",  # C code: no frame of its own
+        "def late(signum, frame):\n    raise SystemExit(3)\nsignal.signal(signal.SIGUSR2, late)\nsend = signal.SIGUSR2",
+        "def reap(signum, frame):\n    raise ChildProcessError('reaped')\nsignal.signal(signal.SIGCHLD, reap)\n"
+        "send = signal.SIGCHLD",
+    ],
+)
+def test_a_cells_handlers_never_run_between_its_cells(handler: str) -> None:
+    # The signal lands while the cell waits for its thread's sub-call, then again between cells: a handler raising
+    # KeyboardInterrupt or SystemExit there, or one for a signal outside the few held off, ended the worker.
+    code = (
+        f"import os, signal, threading, time\nx = 7\ngot = []\n{handler}\n"
+        "threading.Thread(target=lambda: got.append(llm_query('slow'))).start()\ntime.sleep(0.05)\n"
+        "for delay in (0.2, 0.9):\n    threading.Timer(delay, lambda: os.kill(os.getpid(), send)).start()\n"
+    )
+    lm = ScriptedLM([repl(code), repl("print('next', x, got)"), repl("FINAL(x)")], delay=0.6)
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"], delay=0.6)).completion("q", context="c")
+    assert result.answer == "7" and "next 7 ['sub']" in feedback(lm, 2)
+    assert "restarted" not in feedback(lm, 1) + feedback(lm, 2)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_tool_taking_a_name_argument_is_called_by_keyword(sandbox: str) -> None:
+    def greet(name: str) -> str:
+        """Greet someone: 😀 and 𝐀 in the doc."""
+        return f"Hi, {name}"
+
+    lm = ScriptedLM([repl("print(greet(name='Bob'), call_tool('greet', name='Ann'), greet.__doc__)"), repl("FINAL(1)")])
+    RLM(lm, tools=[greet], sandbox=sandbox).completion("q", context="c")
+    assert "Hi, Bob Hi, Ann Greet someone: 😀 and 𝐀 in the doc." in feedback(lm, 1)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_tool_that_exits_fails_its_call_not_the_callers_program(sandbox: str) -> None:
+    import argparse
+
+    def grep_tool(args: str) -> str:
+        """Run a grep-like command line."""
+        parser = argparse.ArgumentParser(prog="grep_tool")
+        parser.add_argument("--count", type=int)
+        return str(parser.parse_args(args.split()).count)
+
+    code = "try:\n    grep_tool('--count many')\nexcept RuntimeError as exc:\n    print('caught', exc)"
+    lm = ScriptedLM([repl(code), repl("FINAL('still here')")])
+    assert RLM(lm, tools=[grep_tool], sandbox=sandbox).completion("q", context="c").answer == "still here"
+    assert "caught tool grep_tool raised SystemExit: 2" in feedback(lm, 1)
+
+
+def test_setup_code_that_rebinds_a_repl_function_is_refused() -> None:
+    from rlmx import SetupError
+
+    setup = "_plain = llm_query\ndef llm_query(prompt, **kw):\n    return _plain('[logged] ' + prompt, **kw)"
+    with pytest.raises(SetupError, match="setup_code rebinds llm_query, which rlmx puts back after every block"):
+        RLM(ScriptedLM([repl("FINAL(1)")]), setup_code=setup).completion("q", context="c")
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_value_nested_deeper_than_the_stack_left_is_a_recursion_error_not_a_bad_value(sandbox: str) -> None:
+    code = (
+        "import sys\ndeep = 'leaf'\nfor _ in range(40):\n    deep = {'n': deep}\nkinds = set()\n"
+        "def down(k, send):\n    return down(k - 1, send) if k else send()\n"
+        "for gap in range(1, 140, 3):\n"
+        "    for send in (lambda: rlm_query('d?', context=deep), lambda: llm_query_batched([deep] * 3)):\n"
+        "        try:\n            down(sys.getrecursionlimit() - 40 - gap, send)\n"
+        "        except Exception as exc:\n            kinds.add(type(exc).__name__)\n"
+        "print(sorted(kinds))"
+    )
+    lm = ScriptedLM([repl(code), repl("FINAL(1)")])
+    RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30)).completion("q", context="c")
+    assert "['RecursionError']" in feedback(lm, 1)

@@ -200,3 +200,51 @@ def test_a_new_context_is_named_without_running_a_cell_in_the_models_repl(sandbo
     assert "seen ['threaded reply'] my notes SECOND" in told and "restarted" not in told
     if sandbox == "subprocess":  # the in-process tier does not capture a thread's output between cells
         assert "LATE LINE" in told
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_thread_an_earlier_question_left_cannot_answer_the_next_one(sandbox: str) -> None:
+    first = (
+        "import threading, time\nrefused = []\n"
+        "def late():\n    time.sleep(0.4)\n    try:\n        FINAL('stale answer')\n"
+        "    except RuntimeError as exc:\n        refused.append(str(exc))\n"
+        "threading.Thread(target=late).start()\nFINAL('first answer')"
+    )
+    wait = "import time\nwhile not refused:\n    time.sleep(0.02)\nprint(refused[0])"
+    lm = ScriptedLM([repl(first), repl(wait), repl("FINAL('second answer')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    assert "this thread was started by an earlier question of this session" in lm.calls[-1][-1]["content"]
+
+
+def test_a_named_context_never_replaces_a_variable_the_model_made() -> None:
+    lm = ScriptedLM([repl("notes = 'my notes'\nFINAL(1)"), repl("FINAL(notes)")])
+    with RLM(lm).session(context="c") as session:
+        session.ask("q1")
+        with pytest.raises(InputError, match="context `notes` would replace the variable `notes` the model made"):
+            session.ask("q2", contexts={"notes": "new"})
+        assert session.ask("q3").answer == "my notes"
+
+
+def test_an_in_process_session_gives_the_model_a_copy_of_its_history() -> None:
+    lm = ScriptedLM([repl("FINAL('a1')"), repl("history[0]['answer'] = 'edited'\nhistory.clear()\nFINAL('a2')")])
+    with RLM(lm, sandbox="inprocess").session(context="c") as session:
+        session.ask("q1")
+        session.ask("q2")
+        assert session.history == [{"question": "q1", "answer": "a1"}, {"question": "q2", "answer": "a2"}]
+
+
+async def test_an_in_process_question_cancelled_mid_cell_leaves_the_session_usable() -> None:
+    # The cancelled cell ran on in the same REPL beside the next question's: every later cell failed with
+    # "release unlocked lock".
+    def reply(messages: list[Message]) -> str:
+        question = messages[1]["content"]
+        if "q1" in question:
+            return repl("import time\nx = 1\nfor _ in range(400):\n    time.sleep(0.01)\nFINAL('never')")
+        return repl("FINAL(f'x={x}')")
+
+    async with RLM(ScriptedLM(reply), sandbox="inprocess").session(context="c") as session:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.aask("q1"), 0.5)
+        assert (await session.aask("q2")).answer == "x=1"

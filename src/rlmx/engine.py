@@ -341,6 +341,12 @@ class Engine:
         self.emit("setup", status=result.status, output=clip(result.feedback(), 2000), seconds=round(result.seconds, 4))
         if result.status != "ok" or result.error:
             raise SetupError(f"setup_code failed in the REPL ({result.status}): {result.feedback()}")
+        if result.replaced:  # put back after the setup: the model's code would never have seen the setup's own
+            names = ", ".join(result.replaced)
+            raise SetupError(
+                f"setup_code rebinds {names}, which rlmx puts back after every block; define your version under "
+                "another name (and name it to the model in the system prompt)"
+            )
 
     async def _ask(self, *, role: Role) -> Completion:
         """One root-LM call over the conversation so far; the reply is appended to it."""

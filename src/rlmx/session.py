@@ -144,7 +144,8 @@ class Session:
     async def _answer(
         self, query: str, context: Any, contexts: Mapping[str, Any] | None, schema: OutputSchema | None
     ) -> Result:
-        in_use = await self._context_names_in_use() if context is not None and self._sandbox is not None else set()
+        adding = context is not None or bool(contexts)
+        in_use = await self._names_in_use() if adding and self._sandbox is not None else set()
         new = self._new_contexts(context, contexts, in_use)
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
@@ -227,11 +228,10 @@ class Session:
                 "session on the loop that started it: keep one `async with rlm.session(...)` inside one asyncio.run"
             )
 
-    async def _context_names_in_use(self) -> set[str]:
-        """The REPL's variables named like the next question's context (`context_<n>`), the model's own among them:
-        a new context must not overwrite them."""
+    async def _names_in_use(self) -> set[str]:
+        """The REPL's names, the model's own variables among them: a new context must not overwrite one."""
         assert self._sandbox is not None
-        return await self._sandbox.names("context_")
+        return await self._sandbox.names("")
 
     def _new_contexts(
         self, context: Any, contexts: Mapping[str, Any] | None, in_use: set[str] | None = None
@@ -255,8 +255,13 @@ class Session:
                     name = f"context_{self._added}"
             new.append(prepare(name, context, limit))
         for name, value in (contexts or {}).items():
-            if name in taken or any(c.name == name for c in new):
+            if any(c.name == name for c in (*self.contexts, *new)):
                 raise InputError(f"context `{name}` already exists in this session; choose another name")
+            if name in taken:
+                raise InputError(
+                    f"context `{name}` would replace the variable `{name}` the model made in this session's REPL; "
+                    "choose another name"
+                )
             new.append(prepare(name, value, limit))
         return new
 

@@ -101,14 +101,14 @@ class ToolBox:
         lines = [
             "def _rlmx_tool(name, doc, call=call_tool):",
             "    def tool(*args, **kwargs):",
-            "        return call(name, *args, **kwargs)",
+            "        return call(name, *args, **kwargs)",  # call_tool's own `name` is positional-only
             "    tool.__name__ = tool.__qualname__ = name",
             "    tool.__doc__ = doc",
             "    return tool",
             "",
         ]
         for tool in self.tools.values():
-            lines.append(f"{tool.name} = _rlmx_tool({tool.name!r}, {json.dumps(tool.doc or 'Host tool ' + tool.name)})")
+            lines.append(f"{tool.name} = _rlmx_tool({tool.name!r}, {tool.doc or 'Host tool ' + tool.name!r})")
         # restored after every cell like the REPL functions, should a cell assign over one
         names = ", ".join(f"{name!r}: {name}" for name in self.tools)
         lines += [f"call_tool.__self__.functions.update({{{names}}})", "del _rlmx_tool"]
@@ -138,7 +138,7 @@ class ToolBox:
                 value = await asyncio.to_thread(tool.function, *args, **kwargs)
                 if inspect.isawaitable(value):
                     value = await value
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: argparse inside a tool, on arguments it refuses
             message = f"tool {name} raised {type(exc).__name__}: {exc}"
             if isinstance(exc, RuntimeError) and "different loop" in str(exc):
                 # completion() inside a running loop runs the RLM on a private loop: the caller's objects are not there.

@@ -60,6 +60,8 @@ class CellResult:
     final: dict[str, Any] | None = None
     answer: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    replaced: tuple[str, ...] = ()
+    """Names of REPL functions and host tools the cell had bound to values of its own, put back after it."""
 
     def feedback(self) -> str:
         """The cell's output as the model will read it."""
@@ -69,6 +71,12 @@ class CellResult:
         if self.error:
             parts.append(self.error)
         return "\n".join(parts) if parts else "(no output)"
+
+
+def replaced_names(frame: dict[str, Any]) -> tuple[str, ...]:
+    """A result frame's `replaced` (see CellResult), its names only: a worker's frame is not taken on faith."""
+    names = frame.get("replaced")
+    return tuple(name for name in names[:100] if isinstance(name, str)) if isinstance(names, list) else ()
 
 
 class Sandbox(Protocol):

@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
 from rlmx.errors import SandboxLost
-from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.frames import dumps, encodable, valid_strings
 from rlmx.sandbox.worker import CappedText, CellTimeout, Worker, unsendable
@@ -135,6 +135,12 @@ class _InProcessWorker(Worker):
                     self.waited += time.monotonic() - self.flight_started
 
 
+def _interrupt(thread: threading.Thread) -> None:
+    """Raise CellTimeout in `thread` (a cell's) at its next Python instruction."""
+    assert thread.ident is not None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(CellTimeout))
+
+
 class InProcessSandbox:
     """exec() in the host. Unsafe: see the module docstring. Options: max_output_chars and the call caps."""
 
@@ -155,6 +161,7 @@ class InProcessSandbox:
         self.protections: dict[str, Any] = {"tier": self.tier, "unsafe": True, "warning": UNSAFE_WARNING}
         self._worker: _InProcessWorker | None = None
         self._broken: str | None = None
+        self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
         self._saved: tuple[TextIO, TextIO] | None = None
         self._lock = asyncio.Lock()
 
@@ -180,8 +187,9 @@ class InProcessSandbox:
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         assert self._worker is not None, "start() first"
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
-        self._worker.final = None  # as the worker's own load: a new question
-        self._worker.namespace.update({**values, **variables})
+        self._worker.new_question()  # as the worker's own load
+        # Copied as a frame would copy them: the session's own `history` list must not become the model's to edit.
+        self._worker.namespace.update({**values, **json.loads(dumps(variables))})
         self._worker.reserved = self._worker.reserved | set(values) | set(variables)
 
     async def names(self, prefix: str) -> set[str]:
@@ -190,6 +198,7 @@ class InProcessSandbox:
 
     async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult:
         async with self._lock:
+            await self._wait_for_an_abandoned_cell()
             if self._broken is not None:
                 raise SandboxLost(self._broken)
             worker = self._worker
@@ -219,6 +228,7 @@ class InProcessSandbox:
             final=final if isinstance(final, dict) else None,
             answer=answer if isinstance(answer, dict) else {},
             seconds=frame.get("seconds", 0.0),
+            replaced=replaced_names(frame),
         )
 
     async def _run_on_thread(self, worker: _InProcessWorker, code: str, timeout: float) -> dict[str, Any]:
@@ -236,16 +246,26 @@ class InProcessSandbox:
         worker.waited = 0.0
         started = time.monotonic()
         thread.start()
-        while True:  # the limit counts the cell's own time: waits on sub-calls are added back (as the worker's clock)
-            left = started + timeout + worker.waiting_seconds(time.monotonic()) - time.monotonic()
-            if timeout <= 0 or left > 0 or worker.in_flight:
-                try:
-                    return await asyncio.wait_for(asyncio.shield(done), None if timeout <= 0 else max(left, 0.05))
-                except TimeoutError:
-                    continue
-            break
-        assert thread.ident is not None
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(CellTimeout))
+        try:
+            while True:  # the limit counts the cell's own time: waits on sub-calls are added back (as the worker's)
+                left = started + timeout + worker.waiting_seconds(time.monotonic()) - time.monotonic()
+                if timeout <= 0 or left > 0 or worker.in_flight:
+                    try:
+                        return await asyncio.wait_for(asyncio.shield(done), None if timeout <= 0 else max(left, 0.05))
+                    except TimeoutError:
+                        continue
+                break
+        except asyncio.CancelledError:
+            # Its caller gave up (a cancelled question): the cell must not run on beside the next one in this
+            # worker (both would open and close cells on the same locks). It is interrupted, and the next cell
+            # waits for it to end (`_wait_for_an_abandoned_cell`).
+            if thread.is_alive():
+                _interrupt(thread)
+                for future in list(worker.in_flight):  # a thread waiting on a sub-call's reply wakes up too
+                    future.cancel()
+                self._abandoned = thread
+            raise
+        _interrupt(thread)
         try:
             frame = await asyncio.wait_for(asyncio.shield(done), self.hard_timeout_grace)
         except TimeoutError:
@@ -257,6 +277,18 @@ class InProcessSandbox:
         if frame.get("status") == "error" and "CellTimeout" in str(frame.get("error")):
             frame["status"] = "timeout"
         return frame
+
+    async def _wait_for_an_abandoned_cell(self) -> None:
+        """A cancelled cell's thread ends within the grace after its interruption, or this REPL is unusable."""
+        thread, self._abandoned = self._abandoned, None
+        if thread is None:
+            return
+        await asyncio.to_thread(thread.join, self.hard_timeout_grace)
+        if thread.is_alive() and self._broken is None:
+            self._broken = (
+                "a cancelled in-process cell is still running (in code that cannot be interrupted); its thread is "
+                "inside the host and this REPL is unusable: start a new session"
+            )
 
     def _install_streams(self, worker: _InProcessWorker) -> None:
         self._saved = (sys.stdout, sys.stderr)

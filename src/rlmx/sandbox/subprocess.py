@@ -53,7 +53,7 @@ from typing import Any
 from rlmx.context import PreparedContext
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import frames, harden, rundir
-from rlmx.sandbox.base import CallHandler, CellResult, SubCall, settle
+from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.bytecode import worker_bytecode
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.channel import (
@@ -125,6 +125,7 @@ def _cell_result(frame: dict[str, Any], max_output: int) -> CellResult:
         final=final,
         answer=answer if isinstance(answer, dict) else {},
         seconds=float(frame["seconds"]) if isinstance(frame.get("seconds"), int | float) else 0.0,
+        replaced=replaced_names(frame),
     )
 
 

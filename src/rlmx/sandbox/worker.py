@@ -59,22 +59,12 @@ else:
 # mock, gevent's monkey-patching) must not break the channel, the sub-calls or the output capture of later cells.
 _allocate_lock = _thread.allocate_lock
 _RLock = _thread.RLock
-_gettrace, _settrace = sys.gettrace, sys.settrace
+_gettrace, _settrace, _getprofile, _setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
 _utf8_decode = _codecs.utf_8_decode
 _read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
 _select_fd = _select.select
-_CELL_SIGNALS = (
-    _signal.SIGALRM,
-    _signal.SIGVTALRM,
-    _signal.SIGPROF,
-    _signal.SIGUSR1,
-    _signal.SIGUSR2,
-    _signal.SIGHUP,
-    _signal.SIGINT,
-    _signal.SIGTERM,
-)
-"""Signals a cell may take for itself (time-boxes, a profiler, its own Ctrl-C): their handlers are held off while
-a cell is being closed."""
+_SIGNALS = tuple(n for n in _signal.valid_signals() if n not in (_signal.SIGKILL, _signal.SIGSTOP))
+"""Every signal a cell may take for itself (a time-box on SIGALRM or SIGUSR1, a SIGCHLD reaper, its own Ctrl-C)."""
 
 
 def _sibling(name: str) -> Any:
@@ -458,6 +448,7 @@ class Worker:
         self.broken: str | None = None  # the channel failed under a reader: every call from now on fails
         self.paused = 0.0  # what was left of the cell's clock when the first call in flight stopped it
         self.cell_running = False
+        self.held_handlers: dict[int, Any] = {}  # the last cell's signal handlers, held off until the next one begins
         self.closed = False
         self.max_output = max_output
         self.max_frame = max_frame
@@ -556,9 +547,13 @@ class Worker:
         # limit, a trace function's step budget) would leave a call registered for ever and the REPL hung. So the
         # room it needs is checked first (the RecursionError comes here, with nothing registered yet) and the
         # thread's trace function is off until the call is over (tracing rlmx's own machinery is noise anyway).
-        tracer = _gettrace()
+        tracer, profiler = _gettrace(), _getprofile()
         if tracer is not None:
             _settrace(None)
+        if type(profiler) in _PYTHON_HOOKS:  # a step budget on sys.setprofile: it sees C calls too (lock.acquire)
+            _setprofile(None)
+        else:
+            profiler = None  # cProfile's (C, not callable): it raises nothing, and could not be set back from Python
         try:
             _room_for_bookkeeping(_BOOKKEEPING_FRAMES)
             self.in_call.add(me)
@@ -567,6 +562,8 @@ class Worker:
             self.in_call.discard(me)
             if tracer is not None:
                 _settrace(tracer)
+            if profiler is not None:
+                _setprofile(profiler)
 
     def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
         main = me == _MAIN_THREAD
@@ -730,7 +727,7 @@ class Worker:
         items = [_rlm_item(p, c, self.loaded) for p, c in zip(prompt_list, context_list, strict=True)]
         return [_item_text(r) for r in self.call("rlm", items)] if items else []
 
-    def call_tool(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+    def call_tool(self, name: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Call the host tool `name` (see RLM(tools=...)) with JSON arguments; returns its JSON result. Raises
         RuntimeError with the tool's error when it fails."""
         item = {"prompt": str(name), "args": list(args), "kwargs": kwargs}
@@ -741,11 +738,13 @@ class Worker:
 
     def final_value(self, value: Any) -> Any:
         """Finish with this value as the answer."""
+        _refuse_an_earlier_questions_thread("FINAL")
         self.final = {"kind": "final", "value": _jsonable(value, "FINAL")}
         return value
 
     def final_var(self, name: Any) -> Any:
         """Finish with the value of the variable called `name`."""
+        _refuse_an_earlier_questions_thread("FINAL_VAR")
         if isinstance(name, str) and name.strip().isidentifier():
             key = _python_reads(name.strip())  # `ｔｏｔａｌ = 5` bound `total`
             if key not in self.namespace:
@@ -767,6 +766,7 @@ class Worker:
 
     def submit(self, *args: Any, **fields: Any) -> None:
         """Finish with named fields: SUBMIT(answer=..., confidence=...)."""
+        _refuse_an_earlier_questions_thread("SUBMIT")
         if args:
             raise TypeError("SUBMIT takes keyword arguments only, e.g. SUBMIT(answer='...')")
         if not fields:
@@ -829,7 +829,7 @@ class Worker:
                 self.fd_output.end()
                 self.fd_errors.end()
             self.redirect(None, None)
-        self.restore_functions(err)
+        replaced = self.restore_functions(err)
         self.restore_answer(err)
         try:
             answer = self.answer_state()
@@ -855,11 +855,15 @@ class Worker:
             "error": error,
             "final": final,
             "answer": answer,
+            "replaced": replaced,
             "seconds": _clock() - started,
         }
 
     def begin_cell(self) -> None:
         global _executing
+        handlers, self.held_handlers = self.held_handlers, {}
+        for signum, handler in handlers.items():  # the cell's own handlers, held off since its last cell ended
+            _signal.signal(signum, handler)
         with self.channel:
             self.cell_running = True
             self.next_cell.release()  # sub-calls that threads made while the REPL was idle go out now
@@ -867,22 +871,19 @@ class Worker:
 
     def end_cell(self) -> None:
         """Stop the cell's clock and close the channel to threads: calls in flight get their replies first, later
-        ones wait for the next cell. Only then may the serve loop read the channel again. The signals a cell may
-        have taken for itself (a time-box on SIGUSR1 or SIGALRM) are held off meanwhile: their handler raising here
-        would end the worker, so one that comes meanwhile is dropped (its cell is over)."""
+        ones wait for the next cell. Only then may the serve loop read the channel again. Every signal handler the
+        cell set is held off from here until the next cell begins: one raising (a time-box that fired late) while
+        the cell is closed, its result sent or the next frame read would end the worker, so a signal that comes
+        meanwhile is dropped (its cell is over)."""
         global _executing
         _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
-        handlers = _hold_cell_handlers()
-        try:
-            self.disarm()
-            with self.channel:  # no call frame goes out from here on
-                with self.idle:  # and none is in flight
-                    self.cell_running = False
-                    self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
-                self.disarm()  # a thread's last call may have re-armed the clock before we got here
-        finally:
-            for signum, handler in handlers.items():
-                _signal.signal(signum, handler)
+        self.held_handlers = _hold_cell_handlers()
+        self.disarm()
+        with self.channel:  # no call frame goes out from here on
+            with self.idle:  # and none is in flight
+                self.cell_running = False
+                self.next_cell.acquire()  # at most a moment: a waiting thread only passes through it
+            self.disarm()  # a thread's last call may have re-armed the clock before we got here
 
     def execute(self, code: str) -> None:
         """Run one cell; builtins it replaced or deleted, and a recursion limit it lowered below the worker's own,
@@ -921,27 +922,42 @@ class Worker:
         except Exception as exc:
             return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
         values.update(message.get("variables") or {})
-        self.final = None  # a session's next question: what an earlier one's threads finished with is not its answer
+        self.new_question()
         self.namespace.update(values)
         self.reserved = self.reserved | set(values)
         return {"t": "loaded", "names": sorted(values)}
 
-    def restore_functions(self, notes: CappedText) -> None:
+    def new_question(self) -> None:
+        """A session's next question begins: what an earlier one's threads finished with is not its answer, and
+        neither is what they finish with from now on (their FINAL raises)."""
+        self.final = None
+        threading = sys.modules.get("threading")  # imported by the cells that start threads
+        if threading is not None:
+            for thread in threading.enumerate():
+                if thread is not threading.main_thread():
+                    thread._rlmx_earlier_question = True
+
+    def restore_functions(self, notes: CappedText) -> list[str]:
         """Put rlmx's functions and the host tools back under their names. A value the cell had bound to one of
-        them is dropped, and the model told so in `notes` (it would otherwise find its variable gone next cell)."""
-        replaced = []
+        them is dropped, and the model told so in `notes` (it would otherwise find its variable gone next cell).
+        Returns the names whose value was dropped."""
+        replaced: dict[str, str] = {}  # name -> the type of the value dropped
         for name, function in self.functions.items():
             current = self.namespace.get(name, function)
             if current is not function:
-                replaced.append(f"`{name}` ({type(current).__name__})")
+                replaced[name] = type(current).__name__
             if self.namespace.get(name) is not function:
                 self.namespace[name] = function
+        if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
+            self.namespace["__builtins__"] = builtins
         if replaced:
             notes.write(
-                f"Note: {', '.join(replaced)} {'was' if len(replaced) == 1 else 'were'} put back after this block: "
-                "the REPL's functions and host tools keep their names, so your value under that name is gone. Keep "
-                "your own values under other names.\n"
+                f"Note: {', '.join(f'`{name}` ({kind})' for name, kind in replaced.items())} "
+                f"{'was' if len(replaced) == 1 else 'were'} put back after this block: the REPL's functions and host "
+                "tools keep their names, so your value under that name is gone. Keep your own values under other "
+                "names.\n"
             )
+        return list(replaced)
         if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
             self.namespace["__builtins__"] = builtins
 
@@ -977,10 +993,10 @@ class Worker:
             except EOFError:
                 self.close()
                 return
-            except Exception as exc:
-                if not _raised_in_a_cell(exc):
-                    raise  # the channel's own failure: the worker ends and the host restarts it
-                continue  # a cell's own signal handler, firing after its cell: the read resumes
+            except (OSError, MemoryError, frames.FrameProtocolError):
+                raise  # the channel's own failure: the worker ends and the host restarts it
+            except BaseException:  # raised into this thread by what a cell left (an async exception): the read resumes
+                continue
             kind = message["t"]
             if kind == "exec":
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
@@ -1085,17 +1101,26 @@ def _room_for_bookkeeping(frames_left: int) -> None:
         _room_for_bookkeeping(frames_left - 1)
 
 
+class _Hooked:
+    def method(self) -> None:
+        """(only the type of a bound method is used)"""
+
+
+_PYTHON_HOOKS: tuple[type, ...] = (type(_room_for_bookkeeping), type(_Hooked().method))
+"""Functions and bound methods: profile hooks set from Python (`sys.setprofile(guard)`), which may raise."""
+
+
 def _hold_cell_handlers() -> dict[int, Any]:
-    """Swap every handler a cell set for one of `_CELL_SIGNALS` for one that drops the signal; returns the cell's
+    """Swap every Python handler a cell set (any of `_SIGNALS`) for one that drops the signal; returns the cell's
     handlers, to put back. Blocking the signals instead would not do: a signal sent to the process is delivered to
     any thread that does not block it (the output drain, the cell's own), and Python then runs its handler on this
-    one. Only the main thread can set handlers (the in-process tier's cells cannot set any)."""
+    one. Only the main thread can set handlers (the in-process tier's cells cannot set any). About 10 µs a cell."""
     if _thread.get_ident() != _MAIN_THREAD:
         return {}
     handlers: dict[int, Any] = {}
-    for signum in _CELL_SIGNALS:
+    for signum in _SIGNALS:
         handler = _signal.getsignal(signum)
-        if callable(handler) and handler is not _on_alarm and handler is not _on_interrupt:
+        if callable(handler) and handler not in (_on_alarm, _on_interrupt, _drop_signal):
             _signal.signal(signum, _drop_signal)
             handlers[signum] = handler
     return handlers
@@ -1123,11 +1148,27 @@ def _release_alarms() -> None:
         raise KeyboardInterrupt
 
 
-def unsendable(kind: str, problem: str) -> ValueError:
-    """The error a sub-call whose request cannot be sent raises in the cell (`problem`: what the frame codec said)."""
+def unsendable(kind: str, problem: str) -> Exception:
+    """The error a sub-call whose request cannot be sent raises in the cell (`problem`: what the frame codec said):
+    RecursionError when the stack ran out while encoding it (the call is nested too deep), else ValueError."""
+    if "RecursionError" in problem:
+        return RecursionError(
+            f"this {kind}_query request cannot be encoded here: too little of the stack is left (the call is nested "
+            "too deep, or the value is); call it from shallower code, or send a flatter value"
+        )
     json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
     fix = json_only if "JSON" in problem else "send less per call"
     return ValueError(f"this {kind}_query request cannot be sent ({problem}); {fix}")
+
+
+def _refuse_an_earlier_questions_thread(function: str) -> None:
+    """Raise RuntimeError in a thread a session's earlier question started (see Worker.new_question)."""
+    threading = sys.modules.get("threading")
+    if threading is not None and getattr(threading.current_thread(), "_rlmx_earlier_question", False):
+        raise RuntimeError(
+            f"{function}: this thread was started by an earlier question of this session, so what it finishes with "
+            "does not answer the question asked now; finish from this question's own cells"
+        )
 
 
 def _python_reads(name: str) -> str:
@@ -1207,13 +1248,19 @@ def _jsonable(value: Any, what: str) -> Any:
     if collision is not None:  # JSON would keep one of the two entries and drop the other without a word
         raise ValueError(f"{what}: {collision}, so one entry would be lost; use distinct str keys")
     try:
-        return _json_loads(_json_dumps(value))
-    except (TypeError, ValueError, RecursionError):
-        pass
-    try:  # bytes inside it are the usual reason (FINAL([b"..."])); its shape was checked above
-        return _json_loads(_json_dumps(_bytes_decoded(value)))
-    except (TypeError, ValueError, RecursionError):
-        pass
+        try:
+            return _json_loads(_json_dumps(value))
+        except (TypeError, ValueError):
+            pass
+        try:  # bytes inside it are the usual reason (FINAL([b"..."])); its shape was checked above
+            return _json_loads(_json_dumps(_bytes_decoded(value)))
+        except (TypeError, ValueError):
+            pass
+    except RecursionError:  # its shape was checked above: what is short is the stack where this was called
+        raise RecursionError(
+            f"{what}: too little of the stack is left here to send this value (the call is nested too deep, e.g. "
+            "in deep recursion); call it from shallower code"
+        ) from None
     try:
         return str(value)
     except Exception as exc:
@@ -1283,14 +1330,6 @@ def _traceback() -> Any:
     except BaseException:
         return None
     return traceback
-
-
-def _raised_in_a_cell(exc: BaseException) -> bool:
-    """Whether `exc` was raised by code a cell defined (its innermost frame is a cell's: a signal handler it set)."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and tb.tb_frame.f_code.co_filename.startswith("<cell")
 
 
 def _described(exc: BaseException, formatter: Any) -> str:
