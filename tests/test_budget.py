@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -568,3 +569,16 @@ def test_a_reply_billed_at_a_dearer_service_tier_than_asked_is_booked_at_it(serv
     ).completion("q", context="c")
     assert priced.answer == "ok" and set(priced.usage.by_model) == {"gpt-4o-mini[priority]"}
     assert priced.usage.cost_usd == pytest.approx(2 * (1000 * 0.3 + 20 * 1.2) / 1e6)
+
+
+def test_a_child_the_budget_stops_with_nothing_is_a_failed_call_not_an_empty_answer() -> None:
+    def reply(messages: list[Message]) -> str:
+        if depth_of(messages) > 0:
+            return repl("import time\ntime.sleep(5)")
+        code = "r = rlm_query_batched(['a', 'b'])\ntry:\n    rlm_query('c')\n"
+        return repl(code + "except RuntimeError as exc:\n    r.append(str(exc))\nFINAL(r)")
+
+    result = RLM(ScriptedLM(reply), max_depth=2, budget=Budget(max_seconds=1.5)).completion("q", context="c")
+    answers = json.loads(result.answer)
+    assert len(answers) == 3 and all("budget exhausted" in a for a in answers), answers
+    assert answers[0].startswith("Error: budget exhausted: max_seconds"), answers

@@ -913,9 +913,12 @@ class Engine:
             store_contexts=[] if sandbox is not None and shared is not None else None,
         )
         result = await child.run()
-        if result.status == "error" and not result.answer:
-            return SubCallResult(False, error=f"child RLM failed: {result.stop_reason}")
-        return SubCallResult(True, text=result.answer)
+        if result.status == "finished" or result.answer:  # a child the budget stopped hands up what it had so far
+            return SubCallResult(True, text=result.answer)
+        # Stopped with nothing (the budget spent, an error): a failure, as a sub-call the budget stopped is, never
+        # an empty answer the parent's code could not tell from a real one ('' read as "nothing found").
+        what = "budget exhausted" if result.status == "budget_exhausted" else "child RLM failed"
+        return SubCallResult(False, error=f"{what}: {result.stop_reason}")
 
 
 def _unseen(

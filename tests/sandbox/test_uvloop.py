@@ -57,3 +57,22 @@ def test_uvloop_loops_on_several_threads_start_their_repls_together() -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(ask, range(1, 25)))
     assert answers == [str(index) for index in range(1, 25)]
+
+
+def test_runs_cancelled_while_waiting_to_spawn_leave_the_spawn_lock_free() -> None:
+    # The wait for the lock ran on a thread; a waiter cancelled meanwhile had its thread take the lock anyway, and
+    # nothing released it: every later run on uvloop (and the process's exit) hung.
+    from rlmx.sandbox.channel import _SPAWNING
+
+    rlm = RLM(ScriptedLM(lambda messages: repl("FINAL(len(context))")))
+
+    async def burst() -> str:
+        runs = [asyncio.ensure_future(rlm.acompletion("q", context="four")) for _ in range(8)]
+        await asyncio.sleep(0.005)
+        for run in runs[1:]:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        assert not _SPAWNING.locked()
+        return str((await asyncio.wait_for(rlm.acompletion("q", context="four"), 20)).answer)
+
+    assert uvloop.run(burst()) == "4"
