@@ -430,3 +430,26 @@ def test_a_sync_wrapper_of_stream_dropped_midway_ends_the_run_when_collected() -
         assert processes_left(timeout=0) == []
     finally:
         loop.close()
+
+
+async def test_a_list_or_file_context_is_prepared_off_the_callers_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 400k records took about a second to check and write as JSON, on the caller's loop (a server's other requests
+    # waited): lists, dicts and files are prepared on a thread, text inline (its checks are single C passes).
+    import rlmx.rlm
+
+    threads: list[int] = []
+    real = rlmx.rlm.prepare_all
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rlmx.rlm, "prepare_all", recording)
+    (tmp_path / "notes.txt").write_text("some notes")
+    rlm = RLM(ScriptedLM(lambda messages: repl("FINAL(len(context))")))
+    for context in ("text", [{"id": 1}, {"id": 2}], tmp_path / "notes.txt"):
+        assert (await rlm.acompletion("q", context=context)).status == "finished"
+    loop_thread = threading.get_ident()
+    assert threads[0] == loop_thread and threads[1] != loop_thread and threads[2] != loop_thread

@@ -26,7 +26,7 @@ from rlmx.blocking import BlockingRunner
 from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError
 from rlmx.result import Result
-from rlmx.rlm import check_query, require_asyncio
+from rlmx.rlm import check_query, light_contexts, require_asyncio
 from rlmx.sandbox import Sandbox, create_sandbox
 from rlmx.schema import OutputSchema
 
@@ -146,7 +146,10 @@ class Session:
     ) -> Result:
         adding = context is not None or bool(contexts)
         in_use = await self._names_in_use() if adding and self._sandbox is not None else set()
-        new = self._new_contexts(context, contexts, in_use)
+        if light_contexts(context, contexts):
+            new = self._new_contexts(context, contexts, in_use)
+        else:  # a list, a dict or a file: prepared off the loop (see light_contexts)
+            new = await asyncio.to_thread(self._new_contexts, context, contexts, in_use)
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
