@@ -453,3 +453,23 @@ async def test_a_list_or_file_context_is_prepared_off_the_callers_loop(
         assert (await rlm.acompletion("q", context=context)).status == "finished"
     loop_thread = threading.get_ident()
     assert threads[0] == loop_thread and threads[1] != loop_thread and threads[2] != loop_thread
+
+
+def test_under_gevents_monkey_patching_a_call_that_needs_the_helper_thread_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The helper "thread" was a greenlet of the caller's own thread: its loop collided with the running one and
+    # the call hung. (gevent itself is not a dependency: its patch state is what rlmx reads.)
+    import types
+
+    monkey = types.ModuleType("gevent.monkey")
+    monkey.is_module_patched = lambda name: name == "threading"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gevent.monkey", monkey)
+    rlm = RLM(ScriptedLM(lambda messages: repl("FINAL(len(context))")))
+    assert rlm.completion("q", context="abcd").answer == "4"  # the first caller's own thread: fine
+
+    async def inside_a_running_loop() -> str:  # as a greenlet sees another greenlet's loop on its thread
+        return str(rlm.completion("q", context="abcd").answer)
+
+    with pytest.raises(InputError, match=r"gevent\.get_hub\(\)\.threadpool\.apply"):
+        asyncio.run(inside_a_running_loop())

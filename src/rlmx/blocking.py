@@ -20,14 +20,26 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import sys
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from rlmx.errors import InputError
 
 T = TypeVar("T")
 
 _POLL = 0.1
 """Seconds between looks at whether the caller's own task was cancelled, while it blocks on a helper thread."""
+
+
+def _green_threads() -> bool:
+    """Whether gevent's monkey-patching replaced threads with greenlets in this process."""
+    monkey = sys.modules.get("gevent.monkey")
+    try:
+        return monkey is not None and bool(monkey.is_module_patched("threading"))
+    except Exception:
+        return False
 
 
 def _loop_running() -> bool:
@@ -210,6 +222,13 @@ class BlockingRunner:
                     self._runner, self._owner = asyncio.Runner(loop_factory=asyncio.new_event_loop), me
                 self._running_here = me
                 return None
+            if _green_threads():  # the helper "thread" would be a greenlet of this very thread, its loop beside ours
+                raise InputError(
+                    "rlmx's sync API runs its event loop on a helper thread here (a second caller, or one inside a "
+                    "running loop), and gevent's monkey-patching made threads greenlets of one thread; call it "
+                    "through gevent's pool of real threads, gevent.get_hub().threadpool.apply(rlm.completion, "
+                    "(query,), {...}), or await the async API"
+                )
             thread = self._to_thread()
         except BaseException:
             self._lock.release()

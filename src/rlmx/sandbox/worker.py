@@ -358,6 +358,7 @@ class SocketChannel:
     """Length-prefixed frames on the socketpair end the launcher passed in."""
 
     def __init__(self, sock: _socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
+        sock.setblocking(True)  # the channel's reads block; the end may come non-blocking (a host under gevent)
         self.sock = sock
         self.max_frame = max_frame
         self.pending = bytearray()
