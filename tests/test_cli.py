@@ -790,3 +790,38 @@ def test_a_context_file_name_is_named_as_python_reads_it() -> None:
     from rlmx.cli import _identifier
 
     assert [_identifier(stem) for stem in ("\ufb01ndings", "\uff4e\uff4f\uff54\uff45\uff53")] == ["findings", "notes"]
+
+
+def test_ctrl_c_on_a_terminal_shows_the_cursor_without_printing_its_escape(tmp_path: Path) -> None:
+    # The show-cursor sequence went through the escaping of text for terminals: "\x1b[?25h" appeared as text.
+    import contextlib
+    import os
+    import pty
+    import signal
+
+    script = write_script(tmp_path, ["```repl\nimport time\nprint('working')\ntime.sleep(120)\n```", "never"])
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "--scripted", script],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=cli_environ(tmp_path, {"PYTHONUNBUFFERED": "1"}),
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"turn 1" not in shown and time.monotonic() < deadline:
+            shown += os.read(leader, 65536)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        with contextlib.suppress(OSError):  # the terminal's other end is gone once the process ends
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert proc.returncode == 130
+    assert b"interrupted after" in shown and b"\\x1b[?25h" not in shown and b"\x1b[?25h" in shown

@@ -74,6 +74,9 @@ def test_the_command_installs_from_where_this_rlmx_came_from() -> None:
         "rlmx serve needs the `server` extra, which is not installed (No module named 'uvicorn'); install it: "
         + command
     )
+    # an ImportError that already says so (a module of rlmx's own raising it) is named once, not quoted whole
+    inner = ImportError(missing_extra("rlmx.mcp.server", "mcp", ModuleNotFoundError(name="mcp")), name="mcp")
+    assert missing_extra("rlmx mcp", "mcp", inner).count("needs the `mcp` extra") == 1
 
 
 @pytest.mark.slow

@@ -967,8 +967,10 @@ class Interrupts:
         here: the first one wins)."""
         if not self._exiting.acquire(blocking=False):
             return
-        cursor = "\x1b[?25h" if _is_tty(sys.stderr) else ""  # a live progress view may have hidden it
-        _print_stderr(f"{cursor}rlmx: error: interrupted after {time.monotonic() - self.started:.1f} s")
+        if _is_tty(sys.stderr):  # a live progress view may have hidden the cursor: show it (sent as is, not shown)
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                sys.stderr.write("\x1b[?25h")
+        _print_stderr(f"rlmx: error: interrupted after {time.monotonic() - self.started:.1f} s")
         if self.run_id is not None:
             folder = "" if self.trace_dir is None else f" --trace-dir {shlex.quote(str(self.trace_dir))}"
             _print_stderr(f"rlmx: what it did is in its trace: rlmx view {self.run_id}{folder}")

@@ -41,7 +41,8 @@ def missing_extra(what: str, extra: str, error: BaseException | None = None) -> 
     `error` (the ImportError) names the missing module, e.g. "rlmx serve needs the `server` extra, which is not
     installed (No module named 'uvicorn'); install it: cd /src/rlmx && .../python -m pip install -e ".[server]"".
     """
-    why = f" ({error})" if error is not None and str(error) else ""
+    name = getattr(error, "name", None)  # the module missing: said once, though the error may say it in its own words
+    why = f" (No module named {name!r})" if isinstance(name, str) else f" ({error})" if error and str(error) else ""
     return f"{what} needs the `{extra}` extra, which is not installed{why}; install it: {install_command(extra)}"
 
 

@@ -1290,3 +1290,19 @@ async def test_an_entra_id_token_for_azure_goes_in_the_bearer_header(server: Fak
     await OpenAICompatibleLM("gpt-4o", url, api_key=token).complete(MESSAGES)
     received = server.requests[0].headers
     assert received.get("authorization") == f"Bearer {token}" and "api-key" not in received
+
+
+async def test_an_html_error_page_is_told_in_a_line_with_where_to_look(server: FakeOpenAIServer) -> None:
+    # A base_url that is a web server, not an API (python -m http.server: 501 for a POST): its whole HTML page was
+    # quoted, in the progress line and again in the error, with no word about the address.
+    page = (
+        "<!DOCTYPE HTML>\n<html lang='en'><head><title>Error response</title><style>p {}</style></head>\n"
+        "<body><h1>Error response</h1><p>Error code: 501</p><p>Message: Unsupported method ('POST').</p></body></html>"
+    )
+    server.script(Reply(501, page, headers={"content-type": "text/html"}))
+    with pytest.raises(LMServerError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    said = str(caught.value)
+    assert "an HTML page, not an API's reply: Error response Error code: 501 Message: Unsupported method" in said
+    assert "check that base_url is the root of an OpenAI-compatible API" in said
+    assert "<" not in said and "{}" not in said

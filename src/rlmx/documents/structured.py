@@ -112,12 +112,17 @@ class _TextOnly(HTMLParser):
         return "\n".join(line for line in lines if line)
 
 
+def visible_text(html: str) -> str:
+    """The text an HTML page shows: no tags, scripts or styles; one line per block element."""
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
 @register(".html", ".htm", ".xhtml")
 def load_html(path: Path, raw: bytes) -> Document:
-    parser = _TextOnly()
-    parser.feed(decode(path, raw))
-    parser.close()
-    text = parser.text()
+    text = visible_text(decode(path, raw))
     return Document(text, f"HTML text, {len(text):,} characters")
 
 

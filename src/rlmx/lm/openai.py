@@ -355,6 +355,8 @@ class OpenAICompatibleLM:
         tried = f", after {attempts} attempts" if attempts > 1 else ""
         said = _server_message(reply)
         detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {said}"
+        if said.startswith(HTML_PAGE) and reply.status != 404:  # the 404's own advice below says the same
+            detail += " (check that base_url is the root of an OpenAI-compatible API, usually ending in /v1)"
         if reply.status in (401, 403) and self._keyless:
             return LMRequestError(
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
@@ -576,5 +578,20 @@ def _server_message(reply: HTTPReply) -> str:
             return detail
         return json.dumps(body, ensure_ascii=False)[:500]  # a provider's own words, as it wrote them
     if isinstance(body, str) and body.strip():
-        return body.strip()[:500]
+        page = _page_text(body)
+        return body.strip()[:500] if page is None else f"{HTML_PAGE}: {page}"
     return f"HTTP {reply.status} with an empty body"
+
+
+HTML_PAGE = "an HTML page, not an API's reply"
+_HTML = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+
+
+def _page_text(body: str) -> str | None:
+    """An HTML error page's visible text on one line, cut to 300 characters (a web server or proxy answered, not
+    the API), else None."""
+    if not _HTML.match(body):
+        return None
+    from rlmx.documents.structured import visible_text  # only here: an error page
+
+    return " ".join(visible_text(body).split())[:300]
