@@ -825,3 +825,23 @@ def test_ctrl_c_on_a_terminal_shows_the_cursor_without_printing_its_escape(tmp_p
         os.close(leader)
     assert proc.returncode == 130
     assert b"interrupted after" in shown and b"\\x1b[?25h" not in shown and b"\x1b[?25h" in shown
+
+
+def test_a_reader_that_goes_away_ends_the_output_not_the_run(tmp_path: Path) -> None:
+    # `rlmx ask ... 2>&1 | head -2`: rich's console raised SystemExit(1) from a progress line inside the run, which
+    # failed (its trace said "error: SystemExit") and exited 1, a code the README does not give.
+    script = write_script(tmp_path, ["```repl\nprint('working')\n```", "```repl\nFINAL('done')\n```"])
+    context = write_text(tmp_path, "c.txt", "x")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "--context", context, "--scripted", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=cli_environ(tmp_path, {"PYTHONUNBUFFERED": "1"}),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # what `head -1` reads, then it goes
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141 and first.startswith(b"rlmx:")
+    listed = run_cli("traces", "--json", tmp_path=tmp_path)
+    assert json.loads(listed.stdout)[0]["status"] == "finished"

@@ -52,7 +52,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, progress_view, terminal_safe, write_json
+from rlmx.progress import Progress, StderrConsole, progress_view, terminal_safe, write_json
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -69,6 +69,8 @@ EXIT_BUDGET = 3
 EXIT_ERROR = 4
 EXIT_LM = 5
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+"""128 + SIGPIPE: what a shell shows for a program whose output's reader went away (`yes | head`)."""
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
 DEFAULT_MAX_DEPTH = 1
@@ -76,7 +78,7 @@ DEFAULT_MAX_DEPTH = 1
 EXIT_CODES_HELP = (
     "Exit codes: 0 finished, 2 usage error, 3 budget exhausted (answer still printed), 4 run error, "
     "5 the LM failed (unreachable, a model file that does not load, every sub-call failed), 130 interrupted "
-    "(Ctrl-C stops the run; a second Ctrl-C quits at once)."
+    "(Ctrl-C stops the run; a second Ctrl-C quits at once), 141 the reader of its output went away (| head)."
 )
 STRONGER_MODEL_HINT = "A stronger model is one flag away: --model NAME --base-url URL (or set RLMX_MODEL)."
 _EXIT_FOR_STATUS = {"finished": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "error": EXIT_ERROR}
@@ -1016,8 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    # soft_wrap: messages are never cut at 80 columns when stderr is a pipe or a file (paths stay whole).
-    err = Console(stderr=True, soft_wrap=True)
+    err = StderrConsole()
     started = time.monotonic()
     interrupts = Interrupts(started)
     try:
@@ -1048,6 +1049,12 @@ def main(argv: list[str] | None = None) -> int:
         # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
         interrupts.exit_now()
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader went away (`| head`): the run itself is in its trace, as it ended
+        with contextlib.suppress(OSError, ValueError):  # no "Exception ignored" from the interpreter's last flush
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        return EXIT_PIPE
 
 
 if __name__ == "__main__":

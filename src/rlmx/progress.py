@@ -13,6 +13,7 @@ Two forms, both reading events only (they never touch the engine):
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -54,6 +55,24 @@ def write_json(value: Any, stream: TextIO | None = None) -> None:
     stream = stream if stream is not None else sys.stdout
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     stream.write(json_text(value, ascii_only=not encoding.startswith("utf")))
+
+
+class StderrConsole(Console):
+    """rlmx's console for what it says on stderr (progress, warnings, errors). When the reader of stderr goes away
+    (`rlmx ask ... 2>&1 | head`), it falls silent instead of rich's default, SystemExit(1), which raised inside the
+    run from an event's progress line and failed a run that was going well."""
+
+    def __init__(self) -> None:
+        super().__init__(stderr=True, soft_wrap=True)  # soft_wrap: never cut at 80 columns in a pipe or a file
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        try:  # later writes (and the interpreter's last flush) go nowhere instead of failing again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stderr.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def progress_view(console: Console) -> Progress:
