@@ -845,3 +845,14 @@ def test_a_reader_that_goes_away_ends_the_output_not_the_run(tmp_path: Path) -> 
     assert proc.wait(timeout=60) == 141 and first.startswith(b"rlmx:")
     listed = run_cli("traces", "--json", tmp_path=tmp_path)
     assert json.loads(listed.stdout)[0]["status"] == "finished"
+
+
+def test_a_mistyped_flag_gets_the_flag_it_is_close_to(tmp_path: Path) -> None:
+    for args, meant in (
+        (("ask", "q", "--contxt", "x"), "--context"),
+        (("serve", "--prot", "80"), "--port"),
+        (("ask", "q", "--max-iteratons", "3"), "--max-iterations"),
+    ):
+        done = run_cli(*args, tmp_path=tmp_path)
+        assert done.returncode == 2 and f"(did you mean {meant}?)" in done.stderr, done.stderr
+    assert "did you mean" not in run_cli("ask", "q", "--zzz", tmp_path=tmp_path).stderr

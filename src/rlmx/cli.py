@@ -118,8 +118,20 @@ class _CommandParser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._did_you_mean(extras)}")
         return parsed, extras
+
+    def _did_you_mean(self, extras: Sequence[str]) -> str:
+        """A flag that is close to an unknown one (`--contxt` -> `--context`), as `--model locl` gets one."""
+        flags = [flag for action in self._actions for flag in action.option_strings if flag.startswith("--")]
+        for extra in extras:
+            if extra.startswith("--"):
+                given = extra.split("=", 1)[0]
+                swapped = [flag for flag in flags if sorted(flag) == sorted(given)]  # two letters swapped: --prot
+                close = swapped or difflib.get_close_matches(given, flags, n=1, cutoff=0.75)
+                if close:
+                    return f" (did you mean {close[0]}?)"
+        return ""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,8 +103,8 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
                 highlight=False,
                 soft_wrap=True,
             )
-        if args.open:
-            webbrowser.open(url)
+        if args.open and not webbrowser.open(url):  # a machine with no browser (a server, an SSH session)
+            err.print(f"rlmx: no browser could be started here; open {url} yourself", highlight=False, soft_wrap=True)
         server.serve_forever()
     except KeyboardInterrupt:
         code, why = EXIT_INTERRUPTED, "Ctrl-C"
