@@ -296,3 +296,36 @@ def test_temp_files_of_dead_conversions_are_removed(tmp_path: Path) -> None:
     source.write_bytes(b"not a gguf file at all")
     requantize_to_q8_0(source, cache)  # fails (not a model), but cleans up first
     assert not abandoned.exists() and running.exists()
+
+
+def test_the_same_model_file_in_two_install_locations_shares_one_converted_copy(tmp_path: Path) -> None:
+    # The key held the file's path: every virtual environment made its own 145 MB copy (49 copies, 6.4 GB, on a
+    # machine where tests make throwaway venvs), none ever removed.
+    from rlmx.lm.local import _UNUSED_COPY_DAYS, _prune_unused_copies, q8_0_cache_path
+
+    model = bytes(range(256)) * 20_000  # 5 MB: the key reads its first and last MiB
+    copies = []
+    for venv in ("venv-a", "venv-b"):
+        path = tmp_path / venv / "smollm2.q4_1.gguf"
+        path.parent.mkdir()
+        path.write_bytes(model)
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # as pip sets it from the wheel
+        copies.append(q8_0_cache_path(path, tmp_path / "cache"))
+    assert copies[0] == copies[1]
+    changed = tmp_path / "venv-b" / "smollm2.q4_1.gguf"
+    changed.write_bytes(model[:-1] + b"x")
+    os.utime(changed, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    assert q8_0_cache_path(changed, tmp_path / "cache") != copies[0]
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    kept, recent, stale, other = (
+        cache / name for name in ("m-1.Q8_0.gguf", "m-2.Q8_0.gguf", "m-3.Q8_0.gguf", "x-4.Q8_0.gguf")
+    )
+    for copy in (kept, recent, stale, other):
+        copy.write_bytes(b"q8")
+    old = 1_000_000_000 - (_UNUSED_COPY_DAYS + 1) * 86_400
+    for copy in (stale, other):
+        os.utime(copy, (old, old))
+    _prune_unused_copies(kept)
+    assert sorted(p.name for p in cache.iterdir()) == ["m-1.Q8_0.gguf", "m-2.Q8_0.gguf", "x-4.Q8_0.gguf"]

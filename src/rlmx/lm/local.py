@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import glob
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -126,13 +127,42 @@ def available_cores() -> int:
 
 
 def q8_0_cache_path(source: Path, cache_dir: Path | None = None) -> Path:
-    """Where `requantize_to_q8_0` keeps the Q8_0 copy of `source`. The name carries a digest of the source's
-    path, size and mtime, so a changed source is converted again. Raises OSError when `source` is unreadable."""
+    """Where `requantize_to_q8_0` keeps the Q8_0 copy of `source`. The name carries a digest of the source's name,
+    size, mtime and first and last MiB, not of its path: the same model file installed in several places (one
+    per virtual environment) shares one copy, and a changed source is converted again. Raises OSError when `source`
+    is unreadable."""
     stat = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{source.name}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
+    with open(source, "rb") as handle:
+        digest.update(handle.read(_SAMPLED))
+        handle.seek(max(stat.st_size - _SAMPLED, 0))
+        digest.update(handle.read(_SAMPLED))
     base = re.sub(r"[.\-_]?q4_1$", "", source.stem, flags=re.IGNORECASE) or source.stem
     folder = cache_dir if cache_dir is not None else default_cache_dir()
-    return folder / f"{base}-{key}.Q8_0.gguf"
+    return folder / f"{base}-{digest.hexdigest()[:16]}.Q8_0.gguf"
+
+
+_SAMPLED = 1 << 20
+"""Bytes read from each end of a model file for its cache key (about 1 ms; the whole file would take 0.3 s)."""
+_UNUSED_COPY_DAYS = 14
+"""A converted copy not loaded for this long is removed when another copy of the same model is made."""
+
+
+def _mark_used(copy: Path) -> None:
+    """Stamp a cached copy as loaded now (its mtime): copies left unused are pruned (`_prune_unused_copies`)."""
+    with contextlib.suppress(OSError):
+        os.utime(copy)
+
+
+def _prune_unused_copies(kept: Path) -> None:
+    """Remove the other cached copies of the same model that no load has touched for `_UNUSED_COPY_DAYS` days:
+    copies made for install locations since gone, or for a source since changed (about 145 MB each)."""
+    base = kept.name.removesuffix(".Q8_0.gguf").rsplit("-", 1)[0]
+    cutoff = time.time() - _UNUSED_COPY_DAYS * 86_400
+    for copy in kept.parent.glob(f"{glob.escape(base)}-*.Q8_0.gguf"):
+        with contextlib.suppress(OSError):
+            if copy != kept and copy.stat().st_mtime < cutoff:
+                copy.unlink()
 
 
 def default_threads() -> int:
@@ -160,6 +190,7 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
     try:
         target = q8_0_cache_path(source, cache_dir)
         if target.is_file():
+            _mark_used(target)
             return target
         folder = target.parent
         base = target.name.removesuffix(".Q8_0.gguf")
@@ -182,6 +213,7 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
         finally:
             if os.path.exists(temp_name):
                 os.unlink(temp_name)
+        _prune_unused_copies(target)
         logger.info("re-quantised %s to Q8_0 at %s in %.1f s", source, target, time.perf_counter() - started)
         return target
     except (OSError, RuntimeError) as exc:
