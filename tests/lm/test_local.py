@@ -303,19 +303,19 @@ def test_the_same_model_file_in_two_install_locations_shares_one_converted_copy(
     # machine where tests make throwaway venvs), none ever removed.
     from rlmx.lm.local import _UNUSED_COPY_DAYS, _prune_unused_copies, q8_0_cache_path
 
-    model = bytes(range(256)) * 20_000  # 5 MB: the key reads its first and last MiB
+    model = bytes(range(256)) * 20_000  # 5 MB, installed twice, at different times (pip stamps the install time)
     copies = []
-    for venv in ("venv-a", "venv-b"):
+    for when, venv in enumerate(("venv-a", "venv-b")):
         path = tmp_path / venv / "smollm2.q4_1.gguf"
         path.parent.mkdir()
         path.write_bytes(model)
-        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # as pip sets it from the wheel
+        os.utime(path, (1_700_000_000 + when, 1_700_000_000 + when))
         copies.append(q8_0_cache_path(path, tmp_path / "cache"))
     assert copies[0] == copies[1]
     changed = tmp_path / "venv-b" / "smollm2.q4_1.gguf"
-    changed.write_bytes(model[:-1] + b"x")
-    os.utime(changed, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
-    assert q8_0_cache_path(changed, tmp_path / "cache") != copies[0]
+    for at in (0, len(model) // 2, len(model) - 1):  # a change at its start, in its middle, at its end
+        changed.write_bytes(model[:at] + b"x" + model[at + 1 :])
+        assert q8_0_cache_path(changed, tmp_path / "cache") != copies[0]
 
     cache = tmp_path / "cache"
     cache.mkdir()

@@ -128,22 +128,23 @@ def available_cores() -> int:
 
 def q8_0_cache_path(source: Path, cache_dir: Path | None = None) -> Path:
     """Where `requantize_to_q8_0` keeps the Q8_0 copy of `source`. The name carries a digest of the source's name,
-    size, mtime and first and last MiB, not of its path: the same model file installed in several places (one
-    per virtual environment) shares one copy, and a changed source is converted again. Raises OSError when `source`
-    is unreadable."""
-    stat = source.stat()
-    digest = hashlib.sha256(f"{source.name}|{stat.st_size}|{stat.st_mtime_ns}|".encode())
+    size and contents (`_SAMPLES` windows spread over it), not of its path or mtime (pip stamps the install time): the
+    same model file installed in several places (one per virtual environment) shares one copy, and a changed source
+    is converted again. Raises OSError when `source` is unreadable."""
+    size = source.stat().st_size
+    digest = hashlib.sha256(f"{source.name}|{size}|".encode())
     with open(source, "rb") as handle:
-        digest.update(handle.read(_SAMPLED))
-        handle.seek(max(stat.st_size - _SAMPLED, 0))
-        digest.update(handle.read(_SAMPLED))
+        for index in range(_SAMPLES):
+            handle.seek(max(size - _WINDOW, 0) * index // (_SAMPLES - 1))
+            digest.update(handle.read(_WINDOW))
     base = re.sub(r"[.\-_]?q4_1$", "", source.stem, flags=re.IGNORECASE) or source.stem
     folder = cache_dir if cache_dir is not None else default_cache_dir()
     return folder / f"{base}-{digest.hexdigest()[:16]}.Q8_0.gguf"
 
 
-_SAMPLED = 1 << 20
-"""Bytes read from each end of a model file for its cache key (about 1 ms; the whole file would take 0.3 s)."""
+_SAMPLES, _WINDOW = 33, 64 * 1024
+"""A model file's cache key reads 33 windows of 64 KiB, from its first byte to its last (2 MiB, about 1 ms; the
+whole file would take 0.3 s): changed weights anywhere change some of them."""
 _UNUSED_COPY_DAYS = 14
 """A converted copy not loaded for this long is removed when another copy of the same model is made."""
 
