@@ -1032,3 +1032,41 @@ def test_a_file_whose_settings_are_all_commented_out_is_read_from_its_default_li
     assert skipped is not None and skipped[0] == "\\.(dpkg|ucf)-old$"  # the value, without its quotes
     assert setting_value(state, "What does setting ADD_EXTRA_GROUPS to something other than 0 do?") is None
     assert setting_value(state, "Where is the mail spool directory for new users?") is None
+
+
+PACKAGE_METADATA = (
+    "Metadata-Version: 2.4\nName: gadget\nVersion: 4.1.0\nSummary: Draw gadgets on the terminal\n"
+    "Author: Ada Example\nRequires-Python: >=3.9.0\nClassifier: Development Status :: 5 - Production/Stable\n"
+    "Classifier: Environment :: Console\n\nInstalling\n==========\n\n```sh\npython -m pip install gadget\n```\n\n"
+    + "\n\n".join(f"Filler paragraph {n} about drawing boxes and colours." for n in range(30))
+    + "\n\nGadget License Version 2.0, January 2004.\n"
+)
+
+
+def test_header_fields_are_the_sentences_of_their_block() -> None:
+    # A block of `Name: value` fields was one run-on sentence, so a number from any field passed for the answer
+    # to a question about another ("Which Python version does it require?" -> "5", of "Development Status :: 5").
+    state = state_of(PACKAGE_METADATA)
+    question = "Which Python version does gadget require?"
+    unit = rank(state, search_terms(question), salient=[], limit=1)[0]
+    assert "Requires-Python: >=3.9.0; Classifier: Development Status :: 5" in unit["text"]
+    assert verified_span("5", unit, question, state["frequent"]) is None
+
+
+def test_a_code_fence_language_is_no_word_of_its_unit() -> None:
+    units, _ = split_units([("context", PACKAGE_METADATA)])
+    command = next(u for u in units if "pip install" in u["text"])
+    assert command["text"] == "python -m pip install gadget"
+
+
+def test_a_month_and_a_year_are_one_date() -> None:
+    state = state_of(PACKAGE_METADATA)
+    question = "When was version 2.0 of the license published?"
+    unit = rank(state, search_terms(question), salient=[], limit=1)[0]
+    assert verified_span("January", unit, question, state["frequent"]) == "January 2004"
+
+
+def test_sections_are_not_counted_as_paragraphs() -> None:
+    # a section is a heading and what it holds; counting paragraphs answered "33" of a license with 9
+    assert count_answer(state_of(PACKAGE_METADATA), "How many sections does the text have?") is None
+    assert count_answer(state_of(PACKAGE_METADATA), "How many paragraphs does the text have?") is not None

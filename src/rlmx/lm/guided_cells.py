@@ -100,10 +100,17 @@ _ROLE = re.compile(r":[\w:.-]+:`~?!?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
 def _clean(text: str) -> str:
-    """reStructuredText and Markdown markup out of a unit (":func:`open`" -> "open", "``x``" -> "x")."""
-    if "`" not in text and "**" not in text:
+    """reStructuredText and Markdown markup out of a unit (":func:`open`" -> "open", "``x``" -> "x"; a code fence
+    with its language, "```sh python -m pip ```" -> "python -m pip", whose "sh" is no word of the text)."""
+    if "`" not in text and "**" not in text and "~~~" not in text:
         return text
+    if "```" in text or "~~~" in text:
+        text = " ".join(_FENCE_MARK.sub(" ", text).split())
     return _ROLE.sub(r"\1", text).replace("``", "").replace("**", "")
+
+
+_FENCE_MARK = re.compile(r"(?:`{3,}|~{3,})[\w+#.-]*")
+"""A Markdown code fence's marker and the language after it (its info string)."""
 
 
 # --- sources and units ----------------------------------------------------------------------------
@@ -528,7 +535,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{label}'" if label else "")
                 units.append(unit)
             return
-        body = _clean(" ".join(" ".join(block).split()))
+        body = _clean(" ".join(" ".join(_fields_as_sentences(block)).split()))
         for piece in _pieces(body):
             units.append(_paragraph(label, piece, start, "entry" if entries and label else "paragraph", entries))
 
@@ -545,13 +552,30 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
 
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][\w.]*\s*=\s*\S")
+_HEADER_FIELD = re.compile(r"^[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:\s+\S")
+"""A header field line (RFC 5322: `Requires-Python: >=3.9`; package metadata, Debian control files, mail and HTTP
+headers): each is a fact of its own, so a block of them is one unit whose fields are its sentences."""
+
+
+def _fields_as_sentences(block: list[str]) -> list[str]:
+    """A block of header fields with each field ended as a sentence ("Version: 15.0.0;"), continuation lines kept
+    with their field: an answer is then checked against the field that holds the question's words, not against
+    every other field of the block (`_near_the_question`). Other blocks as they are."""
+    if sum(1 for line in block if _HEADER_FIELD.match(line)) < max(3, len(block) // 2):
+        return block
+    ended = [line.rstrip() for line in block]
+    for index in range(len(block)):
+        starts_next = index + 1 == len(block) or _HEADER_FIELD.match(block[index + 1])
+        if starts_next and not ended[index].endswith((".", "!", "?", ";")):
+            ended[index] += ";"
+    return ended
 
 
 def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
-    """A block holding a list, as (line offset, lines, is an item) segments: each bullet line or `NAME = value`
-    line starts an item, lines indented deeper than it continue it, other lines are text between (a docstring's
-    bullets followed by code; an enum's members under a comment). None when the block holds fewer than two items
-    of one kind (ordinary prose)."""
+    """A block holding a list, as (line offset, lines, is an item) segments: each bullet line or `NAME = value` line
+    starts an item, lines indented deeper than it continue it, other lines are text between (a docstring's bullets
+    followed by code; an enum's members under a comment). None when the block holds fewer than two items of one
+    kind (ordinary prose)."""
     bullets = sum(1 for line in block if _BULLET.match(line))
     assignments = sum(1 for line in block if _ASSIGNMENT.match(line))
     starts = _BULLET if bullets >= 2 else _ASSIGNMENT if assignments >= 3 else None
@@ -1456,8 +1480,9 @@ _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?"
     r"|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
-_DATE = re.compile(
-    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})", re.I
+_DATE = re.compile(  # "29 June 2007", "June 29, 2007", and a month of a year: "January 2004"
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})",
+    re.I,
 )
 
 
@@ -1716,7 +1741,6 @@ _KINDS = {
     "items": "unit",
     "units": "unit",
     "rows": "line",
-    "sections": "paragraph",
     "passages": "unit",
 }
 _SCRIPT_RUN = re.compile(
