@@ -363,7 +363,7 @@ class Engine:
             role=role,
             model=completion.model,
             new_messages=[{"role": m["role"], "content": clip(m["content"], 2000)} for m in new],
-            response=completion.text,
+            response=completion.text if completion.recorded is None else completion.recorded,
             input_tokens=completion.usage.input_tokens,
             output_tokens=completion.usage.output_tokens,
             cost_usd=completion.usage.cost_usd,

@@ -212,7 +212,12 @@ EVENTS: dict[str, EventSpec] = {
                     "characters; the first holds a short preview of each context",
                     content=True,
                 ),
-                _f("response", "string", "the reply, whole", content=True),
+                _f(
+                    "response",
+                    "string",
+                    "the reply, whole (a guided root's library turn: its code is in the cell_start only)",
+                    content=True,
+                ),
                 *_USAGE,
                 _f("seconds", "number", "wall time of the call"),
                 *_REPLY_NOTES,

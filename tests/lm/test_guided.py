@@ -1070,3 +1070,20 @@ def test_sections_are_not_counted_as_paragraphs() -> None:
     # a section is a heading and what it holds; counting paragraphs answered "33" of a license with 9
     assert count_answer(state_of(PACKAGE_METADATA), "How many sections does the text have?") is None
     assert count_answer(state_of(PACKAGE_METADATA), "How many paragraphs does the text have?") is not None
+
+
+def test_the_guided_librarys_code_is_kept_once_in_a_trace(tmp_path: Any) -> None:
+    # It was in the first turn's reply and again in its cell: about 250 KB a question, for a 1 KB context.
+    import json
+    from pathlib import Path
+
+    def reader(messages: list[Message]) -> str:
+        return "NOT FOUND"
+
+    result = RLM(GuidedRoot(ScriptedLM(reader)), trace_dir=tmp_path).completion("Who holds it?", context="A text.")
+    assert result.trace_path is not None
+    events = [json.loads(line) for line in Path(result.trace_path).read_text("utf-8").splitlines()]
+    first = next(e for e in events if e["type"] == "lm_call")
+    cell = next(e for e in events if e["type"] == "cell_start")
+    assert "def build_index" not in first["response"] and "see this turn's cell" in first["response"]
+    assert "def build_index" in cell["code"] and Path(result.trace_path).stat().st_size < 160_000

@@ -66,6 +66,9 @@ class Completion:
     billed_as: str | None = None
     """The price name the reply says it was billed under when that is not the one it was admitted under (OpenAI's
     `service_tier: "priority"` of a project set to it: `gpt-5-mini[priority]`); None when it says nothing."""
+    recorded: str | None = None
+    """What the trace records as the reply, when not `text`: the guided root's first turn, whose 120 KB of rlmx's
+    own code the trace keeps once, in its cell (`cell_start.code`)."""
 
 
 @runtime_checkable

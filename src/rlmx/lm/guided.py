@@ -68,8 +68,13 @@ class GuidedRoot:
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         turn = 1 + sum(1 for m in messages if m["role"] == "assistant")
         query = prompts.query_from(messages)
+        recorded = None
         if turn == 1:
             text = self._index()
+            # the trace keeps the library once, in the cell it runs as
+            recorded = text.replace(
+                _LIBRARY, f"# ... the guided library ({len(_LIBRARY):,} characters): see this turn's cell"
+            )
         elif turn == 2 and _READY in _last_user(messages):
             text = self._answer(query)
         elif turn == 3 and _REFUSED in _last_user(messages):
@@ -79,7 +84,7 @@ class GuidedRoot:
         else:
             step = "index the context" if turn == 2 else "answer"
             raise GuidedCellFailed(f"the guided root's cell to {step} failed: {_failure(_last_user(messages))}")
-        return Completion(text=text, usage=Usage(0, 0, 0.0), model=self.model)
+        return Completion(text=text, usage=Usage(0, 0, 0.0), model=self.model, recorded=recorded)
 
     def _index(self) -> str:
         return (
