@@ -582,3 +582,16 @@ def test_a_child_the_budget_stops_with_nothing_is_a_failed_call_not_an_empty_ans
     answers = json.loads(result.answer)
     assert len(answers) == 3 and all("budget exhausted" in a for a in answers), answers
     assert answers[0].startswith("Error: budget exhausted: max_seconds"), answers
+
+
+def test_a_cut_off_call_of_an_lm_that_bills_nothing_is_released_not_booked() -> None:
+    # A local model's reads cut off by Ctrl-C or the time budget were booked at their whole reservation: "8,192
+    # tokens out" that no one produced (an HTTP server may have billed a request it got, so those stay booked).
+    class Local(ScriptedLM):
+        bills_cancelled_calls = False
+
+    for lm, booked in ((ScriptedLM(["never"], delay=5), True), (Local(["never"], delay=5), False)):
+        budget = Budget(max_seconds=0.5, max_tokens=100_000, max_tokens_per_call=4096)
+        result = RLM(lm, budget=budget).completion("q", context="c")
+        assert result.status == "budget_exhausted"
+        assert (result.usage.total.output_tokens >= 4096) is booked, result.usage.total

@@ -406,7 +406,7 @@ class Engine:
                     finally:
                         RESEND_GATE.reset(gate)
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
-                if sent:
+                if sent and getattr(lm, "bills_cancelled_calls", True):
                     # each request sent (the call and every re-send admitted) may have been billed
                     ledger.settle_unanswered(reservation, attempts=reservation.copies, role=role, depth=depth)
                 else:

@@ -78,7 +78,8 @@ class LM(Protocol):
     Implementations keep no usage counters: usage rides on each Completion and the engine's
     ledger adds it up, so one LM object can serve many concurrent nodes of a run. `complete`
     must be safe to call concurrently (implementations that cannot run calls in parallel
-    serialize them internally).
+    serialize them internally). An LM may say `bills_cancelled_calls = False` (a local model): a call cut off is
+    then released from the budget instead of booked at its reservation, as a server may have billed it.
     """
 
     model: str

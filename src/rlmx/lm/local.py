@@ -259,6 +259,10 @@ class LocalLM:
     `top_p`, `top_k`, `min_p`, `repeat_penalty` and `seed`. Local models cost nothing: `cost_usd` is 0.0.
     """
 
+    bills_cancelled_calls = False
+    """A call cut off (the run cancelled, its time spent) cost nothing to anyone: no server billed it, so a budget
+    releases its reservation instead of booking it (`engine`: HTTP LMs' cut-off requests may have been billed)."""
+
     def __init__(
         self,
         model_path: str | Path | None = None,
