@@ -959,8 +959,6 @@ class Worker:
                 "names.\n"
             )
         return list(replaced)
-        if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
-            self.namespace["__builtins__"] = builtins
 
     def restore_answer(self, notes: CappedText) -> None:
         """`answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
