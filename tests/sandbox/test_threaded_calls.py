@@ -283,3 +283,15 @@ async def test_a_time_limit_running_out_around_a_call_ends_the_cell_not_the_work
             assert kept.stdout == "1\n"
     finally:
         await box.close()
+
+
+def test_a_worker_embedded_in_another_process_leaves_its_signal_handlers_alone() -> None:
+    # Holding a cell's handlers off between cells is for the REPL's own process: an embedded Worker (the in-process
+    # tier, these tests) had swapped out this process's Ctrl-C handler, and a later Ctrl-C went nowhere.
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    worker = Worker(None, {})
+    worker.begin_cell()
+    worker.end_cell()
+    assert signal.getsignal(signal.SIGINT) is before and worker.held_handlers == {}

@@ -450,6 +450,9 @@ class Worker:
         self.paused = 0.0  # what was left of the cell's clock when the first call in flight stopped it
         self.cell_running = False
         self.held_handlers: dict[int, Any] = {}  # the last cell's signal handlers, held off until the next one begins
+        self.owns_signals = False
+        """True in the REPL's own process (`_worker_for`): its signal handlers are the cells'. A Worker embedded
+        in another process (the in-process tier, a test) leaves that process's handlers alone."""
         self.closed = False
         self.max_output = max_output
         self.max_frame = max_frame
@@ -878,7 +881,7 @@ class Worker:
         meanwhile is dropped (its cell is over)."""
         global _executing
         _executing = False  # an alarm from now on is stale: it must not raise in the serve loop
-        self.held_handlers = _hold_cell_handlers()
+        self.held_handlers = _hold_cell_handlers() if self.owns_signals else {}
         self.disarm()
         with self.channel:  # no call frame goes out from here on
             with self.idle:  # and none is in flight
@@ -1113,8 +1116,8 @@ def _hold_cell_handlers() -> dict[int, Any]:
     """Swap every Python handler a cell set (any of `_SIGNALS`) for one that drops the signal; returns the cell's
     handlers, to put back. Blocking the signals instead would not do: a signal sent to the process is delivered to
     any thread that does not block it (the output drain, the cell's own), and Python then runs its handler on this
-    one. Only the main thread can set handlers (the in-process tier's cells cannot set any). About 10 µs a cell."""
-    if _thread.get_ident() != _MAIN_THREAD:
+    one. Only in the REPL's own process (`Worker.owns_signals`). About 10 µs a cell."""
+    if _thread.get_ident() != _MAIN_THREAD:  # signal handlers are the main thread's to set
         return {}
     handlers: dict[int, Any] = {}
     for signum in _SIGNALS:
@@ -1457,6 +1460,7 @@ def _worker_for(
     )
     _thread.start_new_thread(_drain, (fds,))
     worker.fd_output, worker.fd_errors = fds
+    worker.owns_signals = True
     os.register_at_fork(after_in_child=_forked_by_a_cell)
     # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
     # (multiprocessing, concurrent.futures.ProcessPoolExecutor), as in a script.
