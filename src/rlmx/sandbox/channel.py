@@ -140,28 +140,15 @@ MagicStack/uvloop#508): spawns from loops on several threads take turns."""
 async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     """Start one launcher process in its own session, passing it one fd. `spawn` holds env, cwd, user, group."""
     if isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop):
-        return await _spawn_whole(argv, pass_fd, spawn)
+        return await _spawn(argv, pass_fd, spawn)
     # Polled, not waited for on a thread: a thread's acquire outlives a waiter cancelled meanwhile and would hold
     # the lock for good (every later spawn, and the process's exit, then hang). Spawns take milliseconds.
     while not _SPAWNING.acquire(blocking=False):
         await asyncio.sleep(0.001)
     try:
-        return await _spawn_whole(argv, pass_fd, _identity_in_child(spawn))
+        return await _spawn(argv, pass_fd, _identity_in_child(spawn))
     finally:
         _SPAWNING.release()
-
-
-async def _spawn_whole(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
-    """`_spawn`, never cut off half-way: a caller cancelled while asyncio still connects to the new child's pipes
-    gets its CancelledError once the child is started and killed again (asyncio would otherwise close the child
-    itself, warning "Close running child process" in debug mode)."""
-    spawning = asyncio.ensure_future(_spawn(argv, pass_fd, spawn))
-    try:
-        return await asyncio.shield(spawning)
-    except asyncio.CancelledError:
-        with contextlib.suppress(BaseException):
-            await kill_group(await spawning)
-        raise
 
 
 async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
