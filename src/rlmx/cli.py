@@ -52,7 +52,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, StderrConsole, progress_view, terminal_safe, write_json
+from rlmx.progress import Progress, StderrConsole, discard_writes_to, progress_view, terminal_safe, write_json
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -1062,10 +1062,7 @@ def main(argv: list[str] | None = None) -> int:
         interrupts.exit_now()
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout's reader went away (`| head`): the run itself is in its trace, as it ended
-        with contextlib.suppress(OSError, ValueError):  # no "Exception ignored" from the interpreter's last flush
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+        discard_writes_to(sys.stdout)
         return EXIT_PIPE
 
 

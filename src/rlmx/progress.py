@@ -67,12 +67,18 @@ class StderrConsole(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
-        try:  # later writes (and the interpreter's last flush) go nowhere instead of failing again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stderr.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
+        discard_writes_to(sys.stderr)
+
+
+def discard_writes_to(stream: TextIO) -> None:
+    """Point `stream`'s descriptor at /dev/null, once its reader went away: later writes, and the interpreter's last
+    flush, go nowhere instead of failing again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def progress_view(console: Console) -> Progress:

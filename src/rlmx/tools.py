@@ -58,9 +58,10 @@ class ToolBox:
             name = getattr(function, "__name__", "")
             if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name == "<lambda>":
                 raise InputError(f"tools: {function!r} has no usable name; define it with `def some_name(...)`")
-            if python_reads(name) != name:  # the stub `def ｌｅｎ(...)` would be bound as `len`, over the builtin
+            read_as = python_reads(name)
+            if read_as != name:  # the stub `def ｌｅｎ(...)` would be bound as `len`, over the builtin
                 raise InputError(
-                    f"tools: {name!r} reads as {python_reads(name)!r} in Python code (identifiers are "
+                    f"tools: {name!r} reads as {read_as!r} in Python code (identifiers are "
                     "NFKC-normalised), so the model could not call it by its listed name; rename the function"
                 )
             if name.startswith("_"):
