@@ -8,7 +8,7 @@
 * `count` questions carry `count`, a (function, argument) pair that run.py computes with its own code.
 
 Kinds: lookup (the text's own words), paraphrase (other words than the text's), number (numbers and dates),
-name (people and places), absent, two_fact, count.
+name (people and places), method ("how do I ...": the whole command or instruction), absent, two_fact, count.
 """
 
 from __future__ import annotations
@@ -315,6 +315,24 @@ PYLIB: list[Q] = [
             "The default port for the HTTP protocol (always ``80``).",
             "The default port for the HTTPS protocol (always ``443``).",
         ],
+    },
+    {
+        "kind": "method",
+        "q": "How do I install more-itertools?",
+        "answers": ["python -m pip install more-itertools"],
+        "evidence": "python -m pip install more-itertools",
+    },
+    {
+        "kind": "method",
+        "q": "How can I make the HTTP server bind to localhost only?",
+        "answers": ["--bind 127.0.0.1"],
+        "evidence": "python -m http.server --bind 127.0.0.1",
+    },
+    {
+        "kind": "method",
+        "q": "How do I serve files from a specific directory with http.server?",
+        "answers": ["--directory"],
+        "evidence": "python -m http.server --directory /tmp/",
     },
     {"kind": "absent", "q": "How do I train a neural network with the keras module?", "absent": ["keras"]},
     {"kind": "absent", "q": "What is the default port of the Kubernetes API?", "absent": ["kubernetes"]},
@@ -947,6 +965,12 @@ GPL3: list[Q] = [
 ]
 
 BASHMAN: list[Q] = [
+    {
+        "kind": "method",
+        "q": "How do I remove an alias?",
+        "answers": ["unalias"],
+        "evidence": "removed with the unalias command",
+    },
     {
         "kind": "lookup",
         "q": "Which variable holds the process ID of the shell's parent?",

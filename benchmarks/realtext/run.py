@@ -40,7 +40,7 @@ from questions import QUESTIONS, Q
 from texts import install, locate
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-KINDS = ("lookup", "paraphrase", "number", "name", "two_fact", "absent", "count")
+KINDS = ("lookup", "paraphrase", "number", "name", "method", "two_fact", "absent", "count")
 
 
 def squash(text: str) -> str:

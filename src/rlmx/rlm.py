@@ -124,19 +124,19 @@ class RLM:
         result = rlm.completion("Which user posted most?", context=Path("forum.jsonl"))
         print(result.answer, result.status, result.usage.to_dict())
 
-    `lm` writes the root's code; `sub_lm` (default: `lm`) answers `llm_query`; `models` names further LMs that
-    `llm_query(prompt, model="name")` can pick; `depth_lms={d: lm}` picks the LM at depth d (the code writer of
-    child RLMs at that depth and the reader of plain sub-calls made from depth d-1). `prices` adds or overrides
-    USD prices per million tokens, used when the provider returns no cost. `max_depth` bounds recursion: with 1,
-    `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL; and so on. Budgets are
-    shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the contexts of one call
-    together; a bigger one is refused with InputError before anything is read or any LM is asked.
-    `cache` answers identical sub-LM requests once per run (None: only LMs set to temperature 0; True: also LMs
-    with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
-    Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`.
-    `tools` are host functions the model's code calls by name (see rlmx.tools); `setup_code` runs in every REPL
-    before its first cell (a failure raises SetupError before any LM call). `files` are copied, read-only, into
-    every REPL's working directory (see rlmx.workspace).
+    `lm` writes the root's code; `sub_lm` (default: `lm`, or the `default_sub_lm` it names) answers `llm_query`;
+    `models` names further LMs that `llm_query(prompt, model="name")` can pick; `depth_lms={d: lm}` picks the LM at
+    depth d (the code writer of child RLMs at that depth and the reader of plain sub-calls made from depth d-1).
+    `prices` adds or overrides USD prices per million tokens, used when the provider returns no cost. `max_depth`
+    bounds recursion: with 1, `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL;
+    and so on. Budgets are shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the
+    contexts of one call together; a bigger one is refused with InputError before anything is read or any LM is
+    asked. `cache` answers identical sub-LM requests once per run (None: only LMs set to temperature 0; True: also
+    LMs with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
+    Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`. `tools` are
+    host functions the model's code calls by name (see rlmx.tools); `setup_code` runs in every REPL before its first
+    cell (a failure raises SetupError before any LM call). `files` are copied, read-only, into every REPL's working
+    directory (see rlmx.workspace).
     """
 
     def __init__(
@@ -184,7 +184,10 @@ class RLM:
         if system_prompt is not None and (not isinstance(system_prompt, str) or not system_prompt.strip()):
             raise InputError("system_prompt must be a non-empty string (or None for the built-in prompt)")
         self.lm = lm
-        self.sub_lm = sub_lm if sub_lm is not None else lm
+        if sub_lm is None:  # a guided root writes code and reads nothing: its reader answers sub-calls
+            sub_lm = getattr(lm, "default_sub_lm", None)
+            sub_lm = sub_lm if isinstance(sub_lm, LM) else lm
+        self.sub_lm = sub_lm
         self.max_depth = max_depth if budget.max_depth is None else min(max_depth, budget.max_depth)
         self.sandbox = sandbox
         self.budget = budget

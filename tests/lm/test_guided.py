@@ -1066,6 +1066,89 @@ def test_a_month_and_a_year_are_one_date() -> None:
     assert verified_span("January", unit, question, state["frequent"]) == "January 2004"
 
 
+@pytest.mark.parametrize(
+    "reply",
+    ["python -m pip", "Run `python -m pip install gadget`.", "Use pip: python -m pip install gadget", "pip"],
+)
+def test_a_how_do_i_question_is_answered_by_the_whole_method(reply: str) -> None:
+    # The question's own words were cut out of the reply as if they framed it: "How do I install rich?" was
+    # answered "python -m pip", a command that does nothing.
+    state = state_of(PACKAGE_METADATA)
+    question = "How do I install gadget?"
+    unit = rank(state, search_terms(question), salient=[], limit=1)[0]
+    assert unit["text"] == "python -m pip install gadget"
+    assert verified_span(reply, unit, question, state["frequent"]) == "python -m pip install gadget"
+
+
+def test_a_how_do_i_reply_that_only_echoes_the_question_answers_nothing() -> None:
+    state = state_of(PACKAGE_METADATA)
+    question = "How do I install gadget?"
+    unit = rank(state, search_terms(question), salient=[], limit=1)[0]
+    assert verified_span("You install gadget.", unit, question, state["frequent"]) is None
+    assert verified_span("NOT FOUND", unit, question, state["frequent"]) is None
+
+
+def test_a_method_is_the_sentence_of_the_unit_that_holds_the_reply() -> None:
+    unit = {
+        "text": "Boxes are drawn with box(). To change the colour, call paint() with a colour name. Colours are named.",
+        "name": "Colours",
+        "where": "line 1",
+        "line": 1,
+        "kind": "paragraph",
+    }
+    question = "How can I change the colour of a box?"
+    method = "To change the colour, call paint() with a colour name"
+    assert verified_span("call paint()", unit, question, set()) == method
+    # not a method question: how something is, not how to do it
+    assert verified_span("call paint()", unit, "How does the box look?", set()) != method
+
+
+def test_a_sentence_that_introduces_the_method_is_not_the_method() -> None:
+    # Python's http.server docs: the command is in the block after this sentence, not in it.
+    unit = {
+        "text": "For example, the following command causes the server to bind to localhost only::",
+        "name": "",
+        "where": "line 1",
+        "line": 1,
+        "kind": "paragraph",
+    }
+    reply = "the following command causes the server to bind to localhost only"
+    assert verified_span(reply, unit, "How can I make the server bind to localhost only?", set()) is None
+
+
+def test_a_line_that_a_colon_introduces_is_no_title() -> None:
+    # itertools' docs: "... can be installed from the Python Package Index::" then the command alone on its line.
+    # Read as a title, the command labelled the recipes after it and was never read as a method.
+    text = (
+        "Recipes\n\nThe recipes can be installed from the Python Package Index::\n\n"
+        "    python -m pip install more-gadgets\n\nThe recipes are fast.\n"
+    )
+    units, _ = split_units([("context", text)])
+    command = next(u for u in units if "pip install" in u["text"])
+    assert command["name"] == "Recipes" and command["text"] == "python -m pip install more-gadgets"
+    assert next(u for u in units if "fast" in u["text"])["name"] == "Recipes"
+
+
+def test_the_offline_default_answers_how_do_i_with_the_command() -> None:
+    def reader(messages: list[Message]) -> str:
+        return "python -m pip\n\nThat installs it."
+
+    root = GuidedRoot(ScriptedLM(reader))
+    result = RLM(root, sub_lm=root.reader).completion("How do I install gadget?", context=PACKAGE_METADATA)
+    assert result.answer.splitlines()[0] == "python -m pip install gadget"
+
+
+def test_a_guided_root_without_a_sub_lm_has_its_reader_answer_the_sub_calls() -> None:
+    # RLM(GuidedRoot(lm)) sent every sub-call to the guided root itself, which answered with its own code.
+    root = GuidedRoot(ScriptedLM(lambda messages: "7391-KESTREL"))
+    rlm = RLM(root)
+    assert rlm.sub_lm is root.reader
+    result = rlm.completion("What is the launch code?", context="The launch code is 7391-KESTREL.")
+    assert result.answer.splitlines()[0] == "7391-KESTREL"
+    plain = RLM(ScriptedLM(["x"]))
+    assert plain.sub_lm is plain.lm  # an ordinary LM still reads for itself
+
+
 def test_sections_are_not_counted_as_paragraphs() -> None:
     # a section is a heading and what it holds; counting paragraphs answered "33" of a license with 9
     assert count_answer(state_of(PACKAGE_METADATA), "How many sections does the text have?") is None

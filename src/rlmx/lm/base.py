@@ -79,7 +79,9 @@ class LM(Protocol):
     ledger adds it up, so one LM object can serve many concurrent nodes of a run. `complete`
     must be safe to call concurrently (implementations that cannot run calls in parallel
     serialize them internally). An LM may say `bills_cancelled_calls = False` (a local model): a call cut off is
-    then released from the budget instead of booked at its reservation, as a server may have billed it.
+    then released from the budget instead of booked at its reservation, as a server may have billed it. A root
+    LM that is no reader itself (the guided root) may name the LM that answers `llm_query` when the caller names
+    none, as `default_sub_lm`.
     """
 
     model: str

@@ -53,7 +53,7 @@ class GuidedRoot:
     (through the REPL's `llm_query_batched`), verifies the reply against its unit and finishes.
 
         root = GuidedRoot(local)
-        rlm = RLM(root, sub_lm=root.reader)     # reader: the sub-LM with short replies (local models)
+        rlm = RLM(root)     # sub-calls go to root.reader (the sub-LM with short replies for local models)
 
     `reads` is how many units are quoted when no short answer verifies. It answers lookups and counts; it does
     not plan multi-step analyses.
@@ -64,6 +64,11 @@ class GuidedRoot:
         self.reader = ShortReader(sub_lm)
         self.reads = reads
         self.model = f"guided-root(reader={sub_lm.model})"
+
+    @property
+    def default_sub_lm(self) -> LM:
+        """What answers `llm_query` when `RLM(root)` names no `sub_lm`: the reader (this root writes code only)."""
+        return self.reader
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         turn = 1 + sum(1 for m in messages if m["role"] == "assistant")

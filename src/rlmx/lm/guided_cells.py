@@ -478,7 +478,8 @@ def _is_heading(block: list[str]) -> bool:
     joined = " ".join(line.strip() for line in block)
     if len(block) == 2 and _UNDERLINE.match(block[1]):
         return True
-    return (len(block) == 1 and len(joined) <= 100 and not joined.endswith((".", "?", "!", ",", ";", ':"'))) or (
+    ends = (".", "?", "!", ",", ";", ':"', "::")  # "::" introduces a reST literal block: "... from PyPI::"
+    return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
 
@@ -489,11 +490,13 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     module = ""
     block: list[str] = []
     start = 0
+    introduced = False  # the block before ended with ":" ("... installed from PyPI::", "Run:")
 
     def flush() -> None:
-        nonlocal label, module
+        nonlocal label, module, introduced
         if not block:
             return
+        after_colon, introduced = introduced, block[-1].rstrip().endswith(":")
         headword = _HEADWORD.match(block[0])
         if headword:
             label = headword.group(1).strip()
@@ -513,8 +516,9 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             if len(block) == 1:
                 return
             block[:] = block[1:]
-        elif _is_heading(block) and not entries:
-            # a title labels what follows, and is a unit itself (a one-line text has nothing else)
+        elif _is_heading(block) and not entries and not after_colon:
+            # a title labels what follows, and is a unit itself (a one-line text has nothing else); a line that a
+            # colon introduced is no title but its example or command ("... from PyPI::" "python -m pip install x")
             label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
@@ -1284,6 +1288,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     does = _ASKS_WHAT_IT_DOES.match(query)
     if does is not None:  # a verb phrase, as the unit writes it: a reader's noun ("pathname expansion") is no answer
         return _does_clause(text, does.group(1))
+    if _ASKS_HOW.match(query):  # a method is whole: the question's own words are part of it ("pip install rich")
+        return _method_clause(words, runs, text, query_stems, frequent)
     copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
     if kind == "any" and copied:
         return None  # the reader copied the passage; which part answers is anyone's guess
@@ -1427,6 +1433,57 @@ def _does_clause(text: str, subject: str) -> str | None:
             clause = rest.rstrip(".;:!? ")
             return clause if len(clause.split()) <= 40 else None
     return None
+
+
+_ASKS_HOW = re.compile(
+    r"\s*(?:and |but |so )?how (?:(?:do|does|did|can|could|should|would|must|may|might|shall|will) "
+    r"(?:i|you|we|one|they|users?|people|someone|anyone)|to)\b",
+    re.IGNORECASE,
+)
+"""A question asking for a method ("How do I install rich?", "How can one disable it?", "How to ..."), not for how
+something is ("How does the license treat ...?")."""
+
+
+def _method_clause(
+    words: list[str], runs: list[tuple[int, int]], text: str, query_stems: set[str], frequent: set[str]
+) -> str | None:
+    """The answer to "how do I ...": the unit's sentence (a command line is one) that holds the reply's longest run
+    of words the unit writes word for word, as the unit writes it. Cutting a method at the question's words leaves
+    a part of it ("python -m pip" of "python -m pip install rich" for "How do I install rich?"). The run must hold
+    a word that is neither a stop word, a frequent word nor the question's (an echo of the question answers
+    nothing); of the sentences holding it, the one with most of the question's words. None when the run is longer
+    than 40 words (a copied passage) or no run qualifies."""
+
+    def substantive(run: tuple[int, int]) -> bool:
+        return any(
+            w.lower() not in STOPWORDS and w.lower() not in frequent and stem(w.lower()) not in query_stems
+            for w in words[run[0] : run[1]]
+        )
+
+    qualifying = [run for run in runs if substantive(run)]
+    if not qualifying:
+        return None
+    first, last = max(qualifying, key=lambda run: (run[1] - run[0], -run[0]))
+    if last - first > 40:
+        return None
+    phrase = f" {' '.join(w.lower() for w in words[first:last])} "
+    holding = []
+    for sentence in _SENTENCE_END.split(text):
+        if _POINTS_AHEAD.search(sentence):
+            continue  # "the following command causes the server to bind to localhost only::" names no command
+        sentence_words = _WORD.findall(sentence.lower())
+        if phrase in f" {' '.join(sentence_words)} " and len(sentence_words) <= 40:
+            holding.append((len(query_stems & {stem(w) for w in sentence_words}), " ".join(sentence.split())))
+    if holding:
+        best = max(holding, key=lambda held: held[0])[1]  # the first of the best: max keeps the earliest
+        return best.rstrip(".;: ")
+    if _POINTS_AHEAD.search(text):
+        return None
+    return _phrase_in(text, words[first:last])  # the run crosses a sentence's end: the run itself
+
+
+_POINTS_AHEAD = re.compile(r"\b(?:the following|as follows|below)\b|:\s*$", re.IGNORECASE)
+"""A sentence that introduces what comes after it (an example, a command block): the method is there, not here."""
 
 
 _REASON = re.compile(r"\b(?:because(?: of)?|so that|in order to|due to|owing to|as a result of)\s+", re.IGNORECASE)
