@@ -84,6 +84,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    method: str = "POST"
 
 
 @dataclass
@@ -183,7 +184,8 @@ class fault:
 
 class FakeOpenAIServer:
     """`POST /v1/chat/completions` on 127.0.0.1 (a free port), one thread per connection, HTTP/1.1 keep-alive,
-    TCP_NODELAY. `slots` limits how many requests are answered at once (others queue, as on a real server).
+    TCP_NODELAY; a GET (a 303's result URL) gets the next scripted reply. `slots` limits how many requests are
+    answered at once (others queue, as on a real server).
 
     Records every request (`requests`), what it billed (`billed`) and the most requests in flight at once.
     """
@@ -220,6 +222,13 @@ class FakeOpenAIServer:
                     reply = owner.replies.popleft() if owner.replies else None
                 if reply is None and owner.behaviour.route is not None:
                     reply = owner.behaviour.route(body)
+                owner._serve(self, received, reply)
+
+            def do_GET(self) -> None:  # a result URL a 303 See Other points to: answered from the script
+                received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, {}, "GET")
+                with owner._lock:
+                    owner.requests.append(received)
+                    reply = owner.replies.popleft() if owner.replies else None
                 owner._serve(self, received, reply)
 
             def log_message(self, format: str, *args: Any) -> None:

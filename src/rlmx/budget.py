@@ -271,7 +271,7 @@ class Ledger:
                 raise BudgetExhausted(
                     "max_usd",
                     f"no price is known for model {model!r}, so a USD budget cannot "
-                    "admit its calls; pass prices={...} to RLM",
+                    "admit its calls; pass prices={...} to RLM (CLI: --price MODEL=IN,OUT)",
                 )
             left_usd = budget.max_usd - total.cost_usd - held.usd
             usd_input = price.most(input_tokens, 0)
@@ -315,7 +315,7 @@ class Ledger:
             self.overshoot_limit = "max_usd"
             self.overshoot = (
                 f"a call was billed as {billed_as}, whose price is not known: pass prices={{{billed_as!r}: "
-                "(input_usd_per_million_tokens, output_usd_per_million_tokens)}"
+                f"(input_usd_per_million_tokens, output_usd_per_million_tokens)}} (CLI: --price '{billed_as}=IN,OUT')"
             )
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:

@@ -241,12 +241,31 @@ class JSONPoster:
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
         # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which
         # the server refuses with a 405 that hides the redirect), and a redirect elsewhere would carry the key there.
+        # The one exception is a 303 See Other on the same origin: the request was taken and its result is to be
+        # fetched there with a GET (Modal's web endpoints answer a request running past 150 s that way, and again
+        # from the result URL while it still runs), as the SDK and `curl -L` do.
         async with session.post(
             self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
         ) as reply:
-            data = await reply.read()
-            headers = {key.lower(): value for key, value in reply.headers.items()}
-            return HTTPReply(reply.status, headers, data)
+            result = await _read(reply)
+        for _ in range(SEE_OTHER_HOPS):
+            where = self._same_origin_result(result)
+            if where is None:
+                break
+            async with session.get(
+                where, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
+            ) as reply:
+                result = await _read(reply)
+        return result
+
+    def _same_origin_result(self, reply: HTTPReply) -> str | None:
+        """The URL a 303 See Other points to, when it is on this poster's origin (scheme, host and port); else None."""
+        if reply.status != 303 or not reply.headers.get("location"):
+            return None
+        target = urllib.parse.urljoin(self.url, reply.headers["location"])
+        here, there = urllib.parse.urlsplit(self.url), urllib.parse.urlsplit(target)
+        same = (here.scheme, here.hostname, here.port) == (there.scheme, there.hostname, there.port)
+        return target if same else None
 
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -275,6 +294,14 @@ class JSONPoster:
             await cast(Any, bound.closer).aclose()
 
 
+async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
+    data = await reply.read()
+    return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, data)
+
+
+SEE_OTHER_HOPS = 32
+"""Same-origin 303 See Other replies followed for one request (each a GET within the read timeout): a result URL
+that still answers 303 after these is the reply."""
 _BROKEN_OFF = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)
 """Failures after the request was sent: the reply broke off, or the server closed the connection without one."""
 GATEWAY_TIMEOUTS = frozenset({504, 524})

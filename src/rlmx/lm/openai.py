@@ -18,12 +18,14 @@ retry policy (see `rlmx.lm.http` for why the SDK itself is not on this path).
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rlmx.errors import (
     InputError,
@@ -36,7 +38,7 @@ from rlmx.errors import (
     LMTimeout,
 )
 from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
-from rlmx.lm.http import NOT_RESENT, HTTPReply, JSONPoster, TransportError, out_of_quota
+from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
 
 LOCAL_API_KEY = "not-needed"
@@ -54,6 +56,9 @@ _CAP_NAMES = ("max_tokens", "max_completion_tokens")
 _UNDROPPABLE = frozenset({*_CAP_NAMES, "stream"})
 """Params never left out on a 400 naming them: a cap is renamed instead, and a stream-only model needs `stream`."""
 _OTHER_CAP = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
+_WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
+"""Params whose absence changes what a reply is (prose where a JSON schema was asked for): a refusal of them, of the
+parameter or of its value, is an error quoting the server, never a resend without them."""
 _UNSUPPORTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (inputs|fields)|"
     r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_",
@@ -97,7 +102,7 @@ _PROMPT_TOKENS = re.compile(
 )
 _ABOUT_THE_CAP = re.compile(
     r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
-    r"in the output|Current length is|completion",
+    r"in the output|Current length is|completion|token limit|max(?:imum)? length exceeded",
     re.IGNORECASE,
 )
 _CAP_STATUSES = frozenset({400, 402, 413, 422})
@@ -106,14 +111,28 @@ _CAP_STATUSES = frozenset({400, 402, 413, 422})
 # The request's whole size against a limit, the cap included: Cerebras' "Current length is 9096 while limit is
 # 8192", Groq's "(TPM): Limit 6000, Requested 9096": what fits is the cap less the excess.
 _EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+), Requested:? (\d+)", re.IGNORECASE)
-_DEFAULT_ONLY = re.compile(r"only the default", re.IGNORECASE)
-_LIST_PRICED_TIERS = frozenset({"auto", "default", "standard", "standard_only", "flex", "scale"})
-"""service_tier values billed at most at the list price (OpenAI's flex at half of it, scale from prepaid units)."""
+# Moonshot counts the cap against the window too: "exceeded model token limit: 8192 (requested: 9096)" (what fits
+# is the cap less the excess); its older "model max length exceeded, max length:8192" names no prompt size, so only
+# the hint applies
+_LIMIT_REQUESTED = re.compile(r"token limit:? ?(\d+) \(requested:? ?(\d+)\)", re.IGNORECASE)
+# A sampling value a model takes only at its default: OpenAI's "Only the default (1) value is supported", Kimi's
+# "invalid temperature: only 1 is allowed for this model"
+_DEFAULT_ONLY = re.compile(r"only the default|only (?:the value )?1(?:\.0)? is (?:allowed|supported)", re.IGNORECASE)
+_LIST_PRICED_TIERS = frozenset(
+    {"auto", "default", "standard", "standard_only", "flex", "scale", "on_demand", "batch", "free"}
+)
+"""service_tier values billed at most at the list price: OpenAI's and Anthropic's standard names, OpenAI's flex
+(half the list price) and scale (prepaid units), Groq's `on_demand` (its pay-as-you-go tier, in every reply), batch
+tiers (half) and free ones. Any other tier (`priority`, Groq's `performance`) is priced as `model[tier]`."""
 
 
 def _tier_price_name(model: str, tier: object) -> str | None:
-    """`model[tier]` for a service tier billed above the list price, else None (no tier, or one at list price)."""
-    return None if tier is None or str(tier) in _LIST_PRICED_TIERS else f"{model}[{tier}]"
+    """`model[tier]` for a service tier billed above the list price, else None (no tier, or one at list price).
+    Spellings are compared in lower case with `-` and spaces as `_` ("On-Demand" is `on_demand`)."""
+    if tier is None:
+        return None
+    name = re.sub(r"[\s-]+", "_", str(tier).strip().lower())
+    return None if name in _LIST_PRICED_TIERS else f"{model}[{tier}]"
 
 
 _NO_ANSWER_YET = frozenset({202, 204})
@@ -186,6 +205,7 @@ class OpenAICompatibleLM:
         self.max_retries = max_retries
         self.timeout = float(timeout)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        url, basic = _without_credentials(url)  # they take the Authorization header (a key too: use default_headers)
         # A query string (Azure's ?api-version=...) belongs after the endpoint's path, not before it.
         url, _, query = url.partition("?")
         self.base_url = url if url.endswith("/") else url + "/"
@@ -203,7 +223,7 @@ class OpenAICompatibleLM:
         self._keyless = base_url is not None and api_key == LOCAL_API_KEY
         self._http = JSONPoster(
             self.base_url + "chat/completions" + (f"?{query}" if query else ""),
-            {**_headers(api_key, self.base_url), **extra_headers},
+            {**_headers(api_key, self.base_url), **(basic or {}), **extra_headers},
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
             max_retries=max_retries,
@@ -311,12 +331,13 @@ class OpenAICompatibleLM:
                     cap, fitted = fits, True
                     self.output_limit = output_limit or self.output_limit
                     continue
-            refused = next((p for p in request if p not in _UNDROPPABLE and _rejects(reply, p)), None)
+            droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
+            refused = next((p for p in droppable if _rejects(reply, p)), None)
             if refused is not None:
                 self.unsupported_params.add(refused)
                 continue
             error = self._status_error(reply, attempts, cap)
-            error.unanswered = reply.timed_out  # requests before this reply that got none: possibly billed
+            error.unanswered += reply.timed_out  # requests before this reply that got none: possibly billed
             raise error
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
@@ -369,6 +390,16 @@ class OpenAICompatibleLM:
                 "max_tokens or, under a token or cost budget, Budget.max_tokens_per_call (--max-tokens-per-call on "
                 "the command line); set it to what the server accepts)"
             )
+        if reply.status == 303:  # taken, its result elsewhere: another origin (the key is not sent there) or later
+            where = reply.headers.get("location", "")
+            error = LMRequestError(
+                f"{self.base_url} took the request and pointed to its result (HTTP 303 See Other) at "
+                f"{where or 'no address'}: rlmx fetches a result only on the same scheme, host and port (the API "
+                f"key goes along), and for at most {SEE_OTHER_HOPS} redirects; raise the server's time limit or use "
+                "an endpoint that answers directly"
+            )
+            error.unanswered = 1  # it ran (or runs) and may be billed
+            return error
         if 300 <= reply.status < 400:
             where = reply.headers.get("location", "")
             return LMRequestError(
@@ -391,6 +422,19 @@ class OpenAICompatibleLM:
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
+
+
+def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
+    """`url` without a `user:password@` part, and that part as an HTTP Basic Authorization header (RFC 7617; as
+    curl, requests and the openai SDK send it: a reverse proxy with Basic auth in front of Ollama or LocalAI), or
+    None when the URL holds none. The password then appears in no error message or trace."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    host = parts.netloc.rpartition("@")[2]
+    token = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    return urlunsplit(parts._replace(netloc=host)), {"authorization": f"Basic {token}"}
 
 
 def _headers(api_key: str, base_url: str) -> dict[str, str]:
@@ -471,11 +515,14 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
         fits = int(next(g for g in window.groups() if g)) - int(next(g for g in prompt.groups() if g))
         return (fits, None) if 0 < fits < cap else (None, None)
-    excess = _EXCESS.search(said)
-    if excess is not None:
-        if excess.group(1) is not None:  # "Current length is M while limit is N"
+    excess, requested = _EXCESS.search(said), _LIMIT_REQUESTED.search(said)
+    if excess is not None or requested is not None:
+        if requested is not None:  # "token limit: N (requested: M)"
+            limit, current = int(requested.group(1)), int(requested.group(2))
+        elif excess is not None and excess.group(1) is not None:  # "Current length is M while limit is N"
             current, limit = int(excess.group(1)), int(excess.group(2))
         else:  # "Limit N, Requested M"
+            assert excess is not None
             limit, current = int(excess.group(3)), int(excess.group(4))
         fits = cap - (current - limit)
         return (fits, None) if 0 < fits < cap else (None, None)
@@ -509,14 +556,15 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     param = error.get("param") if isinstance(error, dict) else None
     camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
     named = param in (name, camel) or re.search(rf"\b(?:{re.escape(name)}|{re.escape(camel)})\b", message) is not None
-    if not named or _UNSUPPORTED.search(message) is None:
+    default_only = _DEFAULT_ONLY.search(message) is not None  # Kimi: "invalid temperature: only 1 is allowed"
+    if not named or (_UNSUPPORTED.search(message) is None and not default_only):
         return False
     # A value the parameter does not take ("'reasoning_effort' does not support 'minimal'") is the caller's to
     # fix: dropping the parameter would silently run with the server's default. Only when that default is the
     # one value allowed (o-series `temperature`) does leaving it out change nothing.
     code = error.get("code") if isinstance(error, dict) else None
     bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
-    return not bad_value or _DEFAULT_ONLY.search(message) is not None
+    return not bad_value or default_only
 
 
 def _refuses_system_role(reply: HTTPReply) -> bool:

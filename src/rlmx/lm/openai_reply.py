@@ -397,8 +397,9 @@ def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
         kind = part.get("type")
         if kind in _TEXT_PARTS:
             text.append(_part_text(part.get("text"), index))
-        elif kind in _REASONING_PARTS:
-            reasoning.append(_part_text(part.get(kind, part.get("text")), index))
+        elif kind in _REASONING_PARTS:  # under its own type's name, "text", or a "summary" list (Databricks)
+            said = next((part[key] for key in (kind, "text", "summary") if part.get(key) is not None), None)
+            reasoning.append(_part_text(said, index))
         elif kind == "refusal":
             refusal.append(_part_text(part.get("refusal"), index))
         # other parts (images, audio, citations) carry no answer text
@@ -424,10 +425,11 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
 
     The prompt's bound is the one admission reserved (`message_token_bound`). The reply's is the cap sent when
     there was one (a server keeps to it, and reasoning it never showed may have spent all of it; the visible
-    text's bytes can be several times its tokens), else the UTF-8 bytes of what came back. Reported counts are
-    read the way each provider means them: output tokens at least `total_tokens - prompt_tokens` (reasoning
-    counted only in the total, as some gateways do), input tokens with Anthropic-style cache reads and writes
-    added when usage comes as `input_tokens`, and the cost with OpenRouter's
+    text's bytes can be several times its tokens), else the UTF-8 bytes of what came back. A count of 0 for a
+    prompt, or for a reply that has text, is a count the server did not make (LocalAI), read as missing. Reported
+    counts are read the way each provider means them: output tokens at least `total_tokens - prompt_tokens`
+    (reasoning counted only in the total, as some gateways do), input tokens with Anthropic-style cache reads and
+    writes added when usage comes as `input_tokens`, and the cost with OpenRouter's
     `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
     """
     prompt_bound = message_token_bound(messages)
@@ -440,6 +442,11 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
     if prompt is not None and anthropic:
         prompt += sum(_count(raw.get(k)) or 0 for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
     total = _count(raw.get("total_tokens"))
+    if messages and not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
+        prompt = None
+        total = total or None
+    if seen and not reply and not (total and prompt is not None and total > prompt):
+        reply = None  # nor is a reply with text (the total may still say what it was)
     if reply is not None and prompt is not None and total is not None and total > prompt + reply:
         reply = total - prompt
     elif reply is None and prompt is not None and total is not None and total > prompt:

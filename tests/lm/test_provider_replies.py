@@ -1,0 +1,266 @@
+"""What particular OpenAI-compatible servers send and refuse, through OpenAICompatibleLM on a real HTTP server on
+127.0.0.1: counts of zero that were never made, a standard tier under a provider's own name, reasoning parts with
+a summary list, credentials in base_url, refusals of `response_format`, of the output cap and of temperature in
+their wordings, and a 303 See Other to a result URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, error_body, usage
+from rlmx import RLM, Budget
+from rlmx.errors import LMRequestError
+from rlmx.lm.base import Message, message_token_bound
+from rlmx.lm.openai import OpenAICompatibleLM
+
+MESSAGES: list[Message] = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Say hi."},
+]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as running:
+        yield running
+
+
+def repl(code: str) -> str:
+    return f"```repl\n{code}\n```"
+
+
+# --- usage counts of zero ---------------------------------------------------------------------------
+
+
+async def test_zero_counts_for_a_prompt_and_a_reply_with_text_are_read_as_missing(server: FakeOpenAIServer) -> None:
+    # LocalAI (llama.cpp and vLLM backends) and OpenVINO GenAI answer every call with 0, 0, 0: booked as they
+    # stood, a token budget never bound.
+    server.script(Reply(body=completion_body("Hello there, friend.", usage=usage(0, 0))))
+    completion = await OpenAICompatibleLM("m", server.base_url, max_tokens=64).complete(MESSAGES)
+    assert completion.usage.estimated
+    assert completion.usage.input_tokens == message_token_bound(MESSAGES)
+    assert completion.usage.output_tokens == 64  # the cap sent: the bound of what the reply may have cost
+
+
+async def test_a_zero_reply_count_with_a_total_that_says_more_is_taken_from_the_total(
+    server: FakeOpenAIServer,
+) -> None:
+    body = completion_body("Hi.", usage={"prompt_tokens": 12, "completion_tokens": 0, "total_tokens": 15})
+    server.script(Reply(body=body))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.usage.input_tokens, completion.usage.output_tokens) == (12, 3)
+    assert not completion.usage.estimated
+
+
+async def test_a_zero_reply_count_for_an_empty_reply_stands(server: FakeOpenAIServer) -> None:
+    body = completion_body("", usage=usage(12, 0), refusal="I can't help with that.")
+    server.script(Reply(body=body))
+    with pytest.raises(Exception, match="refus"):
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+
+
+def test_a_token_budget_binds_a_fan_out_over_a_server_reporting_zeros(server: FakeOpenAIServer) -> None:
+    def route(body: dict[str, Any]) -> Reply:
+        prompt = body["messages"][-1]["content"]
+        if prompt.startswith("Summarise part"):  # a sub-call
+            return Reply(body=completion_body("A summary of the part. " * 20, usage=usage(0, 0)))
+        code = "parts = llm_query_batched(['Summarise part %d' % i for i in range(30)])\nFINAL(len(parts))"
+        return Reply(body=completion_body(repl(code), usage=usage(0, 0)))
+
+    server.behaviour = Behaviour(route=route)
+    result = RLM(OpenAICompatibleLM("m", server.base_url), budget=Budget(max_tokens=3000)).completion(
+        "Summarise every part.", context="part " * 200
+    )
+    assert result.usage.total.estimated_calls >= 1 and result.usage.total_tokens > 0  # no zeros booked as counts
+    subcalls = [r for r in server.requests if r.body["messages"][-1]["content"].startswith("Summarise part")]
+    assert len(subcalls) < 30  # the budget refused what it could not hold
+
+
+# --- service tiers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tier", ["on_demand", "On-Demand", "batch"])
+def test_a_providers_standard_tier_is_priced_at_the_models_price(server: FakeOpenAIServer, tier: str) -> None:
+    # Groq tags every reply "service_tier": "on_demand" (its pay-as-you-go tier at list price): priced as a
+    # dearer tier nobody had a price for, every USD-budgeted run stopped after its first call.
+    replies = [repl("x = 6 * 7"), repl("FINAL(x)")]
+
+    def route(body: dict[str, Any]) -> Reply:
+        reply = completion_body(replies.pop(0) if replies else repl("FINAL(0)"), usage=usage(1000, 20))
+        return Reply(body={**reply, "service_tier": tier})
+
+    server.behaviour = Behaviour(route=route)
+    lm = OpenAICompatibleLM("llama-3.3-70b-versatile", server.base_url)
+    rlm = RLM(lm, prices={"llama-3.3-70b-versatile": (0.59, 0.79)}, budget=Budget(max_usd=1.0))
+    result = rlm.completion("What is six times seven?", context="numbers")
+    assert result.answer == "42" and result.status == "finished"
+    assert result.usage.cost_usd == pytest.approx(2 * (1000 * 0.59 + 20 * 0.79) / 1e6)
+
+
+def test_a_dearer_tiers_unknown_price_names_the_cli_flag_too(server: FakeOpenAIServer) -> None:
+    def route(body: dict[str, Any]) -> Reply:
+        return Reply(body={**completion_body(repl("print(1)"), usage=usage(10, 2)), "service_tier": "performance"})
+
+    server.behaviour = Behaviour(route=route)
+    result = RLM(OpenAICompatibleLM("m", server.base_url), prices={"m": (1, 1)}, budget=Budget(max_usd=1.0)).completion(
+        "q", context="c"
+    )
+    assert "m[performance]" in result.stop_reason and "--price 'm[performance]=IN,OUT'" in result.stop_reason
+
+
+# --- reasoning parts ------------------------------------------------------------------------------------
+
+
+def databricks_reasoning(summary: str) -> dict[str, Any]:
+    return {"type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
+
+
+async def test_a_reasoning_part_with_a_summary_list_is_read_as_reasoning(server: FakeOpenAIServer) -> None:
+    # Databricks' Foundation Model API (Claude with thinking, gpt-oss): the reasoning is under "summary".
+    content = [databricks_reasoning("Two and two make four."), {"type": "text", "text": "4"}]
+    server.script(Reply(body=completion_body(content, usage=usage(10, 5))))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.text == "4" and completion.reasoning == "Two and two make four."
+
+
+def test_a_root_reply_of_a_summary_reasoning_part_alone_is_a_turn(server: FakeOpenAIServer) -> None:
+    replies: list[Any] = [
+        completion_body([databricks_reasoning("I should count the words first.")], finish_reason="length"),
+        completion_body(repl("FINAL(len(context.split()))")),
+    ]
+    server.behaviour = Behaviour(route=lambda body: Reply(body=replies.pop(0)))
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("How many words?", context="one two three four")
+    assert result.status == "finished" and result.answer == "4"
+
+
+# --- credentials in base_url ------------------------------------------------------------------------
+
+
+async def test_credentials_in_base_url_are_sent_as_basic_auth_and_kept_out_of_messages(
+    server: FakeOpenAIServer,
+) -> None:
+    # A reverse proxy with Basic auth in front of Ollama: aiohttp refused the URL beside rlmx's own
+    # Authorization header with a bare ValueError (a traceback from the CLI).
+    url = server.base_url.replace("http://", "http://ada:s%40cret@")
+    lm = OpenAICompatibleLM("m", url)
+    await lm.complete(MESSAGES)
+    sent = server.requests[0].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"ada:s@cret").decode()
+    assert "cret" not in lm.base_url and "ada" not in lm.base_url
+    server.script(Reply(400, error_body("bad request")))
+    with pytest.raises(LMRequestError) as refused:
+        await lm.complete(MESSAGES)
+    assert "cret" not in str(refused.value)
+
+
+def test_the_cli_takes_credentials_in_base_url(server: FakeOpenAIServer, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    server.behaviour = Behaviour(route=lambda body: Reply(body=completion_body(repl("FINAL('fine')"))))
+    url = server.base_url.replace("http://", "http://ada:secret@")
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx", "ask", "How is it?", "--context", "-", "--model", "m", "--base-url", url],
+        input="some text",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "fine" and "Traceback" not in done.stderr
+    assert server.requests[0].headers["authorization"].startswith("Basic ")
+
+
+# --- refusals in more wordings ------------------------------------------------------------------------
+
+
+async def test_a_refused_response_format_is_never_dropped_whatever_the_wording(server: FakeOpenAIServer) -> None:
+    # Volcengine Ark: "`json_schema` is not supported by this model", param "response_format.type". Dropped, the
+    # call "succeeded" with prose where a JSON schema was required.
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
+    lm = OpenAICompatibleLM("m", server.base_url, response_format=schema)
+    said = (
+        "The parameter `response_format.type` specified in the request is not valid: `json_schema` is not supported "
+        "by this model."
+    )
+    server.script(Reply(400, error_body(said, param="response_format.type")))
+    with pytest.raises(LMRequestError, match="json_schema` is not supported"):
+        await lm.complete(MESSAGES)
+    server.script(Reply(400, error_body("Unrecognized request argument supplied: response_format")))
+    with pytest.raises(LMRequestError, match="Unrecognized request argument"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 2 and all("response_format" in r.body for r in server.requests)
+
+
+async def test_moonshots_window_refusal_is_resent_at_what_fits(server: FakeOpenAIServer) -> None:
+    said = "Invalid request: Your request exceeded model token limit: 8192 (requested: 9096)"
+    server.script(Reply(400, error_body(said)))
+    lm = OpenAICompatibleLM("moonshot-v1-8k", server.base_url, max_tokens=4096)
+    await lm.complete(MESSAGES)
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, 4096 - (9096 - 8192)]
+
+
+async def test_moonshots_older_wording_says_where_the_cap_came_from(server: FakeOpenAIServer) -> None:
+    server.script(Reply(400, error_body("model max length exceeded, max length:8192")))
+    lm = OpenAICompatibleLM("moonshot-v1-8k", server.base_url, max_tokens=4096)
+    with pytest.raises(LMRequestError, match="max_tokens=4096: the call's output cap"):
+        await lm.complete(MESSAGES)
+
+
+async def test_a_temperature_only_1_allows_is_left_out(server: FakeOpenAIServer) -> None:
+    # Kimi K2 with thinking: "invalid temperature: only 1 is allowed for this model".
+    server.script(Reply(400, error_body("invalid temperature: only 1 is allowed for this model")))
+    lm = OpenAICompatibleLM("kimi-k2-thinking", server.base_url, temperature=0.2)
+    await lm.complete(MESSAGES)
+    await lm.complete(MESSAGES)
+    assert "temperature" in server.requests[0].body
+    assert all("temperature" not in r.body for r in server.requests[1:])
+
+
+# --- 303 See Other ---------------------------------------------------------------------------------------
+
+
+async def test_a_same_origin_see_other_is_fetched_with_a_get(server: FakeOpenAIServer) -> None:
+    # Modal's web endpoints answer a request running past 150 s with a 303 to a result URL (and again from there
+    # while it still runs); the SDK and `curl -L` fetch it. rlmx said "set base_url to where the server lives".
+    result_url = "/v1/results/abc?__modal_function_call_id=fc-1"
+    server.script(
+        Reply(303, "", {"location": result_url}),
+        Reply(303, "", {"location": result_url}),
+        Reply(body=completion_body("done", usage=usage(10, 1))),
+    )
+    lm = OpenAICompatibleLM("m", server.base_url, api_key="sk-test")
+    completion = await lm.complete(MESSAGES)
+    assert completion.text == "done"
+    assert [(r.method, r.path) for r in server.requests] == [
+        ("POST", "/v1/chat/completions"),
+        ("GET", result_url),
+        ("GET", result_url),
+    ]
+    assert server.requests[1].headers["authorization"] == "Bearer sk-test"
+
+
+async def test_a_see_other_to_another_origin_is_an_error_that_counts_the_request(server: FakeOpenAIServer) -> None:
+    server.script(Reply(303, "", {"location": "https://results.example.com/abc"}))
+    lm = OpenAICompatibleLM("m", server.base_url, api_key="sk-test")
+    with pytest.raises(LMRequestError, match="See Other") as raised:
+        await lm.complete(MESSAGES)
+    assert raised.value.unanswered == 1 and len(server.requests) == 1
+    assert "set base_url to where the server lives" not in str(raised.value)
+
+
+def test_the_fake_servers_get_is_recorded() -> None:
+    with FakeOpenAIServer() as running:
+        import urllib.request
+
+        running.script(Reply(body={"ok": True}))
+        with urllib.request.urlopen(running.base_url + "/anything") as reply:
+            assert json.loads(reply.read()) == {"ok": True}
+        assert running.requests[0].method == "GET"
