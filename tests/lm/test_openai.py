@@ -715,6 +715,42 @@ async def test_stream_deltas_given_as_parts_are_joined(server: FakeOpenAIServer)
             2,
             0.0084,
         ),
+        # OpenRouter on its own key: the upstream cost repeats the charge (added, every call was booked twice)
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "cost": 0.00054,
+                "is_byok": False,
+                "cost_details": {"upstream_inference_cost": 0.00054},
+            },
+            10,
+            2,
+            0.00054,
+        ),
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "cost": 0.0005,
+                "cost_details": {"upstream_inference_cost": 0.0005},
+            },
+            10,
+            2,
+            0.0005,
+        ),
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 2,
+                "cost": 0.001,
+                "is_byok": True,
+                "cost_details": {"upstream_inference_cost": 0.001},
+            },
+            10,
+            2,
+            0.002,
+        ),
     ],
 )
 async def test_usage_is_read_as_each_provider_means_it(

@@ -264,3 +264,45 @@ def test_the_fake_servers_get_is_recorded() -> None:
         with urllib.request.urlopen(running.base_url + "/anything") as reply:
             assert json.loads(reply.read()) == {"ok": True}
         assert running.requests[0].method == "GET"
+
+
+# --- spending -------------------------------------------------------------------------------------------
+
+
+async def test_moonshots_top_level_cached_tokens_are_cache_reads(server: FakeOpenAIServer) -> None:
+    # Moonshot's API reference: "usage": {..., "cached_tokens": N}; billed at the cache rate, booked as fresh input.
+    reported = {"prompt_tokens": 1000, "completion_tokens": 10, "total_tokens": 1010, "cached_tokens": 800}
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    completion = await OpenAICompatibleLM("kimi-k2", server.base_url).complete(MESSAGES)
+    assert completion.usage.cache_read_tokens == 800
+
+
+def test_every_reply_of_a_batch_billed_at_a_dearer_tier_is_booked_at_it(server: FakeOpenAIServer) -> None:
+    # Sub-calls served at the priority tier (a project default) while the root's were not: only the first reply
+    # back was booked at [priority], the 15 admitted before it came back at the standard price.
+    def route(body: dict[str, Any]) -> Reply:
+        prompt = body["messages"][-1]["content"]
+        if prompt.startswith("part"):
+            delay = 0.02 * int(prompt.split()[1])  # they come back one by one, the first while the rest run
+            return Reply(body={**completion_body("ok", usage=usage(100, 10)), "service_tier": "priority"}, delay=delay)
+        code = "r = llm_query_batched(['part %d' % i for i in range(16)])\nFINAL(len(r))"
+        return Reply(body=completion_body(repl(code), usage=usage(100, 10)))
+
+    server.behaviour = Behaviour(route=route)
+    prices = {"gpt-5-mini": (0.25, 2.0), "gpt-5-mini[priority]": (0.45, 3.6)}
+    lm = OpenAICompatibleLM("gpt-5-mini", server.base_url)
+    result = RLM(lm, prices=prices, budget=Budget(max_usd=1.0)).completion("q", context="c")
+    assert result.answer == "16"
+    assert result.usage.by_model["gpt-5-mini[priority]"].calls == 16
+
+
+async def test_a_reply_without_usage_books_the_structured_fields_admission_reserved(server: FakeOpenAIServer) -> None:
+    # tools and a response_format schema are billed as prompt; admission reserved them, but a reply without usage
+    # was booked at the messages' bound alone, and the rest was handed to the next call.
+    tools = [{"type": "function", "function": {"name": f"tool_{i}", "description": "d " * 40}} for i in range(10)]
+    lm = OpenAICompatibleLM("m", server.base_url, tools=tools)
+    server.script(Reply(body=completion_body("ok")))  # no usage at all
+    completion = await lm.complete(MESSAGES)
+    bound = await lm.count_tokens(MESSAGES)
+    assert completion.usage.estimated and completion.usage.input_tokens == bound
+    assert bound >= message_token_bound(MESSAGES) + 400  # the tools' JSON and the provider's tool prompt

@@ -42,6 +42,9 @@ from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, Tran
 from rlmx.lm.openai_reply import parse_body, to_completion
 
 LOCAL_API_KEY = "not-needed"
+TOOL_PROMPT_TOKENS = 400
+"""Prompt tokens a provider adds, and bills, to a request carrying `tools`: Anthropic's tool-use system prompt is
+346 tokens for Claude 4 models (313 with tool_choice any/tool; Anthropic's "Tool use" pricing table), rounded up."""
 """Sent to servers given by base_url when no key is given: local servers ignore it, some proxies insist on one."""
 
 DEFAULT_TIMEOUT = 120.0
@@ -236,6 +239,7 @@ class OpenAICompatibleLM:
         merged = {**self.params, **params}
         caps = [cap for cap in (merged.pop(name, None) for name in _CAP_NAMES) if cap is not None]
         cap = min(caps) if caps else None
+        prompt_bound = await self.count_tokens(messages)  # what admission reserved: booked when usage is missing
         unreadable = 0  # requests whose reply came back but could not be read: generated, so possibly billed
         for attempt in range(self.max_retries + 1):
             try:
@@ -260,7 +264,7 @@ class OpenAICompatibleLM:
                 continue
             unanswered = reply.timed_out + unreadable
             try:
-                completion = to_completion(data, model=self.model, messages=messages, cap=cap)
+                completion = to_completion(data, model=self.model, prompt_bound=prompt_bound, cap=cap)
             except LMBadResponse as exc:
                 raise LMBadResponse(
                     f"{self.model} at {self.base_url}: {exc}",
@@ -271,11 +275,13 @@ class OpenAICompatibleLM:
                 ) from None
             tier = data.get("service_tier")
             billed_as = _tier_price_name(self.model, tier) if isinstance(tier, str) else None
-            if billed_as is not None and self.price_name == self.model:
+            if billed_as is not None:
                 # billed above list price though not asked to be (the project's default tier): this reply is
-                # booked under that name, and later calls are admitted under it
-                self.price_name = billed_as
-                completion = dataclasses.replace(completion, billed_as=self.price_name)
+                # booked under that name (every reply that says so: calls admitted before the first one came back
+                # too), and later calls are admitted under it
+                if self.price_name == self.model:
+                    self.price_name = billed_as
+                completion = dataclasses.replace(completion, billed_as=billed_as)
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -343,9 +349,12 @@ class OpenAICompatibleLM:
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         """An upper bound on the prompt tokens a call is billed: the messages' (`message_token_bound`) and the
         structured request fields providers bill as prompt too (a `response_format` schema, `tools`), by the UTF-8
-        bytes of their JSON. Raises nothing."""
+        bytes of their JSON, and with `tools` the system prompt a provider adds for them (TOOL_PROMPT_TOKENS).
+        Raises nothing."""
         structured = [value for value in self.params.values() if isinstance(value, dict | list)]
         extra = token_bound(json.dumps(structured, ensure_ascii=False, default=str)) if structured else 0
+        if self.params.get("tools"):
+            extra += TOOL_PROMPT_TOKENS
         return message_token_bound(messages) + extra
 
     async def aclose(self) -> None:

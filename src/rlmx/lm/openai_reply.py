@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from rlmx.errors import LMBadResponse
-from rlmx.lm.base import Completion, Message, Usage, message_token_bound, reached_cap, token_bound
+from rlmx.lm.base import Completion, Usage, reached_cap, token_bound
 from rlmx.protocol import split_harmony, split_reasoning
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
@@ -221,12 +220,12 @@ def _error_message(error: Any) -> Any:
     return error.get("message") or error if isinstance(error, dict) else error
 
 
-def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
+def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: int | None) -> Completion:
     """`_to_completion`; a body rejected as malformed still carries the usage it reported, so what the server
     billed is booked; one that reports none but holds generated text (a stream that broke off or ended in an
     error chunk, a reply beside an error) is booked at its upper bound, as a reply that timed out is."""
     try:
-        return _to_completion(data, model=model, messages=messages, cap=cap)
+        return _to_completion(data, model=model, prompt_bound=prompt_bound, cap=cap)
     except LMBadResponse as exc:
         reported = data.get("usage")
         if exc.usage is not None:
@@ -234,7 +233,7 @@ def to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messag
         generated = _generated_text(data)
         if not isinstance(reported, dict) and not generated:
             raise
-        usage = _usage(reported, messages=messages, seen=generated, cap=cap)
+        usage = _usage(reported, prompt_bound=prompt_bound, seen=generated, cap=cap)
         raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage) from None
 
 
@@ -251,11 +250,12 @@ def _generated_text(data: dict[str, Any]) -> str:
     return "".join(parts + reasoning)
 
 
-def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Message], cap: int | None) -> Completion:
+def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: int | None) -> Completion:
     """Text, reasoning, usage and finish reason of a chat-completion body.
 
-    `model` is the model asked for (used when the body names none); `messages` and `cap` (the output-token cap
-    sent, if any) bound the usage when the server reports none. Raises LMBadResponse when the body is not a
+    `model` is the model asked for (used when the body names none); `prompt_bound` (what admission reserved for
+    the prompt: `LM.count_tokens`, structured fields included) and `cap` (the output-token cap sent, if any) bound
+    the usage when the server reports none. Raises LMBadResponse when the body is not a
     chat completion or holds no answer text.
     """
     error = _said_error(data.get("error"))
@@ -297,7 +297,7 @@ def _to_completion(data: dict[str, Any], *, model: str, messages: Sequence[Messa
     if think:
         reasoning.append(think)
     thought = "\n".join(r for r in reasoning if r.strip()) or None
-    usage = _usage(data.get("usage"), messages=messages, seen=answer + (thought or ""), cap=cap)
+    usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
     replied = data.get("model")
     served = replied if isinstance(replied, str) and replied else model
     failed = _said_error(choice.get("error"))  # OpenRouter: the provider behind it failed ({code, message})
@@ -420,10 +420,11 @@ def _part_text(value: Any, index: int) -> str:
     raise LMBadResponse(f"message.content[{index}] holds {type(value).__name__}, not text", retryable=True)
 
 
-def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None) -> Usage:
+def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
     """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
 
-    The prompt's bound is the one admission reserved (`message_token_bound`). The reply's is the cap sent when
+    The prompt's bound is the one admission reserved (`count_tokens`: the messages, and `tools` or a
+    `response_format` schema, which providers bill as prompt too). The reply's is the cap sent when
     there was one (a server keeps to it, and reasoning it never showed may have spent all of it; the visible
     text's bytes can be several times its tokens), else the UTF-8 bytes of what came back. A count of 0 for a
     prompt, or for a reply that has text, is a count the server did not make (LocalAI), read as missing. Reported
@@ -432,7 +433,6 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
     writes added when usage comes as `input_tokens`, and the cost with OpenRouter's
     `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
     """
-    prompt_bound = message_token_bound(messages)
     reply_bound = cap if cap is not None else token_bound(seen) + 1  # + the end-of-turn token
     if not isinstance(raw, dict):
         return Usage(prompt_bound, reply_bound, None, estimated=True)
@@ -442,7 +442,7 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
     if prompt is not None and anthropic:
         prompt += sum(_count(raw.get(k)) or 0 for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
     total = _count(raw.get("total_tokens"))
-    if messages and not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
+    if not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
         prompt = None
         total = total or None
     if seen and not reply and not (total and prompt is not None and total > prompt):
@@ -472,8 +472,14 @@ def _usage(raw: Any, *, messages: Sequence[Message], seen: str, cap: int | None)
 
 
 # Where providers report the prompt tokens read from or written to their prompt cache (all part of the prompt's
-# count): Anthropic and LiteLLM at the top, OpenAI (and OpenRouter's writes) in prompt_tokens_details, DeepSeek's hits.
-_CACHE_READ = ("cache_read_input_tokens", "prompt_tokens_details.cached_tokens", "prompt_cache_hit_tokens")
+# count): Anthropic and LiteLLM at the top, OpenAI (and OpenRouter's writes) in prompt_tokens_details, DeepSeek's
+# hits, Moonshot's.
+_CACHE_READ = (
+    "cache_read_input_tokens",
+    "prompt_tokens_details.cached_tokens",
+    "prompt_cache_hit_tokens",
+    "cached_tokens",  # Moonshot's older replies: at the top of usage
+)
 _CACHE_WRITE = ("cache_creation_input_tokens", "prompt_tokens_details.cache_write_tokens")
 _CACHE_WRITE_1H = ("cache_creation.ephemeral_1h_input_tokens",)
 """Of the writes, Anthropic's kept for an hour (`cache_control` with `ttl: "1h"`), billed at their own rate."""
@@ -496,14 +502,22 @@ _COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_to
 
 def _cost(raw: dict[str, Any]) -> float | None:
     """The provider's own USD cost of the call, when it reports one: `cost` as a number, or as an object with its
-    `total_cost` (Perplexity), plus OpenRouter's upstream cost."""
+    `total_cost` (Perplexity), and OpenRouter's `cost_details.upstream_inference_cost`.
+
+    OpenRouter's `cost` is what it charged: on a bring-your-own-key call (`is_byok: true`) only its fee, the
+    upstream cost being billed to the user's own key besides; otherwise the whole charge, which the upstream cost
+    repeats (adding the two booked every call twice). Without `is_byok`, an upstream cost more than twice `cost`
+    marks a fee (about 5% of it), so the two are added; else the larger is the charge."""
     reported = raw.get("cost")
     cost = _dollars(reported.get("total_cost") if isinstance(reported, dict) else reported)
     details = raw.get("cost_details")
     upstream = _dollars(details.get("upstream_inference_cost")) if isinstance(details, dict) else None
     if upstream is None:
         return cost
-    return upstream + (cost or 0.0)
+    byok = raw.get("is_byok")
+    if byok is True or (byok is None and (cost is None or upstream > 2 * cost)):
+        return upstream + (cost or 0.0)
+    return max(upstream, cost or 0.0)
 
 
 def _dollars(value: Any) -> float | None:
