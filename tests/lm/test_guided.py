@@ -1103,6 +1103,20 @@ def test_a_method_is_the_sentence_of_the_unit_that_holds_the_reply() -> None:
     assert verified_span("call paint()", unit, "How does the box look?", set()) != method
 
 
+def test_a_method_is_taken_only_from_beside_the_question_it_answers() -> None:
+    # A riddle list: the second riddle's answer is no answer to the first (it was, as a "how do you" method).
+    unit = {
+        "text": "Q: How do you open a stuck jar? A: Tap the lid! Q: How do you open a locked door? A: With the key!",
+        "name": "",
+        "where": "line 1",
+        "line": 1,
+        "kind": "paragraph",
+    }
+    question = "How do you open a stuck jar?"
+    assert verified_span("With the key", unit, question, set()) is None
+    assert verified_span("Tap the lid", unit, question, set()) == "A: Tap the lid!"
+
+
 def test_a_sentence_that_introduces_the_method_is_not_the_method() -> None:
     # Python's http.server docs: the command is in the block after this sentence, not in it.
     unit = {

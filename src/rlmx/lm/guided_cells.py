@@ -1289,7 +1289,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if does is not None:  # a verb phrase, as the unit writes it: a reader's noun ("pathname expansion") is no answer
         return _does_clause(text, does.group(1))
     if _ASKS_HOW.match(query):  # a method is whole: the question's own words are part of it ("pip install rich")
-        return _method_clause(words, runs, text, query_stems, frequent)
+        method = _method_clause(words, runs, text, query_stems, frequent)
+        return method if method is None or _near_the_question_if_prose(method, unit, text, query) else None
     copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
     if kind == "any" and copied:
         return None  # the reader copied the passage; which part answers is anyone's guess
