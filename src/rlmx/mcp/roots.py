@@ -13,9 +13,11 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
+from rlmx.sandbox.frames import encodable
 
 MAX_FILES = 20_000
 """Files read for one call, over all its paths."""
@@ -58,6 +60,14 @@ class Roots:
         if not self.folders:
             raise InputError(f"no folder is granted ({source}); grant one with --allow PATH")
         self.source = source
+        self.refusal: str | None = None
+
+    @classmethod
+    def none(cls, why: str) -> Roots:
+        """No folder at all: every path is refused with `why` (a text-only call still works)."""
+        roots = cls([Path("/")], "nothing")
+        roots.folders, roots.refusal = (), why
+        return roots
 
     @classmethod
     def grant(cls, paths: Sequence[str | Path], source: str) -> Roots:
@@ -75,6 +85,8 @@ class Roots:
         return cls(folders, source)
 
     def describe(self) -> str:
+        if self.refusal is not None:
+            return f"none ({self.refusal})"
         return ", ".join(str(f) for f in self.folders) + f" (from {self.source})"
 
     def contains(self, path: Path) -> bool:
@@ -85,7 +97,9 @@ class Roots:
         """The resolved path of `raw` (relative paths are taken from the first root). Raises PathRefused."""
         if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
             raise PathRefused(f"path {raw!r} is not a usable path; give a file or folder path as a string")
-        given = Path(raw).expanduser()
+        if self.refusal is not None:
+            raise PathRefused(f"path {raw} cannot be read: {self.refusal}")
+        given = Path(_from_file_uri(raw)).expanduser()
         if not given.is_absolute():
             given = self.folders[0] / given
         try:
@@ -161,7 +175,9 @@ class Roots:
                     reading.texts[self._key(full, reading.texts)] = text
 
     def _shown(self, path: Path) -> str:
-        return self._key(path, {})
+        """`path` as messages and skipped lists show it: relative to its root, and as text any client can take (a
+        name that is not UTF-8, surrogate-escaped by os.walk, with U+FFFD for its bad bytes)."""
+        return encodable(self._key(path, {}))
 
     def _read_file(self, path: Path, raw: str, reading: _Reading) -> str | None:
         """The text of one resolved file inside the roots, or None (recorded as skipped) when it is not text."""
@@ -194,6 +210,17 @@ class Roots:
         except NotText as exc:
             reading.skipped.append(f"{self._shown(path)} ({exc.short})")
             return None
+
+
+def _from_file_uri(raw: str) -> str:
+    """The local path a `file://` URI names (as MCP roots and the resources agents attach give them: percent-escapes
+    decoded, `file://localhost/` too); anything else unchanged. Another scheme is refused."""
+    if not raw.lower().startswith(("file:", "vscode-remote:", "http:", "https:")):
+        return raw
+    url = urlsplit(raw)
+    if url.scheme.lower() != "file" or url.netloc not in ("", "localhost"):
+        raise PathRefused(f"path {raw} is a URI of another machine or scheme; give a local path (or a file:// URI)")
+    return unquote(url.path)
 
 
 def _opened_path(fd: int) -> Path | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import os
 import re
 import threading
@@ -21,7 +22,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import unquote, urlparse
 
 try:
@@ -34,7 +35,7 @@ except ImportError as exc:  # say how to install it from the checkout, not a bar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
@@ -44,6 +45,7 @@ from rlmx.events import Emit, Event
 from rlmx.mcp.roots import Roots
 from rlmx.mcp.service import RLMService
 from rlmx.progress import Progress
+from rlmx.sandbox.frames import encodable
 
 T = TypeVar("T")
 
@@ -195,15 +197,42 @@ class Grant:
         """Which folders are readable, in words, for the tools' descriptions."""
         if self.allowed is not None:
             return f"Readable folders: {', '.join(str(f) for f in self.allowed.folders)}."
+        if _too_wide(self.default):
+            return "Readable folders: the client's MCP roots (none else: the server was started without --allow)."
         return f"Readable folders: the client's MCP roots, or else {self.default.resolve()}."
 
     async def roots(self, ctx: Context) -> Roots:
+        """--allow's folders; else the client's roots (none that exist here: every path is refused, never widened
+        to another folder); else the folder the server started in, unless that is `/` or the home folder (where
+        launchers start servers: Claude Desktop starts them in `/`), which would grant every file."""
         if self.allowed is not None:
             return self.allowed
         client = await _client_roots(ctx)
-        if client:
-            return Roots(client, "the client's MCP roots")
+        if client is not None and client[0]:
+            return Roots(client[0], "the client's MCP roots")
+        if client is not None:
+            listed = ", ".join(client[1][:5]) or "none"
+            return Roots.none(
+                f"the client granted no folder that exists on this machine (its MCP roots: {listed}); open the "
+                "project's folder in the client, or start rlmx mcp with --allow PATH"
+            )
+        if _too_wide(self.default):
+            return Roots.none(
+                f"no folder is granted: the server was started in {self.default.resolve()} without --allow, and "
+                'does not grant that whole tree by itself; add --allow PATH to its arguments (args: ["mcp", '
+                '"--allow", "/path/to/project"] in the client\'s MCP configuration), or pass the text itself'
+            )
         return Roots([self.default.resolve()], "the folder the server started in")
+
+
+def _too_wide(folder: Path) -> bool:
+    """Whether `folder` is the file system's root or the user's home folder: never granted implicitly."""
+    resolved = folder.resolve()
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home known
+        home = None
+    return resolved == Path(resolved.anchor) or resolved == home
 
 
 def build_server(service: RLMService, grant: Grant) -> MCPServer:
@@ -218,7 +247,8 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
         query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
     ) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
-        return await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
+        reply = await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
+        return _as_tool_result(reply)
 
     @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=local)
     async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
@@ -230,7 +260,7 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
     @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=local)
     async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
-        return await _refusing(service.session_start(roots, paths, text))
+        return await _refusing(service.session_start(roots, paths, text, owner=_client(ctx)))
 
     @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=running)
     async def rlm_session_ask(
@@ -242,15 +272,51 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
         budget: BudgetArg = None,
     ) -> dict[str, Any]:
         roots = await _refusing(grant.roots(ctx))
-        return await _reporting(
-            ctx, lambda emit: service.session_ask(roots, session_id, query, paths, text, _limits(budget), emit)
+        reply = await _reporting(
+            ctx,
+            lambda emit: service.session_ask(
+                roots, session_id, query, paths, text, _limits(budget), emit, owner=_client(ctx)
+            ),
         )
+        return _as_tool_result(reply)
 
     @server.tool(description=SESSION_END_DESCRIPTION, annotations=local)
-    async def rlm_session_end(session_id: SessionId) -> dict[str, Any]:
-        return await _refusing(service.session_end(session_id))
+    async def rlm_session_end(session_id: SessionId, ctx: Context) -> dict[str, Any]:
+        return await _refusing(service.session_end(session_id, owner=_client(ctx)))
 
+    _inline_schema_references(server)
     return server
+
+
+def _client(ctx: Context) -> object | None:
+    """The owner of the rlm sessions a call opens: the client's connection when it is an HTTP MCP session (one
+    object for all its requests, gone when the client is; `ctx.session` is made anew for each request). None (any
+    caller's) over stdio, where the process has one client, and for clients of the single-exchange protocol,
+    whose every request is a connection of its own. The SDK keeps the connection as `_connection`."""
+    connection = getattr(ctx.session, "_connection", None)
+    return connection if getattr(connection, "session_id", None) else None
+
+
+def _inline_schema_references(server: MCPServer) -> None:
+    """Tool input schemas without `$ref`/`$defs` (the budget's object written in place): Gemini CLI, Copilot CLI
+    and autogen fail on, or drop, references, while every client reads a schema written out whole."""
+    for tool in server._tool_manager.list_tools():
+        definitions = tool.parameters.pop("$defs", None)
+        if definitions:
+            tool.parameters = _dereferenced(tool.parameters, definitions)
+
+
+def _dereferenced(schema: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(schema, dict):
+        reference = schema.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            target = _dereferenced(definitions[reference.removeprefix("#/$defs/")], definitions)
+            rest = {k: _dereferenced(v, definitions) for k, v in schema.items() if k != "$ref"}
+            return {**target, **rest}
+        return {k: _dereferenced(v, definitions) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_dereferenced(item, definitions) for item in schema]
+    return schema
 
 
 def _models(service: RLMService) -> str:
@@ -269,13 +335,39 @@ def _limits(budget: CallBudget | None) -> dict[str, Any]:
 
 
 async def _refusing(work: Awaitable[T]) -> T:
-    """`work`'s value; InputError (bad input, nothing spent) and other rlmx errors become a tool error."""
+    """`work`'s value; InputError (bad input, nothing spent) and other rlmx errors become a tool error. What goes
+    back is text any client can take (`sendable`): a file name that is not UTF-8 (surrogate-escaped by the OS
+    calls) made the SDK's writer fail, and the server exit."""
     try:
-        return await work
+        return sendable(await work)
     except InputError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolError(encodable(str(exc))) from None
     except RLMXError as exc:
-        raise ToolError(f"{type(exc).__name__}: {exc}") from None
+        raise ToolError(encodable(f"{type(exc).__name__}: {exc}")) from None
+
+
+def sendable(value: T) -> T:
+    """`value` with every string in it (dict keys included) `encodable`: lone surrogates as U+FFFD."""
+    if isinstance(value, str):
+        return cast(T, encodable(value))
+    if isinstance(value, dict):
+        return cast(T, {sendable(k): sendable(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return cast(T, type(value)(sendable(v) for v in value))
+    return value
+
+
+def _as_tool_result(reply: dict[str, Any]) -> dict[str, Any]:
+    """A run that ended in error is a tool error (`isError`), its reply kept as the structured content: clients act
+    on the flag (an agent would read an empty answer as "nothing found")."""
+    if reply.get("status") != "error":
+        return reply
+    text = json.dumps(reply, ensure_ascii=False, indent=2)
+    # The SDK passes a CallToolResult through as is; the tools stay annotated `dict` for their output schema.
+    return cast(
+        dict[str, Any],
+        CallToolResult(content=[TextContent(type="text", text=text)], structured_content=reply, is_error=True),
+    )
 
 
 async def _reporting(ctx: Context, start: Callable[[Emit], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -322,7 +414,7 @@ async def _progress(ctx: Context, lines: ProgressLines, event: Event) -> None:
         return
     # A client that is gone gets no progress; the cancellation that follows ends the run.
     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, MCPError, OSError):
-        await ctx.report_progress(lines.count, None, line)
+        await ctx.report_progress(lines.count, None, encodable(line))
 
 
 class ProgressLines:
@@ -343,23 +435,25 @@ class ProgressLines:
         return text
 
 
-async def _client_roots(ctx: Context) -> list[Path]:
-    """The client's `file://` roots that exist as folders, or [] when it offers none (or cannot be asked)."""
+async def _client_roots(ctx: Context) -> tuple[list[Path], list[str]] | None:
+    """The client's `file://` roots that exist here as folders, and every root it listed (its URIs); None when it
+    offers no roots. An empty first list (none usable, or a roots/list that failed) is a grant of nothing, not an
+    absence of one."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
-        return []
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots stay the way handshake clients grant
             listed = await ctx.session.list_roots()
-    except Exception:  # a client that cannot answer roots/list has granted nothing by it
-        return []
+    except Exception as exc:  # a client that offers roots and cannot list them has granted nothing readable
+        return [], [f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}"]
     folders: list[Path] = []
     for root in listed.roots:
         url = urlparse(str(root.uri))
-        if url.scheme != "file":
+        if url.scheme != "file" or url.netloc not in ("", "localhost"):
             continue
         path = Path(unquote(url.path))
         if path.is_dir():
             folders.append(path.resolve())
-    return folders
+    return folders, [str(root.uri) for root in listed.roots]

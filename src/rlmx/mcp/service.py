@@ -11,7 +11,9 @@ import contextlib
 import copy
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,9 @@ LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "m
 """The budget fields a tool call may set; they only tighten the server's own limits."""
 MAX_SESSIONS = 8
 """Open sessions at once; each holds a live REPL process."""
+SESSION_IDLE_SECONDS = 600.0
+"""A session unused this long is ended when a new one needs its place (clients of the single-exchange protocol
+have no connection whose end would say they left)."""
 MAX_RUNNING = 4
 """Questions being answered at once (rlm_ask and rlm_session_ask together); more are refused, not queued."""
 
@@ -41,12 +46,28 @@ FORECAST_NOTE = (
 )
 
 
+def _ANYONES() -> None:
+    """The owner of a session opened without one (the Python API, tests): every caller may use it."""
+    return None
+
+
 @dataclass(slots=True)
 class _OpenSession:
     session: Session
     base: RLM
+    owner: Callable[[], object | None] = _ANYONES
+    """A weak reference to the MCP session (the client's connection) that opened it; None: any caller's."""
     busy: bool = False
     questions: int = 0
+    last_used: float = dataclasses.field(default_factory=time.monotonic)
+
+    def belongs_to(self, owner: object | None) -> bool:
+        held = self.owner()
+        return held is None or held is owner
+
+    def orphaned(self) -> bool:
+        """Whether the client that opened it is gone (its MCP session ended: HTTP clients come and go)."""
+        return self.owner is not _ANYONES and self.owner() is None
 
 
 class RLMService:
@@ -89,17 +110,29 @@ class RLMService:
 
     # --- sessions -----------------------------------------------------------------------------------------
 
-    async def session_start(self, roots: Roots, paths: list[str] | None, text: str | None) -> dict[str, Any]:
-        """Open a session over the paths or text (or none: later questions can bring contexts)."""
+    async def session_start(
+        self, roots: Roots, paths: list[str] | None, text: str | None, *, owner: object | None = None
+    ) -> dict[str, Any]:
+        """Open a session over the paths or text (or none: later questions can bring contexts). `owner` (the
+        client's MCP session) alone sees and uses it; sessions whose owner is gone are ended first."""
+        for session_id, entry in list(self.sessions.items()):
+            if entry.orphaned() and not entry.busy:
+                await self._end(session_id)
+        idle = sorted((e.last_used, i) for i, e in self.sessions.items() if not e.busy)
+        for last_used, session_id in idle[: max(len(self.sessions) - self.max_sessions + 1, 0)]:
+            if time.monotonic() - last_used >= SESSION_IDLE_SECONDS:
+                await self._end(session_id)  # the oldest unused, to make room
         if len(self.sessions) >= self.max_sessions:
+            mine = [i for i, e in self.sessions.items() if owner is not None and e.owner() is owner]
             raise InputError(
-                f"{len(self.sessions)} sessions are open, the limit: end one with rlm_session_end first "
-                f"(open: {', '.join(self.sessions)})"
+                f"{len(self.sessions)} sessions are open, the limit: end one with rlm_session_end first"
+                + (f" (yours: {', '.join(mine)})" if mine else "")
+                + f"; a session unused for {SESSION_IDLE_SECONDS / 60:g} minutes is ended to make room"
             )
         loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
         session = self.rlm.session(loaded.value if loaded is not None else None)
         session_id = session.session_id
-        self.sessions[session_id] = _OpenSession(session, self.rlm)
+        self.sessions[session_id] = _OpenSession(session, self.rlm, _weak(owner))
         return {
             "session_id": session_id,
             "contexts": [c.summary(with_sha256=True) for c in session.contexts],
@@ -116,11 +149,14 @@ class RLMService:
         text: str | None,
         limits: Mapping[str, Any] | None,
         listener: Emit | None = None,
+        *,
+        owner: object | None = None,
     ) -> dict[str, Any]:
         """The next question of a session; new paths or text become `context_1`, `context_2`, ...
 
         A cancelled question ends its session (its REPL is killed mid-cell, so its state is not trustworthy)."""
-        entry = self._session(session_id)
+        entry = self._session(session_id, owner)
+        entry.last_used = time.monotonic()
         check_query(query)
         if entry.busy:
             raise InputError(f"session {session_id} is still answering a question; wait for it, or start another")
@@ -134,7 +170,7 @@ class RLMService:
             except InputError:
                 raise  # refused before running: the session is unchanged
             except BaseException:
-                await self.session_end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
+                await self._end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
                 raise
             finally:
                 entry.busy = False
@@ -144,17 +180,20 @@ class RLMService:
         reply["turn"] = entry.questions
         return reply
 
-    async def session_end(self, session_id: str) -> dict[str, Any]:
+    async def session_end(self, session_id: str, *, owner: object | None = None) -> dict[str, Any]:
         """Close a session and kill its REPL."""
-        entry = self._session(session_id)
-        del self.sessions[session_id]
+        self._session(session_id, owner)
+        return await self._end(session_id)
+
+    async def _end(self, session_id: str) -> dict[str, Any]:
+        entry = self.sessions.pop(session_id)
         await entry.session.aclose()
         return {"session_id": session_id, "ended": True, "questions": entry.questions}
 
     async def aclose(self) -> None:
         """End every session (the server is shutting down)."""
         for session_id in list(self.sessions):
-            await self.session_end(session_id)
+            await self._end(session_id)
 
     @contextlib.contextmanager
     def _slot(self) -> Iterator[None]:
@@ -169,12 +208,17 @@ class RLMService:
         finally:
             self.running -= 1
 
-    def _session(self, session_id: str) -> _OpenSession:
+    def _session(self, session_id: str, owner: object | None) -> _OpenSession:
         entry = self.sessions.get(session_id) if isinstance(session_id, str) else None
-        if entry is None:
-            known = ", ".join(self.sessions) or "none"
+        if entry is not None and not entry.belongs_to(owner):
+            entry = None  # another client's: as good as not there
+        if entry is None:  # only the caller's own ids: another HTTP client's would hand its session over
+            mine = [i for i, e in self.sessions.items() if owner is not None and e.owner() is owner]
             raise InputError(
-                f"no open session {session_id!r} (open sessions: {known}); start one with rlm_session_start"
+                f"no open session {session_id!r}"
+                + (f" (your open sessions: {', '.join(mine)})" if mine else "")
+                + "; start one with rlm_session_start (a session ends with rlm_session_end, a cancelled question, "
+                f"or, to make room, {SESSION_IDLE_SECONDS / 60:g} minutes unused)"
             )
         return entry
 
@@ -190,6 +234,10 @@ class RLMService:
         if listener is not None:
             call.on_event = Fanout(rlm.on_event, listener)
         return call
+
+
+def _weak(owner: object | None) -> Callable[[], object | None]:
+    return _ANYONES if owner is None else weakref.ref(owner)
 
 
 def tightened(rlm: RLM, limits: Mapping[str, Any]) -> Budget:
