@@ -10,7 +10,14 @@ import pytest
 
 from rlmx import RLM, Budget, LMServerError, Result
 from rlmx.lm import ScriptedLM
-from rlmx.protocol import REASONING_TAGS, ProseFinal, extract_cells, find_prose_final, parse_reply
+from rlmx.protocol import (
+    REASONING_TAGS,
+    ProseFinal,
+    extract_cells,
+    find_final_anywhere,
+    find_prose_final,
+    parse_reply,
+)
 from scripting import repl, router
 
 CONTEXT = "alpha beta gamma"
@@ -356,3 +363,84 @@ def test_stripped_harmony_cut_inside_its_analysis_is_all_reasoning() -> None:
     parsed = parse_reply(cut)
     assert parsed.cells == () and parsed.reasoning_chars > 40
     assert parse_reply("analysis of the data:\n```repl\nprint(1)\n```").cells == ("print(1)",)  # plain English
+
+
+# --- audit 19: more models' markup, and CommonMark's escapes and comments ----------------------------------
+
+
+def test_a_lone_end_marker_of_a_template_opened_reasoning_ends_it() -> None:
+    # Apriel's template opens the reasoning in the prompt; the model writes only "[BEGIN FINAL RESPONSE]".
+    draft = "I could finish now:\nFINAL('alpha')\n"
+    parsed = parse_reply(f"{draft}[BEGIN FINAL RESPONSE]\n```repl\nprint(2)\n```\n[END FINAL RESPONSE]")
+    assert parsed.cells == ("print(2)",) and parsed.final is None
+
+
+@pytest.mark.parametrize("token", ["<turn|>", "</response>", "[END FINAL RESPONSE]"])
+def test_an_end_token_glued_to_the_closing_fence_closes_the_block(token: str) -> None:
+    # Gemma 4's end of turn, Granite 3.3's and ERNIE's answer wrapper: the fence line stayed in the cell.
+    assert parse_reply(f"```repl\nprint(3)\n```{token}").cells == ("print(3)",)
+
+
+def test_a_final_wrapped_in_a_response_tag_finishes() -> None:
+    parsed = parse_reply("<think>\nDone.\n</think><response>FINAL(gamma)</response>")
+    assert parsed.final == ProseFinal("final", "gamma")
+
+
+def test_an_escaped_fence_is_text() -> None:
+    # CommonMark 2.4: "\```repl" is a literal backtick, then text; its example must not run.
+    reply = "Do not write \\```repl\nFINAL('alpha')\n\\```\nlike that. Instead:\n```repl\nprint(4)\n```"
+    assert parse_reply(reply).cells == ("print(4)",)
+    result, _ = run([reply.replace("print(4)", "print(context.split()[-1])"), repl("FINAL(context.split()[-1])")])
+    assert result.answer == "gamma"
+
+
+def test_a_block_in_an_html_comment_does_not_run() -> None:
+    reply = "<!-- an earlier draft:\n```repl\nFINAL('alpha')\n```\n-->\n```repl\nprint(5)\n```"
+    assert parse_reply(reply).cells == ("print(5)",)
+    # a comment that holds no fence, or one closed before it, hides nothing
+    assert parse_reply("<!-- note -->\n```repl\nprint(6)\n```").cells == ("print(6)",)
+    # a comment opened inside code is the code's
+    assert parse_reply("```repl\nhtml = '<!--'\n```\n```repl\nprint(7)\n```").cells == ("html = '<!--'", "print(7)")
+
+
+def test_a_close_glued_to_the_reasoning_then_code_holding_a_close_line_runs_the_code() -> None:
+    code = "```repl\nsample = '''<think>\nhmm\n</think>\nok'''\nprint(sample.rsplit('</think>', 1)[-1])\n```"
+    parsed = parse_reply(f"<think>\nI keep what follows the last close tag.</think>\n\n{code}")
+    assert len(parsed.cells) == 1 and "rsplit" in parsed.cells[0] and not parsed.open_reasoning
+
+
+def test_a_fence_opened_at_a_line_end_in_reasoning_is_a_draft() -> None:
+    reply = (
+        "<think>\nI could run: ```repl\nouts = llm_query_batched(['x'] * 5)\n```\nbut one call is enough.</think>\n"
+        "```repl\nprint(8)\n```"
+    )
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("print(8)",) and not parsed.open_reasoning
+
+
+def test_a_local_reasoning_sub_models_thinking_stays_out_of_the_answer() -> None:
+    # A DeepSeek-R1-distill GGUF as sub_lm: its raw text held the think block (HTTP replies were cleaned already).
+    lm = ScriptedLM(
+        router(
+            root=[repl("FINAL(llm_query('What kind of words are these? ' + context))")],
+            sub=lambda messages: "<think>\nalpha, beta... letters of an alphabet.\n</think>\n\nGreek letters",
+        )
+    )
+    assert RLM(lm).completion("What kind of words?", context=CONTEXT).answer == "Greek letters"
+
+
+def test_a_sub_models_reply_of_reasoning_only_fails_its_call() -> None:
+    lm = ScriptedLM(
+        router(
+            root=[repl("try:\n    llm_query('q')\nexcept RuntimeError as exc:\n    FINAL(str(exc))")],
+            sub=lambda messages: "<think>\nStill thinking when the cap came",
+        )
+    )
+    assert "reasoning only" in RLM(lm).completion("q", context=CONTEXT).answer
+
+
+def test_a_boxed_answer_is_read_on_the_last_turn() -> None:
+    # DeepSeek-R1 and QwQ are told to put the final answer in \boxed{}; the whole reply was taken, markup and all.
+    found = find_final_anywhere("So the last word is gamma.\n\n**Final Answer**\n\\[\n\\boxed{\\text{gamma}}\n\\]")
+    assert found == ProseFinal("final", "\\text{gamma}")
+    assert find_final_anywhere("\\boxed{42} is wrong; the answer is \\boxed{ 43 }") == ProseFinal("final", "43")

@@ -33,6 +33,8 @@ from rlmx.protocol import (
     find_prose_final,
     has_quoted_block,
     last_turn_text,
+    split_harmony,
+    split_reasoning,
     submit_literals,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
@@ -831,10 +833,11 @@ class Engine:
         messages = [Message(role="user", content=prompt)]
         cache = self.tree.cache
         if cache is None or not cacheable(lm, self.tree.cache_policy):
-            return await self._complete(lm, messages, role="sub", depth=self.depth + 1)
+            return _reasoning_apart(await self._complete(lm, messages, role="sub", depth=self.depth + 1))
         completion, hit = await cache.complete(
             request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
         )
+        completion = _reasoning_apart(completion)
         if hit is None:
             return completion
         # A hit reaches no LM and spends nothing: no reservation, no sub-call counted against max_subcalls.
@@ -963,3 +966,23 @@ def _reply_notes(completion: Completion) -> dict[str, Any]:
     if completion.usage.estimated:
         notes["usage_estimated"] = True
     return notes
+
+
+def _reasoning_apart(completion: Completion) -> Completion:
+    """A sub-LM's answer without the reasoning it wrote as text (`<think>...</think>`, harmony's analysis channel):
+    what `openai_reply` does for HTTP replies, done here for every LM (a local reasoning model's raw text, a custom
+    LM). Raises LMBadResponse for a reply that is reasoning only, as an HTTP reply of reasoning only does."""
+    if completion.reasoning is not None:
+        return completion  # the LM kept its reasoning apart itself
+    answer, channels = split_harmony(completion.text)
+    answer, think = split_reasoning(answer)
+    thought = "\n".join(part for part in [*channels, think] if part.strip())
+    if not thought:
+        return completion
+    if not answer.strip():
+        raise LMBadResponse(
+            f"{completion.model}: the reply was reasoning only, with no answer after it (a larger output cap, or a "
+            "model that answers, may help)",
+            retryable=False,  # its usage is booked already (by `_complete`)
+        )
+    return dataclasses.replace(completion, text=answer, reasoning=thought)

@@ -52,6 +52,9 @@ REASONING_TAGS = (
     ("\u25c1think\u25b7", "\u25c1/think\u25b7"),  # Kimi k1.5 and Kimi-VL-Thinking: ◁think▷ ... ◁/think▷
     ("<|begin_of_thought|>", "<|end_of_thought|>"),  # Sky-T1, Bespoke-Stratos, OpenThinker
     ("<|START_THINKING|>", "<|END_THINKING|>"),  # Cohere Command A Reasoning
+    ("<|channel>thought", "<channel|>"),  # Gemma 4 (its thought channel; the bars are lopsided)
+    ("Here is my thought process:", "Here is my response:"),  # IBM Granite 3.2 with thinking on
+    ("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"),  # ServiceNow Apriel (the template opens it)
 )
 """How models that write their reasoning as text mark it (opening, closing), matched in any case. Any closing tag
 ends reasoning opened by any opening tag."""
@@ -106,8 +109,8 @@ _UNGLUED = frozenset(" \t\n([{<'\"`")
 brackets)."""
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
-_LATE_FENCE = re.compile(
-    r"(?<=[^\s`~])[ \t]*(?P<fence>`{3,})(?P<info>(?:"
+_LATE_FENCE = re.compile(  # not after a backslash: in "\```repl" the backtick is escaped (CommonMark 2.4)
+    r"(?<=[^\s`~\\])[ \t]*(?P<fence>`{3,})(?P<info>(?:"
     + "|".join(sorted(CODE_LANGUAGES, key=len, reverse=True))  # the longest first: python before py
     + r")[0-9.]*[ \t]*)$",
     re.M | re.I,
@@ -124,6 +127,7 @@ _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and never backtracks: linear
     r"(?<![ \t])(?:[ \t]*+(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>"
     r"|</s>|<(?:end_of_turn|start_of_turn|eos|end_of_utterance)>"  # Gemma's, SmolVLM's
+    r"|<turn\|>|<\|turn>|\[END FINAL RESPONSE\]|</response>"  # Gemma 4's, Apriel's, Granite 3.3's and ERNIE's
     r"|<\uff5c[^\uff5c\n]{1,40}\uff5c>))++[ \t]*+$",  # DeepSeek's full-width <｜end▁of▁sentence｜>
     re.MULTILINE | re.IGNORECASE,
 )
@@ -140,12 +144,13 @@ assistantfinalHello!"): the analysis channel, then the final one, at the start o
 capital ("analysisThe user ...") with no final channel is a reply cut inside its analysis: all reasoning."""
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
-# answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
+# answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <response>FINAL(x)</response> (Granite 3.3, ERNIE 4.5),
+# <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
 # Possessive throughout: a line of markup that never reaches FINAL( fails at once instead of backtracking.
 _PROSE_FINAL = re.compile(
     r"^[ \t\ufeff\u200b\u200c\u200d\u2060]*+"  # a byte-order or zero-width mark may lead the line
-    r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<\|[A-Za-z_]{1,40}\|>"
+    r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<response>|<\|[A-Za-z_]{1,40}\|>"
     r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
     r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?(?P<paren>[(（])",
     re.MULTILINE,
@@ -155,7 +160,7 @@ _QUOTED = re.compile(
     r"^(?:“(?P<a>[^”]+)”|‘(?P<b>[^’]+)’|«\s?(?P<c>[^»]+?)\s?»|„(?P<d>[^“”]+)[“”]|「(?P<e>[^」]+)」|『(?P<f>[^』]+)』)$"
 )
 """Typographic quotes around a prose FINAL's whole argument (a model writing FINAL(“gamma”) means gamma)."""
-_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
+_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|</response>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
 _STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
 _PARENS = re.compile(r"[()]")
@@ -237,7 +242,7 @@ def parse_reply(text: str) -> Reply:
 
 
 def _without_special_tokens(text: str) -> str:
-    return _SPECIAL_TOKENS.sub("", text) if "<" in text else text
+    return _SPECIAL_TOKENS.sub("", text) if "<" in text or "[END" in text else text
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
@@ -280,6 +285,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
     mentions = _Mentions(text)
+    comments = _Comments(text)
+    code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
     events = heapq.merge(_LINE_EVENT.finditer(text), CLOSE_TAG.finditer(text), _LATE_FENCE.finditer(text), key=_start)
@@ -288,8 +295,13 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         if start < consumed:
             continue  # a tag inside a fence line: part of that line
         if match.re is _LATE_FENCE:
+            if state == "think" and not think_fence:
+                think_fence = True  # a block drafted in the reasoning ("I could run: ```repl"): its close is a line
+                continue
             if state != "prose" or text[text.rfind("\n", 0, start) + 1 : start].lstrip().startswith(">"):
                 continue  # text in a block or in reasoning, or a block quoted ("> ```repl"): not one to run
+            if comments.inside(start, prose_start):
+                continue
             keep(text[prose_start:start])
             fence_char, fence_len, fence_indent = "`", len(match.group("fence")), 0
             fence_lang, body_start, state = _language(match.group("info")), min(end + 1, len(text)), "fence"
@@ -304,6 +316,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
                     continue  # ```inline``` code on one line, not a fence
+                if comments.inside(start, prose_start):
+                    continue  # in an HTML comment (a draft the model commented out): raw text, no fence opens
                 keep(text[prose_start:start])
                 fence_char, fence_len, fence_indent = fence[0], len(fence), indent
                 fence_lang = _language(info)
@@ -333,7 +347,12 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         elif (
             state == "fence"
             or (state == "think" and think_fence and not _alone_on_its_line(text, start, end))
-            or (state == "think" and not _alone_on_its_line(text, start, end) and _alone_closes.later(start))
+            or (
+                state == "think"
+                and not _alone_on_its_line(text, start, end)
+                and _alone_closes.later(start)
+                and not (next(code_checks, False) and _only_code_holds_a_later_close(text, end))
+            )
             or mentions.mentioned(start, end, think_opened if state == "think" else 0)
         ):
             # A closing tag inside a block (drafted ones too), or one written about: in quotes or backticks
@@ -414,6 +433,48 @@ def _reopens(
     # prompt ending in "```python") when the code before it leaves a triple-quoted string open (only such a
     # string holds a line that starts with a fence); else it is a close the model forgot.
     return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
+
+
+class _Comments:
+    """Whether a position of prose lies in an HTML comment (`<!-- ... -->`, CommonMark 4.6) begun in the same stretch
+    of prose; asked at increasing positions, so one forward scan serves all (linear)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.scanned = 0
+        self.open = False
+
+    def inside(self, position: int, prose_start: int) -> bool:
+        if prose_start > self.scanned:  # a new stretch of prose (a block came between): no comment is open
+            self.scanned, self.open = prose_start, False
+        while self.scanned < position:
+            mark = "-->" if self.open else "<!--"
+            found = self.text.find(mark, self.scanned, position)
+            if found < 0:
+                self.scanned = position
+                break
+            self.scanned, self.open = found + len(mark), not self.open
+        return self.open
+
+
+_NEXT_LINE_OPENS_CODE = re.compile(
+    r"[ \t]*(?:\n[ \t]*)+(?P<fence>`{3,}|~{3,})[ \t]*(?:" + "|".join(sorted(_RUNS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+
+
+def _only_code_holds_a_later_close(text: str, end: int) -> bool:
+    """Whether a closing tag ends its line, the next line opens a code block, and every closing tag alone on its
+    line further on lies inside that block ("... as planned.</think>", then "```repl" holding a `</think>` line in
+    a string): the reply proper begins there. A close alone on its line after that block still ends reasoning that
+    drafted the block (the tag glued before it was then written about)."""
+    opening = _NEXT_LINE_OPENS_CODE.match(text, end)
+    if opening is None:
+        return False
+    fence = opening.group("fence")
+    closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+    block_end = closing.search(text, opening.end())
+    return block_end is None or _ALONE_CLOSE_TAG.search(text, block_end.end()) is None
 
 
 def _alone_on_its_line(text: str, start: int, end: int) -> bool:
@@ -818,11 +879,31 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
         found = _argument(prose, call.end(), len(prose))
         if found is not None and found[0]:
             return ProseFinal("final", found[0])
+    boxed = _last_boxed(prose)
+    if boxed:  # "**Final Answer**" then "\\[ \\boxed{gamma} \\]": what DeepSeek-R1 and QwQ are told to write
+        return ProseFinal("final", boxed)
     labelled = [match.group("text") for match in _ANSWER_LABEL.finditer(prose)]
     if labelled:
         return ProseFinal("final", labelled[-1])
     assigned = [_literal_text(m.group("value")) for m in _ANSWER_ASSIGNED.finditer(prose)]
     return ProseFinal("final", assigned[-1]) if assigned and assigned[-1] else None
+
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+
+
+def _last_boxed(text: str) -> str | None:
+    """The text of the last LaTeX `\\boxed{...}` (its braces balanced within 4 KB), stripped; None when there is
+    none."""
+    found = None
+    for match in _BOXED.finditer(text):
+        depth, position, limit = 1, match.end(), min(len(text), match.end() + 4096)  # bounded: linear
+        while position < limit and depth:
+            depth += {"{": 1, "}": -1}.get(text[position], 0)
+            position += 1
+        if depth == 0 and text[match.end() : position - 1].strip():
+            found = text[match.end() : position - 1].strip()
+    return found
 
 
 def _literal_text(value: str) -> str:
