@@ -275,11 +275,8 @@ class Ledger:
                 )
             left_usd = budget.max_usd - total.cost_usd - held.usd
             usd_input = price.most(input_tokens, 0)
-            affordable = (
-                (left_usd - usd_input) / price.output_per_million * 1e6 + _USD_SLACK
-                if price.output_per_million
-                else None
-            )
+            per_output = price.dearest_output_per_million(input_tokens)  # the prompt's tier, audio if it may speak
+            affordable = (left_usd - usd_input) / per_output * 1e6 + _USD_SLACK if per_output else None
             if left_usd - usd_input < -_USD_SLACK_USD or (affordable is not None and affordable < 1):
                 raise BudgetExhausted(
                     "max_usd",
@@ -310,12 +307,22 @@ class Ledger:
         self.release(reservation)
         model = billed_as or reservation.model
         priced = dataclasses.replace(usage, cost_usd=self.prices.cost(model, usage))
-        if billed_as and self.budget.max_usd is not None and priced.cost_usd is None and self.overshoot is None:
-            # billed at a rate nobody knows (a service tier above list price): what it cost is unknown
+        audio = usage.audio_input_tokens or usage.audio_output_tokens
+        if (
+            (billed_as or audio)
+            and self.budget.max_usd is not None
+            and priced.cost_usd is None
+            and self.overshoot is None
+        ):
+            # billed at a rate nobody knows (a service tier above list price, audio tokens): what it cost is unknown
             self.overshoot_limit = "max_usd"
             self.overshoot = (
                 f"a call was billed as {billed_as}, whose price is not known: pass prices={{{billed_as!r}: "
                 f"(input_usd_per_million_tokens, output_usd_per_million_tokens)}} (CLI: --price '{billed_as}=IN,OUT')"
+                if billed_as
+                else f"a call to {model} was billed for audio tokens, whose price is not known: pass prices={{"
+                f"{model!r}: rlmx.lm.prices.Price(input, output, input_audio_per_million=..., "
+                "output_audio_per_million=...)}"
             )
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
@@ -380,6 +387,8 @@ class Ledger:
             cache_read_tokens=base.cache_read_tokens,
             cache_write_tokens=base.cache_write_tokens,
             cache_write_1h_tokens=base.cache_write_1h_tokens,
+            audio_input_tokens=base.audio_input_tokens,
+            audio_output_tokens=base.audio_output_tokens,
         )
 
     def extend(self, reservation: Reservation) -> bool:

@@ -211,6 +211,12 @@ class RLM:
                         if tiers
                         else ""
                     )
+                    + (
+                        "; an LM asked for audio output needs a price with its audio rate: "
+                        "rlmx.lm.prices.Price(input, output, output_audio_per_million=...)"
+                        if any(name.endswith("audio output rate)") for name in unpriced)
+                        else ""
+                    )
                 )
         self.max_concurrency = max_concurrency
         if on_event is not None and not callable(on_event):
@@ -244,8 +250,15 @@ class RLM:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
 
     def unpriced_models(self) -> list[str]:
-        """The price names (`rlmx.lm.base.price_name`) of this RLM's LMs that no price is known for, sorted."""
-        return sorted({price_name(m) for m in self._all_lms() if self.prices.lookup(price_name(m)) is None})
+        """The price names (`rlmx.lm.base.price_name`) of this RLM's LMs that no price is known for, sorted; an LM
+        asked to answer in audio too (`modalities=["text", "audio"]`) needs its price's audio output rate."""
+        unpriced = set()
+        for lm in self._all_lms():
+            price = self.prices.lookup(price_name(lm))
+            speaks = "audio" in (getattr(lm, "params", None) or {}).get("modalities", ())
+            if price is None or (speaks and price.output_audio_per_million is None):
+                unpriced.add(price_name(lm) + (" (its audio output rate)" if price is not None else ""))
+        return sorted(unpriced)
 
     def _all_lms(self) -> list[LM]:
         return [self.lm, self.sub_lm, *self.models.values(), *self.depth_lms.values()]

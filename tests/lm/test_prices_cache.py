@@ -132,3 +132,18 @@ def test_a_model_on_a_local_server_is_priced_by_name_without_loading_the_databas
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0.15", "False"]
+
+
+def test_audio_rates_and_search_fees_survive_the_disk_cache(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\nfrom rlmx.lm.prices import PriceTable\nt = PriceTable()\n"
+        "t.expect([('gpt-audio', None), ('gpt-4o-mini-search-preview', None)])\n"
+        "a, s = t.lookup('gpt-audio'), t.lookup('gpt-4o-mini-search-preview')\n"
+        "print(json.dumps(['genai_prices' in sys.modules, a.output_audio_per_million, s.per_request]))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60) for _ in "ab"
+    ]
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == [True, 64.0, 0.01] and second == [False, 64.0, 0.01]

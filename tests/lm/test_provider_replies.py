@@ -15,7 +15,7 @@ import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, error_body, usage
 from rlmx import RLM, Budget
-from rlmx.errors import LMRequestError
+from rlmx.errors import InputError, LMRequestError
 from rlmx.lm.base import Message, message_token_bound
 from rlmx.lm.openai import OpenAICompatibleLM
 
@@ -306,3 +306,78 @@ async def test_a_reply_without_usage_books_the_structured_fields_admission_reser
     bound = await lm.count_tokens(MESSAGES)
     assert completion.usage.estimated and completion.usage.input_tokens == bound
     assert bound >= message_token_bound(MESSAGES) + 400  # the tools' JSON and the provider's tool prompt
+
+
+# --- audio tokens -----------------------------------------------------------------------------------------
+
+
+def audio_reply(transcript: str, audio_tokens: int) -> dict[str, Any]:
+    body = completion_body(None, usage=usage(100, audio_tokens + 20), audio={"transcript": transcript, "data": "AAAA"})
+    body["usage"]["completion_tokens_details"] = {"audio_tokens": audio_tokens, "text_tokens": 20}
+    return body
+
+
+async def test_audio_output_tokens_are_read_and_priced_at_the_audio_rate(server: FakeOpenAIServer) -> None:
+    # gpt-audio bills audio output at $64 per million against $10 for text; booked at the text rate, a USD budget
+    # let 6x its limit through.
+    from rlmx.lm.prices import PriceTable
+
+    server.script(Reply(body=audio_reply("Paris", 300)))
+    completion = await OpenAICompatibleLM("gpt-audio", server.base_url, modalities=["text", "audio"]).complete(MESSAGES)
+    assert completion.text == "Paris" and completion.usage.audio_output_tokens == 300
+    cost = PriceTable().cost("gpt-audio", completion.usage)
+    assert cost == pytest.approx((100 * 2.5 + 20 * 10 + 300 * 64) / 1e6)
+
+
+def test_a_model_that_may_speak_is_admitted_at_its_audio_rate() -> None:
+    from rlmx.lm.prices import PriceTable
+
+    price = PriceTable().lookup("gpt-audio")
+    assert price is not None and price.output_audio_per_million == 64
+    assert price.most(0, 1_000_000) == pytest.approx(64)
+
+
+def test_audio_tokens_at_a_rate_nobody_knows_stop_a_usd_budget(server: FakeOpenAIServer) -> None:
+    replies = [repl("r = llm_query('say it')\nprint(r)"), repl("FINAL(r)")]
+
+    def route(body: dict[str, Any]) -> Reply:
+        if body["messages"][-1]["content"] == "say it":
+            return Reply(body=audio_reply("spoken", 500))
+        return Reply(body=completion_body(replies.pop(0) if replies else repl("FINAL(0)"), usage=usage(100, 10)))
+
+    server.behaviour = Behaviour(route=route)
+    lm = OpenAICompatibleLM("talker", server.base_url)
+    result = RLM(lm, prices={"talker": (1.0, 2.0)}, budget=Budget(max_usd=1.0)).completion("q", context="c")
+    assert "audio tokens, whose price is not known" in result.stop_reason
+
+
+def test_a_model_that_searches_on_every_call_carries_the_search_fee() -> None:
+    # gpt-4o-mini-search-preview searches the web on every request; the database gives it gpt-4o-mini's row, whose
+    # $10 per thousand searches was never charged: 40 calls billed $0.40 were booked $0.0004.
+    from rlmx.lm.prices import PriceTable
+
+    table = PriceTable()
+    searching, plain = table.lookup("gpt-4o-mini-search-preview"), table.lookup("gpt-4o-mini")
+    assert searching is not None and plain is not None
+    assert searching.per_request == pytest.approx(plain.per_request + 0.01)
+    assert plain.per_request == 0.0
+
+
+def test_a_usd_budget_admits_a_speaking_model_at_its_audio_rate() -> None:
+    # The affordable output was worked out at the text rate: a call could hold 6x what was left.
+    from rlmx.budget import Ledger
+    from rlmx.lm.prices import Price, PriceTable
+
+    prices = PriceTable({"talker": Price(1.0, 10.0, output_audio_per_million=64.0)})
+    held = Ledger(Budget(max_usd=0.01), prices=prices).reserve("talker", 0, 10_000)
+    assert held.output_tokens <= 0.01 / 64e-6 + 1 and held.usd <= 0.01 + 1e-9
+
+
+def test_a_usd_budget_refuses_up_front_an_lm_asked_for_audio_without_an_audio_rate(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("talker", server.base_url, modalities=["text", "audio"])
+    with pytest.raises(InputError, match="audio output rate"):
+        RLM(lm, prices={"talker": (1.0, 2.0)}, budget=Budget(max_usd=1.0))
+    from rlmx.lm.prices import Price
+
+    priced = {"talker": Price(1.0, 2.0, output_audio_per_million=20.0)}
+    assert RLM(lm, prices=priced, budget=Budget(max_usd=1.0)).unpriced_models() == []

@@ -44,6 +44,10 @@ class Usage:
     """Of `input_tokens`, those the provider wrote to its prompt cache (Anthropic bills them 1.25x input)."""
     cache_write_1h_tokens: int = 0
     """Of `cache_write_tokens`, those written to be kept an hour (Anthropic bills them 2x input)."""
+    audio_input_tokens: int = 0
+    """Of `input_tokens`, those of audio (`prompt_tokens_details.audio_tokens`): billed at the audio rate."""
+    audio_output_tokens: int = 0
+    """Of `output_tokens`, those of audio (`completion_tokens_details.audio_tokens`; gpt-audio bills them 6.4x text)."""
 
     @property
     def total_tokens(self) -> int:

@@ -468,6 +468,12 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
         cache_read_tokens=0 if prompt is None else min(_cached(raw, _CACHE_READ), prompt),
         cache_write_tokens=0 if prompt is None else min(_cached(raw, _CACHE_WRITE), prompt),
         cache_write_1h_tokens=0 if prompt is None else min(_cached(raw, _CACHE_WRITE_1H), _cached(raw, _CACHE_WRITE)),
+        audio_input_tokens=min(
+            _cached(raw, ("prompt_tokens_details.audio_tokens",)), prompt_bound if prompt is None else prompt
+        ),
+        audio_output_tokens=min(
+            _cached(raw, ("completion_tokens_details.audio_tokens",)), reply_bound if reply is None else reply
+        ),
     )
 
 

@@ -69,6 +69,12 @@ class Price:
     cache_write_1h_per_million: float | None = None
     """USD per million prompt tokens written to be kept an hour (`cache_write_1h_mtok`; Anthropic's is 2x input);
     None: the cache-write rate."""
+    input_audio_per_million: float | None = None
+    """USD per million prompt tokens of audio (genai-prices' `input_audio_mtok`); None: unknown (a call that
+    reports audio tokens then has no known cost)."""
+    output_audio_per_million: float | None = None
+    """USD per million output tokens of audio (`output_audio_mtok`; gpt-audio's is $64 against $10 for text);
+    None: unknown. Admission bounds every output token at the dearer of the two rates when this is known."""
 
     def at(self, input_tokens: int) -> Price:
         """The flat rates that apply to a call with `input_tokens` prompt tokens (a tier scales the cache rates
@@ -95,18 +101,39 @@ class Price:
         cache_read: int = 0,
         cache_write: int = 0,
         cache_write_1h: int = 0,
+        audio_input: int = 0,
+        audio_output: int = 0,
     ) -> float:
         """USD of one call: its tokens at the rates for its prompt's size (`cache_read` and `cache_write` of the
-        `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known), plus the per-request fee."""
+        `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known; `audio_input` and
+        `audio_output` of the tokens at the audio rates, which must be known: see `prices_audio`), plus the
+        per-request fee."""
         rates = self.at(input_tokens)
-        read = min(max(cache_read, 0), input_tokens)
-        write = min(max(cache_write, 0), input_tokens - read)
+        audio_in = min(max(audio_input, 0), input_tokens)
+        audio_out = min(max(audio_output, 0), output_tokens)
+        read = min(max(cache_read, 0), input_tokens - audio_in)
+        write = min(max(cache_write, 0), input_tokens - audio_in - read)
         hour = min(max(cache_write_1h, 0), write)
         write_rate = _or(rates.cache_write_per_million, rates.input_per_million)
-        dollars = (input_tokens - read - write) * rates.input_per_million + output_tokens * rates.output_per_million
+        dollars = (input_tokens - audio_in - read - write) * rates.input_per_million
+        dollars += (output_tokens - audio_out) * rates.output_per_million
+        dollars += audio_in * _or(rates.input_audio_per_million, rates.input_per_million)
+        dollars += audio_out * _or(rates.output_audio_per_million, rates.output_per_million)
         dollars += read * _or(rates.cache_read_per_million, rates.input_per_million)
         dollars += (write - hour) * write_rate + hour * _or(rates.cache_write_1h_per_million, write_rate)
         return dollars / 1_000_000 + self.per_request
+
+    def dearest_output_per_million(self, input_tokens: int) -> float:
+        """USD per million of the dearest output token a call with `input_tokens` prompt tokens may produce: its
+        prompt's tier's output rate, or the audio rate when that is dearer (what `most` bounds every token at)."""
+        rates = self.at(input_tokens)
+        return max(rates.output_per_million, _or(rates.output_audio_per_million, 0.0))
+
+    def prices_audio(self, audio_input: int, audio_output: int) -> bool:
+        """Whether this price knows the rate of every kind of audio token a call reported."""
+        return not (audio_input and self.input_audio_per_million is None) and not (
+            audio_output and self.output_audio_per_million is None
+        )
 
     def most(self, input_tokens: int, output_tokens: int) -> float:
         """The most one call can cost: every prompt token at the dearer of the input and cache-write rates (an
@@ -115,8 +142,12 @@ class Price:
         them (params of the user's, a gateway) is billed at their rate and shows as an overshoot."""
         rates = self.at(input_tokens)
         dearer = max(rates.input_per_million, _or(rates.cache_write_per_million, 0.0))
+        audio = _or(rates.output_audio_per_million, 0.0) > rates.output_per_million  # a model that may speak
         return self.cost(
-            input_tokens, output_tokens, cache_write=input_tokens if dearer > rates.input_per_million else 0
+            input_tokens,
+            output_tokens,
+            cache_write=input_tokens if dearer > rates.input_per_million else 0,
+            audio_output=output_tokens if audio else 0,
         )
 
 
@@ -181,14 +212,16 @@ class PriceTable:
         if usage.cost_usd is not None:
             return usage.cost_usd
         price = self.lookup(model)
-        if price is None:
-            return None
+        if price is None or not price.prices_audio(usage.audio_input_tokens, usage.audio_output_tokens):
+            return None  # audio at a rate nobody knows is no text-priced call
         return price.cost(
             usage.input_tokens,
             usage.output_tokens,
             cache_read=usage.cache_read_tokens,
             cache_write=usage.cache_write_tokens,
             cache_write_1h=usage.cache_write_1h_tokens,
+            audio_input=usage.audio_input_tokens,
+            audio_output=usage.audio_output_tokens,
         )
 
 
@@ -248,8 +281,9 @@ class _Answers:
             except OSError:  # pragma: no cover
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
-            # included), the dearest time-of-day rate and scheduled price changes were read are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:6".encode()).hexdigest()[:16]
+            # included), the dearest time-of-day rate, scheduled price changes, audio rates and search fees were
+            # read are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:7".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -306,6 +340,8 @@ def _price_to_json(price: Price) -> dict[str, Any]:
         "cache_read": price.cache_read_per_million,
         "cache_write": price.cache_write_per_million,
         "cache_write_1h": price.cache_write_1h_per_million,
+        "audio_in": price.input_audio_per_million,
+        "audio_out": price.output_audio_per_million,
     }
 
 
@@ -321,7 +357,13 @@ def _price_from_json(entry: dict[str, Any]) -> Price:
         None if read is None else float(read),
         None if write is None else float(write),
         None if hour is None else float(hour),
+        _rate(entry.get("audio_in")),
+        _rate(entry.get("audio_out")),
     )
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 _ANSWERS = _Answers()
@@ -392,8 +434,24 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
             continue
         found = [p for p in (_genai_price(info.get_prices(when), __version__) for when in _price_times(info)) if p]
         if found:  # DeepSeek's peak and off-peak rates, a rise on a set date: the dearest holds from now on
-            return max(found, key=_dearness)
+            dearest = max(found, key=_dearness)
+            return _with_search_fee(model, dearest, info.get_prices(_price_times(info)[0]))
     return None
+
+
+_SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$", re.IGNORECASE)
+"""Models that search the web on every request (OpenAI's `gpt-4o-search-preview`, `gpt-4o-mini-search-preview`,
+`gpt-5-search-api`): each call is billed a search on top of its tokens."""
+
+
+def _with_search_fee(model: str, price: Price, prices: Any) -> Price:
+    """`price` plus one web search per call (genai-prices' `web_searches_kcount`, USD per thousand) for a model that
+    searches on every request; the database gives the search models their base model's row, fee and all, and only
+    the name says every call searches. Unchanged for any other model."""
+    per_thousand = getattr(prices, "web_searches_kcount", None)
+    if not per_thousand or not _SEARCHES_EVERY_CALL.search(model):
+        return price
+    return dataclasses.replace(price, per_request=price.per_request + float(per_thousand) / 1000)
 
 
 def _price_times(info: Any) -> list[dt.datetime]:
@@ -422,12 +480,15 @@ def _genai_price(prices: Any, version: str) -> Price | None:
     per_thousand = getattr(prices, "requests_kcount", None)
     read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
     hour = getattr(prices, "cache_write_1h_mtok", None)
+    audio_in, audio_out = getattr(prices, "input_audio_mtok", None), getattr(prices, "output_audio_mtok", None)
     return dataclasses.replace(
         price,
         per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
         cache_read_per_million=None if read is None else _rates(read)[0],
         cache_write_per_million=None if write is None else _rates(write)[0],
         cache_write_1h_per_million=None if hour is None else _rates(hour)[0],
+        input_audio_per_million=None if audio_in is None else _rates(audio_in)[0],
+        output_audio_per_million=None if audio_out is None else _rates(audio_out)[0],
     )
 
 
