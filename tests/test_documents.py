@@ -222,3 +222,59 @@ def test_a_workspace_file_whose_name_is_not_utf8_opens_by_the_name_the_model_is_
     RLM(lm, files=[path]).completion("q", context="abc")
     assert shown in lm.calls[0][0]["content"] + lm.calls[0][1]["content"]
     assert "hello" in lm.calls[1][-1]["content"]
+
+
+# --- audit 20: structured files as spreadsheets and exporters write them ---------------------------------
+
+
+def loaded(tmp_path: Path, name: str, data: str | bytes) -> object:
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return load(path, 10_000_000).value
+
+
+def test_a_csv_excel_wrote_with_semicolons_keeps_its_columns(tmp_path: Path) -> None:
+    # Excel in a locale with decimal commas writes ";" (and "sep=;" when asked): one garbled column before.
+    semicolons = "\ufeffArtikel;Preis;Menge\r\nApfel;1,50;3\r\nBirne;0,99;12\r\n"
+    expected = [
+        {"Artikel": "Apfel", "Preis": "1,50", "Menge": "3"},
+        {"Artikel": "Birne", "Preis": "0,99", "Menge": "12"},
+    ]
+    assert loaded(tmp_path, "a.csv", semicolons) == expected
+    assert loaded(tmp_path, "b.csv", "sep=;\r\n" + semicolons.lstrip("\ufeff")) == expected
+    assert loaded(tmp_path, "c.csv", "a|b\n1|2\n") == [{"a": "1", "b": "2"}]
+    assert loaded(tmp_path, "d.csv", 'name,note\nann,"x; y"\n') == [{"name": "ann", "note": "x; y"}]
+
+
+def test_a_repeated_csv_column_keeps_every_value(tmp_path: Path) -> None:
+    rows = loaded(tmp_path, "a.csv", "Date,Amount,Date,Note\n2024-01-02,10.00,2024-02-01,late\n")
+    assert rows == [{"Date": "2024-01-02", "Amount": "10.00", "Date.1": "2024-02-01", "Note": "late"}]
+
+
+def test_json_that_would_lose_or_break_on_load_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="key 'total' appears twice"):
+        loaded(tmp_path, "a.json", '{"total": 100, "n": 1, "total": 200}')
+    for name, text in (("b.json", '{"n": ' + "9" * 5000 + "}"), ("c.jsonl", '{"n": 1}\n{"n": ' + "9" * 5000 + "}\n")):
+        with pytest.raises(InputError, match="number rlmx cannot read"):
+            loaded(tmp_path, name, text)
+
+
+def test_json_lines_saved_as_json_load_as_records(tmp_path: Path) -> None:
+    # mongoexport's default, BigQuery's and `jq -c`'s exports: "Extra data at line 2" before.
+    assert loaded(tmp_path, "a.json", '{"_id": 1}\n{"_id": 2}\n') == [{"_id": 1}, {"_id": 2}]
+    with pytest.raises(InputError, match="not valid JSON"):
+        loaded(tmp_path, "b.json", '{"a": 1} trailing')
+
+
+def test_rlmx_ask_refuses_a_huge_json_number_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text('{"n": ' + "7" * 5000 + "}", encoding="utf-8")
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps([repl("FINAL(1)")]), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx", "ask", "q", "--context", str(tmp_path / "big.json"), "--scripted", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "cannot read" in done.stderr

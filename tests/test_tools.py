@@ -189,3 +189,48 @@ async def test_an_async_tool_awaiting_the_callers_loop_says_to_use_acompletion()
         result = rlm.completion("q", context="x")  # inside this running loop: the RLM runs on a private one
     assert result.answer == "done"
     pending.cancel()
+
+
+# --- audit 20: tools that hang, cancel themselves or return what JSON would merge -------------------------
+
+
+def test_a_hung_tool_does_not_hold_the_run_past_its_time_budget() -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def stuck(item: str) -> str:
+        release.wait(60)
+        return item
+
+    started = time.monotonic()
+    try:
+        result = RLM(ScriptedLM([repl("stuck('x')")] * 3), tools=[stuck], budget=Budget(max_seconds=2)).completion(
+            "q", context="c"
+        )
+        assert time.monotonic() - started < 20  # it waited for the tool's thread: until the tool returned
+        assert result.status == "budget_exhausted"
+    finally:
+        release.set()
+
+
+async def test_a_tool_raising_cancelled_error_fails_its_call() -> None:
+    # An HTTP client inside a tool raises CancelledError on its own timeout: the cell waited for ever.
+    async def fetch_page(url: str) -> str:
+        raise asyncio.CancelledError("read timed out")
+
+    code = "try:\n    fetch_page('http://x')\nexcept RuntimeError as exc:\n    FINAL(str(exc))"
+    result = await RLM(ScriptedLM([repl(code)]), tools=[fetch_page], budget=Budget(max_seconds=30)).acompletion(
+        "q", context="c"
+    )
+    assert result.answer == "tool fetch_page raised CancelledError: read timed out"
+
+
+async def test_a_tool_result_whose_keys_json_would_merge_fails_its_call() -> None:
+    def row() -> dict[object, str]:
+        return {1: "by position", "1": "by name"}
+
+    code = "try:\n    row()\nexcept RuntimeError as exc:\n    FINAL(str(exc))"
+    result = await RLM(ScriptedLM([repl(code)]), tools=[row]).acompletion("q", context="c")
+    assert "the keys 1 and '1' are both the JSON key '1'" in result.answer

@@ -10,9 +10,12 @@ message. Calls are traced (`tool_call` events) and counted against `Budget(max_t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import inspect
 import json
 import keyword
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from typing import Any
 
 from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
+from rlmx.sandbox.worker import key_collision
 
 TOOLS_HEADER = (
     "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
@@ -136,9 +140,15 @@ class ToolBox:
             if inspect.iscoroutinefunction(tool.function):
                 value = await tool.function(*args, **kwargs)
             else:
-                value = await asyncio.to_thread(tool.function, *args, **kwargs)
+                value = await _in_own_thread(name, tool.function, *args, **kwargs)
                 if inspect.isawaitable(value):
                     value = await value
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the call itself is being cancelled (a time limit, the caller)
+            # the tool's own (an HTTP client's timeout raises it): a failure of the tool, or the cell waits for ever
+            raise ToolFailure(f"tool {name} raised CancelledError: {exc}") from None
         except (Exception, SystemExit) as exc:  # SystemExit: argparse inside a tool, on arguments it refuses
             message = f"tool {name} raised {type(exc).__name__}: {exc}"
             if isinstance(exc, RuntimeError) and "different loop" in str(exc):
@@ -151,11 +161,43 @@ class ToolBox:
                 message += f" ({hint})"
             raise ToolFailure(message) from None
         try:
+            collision = key_collision(value)
+            if collision is not None:  # json.dumps would keep one of them without a word
+                raise ValueError(f"{collision}, and JSON would keep only one")
             return json.loads(json.dumps(value, allow_nan=False))
+        except RecursionError:
+            raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
             raise ToolFailure(
                 f"tool {name} returned a value that is not JSON ({exc}); return str, list or dict"
             ) from None
+
+
+async def _in_own_thread(name: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`function(*args, **kwargs)` on a daemon thread of its own, awaited. Not the loop's default executor: a tool
+    that never returns would hold `completion()` past `Budget(max_seconds)` (closing a loop joins that executor's
+    threads) and, six of them, starve every other `to_thread`. A tool cut off keeps running until it returns; its
+    result then goes nowhere."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(outcome: Any, failed: bool) -> None:
+        if not future.done():
+            (future.set_exception if failed else future.set_result)(outcome)
+
+    def run() -> None:
+        try:
+            outcome, failed = context.run(function, *args, **kwargs), False
+        except (Exception, SystemExit) as exc:
+            outcome, failed = exc, True
+        except BaseException as exc:  # KeyboardInterrupt raised by the tool itself: its failure, not the caller's
+            outcome, failed = RuntimeError(f"{type(exc).__name__}: {exc}"), True
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for it
+            loop.call_soon_threadsafe(settle, outcome, failed)
+
+    threading.Thread(target=run, name=f"rlmx-tool-{name}", daemon=True).start()
+    return await future
 
 
 def _signature(function: Callable[..., Any]) -> inspect.Signature | None:

@@ -31,51 +31,129 @@ def load_text(path: Path, raw: bytes) -> Document:
     return Document(text, f"text, {len(text):,} characters")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice: JSON keeps one value without a word (RFC 8259 4: "unpredictable")."""
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    return value
+
+
+def _parsed(path: Path, text: str, where: str = "") -> Any:
+    """`text` as JSON; InputError for invalid JSON, a key given twice in one object, or an integer longer than
+    Python reads (4,300 digits: a ValueError, not a JSONDecodeError)."""
+    try:
+        return json.loads(text, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        if where:
+            raise InputError(f"context file {path}{where} is not valid JSON ({exc.msg})") from None
+        raise InputError(f"context file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except _DuplicateKey as exc:
+        raise InputError(
+            f"context file {path}{where}: key {exc.key!r} appears twice in one object, and JSON would keep only one "
+            "of its values; rename one of them"
+        ) from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise InputError(f"context file {path}{where} holds a number rlmx cannot read: {str(exc)[:200]}") from None
+
+
 @register(".json")
 def load_json(path: Path, raw: bytes) -> Document:
+    text = decode(path, raw)
     try:
-        value = json.loads(decode(path, raw))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"context file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        value = _parsed(path, text)
+    except InputError as exc:
+        if "Extra data" not in str(exc) or not _lines_are_json(text):
+            raise
+        records = _records(path, text)  # mongoexport, BigQuery and `jq -c` write JSON Lines under .json
+        return Document(records, f"{len(records):,} JSON Lines records (a .json file with one value a line)")
     return Document(value, f"JSON {_kind(value)}")
+
+
+def _lines_are_json(text: str) -> bool:
+    lines = [line for line in text.split("\n") if line.strip()]
+    try:
+        return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines[:20])
+    except ValueError:
+        return False
 
 
 @register(".jsonl", ".ndjson")
 def load_jsonl(path: Path, raw: bytes) -> Document:
-    records: list[Any] = []
+    records = _records(path, decode(path, raw))
+    return Document(records, f"{len(records):,} JSON Lines records")
+
+
+def _records(path: Path, text: str) -> list[Any]:
     # Records end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines() also breaks at U+2028,
     # U+2029 and U+0085, which JSON allows raw inside a string. A file with no "\n" but "\r" has classic Mac OS
     # line ends (no string holds a raw "\r": JSON escapes it).
-    text = decode(path, raw)
+    records: list[Any] = []
     for number, line in enumerate(text.split("\n" if "\n" in text or "\r" not in text else "\r"), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"context file {path}: line {number} is not valid JSON ({exc.msg})") from None
-    return Document(records, f"{len(records):,} JSON Lines records")
+        if line.strip():
+            records.append(_parsed(path, line, f": line {number}"))
+    return records
 
 
 @register(".csv", ".tsv")
 def load_csv(path: Path, raw: bytes) -> Document:
     text = decode(path, raw)
+    text, delimiter = _delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        fields = reader.fieldnames
-        if not fields:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(reader, None)
+        if not header:
             raise InputError(f"context file {path} has no header row; add one (CSV loads as a list of dicts)")
-        # Short rows get "" for the missing cells; extra cells land under "" (not None) so keys stay strings.
-        rows = [{(k if k is not None else ""): _cell(v) for k, v in row.items()} for row in reader]
+        fields = _unique(header)
+        # Short rows get "" for the missing cells; extra cells land under "" as a list (keys stay strings).
+        rows = [_row(fields, cells) for cells in reader if cells]
     except csv.Error as exc:
         raise InputError(f"context file {path} is not valid CSV: {exc}") from None
-    return Document(rows, f"{len(rows):,} CSV rows with columns {', '.join(fields[:12])}")
+    shown = "tab" if delimiter == "\t" else repr(delimiter)
+    return Document(rows, f"{len(rows):,} CSV rows ({shown}-separated) with columns {', '.join(fields[:12])}")
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else [str(v) for v in value]
+_SEP_LINE = "sep="
+
+
+def _delimiter(text: str, given: str | None) -> tuple[str, str]:
+    """The text without Excel's `sep=;` first line, and the delimiter: that line's, the one a `.tsv` has, else the
+    one of `,;\t|` that splits the header and the next lines into the same number of cells (csv.Sniffer), else ",".
+    Excel in a locale with decimal commas writes `;`."""
+    first, _, rest = text.partition("\n")
+    if first.strip().lower().startswith(_SEP_LINE) and len(first.strip()) == len(_SEP_LINE) + 1:
+        return rest, first.strip()[-1]
+    if given is not None:
+        return text, given
+    try:
+        return text, csv.Sniffer().sniff(text[: 64 * 1024], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return text, ","
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Column names, a repeated one numbered as pandas does (`Date`, `Date.1`): a dict would keep one column."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}.{count}")
+    return names
+
+
+def _row(fields: list[str], cells: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(fields)}
+    if len(cells) > len(fields):
+        row[""] = cells[len(fields) :]
+    return row
 
 
 class _TextOnly(HTMLParser):

@@ -1246,7 +1246,7 @@ def _jsonable(value: Any, what: str) -> Any:
             f"{what}: this value cannot be sent back: {problem}. Flatten it, or pass a string (e.g. json.dumps of a "
             "part of it)"
         )
-    collision = _key_collision(value)
+    collision = key_collision(value)
     if collision is not None:  # JSON would keep one of the two entries and drop the other without a word
         raise ValueError(f"{what}: {collision}, so one entry would be lost; use distinct str keys")
     try:
@@ -1303,7 +1303,7 @@ def _json_key(key: Any) -> str | None:
     return None
 
 
-def _key_collision(value: Any) -> str | None:
+def key_collision(value: Any) -> str | None:
     """What two keys of one dict in `value` (at any depth) JSON would write as one (`1` and `'1'`), else None. A
     dict whose keys are all str has none; `value` is known to be neither circular nor too deep."""
     todo = [value]
