@@ -286,6 +286,7 @@ class Engine:
         if first is None:
             self._open_conversation(max_iterations)
         feedback = ""
+        stalled = 0  # root replies in a row cut at the output cap with no cell run
         for turn in range(1, max_iterations + 1):
             self.iterations = turn
             if turn == 1 and first is not None:
@@ -296,6 +297,7 @@ class Engine:
                 reply = await self._ask(role="root")
             cut = reached_cap(reply.finish_reason)
             self.cut_replies += cut
+            cells_before = self._cells
             if not reply.text and reply.reasoning:  # only reasoning came back (`_admitted_call`): nothing to run
                 finish, feedback = (
                     None,
@@ -308,6 +310,11 @@ class Engine:
                 if accepted is not None:
                     return accepted
             self._last_feedback = feedback
+            stalled = stalled + 1 if cut and self._cells == cells_before else 0
+            if stalled >= CUT_STALL_TURNS and turn < max_iterations:
+                # a cap too small for any code (a proxy's health check sends max_tokens 16): every further turn
+                # would be cut the same way, so ask for the answer now instead of spending the other turns
+                return await self._final_request(feedback, max_iterations, stalled=stalled)
             if turn < max_iterations:
                 self.messages.append(
                     Message(role="user", content=f"{feedback}\n\n{prompts.next_turn(turn + 1, max_iterations)}")
@@ -648,14 +655,21 @@ class Engine:
         self.emit("error", error_type=type(error).__name__, message=str(error))
         return self._buffered("error", reason, error)
 
-    async def _final_request(self, feedback: str, max_iterations: int) -> NodeResult:
-        """Iterations are spent: one last call asks for the answer in prose. Its code, if any, never becomes it."""
+    async def _final_request(self, feedback: str, max_iterations: int, *, stalled: int = 0) -> NodeResult:
+        """Iterations are spent (or `stalled` replies in a row were cut at the output cap with nothing run): one last
+        call asks for the answer in prose. Its code, if any, never becomes it."""
         reason = (
             f"max_iterations: all {max_iterations} turns used"
             if max_iterations > 1
             else "max_iterations: the 1 turn is used"
         )
-        if self.cut_replies:  # a server's small default cap (Workers AI: 256 tokens) cuts every reply's code short
+        if stalled:
+            reason = (
+                f"output cap: the root's last {stalled} replies stopped at the output cap with no code run (the "
+                "cap is too small for a code block), so the answer was asked for at once: give the LM a larger "
+                "max_tokens"
+            )
+        elif self.cut_replies:  # a server's small default cap (Workers AI: 256 tokens) cuts every reply's code short
             reason += (
                 f"; {self.cut_replies} of the root's {self.iterations} replies stopped at the output cap, their code "
                 "cut short: give the LM a larger max_tokens (a server's default may be small)"
@@ -966,6 +980,11 @@ def _reply_notes(completion: Completion) -> dict[str, Any]:
     if completion.usage.estimated:
         notes["usage_estimated"] = True
     return notes
+
+
+CUT_STALL_TURNS = 3
+"""Root replies in a row, each stopped at the output cap with no cell run, after which the run asks for its answer
+instead of spending its other turns."""
 
 
 def _reasoning_apart(completion: Completion) -> Completion:

@@ -1245,6 +1245,17 @@ def test_a_run_whose_every_reply_was_cut_at_the_cap_says_so_and_takes_no_cut_pro
     assert "larger max_tokens" in result.stop_reason
 
 
+def test_replies_cut_at_a_tiny_cap_end_the_run_after_three_turns_not_thirty(server: FakeOpenAIServer) -> None:
+    # LiteLLM proxy's health check sends max_tokens 16: every root reply was cut, and a probe spent all 30 turns.
+    cut = "```repl\nprint(len(cont"
+    server.behaviour = Behaviour(text=cut)
+    server.script(*(Reply(body=completion_body(cut, finish_reason="length")) for _ in range(3)))
+    server.script(Reply(body=completion_body("ok", finish_reason="stop")))
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_tokens=16)).completion("test from litellm", context="x")
+    assert len(server.requests) == 4  # three cut turns, then the final request
+    assert result.answer == "ok" and "last 3 replies stopped at the output cap" in result.stop_reason
+
+
 async def test_a_lone_surrogate_in_a_request_is_sent_as_u_fffd(server: FakeOpenAIServer) -> None:
     await OpenAICompatibleLM("m\udcff", server.base_url).complete([{"role": "user", "content": "Is 5 > 3\ud83d"}])
     received = server.requests[0].body

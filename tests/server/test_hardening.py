@@ -353,6 +353,7 @@ def test_an_api_key_is_required_when_set(tmp_path: Path) -> None:
         with wrong, pytest.raises(openai.AuthenticationError) as raised:
             wrong.models.list()
         assert raised.value.code == "invalid_api_key" and "Authorization: Bearer" in raised.value.message
+        assert "401 - Incorrect API key provided" in raised.value.message  # litellm: an AuthenticationError
         assert httpx.post(f"{served.url}{COMPLETIONS}", json=body()).status_code == 401
         assert served.health()["status"] == "ok"  # health stays open for load balancers
         assert len(served.lm.calls) == 1

@@ -83,9 +83,10 @@ def test_a_port_in_use_is_a_usage_error_with_its_own_message(tmp_path: Path) -> 
 def test_a_used_up_script_says_so_rather_than_blaming_the_network(tmp_path: Path) -> None:
     with serving(serve_command(tmp_path, [repl("print('one turn only')")], "--port", "0")) as (url, _):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
-        with client, pytest.raises(openai.InternalServerError) as raised:
+        with client, pytest.raises(openai.APIStatusError) as raised:
             client.chat.completions.create(model="m", messages=ask("q"), extra_body={"context": "c"})
     assert "exhausted" in raised.value.message and "reachable" not in raised.value.message
+    assert raised.value.status_code == 424  # the model refused: asking again cannot help, and no client retries 424
 
 
 def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout_and_exits_130(tmp_path: Path) -> None:

@@ -85,12 +85,55 @@ def test_earlier_messages_become_the_context(served: Served) -> None:
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": [{"type": "text", "text": "hello"}, {"type": "text", "text": "world"}]},
-        {"role": "assistant", "content": "Noted."},
         {"role": "user", "content": "How long is the context?"},
     ]
     with served.client() as client:
         response = client.chat.completions.create(model=MODEL, messages=messages)
     assert response.choices[0].message.content == f"length {len('Be brief.') + 2 + len('hello') + 1 + len('world')}"
+
+
+def test_a_conversations_assistant_and_tool_turns_reach_the_run_as_a_transcript() -> None:
+    # A chat UI's follow-up and an agent loop's tool result: the assistant's answer and the tool's data were dropped
+    # and the run answered without them (a 200, no word).
+    from rlmx.server.openai_compat import parse
+
+    body = {
+        "messages": [
+            {"role": "system", "content": "Use tools when needed."},
+            {"role": "user", "content": "What is the weather in Oslo?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}],
+            },
+            {"role": "tool", "tool_call_id": "c1", "name": "weather", "content": "Oslo: -3°C, snow"},
+            {"role": "assistant", "content": "It is -3°C and snowing."},
+            {"role": "user", "content": "What did you tell me?"},
+        ]
+    }
+    call = parse(body)
+    assert call.query == "What did you tell me?"
+    assert call.context == (
+        "system: Use tools when needed.\n\nuser: What is the weather in Oslo?\n\nassistant: [called weather({})]\n\n"
+        "tool (weather): Oslo: -3°C, snow\n\nassistant: It is -3°C and snowing."
+    )
+    explicit = parse({**body, "context": "the manual"})
+    assert explicit.context == "the manual" and explicit.contexts is not None
+    assert "tool (weather): Oslo" in explicit.contexts["conversation"]
+
+
+def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:
+    # Sent whole as the query, a 1 MB log was in every root prompt: 241k tokens each.
+    from rlmx.server.openai_compat import PASTED_CHARS, parse
+
+    log = "\n".join(f"12:00:{i % 60:02d} worker-{i % 7} ok" for i in range(PASTED_CHARS // 10))
+    call = parse({"messages": [{"role": "user", "content": f"{log}\n\nHow many workers logged?"}]})
+    assert call.query.startswith("How many workers logged?") and len(call.query) < 200
+    assert call.context == log
+    beside = parse({"messages": [{"role": "user", "content": f"{log}\n\nHow many?"}], "context": "manual"})
+    assert beside.context == "manual" and beside.contexts == {"pasted": log}
+    short = parse({"messages": [{"role": "user", "content": "A short question?"}]})
+    assert short.query == "A short question?" and short.context is None
 
 
 def test_request_limits_tighten_the_budget(served: Served) -> None:

@@ -308,7 +308,13 @@ class _Auth:
         if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.expected):  # RFC 7235: any case
             await self.app(scope, receive, send)
             return
-        what = "no API key was sent" if not given else "the API key sent is not this server's"
+        # OpenAI's own words first: litellm and others sort errors by them ("Incorrect API key provided" is their
+        # AuthenticationError; without it litellm raised BadRequestError for this 401)
+        what = (
+            "You didn't provide an API key (no API key was sent)"
+            if not given
+            else "Incorrect API key provided (the API key sent is not this server's)"
+        )
         body = openai_compat.error_body(
             f"{what}: send `Authorization: Bearer <key>` with the key the server was started with "
             "(--server-api-key-env); OpenAI clients send their api_key so",

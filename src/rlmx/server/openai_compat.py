@@ -4,7 +4,10 @@ Pure values and functions, no HTTP and no running: `app.py` does the I/O. A requ
 
 * the query is the text of the last user message;
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
-  them, the text of the earlier system and user messages (joined by blank lines) is the context;
+  them, the text of the earlier system and user messages (joined by blank lines) is the context; a conversation
+  with assistant or tool turns is a role-labelled transcript of all its other turns instead (with an explicit
+  context: `contexts["conversation"]`); a last user message over 20,000 characters is a pasted document and its
+  last paragraph: the document goes to the context (`contexts["pasted"]` beside an explicit one);
 * an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
   `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema;
 * with an explicit context, system messages are instructions: they go before the query;
@@ -115,14 +118,28 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     if not query.strip():
         raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
     context, contexts = _explicit_contexts(body)
+    query, pasted = _split_pasted(query)
+    messages = _messages(body)
+    conversation = any(role not in CONTEXT_ROLES for role, _ in texts)
+    transcript = ""
+    if conversation:  # a chat UI's follow-up, an agent loop's tool result: every turn reaches the run, as a transcript
+        turns = [_turn(messages[i], role, text) for i, (role, text) in enumerate(texts) if i != last]
+        transcript = "\n\n".join(turn for turn in turns if turn)
     if context is None and contexts is None:
         earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
-        context = "\n\n".join(earlier) if earlier else None
+        context = (transcript or None) if conversation else ("\n\n".join(earlier) if earlier else None)
     else:
         # The documents came separately, so system messages are instructions: the root reads them with the query.
         instructions = [text.strip() for role, text in texts[:last] if role == "system" and text.strip()]
         if instructions:
             query = "\n\n".join([*instructions, query])
+        if conversation and transcript:
+            contexts = {**(contexts or {}), "conversation": transcript}
+    if pasted is not None:  # a document pasted above the question: it is read in the REPL, not sent every turn
+        if context is None:
+            context = pasted
+        else:
+            contexts = {**(contexts or {}), "pasted": pasted}
     stream = _optional(body, "stream", bool, "true or false") or False
     options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
     include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
@@ -294,6 +311,38 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
+PASTED_CHARS = 20_000
+"""A last user message longer than this holds a pasted document: its last paragraph is the query, the rest goes to
+the context (sent whole as the query, it would be in every root prompt: a 1 MB log made 241k-token prompts)."""
+
+
+def _split_pasted(query: str) -> tuple[str, str | None]:
+    """(question, pasted document or None) of the last user message's text."""
+    if len(query) <= PASTED_CHARS:
+        return query, None
+    body, _, question = query.rstrip().rpartition("\n\n")
+    if not body.strip() or not question.strip() or len(question) > PASTED_CHARS // 4:
+        lines = query.rstrip().split("\n")
+        body, question = "\n".join(lines[:-1]), lines[-1]  # the question is the last line
+    if not body.strip() or not question.strip() or len(question) > PASTED_CHARS // 4:
+        return query, None  # no question apart from the text: the whole message stays the query
+    note = "(The user pasted a document above this question; it is in `context`.)"
+    return f"{question.strip()}\n\n{note}", body
+
+
+def _turn(message: dict[str, Any], role: str, text: str) -> str:
+    """One turn of a transcript: `role: text`, an assistant's tool calls and a tool's name written out."""
+    label = role if role != "tool" else f"tool ({message.get('name') or message.get('tool_call_id') or 'result'})"
+    calls = message.get("tool_calls") if role == "assistant" else None
+    called = [
+        f"[called {c['function'].get('name', '?')}({c['function'].get('arguments', '')})]"
+        for c in calls or ()
+        if isinstance(c, dict) and isinstance(c.get("function"), dict)
+    ]
+    said = "\n".join(part for part in (text.strip(), *called) if part)
+    return f"{label}: {said}" if said else ""
+
+
 def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
     """(role, text) of one message; content is a string, a list of text parts, or null."""
     role = "system" if message["role"] == "developer" else str(message["role"])
@@ -449,18 +498,23 @@ def completion(result: Result, *, model: str, created: int | None = None) -> dic
 
 
 def failure(result: Result) -> RequestError:
-    """The 500 for a run that ended in an error, saying what failed and where to look."""
+    """The error for a run that ended in an error, saying what failed and where to look: 500 when asking again may
+    help (the model's server unreachable, slow, failing or rate-limited), 424 Failed Dependency when it cannot (the
+    model's server refused the call): only the OpenAI SDKs read `x-should-retry`, and the AI SDK, LlamaIndex and
+    DSPy (litellm) re-run every 5xx, each a whole run spent failing the same way."""
     trace = f"; its trace is {escaped(str(result.trace_path))}" if result.trace_path is not None else ""
+    status = 500
     if isinstance(result.error, LMConnectionError | LMTimeout | LMServerError | LMRateLimited):
         advice = "check that the server's model is reachable (rlmx serve --model/--base-url) and retry"
     elif isinstance(result.error, LMError):
         advice = "the server's model refused or failed the call; see the message above and the server's log"
+        status = 424
     else:
         advice = "retry, and report it with the trace if it happens again"
     return RequestError(
         f"the RLM run failed: {result.stop_reason}{trace}; {advice}",
         code="rlm_run_failed",
-        status=500,
+        status=status,
         kind="server_error",
     )
 
