@@ -278,3 +278,106 @@ def test_rlmx_ask_refuses_a_huge_json_number_without_a_traceback(tmp_path: Path)
         env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HOME": str(tmp_path)},
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr and "cannot read" in done.stderr
+
+
+def test_a_docx_reads_as_word_shows_it(tmp_path: Path) -> None:
+    # Tables were moved to the end, tracked insertions and content controls dropped, merged cells repeated, and
+    # footnotes lost (python-docx's paragraphs and tables lists).
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    document.add_paragraph("Results by region:")
+    table = document.add_table(rows=2, cols=3)
+    merged = table.cell(0, 0).merge(table.cell(0, 2))
+    merged.text = "Totals"
+    for cell, text in zip(table.rows[1].cells, ("EU", "France", "10"), strict=True):
+        cell.text = text
+    tracked = document.add_paragraph("Pay ")
+    tracked._p.append(
+        parse_xml(f'<w:del {w} w:id="1" w:author="a"><w:r><w:delText>EUR 3,000</w:delText></w:r></w:del>')
+    )
+    tracked._p.append(parse_xml(f'<w:ins {w} w:id="2" w:author="a"><w:r><w:t>EUR 5,000</w:t></w:r></w:ins>'))
+    tracked.add_run(" by March.")
+    control = f"<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>Client: Northwind</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+    document.element.body.insert(len(document.element.body) - 1, parse_xml(control))
+    document.save(str(tmp_path / "deal.docx"))
+    text = load(tmp_path / "deal.docx", 10_000_000).value
+    assert text.splitlines() == [
+        "Results by region:",
+        "Totals",
+        "EU | France | 10",
+        "Pay EUR 5,000 by March.",
+        "Client: Northwind",
+    ]
+    (tmp_path / "locked.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    with pytest.raises(InputError, match="password-protected"):
+        load(tmp_path / "locked.docx", 10_000_000)
+
+
+class _Page(dict):  # type: ignore[type-arg]
+    """A stand-in for a pypdf page: its extracted text and its annotations (pypdf's dict-like objects)."""
+
+    def __init__(self, text: str, annotations: list[dict[str, object]]) -> None:
+        super().__init__({"/Annots": [_Ref(a) for a in annotations]} if annotations else {})
+        self.text = text
+
+    def extract_text(self) -> str:
+        return self.text
+
+
+class _Ref:
+    def __init__(self, target: dict[str, object]) -> None:
+        self.target = target
+
+    def get_object(self) -> dict[str, object]:
+        return self.target
+
+
+def test_pdf_pages_read_ligatures_as_letters_and_keep_filled_form_values() -> None:
+    # "ﬁnancial" was not found by a search for "financial"; values typed into a form were lost (labels only).
+    from rlmx.documents.pdf import _page_text
+
+    assert _page_text(_Page("The \ufb01nancial work\ufb02ow's e\ufb03ciency.", [])) == (
+        "The financial workflow's efficiency."
+    )
+    widgets = [
+        {"/Subtype": "/Widget", "/T": "applicant", "/V": "Maria Lopez"},
+        {"/Subtype": "/Widget", "/T": "agree", "/V": "/Off"},
+        {"/Subtype": "/Link"},
+    ]
+    assert _page_text(_Page("Applicant name:\n", widgets)) == "Applicant name:\n\napplicant: Maria Lopez"
+
+
+def test_a_pdf_with_more_text_than_the_limit_is_refused_while_it_is_read(tmp_path: Path) -> None:
+    # A text bomb (a small file holding megabytes of text) was extracted whole, then refused.
+    document = fpdf.FPDF()
+    document.set_font("Helvetica", size=6)
+    for _ in range(20):
+        document.add_page()
+        document.multi_cell(0, 3, "the same words again and again " * 120)  # compresses to almost nothing
+    document.output(str(tmp_path / "bomb.pdf"))
+    size = (tmp_path / "bomb.pdf").stat().st_size
+    with pytest.raises(InputError, match=r"more text than the [\d,]+ context bytes left .* page \d+ of 20\)"):
+        load(tmp_path / "bomb.pdf", size + 1000)
+    assert len(load(tmp_path / "bomb.pdf", 10_000_000).value) == 20
+
+
+def test_a_subfolder_that_cannot_be_listed_is_reported_as_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.walk drops a folder it cannot list without a word (no permission, a path past PATH_MAX).
+    (tmp_path / "top.txt").write_text("top", encoding="utf-8")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "inside.txt").write_text("inside", encoding="utf-8")
+    real = os.scandir
+
+    def scandir(where: object) -> object:
+        if str(where).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(where))
+        return real(where)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    loaded = prepare("context", tmp_path)
+    assert "locked/ (a folder that cannot be listed: Permission denied)" in loaded.skipped_files

@@ -251,7 +251,14 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     skipped: list[str] = []
     folder = SizeLimit(limit.max_bytes)
     folder.used = limit.used
-    for root, dirs, files in os.walk(path, followlinks=False):
+    def unlisted(error: OSError) -> None:  # a subfolder that cannot be listed: reported, not silently dropped
+        try:
+            where = Path(error.filename).relative_to(path).as_posix()
+        except (TypeError, ValueError):
+            where = str(error.filename)
+        skipped.append(f"{where}/ (a folder that cannot be listed: {error.strerror})")
+
+    for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
         dirs.sort()
         for file_name in sorted(files):
             file = Path(root) / file_name

@@ -1,4 +1,9 @@
-"""DOCX (Word): the document's text, paragraphs and table rows in order (python-docx; the `docx` extra)."""
+"""DOCX (Word): the document's text as Word shows it, in order (python-docx; the `docx` extra).
+
+Read from the body's XML rather than python-docx's `paragraphs` and `tables` lists, which hold neither a table's
+place among the paragraphs, nor tracked insertions (`w:ins`), nor content controls (`w:sdt`), and which repeat a
+merged cell at every grid position it spans (python-docx#40, #1123, #344).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,79 @@ from rlmx.documents import Document, register
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""The start of an OLE compound file: what Word's "Encrypt with Password" writes (MS-OFFCRYPTO), and .doc files."""
+
 
 @register(".docx")
 def load_docx(path: Path, raw: bytes) -> Document:
-    """A str: paragraphs one per line, table rows as cells joined by " | ". InputError when python-docx is
-    missing or the file is not a readable DOCX."""
+    """A str: paragraphs one per line (tracked insertions kept, deletions left out, content controls' text
+    included), each table where it stands with its rows as cells joined by " | " (a merged cell once), and the
+    footnotes at the end. InputError when python-docx is missing, the file is password-protected, or it is not a
+    readable DOCX."""
     try:
         import docx
     except ImportError:
         raise InputError(f"context file {path} is a DOCX: " + missing_extra("reading it", "docx")) from None
+    if raw.startswith(_OLE_MAGIC):
+        raise InputError(
+            f"context file {path} is a password-protected (encrypted) Word file, or an old binary .doc: remove the "
+            "password in Word (File > Info > Protect Document > Encrypt with Password) or save it as .docx first"
+        )
     try:
         document: Any = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # also python-docx's and lxml's own
         raise InputError(f"context file {path} is not a readable DOCX ({type(exc).__name__}: {exc})") from None
-    lines: list[str] = [paragraph.text for paragraph in document.paragraphs]
-    for table in document.tables:
-        lines += [" | ".join(cell.text for cell in row.cells) for row in table.rows]
+    lines = _blocks(document.element.body)
+    notes = _footnotes(document)
+    if notes:
+        lines += ["", "Footnotes:", *notes]
     text = "\n".join(lines)
-    return Document(text, f"Word document, {len(document.paragraphs):,} paragraphs, {len(text):,} characters")
+    paragraphs = len(document.element.body.findall(f"{_W}p"))
+    extra = f", {len(notes)} footnotes" if notes else ""
+    return Document(text, f"Word document, {paragraphs:,} paragraphs{extra}, {len(text):,} characters")
+
+
+def _blocks(container: Any) -> list[str]:
+    """The lines of a body, a cell or a content control, in document order."""
+    lines: list[str] = []
+    for element in container:
+        if element.tag == f"{_W}p":
+            lines.append(_text(element))
+        elif element.tag == f"{_W}tbl":
+            lines += [" | ".join(_cell(cell) for cell in row.findall(f"{_W}tc")) for row in element.iter(f"{_W}tr")]
+        elif element.tag == f"{_W}sdt":  # a content control (a form's field, a template's block)
+            content = element.find(f"{_W}sdtContent")
+            if content is not None:
+                lines += _blocks(content)
+    return lines
+
+
+def _text(paragraph: Any) -> str:
+    """A paragraph's text as Word shows it with changes accepted: every `w:t` (inserted runs too; deleted text is
+    `w:delText`, left out), tabs and line breaks written."""
+    parts: list[str] = []
+    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        if node.tag == f"{_W}t":
+            parts.append(node.text or "")
+        else:
+            parts.append("\t" if node.tag == f"{_W}tab" else "\n")
+    return "".join(parts)
+
+
+def _cell(cell: Any) -> str:
+    """A table cell's text on one line (its paragraphs joined by spaces; a nested table's rows too)."""
+    return " ".join(line for line in _blocks(cell) if line.strip())
+
+
+def _footnotes(document: Any) -> list[str]:
+    """The footnotes' text, numbered as Word numbers them (its separators, ids -1 and 0, left out)."""
+    for relation in document.part.rels.values():
+        if relation.reltype.endswith("/footnotes") and not relation.is_external:
+            from docx.oxml import parse_xml
+
+            root = parse_xml(relation.target_part.blob)
+            notes = [n for n in root.findall(f"{_W}footnote") if int(n.get(f"{_W}id", "0")) > 0]
+            return [f"[{number}] {' '.join(_blocks(note)).strip()}" for number, note in enumerate(notes, 1)]
+    return []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import unicodedata
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, register
+from rlmx.documents import Document, register, text_over_limit
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
@@ -28,7 +29,14 @@ def load_pdf(path: Path, raw: bytes) -> Document:
             locked = _locked(reader)
             if locked is not None:
                 raise InputError(f"context file {path} is an encrypted PDF {locked}")
-        pages = [_page_text(page) for page in reader.pages]
+        pages = []
+        used = 0
+        for number, page in enumerate(reader.pages, 1):
+            pages.append(_page_text(page))
+            used += len(pages[-1].encode("utf-8", "surrogatepass"))
+            over = text_over_limit(path, used, f"page {number:,} of {len(reader.pages):,}")
+            if over is not None:
+                raise over
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -61,6 +69,33 @@ def _locked(reader: Any) -> str | None:
     return "that needs a password; decrypt it first (e.g. `qpdf --decrypt --password=... in.pdf out.pdf`)"
 
 
+_LIGATURES = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)}
+"""The Latin ligature characters (U+FB00-FB06: ff, fi, fl, ffi, ffl, long st, st) as their letters, as pdftotext
+and PyMuPDF write them: "ﬁnancial" is not found by a search for "financial"."""
+
+
 def _page_text(page: Any) -> str:
-    text = page.extract_text() or ""
-    return str(text)
+    """The page's text, ligatures as letters, then the values filled into its form fields (`name: value`, one a
+    line): pypdf's text extraction leaves them out, though the page shows them."""
+    text = str(page.extract_text() or "").translate(_LIGATURES)
+    filled = [f"{name}: {value}" for name, value in _form_values(page) if value not in text]
+    return "\n".join([text, *filled]) if filled else text
+
+
+def _form_values(page: Any) -> list[tuple[str, str]]:
+    """(field name, value) of each filled form field (an AcroForm widget with a /V) on the page."""
+    values: list[tuple[str, str]] = []
+    try:
+        annotations = page.get("/Annots") or []
+        for reference in annotations:
+            widget = reference.get_object()
+            if widget.get("/Subtype") != "/Widget":
+                continue
+            field = widget if "/V" in widget or "/Parent" not in widget else widget["/Parent"].get_object()
+            value, name = field.get("/V"), field.get("/T") or widget.get("/T")
+            if value is None or str(value).strip() in ("", "/Off"):
+                continue
+            values.append((str(name or "field"), str(value).lstrip("/")))
+    except Exception:  # a malformed annotation: the page's text still stands
+        return values
+    return values
