@@ -251,6 +251,7 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     skipped: list[str] = []
     folder = SizeLimit(limit.max_bytes)
     folder.used = limit.used
+
     def unlisted(error: OSError) -> None:  # a subfolder that cannot be listed: reported, not silently dropped
         try:
             where = Path(error.filename).relative_to(path).as_posix()
