@@ -444,3 +444,12 @@ def test_a_boxed_answer_is_read_on_the_last_turn() -> None:
     found = find_final_anywhere("So the last word is gamma.\n\n**Final Answer**\n\\[\n\\boxed{\\text{gamma}}\n\\]")
     assert found == ProseFinal("final", "\\text{gamma}")
     assert find_final_anywhere("\\boxed{42} is wrong; the answer is \\boxed{ 43 }") == ProseFinal("final", "43")
+
+
+def test_a_phrase_that_closes_a_models_own_reasoning_is_prose_without_its_opening() -> None:
+    # Granite 3.2's "Here is my response:" ends reasoning it opened with "Here is my thought process:"; a reply
+    # that only says it (any model) keeps the code written before it.
+    parsed = parse_reply("```repl\nprint(9)\n```\nHere is my response:\nthe count is above.")
+    assert parsed.cells == ("print(9)",) and parsed.reasoning_chars == 0
+    drafted = "Here is my thought process:\nFINAL('alpha')\nHere is my response:\n```repl\nprint(10)\n```"
+    assert parse_reply(drafted).cells == ("print(10)",) and parse_reply(drafted).final is None

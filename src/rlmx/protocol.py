@@ -364,8 +364,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             reasoning += end - think_start
             prose_start, state = end, "prose"
             leading = end if think_leads else leading
-        elif not seen_think and (
-            _CLOSE_ENDS_REASONING.match(text, end) or (start > 0 and text[start - 1] not in _UNGLUED)
+        elif (
+            not seen_think
+            and not _opened_by_the_model(match.group(0))
+            and (_CLOSE_ENDS_REASONING.match(text, end) or (start > 0 and text[start - 1] not in _UNGLUED))
         ):
             # A </think> ending its line, glued to the fence or FINAL that begins the reply proper, or glued to the
             # reasoning's last word ("... it</think>42"), with no opening tag before it: the chat template opened
@@ -660,12 +662,23 @@ def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
     return text[close.end() :], reasoning + close.end()
 
 
+_MODEL_OPENED = frozenset({"here is my response:"})
+"""Closing markers a model writes only after its own opening (Granite's "Here is my thought process:"): alone, such
+a phrase is prose ("Here is my response:" before an answer), not the end of reasoning a chat template opened."""
+
+
+def _opened_by_the_model(closing: str) -> bool:
+    return closing.strip().lower() in _MODEL_OPENED
+
+
 def template_close(text: str) -> re.Match[str] | None:
     """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line, when
     no line before it starts with an opening tag. A closing tag inside a fenced block is data of the block, not the
     end of reasoning, when the block holds an opening tag before it or its closing fence is the next fence line
     after it."""
     for close in _LINE_CLOSE_TAG.finditer(text):
+        if _opened_by_the_model(close.group(0)):
+            continue
         start = close.start() + len(close.group(0)) - len(close.group(0).lstrip())
         if _LINE_OPEN_TAG.search(text, 0, start) is not None:
             return None
