@@ -173,11 +173,11 @@ class ToolBox:
             ) from None
 
 
-async def _in_own_thread(name: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+async def _in_own_thread(name: str, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """`function(*args, **kwargs)` on a daemon thread of its own, awaited. Not the loop's default executor: a tool
     that never returns would hold `completion()` past `Budget(max_seconds)` (closing a loop joins that executor's
     threads) and, six of them, starve every other `to_thread`. A tool cut off keeps running until it returns; its
-    result then goes nowhere."""
+    result then goes nowhere. `name` and `function` are positional-only: a tool may take `name=` itself."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     context = contextvars.copy_context()
