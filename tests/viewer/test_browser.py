@@ -307,3 +307,69 @@ def test_a_trace_holding_html_comments_and_template_markers_renders(browser: Any
     target.write_text(page(events=[{"type": "run_start", "t": 0, "query": query, "node": "0"}]), "utf-8")
     _open(browser, target.as_uri())
     assert "<!-- <script>alert(1)</script> -->" in _text(browser, "#summary .qtext")
+
+
+# --- audit 21: redacted copies, direction controls, search after case-changing letters, names in URLs ----------
+
+
+def _run_trace(tmp_path: Path, query: str, replies: list[str], **options: Any) -> Path:
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+
+    RLM(ScriptedLM(replies), trace_dir=tmp_path, **options).completion(query, context="abc")
+    return max(tmp_path.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+
+
+def test_a_redacted_copy_shows_placeholders_and_its_boxes_open(browser: Any, serve: Any, tmp_path: Path) -> None:
+    # Every text of a `rlmx traces --redact` copy read "[object Object]", and "what the model was sent" threw.
+    import json
+
+    from rlmx.events import redact_event
+
+    trace = _run_trace(
+        tmp_path, "the secret question", ["```repl\nprint('hidden output')\n```", "```repl\nFINAL('x')\n```"]
+    )
+    copy = tmp_path / "shared" / "copy.redacted.jsonl"
+    copy.parent.mkdir()
+    copy.write_text(
+        "".join(json.dumps(redact_event(json.loads(line))) + "\n" for line in trace.read_text("utf-8").splitlines()),
+        "utf-8",
+    )
+    browser.get_log("browser")  # what earlier tests left in the log
+    _open(browser, serve(copy.parent).url_for(copy))
+    assert "redacted:" in _text(browser, "#summary .qtext") and "secret" not in browser.page_source
+    assert "[object Object]" not in _text(browser, "main")
+    browser.execute_script("document.querySelector('.small-box > .head').click()")  # what the model was sent
+    assert "redacted:" in _text(browser, ".small-box.open .body")
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_direction_controls_in_code_are_shown_and_search_marks_the_term(
+    browser: Any, serve: Any, tmp_path: Path
+) -> None:
+    # Trojan Source (CVE-2021-42574): the cell that ran one branch read as another. And after "İ" (two units lower
+    # cased) the search marked the wrong letters.
+    code = (
+        'level = "user"\nif level != "user\u202e \u2066# admin\u2069 \u2066":\n    print("İstanbul İİ: secret-token")'
+    )
+    trace = _run_trace(tmp_path, "q", [f"```repl\n{code}\n```", "```repl\nFINAL('x')\n```"])
+    _open(browser, serve(tmp_path).url_for(trace))
+    _head(browser, '[data-cell="0/c1"]').click()
+    assert "<U+202E>" in browser.find_element("css selector", '[data-cell="0/c1"] pre.code').text
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element("id", "search").send_keys("secret")
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements("css selector", "#results a.hit"))
+    browser.execute_script("document.querySelector('#results a.hit').click()")
+    marks = browser.find_elements("css selector", "#tree mark")
+    assert marks and {m.text for m in marks} == {"secret"}
+
+
+def test_the_url_of_a_trace_whose_name_holds_url_characters_opens_it(browser: Any, serve: Any, tmp_path: Path) -> None:
+    trace = _run_trace(tmp_path / "runs", "the plus question", ["```repl\nFINAL('x')\n```"])
+    named = trace.with_name("run+retry #2 (1).jsonl")
+    trace.rename(named)
+    url = serve(named.parent).url_for(named)
+    assert " " not in url and "#" not in url.split("?", 1)[1]
+    _open(browser, url)
+    assert "the plus question" in _text(browser, "#summary .qtext")

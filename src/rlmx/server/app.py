@@ -173,6 +173,7 @@ def create_app(
             Route("/v1/traces/{trace_id}", get_trace, methods=["GET"]),
             Route("/view/{trace_id}", view_trace, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
+            Route("/favicon.ico", no_icon, methods=["GET"]),
         ],
         middleware=middleware,
         exception_handlers={
@@ -300,7 +301,8 @@ class _Auth:
         self.expected = None if api_key is None else os.fsencode(api_key.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.expected is None or scope["type"] != "http" or scope["path"] == "/health" or _is_viewer(scope):
+        open_paths = ("/health", "/favicon.ico")  # a browser asks for the icon itself, without the page's key
+        if self.expected is None or scope["type"] != "http" or scope["path"] in open_paths or _is_viewer(scope):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -563,6 +565,11 @@ def _events(text: str) -> list[Any]:
             except json.JSONDecodeError:
                 continue  # the line a running run is writing right now
     return events
+
+
+async def no_icon(request: Request) -> Response:
+    """The icon a browser asks for with the viewer page: none (204), so the console stays clean."""
+    return Response(status_code=204)
 
 
 async def health(request: Request) -> Response:

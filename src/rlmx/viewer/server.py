@@ -13,7 +13,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
@@ -37,7 +37,9 @@ class ViewerServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}/"
 
     def url_for(self, trace: Path) -> str:
-        return f"{self.url}?trace={trace.name}"
+        """The page's URL for `trace`, its name percent-encoded: `+`, `#`, `%` and spaces (`trace (1).jsonl`, a
+        browser's download) would otherwise name another file, or end a terminal's link."""
+        return f"{self.url}?trace={quote(trace.name, safe='')}"
 
     def start(self) -> threading.Thread:
         """Serve on a background thread (tests; `rlmx view` serves on its main thread)."""

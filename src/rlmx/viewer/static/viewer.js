@@ -46,9 +46,11 @@ function fmtUsd(c) {
   if (c === 0) return "$0";
   return c < 0.01 ? `$${c.toFixed(5)}` : `$${c.toFixed(3)}`;
 }
+// A cut at `n` UTF-16 units, backed off one when it would split a surrogate pair (an emoji shown as U+FFFD).
+const cutAt = (s, n) => (n > 0 && n < s.length && /[\ud800-\udbff]/.test(s[n - 1]) ? s.slice(0, n - 1) : s.slice(0, n));
 const oneLine = (t, n) => {
   const s = String(t ?? "").replace(/\s+/g, " ").trim();
-  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+  return s.length > n ? cutAt(s, n - 1) + "…" : s;
 };
 function badge(kind, text, title) {
   return h("span", { class: `badge b-${kind}`, title: title || null }, text ?? kind);
@@ -134,17 +136,44 @@ function clipped(text, { lines = 14, cls = "pre", code = false } = {}) {
   text = String(text ?? "");
   const all = text.split("\n");
   const cut = all.length > lines || text.length > 3000;
-  const shown = cut ? all.slice(0, lines).join("\n").slice(0, 3000) : text;
-  const pre = h("pre", { class: cls });
-  pre.append(code ? highlightPython(shown) : shown);
+  const shown = cut ? cutAt(all.slice(0, lines).join("\n"), 3000) : text;
+  const pre = h("pre", { class: cls, dir: code ? null : "auto" });
+  pre.append(...withBidiShown(code ? highlightPython(shown) : shown));
+  if (BIDI.test(text)) pre.classList.add("has-bidi");
   if (!cut) return pre;
   const more = h("button", { class: "more", type: "button" }, `show all (${fmtInt(all.length)} lines, ${fmtInt(text.length)} chars)`);
   more.addEventListener("click", () => {
     pre.textContent = "";
-    pre.append(code ? highlightPython(text) : text);
+    pre.append(...withBidiShown(code ? highlightPython(text) : text));
     more.remove();
   });
   return h("div", { class: "clip" }, pre, more);
+}
+
+// Text-direction controls (the "Trojan Source" trick, CVE-2021-42574): shown as visible marks, so code reads as it
+// runs, as GitHub and VS Code show them.
+const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
+const BIDI_ALL = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+function withBidiShown(content) {
+  const mark = (text) => {
+    if (!BIDI.test(text)) return [text];
+    const parts = [];
+    let i = 0;
+    for (const m of text.matchAll(BIDI_ALL)) {
+      parts.push(text.slice(i, m.index));
+      const code = m[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+      parts.push(h("span", { class: "bidi", title: "a text-direction control character: the text may read otherwise than it runs" }, `<U+${code}>`));
+      i = m.index + m[0].length;
+    }
+    parts.push(text.slice(i));
+    return parts;
+  };
+  if (!(content instanceof Node)) return mark(String(content));
+  const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) if (BIDI.test(t.nodeValue)) nodes.push(t);
+  for (const t of nodes) t.replaceWith(...mark(t.nodeValue));
+  return [content];
 }
 
 // --- the model: events -> run tree ----------------------------------------------------------------------------
@@ -380,7 +409,7 @@ function renderHeader(run) {
   const answer = e ? (e.answer || "") : "";
   const session = s.session;
   const el = h("section", { class: `summary st-${status}`, id: "summary" },
-    h("div", { class: "q" }, h("span", { class: "label" }, "Question"), h("div", { class: "qtext" }, s.query ?? "(no run_start event)")),
+    h("div", { class: "q" }, h("span", { class: "label" }, "Question"), h("div", { class: "qtext", dir: "auto" }, s.query ?? "(no run_start event)")),
     h("div", { class: "answer-row" },
       h("div", { class: "answer" },
         h("div", { class: "label" }, "Answer", e ? h("span", { class: "src" }, ` from ${e.answer_source}`) : null),
@@ -499,7 +528,7 @@ function renderTurnBody(t) {
     if (t.lm.reasoning) {
       frag.append(box({ kind: "reasoning", up: t }, h("span", { class: "dim" }, "the model's reasoning"), () => clipped(t.lm.reasoning, { lines: 20, cls: "pre prose" }), { cls: "small-box" }).el);
     }
-    const msgs = t.lm.new_messages || [];
+    const msgs = Array.isArray(t.lm.new_messages) ? t.lm.new_messages : t.lm.new_messages ? [{ role: "messages", content: t.lm.new_messages }] : [];
     const sent = { kind: "msgs", up: t };
     frag.append(box(sent, h("span", { class: "dim" }, `what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
       h("div", null, ...msgs.map((m) => h("div", { class: "msg" }, h("div", { class: "label" }, m.role), clipped(m.content, { lines: 10 }))),
@@ -660,12 +689,14 @@ function renderIssues(run) {
 function searchItems(run) {
   if (run.searchItems) return run.searchItems;
   const items = [];
-  const add = (obj, where, text) => { if (text) items.push({ obj, where, text: String(text), low: String(text).toLowerCase() }); };
+  const add = (obj, where, text) => { if (text) items.push({ obj, where, text: String(text) }); };
   for (const n of run.nodes.values()) {
     if (n.start) add(n, `node ${n.id} query`, n.start.query);
     if (n.end) add(n, `node ${n.id} answer`, n.end.answer);
+    for (const st of n.setups) add(n, `node ${n.id} setup output`, st.output);
     for (const t of n.turns) {
       if (t.lm) add(t, `node ${n.id} ${t.label || "turn " + t.n} reply`, t.lm.response);
+      if (t.lm && t.lm.reasoning) add(t, `node ${n.id} ${t.label || "turn " + t.n} reasoning`, t.lm.reasoning);
       for (const note of t.notes) add(t, `node ${n.id} ${t.label || "turn " + t.n}`, note.text);
       for (const c of t.cells) {
         add(c, `cell ${c.id} code`, c.start.code);
@@ -682,22 +713,27 @@ function searchItems(run) {
   return items;
 }
 
+// The term as a case-insensitive pattern over the original text: indexes into a lower-cased copy drift wherever
+// lower-casing changes a length ("İ" becomes two units), and the wrong text was marked.
+const termPattern = (term) => new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu");
 function markIn(el, term) {
   if (!el || !term) return;
-  const low = term.toLowerCase();
+  const pattern = termPattern(term);
   const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
   const hits = [];
   for (let t = walker.nextNode(); t; t = walker.nextNode()) {
     if (t.parentElement.closest(".head") && el.rlmxObj && el.rlmxObj.kind === "node") continue;
-    if (t.nodeValue.toLowerCase().includes(low)) hits.push(t);
+    pattern.lastIndex = 0;
+    if (pattern.test(t.nodeValue)) hits.push(t);
   }
   for (const t of hits.slice(0, 200)) {
     const frag = document.createDocumentFragment();
     const text = t.nodeValue;
-    let i = 0, j;
-    while ((j = text.toLowerCase().indexOf(low, i)) !== -1) {
-      frag.append(text.slice(i, j), h("mark", null, text.slice(j, j + term.length)));
-      i = j + term.length;
+    let i = 0;
+    pattern.lastIndex = 0;  // matchAll starts where the last test() left off
+    for (const m of text.matchAll(pattern)) {
+      frag.append(text.slice(i, m.index), h("mark", null, m[0]));
+      i = m.index + m[0].length;
     }
     frag.append(text.slice(i));
     t.replaceWith(frag);
@@ -716,15 +752,17 @@ function setupSearch(run) {
     const term = input.value.trim();
     results.textContent = "";
     if (!term) { results.hidden = true; return; }
-    const low = term.toLowerCase();
-    const hits = searchItems(run).filter((i) => i.low.includes(low));
+    const pattern = termPattern(term);
+    const hits = searchItems(run).filter((i) => { pattern.lastIndex = 0; return pattern.test(i.text); });
     results.hidden = false;
     results.append(h("div", { class: "count", id: "search-count" }, `${fmtInt(hits.length)} match${hits.length === 1 ? "" : "es"} for “${term}”`));
     const list = h("ol", { class: "hits" });
     for (const hit of hits.slice(0, 200)) {
-      const at = hit.low.indexOf(low);
+      pattern.lastIndex = 0;
+      const found = pattern.exec(hit.text);
+      const at = found.index, end = at + found[0].length;
       const from = Math.max(0, at - 40);
-      const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, hit.text.slice(at, at + term.length)), hit.text.slice(at + term.length, at + term.length + 60).replace(/\s+/g, " ")];
+      const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, found[0]), hit.text.slice(end, end + 60).replace(/\s+/g, " ")];
       list.append(h("li", null, h("a", { href: "#", class: "hit", onclick: (ev) => {
         ev.preventDefault();
         clearMarks();
@@ -823,7 +861,18 @@ function parseEvents(text) {
   return events;
 }
 
+// A copy made by `rlmx traces --redact` holds {"redacted": chars, "sha256": ...} where text was: shown as such.
+const isRedacted = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.redacted === "number" && typeof v.sha256 === "string";
+function unredacted(event) {
+  const out = {};
+  for (const [k, v] of Object.entries(event)) {
+    out[k] = isRedacted(v) ? `⟨redacted: ${fmtInt(v.redacted)} chars, sha256 ${v.sha256.slice(0, 12)}…⟩` : v;
+  }
+  return out;
+}
+
 function showRun(events) {
+  events = events.map((e) => (e && typeof e === "object" ? unredacted(e) : e));
   const run = buildRun(events);
   RUN = run;
   window.rlmxRun = run;
@@ -859,15 +908,17 @@ function showRun(events) {
 }
 
 function expandAll(run) {
-  let opened = 0;
   const walk = (n) => {
     n.box && n.box.open();
     for (const t of n.turns) {
       t.box && t.box.open();
       for (const c of t.cells) {
-        if (opened++ > 400) return;
         if (c.box) c.box.open();
-        for (const s of c.subcalls) if (s.child) walk(s.child);
+        for (const s of c.subcalls) {
+          if (!s.child) continue;
+          if (s.box) s.box.open();  // renders the child's box, which the walk then opens
+          walk(s.child);
+        }
       }
     }
   };
