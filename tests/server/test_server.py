@@ -132,6 +132,8 @@ def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:
     assert call.context == log
     beside = parse({"messages": [{"role": "user", "content": f"{log}\n\nHow many?"}], "context": "manual"})
     assert beside.context == "manual" and beside.contexts == {"pasted": log}
+    first = parse({"messages": [{"role": "user", "content": f"Summarize the log below:\n\n{log}"}]})
+    assert first.query.startswith("Summarize the log below:") and first.context == log
     short = parse({"messages": [{"role": "user", "content": "A short question?"}]})
     assert short.query == "A short question?" and short.context is None
 

@@ -6,8 +6,9 @@ Pure values and functions, no HTTP and no running: `app.py` does the I/O. A requ
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
   them, the text of the earlier system and user messages (joined by blank lines) is the context; a conversation
   with assistant or tool turns is a role-labelled transcript of all its other turns instead (with an explicit
-  context: `contexts["conversation"]`); a last user message over 20,000 characters is a pasted document and its
-  last paragraph: the document goes to the context (`contexts["pasted"]` beside an explicit one);
+  context: `contexts["conversation"]`); a last user message over 20,000 characters is a pasted document and a
+  question (its first or last paragraph): the document goes to the context (`contexts["pasted"]` beside an
+  explicit one);
 * an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
   `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema;
 * with an explicit context, system messages are instructions: they go before the query;
@@ -317,17 +318,24 @@ the context (sent whole as the query, it would be in every root prompt: a 1 MB l
 
 
 def _split_pasted(query: str) -> tuple[str, str | None]:
-    """(question, pasted document or None) of the last user message's text."""
+    """(question, pasted document or None) of the last user message's text: the question is its first or last
+    paragraph (or line), whichever ends in "?" (then ":", as "Summarize this:" before the text), else the last."""
     if len(query) <= PASTED_CHARS:
         return query, None
-    body, _, question = query.rstrip().rpartition("\n\n")
-    if not body.strip() or not question.strip() or len(question) > PASTED_CHARS // 4:
-        lines = query.rstrip().split("\n")
-        body, question = "\n".join(lines[:-1]), lines[-1]  # the question is the last line
-    if not body.strip() or not question.strip() or len(question) > PASTED_CHARS // 4:
-        return query, None  # no question apart from the text: the whole message stays the query
-    note = "(The user pasted a document above this question; it is in `context`.)"
-    return f"{question.strip()}\n\n{note}", body
+    text = query.strip()
+    first, _, rest = text.partition("\n\n")
+    body, _, last = text.rpartition("\n\n")
+    if not rest.strip() or not body.strip():  # no blank lines: the first and last lines
+        first, _, rest = text.partition("\n")
+        body, _, last = text.rpartition("\n")
+    short = PASTED_CHARS // 4
+    candidates = [(last, body, "above"), (first, rest, "below")]
+    for ending in ("?", ":", ""):
+        for question, document, where in candidates:
+            if question.strip() and document.strip() and len(question) <= short and question.rstrip().endswith(ending):
+                note = f"(The user pasted a document {where} this question; it is in `context`.)"
+                return f"{question.strip()}\n\n{note}", document
+    return query, None  # no question apart from the text: the whole message stays the query
 
 
 def _turn(message: dict[str, Any], role: str, text: str) -> str:
