@@ -186,3 +186,17 @@ async def test_at_the_limit_the_session_unused_longest_makes_room(
         assert set(service.sessions) == {first, third} and second not in service.sessions
     finally:
         await service.aclose()
+
+
+async def test_a_session_whose_client_left_is_no_one_elses(tmp_path: Path) -> None:
+    service = RLMService(RLM(ScriptedLM([repl("FINAL(context)")]), trace_dir=tmp_path))
+    roots = Roots([tmp_path], "test")
+    leaving, other = Client(), Client()
+    session_id = (await service.session_start(roots, None, "the leaver's notes", owner=leaving))["session_id"]
+    del leaving
+    gc.collect()
+    try:
+        with pytest.raises(InputError, match="no open session"):
+            await service.session_ask(roots, session_id, "q", None, None, None, owner=other)
+    finally:
+        await service.aclose()

@@ -46,7 +46,7 @@ FORECAST_NOTE = (
 )
 
 
-def _ANYONES() -> None:
+def _no_owner() -> None:
     """The owner of a session opened without one (the Python API, tests): every caller may use it."""
     return None
 
@@ -55,19 +55,23 @@ def _ANYONES() -> None:
 class _OpenSession:
     session: Session
     base: RLM
-    owner: Callable[[], object | None] = _ANYONES
+    owner: Callable[[], object | None] = _no_owner
     """A weak reference to the MCP session (the client's connection) that opened it; None: any caller's."""
     busy: bool = False
     questions: int = 0
     last_used: float = dataclasses.field(default_factory=time.monotonic)
 
     def belongs_to(self, owner: object | None) -> bool:
+        """Whether `owner` may see and use it: anyone, for a session opened without an owner; else only the
+        client that opened it, never another once that one is gone."""
+        if self.owner is _no_owner:
+            return True
         held = self.owner()
-        return held is None or held is owner
+        return held is not None and held is owner
 
     def orphaned(self) -> bool:
         """Whether the client that opened it is gone (its MCP session ended: HTTP clients come and go)."""
-        return self.owner is not _ANYONES and self.owner() is None
+        return self.owner is not _no_owner and self.owner() is None
 
 
 class RLMService:
@@ -237,7 +241,7 @@ class RLMService:
 
 
 def _weak(owner: object | None) -> Callable[[], object | None]:
-    return _ANYONES if owner is None else weakref.ref(owner)
+    return _no_owner if owner is None else weakref.ref(owner)
 
 
 def tightened(rlm: RLM, limits: Mapping[str, Any]) -> Budget:
