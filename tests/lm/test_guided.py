@@ -15,6 +15,7 @@ from rlmx.lm import GuidedRoot, Message, ScriptedLM
 from rlmx.lm.guided_cells import (
     NOT_FOUND,
     Index,
+    _paragraph,
     build_index,
     collect_sources,
     count_answer,
@@ -1089,13 +1090,8 @@ def test_a_how_do_i_reply_that_only_echoes_the_question_answers_nothing() -> Non
 
 
 def test_a_method_is_the_sentence_of_the_unit_that_holds_the_reply() -> None:
-    unit = {
-        "text": "Boxes are drawn with box(). To change the colour, call paint() with a colour name. Colours are named.",
-        "name": "Colours",
-        "where": "line 1",
-        "line": 1,
-        "kind": "paragraph",
-    }
+    text = "Boxes are drawn with box(). To change the colour, call paint() with a colour name. Colours are named."
+    unit = _paragraph("Colours", text, 1, "paragraph", False)
     question = "How can I change the colour of a box?"
     method = "To change the colour, call paint() with a colour name"
     assert verified_span("call paint()", unit, question, set()) == method
@@ -1105,13 +1101,8 @@ def test_a_method_is_the_sentence_of_the_unit_that_holds_the_reply() -> None:
 
 def test_a_method_is_taken_only_from_beside_the_question_it_answers() -> None:
     # A riddle list: the second riddle's answer is no answer to the first (it was, as a "how do you" method).
-    unit = {
-        "text": "Q: How do you open a stuck jar? A: Tap the lid! Q: How do you open a locked door? A: With the key!",
-        "name": "",
-        "where": "line 1",
-        "line": 1,
-        "kind": "paragraph",
-    }
+    text = "Q: How do you open a stuck jar? A: Tap the lid! Q: How do you open a locked door? A: With the key!"
+    unit = _paragraph("", text, 1, "paragraph", False)
     question = "How do you open a stuck jar?"
     assert verified_span("With the key", unit, question, set()) is None
     assert verified_span("Tap the lid", unit, question, set()) == "A: Tap the lid!"
@@ -1119,13 +1110,9 @@ def test_a_method_is_taken_only_from_beside_the_question_it_answers() -> None:
 
 def test_a_sentence_that_introduces_the_method_is_not_the_method() -> None:
     # Python's http.server docs: the command is in the block after this sentence, not in it.
-    unit = {
-        "text": "For example, the following command causes the server to bind to localhost only::",
-        "name": "",
-        "where": "line 1",
-        "line": 1,
-        "kind": "paragraph",
-    }
+    unit = _paragraph(
+        "", "For example, the following command causes the server to bind to localhost only::", 1, "paragraph", False
+    )
     reply = "the following command causes the server to bind to localhost only"
     assert verified_span(reply, unit, "How can I make the server bind to localhost only?", set()) is None
 
