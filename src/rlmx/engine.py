@@ -33,8 +33,7 @@ from rlmx.protocol import (
     find_prose_final,
     has_quoted_block,
     last_turn_text,
-    split_harmony,
-    split_reasoning,
+    split_thoughts,
     submit_literals,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
@@ -993,9 +992,8 @@ def _reasoning_apart(completion: Completion) -> Completion:
     LM). Raises LMBadResponse for a reply that is reasoning only, as an HTTP reply of reasoning only does."""
     if completion.reasoning is not None:
         return completion  # the LM kept its reasoning apart itself
-    answer, channels = split_harmony(completion.text)
-    answer, think = split_reasoning(answer)
-    thought = "\n".join(part for part in [*channels, think] if part.strip())
+    answer, thoughts = split_thoughts(completion.text)
+    thought = "\n".join(thoughts)
     if not thought:
         return completion
     if not answer.strip():

@@ -626,6 +626,14 @@ def _harmony(text: str) -> tuple[str, int]:
     return reply, sum(len(part) for part in reasoning)
 
 
+def split_thoughts(text: str) -> tuple[str, list[str]]:
+    """(answer, reasoning parts) of a reply that may hold its reasoning as text: gpt-oss's harmony channels
+    (`split_harmony`), then a leading reasoning block (`split_reasoning`). Empty parts are left out."""
+    answer, channels = split_harmony(text)
+    answer, think = split_reasoning(answer)
+    return answer, [part for part in [*channels, think] if part.strip()]
+
+
 def split_harmony(text: str) -> tuple[str, list[str]]:
     """gpt-oss's harmony markup as text (a server without its parser leaks it): the final channel's messages are the
     reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged."""

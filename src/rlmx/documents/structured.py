@@ -39,10 +39,11 @@ class _DuplicateKey(ValueError):
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refusing a key given twice: JSON keeps one value without a word (RFC 8259 4: "unpredictable")."""
-    value = dict(pairs)
-    if len(value) < len(pairs):
-        seen: set[str] = set()
-        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _DuplicateKey(key)
+        value[key] = item
     return value
 
 
@@ -69,8 +70,8 @@ def load_json(path: Path, raw: bytes) -> Document:
     text = decode(path, raw)
     try:
         value = _parsed(path, text)
-    except InputError as exc:
-        if "Extra data" not in str(exc) or not _lines_are_json(text):
+    except InputError:
+        if not _lines_are_json(text):  # every line an object or array of its own: JSON Lines, whatever the suffix
             raise
         records = _records(path, text)  # mongoexport, BigQuery and `jq -c` write JSON Lines under .json
         return Document(records, f"{len(records):,} JSON Lines records (a .json file with one value a line)")

@@ -14,7 +14,7 @@ from typing import Any
 
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Usage, reached_cap, token_bound
-from rlmx.protocol import split_harmony, split_reasoning
+from rlmx.protocol import split_thoughts
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -291,11 +291,8 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
-    answer, channels = split_harmony("".join(text))
-    reasoning.extend(channels)
-    answer, think = split_reasoning(answer)
-    if think:
-        reasoning.append(think)
+    answer, thoughts = split_thoughts("".join(text))
+    reasoning.extend(thoughts)
     thought = "\n".join(r for r in reasoning if r.strip()) or None
     usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
     replied = data.get("model")

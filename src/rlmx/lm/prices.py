@@ -347,18 +347,13 @@ def _price_to_json(price: Price) -> dict[str, Any]:
 
 def _price_from_json(entry: dict[str, Any]) -> Price:
     tiers = tuple(Tier(int(a), float(i), float(o)) for a, i, o in entry["tiers"])
-    read, write, hour = entry.get("cache_read"), entry.get("cache_write"), entry.get("cache_write_1h")
     return Price(
         float(entry["in"]),
         float(entry["out"]),
         tiers,
         str(entry["source"]),
         float(entry["request"]),
-        None if read is None else float(read),
-        None if write is None else float(write),
-        None if hour is None else float(hour),
-        _rate(entry.get("audio_in")),
-        _rate(entry.get("audio_out")),
+        *(_rate(entry.get(name)) for name in ("cache_read", "cache_write", "cache_write_1h", "audio_in", "audio_out")),
     )
 
 

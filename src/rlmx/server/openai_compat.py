@@ -106,7 +106,8 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
         raise RequestError(f"the request body must be a JSON object like {EXAMPLE}, not {_json_type(body)}")
     if model is not None:
         _check_model(body, model)
-    texts = [_message_text(i, m) for i, m in enumerate(_messages(body))]
+    messages = _messages(body)
+    texts = [_message_text(i, m) for i, m in enumerate(messages)]
     users = [i for i, (role, _) in enumerate(texts) if role == "user"]
     if not users:
         raise RequestError(
@@ -120,7 +121,6 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
         raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
     context, contexts = _explicit_contexts(body)
     query, pasted = _split_pasted(query)
-    messages = _messages(body)
     conversation = any(role not in CONTEXT_ROLES for role, _ in texts)
     transcript = ""
     if conversation:  # a chat UI's follow-up, an agent loop's tool result: every turn reaches the run, as a transcript
@@ -313,7 +313,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 PASTED_CHARS = 20_000
-"""A last user message longer than this holds a pasted document: its last paragraph is the query, the rest goes to
+"""A last user message longer than this holds a pasted document: its asking paragraph is the query, the rest goes to
 the context (sent whole as the query, it would be in every root prompt: a 1 MB log made 241k-token prompts)."""
 
 
