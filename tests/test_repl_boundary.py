@@ -625,3 +625,115 @@ def test_a_value_nested_deeper_than_the_stack_left_is_a_recursion_error_not_a_ba
     lm = ScriptedLM([repl(code), repl("FINAL(1)")])
     RLM(lm, sub_lm=_always("sub"), sandbox=sandbox, budget=Budget(cell_timeout=30)).completion("q", context="c")
     assert "['RecursionError']" in feedback(lm, 1)
+
+
+# --- numbers, typed values and answers the host reads after the cell (audit 22) ------------------------------------
+
+_BIG = "big = 2 ** 20000\nkept = 1\n"
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+@pytest.mark.parametrize(
+    "finish",
+    ["FINAL(big)", "FINAL_VAR('big')", "FINAL({'n': [big]})", "answer['content'] = big\nanswer['ready'] = True"],
+)
+def test_an_int_longer_than_python_reads_back_fails_its_cell_and_says_how_to_send_it(sandbox: str, finish: str) -> None:
+    # 6,021 digits: the worker died writing its result (exit 2, every variable lost); in-process, a ValueError
+    # escaped completion() into the caller's program.
+    lm = ScriptedLM([repl(_BIG + finish), repl("FINAL(kept + 1)")])
+    result = RLM(lm, sandbox=sandbox).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "2")
+    told = feedback(lm, 1)
+    assert "more than 4,300 digits" in told and "str(n)" in told and "restarted" not in told
+
+
+def test_a_long_int_is_refused_even_where_the_cell_lifted_pythons_limit() -> None:
+    # With the limit off in the worker the number was written, and the host, reading under the default limit,
+    # took the frame for garbage and restarted the REPL.
+    code = _BIG + "import sys\nsys.set_int_max_str_digits(0)\nFINAL([big])"
+    lm = ScriptedLM([repl(code), repl("FINAL(kept + 1)")])
+    assert RLM(lm).completion("q", context="c").answer == "2"
+    assert "more than 4,300 digits" in feedback(lm, 1) and "restarted" not in feedback(lm, 1)
+
+
+def test_a_cell_that_lowers_the_int_limit_still_reads_long_ints_from_the_host() -> None:
+    # The worker read the tool's reply under the cell's limit (640 digits): the channel broke, the REPL restarted.
+    def key() -> int:
+        return 10**700 + 7
+
+    code = "import sys\nsys.set_int_max_str_digits(640)\nx = 5\nprint('low digits', key() % 1000)"
+    lm = ScriptedLM([repl(code), repl("FINAL(key() % 1000 + x)")])
+    result = RLM(lm, tools=[key]).completion("q", context="c")
+    assert result.answer == "12" and "low digits 7" in feedback(lm, 1) and "restarted" not in feedback(lm, 1)
+
+
+def test_a_session_context_with_a_long_int_loads_after_a_cell_lowered_the_limit() -> None:
+    lm = ScriptedLM(
+        [
+            repl("import sys\nsys.set_int_max_str_digits(640)\nkeep = 5\nFINAL('a1')"),
+            repl("print('id ends', context_1[0]['id'] % 1000, keep)"),
+            repl("FINAL(context_1[0]['id'] % 1000)"),
+        ]
+    )
+    with RLM(lm).session() as session:
+        assert session.ask("q1").answer == "a1"
+        second = session.ask("q2", context=[{"id": int("7" * 700)}])
+    assert second.answer == "777" and "id ends 777 5" in feedback(lm, 2)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_answer_content_whose_str_asks_a_sub_lm_is_read_while_the_cell_can_still_call(sandbox: str) -> None:
+    # The content was turned into text after the cell had closed the channel: the sub-call waited for a next cell
+    # that could never start, until the hard limit killed the worker.
+    code = (
+        "class Wording:\n    def __str__(self):\n        return llm_query('word it')\n"
+        "answer['content'] = Wording()\nanswer['ready'] = True"
+    )
+    lm = ScriptedLM([repl(code)])
+    result = RLM(lm, sub_lm=_always("worded"), sandbox=sandbox, budget=Budget(cell_timeout=5)).completion("q", "c")
+    assert (result.status, result.answer) == ("finished", "worded")
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_submit_takes_a_field_named_self(sandbox: str) -> None:
+    from pydantic import BaseModel, Field
+
+    class Link(BaseModel):  # JSON:API and HAL name their link `self`
+        self_: str = Field(alias="self")
+        title: str
+
+    lm = ScriptedLM([repl("SUBMIT(self='https://api.example.com/items/1', title='one')")])
+    result = RLM(lm, sandbox=sandbox).completion("q", context="c", output=Link)
+    assert result.status == "finished" and result.value.self_ == "https://api.example.com/items/1"
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_final_of_numpy_values_or_a_pydantic_instance_is_the_typed_answer(sandbox: str) -> None:
+    # Sent as str() of the whole value, which the host then refused as "not a valid dictionary".
+    pytest.importorskip("numpy")
+    from pydantic import BaseModel
+
+    class Stats(BaseModel):
+        counts: list[int]
+        mean: float
+
+    numpy_values = "import numpy as np\nv = np.array([3, 4, 5])\nFINAL({'counts': list(v), 'mean': v.mean()})"
+    model = "from pydantic import BaseModel\nclass Stats(BaseModel):\n    counts: list\n    mean: float\n"
+    for code in (numpy_values, model + "FINAL(Stats(counts=(3, 4, 5), mean=4))"):
+        result = RLM(ScriptedLM([repl(code)]), sandbox=sandbox).completion("q", context="c", output=Stats)
+        assert result.value == Stats(counts=[3, 4, 5], mean=4.0), result.stop_reason
+
+
+def test_a_process_the_cell_forked_cannot_finish_the_run() -> None:
+    # FINAL and SUBMIT there returned as if they had worked, and nothing reached the host.
+    code = (
+        "import os\npid = os.fork()\nif pid == 0:\n"
+        "    refused = 0\n"
+        "    for finish in (lambda: FINAL('child'), lambda: SUBMIT(answer='child'), lambda: FINAL_VAR('pid')):\n"
+        "        try:\n            finish()\n        except RuntimeError:\n            refused += 1\n"
+        "    os._exit(refused)\n"
+        "print('refused in the child:', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"
+    )
+    lm = ScriptedLM([repl(code), repl("FINAL('parent')")])
+    assert RLM(lm).completion("q", context="c").answer == "parent"
+    assert "refused in the child: 3" in feedback(lm, 1)

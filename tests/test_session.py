@@ -248,3 +248,22 @@ async def test_an_in_process_question_cancelled_mid_cell_leaves_the_session_usab
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(session.aask("q1"), 0.5)
         assert (await session.aask("q2")).answer == "x=1"
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_thread_an_earlier_question_started_cannot_answer_the_next_through_answer(sandbox: str) -> None:
+    # Its FINAL was refused, but `answer['ready'] = True` (the global name, now the next question's dict) finished
+    # the next question with the earlier one's text.
+    late = (
+        "def late():\n    try:\n        answer['content'] = 'stale'\n        answer['ready'] = True\n"
+        "    except RuntimeError as refused:\n        print(refused)\n"
+    )
+    lm = by_question(
+        {
+            "first": [repl("import threading\n" + late + "threading.Timer(0.3, late).start()\nFINAL('a1')")],
+            "second": [repl("import time\ntime.sleep(0.8)\nprint('waited')"), repl("FINAL('a2')")],
+        }
+    )
+    with RLM(lm, sandbox=sandbox).session() as session:
+        assert session.ask("the first question").answer == "a1"
+        assert session.ask("the second question").answer == "a2"

@@ -23,7 +23,7 @@ from typing import Any
 
 from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
-from rlmx.sandbox.worker import key_collision
+from rlmx.sandbox.worker import json_problem
 
 TOOLS_HEADER = (
     "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
@@ -161,9 +161,9 @@ class ToolBox:
                 message += f" ({hint})"
             raise ToolFailure(message) from None
         try:
-            collision = key_collision(value)
-            if collision is not None:  # json.dumps would keep one of them without a word
-                raise ValueError(f"{collision}, and JSON would keep only one")
+            problem = json_problem(value)
+            if problem is not None:  # json.dumps would drop an entry without a word, or the REPL refuse the int
+                raise ValueError(problem)
             return json.loads(json.dumps(value, allow_nan=False))
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None

@@ -78,3 +78,22 @@ async def test_the_cells_threads_print_into_it_and_their_calls_end_when_the_sand
         await box.close()
     namespace["t"].join(5)
     assert not namespace["t"].is_alive() and "closed while this sub-call was in flight" in namespace["errors"][0]
+
+
+async def test_cells_of_two_sandboxes_at_once_each_keep_their_own_output() -> None:
+    # A root's cell and its child RLMs' cells overlap. Each sandbox put its own stdout in place and took it away at
+    # its cell's end, out of order: a cell still running then printed to the host's real stdout (or into another
+    # cell's output), and the host kept a stale stand-in for good.
+    stdout = sys.stdout
+    first, second = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (first, second):
+        await box.start([prepare("context", "c")])
+    try:
+        early = first.run_cell("import time\ntime.sleep(0.2)\nprint('first')", calls=echo, timeout=5)
+        late = second.run_cell("import time\ntime.sleep(0.6)\nprint('second')", calls=echo, timeout=5)
+        ended_first, ended_second = await asyncio.gather(early, late)
+    finally:
+        for box in (first, second):
+            await box.close()
+    assert (ended_first.stdout, ended_second.stdout) == ("first\n", "second\n")
+    assert sys.stdout is stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -265,6 +266,39 @@ def test_a_reply_for_no_call_in_flight_fails_the_reader_not_the_others(pair: tup
     threads[0].join(10)
     assert "unexpected frame" in str(outcomes["only"])
     assert call["id"] == 1
+
+
+def test_a_reply_too_big_for_the_memory_left_fails_its_own_call_only(
+    pair: tuple[Worker, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its decode raised MemoryError, which the reader held as if a signal handler had raised it and read again: the
+    # same bytes, the same error, for ever (a hard kill, every variable lost).
+    worker_frames = sys.modules[Worker.__module__].frames  # the worker's own copy of the module
+    decode = worker_frames.decode
+
+    def short_of_memory(body: bytes) -> dict[str, Any]:
+        if b"HUGE" in body:
+            raise MemoryError
+        return decode(body)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(worker_frames, "decode", short_of_memory)
+    worker, host = pair
+    threads, outcomes = call_in_threads(worker, ["small", "huge"])
+    calls = {c["items"][0]["prompt"]: c["id"] for c in (frames.recv_blocking(host) for _ in range(2))}
+    for prompt in ("huge", "small"):  # whoever reads first, each reply reaches its own caller
+        frames.send_blocking(
+            host, {"t": "reply", "id": calls[prompt], "results": [{"ok": True, "text": prompt.upper()}]}
+        )
+    for thread in threads:
+        thread.join(10)
+    assert outcomes["small"] == "SMALL"
+    assert isinstance(outcomes["huge"], MemoryError) and "did not fit in the memory left" in str(outcomes["huge"])
+    again = call_in_threads(worker, ["again"])  # the channel is whole
+    frames.send_blocking(
+        host, {"t": "reply", "id": frames.recv_blocking(host)["id"], "results": [{"ok": True, "text": "A"}]}
+    )
+    again[0][0].join(10)
+    assert again[1] == {"again": "A"}
 
 
 async def test_a_time_limit_running_out_around_a_call_ends_the_cell_not_the_worker() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _codecs
 import struct
+import sys
 
 # Every sandbox start waits for the worker's imports, so this module takes JSON from the C accelerator `_json`
 # (what `json` itself runs) and surrogates to the C codec functions in `_codecs`: `json` and `re` cost the worker
@@ -48,6 +49,37 @@ def _not_serializable(value: object) -> object:
     raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
+LONGEST_INT_DIGITS: int = sys.int_info.default_max_str_digits
+"""The most digits an int may have to cross the boundary (4,300): Python's default limit on converting between int
+and text (CVE-2020-10735). Either side reads numbers under it, whatever limit the other process has set."""
+_LONGEST_INT = 10**LONGEST_INT_DIGITS
+_SAFE_DIGITS = 640
+"""The fewest digits `sys.set_int_max_str_digits` may allow: int() of this many works under any limit a cell sets."""
+
+
+def int_too_long(value: int) -> str | None:
+    """Why int `value` may not cross the boundary as a number (more than LONGEST_INT_DIGITS digits), else None."""
+    if value.bit_length() <= 14_000 or abs(value) < _LONGEST_INT:  # 2**14000 < 10**4300: most ints stop at once
+        return None
+    return (
+        f"an int of more than {LONGEST_INT_DIGITS:,} digits (Python's default limit for int-to-text conversion) cannot "
+        "be sent as a number; send its text instead: sys.set_int_max_str_digits(0), then str(n)"
+    )
+
+
+def _int_of_digits(text: str) -> int:
+    """int(text) for a JSON integer of up to LONGEST_INT_DIGITS digits whatever limit this process has set (a cell
+    may lower it to 640); a longer one raises ValueError, as int() does under the default limit."""
+    digits = text.removeprefix("-")
+    if len(digits) > LONGEST_INT_DIGITS:
+        raise ValueError(f"an int of {len(digits):,} digits is over the {LONGEST_INT_DIGITS:,} a frame may carry")
+    value = 0
+    for start in range(0, len(digits), _SAFE_DIGITS):
+        chunk = digits[start : start + _SAFE_DIGITS]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return -value if len(digits) < len(text) else value
+
+
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
 _WHITESPACE = " \t\n\r"
 
@@ -59,8 +91,14 @@ class _ScannerSettings:
     object_hook = None
     object_pairs_hook = None
     parse_float = float
-    parse_int = int
+    parse_int: Any = int
     parse_constant = _CONSTANTS.__getitem__
+
+
+class _LongIntSettings(_ScannerSettings):
+    """The same, with ints read whatever limit the process has set on int-to-text conversion (`_int_of_digits`)."""
+
+    parse_int = staticmethod(_int_of_digits)
 
 
 _MAKE_ENCODER: Any = getattr(_json, "make_encoder", None)
@@ -86,9 +124,17 @@ def _c_loads(text: str) -> Any:
     global _scan
     if _scan is None:
         _scan = _json.make_scanner(_ScannerSettings())  # type: ignore[arg-type]  # reads these attributes only
+    try:
+        return _scanned(_scan, text)
+    except ValueError:  # perhaps an int over a limit a cell lowered (sys.set_int_max_str_digits): read it as under the
+        # default one. A scanner of its own, made now: it calls Python code, which the shared one must never do.
+        return _scanned(_json.make_scanner(_LongIntSettings()), text)  # type: ignore[arg-type]
+
+
+def _scanned(scan: Any, text: str) -> Any:
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
-        value, end = _scan(text, start)
+        value, end = scan(text, start)
     except StopIteration as stop:
         raise ValueError(f"Expecting value: char {stop.value}") from None
     except ImportError:  # the scanner imports json.decoder for its error; a hardened worker may not reach it
@@ -122,6 +168,28 @@ _dumps, _loads = _bind_codec()
 
 class FrameProtocolError(Exception):
     """A frame was oversize, not JSON, or not an object with a string "t"."""
+
+
+class UnreadFrame(FrameProtocolError):
+    """A whole frame, taken off the channel, that could not be decoded for want of memory (MemoryError).
+    `call_id`: the call it answers when it is a reply (read off its first bytes, `unread`), else None; `size` in
+    bytes."""
+
+    def __init__(self, call_id: int | None, size: int) -> None:
+        super().__init__(f"a frame of {size:,} bytes did not fit in the memory left")
+        self.call_id = call_id
+        self.size = size
+
+
+_REPLY_HEAD = b'{"t":"reply","id":'
+"""How every reply frame's body begins (the host's `send_reply`, written by `dumps`)."""
+
+
+def unread(body: bytes | bytearray, start: int = 0) -> UnreadFrame:
+    """The UnreadFrame for frame body `body[start:]`, its call id read off its head without decoding the rest."""
+    head = bytes(body[start : start + len(_REPLY_HEAD) + 24])
+    digits = head.removeprefix(_REPLY_HEAD).partition(b",")[0] if head.startswith(_REPLY_HEAD) else b""
+    return UnreadFrame(int(digits) if digits.isdigit() else None, len(body) - start)
 
 
 def encodable(text: str) -> str:

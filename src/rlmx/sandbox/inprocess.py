@@ -41,12 +41,12 @@ class _ThreadStreams:
     def __init__(self, original: TextIO) -> None:
         self.original = original
         self.captures: dict[int, CappedText] = {}
-        self.host = threading.get_ident()  # installed by the event loop's thread, for the cell's time only
+        self.hosts: dict[int, int] = {}  # event loops' threads serving cells now -> how many cells each
 
     def _capture(self) -> CappedText | None:
         ident = threading.get_ident()
         capture = self.captures.get(ident)
-        if capture is None and ident != self.host and self.captures:
+        if capture is None and ident not in self.hosts and self.captures:
             capture = next(iter(self.captures.values()))  # a thread of the cell's (a pool's worker)
         return capture
 
@@ -70,6 +70,42 @@ class _ThreadStreams:
         a cell's `sys.stdout.reconfigure(encoding="ascii")` must not change the host's own stdout."""
         capture = self._capture()
         return getattr(capture if capture is not None else self.original, name)
+
+
+_ROUTING = threading.Lock()
+_routed: tuple[_ThreadStreams, _ThreadStreams] | None = None
+"""sys.stdout and sys.stderr while any in-process cell runs: one pair for the process, in place from the first cell's
+start to the last one's end. Cells of several sandboxes at once (a root and its child RLMs) each capture their own
+thread in it; a pair per sandbox, put in place and taken away out of order, sent one cell's output to another's."""
+
+
+def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
+    """The process's pair, put in place if it is not (event loop thread `host` serves one more cell)."""
+    global _routed
+    with _ROUTING:
+        if _routed is None or sys.stdout is not _routed[0] or sys.stderr is not _routed[1]:
+            _routed = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
+            sys.stdout, sys.stderr = _routed
+        for streams in _routed:
+            streams.hosts[host] = streams.hosts.get(host, 0) + 1
+        return _routed
+
+
+def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -> None:
+    """One cell served by `host` has ended; after the last one the streams before the pair are back (unless code
+    replaced the pair meanwhile: theirs stays)."""
+    global _routed
+    with _ROUTING:
+        for streams in routed:
+            streams.hosts[host] -= 1
+            if not streams.hosts[host]:
+                del streams.hosts[host]
+        if routed[0].hosts:
+            return
+        if sys.stdout is routed[0] and sys.stderr is routed[1]:
+            sys.stdout, sys.stderr = routed[0].original, routed[1].original
+        if _routed is routed:
+            _routed = None
 
 
 class _InProcessWorker(Worker):
@@ -162,7 +198,6 @@ class InProcessSandbox:
         self._worker: _InProcessWorker | None = None
         self._broken: str | None = None
         self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
-        self._saved: tuple[TextIO, TextIO] | None = None
         self._lock = asyncio.Lock()
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
@@ -187,10 +222,8 @@ class InProcessSandbox:
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         assert self._worker is not None, "start() first"
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
-        self._worker.new_question()  # as the worker's own load
         # Copied as a frame would copy them: the session's own `history` list must not become the model's to edit.
-        self._worker.namespace.update({**values, **json.loads(dumps(variables))})
-        self._worker.reserved = self._worker.reserved | set(values) | set(variables)
+        self._worker.begin_question({**values, **json.loads(dumps(variables))})  # as the worker's own load
 
     async def names(self, prefix: str) -> set[str]:
         assert self._worker is not None, "start() first"
@@ -205,11 +238,12 @@ class InProcessSandbox:
             assert worker is not None, "start() first"
             worker.loop, worker.handler = asyncio.get_running_loop(), calls
             self.caps.new_cell()
-            self._install_streams(worker)
+            host = threading.get_ident()
+            worker.streams = _route_streams(host)
             try:
                 frame = await self._run_on_thread(worker, code, timeout)
             finally:
-                self._remove_streams()
+                _unroute_streams(worker.streams, host)
         # What the other tiers' frames do on the way out: lone surrogates (print("\ud83d"), FINAL of half an emoji)
         # become U+FFFD, and escapes in dict keys. The frame is JSON already (the worker made its values so);
         # encodable() hands back the very same text when there is nothing to replace.
@@ -289,16 +323,6 @@ class InProcessSandbox:
                 "a cancelled in-process cell is still running (in code that cannot be interrupted); its thread is "
                 "inside the host and this REPL is unusable: start a new session"
             )
-
-    def _install_streams(self, worker: _InProcessWorker) -> None:
-        self._saved = (sys.stdout, sys.stderr)
-        worker.streams = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
-        sys.stdout, sys.stderr = worker.streams
-
-    def _remove_streams(self) -> None:
-        if self._saved is not None:
-            sys.stdout, sys.stderr = self._saved
-            self._saved = None
 
     async def close(self) -> None:
         if self._worker is not None:  # threads still waiting on a sub-call get an error, not a wait forever

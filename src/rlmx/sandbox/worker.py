@@ -60,6 +60,7 @@ else:
 _allocate_lock = _thread.allocate_lock
 _RLock = _thread.RLock
 _gettrace, _settrace, _getprofile, _setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
+_get_int_digits, _set_int_digits = sys.get_int_max_str_digits, sys.set_int_max_str_digits
 _utf8_decode = _codecs.utf_8_decode
 _read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
 _select_fd = _select.select
@@ -378,7 +379,12 @@ class SocketChannel:
                 wanted = header + length - len(self.pending)
                 if wanted <= 0:
                     # decoded before it is taken off: an exception raised on entering decode() loses nothing
-                    message: dict[str, Any] = frames.decode(bytes(self.pending[header:]))
+                    try:
+                        message: dict[str, Any] = frames.decode(bytes(self.pending[header:]))
+                    except MemoryError:  # no use reading it again: taken off, and its owner told (_read_until)
+                        unread = frames.unread(self.pending, header)
+                        self.pending.clear()
+                        raise unread from None
                     self.pending.clear()
                     return message
             # Never past this frame: what follows may be a descriptor passed with its own message (the zygote's).
@@ -410,7 +416,10 @@ class StdioChannel:
         line = self.rfile.readline(self.max_frame + 1)
         if not line:
             raise EOFError("the host closed stdin")
-        message: dict[str, Any] = frames.decode_line(line, self.max_frame)
+        try:
+            message: dict[str, Any] = frames.decode_line(line, self.max_frame)
+        except MemoryError:  # as SocketChannel.recv
+            raise frames.unread(line) from None
         return message
 
 
@@ -467,7 +476,7 @@ class Worker:
         self.loaded = dict(values)
         """The values loaded at start: passing one of them to rlm_query sends its name, not a copy."""
         answer = answer or {}
-        self.answer: dict[str, Any] = {"content": answer.get("content", ""), "ready": False}
+        self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
         implementations = (
             self.llm_query,
@@ -579,6 +588,11 @@ class Worker:
                 while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
                     if self.closed:
                         raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+                    if main:  # the main thread is the one that would start the next cell: it would wait for ever
+                        raise RuntimeError(
+                            f"{kind}_query cannot be called between cells (from code rlmx runs after a cell ends, "
+                            "e.g. a __del__ the garbage collector ran); call it from the cell itself"
+                        )
                     self.channel.release()
                     try:
                         with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
@@ -601,6 +615,8 @@ class Worker:
                 _release_alarms()
         if held is not None:
             raise held
+        if isinstance(reply.get("lost"), str):
+            raise MemoryError(reply["lost"])
         if isinstance(reply.get("error"), str):
             raise RuntimeError(reply["error"])
         results = reply.get("results")
@@ -671,11 +687,18 @@ class Worker:
         while True:
             try:
                 frame = self.recv()
+            except frames.UnreadFrame as lost:  # a reply too big for the memory left: its caller gets MemoryError
+                if lost.call_id is None:
+                    self._break(lost)
+                    raise
+                frame = {
+                    "t": "reply",
+                    "id": lost.call_id,
+                    "lost": f"the reply to this call ({lost.size:,} bytes) did not fit in the memory left; free some "
+                    "(del large values) or ask for shorter answers",
+                }
             except (OSError, EOFError, frames.FrameProtocolError) as exc:
-                with self.calls_state:
-                    self.broken = f"rlmx worker: the channel to the host failed ({type(exc).__name__}); sub-call lost"
-                    for lock in self.waiting.values():
-                        self._wake(lock)
+                self._break(exc)
                 raise
             except BaseException as exc:
                 self.held.setdefault(_thread.get_ident(), exc)
@@ -689,6 +712,13 @@ class Worker:
                     raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
                 self.replies[call_id] = frame
                 self._wake(owner)
+
+    def _break(self, failure: BaseException) -> None:
+        """The channel failed under the reader: every call in flight, and every later one, fails."""
+        with self.calls_state:
+            self.broken = f"rlmx worker: the channel to the host failed ({type(failure).__name__}); sub-call lost"
+            for lock in self.waiting.values():
+                self._wake(lock)
 
     @staticmethod
     def _wake(lock: Any) -> None:
@@ -740,14 +770,25 @@ class Worker:
             raise RuntimeError(result.get("error", "tool call failed"))
         return result.get("value")
 
+    def _refuse_a_forked_process(self, function: str) -> None:
+        """Raise RuntimeError in a process the cell forked: its finish would never reach the host."""
+        if _getpid() != self.pid:
+            raise RuntimeError(
+                f"{function} cannot be called from a process the cell forked (os.fork, multiprocessing): only the "
+                "REPL's own process can finish the run. Return the value to the cell (e.g. a Pool's result) and "
+                f"call {function} there"
+            )
+
     def final_value(self, value: Any) -> Any:
         """Finish with this value as the answer."""
+        self._refuse_a_forked_process("FINAL")
         _refuse_an_earlier_questions_thread("FINAL")
         self.final = {"kind": "final", "value": _jsonable(value, "FINAL")}
         return value
 
     def final_var(self, name: Any) -> Any:
         """Finish with the value of the variable called `name`."""
+        self._refuse_a_forked_process("FINAL_VAR")
         _refuse_an_earlier_questions_thread("FINAL_VAR")
         if isinstance(name, str) and name.strip().isidentifier():
             key = _python_reads(name.strip())  # `ｔｏｔａｌ = 5` bound `total`
@@ -768,8 +809,9 @@ class Worker:
         self.final = {"kind": "final_var", "value": _jsonable(value, "FINAL_VAR")}
         return value
 
-    def submit(self, *args: Any, **fields: Any) -> None:
-        """Finish with named fields: SUBMIT(answer=..., confidence=...)."""
+    def submit(self, /, *args: Any, **fields: Any) -> None:
+        """Finish with named fields: SUBMIT(answer=..., confidence=...). Any field name goes, `self` included."""
+        self._refuse_a_forked_process("SUBMIT")
         _refuse_an_earlier_questions_thread("SUBMIT")
         if args:
             raise TypeError("SUBMIT takes keyword arguments only, e.g. SUBMIT(answer='...')")
@@ -804,8 +846,6 @@ class Worker:
     # --- cells ---------------------------------------------------------------------------------
     def run_cell(self, code: str, timeout: float) -> dict[str, Any]:
         out, err = CappedText(self.max_output), CappedText(self.max_output)
-        status = "ok"
-        error: str | None = None
         started = _clock()
         self.redirect(out, err)
         if self.fd_output is not None and self.fd_errors is not None:
@@ -813,20 +853,15 @@ class Worker:
             self.fd_errors.begin(err)
         self.begin_cell()
         try:
-            self.arm(timeout)
-            self.execute(code)
-        except CellTimeout:
-            status = "timeout"
-            error = (
-                f"TimeoutError: the cell ran past its {timeout:g} s time limit and was interrupted; "
-                "variables defined before the interruption are kept. Work on smaller pieces."
-            )
-        except SyntaxError as exc:
-            status = "error"
-            error = _described(exc, _format_exception_only)
-        except BaseException as exc:  # the model's code may raise anything; report it as output
-            status = "error"
-            error = _described(exc, _format_traceback)
+            status, error = self._executed(code, timeout)
+            try:  # while the cell's calls are still served and its clock runs: the content's __str__ may call out
+                self.restore_answer(err)
+                answer = self.answer_state()
+            except BaseException as exc:  # answer["content"] the host cannot take: the cell fails, the REPL lives
+                answer = {"content": None, "ready": False, "valid": False}
+                timed_out = isinstance(exc, CellTimeout)
+                status = "timeout" if timed_out else "error"
+                error = _timed_out(timeout) if timed_out else _described(exc, _format_exception_only)
         finally:
             self.end_cell()
             if self.fd_output is not None and self.fd_errors is not None:
@@ -834,12 +869,6 @@ class Worker:
                 self.fd_errors.end()
             self.redirect(None, None)
         replaced = self.restore_functions(err)
-        self.restore_answer(err)
-        try:
-            answer = self.answer_state()
-        except Exception as exc:  # answer["content"] the host cannot take: the cell fails, the REPL lives
-            answer = {"content": None, "ready": False, "valid": False}
-            status, error = "error", f"{type(exc).__name__}: {exc}"
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
         # A FINAL made by a thread between cells is taken by this cell's result (as a `ready` answer it set would
@@ -862,6 +891,19 @@ class Worker:
             "replaced": replaced,
             "seconds": _clock() - started,
         }
+
+    def _executed(self, code: str, timeout: float) -> tuple[str, str | None]:
+        """Run the cell under its time limit; returns its status and error (None when it ran through)."""
+        try:
+            self.arm(timeout)
+            self.execute(code)
+        except CellTimeout:
+            return "timeout", _timed_out(timeout)
+        except SyntaxError as exc:
+            return "error", _described(exc, _format_exception_only)
+        except BaseException as exc:  # the model's code may raise anything; report it as output
+            return "error", _described(exc, _format_traceback)
+        return "ok", None
 
     def begin_cell(self) -> None:
         global _executing
@@ -899,6 +941,8 @@ class Worker:
         finally:
             if sys.getrecursionlimit() < _RECURSION_LIMIT:
                 sys.setrecursionlimit(_RECURSION_LIMIT)
+            if 0 < _get_int_digits() < frames.LONGEST_INT_DIGITS:  # lowered: the result frame writes its ints
+                _set_int_digits(frames.LONGEST_INT_DIGITS)
             if _getpid() != self.pid:
                 _end_forked_child()
             _restore_builtins()
@@ -926,10 +970,19 @@ class Worker:
         except Exception as exc:
             return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
         values.update(message.get("variables") or {})
+        self.begin_question(values)
+        return {"t": "loaded", "names": sorted(values)}
+
+    def begin_question(self, values: dict[str, Any]) -> None:
+        """A session's next question: its contexts and variables join the namespace, its fresh `answer` dict (if
+        among them) as the REPL's own (`_Answer`), which the earlier questions' threads cannot set."""
         self.new_question()
+        answer = values.get("answer")
+        if isinstance(answer, dict):
+            self.answer = _Answer(answer)
+            values = {**values, "answer": self.answer}
         self.namespace.update(values)
         self.reserved = self.reserved | set(values)
-        return {"t": "loaded", "names": sorted(values)}
 
     def new_question(self) -> None:
         """A session's next question begins: what an earlier one's threads finished with is not its answer, and
@@ -1163,6 +1216,27 @@ def unsendable(kind: str, problem: str) -> Exception:
     return ValueError(f"this {kind}_query request cannot be sent ({problem}); {fix}")
 
 
+class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the worker
+    """The REPL's `answer` dict. A thread that an earlier question of a session started may read it but not set
+    it (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _refuse_an_earlier_questions_thread("answer[...] = ...")
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        _refuse_an_earlier_questions_thread("answer.update")
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        _refuse_an_earlier_questions_thread("answer.setdefault")
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> _Answer:  # type: ignore[misc]
+        _refuse_an_earlier_questions_thread("answer |= ...")
+        return super().__ior__(other)
+
+
 def _refuse_an_earlier_questions_thread(function: str) -> None:
     """Raise RuntimeError in a thread a session's earlier question started (see Worker.new_question)."""
     threading = sys.modules.get("threading")
@@ -1233,10 +1307,16 @@ def _item_text(result: dict[str, Any]) -> str:
 
 
 def _jsonable(value: Any, what: str) -> Any:
-    """The value itself if it survives JSON, with bytes-like values in it (at any depth of lists, tuples and dicts)
-    as their UTF-8 text (`_decoded`), else its str(). Raises ValueError, naming `what`, for a value too deeply
-    nested (or circular) to send: the cell fails with that message and the REPL keeps its variables."""
-    if value is None or isinstance(value, str | bool | int | float):
+    """The value itself if it survives JSON, else converted where that loses nothing (`_json_ready`: bytes as
+    text, numpy values, pydantic models, dataclasses, sets), else its str(). Raises ValueError, naming `what`, for
+    a value too deeply nested (or circular) to send, or one JSON would change (`json_problem`): the cell fails with
+    that message and the REPL keeps its variables."""
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):
+        too_long = frames.int_too_long(value)
+        if too_long is not None:
+            raise ValueError(f"{what}: {too_long}")
         return value
     if isinstance(value, _BYTES_LIKE):
         return _decoded(value)
@@ -1246,16 +1326,16 @@ def _jsonable(value: Any, what: str) -> Any:
             f"{what}: this value cannot be sent back: {problem}. Flatten it, or pass a string (e.g. json.dumps of a "
             "part of it)"
         )
-    collision = key_collision(value)
-    if collision is not None:  # JSON would keep one of the two entries and drop the other without a word
-        raise ValueError(f"{what}: {collision}, so one entry would be lost; use distinct str keys")
+    problem = json_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what}: {problem}")
     try:
         try:
             return _json_loads(_json_dumps(value))
         except (TypeError, ValueError):
             pass
-        try:  # bytes inside it are the usual reason (FINAL([b"..."])); its shape was checked above
-            return _json_loads(_json_dumps(_bytes_decoded(value)))
+        try:  # bytes, numpy values, a pydantic model are the usual reasons; its shape was checked above
+            return _json_loads(_json_dumps(_json_ready(value)))
         except (TypeError, ValueError):
             pass
     except RecursionError:  # its shape was checked above: what is short is the stack where this was called
@@ -1269,15 +1349,37 @@ def _jsonable(value: Any, what: str) -> Any:
         raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
 
 
-def _bytes_decoded(value: Any) -> Any:
-    """`value` with the bytes-like values in its lists, tuples and dicts decoded (`_decoded`); bytes-like keys as
-    `_key_text` has them."""
+def _json_ready(value: Any) -> Any:
+    """`value` in JSON's own types as far as it converts without loss, at any depth: bytes-like values as their text
+    (`_decoded`) and keys (`_key_text`), tuples and sets as lists, and what `_plain_form` converts; anything else as
+    it is."""
     if isinstance(value, _BYTES_LIKE):
         return _decoded(value)
     if isinstance(value, dict):
-        return {_key_text(key): _bytes_decoded(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_bytes_decoded(item) for item in value]
+        return {_key_text(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_ready(item) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    plain = _plain_form(value)
+    return value if plain is value else _json_ready(plain)
+
+
+def _plain_form(value: Any) -> Any:
+    """A pydantic model as `model_dump(mode="json")`, a dataclass instance as the dict of its fields, a numpy array
+    or scalar (anything with `tolist()`) as its list or Python number; anything else, or one whose conversion
+    raises, is `value` itself. Looked up on the type: an instance's __getattr__ (a proxy's) is not asked."""
+    kind = type(value)
+    try:
+        if callable(getattr(kind, "model_dump", None)):
+            return value.model_dump(mode="json")
+        dataclasses = sys.modules.get("dataclasses")  # loaded wherever a dataclass instance exists
+        if dataclasses is not None and dataclasses.is_dataclass(kind):
+            return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+        if callable(getattr(kind, "tolist", None)):
+            return value.tolist()
+    except Exception:
+        pass
     return value
 
 
@@ -1303,13 +1405,19 @@ def _json_key(key: Any) -> str | None:
     return None
 
 
-def key_collision(value: Any) -> str | None:
-    """What two keys of one dict in `value` (at any depth) JSON would write as one (`1` and `'1'`), else None. A
-    dict whose keys are all str has none; `value` is known to be neither circular nor too deep."""
+def json_problem(value: Any) -> str | None:
+    """What JSON would lose of `value` (at any depth) without a word, or the other side refuse, with what to do
+    instead; None when nothing. Two keys of one dict JSON writes as one (`1` and `'1'`: one entry would be
+    dropped), an int too long to be read back (`frames.int_too_long`). `value` is known to be neither circular nor
+    too deep."""
     todo = [value]
     while todo:
         item = todo.pop()
-        if isinstance(item, dict):
+        if type(item) is int:
+            too_long: str | None = frames.int_too_long(item)
+            if too_long is not None:
+                return too_long
+        elif isinstance(item, dict):
             if not all(type(key) is str for key in item):
                 written: dict[str, Any] = {}
                 for key in item:
@@ -1317,7 +1425,10 @@ def key_collision(value: Any) -> str | None:
                     if as_json is None:
                         continue
                     if as_json in written:
-                        return f"the keys {written[as_json]!r} and {key!r} are both the JSON key {as_json!r}"
+                        return (
+                            f"the keys {written[as_json]!r} and {key!r} are both the JSON key {as_json!r}, so one "
+                            "entry would be lost; use distinct str keys"
+                        )
                     written[as_json] = key
             todo.extend(item.values())
         elif isinstance(item, list | tuple):
@@ -1332,6 +1443,13 @@ def _traceback() -> Any:
     except BaseException:
         return None
     return traceback
+
+
+def _timed_out(timeout: float) -> str:
+    return (
+        f"TimeoutError: the cell ran past its {timeout:g} s time limit and was interrupted; variables defined before "
+        "the interruption are kept. Work on smaller pieces."
+    )
 
 
 def _described(exc: BaseException, formatter: Any) -> str:
@@ -1368,17 +1486,27 @@ def _format_traceback(exc: BaseException) -> str:
 
 
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
-    """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back."""
-    if len(_json_dumps(result)) < max_frame - 1024:
+    """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back, so
+    this never raises; a result that cannot be written at all comes back as the cell's error, its answer dropped."""
+    try:
+        if len(_json_dumps(result)) < max_frame - 1024:
+            return result
+        for key in ("final", "answer"):
+            state = result.get(key)
+            if isinstance(state, dict):
+                field = "value" if key == "final" else "content"
+                text = state.get(field)
+                text = text if isinstance(text, str) else _json_dumps(text)
+                state[field] = text[: max_frame // 4]
         return result
-    for key in ("final", "answer"):
-        state = result.get(key)
-        if isinstance(state, dict):
-            field = "value" if key == "final" else "content"
-            text = state.get(field)
-            text = text if isinstance(text, str) else _json_dumps(text)
-            state[field] = text[: max_frame // 4]
-    return result
+    except (TypeError, ValueError, RecursionError) as exc:
+        return {
+            **result,
+            "status": "error",
+            "error": _described(exc, lambda e: f"the cell's result could not be sent back: {type(e).__name__}: {e}"),
+            "final": None,
+            "answer": {"content": None, "ready": False, "valid": False},
+        }
 
 
 def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> Any:
