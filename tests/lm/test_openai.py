@@ -822,6 +822,21 @@ async def test_a_stream_keeps_line_separators_inside_its_text(server: FakeOpenAI
     assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "one\u2028two"
 
 
+@pytest.mark.parametrize(
+    ("line_end", "start"),
+    [("\r", ""), ("\r\n", ""), ("\n", "\ufeff"), ("\r", "\ufeff")],
+    ids=["cr", "crlf", "bom", "bom-cr"],
+)
+async def test_an_event_stream_is_read_by_its_own_grammar(server: FakeOpenAIServer, line_end: str, start: str) -> None:
+    # Lines ending in CR alone were "not JSON"; a leading byte order mark (.NET's UTF-8 preamble) hid the first
+    # event, and its text was lost without a word.
+    chunks = [{"choices": [{"index": 0, "delta": {"content": part}}]} for part in ("A", "\u00e9 end")]
+    events = [f"data: {json.dumps(c, ensure_ascii=False)}" for c in chunks] + ["data: [DONE]"]
+    stream = start + "".join(event + line_end * 2 for event in events)
+    server.script(Reply(body=stream.encode("utf-8"), headers={"content-type": "text/event-stream"}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "A\u00e9 end"
+
+
 async def test_a_sub_calls_leaked_harmony_markup_is_read_like_the_roots(server: FakeOpenAIServer) -> None:
     leaked = (
         "<|channel|>analysis<|message|>The user asks the capital.<|end|>"

@@ -36,7 +36,7 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
 
     A server-sent-events stream (some proxies stream even when asked not to) is joined into one completion.
     """
-    if "text/event-stream" in content_type or raw.lstrip().startswith(b"data:"):
+    if "text/event-stream" in content_type or raw.lstrip().removeprefix(_UTF8_BOM).startswith(b"data:"):
         joined = _join_stream(raw)
         if joined is not None:
             return joined
@@ -52,6 +52,9 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LMBadResponse(f"the server sent JSON {type(data).__name__}, not a chat completion object", retryable=True)
     return data
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _charset(content_type: str) -> str | None:
@@ -94,6 +97,9 @@ def _first_json_value(raw: bytes, content_type: str = "") -> Any:
         return value
 
 
+_SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _events(raw: bytes) -> list[str | tuple[str, str]]:
     """The data of each server-sent event of `raw`, and llama.cpp's `error:` lines as ("error", text). SSE joins an
     event's `data:` lines with newlines (a JSON chunk may span several); servers that leave out the blank line
@@ -109,8 +115,9 @@ def _events(raw: bytes) -> list[str | tuple[str, str]]:
             events.append(joined)
         lines.clear()
 
-    for line in raw.decode("utf-8", "replace").split("\n"):  # not splitlines(): U+2028 in a delta is text
-        line = line.rstrip("\r")
+    # The event-stream grammar (WHATWG HTML, "Parsing an event stream"): one leading BOM is ignored, and a line ends
+    # in CRLF, LF or CR alone. Not splitlines(): U+2028 in a delta is text.
+    for line in _SSE_LINE_END.split(raw.decode("utf-8", "replace").removeprefix("\ufeff")):
         if line.startswith("data:"):
             lines.append(line[6:] if line.startswith("data: ") else line[5:])
         elif line.startswith("error:"):
