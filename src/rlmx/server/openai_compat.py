@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -317,25 +318,43 @@ PASTED_CHARS = 20_000
 the context (sent whole as the query, it would be in every root prompt: a 1 MB log made 241k-token prompts)."""
 
 
+_QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
+"""Question marks: ASCII, full-width (what Chinese and Japanese input methods type), Arabic, Greek, reversed."""
+_COLONS = (":", "\uff1a")  # ASCII and full-width
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+
+
 def _split_pasted(query: str) -> tuple[str, str | None]:
     """(question, pasted document or None) of the last user message's text: the question is its first or last
-    paragraph (or line), whichever ends in "?" (then ":", as "Summarize this:" before the text), else the last."""
+    paragraph (or line), whichever ends in a question mark (then a colon, as "Summarize this:" before the text), else
+    the last. Lines may end in LF, CRLF or CR; the document keeps its own."""
     if len(query) <= PASTED_CHARS:
         return query, None
     text = query.strip()
-    first, _, rest = text.partition("\n\n")
-    body, _, last = text.rpartition("\n\n")
+    first, rest, body, last = _ends_apart(text, _BLANK_LINE)
     if not rest.strip() or not body.strip():  # no blank lines: the first and last lines
-        first, _, rest = text.partition("\n")
-        body, _, last = text.rpartition("\n")
+        first, rest, body, last = _ends_apart(text, _LINE_END)
     short = PASTED_CHARS // 4
     candidates = [(last, body, "above"), (first, rest, "below")]
-    for ending in ("?", ":", ""):
+    for endings in (_QUESTION_MARKS, _COLONS, ("",)):
         for question, document, where in candidates:
-            if question.strip() and document.strip() and len(question) <= short and question.rstrip().endswith(ending):
+            if question.strip() and document.strip() and len(question) <= short and question.rstrip().endswith(endings):
                 note = f"(The user pasted a document {where} this question; it is in `context`.)"
                 return f"{question.strip()}\n\n{note}", document
     return query, None  # no question apart from the text: the whole message stays the query
+
+
+def _ends_apart(text: str, separator: re.Pattern[str]) -> tuple[str, str, str, str]:
+    """(first part, the rest; all but the last part, the last part) of `text` split at its first and at its last
+    `separator` (as str.partition and str.rpartition do with a fixed one)."""
+    first_break = separator.search(text)
+    if first_break is None:
+        return text, "", "", text
+    last_break = first_break
+    for later in separator.finditer(text, first_break.end()):
+        last_break = later
+    return text[: first_break.start()], text[first_break.end() :], text[: last_break.start()], text[last_break.end() :]
 
 
 def _turn(message: dict[str, Any], role: str, text: str) -> str:
