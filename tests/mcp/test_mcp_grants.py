@@ -92,6 +92,30 @@ async def test_a_file_uri_names_its_path(tmp_path: Path, project: Path) -> None:
     assert remote.is_error and "local path" in text_of(remote)
 
 
+async def test_a_file_uri_names_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    # Path.as_uri() writes such a name's bytes as percent-escapes (caf%E9.txt); they were decoded as UTF-8, so the
+    # URI named caf\ufffd.txt, which does not exist, and a client root like it granted nothing.
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/d\xe9p"))
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("Latin-1 named notes", encoding="utf-8")
+    replies = script(tmp_path, [repl("FINAL(context[:7])"), repl("FINAL(context[:7])")])
+
+    async def latin1_root(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=folder.as_uri(), name="data")])
+
+    uri = (folder / os.fsdecode(b"caf\xe9.txt")).as_uri()
+    assert "%E9" in uri
+    async with connect(tmp_path, "--scripted", str(replies), "--allow", str(tmp_path)) as (client, _):
+        allowed = await client.call_tool("rlm_ask", {"query": "q", "paths": [uri]})
+    async with connect(tmp_path, "--scripted", str(replies), mode="legacy", list_roots_callback=latin1_root) as (
+        client,
+        _,
+    ):
+        granted = await client.call_tool("rlm_ask", {"query": "q", "paths": [uri]})
+    assert payload(allowed)["answer"] == "Latin-1", text_of(allowed)
+    assert payload(granted)["answer"] == "Latin-1", text_of(granted)
+
+
 async def test_a_run_that_fails_is_a_tool_error_with_its_reply(tmp_path: Path, project: Path) -> None:
     # The model server down: the reply said status "error" with an empty answer, and isError false.
     env_url = "http://127.0.0.1:9/v1"  # nothing listens on the discard port

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
@@ -217,10 +217,20 @@ def _from_file_uri(raw: str) -> str:
     decoded, `file://localhost/` too); anything else unchanged. Another scheme is refused."""
     if not raw.lower().startswith(("file:", "vscode-remote:", "http:", "https:")):
         return raw
-    url = urlsplit(raw)
-    if url.scheme.lower() != "file" or url.netloc not in ("", "localhost"):
+    path = file_uri_path(raw)
+    if path is None:
         raise PathRefused(f"path {raw} is a URI of another machine or scheme; give a local path (or a file:// URI)")
-    return unquote(url.path)
+    return path
+
+
+def file_uri_path(uri: str) -> str | None:
+    """The local path `file://` URI `uri` names (`file://localhost/` too), None for another machine or scheme. Its
+    percent-escapes are the octets of the name (RFC 8089): `caf%E9.txt`, what Path.as_uri() writes for a Latin-1
+    name, is that file (as os.fsdecode has it), not `caf\ufffd.txt`."""
+    url = urlsplit(uri)
+    if url.scheme.lower() != "file" or url.netloc not in ("", "localhost"):
+        return None
+    return os.fsdecode(unquote_to_bytes(url.path))
 
 
 def _opened_path(fd: int) -> Path | None:

@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
-from urllib.parse import unquote, urlparse
 
 try:
     import anyio
@@ -42,7 +41,7 @@ from rich.console import Console
 from rlmx import __version__
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Event
-from rlmx.mcp.roots import Roots
+from rlmx.mcp.roots import Roots, file_uri_path
 from rlmx.mcp.service import RLMService
 from rlmx.progress import Progress
 from rlmx.sandbox.frames import encodable
@@ -450,10 +449,7 @@ async def _client_roots(ctx: Context) -> tuple[list[Path], list[str]] | None:
         return [], [f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}"]
     folders: list[Path] = []
     for root in listed.roots:
-        url = urlparse(str(root.uri))
-        if url.scheme != "file" or url.netloc not in ("", "localhost"):
-            continue
-        path = Path(unquote(url.path))
-        if path.is_dir():
-            folders.append(path.resolve())
+        named = file_uri_path(str(root.uri))
+        if named is not None and Path(named).is_dir():
+            folders.append(Path(named).resolve())
     return folders, [str(root.uri) for root in listed.roots]
