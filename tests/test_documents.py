@@ -114,6 +114,25 @@ def test_text_formats_load_as_natural_shapes(tmp_path: Path) -> None:
     assert {".pdf", ".json", ".jsonl", ".csv", ".html", ".md", ".txt"} <= set(LOADERS)
 
 
+def test_an_html_pages_preformatted_text_keeps_its_spacing(tmp_path: Path) -> None:
+    # Every run of spaces became one: an indented listing read as a different program, a column table lost its columns.
+    page = (
+        "<html><body><p>Run   this:</p><pre>\ndef f(x):\n    if x:\n        return 1\n\n    return  0</pre>"
+        "<pre>col1    col2<br>a       b</pre><p>Done.</p></body></html>"
+    )
+    (tmp_path / "howto.html").write_text(page, encoding="utf-8")
+    assert load(tmp_path / "howto.html", 10_000).value.splitlines() == [
+        "Run this:",
+        "def f(x):",
+        "    if x:",
+        "        return 1",
+        "    return  0",
+        "col1    col2",
+        "a       b",
+        "Done.",
+    ]
+
+
 def test_a_docx_loads_as_its_text(tmp_path: Path) -> None:
     docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
     document = docx.Document()
@@ -314,6 +333,30 @@ def test_a_docx_reads_as_word_shows_it(tmp_path: Path) -> None:
     (tmp_path / "locked.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
     with pytest.raises(InputError, match="password-protected"):
         load(tmp_path / "locked.docx", 10_000_000)
+
+
+def test_a_docx_keeps_its_non_breaking_hyphens_and_symbols(tmp_path: Path) -> None:
+    # They were dropped: "555-0142" read "5550142" and "5 x 3 m" read "5  3 m", numbers changed without a word.
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    runs = {
+        "Call 555-0142 with care": (
+            "<w:t>Call 555</w:t><w:noBreakHyphen/><w:t>0142 with ca</w:t><w:softHyphen/><w:t>re</w:t>"
+        ),
+        "Area: 5 \u00d7 3 m, \u03b1 \u2212 \ufffd": (
+            '<w:t xml:space="preserve">Area: 5 </w:t><w:sym w:font="Symbol" w:char="F0B4"/>'
+            '<w:t xml:space="preserve"> 3 m, </w:t><w:sym w:font="Symbol" w:char="F061"/>'
+            '<w:t xml:space="preserve"> </w:t><w:sym w:font="Cambria Math" '
+            'w:char="2212"/><w:t xml:space="preserve"> </w:t><w:sym w:font="Wingdings" w:char="F0FC"/>'
+        ),
+    }
+    document = docx.Document()
+    for content in runs.values():
+        document.add_paragraph()._p.append(parse_xml(f"<w:r {w}>{content}</w:r>"))
+    document.save(str(tmp_path / "notes.docx"))
+    assert load(tmp_path / "notes.docx", 10_000_000).value.splitlines() == list(runs)
 
 
 class _Page(dict):  # type: ignore[type-arg]

@@ -64,16 +64,50 @@ def _blocks(container: Any) -> list[str]:
     return lines
 
 
+_MARKS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
+"""Run elements that stand for one character (a non-breaking hyphen as the hyphen Word shows and saves as text; a
+soft hyphen, `w:softHyphen`, shows only where a line breaks, so it is none)."""
+
+_SYMBOL_FONT = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\"$'*-@\xa2\xa3\xa5\xab\xac\xad\xae\xaf\xb0\xb1\xb2"
+        "\xb3\xb4\xb5\xb6\xb7\xb8\xb9\xba\xbb\xbc\xc4\xc5\xc7\xc8\xce\xcf\xd5\xd6\xd8\xd9\xda\xdb\xde\xe5\xf2",
+        "ΑΒΧΔΕΦΓΗΙϑΚΛΜΝΟΠΘΡΣΤΥςΩΞΨΖαβχδεφγηιϕκλμνοπθρστυϖωξψζ∀∃∋∗−≅′≤∞↔←↑→↓°±″≥×∝∂•÷≠≡≈…⊗⊕∩∪∈∉∏√¬∧∨⇔⇒∑∫",
+        strict=True,
+    )
+)
+"""The Symbol font's letters and signs that differ from ASCII (Adobe's Symbol encoding), by the character code
+Word stores for them (`w:sym w:char="F0B4"`: U+F000 plus the font's code)."""
+
+
 def _text(paragraph: Any) -> str:
     """A paragraph's text as Word shows it with changes accepted: every `w:t` (inserted runs too; deleted text is
-    `w:delText`, left out), tabs and line breaks written."""
+    `w:delText`, left out), tabs, line breaks, non-breaking hyphens and symbols (`w:sym`) written."""
     parts: list[str] = []
-    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+    for node in paragraph.iter(f"{_W}t", f"{_W}sym", *_MARKS):
         if node.tag == f"{_W}t":
             parts.append(node.text or "")
+        elif node.tag == f"{_W}sym":
+            parts.append(_symbol(node.get(f"{_W}font", ""), node.get(f"{_W}char", "")))
         else:
-            parts.append("\t" if node.tag == f"{_W}tab" else "\n")
+            parts.append(_MARKS[node.tag])
     return "".join(parts)
+
+
+def _symbol(font: str, char: str) -> str:
+    """The character a `w:sym` shows: its code as Unicode, or in the private-use range (U+F000 plus a symbol font's
+    own code) the Symbol font's letter or sign, ASCII as itself; U+FFFD for a pictograph font's (Wingdings) or a
+    code that cannot be read, never nothing."""
+    try:
+        code = int(char, 16)
+    except ValueError:
+        return "\ufffd"
+    if not 0xF000 <= code <= 0xF0FF:
+        return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
+    own = chr(code - 0xF000)
+    if font.lower() != "symbol":
+        return "\ufffd"
+    return _SYMBOL_FONT.get(own, own if " " <= own <= "~" else "\ufffd")
 
 
 def _cell(cell: Any) -> str:

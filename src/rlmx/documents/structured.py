@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -165,30 +166,46 @@ class _TextOnly(HTMLParser):
         ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table", "pre")
     )
 
+    PREFORMATTED = frozenset(("pre", "textarea", "listing", "xmp"))
+    """Elements whose text shows as written (HTML's `white-space: pre`): a code listing's indentation is its meaning."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.parts: list[tuple[str, bool]] = []  # (text, shown as written)
         self.hidden = 0
+        self.preformatted = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
-            self.parts.append("\n")
+            self.parts.append(("\n", False))
+        if tag in self.PREFORMATTED:
+            self.preformatted += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN:
             self.hidden = max(self.hidden - 1, 0)
         elif tag in self.BLOCKS:
-            self.parts.append("\n")
+            self.parts.append(("\n", False))
+        if tag in self.PREFORMATTED:
+            self.preformatted = max(self.preformatted - 1, 0)
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.parts.append(data)
+            self.parts.append((data, self.preformatted > 0))
 
     def text(self) -> str:
-        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
-        return "\n".join(line for line in lines if line)
+        """The lines shown: runs of spaces in flowing text as one, preformatted text as written (less the newline
+        that may open it, which HTML drops), blank lines left out."""
+        lines: list[str] = []
+        for as_written, parts in itertools.groupby(self.parts, key=lambda part: part[1]):
+            text = "".join(data for data, _ in parts)
+            if as_written:
+                lines.extend(line.rstrip() for line in text.removeprefix("\n").splitlines())
+            else:
+                lines.extend(" ".join(line.split()) for line in text.splitlines())
+        return "\n".join(line for line in lines if line.strip())
 
 
 def visible_text(html: str) -> str:
