@@ -109,6 +109,22 @@ def test_output_schema_validates_the_answer(tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == {"n": 3}
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"], ids=["utf8-bom", "utf16-bom"])
+def test_option_files_are_read_as_every_text_file_is(tmp_path: Path, encoding: str) -> None:
+    # PowerShell 5's `>` and Notepad's "UTF-8 with BOM": these files were refused ("Unexpected UTF-8 BOM", "can't
+    # decode byte 0xff") though the same bytes load as a --context.
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}}), encoding=encoding)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["```repl\nSUBMIT(n=len(context))\n```"]), encoding=encoding)
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    proc = run_cli(
+        "ask", "q", "-c", notes, "--scripted", str(script), "--output-schema", str(schema), tmp_path=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"n": 3}
+
+
 def test_usd_budget_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli(
         "ask", "q", "--model", "mystery", "--base-url", "http://127.0.0.1:9/v1", "--max-usd", "0.5", tmp_path=tmp_path

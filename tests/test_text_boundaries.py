@@ -271,6 +271,16 @@ def test_a_bom_is_dropped_from_bytes_and_unregistered_files(tmp_path: Path) -> N
     assert result.value == ["{", "<", "1"]
 
 
+def test_bytes_contexts_are_read_by_their_byte_order_mark_as_files_are() -> None:
+    # Bytes were UTF-8 only: the same UTF-16 bytes loaded from a file and were refused as a bytes context.
+    lm = ScriptedLM([repl("FINAL([context, notes])")])
+    contexts: dict[str, Any] = {"notes": "Grüße 😀".encode("utf-32")}
+    result = RLM(lm).completion("q", context="Grüße 😀".encode("utf-16"), contexts=contexts)
+    assert result.value == ["Grüße 😀", "Grüße 😀"]
+    with pytest.raises(InputError, match=r"context bytes are not text \(not UTF-8: bad byte at position 3\)"):
+        RLM(lm).completion("q", context=b"caf\xe9")
+
+
 def test_the_server_takes_a_bom_and_lone_surrogate_escapes(tmp_path: Path) -> None:
     pytest.importorskip("starlette")
     from rlmx.server import body as bodies

@@ -47,7 +47,7 @@ from rlmx.commands.argtypes import count as _non_negative_int
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.context import MODULE_NAMES
-from rlmx.documents.text import NotText, decode_text
+from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.extras import missing_extra
@@ -567,15 +567,21 @@ def _api_key(
     return fallback
 
 
-def _load_script(path: Path) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+def _json_file(path: Path, option: str) -> Any:
+    """The JSON value in the file an option names, its bytes read as every text file is (a BOM's UTF-16 too:
+    PowerShell 5 writes that). Raises UsageError naming the option."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text(path))
     except FileNotFoundError:
-        raise UsageError(f"--scripted file not found: {path}") from None
+        raise UsageError(f"{option} file not found: {path}") from None
     except OSError as exc:
-        raise UsageError(f"cannot read --scripted file {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--scripted file {path} is not valid JSON: {exc}") from None
+        raise UsageError(f"cannot read {option} file {path}: {exc.strerror}") from None
+    except (ValueError, RecursionError) as exc:  # NotText, json.JSONDecodeError, nesting past the stack
+        raise UsageError(f"{option} file {path} is not valid JSON: {exc}") from None
+
+
+def _load_script(path: Path) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    data = _json_file(path, "--scripted")
     shape = 'a JSON list of reply strings, or {"root": [...], "sub": [...]}'
     if isinstance(data, list):
         return _replies(data, path, shape), None
@@ -650,12 +656,7 @@ def default_trace_dir(environ: Mapping[str, str]) -> Path:
 
 
 def _load_schema(path: Path) -> dict[str, Any]:
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--output-schema file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--output-schema file {path} is not readable JSON: {exc}") from None
+    schema = _json_file(path, "--output-schema")
     if not isinstance(schema, dict):
         raise UsageError(f"--output-schema file {path} must hold a JSON Schema object")
     return schema

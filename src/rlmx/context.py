@@ -192,13 +192,11 @@ class SizeLimit:
 
 def _load_bytes(value: Any, limit: SizeLimit, name: str) -> _Loaded:
     limit.check(f"context `{name}`", len(value))
-    raw = bytes(value)
-    try:  # UTF-8 only: a caller holding bytes in another encoding can decode them (files are read by their BOM)
-        return _Loaded(raw.decode("utf-8-sig"))  # a BOM is dropped, as text files' is
-    except UnicodeDecodeError as exc:
+    try:  # as a file's bytes are read: UTF-8 (its BOM dropped), or UTF-16/UTF-32 when a BOM says so
+        return _Loaded(decode_text(bytes(value), refuse_nul=False))
+    except NotText as exc:
         raise InputError(
-            f"context bytes are not valid UTF-8 (bad byte at position {exc.start}); "
-            "decode them yourself and pass a str, or pass the file's Path"
+            f"context bytes are not text ({exc}); decode them yourself and pass a str, or pass the file's Path"
         ) from None
 
 

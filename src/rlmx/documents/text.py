@@ -5,6 +5,7 @@ a UTF-8 BOM is dropped. Anything else is refused with the reason, never guessed 
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 _MARKS = (  # UTF-32's before UTF-16's: FF FE 00 00 begins with FF FE
     (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
@@ -45,3 +46,8 @@ def decode_text(raw: bytes, *, refuse_nul: bool = True) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotText("not UTF-8", f"bad byte at position {exc.start}") from None
+
+
+def read_text(path: Path) -> str:
+    """The text of the file at `path` by the rule (NUL bytes allowed: they are text's own). Raises OSError, NotText."""
+    return decode_text(path.read_bytes(), refuse_nul=False)
