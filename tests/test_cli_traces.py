@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
-from scripting import run_cli
+from scripting import cli_environ, run_cli
 
 SECRET = "the vault code is 4471"
 
@@ -88,3 +89,19 @@ def test_the_list_shows_every_status_a_run_can_end_with(tmp_path: Path) -> None:
         trace.write_text("".join(json.dumps(record) + "\n" for record in lines), encoding="utf-8")
         listed = rlmx("traces", cwd=work, state=state)
         assert listed.returncode == 0 and status[:16] in listed.stdout, listed.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_list_with_the_pipe_exit_code(tmp_path: Path) -> None:
+    # `rlmx traces | head`: rich's console turned the broken pipe into SystemExit(1), a code the README does not give.
+    work, state, _, _ = asked(tmp_path)
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", "traces"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_environ(state.parent),
+        cwd=work,
+    )
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()  # gone before the first line is written
+    with listing.stderr:
+        assert listing.wait(timeout=60) == 141 and listing.stderr.read() == b""

@@ -70,6 +70,17 @@ class StderrConsole(Console):
         discard_writes_to(sys.stderr)
 
 
+class StdoutConsole(Console):
+    """rlmx's console for a command's output on stdout (`rlmx traces`' table). When its reader goes away (`rlmx
+    traces | head`), BrokenPipeError reaches the CLI, which exits 141 as the README says, not rich's SystemExit(1)."""
+
+    def __init__(self) -> None:
+        super().__init__(soft_wrap=True)
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def discard_writes_to(stream: TextIO) -> None:
     """Point `stream`'s descriptor at /dev/null, once its reader went away: later writes, and the interpreter's last
     flush, go nowhere instead of failing again ("Exception ignored ... BrokenPipeError")."""

@@ -22,7 +22,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
-from rlmx.progress import terminal_safe, write_json
+from rlmx.progress import StdoutConsole, terminal_safe, write_json
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {
@@ -97,7 +97,7 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.json:
         write_json([t.to_dict() for t in traces[: args.limit]])
         return 0
-    show_list(traces, folder, Console(soft_wrap=True), limit=args.limit)
+    show_list(traces, folder, StdoutConsole(), limit=args.limit)
     return 0
 
 
