@@ -4,6 +4,7 @@ user=/group= arguments, so a tier that starts its launcher under another uid mus
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,3 +77,27 @@ def test_runs_cancelled_while_waiting_to_spawn_leave_the_spawn_lock_free() -> No
         return str((await asyncio.wait_for(rlm.acompletion("q", context="four"), 20)).answer)
 
     assert uvloop.run(burst()) == "4"
+
+
+def test_a_process_forked_while_a_repl_is_being_started_starts_its_own() -> None:
+    # The spawn lock came into the child held (by a spawn that goes on only in the parent): the child's first run
+    # on uvloop waited for it for ever (multiprocessing's fork start method, a request forking a worker).
+    from rlmx.sandbox import channel
+
+    channel._SPAWNING.acquire()  # a spawn in progress, as another thread of this process would hold it
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports by its exit code
+            answered = False
+            try:
+
+                async def ask() -> str:
+                    run = RLM(ScriptedLM([repl("FINAL(len(context))")])).acompletion("q", context="four")
+                    return str((await asyncio.wait_for(run, 10)).answer)
+
+                answered = uvloop.run(ask()) == "4"
+            finally:
+                os._exit(0 if answered else 1)
+    finally:
+        channel._SPAWNING.release()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0

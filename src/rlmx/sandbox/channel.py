@@ -134,7 +134,16 @@ class StderrTail:
 
 _SPAWNING = threading.Lock()
 """uvloop lets one loop at a time spawn a process ("Racing with another loop to spawn a process",
-MagicStack/uvloop#508): spawns from loops on several threads take turns."""
+MagicStack/uvloop#508): spawns from loops on several threads take turns. A process forked meanwhile gets a fresh
+one (`_new_spawning_lock`): it inherits the lock held, by a spawn that goes on only in the parent."""
+
+
+def _new_spawning_lock() -> None:
+    global _SPAWNING
+    _SPAWNING = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_spawning_lock)
 
 
 async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
@@ -143,12 +152,13 @@ async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, A
         return await _spawn(argv, pass_fd, spawn)
     # Polled, not waited for on a thread: a thread's acquire outlives a waiter cancelled meanwhile and would hold
     # the lock for good (every later spawn, and the process's exit, then hang). Spawns take milliseconds.
-    while not _SPAWNING.acquire(blocking=False):
+    lock = _SPAWNING  # the one it releases, though a fork meanwhile rebinds the name in the child
+    while not lock.acquire(blocking=False):
         await asyncio.sleep(0.001)
     try:
         return await _spawn(argv, pass_fd, _identity_in_child(spawn))
     finally:
-        _SPAWNING.release()
+        lock.release()
 
 
 async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
