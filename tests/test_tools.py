@@ -191,6 +191,33 @@ async def test_an_async_tool_awaiting_the_callers_loop_says_to_use_acompletion()
     pending.cancel()
 
 
+async def test_an_async_tool_awaiting_the_callers_lock_or_queue_says_to_use_acompletion() -> None:
+    # asyncio's own primitives say "bound to a different event loop", a Future "attached to a different loop":
+    # only the Future's words got the hint.
+    lock, queue = asyncio.Lock(), asyncio.Queue[str]()
+    async with lock:  # contended once on this loop: the lock is bound to it now
+        holder = asyncio.ensure_future(lock.acquire())
+        await asyncio.sleep(0)
+    holder.cancel()
+    await queue.put("x")
+    await asyncio.wait_for(queue.get(), 1)  # ... and the queue
+    await queue.put("y")
+
+    async def locked(key: str) -> str:
+        """The value under `key`, read under the app's lock."""
+        async with lock:
+            return await queue.get()
+
+    await lock.acquire()  # held by the app: the tool's acquire must wait, on its own loop
+    try:
+        cell = repl("try:\n    locked('a')\nexcept Exception as e:\n    print(e)")
+        rlm = RLM(ScriptedLM([cell, "FINAL(done)"]), tools=[locked])
+        with pytest.warns(RuntimeWarning, match=r"await rlm\.acompletion"):
+            assert rlm.completion("q", context="x").answer == "done"
+    finally:
+        lock.release()
+
+
 # --- audit 20: tools that hang, cancel themselves or return what JSON would merge -------------------------
 
 

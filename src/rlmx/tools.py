@@ -15,6 +15,7 @@ import contextvars
 import inspect
 import json
 import keyword
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +32,9 @@ TOOLS_HEADER = (
     "failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
     "functions above: do not name your own variables after them."
 )
+_OTHER_LOOP = re.compile(r"different (?:event )?loop")
+"""asyncio's words for an object of another loop: a Future "attached to a different loop", a Lock, Queue or Event
+"bound to a different event loop"."""
 MAX_DOC_CHARS = 600
 """A tool's docstring is cut to this many characters in the system prompt."""
 
@@ -151,7 +155,7 @@ class ToolBox:
             raise ToolFailure(f"tool {name} raised CancelledError: {exc}") from None
         except (Exception, SystemExit) as exc:  # SystemExit: argparse inside a tool, on arguments it refuses
             message = f"tool {name} raised {type(exc).__name__}: {exc}"
-            if isinstance(exc, RuntimeError) and "different loop" in str(exc):
+            if isinstance(exc, RuntimeError) and _OTHER_LOOP.search(str(exc)):
                 # completion() inside a running loop runs the RLM on a private loop: the caller's objects are not there.
                 hint = (
                     f"tool {name} awaited an object bound to another event loop: inside a running loop, "
