@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -373,3 +374,93 @@ def test_the_url_of_a_trace_whose_name_holds_url_characters_opens_it(browser: An
     assert " " not in url and "#" not in url.split("?", 1)[1]
     _open(browser, url)
     assert "the plus question" in _text(browser, "#summary .qtext")
+
+
+# --- audit 22: search over canonically equivalent text, snippets of whole characters ------------------------------
+
+
+def _outputs_found(driver: Any, term: str) -> list[str]:
+    """Puts `term` in the search box code point for code point (as a keyboard or a paste gives it) and returns the
+    cell outputs the results list (e.g. "cell 0/c1 output")."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(
+        "const box = document.getElementById('search'); box.value = arguments[0];"
+        "box.dispatchEvent(new Event('input'));",
+        term,
+    )
+    counted = (
+        "const c = document.getElementById('search-count'); return c && c.textContent.endsWith(`“${arguments[0]}”`)"
+    )
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(counted, term))
+    wheres = driver.execute_script(
+        "return [...document.querySelectorAll('#results a.hit .where')].map((w) => w.textContent)"
+    )
+    return [where for where in wheres if where.endswith(" output")]
+
+
+def _follow_hit(driver: Any, where: str) -> list[str]:
+    """Follows the search result found in `where` (e.g. "cell 0/c1 output") and returns the texts the page marked."""
+    script = (
+        "const hit = [...document.querySelectorAll('#results a.hit')]"
+        ".find((a) => a.querySelector('.where').textContent === arguments[0]);"
+        "hit.click(); return [...document.querySelectorAll('#tree mark')].map((m) => m.textContent);"
+    )
+    return list(driver.execute_script(script, where))
+
+
+def _printing(text: str) -> str:
+    """A reply whose cell prints `text`, written in ASCII escapes: the reply and the code do not hold the text."""
+    return f"```repl\nprint('{text.encode('ascii', 'backslashreplace').decode()}')\n```"
+
+
+def test_search_finds_and_marks_canonically_equivalent_text(browser: Any, serve: Any, tmp_path: Path) -> None:
+    # Text printed decomposed (NFD: "e" + U+0301, as macOS file names are) was not found by the same word typed on a
+    # keyboard (NFC: U+00E9), though the page shows both the same. The cells print through escapes, so only their
+    # outputs hold the words.
+    nfd = unicodedata.normalize("NFD", "Résumé of café owners, 한국")
+    nfc = unicodedata.normalize("NFC", "naïve café menu")
+    assert nfd != unicodedata.normalize("NFC", nfd)
+    trace = _run_trace(tmp_path, "q", [*(_printing(text) for text in (nfd, nfc)), "```repl\nFINAL('x')\n```"])
+    _open(browser, serve(tmp_path).url_for(trace))
+
+    both, first, second = ["cell 0/c1 output", "cell 0/c2 output"], ["cell 0/c1 output"], ["cell 0/c2 output"]
+    for form in ("NFC", "NFD"):
+        assert _outputs_found(browser, unicodedata.normalize(form, "café")) == both, form
+        assert _outputs_found(browser, unicodedata.normalize(form, "CAFÉ")) == both, form  # and whatever the case
+        assert _outputs_found(browser, unicodedata.normalize(form, "résumé")) == first, form
+        assert _outputs_found(browser, unicodedata.normalize(form, "한국")) == first, form  # Hangul as jamo
+        assert _outputs_found(browser, unicodedata.normalize(form, "naïve")) == second, form
+    # A hit is whole characters: "cafe" is not "café", in either form.
+    assert _outputs_found(browser, "cafe") == []
+
+    # The page marks the text it shows, as it was printed, not a normalised copy.
+    _outputs_found(browser, unicodedata.normalize("NFC", "café"))
+    assert _follow_hit(browser, "cell 0/c1 output") == [unicodedata.normalize("NFD", "café")]
+    output = '[data-cell="0/c1"] pre.output'
+    assert browser.execute_script(f"return document.querySelector('{output}').textContent") == nfd
+    _outputs_found(browser, "of café")  # across the text the last mark split
+    assert _follow_hit(browser, "cell 0/c1 output") == [unicodedata.normalize("NFD", "of café")]
+    _outputs_found(browser, unicodedata.normalize("NFD", "naïve café"))
+    assert _follow_hit(browser, "cell 0/c2 output") == [unicodedata.normalize("NFC", "naïve café")]
+
+
+def test_a_search_result_shows_whole_characters(browser: Any, serve: Any, tmp_path: Path) -> None:
+    # The result line shows 40 UTF-16 units before the hit and 60 after. Before it, the cut fell inside an emoji
+    # (half a surrogate pair, shown as U+FFFD); after it, between a letter and its accent ("é" shown as "e").
+    before, after = "\U0001f600" * 30 + "xy ", " " + "e\u0301" * 40
+    units_before = len(before.encode("utf-16-le")) // 2
+    assert (units_before - 40) % 2 == 1 and after[60] == "\u0301"  # the cuts: inside an emoji, before an accent
+    trace = _run_trace(tmp_path, "q", [_printing(before + "needle" + after), "```repl\nFINAL('x')\n```"])
+    _open(browser, serve(tmp_path).url_for(trace))
+
+    assert _outputs_found(browser, "needle") == ["cell 0/c1 output"]
+    # As code points: WebDriver cannot return a string that holds half a pair.
+    parts = browser.execute_script(
+        "const hit = [...document.querySelectorAll('#results a.hit')].pop();"  # the output's: after reply and code
+        "return [...hit.childNodes].slice(1).map((n) => Array.from(n.textContent, (c) => c.codePointAt(0)))"
+    )
+    _, ellipsis, start, mark, end = ("".join(map(chr, part)) for part in parts)
+    assert ellipsis == "…" and mark == "needle"
+    assert start and before.endswith(start) and start.startswith("\U0001f600")
+    assert end and after.startswith(end) and end.endswith("\u0301")

@@ -46,8 +46,19 @@ function fmtUsd(c) {
   if (c === 0) return "$0";
   return c < 0.01 ? `$${c.toFixed(5)}` : `$${c.toFixed(3)}`;
 }
-// A cut at `n` UTF-16 units, backed off one when it would split a surrogate pair (an emoji shown as U+FFFD).
-const cutAt = (s, n) => (n > 0 && n < s.length && /[\ud800-\udbff]/.test(s[n - 1]) ? s.slice(0, n - 1) : s.slice(0, n));
+// Characters drawn as part of the one before them: combining marks, and the vowel and final jamo of a Hangul
+// syllable written decomposed (NFD, as macOS file names are).
+const JOINER = "\\p{M}\\u1160-\\u11ff\\ud7b0-\\ud7ff";
+const JOINS_PREVIOUS = new RegExp(`^[${JOINER}]`, "u");
+const isPairTail = (s, i) => /[\udc00-\udfff]/.test(s[i]) && /[\ud800-\udbff]/.test(s[i - 1]);
+// `i` (a UTF-16 index into `s`) moved by `step` (-1: back, 1: on) to where a whole character starts: never between
+// the halves of a surrogate pair (an emoji shown as U+FFFD) nor before a combining mark (an accent off its letter).
+function charBoundary(s, i, step) {
+  while (i > 0 && i < s.length && (isPairTail(s, i) || JOINS_PREVIOUS.test(s.slice(i, i + 2)))) i += step;
+  return i;
+}
+// A cut at `n` UTF-16 units, backed off to a whole character.
+const cutAt = (s, n) => s.slice(0, charBoundary(s, n, -1));
 const oneLine = (t, n) => {
   const s = String(t ?? "").replace(/\s+/g, " ").trim();
   return s.length > n ? cutAt(s, n - 1) + "…" : s;
@@ -713,34 +724,78 @@ function searchItems(run) {
   return items;
 }
 
-// The term as a case-insensitive pattern over the original text: indexes into a lower-cased copy drift wherever
-// lower-casing changes a length ("İ" becomes two units), and the wrong text was marked.
-const termPattern = (term) => new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu");
+// Search compares canonical decompositions (NFD, Unicode UAX #15): "é" typed on a keyboard (U+00E9) and "e" + U+0301
+// (macOS file names) are the same text and are shown the same. A hit is found in the decomposed copy and mapped back
+// to whole characters of the original text, which is what the snippet shows and the page marks.
+const CLUSTER = new RegExp(`[^${JOINER}][${JOINER}]*|[${JOINER}]+`, "gu");
+// `text` as search sees it: `norm`, its decomposition, and `span(i, j)`: the range of `text`, [start, end) in UTF-16
+// units, of whole characters that `norm.slice(i, j)` comes from (j > i).
+function searchForm(text) {
+  const norm = text.normalize("NFD");
+  if (norm === text) return { norm, span: (i, j) => [charBoundary(text, i, -1), j] };  // a term may start with a mark
+  let unitChar = null;  // per unit of `norm`: which character (cluster) of `text` it comes from; built when first asked
+  const charStart = [];
+  const span = (i, j) => {
+    if (!unitChar) {
+      unitChar = new Int32Array(norm.length);
+      let n = 0;
+      // A base and its marks decompose on their own: the parts add up to `norm` (canonical reordering moves only marks).
+      for (const m of text.matchAll(CLUSTER)) {
+        const k = charStart.push(m.index) - 1, len = m[0].normalize("NFD").length;
+        unitChar.fill(k, n, n + len);
+        n += len;
+      }
+      charStart.push(text.length);
+    }
+    return [charStart[unitChar[i]], charStart[unitChar[j - 1] + 1]];
+  };
+  return { norm, span };
+}
+// The term as a case-insensitive pattern over decomposed text. Its end may not fall inside a character: "cafe" does
+// not find "café" in either form. (Lower-casing a copy instead drifts: "İ" becomes two units.)
+const termPattern = (term) =>
+  new RegExp(term.normalize("NFD").replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + `(?![${JOINER}])`, "giu");
+// The ranges of `text` ([start, end) in UTF-16 units, in order, not overlapping) that `pattern` matches.
+function hitsIn(text, pattern, form = searchForm(text)) {
+  const ranges = [];
+  pattern.lastIndex = 0;  // matchAll starts where the pattern's last test() left off
+  for (const m of form.norm.matchAll(pattern)) {
+    const [start, end] = form.span(m.index, m.index + m[0].length);
+    if (!ranges.length || start >= ranges[ranges.length - 1][1]) ranges.push([start, end]);
+  }
+  return ranges;
+}
 function markIn(el, term) {
   if (!el || !term) return;
   const pattern = termPattern(term);
   const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-  const hits = [];
+  const found = [];
   for (let t = walker.nextNode(); t; t = walker.nextNode()) {
     if (t.parentElement.closest(".head") && el.rlmxObj && el.rlmxObj.kind === "node") continue;
-    pattern.lastIndex = 0;
-    if (pattern.test(t.nodeValue)) hits.push(t);
+    const ranges = hitsIn(t.nodeValue, pattern);
+    if (ranges.length) found.push([t, ranges]);
   }
-  for (const t of hits.slice(0, 200)) {
+  for (const [t, ranges] of found.slice(0, 200)) {
     const frag = document.createDocumentFragment();
     const text = t.nodeValue;
     let i = 0;
-    pattern.lastIndex = 0;  // matchAll starts where the last test() left off
-    for (const m of text.matchAll(pattern)) {
-      frag.append(text.slice(i, m.index), h("mark", null, m[0]));
-      i = m.index + m[0].length;
+    for (const [start, end] of ranges) {
+      frag.append(text.slice(i, start), h("mark", null, text.slice(start, end)));
+      i = end;
     }
     frag.append(text.slice(i));
     t.replaceWith(frag);
   }
 }
+// Marks go, and the text they split is joined again: markIn searches one text node at a time, so "of café" was not
+// marked after "café" had been.
 function clearMarks() {
-  for (const m of document.querySelectorAll("#tree mark")) m.replaceWith(m.textContent);
+  const parents = new Set();
+  for (const m of document.querySelectorAll("#tree mark")) {
+    parents.add(m.parentNode);
+    m.replaceWith(m.textContent);
+  }
+  for (const p of parents) p.normalize();  // joins adjacent text nodes (DOM Node.normalize, not Unicode's)
 }
 
 function setupSearch(run) {
@@ -753,16 +808,20 @@ function setupSearch(run) {
     results.textContent = "";
     if (!term) { results.hidden = true; return; }
     const pattern = termPattern(term);
-    const hits = searchItems(run).filter((i) => { pattern.lastIndex = 0; return pattern.test(i.text); });
+    const hits = searchItems(run).filter((i) => {
+      i.form = i.form || searchForm(i.text);
+      pattern.lastIndex = 0;
+      return pattern.test(i.form.norm);
+    });
     results.hidden = false;
     results.append(h("div", { class: "count", id: "search-count" }, `${fmtInt(hits.length)} match${hits.length === 1 ? "" : "es"} for “${term}”`));
     const list = h("ol", { class: "hits" });
     for (const hit of hits.slice(0, 200)) {
       pattern.lastIndex = 0;
-      const found = pattern.exec(hit.text);
-      const at = found.index, end = at + found[0].length;
-      const from = Math.max(0, at - 40);
-      const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, found[0]), hit.text.slice(end, end + 60).replace(/\s+/g, " ")];
+      const found = pattern.exec(hit.form.norm);
+      const [at, end] = hit.form.span(found.index, found.index + found[0].length);
+      const from = charBoundary(hit.text, Math.max(0, at - 40), 1), to = charBoundary(hit.text, end + 60, -1);
+      const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, hit.text.slice(at, end)), hit.text.slice(end, to).replace(/\s+/g, " ")];
       list.append(h("li", null, h("a", { href: "#", class: "hit", onclick: (ev) => {
         ev.preventDefault();
         clearMarks();
