@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rlmx.context import prepare
-from rlmx.errors import InputError
+from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
@@ -209,3 +209,14 @@ async def test_the_disk_bound_holds_again_after_a_breach() -> None:
     for result in (first, second):
         assert result.status == "restarted" and "over the run's disk limit" in str(result.error), result
     assert left == 0 and after.stdout == "c\n"
+
+
+async def test_a_host_refusing_the_run_dir_is_a_start_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chown to an id the user namespace does not map (EINVAL) reached the CLI as a traceback and exit 1.
+    async def refused(self: SubprocessSandbox) -> None:
+        raise OSError(22, "Invalid argument", "/dev/shm/rlmx-x/ctx/context.txt")
+
+    monkeypatch.setattr(SubprocessSandbox, "layout", refused)
+    box = SubprocessSandbox()
+    with pytest.raises(SandboxStartError, match=r"could not be set up: \[Errno 22\] Invalid argument"):
+        await box.start([prepare("context", "c")])

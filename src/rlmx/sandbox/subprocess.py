@@ -66,6 +66,7 @@ from rlmx.sandbox.channel import (
     start_process,
 )
 from rlmx.sandbox.strmap import PREFIX_BYTES
+from rlmx.sandbox.uids import mapped_uid
 from rlmx.sandbox.zygote import Zygote, ZygoteGone, fork_message
 from rlmx.strbuffer import ascii_bytes
 
@@ -356,6 +357,8 @@ class SubprocessSandbox:
         to this sandbox's uid once its contexts are loaded, before any cell runs."""
         if os.geteuid() == 0 and self.chooses_uid:
             self.separate_uid = self.switch_in_worker = True
+            if self.fresh_uid:
+                self.uid = mapped_uid(self.uid)
 
     def context_path(self, name: str) -> Path:
         """Where the worker sees a context file (the same path here; a mount point under bwrap)."""
@@ -419,6 +422,12 @@ class SubprocessSandbox:
         if not self._owns_zygote:
             await self._start_child(contexts)
             return
+        try:
+            await self._start(contexts)
+        except OSError as exc:  # a file, an owner or a mode the host refused: one clear error, not a traceback
+            raise SandboxStartError(f"the REPL could not be set up: {exc}") from exc
+
+    async def _start(self, contexts: Sequence[PreparedContext]) -> None:
         await self.prepare()
         writing: asyncio.Future[list[dict[str, str]]] | None = None
         with contextlib.suppress(OSError):
