@@ -20,6 +20,8 @@ from rlmx.commands import argtypes
         (argtypes.days, ("1.5", 1.5), "nan", "must be a finite number"),
         (argtypes.count, ("7", 7), "seven", "expected a whole number"),
         (argtypes.days, ("0", 0.0), "soon", "expected a number of days"),
+        (argtypes.size, ("10M", 10 * 2**20), "0", "must be at least 1 byte"),
+        (argtypes.size, ("1GiB", 2**30), "lots", "expected a size like 33554432 or 32M"),
     ],
 )
 def test_parsers(parse: object, good: tuple[str, float], bad: str, says: str) -> None:
@@ -34,3 +36,13 @@ def test_port() -> None:
     for bad, says in (("65536", "between 0 and 65535"), ("http", "expected a port number")):
         with pytest.raises(argparse.ArgumentTypeError, match=says):
             argtypes.port(bad)
+
+
+def test_every_size_flag_reads_sizes_the_same_way() -> None:
+    # `rlmx ask --help` gave --max-context-bytes's default as "1 GiB" and refused "10M" and "1GiB" ("expected a whole
+    # number"), which --max-request-bytes of `rlmx serve` took.
+    from rlmx.cli import build_parser
+
+    asked = build_parser().parse_args(["ask", "q", "--max-context-bytes", "10M"])
+    served = build_parser().parse_args(["serve", "--max-request-bytes", "1GiB"])
+    assert (asked.max_context_bytes, served.max_request_bytes) == (10 * 2**20, 2**30)

@@ -46,6 +46,7 @@ from rlmx.commands import view as view_command
 from rlmx.commands.argtypes import count as _non_negative_int
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
+from rlmx.commands.argtypes import size as _size
 from rlmx.context import MODULE_NAMES
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
@@ -321,9 +322,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     limits.add_argument(
         "--max-context-bytes",
-        type=_positive_int,
-        metavar="N",
-        help="bytes of context (UTF-8, all files together) a run may load (default: 1 GiB)",
+        type=_size,
+        metavar="SIZE",
+        help="bytes of context (UTF-8, all files together) a run may load, e.g. 200M (default: 1G)",
     )
 
 

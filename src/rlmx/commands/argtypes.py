@@ -69,3 +69,21 @@ def port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
     return value
+
+
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size(text: str) -> int:
+    """Bytes, 1 or more: a whole number, or one with a K, M or G suffix (powers of 1024; `MiB`, `MB`, `M` alike),
+    e.g. 32M or 1GiB."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
+    scale = _UNITS.get(raw[-1:], 1)
+    digits = raw[:-1] if raw[-1:] in _UNITS else raw
+    try:
+        value = int(digits) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size like 33554432 or 32M, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return value

@@ -30,26 +30,12 @@ if TYPE_CHECKING:
     from rlmx.server.app import ServerOptions
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
-_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def _size(text: str) -> int:
-    """Bytes: a whole number, or one with a K, M or G suffix (powers of 1024), e.g. 32M."""
-    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
-    scale = _UNITS.get(raw[-1:], 1)
-    digits = raw[:-1] if raw[-1:] in _UNITS else raw
-    try:
-        value = int(digits) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size like 33554432 or 32M, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The flags of the server itself, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
     from rlmx.commands.argtypes import port as _port
+    from rlmx.commands.argtypes import size
 
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -82,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     server.add_argument(
         "--max-request-bytes",
-        type=_size,
+        type=size,
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="SIZE",
         help="largest request body, e.g. 64M; larger ones get HTTP 413 before they are read (default: 32M)",
