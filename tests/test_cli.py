@@ -324,6 +324,22 @@ def test_scripted_wins_over_everything(tmp_path: Path) -> None:
     assert "scripted" in description
 
 
+def test_an_openai_base_url_left_unused_is_said_with_the_model() -> None:
+    # A keyless local server (vLLM, llama.cpp, LM Studio) in OPENAI_BASE_URL got no request, and nothing said why.
+    plan = plan_models(ask_args(), {"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"})
+    assert (plan.kind, plan.source) == ("local", "default")
+    assert "OPENAI_BASE_URL (http://127.0.0.1:8000/v1) is set but is used only with OPENAI_API_KEY" in plan.unused
+    assert "--model NAME --base-url URL" in plan.unused and plan_models(ask_args(), {}).unused == ""
+
+
+def test_a_context_that_is_a_url_or_a_file_given_as_a_second_word_says_what_to_do(tmp_path: Path) -> None:
+    url = run_cli("ask", "q", "--context", "https://example.com/robots.txt", tmp_path=tmp_path)
+    assert url.returncode == 2 and "is a URL: rlmx reads local files only" in url.stderr
+    notes = write_text(tmp_path, "notes.txt", "the code is 7")
+    loose = run_cli("ask", "What is the code?", notes, tmp_path=tmp_path)
+    assert loose.returncode == 2 and f"give it as --context {notes}" in loose.stderr
+
+
 def test_model_flag(tmp_path: Path) -> None:
     args = ask_args("--model", "qwen", "--base-url", "http://127.0.0.1:8000/v1", "--api-key-env", "MY_KEY")
     plan = plan_models(args, {"MY_KEY": "k1", "RLMX_MODEL": "ignored"})

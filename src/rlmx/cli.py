@@ -28,7 +28,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -123,8 +123,13 @@ class _CommandParser(argparse.ArgumentParser):
         return parsed, extras
 
     def _did_you_mean(self, extras: Sequence[str]) -> str:
-        """A flag that is close to an unknown one (`--contxt` -> `--context`), as `--model locl` gets one."""
+        """A flag that is close to an unknown one (`--contxt` -> `--context`), as `--model locl` gets one; for a
+        file given where this command takes none (`rlmx ask QUERY notes.txt`), the flag that takes it."""
         flags = [flag for action in self._actions for flag in action.option_strings if flag.startswith("--")]
+        if "--context" in flags:
+            named = next((extra for extra in extras if not extra.startswith("-") and Path(extra).exists()), None)
+            if named is not None:
+                return f" (to read {named}, give it as --context {shlex.quote(named)}; quote a QUERY of several words)"
         for extra in extras:
             if extra.startswith("--"):
                 given = extra.split("=", 1)[0]
@@ -353,6 +358,8 @@ def _add_sandbox_argument(parser: argparse.ArgumentParser) -> None:
 STDIN = "-"
 """The --context value that reads the context from standard input."""
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
 ContextValue = Path | str
 """A context the CLI passes on: a file or folder Path, or the text read from stdin."""
 
@@ -364,6 +371,11 @@ def context_arguments(
     `-` is standard input (once), read with `read_stdin` and named `stdin` when it is not the first."""
     for raw in paths:
         if raw != STDIN and not Path(raw).exists():
+            if _URL.match(raw):
+                raise UsageError(
+                    f"context {raw} is a URL: rlmx reads local files only and fetches nothing; download it first "
+                    "(e.g. curl -o page.html URL) and give the file"
+                )
             raise UsageError(f"context file not found: {raw}")
     if paths.count(STDIN) > 1:
         raise UsageError("--context - (standard input) can be given only once")
@@ -446,6 +458,8 @@ class ModelPlan:
     """Scripted replies for sub-calls; None when root and sub-calls share one script."""
     threads: int | None = None
     """CPU threads of a local model (--threads or RLMX_THREADS); None for LocalLM's default."""
+    unused: str = ""
+    """What the environment set that this choice leaves unused, and how to use it (said with the model)."""
 
 
 def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
@@ -469,7 +483,7 @@ def _with_threads(plan: ModelPlan, args: argparse.Namespace, environ: Mapping[st
         if not raw.isdigit() or int(raw) < 1:
             raise UsageError(f"RLMX_THREADS must be a whole number of at least 1, got {raw!r}")
         threads = int(raw)
-    return ModelPlan(plan.kind, plan.root, plan.source, model=plan.model, threads=threads)
+    return replace(plan, threads=threads)
 
 
 def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
@@ -501,7 +515,13 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             model=DEFAULT_OPENAI_MODEL,
             api_key=_api_key(args, environ, None, fallback=environ.get("OPENAI_API_KEY")),
         )
-    return ModelPlan("local", args.root or "guided", "default")
+    unused = (
+        f"OPENAI_BASE_URL ({environ['OPENAI_BASE_URL']}) is set but is used only with OPENAI_API_KEY; for a server "
+        "that needs no key give --model NAME --base-url URL, or set RLMX_MODEL and RLMX_BASE_URL"
+        if environ.get("OPENAI_BASE_URL")
+        else ""
+    )
+    return ModelPlan("local", args.root or "guided", "default", unused=unused)
 
 
 def _named_model(
@@ -639,6 +659,8 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
             "\n  No model is configured, so rlmx uses its embedded model: a small local model suited to simple "
             f"lookups. {STRONGER_MODEL_HINT}"
         )
+    if plan.unused:
+        description += f"\n  {plan.unused}."
     return lm, sub, description
 
 
