@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,18 @@ def test_a_folder_of_latin1_file_names_arrives_whole(tmp_path: Path) -> None:
     for raw, text in ((b"caf\xe9.txt", "one"), (b"caf\xe8.txt", "two"), (b"ok.txt", "three")):
         (folder / os.fsdecode(raw)).write_text(text)
     assert len(json.loads(prepare("docs", folder).text)) == 3
+
+
+def test_a_str_context_naming_an_existing_file_warns_that_it_is_read_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # open() and pandas take a str path: `context="report.txt"` was read as those 10 characters, and the answer was
+    # "NOT FOUND" with no word about why.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.txt").write_text("The launch code is 7391.", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"names an existing file: it is read as those 10 characters.*Path\('report"):
+        assert prepare("context", "report.txt").data == b"report.txt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare("context", "report.txt is where the code is")  # a sentence, not a path
+        prepare("context", "elsewhere.txt")  # no such file

@@ -19,6 +19,7 @@ import os
 import stat
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,6 +339,17 @@ def _load_paths(paths: list[os.PathLike[str]], limit: SizeLimit) -> _Loaded:
     return _Loaded(loaded, source=", ".join(loaded), structure="; ".join(lines))
 
 
+def _names_a_file(text: str) -> bool:
+    """Whether `text` is one line that is the path of an existing file (`context="notes.txt"`, as open() and pandas
+    take a path): a likely mistake, where the text itself is rarely what was meant."""
+    if len(text) > 4096 or "\n" in text or not text.strip():
+        return False
+    try:
+        return os.path.isfile(text)
+    except (ValueError, OSError):  # a NUL in it, a name too long
+        return False
+
+
 def _shape(value: Any) -> str:
     if isinstance(value, str):
         return f"text, {len(value):,} characters"
@@ -351,6 +363,13 @@ def _loaded(name: str, value: Any, limit: SizeLimit) -> _Loaded:
         return _load_path(Path(value), limit)
     if isinstance(value, list | tuple) and value and all(isinstance(v, os.PathLike) for v in value):
         return _load_paths(list(value), limit)
+    if isinstance(value, str) and _names_a_file(value):
+        warnings.warn(
+            f"context `{name}` is the str {value!r}, which names an existing file: it is read as those "
+            f"{len(value)} characters, not as the file. To read the file, pass Path({value!r})",
+            UserWarning,
+            stacklevel=2,
+        )
     if isinstance(value, str | list | tuple | dict):
         return _Loaded(value)
     scalar = isinstance(value, bool | int | float)
