@@ -24,6 +24,7 @@ from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxEr
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import LM, RESEND_GATE, Completion, Message, Usage, price_name, prompt_tokens, reached_cap
 from rlmx.protocol import (
+    THREAD_ABOVE_CHARS,
     ProseFinal,
     aparse_reply,
     calls_repl,
@@ -846,11 +847,11 @@ class Engine:
         messages = [Message(role="user", content=prompt)]
         cache = self.tree.cache
         if cache is None or not cacheable(lm, self.tree.cache_policy):
-            return _reasoning_apart(await self._complete(lm, messages, role="sub", depth=self.depth + 1))
+            return await _reasoning_apart(lm, await self._complete(lm, messages, role="sub", depth=self.depth + 1))
         completion, hit = await cache.complete(
             request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
         )
-        completion = _reasoning_apart(completion)
+        completion = await _reasoning_apart(lm, completion)
         if hit is None:
             return completion
         # A hit reaches no LM and spends nothing: no reservation, no sub-call counted against max_subcalls.
@@ -986,13 +987,17 @@ CUT_STALL_TURNS = 3
 instead of spending its other turns."""
 
 
-def _reasoning_apart(completion: Completion) -> Completion:
+async def _reasoning_apart(lm: LM, completion: Completion) -> Completion:
     """A sub-LM's answer without the reasoning it wrote as text (`<think>...</think>`, harmony's analysis channel):
-    what `openai_reply` does for HTTP replies, done here for every LM (a local reasoning model's raw text, a custom
-    LM). Raises LMBadResponse for a reply that is reasoning only, as an HTTP reply of reasoning only does."""
-    if completion.reasoning is not None:
+    what `openai_reply` does for HTTP replies, done here for every other LM (a local reasoning model's raw text, a
+    custom LM), on a worker thread for a long reply. Raises LMBadResponse for a reply that is reasoning only, as an
+    HTTP reply of reasoning only does."""
+    if completion.reasoning is not None or getattr(lm, "splits_thoughts", False):
         return completion  # the LM kept its reasoning apart itself
-    answer, thoughts = split_thoughts(completion.text)
+    if len(completion.text) < THREAD_ABOVE_CHARS:
+        answer, thoughts = split_thoughts(completion.text)
+    else:
+        answer, thoughts = await asyncio.to_thread(split_thoughts, completion.text)
     thought = "\n".join(thoughts)
     if not thought:
         return completion

@@ -952,12 +952,13 @@ def last_turn_text(text: str) -> str:
     return strip_code(_TOOL_CALL.sub("", text))
 
 
-_THREAD_ABOVE_CHARS = 64 * 1024
+THREAD_ABOVE_CHARS = 64 * 1024
+"""Replies (and reply bodies) this long are read on a worker thread, not on the event loop that awaits them."""
 
 
 async def aparse_reply(text: str) -> Reply:
     """`parse_reply` for the event loop: a long reply is parsed on a worker thread, so other runs on the same loop
     (the server's) are not held up even by a megabyte of text."""
-    if len(text) < _THREAD_ABOVE_CHARS:
+    if len(text) < THREAD_ABOVE_CHARS:
         return parse_reply(text)
     return await asyncio.to_thread(parse_reply, text)

@@ -1368,3 +1368,34 @@ async def test_an_html_error_page_is_told_in_a_line_with_where_to_look(server: F
     assert "an HTML page, not an API's reply: Error response Error code: 501 Message: Unsupported method" in said
     assert "check that base_url is the root of an OpenAI-compatible API" in said
     assert "<" not in said and "{}" not in said
+
+
+async def test_a_long_reply_is_read_off_the_event_loop_and_its_reasoning_split_once(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 3 MB reasoning reply was parsed on the caller's loop (0.5-1 s during which every other request on it waited),
+    # and a sub-call's text was searched for reasoning twice: by the HTTP reader and again by the engine.
+    import rlmx.engine
+    import rlmx.lm.openai_reply
+
+    where: list[str] = []
+    split = rlmx.lm.openai_reply.split_thoughts
+
+    def recorded(text: str) -> tuple[str, list[str]]:
+        where.append(threading.current_thread().name)
+        return split(text)
+
+    monkeypatch.setattr(rlmx.lm.openai_reply, "split_thoughts", recorded)
+    monkeypatch.setattr(rlmx.engine, "split_thoughts", recorded)
+    loop_thread = threading.current_thread().name
+    long_answer = "<think>" + "weighing it. " * 40_000 + "</think>" + "the answer " * 10_000
+    server.script(Reply(body=completion_body(long_answer)), Reply(body=completion_body("<think>hm</think>short")))
+    lm = OpenAICompatibleLM("m", server.base_url)
+    long_reply, short_reply = await lm.complete(MESSAGES), await lm.complete(MESSAGES)
+    assert long_reply.text.startswith("the answer") and short_reply.text == "short"
+    assert len(where) == 2 and where[0] != loop_thread and where[1] == loop_thread
+    where.clear()
+    server.script(Reply(body=completion_body(long_answer)))
+    cells = ScriptedLM(["```repl\nFINAL(llm_query('go')[:10])\n```"])
+    assert (await RLM(cells, sub_lm=lm).acompletion("q", context="c")).answer == "the answer"
+    assert len(where) == 1  # the HTTP reader's split only

@@ -23,8 +23,8 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rlmx.errors import (
@@ -40,6 +40,7 @@ from rlmx.errors import (
 from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
 from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
+from rlmx.protocol import THREAD_ABOVE_CHARS
 
 LOCAL_API_KEY = "not-needed"
 TOOL_PROMPT_TOKENS = 400
@@ -144,6 +145,18 @@ _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
 
 
+_T = TypeVar("_T")
+
+
+async def _off_the_loop_if_long(size: int, function: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """`function(*args, **kwargs)`, on a worker thread when `size` (bytes of the reply it reads) is long, as
+    `protocol.aparse_reply` parses a long reply: a 3 MB reasoning reply held the caller's event loop for 0.5-1 s, and
+    every other request on it (a server's) waited."""
+    if size < THREAD_ABOVE_CHARS:
+        return function(*args, **kwargs)
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
 class OpenAICompatibleLM:
     """Calls `POST {base_url}/chat/completions` with the body the official `openai` SDK would send.
 
@@ -165,6 +178,10 @@ class OpenAICompatibleLM:
         lm = OpenAICompatibleLM("gpt-4o-mini")                                  # OPENAI_API_KEY from the env
         lm = OpenAICompatibleLM("qwen2.5", base_url="http://127.0.0.1:8000/v1", temperature=0.0)
     """
+
+    splits_thoughts = True
+    """A reply's reasoning written as text (`<think>...</think>`) is taken out of its `text` here already
+    (`openai_reply`): the engine need not look again."""
 
     def __init__(
         self,
@@ -248,7 +265,10 @@ class OpenAICompatibleLM:
                 exc.unanswered += unreadable
                 raise
             try:
-                data = parse_body(reply.body, status=reply.status, content_type=reply.headers.get("content-type", ""))
+                kind = reply.headers.get("content-type", "")
+                data = await _off_the_loop_if_long(
+                    len(reply.body), parse_body, reply.body, status=reply.status, content_type=kind
+                )
             except LMBadResponse as exc:
                 unreadable += 1 + reply.timed_out
                 last = attempt == self.max_retries
@@ -264,7 +284,9 @@ class OpenAICompatibleLM:
                 continue
             unanswered = reply.timed_out + unreadable
             try:
-                completion = to_completion(data, model=self.model, prompt_bound=prompt_bound, cap=cap)
+                completion = await _off_the_loop_if_long(
+                    len(reply.body), to_completion, data, model=self.model, prompt_bound=prompt_bound, cap=cap
+                )
             except LMBadResponse as exc:
                 raise LMBadResponse(
                     f"{self.model} at {self.base_url}: {exc}",
