@@ -250,6 +250,21 @@ async def test_an_in_process_question_cancelled_mid_cell_leaves_the_session_usab
         assert (await session.aask("q2")).answer == "x=1"
 
 
+@pytest.mark.parametrize("busy", ["sleeping", "waiting on a sub-call"])
+async def test_a_question_cancelled_mid_cell_keeps_the_sessions_variables(busy: str) -> None:
+    # The worker was killed when the question's caller gave up (a timeout, a Stop button): every variable of the
+    # session's earlier questions went with it. The cell is interrupted instead, as Jupyter's Interrupt does.
+    slow = "for _ in range(400):\n    time.sleep(0.01)" if busy == "sleeping" else "llm_query('take your time')"
+    replies = {"q0": [repl("kept = 41\nFINAL('set')")], "q1": [repl(f"import time\n{slow}\nFINAL('never')")]}
+    replies["q2"] = [repl("FINAL(f'kept={kept}')")]
+    sub = ScriptedLM(lambda messages: "late", delay=5)
+    async with RLM(by_question(replies), sub_lm=sub).session(context="c") as session:
+        assert (await session.aask("q0")).answer == "set"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.aask("q1"), 0.5)
+        assert (await session.aask("q2")).answer == "kept=41"
+
+
 @pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
 def test_a_thread_an_earlier_question_started_cannot_answer_the_next_through_answer(sandbox: str) -> None:
     # Its FINAL was refused, but `answer['ready'] = True` (the global name, now the next question's dict) finished

@@ -81,6 +81,30 @@ WORKER_MALLOC = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 40 MB context into fresh pages takes 22 ms instead of 36 (10,000 page faults fewer). Other C libraries ignore it."""
 
 
+@dataclass(slots=True)
+class _Abandoned:
+    """A cell whose caller gave up: its exec frame's token, and (id, item count) of its calls left unanswered."""
+
+    token: str
+    calls: list[tuple[Any, int]]
+
+
+_ABANDONED_GRACE = 3.0
+"""Seconds an interrupted cell of a cancelled question has to end before its worker is ended instead."""
+
+
+def _interrupt(worker: _Worker) -> bool:
+    """SIGINT to the worker (a KeyboardInterrupt in its cell); False where it cannot be sent (a pid of another pid
+    namespace, a worker gone)."""
+    if worker.zygote is None or not worker.same_pid_namespace:
+        return False
+    try:
+        os.kill(worker.pid, signal.SIGINT)
+    except OSError:
+        return False
+    return True
+
+
 class _WorkerGone(Exception):
     """The worker died, overran its hard timeout, or broke the frame protocol."""
 
@@ -308,6 +332,8 @@ class SubprocessSandbox:
         """Of those, the ones written since the last unlink (no need to write them again)."""
         self._breach: str | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._abandoned: _Abandoned | None = None
+        """A cell its caller gave up on (a cancelled question), interrupted and not yet seen to end."""
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
@@ -793,6 +819,8 @@ class SubprocessSandbox:
         """Add contexts and set JSON variables in the running REPL (a session's next question). They survive a
         restart: a fresh worker loads the added contexts and gets the variables again."""
         async with self._lock:
+            if await self._settle_abandoned() is not None:
+                await self._kill()  # a fresh worker below, with everything
             new = await asyncio.to_thread(self._write_contexts, contexts, f"load-{secrets.token_hex(4)}-")
             self._extra += new
             self._context_bytes += sum(c.nbytes for c in contexts)
@@ -824,6 +852,8 @@ class SubprocessSandbox:
         threads waiting for the next cell keep waiting and output written since the last cell stays for the next.
         A worker that does not answer is restarted (it then holds only what the host loads: no names of its own)."""
         async with self._lock:
+            if await self._settle_abandoned() is not None:
+                await self._kill()
             if self._worker is None:
                 return set()
             token = secrets.token_hex(8)
@@ -851,8 +881,11 @@ class SubprocessSandbox:
             try:
                 return await self._run_cell(code, calls, timeout)
             except asyncio.CancelledError:
-                # The cell's state is unknown once its caller gives up: the worker must not outlive the wait.
-                if self._worker is not None:
+                # Its caller gave up (a cancelled question): the cell is interrupted, as Jupyter's Interrupt does,
+                # and the next use of this REPL waits for it to end (`_settle_abandoned`), so a session keeps its
+                # variables. A worker that cannot be interrupted must not outlive the wait.
+                if self._worker is not None and not (self._abandoned and _interrupt(self._worker)):
+                    self._abandoned = None
                     self._worker.kill_now()
                 raise
             except Exception:  # the host's own fault serving a sub-call: the worker waits for a reply never sent
@@ -860,6 +893,9 @@ class SubprocessSandbox:
                 raise
 
     async def _run_cell(self, code: str, calls: CallHandler, timeout: float) -> CellResult:
+        ended = await self._settle_abandoned()
+        if ended is not None:
+            return await self._restart(ended)
         if self._worker is None:
             await self._spawn()
         assert self._worker is not None
@@ -867,7 +903,7 @@ class SubprocessSandbox:
         token = secrets.token_hex(8)
         hard_limit = timeout + self._grace(timeout) if timeout > 0 else None
         clock = _HardClock(hard_limit)
-        serving: set[asyncio.Task[None]] = set()  # call frames being served, each in a task of its own
+        serving: dict[asyncio.Task[None], tuple[Any, int]] = {}  # call frames being served: (id, items) each
         self.call_caps.new_cell()
         try:
             await channel.send({"t": "exec", "id": token, "code": code, "timeout": timeout})
@@ -875,6 +911,9 @@ class SubprocessSandbox:
                 try:
                     async with asyncio.timeout_at(clock.deadline()) as clock.read:
                         frame = await channel.read()
+                except asyncio.CancelledError:  # the caller gave up: what the worker still waits for (run_cell)
+                    self._abandoned = _Abandoned(token, [call for task, call in serving.items() if not task.done()])
+                    raise
                 except TimeoutError:
                     clock.raise_failure()
                     raise _WorkerGone(
@@ -887,12 +926,10 @@ class SubprocessSandbox:
                 clock.raise_failure()
                 if frame["t"] == "call":
                     # Served while the loop reads on: a cell's threads may have several calls in flight at once.
-                    task = asyncio.ensure_future(
-                        self._serve_call(channel, frame.get("id"), self._checked_call(frame), calls)
-                    )
+                    call = self._checked_call(frame)
+                    task = asyncio.ensure_future(self._serve_call(channel, frame.get("id"), call, calls))
                     clock.call_started()
-                    serving.add(task)
-                    task.add_done_callback(serving.discard)
+                    serving[task] = (frame.get("id"), len(call.items))
                     task.add_done_callback(clock.call_ended)
                     continue
                 if clock.calls:
@@ -921,6 +958,36 @@ class SubprocessSandbox:
                 task.cancel()
             if serving:
                 await asyncio.wait(serving)
+
+    async def _settle_abandoned(self) -> str | None:
+        """Wait for a cell its caller gave up on (interrupted by `run_cell`) to end: its sub-calls, and any it makes
+        meanwhile, are refused, and its result is dropped. Returns None once the worker is idle again, else why it
+        was ended (it did not stop within the grace)."""
+        abandoned, self._abandoned = self._abandoned, None
+        if abandoned is None or self._worker is None:
+            return None
+        channel = self._worker.channel
+
+        async def refuse(call_id: Any, items: int) -> None:
+            refusal = {"ok": False, "error": "the question this call belonged to was cancelled"}
+            await channel.send_reply(call_id, [refusal] * items)
+
+        try:
+            async with asyncio.timeout(_ABANDONED_GRACE):
+                for call_id, items in abandoned.calls:
+                    await refuse(call_id, items)
+                while True:
+                    frame = await channel.read()
+                    if frame["t"] == "call":
+                        await refuse(frame.get("id"), len(self._checked_call(frame).items))
+                    elif frame["t"] == "result" and frame.get("id") == abandoned.token:
+                        break
+                    else:
+                        raise _WorkerGone(f"unexpected {str(frame['t'])[:40]!r} frame")
+            await self._sync(channel, _ABANDONED_GRACE)
+        except (TimeoutError, ChannelBroken, _WorkerGone):
+            return "a cell of a cancelled question did not stop when interrupted, so its worker was ended"
+        return None
 
     async def _sync(self, channel: FrameChannel, timeout: float) -> None:
         """After a result the worker must be idle: it answers this ping first, or it forged that result."""
