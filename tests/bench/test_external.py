@@ -132,3 +132,29 @@ def test_cli_runs_a_tasks_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
             assert code == 0
             continue
         assert code == 2 and message in capsys.readouterr().err
+
+
+def test_a_task_edited_since_its_record_is_refused_not_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "mine.jsonl", OWN_TASKS[:3])
+    out = tmp_path / "results"
+    spec = RunSpec(families=[], lengths=[], n=0, methods=["base"], model="oracle", out=out, tasks=load_tasks(path))
+    asyncio.run(run(spec, OracleLM(tasks=spec.tasks or [])))
+    before = (out / "records.jsonl").read_text()
+    fixed = [{**OWN_TASKS[0], "answer": 12}, *OWN_TASKS[1:3]]  # the gold corrected, the id kept
+    spec.tasks = load_tasks(_write(path, fixed))
+    with pytest.raises(InputError, match="ledger-count \\(base\\): its context, query or gold changed") as caught:
+        asyncio.run(run(spec, OracleLM(tasks=spec.tasks)))
+    assert "give another --out" in str(caught.value)
+    assert (out / "records.jsonl").read_text() == before  # nothing ran, nothing was written
+    spec.tasks = load_tasks(_write(path, OWN_TASKS[:3]))
+    assert asyncio.run(run(spec, OracleLM(tasks=spec.tasks))) == []  # the file as recorded resumes as before
+    script = tmp_path / "replies.json"
+    script.write_text(json.dumps(["The code word is VERMILION-42."]))
+    argv = ["bench", "run", "--tasks", str(path), "--family", "sniah", "--method", "base", "--out", str(out)]
+    assert main([*argv, "--scripted", str(script)]) == 0
+    _write(path, [{**OWN_TASKS[2], "context": HARBOUR + " More gulls."}])  # a changed context is another task too
+    capsys.readouterr()
+    assert main([*argv, "--scripted", str(script)]) == 2
+    assert "harbour (base): its context, query or gold changed" in capsys.readouterr().err

@@ -55,6 +55,27 @@ def test_cl100k_offline_targets() -> None:
         assert task.metadata["tokenizer"] == "cl100k"
 
 
+def test_codeqa_sized_in_another_tokenizer_cuts_the_same_files() -> None:
+    # codeqa draws its files by the size asked: a rescaled round must keep them, or the count never converges.
+    register_tokenizer("words", _words)
+    for source in ("stdlib", "procedural"):
+        for index in range(3):
+            task = generate_counted(
+                "codeqa", seed=0, target_tokens=8192, index=index, tokenizer_name="words", source=source
+            )
+            assert abs(task.metadata["n_tokens"] - 8192) <= 82, (source, index)
+    for index in range(3):
+        task = generate_counted("codeqa", seed=0, target_tokens=8192, index=index, tokenizer_name="words")
+        plain = generate("codeqa", seed=0, target_tokens=8192, index=index)
+        assert task.metadata["files"][0] == plain.metadata["files"][0]  # the chars4 task's slice, cut shorter
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tiktoken") is None, reason="the bench extra (tiktoken) is not installed")
+def test_cl100k_sized_codeqa() -> None:
+    for task in make_suite("codeqa", lengths=[8192], n_per_length=2, seed=0, tokenizer_name="cl100k"):
+        assert abs(task.metadata["n_tokens"] - 8192) <= 82 and task.id.endswith(("-cl100k-i0", "-cl100k-i1"))
+
+
 def test_tasks_do_not_depend_on_the_hash_seed() -> None:
     """Same manifests in fresh interpreters with different PYTHONHASHSEED (no set order or hash() leaks in)."""
     import json

@@ -444,3 +444,132 @@ def test_lengths_as_the_paper_writes_them() -> None:
     assert [parse_length(x) for x in ("8k", "32K", "131k", "1m", "10M", "5000", "1.5k")] == [
         8192, 32768, 131072, 1048576, 10485760, 5000, 1536,
     ]  # fmt: skip
+
+
+def test_another_seed_runs_its_own_tasks_into_the_same_folder(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=s, target_tokens=SMOKE, index=0) for s in (0, 1)]
+    lm = _oracle(tasks)
+    first = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1), lm))
+    again = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, seed=1), lm))
+    assert [r["task_id"] for r in first + again] == ["sniah-s0-t8192-i0", "sniah-s1-t8192-i0"]
+    assert [r["seed"] for r in again] == [1] and again[0]["key"] != first[0]["key"]
+    assert again[0]["sha256_context"] == tasks[1].metadata["sha256_context"] and again[0]["score"] == 1.0
+    assert asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, seed=1), lm)) == []  # resumed
+
+
+def test_records_of_another_generator_version_are_refused(tmp_path: Path) -> None:
+    from rlmx.errors import InputError
+
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=0)]
+    spec = _spec(tmp_path, ["sniah"], ["base"], n=1)
+    (record,) = asyncio.run(run(spec, _oracle(tasks)))
+    assert record["generator_version"] == tasks[0].metadata["generator_version"]
+    (tmp_path / "records.jsonl").write_text(json.dumps({**record, "generator_version": "0"}) + "\n")
+    with pytest.raises(InputError, match="made by sniah generator version 0, this rlmx makes version"):
+        asyncio.run(run(spec, _oracle(tasks)))
+
+
+def test_a_torn_last_line_is_ended_before_the_next_record(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=i) for i in range(3)]
+    lm = _oracle(tasks)
+    asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=2, concurrency=1), lm))
+    path = tmp_path / "records.jsonl"
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 40])  # a run killed while writing its second record
+    assert [r["index"] for r in read_records(tmp_path)] == [0]
+    asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=3, concurrency=1), lm))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line) for line in lines[2:])  # the torn line stays apart
+    assert sorted(r["index"] for r in read_records(tmp_path)) == [0, 1, 2]
+    calls = len(lm.calls)
+    assert asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=3), lm)) == [] and len(lm.calls) == calls
+
+
+def test_sub_calls_go_to_the_sub_lm_and_usage_is_split_by_depth_and_model(tmp_path: Path) -> None:
+    root = ScriptedLM([_ASK_SUB, "```repl\nFINAL(code)\n```"], model="big")
+    sub = ScriptedLM(["SUB-4242"], model="small", input_tokens=30, cost_usd=0.002)
+    spec = _spec(tmp_path, ["sniah"], ["rlm"], n=1, sub_model="small")
+    (record,) = asyncio.run(run(spec, root, sub_lm=sub))
+    assert record["prediction"] == "SUB-4242" and record["status"] == "ok" and len(sub.calls) == 1
+    assert record["sub_model"] == "small" and record["key"].endswith('{"sub": "small"}')
+    assert set(record["by_model"]) == {"big", "small"} and record["by_model"]["small"]["calls"] == 1
+    assert record["by_model"]["small"]["input_tokens"] == 30 == record["tokens"]["1"]["input"]
+    assert record["usd_by_depth"] == {"0": 0.0, "1": 0.002} and record["usd"] == 0.002
+
+
+_ASK_SUB = "```repl\ncode = llm_query('Say the code.')\nprint(code)\n```"
+
+
+def test_base_usage_is_recorded_by_model(tmp_path: Path) -> None:
+    tasks = [generate("oolong", seed=0, target_tokens=SMOKE, index=0)]
+    (record,) = asyncio.run(run(_spec(tmp_path, ["oolong"], ["base"], n=1), _oracle(tasks)))
+    assert record["by_model"]["oracle"]["calls"] == 1 and record["usd_by_depth"] == {"0": 0.0}
+    assert record["by_model"]["oracle"]["input_tokens"] == record["input_tokens"] > 0
+
+
+def test_cli_scripted_sub_replies_answer_the_sub_calls(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"root": [_ASK_SUB, "```repl\nFINAL(code)\n```"], "sub": ["SUB-SAYS-4242"]}))
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "rlm"]
+    assert main([*argv, "--scripted", str(script), "--out", str(out)]) == 0
+    (record,) = read_records(out)
+    assert record["prediction"] == "SUB-SAYS-4242" and record["status"] == "ok"
+    assert record["model"] == "scripted-root" and record["sub_model"] == "scripted-sub"
+
+
+def test_cli_sub_model_on_a_real_http_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def answer(request: dict[str, object]) -> str:
+        if request["model"] == "mini":
+            return "SUB-7"
+        said = json.dumps(request["messages"])
+        return "```repl\nFINAL(x)\n```" if "SUB-7" in said else "```repl\nx = llm_query('code?')\nprint(x)\n```"
+
+    out = tmp_path / "results"
+    with FakeOpenAIServer(Behaviour(text=answer)) as server:
+        argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "rlm,base"]
+        model = ["--model", "big", "--sub-model", "mini", "--base-url", server.base_url, "--out", str(out)]
+        assert main([*argv, *model, "--window", "32k"]) == 0, capsys.readouterr().err
+        models = sorted(r.body["model"] for r in server.requests)
+    assert models == ["big", "big", "big", "mini"]  # rlm's root twice and its sub-call; base once
+    err = capsys.readouterr().err
+    assert "rlmx: model: big at " in err and "rlmx: sub-calls: mini at " in err
+    records = {r["method"]: r for r in read_records(out)}
+    assert records["rlm1"]["prediction"] == "SUB-7" and set(records["rlm1"]["by_model"]) == {"big", "mini"}
+    assert "sub_model" not in records["base"] and not records["base"]["over_window"]  # base makes no sub-calls
+
+
+def test_base_window_check_counts_tokens_not_bytes(tmp_path: Path) -> None:
+    # An HTTP model's prompt_tokens is a byte upper bound (about 4x the tokens): an 8K-token task fits a 16K window.
+    from rlmx.lm.openai import OpenAICompatibleLM
+
+    with FakeOpenAIServer(Behaviour(text="The special magic number is 1234567.")) as server:
+        lm = OpenAICompatibleLM("m", server.base_url, api_key="k")
+        (fits,) = asyncio.run(run(_spec(tmp_path / "fits", ["sniah"], ["base"], n=1, window=16384), lm))
+        (over,) = asyncio.run(run(_spec(tmp_path / "over", ["sniah"], ["base"], n=1, window=8192), lm))
+        sent = len(server.requests)
+    assert fits["status"] == "ok" and not fits["over_window"] and sent == 1
+    assert over["status"] == "over_window"  # 8K tokens of context + 1,024 of reply do not fit 8K
+
+
+def test_sniah_base_prompt_is_rulers_template(tmp_path: Path) -> None:
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=i) for i in range(3)]  # number, number, uuid
+    lm = _oracle(tasks)
+    asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=3, concurrency=1), lm))
+    for task, messages in zip(tasks, lm.calls, strict=True):
+        kind = task.metadata["kind"]
+        preamble = f"A special magic {kind} is hidden within the following text. Make sure to memorize it. "
+        prompt = messages[-1]["content"]
+        assert prompt == f"{preamble}I will quiz you about the {kind} afterwards.\n{task.context}\n{task.query}"
+
+
+def test_cli_says_which_model_runs_when_none_is_configured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scripting import missing_embedded_model
+
+    if (why := missing_embedded_model()) is not None:
+        pytest.skip(why)
+    out = tmp_path / "results"  # a 1K window: the base prompt is not sent, so the model never loads
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "base", "--window", "1k"]
+    assert main([*argv, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "rlmx: model: embedded local model local:SmolLM2" in err and "No model is configured" in err

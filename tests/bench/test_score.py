@@ -60,12 +60,21 @@ def test_pairs_f1_and_all_pairs_floor() -> None:
     all_pairs = "\n".join(f"({a}, {b})" for i, a in enumerate(everyone) for b in everyone[i + 1 :])
     assert score("pairs", all_pairs, task) == pytest.approx(2 * 0.5 / 1.5)  # P = 3/6, R = 1 -> 2/3
     assert parse_pairs("1, 2 and 4,3") == {(1, 2), (3, 4)}  # the loose form when no parentheses
-    assert parse_pairs("(7, 7) only") == set() and parse_pairs("(1, 2) and 3, 4") == {(1, 2)}  # strict form wins
+    assert parse_pairs("(1, 2) and 3, 4") == {(1, 2)}  # the strict form wins
     big = "\n".join(f"({a}, {a + 1})" for a in range(10_000, 110_000))  # a 1.4 MB answer
     assert len(parse_pairs(big)) == 100_000
     empty = _task("pairs", [], "pairs")
     assert score("pairs", "[]", empty) == 1.0 and score("pairs", "(1, 2)", empty) == 0.0
     assert score("pairs", "[]", task) == 0.0
+
+
+def test_pairs_self_pairs_are_false_positives() -> None:
+    # No gold set holds (u, u): padding an answer with them lowers precision (BENCHMARKS.md 2.3's formula).
+    task = _task("pairs", [[1, 2], [1, 3]], "pairs")
+    assert parse_pairs("(7, 7) only") == {(7, 7)}
+    details = score_details("pairs", "(1, 2)\n(1, 3)\n(1, 1)\n(2, 2)", task)
+    assert details["precision"] == 0.5 and details["recall"] == 1.0
+    assert details["score"] == pytest.approx(2 / 3) and not details["exact_set"]
 
 
 def test_docs_exact_answer_blocks_lists_of_candidates() -> None:
@@ -84,6 +93,14 @@ def test_codeqa_choice_parsing() -> None:
     assert score("codeqa", "(C) looks right", task) == 1.0
     assert score("codeqa", "The correct answer is (B)", task) == 0.0
     assert score("codeqa", "no idea", task) == 0.0
+
+
+def test_codeqa_digit_variant_reads_a_digit_ending_a_sentence() -> None:
+    task = _task("codeqa", "2", "choice")  # the RLM paper's variant: options indexed 0-3
+    for reply in ("2.", "The answer is 2.", "Answer: 2", "(2)", "The correct answer is (2)."):
+        assert score("codeqa", reply, task) == 1.0, reply
+    for reply in ("2.5 looks close", "version 3.2 of it", "1.0", "The answer is 1."):
+        assert score("codeqa", reply, task) == 0.0, reply
 
 
 @pytest.mark.parametrize("family", FAMILIES)

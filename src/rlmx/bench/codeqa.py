@@ -183,22 +183,31 @@ def generate(
     prompt_style: str = "longbench",
     with_tests: bool = False,
     source: str = "stdlib",
+    draw_tokens: int | None = None,
 ) -> Task:
     """One four-choice question over a stdlib slice of target_tokens chars4 tokens (within 1%); the family is
     `question_type` or FAMILIES[index % 9] (the next one that fits when the slice has none). `prompt_style`:
     "longbench" (answer a letter A-D) or "rlm" (the RLM paper's variant: a number 0-3). Answer: the letter or
     digit. `with_tests` adds the stdlib's test suites to the files (for lengths past about 3M tokens).
     `source="procedural"` asks about a generated package instead (rlmx.bench.coderepo: the same on every Python,
-    any length). Raises InputError for an unknown family, style or source, or a length the stdlib cannot fill."""
+    any length). `draw_tokens` (default target_tokens) is the size the seeded draws (first file, question, the
+    procedural package) are keyed by: rlmx.bench.suite.generate_counted keeps it at the asked size while it
+    rescales target_tokens, so the same slice is cut longer or shorter and its size in another tokenizer
+    converges. Raises InputError for an unknown family, style or source, or a length the stdlib cannot fill."""
     if source not in SOURCES:
         raise InputError(f"codeqa source must be one of {', '.join(SOURCES)}, not {source!r}")
     if question_type is not None and question_type not in FAMILIES:
         raise InputError(f"codeqa question_type must be one of {', '.join(FAMILIES)}, not {question_type!r}")
     if prompt_style not in PROMPT_STYLES:
         raise InputError(f"codeqa prompt_style must be one of {', '.join(PROMPT_STYLES)}, not {prompt_style!r}")
+    if draw_tokens is not None and (
+        isinstance(draw_tokens, bool) or not isinstance(draw_tokens, int) or draw_tokens < 1
+    ):
+        raise InputError(f"codeqa draw_tokens must be a whole number of tokens >= 1, not {draw_tokens!r}")
+    drawn = draw_tokens or target_tokens
     goal = target_tokens * 4
     if source == "procedural":
-        modules = dict(coderepo.repo(f"{seed}|{target_tokens}", goal * 3 // 2))
+        modules = dict(coderepo.repo(f"{seed}|{drawn}", goal * 3 // 2))
         files = tuple((path, len(text)) for path, text in modules.items())
         read: Callable[[str], str] = modules.__getitem__
     else:
@@ -208,8 +217,8 @@ def generate(
             "use a smaller length" if with_tests else "use with_tests=True (adds the test suites) or a smaller length"
         )
         raise InputError(f"codeqa: the installed stdlib is smaller than {target_tokens} tokens; {hint}")
-    rng = make_rng("codeqa", seed, target_tokens, index, "files")
-    qrng = make_rng("codeqa", seed, target_tokens, index, "question")
+    rng = make_rng("codeqa", seed, drawn, index, "files")
+    qrng = make_rng("codeqa", seed, drawn, index, "question")
     first = FAMILIES.index(question_type) if question_type is not None else index % len(FAMILIES)
     picked = None
     for _attempt in range(50):  # a slice without a usable fact (one huge cut file) is redrawn

@@ -1,7 +1,8 @@
 """The methods a benchmark compares, each through the LM protocol, each returning an Outcome.
 
-base: the whole context and the query in one call; a prompt over the model's window (prompt tokens + max
-output > window) is not sent, is marked `over_window` and scores 0, as in the paper. rlm0 / rlm1 / rlm2: an RLM
+base: the whole context and the query in one call (in the family's own template where it has one: RULER's for
+sniah); a prompt over the model's window (prompt tokens + max output > window) is not sent, is marked
+`over_window` and scores 0, as in the paper. rlm0 / rlm1 / rlm2: an RLM
 with no sub-calls (depth 0: no sub-LM in its prompt, and any call is refused), plain sub-calls (depth 1) or child
 RLMs (depth 2); `rlm` means rlm1. guided: the GuidedRoot strategy with the LM as its reader. summary: the
 compaction baseline: the context is read in window-sized chunks, each folded into a running summary kept for the
@@ -16,15 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlmx import prompts
+from rlmx.bench import sniah
 from rlmx.bench.task import Task, count_tokens
-from rlmx.budget import Budget
+from rlmx.budget import Budget, UsageReport
 from rlmx.errors import InputError, RLMXError
-from rlmx.lm.base import LM, CountsTokens, Message
+from rlmx.lm.base import LM, CountsTokens, Message, Usage, price_name
 from rlmx.lm.guided import GuidedRoot
 from rlmx.rlm import RLM
 
 METHODS = ("base", "rlm0", "rlm1", "rlm2", "guided", "summary")
 ALIASES = {"rlm": "rlm1"}
+SUB_LM_METHODS = ("rlm1", "rlm2")
+"""The methods whose sub-calls go to the sub-LM (`run_method(sub_lm=...)`); the others ask only `lm`."""
 SUMMARY_PROMPT = (
     "You are reading a long document in parts to answer a question later. Question: {query}\n\n"
     "Notes so far:\n{notes}\n\nNext part:\n{chunk}\n\nRewrite the notes: keep every fact that may help answer "
@@ -63,16 +67,40 @@ def method_name(name: str) -> str:
 @dataclass(slots=True)
 class Outcome:
     """What a method did for one task: its prediction, how it ended ("ok", "over_window", "error", or the RLM's
-    status), tokens per depth ({"0": {"input": n, "output": n}, ...}), sub-calls, iterations, USD, seconds."""
+    status), its LM usage (tokens and USD by depth and by model, sub-calls), iterations and seconds."""
 
     prediction: str = ""
     status: str = "ok"
-    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
-    subcalls: int = 0
+    usage: UsageReport = field(default_factory=UsageReport)
     iterations: int = 0
-    usd: float = 0.0
     seconds: float = 0.0
     error: str | None = None
+
+    @property
+    def tokens(self) -> dict[str, dict[str, int]]:
+        """Tokens per depth: {"0": {"input": n, "output": n}, "1": ...}."""
+        return {
+            str(depth): {"input": tally.input_tokens, "output": tally.output_tokens}
+            for depth, tally in sorted(self.usage.by_depth.items())
+        }
+
+    @property
+    def subcalls(self) -> int:
+        return self.usage.subcalls
+
+    @property
+    def usd(self) -> float:
+        """USD of the priced calls (provider-reported, else from the price table)."""
+        return self.usage.cost_usd
+
+    @property
+    def usd_by_depth(self) -> dict[str, float]:
+        return {str(depth): round(tally.cost_usd, 8) for depth, tally in sorted(self.usage.by_depth.items())}
+
+    @property
+    def by_model(self) -> dict[str, dict[str, Any]]:
+        """Calls, tokens and USD per model (Tally.to_dict), e.g. the root's and the sub-LM's apart."""
+        return {model: tally.to_dict() for model, tally in sorted(self.usage.by_model.items())}
 
 
 def flat_context(task: Task) -> str:
@@ -82,8 +110,22 @@ def flat_context(task: Task) -> str:
     return "\n\n".join(f"[Document {i}]\n{doc}" for i, doc in enumerate(task.context))
 
 
-async def _tokens(lm: LM, messages: Sequence[Message]) -> int:
-    if isinstance(lm, CountsTokens):
+def base_prompt(task: Task) -> str:
+    """The base method's one message: the family's template around the context where the spec gives one (RULER's
+    for sniah: the preamble, the haystack, then the question), else the context then the query."""
+    context = flat_context(task)
+    if task.family == "sniah":
+        preamble = sniah.preamble(task)
+        if preamble is not None:
+            return f"{preamble}\n{context}\n{task.query}"
+    return f"{context}\n\n{task.query}"
+
+
+async def window_tokens(lm: LM, messages: Sequence[Message]) -> int:
+    """A prompt's tokens as the model's window holds them: its own count where it knows its window (`n_ctx`: a
+    local model counts with its tokenizer), else the benchmark's chars4 estimate. Never an LM's admission bound
+    (an OpenAI-compatible LM counts UTF-8 bytes, about 4x the tokens): that would mark prompts that fit as over."""
+    if getattr(lm, "n_ctx", None) is not None and isinstance(lm, CountsTokens):
         return await lm.count_tokens(messages)
     return sum(count_tokens(m["content"]) for m in messages)
 
@@ -97,9 +139,11 @@ async def run_method(
     max_output_tokens: int = 1024,
     budget: Budget | None = None,
     sandbox: str = "subprocess",
+    sub_lm: LM | None = None,
 ) -> Outcome:
-    """Run `method` on `task` with `lm` (also the sub-LM). `window` is the model's context window in tokens
-    (None: unknown, never marked). LM and sandbox failures end in an Outcome with status "error", not a raise."""
+    """Run `method` on `task` with `lm`; the sub-calls of SUB_LM_METHODS go to `sub_lm` (None: `lm` too).
+    `window` is the model's context window in tokens (None: unknown, never marked). LM and sandbox failures end
+    in an Outcome with status "error", not a raise."""
     method = method_name(method)
     started = time.monotonic()
     try:
@@ -108,26 +152,25 @@ async def run_method(
         elif method == "summary":
             outcome = await _summary(task, lm, window or 8192, max_output_tokens)
         else:
-            outcome = await _rlm(method, task, lm, budget, sandbox)
+            outcome = await _rlm(method, task, lm, budget, sandbox, sub_lm)
     except RLMXError as exc:
         outcome = Outcome(status="error", error=f"{type(exc).__name__}: {exc}")
     outcome.seconds = round(time.monotonic() - started, 4)
     return outcome
 
 
-def _add(outcome: Outcome, depth: int, input_tokens: int, output_tokens: int) -> None:
-    slot = outcome.tokens.setdefault(str(depth), {"input": 0, "output": 0})
-    slot["input"] += input_tokens
-    slot["output"] += output_tokens
+def _book(outcome: Outcome, lm: LM, usage: Usage) -> None:
+    """Count one plain call of `lm` (base and summary make no sub-calls: all at depth 0)."""
+    outcome.usage.add(usage, role="root", depth=0, model=price_name(lm))
 
 
 async def _base(task: Task, lm: LM, window: int | None, max_output_tokens: int) -> Outcome:
-    messages: list[Message] = [{"role": "user", "content": f"{flat_context(task)}\n\n{task.query}"}]
-    if window is not None and await _tokens(lm, messages) + max_output_tokens > window:
+    messages: list[Message] = [{"role": "user", "content": base_prompt(task)}]
+    if window is not None and await window_tokens(lm, messages) + max_output_tokens > window:
         return Outcome(status="over_window")
     reply = await lm.complete(messages, max_tokens=max_output_tokens)
-    outcome = Outcome(prediction=reply.text, iterations=1, usd=reply.usage.cost_usd or 0.0)
-    _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+    outcome = Outcome(prediction=reply.text, iterations=1)
+    _book(outcome, lm, reply.usage)
     return outcome
 
 
@@ -141,18 +184,18 @@ async def _summary(task: Task, lm: LM, window: int, max_output_tokens: int) -> O
         reply = await lm.complete([{"role": "user", "content": prompt}], max_tokens=max_output_tokens)
         notes = reply.text.strip() or notes
         outcome.iterations += 1
-        outcome.usd += reply.usage.cost_usd or 0.0
-        _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+        _book(outcome, lm, reply.usage)
     final = f"Notes taken while reading a long document:\n{notes}\n\n{task.query}"
     reply = await lm.complete([{"role": "user", "content": final}], max_tokens=max_output_tokens)
     outcome.prediction = reply.text
     outcome.iterations += 1
-    outcome.usd += reply.usage.cost_usd or 0.0
-    _add(outcome, 0, reply.usage.input_tokens, reply.usage.output_tokens)
+    _book(outcome, lm, reply.usage)
     return outcome
 
 
-async def _rlm(method: str, task: Task, lm: LM, budget: Budget | None, sandbox: str) -> Outcome:
+async def _rlm(
+    method: str, task: Task, lm: LM, budget: Budget | None, sandbox: str, sub_lm: LM | None = None
+) -> Outcome:
     budget = budget or Budget()
     kwargs: dict[str, Any] = {"sandbox": sandbox}
     if method == "guided":
@@ -163,16 +206,13 @@ async def _rlm(method: str, task: Task, lm: LM, budget: Budget | None, sandbox: 
         if depth == 0:  # no sub-calls at all: the root alone with its REPL, told of no sub-LM
             budget = dataclasses.replace(budget, max_subcalls=0)
             kwargs["system_prompt"] = depth0_system_prompt()
-        rlm = RLM(lm, max_depth=max(1, depth), budget=budget, **kwargs)
+        rlm = RLM(lm, sub_lm=sub_lm if method in SUB_LM_METHODS else None, max_depth=max(1, depth), budget=budget,
+                  **kwargs)  # fmt: skip
     result = await rlm.acompletion(task.query, context=task.context)
-    outcome = Outcome(
+    return Outcome(
         prediction=result.answer,
         status="ok" if result.status == "finished" else result.status,
-        subcalls=result.usage.subcalls,
+        usage=result.usage,
         iterations=result.iterations,
-        usd=result.usage.cost_usd,
         error=None if result.error is None else f"{type(result.error).__name__}: {result.error}",
     )
-    for depth, tally in sorted(result.usage.by_depth.items()):
-        _add(outcome, depth, tally.input_tokens, tally.output_tokens)
-    return outcome

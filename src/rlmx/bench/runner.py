@@ -1,7 +1,10 @@
 """The resumable benchmark runner: tasks x methods -> one JSONL record per (family, length, index, method).
 
 Records go to `OUT/records.jsonl` as each task finishes, so an interrupted run loses at most the tasks in
-flight; a rerun skips every key already recorded. `OUT/manifest.json` lists the tasks' manifests and their hash.
+flight; a rerun skips every key already recorded. A key names the task (family, length, index or file id, seed,
+generator parameters), the method and the models; a rerun that finds a key recorded from other task content (a
+tasks file edited since, another generator version) refuses to mix them. `OUT/manifest.json` lists the tasks'
+manifests and their hash.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench import generate
-from rlmx.bench.methods import Outcome, method_name, run_method
+from rlmx.bench.methods import SUB_LM_METHODS, Outcome, method_name, run_method
 from rlmx.bench.presets import Series
 from rlmx.bench.score import judge_prompt, parse_judge, score_details
-from rlmx.bench.task import Task, manifest, manifest_hash
+from rlmx.bench.task import Task, family_version, manifest, manifest_hash, task_sha256
 from rlmx.blocking import run_blocking
 from rlmx.budget import Budget
 from rlmx.errors import InputError
@@ -56,7 +60,8 @@ def parse_length(text: str) -> int:
 @dataclass(slots=True)
 class RunSpec:
     """What to run: `families` x `lengths` (tokens) x indexes 0..n-1 x `methods`, answered by the LM labelled
-    `model`. `window` marks base prompts that do not fit; `concurrency` bounds tasks in flight."""
+    `model` (and, when `sub_model` names one, sub-calls by another). `window` marks base prompts that do not fit;
+    `concurrency` bounds tasks in flight."""
 
     families: list[str]
     lengths: list[int]
@@ -82,13 +87,21 @@ class RunSpec:
     judge_model: str | None = None
     """The judge LM's label when `docs` answers are graded by an LLM judge (BrowseComp's grader template) instead
     of the exact checker; part of the docs records' keys. The judge itself is passed to `run`."""
+    sub_model: str | None = None
+    """The sub-LM's label when the RLM methods' sub-calls go to another LM than `model` (e.g. GPT-5 at the root,
+    GPT-5-mini for sub-calls); part of those methods' keys. The sub-LM itself is passed to `run`."""
 
-    def key_params(self, family: str) -> dict[str, Any]:
-        """What besides (family, length, index, method, model) tells a record apart: generator parameters, and
-        for `docs` the judge."""
+    def key_params(self, family: str, method: str) -> dict[str, Any]:
+        """What besides (family, length, index, method, model) tells a record apart: the seed of generated tasks
+        (when not 0, so the keys of seed-0 folders stay as they were), generator parameters, for `docs` the judge
+        and for the methods that make sub-calls the sub-LM."""
         extra = dict(self.params.get(family, {}))
+        if self.tasks is None and self.seed != 0:
+            extra["seed"] = self.seed
         if family in JUDGED_FAMILIES and self.judge_model:
             extra["judge"] = self.judge_model
+        if method in SUB_LM_METHODS and self.sub_model:
+            extra["sub"] = self.sub_model
         return extra
 
     def record_key(self, key: tuple[str, int, int, str]) -> str:
@@ -96,7 +109,7 @@ class RunSpec:
         line, so tasks added to the file or moved in it are matched to their records."""
         family, length, index, method = key
         task: int | str = index if self.tasks is None else f"task={self.tasks[index].id}"
-        return record_key(family, length, task, method, self.model, self.key_params(family))
+        return record_key(family, length, task, method, self.model, self.key_params(family, method))
 
     def planned(self) -> Iterator[tuple[str, int, int, str]]:
         if self.tasks is not None:
@@ -127,6 +140,41 @@ def record_key(
     return key + "|" + json.dumps(params, sort_keys=True, default=str) if params else key
 
 
+def check_recorded_tasks(spec: RunSpec, records: list[dict[str, Any]]) -> None:
+    """Refuse to resume into records of other task content under this run's keys: a file task whose context,
+    query or gold changed since it was recorded (same id), or a generated task recorded from another version of
+    its family's generator. Records without these fields (older rlmx) are taken as they are.
+
+    Raises InputError naming up to three such tasks and what to do."""
+    planned: dict[str, tuple[str, int, int, str]] = {spec.record_key(key): key for key in spec.planned()}
+    stale: list[str] = []
+    for record in records:
+        key = planned.get(str(record.get("key")))
+        if key is None or record.get("status") == "error":  # an error record runs again anyway
+            continue
+        family, _length, index, method = key
+        if spec.tasks is not None:
+            task = spec.tasks[index]
+            recorded = record.get("sha256_task")
+            changed = recorded != task_sha256(task) if recorded else (
+                record.get("sha256_context") not in (None, task.metadata["sha256_context"])
+            )  # fmt: skip
+            if changed:
+                stale.append(f"{task.id} ({method}): its context, query or gold changed since it was recorded")
+        elif record.get("generator_version") not in (None, family_version(family)):
+            stale.append(
+                f"{record.get('task_id')} ({method}): made by {family} generator version "
+                f"{record['generator_version']}, this rlmx makes version {family_version(family)}"
+            )
+    if stale:
+        more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
+        raise InputError(
+            f"{spec.out} holds results of other task contents under this run's task names: {'; '.join(stale[:3])}"
+            f"{more}. Results of different tasks are never merged: give another --out, or move "
+            f"{spec.out / RECORDS} away to run them again."
+        )
+
+
 def read_records(out: Path) -> list[dict[str, Any]]:
     """The records of OUT/records.jsonl, the latest one per key (a task that failed and was run again by a later
     `run` counts once, with its new outcome); a torn last line, from a killed run, is skipped."""
@@ -152,17 +200,20 @@ def make_record(spec: RunSpec, key: tuple[str, int, int, str], task: Task | None
     ok = task is not None and outcome.status == "ok"
     details = score_details(family, outcome.prediction, task) if task is not None and ok else {"score": 0.0}
     params = spec.params.get(family, {})
+    sub_model = spec.sub_model if method in SUB_LM_METHODS else None
     return {
         "key": spec.record_key(key),
         "family": family,
         **({"params": params} if params else {}),
+        **({"seed": spec.seed} if spec.tasks is None else {}),
         "length": length,
         "index": index,
         "method": method,
         "model": spec.model,
+        **({"sub_model": sub_model} if sub_model else {}),
         "window": spec.window,
         "task_id": task.id if task is not None else None,
-        **({"n_tokens": task.metadata["n_tokens"], "sha256_context": task.metadata["sha256_context"]} if task else {}),
+        **(_task_identity(task) if task is not None else {}),
         "score": float(details["score"]),
         "details": {k: v for k, v in details.items() if k != "score" and not isinstance(v, list)},
         "status": outcome.status,
@@ -174,9 +225,22 @@ def make_record(spec: RunSpec, key: tuple[str, int, int, str], task: Task | None
         "iterations": outcome.iterations,
         "wall_s": outcome.seconds,
         "usd": round(outcome.usd, 8),
+        "usd_by_depth": outcome.usd_by_depth,
+        "by_model": outcome.by_model,
         "prediction": outcome.prediction[:2000],
         "gold": str(task.metadata["answer_text"])[:2000] if task is not None else "",
         "error": outcome.error,
+    }
+
+
+def _task_identity(task: Task) -> dict[str, Any]:
+    """What a record keeps of its task's content, for `check_recorded_tasks` and readers of the records."""
+    meta = task.metadata
+    return {
+        "n_tokens": meta["n_tokens"],
+        "sha256_context": meta["sha256_context"],
+        "sha256_task": task_sha256(task),
+        "generator_version": meta["generator_version"],
     }
 
 
@@ -189,9 +253,10 @@ LMSource = LM | Callable[[], LM]
 
 
 async def run_key(
-    spec: RunSpec, lm: LM, key: tuple[str, int, int, str], judge: LM | None = None
+    spec: RunSpec, lm: LM, key: tuple[str, int, int, str], judge: LM | None = None, sub_lm: LM | None = None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Generate one task, run one method on it (and have `judge` grade a `docs` answer): (record, manifest).
+    """Generate one task, run one method on it (sub-calls to `sub_lm`, None: `lm`; and have `judge` grade a
+    `docs` answer): (record, manifest).
     A task its generator cannot make (e.g. a pairs task whose gold sets all exceed max_gold_pairs at this
     length) is an error record without a manifest, not the end of the run."""
     family, length, index, method = key
@@ -208,7 +273,7 @@ async def run_key(
             return make_record(spec, key, None, failed), None
     outcome = await run_method(
         method, task, lm, window=spec.window, max_output_tokens=spec.max_output_tokens, budget=spec.budget,
-        sandbox=spec.sandbox,
+        sandbox=spec.sandbox, sub_lm=sub_lm,
     )  # fmt: skip
     record = make_record(spec, key, task, outcome)
     if judge is not None and family in JUDGED_FAMILIES and outcome.status == "ok":
@@ -237,13 +302,23 @@ def _judge_label(judge: LM) -> str:
 
 
 def run_key_blocking(
-    spec: RunSpec, source: LMSource, key: tuple[str, int, int, str], judge: LMSource | None = None
+    spec: RunSpec,
+    source: LMSource,
+    key: tuple[str, int, int, str],
+    judge: LMSource | None = None,
+    sub_lm: LMSource | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """`run_key` in its own event loop, with the LMs built here when given as factories (a Ray task's body). Works
     inside a running event loop too (a notebook cell; see `rlmx.blocking`)."""
-    lm = source if isinstance(source, LM) else source()
-    judging = judge if judge is None or isinstance(judge, LM) else judge()
-    return run_blocking(run_key(spec, lm, key, judging))
+    return run_blocking(run_key(spec, _built(source), key, _built_or_none(judge), _built_or_none(sub_lm)))
+
+
+def _built(source: LMSource) -> LM:
+    return source if isinstance(source, LM) else source()
+
+
+def _built_or_none(source: LMSource | None) -> LM | None:
+    return None if source is None else _built(source)
 
 
 async def run(
@@ -253,16 +328,22 @@ async def run(
     progress: Progress | None = None,
     ray_address: str | None = None,
     judge: LMSource | None = None,
+    sub_lm: LMSource | None = None,
 ) -> list[dict[str, Any]]:
     """Run every key of `spec` not already in OUT/records.jsonl (or recorded with status "error": those run
     again); returns the new records (also appended as each task finishes). With `ray_address` ("auto" or
     HOST:PORT) each task is a Ray task on that cluster (`lm` is then best a picklable factory, so each worker
     builds its own LM); the records are the same. With `judge`, `docs` answers are graded by that LM (label it
-    in `spec.judge_model`)."""
+    in `spec.judge_model`); with `sub_lm`, the RLM methods' sub-calls go to that LM (label it in
+    `spec.sub_model`). Raises InputError, before anything runs, when OUT holds records of other task contents
+    under this run's keys (see `check_recorded_tasks`)."""
     spec.out.mkdir(parents=True, exist_ok=True)
+    recorded = read_records(spec.out)
+    check_recorded_tasks(spec, recorded)
     # Done means recorded without an error: a task that failed (a server down for a moment) runs again.
-    done = {r.get("key") for r in read_records(spec.out) if r.get("status") != "error"}
+    done = {r.get("key") for r in recorded if r.get("status") != "error"}
     todo = [k for k in spec.planned() if spec.record_key(k) not in done]
+    end_torn_line(spec.out / RECORDS)
     total = len(todo)
     if progress:
         progress(0, total)
@@ -280,15 +361,14 @@ async def run(
 
     try:
         if ray_address is not None:
-            await asyncio.to_thread(_run_on_ray, ray_address, spec, lm, todo, emit, judge)
+            await asyncio.to_thread(_run_on_ray, ray_address, spec, lm, todo, emit, judge, sub_lm)
         else:
-            local = lm if isinstance(lm, LM) else lm()
-            local_judge = judge if judge is None or isinstance(judge, LM) else judge()
+            local, local_judge, local_sub = _built(lm), _built_or_none(judge), _built_or_none(sub_lm)
             gate = asyncio.Semaphore(spec.concurrency)
 
             async def one(key: tuple[str, int, int, str]) -> None:
                 async with gate:
-                    emit(*await run_key(spec, local, key, local_judge))
+                    emit(*await run_key(spec, local, key, local_judge, local_sub))
 
             await asyncio.gather(*(one(key) for key in todo))
     finally:
@@ -303,6 +383,7 @@ def _run_on_ray(
     todo: list[tuple[str, int, int, str]],
     emit: Callable[[dict[str, Any], dict[str, Any] | None], None],
     judge: LMSource | None = None,
+    sub_lm: LMSource | None = None,
 ) -> None:
     """Submit one Ray task per key (the cluster decides placement and parallelism: one CPU per task) and emit
     each record as its task finishes."""
@@ -315,11 +396,26 @@ def _run_on_ray(
     spec_ref = ray.put(spec)
     source_ref = ray.put(source)
     judge_ref = ray.put(judge)
-    pending = [remote.remote(spec_ref, source_ref, key, judge_ref) for key in todo]
+    sub_ref = ray.put(sub_lm)
+    pending = [remote.remote(spec_ref, source_ref, key, judge_ref, sub_ref) for key in todo]
     while pending:
         finished, pending = ray.wait(pending, num_returns=1)
         for ref in finished:
             emit(*ray.get(ref))
+
+
+def end_torn_line(path: Path) -> None:
+    """End `path` with a newline when a killed run left its last line torn (no newline), so the next appended
+    record starts a line of its own instead of being glued to the torn one (which read_records skips)."""
+    try:
+        with path.open("rb+") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+    except FileNotFoundError:
+        return
 
 
 def _write_manifest(out: Path, manifests: dict[str, dict[str, Any]]) -> None:

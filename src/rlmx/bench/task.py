@@ -130,6 +130,14 @@ def manifest(task: Task) -> dict[str, Any]:
     return {"id": task.id, "family": task.family, "params": task.params, **{k: task.metadata[k] for k in keys}}
 
 
+def task_sha256(task: Task) -> str:
+    """sha256 of what a task's score depends on: its context, query, gold and answer format (hex digest). Two
+    tasks with one id and different digests are different tasks (a tasks file edited since a run)."""
+    meta = task.metadata
+    parts = [task.family, meta["sha256_context"], meta["sha256_answer"], task.query, task.answer_format]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
 def manifest_hash(manifests: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(manifests, sort_keys=True).encode()).hexdigest()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping
@@ -102,6 +103,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="grade docs answers with this LM and BrowseComp's grader template instead of the exact checker "
         "(`same` for the answering model, `local` for the embedded one, else a model on --base-url); the exact "
         "score stays in each record's details",
+    )
+    run_p.add_argument(
+        "--sub-model",
+        metavar="MODEL",
+        help="send the sub-calls of rlm / rlm1 / rlm2 to this model on the same --base-url (e.g. --model gpt-5 "
+        "--sub-model gpt-5-mini, the paper's RLM(GPT-5)); default: the --model itself. With --scripted, give the "
+        'sub-calls\' replies as {"root": [...], "sub": [...]} instead',
     )
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
@@ -223,8 +231,15 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     default_methods = ",".join(preset.methods) if preset is not None else "base,rlm"
     methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
+    sub_plan = _sub_plan(args, environ)
     tasks, params, series = _chosen_tasks(args, families, preset)
-    lm = build_lm(plan)
+    lm, sub, description = build_lms(plan)
+    err.print(f"rlmx: model: {escape(description)}")
+    if sub_plan is not None:
+        sub, _, sub_description = build_lms(sub_plan)
+        err.print(f"rlmx: sub-calls: {escape(sub_description)}")
+    elif sub is not None:
+        err.print(f"rlmx: sub-calls: the script's sub replies ({escape(sub.model)})")
     budget = Budget(max_iterations=args.max_iterations, max_seconds=args.max_seconds)
     spec = RunSpec(
         families=families,
@@ -244,6 +259,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         series=series,
         tasks=tasks,
         judge_model=_judge_label(args, lm) if args.judge else None,
+        sub_model=sub.model if sub is not None else None,
     )
     if preset is not None:
         size = plan_size(series or [])
@@ -260,7 +276,10 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
 
         source = functools.partial(build_lm, plan) if args.ray else lm
         judge = _judge(args, environ, lm, source)
-        records = asyncio.run(run(spec, source, progress=progress, ray_address=args.ray, judge=judge))
+        sub_source = _sub_source(plan, sub_plan, sub) if args.ray else sub
+        records = asyncio.run(
+            run(spec, source, progress=progress, ray_address=args.ray, judge=judge, sub_lm=sub_source)
+        )
     err.print(_summary(records, spec))
     if read_records(spec.out):
         path, pngs, note = write_report(spec.out, window=spec.window)
@@ -354,10 +373,43 @@ def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
     return plan(args, environ)
 
 
+def _sub_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    """The ModelPlan of --sub-model (the model flags with it as the model: same server and key), or None."""
+    if not args.sub_model:
+        return None
+    if args.scripted is not None:
+        raise InputError(
+            "--sub-model names a model on --base-url; with --scripted give the sub-calls' replies in the script: "
+            '{"root": [...], "sub": [...]}'
+        )
+    return plan_models(argparse.Namespace(**{**vars(args), "model": args.sub_model, "root": None}), environ)
+
+
+def _sub_source(plan: Any, sub_plan: Any, sub: LM | None) -> Any:
+    """What builds the sub-LM in each Ray worker (None: the root's LM makes the sub-calls too)."""
+    if sub_plan is not None:
+        return functools.partial(build_lm, sub_plan)
+    return functools.partial(build_sub_lm, plan) if sub is not None else None
+
+
+def build_lms(plan: Any) -> tuple[LM, LM | None, str]:
+    """(the LM of a ModelPlan, its own sub-LM or None (only a script with "sub" replies has one), a description
+    for the user, which says when no model was configured and the embedded one runs). The bench's `guided`
+    method wraps the model in the guided root itself, so the plan's model is built plain."""
+    from rlmx.cli import build_models
+
+    lm, sub, description = build_models(dataclasses.replace(plan, root="lm"))
+    return lm, (None if sub is lm else sub), description
+
+
 def build_lm(plan: Any) -> LM:
     """The LM of a ModelPlan (picklable, so each Ray worker builds its own from it)."""
-    from rlmx.cli import build_models
-    from rlmx.lm.guided import GuidedRoot
+    return build_lms(plan)[0]
 
-    lm, _sub, _ = build_models(plan)
-    return lm.sub_lm if isinstance(lm, GuidedRoot) else lm
+
+def build_sub_lm(plan: Any) -> LM:
+    """The sub-LM of a ModelPlan whose script has "sub" replies (for Ray workers). Raises InputError without one."""
+    sub = build_lms(plan)[1]
+    if sub is None:
+        raise InputError("this model plan has no sub-LM of its own: its sub-calls go to its LM")
+    return sub
