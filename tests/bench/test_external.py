@@ -158,3 +158,11 @@ def test_a_task_edited_since_its_record_is_refused_not_resumed(
     capsys.readouterr()
     assert main([*argv, "--scripted", str(script)]) == 2
     assert "harbour (base): its context, query or gold changed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"], ids=["utf8-bom", "utf16-bom"])
+def test_a_tasks_file_is_read_as_every_text_file_is(tmp_path: Path, encoding: str) -> None:
+    # PowerShell 5 and Notepad write these: they were refused ("Unexpected UTF-8 BOM", "can't decode byte 0xff").
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in OWN_TASKS[:2]) + "\n", encoding=encoding)
+    assert [task.id for task in load_tasks(path)] == [row["id"] for row in OWN_TASKS[:2]]

@@ -573,3 +573,13 @@ def test_cli_says_which_model_runs_when_none_is_configured(tmp_path: Path, capsy
     assert main([*argv, "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "rlmx: model: embedded local model local:SmolLM2" in err and "No model is configured" in err
+
+
+def test_cli_refuses_rlm_methods_for_the_embedded_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # With no model configured, the default methods put SmolLM2-135M in charge of writing code: one 1K task wrote
+    # no record in 10 minutes, with nothing on a pipe. `rlmx ask --root lm` refuses that model the same way.
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "1k", "--n", "1", "--out", str(tmp_path / "results")]
+    assert main([*argv, "--method", "base,rlm"]) == 2
+    said = capsys.readouterr().err
+    assert "embedded SmolLM2-135M cannot" in said and "--method base,guided" in said
+    assert not (tmp_path / "results" / "records.jsonl").exists()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench.task import Task, task_metadata
+from rlmx.documents.text import read_text
 from rlmx.errors import InputError
 
 FORMATS = {"sniah": ("string",), "pairs": ("pairs",), "docs": ("name",), "codeqa": ("choice",)}
@@ -37,8 +38,10 @@ def load_tasks(path: str | Path) -> list[Task]:
 
     file = Path(path)
     try:
-        lines = file.read_text("utf-8").split("\n")  # not splitlines(): JSON allows U+2028 and the like in strings
-    except (OSError, UnicodeDecodeError) as exc:
+        # as every text file is read (a BOM's UTF-16 too: PowerShell 5 writes that); not splitlines(): JSON allows
+        # U+2028 and the like in strings
+        lines = read_text(file).split("\n")
+    except (OSError, ValueError) as exc:  # NotText
         raise InputError(f"cannot read the tasks file {file}: {exc}") from None
     tasks: list[Task] = []
     seen: set[str] = set()

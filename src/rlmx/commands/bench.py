@@ -66,7 +66,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument("--n", type=_count, help=f"tasks per family and length, indexes 0..n-1 (default {DEFAULT_N})")
     run_p.add_argument(
         "--method",
-        help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm, or the preset's)",
+        help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm; base,guided with the "
+        "embedded model; or the preset's)",
     )
     run_p.add_argument(
         "--preset",
@@ -228,9 +229,16 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         if family not in offered:
             what = f"preset {preset.name}" if preset is not None else "rlmx bench"
             raise InputError(f"unknown family {family!r} for {what}: choose from {', '.join(offered)}")
-    default_methods = ",".join(preset.methods) if preset is not None else "base,rlm"
-    methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
+    embedded = plan.kind == "local" and plan.model is None
+    default_methods = ",".join(preset.methods) if preset is not None else "base,guided" if embedded else "base,rlm"
+    methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
+    if embedded and any(method.startswith("rlm") for method in methods):
+        raise InputError(
+            "the rlm methods need a model that can write RLM code, and the embedded SmolLM2-135M cannot (it would "
+            "spend every turn on replies that do not run): use --method base,guided, or give a bigger model: "
+            "--model NAME --base-url URL, or --model local:/path/model.gguf"
+        )
     sub_plan = _sub_plan(args, environ)
     tasks, params, series = _chosen_tasks(args, families, preset)
     lm, sub, description = build_lms(plan)
