@@ -737,3 +737,13 @@ def test_a_process_the_cell_forked_cannot_finish_the_run() -> None:
     lm = ScriptedLM([repl(code), repl("FINAL('parent')")])
     assert RLM(lm).completion("q", context="c").answer == "parent"
     assert "refused in the child: 3" in feedback(lm, 1)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+@pytest.mark.parametrize("finish", ["FINAL(answer)", "FINAL_VAR('answer')"])
+def test_final_of_the_answer_dict_is_its_content(sandbox: str, finish: str) -> None:
+    # `answer = text` in one cell (the REPL keeps `answer` a dict, with the text as its content), FINAL(answer) in
+    # the next: the run answered {"content": ..., "ready": False}.
+    lm = ScriptedLM([repl("answer = llm_query('say it')"), repl(finish)])
+    result = RLM(lm, sub_lm=_always("SUB-SAYS-4242"), sandbox=sandbox).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "SUB-SAYS-4242")

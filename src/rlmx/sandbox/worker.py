@@ -783,8 +783,14 @@ class Worker:
         """Finish with this value as the answer."""
         self._refuse_a_forked_process("FINAL")
         _refuse_an_earlier_questions_thread("FINAL")
-        self.final = {"kind": "final", "value": _jsonable(value, "FINAL")}
+        self.final = {"kind": "final", "value": _jsonable(self._unwrapped(value), "FINAL")}
         return value
+
+    def _unwrapped(self, value: Any) -> Any:
+        """`answer`, the REPL's own dict, as its content: FINAL(answer) after `answer = text` (which the REPL turned
+        into that dict's content) means the text, not {"content": ..., "ready": False}."""
+        answer = self.namespace.get("answer")
+        return answer.get("content") if value is answer and isinstance(answer, dict) else value
 
     def final_var(self, name: Any) -> Any:
         """Finish with the value of the variable called `name`."""
@@ -806,7 +812,7 @@ class Worker:
                 )
         else:
             value = name
-        self.final = {"kind": "final_var", "value": _jsonable(value, "FINAL_VAR")}
+        self.final = {"kind": "final_var", "value": _jsonable(self._unwrapped(value), "FINAL_VAR")}
         return value
 
     def submit(self, /, *args: Any, **fields: Any) -> None:
