@@ -297,6 +297,20 @@ def test_the_server_takes_a_bom_and_lone_surrogate_escapes(tmp_path: Path) -> No
     assert asyncio.run(bodies.decode(raw)) == {"\\udc00k": [{"v": "a\ufffd"}, "😀", "\ufffd"]}
 
 
+@pytest.mark.parametrize("start", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_a_request_bodys_bad_byte_is_named_where_it_is(start: bytes) -> None:
+    # Counted from the start of a 256 KiB slice (and the BOM's end): a client looked for it in the wrong place.
+    pytest.importorskip("starlette")
+    from rlmx.server import body as bodies
+    from rlmx.server.openai_compat import RequestError
+
+    text = b'{"messages": [{"role": "user", "content": "' + b"x" * 400_000 + b'"}]}'
+    at = len(start) + 300_082
+    raw = start + text[: at - len(start)] + b"\xe9" + text[at - len(start) :]
+    with pytest.raises(RequestError, match=f"byte 0xe9 in position {at}:"):
+        asyncio.run(bodies.decode(raw))
+
+
 def test_a_bom_is_dropped_from_a_context_piped_to_the_cli(tmp_path: Path) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps([repl("FINAL(repr(context[:3]))")]), encoding="utf-8")
