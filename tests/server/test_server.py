@@ -140,7 +140,14 @@ def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:
 
 @pytest.mark.parametrize("line_end", ["\r\n", "\r"], ids=["crlf", "cr"])
 @pytest.mark.parametrize(
-    "question", ["这份报告里有几个错误？", "كم عدد الأخطاء؟", "请总结下面的日志：", "How many errors?"]
+    "question",
+    [
+        "这份报告里有几个错误？",
+        "كم عدد الأخطاء؟",
+        "请总结下面的日志：",
+        "How many errors?",
+        "Summarize the log{}in bullets:",
+    ],
 )
 def test_a_pasted_documents_question_is_found_whatever_its_script_and_line_ends(question: str, line_end: str) -> None:
     # A question ending in a full-width or Arabic question mark, or a paste with Windows line ends, stayed in the
@@ -148,6 +155,7 @@ def test_a_pasted_documents_question_is_found_whatever_its_script_and_line_ends(
     from rlmx.server.openai_compat import PASTED_CHARS, parse
 
     log = line_end.join(f"12:00:{i % 60:02d} worker-{i % 7} ok" for i in range(PASTED_CHARS // 10))
+    question = question.format(line_end)  # one of two lines
     for content in (f"{question}{line_end * 2}{log}", f"{log}{line_end * 2}{question}"):
         call = parse({"messages": [{"role": "user", "content": content}]})
         assert call.query.startswith(question) and call.context == log  # the document keeps its own line ends

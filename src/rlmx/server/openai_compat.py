@@ -322,7 +322,7 @@ _QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
 """Question marks: ASCII, full-width (what Chinese and Japanese input methods type), Arabic, Greek, reversed."""
 _COLONS = (":", "\uff1a")  # ASCII and full-width
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+_BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r(?!\n)|\n)")  # one CRLF is one line end
 
 
 def _split_pasted(query: str) -> tuple[str, str | None]:
