@@ -938,16 +938,17 @@ class Worker:
             self.disarm()  # a thread's last call may have re-armed the clock before we got here
 
     def execute(self, code: str) -> None:
-        """Run one cell; builtins it replaced or deleted, and a recursion limit it lowered below the worker's own,
-        are put back as it ends (before its error is formatted, which needs them), so `builtins.len = None` or
-        `sys.setrecursionlimit(14)` fails that cell only, not the worker. A process the cell forked that comes back
+        """Run one cell; builtins it replaced or deleted, a recursion limit it lowered below the worker's own and an
+        int-to-text limit it lowered below Python's default are put back as it ends (before its error is formatted,
+        which needs them), so `builtins.len = None`, `sys.setrecursionlimit(14)` or `sys.set_int_max_str_digits(640)`
+        fails that cell only, not the worker (whose result frame writes ints). A process the cell forked that comes back
         here (no os._exit) ends now: it is not the REPL, and must not answer the host."""
         try:
             self._execute(code)
         finally:
             if sys.getrecursionlimit() < _RECURSION_LIMIT:
                 sys.setrecursionlimit(_RECURSION_LIMIT)
-            if 0 < _get_int_digits() < frames.LONGEST_INT_DIGITS:  # lowered: the result frame writes its ints
+            if 0 < _get_int_digits() < frames.LONGEST_INT_DIGITS:
                 _set_int_digits(frames.LONGEST_INT_DIGITS)
             if _getpid() != self.pid:
                 _end_forked_child()
