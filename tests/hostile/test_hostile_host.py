@@ -52,7 +52,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "proc_1": {"subprocess": B, "subprocess-nocaps": X, "isolated": B},  # bwrap: its own init, unreachable too
     "unix_sockets": {"subprocess": X, "isolated": B},  # by path and abstract
     "dns_and_ipv6": {"subprocess": X, "isolated": B},
-    "hidden_memory": {"subprocess": B, "isolated": B},  # mmap, memfd, System V segments
+    "hidden_memory": {"subprocess": B, "isolated": B},  # mmap, memfd, System V segments, queues and semaphores
+    "new_namespaces": {"subprocess": B, "isolated": B},  # a user namespace, then a mount one and a tmpfs in it
     "disk_in_aggregate": {"subprocess": B, "isolated": B},
     "thread_outlives_cell": {"subprocess": B, "isolated": B},
     "c_stack_overflow": {"subprocess": K, "isolated": K},
@@ -435,12 +436,70 @@ async def test_memory_outside_the_heap(tier: str) -> None:
         "attempt('memfd', lambda: os.memfd_create('hog'))\n"
         "def shm():\n    key = libc.shmget(0, 1 << 30, 0o1600)\n"
         "    if key < 0:\n        raise OSError(ctypes.get_errno(), 'shmget')\n    libc.shmctl(key, 0, None)\n"
-        "    return key\nattempt('sysv', shm)\nprint(json.dumps(out))"
+        "    return key\nattempt('sysv', shm)\n"
+        # queues and semaphore sets outlive the run too, and hold memory no limit counts (192 MiB under a 64 MiB one)
+        "def ipc(name, call, remove):\n    made = call()\n"
+        "    if made < 0:\n        raise OSError(ctypes.get_errno(), name)\n    remove(made)\n    return made\n"
+        "attempt('msgget', lambda: ipc('msgget', lambda: libc.msgget(0, 0o1600), lambda q: libc.msgctl(q, 0, None)))\n"
+        "attempt('semget', lambda: ipc('semget', lambda: libc.semget(0, 1, 0o1600), lambda s: libc.semctl(s, 0, 0)))\n"
+        "queue = b'/rlmx-hostile-' + str(os.getpid()).encode()\n"
+        "attempt('mq_open', lambda: ipc('mq_open', lambda: libc.syscall(240, queue[1:], 0o300, 0o600, None), "
+        "lambda fd: (os.close(fd), libc.syscall(241, queue[1:]))))\n"
+        "print(json.dumps(out))"
     )
     async with open_sandbox(tier) as box:
         found = attempts(await run(box, code))
-    got = succeeded(found, "mmap", "memfd", "sysv")
+    got = succeeded(found, "mmap", "memfd", "sysv", "msgget", "semget", "mq_open")
     assert (X if got else B) == expected("hidden_memory", tier), found
+
+
+async def test_new_namespaces(tier: str) -> None:
+    """A forked child (one thread, so the kernel lets it) making a user namespace: root there, it could mount a
+    private tmpfs that no disk or memory bound counts (120 MiB under 64 MiB ones)."""
+    code = TRY + (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "def child_unshare():\n    pid = os.fork()\n"
+        "    if pid == 0:\n        os._exit(0 if libc.unshare(0x10000000) == 0 else 3)\n"
+        "    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:\n        raise PermissionError('unshare')\n"
+        "attempt('unshare', child_unshare)\nprint(json.dumps(out))"
+    )
+    async with open_sandbox(tier) as box:
+        found = attempts(await run(box, code))
+    got = succeeded(found, "unshare")
+    assert (X if got else B) == expected("new_namespaces", tier), found
+
+
+async def test_signals_to_the_hosts_threads_from_a_worker_of_the_hosts_own_uid() -> None:
+    """kill() or tkill() naming one of the host's threads (its id is in /proc/<host>/task): the filter knew only
+    the host's pid, and a worker of the host's own uid (every non-root host) ended the host."""
+    import threading
+
+    from rlmx.sandbox import harden
+
+    received: list[int] = []
+    parked = threading.Event()
+    thread = threading.Thread(target=parked.wait, daemon=True)
+    thread.start()
+    previous = signal.signal(signal.SIGWINCH, lambda signum, frame: received.append(signum))
+    code = TRY + (
+        "import ctypes, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "def tkill(tid):\n    if libc.syscall(200, tid, int(signal.SIGWINCH)) != 0:\n"
+        "        raise OSError(ctypes.get_errno(), 'tkill')\n"
+        f"attempt('tkill', lambda: tkill({thread.native_id}))\n"
+        f"attempt('kill', lambda: os.kill({thread.native_id}, signal.SIGWINCH))\nprint(json.dumps(out))"
+    )
+    same_uid = SubprocessSandbox(uid=os.geteuid()) if os.geteuid() == 0 else SubprocessSandbox()
+    try:
+        await same_uid.start([prepare("context", "c")])
+        found = attempts(await run(same_uid, code))
+        await asyncio.sleep(0.2)
+    finally:
+        await same_uid.close()
+        signal.signal(signal.SIGWINCH, previous)
+        parked.set()
+    assert not succeeded(found, "tkill"), found
+    if (harden.landlock_abi() or 0) >= 6:  # Linux 6.12+: no signal leaves the sandbox, whatever id it names
+        assert not succeeded(found, "kill") and not received, found
 
 
 DISK = """

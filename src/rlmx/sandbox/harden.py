@@ -422,9 +422,21 @@ _DENY_ALWAYS = {
     "mount_setattr": 442,
     "fanotify_init": 300,
 }
-# Memory outside RLIMIT_AS and any folder the disk bound measures: anonymous files, and System V segments that
-# outlive their process. Denied on every tier, the default one included ("light" filter).
-_DENY_HIDDEN_MEMORY = {"memfd_create": 319, "memfd_secret": 447, "shmget": 29}
+# Memory outside RLIMIT_AS and any folder the disk bound measures: anonymous files, and System V segments, message
+# queues and semaphore sets and POSIX message queues, which outlive their process (a message written in one run
+# could be read after it closed). Denied on every tier, the default one included ("light" filter).
+_DENY_HIDDEN_MEMORY = {
+    "memfd_create": 319,
+    "memfd_secret": 447,
+    "shmget": 29,
+    "msgget": 68,
+    "semget": 64,
+    "mq_open": 240,
+}
+# New namespaces (a user namespace, then a mount one: a private tmpfs no disk or memory bound counts), and joining
+# others': the default tier's filter denies them; the isolated tier's denies clone without CLONE_THREAD altogether.
+_DENY_NAMESPACES = {"unshare": 272, "setns": 308}
+_CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
 _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": 200}
 _CLONE = 56
@@ -445,7 +457,8 @@ _OFFSET_ARG1_LOW = 24
 # Routes to signal another process without kill(): fcntl F_SETOWN / F_SETSIG / F_SETOWN_EX and the ioctls
 # FIOSETOWN / SIOCSPGRP make the kernel send SIGIO (or any signal) to a chosen pid when a descriptor is ready.
 _DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
-_SIGNALS = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
+_SIGNALS = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
+_TKILL = 200
 _DENY_PIDFD = {"pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438}
 
 
@@ -484,13 +497,23 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
         _op(_RET, _RET_KILL_PROCESS),
     ]
     if stage == "light":
-        for number in [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values()]:
+        # tkill names a thread: any of the host's (their ids are in /proc/<host>/task) would end the host
+        for number in [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values(), _TKILL]:
             program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
+        for number in _ENOSYS.values():
+            program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
         for number, commands in _DENY_COMMANDS.values():
             program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
         targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
         for number in _SIGNALS.values():
             program += _deny_values(number, _OFFSET_ARG0_LOW, targets)
+        program += [  # clone into new namespaces
+            _op(_JEQ, _CLONE, 0, 4),
+            _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
+            _op(_JSET, _CLONE_NEW_NAMESPACES, 0, 1),
+            _op(_RET, eperm),
+            _op(_RET, _RET_ALLOW),
+        ]
         return b"".join([*program, _op(_RET, _RET_ALLOW)])
     denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY}
     if stage == "worker":
@@ -539,8 +562,11 @@ def denied_syscalls(stage: str) -> list[str]:
         return [
             *_DENY_HIDDEN_MEMORY,
             *_DENY_PIDFD,
+            *_DENY_NAMESPACES,
+            "clone into new namespaces",
             "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
             "ioctl FIOSETOWN, SIOCSPGRP",
+            "tkill",
             "signals to the host, the zygote, their process groups, or -1",
         ]
     names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
@@ -612,6 +638,27 @@ def apply_landlock(read_only: list[str], read_write: list[str], abi: int) -> dic
     return {"abi": abi, "tcp": "denied" if net else "not covered (ABI < 4)", "signals_scoped": bool(scoped)}
 
 
+def scope_signals() -> bool:
+    """Landlock ABI 6+ (Linux 6.12): this process and all it starts may signal no process outside them, whatever
+    pid or thread id they name (a filter on kill()'s argument knows only the pids it was given). No file or network
+    rule is added. Returns False where the kernel has no such scope."""
+    abi = landlock_abi()
+    if abi is None or abi < 6:
+        return False
+    attr = struct.pack("QQQ", 0, 0, _SCOPE_SIGNAL)
+    call = libc().syscall
+    ruleset = call(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), 0)
+    if ruleset < 0:
+        raise HardeningError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
+    try:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if call(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), 0) < 0:
+            raise HardeningError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(ruleset)
+    return True
+
+
 def _add_path_rule(ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -673,6 +720,7 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         me = os.getpid()  # the zygote (or the single worker): its pid is its process group too (own session)
         protect = [int(p) for p in options.get("protect", [])] + [me, -me]
         applied["seccomp_light_rules"] = install_filter("light", protect)
+        applied["signals_scoped"] = scope_signals()
     return applied
 
 
