@@ -533,6 +533,34 @@ async def test_disk_in_aggregate(tier: str) -> None:
     assert not list(Path("/tmp").glob("rlmx-fill-*"))
 
 
+async def test_disk_in_a_world_writable_folder_the_sandbox_uid_does_not_own() -> None:
+    """/tmp/.X11-unix and the like (root's, mode 1777): 120 MiB written there under a 64 MiB bound were neither
+    counted (only folders the uid owns were entered) nor removed at close (only /tmp's top level was)."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("the default tier's worker has a uid of its own only on a root host")
+    shared = Path(tempfile.mkdtemp(prefix="rlmx-test-sticky-", dir="/tmp"))
+    shared.chmod(0o1777)
+    code = (
+        "written = 0\ntry:\n    for i in range(3):\n"
+        f"        with open('{shared}/fill-' + str(i), 'wb') as f:\n"
+        "            for _ in range(40):\n                f.write(b'x' * (1 << 20))\n                written += 1\n"
+        "except OSError as exc:\n    print('stopped', exc.errno)\nprint(written)"
+    )
+    try:
+        async with open_sandbox("subprocess", disk_limit_bytes=64 << 20) as box:
+            result = await run(box, code, timeout=20)
+            await asyncio.sleep(0.3)
+            after = await run(box, "print(len(context))")
+        left = sorted(path.name for path in shared.iterdir())
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert "disk limit" in (result.error or "") + (after.error or ""), (result, after)
+    assert left == []
+
+
 async def test_a_thread_that_outlives_its_cell(tier: str) -> None:
     """A thread keeps writing after its cell returned: the disk bound still holds, between cells too."""
     code = (

@@ -7,7 +7,7 @@ Every sandbox writes its contexts and its worker's work dir under one private ru
   host is gone (killed with SIGKILL, say) from a live one, and removes it at the next start;
 * `usage` measures what a worker wrote (its work and tmp dirs, and for a sandbox uid the files it owns in the
   shared temp dirs), for the disk bound;
-* `remove_owned` deletes what a sandbox uid left in the shared temp dirs.
+* `remove_owned` deletes what a sandbox uid left in the shared temp dirs (and the world-writable dirs in them).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def sweep_stale(root: str) -> list[str]:
 
 def _tree_bytes(path: str, uid: int | None = None) -> int:
     """Bytes allocated under `path` (st_blocks, so sparse files count what they use); with `uid`, only the
-    entries that uid owns, and only directories it owns are entered."""
+    entries that uid owns, in the directories it may write to (`_writable_by_anyone`) as well as its own."""
     total = 0
     stack = [path]
     while stack:
@@ -100,14 +100,21 @@ def _tree_bytes(path: str, uid: int | None = None) -> int:
                         info = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    if uid is not None and info.st_uid != uid:
-                        continue
-                    total += info.st_blocks * 512
-                    if stat.S_ISDIR(info.st_mode):
+                    owned = uid is None or info.st_uid == uid
+                    if stat.S_ISDIR(info.st_mode) and (owned or _writable_by_anyone(info)):
                         stack.append(entry.path)
+                    if owned:
+                        total += info.st_blocks * 512
         except OSError:
             continue
     return total
+
+
+def _writable_by_anyone(info: os.stat_result) -> bool:
+    """A directory every user may create files in, as a sandbox uid may, though it does not own it: world-
+    writable and sticky like /tmp itself (/tmp/.X11-unix, /tmp/.ICE-unix). The sticky bit keeps others from
+    swapping it for a link while it is walked."""
+    return bool(info.st_mode & stat.S_IWOTH and info.st_mode & stat.S_ISVTX)
 
 
 def usage(folders: list[Path], uid: int | None) -> int:
@@ -132,14 +139,19 @@ def empty(folders: list[Path]) -> None:
 
 
 def remove_owned(uid: int) -> None:
-    """Delete the top-level entries a sandbox uid created in the shared temp dirs."""
-    for shared in SHARED_TEMP_DIRS:
-        with contextlib.suppress(OSError), os.scandir(shared) as entries:
+    """Delete what a sandbox uid created in the shared temp dirs, and in the directories there any user may write
+    to (`_writable_by_anyone`: /tmp/.X11-unix), at any depth."""
+    stack = list(SHARED_TEMP_DIRS)
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
             for entry in entries:
                 with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_uid != uid:
+                        if stat.S_ISDIR(info.st_mode) and _writable_by_anyone(info):
+                            stack.append(entry.path)
                         continue
-                    if entry.is_dir(follow_symlinks=False):
+                    if stat.S_ISDIR(info.st_mode):
                         shutil.rmtree(entry.path, ignore_errors=True)
                     else:
                         os.unlink(entry.path)
