@@ -533,6 +533,30 @@ async def test_disk_in_aggregate(tier: str) -> None:
     assert not list(Path("/tmp").glob("rlmx-fill-*"))
 
 
+@pytest.mark.parametrize("how", ["deleted while open", "O_TMPFILE"])
+async def test_disk_in_files_without_a_name(tier: str, how: str) -> None:
+    """Three 40 MiB files the cell holds open but no folder lists (unlinked, or made with O_TMPFILE) against a
+    64 MiB bound: the watcher summed directory entries only, and the 120 MiB (RAM, in /dev/shm) stayed."""
+    make = (
+        "os.open('.', os.O_TMPFILE | os.O_RDWR, 0o600)"
+        if how == "O_TMPFILE"
+        else "os.open(f'held-{i}', os.O_CREAT | os.O_RDWR, 0o600)"
+    )
+    code = (
+        "import os, time\nheld = []\ntry:\n    for i in range(3):\n"
+        f"        fd = {make}\n"
+        "        if os.path.exists(f'held-{i}'):\n            os.unlink(f'held-{i}')\n"
+        "        for _ in range(40):\n            os.write(fd, b'x' * (1 << 20))\n        held.append(fd)\n"
+        "    time.sleep(1.0)\nexcept OSError as exc:\n    print('stopped', exc.errno)\nprint(len(held))"
+    )
+    async with open_sandbox(tier, disk_limit_bytes=64 << 20) as box:
+        result = await run(box, code, timeout=20)
+        await asyncio.sleep(0.3)
+        after = await run(box, "print(len(context))")
+    stopped = "stopped 28" in result.stdout or "disk limit" in (result.error or "") + (after.error or "")
+    assert (B if stopped else X) == expected("disk_in_aggregate", tier), (result, after)
+
+
 async def test_disk_in_a_world_writable_folder_the_sandbox_uid_does_not_own() -> None:
     """/tmp/.X11-unix and the like (root's, mode 1777): 120 MiB written there under a 64 MiB bound were neither
     counted (only folders the uid owns were entered) nor removed at close (only /tmp's top level was)."""

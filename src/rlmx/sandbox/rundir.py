@@ -117,12 +117,35 @@ def _writable_by_anyone(info: os.stat_result) -> bool:
     return bool(info.st_mode & stat.S_IWOTH and info.st_mode & stat.S_ISVTX)
 
 
-def usage(folders: list[Path], uid: int | None) -> int:
+def usage(folders: list[Path], uid: int | None, root: int = 0) -> int:
     """What a worker has written: everything under `folders`, plus (for a sandbox uid) what it owns in the
-    shared temp dirs."""
+    shared temp dirs, plus the files without a name that process `root` and its descendants hold open
+    (`unlinked_bytes`)."""
     total = sum(_tree_bytes(str(folder)) for folder in folders)
     if uid is not None:
         total += sum(_tree_bytes(shared, uid) for shared in SHARED_TEMP_DIRS)
+    return total + (unlinked_bytes(root) if root else 0)
+
+
+def unlinked_bytes(root: int) -> int:
+    """Bytes of the regular files no directory names that process `root` and its descendants hold open: deleted
+    while open, or made with O_TMPFILE. A folder's walk cannot see them, and a run could keep any number of them
+    under the per-file limit (120 MiB under a 64 MiB bound)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for pid in (root, *harden.descendants(root)):
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # ended meanwhile
+            continue
+        for fd in descriptors:
+            try:
+                info = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 0 and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
     return total
 
 
