@@ -23,8 +23,8 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rlmx.errors import (
@@ -145,18 +145,6 @@ _BAD_BODY_BACKOFF = 0.25
 """Seconds before re-asking after a body that was not JSON, doubled each time."""
 
 
-_T = TypeVar("_T")
-
-
-async def _off_the_loop_if_long(size: int, function: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
-    """`function(*args, **kwargs)`, on a worker thread when `size` (bytes of the reply it reads) is long, as
-    `protocol.aparse_reply` parses a long reply: a 3 MB reasoning reply held the caller's event loop for 0.5-1 s, and
-    every other request on it (a server's) waited."""
-    if size < THREAD_ABOVE_CHARS:
-        return function(*args, **kwargs)
-    return await asyncio.to_thread(function, *args, **kwargs)
-
-
 class OpenAICompatibleLM:
     """Calls `POST {base_url}/chat/completions` with the body the official `openai` SDK would send.
 
@@ -266,8 +254,13 @@ class OpenAICompatibleLM:
                 raise
             try:
                 kind = reply.headers.get("content-type", "")
-                data = await _off_the_loop_if_long(
-                    len(reply.body), parse_body, reply.body, status=reply.status, content_type=kind
+                # A long body is read on a worker thread, as `protocol.aparse_reply` parses a long reply: a 3 MB
+                # reasoning reply held the caller's event loop for 0.5-1 s, and every other request on it waited.
+                long_body = len(reply.body) >= THREAD_ABOVE_CHARS
+                data = (
+                    await asyncio.to_thread(parse_body, reply.body, status=reply.status, content_type=kind)
+                    if long_body
+                    else parse_body(reply.body, status=reply.status, content_type=kind)
                 )
             except LMBadResponse as exc:
                 unreadable += 1 + reply.timed_out
@@ -284,8 +277,10 @@ class OpenAICompatibleLM:
                 continue
             unanswered = reply.timed_out + unreadable
             try:
-                completion = await _off_the_loop_if_long(
-                    len(reply.body), to_completion, data, model=self.model, prompt_bound=prompt_bound, cap=cap
+                completion = (
+                    await asyncio.to_thread(to_completion, data, model=self.model, prompt_bound=prompt_bound, cap=cap)
+                    if long_body
+                    else to_completion(data, model=self.model, prompt_bound=prompt_bound, cap=cap)
                 )
             except LMBadResponse as exc:
                 raise LMBadResponse(

@@ -923,7 +923,7 @@ class SubprocessSandbox:
                     async with asyncio.timeout_at(clock.deadline()) as clock.read:
                         frame = await channel.read()
                 except asyncio.CancelledError:  # the caller gave up: what the worker still waits for (run_cell)
-                    self._abandoned = _Abandoned(token, [call for task, call in serving.items() if not task.done()])
+                    self._abandoned = _Abandoned(token, list(serving.values()))
                     raise
                 except TimeoutError:
                     clock.raise_failure()
@@ -941,6 +941,7 @@ class SubprocessSandbox:
                     task = asyncio.ensure_future(self._serve_call(channel, frame.get("id"), call, calls))
                     clock.call_started()
                     serving[task] = (frame.get("id"), len(call.items))
+                    task.add_done_callback(serving.pop)  # so the cell's end waits on none that are done
                     task.add_done_callback(clock.call_ended)
                     continue
                 if clock.calls:
