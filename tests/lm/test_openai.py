@@ -240,22 +240,51 @@ def test_one_lm_across_event_loops_leaves_no_client_behind(
     server: FakeOpenAIServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
     lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    sessions = []
 
     async def call_and_report() -> bool:
         await lm.complete(MESSAGES)
-        return any(not bound.session.closed for bound in lm._http._sessions.values())
+        sessions.append(_session_on_this_loop(lm))
+        return not sessions[-1].closed
 
     assert [asyncio.run(call_and_report()) for _ in range(3)] == [True] * 3  # open while its loop runs
-    assert all(bound.session.closed for bound in lm._http._sessions.values())  # closed when that loop shut down
+    assert all(session.closed for session in sessions)  # closed when that loop shut down
     gc.collect()
     assert capfd.readouterr().err == ""
+
+
+def _session_on_this_loop(lm: OpenAICompatibleLM) -> Any:
+    """The HTTP session `lm` keeps on the running loop, or None."""
+    from rlmx.lm.http import _ON_THE_LOOP
+
+    bound = getattr(asyncio.get_running_loop(), _ON_THE_LOOP, {}).get(id(lm._http))
+    return None if bound is None else bound.session
+
+
+def test_loops_a_server_makes_per_request_and_drops_are_not_kept_alive(server: FakeOpenAIServer) -> None:
+    # Flask and Django views run `new_event_loop().run_until_complete(...)` per request and may never close the
+    # loop: the LM's table of sessions held every such loop, with its open connections (5 descriptors a request).
+    import warnings
+    import weakref
+
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    dropped = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # the view's own unclosed loop and its session
+        for _ in range(3):
+            loop = asyncio.new_event_loop()
+            assert loop.run_until_complete(lm.complete(MESSAGES)).text == "hi"
+            dropped.append(weakref.ref(loop))
+            del loop
+        gc.collect()
+    assert [ref() for ref in dropped] == [None, None, None]
 
 
 async def test_aclose_closes_this_loops_client_and_a_later_call_opens_another(server: FakeOpenAIServer) -> None:
     lm = OpenAICompatibleLM("m", server.base_url)
     await lm.complete(MESSAGES)
     await lm.aclose()
-    assert lm._http._sessions == {}
+    assert _session_on_this_loop(lm) is None
     assert (await lm.complete(MESSAGES)).text == "hi"
 
 
@@ -1311,11 +1340,11 @@ def test_several_choices_per_reply_are_refused(name: str) -> None:
 async def test_an_lm_dropped_while_its_loop_runs_on_closes_its_session(server: FakeOpenAIServer) -> None:
     lm = OpenAICompatibleLM("m", server.base_url)  # one LM per request, as a server might make them
     await lm.complete(MESSAGES)
-    (bound,) = lm._http._sessions.values()
+    session = _session_on_this_loop(lm)
     del lm
     gc.collect()
     await asyncio.sleep(0.05)
-    assert bound.session.closed
+    assert session is not None and session.closed
 
 
 async def test_anthropic_cache_writes_kept_an_hour_are_read_apart(server: FakeOpenAIServer) -> None:

@@ -151,10 +151,18 @@ async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[No
         await session.close()
 
 
-def _close_on_their_loops(sessions: dict[int, _LoopSession]) -> None:
-    """Close each session on its own loop, from whatever thread drops the poster (a loop not running any more
-    closes them at its shutdown_asyncgens, or has closed them already)."""
-    for bound in list(sessions.values()):
+_ON_THE_LOOP = "_rlmx_http_sessions"
+"""The attribute under which a loop holds the sessions posters opened on it, by poster id: they live and go with
+the loop. A table in the poster held every loop a server made per request (and never closed), with its open
+connections, for as long as the poster lived: 5 descriptors a request, without end."""
+
+
+def _close_on_their_loops(loops: weakref.WeakSet[Any], poster: int, pinned: dict[int, _LoopSession]) -> None:
+    """Close poster `poster`'s sessions, each on its own loop (the live `loops` it used, and the `pinned` ones of
+    loops that take no attribute), from whatever thread drops the poster (a loop not running any more closes them
+    at its shutdown_asyncgens, or has closed them already)."""
+    held = [getattr(loop, _ON_THE_LOOP, {}).pop(poster, None) for loop in list(loops)]
+    for bound in [bound for bound in held if bound is not None] + list(pinned.values()):
         if bound.session.closed or bound.loop.is_closed() or not bound.loop.is_running():
             continue
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
@@ -190,11 +198,12 @@ class JSONPoster:
         self.max_retries = max_retries
         self._ssl: ssl.SSLContext | bool = tls_for(url) or True
         self._proxy = proxy_for(url)
-        self._sessions: dict[int, _LoopSession] = {}
+        self._loops: weakref.WeakSet[Any] = weakref.WeakSet()  # the loops holding a session of ours (_ON_THE_LOOP)
+        self._pinned: dict[int, _LoopSession] = {}  # by loop id, for a loop that takes no attribute
         self._lock = threading.Lock()
         # Dropped while its loops run on (an LM made per request in a server): each session is closed on its loop
         # then, not left open until that loop ends or for the garbage collector to warn about.
-        weakref.finalize(self, _close_on_their_loops, self._sessions)
+        weakref.finalize(self, _close_on_their_loops, self._loops, id(self), self._pinned)
 
     async def post(self, payload: Mapping[str, Any]) -> tuple[HTTPReply, int]:
         """Send `payload`; returns the last reply (which may be an error status after the retries) and how many
@@ -267,13 +276,25 @@ class JSONPoster:
         same = (here.scheme, here.hostname, here.port) == (there.scheme, there.hostname, there.port)
         return target if same else None
 
+    def _table(self, loop: asyncio.AbstractEventLoop) -> tuple[dict[int, _LoopSession], int]:
+        """Where this poster's session on `loop` is kept, and under which key: on the loop itself (`_ON_THE_LOOP`),
+        or, for a loop that takes no attribute, in the poster (which then holds that loop while it lives)."""
+        table = getattr(loop, _ON_THE_LOOP, None)
+        if table is None:
+            try:
+                setattr(loop, _ON_THE_LOOP, table := {})
+            except AttributeError:
+                for key, old in list(self._pinned.items()):
+                    if old.loop.is_closed():  # closed without shutdown_asyncgens: drop what it left
+                        del self._pinned[key]
+                return self._pinned, id(loop)
+        return table, id(self)
+
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         with self._lock:
-            for key, old in list(self._sessions.items()):
-                if old.loop.is_closed():  # a loop closed without shutdown_asyncgens: drop what it left
-                    del self._sessions[key]
-            bound = self._sessions.get(id(loop))
+            table, key = self._table(loop)
+            bound = table.get(key)
             if bound is not None and bound.loop is loop and not bound.session.closed:
                 return bound.session
             session = aiohttp.ClientSession(
@@ -281,7 +302,9 @@ class JSONPoster:
                 connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
             )
             closer = _close_at_shutdown(session)
-            self._sessions[id(loop)] = _LoopSession(session, loop, closer)
+            table[key] = _LoopSession(session, loop, closer)
+            if table is not self._pinned:
+                self._loops.add(loop)  # (weakly) for the poster's finalizer
         await anext(closer)  # starts it on this loop, which registers it for shutdown_asyncgens
         return session
 
@@ -289,7 +312,8 @@ class JSONPoster:
         """Close the running loop's session now (a later post opens a new one)."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            bound = self._sessions.pop(id(loop), None)
+            table, key = self._table(loop)
+            bound = table.pop(key, None)
         if bound is not None and bound.loop is loop:
             await cast(Any, bound.closer).aclose()
 
