@@ -370,6 +370,10 @@ _X32_BIT = 0x40000000
 CLONE_THREAD = 0x00010000
 
 # x86_64 numbers. "zygote" rules apply to the zygote and every worker; "worker" rules only to workers.
+# New namespaces (a user namespace, then a mount one: a private tmpfs no disk or memory bound counts), and joining
+# others': denied on every tier (the isolated tier's worker also gets no clone without CLONE_THREAD).
+_DENY_NAMESPACES = {"unshare": 272, "setns": 308}
+_TKILL = 200  # names a thread: any of the host's (their ids are in /proc/<host>/task) would end the host
 _DENY_ALWAYS = {
     "execve": 59,
     "execveat": 322,
@@ -380,8 +384,7 @@ _DENY_ALWAYS = {
     "socketpair": 53,
     "mount": 165,
     "umount2": 166,
-    "unshare": 272,
-    "setns": 308,
+    **_DENY_NAMESPACES,
     "pivot_root": 155,
     "chroot": 161,
     "bpf": 321,
@@ -433,12 +436,9 @@ _DENY_HIDDEN_MEMORY = {
     "semget": 64,
     "mq_open": 240,
 }
-# New namespaces (a user namespace, then a mount one: a private tmpfs no disk or memory bound counts), and joining
-# others': the default tier's filter denies them; the isolated tier's denies clone without CLONE_THREAD altogether.
-_DENY_NAMESPACES = {"unshare": 272, "setns": 308}
 _CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
 _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
-_DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": 200}
+_DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": _TKILL}
 _CLONE = 56
 _SELF_ONLY = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}  # arg0 must be our pid
 
@@ -458,7 +458,6 @@ _OFFSET_ARG1_LOW = 24
 # FIOSETOWN / SIOCSPGRP make the kernel send SIGIO (or any signal) to a chosen pid when a descriptor is ready.
 _DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
 _SIGNALS = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
-_TKILL = 200
 _DENY_PIDFD = {"pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438}
 
 
@@ -473,6 +472,11 @@ def _machine() -> str:
 
 def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("HBBI", code, jt, jf, k)
+
+
+def _returning(numbers: Sequence[int], verdict: int) -> list[bytes]:
+    """Each of the syscalls `numbers`: `verdict` (an errno, say); any other: on to the next rule."""
+    return [op for number in numbers for op in (_op(_JEQ, number, 0, 1), _op(_RET, verdict))]
 
 
 def _deny_values(number: int, offset: int, values: Sequence[int]) -> list[bytes]:
@@ -496,12 +500,10 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
         _op(_JGE, _X32_BIT, 0, 1),  # x32 syscall numbers would bypass every rule below
         _op(_RET, _RET_KILL_PROCESS),
     ]
+    enosys = _returning([*_ENOSYS.values()], _RET_ERRNO | errno.ENOSYS)
     if stage == "light":
-        # tkill names a thread: any of the host's (their ids are in /proc/<host>/task) would end the host
-        for number in [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values(), _TKILL]:
-            program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
-        for number in _ENOSYS.values():
-            program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
+        program += _returning([*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values()], eperm)
+        program += _returning([_TKILL], eperm) + enosys
         for number, commands in _DENY_COMMANDS.values():
             program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
         targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
@@ -518,10 +520,7 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY}
     if stage == "worker":
         denied.update(_DENY_IN_WORKER)
-    for number in denied.values():
-        program += [_op(_JEQ, number, 0, 1), _op(_RET, eperm)]
-    for number in _ENOSYS.values():
-        program += [_op(_JEQ, number, 0, 1), _op(_RET, _RET_ERRNO | errno.ENOSYS)]
+    program += _returning([*denied.values()], eperm) + enosys
     for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
         program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
     if stage == "worker":
@@ -622,20 +621,26 @@ def apply_landlock(read_only: list[str], read_write: list[str], abi: int) -> dic
     net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
     attr = struct.pack("QQQ", handled, net, scoped)[: 24 if abi >= 6 else 16 if abi >= 4 else 8]
+    read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+    _restrict_self(attr, [(p, read & handled) for p in read_only] + [(p, handled) for p in read_write])
+    return {"abi": abi, "tcp": "denied" if net else "not covered (ABI < 4)", "signals_scoped": bool(scoped)}
+
+
+def _restrict_self(attr: bytes, paths: Sequence[tuple[str, int]]) -> None:
+    """Put this process (and all it starts) under a Landlock ruleset: `attr` (struct landlock_ruleset_attr), then
+    `paths` with their rights. Raises HardeningError."""
     call = libc().syscall
     ruleset = call(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), 0)
     if ruleset < 0:
         raise HardeningError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
     try:
-        read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
-        for path, rights in [(p, read) for p in read_only] + [(p, handled) for p in read_write]:
-            _add_path_rule(ruleset, path, rights & handled)
+        for path, rights in paths:
+            _add_path_rule(ruleset, path, rights)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         if call(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), 0) < 0:
             raise HardeningError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
     finally:
         os.close(ruleset)
-    return {"abi": abi, "tcp": "denied" if net else "not covered (ABI < 4)", "signals_scoped": bool(scoped)}
 
 
 def scope_signals() -> bool:
@@ -645,17 +650,7 @@ def scope_signals() -> bool:
     abi = landlock_abi()
     if abi is None or abi < 6:
         return False
-    attr = struct.pack("QQQ", 0, 0, _SCOPE_SIGNAL)
-    call = libc().syscall
-    ruleset = call(ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), 0)
-    if ruleset < 0:
-        raise HardeningError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
-    try:
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        if call(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), 0) < 0:
-            raise HardeningError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
-    finally:
-        os.close(ruleset)
+    _restrict_self(struct.pack("QQQ", 0, 0, _SCOPE_SIGNAL), [])
     return True
 
 
