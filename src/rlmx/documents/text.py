@@ -5,7 +5,13 @@ a UTF-8 BOM is dropped. Anything else is refused with the reason, never guessed 
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
+
+LINE_END = r"\r\n|\r(?!\n)|\n"
+"""A line end as text from anywhere may write it: CRLF (one, even where a pattern backtracks), CR alone, LF. Not
+str.splitlines(), which also ends lines at U+2028 and the like, that are text within a line."""
+LINE_ENDS = re.compile(LINE_END)
 
 _MARKS = (  # UTF-32's before UTF-16's: FF FE 00 00 begins with FF FE
     (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import Completion, Usage, reached_cap, token_bound
 from rlmx.protocol import split_thoughts
@@ -97,9 +98,6 @@ def _first_json_value(raw: bytes, content_type: str = "") -> Any:
         return value
 
 
-_SSE_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
 def _events(raw: bytes) -> list[str | tuple[str, str]]:
     """The data of each server-sent event of `raw`, and llama.cpp's `error:` lines as ("error", text). SSE joins an
     event's `data:` lines with newlines (a JSON chunk may span several); servers that leave out the blank line
@@ -116,8 +114,8 @@ def _events(raw: bytes) -> list[str | tuple[str, str]]:
         lines.clear()
 
     # The event-stream grammar (WHATWG HTML, "Parsing an event stream"): one leading BOM is ignored, and a line ends
-    # in CRLF, LF or CR alone. Not splitlines(): U+2028 in a delta is text.
-    for line in _SSE_LINE_END.split(raw.decode("utf-8", "replace").removeprefix("\ufeff")):
+    # in CRLF, LF or CR alone (LINE_ENDS: U+2028 in a delta is text).
+    for line in LINE_ENDS.split(raw.decode("utf-8", "replace").removeprefix("\ufeff")):
         if line.startswith("data:"):
             lines.append(line[6:] if line.startswith("data: ") else line[5:])
         elif line.startswith("error:"):

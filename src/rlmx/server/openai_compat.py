@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
+from rlmx.documents.text import LINE_END, LINE_ENDS
 from rlmx.errors import LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
@@ -321,8 +322,7 @@ the context (sent whole as the query, it would be in every root prompt: a 1 MB l
 _QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
 """Question marks: ASCII, full-width (what Chinese and Japanese input methods type), Arabic, Greek, reversed."""
 _COLONS = (":", "\uff1a")  # ASCII and full-width
-_LINE_END = re.compile(r"\r\n|\r|\n")
-_BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r(?!\n)|\n)")  # one CRLF is one line end
+_BLANK_LINE = re.compile(rf"(?:{LINE_END})[ \t]*(?:{LINE_END})")
 
 
 def _split_pasted(query: str) -> tuple[str, str | None]:
@@ -334,7 +334,7 @@ def _split_pasted(query: str) -> tuple[str, str | None]:
     text = query.strip()
     first, rest, body, last = _ends_apart(text, _BLANK_LINE)
     if not rest.strip() or not body.strip():  # no blank lines: the first and last lines
-        first, rest, body, last = _ends_apart(text, _LINE_END)
+        first, rest, body, last = _ends_apart(text, LINE_ENDS)
     short = PASTED_CHARS // 4
     candidates = [(last, body, "above"), (first, rest, "below")]
     for endings in (_QUESTION_MARKS, _COLONS, ("",)):
