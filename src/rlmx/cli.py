@@ -461,17 +461,27 @@ class ModelPlan:
     unused: str = ""
     """What the environment set that this choice leaves unused, and how to use it (said with the model)."""
 
+    @property
+    def embedded(self) -> bool:
+        """The bundled local model (SmolLM2-135M), too small to write RLM code (CANNOT_WRITE_CODE)."""
+        return self.kind == "local" and self.model is None
+
+
+CANNOT_WRITE_CODE = (
+    "needs a model that can write RLM code, and the embedded SmolLM2-135M cannot (it would spend every turn on "
+    "replies that do not run)"
+)
+
 
 def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
     """Resolve flags and env into a ModelPlan. Raises UsageError for inconsistent or missing settings."""
     plan = _plan_models(args, environ)
     if plan.kind == "local":
         plan = _with_threads(plan, args, environ)
-        if plan.root == "lm" and plan.model is None:
+        if plan.root == "lm" and plan.embedded:
             raise UsageError(
-                "--root lm needs a model that can write RLM code, and the embedded SmolLM2-135M cannot (it would "
-                "spend every turn on replies that do not run). Use the guided root (drop --root lm), or give a "
-                "bigger model: --model local:/path/model.gguf --root lm, or --model NAME --base-url URL"
+                f"--root lm {CANNOT_WRITE_CODE}. Use the guided root (drop --root lm), or give a bigger model: "
+                "--model local:/path/model.gguf --root lm, or --model NAME --base-url URL"
             )
     return plan
 

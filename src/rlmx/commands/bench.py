@@ -230,13 +230,13 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
             what = f"preset {preset.name}" if preset is not None else "rlmx bench"
             raise InputError(f"unknown family {family!r} for {what}: choose from {', '.join(offered)}")
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
-    embedded = plan.kind == "local" and plan.model is None
-    default_methods = ",".join(preset.methods) if preset is not None else "base,guided" if embedded else "base,rlm"
+    default_methods = ",".join(preset.methods) if preset is not None else "base,guided" if plan.embedded else "base,rlm"
     methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
-    if embedded and any(method.startswith("rlm") for method in methods):
+    if plan.embedded and any(method.startswith("rlm") for method in methods):
+        from rlmx.cli import CANNOT_WRITE_CODE  # lazy: cli imports us
+
         raise InputError(
-            "the rlm methods need a model that can write RLM code, and the embedded SmolLM2-135M cannot (it would "
-            "spend every turn on replies that do not run): use --method base,guided, or give a bigger model: "
+            f"the rlm methods {CANNOT_WRITE_CODE}: use --method base,guided, or give a bigger model: "
             "--model NAME --base-url URL, or --model local:/path/model.gguf"
         )
     sub_plan = _sub_plan(args, environ)
