@@ -876,6 +876,47 @@ def test_a_setting_answers_without_reading_and_prose_has_no_settings() -> None:
     assert setting_value(state_of(prose), "What is the crane hash?") is None
 
 
+METADATA = """Metadata-Version: 2.4
+Name: kettle
+Version: 4.1.0
+Summary: Boil water over HTTP.
+License: MIT
+Project-URL: Documentation, https://kettle.example/docs
+Project-URL: Source, https://example.org/kettle
+Classifier: Programming Language :: Python :: 3.12
+Classifier: Programming Language :: Python :: Implementation :: CPython
+Classifier: Programming Language :: Python :: Implementation :: PyPy
+Requires-Python: >=3.11
+Requires-Dist: spout>=2
+Description-Content-Type: text/markdown
+
+# kettle
+
+Kettle boils water for you. It supports Python 3.11 and later, on CPython and PyPy.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # the field whose name holds most of the question, not "Version:", nor a classifier the reader liked
+        ("Which Python version does kettle require?", ">=3.11"),
+        ("What version of kettle is this?", "4.1.0"),  # "kettle" is said by the record's Name field
+        ("What is the metadata version?", "2.4"),
+        ("Which Python version does teapot require?", None),  # the record is not about a teapot
+        ("Which URL is the project's source?", None),  # Project-URL has two values: neither is the field's
+    ],
+)
+def test_a_header_field_answers_what_its_name_names(question: str, expected: str | None) -> None:
+    """Package metadata (RFC 5322-style header fields, as in a wheel's METADATA, a Debian control file, mail
+    headers): a field whose name the question names is read by code, its record's other fields saying what the
+    question's remaining words name."""
+    found = setting_value(state_of(METADATA), question)
+    assert (found[0] if found else None) == expected
+    if expected is not None:
+        assert guided_answer(state_of(METADATA), question, never)["answer"].startswith(f"{expected}\nFrom [line ")
+
+
 def test_a_name_that_starts_with_a_dot_keeps_it() -> None:
     unit = {"name": "", "text": 'Users may add their own types by creating a ".mime.types" file in their home.'}
     reply = 'You can create a ".mime.types" file.'

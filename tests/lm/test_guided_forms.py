@@ -490,3 +490,40 @@ NOVEL = {
 )
 def test_a_who_did_it_question_takes_the_agent_of_a_passive_reply(query: str, reply: str, span: str | None) -> None:
     assert verified_span(reply, NOVEL, query, {"the", "and"}) == span
+
+
+LICENCE = [
+    "GNU GENERAL PUBLIC LICENSE\nVersion 2, June 1991",
+    "The licenses for most software are designed to take away your freedom to share and change it. By contrast, "
+    "the GNU General Public License is intended to guarantee your freedom to share and change free software.",
+    "This General Public License applies to most of the Free Software Foundation's software.",
+    *PASSAGES,
+]
+
+
+def test_an_abbreviation_the_text_spells_out_is_searched_as_its_words() -> None:
+    """ "the GPL" over a licence that never writes "GPL" but "GNU General Public License" throughout: the
+    question's abbreviation is the run of capitalised words whose initials spell it."""
+    state = build_index([("context", "\n\n".join(LICENCE))])
+    index: Index = state["index"]
+    assert index.spelled_out("GPL") == "general public license"
+    assert index.spelled_out("FSF") is None  # "Free Software Foundation" is written once: could be chance
+    assert index.spelled_out("GNU") is None  # written as such: nothing to spell out
+    assert index.spelled_out("GP") is None  # two capitalised words in a row are everywhere
+    question = "When was version 2 of the GPL published?"
+    answer = guided_answer(state, question, lambda prompts: ["June 1991"] * len(prompts))
+    assert answer["kind"] == "answer" and answer["answer"].startswith("June 1991"), answer
+    assert "abbreviations the text spells out: {'gpl': 'general public license'}" in answer["report"]
+
+
+def test_an_abbreviation_spelled_nowhere_stays_absent() -> None:
+    state = build_index([("context", "\n\n".join(LICENCE))])
+    answer = guided_answer(state, "When did the NSA publish it?", lambda prompts: ["June 1991"] * len(prompts))
+    assert answer["kind"] == "not_found", answer
+    # a question all in capitals writes no abbreviations
+    assert guided_cells.spelled_out("WHEN WAS VERSION 2 OF THE GPL PUBLISHED?", state["index"]) == {}
+
+
+def test_an_abbreviation_needs_capitalised_words_to_spell_it() -> None:
+    text = "the general public license, the general public license and nothing else.\n\n" + "\n\n".join(PASSAGES)
+    assert build_index([("context", text)])["index"].spelled_out("GPL") is None

@@ -561,11 +561,16 @@ _HEADER_FIELD = re.compile(r"^[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:\s+\S")
 headers): each is a fact of its own, so a block of them is one unit whose fields are its sentences."""
 
 
+def _is_header_block(block: list[str]) -> bool:
+    """Whether a block of lines is header fields: at least three, and half its lines or more."""
+    return sum(1 for line in block if _HEADER_FIELD.match(line)) >= max(3, len(block) // 2)
+
+
 def _fields_as_sentences(block: list[str]) -> list[str]:
     """A block of header fields with each field ended as a sentence ("Version: 15.0.0;"), continuation lines kept
     with their field: an answer is then checked against the field that holds the question's words, not against
     every other field of the block (`_near_the_question`). Other blocks as they are."""
-    if sum(1 for line in block if _HEADER_FIELD.match(line)) < max(3, len(block) // 2):
+    if not _is_header_block(block):
         return block
     ended = [line.rstrip() for line in block]
     for index in range(len(block)):
@@ -819,6 +824,7 @@ class Index:
         self.engine = "fts5"
         self._cache: dict[str, set[int]] = {}
         self._matches: dict[str, str] = {}
+        self._spelled: dict[str, str | None] = {}
         self._lock = threading.Lock()
         try:
             import sqlite3
@@ -873,6 +879,28 @@ class Index:
                 if any(written.search(self.units[r]["name"] + " " + self.units[r]["text"]) for r in rows):
                     found.append(f"{head} {tail}")
         return found
+
+    def spelled_out(self, abbreviation: str) -> str | None:
+        """What an abbreviation the text never writes stands for in it ("GPL": "general public license", from
+        "GNU GENERAL PUBLIC LICENSE"; "FHS": "filesystem hierarchy standard"): the commonest run of capitalised
+        words, small joining words allowed between them ("Bureau of Investigation"), whose initials spell it,
+        when the text writes that run at least twice (once could be chance: "Cain Enoch Obed"). Lower-cased;
+        None when there is none, for 2-letter abbreviations (pairs of capitalised words are everywhere) and for
+        words the text writes."""
+        key = abbreviation.lower()
+        if key not in self._spelled:
+            self._spelled[key] = None
+            if 3 <= len(key) <= 6 and key.isascii() and key.isalpha() and not self.rows(key):
+                joiner = r"(?:(?:of|and|for|the|on|in|to|&)\s+)?"
+                run = (r"\s+" + joiner).join(rf"{letter}[A-Za-z]+" for letter in key.upper())
+                pattern = re.compile(rf"(?<![\w-]){run}(?![\w-])")
+                found = Counter(
+                    " ".join(m.group(0).lower().split()) for unit in self.units for m in pattern.finditer(unit["text"])
+                )
+                if found:
+                    spelled, times = found.most_common(1)[0]
+                    self._spelled[key] = spelled if times >= 2 else None
+        return self._spelled[key]
 
     def rows(self, term: str) -> set[int]:
         if term not in self._cache:
@@ -1055,6 +1083,21 @@ def subject_term(query: str, terms: list[str], index: Index) -> str | None:
     if min(counts.values()) == 0:
         return None
     return min(named, key=lambda t: counts[t])
+
+
+_ABBREVIATION = re.compile(r"(?<![\w-])[A-Z]{3,6}(?![\w-])")
+
+
+def spelled_out(query: str, index: Index) -> dict[str, str]:
+    """{term: phrase} for the abbreviations the question writes in capitals ("GPL") that the text never writes
+    but spells out (`Index.spelled_out`); a question all in capitals has none."""
+    if _shouted(query) != query:
+        return {}
+    found = {}
+    for word in _ABBREVIATION.findall(query):
+        if word.lower() not in _FRAME_CAPS and (phrase := index.spelled_out(word)):
+            found[word.lower()] = phrase
+    return found
 
 
 def _asks_two(query: str, salient: list[str]) -> bool:
@@ -2115,6 +2158,7 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         return None  # "what does setting X to 1 do?" asks what it does, not its value
     asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     found: dict[str, tuple[str, str, int]] = {}
+    named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
@@ -2125,19 +2169,41 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             keyed = [(match, _key_words(match.group(1))) for match in _COMMENTED_SETTING.finditer(text)]
             if len(keyed) < MIN_SETTINGS:
                 continue
+        # a key set to several values ("Project-URL: Documentation, ...", "HostKey" twice) names no one value
+        values: dict[str, set[str]] = {}
+        for match, _ in keyed:
+            values.setdefault(match.group(1), set()).add(match.group(2).strip())
         for match, words in keyed:
             key, setting = match.group(1), _setting_at(match, text, kind)
-            if key in found or setting is None or not words or not all(stem(w) in asked for w in words):
+            if key in found or len(values[key]) > 1 or setting is None or not words:
+                continue
+            if not all(stem(w) in asked for w in words):
                 continue
             # the question's other words are in the setting's own comments ("the default skeleton directory" is
-            # not DEFAULT_HOME, whose comments never speak of a skeleton)
+            # not DEFAULT_HOME, whose comments never speak of a skeleton), or, for a field of a header block
+            # (package metadata: "Requires-Python: >=3.10" under "Name: requests"), in the record's other fields
             said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
+            said |= {stem(w) for w in _WORD.findall(_header_block_at(text, match.start()).lower())}
             if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
                 continue
             found[key] = setting
+            named[key] = len(words)
         if not found and commented:  # each default under its own comments (uncommented files share one block)
             found = _described_setting(text, keyed, asked, kind)
-    return next(iter(found.values())) if len(found) == 1 else None
+    # of several keys the question names, the one that names most of it ("Which Python version does it require?":
+    # Requires-Python, not Version)
+    most = max(named.values(), default=0)
+    best = [setting for key, setting in found.items() if named.get(key, 0) == most]
+    return best[0] if len(best) == 1 else None
+
+
+def _header_block_at(text: str, start: int) -> str:
+    """The block of header fields (RFC 5322 style, as `_fields_as_sentences` reads them) holding the line at
+    `start`; "" when that line is in no such block."""
+    above = text.rfind("\n\n", 0, start)
+    below = text.find("\n\n", start)
+    block = text[above + 1 if above >= 0 else 0 : below if below >= 0 else len(text)].strip("\n").split("\n")
+    return "\n".join(block) if _is_header_block(block) else ""
 
 
 def _described_setting(
@@ -2252,6 +2318,10 @@ def guided_answer(
         return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
     terms = search_terms(query)
     salient = salient_terms(query, terms)
+    spelled = spelled_out(query, state["index"])
+    if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
+        terms, salient = ([spelled.get(t, t) for t in words] for words in (terms, salient))
+        report.append(f"abbreviations the text spells out: {spelled}")
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
