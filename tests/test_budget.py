@@ -232,6 +232,55 @@ def test_an_unpriced_model_under_a_usd_budget_is_refused_before_any_request(serv
     assert server.requests == []
 
 
+def test_a_model_that_searches_on_every_call_is_not_priced_without_its_search_fee(server: FakeOpenAIServer) -> None:
+    # OpenAI bills gpt-4o-search-preview and gpt-5-search-api a web search on every call; the price database holds
+    # their tokens' rates and no fee: priced at tokens alone, a $0.05 budget let through calls billed 3x it
+    for model in ("gpt-4o-search-preview", "gpt-5-search-api"):
+        with pytest.raises(InputError, match=rf"no price is known for {model}.*search fee per call"):
+            RLM(OpenAICompatibleLM(model, server.base_url), budget=Budget(max_usd=0.05))
+    assert server.requests == []
+    server.behaviour = Behaviour(text=repl("FINAL('done')"))
+    searching = {"gpt-4o-search-preview": Price(2.5, 10.0, per_request=0.03)}
+    lm = OpenAICompatibleLM("gpt-4o-search-preview", server.base_url)
+    result = RLM(lm, prices=searching, budget=Budget(max_usd=0.05)).completion("q", context="c")
+    billed = sum(b.prompt_tokens * 2.5 + b.completion_tokens * 10.0 for b in server.billed) / 1e6 + 0.03
+    assert result.answer == "done" and result.usage.cost_usd == pytest.approx(billed)
+
+
+@pytest.mark.parametrize(
+    ("asked", "served", "beyond_the_reservation"),
+    [("gpt-4o-mini", "gpt-4o", True), ("gpt-4o", "gpt-4o-2024-05-13", False)],
+)
+def test_a_reply_a_dearer_known_model_served_is_booked_at_its_price(
+    server: FakeOpenAIServer, asked: str, served: str, beyond_the_reservation: bool
+) -> None:
+    # a gateway's fallback (asked gpt-4o-mini, answered by gpt-4o), an Azure deployment named gpt-4o running the
+    # older, dearer snapshot: the bill is at the model that answered, 2x-16x what the asked name's price booked
+    served_price, asked_price = PriceTable().lookup(served), PriceTable().lookup(asked)
+    assert served_price is not None and asked_price is not None
+    assert served_price.output_per_million > asked_price.output_per_million
+    server.behaviour = Behaviour(text=repl("print(len(context))"), model=served)
+    lm = OpenAICompatibleLM(asked, server.base_url, max_retries=0)
+    budget = Budget(max_usd=0.05, max_iterations=30, max_tokens_per_call=300)
+    result = RLM(lm, budget=budget).completion("How long?", context="abcd")
+    billed = sum(served_price.cost(b.prompt_tokens, b.completion_tokens) for b in server.billed)
+    assert result.usage.cost_usd == pytest.approx(billed) and set(result.usage.by_model) == {asked}
+    if beyond_the_reservation:  # 16x: the first reply costs more than its reservation held, and the run stops
+        assert result.stop_reason.startswith("max_usd: overshoot") and len(server.requests) == 1
+        assert f"a call to {asked} was answered by {served}, whose list price is higher" in result.stop_reason
+    else:  # 2x: within what each call reserved (an upper bound), so the budget stops it in time, booked right
+        assert result.stop_reason.startswith("max_usd") and billed <= 0.05 and len(server.requests) > 1
+
+
+def test_a_reply_a_cheaper_model_served_is_booked_at_the_price_it_was_admitted_at(server: FakeOpenAIServer) -> None:
+    server.behaviour = Behaviour(text=repl("FINAL('done')"), model="gpt-4o-mini")
+    result = RLM(OpenAICompatibleLM("gpt-4o", server.base_url), budget=Budget(max_usd=0.05)).completion("q", "c")
+    price = PriceTable().lookup("gpt-4o")
+    assert price is not None
+    billed = sum(price.cost(b.prompt_tokens, b.completion_tokens) for b in server.billed)
+    assert result.answer == "done" and result.usage.cost_usd == pytest.approx(billed)
+
+
 def test_a_service_tier_billed_above_list_price_is_priced_only_by_the_users_rate(server: FakeOpenAIServer) -> None:
     # OpenAI bills service_tier="priority" at about 1.8x the list price genai-prices holds; flex at half is safe.
     priority = OpenAICompatibleLM("gpt-4o", server.base_url, service_tier="priority")
@@ -595,3 +644,37 @@ def test_a_cut_off_call_of_an_lm_that_bills_nothing_is_released_not_booked() -> 
         result = RLM(lm, budget=budget).completion("q", context="c")
         assert result.status == "budget_exhausted"
         assert (result.usage.total.output_tokens >= 4096) is booked, result.usage.total
+
+
+def _trace_sums(events: list[Event]) -> tuple[int, int, float]:
+    """Input tokens, output tokens and USD over the events that carry a call's usage (what the viewer adds up)."""
+    carrying = [e.data for e in events if e.type in ("lm_call", "subcall_end", "lm_reply_rejected")]
+    counted = [d for d in carrying if "input_tokens" in d]
+    return (
+        sum(d["input_tokens"] for d in counted),
+        sum(d["output_tokens"] for d in counted),
+        sum(d["cost_usd"] or 0.0 for d in counted),
+    )
+
+
+def test_every_billed_request_is_in_the_traces_sums(server: FakeOpenAIServer) -> None:
+    # a schema sub-call whose first reply is prose is asked again, and an empty reply is rejected and asked again:
+    # the trace carried only the second ask of each, so the viewer's per-node totals fell short of result.usage
+    cell = "x = llm_query('rate it', schema={'type': 'object'})\nprint(x)\nFINAL(llm_query('and again?'))"
+    replies = [
+        Reply(body=completion_body(repl(cell), usage=usage(400, 60))),
+        Reply(body=completion_body("It is fine, I would say.", usage=usage(60, 40))),  # not JSON: asked again
+        Reply(body=completion_body('{"score": 3}', usage=usage(90, 10))),
+        Reply(body=completion_body("", usage=usage(20, 500))),  # empty and billed: rejected, asked again
+        Reply(body=completion_body("yes", usage=usage(20, 5))),
+    ]
+    server.script(*replies)
+    events: list[Event] = []
+    lm = OpenAICompatibleLM("gpt-4o-mini", server.base_url, max_retries=0)
+    result = RLM(lm, budget=Budget(max_usd=1.0), on_event=events.append).completion("q", context="c")
+    assert result.answer == "yes" and len(server.requests) == 5
+    total = result.usage.total
+    assert (total.input_tokens, total.output_tokens) == (590, 615)
+    assert _trace_sums(events) == (590, 615, pytest.approx(total.cost_usd))
+    rejected = [e.data for e in events if e.type == "lm_reply_rejected"]
+    assert [(d["input_tokens"], d["output_tokens"]) for d in rejected] == [(20, 500)]

@@ -295,10 +295,19 @@ class Ledger:
         return reservation
 
     def settle(
-        self, reservation: Reservation, usage: Usage, *, role: Role, depth: int, billed_as: str | None = None
+        self,
+        reservation: Reservation,
+        usage: Usage,
+        *,
+        role: Role,
+        depth: int,
+        billed_as: str | None = None,
+        served: str | None = None,
     ) -> Usage:
-        """Release the reservation and book the real usage, priced under the model the call was admitted for
-        (never the name a server answers under); returns the usage with its cost.
+        """Release the reservation and book the real usage, priced under the model the call was admitted for, or
+        under `served`, the name the server says answered, when that model's known list price is higher (a
+        gateway's fallback to a dearer model; an unknown or cheaper name changes nothing: an alias's target is
+        not priced at $0); returns the usage with its cost, booked under the admitted name.
 
         Under a token or USD budget, usage above what the reservation held (one request's worth per request the
         ledger admitted: the call and each re-send `extend` allowed) is an overshoot: it is booked (the server
@@ -306,7 +315,13 @@ class Ledger:
         """
         self.release(reservation)
         model = billed_as or reservation.model
-        priced = dataclasses.replace(usage, cost_usd=self.prices.cost(model, usage))
+        cost, priced_as = self.prices.cost(model, usage), model
+        # (an unpriced admitted name stays unpriced: "gpt-4o[priority]" answers as "gpt-4o", billed above its price)
+        if served and served != model and usage.cost_usd is None and cost is not None:
+            served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
+            if served_cost is not None and served_cost > cost:
+                cost, priced_as = served_cost, served
+        priced = dataclasses.replace(usage, cost_usd=cost)
         audio = usage.audio_input_tokens or usage.audio_output_tokens
         if (
             (billed_as or audio)
@@ -340,7 +355,11 @@ class Ledger:
                 if self.overshoot is None:
                     self.overshoot_limit = self._endangered(extra_in, extra_out, extra_usd)
                     self.overshoot = (
-                        f"a call to {model} was billed more than it reserved ({usage.input_tokens:,} input + "
+                        f"a call to {model} was answered by {priced_as}, whose list price is higher "
+                        f"(${priced.cost_usd:.6f} against ${reservation.usd:.6f} reserved): the server fell back "
+                        f"to another model; ask for {priced_as} itself, or raise max_usd"
+                        if priced_as != model and extra_usd
+                        else f"a call to {model} was billed more than it reserved ({usage.input_tokens:,} input + "
                         f"{usage.output_tokens:,} output tokens against {reservation.input_tokens:,} + "
                         f"{reservation.output_tokens:,} reserved"
                         + (f", ${priced.cost_usd:.6f} against ${reservation.usd:.6f}" if extra_usd else "")

@@ -373,9 +373,7 @@ class Engine:
             model=completion.model,
             new_messages=[{"role": m["role"], "content": clip(m["content"], 2000)} for m in new],
             response=completion.text if completion.recorded is None else completion.recorded,
-            input_tokens=completion.usage.input_tokens,
-            output_tokens=completion.usage.output_tokens,
-            cost_usd=completion.usage.cost_usd,
+            **_billed(completion.usage),
             seconds=round(time.monotonic() - started, 4),
             **_reply_notes(completion),
         )
@@ -441,7 +439,9 @@ class Engine:
                     self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=False)
                     return dataclasses.replace(exc.reasoning_only, usage=settled)
                 retry = exc.retryable and attempt == 1
-                self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=retry)
+                # what the rejected reply was billed is in no other event: the trace's sums must hold it
+                rejected = _billed(settled) if settled is not None else {}
+                self.emit("lm_reply_rejected", role=role, model=lm.model, error=str(exc), retried=retry, **rejected)
                 if not retry:
                     raise
                 continue
@@ -455,7 +455,12 @@ class Engine:
                 else None
             )
             usage = ledger.settle(
-                reservation, spent or completion.usage, role=role, depth=depth, billed_as=completion.billed_as
+                reservation,
+                spent or completion.usage,
+                role=role,
+                depth=depth,
+                billed_as=completion.billed_as,
+                served=completion.model,
             )
             return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
         raise AssertionError("unreachable")
@@ -640,9 +645,7 @@ class Engine:
             model=reply.model,
             new_messages=[dict(m) for m in compact],
             response=reply.text,
-            input_tokens=reply.usage.input_tokens,
-            output_tokens=reply.usage.output_tokens,
-            cost_usd=reply.usage.cost_usd,
+            **_billed(reply.usage),
             seconds=0.0,
             **_reply_notes(reply),
         )
@@ -806,13 +809,7 @@ class Engine:
                 completion = await self._sub_lm(call, prompt, self._item_context(item))
                 result = SubCallResult(True, text=completion.text)
             if completion is not None:
-                usage = {
-                    "model": completion.model,
-                    "input_tokens": completion.usage.input_tokens,
-                    "output_tokens": completion.usage.output_tokens,
-                    "cost_usd": completion.usage.cost_usd,
-                    **_reply_notes(completion),
-                }
+                usage = {"model": completion.model, **_billed(completion.usage), **_reply_notes(completion)}
         except BudgetExhausted as stop:
             refused = stop
             result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
@@ -879,9 +876,13 @@ class Engine:
             raise InputError(f"llm_query schema: {exc}") from None
         request = f"{prompt}\n\n{prompts.json_reply(schema)}"
         problems = ""
+        first: Completion | None = None
         for attempt in range(2):
             asked = request if attempt == 0 else f"{request}\n\n{problems}"
             completion = await self._sub_lm(call, asked, None, uncount_hit=False)
+            if first is not None:  # the sub-call's usage in the trace is both asks'
+                completion = dataclasses.replace(completion, usage=_summed(first.usage, completion.usage))
+            first = completion
             try:
                 value = checker.validate(parse_json_reply(completion.text, default=completion.text))
             except SchemaMismatch as mismatch:
@@ -969,6 +970,27 @@ def _squeezed(text: str) -> str:
 
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+def _billed(usage: Usage) -> dict[str, Any]:
+    """A call's usage as the trace's events carry it (the viewer and the progress line add these up)."""
+    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cost_usd": usage.cost_usd}
+
+
+def _summed(first: Usage, second: Usage) -> Usage:
+    """Two requests' usage as one (a sub-call asked twice): counts added; the cost known only when both are."""
+    cost = None if first.cost_usd is None or second.cost_usd is None else first.cost_usd + second.cost_usd
+    return Usage(
+        first.input_tokens + second.input_tokens,
+        first.output_tokens + second.output_tokens,
+        cost,
+        estimated=first.estimated or second.estimated,
+        cache_read_tokens=first.cache_read_tokens + second.cache_read_tokens,
+        cache_write_tokens=first.cache_write_tokens + second.cache_write_tokens,
+        cache_write_1h_tokens=first.cache_write_1h_tokens + second.cache_write_1h_tokens,
+        audio_input_tokens=first.audio_input_tokens + second.audio_input_tokens,
+        audio_output_tokens=first.audio_output_tokens + second.audio_output_tokens,
+    )
 
 
 def _reply_notes(completion: Completion) -> dict[str, Any]:

@@ -231,6 +231,8 @@ EVENTS: dict[str, EventSpec] = {
                 _f("model", "string", "the model asked"),
                 _f("error", "string", "what was wrong with the reply", content=True),
                 _f("retried", "boolean", "whether the call is asked once more"),
+                # what the server billed for the rejected reply is in no other event: a node's totals add it
+                *(FieldSpec(f.name, f.type, f"{f.doc} billed for it", False, f.content) for f in _USAGE),
             ),
         ),
         EventSpec("no_code", "the reply had no code and no FINAL: the model is told so"),

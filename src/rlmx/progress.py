@@ -129,7 +129,7 @@ class Progress:
         """Stop redrawing (nothing to do for plain lines)."""
 
     def _track(self, event: Event, data: Mapping[str, Any]) -> None:
-        if event.type in ("lm_call", "subcall_end"):
+        if event.type in ("lm_call", "subcall_end", "lm_reply_rejected"):  # each billed request is in one of these
             self.tokens_in += int(data.get("input_tokens") or 0)
             self.tokens_out += int(data.get("output_tokens") or 0)
             self.cost_usd += float(data.get("cost_usd") or 0.0)

@@ -22,7 +22,7 @@ from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip
 from rlmx.lm.base import LM, price_name, served_at
-from rlmx.lm.prices import TIER_SUFFIX_END, Price, PriceTable
+from rlmx.lm.prices import SEARCHES_EVERY_CALL, TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import Sandbox, launcher
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -215,6 +215,13 @@ class RLM:
                         "; an LM asked for audio output needs a price with its audio rate: "
                         "rlmx.lm.prices.Price(input, output, output_audio_per_million=...)"
                         if any(name.endswith("audio output rate)") for name in unpriced)
+                        else ""
+                    )
+                    + (
+                        "; a model that searches the web on every call is billed a search fee per call, which the "
+                        "price database does not hold for it: give the per-call fee as "
+                        "rlmx.lm.prices.Price(input, output, per_request=USD)"
+                        if any(SEARCHES_EVERY_CALL.search(name) for name in unpriced)
                         else ""
                     )
                 )

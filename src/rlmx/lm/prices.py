@@ -174,6 +174,7 @@ class PriceTable:
             self.prices[model] = _price(model, price)
         self.hosts: dict[str, set[str | None]] = {}
         """Per price name, the base URLs it is served at (None: an LM without one, priced by name alone)."""
+        self._looking_up: set[str] = set()
 
     def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
@@ -206,6 +207,23 @@ class PriceTable:
             and not model.endswith(TIER_SUFFIX_END)
             and not _ANSWERS.knows(_answer_key(model, url))
         )
+
+    def served_cost(self, admitted: str, served: str, usage: Usage, *, wait: bool) -> float | None:
+        """What a reply cost at the list price of `served`, the model the server says answered a call admitted for
+        `admitted` (a gateway's fallback, an Azure deployment running another snapshot), looked up at the hosts
+        `admitted` is served at; None when `served` is not priced. Finding a price not yet at hand loads the price
+        database (about 0.4 s, once a day per name): with `wait` (a USD budget, which must book the call right)
+        here, else on a background thread for the next reply, keeping the event loop free."""
+        hosts = self.hosts.get(admitted) or {None}
+        if not wait and any(self._needs_database(served, url) for url in hosts):
+            if served not in self._looking_up:
+                self._looking_up.add(served)
+                threading.Thread(
+                    target=_answer_all, args=([(served, url) for url in hosts],), name="rlmx-prices", daemon=True
+                ).start()
+            return None
+        self.hosts.setdefault(served, set()).update(hosts)
+        return self.cost(served, usage)
 
     def cost(self, model: str, usage: Usage) -> float | None:
         """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""
@@ -282,8 +300,8 @@ class _Answers:
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
             # included), the dearest time-of-day rate, scheduled price changes, audio rates and search fees were
-            # read are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:7".encode()).hexdigest()[:16]
+            # read, and search models without their fee priced at tokens alone, are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:8".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -434,18 +452,22 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
     return None
 
 
-_SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$", re.IGNORECASE)
+SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$", re.IGNORECASE)
 """Models that search the web on every request (OpenAI's `gpt-4o-search-preview`, `gpt-4o-mini-search-preview`,
 `gpt-5-search-api`): each call is billed a search on top of its tokens."""
 
 
-def _with_search_fee(model: str, price: Price, prices: Any) -> Price:
+def _with_search_fee(model: str, price: Price, prices: Any) -> Price | None:
     """`price` plus one web search per call (genai-prices' `web_searches_kcount`, USD per thousand) for a model that
-    searches on every request; the database gives the search models their base model's row, fee and all, and only
-    the name says every call searches. Unchanged for any other model."""
-    per_thousand = getattr(prices, "web_searches_kcount", None)
-    if not per_thousand or not _SEARCHES_EVERY_CALL.search(model):
+    searches on every request; the database gives some search models their base model's row, fee and all, and only
+    the name says every call searches. None (not priced) for a search model whose row has no fee: genai-prices
+    0.2.3 prices `gpt-4o-search-preview` and `gpt-5-search-api` at their tokens alone, while OpenAI bills each call
+    a search besides (tens of dollars per thousand calls). Unchanged for any other model."""
+    if not SEARCHES_EVERY_CALL.search(model):
         return price
+    per_thousand = getattr(prices, "web_searches_kcount", None)
+    if not per_thousand:
+        return None
     return dataclasses.replace(price, per_request=price.per_request + float(per_thousand) / 1000)
 
 

@@ -259,6 +259,7 @@ function buildRun(events) {
         const c = e.role === "sub" ? n.current : null;
         if (c && !c.end) c.notes.push(note); else turnOf(n).notes.push(note);
         issue("bad_reply", `node ${e.node_id}: unusable reply from ${e.model}: ${oneLine(e.error, 70)}`, c && !c.end ? c : turnOf(n));
+        addUsage(n.own, e); // what the server billed for the rejected reply is in no other event
         break;
       }
       case "no_code": {
