@@ -8,6 +8,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -422,3 +423,20 @@ async def test_plain_rlm_query_with_a_shared_context_sends_its_content() -> None
     lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('Summarize.', context=context))")], sub=sub))
     await RLM(lm, max_depth=1).acompletion("q", context="the whole text")
     assert seen == ["Summarize.\n\nContext:\nthe whole text"]
+
+
+def test_a_prose_final_in_a_reply_cut_at_its_output_cap_finishes_nothing() -> None:
+    # reasoning whose <think> the chat template opened, cut by the cap before its </think> (Qwen3-Thinking on vLLM
+    # sends it all as content, finish_reason "length"): a FINAL it drafted and was about to take back
+    draft = (
+        "The user wants the last word. I might just say\nFINAL(alpha)\nbut wait, alpha is the first word. I should "
+        "split the text in the REPL and look at its last element, minding the punctuation, because " + "so " * 300
+    )
+    events: list[Any] = []
+    root = ScriptedLM([draft, repl("FINAL(context.split()[-1])")])
+    budget = Budget(max_tokens=100_000, max_tokens_per_call=120)  # a token budget: every call is sent its cap
+    result = RLM(root, budget=budget, on_event=events.append).completion("Last word?", context="alpha beta gamma")
+    assert result.answer == "gamma" and result.iterations == 2
+    rejected = [e.data for e in events if e.type == "answer_rejected"]
+    assert rejected and rejected[0]["source"] == "prose" and "output limit" in rejected[0]["problems"]
+    assert "FINAL written in its text was not taken" in last_user(root.calls[1])

@@ -499,6 +499,10 @@ class Engine:
         outputs.extend(notes)
         asked = self.tree.ledger.usage.subcalls > subcalls_before
         refusal = _unseen(prose, parsed.cells_before_final, len(cells), failed, printed, asked) if prose else None
+        if prose is not None and cut:
+            # a reply stopped mid-text (reasoning whose <think> the chat template opened, cut before </think>) may
+            # hold a draft it was about to take back: its prose FINAL finishes nothing
+            refusal = prompts.CUT_FINAL
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)
             outputs.append(refusal)

@@ -121,6 +121,11 @@ CUT_BLOCK = (
     "shorter blocks: do less per block, or build long texts in code instead of writing them out."
 )
 
+CUT_FINAL = (
+    "Your reply reached its output limit before it ended, so the FINAL written in its text was not taken: a reply "
+    "cut short may be a draft of your reasoning. If that is your answer, give it again in a short reply of its own."
+)
+
 FINAL_REQUEST = (
     "You have used all {max_iterations} turns, so no more code will be explored. Reply now with your final answer "
     "to the query, on a line of its own, as FINAL(your answer). Use what you have learned so far; do not write "
