@@ -1428,3 +1428,127 @@ async def test_a_long_reply_is_read_off_the_event_loop_and_its_reasoning_split_o
     cells = ScriptedLM(["```repl\nFINAL(llm_query('go')[:10])\n```"])
     assert (await RLM(cells, sub_lm=lm).acompletion("q", context="c")).answer == "the answer"
     assert len(where) == 1  # the HTTP reader's split only
+
+
+# --- what a reply that ends oddly means -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["content_filter", "SAFETY", "sensitive", "prohibited_content"])
+def test_a_reply_a_content_filter_stopped_part_way_is_cut_short_for_the_root(
+    server: FakeOpenAIServer, reason: str
+) -> None:
+    # Azure and Gemini keep the text sent before the filter tripped: the open block there is as cut as at the cap.
+    partial = "I will look first.\n```repl\nprint('HALF-A-BLOCK')\n"
+    server.script(
+        Reply(body=completion_body(partial, finish_reason=reason, usage=usage(30, 12))),
+        Reply(body=completion_body("FINAL(ok)")),
+    )
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="x")
+    assert result.answer == "ok" and len(server.requests) == 2
+    assert "HALF-A-BLOCK" not in json.dumps(server.requests[1].body["messages"][-1])
+    assert result.usage.root.output_tokens >= 12  # what the filtered reply billed is booked
+
+
+def test_a_sub_calls_reply_a_content_filter_stopped_part_way_is_no_answer(server: FakeOpenAIServer) -> None:
+    fragment = "The recipe has three steps: first mix the"
+    filtered = {"choices": [{"index": 0, "delta": {"content": fragment}, "finish_reason": "content_filter"}]}
+    server.script(
+        Reply(body=completion_body(fragment, finish_reason="content_filter", usage=usage(20, 9))),
+        _stream(filtered, tail="data: [DONE]\n\n"),  # the same, streamed
+    )
+    code = "```repl\ntry:\n    said = llm_query('steps?')\nexcept Exception as e:\n    said = f'failed: {e}'\n"
+    code += "FINAL(said)\n```"
+    for _ in range(2):
+        sub = OpenAICompatibleLM("m", server.base_url)
+        answer = RLM(ScriptedLM([code]), sub_lm=sub).completion("q", context="x").answer
+        assert answer.startswith("failed:") and "content filter stopped the reply part-way" in answer
+    assert len(server.requests) == 2  # each asked once: the filter would trip again
+
+
+async def test_a_refusal_streamed_in_pieces_reads_as_the_unstreamed_refusal(server: FakeOpenAIServer) -> None:
+    server.script(
+        _stream(
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None, "refusal": ""}}]},
+            {"choices": [{"index": 0, "delta": {"refusal": "I can't "}}]},
+            {"choices": [{"index": 0, "delta": {"content": [{"type": "refusal", "refusal": "assist with that."}]}}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+            {"choices": [], "usage": usage(12, 6)},
+            tail="data: [DONE]\n\n",
+        )
+    )
+    with pytest.raises(LMBadResponse, match=r"the model refused: I can't assist with that\.") as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert not caught.value.retryable and len(server.requests) == 1
+    assert caught.value.usage is not None and caught.value.usage.output_tokens == 6
+
+
+@pytest.mark.parametrize("keep_alive", ["data:", "data: ", "data: : OPENROUTER PROCESSING", 'data: ""', "data: ping"])
+async def test_keep_alives_sent_as_data_between_chunks_are_skipped(server: FakeOpenAIServer, keep_alive: str) -> None:
+    first = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Par"}}]}
+    last = {"choices": [{"index": 0, "delta": {"content": "is"}, "finish_reason": "stop"}]}
+    body = f"{keep_alive}\n\ndata: {json.dumps(first)}\n\n{keep_alive}\n\ndata: {json.dumps(last)}\n\ndata: [DONE]\n\n"
+    server.script(Reply(body=body, headers={"content-type": "text/event-stream"}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+    assert len(server.requests) == 1
+
+
+async def test_a_stream_with_no_chunk_at_all_is_still_no_reply(server: FakeOpenAIServer) -> None:
+    lines = Reply(body="data: Paris\n\ndata: is the capital\n\n", headers={"content-type": "text/event-stream"})
+    garbled = _stream(
+        {"choices": [{"index": 0, "delta": {"content": "Par"}}]}, tail='data: {"choices": [{"index": 0, "del\n\n'
+    )
+    for reply in (lines, garbled):
+        server.script(reply)
+        with pytest.raises(LMBadResponse, match="not JSON"):
+            await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("status", "title", "means"),
+    [
+        (413, "Request Entity Too Large", "larger than the server, or a proxy in front of it, accepts"),
+        (502, "Bad Gateway", "got no valid reply from it"),
+        (503, "Service Temporarily Unavailable", "unavailable for now"),
+        (504, "Gateway Time-out", "timed out waiting for its reply"),
+        (405, "Not Allowed", "check that base_url is the root of an OpenAI-compatible API"),
+    ],
+)
+async def test_a_proxys_html_error_page_says_what_its_status_means(
+    server: FakeOpenAIServer, status: int, title: str, means: str
+) -> None:
+    # nginx's stock pages, in front of a correct base_url: only a web server refusing the POST blames the address
+    page = f"<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n<center><h1>{status} {title}</h1>"
+    page += "</center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n"
+    server.script(Reply(status, page, {"content-type": "text/html"}))
+    with pytest.raises((LMRequestError, LMServerError)) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    said = str(caught.value)
+    assert f"{status} {title} nginx/1.24.0 (" in said and means in said
+    assert ("check that base_url" in said) == (status == 405)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_content_that_only_repeats_the_reasoning_is_reasoning_not_an_answer(
+    server: FakeOpenAIServer, streamed: bool
+) -> None:
+    # oMLX re-sends thinking cut at the cap as `content`, byte for byte: the FINAL drafted in it is not the answer.
+    thought = "Guessing first:\nFINAL('draft')\nNo, I should count the characters with code, checking the"
+    if streamed:
+        pieces = [thought[i : i + 20] for i in range(0, len(thought), 20)]
+        reply = _stream(
+            *({"choices": [{"index": 0, "delta": {"reasoning_content": p}}]} for p in pieces),
+            {"choices": [{"index": 0, "delta": {"content": thought}, "finish_reason": "length"}]},
+            tail="data: [DONE]\n\n",
+        )
+    else:
+        reply = Reply(body=completion_body(thought, finish_reason="length", reasoning_content=thought))
+    server.script(reply, Reply(body=completion_body(FINISH_LENGTH)))
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="abcd")
+    assert (result.answer, result.iterations) == ("4", 2)
+    assert "output limit while still reasoning" in server.requests[1].body["messages"][-1]["content"]
+
+
+async def test_an_answer_that_differs_from_the_reasoning_stays_the_answer(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body=completion_body("42", reasoning_content="6 times 7 is 42")))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == ("42", "6 times 7 is 42")

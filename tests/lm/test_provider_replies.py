@@ -15,7 +15,7 @@ import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, error_body, usage
 from rlmx import RLM, Budget
-from rlmx.errors import InputError, LMRequestError
+from rlmx.errors import InputError, LMRequestError, LMServerError
 from rlmx.lm.base import Message, message_token_bound
 from rlmx.lm.openai import OpenAICompatibleLM
 
@@ -381,3 +381,81 @@ def test_a_usd_budget_refuses_up_front_an_lm_asked_for_audio_without_an_audio_ra
 
     priced = {"talker": Price(1.0, 2.0, output_audio_per_million=20.0)}
     assert RLM(lm, prices=priced, budget=Budget(max_usd=1.0)).unpriced_models() == []
+
+
+# --- OpenRouter's wrapper around the provider's own error -------------------------------------------------------
+
+
+def openrouter_wrapped(status: int, raw: Any, provider: str | None = "OpenAI") -> Reply:
+    """OpenRouter's error when the provider behind it failed: its own words say little, the provider's are in `raw`."""
+    metadata: dict[str, Any] = {"raw": raw}
+    if provider is not None:
+        metadata["provider_name"] = provider
+    return Reply(status, {"error": {"message": "Provider returned error", "code": status, "metadata": metadata}})
+
+
+@pytest.mark.parametrize("as_text", [True, False], ids=["raw-as-json-text", "raw-as-object"])
+async def test_a_parameter_the_provider_behind_openrouter_refuses_is_left_out(
+    server: FakeOpenAIServer, as_text: bool
+) -> None:
+    refused = error_body("Unsupported parameter: 'top_p' is not supported with this model.", param="top_p")
+    server.script(openrouter_wrapped(400, json.dumps(refused, indent=2) if as_text else refused))
+    lm = OpenAICompatibleLM("openai/o3", server.base_url, max_retries=0, top_p=0.5)
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    assert ["top_p" in r.body for r in server.requests] == [True, False]
+    assert lm.unsupported_params == {"top_p"}
+
+
+async def test_a_cap_name_the_provider_behind_openrouter_refuses_is_renamed(server: FakeOpenAIServer) -> None:
+    said = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+    server.script(openrouter_wrapped(400, json.dumps(error_body(said, param="max_tokens"))))
+    lm = OpenAICompatibleLM("openai/o3", server.base_url, max_retries=0)
+    assert (await lm.complete(MESSAGES, max_tokens=50)).text == "hi"
+    assert [sorted(set(r.body) & {"max_tokens", "max_completion_tokens"}) for r in server.requests] == [
+        ["max_tokens"],
+        ["max_completion_tokens"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "provider", "quoted"),
+    [
+        (
+            '{\n  "error": {\n    "code": 500,\n    "message": "An internal error has occurred.",\n'
+            '    "status": "INTERNAL"\n  }\n}\n',
+            "Google AI Studio",
+            "Provider returned error (Google AI Studio said: An internal error has occurred.)",
+        ),
+        ("upstream connect error or disconnect/reset before headers", "Chutes", "(Chutes said: upstream connect error"),
+        ({"message": "Model overloaded"}, None, "Provider returned error (the provider said: Model overloaded)"),
+    ],
+)
+async def test_openrouters_wrapped_error_quotes_the_provider_and_its_reason(
+    server: FakeOpenAIServer, raw: Any, provider: str | None, quoted: str
+) -> None:
+    server.script(openrouter_wrapped(502, raw, provider))
+    with pytest.raises(LMServerError) as caught:
+        await OpenAICompatibleLM("google/gemini-2.5-pro", server.base_url, max_retries=0).complete(MESSAGES)
+    assert quoted in str(caught.value)
+
+
+# --- the cost a provider reports -------------------------------------------------------------------------------
+
+
+def test_a_byok_reply_that_reports_only_openrouters_fee_is_priced_at_the_list_price(server: FakeOpenAIServer) -> None:
+    # With the user's own key, OpenRouter's `cost` is its fee alone (0 for the first million requests a month); with
+    # no upstream cost beside it, the reply does not say what the call cost, and $0 was booked.
+    fee_only = {**usage(1000, 100), "cost": 0, "is_byok": True}
+    server.behaviour = Behaviour(route=lambda body: Reply(body=completion_body(repl("FINAL('done')"), usage=fee_only)))
+    rlm = RLM(OpenAICompatibleLM("openai/gpt-4o", server.base_url), prices={"openai/gpt-4o": (2.5, 10.0)})
+    result = rlm.completion("q", context="c")
+    assert result.answer == "done"
+    assert result.usage.cost_usd == pytest.approx((1000 * 2.5 + 100 * 10.0) / 1e6)
+
+
+async def test_xais_cost_in_ticks_is_the_calls_cost(server: FakeOpenAIServer) -> None:
+    # xAI reports the exact charge, server-side tool calls included, in ticks of 1e-10 USD
+    charged = {**usage(1200, 60), "num_sources_used": 8, "cost_in_usd_ticks": 429_000_000}
+    server.script(Reply(body=completion_body("news", usage=charged)))
+    completion = await OpenAICompatibleLM("grok-4", server.base_url).complete(MESSAGES)
+    assert completion.usage.cost_usd == pytest.approx(0.0429)

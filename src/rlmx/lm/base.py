@@ -134,9 +134,19 @@ CAP_REACHED = frozenset({"length", "max_tokens", "max_output_tokens", "model_len
 Mistral's `model_length` and Z.ai's (GLM) `model_context_window_exceeded` (the context filled up mid-reply)."""
 
 
+CONTENT_FILTERED = frozenset(
+    {"content_filter", "sensitive", "safety", "prohibited_content", "recitation", "blocklist", "spii"}
+)
+"""finish_reason values (lower-cased) meaning a content filter stopped the reply: OpenAI's, Z.ai's (GLM) "sensitive",
+and Gemini's reasons as its OpenAI-compatible gateways pass them through. What came before the filter tripped stays
+(Azure may keep a partial result; a stream always has), so the text is cut short as at the cap."""
+_CUT_SHORT = CAP_REACHED | CONTENT_FILTERED
+
+
 def reached_cap(finish_reason: str | None) -> bool:
-    """Whether a reply stopped at its output cap (so its text is cut short)."""
-    return finish_reason is not None and finish_reason.lower() in CAP_REACHED
+    """Whether a reply was cut short: it stopped at its output cap, or a content filter stopped it part-way. Either
+    way its text ends where it was cut (a code block left open there must not run)."""
+    return finish_reason is not None and finish_reason.lower() in _CUT_SHORT
 
 
 CALL_OVERHEAD_TOKENS = 128

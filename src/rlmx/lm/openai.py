@@ -402,8 +402,9 @@ class OpenAICompatibleLM:
         tried = f", after {attempts} attempts" if attempts > 1 else ""
         said = _server_message(reply)
         detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {said}"
-        if said.startswith(HTML_PAGE) and reply.status != 404:  # the 404's own advice below says the same
-            detail += " (check that base_url is the root of an OpenAI-compatible API, usually ending in /v1)"
+        means = _what_the_page_means(reply.status) if said.startswith(HTML_PAGE) else None
+        if means is not None:
+            detail += f" ({means})"
         if reply.status in (401, 403) and self._keyless:
             return LMRequestError(
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
@@ -566,7 +567,7 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
     """Whether a 404 may mean a wrong base_url or model name: not when the server's own message says what is
     missing otherwise (OpenRouter's "No endpoints found matching your data policy")."""
     said = _server_message(reply)
-    if said == f"HTTP {reply.status} with an empty body" or not isinstance(_error_body(reply), dict):
+    if said == f"HTTP {reply.status} with an empty body" or not isinstance(_one_object(reply.json_body()), dict):
         return True
     return re.search(r"not found|not exist|no such|unknown|invalid model|page", said, re.IGNORECASE) is not None
 
@@ -625,17 +626,52 @@ def _check_params(params: dict[str, Any]) -> None:
 
 
 def _error_body(reply: HTTPReply) -> Any:
-    """An error reply's JSON body; a list of one object (Gemini's `[{"error": {...}}]`) is that object."""
-    body = reply.json_body()
+    """An error reply's JSON body, where the reason is: a list of one object (Gemini's `[{"error": {...}}]`) is that
+    object, and a gateway's wrapper around the provider's own error (OpenRouter's "Provider returned error") is the
+    provider's error (`_upstream_error`)."""
+    body = _one_object(reply.json_body())
+    upstream = _upstream_error(body)
+    return body if upstream is None else upstream
+
+
+def _one_object(body: Any) -> Any:
     if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
         return body[0]
     return body
 
 
+def _upstream_error(body: Any) -> dict[str, Any] | str | None:
+    """The upstream provider's own error that OpenRouter wraps in its `error.metadata.raw` (the provider's body as
+    a JSON string, as an object, or its text), else None."""
+    error = body.get("error") if isinstance(body, dict) else None
+    metadata = error.get("metadata") if isinstance(error, dict) else None
+    raw = metadata.get("raw") if isinstance(metadata, dict) else None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw.strip() or None
+    raw = _one_object(raw)
+    return raw if isinstance(raw, dict | str) and raw else None
+
+
 def _server_message(reply: HTTPReply) -> str:
-    """The server's own error message when its body has one (OpenAI's `error.message`, a bare `message`, or a
-    validation error's `detail` list), else the body itself, else the status."""
-    body = _error_body(reply)
+    """The server's own error message (`_body_message`). A provider's error a gateway wrapped is quoted with the
+    gateway's words and the provider's name: "Provider returned error (OpenAI said: Unsupported parameter ...)"."""
+    body = _one_object(reply.json_body())
+    upstream = _upstream_error(body)
+    if upstream is None:
+        return _body_message(body, reply.status)
+    error = body["error"]
+    gateway = error.get("message") if isinstance(error.get("message"), str) else "the provider failed"
+    provider = error["metadata"].get("provider_name")
+    who = provider.strip() if isinstance(provider, str) and provider.strip() else "the provider"
+    return f"{gateway} ({who} said: {_body_message(upstream, reply.status)})"
+
+
+def _body_message(body: Any, status: int) -> str:
+    """An error body's own message when it has one (OpenAI's `error.message`, a bare `message`, or a validation
+    error's `detail` list), else the body itself, else the status."""
     if isinstance(body, dict):
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message") or body.get("error_msg")
@@ -654,10 +690,44 @@ def _server_message(reply: HTTPReply) -> str:
     if isinstance(body, str) and body.strip():
         page = _page_text(body)
         return body.strip()[:500] if page is None else f"{HTML_PAGE}: {page}"
-    return f"HTTP {reply.status} with an empty body"
+    return f"HTTP {status} with an empty body"
 
 
 HTML_PAGE = "an HTML page, not an API's reply"
+_REFUSED_ACCESS = "the server or a proxy in front of it refused access: check the API key, and any login a proxy needs"
+_GATEWAY_DOWN = (
+    "a proxy or gateway in front of the model server got no valid reply from it: the model server is down, "
+    "restarting or crashed"
+)
+_GATEWAY_TIMEOUT = "a proxy or gateway in front of the model server timed out waiting for its reply"
+_PAGE_STATUS = {
+    401: _REFUSED_ACCESS,
+    403: _REFUSED_ACCESS,
+    408: "the server or a proxy in front of it gave up waiting for the request",
+    413: "the request is larger than the server, or a proxy in front of it, accepts (nginx's client_max_body_size): "
+    "raise that limit, or send less text per call",
+    502: _GATEWAY_DOWN,
+    503: "the server, or a proxy in front of it, is unavailable for now: overloaded, starting, or down for maintenance",
+    504: _GATEWAY_TIMEOUT,
+    520: _GATEWAY_DOWN,  # 520-524: Cloudflare's own pages about the server behind it
+    521: _GATEWAY_DOWN,
+    522: _GATEWAY_TIMEOUT,
+    523: _GATEWAY_DOWN,
+    524: _GATEWAY_TIMEOUT,
+}
+"""What an HTML error page's status means, said after the page's text: a proxy or web server answered."""
+
+
+def _what_the_page_means(status: int) -> str | None:
+    """What to tell of an HTML error page: a plain web server at base_url (it takes no POST there: 405, 501) means
+    base_url is not the API's root; other statuses mean what they say (a 404 has its own advice)."""
+    if status in (405, 501):
+        return "check that base_url is the root of an OpenAI-compatible API, usually ending in /v1"
+    if status in _PAGE_STATUS:
+        return _PAGE_STATUS[status]
+    return "the server or a proxy in front of it failed" if status >= 500 else None
+
+
 _HTML = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
 
 

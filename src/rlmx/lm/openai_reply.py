@@ -14,7 +14,7 @@ from typing import Any
 
 from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
-from rlmx.lm.base import Completion, Usage, reached_cap, token_bound
+from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
 from rlmx.protocol import split_thoughts
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
@@ -23,11 +23,6 @@ _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 _INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "aborted", "cancelled", "network_error"})
 """finish_reason values meaning the server broke off the reply (OpenRouter's "error", DeepSeek's
 "insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
-_FILTERED = frozenset(
-    {"content_filter", "sensitive", "safety", "prohibited_content", "recitation", "blocklist", "spii"}
-)
-"""finish_reason values (lower-cased) meaning a content filter withheld the reply: OpenAI's, Z.ai's (GLM)
-"sensitive", and Gemini's reasons as its OpenAI-compatible gateways pass them through."""
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
 
@@ -152,6 +147,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
     text: list[str] = []
     reasoning: list[str] = []
+    refusal: list[str] = []
     finish: Any = None
     usage: Any = None
     model: Any = None
@@ -164,9 +160,13 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         if data.strip() == "[DONE]":
             done = True
             continue
+        if not data.lstrip().startswith(("{", "[")):
+            # No chunk: a keep-alive sent as data (an empty `data:`, a relayed `: OPENROUTER PROCESSING`, `""`).
+            # A stream of nothing else is still no reply (`seen` stays False).
+            continue
         try:
             chunk = json.loads(data)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError:  # a chunk garbled or cut: the reply cannot be trusted
             return None
         if not isinstance(chunk, dict):
             return None
@@ -183,14 +183,18 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
             if not delta and isinstance(choice.get("message"), dict):
                 text.clear()
                 reasoning.clear()
+                refusal.clear()
                 delta = choice["message"]
             if delta.get("content") is not None:
-                parts, thinking, _ = _content(delta["content"])
+                parts, thinking, refused = _content(delta["content"])
                 text.extend(parts)
                 reasoning.extend(thinking)
+                refusal.extend(refused)
             for name in _REASONING_FIELDS:
                 if isinstance(delta.get(name), str):
                     reasoning.append(delta[name])
+            if isinstance(delta.get("refusal"), str):  # a refusal streams in pieces, as content does
+                refusal.append(delta["refusal"])
             finish = choice.get("finish_reason") or finish
     if not seen:
         return None
@@ -199,6 +203,8 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
+    if "".join(refusal).strip():
+        message["refusal"] = "".join(refusal)
     joined = {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
     return {**joined, "error": error} if error is not None else joined
 
@@ -297,6 +303,8 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     if refused:
         refusal.append(refused)
     answer, thoughts = split_thoughts("".join(text))
+    if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
+        answer = ""
     reasoning.extend(thoughts)
     thought = "\n".join(r for r in reasoning if r.strip()) or None
     usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
@@ -319,7 +327,25 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
             retryable=True,
             usage=usage,
         )
-    return Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+    reply = Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+    if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
+        # Cut part-way: no answer for a sub-call, and not asked again (the filter would trip again). A root node
+        # still acts on it as on a reply cut at the cap (`reached_cap`: a block left open does not run).
+        raise LMBadResponse(
+            f"the server's content filter stopped the reply part-way (finish_reason {finish_reason!r}) after "
+            f"{answer[-80:]!r}: the text is incomplete",
+            retryable=False,
+            usage=usage,
+            reasoning_only=reply,
+        )
+    return reply
+
+
+def _repeats(answer: str, reasoning: list[str]) -> bool:
+    """Whether the answer text only repeats the reasoning (the same words, whitespace aside), as servers that
+    re-send truncated thinking as `content` do (oMLX #2457, #2606): it is then reasoning, not an answer."""
+    said = " ".join(answer.split())
+    return bool(said) and any(said == " ".join(r.split()) for r in (*reasoning, "".join(reasoning)))
 
 
 def _said(data: dict[str, Any]) -> str:
@@ -339,7 +365,7 @@ def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | 
     that only reasoned carries itself on the error (`reasoning_only`), for a root node to tell its model."""
     finish_reason, thought, usage = reply.finish_reason, reply.reasoning, reply.usage
     spent = f" ({usage.output_tokens:,} output tokens billed)"
-    if reached_cap(finish_reason):
+    if finish_reason is not None and finish_reason.lower() in CAP_REACHED:
         where = "on reasoning" if thought else "before any text"
         limit = f"its output cap of {cap:,} tokens" if cap is not None else "its output-token limit"
         raise LMBadResponse(
@@ -351,7 +377,7 @@ def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | 
         )
     if refusal:
         raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
-    if finish_reason is not None and finish_reason.lower() in _FILTERED:
+    if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
         raise LMBadResponse(
             f"the server's content filter withheld the reply (finish_reason {finish_reason!r}){spent}",
             retryable=False,
@@ -510,19 +536,24 @@ _COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_to
 
 def _cost(raw: dict[str, Any]) -> float | None:
     """The provider's own USD cost of the call, when it reports one: `cost` as a number, or as an object with its
-    `total_cost` (Perplexity), and OpenRouter's `cost_details.upstream_inference_cost`.
+    `total_cost` (Perplexity), OpenRouter's `cost_details.upstream_inference_cost`, and xAI's `cost_in_usd_ticks`
+    (USD x 1e10, the exact charge, server-side tool calls included).
 
     OpenRouter's `cost` is what it charged: on a bring-your-own-key call (`is_byok: true`) only its fee, the
     upstream cost being billed to the user's own key besides; otherwise the whole charge, which the upstream cost
     repeats (adding the two booked every call twice). Without `is_byok`, an upstream cost more than twice `cost`
-    marks a fee (about 5% of it), so the two are added; else the larger is the charge."""
+    marks a fee (about 5% of it), so the two are added; else the larger is the charge. A BYOK reply without the
+    upstream cost does not say what the call cost: None, so the price table prices it (the fee is left out)."""
     reported = raw.get("cost")
     cost = _dollars(reported.get("total_cost") if isinstance(reported, dict) else reported)
+    ticks = _dollars(raw.get("cost_in_usd_ticks"))
+    if cost is None and ticks is not None:
+        cost = ticks / 1e10
     details = raw.get("cost_details")
     upstream = _dollars(details.get("upstream_inference_cost")) if isinstance(details, dict) else None
-    if upstream is None:
-        return cost
     byok = raw.get("is_byok")
+    if upstream is None:
+        return None if byok is True else cost
     if byok is True or (byok is None and (cost is None or upstream > 2 * cost)):
         return upstream + (cost or 0.0)
     return max(upstream, cost or 0.0)
