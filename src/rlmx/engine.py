@@ -22,7 +22,17 @@ from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
-from rlmx.lm.base import LM, RESEND_GATE, Completion, Message, Usage, price_name, prompt_tokens, reached_cap
+from rlmx.lm.base import (
+    CONTENT_FILTERED,
+    LM,
+    RESEND_GATE,
+    Completion,
+    Message,
+    Usage,
+    price_name,
+    prompt_tokens,
+    reached_cap,
+)
 from rlmx.protocol import (
     THREAD_ABOVE_CHARS,
     ProseFinal,
@@ -304,7 +314,8 @@ class Engine:
                     prompts.cell_outputs([prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]),
                 )
             else:
-                finish, feedback = await self._act(reply.text, cut=cut)
+                filtered = cut and str(reply.finish_reason).lower() in CONTENT_FILTERED
+                finish, feedback = await self._act(reply.text, cut=cut, filtered=filtered)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -466,16 +477,17 @@ class Engine:
         raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------
-    async def _act(self, text: str, *, cut: bool = False) -> tuple[Finish | None, str]:
+    async def _act(self, text: str, *, cut: bool = False, filtered: bool = False) -> tuple[Finish | None, str]:
         """Run the reply's cells in order; returns a finish, or the feedback for the next turn. `cut`: the reply
-        stopped at its output cap, so a block it left open is cut short and does not run."""
+        stopped at its output cap (or, `filtered`, a content filter stopped it), so a block it left open is cut
+        short and does not run, nor does a FINAL in its text finish."""
         parsed = await aparse_reply(text)
         cells, prose = list(parsed.cells), parsed.final
         notes: list[str] = []
         if cut and parsed.open_block and cells:
             cells.pop()
             self.emit("cell_skipped", reason="cut at the output cap")
-            notes.append(prompts.CUT_BLOCK)
+            notes.append(prompts.FILTERED if filtered else prompts.CUT_BLOCK)
         if not cells and prose is None:
             if parsed.open_reasoning:  # the reply ended inside its reasoning: whatever it wrote there never runs
                 notes.append(prompts.REASONING_CUT if cut else prompts.REASONING_OPEN)
@@ -502,7 +514,7 @@ class Engine:
         if prose is not None and cut:
             # a reply stopped mid-text (reasoning whose <think> the chat template opened, cut before </think>) may
             # hold a draft it was about to take back: its prose FINAL finishes nothing
-            refusal = prompts.CUT_FINAL
+            refusal = prompts.FILTERED if filtered else prompts.CUT_FINAL
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)
             outputs.append(refusal)

@@ -72,8 +72,9 @@ class LMBadResponse(LMError):
     completion, or a reply with no text (the output cap spent on reasoning, a refusal, only reasoning).
 
     `retryable` says whether asking again may help; `usage` is what the reply was billed when it said (the tokens
-    were spent even though the reply is unusable), else None. `reasoning_only` is the reply as read when it held
-    reasoning and nothing else (empty `text`): unusable as a sub-call's answer, while a root node tells its model.
+    were spent even though the reply is unusable), else None. `reasoning_only` is the reply as read when it is no
+    answer for a sub-call but a root node acts on it: reasoning and nothing else (empty `text`), or text a content
+    filter stopped part-way (a root node treats it as cut short, as at the output cap).
     """
 
     def __init__(

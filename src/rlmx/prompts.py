@@ -126,6 +126,11 @@ CUT_FINAL = (
     "cut short may be a draft of your reasoning. If that is your answer, give it again in a short reply of its own."
 )
 
+FILTERED = (
+    "The server's content filter stopped your reply part-way, so what it cut short (a code block left open, a FINAL "
+    "in its text) was not taken. Write that step again, avoiding what may have tripped the filter."
+)
+
 FINAL_REQUEST = (
     "You have used all {max_iterations} turns, so no more code will be explored. Reply now with your final answer "
     "to the query, on a line of its own, as FINAL(your answer). Use what you have learned so far; do not write "

@@ -1445,7 +1445,8 @@ def test_a_reply_a_content_filter_stopped_part_way_is_cut_short_for_the_root(
     )
     result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="x")
     assert result.answer == "ok" and len(server.requests) == 2
-    assert "HALF-A-BLOCK" not in json.dumps(server.requests[1].body["messages"][-1])
+    told = json.dumps(server.requests[1].body["messages"][-1])
+    assert "HALF-A-BLOCK" not in told and "content filter stopped your reply part-way" in told  # not "the cap"
     assert result.usage.root.output_tokens >= 12  # what the filtered reply billed is booked
 
 
