@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -1362,6 +1363,36 @@ async def test_a_key_read_with_its_line_end_is_sent_without_it(server: FakeOpenA
     assert server.requests[0].headers.get("authorization") == "Bearer sk-x"
     with pytest.raises(InputError, match="API key holds a control character"):
         OpenAICompatibleLM("m", server.base_url, api_key="sk-\nx")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "\ufeffsk-x",  # $(cat key.txt) of a file Notepad saved as "UTF-8 with BOM"
+        "sk-x\u200b",  # a zero-width space copied from a web page along with the key
+        "\u201csk-x\u201d",  # curly quotes from a chat or a document
+        '"sk-x"\n',  # a .env line's quotes
+        "\u00a0sk-x ",  # a no-break space
+    ],
+)
+async def test_what_a_copy_or_a_key_file_brings_around_a_key_is_not_sent(server: FakeOpenAIServer, given: str) -> None:
+    # sent as raw UTF-8 bytes, the server said only "Incorrect API key provided": the key looked right when printed
+    await OpenAICompatibleLM("m", server.base_url, api_key=given).complete(MESSAGES)
+    assert server.requests[0].headers.get("authorization") == "Bearer sk-x"
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [("sk-\u200bx", "U+200B (ZERO WIDTH SPACE) at character 4 of 5"), ("sk-\u201cx", "U+201C"), ("sk- x", "U+0020")],
+)
+def test_an_invisible_mark_or_a_quote_inside_a_key_is_named_before_any_request(
+    server: FakeOpenAIServer, given: str, named: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(f"the API key holds {named}")):
+        OpenAICompatibleLM("m", server.base_url, api_key=given)
+    with pytest.raises(InputError, match=re.escape(f"default_headers['api-key'] holds {named}")):
+        OpenAICompatibleLM("m", server.base_url, default_headers={"api-key": given})
+    assert server.requests == []
 
 
 async def test_default_headers_go_with_every_request_and_replace_rlmx_own(server: FakeOpenAIServer) -> None:

@@ -50,3 +50,24 @@ async def test_a_key_read_with_its_line_end_accepts_the_key_itself() -> None:
 def test_a_key_with_a_line_break_inside_is_refused_at_start() -> None:
     with pytest.raises(InputError, match="control character"):
         ServerOptions(api_key="sec\nret")
+
+
+async def test_a_key_read_from_a_file_with_a_byte_order_mark_accepts_the_key_itself() -> None:
+    # --server-api-key-env of a variable set from a file saved as "UTF-8 with BOM": no client sends the mark
+    reached: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    auth = _Auth(app, ServerOptions(api_key="\ufeffsecret\u200b\n").api_key)
+    scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", b"Bearer secret")]}
+    await auth(scope, None, send)
+    assert reached == ["/v1/models"]
+
+
+def test_a_key_with_an_invisible_mark_inside_is_refused_at_start_naming_it() -> None:
+    with pytest.raises(InputError, match=r"api_key holds U\+200B \(ZERO WIDTH SPACE\) at character 4"):
+        ServerOptions(api_key="sec\u200bret")

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from rlmx.api_keys import checked_key
 from rlmx.errors import (
     InputError,
     LMBadResponse,
@@ -484,18 +485,12 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def _checked_key(api_key: object) -> str:
-    """The key as sent: without the line end or blanks around it that a key read from a file (`$(cat key.txt)`,
-    Windows line ends) or pasted brings along. Raises InputError for a key that is not text, or that still holds a
-    control character (no HTTP header can carry it)."""
+    """The key as sent: without what a key read from a file or pasted brings along (`api_keys.trimmed_key`: the
+    line end, a byte order mark, quotes around it). Raises InputError for a key that is not text, or that still
+    holds a control character (no HTTP header can carry it), an invisible mark, a space or a quote."""
     if not isinstance(api_key, str):
         raise InputError(f"api_key must be text, not {type(api_key).__name__}")
-    key = api_key.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in key):
-        raise InputError(
-            "the API key holds a control character (a line break or a NUL inside it?); pass the key itself (on the "
-            "command line: --api-key-env NAME_OF_THE_VARIABLE_HOLDING_IT)"
-        )
-    return key
+    return checked_key(api_key, "the API key")
 
 
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -512,6 +507,11 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             raise InputError(f"default_headers: {name!r} is not an HTTP header name (letters, digits and -)")
         if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
             raise InputError(f"default_headers[{name!r}] must be text on one line, got {value!r}")
+        if name.lower() in ("api-key", "x-api-key"):  # a key given as a header is still a key (Azure's, Anthropic's)
+            value = checked_key(value, f"default_headers[{name!r}]")
+        elif name.lower() == "authorization" and " " in value.strip():
+            scheme, _, token = value.strip().partition(" ")
+            value = f"{scheme} {checked_key(token, f'the key in default_headers[{name!r}]')}"
         checked[name.lower()] = value
     return checked
 
