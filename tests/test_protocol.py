@@ -231,7 +231,7 @@ def _cpu_seconds(text: str) -> float:
     return best
 
 
-@pytest.mark.parametrize("kind", ["mixed", "unclosed_finals", "tags_on_one_line"])
+@pytest.mark.parametrize("kind", ["mixed", "unclosed_finals", "tags_on_one_line", "glued_quoted_commented"])
 def test_parse_time_grows_linearly_up_to_a_megabyte(kind: str) -> None:
     # A ratio, not a wall-clock limit: 10x the text may cost about 10x the time; a quadratic parser costs ~100x.
     if kind == "mixed":
@@ -239,6 +239,9 @@ def test_parse_time_grows_linearly_up_to_a_megabyte(kind: str) -> None:
     elif kind == "unclosed_finals":
         line = "FINAL(an answer (with an open parenthesis\n"
         small, large = line * (100_000 // len(line)), line * (1_000_000 // len(line))
+    elif kind == "glued_quoted_commented":  # closes glued to fences, quotes in list items, drafts in comments
+        piece, header = "```</think>\n1. - > ```repl\n<!-- FINAL(x\nFINAL(y)\n", "Here is my thought process:\n"
+        small, large = header + piece * (100_000 // len(piece)), header + piece * (1_000_000 // len(piece))
     else:  # one line of tags written about: every closing tag is weighed against the same line
         piece = "<think> a `</think>` b </think> "
         small, large = "<think>\n" + piece * (100_000 // len(piece)), "<think>\n" + piece * (1_000_000 // len(piece))

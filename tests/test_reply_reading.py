@@ -11,12 +11,16 @@ import pytest
 from rlmx import RLM, Budget, LMServerError, Result
 from rlmx.lm import ScriptedLM
 from rlmx.protocol import (
+    REASONING_PHRASES,
     REASONING_TAGS,
     ProseFinal,
     extract_cells,
     find_final_anywhere,
     find_prose_final,
+    has_quoted_block,
+    last_turn_text,
     parse_reply,
+    split_thoughts,
 )
 from scripting import repl, router
 
@@ -453,3 +457,80 @@ def test_a_phrase_that_closes_a_models_own_reasoning_is_prose_without_its_openin
     assert parsed.cells == ("print(9)",) and parsed.reasoning_chars == 0
     drafted = "Here is my thought process:\nFINAL('alpha')\nHere is my response:\n```repl\nprint(10)\n```"
     assert parse_reply(drafted).cells == ("print(10)",) and parse_reply(drafted).final is None
+
+
+# --- audit 23: phrases as headers, Open WebUI's reasoning, fences glued to closing tags, quotes in lists, comments ---
+
+
+@pytest.mark.parametrize("opening", [opening for opening, _ in REASONING_PHRASES])
+def test_a_reasoning_phrase_never_closed_is_a_section_header(opening: str) -> None:
+    # Granite's and Apriel's openers are plain English: any model may head its plan with one and never close it.
+    steps = "1. Split the text.\n2. Print its last word.\n\n"
+    code = "```repl\nprint(context.split()[-1])\n```"
+    for header in (opening, opening.upper(), f"First:\n{opening}"):
+        reply = f"{header}\n{steps}{code}"
+        parsed = parse_reply(reply)
+        assert parsed.cells == ("print(context.split()[-1])",) and not parsed.open_reasoning
+        assert split_thoughts(reply) == (reply, [])  # what an HTTP reply's content is split into
+    result, lm = run([f"{opening}\n{steps}{code}", repl("FINAL(context.split()[-1])")])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+    assert "never closed" not in lm.calls[1][-1]["content"]
+
+
+def test_open_webui_reasoning_on_the_last_turn_is_not_the_answer() -> None:
+    # Open WebUI writes the reasoning into the reply as a <details> block of quoted lines; its drafts are not answers.
+    for draft in ("> FINAL(alpha)", "> **Final answer:** alpha", "> so FINAL(alpha).", '> answer["content"] = "alpha"'):
+        reasoning = '<details type="reasoning" done="true" duration="3">\n<summary>Thought for 3 seconds</summary>\n'
+        reply = f"{reasoning}> The first word is alpha.\n{draft}\n> No, the last one.\n</details>\nIt is gamma."
+        result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+        assert (result.answer, result.answer_source) == ("It is gamma.", "final_request"), draft
+    unfinished = '<details type="reasoning" done="false">\n<summary>Thinking…</summary>\n> FINAL(alpha)\n> but'
+    assert find_final_anywhere(unfinished) is None and last_turn_text(unfinished) == ""
+
+
+@pytest.mark.parametrize("closing", ["</answer>", "</ANSWER>", "</solution>"])
+def test_a_closing_wrapper_tag_glued_to_the_closing_fence_closes_the_block(closing: str) -> None:
+    # R1-style training formats wrap the code in <answer>...</answer> and glue the tags to the fences.
+    opening = closing.replace("/", "")
+    for reply in (f"{opening}```python\nprint(3)\n```{closing}", f"{opening}\n```python\nprint(3)\n``` {closing}"):
+        assert parse_reply(reply).cells == ("print(3)",), reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "<think>\nDraft:\n```repl\nFINAL('alpha')\n```</think>\n```repl\nprint(context.split()[-1])\n```",
+        "[THINK]\nDraft:\n```repl\nFINAL('alpha')\n```[/THINK]\n```repl\nprint(context.split()[-1])\n```",
+        "Draft:\n```repl\nFINAL('alpha')\n```</think>\n\n```repl\nprint(context.split()[-1])\n```",  # template-opened
+        "Draft:\n```repl\nFINAL('alpha')\n```</think>```repl\nprint(context.split()[-1])\n```",  # and glued on
+        "<think>```python\nFINAL('alpha')\n```</think><answer>```python\nprint(context.split()[-1])\n```</answer>",
+    ],
+    ids=["model-opened", "magistral", "template-opened", "glued-to-the-next-fence", "r1-answer-format"],
+)
+def test_a_closing_tag_glued_to_a_drafted_blocks_fence_ends_the_reasoning(reply: str) -> None:
+    # A model whose closing tag is one token writes it right after the draft's closing fence.
+    assert parse_reply(reply).cells == ("print(context.split()[-1])",)
+    result, _ = run([reply, repl("FINAL(context.split()[-1])")])
+    assert (result.answer, result.iterations) == ("gamma", 2)  # the drafted FINAL('alpha') never ran
+
+
+@pytest.mark.parametrize("item", ["1. ", "2) ", "- ", "* ", "- 1. "])
+def test_a_quote_inside_a_list_item_is_still_a_quote(item: str) -> None:
+    quoted = f"{item}> ```repl\n   > FINAL(context.split()[0])\n   > ```\n   is the shortcut I will not take."
+    assert parse_reply(f"{quoted}\n\n```repl\nprint(1)\n```").cells == ("print(1)",)
+    assert has_quoted_block(quoted) and has_quoted_block(f"> {item}```repl\nprint(1)\n```")
+    result, lm = run([quoted, "FINAL(gamma)"])
+    assert result.answer == "gamma" and "inside a quote" in lm.calls[1][-1]["content"]
+
+
+def test_a_final_in_an_html_comment_does_not_finish() -> None:
+    for draft in ("FINAL(alpha)", "FINAL_VAR(words)", "SUBMIT(answer='alpha')", "**Final answer:** FINAL(alpha)"):
+        assert parse_reply(f"<!-- a first draft:\n{draft}\n-->\nI will check first.").final is None, draft
+        assert parse_reply(f"Not yet.\n<!-- never closed\n{draft}\n").final is None, draft
+    # a comment closed before it, or a "<!--" written about, hides nothing
+    for before in ("<!-- checked -->\n", "Drafts go in `<!--` comments; this is none.\n"):
+        assert parse_reply(f"{before}FINAL(gamma)").final == ProseFinal("final", "gamma")
+    result, _ = run(["<!--\nFINAL(alpha)\n-->\nLet me look first.", repl("FINAL(context.split()[-1])")])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+    last = "<!-- FINAL(alpha) -->\nThe last word is gamma."  # nor is a comment part of a last-turn answer
+    assert find_final_anywhere(last) is None and last_turn_text(last) == "The last word is gamma."

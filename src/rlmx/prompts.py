@@ -79,8 +79,9 @@ NO_CODE = (
 )
 
 REASONING_OPEN = (
-    "Your reply opened a reasoning block (<think>) and never closed it, so everything after it was taken as "
-    "reasoning and nothing ran. Close the reasoning (</think>), then write the code in a ```repl block after it."
+    "Your reply opened a reasoning block (<think> or the like) and never closed it, so everything after it was "
+    "taken as reasoning and nothing ran. Close the reasoning (</think>, or your format's closing tag), then write "
+    "the code in a ```repl block after it."
 )
 
 REASONING_ONLY = (

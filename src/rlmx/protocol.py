@@ -7,7 +7,8 @@ splits a reply into three kinds of text:
   `<think>` never closed (reasoning to the end), and, when a `</think>` appears in prose with no opening tag
   before it, everything before it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3
   templates do). A closing tag written about ("`</think>`", "<think>...</think>" mid-line) closes nothing. gpt-oss's
-  harmony channels leaked as text: analysis and commentary are reasoning, the final channel is the reply.
+  harmony channels leaked as text: analysis and commentary are reasoning, the final channel is the reply. Granite's
+  and Apriel's plain-English phrases are reasoning only when one begins the reply and its closing phrase follows.
   Reasoning is never action: no cells and no FINAL come from it.
 * fenced blocks, by CommonMark's rules (spec 0.31, section 4.5): a fence is 3 or more backticks or tildes; a
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
@@ -15,9 +16,11 @@ splits a reply into three kinds of text:
   ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
   models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
   zero-width mark; a code fence may open at the end of a line of text ("Running it: ```repl"); a closing one may
-  be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>).
-* prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes; the
-  last one wins.
+  be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
+  tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
+  nor in a quote inside a list item ("1. > ```repl").
+* prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes, unless
+  it is inside an HTML comment (a draft the model commented out); the last one wins.
 
 Every step is linear in the reply's length (regex scans plus one walk over the matches), so a megabyte of
 adversarial text parses in well under a second.
@@ -41,7 +44,7 @@ CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython"})
 and `Python` are python. A block written as a console session (`>>>` prompts, or `pycon`) runs its input lines."""
 _RUNS = CODE_LANGUAGES | {"pycon"}
 
-REASONING_TAGS = (
+_MARKUP_TAGS = (
     ("<think>", "</think>"),  # DeepSeek-R1, Qwen3, QwQ, and most open reasoning models
     ("<thinking>", "</thinking>"),
     ("<reasoning>", "</reasoning>"),
@@ -53,9 +56,15 @@ REASONING_TAGS = (
     ("<|begin_of_thought|>", "<|end_of_thought|>"),  # Sky-T1, Bespoke-Stratos, OpenThinker
     ("<|START_THINKING|>", "<|END_THINKING|>"),  # Cohere Command A Reasoning
     ("<|channel>thought", "<channel|>"),  # Gemma 4 (its thought channel; the bars are lopsided)
+)
+REASONING_PHRASES = (
     ("Here is my thought process:", "Here is my response:"),  # IBM Granite 3.2 with thinking on
     ("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"),  # ServiceNow Apriel (the template opens it)
 )
+"""Plain-English pairs some models mark their reasoning with. Any model may head a section "Here is my thought
+process:", so an opening phrase is reasoning only as those models write it: it begins the reply and its own
+closing phrase follows (`_leading_phrase`); anywhere else, or never closed, it is prose."""
+REASONING_TAGS = _MARKUP_TAGS + REASONING_PHRASES
 """How models that write their reasoning as text mark it (opening, closing), matched in any case. Any closing tag
 ends reasoning opened by any opening tag."""
 
@@ -67,8 +76,19 @@ def _opening(tag: str) -> str:
     return re.escape(tag)
 
 
-OPEN_TAG = re.compile("|".join(_opening(opening) for opening, _ in REASONING_TAGS), re.IGNORECASE)
+OPEN_TAG = re.compile("|".join(_opening(opening) for opening, _ in _MARKUP_TAGS), re.IGNORECASE)
 CLOSE_TAG = re.compile("|".join(re.escape(closing) for _, closing in REASONING_TAGS), re.IGNORECASE)
+_PHRASE_OPENING = re.compile(
+    r"[\s\ufeff\u200b\u200c\u200d\u2060]*+(?P<phrase>"
+    + "|".join(re.escape(opening) for opening, _ in REASONING_PHRASES)
+    + ")",
+    re.IGNORECASE,
+)
+_PHRASE_CLOSING = {
+    opening.lower(): re.compile(rf"^[ \t]*{re.escape(closing)}", re.MULTILINE | re.IGNORECASE)
+    for opening, closing in REASONING_PHRASES
+}
+_ANY_OPENING = re.compile(f"{OPEN_TAG.pattern}|{_PHRASE_OPENING.pattern}", re.IGNORECASE)
 
 # Two scans find every place that can change the parser's state: lines that are fence-like or open a reasoning
 # block, and closing tags anywhere. Everything between two such places is plain text of the current state. (Two
@@ -115,6 +135,9 @@ _LATE_FENCE = re.compile(  # not after a backslash: in "\```repl" the backtick i
     + r")[0-9.]*[ \t]*)$",
     re.M | re.I,
 )
+_LIST_ITEM = r"(?:[-+*]|\d{1,9}[.)])[ \t]++"
+_QUOTE_LEAD = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})*+>")
+"""The start of a line in a block quote, the quote maybe inside list items ("> ", "1. > ", "- > ", CommonMark 5.2)."""
 _LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
 # A line that ends a block whose closing fence never came (the model glued it to the code, or closed a ```` block
 # with ```): used only when the block would otherwise run to the end of the reply.
@@ -131,6 +154,13 @@ _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and 
     r"|<\uff5c[^\uff5c\n]{1,40}\uff5c>))++[ \t]*+$",  # DeepSeek's full-width <｜end▁of▁sentence｜>
     re.MULTILINE | re.IGNORECASE,
 )
+_CLOSE_GLUED_TO_FENCE = re.compile(
+    rf"^(?P<fence>[ \t]*+(?:`{{3,}}+|~{{3,}}+))[ \t]*+(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern})",
+    re.MULTILINE | re.IGNORECASE,
+)
+"""A closing tag glued to a fence (```</answer>, ```</think>, ```</think>```repl), as models whose closing tag is
+one token write it: CommonMark would read the tag as the info string of a fence that closes nothing. No info string
+starts with a closing tag, so the fence is a close and the tag ends what it ends on the next line."""
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
 _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
@@ -237,12 +267,17 @@ def parse_reply(text: str) -> Reply:
     Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
     print, be traced or be sent."""
     text, reasoning = _harmony(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
-    text, reasoning = _template_opened(_without_special_tokens(text), reasoning)
+    text, reasoning = _template_opened(_tidied(text), reasoning)
     return _parse(text, reasoning, lenient=True)
 
 
-def _without_special_tokens(text: str) -> str:
-    return _SPECIAL_TOKENS.sub("", text) if "<" in text or "[END" in text else text
+def _tidied(text: str) -> str:
+    """The text without leaked template tokens, and with each closing tag glued to a fence on a line of its own."""
+    if "<" in text or "[END" in text:
+        text = _SPECIAL_TOKENS.sub("", text)
+    if "```" in text or "~~~" in text:
+        text = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", text)
+    return text
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
@@ -253,14 +288,14 @@ def split_reasoning(text: str) -> tuple[str, str]:
     back with its line ends and leaked template tokens normalised as `parse_reply` does; one without, unchanged."""
     if OPEN_TAG.search(text) is None and CLOSE_TAG.search(text) is None:
         return text, ""
-    normal = _without_special_tokens(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
+    normal = _tidied(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
     opened = template_close(normal)
     skipped = opened.end() if opened is not None else 0
     end = skipped + _parse(normal[skipped:], 0, lenient=True).leading_reasoning
     if end == 0:
         return text, ""
     thought = normal[:end].strip()
-    opening = OPEN_TAG.match(thought)
+    opening = _ANY_OPENING.match(thought)
     closing = _TRAILING_CLOSE_TAG.search(thought)
     thought = thought[opening.end() if opening else 0 : closing.start() if closing else len(thought)]
     return normal[end:].lstrip(), thought.strip()
@@ -289,7 +324,13 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = 0
-    events = heapq.merge(_LINE_EVENT.finditer(text), CLOSE_TAG.finditer(text), _LATE_FENCE.finditer(text), key=_start)
+    events = heapq.merge(
+        _leading_phrase(text),
+        _LINE_EVENT.finditer(text),
+        CLOSE_TAG.finditer(text),
+        _LATE_FENCE.finditer(text),
+        key=_start,
+    )
     for match in events:
         start, end = match.start(), match.end()
         if start < consumed:
@@ -298,8 +339,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if state == "think" and not think_fence:
                 think_fence = True  # a block drafted in the reasoning ("I could run: ```repl"): its close is a line
                 continue
-            if state != "prose" or text[text.rfind("\n", 0, start) + 1 : start].lstrip().startswith(">"):
-                continue  # text in a block or in reasoning, or a block quoted ("> ```repl"): not one to run
+            if state != "prose" or _QUOTE_LEAD.match(text, text.rfind("\n", 0, start) + 1, start):
+                continue  # text in a block or in reasoning, or a block quoted ("> ```repl", "1. > ```repl")
             if comments.inside(start, prose_start):
                 continue
             keep(text[prose_start:start])
@@ -336,7 +377,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((code, fence_lang))
                 keep("")
                 fence_indent, fence_lang, body_start = indent, _language(info), min(end + 1, len(text))
-        elif match.re is _LINE_EVENT:
+        elif match.re is not CLOSE_TAG:  # an opening tag, or the phrase that opens Granite's or Apriel's reasoning
             if state == "prose":
                 keep(text[prose_start:start])
                 think_leads = prose_start == leading and not blocks and not text[prose_start:start].strip()
@@ -407,6 +448,16 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
         leading_reasoning=leading,
     )
+
+
+def _leading_phrase(text: str) -> list[re.Match[str]]:
+    """The phrase that opens reasoning as Granite and Apriel write it (`REASONING_PHRASES`): at the start of the reply,
+    with its own closing phrase starting a line after it. None elsewhere: a header "Here is my thought process:"
+    from any other model, or one never closed, is prose."""
+    opening = _PHRASE_OPENING.match(text)
+    if opening is None or _PHRASE_CLOSING[opening.group("phrase").lower()].search(text, opening.end()) is None:
+        return []
+    return [opening]
 
 
 def _language(info: str) -> str:
@@ -683,7 +734,9 @@ def template_close(text: str) -> re.Match[str] | None:
     """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line, when
     no line before it starts with an opening tag. A closing tag inside a fenced block is data of the block, not the
     end of reasoning, when the block holds an opening tag before it or its closing fence is the next fence line
-    after it."""
+    after it. None when the reply opened its reasoning with a phrase itself (`_leading_phrase`)."""
+    if _leading_phrase(text):
+        return None
     for close in _LINE_CLOSE_TAG.finditer(text):
         if _opened_by_the_model(close.group(0)):
             continue
@@ -740,7 +793,8 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
     """
     for index in range(len(segments) - 1, -1, -1):
         segment = segments[index]
-        starts = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
+        candidates = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
+        starts = _outside_comments(segment, candidates)
         limit = len(segment)
         for match in reversed(starts):
             if match.group("paren") == "（":  # FINAL（伽马）, as models answering in Chinese write it
@@ -765,6 +819,50 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
             if kind == "FINAL_VAR" and argument.isidentifier():
                 return ProseFinal("final_var", argument), index
     return None
+
+
+def _comments(text: str) -> list[tuple[int, int]]:
+    """Where the HTML comments of `text` lie (CommonMark 4.6 and 6.6): from `<!--` to `-->`, or to the end when a
+    `<!--` that begins its line is never closed (raw HTML, never shown: a draft the model commented out is not
+    action). An unclosed `<!--` within a line is text, and one right after a backtick is written about ("`<!--`").
+    Each search resumes where the last one ended: linear."""
+    spans: list[tuple[int, int]] = []
+    position, closed = 0, True  # closed: a `-->` may still follow (once none does, none will)
+    while (start := text.find("<!--", position)) >= 0:
+        position = start + 4
+        if start > 0 and text[start - 1] == "`":
+            continue
+        end = text.find("-->", start + 2) if closed else -1
+        if end >= 0:
+            spans.append((start, end + 3))
+            position = end + 3
+            continue
+        closed = False
+        if not text[text.rfind("\n", 0, start) + 1 : start].strip(" \t"):
+            spans.append((start, len(text)))
+            break
+    return spans
+
+
+def _outside_comments(segment: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The matches (in order) that do not start inside an HTML comment of `segment`, in one walk over both."""
+    spans = iter(_comments(segment)) if "<!--" in segment else iter(())
+    span = next(spans, None)
+    kept = []
+    for match in matches:
+        while span is not None and span[1] <= match.start():
+            span = next(spans, None)
+        if span is None or match.start() < span[0]:
+            kept.append(match)
+    return kept
+
+
+def _without_comments(text: str) -> str:
+    kept, position = [], 0
+    for start, end in _comments(text) if "<!--" in text else ():
+        kept.append(text[position:start])
+        position = end
+    return "".join(kept) + text[position:]
 
 
 def _submit_call(arguments: str) -> ast.Call | None:
@@ -861,7 +959,7 @@ def find_prose_final(text: str) -> ProseFinal | None:
     return parse_reply(text).final
 
 
-_QUOTED_FENCE = re.compile(r"^[ \t]*>[ \t>]*(?:`{3,}|~{3,})", re.MULTILINE)
+_QUOTED_FENCE = re.compile(rf"^[ \t]*+(?:{_LIST_ITEM})*+>(?:[ \t>]|{_LIST_ITEM})*+(?:`{{3,}}|~{{3,}})", re.MULTILINE)
 
 
 def has_quoted_block(text: str) -> bool:
@@ -889,9 +987,8 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
     ("so FINAL(x)."), a labelled line ("**Final answer:** x"), or `answer["content"] = "x"` written as prose; the
     last one wins. For that request only, after its code has had its turn: mid-run, such text is prose about an
     answer, not one."""
-    plain = _QUOTE_MARK.sub(
-        "", _FENCE_LINE.sub("", last_turn_text(text) + "\n" + "\n".join(parse_reply(text).other_blocks))
-    )
+    prose, blocks = _last_turn_reading(text)
+    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", prose + "\n" + "\n".join(blocks)))
     parsed = parse_reply(plain)
     if parsed.final is not None:
         return parsed.final
@@ -947,9 +1044,25 @@ _ANSWER_LABEL = re.compile(
 
 
 def last_turn_text(text: str) -> str:
-    """What a last-turn reply that finished no other way says: its prose, without blocks, reasoning or tool calls
-    (`<tool_call>{...}</tool_call>`, which no one will run)."""
-    return strip_code(_TOOL_CALL.sub("", text))
+    """What a last-turn reply that finished no other way says: its prose, without blocks, reasoning, HTML comments
+    or tool calls (`<tool_call>{...}</tool_call>`, which no one will run)."""
+    return _last_turn_reading(text)[0]
+
+
+def _last_turn_reading(text: str) -> tuple[str, tuple[str, ...]]:
+    """(prose, bodies of blocks that do not run) of a last-turn reply, without what it does not say: tool calls,
+    reasoning (Open WebUI's quoted `<details type="reasoning">` too) and HTML comments. Its code has had its turn,
+    so whatever these cut from it no longer matters."""
+    parsed = parse_reply(_TOOL_CALL.sub("", _OPEN_WEBUI_REASONING.sub("", text)))
+    return _without_comments(parsed.prose).strip(), parsed.other_blocks
+
+
+_OPEN_WEBUI_REASONING = re.compile(
+    r"^[ \t]*+<details[ \t][^>\n]{0,200}?\btype=[\"']?reasoning\b[^>\n]{0,200}>.*?(?:^[ \t]*+</details>|\Z)",
+    re.MULTILINE | re.DOTALL | re.IGNORECASE,
+)
+"""Reasoning as Open WebUI writes it into a reply (its lines quoted with "> "), to its `</details>` line or the end:
+`<details type="reasoning" done="true" duration="2">`, `<summary>Thought for 2 seconds</summary>`, `> ...`."""
 
 
 THREAD_ABOVE_CHARS = 64 * 1024
