@@ -414,6 +414,22 @@ def test_an_answer_printed_to_a_terminal_cannot_drive_it(tmp_path: Path) -> None
     assert piped.stdout == "x\x1b]52;c;aGk=\x07\x1b[2J y\n"  # to a pipe, as it is
 
 
+def test_json_of_an_answer_holding_c1_controls_cannot_drive_a_terminal(tmp_path: Path) -> None:
+    # U+009B is CSI and U+009D OSC once a terminal decodes UTF-8 (VTE acts on them): JSON escapes only C0 itself
+    answer = "x\x9b2J\x9d0;PWNED\x9c y"
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl(f"FINAL({answer!r})")]), encoding="utf-8")
+    traces = tmp_path / "traces"
+    done = run_cli("ask", "q", "--scripted", str(script), "--json", "--trace-dir", str(traces), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not any("\x80" <= c <= "\x9f" for c in done.stdout) and "\\u009b2J" in done.stdout
+    assert json.loads(done.stdout)["answer"] == answer  # the same JSON
+    (trace,) = traces.glob("*.jsonl")  # `cat`-ing a trace is as safe
+    written = trace.read_text(encoding="utf-8")
+    assert not any("\x80" <= c <= "\x9f" for c in written)
+    assert answer in [json.loads(line).get("answer") for line in written.splitlines()]
+
+
 def test_a_task_file_holding_a_lone_surrogate_is_hashed_not_a_traceback() -> None:
     from rlmx.bench.task import sha256_text
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -58,12 +59,19 @@ class Event:
 
 def record_json(record: Mapping[str, Any]) -> str:
     """`record` as one JSON Lines line (without its newline): UTF-8-encodable, lone surrogates as U+FFFD (a reply cut
-    mid-emoji; never an error), and U+2028, U+2029 and U+0085 escaped (as \\u2028 ...), so that readers that split
-    lines with `str.splitlines()` or at JavaScript's line terminators still see one record a line."""
-    text = encodable(json.dumps(record, ensure_ascii=False, default=str))
-    if text.isascii():
-        return text
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    mid-emoji; never an error), with `json_escaped` characters escaped."""
+    return json_escaped(encodable(json.dumps(record, ensure_ascii=False, default=str)))
+
+
+_ESCAPED = re.compile("[\x80-\x9f\u2028\u2029]")
+
+
+def json_escaped(text: str) -> str:
+    """JSON text with U+2028, U+2029 and the C1 controls (U+0080-U+009F, U+0085 among them) written as `\\u`
+    escapes, the same JSON: readers that split lines with `str.splitlines()` or at JavaScript's line terminators
+    see one record a line, and a terminal shown the text cannot be driven by it (VTE terminals act on C1 CSI and
+    OSC). These characters can only stand inside JSON strings, so escaping them keeps the JSON valid."""
+    return text if text.isascii() else _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 Emit = Callable[[Event], None]
