@@ -493,3 +493,36 @@ def test_a_byte_order_mark_that_does_not_fit_the_bytes_after_it_is_named() -> No
 
     with pytest.raises(NotText, match="its byte order mark says UTF-16, but byte 2 is not"):
         decode_text(b"\xff\xfe\x00\xdc")  # a lone low surrogate
+
+
+FLAG, ACCENTED, FAMILY = "\U0001f1fa\U0001f1f8", "e\u0301", "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+"""🇺🇸 (two regional indicators), é written as e + a combining accent (NFD), a family (three emoji, two joiners)."""
+
+
+def _whole(piece: str, unit: str) -> bool:
+    """Whether `piece` (after its leading "x") is `unit` repeated: no unit split at either end."""
+    body = piece.removeprefix("x")
+    return len(body) % len(unit) == 0 and body == unit * (len(body) // len(unit))
+
+
+@pytest.mark.parametrize("unit", [FLAG, ACCENTED, FAMILY, "\r\n", "\u1100\u1161\u11a8"])  # CR LF; 각 as jamo
+def test_a_clipped_text_keeps_whole_characters_on_both_sides_of_the_cut(unit: str) -> None:
+    from rlmx.events import clip
+
+    for count in (2_500, 2_501, 2_503):
+        text = "x" + unit * count
+        head, _, tail = clip(text).partition("\n... [")
+        tail = tail.split("] ...\n", 1)[1]
+        # cut between two letters of a flag, every flag after it paired the wrong letters (🇸🇺 for 🇺🇸)
+        assert _whole(head, unit) and _whole(tail, unit), (unit, count, head[-4:], tail[:4])
+        assert len(head) <= 2_000 and len(tail) <= 2_000
+
+
+def test_the_trace_and_a_context_preview_keep_whole_characters(tmp_path: Path) -> None:
+    flags = "x" + FLAG * 2_500
+    RLM(ScriptedLM([repl(f"FINAL({flags!r})")]), trace_dir=tmp_path).completion("q", context=ACCENTED * 1_000)
+    events = read_trace(next(tmp_path.glob("*.jsonl")))
+    answer = next(e["answer"] for e in events if e["type"] == "run_end")
+    head, tail = answer.split("\n... [")[0], answer.split("] ...\n")[1]
+    assert _whole(head, FLAG) and _whole(tail, FLAG)
+    assert _whole(prepare("context", "x" + ACCENTED * 1_000).preview, ACCENTED)

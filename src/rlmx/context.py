@@ -29,6 +29,7 @@ from rlmx import documents
 from rlmx.documents.text import NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
 from rlmx.sandbox import frames
+from rlmx.sandbox.graphemes import boundary_before
 from rlmx.strbuffer import ascii_bytes
 
 ContextKind = Literal["text", "json"]
@@ -474,7 +475,7 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
             type_name="str",
             chars=len(text),
             digest=_Digest(text),
-            preview=text[:PREVIEW_CHARS],
+            preview=text[: boundary_before(text, PREVIEW_CHARS)],
             source=loaded.source,
             structure=loaded.structure,
         )
@@ -510,7 +511,7 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         type_name=type_name,
         chars=len(text),
         digest=_Digest(text),
-        preview=text[:PREVIEW_CHARS],
+        preview=text[: boundary_before(text, PREVIEW_CHARS)],
         item_count=item_count,
         item_lengths=lengths,
         source=loaded.source,

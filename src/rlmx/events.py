@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.graphemes import boundary_after, boundary_before
 
 TRACE_FORMAT_VERSION = 1
 SCHEMA = f"rlmx.trace/{TRACE_FORMAT_VERSION}"
@@ -78,11 +79,14 @@ Emit = Callable[[Event], None]
 
 
 def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
-    """Head and tail of a long text, with the count of characters cut, for traces and live views."""
+    """Head and tail of a long text, with the count of characters cut, for traces and live views. The cuts fall
+    between whole characters as a reader sees them (`graphemes`: never between a letter and its accent, inside a
+    flag or an emoji sequence), so each side holds at most `limit // 2` code points."""
     if len(text) <= limit:
         return text
     half = limit // 2
-    return f"{text[:half]}\n... [{len(text) - 2 * half:,} characters cut] ...\n{text[-half:]}"
+    head, tail = boundary_before(text, half), boundary_after(text, len(text) - half)
+    return f"{text[:head]}\n... [{tail - head:,} characters cut] ...\n{text[tail:]}"
 
 
 # --- the format ---------------------------------------------------------------------------------------------
