@@ -883,6 +883,38 @@ async def test_a_body_without_choices_is_quoted(server: FakeOpenAIServer) -> Non
         await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"choices": [], "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}}, "blockReason PROHIBITED_CONTENT"),
+        ({"choices": [], "prompt_feedback": {"block_reason": "SAFETY"}}, "blockReason SAFETY"),
+        (
+            {
+                "choices": [],
+                "prompt_filter_results": [
+                    {
+                        "prompt_index": 0,
+                        "content_filter_results": {
+                            "hate": {"filtered": False, "severity": "safe"},
+                            "violence": {"filtered": True, "severity": "high"},
+                        },
+                    }
+                ],
+            },
+            "violence, severity high",
+        ),
+    ],
+)
+async def test_a_prompt_the_servers_filter_blocked_is_said_and_not_asked_again(
+    server: FakeOpenAIServer, body: dict[str, Any], named: str
+) -> None:
+    # Gemini's compatibility layer and Azure answer 200 with no choices and why: retried, it was blocked again
+    server.script(Reply(body=body), Reply(body=body))
+    with pytest.raises(LMBadResponse, match=re.escape(f"content filter blocked the prompt ({named})")) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)
+    assert not caught.value.retryable and len(server.requests) == 1
+
+
 async def test_a_reply_that_breaks_off_is_reported_and_booked(server: FakeOpenAIServer) -> None:
     lm = OpenAICompatibleLM("m", server.base_url, max_retries=1)
     server.script(Reply(body=completion_body("Paris", usage=usage(5, 5)), broken=True), Reply(broken=True))

@@ -276,6 +276,9 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         raise LMBadResponse(f"the server answered HTTP 200 with an error: {_error_message(error)}", retryable=True)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
+        blocked = _prompt_blocked(data)
+        if blocked is not None:  # asked again, the same prompt is blocked again
+            raise LMBadResponse(f"the server's content filter blocked the prompt ({blocked})", retryable=False)
         said = _said(data)
         raise LMBadResponse(
             f"the server's reply has no choices for model {model!r}" + (f"; it says: {said}" if said else ""),
@@ -346,6 +349,24 @@ def _repeats(answer: str, reasoning: list[str]) -> bool:
     re-send truncated thinking as `content` do (oMLX #2457, #2606): it is then reasoning, not an answer."""
     said = " ".join(answer.split())
     return bool(said) and any(said == " ".join(r.split()) for r in (*reasoning, "".join(reasoning)))
+
+
+def _prompt_blocked(data: dict[str, Any]) -> str | None:
+    """Why a reply without choices says the prompt itself was blocked, if it does: Gemini's
+    `promptFeedback.blockReason` (passed through by gateways, either case style), Azure's `prompt_filter_results`
+    with a category `filtered`; else None."""
+    feedback = data.get("promptFeedback", data.get("prompt_feedback"))
+    if isinstance(feedback, dict):
+        reason = feedback.get("blockReason", feedback.get("block_reason"))
+        if isinstance(reason, str) and reason.strip():
+            return f"blockReason {reason.strip()[:80]}"
+    results = data.get("prompt_filter_results")
+    for result in results if isinstance(results, list) else ():
+        categories = result.get("content_filter_results") if isinstance(result, dict) else None
+        for name, verdict in categories.items() if isinstance(categories, dict) else ():
+            if isinstance(verdict, dict) and verdict.get("filtered") is True:
+                return f"{name[:40]}, severity {verdict.get('severity', 'not given')}"
+    return None
 
 
 def _said(data: dict[str, Any]) -> str:
