@@ -304,6 +304,27 @@ def test_a_users_signal_that_times_out_a_sub_call_leaves_the_channel_whole() -> 
     assert "REPL restarted" not in feedback(lm, 1) + feedback(lm, 2)
 
 
+def test_a_users_signal_that_lands_while_a_large_prompt_is_sent_leaves_the_channel_whole() -> None:
+    # The handler raised between two partial writes of the call frame: the host waited for the rest of the frame,
+    # the cell hung to its hard limit and every variable was lost. It raises only in the function that writes frames.
+    code = (
+        "import signal, os, threading, time\nx = 7\nclass MyTimeout(Exception):\n    pass\nraised = []\n"
+        "def handler(signum, frame):\n"
+        "    if not raised and frame is not None and frame.f_code.co_name in ('write', 'send_blocking'):\n"
+        "        raised.append(1)\n        raise MyTimeout()\n"
+        "signal.signal(signal.SIGUSR1, handler)\nstop = []\n"
+        "def pester():\n    while not stop:\n        os.kill(os.getpid(), signal.SIGUSR1)\n        time.sleep(0.0005)\n"
+        "threading.Thread(target=pester, daemon=True).start()\n"
+        "try:\n    print('got', llm_query('a large chunk ' * 2_000_000))\nexcept MyTimeout:\n    print('timed out')\n"
+        "stop.append(1)"
+    )
+    lm = ScriptedLM([repl(code), repl("print('next', llm_query('after'), x)"), repl("FINAL(x)")])
+    result = RLM(lm, sub_lm=ScriptedLM(["sub"] * 2), budget=Budget(cell_timeout=10)).completion("q", context="c")
+    assert result.answer == "7"
+    assert "timed out" in feedback(lm, 1) and "next sub 7" in feedback(lm, 2), feedback(lm, 1)
+    assert "REPL restarted" not in feedback(lm, 1) + feedback(lm, 2)
+
+
 def test_a_sub_call_from_a_signal_handler_inside_a_sub_call_is_an_error_not_a_deadlock() -> None:
     # the handler runs on the main thread while that thread waits for its own reply: waiting there would wait on
     # itself (so would a __del__ the garbage collector runs while a call frame is being sent)

@@ -282,3 +282,46 @@ def test_a_thread_an_earlier_question_started_cannot_answer_the_next_through_ans
     with RLM(lm, sandbox=sandbox).session() as session:
         assert session.ask("the first question").answer == "a1"
         assert session.ask("the second question").answer == "a2"
+
+
+# --- the names a session loads keep the meaning the prompt gives them (audit 23) --------------------------------
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("change", ["context = context.split()", "del context", "context = None"])
+def test_each_question_finds_every_context_as_its_prompt_describes_it(sandbox: str, change: str) -> None:
+    # Question 2's prompt said "`context`: str, 16 characters" while the REPL held question 1's list (or nothing).
+    lm = by_question(
+        {
+            "first": [repl(f"{change}\nkept = 'mine'\nFINAL('a1')")],
+            "second": [
+                repl("print(type(context).__name__, len(context), context_1)\ncontext_1 = 0"),
+                repl("FINAL('a2')"),
+            ],
+            "third": [repl("FINAL(f'{context} / {context_1} / {kept}')")],
+        }
+    )
+    with RLM(lm, sandbox=sandbox).session(context="alpha beta gamma") as session:
+        session.ask("the first question")
+        session.ask("the second question", context="added later")
+        third = session.ask("the third question")
+    assert "`context`: str, 16 characters" in lm.calls[1][1]["content"]
+    assert "str 16 added later" in last_user(lm.calls[2])
+    assert third.answer == "alpha beta gamma / added later / mine"  # the model's own variables stay
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("change", ["history = ['my notes']", "del history", "history = None"])
+def test_history_rebound_or_deleted_by_a_cell_is_put_back_with_a_note(sandbox: str, change: str) -> None:
+    lm = by_question(
+        {
+            "first": [repl("FINAL('a1')")],
+            "second": [repl(change), repl("print([h['question'] for h in history])"), repl("FINAL('a2')")],
+        }
+    )
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        session.ask("the first question")
+        session.ask("the second question")
+    note = last_user(lm.calls[-2])
+    assert "Note: `history` was" in note and "earlier questions and answers" in note, note
+    assert "['the first question']" in last_user(lm.calls[-1])

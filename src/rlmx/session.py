@@ -2,7 +2,9 @@
 
 Each question is its own completion (own budget, own trace file); the session links them by id and turn, keeps
 the root's REPL alive between them, adds each question's new contexts as `context_1`, `context_2`, ...
-(or by their given names), and sets `history` to the earlier questions and answers.
+(or by their given names), and sets `history` to the earlier questions and answers. Each question finds every
+context under its name as loaded (the worker puts back one an earlier question rebound or deleted, so the prompt
+describes what the REPL holds), and a cell that rebinds `history` gets it back with a note.
 
 A session answers one question at a time: questions asked together (tasks, threads) wait their turn, and one
 asked from inside the session's own question (its tools, event handlers) is refused at once, since it would wait

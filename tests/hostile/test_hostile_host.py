@@ -51,6 +51,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "signal_own_zygote": {"subprocess": B, "isolated": B},
     "proc_1": {"subprocess": B, "subprocess-nocaps": X, "isolated": B},  # bwrap: its own init, unreachable too
     "unix_sockets": {"subprocess": X, "isolated": B},  # by path and abstract
+    "socket_families": {"subprocess": X, "isolated": B},  # isolated: an unnamed AF_UNIX pair only (asyncio's)
     "dns_and_ipv6": {"subprocess": X, "isolated": B},
     "hidden_memory": {"subprocess": B, "isolated": B},  # mmap, memfd, System V segments, queues and semaphores
     "new_namespaces": {"subprocess": B, "isolated": B},  # a user namespace, then a mount one and a tmpfs in it
@@ -388,6 +389,31 @@ async def test_unix_sockets_by_path_and_abstract(tier: str, unix_listeners: Any)
         found = attempts(await run(box, code))
     heard = [_accepted(s) for s in servers]
     assert (X if any(heard) else B) == expected("unix_sockets", tier), found
+
+
+async def test_a_new_socket_is_an_unnamed_unix_pair_or_nothing(tier: str) -> None:
+    """asyncio's event loop makes a socketpair for its self-pipe, so an unnamed AF_UNIX pair is allowed on every
+    tier (it reaches nothing outside the process). socket() of any family, and socketpair() of any other family
+    (inet, inet6, netlink), stay refused by the isolated tier's filter (EPERM, not the kernel's own EOPNOTSUPP)."""
+    code = TRY + (
+        "import asyncio, socket\n"
+        "for name, family in (('inet', socket.AF_INET), ('inet6', socket.AF_INET6), ('netlink', socket.AF_NETLINK)):\n"
+        "    attempt('pair_' + name, lambda: socket.socketpair(family))\n"
+        "    attempt('socket_' + name, lambda: socket.socket(family, socket.SOCK_DGRAM))\n"
+        "attempt('socket_unix', lambda: socket.socket(socket.AF_UNIX))\n"
+        "attempt('unix_pair', lambda: socket.socketpair(socket.AF_UNIX))\n"
+        "attempt('event_loop', lambda: asyncio.run(asyncio.sleep(0, 'ran')))\n"
+        "print(json.dumps(out))"
+    )
+    async with open_sandbox(tier) as box:
+        found = attempts(await run(box, code))
+    assert found["unix_pair"].startswith("ok:") and found["event_loop"] == "ok:ran", found
+    families = ("inet", "inet6", "netlink")
+    refused = [f"pair_{f}" for f in families] + [f"socket_{f}" for f in (*families, "unix")]
+    by_filter = all(found[name] == "PermissionError" for name in refused)
+    assert (B if by_filter else X) == expected("socket_families", tier), found
+    if not by_filter:  # no filter on sockets: the kernel itself makes no inet or netlink pair
+        assert not succeeded(found, *(f"pair_{f}" for f in families)), found
 
 
 async def test_dns_and_ipv6(tier: str) -> None:

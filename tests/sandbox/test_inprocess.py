@@ -97,3 +97,21 @@ async def test_cells_of_two_sandboxes_at_once_each_keep_their_own_output() -> No
             await box.close()
     assert (ended_first.stdout, ended_second.stdout) == ("first\n", "second\n")
     assert sys.stdout is stdout
+
+
+async def test_a_cell_that_leaves_its_own_streams_in_sys_stdout_gives_the_host_its_own_back() -> None:
+    # The capture idiom (`sys.stdout = buf = io.StringIO()` ... `sys.stdout = old`) failing before its last line left
+    # the cell's buffer as the host's stdout: `rlmx ask --sandbox inprocess` then printed its answer into it.
+    stdout, stderr = sys.stdout, sys.stderr
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    try:
+        swap = "import io, sys\nsys.stdout = io.StringIO()\nsys.stderr = io.StringIO()\nint('x')"
+        failed = await box.run_cell(swap, calls=echo, timeout=5)
+        assert (sys.stdout, sys.stderr) == (stdout, stderr)
+        after = await box.run_cell("print('captured')", calls=echo, timeout=5)
+    finally:
+        await box.close()
+    assert failed.status == "error" and "ValueError" in str(failed.error)
+    assert after.stdout == "captured\n"
+    assert (sys.stdout, sys.stderr) == (stdout, stderr)

@@ -72,3 +72,26 @@ def test_the_trace_records_the_protections(tmp_path: Path, require_isolated: Cal
     events = [json.loads(line) for line in Path(result.trace_path).read_text().splitlines()]
     ready = next(e for e in events if e["type"] == "sandbox_ready")
     assert ready["protections"]["tier"] == "isolated" and ready["protections"]["seccomp"]
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "landlock"])
+async def test_sub_calls_fan_out_from_an_event_loop_in_a_cell(mode: str, require_isolated: Callable[..., None]) -> None:
+    # The filter refused every socketpair, so no event loop could be made (its self-pipe): asyncio.to_thread and
+    # run_in_executor over llm_query failed with a bare PermissionError.
+    require_isolated(mode)
+    cell = (
+        "import asyncio\n"
+        "async def ask_all():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    threads = [asyncio.to_thread(llm_query, f'p{i}') for i in range(4)]\n"
+        "    pool = [loop.run_in_executor(None, llm_query, f'q{i}') for i in range(4)]\n"
+        "    return await asyncio.gather(*threads, *pool)\n"
+        "print(asyncio.run(ask_all()))"
+    )
+    box = IsolatedSandbox(mode=mode)  # type: ignore[arg-type]
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(cell, calls=echo, timeout=20)
+    finally:
+        await box.close()
+    assert result.stdout == "['P0', 'P1', 'P2', 'P3', 'Q0', 'Q1', 'Q2', 'Q3']\n", result.error

@@ -220,3 +220,43 @@ async def test_a_host_refusing_the_run_dir_is_a_start_error_not_a_traceback(monk
     box = SubprocessSandbox()
     with pytest.raises(SandboxStartError, match=r"could not be set up: \[Errno 22\] Invalid argument"):
         await box.start([prepare("context", "c")])
+
+
+WIDE_POOL = (
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "with ThreadPoolExecutor(max_workers=24) as pool:\n"
+    "    print(len(list(pool.map(llm_query, [str(i) for i in range(24)]))))"
+)
+HUGE_STACK = "import threading\nthreading.stack_size(1 << 40)\nthreading.Thread(target=print).start()"
+
+
+@pytest.mark.parametrize(
+    ("cell", "options", "limit"),
+    [
+        pytest.param(
+            WIDE_POOL,
+            {"max_processes": 8},
+            "at most 8 threads and processes at once (RLIMIT_NPROC",
+            marks=pytest.mark.skipif(os.geteuid() != 0, reason="a process limit of its own needs a root host"),
+            id="past the process limit",
+        ),
+        pytest.param(HUGE_STACK, {}, "counts against its memory limit", id="past the memory limit"),
+    ],
+)
+async def test_a_thread_that_cannot_start_tells_the_model_the_limit_and_what_to_do(
+    cell: str, options: dict[str, int], limit: str
+) -> None:
+    # A pool as wide as its batch got only "RuntimeError: can't start new thread", from deep in concurrent.futures.
+    async def echo(call: SubCall) -> list[SubCallResult]:
+        return [SubCallResult(True, text="ok") for _ in call.items]
+
+    box = SubprocessSandbox(**options)
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(cell, calls=echo, timeout=20)
+        after = await box.run_cell("print(len(context))", calls=echo, timeout=5)
+    finally:
+        await box.close()
+    assert "can't start new thread" in str(result.error) and limit in str(result.error), result.error
+    assert "llm_query_batched(prompts)" in str(result.error)
+    assert after.stdout == "1\n"

@@ -5,10 +5,14 @@ answered. Real worker processes on both transports (socketpair frames and JSON L
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import random
+import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -329,3 +333,209 @@ def test_a_worker_embedded_in_another_process_leaves_its_signal_handlers_alone()
     worker.begin_cell()
     worker.end_cell()
     assert signal.getsignal(signal.SIGINT) is before and worker.held_handlers == {}
+
+
+# --- an exception that arrives inside the channel's reads and writes (audit 23) ----------------------------------
+
+
+class Late(Exception):
+    """What a time-box raises into a thread (func_timeout and stopit do it with PyThreadState_SetAsyncExc)."""
+
+
+def raise_into(thread: threading.Thread, kind: type[BaseException]) -> None:
+    assert thread.ident is not None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(kind))
+
+
+def answer(host: socket.socket, call: dict[str, Any], text: str) -> None:
+    frames.send_blocking(host, {"t": "reply", "id": call["id"], "results": [{"ok": True, "text": text}]})
+
+
+def test_an_exception_raised_into_the_callers_while_they_wait_keeps_the_channel_whole(
+    pair: tuple[Worker, socket.socket],
+) -> None:
+    # One caller reads the channel, blocked in its read; the exception lands as the read returns. Its bytes were
+    # dropped with it, and the next read took the middle of a reply for a frame's length.
+    worker, host = pair
+    threads, outcomes = call_in_threads(worker, ["a", "b", "c"])
+    calls = [frames.recv_blocking(host) for _ in threads]
+    time.sleep(0.1)  # every caller is waiting now: one in the channel's read, the others on their wake locks
+    for thread in threads:
+        raise_into(thread, Late)
+    for call in calls:
+        answer(host, call, "late")
+    for thread in threads:
+        thread.join(10)
+    assert all(isinstance(outcomes[prompt], Late) for prompt in "abc"), outcomes  # raised once the reply was in
+    again = call_in_threads(worker, ["again"])
+    answer(host, frames.recv_blocking(host), "A")
+    again[0][0].join(10)
+    assert again[1] == {"again": "A"}  # the channel is whole
+
+
+@pytest.fixture
+def own_signal() -> Iterator[Callable[[type[BaseException]], None]]:
+    """own_signal(kind): SIGUSR1 raises `kind` in this (the main) thread, as a cell's time-box does; put back after."""
+    before = signal.getsignal(signal.SIGUSR1)
+
+    def install(kind: type[BaseException]) -> None:
+        def handler(signum: int, frame: Any) -> None:
+            raise kind("time is up")
+
+        signal.signal(signal.SIGUSR1, handler)
+
+    yield install
+    signal.signal(signal.SIGUSR1, before)
+
+
+def signal_main_thread_soon() -> None:
+    def send() -> None:
+        time.sleep(0.2)  # the main thread is blocked in the channel's write or read by now
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+@pytest.mark.parametrize("kind", [Late, TimeoutError])
+def test_a_signal_handler_raising_while_a_large_call_frame_is_written_leaves_the_frame_whole(
+    pair: tuple[Worker, socket.socket], own_signal: Callable[[type[BaseException]], None], kind: type[Exception]
+) -> None:
+    # The prompt is larger than the socket's buffer, and the host does not read yet: the main thread is blocked in
+    # its write when the signal comes. The handler raised between two partial writes and the host got half a frame.
+    worker, host = pair
+    own_signal(kind)
+    host.settimeout(10)
+    got: list[dict[str, Any]] = []
+
+    def host_side() -> None:
+        time.sleep(0.4)  # after the signal
+        got.append(frames.recv_blocking(host))
+        answer(host, got[0], "done")
+
+    serving = threading.Thread(target=host_side, daemon=True)
+    serving.start()
+    signal_main_thread_soon()
+    with pytest.raises(kind, match="time is up"):  # once the reply is in
+        worker.call("llm", [{"prompt": "x" * 5_000_000}])
+    serving.join(10)
+    assert len(got[0]["items"][0]["prompt"]) == 5_000_000
+    again = call_in_threads(worker, ["again"])
+    answer(host, frames.recv_blocking(host), "A")
+    again[0][0].join(10)
+    assert again[1] == {"again": "A"}
+
+
+@pytest.mark.parametrize("kind", [Late, TimeoutError])
+def test_a_signal_handler_raising_while_the_reply_is_awaited_keeps_the_channel(
+    pair: tuple[Worker, socket.socket], own_signal: Callable[[type[BaseException]], None], kind: type[Exception]
+) -> None:
+    # timeout-decorator's handler raises TimeoutError, an OSError: it was taken for the channel's own failure, and
+    # every later sub-call failed.
+    worker, host = pair
+    own_signal(kind)
+
+    def host_side() -> None:
+        call = frames.recv_blocking(host)
+        time.sleep(0.4)  # after the signal
+        answer(host, call, "done")
+
+    threading.Thread(target=host_side, daemon=True).start()
+    signal_main_thread_soon()
+    with pytest.raises(kind, match="time is up"):
+        worker.call("llm", [{"prompt": "q"}])
+    again = call_in_threads(worker, ["again"])
+    answer(host, frames.recv_blocking(host), "A")
+    again[0][0].join(10)
+    assert again[1] == {"again": "A"}
+
+
+ASYNC_TIMEOUTS = (
+    "import threading, ctypes, time\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "keep = 5\n"
+    "class Late(Exception):\n"
+    "    pass\n"
+    "def ask(i):\n"
+    "    try:\n"
+    "        return llm_query(f'q{i}')\n"
+    "    except Late:\n"
+    "        return 'late'\n"
+    "with ThreadPoolExecutor(6) as pool:\n"
+    "    futures = [pool.submit(ask, i) for i in range(6)]\n"
+    "    time.sleep(0.1)\n"
+    "    for thread in threading.enumerate():\n"
+    "        if thread is not threading.current_thread():\n"
+    "            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Late))\n"
+    "    print([f.result() for f in futures])"
+)
+
+
+async def test_pool_threads_timed_out_by_an_async_exception_leave_the_repl_whole(sandbox: Sandbox) -> None:
+    async def slow(call: SubCall) -> list[SubCallResult]:
+        await asyncio.sleep(0.3)
+        return [SubCallResult(True, text="answered")] * len(call.items)
+
+    first = await sandbox.run_cell(ASYNC_TIMEOUTS, calls=slow, timeout=20)
+    assert (first.status, first.stdout) == ("ok", str(["late"] * 6) + "\n"), first.error
+    after = await sandbox.run_cell("print(llm_query('after'), keep)", calls=slow, timeout=20)
+    assert after.stdout == "answered 5\n", after.error
+
+
+def test_exceptions_raised_into_callers_at_random_moments_never_cross_or_lose_a_reply(
+    pair: tuple[Worker, socket.socket],
+) -> None:
+    """8 threads make 100 calls each while another raises Late into one of them every ~1.5 ms, wherever it is: in
+    its read of the channel, its decoding, its hand-off of a reply to another thread, its write. Every call ends
+    with its own reply or with Late, and the channel is whole after."""
+    worker, host = pair
+    chaos = random.Random(23)
+    calls: list[dict[str, Any]] = []
+    arrived = threading.Condition()
+
+    def host_reads() -> None:
+        with contextlib.suppress(OSError, EOFError):
+            while True:
+                call = frames.recv_blocking(host)
+                with arrived:
+                    calls.append(call)
+                    arrived.notify()
+
+    def host_answers() -> None:  # in a scrambled order
+        while True:
+            with arrived:
+                arrived.wait_for(lambda: bool(calls))
+                call = calls.pop(chaos.randrange(len(calls)))
+            answer(host, call, call["items"][0]["prompt"][::-1])
+
+    for serve in (host_reads, host_answers):
+        threading.Thread(target=serve, daemon=True).start()
+    wrong: list[tuple[str, Any]] = []
+    ended = {"answered": 0, "late": 0}
+
+    def caller(name: int) -> None:
+        done = 0
+        while done < 100:
+            try:  # Late may land anywhere here, outside the call too
+                prompt = f"{name}-{done}"
+                done += 1
+                try:
+                    reply = worker.llm_query(prompt)
+                    ended["answered"] += 1
+                    if reply != prompt[::-1]:
+                        wrong.append((prompt, reply))
+                except Late:
+                    ended["late"] += 1
+                except Exception as exc:  # recorded for the assertion
+                    wrong.append((prompt, exc))
+            except Late:
+                pass
+
+    threads = [threading.Thread(target=caller, args=(n,), daemon=True) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(chaos.random() * 0.003)
+        raise_into(chaos.choice(threads), Late)
+    assert not wrong, wrong[:5]
+    assert ended["answered"] > 100 and ended["late"] >= 10, ended
+    assert worker.llm_query("whole") == "elohw"

@@ -185,7 +185,7 @@ _REPLY_HEAD = b'{"t":"reply","id":'
 """How every reply frame's body begins (the host's `send_reply`, written by `dumps`)."""
 
 
-def unread(body: bytes | bytearray, start: int = 0) -> UnreadFrame:
+def unread(body: bytes | bytearray | memoryview, start: int = 0) -> UnreadFrame:
     """The UnreadFrame for frame body `body[start:]`, its call id read off its head without decoding the rest."""
     head = bytes(body[start : start + len(_REPLY_HEAD) + 24])
     digits = head.removeprefix(_REPLY_HEAD).partition(b",")[0] if head.startswith(_REPLY_HEAD) else b""

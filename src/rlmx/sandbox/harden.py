@@ -381,7 +381,6 @@ _DENY_ALWAYS = {
     "process_vm_readv": 310,
     "process_vm_writev": 311,
     "socket": 41,  # the frame channel is inherited; no code in the sandbox needs a new socket
-    "socketpair": 53,
     "mount": 165,
     "umount2": 166,
     **_DENY_NAMESPACES,
@@ -436,6 +435,10 @@ _DENY_HIDDEN_MEMORY = {
     "semget": 64,
     "mq_open": 240,
 }
+# An unnamed AF_UNIX pair reaches nothing outside the process, and asyncio's event loop needs one (its self-pipe):
+# socketpair is allowed for AF_UNIX only, as its first argument says; every other family is denied.
+_UNIX_ONLY = {"socketpair": 53}
+_AF_UNIX = 1
 _CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
 _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": _TKILL}
@@ -481,10 +484,21 @@ def _returning(numbers: Sequence[int], verdict: int) -> list[bytes]:
 
 def _deny_values(number: int, offset: int, values: Sequence[int]) -> list[bytes]:
     """Syscall `number` with the 32-bit argument at `offset` equal to one of `values`: EPERM; any other: allowed."""
+    return _by_value(number, offset, values, listed=_RET_ERRNO | errno.EPERM, other=_RET_ALLOW)
+
+
+def _allow_values(number: int, offset: int, values: Sequence[int]) -> list[bytes]:
+    """Syscall `number` with the 32-bit argument at `offset` equal to one of `values`: allowed; any other: EPERM."""
+    return _by_value(number, offset, values, listed=_RET_ALLOW, other=_RET_ERRNO | errno.EPERM)
+
+
+def _by_value(number: int, offset: int, values: Sequence[int], listed: int, other: int) -> list[bytes]:
+    """Syscall `number`: `listed` when the 32-bit argument at `offset` is one of `values`, else `other`. Any other
+    syscall goes on to the next rule."""
     count = len(values)
     block = [_op(_JEQ, number, 0, count + 3), _op(_LD_W_ABS, offset)]
     block += [_op(_JEQ, value & 0xFFFFFFFF, count - i, 0) for i, value in enumerate(values)]
-    return [*block, _op(_RET, _RET_ALLOW), _op(_RET, _RET_ERRNO | errno.EPERM)]
+    return [*block, _op(_RET, other), _op(_RET, listed)]
 
 
 def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes:
@@ -523,6 +537,8 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     program += _returning([*denied.values()], eperm) + enosys
     for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
         program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
+    for number in _UNIX_ONLY.values():  # these syscalls, for this address family (argument 0) only
+        program += _allow_values(number, _OFFSET_ARG0_LOW, [_AF_UNIX])
     if stage == "worker":
         program += [  # clone: threads only
             _op(_JEQ, _CLONE, 0, 4),
@@ -570,6 +586,7 @@ def denied_syscalls(stage: str) -> list[str]:
         ]
     names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
     names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
+    names += [f"{name} (but an unnamed AF_UNIX pair)" for name in _UNIX_ONLY]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
     return names

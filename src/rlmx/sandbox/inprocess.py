@@ -80,20 +80,22 @@ thread in it; a pair per sandbox, put in place and taken away out of order, sent
 
 
 def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
-    """The process's pair, put in place if it is not (event loop thread `host` serves one more cell)."""
+    """The process's pair, put in place (event loop thread `host` serves one more cell). Made around the host's own
+    streams by the first cell; a later one puts it back if a running cell replaced it."""
     global _routed
     with _ROUTING:
-        if _routed is None or sys.stdout is not _routed[0] or sys.stderr is not _routed[1]:
+        if _routed is None:
             _routed = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
-            sys.stdout, sys.stderr = _routed
+        sys.stdout, sys.stderr = _routed
         for streams in _routed:
             streams.hosts[host] = streams.hosts.get(host, 0) + 1
         return _routed
 
 
 def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -> None:
-    """One cell served by `host` has ended; after the last one the streams before the pair are back (unless code
-    replaced the pair meanwhile: theirs stays)."""
+    """One cell served by `host` has ended: the pair is in place again while other cells run, and after the last
+    one the host's own streams are back, whatever a cell left in sys.stdout or sys.stderr (its `sys.stdout =
+    io.StringIO()`, failed before it was undone, took the host's own output from then on)."""
     global _routed
     with _ROUTING:
         for streams in routed:
@@ -101,9 +103,9 @@ def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -
             if not streams.hosts[host]:
                 del streams.hosts[host]
         if routed[0].hosts:
+            sys.stdout, sys.stderr = routed
             return
-        if sys.stdout is routed[0] and sys.stderr is routed[1]:
-            sys.stdout, sys.stderr = routed[0].original, routed[1].original
+        sys.stdout, sys.stderr = routed[0].original, routed[1].original
         if _routed is routed:
             _routed = None
 
@@ -223,7 +225,7 @@ class InProcessSandbox:
         assert self._worker is not None, "start() first"
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
         # Copied as a frame would copy them: the session's own `history` list must not become the model's to edit.
-        self._worker.begin_question({**values, **json.loads(dumps(variables))})  # as the worker's own load
+        self._worker.begin_question(values, json.loads(dumps(variables)))  # as the worker's own load
 
     async def names(self, prefix: str) -> set[str]:
         assert self._worker is not None, "start() first"

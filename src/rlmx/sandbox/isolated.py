@@ -10,7 +10,8 @@ Two ways to confine it, probed once per process (SANDBOX.md §3, §6):
   and restricts itself with Landlock to /usr, its contexts and its work dir.
 
 In both, the worker then applies rlimits, no_new_privs and the seccomp denylist of harden.py after the
-contexts are loaded and before the first cell: no exec, no new sockets, no fork (threads only), no signals
+contexts are loaded and before the first cell: no exec, no new sockets (but an unnamed AF_UNIX pair, which
+reaches nothing outside the process and which asyncio's event loop needs), no fork (threads only), no signals
 to other processes, no ptrace. If a required protection is missing, `start()` raises SandboxStartError and
 says what is missing; it never falls back to a weaker tier on its own.
 

@@ -49,10 +49,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same objects, typed
     import signal as _signal
     from collections import deque
+    from functools import partial as _partial
     from typing import Any
 else:
     import _signal
     from _collections import deque
+    from _functools import partial as _partial
 
 
 # What the worker's own machinery calls, bound once: a cell that patches `_thread`, `os`, `select` or `_codecs` (a
@@ -62,7 +64,7 @@ _RLock = _thread.RLock
 _gettrace, _settrace, _getprofile, _setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
 _get_int_digits, _set_int_digits = sys.get_int_max_str_digits, sys.set_int_max_str_digits
 _utf8_decode = _codecs.utf_8_decode
-_read_fd, _dup2, _getpid = os.read, os.dup2, os.getpid
+_read_fd, _write_fd, _dup2, _getpid = os.read, os.write, os.dup2, os.getpid
 _select_fd = _select.select
 _SIGNALS = tuple(n for n in _signal.valid_signals() if n not in (_signal.SIGKILL, _signal.SIGSTOP))
 """Every signal a cell may take for itself (a time-box on SIGALRM or SIGUSR1, a SIGCHLD reaper, its own Ctrl-C)."""
@@ -355,72 +357,169 @@ def _drain(outputs: list[_FdOutput]) -> None:
                     del waiting[fd]
 
 
-class SocketChannel:
+class ChannelClosed(EOFError):
+    """The connection to the host is gone: end of file, or a read or write of it failed (never what a cell raised
+    meanwhile). The worker ends; sub-calls in flight fail."""
+
+
+_run_through: Any = deque(maxlen=0).extend
+"""Runs an iterator to its end in C. `_run_through(map(keep, map(io_call, args)))` makes the I/O call and keeps its
+result with no Python bytecode between them, so with no point where an exception raised into the thread
+(func_timeout's PyThreadState_SetAsyncExc) or by a cell's signal handler can land: such an exception comes between
+bytecodes, or inside a read or write that a signal interrupted before it moved a byte."""
+_sum = sum
+
+
+def _own_failure(exc: BaseException) -> bool:
+    """Whether `exc`, caught right around a read or write, is that call's own failure: an OSError with an errno and
+    no Python frame under the catching one. What a cell's signal handler raised there (timeout-decorator's
+    TimeoutError is an OSError too) has the handler's frame under it; what was raised into the thread has no errno."""
+    trace = exc.__traceback__
+    return isinstance(exc, OSError) and exc.errno is not None and (trace is None or trace.tb_next is None)
+
+
+class _Channel:
+    """Frames to and from the host on one connection, which the cell's threads share. Whatever a cell raises into
+    the reading or the writing thread meanwhile, no byte is lost and no frame is cut: bytes are kept in the same C
+    step that reads them (`_run_through`), a whole frame waits at `head` until its reader takes it, and a write
+    goes on to the frame's end before it hands back what was raised."""
+
+    def __init__(self, max_frame: int, read_some: Any, write_some: Any) -> None:
+        self.max_frame = max_frame
+        self.read_some = read_some
+        """C callable: (n) -> up to n bytes read, b"" at the end."""
+        self.write_some = write_some
+        """C callable: (buffer) -> the count of its bytes written."""
+        self.pending = bytearray()
+        """Bytes read and not yet a whole frame."""
+        self.head: dict[str, Any] | None = None
+        """The next frame, whole and decoded, until its reader takes it: `frame = channel.head` and then
+        `channel.head = None` with no call between them (nothing can be raised there), or `recv()`."""
+        self.outgoing = b""
+        """The frame being written, or written last: `outgoing is data` from the moment `write(data)` begins."""
+
+    def next_frame(self) -> dict[str, Any]:
+        """The next frame (read when it is not at `head` yet); it stays at `head` until taken. Raises
+        ChannelClosed, FrameProtocolError (UnreadFrame, the frame dropped, when no memory is left to decode it), or
+        what is raised into the thread meanwhile: calling again goes on where the reading stopped."""
+        while self.head is None:
+            wanted = self._frame_or_wanted()
+            if not wanted:
+                continue
+            before = len(self.pending)
+            try:
+                _run_through(map(self.pending.extend, map(self.read_some, (wanted,))))
+            except BaseException as exc:
+                if _own_failure(exc):
+                    raise ChannelClosed(f"the frame channel failed: {exc}") from exc
+                raise
+            if len(self.pending) == before:
+                raise ChannelClosed("the host closed the frame channel")
+        return self.head
+
+    def recv(self) -> dict[str, Any]:
+        """The next frame, taken (where no cell can raise anything: the worker's start)."""
+        frame = self.next_frame()
+        self.head = None
+        return frame
+
+    def _frame_or_wanted(self) -> int:
+        """Move the first whole frame in `pending` to `head` (`_decode`) and return 0, else how many bytes to read."""
+        raise NotImplementedError
+
+    def _decode(self, start: int, end: int, taken: int) -> None:
+        """`pending[start:end]` decoded into `head`, and `pending[:taken]` dropped in the same step."""
+        try:
+            frame = frames.decode(self.pending[start:end])
+        except MemoryError:  # no use reading it again: dropped, and its owner told (Worker._read_one)
+            unread = frames.unread(memoryview(self.pending)[:end], start)  # a view: no copy, freed at once
+            del self.pending[:taken]
+            raise unread from None
+        self.head = frame
+        del self.pending[:taken]  # no call since the line above: the frame is at `head` or still in `pending`
+
+    def encode(self, message: dict[str, Any]) -> bytes:
+        """`message` as this channel's frame. Raises FrameProtocolError."""
+        data: bytes = frames.encode(message, self.max_frame)
+        return data
+
+    def send(self, message: dict[str, Any]) -> BaseException | None:
+        """Write `message` as one frame; see `write`."""
+        return self.write(self.encode(message))
+
+    def write(self, data: bytes) -> BaseException | None:
+        """Write all of `data`, whatever is raised meanwhile (a cell's signal handler between two partial writes, an
+        exception raised into the thread): returns the first exception raised meanwhile, for the caller to raise
+        once the frame is answered. Raises ChannelClosed when the connection fails."""
+        self.outgoing = data
+        written: list[int] = []
+        held: BaseException | None = None
+        while True:
+            try:
+                done = _sum(written)
+                if done == len(data):
+                    return held
+                rest = memoryview(data)[done:] if done else data
+                _run_through(map(written.append, map(self.write_some, (rest,))))
+            except BaseException as exc:
+                if _own_failure(exc):
+                    raise ChannelClosed(f"the frame channel failed: {exc}") from exc
+                if held is None:
+                    held = exc
+
+
+class SocketChannel(_Channel):
     """Length-prefixed frames on the socketpair end the launcher passed in."""
 
     def __init__(self, sock: _socket.socket, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
+        super().__init__(max_frame, sock.recv, sock.send)
         sock.setblocking(True)  # the channel's reads block; the end may come non-blocking (a host under gevent)
         self.sock = sock
-        self.max_frame = max_frame
-        self.pending = bytearray()
-        """Bytes read and not yet a whole frame. Kept here, not in a local: a read that an exception from a cell's
-        signal handler (or one raised into the thread) breaks off resumes where it stopped, with nothing lost."""
 
-    def send(self, message: dict[str, Any]) -> None:
-        frames.send_blocking(self.sock, message, self.max_frame)
-
-    def recv(self) -> dict[str, Any]:
-        header = frames.HEADER.size
-        while True:
-            wanted = header - len(self.pending)
-            if wanted <= 0:
-                (length,) = frames.HEADER.unpack_from(self.pending)
-                frames.check_length(length, self.max_frame)
-                wanted = header + length - len(self.pending)
-                if wanted <= 0:
-                    # decoded before it is taken off: an exception raised on entering decode() loses nothing
-                    try:
-                        message: dict[str, Any] = frames.decode(bytes(self.pending[header:]))
-                    except MemoryError:  # no use reading it again: taken off, and its owner told (_read_until)
-                        unread = frames.unread(self.pending, header)
-                        self.pending.clear()
-                        raise unread from None
-                    self.pending.clear()
-                    return message
-            # Never past this frame: what follows may be a descriptor passed with its own message (the zygote's).
-            # A raising signal handler interrupts this call before any byte is taken.
-            chunk = self.sock.recv(min(wanted, 1 << 20))
-            if not chunk:
-                raise EOFError("peer closed the frame channel")
-            self.pending += chunk
+    def _frame_or_wanted(self) -> int:
+        # Never read past this frame: what follows may be a descriptor passed with its own message (the zygote's).
+        header: int = frames.HEADER.size
+        if len(self.pending) < header:
+            return header - len(self.pending)
+        length: int = frames.HEADER.unpack_from(self.pending)[0]
+        frames.check_length(length, self.max_frame)
+        wanted = header + length - len(self.pending)
+        if wanted > 0:
+            return min(wanted, 1 << 20)
+        self._decode(header, header + length, header + length)
+        return 0
 
 
-class StdioChannel:
+class StdioChannel(_Channel):
     """JSON Lines on the process's original stdin/stdout. fd 0 and 1 are then pointed away (at /dev/null and
     stderr), so a stray `os.write(1, ...)` in a cell cannot corrupt the channel."""
 
     def __init__(self, max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES) -> None:
-        self.rfile = os.fdopen(os.dup(0), "rb")
-        self.wfile = os.fdopen(os.dup(1), "wb")
+        self.rfd, self.wfd = os.dup(0), os.dup(1)
+        super().__init__(max_frame, _partial(_read_fd, self.rfd), _partial(_write_fd, self.wfd))
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
         os.dup2(2, 1)
-        self.max_frame = max_frame
+        self.searched = 0
+        """How much of `pending` holds no line end (a long line is read in many pieces)."""
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.wfile.write(frames.encode_line(message, self.max_frame))
-        self.wfile.flush()
+    def _frame_or_wanted(self) -> int:
+        end = self.pending.find(b"\n", self.searched)
+        if end < 0:
+            self.searched = len(self.pending)
+            if self.searched >= self.max_frame:
+                raise frames.FrameProtocolError(f"a line over the {self.max_frame:,}-byte cap")
+            return 1 << 16
+        if end >= self.max_frame:
+            raise frames.FrameProtocolError(f"a line over the {self.max_frame:,}-byte cap")
+        self.searched = 0
+        self._decode(0, end, end + 1)  # the line end goes with it
+        return 0
 
-    def recv(self) -> dict[str, Any]:
-        line = self.rfile.readline(self.max_frame + 1)
-        if not line:
-            raise EOFError("the host closed stdin")
-        try:
-            message: dict[str, Any] = frames.decode_line(line, self.max_frame)
-        except MemoryError:  # as SocketChannel.recv
-            raise frames.unread(line) from None
-        return message
+    def encode(self, message: dict[str, Any]) -> bytes:
+        data: bytes = frames.encode_line(message, self.max_frame)
+        return data
 
 
 class Worker:
@@ -428,9 +527,10 @@ class Worker:
 
     def __init__(
         self,
-        sock: SocketChannel | StdioChannel | None,
+        sock: _Channel | None,
         values: dict[str, Any],
         *,
+        variables: dict[str, Any] | None = None,
         answer: dict[str, Any] | None = None,
         max_output: int = 20_000,
         max_frame: int = frames.DEFAULT_MAX_FRAME_BYTES,
@@ -452,7 +552,7 @@ class Worker:
         self.idle = _allocate_lock()
         self.waiting: dict[int, Any] = {}  # call id -> its owner's wake lock, held until a reply or a turn to read
         self.replies: dict[int, dict[str, Any]] = {}
-        self.reading = False
+        self.reader: int | None = None  # the thread reading the channel now
         self.in_call: set[int] = set()  # threads inside call(): one calling again from inside it would deadlock
         self.held: dict[int, BaseException] = {}  # per thread: raised into it while it waited, raised after
         self.broken: str | None = None  # the channel failed under a reader: every call from now on fails
@@ -472,9 +572,12 @@ class Worker:
         self.final: dict[str, Any] | None = None
         self.call_seq = 0
         self.cells = 0
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, **values}
+        self.variables = dict(variables or {})
+        """The JSON variables the host set (a session's `history`): a cell that rebinds or deletes one gets it back."""
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, **values, **self.variables}
         self.loaded = dict(values)
-        """The values loaded at start: passing one of them to rlm_query sends its name, not a copy."""
+        """The contexts as loaded (at start, and for each question of a session): passing one of them to rlm_query
+        sends its name, not a copy, and each question of a session begins with them under their names."""
         answer = answer or {}
         self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
@@ -495,12 +598,9 @@ class Worker:
 
     # --- frames -------------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
+        """Send one frame whole. What is raised meanwhile is dropped: only a sub-call has a caller waiting for it."""
         assert self.sock is not None
         self.sock.send(message)
-
-    def recv(self) -> dict[str, Any]:
-        assert self.sock is not None
-        return self.sock.recv()
 
     # --- process-wide hooks (the in-process sandbox replaces these) ------------------------------------------
     def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
@@ -579,34 +679,46 @@ class Worker:
                 _setprofile(profiler)
 
     def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
+        """Send the call frame and wait for its reply. Once the frame has begun to go out, what is raised into this
+        thread (a cell's signal handler, an exception raised into it) is held until the reply is in: the host
+        answers every call it got, and a reply nobody waits for would break the channel."""
+        assert self.sock is not None
         main = me == _MAIN_THREAD
         if main:
             _hold_alarms()
         seq = 0
+        out = False  # the call frame is out, whole: the host will answer it
         try:
-            with self.channel:
-                while not self.cell_running:  # a thread outliving its cell: its call is served in the next cell
-                    if self.closed:
-                        raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
-                    if main:  # the main thread is the one that would start the next cell: it would wait for ever
-                        raise RuntimeError(
-                            f"{kind}_query cannot be called between cells (from code rlmx runs after a cell ends, "
-                            "e.g. a __del__ the garbage collector ran); call it from the cell itself"
-                        )
-                    self.channel.release()
+            try:
+                with self.channel:
+                    if not self.cell_running:
+                        self._wait_for_a_cell(kind, main)
+                    if self.broken is not None:
+                        raise _CallFailed(self.broken)
+                    self.call_seq += 1
+                    seq = self.call_seq
+                    wake = self._expect(seq)
+                    data: bytes | None = None
                     try:
-                        with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
-                            pass
-                    finally:
-                        self.channel.acquire()
-                self.call_seq += 1
-                seq = self.call_seq
-                wake = self._expect(seq)
-                try:
-                    self.send({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
-                except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
-                    raise unsendable(kind, str(exc)) from None
-            reply = self._reply_to(seq, wake)
+                        data = self.sock.encode({"t": "call", "id": seq, "kind": kind, "items": items, "model": model})
+                        during = self.sock.write(data)
+                    except frames.FrameProtocolError as exc:  # nothing was written: the channel is intact
+                        raise unsendable(kind, str(exc)) from None
+                    except BaseException as exc:  # decided under `channel`, while `outgoing` can be only ours
+                        if isinstance(exc, ChannelClosed) or data is None or self.sock.outgoing is not data:
+                            raise  # the write failed, or never began: no call was made
+                        during = exc  # raised once the frame was out (see _Channel.write)
+                    out = True
+                if during is not None:
+                    self._hold(during, me)
+                reply = self._reply_to(seq, wake)
+            except _NEVER_HELD:
+                raise
+            except BaseException as exc:
+                if not out:
+                    raise
+                self._hold(exc, me)
+                reply = self._reply_to(seq, wake)
         finally:
             held = self.held.pop(me, None)
             if seq:
@@ -623,6 +735,28 @@ class Worker:
         if not isinstance(results, list) or len(results) != len(items):
             raise RuntimeError("rlmx worker: malformed sub-call reply from the host")
         return results
+
+    def _wait_for_a_cell(self, kind: str, main: bool) -> None:
+        """Under `channel`, while no cell runs: a thread outliving its cell waits here, its call to be served in the
+        next cell."""
+        while not self.cell_running:
+            if self.closed:
+                raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+            if main:  # the main thread is the one that would start the next cell: it would wait for ever
+                raise RuntimeError(
+                    f"{kind}_query cannot be called between cells (from code rlmx runs after a cell ends, "
+                    "e.g. a __del__ the garbage collector ran); call it from the cell itself"
+                )
+            self.channel.release()
+            try:
+                with self.next_cell:  # free once a cell runs (or the REPL closes); passed on at once
+                    pass
+            finally:
+                self.channel.acquire()
+
+    def _hold(self, exc: BaseException, me: int) -> None:
+        """Keep what was raised into thread `me` during its call, to be raised when the call ends (the first one)."""
+        self.held.setdefault(me, exc)
 
     # --- sub-calls in flight (see __init__) ------------------------------------------------------------------
     def _expect(self, seq: int) -> Any:
@@ -653,65 +787,72 @@ class Worker:
                 self.resume(paused)
 
     def _reply_to(self, seq: int, wake: Any) -> dict[str, Any]:
-        """Wait for call `seq`'s reply: read the channel while no other thread does, else sleep on `wake`."""
-        while True:
-            with self.calls_state:
-                reply = self.replies.get(seq)
-                if reply is not None:
-                    return reply
-                if self.broken is not None:
-                    raise RuntimeError(self.broken)
-                lead = not self.reading
-                if lead:
-                    self.reading = True
-            if not lead:
+        """Wait for call `seq`'s reply: read the channel while no other thread does, else sleep on `wake`. What is
+        raised into this thread meanwhile (a cell's signal handler timing the call out, func_timeout's async
+        exception) is held until the reply is in, then raised by `call`: every step here may be broken off at any
+        point and taken up again, so the channel stays whole for every other caller."""
+        me = _thread.get_ident()
+        try:
+            while True:
                 try:
-                    wake.acquire()  # released by the reader (our reply, or our turn to read) or a broken channel
-                except BaseException as exc:  # raised into this thread (a signal handler's): held till the reply
-                    self.held.setdefault(_thread.get_ident(), exc)
-                continue
-            try:
-                return self._read_until(seq)
-            finally:
-                with self.calls_state:
-                    self.reading = False
+                    with self.calls_state:
+                        reply = self.replies.get(seq)
+                        if reply is not None:
+                            return reply
+                        if self.broken is not None:
+                            raise _CallFailed(self.broken)
+                        if self.reader is None or self.reader not in self.in_call:  # none, or one that left
+                            self.reader = me
+                    if self.reader == me:
+                        reply = self._read_one(seq)
+                        if reply is not None:
+                            return reply
+                    else:  # released by the reader (our reply, or our turn to read); the timeout is a safety net
+                        wake.acquire(True, _WAKE_CHECK_SECONDS)
+                except _NEVER_HELD:
+                    raise
+                except BaseException as exc:
+                    self._hold(exc, me)
+        finally:
+            with self.calls_state:
+                if self.reader == me:
+                    self.reader = None
                     for other, lock in self.waiting.items():  # hand the reading on to one still waiting
                         if other != seq and other not in self.replies:
                             self._wake(lock)
                             break
 
-    def _read_until(self, seq: int) -> dict[str, Any]:
-        """The reader's loop: hand every reply to its owner until `seq`'s own comes. An exception raised into the
-        reading thread meanwhile (a cell's signal handler timing the call out, func_timeout's async exception) is
-        held until the reply is in and then raised by `call`: the channel stays whole for every other caller."""
-        while True:
-            try:
-                frame = self.recv()
-            except frames.UnreadFrame as lost:  # a reply too big for the memory left: its caller gets MemoryError
-                if lost.call_id is None:
-                    self._break(lost)
-                    raise
-                frame = {
-                    "t": "reply",
-                    "id": lost.call_id,
-                    "lost": f"the reply to this call ({lost.size:,} bytes) did not fit in the memory left; free some "
-                    "(del large values) or ask for shorter answers",
-                }
-            except (OSError, EOFError, frames.FrameProtocolError) as exc:
-                self._break(exc)
+    def _read_one(self, seq: int) -> dict[str, Any] | None:
+        """The reader's step: read the channel's next frame and hand it to the call it answers, waking its owner;
+        returns it when it answers the reader's own call `seq`."""
+        assert self.sock is not None
+        try:
+            frame = self.sock.next_frame()
+        except frames.UnreadFrame as lost:  # a reply too big for the memory left: its caller gets MemoryError
+            if lost.call_id is None:
+                self._break(lost)
                 raise
-            except BaseException as exc:
-                self.held.setdefault(_thread.get_ident(), exc)
-                continue
-            call_id = frame.get("id") if frame.get("t") == "reply" else None
-            if call_id == seq and type(call_id) is int:
+            frame = {
+                "t": "reply",
+                "id": lost.call_id,
+                "lost": f"the reply to this call ({lost.size:,} bytes) did not fit in the memory left; free some "
+                "(del large values) or ask for shorter answers",
+            }
+        except (ChannelClosed, frames.FrameProtocolError) as exc:
+            self._break(exc)
+            raise
+        call_id = frame.get("id") if frame.get("t") == "reply" else None
+        with self.calls_state:
+            owner = self.waiting.get(call_id) if type(call_id) is int else None
+            if owner is None or type(call_id) is not int or call_id in self.replies:
+                self.sock.head = None
+                raise _CallFailed("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
+            self.replies[call_id] = frame
+            self.sock.head = None  # taken in the same step as it was handed on: no call between the two
+            if call_id == seq:
                 return frame
-            with self.calls_state:
-                owner = self.waiting.get(call_id) if type(call_id) is int else None
-                if owner is None or type(call_id) is not int or call_id in self.replies:
-                    raise RuntimeError("rlmx worker: the host sent an unexpected frame; the sub-call was lost")
-                self.replies[call_id] = frame
-                self._wake(owner)
+            self._wake(owner)
+        return None
 
     def _break(self, failure: BaseException) -> None:
         """The channel failed under the reader: every call in flight, and every later one, fails."""
@@ -875,6 +1016,7 @@ class Worker:
                 self.fd_errors.end()
             self.redirect(None, None)
         replaced = self.restore_functions(err)
+        self.restore_variables(err)
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
         # A FINAL made by a thread between cells is taken by this cell's result (as a `ready` answer it set would
@@ -908,7 +1050,7 @@ class Worker:
         except SyntaxError as exc:
             return "error", _described(exc, _format_exception_only)
         except BaseException as exc:  # the model's code may raise anything; report it as output
-            return "error", _described(exc, _format_traceback)
+            return "error", _described(exc, _format_traceback) + _limit_note(exc)
         return "ok", None
 
     def begin_cell(self) -> None:
@@ -973,23 +1115,30 @@ class Worker:
     def load(self, message: dict[str, Any]) -> dict[str, Any]:
         """More contexts (from files) and JSON variables, between cells: a session's next question."""
         try:
-            values = load_contexts(message.get("contexts") or [])
+            contexts = load_contexts(message.get("contexts") or [])
         except Exception as exc:
             return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
-        values.update(message.get("variables") or {})
-        self.begin_question(values)
-        return {"t": "loaded", "names": sorted(values)}
+        variables = message.get("variables") or {}
+        self.begin_question(contexts, variables)
+        return {"t": "loaded", "names": sorted({*contexts, *variables})}
 
-    def begin_question(self, values: dict[str, Any]) -> None:
-        """A session's next question: its contexts and variables join the namespace, its fresh `answer` dict (if
-        among them) as the REPL's own (`_Answer`), which the earlier questions' threads cannot set."""
+    def begin_question(self, contexts: dict[str, Any], variables: dict[str, Any]) -> None:
+        """A session's next question. Every context is under its name again, as loaded: the question's prompt
+        describes each one so, and the model asked now never saw an earlier question rebind or delete one (as the
+        official RLM restores `context` from `context_0` after each run). The new contexts and variables join the
+        namespace, a fresh `answer` dict (if among them) as the REPL's own (`_Answer`), which the earlier
+        questions' threads cannot set."""
         self.new_question()
-        answer = values.get("answer")
+        variables = dict(variables)
+        answer = variables.pop("answer", None)
         if isinstance(answer, dict):
             self.answer = _Answer(answer)
-            values = {**values, "answer": self.answer}
-        self.namespace.update(values)
-        self.reserved = self.reserved | set(values)
+            self.namespace["answer"] = self.answer
+        self.loaded.update(contexts)
+        self.variables.update(variables)
+        self.namespace.update(self.loaded)
+        self.namespace.update(variables)
+        self.reserved = self.reserved | set(contexts) | set(variables)
 
     def new_question(self) -> None:
         """A session's next question begins: what an earlier one's threads finished with is not its answer, and
@@ -1023,6 +1172,21 @@ class Worker:
             )
         return list(replaced)
 
+    def restore_variables(self, notes: CappedText) -> None:
+        """Put back a variable the host set (`history`) that the cell rebound or deleted, and tell the model so: the
+        prompt says it keeps its meaning, and the next cell would read the model's value as the session's."""
+        for name, value in self.variables.items():
+            current = self.namespace.get(name, _ABSENT)
+            if current is value:
+                continue
+            self.namespace[name] = value
+            what = "deleted" if current is _ABSENT else f"set to a {type(current).__name__}"
+            meaning = " (this session's earlier questions and answers)" if name == "history" else ""
+            notes.write(
+                f"Note: `{name}` was {what}; it is back as rlmx set it{meaning}. Keep your own values under other "
+                "names.\n"
+            )
+
     def restore_answer(self, notes: CappedText) -> None:
         """`answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
         assigned as the content (`answer = 'The total is 42'` meant that), and a note saying how to finish."""
@@ -1049,13 +1213,15 @@ class Worker:
         return {"content": _jsonable(content, 'answer["content"]'), "ready": bool(answer.get("ready")), "valid": True}
 
     def serve(self) -> None:
+        assert self.sock is not None
         while True:
             try:
-                message = self.recv()
-            except EOFError:
+                message = self.sock.next_frame()
+                self.sock.head = None  # taken with no call since the line above: an exception lands before or after
+            except ChannelClosed:
                 self.close()
                 return
-            except (OSError, MemoryError, frames.FrameProtocolError):
+            except (MemoryError, frames.FrameProtocolError):
                 raise  # the channel's own failure: the worker ends and the host restarts it
             except BaseException:  # raised into this thread by what a cell left (an async exception): the read resumes
                 continue
@@ -1087,6 +1253,20 @@ class Worker:
 
 _executing = False
 """True while a cell's code runs on the main thread: the only time the soft-timeout alarm may raise."""
+
+_ABSENT = object()
+"""What a namespace lookup of a deleted name gives (`namespace.get(name, _ABSENT)`)."""
+
+
+class _CallFailed(RuntimeError):
+    """A sub-call failed in rlmx's own machinery (a broken channel, a reply for no call): raised at once."""
+
+
+_NEVER_HELD = (_CallFailed, ChannelClosed, frames.FrameProtocolError)
+"""What a sub-call raises at once: the channel's failures, never held like what a cell raises during the call."""
+_WAKE_CHECK_SECONDS = 0.5
+"""How long a waiting caller sleeps before it looks again: a wake-up lost to an exception raised into the reader
+between two of its steps costs this much, not the call."""
 
 _clock = time.perf_counter  # bound once: a cell may replace time.perf_counter (a benchmark's mock)
 
@@ -1472,6 +1652,35 @@ def _described(exc: BaseException, formatter: Any) -> str:
             return f"{type(exc).__name__} (its message could not be shown)"
 
 
+def _limit_note(exc: BaseException) -> str:
+    """What to do about an error that one of the REPL's limits caused, as a note for the model; else "". A thread
+    that cannot start (a pool as wide as the batch) meets the process limit or the memory limit."""
+    if not isinstance(exc, RuntimeError) or "can't start new thread" not in exc.args:
+        return ""
+    cap = _process_limit()
+    counted = (
+        ""
+        if cap is None
+        else f"runs at most {cap:,} threads and processes at once (RLIMIT_NPROC, its own few included), and "
+    )
+    return (
+        f"\nNote: this REPL {counted}every thread's stack counts against its "
+        "memory limit. Use a smaller pool (ThreadPoolExecutor(max_workers=16)), or llm_query_batched(prompts), which "
+        "sends a whole batch at once with no thread per prompt."
+    )
+
+
+def _process_limit() -> int | None:
+    """The REPL's RLIMIT_NPROC (which counts threads), or None when there is none (root ignores it)."""
+    try:
+        import resource  # only here: on an error a limit caused
+
+        soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    except Exception:
+        return None
+    return None if soft == resource.RLIM_INFINITY or os.geteuid() == 0 else int(soft)
+
+
 def _format_exception_only(exc: BaseException) -> str:
     traceback = _traceback()
     if traceback is None:
@@ -1588,6 +1797,7 @@ def _worker_for(
     worker = Worker(
         channel,
         values,
+        variables=init.get("variables"),
         answer=init.get("answer"),
         max_output=int(init.get("max_output", 20_000)),
         max_frame=channel.max_frame,
@@ -1637,7 +1847,6 @@ def _fd_outputs(init: dict[str, Any]) -> list[_FdOutput]:
 def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     """Single-worker mode: load, harden both stages, serve until the host hangs up."""
     values = load_contexts(init.get("contexts", []), _runs_as(init))
-    values.update(init.get("variables") or {})
     limits, options = init.get("limits") or {}, init.get("harden") or {}
     applied = harden.harden_zygote(options, limits)
     host_stderr = os.dup(2)  # where a start failure's traceback must still go
@@ -1776,7 +1985,6 @@ class Zygote:
         keep = request.get("keep")
         values = {name: value for name, value in self.values.items() if keep is None or name in keep}
         values.update(load_contexts(request.get("contexts") or []))
-        values.update(request.get("variables") or {})
         options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
         init = {**self.init, **request}
         try:
