@@ -526,3 +526,22 @@ def test_the_trace_and_a_context_preview_keep_whole_characters(tmp_path: Path) -
     head, tail = answer.split("\n... [")[0], answer.split("] ...\n")[1]
     assert _whole(head, FLAG) and _whole(tail, FLAG)
     assert _whole(prepare("context", "x" + ACCENTED * 1_000).preview, ACCENTED)
+
+
+@pytest.mark.parametrize("tier", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("unit", [FLAG, ACCENTED, FAMILY])
+async def test_a_cells_output_cut_to_its_cap_keeps_whole_characters(tier: str, unit: str) -> None:
+    # the model was shown half a flag and then 4,999 🇸🇺 for a column of 🇺🇸, or an "e" that was an "é"
+    box = create_sandbox(tier)
+    await box.start([prepare("context", "c")])
+    try:
+        for count in (15_000, 15_001):
+            result = await box.run_cell(f"print('x' + {unit!r} * {count}, end='')", calls=answering_ok([]), timeout=30)
+            head, _, rest = result.stdout.partition("\n... [")
+            tail = rest.split("] ...\n", 1)[1]
+            assert _whole(head, unit) and _whole(tail, unit), (count, head[-4:], tail[:4])
+            assert int(rest.split(" characters cut]")[0].replace(",", "")) == 1 + count * len(unit) - len(head) - len(
+                tail
+            )
+    finally:
+        await box.close()

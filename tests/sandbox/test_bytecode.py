@@ -35,7 +35,7 @@ def test_worker_runs_from_cached_bytecode_and_hides_its_own_frames(
     assert bytecode.BYTECODE_FILENAME_PREFIX not in traceback and "worker" not in traceback
     assert argv0.split("```")[1].strip().endswith("worker.pyc")
     cached = list((tmp_path / "rlmx" / "worker-bytecode").glob("*/*.pyc"))
-    assert sorted(p.name for p in cached) == ["frames.pyc", "harden.pyc", "strmap.pyc", "worker.pyc"]
+    assert sorted(p.name for p in cached) == ["frames.pyc", "graphemes.pyc", "harden.pyc", "strmap.pyc", "worker.pyc"]
 
 
 def test_unwritable_cache_falls_back_to_the_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,32 +36,39 @@ def _regional(char: str) -> bool:
     return 0x1F1E6 <= ord(char) <= 0x1F1FF
 
 
-def is_boundary(text: str, index: int) -> bool:
-    """Whether `text` may be cut before `text[index]` without splitting a grapheme cluster."""
+def is_boundary(text: str, index: int, *, whole: bool = True) -> bool:
+    """Whether `text` may be cut before `text[index]` without splitting a grapheme cluster. `whole`: `text` starts
+    where the text does; a piece that starts somewhere inside it (the kept tail of a longer output) pairs a run of
+    regional indicators from the run's end instead, as flags written whole end on a whole flag."""
     if index <= 0 or index >= len(text):
         return True
     before, char = text[index - 1], text[index]
     if (before == "\r" and char == "\n") or before == _ZWJ or _extends(char):
         return False
     if _regional(before) and _regional(char):
-        run = index - 1
-        while run > 0 and _regional(text[run - 1]):
-            run -= 1
-        return (index - run) % 2 == 0  # an even number of indicators before: a whole flag ends here
+        if whole:
+            start = index - 1
+            while start > 0 and _regional(text[start - 1]):
+                start -= 1
+            return (index - start) % 2 == 0  # an even number of indicators before: a whole flag ends here
+        end = index + 1
+        while end < len(text) and _regional(text[end]):
+            end += 1
+        return (end - index) % 2 == 0
     return True
 
 
-def boundary_before(text: str, index: int) -> int:
+def boundary_before(text: str, index: int, *, whole: bool = True) -> int:
     """The last place at or before `index` where `text` may be cut (for the end of a kept head)."""
     index = max(0, min(index, len(text)))
-    while not is_boundary(text, index):
+    while not is_boundary(text, index, whole=whole):
         index -= 1
     return index
 
 
-def boundary_after(text: str, index: int) -> int:
+def boundary_after(text: str, index: int, *, whole: bool = True) -> int:
     """The first place at or after `index` where `text` may be cut (for the start of a kept tail)."""
     index = max(0, min(index, len(text)))
-    while not is_boundary(text, index):
+    while not is_boundary(text, index, whole=whole):
         index += 1
     return index

@@ -70,7 +70,7 @@ from rlmx.sandbox.uids import mapped_uid
 from rlmx.sandbox.zygote import Zygote, ZygoteGone, fork_message
 from rlmx.strbuffer import ascii_bytes
 
-WORKER_FILES = ("worker.py", "frames.py", "harden.py", "strmap.py")
+WORKER_FILES = ("worker.py", "frames.py", "harden.py", "strmap.py", "graphemes.py")
 PACKAGE_DIR = Path(__file__).parent
 WORKER_PATH = PACKAGE_DIR / "worker.py"
 _OUTPUT_SLACK = 200  # the "[N characters cut]" marker the worker inserts

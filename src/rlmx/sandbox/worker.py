@@ -70,6 +70,17 @@ _SIGNALS = tuple(n for n in _signal.valid_signals() if n not in (_signal.SIGKILL
 """Every signal a cell may take for itself (a time-box on SIGALRM or SIGUSR1, a SIGCHLD reaper, its own Ctrl-C)."""
 
 
+def _graphemes() -> Any:
+    """The `graphemes` sibling, loaded the first time an output is cut (it imports unicodedata)."""
+    global _GRAPHEMES
+    if _GRAPHEMES is None:
+        _GRAPHEMES = _sibling("graphemes")
+    return _GRAPHEMES
+
+
+_GRAPHEMES: Any = None
+
+
 def _sibling(name: str) -> Any:
     """Load a stdlib-only sibling module by path: the worker never imports the rlmx package."""
     # Started as worker.pyc (the launcher's cached bytecode, see bytecode.py): the siblings are there as .pyc too.
@@ -170,7 +181,11 @@ class _WriteOnly:
 
 
 class CappedText(_WriteOnly):
-    """A write-only text stream that keeps the first and last `limit // 2` characters and counts the rest."""
+    """A write-only text stream that keeps the first and last `limit // 2` characters and counts the rest. The cut
+    falls between whole characters as a reader sees them (`graphemes`): a few characters more are kept on each
+    side to find where."""
+
+    _MARGIN = 32
 
     def __init__(self, limit: int) -> None:
         self.half = max(limit // 2, 1)
@@ -203,16 +218,17 @@ class CappedText(_WriteOnly):
 
     def _write(self, text: str) -> int:
         self.total += len(text)
-        if self.head_len < self.half:
-            take = text[: self.half - self.head_len]
+        kept = self.half + self._MARGIN
+        if self.head_len < kept:
+            take = text[: kept - self.head_len]
             self.head.append(take)
             self.head_len += len(take)
             text = text[len(take) :]
         if text:
-            text = text[-self.half :]
+            text = text[-kept:]
             self.tail.append(text)
             self.tail_len += len(text)
-            while self.tail_len - len(self.tail[0]) >= self.half:
+            while self.tail_len - len(self.tail[0]) >= kept:
                 self.tail_len -= len(self.tail.popleft())
         return self.total
 
@@ -243,12 +259,19 @@ class CappedText(_WriteOnly):
             if self.partial:
                 self._write(_utf8_decode(self.partial, "replace", True)[0])
                 self.partial = b""
-        head = "".join(self.head)
-        kept_tail = "".join(self.tail)[-self.half :]
-        cut = self.total - len(head) - len(kept_tail)
-        if cut <= 0:
-            return head + kept_tail, 0
-        return head + f"\n... [{cut:,} characters cut] ...\n" + kept_tail, cut
+        head, tail = "".join(self.head), "".join(self.tail)[-(self.half + self._MARGIN) :]
+        if self.total <= 2 * self.half:
+            return head + tail, 0
+        head_end, tail_start = self.half, len(tail) - self.half
+        try:
+            graphemes = _graphemes()
+            head_end = graphemes.boundary_before(head, head_end)
+            tail_start = graphemes.boundary_after(tail, tail_start, whole=False)
+        except Exception:  # a cell broke the import machinery (`_thread.allocate_lock = None`): cut where it falls
+            pass
+        head, tail = head[:head_end], tail[max(tail_start, 0) :]
+        cut = self.total - len(head) - len(tail)
+        return head + f"\n... [{cut:,} characters cut] ...\n" + tail, cut
 
 
 class _BytesInto(_WriteOnly):
