@@ -325,3 +325,40 @@ def test_history_rebound_or_deleted_by_a_cell_is_put_back_with_a_note(sandbox: s
     note = last_user(lm.calls[-2])
     assert "Note: `history` was" in note and "earlier questions and answers" in note, note
     assert "['the first question']" in last_user(lm.calls[-1])
+
+
+@pytest.mark.parametrize("moment", ["mid-cell", "mid-LM-call"])
+async def test_a_session_closed_while_its_question_runs_lets_the_question_finish_first(moment: str) -> None:
+    # a shutdown hook or a timeout handler closing the session: the running question got a bare AssertionError or
+    # ConnectionResetError from a REPL it tried to restart after the close
+    cell = repl("import time\ntime.sleep(0.6)\nFINAL(len(context))") if moment == "mid-cell" else repl("FINAL(4)")
+    rlm = RLM(ScriptedLM([cell], delay=0.6 if moment == "mid-LM-call" else 0.0))
+    async with rlm.session(context="abcd") as session:
+        question = asyncio.create_task(session.aask("How long?"))
+        await asyncio.sleep(0.3)
+        waiting = asyncio.create_task(session.aask("And then?"))  # queued behind it: refused once closed
+        await session.aclose()
+        assert question.done() and (await question).answer == "4"
+    with pytest.raises(InputError, match="this session is closed"):
+        await waiting
+    with pytest.raises(InputError, match="this session is closed"):
+        await session.aask("after")
+
+
+async def test_a_session_cannot_be_closed_from_inside_its_own_question() -> None:
+    holder: dict[str, object] = {}
+
+    async def close_it() -> str:
+        session = holder["session"]
+        assert hasattr(session, "aclose")
+        try:
+            await session.aclose()
+        except InputError as exc:
+            return str(exc)
+        return "closed"
+
+    rlm = RLM(ScriptedLM([repl("FINAL(close_it())")]), tools=[close_it])
+    async with rlm.session(context="abcd") as session:
+        holder["session"] = session
+        result = await session.aask("q")
+        assert "cannot be closed from inside its own question" in result.answer

@@ -185,31 +185,49 @@ class Session:
                 closer.aclose().close()  # never awaited: the generator is parked at its yield, not yet running
 
     async def _aclose(self) -> None:
-        self._closed = True
+        if self._question is not None and self._question in _answering.get():
+            raise InputError(
+                "this session cannot be closed from inside its own question (a tool or event handler of it): close "
+                "it after the question returns"
+            )
+        self._closed = True  # questions still waiting to start are refused
         if os.getpid() != self._pid:  # a forked child: the REPL is its parent's
             return
-        if self._finalizer is not None:
-            self._finalizer.detach()
-        sandbox, closer, loop = self._sandbox, self._closer, self._loop
-        self._sandbox = self._closer = None
-        if sandbox is None or closer is None or loop is None:
-            return
-        if loop is asyncio.get_running_loop():
-            await closer.aclose()
+        if self._loop is None and self._question is not None:  # the first question is starting the REPL here
+            async with self._lock:
+                pass
+        loop = self._loop
+        if loop is None:
             return
 
         async def close() -> None:
-            await closer.aclose()
+            async with self._lock:  # the question being answered finishes first, as with the sync `with` block
+                closer = self._take_repl()[1]
+                if closer is not None:
+                    await closer.aclose()
 
+        if loop is asyncio.get_running_loop():
+            await close()
         # The REPL's channels work on their own loop only: close it there, wherever that loop is.
-        if loop.is_running():  # on another thread
+        elif loop.is_running():  # on another thread
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(close(), loop))
         elif not loop.is_closed():  # idle (run with run_until_complete now and then): run it a moment, off this one
             await asyncio.to_thread(loop.run_until_complete, close())
         else:  # closed at its end with the REPL (nothing left to kill), or closed without shutting its generators down
-            _kill_now(sandbox)
-            with contextlib.suppress(Exception):  # its channels fail off their loop; its files are removed all the same
-                await sandbox.close()
+            sandbox = self._take_repl()[0]
+            if sandbox is not None:
+                _kill_now(sandbox)
+                with contextlib.suppress(Exception):  # its channels fail off their loop; its files are removed anyway
+                    await sandbox.close()
+
+    def _take_repl(self) -> tuple[Sandbox | None, AsyncGenerator[None, None] | None]:
+        """The REPL and its closer, now no longer the session's (to close them)."""
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        sandbox, closer = self._sandbox, self._closer
+        self._sandbox = self._closer = None
+        return sandbox, closer
 
     def _check_free(self) -> None:
         if os.getpid() != self._pid:

@@ -260,3 +260,13 @@ async def test_a_thread_that_cannot_start_tells_the_model_the_limit_and_what_to_
     assert "can't start new thread" in str(result.error) and limit in str(result.error), result.error
     assert "llm_query_batched(prompts)" in str(result.error)
     assert after.stdout == "1\n"
+
+
+async def test_a_closed_sandbox_never_starts_a_worker_again() -> None:
+    # a cell still running when its session closed tried to restart the REPL: an AssertionError, or a zygote
+    # started after the close
+    box = SubprocessSandbox()
+    await box.start([prepare("context", "c")])
+    await box.close()
+    with pytest.raises(SandboxStartError, match="the REPL was closed"):
+        await box.run_cell("print(1)", calls=None, timeout=5)

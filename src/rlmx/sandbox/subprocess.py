@@ -320,6 +320,8 @@ class SubprocessSandbox:
         self.protections: dict[str, Any] = {"tier": self.tier}
         self.restarts = 0
         self._dir: Path | None = None
+        self._closed = False
+        """Closed for good: no worker is started again (a cell still running then fails instead of restarting)."""
         self._contexts: list[dict[str, str]] = []
         """Contexts the zygote (or the single worker) loads at start."""
         self._extra: list[dict[str, str]] = []
@@ -636,6 +638,10 @@ class SubprocessSandbox:
             if writing is not None:
                 self._contexts = await writing
 
+        if self._closed:
+            raise SandboxStartError(
+                "the REPL was closed (its session or run ended) while a cell still needed it: nothing more runs there"
+            )
         if writing is None:
             self._materialize()
         try:
@@ -742,6 +748,7 @@ class SubprocessSandbox:
 
     async def close(self) -> None:
         swept = False
+        self._closed = True
         try:
             if self._watcher is not None:
                 self._watcher.cancel()
