@@ -30,9 +30,8 @@ async def test_a_key_that_is_not_utf8_is_compared_as_its_bytes() -> None:
     assert reached == ["/v1/models"] and sent[0]["status"] == 401
 
 
-async def test_a_key_read_with_its_line_end_accepts_the_key_itself() -> None:
-    # RLMX_SERVER_API_KEY=$'secret\r' (a key file with Windows line ends): no client can send the line end, so the
-    # server took no client at all.
+async def _accepts(server_key: str, sent: bytes) -> bool:
+    """Whether the server, its key given as `server_key`, lets a request with `Authorization: sent` through."""
     reached: list[str] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -41,10 +40,16 @@ async def test_a_key_read_with_its_line_end_accepts_the_key_itself() -> None:
     async def send(message: dict[str, Any]) -> None:
         pass
 
-    auth = _Auth(app, ServerOptions(api_key="secret\r\n").api_key)
-    scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", b"Bearer secret")]}
+    auth = _Auth(app, ServerOptions(api_key=server_key).api_key)
+    scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", sent)]}
     await auth(scope, None, send)
-    assert reached == ["/v1/models"]
+    return reached == ["/v1/models"]
+
+
+async def test_a_key_read_with_its_line_end_accepts_the_key_itself() -> None:
+    # RLMX_SERVER_API_KEY=$'secret\r' (a key file with Windows line ends): no client can send the line end, so the
+    # server took no client at all.
+    assert await _accepts("secret\r\n", b"Bearer secret")
 
 
 def test_a_key_with_a_line_break_inside_is_refused_at_start() -> None:
@@ -54,18 +59,8 @@ def test_a_key_with_a_line_break_inside_is_refused_at_start() -> None:
 
 async def test_a_key_read_from_a_file_with_a_byte_order_mark_accepts_the_key_itself() -> None:
     # --server-api-key-env of a variable set from a file saved as "UTF-8 with BOM": no client sends the mark
-    reached: list[str] = []
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        reached.append(scope["path"])
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    auth = _Auth(app, ServerOptions(api_key="\ufeffsecret\u200b\n").api_key)
-    scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", b"Bearer secret")]}
-    await auth(scope, None, send)
-    assert reached == ["/v1/models"]
+    assert await _accepts("\ufeffsecret\u200b\n", b"Bearer secret")
+    assert not await _accepts("\ufeffsecret", b"Bearer wrong")
 
 
 def test_a_key_with_an_invisible_mark_inside_is_refused_at_start_naming_it() -> None:
