@@ -85,7 +85,8 @@ def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
     if len(text) <= limit:
         return text
     half = limit // 2
-    head, tail = boundary_before(text, half), boundary_after(text, len(text) - half)
+    # (the tail pairs flags from its run's end: walking back to a run's start could cross the whole text)
+    head, tail = boundary_before(text, half), boundary_after(text, len(text) - half, whole=False)
     return f"{text[:head]}\n... [{tail - head:,} characters cut] ...\n{text[tail:]}"
 
 

@@ -175,6 +175,7 @@ class PriceTable:
         self.hosts: dict[str, set[str | None]] = {}
         """Per price name, the base URLs it is served at (None: an LM without one, priced by name alone)."""
         self._looking_up: set[str] = set()
+        """Names a server answered under whose price a background thread is finding (`served_cost`)."""
 
     def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
