@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, usage
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, fault, usage
 from rlmx import RLM, Budget, Event, InputError
 from rlmx.budget import BudgetExhausted, Ledger
 from rlmx.lm import GuidedRoot, Message, OpenAICompatibleLM, ScriptedLM
@@ -270,6 +271,49 @@ def test_a_reply_a_dearer_known_model_served_is_booked_at_its_price(
         assert f"a call to {asked} was answered by {served}, whose list price is higher" in result.stop_reason
     else:  # 2x: within what each call reserved (an upper bound), so the budget stops it in time, booked right
         assert result.stop_reason.startswith("max_usd") and billed <= 0.05 and len(server.requests) > 1
+
+
+@pytest.mark.parametrize(
+    "model", ["o3-deep-research", "openai/o4-mini-deep-research", "perplexity/sonar-deep-research"]
+)
+def test_a_model_that_searches_many_times_a_call_is_not_priced(server: FakeOpenAIServer, model: str) -> None:
+    # a deep-research call runs as many searches as its task takes (5-30 seen): booked at tokens, a $0.05 budget let
+    # through calls billed 6x it
+    with pytest.raises(InputError, match=rf"no price is known for {re.escape(model)}.*search fee"):
+        RLM(OpenAICompatibleLM(model, server.base_url), budget=Budget(max_usd=0.05))
+
+
+def test_one_model_reached_through_a_gateways_name_keeps_its_makers_fee() -> None:
+    # genai-prices' OpenRouter row for Perplexity's sonar has no per-request fee; Perplexity's own row has $0.012
+    table = PriceTable()
+    direct, routed = table.lookup("perplexity/sonar"), table.lookup("openrouter/perplexity/sonar")
+    assert direct is not None and routed is not None and direct.per_request > 0
+    assert routed.per_request == direct.per_request
+
+
+def test_the_users_price_wins_over_the_list_price_of_the_model_that_answered(server: FakeOpenAIServer) -> None:
+    # an Azure deployment priced by its owner ("prod-4o" at their discount) that answers as gpt-4o-2024-11-20
+    server.behaviour = Behaviour(text=repl("FINAL('done')"), model="gpt-4o-2024-11-20")
+    lm = OpenAICompatibleLM("prod-4o", server.base_url)
+    result = RLM(lm, prices={"prod-4o": (1.25, 5.0)}, budget=Budget(max_usd=0.05)).completion("q", context="c")
+    billed = sum(b.prompt_tokens * 1.25 + b.completion_tokens * 5.0 for b in server.billed) / 1e6
+    assert result.answer == "done" and result.usage.cost_usd == pytest.approx(billed)
+
+
+@pytest.mark.parametrize("path", ["after a gateway's 504", "a rejected reply"])
+def test_a_dearer_model_that_answered_is_booked_at_its_price_on_every_path(server: FakeOpenAIServer, path: str) -> None:
+    # the price of the model a reply names was applied to a plain reply only: a re-send's answer or a rejected
+    # (empty, billed) reply was booked at the asked model's price, 3-20x under the bill
+    gpt_4o = PriceTable().lookup("gpt-4o")
+    assert gpt_4o is not None
+    if path == "a rejected reply":
+        server.script(Reply(body=completion_body("", model="gpt-4o", usage=usage(20, 300))))
+    else:
+        server.script(fault.server_error(504), Reply(body=completion_body("ok", model="gpt-4o", usage=usage(20, 300))))
+    lm = OpenAICompatibleLM("gpt-4o-mini", server.base_url, max_retries=1)
+    root = ScriptedLM([repl("print(llm_query('q'))\nFINAL('done')")])
+    result = RLM(root, sub_lm=lm, prices={"scripted": (0.0, 0.0)}, budget=Budget(max_usd=1.0)).completion("q", "c")
+    assert result.usage.by_model["gpt-4o-mini"].cost_usd >= gpt_4o.cost(20, 300)
 
 
 def test_a_reply_a_cheaper_model_served_is_booked_at_the_price_it_was_admitted_at(server: FakeOpenAIServer) -> None:

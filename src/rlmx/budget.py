@@ -315,12 +315,7 @@ class Ledger:
         """
         self.release(reservation)
         model = billed_as or reservation.model
-        cost, priced_as = self.prices.cost(model, usage), model
-        # (an unpriced admitted name stays unpriced: "gpt-4o[priority]" answers as "gpt-4o", billed above its price)
-        if served and served != model and usage.cost_usd is None and cost is not None:
-            served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
-            if served_cost is not None and served_cost > cost:
-                cost, priced_as = served_cost, served
+        cost, priced_as = self._cost(model, usage, served)
         priced = dataclasses.replace(usage, cost_usd=cost)
         audio = usage.audio_input_tokens or usage.audio_output_tokens
         if (
@@ -367,6 +362,17 @@ class Ledger:
                     )
         return priced
 
+    def _cost(self, model: str, usage: Usage, served: str | None) -> tuple[float | None, str]:
+        """(what `usage` cost, the name it is priced under): under `model`, or under `served`, the model the reply
+        says answered, when that one's known list price is higher. Not when the user priced `model` (their rate
+        wins: a discount, a deployment's own rate), nor when `model` is not priced at all ("gpt-4o[priority]"
+        answers as "gpt-4o", billed above its list price), nor when the provider said what the call cost."""
+        cost = self.prices.cost(model, usage)
+        if not served or served == model or usage.cost_usd is not None or cost is None or model in self.prices.prices:
+            return cost, model
+        served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
+        return (served_cost, served) if served_cost is not None and served_cost > cost else (cost, model)
+
     def _endangered(self, extra_in: int, extra_out: int, extra_usd: float) -> str:
         """The set limit that an overshoot of these kinds eats into (for the stop reason)."""
         budget = self.budget
@@ -389,14 +395,16 @@ class Ledger:
         all it was allowed, so the reservation is booked once per request (flagged estimated), never released."""
         self.settle(reservation, self.unanswered(reservation, attempts), role=role, depth=depth)
 
-    def unanswered(self, reservation: Reservation, requests: int, also: Usage | None = None) -> Usage:
+    def unanswered(
+        self, reservation: Reservation, requests: int, also: Usage | None = None, served: str | None = None
+    ) -> Usage:
         """What `requests` requests sent under `reservation` and never answered may have cost, plus `also` (the
         answered request's own usage): each request all it was allowed, priced as a request of its own (its
         prompt's price tier and per-request fee, never those of the summed tokens), or what the answered one cost
         when that was more (a provider's own cost above list price), flagged estimated."""
         base = also or Usage()
         unpriced = self.prices.lookup(reservation.model) is None
-        answered = self.prices.cost(reservation.model, base) if also is not None else 0.0
+        answered = self._cost(reservation.model, base, served)[0] if also is not None else 0.0
         each = max(reservation.usd, answered or 0.0)
         return Usage(
             base.input_tokens + requests * reservation.input_tokens,

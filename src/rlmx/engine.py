@@ -435,13 +435,14 @@ class Engine:
                 # off, unreadable, before an error status) at the reservation: booked, never released.
                 usage = exc.usage if isinstance(exc, LMBadResponse) else None
                 settled = None
+                served = exc.served if isinstance(exc, LMBadResponse) else None  # a dearer model's reply, rejected
                 if exc.unanswered == 0 and usage is None:
                     ledger.release(reservation)
                 elif exc.unanswered:
-                    billed = ledger.unanswered(reservation, exc.unanswered, usage)
+                    billed = ledger.unanswered(reservation, exc.unanswered, usage, served)
                     settled = ledger.settle(reservation, billed, role=role, depth=depth)
                 elif usage is not None:
-                    settled = ledger.settle(reservation, usage, role=role, depth=depth)
+                    settled = ledger.settle(reservation, usage, role=role, depth=depth, served=served)
                 if not isinstance(exc, LMBadResponse):
                     raise
                 if role == "root" and exc.reasoning_only is not None and settled is not None:
@@ -461,7 +462,7 @@ class Engine:
                 raise
             # Requests of this call that timed out before the answered one may have been billed too.
             spent = (
-                ledger.unanswered(reservation, completion.unanswered, completion.usage)
+                ledger.unanswered(reservation, completion.unanswered, completion.usage, completion.model)
                 if completion.unanswered
                 else None
             )

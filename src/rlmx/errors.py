@@ -74,7 +74,8 @@ class LMBadResponse(LMError):
     `retryable` says whether asking again may help; `usage` is what the reply was billed when it said (the tokens
     were spent even though the reply is unusable), else None. `reasoning_only` is the reply as read when it is no
     answer for a sub-call but a root node acts on it: reasoning and nothing else (empty `text`), or text a content
-    filter stopped part-way (a root node treats it as cut short, as at the output cap).
+    filter stopped part-way (a root node treats it as cut short, as at the output cap). `served` is the model the
+    reply says answered, when it names one (its billed `usage` is priced as a reply's would be).
     """
 
     def __init__(
@@ -85,12 +86,14 @@ class LMBadResponse(LMError):
         usage: Usage | None = None,
         unanswered: int = 0,
         reasoning_only: Completion | None = None,
+        served: str | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.usage = usage
         self.unanswered = unanswered
         self.reasoning_only = reasoning_only
+        self.served = served
 
 
 class SandboxError(RLMXError):

@@ -290,6 +290,7 @@ class OpenAICompatibleLM:
                     usage=exc.usage,
                     unanswered=unanswered,
                     reasoning_only=exc.reasoning_only,
+                    served=exc.served,
                 ) from None
             tier = data.get("service_tier")
             billed_as = _tier_price_name(self.model, tier) if isinstance(tier, str) else None

@@ -238,6 +238,8 @@ def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: i
     try:
         return _to_completion(data, model=model, prompt_bound=prompt_bound, cap=cap)
     except LMBadResponse as exc:
+        replied = data.get("model")
+        exc.served = replied if isinstance(replied, str) and replied else None  # priced as a reply's would be
         reported = data.get("usage")
         if exc.usage is not None:
             raise
@@ -245,7 +247,7 @@ def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: i
         if not isinstance(reported, dict) and not generated:
             raise
         usage = _usage(reported, prompt_bound=prompt_bound, seen=generated, cap=cap)
-        raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage) from None
+        raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage, served=exc.served) from None
 
 
 def _generated_text(data: dict[str, Any]) -> str:

@@ -301,8 +301,9 @@ class _Answers:
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
             # included), the dearest time-of-day rate, scheduled price changes, audio rates and search fees were
-            # read, and search models without their fee priced at tokens alone, are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:8".encode()).hexdigest()[:16]
+            # read, search models without their fee priced at tokens alone, and a gateway's row taken over the
+            # maker's dearer one are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:9".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -438,9 +439,10 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
 
     host = None if url is None else next((p.id for p in snapshot.providers if re.match(p.api_pattern, url)), None)
     attempts: list[tuple[str, str | None]] = [(model, host)]
-    provider, _, name = model.partition("/")
-    if name and host is None:
-        attempts.append((name, provider))
+    if host is None:  # "openrouter/perplexity/sonar": OpenRouter's row, and Perplexity's own ("sonar")
+        parts = model.split("/")
+        attempts += [("/".join(parts[i + 1 :]), parts[i]) for i in range(len(parts) - 1)]
+    priced: list[Price | None] = []
     for ref, provider_id in attempts:
         try:
             _, info = snapshot.find_provider_model(ref, None, provider_id, None)
@@ -449,13 +451,24 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
         found = [p for p in (_genai_price(info.get_prices(when), __version__) for when in _price_times(info)) if p]
         if found:  # DeepSeek's peak and off-peak rates, a rise on a set date: the dearest holds from now on
             dearest = max(found, key=_dearness)
-            return _with_search_fee(model, dearest, info.get_prices(_price_times(info)[0]))
-    return None
+            priced.append(_with_search_fee(model, dearest, info.get_prices(_price_times(info)[0])))
+            if host is not None:  # the host's own list: it alone prices what it serves
+                break
+    # one model reached through a gateway's row and its maker's (a per-request fee only one of them lists): the
+    # dearest; a search model whose fee no row holds is not priced
+    if not priced or any(price is None for price in priced):
+        return None
+    return max((p for p in priced if p is not None), key=_dearness)
 
 
-SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$", re.IGNORECASE)
+SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$|deep-research", re.IGNORECASE)
 """Models that search the web on every request (OpenAI's `gpt-4o-search-preview`, `gpt-4o-mini-search-preview`,
 `gpt-5-search-api`): each call is billed a search on top of its tokens."""
+
+
+_SEARCHES_MANY_TIMES = re.compile(r"deep-research", re.IGNORECASE)
+"""Models that run many web searches per call, as many as the task takes (OpenAI's `o3-deep-research`,
+`o4-mini-deep-research`, Perplexity's `sonar-deep-research`): no per-call price bounds them."""
 
 
 def _with_search_fee(model: str, price: Price, prices: Any) -> Price | None:
@@ -464,6 +477,8 @@ def _with_search_fee(model: str, price: Price, prices: Any) -> Price | None:
     the name says every call searches. None (not priced) for a search model whose row has no fee: genai-prices
     0.2.3 prices `gpt-4o-search-preview` and `gpt-5-search-api` at their tokens alone, while OpenAI bills each call
     a search besides (tens of dollars per thousand calls). Unchanged for any other model."""
+    if _SEARCHES_MANY_TIMES.search(model):
+        return None
     if not SEARCHES_EVERY_CALL.search(model):
         return price
     per_thousand = getattr(prices, "web_searches_kcount", None)
