@@ -362,3 +362,24 @@ async def test_a_session_cannot_be_closed_from_inside_its_own_question() -> None
         holder["session"] = session
         result = await session.aask("q")
         assert "cannot be closed from inside its own question" in result.answer
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_context_a_later_question_added_can_be_handed_to_a_child_rlm(sandbox: str) -> None:
+    # context_1 lives in the root's worker, not in the zygote children fork from: the child was refused with
+    # "fork_child: no parent context named ['context_1']" and no child ran
+    def child(messages: list[Message]) -> str:
+        if "seen:" in messages[-1]["content"]:
+            return repl("FINAL('done')")
+        return repl("print('seen:', next(v for k, v in globals().items() if k.startswith('context')))")
+
+    root = ScriptedLM(
+        [repl("FINAL('one')"), repl("print(rlm_query('in it?', context_1), rlm_query('and?', context))"), "FINAL(x)"]
+    )
+    children = ScriptedLM(child)
+    rlm = RLM(root, depth_lms={1: children}, sandbox=sandbox, max_depth=2)
+    with rlm.session(context="alpha beta") as session:
+        session.ask("first?")
+        session.ask("second?", context="second context")
+    seen = sorted(line for call in children.calls for line in call[-1]["content"].splitlines() if "seen:" in line)
+    assert seen == ["seen: alpha beta", "seen: second context"], [c[-1]["content"][-300:] for c in children.calls]

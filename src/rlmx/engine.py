@@ -932,8 +932,11 @@ class Engine:
         else:
             contexts = [prepare("context", prompt if item.get("context") is None else item["context"])]
         sandbox: Sandbox | None = None
+        inherited = False
         if isinstance(self.sandbox, ForksChildren):
-            sandbox = self.sandbox.fork_child(inherit=[shared.name] if shared is not None else [])
+            # a context the zygote holds comes along copy-on-write; one a session loaded later is the child's own
+            inherited = shared is not None and self.sandbox.shares(shared.name)
+            sandbox = self.sandbox.fork_child(inherit=[shared.name] if shared is not None and inherited else [])
         self.tree.ledger.usage.child_rlms += 1
         child = Engine(
             self.tree,
@@ -945,7 +948,7 @@ class Engine:
             sandbox=sandbox,
             sandbox_started=False,
             # A context inherited copy-on-write from the zygote is not stored again.
-            store_contexts=[] if sandbox is not None and shared is not None else None,
+            store_contexts=[] if inherited else None,
         )
         result = await child.run()
         if result.status == "finished" or result.answer:  # a child the budget stopped hands up what it had so far

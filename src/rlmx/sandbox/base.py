@@ -107,7 +107,10 @@ class ForksChildren(Protocol):
     """An optional ability: a sandbox whose zygote can fork a child RLM's worker in milliseconds.
 
     `fork_child(inherit)` returns an unstarted Sandbox sharing this one's zygote; `start(contexts)` then loads
-    only the child's own contexts, and the parent's contexts named in `inherit` come along copy-on-write.
+    only the child's own contexts, and the parent's contexts named in `inherit` come along copy-on-write (those
+    `shares(name)` says the zygote holds).
     The child must be closed before its parent."""
+
+    def shares(self, name: str) -> bool: ...
 
     def fork_child(self, inherit: Sequence[str] = ()) -> Sandbox: ...

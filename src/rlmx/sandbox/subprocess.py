@@ -788,6 +788,11 @@ class SubprocessSandbox:
             self._release_contexts()
 
     # --- children sharing the zygote --------------------------------------------------------------------------
+    def shares(self, name: str) -> bool:
+        """Whether a child forked now can inherit the context `name`: the zygote holds it (a session's later
+        contexts were loaded into the worker after it forked, so a child gets its own copy of them)."""
+        return any(c["name"] == name for c in self._contexts)
+
     def fork_child(self, inherit: Sequence[str] = ()) -> SubprocessSandbox:
         """A sandbox for a child RLM whose worker is forked from this sandbox's zygote (milliseconds).
 
