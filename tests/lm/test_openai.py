@@ -1496,7 +1496,10 @@ async def test_a_long_reply_is_read_off_the_event_loop_and_its_reasoning_split_o
 # --- what a reply that ends oddly means -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", ["content_filter", "SAFETY", "sensitive", "prohibited_content"])
+@pytest.mark.parametrize(
+    "reason",
+    ["content_filter", "SAFETY", "sensitive", "prohibited_content", "guardrail_intervened", "content_filtered"],
+)
 def test_a_reply_a_content_filter_stopped_part_way_is_cut_short_for_the_root(
     server: FakeOpenAIServer, reason: str
 ) -> None:
@@ -1511,6 +1514,20 @@ def test_a_reply_a_content_filter_stopped_part_way_is_cut_short_for_the_root(
     told = json.dumps(server.requests[1].body["messages"][-1])
     assert "HALF-A-BLOCK" not in told and "content filter stopped your reply part-way" in told  # not "the cap"
     assert result.usage.root.output_tokens >= 12  # what the filtered reply billed is booked
+
+
+async def test_a_refusal_said_by_the_finish_reason_is_a_refusal_not_an_empty_reply(server: FakeOpenAIServer) -> None:
+    # Claude's stop_reason "refusal" passed through a gateway: "empty reply", retryable, so it was sent again
+    server.script(
+        Reply(body=completion_body("", finish_reason="refusal", usage=usage(20, 5))),
+        Reply(body=completion_body("I can help with the first", finish_reason="refusal", usage=usage(20, 5))),
+    )
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=1)
+    with pytest.raises(LMBadResponse, match="the model refused and withheld the reply") as caught:
+        await lm.complete(MESSAGES)
+    assert not caught.value.retryable and len(server.requests) == 1
+    with pytest.raises(LMBadResponse, match="the model refused and stopped the reply part-way"):
+        await lm.complete(MESSAGES)
 
 
 def test_a_sub_calls_reply_a_content_filter_stopped_part_way_is_no_answer(server: FakeOpenAIServer) -> None:

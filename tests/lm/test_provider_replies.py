@@ -214,14 +214,36 @@ async def test_moonshots_older_wording_says_where_the_cap_came_from(server: Fake
         await lm.complete(MESSAGES)
 
 
-async def test_a_temperature_only_1_allows_is_left_out(server: FakeOpenAIServer) -> None:
-    # Kimi K2 with thinking: "invalid temperature: only 1 is allowed for this model".
-    server.script(Reply(400, error_body("invalid temperature: only 1 is allowed for this model")))
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "invalid temperature: only 1 is allowed for this model",  # Kimi K2 with thinking
+        "invalid temperature: only 0.6 is allowed for this model",  # Kimi K2.5 without
+        "`temperature` may only be set to 1 when thinking is enabled.",  # Anthropic, extended thinking
+    ],
+)
+async def test_a_temperature_only_one_value_allows_is_left_out(server: FakeOpenAIServer, refusal: str) -> None:
+    server.script(Reply(400, error_body(refusal)))
     lm = OpenAICompatibleLM("kimi-k2-thinking", server.base_url, temperature=0.2)
     await lm.complete(MESSAGES)
     await lm.complete(MESSAGES)
     assert "temperature" in server.requests[0].body
     assert all("temperature" not in r.body for r in server.requests[1:])
+
+
+@pytest.mark.parametrize(("param", "asked"), [("stop", ["END"]), ("reasoningEffort", "low")])
+async def test_xais_does_not_support_parameter_leaves_it_out(server: FakeOpenAIServer, param: str, asked: Any) -> None:
+    server.script(Reply(400, error_body(f"Model grok-4.5 does not support parameter {param}.")))
+    name = "stop" if param == "stop" else "reasoning_effort"
+    lm = OpenAICompatibleLM("grok-4.5", server.base_url, **{name: asked})
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    assert name in server.requests[0].body and name not in server.requests[1].body
+
+
+async def test_a_value_a_parameter_does_not_support_is_still_the_callers_to_fix(server: FakeOpenAIServer) -> None:
+    server.script(Reply(400, error_body("'reasoning_effort' does not support 'minimal' with this model.")))
+    with pytest.raises(LMRequestError, match="does not support 'minimal'"):
+        await OpenAICompatibleLM("m", server.base_url, reasoning_effort="minimal").complete(MESSAGES)
 
 
 # --- 303 See Other ---------------------------------------------------------------------------------------

@@ -135,11 +135,24 @@ Mistral's `model_length` and Z.ai's (GLM) `model_context_window_exceeded` (the c
 
 
 CONTENT_FILTERED = frozenset(
-    {"content_filter", "sensitive", "safety", "prohibited_content", "recitation", "blocklist", "spii"}
+    {
+        "content_filter",
+        "sensitive",
+        "safety",
+        "prohibited_content",
+        "recitation",
+        "blocklist",
+        "spii",
+        "guardrail_intervened",
+        "content_filtered",
+        "refusal",
+    }
 )
-"""finish_reason values (lower-cased) meaning a content filter stopped the reply: OpenAI's, Z.ai's (GLM) "sensitive",
-and Gemini's reasons as its OpenAI-compatible gateways pass them through. What came before the filter tripped stays
-(Azure may keep a partial result; a stream always has), so the text is cut short as at the cap."""
+"""finish_reason values (lower-cased) meaning a safety layer stopped the reply: OpenAI's content filter, Z.ai's
+(GLM) "sensitive", Gemini's reasons as its OpenAI-compatible gateways pass them through, Amazon Bedrock's guardrail
+("guardrail_intervened", "content_filtered") and Anthropic's "refusal" passed through by gateways in front of Claude.
+What came before it tripped stays (Azure may keep a partial result; a stream always has), so the text is cut short
+as at the cap."""
 _CUT_SHORT = CAP_REACHED | CONTENT_FILTERED
 
 

@@ -66,7 +66,8 @@ _WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
 parameter or of its value, is an error quoting the server, never a resend without them."""
 _UNSUPPORTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (inputs|fields)|"
-    r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_",
+    r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_|"
+    r"(?:does not|doesn't) support (?:the )?param(?:eter)?s?\b",  # xAI: "does not support parameter stop"
     re.IGNORECASE,
 )
 _BAD_VALUE = re.compile(r"unsupported value|supported values are|of type '|invalid value", re.IGNORECASE)
@@ -122,7 +123,13 @@ _EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+
 _LIMIT_REQUESTED = re.compile(r"token limit:? ?(\d+) \(requested:? ?(\d+)\)", re.IGNORECASE)
 # A sampling value a model takes only at its default: OpenAI's "Only the default (1) value is supported", Kimi's
 # "invalid temperature: only 1 is allowed for this model"
-_DEFAULT_ONLY = re.compile(r"only the default|only (?:the value )?1(?:\.0)? is (?:allowed|supported)", re.IGNORECASE)
+_DEFAULT_ONLY = re.compile(
+    r"only the default|only (?:the value )?\d+(?:\.\d+)? is (?:allowed|supported)|"
+    r"(?:may|can) only be (?:set to )?\d+(?:\.\d+)?\b",  # Anthropic: "`temperature` may only be set to 1 when thinking"
+    re.IGNORECASE,
+)
+"""A parameter whose one allowed value is the model's own (o-series and Kimi's "only 1 is allowed", Kimi K2.5's
+"only 0.6 is allowed", Anthropic's "may only be set to 1 when thinking is enabled"): left out, it is that value."""
 _LIST_PRICED_TIERS = frozenset(
     {"auto", "default", "standard", "standard_only", "flex", "scale", "on_demand", "batch", "free"}
 )

@@ -337,7 +337,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         # Cut part-way: no answer for a sub-call, and not asked again (the filter would trip again). A root node
         # still acts on it as on a reply cut at the cap (`reached_cap`: a block left open does not run).
         raise LMBadResponse(
-            f"the server's content filter stopped the reply part-way (finish_reason {finish_reason!r}) after "
+            f"{_stopped_by(finish_reason)} stopped the reply part-way (finish_reason {finish_reason!r}) after "
             f"{answer[-80:]!r}: the text is incomplete",
             retryable=False,
             usage=usage,
@@ -351,6 +351,11 @@ def _repeats(answer: str, reasoning: list[str]) -> bool:
     re-send truncated thinking as `content` do (oMLX #2457, #2606): it is then reasoning, not an answer."""
     said = " ".join(answer.split())
     return bool(said) and any(said == " ".join(r.split()) for r in (*reasoning, "".join(reasoning)))
+
+
+def _stopped_by(finish_reason: str) -> str:
+    """Who a safety stop's finish_reason names: the model itself for "refusal", else a filter or guardrail."""
+    return "the model refused and" if finish_reason.lower() == "refusal" else "the server's content filter"
 
 
 def _prompt_blocked(data: dict[str, Any]) -> str | None:
@@ -402,7 +407,7 @@ def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | 
         raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
     if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
         raise LMBadResponse(
-            f"the server's content filter withheld the reply (finish_reason {finish_reason!r}){spent}",
+            f"{_stopped_by(finish_reason)} withheld the reply (finish_reason {finish_reason!r}){spent}",
             retryable=False,
             usage=usage,
         )
