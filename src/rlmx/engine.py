@@ -297,6 +297,7 @@ class Engine:
             self._open_conversation(max_iterations)
         feedback = ""
         stalled = 0  # root replies in a row cut at the output cap with no cell run
+        thinking = 0  # root replies in a row of reasoning only, ended by the model (not cut)
         for turn in range(1, max_iterations + 1):
             self.iterations = turn
             if turn == 1 and first is not None:
@@ -308,7 +309,8 @@ class Engine:
             cut = reached_cap(reply.finish_reason)
             self.cut_replies += cut
             cells_before = self._cells
-            if not reply.text and reply.reasoning:  # only reasoning came back (`_admitted_call`): nothing to run
+            reasoning_only = not reply.text and bool(reply.reasoning)
+            if reasoning_only:  # only reasoning came back (`_admitted_call`): nothing to run
                 finish, feedback = (
                     None,
                     prompts.cell_outputs([prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]),
@@ -322,10 +324,15 @@ class Engine:
                     return accepted
             self._last_feedback = feedback
             stalled = stalled + 1 if cut and self._cells == cells_before else 0
+            thinking = thinking + 1 if reasoning_only and not cut else 0
             if stalled >= CUT_STALL_TURNS and turn < max_iterations:
                 # a cap too small for any code (a proxy's health check sends max_tokens 16): every further turn
                 # would be cut the same way, so ask for the answer now instead of spending the other turns
                 return await self._final_request(feedback, max_iterations, stalled=stalled)
+            if thinking >= CUT_STALL_TURNS and turn < max_iterations:
+                # a server that files every reply as reasoning (a reasoning parser set for a model, or a thinking
+                # switch, that does not match it): each further turn would come back the same way
+                return await self._final_request(feedback, max_iterations, thinking=thinking)
             if turn < max_iterations:
                 self.messages.append(
                     Message(role="user", content=f"{feedback}\n\n{prompts.next_turn(turn + 1, max_iterations)}")
@@ -506,6 +513,12 @@ class Engine:
             outputs.append(result.feedback() + fence_hint(result.error))
             printed.append(result.stdout)
             finish = self._finish_from(result)
+            if finish is not None and cut:
+                # a block the reply drafted before it was cut mid-thought (reasoning a chat template opened, cut
+                # before </think>): it ran, but the answer it gives is not taken from a reply that never ended
+                held = prompts.FILTERED if filtered else prompts.CUT_FINAL
+                self.emit("answer_rejected", source=finish.source, problems=held)
+                return None, prompts.cell_outputs([*outputs, held])
             if finish is not None:
                 return finish, ""
             failed = failed or result.status != "ok"
@@ -675,9 +688,12 @@ class Engine:
         self.emit("error", error_type=type(error).__name__, message=str(error))
         return self._buffered("error", reason, error)
 
-    async def _final_request(self, feedback: str, max_iterations: int, *, stalled: int = 0) -> NodeResult:
-        """Iterations are spent (or `stalled` replies in a row were cut at the output cap with nothing run): one last
-        call asks for the answer in prose. Its code, if any, never becomes it."""
+    async def _final_request(
+        self, feedback: str, max_iterations: int, *, stalled: int = 0, thinking: int = 0
+    ) -> NodeResult:
+        """Iterations are spent (or `stalled` replies in a row were cut at the output cap with nothing run, or
+        `thinking` came back as reasoning only): one last call asks for the answer in prose. Its code, if any, never
+        becomes it."""
         reason = (
             f"max_iterations: all {max_iterations} turns used"
             if max_iterations > 1
@@ -688,6 +704,13 @@ class Engine:
                 f"output cap: the root's last {stalled} replies stopped at the output cap with no code run (the "
                 "cap is too small for a code block), so the answer was asked for at once: give the LM a larger "
                 "max_tokens"
+            )
+        elif thinking:
+            reason = (
+                f"reasoning only: the root's last {thinking} replies came back as reasoning with no answer text, so "
+                "nothing ran and the answer was asked for at once: the server files the whole reply as reasoning "
+                "(its reasoning parser, or the model's thinking switch, does not match this model): check the "
+                "server's --reasoning-parser, or turn thinking on"
             )
         elif self.cut_replies:  # a server's small default cap (Workers AI: 256 tokens) cuts every reply's code short
             reason += (
@@ -1025,8 +1048,8 @@ def _reply_notes(completion: Completion) -> dict[str, Any]:
 
 
 CUT_STALL_TURNS = 3
-"""Root replies in a row, each stopped at the output cap with no cell run, after which the run asks for its answer
-instead of spending its other turns."""
+"""Root replies in a row, each stopped at the output cap with no cell run (or each of reasoning only), after which
+the run asks for its answer instead of spending its other turns."""
 
 
 async def _reasoning_apart(lm: LM, completion: Completion) -> Completion:

@@ -359,6 +359,16 @@ def test_a_root_reply_of_reasoning_only_tells_the_model_instead_of_ending_the_ru
     assert all(m["content"] for m in server.requests[2].body["messages"])
 
 
+def test_a_server_that_files_every_reply_as_reasoning_stops_the_run_saying_so(server: FakeOpenAIServer) -> None:
+    # vLLM's deepseek_r1 parser over Qwen3 with thinking off: every reply, code and all, in reasoning_content. It
+    # was 30 silent turns and an empty answer ("max_iterations")
+    filed = completion_body(None, usage=usage(5, 9), reasoning_content="I will look.\n```repl\nprint(1)\n```")
+    server.script(*[Reply(body=filed) for _ in range(10)])
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="abcd")
+    assert result.status == "budget_exhausted" and result.stop_reason.startswith("reasoning only: the root's last 3")
+    assert "--reasoning-parser" in result.stop_reason and len(server.requests) == 4  # 3 turns, then the answer asked
+
+
 @pytest.mark.parametrize(
     "text",
     [
