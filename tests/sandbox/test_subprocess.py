@@ -270,3 +270,23 @@ async def test_a_closed_sandbox_never_starts_a_worker_again() -> None:
     await box.close()
     with pytest.raises(SandboxStartError, match="the REPL was closed"):
         await box.run_cell("print(1)", calls=None, timeout=5)
+
+
+def _raised_in(filename: str) -> BaseException:
+    """An OSError whose traceback ends in code compiled as `filename`."""
+    try:
+        exec(compile("raise OSError(30, 'Read-only file system')", filename, "exec"), {})
+    except OSError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+def test_multiprocessing_that_starts_a_new_interpreter_is_told_to_use_fork() -> None:
+    # 'spawn' and 'forkserver' (Python 3.14's default) failed as a read-only file system, a refused connection, a
+    # broken pipe or a hang: nothing said the sandbox was why
+    from rlmx.sandbox import worker
+
+    for module in ("popen_spawn_posix", "popen_forkserver", "resource_tracker", "synchronize"):
+        note = worker._limit_note(_raised_in(f"/usr/lib/python3.11/multiprocessing/{module}.py"))
+        assert "get_context('fork')" in note and "new Python interpreter" in note, module
+    assert worker._limit_note(_raised_in("/usr/lib/python3.11/multiprocessing/pool.py")) == ""  # the pool's own

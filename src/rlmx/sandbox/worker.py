@@ -1675,9 +1675,34 @@ def _described(exc: BaseException, formatter: Any) -> str:
             return f"{type(exc).__name__} (its message could not be shown)"
 
 
+_NEW_INTERPRETER = (
+    "popen_spawn_posix",
+    "popen_forkserver",
+    "forkserver",
+    "resource_tracker",
+    "multiprocessing/spawn",
+    "multiprocessing/synchronize",  # its shared semaphores: none on the isolated tier's read-only /dev/shm
+)
+"""Where multiprocessing starts or serves a new interpreter ('spawn', 'forkserver': Python 3.14's default on Linux)
+or makes the shared locks a pool needs."""
+
+
 def _limit_note(exc: BaseException) -> str:
     """What to do about an error that one of the REPL's limits caused, as a note for the model; else "". A thread
-    that cannot start (a pool as wide as the batch) meets the process limit or the memory limit."""
+    that cannot start (a pool as wide as the batch) meets the process limit or the memory limit; multiprocessing's
+    'spawn' and 'forkserver' start methods fail in many ways (a read-only file system, a refused connection, a broken
+    pipe) because they start a new interpreter outside the REPL."""
+    frames_seen, tb = [], exc.__traceback__
+    while tb is not None:
+        frames_seen.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    if any(part in name for name in frames_seen for part in _NEW_INTERPRETER):
+        return (
+            "\nNote: multiprocessing's 'spawn' and 'forkserver' start methods start a new Python interpreter, "
+            "which this REPL's sandbox does not support (and the isolated tier allows no new process at all). Use "
+            "multiprocessing.get_context('fork') (e.g. get_context('fork').Pool(4)), a thread pool, or "
+            "llm_query_batched(prompts) for sub-calls."
+        )
     if not isinstance(exc, RuntimeError) or "can't start new thread" not in exc.args:
         return ""
     cap = _process_limit()
