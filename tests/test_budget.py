@@ -316,6 +316,27 @@ def test_a_dearer_model_that_answered_is_booked_at_its_price_on_every_path(serve
     assert result.usage.by_model["gpt-4o-mini"].cost_usd >= gpt_4o.cost(20, 300)
 
 
+@pytest.mark.parametrize("path", ["a rejected reply", "the answer to a re-send after a 504"])
+def test_a_reply_billed_at_a_dearer_service_tier_is_booked_so_on_every_path(
+    server: FakeOpenAIServer, path: str
+) -> None:
+    # the tier was read from an accepted reply only: a rejected (empty, billed) reply or a re-send's answer at the
+    # priority tier was booked at the standard rate and the run went on past its budget
+    billed = {
+        **completion_body("" if path == "a rejected reply" else "ok", usage=usage(20, 300)),
+        "service_tier": "priority",
+    }
+    replies = [Reply(body=billed)] if path == "a rejected reply" else [fault.server_error(504), Reply(body=billed)]
+    server.script(*replies)
+    lm = OpenAICompatibleLM("gpt-4o", server.base_url, max_retries=1)
+    root = ScriptedLM([repl("print(llm_query('q'))"), repl("print(llm_query('q'))"), repl("FINAL('done')")])
+    result = RLM(root, sub_lm=lm, prices={"scripted": (0.0, 0.0)}, budget=Budget(max_usd=1.0)).completion("q", "c")
+    assert result.stop_reason.startswith("max_usd: overshoot: a call was billed as gpt-4o[priority]"), (
+        result.stop_reason
+    )
+    assert lm.price_name == "gpt-4o[priority]" and len(server.requests) == len(replies)  # no call after it
+
+
 def test_a_reply_a_cheaper_model_served_is_booked_at_the_price_it_was_admitted_at(server: FakeOpenAIServer) -> None:
     server.behaviour = Behaviour(text=repl("FINAL('done')"), model="gpt-4o-mini")
     result = RLM(OpenAICompatibleLM("gpt-4o", server.base_url), budget=Budget(max_usd=0.05)).completion("q", "c")

@@ -396,7 +396,12 @@ class Ledger:
         self.settle(reservation, self.unanswered(reservation, attempts), role=role, depth=depth)
 
     def unanswered(
-        self, reservation: Reservation, requests: int, also: Usage | None = None, served: str | None = None
+        self,
+        reservation: Reservation,
+        requests: int,
+        also: Usage | None = None,
+        served: str | None = None,
+        billed_as: str | None = None,
     ) -> Usage:
         """What `requests` requests sent under `reservation` and never answered may have cost, plus `also` (the
         answered request's own usage): each request all it was allowed, priced as a request of its own (its
@@ -404,7 +409,8 @@ class Ledger:
         when that was more (a provider's own cost above list price), flagged estimated."""
         base = also or Usage()
         unpriced = self.prices.lookup(reservation.model) is None
-        answered = self._cost(reservation.model, base, served)[0] if also is not None else 0.0
+        # the answered one at the tier it says it was billed at (unpriced: the whole call is), else as asked
+        answered = self._cost(billed_as or reservation.model, base, served)[0] if also is not None else 0.0
         each = max(reservation.usd, answered or 0.0)
         return Usage(
             base.input_tokens + requests * reservation.input_tokens,

@@ -442,14 +442,18 @@ class Engine:
                 # off, unreadable, before an error status) at the reservation: booked, never released.
                 usage = exc.usage if isinstance(exc, LMBadResponse) else None
                 settled = None
-                served = exc.served if isinstance(exc, LMBadResponse) else None  # a dearer model's reply, rejected
+                # a rejected reply is priced as an accepted one: the model and the service tier it says
+                served = exc.served if isinstance(exc, LMBadResponse) else None
+                billed_as = exc.billed_as if isinstance(exc, LMBadResponse) else None
                 if exc.unanswered == 0 and usage is None:
                     ledger.release(reservation)
                 elif exc.unanswered:
-                    billed = ledger.unanswered(reservation, exc.unanswered, usage, served)
-                    settled = ledger.settle(reservation, billed, role=role, depth=depth)
+                    billed = ledger.unanswered(reservation, exc.unanswered, usage, served, billed_as)
+                    settled = ledger.settle(reservation, billed, role=role, depth=depth, billed_as=billed_as)
                 elif usage is not None:
-                    settled = ledger.settle(reservation, usage, role=role, depth=depth, served=served)
+                    settled = ledger.settle(
+                        reservation, usage, role=role, depth=depth, billed_as=billed_as, served=served
+                    )
                 if not isinstance(exc, LMBadResponse):
                     raise
                 if role == "root" and exc.reasoning_only is not None and settled is not None:
@@ -469,7 +473,9 @@ class Engine:
                 raise
             # Requests of this call that timed out before the answered one may have been billed too.
             spent = (
-                ledger.unanswered(reservation, completion.unanswered, completion.usage, completion.model)
+                ledger.unanswered(
+                    reservation, completion.unanswered, completion.usage, completion.model, completion.billed_as
+                )
                 if completion.unanswered
                 else None
             )
@@ -513,12 +519,8 @@ class Engine:
             outputs.append(result.feedback() + fence_hint(result.error))
             printed.append(result.stdout)
             finish = self._finish_from(result)
-            if finish is not None and cut:
-                # a block the reply drafted before it was cut mid-thought (reasoning a chat template opened, cut
-                # before </think>): it ran, but the answer it gives is not taken from a reply that never ended
-                held = prompts.FILTERED if filtered else prompts.CUT_FINAL
-                self.emit("answer_rejected", source=finish.source, problems=held)
-                return None, prompts.cell_outputs([*outputs, held])
+            # (a FINAL block of a reply cut at its cap still finishes: a model that answers in a block and then
+            # rambles to the cap is common, and a drafted block is rarer than a drafted prose FINAL)
             if finish is not None:
                 return finish, ""
             failed = failed or result.status != "ok"

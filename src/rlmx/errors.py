@@ -75,7 +75,8 @@ class LMBadResponse(LMError):
     were spent even though the reply is unusable), else None. `reasoning_only` is the reply as read when it is no
     answer for a sub-call but a root node acts on it: reasoning and nothing else (empty `text`), or text a content
     filter stopped part-way (a root node treats it as cut short, as at the output cap). `served` is the model the
-    reply says answered, when it names one (its billed `usage` is priced as a reply's would be).
+    reply says answered, when it names one, and `billed_as` the price name of a service tier it says it was billed
+    at (`Completion.billed_as`): its billed `usage` is priced as a reply's would be.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class LMBadResponse(LMError):
         unanswered: int = 0,
         reasoning_only: Completion | None = None,
         served: str | None = None,
+        billed_as: str | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
@@ -94,6 +96,7 @@ class LMBadResponse(LMError):
         self.unanswered = unanswered
         self.reasoning_only = reasoning_only
         self.served = served
+        self.billed_as = billed_as
 
 
 class SandboxError(RLMXError):

@@ -347,9 +347,9 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec(
             "answer_rejected",
-            "a finish was not taken: it did not match the output schema, it was written in prose before the model "
-            "saw its code's output, or the reply that gave it was cut short (at the output cap, by a content "
-            "filter); the problems go back to the model",
+            "a finish was not taken: it did not match the output schema, or it was written in prose before the "
+            "model saw its code's output or in a reply cut short (at the output cap, by a content filter); the "
+            "problems go back to the model",
             (
                 _f("source", "string", "how the model finished (final, submit, answer, ...)"),
                 _f("problems", "string", "what did not match", content=True),

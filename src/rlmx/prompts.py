@@ -123,9 +123,8 @@ CUT_BLOCK = (
 )
 
 CUT_FINAL = (
-    "Your reply reached its output limit before it ended, so the FINAL it gave (in its text or in a block) was not "
-    "taken: a reply cut short may be a draft of your reasoning. If that is your answer, give it again in a short "
-    "reply of its own."
+    "Your reply reached its output limit before it ended, so the FINAL written in its text was not taken: a reply "
+    "cut short may be a draft of your reasoning. If that is your answer, give it again in a short reply of its own."
 )
 
 FILTERED = (

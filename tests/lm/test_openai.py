@@ -359,6 +359,13 @@ def test_a_root_reply_of_reasoning_only_tells_the_model_instead_of_ending_the_ru
     assert all(m["content"] for m in server.requests[2].body["messages"])
 
 
+async def test_a_streamed_reply_keeps_the_service_tier_it_was_billed_at(server: FakeOpenAIServer) -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}], "service_tier": "priority"}
+    server.script(_stream(chunk, {"choices": [], "usage": usage(5, 1)}, tail="data: [DONE]\n\n"))
+    completion = await OpenAICompatibleLM("gpt-4o", server.base_url).complete(MESSAGES)
+    assert completion.billed_as == "gpt-4o[priority]"
+
+
 def test_a_server_that_files_every_reply_as_reasoning_stops_the_run_saying_so(server: FakeOpenAIServer) -> None:
     # vLLM's deepseek_r1 parser over Qwen3 with thinking off: every reply, code and all, in reasoning_content. It
     # was 30 silent turns and an empty answer ("max_iterations")

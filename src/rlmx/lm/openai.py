@@ -284,6 +284,13 @@ class OpenAICompatibleLM:
                     ) from None
                 continue
             unanswered = reply.timed_out + unreadable
+            tier = data.get("service_tier")
+            billed_as = _tier_price_name(self.model, tier) if isinstance(tier, str) else None
+            if billed_as is not None and self.price_name == self.model:
+                # billed above list price though not asked to be (the project's default tier): this reply is
+                # booked under that name (every reply that says so, rejected ones too: calls admitted before the
+                # first one came back as well), and later calls are admitted under it
+                self.price_name = billed_as
             try:
                 completion = (
                     await asyncio.to_thread(to_completion, data, model=self.model, prompt_bound=prompt_bound, cap=cap)
@@ -298,15 +305,9 @@ class OpenAICompatibleLM:
                     unanswered=unanswered,
                     reasoning_only=exc.reasoning_only,
                     served=exc.served,
+                    billed_as=billed_as,
                 ) from None
-            tier = data.get("service_tier")
-            billed_as = _tier_price_name(self.model, tier) if isinstance(tier, str) else None
             if billed_as is not None:
-                # billed above list price though not asked to be (the project's default tier): this reply is
-                # booked under that name (every reply that says so: calls admitted before the first one came back
-                # too), and later calls are admitted under it
-                if self.price_name == self.model:
-                    self.price_name = billed_as
                 completion = dataclasses.replace(completion, billed_as=billed_as)
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover

@@ -151,6 +151,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     finish: Any = None
     usage: Any = None
     model: Any = None
+    tier: Any = None
     error: Any = None
     seen = done = False
     for data in _events(raw):
@@ -174,6 +175,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         # OpenRouter: a provider failed mid-stream (the usage so far still counts); vLLM: an error object as a chunk
         error = _said_error(chunk.get("error")) or (chunk if chunk.get("object") == "error" else None) or error
         model = model or chunk.get("model")
+        tier = chunk.get("service_tier") or tier  # the tier billed: every chunk says it, or the last one
         usage = _chunk_usage(chunk) or usage
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
@@ -206,6 +208,8 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     if "".join(refusal).strip():
         message["refusal"] = "".join(refusal)
     joined = {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    if tier is not None:
+        joined["service_tier"] = tier
     return {**joined, "error": error} if error is not None else joined
 
 
