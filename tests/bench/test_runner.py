@@ -494,7 +494,8 @@ def test_sub_calls_go_to_the_sub_lm_and_usage_is_split_by_depth_and_model(tmp_pa
     assert record["sub_model"] == "small" and record["key"].endswith('{"sub": "small"}')
     assert set(record["by_model"]) == {"big", "small"} and record["by_model"]["small"]["calls"] == 1
     assert record["by_model"]["small"]["input_tokens"] == 30 == record["tokens"]["1"]["input"]
-    assert record["usd_by_depth"] == {"0": 0.0, "1": 0.002} and record["usd"] == 0.002
+    # the root ("big") has no price: its depth's cost, and so the record's, is unknown (None), never $0
+    assert record["usd_by_depth"] == {"0": None, "1": 0.002} and record["usd"] is None
 
 
 _ASK_SUB = "```repl\ncode = llm_query('Say the code.')\nprint(code)\n```"
@@ -503,7 +504,7 @@ _ASK_SUB = "```repl\ncode = llm_query('Say the code.')\nprint(code)\n```"
 def test_base_usage_is_recorded_by_model(tmp_path: Path) -> None:
     tasks = [generate("oolong", seed=0, target_tokens=SMOKE, index=0)]
     (record,) = asyncio.run(run(_spec(tmp_path, ["oolong"], ["base"], n=1), _oracle(tasks)))
-    assert record["by_model"]["oracle"]["calls"] == 1 and record["usd_by_depth"] == {"0": 0.0}
+    assert record["by_model"]["oracle"]["calls"] == 1 and record["usd_by_depth"] == {"0": None}  # unpriced
     assert record["by_model"]["oracle"]["input_tokens"] == record["input_tokens"] > 0
 
 
@@ -583,3 +584,13 @@ def test_cli_refuses_rlm_methods_for_the_embedded_model(tmp_path: Path, capsys: 
     said = capsys.readouterr().err
     assert "embedded SmolLM2-135M cannot" in said and "--method base,guided" in said
     assert not (tmp_path / "results" / "records.jsonl").exists()
+
+
+def test_a_run_of_a_model_with_no_price_reports_its_cost_as_unknown_not_zero(tmp_path: Path) -> None:
+    # every record said "usd": 0.0 and the report "$0.0000" for a model rlmx cannot price (gpt-5-search-api)
+    from rlmx.bench import report
+
+    tasks = [generate("sniah", seed=0, target_tokens=SMOKE, index=0)]
+    (record,) = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1), _oracle(tasks)))
+    assert record["usd"] is None and record["by_model"]["oracle"]["unpriced_calls"] == 1
+    assert report._usd_cell([0.01, None]) == report.UNPRICED and report._usd_cell([0.01, 0.03]) == "$0.0200 ± 0.0100"

@@ -54,6 +54,16 @@ def test_plain_completion_answers_with_usage_and_run_info(served: Served) -> Non
     info = (response.model_extra or {})["rlmx"]
     assert (info["status"], info["iterations"], info["stop_reason"]) == ("finished", 1, "finished by final")
     assert Path(info["trace_path"]).is_file() and response.id == f"chatcmpl-{info['run_id']}"
+    assert info["cost_usd"] == 0.0 and info["unpriced_calls"] == 0
+
+
+def test_the_cost_of_a_run_that_called_a_model_with_no_price_is_null_not_zero() -> None:
+    # a paid call to a model rlmx cannot price was reported as "cost_usd": 0.0 in every reply's rlmx field
+    from rlmx.server.openai_compat import run_info
+
+    result = RLM(ScriptedLM([repl("FINAL('ok')")], model="a-model-with-no-price")).completion("q", context="c")
+    assert result.usage.total.unpriced_calls == 1
+    assert run_info(result)["cost_usd"] is None and run_info(result)["unpriced_calls"] == 1
 
 
 def test_a_trace_folder_name_that_is_not_utf8_is_reported_with_escapes(tmp_path: Path) -> None:

@@ -89,13 +89,17 @@ class Outcome:
         return self.usage.subcalls
 
     @property
-    def usd(self) -> float:
-        """USD of the priced calls (provider-reported, else from the price table)."""
-        return self.usage.cost_usd
+    def usd(self) -> float | None:
+        """USD of the calls (provider-reported, else from the price table); None when a call's model has no price
+        (its cost is unknown, never $0)."""
+        return None if self.usage.total.unpriced_calls else self.usage.cost_usd
 
     @property
-    def usd_by_depth(self) -> dict[str, float]:
-        return {str(depth): round(tally.cost_usd, 8) for depth, tally in sorted(self.usage.by_depth.items())}
+    def usd_by_depth(self) -> dict[str, float | None]:
+        return {
+            str(depth): None if tally.unpriced_calls else round(tally.cost_usd, 8)
+            for depth, tally in sorted(self.usage.by_depth.items())
+        }
 
     @property
     def by_model(self) -> dict[str, dict[str, Any]]:

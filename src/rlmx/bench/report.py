@@ -26,6 +26,18 @@ from rlmx.extras import install_command
 FAMILY_ORDER = ("codeqa", "docs", "oolong", "pairs", "sniah")
 
 
+UNPRICED = "unpriced"
+"""Shown for USD when a run called a model with no known price: its cost is unknown, never $0."""
+
+
+def _usd_cell(values: list[Any]) -> str:
+    """Mean ± sd of the runs' USD, or UNPRICED when any run's cost is unknown."""
+    if any(value is None for value in values):
+        return UNPRICED
+    usd, usd_sd = _mean_std([float(value) for value in values])
+    return f"${usd:.4f} ± {usd_sd:.4f}"
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     if not values:
         return 0.0, 0.0
@@ -95,9 +107,9 @@ def table(records: list[dict[str, Any]]) -> str:
             if not sent:
                 cells.append(f"{score:.1f}{mark}<br>N/A")
                 continue
-            usd, usd_sd = _mean_std([r["usd"] for r in sent])
             tok, tok_sd = _mean_std([float(r["input_tokens"] + r["output_tokens"]) for r in sent])
-            cells.append(f"{score:.1f}{mark}<br>${usd:.4f} ± {usd_sd:.4f}<br>{tok:,.0f} ± {tok_sd:,.0f} tok")
+            usd = _usd_cell([r.get("usd") for r in sent])
+            cells.append(f"{score:.1f}{mark}<br>{usd}<br>{tok:,.0f} ± {tok_sd:,.0f} tok")
         lines.append(f"| {model} | {method} | " + " | ".join(cells) + " |")
     lines += ["", "Score x 100 by context length (tokens); n tasks in brackets:", ""]
     lengths = sorted({r["length"] for r in records})
@@ -138,7 +150,7 @@ def _cost_table(records: list[dict[str, Any]], families: list[str]) -> list[str]
             root = [_depth_tokens(r, True) for r in sent]
             sub = [_depth_tokens(r, False) for r in sent]
             wall = [float(r.get("wall_s") or 0.0) for r in sent]
-            usd = [float(r.get("usd") or 0.0) for r in sent]
+            usd = [r.get("usd") for r in sent]
             wall_mean, wall_sd = _mean_std(wall)
             cells = [
                 f"{len(sent)} of {len(rs)}",
@@ -148,7 +160,7 @@ def _cost_table(records: list[dict[str, Any]], families: list[str]) -> list[str]
                 f"{statistics.fmean(float(r.get('iterations') or 0) for r in sent):.1f}",
                 f"{wall_mean:.1f} ± {wall_sd:.1f}",
                 " / ".join(f"{v:.1f}" for v in _percentiles(wall)),
-                " / ".join(f"{v:.4f}" for v in _percentiles(usd)),
+                UNPRICED if None in usd else " / ".join(f"{v:.4f}" for v in _percentiles([float(v or 0) for v in usd])),
             ]
             lines.append(f"| {family} | {model} | {method} | " + " | ".join(cells) + " |")
     return lines

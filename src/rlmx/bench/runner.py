@@ -224,7 +224,7 @@ def make_record(spec: RunSpec, key: tuple[str, int, int, str], task: Task | None
         "subcalls": outcome.subcalls,
         "iterations": outcome.iterations,
         "wall_s": outcome.seconds,
-        "usd": round(outcome.usd, 8),
+        "usd": None if outcome.usd is None else round(outcome.usd, 8),
         "usd_by_depth": outcome.usd_by_depth,
         "by_model": outcome.by_model,
         "prediction": outcome.prediction[:2000],
