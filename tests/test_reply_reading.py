@@ -534,3 +534,98 @@ def test_a_final_in_an_html_comment_does_not_finish() -> None:
     assert (result.answer, result.iterations) == ("gamma", 2)
     last = "<!-- FINAL(alpha) -->\nThe last word is gamma."  # nor is a comment part of a last-turn answer
     assert find_final_anywhere(last) is None and last_turn_text(last) == "The last word is gamma."
+
+
+# --- audit 25: more families' reasoning markup, answer markup, FINAL laid out over lines ---------------------------
+
+_SHORTCUT = "A shortcut:\n```repl\nFINAL('alpha')\n```\nbut alpha is the first word, so I check first."
+_LOOK = "```repl\nprint(context.split()[-1])\n```"
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("<mm:think>", "</mm:think>"),
+        ("<|inner_prefix|>", "<|inner_suffix|>"),
+        ("<|think|>", "<|end|><|begin|>assistant<|content|>"),
+        ("<|think|>", "<|end|><|content|>"),
+    ],
+    ids=["minimax-m3", "apertus", "solar-open", "solar-open-without-its-header"],
+)
+def test_reasoning_of_minimax_apertus_and_solar_open_never_acts(opening: str, closing: str) -> None:
+    # Served without their reasoning parsers, these reach rlmx as text: glued, on lines of their own, or with
+    # only the closing marker (the template opened it). A marker ending its line is no leaked token to drop.
+    for reply in (f"{opening}{_SHORTCUT}{closing}{_LOOK}", f"{opening}\n{_SHORTCUT}\n{closing}\n{_LOOK}"):
+        for shape in (reply, reply.removeprefix(opening)):
+            parsed = parse_reply(shape)
+            assert parsed.cells == ("print(context.split()[-1])",) and parsed.final is None, shape
+            assert split_thoughts(shape)[0].startswith("```repl"), shape  # what an HTTP reply's content keeps
+        result, _ = run([reply, repl("FINAL(context.split()[-1])")])
+        assert (result.answer, result.iterations) == ("gamma", 2)  # the drafted FINAL('alpha') never ran
+
+
+def test_solar_opens_its_content_alone_after_an_empty_prefilled_reasoning() -> None:
+    # A low reasoning effort prefills an empty reasoning block; the reply then starts at <|content|>.
+    assert parse_reply(f"<|content|>\n{_LOOK}").cells == ("print(context.split()[-1])",)
+    assert parse_reply(f"{_SHORTCUT}\n<|content|>\n{_LOOK}").cells == ("print(context.split()[-1])",)
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [tag for tag in REASONING_TAGS if tag not in REASONING_PHRASES], ids=lambda tag: tag
+)
+def test_every_reasoning_marker_holds_glued_on_or_opened_by_the_template(opening: str, closing: str) -> None:
+    for reply in (f"{opening}{_SHORTCUT}{closing}{_LOOK}", f"{_SHORTCUT}\n{closing}\n{_LOOK}"):
+        assert parse_reply(reply).cells == ("print(context.split()[-1])",), reply
+
+
+def test_a_final_in_glm_v_box_inside_its_answer_tag_finishes() -> None:
+    boxed = "<answer><|begin_of_box|>FINAL(gamma)<|end_of_box|></answer>"
+    assert find_prose_final(f"The output shows it.\n{boxed}") == ProseFinal("final", "gamma")
+    assert find_prose_final(f"{boxed} is how I will answer, later.") is None  # written about: not one
+    result, _ = run([repl("print(1)"), f"<think>\nIt is gamma.\n</think>\n{boxed}", repl("FINAL('late')")])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "<answer>gamma</answer>",
+        "<think>\nThe last word is gamma.\n</think>\n<answer>\ngamma\n</answer>",
+        "<answer><|begin_of_box|>gamma<|end_of_box|></answer>",
+        "So the last word is <|begin_of_box|>gamma<|end_of_box|>",
+        "<|START_THINKING|>It is gamma.<|END_THINKING|><|START_RESPONSE|>gamma<|END_RESPONSE|>",
+        "<response>gamma</response>",
+    ],
+    ids=["answer-tag", "r1-format", "glm-v-box-in-answer", "glm-v-box", "cohere-response", "granite-response"],
+)
+def test_the_last_turn_answer_is_the_text_inside_its_markup(reply: str) -> None:
+    assert last_turn_text(reply) == "gamma"
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+@pytest.mark.parametrize("argument", ['"gamma"', '"""gamma"""', "'gamma'", 'r"gamma"', '\n    "gamma"'])
+def test_a_final_whose_string_starts_on_the_next_line_is_that_strings_value(argument: str) -> None:
+    # Python's layout for a long call: the quotes are Python's, as in FINAL("gamma") on one line.
+    assert find_prose_final(f"Checked.\nFINAL(\n    {argument}\n)") == ProseFinal("final", "gamma")
+    assert find_prose_final('FINAL_VAR(\n    "last"\n)') == ProseFinal("final_var", "last")
+    script = [repl("last = context.split()[-1]\nprint(last)"), 'Done.\nFINAL_VAR(\n  "last"\n)', "FINAL(late)"]
+    result, _ = run(script)
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+@pytest.mark.parametrize("label", ["**Final Answer**:", "**Answer**:", "__Final answer__:", "*Result*:"])
+def test_a_bold_label_with_its_colon_outside_the_bold_heads_a_final(label: str) -> None:
+    assert find_prose_final(f"The output shows it.\n\n{label} FINAL(gamma)") == ProseFinal("final", "gamma")
+    result, _ = run([repl("print(context.split()[-1])"), f"Printed.\n{label} FINAL(gamma)", repl("FINAL('late')")])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+def test_the_last_turn_reading_is_linear_in_unclosed_finals_mid_sentence() -> None:
+    def seconds(count: int) -> float:
+        started = time.process_time()
+        find_final_anywhere("so FINAL(an unclosed call\n" * count)
+        return time.process_time() - started
+
+    ratio = seconds(10_000) / max(seconds(1_000), 1e-3)
+    assert ratio < 30, f"10x the text took {ratio:.0f}x the time"  # each call read to the end: ~100x

@@ -3,12 +3,15 @@
 Pure functions over text; nothing here runs code or knows about the sandbox. One linear pass (`parse_reply`)
 splits a reply into three kinds of text:
 
-* reasoning: `<think>...</think>` (or `<thinking>`, `<reasoning>`, any case) opened at the start of a line, a
-  `<think>` never closed (reasoning to the end), and, when a `</think>` appears in prose with no opening tag
-  before it, everything before it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3
-  templates do). A closing tag written about ("`</think>`", "<think>...</think>" mid-line) closes nothing. gpt-oss's
-  harmony channels leaked as text: analysis and commentary are reasoning, the final channel is the reply. Granite's
-  and Apriel's plain-English phrases are reasoning only when one begins the reply and its closing phrase follows.
+* reasoning: `<think>...</think>` (or any pair of `REASONING_TAGS`, in any case: `<thinking>`, `[THINK]`,
+  MiniMax-M3's `<mm:think>`, Apertus' `<|inner_prefix|>...<|inner_suffix|>`, Solar Open's
+  `<|think|>...<|end|><|begin|>assistant<|content|>`) opened at the start of a line, a `<think>` never closed
+  (reasoning to the end), and, when a `</think>` appears in prose with no opening tag before it, everything before
+  it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3 templates do). A marker written as a
+  chat-template token is read, never dropped as a leaked one. A closing tag written about ("`</think>`",
+  "<think>...</think>" mid-line) closes nothing. gpt-oss's harmony channels leaked as text: analysis and commentary
+  are reasoning, the final channel is the reply. Granite's and Apriel's plain-English phrases are reasoning only when
+  one begins the reply and its closing phrase follows.
   Reasoning is never action: no cells and no FINAL come from it.
 * fenced blocks, by CommonMark's rules (spec 0.31, section 4.5): a fence is 3 or more backticks or tildes; a
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
@@ -20,7 +23,10 @@ splits a reply into three kinds of text:
   tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
   nor in a quote inside a list item ("1. > ```repl").
 * prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes, unless
-  it is inside an HTML comment (a draft the model commented out); the last one wins.
+  it is inside an HTML comment (a draft the model commented out); the last one wins. Markup may wrap it
+  (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
+  may start on the next line (`FINAL(\n    "x"\n)` is x). On the last turn, an answer inside answer markup
+  (`<answer>x</answer>`, GLM-V's box, a response wrapper) is the text inside (`last_turn_text`).
 
 Every step is linear in the reply's length (regex scans plus one walk over the matches), so a megabyte of
 adversarial text parses in well under a second.
@@ -56,7 +62,16 @@ _MARKUP_TAGS = (
     ("<|begin_of_thought|>", "<|end_of_thought|>"),  # Sky-T1, Bespoke-Stratos, OpenThinker
     ("<|START_THINKING|>", "<|END_THINKING|>"),  # Cohere Command A Reasoning
     ("<|channel>thought", "<channel|>"),  # Gemma 4 (its thought channel; the bars are lopsided)
+    ("<mm:think>", "</mm:think>"),  # MiniMax-M3
+    ("<|inner_prefix|>", "<|inner_suffix|>"),  # Swiss AI Apertus
+    ("<|think|>", "<|end|><|begin|>assistant<|content|>"),  # Upstage Solar Open
 )
+_CLOSING_FORMS = {
+    # Solar Open's parsers end its reasoning at <|content|>, with or without the <|end|><|begin|>assistant before it
+    # (alone, it ends the empty reasoning a template prefilled for a low reasoning effort).
+    "<|end|><|begin|>assistant<|content|>": r"(?:<\|end\|>(?:<\|begin\|>assistant)?)?<\|content\|>",
+}
+"""Closing markers written more than one way: the pattern of every way."""
 REASONING_PHRASES = (
     ("Here is my thought process:", "Here is my response:"),  # IBM Granite 3.2 with thinking on
     ("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"),  # ServiceNow Apriel (the template opens it)
@@ -77,7 +92,9 @@ def _opening(tag: str) -> str:
 
 
 OPEN_TAG = re.compile("|".join(_opening(opening) for opening, _ in _MARKUP_TAGS), re.IGNORECASE)
-CLOSE_TAG = re.compile("|".join(re.escape(closing) for _, closing in REASONING_TAGS), re.IGNORECASE)
+CLOSE_TAG = re.compile(
+    "|".join(_CLOSING_FORMS.get(closing, re.escape(closing)) for _, closing in REASONING_TAGS), re.IGNORECASE
+)
 _PHRASE_OPENING = re.compile(
     r"[\s\ufeff\u200b\u200c\u200d\u2060]*+(?P<phrase>"
     + "|".join(re.escape(opening) for opening, _ in REASONING_PHRASES)
@@ -145,10 +162,15 @@ _BARE_OR_CODE_FENCE = re.compile(r"^[ \t]*+```++[ \t]*+(?P<info>[^\n`]*?)[ \t]*$
 _FENCE_AT_LINE_END = re.compile(r"(?P<fence>`{3,}+|~{3,}+)[ \t]*+$", re.MULTILINE)
 _CONSOLE_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
+_MARKER_TOKENS = "|".join(
+    sorted({end.group(1) for pair in _MARKUP_TAGS for tag in pair if (end := re.search(r"<\|(\w+)\|>\Z", tag))})
+)
+"""The names of the `<|name|>` tokens that end a reasoning marker (<|inner_suffix|>, Solar Open's <|content|>):
+where one ends a line, it is the parse's to read, not a leaked token to drop."""
 # Chat-template tokens a server leaks as text (<|eot_id|>, <|im_end|>, <|end|>, </s>): never part of the reply.
 # The reasoning markers written in the same form are not among them.
 _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and never backtracks: linear
-    r"(?<![ \t])(?:[ \t]*+(?:<\|(?!(?:begin|end)_of_thought\|>|(?:START|END)_THINKING\|>)[A-Za-z0-9_]{1,40}\|>"
+    rf"(?<![ \t])(?:[ \t]*+(?:<\|(?!(?:{_MARKER_TOKENS})\|>)[A-Za-z0-9_]{{1,40}}\|>"
     r"|</s>|<(?:end_of_turn|start_of_turn|eos|end_of_utterance)>"  # Gemma's, SmolVLM's
     r"|<turn\|>|<\|turn>|\[END FINAL RESPONSE\]|</response>"  # Gemma 4's, Apriel's, Granite 3.3's and ERNIE's
     r"|<\uff5c[^\uff5c\n]{1,40}\uff5c>))++[ \t]*+$",  # DeepSeek's full-width <｜end▁of▁sentence｜>
@@ -174,14 +196,15 @@ assistantfinalHello!"): the analysis channel, then the final one, at the start o
 capital ("analysisThe user ...") with no final channel is a reply cut inside its analysis: all reasoning."""
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
-# answer: FINAL(x)", <answer>FINAL(x)</answer> (Hunyuan), <response>FINAL(x)</response> (Granite 3.3, ERNIE 4.5),
-# <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
+# answer: FINAL(x)" (the colon inside the bold or outside: "**Final Answer**: FINAL(x)"), <answer>FINAL(x)</answer>
+# (Hunyuan; GLM-V boxes it too: <answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>),
+# <response>FINAL(x)</response> (Granite 3.3, ERNIE 4.5), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
 # Possessive throughout: a line of markup that never reaches FINAL( fails at once instead of backtracking.
 _PROSE_FINAL = re.compile(
     r"^[ \t\ufeff\u200b\u200c\u200d\u2060]*+"  # a byte-order or zero-width mark may lead the line
     r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<response>|<\|[A-Za-z_]{1,40}\|>"
-    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
+    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[*_]{0,2}+[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
     r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?(?P<paren>[(（])",
     re.MULTILINE,
 )
@@ -190,8 +213,11 @@ _QUOTED = re.compile(
     r"^(?:“(?P<a>[^”]+)”|‘(?P<b>[^’]+)’|«\s?(?P<c>[^»]+?)\s?»|„(?P<d>[^“”]+)[“”]|「(?P<e>[^」]+)」|『(?P<f>[^』]+)』)$"
 )
 """Typographic quotes around a prose FINAL's whole argument (a model writing FINAL(“gamma”) means gamma)."""
-_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|</response>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)?(?:\n|\Z)")
-_STRING_START = re.compile(r"[ \t]*(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
+_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|</response>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)*+(?:\n|\Z)")
+"""What may follow a FINAL written after markup, on its line: the markup's closings (GLM-V's box inside its answer
+tag: `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`)."""
+_STRING_START = re.compile(r"\s*+(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
+"""Where a FINAL's string argument starts: maybe on a line of its own, as formatters lay out a long call."""
 _CLOSING_PAREN = re.compile(r"[ \t\n]*\)")
 _PARENS = re.compile(r"[()]")
 # What can end a string literal's scan: an escape (skipped with the character it escapes), the closing quote,
@@ -984,25 +1010,30 @@ def calls_repl(argument: str) -> bool:
 def find_final_anywhere(text: str) -> ProseFinal | None:
     """The answer of a reply to the last-turn request, written any way a model writes one when asked for it: a FINAL
     line inside a fenced block (```text, untagged) or a quote (> FINAL(x)), a FINAL( in the middle of a sentence
-    ("so FINAL(x)."), a labelled line ("**Final answer:** x"), or `answer["content"] = "x"` written as prose; the
-    last one wins. For that request only, after its code has had its turn: mid-run, such text is prose about an
-    answer, not one."""
+    ("so FINAL(x)."), a labelled line ("**Final answer:** x"), the text inside answer markup (`<answer>x</answer>`,
+    GLM-V's box), or `answer["content"] = "x"` written as prose; the last one wins. For that request only, after
+    its code has had its turn: mid-run, such text is prose about an answer, not one."""
     prose, blocks = _last_turn_reading(text)
     plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", prose + "\n" + "\n".join(blocks)))
     parsed = parse_reply(plain)
     if parsed.final is not None:
         return parsed.final
     prose = parsed.prose
+    limit = len(prose)
     for call in reversed(list(_MIDLINE_FINAL.finditer(prose))):
-        found = _argument(prose, call.end(), len(prose))
+        found = _argument(prose, call.end(), limit)
+        limit = call.start()  # each argument is read up to the next call at most: linear however many are unclosed
         if found is not None and found[0]:
             return ProseFinal("final", found[0])
     boxed = _last_boxed(prose)
     if boxed:  # "**Final Answer**" then "\\[ \\boxed{gamma} \\]": what DeepSeek-R1 and QwQ are told to write
         return ProseFinal("final", boxed)
-    labelled = [match.group("text") for match in _ANSWER_LABEL.finditer(prose)]
+    marked = _inside_markup(prose, _ANSWER_MARKUP)  # <answer>x</answer>: x, unless a label inside says more
+    labelled = [match.group("text") for match in _ANSWER_LABEL.finditer(marked or prose)]
     if labelled:
         return ProseFinal("final", labelled[-1])
+    if marked:
+        return ProseFinal("final", marked)
     assigned = [_literal_text(m.group("value")) for m in _ANSWER_ASSIGNED.finditer(prose)]
     return ProseFinal("final", assigned[-1]) if assigned and assigned[-1] else None
 
@@ -1045,8 +1076,37 @@ _ANSWER_LABEL = re.compile(
 
 def last_turn_text(text: str) -> str:
     """What a last-turn reply that finished no other way says: its prose, without blocks, reasoning, HTML comments
-    or tool calls (`<tool_call>{...}</tool_call>`, which no one will run)."""
-    return _last_turn_reading(text)[0]
+    or tool calls (`<tool_call>{...}</tool_call>`, which no one will run); when it wraps its answer or response in
+    markup (`<answer>x</answer>`, `<|START_RESPONSE|>x`), the text inside."""
+    prose = _last_turn_reading(text)[0]
+    return _inside_markup(prose, _RESPONSE_MARKUP + _ANSWER_MARKUP) or prose
+
+
+_RESPONSE_MARKUP = (  # wrap a whole response, not just its answer: mid-run, the text in them is prose
+    ("<response>", "</response>"),  # Granite 3.3, ERNIE 4.5
+    ("<|START_RESPONSE|>", "<|END_RESPONSE|>"),  # Cohere Command A
+)
+_ANSWER_MARKUP = (
+    ("<answer>", "</answer>"),  # DeepSeek-R1's training format, Hunyuan, GLM-V
+    ("<|begin_of_box|>", "<|end_of_box|>"),  # GLM-V's box around the final answer, inside its <answer>
+)
+"""How models wrap the answer itself (opening, closing), outer first: the text inside is the answer."""
+
+
+def _inside_markup(text: str, markup: tuple[tuple[str, str], ...]) -> str | None:
+    """The text inside the last of each wrapper in turn (outer first), up to its closing or the end (a closing that
+    ends a line was dropped as a leaked token); None when `text` holds none with text inside. Linear: one search
+    back and one forward per wrapper."""
+    inside = None
+    for opening, closing in markup:
+        start = text.rfind(opening)
+        if start < 0 or text[start - 1 : start] == "`":  # none, or one written about ("`<answer>` tags")
+            continue
+        end = text.find(closing, start)
+        found = text[start + len(opening) : end if end >= 0 else len(text)].strip()
+        if found:
+            text = inside = found
+    return inside
 
 
 def _last_turn_reading(text: str) -> tuple[str, tuple[str, ...]]:
