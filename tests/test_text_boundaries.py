@@ -20,15 +20,21 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from fake_openai_server import FakeOpenAIServer, Reply
 from rlmx import RLM, Event
 from rlmx.bench.external import load_tasks
+from rlmx.commands.traces import show_list
 from rlmx.context import prepare
-from rlmx.errors import InputError
+from rlmx.errors import InputError, LMBadResponse, LMRequestError
 from rlmx.lm import Message, ScriptedLM
-from rlmx.progress import LiveTree, terminal_safe
+from rlmx.lm.openai import OpenAICompatibleLM
+from rlmx.lm.openai_reply import parse_body, to_completion
+from rlmx.progress import LiveTree, Progress, terminal_safe
+from rlmx.prompts import forced_answer
 from rlmx.sandbox import create_sandbox
 from rlmx.schema import parse_json_reply
-from rlmx.viewer.store import read_trace
+from rlmx.tools import ToolBox
+from rlmx.viewer.store import TraceInfo, read_trace
 from scripting import answering_ok, cli_environ, repl, router, run_cli
 
 SEPARATORS = "a\u2028b\u2029c\x85d"
@@ -545,3 +551,139 @@ async def test_a_cells_output_cut_to_its_cap_keeps_whole_characters(tier: str, u
             )
     finally:
         await box.close()
+
+
+# --- every cut of a text shown to a model or a user falls between whole characters -----------------------------------
+
+OPEN, CLOSE = "⟨", "⟩"
+"""Around the repeated unit in the texts below; the shown side of a cut is found next to the mark it kept."""
+
+
+def _event(kind: str, node_id: str = "0", **data: Any) -> Event:
+    return Event(kind, "run", node_id, None, node_id.count("."), data)
+
+
+ROOT_START = _event("node_start", query="q")
+
+
+def _progress_line(*events: Event) -> str:
+    out = io.StringIO()
+    view = Progress(Console(file=out, width=100_000))
+    for event in events:
+        view(event)
+    return out.getvalue()
+
+
+def _live_tree(*events: Event) -> str:
+    view = LiveTree(Console(file=io.StringIO(), width=200, force_terminal=True), refresh_per_second=50)
+    try:
+        for event in events:
+            view(event)
+        out = io.StringIO()
+        Console(file=out, width=100_000).print(view)
+        return out.getvalue()
+    finally:
+        view.close()
+
+
+def _listed(text: str) -> str:
+    info = TraceInfo("t.jsonl", "t.jsonl", 1, 0.0, "r", "2026-01-01 00:00:00", text, "finished", "", 1.0, None, None)
+    out = io.StringIO()
+    show_list([info], Path("traces"), Console(file=out, width=200), limit=10)  # not a terminal: 97 characters
+    return out.getvalue()
+
+
+def _documented(text: str) -> str:
+    def lookup(key: str) -> str:
+        return key
+
+    lookup.__doc__ = text
+    return ToolBox([lookup], reserved=()).describe()
+
+
+def _reply_error(text: str, **choice: Any) -> str:
+    data = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, **choice}]}
+    with pytest.raises(LMBadResponse) as caught:
+        to_completion(data, model="m", prompt_bound=0, cap=None)
+    return str(caught.value)
+
+
+def _bad_body(data: dict[str, Any]) -> str:
+    with pytest.raises(LMBadResponse) as caught:
+        to_completion(data, model="m", prompt_bound=0, cap=None)
+    return str(caught.value)
+
+
+def _not_json(text: str) -> str:
+    with pytest.raises(LMBadResponse) as caught:
+        parse_body(text.encode(), status=200, content_type="text/plain")
+    return str(caught.value)
+
+
+def _http_error(body: str | dict[str, Any]) -> str:
+    async def call() -> str:
+        with FakeOpenAIServer() as server:
+            server.script(Reply(400, body))
+            lm = OpenAICompatibleLM("m", server.base_url, api_key="k", max_retries=0)
+            try:
+                with pytest.raises(LMRequestError) as caught:
+                    await lm.complete([{"role": "user", "content": "q"}])
+            finally:
+                await lm.aclose()
+            return str(caught.value)
+
+    return asyncio.run(call())
+
+
+CUT_SITES: dict[str, Any] = {
+    "forced answer's notes (tail)": lambda t: forced_answer("q", "a budget ran out", t),
+    "child RLM line": lambda t: _progress_line(_event("node_start", "0.1", query=t)),
+    "failed sub-call line": lambda t: _progress_line(_event("subcall_end", subcall_id="s", ok=False, text=t)),
+    "failed tool line": lambda t: _progress_line(_event("tool_call", name="f", ok=False, result=t)),
+    "failed setup line (tail)": lambda t: _progress_line(_event("setup", status="error", output=t)),
+    "rejected answer line": lambda t: _progress_line(_event("answer_rejected", problems=t)),
+    "error line": lambda t: _progress_line(_event("error", error_type="E", message=t)),
+    "live tree cell": lambda t: _live_tree(ROOT_START, _event("cell_start", cell_id="c1", code=t)),
+    "live tree child query": lambda t: _live_tree(ROOT_START, _event("node_start", "0.1", query=t)),
+    "traces list": _listed,
+    "tool docstring": _documented,
+    "reply ended with an error": lambda t: _reply_error(t, finish_reason="stop", error={"message": "m"}),
+    "reply ended early": lambda t: _reply_error(t, finish_reason="error"),
+    "content-filtered reply (tail)": lambda t: _reply_error(t, finish_reason="content_filter"),
+    "refusal": lambda t: _reply_error("", finish_reason="stop", message={"refusal": t}),
+    "body's own message": lambda t: _bad_body({"message": t}),
+    "blocked prompt": lambda t: _bad_body({"promptFeedback": {"blockReason": t}}),
+    "body that is not JSON": _not_json,
+    "error body as text": _http_error,
+    "error body as JSON": lambda t: _http_error({"oops": t}),
+    "error page": lambda t: _http_error(f"<html><body><p>{t}</p></body></html>"),
+}
+"""Where rlmx shortens a text it shows (to a model, in an error, on a terminal): each, given a long text, says what
+it shows. "(tail)": the end of the text is kept."""
+
+
+def _shown_run(shown: str, unit: str) -> str:
+    """The run of `unit`'s characters that `shown` kept beside an OPEN (a head) or, without one, a CLOSE (a tail)."""
+    shown = shown.replace("\\u200d", "\u200d")  # repr() writes the joiner as an escape
+    assert (OPEN in shown) != (CLOSE in shown), "the text was not cut"
+    chars = set(unit)
+    if OPEN in shown:
+        start = end = shown.index(OPEN) + 1
+        while end < len(shown) and shown[end] in chars:
+            end += 1
+    else:
+        start = end = shown.index(CLOSE)
+        while start > 0 and shown[start - 1] in chars:
+            start -= 1
+    return shown[start:end]
+
+
+@pytest.mark.parametrize("unit", [FLAG, ACCENTED, FAMILY])
+@pytest.mark.parametrize("site", CUT_SITES)
+def test_every_shortened_text_shows_whole_characters(site: str, unit: str) -> None:
+    # A head cut after a flag's first letter showed a lone letter-box, a tail cut there turned a column of 🇺🇸 into
+    # 🇸🇺; a cut left an "e" without its accent, or one person and a dangling joiner of a family.
+    for pad in range(len(unit) + 1):  # one of these puts a code-point cut inside a unit
+        text = "x" * pad + OPEN + unit * 1_500 + CLOSE + "x" * pad
+        run = _shown_run(CUT_SITES[site](text), unit)
+        assert run and run == unit * (len(run) // len(unit)), (pad, run[:6], run[-6:])

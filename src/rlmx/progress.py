@@ -29,6 +29,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from rlmx.events import Event, json_escaped
+from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
@@ -162,7 +163,7 @@ class Progress:
     def _on_node_start(self, event: Event, data: dict[str, Any]) -> None:
         if event.depth > 0:
             query = " ".join(str(data.get("query", "")).split())
-            self.line(event, f"child RLM {event.node_id} starts: {query[:80]}", "cyan")
+            self.line(event, f"child RLM {event.node_id} starts: {graphemes.head(query, 80)}", "cyan")
 
     def _on_iteration(self, event: Event, data: dict[str, Any]) -> None:
         self.line(event, f"{_where(event)}turn {data.get('turn')} · asking the root LM")
@@ -207,7 +208,7 @@ class Progress:
             usage = f", {data['input_tokens']:,} in / {data['output_tokens']:,} out" if "input_tokens" in data else ""
             self.line(event, f"<- {data.get('subcall_id')} ok ({seconds}{usage})", indent=event.depth + 1)
         else:
-            error = " ".join(str(data.get("text", "")).split())[:160]
+            error = graphemes.head(" ".join(str(data.get("text", "")).split()), 160)
             self.line(event, f"<- {data.get('subcall_id')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
 
     def _on_tool_call(self, event: Event, data: dict[str, Any]) -> None:
@@ -215,12 +216,12 @@ class Progress:
         if data.get("ok"):
             self.line(event, f"tool {data.get('name')} ok ({seconds})", indent=event.depth + 1)
         else:
-            error = " ".join(str(data.get("result", "")).split())[:160]
+            error = graphemes.head(" ".join(str(data.get("result", "")).split()), 160)
             self.line(event, f"tool {data.get('name')} failed ({seconds}): {error}", "red", indent=event.depth + 1)
 
     def _on_setup(self, event: Event, data: dict[str, Any]) -> None:
         if data.get("status") != "ok":
-            output = " ".join(str(data.get("output", "")).split())[-160:]
+            output = graphemes.tail(" ".join(str(data.get("output", "")).split()), 160)
             self.line(event, f"{_where(event)}setup code {data.get('status')}: {output}", "red")
 
     def _on_subcalls_refused(self, event: Event, data: dict[str, Any]) -> None:
@@ -232,7 +233,7 @@ class Progress:
         )
 
     def _on_answer_rejected(self, event: Event, data: dict[str, Any]) -> None:
-        problems = " ".join(str(data.get("problems", "")).split())[:160]
+        problems = graphemes.head(" ".join(str(data.get("problems", "")).split()), 160)
         self.line(event, f"{_where(event)}the answer does not match the schema: {problems}", "yellow")
 
     def _on_final_request(self, event: Event, data: dict[str, Any]) -> None:
@@ -242,7 +243,7 @@ class Progress:
         self.line(event, f"{_where(event)}{data.get('reason')}: one last call asks for the answer", "yellow")
 
     def _on_error(self, event: Event, data: dict[str, Any]) -> None:
-        message = " ".join(str(data.get("message", "")).split())[:200]
+        message = graphemes.head(" ".join(str(data.get("message", "")).split()), 200)
         self.line(event, f"{_where(event)}{data.get('error_type')}: {message}", "red")
 
     def _on_node_end(self, event: Event, data: dict[str, Any]) -> None:
@@ -283,7 +284,7 @@ class Progress:
 class _Node:
     node_id: str
     depth: int
-    query: str
+    query: str  # its first 50 characters, as shown
     started: float
     turn: int = 0
     doing: str = "starting its REPL"
@@ -353,7 +354,8 @@ class LiveTree(Progress):
     def _follow(self, event: Event, data: Mapping[str, Any]) -> None:
         kind = event.type
         if kind == "node_start":
-            query = terminal_safe(" ".join(str(data.get("query", "")).split()))
+            # cut before escaping: a cut after it could split a shown escape ("\x1b" as "\x1")
+            query = terminal_safe(graphemes.head(" ".join(str(data.get("query", "")).split()), 50))
             self.nodes[event.node_id] = _Node(event.node_id, event.depth, query, time.monotonic())
             return
         node = self.nodes.get(event.node_id)
@@ -450,7 +452,7 @@ class LiveTree(Progress):
             failed = f" ({node.failed} failed)" if node.failed else ""
             text.append(f" · {node.done:,} sub-call{'s' if node.done != 1 else ''} done{failed}", style="dim")
         if node.depth > 0 and node.query:
-            text.append(f" · {node.query[:50]}", style="dim italic")
+            text.append(f" · {node.query}", style="dim italic")
         return text
 
 
@@ -459,7 +461,7 @@ def _first_line(code: str) -> str:
     lines = [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
     doing = [line for line in lines if not line.startswith(("import ", "from "))]
     line = (doing or lines or [""])[0]
-    return line if len(line) <= 60 else line[:59] + "…"
+    return line if len(line) <= 60 else graphemes.head(line, 59) + "…"
 
 
 def _where(event: Event) -> str:

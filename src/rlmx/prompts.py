@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rlmx.context import PreparedContext
 from rlmx.lm.base import Message
+from rlmx.sandbox import graphemes
 
 PROMPT_VERSION = "2026-11-30.1"
 
@@ -219,7 +220,7 @@ def query_from(messages: Sequence[Message]) -> str:
 
 
 def forced_answer(query: str, reason: str, last_output: str) -> str:
-    notes = last_output if len(last_output) <= 2000 else f"...{last_output[-2000:]}"
+    notes = last_output if len(last_output) <= 2000 else f"...{graphemes.tail(last_output, 2000)}"
     return FORCED_ANSWER.format(query=query, reason=reason, notes=notes or "(none)")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
+from rlmx.sandbox import graphemes
 from rlmx.sandbox.worker import json_problem
 
 TOOLS_HEADER = (
@@ -48,7 +49,7 @@ class Tool:
 
     def describe(self) -> str:
         signature = str(self.signature) if self.signature is not None else "(*args, **kwargs)"
-        doc = self.doc if len(self.doc) <= MAX_DOC_CHARS else self.doc[:MAX_DOC_CHARS] + " ..."
+        doc = self.doc if len(self.doc) <= MAX_DOC_CHARS else graphemes.head(self.doc, MAX_DOC_CHARS) + " ..."
         return f"- {self.name}{signature}" + (f"\n    {doc.replace(chr(10), chr(10) + '    ')}" if doc else "")
 
 

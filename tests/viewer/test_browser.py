@@ -464,3 +464,27 @@ def test_a_search_result_shows_whole_characters(browser: Any, serve: Any, tmp_pa
     assert ellipsis == "…" and mark == "needle"
     assert start and before.endswith(start) and start.startswith("\U0001f600")
     assert end and after.startswith(end) and end.endswith("\u0301")
+
+
+def test_texts_shortened_to_one_line_end_on_whole_characters(browser: Any, serve: Any, tmp_path: Path) -> None:
+    # The cut backed off only from half a surrogate pair and from a combining mark: a question of flags was listed
+    # ending with a lone letter-box, a family as one person and a dangling joiner, a rainbow flag as a white flag.
+    units = ["\U0001f1fa\U0001f1f8", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f3f3\ufe0f\u200d\U0001f308"]
+    queries = ["x" * pad + unit * 80 for unit in [*units, "e\u0301"] for pad in range(len(unit) + 1)]
+    traces = {query: _run_trace(tmp_path, query, ["```repl\nFINAL('x')\n```"]) for query in queries}
+    server = serve(tmp_path)
+    _open(browser, server.url)
+    listed = browser.execute_script(
+        "return [...document.querySelectorAll('.trace-list td.qcell a')].map((a) => a.textContent)"
+    )
+    assert len(listed) == len(queries)
+    for shown in listed:
+        body = shown.removesuffix("…")
+        assert body != shown and any(q.startswith(body) for q in queries), shown
+        unit = next(u for u in [*units, "e\u0301"] if u in body)
+        run = body.lstrip("x")
+        assert run == unit * (len(run) // len(unit)), (unit, run[-6:])
+    _open(browser, server.url_for(traces["x" + units[0] * 80]))  # cut at 59 UTF-16 units: inside the 15th flag
+    title = browser.execute_script("return document.title").removeprefix("rlmx · ").removesuffix("…")
+    run = title.lstrip("x")
+    assert run and run == units[0] * (len(run) // 2), title[-6:]

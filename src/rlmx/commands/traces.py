@@ -23,6 +23,7 @@ from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe, write_json
+from rlmx.sandbox import graphemes
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {
@@ -143,10 +144,11 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         question = " ".join(info.query.split())
         if info.session_id:
             question = f"(session {info.session_id} · {info.session_turn}) {question}"
-        # Anyone's text (a client of `rlmx serve`, a pasted prompt): its control characters are shown, not obeyed.
-        question = terminal_safe(question)
         room = max(20, width - 63)
-        question = question if len(question) <= room else question[: room - 1] + "…"
+        question = question if len(question) <= room else graphemes.head(question, room - 1) + "…"
+        # Anyone's text (a client of `rlmx serve`, a pasted prompt): its control characters are shown, not obeyed
+        # (after the cut, which could otherwise split a shown escape).
+        question = terminal_safe(question)
         style = _STATUS_STYLE.get(info.status, "default")  # an empty one would make "[]...[/]", a markup error
         status = escape(f"{terminal_safe(info.status):<16}")
         console.print(

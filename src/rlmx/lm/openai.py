@@ -42,6 +42,7 @@ from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, t
 from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, TransportError, out_of_quota
 from rlmx.lm.openai_reply import parse_body, to_completion
 from rlmx.protocol import THREAD_ABOVE_CHARS
+from rlmx.sandbox import graphemes
 
 LOCAL_API_KEY = "not-needed"
 TOOL_PROMPT_TOKENS = 400
@@ -695,10 +696,10 @@ def _body_message(body: Any, status: int) -> str:
             )
         if isinstance(detail, str) and detail:
             return detail
-        return json.dumps(body, ensure_ascii=False)[:500]  # a provider's own words, as it wrote them
+        return graphemes.head(json.dumps(body, ensure_ascii=False), 500)  # a provider's own words, as it wrote them
     if isinstance(body, str) and body.strip():
         page = _page_text(body)
-        return body.strip()[:500] if page is None else f"{HTML_PAGE}: {page}"
+        return graphemes.head(body.strip(), 500) if page is None else f"{HTML_PAGE}: {page}"
     return f"HTTP {status} with an empty body"
 
 
@@ -747,4 +748,4 @@ def _page_text(body: str) -> str | None:
         return None
     from rlmx.documents.structured import visible_text  # only here: an error page
 
-    return " ".join(visible_text(body).split())[:300]
+    return graphemes.head(" ".join(visible_text(body).split()), 300)

@@ -16,6 +16,7 @@ from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
 from rlmx.protocol import split_thoughts
+from rlmx.sandbox import graphemes
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -39,7 +40,9 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     try:
         data = _first_json_value(raw, content_type)
     except json.JSONDecodeError:
-        shown = raw[:_SHOWN].decode("utf-8", "replace")
+        # Cut as text, not bytes: a byte cut can split a UTF-8 sequence (shown as U+FFFD). At most 4 bytes a code
+        # point, so this slice decodes to more than _SHOWN whole ones.
+        shown = graphemes.head(raw[: 4 * _SHOWN + 64].decode("utf-8", "replace"), _SHOWN)
         raise LMBadResponse(
             f"the server sent a body that is not JSON (HTTP {status}, content-type {content_type or 'none'}): "
             f"{shown!r}",
@@ -322,8 +325,8 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     failed = _said_error(choice.get("error"))  # OpenRouter: the provider behind it failed ({code, message})
     if failed is not None:
         raise LMBadResponse(
-            f"the server ended the reply with an error (finish_reason {finish_reason!r}) after {answer[:80]!r}: "
-            f"{_error_message(failed)}",
+            f"the server ended the reply with an error (finish_reason {finish_reason!r}) after "
+            f"{graphemes.head(answer, 80)!r}: {_error_message(failed)}",
             retryable=True,
             usage=usage,
         )
@@ -332,7 +335,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         _no_text(bare, refusal, message.get("tool_calls"), cap)
     if finish_reason is not None and finish_reason.lower() in _INTERRUPTED:
         raise LMBadResponse(
-            f"the server ended the reply early (finish_reason {finish_reason!r}) after {answer[:80]!r}",
+            f"the server ended the reply early (finish_reason {finish_reason!r}) after {graphemes.head(answer, 80)!r}",
             retryable=True,
             usage=usage,
         )
@@ -342,7 +345,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         # still acts on it as on a reply cut at the cap (`reached_cap`: a block left open does not run).
         raise LMBadResponse(
             f"{_stopped_by(finish_reason)} stopped the reply part-way (finish_reason {finish_reason!r}) after "
-            f"{answer[-80:]!r}: the text is incomplete",
+            f"{graphemes.tail(answer, 80)!r}: the text is incomplete",
             retryable=False,
             usage=usage,
             reasoning_only=reply,
@@ -370,13 +373,13 @@ def _prompt_blocked(data: dict[str, Any]) -> str | None:
     if isinstance(feedback, dict):
         reason = feedback.get("blockReason", feedback.get("block_reason"))
         if isinstance(reason, str) and reason.strip():
-            return f"blockReason {reason.strip()[:80]}"
+            return f"blockReason {graphemes.head(reason.strip(), 80)}"
     results = data.get("prompt_filter_results")
     for result in results if isinstance(results, list) else ():
         categories = result.get("content_filter_results") if isinstance(result, dict) else None
         for name, verdict in categories.items() if isinstance(categories, dict) else ():
             if isinstance(verdict, dict) and verdict.get("filtered") is True:
-                return f"{name[:40]}, severity {verdict.get('severity', 'not given')}"
+                return f"{graphemes.head(name, 40)}, severity {verdict.get('severity', 'not given')}"
     return None
 
 
@@ -388,7 +391,7 @@ def _said(data: dict[str, Any]) -> str:
             for name in ("status_msg", "error_msg", "detail", "message", "msg"):
                 value = holder.get(name)
                 if isinstance(value, str) and value.strip():
-                    return value.strip()[:_SHOWN]
+                    return graphemes.head(value.strip(), _SHOWN)
     return ""
 
 
@@ -408,7 +411,8 @@ def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | 
             reasoning_only=reply if thought else None,
         )
     if refusal:
-        raise LMBadResponse(f"the model refused: {' '.join(refusal)[:_SHOWN]}", retryable=False, usage=usage)
+        said = graphemes.head(" ".join(refusal), _SHOWN)
+        raise LMBadResponse(f"the model refused: {said}", retryable=False, usage=usage)
     if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
         raise LMBadResponse(
             f"{_stopped_by(finish_reason)} withheld the reply (finish_reason {finish_reason!r}){spent}",

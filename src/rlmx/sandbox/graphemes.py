@@ -72,3 +72,15 @@ def boundary_after(text: str, index: int, *, whole: bool = True) -> int:
     while not is_boundary(text, index, whole=whole):
         index += 1
     return index
+
+
+def head(text: str, limit: int) -> str:
+    """The start of `text`, at most `limit` code points, ending on a whole character (for a shortened line)."""
+    return text if len(text) <= limit else text[: boundary_before(text, limit)]
+
+
+def tail(text: str, limit: int) -> str:
+    """The end of `text`, at most `limit` code points, starting on a whole character. Flags pair from their run's
+    end (`whole=False`): the text may itself be the kept tail of a longer one, and walking back to a run's start
+    could cross all of it."""
+    return text if len(text) <= limit else text[boundary_after(text, len(text) - limit, whole=False) :]

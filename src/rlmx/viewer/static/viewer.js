@@ -49,13 +49,20 @@ function fmtUsd(c) {
 // Characters drawn as part of the one before them: combining marks, and the vowel and final jamo of a Hangul
 // syllable written decomposed (NFD, as macOS file names are).
 const JOINER = "\\p{M}\\u1160-\\u11ff\\ud7b0-\\ud7ff";
-const JOINS_PREVIOUS = new RegExp(`^[${JOINER}]`, "u");
-const isPairTail = (s, i) => /[\udc00-\udfff]/.test(s[i]) && /[\ud800-\udbff]/.test(s[i - 1]);
-// `i` (a UTF-16 index into `s`) moved by `step` (-1: back, 1: on) to where a whole character starts: never between
-// the halves of a surrogate pair (an emoji shown as U+FFFD) nor before a combining mark (an accent off its letter).
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// `i` (a UTF-16 index into `s`) moved by `step` (-1: back, 1: on) to where a whole character (a grapheme cluster,
+// Unicode UAX #29) starts: never between the halves of a surrogate pair (an emoji shown as U+FFFD), before a
+// combining mark (an accent off its letter), inside a flag (🇺🇸🇺🇸 cut after its first letter reads 🇸🇺) or an
+// emoji joined by zero-width joiners. Only the text up to a little past `i` is segmented (a boundary depends on what
+// comes before it and on the next character); more when the character holding `i` runs past that.
 function charBoundary(s, i, step) {
-  while (i > 0 && i < s.length && (isPairTail(s, i) || JOINS_PREVIOUS.test(s.slice(i, i + 2)))) i += step;
-  return i;
+  if (i <= 0 || i >= s.length) return i;
+  for (let room = 64; ; room *= 4) {
+    const end = Math.min(s.length, i + room);
+    const { index, segment } = GRAPHEMES.segment(s.slice(0, end)).containing(i);
+    if (index === i || step < 0) return index;
+    if (index + segment.length < end || end === s.length) return index + segment.length;
+  }
 }
 // A cut at `n` UTF-16 units, backed off to a whole character.
 const cutAt = (s, n) => s.slice(0, charBoundary(s, n, -1));
