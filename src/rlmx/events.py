@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rlmx.sandbox.frames import encodable
-from rlmx.sandbox.graphemes import boundary_after, boundary_before
+from rlmx.sandbox.graphemes import head, tail
 
 TRACE_FORMAT_VERSION = 1
 SCHEMA = f"rlmx.trace/{TRACE_FORMAT_VERSION}"
@@ -84,10 +84,8 @@ def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
     flag or an emoji sequence), so each side holds at most `limit // 2` code points."""
     if len(text) <= limit:
         return text
-    half = limit // 2
-    # (the tail pairs flags from its run's end: walking back to a run's start could cross the whole text)
-    head, tail = boundary_before(text, half), boundary_after(text, len(text) - half, whole=False)
-    return f"{text[:head]}\n... [{tail - head:,} characters cut] ...\n{text[tail:]}"
+    start, end = head(text, limit // 2), tail(text, limit // 2)
+    return f"{start}\n... [{len(text) - len(start) - len(end):,} characters cut] ...\n{end}"
 
 
 # --- the format ---------------------------------------------------------------------------------------------
