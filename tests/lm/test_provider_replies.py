@@ -481,3 +481,46 @@ async def test_xais_cost_in_ticks_is_the_calls_cost(server: FakeOpenAIServer) ->
     server.script(Reply(body=completion_body("news", usage=charged)))
     completion = await OpenAICompatibleLM("grok-4", server.base_url).complete(MESSAGES)
     assert completion.usage.cost_usd == pytest.approx(0.0429)
+
+
+# --- what an error body says, wherever it says it -----------------------------------------------------------
+
+
+async def test_geminis_penalty_not_enabled_leaves_both_penalties_out(server: FakeOpenAIServer) -> None:
+    # "Penalty is not enabled for models/..." names neither presence_penalty nor frequency_penalty
+    refused = Reply(400, [{"error": {"code": 400, "message": "Penalty is not enabled for models/gemini-2.5-flash"}}])
+    server.script(refused, refused)
+    lm = OpenAICompatibleLM("gemini-2.5-flash", server.base_url, presence_penalty=0.5, frequency_penalty=0.5)
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    assert lm.unsupported_params == {"presence_penalty", "frequency_penalty"} and len(server.requests) == 3
+
+
+async def test_a_reason_given_in_a_list_of_details_is_read_and_quoted(server: FakeOpenAIServer) -> None:
+    # Azure AI model inference: the message says only "invalid input error"; which input is in error.details
+    def envelope(field: str) -> Reply:
+        detail = {"type": "extra_forbidden", "loc": ["body", field], "msg": "Extra inputs are not permitted"}
+        error = {"code": "Invalid input", "status": 422, "message": "invalid input error", "details": [detail]}
+        return Reply(422, {"error": error})
+
+    server.script(envelope("seed"))
+    lm = OpenAICompatibleLM("DeepSeek-R1", server.base_url, seed=7)
+    assert (await lm.complete(MESSAGES)).text == "hi" and "seed" not in server.requests[1].body
+    server.script(Reply(422, {"errors": [{"code": 7003, "message": "No route for that URI"}], "success": False}))
+    with pytest.raises(LMRequestError, match=r"No route for that URI"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_cloudflares_envelope_is_quoted_in_a_reply_without_choices(server: FakeOpenAIServer) -> None:
+    envelope = {"result": None, "success": False, "errors": [{"code": 7009, "message": "Upstream service unavailable"}]}
+    server.script(Reply(body=envelope), Reply(body=envelope))
+    from rlmx.errors import LMBadResponse
+
+    with pytest.raises(LMBadResponse, match="it says: Upstream service unavailable"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://eu.api.openai.com/v1", "https://us.api.openai.com/v1", "https://API.OpenAI.com/v1"]
+)
+def test_openais_every_host_is_sent_max_completion_tokens(url: str) -> None:
+    assert OpenAICompatibleLM("gpt-5-mini", url, api_key="k").cap_param == "max_completion_tokens"

@@ -68,7 +68,8 @@ parameter or of its value, is an error quoting the server, never a resend withou
 _UNSUPPORTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (inputs|fields)|"
     r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_|"
-    r"(?:does not|doesn't) support (?:the )?param(?:eter)?s?\b",  # xAI: "does not support parameter stop"
+    r"(?:does not|doesn't) support (?:the )?param(?:eter)?s?\b|"  # xAI: "does not support parameter stop"
+    r"is not enabled for",  # Gemini: "Penalty is not enabled for models/..."
     re.IGNORECASE,
 )
 _BAD_VALUE = re.compile(r"unsupported value|supported values are|of type '|invalid value", re.IGNORECASE)
@@ -228,7 +229,7 @@ class OpenAICompatibleLM:
         self.base_url = url if url.endswith("/") else url + "/"
         # OpenAI's own API takes max_completion_tokens for every model; elsewhere max_tokens is the widely known
         # name. Either guess is corrected by the server's first 400 that names the parameter.
-        self.cap_param = "max_completion_tokens" if self.base_url.startswith(OPENAI_URL) else "max_tokens"
+        self.cap_param = "max_completion_tokens" if _is_openai(self.base_url) else "max_tokens"
         self.unsupported_params: set[str] = set()
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
         self.system_role = True
@@ -526,6 +527,13 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return checked
 
 
+def _is_openai(base_url: str) -> bool:
+    """Whether base_url is OpenAI's own API, at any of its hosts (api.openai.com, the data-residency
+    eu.api.openai.com and us.api.openai.com), in any case: it takes `max_completion_tokens`."""
+    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    return host == "api.openai.com" or host.endswith(".api.openai.com")
+
+
 def _is_azure(base_url: str) -> bool:
     """Whether base_url is an Azure OpenAI resource: its host, or a deployment path (behind a custom domain)."""
     host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
@@ -579,7 +587,7 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
     said = _server_message(reply)
     if said == f"HTTP {reply.status} with an empty body" or not isinstance(_one_object(reply.json_body()), dict):
         return True
-    return re.search(r"not found|not exist|no such|unknown|invalid model|page", said, re.IGNORECASE) is not None
+    return re.search(r"not found|not exist|no such|unknown|invalid model|page|could not route", said, re.I) is not None
 
 
 def _rejects(reply: HTTPReply, name: str) -> bool:
@@ -593,6 +601,8 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     param = error.get("param") if isinstance(error, dict) else None
     camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
     named = param in (name, camel) or re.search(rf"\b(?:{re.escape(name)}|{re.escape(camel)})\b", message) is not None
+    # Gemini: "Penalty is not enabled for models/gemini-2.5-flash" names neither penalty: both are refused
+    named = named or (name.endswith("_penalty") and re.search(r"\bpenalt(?:y|ies)\b", message, re.I) is not None)
     default_only = _DEFAULT_ONLY.search(message) is not None  # Kimi: "invalid temperature: only 1 is allowed"
     if not named or (_UNSUPPORTED.search(message) is None and not default_only):
         return False
@@ -685,15 +695,15 @@ def _body_message(body: Any, status: int) -> str:
     if isinstance(body, dict):
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message") or body.get("error_msg")
+        # the reason in a list beside or instead of the message: Azure AI inference's `error.details`, a FastAPI
+        # validation error's `detail`, Cloudflare's `errors`
+        listed = _listed_reasons(error.get("details") if isinstance(error, dict) else None)
+        listed = listed or _listed_reasons(body.get("detail")) or _listed_reasons(body.get("errors"))
         if isinstance(message, str) and message:
-            return message
+            return f"{message} ({listed})" if listed else message
+        if listed:
+            return listed
         detail = body.get("detail")
-        if isinstance(detail, list):  # FastAPI/pydantic validation errors: [{"loc": [...], "msg": ...}]
-            return "; ".join(
-                f"{'.'.join(str(part) for part in item.get('loc', []))}: {item.get('msg', '')}"
-                for item in detail
-                if isinstance(item, dict)
-            )
         if isinstance(detail, str) and detail:
             return detail
         return graphemes.head(json.dumps(body, ensure_ascii=False), 500)  # a provider's own words, as it wrote them
@@ -701,6 +711,19 @@ def _body_message(body: Any, status: int) -> str:
         page = _page_text(body)
         return graphemes.head(body.strip(), 500) if page is None else f"{HTML_PAGE}: {page}"
     return f"HTTP {status} with an empty body"
+
+
+def _listed_reasons(items: Any) -> str:
+    """A list of error objects as one line: each one's `loc` (a validation error's field) and `msg`/`message`."""
+    if not isinstance(items, list):
+        return ""
+    said = []
+    for item in items:
+        if isinstance(item, dict):
+            where = ".".join(str(part) for part in item.get("loc", [])) if isinstance(item.get("loc"), list) else ""
+            text = item.get("msg") or item.get("message") or ""
+            said.append(f"{where}: {text}" if where else str(text))
+    return "; ".join(part for part in said if part)
 
 
 HTML_PAGE = "an HTML page, not an API's reply"

@@ -392,6 +392,10 @@ def _said(data: dict[str, Any]) -> str:
                 value = holder.get(name)
                 if isinstance(value, str) and value.strip():
                     return graphemes.head(value.strip(), _SHOWN)
+    errors = data.get("errors")  # Cloudflare's envelope: {"success": false, "errors": [{"code", "message"}]}
+    if isinstance(errors, list):
+        said = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message"))
+        return graphemes.head(said, _SHOWN)
     return ""
 
 
