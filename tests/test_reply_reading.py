@@ -629,3 +629,53 @@ def test_the_last_turn_reading_is_linear_in_unclosed_finals_mid_sentence() -> No
 
     ratio = seconds(10_000) / max(seconds(1_000), 1e-3)
     assert ratio < 30, f"10x the text took {ratio:.0f}x the time"  # each call read to the end: ~100x
+
+
+@pytest.mark.parametrize("tag", ["longcat_think", "LongCat_Think", "acme:think", "vendor-x.v2_think"])
+@pytest.mark.parametrize("opened_by", ["model", "template"])
+def test_a_vendors_own_think_tag_is_reasoning_like_think(tag: str, opened_by: str) -> None:
+    opening = f"<{tag}>\n" if opened_by == "model" else ""
+    reply = f"{opening}Tempting to stop now:\n```repl\nFINAL('alpha')\n```\nBut check first.\n</{tag}>\n" + repl(
+        "print(context.split()[-1])"
+    )
+    result, _ = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma"
+    assert split_thoughts(reply)[1] == ["Tempting to stop now:\n```repl\nFINAL('alpha')\n```\nBut check first."]
+    # Without its own closing tag further on, such a tag is text: the block after it runs.
+    assert parse_reply(f"<{tag}>\n```repl\nprint(1)\n```").cells == ("print(1)",)
+
+
+@pytest.mark.parametrize(
+    "next_turn",
+    [
+        "<|im_end|>\n<|im_start|>user\nSo it is alpha. Finish.<|im_end|>\n<|im_start|>assistant\n",
+        "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nFinish.<|eot_id|><|start_header_id|>assistant",
+        "<end_of_turn>\n<start_of_turn>user\nFinish.<end_of_turn>\n<start_of_turn>model\n",
+        "<|endoftext|>Human: ok, alpha then?\n\n",
+        "<\uff5cend\u2581of\u2581sentence\uff5c>\n<\uff5cUser\uff5c>Finish.<\uff5cAssistant\uff5c>",
+        "</s>[INST] alpha? [/INST] ",
+    ],
+)
+def test_a_reply_ends_where_the_model_runs_on_into_an_invented_next_turn(next_turn: str) -> None:
+    own = "Checking the end.\n```repl\nprint(context.split()[-1])\n```"
+    for invented in ("```repl\nFINAL('alpha')\n```", "FINAL(alpha)"):
+        parsed = parse_reply(own + next_turn + invented)  # the token glued to the closing fence, text after it
+        assert parsed.cells == ("print(context.split()[-1])",) and parsed.final is None
+        parsed = parse_reply(own + "\nDone for now." + next_turn + invented)
+        assert parsed.cells == ("print(context.split()[-1])",) and parsed.final is None
+    # Code that builds a chat prompt holds such text in a string: the reply is not cut inside the block.
+    parsed = parse_reply(f'```repl\ntemplate = """{next_turn}"""\nprint(len(template))\n```\nFINAL(gamma)')
+    assert parsed.cells[0].endswith('"""\nprint(len(template))') and parsed.final == ProseFinal("final", "gamma")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "<|begin_of_thought|>\nSo gamma.\n<|end_of_thought|>\n<|begin_of_solution|>Gamma it is.<|end_of_solution|>",
+        "<|begin_of_solution|>\nGamma it is.\n<|end_of_solution|>",
+        "<Thought>\nIt said gamma.\n</Thought>\n<Output>\nGamma it is.\n</Output>",
+        "<output>Gamma it is.</output>",
+    ],
+)
+def test_the_last_turn_answer_inside_solution_or_output_markup_is_that_text(reply: str) -> None:
+    assert last_turn_text(reply) == "Gamma it is."

@@ -4,7 +4,8 @@ Pure functions over text; nothing here runs code or knows about the sandbox. One
 splits a reply into three kinds of text:
 
 * reasoning: `<think>...</think>` (or any pair of `REASONING_TAGS`, in any case: `<thinking>`, `[THINK]`,
-  MiniMax-M3's `<mm:think>`, Apertus' `<|inner_prefix|>...<|inner_suffix|>`, Solar Open's
+  MiniMax-M3's `<mm:think>`, any vendor's `<NAME_think>` or `<NAME:think>` closed by its own closing tag
+  (LongCat's `<longcat_think>`), Apertus' `<|inner_prefix|>...<|inner_suffix|>`, Solar Open's
   `<|think|>...<|end|><|begin|>assistant<|content|>`) opened at the start of a line, a `<think>` never closed
   (reasoning to the end), and, when a `</think>` appears in prose with no opening tag before it, everything before
   it (a chat template that opened the tag itself, as DeepSeek-R1 and Qwen3 templates do). A marker written as a
@@ -22,11 +23,16 @@ splits a reply into three kinds of text:
   be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
   tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
   nor in a quote inside a list item ("1. > ```repl").
+* the end of the model's turn: an end-of-turn token (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>`, ...)
+  followed by another turn's header (`<|im_start|>user`, `Human:`, `[INST]`, ...) ends the reply there, outside a
+  block's code or glued to its closing fence: a model that generated past its turn wrote the user's next message,
+  and nothing after it runs or finishes. An end token no header follows is dropped as a leaked token.
 * prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes, unless
   it is inside an HTML comment (a draft the model commented out); the last one wins. Markup may wrap it
   (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
   may start on the next line (`FINAL(\n    "x"\n)` is x). On the last turn, an answer inside answer markup
-  (`<answer>x</answer>`, GLM-V's box, a response wrapper) is the text inside (`last_turn_text`).
+  (`<answer>x</answer>`, GLM-V's box, Sky-T1's `<|begin_of_solution|>`, Marco-o1's `<Output>`, a response wrapper)
+  is the text inside (`last_turn_text`).
 
 Every step is linear in the reply's length (regex scans plus one walk over the matches), so a megabyte of
 adversarial text parses in well under a second.
@@ -91,10 +97,36 @@ def _opening(tag: str) -> str:
     return re.escape(tag)
 
 
-OPEN_TAG = re.compile("|".join(_opening(opening) for opening, _ in _MARKUP_TAGS), re.IGNORECASE)
-CLOSE_TAG = re.compile(
-    "|".join(_CLOSING_FORMS.get(closing, re.escape(closing)) for _, closing in REASONING_TAGS), re.IGNORECASE
+_THINK_FAMILY = r"[A-Za-z][\w.-]{0,30}[:_]think"
+"""A vendor's own think tag, namespaced or prefixed (LongCat's `<longcat_think>`, `<seed:think>`, `<mm:think>`):
+reasoning like `<think>`, opened where its own closing tag follows (`_unclosed_family_opening`)."""
+_FAMILY_CLOSE = re.compile(rf"</({_THINK_FAMILY})>", re.IGNORECASE)
+_FAMILY_OPEN = re.compile(rf"<({_THINK_FAMILY})\b", re.IGNORECASE)
+OPEN_TAG = re.compile(
+    "|".join([*(_opening(opening) for opening, _ in _MARKUP_TAGS), rf"<{_THINK_FAMILY}(?:\s[^<>\n]{{0,200}})?>"]),
+    re.IGNORECASE,
 )
+CLOSE_TAG = re.compile(
+    "|".join(
+        [*(_CLOSING_FORMS.get(closing, re.escape(closing)) for _, closing in REASONING_TAGS), f"</{_THINK_FAMILY}>"]
+    ),
+    re.IGNORECASE,
+)
+_KNOWN_OPEN = re.compile("|".join(_opening(opening) for opening, _ in _MARKUP_TAGS), re.IGNORECASE)
+
+
+def _last_family_closes(text: str) -> dict[str, int]:
+    """Where the last closing tag of each think-family name starts (one scan)."""
+    return {close.group(1).lower(): close.start() for close in _FAMILY_CLOSE.finditer(text)}
+
+
+def _unclosed_family_opening(tag: str, end: int, closes: dict[str, int]) -> bool:
+    """A think-family opening tag that is none of the known ones and whose own closing tag never follows: a tag
+    like any other in prose, not the start of reasoning."""
+    family = _FAMILY_OPEN.match(tag)
+    return family is not None and _KNOWN_OPEN.fullmatch(tag) is None and closes.get(family.group(1).lower(), -1) < end
+
+
 _PHRASE_OPENING = re.compile(
     r"[\s\ufeff\u200b\u200c\u200d\u2060]*+(?P<phrase>"
     + "|".join(re.escape(opening) for opening, _ in REASONING_PHRASES)
@@ -298,11 +330,48 @@ def parse_reply(text: str) -> Reply:
 
 
 def _tidied(text: str) -> str:
-    """The text without leaked template tokens, and with each closing tag glued to a fence on a line of its own."""
+    """The text up to the end of the model's own turn (`_own_turn`), without leaked template tokens, and with each
+    closing tag glued to a fence on a line of its own."""
     if "<" in text or "[END" in text:
-        text = _SPECIAL_TOKENS.sub("", text)
+        text = _SPECIAL_TOKENS.sub("", _own_turn(text))
     if "```" in text or "~~~" in text:
         text = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", text)
+    return text
+
+
+_INVENTED_TURN = re.compile(
+    r"(?:<\|(?:im_end|eot_id|eom_id|end_of_text|endoftext|end)\|>|<end_of_turn>|<eos>|</s>|<turn\|>"
+    r"|<\uff5cend[\u2581_ ]of[\u2581_ ]sentence\uff5c>)"  # DeepSeek's <｜end▁of▁sentence｜>
+    r"\s*+(?:<\|im_start\|>|<\|start_header_id\|>|<start_of_turn>|<\|turn>|\[INST\]|<\|(?:user|assistant)\|>"
+    r"|<\uff5c(?:User|Assistant)\uff5c>|(?:Human|User|Assistant):)",
+    re.IGNORECASE,
+)
+"""An end-of-turn token followed by the header of another turn: a model that generated past its turn's end and
+wrote the user's next message (and maybe its own reply to it), which the server should have stopped."""
+
+
+def _own_turn(text: str) -> str:
+    """The text up to the first end-of-turn token that another turn's header follows (`_INVENTED_TURN`): what comes
+    after it is not the model's turn, so it never runs or finishes. Not one in a fenced block's body (code that
+    builds a chat prompt), but one glued to the fence that closes the block ("```<|im_end|>"). One walk over the
+    fence lines and the matches together: linear."""
+    fences = _ANY_FENCE_LINE.finditer(text)
+    line = next(fences, None)
+    opened: tuple[str, int] | None = None  # the open block's fence character and length
+    for turn in _INVENTED_TURN.finditer(text):
+        glued = False  # the token follows a fence on its line, with only blanks between
+        while line is not None and line.start() < turn.start():
+            fence, info = line.group("fence"), line.group("info")
+            if line.end() > turn.start():
+                info = text[line.end("fence") : turn.start()]  # the token is on this fence line
+                glued = not info.strip()
+            if opened is None:
+                opened = None if fence[0] == "`" and "`" in info else (fence[0], len(fence))
+            elif fence[0] == opened[0] and len(fence) >= opened[1] and not info.strip():
+                opened = None
+            line = next(fences, None)
+        if opened is None or glued:
+            return text[: turn.start()]
     return text
 
 
@@ -345,6 +414,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     leading = 0  # where reasoning that begins the text ends (0: it begins with none)
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
+    family_closes = _last_family_closes(text)
     mentions = _Mentions(text)
     comments = _Comments(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
@@ -403,6 +473,8 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((code, fence_lang))
                 keep("")
                 fence_indent, fence_lang, body_start = indent, _language(info), min(end + 1, len(text))
+        elif match.re is _LINE_EVENT and _unclosed_family_opening(match.group("open"), end, family_closes):
+            continue
         elif match.re is not CLOSE_TAG:  # an opening tag, or the phrase that opens Granite's or Apriel's reasoning
             if state == "prose":
                 keep(text[prose_start:start])
@@ -1087,10 +1159,12 @@ _RESPONSE_MARKUP = (  # wrap a whole response, not just its answer: mid-run, the
     ("<|START_RESPONSE|>", "<|END_RESPONSE|>"),  # Cohere Command A
 )
 _ANSWER_MARKUP = (
+    ("<|begin_of_solution|>", "<|end_of_solution|>"),  # Sky-T1, Bespoke-Stratos, OpenThinker
+    ("<Output>", "</Output>"),  # Marco-o1
     ("<answer>", "</answer>"),  # DeepSeek-R1's training format, Hunyuan, GLM-V
     ("<|begin_of_box|>", "<|end_of_box|>"),  # GLM-V's box around the final answer, inside its <answer>
 )
-"""How models wrap the answer itself (opening, closing), outer first: the text inside is the answer."""
+"""How models wrap the answer itself (opening, closing), outer first, in any case: the text inside is the answer."""
 
 
 def _inside_markup(text: str, markup: tuple[tuple[str, str], ...]) -> str | None:
@@ -1099,11 +1173,12 @@ def _inside_markup(text: str, markup: tuple[tuple[str, str], ...]) -> str | None
     back and one forward per wrapper."""
     inside = None
     for opening, closing in markup:
-        start = text.rfind(opening)
-        if start < 0 or text[start - 1 : start] == "`":  # none, or one written about ("`<answer>` tags")
+        openings = [match for match in re.finditer(re.escape(opening), text, re.IGNORECASE)]
+        last = openings[-1] if openings else None
+        if last is None or text[last.start() - 1 : last.start()] == "`":  # none, or one written about ("`<answer>`")
             continue
-        end = text.find(closing, start)
-        found = text[start + len(opening) : end if end >= 0 else len(text)].strip()
+        end = re.compile(re.escape(closing), re.IGNORECASE).search(text, last.end())
+        found = text[last.end() : end.start() if end is not None else len(text)].strip()
         if found:
             text = inside = found
     return inside
