@@ -38,6 +38,7 @@ import _io  # noqa: E402
 import _socket  # noqa: E402
 import _struct  # noqa: E402
 import _thread  # noqa: E402
+import abc  # noqa: E402  (loaded at every interpreter's start: io needs it)
 import builtins  # noqa: E402
 import gc  # noqa: E402
 import mmap  # noqa: E402
@@ -401,7 +402,7 @@ def _own_failure(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is not None and (trace is None or trace.tb_next is None)
 
 
-class _Channel:
+class _Channel(abc.ABC):
     """Frames to and from the host on one connection, which the cell's threads share. Whatever a cell raises into
     the reading or the writing thread meanwhile, no byte is lost and no frame is cut: bytes are kept in the same C
     step that reads them (`_run_through`), a whole frame waits at `head` until its reader takes it, and a write
@@ -446,9 +447,9 @@ class _Channel:
         self.head = None
         return frame
 
+    @abc.abstractmethod
     def _frame_or_wanted(self) -> int:
         """Move the first whole frame in `pending` to `head` (`_decode`) and return 0, else how many bytes to read."""
-        raise NotImplementedError
 
     def _decode(self, start: int, end: int, taken: int) -> None:
         """`pending[start:end]` decoded into `head`, and `pending[:taken]` dropped in the same step."""
