@@ -311,6 +311,30 @@ def test_each_question_finds_every_context_as_its_prompt_describes_it(sandbox: s
 
 
 @pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize(
+    "change",
+    ["context.append('added')", "context.clear()", "context[0]['n'] = 99", "context.sort(key=str, reverse=True)"],
+)
+def test_a_json_context_changed_in_place_is_as_loaded_at_the_next_question(sandbox: str, change: str) -> None:
+    # The second question's prompt describes `context` as loaded (2 items), but the REPL held question 1's edit.
+    rows = [{"n": 1}, {"n": 2}]
+    lm = by_question(
+        {
+            "first": [repl(f"{change}\nFINAL('a1')")],
+            "second": [repl("print('seen', context, context_1)\ncontext_1.pop('b')"), repl("FINAL('a2')")],
+            "third": [repl("FINAL(repr((context, context_1)))")],
+        }
+    )
+    with RLM(lm, sandbox=sandbox).session(context=rows) as session:
+        session.ask("the first question")
+        session.ask("the second question", context={"a": 1, "b": 2})  # context_1 is loaded here, so unchanged yet
+        third = session.ask("the third question")
+    assert "seen [{'n': 1}, {'n': 2}] {'a': 1, 'b': 2}" in last_user(lm.calls[-2])
+    assert third.answer == repr(([{"n": 1}, {"n": 2}], {"a": 1, "b": 2}))
+    assert rows == [{"n": 1}, {"n": 2}]  # the caller's own list was never the REPL's
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
 @pytest.mark.parametrize("change", ["history = ['my notes']", "del history", "history = None"])
 def test_history_rebound_or_deleted_by_a_cell_is_put_back_with_a_note(sandbox: str, change: str) -> None:
     lm = by_question(

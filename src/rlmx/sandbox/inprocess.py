@@ -198,12 +198,15 @@ class InProcessSandbox:
         self.hard_timeout_grace = hard_timeout_grace
         self.protections: dict[str, Any] = {"tier": self.tier, "unsafe": True, "warning": UNSAFE_WARNING}
         self._worker: _InProcessWorker | None = None
+        self._json_texts: dict[str, str] = {}
+        """Each JSON context's text as loaded, by name: a session's next question gets the value back from it."""
         self._broken: str | None = None
         self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
         self._lock = asyncio.Lock()
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
+        self._json_texts = {c.name: c.text for c in contexts if c.kind == "json"}
         self._worker = _InProcessWorker(values, self.max_output_chars)
         self._worker.caps = self.caps
         self._worker.max_batch = self.caps.max_calls_per_cell
@@ -224,6 +227,12 @@ class InProcessSandbox:
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         assert self._worker is not None, "start() first"
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
+        # A JSON context a cell changed in place (`context.clear()`) is loaded again: the question's prompt
+        # describes it as loaded, as the subprocess tier's worker does.
+        for name, text in self._json_texts.items():
+            if name not in values and (pristine := json.loads(text)) != self._worker.loaded.get(name):
+                values[name] = pristine
+        self._json_texts.update({c.name: c.text for c in contexts if c.kind == "json"})
         # Copied as a frame would copy them: the session's own `history` list must not become the model's to edit.
         self._worker.begin_question(values, json.loads(dumps(variables)))  # as the worker's own load
 

@@ -854,21 +854,34 @@ class SubprocessSandbox:
             if self._worker is None:
                 await self._spawn()
                 return
-            token = secrets.token_hex(8)
-            try:
-                await self._worker.channel.send({"t": "load", "id": token, "contexts": new, "variables": variables})
-                async with asyncio.timeout(self._load_seconds()):
-                    reply = await self._worker.channel.read()
-            except (ChannelBroken, TimeoutError):
-                await self._kill()  # the next cell (or this restart) starts a worker that has everything
-                await self._spawn()
-                return
-            if reply.get("t") != "loaded" or reply.get("id") != token or reply.get("error") is not None:
-                # A worker that cannot load them (a cell left it out of file descriptors) would leave the model
-                # told of contexts it cannot see.
-                await self._kill()
-                raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
+            stale = await self._load_into_worker({"contexts": new, "variables": variables, "check": True})
+            if stale:
+                # A cell changed a JSON context in place: the question's prompt describes it as loaded, so its file
+                # is written again from the held descriptor and loaded over the changed value.
+                specs = {spec["name"]: spec for spec in self._contexts + self._extra}
+                await asyncio.to_thread(self._materialize)
+                await self._load_into_worker({"contexts": [specs[name] for name in stale if name in specs]})
             self._unlink_contexts()
+
+    async def _load_into_worker(self, message: dict[str, Any]) -> list[str]:
+        """Send one "load" frame and read its reply; returns the contexts the worker found changed in place (asked
+        with `check`). A worker that does not answer is replaced by a fresh one holding everything."""
+        assert self._worker is not None
+        token = secrets.token_hex(8)
+        try:
+            await self._worker.channel.send({"t": "load", "id": token, "variables": {}, **message})
+            async with asyncio.timeout(self._load_seconds()):
+                reply = await self._worker.channel.read()
+        except (ChannelBroken, TimeoutError):
+            await self._kill()  # the next cell (or this restart) starts a worker that has everything
+            await self._spawn()
+            return []
+        if reply.get("t") != "loaded" or reply.get("id") != token or reply.get("error") is not None:
+            # A worker that cannot load them (a cell left it out of file descriptors) would leave the model told of
+            # contexts it cannot see.
+            await self._kill()
+            raise SandboxStartError(f"the REPL could not load the new contexts: {str(reply.get('error'))[:500]}")
+        return [str(name) for name in reply.get("stale") or []]
 
     async def names(self, prefix: str) -> set[str]:
         """The REPL's names that begin with `prefix`, asked of the worker by a frame of its own: no cell runs, so

@@ -1137,14 +1137,24 @@ class Worker:
             exec(compile(tree, name, "exec"), self.namespace)
 
     def load(self, message: dict[str, Any]) -> dict[str, Any]:
-        """More contexts (from files) and JSON variables, between cells: a session's next question."""
+        """More contexts (from files) and JSON variables, between cells: a session's next question. With `check`,
+        the reply's `stale` names the JSON contexts a cell changed in place (`context.append(...)`,
+        `context.clear()`): the host sends their files again, since the question's prompt describes them as loaded."""
         try:
             contexts = load_contexts(message.get("contexts") or [])
         except Exception as exc:
             return {"t": "loaded", "error": f"{type(exc).__name__}: {exc}"}
         variables = message.get("variables") or {}
+        stale = self.changed_contexts() if message.get("check") else []
         self.begin_question(contexts, variables)
-        return {"t": "loaded", "names": sorted({*contexts, *variables})}
+        return {"t": "loaded", "names": sorted({*contexts, *variables}), "stale": stale}
+
+    def changed_contexts(self) -> list[str]:
+        """The loaded JSON contexts (lists, dicts) that no longer serialize to the text they were loaded from. A str
+        context cannot change in place; a rebound or deleted name is put back by `begin_question`."""
+        return [
+            name for name, value in self.loaded.items() if not isinstance(value, str) and _changed_since_loaded(value)
+        ]
 
     def begin_question(self, contexts: dict[str, Any], variables: dict[str, Any]) -> None:
         """A session's next question. Every context is under its name again, as loaded: the question's prompt
