@@ -668,6 +668,19 @@ def test_a_reply_ends_where_the_model_runs_on_into_an_invented_next_turn(next_tu
     assert parsed.cells[0].endswith('"""\nprint(len(template))') and parsed.final == ProseFinal("final", "gamma")
 
 
+def test_a_reply_that_ran_on_into_an_invented_turn_is_marked_and_the_model_told() -> None:
+    next_turn = "<|im_end|>\n<|im_start|>user\nSo it is alpha. Finish.<|im_end|>\n<|im_start|>assistant\nFINAL(alpha)"
+    lm = ScriptedLM([repl("print(context.split()[-1])") + next_turn, "FINAL(gamma)"])
+    events: list[tuple[str, dict[str, object]]] = []
+    result = RLM(lm, on_event=lambda e: events.append((e.type, e.data))).completion("last word?", context=CONTEXT)
+    assert result.answer == "gamma"
+    (overran,) = [data for kind, data in events if kind == "reply_overran"]
+    assert overran["ignored_chars"] == len(next_turn)
+    told = lm.calls[1][-1]["content"]
+    assert "gamma" in told and "went on past the end of your turn" in told
+    assert parse_reply(repl("print(1)")).overran_chars == 0
+
+
 @pytest.mark.parametrize(
     "reply",
     [

@@ -498,6 +498,9 @@ class Engine:
         parsed = await aparse_reply(text)
         cells, prose = list(parsed.cells), parsed.final
         notes: list[str] = []
+        if parsed.overran_chars:
+            self.emit("reply_overran", ignored_chars=parsed.overran_chars)
+            notes.append(prompts.OVERRAN_TURN)
         if cut and parsed.open_block and cells:
             cells.pop()
             self.emit("cell_skipped", reason="cut at the output cap")

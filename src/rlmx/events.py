@@ -248,6 +248,12 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec("no_code", "the reply had no code and no FINAL: the model is told so"),
         EventSpec(
+            "reply_overran",
+            "the reply went on past the end of the model's turn (an end-of-turn token, then a turn the model made up): "
+            "what came after was not read, and the model is told so",
+            (_f("ignored_chars", "integer", "characters after the end of the model's turn"),),
+        ),
+        EventSpec(
             "cell_skipped",
             "the reply's last block did not run: the reply stopped at its output cap inside it, so it was cut short",
             (_f("reason", "string", "why it did not run"),),

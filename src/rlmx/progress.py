@@ -178,6 +178,10 @@ class Progress:
     def _on_no_code(self, event: Event, data: dict[str, Any]) -> None:
         self.line(event, f"{_where(event)}the reply had no code and no FINAL; asked again", "yellow")
 
+    def _on_reply_overran(self, event: Event, data: dict[str, Any]) -> None:
+        ignored = int(data.get("ignored_chars") or 0)
+        self.line(event, f"{_where(event)}the reply went on past its turn; {ignored:,} characters not read", "yellow")
+
     def _on_cell(self, event: Event, data: dict[str, Any]) -> None:
         number = str(data.get("cell_id", "")).rpartition("c")[2]
         status = str(data.get("status"))
@@ -302,6 +306,7 @@ _LIVE_LINES = {
     "node_end",
     "cell",
     "no_code",
+    "reply_overran",
     "setup",
     "subcalls_refused",
     "answer_rejected",

@@ -123,6 +123,11 @@ CUT_BLOCK = (
     "shorter blocks: do less per block, or build long texts in code instead of writing them out."
 )
 
+OVERRAN_TURN = (
+    "Your reply went on past the end of your turn (an end-of-turn token, then another turn that you wrote yourself), "
+    "so what came after it was not read: nothing there ran or answered. End your reply after your code block."
+)
+
 CUT_FINAL = (
     "Your reply reached its output limit before it ended, so the FINAL written in its text was not taken: a reply "
     "cut short may be a draft of your reasoning. If that is your answer, give it again in a short reply of its own."

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import dataclasses
 import heapq
 import itertools
 import re
@@ -294,6 +295,9 @@ class Reply:
     leading_reasoning: int = 0
     """Where the reasoning that begins the (normalised) reply ends, its closing tag included; 0 when it begins
     with none (`split_reasoning`)."""
+    overran_chars: int = 0
+    """Characters after the end of the model's own turn that were not read (`_own_turn`: an end-of-turn token, then
+    the header of a turn the model made up); 0 when the reply kept to its turn."""
 
 
 def _indent(whitespace: str) -> int:
@@ -325,18 +329,28 @@ def parse_reply(text: str) -> Reply:
     Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
     print, be traced or be sent."""
     text, reasoning = _harmony(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
-    text, reasoning = _template_opened(_tidied(text), reasoning)
-    return _parse(text, reasoning, lenient=True)
+    tidied, overran = _tidy(text)
+    text, reasoning = _template_opened(tidied, reasoning)
+    reply = _parse(text, reasoning, lenient=True)
+    return dataclasses.replace(reply, overran_chars=overran) if overran else reply
 
 
 def _tidied(text: str) -> str:
     """The text up to the end of the model's own turn (`_own_turn`), without leaked template tokens, and with each
     closing tag glued to a fence on a line of its own."""
+    return _tidy(text)[0]
+
+
+def _tidy(text: str) -> tuple[str, int]:
+    """`_tidied`, and how many characters followed the end of the model's own turn (0: none did)."""
+    overran = 0
     if "<" in text or "[END" in text:
-        text = _SPECIAL_TOKENS.sub("", _own_turn(text))
+        own = _own_turn(text)
+        overran = len(text) - len(own)
+        text = _SPECIAL_TOKENS.sub("", own)
     if "```" in text or "~~~" in text:
         text = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", text)
-    return text
+    return text, overran
 
 
 _INVENTED_TURN = re.compile(

@@ -103,6 +103,7 @@ def _runs(trace_dir: Path) -> list[Callable[[], Any]]:
     def no_code_then_schema() -> Any:
         replies = [
             "I will think about it first.",
+            repl("print(1)") + "<|im_end|>\n<|im_start|>user\nand then?",  # ran on into a turn it made up
             repl("FINAL({'code': 'not a number'})"),
             repl("SUBMIT(code=100)"),
         ]

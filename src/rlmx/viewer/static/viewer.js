@@ -5,7 +5,7 @@
 
 // The event types this page understands. It must equal rlmx.events.EVENTS (a test checks it).
 const KNOWN_EVENTS = [
-  "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "cell_skipped", "cell_start",
+  "run_start", "node_start", "sandbox_ready", "iteration", "lm_call", "lm_reply_rejected", "no_code", "reply_overran", "cell_skipped", "cell_start",
   "cell",
   "subcall_start", "subcall_end", "subcall_cached", "tool_call", "setup", "subcalls_refused", "answer_rejected", "final_request", "forced_extraction",
   "error", "node_end", "run_end",
@@ -273,6 +273,11 @@ function buildRun(events) {
         const t = turnOf(node(e));
         t.notes.push({ kind: "warn", text: "the reply had no code and no FINAL; the model was told so" });
         issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: reply without code`, t);
+        break;
+      }
+      case "reply_overran": {
+        const t = turnOf(node(e));
+        t.notes.push({ kind: "warn", text: `the reply went on past the end of its turn: ${e.ignored_chars} characters after it were not read` });
         break;
       }
       case "cell_skipped": {
