@@ -265,6 +265,21 @@ def test_a_csv_excel_wrote_with_semicolons_keeps_its_columns(tmp_path: Path) -> 
     assert loaded(tmp_path, "d.csv", 'name,note\nann,"x; y"\n') == [{"name": "ann", "note": "x; y"}]
 
 
+def test_excels_sep_line_is_read_whatever_the_line_ends(tmp_path: Path) -> None:
+    # Excel for Mac ends lines with "\r" alone: the sep= line was taken as the header, and a column lost.
+    expected = [{"Artikel": "Apfel", "Preis": "1,50"}]
+    for line_end in ("\r", "\n", "\r\n"):
+        text = line_end.join(["sep=;", "Artikel;Preis", "Apfel;1,50"]) + line_end
+        assert loaded(tmp_path, "mac.csv", text) == expected, repr(line_end)
+
+
+def test_json_lines_joined_from_files_that_each_began_with_a_bom_load(tmp_path: Path) -> None:
+    # `cat a.jsonl b.jsonl` of two files saved with a BOM: refused with Python's "decode using utf-8-sig" before.
+    joined = '\ufeff{"n": 1}\n\ufeff{"n": 2}\n\ufeff\n{"n": 3}\n'
+    assert loaded(tmp_path, "joined.jsonl", joined) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert loaded(tmp_path, "joined.json", joined) == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
 def test_a_repeated_csv_column_keeps_every_value(tmp_path: Path) -> None:
     rows = loaded(tmp_path, "a.csv", "Date,Amount,Date,Note\n2024-01-02,10.00,2024-02-01,late\n")
     assert rows == [{"Date": "2024-01-02", "Amount": "10.00", "Date.1": "2024-02-01", "Note": "late"}]

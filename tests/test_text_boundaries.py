@@ -26,12 +26,13 @@ from rlmx.bench.external import load_tasks
 from rlmx.commands.traces import show_list
 from rlmx.context import prepare
 from rlmx.errors import InputError, LMBadResponse, LMRequestError
-from rlmx.lm import Message, ScriptedLM
+from rlmx.lm import Message, ScriptedLM, guided_cells
+from rlmx.lm.local import CUT_MARKER, _cut_middle
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.openai_reply import parse_body, to_completion
 from rlmx.progress import LiveTree, Progress, terminal_safe
 from rlmx.prompts import forced_answer
-from rlmx.sandbox import create_sandbox
+from rlmx.sandbox import create_sandbox, graphemes
 from rlmx.schema import parse_json_reply
 from rlmx.tools import ToolBox
 from rlmx.viewer.store import TraceInfo, read_trace
@@ -687,3 +688,45 @@ def test_every_shortened_text_shows_whole_characters(site: str, unit: str) -> No
         text = "x" * pad + OPEN + unit * 1_500 + CLOSE + "x" * pad
         run = _shown_run(CUT_SITES[site](text), unit)
         assert run and run == unit * (len(run) // len(unit)), (pad, run[:6], run[-6:])
+
+
+# --- cuts counted in tokens or pieces, made between whole characters (audit 29) ---------------------------------
+
+
+class _ByteTokenizer:
+    """A tokenizer whose tokens are UTF-8 bytes: every token edge may fall inside a character."""
+
+    def tokenize(self, data: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
+        return list(data)
+
+    def detokenize(self, tokens: list[int]) -> bytes:
+        return bytes(tokens)
+
+
+def _whole_pieces(text: str, pieces: list[str]) -> bool:
+    """Each piece is a run of `text` that starts and ends between its grapheme clusters."""
+    at = 0
+    for piece in pieces:
+        at = text.index(piece, at)
+        if not (graphemes.is_boundary(text, at) and graphemes.is_boundary(text, at + len(piece))):
+            return False
+        at += len(piece)
+    return True
+
+
+def test_the_local_models_window_cut_keeps_whole_characters() -> None:
+    # Cut by tokens, the kept head and tail showed half a flag (🇺🇸🇺 reads as 🇸🇺 after it) or an accent alone.
+    text = "🇺🇸" * 60 + "Zoe\u0301 " * 30 + "👩\u200d👩\u200d👧" * 20
+    for excess in range(5, 400, 7):
+        cut = _cut_middle(_ByteTokenizer(), text, excess)
+        head, marker, tail = cut.partition(CUT_MARKER)
+        assert marker and len(cut) < len(text) + len(CUT_MARKER)
+        assert _whole_pieces(text, [head, tail]), (excess, head[-4:], tail[:4])
+
+
+def test_the_guided_roots_pieces_and_labels_keep_whole_characters() -> None:
+    for sentence in ("🇺🇸" * 700, "e\u0301" * 700, "word\u0301 " * 300):
+        pieces = guided_cells._pieces(sentence)
+        assert len(pieces) > 1 and all(len(p) <= guided_cells.UNIT_CHARS for p in pieces)
+        assert _whole_pieces(sentence, pieces)
+    assert guided_cells._clipped("🇺🇸" * 30, 41) == "🇺🇸" * 20

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def load_json(path: Path, raw: bytes) -> Document:
 
 
 def _lines_are_json(text: str) -> bool:
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = [line for _, line in _json_lines(text)]
     try:
         return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines[:20])
     except ValueError:
@@ -94,14 +95,17 @@ def load_jsonl(path: Path, raw: bytes) -> Document:
 
 
 def _records(path: Path, text: str) -> list[Any]:
-    # Records end at "\n" only (a "\r" before it is JSON whitespace): str.splitlines() also breaks at U+2028,
-    # U+2029 and U+0085, which JSON allows raw inside a string. A file with no "\n" but "\r" has classic Mac OS
-    # line ends (no string holds a raw "\r": JSON escapes it).
-    records: list[Any] = []
-    for number, line in enumerate(text.split("\n" if "\n" in text or "\r" not in text else "\r"), 1):
-        if line.strip():
-            records.append(_parsed(path, line, f": line {number}"))
-    return records
+    return [_parsed(path, line, f": line {number}") for number, line in _json_lines(text)]
+
+
+def _json_lines(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a JSON Lines text, numbered from 1. Records end at "\n" only (a "\r" before it is JSON
+    whitespace): str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw inside a string.
+    A file with no "\n" but "\r" has classic Mac OS line ends (no string holds a raw "\r": JSON escapes it). A BOM
+    that begins a line is dropped: files joined with `cat`, each saved with one, put theirs mid-file."""
+    lines = text.split("\n" if "\n" in text or "\r" not in text else "\r")
+    numbered = ((number, line.lstrip("\ufeff")) for number, line in enumerate(lines, 1))
+    return [(number, line) for number, line in numbered if line.strip()]
 
 
 @register(".csv", ".tsv")
@@ -125,11 +129,15 @@ def load_csv(path: Path, raw: bytes) -> Document:
 _SEP_LINE = "sep="
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _delimiter(text: str, given: str | None) -> tuple[str, str]:
     """The text without Excel's `sep=;` first line, and the delimiter: that line's, the one a `.tsv` has, else the
     one of `,;\t|` that splits the header and the next lines into the same number of cells (csv.Sniffer), else ",".
     Excel in a locale with decimal commas writes `;`."""
-    first, _, rest = text.partition("\n")
+    line_end = _LINE_END.search(text)  # any line end: Excel for Mac writes "\r" alone
+    first, rest = (text[: line_end.start()], text[line_end.end() :]) if line_end else (text, "")
     if first.strip().lower().startswith(_SEP_LINE) and len(first.strip()) == len(_SEP_LINE) + 1:
         return rest, first.strip()[-1]
     if given is not None:

@@ -19,8 +19,15 @@ from rlmx.budget import BudgetExhausted
 from rlmx.errors import SandboxError
 from rlmx.lm import guided_cells
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
+from rlmx.sandbox import graphemes
 
-_LIBRARY = inspect.getsource(guided_cells).replace("from __future__ import annotations\n", "")
+_GRAPHEMES_IMPORT = "from rlmx.sandbox.graphemes import boundary_before"
+# The library runs in the REPL, where rlmx cannot be imported: graphemes' own source stands in for that import.
+_LIBRARY = (
+    inspect.getsource(guided_cells)
+    .replace(_GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1)
+    .replace("from __future__ import annotations\n", "")
+)
 _READY = "guided index ready"
 _REFUSED = "guided reading refused by the budget: "
 READER_MAX_TOKENS = 32

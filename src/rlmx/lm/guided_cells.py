@@ -36,6 +36,8 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+from rlmx.sandbox.graphemes import boundary_before  # in the REPL, graphemes' own source stands here (guided.py)
+
 NOT_FOUND = "NOT FOUND"
 UNIT_CHARS = 600
 """Longest unit, in characters: longer paragraphs and entries are cut at sentence ends."""
@@ -271,7 +273,7 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
 def _record_unit(fields: dict[str, str], line: int, where: str) -> dict[str, Any]:
     """One record as one unit: its fields rendered as "key: value" text, its first value as its name. `fields`
     (the values, lower-cased) let an answer be checked as a whole field of this record only."""
-    name = next((v for v in fields.values() if v), "")[:40]
+    name = _clipped(next((v for v in fields.values() if v), ""), 40)
     return {
         "text": render(fields),
         "name": name,
@@ -368,7 +370,7 @@ def _record_units(text: str) -> list[dict[str, Any]]:
             continue
         stripped = line.strip()
         key = (stripped.split(delimiter, 1) if delimiter and delimiter in stripped else stripped.split(None, 1))[0]
-        key = key[:40]
+        key = _clipped(key, 40)
         text = " ".join(line.split())
         unit = {"text": text, "name": key, "where": f"line {number:,} ({key})", "line": number, "kind": "line"}
         if tree and not text.startswith("#"):  # a comment parents nothing
@@ -376,11 +378,11 @@ def _record_units(text: str) -> list[dict[str, Any]]:
             while parents and parents[-1][0] >= indent:
                 parents.pop()
             if parents:  # the line's parents name what it belongs to ("10de NVIDIA Corporation" for a device)
-                above = " / ".join(p[1] for p in parents)[:120]
+                above = _clipped(" / ".join(p[1] for p in parents), 120)
                 unit["name"] = above
                 unit["parent"] = True
                 unit["where"] = f"line {number:,} ({key}, under '{above}')"
-            parents.append((indent, text[:80]))
+            parents.append((indent, _clipped(text, 80)))
         units.append(unit)
     return units
 
@@ -464,7 +466,7 @@ def _verse_units(text: str) -> list[dict[str, Any]]:
             ref = f"{chapter}:{numbered.group(1)}" if _CHAPTER.match(chapter) else f"{chapter} {numbered.group(1)}"
             units.append({"text": numbered.group(2), "name": ref, "where": f"{ref} (line {number:,})", "line": number})
         elif heading or not units:
-            chapter = line.strip()[:80]
+            chapter = _clipped(line.strip(), 80)
         else:  # a wrapped verse continues
             units[-1]["text"] += " " + line.strip()
     for unit in units:
@@ -512,14 +514,14 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 label = name
             elif kind in _API_DIRECTIVES:
                 qualified = name if "." in name.split("(")[0] or not module else f"{module}.{name}"
-                label = qualified[:100]
+                label = _clipped(qualified, 100)
             if len(block) == 1:
                 return
             block[:] = block[1:]
         elif _is_heading(block) and not entries and not after_colon:
             # a title labels what follows, and is a unit itself (a one-line text has nothing else); a line that a
             # colon introduced is no title but its example or command ("... from PyPI::" "python -m pip install x")
-            label = _clean(" ".join(block[0].split()))[:100].strip("#*= ")
+            label = _clipped(_clean(" ".join(block[0].split())), 100).strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
         segments = _list_segments(block)
@@ -615,7 +617,8 @@ def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> di
 
 
 def _pieces(body: str) -> list[str]:
-    """`body` cut into pieces of at most UNIT_CHARS at sentence ends (or anywhere, for one huge sentence)."""
+    """`body` cut into pieces of at most UNIT_CHARS at sentence ends; one huge sentence at its last space before the
+    limit, else between whole characters (never a letter from its accent, nor a flag's two halves)."""
     if len(body) <= UNIT_CHARS:
         return [body]
     pieces: list[str] = []
@@ -625,8 +628,10 @@ def _pieces(body: str) -> list[str]:
             if current:
                 pieces.append(current)
                 current = ""
-            pieces.append(sentence[:UNIT_CHARS])
-            sentence = sentence[UNIT_CHARS:]
+            space = sentence.rfind(" ", UNIT_CHARS // 2, UNIT_CHARS + 1)
+            cut = space if space > 0 else boundary_before(sentence, UNIT_CHARS) or UNIT_CHARS
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].lstrip(" ")
         if current and len(current) + 1 + len(sentence) > UNIT_CHARS:
             pieces.append(current)
             current = sentence
@@ -635,6 +640,11 @@ def _pieces(body: str) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def _clipped(text: str, limit: int) -> str:
+    """The start of `text` (a label), at most `limit` characters, ending between whole characters."""
+    return text[: boundary_before(text, limit)]
 
 
 # --- word forms ------------------------------------------------------------------------------------
@@ -1238,7 +1248,7 @@ def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 200) -> dict[st
         if len(text) + 1 + len(following) > limit:
             break
         text = f"{text} {following}"
-    return {**unit, "text": text[: limit * 2]}
+    return {**unit, "text": _clipped(text, limit * 2)}
 
 
 def reader_prompt(unit: dict[str, Any], query: str, wording: int = 0) -> str:

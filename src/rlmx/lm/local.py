@@ -50,6 +50,7 @@ from typing import Any, TypeVar, cast
 from rlmx.errors import InputError, LMError
 from rlmx.extras import install_command, missing_extra
 from rlmx.lm.base import Completion, Message, Usage
+from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
 logger = logging.getLogger(__name__)
@@ -612,13 +613,20 @@ def _fit_messages(
 
 
 def _cut_middle(llm: Any, text: str, excess: int) -> str:
-    """`text` less about `excess` tokens from its middle, which is replaced by CUT_MARKER."""
+    """`text` less about `excess` tokens from its middle, which is replaced by CUT_MARKER. The cut is counted in
+    tokens but made on the text's own grapheme-cluster boundaries (`graphemes`): a token edge can fall inside a
+    character's UTF-8 bytes, between a letter and its accent, or between a flag's two halves, and the model must not
+    read a character the text does not hold."""
     tokens = _tokenize(llm, text, special=False)
     keep = max(0, len(tokens) - excess - len(_tokenize(llm, CUT_MARKER, special=False)) - 2)
     head = tokens[: (keep + 1) // 2]
     tail = tokens[len(tokens) - keep // 2 :] if keep > 1 else []
 
-    def text_of(part: list[int]) -> str:
-        return str(llm.detokenize(part).decode("utf-8", errors="ignore")) if part else ""
+    def chars_of(part: list[int]) -> int:
+        return len(llm.detokenize(part).decode("utf-8", errors="ignore")) if part else 0
 
-    return text_of(head) + CUT_MARKER + text_of(tail)
+    head_end = graphemes.boundary_before(text, chars_of(head))
+    tail_start = graphemes.boundary_after(text, len(text) - chars_of(tail))
+    if head_end >= tail_start:
+        return text
+    return text[:head_end] + CUT_MARKER + text[tail_start:]
