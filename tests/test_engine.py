@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -14,7 +15,8 @@ import pytest
 
 from rlmx import RLM, Budget, LMServerError, Result
 from rlmx import context as context_module
-from rlmx.lm import Message, ScriptedLM
+from rlmx.lm import Completion, Message, ScriptedLM
+from rlmx.prompts import FORCED_SYSTEM
 from scripting import last_user, repl, router, turn_of
 
 
@@ -440,3 +442,102 @@ def test_a_prose_final_in_a_reply_cut_at_its_output_cap_finishes_nothing() -> No
     rejected = [e.data for e in events if e.type == "answer_rejected"]
     assert rejected and rejected[0]["source"] == "prose" and "output limit" in rejected[0]["problems"]
     assert "FINAL written in its text was not taken" in last_user(root.calls[1])
+
+
+CUT = "<cut>"
+
+
+class CutShort(ScriptedLM):
+    """A ScriptedLM whose replies that begin with CUT come back cut short (marker dropped) with `finish_reason`."""
+
+    def __init__(self, responses: Any, *, finish_reason: str, **options: Any) -> None:
+        super().__init__(responses, **options)
+        self.finish_reason = finish_reason
+
+    async def complete(self, messages: Any, **params: Any) -> Completion:
+        completion = await super().complete(messages, **params)
+        if not completion.text.startswith(CUT):
+            return completion
+        return dataclasses.replace(completion, text=completion.text[len(CUT) :], finish_reason=self.finish_reason)
+
+
+def answer_asked_for(path: str, reply: str, finish_reason: str, **options: Any) -> tuple[Result, list[Any]]:
+    """A run whose last call asks for the answer and gets `reply`: the last-turn request, or the forced extraction
+    after a token budget stops the run."""
+    events: list[Any] = []
+    if path == "last turn":
+        lm = CutShort([repl("last = context.split()[-1]\nprint(last)"), reply], finish_reason=finish_reason)
+        budget = Budget(max_iterations=1)
+    else:
+
+        def root(messages: list[Message]) -> str:
+            if messages[0]["content"] == FORCED_SYSTEM:
+                return reply
+            return repl("last = context.split()[-1]\nprint(last, 'x' * 19000)")
+
+        lm = CutShort(root, finish_reason=finish_reason)
+        budget = Budget(max_tokens=4000, max_tokens_per_call=100)
+    rlm = RLM(lm, budget=budget, on_event=events.append, **options)
+    return rlm.completion("Last word?", context="alpha beta gamma"), events
+
+
+CUT_DRAFTS = {
+    # reasoning whose <think> the chat template opened, cut before its </think>: no tag marks it as reasoning
+    "a drafted FINAL line": "All turns are used. I might just say\nFINAL(alpha)\nbut wait, alpha is the first word",
+    "a FINAL mid-sentence": "My first thought was FINAL(alpha) since alpha is in the text, but the output showed",
+    "reasoning only": "So the user asks for the last word. The block printed it, and I believe it was the",
+    "a labelled answer": "Let me draft it.\nFinal answer: alpha\nHmm, no: alpha is the first word, the last is",
+}
+
+
+@pytest.mark.parametrize("finish_reason", ["length", "content_filter"])
+@pytest.mark.parametrize("path", ["last turn", "forced extraction"])
+@pytest.mark.parametrize("draft", list(CUT_DRAFTS.values()), ids=list(CUT_DRAFTS))
+def test_a_reply_asked_for_the_answer_but_cut_short_gives_none(draft: str, path: str, finish_reason: str) -> None:
+    result, _ = answer_asked_for(path, CUT + draft, finish_reason)
+    assert (result.answer, result.answer_source, result.status) == ("", "none", "budget_exhausted")
+    assert "so it gave none" in result.stop_reason
+    assert ("content filter" in result.stop_reason) == (finish_reason == "content_filter")
+
+
+@pytest.mark.parametrize(
+    ("path", "source"), [("last turn", "final_request"), ("forced extraction", "forced_extraction")]
+)
+def test_a_reply_cut_short_still_finishes_by_a_closed_final_block(path: str, source: str) -> None:
+    # as mid-run: a model that answers in a block and then rambles on to the cap is common
+    result, _ = answer_asked_for(path, CUT + repl("FINAL(last)") + "\nThat should be it, since the", "length")
+    assert (result.answer, result.answer_source) == ("gamma", source)
+    left_open, _ = answer_asked_for(path, CUT + "Checking once more:\n```repl\nFINAL('alpha')", "length")
+    assert (left_open.answer, left_open.answer_source) == ("", "none")  # the block left open was cut short
+
+
+def test_a_last_turn_reply_cut_short_leaves_the_answer_buffer_as_the_answer() -> None:
+    lm = CutShort(
+        [repl("answer['content'] = 'gamma?'"), CUT + "I might say\nFINAL(alpha)\nbut"], finish_reason="length"
+    )
+    result = RLM(lm, budget=Budget(max_iterations=1)).completion("Last word?", context="alpha beta gamma")
+    assert (result.answer, result.answer_source) == ("gamma?", "answer_buffer")
+    assert "so it gave none" in result.stop_reason
+
+
+def test_a_sub_call_reply_cut_at_its_cap_says_so_in_the_text_the_cell_gets() -> None:
+    # a sub-LM whose chat template opened <think>: cut by the cap mid-thought, with no tag to mark it as reasoning
+    thinking = "Okay, the user wants to know what kind of words these are. Alpha, beta, hmm, " * 20
+    sub = lambda messages: thinking if "kind" in messages[0]["content"] else "Greek letters"  # noqa: E731
+    code = "kind = llm_query('What kind of words? ' + context)\nwhole = llm_query('Name them.')\nFINAL([kind, whole])"
+    lm = ScriptedLM(router(root=[repl(code)], sub=sub))
+    result = RLM(lm, budget=Budget(max_tokens=10**6, max_tokens_per_call=60)).completion("Kind?", context="alpha")
+    kind, whole = result.value
+    assert kind.startswith("Okay, the user wants") and "cut short here (finish_reason 'length')" in kind
+    assert whole == "Greek letters"  # a reply that ended by itself is the answer, as it was
+
+
+def test_a_schema_sub_call_reply_cut_at_its_cap_is_no_value() -> None:
+    # the cut reasoning parses as no JSON, and a string schema took the raw text as the value
+    thinking = "Okay, the user wants to know what kind of words these are. Alpha, beta, hmm, " * 20
+    code = (
+        "try:\n    kind = llm_query('Kind?', schema={'type': 'string'})\nexcept RuntimeError as e:\n    kind = str(e)"
+    )
+    lm = ScriptedLM(router(root=[repl(code + "\nFINAL(kind)")], sub=lambda messages: thinking))
+    result = RLM(lm, budget=Budget(max_tokens=10**6, max_tokens_per_call=60)).completion("Kind?", context="alpha")
+    assert result.answer.startswith("the sub-LM's reply was cut short (finish_reason 'length')")

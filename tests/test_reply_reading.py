@@ -9,7 +9,8 @@ import time
 import pytest
 
 from rlmx import RLM, Budget, LMServerError, Result
-from rlmx.lm import ScriptedLM
+from rlmx.lm import Message, ScriptedLM
+from rlmx.prompts import FORCED_SYSTEM
 from rlmx.protocol import (
     REASONING_PHRASES,
     REASONING_TAGS,
@@ -692,3 +693,57 @@ def test_a_reply_that_ran_on_into_an_invented_turn_is_marked_and_the_model_told(
 )
 def test_the_last_turn_answer_inside_solution_or_output_markup_is_that_text(reply: str) -> None:
     assert last_turn_text(reply) == "Gamma it is."
+
+
+def stopped_by_the_budget(forced_reply: str) -> Result:
+    """A run a token budget stops after its first block (which set `last`), answered by `forced_reply` when asked
+    for its answer in the one compact call that follows."""
+
+    def root(messages: list[Message]) -> str:
+        if messages[0]["content"] == FORCED_SYSTEM:
+            return forced_reply
+        return repl("last = context.split()[-1]\nprint(last, 'x' * 19000)")
+
+    return RLM(ScriptedLM(root), budget=Budget(max_tokens=4000, max_tokens_per_call=100)).completion(
+        "What is the last word?", context=CONTEXT
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Based on the output, here is my final answer:\n\n```repl\nFINAL('gamma')\n```",
+        'The last word is shown below.\n```python\nFINAL("gamma")\n```',
+        "It is the variable I kept:\n```repl\nFINAL_VAR('last')\n```",
+        "Setting it now.\n```py\nanswer['content'] = last\nanswer['ready'] = True\n```",
+        "Having seen the output, the answer is FINAL(gamma).",  # read as the last-turn request's reply is
+    ],
+)
+def test_the_forced_calls_answer_is_its_finish_never_the_sentence_around_it(reply: str) -> None:
+    result = stopped_by_the_budget(reply)
+    assert (result.answer, result.answer_source, result.status) == ("gamma", "forced_extraction", "budget_exhausted")
+
+
+@pytest.mark.parametrize("label", ["Action:", "Action 3:", "Act 2:", "**Action:**", "ACTION :", "Final:"])
+def test_react_labels_for_the_step_taken_head_a_final(label: str) -> None:
+    # ReAct-trained models write each step as "Thought: ... / Action: ...": FINAL is the action they take
+    step = f"Thought: the output shows the last word is gamma.\n{label} FINAL(gamma)"
+    assert find_prose_final(step) == ProseFinal("final", "gamma")
+    result, _ = run([repl("print(context.split()[-1])"), step, repl("FINAL('late')")])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+@pytest.mark.parametrize(
+    "line", ["Example: FINAL(your answer)", "Action: FINAL(gamma) once I have checked", "Reaction: FINAL(gamma)"]
+)
+def test_a_final_after_a_word_that_is_no_label_or_with_text_after_it_is_not_one(line: str) -> None:
+    assert find_prose_final(f"Thought: not yet.\n{line}") is None
+
+
+def test_a_final_within_a_line_of_text_is_named_in_what_the_model_is_told() -> None:
+    result, lm = run([repl("print(context.split()[-1])"), "So the answer is FINAL(gamma), I think.", "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 3)
+    told = lm.calls[2][-1]["content"]
+    assert "stood inside a line of text" in told and "on a line of its own" in told
+    _, lm = run(["Let me look first.", "FINAL(gamma)"])  # no FINAL written at all: the plain note
+    assert "stood inside" not in lm.calls[1][-1]["content"] and "no ```repl block" in lm.calls[1][-1]["content"]

@@ -38,14 +38,13 @@ from rlmx.protocol import (
     ProseFinal,
     aparse_reply,
     calls_repl,
-    extract_cells,
     fence_hint,
     find_final_anywhere,
-    find_prose_final,
     has_quoted_block,
     last_turn_text,
     split_thoughts,
     submit_literals,
+    writes_an_unread_finish,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
@@ -511,7 +510,9 @@ class Engine:
             if notes:
                 return None, prompts.cell_outputs(notes)
             self.emit("no_code")
-            return None, prompts.QUOTED_CODE if has_quoted_block(text) else prompts.NO_CODE
+            if has_quoted_block(text):
+                return None, prompts.QUOTED_CODE
+            return None, prompts.FINAL_IN_TEXT if writes_an_unread_finish(parsed) else prompts.NO_CODE
         outputs: list[str] = []
         printed: list[str] = []
         failed = False
@@ -658,8 +659,8 @@ class Engine:
 
     async def _forced_answer(self, stop: BudgetExhausted) -> NodeResult:
         """A budget ended the run: the answer buffer if the model filled it, else one last, compact call for the
-        answer (query, the last REPL output, no history), only if the budget still admits it. The model's code
-        never becomes the answer."""
+        answer (query, the last REPL output, no history), only if the budget still admits it, read as the last-turn
+        request's reply is (`_answer_from`). The model's code never becomes the answer."""
         if self.answer_buffer not in (None, "") or not self.messages:
             return self._stopped(stop)
         reason = f"{stop.limit}: {stop.detail}"
@@ -684,10 +685,10 @@ class Engine:
             seconds=0.0,
             **_reply_notes(reply),
         )
-        prose = find_prose_final(reply.text)
-        written = prose is not None and prose.kind == "final" and not calls_repl(prose.argument)
-        text = prose.argument if prose is not None and written else last_turn_text(reply.text)
-        return NodeResult(text, "budget_exhausted", reason, self.iterations, "forced_extraction" if text else "none")
+        try:
+            return await self._answer_from(reply, reason, "forced_extraction")
+        except SandboxError as exc:  # the reply's code could not run: the budget's stop is still how the run ended
+            return self._buffered("budget_exhausted", f"{reason}; the final call's code could not run: {exc}")
 
     def _failed(self, reason: str, error: RLMXError) -> NodeResult:
         self.emit("error", error_type=type(error).__name__, message=str(error))
@@ -733,28 +734,40 @@ class Engine:
         except LMError as exc:
             self.emit("error", error_type=type(exc).__name__, message=str(exc))
             return self._buffered("budget_exhausted", f"{reason}; the final request failed: {exc}", exc)
-        finish = await self._last_turn_finish(reply.text)
+        return await self._answer_from(reply, reason, "final_request")
+
+    async def _answer_from(self, reply: Completion, reason: str, source: AnswerSource) -> NodeResult:
+        """How a run ends whose last call asked for its answer (the last-turn request, the forced extraction): the
+        finish the reply holds, else the answer buffer, else the reply's prose. A reply cut short (at its output
+        cap, or by a content filter) holds no answer in its text: the text stops mid-way, maybe inside reasoning a
+        chat template opened, and the stop reason says why no answer came."""
+        cut = reached_cap(reply.finish_reason)
+        finish = await self._last_turn_finish(reply.text, cut=cut)
         if finish is not None:
-            return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, "final_request", finish.value)
+            return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, source, finish.value)
+        if cut:
+            reason += _no_answer_in_cut_reply(reply)
         if self.answer_buffer not in (None, ""):
             return self._buffered("budget_exhausted", reason)
-        # a reply cut at the cap is no answer: its prose is what came before the part that was cut off
-        text = "" if reached_cap(reply.finish_reason) else last_turn_text(reply.text)
-        return NodeResult(text, "budget_exhausted", reason, self.iterations, "final_request" if text else "none")
+        text = "" if cut else last_turn_text(reply.text)
+        return NodeResult(text, "budget_exhausted", reason, self.iterations, source if text else "none")
 
-    async def _last_turn_finish(self, text: str) -> Finish | None:
-        """The finish a reply to the last-turn request holds: a prose FINAL, else its code's, else a FINAL written
-        any other way a model writes one when asked for its answer (`find_final_anywhere`)."""
-        prose = find_prose_final(text)
-        if prose is not None:
-            finish, _ = await self._prose_finish(prose)
+    async def _last_turn_finish(self, text: str, *, cut: bool) -> Finish | None:
+        """The finish a reply asked for the answer holds: a prose FINAL, else its code's, else a FINAL written any
+        other way a model writes one when asked for its answer (`find_final_anywhere`). Of a reply cut short
+        (`cut`), only a closed block's finish counts, as mid-run (`_act`): a block it left open was cut short, and
+        a FINAL in its text may be a draft it was about to take back."""
+        parsed = await aparse_reply(text)
+        if parsed.final is not None and not cut:
+            finish, _ = await self._prose_finish(parsed.final)
             if finish is not None:
                 return finish
-        for code in extract_cells(text):
+        cells = parsed.cells[:-1] if cut and parsed.open_block else parsed.cells
+        for code in cells:
             finish = self._finish_from(await self._run_cell(code))
             if finish is not None:
                 return finish
-        written = find_final_anywhere(text)
+        written = None if cut else find_final_anywhere(text)
         return None if written is None else (await self._prose_finish(written))[0]
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
@@ -852,7 +865,7 @@ class Engine:
                 result, completion = await self._sub_lm_json(call, prompt, item["schema"])
             else:
                 completion = await self._sub_lm(call, prompt, self._item_context(item))
-                result = SubCallResult(True, text=completion.text)
+                result = SubCallResult(True, text=_sub_answer_text(completion))
             if completion is not None:
                 usage = {"model": completion.model, **_billed(completion.usage), **_reply_notes(completion)}
         except BudgetExhausted as stop:
@@ -928,6 +941,9 @@ class Engine:
             if first is not None:  # the sub-call's usage in the trace is both asks'
                 completion = dataclasses.replace(completion, usage=_summed(first.usage, completion.usage))
             first = completion
+            if reached_cap(completion.finish_reason):  # a value cut short (or cut reasoning taken for a string)
+                cut = prompts.SUB_JSON_CUT.format(finish_reason=completion.finish_reason)
+                return SubCallResult(False, error=cut), completion
             try:
                 value = checker.validate(parse_json_reply(completion.text, default=completion.text))
             except SchemaMismatch as mismatch:
@@ -1018,6 +1034,24 @@ def _squeezed(text: str) -> str:
 
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+def _no_answer_in_cut_reply(reply: Completion) -> str:
+    """What a stop reason adds when the reply asked for the answer was cut short and so gave none."""
+    if str(reply.finish_reason).lower() in CONTENT_FILTERED:
+        return "; a content filter stopped the reply that was to give the answer part-way, so it gave none"
+    return (
+        "; the reply that was to give the answer stopped at its output cap (mid-way, maybe while still reasoning), "
+        "so it gave none"
+    )
+
+
+def _sub_answer_text(completion: Completion) -> str:
+    """A plain sub-call's answer as the cell gets it. A reply cut short says so at its end: its text may be the
+    sub-LM's reasoning, cut mid-thought (a chat template opened it, so no tag marks it), not an answer."""
+    if not reached_cap(completion.finish_reason):
+        return completion.text
+    return completion.text + prompts.SUB_REPLY_CUT.format(finish_reason=completion.finish_reason)
 
 
 def _billed(usage: Usage) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rlmx.context import PreparedContext
 from rlmx.lm.base import Message
 from rlmx.sandbox import graphemes
 
-PROMPT_VERSION = "2026-11-30.1"
+PROMPT_VERSION = "2026-12-02.1"
 
 SYSTEM = """\
 You answer a query about data that is too large to read at once. The data is not in this conversation: it is \
@@ -77,6 +77,12 @@ NO_CODE = (
     "Your reply had no ```repl block and did not finish, so nothing ran. To keep working, write Python in a "
     "```repl block. To finish, set answer['content'] = ... and answer['ready'] = True in a repl block, or write "
     "FINAL(your answer) on a line of its own."
+)
+
+FINAL_IN_TEXT = (
+    "Your reply had no ```repl block, and the FINAL it wrote stood inside a line of text, where it does not finish "
+    "(it reads as text about an answer), so nothing ran. To finish, write FINAL(your answer) on a line of its own. "
+    "To keep working, write Python in a ```repl block."
 )
 
 REASONING_OPEN = (
@@ -170,6 +176,15 @@ JSON_REPLY = "Reply with only a JSON value (no prose, no code fences) that match
 JSON_RETRY = "Your previous reply did not match the schema ({problems}). Reply again with only the JSON value."
 
 PLAIN_RLM_CONTEXT = "{prompt}\n\nContext:\n{context}"
+SUB_REPLY_CUT = (
+    "\n\n[rlmx: the sub-LM's reply was cut short here (finish_reason {finish_reason!r}), so the text above is "
+    "unfinished and may be its reasoning rather than an answer. Ask for a shorter answer, or split the task.]"
+)
+"""Ends a plain sub-call's answer whose reply stopped at its output cap or a content filter, as the cell gets it."""
+SUB_JSON_CUT = (
+    "the sub-LM's reply was cut short (finish_reason {finish_reason!r}) before its JSON value ended, so it gave no "
+    "value. Ask for a shorter value, or split the task."
+)
 BUDGET_REFUSED = "budget exhausted: {detail}. Finish with what you have."
 SUBCALLS_SPENT = "{detail}. Work with the results you have (combine them in code) and finish."
 """A sub-call the budget refused, as the model's code sees it (the user sees only the detail)."""

@@ -229,7 +229,8 @@ assistantfinalHello!"): the analysis channel, then the final one, at the start o
 capital ("analysisThe user ...") with no final channel is a reply cut inside its analysis: all reasoning."""
 _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # FINAL at the start of a prose line, maybe after markup models put before it: `FINAL(x)`, **FINAL(x)**, "Final
-# answer: FINAL(x)" (the colon inside the bold or outside: "**Final Answer**: FINAL(x)"), <answer>FINAL(x)</answer>
+# answer: FINAL(x)" (the colon inside the bold or outside: "**Final Answer**: FINAL(x)"), ReAct's label for the step
+# taken, "Action: FINAL(x)" (numbered as in the ReAct paper's prompts: "Action 3:", "Act 3:"), <answer>FINAL(x)</answer>
 # (Hunyuan; GLM-V boxes it too: <answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>),
 # <response>FINAL(x)</response> (Granite 3.3, ERNIE 4.5), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
@@ -237,7 +238,8 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 _PROSE_FINAL = re.compile(
     r"^[ \t\ufeff\u200b\u200c\u200d\u2060]*+"  # a byte-order or zero-width mark may lead the line
     r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<response>|<\|[A-Za-z_]{1,40}\|>"
-    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result)[*_]{0,2}+[ \t]*+:(?:\*\*)?))[ \t]*+)*+)"
+    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result|act(?:ion)?+(?:[ \t]*+\d{1,3})?+)[*_]{0,2}+[ \t]*+:(?:\*\*)?))"
+    r"[ \t]*+)*+)"
     r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?(?P<paren>[(（])",
     re.MULTILINE,
 )
@@ -1077,6 +1079,16 @@ _QUOTED_FENCE = re.compile(rf"^[ \t]*+(?:{_LIST_ITEM})*+>(?:[ \t>]|{_LIST_ITEM})
 def has_quoted_block(text: str) -> bool:
     """Whether the reply holds a fence inside a Markdown quote (`> ```repl`): quoted, so never run."""
     return _QUOTED_FENCE.search(text) is not None
+
+
+_FINISH_CALL = re.compile(r"\b(?:FINAL_VAR|FINAL|SUBMIT) ?[(（]")
+
+
+def writes_an_unread_finish(reply: Reply) -> bool:
+    """Whether the reply's prose writes a FINAL (FINAL_VAR, SUBMIT) that does not finish (within a line of text,
+    after a word that is no label): written about, or meant as the answer; either way the model is told the form
+    that finishes."""
+    return reply.final is None and _FINISH_CALL.search(_without_comments(reply.prose)) is not None
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|\Z)", re.MULTILINE)
