@@ -768,3 +768,24 @@ def test_final_of_the_answer_dict_is_its_content(sandbox: str, finish: str) -> N
     lm = ScriptedLM([repl("answer = llm_query('say it')"), repl(finish)])
     result = RLM(lm, sub_lm=_always("SUB-SAYS-4242"), sandbox=sandbox).completion("q", context="c")
     assert (result.status, result.answer) == ("finished", "SUB-SAYS-4242")
+
+
+def test_child_rlms_thread_pools_print_into_their_own_cells_on_the_inprocess_tier() -> None:
+    # The children's cells run while the root's waits in rlm_query_batched: their pools' workers printed into the
+    # root's output (the cell that began first), and each child saw its pool's work as silent.
+    pool = (
+        "from concurrent.futures import ThreadPoolExecutor\nimport time\ntime.sleep(0.05)\n"
+        "with ThreadPoolExecutor(2) as workers:\n"
+        "    list(workers.map(lambda i: print(f'{context}-pool-{i}'), range(2)))\ntime.sleep(0.2)"
+    )
+
+    def child(messages: list[Message]) -> str:
+        return repl("FINAL('done')") if "Output of block" in messages[-1]["content"] else repl(pool)
+
+    kids = ScriptedLM(child)
+    root = ScriptedLM([repl("print(rlm_query_batched(['a', 'b'], contexts=['kid0', 'kid1']))"), repl("FINAL('x')")])
+    rlm = RLM(root, depth_lms={1: kids}, max_depth=2, sandbox="inprocess", budget=Budget(cell_timeout=20))
+    assert rlm.completion("q", context="root").answer == "x"
+    assert "-pool-" not in feedback(root, 1) and "['done', 'done']" in feedback(root, 1)
+    seen = [c[-1]["content"] for c in kids.calls if "Output of block" in c[-1]["content"]]
+    assert sorted(text.count(f"kid{i}-pool-") for i in range(2) for text in seen) == [0, 0, 2, 2], seen

@@ -115,3 +115,49 @@ async def test_a_cell_that_leaves_its_own_streams_in_sys_stdout_gives_the_host_i
     assert failed.status == "error" and "ValueError" in str(failed.error)
     assert after.stdout == "captured\n"
     assert (sys.stdout, sys.stderr) == (stdout, stderr)
+
+
+async def test_threads_a_cell_starts_print_into_it_while_another_sandboxs_cell_runs() -> None:
+    # A pool's workers, a timer and a thread started by another thread belonged to no cell: their prints went to the
+    # cell that began first (a root's, while its child RLMs' cells ran, or another run's), and their own was silent.
+    cell = (
+        "import threading, time\nfrom concurrent.futures import ThreadPoolExecutor\ntime.sleep({pause})\n"
+        "with ThreadPoolExecutor(2) as pool:\n    list(pool.map(lambda i: print('{tag}-pool', i), range(2)))\n"
+        "timer = threading.Timer(0.01, print, args=('{tag}-timer',))\ntimer.start()\ntimer.join()\n"
+        "def outer():\n    inner = threading.Thread(target=print, args=('{tag}-inner',))\n    inner.start()\n"
+        "    inner.join()\nouter_thread = threading.Thread(target=outer)\nouter_thread.start()\nouter_thread.join()\n"
+        "time.sleep(0.3)"
+    )
+    first, second = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (first, second):
+        await box.start([prepare("context", "c")])
+    try:
+        results = await asyncio.gather(
+            first.run_cell(cell.format(tag="first", pause=0.1), calls=echo, timeout=5),
+            second.run_cell(cell.format(tag="second", pause=0.2), calls=echo, timeout=5),
+        )
+    finally:
+        for box in (first, second):
+            await box.close()
+    for tag, result in zip(("first", "second"), results, strict=True):
+        expected = [f"{tag}-inner", f"{tag}-pool 0", f"{tag}-pool 1", f"{tag}-timer"]
+        assert sorted(result.stdout.splitlines()) == expected, (tag, result.stdout)
+
+
+async def test_a_pool_kept_from_an_earlier_cell_prints_into_its_own_sandboxs_next_cell() -> None:
+    # The pool's worker thread was started by the first cell: in the next one it prints there, not into another
+    # sandbox's cell that began earlier.
+    mine, other = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (mine, other):
+        await box.start([prepare("context", "c")])
+    try:
+        start = "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)\n"
+        warmed = await mine.run_cell(start + "pool.submit(print, 'warm').result()", calls=echo, timeout=5)
+        waiting = asyncio.ensure_future(other.run_cell("import time\ntime.sleep(0.5)", calls=echo, timeout=5))
+        await asyncio.sleep(0.2)  # the other sandbox's cell runs from here on
+        again = await mine.run_cell("pool.submit(print, 'again').result()\npool.shutdown()", calls=echo, timeout=5)
+        waited = await waiting
+    finally:
+        for box in (mine, other):
+            await box.close()
+    assert (warmed.stdout, again.stdout, waited.stdout) == ("warm\n", "again\n", "")

@@ -290,3 +290,23 @@ def test_multiprocessing_that_starts_a_new_interpreter_is_told_to_use_fork() -> 
         note = worker._limit_note(_raised_in(f"/usr/lib/python3.11/multiprocessing/{module}.py"))
         assert "get_context('fork')" in note and "new Python interpreter" in note, module
     assert worker._limit_note(_raised_in("/usr/lib/python3.11/multiprocessing/pool.py")) == ""  # the pool's own
+
+
+async def test_a_new_interpreter_the_repl_may_not_run_is_refused_at_once(sandbox: SubprocessSandbox) -> None:
+    # multiprocessing never reads back a failed exec: on a root host (the REPL's uid may not reach a Python under
+    # /root) a 'spawn' child exited 255 unseen, and its pool failed at random (no worker left, or a hang past the hard
+    # limit that lost the REPL). Where the interpreter can run, the child does its work.
+    process = (
+        "keep = 'kept'\nimport multiprocessing\nchild = multiprocessing.get_context('spawn').Process(target=abs, "
+        "args=(-1,))\nchild.start()\nchild.join(10)\nprint('exit', child.exitcode)"
+    )
+    pool = "with multiprocessing.get_context('spawn').Pool(2) as workers:\n    print(workers.map(abs, [-1, -2]))"
+    outcomes = [await sandbox.run_cell(cell, calls=no_calls, timeout=15) for cell in (process, pool)]
+    after = await sandbox.run_cell("print(keep)", calls=no_calls, timeout=5)
+    ran = [(r.status, r.stdout) for r in outcomes] == [("ok", "exit 0\n"), ("ok", "[1, 2]\n")]
+    refused = all(
+        r.status == "error" and "may not run" in str(r.error) and "get_context('fork')" in str(r.error)
+        for r in outcomes
+    )
+    assert ran or refused, outcomes
+    assert after.stdout == "kept\n"

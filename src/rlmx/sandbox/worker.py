@@ -50,6 +50,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same objects, typed
     import signal as _signal
     from collections import deque
+    from collections.abc import Callable
     from functools import partial as _partial
     from typing import Any
 else:
@@ -65,7 +66,7 @@ _RLock = _thread.RLock
 _gettrace, _settrace, _getprofile, _setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
 _get_int_digits, _set_int_digits = sys.get_int_max_str_digits, sys.set_int_max_str_digits
 _utf8_decode = _codecs.utf_8_decode
-_read_fd, _write_fd, _dup2, _getpid = os.read, os.write, os.dup2, os.getpid
+_read_fd, _write_fd, _dup2, _getpid, _access = os.read, os.write, os.dup2, os.getpid, os.access
 _select_fd = _select.select
 _SIGNALS = tuple(n for n in _signal.valid_signals() if n not in (_signal.SIGKILL, _signal.SIGSTOP))
 """Every signal a cell may take for itself (a time-box on SIGALRM or SIGUSR1, a SIGCHLD reaper, its own Ctrl-C)."""
@@ -106,7 +107,7 @@ def _linecache_cache() -> dict[str, Any]:
 
 def _remember_source(name: str, code: str) -> None:
     entry = (len(code), None, code.splitlines(True), name)  # linecache's own form: mtime None, never rechecked
-    _CELL_SOURCES[name] = entry  # always: a thread may be importing linecache right now (see _LinecacheFiller)
+    _CELL_SOURCES[name] = entry  # always: a thread may be importing linecache right now (see _after_import)
     _linecache_cache()[name] = entry  # the same tuple in both: no second copy of the lines
 
 
@@ -115,13 +116,16 @@ def _forget_source(name: str) -> None:
     _linecache_cache().pop(name, None)
 
 
-class _LinecacheFiller:
-    """On sys.meta_path until linecache is first imported (by traceback, warnings, inspect, a cell): hands the
-    cells' sources kept so far to its cache as it loads, then steps aside."""
+class _AfterImport:
+    """On sys.meta_path until module `name` is first imported: runs `then(module)` once it has loaded, then steps
+    aside: the worker's own start imports none of the modules it watches (each would cost every start time)."""
 
-    @staticmethod
-    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "linecache":
+    def __init__(self, name: str, then: Callable[[Any], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != self.name:
             return None
         spec = _bootstrap_external.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
@@ -130,9 +134,9 @@ class _LinecacheFiller:
 
         def exec_module(module: Any) -> None:
             load(module)
-            module.cache.update(_CELL_SOURCES)
+            self.then(module)
             try:
-                sys.meta_path.remove(_LinecacheFiller)  # here, not in find_spec: a lookup alone imports nothing
+                sys.meta_path.remove(self)  # here, not in find_spec: a lookup alone imports nothing
             except ValueError:
                 pass
 
@@ -140,8 +144,17 @@ class _LinecacheFiller:
         return spec
 
 
-if "linecache" not in sys.modules:
-    sys.meta_path.insert(0, _LinecacheFiller)
+def _after_import(name: str, then: Callable[[Any], None]) -> None:
+    """Run `then` on module `name`: now if it is loaded, else when something first imports it."""
+    module = sys.modules.get(name)
+    if module is not None:
+        then(module)
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, then))
+
+
+# linecache gets the cells' sources kept so far as it loads (by traceback, warnings, inspect, a cell)
+_after_import("linecache", lambda linecache: linecache.cache.update(_CELL_SOURCES))
 
 
 frames = _sibling("frames")
@@ -1698,6 +1711,27 @@ _NEW_INTERPRETER = (
 or makes the shared locks a pool needs."""
 
 
+class NewInterpreterRefused(OSError):
+    """multiprocessing was about to start a new Python interpreter that this REPL's user may not run."""
+
+
+def _refuse_unrunnable_interpreters(util: Any) -> None:
+    """Wrap multiprocessing.util.spawnv_passfds, through which 'spawn', 'forkserver' and the resource tracker start
+    a new interpreter. It never reads back an exec that failed: on a root host the REPL runs as a uid that may not
+    reach a Python under /root, each child exits unseen, and the pool then fails at random (a ZeroDivisionError with
+    no worker left, a hang to the time limit or past the hard one, which loses the REPL). Refused at once instead."""
+    spawnv_passfds = util.spawnv_passfds
+
+    def checked(path: Any, args: Any, passfds: Any) -> Any:
+        if not _access(path, os.X_OK):
+            raise NewInterpreterRefused(
+                f"this REPL cannot start a new Python interpreter: its user may not run {os.fsdecode(path)}"
+            )
+        return spawnv_passfds(path, args, passfds)
+
+    util.spawnv_passfds = checked
+
+
 def _limit_note(exc: BaseException) -> str:
     """What to do about an error that one of the REPL's limits caused, as a note for the model; else "". A thread
     that cannot start (a pool as wide as the batch) meets the process limit or the memory limit; multiprocessing's
@@ -1707,7 +1741,7 @@ def _limit_note(exc: BaseException) -> str:
     while tb is not None:
         frames_seen.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
-    if any(part in name for name in frames_seen for part in _NEW_INTERPRETER):
+    if isinstance(exc, NewInterpreterRefused) or any(part in name for name in frames_seen for part in _NEW_INTERPRETER):
         return (
             "\nNote: multiprocessing's 'spawn' and 'forkserver' start methods start a new Python interpreter, "
             "which this REPL's sandbox does not support (and the isolated tier allows no new process at all). Use "
@@ -1866,6 +1900,7 @@ def _worker_for(
     worker.fd_output, worker.fd_errors = fds
     worker.owns_signals = True
     os.register_at_fork(after_in_child=_forked_by_a_cell)
+    _after_import("multiprocessing.util", _refuse_unrunnable_interpreters)
     # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
     # (multiprocessing, concurrent.futures.ProcessPoolExecutor), as in a script.
     main = type(sys)("__main__")
