@@ -1650,3 +1650,140 @@ async def test_an_answer_that_differs_from_the_reasoning_stays_the_answer(server
     server.script(Reply(body=completion_body("42", reasoning_content="6 times 7 is 42")))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.text, completion.reasoning) == ("42", "6 times 7 is 42")
+
+
+# --- errors inside a 200, and stream chunks of every reply shape ---------------------------------------------------
+
+_UNSERVED_PATH = "Unexpected endpoint or method. (POST /chat/completions)"  # LM Studio, at a base_url without /v1
+
+
+@pytest.mark.parametrize(
+    ("body", "wrong_address"),
+    [
+        ({"error": _UNSERVED_PATH}, True),
+        ({"statusCode": 404, "message": "Cannot POST /chat/completions", "error": "Not Found"}, True),  # NestJS
+        ({"detail": "Not Found"}, True),  # FastAPI's stock answer, without choices
+        ({"error": {"message": "The model `gpt-9` does not exist", "code": "model_not_found"}}, True),
+        ({"error": 'model "llama9" not found, try pulling it first'}, True),
+        ({"error": {"message": "Incorrect API key provided: sk-...", "code": "invalid_api_key"}}, False),
+        (
+            {"object": "error", "message": "prompt too long for the window", "type": "BadRequestError", "code": 400},
+            False,
+        ),
+    ],
+)
+async def test_an_error_in_a_200_that_asking_again_cannot_cure_is_not_retried(
+    server: FakeOpenAIServer, body: dict[str, Any], wrong_address: bool
+) -> None:
+    server.script(Reply(body=body), Reply(body=body))
+    with pytest.raises(LMBadResponse) as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert not caught.value.retryable and len(server.requests) == 1
+    assert ("check that base_url is the API's root, usually ending in /v1" in str(caught.value)) == wrong_address
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "Provider disconnected", "code": "server_error"}},
+        {"error": {"type": "overloaded_error", "message": "Overloaded"}},
+        {"error": {"code": 502, "message": "Upstream error: the model was not found in the cache"}},
+        {"error": "something went wrong"},
+    ],
+)
+async def test_an_error_in_a_200_that_may_pass_is_still_retried(server: FakeOpenAIServer, body: dict[str, Any]) -> None:
+    server.script(Reply(body=body))
+    with pytest.raises(LMBadResponse) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.retryable and "check that base_url" not in str(caught.value)
+
+
+def test_a_run_at_a_base_url_lm_studio_does_not_serve_asks_once_and_says_where_to_look(
+    server: FakeOpenAIServer,
+) -> None:
+    server.behaviour = Behaviour(route=lambda body: Reply(body={"error": _UNSERVED_PATH}))
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="abcd")
+    assert result.status == "error" and isinstance(result.error, LMBadResponse)
+    assert re.search(r"Unexpected endpoint or method.*check that base_url is the API's root", str(result.error))
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_a_wrong_endpoint_said_with_an_error_status_gets_the_same_advice(
+    server: FakeOpenAIServer, status: int
+) -> None:
+    server.script(Reply(status, {"error": _UNSERVED_PATH}))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    said = str(caught.value)
+    assert f"HTTP {status} from" in said and f": {_UNSERVED_PATH} (posted to " in said
+    assert "check that base_url is the API's root, usually ending in /v1" in said
+
+
+@pytest.mark.parametrize(
+    ("chunks", "finish"),
+    [
+        (  # TGI 1.4: each chunk's one choice numbered by its token
+            [{"index": i, "delta": {"role": "assistant", "content": t}} for i, t in ((1, "Par"), (2, "is"))]
+            + [{"index": 3, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}],
+            "stop",
+        ),
+        (  # an index that is null, or missing
+            [{"index": None, "delta": {"content": "Par"}}, {"delta": {"content": "is"}, "finish_reason": "stop"}],
+            "stop",
+        ),
+        (  # text-completion chunks (vLLM's /v1/completions, llama-cpp-python servers)
+            [
+                {"index": 0, "text": "Par"},
+                {"index": 0, "text": "is"},
+                {"index": 0, "text": "", "finish_reason": "length"},
+            ],
+            "length",
+        ),
+        (  # a text chunk beside an empty delta
+            [{"index": 0, "text": "Paris", "delta": {}, "finish_reason": "stop"}],
+            "stop",
+        ),
+    ],
+)
+async def test_a_stream_is_read_in_every_choice_shape_a_whole_reply_is(
+    server: FakeOpenAIServer, chunks: list[dict[str, Any]], finish: str
+) -> None:
+    server.script(_stream(*({"object": "text_completion", "choices": [c]} for c in chunks), tail="data: [DONE]\n\n"))
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert (completion.text, completion.finish_reason, len(server.requests)) == ("Paris", finish, 1)
+
+
+async def test_a_chunk_of_several_choices_is_read_for_its_first_reply_only(server: FakeOpenAIServer) -> None:
+    both = [{"index": 1, "delta": {"content": "Rome"}}, {"index": 0, "delta": {"content": "Paris"}}]
+    server.script(_stream({"choices": both}, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+
+
+async def test_a_model_served_only_as_a_stream_of_text_chunks_is_read(server: FakeOpenAIServer) -> None:
+    chunks = [{"choices": [{"index": i, "text": t}]} for i, t in enumerate(("Par", "is"), start=1)]
+    stream = _stream(*chunks, {"choices": [{"index": 3, "text": "", "finish_reason": "stop"}]}, tail="data: [DONE]\n\n")
+    server.script(Reply(400, error_body("This model only support stream mode")), stream)
+    completion = await OpenAICompatibleLM("qwq-plus", server.base_url).complete(MESSAGES)
+    assert completion.text == "Paris" and server.requests[1].body["stream"] is True
+
+
+async def test_a_stream_carries_what_a_whole_message_would(server: FakeOpenAIServer) -> None:
+    # OpenRouter's reasoning only as reasoning_details; an audio reply's transcript; a choice's own error
+    def thought(text: str) -> dict[str, Any]:
+        return {"choices": [{"index": 0, "delta": {"reasoning_details": [{"type": "reasoning.text", "text": text}]}}]}
+
+    def spoken(text: str, finish: str | None = None) -> dict[str, Any]:
+        return {"choices": [{"index": 0, "delta": {"audio": {"transcript": text}}, "finish_reason": finish}]}
+
+    failed = {"index": 0, "delta": {}, "finish_reason": "error", "error": {"code": 502, "message": "Chutes timed out"}}
+    server.script(
+        _stream(thought("weigh "), thought("it"), spoken("Par"), spoken("is", "stop")),
+        _stream({"choices": [{"index": 0, "delta": {"content": "Par"}}]}, {"choices": [failed]}),
+    )
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    completion = await lm.complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == ("Paris", "weigh it")
+    with pytest.raises(LMBadResponse, match=r"ended the reply with an error .*Chutes timed out") as caught:
+        await lm.complete(MESSAGES)
+    assert caught.value.retryable

@@ -40,7 +40,7 @@ from rlmx.errors import (
 )
 from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
 from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, TransportError, out_of_quota
-from rlmx.lm.openai_reply import parse_body, to_completion
+from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion
 from rlmx.protocol import THREAD_ABOVE_CHARS
 from rlmx.sandbox import graphemes
 
@@ -451,11 +451,8 @@ class OpenAICompatibleLM:
                 f"{self.base_url} refused model {self.model}: the account is out of quota or credit (HTTP 429 "
                 f"insufficient_quota): add credit or check the plan and billing: {said}"
             )
-        if reply.status == 404 and _may_be_the_address(reply):
-            return LMRequestError(
-                f"request rejected: {detail} (posted to {self._http.url}: check that base_url is the API's root, "
-                "usually ending in /v1, and that the model name is one the server serves)"
-            )
+        if means is None and _may_be_the_address(reply):
+            return LMRequestError(f"request rejected: {detail} (posted to {self._http.url}: {CHECK_THE_ADDRESS})")
         if reply.status == 429:
             return LMRateLimited(f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}")
         if reply.status >= 500:
@@ -582,9 +579,17 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
 
 
 def _may_be_the_address(reply: HTTPReply) -> bool:
-    """Whether a 404 may mean a wrong base_url or model name: not when the server's own message says what is
-    missing otherwise (OpenRouter's "No endpoints found matching your data policy")."""
+    """Whether an error status may mean a wrong base_url or model name: its words say so at any status that is no
+    passing fault (`error_kind`: LM Studio's "Unexpected endpoint or method", whatever status it comes with), or it
+    is a 404 whose message does not say what is missing otherwise (OpenRouter's "No endpoints found matching your
+    data policy")."""
+    if reply.status >= 500 or reply.status == 429:
+        return False
     said = _server_message(reply)
+    if error_kind(said) == "address" or error_kind(_error_body(reply)) == "address":
+        return True
+    if reply.status != 404:
+        return False
     if said == f"HTTP {reply.status} with an empty body" or not isinstance(_one_object(reply.json_body()), dict):
         return True
     return re.search(r"not found|not exist|no such|unknown|invalid model|page|could not route", said, re.I) is not None
@@ -695,6 +700,7 @@ def _body_message(body: Any, status: int) -> str:
     if isinstance(body, dict):
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message") or body.get("error_msg")
+        message = message or (error if isinstance(error, str) else None)  # LM Studio, Ollama: {"error": "..."}
         # the reason in a list beside or instead of the message: Azure AI inference's `error.details`, a FastAPI
         # validation error's `detail`, Cloudflare's `errors`
         listed = _listed_reasons(error.get("details") if isinstance(error, dict) else None)

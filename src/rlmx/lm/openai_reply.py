@@ -4,13 +4,15 @@ Servers differ: `content` may be a string, null, or a list of parts (text, think
 as `reasoning_content`, `reasoning`, thinking parts or a leading `<think>` block; `usage` may be missing or hold
 null counts. Every field is type-checked here. A body that is not a chat completion, or a reply with no text,
 raises LMBadResponse (with the billed usage when known); nothing malformed travels further into the engine.
+Such an error is worth asking again unless the server's own words say it would be said again (`error_kind`, read
+for error statuses too); a stream is read as the whole reply it adds up to, in every shape a whole reply comes in.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
@@ -26,6 +28,85 @@ _INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "abo
 "insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
 _SHOWN = 300
 """Characters of a malformed body quoted in the error."""
+
+ErrorKind = Literal["address", "access", "request"]
+CHECK_THE_ADDRESS = (
+    "check that base_url is the API's root, usually ending in /v1, and that the model name is one the server serves"
+)
+"""The advice for an error that says the request went to no API or named no model the server has (a 404 at a wrong
+base_url, LM Studio's HTTP 200 "Unexpected endpoint or method")."""
+# Each kind of error asking again does not cure, by the words servers use for it (in the message, or in the error's
+# type or code). Words of a passing fault are read first: "rate limit for this API key" is no bad key.
+_PASSING = re.compile(
+    r"rate[ _-]?limit|too many requests|overload|capacity|temporar|try again|retry|timed? ?out|timeout|unavailable|"
+    r"busy|disconnect|interrupt|abort|cancel|internal[ _](?:server[ _])?error|server[ _]error|connection|upstream",
+    re.IGNORECASE,
+)
+_WRONG_ADDRESS = re.compile(
+    r"unexpected endpoint|(?:unknown|invalid|unsupported) (?:endpoint|route|path|url)\b|could not route|"
+    r"\bno (?:such |matching )?(?:route|endpoint|handler|path)\b|cannot (?:post|get) /|method not allowed|"
+    r"(?:page|path|endpoint|route|url) not found|^\W*(?:404\W*)?not found\W*$|not_found|"
+    r"\bmodel\b[^.]{0,80}?(?:not found|does not exist|no such)|(?:unknown|invalid|no such) model",
+    re.IGNORECASE | re.MULTILINE,  # a whole line: a message, type or code (`_error_words`)
+)
+_NO_ACCESS = re.compile(
+    r"unauthori[sz]ed|unauthenticated|authenticat|forbidden|permission|access denied|api[ _-]?key|credential|"
+    r"invalid[ _](?:token|key)|login fail|quota|insufficient[ _](?:balance|credit|funds)|billing|payment",
+    re.IGNORECASE,
+)
+_INVALID_REQUEST = re.compile(
+    r"invalid[ _](?:request|argument|param|value|json|body|input)|bad[ _]?request|validation|unsupported|"
+    r"not supported|unrecognized|unknown (?:param|field|name|argument)|extra (?:inputs|fields)|"
+    r"missing (?:required|field)|context[ _]length|maximum context|too long|must be",
+    re.IGNORECASE,
+)
+_PASSING_STATUSES = frozenset({408, 409, 425, 429})
+
+
+def error_kind(error: Any) -> ErrorKind | None:
+    """What a server's error (its text, or an error object: message, type and code read) says is wrong, when it is
+    something asking again cannot cure: "address" (a path, endpoint or method the server does not serve, or a model
+    it does not have: base_url or the model name is off), "access" (the key, the account or its credit), "request"
+    (the request itself is invalid); None for an error that may pass (overload, a timeout, a provider failing
+    mid-reply) or that says nothing known. The one reading of an error's words, whatever its HTTP status."""
+    words = _error_words(error)
+    status = _error_status(error)
+    if _PASSING.search(words) or (status is not None and (status in _PASSING_STATUSES or status >= 500)):
+        return None
+    if _WRONG_ADDRESS.search(words):
+        return "address"
+    if _NO_ACCESS.search(words):
+        return "access"
+    if _INVALID_REQUEST.search(words) or (status is not None and 400 <= status < 500):
+        return "request"
+    return None
+
+
+def _error_words(error: Any) -> str:
+    """An error's words on lines of their own: a string, or an object's message, type and code (nested once)."""
+    if isinstance(error, str):
+        return error.strip()
+    if not isinstance(error, dict):
+        return ""
+    names = ("message", "msg", "detail", "status_msg", "error_msg", "type", "error_type", "code", "error")
+    said = [
+        _error_words(error[name]) if isinstance(error.get(name), dict) else str(error.get(name) or "") for name in names
+    ]
+    return "\n".join(part for part in said if part)
+
+
+def _error_status(error: Any) -> int | None:
+    """The HTTP status an error object names as its `code` or `status` (OpenRouter, vLLM, Azure), else None."""
+    for name in ("code", "status", "status_code", "statusCode"):
+        value = _count(error.get(name)) if isinstance(error, dict) else None
+        if value is not None and 400 <= value < 600:
+            return value
+    return None
+
+
+def _advised(said: str, kind: ErrorKind | None) -> str:
+    """A server's error as quoted, with the advice its kind has (a wrong address: CHECK_THE_ADDRESS)."""
+    return f"{said} ({CHECK_THE_ADDRESS})" if kind == "address" else said
 
 
 def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
@@ -148,14 +229,13 @@ def _chunk_usage(chunk: dict[str, Any]) -> Any:
 
 def _join_stream(raw: bytes) -> dict[str, Any] | None:
     """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
-    text: list[str] = []
-    reasoning: list[str] = []
-    refusal: list[str] = []
+    pieces = _Pieces()
     finish: Any = None
     usage: Any = None
     model: Any = None
     tier: Any = None
     error: Any = None
+    failed: Any = None
     seen = done = False
     for data in _events(raw):
         if isinstance(data, tuple):  # llama.cpp: an `error` field of its own, not a data line
@@ -180,40 +260,84 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         model = model or chunk.get("model")
         tier = chunk.get("service_tier") or tier  # the tier billed: every chunk says it, or the last one
         usage = _chunk_usage(chunk) or usage
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            # a chunk's `delta`; a server sending whole `message` objects as events sends the text so far in each
-            delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
-            if not delta and isinstance(choice.get("message"), dict):
-                text.clear()
-                reasoning.clear()
-                refusal.clear()
-                delta = choice["message"]
-            if delta.get("content") is not None:
-                parts, thinking, refused = _content(delta["content"])
-                text.extend(parts)
-                reasoning.extend(thinking)
-                refusal.extend(refused)
-            for name in _REASONING_FIELDS:
-                if isinstance(delta.get(name), str):
-                    reasoning.append(delta[name])
-            if isinstance(delta.get("refusal"), str):  # a refusal streams in pieces, as content does
-                refusal.append(delta["refusal"])
+        for choice in _reply_choices(chunk.get("choices")):
+            pieces.add(choice)
             finish = choice.get("finish_reason") or finish
+            failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
     if not seen:
         return None
     if error is None and finish is None and not done:
         error = "the stream ended before the reply did (no finish_reason, no [DONE])"
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if "".join(refusal).strip():
-        message["refusal"] = "".join(refusal)
-    joined = {"model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    reply: dict[str, Any] = {"index": 0, "message": pieces.message(), "finish_reason": finish}
+    if failed is not None:
+        reply["error"] = failed
+    joined = {"model": model, "choices": [reply], "usage": usage}
     if tier is not None:
         joined["service_tier"] = tier
     return {**joined, "error": error} if error is not None else joined
+
+
+class _Pieces:
+    """What a stream's choices say, piece by piece, as the one message `_to_completion` reads."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.details: list[str] = []
+        """OpenRouter's `reasoning_details` texts: the reasoning when no other field holds it."""
+        self.transcript: list[str] = []
+        """An audio reply's `audio.transcript`: the text when no content came."""
+
+    def clear(self) -> None:
+        for pieces in (self.text, self.reasoning, self.refusal, self.details, self.transcript):
+            pieces.clear()
+
+    def add(self, choice: dict[str, Any]) -> None:
+        """One chunk's choice: its `delta`; a whole `message` (some servers send the text so far in each event,
+        read afresh); a text-completion choice's `text` (as `_to_completion` reads one)."""
+        delta: dict[str, Any] = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
+        if not delta and isinstance(choice.get("message"), dict):
+            self.clear()
+            delta = choice["message"]
+        elif not delta and isinstance(choice.get("text"), str):
+            delta = {"content": choice["text"]}
+        if delta.get("content") is not None:
+            parts, thinking, refused = _content(delta["content"])
+            self.text.extend(parts)
+            self.reasoning.extend(thinking)
+            self.refusal.extend(refused)
+        self.reasoning.extend(delta[name] for name in _REASONING_FIELDS if isinstance(delta.get(name), str))
+        if isinstance(delta.get("refusal"), str):  # a refusal streams in pieces, as content does
+            self.refusal.append(delta["refusal"])
+        details = delta.get("reasoning_details")
+        if isinstance(details, list):
+            self.details.extend(d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str))
+        audio = delta.get("audio")
+        if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+            self.transcript.append(audio["transcript"])
+
+    def message(self) -> dict[str, Any]:
+        # content null, not "", beside a transcript: as an audio reply sends it whole
+        content = "".join(self.text) if self.text or not self.transcript else None
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if self.reasoning:
+            message["reasoning_content"] = "".join(self.reasoning)
+        if "".join(self.refusal).strip():
+            message["refusal"] = "".join(self.refusal)
+        if self.details:
+            message["reasoning_details"] = [{"type": "reasoning.text", "text": "".join(self.details)}]
+        if self.transcript:
+            message["audio"] = {"transcript": "".join(self.transcript)}
+        return message
+
+
+def _reply_choices(choices: Any) -> list[dict[str, Any]]:
+    """The choices of a chunk that belong to the reply: rlmx asks for one (it refuses n > 1), so a chunk's only
+    choice is the reply's whatever its `index` says (TGI 1.4 numbered them per token; null, or none at all); of
+    several in one chunk, those with index 0 (or none)."""
+    objects = [choice for choice in choices if isinstance(choice, dict)] if isinstance(choices, list) else []
+    return objects if len(objects) == 1 else [choice for choice in objects if choice.get("index", 0) == 0]
 
 
 def _said_error(error: Any) -> Any:
@@ -234,8 +358,11 @@ def _json_or_text(text: str) -> Any:
 
 
 def _error_message(error: Any) -> Any:
-    """What an error object says: its `message`, else the object itself."""
-    return error.get("message") or error if isinstance(error, dict) else error
+    """What an error object says: its `message`, else its `error` text, else the object itself."""
+    if not isinstance(error, dict):
+        return error
+    said = error.get("message") or error.get("error")
+    return said if isinstance(said, str) and said.strip() else error
 
 
 def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: int | None) -> Completion:
@@ -279,19 +406,25 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     chat completion or holds no answer text.
     """
     error = _said_error(data.get("error"))
-    if error is None and data.get("object") == "error":  # vLLM's error object, sent with HTTP 200 by some proxies
+    if isinstance(error, str) or (error is None and data.get("object") == "error"):
+        # the body is the error: vLLM's error object (sent with HTTP 200 by some proxies), LM Studio's
+        # {"error": "Unexpected endpoint or method. ..."}, Express or NestJS's {"message", "error", "statusCode"}
         error = data
     if error is not None:  # with or without choices: what came with an error is not a finished reply
-        raise LMBadResponse(f"the server answered HTTP 200 with an error: {_error_message(error)}", retryable=True)
+        kind = error_kind(error)  # LM Studio's "Unexpected endpoint or method" is said again if asked again
+        said = _advised(str(_error_message(error)), kind)
+        raise LMBadResponse(f"the server answered HTTP 200 with an error: {said}", retryable=kind is None)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         blocked = _prompt_blocked(data)
         if blocked is not None:  # asked again, the same prompt is blocked again
             raise LMBadResponse(f"the server's content filter blocked the prompt ({blocked})", retryable=False)
         said = _said(data)
+        kind = error_kind(said)  # FastAPI's {"detail": "Not Found"}, MiniMax's "login fail"
         raise LMBadResponse(
-            f"the server's reply has no choices for model {model!r}" + (f"; it says: {said}" if said else ""),
-            retryable=True,
+            f"the server's reply has no choices for model {model!r}"
+            + (f"; it says: {_advised(said, kind)}" if said else ""),
+            retryable=kind is None,
         )
     choice = _object(choices[0], "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
@@ -324,10 +457,11 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     served = replied if isinstance(replied, str) and replied else model
     failed = _said_error(choice.get("error"))  # OpenRouter: the provider behind it failed ({code, message})
     if failed is not None:
+        kind = error_kind(failed)
         raise LMBadResponse(
             f"the server ended the reply with an error (finish_reason {finish_reason!r}) after "
-            f"{graphemes.head(answer, 80)!r}: {_error_message(failed)}",
-            retryable=True,
+            f"{graphemes.head(answer, 80)!r}: {_advised(str(_error_message(failed)), kind)}",
+            retryable=kind is None,
             usage=usage,
         )
     if not answer.strip():
