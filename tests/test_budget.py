@@ -12,7 +12,7 @@ import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_body, fault, usage
 from rlmx import RLM, Budget, Event, InputError
-from rlmx.budget import BudgetExhausted, Ledger
+from rlmx.budget import BudgetExhausted, Ledger, UsageReport
 from rlmx.lm import GuidedRoot, Message, OpenAICompatibleLM, ScriptedLM
 from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, Usage, message_token_bound, token_bound
 from rlmx.lm.prices import Price, PriceTable, Tier
@@ -743,3 +743,58 @@ def test_every_billed_request_is_in_the_traces_sums(server: FakeOpenAIServer) ->
     assert _trace_sums(events) == (590, 615, pytest.approx(total.cost_usd))
     rejected = [e.data for e in events if e.type == "lm_reply_rejected"]
     assert [(d["input_tokens"], d["output_tokens"]) for d in rejected] == [(20, 500)]
+
+
+# --- a total with unpriced calls ------------------------------------------------------------------------------
+
+
+def test_a_total_that_holds_an_unpriced_call_reports_its_cost_as_unknown_not_as_the_priced_part() -> None:
+    # every usage dict (Result.to_dict, MCP replies, `rlmx ask --json`, the trace's run_end) said "cost_usd": 0.0, or
+    # the priced calls' sum, for a run with a paid call rlmx could not price
+    report = UsageReport()
+    report.add(Usage(100, 10, 0.002), role="root", depth=0, model="priced")
+    report.add(Usage(100, 10, None), role="sub", depth=1, model="unpriced")
+    totals = report.to_dict()
+    assert totals["cost_usd"] is None and totals["unpriced_calls"] == 1 and totals["priced_cost_usd"] == 0.002
+    assert (totals["root"]["cost_usd"], totals["sub"]["cost_usd"]) == (0.002, None)
+    assert totals["by_model"]["priced"]["cost_usd"] == 0.002 and totals["by_model"]["unpriced"]["cost_usd"] is None
+    assert totals["by_depth"]["1"]["cost_usd"] is None
+    result = RLM(ScriptedLM([repl("FINAL('ok')")], model="a-model-with-no-price")).completion("q", context="c")
+    assert result.to_dict()["usage"]["cost_usd"] is None
+
+
+# --- image output tokens ---------------------------------------------------------------------------------------
+
+
+DRAWN = Usage(300, 1300, image_output_tokens=1290)
+"""One 1024px image from Gemini 2.5 Flash Image: 1,290 output tokens, and 10 of text."""
+
+
+def test_image_output_tokens_are_priced_at_the_image_rate_and_admitted_at_it() -> None:
+    # booked at the $2.50 text rate, a run of Gemini 2.5 Flash Image spent 8x its max_usd ($30/M for images)
+    price = PriceTable().lookup("gemini-2.5-flash-image")
+    assert price is not None and (price.output_per_million, price.output_image_per_million) == (2.5, 30.0)
+    cost = PriceTable().cost("gemini-2.5-flash-image", DRAWN)
+    assert cost == pytest.approx((300 * 0.3 + 10 * 2.5 + 1290 * 30.0) / 1e6)
+    assert price.most(0, 1_000_000) == pytest.approx(30.0)  # a model that may draw: every output token at 30
+    ledger = Ledger(Budget(max_usd=0.05), prices=PriceTable())
+    reservation = ledger.reserve("gemini-2.5-flash-image", 300, 1400)
+    assert reservation.usd == pytest.approx((300 * 0.3 + 1400 * 30.0) / 1e6)
+    settled = ledger.settle(reservation, DRAWN, role="root", depth=0)
+    assert settled.cost_usd == pytest.approx(cost) and ledger.overshoot is None
+    assert ledger.reserve("gemini-2.5-flash-image", 300, 1400).output_tokens < 1290  # the rest buys no image
+
+
+def test_image_tokens_at_a_rate_nobody_knows_leave_the_cost_unknown_and_stop_a_usd_budget() -> None:
+    ledger = Ledger(Budget(max_usd=1.0), prices=PriceTable({"drawer": Price(0.3, 2.5)}))
+    settled = ledger.settle(ledger.reserve("drawer", 300, 1400), DRAWN, role="root", depth=0)
+    assert settled.cost_usd is None and ledger.usage.total.unpriced_calls == 1
+    with pytest.raises(BudgetExhausted, match=r"image tokens, whose price is not known.*output_image_per_million"):
+        ledger.reserve("drawer", 10, 10)
+
+
+def test_a_price_names_the_kinds_of_output_asked_for_that_it_has_no_rate_for() -> None:
+    assert Price(0.3, 2.5).unpriced_outputs(["image", "text"]) == ["image"]
+    drawer = Price(0.3, 2.5, output_image_per_million=30.0)
+    assert drawer.unpriced_outputs(["text", "image", "audio"]) == ["audio"] and drawer.unpriced_outputs(["text"]) == []
+    assert drawer.cost(0, 100, media={"image": (0, 1_000)}) == pytest.approx(100 * 30.0 / 1e6)  # never above output

@@ -64,3 +64,13 @@ def test_the_summary_shows_what_the_ledger_booked_not_only_the_answered_calls() 
     summary = {"status": "finished", "stop_reason": "finished by final", "iterations": 2, "usage": booked}
     progress(Event("run_end", "r", "0", None, 0, summary))
     assert "tokens 1,600 in / 905 out · $0.0104" in out.getvalue().splitlines()[-1]
+
+
+def test_the_summary_of_a_run_with_an_unpriced_call_shows_the_priced_part_and_says_so() -> None:
+    # The ledger reports cost_usd null when a call had no price: the summary showed no cost at all.
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    booked = {"input_tokens": 10, "output_tokens": 5, "cost_usd": None, "priced_cost_usd": 0.002, "unpriced_calls": 1}
+    summary = {"status": "finished", "stop_reason": "finished by final", "iterations": 1, "usage": booked}
+    progress(Event("run_end", "r", "0", None, 0, summary))
+    assert "tokens 10 in / 5 out · $0.0020 + 1 unpriced call" in out.getvalue().splitlines()[-1]

@@ -18,9 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rlmx.errors import InputError
-from rlmx.lm.base import Usage
-from rlmx.lm.prices import PriceTable
+from rlmx.errors import InputError, LMBadResponse, LMError
+from rlmx.lm.base import Completion, Usage
+from rlmx.lm.prices import SIDES, MediaTokens, PriceTable, media_tokens
 
 Role = Literal["root", "sub"]
 
@@ -93,6 +93,7 @@ class Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    """USD of the priced calls (what budgets count); `known_cost_usd` is the total to report."""
     unpriced_calls: int = 0
     """Calls of models with no known price: their cost is missing from cost_usd."""
     estimated_calls: int = 0
@@ -112,13 +113,20 @@ class Tally:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def known_cost_usd(self) -> float | None:
+        """What the calls cost (to 1e-8 USD), or None when any of them was unpriced: an unknown cost is reported as
+        unknown, never as $0 nor as the priced calls' part passed off as the whole."""
+        return None if self.unpriced_calls else round(self.cost_usd, 8)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
-            "cost_usd": round(self.cost_usd, 8),
+            "cost_usd": self.known_cost_usd,
+            "priced_cost_usd": round(self.cost_usd, 8),
             "unpriced_calls": self.unpriced_calls,
             "estimated_calls": self.estimated_calls,
         }
@@ -317,22 +325,22 @@ class Ledger:
         model = billed_as or reservation.model
         cost, priced_as = self._cost(model, usage, served)
         priced = dataclasses.replace(usage, cost_usd=cost)
-        audio = usage.audio_input_tokens or usage.audio_output_tokens
+        media = {kind: counts for kind, counts in media_tokens(usage).items() if any(counts)}
         if (
-            (billed_as or audio)
+            (billed_as or media)
             and self.budget.max_usd is not None
             and priced.cost_usd is None
             and self.overshoot is None
         ):
-            # billed at a rate nobody knows (a service tier above list price, audio tokens): what it cost is unknown
+            # billed at a rate nobody knows (a service tier above list price, audio or image tokens): what it cost is
+            # unknown
             self.overshoot_limit = "max_usd"
             self.overshoot = (
                 f"a call was billed as {billed_as}, whose price is not known: pass prices={{{billed_as!r}: "
                 f"(input_usd_per_million_tokens, output_usd_per_million_tokens)}} (CLI: --price '{billed_as}=IN,OUT')"
                 if billed_as
-                else f"a call to {model} was billed for audio tokens, whose price is not known: pass prices={{"
-                f"{model!r}: rlmx.lm.prices.Price(input, output, input_audio_per_million=..., "
-                "output_audio_per_million=...)}"
+                else f"a call to {model} was billed for {' and '.join(media)} tokens, whose price is not known: pass "
+                f"prices={{{model!r}: rlmx.lm.prices.Price(input, output, {_rates_to_give(media)})}}"
             )
         self.usage.add(priced, role=role, depth=depth, model=model)
         if self.budget.limits_spending:
@@ -361,6 +369,35 @@ class Ledger:
                         + "): the server ignored the cap it was sent, or counts more than rlmx's upper bound"
                     )
         return priced
+
+    def settle_reply(self, reservation: Reservation, completion: Completion, *, role: Role, depth: int) -> Usage:
+        """`settle` an answered call: its usage, plus each request of it sent before and never answered
+        (`completion.unanswered`), priced under the tier and the model the reply says it was billed and served as."""
+        spent = (
+            self.unanswered(
+                reservation, completion.unanswered, completion.usage, completion.model, completion.billed_as
+            )
+            if completion.unanswered
+            else completion.usage
+        )
+        return self.settle(
+            reservation, spent, role=role, depth=depth, billed_as=completion.billed_as, served=completion.model
+        )
+
+    def settle_failed(self, reservation: Reservation, error: LMError, *, role: Role, depth: int) -> Usage | None:
+        """`settle` a call that failed with `error`: what its reply was billed when it says (a rejected reply is
+        priced as an accepted one), and each request sent that got no reply at the reservation; released (None)
+        when nothing of it may have been billed."""
+        usage = error.usage if isinstance(error, LMBadResponse) else None
+        served = error.served if isinstance(error, LMBadResponse) else None
+        billed_as = error.billed_as if isinstance(error, LMBadResponse) else None
+        if error.unanswered:
+            billed = self.unanswered(reservation, error.unanswered, usage, served, billed_as)
+            return self.settle(reservation, billed, role=role, depth=depth, billed_as=billed_as)
+        if usage is not None:
+            return self.settle(reservation, usage, role=role, depth=depth, billed_as=billed_as, served=served)
+        self.release(reservation)
+        return None
 
     def _cost(self, model: str, usage: Usage, served: str | None) -> tuple[float | None, str]:
         """(what `usage` cost, the name it is priced under): under `model`, or under `served`, the model the reply
@@ -412,16 +449,12 @@ class Ledger:
         # the answered one at the tier it says it was billed at (unpriced: the whole call is), else as asked
         answered = self._cost(billed_as or reservation.model, base, served)[0] if also is not None else 0.0
         each = max(reservation.usd, answered or 0.0)
-        return Usage(
-            base.input_tokens + requests * reservation.input_tokens,
-            base.output_tokens + requests * reservation.output_tokens,
-            None if unpriced or answered is None else answered + requests * each,
+        return dataclasses.replace(  # the answered one's token kinds (cached, audio, images) kept as it said
+            base,
+            input_tokens=base.input_tokens + requests * reservation.input_tokens,
+            output_tokens=base.output_tokens + requests * reservation.output_tokens,
+            cost_usd=None if unpriced or answered is None else answered + requests * each,
             estimated=True,
-            cache_read_tokens=base.cache_read_tokens,
-            cache_write_tokens=base.cache_write_tokens,
-            cache_write_1h_tokens=base.cache_write_1h_tokens,
-            audio_input_tokens=base.audio_input_tokens,
-            audio_output_tokens=base.audio_output_tokens,
         )
 
     def extend(self, reservation: Reservation) -> bool:
@@ -500,6 +533,16 @@ class Ledger:
 _USD_SLACK = 1e-6
 """Tokens of rounding slack when turning dollars left into tokens affordable (float sums of prices drift)."""
 _USD_SLACK_USD = 1e-12
+
+
+def _rates_to_give(media: MediaTokens) -> str:
+    """The Price fields a call's media tokens need: "output_image_per_million=..."."""
+    return ", ".join(
+        f"{side}_{kind}_per_million=..."
+        for kind, counts in media.items()
+        for side, count in zip(SIDES, counts, strict=True)
+        if count
+    )
 
 
 def _refusal(kind: str, limit: int, used: int, needed: int) -> str:

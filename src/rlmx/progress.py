@@ -108,6 +108,7 @@ class Progress:
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost_usd = 0.0
+        self.unpriced = 0  # calls to models with no price, known at the run's end
         self.subcalls = 0
         self.failed_subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
@@ -153,6 +154,8 @@ class Progress:
 
     def tokens(self) -> str:
         cost = f" · ${self.cost_usd:.4f}" if self.cost_usd else ""
+        if self.unpriced:
+            cost += f" + {_plural(self.unpriced, 'unpriced call')}"
         return f"tokens {self.tokens_in:,} in / {self.tokens_out:,} out{cost}"
 
     def _on_run_start(self, event: Event, data: dict[str, Any]) -> None:
@@ -265,7 +268,10 @@ class Progress:
         if isinstance(total, dict) and "input_tokens" in total:
             self.tokens_in = int(total.get("input_tokens") or 0)
             self.tokens_out = int(total.get("output_tokens") or 0)
-            self.cost_usd = float(total.get("cost_usd") or 0.0)
+            # cost_usd is null when a call had no price: the priced part, then, and say the rest is unpriced
+            known = total.get("cost_usd")
+            self.cost_usd = float(total.get("priced_cost_usd") or 0.0) if known is None else float(known)
+            self.unpriced = int(total.get("unpriced_calls") or 0)
         status = str(data.get("status"))
         style = {"finished": "bold green", "budget_exhausted": "bold yellow"}.get(status, "bold red")
         failed = f" ({self.failed_subcalls:,} failed)" if self.failed_subcalls else ""

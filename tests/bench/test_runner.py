@@ -594,3 +594,38 @@ def test_a_run_of_a_model_with_no_price_reports_its_cost_as_unknown_not_zero(tmp
     (record,) = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1), _oracle(tasks)))
     assert record["usd"] is None and record["by_model"]["oracle"]["unpriced_calls"] == 1
     assert report._usd_cell([0.01, None]) == report.UNPRICED and report._usd_cell([0.01, 0.03]) == "$0.0200 ± 0.0100"
+
+
+def test_base_and_summary_calls_are_priced_as_the_rlm_methods_calls_are(tmp_path: Path) -> None:
+    # with gpt-4o-mini (list-priced) and a provider that reports no cost, the rlm record had a USD cost and the
+    # base and summary records said "unpriced": the paper's cost comparison could not be made
+    from rlmx.lm.prices import PriceTable
+
+    lm = ScriptedLM(lambda m: "```repl\nFINAL('4242')\n```", model="gpt-4o-mini", input_tokens=900, output_tokens=60)
+    records = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base", "summary", "rlm"], n=1), lm))
+    price = PriceTable().lookup("gpt-4o-mini")
+    assert price is not None and {r["method"] for r in records} == {"base", "summary", "rlm1"}
+    for record in records:
+        booked = record["by_model"]["gpt-4o-mini"]
+        assert booked["unpriced_calls"] == 0 and booked["calls"] == record["iterations"] >= 1
+        assert record["usd"] == pytest.approx(booked["calls"] * price.cost(900, 60))
+    assert next(r for r in records if r["method"] == "summary")["iterations"] > 2  # read in several parts
+
+
+def test_a_base_call_that_failed_after_it_was_billed_keeps_its_cost(tmp_path: Path) -> None:
+    from rlmx.bench.methods import run_method
+    from rlmx.errors import LMBadResponse
+    from rlmx.lm.base import Usage
+    from rlmx.lm.prices import PriceTable
+
+    class BilledButEmpty:
+        model = "gpt-4o-mini"
+
+        async def complete(self, messages: list[Message], **params: object) -> Completion:
+            raise LMBadResponse("the reply had no text", retryable=False, usage=Usage(2_000, 500))
+
+    task = generate("sniah", seed=0, target_tokens=SMOKE, index=0)
+    outcome = asyncio.run(run_method("base", task, BilledButEmpty()))
+    price = PriceTable().lookup("gpt-4o-mini")
+    assert outcome.status == "error" and "no text" in (outcome.error or "") and price is not None
+    assert outcome.usd == pytest.approx(price.cost(2_000, 500)) and outcome.usage.calls == 1

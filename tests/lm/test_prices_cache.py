@@ -147,3 +147,17 @@ def test_audio_rates_and_search_fees_survive_the_disk_cache(tmp_path: Path) -> N
     ]
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == [True, 64.0, 0.01] and second == [False, 64.0, 0.01]
+
+
+def test_image_rates_survive_the_disk_cache(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\nfrom rlmx.lm.prices import PriceTable\nt = PriceTable()\n"
+        "t.expect([('gemini-2.5-flash-image', None)])\np = t.lookup('gemini-2.5-flash-image')\n"
+        "print(json.dumps(['genai_prices' in sys.modules, p.output_per_million, p.output_image_per_million]))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60) for _ in "ab"
+    ]
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == [True, 2.5, 30.0] and second == [False, 2.5, 30.0]

@@ -351,6 +351,21 @@ async def test_audio_output_tokens_are_read_and_priced_at_the_audio_rate(server:
     assert cost == pytest.approx((100 * 2.5 + 20 * 10 + 300 * 64) / 1e6)
 
 
+async def test_image_output_tokens_are_read_and_priced_at_the_image_rate(server: FakeOpenAIServer) -> None:
+    # Gemini 2.5 Flash Image (through OpenRouter) bills an image's 1,290 tokens at $30 per million, not the $2.50
+    # of text: read as text, a USD budget let 8x its limit through.
+    from rlmx.lm.prices import PriceTable
+
+    body = completion_body("Here it is.", usage=usage(300, 1300))
+    body["usage"]["completion_tokens_details"] = {"image_tokens": 1290, "reasoning_tokens": 0}
+    server.script(Reply(body=body))
+    lm = OpenAICompatibleLM("gemini-2.5-flash-image", server.base_url, modalities=["image", "text"])
+    completion = await lm.complete(MESSAGES)
+    assert completion.usage.image_output_tokens == 1290
+    cost = PriceTable().cost("gemini-2.5-flash-image", completion.usage)
+    assert cost == pytest.approx((300 * 0.3 + 10 * 2.5 + 1290 * 30.0) / 1e6)
+
+
 def test_a_model_that_may_speak_is_admitted_at_its_audio_rate() -> None:
     from rlmx.lm.prices import PriceTable
 

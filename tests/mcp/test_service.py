@@ -40,3 +40,12 @@ async def test_questions_beyond_the_cap_are_refused_not_queued(tmp_path: Path) -
     assert (await first)["answer"] == "first"
     assert service.running == 0
     assert (await service.ask(roots, "q", None, "text", None))["answer"] == "third"
+
+
+async def test_a_reply_says_the_cost_of_calls_to_a_model_with_no_price_is_unknown_not_free(tmp_path: Path) -> None:
+    # rlm_ask answered "cost_usd": 0.0, overall and for the model, after a paid call to a model rlmx cannot price
+    service = RLMService(RLM(ScriptedLM(["```repl\nFINAL('42')\n```"], model="an-unlisted-model"), sandbox="inprocess"))
+    reply = await service.ask(Roots([tmp_path], "--allow"), "What is 6*7?", None, "some text", None)
+    usage = reply["usage"]
+    assert reply["answer"] == "42" and usage["lm_calls"] == 1 and usage["unpriced_calls"] == 1
+    assert usage["cost_usd"] is None and usage["by_model"]["an-unlisted-model"]["cost_usd"] is None

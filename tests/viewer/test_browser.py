@@ -488,3 +488,19 @@ def test_texts_shortened_to_one_line_end_on_whole_characters(browser: Any, serve
     title = browser.execute_script("return document.title").removeprefix("rlmx · ").removesuffix("…")
     run = title.lstrip("x")
     assert run and run == units[0] * (len(run) // 2), title[-6:]
+
+
+def test_the_cost_of_a_run_with_an_unpriced_call_is_the_priced_part_and_says_so(
+    browser: Any, serve: Any, depth2_trace: Path, tmp_path: Path
+) -> None:
+    """A run's usage says cost_usd null when a call had no price (the priced part is priced_cost_usd)."""
+    import json
+
+    lines = depth2_trace.read_text(encoding="utf-8").splitlines()
+    end = json.loads(lines[-1])
+    assert end["type"] == "run_end"
+    end["usage"].update(cost_usd=None, priced_cost_usd=0.0123, unpriced_calls=1)
+    trace = tmp_path / depth2_trace.name
+    trace.write_text("\n".join([*lines[:-1], json.dumps(end)]) + "\n", encoding="utf-8")
+    _open(browser, serve(tmp_path).url_for(trace))
+    assert _text(browser, '[data-stat="cost"] .v') == "$0.012 + unpriced"

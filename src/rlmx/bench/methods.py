@@ -19,10 +19,11 @@ from typing import Any
 from rlmx import prompts
 from rlmx.bench import sniah
 from rlmx.bench.task import Task, count_tokens
-from rlmx.budget import Budget, UsageReport
-from rlmx.errors import InputError, RLMXError
-from rlmx.lm.base import LM, CountsTokens, Message, Usage, price_name
+from rlmx.budget import Budget, Ledger, UsageReport
+from rlmx.errors import InputError, LMError, RLMXError
+from rlmx.lm.base import LM, Completion, CountsTokens, Message, message_token_bound, price_name, served_at
 from rlmx.lm.guided import GuidedRoot
+from rlmx.lm.prices import PriceTable
 from rlmx.rlm import RLM
 
 METHODS = ("base", "rlm0", "rlm1", "rlm2", "guided", "summary")
@@ -92,14 +93,11 @@ class Outcome:
     def usd(self) -> float | None:
         """USD of the calls (provider-reported, else from the price table); None when a call's model has no price
         (its cost is unknown, never $0)."""
-        return None if self.usage.total.unpriced_calls else self.usage.cost_usd
+        return self.usage.total.known_cost_usd
 
     @property
     def usd_by_depth(self) -> dict[str, float | None]:
-        return {
-            str(depth): None if tally.unpriced_calls else round(tally.cost_usd, 8)
-            for depth, tally in sorted(self.usage.by_depth.items())
-        }
+        return {str(depth): tally.known_cost_usd for depth, tally in sorted(self.usage.by_depth.items())}
 
     @property
     def by_model(self) -> dict[str, dict[str, Any]]:
@@ -150,50 +148,74 @@ async def run_method(
     in an Outcome with status "error", not a raise."""
     method = method_name(method)
     started = time.monotonic()
+    calls = _PlainCalls(lm)
     try:
         if method == "base":
-            outcome = await _base(task, lm, window, max_output_tokens)
+            outcome = await _base(task, calls, window, max_output_tokens)
         elif method == "summary":
-            outcome = await _summary(task, lm, window or 8192, max_output_tokens)
+            outcome = await _summary(task, calls, window or 8192, max_output_tokens)
         else:
             outcome = await _rlm(method, task, lm, budget, sandbox, sub_lm)
-    except RLMXError as exc:
-        outcome = Outcome(status="error", error=f"{type(exc).__name__}: {exc}")
+    except RLMXError as exc:  # what the plain calls were billed before the failure stays counted
+        outcome = Outcome(status="error", usage=calls.usage, error=f"{type(exc).__name__}: {exc}")
     outcome.seconds = round(time.monotonic() - started, 4)
     return outcome
 
 
-def _book(outcome: Outcome, lm: LM, usage: Usage) -> None:
-    """Count one plain call of `lm` (base and summary make no sub-calls: all at depth 0)."""
-    outcome.usage.add(usage, role="root", depth=0, model=price_name(lm))
+class _PlainCalls:
+    """The calls of a method that asks its LM directly (base, summary), booked the way an RLM books its own: each
+    admitted by a Ledger and settled under the RLM's price table (the provider's cost, else the list price at the
+    host the LM is served at), so every method's cost compares with the RLM methods'. No limits: a baseline is
+    run whole, as the paper runs it. All calls are the root's (depth 0): these methods make no sub-calls."""
+
+    def __init__(self, lm: LM) -> None:
+        self.lm = lm
+        self.name = price_name(lm)
+        prices = PriceTable()
+        prices.expect([(self.name, served_at(lm))])
+        self.ledger = Ledger(Budget(), prices=prices)
+
+    @property
+    def usage(self) -> UsageReport:
+        return self.ledger.usage
+
+    async def complete(self, messages: Sequence[Message], max_tokens: int) -> Completion:
+        # the bytes' bound, not the LM's own count (a local model would tokenize the whole context again): with no
+        # limits it only prices a request that got no reply
+        reservation = self.ledger.reserve(self.name, message_token_bound(messages), max_tokens)
+        try:
+            reply = await self.lm.complete(messages, max_tokens=max_tokens)
+        except LMError as exc:
+            self.ledger.settle_failed(reservation, exc, role="root", depth=0)
+            raise
+        except BaseException:
+            self.ledger.release(reservation)
+            raise
+        return dataclasses.replace(reply, usage=self.ledger.settle_reply(reservation, reply, role="root", depth=0))
 
 
-async def _base(task: Task, lm: LM, window: int | None, max_output_tokens: int) -> Outcome:
+async def _base(task: Task, calls: _PlainCalls, window: int | None, max_output_tokens: int) -> Outcome:
     messages: list[Message] = [{"role": "user", "content": base_prompt(task)}]
-    if window is not None and await window_tokens(lm, messages) + max_output_tokens > window:
+    if window is not None and await window_tokens(calls.lm, messages) + max_output_tokens > window:
         return Outcome(status="over_window")
-    reply = await lm.complete(messages, max_tokens=max_output_tokens)
-    outcome = Outcome(prediction=reply.text, iterations=1)
-    _book(outcome, lm, reply.usage)
-    return outcome
+    reply = await calls.complete(messages, max_output_tokens)
+    return Outcome(prediction=reply.text, iterations=1, usage=calls.usage)
 
 
-async def _summary(task: Task, lm: LM, window: int, max_output_tokens: int) -> Outcome:
+async def _summary(task: Task, calls: _PlainCalls, window: int, max_output_tokens: int) -> Outcome:
     text = flat_context(task)
     chunk_chars = max(2000, (window - 2 * max_output_tokens - count_tokens(task.query) - 256) * 4)
     notes = "(none yet)"
-    outcome = Outcome()
+    outcome = Outcome(usage=calls.usage)
     for start in range(0, len(text), chunk_chars):
         prompt = SUMMARY_PROMPT.format(query=task.query, notes=notes, chunk=text[start : start + chunk_chars])
-        reply = await lm.complete([{"role": "user", "content": prompt}], max_tokens=max_output_tokens)
+        reply = await calls.complete([{"role": "user", "content": prompt}], max_output_tokens)
         notes = reply.text.strip() or notes
         outcome.iterations += 1
-        _book(outcome, lm, reply.usage)
     final = f"Notes taken while reading a long document:\n{notes}\n\n{task.query}"
-    reply = await lm.complete([{"role": "user", "content": final}], max_tokens=max_output_tokens)
+    reply = await calls.complete([{"role": "user", "content": final}], max_output_tokens)
     outcome.prediction = reply.text
     outcome.iterations += 1
-    _book(outcome, lm, reply.usage)
     return outcome
 
 

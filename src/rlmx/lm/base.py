@@ -48,6 +48,9 @@ class Usage:
     """Of `input_tokens`, those of audio (`prompt_tokens_details.audio_tokens`): billed at the audio rate."""
     audio_output_tokens: int = 0
     """Of `output_tokens`, those of audio (`completion_tokens_details.audio_tokens`; gpt-audio bills them 6.4x text)."""
+    image_output_tokens: int = 0
+    """Of `output_tokens`, those of images (`completion_tokens_details.image_tokens`; Gemini 2.5 Flash Image bills
+    them 12x text)."""
 
     @property
     def total_tokens(self) -> int:

@@ -676,6 +676,9 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
         audio_output_tokens=min(
             _cached(raw, ("completion_tokens_details.audio_tokens",)), reply_bound if reply is None else reply
         ),
+        image_output_tokens=min(
+            _cached(raw, ("completion_tokens_details.image_tokens",)), reply_bound if reply is None else reply
+        ),
     )
 
 

@@ -24,12 +24,12 @@ import re
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rlmx.errors import InputError
 from rlmx.lm.base import Usage
@@ -39,6 +39,28 @@ FREE_PREFIXES = ("local:", "scripted", "guided-root")
 TIER_SUFFIX_END = "]"
 """How a price name marked with a service tier ends (`gpt-4o[priority]`, `rlmx.lm.base.price_name`): such calls are
 billed at rates the database does not list, so only a price the user gives for that name prices them."""
+MEDIA = ("audio", "image", "video")
+"""Kinds of tokens besides text that providers bill at rates of their own (genai-prices' `input_<kind>_mtok` and
+`output_<kind>_mtok`: gpt-audio's audio output costs $64/M against $10 for its text, Gemini 2.5 Flash Image's images
+$30/M against $2.50). Usage counts them apart (`Usage.<kind>_input_tokens`, `<kind>_output_tokens`), a Price holds
+their rates (`input_<kind>_per_million`, `output_<kind>_per_million`): tokens of a kind whose rate is not known give
+their call no known cost, never the text rate."""
+Side = Literal["input", "output"]
+SIDES: tuple[Side, Side] = ("input", "output")
+_MEDIA_RATES: tuple[tuple[str, Side], ...] = tuple((kind, side) for kind in MEDIA for side in SIDES)
+MediaTokens = Mapping[str, tuple[int, int]]
+"""Of a call's tokens, (input, output) of each kind in MEDIA."""
+
+
+def media_tokens(usage: Usage) -> dict[str, tuple[int, int]]:
+    """(input, output) tokens of each kind in MEDIA a call's usage reports (0 for a kind `Usage` does not count)."""
+    return {
+        kind: (_count_of(usage, f"{kind}_input_tokens"), _count_of(usage, f"{kind}_output_tokens")) for kind in MEDIA
+    }
+
+
+def _count_of(usage: Usage, name: str) -> int:
+    return int(getattr(usage, name, 0) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +93,19 @@ class Price:
     None: the cache-write rate."""
     input_audio_per_million: float | None = None
     """USD per million prompt tokens of audio (genai-prices' `input_audio_mtok`); None: unknown (a call that
-    reports audio tokens then has no known cost)."""
+    reports audio tokens then has no known cost), as for every rate of MEDIA below."""
     output_audio_per_million: float | None = None
     """USD per million output tokens of audio (`output_audio_mtok`; gpt-audio's is $64 against $10 for text);
-    None: unknown. Admission bounds every output token at the dearer of the two rates when this is known."""
+    None: unknown. Admission bounds every output token at the dearest known output rate (`most`)."""
+    input_image_per_million: float | None = None
+    """USD per million prompt tokens of images (`input_image_mtok`); None: unknown."""
+    output_image_per_million: float | None = None
+    """USD per million output tokens of images (`output_image_mtok`; Gemini 2.5 Flash Image's is $30 against $2.50
+    for text); None: unknown."""
+    input_video_per_million: float | None = None
+    """USD per million prompt tokens of video (`input_video_mtok`); None: unknown."""
+    output_video_per_million: float | None = None
+    """USD per million output tokens of video (`output_video_mtok`); None: unknown."""
 
     def at(self, input_tokens: int) -> Price:
         """The flat rates that apply to a call with `input_tokens` prompt tokens (a tier scales the cache rates
@@ -93,6 +124,11 @@ class Price:
                 )
         return dataclasses.replace(self, tiers=()) if self.tiers else self
 
+    def media_rate(self, kind: str, side: Side) -> float | None:
+        """USD per million `side` tokens of `kind` (one of MEDIA); None: unknown."""
+        rate: float | None = getattr(self, f"{side}_{kind}_per_million")
+        return rate
+
     def cost(
         self,
         input_tokens: int,
@@ -101,58 +137,80 @@ class Price:
         cache_read: int = 0,
         cache_write: int = 0,
         cache_write_1h: int = 0,
-        audio_input: int = 0,
-        audio_output: int = 0,
+        media: MediaTokens | None = None,
     ) -> float:
         """USD of one call: its tokens at the rates for its prompt's size (`cache_read` and `cache_write` of the
-        `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known; `audio_input` and
-        `audio_output` of the tokens at the audio rates, which must be known: see `prices_audio`), plus the
-        per-request fee."""
+        `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known; `media`'s (input, output)
+        tokens of each kind at that kind's rates, which must be known: see `prices_media`), plus the per-request
+        fee."""
         rates = self.at(input_tokens)
-        audio_in = min(max(audio_input, 0), input_tokens)
-        audio_out = min(max(audio_output, 0), output_tokens)
-        read = min(max(cache_read, 0), input_tokens - audio_in)
-        write = min(max(cache_write, 0), input_tokens - audio_in - read)
+        media_in, media_out = _shares(media, 0, input_tokens), _shares(media, 1, output_tokens)
+        text_in = input_tokens - sum(media_in.values())
+        read = min(max(cache_read, 0), text_in)
+        write = min(max(cache_write, 0), text_in - read)
         hour = min(max(cache_write_1h, 0), write)
         write_rate = _or(rates.cache_write_per_million, rates.input_per_million)
-        dollars = (input_tokens - audio_in - read - write) * rates.input_per_million
-        dollars += (output_tokens - audio_out) * rates.output_per_million
-        dollars += audio_in * _or(rates.input_audio_per_million, rates.input_per_million)
-        dollars += audio_out * _or(rates.output_audio_per_million, rates.output_per_million)
+        dollars = (text_in - read - write) * rates.input_per_million
+        dollars += (output_tokens - sum(media_out.values())) * rates.output_per_million
+        dollars += sum(
+            n * _or(rates.media_rate(kind, "input"), rates.input_per_million) for kind, n in media_in.items()
+        )
+        dollars += sum(
+            n * _or(rates.media_rate(kind, "output"), rates.output_per_million) for kind, n in media_out.items()
+        )
         dollars += read * _or(rates.cache_read_per_million, rates.input_per_million)
         dollars += (write - hour) * write_rate + hour * _or(rates.cache_write_1h_per_million, write_rate)
         return dollars / 1_000_000 + self.per_request
 
     def dearest_output_per_million(self, input_tokens: int) -> float:
         """USD per million of the dearest output token a call with `input_tokens` prompt tokens may produce: its
-        prompt's tier's output rate, or the audio rate when that is dearer (what `most` bounds every token at)."""
+        prompt's tier's output rate, or a known audio, image or video rate when dearer (what `most` bounds every
+        token at)."""
         rates = self.at(input_tokens)
-        return max(rates.output_per_million, _or(rates.output_audio_per_million, 0.0))
+        return max(rates.output_per_million, *(_or(rates.media_rate(kind, "output"), 0.0) for kind in MEDIA))
 
-    def prices_audio(self, audio_input: int, audio_output: int) -> bool:
-        """Whether this price knows the rate of every kind of audio token a call reported."""
-        return not (audio_input and self.input_audio_per_million is None) and not (
-            audio_output and self.output_audio_per_million is None
+    def prices_media(self, media: MediaTokens) -> bool:
+        """Whether this price knows the rate of every kind of token (audio, images, video) a call reported."""
+        return all(
+            not (count and self.media_rate(kind, side) is None)
+            for kind, counts in media.items()
+            for side, count in zip(SIDES, counts, strict=True)
         )
 
+    def unpriced_outputs(self, modalities: Collection[str]) -> list[str]:
+        """The kinds of MEDIA among `modalities` (what an LM asks the model to answer in: `["text", "image"]`) whose
+        output rate this price does not know: such an LM's calls could not be priced."""
+        return [kind for kind in MEDIA if kind in modalities and self.media_rate(kind, "output") is None]
+
     def most(self, input_tokens: int, output_tokens: int) -> float:
-        """The most one call can cost: every prompt token at the dearer of the input and cache-write rates (an
-        upper bound for admission; the bill is `cost` of what the provider reports). Writes kept an hour are not
-        assumed: rlmx never asks for them, and Claude prompts would be admitted at 2x input; a request that makes
-        them (params of the user's, a gateway) is billed at their rate and shows as an overshoot."""
+        """The most one call can cost: every prompt token at the dearer of the input and cache-write rates, and every
+        output token at the dearest known output rate, a model's that may speak or draw (an upper bound for
+        admission; the bill is `cost` of what the provider reports). Writes kept an hour are not assumed: rlmx never
+        asks for them, and Claude prompts would be admitted at 2x input; a request that makes them (params of the
+        user's, a gateway) is billed at their rate and shows as an overshoot."""
         rates = self.at(input_tokens)
         dearer = max(rates.input_per_million, _or(rates.cache_write_per_million, 0.0))
-        audio = _or(rates.output_audio_per_million, 0.0) > rates.output_per_million  # a model that may speak
+        dearest = max(MEDIA, key=lambda kind: _or(rates.media_rate(kind, "output"), 0.0))
+        media_out = _or(rates.media_rate(dearest, "output"), 0.0) > rates.output_per_million
         return self.cost(
             input_tokens,
             output_tokens,
             cache_write=input_tokens if dearer > rates.input_per_million else 0,
-            audio_output=output_tokens if audio else 0,
+            media={dearest: (0, output_tokens)} if media_out else None,
         )
 
 
 def _or(rate: float | None, default: float) -> float:
     return default if rate is None else rate
+
+
+def _shares(media: MediaTokens | None, side: int, total: int) -> dict[str, int]:
+    """Each kind's count of one side (0: input, 1: output), clipped so that together they fit in `total`."""
+    left, shares = total, {}
+    for kind, counts in (media or {}).items():
+        shares[kind] = min(max(counts[side], 0), left)
+        left -= shares[kind]
+    return shares
 
 
 def _scaled(rate: float | None, scale: float) -> float | None:
@@ -230,17 +288,16 @@ class PriceTable:
         """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""
         if usage.cost_usd is not None:
             return usage.cost_usd
-        price = self.lookup(model)
-        if price is None or not price.prices_audio(usage.audio_input_tokens, usage.audio_output_tokens):
-            return None  # audio at a rate nobody knows is no text-priced call
+        price, media = self.lookup(model), media_tokens(usage)
+        if price is None or not price.prices_media(media):
+            return None  # audio or images at a rate nobody knows: no text-priced call
         return price.cost(
             usage.input_tokens,
             usage.output_tokens,
             cache_read=usage.cache_read_tokens,
             cache_write=usage.cache_write_tokens,
             cache_write_1h=usage.cache_write_1h_tokens,
-            audio_input=usage.audio_input_tokens,
-            audio_output=usage.audio_output_tokens,
+            media=media,
         )
 
 
@@ -300,10 +357,10 @@ class _Answers:
             except OSError:  # pragma: no cover
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
-            # included), the dearest time-of-day rate, scheduled price changes, audio rates and search fees were
-            # read, search models without their fee priced at tokens alone, and a gateway's row taken over the
-            # maker's dearer one are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:9".encode()).hexdigest()[:16]
+            # included), the dearest time-of-day rate, scheduled price changes, audio rates, image and video rates
+            # and search fees were read, search models without their fee priced at tokens alone, and a gateway's
+            # row taken over the maker's dearer one are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:10".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -360,8 +417,7 @@ def _price_to_json(price: Price) -> dict[str, Any]:
         "cache_read": price.cache_read_per_million,
         "cache_write": price.cache_write_per_million,
         "cache_write_1h": price.cache_write_1h_per_million,
-        "audio_in": price.input_audio_per_million,
-        "audio_out": price.output_audio_per_million,
+        **{_media_key(kind, side): price.media_rate(kind, side) for kind, side in _MEDIA_RATES},
     }
 
 
@@ -373,8 +429,14 @@ def _price_from_json(entry: dict[str, Any]) -> Price:
         tiers,
         str(entry["source"]),
         float(entry["request"]),
-        *(_rate(entry.get(name)) for name in ("cache_read", "cache_write", "cache_write_1h", "audio_in", "audio_out")),
+        *(_rate(entry.get(name)) for name in ("cache_read", "cache_write", "cache_write_1h")),
+        **{f"{side}_{kind}_per_million": _rate(entry.get(_media_key(kind, side))) for kind, side in _MEDIA_RATES},
     )
+
+
+def _media_key(kind: str, side: Side) -> str:
+    """The disk cache's name of a media rate: "audio_in", "image_out"."""
+    return f"{kind}_{'in' if side == 'input' else 'out'}"
 
 
 def _rate(value: Any) -> float | None:
@@ -513,15 +575,17 @@ def _genai_price(prices: Any, version: str) -> Price | None:
     per_thousand = getattr(prices, "requests_kcount", None)
     read, write = getattr(prices, "cache_read_mtok", None), getattr(prices, "cache_write_mtok", None)
     hour = getattr(prices, "cache_write_1h_mtok", None)
-    audio_in, audio_out = getattr(prices, "input_audio_mtok", None), getattr(prices, "output_audio_mtok", None)
+    media: dict[str, Any] = {  # input_audio_per_million from input_audio_mtok, ...
+        f"{side}_{kind}_per_million": _base_rate(getattr(prices, f"{side}_{kind}_mtok", None))
+        for kind, side in _MEDIA_RATES
+    }
     return dataclasses.replace(
         price,
         per_request=float(per_thousand) / 1000 if per_thousand else 0.0,
         cache_read_per_million=None if read is None else _rates(read)[0],
         cache_write_per_million=None if write is None else _rates(write)[0],
         cache_write_1h_per_million=None if hour is None else _rates(hour)[0],
-        input_audio_per_million=None if audio_in is None else _rates(audio_in)[0],
-        output_audio_per_million=None if audio_out is None else _rates(audio_out)[0],
+        **media,
     )
 
 
@@ -541,6 +605,10 @@ def _from_genai(input_mtok: Any, output_mtok: Any, version: str) -> Price | None
         for start in starts
     )
     return Price(in_base, out_base, tiers, source=f"genai-prices {version}")
+
+
+def _base_rate(value: Any) -> float | None:
+    return None if value is None else _rates(value)[0]
 
 
 def _rates(value: Any) -> tuple[float, dict[int, float]]:

@@ -499,8 +499,7 @@ def run_info(result: Result) -> dict[str, Any]:
         "run_id": result.run_id,
         "trace_id": result.run_id,
         "seconds": round(result.seconds, 3),
-        # unknown (None), never $0, when a call's model has no price
-        "cost_usd": None if result.usage.total.unpriced_calls else round(result.usage.total.cost_usd, 8),
+        "cost_usd": result.usage.total.known_cost_usd,
         "unpriced_calls": result.usage.total.unpriced_calls,
         "trace_path": None if result.trace_path is None else escaped(str(result.trace_path)),
     }

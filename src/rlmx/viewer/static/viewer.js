@@ -468,7 +468,8 @@ function renderHeader(run) {
 function costText(u, tot) {
   if (!u) return tot.priced ? fmtUsd(tot.cost) : "no price";
   if (u.unpriced_calls && u.unpriced_calls >= u.calls) return "no price";
-  return fmtUsd(u.cost_usd) + (u.unpriced_calls ? " + unpriced" : "");
+  // cost_usd is null when some call had no price: show the priced part, then say the rest is unpriced
+  return fmtUsd(u.cost_usd ?? u.priced_cost_usd ?? 0) + (u.unpriced_calls ? " + unpriced" : "");
 }
 function metaItem(k, v) {
   if (v === null || v === undefined || v === "") return null;
