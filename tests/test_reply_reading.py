@@ -734,6 +734,21 @@ def test_react_labels_for_the_step_taken_head_a_final(label: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        "Final Answer\u00a0: FINAL(gamma)",  # a no-break space where a space belongs
+        "Final answer\u202f: FINAL(gamma)",  # French spacing before a colon
+        "Final Answer\uff1aFINAL(gamma)",  # the full-width colon of CJK text
+        "Final\u00a0answer: FINAL\u00a0(gamma)\u00a0",
+    ],
+)
+def test_a_labelled_final_is_read_whatever_spaces_and_colon_the_model_writes(line: str) -> None:
+    assert find_prose_final(line) == ProseFinal("final", "gamma")
+    label = line.partition("FINAL")[0]
+    assert find_final_anywhere(f"{label}gamma") == ProseFinal("final", "gamma")  # the last-turn request's reading
+
+
+@pytest.mark.parametrize(
     "line", ["Example: FINAL(your answer)", "Action: FINAL(gamma) once I have checked", "Reaction: FINAL(gamma)"]
 )
 def test_a_final_after_a_word_that_is_no_label_or_with_text_after_it_is_not_one(line: str) -> None:

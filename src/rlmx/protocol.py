@@ -235,12 +235,16 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 # <response>FINAL(x)</response> (Granite 3.3, ERNIE 4.5), <|START_RESPONSE|>FINAL(x) (Cohere). After such markup,
 # only closing markup may follow the call on its line ("`FINAL(x)` is how I will finish" is written about it).
 # Possessive throughout: a line of markup that never reaches FINAL( fails at once instead of backtracking.
+_BLANK = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+"""A space within a line, as models write it: Unicode's spaces too (U+00A0 for a space, U+202F before a French
+colon, the ideographic U+3000), not the line separators."""
 _PROSE_FINAL = re.compile(
-    r"^[ \t\ufeff\u200b\u200c\u200d\u2060]*+"  # a byte-order or zero-width mark may lead the line
+    rf"^(?:{_BLANK}|[\ufeff\u200b\u200c\u200d\u2060])*+"  # a byte-order or zero-width mark may lead the line
     r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<response>|<\|[A-Za-z_]{1,40}\|>"
-    r"|(?i:(?:\*\*)?(?:final answer|answer|final|result|act(?:ion)?+(?:[ \t]*+\d{1,3})?+)[*_]{0,2}+[ \t]*+:(?:\*\*)?))"
-    r"[ \t]*+)*+)"
-    r"(?P<kind>FINAL_VAR|FINAL|SUBMIT) ?(?P<paren>[(（])",
+    rf"|(?i:(?:\*\*)?(?:final{_BLANK}++answer|answer|final|result|act(?:ion)?+(?:{_BLANK}*+\d{{1,3}})?+)[*_]{{0,2}}+"
+    rf"{_BLANK}*+[:\uff1a\ufe55](?:\*\*)?))"  # a colon, or the full-width or small one
+    rf"{_BLANK}*+)*+)"
+    rf"(?P<kind>FINAL_VAR|FINAL|SUBMIT){_BLANK}?(?P<paren>[(（])",
     re.MULTILINE,
 )
 _WRAPPED = re.compile(r"(?s)^(`+|\*\*|\*|__|_)(?P<inner>.+)\1$")
@@ -248,7 +252,9 @@ _QUOTED = re.compile(
     r"^(?:“(?P<a>[^”]+)”|‘(?P<b>[^’]+)’|«\s?(?P<c>[^»]+?)\s?»|„(?P<d>[^“”]+)[“”]|「(?P<e>[^」]+)」|『(?P<f>[^』]+)』)$"
 )
 """Typographic quotes around a prose FINAL's whole argument (a model writing FINAL(“gamma”) means gamma)."""
-_CLOSING_MARKUP = re.compile(r"[ \t`*_.!]*+(?:(?:</answer>|</response>|<\|[A-Za-z_]{1,40}\|>)[ \t`*_.!]*+)*+(?:\n|\Z)")
+_CLOSING_MARKUP = re.compile(
+    rf"(?:{_BLANK}|[`*_.!])*+(?:(?:</answer>|</response>|<\|[A-Za-z_]{{1,40}}\|>)(?:{_BLANK}|[`*_.!])*+)*+(?:\n|\Z)"
+)
 """What may follow a FINAL written after markup, on its line: the markup's closings (GLM-V's box inside its answer
 tag: `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`)."""
 _STRING_START = re.compile(r"\s*+(?:[rRuUfFbB]{1,2})?('''|\"\"\"|'|\")")
@@ -1081,7 +1087,7 @@ def has_quoted_block(text: str) -> bool:
     return _QUOTED_FENCE.search(text) is not None
 
 
-_FINISH_CALL = re.compile(r"\b(?:FINAL_VAR|FINAL|SUBMIT) ?[(（]")
+_FINISH_CALL = re.compile(rf"\b(?:FINAL_VAR|FINAL|SUBMIT){_BLANK}?[(（]")
 
 
 def writes_an_unread_finish(reply: Reply) -> bool:
@@ -1168,7 +1174,9 @@ _ANSWER_ASSIGNED = re.compile(
 )
 _MIDLINE_FINAL = re.compile(r"\bFINAL\(")
 _ANSWER_LABEL = re.compile(
-    r"^[ \t>#*_-]*+(?i:final answer|answer|final)[ \t*_]*+:[ \t*_]*+(?P<text>[^\n]*?\S)[ \t*_.]*+$", re.MULTILINE
+    rf"^(?:{_BLANK}|[>#*_-])*+(?i:final{_BLANK}++answer|answer|final)(?:{_BLANK}|[*_])*+[:\uff1a\ufe55]"
+    rf"(?:{_BLANK}|[*_])*+(?P<text>[^\n]*?\S)(?:{_BLANK}|[*_.])*+$",
+    re.MULTILINE,
 )
 
 

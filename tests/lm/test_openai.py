@@ -1787,3 +1787,24 @@ async def test_a_stream_carries_what_a_whole_message_would(server: FakeOpenAISer
     with pytest.raises(LMBadResponse, match=r"ended the reply with an error .*Chutes timed out") as caught:
         await lm.complete(MESSAGES)
     assert caught.value.retryable
+
+
+async def test_a_character_whose_surrogate_pair_a_stream_split_between_chunks_is_whole(
+    server: FakeOpenAIServer,
+) -> None:
+    # A JS gateway cuts text by UTF-16 units: 🇺🇸's escapes arrived in two chunks and were joined as four lone
+    # surrogates (print() of the text raised UnicodeEncodeError).
+    flag = "\U0001f1fa\U0001f1f8"
+    halves = json.dumps(flag)[1:-1]  # "\ud83c\uddfa\ud83c\uddf8"
+    cut = halves.index("\\", 1)
+    pieces = [halves[:cut], halves[cut:]]
+
+    def chunk(field: str, piece: str) -> str:
+        return 'data: {"choices": [{"index": 0, "delta": {"' + field + '": "' + piece + '"}}]}\n\n'
+
+    body = "".join(chunk(f, p) for f in ("reasoning_content", "content") for p in pieces)
+    body += 'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n'
+    server.script(Reply(body=body, headers={"content-type": "text/event-stream"}))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.reasoning) == (flag, flag)
+    completion.text.encode("utf-8")

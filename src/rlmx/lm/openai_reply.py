@@ -19,6 +19,7 @@ from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
 from rlmx.protocol import split_thoughts
 from rlmx.sandbox import graphemes
+from rlmx.sandbox.frames import encodable
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
@@ -447,11 +448,12 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
-    answer, thoughts = split_thoughts("".join(text))
+    # Joined, then made valid: a stream may split a surrogate pair's two JSON escapes between chunks (JS gateways).
+    answer, thoughts = split_thoughts(encodable("".join(text)))
     if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
         answer = ""
     reasoning.extend(thoughts)
-    thought = "\n".join(r for r in reasoning if r.strip()) or None
+    thought = encodable("\n".join(r for r in reasoning if r.strip())) or None
     usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
     replied = data.get("model")
     served = replied if isinstance(replied, str) and replied else model
