@@ -970,6 +970,13 @@ async def test_a_400_refusing_the_system_role_folds_it_into_the_first_user_messa
     [
         ("property 'store' is unsupported, did you mean 'stop'?", "stop", "store"),  # Groq
         ("Argument not supported on this model: presencePenalty", "stop", "presence_penalty"),  # xAI
+        # serde (Rust servers): the list after "expected one of" is what the server takes, not what it refused
+        (
+            "Failed to deserialize the JSON body: unknown field `presence_penalty`, expected one of `model`, "
+            "`messages`, `max_tokens`, `stop`, `temperature`, `top_p`",
+            "stop",
+            "presence_penalty",
+        ),
     ],
 )
 async def test_the_parameter_a_400_names_is_the_one_dropped(
@@ -979,7 +986,10 @@ async def test_the_parameter_a_400_names_is_the_one_dropped(
     server.script(Reply(400, error_body(said)))
     await lm.complete(MESSAGES)
     assert dropped in server.requests[0].body and dropped not in server.requests[1].body
-    assert kept in server.requests[1].body
+    assert kept in server.requests[1].body and len(server.requests) == 2
+    assert {k: v for k, v in server.requests[1].body.items() if k != dropped} == {
+        k: v for k, v in server.requests[0].body.items() if k != dropped
+    }  # nothing else dropped or renamed
 
 
 async def test_a_refused_response_format_type_is_an_error_not_dropped(server: FakeOpenAIServer) -> None:
@@ -1808,3 +1818,14 @@ async def test_a_character_whose_surrogate_pair_a_stream_split_between_chunks_is
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     assert (completion.text, completion.reasoning) == (flag, flag)
     completion.text.encode("utf-8")
+
+
+@pytest.mark.parametrize(("spent", "finish"), [(40, "length"), (39, "stop"), (None, "stop")])
+async def test_a_reply_said_to_stop_that_spent_the_whole_cap_was_cut(
+    server: FakeOpenAIServer, spent: int | None, finish: str
+) -> None:
+    # LiteLLM's Ollama adapter reports "stop" for a reply cut at max_tokens: its open block ran as if whole.
+    body = completion_body("```repl\nprint('step one')\nfor row in", usage=None if spent is None else usage(50, spent))
+    server.script(Reply(body=body))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES, max_tokens=40)
+    assert completion.finish_reason == finish  # no usage: an estimate, which proves nothing

@@ -73,7 +73,14 @@ _UNSUPPORTED = re.compile(
     re.IGNORECASE,
 )
 _BAD_VALUE = re.compile(r"unsupported value|supported values are|of type '|invalid value", re.IGNORECASE)
-_DID_YOU_MEAN = re.compile(r"did you mean", re.IGNORECASE)
+_ACCEPTED_NAMES = re.compile(
+    r"did you mean|expected (?:one|any) of|one of the following"
+    r"|(?:valid|supported|allowed|accepted|known) (?:fields|parameters|params|keys|arguments|properties)"
+    r" (?:are|include)",
+    re.IGNORECASE,
+)
+"""Where a refusal goes on to name what the server does take (Groq's "did you mean 'stop'?", serde's "unknown field
+`top_k`, expected one of `model`, `messages`, `max_tokens`, ..."): the names after it are not refused."""
 # A chat template without a system role (Gemma on vLLM, SGLang or llama.cpp; Gemma on the Gemini API; older
 # Mistral templates): the system text is sent at the start of the first user message instead.
 _NO_SYSTEM_ROLE = re.compile(
@@ -599,7 +606,7 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     """Whether a 400/422 says the parameter `name` itself is not accepted (not that its value is too large)."""
     if reply.status not in (400, 422):
         return False
-    message = _DID_YOU_MEAN.split(_server_message(reply), maxsplit=1)[0]  # Groq: "'store' ..., did you mean 'stop'?"
+    message = _ACCEPTED_NAMES.split(_server_message(reply), maxsplit=1)[0]
     body = _error_body(reply)
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body

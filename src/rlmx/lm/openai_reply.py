@@ -398,6 +398,13 @@ def _generated_text(data: dict[str, Any]) -> str:
     return "".join(parts + reasoning)
 
 
+def _cap_spent_yet_stopped(finish_reason: str | None, usage: Usage, cap: int | None) -> bool:
+    """Whether a reply said to have ended by itself ("stop", or no reason) spent, by the server's own count, every
+    output token the cap allowed: a gateway that reports every end as "stop" hid a cut."""
+    ended = finish_reason is None or finish_reason.lower() in ("stop", "end_turn", "eos")
+    return ended and cap is not None and cap > 0 and not usage.estimated and usage.output_tokens >= cap
+
+
 def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: int | None) -> Completion:
     """Text, reasoning, usage and finish reason of a chat-completion body.
 
@@ -455,6 +462,10 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     reasoning.extend(thoughts)
     thought = encodable("\n".join(r for r in reasoning if r.strip())) or None
     usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
+    if _cap_spent_yet_stopped(finish_reason, usage, cap):
+        # LiteLLM's Ollama adapter (litellm#25825) and Responses bridge report "stop" for a reply cut at the cap:
+        # the reported count says it was cut, so it is read as one (an open block does not run).
+        finish_reason = "length"
     replied = data.get("model")
     served = replied if isinstance(replied, str) and replied else model
     failed = _said_error(choice.get("error"))  # OpenRouter: the provider behind it failed ({code, message})
