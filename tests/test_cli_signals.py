@@ -101,3 +101,108 @@ def test_rlmx_mcp_exits_130_on_ctrl_c_and_0_when_its_client_or_a_supervisor_ends
             finally:
                 if proc.poll() is None:
                     proc.kill()
+
+
+IN_A_NOTEBOOK_CELL = """
+import asyncio, sys
+from rlmx.cli import main
+
+async def cell() -> int:
+    return main(sys.argv[1:])
+
+print("RC", asyncio.run(cell()), flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "sent", "code"),
+    [(["serve"], signal.SIGINT, EXIT_INTERRUPTED), (["mcp", "--http"], signal.SIGTERM, EXIT_OK)],
+    ids=["serve", "mcp-http"],
+)
+def test_the_servers_started_by_main_inside_a_running_loop_serve_and_stop_on_a_signal(
+    tmp_path: Path, command: list[str], sent: signal.Signals, code: int
+) -> None:
+    """`main(["serve", ...])` in a notebook cell: uvicorn's own Server.run (asyncio.run) and anyio.run refuse the
+    cell's running loop, so the server runs on rlmx's loop thread, while its signals still reach `Stop`."""
+    import httpx2 as httpx
+
+    script = tmp_path / "script.json"
+    script.write_text('["```repl\\nFINAL(1)\\n```"]', encoding="utf-8")
+    argv = [*command, "--scripted", str(script), "--trace-dir", str(tmp_path), "--port", "0"]
+    with subprocess.Popen(
+        [sys.executable, "-c", IN_A_NOTEBOOK_CELL, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_delivered,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                found = re.search(r"(http://127\.0\.0\.1:\d+)/(v1|mcp)", line)
+                if found:
+                    break
+            else:
+                raise AssertionError("".join(seen))
+            path = "/health" if command == ["serve"] else "/mcp"
+            reply = httpx.get(found.group(1) + path, timeout=20)  # served: an HTTP answer, whatever its status
+            assert reply.status_code < 500 and proc.poll() is None
+            proc.send_signal(sent)
+            assert proc.wait(timeout=20) == 0
+            out, rest = proc.stdout.read(), proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert out.splitlines()[-1] == f"RC {code}"  # after uvicorn's access log lines
+    assert "Traceback" not in rest and "ERROR" not in rest, rest
+
+
+ON_A_THREAD_WITH_A_LOOP = """
+import asyncio, os, sys, threading
+from rlmx.cli import main
+
+async def cell() -> int:
+    return main(sys.argv[1:])
+
+server = threading.Thread(target=asyncio.run, args=(cell(),), daemon=True)
+server.start()
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()  # the test is done with it
+server.join()
+sys.exit(1)  # the server ended by itself
+"""
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]], ids=["serve", "mcp-http"])
+def test_the_servers_started_by_main_on_another_threads_loop_serve(tmp_path: Path, command: list[str]) -> None:
+    """Signal handlers can be set on the main thread only: elsewhere the server serves without them (as uvicorn
+    does there), rather than failing with ValueError."""
+    import httpx2 as httpx
+
+    script = tmp_path / "script.json"
+    script.write_text('["```repl\\nFINAL(1)\\n```"]', encoding="utf-8")
+    argv = [*command, "--scripted", str(script), "--trace-dir", str(tmp_path), "--port", "0"]
+    with subprocess.Popen(
+        [sys.executable, "-c", ON_A_THREAD_WITH_A_LOOP, *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                found = re.search(r"(http://127\.0\.0\.1:\d+)/(v1|mcp)", line)
+                if found:
+                    break
+            else:
+                raise AssertionError("".join(seen))
+            path = "/health" if command == ["serve"] else "/mcp"
+            assert httpx.get(found.group(1) + path, timeout=20).status_code < 500
+        finally:
+            proc.stdin.close()
+            if proc.wait(timeout=20) != 0:
+                raise AssertionError(proc.stderr.read())

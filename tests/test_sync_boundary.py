@@ -261,6 +261,19 @@ def test_the_cli_gives_back_the_callers_ctrl_c_handler(tmp_path: Path, capsys: p
         signal.signal(signal.SIGINT, before)
 
 
+async def test_a_benchmark_run_from_the_cli_works_inside_a_running_loop(tmp_path: Path) -> None:
+    """`rlmx bench run` as `main([...])` in a notebook cell: its runs go to rlmx's loop thread, as `ask`'s do."""
+    from rlmx.cli import main
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL('The special magic number is 1234567.')")] * 4), encoding="utf-8")
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "1k", "--n", "1", "--method", "base,rlm",
+            "--scripted", str(script), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    records = (tmp_path / "out" / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["method"] for line in records) == ["base", "rlm1"]
+
+
 @pytest.mark.parametrize("call", ["completion", "session"])
 def test_a_sync_call_leaves_the_threads_current_event_loop_as_it_was(call: str) -> None:
     rlm = length_rlm()
@@ -301,6 +314,45 @@ def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_blocked_in_the_loop() ->
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(cell())
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+@pytest.mark.parametrize("call", ["completion", "session"])
+def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_made_in_a_loop_callback(call: str) -> None:
+    """A GUI slot or a `loop.call_soon` callback has no task for asyncio.run's first Ctrl-C to cancel: it cancels
+    the main task, which the blocked loop cannot run. The call sees that, stops its run and raises
+    KeyboardInterrupt, as plain sync code does on Ctrl-C."""
+
+    def on_event(event: Event) -> None:
+        if event.type == "cell_start":  # the callback is blocked in the call by now
+            os.kill(os.getpid(), signal.SIGINT)
+
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=on_event)
+
+    def blocking_work() -> None:
+        if call == "completion":
+            rlm.completion("q", context="abcd")
+        else:
+            with rlm.session(context="abcd") as session:
+                session.ask("q")
+
+    async def app() -> None:
+        loop = asyncio.get_running_loop()
+        clicked = loop.create_future()
+
+        def on_click() -> None:
+            blocking_work()
+            clicked.set_result(None)
+
+        loop.call_soon(on_click)
+        await clicked
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(app())
     assert time.monotonic() - started < 10
 
 
@@ -429,6 +481,49 @@ def test_a_sync_wrapper_of_stream_dropped_midway_ends_the_run_when_collected() -
         gc.collect()  # "async generator ignored GeneratorExit" would fail the test here
         assert processes_left(timeout=0) == []
     finally:
+        loop.close()
+
+
+def test_a_stream_stepped_from_sync_code_on_a_loop_thread_ends_its_run_when_dropped() -> None:
+    # The Gradio/Streamlit form: the loop runs on a thread of its own, and sync code steps the stream there with
+    # run_coroutine_threadsafe. Dropped midway, the generator is closed on the sync thread: the run must be
+    # cancelled on its loop's thread (which must be woken for it), not left running until that loop next wakes.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(20)\nFINAL(1)")))
+
+    def events() -> Iterator[Any]:
+        stream = rlm.stream("q", context="abcd")
+        while True:
+            try:
+                yield asyncio.run_coroutine_threadsafe(anext(stream), loop).result()
+            except StopAsyncIteration:
+                return
+
+    async def tasks_left() -> int:
+        return len(asyncio.all_tasks()) - 1
+
+    async def cancel_the_rest() -> None:
+        rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
+    try:
+        wrapper = events()
+        for item in wrapper:
+            if isinstance(item, Event) and item.type == "cell_start":
+                break
+        assert sandbox_processes()
+        del wrapper, item
+        gc.collect()
+        assert processes_left(timeout=0) == []
+        assert asyncio.run_coroutine_threadsafe(tasks_left(), loop).result(timeout=10) == 0
+    finally:
+        asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
         loop.close()
 
 

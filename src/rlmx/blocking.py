@@ -22,15 +22,17 @@ import contextlib
 import contextvars
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from rlmx.errors import InputError
 
 T = TypeVar("T")
 
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
 _POLL = 0.1
-"""Seconds between looks at whether the caller's own task was cancelled, while it blocks on a helper thread."""
+"""Seconds between looks at whether a task of the caller's loop was cancelled, while it blocks on a helper thread."""
 
 
 def _green_threads() -> bool:
@@ -50,18 +52,37 @@ def _loop_running() -> bool:
     return True
 
 
-def _caller_task() -> asyncio.Task[Any] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no running loop here
-        return None
+class _BlockedLoop:
+    """The caller's own event loop, which a blocking call keeps from running. A cancellation requested meanwhile
+    (asyncio.run's first Ctrl-C cancels its main task, from the SIGINT handler) cannot be delivered by that loop, so
+    the call looks for one now and then, whether it blocks in a task or in a plain callback (`loop.call_soon`, a GUI
+    slot), and ends itself. Only a signal handler (or another thread) can ask for one while the loop is blocked."""
+
+    def __init__(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # plain sync code: Ctrl-C is a KeyboardInterrupt raised in the wait itself
+            loop = None
+        self.caller = asyncio.current_task() if loop is not None else None
+        self.tasks = {task: task.cancelling() for task in asyncio.all_tasks(loop)} if loop is not None else {}
+        self.poll = _POLL if loop is not None else None
+        """Seconds between looks; None: no loop to watch, wait for the result alone."""
+
+    def check(self) -> None:
+        """CancelledError when the caller's task was cancelled; KeyboardInterrupt when another of the loop's tasks
+        was (the caller, a callback or another task, cannot be cancelled: it stops as sync code does on Ctrl-C)."""
+        asked = [task for task, before in self.tasks.items() if task.cancelling() > before]
+        if self.caller in asked:
+            raise asyncio.CancelledError
+        if asked:
+            raise KeyboardInterrupt
 
 
 class _LoopThread:
     """An event loop (a new one, or an idle one taken over) running forever on its own daemon thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.loop = loop if loop is not None else asyncio.new_event_loop()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.thread = threading.Thread(target=self.loop.run_forever, name="rlmx-loop", daemon=True)
         self.thread.start()
 
@@ -83,18 +104,13 @@ class _LoopThread:
             tasks.append(task)
             task.add_done_callback(lambda t: _settle(done, t))
 
+        blocked = _BlockedLoop()
         self.loop.call_soon_threadsafe(start)
-        # A caller inside a task blocks its own loop, so that loop cannot deliver a cancellation (asyncio.run's
-        # first Ctrl-C cancels its main task): look for one now and then, and end the run when it comes.
-        caller = _caller_task()
-        cancelling = caller.cancelling() if caller is not None else 0
         try:
             while True:
-                try:
-                    return done.result(timeout=None if caller is None else _POLL)
-                except concurrent.futures.TimeoutError:
-                    if caller is not None and caller.cancelling() > cancelling:
-                        raise asyncio.CancelledError from None
+                with contextlib.suppress(concurrent.futures.TimeoutError):
+                    return done.result(timeout=blocked.poll)
+                blocked.check()
         except BaseException:
             if not done.done():  # the caller was interrupted (Ctrl-C, cancelled): cancel the run and wait for it
                 self.loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
@@ -138,9 +154,11 @@ class BlockingRunner:
     """Runs coroutines to completion for sync code, all on one event loop for its whole life, from any thread
     (see the module's docstring for where that loop runs). Calls from several threads wait their turn for the
     loop while it runs on a caller's thread; on the helper thread their coroutines run side by side. Use it as a
-    context manager, or call `close()`."""
+    context manager, or call `close()`. `loop_factory` makes its loop (default: asyncio's own; uvloop.new_event_loop
+    for uvloop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop_factory: LoopFactory = asyncio.new_event_loop) -> None:
+        self._loop_factory = loop_factory
         self._lock = threading.Lock()
         """Held while the fields change, and for the whole run while the loop runs on a caller's thread."""
         self._runner: asyncio.Runner | None = None
@@ -219,7 +237,7 @@ class BlockingRunner:
             if self._thread is None and self._owner in (None, me) and not _loop_running():
                 if self._runner is None:
                     # loop_factory: a Runner that neither sets nor clears the thread's current event loop.
-                    self._runner, self._owner = asyncio.Runner(loop_factory=asyncio.new_event_loop), me
+                    self._runner, self._owner = asyncio.Runner(loop_factory=self._loop_factory), me
                 self._running_here = me
                 return None
             if _green_threads():  # the helper "thread" would be a greenlet of this very thread, its loop beside ours
@@ -239,7 +257,7 @@ class BlockingRunner:
     def _to_thread(self) -> _LoopThread:
         """The helper thread, started on first need with the loop so far (idle: `_lock` is held)."""
         if self._thread is None:
-            self._thread = _LoopThread(self._runner.get_loop() if self._runner is not None else None)
+            self._thread = _LoopThread(self._runner.get_loop() if self._runner is not None else self._loop_factory())
             self._runner = self._owner = None
         return self._thread
 
@@ -271,7 +289,8 @@ class BlockingRunner:
         self.close()
 
 
-def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one coroutine to completion from sync code, inside a running event loop or not."""
-    with BlockingRunner() as runner:
+def run_blocking(coro: Coroutine[Any, Any, T], loop_factory: LoopFactory = asyncio.new_event_loop) -> T:
+    """Run one coroutine to completion from sync code, inside a running event loop or not, on a loop that
+    `loop_factory` makes."""
+    with BlockingRunner(loop_factory) as runner:
         return runner.run(coro)

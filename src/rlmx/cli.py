@@ -59,6 +59,7 @@ from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
 
 if TYPE_CHECKING:
+    from rlmx.blocking import LoopFactory
     from rlmx.lm.local import LocalLM
     from rlmx.rlm import RLM
 
@@ -945,17 +946,16 @@ def _error(err: Console, message: str) -> None:
     _say(err, f"rlmx: error: {message}", "bold red")
 
 
-def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
     """`rlmx serve`: see rlmx.commands.serve."""
-    return serve_command.run(args, environ, err)
+    return serve_command.run(args, environ, err, interrupts)
 
 
-def doctor(args: argparse.Namespace) -> int:
+def doctor(args: argparse.Namespace, interrupts: Interrupts) -> int:
     """`rlmx doctor`: each sandbox tier's protections on this machine. Exit 0 when the isolated tier can run."""
-    from rlmx.blocking import run_blocking
     from rlmx.sandbox.doctor import report, summary
 
-    data = run_blocking(report())  # asyncio.run refuses a running loop (main() called in a notebook cell)
+    data = interrupts.run(report())
     if args.json:
         write_json(data)
     else:
@@ -971,9 +971,10 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 class Interrupts:
-    """Ctrl-C for `rlmx ask`. The first one cancels the run: LM calls are aborted (llama.cpp included), REPL
-    workers killed, the trace closed, and the process exits 130. A second one, or one outside a run, ends the
-    process at once with 130: no traceback, no waiting for threads."""
+    """How each command runs its async work (`run`), and Ctrl-C for `rlmx ask` and stdio `rlmx mcp` once armed
+    (`install`). The first one cancels the run: LM calls are aborted (llama.cpp included), REPL workers killed, the
+    trace closed, and the process exits 130. A second one, or one outside a run, ends the process at once with 130:
+    no traceback, no waiting for threads. Unarmed, `run` leaves Ctrl-C to the command (`rlmx serve`'s Stop)."""
 
     FORCE_AFTER = 0.8
     """Seconds the cancelled run may take to clean up before the process ends anyway."""
@@ -1027,9 +1028,11 @@ class Interrupts:
                 stream.flush()
         os._exit(EXIT_INTERRUPTED)
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` to its end on a fresh event loop (on a private thread when called inside a running one);
-        KeyboardInterrupt if Ctrl-C cancelled it."""
+    def run(self, coro: Coroutine[Any, Any, T], loop_factory: LoopFactory | None = None) -> T:
+        """Run `coro` to its end on a fresh event loop (made by `loop_factory`, default asyncio's), on a private
+        thread when called inside a running one; KeyboardInterrupt if Ctrl-C cancelled it. Every command runs its
+        async work through here: asyncio.run, anyio.run and uvicorn's Server.run refuse a running loop, and
+        `main()` is called inside one in a notebook cell."""
         from rlmx.blocking import run_blocking
 
         async def main() -> T:
@@ -1039,7 +1042,7 @@ class Interrupts:
         armed = self._armed
         previous = signal.signal(signal.SIGINT, self._on_sigint) if armed else None
         try:
-            return run_blocking(main())
+            return run_blocking(main(), loop_factory or asyncio.new_event_loop)
         except asyncio.CancelledError:
             if self.count:
                 raise KeyboardInterrupt from None
@@ -1069,17 +1072,17 @@ def main(argv: list[str] | None = None) -> int:
     interrupts = Interrupts(started)
     try:
         if args.command == "doctor":
-            return doctor(args)
+            return doctor(args, interrupts)
         if args.command == "view":
             return view_command.main(args, os.environ, err)
         if args.command == "bench":
-            return bench_command.main(args, os.environ, err)
+            return bench_command.main(args, os.environ, err, interrupts)
         if args.command == "traces":
             return traces_command.main(args, os.environ, err)
         if args.command == "serve":
-            return serve(args, os.environ, err)
+            return serve(args, os.environ, err, interrupts)
         if args.command == "mcp":
-            return mcp_command.run(args, os.environ, err)
+            return mcp_command.run(args, os.environ, err, interrupts)
         interrupts.install()
         return ask(args, os.environ, err, interrupts)
     except (UsageError, InputError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import os
@@ -67,6 +68,36 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+_CANCEL_WAIT = 30.0
+"""Seconds a sync thread that dropped a stream waits for its run, on a loop in another thread, to end."""
+
+
+def _cancel_off_its_loop(run: asyncio.Task[Any]) -> None:
+    """Cancel a stream's run from off its loop. Its generator was closed synchronously here: a sync wrapper
+    (`loop.run_until_complete(anext(gen))`, `run_coroutine_threadsafe(anext(gen), loop)`) dropped it, and a generator
+    first stepped from a thread without loop hooks has none to be closed on. Awaiting would be "async generator
+    ignored GeneratorExit", so the cancellation is done on the run's own loop, wherever that is, and its workers end
+    now, not whenever that loop next wakes."""
+    loop, here = run.get_loop(), _running_loop()
+    if loop.is_closed():  # nothing can run there any more
+        return
+    if loop.is_running():  # on another thread: Task.cancel is not thread-safe, and would not wake that loop
+        ended = asyncio.run_coroutine_threadsafe(_cancel(run), loop)
+        if here is None:  # a plain sync thread may wait, as for an idle loop below; another loop must not block
+            concurrent.futures.wait([ended], timeout=_CANCEL_WAIT)
+    elif here is None:  # idle: run it a moment, here, to finish the cancellation
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            loop.run_until_complete(run)
+    else:  # idle while another loop runs on this thread: the cancellation finishes when it runs again
+        run.cancel()
+
+
+async def _cancel(run: asyncio.Task[Any]) -> None:
+    run.cancel()
+    await asyncio.wait({run})
 
 
 def _inputs(
@@ -340,18 +371,12 @@ class RLM:
             yield run.result()
         finally:
             if not run.done():
-                run.cancel()
-                loop, running = run.get_loop(), _running_loop()
-                if running is loop:
+                if _running_loop() is run.get_loop():
+                    run.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await run
-                elif running is None and not loop.is_running() and not loop.is_closed():
-                    # Closed synchronously: a sync wrapper (`loop.run_until_complete(anext(gen))`) dropped the
-                    # generator, which then has no loop hook to close it on. Awaiting here would be "async
-                    # generator ignored GeneratorExit"; the cancellation is finished on the run's own loop instead,
-                    # so its workers end now, not whenever that loop runs again.
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        loop.run_until_complete(run)
+                else:
+                    _cancel_off_its_loop(run)
 
     def session(self, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Session:
         """A multi-turn session: one REPL kept across questions, its variables and `history` included.

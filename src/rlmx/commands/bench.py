@@ -9,13 +9,12 @@ rlmx bench generate --family sniah --length 8k --index 0      # one task's manif
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,6 +31,9 @@ from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
+
+if TYPE_CHECKING:
+    from rlmx.cli import Interrupts
 
 DEFAULT_LENGTHS = "8k"
 DEFAULT_N = 5
@@ -186,7 +188,8 @@ def family_params(items: list[str], families: list[str]) -> dict[str, dict[str, 
     return params
 
 
-def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
+    """`rlmx bench run | report | generate`; `interrupts` runs the benchmark's event loop (see `rlmx.cli`)."""
     if args.bench_command == "report":
         path, pngs, note = write_report(args.dir, window=args.window)
         err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
@@ -204,10 +207,10 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         return 0
     if args.bench_command != "run":
         raise InputError("say what to do: rlmx bench run | report | generate (see rlmx bench --help)")
-    return _run(args, environ, err)
+    return _run(args, environ, err, interrupts)
 
 
-def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
+def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
     if args.ray:
         try:
             import ray  # noqa: F401
@@ -285,7 +288,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
         source = functools.partial(build_lm, plan) if args.ray else lm
         judge = _judge(args, environ, lm, source)
         sub_source = _sub_source(plan, sub_plan, sub) if args.ray else sub
-        records = asyncio.run(
+        records = interrupts.run(
             run(spec, source, progress=progress, ray_address=args.ray, judge=judge, sub_lm=sub_source)
         )
     err.print(_summary(records, spec))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from rlmx.extras import missing_extra
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
+    from rlmx.cli import Interrupts
     from rlmx.commands.serve import Stop
     from rlmx.mcp.service import RLMService
 
@@ -51,18 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return group
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
-    """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP). Exit 0; UsageError for bad flags."""
-    from rlmx.cli import (
-        EXIT_INTERRUPTED,
-        EXIT_OK,
-        Interrupts,
-        UsageError,
-        _budget,
-        _make_rlm,
-        default_trace_dir,
-        resolve_models,
-    )
+def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
+    """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP), on the loop `interrupts` runs. Exit 0;
+    UsageError for bad flags."""
+    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
     from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
 
@@ -92,8 +84,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
     if sock is not None:
         # Ctrl-C and SIGTERM go to uvicorn's graceful shutdown, from before the address is announced (as for
         # `rlmx serve`); then every session ends, its REPL killed. Exit 130 after Ctrl-C, 0 after SIGTERM.
-        import anyio
-
         with Stop() as stop:
             port = sock.getsockname()[1]
             shown = f"[{args.host}]" if ":" in args.host else args.host
@@ -104,13 +94,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
                     "port can spend this server's LM budget and read the granted folders",
                     "bold yellow",
                 )
-            anyio.run(_serve, server, service, sock, args.host, stop)
+            interrupts.run(_serve(server, service, sock, args.host, stop))
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
     say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
     # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
     # anyio.run it hung, waiting at exit for the thread that reads stdin.
-    interrupts = Interrupts(time.monotonic(), "the MCP server")
+    interrupts.what = "the MCP server"
     interrupts.install()
     with stdin_with_lone_surrogates_replaced():
         interrupts.run(_serve(server, service, None, args.host, None))

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import signal
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from rlmx.extras import missing_extra
 if TYPE_CHECKING:
     import uvicorn
 
+    from rlmx.blocking import LoopFactory
+    from rlmx.cli import Interrupts
     from rlmx.server.app import ServerOptions
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -158,8 +161,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
-    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds.
+def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
+    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds, on the loop
+    `interrupts` runs (unarmed: `Stop` handles the signals).
 
     Exit 130 after Ctrl-C (SIGINT), as every rlmx command interrupted so; 0 after SIGTERM, the polite stop a
     supervisor (systemd, Docker, Kubernetes) sends, which is how a server is meant to end.
@@ -210,11 +214,18 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> i
                 )
             server = _server(config, app)
             stop.attach(server)
-            server.run(sockets=[sock])
+            interrupts.run(server.serve(sockets=[sock]), loop_factory(config))
         finally:
             sock.close()
     say(f"rlmx: server stopped{stop.why}")
     return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
+
+
+def loop_factory(config: uvicorn.Config) -> LoopFactory | None:
+    """The event loop uvicorn's own `Server.run` would serve on (uvloop when it is installed); None, asyncio's, for
+    uvicorn before 0.36, which set an event loop policy instead."""
+    choose = getattr(config, "get_loop_factory", None)
+    return choose() if choose is not None else None
 
 
 def _server(config: Any, app: Any) -> Any:
@@ -259,7 +270,10 @@ class Stop:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> Stop:
-        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        # Python runs signal handlers on the main thread only; `main()` called on another one (inside a loop there)
+        # serves until the process ends, as uvicorn does off the main thread.
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
