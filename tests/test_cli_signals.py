@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from rlmx import RLM
 from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK
+from rlmx.lm import ScriptedLM
 
 
 def sigint_delivered() -> None:
@@ -141,12 +143,12 @@ def test_the_servers_started_by_main_inside_a_running_loop_serve_and_stop_on_a_s
             seen = []
             for line in proc.stderr:
                 seen.append(line)
-                found = re.search(r"(http://127\.0\.0\.1:\d+)/(v1|mcp)", line)
+                found = re.search(r"(http://127\.0\.0\.1:\d+)(/v1|/mcp|/|\s)", line)
                 if found:
                     break
             else:
                 raise AssertionError("".join(seen))
-            path = "/health" if command == ["serve"] else "/mcp"
+            path = {"serve": "/health", "mcp": "/mcp", "view": "/"}[command[0]]
             reply = httpx.get(found.group(1) + path, timeout=20)  # served: an HTTP answer, whatever its status
             assert reply.status_code < 500 and proc.poll() is None
             proc.send_signal(sent)
@@ -174,7 +176,7 @@ sys.exit(1)  # the server ended by itself
 """
 
 
-@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]], ids=["serve", "mcp-http"])
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"], ["view"]], ids=["serve", "mcp-http", "view"])
 def test_the_servers_started_by_main_on_another_threads_loop_serve(tmp_path: Path, command: list[str]) -> None:
     """Signal handlers can be set on the main thread only: elsewhere the server serves without them (as uvicorn
     does there), rather than failing with ValueError."""
@@ -182,7 +184,10 @@ def test_the_servers_started_by_main_on_another_threads_loop_serve(tmp_path: Pat
 
     script = tmp_path / "script.json"
     script.write_text('["```repl\\nFINAL(1)\\n```"]', encoding="utf-8")
-    argv = [*command, "--scripted", str(script), "--trace-dir", str(tmp_path), "--port", "0"]
+    scripted = [] if command == ["view"] else ["--scripted", str(script)]
+    if command == ["view"]:  # a trace to show
+        RLM(ScriptedLM(["```repl\nFINAL(1)\n```"]), trace_dir=tmp_path).completion("q", context="c")
+    argv = [*command, *scripted, "--trace-dir", str(tmp_path), "--port", "0"]
     with subprocess.Popen(
         [sys.executable, "-c", ON_A_THREAD_WITH_A_LOOP, *argv],
         stdin=subprocess.PIPE,

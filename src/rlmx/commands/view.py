@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import signal
+import threading
 import webbrowser
 from collections.abc import Mapping
 from pathlib import Path
@@ -91,7 +92,10 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
     announcement on, since a user (or a script) may stop it as soon as it is shown."""
     from rlmx.cli import EXIT_INTERRUPTED  # late: cli imports this module
 
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    # Only the main thread may set a handler (`main(["view"])` called from a thread, or from a notebook's loop on
+    # rlmx's helper thread): elsewhere SIGTERM keeps its own meaning, as under http.server itself.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     code, why = 0, "SIGTERM"
     try:
         err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
@@ -111,7 +115,8 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
     except _Terminated:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         server.server_close()
     err.print(f"rlmx: trace viewer stopped ({why})", highlight=False, soft_wrap=True)
     return code
