@@ -284,6 +284,51 @@ def test_a_thread_an_earlier_question_started_cannot_answer_the_next_through_ans
         assert session.ask("the second question").answer == "a2"
 
 
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_raw_thread_an_earlier_question_left_cannot_answer_the_next_one(sandbox: str) -> None:
+    # `_thread.start_new_thread` made no threading.Thread to mark when the next question began: its FINAL during
+    # question 2 answered question 2 with question 1's value.
+    first = (
+        "import _thread, threading\ngo, done = threading.Event(), threading.Event()\nrefused = []\n"
+        "def late():\n    go.wait(10)\n    try:\n        FINAL('stale answer')\n"
+        "    except RuntimeError as exc:\n        refused.append(str(exc))\n    done.set()\n"
+        "_thread.start_new_thread(late, ())\nFINAL('first answer')"
+    )
+    lm = ScriptedLM([repl(first), repl("go.set()\ndone.wait(10)\nprint(refused)"), repl("FINAL('second answer')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    assert "this thread was started by an earlier question of this session" in lm.calls[-1][-1]["content"]
+
+
+POOLS = {
+    "ThreadPoolExecutor": (
+        "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)\npool.submit(print).result()",
+        "pool.submit(finish, 'second answer').result()",
+        "pool.shutdown()",
+    ),
+    "ThreadPool": (
+        "from multiprocessing.pool import ThreadPool\npool = ThreadPool(1)\npool.apply(print)",
+        "pool.map(finish, ['second answer'])",
+        "pool.close()\npool.join()",
+    ),
+}
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("kind", POOLS)
+def test_a_pool_kept_from_an_earlier_question_answers_the_question_that_gives_it_work(sandbox: str, kind: str) -> None:
+    # The pool's thread was question 1's: question 2's own task, submitted from its own cell, was refused as an
+    # earlier question's, and question 2 ended on its fallback.
+    make, use, close = POOLS[kind]
+    finish = "def finish(text):\n    answer['content'] = text\n    answer['ready'] = True\n"
+    second = f"{finish}try:\n    {use}\nfinally:\n" + "".join(f"    {line}\n" for line in close.splitlines())
+    lm = ScriptedLM([repl(f"{make}\nFINAL('first answer')"), repl(second), repl("FINAL('fallback')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+
+
 # --- the names a session loads keep the meaning the prompt gives them (audit 23) --------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 
 from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult, create_sandbox
@@ -161,3 +162,74 @@ async def test_a_pool_kept_from_an_earlier_cell_prints_into_its_own_sandboxs_nex
         for box in (mine, other):
             await box.close()
     assert (warmed.stdout, again.stdout, waited.stdout) == ("warm\n", "again\n", "")
+
+
+async def test_a_thread_whose_sandbox_runs_no_cell_prints_into_no_other_sandboxs_cell() -> None:
+    # A thread that outlived its cell (its run between cells, or over) wrote into whichever sandbox's cell was running:
+    # another run's model read its lines. Its sandbox running no cell, it passes through as when no cell runs at all.
+    first, second = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (first, second):
+        await box.start([prepare("context", "c")])
+    try:
+        later = "def later():\n    go.wait(5)\n    print('from the first sandbox')\n    printed.set()\n"
+        start = "import threading\ngo, printed = threading.Event(), threading.Event()\n" + later
+        await first.run_cell(start + "threading.Thread(target=later).start()", calls=echo, timeout=5)
+        assert first._worker is not None and second._worker is not None
+        for name in ("go", "printed"):  # the second sandbox's cell lets the thread print, and waits until it has
+            second._worker.namespace[name] = first._worker.namespace[name]
+        result = await second.run_cell("go.set()\nprinted.wait(5)\nprint('mine')", calls=echo, timeout=5)
+    finally:
+        for box in (first, second):
+            await box.close()
+    assert result.stdout == "mine\n"
+
+
+async def test_raw_threads_of_overlapping_cells_print_into_their_own() -> None:
+    # `_thread.start_new_thread` bypassed the mark threading.Thread.start gave: such a thread's lines went into
+    # whichever cell began first.
+    cell = (
+        "import _thread, time\ntime.sleep({pause})\nprinted = _thread.allocate_lock()\nprinted.acquire()\n"
+        "_thread.start_new_thread(lambda: (print('{tag}-raw'), printed.release()), ())\n"
+        "printed.acquire()\ntime.sleep(0.3)"
+    )
+    first, second = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (first, second):
+        await box.start([prepare("context", "c")])
+    try:
+        results = await asyncio.gather(
+            first.run_cell(cell.format(tag="first", pause=0.05), calls=echo, timeout=5),
+            second.run_cell(cell.format(tag="second", pause=0.15), calls=echo, timeout=5),
+        )
+    finally:
+        for box in (first, second):
+            await box.close()
+    assert [result.stdout for result in results] == ["first-raw\n", "second-raw\n"]
+
+
+async def test_a_sessions_next_question_leaves_another_sandboxs_threads_their_own() -> None:
+    # The next question marked every thread of the host as an earlier question's: another run's cell, and the pool
+    # it had made, could no longer FINAL or set `answer`, and that run ended on its fallback.
+    asking, other = create_sandbox("inprocess"), create_sandbox("inprocess")
+    for box in (asking, other):
+        await box.start([prepare("context", "c")])
+    assert other._worker is not None
+    ready, go = threading.Event(), threading.Event()
+    other._worker.namespace.update(ready=ready, go=go)
+    cell = (
+        "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)\npool.submit(int).result()\n"
+        "ready.set()\ngo.wait(5)\n"
+        "def finish():\n    answer['content'] = 'from the pool'\n    answer['ready'] = True\n"
+        "try:\n    pool.submit(finish).result()\nfinally:\n    pool.shutdown()\nFINAL('its own')"
+    )
+    try:
+        running = asyncio.ensure_future(other.run_cell(cell, calls=echo, timeout=5))
+        await asyncio.to_thread(ready.wait, 5)  # its cell and its pool's thread run now
+        await asking.load([], {})
+        go.set()
+        result = await running
+    finally:
+        for box in (asking, other):
+            await box.close()
+    assert (result.status, result.error) == ("ok", None)
+    assert result.final == {"kind": "final", "value": "its own"}
+    assert (result.answer["content"], result.answer["ready"]) == ("from the pool", True)

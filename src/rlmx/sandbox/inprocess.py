@@ -18,7 +18,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
@@ -26,7 +26,7 @@ from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.frames import dumps, encodable, valid_strings
-from rlmx.sandbox.worker import CappedText, CellTimeout, Worker, unsendable
+from rlmx.sandbox.worker import CappedText, CellTimeout, Worker, carry_origins, unsendable, work_origin
 
 UNSAFE_WARNING = (
     "the 'inprocess' sandbox runs the model's code inside this process with no isolation: it can read API "
@@ -34,54 +34,20 @@ UNSAFE_WARNING = (
 )
 
 
-_SANDBOX = "_rlmx_inprocess_sandbox"
-"""A thread's attribute: the sandbox (its worker) whose cell, or a thread of whose cells, started it."""
-
-
-def _sandbox_of(thread: threading.Thread) -> _InProcessWorker | None:
-    sandbox: _InProcessWorker | None = getattr(thread, _SANDBOX, None)
-    return sandbox
-
-
-_start_thread: Callable[[threading.Thread], None] | None = None
-"""threading.Thread.start as it was before `_mark_new_threads` wrapped it (a notebook's kernel may wrap it too)."""
-
-
-def _start_marked(thread: threading.Thread) -> None:
-    """threading.Thread.start once an in-process cell has run (as ipykernel routes a thread's output): a thread
-    started by a cell's thread, or by one of its threads (a pool's workers, a timer), belongs to that cell's
-    sandbox, so its prints go to that sandbox's cell even while other sandboxes' cells run."""
-    if _sandbox_of(thread) is None and (sandbox := _sandbox_of(threading.current_thread())) is not None:
-        setattr(thread, _SANDBOX, sandbox)
-    assert _start_thread is not None
-    _start_thread(thread)
-
-
-def _mark_new_threads() -> None:
-    """Wrap threading.Thread.start with `_start_marked`, once, for good: threads outlive the cells that start them."""
-    global _start_thread
-    if _start_thread is None:
-        _start_thread = threading.Thread.start
-        threading.Thread.start = _start_marked  # type: ignore[method-assign,assignment]
-
-
 class _ThreadStreams:
-    """sys.stdout/sys.stderr stand-in while cells run: writes from a cell's thread, and from threads it started (and
-    they in turn), go to the capture of the cell its sandbox runs now; the host's own pass through. A thread of no
-    running cell's (its sandbox is between cells) writes into the first cell that runs, as the host's other threads
-    do, or passes through when none does."""
+    """sys.stdout/sys.stderr stand-in while cells run: what a cell's work writes (its thread's, and the threads and
+    pool tasks it started, see `work_origin`) goes to the cell its own sandbox runs now, never another sandbox's.
+    Work of a sandbox running no cell (between cells, or after its run ended) and the host's own pass through, as
+    they do once no cell runs at all."""
 
     def __init__(self, original: TextIO) -> None:
         self.original = original
-        self.captures: dict[_InProcessWorker, CappedText] = {}  # sandboxes running a cell now -> its capture
+        self.captures: dict[Worker, CappedText] = {}  # sandboxes running a cell now -> its capture
         self.hosts: dict[int, int] = {}  # event loops' threads serving cells now -> how many cells each
 
     def _capture(self) -> CappedText | None:
-        sandbox = _sandbox_of(threading.current_thread())
-        capture = self.captures.get(sandbox) if sandbox is not None else None
-        if capture is None and threading.get_ident() not in self.hosts and self.captures:
-            capture = next(iter(self.captures.values()))
-        return capture
+        origin = work_origin()
+        return self.captures.get(origin[0]) if origin is not None else None
 
     def write(self, text: str) -> int:
         capture = self._capture()
@@ -117,7 +83,7 @@ def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
     streams by the first cell; a later one puts it back if a running cell replaced it."""
     global _routed
     with _ROUTING:
-        _mark_new_threads()
+        carry_origins()
         if _routed is None:
             _routed = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
         sys.stdout, sys.stderr = _routed
@@ -321,7 +287,6 @@ class InProcessSandbox:
             loop.call_soon_threadsafe(settle, done, result)
 
         thread = threading.Thread(target=target, name="rlmx-inprocess-cell", daemon=True)
-        setattr(thread, _SANDBOX, worker)  # its prints, and its threads', are this sandbox's cell's
         worker.waited = 0.0
         started = time.monotonic()
         thread.start()

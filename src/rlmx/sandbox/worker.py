@@ -607,6 +607,8 @@ class Worker:
         self.fd_errors: _FdOutput | None = None
         self.pid = _getpid()  # a process a cell forks is not this REPL: it may not use the channel
         self.final: dict[str, Any] | None = None
+        self.question = 0
+        """Which of a session's questions is asked now (0: the first); work knows its own (see `work_origin`)."""
         self.call_seq = 0
         self.cells = 0
         self.variables = dict(variables or {})
@@ -1029,6 +1031,14 @@ class Worker:
 
     # --- cells ---------------------------------------------------------------------------------
     def run_cell(self, code: str, timeout: float) -> dict[str, Any]:
+        before = work_origin()
+        _WORK.origin = (self, self.question)  # the cell's work, and all it starts, is this question's
+        try:
+            return self._run_cell(code, timeout)
+        finally:
+            _WORK.origin = before
+
+    def _run_cell(self, code: str, timeout: float) -> dict[str, Any]:
         out, err = CappedText(self.max_output), CappedText(self.max_output)
         started = _clock()
         self.redirect(out, err)
@@ -1188,14 +1198,12 @@ class Worker:
         self.reserved = self.reserved | set(contexts) | set(variables)
 
     def new_question(self) -> None:
-        """A session's next question begins: what an earlier one's threads finished with is not its answer, and
-        neither is what they finish with from now on (their FINAL raises)."""
+        """A session's next question begins: what an earlier one's work finished with is not its answer, and
+        neither is what it finishes with from now on (its FINAL raises). That work is known by its origin (see
+        `work_origin`), not by its thread: a pool kept from an earlier question runs this one's tasks as this
+        question's, and another sandbox's threads (the in-process tier shares the host) are not this session's."""
         self.final = None
-        threading = sys.modules.get("threading")  # imported by the cells that start threads
-        if threading is not None:
-            for thread in threading.enumerate():
-                if thread is not threading.main_thread():
-                    thread._rlmx_earlier_question = True
+        self.question += 1
 
     def restore_functions(self, notes: CappedText) -> list[str]:
         """Put rlmx's functions and the host tools back under their names. A value the cell had bound to one of
@@ -1451,8 +1459,8 @@ def unsendable(kind: str, problem: str) -> Exception:
 
 
 class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the worker
-    """The REPL's `answer` dict. A thread that an earlier question of a session started may read it but not set
-    it (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now."""
+    """The REPL's `answer` dict. Work that an earlier question of a session started may read it but not set it
+    (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now."""
 
     def __setitem__(self, key: str, value: Any) -> None:
         _refuse_an_earlier_questions_thread("answer[...] = ...")
@@ -1472,13 +1480,121 @@ class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the
 
 
 def _refuse_an_earlier_questions_thread(function: str) -> None:
-    """Raise RuntimeError in a thread a session's earlier question started (see Worker.new_question)."""
-    threading = sys.modules.get("threading")
-    if threading is not None and getattr(threading.current_thread(), "_rlmx_earlier_question", False):
+    """Raise RuntimeError in work a session's earlier question started (see Worker.new_question)."""
+    origin = work_origin()
+    if origin is not None and origin[0].question != origin[1]:
         raise RuntimeError(
             f"{function}: this thread was started by an earlier question of this session, so what it finishes with "
             "does not answer the question asked now; finish from this question's own cells"
         )
+
+
+# --- whose work a thread does: its origin -----------------------------------------------------------------------
+# A cell's thread does the work of (its worker, the session's question asked now). So does every piece of work the
+# cell starts, and the work that starts in turn: a thread (threading, `_thread`, a timer), a task given to a pool
+# (whose thread may be older than the question, or another sandbox's pool's). The origin travels with the work,
+# not with the OS thread, and decides whose cell a thread's prints go to (in-process) and whether its FINAL or
+# `answer` may finish the question asked now.
+
+_WORK = _thread._local()
+"""Per thread: `origin`, the (worker, question) whose work it does now; unset in work no cell started."""
+
+_THREAD_STARTS = ("start_new_thread", "start_new", "start_joinable_thread")
+"""`_thread`'s functions that start a thread (by Python version); `threading` keeps its own references to them."""
+
+_carrying_origins = False
+
+
+def work_origin() -> tuple[Worker, int] | None:
+    """The (worker, question) whose work this thread does now; None where no cell started it (the host's own)."""
+    origin: tuple[Worker, int] | None = getattr(_WORK, "origin", None)
+    return origin
+
+
+def _as_work_of(origin: tuple[Worker, int] | None, function: Any) -> Any:
+    """`function`, run as `origin`'s work on whichever thread runs it (a pool's task): the thread's own origin
+    is back once it returns."""
+    if not callable(function):
+        return function  # the pool's own error is raised, as before
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        before = getattr(_WORK, "origin", None)
+        _WORK.origin = origin
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _WORK.origin = before
+
+    return run
+
+
+def _starting_as_own_work(start: Any) -> Any:
+    """A thread-starting function whose threads do the starter's work (a host's thread stays the host's)."""
+
+    def start_as_own_work(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        origin = work_origin()
+        if origin is None or not callable(function):
+            return start(function, *args, **kwargs)
+
+        def body(*args: Any, **kwargs: Any) -> Any:
+            _WORK.origin = origin  # for the thread's life: its uncaught error's traceback is printed after this
+            return function(*args, **kwargs)
+
+        body.__qualname__ = getattr(function, "__qualname__", body.__qualname__)  # as an uncaught error names it
+        return start(body, *args, **kwargs)
+
+    return start_as_own_work
+
+
+def _submitting_as_own_work(submit: Any) -> Any:
+    """A pool's method taking `func` first: the task does the submitter's work, whichever thread runs it."""
+
+    def submit_as_own_work(self: Any, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return submit(self, _as_work_of(work_origin(), func), *args, **kwargs)
+
+    return submit_as_own_work
+
+
+def _executor_tasks_carry_origins(module: Any) -> None:
+    """concurrent.futures' thread pool (and asyncio's run_in_executor, to_thread over it): a work item, made as
+    work is submitted, runs as its submitter's work."""
+    item = module._WorkItem
+    init, run = item.__init__, item.run
+
+    def made(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.rlmx_origin = work_origin()
+
+    def ran(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return _as_work_of(getattr(self, "rlmx_origin", None), run)(self, *args, **kwargs)
+
+    item.__init__, item.run = made, ran
+
+
+def _thread_pool_tasks_carry_origins(module: Any) -> None:
+    """multiprocessing's ThreadPool: each task runs as its submitter's work (process pools are left alone)."""
+    pool = module.ThreadPool
+    for name in ("apply_async", "_map_async", "imap", "imap_unordered"):
+        setattr(pool, name, _submitting_as_own_work(getattr(pool, name)))
+
+
+def carry_origins() -> None:
+    """From now on, work a cell starts carries its origin (see `work_origin`): `_thread`'s starts wrapped, and
+    `threading`'s own references to them; the pools' tasks once their modules load. Once, for good (threads
+    outlive the cells that start them): a worker's process at its start, the in-process tier at its first cell."""
+    global _carrying_origins
+    if _carrying_origins:
+        return
+    _carrying_origins = True
+    for name in _THREAD_STARTS:
+        if (start := getattr(_thread, name, None)) is not None:
+            setattr(_thread, name, _starting_as_own_work(start))
+    threading = sys.modules.get("threading")  # imported later, it takes the wrapped ones
+    for name in _THREAD_STARTS:
+        if (start := getattr(threading, f"_{name}", None)) is not None:
+            setattr(threading, f"_{name}", _starting_as_own_work(start))
+    _after_import("concurrent.futures.thread", _executor_tasks_carry_origins)
+    _after_import("multiprocessing.pool", _thread_pool_tasks_carry_origins)
 
 
 def _python_reads(name: str) -> str:
@@ -1897,6 +2013,7 @@ def _worker_for(
         max_batch=int(init.get("max_batch", 1_000)),
     )
     _thread.start_new_thread(_drain, (fds,))
+    carry_origins()
     worker.fd_output, worker.fd_errors = fds
     worker.owns_signals = True
     os.register_at_fork(after_in_child=_forked_by_a_cell)
