@@ -4,9 +4,11 @@ and sessions that belong to the client that opened them."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +226,24 @@ async def test_a_session_whose_client_left_is_no_one_elses(tmp_path: Path) -> No
             await service.session_ask(roots, session_id, "q", None, None, None, owner=other)
     finally:
         await service.aclose()
+
+
+async def test_a_client_that_never_answers_roots_list_holds_up_no_call(tmp_path: Path, project: Path) -> None:
+    # A client that advertises roots and never answers roots/list (telegram-mcp PR #220): every tool call waited
+    # for the answer, a text-only one too, with no end.
+    replies = script(tmp_path, [repl("FINAL(context[:5])")])
+
+    async def never_answers(context: object) -> ListRootsResult:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async with connect(
+        tmp_path, "--scripted", str(replies), cwd=project, mode="legacy", list_roots_callback=never_answers
+    ) as (client, _):
+        text_only = await asyncio.wait_for(client.call_tool("rlm_ask", {"query": "q", "text": "plain words"}), 20)
+        started = time.monotonic()
+        with_paths = await asyncio.wait_for(client.call_tool("rlm_ask", {"query": "q", "paths": ["README.md"]}), 30)
+        waited = time.monotonic() - started
+    assert payload(text_only)["answer"] == "plain"
+    assert with_paths.is_error and "did not answer" in text_of(with_paths) and "--allow" in text_of(with_paths)
+    assert waited < 15

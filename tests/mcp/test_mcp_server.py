@@ -122,6 +122,29 @@ async def test_bad_arguments_come_back_as_tool_errors(tmp_path: Path, project: P
         assert result.is_error
 
 
+async def test_arguments_a_tool_does_not_take_are_refused_before_anything_runs(tmp_path: Path, project: Path) -> None:
+    # A limit put beside `query` instead of inside `budget`, or a misspelt `budget`, was dropped without a word:
+    # the run went on uncapped.
+    replies = script(tmp_path, [repl("turn = 1"), repl("FINAL('two turns')")])
+    async with connect(tmp_path, "--allow", str(project), "--scripted", str(replies)) as (client, _):
+        tools = (await client.list_tools()).tools
+        beside = await client.call_tool("rlm_ask", {"query": "q", "text": "x", "max_iterations": 1})
+        misspelt = await client.call_tool("rlm_estimate", {"query": "q", "text": "x", "txet": "y"})
+        stray = await client.call_tool("rlm_session_end", {"session_id": "s", "force": True})
+        # Keys clients add on their own (`_meta`, n8n's toolCallId) are no caller's mistake: the call runs.
+        clients_own = {"query": "q", "text": "x", "_meta": {"progressToken": 1}, "toolCallId": "call_1"}
+        ran = payload(await client.call_tool("rlm_ask", clients_own))
+    assert all(tool.input_schema.get("additionalProperties") is False for tool in tools)
+    for refused in (beside, misspelt, stray):
+        assert refused.is_error
+    assert "unknown argument max_iterations" in text_of(beside) and '{"budget": {"max_iterations"' in text_of(beside)
+    assert "rlm_ask takes: query, paths, text, budget" in text_of(beside)
+    assert "unknown argument txet (did you mean text?)" in text_of(misspelt)
+    assert "force" in text_of(stray) and "rlm_session_end takes: session_id" in text_of(stray)
+    assert (ran["answer"], ran["iterations"]) == ("two turns", 2)
+    assert len(list((tmp_path / "traces").glob("*.jsonl"))) == 1, "only the last call may have run"
+
+
 @pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
 async def test_output_of_the_model_code_never_reaches_the_protocol_stream(
     tmp_path: Path, project: Path, sandbox: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.lm.scripted import ScriptedLM
 from rlmx.mcp.roots import Roots
-from rlmx.mcp.service import RLMService, tightened
+from rlmx.mcp.service import RLMService, SessionEnded, tightened
 from rlmx.rlm import RLM
+from scripting import worker_pidfile
 
 
 def test_a_call_budget_only_tightens_the_server_budget() -> None:
@@ -49,3 +51,35 @@ async def test_a_reply_says_the_cost_of_calls_to_a_model_with_no_price_is_unknow
     usage = reply["usage"]
     assert reply["answer"] == "42" and usage["lm_calls"] == 1 and usage["unpriced_calls"] == 1
     assert usage["cost_usd"] is None and usage["by_model"]["an-unlisted-model"]["cost_usd"] is None
+
+
+async def test_ending_a_session_stops_the_question_it_is_answering(tmp_path: Path) -> None:
+    # rlm_session_end on a session still answering waited for the whole question (up to --max-seconds), then said
+    # `ended: true`, and the question came back as if nothing had happened.
+    pidfile = worker_pidfile()
+    cell = f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\nFINAL('late')"
+    service = RLMService(RLM(ScriptedLM([f"```repl\n{cell}\n```"]), trace_dir=tmp_path))
+    roots = Roots([tmp_path], "--allow")
+    session_id = (await service.session_start(roots, None, "notes"))["session_id"]
+    asking = asyncio.create_task(service.session_ask(roots, session_id, "q", None, None, None))
+    for _ in range(600):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        await asyncio.sleep(0.05)
+    worker = int(pidfile.read_text())
+    started = time.monotonic()
+    ended = await service.session_end(session_id)
+    assert time.monotonic() - started < 10
+    assert ended == {"session_id": session_id, "ended": True, "questions": 0}
+    with pytest.raises(SessionEnded, match=f"session {session_id} was ended"):
+        await asking
+    assert not _alive(worker), "the session's REPL outlived its end"
+    assert (service.sessions, service.running) == ({}, 0)
+
+
+def _alive(pid: int) -> bool:
+    """As mcp_harness.alive, which this file does not import: the service runs without the [mcp] extra."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

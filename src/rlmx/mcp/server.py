@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 try:
     import anyio
@@ -32,19 +33,35 @@ except ImportError as exc:  # say how to install it from the checkout, not a bar
 
     raise ImportError(missing_extra("rlmx.mcp.server", "mcp", exc), name=exc.name) from None
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from mcp.shared.message import SessionMessage
+from mcp_types import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    CallToolResult,
+    ErrorData,
+    InputRequiredResult,
+    JSONRPCError,
+    TextContent,
+    ToolAnnotations,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
 from rlmx import __version__
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Event
 from rlmx.mcp.roots import Roots, file_uri_path
-from rlmx.mcp.service import RLMService
+from rlmx.mcp.service import LIMIT_NAMES, RLMService
 from rlmx.progress import Progress
 from rlmx.sandbox.frames import encodable
+
+if TYPE_CHECKING:
+    from mcp.shared._stream_protocols import ReadStream, WriteStream
 
 T = TypeVar("T")
 
@@ -129,6 +146,11 @@ def replace_lone_surrogates(line: bytes) -> bytes:
     return _SURROGATE_ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group()) == 6 else m.group(), line)
 
 
+_STDIN_BLOCK = 1 << 20
+"""Bytes asked of stdin per read: a 40 MB argument arrives in some 40 reads (unbuffered readline read it one byte per
+system call, 36 s, and every message behind it waited)."""
+
+
 @contextlib.contextmanager
 def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
     """While open, fd 0 is a pipe fed line by line from the real stdin through `replace_lone_surrogates` (a thread
@@ -139,15 +161,36 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
     os.close(read)
 
     def copy() -> None:
-        with os.fdopen(source, "rb", buffering=0) as real, os.fdopen(write, "wb", buffering=0) as pipe:
-            for line in iter(real.readline, b""):
-                try:
+        try:
+            with os.fdopen(write, "wb") as pipe:  # buffered: it writes a long line whole, whatever the pipe takes
+                for line in lines_of(lambda: os.read(source, _STDIN_BLOCK)):
                     pipe.write(replace_lone_surrogates(line))
-                except BrokenPipeError:
-                    return
+                    pipe.flush()
+        except BrokenPipeError:  # the server stopped reading
+            pass
+        finally:
+            os.close(source)
 
     threading.Thread(target=copy, name="rlmx-mcp-stdin", daemon=True).start()
     yield
+
+
+def lines_of(read: Callable[[], bytes]) -> Iterator[bytes]:
+    """The lines (each with its newline; the last one, at EOF, maybe without) in the blocks `read()` returns until it
+    returns b"", however the blocks cut them: a line, an escape or a UTF-8 sequence split between two reads comes out
+    whole."""
+    pending: list[bytes] = []
+    while block := read():
+        start = 0
+        while (end := block.find(b"\n", start)) != -1:
+            pending.append(block[start : end + 1])
+            yield b"".join(pending)
+            pending.clear()
+            start = end + 1
+        if start < len(block):
+            pending.append(block[start:])
+    if pending:
+        yield b"".join(pending)
 
 
 class LoneSurrogatesReplaced:
@@ -207,10 +250,15 @@ class Grant:
         if self.allowed is not None:
             return self.allowed
         client = await _client_roots(ctx)
-        if client is not None and client[0]:
-            return Roots(client[0], "the client's MCP roots")
+        if client is not None and client.failure is not None:
+            return Roots.none(
+                f"the client offers MCP roots, but {client.failure}; start rlmx mcp with --allow PATH, or pass the "
+                "text itself"
+            )
+        if client is not None and client.folders:
+            return Roots(client.folders, "the client's MCP roots")
         if client is not None:
-            listed = ", ".join(client[1][:5]) or "none"
+            listed = ", ".join(client.listed[:5]) or "none"
             return Roots.none(
                 f"the client granted no folder that exists on this machine (its MCP roots: {listed}); open the "
                 "project's folder in the client, or start rlmx mcp with --allow PATH"
@@ -234,10 +282,188 @@ def _too_wide(folder: Path) -> bool:
     return resolved == Path(resolved.anchor) or resolved == home
 
 
-def build_server(service: RLMService, grant: Grant) -> MCPServer:
+CLIENT_ADDED_ARGUMENTS = frozenset({"toolCallId", "tool_call_description"})
+"""Argument keys some MCP clients add to every call themselves (n8n's toolCallId, cyanheads/mcp-ts-core#453): the
+model never wrote them and cannot leave them out, so they are ignored, as are keys starting with `_` (`_meta`)."""
+
+
+class RLMXServer(MCPServer):
+    """The SDK's MCPServer, told to answer where it kept silent: unknown tool arguments are refused (the SDK dropped
+    them, and a misplaced budget limit went unapplied); over stdio, each line that is not a JSON-RPC message gets its
+    JSON-RPC error (the SDK dropped it, and the client waited for good); bad request params say what is wrong."""
+
+    def __init__(self, name: str, **settings: Any) -> None:
+        super().__init__(name, middleware=[_detailed_invalid_params], **settings)
+        self._argument_names: dict[str, tuple[str, ...]] = {}
+
+    def close_argument_schemas(self) -> None:
+        """Every tool's input schema says `additionalProperties: false`, as `call_tool` enforces."""
+        for tool in self._tool_manager.list_tools():
+            tool.parameters["additionalProperties"] = False
+            self._argument_names[tool.name] = tuple(tool.parameters.get("properties", {}))
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        known = self._argument_names.get(name)
+        if known is not None:
+            _refuse_unknown_arguments(name, arguments, known)
+        return await super().call_tool(name, arguments, context)
+
+    async def run_stdio_async(self) -> None:
+        """Serve over stdin and stdout as the SDK does, answering the lines it cannot read."""
+        lowlevel = self._lowlevel_server
+        async with stdio_server() as (read_stream, write_stream):
+            messages = _AnsweringUnreadable(read_stream, write_stream)
+            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+
+
+def _refuse_unknown_arguments(tool: str, arguments: dict[str, Any], known: tuple[str, ...]) -> None:
+    """ToolError naming each argument `tool` does not take, and where it may belong; nothing has run yet."""
+    unknown = [key for key in arguments if key not in known and not _client_added(key)]
+    if not unknown:
+        return
+    named = "; ".join(_where_it_belongs(key, known) for key in unknown)
+    raise ToolError(
+        encodable(f"unknown argument{'s' if len(unknown) > 1 else ''} {named}. {tool} takes: {', '.join(known)}")
+    )
+
+
+def _client_added(key: str) -> bool:
+    return key.startswith("_") or key in CLIENT_ADDED_ARGUMENTS
+
+
+def _where_it_belongs(key: str, known: tuple[str, ...]) -> str:
+    if key in LIMIT_NAMES and "budget" in known:
+        return f'{key} (a limit: give it inside budget, as {{"budget": {{"{key}": ...}}}})'
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
+
+
+async def _detailed_invalid_params(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """The SDK's -32602 "Invalid request parameters", with what is wrong: it said no more, for a request before
+    initialize as for `arguments` given as a list."""
+    try:
+        return await call_next(ctx)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:5]
+        )
+        raise MCPError(INVALID_PARAMS, encodable(f"Invalid request parameters: {problems}")) from None
+    except MCPError as exc:
+        generic = exc.error.code == INVALID_PARAMS and exc.error.message == "Invalid request parameters"
+        if generic and not exc.error.data and ctx.session.client_params is None:  # the SDK's gate before initialize
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Invalid request parameters: {encodable(ctx.method)} came before initialize; send initialize "
+                "first (then notifications/initialized)",
+            ) from None
+        raise
+
+
+class _AnsweringUnreadable:
+    """The stdio transport's read stream, less the lines it could not read as a JSON-RPC message (it passes on their
+    parse error, which the SDK only logs): each gets its JSON-RPC error reply on `replies` instead."""
+
+    def __init__(self, messages: ReadStream[SessionMessage | Exception], replies: WriteStream[SessionMessage]) -> None:
+        self._messages = messages
+        self._replies = replies
+
+    @property
+    def last_context(self) -> Any:
+        """The sender's context of the last message, as the SDK's own stream keeps it."""
+        return getattr(self._messages, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        while True:
+            item = await self._messages.receive()
+            if not isinstance(item, Exception):
+                return item
+            for reply in replies_to_unreadable(item):
+                with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    await self._replies.send(SessionMessage(reply))
+
+    async def aclose(self) -> None:
+        await self._messages.aclose()
+
+    def __aiter__(self) -> _AnsweringUnreadable:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _AnsweringUnreadable:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+NOT_A_MESSAGE = (
+    'Invalid Request: not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0" and a "method", or the '
+    '"result" or "error" of a request)'
+)
+NO_BATCHES = "Invalid Request: batches (JSON arrays) are not supported; send each message as a line of its own"
+
+
+def replies_to_unreadable(error: Exception) -> list[JSONRPCError]:
+    """The JSON-RPC error replies for a line the stdio transport could not read as a message (`error`: the SDK's
+    ValidationError for it). Not JSON: a parse error. A batch: an Invalid Request for each request in it, with its
+    id, so the client's wait for each ends. Any other JSON: an Invalid Request, with the id it gave, if it did."""
+    problems = error.errors() if isinstance(error, ValidationError) else []
+    if not problems or problems[0]["type"] == "json_invalid":
+        line = problems[0]["input"] if problems else None
+        if isinstance(line, str) and not line.strip():
+            return []  # a blank line: nothing to answer
+        detail = problems[0]["msg"] if problems else f"{type(error).__name__}"
+        return [_error_reply(None, PARSE_ERROR, f"Parse error: {detail}; send one JSON-RPC message per line")]
+    value = _unreadable_value(problems)
+    if isinstance(value, list):
+        if not value:
+            return [_error_reply(None, INVALID_REQUEST, NO_BATCHES)]
+        return [_error_reply(_request_id(item), INVALID_REQUEST, NO_BATCHES) for item in value if _answerable(item)]
+    return [_error_reply(_request_id(value), INVALID_REQUEST, NOT_A_MESSAGE)]
+
+
+def _unreadable_value(problems: list[Any]) -> Any:
+    """The JSON value that is not a message, from pydantic's problems with it: a union member that wanted an object
+    (`model_type`) or missed a member of it (`missing`) names the value as a whole."""
+    for problem in problems:
+        depth = len(problem["loc"])
+        if (problem["type"] == "model_type" and depth == 1) or (problem["type"] == "missing" and depth == 2):
+            return problem["input"]
+    return None
+
+
+def _request_id(value: Any) -> str | int | None:
+    """The id of what looks like a request (a method and an id), else None: JSON-RPC's id for "not known"."""
+    if not isinstance(value, dict) or "method" not in value:
+        return None
+    request_id = value.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+def _answerable(item: Any) -> bool:
+    """Whether a batch member gets a reply: a request does, and so does anything that is no message at all; a
+    notification and a response (an object without a method, with a result or an error) do not."""
+    if not isinstance(item, dict):
+        return True
+    if "method" in item:
+        return "id" in item
+    return not ("result" in item or "error" in item)
+
+
+def _error_reply(request_id: str | int | None, code: int, message: str) -> JSONRPCError:
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
+
+
+def build_server(service: RLMService, grant: Grant) -> RLMXServer:
     """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
     readable = f"{grant.describe()} {_models(service)}"
-    server = MCPServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
+    server = RLMXServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
     running = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
     local = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
@@ -245,20 +471,20 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
     async def rlm_ask(
         query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
     ) -> dict[str, Any]:
-        roots = await _refusing(grant.roots(ctx))
+        roots = await _roots_for(grant, ctx, paths)
         reply = await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
         return _as_tool_result(reply)
 
     @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=local)
     async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
-        roots = await _refusing(grant.roots(ctx))
+        roots = await _roots_for(grant, ctx, paths)
         # Reading a large folder blocks: do it off the event loop, so progress and cancellation still flow.
         work = anyio.to_thread.run_sync(service.estimate, roots, query, paths, text)
         return await _refusing(work)
 
     @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=local)
     async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
-        roots = await _refusing(grant.roots(ctx))
+        roots = await _roots_for(grant, ctx, paths)
         return await _refusing(service.session_start(roots, paths, text, owner=_client(ctx)))
 
     @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=running)
@@ -270,7 +496,7 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
         text: Text = None,
         budget: BudgetArg = None,
     ) -> dict[str, Any]:
-        roots = await _refusing(grant.roots(ctx))
+        roots = await _roots_for(grant, ctx, paths)
         reply = await _reporting(
             ctx,
             lambda emit: service.session_ask(
@@ -284,7 +510,16 @@ def build_server(service: RLMService, grant: Grant) -> MCPServer:
         return await _refusing(service.session_end(session_id, owner=_client(ctx)))
 
     _inline_schema_references(server)
+    server.close_argument_schemas()
     return server
+
+
+async def _roots_for(grant: Grant, ctx: Context, paths: list[str] | None) -> Roots:
+    """The folders a call's paths are checked against. A call without paths reads no folder, so nothing is asked of
+    the client: a client that is slow to answer roots/list, or never does, must not hold up a text-only call."""
+    if not paths:
+        return Roots.none("the call gave no paths")
+    return await _refusing(grant.roots(ctx))
 
 
 def _client(ctx: Context) -> object | None:
@@ -434,22 +669,38 @@ class ProgressLines:
         return text
 
 
-async def _client_roots(ctx: Context) -> tuple[list[Path], list[str]] | None:
-    """The client's `file://` roots that exist here as folders, and every root it listed (its URIs); None when it
-    offers no roots. An empty first list (none usable, or a roots/list that failed) is a grant of nothing, not an
-    absence of one."""
+CLIENT_ANSWER_SECONDS = 5.0
+"""How long the server waits for the client to answer a request of its own (roots/list): some clients advertise
+roots and never answer, and the tool call waited with them, for good."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientRoots:
+    folders: list[Path]
+    """Its `file://` roots that exist here as folders."""
+    listed: list[str]
+    """Every root it listed (their URIs)."""
+    failure: str | None = None
+    """Why it listed nothing: its roots/list failed, or went unanswered."""
+
+
+async def _client_roots(ctx: Context) -> _ClientRoots | None:
+    """The client's roots; None when it offers none. No folder (none usable, or a roots/list that failed or got no
+    answer in CLIENT_ANSWER_SECONDS) is a grant of nothing, not an absence of one."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return None
     try:
-        with warnings.catch_warnings():
+        with anyio.fail_after(CLIENT_ANSWER_SECONDS), warnings.catch_warnings():
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots stay the way handshake clients grant
             listed = await ctx.session.list_roots()
+    except TimeoutError:
+        return _ClientRoots([], [], f"it did not answer the server's roots/list request in {CLIENT_ANSWER_SECONDS:g} s")
     except Exception as exc:  # a client that offers roots and cannot list them has granted nothing readable
-        return [], [f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}"]
+        return _ClientRoots([], [], f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}")
     folders: list[Path] = []
     for root in listed.roots:
         named = file_uri_path(str(root.uri))
         if named is not None and Path(named).is_dir():
             folders.append(Path(named).resolve())
-    return folders, [str(root.uri) for root in listed.roots]
+    return _ClientRoots(folders, [str(root.uri) for root in listed.roots])

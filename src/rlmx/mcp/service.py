@@ -19,7 +19,7 @@ from typing import Any
 
 from rlmx.budget import Budget
 from rlmx.context import PreparedContext, prepare_all
-from rlmx.errors import InputError
+from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Fanout
 from rlmx.lm.base import price_name
 from rlmx.mcp.roots import Loaded, Roots
@@ -58,6 +58,9 @@ class _OpenSession:
     owner: Callable[[], object | None] = _no_owner
     """A weak reference to the MCP session (the client's connection) that opened it; None: any caller's."""
     busy: bool = False
+    question: asyncio.Task[tuple[Loaded | None, Result]] | None = None
+    """The question being answered, so that ending the session can stop it."""
+    ended: bool = False
     questions: int = 0
     last_used: float = dataclasses.field(default_factory=time.monotonic)
 
@@ -165,19 +168,30 @@ class RLMService:
         if entry.busy:
             raise InputError(f"session {session_id} is still answering a question; wait for it, or start another")
         call = self._for_call(limits, listener, base=entry.base)
+
+        async def answer() -> tuple[Loaded | None, Result]:
+            loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
+            entry.session.rlm = call
+            return loaded, await entry.session.aask(query, loaded.value if loaded is not None else None)
+
         with self._slot():
             entry.busy = True
+            entry.question = asyncio.ensure_future(answer())
             try:
-                loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
-                entry.session.rlm = call
-                result = await entry.session.aask(query, loaded.value if loaded is not None else None)
+                loaded, result = await entry.question
             except InputError:
                 raise  # refused before running: the session is unchanged
-            except BaseException:
-                await self._end(session_id)  # cancelled mid-cell: its REPL state is not trustworthy
+            except BaseException as exc:
+                if entry.ended and isinstance(exc, asyncio.CancelledError) and not _cancelling():
+                    raise SessionEnded(  # rlm_session_end stopped it, not this call's caller
+                        f"session {session_id} was ended (rlm_session_end) while answering this question: the "
+                        "question was stopped and its REPL killed"
+                    ) from None
+                await self._end(session_id)  # cut short mid-cell: its REPL state is not trustworthy
                 raise
             finally:
                 entry.busy = False
+                entry.question = None
         entry.questions += 1
         reply = _reply(result, loaded)
         reply["session_id"] = session_id
@@ -185,12 +199,19 @@ class RLMService:
         return reply
 
     async def session_end(self, session_id: str, *, owner: object | None = None) -> dict[str, Any]:
-        """Close a session and kill its REPL."""
+        """Close a session and kill its REPL; a question it is answering is stopped (its caller gets SessionEnded)."""
         self._session(session_id, owner)
         return await self._end(session_id)
 
     async def _end(self, session_id: str) -> dict[str, Any]:
-        entry = self.sessions.pop(session_id)
+        entry = self.sessions.pop(session_id, None)
+        if entry is None:  # ended meanwhile (rlm_session_end while its question failed)
+            return {"session_id": session_id, "ended": True}
+        entry.ended = True
+        if entry.question is not None and not entry.question.done():
+            # Session.aclose waits for the question being answered: stop it first, its cleanup included.
+            entry.question.cancel()
+            await asyncio.gather(entry.question, return_exceptions=True)
         await entry.session.aclose()
         return {"session_id": session_id, "ended": True, "questions": entry.questions}
 
@@ -238,6 +259,16 @@ class RLMService:
         if listener is not None:
             call.on_event = Fanout(rlm.on_event, listener)
         return call
+
+
+class SessionEnded(RLMXError):
+    """The session was ended (rlm_session_end, or the server stopping) while it answered the question."""
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled (not merely what it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _weak(owner: object | None) -> Callable[[], object | None]:
