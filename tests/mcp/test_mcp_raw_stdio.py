@@ -216,3 +216,29 @@ def test_lines_come_out_whole_however_the_reads_cut_them() -> None:
         blocks = iter([data[i : i + size] for i in range(0, len(data), size)])
         lines = [replace_lone_surrogates(line) for line in lines_of(partial(next, blocks, b""))]
         assert lines == expected, size
+
+
+def test_a_bom_before_a_message_and_roots_listed_as_plain_paths_are_read(tmp_path: Path) -> None:
+    # Some Windows tools write a UTF-8 BOM before the first message: initialize got a parse error with id null and
+    # the handshake hung. Cursor lists its roots as plain paths, not file:// URIs: every path was refused, with a
+    # validation dump cut mid-word.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("the code is 7421", encoding="utf-8")
+    with raw_server(tmp_path, [repl("FINAL(context[-4:])")]) as client:
+        hello = {
+            "protocolVersion": "2025-03-26",
+            "capabilities": {"roots": {}},
+            "clientInfo": {"name": "c", "version": "1"},
+        }
+        client.send(
+            b"\xef\xbb\xbf" + json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello}).encode()
+        )
+        assert "result" in client.until(0)[-1]
+        client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        client.send(ask(1, {"query": "q", "paths": ["notes.txt"]}))
+        asked = client.received.get(timeout=60)
+        assert asked["method"] == "roots/list"
+        client.send({"jsonrpc": "2.0", "id": asked["id"], "result": {"roots": [{"uri": str(project), "name": "p"}]}})
+        answered = client.until(1)[-1]
+    assert answered["result"]["structuredContent"]["answer"] == "7421", answered

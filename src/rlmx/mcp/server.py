@@ -46,6 +46,7 @@ from mcp_types import (
     ErrorData,
     InputRequiredResult,
     JSONRPCError,
+    ListRootsRequest,
     TextContent,
     ToolAnnotations,
 )
@@ -164,7 +165,8 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
         try:
             with os.fdopen(write, "wb") as pipe:  # buffered: it writes a long line whole, whatever the pipe takes
                 for line in lines_of(lambda: os.read(source, _STDIN_BLOCK)):
-                    pipe.write(replace_lone_surrogates(line))
+                    # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
+                    pipe.write(replace_lone_surrogates(line.removeprefix(_UTF8_BOM)))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
@@ -173,6 +175,9 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
 
     threading.Thread(target=copy, name="rlmx-mcp-stdin", daemon=True).start()
     yield
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def lines_of(read: Callable[[], bytes]) -> Iterator[bytes]:
@@ -340,16 +345,18 @@ def _where_it_belongs(key: str, known: tuple[str, ...]) -> str:
     return f"{key} (did you mean {close[0]}?)" if close else key
 
 
+def _problems(error: ValidationError) -> str:
+    """What a validation error found wrong, one "where: what" each (the first five)."""
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
+
+
 async def _detailed_invalid_params(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """The SDK's -32602 "Invalid request parameters", with what is wrong: it said no more, for a request before
     initialize as for `arguments` given as a list."""
     try:
         return await call_next(ctx)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:5]
-        )
-        raise MCPError(INVALID_PARAMS, encodable(f"Invalid request parameters: {problems}")) from None
+        raise MCPError(INVALID_PARAMS, encodable(f"Invalid request parameters: {_problems(exc)}")) from None
     except MCPError as exc:
         generic = exc.error.code == INVALID_PARAMS and exc.error.message == "Invalid request parameters"
         if generic and not exc.error.data and ctx.session.client_params is None:  # the SDK's gate before initialize
@@ -693,14 +700,38 @@ async def _client_roots(ctx: Context) -> _ClientRoots | None:
     try:
         with anyio.fail_after(CLIENT_ANSWER_SECONDS), warnings.catch_warnings():
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots stay the way handshake clients grant
-            listed = await ctx.session.list_roots()
+            # Read with a looser shape than the SDK's (which requires file:// URIs): Cursor lists plain paths.
+            listed = await ctx.session.send_request(ListRootsRequest(), _ListedRoots)
     except TimeoutError:
         return _ClientRoots([], [], f"it did not answer the server's roots/list request in {CLIENT_ANSWER_SECONDS:g} s")
+    except ValidationError as exc:
+        return _ClientRoots([], [], f"its roots/list answer is not a list of roots ({_problems(exc)})")
     except Exception as exc:  # a client that offers roots and cannot list them has granted nothing readable
         return _ClientRoots([], [], f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}")
     folders: list[Path] = []
     for root in listed.roots:
-        named = file_uri_path(str(root.uri))
+        named = root_path(root.uri)
         if named is not None and Path(named).is_dir():
             folders.append(Path(named).resolve())
-    return _ClientRoots(folders, [str(root.uri) for root in listed.roots])
+    return _ClientRoots(folders, [root.uri for root in listed.roots])
+
+
+class _ListedRoot(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    uri: str
+    name: str | None = None
+
+
+class _ListedRoots(BaseModel):
+    """A roots/list result as clients send it: the spec's `file://` URIs, or plain absolute paths (Cursor)."""
+
+    model_config = ConfigDict(extra="allow")
+    roots: list[_ListedRoot]
+
+
+def root_path(uri: str) -> str | None:
+    """The local folder a listed root names: a `file://` URI's path, or an absolute path given as it is (Cursor
+    lists `/Users/me/project`, or `C:\\project` on Windows); None for anything else."""
+    if ":" in uri.partition("/")[0] and not re.match(r"[A-Za-z]:[\\/]", uri):  # a scheme: only file:// names a path
+        return file_uri_path(uri)
+    return uri if os.path.isabs(uri) or re.match(r"[A-Za-z]:[\\/]", uri) else None
