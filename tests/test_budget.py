@@ -291,6 +291,79 @@ def test_one_model_reached_through_a_gateways_name_keeps_its_makers_fee() -> Non
     assert routed.per_request == direct.per_request
 
 
+@pytest.mark.parametrize(
+    ("routed", "maker"),
+    [
+        ("openrouter/google/gemini-2.5-flash-image", "google/gemini-2.5-flash-image"),
+        ("openrouter/google/gemini-3-pro-image-preview", "google/gemini-3-pro-image-preview"),
+        ("openrouter/openai/gpt-audio", "openai/gpt-audio"),
+    ],
+)
+def test_one_model_reached_through_a_gateways_name_keeps_its_makers_media_rates(routed: str, maker: str) -> None:
+    # OpenRouter's row ties with the maker's on text and lists no image or audio rate: taken whole, it left the
+    # gateway's spelling of an image model unpriceable (its run stopped at the first reply), or refused up front
+    table = PriceTable()
+    via, own = table.lookup(routed), table.lookup(maker)
+    assert via is not None and own is not None
+    media = [own.media_rate(kind, "output") for kind in ("audio", "image")]
+    assert any(media) and [via.media_rate(kind, "output") for kind in ("audio", "image")] == media
+    assert via.most(300, 1400) == pytest.approx(own.most(300, 1400))
+
+
+PAID_TOOLS = [
+    ("grok-3", {"search_parameters": {"mode": "on", "max_search_results": 20}}, "search_parameters"),
+    ("grok-3", {"search_parameters": {}}, "search_parameters"),  # xAI's default mode is "auto"
+    ("grok-3", {"tools": [{"type": "live_search"}]}, "tools"),
+    ("gpt-4o", {"web_search_options": {"search_context_size": "low"}}, "web_search_options"),
+    ("openai/gpt-4o", {"plugins": [{"id": "web", "max_results": 5}]}, "plugins"),
+    ("gemini-2.5-flash", {"tools": [{"google_search": {}}]}, "tools"),
+    ("claude-sonnet-4-5", {"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "tools"),
+    ("openai/gpt-4o:online", {}, ":online"),
+]
+
+
+@pytest.mark.parametrize(("model", "params", "tool"), PAID_TOOLS)
+def test_a_request_that_turns_on_a_paid_tool_needs_a_price_holding_its_fee(
+    server: FakeOpenAIServer, model: str, params: dict[str, Any], tool: str
+) -> None:
+    # grok-3 sent with Live Search on was admitted at its tokens' price ($0.06 a call) while each call was billed
+    # $0.50 for its 20 sources: a batch spent 6x max_usd before the first reply came back. A tool the provider runs
+    # is billed per use, a fee no price row holds, however the request turns it on.
+    lm = OpenAICompatibleLM(model, server.base_url, **params)
+    with pytest.raises(InputError, match=rf"{re.escape(model)} \(its {re.escape(tool)} fee\).*per_request=USD"):
+        RLM(ScriptedLM(["x"]), sub_lm=lm, budget=Budget(max_usd=1.0))
+    assert server.requests == []
+    stated = RLM(lm, prices={model: Price(3.0, 15.0, per_request=0.5)}, budget=Budget(max_usd=1.0))
+    assert stated.unpriced_models() == []
+    assert Ledger(stated.budget, prices=stated.prices).reserve(model, 1000, 100).usd >= 0.5  # the fee is reserved
+
+
+def test_request_settings_that_bill_nothing_more_leave_a_model_priced_at_its_tokens(server: FakeOpenAIServer) -> None:
+    function = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    for params in (
+        {"search_parameters": {"mode": "off"}},
+        {"tools": [function]},
+        {"plugins": [{"id": "response-healing"}]},
+        {"modalities": ["text"]},
+    ):
+        lm = OpenAICompatibleLM("grok-3", server.base_url, **params)
+        assert RLM(lm, budget=Budget(max_usd=1.0)).unpriced_models() == []
+
+
+def test_output_a_reply_does_not_split_by_kind_is_booked_at_the_rate_admission_assumed() -> None:
+    # Admission bounds an image model's output at $30/M; a reply without an image count was settled at $2.50/M,
+    # freeing most of each reservation for the next call while the bill ran to 8x max_usd.
+    ledger = Ledger(Budget(max_usd=0.05), prices=PriceTable())
+    held = ledger.reserve("gemini-2.5-flash-image", 300, 1400)
+    unsplit = Usage(300, held.output_tokens, unreported_output_media=frozenset({"image"}))
+    assert ledger.settle(held, unsplit, role="root", depth=0).cost_usd == pytest.approx(held.usd)
+    told = Usage(300, 1300, unreported_output_media=frozenset({"audio", "video"}))  # images counted: none
+    assert PriceTable().cost("gemini-2.5-flash-image", told) == pytest.approx((300 * 0.3 + 1300 * 2.5) / 1e6)
+    both = Price(1.0, 10.0, output_audio_per_million=64.0, output_image_per_million=30.0)
+    assert both.cost(0, 1000, unreported={"image"}) == pytest.approx(1000 * 30.0 / 1e6)  # only the kinds left out
+    assert both.cost(0, 1000, unreported={"audio", "image"}) == pytest.approx(1000 * 64.0 / 1e6)
+
+
 def test_the_users_price_wins_over_the_list_price_of_the_model_that_answered(server: FakeOpenAIServer) -> None:
     # an Azure deployment priced by its owner ("prod-4o" at their discount) that answers as gpt-4o-2024-11-20
     server.behaviour = Behaviour(text=repl("FINAL('done')"), model="gpt-4o-2024-11-20")

@@ -74,3 +74,16 @@ def test_the_summary_of_a_run_with_an_unpriced_call_shows_the_priced_part_and_sa
     summary = {"status": "finished", "stop_reason": "finished by final", "iterations": 1, "usage": booked}
     progress(Event("run_end", "r", "0", None, 0, summary))
     assert "tokens 10 in / 5 out · $0.0020 + 1 unpriced call" in out.getvalue().splitlines()[-1]
+
+
+def test_the_line_mid_run_says_some_calls_are_unpriced_once_one_was() -> None:
+    # Until the run's end the line showed the priced calls' dollars alone, as if they were the whole cost.
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    progress(Event("lm_call", "r", "0", None, 0, {"input_tokens": 100, "output_tokens": 5, "cost_usd": 0.002}))
+    unpriced = {"ok": True, "input_tokens": 40, "output_tokens": 5, "cost_usd": None}
+    progress(Event("subcall_end", "r", "0.1", "0", 1, unpriced))
+    cached = {"ok": True, "input_tokens": 0, "output_tokens": 0, "cost_usd": None}  # a cache hit: nothing billed
+    progress(Event("subcall_end", "r", "0.2", "0", 1, cached))
+    progress(Event("cell", "r", "0", None, 0, {"cell_id": "r.c1", "status": "ok", "turn": 1, "seconds": 0.5}))
+    assert "tokens 140 in / 10 out · $0.0020 + 1 unpriced call" in out.getvalue().splitlines()[-1]

@@ -108,7 +108,7 @@ class Progress:
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost_usd = 0.0
-        self.unpriced = 0  # calls to models with no price, known at the run's end
+        self.unpriced = 0  # billed calls with no known cost: counted as they come, the ledger's count at the end
         self.subcalls = 0
         self.failed_subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
@@ -136,6 +136,10 @@ class Progress:
             self.tokens_in += int(data.get("input_tokens") or 0)
             self.tokens_out += int(data.get("output_tokens") or 0)
             self.cost_usd += float(data.get("cost_usd") or 0.0)
+            # a billed call (it has tokens: a cache hit has none) whose cost is not known: the line says "+ unpriced"
+            # from now on, not only at the run's end
+            billed = int(data.get("input_tokens") or 0) + int(data.get("output_tokens") or 0)
+            self.unpriced += "cost_usd" in data and data["cost_usd"] is None and billed > 0
         if event.type == "cell_start":
             self._cell_subcalls[event.node_id] = 0
         elif event.type == "subcall_start":

@@ -243,9 +243,18 @@ class RLM:
                         else ""
                     )
                     + (
-                        "; an LM asked for audio output needs a price with its audio rate: "
-                        "rlmx.lm.prices.Price(input, output, output_audio_per_million=...)"
-                        if any(name.endswith("audio output rate)") for name in unpriced)
+                        "; an LM asked to answer in audio, images or video needs a price with that output's rate: "
+                        "rlmx.lm.prices.Price(input, output, output_audio_per_million=..., "
+                        "output_image_per_million=..., output_video_per_million=...)"
+                        if any(" output rate" in name for name in unpriced)
+                        else ""
+                    )
+                    + (
+                        "; a request that turns on a tool the provider bills per use (xAI's search_parameters, "
+                        "web_search_options, OpenRouter's web plugin, a server-run tool in tools) needs a price "
+                        "holding the most one call is billed for it: rlmx.lm.prices.Price(input, output, "
+                        "per_request=USD)"
+                        if any(" fee" in name for name in unpriced)
                         else ""
                     )
                     + (
@@ -288,14 +297,26 @@ class RLM:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
 
     def unpriced_models(self) -> list[str]:
-        """The price names (`rlmx.lm.base.price_name`) of this RLM's LMs that no price is known for, sorted; an LM
-        asked to answer in audio too (`modalities=["text", "audio"]`) needs its price's audio output rate."""
+        """The price names (`rlmx.lm.base.price_name`) of this RLM's LMs whose calls no known price bounds, sorted (the
+        one check of a USD budget, for the API, serve and MCP alike): those with no price, and those whose request
+        asks for what their price lacks, named with it: the rate of an output medium the LM is asked to answer in
+        (`modalities=["image", "text"]`: `Price.unpriced_outputs`), the fee of a paid tool its request turns on
+        (`search_parameters`, `web_search_options`, a web plugin: `Price.unpriced_tools`)."""
         unpriced = set()
         for lm in self._all_lms():
             price = self.prices.lookup(price_name(lm))
-            speaks = "audio" in (getattr(lm, "params", None) or {}).get("modalities", ())
-            if price is None or (speaks and price.output_audio_per_million is None):
-                unpriced.add(price_name(lm) + (" (its audio output rate)" if price is not None else ""))
+            params: dict[str, Any] = {}
+            layer: Any = lm
+            while layer is not None:  # a wrapper's params (serve's sampling, the guided root's reader) over its LM's
+                own = getattr(layer, "params", None)
+                params = {**(own if isinstance(own, Mapping) else {}), **params}
+                layer = getattr(layer, "inner", None)
+            asked = price or Price(0.0, 0.0)  # with no price, everything the request needs is missing
+            outputs = asked.unpriced_outputs(params.get("modalities") or ())
+            missing = [f"its {' and '.join(outputs)} output rate"] if outputs else []
+            missing += [f"its {tool} fee" for tool in asked.unpriced_tools(lm.model, params)]
+            if price is None or missing:
+                unpriced.add(price_name(lm) + (f" ({'; '.join(missing)})" if missing else ""))
         return sorted(unpriced)
 
     def _all_lms(self) -> list[LM]:

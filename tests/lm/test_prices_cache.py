@@ -161,3 +161,20 @@ def test_image_rates_survive_the_disk_cache(tmp_path: Path) -> None:
     ]
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == [True, 2.5, 30.0] and second == [False, 2.5, 30.0]
+
+
+def test_a_gateways_row_takes_its_makers_image_rate_and_keeps_it_on_disk(tmp_path: Path) -> None:
+    # OpenRouter's row for Gemini 2.5 Flash Image ties with Google's on text and has no image rate; an answer kept
+    # before the rows' media rates were joined would still say it has none
+    code = (
+        "import json, sys\nfrom rlmx.lm.prices import PriceTable\nt = PriceTable()\n"
+        "name = 'openrouter/google/gemini-2.5-flash-image'\n"
+        "t.expect([(name, None)])\np = t.lookup(name)\n"
+        "print(json.dumps(['genai_prices' in sys.modules, p.output_per_million, p.output_image_per_million]))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60) for _ in "ab"
+    ]
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == [True, 2.5, 30.0] and second == [False, 2.5, 30.0]

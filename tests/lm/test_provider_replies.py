@@ -420,6 +420,68 @@ def test_a_usd_budget_refuses_up_front_an_lm_asked_for_audio_without_an_audio_ra
     assert RLM(lm, prices=priced, budget=Budget(max_usd=1.0)).unpriced_models() == []
 
 
+@pytest.mark.parametrize(
+    ("model", "modalities", "missing"),
+    [
+        ("drawer", ["image", "text"], "image"),  # the user's own price, text rates only
+        ("drawer", ["text", "video"], "video"),
+        ("drawer", ["audio", "image"], "audio and image"),
+        ("gpt-4o-mini", ["text", "image"], "image"),  # a list price with no image rate
+    ],
+)
+def test_a_usd_budget_refuses_up_front_an_lm_asked_for_any_medium_its_price_has_no_rate_for(
+    server: FakeOpenAIServer, model: str, modalities: list[str], missing: str
+) -> None:
+    # Only audio was checked: a sub-LM asked to draw, whose price had no image rate, was admitted at its text rate,
+    # and one batch of sub-calls was billed 10x max_usd before the first reply showed its image tokens.
+    from rlmx.lm.guided import ShortReader
+    from rlmx.lm.prices import Price
+    from rlmx.lm.scripted import ScriptedLM
+
+    lm = OpenAICompatibleLM(model, server.base_url, modalities=modalities)
+    texts = {"drawer": (1.0, 2.0)}
+    with pytest.raises(InputError, match=rf"{model} \(its {missing} output rate\).*output_image_per_million=\.\.\."):
+        RLM(ScriptedLM(["x"]), sub_lm=lm, prices=texts, budget=Budget(max_usd=1.0))
+    with pytest.raises(InputError, match=rf"{model} \(its {missing} output rate\)"):  # behind a wrapper too
+        RLM(ScriptedLM(["x"]), sub_lm=ShortReader(lm), prices=texts, budget=Budget(max_usd=1.0))
+    # serve's and MCP's USD limits ask the same RLM the same question
+    assert RLM(lm, prices=texts).unpriced_models() == [f"{model} (its {missing} output rate)"]
+    assert server.requests == []
+    every_rate = Price(
+        1.0, 2.0, output_audio_per_million=20.0, output_image_per_million=30.0, output_video_per_million=9.0
+    )
+    assert RLM(lm, prices={model: every_rate}, budget=Budget(max_usd=1.0)).unpriced_models() == []
+
+
+async def test_output_a_reply_does_not_split_by_kind_is_priced_at_the_dearest_rate_the_lm_may_have_used(
+    server: FakeOpenAIServer,
+) -> None:
+    # A gateway that drops completion_tokens_details (or only its image count) left every output token of an image
+    # model booked at the $2.50 text rate: each settle freed most of the $30/M reservation, and a run billed 8x
+    # max_usd. A count the reply does not give is not a count of 0.
+    from rlmx.lm.prices import PriceTable
+
+    lm = OpenAICompatibleLM("gemini-2.5-flash-image", server.base_url, modalities=["image", "text"])
+    table = PriceTable()
+
+    def reply(details: dict[str, int] | None) -> Reply:
+        body = completion_body("Here it is.", usage=usage(300, 1300))
+        if details is not None:
+            body["usage"]["completion_tokens_details"] = details
+        return Reply(body=body)
+
+    drawing, writing = (300 * 0.3 + 1300 * 30.0) / 1e6, (300 * 0.3 + 1300 * 2.5) / 1e6
+    for details, cost in [(None, drawing), ({"reasoning_tokens": 0}, drawing), ({"image_tokens": 0}, writing)]:
+        server.script(reply(details))
+        said = (await lm.complete(MESSAGES)).usage
+        assert table.cost("gemini-2.5-flash-image", said) == pytest.approx(cost), details
+    server.script(Reply(body=completion_body("Here it is.")))  # no usage at all: its upper bound, at the image rate
+    guessed = (await lm.complete(MESSAGES)).usage
+    assert guessed.estimated
+    bound = (guessed.input_tokens * 0.3 + guessed.output_tokens * 30.0) / 1e6
+    assert table.cost("gemini-2.5-flash-image", guessed) == pytest.approx(bound)
+
+
 # --- OpenRouter's wrapper around the provider's own error -------------------------------------------------------
 
 

@@ -51,6 +51,11 @@ class Usage:
     image_output_tokens: int = 0
     """Of `output_tokens`, those of images (`completion_tokens_details.image_tokens`; Gemini 2.5 Flash Image bills
     them 12x text)."""
+    unreported_output_media: frozenset[str] = frozenset()
+    """Kinds of output besides text (`rlmx.lm.prices.MEDIA`) whose token count the reply did not report (no
+    `completion_tokens_details.<kind>_tokens`, or no usage at all): output tokens not counted as another kind may be
+    of these, so they are priced at the dearest of their rates and text's (`Price.unsplit_output_per_million`).
+    Empty: every count that matters was reported, and the rest of the output is text."""
 
     @property
     def total_tokens(self) -> int:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
+from rlmx.lm.prices import MEDIA
 from rlmx.protocol import split_thoughts
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
@@ -650,7 +651,7 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
     """
     reply_bound = cap if cap is not None else token_bound(seen) + 1  # + the end-of-turn token
     if not isinstance(raw, dict):
-        return Usage(prompt_bound, reply_bound, None, estimated=True)
+        return Usage(prompt_bound, reply_bound, None, estimated=True, unreported_output_media=frozenset(MEDIA))
     anthropic = "prompt_tokens" not in raw and "input_tokens" in raw
     prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
     reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
@@ -692,7 +693,15 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
         image_output_tokens=min(
             _cached(raw, ("completion_tokens_details.image_tokens",)), reply_bound if reply is None else reply
         ),
+        unreported_output_media=_unreported_media(details),
     )
+
+
+def _unreported_media(details: Any) -> frozenset[str]:
+    """The kinds of MEDIA whose output-token count `completion_tokens_details` leaves out: a gateway that drops the
+    breakdown (or one kind of it) has not said that none of the output was images or audio."""
+    given = details if isinstance(details, dict) else {}
+    return frozenset(kind for kind in MEDIA if _count(given.get(f"{kind}_tokens")) is None)
 
 
 # Where providers report the prompt tokens read from or written to their prompt cache (all part of the prompt's

@@ -138,10 +138,12 @@ class Price:
         cache_write: int = 0,
         cache_write_1h: int = 0,
         media: MediaTokens | None = None,
+        unreported: Collection[str] = (),
     ) -> float:
         """USD of one call: its tokens at the rates for its prompt's size (`cache_read` and `cache_write` of the
         `input_tokens`, `cache_write_1h` of the writes, at the cache rates when known; `media`'s (input, output)
-        tokens of each kind at that kind's rates, which must be known: see `prices_media`), plus the per-request
+        tokens of each kind at that kind's rates, which must be known: see `prices_media`; the other output tokens
+        at `unsplit_output_per_million(unreported)`, the kinds whose count the reply left out), plus the per-request
         fee."""
         rates = self.at(input_tokens)
         media_in, media_out = _shares(media, 0, input_tokens), _shares(media, 1, output_tokens)
@@ -151,7 +153,7 @@ class Price:
         hour = min(max(cache_write_1h, 0), write)
         write_rate = _or(rates.cache_write_per_million, rates.input_per_million)
         dollars = (text_in - read - write) * rates.input_per_million
-        dollars += (output_tokens - sum(media_out.values())) * rates.output_per_million
+        dollars += (output_tokens - sum(media_out.values())) * rates.unsplit_output_per_million(unreported)
         dollars += sum(
             n * _or(rates.media_rate(kind, "input"), rates.input_per_million) for kind, n in media_in.items()
         )
@@ -161,6 +163,13 @@ class Price:
         dollars += read * _or(rates.cache_read_per_million, rates.input_per_million)
         dollars += (write - hour) * write_rate + hour * _or(rates.cache_write_1h_per_million, write_rate)
         return dollars / 1_000_000 + self.per_request
+
+    def unsplit_output_per_million(self, unreported: Collection[str]) -> float:
+        """USD per million of the output tokens a reply did not say the kind of, when it left out the count of each
+        kind of MEDIA in `unreported` (`Usage.unreported_output_media`: a gateway that drops
+        `completion_tokens_details`): the dearest of the text rate and those kinds' known rates, as admission bounds
+        them (`most`). A count not reported is not a count of 0: images billed at $30/M are not booked at $2.50."""
+        return max([self.output_per_million, *(_or(self.media_rate(kind, "output"), 0.0) for kind in unreported)])
 
     def dearest_output_per_million(self, input_tokens: int) -> float:
         """USD per million of the dearest output token a call with `input_tokens` prompt tokens may produce: its
@@ -181,6 +190,12 @@ class Price:
         """The kinds of MEDIA among `modalities` (what an LM asks the model to answer in: `["text", "image"]`) whose
         output rate this price does not know: such an LM's calls could not be priced."""
         return [kind for kind in MEDIA if kind in modalities and self.media_rate(kind, "output") is None]
+
+    def unpriced_tools(self, model: str, params: Mapping[str, Any]) -> list[str]:
+        """The paid tools a request to `model` with `params` turns on (`paid_tools`) whose fee this price does not
+        hold: all of them, unless it has a per-request fee (the user's `Price(..., per_request=...)`, stating the
+        most such a call is billed besides its tokens, or the fee of the search a model makes on every call)."""
+        return [] if self.per_request else paid_tools(model, params)
 
     def most(self, input_tokens: int, output_tokens: int) -> float:
         """The most one call can cost: every prompt token at the dearer of the input and cache-write rates, and every
@@ -257,7 +272,7 @@ class PriceTable:
             return FREE
         hosts = sorted(self.hosts.get(model) or {None}, key=str)
         found = [price for price in (list_price(model, url) for url in hosts) if price is not None]
-        return max(found, key=_dearness) if len(found) == len(hosts) else None
+        return _dearest(found) if len(found) == len(hosts) else None
 
     def _needs_database(self, model: str, url: str | None) -> bool:
         return (
@@ -298,6 +313,7 @@ class PriceTable:
             cache_write=usage.cache_write_tokens,
             cache_write_1h=usage.cache_write_1h_tokens,
             media=media,
+            unreported=usage.unreported_output_media,
         )
 
 
@@ -358,9 +374,9 @@ class _Answers:
                 return None
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
             # included), the dearest time-of-day rate, scheduled price changes, audio rates, image and video rates
-            # and search fees were read, search models without their fee priced at tokens alone, and a gateway's
-            # row taken over the maker's dearer one are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:10".encode()).hexdigest()[:16]
+            # and search fees were read, search models without their fee priced at tokens alone, a gateway's row
+            # taken over the maker's dearer one, and media rates of one row lost to a tying row are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:11".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -493,6 +509,20 @@ def _dearness(price: Price) -> tuple[float, float]:
     return (price.input_per_million + price.output_per_million, price.per_request)
 
 
+def _dearest(prices: Sequence[Price]) -> Price:
+    """Of several prices of one model (a gateway's row and its maker's, a time of day's, a host's), the dearest, with
+    each MEDIA rate the dearest any of them knows: rows that tie on text may differ in which media rates they list
+    (OpenRouter's Gemini image row has no image rate, Google's has $30/M), and a rate missing from one row is not
+    unknown when another holds it."""
+    media: dict[str, Any] = {
+        f"{side}_{kind}_per_million": max(
+            (rate for rate in (price.media_rate(kind, side) for price in prices) if rate is not None), default=None
+        )
+        for kind, side in _MEDIA_RATES
+    }
+    return dataclasses.replace(max(prices, key=_dearness), **media)
+
+
 def _database_price(model: str, url: str | None = None) -> Price | None:
     snapshot = _snapshot()
     if snapshot is None:  # pragma: no cover
@@ -512,20 +542,66 @@ def _database_price(model: str, url: str | None = None) -> Price | None:
             continue
         found = [p for p in (_genai_price(info.get_prices(when), __version__) for when in _price_times(info)) if p]
         if found:  # DeepSeek's peak and off-peak rates, a rise on a set date: the dearest holds from now on
-            dearest = max(found, key=_dearness)
+            dearest = _dearest(found)
             priced.append(_with_search_fee(model, dearest, info.get_prices(_price_times(info)[0])))
             if host is not None:  # the host's own list: it alone prices what it serves
                 break
-    # one model reached through a gateway's row and its maker's (a per-request fee only one of them lists): the
-    # dearest; a search model whose fee no row holds is not priced
+    # one model reached through a gateway's row and its maker's (a per-request fee or a media rate only one of them
+    # lists): the dearest; a search model whose fee no row holds is not priced
     if not priced or any(price is None for price in priced):
         return None
-    return max((p for p in priced if p is not None), key=_dearness)
+    return _dearest([p for p in priced if p is not None])
 
 
 SEARCHES_EVERY_CALL = re.compile(r"search-preview|search-api|-search$|deep-research", re.IGNORECASE)
 """Models that search the web on every request (OpenAI's `gpt-4o-search-preview`, `gpt-4o-mini-search-preview`,
 `gpt-5-search-api`): each call is billed a search on top of its tokens."""
+
+
+_CLIENT_TOOL_TYPES = frozenset({"function", "custom"})
+"""Kinds of `tools` entry the model only writes a call for, run by the caller (billed as tokens). Any other kind is
+run by the provider and may be billed per use: OpenAI's `web_search`, xAI's `live_search`, Anthropic's
+`web_search_20250305`, Gemini's `{"google_search": {}}`."""
+_FREE_PLUGINS = frozenset({"response-healing"})
+"""OpenRouter plugins that bill nothing beyond the tokens; the others (`web`: $4 per thousand results; `file-parser`,
+which may OCR each page) may bill per use."""
+
+
+def paid_tools(model: str, params: Mapping[str, Any]) -> list[str]:
+    """What in a request to `model` with `params` (an LM's request settings) turns on a tool the provider runs and
+    bills per use on top of the tokens, however it is spelled: xAI Live Search (`search_parameters` in a mode other
+    than "off": $25 per thousand sources), web search options (OpenAI's and OpenRouter's `web_search_options`),
+    OpenRouter's plugins (`plugins: [{"id": "web"}]`, a model name ending ":online"), a tool in `tools` the provider
+    runs itself. No price row holds these fees, and how many uses a call makes is up to the request and the model,
+    so its price must state the most one call is billed for them (`Price.unpriced_tools`)."""
+    found = []
+    search = params.get("search_parameters")
+    if search is not None and not (isinstance(search, Mapping) and str(search.get("mode", "auto")).lower() == "off"):
+        found.append("search_parameters")
+    if params.get("web_search_options") is not None:
+        found.append("web_search_options")
+    plugins = params.get("plugins")
+    if isinstance(plugins, list | tuple) and any(_paid_plugin(plugin) for plugin in plugins):
+        found.append("plugins")
+    if model.endswith(":online"):  # OpenRouter's web plugin, asked for by the model's name
+        found.append(":online")
+    tools = params.get("tools")
+    if isinstance(tools, list | tuple) and any(_provider_tool(tool) for tool in tools):
+        found.append("tools")
+    return found
+
+
+def _paid_plugin(plugin: Any) -> bool:
+    return not (isinstance(plugin, Mapping) and plugin.get("id") in _FREE_PLUGINS)
+
+
+def _provider_tool(tool: Any) -> bool:
+    """Whether a `tools` entry is run by the provider (not a function the model only writes a call for; Anthropic's
+    own function tools have a name and no type)."""
+    if not isinstance(tool, Mapping):
+        return True
+    kind = tool.get("type")
+    return kind not in _CLIENT_TOOL_TYPES if kind is not None else not ("name" in tool or "function" in tool)
 
 
 _SEARCHES_MANY_TIMES = re.compile(r"deep-research", re.IGNORECASE)
