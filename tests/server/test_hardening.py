@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ import pytest
 
 from rlmx.prompts import query_from
 from rlmx.server import ServerOptions
+from rlmx.server.admission import Admission
+from rlmx.server.app import EventStream
+from rlmx.server.openai_compat import RequestError
 from scripting import worker_pidfile
 from server.server_harness import MODEL, NAP, SLEEP, Served, ask, ended, start, started
 
@@ -162,6 +165,42 @@ def test_a_stream_whose_run_crashes_ends_with_an_error_event_and_done(served: Se
 # --- long runs ----------------------------------------------------------------------------------------
 
 
+async def test_a_stream_whose_handler_the_shutdown_cancels_ends_with_its_farewell() -> None:
+    # uvicorn cancelling a stream's handler (its deadline, a second Ctrl-C) cut the body mid-stream, no [DONE].
+    sent: list[dict[str, Any]] = []
+    closed: list[bool] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def never_leaves() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def chunks() -> AsyncIterator[str]:
+        yield "data: progress\n\n"
+        await asyncio.Event().wait()  # a run busy in a long cell
+
+    async def close() -> None:
+        closed.append(True)
+
+    async def cancelled_midway(farewell: str | None) -> asyncio.Task[None]:
+        sent.clear()
+        stream = EventStream(chunks(), close, headers={}, farewell=lambda: farewell)
+        task = asyncio.ensure_future(stream({"type": "http"}, never_leaves, send))
+        while len(sent) < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return task
+
+    answered = await cancelled_midway("data: bye\n\ndata: [DONE]\n\n")
+    assert not answered.cancelled() and closed  # answered, and the run was left
+    assert [m.get("body") for m in sent] == [None, b"data: progress\n\n", b"data: bye\n\ndata: [DONE]\n\n"]
+    assert sent[-1]["more_body"] is False
+    assert (await cancelled_midway(None)).cancelled()  # not the server's shutdown: the cancellation goes on
+
+
 def test_a_quiet_stream_gets_keepalive_comments_and_still_parses(tmp_path: Path) -> None:
     for served in start(tmp_path, options=ServerOptions(keepalive=0.2)):
         question = f"{NAP}{worker_pidfile()}"
@@ -287,6 +326,31 @@ async def test_the_queue_has_a_limit_and_a_wait_limit_with_a_retry_after(tmp_pat
     assert int(timed_out.headers["Retry-After"]) >= 1
 
 
+async def test_a_shutdown_answers_the_waiting_requests_and_starts_no_run() -> None:
+    # At SIGTERM the queued requests were left to uvicorn's cancelling (a text/plain 500), and the slot the
+    # cancelled run freed could start a queued request's run during the shutdown.
+    def assert_shutting_down(error: BaseException | None) -> None:
+        assert isinstance(error, RequestError) and (error.status, error.code) == (503, "server_shutting_down")
+        assert error.headers["x-should-retry"] == "true"
+
+    admission = Admission(1, max_queued=4, queue_timeout=30)
+    release = await admission.enter()
+    left, handed, waiting = (asyncio.ensure_future(admission.enter()) for _ in range(3))
+    await asyncio.sleep(0)
+    assert admission.queued == 3
+    left.cancel()  # its client left: forgotten, not answered
+    await asyncio.gather(left, return_exceptions=True)
+    release()  # the slot goes to the next waiter, which has not run yet when the shutdown begins
+    admission.close()
+    for waiter in (handed, waiting):
+        await asyncio.gather(waiter, return_exceptions=True)
+        assert_shutting_down(waiter.exception())
+    assert (admission.running, admission.queued) == (0, 0)  # the handed slot was given back unused
+    with pytest.raises(RequestError) as later:
+        await admission.enter()
+    assert_shutting_down(later.value)
+
+
 # --- parameters ---------------------------------------------------------------------------------------
 
 
@@ -308,6 +372,30 @@ def test_parameters_an_rlm_cannot_honour_are_refused(served: Served, options: di
         client.chat.completions.create(model=MODEL, messages=ask("q"), **options)
     assert raised.value.body["param"] == param and len(raised.value.body["message"]) > 30  # type: ignore[index]
     assert served.lm.calls == []
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"modalities": ["text", "audio"], "audio": {"voice": "verse", "format": "mp3"}}, "modalities"),
+        ({"modalities": ["audio"]}, "modalities"),
+        ({"audio": {"voice": "verse", "format": "pcm16"}}, "audio"),
+        ({"web_search_options": {}}, "web_search_options"),
+        ({"prediction": {"type": "content", "content": "def f(): pass"}}, "prediction"),
+        ({"modalities": "text"}, "modalities"),
+    ],
+)
+def test_asking_for_another_output_than_text_is_refused(served: Served, options: dict[str, Any], param: str) -> None:
+    # An audio app got a 200 with no `message.audio`, a search-preview app an answer it took for a web search.
+    with served.client() as client, pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model=MODEL, messages=ask("q"), extra_body=options)
+    assert raised.value.body["param"] == param and param in raised.value.body["message"]  # type: ignore[index]
+    assert served.lm.calls == []
+    # what clients send by default, or that changes nothing here, is still served
+    defaults = {"modalities": ["text"], "store": False, "metadata": {"app": "x"}, "user": "u", "audio": None}
+    with served.client() as client:
+        answer = client.chat.completions.create(model=MODEL, messages=ask("q"), extra_body=defaults)
+    assert answer.choices[0].message.content == "unscripted"
 
 
 def test_an_unknown_model_is_a_404_model_not_found(served: Served) -> None:

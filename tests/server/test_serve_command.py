@@ -117,6 +117,97 @@ def test_ctrl_c_cancels_a_long_run_after_the_shutdown_timeout_and_exits_130(tmp_
         assert "rlmx: server stopped (Ctrl-C)" in proc.stderr.read()
 
 
+def completion(url: str, *, stream: bool) -> tuple[int, str, str]:
+    """(status, content type, body) of one completion request, read to its end."""
+    request = {"model": "m", "messages": ask("q"), "context": "c", "stream": stream}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=request, timeout=60) as response:
+        return response.status_code, response.headers.get("content-type", ""), response.read().decode()
+
+
+def shutting_down(answer: tuple[int, str, str]) -> bool:
+    """Whether `answer` is rlmx's for a request its shutdown ended: the OpenAI-shaped 503, or a stream's error
+    event and [DONE]."""
+    status, kind, text = answer
+    if status == 503:
+        return kind == "application/json" and json.loads(text)["error"]["code"] == "server_shutting_down"
+    events = [event for event in text.split("\n\n") if event.startswith("data: ")]
+    return status == 200 and len(events) >= 2 and "server_shutting_down" in events[-2] and events[-1] == "data: [DONE]"
+
+
+def health_reaches(url: str, **counts: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        health = httpx.get(f"{url}/health").json()
+        if all(health[name] == value for name, value in counts.items()):
+            return
+        assert time.monotonic() < deadline, f"health stayed {health}, expected {counts}"
+        time.sleep(0.05)
+
+
+def test_sigterm_answers_the_queued_requests_at_once_and_starts_none_of_them(tmp_path: Path) -> None:
+    # The requests waiting for a run slot got uvicorn's text/plain 500 at the deadline, with a traceback on stderr.
+    replies = [repl("import time\ntime.sleep(120)")] * 3
+    command = serve_command(tmp_path, replies, "--port", "0", "--max-concurrent-runs", "1", "--shutdown-timeout", "3")
+    with serving(command) as (url, proc), ThreadPoolExecutor(3) as pool:
+        running = pool.submit(completion, url, stream=False)
+        health_reaches(url, running=1)
+        queued = [pool.submit(completion, url, stream=stream) for stream in (False, True)]
+        health_reaches(url, queued=2)
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        answers = [answer.result(timeout=30) for answer in queued]
+        assert time.monotonic() - sent < 1.5, "the queued requests waited for the deadline"
+        answers.append(running.result(timeout=30))
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr is not None
+        rest = proc.stderr.read()
+    assert all(shutting_down(answer) for answer in answers), answers
+    assert "Traceback" not in rest and "Exception in ASGI" not in rest, rest
+    assert len(list((tmp_path / "traces").rglob("*.jsonl"))) == 1  # only the running request ever ran
+
+
+def test_a_second_ctrl_c_quits_at_once_and_still_answers_every_request(tmp_path: Path) -> None:
+    # uvicorn's force exit cancelled the handlers: a text/plain 500, a stream cut without [DONE], two tracebacks.
+    replies = [repl("import time\ntime.sleep(120)")] * 2
+    command = serve_command(tmp_path, replies, "--port", "0", "--shutdown-timeout", "60")
+    with serving(command) as (url, proc), ThreadPoolExecutor(2) as pool:
+        calls = [pool.submit(completion, url, stream=stream) for stream in (False, True)]
+        health_reaches(url, running=2)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == EXIT_INTERRUPTED  # not after the 60 s of --shutdown-timeout
+        answers = [call.result(timeout=10) for call in calls]
+        assert proc.stderr is not None
+        rest = proc.stderr.read()
+    assert all(shutting_down(answer) for answer in answers), answers
+    assert "Traceback" not in rest and "Exception in ASGI" not in rest, rest
+
+
+def test_a_request_still_uploading_at_the_deadline_gets_the_503(tmp_path: Path) -> None:
+    # uvicorn cancels what is left at the deadline: the handler answers that cancellation itself.
+    with serving(serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0", "--shutdown-timeout", "1")) as (
+        url,
+        proc,
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            sock.sendall(head + b'5\r\n{"mod\r\n')  # and no more
+            health_reaches(url, running=1)
+            proc.send_signal(signal.SIGTERM)
+            sock.settimeout(20)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr is not None
+        rest = proc.stderr.read()
+    assert reply.startswith(b"HTTP/1.1 503") and b'"code":"server_shutting_down"' in reply, reply
+    assert "Traceback" not in rest and "Exception in ASGI" not in rest, rest
+
+
 def test_sigterm_shuts_down_cleanly_with_exit_0(tmp_path: Path) -> None:
     with serving(serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0")) as (url, proc):
         with openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as client:

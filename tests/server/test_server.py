@@ -171,6 +171,104 @@ def test_a_pasted_documents_question_is_found_whatever_its_script_and_line_ends(
         assert call.query.startswith(question) and call.context == log  # the document keeps its own line ends
 
 
+def test_earlier_user_messages_beside_a_context_sent_apart_reach_the_run() -> None:
+    # Two user turns in a row plus `context`: the first one ("the code is 4471") was in neither the root prompt nor
+    # the REPL, and the run answered without it.
+    from rlmx.server.openai_compat import parse
+
+    messages = [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Note for later: the locker code is 8812."},
+        {"role": "user", "content": "What is the locker code?"},
+    ]
+    call = parse({"messages": messages, "context": "The manual."})
+    assert call.query == "Answer briefly.\n\nWhat is the locker code?"  # the system message is an instruction
+    assert call.context == "The manual."
+    assert call.contexts == {"conversation": "user: Note for later: the locker code is 8812."}
+    # a client's own context of that name keeps its value; the turns get the next free name
+    mine = parse({"messages": messages, "contexts": {"conversation": "my own"}})
+    assert mine.contexts == {
+        "conversation": "my own",
+        "conversation_2": "user: Note for later: the locker code is 8812.",
+    }
+
+
+def test_a_system_message_holding_a_document_is_read_in_the_repl_not_sent_every_turn() -> None:
+    # A RAG app's 338 KB of retrieved passages in the system prompt, beside `context`, was joined to the query and
+    # sent with every root turn.
+    from rlmx.server.openai_compat import PASTED_CHARS, parse
+
+    passages = "\n\n".join(
+        f"Passage {i}: parcel {i} left the depot at {i % 24:02d}:00." for i in range(PASTED_CHARS // 20)
+    )
+    question = [{"role": "user", "content": "When did parcel 17 leave?"}]
+    system = {"role": "system", "content": f"Use these retrieved passages:\n\n{passages}"}
+    call = parse({"messages": [system, *question], "context": "notes"})
+    assert call.contexts == {"system": passages} and call.context == "notes"
+    assert call.query.startswith("Use these retrieved passages:") and call.query.endswith("When did parcel 17 leave?")
+    assert "`system`" in call.query and len(call.query) < 300
+    bare = parse({"messages": [{"role": "system", "content": passages}, *question], "context": "notes"})
+    assert bare.contexts == {"system": passages} and len(bare.query) < 300  # no instruction in it: all of it
+    pasted = {"role": "user", "content": f"{passages}\n\nWhen did parcel 17 leave?"}  # a user's paste as well
+    both = parse({"messages": [system, pasted], "context": "notes", "contexts": {"pasted": "mine"}})
+    assert both.contexts == {"pasted": "mine", "system": passages, "pasted_2": passages}
+    assert "`pasted_2`" in both.query and len(both.query) < 500
+    # one attached file per system message: each is short of the limit, together they are far over it
+    files = [{"role": "system", "content": passages[: PASTED_CHARS // 2]} for _ in range(3)]
+    rules = {"role": "system", "content": "Cite the passage numbers."}
+    split = parse({"messages": [rules, *files, *question], "context": "notes"})
+    assert split.contexts is not None and sorted(split.contexts) == ["system", "system_2", "system_3"]
+    assert split.query.startswith("Cite the passage numbers.") and len(split.query) < 600
+
+
+PASTED = "\n\n".join(f"Item {i}. The board reviewed line {i} of the budget and kept it." for i in range(400))
+"""A document of about 26,000 characters whose first and last paragraphs ask nothing."""
+
+
+@pytest.mark.parametrize(
+    ("content", "question"),
+    [
+        (f"Summarize this document.\n\n{PASTED}\n\nThe meeting closed at 17:05.", "Summarize this document."),
+        (f"Translate the following into French\n\n{PASTED}", "Translate the following into French"),
+        (f"Please list the lines the board kept\n\n{PASTED}", "Please list the lines the board kept"),
+        (
+            f"**Explain** the budget below in three bullets.\n\n{PASTED}",
+            "**Explain** the budget below in three bullets.",
+        ),
+        (f"请总结这份文件。\n\n{PASTED}", "请总结这份文件。"),
+        (f"この文書を要約してください。\n\n{PASTED}", "この文書を要約してください。"),
+        (f"Minutes, 3 May\n\n{PASTED}\n\nSummarize the above.", "Summarize the above."),
+        (f"{PASTED}\n\nTL;DR", "TL;DR"),
+        (f"{PASTED}\n\nwhich lines did the board keep", "which lines did the board keep"),
+        (f"Board minutes\n\n{PASTED}\n\nWhat did the board keep?", "What did the board keep?"),
+        (f"Here are the minutes:\n\n{PASTED}\n\nWhat changed?", "Here are the minutes:\n\nWhat changed?"),
+        (f"{PASTED}\n\nThe meeting closed at 17:05.", "The meeting closed at 17:05."),  # nothing asks: the last
+    ],
+    ids=[
+        "instruction-first",
+        "translate-first",
+        "please-first",
+        "markdown-first",
+        "chinese-first",
+        "japanese-first",
+        "instruction-last",
+        "tldr-last",
+        "question-without-mark-last",
+        "title-first-question-last",
+        "both-ends-ask",
+        "nothing-asks",
+    ],
+)
+def test_the_words_that_ask_about_a_pasted_document_are_the_question(content: str, question: str) -> None:
+    # "Summarize this document." + a 36 KB document: the document's last line was taken for the question, and the
+    # instruction was left in the context.
+    from rlmx.server.openai_compat import parse
+
+    call = parse({"messages": [{"role": "user", "content": content}]})
+    assert call.query.split("\n\n(The user pasted a document")[0] == question
+    assert isinstance(call.context, str) and "Item 200." in call.context and question not in call.context
+
+
 def test_request_limits_tighten_the_budget(served: Served) -> None:
     with served.client() as client:
         response = client.chat.completions.create(

@@ -228,26 +228,47 @@ def loop_factory(config: uvicorn.Config) -> LoopFactory | None:
     return choose() if choose is not None else None
 
 
+FORCED_STOP_WAIT = 1.0
+"""Seconds a second Ctrl-C leaves for stopping the runs, and again for their requests to get their answers."""
+
+
 def _server(config: Any, app: Any) -> Any:
-    """A uvicorn server that, on shutdown, cancels the runs still going a little before its graceful deadline, so
-    their clients get rlmx's answer for that (an OpenAI-shaped 503, or a stream's error event and [DONE]) instead
-    of uvicorn cancelling the handlers (a text/plain 500 the SDKs retry, a stream cut mid-chunk)."""
+    """A uvicorn server whose shutdown answers every request itself, so none is left to uvicorn's cancelling (a
+    text/plain 500 the SDKs retry, a stream cut mid-chunk, a traceback on the terminal). At once, a request waiting
+    for a run slot gets its 503 and no new run starts; the runs still going are cancelled a little before the
+    graceful deadline, or at once on a second Ctrl-C (uvicorn's force exit), so that their clients get rlmx's 503,
+    or a stream its error event and [DONE]."""
     import uvicorn
 
     grace = float(config.timeout_graceful_shutdown or 0)
     margin = min(1.0, grace / 2)
+    state = app.state.server
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
-            async def cancel_runs() -> None:
-                await asyncio.sleep(grace - margin)
-                await app.state.server.runs.cancel_all(timeout=margin / 2)
-
-            early = asyncio.ensure_future(cancel_runs())
+            state.admission.close()
+            stopping = asyncio.ensure_future(self._stop_runs())
             try:
                 await super().shutdown(sockets)
             finally:
-                early.cancel()
+                if self.force_exit:  # uvicorn waits neither for the requests nor for the app's shutdown: rlmx does
+                    await asyncio.wait({stopping}, timeout=2 * FORCED_STOP_WAIT)
+                    # uvicorn skips it, and the app's lifespan task, cancelled with the loop, logs a traceback
+                    await asyncio.wait({asyncio.ensure_future(self.lifespan.shutdown())}, timeout=FORCED_STOP_WAIT)
+                stopping.cancel()
+
+        async def _stop_runs(self) -> None:
+            """Cancel the runs at `grace - margin` seconds, or as soon as a second Ctrl-C forces the exit."""
+            deadline = asyncio.get_running_loop().time() + grace - margin
+            while not self.force_exit and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            if not self.force_exit:
+                await state.runs.cancel_all(timeout=margin / 2)
+                return
+            await state.runs.cancel_all(timeout=FORCED_STOP_WAIT)
+            handlers = set(self.server_state.tasks)  # each now sending its 503 or its stream's last events
+            if handlers:
+                await asyncio.wait(handlers, timeout=FORCED_STOP_WAIT)
 
     return Server(config)
 

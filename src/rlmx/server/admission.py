@@ -2,7 +2,9 @@
 
 A request waits here before its body is read, so a queue of big requests costs connections, not memory. It gets
 a 429 only when the queue is full or its wait passes `queue_timeout`; the 429's Retry-After is the expected wait
-(recent run time x runs ahead / limit), which the OpenAI SDKs honour up to 60 s.
+(recent run time x runs ahead / limit), which the OpenAI SDKs honour up to 60 s. Once the server shuts down
+(`close`), every waiting request and every later one gets a 503 `server_shutting_down` at once: none starts a run
+that the shutdown would cancel, and none is left for the ASGI server to cancel (its text/plain 500).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from rlmx.server.openai_compat import RequestError
+from rlmx.server.openai_compat import RequestError, shutting_down
 
 Release = Callable[[], None]
 
@@ -31,6 +33,8 @@ class Admission:
         self.max_queued = max_queued
         self.queue_timeout = queue_timeout
         self.running = 0
+        self.closed = False
+        """Set by `close`: the server is shutting down, and no run starts any more."""
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._run_seconds = 10.0
         """A moving average of recent runs' durations (s), for Retry-After; 10 s until a run has finished."""
@@ -45,7 +49,9 @@ class Admission:
         return max(1, min(60, math.ceil(self._run_seconds * rounds)))
 
     async def enter(self) -> Release:
-        """Wait for a slot and return its release (safe to call more than once), or raise a 429 RequestError."""
+        """Wait for a slot and return its release (safe to call more than once), or raise a 429 RequestError (a 503
+        once the server is shutting down)."""
+        self.check_open()
         if self.running < self.limit and not self._waiters:
             self.running += 1
             return self._release_once()
@@ -60,20 +66,38 @@ class Admission:
             async with asyncio.timeout(self.queue_timeout):
                 await waiter
         except TimeoutError:
-            if waiter.done() and not waiter.cancelled():
-                return self._release_once()  # the slot came just as the wait ran out
-            self._forget(waiter)
-            raise self._busy(
-                f"this request waited {self.queue_timeout:g} s (--queue-timeout) for one of the "
-                f"{self.limit} run slots (--max-concurrent-runs) without getting one"
-            ) from None
+            if not _granted(waiter):
+                self._forget(waiter)
+                raise self._busy(
+                    f"this request waited {self.queue_timeout:g} s (--queue-timeout) for one of the "
+                    f"{self.limit} run slots (--max-concurrent-runs) without getting one"
+                ) from None
+            # else the slot came just as the wait ran out
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if _granted(waiter):
                 self._hand_on()  # it was given a slot it will not use
             else:
                 self._forget(waiter)
             raise
-        return self._release_once()
+        release = self._release_once()
+        if self.closed:  # the slot came as the shutdown began: give it back unused
+            release()
+            self.check_open()
+        return release
+
+    def check_open(self) -> None:
+        """Raise the 503 `server_shutting_down` once the server is shutting down: a request admitted before then
+        must not start its run either."""
+        if self.closed:
+            raise shutting_down("this request did not start")
+
+    def close(self) -> None:
+        """The server is shutting down: every waiting request gets its 503 now, and so does every later one."""
+        self.closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(shutting_down("this request was waiting for a run slot and did not start"))
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
         with contextlib.suppress(ValueError):
@@ -111,3 +135,8 @@ class Admission:
         )
         error.headers["Retry-After"] = str(self.retry_after())
         return error
+
+
+def _granted(waiter: asyncio.Future[None]) -> bool:
+    """Whether `waiter` was handed a slot (not cancelled, nor failed by `close`)."""
+    return waiter.done() and not waiter.cancelled() and waiter.exception() is None

@@ -150,6 +150,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        server.admission.close()  # queued requests get their 503; no run starts any more
         await server.runs.cancel_all()  # what the graceful shutdown did not finish is stopped, workers killed
 
     middleware = [Middleware(_RequestId), Middleware(_Auth, api_key=options.api_key)]
@@ -333,6 +334,26 @@ class _Auth:
 
 async def chat_completions(request: Request) -> Response:
     server: _Server = request.app.state.server
+    try:
+        return await _chat_completion(request, server)
+    except asyncio.CancelledError:
+        # Only a server shutting down cancels a handler (uvicorn past its graceful deadline, a second Ctrl-C, the
+        # loop's end): rlmx's 503 then, not uvicorn's text/plain 500 and a traceback in the operator's terminal.
+        # A cancellation from anywhere else (an in-process client's timeout) goes on.
+        if not server.admission.closed:
+            raise
+        _uncancel()
+        return _error_response(openai_compat.shutting_down("this request was stopped before its answer"))
+
+
+def _uncancel() -> None:
+    """Take back the current task's cancellation, which the caller answers instead of propagating."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+async def _chat_completion(request: Request, server: _Server) -> Response:
     limit = server.options.max_request_bytes
     bodies.check_declared_size(dict(request.headers), limit)
     key = _idempotency_key(request)
@@ -372,6 +393,7 @@ async def chat_completions(request: Request) -> Response:
         if answers_from_context_only(rlm):
             openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
         prepared, schema = await _prepare(call, rlm.max_context_bytes)
+        server.admission.check_open()  # admitted before the shutdown began, it still must not start a run now
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
         server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener), release)
@@ -440,9 +462,8 @@ async def _answer(
         result = await _unless_disconnected(receive, run.outcome())
     except (RequestError, InputError):
         raise
-    except RunCancelled as exc:  # the server's shutdown cancelled it: a 503 the SDKs may retry elsewhere
-        stopped = RequestError(str(exc), code="server_shutting_down", status=503, kind="server_error")
-        stopped.headers["x-should-retry"] = "true"
+    except RunCancelled:  # the server's shutdown cancelled it: a 503 the SDKs may retry elsewhere
+        stopped = openai_compat.shutting_down("the run was cancelled before it finished")
         if run.run_id is not None:
             stopped.headers[TRACE_HEADER] = run.run_id
         raise stopped from None
@@ -648,7 +669,11 @@ async def _streamed(request: Request, server: _Server, run: Run, leave: Callable
             yield text
         finished = True
 
-    return EventStream(body(), close, headers={TRACE_HEADER: first.run_id})
+    def farewell() -> str | None:
+        """The stream's end when the server's shutdown cancels this handler: the error event and [DONE]."""
+        return openai_compat.shutdown_events(first.run_id) if server.admission.closed else None
+
+    return EventStream(body(), close, headers={TRACE_HEADER: first.run_id}, farewell=farewell)
 
 
 async def with_keepalive(chunks: AsyncIterator[str], every: float) -> AsyncGenerator[str, None]:
@@ -680,11 +705,17 @@ class EventStream(StreamingResponse):
 
     Starlette's StreamingResponse notices a disconnect only when a send fails on ASGI 2.4 servers, and leaves its
     iterator open: a run sitting in a 30 s cell would go on spending. Here sending races `http.disconnect`, and
-    `close` always runs afterwards, which leaves the run (cancelling it unless a retry may pick it up).
+    `close` always runs afterwards, which leaves the run (cancelling it unless a retry may pick it up). When the
+    server's shutdown cancels the handler itself, the stream still ends as rlmx ends one: with the events
+    `farewell` gives (None: the cancellation goes on), never cut mid-body.
     """
 
     def __init__(
-        self, chunks: AsyncIterator[str], close: Callable[[], Awaitable[None]], headers: Mapping[str, str]
+        self,
+        chunks: AsyncIterator[str],
+        close: Callable[[], Awaitable[None]],
+        headers: Mapping[str, str],
+        farewell: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(
             chunks,
@@ -692,8 +723,32 @@ class EventStream(StreamingResponse):
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
         )
         self._close = close
+        self._farewell = farewell
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = ended = False
+
+        async def tracked(message: ASGIMessage) -> None:
+            nonlocal started, ended
+            # set before sending: a send cancelled while it waits to drain has written its message already
+            started = True
+            ended = message["type"] == "http.response.body" and not message.get("more_body", False)
+            await send(message)
+
+        try:
+            await self._stream(receive, tracked)
+        except asyncio.CancelledError:
+            farewell = self._farewell()
+            if farewell is None:
+                raise
+            _uncancel()
+            if ended:
+                return
+            if not started:
+                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": farewell.encode(), "more_body": False})
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
         sending = asyncio.ensure_future(self._send_all(send))
         leaving = asyncio.ensure_future(_disconnected(receive))
         try:
@@ -717,6 +772,10 @@ class EventStream(StreamingResponse):
 
 async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
+    return _error_response(exc)
+
+
+def _error_response(exc: RequestError) -> Response:
     headers = dict(exc.headers)
     if exc.status in (413, 429):
         # Refused before its body was read: close the connection so the server does not drain the rest of it.

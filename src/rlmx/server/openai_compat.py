@@ -4,17 +4,20 @@ Pure values and functions, no HTTP and no running: `app.py` does the I/O. A requ
 
 * the query is the text of the last user message;
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
-  them, the text of the earlier system and user messages (joined by blank lines) is the context; a conversation
-  with assistant or tool turns is a role-labelled transcript of all its other turns instead (with an explicit
-  context: `contexts["conversation"]`); a last user message over 20,000 characters is a pasted document and a
-  question (its first or last paragraph): the document goes to the context (`contexts["pasted"]` beside an
-  explicit one);
+  them, the text of the earlier system and user messages (joined by blank lines) is the context, and a
+  conversation with assistant or tool turns is a role-labelled transcript of all its other turns instead;
+* with an explicit context, system messages are instructions: they go before the query; the other earlier turns
+  (user, assistant, tool) are the transcript `contexts["conversation"]`, so that no message is dropped;
+* a message over 20,000 characters holds a pasted document (see `pasted`): its asking words (first and/or last
+  paragraph) stay where the message goes, and the document goes to the context (from the last user message: the
+  context, or `contexts["pasted"]` beside one; from a system message: `contexts["system"]`); a name the request's
+  own contexts use gets a number (`pasted_2`);
 * an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
   `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema;
-* with an explicit context, system messages are instructions: they go before the query;
 * `temperature`, `top_p` and `seed` go to every LM call; `max_tokens` / `max_completion_tokens` cap each call's
-  output; what an RLM cannot honour (`tool_choice` required, `stop`, `logprobs`, penalties, `logit_bias`, `n` > 1)
-  is refused, and a `model` other than the served one is a 404.
+  output; what an RLM cannot honour (`tool_choice` required, `stop`, `logprobs`, penalties, `logit_bias`, `n` > 1,
+  `modalities` other than text, `audio`, `web_search_options`, `prediction`) is refused, and a `model` other than
+  the served one is a 404.
 
 Bad input raises RequestError, which carries the HTTP status and the OpenAI-style error body; its message always
 says what to send instead.
@@ -25,20 +28,22 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rich.console import Console
 
-from rlmx.documents.text import LINE_END, LINE_ENDS
 from rlmx.errors import LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
 from rlmx.result import Result
 from rlmx.sandbox.frames import encodable, escaped
+from rlmx.server.pasted import PASTED_CHARS as PASTED_CHARS  # the rule's size, for callers of this module
+from rlmx.server.pasted import SHORT as INSTRUCTION_CHARS
+from rlmx.server.pasted import Pasted
+from rlmx.server.pasted import split as split_pasted
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 CONTEXT_ROLES = frozenset({"system", "developer", "user"})
@@ -121,28 +126,7 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     query = texts[last][1]
     if not query.strip():
         raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
-    context, contexts = _explicit_contexts(body)
-    query, pasted = _split_pasted(query)
-    conversation = any(role not in CONTEXT_ROLES for role, _ in texts)
-    transcript = ""
-    if conversation:  # a chat UI's follow-up, an agent loop's tool result: every turn reaches the run, as a transcript
-        turns = [_turn(messages[i], role, text) for i, (role, text) in enumerate(texts) if i != last]
-        transcript = "\n\n".join(turn for turn in turns if turn)
-    if context is None and contexts is None:
-        earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
-        context = (transcript or None) if conversation else ("\n\n".join(earlier) if earlier else None)
-    else:
-        # The documents came separately, so system messages are instructions: the root reads them with the query.
-        instructions = [text.strip() for role, text in texts[:last] if role == "system" and text.strip()]
-        if instructions:
-            query = "\n\n".join([*instructions, query])
-        if conversation and transcript:
-            contexts = {**(contexts or {}), "conversation": transcript}
-    if pasted is not None:  # a document pasted above the question: it is read in the REPL, not sent every turn
-        if context is None:
-            context = pasted
-        else:
-            contexts = {**(contexts or {}), "pasted": pasted}
+    query, context, contexts = _query_and_contexts(messages, texts, last, *_explicit_contexts(body))
     stream = _optional(body, "stream", bool, "true or false") or False
     options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
     include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
@@ -161,6 +145,108 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
         sampling=_sampling(body),
         max_tokens_per_call=_max_tokens(body),
     )
+
+
+def _query_and_contexts(
+    messages: list[dict[str, Any]],
+    texts: list[tuple[str, str]],
+    last: int,
+    context: Any,
+    contexts: dict[str, Any] | None,
+) -> tuple[str, Any, dict[str, Any] | None]:
+    """Where each message goes: the last user message (`last`) is the query; every other one reaches the run too,
+    in the context or (system messages beside a context sent apart) in the root prompt. A message that holds a
+    pasted document keeps only its asking words where it goes; the document goes to a context variable."""
+    query = texts[last][1]
+    pasted = split_pasted(query, must_ask=True)
+    if pasted is not None:  # a document pasted with the question: it is read in the REPL, not sent every turn
+        query = pasted.asking
+    if context is None and contexts is None:
+        context = _earlier_as_context(messages, texts, last)
+    else:
+        instructions, contexts = _instructions(texts[:last], contexts)
+        query = "\n\n".join([*instructions, query])
+        contexts = _with_conversation(messages, texts, last, contexts)
+    if pasted is not None:
+        if context is None:
+            context, name = pasted.document, "context"
+        else:
+            contexts, name = _with_context(contexts, "pasted", pasted.document)
+        query = f"{query}\n\n{_pasted_note(pasted, name, 'user')}"
+    return query, context, contexts
+
+
+def _earlier_as_context(messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int) -> str | None:
+    """The context when none is sent apart: the earlier system and user messages, or, for a conversation with
+    assistant or tool turns (a chat UI's follow-up, an agent loop's tool result), a transcript of all its other
+    turns."""
+    if any(role not in CONTEXT_ROLES for role, _ in texts):
+        return _transcript(messages, texts, skip=lambda i, role: i == last) or None
+    earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
+    return "\n\n".join(earlier) if earlier else None
+
+
+def _instructions(
+    earlier: list[tuple[str, str]], contexts: dict[str, Any] | None
+) -> tuple[list[str], dict[str, Any] | None]:
+    """Beside a context sent apart, system messages are instructions for the root (the documents came
+    separately). One that holds a document (a RAG app's retrieved passages) keeps its asking words; the document
+    goes to `contexts["system"]`, read in the REPL rather than sent with every root turn: one over PASTED_CHARS,
+    or, when the system messages are over it together, each one over INSTRUCTION_CHARS."""
+    systems = [text for role, text in earlier if role == "system" and text.strip()]
+    # several system messages may hold the documents between them (one per attached file): then each one longer
+    # than an instruction is one
+    over = PASTED_CHARS if sum(len(text) for text in systems) <= PASTED_CHARS else INSTRUCTION_CHARS
+    instructions = []
+    for text in systems:
+        pasted = split_pasted(text, must_ask=False, over=over)
+        if pasted is None:
+            instructions.append(text.strip())
+            continue
+        contexts, name = _with_context(contexts, "system", pasted.document)
+        instructions.append("\n\n".join(part for part in (pasted.asking, _pasted_note(pasted, name, "system")) if part))
+    return instructions, contexts
+
+
+def _with_conversation(
+    messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int, contexts: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Beside a context sent apart, the turns that are neither the query nor instructions (earlier user messages,
+    assistant and tool turns) as a transcript in `contexts["conversation"]`: none is dropped."""
+    transcript = _transcript(messages, texts, skip=lambda i, role: i == last or role == "system")
+    if not transcript:
+        return contexts
+    return _with_context(contexts, "conversation", transcript)[0]
+
+
+def _transcript(messages: list[dict[str, Any]], texts: list[tuple[str, str]], skip: Callable[[int, str], bool]) -> str:
+    """The role-labelled turns (`user: ...`, `tool (weather): ...`) of the messages `skip` leaves, one paragraph
+    each."""
+    turns = [_turn(messages[i], role, text) for i, (role, text) in enumerate(texts) if not skip(i, role)]
+    return "\n\n".join(turn for turn in turns if turn)
+
+
+def _with_context(contexts: dict[str, Any] | None, name: str, value: Any) -> tuple[dict[str, Any], str]:
+    """`contexts` with `value` added under `name`, or `name_2`, `name_3`... when the request's own contexts (or an
+    earlier document) already use it; and the name it got."""
+    taken = contexts or {}
+    free, number = name, 1
+    while free in taken:
+        number += 1
+        free = f"{name}_{number}"
+    return {**taken, free: value}, free
+
+
+def _pasted_note(pasted: Pasted, name: str, who: Literal["user", "system"]) -> str:
+    """The words that tell the root where a pasted document went."""
+    if who == "system":
+        if pasted.where == "none":
+            return f"(The system message is a document of {len(pasted.document):,} characters; it is in `{name}`.)"
+        return f"(The system message came with a document {_WHERE[pasted.where]} these words; it is in `{name}`.)"
+    return f"(The user pasted a document {_WHERE[pasted.where]} this question; it is in `{name}`.)"
+
+
+_WHERE = {"above": "above", "below": "below", "around": "between the parts of", "none": "with"}
 
 
 def check_for_guided_root(call: ChatCall) -> None:
@@ -254,6 +340,7 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
                 param=name,
                 code="unsupported_parameter",
             )
+    _refuse_other_outputs(body)
     if body.get("logprobs") not in (None, False) or body.get("top_logprobs") is not None:
         param = "logprobs" if body.get("logprobs") not in (None, False) else "top_logprobs"
         raise RequestError(
@@ -262,6 +349,38 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
             param=param,
             code="unsupported_parameter",
         )
+
+
+OTHER_OUTPUTS = {
+    "audio": "an rlmx answer is text only, with no audio",
+    "web_search_options": "an rlmx run searches its context, never the web",
+    "prediction": "an rlmx answer is put together from many LM calls and code, so no predicted output can be reused",
+}
+"""Parameters that ask for an answer rlmx cannot give, and why. None of the usual clients (the OpenAI SDKs,
+LangChain, LiteLLM) sends them unless its user sets them, so refusing them breaks no default."""
+
+
+def _refuse_other_outputs(body: dict[str, Any]) -> None:
+    """Refuse what asks for another kind of answer than text (audio, a web search, a predicted output): accepted,
+    the client would read an empty `message.audio` or an answer it believes searched, far from the cause."""
+    modalities = body.get("modalities")
+    if modalities is not None:
+        if not isinstance(modalities, list) or not all(isinstance(kind, str) for kind in modalities):
+            raise RequestError(
+                f'modalities must be a list like ["text"], not {json.dumps(modalities)}', param="modalities"
+            )
+        if any(kind != "text" for kind in modalities):
+            raise RequestError(
+                f"modalities {json.dumps(modalities)} cannot be honoured: an rlmx answer is text only; leave "
+                'modalities out, or send ["text"]',
+                param="modalities",
+                code="unsupported_parameter",
+            )
+    for name, why in OTHER_OUTPUTS.items():
+        if body.get(name) is not None:
+            raise RequestError(
+                f"{name} is not supported: {why}; leave {name} out", param=name, code="unsupported_parameter"
+            )
 
 
 def _sampling(body: dict[str, Any]) -> dict[str, int | float]:
@@ -312,49 +431,6 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
                 param=f"messages[{index}].role",
             )
     return messages
-
-
-PASTED_CHARS = 20_000
-"""A last user message longer than this holds a pasted document: its asking paragraph is the query, the rest goes to
-the context (sent whole as the query, it would be in every root prompt: a 1 MB log made 241k-token prompts)."""
-
-
-_QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
-"""Question marks: ASCII, full-width (what Chinese and Japanese input methods type), Arabic, Greek, reversed."""
-_COLONS = (":", "\uff1a")  # ASCII and full-width
-_BLANK_LINE = re.compile(rf"(?:{LINE_END})[ \t]*(?:{LINE_END})")
-
-
-def _split_pasted(query: str) -> tuple[str, str | None]:
-    """(question, pasted document or None) of the last user message's text: the question is its first or last
-    paragraph (or line), whichever ends in a question mark (then a colon, as "Summarize this:" before the text), else
-    the last. Lines may end in LF, CRLF or CR; the document keeps its own."""
-    if len(query) <= PASTED_CHARS:
-        return query, None
-    text = query.strip()
-    first, rest, body, last = _ends_apart(text, _BLANK_LINE)
-    if not rest.strip() or not body.strip():  # no blank lines: the first and last lines
-        first, rest, body, last = _ends_apart(text, LINE_ENDS)
-    short = PASTED_CHARS // 4
-    candidates = [(last, body, "above"), (first, rest, "below")]
-    for endings in (_QUESTION_MARKS, _COLONS, ("",)):
-        for question, document, where in candidates:
-            if question.strip() and document.strip() and len(question) <= short and question.rstrip().endswith(endings):
-                note = f"(The user pasted a document {where} this question; it is in `context`.)"
-                return f"{question.strip()}\n\n{note}", document
-    return query, None  # no question apart from the text: the whole message stays the query
-
-
-def _ends_apart(text: str, separator: re.Pattern[str]) -> tuple[str, str, str, str]:
-    """(first part, the rest; all but the last part, the last part) of `text` split at its first and at its last
-    `separator` (as str.partition and str.rpartition do with a fixed one)."""
-    first_break = separator.search(text)
-    if first_break is None:
-        return text, "", "", text
-    last_break = first_break
-    for later in separator.finditer(text, first_break.end()):
-        last_break = later
-    return text[: first_break.start()], text[first_break.end() :], text[: last_break.start()], text[last_break.end() :]
 
 
 def _turn(message: dict[str, Any], role: str, text: str) -> str:
@@ -633,6 +709,23 @@ async def stream_chunks(
 
 class RunCancelled(Exception):
     """A run stopped before it ended (the server is shutting down): what its readers get instead of a Result."""
+
+
+SHUTTING_DOWN = "the server is shutting down; retry (against another instance, or once it is back)"
+
+
+def shutting_down(what: str) -> RequestError:
+    """The 503 `server_shutting_down` for a request the server's shutdown ends before its answer (`what` says how
+    far it got), which the OpenAI SDKs may retry (elsewhere, or once the server is back)."""
+    error = RequestError(f"{what}: {SHUTTING_DOWN}", code="server_shutting_down", status=503, kind="server_error")
+    error.headers["x-should-retry"] = "true"
+    return error
+
+
+def shutdown_events(run_id: str) -> str:
+    """The end of a stream whose handler the server's shutdown stopped: its error event and [DONE]."""
+    stopped = RunCancelled(f"the run was cancelled before it finished: {SHUTTING_DOWN}")
+    return sse(stream_error(stopped, run_id)) + sse("[DONE]")
 
 
 def stream_error(exc: BaseException, run_id: str) -> dict[str, Any]:

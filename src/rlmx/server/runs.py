@@ -18,7 +18,7 @@ from typing import Any
 
 from rlmx.events import Event
 from rlmx.result import Result
-from rlmx.server.openai_compat import ChatCall, RunCancelled
+from rlmx.server.openai_compat import SHUTTING_DOWN, ChatCall, RunCancelled
 
 Item = Event | Result
 MAX_KEPT = 1024
@@ -71,10 +71,7 @@ class Run:
                 if self.error is not None:
                     raise self.error
                 if self.cancelled:
-                    raise RunCancelled(
-                        "the run was cancelled before it finished: the server is shutting down; retry (against "
-                        "another instance, or once it is back)"
-                    )
+                    raise RunCancelled(f"the run was cancelled before it finished: {SHUTTING_DOWN}")
                 return
             await self._wake.wait()
 
