@@ -730,3 +730,14 @@ def test_the_guided_roots_pieces_and_labels_keep_whole_characters() -> None:
         assert len(pieces) > 1 and all(len(p) <= guided_cells.UNIT_CHARS for p in pieces)
         assert _whole_pieces(sentence, pieces)
     assert guided_cells._clipped("🇺🇸" * 30, 41) == "🇺🇸" * 20
+
+
+def test_an_error_quoting_a_servers_text_cut_mid_emoji_prints(tmp_path: Path) -> None:
+    # A 400's message, a refusal or a choice's error holding half an emoji's escape: print(error) raised
+    # UnicodeEncodeError, and so did `rlmx bench report` over a record of it.
+    assert str(LMBadResponse("refused: \ud83d", retryable=False)) == "refused: \ufffd"
+    assert str(InputError("bad name caf\udce9")).encode("utf-8")
+
+    said = _http_error({"error": {"message": "no \ud83d here", "type": "invalid_request_error"}})
+    assert "no \ufffd here" in said
+    said.encode("utf-8")

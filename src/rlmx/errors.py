@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 
 class RLMXError(Exception):
-    """Base of every error rlmx raises to a caller."""
+    """Base of every error rlmx raises to a caller. Its text is valid Unicode: a server's or a model's words quoted
+    in it may hold lone surrogates (an emoji's escape cut in half), which become U+FFFD here, once, so printing,
+    logging or writing any rlmx error never raises."""
+
+    def __init__(self, *args: object) -> None:
+        from rlmx.sandbox.frames import encodable  # late: the sandbox package imports this module
+
+        super().__init__(*(encodable(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class InputError(RLMXError, ValueError):

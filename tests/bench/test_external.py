@@ -44,6 +44,17 @@ def _write(path: Path, rows: list[Any]) -> Path:
     return path
 
 
+def test_a_tasks_file_joined_from_bom_files_or_with_mac_line_ends_loads(tmp_path: Path) -> None:
+    # `cat a.jsonl b.jsonl` of files saved with a BOM, and CR-only line ends: no task ran before.
+    rows = [json.dumps(row) for row in OWN_TASKS[:2]]
+    joined = tmp_path / "joined.jsonl"
+    joined.write_bytes(b"".join(b"\xef\xbb\xbf" + row.encode() + b"\n" for row in rows))
+    mac = tmp_path / "mac.jsonl"
+    mac.write_bytes("\r".join(rows).encode() + b"\r")
+    for path in (joined, mac):
+        assert [t.id for t in load_tasks(path)] == ["ledger-count", "ledger-label"], path.name
+
+
 def test_own_tasks_load_with_their_family_scorers(tmp_path: Path) -> None:
     tasks = load_tasks(_write(tmp_path / "mine.jsonl", OWN_TASKS))
     assert [t.id for t in tasks] == ["ledger-count", "ledger-label", "harbour", "mine:4", "who", "mcq"]

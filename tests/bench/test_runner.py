@@ -17,9 +17,11 @@ import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer
 from rlmx.bench import FAMILIES, Task, generate
+from rlmx.bench.methods import run_method
 from rlmx.bench.presets import PRESETS
 from rlmx.bench.report import table, write_report
 from rlmx.bench.runner import RunSpec, read_records, run
+from rlmx.bench.score import score_details
 from rlmx.cli import main
 from rlmx.lm.base import Completion, Message
 from rlmx.lm.scripted import ScriptedLM
@@ -629,3 +631,30 @@ def test_a_base_call_that_failed_after_it_was_billed_keeps_its_cost(tmp_path: Pa
     price = PriceTable().lookup("gpt-4o-mini")
     assert outcome.status == "error" and "no text" in (outcome.error or "") and price is not None
     assert outcome.usd == pytest.approx(price.cost(2_000, 500)) and outcome.usage.calls == 1
+
+
+def test_base_and_summary_score_a_local_reasoning_models_answer_not_its_reasoning() -> None:
+    # A local reasoning model's raw reply: <think> first (naming a decoy), and a run-on into a made-up turn after.
+    task = generate("sniah", seed=0, target_tokens=2000, index=0)
+    gold = str(task.answer)
+    decoy = "1234567" if gold != "1234567" else "7654321"
+    answer = f"The special magic number is {gold}."
+    made_up = f"<|im_end|>\n<|im_start|>user\nMore?<|im_end|>\n<|im_start|>assistant\n{decoy}"
+    reply = f"<think>\nIs it {decoy}? No, a decoy.\n</think>\n{answer}{made_up}"
+    for method in ("base", "summary"):
+        outcome = asyncio.run(run_method(method, task, ScriptedLM([reply] * 20), window=100_000))
+        assert outcome.prediction == answer, method
+        assert score_details(task.family, outcome.prediction, task)["strict"] == 1.0
+    cut = asyncio.run(run_method("base", task, ScriptedLM([f"<think>\nIt is {gold}, or maybe"]), window=100_000))
+    assert (cut.status, cut.prediction) == ("error", "") and "reasoning only" in str(cut.error)
+
+
+def test_a_report_of_records_quoting_a_cut_emoji_is_written(tmp_path: Path) -> None:
+    # An error text holding half an emoji (a lone surrogate escape in records.jsonl, as older runs wrote them) made
+    # `rlmx bench report` end in a UnicodeEncodeError traceback.
+    record = {"task": "t1", "family": "sniah", "model": "m", "method": "base", "length": 8192, "score": 0.0,
+              "usd": None, "input_tokens": 1, "output_tokens": 1, "key": "k", "status": "error",
+              "error": "the server said: no \ud83d"}  # fmt: skip
+    (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
+    path, _, _ = write_report(tmp_path)
+    assert "| sniah |" in path.read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench.task import Task, task_metadata
+from rlmx.documents.structured import json_lines
 from rlmx.documents.text import read_text
 from rlmx.errors import InputError
 
@@ -38,16 +39,14 @@ def load_tasks(path: str | Path) -> list[Task]:
 
     file = Path(path)
     try:
-        # as every text file is read (a BOM's UTF-16 too: PowerShell 5 writes that); not splitlines(): JSON allows
-        # U+2028 and the like in strings
-        lines = read_text(file).split("\n")
+        # as every text file is read (a BOM's UTF-16 too: PowerShell 5 writes that), its lines as every JSON Lines
+        # context's are (CR-only line ends, a BOM at a line's start from files joined with cat)
+        lines = json_lines(read_text(file))
     except (OSError, ValueError) as exc:  # NotText
         raise InputError(f"cannot read the tasks file {file}: {exc}") from None
     tasks: list[Task] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in lines:
         where = f"{file}:{number}"
         try:
             data = json.loads(line)

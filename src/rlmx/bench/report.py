@@ -22,6 +22,7 @@ from rlmx.bench.runner import read_records
 from rlmx.bench.task import params_label
 from rlmx.errors import InputError
 from rlmx.extras import install_command
+from rlmx.sandbox.frames import encodable
 
 FAMILY_ORDER = ("codeqa", "docs", "oolong", "pairs", "sniah")
 
@@ -246,5 +247,5 @@ def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list
     if note:
         body += f"\n{note}\n"
     path = folder / "report.md"
-    path.write_text(body, "utf-8")
+    path.write_text(encodable(body), "utf-8")  # records written before errors were made valid may hold lone surrogates
     return path, pngs, note

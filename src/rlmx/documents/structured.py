@@ -81,7 +81,7 @@ def load_json(path: Path, raw: bytes) -> Document:
 
 
 def _lines_are_json(text: str) -> bool:
-    lines = [line for _, line in _json_lines(text)]
+    lines = [line for _, line in json_lines(text)]
     try:
         return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines[:20])
     except ValueError:
@@ -95,10 +95,10 @@ def load_jsonl(path: Path, raw: bytes) -> Document:
 
 
 def _records(path: Path, text: str) -> list[Any]:
-    return [_parsed(path, line, f": line {number}") for number, line in _json_lines(text)]
+    return [_parsed(path, line, f": line {number}") for number, line in json_lines(text)]
 
 
-def _json_lines(text: str) -> list[tuple[int, str]]:
+def json_lines(text: str) -> list[tuple[int, str]]:
     """The non-blank lines of a JSON Lines text, numbered from 1. Records end at "\n" only (a "\r" before it is JSON
     whitespace): str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw inside a string.
     A file with no "\n" but "\r" has classic Mac OS line ends (no string holds a raw "\r": JSON escapes it). A BOM
