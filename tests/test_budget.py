@@ -871,3 +871,15 @@ def test_a_price_names_the_kinds_of_output_asked_for_that_it_has_no_rate_for() -
     drawer = Price(0.3, 2.5, output_image_per_million=30.0)
     assert drawer.unpriced_outputs(["text", "image", "audio"]) == ["audio"] and drawer.unpriced_outputs(["text"]) == []
     assert drawer.cost(0, 100, media={"image": (0, 1_000)}) == pytest.approx(100 * 30.0 / 1e6)  # never above output
+
+
+def test_a_cost_of_0_reported_for_a_call_that_used_tokens_is_the_list_price_when_there_is_one() -> None:
+    # A LiteLLM-style proxy reports cost 0.0 for a model it cannot price: a run of codestral-latest billed 3x max_usd
+    # while rlmx booked $0 with no call unpriced.
+    table = PriceTable()
+    listed = table.cost("codestral-latest", Usage(1_000, 100))
+    assert listed is not None and listed > 0
+    assert table.cost("codestral-latest", Usage(1_000, 100, 0.0)) == pytest.approx(listed)
+    assert table.cost("codestral-latest", Usage(1_000, 100, 0.5)) == 0.5  # a cost above 0 is the provider's word
+    assert table.cost("codestral-latest", Usage(0, 0, 0.0)) == 0.0  # no tokens, nothing to bill
+    assert table.cost("meta-llama/llama-3.3-8b-instruct:free", Usage(1_000, 100, 0.0)) == 0.0  # free, no price

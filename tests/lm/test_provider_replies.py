@@ -471,7 +471,14 @@ async def test_output_a_reply_does_not_split_by_kind_is_priced_at_the_dearest_ra
         return Reply(body=body)
 
     drawing, writing = (300 * 0.3 + 1300 * 30.0) / 1e6, (300 * 0.3 + 1300 * 2.5) / 1e6
-    for details, cost in [(None, drawing), ({"reasoning_tokens": 0}, drawing), ({"image_tokens": 0}, writing)]:
+    splits = [
+        (None, drawing),
+        ({"reasoning_tokens": 0}, drawing),
+        ({"image_tokens": 0}, writing),
+        ({"reasoning_tokens": 0, "text_tokens": 1300}, writing),  # LiteLLM's text-only reply: the counts add up
+        ({"text_tokens": 300}, drawing),  # a text count short of the whole: the rest may be images
+    ]
+    for details, cost in splits:
         server.script(reply(details))
         said = (await lm.complete(MESSAGES)).usage
         assert table.cost("gemini-2.5-flash-image", said) == pytest.approx(cost), details

@@ -693,15 +693,20 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
         image_output_tokens=min(
             _cached(raw, ("completion_tokens_details.image_tokens",)), reply_bound if reply is None else reply
         ),
-        unreported_output_media=_unreported_media(details),
+        unreported_output_media=_unreported_media(details, reply),
     )
 
 
-def _unreported_media(details: Any) -> frozenset[str]:
+def _unreported_media(details: Any, reply: int | None) -> frozenset[str]:
     """The kinds of MEDIA whose output-token count `completion_tokens_details` leaves out: a gateway that drops the
-    breakdown (or one kind of it) has not said that none of the output was images or audio."""
+    breakdown (or one kind of it) has not said that none of the output was images or audio. Counts that already add
+    up to the whole output (`text_tokens` equal to it, as LiteLLM reports a text-only reply) leave none out."""
     given = details if isinstance(details, dict) else {}
-    return frozenset(kind for kind in MEDIA if _count(given.get(f"{kind}_tokens")) is None)
+    counted = {kind: _count(given.get(f"{kind}_tokens")) for kind in (*MEDIA, "text", "reasoning")}
+    whole = reply is not None and reply > 0 and _count(given.get("text_tokens")) is not None
+    if whole and sum(n or 0 for n in counted.values()) >= reply:  # type: ignore[operator]
+        return frozenset()
+    return frozenset(kind for kind in MEDIA if counted[kind] is None)
 
 
 # Where providers report the prompt tokens read from or written to their prompt cache (all part of the prompt's

@@ -300,9 +300,19 @@ class PriceTable:
         return self.cost(served, usage)
 
     def cost(self, model: str, usage: Usage) -> float | None:
-        """The provider's cost when it gave one, else the price of `model`; None when the model is not priced."""
-        if usage.cost_usd is not None:
-            return usage.cost_usd
+        """The provider's cost when it gave one, else the price of `model`; None when the model is not priced. A
+        reported cost of 0 for a call that used tokens is the list price when `model` has one above 0: a gateway
+        that cannot price a model says 0 (LiteLLM's proxy), and a free model (OpenRouter's `:free`) has no price
+        above 0 to take instead."""
+        reported = usage.cost_usd
+        if reported is not None and (reported > 0 or usage.total_tokens == 0):
+            return reported
+        listed = self._listed_cost(model, usage)
+        if reported is not None:  # 0 for a call that used tokens
+            return listed if listed else reported
+        return listed
+
+    def _listed_cost(self, model: str, usage: Usage) -> float | None:
         price, media = self.lookup(model), media_tokens(usage)
         if price is None or not price.prices_media(media):
             return None  # audio or images at a rate nobody knows: no text-priced call
