@@ -205,6 +205,21 @@ async def test_llm_query_sends_the_prompt_as_one_user_message() -> None:
     assert seen == [[{"role": "user", "content": "hello there"}]]
 
 
+@pytest.mark.parametrize(
+    "sub_reply",
+    [
+        "It ends with gamma.<|eot_id|>",  # a leaked end token
+        "It ends with gamma.<|im_end|>\n<|im_start|>user\nAnd it starts with?<|im_end|>\n<|im_start|>assistant\nalpha",
+        "It ends with gamma.</s><s>[INST] And it starts with? [/INST] alpha",
+    ],
+)
+async def test_a_sub_reply_comes_back_tidied_as_a_root_reply_is_read(sub_reply: str) -> None:
+    # no reasoning tag in it, yet its leaked token and the turn it made up are not the sub-LM's answer
+    lm = ScriptedLM(router(root=[repl("FINAL(llm_query('How does it end? ' + context))")], sub=lambda m: sub_reply))
+    result = await RLM(lm).acompletion("q", context="alpha beta gamma")
+    assert result.answer == "It ends with gamma."
+
+
 async def test_a_failed_item_in_a_batch_fails_only_that_item() -> None:
     def sub(messages: list[Message]) -> str | Exception:
         if "bad" in messages[0]["content"]:

@@ -5,7 +5,15 @@ import time
 
 import pytest
 
-from rlmx.protocol import ProseFinal, extract_cells, fence_hint, find_prose_final, parse_reply, strip_code
+from rlmx.protocol import (
+    ProseFinal,
+    extract_cells,
+    fence_hint,
+    find_prose_final,
+    parse_reply,
+    split_thoughts,
+    strip_code,
+)
 
 
 def test_extracts_repl_python_and_py_fences_in_order() -> None:
@@ -369,3 +377,32 @@ def test_a_prose_submit_with_keyword_arguments_finishes() -> None:
 @pytest.mark.parametrize("text", ["SUBMIT('gamma')", "SUBMIT(the answer)", "SUBMIT()"])
 def test_a_prose_submit_that_is_not_keyword_arguments_is_ignored(text: str) -> None:
     assert parse_reply(text).final is None
+
+
+# --- a reply read for its text ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        ("The last word is gamma.<|eot_id|>", "The last word is gamma."),
+        (
+            "It is gamma.<|im_end|>\n<|im_start|>user\nAnd the first?<|im_end|>\n<|im_start|>assistant\nalpha",
+            "It is gamma.",
+        ),
+        ("It is gamma.\r\nSure.</s><s>[INST] and? [/INST] alpha", "It is gamma.\nSure."),
+        ("It is gamma.\n<|user|>\nThanks!\n<|assistant|>\nalpha", "It is gamma."),
+        (
+            "<think>\nMaybe alpha.\n</think>\nIt is gamma.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nalpha?",
+            "It is gamma.",
+        ),
+    ],
+)
+def test_split_thoughts_tidies_every_reply_as_the_root_reply_is_read(reply: str, answer: str) -> None:
+    # leaked tokens dropped and a run-on into a made-up turn cut, with or without reasoning before it
+    assert split_thoughts(reply)[0] == answer
+
+
+def test_split_thoughts_leaves_a_reply_with_nothing_to_tidy_as_it_is() -> None:
+    for reply in ("gamma", "The separator is `<|im_end|>`.\n\n```python\nprint(1)\n```\n", "  spaced out  "):
+        assert split_thoughts(reply) == (reply, [])

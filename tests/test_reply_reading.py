@@ -762,3 +762,118 @@ def test_a_final_within_a_line_of_text_is_named_in_what_the_model_is_told() -> N
     assert "stood inside a line of text" in told and "on a line of its own" in told
     _, lm = run(["Let me look first.", "FINAL(gamma)"])  # no FINAL written at all: the plain note
     assert "stood inside" not in lm.calls[1][-1]["content"] and "no ```repl block" in lm.calls[1][-1]["content"]
+
+
+# --- audit 30: the end of the turn in every chat format, markers written about, an answer in a plain block --------
+
+_OWN_TURN = "Counting the words first.\n```repl\nprint(len(context.split()))\n```"
+_MADE_UP_ANSWER = "```repl\nFINAL('made up')\n```"
+
+
+@pytest.mark.parametrize(
+    "next_turn",
+    [
+        "\n<|user|>\nThat is 3. Finish.\n<|assistant|>\n",  # GLM-4: <|user|> is itself its end of turn
+        "</s><s>[INST] That is 3. Finish. [/INST] ",  # Llama 2
+        "<|end_of_text|>\n<|start_of_role|>user<|end_of_role|>Finish.<|end_of_text|>\n"
+        "<|start_of_role|>assistant<|end_of_role|>",  # Granite
+        "<|end|><|start|>user<|message|>Finish.<|end|><|start|>assistant<|channel|>final<|message|>",  # gpt-oss
+        "<|return|><|start|>user<|message|>Finish.<|end|>\n",  # gpt-oss, after its final message
+        "<seed:eos><seed:bos>user\nFinish.<seed:eos><seed:bos>assistant\n",  # Seed-OSS
+        "[e~[\n]~b]user\nFinish.[e~[\n]~b]ai\n",  # MiniMax
+        "<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|USER_TOKEN|>Finish.<|END_OF_TURN_TOKEN|>"
+        "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>",  # Cohere
+        " <sep> human: Finish. <sep> assistant: ",  # Reka
+        "[|endofturn|]\n[|user|]Finish.\n[|assistant|]\n",  # EXAONE
+        "<\uff5cend\u2581of\uff53\uff45\uff4e\uff54\uff45\uff4e\uff43\uff45\uff5c><\uff5cUser\uff5c>Finish."
+        "<\uff5cAssistant\uff5c>",  # DeepSeek's end token with full-width letters, as GLM-5 writes it
+        "<|end|><|begin|>user<|content|>Finish.<|end|><|begin|>assistant<|content|>",  # Solar Open
+    ],
+    ids=[
+        "glm",
+        "llama2",
+        "granite",
+        "harmony",
+        "harmony-return",
+        "seed-oss",
+        "minimax",
+        "cohere",
+        "reka",
+        "exaone",
+        "deepseek-as-glm5-writes-it",
+        "solar-open",
+    ],
+)
+def test_a_run_on_into_a_made_up_turn_ends_the_reply_in_every_chat_format(next_turn: str) -> None:
+    for own in (_OWN_TURN, _OWN_TURN + "\nThat should do."):
+        for made_up in (_MADE_UP_ANSWER, "FINAL(made up)"):
+            parsed = parse_reply(own + next_turn + made_up)
+            assert parsed.cells == ("print(len(context.split()))",) and parsed.final is None, own + next_turn
+            assert parsed.overran_chars > 0
+    result, lm = run([_OWN_TURN + next_turn + _MADE_UP_ANSWER, "FINAL(gamma)"])
+    assert result.answer == "gamma" and "went on past the end of your turn" in lm.calls[1][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "about",
+    [
+        "Turns in this log are joined by `<|im_end|>\n<|im_start|>user`, so I count those.",  # a span over two lines
+        "Each turn closes with `<|eot_id|><|start_header_id|>user<|end_header_id|>`; counting them.",
+        'The separator "<|im_end|><|im_start|>user" starts every user turn; counting them.',
+        "<!-- the separator is <|im_end|>\n<|im_start|>user -->\nCounting them.",
+        "<think>\nThe log joins turns with <|im_end|>\n<|im_start|>user lines, so count those.\n</think>\nCounting.",
+        "The log joins turns with <|im_end|>\n<|im_start|>user lines, so count those.\n</think>\nCounting.",
+        "The log joins turns with <|im_end|>\n<|im_start|>user lines, so count those.</think>\nCounting.",
+        "A sample turn:\n```text\nSure.<|im_end|>\n<|im_start|>user\nThanks\n```\nCounting them.",
+        'A turn reads "Sure.<|im_end|>\n<|im_start|>user\nThanks" in the log; counting them.',
+        "The separator (<|eot_id|><|start_header_id|>user) starts each turn; counting them.",
+    ],
+    ids=[
+        "inline-code-over-lines",
+        "inline-code",
+        "quoted",
+        "html-comment",
+        "reasoning",
+        "template-reasoning",
+        "template-reasoning-glued",
+        "text-block",
+        "quoted-over-lines",
+        "bracketed",
+    ],
+)
+def test_a_turn_marker_written_about_ends_nothing(about: str) -> None:
+    reply = about + "\n```repl\nprint(context.count('<|im_start|>user'))\n```"
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("print(context.count('<|im_start|>user'))",) and parsed.overran_chars == 0
+    assert split_thoughts(reply)[0].endswith("```repl\nprint(context.count('<|im_start|>user'))\n```")
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma" and "went on past the end of your turn" not in lm.calls[1][-1]["content"]
+
+
+def test_a_last_turn_answer_naming_a_turn_marker_in_inline_code_is_kept_whole() -> None:
+    last = "The user turns start at `<|im_end|>\n<|im_start|>user`: 3 of them."
+    assert last_turn_text(last) == last
+    result, _ = run([repl("print(3)"), last], budget=Budget(max_iterations=1))
+    assert result.answer == last
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Final answer:\n```text\ngamma\n```",
+        "All turns are spent. The last word is:\n\n```\ngamma\n```",
+        "**Answer:**\n~~~\ngamma\n~~~",
+        "```text\ngamma\n```",
+    ],
+)
+def test_a_last_turn_answer_set_out_in_a_block_that_does_not_run_is_that_blocks_text(reply: str) -> None:
+    assert last_turn_text(reply) == "gamma"
+    result, _ = run([repl("print(context.split()[-1])"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+def test_a_block_that_is_no_answer_leaves_the_last_turn_answer_its_prose() -> None:
+    shown = "The output was:\n```\nLAST gamma\n```\nSo the last word is gamma."
+    assert last_turn_text(shown) == "The output was:\nSo the last word is gamma."
+    before = "The data:\n```\nalpha beta\n```\nThe answer is:\n```repl\nprint(1)\n```"  # the block after it runs
+    assert last_turn_text(before) == "The data:\nThe answer is:"

@@ -902,11 +902,11 @@ class Engine:
         messages = [Message(role="user", content=prompt)]
         cache = self.tree.cache
         if cache is None or not cacheable(lm, self.tree.cache_policy):
-            return await _reasoning_apart(lm, await self._complete(lm, messages, role="sub", depth=self.depth + 1))
+            return await reasoning_apart(lm, await self._complete(lm, messages, role="sub", depth=self.depth + 1))
         completion, hit = await cache.complete(
             request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
         )
-        completion = await _reasoning_apart(lm, completion)
+        completion = await reasoning_apart(lm, completion)
         if hit is None:
             return completion
         # A hit reaches no LM and spends nothing: no reservation, no sub-call counted against max_subcalls.
@@ -1091,20 +1091,22 @@ CUT_STALL_TURNS = 3
 the run asks for its answer instead of spending its other turns."""
 
 
-async def _reasoning_apart(lm: LM, completion: Completion) -> Completion:
-    """A sub-LM's answer without the reasoning it wrote as text (`<think>...</think>`, harmony's analysis channel):
-    what `openai_reply` does for HTTP replies, done here for every other LM (a local reasoning model's raw text, a
-    custom LM), on a worker thread for a long reply. Raises LMBadResponse for a reply that is reasoning only, as an
-    HTTP reply of reasoning only does."""
+async def reasoning_apart(lm: LM, completion: Completion) -> Completion:
+    """A reply read for its text (a sub-LM's answer, a benchmark baseline's), tidied as a root reply is
+    (`split_thoughts`): without the reasoning it wrote as text (`<think>...</think>`, harmony's analysis channel),
+    without leaked template tokens, and cut where the model ran on into a turn it made up. What `openai_reply` does
+    for HTTP replies, done here for every other LM (a local reasoning model's raw text, a custom LM), on a worker
+    thread for a long reply. Raises LMBadResponse for a reply that is reasoning only, as an HTTP reply of reasoning
+    only does."""
     if completion.reasoning is not None or getattr(lm, "splits_thoughts", False):
-        return completion  # the LM kept its reasoning apart itself
+        return completion  # the LM tidied its reply itself
     if len(completion.text) < THREAD_ABOVE_CHARS:
         answer, thoughts = split_thoughts(completion.text)
     else:
         answer, thoughts = await asyncio.to_thread(split_thoughts, completion.text)
     thought = "\n".join(thoughts)
     if not thought:
-        return completion
+        return dataclasses.replace(completion, text=answer) if answer != completion.text else completion
     if not answer.strip():
         raise LMBadResponse(
             f"{completion.model}: the reply was reasoning only, with no answer after it (a larger output cap, or a "

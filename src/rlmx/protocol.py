@@ -23,16 +23,22 @@ splits a reply into three kinds of text:
   be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
   tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
   nor in a quote inside a list item ("1. > ```repl").
-* the end of the model's turn: an end-of-turn token (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>`, ...)
-  followed by another turn's header (`<|im_start|>user`, `Human:`, `[INST]`, ...) ends the reply there, outside a
-  block's code or glued to its closing fence: a model that generated past its turn wrote the user's next message,
-  and nothing after it runs or finishes. An end token no header follows is dropped as a leaked token.
+* the end of the model's turn (`_TURN`): an end-of-turn token in any chat format (`<|im_end|>`, `<|eot_id|>`,
+  `</s>`, `<|END_OF_TURN_TOKEN|>`, `<seed:eos>`, `[|endofturn|]`, ...), maybe start tokens (`<s>`, `<|start|>`), then
+  another turn's header naming its role (`<|im_start|>user`, `<|start_of_role|>user`, `<|USER_TOKEN|>`, `Human:`,
+  `[INST]`, ...), or GLM's `<|user|>` alone on its line (its own end of turn), ends the reply there when it is the
+  model's own prose: a model that generated past its turn wrote the user's next message, and nothing after it runs
+  or finishes. Written about, it ends nothing: in a block (glued to the block's closing fence it is prose), in
+  reasoning (a chat template's too), in an HTML comment, in an inline code span or a double-quoted string (either may
+  run over lines), or right after an opening quote or bracket. An end token no header follows is dropped as a leaked
+  token.
 * prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes, unless
   it is inside an HTML comment (a draft the model commented out); the last one wins. Markup may wrap it
   (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
   may start on the next line (`FINAL(\n    "x"\n)` is x). On the last turn, an answer inside answer markup
   (`<answer>x</answer>`, GLM-V's box, Sky-T1's `<|begin_of_solution|>`, Marco-o1's `<Output>`, a response wrapper)
-  is the text inside (`last_turn_text`).
+  is the text inside, and one set out in blocks that do not run under a lead-in ("Final answer:") is their text
+  (`last_turn_text`).
 
 Every step is linear in the reply's length (regex scans plus one walk over the matches), so a megabyte of
 adversarial text parses in well under a second.
@@ -42,11 +48,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import dataclasses
+import bisect
 import heapq
 import itertools
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -157,17 +164,23 @@ _ALONE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})[ \t]*$", re.MULT
 
 
 class _Later:
-    """Whether `pattern` matches `text` after a position; asked at increasing positions, so one scan serves all."""
+    """Whether (and where) `pattern` matches `text` after a position; asked at increasing positions, so one scan
+    serves all."""
 
     def __init__(self, pattern: re.Pattern[str], text: str) -> None:
         self.found = pattern.finditer(text)
         self.next: int | None = -1
+        self.match: re.Match[str] | None = None
 
     def later(self, position: int) -> bool:
+        return self.after(position) is not None
+
+    def after(self, position: int) -> re.Match[str] | None:
+        """The first match that starts after `position`, or None."""
         while self.next is not None and self.next <= position:
-            match = next(self.found, None)
-            self.next = match.start() if match is not None else None
-        return self.next is not None
+            self.match = next(self.found, None)
+            self.next = self.match.start() if self.match is not None else None
+        return self.match
 
 
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
@@ -209,13 +222,37 @@ _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and 
     r"|<\uff5c[^\uff5c\n]{1,40}\uff5c>))++[ \t]*+$",  # DeepSeek's full-width <｜end▁of▁sentence｜>
     re.MULTILINE | re.IGNORECASE,
 )
+_ROLE = r"(?:user|human|system|assistant|model|ai|chatbot|bot|observation|tool|ipython)"
+_ENDS = r"(?=[^\s<>|\[\]\uff5c]{0,40}?(?:end|eo[mst]|return|sep))"  # a token name saying the turn or text ends
+_END_TOKEN = (
+    rf"(?:<[|\uff5c]?{_ENDS}[^\s<>|\uff5c]{{1,40}}[|\uff5c]?>"  # <|im_end|>, <end_of_turn>, <seed:eos>, <sep>
+    rf"|\[\|{_ENDS}[^\s|\[\]]{{1,40}}\|\]"  # EXAONE's [|endofturn|]
+    r"|</s>|<turn\|>|\[e~\[)"  # Llama 2 and Mistral, Gemma 4, MiniMax
+)
+"""An end-of-turn token of any chat format: DeepSeek's <｜end▁of▁sentence｜> too, however distorted (GLM-5 writes
+its letters full-width), and harmony's <|return|>."""
+_START_TOKEN = r"(?:<[^\s<>]{1,40}>|\]~b\])"  # <s>, <|im_start|>, <|start|>, <|start_of_role|>, <seed:bos>, ]~b]
+_ROLE_NAME = rf"(?:[a-z]{{1,12}}_)?{_ROLE}(?:_[a-z]{{1,12}})?"  # user, USER_TOKEN, user_start, im_user
+_ROLE_TOKEN = rf"(?:<\|{_ROLE_NAME}\|>|\[\|{_ROLE_NAME}\|\]|<\uff5c{_ROLE_NAME}\uff5c>)"
+_TURN = re.compile(
+    rf"{_END_TOKEN}\s*+(?:{_START_TOKEN}\s*+){{0,3}}?"  # ChatML's <|im_start|>, Llama 2's <s>, Cohere's turn token
+    rf"(?:{_ROLE_TOKEN}|\[INST\]|(?<=[>\]]){_ROLE}\b|(?:[a-z0-9]{{1,12}} ){{0,2}}{_ROLE}[ \t]*+:)"
+    rf"|(?P<alone><\|{_ROLE}\|>)(?=[ \t]*+\n)",
+    re.IGNORECASE,
+)
+"""Where another turn begins, in any chat format's tokens: an end-of-turn token, maybe start tokens, then a header
+naming a role; or GLM's header token alone on its line (`<|user|>` is itself GLM's end of turn). A model that
+generated past its turn's end wrote the user's next message (and maybe its own reply to it), which the server
+should have stopped."""
 _CLOSE_GLUED_TO_FENCE = re.compile(
-    rf"^(?P<fence>[ \t]*+(?:`{{3,}}+|~{{3,}}+))[ \t]*+(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern})",
+    rf"^(?P<fence>[ \t]*+(?:`{{3,}}+|~{{3,}}+))[ \t]*+"
+    rf"(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern}|{_TURN.pattern})",
     re.MULTILINE | re.IGNORECASE,
 )
-"""A closing tag glued to a fence (```</answer>, ```</think>, ```</think>```repl), as models whose closing tag is
-one token write it: CommonMark would read the tag as the info string of a fence that closes nothing. No info string
-starts with a closing tag, so the fence is a close and the tag ends what it ends on the next line."""
+"""A closing tag or a turn marker glued to a fence (```</answer>, ```</think>, ```</think>```repl, ```<|im_end|>), as
+models whose closing tag or end of turn is one token write it: CommonMark would read the tag as the info string of a
+fence that closes nothing. No info string starts with either, so the fence is a close and the tag ends what it ends
+on the next line."""
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
 _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
@@ -304,8 +341,11 @@ class Reply:
     """Where the reasoning that begins the (normalised) reply ends, its closing tag included; 0 when it begins
     with none (`split_reasoning`)."""
     overran_chars: int = 0
-    """Characters after the end of the model's own turn that were not read (`_own_turn`: an end-of-turn token, then
-    the header of a turn the model made up); 0 when the reply kept to its turn."""
+    """Characters (of the tidied reply) after the end of the model's own turn that were not read (`_TURN`: an
+    end-of-turn token, then the header of a turn the model made up); 0 when the reply kept to its turn."""
+    trailing_blocks: tuple[str, ...] = ()
+    """The bodies of the blocks that do not run after the reply's last prose, in order: on the last turn, an answer
+    set out under a lead-in ("Final answer:", then a ```text block) is theirs (`last_turn_text`)."""
 
 
 def _indent(whitespace: str) -> int:
@@ -336,86 +376,72 @@ def parse_reply(text: str) -> Reply:
 
     Lone surrogates in the reply become U+FFFD first (`frames.encodable`), so no answer taken from it can fail to
     print, be traced or be sent."""
-    text, reasoning = _harmony(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
-    tidied, overran = _tidy(text)
-    text, reasoning = _template_opened(tidied, reasoning)
-    reply = _parse(text, reasoning, lenient=True)
-    return dataclasses.replace(reply, overran_chars=overran) if overran else reply
+    text, reasoning = _harmony(_normal(text))
+    text, reasoning = _template_opened(_tidied(text), reasoning)
+    return _parse(text, reasoning, lenient=True)
+
+
+def _normal(text: str) -> str:
+    """The text with lone surrogates replaced (`frames.encodable`) and every line ending a line feed."""
+    return encodable(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _tidied(text: str) -> str:
-    """The text up to the end of the model's own turn (`_own_turn`), without leaked template tokens, and with each
-    closing tag glued to a fence on a line of its own."""
-    return _tidy(text)[0]
-
-
-def _tidy(text: str) -> tuple[str, int]:
-    """`_tidied`, and how many characters followed the end of the model's own turn (0: none did)."""
-    overran = 0
+    """The text without leaked template tokens (but with those that begin another turn: where the reply ends is
+    the parse's to read), and with each closing tag or turn marker glued to a fence on a line of its own."""
     if "<" in text or "[END" in text:
-        own = _own_turn(text)
-        overran = len(text) - len(own)
-        text = _SPECIAL_TOKENS.sub("", own)
+        text = _without_leaked_tokens(text)
     if "```" in text or "~~~" in text:
         text = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", text)
-    return text, overran
-
-
-_INVENTED_TURN = re.compile(
-    r"(?:<\|(?:im_end|eot_id|eom_id|end_of_text|endoftext|end)\|>|<end_of_turn>|<eos>|</s>|<turn\|>"
-    r"|<\uff5cend[\u2581_ ]of[\u2581_ ]sentence\uff5c>)"  # DeepSeek's <｜end▁of▁sentence｜>
-    r"\s*+(?:<\|im_start\|>|<\|start_header_id\|>|<start_of_turn>|<\|turn>|\[INST\]|<\|(?:user|assistant)\|>"
-    r"|<\uff5c(?:User|Assistant)\uff5c>|(?:Human|User|Assistant):)",
-    re.IGNORECASE,
-)
-"""An end-of-turn token followed by the header of another turn: a model that generated past its turn's end and
-wrote the user's next message (and maybe its own reply to it), which the server should have stopped."""
-
-
-def _own_turn(text: str) -> str:
-    """The text up to the first end-of-turn token that another turn's header follows (`_INVENTED_TURN`): what comes
-    after it is not the model's turn, so it never runs or finishes. Not one in a fenced block's body (code that
-    builds a chat prompt), but one glued to the fence that closes the block ("```<|im_end|>"). One walk over the
-    fence lines and the matches together: linear."""
-    fences = _ANY_FENCE_LINE.finditer(text)
-    line = next(fences, None)
-    opened: tuple[str, int] | None = None  # the open block's fence character and length
-    for turn in _INVENTED_TURN.finditer(text):
-        glued = False  # the token follows a fence on its line, with only blanks between
-        while line is not None and line.start() < turn.start():
-            fence, info = line.group("fence"), line.group("info")
-            if line.end() > turn.start():
-                info = text[line.end("fence") : turn.start()]  # the token is on this fence line
-                glued = not info.strip()
-            if opened is None:
-                opened = None if fence[0] == "`" and "`" in info else (fence[0], len(fence))
-            elif fence[0] == opened[0] and len(fence) >= opened[1] and not info.strip():
-                opened = None
-            line = next(fences, None)
-        if opened is None or glued:
-            return text[: turn.start()]
     return text
 
 
+_LEADING_BLANKS = re.compile(r"\s*+")
+
+
+def _turn_markers(text: str) -> Iterator[re.Match[str]]:
+    """The `_TURN` matches of `text`, but a header token alone at its very start: that is the model's own turn's
+    header, echoed."""
+    lead = _LEADING_BLANKS.match(text)
+    echoed = lead.end() if lead is not None else 0
+    return (turn for turn in _TURN.finditer(text) if not (turn.group("alone") and turn.start() <= echoed))
+
+
+def _without_leaked_tokens(text: str) -> str:
+    """`text` without the template tokens a server leaked at line ends (`_SPECIAL_TOKENS`), but those of a turn
+    marker (`_turn_markers`): the parse reads those, as the end of the reply or as text written about."""
+    turns = [turn.span() for turn in _turn_markers(text)]  # apart and in order, so their ends are in order too
+    ends = [end for _, end in turns]
+
+    def dropped(run: re.Match[str]) -> str:
+        at = bisect.bisect_right(ends, run.start())  # the first marker ending after the run starts
+        return run.group() if at < len(turns) and turns[at][0] < run.end() else ""
+
+    return _SPECIAL_TOKENS.sub(dropped, text)
+
+
 def split_reasoning(text: str) -> tuple[str, str]:
-    """(answer, reasoning) of a reply that begins with reasoning, read as `parse_reply` reads it: a block opened
-    at its start (any of `REASONING_TAGS`) up to the closing tag that ends it (not one in quotes, code or a drafted
-    block), or all before the closing tag of one a chat template opened; a block never closed is all reasoning.
-    Reasoning further on stays in the answer, where `parse_reply` reads it. A reply holding a reasoning tag comes
-    back with its line ends and leaked template tokens normalised as `parse_reply` does; one without, unchanged."""
-    if OPEN_TAG.search(text) is None and CLOSE_TAG.search(text) is None:
-        return text, ""
-    normal = _tidied(encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
+    """(answer, reasoning) of a reply, read as `parse_reply` reads it: its line ends and leaked template tokens
+    normalised, cut where the model ran on into a turn it made up (`_TURN`), and the reasoning that begins it apart:
+    a block opened at its start (any of `REASONING_TAGS`) up to the closing tag that ends it (not one in quotes, code
+    or a drafted block), or all before the closing tag of one a chat template opened; a block never closed is all
+    reasoning. Reasoning further on stays in the answer, where `parse_reply` reads it. A reply none of this touches
+    comes back as it came."""
+    normal = _tidied(_normal(text))
+    if OPEN_TAG.search(normal) is None and CLOSE_TAG.search(normal) is None and _TURN.search(normal) is None:
+        return normal, ""
     opened = template_close(normal)
     skipped = opened.end() if opened is not None else 0
-    end = skipped + _parse(normal[skipped:], 0, lenient=True).leading_reasoning
+    parsed = _parse(normal[skipped:], 0, lenient=True)
+    own = normal[: len(normal) - parsed.overran_chars].rstrip() if parsed.overran_chars else normal
+    end = skipped + parsed.leading_reasoning
     if end == 0:
-        return text, ""
+        return own, ""
     thought = normal[:end].strip()
     opening = _ANY_OPENING.match(thought)
     closing = _TRAILING_CLOSE_TAG.search(thought)
     thought = thought[opening.end() if opening else 0 : closing.start() if closing else len(thought)]
-    return normal[end:].lstrip(), thought.strip()
+    return own[end:].lstrip(), thought.strip()
 
 
 def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
@@ -436,23 +462,34 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     leading = 0  # where reasoning that begins the text ends (0: it begins with none)
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
+    reasoning_tags = _Later(_REASONING_TAG, text)
     family_closes = _last_family_closes(text)
     mentions = _Mentions(text)
     comments = _Comments(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
-    consumed = 0
+    consumed = overran = 0
     events = heapq.merge(
         _leading_phrase(text),
         _LINE_EVENT.finditer(text),
         CLOSE_TAG.finditer(text),
         _LATE_FENCE.finditer(text),
+        _turn_markers(text),  # last: a closing marker at the same place (Solar Open's) is read as one
         key=_start,
     )
     for match in events:
         start, end = match.start(), match.end()
         if start < consumed:
             continue  # a tag inside a fence line: part of that line
+        if match.re is _TURN:
+            if (
+                state == "prose"
+                and not (comments.inside(start, prose_start) or mentions.written_about(start, prose_start))
+                and (seen_think or not _ends_template_reasoning(text, reasoning_tags.after(end)))
+            ):
+                overran, text = len(text) - start, text[:start]  # the model's turn ended here: the rest is unread
+                break
+            continue  # in a block, in reasoning, or written about in prose: text like any other
         if match.re is _LATE_FENCE:
             if state == "think" and not think_fence:
                 think_fence = True  # a block drafted in the reasoning ("I could run: ```repl"): its close is a line
@@ -567,7 +604,35 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         other_blocks=tuple(code for code, language in blocks if language not in _RUNS and code.strip()),
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
         leading_reasoning=leading,
+        overran_chars=overran,
+        trailing_blocks=_trailing_blocks(blocks, prose, prose_blocks),
     )
+
+
+_REASONING_TAG = re.compile(f"{OPEN_TAG.pattern}|(?P<close>{CLOSE_TAG.pattern})", re.IGNORECASE)
+
+
+def _ends_template_reasoning(text: str, tag: re.Match[str] | None) -> bool:
+    """Whether `tag`, the next reasoning tag after a turn marker (not one glued to its header, as Solar Open's
+    `<|content|>` is), is a closing one that ends reasoning a chat template opened, as `_parse` reads one glued to a
+    word ("... lines.</think>"): then the marker lies in that reasoning. Not a tag that is a turn's header too (Solar
+    Open's `<|end|><|begin|>assistant<|content|>` after a made-up turn)."""
+    if (
+        tag is None
+        or tag.group("close") is None
+        or _opened_by_the_model(tag.group(0))
+        or _TURN.match(text, tag.start())
+    ):
+        return False
+    start, end = tag.span()
+    return _CLOSE_ENDS_REASONING.match(text, end) is not None or (start > 0 and text[start - 1] not in _UNGLUED)
+
+
+def _trailing_blocks(blocks: list[tuple[str, str]], prose: list[str], prose_blocks: list[int]) -> tuple[str, ...]:
+    """The bodies of the blocks that do not run after the last prose segment with text."""
+    last = next((index for index in range(len(prose) - 1, -1, -1) if prose[index].strip()), None)
+    after = blocks[prose_blocks[last] :] if last is not None else blocks
+    return tuple(code for code, language in after if language not in _RUNS and code.strip())
 
 
 def _leading_phrase(text: str) -> list[re.Match[str]]:
@@ -738,6 +803,9 @@ class _Mentions:
         self.line_end = -1  # the end of the line whose code spans are in `spans`
         self.spans: list[tuple[int, int]] = []  # that line's code spans, in order
         self.span = 0  # the first of them not ending before the last tag
+        self.paragraph_end = -1  # the end of the paragraph whose code spans are in `paragraph_spans`
+        self.paragraph_spans: list[tuple[int, int]] = []
+        self.paragraph_span = 0  # the first of them not ending before the last turn marker
 
     def mentioned(self, start: int, end: int, since: int) -> bool:
         """`since`: where the reasoning's own opening tag ends (0 outside reasoning)."""
@@ -765,13 +833,66 @@ class _Mentions:
         self.opens = 0
         return False
 
+    def written_about(self, start: int, floor: int) -> bool:
+        """Whether a turn marker at `start` in prose is written about rather than the end of the model's turn: it
+        sits in an inline code span or a double-quoted string of its paragraph (either may run over lines:
+        "`<|im_end|>\n<|im_start|>user`"), or right after an opening quote or bracket. `floor`: where the stretch of
+        prose began (a block before it ends any span). Asked at increasing positions: each paragraph is scanned
+        once."""
+        text = self.text
+        if start > self.paragraph_end:
+            begin = max(floor, self.paragraph_end)
+            for gap in _PARAGRAPH_BREAK.finditer(text, begin, start):
+                begin = gap.end()
+            after = _PARAGRAPH_BREAK.search(text, start)
+            self.paragraph_end = after.start() if after is not None else len(text)
+            code = _code_spans(text, begin, self.paragraph_end)
+            self.paragraph_spans = sorted(code + _quoted_spans(text, begin, self.paragraph_end, code))
+            self.paragraph_span = 0
+        spans = self.paragraph_spans
+        while self.paragraph_span < len(spans) and spans[self.paragraph_span][1] <= start:
+            self.paragraph_span += 1
+        if self.paragraph_span < len(spans) and spans[self.paragraph_span][0] < start:
+            return True
+        before = text[start - 1] if start > 0 else ""
+        return before in "([{\u201c\u2018\u00ab\u300c" or (
+            before in "\"'" and (start < 2 or text[start - 2] in " \t\n([{")
+        )
 
+
+_QUOTE_MARKS = re.compile('["\u201c\u201d\u00ab\u00bb\u300c\u300d\u201e]')
+_CLOSING_QUOTE = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "\u300c": "\u300d", "\u201e": "\u201c"}
+"""Each opening double quote and the mark that closes it: "...", “...”, «...», 「...」, „...“."""
+
+
+def _quoted_spans(text: str, start: int, end: int, code: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The double-quoted strings of text[start:end] outside its code spans `code` (in order): each from an opening
+    quote to the mark that closes it; a quote never closed is plain text. Linear in the length."""
+    spans: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None  # where the open string starts, and the mark that closes it
+    span = 0
+    for mark in _QUOTE_MARKS.finditer(text, start, end):
+        at, char = mark.start(), mark.group()
+        while span < len(code) and code[span][1] <= at:
+            span += 1
+        if span < len(code) and code[span][0] <= at:
+            continue  # a quote in inline code
+        if opened is not None and char == opened[1]:
+            spans.append((opened[0], at + 1))
+            opened = None
+        elif opened is None and char in _CLOSING_QUOTE:
+            opened = (at, _CLOSING_QUOTE[char])
+    return spans
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*+(?:\n|(?=`{3}|~{3}))")
+"""Where a paragraph ends: at a blank line, or before a fence line. No inline code span runs past one."""
 _BACKTICKS = re.compile(r"`+")
 
 
 def _code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The inline code spans of text[start:end] (one line): each backtick run paired with the next run of the same
-    length; a run with none is plain text. Linear in the line's length."""
+    """The inline code spans of text[start:end] (a line, or a paragraph): each backtick run paired with the next run
+    of the same length; a run with none is plain text. Linear in the length."""
     runs = [(match.start(), match.end()) for match in _BACKTICKS.finditer(text, start, end)]
     partner: list[int | None] = [None] * len(runs)
     latest: dict[int, int] = {}
@@ -1117,8 +1238,8 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
     ("so FINAL(x)."), a labelled line ("**Final answer:** x"), the text inside answer markup (`<answer>x</answer>`,
     GLM-V's box), or `answer["content"] = "x"` written as prose; the last one wins. For that request only, after
     its code has had its turn: mid-run, such text is prose about an answer, not one."""
-    prose, blocks = _last_turn_reading(text)
-    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", prose + "\n" + "\n".join(blocks)))
+    prose, reading = _last_turn_reading(text)
+    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", prose + "\n" + "\n".join(reading.other_blocks)))
     parsed = parse_reply(plain)
     if parsed.final is not None:
         return parsed.final
@@ -1183,9 +1304,19 @@ _ANSWER_LABEL = re.compile(
 def last_turn_text(text: str) -> str:
     """What a last-turn reply that finished no other way says: its prose, without blocks, reasoning, HTML comments
     or tool calls (`<tool_call>{...}</tool_call>`, which no one will run); when it wraps its answer or response in
-    markup (`<answer>x</answer>`, `<|START_RESPONSE|>x`), the text inside."""
-    prose = _last_turn_reading(text)[0]
-    return _inside_markup(prose, _RESPONSE_MARKUP + _ANSWER_MARKUP) or prose
+    markup (`<answer>x</answer>`, `<|START_RESPONSE|>x`), the text inside; when its prose is only a lead-in ("Final
+    answer:") to blocks that do not run (```text, untagged, ```json), or there is none, the text of those blocks."""
+    prose, reading = _last_turn_reading(text)
+    inside = _inside_markup(prose, _RESPONSE_MARKUP + _ANSWER_MARKUP)
+    if inside:
+        return inside
+    if reading.trailing_blocks and (not prose or _LEAD_IN.search(prose)):
+        return "\n\n".join(block.strip() for block in reading.trailing_blocks)
+    return prose
+
+
+_LEAD_IN = re.compile(rf"[:\uff1a\ufe55](?:{_BLANK}|[*_])*+\Z")
+"""The end of prose that announces what follows it: a colon (maybe full-width, maybe inside bold)."""
 
 
 _RESPONSE_MARKUP = (  # wrap a whole response, not just its answer: mid-run, the text in them is prose
@@ -1218,12 +1349,12 @@ def _inside_markup(text: str, markup: tuple[tuple[str, str], ...]) -> str | None
     return inside
 
 
-def _last_turn_reading(text: str) -> tuple[str, tuple[str, ...]]:
-    """(prose, bodies of blocks that do not run) of a last-turn reply, without what it does not say: tool calls,
-    reasoning (Open WebUI's quoted `<details type="reasoning">` too) and HTML comments. Its code has had its turn,
-    so whatever these cut from it no longer matters."""
+def _last_turn_reading(text: str) -> tuple[str, Reply]:
+    """(prose, the parsed reply) of a last-turn reply, without what it does not say: tool calls, reasoning (Open
+    WebUI's quoted `<details type="reasoning">` too) and HTML comments. Its code has had its turn, so whatever these
+    cut from it no longer matters."""
     parsed = parse_reply(_TOOL_CALL.sub("", _OPEN_WEBUI_REASONING.sub("", text)))
-    return _without_comments(parsed.prose).strip(), parsed.other_blocks
+    return _without_comments(parsed.prose).strip(), parsed
 
 
 _OPEN_WEBUI_REASONING = re.compile(

@@ -20,6 +20,7 @@ from rlmx import prompts
 from rlmx.bench import sniah
 from rlmx.bench.task import Task, count_tokens
 from rlmx.budget import Budget, Ledger, UsageReport
+from rlmx.engine import reasoning_apart
 from rlmx.errors import InputError, LMError, RLMXError
 from rlmx.lm.base import LM, Completion, CountsTokens, Message, message_token_bound, price_name, served_at
 from rlmx.lm.guided import GuidedRoot
@@ -166,7 +167,9 @@ class _PlainCalls:
     """The calls of a method that asks its LM directly (base, summary), booked the way an RLM books its own: each
     admitted by a Ledger and settled under the RLM's price table (the provider's cost, else the list price at the
     host the LM is served at), so every method's cost compares with the RLM methods'. No limits: a baseline is
-    run whole, as the paper runs it. All calls are the root's (depth 0): these methods make no sub-calls."""
+    run whole, as the paper runs it. All calls are the root's (depth 0): these methods make no sub-calls. Each reply
+    is read as the RLM reads a sub-LM's (`reasoning_apart`): a local reasoning model's `<think>` block, leaked
+    template tokens and a run-on into a made-up turn are not its answer, so the methods are scored alike."""
 
     def __init__(self, lm: LM) -> None:
         self.lm = lm
@@ -191,7 +194,8 @@ class _PlainCalls:
         except BaseException:
             self.ledger.release(reservation)
             raise
-        return dataclasses.replace(reply, usage=self.ledger.settle_reply(reservation, reply, role="root", depth=0))
+        settled = dataclasses.replace(reply, usage=self.ledger.settle_reply(reservation, reply, role="root", depth=0))
+        return await reasoning_apart(self.lm, settled)  # scored as the RLM reads a reply: its answer, tidied
 
 
 async def _base(task: Task, calls: _PlainCalls, window: int | None, max_output_tokens: int) -> Outcome:
