@@ -883,3 +883,14 @@ def test_a_cost_of_0_reported_for_a_call_that_used_tokens_is_the_list_price_when
     assert table.cost("codestral-latest", Usage(1_000, 100, 0.5)) == 0.5  # a cost above 0 is the provider's word
     assert table.cost("codestral-latest", Usage(0, 0, 0.0)) == 0.0  # no tokens, nothing to bill
     assert table.cost("meta-llama/llama-3.3-8b-instruct:free", Usage(1_000, 100, 0.0)) == 0.0  # free, no price
+
+
+def test_a_cost_of_0_said_beside_a_dearer_served_model_or_an_unpriced_tier_says_nothing() -> None:
+    # A proxy that says cost 0 and falls back to gpt-4o was booked at gpt-4o-mini's price (2x max_usd unseen); a
+    # priority-tier reply with cost 0 was booked as a priced $0.
+    ledger = Ledger(Budget(), prices=PriceTable())
+    used = Usage(1_000, 500, 0.0)
+    served = ledger.settle(ledger.reserve("gpt-4o-mini", 1_000, 500), used, role="root", depth=0, served="gpt-4o")
+    assert served.cost_usd == pytest.approx(PriceTable().cost("gpt-4o", Usage(1_000, 500)))
+    tier = ledger.settle(ledger.reserve("gpt-4o", 1_000, 500), used, role="root", depth=0, billed_as="gpt-4o[priority]")
+    assert tier.cost_usd is None and ledger.usage.to_dict()["unpriced_calls"] == 1

@@ -403,9 +403,11 @@ class Ledger:
         """(what `usage` cost, the name it is priced under): under `model`, or under `served`, the model the reply
         says answered, when that one's known list price is higher. Not when the user priced `model` (their rate
         wins: a discount, a deployment's own rate), nor when `model` is not priced at all ("gpt-4o[priority]"
-        answers as "gpt-4o", billed above its list price), nor when the provider said what the call cost."""
+        answers as "gpt-4o", billed above its list price), nor when the provider said what the call cost (a cost of
+        0 says nothing: a proxy that cannot price a model says 0, `PriceTable.cost`)."""
         cost = self.prices.cost(model, usage)
-        if not served or served == model or usage.cost_usd is not None or cost is None or model in self.prices.prices:
+        said = usage.cost_usd is not None and (usage.cost_usd > 0 or usage.total_tokens == 0)
+        if not served or served == model or said or cost is None or model in self.prices.prices:
             return cost, model
         served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
         return (served_cost, served) if served_cost is not None and served_cost > cost else (cost, model)

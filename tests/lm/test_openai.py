@@ -1820,7 +1820,10 @@ async def test_a_character_whose_surrogate_pair_a_stream_split_between_chunks_is
     completion.text.encode("utf-8")
 
 
-@pytest.mark.parametrize(("spent", "finish"), [(40, "length"), (39, "stop"), (None, "stop")])
+@pytest.mark.parametrize(
+    ("spent", "finish"),
+    [(40, "length"), (41, "length"), (39, "stop"), (None, "stop"), (120, "stop")],  # 120: the server ignored the cap
+)
 async def test_a_reply_said_to_stop_that_spent_the_whole_cap_was_cut(
     server: FakeOpenAIServer, spent: int | None, finish: str
 ) -> None:
@@ -1829,3 +1832,22 @@ async def test_a_reply_said_to_stop_that_spent_the_whole_cap_was_cut(
     server.script(Reply(body=body))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES, max_tokens=40)
     assert completion.finish_reason == finish  # no usage: an estimate, which proves nothing
+
+
+async def test_minimaxs_content_review_is_a_filter_not_a_fault_to_ask_again(server: FakeOpenAIServer) -> None:
+    # base_resp 1026/1027 "new_sensitive" in a 200: asked again, the same review blocks it again.
+    for code in (1026, 1027):
+        body = {"choices": None, "base_resp": {"status_code": code, "status_msg": "input new_sensitive"}}
+        server.script(Reply(body=body))
+        before = len(server.requests)
+        with pytest.raises(LMBadResponse, match="content filter blocked") as caught:
+            await OpenAICompatibleLM("MiniMax-M1", server.base_url).complete(MESSAGES)
+        assert not caught.value.retryable and len(server.requests) == before + 1
+
+
+async def test_a_finish_reason_written_as_the_string_null_finishes_nothing(server: FakeOpenAIServer) -> None:
+    # ai00_server streams "finish_reason": "null" in every chunk: a stream broken off after one was taken as whole.
+    part = {"choices": [{"index": 0, "delta": {"content": "The capital of Fr"}, "finish_reason": "null"}]}
+    server.script(_stream(part))
+    with pytest.raises(LMBadResponse, match="the stream ended before the reply did"):
+        await OpenAICompatibleLM("rwkv", server.base_url, max_retries=0).complete(MESSAGES)

@@ -608,3 +608,19 @@ async def test_cloudflares_envelope_is_quoted_in_a_reply_without_choices(server:
 )
 def test_openais_every_host_is_sent_max_completion_tokens(url: str) -> None:
     assert OpenAICompatibleLM("gpt-5-mini", url, api_key="k").cap_param == "max_completion_tokens"
+
+
+async def test_a_reply_carrying_an_image_its_counts_file_as_text_is_booked_as_one_that_may_be_images(
+    server: FakeOpenAIServer,
+) -> None:
+    # LiteLLM before PR #16912 reported Gemini's image tokens as text_tokens: booked at $2.50/M, a run billed 7x.
+    from rlmx.lm.prices import PriceTable
+
+    image = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+    body = completion_body("Here it is.", usage=usage(300, 1300), images=image)
+    body["usage"]["completion_tokens_details"] = {"text_tokens": 1300, "reasoning_tokens": 0}
+    server.script(Reply(body=body))
+    lm = OpenAICompatibleLM("gemini-2.5-flash-image", server.base_url, modalities=["image", "text"])
+    said = (await lm.complete(MESSAGES)).usage
+    assert "image" in said.unreported_output_media
+    assert PriceTable().cost("gemini-2.5-flash-image", said) == pytest.approx((300 * 0.3 + 1300 * 30.0) / 1e6)

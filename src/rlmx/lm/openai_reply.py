@@ -264,7 +264,7 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
         usage = _chunk_usage(chunk) or usage
         for choice in _reply_choices(chunk.get("choices")):
             pieces.add(choice)
-            finish = choice.get("finish_reason") or finish
+            finish = _finish_reason(choice.get("finish_reason")) or finish
             failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
     if not seen:
         return None
@@ -403,7 +403,9 @@ def _cap_spent_yet_stopped(finish_reason: str | None, usage: Usage, cap: int | N
     """Whether a reply said to have ended by itself ("stop", or no reason) spent, by the server's own count, every
     output token the cap allowed: a gateway that reports every end as "stop" hid a cut."""
     ended = finish_reason is None or finish_reason.lower() in ("stop", "end_turn", "eos")
-    return ended and cap is not None and cap > 0 and not usage.estimated and usage.output_tokens >= cap
+    # exactly the cap (one more: an end-of-sequence token some servers count): a count above it means the server did
+    # not hold to the cap (vLLM-Omni), or counted reasoning the cap did not bound, so nothing was cut there
+    return ended and cap is not None and cap > 0 and not usage.estimated and cap <= usage.output_tokens <= cap + 1
 
 
 def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: int | None) -> Completion:
@@ -441,7 +443,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     elif "message" not in choice and isinstance(choice.get("delta"), dict):  # one whole chunk, sent unstreamed
         choice = {**choice, "message": choice["delta"]}
     message = _object(choice.get("message"), "choices[0].message")
-    finish_reason = _optional_str(choice.get("finish_reason"), "finish_reason")
+    finish_reason = _finish_reason(choice.get("finish_reason"))
     text, reasoning, refusal = _content(message.get("content"))
     audio = message.get("audio")  # a model asked for audio too: the text is the audio's transcript
     if not text and isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
@@ -462,7 +464,10 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         answer = ""
     reasoning.extend(thoughts)
     thought = encodable("\n".join(r for r in reasoning if r.strip())) or None
-    usage = _usage(data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap)
+    media_seen = frozenset(kind for kind, field in (("image", "images"), ("audio", "audio")) if message.get(field))
+    usage = _usage(
+        data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap, media_seen=media_seen
+    )
     if _cap_spent_yet_stopped(finish_reason, usage, cap):
         # LiteLLM's Ollama adapter (litellm#25825) and Responses bridge report "stop" for a reply cut at the cap:
         # the reported count says it was cut, so it is read as one (an open block does not run).
@@ -522,6 +527,10 @@ def _prompt_blocked(data: dict[str, Any]) -> str | None:
         reason = feedback.get("blockReason", feedback.get("block_reason"))
         if isinstance(reason, str) and reason.strip():
             return f"blockReason {graphemes.head(reason.strip(), 80)}"
+    review = data.get("base_resp")  # MiniMax's content review: 1026 (the input) or 1027 (the output) "new_sensitive"
+    if isinstance(review, dict) and review.get("status_code") in (1026, 1027):
+        said = review.get("status_msg")
+        return f"MiniMax {review['status_code']}" + (f": {graphemes.head(said, 80)}" if isinstance(said, str) else "")
     results = data.get("prompt_filter_results")
     for result in results if isinstance(results, list) else ():
         categories = result.get("content_filter_results") if isinstance(result, dict) else None
@@ -636,7 +645,9 @@ def _part_text(value: Any, index: int) -> str:
     raise LMBadResponse(f"message.content[{index}] holds {type(value).__name__}, not text", retryable=True)
 
 
-def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
+def _usage(
+    raw: Any, *, prompt_bound: int, seen: str, cap: int | None, media_seen: frozenset[str] = frozenset()
+) -> Usage:
     """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
 
     The prompt's bound is the one admission reserved (`count_tokens`: the messages, and `tools` or a
@@ -693,17 +704,20 @@ def _usage(raw: Any, *, prompt_bound: int, seen: str, cap: int | None) -> Usage:
         image_output_tokens=min(
             _cached(raw, ("completion_tokens_details.image_tokens",)), reply_bound if reply is None else reply
         ),
-        unreported_output_media=_unreported_media(details, reply),
+        unreported_output_media=_unreported_media(details, reply, media_seen),
     )
 
 
-def _unreported_media(details: Any, reply: int | None) -> frozenset[str]:
+def _unreported_media(details: Any, reply: int | None, media_seen: frozenset[str]) -> frozenset[str]:
     """The kinds of MEDIA whose output-token count `completion_tokens_details` leaves out: a gateway that drops the
     breakdown (or one kind of it) has not said that none of the output was images or audio. Counts that already add
-    up to the whole output (`text_tokens` equal to it, as LiteLLM reports a text-only reply) leave none out."""
+    up to the whole output (`text_tokens` equal to it, as LiteLLM reports a text-only reply) leave none out, unless
+    the reply carries a medium (`media_seen`: images, audio) its counts do not name (LiteLLM before PR #16912 filed
+    Gemini's image tokens as text)."""
     given = details if isinstance(details, dict) else {}
     counted = {kind: _count(given.get(f"{kind}_tokens")) for kind in (*MEDIA, "text", "reasoning")}
-    whole = reply is not None and reply > 0 and _count(given.get("text_tokens")) is not None
+    uncounted = any(counted.get(kind) is None for kind in media_seen)
+    whole = reply is not None and reply > 0 and counted["text"] is not None and not uncounted
     if whole and sum(n or 0 for n in counted.values()) >= reply:  # type: ignore[operator]
         return frozenset()
     return frozenset(kind for kind in MEDIA if counted[kind] is None)
@@ -785,6 +799,13 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise LMBadResponse(f"{where} is {type(value).__name__}, not an object", retryable=True)
     return value
+
+
+def _finish_reason(value: Any) -> str | None:
+    """A choice's finish_reason; None for none, and for "null", "none" or "" written as a string (ai00_server streams
+    "null" in every chunk until the last: a stream broken off after one was no finished reply)."""
+    reason = _optional_str(value, "finish_reason")
+    return None if reason is None or reason.strip().lower() in ("", "null", "none") else reason
 
 
 def _optional_str(value: Any, where: str) -> str | None:

@@ -301,15 +301,15 @@ class PriceTable:
 
     def cost(self, model: str, usage: Usage) -> float | None:
         """The provider's cost when it gave one, else the price of `model`; None when the model is not priced. A
-        reported cost of 0 for a call that used tokens is the list price when `model` has one above 0: a gateway
-        that cannot price a model says 0 (LiteLLM's proxy), and a free model (OpenRouter's `:free`) has no price
-        above 0 to take instead."""
+        reported cost of 0 for a call that used tokens says nothing (a gateway that cannot price a model says 0:
+        LiteLLM's proxy): the list price, else unknown, unless the model is free (a price of 0, or OpenRouter's
+        `:free` variants)."""
         reported = usage.cost_usd
         if reported is not None and (reported > 0 or usage.total_tokens == 0):
             return reported
         listed = self._listed_cost(model, usage)
-        if reported is not None:  # 0 for a call that used tokens
-            return listed if listed else reported
+        if listed is None and reported is not None and model.endswith(":free"):
+            return reported
         return listed
 
     def _listed_cost(self, model: str, usage: Usage) -> float | None:
