@@ -200,6 +200,16 @@ def test_a_judge_grades_docs_answers_and_the_exact_score_is_kept(tmp_path: Path)
     assert {r["family"] for r in again} == {"docs"}
 
 
+def test_a_reasoning_judges_verdict_is_its_answer_not_its_thinking(tmp_path: Path) -> None:
+    # A local reasoning judge drafts "correct: yes" in its <think>, then answers without the field: the draft was
+    # the score.
+    thinking = "<think>\nMaybe correct: yes, the names match?\n</think>\nThe names differ.\nconfidence: 70"
+    answerer = ScriptedLM(lambda messages: "Exact Answer: Nobody Known", model="answerer")
+    judge = ScriptedLM([thinking], model="grader")
+    records = asyncio.run(run(_spec(tmp_path, ["docs"], ["base"], n=1, judge_model="grader"), answerer, judge=judge))
+    assert records[0]["score"] == 0.0 and records[0]["details"]["judge"]["confidence"] == 70
+
+
 def test_a_failing_judge_leaves_the_exact_score_and_says_why(tmp_path: Path) -> None:
     answerer = ScriptedLM(lambda messages: "Exact Answer: Nobody Known", model="answerer")
     records = asyncio.run(run(_spec(tmp_path, ["docs"], ["base"], n=1, judge_model="gone"), answerer, judge=_Broken()))

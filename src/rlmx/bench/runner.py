@@ -26,6 +26,7 @@ from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, family_version, manifest, manifest_hash, task_sha256
 from rlmx.blocking import run_blocking
 from rlmx.budget import Budget
+from rlmx.engine import reasoning_apart
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
@@ -287,8 +288,9 @@ async def _judge(record: dict[str, Any], task: Task, prediction: str, judge: LM)
     paper does not count them). A judge that fails leaves the exact score and says why in details["judge"]."""
     record["details"]["exact"] = record["score"]
     try:
-        reply = await judge.complete([{"role": "user", "content": judge_prompt(task, prediction)}], max_tokens=1024)
-    except Exception as exc:  # any LM failure: the record keeps the exact score
+        asked = await judge.complete([{"role": "user", "content": judge_prompt(task, prediction)}], max_tokens=1024)
+        reply = await reasoning_apart(judge, asked)  # a reasoning judge's <think> is no verdict
+    except Exception as exc:  # any LM failure (a reply of reasoning only too): the record keeps the exact score
         record["details"]["judge"] = {"model": _judge_label(judge), "error": f"{type(exc).__name__}: {exc}"}
         return
     verdict = parse_judge(reply.text)
