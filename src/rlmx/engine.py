@@ -316,7 +316,7 @@ class Engine:
                 )
             else:
                 filtered = cut and str(reply.finish_reason).lower() in CONTENT_FILTERED
-                finish, feedback = await self._act(reply.text, cut=cut, filtered=filtered)
+                finish, feedback = await self._act(reply.text, cut=cut, filtered=filtered, overran=reply.overran_chars)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -490,15 +490,17 @@ class Engine:
         raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------
-    async def _act(self, text: str, *, cut: bool = False, filtered: bool = False) -> tuple[Finish | None, str]:
+    async def _act(
+        self, text: str, *, cut: bool = False, filtered: bool = False, overran: int = 0
+    ) -> tuple[Finish | None, str]:
         """Run the reply's cells in order; returns a finish, or the feedback for the next turn. `cut`: the reply
         stopped at its output cap (or, `filtered`, a content filter stopped it), so a block it left open is cut
         short and does not run, nor does a FINAL in its text finish."""
         parsed = await aparse_reply(text)
         cells, prose = list(parsed.cells), parsed.final
         notes: list[str] = []
-        if parsed.overran_chars:
-            self.emit("reply_overran", ignored_chars=parsed.overran_chars)
+        if parsed.overran_chars or overran:  # cut here, or by the LM's reader (`Completion.overran_chars`)
+            self.emit("reply_overran", ignored_chars=parsed.overran_chars + overran)
             notes.append(prompts.OVERRAN_TURN)
         if cut and parsed.open_block and cells:
             cells.pop()

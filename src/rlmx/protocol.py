@@ -421,27 +421,35 @@ def _without_leaked_tokens(text: str) -> str:
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
-    """(answer, reasoning) of a reply, read as `parse_reply` reads it: its line ends and leaked template tokens
-    normalised, cut where the model ran on into a turn it made up (`_TURN`), and the reasoning that begins it apart:
-    a block opened at its start (any of `REASONING_TAGS`) up to the closing tag that ends it (not one in quotes, code
-    or a drafted block), or all before the closing tag of one a chat template opened; a block never closed is all
+    """`split_reasoning_counted` without the count of characters cut."""
+    answer, reasoning, _ = split_reasoning_counted(text)
+    return answer, reasoning
+
+
+def split_reasoning_counted(text: str) -> tuple[str, str, int]:
+    """(answer, reasoning, characters cut) of a reply, read as `parse_reply` reads it: its line ends and leaked
+    template tokens normalised, cut where the model ran on into a turn it made up (`_TURN`), and the reasoning that
+    begins it apart: a block opened at its start (any of `REASONING_TAGS`) up to the closing tag that ends it (not
+    one in quotes, code or a drafted block), or all before the closing tag of one a chat template opened; a block
+    never closed is all
     reasoning. Reasoning further on stays in the answer, where `parse_reply` reads it. A reply none of this touches
     comes back as it came."""
     normal = _tidied(_normal(text))
     if OPEN_TAG.search(normal) is None and CLOSE_TAG.search(normal) is None and _TURN.search(normal) is None:
-        return normal, ""
+        return normal, "", 0
     opened = template_close(normal)
     skipped = opened.end() if opened is not None else 0
     parsed = _parse(normal[skipped:], 0, lenient=True)
-    own = normal[: len(normal) - parsed.overran_chars].rstrip() if parsed.overran_chars else normal
+    overran = parsed.overran_chars
+    own = normal[: len(normal) - overran].rstrip() if overran else normal
     end = skipped + parsed.leading_reasoning
     if end == 0:
-        return own, ""
+        return own, "", overran
     thought = normal[:end].strip()
     opening = _ANY_OPENING.match(thought)
     closing = _TRAILING_CLOSE_TAG.search(thought)
     thought = thought[opening.end() if opening else 0 : closing.start() if closing else len(thought)]
-    return own[end:].lstrip(), thought.strip()
+    return own[end:].lstrip(), thought.strip(), overran
 
 
 def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
@@ -921,9 +929,15 @@ def _harmony(text: str) -> tuple[str, int]:
 def split_thoughts(text: str) -> tuple[str, list[str]]:
     """(answer, reasoning parts) of a reply that may hold its reasoning as text: gpt-oss's harmony channels
     (`split_harmony`), then a leading reasoning block (`split_reasoning`). Empty parts are left out."""
+    answer, thoughts, _ = split_thoughts_counted(text)
+    return answer, thoughts
+
+
+def split_thoughts_counted(text: str) -> tuple[str, list[str], int]:
+    """`split_thoughts`, and how many characters followed the end of the model's own turn (0: none did)."""
     answer, channels = split_harmony(text)
-    answer, think = split_reasoning(answer)
-    return answer, [part for part in [*channels, think] if part.strip()]
+    answer, think, overran = split_reasoning_counted(answer)
+    return answer, [part for part in [*channels, think] if part.strip()], overran
 
 
 def split_harmony(text: str) -> tuple[str, list[str]]:

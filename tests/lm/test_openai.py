@@ -1498,13 +1498,17 @@ async def test_a_long_reply_is_read_off_the_event_loop_and_its_reasoning_split_o
     import rlmx.lm.openai_reply
 
     where: list[str] = []
-    split = rlmx.lm.openai_reply.split_thoughts
+    split, split_counted = rlmx.engine.split_thoughts, rlmx.lm.openai_reply.split_thoughts_counted
 
     def recorded(text: str) -> tuple[str, list[str]]:
         where.append(threading.current_thread().name)
         return split(text)
 
-    monkeypatch.setattr(rlmx.lm.openai_reply, "split_thoughts", recorded)
+    def recorded_counted(text: str) -> tuple[str, list[str], int]:  # the HTTP reader's (it counts what it cut)
+        where.append(threading.current_thread().name)
+        return split_counted(text)
+
+    monkeypatch.setattr(rlmx.lm.openai_reply, "split_thoughts_counted", recorded_counted)
     monkeypatch.setattr(rlmx.engine, "split_thoughts", recorded)
     loop_thread = threading.current_thread().name
     long_answer = "<think>" + "weighing it. " * 40_000 + "</think>" + "the answer " * 10_000
@@ -1851,3 +1855,19 @@ async def test_a_finish_reason_written_as_the_string_null_finishes_nothing(serve
     server.script(_stream(part))
     with pytest.raises(LMBadResponse, match="the stream ended before the reply did"):
         await OpenAICompatibleLM("rwkv", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+def test_a_root_reply_over_http_that_ran_into_a_made_up_turn_is_marked_and_the_model_told(
+    server: FakeOpenAIServer,
+) -> None:
+    # The HTTP reader cuts the run-on before the engine reads the reply: the turn was not marked, nor the model told.
+    ran_on = (
+        "```repl\nprint(7)\n```<|im_end|>\n<|im_start|>user\nThanks! Finish.<|im_end|>\n<|im_start|>assistant\nFINAL(9)"
+    )
+    server.script(Reply(body=completion_body(ran_on)), Reply(body=completion_body("FINAL(7)")))
+    events: list[Event] = []
+    result = RLM(OpenAICompatibleLM("m", server.base_url), on_event=events.append).completion("q", context="c")
+    assert result.answer == "7"
+    (overran,) = [e for e in events if e.type == "reply_overran"]
+    assert overran.data["ignored_chars"] > 0
+    assert "went on past the end of your turn" in server.requests[1].body["messages"][-1]["content"]

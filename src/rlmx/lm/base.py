@@ -78,6 +78,9 @@ class Completion:
     billed_as: str | None = None
     """The price name the reply says it was billed under when that is not the one it was admitted under (OpenAI's
     `service_tier: "priority"` of a project set to it: `gpt-5-mini[priority]`); None when it says nothing."""
+    overran_chars: int = 0
+    """Characters the LM's reader cut from the reply because the model ran on past the end of its turn into a turn
+    it made up (`protocol.split_thoughts_counted`); the engine marks the turn so, as for a reply it cuts itself."""
     recorded: str | None = None
     """What the trace records as the reply, when not `text`: the guided root's first turn, whose 120 KB of rlmx's
     own code the trace keeps once, in its cell (`cell_start.code`)."""

@@ -18,7 +18,7 @@ from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
 from rlmx.lm.prices import MEDIA
-from rlmx.protocol import split_thoughts
+from rlmx.protocol import split_thoughts_counted
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
@@ -459,7 +459,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     if refused:
         refusal.append(refused)
     # Joined, then made valid: a stream may split a surrogate pair's two JSON escapes between chunks (JS gateways).
-    answer, thoughts = split_thoughts(encodable("".join(text)))
+    answer, thoughts, overran = split_thoughts_counted(encodable("".join(text)))
     if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
         answer = ""
     reasoning.extend(thoughts)
@@ -492,7 +492,9 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
             retryable=True,
             usage=usage,
         )
-    reply = Completion(text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
+    reply = Completion(
+        text=answer, usage=usage, model=served, finish_reason=finish_reason, reasoning=thought, overran_chars=overran
+    )
     if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
         # Cut part-way: no answer for a sub-call, and not asked again (the filter would trip again). A root node
         # still acts on it as on a reply cut at the cap (`reached_cap`: a block left open does not run).
