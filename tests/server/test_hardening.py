@@ -18,7 +18,7 @@ import pytest
 from rlmx.prompts import query_from
 from rlmx.server import ServerOptions
 from rlmx.server.admission import Admission
-from rlmx.server.app import EventStream
+from rlmx.server.app import FAREWELL_SECONDS, EventStream
 from rlmx.server.openai_compat import RequestError
 from scripting import worker_pidfile
 from server.server_harness import MODEL, NAP, SLEEP, Served, ask, ended, start, started
@@ -100,6 +100,33 @@ async def test_a_request_beyond_the_queue_is_refused_before_its_body_is_read(tmp
                     assert "--max-queued" in response.json()["error"]["message"]
         await ended(served, int(pidfile.read_text()))
     assert len(pulled) < 400  # the client was cut off long before it sent its 100 MiB
+
+
+def test_a_big_request_is_mapped_off_the_event_loop(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reading a 29 MB message (finding its question) held the loop for a second: /health and every other client
+    # waited.
+    from rlmx.server import openai_compat
+
+    mapped_on: list[str] = []
+    parse = openai_compat.parse
+
+    def recording(body: object, **options: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            mapped_on.append("the event loop")
+        except RuntimeError:
+            mapped_on.append("a worker thread")
+        return parse(body, **options)
+
+    monkeypatch.setattr(openai_compat, "parse", recording)
+    log = "\n".join(f"12:00 van {i % 9} left" for i in range(40_000))
+    with served.client() as client:
+        reply = client.chat.completions.create(model=MODEL, messages=ask(f"{log}\n\nHow long is the context?"))
+        client.chat.completions.create(
+            model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "c"}
+        )
+    assert reply.model_extra is not None and reply.model_extra["rlmx"]["status"] == "finished"
+    assert mapped_on == ["a worker thread", "the event loop"]  # a small one is not worth a thread
 
 
 # --- bad requests -------------------------------------------------------------------------------------
@@ -199,6 +226,45 @@ async def test_a_stream_whose_handler_the_shutdown_cancels_ends_with_its_farewel
     assert [m.get("body") for m in sent] == [None, b"data: progress\n\n", b"data: bye\n\ndata: [DONE]\n\n"]
     assert sent[-1]["more_body"] is False
     assert (await cancelled_midway(None)).cancelled()  # not the server's shutdown: the cancellation goes on
+
+
+async def test_a_streams_farewell_to_a_client_that_stopped_reading_is_given_up() -> None:
+    # A client that stopped reading (its socket full) held the farewell send at shutdown; the loop's end then
+    # cancelled that send, and uvicorn logged "Exception in ASGI application" with a traceback.
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if len(sent) == 2:  # the headers and the first chunk went out; the socket is full from now on
+            await asyncio.Event().wait()
+        sent.append(message)
+
+    async def never_leaves() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def chunks() -> AsyncIterator[str]:
+        yield "data: progress\n\n"
+        await asyncio.Event().wait()
+
+    async def close() -> None:
+        pass
+
+    async def stalled(cancellations: int) -> asyncio.Task[None]:
+        sent.clear()
+        stream = EventStream(chunks(), close, headers={}, farewell=lambda: "data: bye\n\ndata: [DONE]\n\n")
+        task = asyncio.ensure_future(stream({"type": "http"}, never_leaves, send))
+        while len(sent) < 2:
+            await asyncio.sleep(0.01)
+        for _ in range(cancellations):  # uvicorn's deadline, then the loop's end
+            task.cancel()
+            await asyncio.sleep(0.05)
+        await asyncio.wait({task}, timeout=FAREWELL_SECONDS + 2)
+        return task
+
+    for cancellations in (1, 2):
+        task = await stalled(cancellations)
+        assert task.done() and not task.cancelled() and task.exception() is None
+        assert len(sent) == 2  # the farewell was given up, not sent
 
 
 def test_a_quiet_stream_gets_keepalive_comments_and_still_parses(tmp_path: Path) -> None:

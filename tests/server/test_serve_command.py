@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import re
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +24,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from rlmx.cli import EXIT_INTERRUPTED, EXIT_USAGE, build_parser
-from scripting import repl
+from scripting import repl, worker_pidfile
 from server.server_harness import ask
 
 
@@ -214,6 +217,61 @@ def test_sigterm_shuts_down_cleanly_with_exit_0(tmp_path: Path) -> None:
             assert client.chat.completions.create(model="m", messages=ask("q")).choices[0].message.content == "ok"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_sighup_stops_the_server_as_sigterm_does(tmp_path: Path) -> None:
+    # The terminal closing (ssh, tmux) sends SIGHUP, which uvicorn leaves alone: the process died by it, the client's
+    # connection was reset, and the sandbox folder holding the request's documents stayed in /dev/shm.
+    where = worker_pidfile()
+    cell = f"import os, time\nopen({str(where)!r}, 'w').write(os.getcwd())\ntime.sleep(120)"
+    with serving(serve_command(tmp_path, [repl(cell)], "--port", "0", "--shutdown-timeout", "2")) as (url, proc):
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(completion, url, stream=False)
+            deadline = time.monotonic() + 20
+            while not where.exists() or not where.read_text():
+                assert time.monotonic() < deadline, "the cell never started"
+                time.sleep(0.05)
+            sandbox = Path(where.read_text()).parent
+            assert sandbox.is_dir()
+            proc.send_signal(signal.SIGHUP)
+            assert proc.wait(timeout=30) == 0
+            assert shutting_down(answer.result(timeout=30)), answer.result()
+        assert proc.stderr is not None
+        rest = proc.stderr.read()
+    assert "rlmx: server stopped (SIGHUP)" in rest and "Traceback" not in rest, rest
+    assert not sandbox.exists()
+
+
+def test_closing_the_terminal_it_runs_in_stops_the_server_cleanly(tmp_path: Path) -> None:
+    # An ssh or tmux session that ends: SIGHUP, and then writing to the terminal fails; the closing line raised EIO
+    # and the server exited 1.
+    where = worker_pidfile()
+    cell = f"import os, time\nopen({str(where)!r}, 'w').write(os.getcwd())\ntime.sleep(120)"
+    terminal, its_end = pty.openpty()
+
+    def on_that_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    command = serve_command(tmp_path, [repl(cell)], "--port", "0", "--shutdown-timeout", "2")
+    proc = subprocess.Popen(
+        command, stdin=its_end, stdout=its_end, stderr=its_end, preexec_fn=on_that_terminal, env=environ()
+    )
+    os.close(its_end)
+    shown = b""
+    while (found := re.search(rb"running on (http://127\.0\.0\.1:\d+)", shown)) is None:
+        shown += os.read(terminal, 4096)
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(completion, found.group(1).decode(), stream=False)
+        deadline = time.monotonic() + 20
+        while not where.exists() or not where.read_text():
+            assert time.monotonic() < deadline, "the cell never started"
+            time.sleep(0.05)
+        sandbox = Path(where.read_text()).parent
+        os.close(terminal)  # the session ends
+        assert proc.wait(timeout=30) == 0
+        assert shutting_down(answer.result(timeout=30))
+    assert not sandbox.exists()
 
 
 def test_the_server_api_key_comes_from_an_env_var(tmp_path: Path) -> None:

@@ -269,6 +269,165 @@ def test_the_words_that_ask_about_a_pasted_document_are_the_question(content: st
     assert isinstance(call.context, str) and "Item 200." in call.context and question not in call.context
 
 
+STOCK = "\n".join(f"SKU-{i:05d};shelf {i % 40};{(i * 37) % 120} units" for i in range(1200))
+"""An inventory export of about 33,000 characters: one record a line, no blank line, none of them asking."""
+LAST_RECORD = STOCK.rsplit("\n", 1)[1]
+ORDERS = "\n\n".join(f"Order {i}: {i % 9 + 1} crates of apples for the {i % 5} o'clock van." for i in range(420))
+"""A list of about 24,000 characters, one paragraph per order; its own last line asks nothing."""
+
+
+def asked(call: Any) -> str:
+    """What the root is told the user asked: the query before the note on where the document went."""
+    return str(call.query).split("\n\n(The user pasted a document")[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (f"Stock export, week 12\n\n{STOCK}\nWhich shelf holds the most units?", ["Which shelf holds the most units?"]),
+        (
+            [
+                {"type": "text", "text": f"Stock export\n\n{STOCK}"},
+                {"type": "text", "text": "welches Regal ist am vollsten"},
+            ],
+            ["welches Regal ist am vollsten"],
+        ),
+        (f"Haz un resumen de estos pedidos.\n\n{ORDERS}", ["Haz un resumen de estos pedidos."]),
+        (f"Fass die Bestellungen kurz zusammen\n\n{ORDERS}", ["Fass die Bestellungen kurz zusammen"]),
+        (f"Перечисли заказы на пять ящиков.\n\n{ORDERS}", ["Перечисли заказы на пять ящиков."]),
+        (f"주문 목록을 정리해 줘\n\n{ORDERS}", ["주문 목록을 정리해 줘"]),
+        (f"注文を一覧にして。\n\n{ORDERS}", ["注文を一覧にして。"]),
+        (
+            f"Fais la liste des commandes de neuf caisses\n\n{ORDERS}\n\nEnd of the order list.",
+            ["Fais la liste des commandes de neuf caisses"],
+        ),
+        (f"Stokta kalmayanları listele\n\n{STOCK}\n\nExported 1,200 records.", ["Stokta kalmayanları listele"]),
+        (f"Main points, briefly.\n\n{ORDERS}", ["Main points, briefly."]),
+        (
+            f"Context: I plan the van routes.\n\nTask: find the orders of nine crates.\n\nFormat: one line each.\n\n"
+            f"{ORDERS}",
+            ["Context: I plan the van routes.", "Task: find the orders of nine crates.", "Format: one line each."],
+        ),
+    ],
+    ids=[
+        "question-on-the-line-after-a-table",
+        "question-as-its-own-text-part",
+        "spanish",
+        "german-no-mark",
+        "russian",
+        "korean-casual",
+        "japanese-casual",
+        "french-above-a-closing-line",
+        "turkish-above-a-table",
+        "terse",
+        "three-paragraph-template",
+    ],
+)
+def test_the_asking_words_beside_a_document_are_found_in_any_shape_and_language(
+    content: str | list[dict[str, str]], words: list[str]
+) -> None:
+    # A question on the line after a CSV, or in its own text part, an instruction in Spanish, Russian or casual
+    # Japanese, a terse one, or one of three paragraphs: the root was given the document's title or last line.
+    from rlmx.server.openai_compat import parse
+
+    call = parse({"messages": [{"role": "user", "content": content}]})
+    assert all(word in asked(call) for word in words), call.query[:500]
+    assert len(call.query) < 1_000
+    document = call.context
+    assert isinstance(document, str) and ("Order 419:" in document or LAST_RECORD in document)
+    assert ("Order 0:" in document or "SKU-00000" in document) and ("Order 200:" in document or "SKU-00600" in document)
+
+
+def test_a_documents_own_last_entry_is_never_taken_for_the_question() -> None:
+    # An FAQ ending in its own question, under "Translate this FAQ": its last entry was cut out of the document and
+    # shown to the root as something the user asked.
+    from rlmx.server.openai_compat import parse
+
+    faq = "\n\n".join(f"Q: Does van {i} run on Sundays?\nA: Only in December." for i in range(400))
+    faq += "\n\nQ: Can I change a delivery address after ordering?"
+    call = parse({"messages": [{"role": "user", "content": f"Make this FAQ sound friendlier.\n\n{faq}"}]})
+    assert asked(call) == "Make this FAQ sound friendlier." and call.context == faq
+    # A file of JSON ends in its closing brackets, which stay the document's; the question after it is the query.
+    data = json.dumps({"orders": [{"id": i, "crates": i % 9} for i in range(900)]}, indent=2)
+    call = parse({"messages": [{"role": "user", "content": f"{data}\n\nHow many orders have 8 crates?"}]})
+    assert asked(call) == "How many orders have 8 crates?" and call.context == data
+    # Prose: nothing tells its own closing question from the user's, so the message stays whole in the REPL.
+    essay = "\n\n".join(
+        f"{word} the harbour grew, the town {word.lower()} changed its trades. " * 12 for word in "ABCDEFGHIJ" * 4
+    )
+    prose = f"Traduis cet essai en anglais.\n\n{essay}\n\nWhat will the harbour become?"
+    call = parse({"messages": [{"role": "user", "content": prose}]})
+    assert "Traduis cet essai en anglais." in asked(call) and len(call.query) < 1_000
+    assert call.context == prose  # the essay's own last question included
+
+
+def test_a_file_sent_as_its_own_message_after_the_question_is_the_document() -> None:
+    # [question, file]: the 47 KB one-line file was the root's query (sent every turn) and the question went to the
+    # context; a log's last line was taken for the question.
+    from rlmx.server.openai_compat import parse
+
+    question = {"role": "user", "content": "Which version does the lock file I attach pin?"}
+    lock = json.dumps(
+        {"lockfileVersion": 3, "packages": {f"node_modules/p{i}": {"version": "1.0.0"} for i in range(900)}}
+    )
+    log = "\n\n".join(f"06:{i % 60:02d} van {i % 12} left the depot" for i in range(1200))
+    for document in (lock, log):
+        call = parse({"messages": [question, {"role": "user", "content": document}]})
+        assert asked(call) == question["content"] and call.context == document
+        beside = parse({"messages": [question, {"role": "user", "content": document}], "context": "depot notes"})
+        assert beside.contexts == {"pasted": document} and beside.query.startswith(question["content"])
+    # A file with no question anywhere is never the query whole: its first and last lines stand for it.
+    alone = parse({"messages": [{"role": "user", "content": lock}]})
+    assert len(alone.query) < 1_000 and alone.context == lock
+    # A short message before a file whose own words ask is an earlier turn, as before.
+    note = {"role": "user", "content": "Hi there"}
+    own = parse({"messages": [note, {"role": "user", "content": f"{log}\n\nWhen did van 3 leave last?"}]})
+    assert asked(own) == "When did van 3 leave last?" and own.context == "Hi there" and own.contexts == {"pasted": log}
+
+
+def test_a_long_rules_system_prompt_stays_with_the_root_beside_retrieved_passages() -> None:
+    # A 6 KB persona of rules beside a RAG system message, over 20,000 together: the whole rule set went to
+    # contexts["system"], and the root was told only that "the system message is a document".
+    from rlmx.server.openai_compat import parse
+
+    rules = "You are Bruno, the depot's dispatcher.\n\n" + "\n\n".join(
+        f"Rule {i}: reply in Italian, name the van, and never promise a time before 6 o'clock." for i in range(70)
+    )
+    passages = "Retrieved passages:\n\n" + ORDERS
+    body = {
+        "messages": [
+            {"role": "system", "content": rules},
+            {"role": "system", "content": passages},
+            {"role": "user", "content": "Which van takes order 17?"},
+        ],
+        "context": "depot notes",
+    }
+    assert 5_000 < len(rules) < 10_000
+    call = parse(body)
+    assert call.contexts == {"system": ORDERS} and call.context == "depot notes"
+    assert rules in call.query and call.query.endswith("Which van takes order 17?")
+    assert "Retrieved passages:" in call.query and len(call.query) < len(rules) + 500
+
+
+def test_the_names_of_a_group_chats_participants_reach_the_run() -> None:
+    # `name` tells users apart (Discord bots, AutoGen group chats): it was dropped, and "who said it?" had no answer.
+    from rlmx.server.openai_compat import parse
+
+    messages = [
+        {"role": "user", "name": "dora", "content": "I can drive the morning van."},
+        {"role": "user", "name": "emil", "content": "I'll take the evening one."},
+        {"role": "user", "name": "fritz", "content": "Who drives in the morning?"},
+    ]
+    call = parse({"messages": messages})
+    assert call.query == "Who drives in the morning?"
+    assert call.context == "user (dora): I can drive the morning van.\n\nuser (emil): I'll take the evening one."
+    beside = parse(
+        {"messages": [*messages[:2], {"role": "assistant", "content": "Noted."}, messages[2]], "context": "x"}
+    )
+    assert beside.contexts is not None
+    assert beside.contexts["conversation"].startswith("user (dora): I can drive the morning van.\n\nuser (emil):")
+
+
 def test_request_limits_tighten_the_budget(served: Served) -> None:
     with served.client() as client:
         response = client.chat.completions.create(

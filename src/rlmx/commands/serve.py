@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import signal
 import socket
@@ -89,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         type=_seconds,
         default=10.0,
         metavar="S",
-        help="on Ctrl-C or SIGTERM, let running requests finish for S seconds, then cancel them (default: 10)",
+        help="on Ctrl-C, SIGTERM or SIGHUP, let running requests finish for S seconds, then cancel them (default: 10)",
     )
     server.add_argument(
         "--cors-origin",
@@ -162,11 +163,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
-    """`rlmx serve`: serve until Ctrl-C or SIGTERM, then shut down within --shutdown-timeout seconds, on the loop
-    `interrupts` runs (unarmed: `Stop` handles the signals).
+    """`rlmx serve`: serve until Ctrl-C, SIGTERM or SIGHUP, then shut down within --shutdown-timeout seconds, on
+    the loop `interrupts` runs (unarmed: `Stop` handles the signals).
 
     Exit 130 after Ctrl-C (SIGINT), as every rlmx command interrupted so; 0 after SIGTERM, the polite stop a
-    supervisor (systemd, Docker, Kubernetes) sends, which is how a server is meant to end.
+    supervisor (systemd, Docker, Kubernetes) sends, which is how a server is meant to end, and after SIGHUP (its
+    terminal closed: an ssh or tmux session ending, or `kill -HUP`).
     """
     from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
 
@@ -274,16 +276,18 @@ def _server(config: Any, app: Any) -> Any:
 
 
 class Stop:
-    """Ctrl-C (SIGINT) and SIGTERM for a uvicorn server, from before it starts until after it has stopped.
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP for a uvicorn server, from before it starts until after it has stopped.
 
     Each signal is recorded and handed to uvicorn's graceful shutdown (one that comes before the server is
     attached makes it stop as soon as it has started), so the process never dies by a signal or an exception in
     the middle of starting: it ends normally, its sandboxes cleaned up, with `interrupted` saying which exit code
-    is due (130 after Ctrl-C, 0 after SIGTERM). uvicorn installs its own handlers while it serves and raises the
-    signals it caught again once it has shut down, which lands here. A second Ctrl-C makes uvicorn stop at once.
+    is due (130 after Ctrl-C, 0 after SIGTERM or SIGHUP). uvicorn installs its own handlers for SIGINT and SIGTERM
+    while it serves and raises the signals it caught again once it has shut down, which lands here; SIGHUP, which
+    uvicorn leaves alone (its default kills the process, leaving clients a reset connection and the sandboxes'
+    documents in /dev/shm), comes here all along. A second Ctrl-C makes uvicorn stop at once.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.received: list[int] = []
@@ -313,8 +317,10 @@ class Stop:
 
     @property
     def why(self) -> str:
-        """ " (Ctrl-C)", " (SIGTERM)" or "" (it stopped on its own), for the closing line."""
-        return " (Ctrl-C)" if self.interrupted else " (SIGTERM)" if self.received else ""
+        """ " (Ctrl-C)", " (SIGTERM)", " (SIGHUP)" or "" (it stopped on its own), for the closing line."""
+        if not self.received:
+            return ""
+        return " (Ctrl-C)" if self.interrupted else f" ({signal.Signals(self.received[0]).name})"
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
@@ -324,6 +330,8 @@ class Stop:
 
 def _sayer(err: Console) -> Callable[..., None]:
     def say(text: str, style: str = "") -> None:
-        err.print(Text(text, style=style), soft_wrap=True, highlight=False)
+        # a terminal that went away (SIGHUP's usual cause: an ssh or tmux session closed) has no reader for the line
+        with contextlib.suppress(OSError):
+            err.print(Text(text, style=style), soft_wrap=True, highlight=False)
 
     return say

@@ -69,6 +69,9 @@ class JSONResponse(_JSONResponse):
 
 
 KEEPALIVE = ": keep-alive\n\n"
+FAREWELL_SECONDS = 1.0
+"""The longest a stream's last events may wait to be sent at shutdown: a client that stopped reading (its socket
+full) would hold them, and the server's end, forever."""
 _TRACE_ID = re.compile(r"[0-9a-f]{6,64}")
 _access = logging.getLogger("uvicorn.access")
 _log = logging.getLogger("uvicorn.error")
@@ -369,7 +372,7 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
         except bodies.ClientLeft:
             _log_left(request, None, "while sending its body")
             return Response(status_code=499)
-        call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
+        call = await _parsed(raw, server.model_name)
     release = await _admitted(server.admission, inbox)
     if release is None:
         _log_left(request, None, "while waiting for a run slot")
@@ -387,7 +390,7 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
             return await _answer(request, inbox, server, run, await _fingerprint(raw), key=key)
         fingerprint = await _fingerprint(raw) if key is not None else ""
         if call is None:
-            call = openai_compat.parse(await bodies.decode(raw), model=server.model_name)
+            call = await _parsed(raw, server.model_name)
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
@@ -402,6 +405,15 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
         if not started:  # every way out before the run holds it (its end releases it) frees the slot
             release()
     return await _answer(request, inbox, server, run, fingerprint, key=key)
+
+
+async def _parsed(raw: bytes, model: str) -> ChatCall:
+    """The request read as an RLM call; a big body is decoded and mapped on a worker thread (mapping a 29 MB
+    message held the event loop, /health and every other client for a second)."""
+    body = await bodies.decode(raw)
+    if len(raw) < bodies.THREAD_THRESHOLD:
+        return openai_compat.parse(body, model=model)
+    return await asyncio.to_thread(openai_compat.parse, body, model=model)
 
 
 def _declared_size(request: Request) -> int:
@@ -742,11 +754,21 @@ class EventStream(StreamingResponse):
             if farewell is None:
                 raise
             _uncancel()
-            if ended:
-                return
-            if not started:
-                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            await send({"type": "http.response.body", "body": farewell.encode(), "more_body": False})
+            if not ended:
+                await self._say_farewell(send, farewell, started=started)
+
+    async def _say_farewell(self, send: Send, farewell: str, *, started: bool) -> None:
+        """Send the stream's last events, for at most FAREWELL_SECONDS: dropped when the client is not reading, or
+        when the server's end cancels them first (it logged a traceback)."""
+        try:
+            async with asyncio.timeout(FAREWELL_SECONDS):
+                if not started:
+                    await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+                await send({"type": "http.response.body", "body": farewell.encode(), "more_body": False})
+        except (TimeoutError, OSError):
+            pass  # the client stopped reading, or left: nobody is there to read them
+        except asyncio.CancelledError:
+            _uncancel()  # the loop's end: the handler has nothing left to do
 
     async def _stream(self, receive: Receive, send: Send) -> None:
         sending = asyncio.ensure_future(self._send_all(send))

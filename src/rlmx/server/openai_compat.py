@@ -2,16 +2,19 @@
 
 Pure values and functions, no HTTP and no running: `app.py` does the I/O. A request maps to an RLM call so:
 
-* the query is the text of the last user message;
+* the query is the text of the last user message (or of the short user message just before it, when the last
+  one is a file whose words ask nothing);
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
   them, the text of the earlier system and user messages (joined by blank lines) is the context, and a
-  conversation with assistant or tool turns is a role-labelled transcript of all its other turns instead;
+  conversation with assistant or tool turns, or with named participants, is a labelled transcript of all its
+  other turns instead (`user (alice): ...`);
 * with an explicit context, system messages are instructions: they go before the query; the other earlier turns
   (user, assistant, tool) are the transcript `contexts["conversation"]`, so that no message is dropped;
-* a message over 20,000 characters holds a pasted document (see `pasted`): its asking words (first and/or last
-  paragraph) stay where the message goes, and the document goes to the context (from the last user message: the
-  context, or `contexts["pasted"]` beside one; from a system message: `contexts["system"]`); a name the request's
-  own contexts use gets a number (`pasted_2`);
+* a message over 20,000 characters holds a pasted document (see `pasted`; a message's text parts are its
+  paragraphs there): its asking words stay where the message goes, and the document goes to the context (from
+  the last user message: the context, or `contexts["pasted"]` beside one; from a system message:
+  `contexts["system"]`); a name the request's own contexts use gets a number (`pasted_2`). System messages over
+  20,000 characters together are documents from the longest down, until the rest is 10,000 or less;
 * an extra `rlmx` field carries budget limits (`max_iterations`, `max_seconds`, `max_tokens`, `max_usd`,
   `max_depth`), and `response_format` of type `json_schema` becomes the RLM's `output` schema;
 * `temperature`, `top_p` and `seed` go to every LM call; `max_tokens` / `max_completion_tokens` cap each call's
@@ -42,7 +45,7 @@ from rlmx.result import Result
 from rlmx.sandbox.frames import encodable, escaped
 from rlmx.server.pasted import PASTED_CHARS as PASTED_CHARS  # the rule's size, for callers of this module
 from rlmx.server.pasted import SHORT as INSTRUCTION_CHARS
-from rlmx.server.pasted import Pasted
+from rlmx.server.pasted import Pasted, asks
 from rlmx.server.pasted import split as split_pasted
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -154,20 +157,20 @@ def _query_and_contexts(
     context: Any,
     contexts: dict[str, Any] | None,
 ) -> tuple[str, Any, dict[str, Any] | None]:
-    """Where each message goes: the last user message (`last`) is the query; every other one reaches the run too,
-    in the context or (system messages beside a context sent apart) in the root prompt. A message that holds a
-    pasted document keeps only its asking words where it goes; the document goes to a context variable."""
-    query = texts[last][1]
-    pasted = split_pasted(query, must_ask=True)
-    if pasted is not None:  # a document pasted with the question: it is read in the REPL, not sent every turn
-        query = pasted.asking
+    """Where each message goes: the message that asks (the last user message, or the one before a file sent on its
+    own) is the query; every other one reaches the run too, in the context or (system messages beside a context
+    sent apart) in the root prompt. A message that holds a pasted document keeps only its asking words where it
+    goes; the document goes to a context variable."""
+    asked, pasted = _question(messages, texts, last)
+    answered = {asked, last}
+    query = texts[asked][1] if pasted is None else pasted.asking
     if context is None and contexts is None:
-        context = _earlier_as_context(messages, texts, last)
+        context = _earlier_as_context(messages, texts, answered)
     else:
-        instructions, contexts = _instructions(texts[:last], contexts)
+        instructions, contexts = _instructions(messages, texts[:last], contexts)
         query = "\n\n".join([*instructions, query])
-        contexts = _with_conversation(messages, texts, last, contexts)
-    if pasted is not None:
+        contexts = _with_conversation(messages, texts, answered, contexts)
+    if pasted is not None:  # a document pasted with the question: it is read in the REPL, not sent every turn
         if context is None:
             context, name = pasted.document, "context"
         else:
@@ -176,44 +179,75 @@ def _query_and_contexts(
     return query, context, contexts
 
 
-def _earlier_as_context(messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int) -> str | None:
+def _question(messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int) -> tuple[int, Pasted | None]:
+    """Which message asks (its index), and the document pasted with it: the last user message, unless it is a
+    document whose words do not ask while the user message just before it is short and asks (or the document has
+    no words apart at all): a file sent as its own message after the question (khoj, LibreChat), which would
+    otherwise be the root's query, or give it the file's last line."""
+    pasted = split_pasted(_pasted_text(messages[last], texts[last][1]), must_ask=True)
+    if pasted is None or pasted.asks or last == 0:
+        return last, pasted
+    role, before = texts[last - 1]
+    short = role == "user" and bool(before.strip()) and len(before) <= INSTRUCTION_CHARS
+    if short and (asks(before) or pasted.where == "none"):
+        return last - 1, Pasted(before.strip(), texts[last][1], "below", asks=True)
+    return last, pasted
+
+
+def _earlier_as_context(messages: list[dict[str, Any]], texts: list[tuple[str, str]], answered: set[int]) -> str | None:
     """The context when none is sent apart: the earlier system and user messages, or, for a conversation with
-    assistant or tool turns (a chat UI's follow-up, an agent loop's tool result), a transcript of all its other
-    turns."""
-    if any(role not in CONTEXT_ROLES for role, _ in texts):
-        return _transcript(messages, texts, skip=lambda i, role: i == last) or None
-    earlier = [text for role, text in texts[:last] if role in CONTEXT_ROLES and text.strip()]
+    assistant or tool turns (a chat UI's follow-up, an agent loop's tool result) or named participants (a group
+    chat), a transcript of all the turns but the `answered` ones (the question, and a file sent after it)."""
+    others = [i for i in range(len(texts)) if i not in answered]
+    if any(texts[i][0] not in CONTEXT_ROLES or _name(messages[i]) for i in others):
+        return _transcript(messages, texts, skip=lambda i, role: i in answered) or None
+    earlier = [text for role, text in texts[: min(answered)] if role in CONTEXT_ROLES and text.strip()]
     return "\n\n".join(earlier) if earlier else None
 
 
 def _instructions(
-    earlier: list[tuple[str, str]], contexts: dict[str, Any] | None
+    messages: list[dict[str, Any]], earlier: list[tuple[str, str]], contexts: dict[str, Any] | None
 ) -> tuple[list[str], dict[str, Any] | None]:
     """Beside a context sent apart, system messages are instructions for the root (the documents came
-    separately). One that holds a document (a RAG app's retrieved passages) keeps its asking words; the document
-    goes to `contexts["system"]`, read in the REPL rather than sent with every root turn: one over PASTED_CHARS,
-    or, when the system messages are over it together, each one over INSTRUCTION_CHARS."""
-    systems = [text for role, text in earlier if role == "system" and text.strip()]
-    # several system messages may hold the documents between them (one per attached file): then each one longer
-    # than an instruction is one
-    over = PASTED_CHARS if sum(len(text) for text in systems) <= PASTED_CHARS else INSTRUCTION_CHARS
+    separately). One that holds a document (a RAG app's retrieved passages, an attached file: see `_documents`)
+    keeps its asking words; the document goes to `contexts["system"]`, read in the REPL rather than sent with
+    every root turn."""
+    systems = [(i, text) for i, (role, text) in enumerate(earlier) if role == "system" and text.strip()]
+    documents = _documents([text for _, text in systems])
     instructions = []
-    for text in systems:
-        pasted = split_pasted(text, must_ask=False, over=over)
-        if pasted is None:
+    for number, (index, text) in enumerate(systems):
+        if number not in documents:
             instructions.append(text.strip())
             continue
+        pasted = split_pasted(_pasted_text(messages[index], text), must_ask=False, over=0)
+        assert pasted is not None  # over=0: any text is taken apart
         contexts, name = _with_context(contexts, "system", pasted.document)
         instructions.append("\n\n".join(part for part in (pasted.asking, _pasted_note(pasted, name, "system")) if part))
     return instructions, contexts
 
 
+def _documents(systems: list[str]) -> set[int]:
+    """Which system messages hold documents: none while they are PASTED_CHARS or less together; else the longest
+    ones (each over INSTRUCTION_CHARS) until the rest is PASTED_CHARS // 2 or less. So one file per system message
+    goes to the REPL, and a long persona or rule set beside retrieved passages stays with the root."""
+    left = sum(len(text) for text in systems)
+    if left <= PASTED_CHARS:
+        return set()
+    documents = set()
+    for index in sorted(range(len(systems)), key=lambda i: -len(systems[i])):
+        if left <= PASTED_CHARS // 2 or len(systems[index]) <= INSTRUCTION_CHARS:
+            break
+        documents.add(index)
+        left -= len(systems[index])
+    return documents
+
+
 def _with_conversation(
-    messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int, contexts: dict[str, Any] | None
+    messages: list[dict[str, Any]], texts: list[tuple[str, str]], answered: set[int], contexts: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """Beside a context sent apart, the turns that are neither the query nor instructions (earlier user messages,
-    assistant and tool turns) as a transcript in `contexts["conversation"]`: none is dropped."""
-    transcript = _transcript(messages, texts, skip=lambda i, role: i == last or role == "system")
+    """Beside a context sent apart, the turns that are neither the query (`answered`) nor instructions (earlier
+    user messages, assistant and tool turns) as a transcript in `contexts["conversation"]`: none is dropped."""
+    transcript = _transcript(messages, texts, skip=lambda i, role: i in answered or role == "system")
     if not transcript:
         return contexts
     return _with_context(contexts, "conversation", transcript)[0]
@@ -239,14 +273,24 @@ def _with_context(contexts: dict[str, Any] | None, name: str, value: Any) -> tup
 
 def _pasted_note(pasted: Pasted, name: str, who: Literal["user", "system"]) -> str:
     """The words that tell the root where a pasted document went."""
+    size = f"{len(pasted.document):,} characters"
     if who == "system":
         if pasted.where == "none":
-            return f"(The system message is a document of {len(pasted.document):,} characters; it is in `{name}`.)"
+            return f"(The system message is a document of {size}; it is in `{name}`.)"
+        if pasted.where == "with":
+            return f"(The system message holds a document of {size}; all of it, these words too, is in `{name}`.)"
         return f"(The system message came with a document {_WHERE[pasted.where]} these words; it is in `{name}`.)"
+    if pasted.where == "none":
+        return (
+            f"(The user pasted a document of {size} with no question apart from it; these are its first and last "
+            f"lines, and all of it is in `{name}`.)"
+        )
+    if pasted.where == "with":
+        return f"(The user pasted a document of {size} with these words; all of it, these words too, is in `{name}`.)"
     return f"(The user pasted a document {_WHERE[pasted.where]} this question; it is in `{name}`.)"
 
 
-_WHERE = {"above": "above", "below": "below", "around": "between the parts of", "none": "with"}
+_WHERE = {"above": "above", "below": "below", "around": "between the parts of"}
 
 
 def check_for_guided_root(call: ChatCall) -> None:
@@ -434,8 +478,12 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _turn(message: dict[str, Any], role: str, text: str) -> str:
-    """One turn of a transcript: `role: text`, an assistant's tool calls and a tool's name written out."""
-    label = role if role != "tool" else f"tool ({message.get('name') or message.get('tool_call_id') or 'result'})"
+    """One turn of a transcript: `role: text`, with the participant's name (`user (alice): ...`), an assistant's
+    tool calls and a tool's name written out."""
+    name = _name(message)
+    if role == "tool":
+        name = name or str(message.get("tool_call_id") or "result")
+    label = f"{role} ({name})" if name else role
     calls = message.get("tool_calls") if role == "assistant" else None
     called = [
         f"[called {c['function'].get('name', '?')}({c['function'].get('arguments', '')})]"
@@ -444,6 +492,12 @@ def _turn(message: dict[str, Any], role: str, text: str) -> str:
     ]
     said = "\n".join(part for part in (text.strip(), *called) if part)
     return f"{label}: {said}" if said else ""
+
+
+def _name(message: dict[str, Any]) -> str | None:
+    """The message's `name`: which participant of its role wrote it (a group chat's users, a tool)."""
+    name = message.get("name")
+    return name.strip() if isinstance(name, str) and name.strip() else None
 
 
 def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
@@ -455,7 +509,6 @@ def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
     param = f"messages[{index}].content"
     if not isinstance(content, list):
         raise RequestError(f"{param} must be a string or a list of text parts, not {_json_type(content)}", param=param)
-    parts = []
     for number, part in enumerate(content):
         if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
             raise RequestError(
@@ -463,8 +516,14 @@ def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
                 "only; pass documents as text in `context`",
                 param=f"{param}[{number}]",
             )
-        parts.append(part["text"])
-    return role, "\n".join(parts)
+    return role, "\n".join(part["text"] for part in content)
+
+
+def _pasted_text(message: dict[str, Any], text: str) -> str:
+    """The text in which a pasted document is looked for: a message's text parts (checked by `_message_text`) are
+    its paragraphs, the clearest border there is between a file and the question sent with it."""
+    content = message.get("content")
+    return "\n\n".join(part["text"] for part in content) if isinstance(content, list) else text
 
 
 def _explicit_contexts(body: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
