@@ -789,3 +789,23 @@ def test_child_rlms_thread_pools_print_into_their_own_cells_on_the_inprocess_tie
     assert "-pool-" not in feedback(root, 1) and "['done', 'done']" in feedback(root, 1)
     seen = [c[-1]["content"] for c in kids.calls if "Output of block" in c[-1]["content"]]
     assert sorted(text.count(f"kid{i}-pool-") for i in range(2) for text in seen) == [0, 0, 2, 2], seen
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_cells_functions_keep_the_plain_meaning_of_the_name_answer(sandbox: str) -> None:
+    # Functions reach the global `answer` through the REPL's guard against an earlier question's threads: a name
+    # `answer` of their own (a parameter, a local, a closure's, a comprehension's) stays theirs, and the global one
+    # reads, sets and rebinds as before, from the cell's threads too.
+    code = (
+        "import threading\n"
+        "def mark(answer):\n    answer['seen'] = True\n    return answer\n"
+        "def counter():\n    answer = []\n    def add(x):\n        answer.append(x)\n        return len(answer)\n"
+        "    return add\n"
+        "add = counter()\nadd(1)\n"
+        "def rebind(text):\n    global answer\n    answer = {'content': text, 'ready': False}\n"
+        "rebind('rebound')\n"
+        "helper = threading.Thread(target=lambda: answer.update(ready=add(2) == 2))\nhelper.start()\nhelper.join()\n"
+        "answer['content'] += f\" {mark({})['seen']} {[answer for answer in 'ab']} {(lambda answer=3: answer)()}\""
+    )
+    result = RLM(ScriptedLM([repl(code), repl("FINAL('not ready')")]), sandbox=sandbox).completion("q", context="c")
+    assert result.answer == "rebound True ['a', 'b'] 3"

@@ -15,6 +15,7 @@ import pytest
 
 from rlmx import RLM, Budget, InputError
 from rlmx.lm import Message, ScriptedLM
+from rlmx.sandbox.isolated import probe
 from scripting import last_user, repl
 
 
@@ -315,11 +316,18 @@ POOLS = {
 }
 
 
-@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def runs_here(sandbox: str) -> None:
+    """Skip where the isolated tier cannot run (no bubblewrap, no namespaces); the other tiers run everywhere."""
+    if sandbox == "isolated" and (found := asyncio.run(probe())).mode("bwrap") is None:
+        pytest.skip(f"the isolated tier cannot run here: {found.refusal('bwrap')}")
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess", "isolated"])
 @pytest.mark.parametrize("kind", POOLS)
 def test_a_pool_kept_from_an_earlier_question_answers_the_question_that_gives_it_work(sandbox: str, kind: str) -> None:
     # The pool's thread was question 1's: question 2's own task, submitted from its own cell, was refused as an
     # earlier question's, and question 2 ended on its fallback.
+    runs_here(sandbox)
     make, use, close = POOLS[kind]
     finish = "def finish(text):\n    answer['content'] = text\n    answer['ready'] = True\n"
     second = f"{finish}try:\n    {use}\nfinally:\n" + "".join(f"    {line}\n" for line in close.splitlines())
@@ -327,6 +335,109 @@ def test_a_pool_kept_from_an_earlier_question_answers_the_question_that_gives_it
     with RLM(lm, sandbox=sandbox).session(context="c") as session:
         assert session.ask("q1").answer == "first answer"
         assert session.ask("q2").answer == "second answer"
+
+
+FINISH = "def finish(text):\n    answer['content'] = text\n    answer['ready'] = True\n"
+
+LOOP_IN_A_THREAD = (
+    "import asyncio, threading\nloop = asyncio.new_event_loop()\n"
+    "runner = threading.Thread(target=loop.run_forever, daemon=True)\nrunner.start()"
+)
+
+KEPT_WORKERS = {
+    "a ThreadPool's callback": (
+        "from multiprocessing.pool import ThreadPool\nworkers = ThreadPool(1)\nworkers.apply(print)",
+        "workers.apply_async(str, ('second answer',), callback=finish).wait(5)",
+        "workers.close()",
+    ),
+    "a ThreadPool's error callback": (
+        "from multiprocessing.pool import ThreadPool\nworkers = ThreadPool(1)\nworkers.apply(print)",
+        "def fail(text):\n    raise ValueError(text)\n"
+        "workers.map_async(fail, ['second answer'], error_callback=lambda exc: finish(exc.args[0])).wait(5)",
+        "workers.close()",
+    ),
+    "a coroutine handed to an event loop's thread": (
+        LOOP_IN_A_THREAD,
+        "async def finishing(text):\n    await asyncio.sleep(0)\n    finish(text)\n"
+        "asyncio.run_coroutine_threadsafe(finishing('second answer'), loop).result(5)",
+        "loop.call_soon_threadsafe(loop.stop)\nrunner.join(5)\nloop.close()",
+    ),
+    "a callback handed to an event loop's thread": (
+        LOOP_IN_A_THREAD,
+        "finished = threading.Event()\n"
+        "loop.call_soon_threadsafe(lambda: (finish('second answer'), finished.set()))\nfinished.wait(5)",
+        "loop.call_soon_threadsafe(loop.stop)\nrunner.join(5)\nloop.close()",
+    ),
+    "a done callback on a future question 1 submitted": (
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\ngo = threading.Event()\n"
+        "pending = ThreadPoolExecutor(1).submit(go.wait, 10)",
+        "finished = threading.Event()\n"
+        "pending.add_done_callback(lambda _: (finish('second answer'), finished.set()))\ngo.set()\nfinished.wait(5)",
+        "pass",
+    ),
+}
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess", "isolated"])
+@pytest.mark.parametrize("kind", KEPT_WORKERS)
+def test_work_question_2_hands_to_a_kept_pool_or_loop_answers_question_2(sandbox: str, kind: str) -> None:
+    # Only the task a kept pool was given counted as question 2's: its callbacks ran on the pool's result thread,
+    # and what a loop running since question 1 was handed ran on that thread, both as question 1's work, so
+    # question 2's own `answer` was refused and it ended on its fallback.
+    runs_here(sandbox)
+    make, use, close = KEPT_WORKERS[kind]
+    lm = ScriptedLM(
+        [repl(f"{make}\nFINAL('first answer')"), repl(f"{FINISH}{use}\n{close}"), repl("FINAL('fallback')")]
+    )
+    with RLM(lm, sandbox=sandbox, budget=Budget(cell_timeout=15)).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_refused_pool_callback_leaves_the_pool_working(sandbox: str) -> None:
+    # Question 1's callback, run in question 2, is refused; the error ended the pool's result thread with it, and
+    # every later map on the pool hung until the cell's time limit.
+    first = (
+        "import threading\nfrom multiprocessing.pool import ThreadPool\ngo = threading.Event()\n"
+        "workers = ThreadPool(2)\ndef stale(_):\n    answer['content'] = 'stale'\n    answer['ready'] = True\n"
+        "late = workers.apply_async(go.wait, (10,), callback=stale)\nFINAL('first answer')"
+    )
+    second = "go.set()\nlate.wait(5)\nprint('mapped', workers.map(str, [1, 2]))\nworkers.close()\nworkers.join()"
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL('second answer')")])
+    with RLM(lm, sandbox=sandbox, budget=Budget(cell_timeout=10)).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    told = lm.calls[-1][-1]["content"]
+    assert "mapped ['1', '2']" in told and "this thread was started by an earlier question of this session" in told
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize(
+    "rebind", ["answer = {'content': '', 'ready': False}", "globals()['answer'] = dict(content='', ready=False)"]
+)
+def test_a_dict_the_model_binds_to_answer_keeps_an_earlier_questions_thread_out(sandbox: str, rebind: str) -> None:
+    # The guard lived on the REPL's own dict only: once question 2 bound a dict of its own to `answer`, a thread
+    # question 1 left set it ready, and question 2 ended after one cell with question 1's text.
+    first = (
+        "import threading\ngo, done = threading.Event(), threading.Event()\nrefused = []\n"
+        "def late():\n    global answer\n    go.wait(10)\n"
+        "    try:\n        answer['content'] = 'stale'\n        answer['ready'] = True\n"
+        "    except RuntimeError:\n        refused.append('set')\n"
+        "    try:\n        answer.update(content='stale', ready=True)\n"
+        "    except RuntimeError:\n        refused.append('update')\n"
+        "    try:\n        answer = {'content': 'stale', 'ready': True}\n"
+        "    except RuntimeError:\n        refused.append('rebind')\n"
+        "    done.set()\n"
+        "threading.Thread(target=late).start()\nFINAL('first answer')"
+    )
+    second = f"{rebind}\ngo.set()\ndone.wait(10)\nprint('refused', refused, answer)"
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL('second answer')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    told = lm.calls[-1][-1]["content"]
+    assert "refused ['set', 'update', 'rebind'] {'content': '', 'ready': False}" in told
 
 
 # --- the names a session loads keep the meaning the prompt gives them (audit 23) --------------------------------

@@ -233,3 +233,19 @@ async def test_a_sessions_next_question_leaves_another_sandboxs_threads_their_ow
     assert (result.status, result.error) == ("ok", None)
     assert result.final == {"kind": "final", "value": "its own"}
     assert (result.answer["content"], result.answer["ready"]) == ("from the pool", True)
+
+
+async def test_what_the_host_prints_while_serving_a_sub_call_is_not_the_cells_output() -> None:
+    # Work carries its origin in a context variable, which asyncio copies into the task a cell's sub-call is served
+    # by: the host's own prints meanwhile (a progress line, a client's warning) would have been the cell's output.
+    async def noisy_echo(call: SubCall) -> list[SubCallResult]:
+        print("HOST LINE")
+        return await echo(call)
+
+    sandbox = create_sandbox("inprocess")
+    await sandbox.start([prepare("context", "c")])
+    try:
+        result = await sandbox.run_cell("print(llm_query('abc'))", calls=noisy_echo, timeout=5)
+    finally:
+        await sandbox.close()
+    assert result.stdout == "cba\n"

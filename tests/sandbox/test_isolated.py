@@ -95,3 +95,34 @@ async def test_sub_calls_fan_out_from_an_event_loop_in_a_cell(mode: str, require
     finally:
         await box.close()
     assert result.stdout == "['P0', 'P1', 'P2', 'P3', 'Q0', 'Q1', 'Q2', 'Q3']\n", result.error
+
+
+@pytest.mark.parametrize("pool", ["multiprocessing.pool.ThreadPool", "multiprocessing.dummy.Pool"])
+async def test_multiprocessings_thread_pools_fan_out_sub_calls(
+    pool: str, require_isolated: Callable[..., None]
+) -> None:
+    # Their locks are POSIX semaphores in /dev/shm, which bubblewrap's /dev left read-only: OSError [Errno 30], with
+    # a note that blamed 'spawn' and advised get_context('fork'), which no cell here may use.
+    require_isolated("bwrap")
+    module, name = pool.rsplit(".", 1)
+    cell = f"from {module} import {name}\nwith {name}(4) as workers:\n    print(workers.map(llm_query, list('abcd')))"
+    box = IsolatedSandbox(mode="bwrap")
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(cell, calls=echo, timeout=20)
+    finally:
+        await box.close()
+    assert result.stdout == "['A', 'B', 'C', 'D']\n", result.error
+
+
+async def test_dev_shm_is_writable_within_the_disk_bound(require_isolated: Callable[..., None]) -> None:
+    require_isolated("bwrap")
+    box = IsolatedSandbox(mode="bwrap", disk_limit_bytes=8 << 20)  # /dev/shm gets 1 MiB of it
+    await box.start([prepare("context", "c")])
+    try:
+        small = await box.run_cell("open('/dev/shm/small', 'wb').write(b'x' * 4096)", calls=echo, timeout=10)
+        large = await box.run_cell("open('/dev/shm/large', 'wb').write(b'x' * (2 << 20))", calls=echo, timeout=10)
+    finally:
+        await box.close()
+    assert small.stdout == "4096\n", small.error
+    assert "No space left on device" in str(large.error)

@@ -292,6 +292,67 @@ def test_multiprocessing_that_starts_a_new_interpreter_is_told_to_use_fork() -> 
     assert worker._limit_note(_raised_in("/usr/lib/python3.11/multiprocessing/pool.py")) == ""  # the pool's own
 
 
+def _raised_through(frames: list[tuple[str, str]], error: OSError) -> OSError:
+    """`error`, raised through code compiled as multiprocessing's modules, outermost first: each (module, code) defines
+    `step()`, which calls `deeper()` (the next one's step), or raises `error` in the last."""
+    deeper: object = None
+    for module, code in reversed(frames):
+        namespace = {"error": error, "deeper": deeper}
+        exec(compile(code, f"/usr/lib/python3.11/multiprocessing/{module}.py", "exec"), namespace)
+        deeper = namespace["step"]
+    try:
+        deeper()  # type: ignore[operator]
+    except OSError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+_MAKING_A_SEMAPHORE = (
+    "synchronize",
+    "class SemLock:\n    def __init__(self):\n        raise error\ndef step():\n    SemLock()",
+)
+
+
+def test_a_lock_multiprocessing_cannot_make_is_put_down_to_dev_shm_not_to_spawn() -> None:
+    # A ThreadPool (threads only) on a sandbox whose /dev/shm was read-only was told 'spawn' and 'forkserver' were
+    # to blame, and to use get_context('fork').Pool(4), which needs the same locks, or "a thread pool".
+    from rlmx.sandbox import worker
+
+    for error in (OSError(30, "Read-only file system"), PermissionError(13, "Permission denied")):
+        note = worker._limit_note(_raised_through([("pool", "def step():\n    deeper()"), _MAKING_A_SEMAPHORE], error))
+        assert "/dev/shm" in note and "concurrent.futures.ThreadPoolExecutor" in note, note
+        assert "fork" not in note and "spawn" not in note, note
+
+
+def test_where_no_process_may_start_no_note_offers_one() -> None:
+    # On the isolated tier the note for a process pool advised get_context('fork'), which its filter denies.
+    from rlmx.sandbox import worker
+
+    starts = ["popen_spawn_posix", "popen_forkserver", "resource_tracker", "popen_fork"]
+    for module in starts:
+        refused = _raised_through(
+            [(module, "def step():\n    raise error")], PermissionError(1, "Operation not permitted")
+        )
+        note = worker._limit_note(refused, may_fork=False)
+        assert "no new process at all" in note and "ThreadPoolExecutor" in note, module
+        assert "get_context('fork')" not in note, module
+    elsewhere = _raised_through([("pool", "def step():\n    raise error")], OSError(30, "Read-only file system"))
+    assert worker._limit_note(elsewhere, may_fork=False) == ""
+
+
+def test_a_thread_pool_whose_locks_need_a_new_interpreter_is_not_offered_a_process_pool() -> None:
+    # Python 3.14's 'forkserver' default: a ThreadPool's locks register with the resource tracker, a new interpreter.
+    from rlmx.sandbox import worker
+
+    frames = [
+        ("pool", "class ThreadPool:\n    def __init__(self):\n        deeper()\ndef step():\n    ThreadPool()"),
+        ("resource_tracker", "def step():\n    raise error"),
+    ]
+    note = worker._limit_note(_raised_through(frames, BrokenPipeError(32, "Broken pipe")))
+    assert "new Python interpreter" in note and "concurrent.futures.ThreadPoolExecutor" in note, note
+    assert "fork')" not in note, note
+
+
 async def test_a_new_interpreter_the_repl_may_not_run_is_refused_at_once(sandbox: SubprocessSandbox) -> None:
     # multiprocessing never reads back a failed exec: on a root host (the REPL's uid may not reach a Python under
     # /root) a 'spawn' child exited 255 unseen, and its pool failed at random (no worker left, or a hang past the hard

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import ctypes
 import json
 import sys
@@ -156,7 +157,11 @@ class _InProcessWorker(Worker):
         call = SubCall(kind=asked, items=tuple(items), model=model)
         if self.closed:
             raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
-        future = asyncio.run_coroutine_threadsafe(self.caps.serve(call, self.handler), self.loop)
+        # Handed over from an empty context: the host's task serving the call is the host's own work, not the
+        # cell's (asyncio would copy the cell's origin into it, see `work_origin`, and the host's prints meanwhile
+        # would go to the cell's output).
+        serve = self.caps.serve(call, self.handler)
+        future = contextvars.Context().run(asyncio.run_coroutine_threadsafe, serve, self.loop)
         with self.flight_lock:
             if not self.in_flight:
                 self.flight_started = time.monotonic()

@@ -3,8 +3,8 @@
 Two ways to confine it, probed once per process (SANDBOX.md §3, §6):
 
 * "bwrap" (preferred): bubblewrap with user, pid, net, mount, ipc, uts and cgroup namespaces; a read-only
-  /usr, a private /tmp and /dev, the contexts read-only at /ctx, one writable work dir at /scratch, an empty
-  environment. Launched under a fresh, unnamed uid when the host is root, so RLIMIT_NPROC is enforced and
+  /usr, a private /tmp, /dev and /dev/shm, the contexts read-only at /ctx, one writable work dir at /scratch, an
+  empty environment. Launched under a fresh, unnamed uid when the host is root, so RLIMIT_NPROC is enforced and
   nothing outside the namespaces is owned by the sandbox.
 * "landlock" (where user namespaces are unavailable): the worker runs under a separate uid (needs a root host)
   and restricts itself with Landlock to /usr, its contexts and its work dir.
@@ -38,6 +38,14 @@ NAMESPACES = ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup")
 REQUIRED_NAMESPACES = ("user", "pid", "net", "mnt", "ipc")
 _INSIDE_ID = 65534
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
+_SHM_BYTES = 8 << 20
+"""The most of the disk bound /dev/shm takes: multiprocessing's locks (a ThreadPool's, multiprocessing.dummy's) are
+POSIX semaphores there, a page each."""
+
+
+def shm_bytes(disk_bytes: int) -> int:
+    """The size of the sandbox's /dev/shm, out of its disk bound (an eighth at most; never 0, tmpfs's "unbounded")."""
+    return max(min(_SHM_BYTES, disk_bytes // 8), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +192,10 @@ async def _probe(python: str) -> Probe:
 
 def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None, disk_bytes: int = 1 << 30) -> list[str]:
     """bwrap's options (SANDBOX.md §6.3): every namespace, read-only system, no environment. The only writable
-    places, /scratch (the work dir) and /tmp, are two folders of one tmpfs of `disk_bytes`: the kernel bounds
-    the total a run writes (ENOSPC past it). The root, /dev (and /dev/shm in it) are remounted read-only."""
+    places, /scratch (the work dir) and /tmp, two folders of one tmpfs, and /dev/shm, a small tmpfs of its own
+    (multiprocessing's locks live there), share `disk_bytes`: the kernel bounds the total a run writes (ENOSPC
+    past it). The root and /dev are remounted read-only; the private /dev/shm mounted on it stays writable."""
+    shm = shm_bytes(disk_bytes)
     args = [
         "--unshare-all",
         "--die-with-parent",
@@ -211,7 +221,8 @@ def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None, disk
     for prefix in python_prefixes:
         if prefix != "/usr":
             args += ["--ro-bind", prefix, prefix]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(disk_bytes), "--perms", "0700", "--tmpfs", "/rw"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(shm), "--perms", "0700", "--tmpfs", "/dev/shm"]
+    args += ["--size", str(max(disk_bytes - shm, 1)), "--perms", "0700", "--tmpfs", "/rw"]
     args += ["--perms", "0700", "--dir", "/rw/tmp", "--perms", "0700", "--dir", "/rw/work"]
     args += ["--symlink", "/rw/tmp", "/tmp", "--symlink", "/rw/work", "/scratch"]
     if run_dir is not None:
@@ -263,7 +274,11 @@ class IsolatedSandbox(SubprocessSandbox):
 
     def disk_bound(self) -> str:
         if self.chosen == "bwrap":
-            return f"{self.disk_limit_bytes:,} bytes: /scratch and /tmp share one tmpfs of that size (ENOSPC past it)"
+            shm = shm_bytes(self.disk_limit_bytes)
+            return (
+                f"{self.disk_limit_bytes:,} bytes: /scratch and /tmp share one tmpfs, /dev/shm has {shm:,} of them "
+                "(ENOSPC past it)"
+            )
         return super().disk_bound()
 
     @property
@@ -307,7 +322,7 @@ class IsolatedSandbox(SubprocessSandbox):
         elif self.probe.landlock_abi is not None:  # inside bwrap: a second wall, at no cost per cell
             landlock = {
                 "read_only": ["/usr", *prefix, "/sbx", "/ctx", "/proc", "/dev/urandom", "/dev/random", "/dev/zero"],
-                "read_write": ["/scratch", "/tmp", "/dev/null"],
+                "read_write": ["/scratch", "/tmp", "/dev/shm", "/dev/null"],
             }
         return {"seccomp": True, "no_new_privs": True, "landlock": landlock, "namespaces": True}
 
@@ -354,7 +369,8 @@ class IsolatedSandbox(SubprocessSandbox):
             + (f"; RLIMIT_NPROC {self.max_processes} under uid {self.uid}" if self.separate_uid else ""),
             environment="empty (PATH, HOME, TMPDIR, LANG only)",
             filesystem=(
-                "read-only /usr, private /tmp and /dev, contexts read-only at /ctx, one writable work dir (/scratch)"
+                "read-only /usr, private /tmp, /dev and /dev/shm, contexts read-only at /ctx, one writable work dir "
+                "(/scratch)"
                 if bwrap
                 else "Landlock: read-only /usr and contexts, one writable work dir and tmp dir, nothing else"
             ),

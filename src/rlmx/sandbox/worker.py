@@ -45,6 +45,7 @@ import mmap  # noqa: E402
 import select as _select  # noqa: E402  (a C module; the fd 1 drain thread waits with it)
 import time  # noqa: E402
 import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time warnings without their line)
+from _contextvars import ContextVar  # noqa: E402  (a C module: asyncio copies it into every task and callback)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same objects, typed
@@ -607,6 +608,8 @@ class Worker:
         self.fd_errors: _FdOutput | None = None
         self.pid = _getpid()  # a process a cell forks is not this REPL: it may not use the channel
         self.final: dict[str, Any] | None = None
+        self.may_fork = True
+        """False where the cells may start no process (the isolated tier's seccomp filter): the notes offer no fork."""
         self.question = 0
         """Which of a session's questions is asked now (0: the first); work knows its own (see `work_origin`)."""
         self.call_seq = 0
@@ -620,6 +623,8 @@ class Worker:
         answer = answer or {}
         self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
+        self.answer_name = _AnswerName(self)
+        self.namespace[ANSWER_NAME] = self.answer_name
         implementations = (
             self.llm_query,
             self.llm_query_batched,
@@ -1031,12 +1036,11 @@ class Worker:
 
     # --- cells ---------------------------------------------------------------------------------
     def run_cell(self, code: str, timeout: float) -> dict[str, Any]:
-        before = work_origin()
-        _WORK.origin = (self, self.question)  # the cell's work, and all it starts, is this question's
+        before = _ORIGIN.set((self, self.question))  # the cell's work, and all it starts, is this question's
         try:
             return self._run_cell(code, timeout)
         finally:
-            _WORK.origin = before
+            _ORIGIN.reset(before)
 
     def _run_cell(self, code: str, timeout: float) -> dict[str, Any]:
         out, err = CappedText(self.max_output), CappedText(self.max_output)
@@ -1097,7 +1101,7 @@ class Worker:
         except SyntaxError as exc:
             return "error", _described(exc, _format_exception_only)
         except BaseException as exc:  # the model's code may raise anything; report it as output
-            return "error", _described(exc, _format_traceback) + _limit_note(exc)
+            return "error", _described(exc, _format_traceback) + _limit_note(exc, self.may_fork)
         return "ok", None
 
     def begin_cell(self) -> None:
@@ -1149,6 +1153,7 @@ class Worker:
         _remember_source(name, code)  # tracebacks show the lines
         tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST)  # ast.parse, without importing ast
         assert isinstance(tree, _ast.Module)
+        _guard_answer_in_functions(tree, code)
         last = tree.body[-1] if tree.body else None
         if isinstance(last, _ast.Expr):
             tree.body.pop()
@@ -1218,6 +1223,8 @@ class Worker:
                 self.namespace[name] = function
         if self.namespace.get("__builtins__") is not builtins:  # `__builtins__ = {}` would break every later cell
             self.namespace["__builtins__"] = builtins
+        if self.namespace.get(ANSWER_NAME) is not self.answer_name:  # the cells' functions reach `answer` by it
+            self.namespace[ANSWER_NAME] = self.answer_name
         if replaced:
             notes.write(
                 f"Note: {', '.join(f'`{name}` ({kind})' for name, kind in replaced.items())} "
@@ -1481,12 +1488,213 @@ class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the
 
 def _refuse_an_earlier_questions_thread(function: str) -> None:
     """Raise RuntimeError in work a session's earlier question started (see Worker.new_question)."""
-    origin = work_origin()
-    if origin is not None and origin[0].question != origin[1]:
+    if _an_earlier_questions_work():
         raise RuntimeError(
             f"{function}: this thread was started by an earlier question of this session, so what it finishes with "
             "does not answer the question asked now; finish from this question's own cells"
         )
+
+
+def _an_earlier_questions_work() -> bool:
+    origin = work_origin()
+    return origin is not None and origin[0].question != origin[1]
+
+
+# --- the name `answer` as a cell's functions reach it -----------------------------------------------------------
+# `_Answer` guards the REPL's own dict, but the model may bind one of its own (`answer = {'content': '', 'ready':
+# False}`), and a thread an earlier question left finds that one under the name. So the functions a cell defines
+# (what threads, pools and event loops run, maybe after the question that started them) reach the global `answer`
+# through `_AnswerName`, whatever is bound to it. A cell's top level is left as it is: it runs now, as its own
+# question's work.
+
+ANSWER_NAME = "__rlmx_answer__"
+"""The namespace's name for the `_AnswerName` through which a cell's functions reach `answer`."""
+
+
+class _AnswerName:
+    """The global `answer`, as a cell's functions read, set and delete it (see `_guard_answer`). Work of an earlier
+    question may read it, never set or rebind it: a dict the model bound in place of the REPL's own reaches that
+    work as a copy whose writes raise, as the REPL's own dict's do."""
+
+    __slots__ = ("worker",)
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    @property
+    def answer(self) -> Any:
+        value = self.worker.namespace.get("answer", _ABSENT)
+        if value is _ABSENT:
+            raise NameError("name 'answer' is not defined")
+        if isinstance(value, dict) and not isinstance(value, _Answer) and _an_earlier_questions_work():
+            return _Answer(value)
+        return value
+
+    @answer.setter
+    def answer(self, value: Any) -> None:
+        _refuse_an_earlier_questions_thread("answer = ...")
+        self.worker.namespace["answer"] = value
+
+    @answer.deleter
+    def answer(self) -> None:
+        _refuse_an_earlier_questions_thread("del answer")
+        if self.worker.namespace.pop("answer", _ABSENT) is _ABSENT:
+            raise NameError("name 'answer' is not defined")
+
+
+_FUNCTION_SCOPES = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.Lambda)
+_COMPREHENSIONS = (_ast.ListComp, _ast.SetComp, _ast.DictComp, _ast.GeneratorExp)
+_SCOPES = (*_FUNCTION_SCOPES, _ast.ClassDef, *_COMPREHENSIONS)
+_BINDING_BY_NAME = (
+    _ast.FunctionDef,
+    _ast.AsyncFunctionDef,
+    _ast.ClassDef,
+    _ast.ExceptHandler,
+    _ast.MatchAs,
+    _ast.MatchStar,
+)
+"""The nodes that bind their `name` in the scope they are part of."""
+
+
+def _guard_answer_in_functions(tree: Any, source: str) -> None:
+    """`_guard_answer` over the top-level statements of a cell (`tree`, from `source`) whose text has a function or
+    lambda and the name `answer` (`ａｎｓｗｅｒ` is the same name): the rest is left as compiled, at the cost of a
+    text search (most cells set `answer` at their top level only)."""
+    if "answer" not in source and source.isascii():
+        return
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as the parser counts them
+    for statement in tree.body:
+        first = min([statement.lineno, *(above.lineno for above in getattr(statement, "decorator_list", ()))])
+        text = "\n".join(lines[first - 1 : statement.end_lineno])
+        if ("answer" in text or not text.isascii()) and ("def" in text or "lambda" in text):
+            _guard_answer(statement)
+
+
+def _guard_answer(node: Any) -> None:
+    """Rewrite, in place, every use of the global name `answer` under `node` (a cell's part, at its top level)
+    inside a function or lambda (a class or comprehension in one included) as `__rlmx_answer__.answer`: loads,
+    stores and deletes alike. A name a function binds itself (a parameter, an assignment) is its own and stays;
+    so does a `:=` target (it cannot be an attribute), and an annotated one (a SyntaxError if global)."""
+    _guarded(node, ())
+
+
+def _guard_fields(fields: list[tuple[Any, str]], scopes: tuple[tuple[str, str | None], ...]) -> None:
+    for holder, name in fields:
+        value = getattr(holder, name, None)
+        if isinstance(value, list):
+            value[:] = [_guarded(item, scopes) for item in value]
+        elif isinstance(value, _ast.AST):
+            setattr(holder, name, _guarded(value, scopes))
+
+
+def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
+    """`node`, its uses of the global `answer` rewritten; `scopes` (outermost first) hold each enclosing scope's
+    kind and how it binds `answer` (see `_answer_in`)."""
+    if isinstance(node, _ast.Name):
+        return _answer_reached(node) if node.id == "answer" and _reaches_global(scopes) else node
+    if isinstance(node, _ast.NamedExpr | _ast.AnnAssign):
+        _guard_fields([(node, "value"), (node, "annotation")], scopes)
+    elif isinstance(node, _SCOPES):
+        outside, inside = _scope_parts(node)
+        kind = "class" if isinstance(node, _ast.ClassDef) else "function" if isinstance(node, _FUNCTION_SCOPES) else ""
+        _guard_fields(outside, scopes)
+        _guard_fields(inside, (*scopes, (kind, _answer_in(node))))
+    elif isinstance(node, _ast.AST):
+        _guard_fields(_all_fields(node), scopes)
+    return node
+
+
+def _reaches_global(scopes: tuple[tuple[str, str | None], ...]) -> bool:
+    """Whether `answer` in the innermost of `scopes` is the global one, in code that may run later (a function's)."""
+    if all(kind != "function" for kind, _ in scopes):
+        return False  # the cell's top level, its classes' and comprehensions' too, runs now
+    for depth, (kind, binds) in enumerate(reversed(scopes)):
+        if kind == "class" and depth > 0:
+            continue  # a class's names are not seen from the functions inside it
+        if binds is not None:
+            return binds == "global"
+    return True
+
+
+def _answer_in(scope: Any) -> str | None:
+    """How `scope` binds `answer`: "global" (declared so), "local" (a parameter, bound in it, or declared
+    nonlocal), or None (it only uses it: the enclosing scopes decide)."""
+    bound = isinstance(scope, _FUNCTION_SCOPES) and "answer" in _parameters(scope.args)
+    for node in _region(_scope_parts(scope)[1]):
+        if isinstance(node, _ast.Global | _ast.Nonlocal) and "answer" in node.names:
+            return "global" if isinstance(node, _ast.Global) else "local"
+        bound = bound or _binds_answer(node)
+    return "local" if bound else None
+
+
+def _binds_answer(node: Any) -> bool:
+    """Whether `node` binds the name `answer` in the scope whose part it is."""
+    if isinstance(node, _ast.Name):
+        return node.id == "answer" and not isinstance(node.ctx, _ast.Load)
+    if isinstance(node, _ast.alias):
+        return (node.asname or node.name.partition(".")[0]) == "answer"
+    if isinstance(node, _COMPREHENSIONS):  # a `:=` in it binds in the enclosing scope
+        return any(isinstance(inner, _ast.NamedExpr) and inner.target.id == "answer" for inner in _walk(node))
+    if isinstance(node, _ast.MatchMapping):
+        return node.rest == "answer"
+    return isinstance(node, _BINDING_BY_NAME) and getattr(node, "name", None) == "answer"
+
+
+def _parameters(args: Any) -> set[str]:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {arg.arg for arg in every if arg is not None}
+
+
+def _scope_parts(scope: Any) -> tuple[list[tuple[Any, str]], list[tuple[Any, str]]]:
+    """A scope's fields: those that run in the enclosing scope (decorators, defaults, bases, a comprehension's
+    first iterable), and those that run in its own."""
+    if isinstance(scope, _ast.ClassDef):
+        return [(scope, "decorator_list"), (scope, "bases"), (scope, "keywords")], [(scope, "body")]
+    if isinstance(scope, _FUNCTION_SCOPES):
+        outside: list[tuple[Any, str]] = [(scope, name) for name in ("args", "decorator_list", "returns")]
+        return outside, [(scope, "body")]
+    first, *rest = scope.generators
+    inside = [(first, "target"), (first, "ifs"), *((more, name) for more in rest for name in more._fields)]
+    return [(first, "iter")], inside + [(scope, name) for name in ("elt", "key", "value") if name in scope._fields]
+
+
+def _all_fields(node: Any) -> list[tuple[Any, str]]:
+    return [(node, name) for name in node._fields]
+
+
+def _nodes(fields: list[tuple[Any, str]]) -> list[Any]:
+    """The nodes these fields hold (a field holds a node, a list of nodes and names, or None)."""
+    found = []
+    for holder, name in fields:
+        value = getattr(holder, name, None)
+        found += [item for item in (value if isinstance(value, list) else [value]) if isinstance(item, _ast.AST)]
+    return found
+
+
+def _region(fields: list[tuple[Any, str]]) -> Any:
+    """The nodes under these fields of a scope whose names that scope resolves: of a nested scope, only the parts
+    that run in this one."""
+    todo = _nodes(fields)
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += _nodes(_scope_parts(node)[0] if isinstance(node, _SCOPES) else _all_fields(node))
+
+
+def _walk(node: Any) -> Any:
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += _nodes(_all_fields(node))
+
+
+def _answer_reached(name: Any) -> Any:
+    """`__rlmx_answer__.answer` in place of the name `answer` (to load, store or delete, as the name was), at its
+    place in the source."""
+    where = {key: getattr(name, key) for key in ("lineno", "col_offset", "end_lineno", "end_col_offset")}
+    holder = _ast.Name(id=ANSWER_NAME, ctx=_ast.Load(), **where)
+    return _ast.Attribute(value=holder, attr="answer", ctx=name.ctx, **where)
 
 
 # --- whose work a thread does: its origin -----------------------------------------------------------------------
@@ -1494,10 +1702,12 @@ def _refuse_an_earlier_questions_thread(function: str) -> None:
 # cell starts, and the work that starts in turn: a thread (threading, `_thread`, a timer), a task given to a pool
 # (whose thread may be older than the question, or another sandbox's pool's). The origin travels with the work,
 # not with the OS thread, and decides whose cell a thread's prints go to (in-process) and whether its FINAL or
-# `answer` may finish the question asked now.
+# `answer` may finish the question asked now. It is a context variable, so asyncio carries it as it carries any:
+# a coroutine or callback handed to an event loop (run_coroutine_threadsafe, call_soon_threadsafe, a task's own
+# callbacks) runs as the work of whoever handed it over, even on a loop a thread has run since an earlier question.
 
-_WORK = _thread._local()
-"""Per thread: `origin`, the (worker, question) whose work it does now; unset in work no cell started."""
+_ORIGIN: ContextVar[tuple[Worker, int] | None] = ContextVar("rlmx_work_origin", default=None)
+"""The (worker, question) whose work runs now; None in work no cell started."""
 
 _THREAD_STARTS = ("start_new_thread", "start_new", "start_joinable_thread")
 """`_thread`'s functions that start a thread (by Python version); `threading` keeps its own references to them."""
@@ -1507,8 +1717,7 @@ _carrying_origins = False
 
 def work_origin() -> tuple[Worker, int] | None:
     """The (worker, question) whose work this thread does now; None where no cell started it (the host's own)."""
-    origin: tuple[Worker, int] | None = getattr(_WORK, "origin", None)
-    return origin
+    return _ORIGIN.get()
 
 
 def _as_work_of(origin: tuple[Worker, int] | None, function: Any) -> Any:
@@ -1518,12 +1727,11 @@ def _as_work_of(origin: tuple[Worker, int] | None, function: Any) -> Any:
         return function  # the pool's own error is raised, as before
 
     def run(*args: Any, **kwargs: Any) -> Any:
-        before = getattr(_WORK, "origin", None)
-        _WORK.origin = origin
+        before = _ORIGIN.set(origin)
         try:
             return function(*args, **kwargs)
         finally:
-            _WORK.origin = before
+            _ORIGIN.reset(before)
 
     return run
 
@@ -1537,7 +1745,7 @@ def _starting_as_own_work(start: Any) -> Any:
             return start(function, *args, **kwargs)
 
         def body(*args: Any, **kwargs: Any) -> Any:
-            _WORK.origin = origin  # for the thread's life: its uncaught error's traceback is printed after this
+            _ORIGIN.set(origin)  # for the thread's life: its uncaught error's traceback is printed after this
             return function(*args, **kwargs)
 
         body.__qualname__ = getattr(function, "__qualname__", body.__qualname__)  # as an uncaught error names it
@@ -1571,17 +1779,59 @@ def _executor_tasks_carry_origins(module: Any) -> None:
     item.__init__, item.run = made, ran
 
 
+def _done_callbacks_carry_origins(module: Any) -> None:
+    """concurrent.futures' Future: a callback runs as the work of whoever added it, not of the thread that
+    finishes the future (a pool's, maybe kept from an earlier question)."""
+    future = module.Future
+    add = future.add_done_callback
+
+    def add_as_own_work(self: Any, fn: Any) -> None:
+        add(self, _as_work_of(work_origin(), fn))
+
+    future.add_done_callback = add_as_own_work
+
+
+def _callback_as_work_of(origin: tuple[Worker, int] | None, callback: Any) -> Any:
+    """A multiprocessing pool's result callback, run as `origin`'s work. What it raises is printed, as a thread's
+    uncaught error is: raised, it would end the pool's result thread, and every later wait on the pool would hang."""
+    run = _as_work_of(origin, callback)
+
+    def guarded(value: Any) -> None:
+        try:
+            run(value)
+        except Exception as exc:
+            try:
+                sys.stderr.write(f"Exception in a pool's callback:\n{_described(exc, _format_traceback)}\n")
+            except Exception:  # no stream to say it on: the pool lives on all the same
+                pass
+
+    return guarded
+
+
 def _thread_pool_tasks_carry_origins(module: Any) -> None:
-    """multiprocessing's ThreadPool: each task runs as its submitter's work (process pools are left alone)."""
+    """multiprocessing's pools: each ThreadPool task runs as its submitter's work (a process pool's run in other
+    processes), and so does each result callback, on whichever pool it runs (see `_callback_as_work_of`)."""
     pool = module.ThreadPool
     for name in ("apply_async", "_map_async", "imap", "imap_unordered"):
         setattr(pool, name, _submitting_as_own_work(getattr(pool, name)))
+    result = module.ApplyResult  # MapResult's too
+    init = result.__init__
+
+    def made(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        origin = work_origin()
+        for name in ("_callback", "_error_callback"):
+            if callable(callback := getattr(self, name, None)):
+                setattr(self, name, _callback_as_work_of(origin, callback))
+
+    result.__init__ = made
 
 
 def carry_origins() -> None:
     """From now on, work a cell starts carries its origin (see `work_origin`): `_thread`'s starts wrapped, and
-    `threading`'s own references to them; the pools' tasks once their modules load. Once, for good (threads
-    outlive the cells that start them): a worker's process at its start, the in-process tier at its first cell."""
+    `threading`'s own references to them; the pools' tasks and callbacks once their modules load (asyncio's carry
+    it by themselves). Once, for good (threads outlive the cells that start them): a worker's process at its start,
+    the in-process tier at its first cell."""
     global _carrying_origins
     if _carrying_origins:
         return
@@ -1593,6 +1843,7 @@ def carry_origins() -> None:
     for name in _THREAD_STARTS:
         if (start := getattr(threading, f"_{name}", None)) is not None:
             setattr(threading, f"_{name}", _starting_as_own_work(start))
+    _after_import("concurrent.futures._base", _done_callbacks_carry_origins)
     _after_import("concurrent.futures.thread", _executor_tasks_carry_origins)
     _after_import("multiprocessing.pool", _thread_pool_tasks_carry_origins)
 
@@ -1821,10 +2072,30 @@ _NEW_INTERPRETER = (
     "forkserver",
     "resource_tracker",
     "multiprocessing/spawn",
-    "multiprocessing/synchronize",  # its shared semaphores: none on the isolated tier's read-only /dev/shm
+    "multiprocessing/synchronize",  # a lock pickled for a new interpreter (one that cannot be made: `_SEMAPHORES`)
 )
 """Where multiprocessing starts or serves a new interpreter ('spawn', 'forkserver': Python 3.14's default on Linux)
-or makes the shared locks a pool needs."""
+or hands it the locks it shares."""
+
+_SEMAPHORES = (
+    "\nNote: multiprocessing could not make a lock, and every multiprocessing pool needs some (ThreadPool and "
+    "multiprocessing.dummy.Pool too, though they run threads only): they are POSIX semaphores in /dev/shm, which "
+    "this REPL cannot write or has filled (the error above). Use concurrent.futures.ThreadPoolExecutor, which needs "
+    "none (e.g. with ThreadPoolExecutor(8) as pool: results = list(pool.map(llm_query, prompts))), or "
+    "llm_query_batched(prompts) for sub-calls."
+)
+"""The note for a semaphore that could not be made (no writable /dev/shm, or a full one)."""
+_MAKING_A_SEMAPHORE = {("multiprocessing/synchronize", "SemLock.__init__"), ("multiprocessing/synchronize", "__init__")}
+"""The frame that raises when a semaphore cannot be made (as Python 3.11+ names it, and 3.10)."""
+
+_STARTING_A_PROCESS = ("multiprocessing/", "concurrent/futures/process", "subprocess")
+"""Where a process pool, a ProcessPoolExecutor or subprocess starts a process (denied on the isolated tier)."""
+
+_NO_PROCESS = (
+    "\nNote: this REPL may start no new process at all (the isolated tier runs threads only), so multiprocessing's "
+    "process pools, ProcessPoolExecutor and subprocess cannot run here, whatever their start method. Use "
+    "concurrent.futures.ThreadPoolExecutor, or llm_query_batched(prompts) for sub-calls."
+)
 
 
 class NewInterpreterRefused(OSError):
@@ -1848,22 +2119,22 @@ def _refuse_unrunnable_interpreters(util: Any) -> None:
     util.spawnv_passfds = checked
 
 
-def _limit_note(exc: BaseException) -> str:
+def _limit_note(exc: BaseException, may_fork: bool = True) -> str:
     """What to do about an error that one of the REPL's limits caused, as a note for the model; else "". A thread
     that cannot start (a pool as wide as the batch) meets the process limit or the memory limit; multiprocessing's
     'spawn' and 'forkserver' start methods fail in many ways (a read-only file system, a refused connection, a broken
-    pipe) because they start a new interpreter outside the REPL."""
-    frames_seen, tb = [], exc.__traceback__
-    while tb is not None:
-        frames_seen.append(tb.tb_frame.f_code.co_filename)
-        tb = tb.tb_next
-    if isinstance(exc, NewInterpreterRefused) or any(part in name for name in frames_seen for part in _NEW_INTERPRETER):
-        return (
-            "\nNote: multiprocessing's 'spawn' and 'forkserver' start methods start a new Python interpreter, "
-            "which this REPL's sandbox does not support (and the isolated tier allows no new process at all). Use "
-            "multiprocessing.get_context('fork') (e.g. get_context('fork').Pool(4)), a thread pool, or "
-            "llm_query_batched(prompts) for sub-calls."
-        )
+    pipe) because they start a new interpreter outside the REPL; its locks, pools' included, need a writable
+    /dev/shm. `may_fork` is False where no process may start at all (the isolated tier), and no note offers one."""
+    frames_seen = _frames(exc)
+    if isinstance(exc, OSError) and frames_seen and frames_seen[-1] in _MAKING_A_SEMAPHORE:
+        return _SEMAPHORES  # raised by the semaphore's own making
+    files = [file for file, _ in frames_seen]
+    new_interpreter = isinstance(exc, NewInterpreterRefused) or any(p in f for f in files for p in _NEW_INTERPRETER)
+    starting = isinstance(exc, PermissionError) and any(p in f for f in files for p in _STARTING_A_PROCESS)
+    if not may_fork and (new_interpreter or starting):
+        return _NO_PROCESS
+    if new_interpreter:
+        return _new_interpreter_note(offer_fork=("multiprocessing/pool", "ThreadPool.__init__") not in frames_seen)
     if not isinstance(exc, RuntimeError) or "can't start new thread" not in exc.args:
         return ""
     cap = _process_limit()
@@ -1876,6 +2147,31 @@ def _limit_note(exc: BaseException) -> str:
         f"\nNote: this REPL {counted}every thread's stack counts against its "
         "memory limit. Use a smaller pool (ThreadPoolExecutor(max_workers=16)), or llm_query_batched(prompts), which "
         "sends a whole batch at once with no thread per prompt."
+    )
+
+
+def _frames(exc: BaseException) -> list[tuple[str, str]]:
+    """Where `exc` was raised, outermost first: each frame's file (as "multiprocessing/pool" for the stdlib's
+    multiprocessing, else its whole name) and function (its qualified name where Python has one, 3.11+)."""
+    seen, tb = [], exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        file = code.co_filename.replace("\\", "/")
+        if (inside := file.rfind("multiprocessing/")) >= 0 and file.endswith(".py"):
+            file = file[inside:-3]
+        seen.append((file, getattr(code, "co_qualname", code.co_name)))
+        tb = tb.tb_next
+    return seen
+
+
+def _new_interpreter_note(offer_fork: bool) -> str:
+    """The note for multiprocessing that would start a new interpreter where fork works; `offer_fork` unless the
+    cell was making a thread pool (whose locks met the resource tracker): a process pool is not what it wanted."""
+    fork = "multiprocessing.get_context('fork') (e.g. get_context('fork').Pool(4)), " if offer_fork else ""
+    return (
+        "\nNote: multiprocessing's 'spawn' and 'forkserver' start methods, and the resource tracker they run, start "
+        f"a new Python interpreter, which this REPL's sandbox does not support. Use {fork}"
+        "concurrent.futures.ThreadPoolExecutor, or llm_query_batched(prompts) for sub-calls."
     )
 
 
@@ -2016,6 +2312,7 @@ def _worker_for(
     carry_origins()
     worker.fd_output, worker.fd_errors = fds
     worker.owns_signals = True
+    worker.may_fork = not (init.get("harden") or {}).get("seccomp")  # the worker's filter denies fork
     os.register_at_fork(after_in_child=_forked_by_a_cell)
     _after_import("multiprocessing.util", _refuse_unrunnable_interpreters)
     # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
