@@ -877,3 +877,59 @@ def test_a_block_that_is_no_answer_leaves_the_last_turn_answer_its_prose() -> No
     assert last_turn_text(shown) == "The output was:\nSo the last word is gamma."
     before = "The data:\n```\nalpha beta\n```\nThe answer is:\n```repl\nprint(1)\n```"  # the block after it runs
     assert last_turn_text(before) == "The data:\nThe answer is:"
+
+
+# --- audit 32: only a special token ends a turn, markers written about in more ways, a run-on before a bare close --
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Rows hold <author><sender>user</sender></author> pairs, so I tally them.",
+        "Its <legend>Model</legend> lists the series; tallying.",
+        "The <s>old price</s> user: Ann paid less; tallying.",
+        "Press <Return>\nUser: text follows it; tallying.",
+    ],
+)
+def test_an_html_tag_naming_an_end_ends_no_turn(prose: str) -> None:
+    parsed = parse_reply(prose + "\n```repl\nprint(1)\n```")
+    assert parsed.cells == ("print(1)",) and parsed.overran_chars == 0
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "A record reads 'Sure<|eot_id|>\n<|start_header_id|>user', in the log.",
+        "Its joint is __<|im_end|>\n<|im_start|>user__ each time.",
+        "Its joint is <kbd><|im_end|><|im_start|>user</kbd> each time.",
+        "* turns end in <|im_end|>\n   <|im_start|>user opens one",
+        "> Done.<|eot_id|>\n<|start_header_id|>user<|end_header_id|>\n> More",
+    ],
+)
+def test_a_turn_marker_quoted_emphasised_or_inside_a_list_or_quote_ends_nothing(prose: str) -> None:
+    parsed = parse_reply(prose + "\n\n```repl\nprint(1)\n```")
+    assert parsed.cells == ("print(1)",) and parsed.overran_chars == 0
+
+
+@pytest.mark.parametrize("close", ["\n</think>\n", "</think>\n"])
+def test_a_run_on_whose_made_up_answer_closes_its_reasoning_is_still_a_run_on(close: str) -> None:
+    reply = (
+        "Looking.\n```repl\nprint(2)\n```<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nDone?<|eot_id|>"
+        f"<|start_header_id|>assistant<|end_header_id|>\n\nYes.{close}FINAL(made up)"
+    )
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("print(2)",) and parsed.final is None and parsed.overran_chars > 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>",
+        "<s>[INST] Q1 [/INST] A1 </s><s>[INST] Q2 [/INST] A2 </s>",
+        "<reply>\n  <ok>yes</ok>\n</response>",
+        "Was <s>$9</s>\nnow $5",
+    ],
+)
+def test_a_sub_reply_written_as_chat_format_or_markup_comes_back_whole(data: str) -> None:
+    assert split_thoughts(data) == (data, [])
+    assert parse_reply("Reading.<|im_end|>\n<|im_start|>user\nok").overran_chars > 0  # the root's reading still cuts

@@ -1094,9 +1094,11 @@ the run asks for its answer instead of spending its other turns."""
 
 
 async def reasoning_apart(lm: LM, completion: Completion) -> Completion:
-    """A reply read for its text (a sub-LM's answer, a benchmark baseline's), tidied as a root reply is
-    (`split_thoughts`): without the reasoning it wrote as text (`<think>...</think>`, harmony's analysis channel),
-    without leaked template tokens, and cut where the model ran on into a turn it made up. What `openai_reply` does
+    """A reply read for its text (a sub-LM's answer, a benchmark baseline's), read by `split_thoughts`: one holding a
+    reasoning tag tidied as a root reply is (without the reasoning it wrote as text, `<think>...</think>` or harmony's
+    analysis channel, without leaked template tokens, cut where the model ran on into a turn it made up); one without
+    read as data (`protocol._read_as_data`: cut only at a real run-on, chat-format text it was asked for kept whole).
+    What `openai_reply` does
     for HTTP replies, done here for every other LM (a local reasoning model's raw text, a custom LM), on a worker
     thread for a long reply. Raises LMBadResponse for a reply that is reasoning only, as an HTTP reply of reasoning
     only does."""

@@ -225,25 +225,39 @@ _SPECIAL_TOKENS = re.compile(  # starts at a run of blanks' first one only, and 
 _ROLE = r"(?:user|human|system|assistant|model|ai|chatbot|bot|observation|tool|ipython)"
 _ENDS = r"(?=[^\s<>|\[\]\uff5c]{0,40}?(?:end|eo[mst]|return|sep))"  # a token name saying the turn or text ends
 _END_TOKEN = (
-    rf"(?:<[|\uff5c]?{_ENDS}[^\s<>|\uff5c]{{1,40}}[|\uff5c]?>"  # <|im_end|>, <end_of_turn>, <seed:eos>, <sep>
+    rf"(?:<[|\uff5c]{_ENDS}[^\s<>|\uff5c]{{1,40}}[|\uff5c]>"  # <|im_end|>, <|eot_id|>, <|return|>
+    r"|<(?:[a-z]{1,12}:)?(?:eos|eot|sep|end|end_of_[a-z_]{1,30}|endof[a-z_]{1,20})>"  # <seed:eos>, <end_of_turn>
     rf"|\[\|{_ENDS}[^\s|\[\]]{{1,40}}\|\]"  # EXAONE's [|endofturn|]
-    r"|</s>|<turn\|>|\[e~\[)"  # Llama 2 and Mistral, Gemma 4, MiniMax
+    r"|<turn\|>|\[e~\[)"  # Gemma 4, MiniMax
 )
-"""An end-of-turn token of any chat format: DeepSeek's <｜end▁of▁sentence｜> too, however distorted (GLM-5 writes
-its letters full-width), and harmony's <|return|>."""
-_START_TOKEN = r"(?:<[^\s<>]{1,40}>|\]~b\])"  # <s>, <|im_start|>, <|start|>, <|start_of_role|>, <seed:bos>, ]~b]
+"""An end-of-turn token of any chat format, written as a special token is: in a chat bracket style (DeepSeek's
+<｜end▁of▁sentence｜> too, however distorted: GLM-5 writes its letters full-width), or a plain tag whose whole name
+is one (<eos>, <sep>, <end_of_turn>). Never an HTML or XML tag whose name merely holds "end" (<sender>, <legend>,
+<Return>). Llama 2's </s> is apart (`_TURN`): HTML writes it too."""
+_START_TOKEN = (  # <|im_start|>, <|start|>, <|start_of_role|>, <s>, <seed:bos>, <start_of_turn>, MiniMax's ]~b]
+    r"(?:<[|\uff5c][^\s<>|\uff5c]{1,40}[|\uff5c]>|<(?:[a-z]{1,12}:)?(?:s|bos|start|start_of_turn)>|\]~b\])"
+)
 _ROLE_NAME = rf"(?:[a-z]{{1,12}}_)?{_ROLE}(?:_[a-z]{{1,12}})?"  # user, USER_TOKEN, user_start, im_user
 _ROLE_TOKEN = rf"(?:<\|{_ROLE_NAME}\|>|\[\|{_ROLE_NAME}\|\]|<\uff5c{_ROLE_NAME}\uff5c>)"
+_TOKEN_HEADER = (  # a header written in tokens: start tokens then a role, or a role token
+    rf"(?:(?:{_START_TOKEN}\s*+){{1,3}}?(?:{_ROLE_TOKEN}|\[INST\]|(?<=[>\]]){_ROLE}\b)|{_ROLE_TOKEN}|\[INST\])"
+)
+_HEADER = rf"(?:{_TOKEN_HEADER}|(?:[a-z0-9]{{1,12}} ){{0,2}}{_ROLE}[ \t]*+:)"
+_NEXT_LINE = r"[ \t]*+\n(?:[ \t]*+\n)*+"
+"""The end of the line an end token ends, and blank lines: the next turn's header then starts a line (column 0; an
+indented one continues a list item)."""
 _TURN = re.compile(
-    rf"{_END_TOKEN}\s*+(?:{_START_TOKEN}\s*+){{0,3}}?"  # ChatML's <|im_start|>, Llama 2's <s>, Cohere's turn token
-    rf"(?:{_ROLE_TOKEN}|\[INST\]|(?<=[>\]]){_ROLE}\b|(?:[a-z0-9]{{1,12}} ){{0,2}}{_ROLE}[ \t]*+:)"
-    rf"|(?P<alone><\|{_ROLE}\|>)(?=[ \t]*+\n)",
+    rf"{_END_TOKEN}(?:{_NEXT_LINE}|[ \t]*+){_HEADER}"
+    rf"|</s>(?:{_NEXT_LINE}{_HEADER}|[ \t]*+{_TOKEN_HEADER})"  # "<s>struck</s> user: Bob" is HTML
+    rf"|(?<![^\n])(?P<alone><\|{_ROLE}\|>)(?=[ \t]*+\n)",
     re.IGNORECASE,
 )
-"""Where another turn begins, in any chat format's tokens: an end-of-turn token, maybe start tokens, then a header
-naming a role; or GLM's header token alone on its line (`<|user|>` is itself GLM's end of turn). A model that
-generated past its turn's end wrote the user's next message (and maybe its own reply to it), which the server
-should have stopped."""
+"""Where another turn begins, in any chat format's tokens: an end-of-turn token, then a header naming a role (maybe
+after start tokens) glued to it or starting the next line; or GLM's header token alone on its line (`<|user|>` is
+itself GLM's end of turn). A model that generated past its turn's end wrote the user's next message (and maybe its
+own reply to it), which the server should have stopped."""
+_OPENS_TURN = re.compile(_TOKEN_HEADER, re.IGNORECASE)
+_ASSISTANT_ROLE = re.compile(r"assistant|model|chatbot|(?<![a-z])(?:ai|bot)(?![a-z])", re.IGNORECASE)
 _CLOSE_GLUED_TO_FENCE = re.compile(
     rf"^(?P<fence>[ \t]*+(?:`{{3,}}+|~{{3,}}+))[ \t]*+"
     rf"(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern}|{_TURN.pattern})",
@@ -433,10 +447,11 @@ def split_reasoning_counted(text: str) -> tuple[str, str, int]:
     one in quotes, code or a drafted block), or all before the closing tag of one a chat template opened; a block
     never closed is all
     reasoning. Reasoning further on stays in the answer, where `parse_reply` reads it. A reply none of this touches
-    comes back as it came."""
-    normal = _tidied(_normal(text))
-    if OPEN_TAG.search(normal) is None and CLOSE_TAG.search(normal) is None and _TURN.search(normal) is None:
-        return normal, "", 0
+    comes back as it came. A reply with no reasoning tag is data (`_read_as_data`)."""
+    normal = _normal(text)
+    if OPEN_TAG.search(normal) is None and CLOSE_TAG.search(normal) is None:
+        return _read_as_data(normal)
+    normal = _tidied(normal)
     opened = template_close(normal)
     skipped = opened.end() if opened is not None else 0
     parsed = _parse(normal[skipped:], 0, lenient=True)
@@ -450,6 +465,28 @@ def split_reasoning_counted(text: str) -> tuple[str, str, int]:
     closing = _TRAILING_CLOSE_TAG.search(thought)
     thought = thought[opening.end() if opening else 0 : closing.start() if closing else len(thought)]
     return own[end:].lstrip(), thought.strip(), overran
+
+
+_TRAILING_END_TOKENS = re.compile(rf"(?:[ \t]*+(?:{_END_TOKEN}|</s>))++[ \t]*+\Z", re.IGNORECASE)
+
+
+def _read_as_data(text: str) -> tuple[str, str, int]:
+    """(answer, "", characters cut) of a reply with no reasoning tag, read for its content (a sub-call's answer):
+    what the model wrote, but a run-on into a made-up turn cut and end tokens leaked at its very end dropped. Text
+    that opens a turn itself (a header before any end token: ChatML, `<s>[INST]`, asked for as data) is no run-on
+    and comes back whole, as do tags a root reply's reading drops at line ends (`</response>`, `</s>`)."""
+    turn = next(_turn_markers(text), None)
+    if turn is not None and _OPENS_TURN.search(text, 0, turn.start()) is not None:
+        return text, "", 0
+    overran = 0
+    if turn is not None:
+        apart = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", text) if "```" in text or "~~~" in text else text
+        overran = _parse(apart, 0, lenient=True).overran_chars
+        text = apart[: len(apart) - overran].rstrip() if overran else text
+    trailing = _TRAILING_END_TOKENS.search(text)
+    if trailing is not None and not (trailing.group().strip().lower() == "</s>" and "<s>" in text.lower()):
+        text = text[: trailing.start()]
+    return text, "", overran
 
 
 def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
@@ -474,6 +511,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     family_closes = _last_family_closes(text)
     mentions = _Mentions(text)
     comments = _Comments(text)
+    assistant_turns = _assistant_turns(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = overran = 0
@@ -493,7 +531,11 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if (
                 state == "prose"
                 and not (comments.inside(start, prose_start) or mentions.written_about(start, prose_start))
-                and (seen_think or not _ends_template_reasoning(text, reasoning_tags.after(end)))
+                and (
+                    seen_think
+                    or not _ends_template_reasoning(text, reasoning_tags.after(end))
+                    or _made_up_answer_between(assistant_turns, end, reasoning_tags.after(end))
+                )
             ):
                 overran, text = len(text) - start, text[:start]  # the model's turn ended here: the rest is unread
                 break
@@ -634,6 +676,23 @@ def _ends_template_reasoning(text: str, tag: re.Match[str] | None) -> bool:
         return False
     start, end = tag.span()
     return _CLOSE_ENDS_REASONING.match(text, end) is not None or (start > 0 and text[start - 1] not in _UNGLUED)
+
+
+def _assistant_turns(text: str) -> list[int]:
+    """Where the turn markers that open an assistant's turn start (`_TURN`: `<|im_end|>\n<|im_start|>assistant`)."""
+    if "assistant" not in text.lower() and not _ASSISTANT_ROLE.search(text):
+        return []
+    return [turn.start() for turn in _turn_markers(text) if _ASSISTANT_ROLE.search(turn.group())]
+
+
+def _made_up_answer_between(assistant_turns: list[int], start: int, tag: re.Match[str] | None) -> bool:
+    """Whether a turn marker opening an assistant's turn lies between `start` and the closing tag `tag`: the close
+    then ends the reasoning of the answer the model made up after a run-on, and the text before the run-on is the
+    model's own turn, not reasoning (a chat template's reasoning mentions a marker; it writes no second turn)."""
+    if tag is None:
+        return False
+    at = bisect.bisect_right(assistant_turns, start - 1)
+    return at < len(assistant_turns) and assistant_turns[at] < tag.start()
 
 
 def _trailing_blocks(blocks: list[tuple[str, str]], prose: list[str], prose_blocks: list[int]) -> tuple[str, ...]:
@@ -843,8 +902,9 @@ class _Mentions:
 
     def written_about(self, start: int, floor: int) -> bool:
         """Whether a turn marker at `start` in prose is written about rather than the end of the model's turn: it
-        sits in an inline code span or a double-quoted string of its paragraph (either may run over lines:
-        "`<|im_end|>\n<|im_start|>user`"), or right after an opening quote or bracket. `floor`: where the stretch of
+        sits in an inline code span (or an HTML `<code>` one) or a quoted string of its paragraph (any may run over
+        lines: "`<|im_end|>\n<|im_start|>user`"), in a block quote, or right after an opening quote, bracket or
+        emphasis. `floor`: where the stretch of
         prose began (a block before it ends any span). Asked at increasing positions: each paragraph is scanned
         once."""
         text = self.text
@@ -854,7 +914,9 @@ class _Mentions:
                 begin = gap.end()
             after = _PARAGRAPH_BREAK.search(text, start)
             self.paragraph_end = after.start() if after is not None else len(text)
-            code = _code_spans(text, begin, self.paragraph_end)
+            code = sorted(
+                _code_spans(text, begin, self.paragraph_end) + _html_code_spans(text, begin, self.paragraph_end)
+            )
             self.paragraph_spans = sorted(code + _quoted_spans(text, begin, self.paragraph_end, code))
             self.paragraph_span = 0
         spans = self.paragraph_spans
@@ -862,15 +924,22 @@ class _Mentions:
             self.paragraph_span += 1
         if self.paragraph_span < len(spans) and spans[self.paragraph_span][0] < start:
             return True
-        before = text[start - 1] if start > 0 else ""
-        return before in "([{\u201c\u2018\u00ab\u300c" or (
-            before in "\"'" and (start < 2 or text[start - 2] in " \t\n([{")
+        if _QUOTE_LEAD.match(text, text.rfind("\n", 0, start) + 1, start):
+            return True  # in a block quote, whose next line (a lazy continuation) is the quote's too
+        lead = start
+        while lead > 0 and text[lead - 1] in "*_~":
+            lead -= 1  # emphasis opened right before it ("**<|im_end|>"), not closed (as in "**gamma**<|im_end|>")
+        before = text[lead - 1] if lead > 0 else ""
+        return (
+            (lead < start and before in " \t\n([{")
+            or before in "([{\u201c\u2018\u00ab\u300c"
+            or (before in "\"'" and (lead < 2 or text[lead - 2] in " \t\n([{"))
         )
 
 
-_QUOTE_MARKS = re.compile('["\u201c\u201d\u00ab\u00bb\u300c\u300d\u201e]')
-_CLOSING_QUOTE = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "\u300c": "\u300d", "\u201e": "\u201c"}
-"""Each opening double quote and the mark that closes it: "...", “...”, «...», 「...」, „...“."""
+_QUOTE_MARKS = re.compile("[\"'\u201c\u201d\u00ab\u00bb\u300c\u300d\u201e]")
+_CLOSING_QUOTE = {'"': '"', "'": "'", "\u201c": "\u201d", "\u00ab": "\u00bb", "\u300c": "\u300d", "\u201e": "\u201c"}
+"""Each opening quote and the mark that closes it: "...", '...', “...”, «...», 「...」, „...“."""
 
 
 def _quoted_spans(text: str, start: int, end: int, code: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -885,11 +954,41 @@ def _quoted_spans(text: str, start: int, end: int, code: list[tuple[int, int]]) 
             span += 1
         if span < len(code) and code[span][0] <= at:
             continue  # a quote in inline code
+        if char == "'" and not _single_quote_ends(text, at, start, end, opened is not None):
+            continue  # an apostrophe ("the chart's"), not a quote
         if opened is not None and char == opened[1]:
             spans.append((opened[0], at + 1))
             opened = None
         elif opened is None and char in _CLOSING_QUOTE:
             opened = (at, _CLOSING_QUOTE[char])
+    return spans
+
+
+def _single_quote_ends(text: str, at: int, start: int, end: int, closing: bool) -> bool:
+    """Whether the ' at `at` opens a quote (after a blank or bracket, before text) or, when one is open, closes it
+    (after text, before no letter): an apostrophe inside a word does neither."""
+    before = text[at - 1] if at > start else " "
+    after = text[at + 1] if at + 1 < end else " "
+    if closing:
+        return not before.isspace() and not after.isalnum()
+    return before in " \t\n([{" and not after.isspace()
+
+
+_HTML_CODE = re.compile(r"<(/?)(code|kbd|samp|tt|pre)\b[^<>\n]{0,200}>", re.IGNORECASE)
+
+
+def _html_code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The HTML code spans (`<code>...</code>`, kbd, samp, tt, pre) of text[start:end], each from its opening tag to
+    its closing one; one never closed is plain text. Linear: one scan of the tags."""
+    spans: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    for tag in _HTML_CODE.finditer(text, start, end):
+        name = tag.group(2).lower()
+        if opened is None and not tag.group(1):
+            opened = (tag.start(), name)
+        elif opened is not None and tag.group(1) and name == opened[1]:
+            spans.append((opened[0], tag.end()))
+            opened = None
     return spans
 
 
@@ -1001,6 +1100,9 @@ def template_close(text: str) -> re.Match[str] | None:
         block = _open_fence_at(text, start)
         if block is not None and (OPEN_TAG.search(text, block, start) or _closes_next(text, block, close.end())):
             continue
+        run_on = _TURN.search(text, 0, start)
+        if run_on is not None and _made_up_answer_between(_assistant_turns(text), run_on.end(), close):
+            return None  # the close of a made-up answer's reasoning, after a run-on: the parse cuts at the run-on
         return close
     return None
 
