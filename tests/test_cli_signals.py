@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -200,14 +201,86 @@ def test_the_servers_started_by_main_on_another_threads_loop_serve(tmp_path: Pat
             seen = []
             for line in proc.stderr:
                 seen.append(line)
-                found = re.search(r"(http://127\.0\.0\.1:\d+)/(v1|mcp)", line)
+                found = re.search(r"(http://127\.0\.0\.1:\d+)(/v1|/mcp|/|\s)", line)
                 if found:
                     break
             else:
                 raise AssertionError("".join(seen))
-            path = "/health" if command == ["serve"] else "/mcp"
+            path = {"serve": "/health", "mcp": "/mcp", "view": "/"}[command[0]]
             assert httpx.get(found.group(1) + path, timeout=20).status_code < 500
         finally:
             proc.stdin.close()
             if proc.wait(timeout=20) != 0:
                 raise AssertionError(proc.stderr.read())
+
+
+IN_A_KERNEL_CELL = """
+import asyncio, sys
+from rlmx.cli import main
+
+loop = asyncio.new_event_loop()  # as ipykernel runs each cell: one loop, and Python's own Ctrl-C handler
+
+async def cell() -> int:
+    return main(sys.argv[1:])
+
+print("RC", loop.run_until_complete(cell()), flush=True)
+print("THE KERNEL LIVES ON", flush=True)
+"""
+
+
+def a_repl_runs_under(pid: int) -> bool:
+    """Whether a REPL worker process descends from `pid`."""
+    todo, seen = [pid], []
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            todo += children
+            seen += children
+    for child in seen:
+        try:
+            if b"worker.py" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@pytest.mark.parametrize("command", ["ask", "bench"])
+def test_ctrl_c_during_a_command_main_runs_in_a_notebook_cell_returns_130_and_the_kernel_lives_on(
+    tmp_path: Path, command: str
+) -> None:
+    """The kernel's interrupt button is a SIGINT to the kernel's process, which holds the user's whole session: the
+    command stops its run and `main()` returns 130, as `main(["serve"])` does there. (The process ended at once:
+    `os._exit(130)`, meant for the command line's own process.)"""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["```repl\nimport time\ntime.sleep(30)\n```"] * 3), encoding="utf-8")
+    context = tmp_path / "context.txt"
+    context.write_text("abcd", encoding="utf-8")
+    argv = {
+        "ask": ["ask", "q?", "--context", str(context), "--trace-dir", str(tmp_path / "traces"), "--quiet"],
+        "bench": ["bench", "run", "--family", "sniah", "--lengths", "1k", "--n", "1", "--method", "rlm",
+                  "--out", str(tmp_path / "bench")],
+    }[command]  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", IN_A_KERNEL_CELL, *argv, "--scripted", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_delivered,
+    ) as proc:
+        try:
+            for _ in range(600):
+                if a_repl_runs_under(proc.pid) or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert out.splitlines()[-2:] == [f"RC {EXIT_INTERRUPTED}", "THE KERNEL LIVES ON"], err
+    assert proc.returncode == 0 and "Traceback" not in err, err

@@ -356,6 +356,78 @@ def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_made_in_a_loop_callback(
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_nested_in_an_event_handler() -> None:
+    """Inside a running loop the sync call runs on rlmx's helper thread, where its on_event handler makes a sync call
+    of its own: that one blocks the very loop which was to deliver the run's cancellation, so Ctrl-C waited for
+    the nested run to end (its 30 s cell). The nested call stops with the run it is part of."""
+
+    def on_nested_event(event: Event) -> None:
+        if event.type == "cell_start":  # both calls are blocked by now
+            os.kill(os.getpid(), signal.SIGINT)
+
+    slow = repl("import time\ntime.sleep(30)\nFINAL(1)")
+    reviewer = RLM(ScriptedLM(lambda messages: slow), on_event=on_nested_event)
+
+    def on_event(event: Event) -> None:
+        if event.type == "cell_start":
+            reviewer.completion("review this", context="abcd")
+
+    rlm = RLM(ScriptedLM(lambda messages: slow), on_event=on_event)
+
+    async def cell() -> str:
+        return rlm.completion("q", context="abcd").answer
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(cell())
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("call", ["completion", "session"])
+def test_a_shutdown_signal_cancelling_the_main_task_lets_a_sync_call_in_another_task_finish(call: str) -> None:
+    """A service's graceful shutdown: its SIGTERM handler cancels the main task, which then waits for its workers,
+    while one of them is blocked in a sync call. Nobody pressed Ctrl-C: the call ends as it would, and the shutdown
+    gets its answer (the call raised KeyboardInterrupt, and the process died by SIGINT)."""
+
+    def on_event(event: Event) -> None:
+        if event.type == "cell_start":  # the worker task is blocked in the call by now
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(0.5)\nFINAL(len(context))")), on_event=on_event)
+
+    def ask() -> Any:
+        if call == "completion":
+            return rlm.completion("q", context="abcd").answer
+        with rlm.session(context="abcd") as session:
+            return session.ask("q").answer
+
+    async def job() -> Any:
+        await asyncio.sleep(0)
+        try:
+            return ask()
+        except KeyboardInterrupt:  # kept in: it would stop the whole test session
+            return "KeyboardInterrupt"
+
+    async def service() -> Any:
+        main = asyncio.current_task()
+        assert main is not None
+        before = signal.signal(signal.SIGTERM, lambda signum, frame: main.cancel())
+        try:
+            worker = asyncio.create_task(job())
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                return await asyncio.wait_for(worker, 30)
+            raise AssertionError("SIGTERM never came")
+        finally:
+            signal.signal(signal.SIGTERM, before)
+
+    assert asyncio.run(service()) == "4"
+
+
 def test_a_forked_process_cannot_use_or_close_its_parents_session() -> None:
     rlm = RLM(ScriptedLM(lambda messages: repl("kept = 42\nFINAL(kept)") if len(messages) < 3 else repl("FINAL(kept)")))
     with rlm.session(context="x") as session:
@@ -522,6 +594,85 @@ def test_a_stream_stepped_from_sync_code_on_a_loop_thread_ends_its_run_when_drop
         assert asyncio.run_coroutine_threadsafe(tasks_left(), loop).result(timeout=10) == 0
     finally:
         asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def test_a_stream_stepped_on_an_idle_loop_ends_its_run_when_dropped_where_another_loop_runs() -> None:
+    # A sync wrapper steps the stream on a private loop it keeps idle between steps, then an async handler drops it.
+    # The handler's thread cannot run the private loop (its own loop runs there), and nothing says the private
+    # loop will ever run again: only cancelling the run left its REPL alive until the handler's loop ended.
+    private = asyncio.new_event_loop()
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(20)\nFINAL(1)")))
+    held = [rlm.stream("q", context="abcd")]
+    try:
+        while not isinstance(item := private.run_until_complete(anext(held[0])), Event) or item.type != "cell_start":
+            pass
+        assert sandbox_processes()
+
+        async def handler() -> list[int]:
+            held.clear()
+            gc.collect()
+            return await asyncio.to_thread(processes_left)
+
+        assert asyncio.run(handler()) == []
+    finally:
+        for _ in range(300):  # the run was ended on a helper thread, which lets the loop go once it has
+            if not private.is_running():
+                break
+            time.sleep(0.1)
+        private.close()
+
+
+@pytest.mark.parametrize("collected_in", ["a callback", "a task"])
+def test_a_stream_collected_on_its_loops_own_thread_ends_its_run_quietly(collected_in: str) -> None:
+    # Stepped from sync code through a loop thread, the generator has no loop hooks: the GC closes it synchronously,
+    # here on its loop's own thread (in a callback, or amid another task). Its cleanup must not await there ("async
+    # generator ignored GeneratorExit", which this suite turns into a failure); the run must end all the same.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    rlm = RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(20)\nFINAL(1)")))
+
+    class Stepper:
+        def __init__(self) -> None:
+            self.stream = rlm.stream("q", context="abcd")
+            self.me = self  # a reference cycle: only the cyclic GC frees it
+
+        def step(self) -> Any:
+            return asyncio.run_coroutine_threadsafe(anext(self.stream), loop).result(timeout=30)
+
+    async def collect() -> None:
+        gc.collect()
+
+    def collect_now() -> None:
+        gc.collect()
+        collected.set()
+
+    collected = threading.Event()
+    gc.disable()  # collected where the test says, not wherever a thread allocates
+    try:
+        stepper = Stepper()
+        while not isinstance(item := stepper.step(), Event) or item.type != "cell_start":
+            pass
+        assert sandbox_processes()
+        del stepper, item
+        if collected_in == "a task":
+            asyncio.run_coroutine_threadsafe(collect(), loop).result(timeout=30)
+        else:
+            loop.call_soon_threadsafe(collect_now)
+            assert collected.wait(timeout=30)
+    finally:
+        gc.enable()
+    try:
+        assert processes_left() == []
+
+        async def answer() -> Any:
+            return (await length_rlm().acompletion("q", context="abcd")).answer
+
+        assert asyncio.run_coroutine_threadsafe(answer(), loop).result(timeout=60) == "4"  # the loop serves on
+    finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()

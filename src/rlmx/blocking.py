@@ -20,9 +20,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any, TypeVar
 
 from rlmx.errors import InputError
@@ -52,11 +54,18 @@ def _loop_running() -> bool:
     return True
 
 
+_run_stopped: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("rlmx_run_stopped", default=None)
+"""In the context of a run on a helper loop (and so of its tasks, event handlers and tools): set once its caller was
+interrupted. A sync call nested in that run blocks the very loop that would deliver the run's cancellation, so it
+looks here too."""
+
+
 class _BlockedLoop:
     """The caller's own event loop, which a blocking call keeps from running. A cancellation requested meanwhile
-    (asyncio.run's first Ctrl-C cancels its main task, from the SIGINT handler) cannot be delivered by that loop, so
-    the call looks for one now and then, whether it blocks in a task or in a plain callback (`loop.call_soon`, a GUI
-    slot), and ends itself. Only a signal handler (or another thread) can ask for one while the loop is blocked."""
+    cannot be delivered by that loop, so the call looks for one now and then, whether it blocks in a task or in a
+    plain callback (`loop.call_soon`, a GUI slot), and ends itself. Only a signal handler (or another thread) can ask
+    for one while the loop is blocked. Enter it around the wait: on the main thread it notes each SIGINT, its handler
+    chained, to tell a Ctrl-C from other cancellations."""
 
     def __init__(self) -> None:
         try:
@@ -65,16 +74,43 @@ class _BlockedLoop:
             loop = None
         self.caller = asyncio.current_task() if loop is not None else None
         self.tasks = {task: task.cancelling() for task in asyncio.all_tasks(loop)} if loop is not None else {}
-        self.poll = _POLL if loop is not None else None
-        """Seconds between looks; None: no loop to watch, wait for the result alone."""
+        self.outer = _run_stopped.get()
+        """The stop of the rlmx run this call is nested in (an on_event handler's or a tool's call), if any."""
+        self.poll = _POLL if loop is not None or self.outer is not None else None
+        """Seconds between looks; None: nothing to watch, wait for the result alone."""
+        self.sigint = False
+        """Whether SIGINT's handler ran since the call began."""
+        self._chained: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+
+    def __enter__(self) -> _BlockedLoop:
+        previous = signal.getsignal(signal.SIGINT)
+        if self.tasks and threading.current_thread() is threading.main_thread() and callable(previous):
+
+            def noted(signum: int, frame: FrameType | None) -> Any:
+                self.sigint = True
+                return previous(signum, frame)
+
+            with contextlib.suppress(ValueError):  # not the main interpreter
+                signal.signal(signal.SIGINT, noted)
+                self._chained = (noted, previous)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._chained is not None and signal.getsignal(signal.SIGINT) is self._chained[0]:
+            signal.signal(signal.SIGINT, self._chained[1])  # unless a handler set another one meanwhile
 
     def check(self) -> None:
-        """CancelledError when the caller's task was cancelled; KeyboardInterrupt when another of the loop's tasks
-        was (the caller, a callback or another task, cannot be cancelled: it stops as sync code does on Ctrl-C)."""
+        """CancelledError when the caller's task was cancelled, or the run it is nested in was stopped;
+        KeyboardInterrupt when another of the loop's tasks was cancelled by a Ctrl-C (asyncio.run's first one
+        cancels its main task: the caller, a callback or another task, cannot be cancelled, and stops as sync code
+        does on Ctrl-C). Any other task's cancellation (a SIGTERM handler's shutdown, another thread's) is the
+        loop's to deliver once the call returns."""
+        if self.outer is not None and self.outer.is_set():
+            raise asyncio.CancelledError
         asked = [task for task, before in self.tasks.items() if task.cancelling() > before]
         if self.caller in asked:
             raise asyncio.CancelledError
-        if asked:
+        if asked and self.sigint:
             raise KeyboardInterrupt
 
 
@@ -98,24 +134,27 @@ class _LoopThread:
             raise
         done: concurrent.futures.Future[T] = concurrent.futures.Future()
         tasks: list[asyncio.Task[T]] = []
+        stopped = threading.Event()
+        context.run(_run_stopped.set, stopped)
 
         def start() -> None:
             task = self.loop.create_task(coro, context=context)
             tasks.append(task)
             task.add_done_callback(lambda t: _settle(done, t))
 
-        blocked = _BlockedLoop()
-        self.loop.call_soon_threadsafe(start)
-        try:
-            while True:
-                with contextlib.suppress(concurrent.futures.TimeoutError):
-                    return done.result(timeout=blocked.poll)
-                blocked.check()
-        except BaseException:
-            if not done.done():  # the caller was interrupted (Ctrl-C, cancelled): cancel the run and wait for it
-                self.loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
-                concurrent.futures.wait([done], timeout=30)
-            raise
+        with _BlockedLoop() as blocked:
+            self.loop.call_soon_threadsafe(start)
+            try:
+                while True:
+                    with contextlib.suppress(concurrent.futures.TimeoutError):
+                        return done.result(timeout=blocked.poll)
+                    blocked.check()
+            except BaseException:
+                if not done.done():  # the caller was interrupted (Ctrl-C, cancelled): cancel the run and wait for it
+                    stopped.set()  # for a sync call nested in the run, which keeps the loop from cancelling it
+                    self.loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks])
+                    concurrent.futures.wait([done], timeout=30)
+                raise
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
         if asyncio.get_running_loop() is self.loop:

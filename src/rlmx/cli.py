@@ -974,13 +974,19 @@ class Interrupts:
     """How each command runs its async work (`run`), and Ctrl-C for `rlmx ask` and stdio `rlmx mcp` once armed
     (`install`). The first one cancels the run: LM calls are aborted (llama.cpp included), REPL workers killed, the
     trace closed, and the process exits 130. A second one, or one outside a run, ends the process at once with 130:
-    no traceback, no waiting for threads. Unarmed, `run` leaves Ctrl-C to the command (`rlmx serve`'s Stop)."""
+    no traceback, no waiting for threads. Unarmed, `run` leaves Ctrl-C to the command (`rlmx serve`'s Stop).
+
+    Only the command line's own process is ended so (`may_exit`). `main()` called inside a running event loop (a
+    notebook cell) runs in its caller's process, which must live on: there the first Ctrl-C cancels the run, a later
+    one is a KeyboardInterrupt, and `main()` returns 130."""
 
     FORCE_AFTER = 0.8
     """Seconds the cancelled run may take to clean up before the process ends anyway."""
 
-    def __init__(self, started: float, what: str = "the run") -> None:
+    def __init__(self, started: float, what: str = "the run", *, may_exit: bool = True) -> None:
         self.started = started
+        self.may_exit = may_exit
+        """Whether Ctrl-C may end the process (`exit_now`, the watchdog): the command line's, not a caller's."""
         self.what = what
         """What the first Ctrl-C stops, for its message ("the run", "the MCP server")."""
         self.count = 0
@@ -1003,12 +1009,16 @@ class Interrupts:
         self.count += 1
         loop, task = self._loop, self._task
         if self.count == 1 and loop is not None and task is not None and not task.done():
-            _print_stderr(f"rlmx: interrupted: stopping {self.what} (Ctrl-C again quits at once)")
+            again = " (Ctrl-C again quits at once)" if self.may_exit else ""
+            _print_stderr(f"rlmx: interrupted: stopping {self.what}{again}")
             loop.call_soon_threadsafe(task.cancel)
-            watchdog = threading.Timer(self.FORCE_AFTER, self.exit_now)
-            watchdog.daemon = True
-            watchdog.start()
+            if self.may_exit:
+                watchdog = threading.Timer(self.FORCE_AFTER, self.exit_now)
+                watchdog.daemon = True
+                watchdog.start()
             return
+        if not self.may_exit:
+            raise KeyboardInterrupt
         self.exit_now()
 
     def exit_now(self) -> None:
@@ -1016,6 +1026,11 @@ class Interrupts:
         here: the first one wins)."""
         if not self._exiting.acquire(blocking=False):
             return
+        self.report()
+        os._exit(EXIT_INTERRUPTED)
+
+    def report(self) -> None:
+        """Say that the command was interrupted, and where its run's trace is."""
         if _is_tty(sys.stderr):  # a live progress view may have hidden the cursor: show it (sent as is, not shown)
             with contextlib.suppress(OSError, ValueError, RuntimeError):
                 sys.stderr.write("\x1b[?25h")
@@ -1026,7 +1041,6 @@ class Interrupts:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, RuntimeError):
                 stream.flush()
-        os._exit(EXIT_INTERRUPTED)
 
     def run(self, coro: Coroutine[Any, Any, T], loop_factory: LoopFactory | None = None) -> T:
         """Run `coro` to its end on a fresh event loop (made by `loop_factory`, default asyncio's), on a private
@@ -1053,8 +1067,17 @@ class Interrupts:
                 signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
+def _inside_a_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the `rlmx` command line; returns the exit code (or ends the process with 130 on Ctrl-C)."""
+    """Run the `rlmx` command line; returns the exit code. On Ctrl-C it ends the process with 130, at once; called
+    inside a running event loop (a notebook cell, whose process must live on) it returns 130 instead."""
     _quiet_start.restore()
     for stream in (sys.stdout, sys.stderr):  # a console that cannot show a character gets it escaped, not a crash
         if isinstance(stream, io.TextIOWrapper):
@@ -1069,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     err = StderrConsole()
     started = time.monotonic()
-    interrupts = Interrupts(started)
+    interrupts = Interrupts(started, may_exit=not _inside_a_running_loop())
     try:
         if args.command == "doctor":
             return doctor(args, interrupts)
@@ -1095,6 +1118,9 @@ def main(argv: list[str] | None = None) -> int:
         _error(err, f"{type(exc).__name__}: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
+        if not interrupts.may_exit:
+            interrupts.report()
+            return EXIT_INTERRUPTED
         # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
         interrupts.exit_now()
         return EXIT_INTERRUPTED

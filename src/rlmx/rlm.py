@@ -10,7 +10,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,25 +75,34 @@ _CANCEL_WAIT = 30.0
 """Seconds a sync thread that dropped a stream waits for its run, on a loop in another thread, to end."""
 
 
-def _cancel_off_its_loop(run: asyncio.Task[Any]) -> None:
-    """Cancel a stream's run from off its loop. Its generator was closed synchronously here: a sync wrapper
-    (`loop.run_until_complete(anext(gen))`, `run_coroutine_threadsafe(anext(gen), loop)`) dropped it, and a generator
-    first stepped from a thread without loop hooks has none to be closed on. Awaiting would be "async generator
-    ignored GeneratorExit", so the cancellation is done on the run's own loop, wherever that is, and its workers end
-    now, not whenever that loop next wakes."""
+def _cancel_without_awaiting(run: asyncio.Task[Any]) -> None:
+    """Cancel a stream's run where its generator cannot await the end: it is being finalized by the GC (dropped by a
+    sync wrapper, `loop.run_until_complete(anext(gen))` or `run_coroutine_threadsafe(anext(gen), loop)`: a generator
+    first stepped where no loop hooks are set is closed synchronously, and awaiting would be "async generator ignored
+    GeneratorExit"), or closed off the run's loop. The cancellation is finished on the run's own loop, wherever that
+    is, so its workers end now, not whenever that loop next wakes."""
     loop, here = run.get_loop(), _running_loop()
     if loop.is_closed():  # nothing can run there any more
         return
-    if loop.is_running():  # on another thread: Task.cancel is not thread-safe, and would not wake that loop
+    if loop is here:  # running on this thread: it finishes the cancellation as soon as this returns
+        run.cancel()
+    elif loop.is_running():  # on another thread: Task.cancel is not thread-safe, and would not wake that loop
         ended = asyncio.run_coroutine_threadsafe(_cancel(run), loop)
         if here is None:  # a plain sync thread may wait, as for an idle loop below; another loop must not block
             concurrent.futures.wait([ended], timeout=_CANCEL_WAIT)
     elif here is None:  # idle: run it a moment, here, to finish the cancellation
         run.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            loop.run_until_complete(run)
-    else:  # idle while another loop runs on this thread: the cancellation finishes when it runs again
+        _run_to_its_end(run)
+    else:  # idle, and another loop runs on this thread (which cannot run a second one): run it on a helper thread
         run.cancel()
+        threading.Thread(target=_run_to_its_end, args=(run,), name="rlmx-stream-cancel", daemon=True).start()
+
+
+def _run_to_its_end(run: asyncio.Task[Any]) -> None:
+    """Run an idle loop until its cancelled `run` ends. Its owner may start or close the loop meanwhile (then it
+    finishes the run itself): "already running" or "closed" is no error here."""
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        run.get_loop().run_until_complete(run)
 
 
 async def _cancel(run: asyncio.Task[Any]) -> None:
@@ -357,14 +367,14 @@ class RLM:
         )
         return await self._run(query, prepared, schema)
 
-    async def stream(
+    def stream(
         self,
         query: str,
         context: Any = None,
         *,
         contexts: Mapping[str, Any] | None = None,
         output: type[BaseModel] | dict[str, Any] | None = None,
-    ) -> AsyncIterator[Event | Result]:
+    ) -> AsyncGenerator[Event | Result, None]:
         """Run a completion and yield its events as they happen, then its Result last.
 
             async for item in rlm.stream("Which user posted most?", context=path):
@@ -375,6 +385,20 @@ class RLM:
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
         collected.
         """
+        itself: list[weakref.ref[AsyncGenerator[Event | Result, None]]] = []
+        events = self._stream(query, context, contexts, output, itself)
+        itself.append(weakref.ref(events))
+        return events
+
+    async def _stream(
+        self,
+        query: str,
+        context: Any,
+        contexts: Mapping[str, Any] | None,
+        output: type[BaseModel] | dict[str, Any] | None,
+        itself: list[weakref.ref[AsyncGenerator[Event | Result, None]]],
+    ) -> AsyncGenerator[Event | Result, None]:
+        """`stream`'s generator; `itself` holds a weak reference to it, dead once the GC finalizes it."""
         require_asyncio("RLM.stream")
         prepared, schema = await _inputs_off_the_loop(
             query, context, contexts, output, self.max_context_bytes, self.reserved_names
@@ -392,12 +416,13 @@ class RLM:
             yield run.result()
         finally:
             if not run.done():
-                if _running_loop() is run.get_loop():
+                if _running_loop() is run.get_loop() and itself[0]() is not None:
+                    # aclose() or a cancellation, awaited on the run's loop: wait until the run has cleaned up
                     run.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await run
-                else:
-                    _cancel_off_its_loop(run)
+                else:  # finalized by the GC (perhaps synchronously, where nothing can be awaited), or off its loop
+                    _cancel_without_awaiting(run)
 
     def session(self, context: Any = None, *, contexts: Mapping[str, Any] | None = None) -> Session:
         """A multi-turn session: one REPL kept across questions, its variables and `history` included.
