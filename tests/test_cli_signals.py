@@ -117,6 +117,23 @@ print("RC", asyncio.run(cell()), flush=True)
 """
 
 
+SERVED_PATHS = {"serve": "/health", "mcp": "/mcp", "view": "/"}
+"""A path each server answers, for checking that it serves."""
+
+
+def served_url(proc: subprocess.Popen[str]) -> str:
+    """The http://127.0.0.1:PORT a server started by `main()` announced on its stderr (what it printed before, on
+    failure)."""
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        found = re.search(r"(http://127\.0\.0\.1:\d+)(/v1|/mcp|/|\s)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("".join(seen))
+
+
 @pytest.mark.parametrize(
     ("command", "sent", "code"),
     [(["serve"], signal.SIGINT, EXIT_INTERRUPTED), (["mcp", "--http"], signal.SIGTERM, EXIT_OK)],
@@ -141,16 +158,8 @@ def test_the_servers_started_by_main_inside_a_running_loop_serve_and_stop_on_a_s
     ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         try:
-            seen = []
-            for line in proc.stderr:
-                seen.append(line)
-                found = re.search(r"(http://127\.0\.0\.1:\d+)(/v1|/mcp|/|\s)", line)
-                if found:
-                    break
-            else:
-                raise AssertionError("".join(seen))
-            path = {"serve": "/health", "mcp": "/mcp", "view": "/"}[command[0]]
-            reply = httpx.get(found.group(1) + path, timeout=20)  # served: an HTTP answer, whatever its status
+            url = served_url(proc) + SERVED_PATHS[command[0]]
+            reply = httpx.get(url, timeout=20)  # served: an HTTP answer, whatever its status
             assert reply.status_code < 500 and proc.poll() is None
             proc.send_signal(sent)
             assert proc.wait(timeout=20) == 0
@@ -198,16 +207,8 @@ def test_the_servers_started_by_main_on_another_threads_loop_serve(tmp_path: Pat
     ) as proc:
         assert proc.stdin is not None and proc.stderr is not None
         try:
-            seen = []
-            for line in proc.stderr:
-                seen.append(line)
-                found = re.search(r"(http://127\.0\.0\.1:\d+)(/v1|/mcp|/|\s)", line)
-                if found:
-                    break
-            else:
-                raise AssertionError("".join(seen))
-            path = {"serve": "/health", "mcp": "/mcp", "view": "/"}[command[0]]
-            assert httpx.get(found.group(1) + path, timeout=20).status_code < 500
+            url = served_url(proc) + SERVED_PATHS[command[0]]
+            assert httpx.get(url, timeout=20).status_code < 500
         finally:
             proc.stdin.close()
             if proc.wait(timeout=20) != 0:
