@@ -398,6 +398,8 @@ def main() -> None:
         "rlmx": os.path.abspath(args.rlmx_python) if args.rlmx_python else str(rlmx_python()),
         "official": str(official_python()),
     }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before the runs: a missing folder must not lose them
     server = ScriptedServer()
     load_before = [round(x, 2) for x in os.getloadavg()]
     samples: dict[str, dict[str, list[float]]] = {"rlmx": {}, "official": {}}
@@ -421,7 +423,6 @@ def main() -> None:
         "rlmx_sandbox": args.sandbox or "subprocess (default)",
     }
     table = summarise(samples, runs)
-    out = Path(args.out)
     (out / "results.json").write_text(json.dumps({"machine": meta, "figures": table}, indent=1) + "\n")
     write_markdown(out / "results.md", meta, table)
     print((out / "results.md").read_text())
