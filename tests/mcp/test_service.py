@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rlmx.budget import Budget
+from rlmx.context import prepare_all
 from rlmx.errors import InputError
+from rlmx.lm.prices import Price
 from rlmx.lm.scripted import ScriptedLM
 from rlmx.mcp.roots import Roots
-from rlmx.mcp.service import RLMService, SessionEnded, tightened
+from rlmx.mcp.service import RLMService, SessionEnded, forecast, tightened
 from rlmx.rlm import RLM
+from rlmx.sandbox.frames import RESERVED_NAMES
 from scripting import worker_pidfile
 
 
@@ -83,3 +87,17 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def test_a_forecasts_high_end_prices_output_at_the_dearest_rate_the_model_may_use() -> None:
+    # an image model's forecast priced every output token at its $2.50 text rate, ~12x under a reply that draws
+    def forecast_with(price: Price) -> dict[str, Any]:
+        rlm = RLM(ScriptedLM(["FINAL(1)"], model="image-model"), prices={"image-model": price})
+        return forecast(rlm, prepare_all("a short text " * 4_000, None, RESERVED_NAMES))
+
+    drawing = forecast_with(Price(0.30, 2.50, output_image_per_million=30.0))
+    text = forecast_with(Price(0.30, 2.50))
+    assert drawing["cost_usd"]["low"] == text["cost_usd"]["low"]  # the low end prices text alone
+    assert drawing["cost_usd"]["high"] > 3 * text["cost_usd"]["high"]
+    as_admitted = forecast_with(Price(0.30, 30.0))  # admission bounds every output token at $30/M
+    assert drawing["cost_usd"]["high"] == as_admitted["cost_usd"]["high"]

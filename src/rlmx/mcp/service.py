@@ -22,6 +22,7 @@ from rlmx.context import PreparedContext, prepare_all
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Fanout
 from rlmx.lm.base import price_name
+from rlmx.lm.prices import Price
 from rlmx.mcp.roots import Loaded, Roots
 from rlmx.result import Result
 from rlmx.rlm import RLM, check_query
@@ -369,6 +370,12 @@ _SUB_READ_TOKENS = 4_000
 """Tokens of context one sub-call reads, for counting replies."""
 
 
+def _forecast_usd(price: Price, input_tokens: int, output_tokens: int, *, high: bool) -> float:
+    """USD of a forecast's end: the high end bounds every token as admission does (`Price.most`: output at the
+    dearest rate the model may use, an image or audio model's), the low end prices text alone (`Price.cost`)."""
+    return price.most(input_tokens, output_tokens) if high else price.cost(input_tokens, output_tokens)
+
+
 def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
     """A low and high token and USD range for one run over `prepared` with `rlm`'s models and budget."""
     chars = sum(c.chars for c in prepared)
@@ -403,9 +410,9 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
         out["tokens"][end] = min(total, cap) if cap is not None else total
         if (root_price is None and not guided) or sub_price is None:
             continue
-        usd = sub_price.cost(parts["sub_input"], parts["sub_output"])
+        usd = _forecast_usd(sub_price, parts["sub_input"], parts["sub_output"], high=end == "high")
         if root_price is not None:
-            usd += root_price.cost(parts["root_input"], parts["root_output"])
+            usd += _forecast_usd(root_price, parts["root_input"], parts["root_output"], high=end == "high")
         if cap is not None and total > cap:
             usd *= cap / total
         if rlm.budget.max_usd is not None:
