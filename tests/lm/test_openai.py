@@ -26,6 +26,7 @@ from rlmx.errors import (
     InputError,
     LMBadResponse,
     LMConnectionError,
+    LMError,
     LMRateLimited,
     LMRequestError,
     LMServerError,
@@ -1120,6 +1121,42 @@ async def test_a_body_in_its_declared_charset_is_read_in_it(server: FakeOpenAISe
     )
     lm = OpenAICompatibleLM("m", server.base_url)
     assert [(await lm.complete(MESSAGES)).text for _ in range(2)] == ["北京", "Zürich"]
+
+
+@pytest.mark.parametrize(
+    ("status", "charset", "body", "said"),
+    [
+        (
+            400,
+            "gbk",
+            json.dumps({"error": {"message": "模型不存在: qwen-max"}}, ensure_ascii=False),
+            "模型不存在: qwen-max",
+        ),
+        (
+            404,
+            "shift_jis",
+            json.dumps({"error": {"message": "モデルが見つかりません"}}, ensure_ascii=False),
+            "モデルが見つかりません",
+        ),
+        (401, "gb2312", "认证失败：无效的令牌", "认证失败：无效的令牌"),
+    ],
+)
+async def test_an_error_body_in_its_declared_charset_is_quoted_as_written(
+    server: FakeOpenAIServer, status: int, charset: str, body: str, said: str
+) -> None:
+    # a Chinese or Japanese gateway's error, labelled in its charset, was read as UTF-8: mojibake, a JSON error not
+    # read as JSON (its whole body quoted), and a 404 "model not found" taken for a wrong address
+    labelled = "text/plain" if body == said else "application/json"
+    server.script(
+        Reply(status=status, body=body.encode(charset), headers={"content-type": f"{labelled}; charset={charset}"})
+    )
+    with pytest.raises(LMError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    message = str(caught.value)
+    assert said in message and "\ufffd" not in message
+    assert "address" not in message
+    if body != said:
+        assert "{" not in message  # the message, not the whole JSON body
 
 
 # --- which request parameters a server accepts, third audit ---------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import Any, cast
 import aiohttp
 
 from rlmx.lm.base import may_resend
+from rlmx.lm.body_text import body_text
 from rlmx.sandbox.frames import utf8
 
 NOT_RESENT = " (not sent again: the budget has no room for another request, and the server may have billed this one)"
@@ -59,11 +60,13 @@ class HTTPReply:
     off): possibly billed."""
 
     def json_body(self) -> Any:
-        """The body as JSON, or the text itself when it is not JSON (for error messages)."""
+        """The body as JSON, or the text itself when it is not JSON (for error messages); read as text the way a
+        reply's body is (`body_text`: a gateway's error in GBK or Shift_JIS, labelled so, reads as written)."""
+        text = body_text(self.body, self.headers.get("content-type", ""))
         try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return self.body.decode("utf-8", "replace")
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
 
 
 class TransportError(Exception):

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from rlmx.documents.text import LINE_ENDS
 from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
+from rlmx.lm.body_text import body_text
 from rlmx.lm.prices import MEDIA
 from rlmx.protocol import split_thoughts_counted
 from rlmx.sandbox import graphemes
@@ -139,33 +140,11 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def _charset(content_type: str) -> str | None:
-    """The charset a Content-Type header declares (`application/json; charset=gbk`), lower-cased, or None."""
-    match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
-    return match.group(1).lower() if match else None
-
-
-def _decoded(raw: bytes, content_type: str) -> str:
-    """A body as text: UTF-8 (JSON's encoding, whatever a gateway declares: Java servers label UTF-8 bodies
-    ISO-8859-1), else the declared charset when the bytes are valid in it (a GBK body stays readable), else UTF-8
-    with U+FFFD for the bad bytes (the rest of the reply is still the reply)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        charset = _charset(content_type)  # read only when needed: the reply path is hot
-    if charset is not None:
-        try:
-            return raw.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return raw.decode("utf-8-sig", "replace")
-
-
 def _first_json_value(raw: bytes, content_type: str = "") -> Any:
-    """The JSON value a body starts with (text as `_decoded` reads it); what follows the value is ignored when it is
+    """The JSON value a body starts with (text as `body_text` reads it); what follows the value is ignored when it is
     only padding or a stray end-of-stream line (`data: [DONE]`, NUL bytes) that some proxies append. Raises
     json.JSONDecodeError."""
-    text = _decoded(raw, content_type)
+    text = body_text(raw, content_type)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
