@@ -810,6 +810,51 @@ async def test_usage_is_read_as_each_provider_means_it(
     assert completion.usage.cost_usd == pytest.approx(cost) if cost is not None else completion.usage.cost_usd is None
 
 
+@pytest.mark.parametrize(
+    ("reported", "prompt", "read", "written"),
+    [
+        # a Claude gateway's prompt_tokens is Anthropic's uncached input_tokens; its cache counts come beside it
+        (
+            {
+                "prompt_tokens": 12,
+                "completion_tokens": 40,
+                "total_tokens": 52,
+                "prompt_tokens_details": {"cached_tokens": 1240},
+                "cache_read_input_tokens": 1240,
+                "cache_creation_input_tokens": 0,
+            },
+            1252,
+            1240,
+            0,
+        ),
+        ({"prompt_tokens": 12, "completion_tokens": 40, "cache_creation_input_tokens": 3000}, 3012, 0, 3000),
+        ({"prompt_tokens": 9, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 500}}, 509, 500, 0),
+        # OpenAI's own meaning: cached tokens are part of the prompt
+        (
+            {"prompt_tokens": 1300, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 1024}},
+            1300,
+            1024,
+            0,
+        ),
+        # LiteLLM's spelling of a cache write, part of the prompt
+        (
+            {"prompt_tokens": 2000, "completion_tokens": 4, "prompt_tokens_details": {"cache_creation_tokens": 1800}},
+            2000,
+            0,
+            1800,
+        ),
+    ],
+)
+async def test_cache_counts_larger_than_the_prompt_are_added_to_it(
+    server: FakeOpenAIServer, reported: dict[str, Any], prompt: int, read: int, written: int
+) -> None:
+    # booked as 12 prompt tokens with the cache cut down to them, each call freed almost all it reserved and a
+    # token or USD budget was overshot 2-3x unnoticed
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    usage = (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (prompt, read, written)
+
+
 async def test_a_value_the_parameter_does_not_take_is_an_error_not_a_silent_drop(server: FakeOpenAIServer) -> None:
     said = (
         "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. Supported values are: "

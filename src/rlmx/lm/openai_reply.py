@@ -638,8 +638,8 @@ def _usage(
     prompt, or for a reply that has text, is a count the server did not make (LocalAI), read as missing. Reported
     counts are read the way each provider means them: output tokens at least `total_tokens - prompt_tokens`
     (reasoning counted only in the total, as some gateways do), input tokens with Anthropic-style cache reads and
-    writes added when usage comes as `input_tokens`, and the cost with OpenRouter's
-    `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
+    writes added when usage comes as `input_tokens` or when they outnumber `prompt_tokens`, and the cost with
+    OpenRouter's `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
     """
     reply_bound = cap if cap is not None else token_bound(seen) + 1  # + the end-of-turn token
     if not isinstance(raw, dict):
@@ -649,6 +649,10 @@ def _usage(
     reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
     if prompt is not None and anthropic:
         prompt += sum(_count(raw.get(k)) or 0 for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
+    elif prompt is not None and (cached := _cached(raw, _CACHE_READ) + _cached(raw, _CACHE_WRITE)) > prompt:
+        # Anthropic's meaning under OpenAI's key: a Claude gateway's `prompt_tokens` is the uncached input alone.
+        # Cache counts larger than the prompt cannot be part of it (Helicone's rule), so they are added to it.
+        prompt += cached
     total = _count(raw.get("total_tokens"))
     if not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
         prompt = None
@@ -713,7 +717,11 @@ _CACHE_READ = (
     "prompt_cache_hit_tokens",
     "cached_tokens",  # Moonshot's older replies: at the top of usage
 )
-_CACHE_WRITE = ("cache_creation_input_tokens", "prompt_tokens_details.cache_write_tokens")
+_CACHE_WRITE = (
+    "cache_creation_input_tokens",
+    "prompt_tokens_details.cache_write_tokens",
+    "prompt_tokens_details.cache_creation_tokens",  # LiteLLM's
+)
 _CACHE_WRITE_1H = ("cache_creation.ephemeral_1h_input_tokens",)
 """Of the writes, Anthropic's kept for an hour (`cache_control` with `ttl: "1h"`), billed at their own rate."""
 
