@@ -1953,3 +1953,103 @@ def test_a_root_reply_over_http_that_ran_into_a_made_up_turn_is_marked_and_the_m
     (overran,) = [e for e in events if e.type == "reply_overran"]
     assert overran.data["ignored_chars"] > 0
     assert "went on past the end of your turn" in server.requests[1].body["messages"][-1]["content"]
+
+
+# --- a prompt over the window, a web page at 200, errors nested in `message` (audit 33) ------------------------------
+@pytest.mark.parametrize(
+    ("cap", "error", "prompt", "window"),
+    [
+        (8000, error_body("This model's maximum context length is 32768 tokens. However, you requested 48000 tokens "
+                          "(40000 in the messages, 8000 in the completion). Please reduce the length of the messages "
+                          "or completion.", param="messages"), 40000, 32768),  # OpenAI, vLLM, DeepSeek
+        (500, {"object": "error", "message": "Requested token count exceeds the model's maximum context length of "
+               "2048 tokens. You requested a total of 3500 tokens: 3000 tokens from the input messages and 500 "
+               "tokens for the completion.", "code": 400}, 3000, 2048),  # SGLang
+        (50, error_body("Please reduce the length of the messages or completion. Current length is 4200 while limit "
+                        "is 4096"), 4150, 4096),  # Cerebras: the excess (104) is more than the whole cap
+        (256, error_body("This model's maximum context length is 8192 tokens. However, your messages resulted in "
+                         "9000 tokens. Please reduce the length of the messages."), 9000, 8192),
+        (256, {"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it",
+                         "type": "exceed_context_size_error", "n_prompt_tokens": 5000, "n_ctx": 4096}},
+         5000, 4096),  # llama.cpp
+    ],
+)  # fmt: skip
+async def test_a_prompt_alone_over_the_window_is_told_as_such_not_blamed_on_the_cap(
+    server: FakeOpenAIServer, cap: int, error: dict[str, Any], prompt: int, window: int
+) -> None:
+    server.script(Reply(400, error), Reply(body=completion_body("unreached")))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=cap, max_retries=0).complete(MESSAGES)
+    said = str(caught.value)
+    assert f"the prompt alone ({prompt} tokens)" in said and f"the {window} tokens the model's context window" in said
+    assert "send less per call" in said
+    assert "max-tokens-per-call" not in said and "set it to what the server accepts" not in said
+    assert len(server.requests) == 1  # no cap was tried: none fits
+
+
+async def test_a_web_apps_page_at_200_is_not_asked_again_and_points_at_base_url(server: FakeOpenAIServer) -> None:
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="modulepreload" href="/assets/app.js">'
+        "<title>Open WebUI</title></head><body><div id='root'></div><script src='/assets/app.js'></script></body>"
+        "</html>"
+    )
+    server.script(*[Reply(200, page, {"content-type": "text/html"})] * 3)
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    said = str(caught.value)
+    assert "HTTP 200" in said and "an HTML page, not an API's reply: Open WebUI" in said
+    assert "check that base_url is the root of an OpenAI-compatible API" in said
+    assert "<" not in said and "modulepreload" not in said
+    assert len(server.requests) == 1
+
+
+async def test_a_proxys_fault_page_at_200_is_still_asked_again(server: FakeOpenAIServer) -> None:
+    page = "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>"
+    server.script(Reply(200, page, {"content-type": "text/html"}), Reply(body=completion_body("Paris")))
+    assert (await OpenAICompatibleLM("m", server.base_url, max_retries=1).complete(MESSAGES)).text == "Paris"
+
+
+_PYDANTIC_DETAIL = {
+    "detail": [
+        {
+            "type": "greater_than_equal",
+            "loc": ["body", "top_p"],
+            "msg": "Input should be greater than or equal to 0",
+            "input": -0.5,
+            "url": "https://errors.pydantic.dev/2.9/v/greater_than_equal",
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"object": "error", "message": _PYDANTIC_DETAIL, "type": "invalid_request_error", "code": None},  # Mistral
+        {"object": "error", "message": json.dumps(_PYDANTIC_DETAIL), "type": "invalid_request_error"},  # as a string
+        {"error": _PYDANTIC_DETAIL},  # an `error` object holding only `detail`
+        {"message": _PYDANTIC_DETAIL["detail"]},  # a list where the message goes
+    ],
+)
+async def test_an_error_nested_in_the_message_is_read_as_its_reasons(
+    server: FakeOpenAIServer, body: dict[str, Any]
+) -> None:
+    server.script(Reply(422, body))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES, top_p=-0.5)
+    said = str(caught.value)
+    assert said.endswith(": body.top_p: Input should be greater than or equal to 0")
+    assert "pydantic.dev" not in said and "{" not in said
+
+
+async def test_a_param_refused_in_a_nested_message_is_the_one_left_out(server: FakeOpenAIServer) -> None:
+    # A validator's `input` may hold the whole request: only the refused field's own name decides what is left out.
+    refused = {"detail": [{"type": "extra_forbidden", "loc": ["body", "seed"], "msg": "Extra inputs are not permitted",
+                           "input": {"temperature": 0.2, "seed": 7}}]}  # fmt: skip
+    server.script(Reply(422, {"object": "error", "message": refused}), Reply(body=completion_body("ok")))
+    lm = OpenAICompatibleLM("m", server.base_url, temperature=0.2, seed=7)
+    assert (await lm.complete(MESSAGES)).text == "ok"
+    assert [sorted(set(r.body) & {"temperature", "seed"}) for r in server.requests] == [
+        ["seed", "temperature"],
+        ["temperature"],
+    ]

@@ -21,6 +21,7 @@ import dataclasses
 import email.utils
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -322,8 +323,53 @@ class JSONPoster:
 
 
 async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
-    data = await reply.read()
-    return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, data)
+    """The reply, read in pieces: when it breaks off after it said all it had to say (`_whole`: a stream that sent
+    its `[DONE]`, a JSON value that closed), only its framing was lost (a proxy dropping the chunked terminator), and
+    what came is the reply; else the break is raised (and the request sent again)."""
+    pieces: list[bytes] = []  # joined once: a 40 MB reply is not copied twice
+    try:
+        async for piece in reply.content.iter_any():
+            pieces.append(piece)
+    except aiohttp.ClientPayloadError:
+        if not _whole(b"".join(pieces)):
+            raise
+    return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, b"".join(pieces))
+
+
+_STREAM_DONE = re.compile(rb"^data: ?\[DONE\][ \t\r]*$", re.MULTILINE)
+
+
+def _whole(body: bytes) -> bool:
+    """Whether a body whose connection broke off had already come whole: an event stream that reached `data: [DONE]`
+    or sent both a finish_reason and the usage (the last events there are), or a JSON value that is complete."""
+    if _STREAM_DONE.search(body):
+        return True
+    text = body.strip()
+    if text.startswith((b"{", b"[")):
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+        return True
+    finished = counted = False
+    for line in text.splitlines():
+        chunk = _json_object(line.removeprefix(b"data:")) if line.startswith(b"data:") else None
+        if chunk is None:
+            continue
+        counted = counted or bool(chunk.get("usage"))
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+            finished = finished or reason not in (None, "", "null")  # ai00 writes "null" while it streams
+    return finished and counted
+
+
+def _json_object(data: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 SEE_OTHER_HOPS = 32

@@ -112,7 +112,8 @@ _CONTEXT_LIMIT = re.compile(
 )
 _PROMPT_TOKENS = re.compile(
     r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|has (\d+) input tokens|"
-    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt|(\d+) of text input",
+    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt|(\d+) of text input|"
+    r"messages resulted in (\d+) tokens",  # OpenAI, when the messages alone are over the window
     re.IGNORECASE,
 )
 _ABOUT_THE_CAP = re.compile(
@@ -348,6 +349,8 @@ class OpenAICompatibleLM:
                 reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
             except TransportError as exc:
                 raise self._transport_error(exc) from None
+            if reply.status < 300 and _web_page(reply):  # no API at base_url: asking again brings the same page
+                raise self._status_error(reply, attempts)
             if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
                 return reply, cap
             if reply.status in _NO_ANSWER_YET:
@@ -430,6 +433,9 @@ class OpenAICompatibleLM:
                 "so rlmx sent a placeholder; pass api_key= (on the command line: --api-key-env NAME_OF_THE_VARIABLE, "
                 "or RLMX_API_KEY)"
             )
+        overflow = _prompt_over_window(reply, cap)
+        if overflow is not None:
+            return LMRequestError(f"request rejected: {detail} ({overflow})")
         if cap is not None and reply.status in _CAP_STATUSES and _about_the_cap(said):
             return LMRequestError(
                 f"request rejected: {detail} (rlmx sent {self.cap_param}={cap}: the call's output cap, from the LM's "
@@ -554,26 +560,16 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     """The output cap that a 400 about the cap's size says fits, and the model's own output limit when that is
     what it named: "supports at most 2048 completion tokens" (OpenAI), "must be less than or equal to `1024`"
     (Groq), "maximum context length is 4096 tokens ... (2100 in the messages, ...)" (vLLM; SGLang and TGI alike):
-    the window less the prompt. (None, None) when the reply names neither or nothing smaller fits."""
+    the window less the prompt. (None, None) when the reply names neither or nothing smaller fits (when nothing
+    fits because the prompt alone fills the window, `_prompt_over_window` says so)."""
     if reply.status not in _CAP_STATUSES:
         return None, None
     said = _server_message(reply)
     if not _about_the_cap(said):
         return None, None
-    window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
-    if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
-        fits = int(next(g for g in window.groups() if g)) - int(next(g for g in prompt.groups() if g))
-        return (fits, None) if 0 < fits < cap else (None, None)
-    excess, requested = _EXCESS.search(said), _LIMIT_REQUESTED.search(said)
-    if excess is not None or requested is not None:
-        if requested is not None:  # "token limit: N (requested: M)"
-            limit, current = int(requested.group(1)), int(requested.group(2))
-        elif excess is not None and excess.group(1) is not None:  # "Current length is M while limit is N"
-            current, limit = int(excess.group(1)), int(excess.group(2))
-        else:  # "Limit N, Requested M"
-            assert excess is not None
-            limit, current = int(excess.group(3)), int(excess.group(4))
-        fits = cap - (current - limit)
+    room = _prompt_and_window(said, cap)
+    if room is not None:
+        fits = room[1] - room[0]
         return (fits, None) if 0 < fits < cap else (None, None)
     output, exclusive = _OUTPUT_LIMIT.search(said), _EXCLUSIVE_LIMIT.search(said)
     if output is not None:
@@ -583,6 +579,56 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     else:
         return None, None
     return (limit, limit) if 0 < limit < cap else (None, None)
+
+
+def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
+    """The prompt's tokens and the limit that they and the output cap `cap` count against, as a refusal names them:
+    a window and the prompt ("maximum context length is 4096 tokens ... 2100 in the messages": vLLM, SGLang, TGI,
+    OpenAI), or the request's whole size against a limit ("Current length is 9096 while limit is 8192": Cerebras;
+    Moonshot's "token limit: 8192 (requested: 9096)"; Groq's "Limit 6000, Requested 9096"), less the cap. None when
+    it names neither."""
+    window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
+    if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
+        return int(next(g for g in prompt.groups() if g)), int(next(g for g in window.groups() if g))
+    excess, requested = _EXCESS.search(said), _LIMIT_REQUESTED.search(said)
+    if cap is None or (excess is None and requested is None):
+        return None
+    if requested is not None:  # "token limit: N (requested: M)"
+        limit, current = int(requested.group(1)), int(requested.group(2))
+    elif excess is not None and excess.group(1) is not None:  # "Current length is M while limit is N"
+        current, limit = int(excess.group(1)), int(excess.group(2))
+    else:  # "Limit N, Requested M"
+        assert excess is not None
+        limit, current = int(excess.group(3)), int(excess.group(4))
+    return current - cap, limit
+
+
+def _counted_room(reply: HTTPReply) -> tuple[int, int] | None:
+    """The prompt's tokens and the context window as fields of the error (llama.cpp's exceed_context_size_error:
+    `n_prompt_tokens`, `n_ctx`), else None."""
+    body = _error_body(reply)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    prompt, window = error.get("n_prompt_tokens"), error.get("n_ctx")
+    if type(prompt) is int and type(window) is int and window > 0:  # (not a bool)
+        return prompt, window
+    return None
+
+
+def _prompt_over_window(reply: HTTPReply, cap: int | None) -> str | None:
+    """What to say when a refusal shows the prompt alone is as long as the model's context window or longer: no
+    output cap can fit then, only less text per call. None when it does not show that."""
+    if reply.status not in _CAP_STATUSES:
+        return None
+    room = _prompt_and_window(_server_message(reply), cap) or _counted_room(reply)
+    if room is None or room[0] < room[1]:
+        return None
+    return (
+        f"the prompt alone ({room[0]} tokens) is longer than the {room[1]} tokens the model's context window (or the "
+        "server's limit) holds, so no output cap fits: send less per call (a smaller context, fewer or shorter "
+        "messages), or use a model with a larger window"
+    )
 
 
 def _may_be_the_address(reply: HTTPReply) -> bool:
@@ -708,12 +754,13 @@ def _body_message(body: Any, status: int) -> str:
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else body.get("message") or body.get("error_msg")
         message = message or (error if isinstance(error, str) else None)  # LM Studio, Ollama: {"error": "..."}
+        message = _nested_message(message or (error if isinstance(error, dict) else None))
         # the reason in a list beside or instead of the message: Azure AI inference's `error.details`, a FastAPI
         # validation error's `detail`, Cloudflare's `errors`
         listed = _listed_reasons(error.get("details") if isinstance(error, dict) else None)
         listed = listed or _listed_reasons(body.get("detail")) or _listed_reasons(body.get("errors"))
         if isinstance(message, str) and message:
-            return f"{message} ({listed})" if listed else message
+            return f"{message} ({listed})" if listed and listed != message else message  # (a list read twice)
         if listed:
             return listed
         detail = body.get("detail")
@@ -724,6 +771,25 @@ def _body_message(body: Any, status: int) -> str:
         page = _page_text(body)
         return graphemes.head(body.strip(), 500) if page is None else f"{HTML_PAGE}: {page}"
     return f"HTTP {status} with an empty body"
+
+
+def _nested_message(message: Any) -> str | None:
+    """A message that is itself an error: an object (Mistral's 422 puts pydantic's `{"detail": [...]}` in `message`;
+    an `error` object holding only `detail`), a list of reasons, or either as a JSON string, read as one line; a
+    plain text as it is; None when it says nothing readable."""
+    if isinstance(message, str):
+        if not message.lstrip().startswith(("{", "[")):
+            return message or None
+        try:
+            return _nested_message(json.loads(message)) or message
+        except json.JSONDecodeError:
+            return message
+    if isinstance(message, list):
+        return _listed_reasons(message) or None
+    if isinstance(message, dict):
+        inner = next((message[key] for key in ("message", "msg", "detail", "error") if message.get(key)), None)
+        return None if inner is None or inner is message else _nested_message(inner)
+    return None
 
 
 def _listed_reasons(items: Any) -> str:
@@ -767,7 +833,7 @@ _PAGE_STATUS = {
 def _what_the_page_means(status: int) -> str | None:
     """What to tell of an HTML error page: a plain web server at base_url (it takes no POST there: 405, 501) means
     base_url is not the API's root; other statuses mean what they say (a 404 has its own advice)."""
-    if status in (405, 501):
+    if status in (405, 501) or status < 300:  # (a 2xx page: `_web_page`, a web app's own page at base_url)
         return "check that base_url is the root of an OpenAI-compatible API, usually ending in /v1"
     if status in _PAGE_STATUS:
         return _PAGE_STATUS[status]
@@ -777,6 +843,23 @@ def _what_the_page_means(status: int) -> str | None:
 _HTML = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
 
 
+_PASSING_PAGE = re.compile(
+    r"\b5\d\d\b|gateway|unavailable|overload|maintenance|try again|timed? ?out|too many requests|rate limit",
+    re.IGNORECASE,
+)
+"""Words of a proxy's page about a passing fault ("502 Bad Gateway"), which may come with a 200 too."""
+
+
+def _web_page(reply: HTTPReply) -> bool:
+    """Whether a success reply is a whole web page (an HTML document with a head: a web app's index.html at
+    base_url), not an API's reply nor a proxy's page about a passing fault (which asking again may cure)."""
+    body = reply.json_body()
+    if not isinstance(body, str) or re.search(r"<head\b", body, re.IGNORECASE) is None:
+        return False
+    page = _page_text(body)
+    return page is not None and _PASSING_PAGE.search(page) is None
+
+
 def _page_text(body: str) -> str | None:
     """An HTML error page's visible text on one line, cut to 300 characters (a web server or proxy answered, not
     the API), else None."""
@@ -784,4 +867,9 @@ def _page_text(body: str) -> str | None:
         return None
     from rlmx.documents.structured import visible_text  # only here: an error page
 
-    return graphemes.head(" ".join(visible_text(body).split()), 300)
+    title = _TITLE.search(body)  # a web app's page shows no text before its scripts run: its title says what it is
+    text = " ".join(visible_text(body).split()) or (" ".join(visible_text(title.group(1)).split()) if title else "")
+    return graphemes.head(text or "(no text)", 300)
+
+
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)

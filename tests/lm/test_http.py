@@ -1,0 +1,96 @@
+"""rlmx.lm.http's JSONPoster against a raw socket server: how a reply whose connection ends early is read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from rlmx.lm.http import JSONPoster, TransportError
+
+
+def _event(data: object) -> bytes:
+    return b"data: " + (data if isinstance(data, bytes) else json.dumps(data).encode()) + b"\n\n"
+
+
+def _chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, object]:
+    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+USAGE = {"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+WHOLE_STREAM = [_chunk({"content": "Hi"}), _chunk({"content": " there"}, "stop"), USAGE]
+
+
+@asynccontextmanager
+async def _cut_server(body: bytes, content_type: str) -> AsyncIterator[tuple[str, list[int]]]:
+    """A server that answers every POST with `body` as one chunk of a chunked reply, then closes the connection
+    without the chunked encoding's terminator (`0\\r\\n\\r\\n`). Yields its URL and the count of requests."""
+    requests = [0]
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        await reader.readexactly(length)
+        requests[0] += 1
+        writer.write(
+            f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+            + f"{len(body):x}\r\n".encode()
+            + body
+            + b"\r\n"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1/chat/completions", requests
+    finally:
+        server.close()
+
+
+def _poster(url: str) -> JSONPoster:
+    return JSONPoster(url, {}, timeout=5, connect_timeout=5, max_retries=0)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"".join(_event(chunk) for chunk in WHOLE_STREAM) + _event(b"[DONE]"), "text/event-stream"),
+        (b"".join(_event(chunk) for chunk in WHOLE_STREAM), "text/event-stream"),  # finish_reason and usage, no [DONE]
+        (json.dumps({"object": "chat.completion", "choices": []}).encode(), "application/json"),
+    ],
+    ids=["stream-done", "stream-finished-and-counted", "whole-json"],
+)
+async def test_a_reply_that_came_whole_is_kept_when_only_its_chunked_terminator_is_lost(
+    body: bytes, content_type: str
+) -> None:
+    async with _cut_server(body, content_type) as (url, requests):
+        poster = _poster(url)
+        reply, attempts = await poster.post({"model": "m"})
+        await poster.aclose()
+    assert (reply.status, reply.body, attempts, requests[0]) == (200, body, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _event(_chunk({"content": "Hi"})),  # no finish_reason yet
+        b"".join(_event(chunk) for chunk in WHOLE_STREAM[:2]),  # finished, but the usage never came
+        _event(_chunk({"content": "Hi"}, "null")),  # ai00's "null" while it streams is no finish
+        b'{"object": "chat.completion", "choices": [',
+    ],
+)
+async def test_a_reply_cut_before_it_was_whole_is_still_a_broken_reply(body: bytes) -> None:
+    async with _cut_server(body, "text/event-stream") as (url, requests):
+        poster = _poster(url)
+        with pytest.raises(TransportError) as caught:
+            await poster.post({"model": "m"})
+        await poster.aclose()
+    assert caught.value.kind == "broken" and requests[0] == 1
