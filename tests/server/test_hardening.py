@@ -392,6 +392,49 @@ async def test_the_queue_has_a_limit_and_a_wait_limit_with_a_retry_after(tmp_pat
     assert int(timed_out.headers["Retry-After"]) >= 1
 
 
+async def test_a_stream_waiting_for_a_run_slot_gets_its_headers_and_keepalives_then_its_answer(
+    tmp_path: Path,
+) -> None:
+    # A queued stream sent nothing at all until its run started: a proxy's idle timeout (nginx, an ALB: 60 s) cut
+    # it while it waited for a slot, for up to --queue-timeout.
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, keepalive=0.2)):
+        pidfile = worker_pidfile()
+        async with httpx.AsyncClient(timeout=30) as http:
+            busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{NAP}{pidfile}")))
+            await started(pidfile)
+            queued = body(stream=True, context="abcd")
+            async with http.stream("POST", f"{served.url}{COMPLETIONS}", json=queued) as response:
+                assert response.status_code == 200  # sent while the slot is still taken
+                assert served.health()["queued"] == 1
+                events = sse_events((await response.aread()).decode())
+            assert (await busy).status_code == 200
+    first_data = next(i for i, event in enumerate(events) if event.startswith("data:"))
+    assert ": keep-alive" in events[:first_data]
+    answer = "".join(
+        json.loads(event.removeprefix("data: "))["choices"][0]["delta"].get("content") or ""
+        for event in events
+        if event.startswith("data: {")
+    )
+    assert answer == "length 4" and events[-1] == "data: [DONE]"
+
+
+async def test_a_refusal_after_a_waiting_streams_headers_is_its_error_event(tmp_path: Path) -> None:
+    options = ServerOptions(max_concurrent_runs=1, queue_timeout=0.8, keepalive=0.2)
+    for served in start(tmp_path, options=options):
+        pidfile = worker_pidfile()
+        async with served.async_client() as client, httpx.AsyncClient(timeout=20) as http:
+            stream = await client.chat.completions.create(model=MODEL, messages=ask(f"{SLEEP}{pidfile}"), stream=True)
+            async with stream:
+                await started(pidfile)
+                async with http.stream("POST", f"{served.url}{COMPLETIONS}", json=body(stream=True)) as response:
+                    events = sse_events((await response.aread()).decode())
+        await ended(served, int(pidfile.read_text()))
+    assert response.status_code == 200 and ": keep-alive" in events
+    error = json.loads(events[-2].removeprefix("data: "))["error"]
+    assert error["code"] == "too_many_runs" and "--queue-timeout" in error["message"]
+    assert events[-1] == "data: [DONE]"
+
+
 async def test_a_shutdown_answers_the_waiting_requests_and_starts_no_run() -> None:
     # At SIGTERM the queued requests were left to uvicorn's cancelling (a text/plain 500), and the slot the
     # cancelled run freed could start a queued request's run during the shutdown.

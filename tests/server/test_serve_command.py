@@ -242,6 +242,36 @@ def test_sighup_stops_the_server_as_sigterm_does(tmp_path: Path) -> None:
     assert not sandbox.exists()
 
 
+@pytest.mark.parametrize("ignored", [signal.SIGHUP, signal.SIGINT])
+def test_a_signal_ignored_when_the_server_started_stays_ignored(tmp_path: Path, ignored: signal.Signals) -> None:
+    # `nohup rlmx serve &` starts it with SIGHUP ignored, a script's `rlmx serve &` with SIGINT ignored: rlmx's own
+    # handlers (and uvicorn's, for SIGINT) replaced the ignore, so logging out or a Ctrl-C meant for the script's
+    # foreground command stopped the server.
+    def started_ignoring() -> None:
+        signal.signal(ignored, signal.SIG_IGN)
+
+    command = serve_command(tmp_path, [repl("FINAL('ok')")], "--port", "0")
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env=environ(), preexec_fn=started_ignoring
+    ) as proc:
+        assert proc.stderr is not None
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "running on" in line:
+                break
+        url = re.search(r"running on (http://127\.0\.0\.1:\d+)", lines[-1])
+        assert url is not None, lines
+        proc.send_signal(ignored)
+        time.sleep(0.5)
+        with openai.OpenAI(base_url=f"{url.group(1)}/v1", api_key="x", max_retries=0) as client:
+            assert client.chat.completions.create(model="m", messages=ask("q")).choices[0].message.content == "ok"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        rest = proc.stderr.read()
+    assert f"{ignored.name} is ignored" in "".join(lines) and "server stopped (SIGTERM)" in rest, rest
+
+
 def test_closing_the_terminal_it_runs_in_stops_the_server_cleanly(tmp_path: Path) -> None:
     # An ssh or tmux session that ends: SIGHUP, and then writing to the terminal fails; the closing line raised EIO
     # and the server exited 1.

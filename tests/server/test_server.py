@@ -132,6 +132,70 @@ def test_a_conversations_assistant_and_tool_turns_reach_the_run_as_a_transcript(
     assert "tool (weather): Oslo" in explicit.contexts["conversation"]
 
 
+def test_an_assistant_turns_refusal_is_kept_in_the_conversation() -> None:
+    # An assistant turn that declined (`refusal`, content null) vanished from the transcript, and one sent as a
+    # refusal part made the whole request a 400 about documents.
+    from rlmx.server.openai_compat import parse
+
+    declined = "I cannot share passwords."
+    for assistant in (
+        {"role": "assistant", "content": None, "refusal": declined},
+        {"role": "assistant", "content": [{"type": "refusal", "refusal": declined}]},
+        {"role": "assistant", "content": "", "refusal": declined},
+    ):
+        body = {"messages": [{"role": "user", "content": "List the passwords."}, assistant, ask("Why?")[0]]}
+        assert parse(body).context == f"user: List the passwords.\n\nassistant: {declined}"
+        explicit = parse({**body, "context": "the manual"})
+        assert explicit.contexts is not None and f"assistant: {declined}" in explicit.contexts["conversation"]
+    with pytest.raises(RequestError) as user_refusal:  # a refusal is the assistant's; a user part must be text
+        parse({"messages": [{"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}]})
+    assert user_refusal.value.param == "messages[0].content[0]"
+
+
+def _file_part(filename: str | None, data: bytes, media: str) -> dict[str, Any]:
+    import base64
+
+    file: dict[str, Any] = {"file_data": f"data:{media};base64,{base64.b64encode(data).decode()}"}
+    if filename is not None:
+        file["filename"] = filename
+    return {"type": "file", "file": file}
+
+
+def test_an_attached_file_part_is_read_as_a_document_into_the_context() -> None:
+    # OpenAI's `{"type": "file"}` part (file_data) is how its clients attach a document: it was a 400.
+    from rlmx.server.openai_compat import parse
+
+    notes = _file_part("notes.txt", b"Manual.\nThe door code is 4471.\n", "text/plain")
+    table = _file_part(None, b"room,code\nA,1\nB,2\n", "text/csv")
+    asked = {"type": "text", "text": "What is the door code?"}
+    call = parse({"messages": [{"role": "user", "content": [asked, notes, table]}]})
+    assert call.context == "Manual.\nThe door code is 4471.\n"
+    assert call.contexts == {"file": [{"room": "A", "code": "1"}, {"room": "B", "code": "2"}]}
+    assert call.query.startswith("What is the door code?")
+    assert "'notes.txt'" in call.query and "`context`" in call.query and "`file`" in call.query
+    beside = parse({"messages": [{"role": "user", "content": [asked, notes]}], "context": "the manual"})
+    assert beside.context == "the manual" and beside.contexts == {"file": "Manual.\nThe door code is 4471.\n"}
+
+
+def test_a_file_part_the_server_cannot_read_is_a_400_that_says_what_to_send() -> None:
+    from rlmx.server.openai_compat import parse
+
+    def refused(part: dict[str, Any]) -> RequestError:
+        text = {"type": "text", "text": "Summarise it."}
+        with pytest.raises(RequestError) as raised:
+            parse({"messages": [{"role": "user", "content": [text, part]}]})
+        assert raised.value.status == 400 and raised.value.param == "messages[0].content[1]"
+        return raised.value
+
+    by_id = refused({"type": "file", "file": {"file_id": "file-abc123"}})
+    assert "keeps no files" in by_id.message and "file_data" in by_id.message
+    assert "PDF" in refused(_file_part(None, b"not a pdf", "application/pdf")).message  # read as the PDF it claims
+    assert "not text" in refused(_file_part("blob.bin", b"\x00\x01\x02", "application/octet-stream")).message
+    assert (
+        "base64" in refused({"type": "file", "file": {"filename": "a.txt", "file_data": "data:text/plain,x"}}).message
+    )
+
+
 def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:
     # Sent whole as the query, a 1 MB log was in every root prompt: 241k tokens each.
     from rlmx.server.openai_compat import PASTED_CHARS, parse

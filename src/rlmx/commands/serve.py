@@ -13,7 +13,7 @@ import errno
 import signal
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -199,6 +199,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
         try:
             say(f"rlmx: model: {description}")
+            for sig in sorted(ignored_signals()):
+                say(
+                    f"rlmx: {signal.Signals(sig).name} is ignored, as it was when the server started: it will not "
+                    "stop the server"
+                )
             say(
                 f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
                 f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
@@ -247,6 +252,21 @@ def _server(config: Any, app: Any) -> Any:
     state = app.state.server
 
     class Server(uvicorn.Server):
+        ignored = ignored_signals()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            """uvicorn's handlers, except for a signal the process started with ignored (see `ignored_signals`):
+            uvicorn installs them unconditionally, and restores what was there when it is done."""
+            with super().capture_signals():
+                for sig in self.ignored:
+                    signal.signal(sig, signal.SIG_IGN)
+                yield
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig not in self.ignored:  # one that came in the instant before it was ignored again
+                super().handle_exit(sig, frame)
+
         async def shutdown(self, sockets: Any = None) -> None:
             state.admission.close()
             stopping = asyncio.ensure_future(self._stop_runs())
@@ -275,6 +295,16 @@ def _server(config: Any, app: Any) -> Any:
     return Server(config)
 
 
+def ignored_signals() -> frozenset[int]:
+    """The signals rlmx stops on that this process was started with ignored (SIG_IGN): SIGHUP under `nohup`, SIGINT
+    in a shell's background job (`rlmx serve &` in a script). They stay ignored, as POSIX has daemons
+    and background jobs do, and as Python leaves SIGINT: a terminal closing, or a Ctrl-C meant for the script's
+    foreground command, must not stop the server. Empty off the main thread, where no handler is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return frozenset()
+    return frozenset(sig for sig in Stop.SIGNALS if signal.getsignal(sig) is signal.SIG_IGN)
+
+
 class Stop:
     """Ctrl-C (SIGINT), SIGTERM and SIGHUP for a uvicorn server, from before it starts until after it has stopped.
 
@@ -284,7 +314,8 @@ class Stop:
     is due (130 after Ctrl-C, 0 after SIGTERM or SIGHUP). uvicorn installs its own handlers for SIGINT and SIGTERM
     while it serves and raises the signals it caught again once it has shut down, which lands here; SIGHUP, which
     uvicorn leaves alone (its default kills the process, leaving clients a reset connection and the sandboxes'
-    documents in /dev/shm), comes here all along. A second Ctrl-C makes uvicorn stop at once.
+    documents in /dev/shm), comes here all along. A second Ctrl-C makes uvicorn stop at once. A signal the process
+    started with ignored (`ignored_signals`: nohup's SIGHUP, a background job's SIGINT) is left ignored.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -298,7 +329,8 @@ class Stop:
         # Python runs signal handlers on the main thread only; `main()` called on another one (inside a loop there)
         # serves until the process ends, as uvicorn does off the main thread.
         if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+            ignored = ignored_signals()
+            self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS if sig not in ignored}
         return self
 
     def __exit__(self, *exc: object) -> None:

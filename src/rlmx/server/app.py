@@ -373,6 +373,30 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
             _log_left(request, None, "while sending its body")
             return Response(status_code=499)
         call = await _parsed(raw, server.model_name)
+    starting = _Starting(call)
+    begin = asyncio.ensure_future(_begin(request, server, inbox, raw, starting, key))
+    if not await _begun_within(begin, starting, server.options.keepalive):
+        return _waiting_stream(server, begin, starting)
+    begun = begin.result()
+    if isinstance(begun, Response):
+        return begun
+    run, fingerprint = begun
+    return await _answer(request, inbox, server, run, fingerprint, key=key)
+
+
+@dataclass(slots=True)
+class _Starting:
+    """What is known of a request while it waits for its run: its call, once its body is read."""
+
+    call: ChatCall | None
+
+
+async def _begin(
+    request: Request, server: _Server, inbox: bodies.Inbox, raw: bytes | None, starting: _Starting, key: str | None
+) -> tuple[Run, str] | Response:
+    """Wait for a run slot, read and check the rest, and start the run: (the run, the body's fingerprint), or the
+    499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    limit = server.options.max_request_bytes
     release = await _admitted(server.admission, inbox)
     if release is None:
         _log_left(request, None, "while waiting for a run slot")
@@ -386,11 +410,9 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
                 _log_left(request, None, "while sending its body")
                 return Response(status_code=499)
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
-            release()
-            return await _answer(request, inbox, server, run, await _fingerprint(raw), key=key)
+            return run, await _fingerprint(raw)
         fingerprint = await _fingerprint(raw) if key is not None else ""
-        if call is None:
-            call = await _parsed(raw, server.model_name)
+        call = starting.call = starting.call or await _parsed(raw, server.model_name)
         del raw
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
@@ -404,7 +426,79 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     finally:
         if not started:  # every way out before the run holds it (its end releases it) frees the slot
             release()
-    return await _answer(request, inbox, server, run, fingerprint, key=key)
+    return run, fingerprint
+
+
+async def _begun_within(begin: asyncio.Future[Any], starting: _Starting, every: float) -> bool:
+    """Wait for `begin`; False instead once a streamed request has waited `every` seconds for it (0: never), so
+    that its stream starts now, with keep-alives, rather than leave proxies a silent connection to cut."""
+    try:
+        while not begin.done():
+            await asyncio.wait({begin}, timeout=every or None)
+            if not begin.done() and starting.call is not None and starting.call.stream:
+                return False
+        return True
+    except asyncio.CancelledError:
+        begin.cancel()  # the handler's cancellation (a shutdown) reaches the wait, which frees its slot
+        await asyncio.gather(begin, return_exceptions=True)
+        raise
+
+
+def _waiting_stream(server: _Server, begin: asyncio.Future[Any], starting: _Starting) -> Response:
+    """The stream of a request still waiting for its run: its headers now, keep-alives while it waits, then the
+    run's events; a refusal that comes now (the queue's 429, a shutdown's 503, a 400) is its error event."""
+    assert starting.call is not None
+    call = starting.call
+    leaving: list[Callable[[], None]] = []
+
+    async def events() -> AsyncGenerator[str, None]:
+        try:
+            begun = await asyncio.shield(begin)
+        except RequestError as refused:
+            yield openai_compat.refusal_events(refused)
+            return
+        if isinstance(begun, Response):
+            return  # the client left: nobody reads this
+        run, fingerprint = begun
+        if run.key is not None and fingerprint != run.fingerprint:
+            yield openai_compat.refusal_events(_reused_key(run.key))
+            return
+        leaving.append(server.runs.watch(run))
+        items = run.follow()
+        try:
+            first = await anext(items)
+            chunks = openai_compat.stream_chunks(
+                first, items, model=server.model_name, include_usage=call.include_usage
+            )
+            try:
+                async for text in chunks:
+                    yield text
+            finally:
+                await chunks.aclose()
+        except RequestError as refused:
+            yield openai_compat.refusal_events(refused)
+        except RunCancelled as stopped:
+            yield openai_compat.sse(openai_compat.stream_error(stopped, run.run_id or "-")) + openai_compat.sse(
+                "[DONE]"
+            )
+        finally:
+            await items.aclose()
+
+    async def body() -> AsyncGenerator[str, None]:
+        async for text in with_keepalive(events(), server.options.keepalive):
+            yield text
+
+    async def close() -> None:
+        if not begin.done():
+            begin.cancel()  # the client left, or the server stops: the wait ends, and frees its place
+            await asyncio.gather(begin, return_exceptions=True)
+        for leave in leaving:
+            leave()
+
+    def farewell() -> str | None:
+        return openai_compat.shutdown_events("-") if server.admission.closed else None
+
+    return EventStream(body(), close, headers={}, farewell=farewell)
 
 
 async def _parsed(raw: bytes, model: str) -> ChatCall:
@@ -461,12 +555,7 @@ async def _answer(
     request: Request, receive: Receive, server: _Server, run: Run, fingerprint: str, *, key: str | None
 ) -> Response:
     if key is not None and fingerprint != run.fingerprint:
-        raise RequestError(
-            f"Idempotency-Key {key!r} was already used for a different request body: use a new key for a new "
-            "request (a retry must send the same body)",
-            code="idempotency_key_reused",
-            status=422,
-        )
+        raise _reused_key(key)
     leave = server.runs.watch(run)
     if run.call.stream:
         return await _streamed(request, server, run, leave)
@@ -496,6 +585,15 @@ async def _answer(
         error.headers.update(headers)
         raise error
     return JSONResponse(openai_compat.completion(result, model=server.model_name), headers=headers)
+
+
+def _reused_key(key: str) -> RequestError:
+    return RequestError(
+        f"Idempotency-Key {key!r} was already used for a different request body: use a new key for a new "
+        "request (a retry must send the same body)",
+        code="idempotency_key_reused",
+        status=422,
+    )
 
 
 async def _prepare(call: ChatCall, max_context_bytes: int) -> tuple[Any, Any]:

@@ -43,6 +43,7 @@ from rlmx.events import Event
 from rlmx.progress import Progress
 from rlmx.result import Result
 from rlmx.sandbox.frames import encodable, escaped
+from rlmx.server.files import FileRefused, is_file_part, read_file_part
 from rlmx.server.pasted import PASTED_CHARS as PASTED_CHARS  # the rule's size, for callers of this module
 from rlmx.server.pasted import SHORT as INSTRUCTION_CHARS
 from rlmx.server.pasted import Pasted, asks
@@ -130,6 +131,7 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     if not query.strip():
         raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
     query, context, contexts = _query_and_contexts(messages, texts, last, *_explicit_contexts(body))
+    query, context, contexts = _with_files(messages, query, context, contexts)
     stream = _optional(body, "stream", bool, "true or false") or False
     options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
     include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
@@ -501,29 +503,80 @@ def _name(message: dict[str, Any]) -> str | None:
 
 
 def _message_text(index: int, message: dict[str, Any]) -> tuple[str, str]:
-    """(role, text) of one message; content is a string, a list of text parts, or null."""
+    """(role, text) of one message; content is a string, a list of text parts, or null. An assistant turn's
+    refusal (its `refusal` field, or refusal parts) is its text; `file` parts are read apart (`_with_files`)."""
     role = "system" if message["role"] == "developer" else str(message["role"])
     content = message.get("content")
-    if content is None or isinstance(content, str):
-        return role, content or ""
     param = f"messages[{index}].content"
-    if not isinstance(content, list):
+    if content is not None and not isinstance(content, str | list):
         raise RequestError(f"{param} must be a string or a list of text parts, not {_json_type(content)}", param=param)
-    for number, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise RequestError(
-                f'{param}[{number}] must be a text part like {{"type": "text", "text": "..."}}: rlmx serves text '
-                "only; pass documents as text in `context`",
-                param=f"{param}[{number}]",
-            )
-    return role, "\n".join(part["text"] for part in content)
+    if isinstance(content, list):
+        for number, part in enumerate(content):
+            if _part_text(part, role) is None and not is_file_part(part):
+                raise RequestError(_part_refused(f"{param}[{number}]", role), param=f"{param}[{number}]")
+    if isinstance(content, list):
+        text = "\n".join(said for part in content if (said := _part_text(part, role)) is not None)
+    else:
+        text = content or ""
+    refusal = message.get("refusal") if role == "assistant" else None
+    if isinstance(refusal, str) and refusal.strip() and refusal.strip() not in text:
+        text = "\n".join(part for part in (text, refusal) if part)  # the turn the model declined still happened
+    return role, text
+
+
+def _part_text(part: object, role: str) -> str | None:
+    """The text of a text part, or of an assistant's refusal part; None for any other part."""
+    if not isinstance(part, dict):
+        return None
+    if part.get("type") == "text" and isinstance(part.get("text"), str):
+        return str(part["text"])
+    if role == "assistant" and part.get("type") == "refusal" and isinstance(part.get("refusal"), str):
+        return str(part["refusal"])
+    return None
+
+
+def _part_refused(where: str, role: str) -> str:
+    if role == "assistant":
+        return f'{where} must be a text or refusal part like {{"type": "text", "text": "..."}}'
+    return (
+        f'{where} must be a text part like {{"type": "text", "text": "..."}} or a file part like {{"type": "file", '
+        '"file": {"filename": "notes.txt", "file_data": "data:text/plain;base64,..."}}: rlmx serves text and '
+        "documents only"
+    )
 
 
 def _pasted_text(message: dict[str, Any], text: str) -> str:
     """The text in which a pasted document is looked for: a message's text parts (checked by `_message_text`) are
     its paragraphs, the clearest border there is between a file and the question sent with it."""
     content = message.get("content")
-    return "\n\n".join(part["text"] for part in content) if isinstance(content, list) else text
+    if not isinstance(content, list):
+        return text
+    role = str(message.get("role"))
+    return "\n\n".join(said for part in content if (said := _part_text(part, role)) is not None)
+
+
+def _with_files(
+    messages: list[dict[str, Any]], query: str, context: Any, contexts: dict[str, Any] | None
+) -> tuple[str, Any, dict[str, Any] | None]:
+    """The documents of the messages' `file` parts added as contexts (`context` when it is free, else `file`,
+    `file_2`...), each named in a note after the query, as a pasted document is."""
+    notes = []
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        for number, part in enumerate(content if isinstance(content, list) else ()):
+            if not is_file_part(part):
+                continue
+            param = f"messages[{index}].content[{number}]"
+            try:
+                filename, document = read_file_part(part)
+            except FileRefused as exc:
+                raise RequestError(f"{param}: {exc.message}", param=param, code=exc.code) from None
+            if context is None and contexts is None:
+                context, name = document.value, "context"
+            else:
+                contexts, name = _with_context(contexts, "file", document.value)
+            notes.append(f"(The user attached the file {filename!r} ({document.shape}); it is in `{name}`.)")
+    return "\n\n".join([query, *notes]), context, contexts
 
 
 def _explicit_contexts(body: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
@@ -785,6 +838,12 @@ def shutdown_events(run_id: str) -> str:
     """The end of a stream whose handler the server's shutdown stopped: its error event and [DONE]."""
     stopped = RunCancelled(f"the run was cancelled before it finished: {SHUTTING_DOWN}")
     return sse(stream_error(stopped, run_id)) + sse("[DONE]")
+
+
+def refusal_events(error: RequestError) -> str:
+    """The end of a stream whose request was refused after its headers went out (it waited for a run slot with
+    keep-alives): the error the plain request would have got as its body, as an `error` event, and [DONE]."""
+    return sse(error.body()) + sse("[DONE]")
 
 
 def stream_error(exc: BaseException, run_id: str) -> dict[str, Any]:

@@ -1,0 +1,100 @@
+"""OpenAI's `{"type": "file"}` content parts, read as documents by rlmx's own readers (`rlmx.documents`).
+
+A part sends the file itself as `file_data` (a `data:<type>;base64,...` URL, or bare base64) with its `filename`;
+it is read as `rlmx ask` reads a file of that name: a PDF's pages (the `pdf` extra), a CSV's rows, JSON's value,
+any other UTF-8 text as a string. A `file_id` names a file uploaded to OpenAI's Files API, which this server does
+not keep: it is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Any
+
+from rlmx.documents import TEXT_LEFT, Document, loader_for
+from rlmx.documents.text import NotText, decode_text
+from rlmx.errors import InputError
+
+FILE_TEXT_LIMIT = 256 * 1024 * 1024
+"""The most text one attached file may unpack to (a small PDF can hold a text bomb); the run's own context limit
+still applies afterwards."""
+
+_SUFFIX_OF_TYPE = {
+    "application/pdf": ".pdf",
+    "application/json": ".json",
+    "application/x-ndjson": ".jsonl",
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "text/html": ".html",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+
+
+class FileRefused(Exception):
+    """A file part that cannot be read; the message says why and what to send instead."""
+
+    def __init__(self, message: str, *, code: str = "invalid_file") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def is_file_part(part: object) -> bool:
+    return isinstance(part, dict) and part.get("type") == "file"
+
+
+def read_file_part(part: dict[str, Any]) -> tuple[str, Document]:
+    """(the file's name, its document) for one `file` part. Raises FileRefused."""
+    file = part.get("file")
+    if not isinstance(file, dict):
+        raise FileRefused('a file part needs "file": {"filename": "notes.txt", "file_data": "data:...;base64,..."}')
+    data = file.get("file_data")
+    if data is None and file.get("file_id") is not None:
+        raise FileRefused(
+            f"file_id {file.get('file_id')!r}: this server keeps no files (it has no /v1/files upload); send the "
+            'file itself as "file_data", a data URL like "data:application/pdf;base64,...", with its "filename"',
+            code="file_not_found",
+        )
+    if not isinstance(data, str) or not data:
+        raise FileRefused('a file part needs "file_data": the file as a data URL, "data:<type>;base64,<data>"')
+    media, raw = _decoded(data)
+    name = file.get("filename")
+    name = Path(name).name if isinstance(name, str) and Path(name).name else "file"
+    path = Path(name)
+    if not path.suffix:
+        path = path.with_suffix(_SUFFIX_OF_TYPE.get(media, ".txt"))
+    return name, _document(path, raw)
+
+
+def _decoded(data: str) -> tuple[str, bytes]:
+    """(media type, bytes) of a base64 data URL, or of bare base64 (media type "")."""
+    media, encoded = "", data
+    if data.startswith("data:"):
+        header, comma, encoded = data[5:].partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise FileRefused('"file_data" must be a base64 data URL like "data:text/plain;base64,..."')
+        media = header.removesuffix(";base64").split(";")[0].strip().lower()
+    try:
+        return media, base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise FileRefused('"file_data" is not valid base64') from None
+
+
+def _document(path: Path, raw: bytes) -> Document:
+    """The file read by the loader for its suffix, as `rlmx ask` reads it; any other suffix as UTF-8 text."""
+    loader = loader_for(path)  # the path names the file in messages only
+    token = TEXT_LEFT.set(FILE_TEXT_LIMIT)
+    try:
+        if loader is not None:
+            return loader(path, raw)
+        return Document(decode_text(raw), "text")
+    except InputError as exc:
+        raise FileRefused(str(exc)) from None
+    except NotText as exc:
+        raise FileRefused(
+            f"file {path.name} is not text ({exc}): send text, or a PDF, DOCX, CSV, JSON or HTML file"
+        ) from None
+    finally:
+        TEXT_LEFT.reset(token)
