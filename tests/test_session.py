@@ -440,6 +440,74 @@ def test_a_dict_the_model_binds_to_answer_keeps_an_earlier_questions_thread_out(
     assert "refused ['set', 'update', 'rebind'] {'content': '', 'ready': False}" in told
 
 
+STALE_WRITES = {
+    "through globals()": "globals()['answer'] = {'content': 'stale', 'ready': True}",
+    "through globals().update": "globals().update(answer={'content': 'stale', 'ready': True})",
+    "through a namespace saved in question 1": "saved['answer'] = {'content': 'stale', 'ready': True}",
+    "through the dict question 2 bound, found in the namespace": "saved['answer'].update(content='stale', ready=True)",
+    "through a generator expression made in question 1": "list(setting)",
+}
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("write", STALE_WRITES)
+def test_an_earlier_questions_thread_cannot_answer_through_the_namespace(sandbox: str, write: str) -> None:
+    # The guard was on the name `answer` in a cell's functions only: a question-1 thread that wrote the namespace
+    # itself (globals(), a saved copy of it, a generator expression whose body only ran later) finished question 2
+    # with question 1's text.
+    first = (
+        "import threading\ngo, done = threading.Event(), threading.Event()\nsaved = globals()\n"
+        "setting = (answer.update(content=text, ready=True) for text in ['stale'])\n"
+        f"def late():\n    go.wait(10)\n    try:\n        {STALE_WRITES[write]}\n"
+        "    except RuntimeError:\n        print('refused')\n    done.set()\n"
+        "threading.Thread(target=late).start()\nFINAL('first answer')"
+    )
+    second = "answer = {'content': 'mine', 'ready': False}\ngo.set()\ndone.wait(10)"
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL(answer['content'])")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "mine"
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize(
+    "removal",
+    ["answer.clear()", "answer.pop('content')", "del answer['content']", "[answer.popitem() for _ in list(answer)]"],
+)
+def test_an_earlier_questions_thread_cannot_erase_the_next_questions_answer(sandbox: str, removal: str) -> None:
+    # Writes to `answer` from question 1's thread were refused, removals were not: question 2's draft was erased
+    # and question 2 answered ''.
+    first = (
+        "import threading\ngo, done = threading.Event(), threading.Event()\n"
+        f"def late():\n    go.wait(10)\n    try:\n        {removal}\n    except RuntimeError:\n        pass\n"
+        "    done.set()\nthreading.Thread(target=late).start()\nFINAL('first answer')"
+    )
+    second = "answer['content'] = 'draft'\ngo.set()\ndone.wait(10)"
+    lm = ScriptedLM([repl(first), repl(second), repl("answer['ready'] = True")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "draft"
+
+
+@pytest.mark.parametrize("finish", ["FINAL('stale')", "answer['ready'] = True"])
+def test_a_signal_handler_an_earlier_question_set_cannot_answer_the_next_one(finish: str) -> None:
+    # Python runs a handler on the main thread, inside whichever cell runs there: question 1's handler ran as
+    # question 2's work, and its FINAL answered question 2.
+    first = (
+        "import os, signal\n"
+        f"def on_signal(signum, frame):\n    try:\n        {finish}\n    except RuntimeError as exc:\n"
+        "        print('refused:', exc)\n"
+        "signal.signal(signal.SIGUSR1, on_signal)\nassert signal.getsignal(signal.SIGUSR1) is on_signal\n"
+        "FINAL('first answer')"
+    )
+    second = "answer['content'] = 'draft'\nos.kill(os.getpid(), signal.SIGUSR1)"
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL('second answer')")])
+    with RLM(lm).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    assert "refused: " in lm.calls[-1][-1]["content"]
+
+
 # --- the names a session loads keep the meaning the prompt gives them (audit 23) --------------------------------
 
 

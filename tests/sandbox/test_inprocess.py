@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
+from pathlib import Path
 
 from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult, create_sandbox
@@ -249,3 +251,22 @@ async def test_what_the_host_prints_while_serving_a_sub_call_is_not_the_cells_ou
     finally:
         await sandbox.close()
     assert result.stdout == "cba\n"
+
+
+async def test_a_cells_working_directory_and_thread_stack_size_are_not_the_hosts_after_it(tmp_path: Path) -> None:
+    # Both are process-wide: a cell's `os.chdir` moved the host's relative paths (its traces) for good, and its
+    # `threading.stack_size(64 * 1024)` was the size of the next cell's thread (deep recursion in C then killed
+    # the host with SIGSEGV) and of every thread the host started later.
+    cwd, stack_size = os.getcwd(), threading.stack_size()
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    try:
+        first = f"import os, threading\nos.chdir({str(tmp_path)!r})\nthreading.stack_size(64 * 1024)"
+        assert (await box.run_cell(first, calls=echo, timeout=5)).status == "ok"
+        assert (os.getcwd(), threading.stack_size()) == (cwd, stack_size)
+        second = await box.run_cell("print(os.getcwd(), threading.stack_size())", calls=echo, timeout=5)
+        assert second.stdout == f"{cwd} {stack_size}\n"
+    finally:
+        await box.close()
+        os.chdir(cwd)
+        threading.stack_size(stack_size)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import ctypes
 import json
+import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
@@ -177,6 +179,26 @@ class _InProcessWorker(Worker):
                     self.waited += time.monotonic() - self.flight_started
 
 
+@contextlib.contextmanager
+def _host_state_kept(stack_size: int) -> Iterator[None]:
+    """Process-wide state a cell may change and the host relies on, the host's again as the cell ends: the working
+    directory (a cell's `os.chdir` would move the host's relative paths, its traces among them) and the stack size
+    of new threads (a cell's `threading.stack_size(64 * 1024)` for its own pool would be the next cell's thread's,
+    and the host's, which deep recursion in C then overflows). The cell's thread starts with the host's size."""
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:  # the host's directory was removed: nothing to go back to
+        cwd = None
+    threading.stack_size(stack_size)
+    try:
+        yield
+    finally:
+        threading.stack_size(stack_size)
+        if cwd is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
+
+
 def _interrupt(thread: threading.Thread) -> None:
     """Raise CellTimeout in `thread` (a cell's) at its next Python instruction."""
     assert thread.ident is not None
@@ -207,6 +229,8 @@ class InProcessSandbox:
         self._broken: str | None = None
         self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
         self._lock = asyncio.Lock()
+        self._stack_size = threading.stack_size()
+        """The host's stack size for new threads, as this sandbox was made: each cell's thread gets it."""
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
@@ -256,7 +280,8 @@ class InProcessSandbox:
             host = threading.get_ident()
             worker.streams = _route_streams(host)
             try:
-                frame = await self._run_on_thread(worker, code, timeout)
+                with _host_state_kept(self._stack_size):
+                    frame = await self._run_on_thread(worker, code, timeout)
             finally:
                 _unroute_streams(worker.streams, host)
         # What the other tiers' frames do on the way out: lone surrogates (print("\ud83d"), FINAL of half an emoji)

@@ -69,6 +69,7 @@ _get_int_digits, _set_int_digits = sys.get_int_max_str_digits, sys.set_int_max_s
 _utf8_decode = _codecs.utf_8_decode
 _read_fd, _write_fd, _dup2, _getpid, _access = os.read, os.write, os.dup2, os.getpid, os.access
 _select_fd = _select.select
+_set_signal, _get_signal = _signal.signal, _signal.getsignal  # as installed: a cell's handlers carry their origin
 _SIGNALS = tuple(n for n in _signal.valid_signals() if n not in (_signal.SIGKILL, _signal.SIGSTOP))
 """Every signal a cell may take for itself (a time-box on SIGALRM or SIGUSR1, a SIGCHLD reaper, its own Ctrl-C)."""
 
@@ -623,6 +624,8 @@ class Worker:
         answer = answer or {}
         self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
+        self.answer_binding: Any = self.answer
+        """What this question's own work last bound to `answer` (through `_AnswerName`): the only binding read."""
         self.answer_name = _AnswerName(self)
         self.namespace[ANSWER_NAME] = self.answer_name
         implementations = (
@@ -656,8 +659,8 @@ class Worker:
         """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`. The handler is set again
         each time: an earlier cell may have taken SIGALRM for itself (signal.alarm time-boxing) or reset it."""
         if seconds > 0:
-            if _signal.getsignal(_signal.SIGALRM) is not _on_alarm:
-                _signal.signal(_signal.SIGALRM, _on_alarm)
+            if _get_signal(_signal.SIGALRM) is not _on_alarm:
+                _set_signal(_signal.SIGALRM, _on_alarm)
             _signal.setitimer(_signal.ITIMER_REAL, seconds)
 
     def disarm(self) -> float:
@@ -1108,7 +1111,7 @@ class Worker:
         global _executing
         handlers, self.held_handlers = self.held_handlers, {}
         for signum, handler in handlers.items():  # the cell's own handlers, held off since its last cell ended
-            _signal.signal(signum, handler)
+            _set_signal(signum, handler)
         with self.channel:
             self.cell_running = True
             self.next_cell.release()  # sub-calls that threads made while the REPL was idle go out now
@@ -1153,7 +1156,7 @@ class Worker:
         _remember_source(name, code)  # tracebacks show the lines
         tree = compile(code, name, "exec", _ast.PyCF_ONLY_AST)  # ast.parse, without importing ast
         assert isinstance(tree, _ast.Module)
-        _guard_answer_in_functions(tree, code)
+        _guard_answer_in_cell(tree, code)
         last = tree.body[-1] if tree.body else None
         if isinstance(last, _ast.Expr):
             tree.body.pop()
@@ -1195,7 +1198,7 @@ class Worker:
         answer = variables.pop("answer", None)
         if isinstance(answer, dict):
             self.answer = _Answer(answer)
-            self.namespace["answer"] = self.answer
+        self.namespace["answer"] = self.answer_binding = self.answer  # not what an earlier question's work bound
         self.loaded.update(contexts)
         self.variables.update(variables)
         self.namespace.update(self.loaded)
@@ -1250,17 +1253,26 @@ class Worker:
             )
 
     def restore_answer(self, notes: CappedText) -> None:
-        """`answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
+        """Read `answer` as this question's own work last bound it (`answer_binding`): a binding made any other way
+        (an earlier question's thread writing `globals()['answer']`, or a saved namespace) is undone, with a note.
+        `answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
         assigned as the content (`answer = 'The total is 42'` meant that), and a note saying how to finish."""
-        answer = self.namespace.get("answer")
+        answer = self.namespace.get("answer", _ABSENT)
+        if answer is not self.answer_binding:
+            answer = self.answer_binding
+            notes.write(
+                "Note: `answer` was rebound other than by `answer = ...` in this question's code (through globals(), "
+                "an import or a def, or by work an earlier question of this session started); that binding was "
+                "undone. Set answer['content'] = ... and answer['ready'] = True, or bind it with `answer = ...`.\n"
+            )
         if isinstance(answer, dict):
-            self.answer = answer
+            self.namespace["answer"] = self.answer_binding = self.answer = answer
             return
+        self.namespace["answer"] = self.answer_binding = self.answer
         if isinstance(answer, str):
             self.answer["content"] = answer
         self.answer["ready"] = False
-        what = "deleted" if "answer" not in self.namespace else f"set to a {type(answer).__name__}"
-        self.namespace["answer"] = self.answer
+        what = "deleted" if answer is _ABSENT else f"set to a {type(answer).__name__}"
         notes.write(
             f"Note: `answer` was {what}; it stays a dict. Finish with "
             "answer['content'] = ... and answer['ready'] = True"
@@ -1423,9 +1435,9 @@ def _hold_cell_handlers() -> dict[int, Any]:
         return {}
     handlers: dict[int, Any] = {}
     for signum in _SIGNALS:
-        handler = _signal.getsignal(signum)
+        handler = _get_signal(signum)
         if callable(handler) and handler not in (_on_alarm, _on_interrupt, _drop_signal):
-            _signal.signal(signum, _drop_signal)
+            _set_signal(signum, _drop_signal)
             handlers[signum] = handler
     return handlers
 
@@ -1466,8 +1478,9 @@ def unsendable(kind: str, problem: str) -> Exception:
 
 
 class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the worker
-    """The REPL's `answer` dict. Work that an earlier question of a session started may read it but not set it
-    (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now."""
+    """The REPL's `answer` dict. Work that an earlier question of a session started may read it but not change it
+    (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now, its
+    `answer.clear()` erase what this question wrote."""
 
     def __setitem__(self, key: str, value: Any) -> None:
         _refuse_an_earlier_questions_thread("answer[...] = ...")
@@ -1484,6 +1497,22 @@ class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the
     def __ior__(self, other: Any) -> _Answer:  # type: ignore[misc]
         _refuse_an_earlier_questions_thread("answer |= ...")
         return super().__ior__(other)
+
+    def __delitem__(self, key: str) -> None:
+        _refuse_an_earlier_questions_thread("del answer[...]")
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        _refuse_an_earlier_questions_thread("answer.pop")
+        return super().pop(*args)
+
+    def popitem(self) -> Any:
+        _refuse_an_earlier_questions_thread("answer.popitem")
+        return super().popitem()
+
+    def clear(self) -> None:
+        _refuse_an_earlier_questions_thread("answer.clear")
+        super().clear()
 
 
 def _refuse_an_earlier_questions_thread(function: str) -> None:
@@ -1512,9 +1541,10 @@ ANSWER_NAME = "__rlmx_answer__"
 
 
 class _AnswerName:
-    """The global `answer`, as a cell's functions read, set and delete it (see `_guard_answer`). Work of an earlier
-    question may read it, never set or rebind it: a dict the model bound in place of the REPL's own reaches that
-    work as a copy whose writes raise, as the REPL's own dict's do."""
+    """The global `answer`, as a cell's functions read, set and delete it, and as its top level binds it (see
+    `_guard_answer`). Work of an earlier question may read it, never set or rebind it: a dict the model bound in
+    place of the REPL's own reaches that work as a copy whose writes raise, as the REPL's own dict's do. What it
+    binds is the question's own binding (`Worker.answer_binding`): one made any other way is not."""
 
     __slots__ = ("worker",)
 
@@ -1533,18 +1563,23 @@ class _AnswerName:
     @answer.setter
     def answer(self, value: Any) -> None:
         _refuse_an_earlier_questions_thread("answer = ...")
-        self.worker.namespace["answer"] = value
+        if type(value) is dict:  # guarded as the REPL's own is: the namespace hands it to any work (globals())
+            value = _Answer(value)
+        self.worker.namespace["answer"] = self.worker.answer_binding = value
 
     @answer.deleter
     def answer(self) -> None:
         _refuse_an_earlier_questions_thread("del answer")
         if self.worker.namespace.pop("answer", _ABSENT) is _ABSENT:
             raise NameError("name 'answer' is not defined")
+        self.worker.answer_binding = _ABSENT
 
 
 _FUNCTION_SCOPES = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.Lambda)
 _COMPREHENSIONS = (_ast.ListComp, _ast.SetComp, _ast.DictComp, _ast.GeneratorExp)
 _SCOPES = (*_FUNCTION_SCOPES, _ast.ClassDef, *_COMPREHENSIONS)
+_RUN_LATER = (*_FUNCTION_SCOPES, _ast.GeneratorExp)
+"""The scopes whose code runs when called or iterated, maybe on a thread, maybe after a later question began."""
 _BINDING_BY_NAME = (
     _ast.FunctionDef,
     _ast.AsyncFunctionDef,
@@ -1556,25 +1591,19 @@ _BINDING_BY_NAME = (
 """The nodes that bind their `name` in the scope they are part of."""
 
 
-def _guard_answer_in_functions(tree: Any, source: str) -> None:
-    """`_guard_answer` over the top-level statements of a cell (`tree`, from `source`) whose text has a function or
-    lambda and the name `answer` (`ａｎｓｗｅｒ` is the same name): the rest is left as compiled, at the cost of a
-    text search (most cells set `answer` at their top level only)."""
-    if "answer" not in source and source.isascii():
-        return
-    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as the parser counts them
-    for statement in tree.body:
-        first = min([statement.lineno, *(above.lineno for above in getattr(statement, "decorator_list", ()))])
-        text = "\n".join(lines[first - 1 : statement.end_lineno])
-        if ("answer" in text or not text.isascii()) and ("def" in text or "lambda" in text):
-            _guard_answer(statement)
+def _guard_answer_in_cell(tree: Any, source: str) -> None:
+    """`_guard_answer` over a cell (`tree`, from `source`) whose text has the name `answer` (`ａｎｓｗｅｒ` is the
+    same name): the rest is left as compiled, at the cost of a text search."""
+    if "answer" in source or not source.isascii():
+        _guard_answer(tree)
 
 
 def _guard_answer(node: Any) -> None:
-    """Rewrite, in place, every use of the global name `answer` under `node` (a cell's part, at its top level)
-    inside a function or lambda (a class or comprehension in one included) as `__rlmx_answer__.answer`: loads,
-    stores and deletes alike. A name a function binds itself (a parameter, an assignment) is its own and stays;
-    so does a `:=` target (it cannot be an attribute), and an annotated one (a SyntaxError if global)."""
+    """Rewrite, in place, the uses of the global name `answer` under `node` (a cell) as `__rlmx_answer__.answer`:
+    inside a function, lambda or generator expression (code that may run later, maybe as an earlier question's
+    work) loads, stores and deletes alike, and the cell's own stores and deletes, so that `_AnswerName` knows the
+    question's own binding. A name a function binds itself (a parameter, an assignment) is its own and stays; so
+    does a `:=` target (it cannot be an attribute), and an annotated one (a SyntaxError if global)."""
     _guarded(node, ())
 
 
@@ -1591,12 +1620,12 @@ def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
     """`node`, its uses of the global `answer` rewritten; `scopes` (outermost first) hold each enclosing scope's
     kind and how it binds `answer` (see `_answer_in`)."""
     if isinstance(node, _ast.Name):
-        return _answer_reached(node) if node.id == "answer" and _reaches_global(scopes) else node
+        return _answer_reached(node) if node.id == "answer" and _reaches_global(scopes, node.ctx) else node
     if isinstance(node, _ast.NamedExpr | _ast.AnnAssign):
         _guard_fields([(node, "value"), (node, "annotation")], scopes)
     elif isinstance(node, _SCOPES):
         outside, inside = _scope_parts(node)
-        kind = "class" if isinstance(node, _ast.ClassDef) else "function" if isinstance(node, _FUNCTION_SCOPES) else ""
+        kind = "class" if isinstance(node, _ast.ClassDef) else "function" if isinstance(node, _RUN_LATER) else ""
         _guard_fields(outside, scopes)
         _guard_fields(inside, (*scopes, (kind, _answer_in(node))))
     elif isinstance(node, _ast.AST):
@@ -1604,10 +1633,11 @@ def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
     return node
 
 
-def _reaches_global(scopes: tuple[tuple[str, str | None], ...]) -> bool:
-    """Whether `answer` in the innermost of `scopes` is the global one, in code that may run later (a function's)."""
-    if all(kind != "function" for kind, _ in scopes):
-        return False  # the cell's top level, its classes' and comprehensions' too, runs now
+def _reaches_global(scopes: tuple[tuple[str, str | None], ...], ctx: Any) -> bool:
+    """Whether `answer` in the innermost of `scopes` is the global one, where it is guarded: in code that may run
+    later (a function's), or bound by code that runs now (the cell's own binding)."""
+    if isinstance(ctx, _ast.Load) and all(kind != "function" for kind, _ in scopes):
+        return False  # read by the cell's top level, its classes and comprehensions: they run now
     for depth, (kind, binds) in enumerate(reversed(scopes)):
         if kind == "class" and depth > 0:
             continue  # a class's names are not seen from the functions inside it
@@ -1754,6 +1784,38 @@ def _starting_as_own_work(start: Any) -> Any:
     return start_as_own_work
 
 
+class _WorkHandler:
+    """A signal handler a cell set, run as the work of the question whose cell set it: Python runs every handler
+    on the main thread, in whatever cell runs there then (a later question's), as a thread runs in its starter's."""
+
+    __slots__ = ("handler", "origin")
+
+    def __init__(self, origin: tuple[Worker, int], handler: Any) -> None:
+        self.origin = origin
+        self.handler = handler
+
+    def __call__(self, signum: int, frame: Any) -> Any:
+        return _as_work_of(self.origin, self.handler)(signum, frame)
+
+
+def _as_set(handler: Any) -> Any:
+    """A handler as the cell set it (what `signal.getsignal` and `signal.signal` give back)."""
+    return handler.handler if type(handler) is _WorkHandler else handler
+
+
+def _setting_handlers_as_own_work(signum: Any, handler: Any) -> Any:
+    """`signal.signal`: a cell's handler is held with its setter's origin (the host's own are set as they are)."""
+    origin = work_origin()
+    if origin is not None and callable(handler) and handler not in (_on_alarm, _on_interrupt):  # the REPL's own
+        handler = _WorkHandler(origin, handler)
+    return _as_set(_set_signal(signum, handler))
+
+
+def _handler_as_set(signum: Any) -> Any:
+    """`signal.getsignal`: the handler a cell set, not its origin's wrapper."""
+    return _as_set(_get_signal(signum))
+
+
 def _submitting_as_own_work(submit: Any) -> Any:
     """A pool's method taking `func` first: the task does the submitter's work, whichever thread runs it."""
 
@@ -1829,9 +1891,9 @@ def _thread_pool_tasks_carry_origins(module: Any) -> None:
 
 def carry_origins() -> None:
     """From now on, work a cell starts carries its origin (see `work_origin`): `_thread`'s starts wrapped, and
-    `threading`'s own references to them; the pools' tasks and callbacks once their modules load (asyncio's carry
-    it by themselves). Once, for good (threads outlive the cells that start them): a worker's process at its start,
-    the in-process tier at its first cell."""
+    `threading`'s own references to them; the signal handlers a cell sets; the pools' tasks and callbacks once
+    their modules load (asyncio's carry it by themselves). Once, for good (threads outlive the cells that start
+    them): a worker's process at its start, the in-process tier at its first cell."""
     global _carrying_origins
     if _carrying_origins:
         return
@@ -1843,6 +1905,9 @@ def carry_origins() -> None:
     for name in _THREAD_STARTS:
         if (start := getattr(threading, f"_{name}", None)) is not None:
             setattr(threading, f"_{name}", _starting_as_own_work(start))
+    # signal.py's own signal() and getsignal() call these: a cell's handlers carry their setter's origin
+    _signal.signal = _setting_handlers_as_own_work  # type: ignore[assignment]
+    _signal.getsignal = _handler_as_set  # type: ignore[assignment]
     _after_import("concurrent.futures._base", _done_callbacks_carry_origins)
     _after_import("concurrent.futures.thread", _executor_tasks_carry_origins)
     _after_import("multiprocessing.pool", _thread_pool_tasks_carry_origins)
