@@ -809,3 +809,19 @@ def test_a_cells_functions_keep_the_plain_meaning_of_the_name_answer(sandbox: st
     )
     result = RLM(ScriptedLM([repl(code), repl("FINAL('not ready')")]), sandbox=sandbox).completion("q", context="c")
     assert result.answer == "rebound True ['a', 'b'] 3"
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+@pytest.mark.parametrize(
+    "alias",
+    [
+        "result = {'content': 'forty-two', 'ready': False}\nanswer = result\nresult['ready'] = True",
+        "answer = result = {'content': 'forty-two'}\nresult['ready'] = True",
+        "def finish(d):\n    d['ready'] = True\nresult = {'content': 'forty-two'}\nanswer = result\nfinish(result)",
+    ],
+)
+def test_a_dict_bound_to_answer_is_that_dict_not_a_copy(sandbox: str, alias: str) -> None:
+    # `answer = result` bound a copy while the REPL guarded the name: `result['ready'] = True` then finished nothing
+    # and the run went on to another turn.
+    lm = ScriptedLM([repl(alias), repl("FINAL('a second turn')")])
+    assert RLM(lm, sandbox=sandbox).completion("q", context="c").answer == "forty-two"

@@ -444,7 +444,6 @@ STALE_WRITES = {
     "through globals()": "globals()['answer'] = {'content': 'stale', 'ready': True}",
     "through globals().update": "globals().update(answer={'content': 'stale', 'ready': True})",
     "through a namespace saved in question 1": "saved['answer'] = {'content': 'stale', 'ready': True}",
-    "through the dict question 2 bound, found in the namespace": "saved['answer'].update(content='stale', ready=True)",
     "through a generator expression made in question 1": "list(setting)",
 }
 

@@ -1563,8 +1563,8 @@ class _AnswerName:
     @answer.setter
     def answer(self, value: Any) -> None:
         _refuse_an_earlier_questions_thread("answer = ...")
-        if type(value) is dict:  # guarded as the REPL's own is: the namespace hands it to any work (globals())
-            value = _Answer(value)
+        # Bound as given, never a copy: `answer = result` then `result['ready'] = True` finishes, as in Python. (A
+        # plain dict so bound is not guarded against an earlier question's work that found it in a saved namespace.)
         self.worker.namespace["answer"] = self.worker.answer_binding = value
 
     @answer.deleter
