@@ -818,10 +818,12 @@ def test_a_cells_functions_keep_the_plain_meaning_of_the_name_answer(sandbox: st
         "result = {'content': 'forty-two', 'ready': False}\nanswer = result\nresult['ready'] = True",
         "answer = result = {'content': 'forty-two'}\nresult['ready'] = True",
         "def finish(d):\n    d['ready'] = True\nresult = {'content': 'forty-two'}\nanswer = result\nfinish(result)",
+        "if (answer := {'content': 'forty-two', 'ready': True}):\n    print('bound')",
+        "def settle():\n    global answer\n    return (answer := {'content': 'forty-two', 'ready': True})\nsettle()",
     ],
 )
 def test_a_dict_bound_to_answer_is_that_dict_not_a_copy(sandbox: str, alias: str) -> None:
     # `answer = result` bound a copy while the REPL guarded the name: `result['ready'] = True` then finished nothing
-    # and the run went on to another turn.
+    # and the run went on to another turn; a `:=` binding was undone as if made by other work.
     lm = ScriptedLM([repl(alias), repl("FINAL('a second turn')")])
     assert RLM(lm, sandbox=sandbox).completion("q", context="c").answer == "forty-two"

@@ -1567,6 +1567,11 @@ class _AnswerName:
         # plain dict so bound is not guarded against an earlier question's work that found it in a saved namespace.)
         self.worker.namespace["answer"] = self.worker.answer_binding = value
 
+    def bind(self, value: Any) -> Any:
+        """`(answer := value)` where that binds the global `answer`: bound as `answer = value` is; `value` back."""
+        self.answer = value
+        return value
+
     @answer.deleter
     def answer(self) -> None:
         _refuse_an_earlier_questions_thread("del answer")
@@ -1602,8 +1607,9 @@ def _guard_answer(node: Any) -> None:
     """Rewrite, in place, the uses of the global name `answer` under `node` (a cell) as `__rlmx_answer__.answer`:
     inside a function, lambda or generator expression (code that may run later, maybe as an earlier question's
     work) loads, stores and deletes alike, and the cell's own stores and deletes, so that `_AnswerName` knows the
-    question's own binding. A name a function binds itself (a parameter, an assignment) is its own and stays; so
-    does a `:=` target (it cannot be an attribute), and an annotated one (a SyntaxError if global)."""
+    question's own binding; a `:=` that binds the global becomes `__rlmx_answer__.bind(...)` (its target cannot be
+    an attribute). A name a function binds itself (a parameter, an assignment) is its own and stays; so does an
+    annotated one (a SyntaxError if global)."""
     _guarded(node, ())
 
 
@@ -1621,6 +1627,9 @@ def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
     kind and how it binds `answer` (see `_answer_in`)."""
     if isinstance(node, _ast.Name):
         return _answer_reached(node) if node.id == "answer" and _reaches_global(scopes, node.ctx) else node
+    if isinstance(node, _ast.NamedExpr) and node.target.id == "answer" and _reaches_global(scopes, node.target.ctx):
+        _guard_fields([(node, "value")], scopes)
+        return _answer_bound(node)
     if isinstance(node, _ast.NamedExpr | _ast.AnnAssign):
         _guard_fields([(node, "value"), (node, "annotation")], scopes)
     elif isinstance(node, _SCOPES):
@@ -1717,6 +1726,14 @@ def _walk(node: Any) -> Any:
         node = todo.pop()
         yield node
         todo += _nodes(_all_fields(node))
+
+
+def _answer_bound(walrus: Any) -> Any:
+    """`__rlmx_answer__.bind(value)` in place of `(answer := value)`, at its place in the source."""
+    where = {key: getattr(walrus, key) for key in ("lineno", "col_offset", "end_lineno", "end_col_offset")}
+    holder = _ast.Name(id=ANSWER_NAME, ctx=_ast.Load(), **where)
+    method = _ast.Attribute(value=holder, attr="bind", ctx=_ast.Load(), **where)
+    return _ast.Call(func=method, args=[walrus.value], keywords=[], **where)
 
 
 def _answer_reached(name: Any) -> Any:
