@@ -1567,17 +1567,17 @@ class _AnswerName:
         # plain dict so bound is not guarded against an earlier question's work that found it in a saved namespace.)
         self.worker.namespace["answer"] = self.worker.answer_binding = value
 
-    def bind(self, value: Any) -> Any:
-        """`(answer := value)` where that binds the global `answer`: bound as `answer = value` is; `value` back."""
-        self.answer = value
-        return value
-
     @answer.deleter
     def answer(self) -> None:
         _refuse_an_earlier_questions_thread("del answer")
         if self.worker.namespace.pop("answer", _ABSENT) is _ABSENT:
             raise NameError("name 'answer' is not defined")
         self.worker.answer_binding = _ABSENT
+
+    def bind(self, value: Any) -> Any:
+        """`(answer := value)` where that binds the global `answer`: bound as `answer = value` is; `value` back."""
+        self.answer = value
+        return value
 
 
 _FUNCTION_SCOPES = (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.Lambda)
