@@ -386,6 +386,107 @@ def test_one_ctrl_c_under_asyncio_run_stops_a_sync_call_nested_in_an_event_handl
     assert time.monotonic() - started < 10
 
 
+def _ctrl_c_at_cell_start(event: Event) -> None:
+    if event.type == "cell_start":  # the caller is blocked in the sync call by now
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+@pytest.mark.parametrize("app_handler", ["loop.add_signal_handler", "a flag (uvicorn)", "a callback (ipykernel)"])
+@pytest.mark.parametrize("blocked_in", ["a task", "a callback"])
+def test_a_ctrl_c_the_apps_own_handler_leaves_to_the_blocked_loop_stops_a_sync_call(
+    app_handler: str, blocked_in: str
+) -> None:
+    """An app that handles Ctrl-C itself (aiohttp and the asyncio docs' loop.add_signal_handler, uvicorn's flag,
+    ipykernel's callback that cancels the cell) cancels nothing at once: its loop is to act, and the sync call
+    blocks it. The call stops its run, as if cancelled in a task (a KeyboardInterrupt there would end the whole
+    loop) and with KeyboardInterrupt in a callback; the app's handler still gets its turn afterwards."""
+    rlm = RLM(
+        ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=_ctrl_c_at_cell_start
+    )
+
+    async def app() -> tuple[str, bool]:
+        loop = asyncio.get_running_loop()
+        heard: list[int] = []
+        if app_handler == "loop.add_signal_handler":
+            loop.add_signal_handler(signal.SIGINT, heard.append, signal.SIGINT)
+        elif app_handler == "a flag (uvicorn)":
+            signal.signal(signal.SIGINT, lambda signum, frame: heard.append(signum))
+        else:
+            signal.signal(signal.SIGINT, lambda signum, frame: loop.call_soon_threadsafe(heard.append, signum))
+        outcome = loop.create_future()
+
+        def blocking_work() -> None:
+            try:
+                rlm.completion("q", context="abcd")
+                outcome.set_result("answered")
+            except BaseException as exc:
+                outcome.set_result(type(exc).__name__)
+                if not isinstance(exc, KeyboardInterrupt):
+                    raise
+
+        async def in_a_task() -> None:
+            await asyncio.sleep(0)
+            blocking_work()
+
+        if blocked_in == "a task":
+            job = asyncio.create_task(in_a_task())
+            await asyncio.gather(job, return_exceptions=True)
+        else:
+            loop.call_soon(blocking_work)
+        stopped_by = await asyncio.wait_for(outcome, 10)
+        while not heard:  # the app's own handler has its turn once the loop is free
+            await asyncio.sleep(0.01)
+        return stopped_by, heard == [signal.SIGINT]
+
+    before = signal.getsignal(signal.SIGINT)
+    started = time.monotonic()
+    try:
+        stopped_by = asyncio.run(app())
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert time.monotonic() - started < 10
+    assert stopped_by == ("CancelledError" if blocked_in == "a task" else "KeyboardInterrupt", True)
+    assert processes_left() == []
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+@pytest.mark.parametrize("caller", ["plain code", "inside asyncio.run"])
+def test_one_ctrl_c_stops_a_run_nested_in_a_sync_tool(caller: str) -> None:
+    """Agent as a tool: a sync tool (on a thread of its own, its run on a loop of its own) asks another RLM. One
+    Ctrl-C stops the outer run, and the nested one with it: its REPL does not run on through its 30 s cell."""
+    inner = RLM(
+        ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=_ctrl_c_at_cell_start
+    )
+    nested_ended = threading.Event()
+
+    def sub_agent(question: str) -> str:
+        """Ask the sub-agent."""
+        try:
+            return str(inner.completion(question, context="abcd").answer)
+        finally:
+            nested_ended.set()
+
+    outer = RLM(ScriptedLM(lambda messages: repl("print(sub_agent('x'))\nFINAL('outer')")), tools=[sub_agent])
+
+    async def in_a_loop() -> str:
+        return str(outer.completion("q", context="abcd").answer)
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        if caller == "plain code":
+            outer.completion("q", context="abcd")
+        else:
+            asyncio.run(in_a_loop())
+    assert nested_ended.wait(5), "the nested run went on after Ctrl-C"
+    assert time.monotonic() - started < 10
+    assert processes_left() == []
+
+
 @pytest.mark.parametrize("call", ["completion", "session"])
 def test_a_shutdown_signal_cancelling_the_main_task_lets_a_sync_call_in_another_task_finish(call: str) -> None:
     """A service's graceful shutdown: its SIGTERM handler cancels the main task, which then waits for its workers,

@@ -55,8 +55,9 @@ def _loop_running() -> bool:
 
 
 _run_stopped: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("rlmx_run_stopped", default=None)
-"""In the context of a run on a helper loop (and so of its tasks, event handlers and tools): set once its caller was
-interrupted. A sync call nested in that run blocks the very loop that would deliver the run's cancellation, so it
+"""In the context of a blocking run (and so of its tasks, event handlers and tools, a sync tool's own thread
+included): set once its caller was interrupted. A sync call nested in that run cannot be reached by the run's
+cancellation (it blocks the very loop that would deliver it, or runs on a tool's thread on a loop of its own), so it
 looks here too."""
 
 
@@ -65,13 +66,20 @@ class _BlockedLoop:
     cannot be delivered by that loop, so the call looks for one now and then, whether it blocks in a task or in a
     plain callback (`loop.call_soon`, a GUI slot), and ends itself. Only a signal handler (or another thread) can ask
     for one while the loop is blocked. Enter it around the wait: on the main thread it notes each SIGINT, its handler
-    chained, to tell a Ctrl-C from other cancellations."""
+    chained, to tell a Ctrl-C from other cancellations, and to see a Ctrl-C that the app's own handler only passed
+    on to the blocked loop (`loop.add_signal_handler`, ipykernel's, uvicorn's flag).
+
+    The handler is chained per call rather than once for all calls: blocked calls on the main thread nest strictly,
+    so each puts back what it found, and a handler set by code nested in the call (`rlmx.cli.main` in a notebook)
+    is chained by the calls nested in it, where one shared handler would be replaced and deaf."""
 
     def __init__(self) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # plain sync code: Ctrl-C is a KeyboardInterrupt raised in the wait itself
             loop = None
+        self.in_loop = loop is not None
+        """Whether a loop of the caller's runs (blocked) on this thread."""
         self.caller = asyncio.current_task() if loop is not None else None
         self.tasks = {task: task.cancelling() for task in asyncio.all_tasks(loop)} if loop is not None else {}
         self.outer = _run_stopped.get()
@@ -80,11 +88,18 @@ class _BlockedLoop:
         """Seconds between looks; None: nothing to watch, wait for the result alone."""
         self.sigint = False
         """Whether SIGINT's handler ran since the call began."""
+        self._unanswered = 0
+        """Looks since the SIGINT was noted during which nothing turned it into a cancellation."""
+        self._answered_by_run = False
+        """Whether the chained SIGINT handler is one that answers a Ctrl-C through the run itself."""
         self._chained: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
     def __enter__(self) -> _BlockedLoop:
         previous = signal.getsignal(signal.SIGINT)
-        if self.tasks and threading.current_thread() is threading.main_thread() and callable(previous):
+        if self.in_loop and threading.current_thread() is threading.main_thread() and callable(previous):
+            # rlmx's own commands (`rlmx.cli.main` in a notebook cell) set a handler that acts on the run itself,
+            # on the helper loop (`serve` stops its server gracefully): their Ctrl-C is answered, not left waiting.
+            self._answered_by_run = str(getattr(previous, "__module__", "")).startswith("rlmx.")
 
             def noted(signum: int, frame: FrameType | None) -> Any:
                 self.sigint = True
@@ -99,12 +114,15 @@ class _BlockedLoop:
         if self._chained is not None and signal.getsignal(signal.SIGINT) is self._chained[0]:
             signal.signal(signal.SIGINT, self._chained[1])  # unless a handler set another one meanwhile
 
-    def check(self) -> None:
+    def check(self, run: list[asyncio.Task[Any]]) -> None:
         """CancelledError when the caller's task was cancelled, or the run it is nested in was stopped;
         KeyboardInterrupt when another of the loop's tasks was cancelled by a Ctrl-C (asyncio.run's first one
         cancels its main task: the caller, a callback or another task, cannot be cancelled, and stops as sync code
         does on Ctrl-C). Any other task's cancellation (a SIGTERM handler's shutdown, another thread's) is the
-        loop's to deliver once the call returns."""
+        loop's to deliver once the call returns. A Ctrl-C that nothing turned into a cancellation by the next look
+        (the app's handler left it to the blocked loop, or only set a flag) stops the call too, or the app could
+        not act on it until the run ends; unless it cancelled `run`, this call's own tasks (`rlmx.cli`'s handler
+        does: they end as they choose)."""
         if self.outer is not None and self.outer.is_set():
             raise asyncio.CancelledError
         asked = [task for task, before in self.tasks.items() if task.cancelling() > before]
@@ -112,6 +130,18 @@ class _BlockedLoop:
             raise asyncio.CancelledError
         if asked and self.sigint:
             raise KeyboardInterrupt
+        if self.sigint and not self._answered_by_run and not any(task.cancelling() for task in run):
+            self._unanswered += 1
+            if self._unanswered > 1:
+                self._stop_as_ctrl_c()
+
+    def _stop_as_ctrl_c(self) -> None:
+        """A task is stopped as if cancelled: a KeyboardInterrupt out of a task would end its whole loop (the
+        server, the kernel) where the app's own handler meant to stop one request or cell, or to shut down
+        gracefully. A plain callback stops as sync code does on Ctrl-C."""
+        if self.caller is not None:
+            raise asyncio.CancelledError
+        raise KeyboardInterrupt
 
 
 class _LoopThread:
@@ -148,7 +178,7 @@ class _LoopThread:
                 while True:
                     with contextlib.suppress(concurrent.futures.TimeoutError):
                         return done.result(timeout=blocked.poll)
-                    blocked.check()
+                    blocked.check(tasks)
             except BaseException:
                 if not done.done():  # the caller was interrupted (Ctrl-C, cancelled): cancel the run and wait for it
                     stopped.set()  # for a sync call nested in the run, which keeps the loop from cancelling it
@@ -178,6 +208,21 @@ class _LoopThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=30)
         self.loop.close()
+
+
+def _cancel_once_set(stop: threading.Event, task: asyncio.Task[Any]) -> None:
+    """Cancel `task`, a run nested in another on a loop of its own, once the outer run's `stop` is set. Looked at
+    every `_POLL` seconds on the task's loop (a threading.Event cannot wake a loop), until the task ends."""
+
+    def look() -> None:
+        if task.done():
+            return
+        if stop.is_set():
+            task.cancel()
+        else:
+            task.get_loop().call_later(_POLL, look)
+
+    look()
 
 
 def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
@@ -222,11 +267,16 @@ class BlockingRunner:
             return thread.run(coro, context)
         assert self._runner is not None
         held: list[asyncio.Task[Any]] = []
+        outer = _run_stopped.get()
+        stopped = threading.Event()
+        context.run(_run_stopped.set, stopped)
 
         async def tracked() -> T:
             task = asyncio.current_task()
             if task is not None:
                 held.append(task)
+                if outer is not None:
+                    _cancel_once_set(outer, task)
             return await coro
 
         try:
@@ -237,7 +287,10 @@ class BlockingRunner:
             # it finish, so the REPL, the calls and the locks it holds are let go before the exception goes on.
             if not held:
                 coro.close()  # never started (the loop refused the run)
-            elif not held[0].done():
+                raise
+            if not held[0].done() or held[0].cancelled():  # interrupted, not failed by itself
+                stopped.set()  # for a sync call nested in the run (a sync tool's), on a loop of its own
+            if not held[0].done():
                 held[0].cancel()
                 with contextlib.suppress(BaseException):
                     self._runner.get_loop().run_until_complete(held[0])
