@@ -351,6 +351,26 @@ def test_a_fence_opened_at_the_end_of_a_line_of_text_is_a_block() -> None:
     assert "Done, finishing now:" in reply.prose and "that is all" in reply.prose
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        "- Look at the end:\n  - ```repl\n    w = context.split()\n    print(w[-1])\n    ```\n- Then answer.",
+        "Plan:\n- Look:\n    - ```python\n      w = context.split()\n      print(w[-1])\n      ```\n    - Then answer.",
+        "1. Look:\n    1. ```repl\n       w = context.split()\n       print(w[-1])\n       ```\n2. Then answer.",
+        "- Look:\n\t- ```repl\n\t  w = context.split()\n\t  print(w[-1])\n\t  ```\n- Then answer.",
+    ],
+)
+def test_a_fence_on_a_nested_list_items_marker_line_closes_at_the_items_content_column(item: str) -> None:
+    # the block sits in the item: its lines and its closing fence are indented to the item's content column
+    reply = parse_reply(item)
+    assert reply.cells == ("w = context.split()\nprint(w[-1])",)
+    assert "Then answer." in reply.prose
+
+
+def test_a_fence_after_a_list_items_text_still_takes_column_0() -> None:
+    assert parse_reply("- Run it: ```repl\n  print(1)\n  ```\n- done").cells == ("print(1)",)
+
+
 def test_a_language_that_is_not_code_at_the_end_of_a_line_stays_prose() -> None:
     assert parse_reply("see this: ```json\n{}\n```").cells == ()
 

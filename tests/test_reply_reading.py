@@ -537,6 +537,32 @@ def test_a_final_in_an_html_comment_does_not_finish() -> None:
     assert find_final_anywhere(last) is None and last_turn_text(last) == "The last word is gamma."
 
 
+@pytest.mark.parametrize(
+    "mention",
+    [
+        "Drafts go in `<!--` comments; this is none.",  # in inline code, right after its backtick
+        "I will strip every `x <!-- y` pair later.",  # in inline code, further in
+        "The page is HTML, and each note starts with <!-- so I keep them for now.",  # mid-line, never closed
+        "Each note starts with <!-- and, past the block below,",  # mid-line, closed only in a later paragraph
+    ],
+)
+def test_a_comment_opener_written_about_hides_nothing_after_it(mention: str) -> None:
+    # the fence reader and the FINAL reader read comments one way: such a `<!--` is text to both
+    after = "\n\nends with -->, which I ignore." if "past the block" in mention else ""
+    parsed = parse_reply(f"{mention}\n```repl\nFINAL(context.split()[-1])\n```{after}")
+    assert (parsed.cells, parsed.final) == (("FINAL(context.split()[-1])",), None)
+    result, _ = run([f"{mention}\n```repl\nlast = context.split()[-1]\nFINAL(last)\n```{after}"])
+    assert result.answer == "gamma"
+    run_on = f"{mention}<|im_end|>\n<|im_start|>user\nIt is alpha.<|im_end|>\n<|im_start|>assistant\nFINAL(alpha)"
+    assert parse_reply(run_on).overran_chars > 0 and parse_reply(run_on).final is None
+    assert last_turn_text(f"{mention} The answer:\n\n```text\ngamma\n```") == "gamma"
+    # a comment the same opener really begins (it starts a line, or closes in its paragraph) still hides a draft
+    assert parse_reply(f"<!-- {mention}\n```repl\nFINAL('alpha')\n```\n-->\n```repl\nprint(5)\n```").cells == (
+        "print(5)",
+    )
+    assert parse_reply("Not yet <!-- a draft:\nFINAL(alpha) -->\nstill looking.").final is None
+
+
 # --- audit 25: more families' reasoning markup, answer markup, FINAL laid out over lines ---------------------------
 
 _SHORTCUT = "A shortcut:\n```repl\nFINAL('alpha')\n```\nbut alpha is the first word, so I check first."

@@ -19,8 +19,9 @@ splits a reply into three kinds of text:
   long as the opening, followed only by spaces; an unclosed block runs to the end. So a ````repl block can hold
   ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
   models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
-  zero-width mark; a code fence may open at the end of a line of text ("Running it: ```repl"); a closing one may
-  be indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
+  zero-width mark; a code fence may open at the end of a line of text ("Running it: ```repl"; on a list item's
+  marker line, "  - ```repl", its lines and closing fence sit at the item's content column); a closing one may be
+  indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
   tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
   nor in a quote inside a list item ("1. > ```repl").
 * the end of the model's turn (`_TURN`): an end-of-turn token in any chat format (`<|im_end|>`, `<|eot_id|>`,
@@ -549,7 +550,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if comments.inside(start, prose_start):
                 continue
             keep(text[prose_start:start])
-            fence_char, fence_len, fence_indent = "`", len(match.group("fence")), 0
+            fence_char, fence_len, fence_indent = "`", len(match.group("fence")), _item_content_column(text, match)
             fence_lang, body_start, state = _language(match.group("info")), min(end + 1, len(text)), "fence"
             consumed = end
             continue
@@ -740,26 +741,89 @@ def _reopens(
     return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
 
 
+_LIST_MARKERS = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})++")
+
+
+def _item_content_column(text: str, fence: re.Match[str]) -> int:
+    """The indent of a fence at the end of a line of text (`_LATE_FENCE`): on a list item's marker line (nested
+    ones too: "    - ```repl", "1. ```python") the column of the fence, where the item's content and so the block's
+    lines and closing fence sit (CommonMark 5.2's list-item container); after other text, 0."""
+    line_start = text.rfind("\n", 0, fence.start()) + 1
+    if _LIST_MARKERS.fullmatch(text, line_start, fence.start("fence")) is None:
+        return 0
+    return len(text[line_start : fence.start("fence")].expandtabs(4))
+
+
 class _Comments:
-    """Whether a position of prose lies in an HTML comment (`<!-- ... -->`, CommonMark 4.6) begun in the same stretch
-    of prose; asked at increasing positions, so one forward scan serves all (linear)."""
+    """The HTML comments of a text, read one way for every reader of prose (fences, turn markers, FINAL lines), by
+    CommonMark (4.6 and 6.6): from `<!--` to the next `-->`. A `<!--` that begins its line opens an HTML block, and
+    one never closed runs to the end (a draft the model commented out is not action). One within a line is raw HTML
+    only when its `-->` comes in the same paragraph (a blank line or a fence line ends it), and one in an inline code
+    span or right after a backtick is written about: both are text ("Drafts go in `<!--` comments"). Every position
+    is found once and bisected, so the reading is linear however often it is asked."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.scanned = 0
-        self.open = False
+        self.openers = [match.start() for match in re.finditer("<!--", text)] if "<!--" in text else []
+        self.closers = [match.start() for match in re.finditer("-->", text)] if self.openers else []
+        breaks = list(_PARAGRAPH_BREAK.finditer(text)) if self.openers else []
+        self.break_starts = [match.start() for match in breaks]
+        self.break_ends = [match.end() for match in breaks]
+        self.code: tuple[int, list[tuple[int, int]]] = (-1, [])  # a paragraph's start and its inline code spans
+        self.stretch = -1  # where the stretch of prose `inside` reads began
+        self.unread = 0  # the first opener `inside` has not read
+        self.span: tuple[int, int] | None = None  # the last comment `inside` found
+
+    def spans(self, start: int = 0) -> Iterator[tuple[int, int]]:
+        """The comments that begin at or after `start`, in order, as (start, end)."""
+        at = bisect.bisect_left(self.openers, start)
+        while at < len(self.openers):
+            opener = self.openers[at]
+            end = self._end(opener)
+            if end is None:
+                at += 1
+                continue
+            yield opener, end
+            at = bisect.bisect_left(self.openers, end, at + 1)  # a `<!--` inside the comment is the comment's
 
     def inside(self, position: int, prose_start: int) -> bool:
-        if prose_start > self.scanned:  # a new stretch of prose (a block came between): no comment is open
-            self.scanned, self.open = prose_start, False
-        while self.scanned < position:
-            mark = "-->" if self.open else "<!--"
-            found = self.text.find(mark, self.scanned, position)
-            if found < 0:
-                self.scanned = position
-                break
-            self.scanned, self.open = found + len(mark), not self.open
-        return self.open
+        """Whether `position` lies in a comment begun in the stretch of prose that began at `prose_start` (a comment
+        opened before a block or in reasoning is not open in the prose after it); asked at increasing positions."""
+        openers = self.openers
+        if prose_start > self.stretch:
+            self.stretch, self.span = prose_start, None
+            self.unread = max(self.unread, bisect.bisect_left(openers, prose_start))
+        while self.unread < len(openers) and openers[self.unread] < position:  # each opener is read once
+            opener = openers[self.unread]
+            self.unread += 1
+            if self.span is None or opener >= self.span[1]:  # not one inside the last comment
+                end = self._end(opener)
+                self.span = (opener, end) if end is not None else self.span
+        return self.span is not None and self.span[0] < position < self.span[1]
+
+    def _end(self, opener: int) -> int | None:
+        """Where the comment that the `<!--` at `opener` opens ends; None when that `<!--` is text."""
+        text = self.text
+        paragraph = bisect.bisect_left(self.break_starts, opener)
+        paragraph_start = self.break_ends[paragraph - 1] if paragraph else 0
+        paragraph_end = self.break_starts[paragraph] if paragraph < len(self.break_starts) else len(text)
+        if (opener > 0 and text[opener - 1] == "`") or self._in_code(opener, paragraph_start, paragraph_end):
+            return None
+        closer = bisect.bisect_left(self.closers, opener + 2)  # "<!-->" is a comment, closed at once
+        close = self.closers[closer] + 3 if closer < len(self.closers) else None
+        before = opener - 1
+        while before >= 0 and text[before] in " \t":
+            before -= 1
+        if before < 0 or text[before] == "\n":  # it begins its line: an HTML block, to its `-->` or the end
+            return close if close is not None else len(text)
+        return close if close is not None and close <= paragraph_end else None
+
+    def _in_code(self, position: int, paragraph_start: int, paragraph_end: int) -> bool:
+        if self.code[0] != paragraph_start:
+            self.code = (paragraph_start, _code_spans(self.text, paragraph_start, paragraph_end))
+        spans = self.code[1]
+        at = bisect.bisect_right(spans, (position, len(self.text)))
+        return at > 0 and spans[at - 1][1] > position
 
 
 _NEXT_LINE_OPENS_CODE = re.compile(
@@ -1179,26 +1243,8 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
 
 
 def _comments(text: str) -> list[tuple[int, int]]:
-    """Where the HTML comments of `text` lie (CommonMark 4.6 and 6.6): from `<!--` to `-->`, or to the end when a
-    `<!--` that begins its line is never closed (raw HTML, never shown: a draft the model commented out is not
-    action). An unclosed `<!--` within a line is text, and one right after a backtick is written about ("`<!--`").
-    Each search resumes where the last one ended: linear."""
-    spans: list[tuple[int, int]] = []
-    position, closed = 0, True  # closed: a `-->` may still follow (once none does, none will)
-    while (start := text.find("<!--", position)) >= 0:
-        position = start + 4
-        if start > 0 and text[start - 1] == "`":
-            continue
-        end = text.find("-->", start + 2) if closed else -1
-        if end >= 0:
-            spans.append((start, end + 3))
-            position = end + 3
-            continue
-        closed = False
-        if not text[text.rfind("\n", 0, start) + 1 : start].strip(" \t"):
-            spans.append((start, len(text)))
-            break
-    return spans
+    """Where the HTML comments of `text` lie, read as `_parse` reads them (`_Comments`)."""
+    return list(_Comments(text).spans())
 
 
 def _outside_comments(segment: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
