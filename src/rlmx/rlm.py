@@ -533,7 +533,8 @@ class RLM:
             return TraceFile(self.trace_dir / f"{stamp}-{run_id}.jsonl")
         except OSError as exc:
             raise InputError(
-                f"cannot write traces to {self.trace_dir}: {exc.strerror}; pass another trace_dir"
+                f"cannot write traces to {self.trace_dir}: {exc.strerror}; choose a folder rlmx can write: "
+                "--trace-dir DIR (or XDG_STATE_HOME) on the command line, trace_dir= in Python"
             ) from None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import MAIN, repl, script
+from mcp_harness import MAIN, alive, descendants, repl, script
 
 from rlmx.mcp.server import lines_of, replace_lone_surrogates
 
@@ -242,3 +242,216 @@ def test_a_bom_before_a_message_and_roots_listed_as_plain_paths_are_read(tmp_pat
         client.send({"jsonrpc": "2.0", "id": asked["id"], "result": {"roots": [{"uri": str(project), "name": "p"}]}})
         answered = client.until(1)[-1]
     assert answered["result"]["structuredContent"]["answer"] == "7421", answered
+
+
+def _server_env(**changes: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_", "XDG_"))}
+    return {**env, **changes}
+
+
+def _line(server: subprocess.Popen[bytes], request_id: int) -> dict[str, Any]:
+    """The reply to `request_id`, read from the server's stdout on this thread (other messages dropped)."""
+    assert server.stdout is not None
+    while True:
+        message = json.loads(server.stdout.readline())
+        if message.get("id") == request_id:
+            return dict(message)
+
+
+def _send(server: subprocess.Popen[bytes], message: dict[str, Any]) -> None:
+    assert server.stdin is not None
+    server.stdin.write(json.dumps(message).encode() + b"\n")
+    server.stdin.flush()
+
+
+def test_a_client_that_stops_reading_stdout_ends_the_server_and_its_repls_quietly(tmp_path: Path) -> None:
+    # A client whose reader died (stdout closed, stdin left open): the server kept its session's REPL alive until
+    # stdin closed, then exited 1 with a BrokenPipeError traceback on stderr, the client's log.
+    command = [sys.executable, "-c", MAIN, "mcp", "--scripted", str(script(tmp_path, [repl("FINAL('one')")]))]
+    server = subprocess.Popen(
+        [*command, "--trace-dir", str(tmp_path / "t")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=_server_env(),
+    )
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    try:
+        hello = {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+        _send(server, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        _line(server, 0)
+        _send(server, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        start = {"name": "rlm_session_start", "arguments": {"text": "abc"}}
+        _send(server, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": start})
+        session = _line(server, 1)["result"]["structuredContent"]["session_id"]
+        question = {"name": "rlm_session_ask", "arguments": {"session_id": session, "query": "q"}}
+        _send(server, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": question})
+        assert _line(server, 2)["result"]["structuredContent"]["answer"] == "one"
+        repls = descendants(server.pid)
+        assert repls, "the session's REPL runs"
+        server.stdout.close()
+        _send(server, {"jsonrpc": "2.0", "id": 3, "method": "ping"})  # its reply breaks the pipe; stdin stays open
+        code = server.wait(timeout=15)
+        stderr = server.stderr.read().decode()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stdin.close()
+        server.stderr.close()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "the client stopped reading stdout" in stderr
+    assert not [pid for pid in repls if alive(pid)], "the session's REPL outlived the server"
+
+
+MODERN = "2026-07-28"
+
+
+def _modern_call(request_id: int, arguments: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A tools/call of the single-exchange protocol, from a client that offers roots."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"roots": {}},
+    }
+    params = {"name": "rlm_ask", "arguments": arguments, "_meta": meta, **more}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def test_a_2026_07_28_client_is_asked_for_its_roots_the_protocols_way(tmp_path: Path) -> None:
+    # That protocol has no server-to-client requests: every paths call of a client that offered roots failed with
+    # "roots/list failed: NoBackChannelError: ...". The call now returns the roots/list request as an input
+    # request, and the client's retry with its answer is read against those roots.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("the code is 7421", encoding="utf-8")
+    with raw_server(tmp_path, [repl("FINAL(context[-4:])")]) as client:
+        client.send(_modern_call(1, {"query": "q", "paths": ["notes.txt"]}))
+        first = client.until(1)[-1]["result"]
+        assert first["resultType"] == "input_required", first
+        [(key, request)] = first["inputRequests"].items()
+        assert request["method"] == "roots/list"
+        answer = {key: {"roots": [{"uri": project.as_uri(), "name": "p"}]}}
+        client.send(_modern_call(2, {"query": "q", "paths": ["notes.txt"]}, inputResponses=answer))
+        answered = client.until(2)[-1]
+    assert answered["result"]["structuredContent"]["answer"] == "7421", answered
+
+
+def test_a_root_that_is_one_file_grants_that_file(tmp_path: Path) -> None:
+    # An editor opened on a single file lists it as the root: every path was refused with "the client granted no
+    # folder that exists on this machine", though the file exists.
+    (tmp_path / "README.md").write_text("# Demo 7391", encoding="utf-8")
+    with raw_server(tmp_path, [repl("FINAL(context[-4:])")]) as client:
+        hello = {
+            "protocolVersion": "2025-03-26",
+            "capabilities": {"roots": {}},
+            "clientInfo": {"name": "c", "version": "1"},
+        }
+        client.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        client.until(0)
+        client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        client.send(ask(1, {"query": "q", "paths": ["README.md"]}))
+        asked = client.received.get(timeout=60)
+        assert asked["method"] == "roots/list"
+        listed = {"roots": [{"uri": (tmp_path / "README.md").as_uri()}]}
+        client.send({"jsonrpc": "2.0", "id": asked["id"], "result": listed})
+        answered = client.until(1)[-1]
+    assert answered["result"]["structuredContent"]["answer"] == "7391", answered
+
+
+def test_a_trace_folder_that_cannot_be_made_is_known_at_start_up(tmp_path: Path) -> None:
+    # HOME unusable (a service account, a container's non-root user): the server started, then every call failed
+    # with "cannot write traces ...; pass another trace_dir", an argument no tool takes. The default folder now
+    # costs only the traces, said at start-up; a --trace-dir that cannot be made refuses to start.
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    home = tmp_path / "a_file" / "home"
+    command = [sys.executable, "-c", MAIN, "mcp", "--scripted", str(script(tmp_path, [repl("FINAL('served')")]))]
+    refused = subprocess.run(
+        [*command, "--trace-dir", str(home / "traces")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_server_env(HOME=str(home)),
+        timeout=60,
+    )
+    assert refused.returncode == 2 and f"--trace-dir {home / 'traces'}: cannot write traces there" in refused.stderr
+    server = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=_server_env(HOME=str(home)),
+    )
+    try:
+        client = RawClient(server)
+        client.initialize()
+        client.send(ask(1, {"query": "q", "text": "x"}))
+        answered = client.until(1)[-1]
+    finally:
+        assert server.stdin is not None and server.stderr is not None
+        server.stdin.close()
+        server.wait(timeout=30)
+        client.collecting.join(timeout=30)
+        assert server.stdout is not None
+        server.stdout.close()
+        stderr = server.stderr.read().decode()
+        server.stderr.close()
+    assert answered["result"]["structuredContent"]["answer"] == "served", answered
+    assert answered["result"]["structuredContent"]["trace_path"] is None
+    assert "cannot create the trace folder" in stderr and "--trace-dir DIR" in stderr
+
+
+def test_the_cli_is_told_its_flag_when_traces_cannot_be_written(tmp_path: Path) -> None:
+    # `rlmx ask` said "pass another trace_dir", the Python parameter's name, not its --trace-dir.
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    command = [sys.executable, "-c", MAIN, "ask", "q", "--context", str(tmp_path / "a_file")]
+    done = subprocess.run(
+        [
+            *command,
+            "--scripted",
+            str(script(tmp_path, [repl("FINAL(1)")])),
+            "--trace-dir",
+            str(tmp_path / "a_file" / "t"),
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_server_env(),
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--trace-dir DIR" in done.stderr, done.stderr
+
+
+def test_sigterm_as_soon_as_the_http_port_accepts_ends_the_server_cleanly(tmp_path: Path) -> None:
+    # The port listened before the signal handlers were installed: a SIGTERM right after a health check connected
+    # killed the process (-15), no clean shutdown, where `rlmx serve` exits 0.
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", MAIN, "mcp", "--http", "--port", str(port), "--allow", str(tmp_path)]
+    server = subprocess.Popen(
+        [*command, "--scripted", str(script(tmp_path, [repl("FINAL(1)")])), "--trace-dir", str(tmp_path / "t")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=_server_env(),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.005)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=60) == 0
+    assert server.stderr is not None
+    assert "MCP server stopped (SIGTERM)" in server.stderr.read().decode()
+    server.stderr.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -96,3 +97,50 @@ def test_binary_and_oversize_inputs_are_refused_clearly(tree: Path, monkeypatch:
 def test_a_bom_is_dropped_as_every_other_context_source_drops_it(tree: Path) -> None:
     (tree / "bom.txt").write_bytes(b"\xef\xbb\xbfline")
     assert Roots.grant([tree], "--allow").read(["bom.txt"]).value == "line"
+
+
+def test_documents_are_read_as_rlmx_ask_reads_them(tmp_path: Path) -> None:
+    # `rlmx mcp` decoded every file as text: a PDF was refused ("convert it to text first"), a JSON file came as its
+    # source text, while `rlmx ask --context` gave pages, rows and values. Both now use rlmx.documents' loaders.
+    from rlmx.context import prepare
+
+    folder = tmp_path / "deal"
+    folder.mkdir()
+    (folder / "terms.json").write_text('{"fee": 42, "parties": ["a", "b"]}', encoding="utf-8")
+    (folder / "rows.csv").write_text("id,name\n1,ann\n2,bob\n", encoding="utf-8")
+    (folder / "notes.md").write_text("# Notes", encoding="utf-8")
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+    roots = Roots.grant([folder], "--allow")
+    assert roots.read(["terms.json"]).value == {"fee": 42, "parties": ["a", "b"]}
+    assert roots.read(["rows.csv"]).value == [{"id": "1", "name": "ann"}, {"id": "2", "name": "bob"}]
+    loaded = roots.read([str(folder)])
+    as_ask = json.loads(prepare("context", folder).data)
+    assert loaded.value == {name: value for name, value in as_ask.items()}
+    assert [skipped.split(" (")[0] for skipped in loaded.skipped] == ["broken.json"]
+    with pytest.raises(InputError, match=r"broken\.json"):  # the only path: its loader's error is the call's
+        roots.read(["broken.json"])
+
+
+def test_a_pdf_is_its_list_of_pages(tmp_path: Path) -> None:
+    fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the test PDF (dev extra)")
+    pytest.importorskip("pypdf", reason="PDF support needs the pdf extra")
+    document = fpdf.FPDF()
+    for page in range(2):
+        document.add_page()
+        document.set_font("helvetica", size=12)
+        document.cell(0, 10, f"page {page + 1}: the fee is 42")
+    document.output(str(tmp_path / "contract.pdf"))
+    loaded = Roots.grant([tmp_path], "--allow").read(["contract.pdf"])
+    assert isinstance(loaded.value, list) and len(loaded.value) == 2
+    assert "page 2: the fee is 42" in loaded.value[1] and loaded.chars == sum(map(len, loaded.value))
+
+
+def test_a_root_that_is_a_file_grants_that_file(tmp_path: Path) -> None:
+    # An editor opened on one file lists that file as its root; relative paths start from its folder.
+    (tmp_path / "README.md").write_text("# Demo", encoding="utf-8")
+    (tmp_path / "other.md").write_text("# Other", encoding="utf-8")
+    roots = Roots([(tmp_path / "README.md").resolve()], "the client's MCP roots")
+    assert roots.read(["README.md"]).value == "# Demo"
+    assert roots.read([str(tmp_path / "README.md")]).value == "# Demo"
+    with pytest.raises(PathRefused, match="outside the folders"):
+        roots.read(["other.md"])

@@ -8,6 +8,7 @@ CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,10 +20,10 @@ from rich.text import Text
 from rlmx.extras import missing_extra
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
-
     from rlmx.cli import Interrupts
     from rlmx.commands.serve import Stop
+    from rlmx.mcp.roots import Roots
+    from rlmx.mcp.server import RLMXServer, StdinCopy
     from rlmx.mcp.service import RLMService
 
 
@@ -54,61 +55,110 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
     """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP), on the loop `interrupts` runs. Exit 0;
     UsageError for bad flags."""
-    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
     from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
 
     if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
+    say = _sayer(err)
     try:
-        from rlmx.mcp.server import Grant, build_server, stdin_with_lone_surrogates_replaced
-        from rlmx.mcp.service import RLMService
+        from rlmx.mcp.server import stdin_with_lone_surrogates_replaced
     except ImportError as exc:
         raise UsageError(missing_extra("rlmx mcp", "mcp", exc)) from None
-    # Bind first: a port in use is a clear error before a model loads.
-    sock = _bind(args.host, args.port, UsageError) if args.http else None
-    budget = _budget(args)
-    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
-    root_lm, sub_lm, description = resolve_models(args, environ)
-    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
-    service = RLMService(rlm)
-    grant = Grant(allowed, Path.cwd())
-    server = build_server(service, grant)
-    say = _sayer(err)
-    say(f"rlmx: model: {description}")
-    say(
-        "rlmx: readable folders: "
-        + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
-    )
-    if sock is not None:
-        # Ctrl-C and SIGTERM go to uvicorn's graceful shutdown, from before the address is announced (as for
-        # `rlmx serve`); then every session ends, its REPL killed. Exit 130 after Ctrl-C, 0 after SIGTERM.
+    if args.http:
+        # Ctrl-C and SIGTERM go to uvicorn's graceful shutdown, from before the port accepts connections (as for
+        # `rlmx serve`: a supervisor may stop the server as soon as its health check connects); then every session
+        # ends, its REPL killed. Exit 130 after Ctrl-C, 0 after SIGTERM.
         with Stop() as stop:
+            # Bind first: a port in use is a clear error before a model loads.
+            sock = _bind(args.host, args.port, UsageError)
+            try:
+                service, server, trace_note = _prepare(args, environ, err, allowed)
+            except BaseException:
+                sock.close()
+                raise
             port = sock.getsockname()[1]
             shown = f"[{args.host}]" if ":" in args.host else args.host
-            say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp (traces in {trace_dir})")
+            say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp ({trace_note})")
             if args.host not in ("127.0.0.1", "localhost", "::1"):
                 say(
                     f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
                     "port can spend this server's LM budget and read the granted folders",
                     "bold yellow",
                 )
-            interrupts.run(_serve(server, service, sock, args.host, stop))
+            interrupts.run(_serve(server, service, sock, args.host, stop, None))
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
-    say(f"rlmx: MCP over stdio (an MCP client starts this command; traces in {trace_dir})")
+    service, server, trace_note = _prepare(args, environ, err, allowed)
+    say(f"rlmx: MCP over stdio (an MCP client starts this command; {trace_note})")
     # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
     # anyio.run it hung, waiting at exit for the thread that reads stdin.
     interrupts.what = "the MCP server"
     interrupts.install()
-    with stdin_with_lone_surrogates_replaced():
-        interrupts.run(_serve(server, service, None, args.host, None))
+    with stdin_with_lone_surrogates_replaced() as stdin:
+        interrupts.run(_serve(server, service, None, args.host, None, stdin))
     return EXIT_OK
 
 
+def _prepare(
+    args: argparse.Namespace, environ: Mapping[str, str], err: Console, allowed: Roots | None
+) -> tuple[RLMService, RLMXServer, str]:
+    """The service and the MCP server the flags ask for, and where traces go (in words, for the start-up line)."""
+    from rlmx.cli import _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.mcp.server import Grant, build_server
+    from rlmx.mcp.service import RLMService
+
+    say = _sayer(err)
+    budget = _budget(args)
+    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    writable = _usable_trace_dir(trace_dir, given=args.trace_dir is not None)
+    root_lm, sub_lm, description = resolve_models(args, environ)
+    rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
+    trace_note = f"traces in {trace_dir}"
+    if not writable:
+        rlm.trace_dir = None  # no call can pass another folder: each would fail on it
+        trace_note = "no traces"
+        say(
+            f"rlmx: warning: cannot create the trace folder {trace_dir}; serving without traces. Keep them with "
+            "--trace-dir DIR (or XDG_STATE_HOME) in the server's arguments",
+            "bold yellow",
+        )
+    service = RLMService(rlm)
+    server = build_server(service, Grant(allowed, Path.cwd()))
+    say(f"rlmx: model: {description}")
+    say(
+        "rlmx: readable folders: "
+        + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
+    )
+    return service, server, trace_note
+
+
+def _usable_trace_dir(trace_dir: Path, *, given: bool) -> bool:
+    """Whether traces can be written to `trace_dir` (made now if missing). A folder the user named with --trace-dir
+    that cannot be made is a UsageError; the default one (under HOME, which a service account may lack) is False."""
+    from rlmx.cli import UsageError
+
+    try:
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        if os.access(trace_dir, os.W_OK | os.X_OK):
+            return True
+        reason = "not writable"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    if given:
+        raise UsageError(f"--trace-dir {trace_dir}: cannot write traces there ({reason}); pass a writable folder")
+    return False
+
+
 async def _serve(
-    server: MCPServer, service: RLMService, sock: socket.socket | None, host: str, stop: Stop | None
+    server: RLMXServer,
+    service: RLMService,
+    sock: socket.socket | None,
+    host: str,
+    stop: Stop | None,
+    stdin: StdinCopy | None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done; then end every
     session, killing its REPL."""
@@ -116,7 +166,7 @@ async def _serve(
 
     try:
         if sock is None:
-            await server.run_stdio_async()
+            await server.run_stdio_async(stdin)
         else:
             import uvicorn
 

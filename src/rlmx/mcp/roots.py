@@ -13,8 +13,11 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from rlmx import documents
+from rlmx.documents import Document
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 from rlmx.sandbox.frames import encodable
@@ -33,11 +36,13 @@ class PathRefused(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """What the paths of one call held: `value` is the text of a lone file, else a dict of path -> text.
+    """What the paths of one call held: `value` is a lone file's content, else a dict of path -> content. A file's
+    content is what `rlmx ask --context` makes of it (`rlmx.documents`: a PDF's list of pages, a CSV's rows, a
+    JSON value), else its text.
 
     Keys are paths relative to the granted root holding them. `skipped` lists files not read, with why."""
 
-    value: str | dict[str, str]
+    value: Any
     files: int
     chars: int
     skipped: tuple[str, ...] = ()
@@ -45,15 +50,16 @@ class Loaded:
 
 @dataclass(slots=True)
 class _Reading:
-    texts: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
 
 
 class Roots:
-    """Granted folders (resolved, absolute). `source` says who granted them, for error messages and the README:
-    `--allow`, the client's MCP roots, or the folder the server started in."""
+    """Granted folders (resolved, absolute), or single files when an MCP client's root is one. `source` says who
+    granted them, for error messages and the README: `--allow`, the client's MCP roots, or the folder the server
+    started in."""
 
     def __init__(self, folders: Iterable[Path], source: str) -> None:
         self.folders = tuple(dict.fromkeys(folders))
@@ -101,7 +107,7 @@ class Roots:
             raise PathRefused(f"path {raw} cannot be read: {self.refusal}")
         given = Path(_from_file_uri(raw)).expanduser()
         if not given.is_absolute():
-            given = self.folders[0] / given
+            given = self._base() / given
         try:
             resolved = given.resolve(strict=True)
         except FileNotFoundError:
@@ -116,6 +122,11 @@ class Roots:
             )
         return resolved
 
+    def _base(self) -> Path:
+        """The folder relative paths start from: the first granted folder, else the one holding the first granted
+        file (a client root may be a single file)."""
+        return next((root for root in self.folders if root.is_dir()), self.folders[0].parent)
+
     def read(self, paths: Sequence[str]) -> Loaded:
         """Read files and folders (checked first, all of them, before reading any). One file gives its text; a
         folder or several paths give a dict of path -> text. Binary files and links leading outside are skipped.
@@ -126,21 +137,21 @@ class Roots:
         reading = _Reading()
         if len(checked) == 1 and not checked[0][1].is_dir():
             raw, path = checked[0]
-            text = self._read_file(path, raw, reading)
-            if text is None:
-                raise InputError(f"{raw} is not a UTF-8 text file; convert it to text first")
-            return Loaded(text, 1, len(text))
+            document = self._read_file(path, raw, reading, lone=True)
+            if document is None:
+                raise InputError(f"{raw} cannot be read: {', '.join(reading.skipped) or 'not a regular file'}")
+            return Loaded(document.value, 1, _chars(document.value))
         for raw, path in checked:
             if path.is_dir():
                 self._read_folder(path, reading)
             else:
-                text = self._read_file(path, raw, reading)
-                if text is not None:
-                    reading.texts[self._key(path, reading.texts)] = text
+                document = self._read_file(path, raw, reading)
+                if document is not None:
+                    reading.texts[self._key(path, reading.texts)] = document.value
         if not reading.texts:
             why = f"; skipped: {', '.join(reading.skipped[:5])}" if reading.skipped else ""
-            raise InputError(f"no readable text file in {', '.join(paths)}{why}")
-        chars = sum(len(t) for t in reading.texts.values())
+            raise InputError(f"no readable text file or document in {', '.join(paths)}{why}")
+        chars = sum(_chars(value) for value in reading.texts.values())
         return Loaded(reading.texts, len(reading.texts), chars, tuple(reading.skipped))
 
     def _key(self, path: Path, taken: dict[str, str]) -> str:
@@ -170,17 +181,19 @@ class Roots:
                 if not self.contains(target):
                     reading.skipped.append(f"{self._shown(full)} (links outside the granted folders)")
                     continue
-                text = self._read_file(target, str(full), reading)
-                if text is not None:
-                    reading.texts[self._key(full, reading.texts)] = text
+                document = self._read_file(target, str(full), reading)
+                if document is not None:
+                    reading.texts[self._key(full, reading.texts)] = document.value
 
     def _shown(self, path: Path) -> str:
         """`path` as messages and skipped lists show it: relative to its root, and as text any client can take (a
         name that is not UTF-8, surrogate-escaped by os.walk, with U+FFFD for its bad bytes)."""
         return encodable(self._key(path, {}))
 
-    def _read_file(self, path: Path, raw: str, reading: _Reading) -> str | None:
-        """The text of one resolved file inside the roots, or None (recorded as skipped) when it is not text."""
+    def _read_file(self, path: Path, raw: str, reading: _Reading, *, lone: bool = False) -> Document | None:
+        """One resolved file inside the roots, read as `rlmx ask --context` reads it (`_as_document`), or None
+        (recorded as skipped) when it is neither text nor a document rlmx reads. `lone`: the call's only path, whose
+        document's error (a PDF without text, malformed JSON) is the call's error, not a skip."""
         reading.files += 1
         if reading.files > MAX_FILES:
             raise InputError(f"more than {MAX_FILES:,} files under the given paths; pass narrower paths (a sub-folder)")
@@ -206,10 +219,45 @@ class Roots:
         if reading.bytes > MAX_BYTES:  # the file grew after fstat
             raise InputError(f"the given paths hold more than {MAX_BYTES // 2**20} MiB; pass narrower paths")
         try:
-            return decode_text(data)  # as every other context source reads text
+            return _as_document(path, data, MAX_BYTES - reading.bytes + len(data))
         except NotText as exc:
+            if lone:
+                raise InputError(
+                    f"{raw} is not a UTF-8 text file ({exc.short}), nor a document type rlmx reads "
+                    f"({documents.supported()}); convert it to text first"
+                ) from None
             reading.skipped.append(f"{self._shown(path)} ({exc.short})")
             return None
+        except InputError as exc:
+            if lone:
+                raise
+            reading.skipped.append(f"{self._shown(path)} ({encodable(str(exc))})")
+            return None
+
+
+def _as_document(path: Path, data: bytes, left: int) -> Document:
+    """`data`, the bytes of file `path`, as the same `rlmx.documents` loader that `rlmx ask --context` uses makes it
+    (by suffix; `left`: the bytes its extracted text may take), else as UTF-8 text. InputError from the loader;
+    NotText for a file of no known type that is not text."""
+    loader = documents.loader_for(path)
+    if loader is None:
+        return Document(decode_text(data), "text")  # as every other context source reads text
+    token = documents.TEXT_LEFT.set(left)
+    try:
+        return loader(path, data)
+    finally:
+        documents.TEXT_LEFT.reset(token)
+
+
+def _chars(value: Any) -> int:
+    """The characters of text in a document's value (a PDF's pages, a CSV's cells, a JSON value's strings)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_chars(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_chars(v) for v in value)
+    return 0
 
 
 def _from_file_uri(raw: str) -> str:

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -36,7 +37,7 @@ except ImportError as exc:  # say how to install it from the checkout, not a bar
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.stdio import stdio_server
-from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError, NoBackChannelError
 from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
@@ -50,6 +51,7 @@ from mcp_types import (
     TextContent,
     ToolAnnotations,
 )
+from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
@@ -152,29 +154,66 @@ _STDIN_BLOCK = 1 << 20
 system call, 36 s, and every message behind it waited)."""
 
 
-@contextlib.contextmanager
-def stdin_with_lone_surrogates_replaced() -> Iterator[None]:
-    """While open, fd 0 is a pipe fed line by line from the real stdin through `replace_lone_surrogates` (a thread
-    copies them), so the SDK's stdio transport reads only messages it can parse. EOF passes through."""
-    source = os.dup(0)
-    read, write = os.pipe()
-    os.dup2(read, 0)
-    os.close(read)
+class StdinCopy:
+    """The thread that copies the real stdin into the pipe the SDK reads as fd 0 (see
+    `stdin_with_lone_surrogates_replaced`), and the pipe's write end, which `end` closes early."""
 
-    def copy() -> None:
+    def __init__(self, source: int, write: int) -> None:
+        self._source = source
+        self._write: int | None = write
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._copy, name="rlmx-mcp-stdin", daemon=True).start()
+
+    def end(self) -> None:
+        """EOF for the SDK's reader now, whatever the client still sends: the server is done (stdout broke, or it
+        was stopped). The SDK reads stdin in a thread that cannot be cancelled, and waits for it before it ends, so
+        a client whose reader died while its stdin stays open kept the server, and its REPLs, alive for good. The
+        pipe's write end becomes /dev/null: the copying thread's later writes go nowhere, its fd never reused."""
+        with self._lock:
+            if self._write is None:
+                return
+            null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.dup2(null, self._write, inheritable=False)
+            finally:
+                os.close(null)
+
+    def _copy(self) -> None:
+        assert self._write is not None
         try:
-            with os.fdopen(write, "wb") as pipe:  # buffered: it writes a long line whole, whatever the pipe takes
-                for line in lines_of(lambda: os.read(source, _STDIN_BLOCK)):
+            # buffered: it writes a long line whole, whatever the pipe takes; closefd=False: `_closed` closes it
+            with os.fdopen(self._write, "wb", closefd=False) as pipe:
+                for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
                     # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
                     pipe.write(replace_lone_surrogates(line.removeprefix(_UTF8_BOM)))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
         finally:
-            os.close(source)
+            self._closed()
 
-    threading.Thread(target=copy, name="rlmx-mcp-stdin", daemon=True).start()
-    yield
+    def _closed(self) -> None:
+        with self._lock:
+            if self._write is not None:
+                os.close(self._write)
+                self._write = None
+            os.close(self._source)
+
+
+@contextlib.contextmanager
+def stdin_with_lone_surrogates_replaced() -> Iterator[StdinCopy]:
+    """While open, fd 0 is a pipe fed line by line from the real stdin through `replace_lone_surrogates` (a thread
+    copies them), so the SDK's stdio transport reads only messages it can parse. EOF passes through; `end()` on
+    what it yields gives EOF at once."""
+    source = os.dup(0)
+    read, write = os.pipe()
+    os.dup2(read, 0)
+    os.close(read)
+    copy = StdinCopy(source, write)
+    copy.start()
+    yield copy
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -248,13 +287,16 @@ class Grant:
             return "Readable folders: the client's MCP roots (none else: the server was started without --allow)."
         return f"Readable folders: the client's MCP roots, or else {self.default.resolve()}."
 
-    async def roots(self, ctx: Context) -> Roots:
+    async def roots(self, ctx: Context) -> Roots | InputRequiredResult:
         """--allow's folders; else the client's roots (none that exist here: every path is refused, never widened
         to another folder); else the folder the server started in, unless that is `/` or the home folder (where
-        launchers start servers: Claude Desktop starts them in `/`), which would grant every file."""
+        launchers start servers: Claude Desktop starts them in `/`), which would grant every file. A client of the
+        2026-07-28 protocol is asked for its roots with the InputRequiredResult returned (see `_client_roots`)."""
         if self.allowed is not None:
             return self.allowed
         client = await _client_roots(ctx)
+        if isinstance(client, InputRequiredResult):
+            return client
         if client is not None and client.failure is not None:
             return Roots.none(
                 f"the client offers MCP roots, but {client.failure}; start rlmx mcp with --allow PATH, or pass the "
@@ -265,8 +307,8 @@ class Grant:
         if client is not None:
             listed = ", ".join(client.listed[:5]) or "none"
             return Roots.none(
-                f"the client granted no folder that exists on this machine (its MCP roots: {listed}); open the "
-                "project's folder in the client, or start rlmx mcp with --allow PATH"
+                f"the client granted no folder (nor file) that exists on this machine (its MCP roots: {listed}); "
+                "open the project's folder in the client, or start rlmx mcp with --allow PATH"
             )
         if _too_wide(self.default):
             return Roots.none(
@@ -315,12 +357,24 @@ class RLMXServer(MCPServer):
             _refuse_unknown_arguments(name, arguments, known)
         return await super().call_tool(name, arguments, context)
 
-    async def run_stdio_async(self) -> None:
-        """Serve over stdin and stdout as the SDK does, answering the lines it cannot read."""
+    async def run_stdio_async(self, stdin: StdinCopy | None = None) -> None:
+        """Serve over stdin and stdout as the SDK does, answering the lines it cannot read, until stdin ends or
+        stdout breaks. A client that stops reading stdout (its reader died, or it closed the pipe) can hear nothing
+        more: the server stops at once (its calls cancelled, their REPLs killed) and ends quietly, as on stdin's
+        EOF, with one line on stderr. `stdin`: the copy of stdin that fd 0 is, ended with the serving so that the
+        SDK's reader, which the SDK waits for, sees EOF."""
         lowlevel = self._lowlevel_server
-        async with stdio_server() as (read_stream, write_stream):
-            messages = _AnsweringUnreadable(read_stream, write_stream)
-            await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+        try:
+            async with stdio_server() as (read_stream, write_stream):
+                messages = _AnsweringUnreadable(read_stream, write_stream)
+                try:
+                    await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+                finally:
+                    if stdin is not None:
+                        stdin.end()
+        except* BrokenPipeError:
+            with contextlib.suppress(OSError):
+                print("rlmx: the client stopped reading stdout; stopping", file=sys.stderr, flush=True)
 
 
 def _refuse_unknown_arguments(tool: str, arguments: dict[str, Any], known: tuple[str, ...]) -> None:
@@ -479,12 +533,16 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
         query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
     ) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
+        if isinstance(roots, InputRequiredResult):
+            return _asking(roots)
         reply = await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
         return _as_tool_result(reply)
 
     @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=local)
     async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
+        if isinstance(roots, InputRequiredResult):
+            return _asking(roots)
         # Reading a large folder blocks: do it off the event loop, so progress and cancellation still flow.
         work = anyio.to_thread.run_sync(service.estimate, roots, query, paths, text)
         return await _refusing(work)
@@ -492,6 +550,8 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
     @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=local)
     async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
+        if isinstance(roots, InputRequiredResult):
+            return _asking(roots)
         return await _refusing(service.session_start(roots, paths, text, owner=_client(ctx)))
 
     @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=running)
@@ -504,6 +564,8 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
         budget: BudgetArg = None,
     ) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
+        if isinstance(roots, InputRequiredResult):
+            return _asking(roots)
         reply = await _reporting(
             ctx,
             lambda emit: service.session_ask(
@@ -521,12 +583,20 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
     return server
 
 
-async def _roots_for(grant: Grant, ctx: Context, paths: list[str] | None) -> Roots:
-    """The folders a call's paths are checked against. A call without paths reads no folder, so nothing is asked of
-    the client: a client that is slow to answer roots/list, or never does, must not hold up a text-only call."""
+async def _roots_for(grant: Grant, ctx: Context, paths: list[str] | None) -> Roots | InputRequiredResult:
+    """The folders a call's paths are checked against, or the request for the client's roots that the tool returns
+    instead of running (2026-07-28 clients; they call again with the roots). A call without paths reads no folder,
+    so nothing is asked of the client: a client that is slow to answer roots/list, or never does, must not hold up
+    a text-only call."""
     if not paths:
         return Roots.none("the call gave no paths")
     return await _refusing(grant.roots(ctx))
+
+
+def _asking(request: InputRequiredResult) -> dict[str, Any]:
+    """`request` as a tool's value: the SDK passes an InputRequiredResult through as is (the tools stay annotated
+    `dict` for their output schema)."""
+    return cast(dict[str, Any], request)
 
 
 def _client(ctx: Context) -> object | None:
@@ -684,19 +754,33 @@ roots and never answer, and the tool call waited with them, for good."""
 @dataclass(frozen=True, slots=True)
 class _ClientRoots:
     folders: list[Path]
-    """Its `file://` roots that exist here as folders."""
+    """Its roots that exist here: folders, or single files."""
     listed: list[str]
     """Every root it listed (their URIs)."""
     failure: str | None = None
     """Why it listed nothing: its roots/list failed, or went unanswered."""
 
 
-async def _client_roots(ctx: Context) -> _ClientRoots | None:
+ROOTS_INPUT = "rlmx-roots"
+"""The key of the roots/list request in an InputRequiredResult, and of the client's answer when it calls again."""
+
+
+async def _client_roots(ctx: Context) -> _ClientRoots | InputRequiredResult | None:
     """The client's roots; None when it offers none. No folder (none usable, or a roots/list that failed or got no
-    answer in CLIENT_ANSWER_SECONDS) is a grant of nothing, not an absence of one."""
+    answer in CLIENT_ANSWER_SECONDS) is a grant of nothing, not an absence of one. A client of the 2026-07-28
+    protocol, where the server sends no request of its own, is asked the protocol's way: the call returns an
+    InputRequiredResult holding the roots/list request, and the client calls again with its answer."""
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return None
+    if _single_exchange(ctx):
+        answer = (ctx.input_responses or {}).get(ROOTS_INPUT)
+        if answer is None:
+            return InputRequiredResult(input_requests={ROOTS_INPUT: ListRootsRequest()})
+        try:
+            return _granted(_ListedRoots.model_validate(answer.model_dump(mode="json", by_alias=True)))
+        except ValidationError as exc:
+            return _ClientRoots([], [], f"its roots/list answer is not a list of roots ({_problems(exc)})")
     try:
         with anyio.fail_after(CLIENT_ANSWER_SECONDS), warnings.catch_warnings():
             warnings.simplefilter("ignore", MCPDeprecationWarning)  # roots stay the way handshake clients grant
@@ -706,14 +790,31 @@ async def _client_roots(ctx: Context) -> _ClientRoots | None:
         return _ClientRoots([], [], f"it did not answer the server's roots/list request in {CLIENT_ANSWER_SECONDS:g} s")
     except ValidationError as exc:
         return _ClientRoots([], [], f"its roots/list answer is not a list of roots ({_problems(exc)})")
+    except NoBackChannelError:
+        return _ClientRoots([], [], "this connection cannot carry the server's roots/list request to it")
     except Exception as exc:  # a client that offers roots and cannot list them has granted nothing readable
-        return _ClientRoots([], [], f"its roots/list failed: {type(exc).__name__}: {str(exc)[:200]}")
-    folders: list[Path] = []
+        return _ClientRoots([], [], f"its roots/list failed: {str(exc)[:200] or type(exc).__name__}")
+    return _granted(listed)
+
+
+def _single_exchange(ctx: Context) -> bool:
+    """Whether the call comes over the 2026-07-28 protocol, whose server sends no request of its own."""
+    version = ctx.protocol_version
+    return version is not None and is_version_at_least(version, SINGLE_EXCHANGE_VERSION)
+
+
+SINGLE_EXCHANGE_VERSION = "2026-07-28"
+
+
+def _granted(listed: _ListedRoots) -> _ClientRoots:
+    """What the listed roots grant here."""
+    granted: list[Path] = []
     for root in listed.roots:
         named = root_path(root.uri)
-        if named is not None and Path(named).is_dir():
-            folders.append(Path(named).resolve())
-    return _ClientRoots(folders, [root.uri for root in listed.roots])
+        # a root that is one file (an editor opened on a single file) grants that file
+        if named is not None and Path(named).exists():
+            granted.append(Path(named).resolve())
+    return _ClientRoots(granted, [root.uri for root in listed.roots])
 
 
 class _ListedRoot(BaseModel):
