@@ -888,3 +888,44 @@ def test_a_mistyped_flag_gets_the_flag_it_is_close_to(tmp_path: Path) -> None:
         done = run_cli(*args, tmp_path=tmp_path)
         assert done.returncode == 2 and f"(did you mean {meant}?)" in done.stderr, done.stderr
     assert "did you mean" not in run_cli("ask", "q", "--zzz", tmp_path=tmp_path).stderr
+
+
+def test_rlmx_api_key_goes_with_a_model_named_on_the_command_line() -> None:
+    # RLMX_API_KEY set for a vLLM started with --api-key, the model given as --model/--base-url: the key was dropped,
+    # the server said 401, and rlmx's advice was to set RLMX_API_KEY, which was set.
+    served = ask_args("--model", "m", "--base-url", "http://gpu:8000/v1")
+    assert plan_models(served, {"RLMX_API_KEY": "vllm-key", "OPENAI_API_KEY": "sk"}).api_key == "vllm-key"
+    assert plan_models(served, {}).api_key is None  # no key at all: the server may need none
+    openai = ask_args("--model", "gpt-x")  # the OpenAI API itself: its own key first, as the SDK reads it
+    assert plan_models(openai, {"RLMX_API_KEY": "k", "OPENAI_API_KEY": "sk"}).api_key == "sk"
+    assert plan_models(openai, {"RLMX_API_KEY": "k"}).api_key == "k"
+    environ = {"RLMX_API_KEY": "k", "NAMED": "n"}
+    assert (
+        plan_models(ask_args("--model", "m", "--base-url", "http://h/v1", "--api-key-env", "NAMED"), environ).api_key
+        == "n"
+    )
+    unused = plan_models(ask_args(), {"RLMX_API_KEY": "k"})  # the embedded model: say the key went unused
+    assert unused.kind == "local" and "RLMX_API_KEY is set but names no model" in unused.unused
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_reader_that_goes_away_during_a_long_answer_gets_the_pipe_exit_code(
+    tmp_path: Path, json_output: bool
+) -> None:
+    # `rlmx ask ... | head` with an answer past the pipe's buffer: the write came back short without an error, the
+    # rest was dropped, and rlmx exited 0 as though the reader had had it all.
+    script = write_script(tmp_path, ["```repl\nFINAL('line\\n' * 200000)\n```"])
+    context = write_text(tmp_path, "c.txt", "x")
+    command = [sys.executable, "-m", "rlmx.cli", "ask", "q", "--context", context, "--scripted", script, "-q"]
+    proc = subprocess.Popen(
+        [*command, *(["--json"] if json_output else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_environ(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(10)  # what `head -c 10` reads, then it goes
+    proc.stdout.close()
+    with proc.stderr:
+        assert proc.wait(timeout=60) == 141 and len(first) == 10 and proc.stderr.read() == b""

@@ -105,3 +105,21 @@ def test_a_reader_that_goes_away_ends_the_list_with_the_pipe_exit_code(tmp_path:
     listing.stdout.close()  # gone before the first line is written
     with listing.stderr:
         assert listing.wait(timeout=60) == 141 and listing.stderr.read() == b""
+
+
+def test_the_list_of_another_folder_names_that_folder_in_the_commands_it_suggests(tmp_path: Path) -> None:
+    # `rlmx traces --trace-dir DIR` ended with "Open one: rlmx view NUMBER ... rlmx traces --keep N --prune":
+    # copied as printed, those opened or pruned the default folder's traces, not DIR's.
+    work, state, trace, _ = asked(tmp_path)
+    other = tmp_path / "kept traces"
+    other.mkdir()
+    trace.rename(other / trace.name)
+    listed = rlmx("traces", "--trace-dir", str(other), cwd=work, state=state)
+    assert listed.returncode == 0, listed.stderr
+    hint = " ".join(listed.stdout.split())
+    assert f"rlmx view NUMBER --trace-dir '{other}'" in hint
+    assert f"rlmx traces --trace-dir '{other}' --keep N --prune" in hint
+    wrong = rlmx("view", "7", "--trace-dir", str(other), cwd=work, state=state)
+    assert wrong.returncode == 2 and f"rlmx traces --trace-dir '{other}'" in " ".join(wrong.stderr.split())
+    default = rlmx("traces", cwd=work, state=state)
+    assert default.returncode == 0 and "--trace-dir" not in default.stdout

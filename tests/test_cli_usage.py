@@ -7,6 +7,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,39 @@ def test_rlmx_ask_as_a_process() -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("usage: rlmx ask ") and "--context PATH" in proc.stderr
     assert "rlmx ask: error: unrecognized arguments: --contxt notes.txt" in proc.stderr
+
+
+def test_a_question_left_unquoted_or_put_after_the_file_gets_the_command_it_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The commonest first slips: "unrecognized arguments: is the launch code" said nothing of quoting, and a file
+    # given as QUERY nothing of --context.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.txt").write_text("the code is 7391\n", encoding="utf-8")
+    assert main(["ask", "What", "is", "the", "code", "--context", "report.txt"]) == 2
+    assert "quote a QUERY of several words" in capsys.readouterr().err
+    assert main(["ask", "report.txt", "What is the code?"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "QUERY is the file report.txt" in said and "rlmx ask 'What is the code?' --context report.txt" in said
+    assert main(["ask", "What?", "--contxt", "report.txt"]) == 2  # a mistyped flag's value is not the question's
+    said = capsys.readouterr().err
+    assert "(did you mean --context?)" in said and "quote" not in said
+
+
+def test_a_local_model_given_as_its_folder_is_told_which_file_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Hugging Face download leaves a folder; "model file not found: FOLDER" read as a typo in a path that exists.
+    (tmp_path / "c.txt").write_text("x", encoding="utf-8")
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    ask = ["ask", "q", "--context", str(tmp_path / "c.txt"), "--trace-dir", str(tmp_path), "--model"]
+    assert main([*ask, f"local:{snapshot}"]) == 2
+    assert "is a folder with no .gguf file in it" in capsys.readouterr().err
+    (snapshot / "qwen-q4_k_m.gguf").write_bytes(b"")
+    assert main([*ask, f"local:{snapshot}"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "is a folder" in said and f"local:{snapshot / 'qwen-q4_k_m.gguf'}" in said and "not found" not in said
+    (snapshot / "qwen-q8_0.gguf").write_bytes(b"")
+    assert main([*ask, f"local:{snapshot}"]) == 2
+    assert "one of its 2 .gguf files" in " ".join(capsys.readouterr().err.split())

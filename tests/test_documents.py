@@ -439,3 +439,21 @@ def test_a_subfolder_that_cannot_be_listed_is_reported_as_skipped(
     monkeypatch.setattr(os, "scandir", scandir)
     loaded = prepare("context", tmp_path)
     assert "locked/ (a folder that cannot be listed: Permission denied)" in loaded.skipped_files
+
+
+def test_a_csv_quote_left_open_is_refused_at_the_line_it_opens(tmp_path: Path) -> None:
+    # A curly quote typed to close a field left it open: the lenient reader put every later row into that one cell
+    # and loaded 2 rows of 4 without a word. The line named is where the broken record starts, not where it ends.
+    curly = 'id,comment\n1,"fine"\n2,"not closed\u201d\n3,"third"\n4,"fourth"\n'
+    with pytest.raises(InputError, match=r"notes\.csv is not valid CSV at the record that starts on line 3"):
+        loaded(tmp_path, "notes.csv", curly)
+    at_the_end = 'id,comment\n1,"fine"\n2,"runs to the end\n3,x\n'
+    with pytest.raises(InputError, match="starts on line 3"):
+        loaded(tmp_path, "end.csv", at_the_end)
+    with pytest.raises(InputError, match="not valid CSV at line 3"):  # Excel's sep= line counts as line 1
+        loaded(tmp_path, "sep.csv", 'sep=;\nname;note\nann;"x"y\n')
+    multiline = 'name,note\r\nann,"two\r\nlines"\r\nbo,"say ""hi"""\r\n'  # what Excel writes stays readable
+    assert loaded(tmp_path, "ok.csv", multiline) == [
+        {"name": "ann", "note": "two\r\nlines"},
+        {"name": "bo", "note": 'say "hi"'},
+    ]

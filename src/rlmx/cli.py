@@ -31,7 +31,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar, cast
 
 from rich.console import Console
 from rich.text import Text
@@ -120,17 +120,18 @@ class _CommandParser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}{self._did_you_mean(extras)}")
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._did_you_mean(extras, parsed)}")
         return parsed, extras
 
-    def _did_you_mean(self, extras: Sequence[str]) -> str:
+    def _did_you_mean(self, extras: Sequence[str], parsed: argparse.Namespace) -> str:
         """A flag that is close to an unknown one (`--contxt` -> `--context`), as `--model locl` gets one; for a
-        file given where this command takes none (`rlmx ask QUERY notes.txt`), the flag that takes it."""
+        command that takes a QUERY and --context, what its commonest slips meant (`_query_hint`)."""
         flags = [flag for action in self._actions for flag in action.option_strings if flag.startswith("--")]
-        if "--context" in flags:
-            named = next((extra for extra in extras if not extra.startswith("-") and Path(extra).exists()), None)
-            if named is not None:
-                return f" (to read {named}, give it as --context {shlex.quote(named)}; quote a QUERY of several words)"
+        query = getattr(parsed, "query", None)
+        if "--context" in flags and isinstance(query, str):
+            hint = _query_hint(query, extras)
+            if hint:
+                return hint
         for extra in extras:
             if extra.startswith("--"):
                 given = extra.split("=", 1)[0]
@@ -139,6 +140,30 @@ class _CommandParser(argparse.ArgumentParser):
                 if close:
                     return f" (did you mean {close[0]}?)"
         return ""
+
+
+def _query_hint(query: str, extras: Sequence[str]) -> str:
+    """The slip behind words left over after QUERY: the file given first (`rlmx ask notes.txt "Who?"`), a file
+    given without --context (`rlmx ask "Who?" notes.txt`), or a question of several words not quoted
+    (`rlmx ask Who wrote it --context notes.txt`). A word after an unknown flag is that flag's value, not the
+    question's."""
+    words = [word for before, word in zip(["", *extras], extras, strict=False) if not _is_flag(word, before)]
+    if not words:
+        return ""
+    if Path(query).is_file():
+        question = shlex.quote(" ".join(words))
+        fixed = f"rlmx ask {question} --context {shlex.quote(query)}"
+        return f" (QUERY is the file {query}: put the question first, the file after --context: {fixed})"
+    named = next((word for word in words if Path(word).exists()), None)
+    if named is not None:
+        return f" (to read {named}, give it as --context {shlex.quote(named)}; quote a QUERY of several words)"
+    whole = shlex.quote(" ".join([query, *words]))
+    return f" (quote a QUERY of several words, so that the shell passes it as one: rlmx ask {whole} ...)"
+
+
+def _is_flag(word: str, before: str) -> bool:
+    """Whether a left-over word is an unknown flag, or the value after one (`--contxt notes.txt`)."""
+    return word.startswith("-") or (before.startswith("--") and "=" not in before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -506,7 +531,7 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
     if args.model or args.base_url:
         if not args.model:
             raise UsageError("--base-url needs --model NAME (the model name the server serves)")
-        return _named_model(args.model, args.base_url, "--model", args, environ, api_key=None)
+        return _named_model(args.model, args.base_url, "--model", args, environ, api_key=_flag_model_key(args, environ))
     if environ.get("RLMX_MODEL"):
         return _named_model(
             environ["RLMX_MODEL"],
@@ -526,13 +551,25 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             model=DEFAULT_OPENAI_MODEL,
             api_key=_api_key(args, environ, None, fallback=environ.get("OPENAI_API_KEY")),
         )
-    unused = (
+    unused = [
         f"OPENAI_BASE_URL ({environ['OPENAI_BASE_URL']}) is set but is used only with OPENAI_API_KEY; for a server "
         "that needs no key give --model NAME --base-url URL, or set RLMX_MODEL and RLMX_BASE_URL"
         if environ.get("OPENAI_BASE_URL")
-        else ""
-    )
-    return ModelPlan("local", args.root or "guided", "default", unused=unused)
+        else "",
+        "RLMX_API_KEY is set but names no model: give --model NAME (with --base-url URL), or set RLMX_MODEL"
+        if environ.get("RLMX_API_KEY")
+        else "",
+    ]
+    return ModelPlan("local", args.root or "guided", "default", unused=". ".join(filter(None, unused)))
+
+
+def _flag_model_key(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The key for a model named by --model (unless --api-key-env names one): RLMX_API_KEY, rlmx's own, for a
+    server at --base-url; for the OpenAI API (no --base-url) OPENAI_API_KEY first, as the SDK reads it."""
+    key = environ.get("RLMX_API_KEY") or None
+    if args.base_url is None:
+        key = environ.get("OPENAI_API_KEY") or key
+    return key
 
 
 def _named_model(
@@ -547,7 +584,7 @@ def _named_model(
     if spec == "local" or spec.startswith("local:"):
         path = spec.partition(":")[2] or None
         if path is not None and not Path(path).expanduser().is_file():
-            raise UsageError(f"model file not found: {path} (from {source} {spec})")
+            raise UsageError(_not_a_model_file(path, f"{source} {spec}"))
         return ModelPlan("local", args.root or "guided", source, model=path)
     if base_url is None:
         _check_not_a_typo(spec, source)
@@ -563,6 +600,27 @@ def _named_model(
         model=spec,
         base_url=base_url,
         api_key=_api_key(args, environ, base_url, fallback=fallback),
+    )
+
+
+_SHOWN_GGUF_FILES = 5
+
+
+def _not_a_model_file(path: str, given: str) -> str:
+    """Why `local:PATH` names no model file: nothing there, or a folder (a Hugging Face download leaves one), with
+    the GGUF files in it to choose from."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        return f"model file not found: {path} (from {given})"
+    found = sorted(found.name for found in folder.glob("*.gguf") if found.is_file())
+    if not found:
+        return f"{path} is a folder with no .gguf file in it (from {given}); give the GGUF model file: local:FILE.gguf"
+    if len(found) == 1:
+        return f"{path} is a folder (from {given}); give the model file in it: local:{folder / found[0]}"
+    shown = ", ".join(found[:_SHOWN_GGUF_FILES]) + (", ..." if len(found) > _SHOWN_GGUF_FILES else "")
+    return (
+        f"{path} is a folder (from {given}); give one of its {len(found)} .gguf files: local:{folder}/NAME.gguf "
+        f"({shown})"
     )
 
 
@@ -593,7 +651,7 @@ def _api_key(
         return key
     if fallback is None and base_url is None:
         raise UsageError(
-            "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY with RLMX_MODEL), or pass "
+            "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY), or pass "
             "--api-key-env VAR, or give a --base-url for a server that needs no key"
         )
     return fallback
@@ -897,12 +955,11 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
     if args.json:
-        write_json(result.to_dict())
+        write_output_json(result.to_dict())
     elif code != EXIT_LM and (result.answer or result.status == "finished"):
         # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer;
         # to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set the clipboard)
-        sys.stdout.write((terminal_safe(result.answer) if sys.stdout.isatty() else result.answer) + "\n")
-    sys.stdout.flush()
+        write_output((terminal_safe(result.answer) if sys.stdout.isatty() else result.answer) + "\n")
     if code == EXIT_LM:
         assert lm_failure is not None
         message = _lm_failure_message(lm_failure, root_lm)
@@ -918,6 +975,39 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
         shown = result.run_id if args.trace_dir is None else result.trace_path  # rlmx view finds a run id
         _say(err, f"rlmx: trace: {result.trace_path} (see it: rlmx view {shown})", "dim")
     return code
+
+
+_OUTPUT_PIECE = 256
+"""Characters written to stdout at a time: at most 10 bytes each (a backslash escape), within the smallest buffer
+(4 KiB, a pipe's), so that no write goes past the buffer straight to the descriptor."""
+
+
+class _WholeOutput:
+    """Stdout for a command's output, written whole or not at all: BrokenPipeError when its reader went away
+    partway (`| head`), which `main` turns into exit 141. A single large write to a pipe closed midway returns
+    short with no error, and TextIOWrapper drops the rest (cpython#85393); in pieces within the buffer, each
+    flushed, the next piece meets the closed pipe and raises."""
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(sys.stdout, "encoding", None)  # write_json escapes what a non-Unicode one cannot hold
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), _OUTPUT_PIECE):
+            sys.stdout.write(text[start : start + _OUTPUT_PIECE])
+            sys.stdout.flush()
+        sys.stdout.flush()  # an empty text too: what earlier writes left in the buffer
+        return len(text)
+
+
+def write_output(text: str) -> None:
+    """A command's output on stdout, whole, or BrokenPipeError (see `_WholeOutput`)."""
+    _WholeOutput().write(text)
+
+
+def write_output_json(value: Any) -> None:
+    """`value` as JSON on stdout (`progress.write_json`), whole, or BrokenPipeError (see `_WholeOutput`)."""
+    write_json(value, cast(TextIO, _WholeOutput()))
 
 
 def _say(err: Console, text: str, style: str = "") -> None:
@@ -957,7 +1047,7 @@ def doctor(args: argparse.Namespace, interrupts: Interrupts) -> int:
 
     data = interrupts.run(report())
     if args.json:
-        write_json(data)
+        write_output_json(data)
     else:
         machine = data["machine"]
         lines = [f"rlmx {__version__} on {machine['platform']}, Python {machine['python']}, uid {machine['uid']}"]
@@ -966,7 +1056,7 @@ def doctor(args: argparse.Namespace, interrupts: Interrupts) -> int:
             lines.append(f"  {name:<11} {state}")
         docker = data["docker"]
         lines.append(f"  {'docker':<11} " + ("engine running" if docker["ok"] else f"UNAVAILABLE: {docker['error']}"))
-        sys.stdout.write("\n".join(lines) + "\n")
+        write_output("\n".join(lines) + "\n")
     return EXIT_OK if data["tiers"].get("isolated", {}).get("ok") else EXIT_ERROR
 
 

@@ -8,10 +8,14 @@ text), and the output cap's parameter name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -2053,3 +2057,57 @@ async def test_a_param_refused_in_a_nested_message_is_the_one_left_out(server: F
         ["seed", "temperature"],
         ["temperature"],
     ]
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[int]:
+    """The port of a server that speaks TLS with a self-signed certificate (no CA here trusts it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        stop = threading.Event()
+
+        def serve() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with conn, contextlib.suppress(OSError):  # a client that refuses the certificate, or plain HTTP
+                    context.wrap_socket(conn, server_side=True).close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield listener.getsockname()[1]
+        stop.set()
+        thread.join()
+
+
+async def test_a_tls_mistake_is_named_with_its_fix_not_taken_for_a_server_that_is_down(
+    server: FakeOpenAIServer, tls_server: int
+) -> None:
+    # https:// before a local server that speaks plain HTTP, a self-signed certificate, http:// to a TLS port: each
+    # read "unreachable (is it running?)" or "the reply broke off", with aiohttp's `<ssl.SSLContext object at 0x...>`.
+    def said(caught: pytest.ExceptionInfo[LMConnectionError]) -> str:
+        message = str(caught.value)
+        assert "object at 0x" not in message and "is it running" not in message, message
+        return message
+
+    with pytest.raises(LMConnectionError) as caught:
+        await OpenAICompatibleLM("m", server.base_url.replace("http://", "https://"), max_retries=0).complete(MESSAGES)
+    assert "TLS handshake failed" in said(caught) and "use http://" in said(caught)
+    with pytest.raises(LMConnectionError) as caught:
+        await OpenAICompatibleLM("m", f"https://127.0.0.1:{tls_server}/v1", max_retries=0).complete(MESSAGES)
+    assert "certificate is not trusted here (self-signed" in said(caught) and "SSL_CERT_FILE" in said(caught)
+    with pytest.raises(LMConnectionError) as caught:
+        await OpenAICompatibleLM("m", f"http://127.0.0.1:{tls_server}/v1", max_retries=0).complete(MESSAGES)
+    assert "use https://" in said(caught)

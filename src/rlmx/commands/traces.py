@@ -10,7 +10,8 @@ rlmx traces --redact TRACE         # ./NAME.redacted.jsonl: a copy without conte
 from __future__ import annotations
 
 import argparse
-import sys
+import os
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
-from rlmx.progress import StdoutConsole, terminal_safe, write_json
+from rlmx.progress import StdoutConsole, terminal_safe
 from rlmx.sandbox import graphemes
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
 
@@ -81,6 +82,16 @@ def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
     return default_trace_dir(environ)
 
 
+def folder_option(folder: Path) -> str:
+    """` --trace-dir FOLDER` for a command this one suggests, unless FOLDER is the default: without it, the
+    suggested `rlmx view 1` or `rlmx traces --prune` would act on the default folder's traces instead."""
+    from rlmx.cli import default_trace_dir  # late: cli imports this module
+
+    if folder.expanduser().absolute() == default_trace_dir(os.environ).absolute():
+        return ""
+    return f" --trace-dir {shlex.quote(str(folder))}"
+
+
 def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> int:
     """Exit 0, or raise InputError (exit 2) for a bad request."""
     if args.redact is not None:
@@ -96,7 +107,9 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     if args.prune:
         raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
     if args.json:
-        write_json([t.to_dict() for t in traces[: args.limit]])
+        from rlmx.cli import write_output_json  # late: cli imports this module
+
+        write_output_json([t.to_dict() for t in traces[: args.limit]])
         return 0
     show_list(traces, folder, StdoutConsole(), limit=args.limit)
     return 0
@@ -123,7 +136,8 @@ def resolve(spec: str, folder: Path) -> Path:
             return Path(traces[number - 1].path)
         if len(spec) < _MIN_DIGIT_RUN_ID or not matches:
             raise InputError(
-                f"there is no trace number {number}: {len(traces)} trace(s) in {folder} (see `rlmx traces`)"
+                f"there is no trace number {number}: {len(traces)} trace(s) in {folder} "
+                f"(see `rlmx traces{folder_option(folder)}`)"
             )
     if len(matches) == 1:
         return Path(matches[0].path)
@@ -159,9 +173,10 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         )
     total = sum(t.bytes for t in traces)
     more = f" (the newest {limit} shown)" if len(traces) > limit else ""
+    option = escape(folder_option(folder))
     console.print(
         f"{len(traces)} trace{'s' if len(traces) != 1 else ''}, {_size(total)}, in {escape(str(folder))}{more}. "
-        "Open one: rlmx view NUMBER. Delete old ones: rlmx traces --keep N --prune",
+        f"Open one: rlmx view NUMBER{option}. Delete old ones: rlmx traces{option} --keep N --prune",
         highlight=False,
         soft_wrap=True,
         style="dim",
@@ -236,7 +251,9 @@ def redact(path: Path, output: str | None, err: Console) -> int:
         raise InputError(str(exc)) from None
     lines = "".join(record_json(redact_event(e)) + "\n" for e in events)
     if output == "-":
-        sys.stdout.write(lines)
+        from rlmx.cli import write_output  # late: cli imports this module
+
+        write_output(lines)
         return 0
     # Beside the user, not in the trace folder: a copy to share is not a run of its own.
     target = (Path(output).expanduser() if output else Path(f"{path.stem}.redacted.jsonl")).absolute()

@@ -110,20 +110,40 @@ def json_lines(text: str) -> list[tuple[int, str]]:
 
 @register(".csv", ".tsv")
 def load_csv(path: Path, raw: bytes) -> Document:
-    text = decode(path, raw)
-    text, delimiter = _delimiter(text, "\t" if path.suffix.lower() == ".tsv" else None)
+    whole = decode(path, raw)
+    text, delimiter = _delimiter(whole, "\t" if path.suffix.lower() == ".tsv" else None)
+    skipped = 1 if len(text) != len(whole) else 0  # Excel's `sep=` line, not in `text`: line numbers count it
+    # strict: a quote left open (or a stray one after a closing quote) is an error, where the lenient reader took
+    # the rest of the file into one cell and returned fewer rows without a word
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    record_line = 1
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         header = next(reader, None)
         if not header:
             raise InputError(f"context file {path} has no header row; add one (CSV loads as a list of dicts)")
         fields = _unique(header)
-        # Short rows get "" for the missing cells; extra cells land under "" as a list (keys stay strings).
-        rows = [_row(fields, cells) for cells in reader if cells]
+        rows = []
+        while True:
+            record_line = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                break
+            if cells:  # Short rows get "" for the missing cells; extra cells land under "" as a list.
+                rows.append(_row(fields, cells))
     except csv.Error as exc:
-        raise InputError(f"context file {path} is not valid CSV: {exc}") from None
+        raise InputError(_csv_error(path, exc, record_line + skipped, reader.line_num + skipped)) from None
     shown = "tab" if delimiter == "\t" else repr(delimiter)
     return Document(rows, f"{len(rows):,} CSV rows ({shown}-separated) with columns {', '.join(fields[:12])}")
+
+
+def _csv_error(path: Path, exc: csv.Error, start: int, end: int) -> str:
+    """What is wrong in a CSV file, by the line its bad record starts on: an unclosed quote is reported by the
+    reader only where the text runs out or a quote turns up in the wrong place, often many lines further on."""
+    where = f"line {start}" if end <= start else f"the record that starts on line {start} (read up to line {end})"
+    return (
+        f"context file {path} is not valid CSV at {where}: {exc}; a quoted field must end with a straight double "
+        'quote (") just before the separator or the line end (a stray quote, or a curly one typed to close it?)'
+    )
 
 
 _SEP_LINE = "sep="

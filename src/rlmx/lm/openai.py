@@ -20,12 +20,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import errno
 import json
 import os
 import re
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+import aiohttp
 
 from rlmx.api_keys import checked_key
 from rlmx.errors import (
@@ -402,20 +406,31 @@ class OpenAICompatibleLM:
 
     def _transport_error(self, exc: TransportError) -> LMError:
         refused = NOT_RESENT if exc.not_resent else ""
+        detail = _OBJECT_REPR.sub("", exc.detail)  # aiohttp names the TLS context as `ssl:<ssl.SSLContext ...>`
         if exc.kind == "timeout":
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
                 f"({exc.attempts} attempts){refused}; pass timeout= for slow models",
                 attempts=exc.unanswered,
             )
+        tls = _tls_failure(exc)
+        if tls is not None:
+            return LMConnectionError(f"cannot connect to {self.base_url}: {tls}", sent=exc.unanswered)
+        if exc.kind == "broken" and _closed_unanswered(exc) and self.base_url.startswith("http://"):
+            return LMConnectionError(
+                f"{self.model} at {self.base_url}: the connection broke off before any reply came ({detail}"
+                f"{refused}; {exc.attempts} attempts): the server or a proxy in between closed it. A port that "
+                "expects TLS does so to plain HTTP: if the server is served over TLS, use https:// in the base URL",
+                sent=exc.unanswered,
+            )
         if exc.kind == "broken":
             return LMConnectionError(
-                f"{self.model} at {self.base_url}: the reply broke off before it was whole ({exc.detail}{refused}; "
+                f"{self.model} at {self.base_url}: the reply broke off before it was whole ({detail}{refused}; "
                 f"{exc.attempts} attempts): the server or a proxy in between closed the connection mid-reply",
                 sent=exc.unanswered,
             )
         return LMConnectionError(
-            f"cannot connect to {self.base_url}: the server is unreachable (is it running?): {exc.detail}",
+            f"cannot connect to {self.base_url}: the server is unreachable (is it running?): {detail}",
             sent=exc.unanswered,
         )
 
@@ -471,6 +486,60 @@ class OpenAICompatibleLM:
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
+
+
+_OBJECT_REPR = re.compile(r"\s*(?:ssl:)?<[\w.]+ object at 0x[0-9a-fA-F]+>")
+"""A Python object's default repr in an error text (aiohttp's `ssl:<ssl.SSLContext object at 0x...>`): noise."""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exceptions behind `exc`, nearest first (TransportError is raised `from None`: its context remains)."""
+    chain: list[BaseException] = []
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return chain
+
+
+_NOT_TLS_REPLIES = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"}
+)
+"""OpenSSL's reasons for a handshake whose reply was no TLS record (an HTTP server's text), by version."""
+
+
+def _tls_failure(exc: TransportError) -> str | None:
+    """What went wrong in a TLS handshake, and what to do, or None when the failure was not TLS's: a certificate
+    this machine does not trust (self-signed, a private CA, expired, another host's), or a server that answered
+    https:// in another protocol (plain HTTP: Ollama, vLLM and LM Studio serve http:// by default)."""
+    # ssl's own errors, not aiohttp's wrappers (its ClientConnectorSSLError is an ssl.SSLError without `reason`)
+    causes = [c for c in _causes(exc) if not isinstance(c, aiohttp.ClientError)]
+    untrusted = next((c for c in causes if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if untrusted is not None:
+        why = untrusted.verify_message or untrusted.reason or "verification failed"
+        return (
+            f"its TLS certificate is not trusted here ({why}). For a self-signed certificate or a private CA, "
+            "point SSL_CERT_FILE at the CA's certificate (a PEM file): SSL_CERT_FILE=/path/to/ca.pem rlmx ...; "
+            "for a certificate issued to another name, use the host name it was issued for"
+        )
+    failed = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+    if failed is None:
+        return None
+    why = failed.reason or str(failed)
+    plain = ": the server answered in plain text, not TLS" if failed.reason in _NOT_TLS_REPLIES else ""
+    return (
+        f"the TLS handshake failed ({why}){plain}. If the server serves plain HTTP (Ollama, vLLM, LM Studio and "
+        "llama.cpp do by default), use http:// in the base URL"
+    )
+
+
+def _closed_unanswered(exc: TransportError) -> bool:
+    """Whether the server closed or reset the connection before any reply came (not one that broke off midway)."""
+    causes = _causes(exc)
+    first = causes[0] if causes else None
+    return isinstance(first, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
+        isinstance(first, aiohttp.ClientOSError) and first.errno == errno.ECONNRESET
+    )
 
 
 def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
