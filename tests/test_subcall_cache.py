@@ -128,3 +128,30 @@ def test_a_schema_sub_call_asked_twice_counts_once_against_max_subcalls() -> Non
         )
     asked = {request.body["messages"][0]["content"].split("\n")[0] for request in server.requests}
     assert len(asked) <= 2 and result.usage.to_dict()["subcalls"] == 2
+
+
+def test_the_cache_file_and_its_journals_are_the_owners_alone(tmp_path: Path) -> None:
+    """The cache holds the run's prompts and replies: the database is 0600 whatever the umask (an old 0644 one is
+    made so), SQLite gives its journal files that mode, and a cache folder rlmx makes is 0700."""
+    import os
+
+    from rlmx.subcall_cache import CACHE_FILE, open_store
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / CACHE_FILE).touch(mode=0o644)
+    (old / CACHE_FILE).chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        for folder in (tmp_path / "made" / "cache", old):
+            db = open_store(folder)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("INSERT INTO replies VALUES ('k', 'the prompt''s reply', 'm', 1, 1, NULL)")
+            db.commit()
+            files = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+            db.close()
+            assert files and set(files.values()) == {0o600}, files
+            assert {CACHE_FILE + "-wal", CACHE_FILE + "-shm"} <= set(files)
+    finally:
+        os.umask(old_umask)
+    assert [(tmp_path / p).stat().st_mode & 0o777 for p in ("made", "made/cache")] == [0o700, 0o700]

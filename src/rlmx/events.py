@@ -19,8 +19,10 @@ for a trace that can be shared without its text.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -494,13 +496,34 @@ def _table(fields: Iterable[FieldSpec]) -> list[str]:
 # --- sinks --------------------------------------------------------------------------------------------------
 
 
+def make_private_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents for the owner alone (0700). Folders that exist keep their mode:
+    they are the user's."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another run
+            each.mkdir(mode=0o700)
+
+
+def _create_private_file(path: Path) -> int:
+    """Open `path` for writing, created or emptied, with mode 0600, whatever the umask or the mode an old file had: a
+    trace or a cache holds a run's context and prompts, and on a root host a sandbox runs as another uid that
+    can read whatever the folder lets it. Returns the descriptor."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with contextlib.suppress(PermissionError):  # a shared file another user owns keeps its owner's choice
+        os.fchmod(fd, 0o600)
+    return fd
+
+
 class TraceFile:
-    """Appends events as JSON lines to one file per completion, flushing each line."""
+    """Appends events as JSON lines to one file per completion, flushing each line. The file is its owner's
+    alone (0600), and so is a folder this creates for it (0700): a trace quotes the run's context."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folders(path.parent)
         self.path = path
-        self._handle: TextIO | None = path.open("w", encoding="utf-8")
+        fd = _create_private_file(path)
+        self._handle: TextIO | None = os.fdopen(fd, "w", encoding="utf-8")
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:

@@ -19,12 +19,14 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rlmx.errors import InputError
+from rlmx.events import make_private_folders
 from rlmx.lm.base import LM, Completion, Message, Usage, reached_cap
 
 CACHE_FILE = "subcalls.sqlite"
@@ -146,7 +148,8 @@ class SubcallCache:
 def open_store(cache_dir: Path) -> sqlite3.Connection:
     """The SQLite store in `cache_dir` (created when missing). InputError when it cannot be used."""
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folders(cache_dir)
+        _make_private(cache_dir / CACHE_FILE)
         db = sqlite3.connect(cache_dir / CACHE_FILE, timeout=10)
         db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, model TEXT NOT NULL, "
@@ -156,3 +159,14 @@ def open_store(cache_dir: Path) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise InputError(f"cannot use cache_dir {str(cache_dir)!r}: {exc}; pass a writable folder") from None
     return db
+
+
+def _make_private(database: Path) -> None:
+    """Create the database file 0600 (or make an old one so) before SQLite opens it: the replies hold the run's
+    prompts, and SQLite gives its -journal, -wal and -shm files the database file's mode. Siblings left by an
+    older rlmx (a crash's hot journal) are made private too; a file another user owns keeps its owner's mode."""
+    with contextlib.suppress(FileExistsError):  # an empty file is an empty SQLite database
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    for path in (database, *(database.with_name(database.name + s) for s in ("-journal", "-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            path.chmod(0o600)

@@ -371,3 +371,28 @@ async def test_a_new_interpreter_the_repl_may_not_run_is_refused_at_once(sandbox
     )
     assert ran or refused, outcomes
     assert after.stdout == "kept\n"
+
+
+async def test_the_memory_bound_holds_for_a_cells_processes_together() -> None:
+    """RLIMIT_AS bounds each process alone: forked children, each under the limit, must not hold more than the
+    memory limit together. The watcher ends them all with a clear reason; the next cell runs in a new worker."""
+    fork_and_fill = (
+        "import os, time\n"
+        "for _ in range(4):\n"
+        "    if os.fork() == 0:\n"
+        "        block = bytearray(100 << 20)\n"
+        "        time.sleep(4)\n"
+        "        os._exit(0)\n"
+        "time.sleep(3)\n"
+        "print('all held')"
+    )
+    box = SubprocessSandbox(memory_limit_bytes=256 << 20)
+    await box.start([prepare("context", "c")])
+    try:
+        filled = await box.run_cell(fork_and_fill, calls=no_calls, timeout=10)
+        after = await box.run_cell("print(context)", calls=no_calls, timeout=5)
+    finally:
+        await box.close()
+    assert filled.status == "restarted" and "all held" not in filled.stdout, filled
+    assert "memory bound of 268,435,456 bytes" in str(filled.error) and "memory_limit_bytes" in str(filled.error)
+    assert after.stdout == "c\n"

@@ -90,3 +90,25 @@ def test_a_trace_holds_context_excerpts_and_redaction_removes_them(depth2_trace:
     first_prompt = next(r for r in redacted if r["type"] == "subcall_start")
     assert set(first_prompt["prompt"]) == {"redacted", "sha256"} and first_prompt["prompt_chars"] > 0
     assert next(r for r in redacted if r["type"] == "run_end")["status"] == "budget_exhausted"
+
+
+def test_a_trace_and_the_folders_made_for_it_are_the_owners_alone(tmp_path: Path) -> None:
+    """A trace quotes the run's context; on a root host the sandbox is another uid that can enter any 0755 folder,
+    so the file is 0600 whatever the umask, a folder made for it 0700, and a folder the user made keeps its mode."""
+    import os
+
+    from rlmx.events import Event, TraceFile
+
+    project = tmp_path / "project"
+    project.mkdir(mode=0o755)
+    project.chmod(0o755)
+    old_umask = os.umask(0o022)
+    try:
+        trace = TraceFile(project / "runs" / "nested" / "run.jsonl")
+        trace(Event("run_start", "r", "0", None, 0, {"query": "password=secret"}))
+        trace.close()
+    finally:
+        os.umask(old_umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (project, project / "runs", project / "runs" / "nested")}
+    assert modes == {"project": 0o755, "runs": 0o700, "nested": 0o700}
+    assert (trace.path.stat().st_mode & 0o777) == 0o600 and "secret" in trace.path.read_text(encoding="utf-8")

@@ -266,6 +266,35 @@ def _descendants_by_scan(pid: int) -> list[int]:
     return order
 
 
+def _resident_bytes(pid: int) -> int:
+    """Resident memory of `pid` (statm's second field, in pages): one short read; 0 for one that has ended."""
+    fields = _read(f"/proc/{pid}/statm").split()
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE") if len(fields) > 1 and fields[1].isdigit() else 0
+
+
+def _proportional_bytes(pid: int) -> int:
+    """Memory of `pid` with each page it shares divided among its sharers (smaps_rollup's Pss): forked children
+    share their parent's pages until they write them, and a sum of resident sizes counts those once per process.
+    Its resident size where the kernel lacks smaps_rollup (before 4.14) or refuses it."""
+    for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return _resident_bytes(pid)
+
+
+def tree_memory_over(pid: int, limit: int) -> int:
+    """The memory `pid` and its descendants hold together when it is over `limit` bytes, else 0. A process alone
+    is bounded by its own RLIMIT_AS, so a worker without children costs one children-file read per thread."""
+    tree = descendants(pid)
+    if not tree:
+        return 0
+    pids = (pid, *tree)
+    if sum(_resident_bytes(p) for p in pids) <= limit:  # an upper bound: shared pages counted for each sharer
+        return 0
+    total = sum(_proportional_bytes(p) for p in pids)
+    return total if total > limit else 0
+
+
 def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:
     """SIGKILL every descendant of `pid` (then `pid` itself): a process killed while it forks leaves children
     that are re-parented inside the tree (the worker and zygote are subreapers), so scan again until none is

@@ -30,7 +30,9 @@ What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
 * everything a cell starts is killed on close or restart, double-forked daemons included (subreapers and a
   walk of the process tree; on a root host also every process of the sandbox uid);
 * the total a run writes is bounded (`disk_limit_bytes`, default 1 GiB): a size-limited tmpfs under bubblewrap,
-  elsewhere a watcher that measures the work dir ten times a second and restarts the worker past the bound.
+  elsewhere a watcher that measures the work dir ten times a second and restarts the worker past the bound;
+* so is the memory a cell's processes hold together (the memory limit, which RLIMIT_AS applies to each process
+  alone): the same watcher sums the worker's and its descendants' memory once the worker has a child.
 """
 
 from __future__ import annotations
@@ -209,21 +211,39 @@ def _watch_usage(
     folders: list[Path],
     uid: int | None,
     worker: Callable[[], int],
-    limit: int,
+    limits: tuple[int, int],
     stop: threading.Event,
-    over: asyncio.Future[int],
+    over: asyncio.Future[tuple[str, int]],
 ) -> None:
-    """The disk watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
-    gives its pid, for the files without a name it and its children hold open: 0.1 ms a poll); over `limit`,
-    the byte count goes to `over` and the thread ends. A thread of its own, which wakes the event loop only for a
-    breach: a scan through the loop's executor cost three wake-ups a poll, and every sub-call's gap about 0.25 ms
-    (benchmarks/vs_official/NOTES.md, change 26)."""
+    """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
+    gives its pid, for the files without a name it and its children hold open: 0.1 ms a poll) against the disk
+    limit, and the memory the worker and its descendants hold together against the memory limit (`limits`);
+    over either, ("disk" or "memory", the amount) goes to `over` and the thread ends. A thread of its own, which
+    wakes the event loop only for a breach: a scan through the loop's executor cost three wake-ups a poll, and
+    every sub-call's gap about 0.25 ms (benchmarks/vs_official/NOTES.md, change 26)."""
+    disk_limit, memory_limit = limits
     while not stop.wait(_DISK_POLL):
-        used = rundir.usage(folders, uid, worker())
-        if used > limit:
+        pid = worker()
+        used = rundir.usage(folders, uid, pid)
+        breach = ("disk", used) if used > disk_limit else ("memory", harden.tree_memory_over(pid, memory_limit))
+        if breach[1]:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to tell
-                over.get_loop().call_soon_threadsafe(settle, over, used)
+                over.get_loop().call_soon_threadsafe(settle, over, breach)
             return
+
+
+def _breach_message(kind: str, used: int, limits: tuple[int, int]) -> str:
+    """Why the watcher ended the worker, for the model."""
+    if kind == "disk":
+        return (
+            f"the worker wrote {used:,} bytes, over the run's disk limit of {limits[0]:,} bytes "
+            "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
+        )
+    return (
+        f"the worker and the processes it started held {used:,} bytes of memory together, over the run's memory "
+        f"bound of {limits[1]:,} bytes (sandbox option memory_limit_bytes, for all of them together), so they were "
+        "killed"
+    )
 
 
 class _HardClock:
@@ -580,35 +600,36 @@ class SubprocessSandbox:
 
     def _watch(self) -> None:
         if self._watcher is None and self.disk_folders():
-            self._watcher = asyncio.create_task(self._watch_disk())
+            self._watcher = asyncio.create_task(self._watch_bounds())
 
     def _worker_pid(self) -> int:
         """The running worker's pid as this process sees it, or 0 (none, or one in another pid namespace)."""
         worker = self._worker
         return worker.pid if worker is not None and worker.same_pid_namespace else 0
 
-    async def _watch_disk(self) -> None:
-        """End the worker (and delete its files) each time the watcher thread finds it over its disk limit."""
+    async def _watch_bounds(self) -> None:
+        """End the worker each time the watcher thread finds it over its disk limit (its files deleted too) or its
+        process tree over the memory limit in total (RLIMIT_AS bounds each process; a cell's forked children
+        would each get the whole limit)."""
         folders, uid = self.disk_folders(), self.uid if self.separate_uid else None
+        limits = (self.disk_limit_bytes, self.limits()["memory_bytes"])
         loop = asyncio.get_running_loop()
         while True:
-            over: asyncio.Future[int] = loop.create_future()
+            over: asyncio.Future[tuple[str, int]] = loop.create_future()
             stop = threading.Event()
-            watching = (folders, uid, self._worker_pid, self.disk_limit_bytes, stop, over)
-            threading.Thread(target=_watch_usage, args=watching, name="rlmx-disk-watch", daemon=True).start()
+            watching = (folders, uid, self._worker_pid, limits, stop, over)
+            threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
-                used = await over
+                kind, used = await over
             finally:
                 stop.set()
-            self._breach = (
-                f"the worker wrote {used:,} bytes, over the run's disk limit of {self.disk_limit_bytes:,} bytes "
-                "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
-            )
+            self._breach = _breach_message(kind, used, limits)
             if self._worker is not None:
                 self._worker.kill_now()
-            await asyncio.to_thread(rundir.empty, folders)
-            if uid is not None:
-                await asyncio.to_thread(rundir.remove_owned, uid)
+            if kind == "disk":
+                await asyncio.to_thread(rundir.empty, folders)
+                if uid is not None:
+                    await asyncio.to_thread(rundir.remove_owned, uid)
 
     def _init_frame(self) -> dict[str, Any]:
         return {
