@@ -1414,6 +1414,19 @@ async def test_a_refusal_of_the_placeholder_key_says_no_key_was_given(server: Fa
     assert "no API key was given" not in str(caught.value)
 
 
+async def test_a_refused_key_is_said_to_be_refused_and_set_variables_are_not_asked_for(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a 401 after a real key read as any rejected request; with RLMX_API_KEY exported, the placeholder's advice
+    # was to set RLMX_API_KEY (only the CLI reads it)
+    server.script(Reply(401, {"error": "Unauthorized"}), Reply(401, {"error": "Unauthorized"}))
+    with pytest.raises(LMRequestError, match=r"refused the API key rlmx sent for model m .*this server's key"):
+        await OpenAICompatibleLM("m", server.base_url, api_key="wrong").complete(MESSAGES)
+    monkeypatch.setenv("RLMX_API_KEY", "set-for-the-cli")
+    with pytest.raises(LMRequestError, match="RLMX_API_KEY is set, but only the command line reads it"):
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+
+
 async def test_a_404_that_says_what_is_missing_gets_no_advice_about_the_address(server: FakeOpenAIServer) -> None:
     said = "No endpoints found matching your data policy (Free model publication)."
     server.script(Reply(404, error_body(said)), Reply(404, error_body("The model `x` does not exist")))

@@ -139,9 +139,10 @@ def _usable_trace_dir(trace_dir: Path, *, given: bool) -> bool:
     """Whether traces can be written to `trace_dir` (made now if missing). A folder the user named with --trace-dir
     that cannot be made is a UsageError; the default one (under HOME, which a service account may lack) is False."""
     from rlmx.cli import UsageError
+    from rlmx.events import make_private_folders
 
     try:
-        trace_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folders(trace_dir)  # 0700, as a run's own trace folder is made
         if os.access(trace_dir, os.W_OK | os.X_OK):
             return True
         reason = "not writable"

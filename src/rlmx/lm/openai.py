@@ -443,10 +443,19 @@ class OpenAICompatibleLM:
         if means is not None:
             detail += f" ({means})"
         if reply.status in (401, 403) and self._keyless:
+            where = (  # never advice to set what is set: the Python API reads no variable of rlmx's
+                "RLMX_API_KEY is set, but only the command line reads it"
+                if os.environ.get("RLMX_API_KEY")
+                else "on the command line: --api-key-env NAME_OF_THE_VARIABLE, or RLMX_API_KEY"
+            )
             return LMRequestError(
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
-                "so rlmx sent a placeholder; pass api_key= (on the command line: --api-key-env NAME_OF_THE_VARIABLE, "
-                "or RLMX_API_KEY)"
+                f"so rlmx sent a placeholder; pass api_key= ({where})"
+            )
+        if reply.status == 401:
+            return LMRequestError(
+                f"{self.base_url} refused the API key rlmx sent for model {self.model} (HTTP 401: {said}): check that "
+                "it is this server's key, and not expired or revoked"
             )
         overflow = _prompt_over_window(reply, cap)
         if overflow is not None:
