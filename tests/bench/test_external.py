@@ -177,3 +177,48 @@ def test_a_tasks_file_is_read_as_every_text_file_is(tmp_path: Path, encoding: st
     path = tmp_path / "mine.jsonl"
     path.write_text("\n".join(json.dumps(row) for row in OWN_TASKS[:2]) + "\n", encoding=encoding)
     assert [task.id for task in load_tasks(path)] == [row["id"] for row in OWN_TASKS[:2]]
+
+
+def _oolong_line(answer: object, answer_format: str) -> dict[str, Any]:
+    return {"family": "oolong", "context": LEDGER, "query": "q", "answer": answer, "answer_format": answer_format}
+
+
+@pytest.mark.parametrize(
+    ("answer", "answer_format", "message"),
+    [
+        ("2023-04-31", "date", "a date answer is a real date"),
+        ("31/03/2023", "date", "a date answer is a real date"),
+        ("[datetime.date(2023, 13, 1)]", "date", "a date answer is a real date"),
+        ("Spring 2023", "month_year", "a month_year answer is one real month"),
+        ("2023-14", "month_year", "a month_year answer is one real month"),
+        ("more frequent", "comparison", "a comparison answer is"),
+        ("it is less common than B", "comparison", "a comparison answer is"),
+    ],
+)
+def test_an_oolong_gold_its_scorer_cannot_read_is_refused_at_load(
+    tmp_path: Path, answer: str, answer_format: str, message: str
+) -> None:
+    path = _write(tmp_path / "golds.jsonl", [OWN_TASKS[0], _oolong_line(answer, answer_format)])
+    with pytest.raises(InputError, match=f"golds.jsonl:2: {message}"):
+        load_tasks(path)
+
+
+def test_oolong_golds_are_written_in_the_form_their_scorer_reads(tmp_path: Path) -> None:
+    rows = [
+        _oolong_line("[datetime.date(2023, 3, 7)]", "date"),  # OOLONG's raw form
+        _oolong_line("2024-02-29", "date"),
+        _oolong_line("03/2023", "month_year"),
+        _oolong_line("More Common", "comparison"),
+        _oolong_line("['same frequency as']", "comparison"),
+    ]
+    tasks = load_tasks(_write(tmp_path / "golds.jsonl", rows))
+    assert [t.answer for t in tasks] == [
+        "2023-03-07",
+        "2024-02-29",
+        "March 2023",
+        "more common than",
+        "same frequency as",
+    ]
+    assert score("oolong", "Date: 03/07/2023", tasks[0]) == 1.0
+    assert score("oolong", "Answer: Mar 2023", tasks[2]) == 1.0
+    assert score("oolong", "Answer: A is **more common** than B", tasks[3]) == 1.0

@@ -20,9 +20,11 @@ from rlmx.bench import FAMILIES, Task, generate
 from rlmx.bench.methods import run_method
 from rlmx.bench.presets import PRESETS
 from rlmx.bench.report import table, write_report
-from rlmx.bench.runner import RunSpec, read_records, run
+from rlmx.bench.runner import RunSpec, parse_length, read_records, run
 from rlmx.bench.score import score_details
+from rlmx.budget import Budget
 from rlmx.cli import main
+from rlmx.errors import InputError
 from rlmx.lm.base import Completion, Message
 from rlmx.lm.scripted import ScriptedLM
 
@@ -668,3 +670,47 @@ def test_a_report_of_records_quoting_a_cut_emoji_is_written(tmp_path: Path) -> N
     (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
     path, _, _ = write_report(tmp_path)
     assert "| sniah |" in path.read_text(encoding="utf-8")
+
+
+def test_lengths_that_are_no_number_of_tokens_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    for text in ("NaN", "-inf", "infinity", "1e999k"):
+        with pytest.raises(InputError, match="a length is a number of tokens"):
+            parse_length(text)
+    assert main(["bench", "generate", "--family", "oolong", "--length", "inf"]) == 2
+    assert "a length is a number of tokens" in capsys.readouterr().err
+
+
+def test_a_rerun_under_other_outcome_settings_runs_again(tmp_path: Path) -> None:
+    lm = ScriptedLM(["The special magic number is 1."] * 20)
+    small = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=2048), lm))
+    assert small[0]["status"] == "over_window" and not lm.calls
+    (wide,) = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=65536), lm))
+    assert wide["status"] == "ok" and len(lm.calls) == 1  # not "already recorded" from the 2K window
+    (capped,) = asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=65536, max_output_tokens=9), lm))
+    assert len(lm.calls) == 2 and capped["key"] != wide["key"]
+    assert asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=1, window=65536), lm)) == []
+    rlm = _spec(tmp_path, ["sniah"], ["rlm"], n=1, window=2048)
+    longer = _spec(tmp_path, ["sniah"], ["rlm"], n=1, window=65536, budget=Budget(max_iterations=3))
+    assert rlm.record_key(next(rlm.planned())) != longer.record_key(next(longer.planned()))
+    # the window does not change an RLM method's record: its key stays as it was
+    assert rlm.record_key(next(rlm.planned())) == RunSpec(
+        ["sniah"], [SMOKE], 1, ["rlm"], "oracle", tmp_path
+    ).record_key(next(rlm.planned()))
+
+
+def test_repeated_list_entries_are_refused_and_a_key_runs_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _script(tmp_path / "replies.json", "The special magic number is 1.", 4)
+    argv = ["bench", "run", "--n", "1", "--scripted", str(script), "--out", str(tmp_path / "never")]
+    for flags, repeat in (
+        (["--family", "sniah", "--method", "rlm,base,rlm1"], "--method gives rlm1 twice"),
+        (["--family", "sniah,oolong,sniah", "--method", "base"], "--family gives sniah twice"),
+        (["--family", "sniah", "--lengths", "8k,8192", "--method", "base"], "--lengths gives 8192 twice"),
+    ):
+        assert main([*argv, *flags]) == 2, flags
+        assert repeat in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+    lm = ScriptedLM(["The special magic number is 1."] * 4)
+    records = asyncio.run(run(_spec(tmp_path / "lib", ["sniah"], ["base", "base"], n=1), lm))
+    assert len(records) == 1 and len(lm.calls) == 1

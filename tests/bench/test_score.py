@@ -142,3 +142,36 @@ def test_random_policy_scores_near_the_floor() -> None:
         assert score("pairs", _random_policy(task, rng), task) == pytest.approx(task.metadata["floor_all_pairs_f1"])
     codeqa = generate("codeqa", seed=3, target_tokens=8192, index=0)  # a uniform guess expects exactly 1/4
     assert sum(score("codeqa", f"The correct answer is ({x})", codeqa) for x in "ABCD") / 4 == 0.25
+
+
+def test_oolong_comparison_reads_the_phrase_as_oolongs_scorer_does() -> None:
+    # eval_helpers.py strips '*', '[' and ']' and knows "more common" / "less common" / "same frequency" on their
+    # own; a gold written either way ("fewer" never) is matched by the phrase it holds.
+    fewer = _task("oolong", "less common than", "comparison")
+    for reply in ("Answer: **less common**", "Answer: spam is less common", "Answer: [less common] vs ham"):
+        assert score("oolong", reply, fewer) == 1.0, reply
+    assert score("oolong", "Answer: spam is **more common** than ham", fewer) == 0.0
+    short_gold = _task("oolong", "same frequency", "comparison")
+    assert score("oolong", "Answer: spam has the same frequency as ham", short_gold) == 1.0
+    assert score("oolong", "Answer: spam is less common than ham", short_gold) == 0.0
+
+
+def test_codeqa_needs_an_answer_statement_not_a_stray_token() -> None:
+    # LongBench-v2's extract_answer: no "The correct answer is ..." (or a like statement) means no answer.
+    letter = _task("codeqa", "A", "choice")
+    assert (
+        score_details("codeqa", "A quick look at net/client.py settles it: the answer is (D).", letter)["parsed"] == "D"
+    )
+    assert score("codeqa", "A quick look at net/client.py settles it: the answer is (D).", letter) == 0.0
+    assert score("codeqa", "After reading, A seems plausible but B fits better.", letter) == 0.0
+    digit = _task("codeqa", "0", "choice")
+    assert score("codeqa", "Among 0 or 2 readers, the answer is 2.", digit) == 0.0
+    assert score("codeqa", "Two modules import it, so: The correct answer is (0)", digit) == 1.0
+
+
+def test_docs_gold_counts_only_as_a_whole_name() -> None:
+    task = _task("docs", "Ada Lune", "name", names=["Ada Lune", "Bo Karr"])
+    for longer in ("Exact Answer: Ada Lunes", "Exact Answer: Ada Luneberg", "Exact Answer: Mada Lune"):
+        assert score("docs", longer, task) == 0.0, longer
+    assert score("docs", "Exact Answer: it was Ada Lune, of Vell", task) == 1.0
+    assert score("docs", "Exact Answer: Ada Lune (not Bo Karrson)", task) == 1.0  # a longer other name is no other

@@ -5,7 +5,9 @@ rlmx.bench's task format, one JSON object a line, run and scored like the genera
 
 Fields: `family` (which scorer: sniah, oolong, pairs, docs, codeqa), `context` (a string, or a list of strings:
 documents), `query`, `answer` (the gold in the family's shape: a string; for oolong a label / user string, an
-integer (numeric), a comparison phrase, an ISO date or "Month YYYY"; for pairs a list of [a, b] id pairs; for
+integer (numeric), a comparison phrase ("more common than", "less common than", "same frequency as"), a real
+ISO date (OOLONG's "[datetime.date(Y, M, D)]" is read too) or one month ("March 2023"), each checked at load and
+written in that one form; for pairs a list of [a, b] id pairs; for
 docs the name; for codeqa the letter A-D or the digit 0-3). Optional: `id` (default FILE-stem:line; give ids so
 that a rerun after editing the file matches tasks to their records), `answer_format`
 (oolong: label, user, numeric, comparison, date or month_year, default label; the others have one), `answer_text`
@@ -15,10 +17,13 @@ other names, which the exact checker refuses in an answer).
 
 from __future__ import annotations
 
+import calendar
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rlmx.bench.score import gold_date, gold_month_year
 from rlmx.bench.task import Task, task_metadata
 from rlmx.documents.structured import json_lines
 from rlmx.documents.text import read_text
@@ -115,7 +120,48 @@ def _answer(family: str, answer_format: str, answer: Any, where: str) -> Any:
         raise InputError(f"{where}: the {family} answer must be a non-empty string")
     if family == "codeqa" and answer not in ("A", "B", "C", "D", "0", "1", "2", "3"):
         raise InputError(f"{where}: a codeqa answer is a letter A-D or a digit 0-3")
+    if family == "oolong" and answer_format in _OOLONG_GOLDS:
+        return _oolong_gold(answer_format, answer, where)
     return answer
+
+
+def _oolong_gold(answer_format: str, answer: str, where: str) -> str:
+    """A date, month_year or comparison gold in the one form its scorer reads, so that scoring (after the model
+    was paid) never meets a gold it cannot read. Raises InputError naming the forms accepted."""
+    read, accepted = _OOLONG_GOLDS[answer_format]
+    gold = read(answer)
+    if gold is None:
+        raise InputError(f"{where}: a {answer_format} answer is {accepted}, not {answer!r}")
+    return gold
+
+
+def _date_gold(text: str) -> str | None:
+    date = gold_date(text)
+    return None if date is None else date.isoformat()
+
+
+def _month_year_gold(text: str) -> str | None:
+    found = gold_month_year(text)
+    return None if found is None else f"{calendar.month_name[found[1]]} {found[0]}"
+
+
+def _comparison_gold(text: str) -> str | None:
+    """'more common' / 'more common than' (any case; OOLONG's raw "['more common than']" too) -> 'more common
+    than'; the same for 'less common (than)' and 'same frequency (as)'."""
+    phrase = text.strip().strip("[]").strip().strip("'\"").strip().lower()
+    for short, full in (("more common", "more common than"), ("less common", "less common than"),
+                        ("same frequency", "same frequency as")):  # fmt: skip
+        if phrase in (short, full):
+            return full
+    return None
+
+
+_OOLONG_GOLDS: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "date": (_date_gold, "a real date written YYYY-MM-DD (or OOLONG's [datetime.date(Y, M, D)])"),
+    "month_year": (_month_year_gold, 'one real month: "March 2023", "Mar 2023", "03/2023" or "2023-03"'),
+    "comparison": (_comparison_gold, '"more common than", "less common than" or "same frequency as" (or the '
+                   'same without "than" / "as")'),
+}  # fmt: skip
 
 
 def _render(family: str, answer: Any) -> str:

@@ -2,14 +2,16 @@
 
 Records go to `OUT/records.jsonl` as each task finishes, so an interrupted run loses at most the tasks in
 flight; a rerun skips every key already recorded. A key names the task (family, length, index or file id, seed,
-generator parameters), the method and the models; a rerun that finds a key recorded from other task content (a
-tasks file edited since, another generator version) refuses to mix them. `OUT/manifest.json` lists the tasks'
+generator parameters), the method, the models and the settings that change a record's outcome (the window, the
+reply cap, the RLM budget: `RunSpec.run_conditions`); a rerun that finds a key recorded from other task content
+(a tasks file edited since, another generator version) refuses to mix them. `OUT/manifest.json` lists the tasks'
 manifests and their hash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -49,7 +51,9 @@ def parse_length(text: str) -> int:
     try:
         value = float(number)
     except ValueError:
-        raise InputError(f"a length is a number of tokens like 8k, 131k, 1m or 5000, not {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # float() also reads "nan" and "inf", which are no number of tokens
+        raise InputError(f"a length is a number of tokens like 8k, 131k, 1m or 5000, not {text!r}")
     tokens = int(value * scale)
     if scale > 1 and tokens > 0:
         power = int(2 ** round(math.log2(tokens)))
@@ -93,9 +97,10 @@ class RunSpec:
     GPT-5-mini for sub-calls); part of those methods' keys. The sub-LM itself is passed to `run`."""
 
     def key_params(self, family: str, method: str) -> dict[str, Any]:
-        """What besides (family, length, index, method, model) tells a record apart: the seed of generated tasks
-        (when not 0, so the keys of seed-0 folders stay as they were), generator parameters, for `docs` the judge
-        and for the methods that make sub-calls the sub-LM."""
+        """What besides (family, length, index, method, model) tells a record apart: the seed of generated tasks,
+        generator parameters, for `docs` the judge, for the methods that make sub-calls the sub-LM, and the run
+        conditions the method's outcome depends on (`run_conditions`). Each is left out at its default, so the
+        keys of folders run with the defaults stay as they were."""
         extra = dict(self.params.get(family, {}))
         if self.tasks is None and self.seed != 0:
             extra["seed"] = self.seed
@@ -103,7 +108,19 @@ class RunSpec:
             extra["judge"] = self.judge_model
         if method in SUB_LM_METHODS and self.sub_model:
             extra["sub"] = self.sub_model
-        return extra
+        return extra | self.run_conditions(method)
+
+    def run_conditions(self, method: str) -> dict[str, Any]:
+        """The settings, other than the defaults, that can change `method`'s record: for the one-call methods
+        (base, summary) the window (which prompts are over it, how summary chunks) and the reply cap; for the RLM
+        methods the budget's limits and the sandbox. A rerun with another value runs the task again."""
+        if method in PLAIN_METHODS:
+            plain = {"window": self.window, "max_output_tokens": self.max_output_tokens}
+            return {k: v for k, v in plain.items() if v != _PLAIN_DEFAULTS[k]}
+        default = Budget()
+        limits = {f.name: getattr(self.budget, f.name) for f in dataclasses.fields(Budget)}
+        changed = {f"budget.{k}": v for k, v in limits.items() if v != getattr(default, k)}
+        return changed | ({"sandbox": self.sandbox} if self.sandbox != "subprocess" else {})
 
     def record_key(self, key: tuple[str, int, int, str]) -> str:
         """The resume key of a planned (family, length, index, method); a file task is known by its id, not its
@@ -124,6 +141,11 @@ class RunSpec:
                 for index in range(series.n):
                     for method in self.methods:
                         yield series.family, length, index, method_name(method)
+
+
+PLAIN_METHODS = ("base", "summary")
+"""The methods that send the context in plain calls (no REPL): the window and the reply cap decide their outcome."""
+_PLAIN_DEFAULTS: dict[str, Any] = {"window": None, "max_output_tokens": 1024}
 
 
 def length_bucket(n_tokens: int) -> int:
@@ -344,7 +366,8 @@ async def run(
     check_recorded_tasks(spec, recorded)
     # Done means recorded without an error: a task that failed (a server down for a moment) runs again.
     done = {r.get("key") for r in recorded if r.get("status") != "error"}
-    todo = [k for k in spec.planned() if spec.record_key(k) not in done]
+    # one run per key, even when a plan names a task twice (a method listed twice): one key, one record
+    todo = list({spec.record_key(k): k for k in spec.planned() if spec.record_key(k) not in done}.values())
     end_torn_line(spec.out / RECORDS)
     total = len(todo)
     if progress:

@@ -3,7 +3,8 @@
 sniah: RULER string_match_all (gold in prediction, case-insensitive); `score_details` adds the strict variant
 (exactly the gold among the 7-digit numbers / UUIDs of the prediction). oolong: OOLONG's
 `synth_process_response` with the RLM repo's fallback, 0.75^|diff| for numbers. pairs: pair-set F1.
-docs: exact-answer match after normalisation, no other world name allowed. codeqa: multiple-choice accuracy.
+docs: exact-answer match after normalisation (the gold as whole words), no other world name allowed. codeqa:
+multiple-choice accuracy on an explicit answer statement (LongBench-v2's `extract_answer`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ _SEVEN = re.compile(r"(?<!\d)\d{7}(?!\d)")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PAIR = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
 _PAIR_LOOSE = re.compile(r"(\d+)\s*,\s*(\d+)")
-_CHOICE = re.compile(r"The correct answer is \(?([A-D])\)?", re.IGNORECASE)
-_LETTER = re.compile(r"(?<![A-Za-z])\(?([A-D])\)?(?![A-Za-z])")
-_CHOICE_DIGIT = re.compile(r"The correct answer is \(?([0-3])\)?(?!\d)", re.IGNORECASE)
-_DIGIT = re.compile(r"(?<![\w.])\(?([0-3])\)?(?!\w|\.\d)")
-"""A standalone 0-3: not part of a word or a decimal ("2.5", "1.0"), but ending a sentence ("The answer is 2.")."""
-_COMPARISONS = ("more common than", "less common than", "same frequency as")
+_COMPARISONS = ("more common", "less common", "same frequency")
+"""OOLONG's comparison phrases (`synth_process_response`); the gold holds one ("more common than")."""
 
 
 def score(family: str, prediction: str, task: Task) -> float:
@@ -68,13 +65,20 @@ def parse_oolong(prediction: str) -> str:
     return text.replace("*", "").replace("[", "").replace("]", "").strip().strip(".").strip()
 
 
+def comparison_phrase(text: str) -> str | None:
+    """The last of OOLONG's phrases "more common", "less common", "same frequency" in `text`, lower-cased, with
+    the markup OOLONG's parse strips ('*', '[', ']') removed first, so "**more common** than" counts; else None.
+    OOLONG's rule (eval_helpers.py): the parsed answer holds the phrase and the phrase is in the gold."""
+    low = text.replace("*", "").replace("[", "").replace("]", "").lower()
+    hits = [(low.rfind(p), p) for p in _COMPARISONS if p in low]
+    return max(hits)[1] if hits else None
+
+
 def _oolong(prediction: str, gold: Any, kind: str) -> dict[str, Any]:
     parsed = parse_oolong(prediction)
     if kind == "comparison":
-        low = prediction.lower()
-        hits = [(low.rfind(p), p) for p in _COMPARISONS if p in low]
-        said = max(hits)[1] if hits else None
-        return {"score": 1.0 if said is not None and said in str(gold) else 0.0, "parsed": said}
+        said = comparison_phrase(parsed) or comparison_phrase(prediction)  # the RLM port: detected anywhere
+        return {"score": 1.0 if said is not None and said in str(gold).lower() else 0.0, "parsed": said}
     if kind == "numeric":
         number = re.search(r"-?\d+", parsed.replace(",", ""))
         if number is None:  # the RLM port's fallback: the gold number standing alone anywhere in the output
@@ -131,13 +135,26 @@ def parse_date(text: str) -> dt.date | None:
     return min(found)[1] if found else None
 
 
+def gold_date(text: str) -> dt.date | None:
+    """A date gold as a date: ISO "YYYY-MM-DD", or OOLONG's raw "[datetime.date(Y, M, D)]" (what its scorer
+    reads with strptime); None when it is neither or no real date (2023-02-30)."""
+    raw = text.strip()
+    match = re.fullmatch(r"\[?\s*datetime\.date\((\d{4}),\s*(\d{1,2}),\s*(\d{1,2})\)\s*\]?", raw)
+    if match is None:
+        match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
+    try:
+        return None if match is None else dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
 def _oolong_date(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
-    want = dt.date.fromisoformat(gold)
+    want = gold_date(gold)
     got = parse_date(parsed)
     if got is None:  # OOLONG's parse keeps only the text after the last ':'; the RLM fallback reads it all
         dates = [parse_date(m.group()) for m in re.finditer(r"[^\n:;]+", prediction)]
-        return {"score": 1.0 if want in dates else 0.0, "parsed": None}
-    return {"score": 1.0 if got == want else 0.0, "parsed": got.isoformat()}
+        return {"score": 1.0 if want is not None and want in dates else 0.0, "parsed": None}
+    return {"score": 1.0 if want is not None and got == want else 0.0, "parsed": got.isoformat()}
 
 
 def parse_month_year(text: str) -> tuple[int, int] | None:
@@ -154,6 +171,15 @@ def parse_month_year(text: str) -> tuple[int, int] | None:
         if 1 <= int(match[2]) <= 12:
             found.append((match.start(), (int(match[1]), int(match[2]))))
     return max(found)[1] if found else None
+
+
+def gold_month_year(text: str) -> tuple[int, int] | None:
+    """A month_year gold as (year, month) when the whole text is one month ("March 2023", "Mar 2023", "03/2023",
+    "2023-03"), else None ("Q1 2023", "sometime", "March 2023 or April 2023")."""
+    raw = text.strip()
+    found = parse_month_year(raw)
+    forms = (r"([A-Za-z]{3,9})\.?,?\s+(\d{4})", r"(\d{1,2})/(\d{4})", r"(\d{4})-(\d{1,2})")
+    return found if any(re.fullmatch(form, raw) for form in forms) else None
 
 
 def _oolong_month(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
@@ -193,13 +219,19 @@ def normalize_name(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
+def _whole_words_in(name: str, text: str) -> bool:
+    """`name` inside `text` as whole words: "ilse yelland" is in "it is ilse yelland", not in "ilse yellandson"
+    (BENCHMARKS.md 3.d "contained in" a whole name; 2.7: raw substring matching is a known reproduction error)."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+
+
 def _docs(prediction: str, gold: str, names: list[str]) -> dict[str, Any]:
     match = re.findall(r"Exact Answer:\s*(.+)", prediction, re.IGNORECASE)
     extracted = normalize_name(match[-1] if match else prediction)
     first, _, last = gold.partition(" ")
     aliases = {normalize_name(gold), normalize_name(f"{last}, {first}")}
-    hit = any(a and a in extracted for a in aliases)
-    others = [n for n in names if normalize_name(n) not in aliases and normalize_name(n) in extracted]
+    hit = any(a and _whole_words_in(a, extracted) for a in aliases)
+    others = [n for n in names if normalize_name(n) not in aliases and _whole_words_in(normalize_name(n), extracted)]
     return {"score": 1.0 if hit and not others else 0.0, "parsed": extracted, "other_names": others}
 
 
@@ -260,12 +292,22 @@ def score_with_judge(prediction: str, task: Task, judge: Callable[[str], str]) -
 
 
 def _choice(prediction: str, gold: str) -> dict[str, Any]:
-    """LongBench-v2's "The correct answer is (X)" (the last one), else the first standalone A-D; for the RLM
-    paper's numbered variant (gold 0-3) the same with a digit."""
-    strict, loose = (_CHOICE_DIGIT, _DIGIT) if gold.isdigit() else (_CHOICE, _LETTER)
-    found = strict.findall(prediction)
-    letter = found[-1].upper() if found else None
-    if letter is None:
-        first = loose.search(prediction)
-        letter = first.group(1).upper() if first else None
-    return {"score": 1.0 if letter == gold else 0.0, "parsed": letter}
+    """The choice an answer states, as LongBench-v2's `extract_answer` reads it: '*' removed, then the last
+    "The correct answer is (X)" / "... is X"; else another explicit statement ("the answer is (X)", "Answer: X"),
+    or a reply that opens with "(X)" or is the bare choice ("2.", "C"). A choice-like token elsewhere ("A careful
+    reading", "Of the 3 call sites") is no answer: with no statement the reply scores 0 (LongBench's None).
+    The RLM paper's numbered variant (gold 0-3) reads a digit the same way."""
+    choice = "[0-3]" if gold.isdigit() else "[A-D]"
+    alone = r"(?![\w]|\.\d)"  # not the start of a word ("A careful") nor of a number ("2.5")
+    statements = (
+        rf"(?i:the correct answer is)\s*:?\s*\(?({choice})\)?{alone}",
+        rf"(?i:answer(?: is)?)\s*:?\s*\(?({choice})\)?{alone}",
+        rf"^\(({choice})\)",
+        rf"^({choice})\.?$",
+    )
+    text = prediction.replace("*", "").strip()
+    for statement in statements:
+        found = re.findall(statement, text)
+        if found:
+            return {"score": 1.0 if found[-1] == gold else 0.0, "parsed": found[-1]}
+    return {"score": 0.0, "parsed": None}

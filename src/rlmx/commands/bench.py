@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -34,6 +34,8 @@ from rlmx.lm.base import LM
 
 if TYPE_CHECKING:
     from rlmx.cli import Interrupts
+
+T = TypeVar("T")
 
 DEFAULT_LENGTHS = "8k"
 DEFAULT_N = 5
@@ -168,6 +170,17 @@ def _list(text: str, what: str) -> list[str]:
     return items
 
 
+def _unique(values: list[T], flag: str) -> list[T]:
+    """`values` when none repeats; else InputError naming the repeat, as read (`rlm` is `rlm1`, `8k` is 8192
+    tokens): a repeat would run and bill each of its tasks twice under one record key."""
+    seen: set[T] = set()
+    for value in values:
+        if value in seen:
+            raise InputError(f"{flag} gives {value} twice (after reading aliases and sizes): give each once")
+        seen.add(value)
+    return values
+
+
 def family_params(items: list[str], families: list[str]) -> dict[str, dict[str, Any]]:
     """`--param` values -> {family: {key: value}} for `families`. Raises InputError for a malformed item or a
     family not among `families` (whether a family takes the key is checked by generating a task)."""
@@ -227,14 +240,14 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
             "experiments) or --tasks FILE.jsonl (yours)"
         )
     offered = [s.family for s in preset.series] if preset is not None else list(FAMILIES)
-    families = _list(args.family, "family") if args.family is not None else offered
+    families = _unique(_list(args.family, "family"), "--family") if args.family is not None else offered
     for family in families:
         if family not in offered:
             what = f"preset {preset.name}" if preset is not None else "rlmx bench"
             raise InputError(f"unknown family {family!r} for {what}: choose from {', '.join(offered)}")
     plan = plan_models(args, environ)  # a bad script or model flag fails before anything is generated or made
     default_methods = ",".join(preset.methods) if preset is not None else "base,guided" if plan.embedded else "base,rlm"
-    methods = [method_name(m) for m in _list(args.method or default_methods, "method")]
+    methods = _unique([method_name(m) for m in _list(args.method or default_methods, "method")], "--method")
     if plan.embedded and any(method.startswith("rlm") for method in methods):
         from rlmx.cli import CANNOT_WRITE_CODE  # lazy: cli imports us
 
@@ -327,7 +340,8 @@ def _chosen_tasks(
         ]
         params = {s.family: s.params for s in series if s.params}
     else:
-        lengths = [_tokens_in_range(x, "--lengths") for x in _list(args.lengths or DEFAULT_LENGTHS, "lengths")]
+        given_lengths = _list(args.lengths or DEFAULT_LENGTHS, "lengths")
+        lengths = _unique([_tokens_in_range(x, "--lengths") for x in given_lengths], "--lengths")
         params = family_params(args.param, families)
         series = [Series(family, tuple(lengths), args.n or DEFAULT_N) for family in families]
     for each in series:  # a preset's sizes are known to work: its smallest one checks the parameters
