@@ -172,3 +172,32 @@ def test_html_comment_openers_and_template_markers_in_a_trace_are_data() -> None
     config = html.split('type="application/json">', 1)[1].split("</script>", 1)[0]
     assert "<" not in config and json.loads(config)["events"][0]["query"] == query
     assert html.count("</script>") == 2 and html.count("function") == page().count("function")
+
+
+def test_prune_never_deletes_the_trace_of_a_run_still_going(
+    tmp_path: Path, depth2_trace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A run inside a long cell stops writing its trace, so newer runs push it past --keep (and past --older-than):
+    # deleting it lost the run's whole record. One that died without its run_end a while ago may go.
+    from rlmx.viewer.store import ABANDONED_AFTER_SECONDS
+
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    unended = "".join(depth2_trace.read_text("utf-8").splitlines(keepends=True)[:-1])
+    now = time.time()
+    ages = {"20260101-000000-aaaaaaaaaaaa": 60, "20260101-000000-bbbbbbbbbbbb": 3_600}
+    ages["20260101-000000-cccccccccccc"] = ABANDONED_AFTER_SECONDS + 3_600
+    for stem, age in ages.items():
+        text = depth2_trace.read_text("utf-8") if stem.endswith("a") else unended
+        (folder / f"{stem}.jsonl").write_text(text, "utf-8")
+        os.utime(folder / f"{stem}.jsonl", (now - age, now - age))
+    going, died = folder / "20260101-000000-bbbbbbbbbbbb.jsonl", folder / "20260101-000000-cccccccccccc.jsonl"
+
+    assert main(["traces", "--trace-dir", str(folder), "--older-than", "0.01"]) == 0
+    dry = capsys.readouterr().err
+    assert f"keeping {going.name}" in dry and "still going" in dry
+    assert f"would delete {going.name}" not in dry and f"would delete {died.name}" in dry
+    assert main(["traces", "--trace-dir", str(folder), "--keep", "1", "--prune"]) == 0
+    assert going.exists() and not died.exists()
+    assert main(["traces", "--trace-dir", str(folder), "--older-than", "0.01", "--prune"]) == 0
+    assert going.exists()

@@ -185,16 +185,19 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
 
 def select_for_pruning(
     traces: Sequence[TraceInfo], keep: int | None, older_than_days: float | None, now: float | None = None
-) -> list[TraceInfo]:
-    """The traces (newest first in `traces`) beyond the `keep` newest, or older than `older_than_days`."""
+) -> tuple[list[TraceInfo], list[TraceInfo]]:
+    """The traces (newest first in `traces`) beyond the `keep` newest, or older than `older_than_days`: those to
+    delete, and those kept because their run is still going (`TraceInfo.is_live`: deleting a trace while its run
+    writes it loses the run's whole record)."""
     now = time.time() if now is None else now
     chosen: list[TraceInfo] = []
+    live: list[TraceInfo] = []
     for index, info in enumerate(traces):
         beyond = keep is not None and index >= keep
         old = older_than_days is not None and now - info.modified > older_than_days * 86_400
         if beyond or old:
-            chosen.append(info)
-    return chosen
+            (live if info.is_live(now) else chosen).append(info)
+    return chosen, live
 
 
 def prune(
@@ -206,14 +209,18 @@ def prune(
     delete: bool,
     err: Console,
 ) -> int:
-    chosen = select_for_pruning(traces, keep, older_than_days)
+    chosen, live = select_for_pruning(traces, keep, older_than_days)
+    for info in live:
+        shown = escape(terminal_safe(f"{info.name} ({info.started})"))
+        err.print(f"  keeping {shown}: its run is still going (no end yet, written to recently)", highlight=False)
     size = _size(sum(t.bytes for t in chosen))
     if not chosen:
         err.print(f"Nothing to delete: {len(traces)} trace(s) in {escape(str(folder))}.", highlight=False)
         return 0
     if not delete:
         for info in chosen[:10]:
-            shown = escape(terminal_safe(f"{info.name} ({info.started}, {info.status})"))
+            state = "no end" if info.status == "running" else info.status  # a run that died without ending it
+            shown = escape(terminal_safe(f"{info.name} ({info.started}, {state})"))
             err.print(f"  would delete {shown}", highlight=False)
         if len(chosen) > 10:
             err.print(f"  ... and {len(chosen) - 10} more", highlight=False)

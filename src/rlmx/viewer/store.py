@@ -17,6 +17,11 @@ from rlmx.sandbox.frames import escaped
 
 _TAIL_BYTES = 65_536
 
+ABANDONED_AFTER_SECONDS = 86_400
+"""A trace without its run_end that nothing has written to for this long (a day) is a run that died (killed, a
+crash, the machine off). Written to more recently, it may be a run still going: a cell or LM call can be silent
+for hours, so it is never pruned."""
+
 
 @dataclass(frozen=True, slots=True)
 class TraceInfo:
@@ -38,6 +43,11 @@ class TraceInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def is_live(self, now: float) -> bool:
+        """True while the run may still be writing this trace: no run_end yet (status "running", as listed) and
+        written to within ABANDONED_AFTER_SECONDS."""
+        return self.status == "running" and now - self.modified < ABANDONED_AFTER_SECONDS
 
 
 def _first_record(path: Path) -> dict[str, Any] | None:

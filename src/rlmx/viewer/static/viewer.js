@@ -41,10 +41,35 @@ function fmtSec(s) {
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+// Every amount of money on the page: "$0" only for a free run; below a cent two significant digits, so a tiny cost
+// never reads as zero ($0.0000045); below a millionth of a dollar "<$0.000001".
 function fmtUsd(c) {
   if (c === null || c === undefined) return null;
   if (c === 0) return "$0";
-  return c < 0.01 ? `$${c.toFixed(5)}` : `$${c.toFixed(3)}`;
+  if (c < 0.000001) return "<$0.000001";
+  if (c < 0.01) return `$${Number(c.toPrecision(2))}`;  // Number() drops a trailing zero; >= 1e-6 never prints as 1e-6
+  return `$${c.toFixed(3)}`;
+}
+// User text (a question, a model's name, a context's name, a reply) laid out by its own direction and isolated from
+// rlmx's text around it, so neither reorders the other (W3C "Inline markup and bidirectional text in HTML").
+const userText = (text, cls) => h("span", { class: cls || null, dir: "auto" }, text);
+// A file name, run id or code: read left to right whatever letters it holds (a Hebrew file name must not split its
+// run id), isolated as well.
+const ltrText = (text, cls, tag = "span") => h(tag, { class: cls || null, dir: "ltr" }, text);
+// A file name, left to right, each of its right-to-left words isolated on its own: dir="ltr" alone still draws
+// "שאלה-20261202-153656-76f5….jsonl" as "…-76-שאלהf5…" (the digits after a Hebrew word join its run, UAX #9 N1).
+const RTL_LETTER = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+function fileName(name, cls) {
+  const parts = [];
+  let ltr = "";
+  const flush = () => { if (ltr) parts.push(h("span", null, ltr)); ltr = ""; };
+  for (const piece of String(name).split(/([-_.\s]+)/)) {  // words, and the separators between them
+    if (!RTL_LETTER.test(piece)) { ltr += piece; continue; }
+    flush();
+    parts.push(h("bdi", { dir: "auto" }, piece));
+  }
+  flush();
+  return h("bdi", { class: cls || null, dir: "ltr" }, ...parts);
 }
 // Characters drawn as part of the one before them: combining marks, and the vowel and final jamo of a Hangul
 // syllable written decomposed (NFD, as macOS file names are).
@@ -150,19 +175,20 @@ function box(obj, header, render, { open = false, cls = "" } = {}) {
 }
 
 // A long text, cut to its first lines with a button for the rest.
-function clipped(text, { lines = 14, cls = "pre", code = false } = {}) {
+function clipped(text, { lines = 14, cls = "pre", code = false, prose = false } = {}) {
   text = String(text ?? "");
   const all = text.split("\n");
   const cut = all.length > lines || text.length > 3000;
   const shown = cut ? cutAt(all.slice(0, lines).join("\n"), 3000) : text;
   const pre = h("pre", { class: cls, dir: code ? null : "auto" });
-  pre.append(...withBidiShown(code ? highlightPython(shown) : shown));
+  const shownParts = (t) => (prose ? withCellMarks(withBidiShown(t)) : withBidiShown(code ? highlightPython(t) : t));
+  pre.append(...shownParts(shown));
   if (BIDI.test(text)) pre.classList.add("has-bidi");
   if (!cut) return pre;
   const more = h("button", { class: "more", type: "button" }, `show all (${fmtInt(all.length)} lines, ${fmtInt(text.length)} chars)`);
   more.addEventListener("click", () => {
     pre.textContent = "";
-    pre.append(...withBidiShown(code ? highlightPython(text) : text));
+    pre.append(...shownParts(text));
     more.remove();
   });
   return h("div", { class: "clip" }, pre, more);
@@ -440,8 +466,8 @@ function renderHeader(run) {
         e ? (answer ? clipped(answer, { lines: 12, cls: "pre answer-text" }) : h("div", { class: "none" }, "no answer")) : h("div", { class: "none" }, "the run has not ended (or the trace was cut short)")),
       h("div", { class: "verdict" },
         statusBadge(status),
-        e ? h("div", { class: "stop", id: "stop-reason" }, e.stop_reason) : null,
-        e && e.error ? h("div", { class: "err" }, e.error) : null)),
+        e ? h("div", { class: "stop", id: "stop-reason", dir: "auto" }, e.stop_reason) : null,
+        e && e.error ? h("div", { class: "err", dir: "auto" }, e.error) : null)),
     h("div", { class: "stats" },
       stat("time", fmtSec(e ? e.seconds : null)),
       stat("tokens in", fmtInt(u ? u.input_tokens : tot.input)),
@@ -455,11 +481,12 @@ function renderHeader(run) {
       stat("RLM nodes", fmtInt(run.nodes.size), `deepest: depth ${maxDepth}`),
     ),
     h("div", { class: "meta" },
-      metaItem("root model", s.root_model), metaItem("sub model", s.sub_model), metaItem("max depth", s.max_depth),
-      metaItem("sandbox", s.sandbox),
-      metaItem("contexts", (s.contexts || []).map((c) => `${c.name} (${c.type}, ${fmtInt(c.chars)} chars)`).join(", ") || "none"),
-      metaItem("run", e ? e.run_id : (s.run_id || "")),
-      session ? metaItem("session", `${session.id} · question ${session.turn}`) : null,
+      metaItem("root model", s.root_model && userText(s.root_model)), metaItem("sub model", s.sub_model && userText(s.sub_model)),
+      metaItem("max depth", s.max_depth), metaItem("sandbox", s.sandbox),
+      metaItem("contexts", (s.contexts || []).length
+        ? s.contexts.flatMap((c, i) => [i ? ", " : null, userText(c.name), ` (${c.type}, ${fmtInt(c.chars)} chars)`]) : "none"),
+      metaItem("run", ltrText(e ? e.run_id : (s.run_id || ""))),
+      session ? metaItem("session", [ltrText(session.id), ` · question ${session.turn}`]) : null,
     ),
     session ? h("div", { class: "session", id: "session-links" }) : null,
   );
@@ -472,8 +499,8 @@ function costText(u, tot) {
   return fmtUsd(u.cost_usd ?? u.priced_cost_usd ?? 0) + (u.unpriced_calls ? " + unpriced" : "");
 }
 function metaItem(k, v) {
-  if (v === null || v === undefined || v === "") return null;
-  return h("span", { class: "mi" }, h("span", { class: "k" }, k), " ", h("span", { class: "v" }, String(v)));
+  if (v === null || v === undefined || v === "" || v.textContent === "") return null;
+  return h("span", { class: "mi" }, h("span", { class: "k" }, k), " ", h("span", { class: "v" }, v));
 }
 
 function nodeBox(n, { open = false } = {}) {
@@ -483,7 +510,7 @@ function nodeBox(n, { open = false } = {}) {
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, title),
     badge("depth", `depth ${n.depth}`),
-    n.models.size ? h("span", { class: "model" }, [...n.models].join(", ")) : null,
+    n.models.size ? h("span", { class: "model" }, ...[...n.models].flatMap((m, i) => [i ? ", " : null, userText(m)])) : null,
     h("span", { class: "dim" }, plural(n.turns.filter((x) => !x.label).length, "turn")),
     h("span", { class: "dim", title: "tokens of this node and everything below it" }, usageText(t)),
     h("span", { class: "dim" }, e ? fmtSec(e.seconds) : ""),
@@ -524,7 +551,7 @@ function turnBox(t) {
   const failedCells = t.cells.filter((c) => c.end && c.end.status !== "ok").length;
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, label),
-    lm ? h("span", { class: "model" }, lm.model) : null,
+    lm ? userText(lm.model, "model") : null,
     lm ? h("span", { class: "dim" }, `${fmtInt(lm.input_tokens)} in / ${fmtInt(lm.output_tokens)} out`) : null,
     lm && lm.cost_usd ? h("span", { class: "dim" }, fmtUsd(lm.cost_usd)) : null,
     lm ? h("span", { class: "dim" }, fmtSec(lm.seconds)) : null,
@@ -538,10 +565,18 @@ function turnBox(t) {
   return box(t, header, () => renderTurnBody(t), { open: true, cls: "turn" }).el;
 }
 
+// The model's text without its code blocks: each block is CELL_MARK (the cells below show the code).
+const CELL_MARK = "\u0000";
 function proseOf(text) {
-  const prose = String(text || "").replace(/(`{3,})[^\n]*\n[\s\S]*?(\1|$)/g, "\u0000").trim();
+  const prose = String(text || "").replace(/\u0000/g, "\ufffd").replace(/(`{3,})[^\n]*\n[\s\S]*?(\1|$)/g, CELL_MARK).trim();
   if (!prose.replace(/\u0000/g, "").trim()) return "";  // code only: the cells below show it
-  return prose.replace(/\u0000/g, "⟨code cell⟩");
+  return prose;
+}
+// rlmx's own "⟨code cell⟩" in place of each CELL_MARK, wrapped in a left-to-right isolate (U+2066 ... U+2069): in
+// right-to-left prose its brackets would otherwise be mirrored, drawn as "⟩code cell⟨". Added after the user's own
+// direction controls were made visible (withBidiShown), so only rlmx's isolates stay invisible.
+function withCellMarks(parts) {
+  return parts.map((p) => (typeof p === "string" ? p.replace(/\u0000/g, "\u2066⟨code cell⟩\u2069") : p));
 }
 
 function renderTurnBody(t) {
@@ -549,7 +584,7 @@ function renderTurnBody(t) {
   for (const note of t.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
   if (t.lm) {
     const prose = proseOf(t.lm.response);
-    if (prose) frag.append(h("div", { class: "field model-text" }, h("div", { class: "label" }, "Model text"), clipped(prose, { lines: 5, cls: "pre prose" })));
+    if (prose) frag.append(h("div", { class: "field model-text" }, h("div", { class: "label" }, "Model text"), clipped(prose, { lines: 5, cls: "pre prose", prose: true })));
     if (t.lm.reasoning) {
       frag.append(box({ kind: "reasoning", up: t }, h("span", { class: "dim" }, "the model's reasoning"), () => clipped(t.lm.reasoning, { lines: 20, cls: "pre prose" }), { cls: "small-box" }).el);
     }
@@ -573,7 +608,7 @@ function cellBox(c) {
   const children = c.subcalls.filter((s) => s.start.kind === "rlm").length;
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, `cell ${c.id.split("/").pop().replace("c", "")}`),
-    h("code", { class: "firstline" }, oneLine(firstCodeLine(c.start.code), 70)),
+    ltrText(oneLine(firstCodeLine(c.start.code), 70), "firstline", "code"),
     e ? statusBadge(e.status) : badge("running", "no end"),
     e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
     c.subcalls.length ? h("span", { class: "dim" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`) : null,
@@ -603,7 +638,7 @@ function renderCellBody(c) {
   for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
   for (const t of c.tools) {
     frag.append(h("div", { class: `note ${t.ok ? "n-tool" : "n-error"}` },
-      h("code", null, `${t.name}(${oneLine(t.arguments, 120)})`), ` → ${oneLine(t.result, 160)}`,
+      ltrText(`${t.name}(${oneLine(t.arguments, 120)})`, null, "code"), " → ", userText(oneLine(t.result, 160)),
       h("span", { class: "dim" }, ` · ${fmtSec(t.seconds)}`)));
   }
   if (c.cached) frag.append(h("div", { class: "dim small" }, `${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
@@ -631,8 +666,8 @@ function subcallBox(s) {
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, st.subcall_id.split("/").pop()),
     isChild ? badge("child", `child RLM ${st.child_id || (s.child ? s.child.id : "")}`) : badge("llm", st.requested === "rlm" ? "llm (max depth)" : "llm_query"),
-    e && e.model ? h("span", { class: "model" }, e.model) : st.model ? h("span", { class: "model" }, st.model) : null,
-    h("span", { class: "preview" }, oneLine(st.prompt, 60)),
+    e && e.model ? userText(e.model, "model") : st.model ? userText(st.model, "model") : null,
+    userText(oneLine(st.prompt, 60), "preview"),
     h("span", { class: "dim" }, `${fmtInt(st.prompt_chars)} chars`),
     e && e.input_tokens !== undefined ? h("span", { class: "dim" }, `${fmtInt(e.input_tokens)} in / ${fmtInt(e.output_tokens)} out`) : null,
     isChild && s.child && s.child.total ? h("span", { class: "dim" }, usageText(s.child.total)) : null,
@@ -836,11 +871,12 @@ function setupSearch(run) {
       const [at, end] = hit.form.span(found.index, found.index + found[0].length);
       const from = charBoundary(hit.text, Math.max(0, at - 40), 1), to = charBoundary(hit.text, end + 60, -1);
       const snippet = [hit.text.slice(from, at).replace(/\s+/g, " "), h("mark", null, hit.text.slice(at, end)), hit.text.slice(end, to).replace(/\s+/g, " ")];
+      // dir="auto" takes the snippet's direction: the label, an isolate of its own (dir="ltr"), is skipped.
       list.append(h("li", null, h("a", { href: "#", class: "hit", onclick: (ev) => {
         ev.preventDefault();
         clearMarks();
         markIn(reveal(hit.obj), term);
-      } }, h("span", { class: "where" }, hit.where), " ", from ? "…" : "", ...snippet)));
+      }, dir: "auto" }, h("span", { class: "where", dir: "ltr" }, hit.where), " ", from ? "…" : "", ...snippet)));
     }
     if (hits.length > 200) list.append(h("li", { class: "dim" }, `… ${hits.length - 200} more; refine the search`));
     results.append(list);
@@ -869,8 +905,8 @@ function renderSessionLinks(run) {
   const mates = LIST.filter((t) => t.session_id === session.id).sort((a, b) => a.session_turn - b.session_turn);
   holder.append(h("span", { class: "label" }, "Questions of this session: "),
     ...mates.map((t) => t.name === TRACE_NAME
-      ? h("span", { class: "turn-link cur", title: t.query }, `${t.session_turn}. ${oneLine(t.query, 40)}`)
-      : h("a", { class: "turn-link", href: traceHref(t.name), title: t.query }, `${t.session_turn}. ${oneLine(t.query, 40)}`)));
+      ? h("span", { class: "turn-link cur", title: t.query }, `${t.session_turn}. `, userText(oneLine(t.query, 40)))
+      : h("a", { class: "turn-link", href: traceHref(t.name), title: t.query }, `${t.session_turn}. `, userText(oneLine(t.query, 40)))));
 }
 
 function renderList(list) {
@@ -885,9 +921,9 @@ function renderList(list) {
     h("td", { class: "dim num", title: `rlmx view ${i + 1}` }, String(i + 1)),
     h("td", { class: "dim nowrap" }, t.started || ""),
     h("td", null, statusBadge(t.status)),
-    h("td", { class: "qcell" }, h("a", { href: traceHref(t.name) }, oneLine(t.query, 110) || "(no query)"),
-      t.stop_reason ? h("div", { class: "dim small" }, oneLine(t.stop_reason, 120)) : null),
-    h("td", { class: "dim nowrap" }, t.session_id ? `session ${t.session_id} · ${t.session_turn}` : ""),
+    h("td", { class: "qcell" }, h("a", { href: traceHref(t.name), dir: "auto" }, oneLine(t.query, 110) || "(no query)"),
+      t.stop_reason ? h("div", { class: "dim small", dir: "auto" }, oneLine(t.stop_reason, 120)) : null),
+    h("td", { class: "dim nowrap" }, t.session_id ? ["session ", ltrText(t.session_id), ` · ${t.session_turn}`] : ""),
     h("td", { class: "dim nowrap num" }, t.seconds !== null && t.seconds !== undefined ? fmtSec(t.seconds) : ""),
     h("td", { class: "dim nowrap num" }, `${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
   main.append(h("h2", null, `Recent traces (${list.length})`),
@@ -1010,7 +1046,7 @@ async function main() {
     }
     if (CONFIG.traceUrl || TRACE_NAME) {
       const url = CONFIG.traceUrl || `${CONFIG.traceBase}${encodeURIComponent(TRACE_NAME)}`;
-      if (TRACE_NAME) nav.append(h("span", { class: "dim" }, ` · ${TRACE_NAME}`));
+      if (TRACE_NAME) nav.append(" · ", fileName(TRACE_NAME, "dim trace-name"));
       showRun(await fetchEvents(url));
     } else if (CONFIG.events) {
       showRun(CONFIG.events);
