@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from fake_openai_server import FakeOpenAIServer, Reply, error_body
 from rlmx.lm.http import JSONPoster, TransportError
 
 
@@ -94,3 +95,17 @@ async def test_a_reply_cut_before_it_was_whole_is_still_a_broken_reply(body: byt
             await poster.post({"model": "m"})
         await poster.aclose()
     assert caught.value.kind == "broken" and requests[0] == 1
+
+
+async def test_a_429_for_a_request_over_a_token_allowance_alone_is_not_sent_again() -> None:
+    # a passing limit names what was used already; one without it is the request's own size, which waiting won't cure
+    alone = "Request too large for gpt-4o on tokens per min (TPM): Limit 30000, Requested 36278."
+    passing = "Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000."
+    with FakeOpenAIServer() as server:
+        server.script(Reply(429, error_body(alone)), Reply(429, error_body(passing), {"retry-after": "0"}))
+        poster = JSONPoster(server.base_url + "chat/completions", {}, timeout=5, connect_timeout=5, max_retries=1)
+        reply, attempts = await poster.post({"model": "m", "messages": []})
+        assert (reply.status, attempts) == (429, 1)
+        reply, attempts = await poster.post({"model": "m", "messages": []})
+        assert attempts == 2
+        await poster.aclose()

@@ -2124,3 +2124,93 @@ async def test_a_tls_mistake_is_named_with_its_fix_not_taken_for_a_server_that_i
     with pytest.raises(LMConnectionError) as caught:
         await OpenAICompatibleLM("m", f"http://127.0.0.1:{tls_server}/v1", max_retries=0).complete(MESSAGES)
     assert "use https://" in said(caught)
+
+
+@pytest.mark.parametrize(
+    ("said", "fits"),
+    [
+        ("input length and `max_tokens` exceed context limit: 6000 + 4096 > 8192, decrease input length or "
+         "`max_tokens` and try again", 2192),  # Anthropic (and Bedrock, LiteLLM, OpenRouter passing it on)
+        ("prompt of 6000 tokens + 4096 tokens = 10096 > 8192 tokens allowed", 2192),
+        ("max_tokens 4096 + 6000 > 8192", 2192),  # the cap first: told by its number
+        ("you requested 4096 output tokens and your prompt contains at least 6000 input tokens, for a total of at "
+         "least 10096 tokens. However, the model's context length is only 8192 tokens", 2192),  # vLLM's newer words
+    ],
+)  # fmt: skip
+async def test_a_prompt_and_cap_summed_over_the_window_are_read_as_prompt_and_window(
+    server: FakeOpenAIServer, said: str, fits: int
+) -> None:
+    server.script(Reply(400, error_body(said)), Reply(body=completion_body("Paris")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096, max_retries=0)
+    assert (await lm.complete(MESSAGES)).text == "Paris"
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, fits]
+
+
+async def test_a_summed_refusal_whose_prompt_fills_the_window_says_so_after_one_request(
+    server: FakeOpenAIServer,
+) -> None:
+    said = "input length and `max_tokens` exceed context limit: 9000 + 4096 > 8192, decrease input length"
+    server.script(Reply(400, error_body(said)))
+    with pytest.raises(LMRequestError, match=r"the prompt alone \(9000 tokens\) is longer than the 8192 tokens"):
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=4096).complete(MESSAGES)
+    assert len(server.requests) == 1
+
+
+TOO_LARGE_FOR_THE_MINUTE = (
+    "Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested {}. The "
+    "input or output tokens must be reduced in order to run successfully."
+)
+
+
+async def test_a_429_for_a_request_over_the_minutes_allowance_is_fitted_not_waited_on(
+    server: FakeOpenAIServer,
+) -> None:
+    # OpenAI's 429 "Request too large ... (TPM)": resent unchanged as a passing rate limit, then "rate-limited"
+    too_large = {"error": {"message": TOO_LARGE_FOR_THE_MINUTE.format(34000), "code": "rate_limit_exceeded"}}
+    server.script(Reply(429, too_large), Reply(body=completion_body("Paris")))
+    lm = OpenAICompatibleLM("gpt-4o", server.base_url, max_tokens=8000)
+    assert (await lm.complete(MESSAGES)).text == "Paris"
+    assert [r.body["max_tokens"] for r in server.requests] == [8000, 4000]
+
+
+async def test_a_429_for_a_prompt_over_the_minutes_allowance_says_waiting_cannot_help(
+    server: FakeOpenAIServer,
+) -> None:
+    too_large = {"error": {"message": TOO_LARGE_FOR_THE_MINUTE.format(40000), "code": "rate_limit_exceeded"}}
+    server.script(*[Reply(429, too_large)] * 3)
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("gpt-4o", server.base_url, max_tokens=8000).complete(MESSAGES)
+    assert not isinstance(caught.value, LMRateLimited)
+    message = str(caught.value)
+    assert "request alone (40000 tokens against 30000)" in message and "tokens per minute" in message
+    assert "waiting cannot help" in message and "context window" not in message
+    assert len(server.requests) == 1
+
+
+BASIC_AUTH_PAGE = "<html><head><title>401 Authorization Required</title></head><body>nginx</body></html>"
+
+
+@pytest.mark.parametrize("api_key", ["sk-real", None])
+async def test_a_401_asking_for_basic_credentials_says_how_to_give_them(
+    server: FakeOpenAIServer, api_key: str | None
+) -> None:
+    asks = {"content-type": "text/html", "www-authenticate": 'Basic realm="Ollama"'}
+    server.script(Reply(401, BASIC_AUTH_PAGE, asks))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, api_key=api_key, max_retries=0).complete(MESSAGES)
+    message = str(caught.value)
+    assert "asks for a user name and password" in message and "Basic" in message
+    assert "http://USER:PASSWORD@host/v1" in message
+    assert "expired or revoked" not in message and "pass api_key=" not in message
+
+
+async def test_a_401_after_the_user_and_password_in_base_url_says_those_were_refused(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script(Reply(401, BASIC_AUTH_PAGE, {"content-type": "text/html", "www-authenticate": "Basic"}))
+    url = server.base_url.replace("http://", "http://alice:not-her-password@")
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", url, api_key="sk-x", max_retries=0).complete(MESSAGES)
+    message = str(caught.value)
+    assert "refused the user name and password given in base_url" in message
+    assert "API key rlmx sent" not in message and "not-her-password" not in message

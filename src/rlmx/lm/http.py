@@ -245,6 +245,7 @@ class JSONPoster:
                 or attempt > self.max_retries
                 or not should_retry(reply.status, reply.headers)
                 or out_of_quota(reply)
+                or over_the_allowance(reply)
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
@@ -394,6 +395,17 @@ def _after_sending(exc: aiohttp.ClientError) -> bool:
 def out_of_quota(reply: HTTPReply) -> bool:
     """A 429 that is not a rate limit but an account without credit (OpenAI's `insufficient_quota`): no retry."""
     return reply.status == 429 and b"insufficient_quota" in reply.body
+
+
+_ALONE_OVER_THE_ALLOWANCE = re.compile(rb"\bLimit:? \d+, Requested:? \d+", re.IGNORECASE)
+
+
+def over_the_allowance(reply: HTTPReply) -> bool:
+    """A 413 or 429 saying the request by itself is larger than a token allowance per minute or day (OpenAI's 429
+    and Groq's 413 "Request too large for gpt-4o ... on tokens per min (TPM): Limit 30000, Requested 36278"): no
+    passing rate limit, so no retry (waiting cannot cure it, only a smaller request). A passing limit names the
+    tokens already used between the two ("Limit 30000, Used 29000, Requested 2000")."""
+    return reply.status in (413, 429) and _ALONE_OVER_THE_ALLOWANCE.search(reply.body) is not None
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

@@ -43,7 +43,15 @@ from rlmx.errors import (
     LMTimeout,
 )
 from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
-from rlmx.lm.http import NOT_RESENT, SEE_OTHER_HOPS, HTTPReply, JSONPoster, TransportError, out_of_quota
+from rlmx.lm.http import (
+    NOT_RESENT,
+    SEE_OTHER_HOPS,
+    HTTPReply,
+    JSONPoster,
+    TransportError,
+    out_of_quota,
+    over_the_allowance,
+)
 from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion
 from rlmx.protocol import THREAD_ABOVE_CHARS
 from rlmx.sandbox import graphemes
@@ -112,17 +120,20 @@ _OUTPUT_LIMIT = re.compile(
 _EXCLUSIVE_LIMIT = re.compile(r"to (\d+) \(exclusive\)", re.IGNORECASE)
 # ... or a context window less the prompt's tokens (vLLM, SGLang, TGI, OpenAI wordings).
 _CONTEXT_LIMIT = re.compile(
-    r"maximum context length (?:is|of) (\d+)|context window (?:is|of) (\d+)|must be <= (\d+)", re.IGNORECASE
+    r"maximum context length (?:is|of) (\d+)|context window (?:is|of) (\d+)|must be <= (\d+)|"
+    r"context length is only (\d+)",  # vLLM since 2026: "the model's context length is only 202752 tokens"
+    re.IGNORECASE,
 )
 _PROMPT_TOKENS = re.compile(
-    r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|has (\d+) input tokens|"
+    r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|"
+    r"(?:has|contains at least|passed) (\d+) input tokens|"  # vLLM since 2026: "your prompt contains at least N ..."
     r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt|(\d+) of text input|"
     r"messages resulted in (\d+) tokens",  # OpenAI, when the messages alone are over the window
     re.IGNORECASE,
 )
 _ABOUT_THE_CAP = re.compile(
     r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
-    r"in the output|Current length is|completion|token limit|max(?:imum)? length exceeded",
+    r"in the output|output tokens|Current length is|completion|token limit|max(?:imum)? length exceeded",
     re.IGNORECASE,
 )
 _CAP_STATUSES = frozenset({400, 402, 413, 422})
@@ -135,6 +146,11 @@ _EXCESS = re.compile(r"Current length is (\d+) while limit is (\d+)|Limit:? (\d+
 # is the cap less the excess); its older "model max length exceeded, max length:8192" names no prompt size, so only
 # the hint applies
 _LIMIT_REQUESTED = re.compile(r"token limit:? ?(\d+) \(requested:? ?(\d+)\)", re.IGNORECASE)
+# The prompt and the cap summed against the window: Anthropic's "input length and `max_tokens` exceed context limit:
+# 143653 + 64000 > 200000" (also through Bedrock, LiteLLM and OpenRouter), "N tokens + M tokens = S > L" alike
+_SUM_OVER_LIMIT = re.compile(
+    r"(\d+)\s*(?:tokens\s*)?\+\s*(\d+)\s*(?:tokens\s*)?(?:=\s*\d+\s*(?:tokens\s*)?)?>=?\s*(\d+)", re.IGNORECASE
+)
 # A sampling value a model takes only at its default: OpenAI's "Only the default (1) value is supported", Kimi's
 # "invalid temperature: only 1 is allowed for this model"
 _DEFAULT_ONLY = re.compile(
@@ -251,6 +267,8 @@ class OpenAICompatibleLM:
         self.output_limit: int | None = None
         """The most output tokens the server said the model may produce; later caps are lowered to it."""
         self._keyless = base_url is not None and api_key == LOCAL_API_KEY
+        self._basic_in_url = basic is not None and "authorization" not in extra_headers
+        """Whether the Authorization header holds base_url's `user:password@` (HTTP Basic), not the key."""
         self._http = JSONPoster(
             self.base_url + "chat/completions" + (f"?{query}" if query else ""),
             {**_headers(api_key, self.base_url), **(basic or {}), **extra_headers},
@@ -442,6 +460,9 @@ class OpenAICompatibleLM:
         means = _what_the_page_means(reply.status) if said.startswith(HTML_PAGE) else None
         if means is not None:
             detail += f" ({means})"
+        login = self._login_refused(reply, said)
+        if login is not None:
+            return LMRequestError(login)
         if reply.status in (401, 403) and self._keyless:
             where = (  # never advice to set what is set: the Python API reads no variable of rlmx's
                 "RLMX_API_KEY is set, but only the command line reads it"
@@ -457,6 +478,8 @@ class OpenAICompatibleLM:
                 f"{self.base_url} refused the API key rlmx sent for model {self.model} (HTTP 401: {said}): check that "
                 "it is this server's key, and not expired or revoked"
             )
+        if over_the_allowance(reply):
+            return LMRequestError(f"request rejected: {detail} ({_over_the_allowance(said)})")
         overflow = _prompt_over_window(reply, cap)
         if overflow is not None:
             return LMRequestError(f"request rejected: {detail} ({overflow})")
@@ -495,6 +518,42 @@ class OpenAICompatibleLM:
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
+
+    def _login_refused(self, reply: HTTPReply, said: str) -> str | None:
+        """What to say of a 401 about a user name and password rather than an API key: the ones base_url carried
+        were refused, or the server (a proxy with Basic auth in front of Ollama or vLLM) asks for them in its
+        `WWW-Authenticate`. None for any other reply."""
+        if reply.status != 401:
+            return None
+        if self._basic_in_url:
+            return (
+                f"{self.base_url} refused the user name and password given in base_url (HTTP 401: {said}): check "
+                "them (rlmx sends them as HTTP Basic auth, in the Authorization header, in place of an API key)"
+            )
+        scheme = reply.headers.get("www-authenticate", "").strip().split(" ", 1)[0].lower()
+        if scheme not in ("basic", "digest"):
+            return None
+        advice = (
+            "give them in base_url as http://USER:PASSWORD@host/v1 (sent as HTTP Basic auth, in place of an API key)"
+        )
+        if scheme == "digest":
+            advice += "; rlmx sends no Digest auth, so the proxy must accept Basic"
+        return (
+            f"{self.base_url} (or a proxy in front of it) asks for a user name and password (HTTP 401, "
+            f"WWW-Authenticate: {scheme.capitalize()}: {said}), not an API key: {advice}"
+        )
+
+
+def _over_the_allowance(said: str) -> str:
+    """What to say of a request refused as larger, by itself, than a token allowance (`over_the_allowance`)."""
+    excess = _EXCESS.search(said)
+    numbers = f" ({excess.group(4)} tokens against {excess.group(3)})" if excess and excess.group(3) else ""
+    per = "day" if re.search(r"per day|\bTPD\b", said, re.IGNORECASE) else "minute"
+    return (
+        f"the request alone{numbers} is larger than the account's limit of tokens per {per}, so waiting cannot help: "
+        "send less per call (a smaller context, or a lower output cap: --max-tokens-per-call on the command line), or "
+        "move to a rate-limit tier with a higher limit"
+    )
 
 
 _OBJECT_REPR = re.compile(r"\s*(?:ssl:)?<[\w.]+ object at 0x[0-9a-fA-F]+>")
@@ -631,7 +690,7 @@ def _is_azure(base_url: str) -> bool:
 
 def _about_the_cap(said: str) -> bool:
     """Whether a refusal speaks of the output cap, or of a size the cap counts in (Groq's tokens per minute)."""
-    return _ABOUT_THE_CAP.search(said) is not None or _EXCESS.search(said) is not None
+    return any(pattern.search(said) is not None for pattern in (_ABOUT_THE_CAP, _EXCESS, _SUM_OVER_LIMIT))
 
 
 def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
@@ -640,7 +699,7 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     (Groq), "maximum context length is 4096 tokens ... (2100 in the messages, ...)" (vLLM; SGLang and TGI alike):
     the window less the prompt. (None, None) when the reply names neither or nothing smaller fits (when nothing
     fits because the prompt alone fills the window, `_prompt_over_window` says so)."""
-    if reply.status not in _CAP_STATUSES:
+    if not _refuses_the_size(reply):
         return None, None
     said = _server_message(reply)
     if not _about_the_cap(said):
@@ -663,11 +722,15 @@ def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
     """The prompt's tokens and the limit that they and the output cap `cap` count against, as a refusal names them:
     a window and the prompt ("maximum context length is 4096 tokens ... 2100 in the messages": vLLM, SGLang, TGI,
     OpenAI), or the request's whole size against a limit ("Current length is 9096 while limit is 8192": Cerebras;
-    Moonshot's "token limit: 8192 (requested: 9096)"; Groq's "Limit 6000, Requested 9096"), less the cap. None when
-    it names neither."""
+    Moonshot's "token limit: 8192 (requested: 9096)"; Groq's "Limit 6000, Requested 9096"), less the cap, or the two
+    summed against the window (Anthropic's "143653 + 64000 > 200000"). None when it names none of these."""
     window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
     if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
         return int(next(g for g in prompt.groups() if g)), int(next(g for g in window.groups() if g))
+    summed = _SUM_OVER_LIMIT.search(said)
+    if summed is not None:  # "prompt + cap > window"; a server putting the cap first is told by the cap's number
+        first, second, limit = (int(number) for number in summed.groups())
+        return (second if first == cap != second else first), limit
     excess, requested = _EXCESS.search(said), _LIMIT_REQUESTED.search(said)
     if cap is None or (excess is None and requested is None):
         return None
@@ -694,10 +757,16 @@ def _counted_room(reply: HTTPReply) -> tuple[int, int] | None:
     return None
 
 
+def _refuses_the_size(reply: HTTPReply) -> bool:
+    """Whether a reply may be a refusal of the request's size: a status such refusals come with, or a 429 saying
+    the request alone is over a token allowance per minute (`over_the_allowance`)."""
+    return reply.status in _CAP_STATUSES or over_the_allowance(reply)
+
+
 def _prompt_over_window(reply: HTTPReply, cap: int | None) -> str | None:
     """What to say when a refusal shows the prompt alone is as long as the model's context window or longer: no
     output cap can fit then, only less text per call. None when it does not show that."""
-    if reply.status not in _CAP_STATUSES:
+    if not _refuses_the_size(reply):
         return None
     room = _prompt_and_window(_server_message(reply), cap) or _counted_room(reply)
     if room is None or room[0] < room[1]:
