@@ -20,8 +20,10 @@ from rlmx.lm import ScriptedLM
 
 
 def sigint_delivered() -> None:
-    """In the child before exec: a shell's background job starts with SIGINT ignored, and Python would keep that."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """In the child before exec: the signals a test sends are delivered. A shell's background job starts with SIGINT
+    ignored and `nohup` (a CI runner may use it) with SIGHUP ignored; Python, and rlmx, keep what was ignored."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def a_trace(folder: Path) -> Path:

@@ -40,8 +40,10 @@ def environ() -> dict[str, str]:
 
 
 def sigint_delivered() -> None:
-    """In the child before exec: a shell's background job starts with SIGINT ignored, and Python would keep that."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """In the child before exec: the signals a test sends are delivered. A shell's background job starts with SIGINT
+    ignored and `nohup` (a CI runner may use it) with SIGHUP ignored; Python, and rlmx, keep what was ignored."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @contextmanager
@@ -280,6 +282,7 @@ def test_closing_the_terminal_it_runs_in_stops_the_server_cleanly(tmp_path: Path
     terminal, its_end = pty.openpty()
 
     def on_that_terminal() -> None:
+        sigint_delivered()
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
