@@ -265,3 +265,36 @@ def test_a_str_context_naming_an_existing_file_warns_that_it_is_read_as_text(
         warnings.simplefilter("error")
         prepare("context", "report.txt is where the code is")  # a sentence, not a path
         prepare("context", "elsewhere.txt")  # no such file
+
+
+@pytest.mark.parametrize(("body", "shown"), [("null", "None"), ("42", "42"), ("true", "True"), ("2.5", "2.5")])
+def test_a_json_file_holding_one_scalar_is_that_value(tmp_path: Path, body: str, shown: str) -> None:
+    # RFC 8259 lets any value be the whole document: a lone `null` or `42` crashed with a TypeError (a traceback
+    # from `rlmx ask`) in the check that walks containers.
+    (tmp_path / "value.json").write_text(body)
+    lm = ScriptedLM([repl("FINAL(repr(context))")])
+    assert RLM(lm).completion("q", context=tmp_path / "value.json").answer == shown
+
+
+def test_a_json_object_file_is_described_by_its_keys_and_only_paths_as_paths(tmp_path: Path) -> None:
+    # A plain object from a .json file was described to the model as "dict (path -> document)".
+    (tmp_path / "sales.json").write_text('{"region": "EU", "sales": 5}')
+    single = prepare("context", tmp_path / "sales.json")
+    assert "path ->" not in single.describe()
+    assert single.type_name == "dict with keys 'region', 'sales'"
+    assert prepare("context", tmp_path).type_name == "dict (path -> document)"
+    assert prepare("context", [tmp_path / "sales.json"]).type_name == "dict (path -> document)"
+
+
+def test_a_folder_skips_files_reached_through_a_link_that_leads_outside_it(tmp_path: Path) -> None:
+    # The target's content reached the model (and its preview) without a word: `rlmx mcp` never reads such links.
+    (tmp_path / "credentials").write_text("secret-token")
+    repo = tmp_path / "repo"
+    (repo / "links").mkdir(parents=True)
+    (repo / "notes.txt").write_text("notes")
+    (repo / "links" / "creds").symlink_to("../../credentials")
+    (repo / "links" / "same").symlink_to("../notes.txt")  # a link that stays inside is read
+    folder = prepare("context", repo)
+    assert json.loads(folder.data) == {"links/same": "notes", "notes.txt": "notes"}
+    assert "links/creds (a link that leads outside the folder)" in folder.skipped_files
+    assert "secret-token" not in folder.text

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -457,3 +458,107 @@ def test_a_csv_quote_left_open_is_refused_at_the_line_it_opens(tmp_path: Path) -
         {"name": "ann", "note": "two\r\nlines"},
         {"name": "bo", "note": 'say "hi"'},
     ]
+
+
+def test_html_keeps_a_body_after_an_unclosed_head_and_keeps_cells_and_items_apart(tmp_path: Path) -> None:
+    # HTML lets a page leave out </head>: the whole body was hidden with the head, and the page loaded as "".
+    # Minified cells, terms and options had no separator: "<td>Alice</td><td>42</td>" read as "Alice42".
+    (tmp_path / "spec.html").write_text(
+        "<!DOCTYPE html><html><head><meta charset=utf-8><title>Spec</title>\n<body><h1>Intro</h1>"
+        "<p>Revenue was 42 million.</p><table><tr><th>Name</th><th>Age</th></tr><tr><td>Alice</td><td>42</td></tr>"
+        "</table><dl><dt>Price</dt><dd>5</dd></dl><select><option>red</option><option>blue</option></select>"
+        "<ul><li>one<li>two</ul></body></html>",
+        encoding="utf-8",
+    )
+    assert load(tmp_path / "spec.html", 10_000).value.splitlines() == [
+        "Intro",
+        "Revenue was 42 million.",
+        "Name | Age",
+        "Alice | 42",
+        "Price",
+        "5",
+        "red",
+        "blue",
+        "one",
+        "two",
+    ]
+    (tmp_path / "bare.html").write_text("<head><title>T</title>Loose text <b>shows</b>", encoding="utf-8")
+    assert load(tmp_path / "bare.html", 10_000).value == "Loose text shows"
+
+
+def test_a_docx_text_box_is_read_once_with_a_line_per_paragraph(tmp_path: Path) -> None:
+    # Word writes a text box twice (mc:Choice, and a VML mc:Fallback for old readers): both were read, and the
+    # box's paragraphs were glued to the paragraph holding it ("box.Late ...").
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    from docx.oxml import parse_xml
+
+    names = {
+        "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+        "v": "urn:schemas-microsoft-com:vml",
+        "wps": "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+    }
+    declared = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in names.items())
+    box = (
+        "<w:txbxContent>"
+        + "".join(f"<w:p><w:r><w:t>{t}</w:t></w:r></w:p>" for t in ("Fee: 5%.", "Net 30."))
+        + ("</w:txbxContent>")
+    )
+    run = (
+        f'<w:r {declared}><mc:AlternateContent><mc:Choice Requires="wps"><wps:txbx>{box}</wps:txbx></mc:Choice>'
+        f"<mc:Fallback><w:pict><v:shape><v:textbox>{box}</v:textbox></v:shape></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r>"
+    )
+    document = docx.Document()
+    holder = document.add_paragraph("Terms:")
+    holder._p.append(parse_xml(run))
+    document.add_paragraph("End.")
+    document.save(str(tmp_path / "terms.docx"))
+    assert load(tmp_path / "terms.docx", 10_000_000).value.splitlines() == ["Terms:", "Fee: 5%.", "Net 30.", "End."]
+
+
+def _raw_pdf(content: bytes, *, flate: bool = False) -> bytes:
+    """A one-page PDF whose content stream is `content` as given (declared FlateDecode when `flate`)."""
+    stream = b"<< /Length %d%s >>\nstream\n" % (len(content), b" /Filter /FlateDecode" if flate else b"")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        stream + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_a_damaged_pdf_is_an_input_error_that_calls_it_damaged(tmp_path: Path) -> None:
+    # pypdf's RecursionError on deeply nested operands went through as is (a traceback from `rlmx ask`), and a
+    # content stream that does not decompress was diagnosed as a scan ("run OCR on it first").
+    nested = tmp_path / "nested.pdf"
+    nested.write_bytes(_raw_pdf(b"[" * 5000 + b"] Tj"))
+    with pytest.raises(InputError, match=r"nested\.pdf is not a readable PDF"):
+        load(nested, 10_000_000)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(_raw_pdf(bytes(range(7, 107)), flate=True))
+    with pytest.raises(InputError, match=r"broken\.pdf is a damaged PDF") as refused:
+        load(broken, 10_000_000)
+    assert "OCR" not in str(refused.value)
+
+
+def test_any_failure_inside_a_loader_is_an_input_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fragile(path: Path, raw: bytes) -> Any:
+        raise ZeroDivisionError("division by zero in a damaged table")
+
+    monkeypatch.setitem(LOADERS, ".odd", fragile)
+    (tmp_path / "data.odd").write_text("x")
+    with pytest.raises(InputError, match=r"data\.odd is damaged or not a readable \.odd file \(ZeroDivisionError"):
+        load(tmp_path / "data.odd", 1_000)

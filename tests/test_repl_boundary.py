@@ -827,3 +827,57 @@ def test_a_dict_bound_to_answer_is_that_dict_not_a_copy(sandbox: str, alias: str
     # and the run went on to another turn; a `:=` binding was undone as if made by other work.
     lm = ScriptedLM([repl(alias), repl("FINAL('a second turn')")])
     assert RLM(lm, sandbox=sandbox).completion("q", context="c").answer == "forty-two"
+
+
+OWN_BINDINGS = {
+    "annotated": "answer: dict = {'content': 'forty-two', 'ready': True}",
+    "annotated, no dict annotation": "answer: 'anything' = dict(content='forty-two', ready=True)",
+    "a match capture": "match {'content': 'forty-two', 'ready': True}:\n"
+    "    case {'ready': True} as answer:\n        pass",
+    "a match mapping's rest": "match {'content': 'forty-two', 'ready': True}:\n    case {**answer}:\n        pass",
+    "exec": "exec(\"answer = {'content': 'forty-two', 'ready': True}\")",
+    "globals()": "globals()['answer'] = {'content': 'forty-two', 'ready': True}",
+    "an import": "import sys, types\n"
+    "sys.modules['finished'] = types.SimpleNamespace(answer={'content': 'forty-two', 'ready': True})\n"
+    "from finished import answer",
+}
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+@pytest.mark.parametrize("binding", OWN_BINDINGS)
+def test_the_questions_own_binding_of_answer_counts_however_it_is_spelled(sandbox: str, binding: str) -> None:
+    # Only `answer = ...` counted as the question's own binding: an annotated one, a match capture, an exec() or
+    # globals() was undone (with a note blaming other work) in a run no other work could have touched.
+    lm = ScriptedLM([repl(OWN_BINDINGS[binding]), repl("FINAL('a second turn')")])
+    result = RLM(lm, sandbox=sandbox).completion("q", context="c")
+    assert result.answer == "forty-two", feedback(lm, 1)
+
+
+@pytest.mark.parametrize("sandbox", TIERS)
+def test_a_later_questions_own_binding_of_answer_counts_when_no_earlier_work_runs(sandbox: str) -> None:
+    # A session's second question, whose first question left no thread behind: its exec() binding is its own.
+    lm = ScriptedLM(
+        [repl("FINAL('first')"), repl("exec(\"answer = {'content': 'second', 'ready': True}\")"), repl("FINAL('x')")]
+    )
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "first"
+        assert session.ask("q2").answer == "second"
+
+
+def test_a_sigalrm_handler_set_in_one_cell_serves_the_alarm_of_a_later_one() -> None:
+    # The cell's time limit took SIGALRM back at every cell: the handler set in cell 1 was gone by cell 2, whose own
+    # `signal.alarm(1)` then stopped it with "ran past its N s time limit" after one second.
+    setting = (
+        "import signal, time\nclass Boxed(Exception):\n    pass\n"
+        "def ring(*_):\n    raise Boxed()\nsignal.signal(signal.SIGALRM, ring)"
+    )
+    boxed = (
+        "signal.alarm(1)\ntry:\n    time.sleep(3)\n"
+        "except Boxed:\n    print('time-boxed', signal.getsignal(signal.SIGALRM) is ring)\n"
+        "finally:\n    signal.alarm(0)"
+    )
+    spinning = "signal.setitimer(signal.ITIMER_REAL, 30)\nwhile True:\n    pass"  # the time limit still holds
+    lm = ScriptedLM([repl(setting), repl(boxed), repl(spinning), repl("FINAL('done')")])
+    assert RLM(lm, budget=Budget(cell_timeout=2)).completion("q", context="c").answer == "done"
+    assert "time-boxed True" in feedback(lm, 2)
+    assert "ran past its 2 s time limit" in feedback(lm, 3)

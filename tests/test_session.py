@@ -507,6 +507,24 @@ def test_a_signal_handler_an_earlier_question_set_cannot_answer_the_next_one(fin
     assert "refused: " in lm.calls[-1][-1]["content"]
 
 
+def test_a_refused_signal_handler_is_named_as_a_handler_not_a_thread() -> None:
+    # The refusal of question 1's handler, run in question 2's main-thread cell, said "this thread was started by
+    # an earlier question": the model looked for a thread it never started.
+    first = (
+        "import os, signal\n"
+        "def on_deadline(signum, frame):\n    answer['content'] = 'partial'\n"
+        "signal.signal(signal.SIGUSR1, on_deadline)\nFINAL('first answer')"
+    )
+    second = "os.kill(os.getpid(), signal.SIGUSR1)"
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL('second answer')")])
+    with RLM(lm).session(context="c") as session:
+        assert session.ask("q1").answer == "first answer"
+        assert session.ask("q2").answer == "second answer"
+    told = lm.calls[-1][-1]["content"]
+    assert "the signal handler on_deadline was set by an earlier question of this session" in told, told
+    assert "this thread" not in told
+
+
 # --- the names a session loads keep the meaning the prompt gives them (audit 23) --------------------------------
 
 

@@ -155,3 +155,38 @@ def test_the_cache_file_and_its_journals_are_the_owners_alone(tmp_path: Path) ->
     finally:
         os.umask(old_umask)
     assert [(tmp_path / p).stat().st_mode & 0o777 for p in ("made", "made/cache")] == [0o700, 0o700]
+
+
+def test_the_cache_key_tells_servers_apart_but_not_api_keys() -> None:
+    # Two local servers both serving "local-model": the second got the first one's answer from a shared cache_dir.
+    from rlmx.lm.openai import OpenAICompatibleLM
+    from rlmx.subcall_cache import request_key
+
+    def key(base_url: str, api_key: str = "k1", **headers: str) -> str:
+        lm = OpenAICompatibleLM("local-model", base_url, api_key, default_headers=headers or None, temperature=0)
+        return request_key(lm, [{"role": "user", "content": "q"}])
+
+    assert key("http://127.0.0.1:8001/v1") != key("http://127.0.0.1:8002/v1")
+    assert key("http://h/v1?api-version=1") != key("http://h/v1?api-version=2")
+    assert key("http://h/v1", **{"X-Route": "a"}) != key("http://h/v1", **{"X-Route": "b"})
+    assert key("http://h/v1", "k1") == key("http://h/v1", "k2")
+
+
+async def test_a_damaged_cache_file_is_passed_over_with_one_warning(tmp_path: Path) -> None:
+    # A damaged page made every llm_query fail ("database disk image is malformed"): the sub-LM was never asked.
+    await RLM(scripted(TEN_SAME, []), cache=True, cache_dir=tmp_path).acompletion("Capital?", context="x")
+    store = tmp_path / "subcalls.sqlite"
+    data = bytearray(store.read_bytes())
+    data[4096:] = b"\xff" * (len(data) - 4096)  # the table's pages; the schema on page 1 still reads
+    store.write_bytes(bytes(data))
+    asked: list[str] = []
+    with pytest.warns(RuntimeWarning, match=r"subcalls\.sqlite failed") as seen:
+        result = await RLM(scripted(TEN_SAME, asked), cache=True, cache_dir=tmp_path).acompletion("Q", context="y")
+    assert (result.answer.count("Paris"), len(asked)) == (10, 1)  # asked once, the rest from memory
+    assert len([w for w in seen if issubclass(w.category, RuntimeWarning)]) == 1
+
+
+def test_a_cache_file_that_is_not_sqlite_is_named_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "subcalls.sqlite").write_bytes(b"this is no database, just text " * 200)
+    with pytest.raises(InputError, match=r"subcalls\.sqlite is damaged or not an SQLite database .*delete it"):
+        RLM(ScriptedLM(["x"]), cache_dir=tmp_path)

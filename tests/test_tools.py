@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -261,3 +262,23 @@ async def test_a_tool_result_whose_keys_json_would_merge_fails_its_call() -> Non
     code = "try:\n    row()\nexcept RuntimeError as exc:\n    FINAL(str(exc))"
     result = await RLM(ScriptedLM([repl(code)]), tools=[row]).acompletion("q", context="c")
     assert "the keys 1 and '1' are both the JSON key '1'" in result.answer
+
+
+def test_generator_tools_are_refused_when_the_rlm_is_made() -> None:
+    # They were listed to the model, then every call failed in the cell ("return str, list or dict"), after the
+    # run had been paid for.
+    def pages(query: str) -> Iterator[str]:
+        yield query
+
+    async def stream(query: str) -> AsyncIterator[str]:
+        yield query
+
+    class Searcher:
+        def __call__(self, query: str) -> Iterator[str]:
+            yield query
+
+    searcher = Searcher()
+    searcher.__name__ = "searcher"  # type: ignore[attr-defined]
+    for tool in (pages, stream, searcher):
+        with pytest.raises(InputError, match=r"is a generator function .*return a list instead"):
+            RLM(ScriptedLM(["x"]), tools=[tool])

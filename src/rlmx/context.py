@@ -139,7 +139,10 @@ class PreparedContext:
         if self.source:
             line += f"; loaded from {self.source}"
         if self.skipped_files:
-            line += f"; {len(self.skipped_files)} file(s) skipped (binary, not UTF-8 or not regular files)"
+            line += (
+                f"; {len(self.skipped_files)} file(s) skipped (binary, not UTF-8, not regular files or links "
+                "leading outside the folder)"
+            )
         if self.structure:
             line += f"\n  structure: {self.structure}"
         return line + f"\n  preview: {json.dumps(self.preview, ensure_ascii=False)}"
@@ -166,6 +169,8 @@ class _Loaded:
     source: str | None = None
     skipped: tuple[str, ...] = field(default_factory=tuple)
     structure: str | None = None
+    keyed_by_path: bool = False
+    """A dict of path -> content (a folder, a list of paths), not a dict the data itself holds (a JSON object)."""
 
 
 class SizeLimit:
@@ -244,7 +249,14 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
 
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
-    """Every regular text file under `path` (symlinked folders are not followed; devices and FIFOs skipped)."""
+    """Every regular text file under `path` (symlinked folders are not followed; devices, FIFOs and files reached
+    through a link that leads outside `path` are skipped and reported, never read: by the rule `rlmx mcp` keeps)."""
+    from rlmx.mcp.roots import Roots  # the one "inside the granted folder" rule
+
+    try:
+        inside = Roots([path.resolve(strict=True)], "the context folder")
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"cannot read context folder {path}: {exc}") from None
     texts: dict[str, Any] = {}
     shapes: dict[str, documents.Document] = {}
     problems: list[str] = []
@@ -266,8 +278,13 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             relative = file.relative_to(path).as_posix()
             try:
                 mode = file.stat().st_mode
-            except OSError:
+                # os.walk enters no linked folder: only the file itself can be a link that leads outside
+                escapes = file.is_symlink() and not inside.contains(file.resolve(strict=True))
+            except (OSError, RuntimeError):
                 skipped.append(relative)
+                continue
+            if escapes:
+                skipped.append(f"{relative} (a link that leads outside the folder)")
                 continue
             if not stat.S_ISREG(mode) or not os.access(file, os.R_OK):
                 skipped.append(relative)  # devices, FIFOs, sockets and unreadable files: reported, never opened
@@ -297,7 +314,7 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     structure = f"{len(texts)} files; {documents.describe(shapes)}" if shapes else None
     if problems:
         structure = f"{structure or f'{len(texts)} files'}; not loaded: {'; '.join(problems[:10])}"
-    return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure)
+    return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure, keyed_by_path=True)
 
 
 def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
@@ -337,7 +354,7 @@ def _load_paths(paths: list[os.PathLike[str]], limit: SizeLimit) -> _Loaded:
         loaded[path.as_posix()] = one.value
         lines.append(one.structure or f"{path.as_posix()}: {_shape(one.value)}")
     limit.used = before  # the whole dict is counted once, when it is serialized (prepare's take)
-    return _Loaded(loaded, source=", ".join(loaded), structure="; ".join(lines))
+    return _Loaded(loaded, source=", ".join(loaded), structure="; ".join(lines), keyed_by_path=True)
 
 
 def _names_a_file(text: str) -> bool:
@@ -424,6 +441,8 @@ def _json_ok(value: Any, max_depth: int) -> bool:
         item, depth = pop()
         if depth > max_depth:
             return False
+        if isinstance(item, _SCALARS):  # only the top: a JSON file may hold a lone `null`, `42` or `true`
+            continue
         if isinstance(item, dict):
             for key in item:
                 if not isinstance(key, str):
@@ -497,12 +516,12 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         type_name = "list"
         item_count = len(content)
         lengths = tuple(_item_chars(item) for item in content[:_ITEM_LENGTHS_SHOWN])
-    else:
+    elif isinstance(content, dict):
         item_count = len(content)
         lengths = tuple(_item_chars(item) for item in list(content.values())[:_ITEM_LENGTHS_SHOWN])
-        documents_inside = any(not isinstance(v, str) for v in content.values())
-        type_name = "dict (path -> document)" if documents_inside else "dict (path -> file text)"
-        type_name = type_name if loaded.source else "dict"
+        type_name = _dict_name(content, loaded.keyed_by_path)
+    else:  # a JSON file holding one scalar
+        type_name = "None (JSON null)" if content is None else f"{type(content).__name__} (a lone JSON value)"
     return PreparedContext(
         name=name,
         kind="json",
@@ -518,6 +537,15 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
         skipped_files=loaded.skipped,
         structure=loaded.structure,
     )
+
+
+def _dict_name(content: dict[str, Any], keyed_by_path: bool) -> str:
+    """How the first prompt names a dict: a folder's or a list of paths' as keyed by path, any other by its keys."""
+    if keyed_by_path:
+        documents_inside = any(not isinstance(v, str) for v in content.values())
+        return "dict (path -> document)" if documents_inside else "dict (path -> file text)"
+    keys = ", ".join(repr(key[:40]) for key in list(content)[:8]) + (", ..." if len(content) > 8 else "")
+    return f"dict with keys {keys}" if content else "dict (empty)"
 
 
 def _encodable_text(text: str) -> tuple[str, int]:

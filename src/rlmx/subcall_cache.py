@@ -1,9 +1,11 @@
 """The sub-call cache: identical sub-LM requests are answered once.
 
-A request is identified by the model name, the LM's default sampling params and the call's messages (the
-per-call `max_tokens` the budget sets is left out of the key; a reply cut by it, finish_reason "length", is never
-stored). Within one run an in-memory map answers repeats, and concurrent identical requests share the one call in
-flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and answer the same
+A request is identified by where it goes (the LM's kind, its server's URL with its query, the headers it sends
+other than the key, a local model's file and settings), the model name, the LM's default sampling params and the
+call's messages (the per-call `max_tokens` the budget sets is left out of the key; a reply cut by it,
+finish_reason "length", is never stored): two servers that serve different models under one name never share
+replies. Within one run an in-memory map answers repeats, and concurrent identical requests share the one call
+in flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and answer the same
 requests in later runs.
 
 Which requests are cached (`RLM(cache=...)`):
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +46,43 @@ def cacheable(lm: LM, policy: bool | None) -> bool:
     return isinstance(temperature, int | float) and float(temperature) == 0.0
 
 
+_LM_SETTINGS = ("base_url", "model_path", "temperature", "seed", "n_ctx")
+"""LM attributes that change a reply when they change (an OpenAI-compatible server's URL; a local model's file and
+sampling), wherever an LM has them."""
+_SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key"))
+"""Headers left out of the key: a new API key for the same server asks the same model."""
+
+
+def _endpoint(lm: LM) -> dict[str, object]:
+    """What, besides the model name and params, decides which model answers `lm`'s requests and how: its class,
+    the settings in `_LM_SETTINGS` it has, the request URL with its query (Azure's `?api-version=`) and the headers
+    it sends (a gateway routes on them); a wrapping LM's (`inner`) too."""
+    identity: dict[str, object] = {"kind": f"{type(lm).__module__}.{type(lm).__qualname__}"}
+    identity.update({name: str(getattr(lm, name)) for name in _LM_SETTINGS if hasattr(lm, name)})
+    poster = getattr(lm, "_http", None)  # OpenAICompatibleLM's transport: the exact URL and headers it sends
+    if poster is not None:
+        identity["url"] = str(getattr(poster, "url", ""))
+        headers = dict(getattr(poster, "headers", None) or {})
+        sent = sorted((str(name).lower(), str(value)) for name, value in headers.items())
+        identity["headers"] = [header for header in sent if header[0] not in _SECRET_HEADERS]
+    inner = getattr(lm, "inner", None)
+    if inner is not None and inner is not lm:
+        identity["inner"] = _endpoint(inner)
+    return identity
+
+
 def request_key(lm: LM, messages: Sequence[Message]) -> str:
-    """A SHA-256 of the model name, the LM's default params (minus max_tokens) and the messages."""
+    """A SHA-256 of where the request goes (`_endpoint`), the model name, the LM's default params (minus
+    max_tokens) and the messages."""
     params = getattr(lm, "params", None)
     defaults = {k: v for k, v in params.items() if k != "max_tokens"} if isinstance(params, dict) else {}
     body = json.dumps(
-        {"model": lm.model, "params": defaults, "messages": [[m["role"], m["content"]] for m in messages]},
+        {
+            "endpoint": _endpoint(lm),
+            "model": lm.model,
+            "params": defaults,
+            "messages": [[m["role"], m["content"]] for m in messages],
+        },
         sort_keys=True,
         default=repr,
         ensure_ascii=False,
@@ -68,13 +102,15 @@ class SubcallCache:
     """One run's cache: a memory map, calls in flight, and optionally an SQLite store shared across runs.
 
     Lives on the run's event loop (no locks). `cache_dir` is created if missing; an unusable one raises InputError
-    when the cache is made (before any LM call).
+    when the cache is made (before any LM call). A store that fails later (a damaged page, a full disk: any
+    sqlite3.Error on a lookup or a store) is dropped with one warning, and the run goes on with the memory map.
     """
 
     def __init__(self, cache_dir: Path | None = None) -> None:
         self._memory: dict[str, Completion] = {}
         self._in_flight: dict[str, asyncio.Future[Completion]] = {}
         self._db: sqlite3.Connection | None = None
+        self._path = cache_dir / CACHE_FILE if cache_dir is not None else None
         if cache_dir is not None:
             self._db = open_store(cache_dir)
 
@@ -111,9 +147,13 @@ class SubcallCache:
             return Hit(self._memory[key], "memory")
         if self._db is None:
             return None
-        row = self._db.execute(
-            "SELECT text, model, input_tokens, output_tokens, finish_reason FROM replies WHERE key = ?", (key,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT text, model, input_tokens, output_tokens, finish_reason FROM replies WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as exc:  # a damaged cache is a miss: it must never fail the call it would speed up
+            self._drop_store(exc)
+            return None
         if row is None:
             return None
         completion = Completion(
@@ -125,7 +165,7 @@ class SubcallCache:
     def _store(self, key: str, completion: Completion) -> None:
         if self._db is None:
             return
-        with contextlib.suppress(sqlite3.Error):  # a full disk loses a cache entry, never the run
+        try:  # a full disk or a damaged file loses the cache, never the run
             self._db.execute(
                 "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -138,6 +178,18 @@ class SubcallCache:
                 ),
             )
             self._db.commit()
+        except sqlite3.Error as exc:
+            self._drop_store(exc)
+
+    def _drop_store(self, exc: sqlite3.Error) -> None:
+        """Stop using the SQLite store for the rest of the run, and say so once."""
+        self.close()
+        warnings.warn(
+            f"the sub-call cache file {self._path} failed ({type(exc).__name__}: {exc}); this run goes on without "
+            "it. If it is damaged, delete it: rlmx makes a new one",
+            RuntimeWarning,
+            stacklevel=1,
+        )
 
     def close(self) -> None:
         if self._db is not None:
@@ -156,8 +208,13 @@ def open_store(cache_dir: Path) -> sqlite3.Connection:
             "input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, finish_reason TEXT)"
         )
         db.commit()
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.OperationalError) as exc:
         raise InputError(f"cannot use cache_dir {str(cache_dir)!r}: {exc}; pass a writable folder") from None
+    except sqlite3.Error as exc:  # "file is not a database", "database disk image is malformed"
+        raise InputError(
+            f"the sub-call cache file {cache_dir / CACHE_FILE} is damaged or not an SQLite database ({exc}); delete "
+            "it (rlmx makes a new one), or pass another cache_dir"
+        ) from None
     return db
 
 

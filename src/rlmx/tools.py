@@ -53,6 +53,14 @@ class Tool:
         return f"- {self.name}{signature}" + (f"\n    {doc.replace(chr(10), chr(10) + '    ')}" if doc else "")
 
 
+def _yields(function: Callable[..., Any]) -> bool:
+    """Whether calling `function` (a function, method, partial or callable object) gives a generator or an async
+    generator instead of a value."""
+    plain = inspect.isroutine(function) or inspect.isclass(function)  # a class's call makes an instance
+    call = function if plain else type(function).__call__
+    return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in (function, call))
+
+
 class ToolBox:
     """The tools of one RLM, by name. Raises InputError (naming the function) for anything that cannot be a tool."""
 
@@ -89,6 +97,11 @@ class ToolBox:
                 )
             if name in self.tools:
                 raise InputError(f"tools: two functions are named {name!r}; tool names must be unique")
+            if _yields(function):
+                raise InputError(
+                    f"tools: {name!r} is a generator function (it yields): a call would return a generator, which "
+                    "is not a JSON value; return a list instead (e.g. `return list(...)` in a wrapper)"
+                )
             self.tools[name] = Tool(name, function, _signature(function), inspect.getdoc(function) or "")
 
     @property

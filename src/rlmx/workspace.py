@@ -3,7 +3,8 @@
 `RLM(files=[Path("report.pdf")])` reads each file once, when the RLM is made (a missing, unreadable or
 non-regular file is an InputError then), and writes a copy into the worker's working directory before the first
 cell, so the model's code can `open("report.pdf", "rb")` or hand it to a library (pypdf, csv, ...). The copies are
-mode 0444 (read-only) and live in the sandbox: the originals are never opened by the worker and never written.
+mode 0444 (read-only) and live in the sandbox: the originals are never opened by the worker and never written
+(the inprocess tier, whose REPL shares the host's directory, writes them to a private folder of its own instead).
 They travel inside the setup cell as base64, the same way on every tier (subprocess, isolated, docker, inprocess),
 so they count against the frame limit (64 MiB a cell) and are re-placed after a REPL restart.
 """
@@ -56,15 +57,19 @@ def placement_code(files: list[WorkspaceFile]) -> str:
     if not files:
         return ""
     entries = ",\n".join(f"    ({f.name!r}, {base64.b64encode(f.data).decode('ascii')!r})" for f in files)
+    # A tier whose REPL shares the host's working directory (inprocess) gives a folder of its own: the copies
+    # must never overwrite, or make read-only, a file of the user's that has the same name there.
     return (
         "def _rlmx_place_files(entries):\n"
         "    import base64, os\n"
+        "    folder = globals().get('_rlmx_workspace_folder', os.getcwd)()\n"
         "    for name, data in entries:\n"
-        "        if os.path.exists(name):\n"
-        "            os.chmod(name, 0o644)\n"
-        "        with open(name, 'wb') as handle:\n"
+        "        path = os.path.join(folder, name)\n"
+        "        if os.path.exists(path):\n"
+        "            os.chmod(path, 0o644)\n"
+        "        with open(path, 'wb') as handle:\n"
         "            handle.write(base64.b64decode(data))\n"
-        "        os.chmod(name, 0o444)\n"
+        "        os.chmod(path, 0o444)\n"
         f"_rlmx_place_files([\n{entries}\n])\n"
         "del _rlmx_place_files\n"
     )

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult, create_sandbox
 
@@ -270,3 +272,84 @@ async def test_a_cells_working_directory_and_thread_stack_size_are_not_the_hosts
         await box.close()
         os.chdir(cwd)
         threading.stack_size(stack_size)
+
+
+async def test_overlapping_cells_of_two_sandboxes_leave_the_host_in_its_own_directory(tmp_path: Path) -> None:
+    # Each cell saved the cwd it found and put it back as it ended: a cell that began while another had moved to
+    # its folder saved that folder, ended last, and left the host there.
+    cwd = os.getcwd()
+    first, second = create_sandbox("inprocess"), create_sandbox("inprocess")
+    await first.start([prepare("context", "c")])
+    await second.start([prepare("context", "c")])
+
+    async def later() -> str:
+        await asyncio.sleep(0.3)  # the first cell has moved by now
+        return (await second.run_cell("import time\ntime.sleep(1.0)", calls=echo, timeout=5)).status
+
+    try:
+        moving = f"import os, time\nos.chdir({str(tmp_path)!r})\ntime.sleep(0.6)"
+        statuses = await asyncio.gather(first.run_cell(moving, calls=echo, timeout=5), later())
+        assert [getattr(status, "status", status) for status in statuses] == ["ok", "ok"]
+        assert os.getcwd() == cwd
+    finally:
+        await first.close()
+        await second.close()
+        os.chdir(cwd)
+
+
+async def test_a_sandbox_made_while_a_cell_changed_the_stack_size_starts_its_cells_with_the_hosts() -> None:
+    # A sandbox recorded the stack size as it was made: one made during a cell (a child RLM's) took the size the
+    # cell had set, and its cells' threads ran with 64 KiB (deep recursion in C then killed the host).
+    stack_size = threading.stack_size()
+    parent = create_sandbox("inprocess")
+    await parent.start([prepare("context", "c")])
+
+    async def child_meanwhile() -> str:
+        await asyncio.sleep(0.3)  # the parent's cell has set its size by now
+        child = create_sandbox("inprocess")
+        await child.start([prepare("context", "c")])
+        try:
+            return (
+                await child.run_cell("import threading\nprint(threading.stack_size())", calls=echo, timeout=5)
+            ).stdout
+        finally:
+            await child.close()
+
+    try:
+        small = "import threading, time\nthreading.stack_size(64 * 1024)\ntime.sleep(0.8)"
+        _, seen = await asyncio.gather(parent.run_cell(small, calls=echo, timeout=5), child_meanwhile())
+        assert seen == f"{stack_size}\n"
+        assert threading.stack_size() == stack_size
+    finally:
+        await parent.close()
+        threading.stack_size(stack_size)
+
+
+def test_workspace_files_go_to_a_folder_of_its_own_never_the_hosts_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copies were written into the host's working directory: a user's file of the same name was overwritten
+    # and left read-only, and a file passed from there was made read-only itself.
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+    from scripting import repl
+
+    host, elsewhere = tmp_path / "host", tmp_path / "vendor"
+    host.mkdir()
+    elsewhere.mkdir()
+    (host / "notes.txt").write_text("MY OWN NOTES")
+    (host / "mine.csv").write_text("a,b\n1,2\n")
+    (elsewhere / "notes.txt").write_text("the vendor's notes")
+    monkeypatch.chdir(host)
+    cell = (
+        "import os, pathlib\n"
+        "FINAL('|'.join([pathlib.Path('notes.txt').read_text(), pathlib.Path('mine.csv').read_text(), os.getcwd()]))"
+    )
+    rlm = RLM(ScriptedLM([repl(cell)]), sandbox="inprocess", files=[elsewhere / "notes.txt", Path("mine.csv")])
+    notes, table, folder = rlm.completion("q", context="c").answer.split("|")
+    assert (notes, table) == ("the vendor's notes", "a,b\n1,2\n")
+    assert Path(folder) != host and not Path(folder).exists()  # the tier's folder, removed when it closed
+    assert (host / "notes.txt").read_text() == "MY OWN NOTES"
+    assert sorted(p.name for p in host.iterdir()) == ["mine.csv", "notes.txt"]
+    assert all(os.access(p, os.W_OK) for p in host.iterdir())
+    assert os.getcwd() == str(host)

@@ -119,6 +119,13 @@ def load(path: Path, max_bytes: int) -> Document:
     token = TEXT_LEFT.set(max_bytes)
     try:
         return loader(path, raw)
+    except InputError:
+        raise
+    except Exception as exc:  # a library's own failure on a damaged file (pypdf's RecursionError, zlib.error...)
+        raise InputError(
+            f"context file {path} is damaged or not a readable {path.suffix.lower()} file ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); open it and save it again, or convert it to text first"
+        ) from None
     finally:
         TEXT_LEFT.reset(token)
 

@@ -54,7 +54,7 @@ def _blocks(container: Any) -> list[str]:
     lines: list[str] = []
     for element in container:
         if element.tag == f"{_W}p":
-            lines.append(_text(element))
+            lines += _paragraph(element)
         elif element.tag == f"{_W}tbl":
             lines += [" | ".join(_cell(cell) for cell in row.findall(f"{_W}tc")) for row in element.iter(f"{_W}tr")]
         elif element.tag == f"{_W}sdt":  # a content control (a form's field, a template's block)
@@ -80,18 +80,35 @@ _SYMBOL_FONT = dict(
 Word stores for them (`w:sym w:char="F0B4"`: U+F000 plus the font's code)."""
 
 
-def _text(paragraph: Any) -> str:
-    """A paragraph's text as Word shows it with changes accepted: every `w:t` (inserted runs too; deleted text is
-    `w:delText`, left out), tabs, line breaks, non-breaking hyphens and symbols (`w:sym`) written."""
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+"""The second copy of `mc:AlternateContent` (a text box as VML, for old readers): its first, `mc:Choice`, is read."""
+
+
+def _paragraph(paragraph: Any) -> list[str]:
+    """A paragraph's lines: its text, then each text box anchored in it (`w:txbxContent`), one line a paragraph."""
     parts: list[str] = []
-    for node in paragraph.iter(f"{_W}t", f"{_W}sym", *_MARKS):
-        if node.tag == f"{_W}t":
+    boxes: list[str] = []
+    _runs(paragraph, parts, boxes)
+    return ["".join(parts), *boxes]
+
+
+def _runs(element: Any, parts: list[str], boxes: list[str]) -> None:
+    """Add the text of `element`'s descendants as Word shows it with changes accepted to `parts`: every `w:t`
+    (inserted runs too; deleted text is `w:delText`, left out), tabs, line breaks, non-breaking hyphens and symbols
+    (`w:sym`). A text box's paragraphs go to `boxes`, its VML copy (`mc:Fallback`) is skipped: it is read once."""
+    for node in element:
+        if node.tag == _FALLBACK:
+            continue
+        if node.tag == f"{_W}txbxContent":
+            boxes += _blocks(node)
+        elif node.tag == f"{_W}t":
             parts.append(node.text or "")
         elif node.tag == f"{_W}sym":
             parts.append(_symbol(node.get(f"{_W}font", ""), node.get(f"{_W}char", "")))
-        else:
+        elif node.tag in _MARKS:
             parts.append(_MARKS[node.tag])
-    return "".join(parts)
+        else:
+            _runs(node, parts, boxes)
 
 
 def _symbol(font: str, char: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import threading
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +19,39 @@ from rlmx.extras import missing_extra
 @register(".pdf")
 def load_pdf(path: Path, raw: bytes) -> Document:
     """Pages as text. InputError when pypdf is missing, the file is not a readable PDF, it is encrypted with a
-    password, or no page has a text layer (a scanned, image-only PDF)."""
+    password, its content streams cannot be decoded (damaged), or no page has a text layer (a scanned PDF)."""
     try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        import pypdf  # noqa: F401
     except ImportError:
         raise InputError(f"context file {path} is a PDF: " + missing_extra("reading PDFs", "pdf")) from None
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn on every page
+    with _decode_problems() as errors:
+        pages = _pages(path, raw)
+    if not pages:
+        raise InputError(f"context file {path} is a PDF with no pages")
+    if not any(text.strip() for text in pages):
+        if errors:  # pypdf logs a stream it cannot decode and reads it as empty: that is damage, not a scan
+            raise InputError(
+                f"context file {path} is a damaged PDF: its page content could not be decoded ({errors[0][:200]}); "
+                "download or export it again, or repair it (e.g. `qpdf in.pdf out.pdf`)"
+            )
+        raise InputError(
+            f"context file {path} is a PDF with no text layer on any of its {len(pages)} pages (scanned or "
+            "image-only); run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`)"
+        )
+    empty = sum(1 for text in pages if not text.strip())
+    why = "images, or content pypdf could not decode" if errors else "images"
+    note = f", {empty} without text ({why})" if empty else ""
+    chars = sum(len(text) for text in pages)
+    return Document(pages, f"PDF, {len(pages):,} pages, {chars:,} characters{note}", pages=len(pages))
+
+
+def _pages(path: Path, raw: bytes) -> list[str]:
+    """Each page's text; InputError when the file is encrypted with a password or cannot be read. Any other
+    exception pypdf raises on a damaged file (zlib.error, AssertionError...) becomes one at `documents.load`."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
         if reader.is_encrypted:
@@ -39,19 +68,41 @@ def load_pdf(path: Path, raw: bytes) -> Document:
                 raise over
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise InputError(f"context file {path} is not a readable PDF ({type(exc).__name__}: {exc})") from None
-    if not pages:
-        raise InputError(f"context file {path} is a PDF with no pages")
-    if not any(text.strip() for text in pages):
-        raise InputError(
-            f"context file {path} is a PDF with no text layer on any of its {len(pages)} pages (scanned or "
-            "image-only); run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`)"
-        )
-    empty = sum(1 for text in pages if not text.strip())
-    note = f", {empty} without text (images)" if empty else ""
-    chars = sum(len(text) for text in pages)
-    return Document(pages, f"PDF, {len(pages):,} pages, {chars:,} characters{note}", pages=len(pages))
+    return pages
+
+
+_DECODING = threading.local()
+"""This thread's list of decoding problems while `_decode_problems` runs (another thread may read another PDF)."""
+
+
+class _DecodeProblems(logging.Filter):
+    """Keeps what pypdf's stream filters warn about (a stream that does not decompress is logged as a warning and
+    read as empty) for the thread reading, and lets only errors on, as rlmx's pypdf log level always did."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found: list[str] | None = getattr(_DECODING, "messages", None)
+        if found is not None:
+            found.append(record.getMessage())
+        return record.levelno >= logging.ERROR
+
+
+_FILTER = _DecodeProblems()
+
+
+@contextlib.contextmanager
+def _decode_problems() -> Iterator[list[str]]:
+    """The problems pypdf meets decoding content streams inside the block (their messages)."""
+    logger = logging.getLogger("pypdf.filters")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    logger.setLevel(logging.WARNING)  # its warnings reach the filter, which drops them once recorded
+    _DECODING.messages = []
+    try:
+        yield _DECODING.messages
+    finally:
+        _DECODING.messages = None
 
 
 def _locked(reader: Any) -> str | None:

@@ -187,12 +187,24 @@ def _row(fields: list[str], cells: list[str]) -> dict[str, Any]:
 
 
 class _TextOnly(HTMLParser):
-    """The visible text of an HTML page: no tags, scripts, styles or templates; block elements end lines."""
+    """The visible text of an HTML page: no tags, scripts, styles or templates; block elements end lines, and a
+    table row's cells are joined by " | " (as the DOCX loader writes them), so `<td>Alice</td><td>42</td>` is not
+    read as "Alice42"."""
 
-    HIDDEN = frozenset(("script", "style", "template", "noscript", "head"))
+    HIDDEN = frozenset(("script", "style", "template", "noscript", "title"))
+    HEAD_CONTENT = frozenset(("title", "meta", "link", "base", "style", "script", "noscript", "template"))
+    """What a `<head>` may hold: any other start tag begins the body, as it does in a browser (HTML lets a page
+    leave out `</head>` and `<body>`), so an unclosed head never hides the page."""
     BLOCKS = frozenset(
-        ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table", "pre")
+        (
+            *("p", "div", "br", "hr", "pre", "section", "article", "main", "nav", "header", "footer", "aside"),
+            *("h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "blockquote", "address", "figure", "figcaption"),
+            *("ul", "ol", "li", "dl", "dt", "dd", "menu", "dir", "select", "optgroup", "option", "datalist"),
+            *("table", "caption", "thead", "tbody", "tfoot", "tr", "form", "fieldset", "legend", "details"),
+            *("summary", "dialog", "center", "body"),
+        )
     )
+    CELLS = frozenset(("td", "th"))
 
     PREFORMATTED = frozenset(("pre", "textarea", "listing", "xmp"))
     """Elements whose text shows as written (HTML's `white-space: pre`): a code listing's indentation is its meaning."""
@@ -202,16 +214,29 @@ class _TextOnly(HTMLParser):
         self.parts: list[tuple[str, bool]] = []  # (text, shown as written)
         self.hidden = 0
         self.preformatted = 0
+        self.in_head = False
+        self.cells_in_row = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self.in_head = True
+        elif tag not in self.HEAD_CONTENT:
+            self.in_head = False
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
             self.parts.append(("\n", False))
+        if tag == "tr":
+            self.cells_in_row = 0
+        elif tag in self.CELLS:
+            self.parts.append((" | " if self.cells_in_row else " ", False))
+            self.cells_in_row += 1
         if tag in self.PREFORMATTED:
             self.preformatted += 1
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self.in_head = False
         if tag in self.HIDDEN:
             self.hidden = max(self.hidden - 1, 0)
         elif tag in self.BLOCKS:
@@ -220,7 +245,9 @@ class _TextOnly(HTMLParser):
             self.preformatted = max(self.preformatted - 1, 0)
 
     def handle_data(self, data: str) -> None:
-        if not self.hidden:
+        if self.in_head and not self.hidden and data.strip():
+            self.in_head = False  # text outside the head's elements begins the body
+        if not self.hidden and not self.in_head:
             self.parts.append((data, self.preformatted > 0))
 
     def text(self) -> str:

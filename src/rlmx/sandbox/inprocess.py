@@ -7,6 +7,10 @@ debugger. Its protections report says "unsafe": true, and the CLI prints a warni
 
 Cells run on a thread of their own (the event loop must stay free to serve `llm_query`). The soft timeout
 raises CellTimeout in that thread; a cell stuck in C code cannot be stopped, and the REPL is then unusable.
+
+Each cell starts in the host's working directory, except in a REPL given workspace files (`RLM(files=...)`):
+those are written to a private folder of this tier's own (`_rlmx_workspace_folder`, made on first use and removed
+on close), never into the host's directory, and that REPL's cells start there so the model opens them by name.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import contextvars
 import ctypes
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -179,24 +185,57 @@ class _InProcessWorker(Worker):
                     self.waited += time.monotonic() - self.flight_started
 
 
+class _HostState:
+    """Process-wide state a cell may change and the host relies on: the working directory (a cell's `os.chdir`
+    would move the host's relative paths, its traces among them) and the stack size of new threads (a cell's
+    `threading.stack_size(64 * 1024)` for its own pool would be the next cell's thread's, and the host's, which
+    deep recursion in C then overflows). One record for the process, taken outside every cell: cells of several
+    sandboxes overlap (concurrent runs, a cell's child RLMs), and a record taken as one began could hold what
+    another had set. The host's state is back when the last running cell ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0  # cells running now, of every in-process sandbox
+        self.stack_size = threading.stack_size()  # as the host had it when this module loaded, before any cell
+        self.cwd: str | None = None
+
+    def cell_began(self) -> None:
+        """Each cell's thread starts with the host's stack size; the first of overlapping cells records the cwd."""
+        with self.lock:
+            if not self.running:  # no cell runs: the directory is the host's own (it may change it between runs)
+                try:
+                    self.cwd = os.getcwd()
+                except OSError:  # the host's directory was removed: nothing to go back to
+                    self.cwd = None
+            self.running += 1
+            threading.stack_size(self.stack_size)
+
+    def cell_ended(self) -> None:
+        with self.lock:
+            self.running -= 1
+            if self.running:
+                return  # cells still running may rely on what they set
+            threading.stack_size(self.stack_size)
+            if self.cwd is not None:
+                with contextlib.suppress(OSError):
+                    os.chdir(self.cwd)
+
+
+_HOST_STATE = _HostState()
+
+
 @contextlib.contextmanager
-def _host_state_kept(stack_size: int) -> Iterator[None]:
-    """Process-wide state a cell may change and the host relies on, the host's again as the cell ends: the working
-    directory (a cell's `os.chdir` would move the host's relative paths, its traces among them) and the stack size
-    of new threads (a cell's `threading.stack_size(64 * 1024)` for its own pool would be the next cell's thread's,
-    and the host's, which deep recursion in C then overflows). The cell's thread starts with the host's size."""
+def _host_state_kept(start_in: str | None = None) -> Iterator[None]:
+    """The host's process-wide state (see `_HostState`) is its own again once the last running cell ends. The
+    cell's thread starts with the host's stack size, in `start_in` when given (the tier's workspace folder), else
+    in the directory it finds."""
+    _HOST_STATE.cell_began()
     try:
-        cwd: str | None = os.getcwd()
-    except OSError:  # the host's directory was removed: nothing to go back to
-        cwd = None
-    threading.stack_size(stack_size)
-    try:
+        if start_in is not None:
+            os.chdir(start_in)
         yield
     finally:
-        threading.stack_size(stack_size)
-        if cwd is not None:
-            with contextlib.suppress(OSError):
-                os.chdir(cwd)
+        _HOST_STATE.cell_ended()
 
 
 def _interrupt(thread: threading.Thread) -> None:
@@ -229,13 +268,23 @@ class InProcessSandbox:
         self._broken: str | None = None
         self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
         self._lock = asyncio.Lock()
-        self._stack_size = threading.stack_size()
-        """The host's stack size for new threads, as this sandbox was made: each cell's thread gets it."""
+        self._folder: str | None = None
+        """This tier's own folder for workspace files (made when the setup cell asks for it), where cells start."""
+
+    def _workspace_folder(self) -> str:
+        """The folder the workspace files go to (`workspace.placement_code` calls it from the setup cell): a new
+        private one, never the host's working directory, whose files a user's must not be overwritten by. The
+        cell asking, and every later one, runs in it."""
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="rlmx-inprocess-files-")
+        os.chdir(self._folder)
+        return self._folder
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
         values = {c.name: json.loads(c.text) if c.kind == "json" else c.text for c in contexts}
         self._json_texts = {c.name: c.text for c in contexts if c.kind == "json"}
         self._worker = _InProcessWorker(values, self.max_output_chars)
+        self._worker.namespace["_rlmx_workspace_folder"] = self._workspace_folder
         self._worker.caps = self.caps
         self._worker.max_batch = self.caps.max_calls_per_cell
         self.protections = {
@@ -280,7 +329,7 @@ class InProcessSandbox:
             host = threading.get_ident()
             worker.streams = _route_streams(host)
             try:
-                with _host_state_kept(self._stack_size):
+                with _host_state_kept(self._folder):
                     frame = await self._run_on_thread(worker, code, timeout)
             finally:
                 _unroute_streams(worker.streams, host)
@@ -371,3 +420,6 @@ class InProcessSandbox:
                 for future in list(self._worker.in_flight):
                     future.cancel()
         self._worker = None
+        if self._folder is not None:  # the copies are 0444 in a folder of ours: removable all the same
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None

@@ -625,7 +625,12 @@ class Worker:
         self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
         self.answer_binding: Any = self.answer
-        """What this question's own work last bound to `answer` (through `_AnswerName`): the only binding read."""
+        """What `answer` was last bound to through `_AnswerName` (`answer = ...` in a cell), or last read as bound."""
+        self.work_lock = _allocate_lock()
+        self.live_work: dict[int, int] = {}
+        """Per question: how many pieces of its work (threads, pool tasks, signal handlers) are running now."""
+        self.stale_work_ended = False
+        """Work of an earlier question ended since `answer` was last read: it may have rebound it first."""
         self.answer_name = _AnswerName(self)
         self.namespace[ANSWER_NAME] = self.answer_name
         implementations = (
@@ -656,21 +661,22 @@ class Worker:
         sys.stderr = err if err is not None else sys.__stderr__
 
     def arm(self, seconds: float) -> None:
-        """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`. The handler is set again
-        each time: an earlier cell may have taken SIGALRM for itself (signal.alarm time-boxing) or reset it."""
+        """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`. In the REPL's own process
+        the cells' SIGALRM handler and timer are kept apart from this one (see `_share_alarms`); elsewhere (a Worker
+        embedded in a test) the handler is set again each time, as an earlier cell may have taken SIGALRM."""
         if seconds > 0:
             if _get_signal(_signal.SIGALRM) is not _on_alarm:
                 _set_signal(_signal.SIGALRM, _on_alarm)
-            _signal.setitimer(_signal.ITIMER_REAL, seconds)
+            _set_time_limit(seconds)
 
     def disarm(self) -> float:
-        """Stop the timer; returns the seconds that were left (0 when none was running)."""
-        return _signal.setitimer(_signal.ITIMER_REAL, 0)[0]
+        """Stop the cell's clock; returns the seconds that were left (0 when none was running). The cell's own
+        timer (`signal.alarm`) runs on."""
+        return _set_time_limit(0.0)
 
     def resume(self, seconds: float) -> None:
-        """Restart the timer paused while sub-calls were in flight, leaving SIGALRM's handler as it is: the timer may
-        be the cell's own (`signal.alarm` time-boxing around a call), and its handler with it."""
-        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+        """Restart the clock paused while sub-calls were in flight, leaving SIGALRM's handler as it is."""
+        _set_time_limit(seconds)
 
     # --- REPL functions -------------------------------------------------------------------------
     def check_batch(self, count: int, function: str) -> None:
@@ -1199,11 +1205,32 @@ class Worker:
         if isinstance(answer, dict):
             self.answer = _Answer(answer)
         self.namespace["answer"] = self.answer_binding = self.answer  # not what an earlier question's work bound
+        self.stale_work_ended = False
         self.loaded.update(contexts)
         self.variables.update(variables)
         self.namespace.update(self.loaded)
         self.namespace.update(variables)
         self.reserved = self.reserved | set(contexts) | set(variables)
+
+    def work_began(self, question: int) -> None:
+        """A piece of `question`'s work (a thread, a pool's task, a signal handler) runs from now on."""
+        with self.work_lock:
+            self.live_work[question] = self.live_work.get(question, 0) + 1
+
+    def work_ended(self, question: int) -> None:
+        with self.work_lock:
+            self.live_work[question] -= 1
+            if not self.live_work[question]:
+                del self.live_work[question]
+            if question != self.question:
+                self.stale_work_ended = True
+
+    def earlier_work_may_have_run(self) -> bool:
+        """Whether work of an earlier question of this session runs now, or ended since `answer` was last read:
+        only such work may have made a binding of `answer` the question's own code did not make through
+        `_AnswerName` (its `globals()['answer'] = ...`, `exec('answer = ...')`, `case ... as answer`, an import)."""
+        with self.work_lock:
+            return self.stale_work_ended or any(question != self.question for question in self.live_work)
 
     def new_question(self) -> None:
         """A session's next question begins: what an earlier one's work finished with is not its answer, and
@@ -1253,18 +1280,23 @@ class Worker:
             )
 
     def restore_answer(self, notes: CappedText) -> None:
-        """Read `answer` as this question's own work last bound it (`answer_binding`): a binding made any other way
-        (an earlier question's thread writing `globals()['answer']`, or a saved namespace) is undone, with a note.
-        `answer` must stay a dict (the prompt says so): a cell that rebinds it gets its dict back, with a text it
-        assigned as the content (`answer = 'The total is 42'` meant that), and a note saying how to finish."""
+        """Read `answer` as bound now. A binding not made through `_AnswerName` (`answer = ...`) is the question's
+        own (`exec("answer = ...")`, `case {...} as answer`, `import x as answer`, `globals()['answer'] = ...`)
+        unless work of an earlier question of this session ran meanwhile: then it may be that work's (a thread
+        writing `globals()['answer']` or a saved namespace), and is undone, with a note. `answer` must stay a dict
+        (the prompt says so): a cell that rebinds it gets its dict back, with a text it assigned as the content
+        (`answer = 'The total is 42'` meant that), and a note saying how to finish."""
         answer = self.namespace.get("answer", _ABSENT)
-        if answer is not self.answer_binding:
+        if answer is not self.answer_binding and self.earlier_work_may_have_run():
             answer = self.answer_binding
             notes.write(
-                "Note: `answer` was rebound other than by `answer = ...` in this question's code (through globals(), "
-                "an import or a def, or by work an earlier question of this session started); that binding was "
-                "undone. Set answer['content'] = ... and answer['ready'] = True, or bind it with `answer = ...`.\n"
+                "Note: `answer` was rebound other than by `answer = ...` while work an earlier question of this "
+                "session started (a thread, a pool or a signal handler) was running, so the binding may be that "
+                "work's: it was undone. Bind it with `answer = ...`, or set answer['content'] = ... and "
+                "answer['ready'] = True.\n"
             )
+        with self.work_lock:
+            self.stale_work_ended = False
         if isinstance(answer, dict):
             self.namespace["answer"] = self.answer_binding = self.answer = answer
             return
@@ -1387,12 +1419,121 @@ _interrupted = False  # a SIGINT came while held
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
+    """SIGALRM: the cell's own timer's (its handler runs, see `_share_alarms`) or the cell's time limit's."""
     global _due
+    if not _limit_passed(_monotonic(), frame):
+        return
     if _executing:
         if _held:
             _due = True
             return
         raise CellTimeout()
+
+
+# --- SIGALRM, shared by the cell's time limit and the cells' own timer ---------------------------------------------
+# A process has one ITIMER_REAL and one SIGALRM handler, and the worker's time limit needs both. In the REPL's own
+# process the cells get a timer and a handler of their own beside it (`_share_alarms`): `signal.alarm`,
+# `signal.setitimer(ITIMER_REAL)`/`getitimer` and `signal.signal`/`getsignal(SIGALRM)` work on the cells' pair,
+# and the real timer is set for whichever of the two deadlines comes first. A cell's handler set in one cell and
+# armed in a later one (a time-box) then runs when its own timer fires, and the time limit is still enforced.
+
+_setitimer, _getitimer = _signal.setitimer, _signal.getitimer
+_monotonic = time.monotonic
+_limit_due: float | None = None
+"""When the cell's time limit is up (monotonic seconds), None while it is not running."""
+_cells_timer_due: float | None = None
+"""When the cells' own ITIMER_REAL timer fires next, None while it is not set."""
+_cells_timer_interval = 0.0
+_cells_alarm_handler: Any = _signal.SIG_DFL
+"""The SIGALRM handler the cells set (with its setter's origin, see `_WorkHandler`)."""
+_sharing_alarms = False
+_EARLY = 0.001
+"""How early a deadline may be seen as passed when the timer fires (the timer's clock is not `_monotonic`)."""
+
+
+def _set_real_timer() -> None:
+    """The process's timer, set for the first of the two deadlines."""
+    due = [when for when in (_limit_due, _cells_timer_due) if when is not None]
+    _setitimer(_signal.ITIMER_REAL, max(min(due) - _monotonic(), 1e-6) if due else 0.0)
+
+
+def _set_time_limit(seconds: float) -> float:
+    """Start (`seconds` > 0) or stop the cell's time limit; returns the seconds that were left of it."""
+    global _limit_due
+    now = _monotonic()
+    left = max(_limit_due - now, 0.0) if _limit_due is not None else 0.0
+    _limit_due = now + seconds if seconds > 0 else None
+    _set_real_timer()
+    return left
+
+
+def _limit_passed(now: float, frame: Any) -> bool:
+    """On SIGALRM: whether the cell's time limit is up. The cells' own timer that is due runs their handler first
+    (in a cell; between cells its signal is dropped, as every cell handler's is, see Worker.end_cell)."""
+    global _limit_due, _cells_timer_due
+    if not _sharing_alarms:
+        return True  # one timer, the time limit's
+    limit = _limit_due is not None and _limit_due <= now + _EARLY
+    own = _cells_timer_due is not None and _cells_timer_due <= now + _EARLY
+    if limit:
+        _limit_due = None
+    if own:
+        _cells_timer_due = now + _cells_timer_interval if _cells_timer_interval else None
+    _set_real_timer()
+    if own and not limit and _executing and callable(_cells_alarm_handler):
+        _cells_alarm_handler(_signal.SIGALRM, frame)
+    return limit
+
+
+def _cells_timer(seconds: float, interval: float = 0.0) -> tuple[float, float]:
+    """`signal.setitimer(ITIMER_REAL, ...)` for the cells: their own timer; returns the old one's (left, interval)."""
+    global _cells_timer_due, _cells_timer_interval
+    seconds, interval = float(seconds), float(interval)
+    if seconds < 0 or interval < 0:
+        return _setitimer(_signal.ITIMER_REAL, seconds, interval)  # the real one's error
+    old = _cells_timer_left()
+    _cells_timer_due = _monotonic() + seconds if seconds > 0 else None
+    _cells_timer_interval = interval if seconds > 0 else 0.0
+    _set_real_timer()
+    return old
+
+
+def _cells_timer_left() -> tuple[float, float]:
+    left = max(_cells_timer_due - _monotonic(), 0.0) if _cells_timer_due is not None else 0.0
+    return left, _cells_timer_interval
+
+
+def _cells_alarm(seconds: int) -> int:
+    """`signal.alarm` for the cells: whole seconds on their own timer; returns the seconds the old one had left."""
+    if not isinstance(seconds, int):
+        raise TypeError(f"'{type(seconds).__name__}' object cannot be interpreted as an integer")
+    left = _cells_timer(seconds)[0]
+    return max(round(left), 1) if left > 0 else 0
+
+
+def _cells_setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
+    if which == _signal.ITIMER_REAL:
+        return _cells_timer(seconds, interval)
+    return _setitimer(which, seconds, interval)
+
+
+def _cells_getitimer(which: int) -> tuple[float, float]:
+    return _cells_timer_left() if which == _signal.ITIMER_REAL else _getitimer(which)
+
+
+def _share_alarms() -> None:
+    """In the REPL's own process: the cells' SIGALRM timer and handler kept apart from the time limit's."""
+    global _sharing_alarms
+    _sharing_alarms = True
+    for module in (_signal, sys.modules.get("signal")):  # signal.py copies _signal's functions as it loads
+        if module is not None:
+            module.alarm = _cells_alarm  # type: ignore[attr-defined]
+            module.setitimer = _cells_setitimer  # type: ignore[attr-defined]
+            module.getitimer = _cells_getitimer  # type: ignore[attr-defined]
+
+
+def _is_the_cells_alarm(signum: Any) -> bool:
+    return _sharing_alarms and signum == _signal.SIGALRM and _thread.get_ident() == _MAIN_THREAD
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:
@@ -1518,9 +1659,11 @@ class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the
 def _refuse_an_earlier_questions_thread(function: str) -> None:
     """Raise RuntimeError in work a session's earlier question started (see Worker.new_question)."""
     if _an_earlier_questions_work():
+        handler = _HANDLER_RUNNING.get()
+        what = "this thread was started" if handler is None else f"the signal handler {handler} was set"
         raise RuntimeError(
-            f"{function}: this thread was started by an earlier question of this session, so what it finishes with "
-            "does not answer the question asked now; finish from this question's own cells"
+            f"{function}: {what} by an earlier question of this session, so what it finishes with does not answer "
+            "the question asked now; finish from this question's own cells"
         )
 
 
@@ -1608,8 +1751,9 @@ def _guard_answer(node: Any) -> None:
     inside a function, lambda or generator expression (code that may run later, maybe as an earlier question's
     work) loads, stores and deletes alike, and the cell's own stores and deletes, so that `_AnswerName` knows the
     question's own binding; a `:=` that binds the global becomes `__rlmx_answer__.bind(...)` (its target cannot be
-    an attribute). A name a function binds itself (a parameter, an assignment) is its own and stays; so does an
-    annotated one (a SyntaxError if global)."""
+    an attribute); an annotated `answer: T = v` that binds the global (at the cell's top level: in a function it
+    is the function's own) becomes `__rlmx_answer__.answer: T = v`. A name a function binds itself (a parameter,
+    an assignment) is its own and stays."""
     _guarded(node, ())
 
 
@@ -1630,6 +1774,8 @@ def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
     if isinstance(node, _ast.NamedExpr) and node.target.id == "answer" and _reaches_global(scopes, node.target.ctx):
         _guard_fields([(node, "value")], scopes)
         return _answer_bound(node)
+    if isinstance(node, _ast.AnnAssign) and _binds_the_global_answer(node, scopes):  # at the cell's top level
+        node.target, node.simple = _answer_reached(node.target), 0  # `__rlmx_answer__.answer: T = v`
     if isinstance(node, _ast.NamedExpr | _ast.AnnAssign):
         _guard_fields([(node, "value"), (node, "annotation")], scopes)
     elif isinstance(node, _SCOPES):
@@ -1640,6 +1786,17 @@ def _guarded(node: Any, scopes: tuple[tuple[str, str | None], ...]) -> Any:
     elif isinstance(node, _ast.AST):
         _guard_fields(_all_fields(node), scopes)
     return node
+
+
+def _binds_the_global_answer(annotated: Any, scopes: tuple[tuple[str, str | None], ...]) -> bool:
+    """Whether `answer: T = v` binds the global `answer` (in a function, an annotated name is the function's)."""
+    target = annotated.target
+    return (
+        isinstance(target, _ast.Name)
+        and target.id == "answer"
+        and annotated.value is not None
+        and _reaches_global(scopes, target.ctx)
+    )
 
 
 def _reaches_global(scopes: tuple[tuple[str, str | None], ...], ctx: Any) -> bool:
@@ -1756,6 +1913,9 @@ def _answer_reached(name: Any) -> Any:
 _ORIGIN: ContextVar[tuple[Worker, int] | None] = ContextVar("rlmx_work_origin", default=None)
 """The (worker, question) whose work runs now; None in work no cell started."""
 
+_HANDLER_RUNNING: ContextVar[str | None] = ContextVar("rlmx_signal_handler_running", default=None)
+"""The name of the cell's signal handler running now (what a refusal names), None in other work."""
+
 _THREAD_STARTS = ("start_new_thread", "start_new", "start_joinable_thread")
 """`_thread`'s functions that start a thread (by Python version); `threading` keeps its own references to them."""
 
@@ -1775,12 +1935,25 @@ def _as_work_of(origin: tuple[Worker, int] | None, function: Any) -> Any:
 
     def run(*args: Any, **kwargs: Any) -> Any:
         before = _ORIGIN.set(origin)
+        _work_began(origin)
         try:
             return function(*args, **kwargs)
         finally:
+            _work_ended(origin)
             _ORIGIN.reset(before)
 
     return run
+
+
+def _work_began(origin: tuple[Worker, int] | None) -> None:
+    """A piece of `origin`'s work runs from now on (counted in `Worker.live_work`)."""
+    if origin is not None:
+        origin[0].work_began(origin[1])
+
+
+def _work_ended(origin: tuple[Worker, int] | None) -> None:
+    if origin is not None:
+        origin[0].work_ended(origin[1])
 
 
 def _starting_as_own_work(start: Any) -> Any:
@@ -1793,7 +1966,11 @@ def _starting_as_own_work(start: Any) -> Any:
 
         def body(*args: Any, **kwargs: Any) -> Any:
             _ORIGIN.set(origin)  # for the thread's life: its uncaught error's traceback is printed after this
-            return function(*args, **kwargs)
+            _work_began(origin)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _work_ended(origin)
 
         body.__qualname__ = getattr(function, "__qualname__", body.__qualname__)  # as an uncaught error names it
         return start(body, *args, **kwargs)
@@ -1812,7 +1989,11 @@ class _WorkHandler:
         self.handler = handler
 
     def __call__(self, signum: int, frame: Any) -> Any:
-        return _as_work_of(self.origin, self.handler)(signum, frame)
+        running = _HANDLER_RUNNING.set(getattr(self.handler, "__qualname__", "") or repr(self.handler))
+        try:
+            return _as_work_of(self.origin, self.handler)(signum, frame)
+        finally:
+            _HANDLER_RUNNING.reset(running)
 
 
 def _as_set(handler: Any) -> Any:
@@ -1822,14 +2003,22 @@ def _as_set(handler: Any) -> Any:
 
 def _setting_handlers_as_own_work(signum: Any, handler: Any) -> Any:
     """`signal.signal`: a cell's handler is held with its setter's origin (the host's own are set as they are)."""
+    global _cells_alarm_handler
     origin = work_origin()
     if origin is not None and callable(handler) and handler not in (_on_alarm, _on_interrupt):  # the REPL's own
         handler = _WorkHandler(origin, handler)
+    if _is_the_cells_alarm(signum):  # kept beside the time limit's (see `_share_alarms`)
+        if not callable(handler) and handler not in (_signal.SIG_DFL, _signal.SIG_IGN):
+            return _set_signal(signum, handler)  # the real one's TypeError
+        previous, _cells_alarm_handler = _cells_alarm_handler, handler
+        return _as_set(previous)
     return _as_set(_set_signal(signum, handler))
 
 
 def _handler_as_set(signum: Any) -> Any:
     """`signal.getsignal`: the handler a cell set, not its origin's wrapper."""
+    if _sharing_alarms and signum == _signal.SIGALRM:
+        return _as_set(_cells_alarm_handler)
     return _as_set(_get_signal(signum))
 
 
@@ -2392,6 +2581,7 @@ def _worker_for(
     )
     _thread.start_new_thread(_drain, (fds,))
     carry_origins()
+    _share_alarms()
     worker.fd_output, worker.fd_errors = fds
     worker.owns_signals = True
     worker.may_fork = not (init.get("harden") or {}).get("seccomp")  # the worker's filter denies fork
