@@ -54,19 +54,21 @@ def test_the_live_tree_shows_nodes_cells_and_subcalls_in_flight(depth2_trace: Pa
     console = Console(file=out, force_terminal=True, width=160, color_system=None)
     live = LiveTree(console, refresh_per_second=1)
     events = replay(depth2_trace)
-    # Stop where both child RLMs are running: the root's cell 2 waits on them; each child runs its first cell.
-    stop = next(i for i, e in enumerate(events) if e.type == "cell_start" and e.node_id == "0.2")
+    # Shown where both child RLMs are running: the root's cell 2 waits on them; each child runs its first cell. The
+    # children run at once, so the trace may hold child 0.1's end before child 0.2's first cell (a busy machine):
+    # each child's later events are held back until both have begun that cell, as they could have come.
+    first, rest = _until_both_children_run(events)
     try:
-        for event in events[: stop + 1]:
+        for event in first:
             live(event)
         frame = _render(console, live)
         assert "root  turn 2 · running cell 2: kids = rlm_query_batched" in frame
         assert "2 sub-calls in flight" in frame  # the root's two child RLMs
         assert "child 0.1" in frame and "child 0.2" in frame and "running cell 1: part = llm_query" in frame
-        started = sum(e.type == "subcall_start" for e in events[: stop + 1])
-        running = started - sum(e.type == "subcall_end" for e in events[: stop + 1])
+        started = sum(e.type == "subcall_start" for e in first)
+        running = started - sum(e.type == "subcall_end" for e in first)
         assert f"sub-calls {started} ({running} in flight) · 1 failed" in frame
-        for event in events[stop + 1 :]:
+        for event in rest:
             live(event)
     finally:
         live.close()
@@ -76,6 +78,24 @@ def test_the_live_tree_shows_nodes_cells_and_subcalls_in_flight(depth2_trace: Pa
     assert "child RLM 0.2 finished" in text and "<- 0/s1 failed" in text
     assert "<- 0/s0 ok" not in text and "-> 0/s0" not in text
     assert "budget_exhausted · max_iterations" in text
+
+
+def _until_both_children_run(events: list[Any]) -> tuple[list[Any], list[Any]]:
+    """`events` split where both child RLMs (0.1, 0.2) have begun their first cell, each child's events after that
+    cell's start, and the root's sub-call ends meanwhile (a child RLM's end), held back into the second part (in
+    their order)."""
+    first: list[Any] = []
+    rest: list[Any] = []
+    running: set[str] = set()
+    for event in events:
+        child_ended = running and event.node_id == "0" and event.type == "subcall_end"
+        if len(running) == 2 or event.node_id in running or child_ended:
+            rest.append(event)
+            continue
+        first.append(event)
+        if event.node_id in ("0.1", "0.2") and event.type == "cell_start":
+            running.add(event.node_id)
+    return first, rest
 
 
 def _render(console: Console, live: LiveTree) -> str:
