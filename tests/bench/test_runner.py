@@ -714,3 +714,31 @@ def test_repeated_list_entries_are_refused_and_a_key_runs_once(
     lm = ScriptedLM(["The special magic number is 1."] * 4)
     records = asyncio.run(run(_spec(tmp_path / "lib", ["sniah"], ["base", "base"], n=1), lm))
     assert len(records) == 1 and len(lm.calls) == 1
+
+
+def test_the_answer_key_and_the_answers_are_their_owners_alone(tmp_path: Path) -> None:
+    """On a root host the model's cells run as another uid: a task cache, records, manifest or report it could read
+    would hand it its own gold. Each is written 0600, and each folder rlmx makes 0700, whatever the umask; a
+    records file an older rlmx left 0644 in the user's own (0755) folder is made 0600 too, its records kept."""
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 2)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    old = shared / "records.jsonl"
+    old.write_text("")
+    old.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        for out, cache in ((tmp_path / "made" / "results", None), (shared, tmp_path / "elsewhere" / "cache")):
+            argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--method", "base"]
+            argv += ["--scripted", str(script), "--out", str(out)]
+            assert main([*argv, *(["--cache-dir", str(cache)] if cache else [])]) == 0
+            assert main(["bench", "report", str(out)]) == 0
+            tasks = cache or out / ".tasks"
+            written = [out / "records.jsonl", out / "manifest.json", out / "report.md", *tasks.glob("*.json")]
+            assert len(written) == 4 and len(read_records(out)) == 1
+            assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: "0o600" for p in written}
+            made = [tasks, tasks.parent] + ([out, out.parent] if cache is None else [])
+            assert {str(p): oct(p.stat().st_mode & 0o777) for p in made} == {str(p): "0o700" for p in made}
+    finally:
+        os.umask(previous)
+    assert shared.stat().st_mode & 0o777 == 0o755  # the user's folder keeps its mode

@@ -55,6 +55,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "dns_and_ipv6": {"subprocess": X, "isolated": B},
     "hidden_memory": {"subprocess": B, "isolated": B},  # mmap, memfd, System V segments, queues and semaphores
     "new_namespaces": {"subprocess": B, "isolated": B},  # a user namespace, then a mount one and a tmpfs in it
+    "sibling_of_the_worker": {"subprocess": B, "isolated": B},  # clone(CLONE_PARENT): outside the watched tree
     "disk_in_aggregate": {"subprocess": B, "isolated": B},
     "thread_outlives_cell": {"subprocess": B, "isolated": B},
     "c_stack_overflow": {"subprocess": K, "isolated": K},
@@ -493,6 +494,24 @@ async def test_new_namespaces(tier: str) -> None:
         found = attempts(await run(box, code))
     got = succeeded(found, "unshare")
     assert (X if got else B) == expected("new_namespaces", tier), found
+
+
+async def test_a_child_made_a_sibling_of_the_worker(tier: str) -> None:
+    """clone(CLONE_PARENT) makes a child whose parent is the zygote, not the worker: the memory and disk watchers
+    sum the worker's tree, so each such sibling could hold a whole bound of its own, unseen."""
+    code = TRY + (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "def sibling():\n"
+        "    pid = libc.syscall(56, 0x8000 | 17, 0, 0, 0, 0)  # clone(CLONE_PARENT | SIGCHLD)\n"
+        "    if pid == 0:\n        os._exit(0)\n"
+        "    if pid < 0:\n        raise PermissionError(ctypes.get_errno())\n"
+        "    return pid\n"
+        "attempt('clone_parent', sibling)\nprint(json.dumps(out))"
+    )
+    async with open_sandbox(tier) as box:
+        found = attempts(await run(box, code))
+    got = succeeded(found, "clone_parent")
+    assert (X if got else B) == expected("sibling_of_the_worker", tier), found
 
 
 async def test_signals_to_the_hosts_threads_from_a_worker_of_the_hosts_own_uid() -> None:

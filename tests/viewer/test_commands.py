@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import shutil
@@ -104,14 +105,19 @@ def test_a_script_tag_in_a_trace_cannot_end_the_page_script() -> None:
 def server(folder: Path) -> Iterator[ViewerServer]:
     running = ViewerServer(folder)
     running.start()
+    assert _get(running.url)[0] == 200  # as a browser does: the printed URL's token becomes the page's cookie
     yield running
     running.shutdown()
     running.server_close()
 
 
-def _get(url: str) -> tuple[int, str, Any]:
+_BROWSER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+"""Keeps the cookies servers set, as a browser does (one per viewer's port)."""
+
+
+def _get(url: str, opener: urllib.request.OpenerDirector = _BROWSER, **headers: str) -> tuple[int, str, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as response:
             body = response.read().decode("utf-8")
             return response.status, response.headers["Content-Type"], body
     except urllib.error.HTTPError as exc:
@@ -122,15 +128,39 @@ def _get(url: str) -> tuple[int, str, Any]:
 def test_the_server_serves_the_page_the_list_and_traces_only(server: ViewerServer, folder: Path) -> None:
     status, kind, body = _get(server.url)
     assert status == 200 and kind.startswith("text/html") and "rlmx-config" in body
-    status, _, body = _get(server.url + "api/traces")
+    status, _, body = _get(server.address + "api/traces")
     names = [t["name"] for t in json.loads(body)]
     assert status == 200 and len(names) == 5 and "notes.jsonl" not in names
-    status, _, body = _get(server.url + "api/traces/" + names[0])
+    status, _, body = _get(server.address + "api/traces/" + names[0])
     assert status == 200 and json.loads(body)[0]["type"] == "run_start"
     for bad in ("notes.jsonl", "readme.txt", "..%2Ftraces%2F" + names[0], "%2Fetc%2Fpasswd", "nothing.jsonl"):
-        status, _, body = _get(server.url + "api/traces/" + bad)
+        status, _, body = _get(server.address + "api/traces/" + bad)
         assert status == 404, bad
         assert "no trace named" in json.loads(body)["error"]
+
+
+def test_only_the_printed_urls_token_opens_the_page_and_the_traces(server: ViewerServer, folder: Path) -> None:
+    """Another local process (a sandboxed cell of the default tier can reach 127.0.0.1) gets no page, no list and
+    no trace without this launch's token; with it, in the URL, a header or the cookie the page set, it does."""
+    stranger = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    name = sorted(folder.glob("*.jsonl"))[0].name
+    other = ViewerServer(folder)
+    try:
+        for path in ("", "index.html", "api/traces", "api/traces/" + name, "api/traces/nothing.jsonl"):
+            for query in ("", "?token=", "?token=" + server.token[:-1], "?token=" + other.token):
+                status, _, body = _get(server.address + path + query, stranger)
+                assert status == 403 and "rlmx view" in json.loads(body)["error"] and "run_start" not in body
+            assert _get(server.address + path, stranger, Cookie=f"{server.cookie_name}={other.token}")[0] == 403
+            assert _get(server.address + path, stranger, Authorization="token nope")[0] == 403
+        assert _get(server.address + "api/traces/" + name + "?token=" + server.token, stranger)[0] == 200
+        assert _get(server.address + "api/traces", stranger, Authorization="token " + server.token)[0] == 200
+    finally:
+        other.server_close()
+    with stranger.open(server.url_for(folder / name), timeout=10) as response:
+        cookie = response.headers["Set-Cookie"]
+    assert cookie == f"{server.cookie_name}={server.token}; Path=/; HttpOnly; SameSite=Strict"
+    assert _get(server.address + "api/traces/" + name, stranger)[0] == 200  # the page's own fetches: the cookie
+    assert server.token != other.token and len(server.token) >= 32
 
 
 def _odd_trace(folder: Path) -> Path:
@@ -156,12 +186,12 @@ def test_a_trace_whose_file_name_is_not_utf8_is_listed_and_opened(server: Viewer
     first = sorted(folder.glob("*.jsonl"))[0]
     odd = Path(os.fsdecode(bytes(folder) + b"/run-caf\xe9.jsonl"))
     shutil.copy(first, odd)
-    status, _, body = _get(server.url + "api/traces")
+    status, _, body = _get(server.address + "api/traces")
     names = [t["name"] for t in json.loads(body)]
     assert "run-caf\\udce9.jsonl" in names  # the same text wherever it is shown
-    status, _, body = _get(server.url + "api/traces/" + urllib.parse.quote("run-caf\\udce9.jsonl"))
+    status, _, body = _get(server.address + "api/traces/" + urllib.parse.quote("run-caf\\udce9.jsonl"))
     assert status == 200 and json.loads(body)[0]["type"] == "run_start"
-    assert _get(server.url + "api/traces/" + urllib.parse.quote("..\\etc"))[0] == 404
+    assert _get(server.address + "api/traces/" + urllib.parse.quote("..\\etc"))[0] == 404
 
 
 def test_html_comment_openers_and_template_markers_in_a_trace_are_data() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench.runner import read_records
-from rlmx.bench.task import params_label
+from rlmx.bench.task import params_label, write_private_text
 from rlmx.errors import InputError
 from rlmx.extras import install_command
 from rlmx.sandbox.frames import encodable
@@ -247,5 +247,5 @@ def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list
     if note:
         body += f"\n{note}\n"
     path = folder / "report.md"
-    path.write_text(encodable(body), "utf-8")  # records written before errors were made valid may hold lone surrogates
+    write_private_text(path, encodable(body))  # records written before errors were made valid may hold lone surrogates
     return path, pngs, note

@@ -11,6 +11,7 @@ manifests and their hash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import math
@@ -25,11 +26,12 @@ from rlmx.bench import generate
 from rlmx.bench.methods import SUB_LM_METHODS, Outcome, method_name, run_method
 from rlmx.bench.presets import Series
 from rlmx.bench.score import judge_prompt, parse_judge, score_details
-from rlmx.bench.task import Task, family_version, manifest, manifest_hash, task_sha256
+from rlmx.bench.task import Task, family_version, manifest, manifest_hash, task_sha256, write_private_text
 from rlmx.blocking import run_blocking
 from rlmx.budget import Budget
 from rlmx.engine import reasoning_apart
 from rlmx.errors import InputError
+from rlmx.events import make_private_folders
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
 
@@ -361,7 +363,8 @@ async def run(
     in `spec.judge_model`); with `sub_lm`, the RLM methods' sub-calls go to that LM (label it in
     `spec.sub_model`). Raises InputError, before anything runs, when OUT holds records of other task contents
     under this run's keys (see `check_recorded_tasks`)."""
-    spec.out.mkdir(parents=True, exist_ok=True)
+    make_private_folders(spec.out)
+    make_private(spec.out / RECORDS)
     recorded = read_records(spec.out)
     check_recorded_tasks(spec, recorded)
     # Done means recorded without an error: a task that failed (a server down for a moment) runs again.
@@ -453,7 +456,15 @@ def _write_manifest(out: Path, manifests: dict[str, dict[str, Any]]) -> None:
             known = {}
     known.update(manifests)
     tasks = [known[k] for k in sorted(known)]
-    path.write_text(json.dumps({"hash": manifest_hash(tasks), "tasks": tasks}, indent=1) + "\n", "utf-8")
+    write_private_text(path, json.dumps({"hash": manifest_hash(tasks), "tasks": tasks}, indent=1) + "\n")
+
+
+def make_private(path: Path) -> None:
+    """Create `path` empty if missing, and leave it its owner's alone (0600; one an older rlmx wrote 0644 too):
+    the records hold every task's gold and answer. Appends keep the mode; nothing already there is lost."""
+    path.touch(mode=0o600)
+    with contextlib.suppress(PermissionError):  # a shared file another user owns keeps its owner's choice
+        path.chmod(0o600)
 
 
 def stderr_is_tty() -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlmx.events import _create_private_file, make_private_folders
 from rlmx.sandbox.frames import utf8
 
 GENERATOR_VERSION = "1"
@@ -158,7 +160,14 @@ def cache_load(folder: Path, key: str) -> Task | None:
 
 
 def cache_store(folder: Path, key: str, task: Task) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_folders(folder)
     tmp = folder / f".{key}.tmp"
-    tmp.write_text(json.dumps(task.to_dict()), "utf-8")
+    write_private_text(tmp, json.dumps(task.to_dict()))
     tmp.replace(folder / f"{key}.json")
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write `path` for its owner alone (0600), as traces are: a benchmark's tasks, golds and answers must stay
+    out of reach of the model under test, whose sandbox runs as another uid on a root host."""
+    with os.fdopen(_create_private_file(path), "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -38,7 +38,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Serve a local page that shows a run as a tree: turns, code cells, outputs, sub-calls and child "
         "RLMs, with tokens, cost and time, errors and budget stops. Without TRACE it lists the recent traces.",
         epilog="TRACE is a trace file, a number from `rlmx traces` (1 is the newest), or a run id. The page is "
-        "served until Ctrl-C.",
+        "served until Ctrl-C, only through the URL printed (it carries a token made for this launch).",
     )
     parser.add_argument("trace", metavar="TRACE", nargs="?", help="a trace file, a number (1 = newest) or a run id")
     parser.add_argument(
@@ -101,8 +101,8 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
         err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             err.print(
-                f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this port "
-                "can read every trace in the folder, and traces quote your contexts",
+                f"rlmx: warning: listening on {args.host} over plain HTTP: anyone who can see the traffic learns the "
+                "URL's token and can read every trace in the folder, and traces quote your contexts",
                 style="bold yellow",
                 highlight=False,
                 soft_wrap=True,

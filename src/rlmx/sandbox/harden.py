@@ -469,6 +469,10 @@ _DENY_HIDDEN_MEMORY = {
 _UNIX_ONLY = {"socketpair": 53}
 _AF_UNIX = 1
 _CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+# CLONE_PARENT makes the child a sibling of its caller, a child of the zygote: outside the worker's tree, which the
+# memory and disk watchers sum, so a cell could hold many times its bounds in such siblings.
+CLONE_PARENT = 0x00008000
+_CLONE_DENIED_FLAGS = _CLONE_NEW_NAMESPACES | CLONE_PARENT
 _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic filter can inspect
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": _TKILL}
 _CLONE = 56
@@ -552,10 +556,10 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
         targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
         for number in _SIGNALS.values():
             program += _deny_values(number, _OFFSET_ARG0_LOW, targets)
-        program += [  # clone into new namespaces
+        program += [  # clone into new namespaces, or out of the worker's tree
             _op(_JEQ, _CLONE, 0, 4),
             _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
-            _op(_JSET, _CLONE_NEW_NAMESPACES, 0, 1),
+            _op(_JSET, _CLONE_DENIED_FLAGS, 0, 1),
             _op(_RET, eperm),
             _op(_RET, _RET_ALLOW),
         ]
@@ -608,6 +612,7 @@ def denied_syscalls(stage: str) -> list[str]:
             *_DENY_PIDFD,
             *_DENY_NAMESPACES,
             "clone into new namespaces",
+            "clone with CLONE_PARENT (a sibling outside the worker's tree)",
             "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
             "ioctl FIOSETOWN, SIOCSPGRP",
             "tkill",

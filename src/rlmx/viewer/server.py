@@ -3,17 +3,24 @@
 Routes: `GET /` the page (`?trace=NAME` opens a trace), `GET /api/traces` the folder's traces (newest first),
 `GET /api/traces/NAME` one trace's events as a JSON array. Only the files of one folder that are rlmx traces are
 served, by bare file name: nothing else on disk can be reached through it.
+
+Only the one who launched it is served: the URL it prints carries a random token, made per launch (as Jupyter's
+does). The first page load with it sets an HttpOnly, SameSite=Strict cookie that the page's own fetches then send;
+every other request, without that token (in `?token=`, the cookie, or `Authorization: token T`), gets 403. A
+sandboxed cell of the default tier can reach 127.0.0.1, and the traces quote every run's context.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
@@ -27,19 +34,38 @@ class ViewerServer(ThreadingHTTPServer):
 
     def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.folder = folder
+        self.token = secrets.token_urlsafe(32)
         super().__init__((host, port), _Handler)
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """http://host:port/, with no token: every request to it is refused."""
         host, port = self.server_address[:2]
         name = host.decode() if isinstance(host, bytes) else str(host)
         shown = f"[{name}]" if ":" in name else name
         return f"http://{shown}:{port}/"
 
+    @property
+    def url(self) -> str:
+        """The page's URL with this launch's token: the one to print or open."""
+        return f"{self.address}?token={self.token}"
+
     def url_for(self, trace: Path) -> str:
         """The page's URL for `trace`, its name percent-encoded: `+`, `#`, `%` and spaces (`trace (1).jsonl`, a
         browser's download) would otherwise name another file, or end a terminal's link."""
-        return f"{self.url}?trace={quote(trace.name, safe='')}"
+        return f"{self.address}?trace={quote(trace.name, safe='')}&token={self.token}"
+
+    @property
+    def cookie_name(self) -> str:
+        """Per port: a browser sends a host's cookies to all its ports, and two viewers may run at once."""
+        return f"rlmx-view-{self.server_address[1]}"
+
+    def admits(self, query: str, cookie_header: str | None, authorization: str | None) -> bool:
+        """Whether a request carries this launch's token: in its query, its cookie or its Authorization header."""
+        offered = [*parse_qs(query).get("token", []), *_cookie_values(cookie_header, self.cookie_name)]
+        if authorization and authorization.lower().startswith("token "):
+            offered.append(authorization[len("token ") :].strip())
+        return any(hmac.compare_digest(each.encode(), self.token.encode()) for each in offered)
 
     def start(self) -> threading.Thread:
         """Serve on a background thread (tests; `rlmx view` serves on its main thread)."""
@@ -53,16 +79,21 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rlmx-viewer"
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
+        parts = urlsplit(self.path)
+        path = parts.path
+        if path == "/favicon.ico":
+            self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
+        elif not self.server.admits(parts.query, self.headers.get("Cookie"), self.headers.get("Authorization")):
+            message = "this viewer serves only the one who started it: open the URL `rlmx view` printed (with ?token=)"
+            self._json({"error": message}, HTTPStatus.FORBIDDEN)
+        elif path in ("/", "/index.html"):
             html = page(list_url="/api/traces", trace_base="/api/traces/")
-            self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8")
+            cookie = f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
+            self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8", cookie)
         elif path == "/api/traces":
             self._json([info.to_dict() for info in list_traces(self.server.folder)])
         elif path.startswith("/api/traces/"):
             self._trace(unquote(path.removeprefix("/api/traces/")))
-        elif path == "/favicon.ico":
-            self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
         else:
             self._json({"error": f"no such page: {path}"}, HTTPStatus.NOT_FOUND)
 
@@ -86,8 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = utf8(json.dumps(data, ensure_ascii=False, default=str))
         self._send(status, body, "application/json; charset=utf-8")
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, cookie: str | None = None) -> None:
         self.send_response(status)
+        if cookie is not None:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -96,3 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # the terminal shows the address, not every request
         pass
+
+
+def _cookie_values(header: str | None, name: str) -> list[str]:
+    """The values of the cookies called `name` in a Cookie header (parsed by hand: http.cookies gives up on a whole
+    header for one cookie it cannot read, and a browser sends every cookie of 127.0.0.1, other servers' too)."""
+    pairs = (part.strip().partition("=") for part in (header or "").split(";"))
+    return [value.strip() for key, _, value in pairs if key.strip() == name]
