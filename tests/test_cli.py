@@ -132,6 +132,18 @@ def test_usd_budget_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no price is known for mystery" in proc.stderr and proc.stdout == ""
 
 
+def test_a_usd_budget_refusal_names_the_near_price_by_its_flags(tmp_path: Path) -> None:
+    # The command line was told the Python API's words (Budget.max_usd, prices={...}) and not the --price it gave.
+    url = "http://127.0.0.1:9/v1"
+    flags = ["--model", "Qwen/Qwen3-8B", "--base-url", url, "--max-usd", "0.5", "--price", "qwen3-8b=0.1,0.2"]
+    proc = run_cli("ask", "q", *flags, tmp_path=tmp_path)
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "--max-usd is set but no price is known for Qwen/Qwen3-8B" in said
+    assert "--price qwen3-8b names no model of this run (did you mean --price Qwen/Qwen3-8B=INPUT,OUTPUT?)" in said
+    assert "Budget.max_usd" not in said and "prices=" not in said
+
+
 def test_quiet_prints_only_the_answer(tmp_path: Path) -> None:
     script = write_script(tmp_path, ["```repl\nFINAL('42')\n```"])
     proc = run_cli("ask", "What is the answer?", "--scripted", script, "--quiet", tmp_path=tmp_path)
@@ -455,6 +467,17 @@ def test_embedded_model_cannot_be_the_root(tmp_path: Path) -> None:
         proc = run_cli("ask", "q", "-c", notes, *flags, tmp_path=tmp_path)
         assert proc.returncode == 2 and proc.stdout == ""
         assert "cannot" in proc.stderr and "--model local:/path/model.gguf --root lm" in proc.stderr
+
+
+def test_an_output_schema_file_holding_a_field_map_is_refused_up_front(tmp_path: Path) -> None:
+    schema = write_text(tmp_path, "schema.json", json.dumps({"culprit": "string"}))
+    notes = write_text(tmp_path, "notes.txt", "abc")
+    script = write_script(tmp_path, [FINAL_LENGTH])
+    proc = run_cli("ask", "q", "-c", notes, "--scripted", script, "--output-schema", schema, tmp_path=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"--output-schema file {schema} is not a JSON Schema" in proc.stderr
+    assert '{"type": "object", "properties": {"culprit": {"type": "string"}}' in proc.stderr
+    assert not (tmp_path / "state").exists()  # refused before a run (and its trace) started
 
 
 def test_output_schema_is_refused_for_the_guided_root(tmp_path: Path) -> None:

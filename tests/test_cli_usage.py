@@ -96,3 +96,35 @@ def test_a_local_model_given_as_its_folder_is_told_which_file_to_give(
     (snapshot / "qwen-q8_0.gguf").write_bytes(b"")
     assert main([*ask, f"local:{snapshot}"]) == 2
     assert "one of its 2 .gguf files" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize("command", [["ask", "q", "--context", "notes.txt"], ["mcp"]])
+def test_a_key_given_on_the_command_line_is_told_where_keys_go(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # argparse took `--api-key sk-...` (vLLM's and llama.cpp's flag) for a prefix of --api-key-env, and said "the
+    # environment variable sk-... is not set": no flag is read from a prefix now, and the slip is named.
+    for env in ("OPENAI_API_KEY", "RLMX_API_KEY", "RLMX_MODEL", "RLMX_BASE_URL"):
+        monkeypatch.delenv(env, raising=False)
+    assert main([*command, "--model", "gpt-5-mini", "--api-key", "sk-proj-abc123"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "unrecognized arguments: --api-key sk-proj-abc123" in said
+    assert "export RLMX_API_KEY=KEY" in said and "--api-key-env NAME" in said
+    assert main([*command, "--max-iter", "3"]) == 2  # any prefix: refused, with the flag it may stand for
+    assert "(did you mean --max-iterations?)" in capsys.readouterr().err
+    assert main([*command, "--model", "gpt-5-mini", "--api-key-env", "sk-proj-abc123"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "--api-key-env takes the name of an environment variable, and sk-pro... looks like a key" in said
+
+
+def test_serve_says_its_api_key_is_its_own_when_the_model_has_none(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `rlmx serve --api-key` is the key clients must send to the server; given for OpenAI's sake, the model's
+    # missing key was reported as if no key had been given at all.
+    for env in ("OPENAI_API_KEY", "RLMX_API_KEY", "RLMX_MODEL", "RLMX_BASE_URL"):
+        monkeypatch.delenv(env, raising=False)
+    assert main(["serve", "--model", "gpt-5-mini", "--api-key", "sk-proj-abc123", "--port", "0"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "no API key for the OpenAI API" in said
+    assert "--server-api-key, alias --api-key, is this server's own key, the one its clients must send" in said

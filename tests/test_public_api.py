@@ -34,3 +34,39 @@ def test_an_async_on_event_callback_is_refused_up_front() -> None:
 
     with pytest.raises(InputError, match="on_event must be a plain function"):
         RLM(ScriptedLM(["x"]), on_event=record)  # type: ignore[arg-type]
+
+
+def test_a_price_given_under_a_near_name_is_named_when_a_usd_budget_refuses_the_model() -> None:
+    # "no price is known for Qwen/Qwen3-8B" said nothing of the price given as `qwen3-8b`.
+    import pytest
+
+    from rlmx import RLM, Budget, InputError
+    from rlmx.lm import OpenAICompatibleLM
+
+    lm = OpenAICompatibleLM("Qwen/Qwen3-8B", base_url="http://127.0.0.1:9/v1", api_key="x")
+    for near in ("qwen3-8b", "QWEN/QWEN3-8B", "Qwen/Qwen3-8b"):
+        with pytest.raises(InputError) as refused:
+            RLM(lm, budget=Budget(max_usd=1.0), prices={near: (0.1, 0.2), "far-away-model": (1.0, 2.0)})
+        said = str(refused.value)
+        assert f"prices names {near!r}, no model of this run (did you mean prices={{'Qwen/Qwen3-8B': ...}}?)" in said
+        assert "far-away-model" not in said and "Budget.max_usd is set" in said and "--price" in said
+
+
+def test_an_on_event_callback_that_raises_is_reported_once_per_run() -> None:
+    # Every error went into a list nothing read: a callback that failed at each event showed nothing at all.
+    import warnings
+
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+
+    def show_text(event: object) -> None:
+        raise KeyError("text")
+
+    rlm = RLM(ScriptedLM(['```repl\nFINAL("done")\n```'] * 2), on_event=show_text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own: a message seen once is not shown again
+        answers = [rlm.completion("q", context="abc").answer for _ in range(2)]
+    said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert answers == ["done", "done"]  # the run goes on
+    assert len(said) == 2, said  # one per run, not one per event
+    assert all("event callback" in text and "show_text raised KeyError: 'text'" in text for text in said)

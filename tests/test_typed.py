@@ -64,6 +64,32 @@ def test_a_bad_schema_is_refused_before_any_call() -> None:
     assert lm.calls == []
 
 
+@pytest.mark.parametrize(
+    "field_map",
+    [
+        {"city": "string", "population": "integer"},
+        {"city": str, "population": int},
+        {"type": "object", "city": "string"},  # fields beside the keywords, no "properties"
+        {"name": "answer", "schema": {"type": "object"}, "strict": True},  # a chat API's wrapper
+    ],
+)
+def test_a_dict_that_is_no_json_schema_is_refused_before_any_call(field_map: dict[str, object]) -> None:
+    # jsonschema ignores unknown keywords, so a field map was a schema that every answer matched (a plain string
+    # came back as the value), and Python types in it broke the system prompt with a TypeError mid-run.
+    lm = ScriptedLM(["x"])
+    with pytest.raises(InputError, match="is not a JSON Schema") as refused:
+        RLM(lm).completion("q", context="c", output=field_map)
+    assert lm.calls == []
+    if "population" in field_map:
+        assert '"properties": {"city": {"type": "string"}, "population": {"type": "integer"}}' in str(refused.value)
+
+
+def test_schemas_with_annotations_and_vendor_keywords_are_still_taken() -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "T", "x-note": 1, "type": "integer"}
+    result = RLM(ScriptedLM([repl("FINAL(42)")])).completion("q", context="c", output=schema)
+    assert result.value == 42
+
+
 async def test_llm_query_with_a_schema_returns_the_validated_value() -> None:
     replies = iter(['{"city": "Oslo"', 'Sure! ```json\n{"city": "Oslo", "population": 709000}\n```'])
 
@@ -98,3 +124,20 @@ async def test_a_prose_final_holding_a_python_dict_is_that_dict() -> None:
     lm = ScriptedLM(["FINAL({'mission': 'Apollo 11', 'year': 1969})"])
     result = await RLM(lm).acompletion("Which mission, and when?", context="...", output=Landing)
     assert result.value == Landing(mission="Apollo 11", year=1969) and result.iterations == 1
+
+
+def test_a_typed_answer_with_the_guided_root_is_refused_before_any_call() -> None:
+    # The CLI and serve refused this up front; the Python API ran it to a failed run whose stop reason quoted
+    # rlmx's own turn prompt as "the REPL failed".
+    from rlmx.lm import GuidedRoot
+
+    class Code(BaseModel):
+        code: str
+
+    reader = ScriptedLM(["7391"] * 4)
+    rlm = RLM(GuidedRoot(reader))
+    with pytest.raises(InputError, match="output= needs a model that writes its own code"):
+        rlm.completion("What is the code?", context="The code is 7391.", output=Code)
+    with rlm.session(context="The code is 7391.") as session, pytest.raises(InputError, match="guided root"):
+        session.ask("What is the code?", output={"type": "string"})
+    assert reader.calls == []

@@ -57,6 +57,7 @@ from rlmx.progress import Progress, StderrConsole, discard_writes_to, progress_v
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
+from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
     from rlmx.blocking import LoopFactory
@@ -113,7 +114,13 @@ def _price(text: str) -> tuple[str, tuple[float, float]]:
 class _CommandParser(argparse.ArgumentParser):
     """The parser of a subcommand (and of theirs: `bench run`). An argument it does not know is its own error,
     shown with its own usage (`usage: rlmx ask QUERY ...`), not passed up for the top-level parser to report with
-    `usage: rlmx COMMAND ...`, which names none of the flags the user could have meant."""
+    `usage: rlmx COMMAND ...`, which names none of the flags the user could have meant. No flag is taken from a
+    prefix of it (argparse's default): `--api-key KEY`, a habit from vLLM and llama.cpp, became `--api-key-env KEY`
+    and KEY was looked up as a variable; an unknown flag gets a "did you mean" instead."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -127,6 +134,8 @@ class _CommandParser(argparse.ArgumentParser):
         """A flag that is close to an unknown one (`--contxt` -> `--context`), as `--model locl` gets one; for a
         command that takes a QUERY and --context, what its commonest slips meant (`_query_hint`)."""
         flags = [flag for action in self._actions for flag in action.option_strings if flag.startswith("--")]
+        if "--api-key-env" in flags and any(extra.split("=", 1)[0] in _KEY_FLAGS for extra in extras):
+            return f" ({API_KEY_HINT})"
         query = getattr(parsed, "query", None)
         if "--context" in flags and isinstance(query, str):
             hint = _query_hint(query, extras)
@@ -140,6 +149,14 @@ class _CommandParser(argparse.ArgumentParser):
                 if close:
                     return f" (did you mean {close[0]}?)"
         return ""
+
+
+_KEY_FLAGS = ("--api-key", "--key", "--openai-api-key")
+API_KEY_HINT = (
+    "rlmx takes the model's key from the environment, never on the command line (where `ps` shows it): export "
+    "RLMX_API_KEY=KEY (OPENAI_API_KEY for the OpenAI API), or pass the name of an environment variable holding it "
+    "with --api-key-env NAME"
+)
 
 
 def _query_hint(query: str, extras: Sequence[str]) -> str:
@@ -169,6 +186,7 @@ def _is_flag(word: str, before: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlmx",
+        allow_abbrev=False,
         description="Recursive Language Models: the long context lives in a sandboxed REPL, not in the prompt.",
     )
     parser.add_argument("--version", action="version", version=f"rlmx {__version__}")
@@ -645,16 +663,32 @@ def _api_key(
     if args.api_key_env:
         key = environ.get(args.api_key_env)
         if not key:
-            raise UsageError(
-                f"--api-key-env {args.api_key_env}: the environment variable {args.api_key_env} is not set (or empty)"
-            )
+            raise UsageError(_unset_key_variable(args.api_key_env))
         return key
     if fallback is None and base_url is None:
+        server_key = " " + SERVER_KEY_NOTE if getattr(args, "server_api_key", None) else ""
         raise UsageError(
             "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY), or pass "
-            "--api-key-env VAR, or give a --base-url for a server that needs no key"
+            f"--api-key-env VAR, or give a --base-url for a server that needs no key{server_key}"
         )
     return fallback
+
+
+SERVER_KEY_NOTE = (
+    "(--server-api-key, alias --api-key, is this server's own key, the one its clients must send; the model's key "
+    "comes from OPENAI_API_KEY, RLMX_API_KEY or --api-key-env NAME)"
+)
+
+
+def _unset_key_variable(name: str) -> str:
+    """Why --api-key-env NAME found no key; a NAME that is no variable name is a key given in its place."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and not name.startswith(("sk_", "sk-")):
+        return f"--api-key-env {name}: the environment variable {name} is not set (or empty)"
+    return (
+        f"--api-key-env takes the name of an environment variable, and {name[:6]}... looks like a key itself: "
+        "export RLMX_API_KEY=KEY (OPENAI_API_KEY for the OpenAI API), or put it in a variable and pass "
+        "--api-key-env NAME"
+    )
 
 
 def _json_file(path: Path, option: str) -> Any:
@@ -751,6 +785,10 @@ def _load_schema(path: Path) -> dict[str, Any]:
     schema = _json_file(path, "--output-schema")
     if not isinstance(schema, dict):
         raise UsageError(f"--output-schema file {path} must hold a JSON Schema object")
+    try:
+        OutputSchema(schema)  # checked here, before the models are built, and named by its flag
+    except InputError as exc:
+        raise UsageError(f"--output-schema file {path} {str(exc).removeprefix('output ')}") from None
     return schema
 
 
@@ -790,7 +828,7 @@ def _make_rlm(
     err: Console,
 ) -> RLM:
     """The RLM of `ask` and `serve` from the parsed flags; warns first when the sandbox is the unsafe one."""
-    from rlmx.rlm import RLM
+    from rlmx.rlm import RLM, UnpricedModels
 
     options: dict[str, Any] = {} if args.max_depth is None else {"max_depth": args.max_depth}
     if getattr(args, "max_context_bytes", None) is not None:
@@ -803,9 +841,18 @@ def _make_rlm(
         from rlmx.sandbox.inprocess import UNSAFE_WARNING
 
         _say(err, f"rlmx: warning: {UNSAFE_WARNING}", "bold yellow")
-    return RLM(
-        root_lm, sub_lm=sub_lm, budget=budget, trace_dir=trace_dir, on_event=on_event, sandbox=args.sandbox, **options
-    )
+    try:
+        return RLM(
+            root_lm,
+            sub_lm=sub_lm,
+            budget=budget,
+            trace_dir=trace_dir,
+            on_event=on_event,
+            sandbox=args.sandbox,
+            **options,
+        )
+    except UnpricedModels as exc:  # said with the flags, not the Python arguments
+        raise UsageError(exc.for_cli()) from None
 
 
 def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
@@ -816,10 +863,11 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         raise UsageError("QUERY is empty: ask a question")
     plan = plan_models(args, environ)
     schema = _load_schema(args.output_schema) if args.output_schema is not None else None
-    if schema is not None and plan.root == "guided":
+    if schema is not None and plan.root == "guided":  # known from the flags, before the models are built
+        from rlmx.rlm import TYPED_NEEDS_CODE
+
         raise UsageError(
-            "--output-schema needs a model that writes its own code, and the guided root (the default for local "
-            "models) answers in plain text. Use --model NAME --base-url URL, or --root lm with a bigger GGUF "
+            f"--output-schema {TYPED_NEEDS_CODE}. Use --model NAME --base-url URL, or --root lm with a bigger GGUF "
             "(--model local:/path/model.gguf)"
         )
     context, contexts = context_arguments(args.contexts)

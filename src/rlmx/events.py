@@ -26,6 +26,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -545,13 +546,31 @@ class Fanout:
     def __init__(self, *subscribers: Emit | None) -> None:
         self.subscribers = [s for s in subscribers if s is not None]
         self.errors: list[str] = []
+        self._reported: set[int] = set()
+        """The subscribers (by index) whose first error was reported: one warning each per run, not per event."""
 
     def __call__(self, event: Event) -> None:
-        for subscriber in self.subscribers:
+        for index, subscriber in enumerate(self.subscribers):
             try:
                 subscriber(event)
-            except Exception as exc:  # a callback's bug must not end the run
+            except Exception as exc:  # a callback's bug must not end the run, nor go unsaid (it did)
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+                if index not in self._reported:
+                    self._reported.add(index)
+                    _warn_of_failing_subscriber(subscriber, exc, event)
+
+
+def _warn_of_failing_subscriber(subscriber: Emit, exc: Exception, event: Event) -> None:
+    """A RuntimeWarning (on stderr by default) naming the callback, its error and where; the run id makes each
+    run's warning its own, so Python's once-per-message filter still shows the next run's."""
+    name = getattr(subscriber, "__qualname__", None) or type(subscriber).__qualname__
+    with contextlib.suppress(Warning):  # a filter that makes warnings errors must not end the run either
+        warnings.warn(
+            f"rlmx: the event callback {name} raised {type(exc).__name__}: {exc} at a {event.type} event of "
+            f"run {event.run_id}; the run goes on, and the callback's further errors in this run are not reported",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 if __name__ == "__main__":

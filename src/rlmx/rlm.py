@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import difflib
 import inspect
 import os
 import threading
@@ -150,6 +151,100 @@ async def _inputs_off_the_loop(
     return await asyncio.to_thread(_inputs, query, context, contexts, output, max_context_bytes, reserved)
 
 
+class UnpricedModels(InputError):
+    """Budget.max_usd with models no price is known for. The message names the prices given under a name that
+    looks like one of them (`qwen3-8b` for `Qwen/Qwen3-8B`); `str()` names the Python API's arguments, `for_cli()`
+    the command line's flags."""
+
+    def __init__(self, unpriced: list[str], *, given: Sequence[str]) -> None:
+        self.unpriced = unpriced
+        self.near = [(name, model) for model in unpriced for name in given if _looks_like(name, _bare(model))]
+        super().__init__(self._message(cli=False))
+
+    def for_cli(self) -> str:
+        return self._message(cli=True)
+
+    def _message(self, *, cli: bool) -> str:
+        flag = "--max-usd" if cli else "Budget.max_usd"
+        near = "".join(
+            f"; --price {name} names no model of this run (did you mean --price {_bare(model)}=INPUT,OUTPUT?)"
+            if cli
+            else f"; prices names {name!r}, no model of this run (did you mean prices={{{_bare(model)!r}: ...}}?)"
+            for name, model in self.near
+        )
+        how = (
+            "give --price MODEL=INPUT,OUTPUT (USD per million tokens)"
+            if cli
+            else "pass prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM "
+            "(on the command line: --price MODEL=INPUT,OUTPUT)"
+        )
+        return f"{flag} is set but no price is known for {', '.join(self.unpriced)}{near}: {how}" + _price_notes(
+            self.unpriced
+        )
+
+
+def _bare(unpriced: str) -> str:
+    """The model name in an `unpriced_models` entry ("m (its web_search fee)" -> "m")."""
+    return unpriced.split(" (", 1)[0]
+
+
+def _looks_like(given: str, model: str) -> bool:
+    """Whether a price's name is a near spelling of a model's: case, a provider prefix, a close typo."""
+    if given == model:
+        return False
+    a, b = given.lower(), model.lower()
+    short_a, short_b = a.rsplit("/", 1)[-1], b.rsplit("/", 1)[-1]
+    return short_a == short_b or difflib.SequenceMatcher(None, short_a, short_b).ratio() >= 0.9
+
+
+def _price_notes(unpriced: list[str]) -> str:
+    """What some unpriced models need beyond two rates: a service tier's, an output's, a tool's fee."""
+    tiers = [name for name in unpriced if name.endswith(TIER_SUFFIX_END)]
+    return (
+        (
+            f"; {', '.join(tiers)} asks for a service tier billed above the list price the price "
+            "database holds, so give that tier's rates under that name"
+            if tiers
+            else ""
+        )
+        + (
+            "; an LM asked to answer in audio, images or video needs a price with that output's rate: "
+            "rlmx.lm.prices.Price(input, output, output_audio_per_million=..., "
+            "output_image_per_million=..., output_video_per_million=...)"
+            if any(" output rate" in name for name in unpriced)
+            else ""
+        )
+        + (
+            "; a request that turns on a tool the provider bills per use (xAI's search_parameters, "
+            "web_search_options, OpenRouter's web plugin, a server-run tool in tools) needs a price "
+            "holding the most one call is billed for it: rlmx.lm.prices.Price(input, output, "
+            "per_request=USD)"
+            if any(" fee" in name for name in unpriced)
+            else ""
+        )
+        + (
+            "; a model that searches the web on every call is billed a search fee per call, which the "
+            "price database does not hold for it: give the per-call fee as "
+            "rlmx.lm.prices.Price(input, output, per_request=USD)"
+            if any(SEARCHES_EVERY_CALL.search(name) for name in unpriced)
+            else ""
+        )
+    )
+
+
+TYPED_NEEDS_CODE = (
+    "needs a model that writes its own code, and the guided root (the default for local models) answers in plain text"
+)
+"""Why a typed answer is refused with the guided root, in the words every front end uses."""
+
+
+def is_guided_root(lm: LM) -> bool:
+    """Whether `lm` is the guided root (or wraps it as `inner`, as serve's sampling does): rlmx writes its code."""
+    from rlmx.lm.guided import GuidedRoot
+
+    return isinstance(getattr(lm, "inner", lm), GuidedRoot)
+
+
 def _check_lm(name: str, lm: object) -> None:
     if not isinstance(lm, LM):
         raise InputError(
@@ -241,40 +336,8 @@ class RLM:
         if budget.max_usd is not None:
             unpriced = self.unpriced_models()
             if unpriced:
-                tiers = [name for name in unpriced if name.endswith(TIER_SUFFIX_END)]
-                raise InputError(
-                    f"Budget.max_usd is set but no price is known for {', '.join(unpriced)}: pass "
-                    "prices={'model': (input_usd_per_million_tokens, output_usd_per_million_tokens)} to RLM "
-                    "(on the command line: --price MODEL=INPUT,OUTPUT)"
-                    + (
-                        f"; {', '.join(tiers)} asks for a service tier billed above the list price the price "
-                        "database holds, so give that tier's rates under that name"
-                        if tiers
-                        else ""
-                    )
-                    + (
-                        "; an LM asked to answer in audio, images or video needs a price with that output's rate: "
-                        "rlmx.lm.prices.Price(input, output, output_audio_per_million=..., "
-                        "output_image_per_million=..., output_video_per_million=...)"
-                        if any(" output rate" in name for name in unpriced)
-                        else ""
-                    )
-                    + (
-                        "; a request that turns on a tool the provider bills per use (xAI's search_parameters, "
-                        "web_search_options, OpenRouter's web plugin, a server-run tool in tools) needs a price "
-                        "holding the most one call is billed for it: rlmx.lm.prices.Price(input, output, "
-                        "per_request=USD)"
-                        if any(" fee" in name for name in unpriced)
-                        else ""
-                    )
-                    + (
-                        "; a model that searches the web on every call is billed a search fee per call, which the "
-                        "price database does not hold for it: give the per-call fee as "
-                        "rlmx.lm.prices.Price(input, output, per_request=USD)"
-                        if any(SEARCHES_EVERY_CALL.search(name) for name in unpriced)
-                        else ""
-                    )
-                )
+                run_models = {price_name(m) for m in self._all_lms()}
+                raise UnpricedModels(unpriced, given=[name for name in self.prices.prices if name not in run_models])
         self.max_concurrency = max_concurrency
         if on_event is not None and not callable(on_event):
             raise InputError(f"on_event must be a function taking an Event, not {type(on_event).__name__}")
@@ -448,6 +511,11 @@ class RLM:
         listener: Emit | None = None,
     ) -> Result:
         """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL."""
+        if schema is not None and is_guided_root(self.lm):  # completion, stream and sessions all come here
+            raise InputError(
+                f"output= {TYPED_NEEDS_CODE}: give RLM a root LM that writes code (OpenAICompatibleLM, or LocalLM "
+                "with a bigger GGUF), or leave output= out and ask for the format in the question"
+            )
         run_id = uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event, listener)

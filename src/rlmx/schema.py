@@ -34,6 +34,7 @@ class OutputSchema:
             self.json_schema: dict[str, Any] = spec.model_json_schema()
         elif isinstance(spec, dict):
             validator = jsonschema.validators.validator_for(spec)
+            _refuse_non_schema(spec, validator)
             try:
                 validator.check_schema(spec)
             except jsonschema.SchemaError as exc:
@@ -92,6 +93,56 @@ class OutputSchema:
         if self.model is not None and isinstance(value, self.model):
             return value.model_dump_json()
         return json.dumps(value, ensure_ascii=False)
+
+
+# Root keywords that annotate or organise a schema without checking anything; with the validator's own keywords,
+# the words a JSON Schema's root may use. Any other root key means the dict is no schema (a field map, OpenAI's
+# {"name": ..., "schema": ...} wrapper), and jsonschema ignores unknown keywords: it would accept any answer.
+_ANNOTATION_KEYWORDS = frozenset(
+    {
+        "$schema", "$id", "$anchor", "$dynamicAnchor", "$vocabulary", "$comment", "$defs", "definitions",
+        "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
+        "contentMediaType", "contentEncoding", "contentSchema", "dependencies", "additionalItems", "nullable",
+    }
+)  # fmt: skip
+
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+
+
+def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
+    """InputError for a dict that is not JSON or whose root keys are no JSON Schema keywords, showing the schema
+    it was likely meant to be."""
+    strange = [
+        key
+        for key in spec
+        if not (key in validator.VALIDATORS or key in _ANNOTATION_KEYWORDS or str(key).startswith("x-"))
+    ]
+    if strange and isinstance(spec.get("schema"), dict):
+        raise InputError('output is not a JSON Schema but a wrapper of one: pass its "schema" value itself')
+    if strange:
+        raise InputError(
+            f"output is not a JSON Schema: {', '.join(map(repr, strange))} "
+            f"{'is not a JSON Schema keyword' if len(strange) == 1 else 'are not JSON Schema keywords'}. "
+            f"For an object with fields, write {json.dumps(_schema_for_field_map(spec))}, or pass a pydantic model"
+        )
+    try:
+        json.dumps(spec)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"output is not a JSON Schema: it holds a value JSON cannot write ({exc})") from None
+
+
+def _schema_for_field_map(fields: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema {"culprit": "string"} or {"culprit": str} stands for: an object of those required fields."""
+
+    def field_schema(kind: Any) -> Any:
+        if isinstance(kind, dict):
+            return kind
+        if isinstance(kind, str) and kind in _JSON_TYPES.values():
+            return {"type": kind}
+        return {"type": _JSON_TYPES[kind]} if isinstance(kind, type) and kind in _JSON_TYPES else {}
+
+    properties = {str(name): field_schema(kind) for name, kind in fields.items()}
+    return {"type": "object", "properties": properties, "required": list(properties)}
 
 
 def _is_model_class(spec: object) -> TypeGuard[type[BaseModel]]:

@@ -455,3 +455,28 @@ def test_sigterm_as_soon_as_the_http_port_accepts_ends_the_server_cleanly(tmp_pa
     assert server.stderr is not None
     assert "MCP server stopped (SIGTERM)" in server.stderr.read().decode()
     server.stderr.close()
+
+
+def test_bad_arguments_nested_in_budget_or_paths_are_told_in_one_readable_line(tmp_path: Path) -> None:
+    # Pydantic's own dump went out for these ("[type=extra_forbidden, ...]" and an errors.pydantic.dev URL), and a
+    # misspelt limit inside budget got no "did you mean" while a misspelt top-level argument did.
+    calls = [
+        {"query": "q", "text": "x", "budget": {"max_iteratons": 2}},
+        {"query": "q", "text": "x", "budget": {"max_seconds": -1}},
+        {"query": "q", "paths": "notes.txt"},
+        {"query": "q", "text": "x", "budget": {"max_tokens": "lots"}},
+    ]
+    with raw_server(tmp_path, [repl("FINAL(1)")]) as client:
+        client.initialize()
+        replies = []
+        for request_id, arguments in enumerate(calls, start=1):
+            client.send(ask(request_id, arguments))
+            replies.append(client.until(request_id)[-1]["result"])
+    texts = [reply["content"][0]["text"] for reply in replies]
+    assert all(reply["isError"] for reply in replies)
+    for text in texts:
+        assert "[type=" not in text and "pydantic" not in text and "\n" not in text, text
+    assert "budget.max_iteratons (did you mean max_iterations?)" in texts[0]
+    assert "budget.max_seconds: Input should be greater than 0" in texts[1]
+    assert 'paths: expected a list, as ["notes.txt"]' in texts[2]
+    assert "budget.max_tokens:" in texts[3] and '"lots"' in texts[3]

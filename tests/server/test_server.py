@@ -102,6 +102,28 @@ def test_earlier_messages_become_the_context(served: Served) -> None:
     assert response.choices[0].message.content == f"length {len('Be brief.') + 2 + len('hello') + 1 + len('world')}"
 
 
+@pytest.mark.parametrize(
+    ("field", "meant"),
+    [("contxt", "context"), ("Context", "context"), ("contexts_", "contexts"), ("ctx", "context"), ("RLMX", "rlmx")],
+)
+def test_a_misspelt_rlmx_field_is_refused_with_the_field_it_meant(field: str, meant: str) -> None:
+    # Unknown fields were dropped in silence: a misspelt `context` ran the question with no context, a 200.
+    from rlmx.server.openai_compat import parse
+
+    with pytest.raises(RequestError) as refused:
+        parse({"messages": ask("Which user posted most?"), field: [{"user": "ann"}]})
+    assert refused.value.status == 400 and refused.value.param == field
+    assert f"unknown field {field} (did you mean {meant}?)" in refused.value.message
+
+
+def test_fields_other_clients_add_are_still_let_through() -> None:
+    from rlmx.server.openai_compat import parse
+
+    extras = {"num_keep": 5, "top_k": 40, "enable_thinking": False, "chat_template_kwargs": {}, "user": "u1"}
+    call = parse({"messages": ask("q"), "context": "the manual", **extras})
+    assert call.context == "the manual"
+
+
 def test_a_conversations_assistant_and_tool_turns_reach_the_run_as_a_transcript() -> None:
     # A chat UI's follow-up and an agent loop's tool result: the assistant's answer and the tool's data were dropped
     # and the run answered without them (a 200, no word).

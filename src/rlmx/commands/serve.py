@@ -111,7 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         dest="server_api_key",
         metavar="KEY",
         help="as --server-api-key-env, with the key itself (visible to other local users in `ps`); the env var "
-        "RLMX_SERVER_API_KEY, when set, is the default. (--api-key-env names the model's key, as for ask)",
+        "RLMX_SERVER_API_KEY, when set, is the default. This is the key clients must send to this server, not the "
+        "model's (that one comes from the environment, or --api-key-env VAR names it, as for ask)",
     )
     return server
 
@@ -128,7 +129,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         if not key:
             raise InputError(f"--server-api-key-env {args.server_api_key_env}: that env var is unset or empty")
     if key is not None and not key.strip():
-        raise InputError("--server-api-key is empty: give the key clients must send")
+        raise InputError("--server-api-key (alias --api-key) is empty: give the key clients must send to this server")
     return ServerOptions(
         max_concurrent_runs=args.max_concurrent_runs,
         max_queued=args.max_queued,

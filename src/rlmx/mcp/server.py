@@ -355,7 +355,17 @@ class RLMXServer(MCPServer):
         known = self._argument_names.get(name)
         if known is not None:
             _refuse_unknown_arguments(name, arguments, known)
-        return await super().call_tool(name, arguments, context)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            problems = _argument_problems(exc.__cause__, self._argument_model(name))
+            raise ToolError(encodable(f"bad arguments for {name}: {problems}")) from None
+
+    def _argument_model(self, tool: str) -> type[BaseModel] | None:
+        found = self._tool_manager.get_tool(tool)
+        return found.fn_metadata.arg_model if found is not None else None
 
     async def run_stdio_async(self, stdin: StdinCopy | None = None) -> None:
         """Serve over stdin and stdout as the SDK does, answering the lines it cannot read, until stdin ends or
@@ -397,6 +407,36 @@ def _where_it_belongs(key: str, known: tuple[str, ...]) -> str:
         return f'{key} (a limit: give it inside budget, as {{"budget": {{"{key}": ...}}}})'
     close = difflib.get_close_matches(key, known, n=1)
     return f"{key} (did you mean {close[0]}?)" if close else key
+
+
+def _argument_problems(error: ValidationError, model: type[BaseModel] | None) -> str:
+    """Each bad argument, however deep (budget.max_iteration), as one readable "where: what to fix"; pydantic's own
+    text carries [type=...] tags and a URL an agent cannot act on."""
+    return "; ".join(_argument_problem(problem, model) for problem in error.errors(include_url=False)[:5])
+
+
+def _argument_problem(problem: Any, model: type[BaseModel] | None) -> str:
+    where = ".".join(str(part) for part in problem["loc"])
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        known = _field_names(model, problem["loc"][:-1])
+        hint = _where_it_belongs(str(problem["loc"][-1]), known)
+        inside = "".join(f"{part}." for part in problem["loc"][:-1])
+        return f"unknown argument {inside}{hint}; {inside.rstrip('.') or 'it'} takes: {', '.join(known)}"
+    if kind == "list_type":
+        return f"{where}: expected a list, as {json.dumps([problem['input']])[:200]}"
+    return f"{where}: {problem['msg']} (got {json.dumps(problem['input'], default=repr)[:200]})"
+
+
+def _field_names(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The field names of the pydantic model found at `loc` inside `model` (Optional unwrapped), or () if none."""
+    for part in loc:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return ()
+        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return tuple(model.model_fields) if model is not None else ()
 
 
 def _problems(error: ValidationError) -> str:

@@ -28,6 +28,7 @@ says what to send instead.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import math
@@ -115,6 +116,7 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     """
     if not isinstance(body, dict):
         raise RequestError(f"the request body must be a JSON object like {EXAMPLE}, not {_json_type(body)}")
+    _refuse_misspelt_rlmx_fields(body)
     if model is not None:
         _check_model(body, model)
     messages = _messages(body)
@@ -150,6 +152,44 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
         sampling=_sampling(body),
         max_tokens_per_call=_max_tokens(body),
     )
+
+
+RLMX_FIELDS = ("context", "contexts", "rlmx")
+"""The request fields rlmx adds to OpenAI's."""
+OPENAI_FIELDS = frozenset(
+    {
+        "model", "messages", "stream", "stream_options", "n", "temperature", "top_p", "seed", "max_tokens",
+        "max_completion_tokens", "tools", "tool_choice", "function_call", "functions", "parallel_tool_calls", "stop",
+        "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "response_format",
+        "user", "metadata", "store", "service_tier", "reasoning_effort", "modalities", "audio",
+        "web_search_options", "prediction", "verbosity", "safety_identifier", "prompt_cache_key",
+    }
+)  # fmt: skip
+"""OpenAI's own chat.completions fields: never taken for a misspelt rlmx field."""
+
+
+def _refuse_misspelt_rlmx_fields(body: dict[str, Any]) -> None:
+    """A 400 for a field that is a near miss of rlmx's own (`contxt`, `Context`, `contexts_`): ignored, as other
+    unknown fields are (clients add their own, like `num_keep`), the run went ahead with no context at all."""
+    for key in body:
+        if key in RLMX_FIELDS or key in OPENAI_FIELDS or not isinstance(key, str):
+            continue
+        meant = _rlmx_field_meant(key)
+        if meant is not None:
+            raise RequestError(
+                f"unknown field {key} (did you mean {meant}?): rlmx reads {', '.join(RLMX_FIELDS)} beside "
+                "OpenAI's own fields",
+                param=key,
+                code="unknown_parameter",
+            )
+
+
+def _rlmx_field_meant(key: str) -> str | None:
+    folded = key.lower().strip("_- ")
+    if folded in ("ctx", "ctxs"):
+        return "context"
+    close = difflib.get_close_matches(folded, RLMX_FIELDS, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _query_and_contexts(
