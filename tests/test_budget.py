@@ -310,6 +310,26 @@ def test_one_model_reached_through_a_gateways_name_keeps_its_makers_media_rates(
     assert via.most(300, 1400) == pytest.approx(own.most(300, 1400))
 
 
+@pytest.mark.parametrize(
+    ("routed", "maker"),
+    [
+        ("openrouter/google/gemini-2.5-pro-preview-03-25", "google/gemini-2.5-pro-preview-03-25"),
+        ("openrouter/anthropic/claude-3.7-sonnet", "anthropic/claude-3.7-sonnet"),
+    ],
+)
+def test_one_model_reached_through_a_gateways_name_keeps_its_makers_tiers_and_cache_rates(
+    routed: str, maker: str
+) -> None:
+    # the gateway's row ties with the maker's on text but lists no >200k tier (Gemini 2.5 Pro: $2.50/$15 above it) or
+    # no cache-write rate (Claude: 1.25x input): taken whole, long prompts were booked at half and writes at 0.8x,
+    # and a USD budget was overshot unnoticed
+    table = PriceTable()
+    via, own = table.lookup(routed), table.lookup(maker)
+    assert via is not None and own is not None and (own.tiers or own.cache_write_per_million)
+    assert (via.tiers, via.cache_write_per_million) == (own.tiers, own.cache_write_per_million)
+    assert via.most(250_000, 1_000) == pytest.approx(own.most(250_000, 1_000))
+
+
 PAID_TOOLS = [
     ("grok-3", {"search_parameters": {"mode": "on", "max_search_results": 20}}, "search_parameters"),
     ("grok-3", {"search_parameters": {}}, "search_parameters"),  # xAI's default mode is "auto"

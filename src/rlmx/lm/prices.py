@@ -24,7 +24,7 @@ import re
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -385,8 +385,9 @@ class _Answers:
             # The format's version is in the key: answers kept before `request` fees, cache rates (an hour's writes
             # included), the dearest time-of-day rate, scheduled price changes, audio rates, image and video rates
             # and search fees were read, search models without their fee priced at tokens alone, a gateway's row
-            # taken over the maker's dearer one, and media rates of one row lost to a tying row are not reused.
-            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:11".encode()).hexdigest()[:16]
+            # taken over the maker's dearer one, and media rates, tiers and cache-write rates of one row lost to a
+            # tying row are not reused.
+            key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:12".encode()).hexdigest()[:16]
             day = self._day
             root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
             self._path = root / f"{key}-{day}.json"
@@ -521,16 +522,26 @@ def _dearness(price: Price) -> tuple[float, float]:
 
 def _dearest(prices: Sequence[Price]) -> Price:
     """Of several prices of one model (a gateway's row and its maker's, a time of day's, a host's), the dearest, with
-    each MEDIA rate the dearest any of them knows: rows that tie on text may differ in which media rates they list
-    (OpenRouter's Gemini image row has no image rate, Google's has $30/M), and a rate missing from one row is not
-    unknown when another holds it."""
-    media: dict[str, Any] = {
-        f"{side}_{kind}_per_million": max(
-            (rate for rate in (price.media_rate(kind, side) for price in prices) if rate is not None), default=None
-        )
+    each MEDIA rate, cache-write rate and long-prompt tier the dearest any of them knows: rows that tie on text may
+    differ in what else they list (OpenRouter's Gemini image row has no image rate, Google's has $30/M; OpenRouter's
+    Gemini 2.5 Pro preview row no >200k tier, Google's $2.50/$15; OpenRouter's Claude 3.7 row no cache-write rate,
+    Anthropic's 1.25x input), and a rate missing from one row is not unknown when another holds it."""
+    chosen = max(prices, key=_dearness)
+    known: dict[str, Any] = {
+        f"{side}_{kind}_per_million": _dearest_known(price.media_rate(kind, side) for price in prices)
         for kind, side in _MEDIA_RATES
     }
-    return dataclasses.replace(max(prices, key=_dearness), **media)
+    for name in ("cache_write_per_million", "cache_write_1h_per_million"):
+        known[name] = _dearest_known(getattr(price, name) for price in prices)
+    # a tier holds absolute rates above its threshold: taken from a row whose base rates are the chosen one's (the
+    # same price, one row listing more of it)
+    tiers = chosen.tiers or next((p.tiers for p in prices if p.tiers and _dearness(p) == _dearness(chosen)), ())
+    return dataclasses.replace(chosen, tiers=tiers, **known)
+
+
+def _dearest_known(rates: Iterable[float | None]) -> float | None:
+    """The dearest of the rates that are known, or None when none is."""
+    return max((rate for rate in rates if rate is not None), default=None)
 
 
 def _database_price(model: str, url: str | None = None) -> Price | None:
