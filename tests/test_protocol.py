@@ -371,6 +371,57 @@ def test_a_fence_after_a_list_items_text_still_takes_column_0() -> None:
     assert parse_reply("- Run it: ```repl\n  print(1)\n  ```\n- done").cells == ("print(1)",)
 
 
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("Steps:\n- ```repl\nfor w in context.split():\n  print(w)\n```", "for w in context.split():\n  print(w)"),
+        ("12. ```python\nif True:\n    x = 1\n```\n13. Then answer.", "if True:\n    x = 1"),
+        ("* ```repl\ns = '''a\n   b'''\nprint(s)\n```", "s = '''a\n   b'''\nprint(s)"),
+        ("10. ```repl\nfor i in range(2):\n    print(i)\n```", "for i in range(2):\n    print(i)"),
+        ("  - ```repl\n  if x:\n      y()\n    ```", "if x:\n    y()"),  # all share 2 of the item's 4
+    ],
+)
+def test_a_list_items_block_loses_only_the_indentation_all_its_lines_share(reply: str, code: str) -> None:
+    # models often leave a list item's code at column 0: it keeps its own indentation, and strings their contents
+    assert parse_reply(reply).cells == (code,)
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("- ~~~python", "  ~~~"),
+        ("1. ~~~repl", "   ~~~"),
+        ('- ```python title="step.py"', "  ```"),
+        ("- ```{python}", "  ```"),
+        ("  - 2) ````py3", "       ````"),
+        ("*\t```Python", "    ```"),
+    ],
+)
+def test_a_fence_that_begins_a_list_item_is_read_as_one_at_a_lines_start(opening: str, closing: str) -> None:
+    pad = " " * (len(closing) - len(closing.lstrip()))
+    parsed = parse_reply(f"Plan:\n{opening}\n{pad}print(context[-5:])\n{closing}\n- Then answer.")
+    assert parsed.cells == ("print(context[-5:])",) and "Then answer." in parsed.prose
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '1. ```json\n   {"want": "last"}\n   ```\n2. ```repl\n   print(1)\n   ```',
+        "- ~~~text\n  FINAL(alpha)\n  ~~~\n- ```python\n  print(1)\n  ```",
+        "- ```text\n  FINAL(alpha)\n  ```\n- then check.\n\n```repl\nprint(1)\n```",
+    ],
+)
+def test_a_data_block_that_begins_a_list_item_closes_and_holds_no_code_or_final(reply: str) -> None:
+    parsed = parse_reply(reply)
+    assert (parsed.cells, parsed.final) == (("print(1)",), None)
+    assert len(parsed.other_blocks) == 1 and "alpha" not in parsed.prose
+
+
+def test_a_list_items_fence_inside_an_open_block_is_the_blocks_text() -> None:
+    # a closing fence never begins a list item's content: "- ```" in a block's code closes nothing
+    assert parse_reply("```repl\ns = 1\n- ```\nprint(s)\n```").cells == ("s = 1\n- ```\nprint(s)",)
+
+
 def test_a_language_that_is_not_code_at_the_end_of_a_line_stays_prose() -> None:
     assert parse_reply("see this: ```json\n{}\n```").cells == ()
 

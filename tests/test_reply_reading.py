@@ -959,3 +959,26 @@ def test_a_run_on_whose_made_up_answer_closes_its_reasoning_is_still_a_run_on(cl
 def test_a_sub_reply_written_as_chat_format_or_markup_comes_back_whole(data: str) -> None:
     assert split_thoughts(data) == (data, [])
     assert parse_reply("Reading.<|im_end|>\n<|im_start|>user\nok").overran_chars > 0  # the root's reading still cuts
+
+
+# --- audit 34: list items: a comment or a fence that begins an item's content -----------------------------------
+
+
+@pytest.mark.parametrize("marker", ["- ", "7. ", "  * ", "- 1) "])
+def test_a_comment_that_begins_a_list_item_hides_the_draft_in_it(marker: str) -> None:
+    # an item's content begins its line: "- <!--" opens an HTML block, as "<!--" alone on a line does
+    draft = f"Plan:\n{marker}<!-- not yet:\n  ```repl\n  FINAL('alpha')\n  ```\n  -->\n{marker}Look first.\n\n"
+    reply = draft + "```repl\nprint(context.split()[-1])\n```"
+    assert parse_reply(reply).cells == ("print(context.split()[-1])",)
+    assert parse_reply(f"{marker}<!-- guess:\nFINAL(alpha)\n-->\nStill looking.").final is None
+    result, _ = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma"
+
+
+@pytest.mark.parametrize("opening", ["- ```text", "3. ~~~text", "- ```json"])
+def test_a_final_shown_in_a_data_block_that_begins_a_list_item_finishes_nothing(opening: str) -> None:
+    closing = opening.split(" ")[-1][:3]
+    reply = f"I must end with:\n{opening}\n   FINAL(alpha)\n   {closing}\n- after I check.\n\n```repl\nprint(7)\n```"
+    result, _ = run([reply, repl("FINAL(context.split()[-1])")])
+    assert result.answer == "gamma"
+    assert parse_reply(reply).final is None

@@ -19,11 +19,12 @@ splits a reply into three kinds of text:
   long as the opening, followed only by spaces; an unclosed block runs to the end. So a ````repl block can hold
   ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
   models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
-  zero-width mark; a code fence may open at the end of a line of text ("Running it: ```repl"; on a list item's
-  marker line, "  - ```repl", its lines and closing fence sit at the item's content column); a closing one may be
-  indented up to 3 columns more, or be followed by leaked chat-template tokens (<|eot_id|>, </s>) or by a closing
-  tag (```</answer>, ```</think>: the tag then ends what it closes). A fence in a block quote never opens a block,
-  nor in a quote inside a list item ("1. > ```repl").
+  zero-width mark, or begin a list item's content ("  - ```repl", "1. ~~~python", "- ```json", read as at a line's
+  start: its closing fence sits at the item's content column, and its lines lose that column only as far as they
+  all have it, so code a model wrote at column 0 stays as written); a code fence may open at the end of a line of
+  text ("Running it: ```repl"); a closing one may be indented up to 3 columns more, or be followed by leaked
+  chat-template tokens (<|eot_id|>, </s>) or by a closing tag (```</answer>, ```</think>: the tag then ends what it
+  closes). A fence in a block quote never opens a block, nor in a quote inside a list item ("1. > ```repl").
 * the end of the model's turn (`_TURN`): an end-of-turn token in any chat format (`<|im_end|>`, `<|eot_id|>`,
   `</s>`, `<|END_OF_TURN_TOKEN|>`, `<seed:eos>`, `[|endofturn|]`, ...), maybe start tokens (`<s>`, `<|start|>`), then
   another turn's header naming its role (`<|im_start|>user`, `<|start_of_role|>user`, `<|USER_TOKEN|>`, `Human:`,
@@ -151,9 +152,13 @@ _ANY_OPENING = re.compile(f"{OPEN_TAG.pattern}|{_PHRASE_OPENING.pattern}", re.IG
 # Two scans find every place that can change the parser's state: lines that are fence-like or open a reasoning
 # block, and closing tags anywhere. Everything between two such places is plain text of the current state. (Two
 # patterns, not one alternation: each scans a megabyte in milliseconds, the alternation took 10x longer.)
+_LIST_ITEM = r"(?:[-+*]|\d{1,9}[.)])[ \t]++"
+_ITEM_MARKERS = rf"(?:{_LIST_ITEM})*+"
+"""The list-item markers that may come before a line's content ("- ", "1. ", nested "- 2) "): where the content of
+a list item begins, its line begins for fences (`_LINE_EVENT`) and HTML comments (`_begins_line`) alike."""
 _LINE_EVENT = re.compile(
     r"^(?P<indent>[ \t\ufeff\u200b\u200c\u200d\u2060]*)"
-    rf"(?:(?P<fence>`{{3,}}|~{{3,}})(?P<info>[^\n]*)$|(?P<open>{OPEN_TAG.pattern}))",
+    rf"(?:(?P<item>{_ITEM_MARKERS})(?P<fence>`{{3,}}|~{{3,}})(?P<info>[^\n]*)$|(?P<open>{OPEN_TAG.pattern}))",
     re.MULTILINE | re.IGNORECASE,
 )
 # A closing tag at the start of a line: with no opening tag before it, all before it was reasoning (the chat
@@ -199,7 +204,6 @@ _LATE_FENCE = re.compile(  # not after a backslash: in "\```repl" the backtick i
     + r")[0-9.]*[ \t]*)$",
     re.M | re.I,
 )
-_LIST_ITEM = r"(?:[-+*]|\d{1,9}[.)])[ \t]++"
 _QUOTE_LEAD = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})*+>")
 """The start of a line in a block quote, the quote maybe inside list items ("> ", "1. > ", "- > ", CommonMark 5.2)."""
 _LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
@@ -515,6 +519,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     assistant_turns = _assistant_turns(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
+    fence_item = False  # the open block's fence began a list item's content
     consumed = overran = 0
     events = heapq.merge(
         _leading_phrase(text),
@@ -550,28 +555,30 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if comments.inside(start, prose_start):
                 continue
             keep(text[prose_start:start])
-            fence_char, fence_len, fence_indent = "`", len(match.group("fence")), _item_content_column(text, match)
+            fence_char, fence_len, fence_indent, fence_item = "`", len(match.group("fence")), 0, False
             fence_lang, body_start, state = _language(match.group("info")), min(end + 1, len(text)), "fence"
             consumed = end
             continue
         consumed = end
         if match.re is _LINE_EVENT and match.group("fence") is not None:
-            fence, info = match.group("fence"), match.group("info")
-            indent = _indent(match.group("indent"))
-            if state == "think":  # a block drafted in the reasoning: a closing tag inside it must stand alone
-                think_fence = not think_fence if not (fence[0] == "`" and "`" in info) else think_fence
+            fence, info, item = match.group("fence"), match.group("info"), match.group("item")
+            indent = _indent(match.group("indent") + item)  # an item's fence: the item's content column
+            if state == "think" and not (fence[0] == "`" and "`" in info):
+                # A block drafted in the reasoning: a closing tag inside it must stand alone. A fence that begins a
+                # list item only opens one (a closing fence is never a list item's content).
+                think_fence = True if item else not think_fence
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
                     continue  # ```inline``` code on one line, not a fence
                 if comments.inside(start, prose_start):
                     continue  # in an HTML comment (a draft the model commented out): raw text, no fence opens
                 keep(text[prose_start:start])
-                fence_char, fence_len, fence_indent = fence[0], len(fence), indent
+                fence_char, fence_len, fence_indent, fence_item = fence[0], len(fence), indent, bool(item)
                 fence_lang = _language(info)
                 body_start = min(end + 1, len(text))
                 state = "fence"
-            elif state == "fence" and _closes(fence, info, indent, fence_char, fence_len, fence_indent):
-                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+            elif state == "fence" and not item and _closes(fence, info, indent, fence_char, fence_len, fence_indent):
+                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang, fence_item), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
             elif state == "fence" and _reopens(
@@ -579,10 +586,11 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             ):
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
-                code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
+                code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang, fence_item))
                 blocks.append((code, fence_lang))
                 keep("")
-                fence_indent, fence_lang, body_start = indent, _language(info), min(end + 1, len(text))
+                fence_indent, fence_item, fence_lang = indent, bool(item), _language(info)
+                body_start = min(end + 1, len(text))
         elif match.re is _LINE_EVENT and _unclosed_family_opening(match.group("open"), end, family_closes):
             continue
         elif match.re is not CLOSE_TAG:  # an opening tag, or the phrase that opens Granite's or Apriel's reasoning
@@ -638,7 +646,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     if state == "prose":
         keep(text[prose_start:])
     elif state == "fence":
-        blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang), fence_lang))
+        blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang, fence_item), fence_lang))
     else:
         reasoning += len(text) - think_start
         leading = len(text) if think_leads else leading
@@ -741,17 +749,18 @@ def _reopens(
     return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
 
 
-_LIST_MARKERS = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})++")
+_LINE_LEAD = re.compile(rf"[ \t{_ZERO_WIDTH}]*+{_ITEM_MARKERS}")
+_LEAD_CHARS = frozenset(f" \t{_ZERO_WIDTH}-+*.)0123456789")
 
 
-def _item_content_column(text: str, fence: re.Match[str]) -> int:
-    """The indent of a fence at the end of a line of text (`_LATE_FENCE`): on a list item's marker line (nested
-    ones too: "    - ```repl", "1. ```python") the column of the fence, where the item's content and so the block's
-    lines and closing fence sit (CommonMark 5.2's list-item container); after other text, 0."""
-    line_start = text.rfind("\n", 0, fence.start()) + 1
-    if _LIST_MARKERS.fullmatch(text, line_start, fence.start("fence")) is None:
-        return 0
-    return len(text[line_start : fence.start("fence")].expandtabs(4))
+def _begins_line(text: str, position: int) -> bool:
+    """Whether only blanks and list-item markers (`_ITEM_MARKERS`) come before `position` on its line: what is there
+    begins its line, or a list item's content ("- <!--", "1. <!--"). Looks back only over the characters a lead may
+    hold, so asking at many positions of one line stays linear."""
+    lead = position
+    while lead > 0 and text[lead - 1] in _LEAD_CHARS:
+        lead -= 1
+    return (lead == 0 or text[lead - 1] == "\n") and _LINE_LEAD.fullmatch(text, lead, position) is not None
 
 
 class _Comments:
@@ -811,10 +820,7 @@ class _Comments:
             return None
         closer = bisect.bisect_left(self.closers, opener + 2)  # "<!-->" is a comment, closed at once
         close = self.closers[closer] + 3 if closer < len(self.closers) else None
-        before = opener - 1
-        while before >= 0 and text[before] in " \t":
-            before -= 1
-        if before < 0 or text[before] == "\n":  # it begins its line: an HTML block, to its `-->` or the end
+        if _begins_line(text, opener):  # it begins its line or a list item: an HTML block, to its `-->` or the end
             return close if close is not None else len(text)
         return close if close is not None and close <= paragraph_end else None
 
@@ -904,14 +910,29 @@ def _compiles(code: str) -> bool:
     return True
 
 
-def _cell_code(body: str, indent: int, language: str) -> str:
-    """A block's code: its fence's indentation removed, then any indentation all its lines share (a block opened
-    at the end of a list item's line). A console session (`>>>` prompts) keeps its input lines only; a `pycon` block
-    without prompts is output, with no code."""
-    code = textwrap.dedent(_dedent(body, indent)).rstrip()
+def _cell_code(body: str, indent: int, language: str, item: bool = False) -> str:
+    """A block's code: its fence's indentation removed (`item`: a fence that began a list item, whose lines lose the
+    item's content column only as far as all of them have it, `_shared_indent`), then any indentation all its lines
+    share (a block opened at the end of a line of text). A console session (`>>>` prompts) keeps its input lines
+    only; a `pycon` block without prompts is output, with no code."""
+    code = textwrap.dedent(_dedent(body, _shared_indent(body, indent) if item else indent)).rstrip()
     if _CONSOLE_PROMPT.match(code.lstrip("\n")):
         return "\n".join(line[4:] for line in code.split("\n") if _CONSOLE_PROMPT.match(line))
     return "" if language == "pycon" else code
+
+
+def _shared_indent(body: str, columns: int) -> int:
+    """The columns, up to `columns`, that every line of `body` with text is indented by. A list item's lines sit at
+    its content column by CommonMark; models often write them at column 0 instead, and stripping the column from
+    the lines that have it would break their code's own indentation (or change a string's contents)."""
+    shared = columns
+    for line in body.split("\n"):
+        if shared == 0:
+            break
+        content = line.lstrip(" \t")
+        if content:
+            shared = min(shared, _indent(line[: len(line) - len(content)]))
+    return shared
 
 
 def _runnable(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -1056,8 +1077,9 @@ def _html_code_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*+(?:\n|(?=`{3}|~{3}))")
-"""Where a paragraph ends: at a blank line, or before a fence line. No inline code span runs past one."""
+_PARAGRAPH_BREAK = re.compile(rf"\n[ \t]*+(?:\n|(?={_ITEM_MARKERS}(?:`{{3}}|~{{3}})))")
+"""Where a paragraph ends: at a blank line, or before a fence line (one that begins a list item too). No inline
+code span runs past one."""
 _BACKTICKS = re.compile(r"`+")
 
 
