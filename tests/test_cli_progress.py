@@ -10,7 +10,7 @@ from rich.console import Console
 
 from rlmx import RLM, Event
 from rlmx.lm import ScriptedLM
-from rlmx.progress import Progress
+from rlmx.progress import Progress, format_usd
 
 SLOW_CELL = "```repl\nprint(llm_query('a'))\nprint(llm_query('b'))\nimport time\ntime.sleep(60)\n```"
 
@@ -87,3 +87,19 @@ def test_the_line_mid_run_says_some_calls_are_unpriced_once_one_was() -> None:
     progress(Event("subcall_end", "r", "0.2", "0", 1, cached))
     progress(Event("cell", "r", "0", None, 0, {"cell_id": "r.c1", "status": "ok", "turn": 1, "seconds": 0.5}))
     assert "tokens 140 in / 10 out · $0.0020 + 1 unpriced call" in out.getvalue().splitlines()[-1]
+
+
+def test_money_reads_as_its_amount_and_zero_only_when_free() -> None:
+    # The end line and the live tree printed a $0.0000045 call as "$0.0000": the page said "$0.0000045".
+    shown = {0: "$0", 4.5e-06: "$0.0000045", 1e-06: "$0.000001", 3e-08: "<$0.000001", 0.00012345: "$0.00012"}
+    shown |= {0.005: "$0.0050", 0.0123: "$0.0123", 0.0099999: "$0.0100", 2.5: "$2.5000"}  # halves up, as the page
+    assert {amount: format_usd(amount) for amount in shown} == shown
+
+
+def test_the_end_line_of_a_run_that_cost_a_fraction_of_a_cent_shows_that_fraction() -> None:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    booked = {"input_tokens": 10, "output_tokens": 5, "cost_usd": 4.5e-06}
+    summary = {"status": "finished", "stop_reason": "finished by final", "iterations": 1, "usage": booked}
+    progress(Event("run_end", "r", "0", None, 0, summary))
+    assert "tokens 10 in / 5 out · $0.0000045" in out.getvalue().splitlines()[-1]

@@ -91,6 +91,16 @@ def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
     return f"{start}\n... [{len(text) - len(start) - len(end):,} characters cut] ...\n{end}"
 
 
+def clip_value(value: Any, limit: int = TRACE_TEXT_CHARS) -> Any:
+    """A FINAL/SUBMIT value as a trace holds it: the value itself while its JSON is short, else that JSON as
+    `clip`ped text. A value can be a whole context (`FINAL(context)`) or a list of thousands of records: a trace
+    never holds a context as such, and its last line (the run_end) stays small enough to read."""
+    if isinstance(value, str):
+        return clip(value, limit)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) <= limit else clip(text, limit)
+
+
 # --- the format ---------------------------------------------------------------------------------------------
 
 JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -397,7 +407,12 @@ EVENTS: dict[str, EventSpec] = {
                 _f("stop_reason", "string", "why, in words"),
                 _f("answer_source", "string", "where the answer came from"),
                 _f("iterations", "integer", "the root's turns"),
-                _f("value", "any", "the typed value given to FINAL / SUBMIT", content=True),
+                _f(
+                    "value",
+                    "any",
+                    "the typed value given to FINAL / SUBMIT (when its JSON is long: that JSON, clipped)",
+                    content=True,
+                ),
                 _f(
                     "usage",
                     "object",

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -33,6 +34,22 @@ from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
+
+
+def format_usd(amount: float) -> str:
+    """An amount of money as rlmx shows it everywhere (the terminal's lines and live tree; the viewer's `fmtUsd`
+    mirrors it): "$0" only for a free run; from a tenth of a cent four decimals ("$0.0104", "$0.0020"); below that two
+    significant digits, so a tiny cost never reads as zero ("$0.0000045"); below a millionth of a dollar
+    "<$0.000001". Rounded as JavaScript's toPrecision/toFixed round (the exact binary value, halves up), so both
+    sides print the same text."""
+    if amount == 0:
+        return "$0"
+    if amount < 0.000001:
+        return "<$0.000001"
+    exact = Decimal(amount)
+    if amount < 0.001:
+        return f"${Context(prec=2, rounding=ROUND_HALF_UP).plus(exact).normalize():f}"
+    return f"${exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}"
 
 
 def terminal_safe(text: str) -> str:
@@ -157,7 +174,7 @@ class Progress:
         self.console.print(line, soft_wrap=True, highlight=False)
 
     def tokens(self) -> str:
-        cost = f" · ${self.cost_usd:.4f}" if self.cost_usd else ""
+        cost = f" · {format_usd(self.cost_usd)}" if self.cost_usd else ""
         if self.unpriced:
             cost += f" + {_plural(self.unpriced, 'unpriced call')}"
         return f"tokens {self.tokens_in:,} in / {self.tokens_out:,} out{cost}"

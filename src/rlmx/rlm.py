@@ -23,7 +23,7 @@ from rlmx.budget import Budget, Ledger
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError, SetupError
-from rlmx.events import Emit, Event, Fanout, TraceFile, clip
+from rlmx.events import Emit, Event, Fanout, TraceFile, clip, clip_value
 from rlmx.lm.base import LM, price_name, served_at
 from rlmx.lm.prices import SEARCHES_EVERY_CALL, TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
@@ -585,7 +585,9 @@ class RLM:
                 seconds=time.monotonic() - started,
                 error=node.error,
             )
-            emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), "answer": clip(result.answer)}))
+            # the trace's copy of the answer and value is clipped (the Result keeps them whole)
+            trace_fields = {"answer": clip(result.answer), "value": clip_value(result.value)}
+            emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), **trace_fields}))
             return result
         finally:
             if cache is not None:

@@ -504,7 +504,7 @@ def test_the_cost_of_a_run_with_an_unpriced_call_is_the_priced_part_and_says_so(
     trace = tmp_path / depth2_trace.name
     trace.write_text("\n".join([*lines[:-1], json.dumps(end)]) + "\n", encoding="utf-8")
     _open(browser, serve(tmp_path).url_for(trace))
-    assert _text(browser, '[data-stat="cost"] .v') == "$0.012 + unpriced"
+    assert _text(browser, '[data-stat="cost"] .v') == "$0.0123 + unpriced"
 
 
 # --- audit 33: the directions of user text, tiny costs ----------------------------------------------------------
@@ -561,10 +561,62 @@ def test_a_tiny_cost_reads_as_its_amount_not_as_zero(
     lines = depth2_trace.read_text(encoding="utf-8").splitlines()
     end = json.loads(lines[-1])
     end["usage"].update(cost_usd=4.5e-06, priced_cost_usd=4.5e-06, unpriced_calls=0)
-    for cost, shown in ((4.5e-06, "$0.0000045"), (3e-08, "<$0.000001"), (0.0123, "$0.012"), (0, "$0")):
+    for cost, shown in ((4.5e-06, "$0.0000045"), (3e-08, "<$0.000001"), (0.0123, "$0.0123"), (0, "$0")):
         end["usage"].update(cost_usd=cost, priced_cost_usd=cost)
         trace = tmp_path / f"{cost}" / depth2_trace.name
         trace.parent.mkdir()
         trace.write_text("\n".join([*lines[:-1], json.dumps(end)]) + "\n", encoding="utf-8")
         _open(browser, serve(trace.parent).url_for(trace))
         assert _text(browser, '[data-stat="cost"] .v') == shown
+
+
+# --- audit 34: one money rule on both sides; the printed URL inside another site's frame ----------------------------
+
+
+def test_the_page_formats_money_as_the_terminal_does(browser: Any, serve: Any, depth2_trace: Path) -> None:
+    """The page's fmtUsd and rlmx.progress.format_usd are one rule written twice: the same text for every amount."""
+    from rlmx.progress import format_usd
+
+    amounts = [0, 3e-08, 9.99e-07, 1e-06, 4.5e-06, 0.00012345, 0.005, 0.0099999, 0.0123, 0.0625, 0.0104, 2.5, 1234.5675]
+    _open(browser, serve(depth2_trace.parent).url_for(depth2_trace))
+    assert browser.execute_script("return arguments[0].map(fmtUsd)", amounts) == [format_usd(a) for a in amounts]
+
+
+def test_the_printed_url_shows_the_trace_inside_a_frame_on_another_site(
+    browser: Any, serve: Any, depth2_trace: Path, tmp_path: Path
+) -> None:
+    """Jupyter's IFrame(url) puts the page in a frame of a page from localhost: the browser sends that frame no
+    SameSite=Strict cookie, so the page's own fetches and links must carry the token it was loaded with."""
+    import http.server
+    import threading
+    from html import escape
+
+    viewer = serve(depth2_trace.parent)
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "index.html").write_text(f'<iframe id="f" src="{escape(viewer.url_for(depth2_trace))}"></iframe>')
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(host), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    outer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=outer.serve_forever, daemon=True).start()
+    try:
+        browser.delete_all_cookies()
+        browser.get(f"http://localhost:{outer.server_address[1]}/")  # another site than 127.0.0.1
+        browser.switch_to.frame(browser.find_element("id", "f"))
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        ready = WebDriverWait(browser, PAGE_LIMIT_S)
+        ready.until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
+        assert browser.find_element("tag name", "body").get_attribute("data-ready") == "1", _text(browser, "main")
+        browser.find_element("link text", "all traces").click()  # a link of the page keeps the token too
+        WebDriverWait(browser, PAGE_LIMIT_S).until(lambda d: d.find_elements("css selector", "table.trace-list"))
+    finally:
+        browser.switch_to.default_content()
+        outer.shutdown()
+        outer.server_close()

@@ -231,3 +231,27 @@ def test_prune_never_deletes_the_trace_of_a_run_still_going(
     assert going.exists() and not died.exists()
     assert main(["traces", "--trace-dir", str(folder), "--older-than", "0.01", "--prune"]) == 0
     assert going.exists()
+
+
+def test_a_trace_ending_in_a_line_longer_than_any_read_window_is_listed_finished(tmp_path: Path) -> None:
+    """The status comes from the whole last line, however long (a trace an older rlmx wrote with a large FINAL
+    value): a finished run must not be listed, nor kept by the prune guard, as a run still going."""
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    start = {"v": "rlmx.trace/1", "type": "run_start", "run_id": "r1", "query": "rows", "ts": 1}
+    rows = [{"id": i, "name": f"row {i}"} for i in range(20_000)]  # about 600 KB on one line
+    end = {"type": "run_end", "run_id": "r1", "status": "finished", "value": rows, "seconds": 2.0}
+    for blank in ("", "\n\n"):
+        trace = folder / "20260101-000000-r1.jsonl"
+        trace.write_text(f"{json.dumps(start)}\n{json.dumps(end)}\n{blank}", encoding="utf-8")
+        (info,) = list_traces(folder)
+        assert (info.status, info.seconds, info.is_live(time.time())) == ("finished", 2.0, False)
+    trace.write_text(f"{json.dumps(start)}\n{json.dumps(end)[:-300_000]}", encoding="utf-8")  # still being written
+    assert list_traces(folder)[0].status == "running"
+
+
+def test_the_page_is_sent_with_no_referrer_policy(server: ViewerServer, folder: Path) -> None:
+    """The page's URL carries the launch token: no link or request of the page may pass it on as a Referer."""
+    name = sorted(folder.glob("*.jsonl"))[0].name
+    with urllib.request.urlopen(server.url_for(folder / name), timeout=10) as response:
+        assert response.headers["Referrer-Policy"] == "no-referrer"

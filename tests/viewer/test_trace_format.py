@@ -112,3 +112,32 @@ def test_a_trace_and_the_folders_made_for_it_are_the_owners_alone(tmp_path: Path
     modes = {p.name: p.stat().st_mode & 0o777 for p in (project, project / "runs", project / "runs" / "nested")}
     assert modes == {"project": 0o755, "runs": 0o700, "nested": 0o700}
     assert (trace.path.stat().st_mode & 0o777) == 0o600 and "secret" in trace.path.read_text(encoding="utf-8")
+
+
+def test_a_large_final_value_is_clipped_in_the_trace_and_whole_in_the_result(tmp_path: Path) -> None:
+    """A FINAL of thousands of records, or of the context itself, is kept whole in the Result; the trace's run_end
+    holds it clipped like any long text (no context as such in a trace, and a last line small enough to read)."""
+    from rlmx.lm import ScriptedLM
+    from rlmx.viewer.store import list_traces
+    from scripting import repl
+
+    context = "".join(f"secret line {i}\n" for i in range(5_000))
+    for code, whole in (
+        ("FINAL([{'id': i, 'name': 'row %d' % i} for i in range(3000)])", None),
+        ("FINAL(context)", context),
+        ("FINAL({'n': 3})", {"n": 3}),
+    ):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        result = RLM(ScriptedLM([repl(code)]), trace_dir=folder).completion("rows?", context=context)
+        assert result.trace_path is not None and result.status == "finished"
+        end = read_records(result.trace_path)[-1]
+        if whole is None:
+            assert isinstance(result.value, list) and len(result.value) == 3000
+        else:
+            assert result.value == whole
+        if whole == {"n": 3}:
+            assert end["value"] == whole  # a short value stays as it was
+        else:
+            assert isinstance(end["value"], str) and "characters cut" in end["value"] and len(end["value"]) < 4_100
+            assert context not in result.trace_path.read_text(encoding="utf-8")
+        assert not check_record(end) and list_traces(folder)[0].status == "finished"

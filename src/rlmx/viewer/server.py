@@ -5,9 +5,11 @@ Routes: `GET /` the page (`?trace=NAME` opens a trace), `GET /api/traces` the fo
 served, by bare file name: nothing else on disk can be reached through it.
 
 Only the one who launched it is served: the URL it prints carries a random token, made per launch (as Jupyter's
-does). The first page load with it sets an HttpOnly, SameSite=Strict cookie that the page's own fetches then send;
-every other request, without that token (in `?token=`, the cookie, or `Authorization: token T`), gets 403. A
-sandboxed cell of the default tier can reach 127.0.0.1, and the traces quote every run's context.
+does). The first page load with it sets an HttpOnly, SameSite=Strict cookie for later visits in a tab; the page itself
+sends the token it was loaded with on its own fetches (`Authorization: token T`) and links, since a browser sends no
+SameSite=Strict cookie to a frame on another site (Jupyter's IFrame). Every other request, without that token (in
+`?token=`, the cookie, or the header), gets 403. A sandboxed cell of the default tier can reach 127.0.0.1, and the
+traces quote every run's context. No response sends a Referer: the page's URL holds the token.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")  # the page's URL holds the token
         self.end_headers()
         self.wfile.write(body)
 

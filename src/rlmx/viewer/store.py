@@ -65,23 +65,39 @@ def _first_record(path: Path) -> dict[str, Any] | None:
     return record
 
 
+def _last_line(path: Path, size: int) -> bytes:
+    """The file's last non-blank line, whole however long it is (a run_end can carry a large value), read backwards
+    from the end in chunks: traces can be large, and only their end is needed."""
+    pieces: list[bytes] = []
+    position = size
+    with path.open("rb") as handle:
+        while position > 0:
+            start = max(0, position - _TAIL_BYTES)
+            handle.seek(start)
+            chunk = handle.read(position - start)
+            position = start
+            if not pieces:
+                chunk = chunk.rstrip(b"\r\n\t ")  # the newline (and blank lines) after the last line
+                if not chunk:
+                    continue
+            cut = chunk.rfind(b"\n")
+            pieces.append(chunk[cut + 1 :])
+            if cut >= 0:
+                break
+    return b"".join(reversed(pieces))
+
+
 def _last_record(path: Path, size: int) -> dict[str, Any] | None:
-    """The run_end event when the file ends with one (read from the tail only: traces can be large)."""
+    """The run_end event when the file ends with one."""
     try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, size - _TAIL_BYTES))
-            tail = handle.read()
+        line = _last_line(path, size)
     except OSError:
         return None
-    for line in reversed(tail.splitlines()):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line.decode("utf-8", "replace"))  # one bad byte must not hide the trace
-        except (ValueError, UnicodeDecodeError):
-            return None  # cut by the tail window or by a run still writing
-        return record if isinstance(record, dict) and record.get("type") == "run_end" else None
-    return None
+    try:
+        record = json.loads(line.decode("utf-8", "replace"))  # one bad byte must not hide the trace
+    except (ValueError, UnicodeDecodeError):
+        return None  # a run still writing its last line
+    return record if isinstance(record, dict) and record.get("type") == "run_end" else None
 
 
 def trace_info(path: Path) -> TraceInfo | None:

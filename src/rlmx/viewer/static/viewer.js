@@ -42,13 +42,14 @@ function fmtSec(s) {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 // Every amount of money on the page: "$0" only for a free run; below a cent two significant digits, so a tiny cost
-// never reads as zero ($0.0000045); below a millionth of a dollar "<$0.000001".
+// never reads as zero ($0.0000045); below a millionth of a dollar "<$0.000001". The terminal's rlmx.progress.format_usd
+// is the same rule: change both together (a test compares them).
 function fmtUsd(c) {
   if (c === null || c === undefined) return null;
   if (c === 0) return "$0";
   if (c < 0.000001) return "<$0.000001";
-  if (c < 0.01) return `$${Number(c.toPrecision(2))}`;  // Number() drops a trailing zero; >= 1e-6 never prints as 1e-6
-  return `$${c.toFixed(3)}`;
+  if (c < 0.001) return `$${Number(c.toPrecision(2))}`;  // Number() drops a trailing zero; >= 1e-6 never prints as 1e-6
+  return `$${c.toFixed(4)}`;
 }
 // User text (a question, a model's name, a context's name, a reply) laid out by its own direction and isolated from
 // rlmx's text around it, so neither reorders the other (W3C "Inline markup and bidirectional text in HTML").
@@ -895,7 +896,12 @@ function setupSearch(run) {
 }
 
 // --- sessions and the trace list ---------------------------------------------------------------------------------
-function traceHref(name) { return `?trace=${encodeURIComponent(name)}`; }
+// `rlmx view`'s token, when the page was opened with one: sent with the page's own requests and links, so the printed
+// URL works where its cookie is not sent (SameSite=Strict: in a frame on another site, e.g. Jupyter's IFrame). The
+// server sends the page with "Referrer-Policy: no-referrer", so the token never leaves in a Referer.
+const VIEW_TOKEN = new URLSearchParams(location.search).get("token");
+function withToken(query) { return VIEW_TOKEN ? `${query}${query === "?" ? "" : "&"}token=${encodeURIComponent(VIEW_TOKEN)}` : query; }
+function traceHref(name) { return withToken(`?trace=${encodeURIComponent(name)}`); }
 
 function renderSessionLinks(run) {
   const holder = document.getElementById("session-links");
@@ -933,9 +939,11 @@ function renderList(list) {
 // --- loading ------------------------------------------------------------------------------------------------------
 // A server started with an API key (rlmx serve --server-api-key-env) wants it on every request: open the page
 // as /view/ID#key=KEY. The fragment never leaves the browser; the key goes only into the Authorization header.
+// `rlmx view`'s token goes as "Authorization: token T" (see VIEW_TOKEN).
 function authHeaders() {
   const key = new URLSearchParams(location.hash.slice(1)).get("key");
-  return key ? { Authorization: `Bearer ${key}` } : {};
+  if (key) return { Authorization: `Bearer ${key}` };
+  return VIEW_TOKEN ? { Authorization: `token ${VIEW_TOKEN}` } : {};
 }
 async function fetchEvents(url) {
   const res = await fetch(url, { headers: authHeaders() });
@@ -1042,7 +1050,7 @@ async function main() {
   try {
     if (CONFIG.listUrl) {
       try { LIST = await (await fetch(CONFIG.listUrl, { headers: authHeaders() })).json(); } catch (_) { LIST = null; }
-      nav.append(h("a", { href: "?" }, "all traces"));
+      nav.append(h("a", { href: withToken("?") }, "all traces"));
     }
     if (CONFIG.traceUrl || TRACE_NAME) {
       const url = CONFIG.traceUrl || `${CONFIG.traceBase}${encodeURIComponent(TRACE_NAME)}`;
