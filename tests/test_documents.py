@@ -562,3 +562,133 @@ def test_any_failure_inside_a_loader_is_an_input_error_naming_the_file(
     (tmp_path / "data.odd").write_text("x")
     with pytest.raises(InputError, match=r"data\.odd is damaged or not a readable \.odd file \(ZeroDivisionError"):
         load(tmp_path / "data.odd", 1_000)
+
+
+def test_a_loader_failure_is_an_input_error_naming_the_file_for_every_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catch-all lived in `load` alone: `rlmx serve`'s file parts got a 500 and `rlmx mcp` lost the whole folder
+    # to a traceback, because they call the loader `loader_for` hands out themselves.
+    from rlmx.documents import loader_for
+    from rlmx.mcp.roots import Roots
+    from rlmx.server.files import FileRefused, _document
+
+    def unsupported_filter(path: Path, raw: bytes) -> Any:
+        raise NotImplementedError("unsupported filter /FlateDecodeX")
+
+    monkeypatch.setitem(LOADERS, ".odd", unsupported_filter)
+    odd = tmp_path / "report.odd"
+    odd.write_bytes(b"%odd")
+    loader = loader_for(odd)
+    assert loader is not None
+    with pytest.raises(InputError, match=r"report\.odd is damaged .*NotImplementedError"):
+        loader(odd, b"%odd")
+    with pytest.raises(FileRefused, match=r"report\.odd is damaged"):
+        _document(Path("report.odd"), b"%odd")
+    (tmp_path / "notes.txt").write_text("kept", encoding="utf-8")
+    loaded = Roots.grant([tmp_path], "--allow").read(["."])
+    assert loaded.value == {"notes.txt": "kept"}
+    assert [line.split(" (")[0] for line in loaded.skipped] == ["report.odd"] and "damaged" in loaded.skipped[0]
+
+
+def test_json_nested_past_the_limit_is_refused_naming_the_file_however_deep(tmp_path: Path) -> None:
+    # 300 deep was refused for the whole context without the file's name; 5,000 deep raised RecursionError.
+    for depth in (300, 5_000):
+        deep = tmp_path / f"deep{depth}.json"
+        deep.write_text("[" * depth + "]" * depth, encoding="utf-8")
+        with pytest.raises(InputError, match=rf"deep{depth}\.json is JSON nested more than 256 levels deep"):
+            load(deep, 10_000_000)
+
+
+def test_a_csv_with_spaces_after_its_separators_keeps_quoted_cells_whole(tmp_path: Path) -> None:
+    # `1, "Smith, John", Paris` was read as the cells ' "Smith' and ' John"': every later column shifted, and the
+    # header's names kept their leading spaces.
+    data = 'id, name, city\n1, "Smith, John", Paris\n2, "Doe, Jane", Rome, extra\n'
+    document = load(_written(tmp_path / "people.csv", data), 10_000)
+    assert document.value == [
+        {"id": "1", "name": "Smith, John", "city": "Paris"},
+        {"id": "2", "name": "Doe, Jane", "city": "Rome", "": ["extra"]},
+    ]
+    assert "1 rows have more cells than the header" in document.shape
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+_WORD = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _docx(path: Path, body: str, parts: tuple[tuple[str, str, str, str, bytes], ...] = ()) -> Path:
+    """A DOCX python-docx wrote, its body's content replaced by `body` (w: and r: prefixes declared), plus `parts`:
+    (zip name, relationship id, relationship type's last part, content type, bytes) each."""
+    import re
+    import zipfile
+
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    template = path.with_suffix(".template.docx")
+    docx.Document().save(str(template))
+    related = "".join(
+        f'<Relationship Id="{rid}" Type="{_RELS}/{kind}" Target="/{name}"/>' for name, rid, kind, *_ in parts
+    )
+    typed = "".join(f'<Override PartName="/{name}" ContentType="{kind}"/>' for name, _, _, kind, _ in parts)
+    replaced = f'<w:body xmlns:r="{_RELS}">{body}<w:sectPr'
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = re.sub(r"<w:body>.*<w:sectPr", lambda _: replaced, data.decode(), flags=re.S).encode()
+            elif item.filename == "word/_rels/document.xml.rels":
+                data = data.replace(b"</Relationships>", related.encode() + b"</Relationships>")
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", typed.encode() + b"</Types>")
+            target.writestr(item, data)
+        for name, _, _, _, data in parts:
+            target.writestr(name, data)
+    return path
+
+
+def _para(text: str, wrapper: str = "") -> str:
+    """A paragraph of one run holding `text`, inside a tracked change `wrapper` (e.g. "moveFrom") when given."""
+    run = '<w:r><w:t xml:space="preserve">' + text + "</w:t></w:r>"
+    if wrapper:
+        run = f'<w:{wrapper} w:id="1" w:author="a">' + run + f"</w:{wrapper}>"
+    return "<w:p>" + run + "</w:p>"
+
+
+def test_a_docx_tracked_move_is_read_once_at_its_destination(tmp_path: Path) -> None:
+    # Cut and paste with Track Changes on writes the text twice (w:moveFrom, w:moveTo): both were read.
+    body = _para("Penalty: 5% a month.", "moveFrom") + _para("Clause 2.") + _para("Penalty: 5% a month.", "moveTo")
+    text = load(_docx(tmp_path / "moved.docx", body), 10_000_000).value
+    assert text.splitlines() == ["", "Clause 2.", "Penalty: 5% a month."]
+
+
+def test_a_docx_keeps_its_endnotes_after_the_text(tmp_path: Path) -> None:
+    # Footnotes were read, endnotes silently dropped.
+    notes = (
+        f'<w:endnotes xmlns:w="{_WORD}"><w:endnote w:type="separator" w:id="-1"><w:p/></w:endnote>'
+        f'<w:endnote w:id="1">{_para("312 firms did not answer.")}</w:endnote></w:endnotes>'
+    ).encode()
+    endnotes = ("word/endnotes.xml", "rIdEnd", "endnotes", f"{_CT}.endnotes+xml", notes)
+    body = '<w:p><w:r><w:t>1,204 firms.</w:t></w:r><w:r><w:endnoteReference w:id="1"/></w:r></w:p>'
+    document = load(_docx(tmp_path / "survey.docx", body, (endnotes,)), 10_000_000)
+    assert document.value.splitlines() == ["1,204 firms.", "", "Endnotes:", "[1] 312 firms did not answer."]
+    assert "1 endnotes" in document.shape
+
+
+_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+
+
+def test_a_docx_made_of_an_embedded_chunk_is_read_or_refused_never_empty(tmp_path: Path) -> None:
+    # html-docx-js and CMS exports put the whole body in a w:altChunk (HTML Word converts on opening): it loaded
+    # as "" and the run went on.
+    html = b"<html><body><h1>Minutes</h1><p>Budget approved: 2.4 million.</p></body></html>"
+    chunk = ("word/afchunk.htm", "rIdChunk", "aFChunk", "text/html", html)
+    body = _para("Board meeting") + '<w:altChunk r:id="rIdChunk"/>'
+    text = load(_docx(tmp_path / "minutes.docx", body, (chunk,)), 10_000_000).value
+    assert text.splitlines() == ["Board meeting", "Minutes", "Budget approved: 2.4 million."]
+    rtf = ("word/afchunk.rtf", "rIdChunk", "aFChunk", "application/rtf", rb"{\rtf1 Minutes}")
+    with pytest.raises(InputError, match=r"letter\.docx holds its content as an embedded application/rtf chunk"):
+        load(_docx(tmp_path / "letter.docx", '<w:altChunk r:id="rIdChunk"/>', (rtf,)), 10_000_000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,30 @@ def test_a_cache_file_that_is_not_sqlite_is_named_with_what_to_do(tmp_path: Path
     (tmp_path / "subcalls.sqlite").write_bytes(b"this is no database, just text " * 200)
     with pytest.raises(InputError, match=r"subcalls\.sqlite is damaged or not an SQLite database .*delete it"):
         RLM(ScriptedLM(["x"]), cache_dir=tmp_path)
+
+
+async def test_a_cache_file_another_program_has_locked_is_passed_over_quickly_and_called_locked(
+    tmp_path: Path,
+) -> None:
+    # A database viewer's pending edit held the write lock: each store waited 10 s on the run's event loop, then the
+    # healthy file was called damaged ("delete it").
+    await RLM(scripted(TEN_SAME, []), cache=True, cache_dir=tmp_path).acompletion("Capital?", context="x")
+    viewer = sqlite3.connect(tmp_path / "subcalls.sqlite", isolation_level=None)
+    viewer.execute("BEGIN IMMEDIATE")
+    viewer.execute("INSERT INTO replies VALUES ('k', 'text', 'model', 1, 1, 'stop')")
+    asked: list[str] = []
+    rlm = RLM(scripted(THREE_NEW, asked), cache=True, cache_dir=tmp_path)
+    started = time.monotonic()
+    try:
+        with pytest.warns(RuntimeWarning, match="is locked by another program") as seen:
+            result = await rlm.acompletion("Q", context="y")
+    finally:
+        viewer.execute("ROLLBACK")
+        viewer.close()
+    assert time.monotonic() - started < 3
+    assert (result.answer, len(asked)) == ("Paris Paris Paris", 3)
+    told = [str(w.message) for w in seen if issubclass(w.category, RuntimeWarning)]
+    assert len(told) == 1 and "delete" not in told[0] and "damaged" not in told[0]
+
+
+THREE_NEW = repl("FINAL(' '.join(llm_query(f'capital {i}?') for i in range(3)))")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -281,4 +283,28 @@ def test_generator_tools_are_refused_when_the_rlm_is_made() -> None:
     searcher.__name__ = "searcher"  # type: ignore[attr-defined]
     for tool in (pages, stream, searcher):
         with pytest.raises(InputError, match=r"is a generator function .*return a list instead"):
+            RLM(ScriptedLM(["x"]), tools=[tool])
+
+
+def test_a_generator_behind_a_decorator_is_refused_when_the_rlm_is_made() -> None:
+    # A functools.wraps wrapper is a plain function that passes the generator on: it was accepted, and each call
+    # then failed in the cell.
+    def traced(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    @traced
+    def chapters(book: str) -> Iterator[str]:
+        yield book
+
+    @traced
+    @traced
+    async def lines(book: str) -> AsyncIterator[str]:
+        yield book
+
+    for tool in (chapters, lines):
+        with pytest.raises(InputError, match=r"'(chapters|lines)' is a generator function"):
             RLM(ScriptedLM(["x"]), tools=[tool])

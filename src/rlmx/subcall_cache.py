@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -102,8 +103,10 @@ class SubcallCache:
     """One run's cache: a memory map, calls in flight, and optionally an SQLite store shared across runs.
 
     Lives on the run's event loop (no locks). `cache_dir` is created if missing; an unusable one raises InputError
-    when the cache is made (before any LM call). A store that fails later (a damaged page, a full disk: any
-    sqlite3.Error on a lookup or a store) is dropped with one warning, and the run goes on with the memory map.
+    when the cache is made (before any LM call). A store that fails later (a damaged page, a full disk: any other
+    sqlite3.Error on a lookup or a store) is dropped with one warning, and the run goes on with the memory map. A
+    store locked by another program (a viewer's pending edit, another run's write) is healthy: after a short wait
+    (`BUSY_SECONDS`, on the loop) it is passed over for `LOCKED_PAUSE_SECONDS`, then tried again; one warning.
     """
 
     def __init__(self, cache_dir: Path | None = None) -> None:
@@ -111,6 +114,8 @@ class SubcallCache:
         self._in_flight: dict[str, asyncio.Future[Completion]] = {}
         self._db: sqlite3.Connection | None = None
         self._path = cache_dir / CACHE_FILE if cache_dir is not None else None
+        self._locked_until = 0.0
+        self._told_locked = False
         if cache_dir is not None:
             self._db = open_store(cache_dir)
 
@@ -145,14 +150,14 @@ class SubcallCache:
     def _lookup(self, key: str) -> Hit | None:
         if key in self._memory:
             return Hit(self._memory[key], "memory")
-        if self._db is None:
+        if self._db is None or self._passed_over():
             return None
         try:
             row = self._db.execute(
                 "SELECT text, model, input_tokens, output_tokens, finish_reason FROM replies WHERE key = ?", (key,)
             ).fetchone()
         except sqlite3.Error as exc:  # a damaged cache is a miss: it must never fail the call it would speed up
-            self._drop_store(exc)
+            self._failed(exc)
             return None
         if row is None:
             return None
@@ -163,7 +168,7 @@ class SubcallCache:
         return Hit(completion, "disk")
 
     def _store(self, key: str, completion: Completion) -> None:
-        if self._db is None:
+        if self._db is None or self._passed_over():
             return
         try:  # a full disk or a damaged file loses the cache, never the run
             self._db.execute(
@@ -179,7 +184,31 @@ class SubcallCache:
             )
             self._db.commit()
         except sqlite3.Error as exc:
+            self._failed(exc)
+
+    def _passed_over(self) -> bool:
+        """Whether the store is locked by another program, as last seen less than LOCKED_PAUSE_SECONDS ago."""
+        return time.monotonic() < self._locked_until
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """A lookup or store failed: a locked file is passed over for a while (the first time, with a warning that
+        says so); anything else is damage, and the store is dropped."""
+        if not locked(exc):
             self._drop_store(exc)
+            return
+        assert self._db is not None
+        with contextlib.suppress(sqlite3.Error):
+            self._db.rollback()  # hold no lock of our own while we wait
+        self._locked_until = time.monotonic() + LOCKED_PAUSE_SECONDS
+        if not self._told_locked:
+            self._told_locked = True
+            warnings.warn(
+                f"the sub-call cache file {self._path} is locked by another program ({exc}); this run keeps its "
+                "replies in memory and uses the file again when it is free (close the other program's open "
+                "transaction, e.g. Write Changes or Revert Changes in a database viewer)",
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
     def _drop_store(self, exc: sqlite3.Error) -> None:
         """Stop using the SQLite store for the rest of the run, and say so once."""
@@ -197,17 +226,33 @@ class SubcallCache:
             self._db = None
 
 
+BUSY_SECONDS = 0.2
+"""How long one lookup or store waits for a lock another connection holds. SQLite waits in the calling thread, the
+run's event loop: it waited 10 s per reply while a database viewer held a pending edit, stalling every sub-call."""
+LOCKED_PAUSE_SECONDS = 10.0
+"""How long a store found locked is passed over before it is tried again."""
+
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def locked(exc: sqlite3.Error) -> bool:
+    """Whether `exc` says the file is locked by another connection ("database is locked"), not damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in _BUSY_CODES
+
+
 def open_store(cache_dir: Path) -> sqlite3.Connection:
-    """The SQLite store in `cache_dir` (created when missing). InputError when it cannot be used."""
+    """The SQLite store in `cache_dir` (created when missing). InputError when it cannot be used; a file locked
+    by another program is usable: whoever holds it made the table (or a later run does)."""
     try:
         make_private_folders(cache_dir)
         _make_private(cache_dir / CACHE_FILE)
-        db = sqlite3.connect(cache_dir / CACHE_FILE, timeout=10)
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, model TEXT NOT NULL, "
-            "input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, finish_reason TEXT)"
-        )
-        db.commit()
+        db = sqlite3.connect(cache_dir / CACHE_FILE, timeout=BUSY_SECONDS)
+        try:
+            _make_table(db)
+        except sqlite3.OperationalError as exc:
+            if not locked(exc):
+                raise
     except (OSError, sqlite3.OperationalError) as exc:
         raise InputError(f"cannot use cache_dir {str(cache_dir)!r}: {exc}; pass a writable folder") from None
     except sqlite3.Error as exc:  # "file is not a database", "database disk image is malformed"
@@ -216,6 +261,14 @@ def open_store(cache_dir: Path) -> sqlite3.Connection:
             "it (rlmx makes a new one), or pass another cache_dir"
         ) from None
     return db
+
+
+def _make_table(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, model TEXT NOT NULL, "
+        "input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, finish_reason TEXT)"
+    )
+    db.commit()
 
 
 def _make_private(database: Path) -> None:

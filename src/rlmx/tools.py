@@ -55,10 +55,20 @@ class Tool:
 
 def _yields(function: Callable[..., Any]) -> bool:
     """Whether calling `function` (a function, method, partial or callable object) gives a generator or an async
-    generator instead of a value."""
+    generator instead of a value. A decorator's wrapper (`functools.wraps`, which sets `__wrapped__`) is looked
+    through: `@logged def search(...): yield ...` returns the generator its wrapper passes on."""
     plain = inspect.isroutine(function) or inspect.isclass(function)  # a class's call makes an instance
     call = function if plain else type(function).__call__
-    return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in (function, call))
+    return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in _unwrapped(function, call))
+
+
+def _unwrapped(*functions: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """Each of `functions`, and what its decorators wrap (`inspect.unwrap`; a wrapper chain that loops is left)."""
+    found = list(functions)
+    for function in functions:
+        with contextlib.suppress(ValueError):  # a __wrapped__ cycle
+            found.append(inspect.unwrap(function))
+    return found
 
 
 class ToolBox:

@@ -480,3 +480,25 @@ def test_bad_arguments_nested_in_budget_or_paths_are_told_in_one_readable_line(t
     assert "budget.max_seconds: Input should be greater than 0" in texts[1]
     assert 'paths: expected a list, as ["notes.txt"]' in texts[2]
     assert "budget.max_tokens:" in texts[3] and '"lots"' in texts[3]
+
+
+def test_a_2026_07_28_client_answering_roots_with_plain_paths_is_read_or_told_the_file_uri_form(
+    tmp_path: Path,
+) -> None:
+    # Cursor lists roots as plain paths. In the single-exchange answer the SDK refused them before rlmx saw them,
+    # with a -32602 about CreateMessageResult's missing fields.
+    project = tmp_path / "my project é"
+    project.mkdir()
+    (project / "notes.txt").write_text("the code is 7421", encoding="utf-8")
+    with raw_server(tmp_path, [repl("FINAL(context[-4:])")] * 2) as client:
+        client.send(_modern_call(1, {"query": "q", "paths": ["notes.txt"]}))
+        [key] = client.until(1)[-1]["result"]["inputRequests"]
+        for request_id, uri in ((2, str(project)), (3, f"{project}/")):
+            answer = {key: {"roots": [{"uri": uri, "name": "p"}]}}
+            client.send(_modern_call(request_id, {"query": "q", "paths": ["notes.txt"]}, inputResponses=answer))
+            answered = client.until(request_id)[-1]
+            assert answered["result"]["structuredContent"]["answer"] == "7421", answered
+        answer = {key: {"roots": [{"uri": "my project", "name": "p"}]}}
+        client.send(_modern_call(4, {"query": "q", "paths": ["notes.txt"]}, inputResponses=answer))
+        refused = client.until(4)[-1]["error"]["message"]
+    assert "file:///abs/path" in refused and "'my project'" in refused and "CreateMessageResult" not in refused

@@ -144,3 +144,32 @@ def test_a_root_that_is_a_file_grants_that_file(tmp_path: Path) -> None:
     assert roots.read([str(tmp_path / "README.md")]).value == "# Demo"
     with pytest.raises(PathRefused, match="outside the folders"):
         roots.read(["other.md"])
+
+
+def test_a_json_file_counts_its_numbers_and_any_depth_without_recursion(tmp_path: Path) -> None:
+    # Only strings were counted (a file of numbers read "0 characters"), one recursion level per nesting level.
+    (tmp_path / "metrics.json").write_text(json.dumps([1234, 5.5, True, None]), encoding="utf-8")
+    assert Roots.grant([tmp_path], "--allow").read(["metrics.json"]).chars == len("12345.5truenull")
+    deep: list[object] = ["abc"]
+    for _ in range(50_000):
+        deep = [deep]
+    assert roots_module._chars(deep) == 3
+
+
+def test_a_folder_skips_a_json_file_nested_too_deep_naming_it(tmp_path: Path) -> None:
+    # A 500-deep JSON file broke the folder's call with a RecursionError and no reason.
+    (tmp_path / "README.md").write_text("code 7421", encoding="utf-8")
+    for depth in (300, 5_000):
+        (tmp_path / f"deep{depth}.json").write_text("[" * depth + "]" * depth, encoding="utf-8")
+    loaded = Roots.grant([tmp_path], "--allow").read(["."])
+    assert loaded.value == {"README.md": "code 7421"}
+    assert sorted(line.split(" (")[0] for line in loaded.skipped) == ["deep300.json", "deep5000.json"]
+    assert all("nested more than 256 levels deep" in line for line in loaded.skipped)
+
+
+def test_a_path_refused_beside_a_file_root_does_not_call_that_file_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# Demo", encoding="utf-8")
+    (tmp_path / "other.md").write_text("# Other", encoding="utf-8")
+    roots = Roots([(tmp_path / "README.md").resolve()], "the client's MCP roots")
+    with pytest.raises(PathRefused, match="outside the folders and files this server may read"):
+        roots.read(["other.md"])

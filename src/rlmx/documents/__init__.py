@@ -15,6 +15,7 @@ binary file, text that is not UTF-8, malformed JSON/CSV, an encrypted PDF, a PDF
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Callable
@@ -54,9 +55,31 @@ def register(*suffixes: str) -> Callable[[Loader], Loader]:
     return add
 
 
+def _guarded(loader: Loader) -> Loader:
+    """`loader` with every failure an InputError naming the file: a library's own failure on a damaged file (pypdf's
+    NotImplementedError or RecursionError, zlib.error...) too. Every caller gets its loaders from `loader_for`
+    (`load`, `rlmx serve`'s file parts, `rlmx mcp`'s granted folders), so each gets this boundary."""
+
+    @functools.wraps(loader)
+    def load_guarded(path: Path, raw: bytes) -> Document:
+        try:
+            return loader(path, raw)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"context file {path} is damaged or not a readable {path.suffix.lower()} file "
+                f"({type(exc).__name__}: {str(exc)[:200]}); open it and save it again, or convert it to text first"
+            ) from None
+
+    return load_guarded
+
+
 def loader_for(path: Path) -> Loader | None:
-    """The registered loader for `path`'s suffix, or None (then a UTF-8 text file loads as str)."""
-    return LOADERS.get(path.suffix.lower())
+    """The registered loader for `path`'s suffix, or None (then a UTF-8 text file loads as str). Guarded: any
+    failure in it is an InputError naming the file (`_guarded`)."""
+    loader = LOADERS.get(path.suffix.lower())
+    return None if loader is None else _guarded(loader)
 
 
 def supported() -> str:
@@ -118,14 +141,7 @@ def load(path: Path, max_bytes: int) -> Document:
     raw = read_regular(path, max_bytes)
     token = TEXT_LEFT.set(max_bytes)
     try:
-        return loader(path, raw)
-    except InputError:
-        raise
-    except Exception as exc:  # a library's own failure on a damaged file (pypdf's RecursionError, zlib.error...)
-        raise InputError(
-            f"context file {path} is damaged or not a readable {path.suffix.lower()} file ({type(exc).__name__}: "
-            f"{str(exc)[:200]}); open it and save it again, or convert it to text first"
-        ) from None
+        return loader(path, raw)  # guarded: any failure is an InputError (`_guarded`)
     finally:
         TEXT_LEFT.reset(token)
 

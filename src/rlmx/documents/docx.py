@@ -7,15 +7,18 @@ merged cell at every grid position it spans (python-docx#40, #1123, #344).
 
 from __future__ import annotations
 
+import email
 import io
 from pathlib import Path
 from typing import Any
 
 from rlmx.documents import Document, register
+from rlmx.documents.structured import decode, visible_text
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """The start of an OLE compound file: what Word's "Encrypt with Password" writes (MS-OFFCRYPTO), and .doc files."""
 
@@ -39,29 +42,80 @@ def load_docx(path: Path, raw: bytes) -> Document:
         document: Any = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # also python-docx's and lxml's own
         raise InputError(f"context file {path} is not a readable DOCX ({type(exc).__name__}: {exc})") from None
-    lines = _blocks(document.element.body)
-    notes = _footnotes(document)
-    if notes:
-        lines += ["", "Footnotes:", *notes]
+    lines = _blocks(document.element.body, _Chunks(path, document.part))
+    extras = []
+    for kind in ("footnote", "endnote"):
+        notes = _notes(document, kind)
+        if notes:
+            lines += ["", f"{kind.capitalize()}s:", *notes]
+            extras.append(f", {len(notes)} {kind}s")
     text = "\n".join(lines)
     paragraphs = len(document.element.body.findall(f"{_W}p"))
-    extra = f", {len(notes)} footnotes" if notes else ""
-    return Document(text, f"Word document, {paragraphs:,} paragraphs{extra}, {len(text):,} characters")
+    return Document(text, f"Word document, {paragraphs:,} paragraphs{''.join(extras)}, {len(text):,} characters")
 
 
-def _blocks(container: Any) -> list[str]:
-    """The lines of a body, a cell or a content control, in document order."""
+class _Chunks:
+    """The text of a body's `w:altChunk`s: content Word keeps in another format (HTML from html-docx-js, CMS and
+    mail-merge exports; MHT; plain text) and converts only when it opens the file. Read through rlmx's HTML loader
+    where it can be; InputError for another format, never an empty document without a word."""
+
+    def __init__(self, path: Path, part: Any) -> None:
+        self.path = path
+        self.part = part
+
+    def lines(self, chunk: Any) -> list[str]:
+        target = self.part.rels.get(chunk.get(f"{_R}id", ""))
+        if target is None or target.is_external:
+            raise InputError(f"context file {self.path} has an embedded chunk (w:altChunk) whose part is missing")
+        kind, blob = target.target_part.content_type, target.target_part.blob
+        if kind == "message/rfc822" or kind.startswith("multipart/"):
+            kind, blob = _mime_html(blob)
+        if kind in ("text/html", "application/xhtml+xml"):
+            return visible_text(decode(self.path, blob)).splitlines()
+        if kind == "text/plain":
+            return decode(self.path, blob).splitlines()
+        raise InputError(
+            f"context file {self.path} holds its content as an embedded {kind} chunk (w:altChunk) that Word converts "
+            "when it opens the file; open it in Word and save it again, or convert it to text first"
+        )
+
+
+def _mime_html(blob: bytes) -> tuple[str, bytes]:
+    """The HTML part of an MHT (MIME) chunk, as UTF-8, with its content type; the whole chunk's when none is."""
+    message = email.message_from_bytes(blob)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            text = (
+                payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else ""
+            )
+            return "text/html", text.encode("utf-8")
+    return message.get_content_type(), blob
+
+
+def _blocks(container: Any, chunks: _Chunks | None = None) -> list[str]:
+    """The lines of a body, a cell or a content control, in document order. Tracked block-level changes as Word
+    shows them accepted: insertions and moves' destinations read, deletions and moves' sources left out."""
     lines: list[str] = []
     for element in container:
         if element.tag == f"{_W}p":
             lines += _paragraph(element)
         elif element.tag == f"{_W}tbl":
-            lines += [" | ".join(_cell(cell) for cell in row.findall(f"{_W}tc")) for row in element.iter(f"{_W}tr")]
+            rows = element.iter(f"{_W}tr")
+            lines += [" | ".join(_cell(cell, chunks) for cell in row.findall(f"{_W}tc")) for row in rows]
         elif element.tag == f"{_W}sdt":  # a content control (a form's field, a template's block)
             content = element.find(f"{_W}sdtContent")
             if content is not None:
-                lines += _blocks(content)
+                lines += _blocks(content, chunks)
+        elif element.tag in _BLOCK_WRAPPERS:
+            lines += _blocks(element, chunks)
+        elif element.tag == f"{_W}altChunk" and chunks is not None:
+            lines += chunks.lines(element)
     return lines
+
+
+_BLOCK_WRAPPERS = frozenset((f"{_W}ins", f"{_W}moveTo", f"{_W}customXml"))
+"""Elements that hold paragraphs and tables of their own: a tracked insertion or move's destination, custom XML."""
 
 
 _MARKS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
@@ -83,6 +137,10 @@ Word stores for them (`w:sym w:char="F0B4"`: U+F000 plus the font's code)."""
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 """The second copy of `mc:AlternateContent` (a text box as VML, for old readers): its first, `mc:Choice`, is read."""
 
+_NOT_SHOWN = frozenset((_FALLBACK, f"{_W}moveFrom", f"{_W}del"))
+"""What Word does not show with changes accepted: `mc:Fallback` (above), and a tracked move's source (`w:moveFrom`:
+its text is `w:t`, read a second time at the move's destination, `w:moveTo`) and a deletion."""
+
 
 def _paragraph(paragraph: Any) -> list[str]:
     """A paragraph's lines: its text, then each text box anchored in it (`w:txbxContent`), one line a paragraph."""
@@ -95,9 +153,10 @@ def _paragraph(paragraph: Any) -> list[str]:
 def _runs(element: Any, parts: list[str], boxes: list[str]) -> None:
     """Add the text of `element`'s descendants as Word shows it with changes accepted to `parts`: every `w:t`
     (inserted runs too; deleted text is `w:delText`, left out), tabs, line breaks, non-breaking hyphens and symbols
-    (`w:sym`). A text box's paragraphs go to `boxes`, its VML copy (`mc:Fallback`) is skipped: it is read once."""
+    (`w:sym`). A text box's paragraphs go to `boxes`, its VML copy (`mc:Fallback`) is skipped: it is read once. A
+    tracked move's source (`w:moveFrom`) is skipped like a deletion: its text is read at its destination."""
     for node in element:
-        if node.tag == _FALLBACK:
+        if node.tag in _NOT_SHOWN:
             continue
         if node.tag == f"{_W}txbxContent":
             boxes += _blocks(node)
@@ -127,18 +186,19 @@ def _symbol(font: str, char: str) -> str:
     return _SYMBOL_FONT.get(own, own if " " <= own <= "~" else "\ufffd")
 
 
-def _cell(cell: Any) -> str:
+def _cell(cell: Any, chunks: _Chunks | None = None) -> str:
     """A table cell's text on one line (its paragraphs joined by spaces; a nested table's rows too)."""
-    return " ".join(line for line in _blocks(cell) if line.strip())
+    return " ".join(line for line in _blocks(cell, chunks) if line.strip())
 
 
-def _footnotes(document: Any) -> list[str]:
-    """The footnotes' text, numbered as Word numbers them (its separators, ids -1 and 0, left out)."""
+def _notes(document: Any, kind: str) -> list[str]:
+    """The footnotes' or endnotes' (`kind`) text, numbered as Word numbers them (its separators, ids -1 and 0, left
+    out)."""
     for relation in document.part.rels.values():
-        if relation.reltype.endswith("/footnotes") and not relation.is_external:
+        if relation.reltype.endswith(f"/{kind}s") and not relation.is_external:
             from docx.oxml import parse_xml
 
             root = parse_xml(relation.target_part.blob)
-            notes = [n for n in root.findall(f"{_W}footnote") if int(n.get(f"{_W}id", "0")) > 0]
+            notes = [n for n in root.findall(f"{_W}{kind}") if int(n.get(f"{_W}id", "0")) > 0]
             return [f"[{number}] {' '.join(_blocks(note)).strip()}" for number, note in enumerate(notes, 1)]
     return []

@@ -14,6 +14,7 @@ from typing import Any
 from rlmx.documents import Document, register
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
+from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".log", ".text")
 
@@ -50,10 +51,13 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parsed(path: Path, text: str, where: str = "") -> Any:
-    """`text` as JSON; InputError for invalid JSON, a key given twice in one object, or an integer longer than
-    Python reads (4,300 digits: a ValueError, not a JSONDecodeError)."""
+    """`text` as JSON; InputError for invalid JSON, a key given twice in one object, an integer longer than
+    Python reads (4,300 digits: a ValueError, not a JSONDecodeError), or nesting deeper than a context may have
+    (`MAX_NESTING`; past the stack, json.loads itself raises RecursionError)."""
     try:
-        return json.loads(text, object_pairs_hook=_object)
+        value = json.loads(text, object_pairs_hook=_object)
+    except RecursionError:
+        raise _too_deep(path, where) from None
     except json.JSONDecodeError as exc:
         if where:
             raise InputError(f"context file {path}{where} is not valid JSON ({exc.msg})") from None
@@ -65,6 +69,16 @@ def _parsed(path: Path, text: str, where: str = "") -> Any:
         ) from None
     except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
         raise InputError(f"context file {path}{where} holds a number rlmx cannot read: {str(exc)[:200]}") from None
+    if nesting_problem(value) is not None:
+        raise _too_deep(path, where)
+    return value
+
+
+def _too_deep(path: Path, where: str) -> InputError:
+    return InputError(
+        f"context file {path}{where} is JSON nested more than {MAX_NESTING} levels deep, more than a context may "
+        "be; flatten it, or pass it as text (a .txt copy)"
+    )
 
 
 @register(".json")
@@ -84,7 +98,7 @@ def _lines_are_json(text: str) -> bool:
     lines = [line for _, line in json_lines(text)]
     try:
         return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines[:20])
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -115,7 +129,9 @@ def load_csv(path: Path, raw: bytes) -> Document:
     skipped = 1 if len(text) != len(whole) else 0  # Excel's `sep=` line, not in `text`: line numbers count it
     # strict: a quote left open (or a stray one after a closing quote) is an error, where the lenient reader took
     # the rest of the file into one cell and returned fewer rows without a word
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, strict=True, skipinitialspace=_spaced(text, delimiter)
+    )
     record_line = 1
     try:
         header = next(reader, None)
@@ -123,6 +139,7 @@ def load_csv(path: Path, raw: bytes) -> Document:
             raise InputError(f"context file {path} has no header row; add one (CSV loads as a list of dicts)")
         fields = _unique(header)
         rows = []
+        long_rows = 0
         while True:
             record_line = reader.line_num + 1
             cells = next(reader, None)
@@ -130,10 +147,19 @@ def load_csv(path: Path, raw: bytes) -> Document:
                 break
             if cells:  # Short rows get "" for the missing cells; extra cells land under "" as a list.
                 rows.append(_row(fields, cells))
+                long_rows += len(cells) > len(fields)
     except csv.Error as exc:
         raise InputError(_csv_error(path, exc, record_line + skipped, reader.line_num + skipped)) from None
     shown = "tab" if delimiter == "\t" else repr(delimiter)
-    return Document(rows, f"{len(rows):,} CSV rows ({shown}-separated) with columns {', '.join(fields[:12])}")
+    extra = f"; {long_rows:,} rows have more cells than the header (under the key '')" if long_rows else ""
+    return Document(rows, f"{len(rows):,} CSV rows ({shown}-separated) with columns {', '.join(fields[:12])}{extra}")
+
+
+def _spaced(text: str, delimiter: str) -> bool:
+    """Whether the separators are followed by spaces before a quoted field (`1, "Smith, John", Paris`, as people
+    and some exports write CSV): then spaces after a separator are not part of the cell, as in Excel and pandas'
+    `skipinitialspace`. Read as written, `"Smith` and ` John"` were two cells and every later column shifted."""
+    return re.search(re.escape(delimiter) + r' +"', text) is not None
 
 
 def _csv_error(path: Path, exc: csv.Error, start: int, end: int) -> str:

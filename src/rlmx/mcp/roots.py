@@ -8,6 +8,7 @@ through a link that leads outside are skipped and reported, never read.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -117,10 +118,15 @@ class Roots:
         if not self.contains(resolved):
             shown = f"{raw} (which is {resolved})" if str(resolved) != raw else raw
             raise PathRefused(
-                f"path {shown} is outside the folders this server may read: {self.describe()}. Ask the user "
+                f"path {shown} is outside the {self._kinds()} this server may read: {self.describe()}. Ask the user "
                 "to grant it (rlmx mcp --allow PATH), or pass the text itself as `text`"
             )
         return resolved
+
+    def _kinds(self) -> str:
+        """What the roots are, for messages: "folders", or "folders and files" when a client root is one file (it
+        is no folder)."""
+        return "folders" if all(root.is_dir() for root in self.folders) else "folders and files"
 
     def _base(self) -> Path:
         """The folder relative paths start from: the first granted folder, else the one holding the first granted
@@ -250,14 +256,22 @@ def _as_document(path: Path, data: bytes, left: int) -> Document:
 
 
 def _chars(value: Any) -> int:
-    """The characters of text in a document's value (a PDF's pages, a CSV's cells, a JSON value's strings)."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_chars(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return sum(_chars(v) for v in value)
-    return 0
+    """The characters of a document's value: its strings' (a PDF's pages, a CSV's cells) and its numbers', true,
+    false and null's as JSON writes them (a JSON file of numbers is not 0 characters read). Iterative: a value
+    nested past the recursion limit is counted like any other."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            total += len(json.dumps(item, default=str))
+    return total
 
 
 def _from_file_uri(raw: str) -> str:

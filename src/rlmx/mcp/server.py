@@ -23,7 +23,7 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 try:
@@ -149,6 +149,38 @@ def replace_lone_surrogates(line: bytes) -> bytes:
     return _SURROGATE_ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group()) == 6 else m.group(), line)
 
 
+def roots_answer_as_uris(line: bytes) -> bytes:
+    """`line` with the plain paths in a 2026-07-28 client's roots answer (`inputResponses["rlmx-roots"]`) made
+    file:// URIs: Cursor lists roots as `/Users/me/project`, and the SDK, which wants URIs there, refused the whole
+    call with its union's other members' errors (-32602 about CreateMessageResult) before rlmx saw the answer. The
+    handshake's roots/list reads plain paths itself (`_ListedRoots`). Any other line is unchanged, byte for byte."""
+    if f'"{ROOTS_INPUT}"'.encode() not in line:
+        return line
+    try:
+        message = json.loads(line)
+        roots = message["params"]["inputResponses"][ROOTS_INPUT]["roots"]
+    except (ValueError, KeyError, TypeError):
+        return line
+    changed = False
+    for root in roots if isinstance(roots, list) else ():
+        uri = root.get("uri") if isinstance(root, dict) else None
+        as_uri = _path_as_uri(uri) if isinstance(uri, str) else None
+        if as_uri is not None:
+            root["uri"], changed = as_uri, True
+    if not changed:
+        return line
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _path_as_uri(uri: str) -> str | None:
+    """The file:// URI of `uri` when it is a plain absolute path (POSIX, or `C:\\project`), else None."""
+    if re.match(r"[A-Za-z]:[\\/]", uri):
+        return PureWindowsPath(uri).as_uri()
+    if os.path.isabs(uri):
+        return Path(uri).as_uri()
+    return None
+
+
 _STDIN_BLOCK = 1 << 20
 """Bytes asked of stdin per read: a 40 MB argument arrives in some 40 reads (unbuffered readline read it one byte per
 system call, 36 s, and every message behind it waited)."""
@@ -187,7 +219,7 @@ class StdinCopy:
             with os.fdopen(self._write, "wb", closefd=False) as pipe:
                 for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
                     # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
-                    pipe.write(replace_lone_surrogates(line.removeprefix(_UTF8_BOM)))
+                    pipe.write(roots_answer_as_uris(replace_lone_surrogates(line.removeprefix(_UTF8_BOM))))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
@@ -444,13 +476,28 @@ def _problems(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
 
 
+def _roots_problem(error: ValidationError) -> str:
+    """`_problems`, unless the client's answer to the roots request is what failed: the SDK tries it as each kind of
+    answer (roots, sampling, elicitation) and lists the others' missing fields, which tell the client nothing. Plain
+    absolute paths are made URIs before that (`roots_answer_as_uris`); what is left is told in the roots' terms."""
+    errors = [found for found in error.errors() if ROOTS_INPUT in found["loc"]]
+    if not errors:
+        return _problems(error)
+    given = next((repr(found["input"])[:200] for found in errors if found["loc"][-1] == "uri"), None)
+    return encodable(
+        f'inputResponses.{ROOTS_INPUT}: the answer to roots/list must be {{"roots": [{{"uri": "file:///abs/path", '
+        '"name": "..."}]}: each root a file:// URI (or an absolute path) of a folder or file'
+        + (f" (got {given})" if given else "")
+    )
+
+
 async def _detailed_invalid_params(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """The SDK's -32602 "Invalid request parameters", with what is wrong: it said no more, for a request before
     initialize as for `arguments` given as a list."""
     try:
         return await call_next(ctx)
     except ValidationError as exc:
-        raise MCPError(INVALID_PARAMS, encodable(f"Invalid request parameters: {_problems(exc)}")) from None
+        raise MCPError(INVALID_PARAMS, encodable(f"Invalid request parameters: {_roots_problem(exc)}")) from None
     except MCPError as exc:
         generic = exc.error.code == INVALID_PARAMS and exc.error.message == "Invalid request parameters"
         if generic and not exc.error.data and ctx.session.client_params is None:  # the SDK's gate before initialize
