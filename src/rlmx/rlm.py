@@ -509,14 +509,16 @@ class RLM:
         sandbox: Sandbox | None = None,
         session: dict[str, Any] | None = None,
         listener: Emit | None = None,
+        run_id: str | None = None,
     ) -> Result:
-        """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL."""
+        """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL. `run_id`:
+        the id its caller already gave out (a server's trace header, sent before the run starts); else a new one."""
         if schema is not None and is_guided_root(self.lm):  # completion, stream and sessions all come here
             raise InputError(
                 f"output= {TYPED_NEEDS_CODE}: give RLM a root LM that writes code (OpenAICompatibleLM, or LocalLM "
                 "with a bigger GGUF), or leave output= out and ask for the format in the question"
             )
-        run_id = uuid.uuid4().hex[:12]
+        run_id = run_id or uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event, listener)
         ledger = Ledger(self.budget, prices=self.prices)

@@ -129,6 +129,35 @@ def test_a_big_request_is_mapped_off_the_event_loop(served: Served, monkeypatch:
     assert mapped_on == ["a worker thread", "the event loop"]  # a small one is not worth a thread
 
 
+def test_an_attached_file_is_read_off_the_event_loop_however_small_its_body(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 9 KB PDF can unpack to millions of characters: reading it on the loop held /health for 10 s.
+    import base64
+
+    from rlmx.server import openai_compat
+
+    read_on: list[str] = []
+    parse = openai_compat.parse
+
+    def recording(body: object, **options: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            read_on.append("the event loop")
+        except RuntimeError:
+            read_on.append("a worker thread")
+        return parse(body, **options)
+
+    monkeypatch.setattr(openai_compat, "parse", recording)
+    data = base64.b64encode(b"The door code is 4471.").decode()
+    part = {"type": "file", "file": {"filename": "manual.txt", "file_data": f"data:text/plain;base64,{data}"}}
+    asked = {"role": "user", "content": [{"type": "text", "text": "How long is the context?"}, part]}
+    with httpx.Client(timeout=30) as http:
+        response = http.post(f"{served.url}{COMPLETIONS}", json={"model": MODEL, "messages": [asked]})
+    assert response.status_code == 200 and response.json()["rlmx"]["status"] == "finished"
+    assert read_on == ["a worker thread"]
+
+
 # --- bad requests -------------------------------------------------------------------------------------
 
 
@@ -416,6 +445,44 @@ async def test_a_stream_waiting_for_a_run_slot_gets_its_headers_and_keepalives_t
         if event.startswith("data: {")
     )
     assert answer == "length 4" and events[-1] == "data: [DONE]"
+
+
+async def test_a_queued_stream_with_a_long_document_gets_its_headers_and_keepalives(tmp_path: Path) -> None:
+    # A body over 256 KiB waited unread for its slot, so nobody knew it was a stream: nothing at all was sent
+    # while it waited, and the long documents rlmx is for are exactly such bodies.
+    document = "12:00 worker-3 finished job 17\n" * 12_000  # 372 KB
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, keepalive=0.2)):
+        pidfile = worker_pidfile()
+        async with httpx.AsyncClient(timeout=30) as http:
+            busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{NAP}{pidfile}")))
+            await started(pidfile)
+            queued = body(context=document, stream=True)  # "stream" after the document, as dicts keep their order
+            async with http.stream("POST", f"{served.url}{COMPLETIONS}", json=queued) as response:
+                assert response.status_code == 200 and served.health()["queued"] == 1  # sent while it waits
+                events = sse_events((await response.aread()).decode())
+            assert (await busy).status_code == 200
+    first_data = next(i for i, event in enumerate(events) if event.startswith("data:"))
+    assert ": keep-alive" in events[:first_data]
+    assert f'"content": "length {len(document)}"' in "".join(events) and events[-1] == "data: [DONE]"
+
+
+async def test_a_waiting_streams_early_headers_name_the_run_it_gets(tmp_path: Path) -> None:
+    # Sent before the run existed, a waiting stream's headers had no X-Rlmx-Trace-Id, and its x-request-id led to
+    # no trace: the id of a run is now decided when its request arrives.
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, keepalive=0.2)):
+        pidfile = worker_pidfile()
+        async with httpx.AsyncClient(timeout=30) as http:
+            busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{NAP}{pidfile}")))
+            await started(pidfile)
+            async with http.stream("POST", f"{served.url}{COMPLETIONS}", json=body(stream=True, context="ab")) as r:
+                assert served.health()["queued"] == 1  # the headers came while it waited
+                events = sse_events((await r.aread()).decode())
+            assert (await busy).status_code == 200
+            trace_id = r.headers["x-rlmx-trace-id"]
+            assert r.headers["x-request-id"] == trace_id
+            assert json.loads(events[-2].removeprefix("data: "))["rlmx"]["trace_id"] == trace_id
+            assert f'"id": "chatcmpl-{trace_id}"' in events[-2]
+            assert (await http.get(f"{served.url}/v1/traces/{trace_id}")).status_code == 200
 
 
 async def test_a_refusal_after_a_waiting_streams_headers_is_its_error_event(tmp_path: Path) -> None:

@@ -218,6 +218,78 @@ def test_a_file_part_the_server_cannot_read_is_a_400_that_says_what_to_send() ->
     )
 
 
+def test_file_data_is_decoded_as_browsers_decode_a_data_url() -> None:
+    # Wrapped base64 (what base64.encodebytes and GNU base64 write), unpadded base64 and ";BASE64" were 400s.
+    import base64
+
+    from rlmx.server.openai_compat import parse
+
+    text = b"The door code is 4471. " * 20
+    plain = base64.b64encode(text).decode()
+    forms = {
+        "lf-wrapped": f"data:text/plain;base64,{base64.encodebytes(text).decode()}",
+        "crlf-wrapped": "data:text/plain;base64," + "\r\n".join(plain[i : i + 64] for i in range(0, len(plain), 64)),
+        "unpadded": "data:text/plain;base64," + base64.b64encode(text[:-1]).decode().rstrip("="),
+        "capitals": f"DATA:text/plain;BASE64,{plain}",
+        "bare, spaced": " ".join(plain[i : i + 10] for i in range(0, len(plain), 10)),
+    }
+    for form, data in forms.items():
+        part = {"type": "file", "file": {"filename": "notes.txt", "file_data": data}}
+        call = parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Code?"}, part]}]})
+        assert call.context in (text.decode(), text[:-1].decode()), form
+
+
+def test_a_url_in_file_data_is_a_400_that_says_urls_are_not_fetched() -> None:
+    from rlmx.server.openai_compat import parse
+
+    for url in ("https://example.com/report.pdf", "http://10.0.0.1/a.txt", "s3://bucket/key.pdf"):
+        part = {"type": "file", "file": {"filename": "report.pdf", "file_data": url}}
+        with pytest.raises(RequestError) as raised:
+            parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Summarise it."}, part]}]})
+        assert "does not fetch URLs" in raised.value.message and "data:application/pdf;base64" in raised.value.message
+
+
+def test_a_file_whose_name_has_no_known_suffix_is_read_by_its_declared_type() -> None:
+    # "Dr. Jones referral" or "rooms.2024" has a suffix no reader knows: the declared type was never looked at.
+    from rlmx.server.openai_compat import parse
+
+    def read(filename: str, data: bytes, media: str) -> Any:
+        part = _file_part(filename, data, media)
+        return parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Which?"}, part]}]}).context
+
+    assert read("rooms.2024", b"room,code\nA,1\n", "text/csv") == [{"room": "A", "code": "1"}]
+    assert read("Dr. Jones referral", b'{"patient": "K. Lee"}', "application/json") == {"patient": "K. Lee"}
+    assert read("Minutes 12.03.2026", b"plain words", "text/plain") == "plain words"  # no reader: text, as before
+    assert read("codes.csv", b"room,code\nB,2\n", "text/plain") == [{"room": "B", "code": "2"}]  # a known name wins
+
+
+def test_a_user_message_holding_only_a_file_is_the_document_of_the_conversations_question() -> None:
+    # A file sent as its own message was "the last user message is empty": a 400 for every such client.
+    from rlmx.server.openai_compat import parse
+
+    manual = _file_part("manual.txt", b"The door code is 4471.\n", "text/plain")
+    attached = {"role": "user", "content": [manual]}
+    after_question = parse({"messages": [{"role": "user", "content": "What is the door code?"}, attached]})
+    assert after_question.query.startswith("What is the door code?") and "'manual.txt'" in after_question.query
+    assert after_question.context == "The door code is 4471.\n" and after_question.contexts is None
+    instructed = parse({"messages": [{"role": "system", "content": "Give the door code from the manual."}, attached]})
+    assert instructed.query.startswith("Give the door code from the manual.")
+    assert instructed.context == "The door code is 4471.\n"
+    beside = parse({"messages": [{"role": "system", "content": "Give the door code."}, attached], "context": "x"})
+    assert beside.query.startswith("Give the door code.") and beside.contexts == {"file": "The door code is 4471.\n"}
+    alone = parse({"messages": [attached]})
+    assert alone.context == "The door code is 4471.\n" and alone.query.startswith("(The user attached the file")
+    with pytest.raises(RequestError, match="the last user message is empty"):
+        parse(
+            {
+                "messages": [
+                    {"role": "user", "content": "What?"},
+                    {"role": "user", "content": [{"type": "text", "text": " "}]},
+                ]
+            }
+        )
+
+
 def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:
     # Sent whole as the query, a 1 MB log was in every root prompt: 241k tokens each.
     from rlmx.server.openai_compat import PASTED_CHARS, parse

@@ -3,8 +3,10 @@
 Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, `body` reads and decodes bodies,
 `admission` queues requests for a run slot, `runs` owns the running completions, and this module wires them
 together. The order of a completion request is the point: check the key and the declared size, find a retried
-run, wait for a slot, and only then read and decode the body (off the event loop when it is big), so that
-neither a flood of requests nor one huge body stalls `/health` or other clients' streams.
+run, read a small body before the wait for a slot (a big one while it waits: a full queue refuses it unread), map
+it off the event loop when it is big or holds a file, so that neither a flood of requests nor one huge body or
+document stalls `/health` or other clients' streams, and a queued stream is known as one as soon as its body is
+read (its keep-alives start while it waits).
 
     app = create_app(RLM(OpenAICompatibleLM("gpt-5-mini")), model_name="rlmx")
     uvicorn.run(app, host="127.0.0.1", port=8000)
@@ -363,20 +365,19 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     if key is not None and (run := server.runs.find(key)) is not None:
         return await _retry(request, server, run, key)
     inbox = bodies.Inbox(request.receive, ahead=bodies.THREAD_THRESHOLD)
-    raw = call = None
+    reading = asyncio.ensure_future(_read(inbox, server, key))
     if _declared_size(request) <= bodies.THREAD_THRESHOLD:
         # A small body is read and checked before the wait for a run slot: a bad request gets its 400 or 404 at
-        # once, not a 429 after the queue (a big one waits unread: a queued request holds no memory).
-        try:
-            raw = await bodies.read_body(inbox, limit)
-        except bodies.ClientLeft:
+        # once, not a 429 after the queue. A big one is read while it waits (a queue's 429 comes before it is read).
+        await asyncio.wait({reading})
+        if isinstance(reading.exception(), bodies.ClientLeft):
             _log_left(request, None, "while sending its body")
             return Response(status_code=499)
-        call = await _parsed(raw, server.model_name)
-    starting = _Starting(call)
-    begin = asyncio.ensure_future(_begin(request, server, inbox, raw, starting, key))
-    if not await _begun_within(begin, starting, server.options.keepalive):
-        return _waiting_stream(server, begin, starting)
+        reading.result()
+    run_id = uuid.uuid4().hex[:12]  # decided now: a waiting stream's headers name its run before the run exists
+    begin = asyncio.ensure_future(_begin(request, server, inbox, reading, key, run_id))
+    if not await _begun_within(begin, reading, server.options.keepalive):
+        return _waiting_stream(server, begin, reading.result()[0], run_id)
     begun = begin.result()
     if isinstance(begun, Response):
         return begun
@@ -384,36 +385,42 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     return await _answer(request, inbox, server, run, fingerprint, key=key)
 
 
-@dataclass(slots=True)
-class _Starting:
-    """What is known of a request while it waits for its run: its call, once its body is read."""
-
-    call: ChatCall | None
+async def _read(inbox: bodies.Inbox, server: _Server, key: str | None) -> tuple[ChatCall, str]:
+    """The request's body read and mapped: (its call, its fingerprint when it has an Idempotency-Key). Raises its
+    4xx, or ClientLeft."""
+    raw = await bodies.read_body(inbox, server.options.max_request_bytes)
+    call = await _parsed(raw, server.model_name)
+    return call, await _fingerprint(raw) if key is not None else ""
 
 
 async def _begin(
-    request: Request, server: _Server, inbox: bodies.Inbox, raw: bytes | None, starting: _Starting, key: str | None
+    request: Request,
+    server: _Server,
+    inbox: bodies.Inbox,
+    reading: asyncio.Future[tuple[ChatCall, str]],
+    key: str | None,
+    run_id: str,
 ) -> tuple[Run, str] | Response:
-    """Wait for a run slot, read and check the rest, and start the run: (the run, the body's fingerprint), or the
-    499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
-    limit = server.options.max_request_bytes
-    release = await _admitted(server.admission, inbox)
+    """Wait for a run slot while the body is `reading`, then start the run `run_id`: (the run, the body's
+    fingerprint), or the 499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    try:
+        release = await _admitted(server.admission, inbox, reading)
+    except BaseException:
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+        raise
     if release is None:
         _log_left(request, None, "while waiting for a run slot")
         return Response(status_code=499)
     started = False
     try:
-        if raw is None:
-            try:
-                raw = await bodies.read_body(inbox, limit)
-            except bodies.ClientLeft:
-                _log_left(request, None, "while sending its body")
-                return Response(status_code=499)
+        try:
+            call, fingerprint = await reading
+        except bodies.ClientLeft:
+            _log_left(request, None, "while sending its body")
+            return Response(status_code=499)
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
-            return run, await _fingerprint(raw)
-        fingerprint = await _fingerprint(raw) if key is not None else ""
-        call = starting.call = starting.call or await _parsed(raw, server.model_name)
-        del raw
+            return run, fingerprint
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
             openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
@@ -421,7 +428,7 @@ async def _begin(
         server.admission.check_open()  # admitted before the shutdown began, it still must not start a run now
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
-        server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener), release)
+        server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener, run_id=run_id), release)
         started = True
     finally:
         if not started:  # every way out before the run holds it (its end releases it) frees the slot
@@ -429,13 +436,16 @@ async def _begin(
     return run, fingerprint
 
 
-async def _begun_within(begin: asyncio.Future[Any], starting: _Starting, every: float) -> bool:
-    """Wait for `begin`; False instead once a streamed request has waited `every` seconds for it (0: never), so
-    that its stream starts now, with keep-alives, rather than leave proxies a silent connection to cut."""
+async def _begun_within(
+    begin: asyncio.Future[Any], reading: asyncio.Future[tuple[ChatCall, str]], every: float
+) -> bool:
+    """Wait for `begin`; False instead once a streamed request (known as one as soon as its body is `reading`'s)
+    has waited `every` seconds for it (0: never), so that its stream starts now, with keep-alives, rather than
+    leave proxies a silent connection to cut."""
     try:
         while not begin.done():
             await asyncio.wait({begin}, timeout=every or None)
-            if not begin.done() and starting.call is not None and starting.call.stream:
+            if not begin.done() and _streamed_call(reading):
                 return False
         return True
     except asyncio.CancelledError:
@@ -444,11 +454,14 @@ async def _begun_within(begin: asyncio.Future[Any], starting: _Starting, every: 
         raise
 
 
-def _waiting_stream(server: _Server, begin: asyncio.Future[Any], starting: _Starting) -> Response:
-    """The stream of a request still waiting for its run: its headers now, keep-alives while it waits, then the
-    run's events; a refusal that comes now (the queue's 429, a shutdown's 503, a 400) is its error event."""
-    assert starting.call is not None
-    call = starting.call
+def _streamed_call(reading: asyncio.Future[tuple[ChatCall, str]]) -> bool:
+    return reading.done() and not reading.cancelled() and reading.exception() is None and reading.result()[0].stream
+
+
+def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall, run_id: str) -> Response:
+    """The stream of a request still waiting for its run `run_id`: its headers now (naming that run), keep-alives
+    while it waits, then the run's events; a refusal that comes now (the queue's 429, a shutdown's 503, a 400) is
+    its error event."""
     leaving: list[Callable[[], None]] = []
 
     async def events() -> AsyncGenerator[str, None]:
@@ -478,7 +491,7 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], starting: _Star
         except RequestError as refused:
             yield openai_compat.refusal_events(refused)
         except RunCancelled as stopped:
-            yield openai_compat.sse(openai_compat.stream_error(stopped, run.run_id or "-")) + openai_compat.sse(
+            yield openai_compat.sse(openai_compat.stream_error(stopped, run.run_id or run_id)) + openai_compat.sse(
                 "[DONE]"
             )
         finally:
@@ -496,18 +509,9 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], starting: _Star
             leave()
 
     def farewell() -> str | None:
-        return openai_compat.shutdown_events("-") if server.admission.closed else None
+        return openai_compat.shutdown_events(run_id) if server.admission.closed else None
 
-    return EventStream(body(), close, headers={}, farewell=farewell)
-
-
-async def _parsed(raw: bytes, model: str) -> ChatCall:
-    """The request read as an RLM call; a big body is decoded and mapped on a worker thread (mapping a 29 MB
-    message held the event loop, /health and every other client for a second)."""
-    body = await bodies.decode(raw)
-    if len(raw) < bodies.THREAD_THRESHOLD:
-        return openai_compat.parse(body, model=model)
-    return await asyncio.to_thread(openai_compat.parse, body, model=model)
+    return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell)
 
 
 def _declared_size(request: Request) -> int:
@@ -516,23 +520,47 @@ def _declared_size(request: Request) -> int:
     return int(declared) if declared is not None else 1 << 62
 
 
-async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], None] | None:
+async def _parsed(raw: bytes, model: str) -> ChatCall:
+    """The request read as an RLM call. What can be slow is mapped on a worker thread, whatever the body's size: a
+    big body (mapping a 29 MB message held the event loop, /health and every other client for a second), and any
+    attached file (a 9 KB PDF can unpack to millions of characters: reading it held the loop for 10 s)."""
+    body = await bodies.decode(raw)
+    if len(raw) < bodies.THREAD_THRESHOLD and not openai_compat.has_file_parts(body):
+        return openai_compat.parse(body, model=model)
+    return await asyncio.to_thread(openai_compat.parse, body, model=model)
+
+
+async def _admitted(
+    admission: Admission, inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]]
+) -> Callable[[], None] | None:
     """A run slot's release, or None when the client left while waiting for one (its place in the queue freed).
-    The wait races the client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
+    The wait races the body's `reading` (a body refused meanwhile, a 400 or a 413, is raised at once) and then the
+    client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
     entering = asyncio.ensure_future(admission.enter())
-    watching = asyncio.ensure_future(inbox.read_ahead())
+    watching = asyncio.ensure_future(_gone(inbox, reading))
     try:
         await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
-        if not entering.done() and inbox.left:
+        if not entering.done():
             entering.cancel()
             await asyncio.gather(entering, return_exceptions=True)
             if not entering.cancelled() and entering.exception() is None:
                 entering.result()()  # the slot came as the client left: hand it on
+            refused = reading.exception()
+            if refused is not None and not isinstance(refused, bodies.ClientLeft):
+                raise refused
             return None
         return await entering
     finally:
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
+
+
+async def _gone(inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]]) -> None:
+    """Return once the body's reading failed (the client left, or the body was refused) or, the body read, once
+    the client leaves."""
+    await asyncio.wait({reading})
+    if reading.exception() is None:
+        await inbox.read_ahead()
 
 
 def answers_from_context_only(rlm: RLM) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,24 +63,56 @@ def read_file_part(part: dict[str, Any]) -> tuple[str, Document]:
     media, raw = _decoded(data)
     name = file.get("filename")
     name = Path(name).name if isinstance(name, str) and Path(name).name else "file"
-    path = Path(name)
-    if not path.suffix:
-        path = path.with_suffix(_SUFFIX_OF_TYPE.get(media, ".txt"))
-    return name, _document(path, raw)
+    return name, _document(_read_as(Path(name), media), raw)
+
+
+def _read_as(path: Path, media: str) -> Path:
+    """The name the file is read by: its own when its suffix names a reader; else, when the client declared a known
+    media type, the name with that type's suffix ("Dr. Jones referral" sent as application/pdf is a PDF); else a
+    text file's."""
+    if loader_for(path) is not None:
+        return path
+    suffix = _SUFFIX_OF_TYPE.get(media)
+    if suffix is not None:
+        return Path(path.name + suffix)
+    return path if path.suffix else path.with_suffix(".txt")
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
 
 
 def _decoded(data: str) -> tuple[str, bytes]:
-    """(media type, bytes) of a base64 data URL, or of bare base64 (media type "")."""
+    """(media type, bytes) of a base64 data URL, or of bare base64 (media type ""), read as browsers read data URLs:
+    `;base64` in any case, line breaks and missing `=` padding allowed (`base64.encodebytes` and GNU `base64` wrap
+    their lines)."""
+    if _URL.match(data):
+        raise FileRefused(
+            f'"file_data" is a URL ({data[:80]!r}): rlmx serve does not fetch URLs; send the file\'s bytes as '
+            '"file_data", a data URL like "data:application/pdf;base64,..."',
+            code="unsupported_file_url",
+        )
     media, encoded = "", data
-    if data.startswith("data:"):
+    if data[:5].lower() == "data:":
         header, comma, encoded = data[5:].partition(",")
-        if not comma or not header.endswith(";base64"):
+        kinds = [kind.strip().lower() for kind in header.split(";")]
+        if not comma or kinds[-1] != "base64":
             raise FileRefused('"file_data" must be a base64 data URL like "data:text/plain;base64,..."')
-        media = header.removesuffix(";base64").split(";")[0].strip().lower()
+        media = kinds[0]
     try:
-        return media, base64.b64decode(encoded, validate=True)
+        return media, _forgiving_base64(encoded)
     except (binascii.Error, ValueError):
         raise FileRefused('"file_data" is not valid base64') from None
+
+
+def _forgiving_base64(encoded: str) -> bytes:
+    """WHATWG's forgiving-base64 decode: ASCII whitespace dropped, the `=` padding optional."""
+    compact = _WHITESPACE.sub("", encoded)
+    if len(compact) % 4 == 0:
+        compact = compact.removesuffix("=").removesuffix("=")
+    if len(compact) % 4 == 1:
+        raise binascii.Error("impossible base64 length")
+    return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
 
 
 def _document(path: Path, raw: bytes) -> Document:

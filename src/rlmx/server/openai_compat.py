@@ -3,7 +3,8 @@
 Pure values and functions, no HTTP and no running: `app.py` does the I/O. A request maps to an RLM call so:
 
 * the query is the text of the last user message (or of the short user message just before it, when the last
-  one is a file whose words ask nothing);
+  one is a file whose words ask nothing); when the last one holds only `file` parts, the last user message with
+  words, or without one the rest of the conversation (its system messages), and the files are the context;
 * the context is the request's extra `context` (any JSON value) and/or `contexts` (name -> value) field; without
   them, the text of the earlier system and user messages (joined by blank lines) is the context, and a
   conversation with assistant or tool turns, or with named participants, is a labelled transcript of all its
@@ -129,8 +130,7 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
             code="missing_user_message",
         )
     last = users[-1]
-    query = texts[last][1]
-    if not query.strip():
+    if not texts[last][1].strip() and not _holds_files(messages[last]):
         raise RequestError("the last user message is empty: put the question there", param=f"messages[{last}].content")
     query, context, contexts = _query_and_contexts(messages, texts, last, *_explicit_contexts(body))
     query, context, contexts = _with_files(messages, query, context, contexts)
@@ -203,14 +203,20 @@ def _query_and_contexts(
     own) is the query; every other one reaches the run too, in the context or (system messages beside a context
     sent apart) in the root prompt. A message that holds a pasted document keeps only its asking words where it
     goes; the document goes to a context variable."""
-    asked, pasted = _question(messages, texts, last)
-    answered = {asked, last}
-    query = texts[asked][1] if pasted is None else pasted.asking
+    worded = _worded_user(texts, last)
+    if worded is None:  # only files came from the user: the rest of the conversation says what to do with them
+        asked, pasted, answered, query = None, None, {last}, ""
+    else:
+        asked, pasted = _question(messages, texts, worded)
+        answered = {asked, worded, last}
+        query = texts[asked][1] if pasted is None else pasted.asking
     if context is None and contexts is None:
         context = _earlier_as_context(messages, texts, answered)
+        if asked is None:
+            query, context = context or "", None
     else:
         instructions, contexts = _instructions(messages, texts[:last], contexts)
-        query = "\n\n".join([*instructions, query])
+        query = "\n\n".join(part for part in [*instructions, query] if part)
         contexts = _with_conversation(messages, texts, answered, contexts)
     if pasted is not None:  # a document pasted with the question: it is read in the REPL, not sent every turn
         if context is None:
@@ -219,6 +225,25 @@ def _query_and_contexts(
             contexts, name = _with_context(contexts, "pasted", pasted.document)
         query = f"{query}\n\n{_pasted_note(pasted, name, 'user')}"
     return query, context, contexts
+
+
+def _worded_user(texts: list[tuple[str, str]], last: int) -> int | None:
+    """The user message whose words ask: the last one, or, when it holds only files (an attachment sent as its own
+    message after the question), the last user message before it with words; None when no user message has any."""
+    worded = [i for i, (role, text) in enumerate(texts[: last + 1]) if role == "user" and text.strip()]
+    return worded[-1] if worded else None
+
+
+def _holds_files(message: dict[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(is_file_part(part) for part in content)
+
+
+def has_file_parts(body: object) -> bool:
+    """Whether a request body attaches any file (reading one can be slow: a small PDF can unpack to millions of
+    characters)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return isinstance(messages, list) and any(isinstance(m, dict) and _holds_files(m) for m in messages)
 
 
 def _question(messages: list[dict[str, Any]], texts: list[tuple[str, str]], last: int) -> tuple[int, Pasted | None]:
@@ -616,7 +641,7 @@ def _with_files(
             else:
                 contexts, name = _with_context(contexts, "file", document.value)
             notes.append(f"(The user attached the file {filename!r} ({document.shape}); it is in `{name}`.)")
-    return "\n\n".join([query, *notes]), context, contexts
+    return "\n\n".join(part for part in [query, *notes] if part), context, contexts
 
 
 def _explicit_contexts(body: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
