@@ -742,3 +742,46 @@ def test_the_answer_key_and_the_answers_are_their_owners_alone(tmp_path: Path) -
     finally:
         os.umask(previous)
     assert shared.stat().st_mode & 0o777 == 0o755  # the user's folder keeps its mode
+
+
+def test_the_report_counts_a_task_rerun_under_other_settings_once(tmp_path: Path) -> None:
+    """Each setting is its own resume key, but the report shows one outcome per task: the latest one."""
+    lm = ScriptedLM(["The special magic number is 1."] * 20)
+    asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=2, window=2048), lm))  # both over the window
+    asyncio.run(run(_spec(tmp_path, ["sniah"], ["base"], n=2, window=65536, max_output_tokens=64), lm))
+    assert len(read_records(tmp_path)) == 4
+    path, _, _ = write_report(tmp_path)
+    text = path.read_text()
+    assert "(2)" in re.search(r"\| sniah \| oracle \| base \| ([^|]*)\|", text).group(1)  # type: ignore[union-attr]
+    assert "*" not in re.search(r"\| oracle \| base \| ([^|]*)\|", text).group(1)  # type: ignore[union-attr]
+    assert "2 records of tasks run again under other settings" in text
+
+
+def test_a_window_equal_to_the_models_own_keys_as_the_default(tmp_path: Path) -> None:
+    """A local model's window is its own default: unsaid or said, the key is the one an older rlmx wrote."""
+    plain = _spec(tmp_path, ["sniah"], ["base", "summary"], n=1)
+    local = _spec(tmp_path, ["sniah"], ["base", "summary"], n=1, window=4096, model_window=4096)
+    assert [local.record_key(k) for k in local.planned()] == [plain.record_key(k) for k in plain.planned()]
+    narrower = _spec(tmp_path, ["sniah"], ["base"], n=1, window=2048, model_window=4096)
+    assert '"window": 2048' in narrower.record_key(next(narrower.planned()))
+    summary_8k = _spec(tmp_path, ["sniah"], ["summary"], n=1, window=8192)  # what summary chunks for without one
+    summary = _spec(tmp_path, ["sniah"], ["summary"], n=1)
+    assert summary_8k.record_key(next(summary_8k.planned())) == summary.record_key(next(summary.planned()))
+
+
+def test_a_bad_sandbox_or_a_folder_under_a_file_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _script(tmp_path / "replies.json", "The special magic number is 1.", 4)
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "1k", "--n", "1", "--scripted", str(script)]
+    out = ["--out", str(tmp_path / "never")]
+    for flags, said in (
+        (["--method", "rlm", "--sandbox", "nosuch", *out], "unknown sandbox 'nosuch'"),
+        (["--method", "base", "--cache-dir", str(script), *out], f"--cache-dir {script} is a file"),
+        (["--method", "base", "--cache-dir", str(script / "t"), *out], f"is under {script}, which is a file"),
+        (["--method", "base", "--out", str(script / "o")], f"--out {script / 'o'} is under {script}"),
+    ):
+        assert main([*argv, *flags]) == 2, flags
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, err
+    assert not (tmp_path / "never").exists()

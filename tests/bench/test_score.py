@@ -175,3 +175,42 @@ def test_docs_gold_counts_only_as_a_whole_name() -> None:
         assert score("docs", longer, task) == 0.0, longer
     assert score("docs", "Exact Answer: it was Ada Lune, of Vell", task) == 1.0
     assert score("docs", "Exact Answer: Ada Lune (not Bo Karrson)", task) == 1.0  # a longer other name is no other
+
+
+def test_codeqa_reads_the_first_statement_and_no_article_after_answer() -> None:
+    """LongBench-v2's extract_answer takes the first "The correct answer is (X)" (re.search), the bracketed form
+    before the bare one; after "Answer:" a letter that begins a sentence ("A closer look") is no choice."""
+    gold_b = _task("codeqa", "B", "choice")
+    assert (
+        score_details("codeqa", "The correct answer is (B). On second thought the correct answer is (D).", gold_b)[
+            "parsed"
+        ]
+        == "B"
+    )
+    assert score_details("codeqa", "The correct answer is C; no: the correct answer is (B).", gold_b)["parsed"] == "B"
+    gold_a = _task("codeqa", "A", "choice")
+    for reply in ("Answer: A closer look shows option (C).", "My answer: A second pass settles it as (D)."):
+        assert score_details("codeqa", reply, gold_a) == {"score": 0.0, "parsed": None}, reply
+    for reply in (
+        "Answer: A.",
+        "Answer: (A) since it caches",
+        "answer is A, as the trace shows",
+        "Answer: A\nWhy: ...",
+    ):
+        assert score_details("codeqa", reply, gold_a)["score"] == 1.0, reply
+
+
+def test_docs_gold_joined_by_a_hyphen_to_more_name_is_another_name() -> None:
+    task = _task("docs", "Tomas Brandt", "name", names=["Tomas Brandt", "Ola Finch"])
+    for reply in (
+        "Exact Answer: Tomas Brandt-Kile",
+        "Exact Answer: Tomas Brandt\u2011Brandtsen",
+        "Exact Answer: Ex-Tomas Brandt",
+    ):
+        assert score_details("docs", reply, task)["score"] == 0.0, reply
+    for reply in (
+        "Exact Answer: Tomas Brandt.",
+        "Exact Answer: Brandt, Tomas",
+        "Exact Answer: Tomas Brandt - the archivist",
+    ):
+        assert score_details("docs", reply, task)["score"] == 1.0, reply

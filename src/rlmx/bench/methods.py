@@ -124,6 +124,10 @@ def base_prompt(task: Task) -> str:
     return f"{context}\n\n{task.query}"
 
 
+SUMMARY_WINDOW = 8192
+"""The window `summary` chunks for when none is known (a server model without --window)."""
+
+
 async def window_tokens(lm: LM, messages: Sequence[Message]) -> int:
     """A prompt's tokens as the model's window holds them: its own count where it knows its window (`n_ctx`: a
     local model counts with its tokenizer), else the benchmark's chars4 estimate. Never an LM's admission bound
@@ -154,7 +158,7 @@ async def run_method(
         if method == "base":
             outcome = await _base(task, calls, window, max_output_tokens)
         elif method == "summary":
-            outcome = await _summary(task, calls, window or 8192, max_output_tokens)
+            outcome = await _summary(task, calls, window or SUMMARY_WINDOW, max_output_tokens)
         else:
             outcome = await _rlm(method, task, lm, budget, sandbox, sub_lm)
     except RLMXError as exc:  # what the plain calls were billed before the failure stays counted

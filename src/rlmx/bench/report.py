@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rlmx.bench.runner import read_records
+from rlmx.bench.runner import latest_per_task, read_records
 from rlmx.bench.task import params_label, write_private_text
 from rlmx.errors import InputError
 from rlmx.extras import install_command
@@ -222,11 +222,12 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
 def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list[Path], str | None]:
     """Write folder/report.md (and PNGs when matplotlib is present): (report, plots, note when plots are
     missing). Raises InputError when the folder has no records."""
-    records = read_records(folder)
-    if not records:
+    recorded = read_records(folder)
+    if not recorded:
         raise InputError(
             f"no benchmark records in {folder} (expected {folder / 'records.jsonl'} from `rlmx bench run`)"
         )
+    records = latest_per_task(recorded)
     window = window or max((r.get("window") or 0 for r in records), default=0) or None
     note = None
     try:
@@ -235,6 +236,11 @@ def write_report(folder: Path, *, window: int | None = None) -> tuple[Path, list
         note = f"plots skipped: matplotlib is not installed; install the `bench` extra: {install_command('bench')}"
         pngs = []
     body = "# rlmx bench report\n\n"
+    if replaced := len(recorded) - len(records):
+        body += (
+            f"{replaced} records of tasks run again under other settings (window, reply cap, budget, sandbox, "
+            "judge, sub-model) are left out: each task counts once, with its latest outcome.\n\n"
+        )
     errors = [r for r in records if r.get("status") == "error"]
     if errors:
         body += (

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.bench import generate
-from rlmx.bench.methods import SUB_LM_METHODS, Outcome, method_name, run_method
+from rlmx.bench.methods import SUB_LM_METHODS, SUMMARY_WINDOW, Outcome, method_name, run_method
 from rlmx.bench.presets import Series
 from rlmx.bench.score import judge_prompt, parse_judge, score_details
 from rlmx.bench.task import Task, family_version, manifest, manifest_hash, task_sha256, write_private_text
@@ -79,6 +79,9 @@ class RunSpec:
     seed: int = 0
     window: int | None = None
     max_output_tokens: int = 1024
+    model_window: int | None = None
+    """The window the model has of its own (a local model's n_ctx; None for server models): a `window` equal to
+    it is the default, left out of the keys, so a default run keys as it did before and as `--window` said so."""
     concurrency: int = 2
     sandbox: str = "subprocess"
     budget: Budget = field(default_factory=Budget)
@@ -117,12 +120,18 @@ class RunSpec:
         (base, summary) the window (which prompts are over it, how summary chunks) and the reply cap; for the RLM
         methods the budget's limits and the sandbox. A rerun with another value runs the task again."""
         if method in PLAIN_METHODS:
-            plain = {"window": self.window, "max_output_tokens": self.max_output_tokens}
+            own_window = self._window_of(method, self.window) == self._window_of(method, self.model_window)
+            plain = {"window": None if own_window else self.window, "max_output_tokens": self.max_output_tokens}
             return {k: v for k, v in plain.items() if v != _PLAIN_DEFAULTS[k]}
         default = Budget()
         limits = {f.name: getattr(self.budget, f.name) for f in dataclasses.fields(Budget)}
         changed = {f"budget.{k}": v for k, v in limits.items() if v != getattr(default, k)}
         return changed | ({"sandbox": self.sandbox} if self.sandbox != "subprocess" else {})
+
+    @staticmethod
+    def _window_of(method: str, window: int | None) -> int | None:
+        """The window `method` works with when given `window` (summary chunks for 8192 tokens without one)."""
+        return (window or SUMMARY_WINDOW) if method == "summary" else window
 
     def record_key(self, key: tuple[str, int, int, str]) -> str:
         """The resume key of a planned (family, length, index, method); a file task is known by its id, not its
@@ -217,6 +226,28 @@ def read_records(out: Path) -> list[dict[str, Any]]:
             latest.pop(key, None)  # re-inserted: the order is the order of the latest outcomes
             latest[key] = record
     return list(latest.values())
+
+
+def latest_per_task(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of `records` (in file order), the latest one of each task and method, whatever settings it ran under
+    (window, reply cap, budget, sandbox, judge, sub-model): a rerun under another setting replaces the task's
+    outcome in the report rather than counting the task twice (README: a rerun with another value runs those
+    tasks again rather than keeping scores made under the old one)."""
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for record in records:
+        task = _task_of(record)
+        latest.pop(task, None)  # re-inserted: the order is the order of the latest outcomes
+        latest[task] = record
+    return list(latest.values())
+
+
+def _task_of(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What a record answered, without its run settings: the task (generated: family, generator parameters,
+    seed, length, index; from a file: its id) and the method and model that answered it."""
+    generated = "seed" in record  # file tasks' records have no seed (make_record)
+    task = (record.get("seed"), record.get("index")) if generated else ("task", record.get("task_id"))
+    params = json.dumps(record.get("params") or {}, sort_keys=True, default=str)
+    return (record.get("family"), params, record.get("length"), *task, record.get("method"), record.get("model"))
 
 
 def make_record(spec: RunSpec, key: tuple[str, int, int, str], task: Task | None, outcome: Outcome) -> dict[str, Any]:

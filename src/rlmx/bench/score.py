@@ -213,16 +213,23 @@ def _pairs(prediction: str, gold: list[list[int]]) -> dict[str, Any]:
     return {"score": f1, "precision": precision, "recall": recall, "exact_set": got == want}
 
 
+_JOINING_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
+"""A hyphen between two letters joins one name ("Yelland-Moss"): it is kept, so the name stays one word."""
+
+
 def normalize_name(text: str) -> str:
-    """NFKD, accents stripped, lowercase, punctuation to spaces, whitespace collapsed."""
+    """NFKD, accents stripped, lowercase, punctuation to spaces (a hyphen joining two words kept, as "-"),
+    whitespace collapsed."""
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    text = _JOINING_HYPHEN.sub("\0", text)  # NUL stands for a kept hyphen while other punctuation goes
+    return " ".join(re.sub(r"[^\w\s\0]", " ", text).split()).replace("\0", "-")
 
 
 def _whole_words_in(name: str, text: str) -> bool:
     """`name` inside `text` as whole words: "ilse yelland" is in "it is ilse yelland", not in "ilse yellandson"
-    (BENCHMARKS.md 3.d "contained in" a whole name; 2.7: raw substring matching is a known reproduction error)."""
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+    nor in "ilse yelland-moss", where a hyphen joins it to more name (BENCHMARKS.md 3.d "contained in" a whole
+    name; 2.7: raw substring matching is a known reproduction error)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _docs(prediction: str, gold: str, names: list[str]) -> dict[str, Any]:
@@ -292,22 +299,27 @@ def score_with_judge(prediction: str, task: Task, judge: Callable[[str], str]) -
 
 
 def _choice(prediction: str, gold: str) -> dict[str, Any]:
-    """The choice an answer states, as LongBench-v2's `extract_answer` reads it: '*' removed, then the last
-    "The correct answer is (X)" / "... is X"; else another explicit statement ("the answer is (X)", "Answer: X"),
-    or a reply that opens with "(X)" or is the bare choice ("2.", "C"). A choice-like token elsewhere ("A careful
+    """The choice an answer states, as LongBench-v2's `extract_answer` (THUDM/LongBench pred.py) reads it: '*'
+    removed, then the FIRST "The correct answer is (X)", else the first "The correct answer is X" (`re.search`,
+    the parenthesised form first). Beyond LongBench, the first other explicit statement ("the answer is (X)",
+    "Answer: X." with X in brackets or ending the statement), or a reply that opens with "(X)" or is the bare
+    choice ("2.", "C"). A choice-like token that begins a sentence or word ("Answer: A closer look", "A careful
     reading", "Of the 3 call sites") is no answer: with no statement the reply scores 0 (LongBench's None).
     The RLM paper's numbered variant (gold 0-3) reads a digit the same way."""
     choice = "[0-3]" if gold.isdigit() else "[A-D]"
     alone = r"(?![\w]|\.\d)"  # not the start of a word ("A careful") nor of a number ("2.5")
+    ends = r"(?=[ \t]*(?:[.,;:!?)\n]|$))"  # the statement ends at the choice: "Answer: C." (not "Answer: A closer")
     statements = (
-        rf"(?i:the correct answer is)\s*:?\s*\(?({choice})\)?{alone}",
-        rf"(?i:answer(?: is)?)\s*:?\s*\(?({choice})\)?{alone}",
+        rf"(?i:the correct answer is)\s*:?\s*\(({choice})\){alone}",
+        rf"(?i:the correct answer is)\s*:?\s*({choice}){alone}",
+        rf"(?i:answer(?: is)?)\s*:?\s*(?:\(({choice})\)|({choice}){ends})",
         rf"^\(({choice})\)",
         rf"^({choice})\.?$",
     )
     text = prediction.replace("*", "").strip()
     for statement in statements:
-        found = re.findall(statement, text)
+        found = re.search(statement, text)
         if found:
-            return {"score": 1.0 if found[-1] == gold else 0.0, "parsed": found[-1]}
+            parsed = next(group for group in found.groups() if group)
+            return {"score": 1.0 if parsed == gold else 0.0, "parsed": parsed}
     return {"score": 0.0, "parsed": None}

@@ -31,6 +31,7 @@ from rlmx.budget import Budget
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
+from rlmx.sandbox import launcher
 
 if TYPE_CHECKING:
     from rlmx.cli import Interrupts
@@ -229,8 +230,10 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
             import ray  # noqa: F401
         except ImportError as exc:
             raise InputError(missing_extra("--ray", "ray", exc)) from None
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError(f"--out {args.out} is a file: give a folder for the results (it is made if missing)")
+    _check_folder(args.out, "--out", "for the results")
+    if args.cache_dir is not None:
+        _check_folder(args.cache_dir, "--cache-dir", "for the generated tasks")
+    launcher(args.sandbox)  # an unknown sandbox is refused as `rlmx ask` refuses it, before any task is made
     preset = PRESETS[args.preset] if args.preset else None
     if preset is not None and args.tasks is not None:
         raise InputError("--preset runs generated tasks and --tasks your own: choose one")
@@ -274,6 +277,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
         out=args.out,
         seed=args.seed or 0,
         window=args.window or getattr(lm, "n_ctx", None),
+        model_window=getattr(lm, "n_ctx", None),
         max_output_tokens=args.max_output_tokens,
         concurrency=args.concurrency,
         sandbox=args.sandbox,
@@ -311,6 +315,15 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
         if note:
             err.print(escape(note), style="yellow")  # it names the `[bench]` extra: not markup
     return 0
+
+
+def _check_folder(path: Path, flag: str, what: str) -> None:
+    """Refuse `path` as a folder to make or use when it, or the nearest of its parents that exists, is a file
+    (`results.md/x`): the run would fail later with an OS error."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        under = "" if existing == path else f" is under {existing}, which"
+        raise InputError(f"{flag} {path}{under} is a file: give a folder {what} (it is made if missing)")
 
 
 def _chosen_tasks(
