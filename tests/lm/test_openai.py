@@ -1427,6 +1427,25 @@ async def test_a_refused_key_is_said_to_be_refused_and_set_variables_are_not_ask
         await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
 
 
+@pytest.mark.parametrize(
+    ("variable", "said"),
+    [
+        ("OPENAI_ORG_ID", "OpenAI-Organization header should match organization for API key"),
+        ("OPENAI_PROJECT_ID", "OpenAI-Project header should match project for API key"),
+    ],
+)
+async def test_a_401_about_the_account_header_names_the_variable_it_came_from(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, variable: str, said: str
+) -> None:
+    # OpenAI's mismatched_organization was read as a refused key ("not expired or revoked"): users recreate keys
+    # when the header rlmx sent from OPENAI_ORG_ID is what the server refused
+    monkeypatch.setenv(variable, "org-or-proj-of-another-account")
+    server.script(Reply(401, error_body(said, kind="invalid_request_error")))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, api_key="sk-good", max_retries=0).complete(MESSAGES)
+    assert f"from {variable} in the environment" in str(caught.value) and "revoked" not in str(caught.value)
+
+
 async def test_a_404_that_says_what_is_missing_gets_no_advice_about_the_address(server: FakeOpenAIServer) -> None:
     said = "No endpoints found matching your data policy (Free model publication)."
     server.script(Reply(404, error_body(said)), Reply(404, error_body("The model `x` does not exist")))

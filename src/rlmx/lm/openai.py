@@ -473,6 +473,12 @@ class OpenAICompatibleLM:
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
                 f"so rlmx sent a placeholder; pass api_key= ({where})"
             )
+        if reply.status == 401 and (header := _refused_account_header(said)) is not None:
+            return LMRequestError(
+                f"{self.base_url} refused the request (HTTP 401: {said}): rlmx sent the {header[1]} header from "
+                f"{header[0]} in the environment, and the key is not in that one: unset {header[0]} or set it to the "
+                "key's own"
+            )
         if reply.status == 401:
             return LMRequestError(
                 f"{self.base_url} refused the API key rlmx sent for model {self.model} (HTTP 401: {said}): check that "
@@ -623,12 +629,26 @@ def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
     return urlunsplit(parts._replace(netloc=host)), {"authorization": f"Basic {token}"}
 
 
+_ACCOUNT_HEADERS = (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project"))
+"""The SDK's environment variables that rlmx, as the SDK, sends as headers naming the key's account."""
+
+
+def _refused_account_header(said: str) -> tuple[str, str] | None:
+    """The (variable, header) of `_ACCOUNT_HEADERS` a 401's text blames (OpenAI's `mismatched_organization`:
+    "OpenAI-Organization header should match organization for API key"; the project's likewise), when rlmx sent it."""
+    for variable, header in _ACCOUNT_HEADERS:
+        named = header.removeprefix("openai-")
+        if os.environ.get(variable) and re.search(rf"\b{named}", said, re.IGNORECASE):
+            return variable, header
+    return None
+
+
 def _headers(api_key: str, base_url: str) -> dict[str, str]:
     headers = {"authorization": f"Bearer {api_key}", "user-agent": "rlmx"}
     if _is_azure(base_url) and not _ENTRA_TOKEN.fullmatch(api_key):
         # Azure OpenAI's keys go in `api-key`; a Microsoft Entra ID access token (a JWT) in `Authorization: Bearer`
         headers = {"api-key": api_key, "user-agent": "rlmx"}
-    for variable, header in (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project")):
+    for variable, header in _ACCOUNT_HEADERS:
         value = os.environ.get(variable)
         if value:
             headers[header] = value
