@@ -287,3 +287,18 @@ def test_ctrl_c_during_a_command_main_runs_in_a_notebook_cell_returns_130_and_th
                 proc.kill()
     assert out.splitlines()[-2:] == [f"RC {EXIT_INTERRUPTED}", "THE KERNEL LIVES ON"], err
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+def test_the_ctrl_c_handlers_of_rlmxs_commands_are_the_ones_a_blocked_loop_leaves_ctrl_c_to() -> None:
+    """`rlmx.cli.main` in a notebook cell blocks the cell's loop while its run goes on on the helper loop; its own
+    Ctrl-C handler (the CLI's, `rlmx serve`'s) answers through that run, so a blocked sync call must not stop for
+    it. They say so by registering themselves, not by the module they live in: no other handler is taken for
+    one, a blocked call's own note of SIGINT included."""
+    from rlmx import blocking
+    from rlmx.cli import Interrupts
+    from rlmx.commands.serve import Stop
+
+    assert blocking._answers_through_the_run(Interrupts(0.0)._on_sigint)
+    assert blocking._answers_through_the_run(Stop()._on_signal)
+    assert not blocking._answers_through_the_run(blocking._BlockedLoop()._note)
+    assert not blocking._answers_through_the_run(signal.default_int_handler)

@@ -487,6 +487,172 @@ def test_one_ctrl_c_stops_a_run_nested_in_a_sync_tool(caller: str) -> None:
     assert processes_left() == []
 
 
+def _slow_rlm(on_event: Any = None) -> RLM:
+    """Each run's one cell sleeps 30 s: only a stop ends it in time."""
+    return RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=on_event)
+
+
+def _once(send: Any) -> Any:
+    """An on_event handler that calls `send()` at the first cell start of all the runs it serves."""
+    sent = threading.Event()
+
+    def on_event(event: Event) -> None:
+        if event.type == "cell_start" and not sent.is_set():
+            sent.set()
+            send()
+
+    return on_event
+
+
+def _sigint() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+def test_an_apps_ctrl_c_handler_that_cancels_its_main_task_shuts_down_gracefully_past_a_blocked_sync_call() -> None:
+    """The app's own SIGINT handler cancels its main task, which then awaits its worker, blocked in a sync call.
+    That is a graceful shutdown, not Python's Ctrl-C: the worker's call stops as a cancellation, and the app
+    returns as it chose (a KeyboardInterrupt would come out of asyncio.run after the shutdown, and kill it)."""
+    rlm = _slow_rlm(_once(_sigint))
+
+    async def job() -> str:
+        await asyncio.sleep(0)
+        try:
+            rlm.completion("q", context="abcd")
+        except BaseException as exc:
+            return type(exc).__name__
+        return "answered"
+
+    async def service() -> str:
+        main = asyncio.current_task()
+        assert main is not None
+        signal.signal(signal.SIGINT, lambda signum, frame: main.cancel())
+        worker = asyncio.create_task(job())
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return await asyncio.wait_for(worker, 30)
+        raise AssertionError("Ctrl-C never came")
+
+    before = signal.getsignal(signal.SIGINT)
+    started = time.monotonic()
+    try:
+        stopped_by = asyncio.run(service())
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (stopped_by, time.monotonic() - started < 10) == ("CancelledError", True)
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+def test_one_ctrl_c_stops_a_sync_call_made_in_a_signal_handler_inside_another_blocked_call() -> None:
+    """A task blocks in a sync call; a SIGUSR1 "status report" handler makes a sync call of its own inside it; the
+    app handles Ctrl-C with loop.add_signal_handler. The nested call must see through the outer call's note of
+    SIGINT to the app's handler: one Ctrl-C stops both calls, and the app's handler then has its turn."""
+    report = _slow_rlm(_once(_sigint))
+    main = _slow_rlm(_once(lambda: os.kill(os.getpid(), signal.SIGUSR1)))
+    seen: dict[str, str] = {}
+
+    def on_usr1(signum: int, frame: Any) -> None:
+        try:
+            report.completion("status?", context="abcd")
+        except BaseException as exc:
+            seen["report"] = type(exc).__name__
+            raise
+
+    async def app() -> bool:
+        heard = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, heard.set)
+
+        async def job() -> None:
+            await asyncio.sleep(0)
+            try:
+                main.completion("q", context="abcd")
+            except BaseException as exc:
+                seen["main"] = type(exc).__name__
+
+        await asyncio.gather(asyncio.create_task(job()), return_exceptions=True)
+        await asyncio.wait_for(heard.wait(), 10)
+        return heard.is_set()
+
+    before = signal.signal(signal.SIGUSR1, on_usr1)
+    started = time.monotonic()
+    try:
+        heard = asyncio.run(app())
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+    assert time.monotonic() - started < 10
+    assert (heard, seen) == (True, {"report": "CancelledError", "main": "CancelledError"})
+    assert processes_left() == []
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+def test_one_ctrl_c_the_app_handles_is_not_lost_to_the_next_blocking_call_already_waiting_its_turn() -> None:
+    """A batch of tasks, each a sync call, under an app's loop.add_signal_handler. One Ctrl-C stops the call in
+    progress; the next task, ready in the same loop turn ahead of the app's handler, stops at once too instead of
+    blocking the loop for its whole run, so the app's handler gets its turn."""
+    rlm = _slow_rlm(_once(_sigint))
+
+    async def answer() -> str:
+        await asyncio.sleep(0)
+        try:
+            rlm.completion("q", context="abcd")
+        except BaseException as exc:
+            return type(exc).__name__
+        return "answered"
+
+    async def app() -> list[str]:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        batch = asyncio.gather(*(answer() for _ in range(3)))
+        await asyncio.wait_for(stop.wait(), 10)
+        return await batch
+
+    started = time.monotonic()
+    stopped_by = asyncio.run(app())
+    assert time.monotonic() - started < 10
+    assert stopped_by == ["CancelledError"] * 3
+    assert processes_left() == []
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+@pytest.mark.parametrize("stop", ["Ctrl-C", "a cancel scope"])
+@pytest.mark.parametrize("call", ["completion", "session"])
+def test_trio_stops_a_sync_call_it_runs_on_a_worker_thread(call: str, stop: str) -> None:
+    """README's way under trio: `await trio.to_thread.run_sync(rlm.completion ...)`. trio cannot abandon the
+    thread, so the call itself asks trio whether it was cancelled: one Ctrl-C (a KeyboardInterrupt out of
+    trio.run) or the end of a cancel scope stops it within a second or so, its REPL gone."""
+    trio = pytest.importorskip("trio")
+    rlm = _slow_rlm(_once(_sigint) if stop == "Ctrl-C" else None)
+
+    def ask() -> None:
+        if call == "completion":
+            rlm.completion("q", context="abcd")
+        else:
+            with rlm.session(context="abcd") as session:
+                session.ask("q")
+
+    async def main() -> None:
+        with trio.move_on_after(1 if stop == "a cancel scope" else 60):
+            await trio.to_thread.run_sync(ask)
+
+    started = time.monotonic()
+    if stop == "Ctrl-C":
+        with pytest.raises(KeyboardInterrupt):
+            trio.run(main)
+    else:
+        trio.run(main)
+    assert time.monotonic() - started < 10
+    assert processes_left() == []
+
+
 @pytest.mark.parametrize("call", ["completion", "session"])
 def test_a_shutdown_signal_cancelling_the_main_task_lets_a_sync_call_in_another_task_finish(call: str) -> None:
     """A service's graceful shutdown: its SIGTERM handler cancels the main task, which then waits for its workers,

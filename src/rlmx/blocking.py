@@ -20,9 +20,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import signal
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any, TypeVar
@@ -30,6 +32,7 @@ from typing import Any, TypeVar
 from rlmx.errors import InputError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -54,6 +57,89 @@ def _loop_running() -> bool:
     return True
 
 
+_ANSWER_CTRL_C: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+"""rlmx's own SIGINT handlers that answer a Ctrl-C through the run itself (see `answers_ctrl_c`)."""
+
+
+def answers_ctrl_c(handler: F) -> F:
+    """Register `handler` (a function, or a method: for every instance) as one of rlmx's SIGINT handlers that answer
+    a Ctrl-C through the run itself, on the helper loop (`rlmx.cli`'s cancels the run, `rlmx serve`'s stops its
+    server gracefully): a sync call blocked in a loop that finds it chained leaves the Ctrl-C to it."""
+    _ANSWER_CTRL_C.add(handler)
+    return handler
+
+
+def _answers_through_the_run(handler: Callable[..., Any]) -> bool:
+    return getattr(handler, "__func__", handler) in _ANSWER_CTRL_C
+
+
+def _pythons_own_ctrl_c(handler: Callable[..., Any]) -> bool:
+    """Whether `handler` is Python's own Ctrl-C: `default_int_handler`, or asyncio.Runner's (asyncio.run's), which
+    cancels the main task and raises KeyboardInterrupt itself once that has ended."""
+    if isinstance(handler, functools.partial):  # asyncio.Runner installs partial(self._on_sigint, main_task=...)
+        handler = handler.func
+    if handler is signal.default_int_handler:
+        return True
+    return isinstance(getattr(handler, "__self__", None), asyncio.Runner) and handler.__name__ == "_on_sigint"
+
+
+_ctrl_c_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
+"""Loops with a Ctrl-C that a blocked call noted and the app's own handler may not have had its turn for yet (how
+many such notes are still held)."""
+
+_TURNS_FOR_AN_APPS_HANDLER = 3
+"""Loop turns until an app's handler of a Ctrl-C noted in a blocked turn has surely run: the next turn runs what
+was ready already, the one after reads the signal from the loop's wakeup pipe (`loop.add_signal_handler`) and the
+third runs the handler it scheduled."""
+
+
+def _hold_ctrl_c(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep a Ctrl-C noted in `loop`'s blocked turn pending for it until the app's handler has had its turn: a task
+    or callback already ready would otherwise start its own blocking call first, and the app could not act on the
+    Ctrl-C until that call ends."""
+    _ctrl_c_pending[loop] = _ctrl_c_pending.get(loop, 0) + 1
+
+    def release(turns_left: int) -> None:
+        if turns_left:
+            loop.call_soon(release, turns_left - 1)
+        elif (held := _ctrl_c_pending.get(loop, 1) - 1) > 0:
+            _ctrl_c_pending[loop] = held
+        else:
+            _ctrl_c_pending.pop(loop, None)
+
+    loop.call_soon_threadsafe(release, _TURNS_FOR_AN_APPS_HANDLER - 1)
+
+
+def _trio_worker() -> bool:
+    """Whether this thread runs a `trio.to_thread.run_sync` call (trio's cancellation reaches it only if asked)."""
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.from_thread.check_cancelled()
+    except (RuntimeError, AttributeError):  # not trio's worker; a trio too old to tell
+        return False
+    except BaseException:  # cancelled already: the wait's first look raises it again
+        pass
+    return True
+
+
+class _TrioCancel:
+    """The cancellation (a Ctrl-C's KeyboardInterrupt, a cancel scope's Cancelled) of the `trio.to_thread.run_sync`
+    call this thread runs, once trio asked for it."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def came(self) -> bool:
+        try:
+            sys.modules["trio"].from_thread.check_cancelled()
+        except BaseException as exc:
+            self.error = exc
+            return True
+        return False
+
+
 _run_stopped: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("rlmx_run_stopped", default=None)
 """In the context of a blocking run (and so of its tasks, event handlers and tools, a sync tool's own thread
 included): set once its caller was interrupted. A sync call nested in that run cannot be reached by the run's
@@ -71,66 +157,88 @@ class _BlockedLoop:
 
     The handler is chained per call rather than once for all calls: blocked calls on the main thread nest strictly,
     so each puts back what it found, and a handler set by code nested in the call (`rlmx.cli.main` in a notebook)
-    is chained by the calls nested in it, where one shared handler would be replaced and deaf."""
+    is chained by the calls nested in it, where one shared handler would be replaced and deaf.
+
+    On a thread of trio's (`trio.to_thread.run_sync`) it looks for trio's cancellation too."""
 
     def __init__(self) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # plain sync code: Ctrl-C is a KeyboardInterrupt raised in the wait itself
             loop = None
+        self.loop = loop
         self.in_loop = loop is not None
         """Whether a loop of the caller's runs (blocked) on this thread."""
         self.caller = asyncio.current_task() if loop is not None else None
         self.tasks = {task: task.cancelling() for task in asyncio.all_tasks(loop)} if loop is not None else {}
         self.outer = _run_stopped.get()
         """The stop of the rlmx run this call is nested in (an on_event handler's or a tool's call), if any."""
-        self.poll = _POLL if loop is not None or self.outer is not None else None
+        self.trio = loop is None and _trio_worker()
+        self.poll = _POLL if loop is not None or self.outer is not None or self.trio else None
         """Seconds between looks; None: nothing to watch, wait for the result alone."""
-        self.sigint = False
-        """Whether SIGINT's handler ran since the call began."""
-        self._unanswered = 0
+        self.sigint = loop is not None and loop in _ctrl_c_pending
+        """Whether SIGINT's handler ran since the call began, or before it, in a turn of the loop that the app's
+        own handler has not had since (`_hold_ctrl_c`): then the call stops at once."""
+        self._unanswered = 1 if self.sigint else 0
         """Looks since the SIGINT was noted during which nothing turned it into a cancellation."""
-        self._answered_by_run = False
-        """Whether the chained SIGINT handler is one that answers a Ctrl-C through the run itself."""
-        self._chained: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+        self._handler: Callable[..., Any] | None = None
+        """The SIGINT handler the call found, seen through the notes of the blocked calls it is nested in."""
+        self._previous: Callable[..., Any] | None = None
+        self._noted: Callable[..., Any] | None = None
+
+    @property
+    def _answered_by_run(self) -> bool:
+        return self._handler is not None and _answers_through_the_run(self._handler)
 
     def __enter__(self) -> _BlockedLoop:
         previous = signal.getsignal(signal.SIGINT)
         if self.in_loop and threading.current_thread() is threading.main_thread() and callable(previous):
-            # rlmx's own commands (`rlmx.cli.main` in a notebook cell) set a handler that acts on the run itself,
-            # on the helper loop (`serve` stops its server gracefully): their Ctrl-C is answered, not left waiting.
-            self._answered_by_run = str(getattr(previous, "__module__", "")).startswith("rlmx.")
-
-            def noted(signum: int, frame: FrameType | None) -> Any:
-                self.sigint = True
-                return previous(signum, frame)
-
-            with contextlib.suppress(ValueError):  # not the main interpreter
+            handler = previous
+            while isinstance(outer := getattr(handler, "__self__", None), _BlockedLoop) and outer._handler:
+                handler = outer._handler  # an outer blocked call's note (a call made in a signal handler)
+            self._handler, self._previous, noted = handler, previous, self._note  # before a SIGINT can come
+            try:
                 signal.signal(signal.SIGINT, noted)
-                self._chained = (noted, previous)
+                self._noted = noted
+            except ValueError:  # not the main interpreter
+                self._handler = None
         return self
 
+    def _note(self, signum: int, frame: FrameType | None) -> Any:
+        self.sigint = True
+        if self.loop is not None and not self._answered_by_run:
+            _hold_ctrl_c(self.loop)
+        assert self._previous is not None
+        return self._previous(signum, frame)
+
     def __exit__(self, *exc: object) -> None:
-        if self._chained is not None and signal.getsignal(signal.SIGINT) is self._chained[0]:
-            signal.signal(signal.SIGINT, self._chained[1])  # unless a handler set another one meanwhile
+        if self._noted is not None and signal.getsignal(signal.SIGINT) is self._noted:
+            signal.signal(signal.SIGINT, self._previous)  # unless a handler set another one meanwhile
 
     def check(self, run: list[asyncio.Task[Any]]) -> None:
-        """CancelledError when the caller's task was cancelled, or the run it is nested in was stopped;
-        KeyboardInterrupt when another of the loop's tasks was cancelled by a Ctrl-C (asyncio.run's first one
-        cancels its main task: the caller, a callback or another task, cannot be cancelled, and stops as sync code
-        does on Ctrl-C). Any other task's cancellation (a SIGTERM handler's shutdown, another thread's) is the
-        loop's to deliver once the call returns. A Ctrl-C that nothing turned into a cancellation by the next look
-        (the app's handler left it to the blocked loop, or only set a flag) stops the call too, or the app could
-        not act on it until the run ends; unless it cancelled `run`, this call's own tasks (`rlmx.cli`'s handler
-        does: they end as they choose)."""
+        """CancelledError when the caller's task was cancelled, or the run it is nested in was stopped; trio's
+        cancellation on a trio worker thread. When another of the loop's tasks was cancelled by a Ctrl-C:
+        KeyboardInterrupt if Python's own handler did it (asyncio.run's first one cancels its main task: the
+        caller, a callback or another task, cannot be cancelled, and stops as sync code does on Ctrl-C), else as
+        the app's handler meant it (`_stop_as_ctrl_c`). Any other task's cancellation (a SIGTERM handler's
+        shutdown, another thread's) is the loop's to deliver once the call returns. A Ctrl-C that nothing turned
+        into a cancellation by the next look (the app's handler left it to the blocked loop, or only set a flag)
+        stops the call too, or the app could not act on it until the run ends; unless it cancelled `run`, this
+        call's own tasks, or the handler is one of rlmx's that answers it through the run (`answers_ctrl_c`)."""
         if self.outer is not None and self.outer.is_set():
             raise asyncio.CancelledError
         asked = [task for task, before in self.tasks.items() if task.cancelling() > before]
         if self.caller in asked:
             raise asyncio.CancelledError
-        if asked and self.sigint:
-            raise KeyboardInterrupt
-        if self.sigint and not self._answered_by_run and not any(task.cancelling() for task in run):
+        if self.trio:
+            sys.modules["trio"].from_thread.check_cancelled()
+        if not self.sigint or self._answered_by_run:
+            return
+        if asked:
+            if self._handler is not None and _pythons_own_ctrl_c(self._handler):
+                raise KeyboardInterrupt
+            self._stop_as_ctrl_c()
+        if not any(task.cancelling() for task in run):
             self._unanswered += 1
             if self._unanswered > 1:
                 self._stop_as_ctrl_c()
@@ -173,6 +281,11 @@ class _LoopThread:
             task.add_done_callback(lambda t: _settle(done, t))
 
         with _BlockedLoop() as blocked:
+            try:
+                blocked.check(tasks)  # a Ctrl-C still pending for the caller's loop, a nested-in run stopped
+            except BaseException:
+                coro.close()
+                raise
             self.loop.call_soon_threadsafe(start)
             try:
                 while True:
@@ -210,14 +323,15 @@ class _LoopThread:
         self.loop.close()
 
 
-def _cancel_once_set(stop: threading.Event, task: asyncio.Task[Any]) -> None:
-    """Cancel `task`, a run nested in another on a loop of its own, once the outer run's `stop` is set. Looked at
-    every `_POLL` seconds on the task's loop (a threading.Event cannot wake a loop), until the task ends."""
+def _cancel_when(stopped: Callable[[], bool], task: asyncio.Task[Any]) -> None:
+    """Cancel `task`, a run on this thread's loop, once `stopped()` says so (the outer run's stop, for a run nested
+    in another on a loop of its own; trio's cancellation). Looked at every `_POLL` seconds on the task's loop
+    (neither a threading.Event nor trio can wake it), until the task ends."""
 
     def look() -> None:
         if task.done():
             return
-        if stop.is_set():
+        if stopped():
             task.cancel()
         else:
             task.get_loop().call_later(_POLL, look)
@@ -270,13 +384,16 @@ class BlockingRunner:
         outer = _run_stopped.get()
         stopped = threading.Event()
         context.run(_run_stopped.set, stopped)
+        trio_cancel = _TrioCancel() if _trio_worker() else None
 
         async def tracked() -> T:
             task = asyncio.current_task()
             if task is not None:
                 held.append(task)
                 if outer is not None:
-                    _cancel_once_set(outer, task)
+                    _cancel_when(outer.is_set, task)
+                if trio_cancel is not None:
+                    _cancel_when(trio_cancel.came, task)
             return await coro
 
         try:
@@ -294,6 +411,8 @@ class BlockingRunner:
                 held[0].cancel()
                 with contextlib.suppress(BaseException):
                     self._runner.get_loop().run_until_complete(held[0])
+            if trio_cancel is not None and trio_cancel.error is not None:
+                raise trio_cancel.error from None  # trio's own, for the trio task awaiting this thread
             raise
         finally:
             self._running_here = None

@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.text import Text
 
 from rlmx import __version__, _quiet_start
+from rlmx.blocking import answers_ctrl_c
 from rlmx.budget import Budget
 from rlmx.commands import bench as bench_command
 from rlmx.commands import mcp as mcp_command
@@ -1143,6 +1144,7 @@ class Interrupts:
         KeyboardInterrupt, which `main()` turns into the same exit."""
         self._armed = threading.current_thread() is threading.main_thread()
 
+    @answers_ctrl_c
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         loop, task = self._loop, self._task

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from rlmx.blocking import answers_ctrl_c
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import seconds as _seconds
@@ -264,6 +265,7 @@ def _server(config: Any, app: Any) -> Any:
                     signal.signal(sig, signal.SIG_IGN)
                 yield
 
+        @answers_ctrl_c
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             if sig not in self.ignored:  # one that came in the instant before it was ignored again
                 super().handle_exit(sig, frame)
@@ -355,6 +357,7 @@ class Stop:
             return ""
         return " (Ctrl-C)" if self.interrupted else f" ({signal.Signals(self.received[0]).name})"
 
+    @answers_ctrl_c
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         if self._server is not None:
