@@ -386,6 +386,33 @@ def test_a_list_items_block_loses_only_the_indentation_all_its_lines_share(reply
     assert parse_reply(reply).cells == (code,)
 
 
+@pytest.mark.parametrize("marker", ["- ", "4. ", "  * "])
+def test_a_list_items_block_whose_string_runs_at_column_0_loses_the_items_column(marker: str) -> None:
+    # the string's column-0 lines share no indentation with the code, yet the code sits at the item's column
+    pad = " " * len(marker)
+    body = f'{pad}note = """first line\nsecond line\n"""\n{pad}if note:\n{pad}    print(note.split()[0])'
+    parsed = parse_reply(f"Next:\n{marker}```python\n{body}\n{pad}```\n- Then answer.")
+    assert parsed.cells == ('note = """first line\nsecond line\n"""\nif note:\n    print(note.split()[0])',)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "- ```python cells run in the sandbox",
+        "2) ~~~ blocks count as code too",
+        "```repl is the block the system runs",
+    ],
+)
+def test_a_fence_followed_by_a_sentence_in_reasoning_drafts_no_block(note: str) -> None:
+    # a fence mentioned at the start of a sentence is written about: a close glued to the last words still ends it
+    reply = f"<think>\nReminder:\n{note}\nSo: count the words.</think>\n```repl\nprint(len(context.split()))\n```"
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("print(len(context.split()))",)
+    assert parsed.reasoning_chars == reply.index("</think>") + len("</think>")
+    drafted = "<think>\n- ```python\n  FINAL('x')</think>\n  ```\nok</think>\n```repl\nprint(1)\n```"
+    assert parse_reply(drafted).cells == ("print(1)",)  # a language after the fence still drafts a block
+
+
 @pytest.mark.parametrize(
     ("opening", "closing"),
     [

@@ -982,3 +982,21 @@ def test_a_final_shown_in_a_data_block_that_begins_a_list_item_finishes_nothing(
     result, _ = run([reply, repl("FINAL(context.split()[-1])")])
     assert result.answer == "gamma"
     assert parse_reply(reply).final is None
+
+
+@pytest.mark.parametrize(
+    ("item", "after"),
+    [
+        ("- <!-- I won't comment anything out", "- I read the last word."),
+        ("3) <!-- todo: shorten", "4) Then print it."),
+        ("  + <!-- the opener alone", "\nThen the code, after a blank line:"),
+    ],
+)
+def test_an_unclosed_comment_that_begins_a_list_item_ends_with_the_item(item: str, after: str) -> None:
+    # the HTML block lives in the item: the next item, or a line left of its content after a blank, ends it
+    reply = f"Notes:\n{item}\n{after}\n\n```repl\nprint(context.split()[-1])\n```"
+    assert parse_reply(reply).cells == ("print(context.split()[-1])",)
+    nested = "- <!-- draft:\n  ```repl\n  FINAL('alpha')\n  ```\n- next\n\n```repl\nprint(2)\n```"
+    assert parse_reply(nested).cells == ("print(2)",)  # the draft inside the item stays hidden
+    result, _ = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma"

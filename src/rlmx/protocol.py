@@ -21,7 +21,8 @@ splits a reply into three kinds of text:
   models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
   zero-width mark, or begin a list item's content ("  - ```repl", "1. ~~~python", "- ```json", read as at a line's
   start: its closing fence sits at the item's content column, and its lines lose that column only as far as they
-  all have it, so code a model wrote at column 0 stays as written); a code fence may open at the end of a line of
+  all have it, so code a model wrote at column 0 stays as written, or up to it each where only that compiles: a
+  string's column-0 lines); a code fence may open at the end of a line of
   text ("Running it: ```repl"); a closing one may be indented up to 3 columns more, or be followed by leaked
   chat-template tokens (<|eot_id|>, </s>) or by a closing tag (```</answer>, ```</think>: the tag then ends what it
   closes). A fence in a block quote never opens a block, nor in a quote inside a list item ("1. > ```repl").
@@ -204,6 +205,11 @@ _LATE_FENCE = re.compile(  # not after a backslash: in "\```repl" the backtick i
     + r")[0-9.]*[ \t]*)$",
     re.M | re.I,
 )
+_DRAFT_INFO = re.compile(
+    r"[ \t]*+(?:[{.]*+[A-Za-z_]\S*+(?:[ \t]++(?:[{.#]\S*+|[^\s=]++=(?:\"[^\"\n]*+\"|'[^'\n]*+'|\S*+)))*+)?[ \t]*+"
+)
+"""The info string of a fence that opens or closes a block drafted in reasoning: none, or a language with only
+attributes after it (`python3.12`, `{python}`, `python title="a.py"`, `{r, echo=FALSE}`), never a sentence."""
 _QUOTE_LEAD = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})*+>")
 """The start of a line in a block quote, the quote maybe inside list items ("> ", "1. > ", "- > ", CommonMark 5.2)."""
 _LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
@@ -563,9 +569,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         if match.re is _LINE_EVENT and match.group("fence") is not None:
             fence, info, item = match.group("fence"), match.group("info"), match.group("item")
             indent = _indent(match.group("indent") + item)  # an item's fence: the item's content column
-            if state == "think" and not (fence[0] == "`" and "`" in info):
+            if state == "think" and not (fence[0] == "`" and "`" in info) and _DRAFT_INFO.fullmatch(info):
                 # A block drafted in the reasoning: a closing tag inside it must stand alone. A fence that begins a
-                # list item only opens one (a closing fence is never a list item's content).
+                # list item only opens one (a closing fence is never a list item's content). One followed by a
+                # sentence ("- ```repl blocks run code") is a fence written about, and drafts nothing.
                 think_fence = True if item else not think_fence
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
@@ -766,7 +773,8 @@ def _begins_line(text: str, position: int) -> bool:
 class _Comments:
     """The HTML comments of a text, read one way for every reader of prose (fences, turn markers, FINAL lines), by
     CommonMark (4.6 and 6.6): from `<!--` to the next `-->`. A `<!--` that begins its line opens an HTML block, and
-    one never closed runs to the end (a draft the model commented out is not action). One within a line is raw HTML
+    one never closed runs to the end (a draft the model commented out is not action), or, begun in a list item's
+    content, to the end of that item (`_item_end`: a block in a container ends with it). One within a line is raw HTML
     only when its `-->` comes in the same paragraph (a blank line or a fence line ends it), and one in an inline code
     span or right after a backtick is written about: both are text ("Drafts go in `<!--` comments"). Every position
     is found once and bisected, so the reading is linear however often it is asked."""
@@ -821,7 +829,11 @@ class _Comments:
         closer = bisect.bisect_left(self.closers, opener + 2)  # "<!-->" is a comment, closed at once
         close = self.closers[closer] + 3 if closer < len(self.closers) else None
         if _begins_line(text, opener):  # it begins its line or a list item: an HTML block, to its `-->` or the end
-            return close if close is not None else len(text)
+            end = close if close is not None else len(text)
+            line_start = text.rfind("\n", 0, opener) + 1
+            if text[line_start:opener].strip(f" \t{_ZERO_WIDTH}"):  # after list-item markers: ends with the item
+                return _item_end(text, line_start, _indent(text[line_start:opener]), end)
+            return end
         return close if close is not None and close <= paragraph_end else None
 
     def _in_code(self, position: int, paragraph_start: int, paragraph_end: int) -> bool:
@@ -830,6 +842,29 @@ class _Comments:
         spans = self.code[1]
         at = bisect.bisect_right(spans, (position, len(self.text)))
         return at > 0 and spans[at - 1][1] > position
+
+
+_ITEM_START = re.compile(_LIST_ITEM)
+
+
+def _item_end(text: str, line_start: int, column: int, limit: int) -> int:
+    """Where the list item whose content begins on the line at `line_start`, at `column`, ends (CommonMark 5.2), or
+    `limit` if that comes first: at the next line left of the content column that begins another item, or that
+    follows a blank line. (Other lines left of it continue the item, as a paragraph's lazy lines do.)"""
+    blank = False
+    end = text.find("\n", line_start)
+    while 0 <= end < limit:
+        start = end + 1
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        content = line.lstrip(" \t")
+        if not content:
+            blank = True
+            continue
+        if (blank or _ITEM_START.match(content)) and _indent(line[: len(line) - len(content)]) < column:
+            return min(start, limit)
+        blank = False
+    return limit
 
 
 _NEXT_LINE_OPENS_CODE = re.compile(
@@ -911,14 +946,25 @@ def _compiles(code: str) -> bool:
 
 
 def _cell_code(body: str, indent: int, language: str, item: bool = False) -> str:
-    """A block's code: its fence's indentation removed (`item`: a fence that began a list item, whose lines lose the
-    item's content column only as far as all of them have it, `_shared_indent`), then any indentation all its lines
-    share (a block opened at the end of a line of text). A console session (`>>>` prompts) keeps its input lines
-    only; a `pycon` block without prompts is output, with no code."""
-    code = textwrap.dedent(_dedent(body, _shared_indent(body, indent) if item else indent)).rstrip()
+    """A block's code: its fence's indentation removed (`item`: a fence that began a list item, `_item_code`), then
+    any indentation all its lines share (a block opened at the end of a line of text). A console session (`>>>`
+    prompts) keeps its input lines only; a `pycon` block without prompts is output, with no code."""
+    code = _item_code(body, indent) if item else textwrap.dedent(_dedent(body, indent)).rstrip()
     if _CONSOLE_PROMPT.match(code.lstrip("\n")):
         return "\n".join(line[4:] for line in code.split("\n") if _CONSOLE_PROMPT.match(line))
     return "" if language == "pycon" else code
+
+
+def _item_code(body: str, column: int) -> str:
+    """The code of a block whose fence began a list item's content at `column`. Its lines lose that column only as
+    far as all of them have it (`_shared_indent`: code a model wrote at column 0 keeps its own indentation). When
+    that leaves code that does not compile (a triple-quoted string's column-0 lines pulled the shared indent to 0),
+    each line loses up to the column instead, as CommonMark strips an indented fence's lines (`_dedent`)."""
+    shared = textwrap.dedent(_dedent(body, _shared_indent(body, column))).rstrip()
+    if _compiles(shared):
+        return shared
+    stripped = textwrap.dedent(_dedent(body, column)).rstrip()
+    return stripped if _compiles(stripped) else shared
 
 
 def _shared_indent(body: str, columns: int) -> int:
