@@ -286,6 +286,16 @@ def test_a_json_object_file_is_described_by_its_keys_and_only_paths_as_paths(tmp
     assert prepare("context", [tmp_path / "sales.json"]).type_name == "dict (path -> document)"
 
 
+def test_a_long_key_is_quoted_cut_between_whole_characters_and_marked_cut(tmp_path: Path) -> None:
+    # keys were cut at 40 code points: half a flag, an e without its accent, quoted as if whole (a KeyError waiting)
+    flags = "\U0001f1fa\U0001f1f8" * 25
+    accented = "cafe\u0301 " * 9
+    (tmp_path / "keys.json").write_text(json.dumps({flags: 1, accented: 2, "short": 3}), encoding="utf-8")
+    shown = prepare("context", tmp_path / "keys.json").type_name
+    assert f"{flags[:40]!r}..." in shown and f"{accented[:39]!r}..." in shown and "'short'" in shown
+    assert "'short'..." not in shown
+
+
 def test_a_folder_skips_files_reached_through_a_link_that_leads_outside_it(tmp_path: Path) -> None:
     # The target's content reached the model (and its preview) without a word: `rlmx mcp` never reads such links.
     (tmp_path / "credentials").write_text("secret-token")

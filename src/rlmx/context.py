@@ -29,7 +29,7 @@ from rlmx import documents
 from rlmx.documents.text import NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
 from rlmx.sandbox import frames
-from rlmx.sandbox.graphemes import boundary_before
+from rlmx.sandbox.graphemes import boundary_before, head
 from rlmx.strbuffer import ascii_bytes
 
 ContextKind = Literal["text", "json"]
@@ -544,8 +544,21 @@ def _dict_name(content: dict[str, Any], keyed_by_path: bool) -> str:
     if keyed_by_path:
         documents_inside = any(not isinstance(v, str) for v in content.values())
         return "dict (path -> document)" if documents_inside else "dict (path -> file text)"
-    keys = ", ".join(repr(key[:40]) for key in list(content)[:8]) + (", ..." if len(content) > 8 else "")
+    keys = ", ".join(_shown_key(key) for key in list(content)[:8]) + (", ..." if len(content) > 8 else "")
     return f"dict with keys {keys}" if content else "dict (empty)"
+
+
+_KEY_SHOWN = 40
+"""Code points of a key the first prompt quotes; a longer key is cut between whole characters and marked so."""
+
+
+def _shown_key(key: Any) -> str:
+    """A key as the first prompt quotes it: whole, or its start on a whole character (a flag or an accent is never
+    split) with "..." after the quote, so a cut key is not taken for the whole one."""
+    if not isinstance(key, str):
+        return repr(key)
+    kept = head(key, _KEY_SHOWN)
+    return repr(kept) if kept == key else f"{kept!r}..."
 
 
 def _encodable_text(text: str) -> tuple[str, int]:
