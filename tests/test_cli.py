@@ -328,6 +328,20 @@ def ask_args(*flags: str) -> Any:
     return build_parser().parse_args(["ask", "q", *flags])
 
 
+
+def test_path_flags_expand_a_leading_tilde_without_a_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # an MCP client (no shell) or --flag=~/x passed a literal ~: traces went to <project>/~/rlmx-traces and a script
+    # in HOME was "not found"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = ask_args(
+        "--trace-dir=~/traces", "--scripted=~/s.json", "--context=~/notes.txt", "--context", "-", "--file=~/f.csv"
+    )
+    assert (args.trace_dir, args.scripted) == (tmp_path / "traces", tmp_path / "s.json")
+    assert args.contexts == [str(tmp_path / "notes.txt"), "-"] and args.files == [str(tmp_path / "f.csv")]
+    listed = build_parser().parse_args(["traces", "--trace-dir", "~/t"])
+    assert listed.trace_dir == tmp_path / "t"
+
+
 def test_scripted_wins_over_everything(tmp_path: Path) -> None:
     script = write_script(tmp_path, ["x"])
     environ = {"RLMX_MODEL": "env-model", "OPENAI_API_KEY": "sk-test"}

@@ -48,6 +48,7 @@ from rlmx.commands.argtypes import count as _non_negative_int
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
+from rlmx.commands.argtypes import user_path, user_path_text
 from rlmx.context import MODULE_NAMES
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         action="append",
         default=[],
+        type=user_path_text,
         dest="contexts",
         help="a file or folder to answer over, or - for stdin; repeat for several (the first is `context`, the "
         "others are named after their file names). The guided root needs one; other models may answer without",
@@ -220,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         action="append",
         default=[],
+        type=user_path_text,
         dest="files",
         help="copy this file, read-only, into the REPL's working directory (the model opens it from code); repeat "
         "for several",
@@ -231,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument(
         "--output-schema",
         metavar="FILE.json",
-        type=Path,
+        type=user_path,
         help="a JSON Schema the answer must match (the answer is printed as JSON); needs a model that writes "
         "its own code (not the guided root)",
     )
@@ -295,7 +298,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument(
         "--scripted",
         metavar="FILE.json",
-        type=Path,
+        type=user_path,
         help='replay scripted replies (for tests and demos): a JSON list of strings, or {"root": [...], "sub": [...]}',
     )
     models.add_argument(
@@ -382,7 +385,7 @@ def _add_trace_dir_argument(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--trace-dir",
         metavar="DIR",
-        type=Path,
+        type=user_path,
         help="where JSONL traces go (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
 

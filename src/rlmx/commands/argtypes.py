@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 
 def _whole(text: str, least: int) -> int:
@@ -87,3 +89,15 @@ def size(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
     return value
+
+
+def user_path(text: str) -> Path:
+    """A path with a leading `~` or `~user` expanded: an MCP client, a systemd unit or `--flag=~/x` passes it to
+    rlmx without a shell to expand it, and a literal `~` folder would be made in the working directory."""
+    return Path(text).expanduser()
+
+
+def user_path_text(text: str) -> str:
+    """`text` with a leading `~` expanded and nothing else changed, for flags whose value may also be `-` (stdin) or a
+    URL the command then refuses by name (a Path would fold `https://` into `https:/`)."""
+    return os.path.expanduser(text)

@@ -28,6 +28,7 @@ from rlmx.bench.report import write_report
 from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, read_records, run
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
 from rlmx.budget import Budget
+from rlmx.commands.argtypes import user_path
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
@@ -60,7 +61,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_p.add_argument(
         "--tasks",
-        type=Path,
+        type=user_path,
         metavar="FILE.jsonl",
         help="run your own tasks (a real dataset in the task format, one JSON object a line: family, context, "
         "query, answer; see rlmx.bench.external) instead of generated ones",
@@ -81,7 +82,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "figure1 (S-NIAH, OOLONG, Pairs at 8K..1M; base, rlm), report written at the end; --family keeps some "
         "of its families, --n caps tasks per length, --method replaces its methods",
     )
-    run_p.add_argument("--out", type=Path, required=True, help="results folder (rerunning skips finished tasks)")
+    run_p.add_argument("--out", type=user_path, required=True, help="results folder (rerunning skips finished tasks)")
     run_p.add_argument("--seed", type=int, help="generator seed (default 0)")
     run_p.add_argument(
         "--window",
@@ -96,7 +97,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument("--max-iterations", type=_count, default=30, help="RLM iterations per task (default 30)")
     run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
     run_p.add_argument("--sandbox", default="subprocess", help="sandbox of the RLM methods (default subprocess)")
-    run_p.add_argument("--cache-dir", type=Path, help="keep generated tasks here (default: OUT/.tasks)")
+    run_p.add_argument("--cache-dir", type=user_path, help="keep generated tasks here (default: OUT/.tasks)")
     _add_param(run_p)
     run_p.add_argument(
         "--ray",
@@ -119,7 +120,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
-    rep.add_argument("dir", type=Path, help="a folder written by `rlmx bench run`")
+    rep.add_argument("dir", type=user_path, help="a folder written by `rlmx bench run`")
     rep.add_argument("--window", type=_window, help="mark this context window on the plots, e.g. 8k")
     gen = sub.add_parser("generate", help="print one task's manifest (and with --show, its query and answer)")
     gen.add_argument("--family", required=True, choices=FAMILIES)

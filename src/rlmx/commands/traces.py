@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
+from rlmx.commands.argtypes import user_path
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe
@@ -49,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--trace-dir",
         metavar="DIR",
-        type=Path,
+        type=user_path,
         help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
     parser.add_argument("--limit", type=_count, default=20, metavar="N", help="list at most N traces (default: 20)")
