@@ -90,6 +90,27 @@ def test_schemas_with_annotations_and_vendor_keywords_are_still_taken() -> None:
     assert result.value == 42
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"propertyOrdering": ["city", "population"]},  # Gemini's
+        {"example": {"city": "Oslo", "population": 709000}},  # OpenAPI's, from pydantic's json_schema_extra
+        {"id": "https://example.com/city.json"},  # draft-04's $id
+    ],
+)
+def test_a_schema_with_keys_json_schema_ignores_is_taken(extra: dict[str, object]) -> None:
+    # a valid schema with one vendor key was refused as a field map, its own keywords offered back as fields
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], **extra}
+    result = RLM(ScriptedLM([repl("FINAL({'city': 'Oslo'})")])).completion("q", context="c", output=schema)
+    assert result.value == {"city": "Oslo"}
+
+
+def test_openais_response_format_object_is_told_which_part_is_the_schema() -> None:
+    wrapper = {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}, "strict": True}}
+    with pytest.raises(InputError, match=r'pass its "json_schema"\."schema" value'):
+        RLM(ScriptedLM(["x"])).completion("q", context="c", output=wrapper)
+
+
 async def test_llm_query_with_a_schema_returns_the_validated_value() -> None:
     replies = iter(['{"city": "Oslo"', 'Sure! ```json\n{"city": "Oslo", "population": 709000}\n```'])
 

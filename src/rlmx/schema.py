@@ -109,9 +109,17 @@ _ANNOTATION_KEYWORDS = frozenset(
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
 
 
+_REFERENCES = frozenset({"$ref", "$defs", "definitions", "$schema", "$id"})
+"""Keywords a schema may hold at its root besides those that constrain a value (`VALIDATORS`)."""
+
+
 def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
     """InputError for a dict that is not JSON or whose root keys are no JSON Schema keywords, showing the schema
     it was likely meant to be."""
+    if spec.get("type") == "json_schema" and isinstance(spec.get("json_schema"), dict):
+        raise InputError(
+            'output is OpenAI\'s response_format, a wrapper of a JSON Schema: pass its "json_schema"."schema" value'
+        )
     strange = [
         key
         for key in spec
@@ -119,7 +127,11 @@ def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
     ]
     if strange and isinstance(spec.get("schema"), dict):
         raise InputError('output is not a JSON Schema but a wrapper of one: pass its "schema" value itself')
-    if strange:
+    # A schema may carry keys JSON Schema ignores (Gemini's propertyOrdering, OpenAPI's example, draft-04's id): a
+    # field map is a dict with no keyword that constrains a value, or one of whose other keys names a field's type
+    # ({"culprit": "string"}, {"culprit": str}).
+    constrains = any(key in validator.VALIDATORS or key in _REFERENCES for key in spec)
+    if strange and (not constrains or any(_names_a_type(spec[key]) for key in strange)):
         raise InputError(
             f"output is not a JSON Schema: {', '.join(map(repr, strange))} "
             f"{'is not a JSON Schema keyword' if len(strange) == 1 else 'are not JSON Schema keywords'}. "
@@ -129,6 +141,11 @@ def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
         json.dumps(spec)
     except (TypeError, ValueError) as exc:
         raise InputError(f"output is not a JSON Schema: it holds a value JSON cannot write ({exc})") from None
+
+
+def _names_a_type(value: Any) -> bool:
+    """Whether a value is a field's type as a field map writes it: a JSON type's name or a Python type."""
+    return isinstance(value, type) or (isinstance(value, str) and value in _JSON_TYPES.values())
 
 
 def _schema_for_field_map(fields: dict[str, Any]) -> dict[str, Any]:
