@@ -881,3 +881,23 @@ def test_a_sigalrm_handler_set_in_one_cell_serves_the_alarm_of_a_later_one() -> 
     assert RLM(lm, budget=Budget(cell_timeout=2)).completion("q", context="c").answer == "done"
     assert "time-boxed True" in feedback(lm, 2)
     assert "ran past its 2 s time limit" in feedback(lm, 3)
+
+
+def test_a_repeating_real_timer_keeps_ticking_when_its_ticks_are_waited_for_without_a_handler() -> None:
+    # The shared SIGALRM timer was armed one tick at a time and re-armed only by rlmx's handler: ticks taken by
+    # `signal.sigwait` ran no handler, so the second tick never came and the cell hung until the REPL was killed.
+    waiting = (
+        "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)\n"
+        "got = [signal.sigwait({signal.SIGALRM}) for _ in range(3)]\n"
+        "got.append(signal.sigtimedwait({signal.SIGALRM}, 2).si_signo)\n"
+        "left, every = signal.getitimer(signal.ITIMER_REAL)\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0)\nsignal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})\n"
+        "print('ticks', len(got), set(got) == {signal.SIGALRM}, 0 < left <= 0.05, every)"
+    )
+    ticking = "signal.signal(signal.SIGALRM, lambda *_: None)\nsignal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)"
+    spinning = f"{ticking}\nwhile True:\n    pass"
+    lm = ScriptedLM([repl("kept = 'here'"), repl(waiting), repl(spinning), repl("FINAL(kept)")])
+    assert RLM(lm, budget=Budget(cell_timeout=2)).completion("q", context="c").answer == "here"
+    assert "ticks 4 True True 0.05" in feedback(lm, 2)
+    assert "ran past its 2 s time limit" in feedback(lm, 3)  # beside a repeating timer, the time limit holds

@@ -440,6 +440,43 @@ def test_a_dict_the_model_binds_to_answer_keeps_an_earlier_questions_thread_out(
     assert "refused ['set', 'update', 'rebind'] {'content': '', 'ready': False}" in told
 
 
+IDLE_POOLS = {
+    "with no initializer": "ThreadPoolExecutor(2)",
+    "with an initializer of its own": "ThreadPoolExecutor(2, initializer=print, initargs=('ready',))",
+}
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+@pytest.mark.parametrize("pool", IDLE_POOLS)
+def test_an_idle_pool_kept_by_an_earlier_question_leaves_the_next_ones_answer_its_own(sandbox: str, pool: str) -> None:
+    # A kept pool's threads counted as question 1's work for their whole life, idle or not: question 2's own
+    # `exec("answer = ...")` was then undone as what earlier work may have bound, and it ended on its fallback.
+    second = "exec(\"answer = {'content': 'two', 'ready': True}\")"
+    first = (
+        f"from concurrent.futures import ThreadPoolExecutor\npool = {IDLE_POOLS[pool]}\n"
+        "print(list(pool.map(len, ['a', 'bb'])))\nFINAL('one')"
+    )
+    lm = ScriptedLM([repl(first), repl(second), repl("FINAL('fallback')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "one"
+        assert session.ask("q2").answer == "two"
+
+
+@pytest.mark.parametrize("sandbox", ["subprocess", "inprocess"])
+def test_a_kept_pools_initializer_is_still_the_work_of_the_question_that_made_the_pool(sandbox: str) -> None:
+    # The pool's threads are not counted (an idle one is nobody's work): its initializer, run as a later question
+    # first gives the pool work, must still count as the maker's, whose binding of `answer` is not the later one's.
+    first = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "def stale():\n    globals()['answer'] = {'content': 'stale', 'ready': True}\n"
+        "pool = ThreadPoolExecutor(1, initializer=stale)\nFINAL('one')"
+    )
+    lm = ScriptedLM([repl(first), repl("pool.submit(len, 'a').result(5)"), repl("FINAL('two')")])
+    with RLM(lm, sandbox=sandbox).session(context="c") as session:
+        assert session.ask("q1").answer == "one"
+        assert session.ask("q2").answer == "two"
+
+
 STALE_WRITES = {
     "through globals()": "globals()['answer'] = {'content': 'stale', 'ready': True}",
     "through globals().update": "globals().update(answer={'content': 'stale', 'ready': True})",

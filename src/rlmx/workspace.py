@@ -4,7 +4,9 @@
 non-regular file is an InputError then), and writes a copy into the worker's working directory before the first
 cell, so the model's code can `open("report.pdf", "rb")` or hand it to a library (pypdf, csv, ...). The copies are
 mode 0444 (read-only) and live in the sandbox: the originals are never opened by the worker and never written
-(the inprocess tier, whose REPL shares the host's directory, writes them to a private folder of its own instead).
+(the inprocess tier, whose REPL shares the host's directory, writes them to a private folder of its own instead,
+and never moves the host's process there). The REPL's `workspace_dir` holds the folder's absolute path on every
+tier, and the system prompt says so.
 They travel inside the setup cell as base64, the same way on every tier (subprocess, isolated, docker, inprocess),
 so they count against the frame limit (64 MiB a cell) and are re-placed after a REPL restart.
 """
@@ -53,16 +55,18 @@ def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
 
 
 def placement_code(files: list[WorkspaceFile]) -> str:
-    """REPL code that writes the files into the working directory, read-only, and leaves no variable behind."""
+    """REPL code that writes the files into the working directory (or the tier's own folder), read-only, and
+    leaves one variable behind: `workspace_dir`, that folder's absolute path (`describe` names it to the model)."""
     if not files:
         return ""
     entries = ",\n".join(f"    ({f.name!r}, {base64.b64encode(f.data).decode('ascii')!r})" for f in files)
     # A tier whose REPL shares the host's working directory (inprocess) gives a folder of its own: the copies
-    # must never overwrite, or make read-only, a file of the user's that has the same name there.
+    # must never overwrite, or make read-only, a file of the user's that has the same name there; the cells do not
+    # run in it (the working directory is the host's whole process's), so the model is told where it is.
     return (
         "def _rlmx_place_files(entries):\n"
         "    import base64, os\n"
-        "    folder = globals().get('_rlmx_workspace_folder', os.getcwd)()\n"
+        "    folder = os.path.abspath(globals().get('_rlmx_workspace_folder', os.getcwd)())\n"
         "    for name, data in entries:\n"
         "        path = os.path.join(folder, name)\n"
         "        if os.path.exists(path):\n"
@@ -70,7 +74,8 @@ def placement_code(files: list[WorkspaceFile]) -> str:
         "        with open(path, 'wb') as handle:\n"
         "            handle.write(base64.b64decode(data))\n"
         "        os.chmod(path, 0o444)\n"
-        f"_rlmx_place_files([\n{entries}\n])\n"
+        "    return folder\n"
+        f"workspace_dir = _rlmx_place_files([\n{entries}\n])\n"
         "del _rlmx_place_files\n"
     )
 
@@ -78,4 +83,7 @@ def placement_code(files: list[WorkspaceFile]) -> str:
 def describe(files: list[WorkspaceFile]) -> str:
     """The system prompt's lines about the files."""
     listed = ", ".join(f"{f.name} ({len(f.data):,} bytes)" for f in files)
-    return f"Workspace files: read-only copies in the REPL's working directory (open them by name from code): {listed}."
+    return (
+        "Workspace files: read-only copies in the folder whose absolute path is the REPL variable `workspace_dir` "
+        f"(open them as os.path.join(workspace_dir, name); it may not be the working directory): {listed}."
+    )

@@ -785,3 +785,18 @@ def test_a_bad_sandbox_or_a_folder_under_a_file_is_refused_before_anything_runs(
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err, err
     assert not (tmp_path / "never").exists()
+
+
+def test_a_cached_task_an_older_rlmx_left_readable_is_made_private_when_resumed(tmp_path: Path) -> None:
+    """An rlmx before the fix wrote the task cache 0644: a resumed run (another method, the same tasks) reads those
+    entries again, and must leave each one 0600 before the model's cells run, or they would read their gold."""
+    script = _script(tmp_path / "replies.json", "The special magic number is 1234567.", 2)
+    out = tmp_path / "results"
+    argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "1", "--scripted", str(script)]
+    assert main([*argv, "--method", "base", "--out", str(out)]) == 0
+    cached = list((out / ".tasks").glob("*.json"))
+    assert cached
+    for entry in cached:
+        entry.chmod(0o644)
+    assert main([*argv, "--method", "base", "--window", "65536", "--out", str(out)]) == 0
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in cached} == {p.name: "0o600" for p in cached}

@@ -56,6 +56,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "hidden_memory": {"subprocess": B, "isolated": B},  # mmap, memfd, System V segments, queues and semaphores
     "new_namespaces": {"subprocess": B, "isolated": B},  # a user namespace, then a mount one and a tmpfs in it
     "sibling_of_the_worker": {"subprocess": B, "isolated": B},  # clone(CLONE_PARENT): outside the watched tree
+    "subreaper_cleared": {"subprocess": B, "isolated": B},  # then a double fork's orphan goes to the zygote
     "disk_in_aggregate": {"subprocess": B, "isolated": B},
     "thread_outlives_cell": {"subprocess": B, "isolated": B},
     "c_stack_overflow": {"subprocess": K, "isolated": K},
@@ -512,6 +513,30 @@ async def test_a_child_made_a_sibling_of_the_worker(tier: str) -> None:
         found = attempts(await run(box, code))
     got = succeeded(found, "clone_parent")
     assert (X if got else B) == expected("sibling_of_the_worker", tier), found
+
+
+async def test_the_worker_cannot_stop_being_its_orphans_parent(tier: str) -> None:
+    """The worker is a child subreaper, so a process a cell double-forks stays in the worker's tree, which the memory
+    and disk watchers sum. A cell that cleared the flag would send such orphans up to the zygote, unseen: the flag
+    can be neither cleared nor set again, and it is still on after the attempts."""
+    code = TRY + (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "def subreaper(value):\n"
+        "    if libc.prctl(36, value, 0, 0, 0) < 0:  # PR_SET_CHILD_SUBREAPER\n"
+        "        raise PermissionError(ctypes.get_errno())\n"
+        "    return value\n"
+        "def still_on():\n"
+        "    flag = ctypes.c_int(-1)\n"
+        "    libc.prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER\n"
+        "    return flag.value\n"
+        "attempt('clear', lambda: subreaper(0))\nattempt('set', lambda: subreaper(1))\n"
+        "out['flag'] = still_on()\nprint(json.dumps(out))"
+    )
+    async with open_sandbox(tier) as box:
+        found = attempts(await run(box, code))
+    got = succeeded(found, "clear", "set")
+    assert (X if got else B) == expected("subreaper_cleared", tier), found
+    assert found["flag"] == 1, found
 
 
 async def test_signals_to_the_hosts_threads_from_a_worker_of_the_hosts_own_uid() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -325,6 +327,37 @@ async def test_a_sandbox_made_while_a_cell_changed_the_stack_size_starts_its_cel
         threading.stack_size(stack_size)
 
 
+async def test_a_stack_size_the_host_sets_between_runs_is_its_cells_and_stays_its_own() -> None:
+    # The host's stack size was recorded once, when the first sandbox was made: a size the host set after an
+    # earlier run was not its next cell's thread's, and that run's end put the stale one back in the host.
+    stack_size = threading.stack_size()
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "c")])
+    asked = "import threading\nprint(threading.stack_size())"
+    try:
+        assert (await box.run_cell(asked, calls=echo, timeout=5)).stdout == f"{stack_size}\n"
+        threading.stack_size(4 * 1024 * 1024)
+        assert (await box.run_cell(asked, calls=echo, timeout=5)).stdout == f"{4 * 1024 * 1024}\n"
+        assert threading.stack_size() == 4 * 1024 * 1024
+    finally:
+        await box.close()
+        threading.stack_size(stack_size)
+
+
+def test_a_stack_size_the_host_set_before_its_first_sandbox_is_kept() -> None:
+    # Reading it (`threading.stack_size()` with no size) sets the default: the sandbox's first record, as the
+    # module loaded, reset the host's size, and every later record then took that default as the host's.
+    host = (
+        "import asyncio, threading\nthreading.stack_size(4 * 1024 * 1024)\n"
+        "from rlmx.context import prepare\nfrom rlmx.sandbox import create_sandbox\n"
+        "async def main():\n    box = create_sandbox('inprocess')\n    await box.start([prepare('context', 'c')])\n"
+        "    cell = await box.run_cell('import threading\\nprint(threading.stack_size())', calls=None, timeout=5)\n"
+        "    await box.close()\n    print(cell.stdout.strip(), threading.stack_size())\nasyncio.run(main())"
+    )
+    seen = subprocess.run([sys.executable, "-c", host], capture_output=True, text=True, timeout=60)
+    assert seen.stdout.split() == [str(4 * 1024 * 1024)] * 2, seen.stderr
+
+
 def test_workspace_files_go_to_a_folder_of_its_own_never_the_hosts_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,9 +374,9 @@ def test_workspace_files_go_to_a_folder_of_its_own_never_the_hosts_directory(
     (host / "mine.csv").write_text("a,b\n1,2\n")
     (elsewhere / "notes.txt").write_text("the vendor's notes")
     monkeypatch.chdir(host)
-    cell = (
-        "import os, pathlib\n"
-        "FINAL('|'.join([pathlib.Path('notes.txt').read_text(), pathlib.Path('mine.csv').read_text(), os.getcwd()]))"
+    cell = (  # the folder is named to the model: the process's working directory stays the host's
+        "import os, pathlib\nfolder = pathlib.Path(workspace_dir)\n"
+        "FINAL('|'.join([(folder / 'notes.txt').read_text(), (folder / 'mine.csv').read_text(), str(folder)]))"
     )
     rlm = RLM(ScriptedLM([repl(cell)]), sandbox="inprocess", files=[elsewhere / "notes.txt", Path("mine.csv")])
     notes, table, folder = rlm.completion("q", context="c").answer.split("|")
@@ -353,3 +386,56 @@ def test_workspace_files_go_to_a_folder_of_its_own_never_the_hosts_directory(
     assert sorted(p.name for p in host.iterdir()) == ["mine.csv", "notes.txt"]
     assert all(os.access(p, os.W_OK) for p in host.iterdir())
     assert os.getcwd() == str(host)
+
+
+def test_workspace_files_move_neither_the_hosts_tools_and_callbacks_nor_a_parent_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cells ran in the tier's folder by `os.chdir`, which moves the whole process: a host tool's relative path
+    # failed, an `on_event` callback's log lines went to the folder (removed at close), and a child RLM's cell
+    # left its parent's in the child's folder, deleted when the child closed.
+    from rlmx import RLM
+    from rlmx.lm import ScriptedLM
+    from scripting import repl
+
+    monkeypatch.chdir(tmp_path)
+    Path("prices.json").write_text('{"gadget": 7}')
+    (tmp_path / "vendor").mkdir()
+    terms = tmp_path / "vendor" / "terms.txt"
+    terms.write_text("no fees")
+
+    def price_of(item: str) -> int:
+        """The price of `item` in the host's price list."""
+        return int(json.loads(Path("prices.json").read_text())[item])
+
+    events: list[str] = []
+
+    def log_event(event: object) -> None:
+        events.append(type(event).__name__)
+        with open("events.log", "a") as log:
+            log.write(type(event).__name__ + "\n")
+
+    reading = "pathlib.Path(workspace_dir, 'terms.txt').read_text()"
+    cell = (
+        f"import os, pathlib\nhere = os.getcwd()\nmine = {reading}\nprice = price_of('gadget')\n"
+        "kids = [rlm_query('terms?', 'x')] + rlm_query_batched(['a?', 'b?'], ['y', 'z'])\n"
+        f"FINAL([here, os.getcwd(), mine, {reading}, price, kids])"
+    )
+    kid = ScriptedLM(lambda messages: repl(f"import os, pathlib\nFINAL([os.getcwd(), {reading}])"))
+    root = ScriptedLM([repl(cell)])
+    rlm = RLM(
+        root,
+        depth_lms={1: kid},
+        max_depth=2,
+        sandbox="inprocess",
+        tools=[price_of],
+        files=[terms],
+        on_event=log_event,
+    )
+    here, after, mine, again, price, kids = json.loads(rlm.completion("q", context="c").answer)
+    home = str(tmp_path)
+    assert (here, after, mine, again, price) == (home, home, "no fees", "no fees", 7)
+    assert [json.loads(kid) for kid in kids] == [[home, "no fees"]] * 3
+    assert "`workspace_dir`" in root.calls[0][0]["content"]  # the system prompt names the folder's variable
+    assert Path("events.log").read_text().splitlines() == events
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.log", "prices.json", "vendor"]

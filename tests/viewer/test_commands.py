@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import http.cookiejar
 import json
 import os
+import re
 import shutil
 import time
 import urllib.error
@@ -255,3 +257,29 @@ def test_the_page_is_sent_with_no_referrer_policy(server: ViewerServer, folder: 
     name = sorted(folder.glob("*.jsonl"))[0].name
     with urllib.request.urlopen(server.url_for(folder / name), timeout=10) as response:
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_open_starts_the_browser_on_a_private_redirect_page_never_on_the_token(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A browser keeps the URL it was started with in its argv, which any process (a default-tier cell too) reads in
+    /proc/<pid>/cmdline: `--open` hands it a local page that leads to the tokenised URL instead. That page is its
+    owner's alone and goes when the viewer stops; the printed URL still carries the token for the user."""
+    opened: list[tuple[str, str, int, int]] = []
+
+    def browser(address: str) -> bool:
+        page_file = Path(urllib.request.url2pathname(urllib.parse.urlsplit(address).path))
+        modes = (page_file.stat().st_mode & 0o777, page_file.parent.stat().st_mode & 0o777)
+        opened.append((address, page_file.read_text(), *modes))
+        raise KeyboardInterrupt  # the user stops the viewer at once
+
+    monkeypatch.setattr("rlmx.commands.view.webbrowser.open", browser)
+    assert main(["view", "--trace-dir", str(folder), "1", "--port", "0", "--open"]) == 130
+    printed = re.search(r"http://\S+\?\S*token=[\w-]+", capsys.readouterr().err)
+    assert printed is not None
+    [(address, text, file_mode, folder_mode)] = opened
+    token = printed.group(0).rpartition("token=")[2]
+    assert address.startswith("file://") and token not in address
+    assert token in text and html.escape(printed.group(0)) in text
+    assert (file_mode, folder_mode) == (0o600, 0o700)
+    assert not Path(urllib.request.url2pathname(urllib.parse.urlsplit(address).path)).parent.exists()

@@ -9,6 +9,7 @@ For a size in another tokenizer (cl100k, or one registered by the caller) see rl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -150,9 +151,13 @@ def cache_key(family: str, seed: int, target_tokens: int, index: int, params: di
 
 
 def cache_load(folder: Path, key: str) -> Task | None:
+    """The cached task `key`, or None. A hit is left its owner's alone (0600), as `cache_store` writes it: one an
+    older rlmx wrote 0644 would hand the model under test its gold on a resumed run."""
     path = folder / f"{key}.json"
     if not path.is_file():
         return None
+    with contextlib.suppress(PermissionError):  # a shared cache another user owns keeps its owner's choice
+        path.chmod(0o600)
     try:
         return Task.from_dict(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError, TypeError):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import html
+import os
 import signal
+import tempfile
 import threading
 import webbrowser
 from collections.abc import Mapping
@@ -97,6 +100,7 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     code, why = 0, "SIGTERM"
+    redirects = tempfile.TemporaryDirectory(prefix="rlmx-view-")  # 0700: the redirect page's folder
     try:
         err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
         if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -107,7 +111,7 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
                 highlight=False,
                 soft_wrap=True,
             )
-        if args.open and not webbrowser.open(url):  # a machine with no browser (a server, an SSH session)
+        if args.open and not _open_browser(url, redirects):  # no browser here (a server, an SSH session)
             err.print(f"rlmx: no browser could be started here; open {url} yourself", highlight=False, soft_wrap=True)
         server.serve_forever()
     except KeyboardInterrupt:
@@ -118,8 +122,26 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
         server.server_close()
+        redirects.cleanup()
     err.print(f"rlmx: trace viewer stopped ({why})", highlight=False, soft_wrap=True)
     return code
+
+
+def _open_browser(url: str, folder: tempfile.TemporaryDirectory[str]) -> bool:
+    """Open `url` in the browser through a page in `folder` that redirects to it, as Jupyter does (notebook#4260):
+    a browser keeps the URL it was started with in its argv, which every process may read in /proc/<pid>/cmdline
+    (a default-tier cell too), and the token in the URL opens every trace. The page is the owner's alone (0600, in
+    a 0700 folder) and goes when the viewer stops. Returns whether a browser was started."""
+    page_path = Path(folder.name) / "open.html"
+    target = html.escape(url, quote=True)
+    text = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={target}">'
+        f'<meta name="referrer" content="no-referrer"></head><body><p><a href="{target}">Open the rlmx trace viewer'
+        "</a></p></body></html>"
+    )
+    with os.fdopen(os.open(page_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "w") as handle:
+        handle.write(text)
+    return webbrowser.open(page_path.as_uri())
 
 
 def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:

@@ -11,7 +11,8 @@ Hardening comes in two stages, because a zygote must keep the right to fork whil
   PR_SET_NO_NEW_PRIVS, Landlock, and the base seccomp denylist.
 * `harden_worker` (in each worker, before its first cell): RLIMIT_NPROC, a child subreaper (a double-forked
   daemon stays in the worker's tree, so `kill_tree` finds it) and a second seccomp filter that denies
-  fork-type clone, exec, signals to other processes and F_SETOWN-type signal routing. Filters stack.
+  fork-type clone, exec, signals to other processes and F_SETOWN-type signal routing; on either tier, a last
+  filter that keeps the subreaper flag (no cell can clear it). Filters stack.
 
 `kill_tree` and `kill_uid` are used by the host and the zygote to end everything a cell started.
 
@@ -477,6 +478,9 @@ _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic 
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": _TKILL}
 _CLONE = 56
 _SELF_ONLY = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}  # arg0 must be our pid
+# prctl(PR_SET_CHILD_SUBREAPER, 0) would undo the worker's subreaper flag: a double-forked orphan would then go to the
+# zygote, outside the worker's tree that the memory and disk watchers sum (as CLONE_PARENT's sibling would).
+_PRCTL = 157
 
 _LD_W_ABS = 0x20
 _JEQ = 0x15
@@ -596,9 +600,23 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+def keep_subreaper_filter() -> bytes:
+    """The BPF program a worker loads once it is a subreaper: prctl(PR_SET_CHILD_SUBREAPER, ...) is refused (EPERM),
+    so the flag stays for all its cells; every other call is allowed (the earlier filters still apply)."""
+    program = [
+        _op(_LD_W_ABS, _OFFSET_ARCH),
+        _op(_JEQ, AUDIT_ARCH_X86_64, 1, 0),
+        _op(_RET, _RET_KILL_PROCESS),
+        _op(_LD_W_ABS, _OFFSET_NR),
+        *_deny_values(_PRCTL, _OFFSET_ARG0_LOW, [PR_SET_CHILD_SUBREAPER]),
+        _op(_RET, _RET_ALLOW),
+    ]
+    return b"".join(program)
+
+
 def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
     """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
-    program = build_filter(stage, os.getpid(), protect)
+    program = keep_subreaper_filter() if stage == "keep_subreaper" else build_filter(stage, os.getpid(), protect)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
@@ -613,6 +631,7 @@ def denied_syscalls(stage: str) -> list[str]:
             *_DENY_NAMESPACES,
             "clone into new namespaces",
             "clone with CLONE_PARENT (a sibling outside the worker's tree)",
+            "prctl PR_SET_CHILD_SUBREAPER (the worker stays its orphans' parent)",
             "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
             "ioctl FIOSETOWN, SIOCSPGRP",
             "tkill",
@@ -623,6 +642,7 @@ def denied_syscalls(stage: str) -> list[str]:
     names += [f"{name} (but an unnamed AF_UNIX pair)" for name in _UNIX_ONLY]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
+        names.append("prctl PR_SET_CHILD_SUBREAPER")
     return names
 
 
@@ -780,4 +800,8 @@ def harden_worker(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     if options.get("seccomp"):
         applied["seccomp_worker_rules"] = install_filter("worker")
         applied["seccomp"] = prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER
+    if options.get("seccomp") or (options.get("seccomp_light") and seccomp_supported()):
+        prctl(PR_SET_NO_NEW_PRIVS, 1)  # set already by stage one; a filter needs it
+        install_filter("keep_subreaper")
+        applied["subreaper_locked"] = True
     return applied

@@ -8,9 +8,10 @@ debugger. Its protections report says "unsafe": true, and the CLI prints a warni
 Cells run on a thread of their own (the event loop must stay free to serve `llm_query`). The soft timeout
 raises CellTimeout in that thread; a cell stuck in C code cannot be stopped, and the REPL is then unusable.
 
-Each cell starts in the host's working directory, except in a REPL given workspace files (`RLM(files=...)`):
-those are written to a private folder of this tier's own (`_rlmx_workspace_folder`, made on first use and removed
-on close), never into the host's directory, and that REPL's cells start there so the model opens them by name.
+Each cell starts in the host's working directory, which rlmx never changes: it is the whole process's, and the
+host's tools, callbacks and other threads run in it meanwhile. Workspace files (`RLM(files=...)`) are written to a
+private folder of this tier's own (`_rlmx_workspace_folder`, made on first use and removed on close), never into the
+host's directory; the REPL's `workspace_dir` holds its absolute path (see `workspace.placement_code`).
 """
 
 from __future__ import annotations
@@ -185,6 +186,13 @@ class _InProcessWorker(Worker):
                     self.waited += time.monotonic() - self.flight_started
 
 
+def _host_stack_size() -> int:
+    """The stack size of new threads, read without changing it (`threading.stack_size()` alone sets the default)."""
+    size = threading.stack_size()
+    threading.stack_size(size)
+    return size
+
+
 class _HostState:
     """Process-wide state a cell may change and the host relies on: the working directory (a cell's `os.chdir`
     would move the host's relative paths, its traces among them) and the stack size of new threads (a cell's
@@ -196,13 +204,14 @@ class _HostState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.running = 0  # cells running now, of every in-process sandbox
-        self.stack_size = threading.stack_size()  # as the host had it when this module loaded, before any cell
+        self.stack_size = _host_stack_size()
         self.cwd: str | None = None
 
     def cell_began(self) -> None:
-        """Each cell's thread starts with the host's stack size; the first of overlapping cells records the cwd."""
+        """Each cell's thread starts with the host's stack size; the first of overlapping cells records both."""
         with self.lock:
-            if not self.running:  # no cell runs: the directory is the host's own (it may change it between runs)
+            if not self.running:  # no cell runs: both are the host's own (it may change them between runs)
+                self.stack_size = _host_stack_size()
                 try:
                     self.cwd = os.getcwd()
                 except OSError:  # the host's directory was removed: nothing to go back to
@@ -225,14 +234,11 @@ _HOST_STATE = _HostState()
 
 
 @contextlib.contextmanager
-def _host_state_kept(start_in: str | None = None) -> Iterator[None]:
+def _host_state_kept() -> Iterator[None]:
     """The host's process-wide state (see `_HostState`) is its own again once the last running cell ends. The
-    cell's thread starts with the host's stack size, in `start_in` when given (the tier's workspace folder), else
-    in the directory it finds."""
+    cell's thread starts with the host's stack size, in the directory it finds."""
     _HOST_STATE.cell_began()
     try:
-        if start_in is not None:
-            os.chdir(start_in)
         yield
     finally:
         _HOST_STATE.cell_ended()
@@ -269,15 +275,14 @@ class InProcessSandbox:
         self._abandoned: threading.Thread | None = None  # a cancelled cell's thread, interrupted, maybe still ending
         self._lock = asyncio.Lock()
         self._folder: str | None = None
-        """This tier's own folder for workspace files (made when the setup cell asks for it), where cells start."""
+        """This tier's own folder for workspace files (made when the setup cell asks for it). Cells never move into
+        it: the working directory is the process's (the host's tools and callbacks, and other sandboxes' cells)."""
 
     def _workspace_folder(self) -> str:
         """The folder the workspace files go to (`workspace.placement_code` calls it from the setup cell): a new
-        private one, never the host's working directory, whose files a user's must not be overwritten by. The
-        cell asking, and every later one, runs in it."""
+        private one, never the host's working directory, whose files a user's must not be overwritten by."""
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="rlmx-inprocess-files-")
-        os.chdir(self._folder)
         return self._folder
 
     async def start(self, contexts: Sequence[PreparedContext]) -> None:
@@ -329,7 +334,7 @@ class InProcessSandbox:
             host = threading.get_ident()
             worker.streams = _route_streams(host)
             try:
-                with _host_state_kept(self._folder):
+                with _host_state_kept():
                     frame = await self._run_on_thread(worker, code, timeout)
             finally:
                 _unroute_streams(worker.streams, host)

@@ -1452,9 +1452,16 @@ _EARLY = 0.001
 
 
 def _set_real_timer() -> None:
-    """The process's timer, set for the first of the two deadlines."""
+    """The process's timer, set for the first of the two deadlines. When that is the cells' repeating timer, the
+    real one repeats with its interval: ticks a cell takes by `signal.sigwait`/`sigtimedwait` run no handler to
+    re-arm it, and the time limit, once passed, is still seen at the next tick."""
     due = [when for when in (_limit_due, _cells_timer_due) if when is not None]
-    _setitimer(_signal.ITIMER_REAL, max(min(due) - _monotonic(), 1e-6) if due else 0.0)
+    if not due:
+        _setitimer(_signal.ITIMER_REAL, 0.0)
+        return
+    first = min(due)
+    repeats = first == _cells_timer_due and _cells_timer_interval > 0
+    _setitimer(_signal.ITIMER_REAL, max(first - _monotonic(), 1e-6), _cells_timer_interval if repeats else 0.0)
 
 
 def _set_time_limit(seconds: float) -> float:
@@ -1499,8 +1506,14 @@ def _cells_timer(seconds: float, interval: float = 0.0) -> tuple[float, float]:
 
 
 def _cells_timer_left() -> tuple[float, float]:
-    left = max(_cells_timer_due - _monotonic(), 0.0) if _cells_timer_due is not None else 0.0
-    return left, _cells_timer_interval
+    """The cells' timer as `getitimer` tells it: a repeating one whose ticks were taken without a handler (by
+    `sigwait`) is at its next tick."""
+    if _cells_timer_due is None:
+        return 0.0, _cells_timer_interval
+    left = _cells_timer_due - _monotonic()
+    if left < 0 and _cells_timer_interval > 0:
+        left %= _cells_timer_interval
+    return max(left, 0.0), _cells_timer_interval
 
 
 def _cells_alarm(seconds: int) -> int:
@@ -1964,8 +1977,12 @@ def _starting_as_own_work(start: Any) -> Any:
         if origin is None or not callable(function):
             return start(function, *args, **kwargs)
 
+        counted = not _is_a_pool_loop(function)
+
         def body(*args: Any, **kwargs: Any) -> Any:
             _ORIGIN.set(origin)  # for the thread's life: its uncaught error's traceback is printed after this
+            if not counted:
+                return function(*args, **kwargs)
             _work_began(origin)
             try:
                 return function(*args, **kwargs)
@@ -1976,6 +1993,19 @@ def _starting_as_own_work(start: Any) -> Any:
         return start(body, *args, **kwargs)
 
     return start_as_own_work
+
+
+_POOL_LOOPS = {("concurrent.futures.thread", "_worker")}
+"""A pool's thread loops (module, name): they run only the tasks handed to them, each counted as its submitter's
+work (`_executor_tasks_carry_origins`), and the pool's initializer, counted as its maker's
+(`_initializer_as_own_work`). An idle pool kept from an earlier question is no work of that question.
+(multiprocessing's pools are not here: their task-handing thread iterates the submitter's iterables itself.)"""
+
+
+def _is_a_pool_loop(function: Any) -> bool:
+    """Whether `function` (what a thread start runs: `Thread._bootstrap`, bound) runs one of `_POOL_LOOPS`."""
+    target = getattr(getattr(function, "__self__", None), "_target", None)
+    return (getattr(target, "__module__", None), getattr(target, "__name__", None)) in _POOL_LOOPS
 
 
 class _WorkHandler:
@@ -2045,6 +2075,22 @@ def _executor_tasks_carry_origins(module: Any) -> None:
         return _as_work_of(getattr(self, "rlmx_origin", None), run)(self, *args, **kwargs)
 
     item.__init__, item.run = made, ran
+    _initializer_as_own_work(module.ThreadPoolExecutor, 2)  # (max_workers, thread_name_prefix, initializer, ...)
+
+
+def _initializer_as_own_work(pool: Any, position: int) -> None:
+    """A pool's `initializer` (its `__init__`'s argument at `position`, or by name) runs, on each of the pool's
+    threads, as the work of whoever made the pool: those threads' own loops are not counted (`_POOL_LOOPS`)."""
+    init = pool.__init__
+
+    def made(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > position and callable(args[position]):
+            args = (*args[:position], _as_work_of(work_origin(), args[position]), *args[position + 1 :])
+        elif callable(kwargs.get("initializer")):
+            kwargs["initializer"] = _as_work_of(work_origin(), kwargs["initializer"])
+        init(self, *args, **kwargs)
+
+    pool.__init__ = made
 
 
 def _done_callbacks_carry_origins(module: Any) -> None:
