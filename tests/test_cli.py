@@ -328,7 +328,6 @@ def ask_args(*flags: str) -> Any:
     return build_parser().parse_args(["ask", "q", *flags])
 
 
-
 def test_path_flags_expand_a_leading_tilde_without_a_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # an MCP client (no shell) or --flag=~/x passed a literal ~: traces went to <project>/~/rlmx-traces and a script
     # in HOME was "not found"
