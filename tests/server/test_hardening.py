@@ -158,6 +158,85 @@ def test_an_attached_file_is_read_off_the_event_loop_however_small_its_body(
     assert read_on == ["a worker thread"]
 
 
+async def test_queued_big_bodies_are_read_early_only_within_one_server_wide_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read (and mapped) while they waited, 8 queued plain requests with 6 MB contexts grew the server by 124 MB
+    # before any got a run slot: 128 of 32 MB each could hold gigabytes.
+    from rlmx.server import body as bodies
+    from rlmx.server import openai_compat
+
+    document = "12:00 worker-3 finished job 17\n" * 10_000  # 310 KB: a body past the read-before-the-wait size
+    room_for_two = 2 * len(json.dumps(body(context=document)))
+    monkeypatch.setattr(bodies, "WAITING_BYTES", room_for_two, raising=False)
+    mapped: list[int] = []
+    parse = openai_compat.parse
+
+    def recording(body: object, **options: Any) -> Any:
+        if isinstance(body, dict) and body.get("context") == document:
+            mapped.append(1)
+        return parse(body, **options)
+
+    monkeypatch.setattr(openai_compat, "parse", recording)
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1)):
+        pidfile = worker_pidfile()
+        async with httpx.AsyncClient(timeout=30) as http:
+            busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{SLEEP}{pidfile}")))
+            await started(pidfile)
+            queued = [
+                asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(context=document)))
+                for _ in range(5)
+            ]
+            while served.health()["queued"] < 5:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # time enough to read and map every queued body, were they read
+            read_while_queued = len(mapped)
+            busy.cancel()  # its client leaves: the slot goes to the queue
+            answers = await asyncio.gather(*queued)
+        await ended(served, int(pidfile.read_text()))
+    assert read_while_queued == 2  # the rest waited unread
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert all(answer.json()["choices"][0]["message"]["content"] == f"length {len(document)}" for answer in answers)
+
+
+async def test_slow_attached_files_leave_the_shared_thread_pool_to_other_requests(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read on the default pool, as many slow PDFs as it has threads held every other request's preparation: a
+    # one-line question took 26 s instead of 0.1 s.
+    import base64
+    import os
+    import threading
+
+    from rlmx.server import openai_compat
+
+    pool_size = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor
+    slow_reads = threading.Event()
+    parse = openai_compat.parse
+
+    def slow_files(body: object, **options: Any) -> Any:
+        if openai_compat.has_file_parts(body):
+            slow_reads.wait(30)  # a PDF that unpacks for a long time
+        return parse(body, **options)
+
+    monkeypatch.setattr(openai_compat, "parse", slow_files)
+    data = base64.b64encode(b"The door code is 4471.").decode()
+    part = {"type": "file", "file": {"filename": "manual.txt", "file_data": f"data:text/plain;base64,{data}"}}
+    attached = {"model": MODEL, "messages": [{"role": "user", "content": [{"type": "text", "text": "Code?"}, part]}]}
+    async with httpx.AsyncClient(timeout=60) as http:
+        files = [asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=attached)) for _ in range(pool_size)]
+        try:
+            await asyncio.sleep(0.5)  # every file request is being read
+            other = await asyncio.wait_for(
+                http.post(f"{served.url}{COMPLETIONS}", json=body(context="abc")), timeout=10
+            )
+        finally:
+            slow_reads.set()
+        answered = await asyncio.gather(*files)
+    assert other.status_code == 200 and other.json()["choices"][0]["message"]["content"] == "length 3"
+    assert [answer.status_code for answer in answered] == [200] * pool_size
+
+
 # --- bad requests -------------------------------------------------------------------------------------
 
 
@@ -483,6 +562,32 @@ async def test_a_waiting_streams_early_headers_name_the_run_it_gets(tmp_path: Pa
             assert json.loads(events[-2].removeprefix("data: "))["rlmx"]["trace_id"] == trace_id
             assert f'"id": "chatcmpl-{trace_id}"' in events[-2]
             assert (await http.get(f"{served.url}/v1/traces/{trace_id}")).status_code == 200
+
+
+async def test_a_keyed_retry_waiting_beside_its_twin_names_the_run_it_will_follow(tmp_path: Path) -> None:
+    # Both waiting for a slot, a keyed stream and its retry (same key, same body) each named a run of its own in
+    # their early headers, while both then streamed the first one's run: the retry's id led to no trace.
+    for served in start(tmp_path, options=ServerOptions(max_concurrent_runs=1, keepalive=0.2)):
+        pidfile = worker_pidfile()
+        async with httpx.AsyncClient(timeout=30) as http:
+            busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{NAP}{pidfile}")))
+            await started(pidfile)
+            keyed = {"Idempotency-Key": f"twin-{uuid.uuid4()}"}
+
+            async def stream(url: str, headers: dict[str, str]) -> tuple[str, list[str]]:
+                request = body(stream=True, context="ab")
+                async with http.stream("POST", f"{url}{COMPLETIONS}", json=request, headers=headers) as r:
+                    return r.headers["x-rlmx-trace-id"], sse_events((await r.aread()).decode())
+
+            first = asyncio.create_task(stream(served.url, keyed))
+            while served.health()["queued"] < 1:
+                await asyncio.sleep(0.02)
+            retry = asyncio.create_task(stream(served.url, keyed))
+            (first_id, first_events), (retry_id, retry_events) = await asyncio.gather(first, retry)
+            assert (await busy).status_code == 200
+    assert retry_id == first_id
+    for events in (first_events, retry_events):
+        assert f'"id": "chatcmpl-{first_id}"' in events[-2] and events[-1] == "data: [DONE]"
 
 
 async def test_a_refusal_after_a_waiting_streams_headers_is_its_error_event(tmp_path: Path) -> None:

@@ -239,6 +239,27 @@ def test_file_data_is_decoded_as_browsers_decode_a_data_url() -> None:
         assert call.context in (text.decode(), text[:-1].decode()), form
 
 
+def test_a_percent_encoded_data_url_is_decoded_as_a_browser_decodes_it() -> None:
+    # A data URL that went through encodeURIComponent (a form field, a query string) was "not valid base64":
+    # browsers and Python's urllib percent-decode a data URL's body before its base64.
+    import base64
+    import urllib.parse
+
+    from rlmx.server.openai_compat import parse
+
+    text = b"Code 4471 >> ?????."  # its base64 holds '+', '/' and '='
+    encoded = base64.b64encode(text).decode()
+    assert {"+", "/", "="} <= set(encoded)
+    for data in (
+        "data:text/plain;base64," + urllib.parse.quote(encoded, safe=""),
+        "data:text/plain;base64," + encoded.replace("+", "%2b").replace("/", "%2f"),  # any case, as URLs allow
+        "data:text/plain;base64," + encoded.replace("=", "%3D"),
+    ):
+        part = {"type": "file", "file": {"filename": "notes.txt", "file_data": data}}
+        call = parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Code?"}, part]}]})
+        assert call.context == text.decode(), data
+
+
 def test_a_url_in_file_data_is_a_400_that_says_urls_are_not_fetched() -> None:
     from rlmx.server.openai_compat import parse
 
@@ -288,6 +309,36 @@ def test_a_user_message_holding_only_a_file_is_the_document_of_the_conversations
                 ]
             }
         )
+
+
+def test_a_file_sent_alone_after_an_answered_question_is_what_that_turn_asks_about() -> None:
+    # The question the assistant had answered became the query about a new file, and the transcript passed along
+    # lost it (only "assistant: ..." was left).
+    from rlmx.server.openai_compat import parse
+
+    report = _file_part("q3.txt", b"Revenue rose 12% to $4.1M.\n", "text/plain")
+    answered = [
+        {"role": "user", "content": "What is the capital of France?"},
+        {"role": "assistant", "content": "The capital of France is Paris."},
+    ]
+    call = parse({"messages": [*answered, {"role": "user", "content": [report]}]})
+    assert call.query.startswith("(The user attached the file 'q3.txt'") and "France" not in call.query
+    assert call.context is None and call.contexts == {
+        "conversation": "user: What is the capital of France?\n\nassistant: The capital of France is Paris.",
+        "file": "Revenue rose 12% to $4.1M.\n",
+    }
+    instructed = parse(
+        {"messages": [{"role": "system", "content": "Be brief."}, *answered, {"role": "user", "content": [report]}]}
+    )
+    assert instructed.query.startswith("Be brief.\n\n(The user attached the file 'q3.txt'")
+    with_words = [
+        *answered,
+        {"role": "user", "content": "And what does this report say?"},
+        {"role": "user", "content": [report]},
+    ]
+    asked = parse({"messages": with_words})  # new words sent just before the file still ask about it
+    assert asked.query.startswith("And what does this report say?") and "'q3.txt'" in asked.query
+    assert "capital of France?" in asked.context and "Paris" in asked.context
 
 
 def test_a_document_pasted_above_the_question_goes_to_the_context() -> None:

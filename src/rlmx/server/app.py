@@ -3,10 +3,11 @@
 Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, `body` reads and decodes bodies,
 `admission` queues requests for a run slot, `runs` owns the running completions, and this module wires them
 together. The order of a completion request is the point: check the key and the declared size, find a retried
-run, read a small body before the wait for a slot (a big one while it waits: a full queue refuses it unread), map
-it off the event loop when it is big or holds a file, so that neither a flood of requests nor one huge body or
-document stalls `/health` or other clients' streams, and a queued stream is known as one as soon as its body is
-read (its keep-alives start while it waits).
+run, read a small body before the wait for a slot (a big one while it waits, as long as the bodies of waiting
+requests fit one server-wide budget; past it, and when a full queue refuses it, it is left unread), map it off the
+event loop when it is big or holds a file (files on a small pool of their own), so that neither a flood of
+requests nor one huge body or document stalls `/health` or other clients' requests, and a queued stream is known
+as one as soon as its body is read (its keep-alives start while it waits).
 
     app = create_app(RLM(OpenAICompatibleLM("gpt-5-mini")), model_name="rlmx")
     uvicorn.run(app, host="127.0.0.1", port=8000)
@@ -15,6 +16,7 @@ read (its keep-alives start while it waits).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import copy
 import dataclasses
@@ -54,7 +56,7 @@ from rlmx.server import body as bodies
 from rlmx.server import openai_compat
 from rlmx.server.admission import Admission
 from rlmx.server.openai_compat import ChatCall, RequestError, RunCancelled
-from rlmx.server.runs import Run, Runs
+from rlmx.server.runs import Run, Runs, WaitingKeys, new_run_id
 
 RLMFactory = Callable[[Mapping[str, int | float]], RLM]
 """Gets a request's budget limits (validated; empty when it sent none) and returns the RLM to run it with."""
@@ -75,6 +77,10 @@ FAREWELL_SECONDS = 1.0
 """The longest a stream's last events may wait to be sent at shutdown: a client that stopped reading (its socket
 full) would hold them, and the server's end, forever."""
 _TRACE_ID = re.compile(r"[0-9a-f]{6,64}")
+FILE_READERS = 2
+"""Threads that read attached files: a few slow PDFs take these, never the default pool's threads that every
+request's preparation (and every run's reply parsing) needs."""
+_file_readers = concurrent.futures.ThreadPoolExecutor(FILE_READERS, thread_name_prefix="rlmx-serve-files")
 _access = logging.getLogger("uvicorn.access")
 _log = logging.getLogger("uvicorn.error")
 
@@ -148,6 +154,8 @@ def create_app(
         options,
         Admission(options.max_concurrent_runs, max_queued=options.max_queued, queue_timeout=options.queue_timeout),
         Runs(grace=options.idempotency_grace, keep=options.idempotency_keep),
+        bodies.WaitingBytes(bodies.WAITING_BYTES),
+        WaitingKeys(),
         trace_dir,
         int(time.time()),
     )
@@ -268,6 +276,10 @@ class _Server:
     options: ServerOptions
     admission: Admission
     runs: Runs
+    waiting: bodies.WaitingBytes
+    """The bytes of big bodies read while their requests wait for a run slot."""
+    waiting_keys: WaitingKeys
+    """The run ids promised to keyed requests while they wait."""
     trace_dir: Path | None
     created: int
 
@@ -365,17 +377,30 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     if key is not None and (run := server.runs.find(key)) is not None:
         return await _retry(request, server, run, key)
     inbox = bodies.Inbox(request.receive, ahead=bodies.THREAD_THRESHOLD)
-    reading = asyncio.ensure_future(_read(inbox, server, key))
-    if _declared_size(request) <= bodies.THREAD_THRESHOLD:
-        # A small body is read and checked before the wait for a run slot: a bad request gets its 400 or 404 at
-        # once, not a 429 after the queue. A big one is read while it waits (a queue's 429 comes before it is read).
+    size = _declared_size(request)
+    # A small body is read and checked before the wait for a run slot: a bad request gets its 400 or 404 at once,
+    # not a 429 after the queue. A big one is read while it waits when it fits the waiting bodies' budget (a
+    # queue's 429 comes before it is read), else once its slot comes.
+    give_back = None if size <= bodies.THREAD_THRESHOLD else server.waiting.take(min(size, limit))
+    read_now = asyncio.Event()
+    if size <= bodies.THREAD_THRESHOLD or give_back is not None:
+        read_now.set()
+    reading = asyncio.ensure_future(_read(inbox, server, key, read_now))
+    if size <= bodies.THREAD_THRESHOLD:
         await asyncio.wait({reading})
         if isinstance(reading.exception(), bodies.ClientLeft):
             _log_left(request, None, "while sending its body")
             return Response(status_code=499)
         reading.result()
-    run_id = uuid.uuid4().hex[:12]  # decided now: a waiting stream's headers name its run before the run exists
-    begin = asyncio.ensure_future(_begin(request, server, inbox, reading, key, run_id))
+    # decided now: a waiting stream's headers name its run before the run exists (a keyed retry's, its twin's)
+    run_id = new_run_id() if key is None else server.waiting_keys.enter(key)
+    begin = asyncio.ensure_future(_begin(request, server, inbox, reading, read_now, key, run_id))
+    if key is not None:
+        begin.add_done_callback(lambda _: server.waiting_keys.leave(key))
+    if give_back is not None:
+        begin.add_done_callback(lambda _: give_back())  # its run started, or it was refused: it waits no more
+    if not read_now.is_set():  # a wait cancelled before it began leaves no read waiting for ever
+        begin.add_done_callback(lambda _: None if read_now.is_set() else reading.cancel())
     if not await _begun_within(begin, reading, server.options.keepalive):
         return _waiting_stream(server, begin, reading.result()[0], run_id)
     begun = begin.result()
@@ -385,9 +410,10 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     return await _answer(request, inbox, server, run, fingerprint, key=key)
 
 
-async def _read(inbox: bodies.Inbox, server: _Server, key: str | None) -> tuple[ChatCall, str]:
-    """The request's body read and mapped: (its call, its fingerprint when it has an Idempotency-Key). Raises its
-    4xx, or ClientLeft."""
+async def _read(inbox: bodies.Inbox, server: _Server, key: str | None, read_now: asyncio.Event) -> tuple[ChatCall, str]:
+    """The request's body read and mapped once `read_now` is set: (its call, its fingerprint when it has an
+    Idempotency-Key). Raises its 4xx, or ClientLeft."""
+    await read_now.wait()
     raw = await bodies.read_body(inbox, server.options.max_request_bytes)
     call = await _parsed(raw, server.model_name)
     return call, await _fingerprint(raw) if key is not None else ""
@@ -398,20 +424,25 @@ async def _begin(
     server: _Server,
     inbox: bodies.Inbox,
     reading: asyncio.Future[tuple[ChatCall, str]],
+    read_now: asyncio.Event,
     key: str | None,
     run_id: str,
 ) -> tuple[Run, str] | Response:
-    """Wait for a run slot while the body is `reading`, then start the run `run_id`: (the run, the body's
-    fingerprint), or the 499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    """Wait for a run slot while the body is `reading` (or left unread until `read_now`), then start the run
+    `run_id`: (the run, the body's fingerprint), or the 499 for a client that left. Raises the request's refusal
+    (a 4xx, or the 503 of a shutdown)."""
     try:
-        release = await _admitted(server.admission, inbox, reading)
+        release = await _admitted(server.admission, inbox, reading, read_now)
     except BaseException:
         reading.cancel()
         await asyncio.gather(reading, return_exceptions=True)
         raise
     if release is None:
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
         _log_left(request, None, "while waiting for a run slot")
         return Response(status_code=499)
+    read_now.set()
     started = False
     try:
         try:
@@ -426,6 +457,10 @@ async def _begin(
             openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
         prepared, schema = await _prepare(call, rlm.max_context_bytes)
         server.admission.check_open()  # admitted before the shutdown began, it still must not start a run now
+        if key is not None and (run := server.runs.find(key)) is not None:  # a twin started while this one prepared
+            return run, fingerprint
+        if key is not None:
+            run_id = server.waiting_keys.claim(key, run_id)
         run = Run(call, key=key, fingerprint=fingerprint)
         listener = run.push
         server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener, run_id=run_id), release)
@@ -523,21 +558,28 @@ def _declared_size(request: Request) -> int:
 async def _parsed(raw: bytes, model: str) -> ChatCall:
     """The request read as an RLM call. What can be slow is mapped on a worker thread, whatever the body's size: a
     big body (mapping a 29 MB message held the event loop, /health and every other client for a second), and any
-    attached file (a 9 KB PDF can unpack to millions of characters: reading it held the loop for 10 s)."""
+    attached file (a 9 KB PDF can unpack to millions of characters: reading it held the loop for 10 s) on the
+    file readers' own threads (six slow PDFs on the default pool held every other request's preparation)."""
     body = await bodies.decode(raw)
-    if len(raw) < bodies.THREAD_THRESHOLD and not openai_compat.has_file_parts(body):
-        return openai_compat.parse(body, model=model)
-    return await asyncio.to_thread(openai_compat.parse, body, model=model)
+    mapping = functools.partial(openai_compat.parse, body, model=model)
+    if openai_compat.has_file_parts(body):
+        return await asyncio.get_running_loop().run_in_executor(_file_readers, mapping)
+    if len(raw) < bodies.THREAD_THRESHOLD:
+        return mapping()
+    return await asyncio.to_thread(mapping)
 
 
 async def _admitted(
-    admission: Admission, inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]]
+    admission: Admission,
+    inbox: bodies.Inbox,
+    reading: asyncio.Future[tuple[ChatCall, str]],
+    read_now: asyncio.Event,
 ) -> Callable[[], None] | None:
     """A run slot's release, or None when the client left while waiting for one (its place in the queue freed).
     The wait races the body's `reading` (a body refused meanwhile, a 400 or a 413, is raised at once) and then the
     client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
     entering = asyncio.ensure_future(admission.enter())
-    watching = asyncio.ensure_future(_gone(inbox, reading))
+    watching = asyncio.ensure_future(_gone(inbox, reading, read_now))
     try:
         await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
         if not entering.done():
@@ -545,7 +587,7 @@ async def _admitted(
             await asyncio.gather(entering, return_exceptions=True)
             if not entering.cancelled() and entering.exception() is None:
                 entering.result()()  # the slot came as the client left: hand it on
-            refused = reading.exception()
+            refused = reading.exception() if reading.done() else None
             if refused is not None and not isinstance(refused, bodies.ClientLeft):
                 raise refused
             return None
@@ -555,12 +597,17 @@ async def _admitted(
         await asyncio.gather(watching, return_exceptions=True)
 
 
-async def _gone(inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]]) -> None:
+async def _gone(inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]], read_now: asyncio.Event) -> None:
     """Return once the body's reading failed (the client left, or the body was refused) or, the body read, once
-    the client leaves."""
-    await asyncio.wait({reading})
-    if reading.exception() is None:
-        await inbox.read_ahead()
+    the client leaves. A body left unread: once its client leaves within the first read-ahead (past it, the
+    client's leaving is seen when the body is read)."""
+    if read_now.is_set():
+        await asyncio.wait({reading})
+        if reading.exception() is not None:
+            return
+    await inbox.read_ahead()
+    if not inbox.left:
+        await asyncio.Event().wait()  # only the slot ends this wait
 
 
 def answers_from_context_only(rlm: RLM) -> bool:

@@ -29,6 +29,10 @@ MAX_NESTING = 128
 """Deepest JSON nesting accepted. Deeper values break recursive code later (traces, the sandbox's transport)."""
 THREAD_THRESHOLD = 256 * 1024
 """Bodies at least this big (bytes) are decoded on a worker thread; smaller ones cost less than the hop."""
+WAITING_BYTES = 8 * 1024 * 1024
+"""The most body bytes that big requests waiting for a run slot may hold together, server-wide (their bodies are
+read early only so that a stream is known as one and gets its keep-alives; held, read and mapped, a body costs
+about three times its size)."""
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
@@ -79,6 +83,31 @@ class Inbox:
             return {"type": "http.disconnect"}
         pending, self._pending = self._pending, None
         return await (pending if pending is not None else self._receive())
+
+
+class WaitingBytes:
+    """The one server-wide budget of body bytes read while their requests wait for a run slot: a big body is read
+    early only when its size still fits, otherwise it waits unread until its slot comes, so that a queue of long
+    documents holds almost no memory however long it is."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.held = 0
+
+    def take(self, size: int) -> Callable[[], None] | None:
+        """A give-back (safe to call more than once) for `size` bytes when they fit under the cap, else None."""
+        if self.held + size > self.cap:
+            return None
+        self.held += size
+        given = False
+
+        def give_back() -> None:
+            nonlocal given
+            if not given:
+                given = True
+                self.held -= size
+
+        return give_back
 
 
 def too_large(limit: int, size: int | None = None) -> RequestError:

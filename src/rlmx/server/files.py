@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,8 @@ _WHITESPACE = re.compile(r"[\t\n\f\r ]+")
 
 def _decoded(data: str) -> tuple[str, bytes]:
     """(media type, bytes) of a base64 data URL, or of bare base64 (media type ""), read as browsers read data URLs:
-    `;base64` in any case, line breaks and missing `=` padding allowed (`base64.encodebytes` and GNU `base64` wrap
-    their lines)."""
+    `;base64` in any case, a percent-encoded body, line breaks and missing `=` padding allowed
+    (`base64.encodebytes` and GNU `base64` wrap their lines)."""
     if _URL.match(data):
         raise FileRefused(
             f'"file_data" is a URL ({data[:80]!r}): rlmx serve does not fetch URLs; send the file\'s bytes as '
@@ -99,6 +100,8 @@ def _decoded(data: str) -> tuple[str, bytes]:
         if not comma or kinds[-1] != "base64":
             raise FileRefused('"file_data" must be a base64 data URL like "data:text/plain;base64,..."')
         media = kinds[0]
+        # Fetch's data: URL processor percent-decodes the body first (`%2B` is `+`; `+` itself stays)
+        encoded = urllib.parse.unquote_to_bytes(encoded).decode("latin-1")
     try:
         return media, _forgiving_base64(encoded)
     except (binascii.Error, ValueError):

@@ -199,10 +199,10 @@ def _query_and_contexts(
     context: Any,
     contexts: dict[str, Any] | None,
 ) -> tuple[str, Any, dict[str, Any] | None]:
-    """Where each message goes: the message that asks (the last user message, or the one before a file sent on its
-    own) is the query; every other one reaches the run too, in the context or (system messages beside a context
-    sent apart) in the root prompt. A message that holds a pasted document keeps only its asking words where it
-    goes; the document goes to a context variable."""
+    """Where each message goes: the message that asks (the last user message, or the one just before a file sent
+    on its own) is the query; every other one reaches the run too, in the context or (system messages beside a
+    context sent apart, or before a file sent on its own after a chat's turns) in the root prompt. A message that
+    holds a pasted document keeps only its asking words where it goes; the document goes to a context variable."""
     worded = _worded_user(texts, last)
     if worded is None:  # only files came from the user: the rest of the conversation says what to do with them
         asked, pasted, answered, query = None, None, {last}, ""
@@ -210,7 +210,9 @@ def _query_and_contexts(
         asked, pasted = _question(messages, texts, worded)
         answered = {asked, worded, last}
         query = texts[asked][1] if pasted is None else pasted.asking
-    if context is None and contexts is None:
+    # a file sent on its own after a chat's answered turns is what it asks about: those turns go along whole
+    chat_before_file = asked is None and _is_chat(messages, texts, answered)
+    if context is None and contexts is None and not chat_before_file:
         context = _earlier_as_context(messages, texts, answered)
         if asked is None:
             query, context = context or "", None
@@ -229,9 +231,12 @@ def _query_and_contexts(
 
 def _worded_user(texts: list[tuple[str, str]], last: int) -> int | None:
     """The user message whose words ask: the last one, or, when it holds only files (an attachment sent as its own
-    message after the question), the last user message before it with words; None when no user message has any."""
-    worded = [i for i, (role, text) in enumerate(texts[: last + 1]) if role == "user" and text.strip()]
-    return worded[-1] if worded else None
+    message after the question), the user message with words just before them; None when there is none (a
+    question before an assistant or tool turn was answered there: it does not ask about a later file)."""
+    index = last
+    while index >= 0 and texts[index][0] == "user" and not texts[index][1].strip():
+        index -= 1
+    return index if index >= 0 and texts[index][0] == "user" else None
 
 
 def _holds_files(message: dict[str, Any]) -> bool:
@@ -265,11 +270,16 @@ def _earlier_as_context(messages: list[dict[str, Any]], texts: list[tuple[str, s
     """The context when none is sent apart: the earlier system and user messages, or, for a conversation with
     assistant or tool turns (a chat UI's follow-up, an agent loop's tool result) or named participants (a group
     chat), a transcript of all the turns but the `answered` ones (the question, and a file sent after it)."""
-    others = [i for i in range(len(texts)) if i not in answered]
-    if any(texts[i][0] not in CONTEXT_ROLES or _name(messages[i]) for i in others):
+    if _is_chat(messages, texts, answered):
         return _transcript(messages, texts, skip=lambda i, role: i in answered) or None
     earlier = [text for role, text in texts[: min(answered)] if role in CONTEXT_ROLES and text.strip()]
     return "\n\n".join(earlier) if earlier else None
+
+
+def _is_chat(messages: list[dict[str, Any]], texts: list[tuple[str, str]], answered: set[int]) -> bool:
+    """Whether the messages besides the `answered` ones hold assistant or tool turns, or named participants."""
+    others = [i for i in range(len(texts)) if i not in answered]
+    return any(texts[i][0] not in CONTEXT_ROLES or _name(messages[i]) for i in others)
 
 
 def _instructions(

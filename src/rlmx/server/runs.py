@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,47 @@ class Run:
     def _notify(self) -> None:
         wake, self._wake = self._wake, asyncio.Event()
         wake.set()
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(slots=True)
+class _Promise:
+    run_id: str
+    waiting: int = 0
+    started: bool = False
+
+
+class WaitingKeys:
+    """The run ids promised to keyed requests still waiting for their run, whose early headers name it: a retry
+    with the same key that waits too is promised the same id, so that its headers name the run it will follow
+    (whichever of them starts the run starts it under that id; the other finds it and follows it)."""
+
+    def __init__(self) -> None:
+        self._promised: dict[str, _Promise] = {}
+
+    def enter(self, key: str) -> str:
+        """The run id promised to a request with `key` that now starts to wait; pair it with `leave`."""
+        promise = self._promised.setdefault(key, _Promise(new_run_id()))
+        promise.waiting += 1
+        return promise.run_id
+
+    def claim(self, key: str, run_id: str) -> str:
+        """The id to start `key`'s run under: the promised `run_id` the first time, a new one after that (a run
+        cancelled before a retry came is started afresh, never under a trace id already used)."""
+        promise = self._promised.get(key)
+        if promise is None or promise.run_id != run_id or promise.started:
+            return new_run_id()
+        promise.started = True
+        return run_id
+
+    def leave(self, key: str) -> None:
+        promise = self._promised[key]
+        promise.waiting -= 1
+        if promise.waiting == 0:
+            del self._promised[key]
 
 
 class Runs:
