@@ -113,7 +113,16 @@ def test_a_misspelt_rlmx_field_is_refused_with_the_field_it_meant(field: str, me
     with pytest.raises(RequestError) as refused:
         parse({"messages": ask("Which user posted most?"), field: [{"user": "ann"}]})
     assert refused.value.status == 400 and refused.value.param == field
-    assert f"unknown field {field} (did you mean {meant}?)" in refused.value.message
+    assert f"unknown field {field!r} (did you mean {meant}?)" in refused.value.message
+
+
+def test_a_misspelt_field_with_an_invisible_character_is_shown_with_it() -> None:
+    # "context\u200b" was refused as "unknown field context (did you mean context?)": nothing to act on
+    from rlmx.server.openai_compat import parse
+
+    with pytest.raises(RequestError) as refused:
+        parse({"messages": ask("Which user posted most?"), "context\u200b": "ann"})
+    assert "unknown field 'context\\u200b' (did you mean context?)" in refused.value.message
 
 
 def test_fields_other_clients_add_are_still_let_through() -> None:
@@ -258,6 +267,20 @@ def test_a_percent_encoded_data_url_is_decoded_as_a_browser_decodes_it() -> None
         part = {"type": "file", "file": {"filename": "notes.txt", "file_data": data}}
         call = parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Code?"}, part]}]})
         assert call.context == text.decode(), data
+
+
+@pytest.mark.parametrize("charset", ["windows-1252", "iso-8859-15", "shift_jis", "utf-16-le"])
+def test_a_text_files_declared_charset_is_how_it_is_read(charset: str) -> None:
+    # the charset a data URL declares was dropped: every non-UTF-8 text file was a 400 "not UTF-8 text"
+    import base64
+
+    from rlmx.server.openai_compat import parse
+
+    text = "Café 4471" if charset != "shift_jis" else "コード 4471"
+    data = f"data:text/plain;charset={charset};base64," + base64.b64encode(text.encode(charset)).decode()
+    part = {"type": "file", "file": {"filename": "notes.txt", "file_data": data}}
+    call = parse({"messages": [{"role": "user", "content": [{"type": "text", "text": "Code?"}, part]}]})
+    assert call.context == text
 
 
 def test_a_url_in_file_data_is_a_400_that_says_urls_are_not_fetched() -> None:

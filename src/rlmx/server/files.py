@@ -93,7 +93,7 @@ def _decoded(data: str) -> tuple[str, bytes]:
             '"file_data", a data URL like "data:application/pdf;base64,..."',
             code="unsupported_file_url",
         )
-    media, encoded = "", data
+    media, encoded, kinds = "", data, []
     if data[:5].lower() == "data:":
         header, comma, encoded = data[5:].partition(",")
         kinds = [kind.strip().lower() for kind in header.split(";")]
@@ -103,9 +103,28 @@ def _decoded(data: str) -> tuple[str, bytes]:
         # Fetch's data: URL processor percent-decodes the body first (`%2B` is `+`; `+` itself stays)
         encoded = urllib.parse.unquote_to_bytes(encoded).decode("latin-1")
     try:
-        return media, _forgiving_base64(encoded)
+        raw = _forgiving_base64(encoded)
     except (binascii.Error, ValueError):
         raise FileRefused('"file_data" is not valid base64') from None
+    charset = (
+        next((kind.partition("=")[2].strip('"') for kind in kinds[1:] if kind.startswith("charset=")), "")
+        if media
+        else ""
+    )
+    return media, _as_utf8(raw, charset)
+
+
+def _as_utf8(raw: bytes, charset: str) -> bytes:
+    """A text file's bytes in UTF-8, read in the charset its data URL declares (`;charset=windows-1252`), as a browser
+    reads it; bytes not valid in that charset are a 400 that names it."""
+    if charset in ("", "utf-8", "utf8", "us-ascii", "ascii"):
+        return raw
+    try:
+        return raw.decode(charset).encode("utf-8")
+    except LookupError:
+        raise FileRefused(f'"file_data" declares charset {charset!r}, which is no known text encoding') from None
+    except UnicodeDecodeError:
+        raise FileRefused(f'"file_data" is not valid {charset} text, the charset its data URL declares') from None
 
 
 def _forgiving_base64(encoded: str) -> bytes:

@@ -177,7 +177,7 @@ def _refuse_misspelt_rlmx_fields(body: dict[str, Any]) -> None:
         meant = _rlmx_field_meant(key)
         if meant is not None:
             raise RequestError(
-                f"unknown field {key} (did you mean {meant}?): rlmx reads {', '.join(RLMX_FIELDS)} beside "
+                f"unknown field {key!r} (did you mean {meant}?): rlmx reads {', '.join(RLMX_FIELDS)} beside "
                 "OpenAI's own fields",
                 param=key,
                 code="unknown_parameter",
