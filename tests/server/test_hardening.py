@@ -102,9 +102,8 @@ async def test_a_request_beyond_the_queue_is_refused_before_its_body_is_read(tmp
     assert len(pulled) < 400  # the client was cut off long before it sent its 100 MiB
 
 
-def test_a_big_request_is_mapped_off_the_event_loop(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Reading a 29 MB message (finding its question) held the loop for a second: /health and every other client
-    # waited.
+def where_bodies_are_mapped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Where each request body is mapped from now on ("the event loop" or "a worker thread"), in order."""
     from rlmx.server import openai_compat
 
     mapped_on: list[str] = []
@@ -119,6 +118,13 @@ def test_a_big_request_is_mapped_off_the_event_loop(served: Served, monkeypatch:
         return parse(body, **options)
 
     monkeypatch.setattr(openai_compat, "parse", recording)
+    return mapped_on
+
+
+def test_a_big_request_is_mapped_off_the_event_loop(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reading a 29 MB message (finding its question) held the loop for a second: /health and every other client
+    # waited.
+    mapped_on = where_bodies_are_mapped(monkeypatch)
     log = "\n".join(f"12:00 van {i % 9} left" for i in range(40_000))
     with served.client() as client:
         reply = client.chat.completions.create(model=MODEL, messages=ask(f"{log}\n\nHow long is the context?"))
@@ -135,20 +141,7 @@ def test_an_attached_file_is_read_off_the_event_loop_however_small_its_body(
     # A 9 KB PDF can unpack to millions of characters: reading it on the loop held /health for 10 s.
     import base64
 
-    from rlmx.server import openai_compat
-
-    read_on: list[str] = []
-    parse = openai_compat.parse
-
-    def recording(body: object, **options: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-            read_on.append("the event loop")
-        except RuntimeError:
-            read_on.append("a worker thread")
-        return parse(body, **options)
-
-    monkeypatch.setattr(openai_compat, "parse", recording)
+    read_on = where_bodies_are_mapped(monkeypatch)
     data = base64.b64encode(b"The door code is 4471.").decode()
     part = {"type": "file", "file": {"filename": "manual.txt", "file_data": f"data:text/plain;base64,{data}"}}
     asked = {"role": "user", "content": [{"type": "text", "text": "How long is the context?"}, part]}
