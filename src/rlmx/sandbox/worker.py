@@ -1448,6 +1448,8 @@ _cells_alarm_handler: Any = _signal.SIG_DFL
 """The SIGALRM handler the cells set (with its setter's origin, see `_WorkHandler`)."""
 _sharing_alarms = False
 _EARLY = 0.001
+_limit_lapsed = False
+"""Whether the time limit was stopped after it was up, its SIGALRM not yet read (see `_set_time_limit`)."""
 """How early a deadline may be seen as passed when the timer fires (the timer's clock is not `_monotonic`)."""
 
 
@@ -1465,10 +1467,16 @@ def _set_real_timer() -> None:
 
 
 def _set_time_limit(seconds: float) -> float:
-    """Start (`seconds` > 0) or stop the cell's time limit; returns the seconds that were left of it."""
-    global _limit_due
+    """Start (`seconds` > 0) or stop the cell's time limit; returns the seconds that were left of it. A limit stopped
+    after it was up (a call's bookkeeping stops the clock) leaves its SIGALRM on its way to the handler, which must
+    still read it as the limit's (`_limit_lapsed`), or the cell would run on to the hard kill."""
+    global _limit_due, _limit_lapsed
     now = _monotonic()
     left = max(_limit_due - now, 0.0) if _limit_due is not None else 0.0
+    if seconds > 0:
+        _limit_lapsed = False
+    elif _limit_due is not None and _limit_due <= now + _EARLY:
+        _limit_lapsed = True
     _limit_due = now + seconds if seconds > 0 else None
     _set_real_timer()
     return left
@@ -1477,13 +1485,13 @@ def _set_time_limit(seconds: float) -> float:
 def _limit_passed(now: float, frame: Any) -> bool:
     """On SIGALRM: whether the cell's time limit is up. The cells' own timer that is due runs their handler first
     (in a cell; between cells its signal is dropped, as every cell handler's is, see Worker.end_cell)."""
-    global _limit_due, _cells_timer_due
+    global _limit_due, _cells_timer_due, _limit_lapsed
     if not _sharing_alarms:
         return True  # one timer, the time limit's
-    limit = _limit_due is not None and _limit_due <= now + _EARLY
+    limit = (_limit_due is not None and _limit_due <= now + _EARLY) or _limit_lapsed
     own = _cells_timer_due is not None and _cells_timer_due <= now + _EARLY
     if limit:
-        _limit_due = None
+        _limit_due, _limit_lapsed = None, False
     if own:
         _cells_timer_due = now + _cells_timer_interval if _cells_timer_interval else None
     _set_real_timer()
