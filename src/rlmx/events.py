@@ -521,7 +521,7 @@ def make_private_folders(folder: Path) -> None:
             each.mkdir(mode=0o700)
 
 
-def _create_private_file(path: Path) -> int:
+def create_private_file(path: Path) -> int:
     """Open `path` for writing, created or emptied, with mode 0600, whatever the umask or the mode an old file had: a
     trace or a cache holds a run's context and prompts, and on a root host a sandbox runs as another uid that
     can read whatever the folder lets it. Returns the descriptor."""
@@ -531,6 +531,15 @@ def _create_private_file(path: Path) -> int:
     return fd
 
 
+def keep_private(path: Path) -> None:
+    """Leave `path` its owner's alone (0600), created empty if missing, its content kept (a file appended to, an
+    SQLite database, one an older rlmx wrote 0644). A file another user owns keeps its owner's choice."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    with contextlib.suppress(PermissionError):
+        path.chmod(0o600)
+
+
 class TraceFile:
     """Appends events as JSON lines to one file per completion, flushing each line. The file is its owner's
     alone (0600), and so is a folder this creates for it (0700): a trace quotes the run's context."""
@@ -538,7 +547,7 @@ class TraceFile:
     def __init__(self, path: Path) -> None:
         make_private_folders(path.parent)
         self.path = path
-        fd = _create_private_file(path)
+        fd = create_private_file(path)
         self._handle: TextIO | None = os.fdopen(fd, "w", encoding="utf-8")
         self._lock = threading.Lock()
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import time
 import warnings
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlmx.errors import InputError
-from rlmx.events import make_private_folders
+from rlmx.events import keep_private, make_private_folders
 from rlmx.lm.base import LM, Completion, Message, Usage, reached_cap
 
 CACHE_FILE = "subcalls.sqlite"
@@ -275,8 +274,7 @@ def _make_private(database: Path) -> None:
     """Create the database file 0600 (or make an old one so) before SQLite opens it: the replies hold the run's
     prompts, and SQLite gives its -journal, -wal and -shm files the database file's mode. Siblings left by an
     older rlmx (a crash's hot journal) are made private too; a file another user owns keeps its owner's mode."""
-    with contextlib.suppress(FileExistsError):  # an empty file is an empty SQLite database
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-    for path in (database, *(database.with_name(database.name + s) for s in ("-journal", "-wal", "-shm"))):
+    keep_private(database)  # an empty file is an empty SQLite database
+    for path in (database.with_name(database.name + s) for s in ("-journal", "-wal", "-shm")):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             path.chmod(0o600)

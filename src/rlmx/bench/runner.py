@@ -11,7 +11,6 @@ manifests and their hash.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import math
@@ -31,7 +30,7 @@ from rlmx.blocking import run_blocking
 from rlmx.budget import Budget
 from rlmx.engine import reasoning_apart
 from rlmx.errors import InputError
-from rlmx.events import make_private_folders
+from rlmx.events import keep_private, make_private_folders
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
 
@@ -395,7 +394,7 @@ async def run(
     `spec.sub_model`). Raises InputError, before anything runs, when OUT holds records of other task contents
     under this run's keys (see `check_recorded_tasks`)."""
     make_private_folders(spec.out)
-    make_private(spec.out / RECORDS)
+    keep_private(spec.out / RECORDS)  # the records hold every task's gold and answer
     recorded = read_records(spec.out)
     check_recorded_tasks(spec, recorded)
     # Done means recorded without an error: a task that failed (a server down for a moment) runs again.
@@ -488,14 +487,6 @@ def _write_manifest(out: Path, manifests: dict[str, dict[str, Any]]) -> None:
     known.update(manifests)
     tasks = [known[k] for k in sorted(known)]
     write_private_text(path, json.dumps({"hash": manifest_hash(tasks), "tasks": tasks}, indent=1) + "\n")
-
-
-def make_private(path: Path) -> None:
-    """Create `path` empty if missing, and leave it its owner's alone (0600; one an older rlmx wrote 0644 too):
-    the records hold every task's gold and answer. Appends keep the mode; nothing already there is lost."""
-    path.touch(mode=0o600)
-    with contextlib.suppress(PermissionError):  # a shared file another user owns keeps its owner's choice
-        path.chmod(0o600)
 
 
 def stderr_is_tty() -> bool:

@@ -9,7 +9,6 @@ For a size in another tokenizer (cl100k, or one registered by the caller) see rl
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlmx.events import _create_private_file, make_private_folders
+from rlmx.events import create_private_file, keep_private, make_private_folders
 from rlmx.sandbox.frames import utf8
 
 GENERATOR_VERSION = "1"
@@ -156,8 +155,7 @@ def cache_load(folder: Path, key: str) -> Task | None:
     path = folder / f"{key}.json"
     if not path.is_file():
         return None
-    with contextlib.suppress(PermissionError):  # a shared cache another user owns keeps its owner's choice
-        path.chmod(0o600)
+    keep_private(path)
     try:
         return Task.from_dict(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError, TypeError):
@@ -174,5 +172,5 @@ def cache_store(folder: Path, key: str, task: Task) -> None:
 def write_private_text(path: Path, text: str) -> None:
     """Write `path` for its owner alone (0600), as traces are: a benchmark's tasks, golds and answers must stay
     out of reach of the model under test, whose sandbox runs as another uid on a root host."""
-    with os.fdopen(_create_private_file(path), "w", encoding="utf-8") as handle:
+    with os.fdopen(create_private_file(path), "w", encoding="utf-8") as handle:
         handle.write(text)
