@@ -2233,3 +2233,47 @@ async def test_a_401_after_the_user_and_password_in_base_url_says_those_were_ref
     message = str(caught.value)
     assert "refused the user name and password given in base_url" in message
     assert "API key rlmx sent" not in message and "not-her-password" not in message
+
+
+# --- a prompt over the window in every provider's words (audit 37) ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("cap", "status", "error", "prompt", "window"),
+    [
+        (4096, 400, error_body("prompt is too long: 215000 tokens > 200000 maximum"), 215000, 200000),  # Anthropic
+        (4096, 400, [{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "The input token count "
+         "(1200000) exceeds the maximum number of tokens allowed (1048576)."}}], 1200000, 1048576),  # Gemini
+        (4096, 400, error_body("This model's maximum prompt length is 131072 but the request contains 136973 "
+                               "tokens."), 136973, 131072),  # xAI
+        (4096, 400, {"object": "error", "message": "Prompt contains 40000 tokens and 0 draft tokens, too large for "
+         "model with 32768 maximum context length", "type": "invalid_request_invalid_args", "code": "3051"},
+         40000, 32768),  # Mistral
+        (None, 400, {"object": "error", "message": "This model's maximum context length is 32768 tokens. However, "
+         "you requested 40000 tokens. Please reduce the length of the messages.", "code": 400}, 40000, 32768),  # vLLM
+        (4000, 400, {"object": "error", "message": "This model's maximum context length is 32768 tokens. However, "
+         "you requested 40000 tokens. Please reduce the length of the messages or completion.", "code": 400},
+         36000, 32768),  # vLLM, the cap counted in what was requested
+        (4096, 400, error_body("prompt is too long: 215,000 tokens > 200,000 maximum"), 215000, 200000),
+    ],
+)  # fmt: skip
+async def test_every_providers_wording_of_a_prompt_over_the_window_is_explained(
+    server: FakeOpenAIServer, cap: int | None, status: int, error: Any, prompt: int, window: int
+) -> None:
+    server.script(Reply(status, error), Reply(body=completion_body("unreached")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=cap, max_retries=0)
+    with pytest.raises(LMRequestError) as caught:
+        await lm.complete(MESSAGES)
+    said = str(caught.value)
+    assert f"the prompt alone ({prompt} tokens)" in said and f"the {window} tokens the model's context window" in said
+    assert "send less per call" in said
+    assert len(server.requests) == 1  # no smaller cap was tried: none fits
+
+
+async def test_vllms_window_and_all_it_was_asked_for_fit_the_cap_when_the_prompt_fits(
+    server: FakeOpenAIServer,
+) -> None:
+    said = "This model's maximum context length is 8192 tokens. However, you requested 9096 tokens. "
+    said += "Please reduce the length of the messages or completion."
+    server.script(Reply(400, {"object": "error", "message": said, "code": 400}), Reply(body=completion_body("Paris")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096, max_retries=0)
+    assert (await lm.complete(MESSAGES)).text == "Paris"
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, 3192]  # the window less the prompt's 5000

@@ -624,3 +624,224 @@ async def test_a_reply_carrying_an_image_its_counts_file_as_text_is_booked_as_on
     said = (await lm.complete(MESSAGES)).usage
     assert "image" in said.unreported_output_media
     assert PriceTable().cost("gemini-2.5-flash-image", said) == pytest.approx((300 * 0.3 + 1300 * 30.0) / 1e6)
+
+
+# --- reasoning, tool calls, images and usage in the shapes providers send them (audit 37) -----------------------
+
+
+def sse(*chunks: dict[str, Any], done: bool = True) -> Reply:
+    """A server-sent-events reply of chat.completion.chunk objects."""
+    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + ("data: [DONE]\n\n" if done else "")
+    return Reply(body=body, headers={"content-type": "text/event-stream"})
+
+
+def delta(finish: str | None = None, **fields: Any) -> dict[str, Any]:
+    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": fields, "finish_reason": finish}]}
+
+
+async def test_reasoning_sent_under_both_field_names_is_read_once(server: FakeOpenAIServer) -> None:
+    # vLLM since PR #27752 sends the same reasoning as `reasoning_content` and as `reasoning`: it came back twice,
+    # and streamed its pieces alternated ("WeWe weigh weigh...").
+    thought = "We weigh the options, then pick Paris."
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    server.script(
+        Reply(body=completion_body("Paris", usage=usage(20, 30), reasoning_content=thought, reasoning=thought))
+    )
+    assert (await lm.complete(MESSAGES)).reasoning == thought
+    pieces = ["We weigh ", "the options, ", "then pick Paris."]
+    server.script(sse(*(delta(reasoning_content=p, reasoning=p) for p in pieces), delta("stop", content="Paris")))
+    streamed = await lm.complete(MESSAGES)
+    assert (streamed.text, streamed.reasoning) == ("Paris", thought)
+
+
+async def test_reasoning_fields_that_say_different_things_are_each_kept_whole(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    server.script(Reply(body=completion_body("Paris", reasoning_content="Long thought.", reasoning="Short one.")))
+    said = (await lm.complete(MESSAGES)).reasoning
+    assert said is not None and said.count("Long thought.") == 1 and said.count("Short one.") == 1
+    server.script(
+        sse(
+            delta(reasoning_content="First the map, ", reasoning="Summary: "),
+            delta(reasoning_content="then the capital.", reasoning="Paris."),
+            delta("stop", content="Paris"),
+        )
+    )
+    streamed = (await lm.complete(MESSAGES)).reasoning
+    assert streamed is not None
+    assert "First the map, then the capital." in streamed and "Summary: Paris." in streamed
+
+
+async def test_a_reply_streamed_as_tool_calls_alone_is_a_tool_call_and_its_arguments_are_counted(
+    server: FakeOpenAIServer,
+) -> None:
+    # Streamed tool calls were dropped: the reply read as empty ("the server sent an empty reply") and, with no
+    # usage reported, its output was booked at one token however long the arguments were.
+    from rlmx.errors import LMBadResponse
+    from rlmx.lm.base import token_bound
+    from rlmx.lm.openai_reply import parse_body
+
+    arguments = json.dumps({"query": "capital of France " * 40, "limit": 5})
+    pieces = [arguments[i : i + 50] for i in range(0, len(arguments), 50)]
+    chunks = [
+        delta(role="assistant", tool_calls=[{"index": 0, "id": "call_a", "type": "function",
+                                             "function": {"name": "search", "arguments": ""}}]),
+        *(delta(tool_calls=[{"index": 0, "function": {"arguments": p}}]) for p in pieces),
+        delta(tool_calls=[{"index": 1, "id": "call_b", "type": "function",
+                           "function": {"name": "lookup", "arguments": '{"id": 7}'}}]),
+        delta("tool_calls"),
+    ]  # fmt: skip
+    server.script(sse(*chunks))
+    with pytest.raises(LMBadResponse, match="answered with a tool call") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.usage is not None and caught.value.usage.estimated
+    assert caught.value.usage.output_tokens >= token_bound(arguments)
+
+    raw = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks)
+    joined = parse_body(raw, status=200, content_type="text/event-stream")["choices"][0]["message"]["tool_calls"]
+    assert joined == [
+        {"id": "call_a", "type": "function", "function": {"name": "search", "arguments": arguments}},
+        {"id": "call_b", "type": "function", "function": {"name": "lookup", "arguments": '{"id": 7}'}},
+    ]
+
+
+async def test_a_whole_tool_call_replys_arguments_are_counted_without_usage(server: FakeOpenAIServer) -> None:
+    from rlmx.errors import LMBadResponse
+    from rlmx.lm.base import token_bound
+
+    arguments = json.dumps({"text": "words " * 300})
+    call = {"id": "c", "type": "function", "function": {"name": "write", "arguments": arguments}}
+    server.script(Reply(body=completion_body(None, finish_reason="tool_calls", tool_calls=[call])))
+    with pytest.raises(LMBadResponse, match="tool call") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert caught.value.usage is not None and caught.value.usage.output_tokens >= token_bound(arguments)
+
+
+def streamed_image(counts: dict[str, int], prompt: int = 300, output: int = 1300) -> Reply:
+    """OpenRouter's image output streamed: the image in `delta.images`, counts that file it all as text."""
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    reported = {**usage(prompt, output), "completion_tokens_details": counts}
+    return sse(
+        delta(content="Here it is."),
+        delta(images=[image]),
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": reported},
+    )
+
+
+async def test_a_streamed_image_is_booked_as_a_reply_that_may_be_images(server: FakeOpenAIServer) -> None:
+    # `delta.images` was dropped: the reply was priced as text at $2.50/M, not the $30/M of image output.
+    from rlmx.lm.prices import PriceTable
+
+    server.script(streamed_image({"text_tokens": 1300, "reasoning_tokens": 0}))
+    lm = OpenAICompatibleLM("gemini-2.5-flash-image", server.base_url, modalities=["image", "text"])
+    said = (await lm.complete(MESSAGES)).usage
+    assert "image" in said.unreported_output_media
+    assert PriceTable().cost("gemini-2.5-flash-image", said) == pytest.approx((300 * 0.3 + 1300 * 30.0) / 1e6)
+
+
+async def test_a_streamed_image_is_booked_as_the_same_reply_sent_whole_is(server: FakeOpenAIServer) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    lm = OpenAICompatibleLM("drawer", server.base_url, modalities=["image", "text"])
+    for counts in ({"text_tokens": 40}, {"image_tokens": 30, "text_tokens": 10}, {"reasoning_tokens": 0}):
+        whole = completion_body("Here it is.", usage={**usage(20, 40), "completion_tokens_details": counts})
+        server.script(Reply(body={**whole, "choices": [{**whole["choices"][0], "message": {
+            **whole["choices"][0]["message"], "images": [image]}}]}))  # fmt: skip
+        server.script(streamed_image(counts, prompt=20, output=40))
+        sent_whole, streamed = (await lm.complete(MESSAGES)).usage, (await lm.complete(MESSAGES)).usage
+        assert streamed == sent_whole, counts
+        assert "image" in streamed.unreported_output_media or streamed.image_output_tokens == 30, counts
+
+
+SUMMARY_ONLY = [
+    {"type": "reasoning.summary", "summary": "Compared the two cities.", "format": "openai-responses-v1"},
+    {"type": "reasoning.encrypted", "data": "gAAAAABoZ2l2ZW5vbmx5", "format": "openai-responses-v1"},
+]
+
+
+async def test_openrouters_reasoning_summary_is_read_as_reasoning(server: FakeOpenAIServer) -> None:
+    # reasoning_details of type reasoning.summary were ignored: a reply that only reasoned read as "empty reply".
+    from rlmx.errors import LMBadResponse
+
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    server.script(Reply(body=completion_body("Paris", reasoning_details=SUMMARY_ONLY)))
+    assert (await lm.complete(MESSAGES)).reasoning == "Compared the two cities."
+    text = [{"type": "reasoning.text", "text": "Step one."}, {"type": "reasoning.summary", "summary": " Done."}]
+    server.script(
+        sse(delta(reasoning_details=text), delta(reasoning_details=SUMMARY_ONLY), delta("stop", content="Paris"))
+    )
+    streamed = (await lm.complete(MESSAGES)).reasoning
+    assert streamed is not None and "Step one." in streamed and "Compared the two cities." in streamed
+    assert "gAAAA" not in streamed  # encrypted reasoning is no text
+
+    server.script(Reply(body=completion_body(None, usage=usage(40, 300), reasoning_details=SUMMARY_ONLY)))
+    with pytest.raises(LMBadResponse, match="only reasoned") as caught:
+        await lm.complete(MESSAGES)
+    assert caught.value.reasoning_only is not None
+    assert caught.value.reasoning_only.reasoning == "Compared the two cities."
+    server.script(sse(delta(reasoning_details=SUMMARY_ONLY), delta("stop")))
+    with pytest.raises(LMBadResponse, match="only reasoned"):
+        await lm.complete(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("reported", "input_tokens", "read", "written"),
+    [
+        # nagobot#85: a Claude gateway's prompt_tokens is the uncached input, the cache read beside it
+        ({"prompt_tokens": 13780, "completion_tokens": 500, "total_tokens": 14280, "cache_read_input_tokens": 10869},
+         24649, 10869, 0),
+        ({"prompt_tokens": 13780, "completion_tokens": 500, "cache_read_input_tokens": 10869,
+          "cache_creation_input_tokens": 2000}, 26649, 10869, 2000),
+        # LiteLLM: the reads are in prompt_tokens, which it says with OpenAI's cached_tokens; writes beside
+        ({"prompt_tokens": 24649, "completion_tokens": 500, "total_tokens": 25149, "cache_read_input_tokens": 10869,
+          "cache_creation_input_tokens": 2000, "prompt_tokens_details": {"cached_tokens": 10869}}, 26649, 10869, 2000),
+        # the same with the total that says so
+        ({"prompt_tokens": 13780, "completion_tokens": 500, "total_tokens": 25149, "cache_read_input_tokens": 10869},
+         24649, 10869, 0),
+        # OpenAI: cached_tokens are part of prompt_tokens; DeepSeek's hits too
+        ({"prompt_tokens": 13780, "completion_tokens": 500, "prompt_tokens_details": {"cached_tokens": 10869}},
+         13780, 10869, 0),
+        ({"prompt_tokens": 13780, "completion_tokens": 500, "prompt_cache_hit_tokens": 10869,
+          "prompt_cache_miss_tokens": 2911}, 13780, 10869, 0),
+    ],
+)  # fmt: skip
+async def test_cache_counts_under_anthropics_names_are_beside_the_prompt_count(
+    server: FakeOpenAIServer, reported: dict[str, Any], input_tokens: int, read: int, written: int
+) -> None:
+    from rlmx.lm.prices import PriceTable
+
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    said = (await OpenAICompatibleLM("claude-haiku-4-5", server.base_url).complete(MESSAGES)).usage
+    assert (said.input_tokens, said.cache_read_tokens, said.cache_write_tokens) == (input_tokens, read, written)
+    uncached = input_tokens - read - written
+    cost = (uncached * 1.0 + read * 0.1 + written * 1.25 + 500 * 5.0) / 1e6
+    assert PriceTable().cost("claude-haiku-4-5", said) == pytest.approx(cost)
+
+
+@pytest.mark.parametrize(
+    ("model", "reported", "output_tokens"),
+    [
+        # xAI: reasoning_tokens on top of completion_tokens, its own total holding both
+        ("grok-4-fast-reasoning", {"prompt_tokens": 279, "completion_tokens": 600, "total_tokens": 968,
+                                   "completion_tokens_details": {"reasoning_tokens": 89}, "num_sources_used": 0}, 689),
+        # ... with no total, or one a gateway summed from prompt and completion alone
+        ("grok-4-fast-reasoning", {"prompt_tokens": 279, "completion_tokens": 600,
+                                   "completion_tokens_details": {"reasoning_tokens": 89}}, 689),
+        ("grok-3-mini", {"prompt_tokens": 279, "completion_tokens": 600, "total_tokens": 879,
+                         "completion_tokens_details": {"reasoning_tokens": 89}}, 689),
+        ("m", {"prompt_tokens": 279, "completion_tokens": 600, "total_tokens": 879, "num_sources_used": 2,
+               "completion_tokens_details": {"reasoning_tokens": 89}}, 689),
+        # no total and no provider said: the larger reading
+        ("m", {"prompt_tokens": 279, "completion_tokens": 600, "completion_tokens_details": {"reasoning_tokens": 89}},
+         689),
+        # OpenAI: a total of prompt and completion says the reasoning is part of the completion
+        ("o4-mini", {"prompt_tokens": 279, "completion_tokens": 600, "total_tokens": 879,
+                     "completion_tokens_details": {"reasoning_tokens": 89}}, 600),
+        ("o4-mini", {"prompt_tokens": 279, "completion_tokens": 600, "total_tokens": 879,
+                     "completion_tokens_details": {"reasoning_tokens": 0}}, 600),
+    ],
+)  # fmt: skip
+async def test_reasoning_tokens_are_read_on_top_of_the_completion_unless_the_shape_says_they_are_in_it(
+    server: FakeOpenAIServer, model: str, reported: dict[str, Any], output_tokens: int
+) -> None:
+    server.script(Reply(body=completion_body("ok", model=model, usage=reported)))
+    said = (await OpenAICompatibleLM(model, server.base_url).complete(MESSAGES)).usage
+    assert (said.input_tokens, said.output_tokens) == (279, output_tokens)

@@ -131,6 +131,37 @@ _PROMPT_TOKENS = re.compile(
     r"messages resulted in (\d+) tokens",  # OpenAI, when the messages alone are over the window
     re.IGNORECASE,
 )
+# The prompt alone against the window, both named, in each provider's words (numbers may carry thousands commas):
+_PROMPT_OVER_WINDOW = (
+    # Anthropic (also through Bedrock, Vertex, OpenRouter): "prompt is too long: 215000 tokens > 200000 maximum"
+    re.compile(r"prompt is too long:?\s*(?P<prompt>\d[\d,]*)\s*tokens\s*>\s*(?P<window>\d[\d,]*)", re.IGNORECASE),
+    # Gemini (its OpenAI-compatible endpoint too): "The input token count (1200000) exceeds the maximum number of
+    # tokens allowed (1048576)"
+    re.compile(
+        r"input token count(?: is)?:? \(?(?P<prompt>\d[\d,]*)\)? exceeds the maximum number of tokens allowed"
+        r"(?: is)?:? \(?(?P<window>\d[\d,]*)",
+        re.IGNORECASE,
+    ),
+    # xAI: "This model's maximum prompt length is 131072 but the request contains 136973 tokens."
+    re.compile(
+        r"maximum prompt length is (?P<window>\d[\d,]*) but the request contains (?P<prompt>\d[\d,]*) tokens",
+        re.IGNORECASE,
+    ),
+    # Mistral: "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length"
+    re.compile(
+        r"prompt contains (?P<prompt>\d[\d,]*) tokens\b.{0,80}?too large for model with (?P<window>\d[\d,]*) "
+        r"maximum context length",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    # llama.cpp-based servers: "Prompt has 300,000 tokens, but the configured context size is 131,072 tokens"
+    re.compile(
+        r"prompt has (?P<prompt>\d[\d,]*) tokens?, but the (?:configured )?context size is (?P<window>\d[\d,]*)",
+        re.IGNORECASE,
+    ),
+)
+# vLLM without a breakdown: "This model's maximum context length is 32768 tokens. However, you requested 40000
+# tokens." The prompt and the output cap together (the prompt alone when no cap was sent).
+_REQUESTED_IN_ALL = re.compile(r"you requested (?:about |up to )?(\d[\d,]*) tokens", re.IGNORECASE)
 _ABOUT_THE_CAP = re.compile(
     r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
     r"in the output|output tokens|Current length is|completion|token limit|max(?:imum)? length exceeded",
@@ -743,10 +774,19 @@ def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
     a window and the prompt ("maximum context length is 4096 tokens ... 2100 in the messages": vLLM, SGLang, TGI,
     OpenAI), or the request's whole size against a limit ("Current length is 9096 while limit is 8192": Cerebras;
     Moonshot's "token limit: 8192 (requested: 9096)"; Groq's "Limit 6000, Requested 9096"), less the cap, or the two
-    summed against the window (Anthropic's "143653 + 64000 > 200000"). None when it names none of these."""
+    summed against the window (Anthropic's "143653 + 64000 > 200000"); the prompt alone against the window in the
+    words of Anthropic, Gemini, xAI and Mistral (`_PROMPT_OVER_WINDOW`); vLLM's window and all it was asked for,
+    less the cap. None when it names none of these."""
     window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
     if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
         return int(next(g for g in prompt.groups() if g)), int(next(g for g in window.groups() if g))
+    for pattern in _PROMPT_OVER_WINDOW:  # Anthropic, Gemini, xAI, Mistral: the prompt and the window by name
+        named = pattern.search(said)
+        if named is not None:
+            return _number(named["prompt"]), _number(named["window"])
+    requested = _REQUESTED_IN_ALL.search(said)
+    if window is not None and requested is not None:  # vLLM's "you requested N tokens": the prompt and the cap
+        return _number(requested.group(1)) - (cap or 0), int(next(g for g in window.groups() if g))
     summed = _SUM_OVER_LIMIT.search(said)
     if summed is not None:  # "prompt + cap > window"; a server putting the cap first is told by the cap's number
         first, second, limit = (int(number) for number in summed.groups())
@@ -762,6 +802,11 @@ def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
         assert excess is not None
         limit, current = int(excess.group(3)), int(excess.group(4))
     return current - cap, limit
+
+
+def _number(digits: str) -> int:
+    """A count as an error message writes it, thousands commas and all ("215,000")."""
+    return int(digits.replace(",", ""))
 
 
 def _counted_room(reply: HTTPReply) -> tuple[int, int] | None:

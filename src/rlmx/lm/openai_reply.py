@@ -264,15 +264,34 @@ class _Pieces:
     def __init__(self) -> None:
         self.text: list[str] = []
         self.reasoning: list[str] = []
+        """Thinking parts of `content`, and each delta's reasoning fields (`_REASONING_FIELDS`) read once."""
+        self.thinking: list[str] = []
+        """The thinking parts alone, for a stream whose reasoning fields say different things."""
+        self.fields: dict[str, list[str]] = {}
+        """Each reasoning field's own pieces (`reasoning_content`, `reasoning`, ...)."""
+        self.diverged = False
+        """Whether one delta's reasoning fields said different things: each field is then joined on its own."""
         self.refusal: list[str] = []
         self.details: list[str] = []
         """OpenRouter's `reasoning_details` texts: the reasoning when no other field holds it."""
         self.transcript: list[str] = []
         """An audio reply's `audio.transcript`: the text when no content came."""
+        self.audio = False
+        self.images: list[Any] = []
+        """OpenRouter's `delta.images`: generated images, which make the reply's output priced as media."""
+        self.tools: list[dict[str, Any]] = []
+        """Tool calls by their `index`, joined across deltas as a whole message's `tool_calls` are."""
+        self.function: dict[str, str] = {}
+        """The legacy `function_call`, joined across deltas."""
 
     def clear(self) -> None:
-        for pieces in (self.text, self.reasoning, self.refusal, self.details, self.transcript):
+        for pieces in (self.text, self.reasoning, self.thinking, self.refusal, self.details, self.transcript):
             pieces.clear()
+        self.fields.clear()
+        self.images.clear()
+        self.tools.clear()
+        self.function.clear()
+        self.diverged = self.audio = False
 
     def add(self, choice: dict[str, Any]) -> None:
         """One chunk's choice: its `delta`; a whole `message` (some servers send the text so far in each event,
@@ -287,30 +306,130 @@ class _Pieces:
             parts, thinking, refused = _content(delta["content"])
             self.text.extend(parts)
             self.reasoning.extend(thinking)
+            self.thinking.extend(thinking)
             self.refusal.extend(refused)
-        self.reasoning.extend(delta[name] for name in _REASONING_FIELDS if isinstance(delta.get(name), str))
+        said = [(name, delta[name]) for name in _REASONING_FIELDS if isinstance(delta.get(name), str)]
+        if said:
+            for name, piece in said:
+                self.fields.setdefault(name, []).append(piece)
+            # vLLM (since PR #27752) sends the same text under `reasoning_content` and `reasoning`: read once
+            longest = max((piece for _, piece in said), key=len)
+            if all(longest.startswith(piece) for _, piece in said):
+                self.reasoning.append(longest)
+            else:
+                self.diverged = True
         if isinstance(delta.get("refusal"), str):  # a refusal streams in pieces, as content does
             self.refusal.append(delta["refusal"])
-        details = delta.get("reasoning_details")
-        if isinstance(details, list):
-            self.details.extend(d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str))
+        self.details.extend(_detail_texts(delta.get("reasoning_details")))
         audio = delta.get("audio")
-        if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
-            self.transcript.append(audio["transcript"])
+        if isinstance(audio, dict):
+            self.audio = True
+            if isinstance(audio.get("transcript"), str):
+                self.transcript.append(audio["transcript"])
+        images = delta.get("images")
+        if isinstance(images, list):
+            self.images.extend(images)
+        elif isinstance(images, dict):
+            self.images.append(images)
+        if isinstance(delta.get("tool_calls"), list):
+            self._add_tool_calls(delta["tool_calls"])
+        called = delta.get("function_call")
+        if isinstance(called, dict):
+            _join_call(self.function, called)
+
+    def _add_tool_calls(self, calls: list[Any]) -> None:
+        """Pieces of tool calls, each to the call its `index` names (one without an index: a new call when it
+        carries an id not seen yet, else the last one)."""
+        for call in calls:
+            if not isinstance(call, dict):
+                continue
+            index = call.get("index")
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                ids = [tool.get("id") for tool in self.tools]
+                new = not self.tools or (isinstance(call.get("id"), str) and call["id"] and call["id"] not in ids)
+                index = len(self.tools) if new else len(self.tools) - 1
+            while len(self.tools) <= index:
+                self.tools.append({})
+            tool = self.tools[index]
+            if isinstance(call.get("id"), str) and call["id"] and not tool.get("id", "").endswith(call["id"]):
+                tool["id"] = tool.get("id", "") + call["id"]
+            if isinstance(call.get("type"), str) and call["type"]:
+                tool["type"] = call["type"]
+            function = call.get("function")
+            if isinstance(function, dict):
+                _join_call(tool.setdefault("function", {}), function)
+
+    def _reasoning(self) -> str:
+        if not self.diverged:
+            return "".join(self.reasoning)
+        # The fields said different things in one delta: each is joined on its own (never interleaved), a field
+        # that only repeats another (or a start of it) left out.
+        return "\n".join(_distinct(["".join(self.thinking), *("".join(p) for p in self.fields.values())]))
 
     def message(self) -> dict[str, Any]:
         # content null, not "", beside a transcript: as an audio reply sends it whole
         content = "".join(self.text) if self.text or not self.transcript else None
         message: dict[str, Any] = {"role": "assistant", "content": content}
-        if self.reasoning:
-            message["reasoning_content"] = "".join(self.reasoning)
+        reasoning = self._reasoning()
+        if reasoning:
+            message["reasoning_content"] = reasoning
         if "".join(self.refusal).strip():
             message["refusal"] = "".join(self.refusal)
         if self.details:
             message["reasoning_details"] = [{"type": "reasoning.text", "text": "".join(self.details)}]
         if self.transcript:
             message["audio"] = {"transcript": "".join(self.transcript)}
+        elif self.audio:  # audio data without a transcript: still a reply that carries audio
+            message["audio"] = {"transcript": None}
+        if self.images:
+            message["images"] = list(self.images)
+        if any(self.tools):
+            message["tool_calls"] = [
+                {"type": "function", **tool, "function": {"name": "", "arguments": "", **tool.get("function", {})}}
+                for tool in self.tools
+                if tool
+            ]
+        if self.function:
+            message["function_call"] = dict(self.function)
         return message
+
+
+def _join_call(joined: dict[str, str], piece: dict[str, Any]) -> None:
+    """One delta's piece of a function call into the call joined so far: `arguments` are concatenated; a `name`
+    repeated whole in every delta (some servers do) is kept once, one sent in pieces is joined."""
+    for key in ("name", "arguments"):
+        value = piece.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        had = joined.get(key, "")
+        joined[key] = had if key == "name" and had.endswith(value) else had + value
+
+
+def _distinct(texts: list[str]) -> list[str]:
+    """`texts` without the empty ones and those that repeat another (the same words, or a start of one)."""
+    kept: list[int] = []
+    for index in sorted((i for i, t in enumerate(texts) if t.strip()), key=lambda i: -len(texts[i])):
+        said = " ".join(texts[index].split())
+        if not any(" ".join(texts[other].split()).startswith(said) for other in kept):
+            kept.append(index)
+    return [texts[index] for index in sorted(kept)]  # in their first order
+
+
+def _detail_texts(details: Any) -> list[str]:
+    """The readable reasoning of OpenRouter's `reasoning_details`: `reasoning.text` items' `text` and
+    `reasoning.summary` items' `summary` (`reasoning.encrypted` items hold opaque `data`, no text)."""
+    if not isinstance(details, list):
+        return []
+    texts: list[str] = []
+    for item in details:
+        if not isinstance(item, dict) or item.get("type") == "reasoning.encrypted":
+            continue
+        said = next((item[key] for key in ("text", "summary") if isinstance(item.get(key), str)), None)
+        if said is None and isinstance(item.get("summary"), list):  # a list of summary parts
+            said = "".join(p if isinstance(p, str) else _part_text(p.get("text"), 0) for p in item["summary"] if p)
+        if said:
+            texts.append(said)
+    return texts
 
 
 def _reply_choices(choices: Any) -> list[dict[str, Any]]:
@@ -427,13 +546,11 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     audio = message.get("audio")  # a model asked for audio too: the text is the audio's transcript
     if not text and isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         text = [audio["transcript"]]
-    for name in _REASONING_FIELDS:
-        extra = message.get(name)
-        if isinstance(extra, str) and extra.strip():
-            reasoning.append(extra)
-    details = message.get("reasoning_details")  # OpenRouter: [{"type": "reasoning.text", "text": ...}, ...]
-    if isinstance(details, list) and not any(message.get(name) for name in _REASONING_FIELDS):
-        reasoning.extend(d["text"] for d in details if isinstance(d, dict) and isinstance(d.get("text"), str))
+    # vLLM (since PR #27752) sends the same reasoning as `reasoning_content` and as `reasoning`: read once
+    fields = [extra for name in _REASONING_FIELDS if isinstance(extra := message.get(name), str) and extra.strip()]
+    reasoning.extend(_distinct(fields) if len(fields) > 1 else fields)
+    if not fields:  # OpenRouter: [{"type": "reasoning.text", "text": ...}, {"type": "reasoning.summary", ...}]
+        reasoning.extend(_detail_texts(message.get("reasoning_details")))
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
@@ -444,8 +561,14 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     reasoning.extend(thoughts)
     thought = encodable("\n".join(r for r in reasoning if r.strip())) or None
     media_seen = frozenset(kind for kind, field in (("image", "images"), ("audio", "audio")) if message.get(field))
+    calls = message.get("tool_calls") or message.get("function_call")
     usage = _usage(
-        data.get("usage"), prompt_bound=prompt_bound, seen=answer + (thought or ""), cap=cap, media_seen=media_seen
+        data.get("usage"),
+        prompt_bound=prompt_bound,
+        seen=answer + (thought or "") + _calls_text(calls),  # a tool call's arguments are output tokens too
+        cap=cap,
+        media_seen=media_seen,
+        model=str(data.get("model") or model),
     )
     if _cap_spent_yet_stopped(finish_reason, usage, cap):
         # LiteLLM's Ollama adapter (litellm#25825) and Responses bridge report "stop" for a reply cut at the cap:
@@ -464,7 +587,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         )
     if not answer.strip():
         bare = Completion(text="", usage=usage, model=served, finish_reason=finish_reason, reasoning=thought)
-        _no_text(bare, refusal, message.get("tool_calls"), cap)
+        _no_text(bare, refusal, calls, cap)
     if finish_reason is not None and finish_reason.lower() in _INTERRUPTED:
         raise LMBadResponse(
             f"the server ended the reply early (finish_reason {finish_reason!r}) after {graphemes.head(answer, 80)!r}",
@@ -485,6 +608,19 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
             reasoning_only=reply,
         )
     return reply
+
+
+def _calls_text(calls: Any) -> str:
+    """The names and arguments of a message's `tool_calls` (or legacy `function_call`): what the model wrote in
+    them, counted as output when the server reports no count."""
+    said: list[str] = []
+    for call in calls if isinstance(calls, list) else [calls]:
+        function = call.get("function", call) if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            for key in ("name", "arguments"):
+                value = function.get(key)
+                said.append(value if isinstance(value, str) else json.dumps(value) if value is not None else "")
+    return "".join(said)
 
 
 def _repeats(answer: str, reasoning: list[str]) -> bool:
@@ -627,7 +763,13 @@ def _part_text(value: Any, index: int) -> str:
 
 
 def _usage(
-    raw: Any, *, prompt_bound: int, seen: str, cap: int | None, media_seen: frozenset[str] = frozenset()
+    raw: Any,
+    *,
+    prompt_bound: int,
+    seen: str,
+    cap: int | None,
+    media_seen: frozenset[str] = frozenset(),
+    model: str = "",
 ) -> Usage:
     """Reported counts; each one missing, null or not a count is replaced by its upper bound and flagged.
 
@@ -637,22 +779,18 @@ def _usage(
     text's bytes can be several times its tokens), else the UTF-8 bytes of what came back. A count of 0 for a
     prompt, or for a reply that has text, is a count the server did not make (LocalAI), read as missing. Reported
     counts are read the way each provider means them: output tokens at least `total_tokens - prompt_tokens`
-    (reasoning counted only in the total, as some gateways do), input tokens with Anthropic-style cache reads and
-    writes added when usage comes as `input_tokens` or when they outnumber `prompt_tokens`, and the cost with
-    OpenRouter's `cost_details.upstream_inference_cost` (a bring-your-own-key call, where `cost` is the fee alone).
+    (reasoning counted only in the total, as some gateways do), input tokens with the cache counts under
+    Anthropic's names (`cache_read_input_tokens`, `cache_creation_input_tokens`) added, whichever key the prompt's
+    count comes under (`_prompt_count`), and the cost with OpenRouter's `cost_details.upstream_inference_cost` (a
+    bring-your-own-key call, where `cost` is the fee alone). `model` (the one that answered) tells xAI's counts,
+    whose `reasoning_tokens` come on top of `completion_tokens` (`_output_count`).
     """
     reply_bound = cap if cap is not None else token_bound(seen) + 1  # + the end-of-turn token
     if not isinstance(raw, dict):
         return Usage(prompt_bound, reply_bound, None, estimated=True, unreported_output_media=frozenset(MEDIA))
-    anthropic = "prompt_tokens" not in raw and "input_tokens" in raw
-    prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    prompt = _prompt_count(raw)
     reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
-    if prompt is not None and anthropic:
-        prompt += sum(_count(raw.get(k)) or 0 for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
-    elif prompt is not None and (cached := _cached(raw, _CACHE_READ) + _cached(raw, _CACHE_WRITE)) > prompt:
-        # Anthropic's meaning under OpenAI's key: a Claude gateway's `prompt_tokens` is the uncached input alone.
-        # Cache counts larger than the prompt cannot be part of it (Helicone's rule), so they are added to it.
-        prompt += cached
+    completion = reply
     total = _count(raw.get("total_tokens"))
     if not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
         prompt = None
@@ -669,9 +807,8 @@ def _usage(
         prompt = min(prompt_bound, total)
         reply = total - prompt
     details = raw.get("completion_tokens_details")
-    reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
-    if reply is not None and reasoning is not None and reasoning > reply:
-        reply += reasoning  # a count that leaves the reasoning out (it can only be part of the output otherwise)
+    if reply is not None and completion is not None:
+        reply = _output_count(raw, details, completion, reply, prompt, total, model)
     return Usage(
         input_tokens=prompt_bound if prompt is None else prompt,
         output_tokens=reply_bound if reply is None else reply,
@@ -691,6 +828,56 @@ def _usage(
         ),
         unreported_output_media=_unreported_media(details, reply, media_seen),
     )
+
+
+_ANTHROPIC_CACHE = ("cache_read_input_tokens", "cache_creation_input_tokens")
+"""Cache counts under Anthropic's names: beside its `input_tokens`, which counts only the uncached input."""
+_XAI_USAGE = ("num_sources_used", "cost_in_usd_ticks")
+"""Fields only xAI's usage has: its `reasoning_tokens` come on top of `completion_tokens` (its docs: "counted
+separately from completion_tokens, but ... in the total_tokens"; sonami-tech/omni-llm-provider#49)."""
+
+
+def _prompt_count(raw: dict[str, Any]) -> int | None:
+    """The prompt's whole count: `prompt_tokens` (or `input_tokens`) with the cache counts it leaves out added.
+
+    The shape says which those are. Counts under Anthropic's names are beside the prompt's count, never in it:
+    Anthropic's own `input_tokens`, and a Claude gateway's `prompt_tokens` that is that same uncached input
+    (nagobot#85: 13,780 uncached beside 10,869 read; read as included, a call was booked at 56% of its input).
+    LiteLLM puts the reads into `prompt_tokens` and says so the OpenAI way too (`prompt_tokens_details.cached_tokens`
+    equal to the read count; its tests hold `prompt_tokens > cached_tokens`): those reads are in it then; writes
+    stay beside it (the larger reading where a gateway does not say). OpenAI's `prompt_tokens_details.cached_tokens`,
+    DeepSeek's `prompt_cache_hit_tokens` and Moonshot's `cached_tokens` are part of the prompt's count, unless they
+    outnumber it (Helicone's rule: then they cannot be).
+    """
+    prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    if prompt is None:
+        return None
+    read, written = (_count(raw.get(name)) or 0 for name in _ANTHROPIC_CACHE)
+    if read or written:
+        included = read and _cached(raw, ("prompt_tokens_details.cached_tokens",)) == read and prompt > read
+        return prompt + written + (0 if included else read)
+    cached = _cached(raw, _CACHE_READ) + _cached(raw, _CACHE_WRITE)
+    return prompt + cached if cached > prompt else prompt
+
+
+def _output_count(
+    raw: dict[str, Any], details: Any, completion: int, reply: int, prompt: int | None, total: int | None, model: str
+) -> int:
+    """The output's count with `completion_tokens_details.reasoning_tokens` read the way the shape says: part of
+    `completion_tokens` (OpenAI's meaning) when the total says the completion count is all the output, or on top
+    of it: xAI's usage (`_XAI_USAGE`, or a Grok model), a reasoning count larger than the completion's, or a
+    usage whose total does not say (none given, or no prompt count): the larger reading, which a budget can hold.
+    `reply` is the output read so far (the total may have raised it); never less is returned."""
+    reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if not reasoning:
+        return reply
+    xai = any(name in raw for name in _XAI_USAGE) or "grok" in model.lower()
+    # the total holds the output: the prompt counted with the cache counts added to it or without
+    said = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    stated = total is not None and total - reply in {prompt, said} - {None}
+    if xai or reasoning > completion or not stated:
+        return max(reply, completion + reasoning)
+    return reply
 
 
 def _unreported_media(details: Any, reply: int | None, media_seen: frozenset[str]) -> frozenset[str]:
