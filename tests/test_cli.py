@@ -965,3 +965,17 @@ def test_a_reader_that_goes_away_during_a_long_answer_gets_the_pipe_exit_code(
     proc.stdout.close()
     with proc.stderr:
         assert proc.wait(timeout=60) == 141 and len(first) == 10 and proc.stderr.read() == b""
+
+
+def test_a_context_file_name_keeps_every_character_a_python_name_may_hold() -> None:
+    # `हिन्दी.txt` became `ह_न_द`: its vowel signs (combining marks) are no \w, though a Python name may hold them.
+    from rlmx.cli import _identifier
+    from rlmx.context import check_name
+    from rlmx.sandbox.frames import RESERVED_NAMES
+
+    stems = ["हिन्दी", "தமிழ்", "ি_data", "日本語 メモ", "café notes", "a - b", "x__y", "2024", "workspace_dir", "ـ"]
+    names = [_identifier(stem) for stem in stems]
+    assert names[:4] == ["हिन्दी", "தமிழ்", "ctx_ি_data", "日本語_メモ"]  # a name cannot start with a vowel sign
+    assert names[4:] == ["café_notes", "a_b", "x__y", "ctx_2024", "ctx_workspace_dir", "ـ"]
+    for name in names:
+        check_name(name, RESERVED_NAMES)  # each is a name `rlmx ask` can give its context

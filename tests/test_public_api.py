@@ -70,3 +70,33 @@ def test_an_on_event_callback_that_raises_is_reported_once_per_run() -> None:
     assert answers == ["done", "done"]  # the run goes on
     assert len(said) == 2, said  # one per run, not one per event
     assert all("event callback" in text and "show_text raised KeyError: 'text'" in text for text in said)
+
+
+def test_workspace_dir_is_refused_up_front_as_a_context_or_tool_name_and_still_set_for_files(tmp_path: object) -> None:
+    # The REPL's `workspace_dir` (the files= folder) silently replaced a context so named, and a tool so named failed
+    # as a SetupError blaming setup_code.
+    from pathlib import Path
+
+    import pytest
+
+    from rlmx import RLM, InputError
+    from rlmx.lm import ScriptedLM
+
+    assert isinstance(tmp_path, Path)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    read_it = '```repl\nimport os\nFINAL(open(os.path.join(workspace_dir, "notes.txt")).read())\n```'
+    for files in ((), (notes,)):
+        rlm = RLM(ScriptedLM([read_it]), files=files)
+        with pytest.raises(InputError, match=r"context name 'workspace_dir' is taken by a REPL"):
+            rlm.completion("q", contexts={"workspace_dir": "mine"})
+        with pytest.raises(InputError, match=r"context name 'workspace_dir' is taken by a REPL"):
+            rlm.session(contexts={"workspace_dir": "mine"})
+
+    def workspace_dir() -> str:
+        """Where my files are."""
+        return "/data"
+
+    with pytest.raises(InputError, match=r"tools: 'workspace_dir' is a name rlmx defines in the REPL"):
+        RLM(ScriptedLM([read_it]), tools=[workspace_dir])
+    assert RLM(ScriptedLM([read_it]), files=[notes]).completion("q", context="abc").answer == "hello"

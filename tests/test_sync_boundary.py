@@ -620,6 +620,63 @@ def test_one_ctrl_c_the_app_handles_is_not_lost_to_the_next_blocking_call_alread
     assert processes_left() == []
 
 
+_SLOW = repl("import time\ntime.sleep(30)\nFINAL(1)")
+
+
+def _outcome(work: Any) -> str:
+    try:
+        return str(work())
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        return type(exc).__name__
+
+
+def _raise_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+@pytest.mark.parametrize("handler", ["Python's own", "the app's, raising", "the app's, returning"])
+@pytest.mark.parametrize("call", ["completion", "session.ask", "with rlm.session()"])
+def test_a_ctrl_c_handled_in_a_loop_stops_one_sync_call_and_the_next_call_runs(handler: str, call: str) -> None:
+    """A kernel's loop (ipykernel, run_until_complete: Python's own Ctrl-C raises KeyboardInterrupt in the cell)
+    or an app's handler: one Ctrl-C stops the blocked call once. The cell catches it and calls again in the same
+    loop turn: that call runs (the Ctrl-C stayed pending and stopped it at once), and a `with` block's exit after
+    the stopped question closes the session instead of replacing the KeyboardInterrupt with a CancelledError."""
+    calls = iter(range(1000))
+    rlm = RLM(ScriptedLM(lambda messages: _SLOW if next(calls) == 0 else LENGTH), on_event=_once(_sigint))
+
+    def in_a_with_block() -> Any:
+        with rlm.session(context="abcd") as session:
+            return session.ask("q").answer
+
+    async def cell() -> tuple[str, str]:
+        if call == "completion":
+            first = _outcome(lambda: rlm.completion("q", context="abcd").answer)
+            return first, _outcome(lambda: rlm.completion("q", context="abcd").answer)
+        if call == "session.ask":
+            with rlm.session(context="abcd") as session:
+                first = _outcome(lambda: session.ask("q").answer)
+                return first, _outcome(lambda: session.ask("q").answer)
+        first = _outcome(in_a_with_block)
+        assert processes_left() == []  # the exit closed the session's REPL
+        return first, _outcome(lambda: rlm.completion("q", context="abcd").answer)
+
+    handlers = {"the app's, raising": _raise_ctrl_c, "the app's, returning": lambda signum, frame: None}
+    before = signal.signal(signal.SIGINT, handlers.get(handler, signal.default_int_handler))
+    loop = asyncio.new_event_loop()
+    started = time.monotonic()
+    try:
+        outcomes = loop.run_until_complete(cell())
+    finally:
+        loop.close()
+        signal.signal(signal.SIGINT, before)
+    stopped_by = "CancelledError" if handler == "the app's, returning" else "KeyboardInterrupt"
+    assert outcomes == (stopped_by, "4")
+    assert time.monotonic() - started < 15
+
+
 @pytest.mark.skipif(
     signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
 )
@@ -794,6 +851,30 @@ async def test_runs_cut_short_by_an_anyio_cancel_scope_end_their_processes_and_s
         assert processes_left() == []
     gc.collect()  # an unclosed socket warns here, which this suite turns into a failure
     assert (await rlm.acompletion("q", context="abcd")).answer == "4"
+
+
+@pytest.mark.parametrize("caller", ["plain code", "inside a running loop"])
+def test_sync_code_iterates_a_stream_and_leaving_early_ends_its_run(caller: str) -> None:
+    # `for item in rlm.stream(...)` failed with Python's bare "'async_generator' object is not iterable".
+    rlm = RLM(ScriptedLM([repl("x = 6 * 7"), repl("FINAL(x)")]))
+    slow = _slow_rlm()
+
+    def both() -> tuple[list[str], float]:
+        items = [item.type if isinstance(item, Event) else str(item.answer) for item in rlm.stream("q", context="c")]
+        started = time.monotonic()
+        for item in slow.stream("q", context="abcd"):
+            if isinstance(item, Event) and item.type == "cell_start":
+                assert sandbox_processes()
+                break
+        return items, time.monotonic() - started
+
+    async def in_a_loop() -> tuple[list[str], float]:
+        return both()
+
+    items, seconds = both() if caller == "plain code" else asyncio.run(in_a_loop())
+    assert items[0] == "run_start" and items[-2:] == ["run_end", "42"] and items.count("cell") == 2
+    assert seconds < 10
+    assert processes_left(timeout=0) == []  # the break waited for the run's end: its REPL is gone already
 
 
 def test_a_sync_wrapper_of_stream_dropped_midway_ends_the_run_when_collected() -> None:

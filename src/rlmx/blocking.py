@@ -83,9 +83,18 @@ def _pythons_own_ctrl_c(handler: Callable[..., Any]) -> bool:
     return isinstance(getattr(handler, "__self__", None), asyncio.Runner) and handler.__name__ == "_on_sigint"
 
 
-_ctrl_c_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
-"""Loops with a Ctrl-C that a blocked call noted and the app's own handler may not have had its turn for yet (how
-many such notes are still held)."""
+class _HeldCtrlC:
+    """One Ctrl-C noted in a blocked turn of a loop, pending for it until the app's handler has had its turn."""
+
+    __slots__ = ("answered",)
+
+    def __init__(self) -> None:
+        self.answered: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        """Tasks whose blocked call it stopped already: answered once, their next call runs."""
+
+
+_ctrl_c_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_HeldCtrlC]] = weakref.WeakKeyDictionary()
+"""Loops with a Ctrl-C that a blocked call noted and the app's own handler may not have had its turn for yet."""
 
 _TURNS_FOR_AN_APPS_HANDLER = 3
 """Loop turns until an app's handler of a Ctrl-C noted in a blocked turn has surely run: the next turn runs what
@@ -93,21 +102,33 @@ was ready already, the one after reads the signal from the loop's wakeup pipe (`
 third runs the handler it scheduled."""
 
 
-def _hold_ctrl_c(loop: asyncio.AbstractEventLoop) -> None:
+def _hold_ctrl_c(loop: asyncio.AbstractEventLoop) -> _HeldCtrlC:
     """Keep a Ctrl-C noted in `loop`'s blocked turn pending for it until the app's handler has had its turn: a task
     or callback already ready would otherwise start its own blocking call first, and the app could not act on the
     Ctrl-C until that call ends."""
-    _ctrl_c_pending[loop] = _ctrl_c_pending.get(loop, 0) + 1
+    held = _HeldCtrlC()
+    _ctrl_c_pending.setdefault(loop, []).append(held)
 
     def release(turns_left: int) -> None:
         if turns_left:
             loop.call_soon(release, turns_left - 1)
-        elif (held := _ctrl_c_pending.get(loop, 1) - 1) > 0:
-            _ctrl_c_pending[loop] = held
         else:
-            _ctrl_c_pending.pop(loop, None)
+            _let_go(loop, held)
 
     loop.call_soon_threadsafe(release, _TURNS_FOR_AN_APPS_HANDLER - 1)
+    return held
+
+
+def _let_go(loop: asyncio.AbstractEventLoop, held: _HeldCtrlC) -> None:
+    """`held` is pending no more (its app's handler had its turn, or raised it as an exception: delivered)."""
+    holds = _ctrl_c_pending.get(loop, [])
+    if held in holds:
+        holds.remove(held)
+        if not holds:
+            del _ctrl_c_pending[loop]
+
+
+_STOPPED_BY_CTRL_C = (asyncio.CancelledError, KeyboardInterrupt)
 
 
 def _trio_worker() -> bool:
@@ -176,7 +197,10 @@ class _BlockedLoop:
         self.trio = loop is None and _trio_worker()
         self.poll = _POLL if loop is not None or self.outer is not None or self.trio else None
         """Seconds between looks; None: nothing to watch, wait for the result alone."""
-        self.sigint = loop is not None and loop in _ctrl_c_pending
+        caller = self.caller
+        self.sigint = loop is not None and any(
+            caller is None or caller not in held.answered for held in _ctrl_c_pending.get(loop, ())
+        )
         """Whether SIGINT's handler ran since the call began, or before it, in a turn of the loop that the app's
         own handler has not had since (`_hold_ctrl_c`): then the call stops at once."""
         self._unanswered = 1 if self.sigint else 0
@@ -206,14 +230,32 @@ class _BlockedLoop:
 
     def _note(self, signum: int, frame: FrameType | None) -> Any:
         self.sigint = True
-        if self.loop is not None and not self._answered_by_run:
-            _hold_ctrl_c(self.loop)
+        loop = self.loop
+        held = _hold_ctrl_c(loop) if loop is not None and not self._answered_by_run else None
         assert self._previous is not None
-        return self._previous(signum, frame)
+        try:
+            return self._previous(signum, frame)
+        except BaseException:
+            # Raised (Python's default_int_handler: Jupyter, IPython, a plain loop): the Ctrl-C is delivered, as
+            # this call's KeyboardInterrupt. Left pending, it stopped the caller's next call at once.
+            if loop is not None and held is not None:
+                _let_go(loop, held)
+            raise
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if self._noted is not None and signal.getsignal(signal.SIGINT) is self._noted:
             signal.signal(signal.SIGINT, self._previous)  # unless a handler set another one meanwhile
+        if (
+            self.sigint
+            and self.loop is not None
+            and self.caller is not None
+            and kind is not None
+            and issubclass(kind, _STOPPED_BY_CTRL_C)
+        ):
+            # This task has its answer to the Ctrl-Cs pending: a call it makes next (after catching it, or in a
+            # `with` block's exit) runs; other tasks' calls stop until the app's handler has had its turn.
+            for held in _ctrl_c_pending.get(self.loop, ()):
+                held.answered.add(self.caller)
 
     def check(self, run: list[asyncio.Task[Any]]) -> None:
         """CancelledError when the caller's task was cancelled, or the run it is nested in was stopped; trio's
@@ -355,8 +397,11 @@ class BlockingRunner:
     context manager, or call `close()`. `loop_factory` makes its loop (default: asyncio's own; uvloop.new_event_loop
     for uvloop)."""
 
-    def __init__(self, loop_factory: LoopFactory = asyncio.new_event_loop) -> None:
+    def __init__(self, loop_factory: LoopFactory = asyncio.new_event_loop, *, on_a_thread: bool = False) -> None:
         self._loop_factory = loop_factory
+        self._on_a_thread = on_a_thread
+        """Run the loop on the helper thread from the first call on: what one call starts goes on between calls (a
+        stream stepped from sync code: its run must not stall while the caller handles an item)."""
         self._lock = threading.Lock()
         """Held while the fields change, and for the whole run while the loop runs on a caller's thread."""
         self._runner: asyncio.Runner | None = None
@@ -445,7 +490,7 @@ class BlockingRunner:
         self._lock.acquire()
         try:
             self._check_open()
-            if self._thread is None and self._owner in (None, me) and not _loop_running():
+            if self._thread is None and self._owner in (None, me) and not self._on_a_thread and not _loop_running():
                 if self._runner is None:
                     # loop_factory: a Runner that neither sets nor clears the thread's current event loop.
                     self._runner, self._owner = asyncio.Runner(loop_factory=self._loop_factory), me

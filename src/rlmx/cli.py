@@ -469,10 +469,13 @@ def _is_blank(value: ContextValue) -> bool:
 
 
 def _identifier(stem: str) -> str:
-    # NFKC first: Python reads `ﬁndings` and `ｎｏｔｅｓ` as `findings` and `notes`, so a context may only be named so
-    name = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", stem)).strip("_") or "ctx"
+    # NFKC first: Python reads `ﬁndings` and `ｎｏｔｅｓ` as `findings` and `notes`, so a context may only be named so.
+    # Every character a Python name may hold is kept (`हिन्दी`: its vowel signs are no \w, yet part of a name); each
+    # run of the others becomes one `_` (a space is never part of a name: it marks them here).
+    kept = "".join(char if f"_{char}".isidentifier() else " " for char in unicodedata.normalize("NFKC", stem))
+    name = re.sub(" +", "_", kept).strip("_") or "ctx"
     taken = name in RESERVED_NAMES or hasattr(builtins, name) or name in MODULE_NAMES  # `re.txt`: `import re`
-    if name[0].isdigit() or keyword.iskeyword(name) or taken:
+    if not name.isidentifier() or keyword.iskeyword(name) or taken:  # `2024.txt`, a name led by a vowel sign
         name = f"ctx_{name}"
     return name
 

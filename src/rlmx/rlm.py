@@ -12,13 +12,13 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlmx import prompts
-from rlmx.blocking import run_blocking
+from rlmx.blocking import BlockingRunner, run_blocking
 from rlmx.budget import Budget, Ledger
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
@@ -109,6 +109,53 @@ def _run_to_its_end(run: asyncio.Task[Any]) -> None:
 async def _cancel(run: asyncio.Task[Any]) -> None:
     run.cancel()
     await asyncio.wait({run})
+
+
+Item = Event | Result
+
+
+class EventStream(AsyncGenerator[Item, None]):
+    """What `RLM.stream` returns: its async generator (`async for`, `contextlib.aclosing`, `anext`), which sync code
+    may iterate too (`for item in rlm.stream(...)`, run on a loop of its own like `completion`)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AsyncGenerator[Item, None]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._events.__anext__()
+
+    def asend(self, value: None) -> Any:
+        return self._events.asend(value)
+
+    def athrow(self, *args: Any) -> Any:
+        return self._events.athrow(*args)
+
+    def aclose(self) -> Any:
+        return self._events.aclose()
+
+    def __iter__(self) -> Iterator[Item]:
+        """Events as they happen, then the Result, for sync code: the run goes on, on rlmx's helper thread, while
+        the caller handles each item; leaving the loop early (break, an exception, Ctrl-C) cancels it."""
+        events = self._events
+        runner = BlockingRunner(on_a_thread=True)
+        try:
+            while (item := runner.run(_next_or_none(events))) is not None:
+                yield item
+        finally:
+            try:
+                runner.run(events.aclose())  # early: cancels the run and waits until its workers are gone
+            finally:
+                runner.close()
+
+
+async def _next_or_none(events: AsyncGenerator[Item, None]) -> Item | None:
+    """The next item; None at the end (StopAsyncIteration cannot be a task's exception through every path)."""
+    return await anext(events, None)
 
 
 def _inputs(
@@ -437,7 +484,7 @@ class RLM:
         *,
         contexts: Mapping[str, Any] | None = None,
         output: type[BaseModel] | dict[str, Any] | None = None,
-    ) -> AsyncGenerator[Event | Result, None]:
+    ) -> EventStream:
         """Run a completion and yield its events as they happen, then its Result last.
 
             async for item in rlm.stream("Which user posted most?", context=path):
@@ -446,12 +493,12 @@ class RLM:
 
         Leaving the loop early (or cancelling the task) cancels the run: LM calls stop and every worker is killed.
         Wrap it in `contextlib.aclosing(...)` to have that happen at once rather than when the generator is
-        collected.
+        collected. Sync code may write `for item in rlm.stream(...)`: the same items, the run on a loop of rlmx's.
         """
         itself: list[weakref.ref[AsyncGenerator[Event | Result, None]]] = []
         events = self._stream(query, context, contexts, output, itself)
         itself.append(weakref.ref(events))
-        return events
+        return EventStream(events)
 
     async def _stream(
         self,

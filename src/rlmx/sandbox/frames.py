@@ -37,8 +37,8 @@ REPL_FUNCTIONS = (
     "SHOW_VARS",
     "call_tool",
 )
-RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer", "history"))
-"""Names the REPL defines; a context may not take one."""
+RESERVED_NAMES = frozenset((*REPL_FUNCTIONS, "answer", "history", "workspace_dir"))
+"""Names the REPL defines (`workspace_dir`: the files= folder, rlmx.workspace); a context or tool may not take one."""
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 256
 """The deepest nesting of lists and dicts a value may have to cross the boundary (a context, FINAL's value, a
