@@ -569,7 +569,7 @@ def test_an_in_process_tool_is_not_run_with_arguments_no_frame_could_carry() -> 
         ran.append(data)
         return 0
 
-    lm = ScriptedLM([repl("checksum(b'\\xff\\x00')"), repl("FINAL(1)")])
+    lm = ScriptedLM([repl("checksum({1, 2})"), repl("FINAL(1)")])  # a set: JSON has none (bytes now cross whole)
     RLM(lm, tools=[checksum], sandbox="inprocess").completion("q", context="c")
     assert ran == [] and "pass JSON values only" in feedback(lm, 1)
 

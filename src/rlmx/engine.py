@@ -51,7 +51,7 @@ from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
-from rlmx.tools import ToolBox, ToolFailure
+from rlmx.tools import ToolBox, ToolFailure, arguments, reply
 
 Status = Literal["finished", "budget_exhausted", "error"]
 _PREEMPT_GRACE = 1.0
@@ -801,6 +801,7 @@ class Engine:
         usage, limit = self.tree.ledger.usage, self.tree.ledger.budget.max_tool_calls
         started = time.monotonic()
         value: Any = None
+        binary = False
         error = ""
         if self.tree.tools is None:
             error = f"no host tools are defined (no tool named {name!r})"
@@ -808,6 +809,7 @@ class Engine:
             error = f"tool {name}: malformed call (arguments must be a list and keyword arguments a dict)"
         else:
             try:
+                args, kwargs = arguments(item)  # bytes as they were sent (the trace shows them as they crossed)
                 self.tree.tools.check(name, args, kwargs)  # a call that cannot run is not counted
                 if limit is not None and usage.tool_calls >= limit:
                     raise ToolFailure(
@@ -815,21 +817,21 @@ class Engine:
                         "(Budget.max_tool_calls). Work with the results you have and finish."
                     )
                 usage.tool_calls += 1
-                value = await self.tree.tools.call(name, args, kwargs)
+                value, binary = await self.tree.tools.call(name, args, kwargs)
             except ToolFailure as exc:
                 error = str(exc)
         self.emit(
             "tool_call",
             cell_id=self._cell_id(),
             name=name,
-            arguments=clip(answer_text({"args": args, "kwargs": kwargs}), 2000),
+            arguments=clip(answer_text({"args": item.get("args"), "kwargs": item.get("kwargs")}), 2000),
             ok=not error,
             result=clip(error or answer_text(value), 2000),
             seconds=round(time.monotonic() - started, 4),
         )
         if error:
             return SubCallResult(False, error=error)
-        return SubCallResult(True, text=answer_text(value), value=value)
+        return reply(value, binary, answer_text(value))
 
     def _refused(self, call: SubCall, count: int, reason: str) -> None:
         """Sub-calls the budget refused never start: one event says how many, so a viewer can show the stop."""

@@ -25,12 +25,13 @@ from typing import Any
 from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
 from rlmx.sandbox import graphemes
-from rlmx.sandbox.worker import json_problem
+from rlmx.sandbox.base import SubCallResult
+from rlmx.sandbox.worker import bytes_to_wire, json_problem, with_bytes_from_wire
 
 TOOLS_HEADER = (
     "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
-    "them like any function; arguments and results are JSON values (str, int, float, bool, None, list, dict); a "
-    "failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
+    "them like any function; arguments and results are JSON values (str, int, float, bool, None, list, dict) or "
+    "bytes; a failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
     "functions above: do not name your own variables after them."
 )
 _OTHER_LOOP = re.compile(r"different (?:event )?loop")
@@ -160,9 +161,10 @@ class ToolBox:
                 raise ToolFailure(f"{name}{tool.signature}: {exc}") from None
         return tool
 
-    async def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        """Run tool `name` in the host. Returns its JSON-able result; raises ToolFailure with the message the
-        cell sees for an unknown tool, arguments that do not fit, an exception, or a non-JSON result."""
+    async def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[Any, bool]:
+        """Run tool `name` in the host. Returns its result as JSON, bytes in it as they cross (`BYTES_KEY`), and
+        whether it holds bytes; raises ToolFailure with the message the cell sees for an unknown tool, arguments
+        that do not fit, an exception, or a result that is not JSON."""
         tool = self.check(name, args, kwargs)
         try:
             if inspect.iscoroutinefunction(tool.function):
@@ -188,17 +190,52 @@ class ToolBox:
                 warnings.warn(hint, RuntimeWarning, stacklevel=1)
                 message += f" ({hint})"
             raise ToolFailure(message) from None
+        binary = False
+
+        def as_wire(part: Any) -> Any:  # json.dumps' `default`: asked only for what JSON has no form of
+            nonlocal binary
+            if isinstance(part, bytes | bytearray | memoryview):
+                binary = True
+                return bytes_to_wire(part)
+            raise TypeError(f"Object of type {type(part).__name__} is not JSON serializable")
+
         try:
             problem = json_problem(value)
             if problem is not None:  # json.dumps would drop an entry without a word, or the REPL refuse the int
                 raise ValueError(problem)
-            return json.loads(json.dumps(value, allow_nan=False))
+            return json.loads(json.dumps(value, allow_nan=False, default=as_wire)), binary
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
             raise ToolFailure(
-                f"tool {name} returned a value that is not JSON ({exc}); return str, list or dict"
+                f"tool {name} returned a value that is not JSON ({exc}); return str, bytes, list or dict"
             ) from None
+
+
+def arguments(item: dict[str, Any]) -> tuple[Any, Any]:
+    """A tool call item's (args, kwargs), bytes in them as the REPL sent them (see `BYTES_KEY`). Raises ToolFailure
+    for a bytes value that did not cross whole."""
+    args, kwargs = item.get("args"), item.get("kwargs")
+    if not item.get("bytes"):
+        return args, kwargs
+    try:
+        return with_bytes_from_wire(args), with_bytes_from_wire(kwargs)
+    except (ValueError, RecursionError) as exc:
+        raise ToolFailure(f"tool {item.get('prompt')}: a bytes argument did not arrive whole ({exc})") from None
+
+
+def reply(value: Any, binary: bool, text: str) -> SubCallResult:
+    """A successful call's reply: `value` as ToolBox.call returns it, and its `text`; one holding bytes says so."""
+    return (_BytesReply if binary else SubCallResult)(True, text=text, value=value)
+
+
+class _BytesReply(SubCallResult):
+    """A reply whose value holds bytes as they cross (`BYTES_KEY`): the REPL looks through only such replies."""
+
+    __slots__ = ()
+
+    def to_frame(self) -> dict[str, Any]:
+        return {**SubCallResult.to_frame(self), "bytes": True}
 
 
 async def _in_own_thread(name: str, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

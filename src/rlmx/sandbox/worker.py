@@ -47,6 +47,13 @@ import time  # noqa: E402
 import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time warnings without their line)
 from _contextvars import ContextVar  # noqa: E402  (a C module: asyncio copies it into every task and callback)
 
+_OWN_BUILTINS = dict(vars(builtins))
+"""The builtins as the worker started, which every function defined below (and in the siblings, see `_sibling`)
+looks names up in: a function takes its builtins from its module's `__builtins__` when it is made. A cell that
+rebinds or deletes a builtin (`builtins.len = ...`, `del builtins.isinstance`) and then calls llm_query in the same
+cell must not break the frame codec, the channel or the call path it runs through."""
+globals()["__builtins__"] = _OWN_BUILTINS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the same objects, typed
     import signal as _signal
@@ -92,6 +99,7 @@ def _sibling(name: str) -> Any:
     spec = _bootstrap_external.spec_from_file_location(f"_rlmx_{name}", os.path.join(_HERE, name + suffix))
     assert spec is not None and spec.loader is not None
     module = _bootstrap.module_from_spec(spec)
+    module.__dict__["__builtins__"] = _OWN_BUILTINS  # exec keeps it: the sibling's functions see no cell's patches
     spec.loader.exec_module(module)
     return module
 
@@ -305,6 +313,53 @@ class _BytesInto(_WriteOnly):
         if decoded:  # outside the lock: write() first takes fd 1's output in, under that output's own lock
             text.write(decoded)
         return len(data)
+
+
+class _CellStream:
+    """sys.stdout (or sys.stderr) of the REPL for its whole life, pointed at the running cell's capture (`point`),
+    as Jupyter's are: a handle a cell kept (`saved = sys.stdout`, the handler `logging.basicConfig()` made,
+    `io.TextIOWrapper(sys.stdout.buffer)`) writes into the cell that runs now, not into a capture that ended with
+    its own cell. `write` is the target's own bound method, so a print costs no extra call; the rest of a stream
+    (`fileno`, `encoding`, `flush`, ...) is the target's too."""
+
+    target: Any = None  # a class default: a copy made without __init__ finds no attribute, not a recursion
+    write: Any
+    flush: Any
+
+    def __init__(self, target: Any) -> None:
+        self.point(target)
+
+    def point(self, target: Any) -> None:
+        if target is None:  # the process has no such stream (sys.__stdout__ is None)
+            target = _NOWHERE
+        self.target = target
+        self.write, self.flush = target.write, target.flush
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+    @property
+    def buffer(self) -> _CellBuffer:
+        return _CellBuffer(self)
+
+
+class _CellBuffer(_WriteOnly):
+    """`sys.stdout.buffer` of a `_CellStream`: bytes go to the buffer of whatever the stream points at when written."""
+
+    def __init__(self, stream: _CellStream) -> None:
+        self.stream = stream
+
+    def write(self, data: Any) -> int:
+        written: int = self.stream.target.buffer.write(data)
+        return written
+
+    def flush(self) -> None:
+        self.stream.target.buffer.flush()
+
+
+_NOWHERE = CappedText(1)
+_CELL_STDOUT = _CellStream(sys.__stdout__)
+_CELL_STDERR = _CellStream(sys.__stderr__)
 
 
 def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
@@ -631,6 +686,8 @@ class Worker:
         """Per question: how many pieces of its work (threads, pool tasks, signal handlers) are running now."""
         self.stale_work_ended = False
         """Work of an earlier question ended since `answer` was last read: it may have rebound it first."""
+        self.event_loop: Any = None
+        """The asyncio loop the cells that await at their top level run on (`_await`), made by the first one."""
         self.answer_name = _AnswerName(self)
         self.namespace[ANSWER_NAME] = self.answer_name
         implementations = (
@@ -656,9 +713,13 @@ class Worker:
 
     # --- process-wide hooks (the in-process sandbox replaces these) ------------------------------------------
     def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
-        """Send the cell's prints to `out` and `err`; None restores the process's own streams."""
-        sys.stdout = out if out is not None else sys.__stdout__
-        sys.stderr = err if err is not None else sys.__stderr__
+        """Send the cell's prints to `out` and `err`; None restores the process's own streams. The cell's sys.stdout
+        and sys.stderr are the same two objects in every cell (`_CellStream`), pointed at this cell's captures: what
+        an earlier cell kept of them writes into this one's output."""
+        _CELL_STDOUT.point(sys.__stdout__ if out is None else out)
+        _CELL_STDERR.point(sys.__stderr__ if err is None else err)
+        sys.stdout = sys.__stdout__ if out is None else _CELL_STDOUT
+        sys.stderr = sys.__stderr__ if err is None else _CELL_STDERR
 
     def arm(self, seconds: float) -> None:
         """Start the soft timeout: SIGALRM raises CellTimeout in the cell after `seconds`. In the REPL's own process
@@ -697,9 +758,12 @@ class Worker:
         registered, or the reading of the channel half done."""
         if _getpid() != self.pid:
             raise RuntimeError(
-                f"{kind}_query cannot be called from a process the cell forked (os.fork, multiprocessing): only the "
-                "REPL's own process talks to the host. Call it in the cell itself, or from threads"
+                f"{_CALLED_AS.get(kind, kind)} cannot be called from a process the cell forked (os.fork, "
+                "multiprocessing): only the REPL's own process talks to the host. Call it in the cell itself, or from "
+                "threads (concurrent.futures.ThreadPoolExecutor); llm_query_batched and rlm_query_batched run many "
+                "prompts at once"
             )
+        _refuse_a_call_from_an_earlier_question(kind)
         me = _thread.get_ident()
         if me in self.in_call:
             # A __del__ the garbage collector ran, or a signal handler, inside this thread's own sub-call (while it
@@ -746,6 +810,7 @@ class Worker:
                 with self.channel:
                     if not self.cell_running:
                         self._wait_for_a_cell(kind, main)
+                        _refuse_a_call_from_an_earlier_question(kind)  # it waited for a later question's cell?
                     if self.broken is not None:
                         raise _CallFailed(self.broken)
                     self.call_seq += 1
@@ -958,11 +1023,27 @@ class Worker:
     def call_tool(self, name: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Call the host tool `name` (see RLM(tools=...)) with JSON arguments; returns its JSON result. Raises
         RuntimeError with the tool's error when it fails."""
-        item = {"prompt": str(name), "args": list(args), "kwargs": kwargs}
+        item: dict[str, Any] = {"prompt": str(name), "args": list(args), "kwargs": kwargs}
+        if (args or kwargs) and holds_bytes((args, kwargs)):  # JSON has no bytes: they cross tagged (BYTES_KEY)
+            problem = frames.nesting_problem((args, kwargs))
+            if problem is not None:
+                raise ValueError(f"call_tool({name!r}): the arguments cannot be sent: {problem}")
+            item.update(args=with_bytes_as_wire(args), kwargs=with_bytes_as_wire(kwargs), bytes=True)
         (result,) = self.call("tool", [item])
         if not result.get("ok"):
             raise RuntimeError(result.get("error", "tool call failed"))
-        return result.get("value")
+        return with_bytes_from_wire(result.get("value")) if result.get("bytes") else result.get("value")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Refuse pickling, which is how llm_query and the other REPL functions (bound methods of this object) would
+        reach another process: a ProcessPoolExecutor's or multiprocessing.Pool's task, `functools.partial` of one."""
+        raise TypeError(
+            "llm_query, rlm_query, their _batched forms, call_tool and the host tools, FINAL, FINAL_VAR and SUBMIT "
+            "cannot be sent to another process (ProcessPoolExecutor, multiprocessing.Pool, pickle): only the REPL's "
+            "own process talks to the host. For sub-calls in parallel use llm_query_batched(prompts) or "
+            "rlm_query_batched(prompts), or run them in threads (concurrent.futures.ThreadPoolExecutor); do only "
+            "pure computation in other processes"
+        )
 
     def _refuse_a_forked_process(self, function: str) -> None:
         """Raise RuntimeError in a process the cell forked: its finish would never reach the host."""
@@ -1020,8 +1101,10 @@ class Worker:
         self.final = {"kind": "submit", "value": {k: _jsonable(v, f"SUBMIT({k}=...)") for k, v in fields.items()}}
 
     def user_names(self) -> list[str]:
-        # tuple(): one step under the GIL, so a cell's thread adding a variable meanwhile cannot break the loop
-        return [n for n in tuple(self.namespace) if not n.startswith("_") and n not in self.reserved]
+        # tuple(): one step under the GIL, so a cell's thread adding a variable meanwhile cannot break the loop.
+        # A key that is no name (`globals()[1] = ...`) is no variable: skipped.
+        names = tuple(self.namespace)
+        return [n for n in names if isinstance(n, str) and not n.startswith("_") and n not in self.reserved]
 
     def names_with(self, prefix: str) -> list[str]:
         """The namespace's names that begin with `prefix` (the model's variables and rlmx's own alike), sorted."""
@@ -1032,8 +1115,8 @@ class Worker:
         """Print the variables defined so far, with their types and sizes."""
         lines = []
         for name, value in tuple(self.namespace.items()):
-            if name in self.functions or name.startswith("__"):
-                continue
+            if not isinstance(name, str) or name in self.functions or name.startswith("__"):
+                continue  # a key that is no name (`globals()[1] = ...`) is no variable
             size = ""
             try:  # a proxy's __getattr__ may raise anything; a 0-d array, a broken __len__: listed without a size
                 if hasattr(value, "__len__") and not isinstance(value, type):
@@ -1166,12 +1249,38 @@ class Worker:
         last = tree.body[-1] if tree.body else None
         if isinstance(last, _ast.Expr):
             tree.body.pop()
-            exec(compile(tree, name, "exec"), self.namespace)
-            value = eval(compile(_ast.Expression(last.value), name, "eval"), self.namespace)
+            self._run(compile(tree, name, "exec", _TOP_LEVEL_AWAIT))
+            value = self._run(compile(_ast.Expression(last.value), name, "eval", _TOP_LEVEL_AWAIT))
             if value is not None:
                 print(repr(value))
         else:
-            exec(compile(tree, name, "exec"), self.namespace)
+            self._run(compile(tree, name, "exec", _TOP_LEVEL_AWAIT))
+
+    def _run(self, code: Any) -> Any:
+        """Run a cell's compiled code; returns its value. Code with a top-level `await` (`async with`, `async for`)
+        compiles to a coroutine, run to its end on the REPL's own event loop, as IPython runs such a cell: one loop
+        for every cell, so an asyncio object a cell made (a Queue, a Lock, a task it left running) serves the next."""
+        if not code.co_flags & _CO_COROUTINE:
+            return eval(code, self.namespace)
+        return self._await(eval(code, self.namespace))
+
+    def __del__(self) -> None:
+        loop = self.__dict__.get("event_loop")
+        if loop is not None and not loop.is_running():  # closed by its owner: an unclosed one warns when collected
+            loop.close()
+
+    def _await(self, coroutine: Any) -> Any:
+        import asyncio  # only for a cell that awaits at its top level
+
+        if self.event_loop is None or self.event_loop.is_closed():
+            self.event_loop = asyncio.new_event_loop()
+        loop = self.event_loop
+        task = loop.create_task(coroutine)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            task.cancel()  # a time limit, an error: the cell's own coroutine ends with it, not in a later cell
+            raise
 
     def load(self, message: dict[str, Any]) -> dict[str, Any]:
         """More contexts (from files) and JSON variables, between cells: a session's next question. With `check`,
@@ -1335,10 +1444,7 @@ class Worker:
             if kind == "exec":
                 result = self.run_cell(str(message.get("code", "")), float(message.get("timeout", 0)))
                 result["id"] = message.get("id")
-                try:
-                    self.send(result)
-                except frames.FrameProtocolError:  # a huge FINAL value: the host must still hear back
-                    self.send(_fit(result, self.max_frame))
+                self.send_result(result)
             elif kind in ("ping", "sync"):
                 self.send({"t": "pong", "id": message.get("id")})
             elif kind == "load":
@@ -1348,6 +1454,35 @@ class Worker:
             elif kind == "shutdown":
                 self.close()
                 return
+
+    def send_result(self, result: dict[str, Any]) -> None:
+        """Send a cell's result: as it is (encoded once, the common case), else fitted to the frame cap (`_fit`: a
+        huge FINAL value or answer), else as a bare error. A result never ends the worker: the REPL keeps its
+        variables."""
+        try:
+            self.send(result)
+            return
+        except (frames.FrameProtocolError, MemoryError):  # raised while encoding: nothing was written
+            pass
+        try:
+            self.send(_fit(result, self.max_frame))
+        except (frames.FrameProtocolError, MemoryError) as exc:
+            self.send(
+                {
+                    "t": "result",
+                    "id": result.get("id"),
+                    "status": "error",
+                    "stdout": "",
+                    "stdout_cut": 0,
+                    "stderr": "",
+                    "stderr_cut": 0,
+                    "error": f"the cell's result could not be sent back ({exc}); print and return less per cell",
+                    "final": None,
+                    "answer": {"content": None, "ready": False, "valid": False},
+                    "replaced": [],
+                    "seconds": result.get("seconds", 0.0),
+                }
+            )
 
     def close(self) -> None:
         """Threads still waiting to make a sub-call get an error instead of waiting forever."""
@@ -1385,6 +1520,8 @@ def _forked_by_a_cell() -> None:
     capture reads, rather than to a copy of the cell's in-memory output that nobody will read."""
     sys.stdout = _io.open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
     sys.stderr = _io.open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
+    _CELL_STDOUT.point(sys.stdout)  # and what the cell kept of its streams (`saved = sys.stdout`) there too
+    _CELL_STDERR.point(sys.stderr)
 
 
 def _end_forked_child() -> None:
@@ -1685,6 +1822,27 @@ def _refuse_an_earlier_questions_thread(function: str) -> None:
         raise RuntimeError(
             f"{function}: {what} by an earlier question of this session, so what it finishes with does not answer "
             "the question asked now; finish from this question's own cells"
+        )
+
+
+_TOP_LEVEL_AWAIT: int = _ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE: code with a top-level await, which evaluates to a coroutine
+
+_CALLED_AS = {"llm": "llm_query", "rlm": "rlm_query", "tool": "call_tool"}
+"""The REPL function a call of each kind is made through (its _batched form too), as refusals name it."""
+
+
+def _refuse_a_call_from_an_earlier_question(kind: str) -> None:
+    """Raise RuntimeError in work a session's earlier question started (see Worker.new_question): its sub-calls and
+    tool calls would be spent from the budget of the question asked now, and traced as its own."""
+    if _an_earlier_questions_work():
+        handler = _HANDLER_RUNNING.get()
+        what = "this thread was started" if handler is None else f"the signal handler {handler} was set"
+        function = _CALLED_AS.get(kind, kind)
+        raise RuntimeError(
+            f"{function}: {what} by an earlier question of this session, so its calls would be charged to the "
+            f"question asked now; none was sent. Let a question's threads finish (join them) before it ends, and "
+            f"call {function} from this question's own cells"
         )
 
 
@@ -2275,6 +2433,64 @@ def _jsonable(value: Any, what: str) -> Any:
         raise ValueError(f"{what}: this value cannot be sent back ({type(exc).__name__}: {exc})") from None
 
 
+BYTES_KEY = "__rlmx_bytes__"
+"""A bytes value crossing as a host tool's argument or result (JSON has no bytes): `{BYTES_KEY: its base64}`, in a
+call item or reply that says `"bytes": true` (only those are looked through, so other calls pay nothing)."""
+
+
+def bytes_to_wire(value: bytes | bytearray | memoryview) -> dict[str, str]:
+    """One bytes-like value as it crosses (see BYTES_KEY)."""
+    import binascii  # a C module; only for a call that carries bytes
+
+    return {BYTES_KEY: binascii.b2a_base64(value, newline=False).decode("ascii")}
+
+
+def holds_bytes(value: Any) -> bool:
+    """Whether a bytes-like value is in `value` (a list, tuple or dict, at any depth). Iterative; each container is
+    looked at once, so a circular one ends (the frame's encoder refuses it after)."""
+    if isinstance(value, _BYTES_LIKE):
+        return True
+    todo, seen = [value], set()
+    while todo:
+        item = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list | tuple) else ()
+        if not children or id(item) in seen:
+            continue
+        seen.add(id(item))
+        for child in children:
+            if isinstance(child, _BYTES_LIKE):
+                return True
+            if isinstance(child, list | tuple | dict):
+                todo.append(child)
+    return False
+
+
+def with_bytes_as_wire(value: Any) -> Any:
+    """`value` with each bytes-like value in it as it crosses (`bytes_to_wire`), tuples as lists. `value` is known
+    to be neither circular nor too deep (`frames.nesting_problem`)."""
+    if isinstance(value, _BYTES_LIKE):
+        return bytes_to_wire(value)
+    if isinstance(value, dict):
+        return {key: with_bytes_as_wire(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [with_bytes_as_wire(item) for item in value]
+    return value
+
+
+def with_bytes_from_wire(value: Any) -> Any:
+    """A JSON value that crossed with bytes in it (`with_bytes_as_wire`), with each of them bytes again. Raises
+    ValueError for a tag that is not base64."""
+    if isinstance(value, dict):
+        if len(value) == 1 and type(tagged := value.get(BYTES_KEY)) is str:
+            import binascii
+
+            return binascii.a2b_base64(tagged)  # binascii.Error is a ValueError
+        return {key: with_bytes_from_wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_bytes_from_wire(item) for item in value]
+    return value
+
+
 def _json_ready(value: Any) -> Any:
     """`value` in JSON's own types as far as it converts without loss, at any depth: bytes-like values as their text
     (`_decoded`) and keys (`_key_text`), tuples and sets as lists, and what `_plain_form` converts; anything else as
@@ -2531,28 +2747,89 @@ def _format_traceback(exc: BaseException) -> str:
     return ("Traceback (most recent call last):\n" + "".join(lines) if lines else "") + _format_exception_only(exc)
 
 
+_FIT_SLACK = 1024
+"""Bytes a fitted result leaves free under the frame cap: room for a JSON Lines end, and to spare."""
+_FITTED_FIELDS = (("final", "value"), ("answer", "content"))
+_FIT_NAMES = {"final": "FINAL's value", "final_var": "FINAL_VAR's value", "submit": "SUBMIT's fields"}
+_FIT_ANSWER = 'answer["content"]'
+
+
+def _sent_size(value: Any) -> int:
+    """The bytes `value` takes in a frame: its JSON, as UTF-8 (a control character is 6 bytes, an emoji 4)."""
+    return len(frames.utf8(_json_dumps(value)))
+
+
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
-    """Shrink a result that would not fit in one frame (a huge FINAL value): the host must always hear back, so
-    this never raises; a result that cannot be written at all comes back as the cell's error, its answer dropped."""
+    """A result that fits in one frame of `max_frame` bytes, measured as the frame is (encoded bytes, not
+    characters). The FINAL value and answer["content"] of one too big are clipped to share the room the rest leaves,
+    each ending with a note that says it was cut and how to return less; a non-text value is clipped as its JSON
+    text. Never raises: the host must always hear back and the REPL keeps its variables, so a result that cannot be
+    written at all comes back as the cell's error, its answer dropped."""
     try:
-        if len(_json_dumps(result)) < max_frame - 1024:
+        room = max_frame - _FIT_SLACK
+        if _sent_size(result) <= room:
             return result
-        for key in ("final", "answer"):
+        parts: list[tuple[dict[str, Any], str, str, int, str]] = []  # (state, field, its text, its size, its note)
+        for key, field in _FITTED_FIELDS:
             state = result.get(key)
-            if isinstance(state, dict):
-                field = "value" if key == "final" else "content"
-                text = state.get(field)
-                text = text if isinstance(text, str) else _json_dumps(text)
-                state[field] = text[: max_frame // 4]
+            if isinstance(state, dict) and state.get(field) is not None:
+                value = state[field]
+                text = value if isinstance(value, str) else _json_dumps(value)
+                size = _sent_size(text)
+                name = _FIT_NAMES.get(str(state.get("kind")), _FIT_NAMES["final"]) if key == "final" else _FIT_ANSWER
+                note = _cut_note(name, size if text is value else _sent_size(value), max_frame)
+                parts.append((state, field, text, size, note))
+                state[field] = ""
+        left = room - _sent_size(result)
+        parts.sort(key=lambda part: part[3])  # the smaller one first: what it leaves unused goes to the other
+        for index, (state, field, text, size, note) in enumerate(parts):
+            share = left // (len(parts) - index)
+            state[field] = text if size <= share else _clipped(text, size, share, note)
+            left -= _sent_size(state[field])
+        if _sent_size(result) > room:
+            raise ValueError(f"its output and error alone are over the {max_frame:,}-byte frame cap")
         return result
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError, MemoryError) as exc:
         return {
-            **result,
+            **result,  # what it holds that is small; `send_result` drops the rest if it is not
             "status": "error",
-            "error": _described(exc, lambda e: f"the cell's result could not be sent back: {type(e).__name__}: {e}"),
+            "error": _described(exc, _unsendable_result),
             "final": None,
             "answer": {"content": None, "ready": False, "valid": False},
         }
+
+
+def _unsendable_result(exc: BaseException) -> str:
+    detail = str(exc) or ("no memory was left to encode it" if isinstance(exc, MemoryError) else "")
+    return (
+        f"the cell's result could not be sent back ({type(exc).__name__}: {detail}); return less: a summary or the "
+        "part asked for"
+    )
+
+
+def _cut_note(name: str, size: int, max_frame: int) -> str:
+    """What ends a value `_fit` cut: what was cut, why, and how to return less."""
+    return (
+        f"\n... [cut: {name} was {size:,} bytes as sent back (JSON, UTF-8), over the {max_frame:,}-byte frame cap; "
+        "only its start is kept above. Return less: a summary, or only the part asked for]"
+    )
+
+
+def _clipped(text: str, size: int, budget: int, note: str) -> str:
+    """The start of `text` (`size` bytes in a frame) and `note`, together at most `budget` bytes in a frame, cut
+    between whole characters. Raises ValueError when not even the note fits."""
+    keep = budget - _sent_size(note)
+    if keep < 2:
+        raise ValueError(f"no room is left for even a note saying a value was cut ({note.strip()})")
+    end, kept = len(text), size
+    while kept > keep:  # shrink by the ratio measured: a few passes, as the cost per character varies along the text
+        end = max(0, min(end - 1, int(end * keep / kept * 0.99)))
+        kept = _sent_size(text[:end])
+    try:
+        end = _graphemes().boundary_before(text, end)
+    except Exception:  # a cell broke the import machinery: cut where it falls
+        pass
+    return text[:end] + note
 
 
 def load_context(path: str, kind: str, prefix: int = 0, runs_as: int = -1) -> Any:

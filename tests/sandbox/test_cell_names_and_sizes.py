@@ -1,0 +1,226 @@
+"""What a cell does to names and values that the worker's own machinery meets: builtins it rebinds or deletes
+before a sub-call in the same cell, stream handles it keeps from an earlier cell, keys of globals() that are no
+names, and answers whose encoded size is over the frame cap. Each time the cell gets what it asked for, the worker
+lives and the variables survive. Real worker processes, no LM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from rlmx.context import prepare
+from rlmx.sandbox import SubCall, SubCallResult
+from rlmx.sandbox.frames import DEFAULT_MAX_FRAME_BYTES
+from rlmx.sandbox.stdio import StdioSandbox
+from rlmx.sandbox.subprocess import SubprocessSandbox
+
+
+async def echo(call: SubCall) -> list[SubCallResult]:
+    return [SubCallResult(True, text="re: " + str(item.get("prompt"))) for item in call.items]
+
+
+async def started(kind: type[SubprocessSandbox] = SubprocessSandbox, **options: object) -> SubprocessSandbox:
+    box = kind(hard_timeout_grace=1.0, **options)  # type: ignore[arg-type]
+    await box.start([prepare("context", "the context")])
+    return box
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SubprocessSandbox]:
+    box = await started()
+    yield box
+    await box.close()
+
+
+async def run(box: SubprocessSandbox, code: str, timeout: float = 10) -> tuple[str, str, str]:
+    result = await box.run_cell(code, calls=echo, timeout=timeout)
+    assert result.status != "restarted", result.error
+    return result.status, result.stdout, result.stderr + (result.error or "")
+
+
+# --- builtins a cell changes, then a sub-call in the same cell ----------------------------------------------------
+
+ALL_BUILTINS = "d = vars(builtins)\nfor n in [k for k in d if not k.startswith('__')]:\n    "
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "builtins.len = lambda x: 0",
+        "builtins.isinstance = lambda *a: False",
+        "builtins.memoryview = None",
+        "del builtins.min",
+        "builtins.int = builtins.bytes = builtins.list = None",
+        "builtins.str = builtins.type = builtins.dict = None",
+        "min = None\ndict = None\nlen = None",  # the cell's own names, not the builtins module's
+        ALL_BUILTINS + "d[n] = None",
+        ALL_BUILTINS + "del d[n]",
+    ],
+)
+async def test_a_sub_call_after_a_cell_changed_builtins_is_answered(sandbox: SubprocessSandbox, patch: str) -> None:
+    await run(sandbox, "kept = 'still here'")
+    status, _, error = await run(
+        sandbox, f"import builtins\n{patch}\none = llm_query('a')\nboth = llm_query_batched(['b', 'c'])"
+    )
+    assert status == "ok", error
+    assert await run(sandbox, "print(one, both, kept)") == ("ok", "re: a ['re: b', 're: c'] still here\n", "")
+
+
+# --- stream handles kept from an earlier cell ----------------------------------------------------------------------
+
+
+async def test_a_handle_kept_from_an_earlier_cell_writes_into_the_current_one(sandbox: SubprocessSandbox) -> None:
+    await run(
+        sandbox,
+        "import io, logging, sys\nlogging.basicConfig(format='%(levelname)s %(message)s')\n"
+        "out, err = sys.stdout, sys.stderr\nwrapped = io.TextIOWrapper(sys.stdout.buffer, write_through=True)",
+    )
+    for cell in (2, 3):
+        code = (
+            f"logging.warning('logged in %d', {cell})\nprint('out', {cell}, file=out)\nprint('err', {cell}, file=err)\n"
+            f"_ = wrapped.write('wrapped {cell}\\n')\n_ = out.buffer.write(b'bytes {cell}\\n')"
+        )
+        status, stdout, stderr = await run(sandbox, code)
+        assert status == "ok", stderr
+        assert stdout == f"out {cell}\nwrapped {cell}\nbytes {cell}\n"
+        assert stderr == f"WARNING logged in {cell}\nerr {cell}\n"
+
+
+async def test_a_kept_handle_is_capped_like_the_cells_own_output(sandbox: SubprocessSandbox) -> None:
+    await run(sandbox, "import sys\nout = sys.stdout")
+    result = await sandbox.run_cell("_ = out.write('a' * 30_000 + 'b' * 30_000)", calls=echo, timeout=10)
+    assert result.status == "ok" and result.stdout_cut == 40_000 and len(result.stdout) < 20_100
+    assert result.stdout.startswith("a" * 10_000) and result.stdout.endswith("b" * 10_000)
+
+
+async def test_a_kept_handle_in_a_process_the_cell_forked_prints_to_the_cell(sandbox: SubprocessSandbox) -> None:
+    await run(sandbox, "import os, sys\nout = sys.stdout")
+    code = (
+        "pid = os.fork()\nif pid == 0:\n    print('from the child', file=out)\n    out.flush()\n    os._exit(0)\n"
+        "os.waitpid(pid, 0)\nprint('parent')"
+    )
+    assert await run(sandbox, code) == ("ok", "from the child\nparent\n", "")
+
+
+# --- keys of globals() that are no names ---------------------------------------------------------------------------
+
+
+async def test_keys_that_are_no_names_are_skipped_by_show_vars_and_final_var(sandbox: SubprocessSandbox) -> None:
+    await run(sandbox, "globals()[1] = 'one'\nglobals()[('a',)] = 2\nglobals()[None] = 3\nkept = [1, 2]")
+    status, stdout, error = await run(sandbox, "SHOW_VARS()")
+    assert status == "ok" and "kept: list, len 2" in stdout, error
+    status, _, error = await run(sandbox, "FINAL_VAR('missing')")
+    assert status == "error" and "no variable named 'missing'. Defined: kept." in error
+    assert "kept" in await sandbox.names("ke")
+    result = await sandbox.run_cell("FINAL_VAR('kept')", calls=echo, timeout=10)
+    assert result.status == "ok" and result.final == {"kind": "final_var", "value": [1, 2]}
+
+
+# --- answers over the frame cap in encoded bytes ------------------------------------------------------------------
+
+SMALL_CAP = 1 << 20
+
+
+def sent_size(value: object) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("value", "start"),
+    [
+        ("'\\x01' * 250_000", "\x01" * 1000),  # 250 kB of characters, 1.5 MB as JSON escapes
+        ("'\\U0001F600' * 300_000", "\U0001f600" * 1000),  # 4 bytes each in UTF-8
+        ("'\\u4e2d' * 400_000", "\u4e2d" * 1000),  # 3 bytes each
+        ("'e\\u0301' * 400_000", "e\u0301" * 1000),  # a letter and its combining accent: cut between pairs only
+        ("['\\x01' * 250_000]", '["\\u0001'),  # not text: cut as its JSON text
+    ],
+)
+async def test_a_final_value_over_the_cap_in_bytes_is_cut_with_a_note(value: str, start: str) -> None:
+    box = await started(max_frame_bytes=SMALL_CAP)
+    try:
+        await run(box, "kept = 'still here'")
+        result = await box.run_cell(f"FINAL({value})", calls=echo, timeout=20)
+        after = await run(box, "print(kept)")
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.final is not None, result.error
+    text = result.final["value"]
+    head, _, note = text.partition("\n... [cut: FINAL's value was ")
+    assert head.startswith(start) and "bytes as sent back" in note and "Return less" in note
+    assert SMALL_CAP // 2 < sent_size(text) < SMALL_CAP
+    assert not head.endswith("e")  # never a letter whose accent was cut off
+    assert after == ("ok", "still here\n", "")
+
+
+async def test_an_answer_and_a_final_value_both_over_the_cap_share_the_frame() -> None:
+    box = await started(max_frame_bytes=SMALL_CAP)
+    try:
+        code = "answer['content'] = '\\x02' * 200_000\nFINAL('\\U0001F600' * 300_000)"
+        result = await box.run_cell(code, calls=echo, timeout=20)
+        small = await box.run_cell("answer['content'] = 'short'\nFINAL('done')", calls=echo, timeout=20)
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.final is not None
+    content, final = result.answer["content"], result.final["value"]
+    assert content.startswith("\x02" * 1000) and 'answer["content"] was 1,200,002 bytes' in content
+    assert final.startswith("\U0001f600" * 1000) and "FINAL's value was" in final
+    assert sent_size(content) + sent_size(final) < SMALL_CAP
+    assert small.final == {"kind": "final", "value": "done"} and small.answer["content"] == "short"
+
+
+async def test_an_answer_over_the_cap_in_bytes_is_cut_over_json_lines_too() -> None:
+    box = await started(StdioSandbox, max_frame_bytes=SMALL_CAP)
+    try:
+        await run(box, "kept = 'still here'")
+        code = "answer['content'] = '\\x01' * 250_000\nanswer['ready'] = True"
+        result = await box.run_cell(code, calls=echo, timeout=20)
+        after = await run(box, "print(kept)")
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.answer["ready"], result.error
+    content = result.answer["content"]
+    assert content.startswith("\x01" * 1000) and 'answer["content"] was 1,500,002 bytes' in content
+    assert sent_size(content) < SMALL_CAP and after == ("ok", "still here\n", "")
+
+
+async def test_a_result_whose_output_alone_is_over_the_cap_comes_back_as_an_error() -> None:
+    """Output capped at 200,000 characters, 600 kB as JSON, in 64 KiB frames: nothing to clip but the output."""
+    box = await started(max_frame_bytes=1 << 16, max_output_chars=200_000)
+    try:
+        await run(box, "kept = 'still here'")
+        result = await box.run_cell("print('\\x01' * 100_000)\nFINAL('x' * 100_000)", calls=echo, timeout=20)
+        after = await run(box, "print(kept)")
+    finally:
+        await box.close()
+    assert result.status == "error" and result.final is None
+    assert "the cell's result could not be sent back" in (result.error or "") and "return less" in (result.error or "")
+    assert after == ("ok", "still here\n", "")
+
+
+@pytest.mark.slow
+async def test_a_final_value_over_the_default_cap_in_bytes_is_cut_not_fatal(sandbox: SubprocessSandbox) -> None:
+    """12 M control characters: 12 M characters, but 72 MB as JSON, over the 64 MiB a frame may carry."""
+    await run(sandbox, "kept = 'still here'")
+    result = await sandbox.run_cell("FINAL('\\x01' * 12_000_000)", calls=echo, timeout=60)
+    assert result.status == "ok" and result.final is not None, result.error
+    text = result.final["value"]
+    assert text.startswith("\x01" * 1000) and "FINAL's value was 72,000,002 bytes" in text
+    assert DEFAULT_MAX_FRAME_BYTES * 0.9 < sent_size(text) < DEFAULT_MAX_FRAME_BYTES
+    assert await run(sandbox, "print(kept)") == ("ok", "still here\n", "")
+
+
+@pytest.mark.slow
+async def test_a_final_value_too_big_to_encode_in_the_memory_left_fails_the_cell_only() -> None:
+    """150 M control characters are 900 MB as JSON: the encoding runs out of the worker's 900 MiB first."""
+    box = await started(memory_limit_bytes=900 << 20)
+    try:
+        await run(box, "kept = 'still here'")
+        result = await box.run_cell("FINAL('\\x01' * 150_000_000)", calls=echo, timeout=60)
+        after = await run(box, "print(kept)")
+    finally:
+        await box.close()
+    assert result.status == "error" and result.final is None
+    assert "could not be sent back (MemoryError: no memory was left to encode it)" in (result.error or "")
+    assert after == ("ok", "still here\n", "")
