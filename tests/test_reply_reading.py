@@ -1000,3 +1000,162 @@ def test_an_unclosed_comment_that_begins_a_list_item_ends_with_the_item(item: st
     assert parse_reply(nested).cells == ("print(2)",)  # the draft inside the item stays hidden
     result, _ = run([reply, "FINAL(gamma)"])
     assert result.answer == "gamma"
+
+
+LAST_WORD = "```repl\nprint(context.split()[-1])\n```"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # DeepSeek-R1 / QwQ: a one-line block, a line of text, then a second block before the code
+        f"<think>short</think>\nLet me look.\n<think>\nThe last word; FINAL(alpha) maybe?\n</think>\n{LAST_WORD}",
+        # two blocks in a row, the first closed at the end of its own line of text
+        f"<think>\nFirst I plan.</think>\n<think>\nThen FINAL(alpha), or not.\n</think>\n{LAST_WORD}",
+        # Qwen3 with thinking toggled per turn: an empty block, then a real one
+        f"<think></think>\n<think>\nI could stop: FINAL(alpha)\n</think>\n\n{LAST_WORD}",
+        # a block, the code, then a second block reflecting on it
+        f"<think>Okay.</think>\n\n{LAST_WORD}\n<think>\nIf it prints alpha then FINAL(alpha)\n</think>\nRunning it.",
+        # the first close with the reply's first words after it on its line
+        f"<think>\nThat is all.</think> Now the code:\n<think>\nor FINAL(alpha)?\n</think>\n{LAST_WORD}",
+        # <thinking> as some models spell it
+        f"<thinking>brief</thinking>\n<thinking>\nlonger, FINAL(alpha)?\n</thinking>\n{LAST_WORD}",
+    ],
+)
+def test_each_of_several_reasoning_blocks_is_reasoning_and_what_lies_outside_them_acts(reply: str) -> None:
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("print(context.split()[-1])",) and parsed.final is None
+    result, _ = run([reply, "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+
+
+def test_a_final_after_the_second_of_two_reasoning_blocks_finishes() -> None:
+    for reply in (
+        "<think>ok</think>\n<think>\nmaybe FINAL(alpha)\n</think>\n\nFINAL(gamma)",
+        "<think>a</think>\nText.\n<think>\nb, FINAL(alpha)?</think>\nFINAL(gamma)",
+    ):
+        assert parse_reply(reply).final == ProseFinal("final", "gamma"), reply
+        assert run([reply])[0].answer == "gamma"
+
+
+DRAFT = "```repl\nFINAL('alpha')\n```"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"<think>\nI could write:\n{DRAFT} and that should work.</think>\n{LAST_WORD}",
+        f"<think>\nI could write:\n{DRAFT} and that should work. </think>\n\n{LAST_WORD}",
+        f"<think>\nHmm.\n{DRAFT}\nRight.</think>\n\n{LAST_WORD}".replace("```\nRight", "```  - this finishes.\nRight"),
+        # the chat template opened the reasoning (DeepSeek-R1, QwQ): only the close is in the text
+        f"I could write:\n{DRAFT} and that should work.</think>\n\n{LAST_WORD}",
+        "Plan:\n```python\nFINAL('alpha')\n``` which finishes.\nOK.</think>\n" + LAST_WORD,
+        "Plan:\n```py\nFINAL('alpha')\n```   (once the count is known)\nFine.</think>\n" + LAST_WORD,
+    ],
+)
+def test_a_block_drafted_in_reasoning_and_closed_with_words_after_its_fence_never_runs(reply: str) -> None:
+    assert parse_reply(reply).cells == ("print(context.split()[-1])",)
+    result, _ = run([reply, "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 2)  # the drafted FINAL('alpha') never ran
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        'FINAL(f"There are {count} words, the last {last}")',
+        "FINAL(f'There are {count} words, the last {last}')",
+        'FINAL(F"There are {count} words, the last {last}")',
+        'FINAL(\n    f"There are {count} words, the last {last}"\n)',
+        'FINAL("There are {} words, the last {}".format(count, last))',
+        'FINAL("There are %d words, the last %s" % (count, last))',
+    ],
+)
+def test_a_final_in_prose_that_builds_its_answer_from_variables_is_filled_in_by_the_repl(final: str) -> None:
+    first = repl("words = context.split()\ncount, last = len(words), words[-1]\nprint(count, last)")
+    for reply in (f"Counted.\n{final}", f"<think>\nDone.\n</think>\n{final}"):
+        result, _ = run([first, reply])
+        assert (result.answer, result.iterations) == ("There are 3 words, the last gamma", 2), reply
+    # on the last turn too, within a sentence
+    result, _ = run([first, f"So the answer is {final}."], budget=Budget(max_iterations=1))
+    assert result.answer == "There are 3 words, the last gamma"
+
+
+def test_a_final_of_text_that_only_looks_like_code_stays_text() -> None:
+    for reply, answer in (('FINAL(f"gamma")', "gamma"), ("FINAL(Paris (France))", "Paris (France)")):
+        assert run([reply])[0].answer == answer
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # the item's text, then the fence on its continuation line, the code at column 0 (two-space indents)
+        "1. Count them:\n   ```repl\nfor w in context.split():\n  print(w)\nprint('count', len(context.split()))\n"
+        "   ```",
+        # a nested item's fence (5 columns in), the code at column 0 with four-space indents
+        "1. Read it.\n   - Then count:\n     ```repl\nfor w in context.split():\n    print(w)\nprint('count', 3)\n"
+        "     ```",
+        # a tab-indented fence, the code at column 0
+        "- Count:\n\t```python\nif True:\n  for w in context.split():\n    print(w)\nprint('count', 3)\n\t```",
+        # the code at the list's indentation, as CommonMark has it
+        "2. Count them:\n   ```repl\n   for w in context.split():\n     print(w)\n   print('count', 3)\n   ```",
+    ],
+)
+def test_a_fence_on_a_list_items_continuation_line_keeps_the_codes_own_indentation(reply: str) -> None:
+    (cell,) = parse_reply(reply).cells
+    compile(cell, "<cell>", "exec")
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma"
+    assert "alpha\nbeta\ngamma\ncount 3" in lm.calls[1][-1]["content"]
+
+
+def test_a_string_left_of_an_indented_fences_column_keeps_its_text() -> None:
+    reply = "1. Note:\n   ```repl\n   s = '''one\ntwo'''\n   print(s)\n   ```"
+    assert parse_reply(reply).cells == ("s = '''one\ntwo'''\nprint(s)",)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "This prints the last word, then I will answer.",
+        "\nNow I'll look at the output and finish.",
+        "Let me run this and see what it says:\nThen I'll decide.",
+        "**Note:** this prints the last word.",
+    ],
+)
+def test_an_unclosed_block_stops_where_the_prose_after_it_begins(prose: str) -> None:
+    reply = f"```repl\nw = context.split()\nprint(w[-1])\n{prose}"
+    parsed = parse_reply(reply)
+    assert parsed.cells == ("w = context.split()\nprint(w[-1])",)
+    assert parsed.open_block  # its close never came: a reply cut at its cap still drops it
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma"
+    assert "gamma" in lm.calls[1][-1]["content"] and "Error" not in lm.calls[1][-1]["content"]
+    # a FINAL in that prose is the prose's: it finishes once the output shows it
+    result, _ = run([f"{reply}\nSo the output will show it.\nFINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 1)
+
+
+def test_prose_that_cannot_be_cut_from_an_unclosed_block_is_named_in_the_error() -> None:
+    reply = "```repl\nfor w in context.split():\nThis loop prints each word, then I'll pick the last."
+    _, lm = run([reply, "FINAL(gamma)"])
+    told = lm.calls[1][-1]["content"]
+    assert "Error" in told and "Line 2 of the block reads as prose" in told and "closing ```" in told
+    assert "four backticks" not in told  # not the hint for a ``` line inside a string
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The instructions say to write:\n```\nFINAL(your answer)\n```\nso my answer is FINAL(gamma).",
+        "```text\nFINAL(<the answer>)\n```\nThus: FINAL(gamma).",
+        "Format:\n```\nFINAL(answer)\n```\nMy answer: FINAL(gamma)",
+        "FINAL(gamma)\n\nI was asked to reply as:\n```\nFINAL(your final answer)\n```",
+        "I was told to reply with FINAL(...). So FINAL(gamma).\nThat is, not FINAL(your answer).",
+        # the order written holds for real answers too: the later one wins
+        "```text\nFINAL(beta)\n```\nOn reflection, FINAL(gamma).",
+    ],
+)
+def test_the_last_turn_answer_is_the_last_real_final_never_the_templates_placeholder(reply: str) -> None:
+    assert find_final_anywhere(reply) == ProseFinal("final", "gamma")
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")

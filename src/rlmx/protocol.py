@@ -12,17 +12,21 @@ splits a reply into three kinds of text:
   chat-template token is read, never dropped as a leaked one. A closing tag written about ("`</think>`",
   "<think>...</think>" mid-line) closes nothing. gpt-oss's harmony channels leaked as text: analysis and commentary
   are reasoning, the final channel is the reply. Granite's and Apriel's plain-English phrases are reasoning only when
-  one begins the reply and its closing phrase follows.
+  one begins the reply and its closing phrase follows. A reply may hold several blocks (`<think>a</think>`, text,
+  then `<think>...</think>`): each is reasoning, and what lies between and after them is the reply. A block drafted
+  in reasoning closes at a fence line even with a sentence after it ("``` and that should work.").
   Reasoning is never action: no cells and no FINAL come from it.
 * fenced blocks, by CommonMark's rules (spec 0.31, section 4.5): a fence is 3 or more backticks or tildes; a
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
-  long as the opening, followed only by spaces; an unclosed block runs to the end. So a ````repl block can hold
+  long as the opening, followed only by spaces; an unclosed block runs to the end, or, for code, to where the model
+  went on to write prose (a line Python fails at that reads as a sentence). So a ````repl block can hold
   ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
   models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
   zero-width mark, or begin a list item's content ("  - ```repl", "1. ~~~python", "- ```json", read as at a line's
-  start: its closing fence sits at the item's content column, and its lines lose that column only as far as they
-  all have it, so code a model wrote at column 0 stays as written, or up to it each where only that compiles: a
-  string's column-0 lines); a code fence may open at the end of a line of
+  start: its closing fence sits at the item's content column); an indented fence's lines (an item's, or one on an
+  item's continuation line) lose its column only as far as they all have it, so code a model wrote at column 0
+  stays as written, or up to it each where only that compiles: a string's column-0 lines; a code fence may open at
+  the end of a line of
   text ("Running it: ```repl"); a closing one may be indented up to 3 columns more, or be followed by leaked
   chat-template tokens (<|eot_id|>, </s>) or by a closing tag (```</answer>, ```</think>: the tag then ends what it
   closes). A fence in a block quote never opens a block, nor in a quote inside a list item ("1. > ```repl").
@@ -38,7 +42,10 @@ splits a reply into three kinds of text:
 * prose: the rest. A FINAL(...), FINAL_VAR(...) or SUBMIT(k=v, ...) at the start of a prose line finishes, unless
   it is inside an HTML comment (a draft the model commented out); the last one wins. Markup may wrap it
   (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
-  may start on the next line (`FINAL(\n    "x"\n)` is x). On the last turn, an answer inside answer markup
+  may start on the next line (`FINAL(\n    "x"\n)` is x); one that builds a string from variables
+  (`FINAL(f"{n} items")`) is code for the REPL to fill in (`calls_repl`). On the last turn, the last FINAL written
+  anywhere (in order, blocks that do not run included) answers, never the template's placeholder
+  (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
   (`<answer>x</answer>`, GLM-V's box, Sky-T1's `<|begin_of_solution|>`, Marco-o1's `<Output>`, a response wrapper)
   is the text inside, and one set out in blocks that do not run under a lead-in ("Final answer:") is their text
   (`last_turn_text`).
@@ -57,7 +64,7 @@ import itertools
 import re
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from rlmx.sandbox.frames import encodable
@@ -162,9 +169,6 @@ _LINE_EVENT = re.compile(
     rf"(?:(?P<item>{_ITEM_MARKERS})(?P<fence>`{{3,}}|~{{3,}})(?P<info>[^\n]*)$|(?P<open>{OPEN_TAG.pattern}))",
     re.MULTILINE | re.IGNORECASE,
 )
-# A closing tag at the start of a line: with no opening tag before it, all before it was reasoning (the chat
-# template opened the tag), even an unclosed fence drafted in it.
-_LINE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _LINE_OPEN_TAG = re.compile(rf"^[ \t]*(?:{OPEN_TAG.pattern})", re.MULTILINE | re.IGNORECASE)
 _TRAILING_CLOSE_TAG = re.compile(rf"(?:{CLOSE_TAG.pattern})\Z", re.IGNORECASE)
 _ALONE_CLOSE_TAG = re.compile(rf"^[ \t]*(?:{CLOSE_TAG.pattern})[ \t]*$", re.MULTILINE | re.IGNORECASE)
@@ -371,6 +375,9 @@ class Reply:
     trailing_blocks: tuple[str, ...] = ()
     """The bodies of the blocks that do not run after the reply's last prose, in order: on the last turn, an answer
     set out under a lead-in ("Final answer:", then a ```text block) is theirs (`last_turn_text`)."""
+    in_order: tuple[tuple[str, bool], ...] = ()
+    """The prose segments and the bodies of the blocks that do not run, in the order written, each with whether it is
+    a block's: the last turn reads its answer from them, the last one written winning (`find_final_anywhere`)."""
 
 
 def _indent(whitespace: str) -> int:
@@ -518,6 +525,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     leading = 0  # where reasoning that begins the text ends (0: it begins with none)
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
+    line_opens = _Later(_LINE_OPEN_TAG, text)
     reasoning_tags = _Later(_REASONING_TAG, text)
     family_closes = _last_family_closes(text)
     mentions = _Mentions(text)
@@ -525,7 +533,6 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     assistant_turns = _assistant_turns(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
-    fence_item = False  # the open block's fence began a list item's content
     consumed = overran = 0
     events = heapq.merge(
         _leading_phrase(text),
@@ -561,7 +568,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             if comments.inside(start, prose_start):
                 continue
             keep(text[prose_start:start])
-            fence_char, fence_len, fence_indent, fence_item = "`", len(match.group("fence")), 0, False
+            fence_char, fence_len, fence_indent = "`", len(match.group("fence")), 0
             fence_lang, body_start, state = _language(match.group("info")), min(end + 1, len(text)), "fence"
             consumed = end
             continue
@@ -574,18 +581,24 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 # list item only opens one (a closing fence is never a list item's content). One followed by a
                 # sentence ("- ```repl blocks run code") is a fence written about, and drafts nothing.
                 think_fence = True if item else not think_fence
+            elif state == "think" and think_fence and not item and info.strip() and info.lstrip()[:1] != "`":
+                # "``` and that should work": the draft's close, a sentence after it on its line, maybe ending the
+                # reasoning too ("``` and that works.</think>"): that closing tag is read as any other is.
+                think_fence = False
+                tag = CLOSE_TAG.search(text, end - len(info), end)
+                consumed = tag.start() if tag is not None else end
             if state == "prose":
                 if fence[0] == "`" and "`" in info:
                     continue  # ```inline``` code on one line, not a fence
                 if comments.inside(start, prose_start):
                     continue  # in an HTML comment (a draft the model commented out): raw text, no fence opens
                 keep(text[prose_start:start])
-                fence_char, fence_len, fence_indent, fence_item = fence[0], len(fence), indent, bool(item)
+                fence_char, fence_len, fence_indent = fence[0], len(fence), indent
                 fence_lang = _language(info)
                 body_start = min(end + 1, len(text))
                 state = "fence"
             elif state == "fence" and not item and _closes(fence, info, indent, fence_char, fence_len, fence_indent):
-                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang, fence_item), fence_lang))
+                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
             elif state == "fence" and _reopens(
@@ -593,10 +606,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             ):
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
-                code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang, fence_item))
+                code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
                 blocks.append((code, fence_lang))
                 keep("")
-                fence_indent, fence_item, fence_lang = indent, bool(item), _language(info)
+                fence_indent, fence_lang = indent, _language(info)
                 body_start = min(end + 1, len(text))
         elif match.re is _LINE_EVENT and _unclosed_family_opening(match.group("open"), end, family_closes):
             continue
@@ -616,11 +629,14 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 and not _alone_on_its_line(text, start, end)
                 and _alone_closes.later(start)
                 and not (next(code_checks, False) and _only_code_holds_a_later_close(text, end))
+                and not _opens_first(line_opens.after(end), _alone_closes.after(start))
             )
             or mentions.mentioned(start, end, think_opened if state == "think" else 0)
         ):
             # A closing tag inside a block (drafted ones too), or one written about: in quotes or backticks
-            # ("`</think>`"), or sharing its line with other text while one alone on its line comes later.
+            # ("`</think>`"), or sharing its line with other text while one alone on its line comes later, unless a
+            # new block opens at a line's start before that later one ("<think>a</think>", then "<think>" ...
+            # "</think>": models repeat reasoning blocks, and each close ends its own).
             continue
         elif state == "think" and depth > 1:
             depth -= 1
@@ -650,15 +666,18 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         closed = _closed_leniently(text, body_start, fence_char, fence_len)
         if closed is not None:
             return _parse(closed, reasoning, lenient=False)
+        closed = _closed_before_prose(text, body_start, fence_char * fence_len, fence_indent, fence_lang)
+        if closed is not None:  # still a block whose close never came: cut at the cap, it does not run
+            return replace(_parse(closed, reasoning, lenient=False), open_block=True)
     if state == "prose":
         keep(text[prose_start:])
     elif state == "fence":
-        blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang, fence_item), fence_lang))
+        blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang), fence_lang))
     else:
         reasoning += len(text) - think_start
         leading = len(text) if think_leads else leading
     found = _prose_final(prose)
-    final, segment = found if found is not None else (None, 0)
+    final, segment, _ = found if found is not None else (None, 0, 0)
     kept = _runnable(blocks)
     return Reply(
         cells=tuple(code for code, _ in kept),
@@ -672,10 +691,16 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         leading_reasoning=leading,
         overran_chars=overran,
         trailing_blocks=_trailing_blocks(blocks, prose, prose_blocks),
+        in_order=_in_order(blocks, prose, prose_blocks),
     )
 
 
 _REASONING_TAG = re.compile(f"{OPEN_TAG.pattern}|(?P<close>{CLOSE_TAG.pattern})", re.IGNORECASE)
+
+
+def _opens_first(opening: re.Match[str] | None, close: re.Match[str] | None) -> bool:
+    """Whether a line's opening tag comes before the closing tag `close` (which then closes that new block)."""
+    return opening is not None and (close is None or opening.start() < close.start())
 
 
 def _ends_template_reasoning(text: str, tag: re.Match[str] | None) -> bool:
@@ -716,6 +741,18 @@ def _trailing_blocks(blocks: list[tuple[str, str]], prose: list[str], prose_bloc
     last = next((index for index in range(len(prose) - 1, -1, -1) if prose[index].strip()), None)
     after = blocks[prose_blocks[last] :] if last is not None else blocks
     return tuple(code for code, language in after if language not in _RUNS and code.strip())
+
+
+def _in_order(blocks: list[tuple[str, str]], prose: list[str], prose_blocks: list[int]) -> tuple[tuple[str, bool], ...]:
+    """The prose segments with text and the bodies of the blocks that do not run, in the order written."""
+    pieces: list[tuple[str, bool]] = []
+    done = 0
+    for segment, before in [*zip(prose, prose_blocks, strict=True), ("", len(blocks))]:
+        pieces.extend((code, True) for code, language in blocks[done:before] if language not in _RUNS and code.strip())
+        done = before
+        if segment.strip():
+            pieces.append((segment.strip("\n"), False))
+    return tuple(pieces)
 
 
 def _leading_phrase(text: str) -> list[re.Match[str]]:
@@ -887,6 +924,14 @@ def _only_code_holds_a_later_close(text: str, end: int) -> bool:
     return block_end is None or _ALONE_CLOSE_TAG.search(text, block_end.end()) is None
 
 
+def _begins_its_line(text: str, start: int) -> bool:
+    """Only blanks between the line's start and `start` (looks back over the blanks only)."""
+    before = start - 1
+    while before >= 0 and text[before] in " \t":
+        before -= 1
+    return before < 0 or text[before] == "\n"
+
+
 def _alone_on_its_line(text: str, start: int, end: int) -> bool:
     """Only blanks between the line's start and `start`, and between `end` and the line's end. Looks back only over
     the blanks (a scan to the line's start would be quadratic on a line of many tags)."""
@@ -932,6 +977,48 @@ def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str
     return None
 
 
+def _closed_before_prose(text: str, body_start: int, closing: str, indent: int, language: str) -> str | None:
+    """`text` with the code block open at `body_start` (never closed, nor nearly: `_closed_leniently`) closed where
+    the model went on to write prose ("This prints the last word, then I will answer."): before the line Python
+    first fails at, when that line (and up to `_PROSE_BACK` lines of prose before it) reads as a sentence and the
+    code before it compiles. None when the code compiles, or its first error is no sentence."""
+    if language not in CODE_LANGUAGES:
+        return None
+    body = text[body_start:]
+    code = _cell_code(body, indent, language)  # dedented line for line, its blank last lines dropped
+    if _CONSOLE_PROMPT.match(code.lstrip("\n")):
+        return None
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except SyntaxError as error:
+        failed = (error.lineno or 0) - 1
+    except (ValueError, MemoryError, RecursionError):
+        return None
+    else:
+        return None
+    code_lines = code.split("\n")
+    if not 0 < failed < len(code_lines) or not _PROSE_LINE.fullmatch(code_lines[failed]):
+        return None
+    first = failed
+    while first > 1 and failed - first < _PROSE_BACK and _PROSE_LINE.fullmatch(code_lines[first - 1]):
+        first -= 1
+    if not _compiles("\n".join(code_lines[:first])):
+        return None
+    at = body_start + sum(len(line) + 1 for line in body.split("\n", first)[:first])
+    return f"{text[:at]}{closing}\n{text[at:]}"
+
+
+_PROSE_BACK = 3
+_PROSE_LINE = re.compile(
+    r"(?!(?:and|as|assert|async|await|break|case|class|continue|def|del|elif|else|except|finally|for|from|global|if"
+    r"|import|in|is|lambda|match|nonlocal|not|or|pass|print|raise|return|try|type|while|with|yield)\b)"
+    r"(?:\*\*|[-+*][ \t]|\d{1,3}[.)][ \t])?[A-Za-z][A-Za-z'\u2019]*+[*_:,]*+[ \t]++"
+    r"(?:[A-Za-z'\u2019\"`(*_][^\n]*?[ \t]++[^\n]*|[A-Za-z'\u2019]++[.:!?])"
+)
+"""A line that reads as a sentence, not code: maybe a list item's or bold's markup, a word (no keyword Python starts
+a statement with), then two words or more, or one that ends the sentence ("This prints the last word.", "Now I'll
+look.", "- Then check:", "Let's see:"); the first two words separated by a blank only."""
+
 _LENIENT_TRIES = 20
 """Lines tried as a block's missing close (each compiles the code before it): a bound on the work."""
 _FENCE_THEN_TEXT = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)[ \t]++(?P<text>[^\s`][^\n]*)$", re.MULTILINE)
@@ -945,23 +1032,26 @@ def _compiles(code: str) -> bool:
     return True
 
 
-def _cell_code(body: str, indent: int, language: str, item: bool = False) -> str:
-    """A block's code: its fence's indentation removed (`item`: a fence that began a list item, `_item_code`), then
-    any indentation all its lines share (a block opened at the end of a line of text). A console session (`>>>`
+def _cell_code(body: str, indent: int, language: str) -> str:
+    """A block's code: its fence's indentation removed as far as its lines all have it (`_item_code`: a fence that
+    begins a list item or sits on an item's continuation line, its code maybe written at column 0), then any
+    indentation all its lines share (a block opened at the end of a line of text). A console session (`>>>`
     prompts) keeps its input lines only; a `pycon` block without prompts is output, with no code."""
-    code = _item_code(body, indent) if item else textwrap.dedent(_dedent(body, indent)).rstrip()
+    code = _item_code(body, indent) if indent else textwrap.dedent(body).rstrip()
     if _CONSOLE_PROMPT.match(code.lstrip("\n")):
         return "\n".join(line[4:] for line in code.split("\n") if _CONSOLE_PROMPT.match(line))
     return "" if language == "pycon" else code
 
 
 def _item_code(body: str, column: int) -> str:
-    """The code of a block whose fence began a list item's content at `column`. Its lines lose that column only as
-    far as all of them have it (`_shared_indent`: code a model wrote at column 0 keeps its own indentation). When
-    that leaves code that does not compile (a triple-quoted string's column-0 lines pulled the shared indent to 0),
-    each line loses up to the column instead, as CommonMark strips an indented fence's lines (`_dedent`)."""
-    shared = textwrap.dedent(_dedent(body, _shared_indent(body, column))).rstrip()
-    if _compiles(shared):
+    """The code of a block whose fence is indented to `column` (a list item's content column). Its lines lose that
+    column only as far as all of them have it (`_shared_indent`: code a model wrote at column 0 keeps its own
+    indentation). When that leaves code that does not compile (a triple-quoted string's column-0 lines pulled the
+    shared indent to 0), each line loses up to the column instead, as CommonMark strips an indented fence's lines
+    (`_dedent`)."""
+    shared_columns = _shared_indent(body, column)
+    shared = textwrap.dedent(_dedent(body, shared_columns)).rstrip()
+    if shared_columns == column or _compiles(shared):  # all lines at the fence's column: CommonMark's reading
         return shared
     stripped = textwrap.dedent(_dedent(body, column)).rstrip()
     return stripped if _compiles(stripped) else shared
@@ -1217,21 +1307,40 @@ def _opened_by_the_model(closing: str) -> bool:
 
 
 def template_close(text: str) -> re.Match[str] | None:
-    """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line, when
-    no line before it starts with an opening tag. A closing tag inside a fenced block is data of the block, not the
-    end of reasoning, when the block holds an opening tag before it or its closing fence is the next fence line
-    after it. None when the reply opened its reasoning with a phrase itself (`_leading_phrase`)."""
+    """The closing tag that ends reasoning a chat template opened: the first closing tag that starts a line, or is
+    glued to the reasoning's last word and ends its line ("... and that works.</think>", as `_parse` reads one in
+    prose; a drafted block left open before it would otherwise swallow it), when no line before it starts with an
+    opening tag. A closing tag inside a fenced block is data of the block, not the end of reasoning, when the block
+    holds an opening tag before it or its closing fence is the next fence line after it. None when the reply opened
+    its reasoning with a phrase itself (`_leading_phrase`). Each scan is made once, however many closing tags a
+    block holds: linear."""
     if _leading_phrase(text):
         return None
-    for close in _LINE_CLOSE_TAG.finditer(text):
-        if _opened_by_the_model(close.group(0)):
+    first_open = _LINE_OPEN_TAG.search(text)
+    fences = _OpenFence(text)
+    next_fence = _Later(_ANY_FENCE_LINE, text)
+    block_opens: tuple[int, int] = (-1, -1)  # a block's start, and where the first opening tag after it starts
+    for close in CLOSE_TAG.finditer(text):
+        start = close.start()
+        if _opened_by_the_model(close.group(0)) or not (
+            _begins_its_line(text, start)
+            or (
+                start > 0
+                and text[start - 1] not in _UNGLUED
+                and _CLOSE_ENDS_REASONING.match(text, close.end())
+                and not _TURN.match(text, start)  # Solar Open's close is an assistant turn's header too
+            )
+        ):
             continue
-        start = close.start() + len(close.group(0)) - len(close.group(0).lstrip())
-        if _LINE_OPEN_TAG.search(text, 0, start) is not None:
+        if first_open is not None and first_open.end() <= start:
             return None
-        block = _open_fence_at(text, start)
-        if block is not None and (OPEN_TAG.search(text, block, start) or _closes_next(text, block, close.end())):
-            continue
+        block = fences.at(start)
+        if block is not None:
+            if block_opens[0] != block:
+                tag = OPEN_TAG.search(text, block)
+                block_opens = (block, tag.end() if tag is not None else len(text) + 1)
+            if block_opens[1] <= start or _closes_next(text, block, next_fence.after(close.end() - 1)):
+                continue
         run_on = _TURN.search(text, 0, start)
         if run_on is not None and _made_up_answer_between(_assistant_turns(text), run_on.end(), close):
             return None  # the close of a made-up answer's reasoning, after a run-on: the parse cuts at the run-on
@@ -1239,12 +1348,11 @@ def template_close(text: str) -> re.Match[str] | None:
     return None
 
 
-def _closes_next(text: str, block: int, position: int) -> bool:
-    """Whether the next fence line after `position` closes the block opened at `block`: then a closing tag at
-    `position` is data inside that block (a quoted sub-answer, a prompt's delimiter line), not the end of reasoning.
-    Reasoning that drafted a block and left it open is followed by the reply's own fences first (```repl)."""
+def _closes_next(text: str, block: int, following: re.Match[str] | None) -> bool:
+    """Whether `following`, the next fence line after a closing tag, closes the block opened at `block`: then the tag
+    is data inside that block (a quoted sub-answer, a prompt's delimiter line), not the end of reasoning. Reasoning
+    that drafted a block and left it open is followed by the reply's own fences first (```repl)."""
     opening = _ANY_FENCE_LINE.match(text, block)
-    following = _ANY_FENCE_LINE.search(text, position)
     if opening is None or following is None:
         return False
     fence, info = following.group("fence"), following.group("info")
@@ -1254,16 +1362,24 @@ def _closes_next(text: str, block: int, position: int) -> bool:
 _ANY_FENCE_LINE = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)(?P<info>[^\n]*)$", re.MULTILINE)
 
 
-def _open_fence_at(text: str, position: int) -> int | None:
-    """Where the fenced block open at `position` starts (CommonMark's pairing of fence lines), or None."""
-    opened: tuple[int, str, int] | None = None  # start, fence character, fence length
-    for line in _ANY_FENCE_LINE.finditer(text, 0, position):
-        fence = line.group("fence")
-        if opened is None:
-            opened = (line.start(), fence[0], len(fence))
-        elif fence[0] == opened[1] and len(fence) >= opened[2] and not line.group("info").strip():
-            opened = None
-    return None if opened is None else opened[0]
+class _OpenFence:
+    """Where the fenced block open at a position starts (CommonMark's pairing of fence lines), asked at increasing
+    positions: one walk over the fence lines serves all."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _ANY_FENCE_LINE.finditer(text)
+        self.line = next(self.lines, None)
+        self.opened: tuple[int, str, int] | None = None  # start, fence character, fence length
+
+    def at(self, position: int) -> int | None:
+        while self.line is not None and self.line.start() < position:
+            fence, opened = self.line.group("fence"), self.opened
+            if opened is None:
+                self.opened = (self.line.start(), fence[0], len(fence))
+            elif fence[0] == opened[1] and len(fence) >= opened[2] and not self.line.group("info").strip():
+                self.opened = None
+            self.line = next(self.lines, None)
+        return None if self.opened is None else self.opened[0]
 
 
 def _start(match: re.Match[str]) -> int:
@@ -1275,10 +1391,12 @@ def _closes(fence: str, info: str, indent: int, char: str, length: int, opening_
     return fence[0] == char and len(fence) >= length and not info.strip() and indent <= opening_indent + 3
 
 
-def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
-    """The last well-formed FINAL / FINAL_VAR line, and the index of its segment. Each candidate's argument is read
-    only up to the next candidate (or the end of its prose segment), so the search is linear however many
-    unclosed FINAL( there are.
+def _prose_final(segments: list[str], *, answers_only: bool = False) -> tuple[ProseFinal, int, int] | None:
+    """The last well-formed FINAL / FINAL_VAR line, the index of its segment and where in it its FINAL starts.
+    `answers_only`: a FINAL of the template's placeholder (`FINAL(your answer)`, quoted from the instructions) is
+    none (mid-run one is kept, for the model to be told why it did not finish). Each candidate's argument is read
+    only up to the next candidate (or the end of its prose segment), so the search is linear however many unclosed
+    FINAL( there are.
     """
     for index in range(len(segments) - 1, -1, -1):
         segment = segments[index]
@@ -1297,17 +1415,26 @@ def _prose_final(segments: list[str]) -> tuple[ProseFinal, int] | None:
             argument, end = found
             if match.group("prefix") and not _CLOSING_MARKUP.match(segment, end):
                 continue
-            kind = match.group("kind")
-            if kind == "FINAL":
+            kind, at = match.group("kind"), match.start("kind")
+            if kind == "FINAL" and not (answers_only and _PLACEHOLDER.fullmatch(argument)):
                 wrapped = _WRAPPED.match(argument)  # FINAL(`gamma`), FINAL(**gamma**): the markup is not the answer
                 argument = wrapped.group("inner") if wrapped else argument
                 quoted = _QUOTED.match(argument)  # FINAL(“gamma”), FINAL(«gamma»): nor are the quotes
-                return ProseFinal("final", next(g for g in quoted.groups() if g) if quoted else argument), index
+                return ProseFinal("final", next(g for g in quoted.groups() if g) if quoted else argument), index, at
             if kind == "SUBMIT" and _is_keywords(argument):
-                return ProseFinal("submit", argument), index
+                return ProseFinal("submit", argument), index, at
             if kind == "FINAL_VAR" and argument.isidentifier():
-                return ProseFinal("final_var", argument), index
+                return ProseFinal("final_var", argument), index, at
     return None
+
+
+_PLACEHOLDER = re.compile(
+    r"[\s`*_\"'<\[{(]*+(?:\.{3}|\u2026|a[ _]++dict"
+    r"|(?:(?:your|the|my|a|an)[ _]++)?(?:final[ _]++)?(?:answer|response)(?:[ _]++here)?)[\s`*_\"'>\]})]*+",
+    re.IGNORECASE,
+)
+"""The argument of a FINAL quoted from instructions, not given: the template's placeholder (`FINAL(your answer)`,
+`FINAL(<the answer>)`, `FINAL(...)`, `FINAL([answer])`, `FINAL(a dict)`)."""
 
 
 def _comments(text: str) -> list[tuple[int, int]]:
@@ -1392,10 +1519,15 @@ def _string_literal(text: str, start: int, limit: int) -> tuple[str, int] | None
         closing = _CLOSING_PAREN.match(text, stop.end(), limit)
         if closing is None:
             return None
+        source = text[start : stop.end()].strip()
+        if "f" in source[: source.find(quote)].lower():  # an f-string: never a literal
+            if _computed(source):  # FINAL(f"{count} items"): code for the REPL to fill in (`calls_repl`)
+                return source, closing.end()
+            return text[opening.end() : stop.start()], closing.end()  # one with no field, or broken: its text
         try:
-            value = ast.literal_eval(text[start : stop.end()].strip())
+            value = ast.literal_eval(source)
         except (ValueError, SyntaxError):
-            return text[opening.end() : stop.start()], closing.end()  # an f-string, say: its text as written
+            return text[opening.end() : stop.start()], closing.end()
         return (value, closing.end()) if isinstance(value, str) else None
     return None
 
@@ -1407,9 +1539,27 @@ FENCE_HINT = (
 )
 
 
+PROSE_HINT = (
+    "\nLine {line} of the block reads as prose, not code: everything in a block runs as Python. If the block's "
+    "closing ``` was missing, the text written after the code was read as code too. Close each block with a line "
+    "of ``` before writing text after it, and rewrite the code that failed."
+)
+_SYNTAX_ERROR_LINE = re.compile(
+    r'File "[^"\n]*", line (?P<line>\d+)\n[ \t]*(?P<source>[^\n]*)\n(?:[ \t]*[~^]+[ \t]*\n)?'
+    r"(?:SyntaxError|IndentationError|TabError):"
+)
+
+
 def fence_hint(error: str | None) -> str:
-    """A note for a cell whose error suggests its fence was closed early by a ``` line inside a string."""
-    return FENCE_HINT if error and _CUT_STRING.search(error) else ""
+    """A note for a cell whose error suggests its fence went wrong: Python failed at a line of prose (a block left
+    unclosed, so the text after it was read as code), or the block was closed early by a ``` line inside a
+    string."""
+    if not error:
+        return ""
+    failed = _SYNTAX_ERROR_LINE.search(error)
+    if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
+        return PROSE_HINT.format(line=failed.group("line"))
+    return FENCE_HINT if _CUT_STRING.search(error) else ""
 
 
 def extract_cells(text: str) -> list[str]:
@@ -1458,28 +1608,60 @@ _REPL_CALL = re.compile(
 
 
 def calls_repl(argument: str) -> bool:
-    """Whether a prose FINAL's argument calls a REPL function (`FINAL(llm_query(...))`): code, not an answer's text."""
-    return _REPL_CALL.search(argument) is not None
+    """Whether a prose FINAL's argument is code for the REPL to run, not an answer's text: it calls a REPL function
+    (`FINAL(llm_query(...))`), or builds a string from the REPL's variables (`_computed`)."""
+    return _REPL_CALL.search(argument) is not None or _computed(argument)
+
+
+_BUILDS_TEXT = re.compile(
+    r"""\A(?:[rRbBuU]?[fF][rR]?["']|[rRuU]?["'].*["']\s*+(?:\.\s*+format\s*+\(|[%+]))""", re.DOTALL
+)
+"""What an argument that builds a string starts as: an f-string, or a string literal formatted or added to."""
+
+
+_MOST_FIELDS = 1000
+"""Replacement fields an argument may hold to be read as code: CPython parses an f-string's fields in quadratic time,
+and no answer is built from more."""
+
+
+def _computed(argument: str) -> bool:
+    """`f"There are {count} items"`, `"{} items".format(n)`, `"n = %d" % n`, `"n: " + str(n)`: one Python expression
+    that builds a string from names (the REPL's variables), which only the REPL can fill in. A FINAL of plain text
+    (`FINAL(Paris (France))`, `FINAL("a" + "b")`) names no variable inside such an expression."""
+    if _BUILDS_TEXT.match(argument) is None or argument.count("{") > _MOST_FIELDS:
+        return False
+    try:
+        tree = ast.parse(argument, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    if isinstance(tree, ast.JoinedStr):
+        return any(isinstance(part, ast.FormattedValue) for part in tree.values)
+    return isinstance(tree, ast.Call | ast.BinOp) and any(isinstance(node, ast.Name) for node in ast.walk(tree))
 
 
 def find_final_anywhere(text: str) -> ProseFinal | None:
     """The answer of a reply to the last-turn request, written any way a model writes one when asked for it: a FINAL
     line inside a fenced block (```text, untagged) or a quote (> FINAL(x)), a FINAL( in the middle of a sentence
     ("so FINAL(x)."), a labelled line ("**Final answer:** x"), the text inside answer markup (`<answer>x</answer>`,
-    GLM-V's box), or `answer["content"] = "x"` written as prose; the last one wins. For that request only, after
-    its code has had its turn: mid-run, such text is prose about an answer, not one."""
-    prose, reading = _last_turn_reading(text)
-    plain = _QUOTE_MARK.sub("", _FENCE_LINE.sub("", prose + "\n" + "\n".join(reading.other_blocks)))
-    parsed = parse_reply(plain)
-    if parsed.final is not None:
-        return parsed.final
-    prose = parsed.prose
+    GLM-V's box), or `answer["content"] = "x"` written as prose; of the FINALs, the last one written wins (blocks
+    stay where they were written), and one of the template's placeholder (`FINAL(your answer)`, quoted from the
+    instructions) is none. For that request only, after its code has had its turn: mid-run, such text is prose about
+    an answer, not one."""
+    _, reading = _last_turn_reading(text)
+    written = "\n".join(piece if block else _without_comments(piece) for piece, block in reading.in_order)
+    prose = parse_reply(_QUOTE_MARK.sub("", _FENCE_LINE.sub("", written))).prose  # blocks stay where written
+    line = _prose_final([prose], answers_only=True)  # the last FINAL line; one within a later line is later still
+    floor = line[2] if line is not None else -1
     limit = len(prose)
     for call in reversed(list(_MIDLINE_FINAL.finditer(prose))):
+        if call.start() <= floor:
+            break
         found = _argument(prose, call.end(), limit)
         limit = call.start()  # each argument is read up to the next call at most: linear however many are unclosed
-        if found is not None and found[0]:
+        if found is not None and found[0] and not _PLACEHOLDER.fullmatch(found[0]):
             return ProseFinal("final", found[0])
+    if line is not None:
+        return line[0]
     boxed = _last_boxed(prose)
     if boxed:  # "**Final Answer**" then "\\[ \\boxed{gamma} \\]": what DeepSeek-R1 and QwQ are told to write
         return ProseFinal("final", boxed)
