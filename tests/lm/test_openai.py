@@ -2277,3 +2277,78 @@ async def test_vllms_window_and_all_it_was_asked_for_fit_the_cap_when_the_prompt
     lm = OpenAICompatibleLM("m", server.base_url, max_tokens=4096, max_retries=0)
     assert (await lm.complete(MESSAGES)).text == "Paris"
     assert [r.body["max_tokens"] for r in server.requests] == [4096, 3192]  # the window less the prompt's 5000
+
+
+# --- a prompt over the window in wordings not listed: a general rule (audit 37, round 2) ----------------------------
+@pytest.mark.parametrize(
+    ("status", "error", "prompt", "window"),
+    [
+        (400, error_body("Input tokens exceed the configured limit of 128000 tokens. Your messages resulted in "
+                         "150002 tokens. Please reduce the length of the messages."), 150002, 128000),  # OpenAI
+        (400, {"object": "error", "message": "The decoder prompt (length 9001) is longer than the maximum model "
+         "length of 8192. Make sure that `max_model_len` is no smaller than the number of text tokens.",
+         "code": 400}, 9001, 8192),  # vLLM V1
+        (400, {"error": "Trying to keep the first 20480 tokens when context the overflows. However, the model is "
+         "loaded with context length of only 4096 tokens, which is not enough."}, 20480, 4096),  # LM Studio
+        (400, {"error": "The number of tokens to keep from the initial prompt is greater than the context length "
+         "(n_keep: 9999>= n_ctx: 8192)."}, 9999, 8192),  # LM Studio 0.4
+        (400, {"object": "error", "message": "The input (33000 tokens) is longer than the model's context length "
+         "(32768 tokens).", "code": 400}, 33000, 32768),  # SGLang
+        (400, {"object": "error", "message": "Input length (70000 tokens) exceeds the maximum allowed length "
+         "(65536 tokens).", "code": 400}, 70000, 65536),  # SGLang
+        (422, {"error": "Input validation error: `inputs` must have less than 2048 tokens. Given: 2049",
+               "error_type": "validation"}, 2049, 2048),  # TGI
+        (400, error_body("Requested tokens (12000) exceed context window of 8192"), 12000, 8192),  # llama-cpp-python
+        # wordings no pattern names: the general rule places the numbers it can
+        (400, error_body("The prompt is 70,000 tokens, over the context window of 65,536."), 70000, 65536),
+        (413, error_body("Too many input tokens: 5000 (limit 4096)"), 5000, 4096),
+        (400, error_body("The number of tokens in the prompt (5000) exceeds the limit (4096)."), 5000, 4096),
+        # a 500 carrying such words (xinference forwarding vLLM): the same prompt is over the same window again
+        (500, {"detail": "The decoder prompt (length 66501) is longer than the maximum model length of 65536."},
+         66501, 65536),
+    ],
+)  # fmt: skip
+async def test_a_prompt_over_the_window_is_explained_in_wordings_of_any_server(
+    server: FakeOpenAIServer, status: int, error: Any, prompt: int, window: int
+) -> None:
+    server.script(Reply(status, error), Reply(body=completion_body("unreached")))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=1000, max_retries=0).complete(MESSAGES)
+    said = str(caught.value)
+    assert f"the prompt alone ({prompt} tokens)" in said and f"the {window} tokens the model's context window" in said
+    assert "send less per call" in said and not isinstance(caught.value, LMServerError)
+    assert len(server.requests) == 1  # no smaller cap was tried: none fits
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "input length exceeds the context length",  # no numbers: still the prompt over the window
+        "Input tokens exceed the configured limit.",
+        "prompt_too_long: the input is longer than the model's maximum number of tokens",
+    ],
+)
+async def test_a_prompt_over_the_window_without_numbers_is_still_explained(server: FakeOpenAIServer, said: str) -> None:
+    server.script(Reply(400, error_body(said)))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=1000, max_retries=0).complete(MESSAGES)
+    assert "the prompt alone is longer than what the model's context window" in str(caught.value)
+    assert "send less per call" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Invalid 'messages[1].content': string too long. Expected a string with maximum length 10485760, but got a "
+        "string with length 20000000 instead.",  # characters, not tokens
+        "Input should be less than or equal to 2",  # pydantic on a sampling value
+        "messages: at least one message is required",
+    ],
+)
+async def test_other_refusals_about_the_input_are_not_read_as_a_prompt_over_the_window(
+    server: FakeOpenAIServer, said: str
+) -> None:
+    server.script(Reply(400, error_body(said)))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=1000, max_retries=0).complete(MESSAGES)
+    assert "prompt alone" not in str(caught.value)

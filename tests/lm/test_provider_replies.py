@@ -790,8 +790,12 @@ async def test_openrouters_reasoning_summary_is_read_as_reasoning(server: FakeOp
          24649, 10869, 0),
         ({"prompt_tokens": 13780, "completion_tokens": 500, "cache_read_input_tokens": 10869,
           "cache_creation_input_tokens": 2000}, 26649, 10869, 2000),
-        # LiteLLM: the reads are in prompt_tokens, which it says with OpenAI's cached_tokens; writes beside
+        # LiteLLM (`calculate_usage`): reads and writes are in prompt_tokens, which it says with OpenAI's
+        # cached_tokens and a total of prompt and completion
         ({"prompt_tokens": 24649, "completion_tokens": 500, "total_tokens": 25149, "cache_read_input_tokens": 10869,
+          "cache_creation_input_tokens": 2000, "prompt_tokens_details": {"cached_tokens": 10869}}, 24649, 10869, 2000),
+        # ... without that total, the writes may be beside it: the larger reading
+        ({"prompt_tokens": 24649, "completion_tokens": 500, "cache_read_input_tokens": 10869,
           "cache_creation_input_tokens": 2000, "prompt_tokens_details": {"cached_tokens": 10869}}, 26649, 10869, 2000),
         # the same with the total that says so
         ({"prompt_tokens": 13780, "completion_tokens": 500, "total_tokens": 25149, "cache_read_input_tokens": 10869},
@@ -845,3 +849,142 @@ async def test_reasoning_tokens_are_read_on_top_of_the_completion_unless_the_sha
     server.script(Reply(body=completion_body("ok", model=model, usage=reported)))
     said = (await OpenAICompatibleLM(model, server.base_url).complete(MESSAGES)).usage
     assert (said.input_tokens, said.output_tokens) == (279, output_tokens)
+
+
+# --- reasoning from several sources, images as content parts, indexless tool calls (audit 37, round 2) -------------
+THOUGHT = "Weigh the two cities, then pick the capital."
+
+
+@pytest.mark.parametrize(
+    ("whole", "streamed"),
+    [
+        # a <think> block in content and the same text in reasoning_content (DeepSeek-R1 templates on vLLM)
+        (
+            {"content": f"<think>{THOUGHT}</think>Paris", "reasoning_content": THOUGHT},
+            [delta(reasoning_content=THOUGHT[:12]), delta(content="<think>" + THOUGHT[:20]),
+             delta(reasoning_content=THOUGHT[12:]), delta(content=THOUGHT[20:] + "</think>"), delta(content="Paris")],
+        ),
+        # a Magistral thinking part and the same text under a reasoning field
+        (
+            {"content": [{"type": "thinking", "thinking": [{"type": "text", "text": THOUGHT}]},
+                         {"type": "text", "text": "Paris"}], "reasoning": THOUGHT},
+            [delta(content=[{"type": "thinking", "thinking": [{"type": "text", "text": THOUGHT[:9]}]}]),
+             delta(reasoning=THOUGHT[:9]), delta(reasoning=THOUGHT[9:]),
+             delta(content=[{"type": "thinking", "thinking": [{"type": "text", "text": THOUGHT[9:]}]}]),
+             delta(content=[{"type": "text", "text": "Paris"}])],
+        ),
+        # two reasoning fields, each in chunks of its own, one a start of the other
+        (
+            {"content": "Paris", "reasoning_content": THOUGHT, "reasoning": THOUGHT[:20]},
+            [delta(reasoning_content=THOUGHT[:15]), delta(reasoning=THOUGHT[:8]), delta(reasoning_content=THOUGHT[15:]),
+             delta(reasoning=THOUGHT[8:20]), delta(content="Paris")],
+        ),
+        # a thinking part whose text lies within the field's
+        (
+            {"content": [{"type": "thinking", "thinking": THOUGHT[5:30]}, {"type": "text", "text": "Paris"}],
+             "reasoning_content": THOUGHT},
+            [delta(content=[{"type": "thinking", "thinking": THOUGHT[5:30]}]), delta(reasoning_content=THOUGHT),
+             delta(content="Paris")],
+        ),
+    ],
+)  # fmt: skip
+async def test_the_same_reasoning_from_two_sources_is_read_once_whole_and_streamed(
+    server: FakeOpenAIServer, whole: dict[str, Any], streamed: list[dict[str, Any]]
+) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    content = whole.pop("content")
+    server.script(Reply(body=completion_body(content, usage=usage(20, 30), **whole)))
+    server.script(sse(*streamed, delta("stop")))
+    for _ in range(2):
+        reply = await lm.complete(MESSAGES)
+        assert (reply.text, reply.reasoning) == ("Paris", THOUGHT)
+
+
+async def test_reasoning_sources_that_differ_are_each_kept_whole_in_both_paths(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    server.script(Reply(body=completion_body("<think>Block words.</think>Paris", reasoning_content="Field words.")))
+    server.script(
+        sse(delta(reasoning_content="Field "), delta(content="<think>Block "), delta(reasoning_content="words."),
+            delta(content="words.</think>Paris"), delta("stop"))
+    )  # fmt: skip
+    whole, streamed = (await lm.complete(MESSAGES)).reasoning, (await lm.complete(MESSAGES)).reasoning
+    assert whole == streamed == "Field words.\nBlock words."
+
+
+@pytest.mark.parametrize("kind", ["image_url", "image", "output_image"])
+async def test_an_image_as_a_content_part_is_booked_as_a_reply_that_may_be_images(
+    server: FakeOpenAIServer, kind: str
+) -> None:
+    # LiteLLM's Gemini image models put the image in `content` (litellm#27277): its tokens filed as text were
+    # priced at $2.50/M, not the $30/M billed.
+    from rlmx.lm.prices import PriceTable
+
+    image = {"type": kind, kind: {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    reported = {**usage(300, 1300), "completion_tokens_details": {"text_tokens": 1300}}
+    server.script(Reply(body=completion_body([{"type": "text", "text": "Here it is."}, image], usage=reported)))
+    server.script(
+        sse(delta(content=[{"type": "text", "text": "Here it is."}]), delta(content=[image]),
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": reported})
+    )  # fmt: skip
+    lm = OpenAICompatibleLM("gemini-2.5-flash-image", server.base_url, modalities=["image", "text"])
+    whole, streamed = (await lm.complete(MESSAGES)).usage, (await lm.complete(MESSAGES)).usage
+    assert whole == streamed and "image" in whole.unreported_output_media
+    assert PriceTable().cost("gemini-2.5-flash-image", whole) == pytest.approx((300 * 0.3 + 1300 * 30.0) / 1e6)
+
+
+def joined_calls(*pieces: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """The tool calls a stream of `tool_calls` deltas joins into: (id, name, arguments) each."""
+    from rlmx.lm.openai_reply import parse_body
+
+    chunks = [delta(tool_calls=piece) for piece in pieces] + [delta("tool_calls")]
+    raw = b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks)
+    message = parse_body(raw, status=200, content_type="text/event-stream")["choices"][0]["message"]
+    return [(c.get("id", ""), c["function"]["name"], c["function"]["arguments"]) for c in message["tool_calls"]]
+
+
+def whole_call(name: str, arguments: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "arguments": arguments}, **fields}
+
+
+@pytest.mark.parametrize(
+    ("pieces", "calls"),
+    [
+        # Gemini through gateways: every call whole, no index, an empty id or none at all
+        ([[whole_call("find", '{"q":"a"}', id="")], [whole_call("open", '{"n":1}', id="")]],
+         [("", "find", '{"q":"a"}'), ("", "open", '{"n":1}')]),
+        ([[whole_call("find", '{"q":"a"}', id=""), whole_call("open", '{"n":1}', id="")]],
+         [("", "find", '{"q":"a"}'), ("", "open", '{"n":1}')]),
+        ([[whole_call("find", '{"q":"a"}')], [whole_call("find", '{"q":"b"}')]],
+         [("", "find", '{"q":"a"}'), ("", "find", '{"q":"b"}')]),
+        # every parallel call as index 0 with an id of its own; later pieces of index 0 go to the latest call
+        ([[whole_call("find", '{"q":', id="c1", index=0)], [{"index": 0, "function": {"arguments": '"a"}'}}],
+          [whole_call("open", '{"n":', id="c2", index=0)], [{"index": 0, "function": {"arguments": "1}"}}]],
+         [("c1", "find", '{"q":"a"}'), ("c2", "open", '{"n":1}')]),
+        # a name repeated in every delta of one call is still one call, and so is an id minted for every delta
+        ([[whole_call("find", '{"q":', id="c1", index=0)],
+          [{"index": 0, "id": "c9", "function": {"arguments": '"a"}'}}]],
+         [("c1", "find", '{"q":"a"}')]),
+        ([[whole_call("find", '{"q":', id="c1", index=0)], [whole_call("find", '"a"}', index=0)]],
+         [("c1", "find", '{"q":"a"}')]),
+    ],
+)  # fmt: skip
+def test_streamed_tool_calls_without_a_usable_index_are_kept_apart(
+    pieces: list[list[dict[str, Any]]], calls: list[tuple[str, str, str]]
+) -> None:
+    assert joined_calls(*pieces) == calls
+
+
+@pytest.mark.parametrize("character", ["\U0001f600", "\U0001d11e", "\U00010348"])
+def test_tool_call_arguments_split_inside_a_surrogate_pair_are_joined_whole(character: str) -> None:
+    # A JS gateway cuts UTF-16 units: each delta's JSON carries one half of the pair as an escape of its own.
+    arguments = json.dumps({"say": f"hi {character}"}, ensure_ascii=False)
+    units = arguments.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    escaped = json.dumps(units)[1:-1]  # \udxxx\udxxx
+    cut = escaped.index("\\ud") + 6
+    first, second = (json.loads(f'"{part}"') for part in (escaped[:cut], escaped[cut:]))
+    got = joined_calls(
+        [whole_call("say", "", id="c", index=0)],
+        [{"index": 0, "function": {"arguments": first}}],
+        [{"index": 0, "function": {"arguments": second}}],
+    )
+    assert got == [("c", "say", arguments)]

@@ -158,6 +158,36 @@ _PROMPT_OVER_WINDOW = (
         r"prompt has (?P<prompt>\d[\d,]*) tokens?, but the (?:configured )?context size is (?P<window>\d[\d,]*)",
         re.IGNORECASE,
     ),
+    # OpenAI (GPT-5): "Input tokens exceed the configured limit of 272000 tokens. Your messages resulted in 301245"
+    re.compile(
+        r"limit of (?P<window>\d[\d,]*) tokens\b.{0,60}?resulted in (?P<prompt>\d[\d,]*) tokens",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    # vLLM V1: "The decoder prompt (length 66501) is longer than the maximum model length of 65536"
+    re.compile(
+        r"prompt \(length (?P<prompt>\d[\d,]*)\) is longer than the maximum model length of (?P<window>\d[\d,]*)",
+        re.IGNORECASE,
+    ),
+    # LM Studio: "Trying to keep the first 111490 tokens when context the overflows. However, the model is loaded
+    # with context length of only 32768 tokens"; 0.4: "(n_keep: 13055>= n_ctx: 4096)"
+    re.compile(
+        r"keep the first (?P<prompt>\d[\d,]*) tokens\b.{0,120}?context length of (?:only )?(?P<window>\d[\d,]*)",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(r"n_keep:?\s*(?P<prompt>\d[\d,]*)\s*>=?\s*n_ctx:?\s*(?P<window>\d[\d,]*)", re.IGNORECASE),
+    # SGLang: "The input (61709 tokens) is longer than the model's context length (40960 tokens)", "Input length
+    # (160062 tokens) exceeds the maximum allowed length (59862 tokens)"
+    re.compile(
+        r"input(?: length)? \((?P<prompt>\d[\d,]*) tokens\) (?:is longer than|exceeds) the (?:model's context|"
+        r"maximum allowed) length \((?P<window>\d[\d,]*) tokens\)",
+        re.IGNORECASE,
+    ),
+    # TGI (HF endpoints), HTTP 422: "`inputs` must have less than 4096 tokens. Given: 4545"
+    re.compile(r"inputs`? must have less than (?P<window>\d[\d,]*) tokens\.? Given:? (?P<prompt>\d[\d,]*)", re.I),
+    # llama-cpp-python's server: "Requested tokens (5000) exceed context window of 4096" (the prompt's tokens)
+    re.compile(
+        r"requested tokens \((?P<prompt>\d[\d,]*)\) exceed context window of (?P<window>\d[\d,]*)", re.IGNORECASE
+    ),
 )
 # vLLM without a breakdown: "This model's maximum context length is 32768 tokens. However, you requested 40000
 # tokens." The prompt and the output cap together (the prompt alone when no cap was sent).
@@ -830,16 +860,79 @@ def _refuses_the_size(reply: HTTPReply) -> bool:
 
 def _prompt_over_window(reply: HTTPReply, cap: int | None) -> str | None:
     """What to say when a refusal shows the prompt alone is as long as the model's context window or longer: no
-    output cap can fit then, only less text per call. None when it does not show that."""
-    if not _refuses_the_size(reply):
+    output cap can fit then, only less text per call. None when it does not show that.
+
+    Beyond the wordings whose numbers are read (`_prompt_and_window`), any refusal whose words say the input is
+    over a limit in tokens (`_INPUT_OVER_LIMIT`) is one, told with the numbers that can be placed: the next server's
+    wording is explained too. A 500 is read the same way (xinference forwards vLLM's 400 as one): asked again, the
+    same prompt is over the same window."""
+    if not _refuses_the_size(reply) and reply.status < 500:
         return None
-    room = _prompt_and_window(_server_message(reply), cap) or _counted_room(reply)
-    if room is None or room[0] < room[1]:
+    said = _server_message(reply)
+    room = _prompt_and_window(said, cap) or _counted_room(reply)
+    if room is not None:
+        return _too_long(*room) if room[0] >= room[1] else None
+    if _INPUT_OVER_LIMIT.search(said) is None or not _IN_TOKENS.search(said) or _NAMES_THE_OUTPUT.search(said):
         return None
+    return _too_long(*_placed_numbers(said))
+
+
+# Words saying the input itself is over a limit counted in tokens, in any server's phrasing: the input, prompt,
+# context or messages, then (in the same sentence) exceeding, longer than, more than ... (or "too many input
+# tokens"); the text must speak of tokens or a context window (`_IN_TOKENS`): a string's length in characters is no
+# window.
+_INPUT_OVER_LIMIT = re.compile(
+    r"\b(?:input|prompt|context|messages?|conversation)s?\b[^.;\n]{0,80}?(?:\bexceed|\blonger than|\blarger than|"
+    r"\bgreater than|\bmore than|\btoo (?:long|large|many)\b|\boverflow|\bbeyond\b|\bover the\b|>=?|"
+    r"\bmust (?:have|be) (?:less|fewer|shorter) than)|\btoo many (?:input |prompt )?tokens\b|"
+    r"\b(?:input|prompt|context)[ _](?:tokens?[ _]|length[ _])?(?:exceeded|too[ _]long)\b",
+    re.IGNORECASE,
+)
+_IN_TOKENS = re.compile(r"token|context|n_ctx|max_model_len|model length", re.IGNORECASE)
+# A refusal that names the output cap (or the completion) is about the prompt and the cap together: a smaller cap
+# may fit, which `_fitted_cap` and the cap's own advice handle.
+_NAMES_THE_OUTPUT = re.compile(
+    r"max_tokens|max_new_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens|completion|output tokens|"
+    r"\bgenerat",
+    re.IGNORECASE,
+)
+# Numbers placed by the word just before them: a limit's ("limit of 4096", "n_ctx: 4096", "less than 4096") and
+# the input's ("input (5000 tokens)", "given: 5000", "resulted in 5000"); gaps hold no digit and no other role's word.
+_WINDOW_NUMBER = re.compile(
+    r"(?:limit|maximum|\bmax\b|window|context (?:length|size)|n_ctx|max_model_len|allowed|capacity|less than|"
+    r"up to|at most)(?:(?!input|prompt|given|resulted)[^\d.;\n]){0,24}?(\d[\d,]*)",
+    re.IGNORECASE,
+)
+_INPUT_NUMBER = re.compile(
+    r"(?:input|prompt|messages?|given|resulted in|contains?|\bhas\b|n_keep|n_prompt_tokens)"
+    r"(?:(?!limit|max|window|allowed|capacity|than|exceed|context)[^\d.;\n]){0,24}?(\d[\d,]*)",
+    re.IGNORECASE,
+)
+
+
+def _placed_numbers(said: str) -> tuple[int | None, int | None]:
+    """The input's tokens and the limit as far as a refusal's words place them (`_WINDOW_NUMBER`,
+    `_INPUT_NUMBER`); a number is dropped when it has both roles or when the two contradict the refusal (an input
+    under the limit)."""
+    window = _WINDOW_NUMBER.search(said)
+    prompt = _INPUT_NUMBER.search(said)
+    if window is not None and prompt is not None and window.start(1) == prompt.start(1):
+        return None, None
+    limit = _number(window.group(1)) if window is not None else None
+    size = _number(prompt.group(1)) if prompt is not None else None
+    if limit is not None and size is not None and size < limit:
+        return None, None
+    return size, limit
+
+
+def _too_long(prompt: int | None, window: int | None) -> str:
+    """The advice for a prompt that alone fills the window, with the sizes known (either may be None)."""
+    size = f" ({prompt} tokens)" if prompt is not None else ""
+    limit = f"the {window} tokens" if window is not None else "what"
     return (
-        f"the prompt alone ({room[0]} tokens) is longer than the {room[1]} tokens the model's context window (or the "
-        "server's limit) holds, so no output cap fits: send less per call (a smaller context, fewer or shorter "
-        "messages), or use a model with a larger window"
+        f"the prompt alone{size} is longer than {limit} the model's context window (or the server's limit) holds, so "
+        "no output cap fits: send less per call (a smaller context, fewer or shorter messages), or use a model with a "
+        "larger window"
     )
 
 

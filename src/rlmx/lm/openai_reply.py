@@ -26,6 +26,8 @@ from rlmx.sandbox.frames import encodable
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _REASONING_PARTS = frozenset({"thinking", "reasoning", "reasoning_text", "reasoning_content"})
 _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+_IMAGE_PARTS = frozenset({"image_url", "image", "output_image"})
+"""Content part types that carry an image: a generated one makes the reply's output priced as media."""
 _INTERRUPTED = frozenset({"error", "insufficient_system_resource", "abort", "aborted", "cancelled", "network_error"})
 """finish_reason values meaning the server broke off the reply (OpenRouter's "error", DeepSeek's
 "insufficient_system_resource", vLLM's "abort"): the text is partial, the call worth one more try."""
@@ -263,14 +265,10 @@ class _Pieces:
 
     def __init__(self) -> None:
         self.text: list[str] = []
-        self.reasoning: list[str] = []
-        """Thinking parts of `content`, and each delta's reasoning fields (`_REASONING_FIELDS`) read once."""
         self.thinking: list[str] = []
-        """The thinking parts alone, for a stream whose reasoning fields say different things."""
+        """The thinking parts of `content`: one source of reasoning (`_reasonings`)."""
         self.fields: dict[str, list[str]] = {}
-        """Each reasoning field's own pieces (`reasoning_content`, `reasoning`, ...)."""
-        self.diverged = False
-        """Whether one delta's reasoning fields said different things: each field is then joined on its own."""
+        """Each reasoning field's own pieces (`reasoning_content`, `reasoning`, ...): a source each."""
         self.refusal: list[str] = []
         self.details: list[str] = []
         """OpenRouter's `reasoning_details` texts: the reasoning when no other field holds it."""
@@ -281,17 +279,20 @@ class _Pieces:
         """OpenRouter's `delta.images`: generated images, which make the reply's output priced as media."""
         self.tools: list[dict[str, Any]] = []
         """Tool calls by their `index`, joined across deltas as a whole message's `tool_calls` are."""
+        self.placed: dict[int, int] = {}
+        """A server's `index` reused for a new call (every call sent as index 0) -> where that call is in `tools`."""
         self.function: dict[str, str] = {}
         """The legacy `function_call`, joined across deltas."""
 
     def clear(self) -> None:
-        for pieces in (self.text, self.reasoning, self.thinking, self.refusal, self.details, self.transcript):
+        for pieces in (self.text, self.thinking, self.refusal, self.details, self.transcript):
             pieces.clear()
         self.fields.clear()
         self.images.clear()
         self.tools.clear()
+        self.placed.clear()
         self.function.clear()
-        self.diverged = self.audio = False
+        self.audio = False
 
     def add(self, choice: dict[str, Any]) -> None:
         """One chunk's choice: its `delta`; a whole `message` (some servers send the text so far in each event,
@@ -302,22 +303,18 @@ class _Pieces:
             delta = choice["message"]
         elif not delta and isinstance(choice.get("text"), str):
             delta = {"content": choice["text"]}
-        if delta.get("content") is not None:
-            parts, thinking, refused = _content(delta["content"])
+        content = delta.get("content")
+        if content is not None:
+            parts, thinking, refused = _content(content)
             self.text.extend(parts)
-            self.reasoning.extend(thinking)
             self.thinking.extend(thinking)
             self.refusal.extend(refused)
-        said = [(name, delta[name]) for name in _REASONING_FIELDS if isinstance(delta.get(name), str)]
-        if said:
-            for name, piece in said:
+            if isinstance(content, list):  # a generated image as a content part: priced as `images` are
+                self.images.extend(_media_parts(content, _IMAGE_PARTS))
+        for name in _REASONING_FIELDS:
+            piece = delta.get(name)
+            if isinstance(piece, str):
                 self.fields.setdefault(name, []).append(piece)
-            # vLLM (since PR #27752) sends the same text under `reasoning_content` and `reasoning`: read once
-            longest = max((piece for _, piece in said), key=len)
-            if all(longest.startswith(piece) for _, piece in said):
-                self.reasoning.append(longest)
-            else:
-                self.diverged = True
         if isinstance(delta.get("refusal"), str):  # a refusal streams in pieces, as content does
             self.refusal.append(delta["refusal"])
         self.details.extend(_detail_texts(delta.get("reasoning_details")))
@@ -338,33 +335,46 @@ class _Pieces:
             _join_call(self.function, called)
 
     def _add_tool_calls(self, calls: list[Any]) -> None:
-        """Pieces of tool calls, each to the call its `index` names (one without an index: a new call when it
-        carries an id not seen yet, else the last one)."""
+        """Pieces of tool calls, each to the call its `index` names (one without an index: the last call). A piece
+        starts a new call, whatever its index says, when it carries an id other than that call's, or a name while
+        that call already has a name and arguments: Gemini's gateways send every call whole with no index and an
+        empty id, or each as index 0 (hermes-agent#62937)."""
         for call in calls:
             if not isinstance(call, dict):
                 continue
-            index = call.get("index")
-            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                ids = [tool.get("id") for tool in self.tools]
-                new = not self.tools or (isinstance(call.get("id"), str) and call["id"] and call["id"] not in ids)
-                index = len(self.tools) if new else len(self.tools) - 1
+            said = call.get("index")
+            server_index = said if isinstance(said, int) and not isinstance(said, bool) and said >= 0 else None
+            last = max(len(self.tools) - 1, 0)
+            index = last if server_index is None else self.placed.get(server_index, server_index)
             while len(self.tools) <= index:
                 self.tools.append({})
             tool = self.tools[index]
-            if isinstance(call.get("id"), str) and call["id"] and not tool.get("id", "").endswith(call["id"]):
-                tool["id"] = tool.get("id", "") + call["id"]
+            named = call.get("id")
+            named = named if isinstance(named, str) and named else None
+            function = call.get("function")
+            name = function.get("name") if isinstance(function, dict) else None
+            name = name if isinstance(name, str) and name else None
+            # another id starts a call when it comes with a name or after whole arguments (a gateway minting an id
+            # for every delta of one call does not split it)
+            other = named is not None and tool.get("id", named) != named and (name is not None or _whole(tool))
+            if other or (name is not None and _called(tool, name)):
+                index = len(self.tools)  # a call of its own, at the end; later pieces of its index go to it
+                if server_index is not None:
+                    self.placed[server_index] = index
+                tool = {}
+                self.tools.append(tool)
+            if named is not None and not tool.get("id"):  # the call's first id stands
+                tool["id"] = named
             if isinstance(call.get("type"), str) and call["type"]:
                 tool["type"] = call["type"]
-            function = call.get("function")
             if isinstance(function, dict):
                 _join_call(tool.setdefault("function", {}), function)
 
     def _reasoning(self) -> str:
-        if not self.diverged:
-            return "".join(self.reasoning)
-        # The fields said different things in one delta: each is joined on its own (never interleaved), a field
-        # that only repeats another (or a start of it) left out.
-        return "\n".join(_distinct(["".join(self.thinking), *("".join(p) for p in self.fields.values())]))
+        """Each source joined on its own across the chunks (never interleaved), then read as a whole reply's are
+        (`_reasonings`): vLLM's same text under two field names, in one chunk or each in chunks of its own, once."""
+        fields = ["".join(pieces) for pieces in self.fields.values()]
+        return "\n".join(_reasonings(["".join(self.thinking)], fields))
 
     def message(self) -> dict[str, Any]:
         # content null, not "", beside a transcript: as an audio reply sends it whole
@@ -385,13 +395,34 @@ class _Pieces:
             message["images"] = list(self.images)
         if any(self.tools):
             message["tool_calls"] = [
-                {"type": "function", **tool, "function": {"name": "", "arguments": "", **tool.get("function", {})}}
+                {"type": "function", **tool, "function": {"name": "", "arguments": "", **_mended(tool.get("function"))}}
                 for tool in self.tools
                 if tool
             ]
         if self.function:
-            message["function_call"] = dict(self.function)
+            message["function_call"] = _mended(self.function)
         return message
+
+
+def _called(tool: dict[str, Any], name: str) -> bool:
+    """Whether a piece carrying the function `name` starts a call after `tool`: the tool has a name and arguments,
+    and another name or arguments already whole (a server repeating the name in every delta sends them in parts)."""
+    had = tool.get("function", {})
+    if not had.get("name") or not had.get("arguments"):
+        return False
+    return had["name"] != name or _whole(tool)
+
+
+def _whole(tool: dict[str, Any]) -> bool:
+    """Whether a call's arguments so far are a whole JSON object (parsed only when they end as one could)."""
+    arguments = tool.get("function", {}).get("arguments", "")
+    return arguments.rstrip().endswith("}") and _is_json(arguments)
+
+
+def _mended(function: dict[str, str] | None) -> dict[str, str]:
+    """A joined call's name and arguments made valid text, as joined text is (`encodable`): a JS gateway may split
+    a surrogate pair's two escapes between deltas."""
+    return {key: encodable(value) for key, value in (function or {}).items()}
 
 
 def _join_call(joined: dict[str, str], piece: dict[str, Any]) -> None:
@@ -405,12 +436,22 @@ def _join_call(joined: dict[str, str], piece: dict[str, Any]) -> None:
         joined[key] = had if key == "name" and had.endswith(value) else had + value
 
 
+def _reasonings(parts: list[str], fields: list[str], blocks: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The reasoning texts of a reply, each source read once: the thinking parts of `content`, each reasoning field
+    (`_REASONING_FIELDS`) and the `<think>` blocks of the text, every source one text. A source that only repeats
+    another (the same words, a start of them, or words within them) is left out: servers send the same reasoning
+    under two fields (vLLM since PR #27752), as a `<think>` block and `reasoning_content` (DeepSeek-R1 templates on
+    some vLLM versions), or as a Magistral thinking part and a field. Whole and streamed replies go through here."""
+    return _distinct(["\n".join(p for p in parts if p.strip()), *fields, "\n".join(b for b in blocks if b.strip())])
+
+
 def _distinct(texts: list[str]) -> list[str]:
-    """`texts` without the empty ones and those that repeat another (the same words, or a start of one)."""
+    """`texts` without the empty ones and those that repeat another (the same words, a start of them, or words
+    within them)."""
     kept: list[int] = []
     for index in sorted((i for i, t in enumerate(texts) if t.strip()), key=lambda i: -len(texts[i])):
         said = " ".join(texts[index].split())
-        if not any(" ".join(texts[other].split()).startswith(said) for other in kept):
+        if not any(said in " ".join(texts[other].split()) for other in kept):
             kept.append(index)
     return [texts[index] for index in sorted(kept)]  # in their first order
 
@@ -542,15 +583,14 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         choice = {**choice, "message": choice["delta"]}
     message = _object(choice.get("message"), "choices[0].message")
     finish_reason = _finish_reason(choice.get("finish_reason"))
-    text, reasoning, refusal = _content(message.get("content"))
+    text, parts, refusal = _content(message.get("content"))
     audio = message.get("audio")  # a model asked for audio too: the text is the audio's transcript
     if not text and isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         text = [audio["transcript"]]
-    # vLLM (since PR #27752) sends the same reasoning as `reasoning_content` and as `reasoning`: read once
     fields = [extra for name in _REASONING_FIELDS if isinstance(extra := message.get(name), str) and extra.strip()]
-    reasoning.extend(_distinct(fields) if len(fields) > 1 else fields)
     if not fields:  # OpenRouter: [{"type": "reasoning.text", "text": ...}, {"type": "reasoning.summary", ...}]
-        reasoning.extend(_detail_texts(message.get("reasoning_details")))
+        fields = ["\n".join(_detail_texts(message.get("reasoning_details")))]  # one source
+    reasoning = [*parts, *fields]
     refused = _optional_str(message.get("refusal"), "message.refusal")
     if refused:
         refusal.append(refused)
@@ -558,9 +598,10 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     answer, thoughts, overran = split_thoughts_counted(encodable("".join(text)))
     if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
         answer = ""
-    reasoning.extend(thoughts)
-    thought = encodable("\n".join(r for r in reasoning if r.strip())) or None
+    thought = encodable("\n".join(_reasonings(parts, fields, thoughts))) or None
     media_seen = frozenset(kind for kind, field in (("image", "images"), ("audio", "audio")) if message.get(field))
+    if "image" not in media_seen and _media_parts(message.get("content"), _IMAGE_PARTS):
+        media_seen |= {"image"}  # a generated image as a content part (LiteLLM's Gemini image models)
     calls = message.get("tool_calls") or message.get("function_call")
     usage = _usage(
         data.get("usage"),
@@ -748,6 +789,13 @@ def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
     return text, reasoning, refusal
 
 
+def _media_parts(content: Any, kinds: frozenset[str]) -> list[Any]:
+    """The parts of a list `content` whose type is one of `kinds` (none for a string or anything else)."""
+    if not isinstance(content, list):
+        return []
+    return [part for part in content if isinstance(part, dict) and part.get("type") in kinds]
+
+
 def _part_text(value: Any, index: int) -> str:
     """A part's text: a string, a list of nested parts holding text (Magistral's thinking parts), or an object
     with the text under "value" (Azure's annotated text)."""
@@ -843,11 +891,12 @@ def _prompt_count(raw: dict[str, Any]) -> int | None:
     The shape says which those are. Counts under Anthropic's names are beside the prompt's count, never in it:
     Anthropic's own `input_tokens`, and a Claude gateway's `prompt_tokens` that is that same uncached input
     (nagobot#85: 13,780 uncached beside 10,869 read; read as included, a call was booked at 56% of its input).
-    LiteLLM puts the reads into `prompt_tokens` and says so the OpenAI way too (`prompt_tokens_details.cached_tokens`
-    equal to the read count; its tests hold `prompt_tokens > cached_tokens`): those reads are in it then; writes
-    stay beside it (the larger reading where a gateway does not say). OpenAI's `prompt_tokens_details.cached_tokens`,
-    DeepSeek's `prompt_cache_hit_tokens` and Moonshot's `cached_tokens` are part of the prompt's count, unless they
-    outnumber it (Helicone's rule: then they cannot be).
+    LiteLLM puts the reads and the writes into `prompt_tokens` and says so the OpenAI way too
+    (`prompt_tokens_details.cached_tokens` equal to the read count; its tests hold `prompt_tokens > cached_tokens`):
+    those reads are in it then, and the writes too when its `total_tokens` is prompt plus completion, as LiteLLM
+    sums it (else they stay beside it: the larger reading where a gateway does not say). OpenAI's
+    `prompt_tokens_details.cached_tokens`, DeepSeek's `prompt_cache_hit_tokens` and Moonshot's `cached_tokens` are
+    part of the prompt's count, unless they outnumber it (Helicone's rule: then they cannot be).
     """
     prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
     if prompt is None:
@@ -855,7 +904,13 @@ def _prompt_count(raw: dict[str, Any]) -> int | None:
     read, written = (_count(raw.get(name)) or 0 for name in _ANTHROPIC_CACHE)
     if read or written:
         included = read and _cached(raw, ("prompt_tokens_details.cached_tokens",)) == read and prompt > read
-        return prompt + written + (0 if included else read)
+        if not included:
+            return prompt + written + read
+        # LiteLLM's `calculate_usage` adds the writes too (`prompt_tokens += cache_creation_input_tokens`, then the
+        # reads) and sums `total_tokens` from prompt and completion: a total that says so marks its shape
+        completion = _count(raw.get("completion_tokens"))
+        summed = completion is not None and _count(raw.get("total_tokens")) == prompt + completion
+        return prompt if summed and prompt >= read + written else prompt + written
     cached = _cached(raw, _CACHE_READ) + _cached(raw, _CACHE_WRITE)
     return prompt + cached if cached > prompt else prompt
 
