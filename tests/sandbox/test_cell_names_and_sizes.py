@@ -13,6 +13,7 @@ import pytest
 from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.frames import DEFAULT_MAX_FRAME_BYTES
+from rlmx.sandbox.inprocess import InProcessSandbox
 from rlmx.sandbox.stdio import StdioSandbox
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
@@ -102,6 +103,51 @@ async def test_a_kept_handle_in_a_process_the_cell_forked_prints_to_the_cell(san
         "os.waitpid(pid, 0)\nprint('parent')"
     )
     assert await run(sandbox, code) == ("ok", "from the child\nparent\n", "")
+
+
+# What code does with sys.stdout / sys.stderr as the text streams CPython makes them: `with` (closing them must not
+# end the capture), the `-` convention of CLIs, their name, mode and encoding. Then later cells still print.
+STREAM_IDIOMS = (
+    "import io, sys\npath = None\n"
+    "with (open(path, 'w') if path else sys.stdout) as f:\n    f.write('to stdout\\n')\n"
+    "with sys.stderr as e:\n    print('to stderr', file=e)\n"
+    "sys.stdout.close()\nsys.stdout.buffer.close()\n"
+    "print(sys.stdout.name, sys.stderr.name, sys.stdout.mode, sys.stdout.buffer.mode, sys.stdout.encoding)\n"
+    "print(sys.stdout.closed, sys.stdout.errors, sys.stdout.newlines, sys.stdout.line_buffering)\n"
+    "print(isinstance(sys.stdout, io.TextIOBase), isinstance(sys.stdout.buffer, io.BufferedIOBase))\n"
+    "print(sys.stdout.writable(), sys.stdout.readable(), sys.stdout.seekable())\n"
+    "try:\n    sys.stdout.read()\nexcept io.UnsupportedOperation as exc:\n    print('read:', exc)"
+)
+STREAM_LINES = [
+    "to stdout",
+    "<stdout> <stderr> w wb utf-8",
+    "False replace None False",
+    "True True",
+    "True False False",
+    "read: not readable: the cell's output is write-only",
+]
+
+
+async def test_the_cells_streams_work_as_text_streams_and_closing_them_keeps_the_capture(
+    sandbox: SubprocessSandbox,
+) -> None:
+    status, stdout, stderr = await run(sandbox, STREAM_IDIOMS)
+    assert status == "ok", stderr
+    assert stdout.splitlines() == STREAM_LINES and stderr == "to stderr\n"
+    assert await run(sandbox, "import sys\nprint('later')\nprint('err', file=sys.stderr)") == ("ok", "later\n", "err\n")
+
+
+async def test_the_in_process_cells_streams_work_as_text_streams_too() -> None:
+    box = InProcessSandbox(hard_timeout_grace=1.0)
+    await box.start([prepare("context", "the context")])
+    try:
+        first = await box.run_cell(STREAM_IDIOMS, calls=echo, timeout=10)
+        later = await box.run_cell("import sys\nprint('later')\nprint('err', file=sys.stderr)", calls=echo, timeout=10)
+    finally:
+        await box.close()
+    assert first.status == "ok", first.error
+    assert first.stdout.splitlines() == STREAM_LINES and first.stderr == "to stderr\n"
+    assert (later.stdout, later.stderr) == ("later\n", "err\n")
 
 
 # --- keys of globals() that are no names ---------------------------------------------------------------------------
@@ -197,6 +243,48 @@ async def test_a_result_whose_output_alone_is_over_the_cap_comes_back_as_an_erro
     assert result.status == "error" and result.final is None
     assert "the cell's result could not be sent back" in (result.error or "") and "return less" in (result.error or "")
     assert after == ("ok", "still here\n", "")
+
+
+async def test_printed_output_gives_way_to_an_answer_that_fits_without_it() -> None:
+    """900 kB of output (control characters, 6 bytes each as JSON) and a 1 MB answer that each fit a 1 MiB frame
+    but not together: the output is cut, with a note, and the answer comes back whole."""
+    box = await started(max_frame_bytes=SMALL_CAP, max_output_chars=200_000)
+    try:
+        code = (
+            "print('\\x01' * 150_000)\nanswer['content'] = '\\U0001F600' * 100_000\n"
+            "SUBMIT(summary='\\u4e2d' * 200_000, n=3)"
+        )
+        result = await box.run_cell(code, calls=echo, timeout=20)
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.final is not None, result.error
+    assert result.final["value"] == {"summary": "\u4e2d" * 200_000, "n": 3}
+    assert result.answer["content"] == "\U0001f600" * 100_000
+    head, _, note = result.stdout.partition("\n... [")
+    assert head == "\x01" * len(head) and len(head) > 1000 and result.stdout_cut == 150_001 - len(head)
+    assert f"{result.stdout_cut:,} more characters of output cut here" in note and "answer is kept first" in note
+
+
+async def test_an_answer_cut_to_share_the_frame_with_output_says_so() -> None:
+    """Each value fits the frame alone; with each other and the output they do not. The output is cut to its
+    start first, then the values, whose notes give the real reason (and SUBMIT's fields *were*)."""
+    box = await started(max_frame_bytes=SMALL_CAP, max_output_chars=200_000)
+    try:
+        code = (
+            "print('\\x01' * 150_000)\nanswer['content'] = '\\U0001F600' * 200_000\nSUBMIT(summary='\\u4e2d' * 200_000)"
+        )
+        result = await box.run_cell(code, calls=echo, timeout=20)
+    finally:
+        await box.close()
+    assert result.status == "ok" and result.final is not None, result.error
+    summary, content = result.final["value"], result.answer["content"]
+    assert isinstance(summary, str) and summary.startswith('{"summary":"' + "\u4e2d" * 1000)
+    assert "SUBMIT's fields were 600,014 bytes as sent back" in summary and "fields was" not in summary
+    assert content.startswith("\U0001f600" * 1000) and 'answer["content"] was 800,002 bytes' in content
+    for value in (summary, content):
+        assert "together with the cell's printed output and its other values" in value and "over the 1,048,576" in value
+    assert result.stdout.startswith("\x01" * 500) and 4096 - 300 < sent_size(result.stdout) <= 4096
+    assert sent_size(summary) + sent_size(content) + sent_size(result.stdout) < SMALL_CAP
 
 
 @pytest.mark.slow

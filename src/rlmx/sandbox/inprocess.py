@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import ctypes
+import io
 import json
 import os
 import shutil
@@ -50,8 +51,12 @@ class _ThreadStreams:
     Work of a sandbox running no cell (between cells, or after its run ended) and the host's own pass through, as
     they do once no cell runs at all."""
 
-    def __init__(self, original: TextIO) -> None:
+    closed = False
+    mode = "w"
+
+    def __init__(self, original: TextIO, name: str) -> None:
         self.original = original
+        self.name = name
         self.captures: dict[Worker, CappedText] = {}  # sandboxes running a cell now -> its capture
         self.hosts: dict[int, int] = {}  # event loops' threads serving cells now -> how many cells each
 
@@ -80,6 +85,26 @@ class _ThreadStreams:
         capture = self._capture()
         return getattr(capture if capture is not None else self.original, name)
 
+    # Special methods skip __getattr__. As in the subprocess tier, closing (`with sys.stdout as f:`) does nothing:
+    # a cell must not end its own later output, nor close the host's stdout.
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _ThreadStreams:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> _ThreadStreams:
+        return self
+
+    def __next__(self) -> Any:
+        return self.readline()
+
+
+io.TextIOBase.register(_ThreadStreams)
+
 
 _ROUTING = threading.Lock()
 _routed: tuple[_ThreadStreams, _ThreadStreams] | None = None
@@ -95,7 +120,7 @@ def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
     with _ROUTING:
         carry_origins()
         if _routed is None:
-            _routed = (_ThreadStreams(sys.stdout), _ThreadStreams(sys.stderr))
+            _routed = (_ThreadStreams(sys.stdout, "<stdout>"), _ThreadStreams(sys.stderr, "<stderr>"))
         sys.stdout, sys.stderr = _routed
         for streams in _routed:
             streams.hosts[host] = streams.hosts.get(host, 0) + 1

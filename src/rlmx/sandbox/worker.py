@@ -41,6 +41,7 @@ import _thread  # noqa: E402
 import abc  # noqa: E402  (loaded at every interpreter's start: io needs it)
 import builtins  # noqa: E402
 import gc  # noqa: E402
+import io  # noqa: E402  (loaded at every interpreter's start: sys.stdout is made with it)
 import mmap  # noqa: E402
 import select as _select  # noqa: E402  (a C module; the fd 1 drain thread waits with it)
 import time  # noqa: E402
@@ -179,10 +180,39 @@ class CellTimeout(BaseException):
 
 
 class _WriteOnly:
-    """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included)."""
+    """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included).
+    Registered as an io class (`isinstance(sys.stdout, io.TextIOBase)`) rather than made one: an io subclass's
+    attributes are slower to reach, and print() reaches them on every write."""
 
     closed = False
+    mode = "w"
     write: Any  # each stream's own: text or bytes
+
+    def close(self) -> None:
+        """Does nothing: a cell that closes its output (`with sys.stdout as f:`, `sys.stdout.close()`) must not end
+        the capture its later prints, and later cells', go to (as in Jupyter)."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        return self.readline()
+
+    def read(self, size: Any = -1) -> Any:
+        raise _io.UnsupportedOperation("not readable: the cell's output is write-only")
+
+    readline = readlines = read
+
+    def seek(self, *position: Any) -> int:
+        raise _io.UnsupportedOperation("not seekable: the cell's output is written as a stream")
+
+    tell = truncate = seek
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -210,6 +240,7 @@ class CappedText(_WriteOnly):
     side to find where."""
 
     _MARGIN = 32
+    name = "<output>"
 
     def __init__(self, limit: int) -> None:
         self.half = max(limit // 2, 1)
@@ -274,7 +305,7 @@ class CappedText(_WriteOnly):
     @property
     def buffer(self) -> _BytesInto:
         """`sys.stdout.buffer.write(b"...")`: bytes are written as UTF-8 text, undecodable bytes as U+FFFD."""
-        return _BytesInto(self)
+        return _BytesInto(self)  # not kept: the two would make a cycle, which only the garbage collector frees
 
     def value(self) -> tuple[str, int]:
         """The kept text and the number of characters cut from its middle. A UTF-8 sequence that bytes written to
@@ -302,6 +333,8 @@ class _BytesInto(_WriteOnly):
     """The binary side of a CappedText: bytes are decoded as UTF-8 as they come, and a character split between two
     writes (a stream copied in chunks) is kept until the rest arrives. Bytes that are not UTF-8 become U+FFFD."""
 
+    mode = "wb"
+
     def __init__(self, text: CappedText) -> None:
         self.text = text
 
@@ -320,13 +353,18 @@ class _CellStream:
     as Jupyter's are: a handle a cell kept (`saved = sys.stdout`, the handler `logging.basicConfig()` made,
     `io.TextIOWrapper(sys.stdout.buffer)`) writes into the cell that runs now, not into a capture that ended with
     its own cell. `write` is the target's own bound method, so a print costs no extra call; the rest of a stream
-    (`fileno`, `encoding`, `flush`, ...) is the target's too."""
+    (`fileno`, `encoding`, `flush`, ...) is the target's too. Special methods skip `__getattr__`: `with sys.stdout
+    as f:` has its own, and closing it does nothing (the real stream, between cells, is the worker's own)."""
 
     target: Any = None  # a class default: a copy made without __init__ finds no attribute, not a recursion
     write: Any
     flush: Any
+    closed = False
+    mode = "w"
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, name: str) -> None:
+        self.name = name
+        self.bytes_side = _CellBuffer(self)
         self.point(target)
 
     def point(self, target: Any) -> None:
@@ -338,16 +376,34 @@ class _CellStream:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.target, name)
 
+    def close(self) -> None:
+        """Does nothing: see the class."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        return self.readline()
+
     @property
     def buffer(self) -> _CellBuffer:
-        return _CellBuffer(self)
+        return self.bytes_side
 
 
 class _CellBuffer(_WriteOnly):
     """`sys.stdout.buffer` of a `_CellStream`: bytes go to the buffer of whatever the stream points at when written."""
 
+    mode = "wb"
+
     def __init__(self, stream: _CellStream) -> None:
         self.stream = stream
+        self.name = stream.name
 
     def write(self, data: Any) -> int:
         written: int = self.stream.target.buffer.write(data)
@@ -358,8 +414,12 @@ class _CellBuffer(_WriteOnly):
 
 
 _NOWHERE = CappedText(1)
-_CELL_STDOUT = _CellStream(sys.__stdout__)
-_CELL_STDERR = _CellStream(sys.__stderr__)
+for _text_stream in (CappedText, _CellStream):
+    io.TextIOBase.register(_text_stream)
+for _bytes_stream in (_BytesInto, _CellBuffer):
+    io.BufferedIOBase.register(_bytes_stream)
+_CELL_STDOUT = _CellStream(sys.__stdout__, "<stdout>")
+_CELL_STDERR = _CellStream(sys.__stderr__, "<stderr>")
 
 
 def _utf8_more(partial: bytes, data: bytes) -> tuple[str, bytes]:
@@ -2750,8 +2810,11 @@ def _format_traceback(exc: BaseException) -> str:
 _FIT_SLACK = 1024
 """Bytes a fitted result leaves free under the frame cap: room for a JSON Lines end, and to spare."""
 _FITTED_FIELDS = (("final", "value"), ("answer", "content"))
-_FIT_NAMES = {"final": "FINAL's value", "final_var": "FINAL_VAR's value", "submit": "SUBMIT's fields"}
-_FIT_ANSWER = 'answer["content"]'
+_FIT_NAMES = {"final": "FINAL's value was", "final_var": "FINAL_VAR's value was", "submit": "SUBMIT's fields were"}
+_FIT_ANSWER = 'answer["content"] was'
+_FITTED_OUTPUTS = (("stdout", "stdout_cut"), ("stderr", "stderr_cut"))
+_OUTPUT_KEPT = 4096
+"""Bytes of the cell's printed output kept (its start) when the values must be cut even without the rest of it."""
 
 
 def _sent_size(value: Any) -> int:
@@ -2761,15 +2824,18 @@ def _sent_size(value: Any) -> int:
 
 def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     """A result that fits in one frame of `max_frame` bytes, measured as the frame is (encoded bytes, not
-    characters). The FINAL value and answer["content"] of one too big are clipped to share the room the rest leaves,
-    each ending with a note that says it was cut and how to return less; a non-text value is clipped as its JSON
-    text. Never raises: the host must always hear back and the REPL keeps its variables, so a result that cannot be
-    written at all comes back as the cell's error, its answer dropped."""
+    characters). The answer matters most: the cell's printed output gives way first, its start kept (at least
+    `_OUTPUT_KEPT` bytes of it) with a note of how much was cut; then the FINAL value and answer["content"] are
+    clipped to share the room left, each ending with a note that says why it was cut and how to return less; a
+    non-text value is clipped as its JSON text. Never raises: the host must always hear back and the REPL keeps its
+    variables, so a result that cannot be written at all (its output and error alone are over the cap) comes back
+    as the cell's error, its answer dropped."""
     try:
         room = max_frame - _FIT_SLACK
         if _sent_size(result) <= room:
             return result
-        parts: list[tuple[dict[str, Any], str, str, int, str]] = []  # (state, field, its text, its size, its note)
+        parts: list[tuple[dict[str, Any], str, Any, str, int, str, int]] = []  # state, field, value, its text,
+        # the text's size, the value's name and the value's own size
         for key, field in _FITTED_FIELDS:
             state = result.get(key)
             if isinstance(state, dict) and state.get(field) is not None:
@@ -2777,14 +2843,19 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
                 text = value if isinstance(value, str) else _json_dumps(value)
                 size = _sent_size(text)
                 name = _FIT_NAMES.get(str(state.get("kind")), _FIT_NAMES["final"]) if key == "final" else _FIT_ANSWER
-                note = _cut_note(name, size if text is value else _sent_size(value), max_frame)
-                parts.append((state, field, text, size, note))
+                parts.append((state, field, value, text, size, name, size if text is value else _sent_size(value)))
                 state[field] = ""
+        rest = _sent_size(result)
+        if rest > room:
+            raise ValueError(f"its output and error alone are over the {max_frame:,}-byte frame cap")
+        values = sum(part[6] for part in parts)
+        _cut_output(result, values + rest - room, max_frame)
         left = room - _sent_size(result)
-        parts.sort(key=lambda part: part[3])  # the smaller one first: what it leaves unused goes to the other
-        for index, (state, field, text, size, note) in enumerate(parts):
+        parts.sort(key=lambda part: part[6])  # the smaller one first: what it leaves unused goes to the other
+        for index, (state, field, value, text, size, name, whole) in enumerate(parts):
             share = left // (len(parts) - index)
-            state[field] = text if size <= share else _clipped(text, size, share, note)
+            note = _cut_note(name, whole, max_frame, whole <= room)  # alone it fits: cut for what shares the frame
+            state[field] = value if whole <= share else _clipped(text, size, share, note)  # whole, as it was given
             left -= _sent_size(state[field])
         if _sent_size(result) > room:
             raise ValueError(f"its output and error alone are over the {max_frame:,}-byte frame cap")
@@ -2799,6 +2870,33 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
         }
 
 
+def _cut_output(result: dict[str, Any], over: int, max_frame: int) -> None:
+    """Free `over` bytes from the cell's printed output (stdout, then stderr, the bigger first), keeping at least
+    `_OUTPUT_KEPT` bytes of each's start, so the answer values need less cutting, or none. What is cut is added to
+    the count of characters cut (`stdout_cut`), and a note at the cut says how much and why."""
+    for key, count in sorted(_FITTED_OUTPUTS, key=lambda output: -len(result.get(output[0]) or "")):
+        text = result.get(key)
+        if over <= 0 or not isinstance(text, str) or not text:
+            continue
+        size = _sent_size(text)
+        budget = max(size - over, min(size, _OUTPUT_KEPT))
+        if budget >= size:
+            continue
+        longest = _output_note(len(text), max_frame)  # the most digits the count can have: the real note is no longer
+        kept = len(_clipped(text, size, budget, longest)) - len(longest)
+        cut = len(text) - kept
+        result[key] = text[:kept] + _output_note(cut, max_frame)
+        result[count] = int(result.get(count) or 0) + cut
+        over -= size - _sent_size(result[key])
+
+
+def _output_note(cut: int, max_frame: int) -> str:
+    return (
+        f"\n... [{cut:,} more characters of output cut here: with the answer it was over the {max_frame:,}-byte "
+        "frame cap, and the answer is kept first. Print less: a count or a sample]"
+    )
+
+
 def _unsendable_result(exc: BaseException) -> str:
     detail = str(exc) or ("no memory was left to encode it" if isinstance(exc, MemoryError) else "")
     return (
@@ -2807,10 +2905,17 @@ def _unsendable_result(exc: BaseException) -> str:
     )
 
 
-def _cut_note(name: str, size: int, max_frame: int) -> str:
-    """What ends a value `_fit` cut: what was cut, why, and how to return less."""
+def _cut_note(name: str, size: int, max_frame: int, shared: bool = False) -> str:
+    """What ends a value `_fit` cut: what was cut, why, and how to return less. `name` ends with its verb ("was",
+    "were"); `shared` when the value alone would fit but not with the cell's output and other values."""
+    if shared:
+        return (
+            f"\n... [cut: {name} {size:,} bytes as sent back (JSON, UTF-8); together with the cell's printed output "
+            f"and its other values that was over the {max_frame:,}-byte frame cap, so only its start is kept above. "
+            "Return less (a summary, or only the part asked for), or print less in the same cell]"
+        )
     return (
-        f"\n... [cut: {name} was {size:,} bytes as sent back (JSON, UTF-8), over the {max_frame:,}-byte frame cap; "
+        f"\n... [cut: {name} {size:,} bytes as sent back (JSON, UTF-8), over the {max_frame:,}-byte frame cap; "
         "only its start is kept above. Return less: a summary, or only the part asked for]"
     )
 
