@@ -4,6 +4,7 @@ once its output backs it."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -1159,3 +1160,135 @@ def test_the_last_turn_answer_is_the_last_real_final_never_the_templates_placeho
     assert find_final_anywhere(reply) == ProseFinal("final", "gamma")
     result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
     assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+# --- a placeholder FINAL is never an answer, on any turn ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The format to use:\nFINAL(your answer)",
+        "Once I know, I will write\nFINAL(<the answer>)\nbut not yet.",
+        "FINAL(`your final answer`)",
+        "**Answer:** FINAL([answer])",
+        "FINAL(\u2026)",
+    ],
+)
+def test_a_placeholder_final_line_mid_run_does_not_finish_and_the_model_is_told(reply: str) -> None:
+    assert parse_reply(reply).final is None and parse_reply(reply).placeholder is not None
+    result, lm = run([reply, repl("print(context.split()[-1])"), "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 3)
+    assert "placeholder" in lm.calls[1][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "FINAL(your answer)\n\nHere it is: FINAL(gamma)",
+        "FINAL([the answer])\nThus FINAL(gamma).",
+        "FINAL(...)\n\nSo FINAL(gamma)",
+        # real answers too: the last one written wins, even within a line after a FINAL line
+        "FINAL(alpha)\nNo, the last word is wanted, so FINAL(gamma).",
+    ],
+)
+def test_on_the_last_turn_the_last_real_final_wins_over_an_earlier_line(reply: str) -> None:
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+# --- FINAL(expression) in prose is computed by the REPL; text that only parses as Python stays text -----------------
+
+_SET_UP = repl("words = context.split()\nn = len(words)")
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ("FINAL(str(n))", "3"),
+        ("FINAL(len(words))", "3"),
+        ("FINAL(words[-1])", "gamma"),
+        ("FINAL(words[-1].upper())", "GAMMA"),
+        ("FINAL(n * 2)", "6"),
+        ("**Answer:** FINAL(' '.join(words[1:]))", "beta gamma"),
+    ],
+)
+def test_a_prose_final_of_an_expression_answers_its_value(line: str, answer: str) -> None:
+    result, _ = run([_SET_UP, f"Computed.\n{line}", "FINAL(wrong)"])
+    assert (result.answer, result.iterations) == (answer, 2)
+
+
+def test_a_last_turn_final_of_an_expression_within_a_sentence_answers_its_value() -> None:
+    result, _ = run([_SET_UP, "So the answer is FINAL(words[-1])."], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == ("gamma", "final_request")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Paris", "42", "Paris (France)", "yes, 3 items", "3.5 km", "New York", "1/2", "node.js", "not found",
+     "well-known", "O(n)", "True"],
+)  # fmt: skip
+def test_a_plain_answer_that_parses_as_python_stays_text(text: str) -> None:
+    result, _ = run([_SET_UP, f"Done.\nFINAL({text})", "FINAL(wrong)"])
+    assert (result.answer, result.iterations) == (text, 2)
+
+
+def test_text_that_parses_as_python_is_still_held_to_the_output() -> None:
+    reply = repl("print(context.split()[-1])") + "\nFINAL(Paris (France))"
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert result.answer == "gamma" and "does not show it" in lm.calls[1][-1]["content"]
+
+
+@pytest.mark.parametrize("line", ["FINAL(str(nn))", "FINAL(len(wrds))", "FINAL(words[n])"])
+def test_an_expression_that_fails_is_reported_never_answered_as_its_source(line: str) -> None:
+    result, lm = run([_SET_UP, line, "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 3)
+    assert "Error" in lm.calls[2][-1]["content"]
+
+
+# --- a Python 3.12 f-string that reuses its quote inside a field ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ('FINAL(f"{", ".join(words)}")', "alpha, beta, gamma"),
+        ('FINAL(f"{n} words, last {words[-1]!r}: {"ok"}")', "3 words, last 'gamma': ok"),
+        ("FINAL(f'{'-'.join(words[:2])}')", "alpha-beta"),
+    ],
+)
+def test_an_fstring_reusing_its_quote_in_a_field_answers_its_value(line: str, answer: str) -> None:
+    result, _ = run([_SET_UP, f"Done.\n{line}", "FINAL(wrong)"])
+    assert (result.answer, result.iterations) == (answer, 2)
+
+
+def test_an_fstring_this_python_cannot_run_is_reported_never_answered_as_its_source() -> None:
+    line = """FINAL(f"{", ".join(["a", 'b'])}")"""  # both quotes inside the field: not rewritten
+    result, lm = run([_SET_UP, line, "FINAL(gamma)"])
+    if sys.version_info >= (3, 12):
+        assert result.answer == "a, b"
+    else:
+        assert (result.answer, result.iterations) == ("gamma", 3)
+        assert "SyntaxError" in lm.calls[2][-1]["content"]
+
+
+# --- an unclosed block ends where reasoning opens again -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("<think>", "</think>"), ("<thinking>", "</thinking>"), ("[THINK]", "[/THINK]"),
+                             ("<seed:think>", "</seed:think>"), ("<think>Now", "</think>")],
+)  # fmt: skip
+def test_an_unclosed_block_ends_where_reasoning_opens_again(opening: str, closing: str) -> None:
+    reply = f"```repl\nw = context.split()\nprint(w[-1])\n{opening}\nI should check the output next.\n{closing}\nDone."
+    assert parse_reply(reply).cells == ("w = context.split()\nprint(w[-1])",)
+    _, lm = run([reply, "FINAL(gamma)"])
+    told = lm.calls[1][-1]["content"]
+    assert "gamma" in told and "Error" not in told
+
+
+def test_reasoning_that_cannot_be_cut_from_a_block_is_named_in_the_error() -> None:
+    reply = "```repl\nfor w in context.split():\n<think>\nthat loop needs a body\n</think>"
+    _, lm = run([reply, "FINAL(gamma)"])
+    told = lm.calls[1][-1]["content"]
+    assert "Error" in told and "Line 2 of the block opens reasoning" in told and "closing ```" in told

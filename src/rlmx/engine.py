@@ -34,6 +34,7 @@ from rlmx.lm.base import (
     reached_cap,
 )
 from rlmx.protocol import (
+    PLACEHOLDER_FINAL,
     THREAD_ABOVE_CHARS,
     ProseFinal,
     aparse_reply,
@@ -44,6 +45,7 @@ from rlmx.protocol import (
     last_turn_text,
     split_thoughts,
     submit_literals,
+    text_after_all,
     writes_an_unread_finish,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
@@ -497,7 +499,8 @@ class Engine:
         stopped at its output cap (or, `filtered`, a content filter stopped it), so a block it left open is cut
         short and does not run, nor does a FINAL in its text finish."""
         parsed = await aparse_reply(text)
-        cells, prose = list(parsed.cells), parsed.final
+        # a FINAL of the template's placeholder (`FINAL(your answer)`) never finishes; the model is told why
+        cells, prose = list(parsed.cells), parsed.final or parsed.placeholder
         notes: list[str] = []
         if parsed.overran_chars or overran:  # cut here, or by the LM's reader (`Completion.overran_chars`)
             self.emit("reply_overran", ignored_chars=parsed.overran_chars + overran)
@@ -537,11 +540,18 @@ class Engine:
             # a reply stopped mid-text (reasoning whose <think> the chat template opened, cut before </think>) may
             # hold a draft it was about to take back: its prose FINAL finishes nothing
             refusal = prompts.FILTERED if filtered else prompts.CUT_FINAL
+        if refusal is None and prose is not None and prose is parsed.placeholder:
+            refusal = PLACEHOLDER_FINAL.format(argument=prose.argument)
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)
             outputs.append(refusal)
         elif prose is not None:
             finish, extra = await self._prose_finish(prose)
+            # run as code, it was text after all (`text_after_all`): held to what the output shows, as text is
+            as_text = finish is not None and finish.source == "prose" and calls_repl(prose.argument)
+            if as_text and cells and _contradicted([prose.argument], printed, asked):
+                finish, extra = None, prompts.FINAL_NOT_SHOWN.format(call=prose.call)
+                self.emit("answer_rejected", source="prose", problems=extra)
             if finish is not None:
                 return finish, ""
             outputs.append(extra)
@@ -599,6 +609,8 @@ class Engine:
             else f"SUBMIT({prose.argument})"
         )
         result = await self._run_cell(code)
+        if prose.kind == "final" and result.status != "ok" and text_after_all(prose.argument, result.error):
+            return Finish("prose", prose.argument), ""  # FINAL(Paris (France)): text that parses as Python
         return self._finish_from(result), result.feedback()
 
     # --- endings ------------------------------------------------------------------------------
@@ -760,16 +772,17 @@ class Engine:
         (`cut`), only a closed block's finish counts, as mid-run (`_act`): a block it left open was cut short, and
         a FINAL in its text may be a draft it was about to take back."""
         parsed = await aparse_reply(text)
-        if parsed.final is not None and not cut:
-            finish, _ = await self._prose_finish(parsed.final)
+        written = None if cut else find_final_anywhere(text)  # the last real FINAL, wherever written
+        if parsed.final is not None and not cut:  # a FINAL line: the last real FINAL written wins
+            finish, _ = await self._prose_finish(written or parsed.final)
             if finish is not None:
                 return finish
+            written = None
         cells = parsed.cells[:-1] if cut and parsed.open_block else parsed.cells
         for code in cells:
             finish = self._finish_from(await self._run_cell(code))
             if finish is not None:
                 return finish
-        written = None if cut else find_final_anywhere(text)
         return None if written is None else (await self._prose_finish(written))[0]
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
@@ -1025,10 +1038,14 @@ def _unseen(
         written = [] if calls_repl(prose.argument) else [prose.argument]  # a computed FINAL: run, not compared
     else:
         written = submit_literals(prose.argument) if prose.kind == "submit" else []
+    return prompts.FINAL_NOT_SHOWN.format(call=prose.call) if _contradicted(written, printed, asked) else None
+
+
+def _contradicted(written: Sequence[str], printed: Sequence[str], asked: bool) -> bool:
+    """Whether values written out next to code are not what its output shows: it printed something (or asked a
+    sub-LM, whose answers the model cannot have known) and does not show each of them."""
     shown = _squeezed("\n".join(printed))
-    if written and (shown or asked) and any(_squeezed(value) not in shown for value in written):
-        return prompts.FINAL_NOT_SHOWN.format(call=prose.call)
-    return None
+    return bool(written) and bool(shown or asked) and any(_squeezed(value) not in shown for value in written)
 
 
 def _squeezed(text: str) -> str:

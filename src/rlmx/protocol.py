@@ -43,7 +43,9 @@ splits a reply into three kinds of text:
   it is inside an HTML comment (a draft the model commented out); the last one wins. Markup may wrap it
   (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
   may start on the next line (`FINAL(\n    "x"\n)` is x); one that builds a string from variables
-  (`FINAL(f"{n} items")`) is code for the REPL to fill in (`calls_repl`). On the last turn, the last FINAL written
+  (`FINAL(f"{n} items")`), or another expression over names (`FINAL(len(items))`), is code for the REPL to fill in
+  (`calls_repl`; text that only parses as Python, `FINAL(Paris (France))`, stays text). A FINAL of the template's
+  placeholder (`FINAL(your answer)`) never answers, on any turn. On the last turn, the last FINAL written
   anywhere (in order, blocks that do not run included) answers, never the template's placeholder
   (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
   (`<answer>x</answer>`, GLM-V's box, Sky-T1's `<|begin_of_solution|>`, Marco-o1's `<Output>`, a response wrapper)
@@ -361,7 +363,7 @@ class Reply:
     open_block: bool = False
     """The reply ended inside a code block (its closing fence never came): cut short, when the reply hit its cap."""
     cells_before_final: int = 0
-    """How many of `cells` come before the prose FINAL in the reply."""
+    """How many of `cells` come before the prose FINAL (or, when there is none, the `placeholder`) in the reply."""
     open_reasoning: bool = False
     """The reply ended inside a reasoning block it never closed (cut short, or the close was forgotten)."""
     other_blocks: tuple[str, ...] = ()
@@ -378,6 +380,9 @@ class Reply:
     in_order: tuple[tuple[str, bool], ...] = ()
     """The prose segments and the bodies of the blocks that do not run, in the order written, each with whether it is
     a block's: the last turn reads its answer from them, the last one written winning (`find_final_anywhere`)."""
+    placeholder: ProseFinal | None = None
+    """The last FINAL line of the template's placeholder (`FINAL(your answer)`), when no real one comes after it: never
+    an answer (`final` skips it); mid-run the model is told why it did not finish."""
 
 
 def _indent(whitespace: str) -> int:
@@ -676,8 +681,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     else:
         reasoning += len(text) - think_start
         leading = len(text) if think_leads else leading
-    found = _prose_final(prose)
+    found, placeholder = _prose_final(prose)
     final, segment, _ = found if found is not None else (None, 0, 0)
+    if placeholder is not None and found is None:
+        segment = placeholder[1]
     kept = _runnable(blocks)
     return Reply(
         cells=tuple(code for code, _ in kept),
@@ -687,11 +694,12 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         open_block=state == "fence" and fence_lang in _RUNS,
         open_reasoning=state == "think",
         other_blocks=tuple(code for code, language in blocks if language not in _RUNS and code.strip()),
-        cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if final is not None else 0,
+        cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if found or placeholder else 0,
         leading_reasoning=leading,
         overran_chars=overran,
         trailing_blocks=_trailing_blocks(blocks, prose, prose_blocks),
         in_order=_in_order(blocks, prose, prose_blocks),
+        placeholder=placeholder[0] if placeholder is not None and found is None else None,
     )
 
 
@@ -981,7 +989,8 @@ def _closed_before_prose(text: str, body_start: int, closing: str, indent: int, 
     """`text` with the code block open at `body_start` (never closed, nor nearly: `_closed_leniently`) closed where
     the model went on to write prose ("This prints the last word, then I will answer."): before the line Python
     first fails at, when that line (and up to `_PROSE_BACK` lines of prose before it) reads as a sentence and the
-    code before it compiles. None when the code compiles, or its first error is no sentence."""
+    code before it compiles; or before a line that opens reasoning again (`<think>`, interleaved thinking) at or
+    before that line. None when the code compiles, or its first error is neither."""
     if language not in CODE_LANGUAGES:
         return None
     body = text[body_start:]
@@ -997,12 +1006,19 @@ def _closed_before_prose(text: str, body_start: int, closing: str, indent: int, 
     else:
         return None
     code_lines = code.split("\n")
-    if not 0 < failed < len(code_lines) or not _PROSE_LINE.fullmatch(code_lines[failed]):
+    if not 0 < failed < len(code_lines):
         return None
-    first = failed
-    while first > 1 and failed - first < _PROSE_BACK and _PROSE_LINE.fullmatch(code_lines[first - 1]):
-        first -= 1
-    if not _compiles("\n".join(code_lines[:first])):
+    tag = _LINE_OPEN_TAG.search(code, 1)  # reasoning opened again (interleaved thinking) ends the code, as prose does
+    opens = -1 if tag is None else code.count("\n", 0, tag.start())
+    if 0 < opens <= failed and _compiles("\n".join(code_lines[:opens])):
+        first = opens
+    elif _PROSE_LINE.fullmatch(code_lines[failed]):
+        first = failed
+        while first > 1 and failed - first < _PROSE_BACK and _PROSE_LINE.fullmatch(code_lines[first - 1]):
+            first -= 1
+        if not _compiles("\n".join(code_lines[:first])):
+            return None
+    else:
         return None
     at = body_start + sum(len(line) + 1 for line in body.split("\n", first)[:first])
     return f"{text[:at]}{closing}\n{text[at:]}"
@@ -1391,13 +1407,17 @@ def _closes(fence: str, info: str, indent: int, char: str, length: int, opening_
     return fence[0] == char and len(fence) >= length and not info.strip() and indent <= opening_indent + 3
 
 
-def _prose_final(segments: list[str], *, answers_only: bool = False) -> tuple[ProseFinal, int, int] | None:
-    """The last well-formed FINAL / FINAL_VAR line, the index of its segment and where in it its FINAL starts.
-    `answers_only`: a FINAL of the template's placeholder (`FINAL(your answer)`, quoted from the instructions) is
-    none (mid-run one is kept, for the model to be told why it did not finish). Each candidate's argument is read
-    only up to the next candidate (or the end of its prose segment), so the search is linear however many unclosed
-    FINAL( there are.
+_Found = tuple[ProseFinal, int, int]
+
+
+def _prose_final(segments: list[str]) -> tuple[_Found | None, _Found | None]:
+    """The last well-formed FINAL / FINAL_VAR line (the index of its segment and where in it its FINAL starts), and
+    the last FINAL line of the template's placeholder after it (`FINAL(your answer)`, quoted from the instructions):
+    a placeholder is never an answer, on any turn; mid-run the model is told why it did not finish. Each candidate's
+    argument is read only up to the next candidate (or the end of its prose segment), so the search is linear
+    however many unclosed FINAL( there are.
     """
+    placeholder: _Found | None = None
     for index in range(len(segments) - 1, -1, -1):
         segment = segments[index]
         candidates = [match for match in _PROSE_FINAL.finditer(segment)]  # not list(): bytecode lets the GIL switch
@@ -1416,16 +1436,19 @@ def _prose_final(segments: list[str], *, answers_only: bool = False) -> tuple[Pr
             if match.group("prefix") and not _CLOSING_MARKUP.match(segment, end):
                 continue
             kind, at = match.group("kind"), match.start("kind")
-            if kind == "FINAL" and not (answers_only and _PLACEHOLDER.fullmatch(argument)):
+            if kind == "FINAL" and _PLACEHOLDER.fullmatch(argument):
+                placeholder = placeholder or (ProseFinal("final", argument), index, at)
+            elif kind == "FINAL":
                 wrapped = _WRAPPED.match(argument)  # FINAL(`gamma`), FINAL(**gamma**): the markup is not the answer
                 argument = wrapped.group("inner") if wrapped else argument
                 quoted = _QUOTED.match(argument)  # FINAL(“gamma”), FINAL(«gamma»): nor are the quotes
-                return ProseFinal("final", next(g for g in quoted.groups() if g) if quoted else argument), index, at
+                answer = next(g for g in quoted.groups() if g) if quoted else argument
+                return (ProseFinal("final", answer), index, at), placeholder
             if kind == "SUBMIT" and _is_keywords(argument):
-                return ProseFinal("submit", argument), index, at
+                return (ProseFinal("submit", argument), index, at), placeholder
             if kind == "FINAL_VAR" and argument.isidentifier():
-                return ProseFinal("final_var", argument), index, at
-    return None
+                return (ProseFinal("final_var", argument), index, at), placeholder
+    return None, placeholder
 
 
 _PLACEHOLDER = re.compile(
@@ -1499,8 +1522,37 @@ def _argument(text: str, start: int, limit: int) -> tuple[str, int] | None:
     for paren in _PARENS.finditer(text, start, limit):
         depth += 1 if paren.group() == "(" else -1
         if depth == 0:
-            return text[start : paren.start()].strip(), paren.end()
+            raw = text[start : paren.start()].strip()
+            return (_requoted(raw) if _F_STRING.match(raw) else None) or raw, paren.end()
     return None
+
+
+def _requoted(source: str) -> str | None:
+    """A PEP 701 f-string (Python 3.12+) that reuses its quote inside a field (`f"{", ".join(x)}"`) and so does not
+    parse here, with that quote inside its fields made the other one (`f"{', '.join(x)}"`); None when it parses as
+    written, or the change is not plainly safe (the other quote or a backslash inside a field)."""
+    prefix = _F_STRING.match(source)
+    if prefix is None or len(source) < prefix.end() + 1 or source[-1] != source[prefix.end() - 1]:
+        return None
+    quote = source[-1]
+    other = "'" if quote == '"' else '"'
+    body, depth, kept = source[prefix.end() : -1], 0, []
+    for char in body:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif depth and char in (other, "\\"):
+            return None
+        elif char == quote:
+            if not depth:
+                return None
+            char = other
+        kept.append(char)
+    if _parsed(source) is not None:
+        return None
+    requoted = source[: prefix.end()] + "".join(kept) + quote
+    return requoted if _computed(requoted) else None
 
 
 def _string_literal(text: str, start: int, limit: int) -> tuple[str, int] | None:
@@ -1544,6 +1596,16 @@ PROSE_HINT = (
     "closing ``` was missing, the text written after the code was read as code too. Close each block with a line "
     "of ``` before writing text after it, and rewrite the code that failed."
 )
+PLACEHOLDER_FINAL = (
+    "Your FINAL({argument}) line was not accepted: {argument} is the placeholder the instructions use for an answer, "
+    "not an answer, so the run did not finish. Work the answer out in a ```repl block, then write FINAL( with the "
+    "answer itself ) on a line of its own."
+)
+REASONING_HINT = (
+    "\nLine {line} of the block opens reasoning (<think> or the like), and everything in a block runs as Python. If "
+    "the block's closing ``` was missing, the reasoning after the code was read as code too. Close each block with "
+    "a line of ``` before reasoning or writing text after it, and rewrite the code that failed."
+)
 _SYNTAX_ERROR_LINE = re.compile(
     r'File "[^"\n]*", line (?P<line>\d+)\n[ \t]*(?P<source>[^\n]*)\n(?:[ \t]*[~^]+[ \t]*\n)?'
     r"(?:SyntaxError|IndentationError|TabError):"
@@ -1559,6 +1621,8 @@ def fence_hint(error: str | None) -> str:
     failed = _SYNTAX_ERROR_LINE.search(error)
     if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
         return PROSE_HINT.format(line=failed.group("line"))
+    if failed is not None and _LINE_OPEN_TAG.match(failed.group("source")):
+        return REASONING_HINT.format(line=failed.group("line"))
     return FENCE_HINT if _CUT_STRING.search(error) else ""
 
 
@@ -1609,8 +1673,49 @@ _REPL_CALL = re.compile(
 
 def calls_repl(argument: str) -> bool:
     """Whether a prose FINAL's argument is code for the REPL to run, not an answer's text: it calls a REPL function
-    (`FINAL(llm_query(...))`), or builds a string from the REPL's variables (`_computed`)."""
-    return _REPL_CALL.search(argument) is not None or _computed(argument)
+    (`FINAL(llm_query(...))`), builds a string from the REPL's variables (`_computed`), or is another expression
+    over names (`_expression`: `FINAL(len(items))`; if its first name is undefined it was text, `text_after_all`)."""
+    return _REPL_CALL.search(argument) is not None or _computed(argument) or _expression(argument)
+
+
+def _expression(argument: str) -> bool:
+    """`len(items)`, `items[-1]`, `last.upper()`, `count + 1`: one Python expression that reads a name, other than a
+    bare name (`FINAL(Paris)`: ambiguous, so text) or a tuple (`FINAL(yes, 3)`). Text that is no expression stays
+    text (`FINAL(New York)`, `FINAL(3.5 km)`, `FINAL(1/2)`: no name), and so, once run, does one whose first name the
+    REPL does not define (`FINAL(Paris (France))`, `text_after_all`)."""
+    if argument.count("{") > _MOST_FIELDS or not argument.strip():
+        return False
+    tree = _parsed(argument)
+    if tree is None or isinstance(tree, ast.Name | ast.Constant | ast.Tuple):
+        return False
+    return any(isinstance(node, ast.Name) for node in ast.walk(tree))
+
+
+def _parsed(argument: str) -> ast.expr | None:
+    try:
+        return ast.parse(argument, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+_NAME_ERROR = re.compile(r"NameError: name '(?P<name>[^'\n]+)' is not defined")
+
+
+def text_after_all(argument: str, error: str | None) -> bool:
+    """Whether a prose FINAL's argument, run as an expression (`_expression`), failed only because it was text that
+    parses as Python: the first name it reads is undefined (`FINAL(Paris (France))`, `FINAL(node.js)`), so nothing
+    in it was the REPL's. A name undefined after a defined one (`FINAL(str(cont))`) is a mistake in code, and one in
+    a string built from names (an f-string) or a REPL call is too: the model is told the error."""
+    missing = list(_NAME_ERROR.finditer(error or ""))
+    if not missing or _REPL_CALL.search(argument) is not None or _BUILDS_TEXT.match(argument) is not None:
+        return False
+    tree = _parsed(argument)
+    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name)] if tree is not None else []
+    return bool(names) and min(names, key=_place).id == missing[-1].group("name")
+
+
+def _place(node: ast.Name) -> tuple[int, int]:
+    return node.lineno, node.col_offset
 
 
 _BUILDS_TEXT = re.compile(
@@ -1619,6 +1724,7 @@ _BUILDS_TEXT = re.compile(
 """What an argument that builds a string starts as: an f-string, or a string literal formatted or added to."""
 
 
+_F_STRING = re.compile(r"[rRbBuU]?[fF][rR]?[\"']")
 _MOST_FIELDS = 1000
 """Replacement fields an argument may hold to be read as code: CPython parses an f-string's fields in quadratic time,
 and no answer is built from more."""
@@ -1632,7 +1738,11 @@ def _computed(argument: str) -> bool:
         return False
     try:
         tree = ast.parse(argument, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    except SyntaxError:
+        # An f-string with a field this Python cannot parse (PEP 701's `f"{", ".join(x)}"` before 3.12) is still
+        # code: the REPL, on the same Python, reports the error to the model instead of its source being the answer.
+        return _F_STRING.match(argument) is not None and "{" in argument.replace("{{", "")
+    except (ValueError, MemoryError, RecursionError):
         return False
     if isinstance(tree, ast.JoinedStr):
         return any(isinstance(part, ast.FormattedValue) for part in tree.values)
@@ -1650,7 +1760,7 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
     _, reading = _last_turn_reading(text)
     written = "\n".join(piece if block else _without_comments(piece) for piece, block in reading.in_order)
     prose = parse_reply(_QUOTE_MARK.sub("", _FENCE_LINE.sub("", written))).prose  # blocks stay where written
-    line = _prose_final([prose], answers_only=True)  # the last FINAL line; one within a later line is later still
+    line, _ = _prose_final([prose])  # the last FINAL line; one within a later line is later still
     floor = line[2] if line is not None else -1
     limit = len(prose)
     for call in reversed(list(_MIDLINE_FINAL.finditer(prose))):
