@@ -14,7 +14,14 @@ from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, completion_bo
 from rlmx import RLM, Budget, Event, InputError
 from rlmx.budget import BudgetExhausted, Ledger, UsageReport
 from rlmx.lm import GuidedRoot, Message, OpenAICompatibleLM, ScriptedLM
-from rlmx.lm.base import CALL_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, Usage, message_token_bound, token_bound
+from rlmx.lm.base import (
+    CALL_OVERHEAD_TOKENS,
+    DEFAULT_SYSTEM_PROMPT_TOKENS,
+    MESSAGE_OVERHEAD_TOKENS,
+    Usage,
+    message_token_bound,
+    token_bound,
+)
 from rlmx.lm.prices import Price, PriceTable, Tier
 from scripting import depth_of, is_sub_call, repl, turn_of
 
@@ -483,7 +490,41 @@ def test_a_server_that_bills_past_its_cap_is_caught_and_stops_the_run(
 def test_token_bound_is_the_utf8_byte_count_for_every_script() -> None:
     assert [token_bound(t) for t in ("abc", "字", "é", "🎉", "👨‍👩‍👧")] == [3, 3, 2, 4, 18]
     messages: list[Message] = [{"role": "user", "content": "字" * 10}]
-    assert message_token_bound(messages) == CALL_OVERHEAD_TOKENS + 30 + MESSAGE_OVERHEAD_TOKENS
+    alone = CALL_OVERHEAD_TOKENS + DEFAULT_SYSTEM_PROMPT_TOKENS + 30 + MESSAGE_OVERHEAD_TOKENS
+    assert message_token_bound(messages) == alone  # no system message: the template's default one may come instead
+    system: list[Message] = [{"role": "system", "content": "abc"}, *messages]
+    assert message_token_bound(system) == CALL_OVERHEAD_TOKENS + 3 + 30 + 2 * MESSAGE_OVERHEAD_TOKENS
+
+
+# A chat template's default system prompt, rendered when a request carries no system message (Mistral Small 3.1's
+# is about 640 characters, Devstral Small 2's about 2,400): the server bills it as prompt.
+TEMPLATE_DEFAULT_SYSTEM = (
+    "You are a helpful assistant built by a lab in a large city. Your knowledge was last updated some time ago. "
+    "When you are unsure, say so and invent nothing; when a question is unclear, ask what is meant. "
+) * 12  # about 2,400 characters
+
+
+@pytest.mark.parametrize("repeat", [3, 12])
+def test_a_template_default_system_prompt_billed_on_short_sub_calls_stays_within_the_bound(
+    server: FakeOpenAIServer, repeat: int
+) -> None:
+    """Sub-calls send one user message; a template then adds its default system prompt, and the bound holds."""
+    injected = TEMPLATE_DEFAULT_SYSTEM[: len(TEMPLATE_DEFAULT_SYSTEM) * repeat // 12]
+
+    def template(body: dict[str, Any]) -> Reply | None:
+        messages = body["messages"]
+        shown = "".join(m["content"] for m in messages)
+        if messages[0]["role"] != "system":
+            shown = injected + shown
+        return Reply(body=completion_body("chat", usage=usage(server.behaviour.tokens(shown), 1)))
+
+    server.behaviour = Behaviour(route=template)
+    sub = OpenAICompatibleLM("mistral-small", server.base_url, max_retries=0)
+    script = repl("outs = llm_query_batched(['French for cat?'] * 6)\nFINAL(outs[0])")
+    root = ScriptedLM([script], input_tokens=500, output_tokens=50)
+    result = RLM(root, sub_lm=sub, budget=Budget(max_tokens=200_000, max_tokens_per_call=64)).completion("q")
+    assert len(server.requests) == 6 and result.answer == "chat"
+    assert result.usage.overshoot_tokens == 0 and result.status == "finished"
 
 
 def test_list_prices_come_from_genai_prices_and_the_users_win() -> None:
@@ -589,12 +630,13 @@ def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_
     document = "plain english words for the reader " * 400  # 14,000 ASCII characters: bound ~4x the real count
     root = ScriptedLM([halves_script(16), repl("FINAL(answer['content'])")], input_tokens=500, output_tokens=50)
     sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0)
-    budget = Budget(max_tokens=5_200, max_tokens_per_call=64)
+    limit = 5_200 + 2 * DEFAULT_SYSTEM_PROMPT_TOKENS  # room for the last piece's bound after 15 real counts
+    budget = Budget(max_tokens=limit, max_tokens_per_call=64)
     result = RLM(root, sub_lm=sub, budget=budget, max_concurrency=16).completion("q", context=document)
-    per_call_bound = token_bound("Summarise: " + document[:875]) + CALL_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS + 64
-    assert (5_200 - 2 * 550) // per_call_bound < 4  # admitted on upper bounds alone, at most 3 would run
+    per_call_bound = message_token_bound([{"role": "user", "content": "Summarise: " + document[:875]}]) + 64
+    assert (limit - 2 * 550) // per_call_bound < 4  # admitted on upper bounds alone, at most 3 would run
     assert len(server.billed) == 16 and result.answer == "16 ok"  # the real counts let every piece through
-    assert result.usage.total_tokens == 2 * 550 + server.billed_tokens <= 5_200
+    assert result.usage.total_tokens == 2 * 550 + server.billed_tokens <= limit
 
 
 def test_calls_queued_for_a_slot_are_not_sent_after_an_overshoot(server: FakeOpenAIServer) -> None:
@@ -652,7 +694,7 @@ def test_requests_that_timed_out_before_the_answered_one_are_booked(server: Fake
     assert result.usage.total_tokens >= server.billed_tokens and result.usage.to_dict()["root"]["estimated_calls"] >= 1
 
 
-@pytest.mark.parametrize("failure", ["timeout", "not_json"])
+@pytest.mark.parametrize("failure", ["timeout", "not_json", "gateway_timeout"])
 def test_a_re_send_is_admitted_like_a_call_and_never_spends_past_the_budget(
     server: FakeOpenAIServer, failure: str
 ) -> None:
@@ -661,6 +703,10 @@ def test_a_re_send_is_admitted_like_a_call_and_never_spends_past_the_budget(
     from fake_openai_server import Reply, fault
 
     first = Reply(delay=1.0) if failure == "timeout" else fault.not_json()
+    if failure == "gateway_timeout":  # Cloudflare's 524: the origin got the request and may bill it
+        first = Reply(
+            524, "<html><body>error code: 524</body></html>", {"content-type": "text/html", "retry-after": "0"}
+        )
     server.script(first, first, first)
     server.behaviour = Behaviour(text=repl("FINAL('done')"))
     lm = OpenAICompatibleLM("m", base_url=server.base_url, api_key="k", max_retries=3, timeout=0.3)

@@ -37,7 +37,7 @@ from rlmx.errors import (
     LMTimeout,
 )
 from rlmx.lm import ScriptedLM
-from rlmx.lm.base import LM, Message, message_token_bound, token_bound
+from rlmx.lm.base import LM, RESEND_GATE, Message, message_token_bound, token_bound
 from rlmx.lm.openai import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, OpenAICompatibleLM
 
 MESSAGES: list[Message] = [
@@ -2352,3 +2352,129 @@ async def test_other_refusals_about_the_input_are_not_read_as_a_prompt_over_the_
     with pytest.raises(LMRequestError) as caught:
         await OpenAICompatibleLM("m", server.base_url, max_tokens=1000, max_retries=0).complete(MESSAGES)
     assert "prompt alone" not in str(caught.value)
+
+
+# --- parameters refused in words, the SDK's extra_* arguments, resends the budget refused, hopeless 500s -------
+
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
+
+
+@pytest.mark.parametrize(
+    ("said", "given", "dropped"),
+    [
+        ("Parallel tool calls are not supported.", {"parallel_tool_calls": True}, "parallel_tool_calls"),
+        ("Top P is not supported for this model.", {"top_p": 0.9}, "top_p"),
+        ("This model does not support log probabilities.", {"logprobs": True}, "logprobs"),
+        ("Stop sequences are not supported by this endpoint", {"stop": ["END"]}, "stop"),
+        ("Presence penalty isn't supported: not allowed for this model", {"presence_penalty": 0.5}, "presence_penalty"),
+        ("Reasoning effort is not supported by this model.", {"reasoning_effort": "low"}, "reasoning_effort"),
+        ("Temperature is not supported with this model.", {"temperature": 0.2}, "temperature"),
+        ("The model does not accept a seed", {"seed": 7}, "seed"),
+        ("Logit bias: unknown option", {"logit_bias": {"50256": -100}}, "logit_bias"),
+        ("Top logprobs are not supported.", {"logprobs": True, "top_logprobs": 2}, "top_logprobs"),
+    ],
+)
+async def test_a_parameter_refused_in_plain_words_is_left_out_like_one_refused_by_name(
+    server: FakeOpenAIServer, said: str, given: dict[str, Any], dropped: str
+) -> None:
+    """Gemini wraps its error in a list and names the parameter in words, not by its field name."""
+    body = json.dumps([{"error": {"code": 400, "message": said, "status": "INVALID_ARGUMENT"}}])
+    server.script(Reply(400, body))
+    lm = OpenAICompatibleLM("gemini-2.0-flash", server.base_url, tools=TOOLS, max_retries=0, **given)
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    await lm.complete(MESSAGES)  # remembered: sent without it from then on
+    assert [dropped in r.body for r in server.requests] == [True, False, False]
+    assert all(r.body["tools"] == TOOLS for r in server.requests)  # what the reply means is never dropped
+    assert lm.unsupported_params == {dropped}
+
+
+async def test_a_refusal_in_words_of_a_parameter_that_changes_the_reply_is_still_an_error(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script(Reply(400, error_body("Tool choice is not supported. Response format is not supported.")))
+    lm = OpenAICompatibleLM(
+        "m", server.base_url, tools=TOOLS, tool_choice="auto", response_format={"type": "json_object"}
+    )
+    with pytest.raises(LMRequestError, match="Tool choice is not supported"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1
+
+
+async def test_the_sdks_extra_body_is_merged_into_the_request_not_sent_as_a_field(server: FakeOpenAIServer) -> None:
+    thinking_off = {"chat_template_kwargs": {"enable_thinking": False}}
+    lm = OpenAICompatibleLM(
+        "Qwen/Qwen3-8B",
+        server.base_url,
+        temperature=0.7,
+        extra_body={**thinking_off, "top_k": 20},
+        extra_headers={"X-Trace": "run-1"},
+        extra_query={"tenant": "a b"},
+    )
+    await lm.complete(MESSAGES)
+    await lm.complete(MESSAGES, extra_body={"top_k": 5, "min_p": 0.1})
+    first, second = (r.body for r in server.requests)
+    assert "extra_body" not in first and "extra_headers" not in first and "extra_query" not in first
+    assert first["chat_template_kwargs"] == {"enable_thinking": False} and first["top_k"] == 20
+    assert first["temperature"] == 0.7
+    assert (second["top_k"], second["min_p"], "extra_body" in second) == (5, 0.1, False)  # the call's own win
+    assert server.requests[0].headers["x-trace"] == "run-1"
+    assert server.requests[0].path == "/v1/chat/completions?tenant=a+b"
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ({"extra_body": "enable_thinking=false"}, "extra_body must be a dict"),
+        ({"extra_body": {"model": "other"}}, "sets model itself"),
+        ({"extra_body": {"extra_body": {}}}, "not inside it"),
+    ],
+)
+def test_an_unusable_extra_body_is_refused_before_any_request(given: dict[str, Any], says: str) -> None:
+    with pytest.raises(InputError, match=says):
+        OpenAICompatibleLM("m", "http://127.0.0.1:9/v1", **given)
+
+
+async def test_headers_or_a_query_for_one_call_are_refused_saying_where_they_go(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM("m", server.base_url)
+    with pytest.raises(InputError, match="default_headers"):
+        await lm.complete(MESSAGES, extra_headers={"x-trace": "1"})
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("status", [504, 524])
+async def test_a_gateway_timeout_the_budget_will_not_resend_says_so(server: FakeOpenAIServer, status: int) -> None:
+    async def no_room() -> bool:
+        return False
+
+    page = f"<html><head><title>{status}</title></head><body>error code: {status}</body></html>"
+    server.script(Reply(status, page, {"content-type": "text/html", "retry-after": "0"}))
+    token = RESEND_GATE.set(no_room)
+    try:
+        with pytest.raises(LMServerError) as caught:
+            await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    finally:
+        RESEND_GATE.reset(token)
+    assert "not sent again: the budget has no room" in str(caught.value)
+    assert caught.value.unanswered == 1 and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "[address=0.0.0.0:4321, pid=77] The decoder prompt (length 66501) is longer than the maximum model length of "
+        "65536. Make sure that `max_model_len` is no smaller than the number of text tokens.",
+        "Input length (160062 tokens) exceeds the maximum allowed length (59862 tokens)",
+    ],
+)
+async def test_a_server_error_saying_the_prompt_is_over_the_window_is_not_retried(
+    server: FakeOpenAIServer, said: str
+) -> None:
+    server.behaviour = Behaviour(route=lambda body: Reply(500, error_body(said, "server_error"), {"retry-after": "0"}))
+    with pytest.raises(LMRequestError, match="prompt alone") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert len(server.requests) == 1 and "attempts" not in str(caught.value)
+    server.behaviour = Behaviour()
+    server.script(*[Reply(500, error_body("the server had an error", "server_error"), {"retry-after": "0"})] * 3)
+    with pytest.raises(LMServerError):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert len(server.requests) == 4  # any other 500 is still retried

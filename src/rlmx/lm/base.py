@@ -174,8 +174,15 @@ def reached_cap(finish_reason: str | None) -> bool:
 
 
 CALL_OVERHEAD_TOKENS = 128
-"""Tokens a chat template may add to a call: BOS, reply priming, and the system text some templates inject
-(Llama 3.1's knowledge-cutoff lines, Qwen's default system prompt, gpt-oss's channel rules: up to ~60)."""
+"""Tokens a chat template may add to any call: BOS, reply priming, and the system text some templates inject even
+beside the caller's system message (Llama 3.1's knowledge-cutoff lines, gpt-oss's channel rules: up to ~60)."""
+DEFAULT_SYSTEM_PROMPT_TOKENS = 1024
+"""Tokens a chat template may add to a call that carries no system message (rlmx's sub-calls send one user
+message): the default system prompt it injects then, billed as prompt. The largest found in common templates:
+Devstral Small 2 (2512)'s `default_system_message` (Le Chat's, with its browsing, multimodal and tool-calling
+sections: about 2,400 characters, about 550 tokens); Magistral Small's reasoning instructions (about 1,000
+characters); Mistral Small 3.1/3.2's (about 640 characters); Qwen2.5's "You are Qwen, created by Alibaba Cloud..."
+(about 70). Bounded at under 2.4 characters a token, where mainstream tokenizers spend about 4-5 on English."""
 MESSAGE_OVERHEAD_TOKENS = 8
 """Tokens a chat template adds around each message (role header, separators)."""
 
@@ -200,8 +207,12 @@ def token_bound(text: str) -> int:
 
 
 def message_token_bound(messages: Sequence[Message]) -> int:
-    """Upper bound on a chat prompt's tokens: `token_bound` of each message plus template overheads."""
-    return CALL_OVERHEAD_TOKENS + sum(token_bound(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+    """Upper bound on a chat prompt's tokens: `token_bound` of each message plus template overheads, and a default
+    system prompt's when no system message opens the prompt (`DEFAULT_SYSTEM_PROMPT_TOKENS`)."""
+    overhead = CALL_OVERHEAD_TOKENS
+    if not messages or messages[0]["role"] != "system":
+        overhead += DEFAULT_SYSTEM_PROMPT_TOKENS
+    return overhead + sum(token_bound(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
 def estimate_tokens(text: str) -> int:

@@ -28,7 +28,7 @@ import time
 import urllib.parse
 import urllib.request
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -59,6 +59,9 @@ class HTTPReply:
     timed_out: int = 0
     """Earlier requests of the same call that were sent and got no whole reply (no reply in time, or one that broke
     off): possibly billed."""
+    not_resent: bool = False
+    """Retries were left, but the budget refused another request after this one (a gateway's timeout: possibly
+    billed): the error must say so (`NOT_RESENT`), as a plain timeout's does."""
 
     def json_body(self) -> Any:
         """The body as JSON, or the text itself when it is not JSON (for error messages); read as text the way a
@@ -193,9 +196,19 @@ class JSONPoster:
     """
 
     def __init__(
-        self, url: str, headers: Mapping[str, str], *, timeout: float, connect_timeout: float, max_retries: int
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        connect_timeout: float,
+        max_retries: int,
+        final: Callable[[HTTPReply], bool] | None = None,
     ) -> None:
         self.url = url
+        self.final = final
+        """Says of an error reply that retrying cannot cure it (a 500 saying the prompt is over the context window),
+        beyond what the status says: it is returned at once. Given by the caller, who reads error bodies."""
         self.headers = {"content-type": "application/json", "accept": "application/json", **headers}
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.read_timeout = timeout
@@ -246,11 +259,12 @@ class JSONPoster:
                 or not should_retry(reply.status, reply.headers)
                 or out_of_quota(reply)
                 or over_the_allowance(reply)
+                or (self.final is not None and self.final(reply))
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
             if gave_up and not await may_resend():
-                return dataclasses.replace(reply, timed_out=timed_out), attempt
+                return dataclasses.replace(reply, timed_out=timed_out, not_resent=True), attempt
 
     async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
         # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which

@@ -26,8 +26,9 @@ import os
 import re
 import ssl
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -85,6 +86,44 @@ _UNSUPPORTED = re.compile(
     re.IGNORECASE,
 )
 _BAD_VALUE = re.compile(r"unsupported value|supported values are|of type '|invalid value", re.IGNORECASE)
+_SAID_IN_WORDS = {
+    "logprobs": (r"log[ -]?prob(?:abilitie)?s?",),
+    "top_logprobs": (r"top[ -]log[ -]?prob(?:abilitie)?s?",),
+    "stop": (r"stop (?:sequences?|words?|strings?|tokens?)",),
+    "parallel_tool_calls": (r"parallel (?:tool|function) (?:calls?|calling|use)", r"parallel calls"),
+    "top_p": (r"nucleus sampling",),
+    "stream_options": (r"include[ _]usage",),
+    "prediction": (r"predicted outputs?",),
+    "web_search_options": (r"web search",),
+}
+"""How servers name a parameter in words, beyond its field name spelled with spaces or hyphens (which every name
+gets: "top p", "Presence penalty", "reasoning effort"): Gemini's "Parallel tool calls are not supported.", "stop
+sequences", "log probabilities" (`_named_by`)."""
+_ORDINARY_WORDS = frozenset({"n", "user", "store", "metadata", "audio", "prediction", "modalities"})
+"""One-word parameters whose name is a word errors use in other senses ("User location is not supported"): named
+only as the field, in its own case."""
+_SUPPORT_NOT = r"(?:does not|doesn't|do not|don't|cannot|can't|can not) (?:support|accept|use) (?:the |an? |setting )?"
+"""A refusal whose verb comes before the parameter ("This model does not support logprobs"); one after it ("'x'
+does not support 'minimal'") refuses a value, which `_UNSUPPORTED` alone does not read as refusing the parameter."""
+
+
+@cache
+def _named_by(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """How a refusal names the parameter `name`: its field name or camelCase form (xAI names presencePenalty), its
+    words in any case with spaces, hyphens or underscores ("Parallel tool calls", "top-p"; `_SAID_IN_WORDS`) and,
+    second, the same after a verb of refusal ("does not support logprobs", `_SUPPORT_NOT`)."""
+    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)
+    exact = rf"(?-i:{re.escape(name)}|{re.escape(camel)})"
+    parts = name.split("_")
+    forms = [exact, *_SAID_IN_WORDS.get(name, ())]
+    if len(parts) > 1 or name not in _ORDINARY_WORDS:
+        last = parts[-1][:-1] if parts[-1].endswith("s") and len(parts[-1]) > 3 else parts[-1]
+        forms.append(r"[\s_.-]+".join([*map(re.escape, parts[:-1]), re.escape(last) + "s?"]))
+    words = "|".join(forms)
+    named = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+    return named, re.compile(rf"{_SUPPORT_NOT}['\"`]?(?:{words})\b", re.IGNORECASE)
+
+
 _ACCEPTED_NAMES = re.compile(
     r"did you mean|expected (?:one|any) of|one of the following"
     r"|(?:valid|supported|allowed|accepted|known) (?:fields|parameters|params|keys|arguments|properties)"
@@ -289,8 +328,9 @@ class OpenAICompatibleLM:
             raise InputError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
             raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        params, sdk_headers, sdk_query = _sdk_extras(params, at_call=False)
         _check_params(params)
-        extra_headers = _checked_headers(default_headers)
+        extra_headers = _checked_headers({**(default_headers or {}), **sdk_headers} if sdk_headers else default_headers)
         if api_key is None:
             if base_url is None:
                 api_key = os.environ.get("OPENAI_API_KEY")
@@ -315,6 +355,7 @@ class OpenAICompatibleLM:
         url, basic = _without_credentials(url)  # they take the Authorization header (a key too: use default_headers)
         # A query string (Azure's ?api-version=...) belongs after the endpoint's path, not before it.
         url, _, query = url.partition("?")
+        query = "&".join(part for part in (query, sdk_query) if part)
         self.base_url = url if url.endswith("/") else url + "/"
         # OpenAI's own API takes max_completion_tokens for every model; elsewhere max_tokens is the widely known
         # name. Either guess is corrected by the server's first 400 that names the parameter.
@@ -336,10 +377,13 @@ class OpenAICompatibleLM:
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
             max_retries=max_retries,
+            final=_hopeless,
         )
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         """One chat completion. Raises LMError subclasses (LMBadResponse for unusable replies) after retries."""
+        if "extra_body" in params or "extra_headers" in params or "extra_query" in params:
+            params = _sdk_extras(params, at_call=True)[0]
         _check_params(params)
         sent = [{"role": m["role"], "content": m["content"]} for m in messages]
         merged = {**self.params, **params}
@@ -460,7 +504,8 @@ class OpenAICompatibleLM:
                     self.output_limit = output_limit or self.output_limit
                     continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
-            refused = next((p for p in droppable if _rejects(reply, p)), None)
+            # the longest name refused: "top logprobs are not supported" names `top_logprobs`, not `logprobs`
+            refused = max((p for p in droppable if _rejects(reply, p)), key=len, default=None)
             if refused is not None:
                 self.unsupported_params.add(refused)
                 continue
@@ -521,6 +566,8 @@ class OpenAICompatibleLM:
         means = _what_the_page_means(reply.status) if said.startswith(HTML_PAGE) else None
         if means is not None:
             detail += f" ({means})"
+        if reply.not_resent:  # a gateway's timeout, possibly billed: the budget had no room to send it again
+            detail += NOT_RESENT
         login = self._login_refused(reply, said)
         if login is not None:
             return LMRequestError(login)
@@ -953,6 +1000,13 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
     return re.search(r"not found|not exist|no such|unknown|invalid model|page|could not route", said, re.I) is not None
 
 
+def _hopeless(reply: HTTPReply) -> bool:
+    """Whether a server error says the prompt alone is over the model's context window (xinference forwarding vLLM's
+    "decoder prompt ... is longer than the maximum model length" as a 500): the same prompt fails the same way each
+    time, so it is not sent again (`JSONPoster.final`), and `_status_error` says what to do."""
+    return reply.status >= 500 and _prompt_over_window(reply, None) is not None
+
+
 def _rejects(reply: HTTPReply, name: str) -> bool:
     """Whether a 400/422 says the parameter `name` itself is not accepted (not that its value is too large)."""
     if reply.status not in (400, 422):
@@ -963,11 +1017,13 @@ def _rejects(reply: HTTPReply, name: str) -> bool:
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     param = error.get("param") if isinstance(error, dict) else None
     camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
-    named = param in (name, camel) or re.search(rf"\b(?:{re.escape(name)}|{re.escape(camel)})\b", message) is not None
+    in_words, refused_in_words = _named_by(name)
+    named = param in (name, camel) or in_words.search(message) is not None
     # Gemini: "Penalty is not enabled for models/gemini-2.5-flash" names neither penalty: both are refused
     named = named or (name.endswith("_penalty") and re.search(r"\bpenalt(?:y|ies)\b", message, re.I) is not None)
     default_only = _DEFAULT_ONLY.search(message) is not None  # Kimi: "invalid temperature: only 1 is allowed"
-    if not named or (_UNSUPPORTED.search(message) is None and not default_only):
+    refused = _UNSUPPORTED.search(message) is not None or refused_in_words.search(message) is not None
+    if not named or (not refused and not default_only):
         return False
     # A value the parameter does not take ("'reasoning_effort' does not support 'minimal'") is the caller's to
     # fix: dropping the parameter would silently run with the server's default. Only when that default is the
@@ -990,6 +1046,35 @@ def _without_system_role(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
     if rest and rest[0]["role"] == "user":
         return [{"role": "user", "content": f"{system}\n\n{rest[0]['content']}"}, *rest[1:]]
     return [{"role": "user", "content": system}, *rest]
+
+
+_SDK_EXTRAS = ("extra_body", "extra_headers", "extra_query")
+
+
+def _sdk_extras(params: dict[str, Any], *, at_call: bool) -> tuple[dict[str, Any], dict[str, str], str]:
+    """The openai SDK's `extra_body`, `extra_headers` and `extra_query`, taken as the SDK takes them rather than sent
+    as fields of those names (which vLLM ignores and OpenAI refuses: `extra_body={"chat_template_kwargs": ...}` would
+    silently do nothing): `extra_body`'s fields merged into the params (over them, as the SDK does), and the headers
+    and the query string (urlencoded) returned apart. A call's own headers or query raise InputError: they belong to
+    the LM (one HTTP session and URL serve all its calls)."""
+    if not any(name in params for name in _SDK_EXTRAS):
+        return params, {}, ""
+    rest = {k: v for k, v in params.items() if k not in _SDK_EXTRAS}
+    for name in _SDK_EXTRAS:
+        value = params.get(name)
+        if value is not None and not isinstance(value, Mapping):
+            raise InputError(f"{name} must be a dict, as the openai SDK takes it; got {type(value).__name__}")
+    if at_call and (params.get("extra_headers") or params.get("extra_query")):
+        raise InputError(
+            "extra_headers and extra_query go to the LM, not to one call: OpenAICompatibleLM(..., "
+            "default_headers={...}) or extra_headers={...}, and extra_query={...} or a query string in base_url"
+        )
+    body = params.get("extra_body") or {}
+    nested = sorted(set(_SDK_EXTRAS).intersection(body))
+    if nested:
+        raise InputError(f"extra_body holds {', '.join(nested)}: pass it beside extra_body, not inside it")
+    query = params.get("extra_query") or {}
+    return {**rest, **body}, dict(params.get("extra_headers") or {}), urlencode(query, doseq=True)
 
 
 def _check_params(params: dict[str, Any]) -> None:
