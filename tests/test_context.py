@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
+import py_compile
+import sqlite3
+import struct
 import subprocess
 import sys
+import tarfile
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +22,7 @@ from rlmx import RLM, InputError
 from rlmx.context import prepare, prepare_all
 from rlmx.lm import ScriptedLM
 from rlmx.sandbox.frames import RESERVED_NAMES
-from scripting import repl
+from scripting import cli_environ, repl
 
 
 def test_str_context_is_described_not_copied() -> None:
@@ -308,3 +317,154 @@ def test_a_folder_skips_files_reached_through_a_link_that_leads_outside_it(tmp_p
     assert json.loads(folder.data) == {"links/same": "notes", "notes.txt": "notes"}
     assert "links/creds (a link that leads outside the folder)" in folder.skipped_files
     assert "secret-token" not in folder.text
+
+
+# --- what counts as text: NUL holes, UTF-16/32 without a byte order mark, real binaries ---------------------------
+
+_LOG = "2024-05-01 12:00:01 INFO start\r\n2024-05-01 12:00:02 ERROR disk full on /var caf\u00e9\r\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "hole", "after"),
+    [
+        ("", 4096, _LOG),  # copytruncate: the writer kept its offset, the head is a NUL-filled hole
+        ("x" * 99 + "\n", 512, _LOG),  # a hole that starts at byte 100 ...
+        ("x" * 8999 + "\n", 512, _LOG),  # ... and the same at byte 9000, past the sniffed head: the same verdict
+        (_LOG * 300, 200_000, _LOG),  # a crash left a hole in the middle
+        (_LOG, 1, _LOG),  # a lone NUL between lines
+    ],
+    ids=["copytruncate-head", "at-100", "at-9000", "middle", "one-nul"],
+)
+@pytest.mark.parametrize("name", ["app.log", "app"], ids=["log-loader", "no-suffix"])
+def test_utf8_text_holding_a_run_of_nuls_is_read_and_the_run_becomes_one_nul(
+    tmp_path: Path, before: str, hole: int, after: str, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(before.encode() + b"\x00" * hole + after.encode())
+    expected = before + "\x00" + after  # one NUL keeps where the hole was without flooding the model
+    assert prepare("context", path).text == expected
+    assert prepare("context", path.read_bytes()).text == expected  # bytes values by the same rule
+    folder = prepare("context", tmp_path)
+    assert folder.skipped_files == () and json.loads(folder.data) == {name: expected}
+
+
+def test_a_log_with_a_nul_hole_reaches_the_repl_through_the_python_api(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    path.write_bytes(b"\x00" * 10_000 + _LOG.encode())
+    lm = ScriptedLM([repl("FINAL(repr([l for l in context.splitlines() if 'ERROR' in l]))")])
+    result = RLM(lm).completion("which error?", context=path)
+    assert result.answer == repr(["2024-05-01 12:00:02 ERROR disk full on /var caf\u00e9"])
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(
+    "text",
+    ["launch code 7, caf\u00e9\r\nline two\n", "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440! 42\n"],
+    ids=["latin", "cyrillic"],
+)
+def test_utf16_and_utf32_without_a_byte_order_mark_are_decoded(tmp_path: Path, codec: str, text: str) -> None:
+    raw = text.encode(codec)
+    assert prepare("context", raw).text == text  # a bytes value: was read as UTF-8 full of NULs
+    (tmp_path / "notes").write_bytes(raw)
+    assert prepare("context", tmp_path / "notes").text == text
+    assert json.loads(prepare("context", tmp_path).data) == {"notes": text}
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
+    )
+
+
+def _tar_of_text() -> bytes:  # ASCII headers, NUL padding and text: valid UTF-8 with no other control byte
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        body = b"hello from inside a tar\n" * 20
+        info = tarfile.TarInfo("notes.txt")
+        info.size = len(body)
+        archive.addfile(info, io.BytesIO(body))
+    return out.getvalue()
+
+
+def _stored_zip_of_text() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("notes.txt", "hello from inside a zip\n" * 20)
+    return out.getvalue()
+
+
+def _sqlite(tmp_path: Path) -> bytes:
+    database = tmp_path / "made.db"
+    connection = sqlite3.connect(database)
+    with connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.executemany("INSERT INTO notes VALUES (?)", [(f"note number {n}",) for n in range(40)])
+    connection.close()
+    data = database.read_bytes()
+    database.unlink()
+    return data
+
+
+def _pyc(tmp_path: Path) -> bytes:
+    source = tmp_path / "module_source.py"
+    source.write_text("GREETING = 'hello'\nprint(GREETING)\n")
+    compiled = Path(py_compile.compile(str(source), cfile=str(tmp_path / "compiled.pyc"), doraise=True))
+    data = compiled.read_bytes()
+    source.unlink()
+    compiled.unlink()
+    return data
+
+
+_BINARIES: dict[str, Any] = {
+    "png": lambda tmp_path: _png(),
+    "elf": lambda tmp_path: Path("/bin/sh").resolve().read_bytes()[:65536],
+    "gzip": lambda tmp_path: gzip.compress(_LOG.encode() * 50),
+    "zip-stored": lambda tmp_path: _stored_zip_of_text(),
+    "tar": lambda tmp_path: _tar_of_text(),
+    "sqlite": _sqlite,
+    "pyc": _pyc,
+    "jpeg": lambda tmp_path: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00",
+    "int32-array": lambda tmp_path: struct.pack("<200i", *range(200)),
+    "float64-array": lambda tmp_path: struct.pack("<100d", *(n * 1.5 for n in range(100))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_BINARIES))
+def test_real_binaries_are_refused_as_binary_from_every_source(tmp_path: Path, kind: str) -> None:
+    if kind == "elf" and not Path("/bin/sh").exists():
+        pytest.skip("no /bin/sh")
+    raw = _BINARIES[kind](tmp_path)
+    path = tmp_path / "blob"
+    path.write_bytes(raw)
+    with pytest.raises(InputError, match=r"context file .*blob is binary: "):
+        prepare("context", path)
+    with pytest.raises(InputError, match=r"context bytes are not text \((binary|not UTF-8): "):
+        prepare("context", raw)
+    (tmp_path / "ok.txt").write_text("fine")
+    folder = prepare("context", tmp_path)
+    assert folder.skipped_files in (("blob (binary)",), ("blob (not UTF-8)",))
+    assert json.loads(folder.data) == {"ok.txt": "fine"}
+
+
+def test_a_file_of_nothing_but_nuls_is_not_text(tmp_path: Path) -> None:
+    (tmp_path / "zeroed").write_bytes(b"\x00" * 20_000)
+    with pytest.raises(InputError, match="binary: it holds only NUL bytes"):
+        prepare("context", tmp_path / "zeroed")
+
+
+def test_standard_input_gets_the_same_rule(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl("FINAL(repr(context))")]), encoding="utf-8")
+    command = [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", "-", "--scripted", str(script), "-q"]
+
+    def ask(data: bytes) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, input=data, capture_output=True, timeout=60, env=cli_environ(tmp_path))
+
+    done = ask("piped from PowerShell\n".encode("utf-16-le"))
+    assert done.returncode == 0 and done.stdout.decode().strip() == repr("piped from PowerShell\n"), done.stderr
+    done = ask(_tar_of_text())  # was read as text, headers and NULs and all
+    assert done.returncode == 2 and b"standard input is not UTF-8 text (binary: it is a tar archive" in done.stderr

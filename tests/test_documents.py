@@ -15,7 +15,7 @@ from rlmx import RLM, InputError
 from rlmx.context import prepare
 from rlmx.documents import LOADERS, load
 from rlmx.lm import ScriptedLM
-from scripting import repl
+from scripting import cli_environ, repl
 
 fpdf = pytest.importorskip("fpdf", reason="fpdf2 writes the test PDFs (dev extra)")
 pytest.importorskip("pypdf", reason="PDF support needs the pdf extra")
@@ -169,6 +169,30 @@ def test_unreadable_files_are_named_before_any_lm_call(tmp_path: Path, name: str
         RLM(lm).completion("q", context=path)
     assert name in str(caught.value)
     assert lm.calls == []
+
+
+def test_rlmx_ask_reads_a_log_that_logrotate_left_with_a_nul_hole(tmp_path: Path) -> None:
+    # copytruncate while the writer keeps its offset: the file starts with a NUL-filled hole, then UTF-8 lines.
+    # It was refused ("not UTF-8 text (binary ...); convert it to UTF-8"), exit 2, though it is UTF-8 already.
+    log = tmp_path / "app.log"
+    log.write_bytes(b"\x00" * 6000 + "12:00:01 INFO start\r\n12:00:02 ERROR disk full, caf\u00e9\r\n".encode())
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_bytes(log.read_bytes())
+    script = tmp_path / "script.json"
+    lines = {log: "context.splitlines()", tmp_path / "logs": "context['app.log'].splitlines()"}
+    for context, read in lines.items():
+        cell = repl(f"FINAL([line for line in {read} if 'ERROR' in line][0].strip())")
+        script.write_text(json.dumps([cell]), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "rlmx.cli", "ask", "which error?", "-c", str(context), "--scripted", str(script)],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=cli_environ(tmp_path),
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "12:00:02 ERROR disk full, caf\u00e9" and "skipped" not in done.stderr
 
 
 def test_scanned_and_encrypted_pdfs_say_so(tmp_path: Path) -> None:

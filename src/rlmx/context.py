@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlmx import documents
-from rlmx.documents.text import NotText, decode_text, refuse_binary
+from rlmx.documents.text import HEAD, NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
 from rlmx.sandbox import frames
 from rlmx.sandbox.graphemes import boundary_before, head
@@ -199,8 +199,8 @@ class SizeLimit:
 
 def _load_bytes(value: Any, limit: SizeLimit, name: str) -> _Loaded:
     limit.check(f"context `{name}`", len(value))
-    try:  # as a file's bytes are read: UTF-8 (its BOM dropped), or UTF-16/UTF-32 when a BOM says so
-        return _Loaded(decode_text(bytes(value), refuse_nul=False))
+    try:  # as a file's bytes are read (`documents.text`: one rule for files, folders, stdin and bytes)
+        return _Loaded(decode_text(bytes(value)))
     except NotText as exc:
         raise InputError(
             f"context bytes are not text ({exc}); decode them yourself and pass a str, or pass the file's Path"
@@ -224,8 +224,9 @@ def _not_regular(path: Path, mode: int) -> InputError:
 
 
 def _read_text_file(path: Path, limit: SizeLimit) -> str:
-    """The file's text (`documents.text.decode_text`: UTF-8, or UTF-16/32 with a byte order mark); NotText when it
-    is binary (NUL bytes in its first 8 KiB, told before the rest is read) or not UTF-8.
+    """The file's text (`documents.text.decode_text`: UTF-8, or UTF-16/32 by a byte order mark or by where its NULs
+    sit); NotText when it is binary (told from the head before the rest is read where the head already shows it) or
+    not UTF-8.
 
     The file is opened non-blocking and checked with fstat before any read, so a FIFO or device swapped in after
     the caller's stat() is refused too; no more than the limit is ever read."""
@@ -239,8 +240,8 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
             raise _not_regular(path, info.st_mode)
         limit.check(f"context file {path}", info.st_size)
         try:
-            head = handle.read(8192)
-            refuse_binary(head)  # before reading the rest
+            head = handle.read(HEAD)
+            refuse_binary(head)  # only what the head proves: the verdict is on the whole file
             raw = head + handle.read(limit.max_bytes - limit.used + 1 - len(head))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
