@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rlmx import RLM, Budget, LMServerError, Result
+from rlmx import RLM, Budget, Event, LMServerError, Result
 from rlmx.lm import Message, ScriptedLM
 from rlmx.prompts import FORCED_SYSTEM
 from rlmx.protocol import (
@@ -1239,11 +1239,52 @@ def test_text_that_parses_as_python_is_still_held_to_the_output() -> None:
     assert result.answer == "gamma" and "does not show it" in lm.calls[1][-1]["content"]
 
 
-@pytest.mark.parametrize("line", ["FINAL(str(nn))", "FINAL(len(wrds))", "FINAL(words[n])"])
-def test_an_expression_that_fails_is_reported_never_answered_as_its_source(line: str) -> None:
-    result, lm = run([_SET_UP, line, "FINAL(gamma)"])
+@pytest.mark.parametrize("text", ["str(nn)", "len(wrds)", "words[n]", "abs(x)", "max(a, b)", "words.txt", "n.json"])
+def test_an_expression_whose_run_fails_was_text_and_answers_as_written(text: str) -> None:
+    events: list[Event] = []
+    result, _ = run([_SET_UP, f"Done.\nFINAL({text})", "FINAL(wrong)"], on_event=events.append)
+    assert (result.answer, result.iterations) == (text, 2)
+    assert all(e.data["status"] == "ok" for e in events if e.type == "cell")  # no failed cell the model never wrote
+
+
+def test_an_fstring_that_fails_is_reported_never_answered_as_its_source() -> None:
+    result, lm = run([_SET_UP, 'FINAL(f"{nn} words")', "FINAL(gamma)"])
     assert (result.answer, result.iterations) == ("gamma", 3)
-    assert "Error" in lm.calls[2][-1]["content"]
+    assert "NameError" in lm.calls[2][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ('FINAL("words.txt")', "words.txt"),  # quoted: text, not run once unquoted
+        ("FINAL('not n')", "not n"),
+        ("FINAL(not n)", "not n"),  # words joined by Python's word operators
+        ("FINAL(n in words)", "n in words"),
+        ("FINAL(re.findall)", "re.findall"),  # a dotted name: an API's name, never its repr
+        ("FINAL(str.split)", "str.split"),
+        ("FINAL(sorted)", "sorted"),
+        ("FINAL(lambda s: s[::-1])", "lambda s: s[::-1]"),  # code asked for
+        ('FINAL(print("hi"))', 'print("hi")'),
+        ("FINAL(exit(0))", "exit(0)"),
+        ("FINAL(type(words))", "type(words)"),  # a class is no answer: the text is
+    ],
+)
+@pytest.mark.parametrize("last", [False, True])
+def test_a_plain_answer_shaped_like_code_stays_text(line: str, answer: str, last: bool) -> None:
+    set_up = repl("import re\nwords = context.split()\nn = [w for w in words if w == 'zeta']")
+    if last:
+        result, _ = run([set_up, f"Done.\n{line}"], budget=Budget(max_iterations=1))
+        assert (result.answer, result.answer_source) == (answer, "final_request")
+    else:
+        result, _ = run([set_up, f"Done.\n{line}", "FINAL(wrong)"])
+        assert (result.answer, result.iterations) == (answer, 2)
+
+
+@pytest.mark.parametrize(("line", "answer"), [("FINAL(total + 1)", "4"), ("FINAL(len(items))", "2")])
+def test_on_the_last_turn_the_replys_block_runs_before_its_final_is_read(line: str, answer: str) -> None:
+    reply = repl("items = context.split()[1:]\ntotal = len(items) + 1") + f"\nCounted.\n{line}"
+    result, _ = run([repl("print(1)"), reply], budget=Budget(max_iterations=1))
+    assert (result.answer, result.answer_source) == (answer, "final_request")
 
 
 # --- a Python 3.12 f-string that reuses its quote inside a field ----------------------------------------------------

@@ -38,7 +38,6 @@ from rlmx.protocol import (
     THREAD_ABOVE_CHARS,
     ProseFinal,
     aparse_reply,
-    calls_repl,
     fence_hint,
     find_final_anywhere,
     has_quoted_block,
@@ -548,7 +547,7 @@ class Engine:
         elif prose is not None:
             finish, extra = await self._prose_finish(prose)
             # run as code, it was text after all (`text_after_all`): held to what the output shows, as text is
-            as_text = finish is not None and finish.source == "prose" and calls_repl(prose.argument)
+            as_text = finish is not None and finish.source == "prose" and prose.computed
             if as_text and cells and _contradicted([prose.argument], printed, asked):
                 finish, extra = None, prompts.FINAL_NOT_SHOWN.format(call=prose.call)
                 self.emit("answer_rejected", source="prose", problems=extra)
@@ -557,11 +556,13 @@ class Engine:
             outputs.append(extra)
         return None, prompts.cell_outputs(outputs)
 
-    async def _run_cell(self, code: str) -> CellResult:
+    async def _run_cell(self, code: str, *, shown: bool = True) -> CellResult:
+        """Run a cell; `shown=False` leaves its events to the caller (`_cell_done`), who may find it was no cell."""
         assert self.sandbox is not None
         self._cells += 1
         cell_id = f"{self.node_id}/c{self._cells}"
-        self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
+        if shown:
+            self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
         result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=self._cell_time())
         if result.answer.get("valid"):
             self.answer_buffer = result.answer.get("content")
@@ -570,6 +571,11 @@ class Engine:
             code, limit = self._setup_source(), self._cell_time()
             redo = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
             self.emit("setup", status=redo.status, output=clip(redo.feedback(), 2000), seconds=round(redo.seconds, 4))
+        if shown:
+            self._cell_done(cell_id, result)
+        return result
+
+    def _cell_done(self, cell_id: str, result: CellResult) -> None:
         self.emit(
             "cell",
             cell_id=cell_id,
@@ -580,7 +586,6 @@ class Engine:
             finished=self._finish_from(result) is not None,
             seconds=round(result.seconds, 4),
         )
-        return result
 
     def _cell_time(self) -> float:
         """A cell's soft time limit: `cell_timeout`, or less when the time budget ends sooner, so the worker
@@ -597,7 +602,7 @@ class Engine:
         return None
 
     async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
-        if prose.kind == "final" and not calls_repl(prose.argument):
+        if prose.kind == "final" and not prose.computed:
             return Finish("prose", prose.argument), ""
         # FINAL_VAR and SUBMIT written in prose run as the one line of code they are, and so does a FINAL whose
         # argument calls the REPL (`FINAL(llm_query(...))`): its text is code, never the answer.
@@ -608,10 +613,18 @@ class Engine:
             if prose.kind == "final_var"
             else f"SUBMIT({prose.argument})"
         )
-        result = await self._run_cell(code)
-        if prose.kind == "final" and result.status != "ok" and text_after_all(prose.argument, result.error):
-            return Finish("prose", prose.argument), ""  # FINAL(Paris (France)): text that parses as Python
-        return self._finish_from(result), result.feedback()
+        # a FINAL's run may show it was text after all: no cell the model wrote, so the trace only shows it once known
+        result = await self._run_cell(code, shown=prose.kind != "final")
+        if prose.kind != "final":
+            return self._finish_from(result), result.feedback()
+        finish = self._finish_from(result)
+        value = finish.value if finish is not None else None
+        if text_after_all(prose.argument, result.status == "error", value):
+            return Finish("prose", prose.argument), ""  # FINAL(data.csv), FINAL(re.findall): text that parses as Python
+        cell_id = self._cell_id()
+        self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
+        self._cell_done(cell_id, result)
+        return finish, result.feedback()
 
     # --- endings ------------------------------------------------------------------------------
     def _accept(self, finish: Finish) -> tuple[NodeResult | None, str]:
@@ -773,17 +786,23 @@ class Engine:
         a FINAL in its text may be a draft it was about to take back."""
         parsed = await aparse_reply(text)
         written = None if cut else find_final_anywhere(text)  # the last real FINAL, wherever written
-        if parsed.final is not None and not cut:  # a FINAL line: the last real FINAL written wins
-            finish, _ = await self._prose_finish(written or parsed.final)
-            if finish is not None:
-                return finish
-            written = None
+        line = written or parsed.final if parsed.final is not None and not cut else None
+        if line is not None and line.kind == "final" and not line.computed:  # text: the last real FINAL written wins
+            return Finish("prose", line.argument)
+        # the reply's blocks run first, then its FINAL is read, as mid-run (`_act`): `FINAL(total + 1)` after the
+        # block that sets total reads that total
         cells = parsed.cells[:-1] if cut and parsed.open_block else parsed.cells
+        ran: Finish | None = None
         for code in cells:
-            finish = self._finish_from(await self._run_cell(code))
-            if finish is not None:
-                return finish
-        return None if written is None else (await self._prose_finish(written))[0]
+            ran = self._finish_from(await self._run_cell(code))
+            if ran is not None:
+                break
+        if line is not None:
+            finish, _ = await self._prose_finish(line)
+            return finish or ran  # a FINAL line: the last real FINAL written wins
+        if ran is not None or written is None:
+            return ran
+        return (await self._prose_finish(written))[0]
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
     async def _handle_calls(self, call: SubCall) -> list[SubCallResult]:
@@ -1035,7 +1054,7 @@ def _unseen(
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
     if prose.kind == "final":
-        written = [] if calls_repl(prose.argument) else [prose.argument]  # a computed FINAL: run, not compared
+        written = [] if prose.computed else [prose.argument]  # a computed FINAL: run, not compared
     else:
         written = submit_literals(prose.argument) if prose.kind == "submit" else []
     return prompts.FINAL_NOT_SHOWN.format(call=prose.call) if _contradicted(written, printed, asked) else None

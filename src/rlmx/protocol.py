@@ -44,7 +44,8 @@ splits a reply into three kinds of text:
   (`**Final Answer**: FINAL(x)`, `<answer><|begin_of_box|>FINAL(x)<|end_of_box|></answer>`), and a string argument
   may start on the next line (`FINAL(\n    "x"\n)` is x); one that builds a string from variables
   (`FINAL(f"{n} items")`), or another expression over names (`FINAL(len(items))`), is code for the REPL to fill in
-  (`calls_repl`; text that only parses as Python, `FINAL(Paris (France))`, stays text). A FINAL of the template's
+  (`calls_repl`; a quoted string, a dotted name, a lambda, words joined by `not`/`and`/`in`, and an expression
+  whose run fails or names a function stay text, `FINAL(input.txt)`, `text_after_all`). A FINAL of the template's
   placeholder (`FINAL(your answer)`) never answers, on any turn. On the last turn, the last FINAL written
   anywhere (in order, blocks that do not run included) answers, never the template's placeholder
   (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
@@ -66,7 +67,7 @@ import itertools
 import re
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from rlmx.sandbox.frames import encodable
@@ -344,6 +345,13 @@ class ProseFinal:
     kind: Literal["final", "final_var", "submit"]
     argument: str
     """For FINAL: the answer text. For FINAL_VAR: the variable's name. For SUBMIT: its arguments, as written."""
+    literal: bool = field(default=False, compare=False)
+    """A FINAL of a quoted string (`FINAL("input.txt")`): text by any reading, never run once unquoted."""
+
+    @property
+    def computed(self) -> bool:
+        """Whether the REPL runs this FINAL's argument for its value (`calls_repl`); a quoted string it never does."""
+        return self.kind == "final" and not self.literal and calls_repl(self.argument)
 
     @property
     def call(self) -> str:
@@ -1426,13 +1434,13 @@ def _prose_final(segments: list[str]) -> tuple[_Found | None, _Found | None]:
         for match in reversed(starts):
             if match.group("paren") == "（":  # FINAL（伽马）, as models answering in Chinese write it
                 close = segment.find("）", match.end(), limit)
-                found = None if close < 0 else (segment[match.end() : close].strip(), close + 1)
+                found = None if close < 0 else (segment[match.end() : close].strip(), close + 1, False)
             else:
                 found = _argument(segment, match.end(), limit)
             limit = match.start()
             if found is None:
                 continue
-            argument, end = found
+            argument, end, literal = found
             if match.group("prefix") and not _CLOSING_MARKUP.match(segment, end):
                 continue
             kind, at = match.group("kind"), match.start("kind")
@@ -1443,7 +1451,7 @@ def _prose_final(segments: list[str]) -> tuple[_Found | None, _Found | None]:
                 argument = wrapped.group("inner") if wrapped else argument
                 quoted = _QUOTED.match(argument)  # FINAL(“gamma”), FINAL(«gamma»): nor are the quotes
                 answer = next(g for g in quoted.groups() if g) if quoted else argument
-                return (ProseFinal("final", answer), index, at), placeholder
+                return (ProseFinal("final", answer, literal or quoted is not None), index, at), placeholder
             if kind == "SUBMIT" and _is_keywords(argument):
                 return (ProseFinal("submit", argument), index, at), placeholder
             if kind == "FINAL_VAR" and argument.isidentifier():
@@ -1508,9 +1516,9 @@ def submit_literals(arguments: str) -> list[str]:
     return [str(k.value.value) for k in keywords if isinstance(k.value, ast.Constant) and k.value.value is not None]
 
 
-def _argument(text: str, start: int, limit: int) -> tuple[str, int] | None:
-    """The argument after the '(' that ends at `start`, read no further than `limit`, and where its ')' ends; None
-    when unbalanced.
+def _argument(text: str, start: int, limit: int) -> tuple[str, int, bool] | None:
+    """The argument after the '(' that ends at `start`, read no further than `limit`, where its ')' ends, and whether
+    it was a quoted string (text, never run); None when unbalanced.
 
     A quoted Python string followed by ')' is unquoted; anything else is taken as raw text up to the ')' that
     balances the parentheses (quotes do not count there: prose has apostrophes).
@@ -1523,7 +1531,7 @@ def _argument(text: str, start: int, limit: int) -> tuple[str, int] | None:
         depth += 1 if paren.group() == "(" else -1
         if depth == 0:
             raw = text[start : paren.start()].strip()
-            return (_requoted(raw) if _F_STRING.match(raw) else None) or raw, paren.end()
+            return (_requoted(raw) if _F_STRING.match(raw) else None) or raw, paren.end(), False
     return None
 
 
@@ -1555,9 +1563,9 @@ def _requoted(source: str) -> str | None:
     return requoted if _computed(requoted) else None
 
 
-def _string_literal(text: str, start: int, limit: int) -> tuple[str, int] | None:
-    """`FINAL("...")`: the string's value when the argument is exactly one Python string literal, and where the
-    call's ')' ends."""
+def _string_literal(text: str, start: int, limit: int) -> tuple[str, int, bool] | None:
+    """`FINAL("...")`: the string's value when the argument is exactly one Python string literal, where the call's
+    ')' ends, and whether that value is text (all but an f-string with fields, which stays code)."""
     opening = _STRING_START.match(text, start, limit)
     if opening is None:
         return None
@@ -1574,13 +1582,13 @@ def _string_literal(text: str, start: int, limit: int) -> tuple[str, int] | None
         source = text[start : stop.end()].strip()
         if "f" in source[: source.find(quote)].lower():  # an f-string: never a literal
             if _computed(source):  # FINAL(f"{count} items"): code for the REPL to fill in (`calls_repl`)
-                return source, closing.end()
-            return text[opening.end() : stop.start()], closing.end()  # one with no field, or broken: its text
+                return source, closing.end(), False
+            return text[opening.end() : stop.start()], closing.end(), True  # one with no field, or broken: its text
         try:
             value = ast.literal_eval(source)
         except (ValueError, SyntaxError):
-            return text[opening.end() : stop.start()], closing.end()
-        return (value, closing.end()) if isinstance(value, str) else None
+            return text[opening.end() : stop.start()], closing.end(), True
+        return (value, closing.end(), True) if isinstance(value, str) else None
     return None
 
 
@@ -1674,21 +1682,48 @@ _REPL_CALL = re.compile(
 def calls_repl(argument: str) -> bool:
     """Whether a prose FINAL's argument is code for the REPL to run, not an answer's text: it calls a REPL function
     (`FINAL(llm_query(...))`), builds a string from the REPL's variables (`_computed`), or is another expression
-    over names (`_expression`: `FINAL(len(items))`; if its first name is undefined it was text, `text_after_all`)."""
+    over names (`_expression`: `FINAL(len(items))`; if running it fails it was text, `text_after_all`)."""
     return _REPL_CALL.search(argument) is not None or _computed(argument) or _expression(argument)
 
 
 def _expression(argument: str) -> bool:
-    """`len(items)`, `items[-1]`, `last.upper()`, `count + 1`: one Python expression that reads a name, other than a
-    bare name (`FINAL(Paris)`: ambiguous, so text) or a tuple (`FINAL(yes, 3)`). Text that is no expression stays
-    text (`FINAL(New York)`, `FINAL(3.5 km)`, `FINAL(1/2)`: no name), and so, once run, does one whose first name the
-    REPL does not define (`FINAL(Paris (France))`, `text_after_all`)."""
+    """`len(items)`, `items[-1]`, `last.upper()`, `count + 1`: one Python expression that reads a name and is not a
+    shape plain answers take (`_reads_as_text`). Text that is no expression stays text (`FINAL(New York)`,
+    `FINAL(3.5 km)`, `FINAL(1/2)`: no name), and so, once run, does one that fails (`text_after_all`)."""
     if argument.count("{") > _MOST_FIELDS or not argument.strip():
         return False
     tree = _parsed(argument)
-    if tree is None or isinstance(tree, ast.Name | ast.Constant | ast.Tuple):
+    if tree is None or _reads_as_text(tree):
         return False
     return any(isinstance(node, ast.Name) for node in ast.walk(tree))
+
+
+_CODE_ANSWER_CALLS = frozenset({"print", "exit", "quit", "input", "help", "breakpoint"})
+"""Calls that, as a FINAL's argument, are code the task asked for (`FINAL(print("Hello"))`), not a value to compute:
+run, they print, stop, wait for input or open a debugger."""
+_WORD_OPERATORS = (ast.In, ast.NotIn, ast.Is, ast.IsNot)
+
+
+def _reads_as_text(tree: ast.expr) -> bool:
+    """Whether an argument that parses as Python is, by its shape, a plain answer: a bare name, constant or tuple
+    (`FINAL(Paris)`, `FINAL(yes, 3)`), a dotted name (`FINAL(input.txt)`, `FINAL(re.findall)`: a file or an API's
+    name), a lambda (code asked for), a call of print/exit/quit/input/help/breakpoint, or words joined by Python's
+    word operators (`FINAL(not found)`, `FINAL(yes and no)`, `FINAL(found in data)`)."""
+    if isinstance(tree, ast.Name | ast.Constant | ast.Tuple | ast.Lambda | ast.BoolOp):
+        return True
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
+        return True
+    if isinstance(tree, ast.Compare) and any(isinstance(op, _WORD_OPERATORS) for op in tree.ops):
+        return True
+    chain: ast.expr = tree
+    while isinstance(chain, ast.Attribute):
+        chain = chain.value
+    if chain is not tree and isinstance(chain, ast.Name):
+        return True
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CODE_ANSWER_CALLS
+        for node in ast.walk(tree)
+    )
 
 
 def _parsed(argument: str) -> ast.expr | None:
@@ -1698,24 +1733,21 @@ def _parsed(argument: str) -> ast.expr | None:
         return None
 
 
-_NAME_ERROR = re.compile(r"NameError: name '(?P<name>[^'\n]+)' is not defined")
+_OBJECT_REPR = re.compile(
+    r"<(?:function|built-in function|built-in method|bound method|method|method-wrapper|slot wrapper|class|module"
+    r"|ufunc|classmethod|staticmethod|property|member|getset) [^\n]*>"
+)
+"""str() of a function, method, class or module (what FINAL sends back for one): the argument named it, as text."""
 
 
-def text_after_all(argument: str, error: str | None) -> bool:
-    """Whether a prose FINAL's argument, run as an expression (`_expression`), failed only because it was text that
-    parses as Python: the first name it reads is undefined (`FINAL(Paris (France))`, `FINAL(node.js)`), so nothing
-    in it was the REPL's. A name undefined after a defined one (`FINAL(str(cont))`) is a mistake in code, and one in
-    a string built from names (an f-string) or a REPL call is too: the model is told the error."""
-    missing = list(_NAME_ERROR.finditer(error or ""))
-    if not missing or _REPL_CALL.search(argument) is not None or _BUILDS_TEXT.match(argument) is not None:
+def text_after_all(argument: str, failed: bool, value: object) -> bool:
+    """Whether a prose FINAL's argument, run as an expression (`_expression`), was text that parses as Python after
+    all: running it raised (any exception: `FINAL(data.csv)`, `FINAL(abs(x))`, `FINAL(str(nn))`), or it named a
+    function, method, class or module (`FINAL(re.findall)`). Not so for a string built from names (an f-string, a
+    `.format`) or a REPL call: the model clearly meant a value, and is told the error."""
+    if _REPL_CALL.search(argument) is not None or _BUILDS_TEXT.match(argument) is not None:
         return False
-    tree = _parsed(argument)
-    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name)] if tree is not None else []
-    return bool(names) and min(names, key=_place).id == missing[-1].group("name")
-
-
-def _place(node: ast.Name) -> tuple[int, int]:
-    return node.lineno, node.col_offset
+    return failed or (isinstance(value, str) and _OBJECT_REPR.fullmatch(value) is not None)
 
 
 _BUILDS_TEXT = re.compile(
@@ -1769,7 +1801,7 @@ def find_final_anywhere(text: str) -> ProseFinal | None:
         found = _argument(prose, call.end(), limit)
         limit = call.start()  # each argument is read up to the next call at most: linear however many are unclosed
         if found is not None and found[0] and not _PLACEHOLDER.fullmatch(found[0]):
-            return ProseFinal("final", found[0])
+            return ProseFinal("final", found[0], found[2])
     if line is not None:
         return line[0]
     boxed = _last_boxed(prose)
