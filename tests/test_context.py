@@ -468,3 +468,48 @@ def test_standard_input_gets_the_same_rule(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.decode().strip() == repr("piped from PowerShell\n"), done.stderr
     done = ask(_tar_of_text())  # was read as text, headers and NULs and all
     assert done.returncode == 2 and b"standard input is not UTF-8 text (binary: it is a tar archive" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "東京の天気は晴れでした。明日も晴れるでしょう。\n" * 25,  # ASCII only in the line ends
+        "第二節　一つ目の例\r\n　番号 A-7 を参照\r\n" * 12,  # U+3000 and U+4E00 put a NUL where BE's ASCII would
+        "Привет, как дела? 🎉\n" * 15,  # 🎉's low surrogate DF89 ... and 😀's DE00 are 00 DE in UTF-16LE
+        "Сервер перезапущен 😀\r\n" * 15,
+        "北京大學圖書館藏書目錄一覽" * 10,  # no ASCII at all: its only NULs are those of 一
+    ],
+    ids=["japanese-lines", "ideographic-space", "russian-emoji", "russian-grinning", "chinese-only"],
+)
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_bomless_utf16_is_read_in_its_own_byte_order(tmp_path: Path, text: str, codec: str) -> None:
+    (tmp_path / "notes").write_bytes(text.encode(codec))
+    assert prepare("context", tmp_path / "notes").text == text  # was refused as binary
+
+
+@pytest.mark.parametrize("cut", [1, 3], ids=["odd-byte", "mid-surrogate"])
+def test_bomless_utf16_cut_short_is_read_up_to_its_last_whole_character(tmp_path: Path, cut: int) -> None:
+    whole = "WARN 2024-06-02 disk 91% \U0001f4be\r\n" * 150
+    raw = whole.encode("utf-16-le")
+    end = raw.rfind("\U0001f4be".encode("utf-16-le")) + cut  # inside the last emoji: half a unit, or its high half
+    (tmp_path / "svc.out").write_bytes(raw[:end])
+    text = prepare("context", tmp_path / "svc.out").text
+    assert "\x00" not in text and whole.startswith(text) and len(text) > len(whole) - 40  # not "W\0A\0R\0N" as UTF-8
+
+
+def test_int16_arrays_are_binary_not_latin1_or_cjk_text(tmp_path: Path) -> None:
+    samples = struct.pack("<3000h", *(150 + (n * 7919) % 60 for n in range(3000)))  # values 150..209: no ASCII
+    (tmp_path / "heights.bin").write_bytes(samples)
+    with pytest.raises(InputError, match=r"heights\.bin is binary: "):
+        prepare("context", tmp_path / "heights.bin")
+    npy = b"\x93NUMPY\x01\x00v\x00{'descr': '<i2', 'fortran_order': False, 'shape': (3000,), }" + b" " * 43 + b"\n"
+    (tmp_path / "heights").write_bytes(npy + samples)
+    with pytest.raises(InputError, match=r"heights is binary: it is a NumPy array"):
+        prepare("context", tmp_path / "heights")
+
+
+def test_utf16_without_nuls_or_a_mark_is_named_in_the_refusal() -> None:
+    with pytest.raises(InputError, match=r"if it is UTF-16LE without a byte order mark.*iconv -f UTF-16LE"):
+        prepare("context", ("漢字仮名交じり文章見本" * 4).encode("utf-16-le"))  # no NUL byte: not told from GBK
+    with pytest.raises(InputError, match=r"not UTF-8: bad byte at position 3\)"):
+        prepare("context", "caf\u00e9 au lait, s'il vous pla\u00eet".encode("latin-1"))  # no UTF-16 hint for Latin-1

@@ -8,7 +8,9 @@ bytes)."""
 from __future__ import annotations
 
 import codecs
+import functools
 import re
+import unicodedata
 from pathlib import Path
 
 LINE_END = r"\r\n|\r(?!\n)|\n"
@@ -46,14 +48,38 @@ _MAGIC = (  # known binaries by their first bytes; some (tar, SQLite, a stored z
     (0, b"\x28\xb5\x2f\xfd", "zstd data"),
     (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an OLE file (old Office, MSI)"),
     (0, b"%PDF-", "a PDF"),
+    (0, b"\x93NUMPY", "a NumPy array (.npy)"),
 )
 
 _WIDE = ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be")  # UTF-32's first: "a\0\0\0" is also UTF-16LE "a\0"
 _CONTROLS = bytes([*range(1, 9), *range(14, 27), *range(28, 32), 127])
 """Controls that text does not hold (tab, LF, VT, FF, CR and ESC are text's own; NUL is counted apart)."""
-_ODD_WIDE = re.compile(f"[{re.escape(_CONTROLS.decode('ascii'))}]|\x00+")
-"""What counts against UTF-16/32 reading as text: a control, or a run of NULs (numbers, a float array, read as
-UTF-16 are full of them; text is not). In UTF-8 a NUL alone is text's own (find -print0, /proc/*/environ)."""
+
+
+@functools.cache  # built on the first BOM-less UTF-16/32 guess (some ms), not at every import
+def _odd_wide() -> re.Pattern[str]:
+    """What counts against UTF-16/32 reading as text: a control (C0 or C1, but text's own), in the BMP an unassigned,
+    private use or surrogate code point (numbers, an int16 or float array, read as UTF-16 land there; text does
+    not), a private use plane, or a run of NULs. Unassigned ones past the BMP are not counted: new emoji are there,
+    newer than `unicodedata`. In UTF-8 a NUL alone is text's own (find -print0, /proc/*/environ)."""
+    odd = {*_CONTROLS, *range(0x80, 0xA0)}
+    odd.update(c for c in range(0x100, 0x10000) if unicodedata.category(chr(c)) in ("Cn", "Co", "Cs"))
+    runs: list[list[int]] = []
+    for code in sorted(odd):
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    body = "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in runs)
+    return re.compile(f"[{body}\U000f0000-\U0010ffff]|\x00+")
+
+
+_ASCII_TEXT = re.compile("[\t\n\r -~]")  # spaces, line ends, digits, Latin letters: what text in any script holds
+_LATIN_TEXT = re.compile("[\t\n\r -~À-ÖØ-öø-ÿ]")  # the same and Latin-1's letters: "é" alone in UTF-16 is text
+_CJK_ONLY = re.compile("[\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7a3\uff01-\uff5e\x00]+")
+"""UTF-16 Chinese or Japanese with no ASCII at all: its NULs are only those of U+3000, U+4E00 and the like."""
+_WORD = 16
+"""A reading this short (a word or two: "é", "ñandú") may be text with no ASCII in it; a longer one holds some."""
 _NUL_RUNS = re.compile("\x00\x00+")  # with a literal head: several times faster than \x00{2,}
 _NUL_RUNS_BYTES = re.compile(b"\x00\x00+")
 _FIRST_TEXT = re.compile(rb"[^\x00]")
@@ -100,41 +126,46 @@ def refuse_binary(head: bytes) -> None:
         raise NotText("binary", _NOT_TEXT)
 
 
-def _narrow(units: list[bytes], big_endian: bool) -> int:
-    """How many of `units` (UTF-16 or UTF-32 code units) hold a code point below 256: Latin text, digits, spaces
-    and line ends, the NULs of which show where a BOM-less wide encoding puts them."""
-    if big_endian:
-        return sum(1 for unit in units if unit[-1] and not any(unit[:-1]))
-    return sum(1 for unit in units if unit[0] and not any(unit[1:]))
+def _wide_text(raw: bytes, codec: str) -> str | None:
+    """`raw` strictly decoded by `codec` up to its last whole character, else None: a file cut short (`head -c`, an
+    interrupted copy) ends in half a code unit or half a surrogate pair, and the encoding is known already."""
+    try:
+        return codecs.getincrementaldecoder(codec)().decode(raw, final=False)
+    except UnicodeDecodeError:
+        return None
 
 
 def _wide_guesses(raw: bytes, first: int) -> tuple[list[str], list[str]]:
-    """The BOM-less UTF-32/UTF-16 encodings the NULs of `raw` point to, sure ones and likely ones: in the first
-    `HEAD` bytes after any leading hole, the code units below 256 (ASCII in that byte order) are at least half
-    (sure) or an eighth (likely: Cyrillic, Greek or CJK text with spaces) of the units that are not all NUL, and
-    those of the other byte order at most an eighth as many."""
+    """The BOM-less UTF-32/UTF-16 encodings that `raw` may be in, best first: sure ones and likely ones. Each byte
+    order reads the first `HEAD` bytes after any leading hole strictly and is scored on what it reads: ASCII (spaces,
+    line ends, digits, Latin letters: text in any script holds some, at least one in 256) and Latin-1's letters,
+    less what `_odd_wide` counts (a msgpack read as UTF-16 has more of it than of ASCII). Both orders are
+    scored alike: a character that puts a NUL where the other order's ASCII would (U+3000, U+4E00, the low half of
+    an emoji) does not rule out the right order. Sure: ASCII is at least half of what it reads (tried before UTF-8);
+    likely: some (after). A reading longer than a word with no ASCII is not text: an int16 array read as UTF-16 is
+    all Latin-1 symbols or CJK, without a space or a line end."""
     start = first - first % 4  # `first`: the first byte that is not NUL; a writer's holes keep its alignment
     sample = raw[start : start + HEAD]
-    sure: list[str] = []
-    likely: list[str] = []
+    odd = _odd_wide()
+    scored: list[tuple[int, str, bool]] = []
     for codec in _WIDE:
-        size = 4 if codec.startswith("utf-32") else 2
-        units = [sample[i : i + size] for i in range(0, len(sample) - size + 1, size)]
-        units = [unit for unit in units if any(unit)]  # a hole says nothing of the encoding
-        big = codec.endswith("be")
-        narrow, other = _narrow(units, big), _narrow(units, not big)
-        if narrow and other * 8 <= narrow:
-            if narrow * 2 >= len(units):
-                sure.append(codec)
-            elif narrow * 8 >= len(units):
-                likely.append(codec)
-    return sure, likely
+        text = _wide_text(sample, codec)
+        if not text:
+            continue
+        shown = len(text) - text.count("\x00")
+        latin, bad = len(_LATIN_TEXT.findall(text)), len(odd.findall(text))
+        if latin > bad and latin * 256 >= shown and (shown <= _WORD or _ASCII_TEXT.search(text)):
+            scored.append((latin - bad, codec, latin * 2 >= shown))
+        elif shown > _WORD and _CJK_ONLY.fullmatch(text):
+            scored.append((0, codec, False))
+    scored.sort(key=lambda entry: -entry[0])  # stable: UTF-32's first on a tie ("a\0\0\0" is UTF-16LE "a\0" too)
+    return [codec for _, codec, sure in scored if sure], [codec for _, codec, sure in scored if not sure]
 
 
 def _read_as(raw: bytes, codec: str) -> str | None:
-    """`raw` decoded by `codec` when it reads as text: strictly valid, and at most one odd character (a control;
-    decoded from UTF-16/32, a run of NULs too: `_ODD_WIDE`) in a hundred that are not NUL. Each run of NULs (a
-    hole) then becomes one NUL."""
+    """`raw` decoded by `codec` when it reads as text: strictly valid (UTF-16/32 up to its last whole character: a
+    cut file), and at most one odd character (a control; decoded from UTF-16/32, what `_odd_wide` counts) in a
+    hundred that are not NUL. Each run of NULs (a hole) then becomes one NUL."""
     if codec == "utf-8":  # counted on the bytes, where a control is one byte: fast on a big log
         odd = len(raw) - len(raw.translate(None, _CONTROLS))
         if odd * 100 > len(raw) - raw.count(b"\x00"):
@@ -143,12 +174,11 @@ def _read_as(raw: bytes, codec: str) -> str | None:
             return _NUL_RUNS_BYTES.sub(b"\x00", raw).decode("utf-8")
         except UnicodeDecodeError:
             return None
-    try:
-        text = raw.decode(codec)
-    except UnicodeDecodeError:
+    text = _wide_text(raw, codec)
+    if text is None:
         return None
     allowed = (len(text) - text.count("\x00")) // 100
-    for seen, _ in enumerate(_ODD_WIDE.finditer(text), 1):
+    for seen, _ in enumerate(_odd_wide().finditer(text), 1):
         if seen > allowed:  # stops early: a binary is not scanned to its end
             return None
     return _NUL_RUNS.sub("\x00", text)
@@ -166,7 +196,8 @@ def _decode_with_nuls(raw: bytes) -> str:
     if first is None:
         raise NotText("binary", "it holds only NUL bytes, no text")
     sure, likely = _wide_guesses(raw, first.start())
-    for codec in (*sure, "utf-8", *likely):
+    # sure of UTF-16/32: UTF-8 would read it with a NUL after every letter ("I\0N\0F\0O"), never rightly
+    for codec in (*sure, *likely) if sure else ("utf-8", *likely):
         text = _read_as(raw, codec)
         if text is not None:
             return text
@@ -187,7 +218,19 @@ def decode_text(raw: bytes, *, refuse_nul: bool = True) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotText("not UTF-8", f"bad byte at position {exc.start}") from None
+        raise NotText("not UTF-8", f"bad byte at position {exc.start}{_utf16_hint(raw)}") from None
+
+
+def _utf16_hint(raw: bytes) -> str:
+    """For bytes that are not UTF-8 and hold no NUL: UTF-16 with no ASCII in it (all CJK) holds no NUL either and is
+    not told apart from Latin-1, GBK or EUC-KR reliably, so it is not guessed; the message says how to pass it."""
+    if len(raw) % 2:
+        return ""
+    for codec, name in (("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")):
+        text = _wide_text(raw[:HEAD], codec)
+        if text and len(text) > _WORD and _CJK_ONLY.fullmatch(text):
+            return f"; if it is {name} without a byte order mark, add the mark or convert it (iconv -f {name} -t UTF-8)"
+    return ""
 
 
 def read_text(path: Path) -> str:
