@@ -2478,3 +2478,80 @@ async def test_a_server_error_saying_the_prompt_is_over_the_window_is_not_retrie
     with pytest.raises(LMServerError):
         await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
     assert len(server.requests) == 4  # any other 500 is still retried
+
+
+# --- a parameter counts as refused only where the error ties the refusal to it (audit 40) ---------------------------
+
+
+def _wrapped_by_a_gateway(said: str) -> dict[str, Any]:
+    """A gateway's own words ("Provider returned error") around the provider's refusal, OpenRouter's shape."""
+    raw = json.dumps(error_body(said))
+    return {
+        "error": {"message": "Provider returned error", "code": 400, "metadata": {"raw": raw, "provider_name": "X"}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("refusal", "given", "dropped"),
+    [
+        (  # the gateway's "Provider ..." is no refusal of the user's `provider` routing
+            _wrapped_by_a_gateway("Unrecognized request argument supplied: min_p"),
+            {"min_p": 0.05, "extra_body": {"provider": {"order": ["a", "b"], "allow_fallbacks": False}}},
+            "min_p",
+        ),
+        (  # a value echoed back holds the user's words, never the server's naming of a parameter
+            error_body("Extra inputs are not permitted, field: 'metadata', value: {'about': 'presence penalty'}"),
+            {"metadata": {"about": "presence penalty"}, "presence_penalty": 0.3},
+            "metadata",
+        ),
+        (  # the server's structured `param` wins over a longer name its words mention
+            error_body("'top_k' is not supported; temperature is fine", param="top_k"),
+            {"top_k": 20, "temperature": 0.4},
+            "top_k",
+        ),
+    ],
+)
+async def test_only_the_parameter_the_error_ties_to_its_refusal_is_left_out(
+    server: FakeOpenAIServer, refusal: dict[str, Any], given: dict[str, Any], dropped: str
+) -> None:
+    server.script(Reply(400, refusal))
+    lm = OpenAICompatibleLM("vendor/model-1", server.base_url, max_retries=0, **given)
+    assert (await lm.complete(MESSAGES)).text == "hi"
+    first, second = (r.body for r in server.requests)
+    assert set(first) - set(second) == {dropped} and lm.unsupported_params == {dropped}
+
+
+@pytest.mark.parametrize(
+    ("said", "model", "given"),
+    [
+        (  # a content policy naming the prompt's topic
+            "Your prompt was flagged by our usage policy: content about 'seed banks' is not allowed.",
+            "m",
+            {"seed": 11},
+        ),
+        ("Requests about seed vaults are not allowed in this region.", "m", {"seed": 11}),
+        (  # the parameter's word inside the model's name, and inside a URL
+            "Tool calling is not supported for models/acme-thinking-7b, see https://docs.example/thinking",
+            "acme-thinking-7b",
+            {"tools": TOOLS, "extra_body": {"thinking": {"type": "enabled"}}},
+        ),
+    ],
+)
+async def test_a_name_merely_mentioned_near_a_refusal_is_not_dropped_nor_remembered(
+    server: FakeOpenAIServer, said: str, model: str, given: dict[str, Any]
+) -> None:
+    server.script(Reply(400, error_body(said)))
+    lm = OpenAICompatibleLM(model, server.base_url, max_retries=0, **given)
+    with pytest.raises(LMRequestError, match=r"not (?:allowed|supported)"):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1 and lm.unsupported_params == set()
+    await lm.complete(MESSAGES)  # the next call still carries every parameter
+    assert set(server.requests[1].body) == set(server.requests[0].body)
+
+
+async def test_extra_query_replaces_a_key_already_in_base_urls_query(server: FakeOpenAIServer) -> None:
+    lm = OpenAICompatibleLM(
+        "gpt-4o", server.base_url + "?api-version=2024-02-01&tenant=a%20b", extra_query={"api-version": "2024-10-21"}
+    )
+    await lm.complete(MESSAGES)
+    assert server.requests[0].path == "/v1/chat/completions?tenant=a%20b&api-version=2024-10-21"

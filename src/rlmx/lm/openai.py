@@ -28,7 +28,7 @@ import ssl
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -98,30 +98,13 @@ _SAID_IN_WORDS = {
 }
 """How servers name a parameter in words, beyond its field name spelled with spaces or hyphens (which every name
 gets: "top p", "Presence penalty", "reasoning effort"): Gemini's "Parallel tool calls are not supported.", "stop
-sequences", "log probabilities" (`_named_by`)."""
+sequences", "log probabilities" (`_tied_to_a_refusal`)."""
 _ORDINARY_WORDS = frozenset({"n", "user", "store", "metadata", "audio", "prediction", "modalities"})
 """One-word parameters whose name is a word errors use in other senses ("User location is not supported"): named
 only as the field, in its own case."""
 _SUPPORT_NOT = r"(?:does not|doesn't|do not|don't|cannot|can't|can not) (?:support|accept|use) (?:the |an? |setting )?"
 """A refusal whose verb comes before the parameter ("This model does not support logprobs"); one after it ("'x'
 does not support 'minimal'") refuses a value, which `_UNSUPPORTED` alone does not read as refusing the parameter."""
-
-
-@cache
-def _named_by(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """How a refusal names the parameter `name`: its field name or camelCase form (xAI names presencePenalty), its
-    words in any case with spaces, hyphens or underscores ("Parallel tool calls", "top-p"; `_SAID_IN_WORDS`) and,
-    second, the same after a verb of refusal ("does not support logprobs", `_SUPPORT_NOT`)."""
-    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)
-    exact = rf"(?-i:{re.escape(name)}|{re.escape(camel)})"
-    parts = name.split("_")
-    forms = [exact, *_SAID_IN_WORDS.get(name, ())]
-    if len(parts) > 1 or name not in _ORDINARY_WORDS:
-        last = parts[-1][:-1] if parts[-1].endswith("s") and len(parts[-1]) > 3 else parts[-1]
-        forms.append(r"[\s_.-]+".join([*map(re.escape, parts[:-1]), re.escape(last) + "s?"]))
-    words = "|".join(forms)
-    named = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
-    return named, re.compile(rf"{_SUPPORT_NOT}['\"`]?(?:{words})\b", re.IGNORECASE)
 
 
 _ACCEPTED_NAMES = re.compile(
@@ -355,7 +338,7 @@ class OpenAICompatibleLM:
         url, basic = _without_credentials(url)  # they take the Authorization header (a key too: use default_headers)
         # A query string (Azure's ?api-version=...) belongs after the endpoint's path, not before it.
         url, _, query = url.partition("?")
-        query = "&".join(part for part in (query, sdk_query) if part)
+        query = _merged_query(query, sdk_query)
         self.base_url = url if url.endswith("/") else url + "/"
         # OpenAI's own API takes max_completion_tokens for every model; elsewhere max_tokens is the widely known
         # name. Either guess is corrected by the server's first 400 that names the parameter.
@@ -488,7 +471,7 @@ class OpenAICompatibleLM:
                 )
                 queued.unanswered = 1 + reply.timed_out  # it may run and be billed
                 raise queued
-            if cap is not None and not renamed and _rejects(reply, name):
+            if cap is not None and not renamed and _rejects(reply, name, self.model):
                 self.cap_param, renamed = _OTHER_CAP[name], True
                 continue
             if messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
@@ -504,9 +487,11 @@ class OpenAICompatibleLM:
                     self.output_limit = output_limit or self.output_limit
                     continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
-            # the longest name refused: "top logprobs are not supported" names `top_logprobs`, not `logprobs`
-            refused = max((p for p in droppable if _rejects(reply, p)), key=len, default=None)
-            if refused is not None:
+            # only the name refused most directly (a field name over words), the longer of two alike: "Top
+            # logprobs are not supported" names `top_logprobs`, not `logprobs`
+            ranked = [(_refusal_of(reply, p, self.model), len(p), p) for p in droppable]
+            strength, _, refused = max(ranked, default=(0, 0, ""))
+            if strength:
                 self.unsupported_params.add(refused)
                 continue
             error = self._status_error(reply, attempts, cap)
@@ -1007,30 +992,136 @@ def _hopeless(reply: HTTPReply) -> bool:
     return reply.status >= 500 and _prompt_over_window(reply, None) is not None
 
 
-def _rejects(reply: HTTPReply, name: str) -> bool:
+def _rejects(reply: HTTPReply, name: str, model: str = "") -> bool:
     """Whether a 400/422 says the parameter `name` itself is not accepted (not that its value is too large)."""
+    return _refusal_of(reply, name, model) > 0
+
+
+_NAMED_BY_THE_SERVER, _QUOTED, _IN_WORDS = 3, 2, 1
+"""How directly a refusal names a parameter (`_refusal_of`): in its structured `param`/`loc`, quoted or after a
+word such as "parameter", or in plain words next to the refusal's own words."""
+_ECHOED = re.compile(r"(?:^|[,(\[]\s*)(?:value|input|input_value)\s*[:=].*", re.IGNORECASE | re.MULTILINE)
+"""A value echoed back after the refused field ("field: 'metadata', value: {...}", pydantic's `input_value=`): the
+user's words, never the server's naming of a parameter."""
+_URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_CONTENT_POLICY = re.compile(
+    r"usage polic|content (?:policy|filter|management)|flagged|safety (?:system|filter|polic)|moderation|"
+    r"invalid_prompt|content_filter|content_policy",
+    re.IGNORECASE,
+)
+"""A refusal of what the prompt says (a content policy, a guardrail naming the topic), which no parameter caused."""
+_PARAM_WORD = r"(?:param(?:eter)?|argument|field|property|option|key|name)s?"
+_REFUSED_WORD = (
+    r"(?:unsupported|unrecognized|unknown|not (?:supported|allowed|permitted|enabled|accepted|recognized|available)|"
+    r"n't (?:supported|allowed|permitted|enabled|accepted)|no longer supported|deprecated|invalid|forbidden|disallowed)"
+)
+
+
+def _structured_names(body: Any, depth: int = 0) -> set[str]:
+    """The parameters an error body names as fields rather than words: OpenAI's `error.param`, a validation error's
+    `loc` (FastAPI/pydantic: `["body", "seed"]`), wherever the error nests them (Mistral's `message` holding a
+    `detail` list, Azure's `error.details`, either as JSON text). An echoed `input`/`value` is not read."""
+    if depth > 6:
+        return set()
+    if isinstance(body, str) and body.lstrip().startswith(("{", "[")):
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError:
+            return set()
+    names: set[str] = set()
+    if isinstance(body, list):
+        for item in body:
+            names |= _structured_names(item, depth + 1)
+    elif isinstance(body, dict):
+        param, loc = body.get("param"), body.get("loc")
+        if isinstance(param, str) and param:
+            names.add(param)
+        if isinstance(loc, list):
+            field = [part for part in loc if isinstance(part, str) and part not in ("body", "query")]
+            if field:
+                names.add(field[0])
+        for key, value in body.items():
+            if key not in ("input", "value", "input_value", "param", "loc") and isinstance(value, dict | list | str):
+                names |= _structured_names(value, depth + 1)
+    return names
+
+
+@cache
+def _tied_to_a_refusal(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """How a sentence ties the parameter `name` to its refusal: (quoted or after a parameter word, or right after
+    "Unsupported parameter:", or after a refusal and a colon; in plain words next to the refusal's own words).
+    Unquoted names are whole tokens: "thinking" inside "gemini-2.0-flash-thinking-exp" or "body.seed" is not one."""
+    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)
+    exact = rf"(?-i:{re.escape(name)}|{re.escape(camel)})"
+    parts = name.split("_")
+    forms = [exact, *_SAID_IN_WORDS.get(name, ())]
+    if len(parts) > 1 or name not in _ORDINARY_WORDS:
+        last = parts[-1][:-1] if parts[-1].endswith("s") and len(parts[-1]) > 3 else parts[-1]
+        forms.append(r"[\s_-]+".join([*map(re.escape, parts[:-1]), re.escape(last) + "s?"]))
+    if name.endswith("_penalty"):  # Gemini: "Penalty is not enabled for models/..." refuses every penalty
+        forms.append(r"penalt(?:y|ies)")
+    words = rf"(?<![\w/.-])(?:{'|'.join(forms)})(?![\w/-]|\.\w)"
+    quote = "['\"`]"
+    directly = re.compile(
+        rf"{quote}{exact}{quote}|\b{_PARAM_WORD}\s*[:=]?\s*{quote}?{exact}(?![\w/-]|\.\w)|"
+        rf"\b{_REFUSED_WORD}\s+(?:request\s+)?(?:{_PARAM_WORD}\s*)?(?:supplied\s*)?:?\s*{quote}?{words}|"
+        rf"\b{_REFUSED_WORD}[^.:;\n]{{0,40}}:\s*(?:[\w '\"`-]{{1,40}}?,\s*(?:and\s+)?){{0,20}}{quote}?{words}",
+        re.IGNORECASE,
+    )
+    verb = r"\s+(?:(?:is|are|was|were)(?:\s+|(?=n't)))?(?:(?:currently|also|still)\s+)?"
+    adjacent = re.compile(
+        rf"{words}{quote}?(?:\s+{_PARAM_WORD})?(?:\s*:\s*(?:an?\s+)?|{verb}){_REFUSED_WORD}|"
+        rf"{_SUPPORT_NOT}(?:{_PARAM_WORD}\s+)?{quote}?{words}",
+        re.IGNORECASE,
+    )
+    return directly, adjacent
+
+
+def _refusal_of(reply: HTTPReply, name: str, model: str = "") -> int:
+    """How directly a 400/422 refuses the parameter `name` itself (0: it does not). The server's structured `param`
+    or `loc` wins over any reading of the text; else the text must tie the name to the refusal in one sentence:
+    quoted, after a word such as "parameter", or next to the refusal's words ("X is not supported", "does not
+    support X"). A name anywhere else (in the model's name, a URL, an echoed value, a gateway's "Provider returned
+    error", a content policy's topic) is not refused."""
     if reply.status not in (400, 422):
-        return False
-    message = _ACCEPTED_NAMES.split(_server_message(reply), maxsplit=1)[0]
+        return 0
+    said = _server_message(reply)
     body = _error_body(reply)
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
-    param = error.get("param") if isinstance(error, dict) else None
-    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
-    in_words, refused_in_words = _named_by(name)
-    named = param in (name, camel) or in_words.search(message) is not None
-    # Gemini: "Penalty is not enabled for models/gemini-2.5-flash" names neither penalty: both are refused
-    named = named or (name.endswith("_penalty") and re.search(r"\bpenalt(?:y|ies)\b", message, re.I) is not None)
+    code = error.get("code") if isinstance(error, dict) else None
+    if _CONTENT_POLICY.search(said) or _CONTENT_POLICY.search(str(code or "")):
+        return 0
+    message = _ACCEPTED_NAMES.split(said, maxsplit=1)[0]
     default_only = _DEFAULT_ONLY.search(message) is not None  # Kimi: "invalid temperature: only 1 is allowed"
-    refused = _UNSUPPORTED.search(message) is not None or refused_in_words.search(message) is not None
-    if not named or (not refused and not default_only):
-        return False
+    camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
+    fields = _structured_names(body)
+    if fields:
+        refused = _UNSUPPORTED.search(message) is not None or default_only
+        strength = _NAMED_BY_THE_SERVER if refused and (name in fields or camel in fields) else 0
+    else:
+        text = _URL.sub(" ", _ECHOED.sub(" ", message))
+        if model:  # the model's own name ("gemini-2.0-flash-thinking-exp") names no parameter
+            text = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", text)
+        directly, adjacent = _tied_to_a_refusal(name)
+        strength = 0
+        for sentence in _SENTENCE_END.split(text):
+            refusal = _UNSUPPORTED.search(sentence) or _DEFAULT_ONLY.search(sentence) or adjacent.search(sentence)
+            if refusal is None:
+                continue
+            if directly.search(sentence):
+                strength = _QUOTED
+                break
+            if adjacent.search(sentence):
+                strength = _IN_WORDS
+    if not strength:
+        return 0
     # A value the parameter does not take ("'reasoning_effort' does not support 'minimal'") is the caller's to
     # fix: dropping the parameter would silently run with the server's default. Only when that default is the
     # one value allowed (o-series `temperature`) does leaving it out change nothing.
-    code = error.get("code") if isinstance(error, dict) else None
     bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
-    return not bad_value or default_only
+    return strength if not bad_value or default_only else 0
 
 
 def _refuses_system_role(reply: HTTPReply) -> bool:
@@ -1051,14 +1142,14 @@ def _without_system_role(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
 _SDK_EXTRAS = ("extra_body", "extra_headers", "extra_query")
 
 
-def _sdk_extras(params: dict[str, Any], *, at_call: bool) -> tuple[dict[str, Any], dict[str, str], str]:
+def _sdk_extras(params: dict[str, Any], *, at_call: bool) -> tuple[dict[str, Any], dict[str, str], Mapping[str, Any]]:
     """The openai SDK's `extra_body`, `extra_headers` and `extra_query`, taken as the SDK takes them rather than sent
     as fields of those names (which vLLM ignores and OpenAI refuses: `extra_body={"chat_template_kwargs": ...}` would
     silently do nothing): `extra_body`'s fields merged into the params (over them, as the SDK does), and the headers
-    and the query string (urlencoded) returned apart. A call's own headers or query raise InputError: they belong to
+    and the query returned apart. A call's own headers or query raise InputError: they belong to
     the LM (one HTTP session and URL serve all its calls)."""
     if not any(name in params for name in _SDK_EXTRAS):
-        return params, {}, ""
+        return params, {}, {}
     rest = {k: v for k, v in params.items() if k not in _SDK_EXTRAS}
     for name in _SDK_EXTRAS:
         value = params.get(name)
@@ -1073,8 +1164,16 @@ def _sdk_extras(params: dict[str, Any], *, at_call: bool) -> tuple[dict[str, Any
     nested = sorted(set(_SDK_EXTRAS).intersection(body))
     if nested:
         raise InputError(f"extra_body holds {', '.join(nested)}: pass it beside extra_body, not inside it")
-    query = params.get("extra_query") or {}
-    return {**rest, **body}, dict(params.get("extra_headers") or {}), urlencode(query, doseq=True)
+    return {**rest, **body}, dict(params.get("extra_headers") or {}), params.get("extra_query") or {}
+
+
+def _merged_query(query: str, extra: Mapping[str, Any]) -> str:
+    """base_url's query string with `extra_query` merged in by key, extra_query's value winning (the SDK merges the
+    two mappings): Azure's `?api-version=` given in both goes out once. base_url's other parts stay as written."""
+    if not extra:
+        return query
+    kept = [part for part in query.split("&") if part and unquote_plus(part.partition("=")[0]) not in extra]
+    return "&".join([*kept, urlencode(extra, doseq=True)])
 
 
 def _check_params(params: dict[str, Any]) -> None:
