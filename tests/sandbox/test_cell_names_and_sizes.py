@@ -5,6 +5,9 @@ lives and the variables survive. Real worker processes, no LM."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 from collections.abc import AsyncIterator
 
@@ -148,6 +151,86 @@ async def test_the_in_process_cells_streams_work_as_text_streams_too() -> None:
     assert first.status == "ok", first.error
     assert first.stdout.splitlines() == STREAM_LINES and first.stderr == "to stderr\n"
     assert (later.stdout, later.stderr) == ("later\n", "err\n")
+
+
+@pytest.fixture(params=["subprocess", "inprocess"])
+async def either(request: pytest.FixtureRequest) -> AsyncIterator[SubprocessSandbox]:
+    """A sandbox of each tier whose cells keep handles to their streams: the host's own stdout and stderr are
+    replaced meanwhile, so a test can see that nothing of the model's reached them (`host_out`, `host_err`)."""
+    kind = SubprocessSandbox if request.param == "subprocess" else InProcessSandbox
+    host_out, host_err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(host_out), contextlib.redirect_stderr(host_err):
+        box = await started(kind, max_output_chars=2_000)  # type: ignore[arg-type]
+        box.host_out, box.host_err = host_out, host_err  # type: ignore[attr-defined]
+        try:
+            yield box
+        finally:
+            await box.close()
+
+
+def host_got(box: SubprocessSandbox) -> str:
+    return box.host_out.getvalue() + box.host_err.getvalue()  # type: ignore[attr-defined]
+
+
+# Handles made from the streams in one cell and used in a later one: the bound `write` and `flush` (tqdm keeps
+# `file.write` when a bar is made; `write = sys.stdout.write` is a contest idiom), the stream itself, a logging handler
+# on stdout and one made as basicConfig() makes its own (on sys.stderr; not on the root logger, which in-process is
+# the test runner's). Each writes into the cell that runs now, capped like its own output.
+KEEP_HANDLES = (
+    "import logging, sys\nwrite, flush = sys.stdout.write, sys.stdout.flush\nwrite_err = sys.stderr.write\n"
+    "class Bar:\n    def __init__(self, file):\n        self.emit = file.write\n"
+    "    def update(self, n):\n        self.emit(f'bar {n}\\n')\n"
+    "bar = Bar(sys.stdout)\nout = sys.stdout\nhandler = logging.StreamHandler(sys.stdout)\n"
+    "handler.setFormatter(logging.Formatter('handler %(message)s'))\nkept_log = logging.getLogger('kept')\n"
+    "kept_log.addHandler(handler)\nkept_log.propagate = False\nkept_log.setLevel(logging.INFO)\n"
+    "basic = logging.StreamHandler()\nbasic.setFormatter(logging.Formatter('basic %(message)s'))\n"
+    "warn_log = logging.getLogger('kept.warn')\nwarn_log.addHandler(basic)\nwarn_log.propagate = False\nbar.update(0)"
+)
+
+
+async def test_handles_kept_from_an_earlier_cell_write_into_the_current_cell_in_both_tiers(
+    either: SubprocessSandbox,
+) -> None:
+    assert await run(either, KEEP_HANDLES) == ("ok", "bar 0\n", "")
+    for cell in (2, 3):
+        code = (
+            f"_ = write('write {cell}\\n')\nflush()\n_ = write_err('err {cell}\\n')\nbar.update({cell})\n"
+            f"print('out {cell}', file=out)\nkept_log.info('log %d', {cell})\nwarn_log.warning('warn %d', {cell})"
+        )
+        assert await run(either, code) == (
+            "ok",
+            f"write {cell}\nbar {cell}\nout {cell}\nhandler log {cell}\n",
+            f"err {cell}\nbasic warn {cell}\n",
+        )
+    result = await either.run_cell("for i in range(5000):\n    kept_log.info('flood %d', i)", calls=echo, timeout=10)
+    assert result.status == "ok" and result.stdout_cut > 0 and len(result.stdout) < 2_100
+    assert result.stdout.startswith("handler flood 0\n") and result.stdout.endswith("handler flood 4999\n")
+    assert host_got(either) == ""
+    await run(either, "kept_log.removeHandler(handler)\nwarn_log.removeHandler(basic)")  # in-process, the host's
+
+
+async def test_what_a_cells_thread_writes_between_cells_opens_the_next_cell(either: SubprocessSandbox) -> None:
+    await run(
+        either,
+        "import sys, threading, time\nout, done = sys.stdout, threading.Event()\n"
+        "def later():\n    time.sleep(0.3)\n    print('between cells', file=out)\n    done.set()\n"
+        "threading.Thread(target=later, daemon=True).start()",
+    )
+    await asyncio.sleep(1.5)  # the thread writes while no cell runs
+    assert await run(either, "print('then', done.is_set())") == ("ok", "between cells\nthen True\n", "")
+    assert host_got(either) == ""
+
+
+async def test_write_returns_the_number_of_characters_it_was_given(either: SubprocessSandbox) -> None:
+    code = (
+        "import sys\nprint('x' * 100)\nout = sys.stdout\nsys.stderr.write('first')\n"
+        "counts = [sys.stdout.write('abc'), sys.stderr.write('\\u00e9'), sys.stderr.write('zz'), out.write(''),"
+        " out.write('a' * 5000), sys.stdout.buffer.write(b'xyz')]\nprint(counts, file=sys.stderr)"
+    )
+    status, _, stderr = await run(either, code)
+    assert status == "ok" and stderr == "first\u00e9zz[3, 1, 2, 0, 5000, 3]\n"
+    status, _, stderr = await run(either, "print(out.write('four'), sys.stdout.write('\\n'), file=sys.stderr)")
+    assert (status, stderr) == ("ok", "4 1\n")
 
 
 # --- keys of globals() that are no names ---------------------------------------------------------------------------

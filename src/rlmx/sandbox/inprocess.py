@@ -48,8 +48,8 @@ UNSAFE_WARNING = (
 class _ThreadStreams:
     """sys.stdout/sys.stderr stand-in while cells run: what a cell's work writes (its thread's, and the threads and
     pool tasks it started, see `work_origin`) goes to the cell its own sandbox runs now, never another sandbox's.
-    Work of a sandbox running no cell (between cells, or after its run ended) and the host's own pass through, as
-    they do once no cell runs at all."""
+    Between its cells, a sandbox's work (a thread it left running, a handle it kept) writes into a capture kept for
+    its next cell, as the subprocess tier's fd 1 does; the host's own, and a closed sandbox's, pass through."""
 
     closed = False
     mode = "w"
@@ -57,7 +57,7 @@ class _ThreadStreams:
     def __init__(self, original: TextIO, name: str) -> None:
         self.original = original
         self.name = name
-        self.captures: dict[Worker, CappedText] = {}  # sandboxes running a cell now -> its capture
+        self.captures: dict[Worker, CappedText] = {}  # open sandboxes -> their running cell's capture, or the next's
         self.hosts: dict[int, int] = {}  # event loops' threads serving cells now -> how many cells each
 
     def _capture(self) -> CappedText | None:
@@ -108,19 +108,27 @@ io.TextIOBase.register(_ThreadStreams)
 
 _ROUTING = threading.Lock()
 _routed: tuple[_ThreadStreams, _ThreadStreams] | None = None
-"""sys.stdout and sys.stderr while any in-process cell runs: one pair for the process, in place from the first cell's
-start to the last one's end. Cells of several sandboxes at once (a root and its child RLMs) each capture their own
-thread in it; a pair per sandbox, put in place and taken away out of order, sent one cell's output to another's."""
+"""sys.stdout and sys.stderr while any in-process cell runs: one pair for the process's life, in place from the first
+of overlapping cells' start to the last one's end. Cells of several sandboxes at once (a root and its child RLMs) each
+capture their own thread in it; a pair per sandbox, put in place and taken away out of order, sent one cell's output
+to another's. Never made anew: what a cell kept of it (`out = sys.stdout`, a logging handler, tqdm's bound `write`)
+must write into its sandbox's later cells, not into a pair no cell captures any more (that is, the host's stdout)."""
 
 
 def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
     """The process's pair, put in place (event loop thread `host` serves one more cell). Made around the host's own
-    streams by the first cell; a later one puts it back if a running cell replaced it."""
+    streams by the first cell, and passing through to the host's streams of the moment whenever a cell starts with
+    none running (the host may replace its own between runs); a later one puts it back if a running cell replaced
+    it."""
     global _routed
     with _ROUTING:
         carry_origins()
         if _routed is None:
             _routed = (_ThreadStreams(sys.stdout, "<stdout>"), _ThreadStreams(sys.stderr, "<stderr>"))
+        elif not _routed[0].hosts:
+            for streams, current in zip(_routed, (sys.stdout, sys.stderr), strict=True):
+                if current is not streams:  # the host may have put back what it kept of the pair itself
+                    streams.original = current
         sys.stdout, sys.stderr = _routed
         for streams in _routed:
             streams.hosts[host] = streams.hosts.get(host, 0) + 1
@@ -130,8 +138,7 @@ def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
 def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -> None:
     """One cell served by `host` has ended: the pair is in place again while other cells run, and after the last
     one the host's own streams are back, whatever a cell left in sys.stdout or sys.stderr (its `sys.stdout =
-    io.StringIO()`, failed before it was undone, took the host's own output from then on)."""
-    global _routed
+    io.StringIO()`, failed before it was undone, took the host's own output from then on). The pair is kept."""
     with _ROUTING:
         for streams in routed:
             streams.hosts[host] -= 1
@@ -141,8 +148,6 @@ def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -
             sys.stdout, sys.stderr = routed
             return
         sys.stdout, sys.stderr = routed[0].original, routed[1].original
-        if _routed is routed:
-            _routed = None
 
 
 class _InProcessWorker(Worker):
@@ -152,6 +157,8 @@ class _InProcessWorker(Worker):
         self.handler: CallHandler | None = None
         self.caps = CallCaps()
         self.streams: tuple[_ThreadStreams, _ThreadStreams] | None = None
+        self.between = (CappedText(max_output), CappedText(max_output))
+        """What this sandbox's work writes between its cells, capped: shown at the start of its next cell's output."""
         # Sub-calls in flight (cancelled when the sandbox closes: a thread left waiting would never return) and the
         # time spent with at least one in flight, which the cell's time limit does not count.
         self.in_flight: set[concurrent.futures.Future[list[dict[str, Any]]]] = set()
@@ -167,11 +174,20 @@ class _InProcessWorker(Worker):
     def redirect(self, out: CappedText | None, err: CappedText | None) -> None:
         if self.streams is None:
             return
-        for streams, capture in zip(self.streams, (out, err), strict=True):
+        for streams, capture, between in zip(self.streams, (out, err), self.between, strict=True):
             if capture is None:
-                streams.captures.pop(self, None)
-            else:
+                streams.captures[self] = between
+                continue
+            with between.lock:  # a write that found `between` just before waits, and is kept for the next cell
+                if between.total:
+                    capture.put(between.taken())
                 streams.captures[self] = capture
+
+    def release(self) -> None:
+        """The sandbox is closed: its threads' writes pass through to the host's streams, as the host's own do."""
+        if self.streams is not None:
+            for streams in self.streams:
+                streams.captures.pop(self, None)
 
     def arm(self, seconds: float) -> None:
         pass  # the host thread watches the clock
@@ -446,6 +462,7 @@ class InProcessSandbox:
     async def close(self) -> None:
         if self._worker is not None:  # threads still waiting on a sub-call get an error, not a wait forever
             self._worker.closed = True
+            self._worker.release()
             with self._worker.flight_lock:
                 for future in list(self._worker.in_flight):
                     future.cancel()

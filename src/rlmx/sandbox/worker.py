@@ -272,7 +272,10 @@ class CappedText(_WriteOnly):
             return self._write(text)
 
     def _write(self, text: str) -> int:
-        self.total += len(text)
+        """Returns the number of characters written (io's contract: code checks `f.write(s) == len(s)` and adds it
+        up), however many of them the cap keeps."""
+        written = len(text)
+        self.total += written
         kept = self.half + self._MARGIN
         if self.head_len < kept:
             take = text[: kept - self.head_len]
@@ -285,7 +288,16 @@ class CappedText(_WriteOnly):
             self.tail_len += len(text)
             while self.tail_len - len(self.tail[0]) >= kept:
                 self.tail_len -= len(self.tail.popleft())
-        return self.total
+        return written
+
+    def taken(self) -> str:
+        """The kept text (as `value` gives it), leaving this stream empty: what waited between cells, for the next."""
+        with self.lock:
+            text = self.value()[0]
+            self.head.clear()
+            self.tail.clear()
+            self.head_len = self.tail_len = self.total = 0
+            return text
 
     # What code asks a text stream besides writing to it. The cell's output is kept as text, so an encoding asked
     # for (`reconfigure(encoding="utf-8")`, a common idiom) changes nothing; lone surrogates become U+FFFD later.
@@ -352,13 +364,13 @@ class _CellStream:
     """sys.stdout (or sys.stderr) of the REPL for its whole life, pointed at the running cell's capture (`point`),
     as Jupyter's are: a handle a cell kept (`saved = sys.stdout`, the handler `logging.basicConfig()` made,
     `io.TextIOWrapper(sys.stdout.buffer)`) writes into the cell that runs now, not into a capture that ended with
-    its own cell. `write` is the target's own bound method, so a print costs no extra call; the rest of a stream
-    (`fileno`, `encoding`, `flush`, ...) is the target's too. Special methods skip `__getattr__`: `with sys.stdout
-    as f:` has its own, and closing it does nothing (the real stream, between cells, is the worker's own)."""
+    its own cell. `write` and `flush` are the stream's own methods, which look the target up when called: a bound
+    `sys.stdout.write` kept from an earlier cell (`write = sys.stdout.write`; tqdm keeps `file.write` when a bar is
+    made) writes into the cell that runs now too. The rest of a stream (`fileno`, `encoding`, ...) is the target's.
+    Special methods skip `__getattr__`: `with sys.stdout as f:` has its own, and closing it does nothing (the real
+    stream, between cells, is the worker's own)."""
 
     target: Any = None  # a class default: a copy made without __init__ finds no attribute, not a recursion
-    write: Any
-    flush: Any
     closed = False
     mode = "w"
 
@@ -371,7 +383,13 @@ class _CellStream:
         if target is None:  # the process has no such stream (sys.__stdout__ is None)
             target = _NOWHERE
         self.target = target
-        self.write, self.flush = target.write, target.flush
+
+    def write(self, text: Any) -> int:
+        written: int = self.target.write(text)
+        return written
+
+    def flush(self) -> None:
+        self.target.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.target, name)
