@@ -396,7 +396,8 @@ def _add_sandbox_argument(parser: argparse.ArgumentParser) -> None:
         choices=tuple(LAUNCHERS),
         default="subprocess",
         help="where the REPL runs: subprocess (default; a child process with rlimits), isolated (bubblewrap or "
-        "Landlock plus seccomp; refuses to run if a protection is missing), inprocess (UNSAFE, debugging only)",
+        "Landlock plus seccomp; refuses to run if a protection is missing), inprocess (UNSAFE, debugging only), "
+        "docker (one container per REPL; needs a running Docker engine)",
     )
 
 
