@@ -402,6 +402,23 @@ async def test_a_retry_with_the_same_idempotency_key_finds_the_run(served: Serve
     assert len(roots) == 2  # two turns of one run, not a run per attempt
 
 
+def test_a_keyed_request_encoded_again_by_another_client_is_the_same_request(served: Served) -> None:
+    # A job queue's retry, or a second HTTP library, sends the same JSON with other spacing and key order: it was
+    # refused as "a different request body" (the fingerprint was of the bytes).
+    key = {"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
+    request = body("How long is the context?", context="abc")
+    compact = json.dumps(request, separators=(",", ":")).encode()
+    spaced = json.dumps(dict(reversed(list(request.items()))), indent=2).encode()
+    with httpx.Client(timeout=30) as http:
+        first = http.post(f"{served.url}{COMPLETIONS}", content=compact, headers=key)
+        again = http.post(f"{served.url}{COMPLETIONS}", content=spaced, headers=key)
+        other = http.post(f"{served.url}{COMPLETIONS}", content=json.dumps(body("Count as JSON")).encode(), headers=key)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["choices"][0]["message"]["content"] == "length 3"
+    assert other.status_code == 422 and "different request body" in other.text
+
+
 def test_a_retried_stream_with_a_key_replays_the_same_run(served: Served) -> None:
     key = {"Idempotency-Key": "stream-1"}
     with served.client() as client:

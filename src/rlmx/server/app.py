@@ -683,9 +683,19 @@ async def _prepare(call: ChatCall, max_context_bytes: int) -> tuple[Any, Any]:
 
 
 async def _fingerprint(raw: bytes) -> str:
-    if len(raw) >= bodies.THREAD_THRESHOLD:  # hashlib lets go of the GIL for big inputs
-        return (await asyncio.to_thread(hashlib.sha256, raw)).hexdigest()
-    return hashlib.sha256(raw).hexdigest()
+    """The request body's identity for an Idempotency-Key: SHA-256 of its JSON as it means it (sorted keys, no
+    spacing), so a client that encodes the same request again (other spacing or key order: a job queue's retry, a
+    second HTTP library) is the same request, as the IETF Idempotency-Key draft and Stripe compare parameters, not
+    bytes; a body that is not JSON is its bytes."""
+    try:
+        value = await bodies.decode(raw)
+    except RequestError:
+        canonical = raw
+    else:
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(canonical) >= bodies.THREAD_THRESHOLD:  # hashlib lets go of the GIL for big inputs
+        return (await asyncio.to_thread(hashlib.sha256, canonical)).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _idempotency_key(request: Request) -> str | None:
