@@ -502,3 +502,23 @@ def test_a_2026_07_28_client_answering_roots_with_plain_paths_is_read_or_told_th
         client.send(_modern_call(4, {"query": "q", "paths": ["notes.txt"]}, inputResponses=answer))
         refused = client.until(4)[-1]["error"]["message"]
     assert "file:///abs/path" in refused and "'my project'" in refused and "CreateMessageResult" not in refused
+
+
+def test_a_request_whose_id_is_no_string_or_integer_is_told_so_not_dropped(tmp_path: Path) -> None:
+    # The SDK read each as a notification (it dropped the id) and answered nothing: the client waited for good.
+    unusable = [None, 2.5, 3.0, 1e3, False, {"n": 1}, ["x"]]
+    with raw_server(tmp_path, [repl("FINAL(1)")]) as client:
+        client.initialize()
+        for request_id in unusable:
+            client.send({"jsonrpc": "2.0", "id": request_id, "method": "ping"})
+        client.send({"jsonrpc": "2.0", "method": "ping"})  # no id at all: a notification, nothing to answer
+        client.send(b'{"jsonrpc": "2.0", "id" :  null, "method": "tools/list", "params": {}}')
+        client.send({"jsonrpc": "2.0", "id": -7, "method": "tools/list", "params": {"_meta": {"id": None}}})
+        client.send({"jsonrpc": "2.0", "id": 99, "method": "ping"})
+        seen = client.until(99)
+    errors = [m for m in seen if "error" in m]
+    assert [(m["id"], m["error"]["code"]) for m in errors] == [(None, -32600)] * (len(unusable) + 1)
+    told = [m["error"]["message"] for m in errors]
+    assert told[0].startswith('Invalid Request: the "id" null is not a string or an integer')
+    assert '"id" 2.5 ' in told[1] and '"id" false ' in told[4] and '"id" {"n": 1} ' in told[5]
+    assert [m["id"] for m in seen if "result" in m] == [-7, 99]  # a nested "id": null is no request's id

@@ -371,3 +371,60 @@ def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
     stdio_port = rlmx_mcp("--port", "9999")
     assert stdio_port.returncode == 2 and "--host and --port are for --http" in stdio_port.stderr
     assert "Traceback" not in missing.stderr + stdio_port.stderr
+
+
+async def test_streamable_http_answers_what_is_no_message_as_stdio_does(tmp_path: Path) -> None:
+    # The SDK answered a batch with one -32602 (id null, pydantic's dump of its union) and dropped a null id (202).
+    import json
+    import urllib.error
+    import urllib.request
+
+    errlog = tmp_path / "http-stderr.txt"
+    command = [sys.executable, "-c", MAIN, "mcp", "--trace-dir", str(tmp_path), "--http", "--port", "0"]
+    with errlog.open("w") as err:
+        server = subprocess.Popen([*command, "--scripted", str(script(tmp_path, ["FINAL(1)"]))], stderr=err)
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+    def post(body: object) -> tuple[int, object]:
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read().decode()  # the reply, as an SSE event
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+
+    try:
+        url = await _url(errlog)
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+        request = urllib.request.Request(
+            url,
+            data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}).encode(),
+            headers=headers,
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            headers["Mcp-Session-Id"] = response.headers["Mcp-Session-Id"]
+        headers["MCP-Protocol-Version"] = "2025-06-18"
+        batch = await asyncio.to_thread(
+            post, [{"jsonrpc": "2.0", "id": "a", "method": "ping"}, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+        )
+        null_id = await asyncio.to_thread(post, {"jsonrpc": "2.0", "id": None, "method": "ping"})
+        fraction = await asyncio.to_thread(post, {"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"})
+        no_message = await asyncio.to_thread(post, {"id": 3, "method": "ping"})
+        ping = await asyncio.to_thread(post, {"jsonrpc": "2.0", "id": 4, "method": "ping"})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    def errors(answer: object) -> list[tuple[object, int, str]]:
+        replies = answer if isinstance(answer, list) else [answer]
+        return [(r["id"], r["error"]["code"], r["error"]["message"]) for r in replies if isinstance(r, dict)]
+
+    assert batch[0] == 400 and [e[:2] for e in errors(batch[1])] == [("a", -32600), (2, -32600)]
+    assert "batches (JSON arrays) are not supported" in errors(batch[1])[0][2]
+    assert null_id[0] == 400 and errors(null_id[1])[0][:2] == (None, -32600)
+    assert 'the "id" null is not a string or an integer' in errors(null_id[1])[0][2]
+    assert fraction[0] == 400 and 'the "id" 1.5 is not' in errors(fraction[1])[0][2]
+    assert no_message[0] == 400 and errors(no_message[1]) == [(3, -32600, errors(no_message[1])[0][2])]
+    assert "not a JSON-RPC 2.0 message" in errors(no_message[1])[0][2]
+    assert ping[0] == 200 and '"id":4' in str(ping[1])  # a message is still served

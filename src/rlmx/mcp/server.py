@@ -50,6 +50,7 @@ from mcp_types import (
     ListRootsRequest,
     TextContent,
     ToolAnnotations,
+    jsonrpc_message_adapter,
 )
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -172,6 +173,42 @@ def roots_answer_as_uris(line: bytes) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+# An "id" member and the start of its value: a string or an integer (no fraction, no exponent) is a usable request id.
+_ID_MEMBER = re.compile(rb'"id"\s*:\s*')
+_USABLE_ID_START = re.compile(rb'"|-?[0-9]+(?![0-9.eE])')
+
+
+def bad_ids_unreadable(line: bytes) -> bytes:
+    """`line` (one JSON-RPC message), made unreadable to the SDK when it is a request whose id is not a string or an
+    integer (null, a fraction, true, an object): the SDK read it as a notification, dropping the id, and the client
+    waited for good. Without its "jsonrpc" member the SDK refuses it, so `replies_to_unreadable` answers it, id null.
+    Any other line is unchanged, byte for byte; only a line with such an "id" member somewhere is parsed here."""
+    start = line.find(b'"id"')
+    while start != -1:
+        member = _ID_MEMBER.match(line, start)
+        if member is not None and not _USABLE_ID_START.match(line, member.end()):
+            break
+        start = line.find(b'"id"', start + 4)
+    else:
+        return line
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return line
+    if not _has_unusable_id(message):
+        return line
+    message.pop("jsonrpc", None)
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _has_unusable_id(value: Any) -> bool:
+    """Whether `value` is a request (a method and an id) whose id is neither a string nor an integer."""
+    if not isinstance(value, dict) or "method" not in value or "id" not in value:
+        return False
+    request_id = value["id"]
+    return not isinstance(request_id, str | int) or isinstance(request_id, bool)
+
+
 def _path_as_uri(uri: str) -> str | None:
     """The file:// URI of `uri` when it is a plain absolute path (POSIX, or `C:\\project`), else None."""
     if re.match(r"[A-Za-z]:[\\/]", uri):
@@ -219,7 +256,8 @@ class StdinCopy:
             with os.fdopen(self._write, "wb", closefd=False) as pipe:
                 for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
                     # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
-                    pipe.write(roots_answer_as_uris(replace_lone_surrogates(line.removeprefix(_UTF8_BOM))))
+                    line = replace_lone_surrogates(line.removeprefix(_UTF8_BOM))
+                    pipe.write(bad_ids_unreadable(roots_answer_as_uris(line)))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
@@ -270,8 +308,10 @@ def lines_of(read: Callable[[], bytes]) -> Iterator[bytes]:
 
 
 class LoneSurrogatesReplaced:
-    """ASGI middleware for streamable HTTP: a POST's body, read whole, with `replace_lone_surrogates` applied before
-    the SDK parses it, as stdio's lines are (the SDK answered such a request 400 "Parse error")."""
+    """ASGI middleware for streamable HTTP: a POST's body, read whole, with `replace_lone_surrogates` and
+    `bad_ids_unreadable` applied before the SDK parses it, as stdio's lines are (the SDK answered a lone surrogate
+    400 "Parse error" and dropped a request with a null id); a body that is no JSON-RPC message is answered by
+    `replies_to_unreadable`, as over stdio, not with the SDK's -32602 and pydantic's dump of its union."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -289,9 +329,26 @@ class LoneSurrogatesReplaced:
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
-                first = {"type": "http.request", "body": replace_lone_surrogates(b"".join(chunks)), "more_body": False}
+                body = bad_ids_unreadable(replace_lone_surrogates(b"".join(chunks)))
+                first = {"type": "http.request", "body": body, "more_body": False}
                 break
         given = False
+        refused: dict[str, Any] | None = None  # the start of the SDK's 400 reply, held until its body is seen
+
+        async def answering_unreadable(message: dict[str, Any]) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                refused = message
+                return
+            if refused is not None and message["type"] == "http.response.body":
+                start, refused = refused, None
+                replaced = _unreadable_body_answer(first.get("body", b""), message.get("body", b""))
+                if replaced is not None:
+                    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                    start = {**start, "headers": [*headers, (b"content-length", str(len(replaced)).encode())]}
+                    message = {"type": "http.response.body", "body": replaced, "more_body": False}
+                await send(start)
+            await send(message)
 
         async def replay() -> Any:
             nonlocal given
@@ -300,7 +357,23 @@ class LoneSurrogatesReplaced:
                 return first
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(scope, replay, answering_unreadable)
+
+
+def _unreadable_body_answer(body: bytes, answer: bytes) -> bytes | None:
+    """The JSON-RPC error(s) `replies_to_unreadable` gives a POST body, when `answer` is the SDK's 400 for a body that
+    is JSON but no message (-32602 "Validation error"); else None, the SDK's answer standing. Several replies (a
+    batch) go out as a JSON array; a batch with nothing to answer still gets one error: HTTP needs a reply."""
+    if b"Validation error" not in answer or b'"code":-32602' not in answer:
+        return None
+    try:
+        jsonrpc_message_adapter.validate_json(body, by_name=False)
+    except ValidationError as error:
+        replies = replies_to_unreadable(error) or [_error_reply(None, INVALID_REQUEST, NO_BATCHES)]
+    else:
+        return None
+    dumped = [reply.model_dump(by_alias=True, exclude_unset=True, mode="json") for reply in replies]
+    return json.dumps(dumped[0] if len(dumped) == 1 else dumped, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,13 +627,19 @@ NOT_A_MESSAGE = (
     'Invalid Request: not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0" and a "method", or the '
     '"result" or "error" of a request)'
 )
-NO_BATCHES = "Invalid Request: batches (JSON arrays) are not supported; send each message as a line of its own"
+BAD_ID = (
+    'Invalid Request: the "id" {} is not a string or an integer; give each request a string or integer id '
+    '(or leave "id" out of a notification)'
+)
+NO_BATCHES = "Invalid Request: batches (JSON arrays) are not supported; send each message by itself"
 
 
 def replies_to_unreadable(error: Exception) -> list[JSONRPCError]:
     """The JSON-RPC error replies for a line the stdio transport could not read as a message (`error`: the SDK's
     ValidationError for it). Not JSON: a parse error. A batch: an Invalid Request for each request in it, with its
-    id, so the client's wait for each ends. Any other JSON: an Invalid Request, with the id it gave, if it did."""
+    id, so the client's wait for each ends. A request whose id is not a string or an integer: an Invalid Request
+    saying so, id null (MCP ids are strings or integers, never null). Any other JSON: an Invalid Request, with the id
+    it gave, if it did. Over HTTP a body the SDK cannot read gets the same replies."""
     problems = error.errors() if isinstance(error, ValidationError) else []
     if not problems or problems[0]["type"] == "json_invalid":
         line = problems[0]["input"] if problems else None
@@ -573,6 +652,10 @@ def replies_to_unreadable(error: Exception) -> list[JSONRPCError]:
         if not value:
             return [_error_reply(None, INVALID_REQUEST, NO_BATCHES)]
         return [_error_reply(_request_id(item), INVALID_REQUEST, NO_BATCHES) for item in value if _answerable(item)]
+    if _has_unusable_id(value):
+        given = json.dumps(value["id"], ensure_ascii=False)
+        given = given if len(given) <= 40 else given[:37] + "..."
+        return [_error_reply(None, INVALID_REQUEST, encodable(BAD_ID.format(given)))]
     return [_error_reply(_request_id(value), INVALID_REQUEST, NOT_A_MESSAGE)]
 
 
