@@ -451,7 +451,7 @@ def _read_stdin() -> str:
         _print_stderr("rlmx: reading the context from standard input; end it with Ctrl-D")
     data = sys.stdin.buffer.read()
     try:
-        return decode_text(data, refuse_nul=False)  # as files are read (PowerShell pipes UTF-16 with a BOM)
+        return decode_text(data)  # as files are read (PowerShell pipes UTF-16 with a BOM)
     except NotText as exc:
         raise UsageError(f"--context -: standard input is not UTF-8 text ({exc}); convert it first") from None
 

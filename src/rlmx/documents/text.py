@@ -204,9 +204,9 @@ def _decode_with_nuls(raw: bytes) -> str:
     raise NotText("binary", _NOT_TEXT)
 
 
-def decode_text(raw: bytes, *, refuse_nul: bool = True) -> str:
-    """`raw` as text (see the module doc). Raises NotText. `refuse_nul` is no longer read: every source (files,
-    folder members, standard input, bytes values) gets the one rule; it stays so that older callers still run."""
+def decode_text(raw: bytes) -> str:
+    """`raw` as text (see the module doc): every source (files, folder members, standard input, bytes values) gets
+    this one rule. Raises NotText."""
     for mark, codec, name in _MARKS:
         if raw.startswith(mark):
             try:
