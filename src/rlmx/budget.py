@@ -324,14 +324,10 @@ class Ledger:
         self.release(reservation)
         model = billed_as or reservation.model
         cost, priced_as = self._cost(model, usage, served)
-        priced = dataclasses.replace(usage, cost_usd=cost)
-        media = {kind: counts for kind, counts in media_tokens(usage).items() if any(counts)}
-        if (
-            (billed_as or media)
-            and self.budget.max_usd is not None
-            and priced.cost_usd is None
-            and self.overshoot is None
-        ):
+        priced = usage if cost == usage.cost_usd else dataclasses.replace(usage, cost_usd=cost)
+        unpriced = self.budget.max_usd is not None and priced.cost_usd is None and self.overshoot is None
+        media = {kind: counts for kind, counts in media_tokens(usage).items() if any(counts)} if unpriced else {}
+        if unpriced and (billed_as or media):
             # billed at a rate nobody knows (a service tier above list price, audio or image tokens): what it cost is
             # unknown
             self.overshoot_limit = "max_usd"

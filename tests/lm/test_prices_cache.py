@@ -178,3 +178,15 @@ def test_a_gateways_row_takes_its_makers_image_rate_and_keeps_it_on_disk(tmp_pat
     ]
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == [True, 2.5, 30.0] and second == [False, 2.5, 30.0]
+
+
+def test_a_name_looked_up_before_its_host_was_named_is_priced_at_that_host_after() -> None:
+    """Lookups are kept for the day (two a call); naming where a model is served answers anew, not the kept one."""
+    from rlmx.lm.prices import PriceTable
+
+    table = PriceTable()
+    by_name = table.lookup("gpt-oss-120b")
+    table.expect([("gpt-oss-120b", "https://api.cerebras.ai/v1/")])
+    at_host = PriceTable()
+    at_host.expect([("gpt-oss-120b", "https://api.cerebras.ai/v1/")])
+    assert table.lookup("gpt-oss-120b") == at_host.lookup("gpt-oss-120b") != by_name

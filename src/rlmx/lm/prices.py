@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,9 +55,10 @@ MediaTokens = Mapping[str, tuple[int, int]]
 
 def media_tokens(usage: Usage) -> dict[str, tuple[int, int]]:
     """(input, output) tokens of each kind in MEDIA a call's usage reports (0 for a kind `Usage` does not count)."""
-    return {
-        kind: (_count_of(usage, f"{kind}_input_tokens"), _count_of(usage, f"{kind}_output_tokens")) for kind in MEDIA
-    }
+    return {kind: (_count_of(usage, given), _count_of(usage, made)) for kind, given, made in _MEDIA_COUNTS}
+
+
+_MEDIA_COUNTS = tuple((kind, f"{kind}_input_tokens", f"{kind}_output_tokens") for kind in MEDIA)
 
 
 def _count_of(usage: Usage, name: str) -> int:
@@ -249,6 +251,9 @@ class PriceTable:
         """Per price name, the base URLs it is served at (None: an LM without one, priced by name alone)."""
         self._looking_up: set[str] = set()
         """Names a server answered under whose price a background thread is finding (`served_cost`)."""
+        self._found: dict[str, tuple[int, Price | None]] = {}
+        """`lookup`'s answers of the day (UTC days since the epoch), by name: every LM call looks its price up twice
+        (admitted, then booked). Emptied whenever a name's hosts change."""
 
     def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
@@ -257,6 +262,7 @@ class PriceTable:
         models = [(model, _provider_address(url)) for model, url in models]
         for model, url in models:
             self.hosts.setdefault(model, set()).add(url)
+        self._found.clear()
         unanswered = [(model, url) for model, url in models if self._needs_database(model, url)]
         if unanswered:
             _warm_up(unanswered)
@@ -266,6 +272,15 @@ class PriceTable:
         is served at several), else None."""
         if model in self.prices:
             return self.prices[model]
+        day = int(time.time() // 86_400)  # the UTC day `list_price` answers for
+        found = self._found.get(model)
+        if found is not None and found[0] == day:
+            return found[1]
+        price = self._listed(model)
+        self._found[model] = (day, price)
+        return price
+
+    def _listed(self, model: str) -> Price | None:
         if model.endswith(TIER_SUFFIX_END):  # list prices are the standard tier's: only the user knows this one
             return None
         if model.startswith(FREE_PREFIXES):
@@ -297,6 +312,7 @@ class PriceTable:
                 ).start()
             return None
         self.hosts.setdefault(served, set()).update(hosts)
+        self._found.pop(served, None)
         return self.cost(served, usage)
 
     def cost(self, model: str, usage: Usage) -> float | None:
