@@ -119,7 +119,8 @@ STREAM_IDIOMS = (
     "print(sys.stdout.closed, sys.stdout.errors, sys.stdout.newlines, sys.stdout.line_buffering)\n"
     "print(isinstance(sys.stdout, io.TextIOBase), isinstance(sys.stdout.buffer, io.BufferedIOBase))\n"
     "print(sys.stdout.writable(), sys.stdout.readable(), sys.stdout.seekable())\n"
-    "try:\n    sys.stdout.read()\nexcept io.UnsupportedOperation as exc:\n    print('read:', exc)"
+    "try:\n    sys.stdout.read()\nexcept io.UnsupportedOperation as exc:\n    print('read:', exc)\n"
+    "try:\n    next(iter(sys.stderr))\nexcept io.UnsupportedOperation as exc:\n    print('next:', exc)"
 )
 STREAM_LINES = [
     "to stdout",
@@ -128,6 +129,7 @@ STREAM_LINES = [
     "True True",
     "True False False",
     "read: not readable: the cell's output is write-only",
+    "next: not readable: the cell's output is write-only",
 ]
 
 

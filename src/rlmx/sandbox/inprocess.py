@@ -37,7 +37,7 @@ from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.caps import CallCaps
 from rlmx.sandbox.frames import dumps, encodable, valid_strings
-from rlmx.sandbox.worker import CappedText, CellTimeout, Worker, carry_origins, unsendable, work_origin
+from rlmx.sandbox.worker import CappedText, CellTimeout, KeptOpen, Worker, carry_origins, unsendable, work_origin
 
 UNSAFE_WARNING = (
     "the 'inprocess' sandbox runs the model's code inside this process with no isolation: it can read API "
@@ -45,14 +45,12 @@ UNSAFE_WARNING = (
 )
 
 
-class _ThreadStreams:
+class _ThreadStreams(KeptOpen):
     """sys.stdout/sys.stderr stand-in while cells run: what a cell's work writes (its thread's, and the threads and
     pool tasks it started, see `work_origin`) goes to the cell its own sandbox runs now, never another sandbox's.
     Between its cells, a sandbox's work (a thread it left running, a handle it kept) writes into a capture kept for
-    its next cell, as the subprocess tier's fd 1 does; the host's own, and a closed sandbox's, pass through."""
-
-    closed = False
-    mode = "w"
+    its next cell, as the subprocess tier's fd 1 does; the host's own, and a closed sandbox's, pass through. Closing
+    it does nothing (`KeptOpen`, as in the subprocess tier): a cell must not close the host's stdout."""
 
     def __init__(self, original: TextIO, name: str) -> None:
         self.original = original
@@ -84,23 +82,6 @@ class _ThreadStreams:
         a cell's `sys.stdout.reconfigure(encoding="ascii")` must not change the host's own stdout."""
         capture = self._capture()
         return getattr(capture if capture is not None else self.original, name)
-
-    # Special methods skip __getattr__. As in the subprocess tier, closing (`with sys.stdout as f:`) does nothing:
-    # a cell must not end its own later output, nor close the host's stdout.
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> _ThreadStreams:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def __iter__(self) -> _ThreadStreams:
-        return self
-
-    def __next__(self) -> Any:
-        return self.readline()
 
 
 io.TextIOBase.register(_ThreadStreams)

@@ -179,18 +179,18 @@ class CellTimeout(BaseException):
     """Raised by SIGALRM when a cell runs past its soft timeout. BaseException, so `except Exception` can't eat it."""
 
 
-class _WriteOnly:
-    """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included).
-    Registered as an io class (`isinstance(sys.stdout, io.TextIOBase)`) rather than made one: an io subclass's
-    attributes are slower to reach, and print() reaches them on every write."""
+class KeptOpen:
+    """The special methods of a cell's output stream (special methods skip a forwarding stream's `__getattr__`, so
+    each stream needs its own): closing does nothing, so a cell that closes its output (`with sys.stdout as f:`,
+    `sys.stdout.close()`) does not end the capture its later prints, and later cells', go to (as in Jupyter); and it
+    iterates by `readline`, as streams do. The base of every stream a cell writes to, in both tiers (`inprocess`)."""
 
     closed = False
     mode = "w"
-    write: Any  # each stream's own: text or bytes
+    readline: Any  # the stream's own, or the one it forwards to
 
     def close(self) -> None:
-        """Does nothing: a cell that closes its output (`with sys.stdout as f:`, `sys.stdout.close()`) must not end
-        the capture its later prints, and later cells', go to (as in Jupyter)."""
+        """Does nothing: see the class."""
 
     def __enter__(self) -> Any:
         return self
@@ -203,6 +203,14 @@ class _WriteOnly:
 
     def __next__(self) -> Any:
         return self.readline()
+
+
+class _WriteOnly(KeptOpen):
+    """What code asks of a write-only stream besides write() (io.TextIOWrapper(sys.stdout.buffer, ...) included).
+    Registered as an io class (`isinstance(sys.stdout, io.TextIOBase)`) rather than made one: an io subclass's
+    attributes are slower to reach, and print() reaches them on every write."""
+
+    write: Any  # each stream's own: text or bytes
 
     def read(self, size: Any = -1) -> Any:
         raise _io.UnsupportedOperation("not readable: the cell's output is write-only")
@@ -360,7 +368,7 @@ class _BytesInto(_WriteOnly):
         return len(data)
 
 
-class _CellStream:
+class _CellStream(KeptOpen):
     """sys.stdout (or sys.stderr) of the REPL for its whole life, pointed at the running cell's capture (`point`),
     as Jupyter's are: a handle a cell kept (`saved = sys.stdout`, the handler `logging.basicConfig()` made,
     `io.TextIOWrapper(sys.stdout.buffer)`) writes into the cell that runs now, not into a capture that ended with
@@ -371,8 +379,6 @@ class _CellStream:
     stream, between cells, is the worker's own)."""
 
     target: Any = None  # a class default: a copy made without __init__ finds no attribute, not a recursion
-    closed = False
-    mode = "w"
 
     def __init__(self, target: Any, name: str) -> None:
         self.name = name
@@ -393,21 +399,6 @@ class _CellStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.target, name)
-
-    def close(self) -> None:
-        """Does nothing: see the class."""
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def __iter__(self) -> Any:
-        return self
-
-    def __next__(self) -> Any:
-        return self.readline()
 
     @property
     def buffer(self) -> _CellBuffer:
