@@ -1333,3 +1333,42 @@ def test_reasoning_that_cannot_be_cut_from_a_block_is_named_in_the_error() -> No
     _, lm = run([reply, "FINAL(gamma)"])
     told = lm.calls[1][-1]["content"]
     assert "Error" in told and "Line 2 of the block opens reasoning" in told and "closing ```" in told
+
+
+# --- audit 44: code drafted only in reasoning is named in what the model is told -----------------------------------
+
+_DRAFTED = "```repl\nprint(context.split()[-1])\n```"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"<think>\nI will print the last word:\n{_DRAFTED}\n</think>\nLooking at the data now.",
+        # gpt-oss's harmony leaked as text (odysseus#4522, sglang#9015): the block in the commentary channel, no final
+        "<|channel|>analysis<|message|>Check first.<|end|><|start|>assistant<|channel|>commentary<|message|>"
+        f"Checking the data.\n{_DRAFTED}<|end|>",
+    ],
+)
+def test_a_block_only_in_reasoning_is_named_not_called_missing(reply: str) -> None:
+    result, lm = run([reply, "FINAL(gamma)"])
+    assert (result.answer, result.iterations) == ("gamma", 2)
+    told = lm.calls[1][-1]["content"]
+    assert "stood inside its reasoning" in told and "no ```repl block" not in told
+    _, lm = run(["<think>\nThe last word, surely.\n</think>\nLooking now.", "FINAL(gamma)"])  # no block anywhere
+    assert "no ```repl block" in lm.calls[1][-1]["content"]
+
+
+def test_a_block_in_the_servers_reasoning_field_is_named_too() -> None:
+    from fake_openai_server import FakeOpenAIServer, Reply, completion_body
+    from rlmx.lm import OpenAICompatibleLM
+
+    with FakeOpenAIServer() as server:
+        server.script(
+            Reply(body=completion_body("Looking at the data now.", reasoning_content=f"Plan:\n{_DRAFTED}")),
+            Reply(body=completion_body("FINAL(gamma)")),
+        )
+        root = OpenAICompatibleLM("m", server.base_url, api_key="k")
+        result = RLM(root).completion("What is the last word?", context=CONTEXT)
+        assert (result.answer, result.iterations) == ("gamma", 2)
+        told = server.requests[1].body["messages"][-1]["content"]
+    assert "stood inside its reasoning" in told

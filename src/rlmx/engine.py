@@ -38,6 +38,7 @@ from rlmx.protocol import (
     THREAD_ABOVE_CHARS,
     ProseFinal,
     aparse_reply,
+    drafts_code,
     fence_hint,
     find_final_anywhere,
     has_quoted_block,
@@ -317,7 +318,9 @@ class Engine:
                 )
             else:
                 filtered = cut and str(reply.finish_reason).lower() in CONTENT_FILTERED
-                finish, feedback = await self._act(reply.text, cut=cut, filtered=filtered, overran=reply.overran_chars)
+                finish, feedback = await self._act(
+                    reply.text, cut=cut, filtered=filtered, overran=reply.overran_chars, reasoning=reply.reasoning
+                )
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -492,11 +495,12 @@ class Engine:
 
     # --- acting on a reply ----------------------------------------------------------------------
     async def _act(
-        self, text: str, *, cut: bool = False, filtered: bool = False, overran: int = 0
+        self, text: str, *, cut: bool = False, filtered: bool = False, overran: int = 0, reasoning: str | None = None
     ) -> tuple[Finish | None, str]:
         """Run the reply's cells in order; returns a finish, or the feedback for the next turn. `cut`: the reply
         stopped at its output cap (or, `filtered`, a content filter stopped it), so a block it left open is cut
-        short and does not run, nor does a FINAL in its text finish."""
+        short and does not run, nor does a FINAL in its text finish. `reasoning`: what the server sent apart as
+        reasoning (never run; named in the feedback when the only code was there)."""
         parsed = await aparse_reply(text)
         # a FINAL of the template's placeholder (`FINAL(your answer)`) never finishes; the model is told why
         cells, prose = list(parsed.cells), parsed.final or parsed.placeholder
@@ -516,6 +520,8 @@ class Engine:
             self.emit("no_code")
             if has_quoted_block(text):
                 return None, prompts.QUOTED_CODE
+            if drafts_code([*split_thoughts(text)[1], reasoning or ""]):
+                return None, prompts.CODE_IN_REASONING
             return None, prompts.FINAL_IN_TEXT if writes_an_unread_finish(parsed) else prompts.NO_CODE
         outputs: list[str] = []
         printed: list[str] = []

@@ -85,6 +85,12 @@ FINAL_IN_TEXT = (
     "To keep working, write Python in a ```repl block."
 )
 
+CODE_IN_REASONING = (
+    "Your reply's ```repl block stood inside its reasoning (a <think> block, a reasoning field, or an analysis or "
+    "commentary channel), which never runs, and the reply itself had none, so nothing ran. Write the code in a "
+    "```repl block in the reply itself, after the reasoning."
+)
+
 REASONING_OPEN = (
     "Your reply opened a reasoning block (<think> or the like) and never closed it, so everything after it was "
     "taken as reasoning and nothing ran. Close the reasoning (</think>, or your format's closing tag), then write "

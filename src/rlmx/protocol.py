@@ -66,7 +66,7 @@ import heapq
 import itertools
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -1653,6 +1653,12 @@ def find_prose_final(text: str) -> ProseFinal | None:
 
 
 _QUOTED_FENCE = re.compile(rf"^[ \t]*+(?:{_LIST_ITEM})*+>(?:[ \t>]|{_LIST_ITEM})*+(?:`{{3,}}|~{{3,}})", re.MULTILINE)
+
+
+def drafts_code(reasoning: Sequence[str]) -> bool:
+    """Whether any of these reasoning texts holds a block that would have run had it been in the reply (read by the
+    reply's own fence grammar): the model drafted its code there and left the reply without it."""
+    return any(part.strip() and parse_reply(part).cells for part in reasoning)
 
 
 def has_quoted_block(text: str) -> bool:

@@ -83,3 +83,26 @@ def test_a_field_beside_the_counts_is_still_read() -> None:
         cap=None,
     ).usage
     assert (usage.input_tokens, usage.cache_read_tokens, usage.cost_usd) == (100, 60, 0.002)
+
+
+def test_perplexity_reasoning_and_citation_tokens_are_booked_beside_the_three_counts() -> None:
+    """sonar-deep-research bills its reasoning and the search results it read as lines of their own, beside
+    prompt_tokens and completion_tokens (and outside total_tokens): a token budget must count them."""
+    perplexity = {
+        "prompt_tokens": 19,
+        "completion_tokens": 2873,
+        "total_tokens": 2892,
+        "citation_tokens": 9531,
+        "num_search_queries": 18,
+        "reasoning_tokens": 63117,
+    }
+    usage = to_completion(_body(perplexity), model="sonar-deep-research", prompt_bound=30, cap=None).usage
+    assert (usage.input_tokens, usage.output_tokens) == (19 + 9531, 2873 + 63117)
+    small = {**perplexity, "reasoning_tokens": 200}  # fewer than the completion's, still beside them
+    assert to_completion(_body(small), model="m", prompt_bound=30, cap=None).usage.output_tokens == 2873 + 200
+
+
+def test_a_top_level_reasoning_count_within_the_completions_is_not_added_again() -> None:
+    """SGLang reports `reasoning_tokens` at the top of usage as part of completion_tokens (the total says so)."""
+    sglang = {"prompt_tokens": 10, "completion_tokens": 50, "total_tokens": 60, "reasoning_tokens": 30}
+    assert to_completion(_body(sglang), model="m", prompt_bound=30, cap=None).usage.output_tokens == 50

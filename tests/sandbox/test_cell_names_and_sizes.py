@@ -397,3 +397,17 @@ async def test_a_final_value_too_big_to_encode_in_the_memory_left_fails_the_cell
     assert result.status == "error" and result.final is None
     assert "could not be sent back (MemoryError: no memory was left to encode it)" in (result.error or "")
     assert after == ("ok", "still here\n", "")
+
+
+# A model that asks the user (`input("> ")`, mito#1527) or reads stdin as a script would: there is no one to answer,
+# so the read ends at once with nothing, as it does on a closed stdin; in-process it read the host's own stdin.
+READS_STDIN = (
+    "import sys\ntry:\n    input('> ')\nexcept EOFError:\n    print('eof')\n"
+    "print(repr(sys.stdin.read()), repr(sys.stdin.readline()), list(sys.stdin))"
+)
+
+
+async def test_a_cell_reading_stdin_gets_its_end_at_once_in_both_tiers(either: SubprocessSandbox) -> None:
+    status, stdout, stderr = await run(either, READS_STDIN)
+    assert status == "ok", stderr
+    assert stdout == "> eof\n'' '' []\n"

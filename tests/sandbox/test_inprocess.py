@@ -439,3 +439,29 @@ def test_workspace_files_move_neither_the_hosts_tools_and_callbacks_nor_a_parent
     assert "`workspace_dir`" in root.calls[0][0]["content"]  # the system prompt names the folder's variable
     assert Path("events.log").read_text().splitlines() == events
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.log", "prices.json", "vendor"]
+
+
+def test_a_cell_never_reads_the_hosts_stdin() -> None:
+    # mito#1527, evalscope#1718: a model's `input()` read what was meant for the host (a user typing to `rlmx ask`),
+    # and `sys.stdin.read()` held the run until the cell's time limit ended it. The host's stdin stays its own.
+    host = (
+        "import asyncio, json, sys\nfrom rlmx.context import prepare\nfrom rlmx.sandbox import create_sandbox\n"
+        "async def main():\n    box = create_sandbox('inprocess')\n    await box.start([prepare('context', 'c')])\n"
+        "    code = 'import sys\\nprint(repr(sys.stdin.read()))\\n'\n"
+        "    code += 'try:\\n    input()\\nexcept EOFError:\\n    print(1)'\n"
+        "    cell = await box.run_cell(code, calls=None, timeout=5)\n    await box.close()\n"
+        "    print(json.dumps([cell.status, cell.stdout, sys.stdin.read()]))\nasyncio.run(main())"
+    )
+    seen = subprocess.run([sys.executable, "-c", host], input="HOST-LINE\n", capture_output=True, text=True, timeout=60)
+    assert json.loads(seen.stdout) == ["ok", "''\n1\n", "HOST-LINE\n"], seen.stderr
+
+
+async def test_show_vars_lists_the_models_variables_not_rlmxs_own() -> None:
+    box = create_sandbox("inprocess")
+    await box.start([prepare("context", "the context")])
+    try:
+        shown = await box.run_cell("x = [1, 2]\nSHOW_VARS()", calls=echo, timeout=5)
+    finally:
+        await box.close()
+    lines = shown.stdout.splitlines()
+    assert "x: list, len 2" in lines and not any(line.startswith("_rlmx") for line in lines), lines

@@ -902,6 +902,10 @@ _ANTHROPIC_CACHE = ("cache_read_input_tokens", "cache_creation_input_tokens")
 _XAI_USAGE = ("num_sources_used", "cost_in_usd_ticks")
 """Fields only xAI's usage has: its `reasoning_tokens` come on top of `completion_tokens` (its docs: "counted
 separately from completion_tokens, but ... in the total_tokens"; sonami-tech/omni-llm-provider#49)."""
+_PERPLEXITY_USAGE = ("citation_tokens", "num_search_queries")
+"""Fields only Perplexity's usage has: its top-level `reasoning_tokens` (sonar-deep-research) come on top of
+`completion_tokens`, and its `total_tokens` counts neither them nor `citation_tokens` (billed as lines of their own
+on its pricing page; the shape in vercel/ai's @ai-sdk/perplexity fixtures)."""
 
 
 def _prompt_count(raw: dict[str, Any]) -> int | None:
@@ -915,7 +919,8 @@ def _prompt_count(raw: dict[str, Any]) -> int | None:
     those reads are in it then, and the writes too when its `total_tokens` is prompt plus completion, as LiteLLM
     sums it (else they stay beside it: the larger reading where a gateway does not say). OpenAI's
     `prompt_tokens_details.cached_tokens`, DeepSeek's `prompt_cache_hit_tokens` and Moonshot's `cached_tokens` are
-    part of the prompt's count, unless they outnumber it (Helicone's rule: then they cannot be).
+    part of the prompt's count, unless they outnumber it (Helicone's rule: then they cannot be). Perplexity's
+    `citation_tokens` (the search results a sonar model read, billed at the input rate) are beside it.
     """
     prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
     if prompt is None:
@@ -931,25 +936,29 @@ def _prompt_count(raw: dict[str, Any]) -> int | None:
         summed = completion is not None and _count(raw.get("total_tokens")) == prompt + completion
         return prompt if summed and prompt >= read + written else prompt + written
     cached = _cached(raw, _CACHE_READ) + _cached(raw, _CACHE_WRITE)
-    return prompt + cached if cached > prompt else prompt
+    return (prompt + cached if cached > prompt else prompt) + (_count(raw.get("citation_tokens")) or 0)
 
 
 def _output_count(
     raw: dict[str, Any], details: Any, completion: int, reply: int, prompt: int | None, total: int | None, model: str
 ) -> int:
-    """The output's count with `completion_tokens_details.reasoning_tokens` read the way the shape says: part of
-    `completion_tokens` (OpenAI's meaning) when the total says the completion count is all the output, or on top
-    of it: xAI's usage (`_XAI_USAGE`, or a Grok model), a reasoning count larger than the completion's, or a
+    """The output's count with `completion_tokens_details.reasoning_tokens` (or a top-level `reasoning_tokens`) read
+    the way the shape says: part of `completion_tokens` (OpenAI's meaning) when the total says the completion count
+    is all the output, or on top of it: xAI's or Perplexity's usage (`_XAI_USAGE`, `_PERPLEXITY_USAGE`, or a Grok
+    model), a reasoning count larger than the completion's, or a
     usage whose total does not say (none given, or no prompt count): the larger reading, which a budget can hold.
     `reply` is the output read so far (the total may have raised it); never less is returned."""
     reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    # Perplexity and SGLang put it at the top of usage: Perplexity's (sonar-deep-research) beside completion_tokens,
+    # SGLang's within them; the rule below tells the two apart
+    reasoning = reasoning or _count(raw.get("reasoning_tokens"))
     if not reasoning:
         return reply
-    xai = any(name in raw for name in _XAI_USAGE) or "grok" in model.lower()
+    beside = any(name in raw for name in (*_XAI_USAGE, *_PERPLEXITY_USAGE)) or "grok" in model.lower()
     # the total holds the output: the prompt counted with the cache counts added to it or without
     said = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
     stated = total is not None and total - reply in {prompt, said} - {None}
-    if xai or reasoning > completion or not stated:
+    if beside or reasoning > completion or not stated:
         return max(reply, completion + reasoning)
     return reply
 

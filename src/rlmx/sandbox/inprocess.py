@@ -87,8 +87,41 @@ class _ThreadStreams(KeptOpen):
 io.TextIOBase.register(_ThreadStreams)
 
 
+class _ThreadStdin:
+    """sys.stdin while cells run: a cell's work (`work_origin`) reads an empty stream, as the subprocess tier's worker
+    reads /dev/null (`input()` raises EOFError at once, `read()` is ''), never the host's own stdin, which held the
+    run until the cell's time limit and fed a cell what the user typed to `rlmx ask` (mito#1527: a model's
+    `input("> ")` hung its agent); the host's threads read the host's stdin. Closing it does nothing."""
+
+    def __init__(self, original: TextIO | None) -> None:
+        self.original = original
+
+    def _source(self) -> Any:
+        # a fresh empty stream each time: what a cell writes to it is read by no one (no descriptor is held)
+        return self.original if work_origin() is None else io.StringIO()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source(), name)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _ThreadStdin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source())
+
+
+io.TextIOBase.register(_ThreadStdin)
+
+
 _ROUTING = threading.Lock()
 _routed: tuple[_ThreadStreams, _ThreadStreams] | None = None
+_stdin: _ThreadStdin | None = None
 """sys.stdout and sys.stderr while any in-process cell runs: one pair for the process's life, in place from the first
 of overlapping cells' start to the last one's end. Cells of several sandboxes at once (a root and its child RLMs) each
 capture their own thread in it; a pair per sandbox, put in place and taken away out of order, sent one cell's output
@@ -101,16 +134,20 @@ def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
     streams by the first cell, and passing through to the host's streams of the moment whenever a cell starts with
     none running (the host may replace its own between runs); a later one puts it back if a running cell replaced
     it."""
-    global _routed
+    global _routed, _stdin
     with _ROUTING:
         carry_origins()
-        if _routed is None:
+        if _routed is None or _stdin is None:
             _routed = (_ThreadStreams(sys.stdout, "<stdout>"), _ThreadStreams(sys.stderr, "<stderr>"))
+            _stdin = _ThreadStdin(sys.stdin)
         elif not _routed[0].hosts:
             for streams, current in zip(_routed, (sys.stdout, sys.stderr), strict=True):
                 if current is not streams:  # the host may have put back what it kept of the pair itself
                     streams.original = current
+            if sys.stdin is not _stdin:
+                _stdin.original = sys.stdin
         sys.stdout, sys.stderr = _routed
+        sys.stdin = _stdin
         for streams in _routed:
             streams.hosts[host] = streams.hosts.get(host, 0) + 1
         return _routed
@@ -127,8 +164,11 @@ def _unroute_streams(routed: tuple[_ThreadStreams, _ThreadStreams], host: int) -
                 del streams.hosts[host]
         if routed[0].hosts:
             sys.stdout, sys.stderr = routed
+            sys.stdin = _stdin
             return
         sys.stdout, sys.stderr = routed[0].original, routed[1].original
+        if _stdin is not None:
+            sys.stdin = _stdin.original
 
 
 class _InProcessWorker(Worker):

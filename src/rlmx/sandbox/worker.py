@@ -1184,8 +1184,8 @@ class Worker:
         """Print the variables defined so far, with their types and sizes."""
         lines = []
         for name, value in tuple(self.namespace.items()):
-            if not isinstance(name, str) or name in self.functions or name.startswith("__"):
-                continue  # a key that is no name (`globals()[1] = ...`) is no variable
+            if not isinstance(name, str) or name in self.functions or name.startswith(("__", "_rlmx_")):
+                continue  # a key that is no name (`globals()[1] = ...`) is no variable, nor is rlmx's own
             size = ""
             try:  # a proxy's __getattr__ may raise anything; a 0-d array, a broken __len__: listed without a size
                 if hasattr(value, "__len__") and not isinstance(value, type):
