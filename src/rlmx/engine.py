@@ -490,7 +490,10 @@ class Engine:
                 billed_as=completion.billed_as,
                 served=completion.model,
             )
-            return dataclasses.replace(completion, usage=usage, text=encodable(completion.text))
+            text = encodable(completion.text)
+            if usage is completion.usage and text is completion.text:
+                return completion
+            return dataclasses.replace(completion, usage=usage, text=text)
         raise AssertionError("unreachable")
 
     # --- acting on a reply ----------------------------------------------------------------------

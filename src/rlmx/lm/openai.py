@@ -1330,6 +1330,9 @@ def _what_the_page_means(status: int) -> str | None:
 
 
 _HTML = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+_JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*[{\[]")
+"""A body whose first character is that of a JSON object or array (after a UTF-8 BOM and blanks), in any charset
+that keeps ASCII's bytes: it is no HTML page."""
 
 
 _PASSING_PAGE = re.compile(
@@ -1342,6 +1345,8 @@ _PASSING_PAGE = re.compile(
 def _web_page(reply: HTTPReply) -> bool:
     """Whether a success reply is a whole web page (an HTML document with a head: a web app's index.html at
     base_url), not an API's reply nor a proxy's page about a passing fault (which asking again may cure)."""
+    if _JSON_START.match(reply.body):  # a page starts with markup (`_HTML`): a reply is not read twice to say so
+        return False
     body = reply.json_body()
     if not isinstance(body, str) or re.search(r"<head\b", body, re.IGNORECASE) is None:
         return False
