@@ -17,9 +17,11 @@ def body_text(raw: bytes, content_type: str) -> str:
     of a Chinese or Japanese gateway too), else UTF-8 with U+FFFD for the bad bytes (the rest of the reply is still
     the reply)."""
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")  # C's own UTF-8 decoder; "utf-8-sig" is a Python codec, on every reply
     except UnicodeDecodeError:
         charset = declared_charset(content_type)  # read only when needed: the reply path is hot
+    else:
+        return text[1:] if text.startswith("\ufeff") else text  # a byte order mark, as "utf-8-sig" drops it
     if charset is not None:
         try:
             return raw.decode(charset)
