@@ -740,3 +740,14 @@ def test_an_error_quoting_a_servers_text_cut_mid_emoji_prints(tmp_path: Path) ->
     said = _http_error({"error": {"message": "no \ud83d here", "type": "invalid_request_error"}})
     assert "no \ufffd here" in said
     said.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a": 1}', b'\xef\xbb\xbf{"a": 1}', b"\xef\xbb\xbf\xef\xbb\xbf{}", b"\xef\xbb\xbf", b"", '{"é": 1}'.encode()],
+)
+def test_a_reply_body_with_or_without_a_byte_order_mark_reads_as_utf_8_sig_reads_it(raw: bytes) -> None:
+    """One leading BOM is dropped (a second is text), as JSON readers do; the rest decodes as UTF-8."""
+    from rlmx.lm.body_text import body_text
+
+    assert body_text(raw, "application/json") == raw.decode("utf-8-sig")
