@@ -667,6 +667,8 @@ def _calls_text(calls: Any) -> str:
 def _repeats(answer: str, reasoning: list[str]) -> bool:
     """Whether the answer text only repeats the reasoning (the same words, whitespace aside), as servers that
     re-send truncated thinking as `content` do (oMLX #2457, #2606): it is then reasoning, not an answer."""
+    if not any(reasoning):  # most replies: no pass over the answer's text
+        return False
     said = " ".join(answer.split())
     return bool(said) and any(said == " ".join(r.split()) for r in (*reasoning, "".join(reasoning)))
 
