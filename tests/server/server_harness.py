@@ -49,6 +49,8 @@ def reply(messages: list[Message]) -> str | Exception:
         return repl(f"import os, time\nopen({path!r}, 'w').write(str(os.getpid()))\ntime.sleep(1)\nprint('up')")
     if query == "Count as JSON":
         return repl("FINAL({'n': len(context)})")
+    if query == "Write the line separators":
+        return repl("FINAL('a\\u2028b\\u2029c\\x85d')")
     if query == "Never finish":
         return repl("print('still working')")
     if query == "Fail":

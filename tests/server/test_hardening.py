@@ -406,9 +406,10 @@ def test_a_keyed_request_encoded_again_by_another_client_is_the_same_request(ser
     # A job queue's retry, or a second HTTP library, sends the same JSON with other spacing and key order: it was
     # refused as "a different request body" (the fingerprint was of the bytes).
     key = {"Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
-    request = body("How long is the context?", context="abc")
+    request = body("How long is the context?", context="abc", temperature=1.0, top_p=1.0)
     compact = json.dumps(request, separators=(",", ":")).encode()
-    spaced = json.dumps(dict(reversed(list(request.items()))), indent=2).encode()
+    # parsed and written again by JavaScript: `1.0` comes back as `1`, the same number (RFC 8785)
+    spaced = json.dumps({**dict(reversed(list(request.items()))), "temperature": 1, "top_p": 1}, indent=2).encode()
     with httpx.Client(timeout=30) as http:
         first = http.post(f"{served.url}{COMPLETIONS}", content=compact, headers=key)
         again = http.post(f"{served.url}{COMPLETIONS}", content=spaced, headers=key)
@@ -795,3 +796,14 @@ def test_cors_lets_a_named_origin_call_the_api(tmp_path: Path) -> None:
         assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
         other = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context="a"), headers={"Origin": "http://evil"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_streamed_answer_with_unicode_line_separators_reads_whole_line_by_line(served: Served) -> None:
+    # U+2028, U+2029 and U+0085 are valid in JSON strings, but str.splitlines ends a line at each: a client reading the
+    # stream with httpx's iter_lines (httpx-sse#34, dify#39008) lost the chunk that held one
+    request = body("Write the line separators", stream=True)
+    with httpx.Client(timeout=30) as http, http.stream("POST", f"{served.url}{COMPLETIONS}", json=request) as r:
+        lines = [line for line in r.iter_lines() if line.startswith("data: {")]
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "a\u2028b\u2029c\x85d"

@@ -692,10 +692,23 @@ async def _fingerprint(raw: bytes) -> str:
     except RequestError:
         canonical = raw
     else:
-        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        canonical = json.dumps(_same_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     if len(canonical) >= bodies.THREAD_THRESHOLD:  # hashlib lets go of the GIL for big inputs
         return (await asyncio.to_thread(hashlib.sha256, canonical)).hexdigest()
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _same_numbers(value: Any) -> Any:
+    """`value` with each whole float written as the integer it is (`1.0` as `1`, `-0.0` as `0`), as RFC 8785's
+    canonical JSON writes numbers: a client that parses a body and writes it again (a Node worker retrying what
+    Python wrote) sends `1` for `1.0`, the same number."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+    if isinstance(value, dict):
+        return {key: _same_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_same_numbers(item) for item in value]
+    return value
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -831,9 +831,16 @@ def chunk(
 
 
 def sse(data: Mapping[str, Any] | str) -> str:
-    """One Server-Sent Event; `[DONE]` is sent as is, as OpenAI does."""
+    """One Server-Sent Event; `[DONE]` is sent as is, as OpenAI does. U+2028, U+2029 and U+0085 in the JSON are
+    escaped: valid there, but line ends to readers that split a stream with str.splitlines (httpx's iter_lines,
+    httpx-sse#34), which then lost the chunk's text (dify#39008 escapes them too)."""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    for char, escape in _LINE_ENDS_IN_JSON:
+        payload = payload.replace(char, escape)  # the same string back when it holds none
     return encodable(f"data: {payload}\n\n")  # a lone surrogate must not break the stream
+
+
+_LINE_ENDS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
 
 class ProgressText:
