@@ -17,6 +17,7 @@ retry policy (see `rlmx.lm.http` for why the SDK itself is not on this path).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import dataclasses
@@ -25,7 +26,8 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -78,6 +80,12 @@ _OTHER_CAP = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "m
 _WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
 """Params whose absence changes what a reply is (prose where a JSON schema was asked for): a refusal of them, of the
 parameter or of its value, is an error quoting the server, never a resend without them."""
+_WHY_KEPT = {
+    **dict.fromkeys(_WHAT_THE_REPLY_MEANS, "without it a reply would mean something else (prose, not a tool call)"),
+    **dict.fromkeys(_CAP_NAMES, "the output cap bounds a call's cost (and the server refused both of its names)"),
+    "stream": "the model is served only as a stream",
+}
+"""Why a refused parameter is not left out (`_UNDROPPABLE`, `_WHAT_THE_REPLY_MEANS`), said with the refusal."""
 _UNSUPPORTED = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (inputs|fields)|"
     r"invalid (request )?(argument|param)|no longer supported|deprecated|use '?max_|"
@@ -455,10 +463,13 @@ class OpenAICompatibleLM:
                 if "stream_options" not in self.unsupported_params:
                     request["stream_options"] = {"include_usage": True}  # the usage, in the last event
             messages = sent if self.system_role else _without_system_role(sent)
+            sending = _SENT.set((request, self.model))  # for `_hopeless`: a 5xx refusing one of these is final
             try:
                 reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
             except TransportError as exc:
                 raise self._transport_error(exc) from None
+            finally:
+                _SENT.reset(sending)
             if reply.status < 300 and _web_page(reply):  # no API at base_url: asking again brings the same page
                 raise self._status_error(reply, attempts)
             if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
@@ -471,7 +482,7 @@ class OpenAICompatibleLM:
                 )
                 queued.unanswered = 1 + reply.timed_out  # it may run and be billed
                 raise queued
-            if cap is not None and not renamed and _rejects(reply, name, self.model):
+            if cap is not None and not renamed and _rejects(reply, name, self.model, request):
                 self.cap_param, renamed = _OTHER_CAP[name], True
                 continue
             if messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
@@ -488,12 +499,28 @@ class OpenAICompatibleLM:
                     continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
             # only the name refused most directly (a field name over words), the longer of two alike: "Top
-            # logprobs are not supported" names `top_logprobs`, not `logprobs`
-            ranked = [(_refusal_of(reply, p, self.model), len(p), p) for p in droppable]
+            # logprobs are not supported" names `top_logprobs`, not `logprobs`; every field the server's own
+            # `loc`/`param` names at once (a 422 listing two fields costs one resend, not two)
+            ranked = [(_refusal_of(reply, p, self.model, request), len(p), p) for p in droppable]
             strength, _, refused = max(ranked, default=(0, 0, ""))
+            if strength == _NAMED_BY_THE_SERVER:
+                self.unsupported_params.update(p for s, _, p in ranked if s == strength)
+                continue
             if strength:
                 self.unsupported_params.add(refused)
                 continue
+            if reply.status >= 500:
+                kept = next((p for p in request if _refusal_of(reply, p, self.model, request)), None)
+                if kept is not None:  # a refusal sent again is refused again: it is the request's fault
+                    why = _WHY_KEPT.get(kept, "it was refused again")
+                    refusal = LMRequestError(
+                        f"request rejected: HTTP {reply.status} from {self.base_url} for model {self.model}: "
+                        f"{_server_message(reply)} (the server refuses the parameter {kept}, the same way every time, "
+                        f"so it was not resent; rlmx does not leave {kept} out: {why}. Remove {kept} from the "
+                        "request, or use a server that accepts it)"
+                    )
+                    refusal.unanswered += reply.timed_out
+                    raise refusal
             error = self._status_error(reply, attempts, cap)
             error.unanswered += reply.timed_out  # requests before this reply that got none: possibly billed
             raise error
@@ -987,22 +1014,40 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
 
 def _hopeless(reply: HTTPReply) -> bool:
     """Whether a server error says the prompt alone is over the model's context window (xinference forwarding vLLM's
-    "decoder prompt ... is longer than the maximum model length" as a 500): the same prompt fails the same way each
-    time, so it is not sent again (`JSONPoster.final`), and `_status_error` says what to do."""
-    return reply.status >= 500 and _prompt_over_window(reply, None) is not None
+    "decoder prompt ... is longer than the maximum model length" as a 500), or refuses a field of the request by
+    name (llama.cpp's 500 "Unsupported param: tools"): the same request fails the same way each time, so it is not
+    sent again as it is (`JSONPoster.final`); `_post` leaves out a field it may drop, else says what to do."""
+    if reply.status < 500:
+        return False
+    if _prompt_over_window(reply, None) is not None:
+        return True
+    fields, model = _SENT.get()
+    return any(_refusal_of(reply, field, model, fields) for field in fields)
 
 
-def _rejects(reply: HTTPReply, name: str, model: str = "") -> bool:
-    """Whether a 400/422 says the parameter `name` itself is not accepted (not that its value is too large)."""
-    return _refusal_of(reply, name, model) > 0
+def _rejects(reply: HTTPReply, name: str, model: str = "", sent: Collection[str] | None = None) -> bool:
+    """Whether a refusal says the parameter `name` itself is not accepted (not that its value is too large)."""
+    return _refusal_of(reply, name, model, sent) > 0
 
 
 _NAMED_BY_THE_SERVER, _QUOTED, _IN_WORDS = 3, 2, 1
 """How directly a refusal names a parameter (`_refusal_of`): in its structured `param`/`loc`, quoted or after a
 word such as "parameter", or in plain words next to the refusal's own words."""
-_ECHOED = re.compile(r"(?:^|[,(\[]\s*)(?:value|input|input_value)\s*[:=].*", re.IGNORECASE | re.MULTILINE)
-"""A value echoed back after the refused field ("field: 'metadata', value: {...}", pydantic's `input_value=`): the
-user's words, never the server's naming of a parameter."""
+_ECHOED = re.compile(r"(?:^|[,(\[{]\s*)(['\"]?)(?:value|input|input_value)\1\s*[:=].*", re.IGNORECASE | re.MULTILINE)
+"""A value echoed back after the refused field ("field: 'metadata', value: {...}", pydantic's `input_value=`, the
+`'input': {...}` of vLLM's Python-written error list): the user's words, never the server's naming of a parameter."""
+_BODY_PREFIX = re.compile(r"(?<![\w.])body\.(?=[A-Za-z_])")
+"""The request body's own prefix on a field's name (Cerebras' "body.enable_thinking: property 'body.enable_thinking'
+is unsupported", FastAPI's `loc` joined with dots): the name is the field's."""
+_FIELD_LINE = re.compile(r"^([\w.\[\]]+)\n[ \t]+(?=\S)", re.MULTILINE)
+"""pydantic's printed error: the field's location on a line of its own, the reason indented on the next
+("metadata\n  Extra inputs are not permitted [type=extra_forbidden, ...]"); read as "metadata: Extra inputs ..."."""
+_LISTED_LOC = re.compile(r"""['"]loc['"]\s*:\s*[(\[]\s*(?:['"](?:body|query)['"]\s*,\s*)?['"]([^'"]+)['"]""")
+"""A validation error's `loc` in an error list written as text that is no JSON (vLLM's Python repr, a list cut
+short or holding a value Python cannot read back): the refused field."""
+_SENT: ContextVar[tuple[Collection[str], str]] = ContextVar("rlmx_openai_sent", default=((), ""))
+"""The fields of the request being sent and the model (`OpenAICompatibleLM._post`), for `_hopeless`, which the
+transport calls with the reply alone. A context variable: each concurrent call's task sees its own request."""
 _URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CONTENT_POLICY = re.compile(
@@ -1013,7 +1058,8 @@ _CONTENT_POLICY = re.compile(
 """A refusal of what the prompt says (a content policy, a guardrail naming the topic), which no parameter caused."""
 _PARAM_WORD = r"(?:param(?:eter)?|argument|field|property|option|key|name)s?"
 _REFUSED_WORD = (
-    r"(?:unsupported|unrecognized|unknown|not (?:supported|allowed|permitted|enabled|accepted|recognized|available)|"
+    r"(?:extra (?:inputs?|fields?) (?:(?:are|is) )?not (?:permitted|allowed)|"  # pydantic: "top_k: Extra inputs ..."
+    r"unsupported|unrecognized|unknown|not (?:supported|allowed|permitted|enabled|accepted|recognized|available)|"
     r"n't (?:supported|allowed|permitted|enabled|accepted)|no longer supported|deprecated|invalid|forbidden|disallowed)"
 )
 
@@ -1021,14 +1067,13 @@ _REFUSED_WORD = (
 def _structured_names(body: Any, depth: int = 0) -> set[str]:
     """The parameters an error body names as fields rather than words: OpenAI's `error.param`, a validation error's
     `loc` (FastAPI/pydantic: `["body", "seed"]`), wherever the error nests them (Mistral's `message` holding a
-    `detail` list, Azure's `error.details`, either as JSON text). An echoed `input`/`value` is not read."""
+    `detail` list, Azure's `error.details`, either as JSON text; vLLM's list as Python text, `('body', 'seed')`). An
+    echoed `input`/`value` is not read. A `param` may be no field at all (Cerebras' "validation_error"):
+    `_refusal_of` keeps only names of the request's fields."""
     if depth > 6:
         return set()
-    if isinstance(body, str) and body.lstrip().startswith(("{", "[")):
-        try:
-            body = json.loads(body)
-        except json.JSONDecodeError:
-            return set()
+    if isinstance(body, str):
+        return _names_in_text(body, depth)
     names: set[str] = set()
     if isinstance(body, list):
         for item in body:
@@ -1036,8 +1081,8 @@ def _structured_names(body: Any, depth: int = 0) -> set[str]:
     elif isinstance(body, dict):
         param, loc = body.get("param"), body.get("loc")
         if isinstance(param, str) and param:
-            names.add(param)
-        if isinstance(loc, list):
+            names.add(param.removeprefix("body."))
+        if isinstance(loc, list | tuple):
             field = [part for part in loc if isinstance(part, str) and part not in ("body", "query")]
             if field:
                 names.add(field[0])
@@ -1045,6 +1090,28 @@ def _structured_names(body: Any, depth: int = 0) -> set[str]:
             if key not in ("input", "value", "input_value", "param", "loc") and isinstance(value, dict | list | str):
                 names |= _structured_names(value, depth + 1)
     return names
+
+
+def _names_in_text(text: str, depth: int) -> set[str]:
+    """`_structured_names` of an error list or object written as text: JSON, or Python's repr of one (vLLM writes
+    pydantic's errors so: single quotes, a tuple `loc`), else the `loc`s readable in it before any echoed value."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return _structured_names(json.loads(text), depth + 1)
+        except json.JSONDecodeError:
+            pass
+        if len(text) <= _MOST_TEXT_READ_AS_PYTHON:
+            try:
+                return _structured_names(ast.literal_eval(text.strip()), depth + 1)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
+    if "loc" not in text:
+        return set()
+    return set(_LISTED_LOC.findall(_ECHOED.sub(" ", text)))
+
+
+_MOST_TEXT_READ_AS_PYTHON = 100_000
+"""Characters of an error text read back as a Python literal at most: a longer one echoes a whole request."""
 
 
 @cache
@@ -1078,13 +1145,15 @@ def _tied_to_a_refusal(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     return directly, adjacent
 
 
-def _refusal_of(reply: HTTPReply, name: str, model: str = "") -> int:
-    """How directly a 400/422 refuses the parameter `name` itself (0: it does not). The server's structured `param`
-    or `loc` wins over any reading of the text; else the text must tie the name to the refusal in one sentence:
-    quoted, after a word such as "parameter", or next to the refusal's words ("X is not supported", "does not
-    support X"). A name anywhere else (in the model's name, a URL, an echoed value, a gateway's "Provider returned
-    error", a content policy's topic) is not refused."""
-    if reply.status not in (400, 422):
+def _refusal_of(reply: HTTPReply, name: str, model: str = "", sent: Collection[str] | None = None) -> int:
+    """How directly a 400/422 (or a 5xx: llama.cpp's 500 "Unsupported param: echo") refuses the parameter `name`
+    itself (0: it does not). The server's structured `param` or `loc` wins over any reading of the text, when it
+    names a field of the request (`sent`, the fields sent; all names count when None); else the text must tie the
+    name to the refusal in one sentence: quoted, after a word such as "parameter", or next to the refusal's words
+    ("X is not supported", "does not support X", "X: Extra inputs are not permitted"). A name anywhere else (in the
+    model's name, a URL, an echoed value, a gateway's "Provider returned error", a content policy's topic) is not
+    refused."""
+    if reply.status not in (400, 422) and reply.status < 500:
         return 0
     said = _server_message(reply)
     body = _error_body(reply)
@@ -1097,11 +1166,14 @@ def _refusal_of(reply: HTTPReply, name: str, model: str = "") -> int:
     default_only = _DEFAULT_ONLY.search(message) is not None  # Kimi: "invalid temperature: only 1 is allowed"
     camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), name)  # xAI names presencePenalty
     fields = _structured_names(body)
+    if sent is not None:
+        fields = {field for field in fields if _names_a_field(field, sent)}
     if fields:
         refused = _UNSUPPORTED.search(message) is not None or default_only
         strength = _NAMED_BY_THE_SERVER if refused and (name in fields or camel in fields) else 0
     else:
-        text = _URL.sub(" ", _ECHOED.sub(" ", message))
+        text = _URL.sub(" ", _ECHOED.sub(" ", _FIELD_LINE.sub(r"\1: ", message)))
+        text = _BODY_PREFIX.sub("", text)
         if model:  # the model's own name ("gemini-2.0-flash-thinking-exp") names no parameter
             text = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", text)
         directly, adjacent = _tied_to_a_refusal(name)
@@ -1122,6 +1194,14 @@ def _refusal_of(reply: HTTPReply, name: str, model: str = "") -> int:
     # one value allowed (o-series `temperature`) does leaving it out change nothing.
     bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
     return strength if not bad_value or default_only else 0
+
+
+def _names_a_field(field: str, sent: Collection[str]) -> bool:
+    """Whether a structured name is a field of the request, or a path into one (`response_format.strict`,
+    `messages[0].role`), in its own spelling or in camelCase: not a server's word for its error ("validation_error")."""
+    root = re.split(r"[.\[]", field, maxsplit=1)[0]
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda letter: "_" + letter.group(1).lower(), root)
+    return root in ("model", "messages") or root in sent or snake in sent
 
 
 def _refuses_system_role(reply: HTTPReply) -> bool:
