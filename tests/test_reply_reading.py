@@ -1372,3 +1372,42 @@ def test_a_block_in_the_servers_reasoning_field_is_named_too() -> None:
         assert (result.answer, result.iterations) == ("gamma", 2)
         told = server.requests[1].body["messages"][-1]["content"]
     assert "stood inside its reasoning" in told
+
+
+# --- audit 46: which of the reasons a reply ran nothing the model is told ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # interleaved thinking (Kimi-K2, MiniMax-M2): the draft stands in a think block after some text
+        f"Let me think this through.\n<think>\nFirst:\n{_DRAFTED}\n</think>\nLooking at the data now.",
+        f"<think>\nThe last word.\n</think>\nHmm.\n<think>\nRather:\n{_DRAFTED}\n</think>\nOn it.",
+        # a quoted block inside the reasoning is reasoning still, not a quote of the reply
+        "<think>\nI could write\n> ```repl\n> print(context.split()[-1])\n> ```\n</think>\nLooking now.",
+    ],
+)
+def test_a_draft_in_any_reasoning_block_is_named(reply: str) -> None:
+    _, lm = run([reply, "FINAL(gamma)"])
+    told = lm.calls[1][-1]["content"]
+    assert "stood inside its reasoning" in told and "FINAL(your answer) on a line of its own" in told, told
+
+
+def test_a_final_within_text_is_explained_before_a_draft_in_reasoning() -> None:
+    reply = f"<think>\n{_DRAFTED}\n</think>\nThe answer is FINAL(gamma) I think."
+    _, lm = run([reply, "FINAL(gamma)"])
+    assert "stood inside a line of text" in lm.calls[1][-1]["content"]
+
+
+def test_a_reply_cut_before_any_block_is_told_it_reached_its_limit() -> None:
+    from fake_openai_server import FakeOpenAIServer, Reply, completion_body
+    from rlmx.lm import OpenAICompatibleLM
+
+    with FakeOpenAIServer() as server:
+        server.script(
+            Reply(body=completion_body("Now I will run the code:", reasoning_content=_DRAFTED, finish_reason="length")),
+            Reply(body=completion_body("FINAL(gamma)")),
+        )
+        result = RLM(OpenAICompatibleLM("m", server.base_url, api_key="k")).completion("Last word?", context=CONTEXT)
+        told = server.requests[1].body["messages"][-1]["content"]
+    assert result.answer == "gamma" and "reached its output limit before it wrote" in told

@@ -37,6 +37,7 @@ from rlmx.protocol import (
     PLACEHOLDER_FINAL,
     THREAD_ABOVE_CHARS,
     ProseFinal,
+    Reply,
     aparse_reply,
     drafts_code,
     fence_hint,
@@ -521,11 +522,7 @@ class Engine:
             if notes:
                 return None, prompts.cell_outputs(notes)
             self.emit("no_code")
-            if has_quoted_block(text):
-                return None, prompts.QUOTED_CODE
-            if drafts_code([*split_thoughts(text)[1], reasoning or ""]):
-                return None, prompts.CODE_IN_REASONING
-            return None, prompts.FINAL_IN_TEXT if writes_an_unread_finish(parsed) else prompts.NO_CODE
+            return None, self._why_nothing_ran(text, parsed, cut=cut, filtered=filtered, reasoning=reasoning)
         outputs: list[str] = []
         printed: list[str] = []
         failed = False
@@ -564,6 +561,22 @@ class Engine:
                 return finish, ""
             outputs.append(extra)
         return None, prompts.cell_outputs(outputs)
+
+    @staticmethod
+    def _why_nothing_ran(text: str, parsed: Reply, *, cut: bool, filtered: bool, reasoning: str | None) -> str:
+        """What the model is told when its reply ran nothing and did not finish: the most telling of a block quoted
+        in its text (reasoning aside), a reply cut at its limit, a FINAL within a line of text, a block that stood
+        only in its reasoning (any of its think blocks, a harmony channel, the server's reasoning field), or no
+        block at all."""
+        if has_quoted_block(parsed.prose):
+            return prompts.QUOTED_CODE
+        if cut:
+            return prompts.FILTERED if filtered else prompts.CUT_BEFORE_CODE
+        if writes_an_unread_finish(parsed):
+            return prompts.FINAL_IN_TEXT
+        if parsed.drafted or drafts_code([*split_thoughts(text)[1], reasoning or ""]):
+            return prompts.CODE_IN_REASONING
+        return prompts.NO_CODE
 
     async def _run_cell(self, code: str, *, shown: bool = True) -> CellResult:
         """Run a cell; `shown=False` leaves its events to the caller (`_cell_done`), who may find it was no cell."""

@@ -88,7 +88,13 @@ FINAL_IN_TEXT = (
 CODE_IN_REASONING = (
     "Your reply's ```repl block stood inside its reasoning (a <think> block, a reasoning field, or an analysis or "
     "commentary channel), which never runs, and the reply itself had none, so nothing ran. Write the code in a "
-    "```repl block in the reply itself, after the reasoning."
+    "```repl block in the reply itself, after the reasoning. To finish instead, set answer['content'] = ... and "
+    "answer['ready'] = True in a repl block, or write FINAL(your answer) on a line of its own."
+)
+
+CUT_BEFORE_CODE = (
+    "Your reply reached its output limit before it wrote a ```repl block, so nothing ran. Keep the reasoning and "
+    "the text before the block short, and write the block early."
 )
 
 REASONING_OPEN = (

@@ -391,6 +391,9 @@ class Reply:
     placeholder: ProseFinal | None = None
     """The last FINAL line of the template's placeholder (`FINAL(your answer)`), when no real one comes after it: never
     an answer (`final` skips it); mid-run the model is told why it did not finish."""
+    drafted: bool = False
+    """A block of a language that runs was opened inside a reasoning block of the text (any of them, not only a leading
+    one): never run; when the reply runs nothing, the model is told its code stood there."""
 
 
 def _indent(whitespace: str) -> int:
@@ -533,7 +536,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     state: Literal["prose", "fence", "think"] = "prose"
     prose_start = 0
     think_start = think_opened = 0
-    seen_think = think_fence = False
+    seen_think = think_fence = drafted = False
     depth = 0
     leading = 0  # where reasoning that begins the text ends (0: it begins with none)
     think_leads = False  # the open reasoning block began the text
@@ -575,6 +578,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         if match.re is _LATE_FENCE:
             if state == "think" and not think_fence:
                 think_fence = True  # a block drafted in the reasoning ("I could run: ```repl"): its close is a line
+                drafted = drafted or _language(match.group("info")) in _RUNS
                 continue
             if state != "prose" or _QUOTE_LEAD.match(text, text.rfind("\n", 0, start) + 1, start):
                 continue  # text in a block or in reasoning, or a block quoted ("> ```repl", "1. > ```repl")
@@ -594,6 +598,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 # list item only opens one (a closing fence is never a list item's content). One followed by a
                 # sentence ("- ```repl blocks run code") is a fence written about, and drafts nothing.
                 think_fence = True if item else not think_fence
+                drafted = drafted or (think_fence and _language(info) in _RUNS)
             elif state == "think" and think_fence and not item and info.strip() and info.lstrip()[:1] != "`":
                 # "``` and that should work": the draft's close, a sentence after it on its line, maybe ending the
                 # reasoning too ("``` and that works.</think>"): that closing tag is read as any other is.
@@ -708,6 +713,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         trailing_blocks=_trailing_blocks(blocks, prose, prose_blocks),
         in_order=_in_order(blocks, prose, prose_blocks),
         placeholder=placeholder[0] if placeholder is not None and found is None else None,
+        drafted=drafted,
     )
 
 
