@@ -216,3 +216,50 @@ async def test_a_validation_error_listing_two_fields_leaves_both_out_at_once() -
         assert (await lm.complete(MESSAGES)).text == "ok"
         assert sent(server, {"seed", "top_k", "temperature"}) == [["seed", "temperature", "top_k"], ["temperature"]]
         assert lm.unsupported_params == {"seed", "top_k"}
+
+
+# --- audit 46: a schema's property named like a parameter; a long list of refused names --------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        (
+            {"response_format": {"type": "json_schema"}, "temperature": 0.2},
+            "response_format 'forecast': In context=('properties', 'temperature'), 'propertyNames' is not permitted.",
+        ),
+        (
+            {"tools": [{"type": "function"}], "stop": ["\n"]},
+            "function 'route': In context=('properties', 'stop'), 'patternProperties' is not permitted.",
+        ),
+    ],
+)
+async def test_a_schema_property_named_like_a_parameter_is_not_that_parameter(asked: dict[str, Any], said: str) -> None:
+    """OpenAI's strict-schema 400 (`param: null`) names a property of the schema by its path: the user's
+    `temperature` (or `stop`) is not refused, so nothing is dropped and the error quotes the server at once."""
+    refusal = {"error": {"message": f"Invalid schema for {said}", "type": "invalid_request_error", "param": None}}
+    with refusing(set(asked), 400, lambda body: refusal) as server:
+        lm = OpenAICompatibleLM("m", server.base_url, api_key="k", max_retries=0)
+        with pytest.raises(LMRequestError, match="Invalid schema"):
+            await lm.complete(MESSAGES, **asked)
+        assert len(server.requests) == 1 and not lm.unsupported_params
+
+
+def test_a_long_list_of_refused_names_is_read_in_one_pass() -> None:
+    """OpenAI's "Unrecognized request arguments supplied: a, b, ..." and zod's "Unrecognized key(s) in object": such a
+    list was read by a pattern that backtracked exponentially on the event loop (22 names: 1 s per parameter; each
+    name more doubles it). Read apart: a relapse does not finish within the bound (minutes against
+    milliseconds) instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = (
+        "from rlmx.lm.http import HTTPReply\nfrom rlmx.lm.openai import _refusal_of\n"
+        "listed = [f'x_{i}' for i in range(22)]\n"
+        "said = ('Unrecognized key(s) in object: ' + ', '.join(listed)).encode()\n"
+        "reply = HTTPReply(400, {'content-type': 'text/plain'}, said)\n"
+        "asked = ['temperature', 'top_p', 'seed', 'x_0', 'x_10', *(f'param_{i}' for i in range(35))]\n"
+        "print(sum(_refusal_of(reply, name) > 0 for name in asked))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr  # x_0 and x_10, listed; the rest not

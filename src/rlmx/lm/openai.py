@@ -1045,6 +1045,10 @@ _FIELD_LINE = re.compile(r"^([\w.\[\]]+)\n[ \t]+(?=\S)", re.MULTILINE)
 _LISTED_LOC = re.compile(r"""['"]loc['"]\s*:\s*[(\[]\s*(?:['"](?:body|query)['"]\s*,\s*)?['"]([^'"]+)['"]""")
 """A validation error's `loc` in an error list written as text that is no JSON (vLLM's Python repr, a list cut
 short or holding a value Python cannot read back): the refused field."""
+_NESTED_PATH = re.compile(r"""\(\s*(['"])(?!body\1|query\1)[^'"\n]*\1(?:\s*,\s*(['"])[^'"\n]*\2)+\s*,?\s*\)""")
+"""A path of quoted names into something the request sent, written as a tuple whose first name is not the body's
+(OpenAI's "Invalid schema for response_format 'x': In context=('properties', 'temperature'), 'propertyNames' is not
+permitted"): it names a schema's or a tool's property, never a parameter of the request."""
 _SENT: ContextVar[tuple[Collection[str], str]] = ContextVar("rlmx_openai_sent", default=((), ""))
 """The fields of the request being sent and the model (`OpenAICompatibleLM._post`), for `_hopeless`, which the
 transport calls with the reply alone. A context variable: each concurrent call's task sees its own request."""
@@ -1133,7 +1137,11 @@ def _tied_to_a_refusal(name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     directly = re.compile(
         rf"{quote}{exact}{quote}|\b{_PARAM_WORD}\s*[:=]?\s*{quote}?{exact}(?![\w/-]|\.\w)|"
         rf"\b{_REFUSED_WORD}\s+(?:request\s+)?(?:{_PARAM_WORD}\s*)?(?:supplied\s*)?:?\s*{quote}?{words}|"
-        rf"\b{_REFUSED_WORD}[^.:;\n]{{0,40}}:\s*(?:[\w '\"`-]{{1,40}}?,\s*(?:and\s+)?){{0,20}}{quote}?{words}",
+        # a list after the refusal ("Unrecognized request arguments supplied: a, b, c"): each item starts with no
+        # blank and the blanks after its comma are taken at once, so a long list is read in one pass (it backtracked
+        # exponentially: seconds per parameter on a 20-name list, on the event loop)
+        rf"\b{_REFUSED_WORD}[^.:;\n]{{0,40}}:\s*+"
+        rf"(?>[\w'\"`-][\w '\"`-]{{0,39}}?,\s*+(?:and\s++)?){{0,20}}{quote}?{words}",
         re.IGNORECASE,
     )
     verb = r"\s+(?:(?:is|are|was|were)(?:\s+|(?=n't)))?(?:(?:currently|also|still)\s+)?"
@@ -1173,7 +1181,7 @@ def _refusal_of(reply: HTTPReply, name: str, model: str = "", sent: Collection[s
         strength = _NAMED_BY_THE_SERVER if refused and (name in fields or camel in fields) else 0
     else:
         text = _URL.sub(" ", _ECHOED.sub(" ", _FIELD_LINE.sub(r"\1: ", message)))
-        text = _BODY_PREFIX.sub("", text)
+        text = _NESTED_PATH.sub(" ", _BODY_PREFIX.sub("", text))
         if model:  # the model's own name ("gemini-2.0-flash-thinking-exp") names no parameter
             text = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", text)
         directly, adjacent = _tied_to_a_refusal(name)
