@@ -263,3 +263,15 @@ def test_a_long_list_of_refused_names_is_read_in_one_pass() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr  # x_0 and x_10, listed; the rest not
+
+
+async def test_a_passing_5xx_that_names_a_field_is_retried_not_read_as_a_refusal() -> None:
+    """A 503 "Tools are currently not available, please try again later" names `tools` in a fault that passes: it is
+    retried as any 5xx, and nothing is dropped or refused for good."""
+    passing = {"error": {"message": "Tools are currently not available, please try again later.", "code": 503}}
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    with refusing({"tools"}, 503, lambda body: passing) as server:
+        lm = OpenAICompatibleLM("m", server.base_url, api_key="k", max_retries=1, tools=tools)
+        with pytest.raises(LMServerError):
+            await lm.complete(MESSAGES)
+        assert len(server.requests) == 2 and not lm.unsupported_params

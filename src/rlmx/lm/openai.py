@@ -1045,6 +1045,12 @@ _FIELD_LINE = re.compile(r"^([\w.\[\]]+)\n[ \t]+(?=\S)", re.MULTILINE)
 _LISTED_LOC = re.compile(r"""['"]loc['"]\s*:\s*[(\[]\s*(?:['"](?:body|query)['"]\s*,\s*)?['"]([^'"]+)['"]""")
 """A validation error's `loc` in an error list written as text that is no JSON (vLLM's Python repr, a list cut
 short or holding a value Python cannot read back): the refused field."""
+_PASSING = re.compile(
+    r"\b(?:try again|retry|retrying|temporar(?:y|ily)|currently|overloaded|unavailable|later|busy|timed? ?out)\b",
+    re.IGNORECASE,
+)
+"""A server error that says it may pass: a 5xx naming a field in such words is retried as any 5xx, never read as a
+refusal of that field."""
 _NESTED_PATH = re.compile(r"""\(\s*(['"])(?!body\1|query\1)[^'"\n]*\1(?:\s*,\s*(['"])[^'"\n]*\2)+\s*,?\s*\)""")
 """A path of quoted names into something the request sent, written as a tuple whose first name is not the body's
 (OpenAI's "Invalid schema for response_format 'x': In context=('properties', 'temperature'), 'propertyNames' is not
@@ -1164,6 +1170,8 @@ def _refusal_of(reply: HTTPReply, name: str, model: str = "", sent: Collection[s
     if reply.status not in (400, 422) and reply.status < 500:
         return 0
     said = _server_message(reply)
+    if reply.status >= 500 and _PASSING.search(said):
+        return 0  # a passing fault naming a field ("Tools are currently not available, please try again later")
     body = _error_body(reply)
     body = body if isinstance(body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
