@@ -9,15 +9,26 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rlmx.context import prepare
-from rlmx.sandbox import SubCall, SubCallResult, create_sandbox
+from rlmx.sandbox import CellResult, SubCall, SubCallResult, create_sandbox
 
 
 async def echo(call: SubCall) -> list[SubCallResult]:
     return [SubCallResult(True, text=item["prompt"][::-1]) for item in call.items]
+
+
+async def one_cell(code: str, calls: Any = echo, context: str = "c") -> CellResult:
+    """`code` run as the only cell of a fresh in-process sandbox, closed after it."""
+    sandbox = create_sandbox("inprocess")
+    await sandbox.start([prepare("context", context)])
+    try:
+        return await sandbox.run_cell(code, calls=calls, timeout=5)
+    finally:
+        await sandbox.close()
 
 
 async def test_runs_cells_in_the_host_and_reports_itself_unsafe() -> None:
@@ -248,13 +259,7 @@ async def test_what_the_host_prints_while_serving_a_sub_call_is_not_the_cells_ou
         print("HOST LINE")
         return await echo(call)
 
-    sandbox = create_sandbox("inprocess")
-    await sandbox.start([prepare("context", "c")])
-    try:
-        result = await sandbox.run_cell("print(llm_query('abc'))", calls=noisy_echo, timeout=5)
-    finally:
-        await sandbox.close()
-    assert result.stdout == "cba\n"
+    assert (await one_cell("print(llm_query('abc'))", calls=noisy_echo)).stdout == "cba\n"
 
 
 async def test_a_cells_working_directory_and_thread_stack_size_are_not_the_hosts_after_it(tmp_path: Path) -> None:
@@ -457,11 +462,5 @@ def test_a_cell_never_reads_the_hosts_stdin() -> None:
 
 
 async def test_show_vars_lists_the_models_variables_not_rlmxs_own() -> None:
-    box = create_sandbox("inprocess")
-    await box.start([prepare("context", "the context")])
-    try:
-        shown = await box.run_cell("x = [1, 2]\nSHOW_VARS()", calls=echo, timeout=5)
-    finally:
-        await box.close()
-    lines = shown.stdout.splitlines()
+    lines = (await one_cell("x = [1, 2]\nSHOW_VARS()")).stdout.splitlines()
     assert "x: list, len 2" in lines and not any(line.startswith("_rlmx") for line in lines), lines
