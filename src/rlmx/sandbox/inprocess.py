@@ -121,12 +121,13 @@ io.TextIOBase.register(_ThreadStdin)
 
 _ROUTING = threading.Lock()
 _routed: tuple[_ThreadStreams, _ThreadStreams] | None = None
-_stdin: _ThreadStdin | None = None
 """sys.stdout and sys.stderr while any in-process cell runs: one pair for the process's life, in place from the first
 of overlapping cells' start to the last one's end. Cells of several sandboxes at once (a root and its child RLMs) each
 capture their own thread in it; a pair per sandbox, put in place and taken away out of order, sent one cell's output
 to another's. Never made anew: what a cell kept of it (`out = sys.stdout`, a logging handler, tqdm's bound `write`)
 must write into its sandbox's later cells, not into a pair no cell captures any more (that is, the host's stdout)."""
+_stdin: _ThreadStdin | None = None
+"""sys.stdin while any in-process cell runs, made with the pair and put in place and taken away with it."""
 
 
 def _route_streams(host: int) -> tuple[_ThreadStreams, _ThreadStreams]:
