@@ -222,6 +222,12 @@ def test_terminal_safe_shows_control_characters() -> None:
     assert terminal_safe("a\x1b[2J\x07\x9b\x7f\r\tb\nc é") == "a\\x1b[2J\\x07\\x9b\\x7f\\x0d\tb\nc é"
 
 
+def test_terminal_safe_shows_bidirectional_overrides_and_isolates_but_keeps_marks() -> None:
+    # "Trojan Source" (CVE-2021-42574): RLO shows "admin" reversed; an isolate hides text's real order
+    shown = terminal_safe("user\u202enimda\u202c is \u2067x\u2069, \u05e9\u05dc\u05d5\u05dd\u200f.")
+    assert shown == "user\\u202enimda\\u202c is \\u2067x\\u2069, \u05e9\u05dc\u05d5\u05dd\u200f."
+
+
 def hostile_child(tmp_path: Path) -> Path:
     script = tmp_path / "script.json"
     replies = [repl(f"FINAL(rlm_query({HOSTILE!r}, context='abc'))"), repl("FINAL('child done')")]
@@ -433,6 +439,21 @@ def test_json_of_an_answer_holding_c1_controls_cannot_drive_a_terminal(tmp_path:
     (trace,) = traces.glob("*.jsonl")  # `cat`-ing a trace is as safe
     written = trace.read_text(encoding="utf-8")
     assert not any("\x80" <= c <= "\x9f" for c in written)
+    assert answer in [json.loads(line).get("answer") for line in written.splitlines()]
+
+
+def test_json_and_traces_of_an_answer_holding_bidirectional_controls_show_them_escaped(tmp_path: Path) -> None:
+    answer = "access = 'user\u202e \u2066// admin\u2069 \u2066'"
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([repl(f"FINAL({answer!r})")]), encoding="utf-8")
+    traces = tmp_path / "traces"
+    done = run_cli("ask", "q", "--scripted", str(script), "--json", "--trace-dir", str(traces), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "\u202e" not in done.stdout and "\\u202e" in done.stdout and "\\u2069" in done.stdout
+    assert json.loads(done.stdout)["answer"] == answer  # the same JSON
+    (trace,) = traces.glob("*.jsonl")
+    written = trace.read_text(encoding="utf-8")
+    assert "\u202e" not in written and "\u2066" not in written
     assert answer in [json.loads(line).get("answer") for line in written.splitlines()]
 
 

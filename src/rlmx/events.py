@@ -67,14 +67,20 @@ def record_json(record: Mapping[str, Any]) -> str:
     return json_escaped(encodable(json.dumps(record, ensure_ascii=False, default=str)))
 
 
-_ESCAPED = re.compile("[\x80-\x9f\u2028\u2029]")
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+"""Unicode's explicit bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI,
+PDI: UAX #9 section 2). Text holding them can be shown in another order than the one it has (CVE-2021-42574,
+"Trojan Source"). The implicit marks (LRM, RLM, ALM), common in right-to-left text, are not among them."""
+
+_ESCAPED = re.compile("[\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def json_escaped(text: str) -> str:
-    """JSON text with U+2028, U+2029 and the C1 controls (U+0080-U+009F, U+0085 among them) written as `\\u`
-    escapes, the same JSON: readers that split lines with `str.splitlines()` or at JavaScript's line terminators
-    see one record a line, and a terminal shown the text cannot be driven by it (VTE terminals act on C1 CSI and
-    OSC). These characters can only stand inside JSON strings, so escaping them keeps the JSON valid."""
+    """JSON text with U+2028, U+2029, the C1 controls (U+0080-U+009F, U+0085 among them) and the bidirectional
+    controls (`BIDI_CONTROLS`) written as `\\u` escapes, the same JSON: readers that split lines with
+    `str.splitlines()` or at JavaScript's line terminators see one record a line, and a terminal shown the text
+    cannot be driven by it (VTE terminals act on C1 CSI and OSC) nor show it reordered. These characters can only
+    stand inside JSON strings, so escaping them keeps the JSON valid."""
     return text if text.isascii() else _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -29,11 +29,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rlmx.events import Event, json_escaped
+from rlmx.events import BIDI_CONTROLS, Event, json_escaped
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"}
+_CONTROLS: dict[int, str] = {
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\n\t"},
+    **{code: f"\\u{code:04x}" for code in BIDI_CONTROLS},
+}
 
 
 def format_usd(amount: float) -> str:
@@ -55,7 +58,9 @@ def format_usd(amount: float) -> str:
 def terminal_safe(text: str) -> str:
     """`text` with terminal control characters (C0 and C1 controls and DEL, except newline and tab) shown as
     `\\x1b`-style escapes, so text that came from a prompt, a question or a model cannot move the cursor, clear
-    the screen or retitle the terminal it is printed to."""
+    the screen or retitle the terminal it is printed to; and the bidirectional embeddings, overrides and isolates
+    (`events.BIDI_CONTROLS`) as `\\u202e`-style escapes, so it cannot show its characters in another order than
+    the one they have (CVE-2021-42574, "Trojan Source")."""
     return text if text.isprintable() else text.translate(_CONTROLS)
 
 
