@@ -203,12 +203,8 @@ class JSONPoster:
         timeout: float,
         connect_timeout: float,
         max_retries: int,
-        final: Callable[[HTTPReply], bool] | None = None,
     ) -> None:
         self.url = url
-        self.final = final
-        """Says of an error reply that retrying cannot cure it (a 500 saying the prompt is over the context window),
-        beyond what the status says: it is returned at once. Given by the caller, who reads error bodies."""
         self.headers = {"content-type": "application/json", "accept": "application/json", **headers}
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.read_timeout = timeout
@@ -222,9 +218,13 @@ class JSONPoster:
         # then, not left open until that loop ends or for the garbage collector to warn about.
         weakref.finalize(self, _close_on_their_loops, self._loops, id(self), self._pinned)
 
-    async def post(self, payload: Mapping[str, Any]) -> tuple[HTTPReply, int]:
+    async def post(
+        self, payload: Mapping[str, Any], *, final: Callable[[HTTPReply], bool] | None = None
+    ) -> tuple[HTTPReply, int]:
         """Send `payload`; returns the last reply (which may be an error status after the retries) and how many
-        attempts were made. Raises TransportError when no reply came back at all."""
+        attempts were made. Raises TransportError when no reply came back at all. `final` says of an error reply
+        that retrying cannot cure it (a 500 saying the prompt is over the context window), beyond what the status
+        says: it is returned at once. Given by the caller, who reads error bodies and knows what it sent."""
         body = utf8(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))  # a lone surrogate: U+FFFD
         session = await self._session()
         attempt = timed_out = 0
@@ -259,7 +259,7 @@ class JSONPoster:
                 or not should_retry(reply.status, reply.headers)
                 or out_of_quota(reply)
                 or over_the_allowance(reply)
-                or (self.final is not None and self.final(reply))
+                or (final is not None and final(reply))
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
             await asyncio.sleep(retry_delay(attempt - 1, reply.headers))

@@ -27,8 +27,7 @@ import os
 import re
 import ssl
 from collections.abc import Collection, Mapping, Sequence
-from contextvars import ContextVar
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -368,7 +367,6 @@ class OpenAICompatibleLM:
             timeout=self.timeout,
             connect_timeout=min(self.timeout, DEFAULT_CONNECT_TIMEOUT),
             max_retries=max_retries,
-            final=_hopeless,
         )
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
@@ -463,13 +461,11 @@ class OpenAICompatibleLM:
                 if "stream_options" not in self.unsupported_params:
                     request["stream_options"] = {"include_usage": True}  # the usage, in the last event
             messages = sent if self.system_role else _without_system_role(sent)
-            sending = _SENT.set((request, self.model))  # for `_hopeless`: a 5xx refusing one of these is final
-            try:
-                reply, attempts = await self._http.post({"model": self.model, "messages": messages, **request})
+            payload = {"model": self.model, "messages": messages, **request}
+            try:  # a 5xx refusing a field of this request is final (`_hopeless`)
+                reply, attempts = await self._http.post(payload, final=partial(_hopeless, request, self.model))
             except TransportError as exc:
                 raise self._transport_error(exc) from None
-            finally:
-                _SENT.reset(sending)
             if reply.status < 300 and _web_page(reply):  # no API at base_url: asking again brings the same page
                 raise self._status_error(reply, attempts)
             if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
@@ -1012,16 +1008,16 @@ def _may_be_the_address(reply: HTTPReply) -> bool:
     return re.search(r"not found|not exist|no such|unknown|invalid model|page|could not route", said, re.I) is not None
 
 
-def _hopeless(reply: HTTPReply) -> bool:
+def _hopeless(fields: Collection[str], model: str, reply: HTTPReply) -> bool:
     """Whether a server error says the prompt alone is over the model's context window (xinference forwarding vLLM's
-    "decoder prompt ... is longer than the maximum model length" as a 500), or refuses a field of the request by
-    name (llama.cpp's 500 "Unsupported param: tools"): the same request fails the same way each time, so it is not
-    sent again as it is (`JSONPoster.final`); `_post` leaves out a field it may drop, else says what to do."""
+    "decoder prompt ... is longer than the maximum model length" as a 500), or refuses by name one of `fields`, the
+    request's fields sent for `model` (llama.cpp's 500 "Unsupported param: tools"): the same request fails the same
+    way each time, so it is not sent again as it is (`JSONPoster.post`'s `final`); `_post` leaves out a field it may
+    drop, else says what to do."""
     if reply.status < 500:
         return False
     if _prompt_over_window(reply, None) is not None:
         return True
-    fields, model = _SENT.get()
     return any(_refusal_of(reply, field, model, fields) for field in fields)
 
 
@@ -1055,9 +1051,6 @@ _NESTED_PATH = re.compile(r"""\(\s*(['"])(?!body\1|query\1)[^'"\n]*\1(?:\s*,\s*(
 """A path of quoted names into something the request sent, written as a tuple whose first name is not the body's
 (OpenAI's "Invalid schema for response_format 'x': In context=('properties', 'temperature'), 'propertyNames' is not
 permitted"): it names a schema's or a tool's property, never a parameter of the request."""
-_SENT: ContextVar[tuple[Collection[str], str]] = ContextVar("rlmx_openai_sent", default=((), ""))
-"""The fields of the request being sent and the model (`OpenAICompatibleLM._post`), for `_hopeless`, which the
-transport calls with the reply alone. A context variable: each concurrent call's task sees its own request."""
 _URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CONTENT_POLICY = re.compile(
