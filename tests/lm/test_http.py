@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,3 +110,87 @@ async def test_a_429_for_a_request_over_a_token_allowance_alone_is_not_sent_agai
         reply, attempts = await poster.post({"model": "m", "messages": []})
         assert attempts == 2
         await poster.aclose()
+
+
+# --- keep-alive bytes: a reply's end, and a wait they do not extend ---------------------------------------------
+
+
+@asynccontextmanager
+async def _lingering_server(
+    pieces: list[bytes], content_type: str, *, ping: bytes, every: float = 0.05
+) -> AsyncIterator[tuple[str, list[int]]]:
+    """A server that answers every POST with `pieces` as chunks of a chunked reply, then keeps the connection open,
+    sending `ping` (a keep-alive comment, or whitespace) every `every` seconds until the client goes away: vLLM's
+    and llama.cpp's SSE pings, OpenRouter's `: OPENROUTER PROCESSING`. Yields its URL and the count of requests."""
+    requests = [0]
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        await reader.readexactly(length)
+        requests[0] += 1
+        writer.write(f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n".encode())
+        try:
+            for piece in itertools.chain(pieces, itertools.repeat(ping)):  # the pieces, then pings without end
+                writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(every)
+        except (ConnectionError, OSError):  # the client went away
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1/chat/completions", requests
+    finally:
+        server.close()
+
+
+async def test_a_stream_ends_at_its_done_line_though_the_server_keeps_pinging() -> None:
+    # earendil-works/pi#7954: a gateway delivers the whole stream, then lingers on the connection; the reply is done
+    stream = [_event(chunk) for chunk in WHOLE_STREAM] + [_event(b"[DONE]")]
+    async with _lingering_server(stream, "text/event-stream", ping=b": ping\n\n") as (url, requests):
+        poster = JSONPoster(url, {}, timeout=60, connect_timeout=5, max_retries=0)  # patience far above the wait
+        reply, attempts = await asyncio.wait_for(poster.post({"model": "m"}), 20)
+        await poster.aclose()
+    assert (reply.status, attempts, requests[0]) == (200, 1, 1)
+    assert reply.body == b"".join(stream)  # up to [DONE], no ping after it
+
+
+@pytest.mark.parametrize(
+    ("ping", "content_type"),
+    [(b": OPENROUTER PROCESSING\n\n", "text/event-stream"), (b"\n", "application/json")],
+    ids=["sse-comments", "whitespace-before-json"],
+)
+async def test_keep_alive_bytes_alone_time_out_as_silence_does(ping: bytes, content_type: str) -> None:
+    # sub2api#1707: pings hid an upstream that had died; the call waited without end
+    async with _lingering_server([], content_type, ping=ping) as (url, requests):
+        poster = JSONPoster(url, {}, timeout=0.5, connect_timeout=5, max_retries=1)
+        with pytest.raises(TransportError) as caught:
+            await asyncio.wait_for(poster.post({"model": "m"}), 20)
+        await poster.aclose()
+    assert caught.value.kind == "timeout" and requests[0] == 2  # each attempt waited its timeout, then gave up
+
+
+async def test_keep_alive_bytes_before_a_reply_within_the_timeout_are_no_fault() -> None:
+    # OpenRouter pads a reply it is still waiting for with comments, then sends it
+    stream = [b": OPENROUTER PROCESSING\n\n"] * 4 + [_event(chunk) for chunk in WHOLE_STREAM] + [_event(b"[DONE]")]
+    async with _lingering_server(stream, "text/event-stream", ping=b": ping\n\n", every=0.1) as (url, requests):
+        poster = JSONPoster(url, {}, timeout=5, connect_timeout=5, max_retries=0)
+        reply, attempts = await asyncio.wait_for(poster.post({"model": "m"}), 20)
+        await poster.aclose()
+    assert (reply.status, attempts, requests[0]) == (200, 1, 1) and reply.body.endswith(b"data: [DONE]\n\n")
+
+
+async def test_a_whole_json_reply_followed_by_keep_alive_bytes_is_the_reply() -> None:
+    body = json.dumps({"object": "chat.completion", "choices": []}).encode()
+    async with _lingering_server([b"\n\n", body], "application/json", ping=b"\n") as (url, requests):
+        poster = JSONPoster(url, {}, timeout=0.5, connect_timeout=5, max_retries=1)
+        reply, attempts = await asyncio.wait_for(poster.post({"model": "m"}), 20)
+        await poster.aclose()
+    assert (reply.status, attempts, requests[0]) == (200, 1, 1) and json.loads(reply.body)["choices"] == []

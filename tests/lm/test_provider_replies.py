@@ -988,3 +988,40 @@ def test_tool_call_arguments_split_inside_a_surrogate_pair_are_joined_whole(char
         [{"index": 0, "function": {"arguments": second}}],
     )
     assert got == [("c", "say", arguments)]
+
+
+# --- a whole reply's choice: no message, several choices, an untyped text part -----------------------------------
+
+
+@pytest.mark.parametrize("message", [None, "absent"], ids=["null", "absent"])
+async def test_a_content_filtered_choice_without_a_message_is_told_as_filtered(
+    server: FakeOpenAIServer, message: str | None
+) -> None:
+    # Gemini through OpenAI-compatible gateways: a blocked candidate comes as {"finish_reason": "content_filter",
+    # "message": null} (bespokelabsai/curator#261); it is the filter, not a malformed body, and asking again won't pass
+    from rlmx.errors import LMBadResponse
+
+    body = completion_body(usage=usage(40, 0), finish_reason="content_filter")
+    if message is None:
+        body["choices"][0]["message"] = None
+    else:
+        del body["choices"][0]["message"]
+    server.script(Reply(body=body), Reply(body=body))
+    with pytest.raises(LMBadResponse, match="content filter withheld the reply") as caught:
+        await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert not caught.value.retryable and len(server.requests) == 1
+
+
+async def test_of_several_choices_in_a_whole_reply_the_one_numbered_0_is_read(server: FakeOpenAIServer) -> None:
+    # the API numbers choices by `index` and promises no order (LiteLLM gathers an emulated n from parallel calls);
+    # a streamed reply is read the same way
+    body = completion_body("Lyon", usage=usage(10, 2))
+    body["choices"] = [{**body["choices"][0], "index": 1}, {**body["choices"][0], "index": 0}]
+    body["choices"][1]["message"] = {"role": "assistant", "content": "Paris"}
+    server.script(Reply(body=body))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+
+
+async def test_content_as_one_untyped_text_object_is_its_text(server: FakeOpenAIServer) -> None:
+    server.script(Reply(body=completion_body({"text": "Paris"}, usage=usage(10, 2))))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"

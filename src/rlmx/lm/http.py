@@ -275,7 +275,7 @@ class JSONPoster:
         async with session.post(
             self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
         ) as reply:
-            result = await _read(reply)
+            result = await _read(reply, self.read_timeout)
         for _ in range(SEE_OTHER_HOPS):
             where = self._same_origin_result(result)
             if where is None:
@@ -283,7 +283,7 @@ class JSONPoster:
             async with session.get(
                 where, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
             ) as reply:
-                result = await _read(reply)
+                result = await _read(reply, self.read_timeout)
         return result
 
     def _same_origin_result(self, reply: HTTPReply) -> str | None:
@@ -337,20 +337,42 @@ class JSONPoster:
             await cast(Any, bound.closer).aclose()
 
 
-async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
-    """The reply, read in pieces: when it breaks off after it said all it had to say (`_whole`: a stream that sent
-    its `[DONE]`, a JSON value that closed), only its framing was lost (a proxy dropping the chunked terminator), and
-    what came is the reply; else the break is raised (and the request sent again)."""
+async def _read(reply: aiohttp.ClientResponse, patience: float) -> HTTPReply:
+    """The reply, read in pieces, up to the end of its body or of its event stream (`data: [DONE]`: a server may
+    keep the connection open after it, sending keep-alive comments). When it breaks off after it said all it had to
+    say (`_whole`: a stream that sent its `[DONE]`, a JSON value that closed), only its framing was lost (a proxy
+    dropping the chunked terminator), and what came is the reply; else the break is raised (and the request sent
+    again). Keep-alive bytes alone (SSE comment lines such as OpenRouter's `: OPENROUTER PROCESSING`, llama.cpp's
+    and vLLM's pings, whitespace before a JSON body) are not a reply: `patience` seconds of them after the last
+    piece that carried data time the read out as silence does (TimeoutError), unless what came is whole."""
     pieces: list[bytes] = []  # joined once: a 40 MB reply is not copied twice
+    loop = asyncio.get_running_loop()
+    heard = loop.time()  # when the last piece that carried data came (the head's arrival, at first)
     try:
-        async for piece in reply.content.iter_any():
-            pieces.append(piece)
+        async with asyncio.timeout(None) as pinged:
+            async for piece in reply.content.iter_any():
+                pieces.append(piece)
+                if _KEEP_ALIVE.fullmatch(piece):
+                    if pinged.when() is None:
+                        pinged.reschedule(heard + patience)
+                    continue
+                heard = loop.time()
+                if pinged.when() is not None:
+                    pinged.reschedule(None)
+                if b"[DONE]" in piece and _STREAM_DONE.search(piece if len(pieces) == 1 else b"".join(pieces[-2:])):
+                    break  # the stream's end; what the connection carries after it is not the reply's
     except aiohttp.ClientPayloadError:
+        if not _whole(b"".join(pieces)):
+            raise
+    except TimeoutError:  # silence or keep-alive bytes alone (aiohttp's ServerTimeoutError is one too)
         if not _whole(b"".join(pieces)):
             raise
     return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, b"".join(pieces))
 
 
+_KEEP_ALIVE = re.compile(rb"(?:[ \t\r\n]|:[^\n]*(?:\n|$))*")
+"""A piece of a reply that holds nothing but keep-alive bytes: blank lines and whitespace, SSE comment lines (a line
+that starts with a colon: the event-stream format's comments, WHATWG HTML section 9.2.6)."""
 _STREAM_DONE = re.compile(rb"^data: ?\[DONE\][ \t\r]*$", re.MULTILINE)
 
 

@@ -481,6 +481,17 @@ def _reply_choices(choices: Any) -> list[dict[str, Any]]:
     return objects if len(objects) == 1 else [choice for choice in objects if choice.get("index", 0) == 0]
 
 
+def _first_choice(choices: list[Any]) -> Any:
+    """The reply's choice of a whole body: rlmx asks for one (it refuses n > 1), so the first, unless a server sent
+    several (LiteLLM's emulated `n`), where it is the one numbered 0 (the list's order is not promised), as
+    `_reply_choices` reads a stream's."""
+    if len(choices) > 1:
+        for choice in choices:
+            if isinstance(choice, dict) and choice.get("index", 0) in (0, "0"):
+                return choice
+    return choices[0]
+
+
 def _said_error(error: Any) -> Any:
     """`error` when it says something, else None: a good reply may carry an empty error object beside it
     (`{"message": "", "type": "", "code": null}` or `{}`, LiteLLM and MiniMax; BerriAI/litellm#18407)."""
@@ -576,12 +587,13 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
             + (f"; it says: {_advised(said, kind)}" if said else ""),
             retryable=kind is None,
         )
-    choice = _object(choices[0], "choices[0]")
+    choice = _object(_first_choice(choices), "choices[0]")
     if "message" not in choice and isinstance(choice.get("text"), str):  # a text-completion shaped choice
         choice = {**choice, "message": {"content": choice["text"]}}
     elif "message" not in choice and isinstance(choice.get("delta"), dict):  # one whole chunk, sent unstreamed
         choice = {**choice, "message": choice["delta"]}
-    message = _object(choice.get("message"), "choices[0].message")
+    # a null or absent message is an empty one: Gemini's content-filtered candidate (its finish_reason says why)
+    message = {} if choice.get("message") is None else _object(choice["message"], "choices[0].message")
     finish_reason = _finish_reason(choice.get("finish_reason"))
     text, parts, refusal = _content(message.get("content"))
     audio = message.get("audio")  # a model asked for audio too: the text is the audio's transcript
@@ -780,7 +792,7 @@ def _content(content: Any) -> tuple[list[str], list[str], list[str]]:
             continue
         part = _object(part, f"message.content[{index}]")
         kind = part.get("type")
-        if kind in _TEXT_PARTS:
+        if kind in _TEXT_PARTS or (kind is None and isinstance(part.get("text"), str)):  # an untyped {"text": ...}
             text.append(_part_text(part.get("text"), index))
         elif kind in _REASONING_PARTS:  # under its own type's name, "text", or a "summary" list (Databricks)
             said = next((part[key] for key in (kind, "text", "summary") if part.get(key) is not None), None)
