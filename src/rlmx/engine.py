@@ -42,6 +42,7 @@ from rlmx.protocol import (
     drafts_code,
     fence_hint,
     find_final_anywhere,
+    full_width_fence,
     has_quoted_block,
     last_turn_text,
     split_thoughts,
@@ -576,7 +577,8 @@ class Engine:
             return prompts.FINAL_IN_TEXT
         if parsed.drafted or drafts_code([*split_thoughts(text)[1], reasoning or ""]):
             return prompts.CODE_IN_REASONING
-        return prompts.NO_CODE
+        # never only "no block" to a model that wrote one: name the blocks that do not run, or its full-width fence
+        return prompts.NO_CODE + prompts.not_run(parsed.other_languages, full_width_fence(text))
 
     async def _run_cell(self, code: str, *, shown: bool = True) -> CellResult:
         """Run a cell; `shown=False` leaves its events to the caller (`_cell_done`), who may find it was no cell."""

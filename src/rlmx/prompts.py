@@ -10,7 +10,7 @@ from rlmx.context import PreparedContext
 from rlmx.lm.base import Message
 from rlmx.sandbox import graphemes
 
-PROMPT_VERSION = "2026-12-02.1"
+PROMPT_VERSION = "2026-12-02.2"
 
 SYSTEM = """\
 You answer a query about data that is too large to read at once. The data is not in this conversation: it is \
@@ -120,6 +120,32 @@ QUOTED_CODE = (
     "Your reply's code block was inside a quote (lines starting with >), and quoted blocks never run, so nothing "
     "ran. Write the code in a ```repl block of its own, without the > marks."
 )
+
+BLOCKS_NOT_RUN = (
+    " Your reply's {blocks} did not run: only blocks tagged repl, python, py, ipython or tool_code run as code. "
+    "Tag the code block ```repl."
+)
+
+FULL_WIDTH_FENCE = (
+    " Your reply's {fence} line is written in full-width characters ({char}), which do not make a fence, so it "
+    "opened no block. Write the fence in ASCII: ```repl."
+)
+
+
+def not_run(languages: Sequence[str], full_width: str | None) -> str:
+    """What NO_CODE adds about fences the reply did write: the languages of its blocks that do not run ("" for an
+    untagged one), and a fence written in full-width characters (`full_width`, as written): never only "no block"
+    to a model that wrote one."""
+    names = list(dict.fromkeys(languages))
+    notes = ""
+    if names:
+        shown = [f"```{name} block" if name else "untagged ``` block" for name in names]
+        notes += BLOCKS_NOT_RUN.format(blocks=" and ".join(shown) if len(shown) < 3 else ", ".join(shown))
+    if full_width:
+        char = "\uff40, U+FF40" if full_width[0] == "\uff40" else "\uff5e, U+FF5E"
+        notes += FULL_WIDTH_FENCE.format(fence=full_width, char=char)
+    return notes
+
 
 FINAL_UNSEEN = (
     "Your {call} line was not accepted: a block of the same reply failed, so that answer was written before you "

@@ -72,9 +72,10 @@ from typing import Literal
 
 from rlmx.sandbox.frames import encodable
 
-CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython"})
+CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython", "tool_code"})
 """Info-string languages whose blocks run, read by `_language`: `python3.12`, `{python}`, `py3`, `python:main.py`
-and `Python` are python. A block written as a console session (`>>>` prompts, or `pycon`) runs its input lines."""
+and `Python` are python. `tool_code` is the block Gemma 3 and Gemini write their Python in (Google's Gemma
+function-calling format). A block written as a console session (`>>>` prompts, or `pycon`) runs its input lines."""
 _RUNS = CODE_LANGUAGES | {"pycon"}
 
 _MARKUP_TAGS = (
@@ -167,8 +168,23 @@ _LIST_ITEM = r"(?:[-+*]|\d{1,9}[.)])[ \t]++"
 _ITEM_MARKERS = rf"(?:{_LIST_ITEM})*+"
 """The list-item markers that may come before a line's content ("- ", "1. ", nested "- 2) "): where the content of
 a list item begins, its line begins for fences (`_LINE_EVENT`) and HTML comments (`_begins_line`) alike."""
+_ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
+"""Marks that take no room: a byte-order mark, zero-width space, non-joiner, joiner, word joiner."""
+_FENCE_BLANKS = "".join(char for char in map(chr, range(0x3001)) if char.isspace() and char not in "\n\r") + _ZERO_WIDTH
+"""What a fence line may hold besides its fence and info string, read alike at every fence rule (opening, closing,
+lenient close, hint): any space `str.strip` drops (NBSP, U+3000 too) and the zero-width marks. The model cannot see
+the difference, so a closing fence followed by U+200B closes as one followed by a space does."""
+_FENCE_BLANK = f"[{_FENCE_BLANKS}]"
+_NO_ZERO_WIDTH = dict.fromkeys(map(ord, _ZERO_WIDTH))
+
+
+def _blank(text: str) -> bool:
+    """Whether a fence line's rest (a closing fence's info string) holds only `_FENCE_BLANKS`."""
+    return not text.strip(_FENCE_BLANKS)
+
+
 _LINE_EVENT = re.compile(
-    r"^(?P<indent>[ \t\ufeff\u200b\u200c\u200d\u2060]*)"
+    rf"^(?P<indent>{_FENCE_BLANK}*)"
     rf"(?:(?P<item>{_ITEM_MARKERS})(?P<fence>`{{3,}}|~{{3,}})(?P<info>[^\n]*)$|(?P<open>{OPEN_TAG.pattern}))",
     re.MULTILINE | re.IGNORECASE,
 )
@@ -207,25 +223,27 @@ brackets)."""
 # A code fence at the end of a line of text ("Running it now: ```repl"), as models write it when they leave out a
 # line break: an opening fence, for the code languages only.
 _LATE_FENCE = re.compile(  # not after a backslash: in "\```repl" the backtick is escaped (CommonMark 2.4)
-    r"(?<=[^\s`~\\])[ \t]*(?P<fence>`{3,})(?P<info>(?:"
+    rf"(?<=[^\s`~\\{_ZERO_WIDTH}]){_FENCE_BLANK}*(?P<fence>`{{3,}})(?P<info>(?:"
     + "|".join(sorted(CODE_LANGUAGES, key=len, reverse=True))  # the longest first: python before py
-    + r")[0-9.]*[ \t]*)$",
+    + rf")[0-9.]*{_FENCE_BLANK}*)$",
     re.M | re.I,
 )
 _DRAFT_INFO = re.compile(
-    r"[ \t]*+(?:[{.]*+[A-Za-z_]\S*+(?:[ \t]++(?:[{.#]\S*+|[^\s=]++=(?:\"[^\"\n]*+\"|'[^'\n]*+'|\S*+)))*+)?[ \t]*+"
+    rf"{_FENCE_BLANK}*+(?:[{{.]*+[A-Za-z_]\S*+(?:[ \t]++(?:[{{.#]\S*+|[^\s=]++=(?:\"[^\"\n]*+\"|'[^'\n]*+'|\S*+)))*+)?"
+    rf"{_FENCE_BLANK}*+"
 )
 """The info string of a fence that opens or closes a block drafted in reasoning: none, or a language with only
 attributes after it (`python3.12`, `{python}`, `python title="a.py"`, `{r, echo=FALSE}`), never a sentence."""
 _QUOTE_LEAD = re.compile(rf"[ \t]*+(?:{_LIST_ITEM})*+>")
 """The start of a line in a block quote, the quote maybe inside list items ("> ", "1. > ", "- > ", CommonMark 5.2)."""
-_LANGUAGE = re.compile(r"[{.\s]*([A-Za-z_][A-Za-z_+#-]*)")
+_LANGUAGE = re.compile(rf"[{{.\s{_ZERO_WIDTH}]*([A-Za-z_][A-Za-z_+#-]*)")
 # A line that ends a block whose closing fence never came (the model glued it to the code, or closed a ```` block
 # with ```): used only when the block would otherwise run to the end of the reply.
-_BARE_OR_CODE_FENCE = re.compile(r"^[ \t]*+```++[ \t]*+(?P<info>[^\n`]*?)[ \t]*$", re.MULTILINE)
-_FENCE_AT_LINE_END = re.compile(r"(?P<fence>`{3,}+|~{3,}+)[ \t]*+$", re.MULTILINE)
+_BARE_OR_CODE_FENCE = re.compile(
+    rf"^{_FENCE_BLANK}*+```++{_FENCE_BLANK}*+(?P<info>[^\n`]*?){_FENCE_BLANK}*$", re.MULTILINE
+)
+_FENCE_AT_LINE_END = re.compile(rf"(?P<fence>`{{3,}}+|~{{3,}}+){_FENCE_BLANK}*+$", re.MULTILINE)
 _CONSOLE_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
-_ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 _MARKER_TOKENS = "|".join(
     sorted({end.group(1) for pair in _MARKUP_TAGS for tag in pair if (end := re.search(r"<\|(\w+)\|>\Z", tag))})
 )
@@ -277,7 +295,7 @@ own reply to it), which the server should have stopped."""
 _OPENS_TURN = re.compile(_TOKEN_HEADER, re.IGNORECASE)
 _ASSISTANT_ROLE = re.compile(r"assistant|model|chatbot|(?<![a-z])(?:ai|bot)(?![a-z])", re.IGNORECASE)
 _CLOSE_GLUED_TO_FENCE = re.compile(
-    rf"^(?P<fence>[ \t]*+(?:`{{3,}}+|~{{3,}}+))[ \t]*+"
+    rf"^(?P<fence>{_FENCE_BLANK}*+(?:`{{3,}}+|~{{3,}}+)){_FENCE_BLANK}*+"
     rf"(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern}|{_TURN.pattern})",
     re.MULTILINE | re.IGNORECASE,
 )
@@ -376,6 +394,8 @@ class Reply:
     """The reply ended inside a reasoning block it never closed (cut short, or the close was forgotten)."""
     other_blocks: tuple[str, ...] = ()
     """The bodies of fenced blocks that do not run (```text, untagged, output), in order."""
+    other_languages: tuple[str, ...] = ()
+    """The language of each of `other_blocks` ("" for an untagged block): named to a model whose reply ran nothing."""
     leading_reasoning: int = 0
     """Where the reasoning that begins the (normalised) reply ends, its closing tag included; 0 when it begins
     with none (`split_reasoning`)."""
@@ -398,7 +418,7 @@ class Reply:
 
 def _indent(whitespace: str) -> int:
     """Columns of a line's indentation: tabs to multiples of 4 (CommonMark's tab stop), zero-width marks none."""
-    return len(whitespace.strip(_ZERO_WIDTH).expandtabs(4))
+    return len(whitespace.translate(_NO_ZERO_WIDTH).expandtabs(4))
 
 
 def _dedent(code: str, columns: int) -> str:
@@ -619,6 +639,15 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
+            elif state == "fence" and not item and (glued := _glued_open(fence, info, fence_char, fence_len)):
+                # "``````repl" in an open ``` block: its close and the next block's open, the newline between them
+                # left out. Not inside a triple-quoted string of the code (a prompt's example).
+                if fence_lang in _RUNS and _string_open(text, body_start, start):
+                    continue
+                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+                keep("")
+                fence_char, fence_len, fence_indent, fence_lang = glued[0][0], len(glued[0]), indent, glued[1]
+                body_start = min(end + 1, len(text))
             elif state == "fence" and _reopens(
                 fence, info, fence_char, fence_len, fence_lang, text, (start, end), body_start
             ):
@@ -707,6 +736,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         open_block=state == "fence" and fence_lang in _RUNS,
         open_reasoning=state == "think",
         other_blocks=tuple(code for code, language in blocks if language not in _RUNS and code.strip()),
+        other_languages=tuple(language for code, language in blocks if language not in _RUNS and code.strip()),
         cells_before_final=len(_runnable(blocks[: prose_blocks[segment]])) if found or placeholder else 0,
         leading_reasoning=leading,
         overran_chars=overran,
@@ -812,7 +842,33 @@ def _reopens(
     # One bare fence at most follows: it closes the open block. The line opens a snippet in the block's code (a
     # prompt ending in "```python") when the code before it leaves a triple-quoted string open (only such a
     # string holds a line that starts with a fence); else it is a close the model forgot.
-    return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
+    return not _string_open(text, body_start, start)
+
+
+def _string_open(text: str, body_start: int, start: int) -> bool:
+    """Whether the code from `body_start` to `start` leaves a triple-quoted string open (a fence line there is the
+    string's text)."""
+    return bool(text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
+
+
+_GLUED_OPEN = re.compile(rf"{_FENCE_BLANK}*+(?P<fence>`{{3,}}+|~{{3,}}+)(?P<info>[^\n]*)")
+
+
+def _glued_open(fence: str, info: str, char: str, length: int) -> tuple[str, str] | None:
+    """(fence, language) of a block opened on the closing fence's own line, inside an open block of `char` fences
+    `length` long: "``````repl" (``` then ```repl), "``` ```repl", "```~~~python", the newline between a close and
+    the next open left out, as rlmx already reads "```</think>```repl". CommonMark reads such a line as text (a
+    fence with an info string closes nothing), which runs the fence as code. Only a fence with an info string is
+    opened: a longer fence with nothing after it is a plain close, CommonMark's reading."""
+    if fence[0] != char or len(fence) < length:
+        return None
+    opening = _GLUED_OPEN.fullmatch(fence[length:] + info)
+    if opening is None or _blank(opening.group("info")):
+        return None
+    new = opening.group("fence")
+    if new[0] == "`" and "`" in opening.group("info"):
+        return None  # not an opening fence (CommonMark: a backtick fence's info string holds no backtick)
+    return new, _language(opening.group("info"))
 
 
 _LINE_LEAD = re.compile(rf"[ \t{_ZERO_WIDTH}]*+{_ITEM_MARKERS}")
@@ -927,7 +983,9 @@ def _item_end(text: str, line_start: int, column: int, limit: int) -> int:
 
 
 _NEXT_LINE_OPENS_CODE = re.compile(
-    r"[ \t]*(?:\n[ \t]*)+(?P<fence>`{3,}|~{3,})[ \t]*(?:" + "|".join(sorted(_RUNS, key=len, reverse=True)) + r")\b",
+    rf"[ \t]*(?:\n{_FENCE_BLANK}*)+(?P<fence>`{{3,}}|~{{3,}})[ \t]*(?:"
+    + "|".join(sorted(_RUNS, key=len, reverse=True))
+    + r")\b",
     re.IGNORECASE,
 )
 
@@ -992,7 +1050,7 @@ def _closed_leniently(text: str, body_start: int, char: str, length: int) -> str
             if _language(found.group("text")) in _RUNS or not _compiles(text[body_start:line_start]):
                 continue  # "```python" opens a block; it does not close one
             return text[:line_start] + closing + "\n" + found.group("text") + text[found.end() :]
-        code = text[line_start : found.start()].rstrip()
+        code = text[line_start : found.start()].rstrip(_FENCE_BLANKS)
         if not _compiles(text[body_start:line_start] + code):
             continue
         return text[:line_start] + (f"{code}\n{closing}" if code.strip() else closing) + text[found.end() :]
@@ -1051,7 +1109,9 @@ look.", "- Then check:", "Let's see:"); the first two words separated by a blank
 
 _LENIENT_TRIES = 20
 """Lines tried as a block's missing close (each compiles the code before it): a bound on the work."""
-_FENCE_THEN_TEXT = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)[ \t]++(?P<text>[^\s`][^\n]*)$", re.MULTILINE)
+_FENCE_THEN_TEXT = re.compile(
+    rf"^{_FENCE_BLANK}*+(?P<fence>`{{3,}}+|~{{3,}}+){_FENCE_BLANK}++(?P<text>[^\s`{_ZERO_WIDTH}][^\n]*)$", re.MULTILINE
+)
 
 
 def _compiles(code: str) -> bool:
@@ -1386,10 +1446,10 @@ def _closes_next(text: str, block: int, following: re.Match[str] | None) -> bool
     if opening is None or following is None:
         return False
     fence, info = following.group("fence"), following.group("info")
-    return fence[0] == opening.group("fence")[0] and len(fence) >= len(opening.group("fence")) and not info.strip()
+    return fence[0] == opening.group("fence")[0] and len(fence) >= len(opening.group("fence")) and _blank(info)
 
 
-_ANY_FENCE_LINE = re.compile(r"^[ \t]*+(?P<fence>`{3,}+|~{3,}+)(?P<info>[^\n]*)$", re.MULTILINE)
+_ANY_FENCE_LINE = re.compile(rf"^{_FENCE_BLANK}*+(?P<fence>`{{3,}}+|~{{3,}}+)(?P<info>[^\n]*)$", re.MULTILINE)
 
 
 class _OpenFence:
@@ -1406,7 +1466,7 @@ class _OpenFence:
             fence, opened = self.line.group("fence"), self.opened
             if opened is None:
                 self.opened = (self.line.start(), fence[0], len(fence))
-            elif fence[0] == opened[1] and len(fence) >= opened[2] and not self.line.group("info").strip():
+            elif fence[0] == opened[1] and len(fence) >= opened[2] and _blank(self.line.group("info")):
                 self.opened = None
             self.line = next(self.lines, None)
         return None if self.opened is None else self.opened[0]
@@ -1418,7 +1478,7 @@ def _start(match: re.Match[str]) -> int:
 
 def _closes(fence: str, info: str, indent: int, char: str, length: int, opening_indent: int) -> bool:
     """CommonMark's closing fence: the opening's character, at least as long, nothing after it but spaces."""
-    return fence[0] == char and len(fence) >= length and not info.strip() and indent <= opening_indent + 3
+    return fence[0] == char and len(fence) >= length and _blank(info) and indent <= opening_indent + 3
 
 
 _Found = tuple[ProseFinal, int, int]
@@ -1600,8 +1660,13 @@ def _string_literal(text: str, start: int, limit: int) -> tuple[str, int, bool] 
 
 _CUT_STRING = re.compile(r"SyntaxError: unterminated (?:triple-quoted )?string literal")
 FENCE_HINT = (
-    "\nIf this block held a line of three backticks inside a string, that line ended the block. Open and close such "
-    "a block with four backticks (````repl ... ````)."
+    "\nIf this block held a fence line (``` or ~~~) inside a string, that line ended the block. Open and close such "
+    "a block with a longer fence than any line it holds: four backticks (````repl ... ````), or four tildes for ~~~."
+)
+FENCE_LINE_HINT = (
+    "\nLine {line} of the block is a fence line ({fence}), not code: the block did not end where you meant it to. "
+    "A block ends at a line holding only a fence of its opening's character, at least as long, and the next block "
+    "opens on a line of its own. Put each fence on its own line, and rewrite the code that failed."
 )
 
 
@@ -1626,13 +1691,20 @@ _SYNTAX_ERROR_LINE = re.compile(
 )
 
 
+_FENCE_SOURCE = re.compile(rf"{_FENCE_BLANK}*+(?P<fence>(?:`{{3,}}+|~{{3,}}+)[^\n`]{{0,40}})")
+"""A failed line that is a fence line (up to 40 characters of its info string, to name it)."""
+
+
 def fence_hint(error: str | None) -> str:
-    """A note for a cell whose error suggests its fence went wrong: Python failed at a line of prose (a block left
-    unclosed, so the text after it was read as code), or the block was closed early by a ``` line inside a
-    string."""
+    """A note for a cell whose error suggests its fence went wrong: Python failed at a fence line (one the parse
+    could not pair, left in the code), at a line of prose (a block left unclosed, so the text after it was read as
+    code), or the block was closed early by a fence line inside a string."""
     if not error:
         return ""
     failed = _SYNTAX_ERROR_LINE.search(error)
+    fence = _FENCE_SOURCE.match(failed.group("source")) if failed is not None else None
+    if failed is not None and fence is not None:  # a fence line left in the cell (any of them, whatever follows)
+        return FENCE_LINE_HINT.format(line=failed.group("line"), fence=fence.group("fence").strip(_FENCE_BLANKS))
     if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
         return PROSE_HINT.format(line=failed.group("line"))
     if failed is not None and _LINE_OPEN_TAG.match(failed.group("source")):
@@ -1667,6 +1739,18 @@ def drafts_code(reasoning: Sequence[str]) -> bool:
     return any(part.strip() and parse_reply(part).cells for part in reasoning)
 
 
+_FULL_WIDTH_FENCE = re.compile(rf"^{_FENCE_BLANK}*+(?:\uff40{{3,}}+|\uff5e{{3,}}+)[^\n]{{0,40}}", re.MULTILINE)
+
+
+def full_width_fence(text: str) -> str | None:
+    """The first line that writes a fence in full-width backticks or tildes (`｀｀｀repl`, as CJK input methods and
+    models type it), up to 40 characters; None when there is none. Never a fence: the model is told so."""
+    if "\uff40" not in text and "\uff5e" not in text:
+        return None
+    found = _FULL_WIDTH_FENCE.search(text)
+    return found.group().strip(_FENCE_BLANKS) if found is not None else None
+
+
 def has_quoted_block(text: str) -> bool:
     """Whether the reply holds a fence inside a Markdown quote (`> ```repl`): quoted, so never run."""
     return _QUOTED_FENCE.search(text) is not None
@@ -1682,7 +1766,7 @@ def writes_an_unread_finish(reply: Reply) -> bool:
     return reply.final is None and _FINISH_CALL.search(_without_comments(reply.prose)) is not None
 
 
-_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|\Z)", re.MULTILINE)
+_FENCE_LINE = re.compile(rf"^{_FENCE_BLANK}*(?:`{{3,}}|~{{3,}})[^\n]*(?:\n|\Z)", re.MULTILINE)
 _TOOL_CALL = re.compile(r"<tool_call>.*?(?:</tool_call>|\Z)", re.DOTALL | re.IGNORECASE)
 
 

@@ -280,8 +280,8 @@ class OpenAICompatibleLM:
     timeouts and connection errors are retried `max_retries` times (2 by default) with exponential backoff,
     honouring the server's Retry-After (the SDK's policy, `rlmx.lm.http`); a body that is not JSON is retried the
     same number of times. What still fails is raised as an rlmx LMError. So a server that accepts and never
-    answers fails a call after about (1 + max_retries) * timeout = 6 minutes; set `Budget(max_seconds=...)` to
-    bound a whole run.
+    answers fails a call after about (1 + max_retries) * timeout = 6 minutes, keep-alive comments or whitespace
+    sent meanwhile included (they are not an answer); set `Budget(max_seconds=...)` to bound a whole run.
 
     `**params` are default sampling params (temperature, max_tokens, top_k, ...), sent as body fields; a call's
     own params win over them. An output cap (`max_tokens` or `max_completion_tokens`) is sent under the name the
