@@ -411,3 +411,31 @@ async def test_a_cell_reading_stdin_gets_its_end_at_once_in_both_tiers(either: S
     status, stdout, stderr = await run(either, READS_STDIN)
     assert status == "ok", stderr
     assert stdout == "> eof\n'' '' []\n"
+
+
+# --- what a cell that clears or patches the REPL's own ground leaves for the next ------------------------------------
+
+
+async def test_after_globals_clear_the_next_cell_is_main_again_with_its_context_back(either: SubprocessSandbox) -> None:
+    # a model's script ends with the `__main__` guard; after `globals().clear()` the name fell through to the
+    # builtins module's ("builtins") and the guarded code was skipped without a word, the context gone until a NameError
+    _, _, notes = await run(either, "mine = 1\nglobals().clear()")
+    assert "`context` was deleted; it is back" in notes
+    code = "def main():\n    print('main ran', len(context))\nif __name__ == '__main__':\n    main()"
+    assert await run(either, code) == ("ok", "main ran 11\n", "")
+    _, _, notes = await run(either, "context = context.split()\nprint(context)")
+    assert "context" not in notes and await run(either, "print(context)") == ("ok", "['the', 'context']\n", "")
+
+
+async def test_in_process_a_builtin_the_cell_patched_is_the_hosts_again_for_its_sub_calls_and_after_it() -> None:
+    # in-process the host's event loop runs on the same builtins (asyncio's `len(self._ready)`): a cell's mock of
+    # `len` left the loop unable to serve the cell's sub-call or its time limit, and the run hung
+    box = await started(InProcessSandbox)
+    try:
+        code = "import builtins\nbuiltins.len = lambda x: -1\nr = llm_query('q')\nprint(r, len('abc'))"
+        result = await asyncio.wait_for(box.run_cell(code, calls=echo, timeout=10), 30)
+        assert (result.status, result.stdout) == ("ok", "re: q 3\n"), result.error
+        await run(box, "import builtins\nbuiltins.len = lambda x: -1\ndel builtins.min")
+        assert len("abcd") == 4 and min(2, 1) == 1  # the host's own, after the cell
+    finally:
+        await box.close()

@@ -17,6 +17,7 @@ host's directory; the REPL's `workspace_dir` holds its absolute path (see `works
 from __future__ import annotations
 
 import asyncio
+import builtins
 import concurrent.futures
 import contextlib
 import contextvars
@@ -220,6 +221,7 @@ class _InProcessWorker(Worker):
     def _call(self, kind: str, items: list[dict[str, Any]], model: str | None, me: int) -> list[dict[str, Any]]:
         """The base class's `call` checks the caller and guards this bookkeeping (see there); here the host's loop
         serves the call and this thread waits for its future."""
+        _HOST_STATE.builtins_back()  # the host's loop serves the call: a builtin the cell patched would stop it
         assert self.loop is not None and self.handler is not None
         try:  # what a frame would carry: refused as the other tiers refuse it, before a tool runs or an LM is asked
             dumps(items)
@@ -260,7 +262,7 @@ class _HostState:
     """Process-wide state a cell may change and the host relies on: the working directory (a cell's `os.chdir`
     would move the host's relative paths, its traces among them) and the stack size of new threads (a cell's
     `threading.stack_size(64 * 1024)` for its own pool would be the next cell's thread's, and the host's, which
-    deep recursion in C then overflows). One record for the process, taken outside every cell: cells of several
+    deep recursion in C then overflows), and the builtins (`builtins_back`). One record for the process, taken outside every cell: cells of several
     sandboxes overlap (concurrent runs, a cell's child RLMs), and a record taken as one began could hold what
     another had set. The host's state is back when the last running cell ends."""
 
@@ -269,6 +271,19 @@ class _HostState:
         self.running = 0  # cells running now, of every in-process sandbox
         self.stack_size = _host_stack_size()
         self.cwd: str | None = None
+        self.builtins = builtins.__dict__.copy()
+
+    def builtins_back(self) -> None:
+        """Put back the builtins a cell rebound or deleted (`builtins.len = lambda x: -1`, a mock): the host's event
+        loop runs on them (asyncio's `len(self._ready)`), so a patched one stops it serving the cell's sub-calls, its
+        time limit, and every run of the process. Names the cell added are left, and `_` (the last value shown).
+        Uses no builtin itself."""
+        current = builtins.__dict__
+        if current == self.builtins:
+            return
+        for name, value in self.builtins.items():
+            if name != "_" and current.get(name, self) is not value:
+                current[name] = value
 
     def cell_began(self) -> None:
         """Each cell's thread starts with the host's stack size; the first of overlapping cells records both."""
@@ -279,6 +294,7 @@ class _HostState:
                     self.cwd = os.getcwd()
                 except OSError:  # the host's directory was removed: nothing to go back to
                     self.cwd = None
+                self.builtins = builtins.__dict__.copy()
             self.running += 1
             threading.stack_size(self.stack_size)
 
@@ -287,6 +303,7 @@ class _HostState:
             self.running -= 1
             if self.running:
                 return  # cells still running may rely on what they set
+            self.builtins_back()
             threading.stack_size(self.stack_size)
             if self.cwd is not None:
                 with contextlib.suppress(OSError):

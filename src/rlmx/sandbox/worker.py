@@ -1444,7 +1444,19 @@ class Worker:
 
     def restore_variables(self, notes: CappedText) -> None:
         """Put back a variable the host set (`history`) that the cell rebound or deleted, and tell the model so: the
-        prompt says it keeps its meaning, and the next cell would read the model's value as the session's."""
+        prompt says it keeps its meaning, and the next cell would read the model's value as the session's. A context
+        the cell deleted (`del context`, `globals().clear()`) is back too, with a note (the prompt describes it; a
+        context the model rebound, `context = context.split()`, is its own to keep), and `__name__` is "__main__"
+        again (without it, names fall through to the builtins module's: `if __name__ == "__main__":` skips)."""
+        if "__name__" not in self.namespace:
+            self.namespace["__name__"] = "__main__"
+        for name, value in self.loaded.items():
+            if name not in self.namespace:
+                self.namespace[name] = value
+                notes.write(
+                    f"Note: `{name}` was deleted; it is back as rlmx loaded it (the data the question is about). "
+                    "Keep what you derive from it under other names.\n"
+                )
         for name, value in self.variables.items():
             current = self.namespace.get(name, _ABSENT)
             if current is value:
