@@ -439,3 +439,9 @@ async def test_in_process_a_builtin_the_cell_patched_is_the_hosts_again_for_its_
         assert len("abcd") == 4 and min(2, 1) == 1  # the host's own, after the cell
     finally:
         await box.close()
+
+
+async def test_each_note_about_a_name_the_cell_changed_has_a_line_of_its_own(sandbox: SubprocessSandbox) -> None:
+    _, _, notes = await run(sandbox, "answer = 5\ndel context")
+    lines = [line for line in notes.splitlines() if line.startswith("Note:")]
+    assert [line.split("`")[1] for line in lines] == ["answer", "context"], notes

@@ -1498,7 +1498,7 @@ class Worker:
         notes.write(
             f"Note: `answer` was {what}; it stays a dict. Finish with "
             "answer['content'] = ... and answer['ready'] = True"
-            + (" (your text is its content now, not yet ready)." if isinstance(answer, str) else ".")
+            + (" (your text is its content now, not yet ready).\n" if isinstance(answer, str) else ".\n")
         )
 
     def answer_state(self) -> dict[str, Any]:
