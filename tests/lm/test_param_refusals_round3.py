@@ -275,3 +275,14 @@ async def test_a_passing_5xx_that_names_a_field_is_retried_not_read_as_a_refusal
         with pytest.raises(LMServerError):
             await lm.complete(MESSAGES)
         assert len(server.requests) == 2 and not lm.unsupported_params
+
+
+async def test_a_500_saying_a_param_is_currently_not_supported_is_a_refusal_not_a_passing_fault() -> None:
+    # "currently" reads as passing in "currently unavailable", but "X is currently not supported" is a refusal:
+    # cured by one resend without X, not max_retries resends of the same request
+    message = "Parameter 'logprobs' is currently not supported"
+    said = {"error": {"code": 500, "message": message, "type": "server_error"}}
+    with refusing({"logprobs"}, 500, lambda _: said) as server:
+        lm = OpenAICompatibleLM("m", server.base_url, logprobs=True)
+        assert (await lm.complete(MESSAGES)).text == "ok"
+        assert sent(server, {"logprobs"}) == [["logprobs"], []] and lm.unsupported_params == {"logprobs"}

@@ -1042,11 +1042,13 @@ _LISTED_LOC = re.compile(r"""['"]loc['"]\s*:\s*[(\[]\s*(?:['"](?:body|query)['"]
 """A validation error's `loc` in an error list written as text that is no JSON (vLLM's Python repr, a list cut
 short or holding a value Python cannot read back): the refused field."""
 _PASSING = re.compile(
-    r"\b(?:try again|retry|retrying|temporar(?:y|ily)|currently|overloaded|unavailable|later|busy|timed? ?out)\b",
+    r"\b(?:try again|retry|retrying|temporar(?:y|ily)|overloaded|unavailable|later|busy|timed? ?out"
+    r"|currently(?!\s+(?:not\s+)?(?:supported|unsupported|allowed|permitted|accepted)\b))\b",
     re.IGNORECASE,
 )
 """A server error that says it may pass: a 5xx naming a field in such words is retried as any 5xx, never read as a
-refusal of that field."""
+refusal of that field. "currently not supported" is a refusal in the words of one that may change some day, not a
+fault that passes on a retry."""
 _NESTED_PATH = re.compile(r"""\(\s*(['"])(?!body\1|query\1)[^'"\n]*\1(?:\s*,\s*(['"])[^'"\n]*\2)+\s*,?\s*\)""")
 """A path of quoted names into something the request sent, written as a tuple whose first name is not the body's
 (OpenAI's "Invalid schema for response_format 'x': In context=('properties', 'temperature'), 'propertyNames' is not

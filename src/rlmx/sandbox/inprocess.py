@@ -260,11 +260,11 @@ def _host_stack_size() -> int:
 
 class _HostState:
     """Process-wide state a cell may change and the host relies on: the working directory (a cell's `os.chdir`
-    would move the host's relative paths, its traces among them) and the stack size of new threads (a cell's
+    would move the host's relative paths, its traces among them), the stack size of new threads (a cell's
     `threading.stack_size(64 * 1024)` for its own pool would be the next cell's thread's, and the host's, which
-    deep recursion in C then overflows), and the builtins (`builtins_back`). One record for the process, taken outside every cell: cells of several
-    sandboxes overlap (concurrent runs, a cell's child RLMs), and a record taken as one began could hold what
-    another had set. The host's state is back when the last running cell ends."""
+    deep recursion in C then overflows) and the builtins (`builtins_back`). One record for the process, taken
+    outside every cell: cells of several sandboxes overlap (concurrent runs, a cell's child RLMs), and a record taken
+    as one began could hold what another had set. The host's state is back when the last running cell ends."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
