@@ -1344,6 +1344,20 @@ def split_thoughts(text: str) -> tuple[str, list[str]]:
     return answer, thoughts
 
 
+_LEADING_OPEN = re.compile(rf"\s*+(?:{OPEN_TAG.pattern})\s*+", re.IGNORECASE)
+
+
+def without_stray_open(text: str) -> str:
+    """`text` without an opening reasoning tag that begins it and is never closed, for a reply whose reasoning the
+    server already gave apart (a reasoning field or part): its reasoning parser took the thought and left the tag
+    in the text (xorbitsai/inference#3391, ai-dynamo/dynamo#11251), so what follows is the answer, not a thought
+    never closed. Any other text comes back as it came."""
+    lead = _LEADING_OPEN.match(text)
+    if lead is None or CLOSE_TAG.search(text, lead.end()) is not None:
+        return text
+    return text[lead.end() :]
+
+
 def split_thoughts_counted(text: str) -> tuple[str, list[str], int]:
     """`split_thoughts`, and how many characters followed the end of the model's own turn (0: none did)."""
     answer, channels = split_harmony(text)

@@ -1025,3 +1025,27 @@ async def test_of_several_choices_in_a_whole_reply_the_one_numbered_0_is_read(se
 async def test_content_as_one_untyped_text_object_is_its_text(server: FakeOpenAIServer) -> None:
     server.script(Reply(body=completion_body({"text": "Paris"}, usage=usage(10, 2))))
     assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
+
+
+# --- a think tag a reasoning parser left in the text -------------------------------------------------------------
+
+
+async def test_a_think_tag_left_at_the_start_of_text_whose_reasoning_came_apart_is_stray(
+    server: FakeOpenAIServer,
+) -> None:
+    # Xinference / Dynamo's reasoning parsers took the thought into reasoning_content and left "<think>" in the
+    # content: what follows is the answer, not a thought never closed
+    text = "<think>\n\n" + repl("print('ran')")
+    server.script(Reply(body=completion_body(text, usage=usage(20, 9), reasoning_content="Print it.")))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert completion.text == repl("print('ran')") and completion.reasoning == "Print it."
+    server.script(Reply(body=completion_body(text, usage=usage(20, 9))))  # no reasoning apart: a thought never closed
+    with pytest.raises(Exception, match="only reasoned and wrote no answer text"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+def test_a_run_whose_server_leaves_a_stray_think_tag_runs_the_block_after_it(server: FakeOpenAIServer) -> None:
+    stray = "<think>\n" + repl("FINAL('from the block')")
+    server.script(Reply(body=completion_body(stray, usage=usage(20, 9), reasoning_content="Finish now.")))
+    result = RLM(OpenAICompatibleLM("m", server.base_url)).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "from the block")

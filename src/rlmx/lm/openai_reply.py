@@ -19,7 +19,7 @@ from rlmx.errors import LMBadResponse
 from rlmx.lm.base import CAP_REACHED, CONTENT_FILTERED, Completion, Usage, token_bound
 from rlmx.lm.body_text import body_text
 from rlmx.lm.prices import MEDIA
-from rlmx.protocol import split_thoughts_counted
+from rlmx.protocol import split_thoughts_counted, without_stray_open
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
@@ -607,7 +607,10 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     if refused:
         refusal.append(refused)
     # Joined, then made valid: a stream may split a surrogate pair's two JSON escapes between chunks (JS gateways).
-    answer, thoughts, overran = split_thoughts_counted(encodable("".join(text)))
+    said = encodable("".join(text))
+    if any(part.strip() for part in reasoning):  # the reasoning came apart: a think tag left at the start is stray
+        said = without_stray_open(said)
+    answer, thoughts, overran = split_thoughts_counted(said)
     if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
         answer = ""
     thought = encodable("\n".join(_reasonings(parts, fields, thoughts))) or None
