@@ -275,7 +275,7 @@ class JSONPoster:
         async with session.post(
             self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
         ) as reply:
-            result = await _read(reply, self.read_timeout)
+            result = await _read(reply)
         for _ in range(SEE_OTHER_HOPS):
             where = self._same_origin_result(result)
             if where is None:
@@ -283,7 +283,7 @@ class JSONPoster:
             async with session.get(
                 where, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
             ) as reply:
-                result = await _read(reply, self.read_timeout)
+                result = await _read(reply)
         return result
 
     def _same_origin_result(self, reply: HTTPReply) -> str | None:
@@ -337,37 +337,57 @@ class JSONPoster:
             await cast(Any, bound.closer).aclose()
 
 
-async def _read(reply: aiohttp.ClientResponse, patience: float) -> HTTPReply:
-    """The reply, read in pieces, up to the end of its body or of its event stream (`data: [DONE]`: a server may
-    keep the connection open after it, sending keep-alive comments). When it breaks off after it said all it had to
-    say (`_whole`: a stream that sent its `[DONE]`, a JSON value that closed), only its framing was lost (a proxy
+async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
+    """The reply, read in pieces to the end of its body. A server may keep the connection open after the reply is
+    whole (a gateway lingering after an event stream's `data: [DONE]`, earendil-works/pi#7954, or after a JSON
+    value), sending keep-alive bytes: a piece of them alone (`_KEEP_ALIVE`) after a reply that is whole (`_whole`)
+    ends the read, and so does a moment's quiet after `[DONE]` (`_AFTER_DONE`: a gateway that sends the usage
+    after it, against the spec, is still read). Keep-alive bytes before the reply is whole hold the read open, as
+    the SDK does (DeepSeek sends blank lines while a request waits to be scheduled): `Budget(max_seconds=...)`
+    bounds them. When the reply breaks off after it said all it had to say, only its framing was lost (a proxy
     dropping the chunked terminator), and what came is the reply; else the break is raised (and the request sent
-    again). Keep-alive bytes alone (SSE comment lines such as OpenRouter's `: OPENROUTER PROCESSING`, llama.cpp's
-    and vLLM's pings, whitespace before a JSON body) are not a reply: `patience` seconds of them after the last
-    piece that carried data time the read out as silence does (TimeoutError), unless what came is whole."""
+    again)."""
     pieces: list[bytes] = []  # joined once: a 40 MB reply is not copied twice
-    loop = asyncio.get_running_loop()
-    heard = loop.time()  # when the last piece that carried data came (the head's arrival, at first)
+    tail = b""  # the last bytes read that carried data: a `[DONE]` line split between pieces is found
+    unchecked = False  # data came since the reply was last found not whole
     try:
-        async with asyncio.timeout(None) as pinged:
-            async for piece in reply.content.iter_any():
-                pieces.append(piece)
-                if _KEEP_ALIVE.fullmatch(piece):
-                    if pinged.when() is None:
-                        pinged.reschedule(heard + patience)
-                    continue
-                heard = loop.time()
-                if pinged.when() is not None:
-                    pinged.reschedule(None)
-                if b"[DONE]" in piece and _STREAM_DONE.search(piece if len(pieces) == 1 else b"".join(pieces[-2:])):
-                    break  # the stream's end; what the connection carries after it is not the reply's
-    except aiohttp.ClientPayloadError:
-        if not _whole(b"".join(pieces)):
-            raise
-    except TimeoutError:  # silence or keep-alive bytes alone (aiohttp's ServerTimeoutError is one too)
+        async for piece in reply.content.iter_any():
+            pieces.append(piece)
+            if _KEEP_ALIVE.fullmatch(piece):
+                if unchecked and _whole(b"".join(pieces)):
+                    reply.close()  # the reply is whole; a connection the server lingers on is not used again
+                    break
+                unchecked = False
+                continue
+            unchecked = True
+            split_done = b"[DONE]" in tail + piece[:8]
+            if (split_done or b"[DONE]" in piece) and _STREAM_DONE.search(tail + piece):
+                if not await _after_done(reply, pieces):
+                    reply.close()  # what else it sends there is not for the next request on the pool
+                break
+            tail = (tail + piece)[-24:] if len(piece) < 24 else piece[-24:]
+    except (aiohttp.ClientPayloadError, TimeoutError):  # broken off, or quiet (aiohttp's ServerTimeoutError)
         if not _whole(b"".join(pieces)):
             raise
     return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, b"".join(pieces))
+
+
+_AFTER_DONE = 1.0
+"""Seconds an event stream is read on after its `data: [DONE]`, for data a gateway sends after it (the usage, against
+the spec: openai-openapi#240 puts it before): the rest of the connection, up to a moment's quiet or keep-alive."""
+
+
+async def _after_done(reply: aiohttp.ClientResponse, pieces: list[bytes]) -> bool:
+    """Read what comes after a stream's `[DONE]` into `pieces`, until the body ends (True), or keep-alive bytes come,
+    or `_AFTER_DONE` seconds pass (a server that keeps the connection open without a word), or it breaks off."""
+    with contextlib.suppress(TimeoutError, aiohttp.ClientPayloadError):
+        async with asyncio.timeout(_AFTER_DONE):
+            async for piece in reply.content.iter_any():
+                if _KEEP_ALIVE.fullmatch(piece):
+                    return False
+                pieces.append(piece)
+            return True
+    return False
 
 
 _KEEP_ALIVE = re.compile(rb"(?:[ \t\r\n]|:[^\n]*(?:\n|$))*")
