@@ -46,18 +46,25 @@ def test_a_zero_width_mark_after_a_close_still_lets_a_longer_fence_hold_shorter_
 
 
 @pytest.mark.parametrize(
-    ("reply", "cells"),
+    "reply",
     [
-        ("```repl\nx = 1\n``````repl\nprint(x)\n```", ("x = 1", "print(x)")),
-        ("```repl\nx = 1\n``` ```python\nprint(x)\n```", ("x = 1", "print(x)")),
-        ("```repl\nx = 1\n```~~~python\nprint(x)\n~~~", ("x = 1", "print(x)")),
-        ("````repl\nx = 1\n```````repl\nprint(x)\n```", ("x = 1", "print(x)")),
-        ("```repl\nx = 1\n``````tool_code\nprint(x)\n```", ("x = 1", "print(x)")),
-        ("```text\nnotes\n``````repl\nprint(1)\n```", ("print(1)",)),
+        "```repl\nx = 1\n``````repl\nprint(x)\n```",
+        "```repl\nx = 1\n``` ```python\nprint(x)\n```",
+        "````repl\nx = 1\n```````repl\nprint(x)\n````",
     ],
 )
-def test_a_close_glued_to_the_next_open_is_a_close_and_an_open(reply: str, cells: tuple[str, ...]) -> None:
-    assert parse_reply(reply).cells == cells
+def test_a_fence_line_with_an_info_string_inside_a_block_is_its_code_as_commonmark_reads_it(reply: str) -> None:
+    # a close glued to the next open is not split: that reading ran a bash heredoc's text and split cells whose
+    # strings held such lines (audit 48); the model is told the line is a fence line instead (below)
+    (cell,) = parse_reply(reply).cells
+    assert cell.startswith("x = 1\n") and cell.endswith("\nprint(x)")
+
+
+def test_a_glued_looking_line_in_a_block_that_does_not_run_stays_its_text() -> None:
+    reply = parse_reply("```bash\ncat <<EOF\n``````python\nEOF\n```\nDone.")
+    assert reply.cells == () and reply.prose == "Done."
+    commented = '```repl\n# a """ in a comment\nt = """\n``````python\n"""\nprint(len(t))\n```'
+    assert parse_reply(commented).cells == ('# a """ in a comment\nt = """\n``````python\n"""\nprint(len(t))',)
 
 
 def test_a_longer_bare_fence_is_a_close_only_and_a_string_keeps_its_fence_line() -> None:
@@ -67,9 +74,15 @@ def test_a_longer_bare_fence_is_a_close_only_and_a_string_keeps_its_fence_line()
     assert in_string.cells == ('s = """\n``````python\n"""\nprint(s)',)
 
 
-def test_glued_close_and_open_both_run_in_the_real_loop() -> None:
+def test_a_glued_close_and_open_is_named_to_the_model_as_a_fence_line() -> None:
     told = feedback("```repl\nwords = context.split()\n``````repl\nprint('LAST=' + words[-1])\n```")
-    assert "LAST=gamma" in told and "SyntaxError" not in told
+    assert "SyntaxError" in told and "Line 2 of the block is a fence line (``````repl)" in told
+
+
+def test_a_fence_line_in_code_the_cell_executes_gets_no_fence_hint() -> None:
+    # exec() of a sub-LM's reply that kept its fence: the error is in that code (<string>), not the cell's block
+    error = 'File "<string>", line 1\n    ```python\n    ^\nSyntaxError: invalid syntax'
+    assert "fence line" not in fence_hint(error)
 
 
 def test_zero_width_after_a_close_and_nbsp_before_an_open_run_in_the_real_loop() -> None:

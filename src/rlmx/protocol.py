@@ -639,15 +639,6 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
                 prose_start = min(end + 1, len(text))
                 state = "prose"
-            elif state == "fence" and not item and (glued := _glued_open(fence, info, fence_char, fence_len)):
-                # "``````repl" in an open ``` block: its close and the next block's open, the newline between them
-                # left out. Not inside a triple-quoted string of the code (a prompt's example).
-                if fence_lang in _RUNS and _string_open(text, body_start, start):
-                    continue
-                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
-                keep("")
-                fence_char, fence_len, fence_indent, fence_lang = glued[0][0], len(glued[0]), indent, glued[1]
-                body_start = min(end + 1, len(text))
             elif state == "fence" and _reopens(
                 fence, info, fence_char, fence_len, fence_lang, text, (start, end), body_start
             ):
@@ -849,26 +840,6 @@ def _string_open(text: str, body_start: int, start: int) -> bool:
     """Whether the code from `body_start` to `start` leaves a triple-quoted string open (a fence line there is the
     string's text)."""
     return bool(text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
-
-
-_GLUED_OPEN = re.compile(rf"{_FENCE_BLANK}*+(?P<fence>`{{3,}}+|~{{3,}}+)(?P<info>[^\n]*)")
-
-
-def _glued_open(fence: str, info: str, char: str, length: int) -> tuple[str, str] | None:
-    """(fence, language) of a block opened on the closing fence's own line, inside an open block of `char` fences
-    `length` long: "``````repl" (``` then ```repl), "``` ```repl", "```~~~python", the newline between a close and
-    the next open left out, as rlmx already reads "```</think>```repl". CommonMark reads such a line as text (a
-    fence with an info string closes nothing), which runs the fence as code. Only a fence with an info string is
-    opened: a longer fence with nothing after it is a plain close, CommonMark's reading."""
-    if fence[0] != char or len(fence) < length:
-        return None
-    opening = _GLUED_OPEN.fullmatch(fence[length:] + info)
-    if opening is None or _blank(opening.group("info")):
-        return None
-    new = opening.group("fence")
-    if new[0] == "`" and "`" in opening.group("info"):
-        return None  # not an opening fence (CommonMark: a backtick fence's info string holds no backtick)
-    return new, _language(opening.group("info"))
 
 
 _LINE_LEAD = re.compile(rf"[ \t{_ZERO_WIDTH}]*+{_ITEM_MARKERS}")
@@ -1700,7 +1671,7 @@ REASONING_HINT = (
     "a line of ``` before reasoning or writing text after it, and rewrite the code that failed."
 )
 _SYNTAX_ERROR_LINE = re.compile(
-    r'File "[^"\n]*", line (?P<line>\d+)\n[ \t]*(?P<source>[^\n]*)\n(?:[ \t]*[~^]+[ \t]*\n)?'
+    r'File "(?P<file>[^"\n]*)", line (?P<line>\d+)\n[ \t]*(?P<source>[^\n]*)\n(?:[ \t]*[~^]+[ \t]*\n)?'
     r"(?:SyntaxError|IndentationError|TabError):"
 )
 
@@ -1716,7 +1687,8 @@ def fence_hint(error: str | None) -> str:
     if not error:
         return ""
     failed = _SYNTAX_ERROR_LINE.search(error)
-    fence = _FENCE_SOURCE.match(failed.group("source")) if failed is not None else None
+    own = failed is not None and failed.group("file").startswith("<cell ")  # not code the cell exec()'d
+    fence = _FENCE_SOURCE.match(failed.group("source")) if failed is not None and own else None
     if failed is not None and fence is not None:  # a fence line left in the cell (any of them, whatever follows)
         return FENCE_LINE_HINT.format(line=failed.group("line"), fence=fence.group("fence").strip(_FENCE_BLANKS))
     if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
