@@ -81,7 +81,7 @@ _WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
 parameter or of its value, is an error quoting the server, never a resend without them."""
 _WHY_KEPT = {
     **dict.fromkeys(_WHAT_THE_REPLY_MEANS, "without it a reply would mean something else (prose, not a tool call)"),
-    **dict.fromkeys(_CAP_NAMES, "the output cap bounds a call's cost (and the server refused both of its names)"),
+    **dict.fromkeys(_CAP_NAMES, "the output cap bounds a call's cost"),
     "stream": "the model is served only as a stream",
 }
 """Why a refused parameter is not left out (`_UNDROPPABLE`, `_WHAT_THE_REPLY_MEANS`), said with the refusal."""
@@ -136,28 +136,30 @@ _STREAM_ONLY = re.compile(
     r"only supports? stream|stream(?:ing)? (?:mode )?(?:is )?required|must be streamed|for non-stream(?:ing)? calls",
     re.IGNORECASE,
 )
+_N = r"(\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
+"""A count in an error's words, with or without thousands separators ("8,192"): read by `_number`."""
 # What a 400 about the output cap's size says fits: a limit on the output itself ...
 _OUTPUT_LIMIT = re.compile(
-    r"at most (\d+) (?:completion |output )?tokens|less than or equal to `?(\d+)|"
-    r"(?:max_tokens|max_completion_tokens|max_new_tokens)`?'?\s*(?:must be|should be)\s*<=\s*`?(\d+)|"
-    r"(\d+), which is the maximum allowed number of output tokens|"
-    r"can only afford (\d+)|\[1, ?(\d+)\]|between 0 and (\d+)|expected a value <= ?(\d+)|model limit of (\d+)|"
-    r"max_tokens > (\d+) must",  # OpenRouter's credit, DashScope/NIM, free hosts, Volcengine, Bedrock, Fireworks
+    rf"at most {_N} (?:completion |output )?tokens|less than or equal to `?{_N}|"
+    rf"(?:max_tokens|max_completion_tokens|max_new_tokens)`?'?\s*(?:must be|should be)\s*<=\s*`?{_N}|"
+    rf"{_N}, which is the maximum allowed number of output tokens|"
+    rf"can only afford {_N}|\[1, ?{_N}\]|between 0 and {_N}|expected a value <= ?{_N}|model limit of {_N}|"
+    rf"max_tokens > {_N} must",  # OpenRouter's credit, DashScope/NIM, free hosts, Volcengine, Bedrock, Fireworks
     re.IGNORECASE,
 )
 # Vertex behind LiteLLM: "the supported range is from 1 (inclusive) to 65536 (exclusive)"
-_EXCLUSIVE_LIMIT = re.compile(r"to (\d+) \(exclusive\)", re.IGNORECASE)
+_EXCLUSIVE_LIMIT = re.compile(rf"to {_N} \(exclusive\)", re.IGNORECASE)
 # ... or a context window less the prompt's tokens (vLLM, SGLang, TGI, OpenAI wordings).
 _CONTEXT_LIMIT = re.compile(
-    r"maximum context length (?:is|of) (\d+)|context window (?:is|of) (\d+)|must be <= (\d+)|"
-    r"context length is only (\d+)",  # vLLM since 2026: "the model's context length is only 202752 tokens"
+    rf"maximum context length (?:is|of) {_N}|context window (?:is|of) {_N}|must be <= {_N}|"
+    rf"context length is only {_N}",  # vLLM since 2026: "the model's context length is only 202752 tokens"
     re.IGNORECASE,
 )
 _PROMPT_TOKENS = re.compile(
-    r"(\d+) (?:tokens )?in the messages|(\d+) tokens from the input|"
-    r"(?:has|contains at least|passed) (\d+) input tokens|"  # vLLM since 2026: "your prompt contains at least N ..."
-    r"(\d+) `?inputs`? tokens|(\d+) (?:tokens )?in the prompt|(\d+) of text input|"
-    r"messages resulted in (\d+) tokens",  # OpenAI, when the messages alone are over the window
+    rf"{_N} (?:tokens )?in the messages|{_N} tokens from the input|"
+    rf"(?:has|contains at least|passed) {_N} input tokens|"  # vLLM since 2026: "your prompt contains at least N ..."
+    rf"{_N} `?inputs`? tokens|{_N} (?:tokens )?in the prompt|{_N} of text input|"
+    rf"messages resulted in {_N} tokens",  # OpenAI, when the messages alone are over the window
     re.IGNORECASE,
 )
 # The prompt alone against the window, both named, in each provider's words (numbers may carry thousands commas):
@@ -280,8 +282,8 @@ class OpenAICompatibleLM:
     timeouts and connection errors are retried `max_retries` times (2 by default) with exponential backoff,
     honouring the server's Retry-After (the SDK's policy, `rlmx.lm.http`); a body that is not JSON is retried the
     same number of times. What still fails is raised as an rlmx LMError. So a server that accepts and never
-    answers fails a call after about (1 + max_retries) * timeout = 6 minutes, keep-alive comments or whitespace
-    sent meanwhile included (they are not an answer); set `Budget(max_seconds=...)` to bound a whole run.
+    answers fails a call after about (1 + max_retries) * timeout = 6 minutes (one that trickles keep-alive bytes
+    holds an attempt open, as the SDK does); set `Budget(max_seconds=...)` to bound a whole run.
 
     `**params` are default sampling params (temperature, max_tokens, top_k, ...), sent as body fields; a call's
     own params win over them. An output cap (`max_tokens` or `max_completion_tokens`) is sent under the name the
@@ -358,6 +360,9 @@ class OpenAICompatibleLM:
         """True once the server said the model is served only as a stream."""
         self.output_limit: int | None = None
         """The most output tokens the server said the model may produce; later caps are lowered to it."""
+        self.cap_refused = False
+        """True once the server refused the output cap under both of its names (Azure o1 on an old api-version):
+        a later call tries only the name last sent, once, until a reply is accepted."""
         self._keyless = base_url is not None and api_key == LOCAL_API_KEY
         self._basic_in_url = basic is not None and "authorization" not in extra_headers
         """Whether the Authorization header holds base_url's `user:password@` (HTTP Basic), not the key."""
@@ -469,6 +474,8 @@ class OpenAICompatibleLM:
             if reply.status < 300 and _web_page(reply):  # no API at base_url: asking again brings the same page
                 raise self._status_error(reply, attempts)
             if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
+                if self.cap_refused and cap is not None:
+                    self.cap_refused = False  # the server took a cap after all (a concurrent call's name)
                 return reply, cap
             if reply.status in _NO_ANSWER_YET:
                 queued = LMRequestError(
@@ -478,9 +485,14 @@ class OpenAICompatibleLM:
                 )
                 queued.unanswered = 1 + reply.timed_out  # it may run and be billed
                 raise queued
-            if cap is not None and not renamed and _rejects(reply, name, self.model, request):
-                self.cap_param, renamed = _OTHER_CAP[name], True
-                continue
+            if cap is not None and _rejects(reply, name, self.model, request):
+                if not renamed and not self.cap_refused:
+                    self.cap_param, renamed = _OTHER_CAP[name], True
+                    continue
+                self.cap_refused = True  # both names refused: later calls spend one request, not two
+                refusal = self._cap_names_error(reply, cap)
+                refusal.unanswered += reply.timed_out
+                raise refusal
             if messages and messages[0]["role"] == "system" and _refuses_system_role(reply):
                 self.system_role = False
                 continue
@@ -520,6 +532,18 @@ class OpenAICompatibleLM:
             error = self._status_error(reply, attempts, cap)
             error.unanswered += reply.timed_out  # requests before this reply that got none: possibly billed
             raise error
+
+    def _cap_names_error(self, reply: HTTPReply, cap: int) -> LMError:
+        """The error for a server that refuses the output cap under both of its names: rlmx keeps the cap."""
+        return LMRequestError(
+            f"request rejected: HTTP {reply.status} from {self.base_url} for model {self.model}: "
+            f"{_server_message(reply)} (the server refused the output cap under both of its names, max_tokens and "
+            f"max_completion_tokens (rlmx sent {cap}); rlmx does not leave it out: {_WHY_KEPT['max_tokens']}. Use an "
+            "endpoint that takes one of the two names (Azure OpenAI: an api-version that knows "
+            "max_completion_tokens, 2024-09-01-preview or later, or another deployment), or send no cap: no "
+            "max_tokens in the LM's params, and no token or cost budget (it caps every call by "
+            "Budget.max_tokens_per_call))"
+        )
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         """An upper bound on the prompt tokens a call is billed: the messages' (`message_token_bound`) and the
@@ -846,9 +870,9 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
         return (fits, None) if 0 < fits < cap else (None, None)
     output, exclusive = _OUTPUT_LIMIT.search(said), _EXCLUSIVE_LIMIT.search(said)
     if output is not None:
-        limit = int(next(group for group in output.groups() if group))
+        limit = _number(next(group for group in output.groups() if group))
     elif exclusive is not None:
-        limit = int(exclusive.group(1)) - 1
+        limit = _number(exclusive.group(1)) - 1
     else:
         return None, None
     return (limit, limit) if 0 < limit < cap else (None, None)
@@ -864,14 +888,14 @@ def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
     less the cap. None when it names none of these."""
     window, prompt = _CONTEXT_LIMIT.search(said), _PROMPT_TOKENS.search(said)
     if window is not None and prompt is not None:  # TGI's "max_new_tokens must be <= 8192" is the whole window
-        return int(next(g for g in prompt.groups() if g)), int(next(g for g in window.groups() if g))
+        return _number(next(g for g in prompt.groups() if g)), _number(next(g for g in window.groups() if g))
     for pattern in _PROMPT_OVER_WINDOW:  # Anthropic, Gemini, xAI, Mistral: the prompt and the window by name
         named = pattern.search(said)
         if named is not None:
             return _number(named["prompt"]), _number(named["window"])
     requested = _REQUESTED_IN_ALL.search(said)
     if window is not None and requested is not None:  # vLLM's "you requested N tokens": the prompt and the cap
-        return _number(requested.group(1)) - (cap or 0), int(next(g for g in window.groups() if g))
+        return _number(requested.group(1)) - (cap or 0), _number(next(g for g in window.groups() if g))
     summed = _SUM_OVER_LIMIT.search(said)
     if summed is not None:  # "prompt + cap > window"; a server putting the cap first is told by the cap's number
         first, second, limit = (int(number) for number in summed.groups())
@@ -1085,7 +1109,7 @@ def _structured_names(body: Any, depth: int = 0) -> set[str]:
             names |= _structured_names(item, depth + 1)
     elif isinstance(body, dict):
         param, loc = body.get("param"), body.get("loc")
-        if isinstance(param, str) and param:
+        if isinstance(param, str) and param and not _is_sentence(param):  # a sentence is read as words
             names.add(param.removeprefix("body."))
         if isinstance(loc, list | tuple):
             field = [part for part in loc if isinstance(part, str) and part not in ("body", "query")]
@@ -1299,10 +1323,14 @@ def _one_object(body: Any) -> Any:
 
 
 def _upstream_error(body: Any) -> dict[str, Any] | str | None:
-    """The upstream provider's own error that OpenRouter wraps in its `error.metadata.raw` (the provider's body as
-    a JSON string, as an object, or its text), else None."""
+    """The upstream provider's own error that a gateway wraps inside its error, else None: OpenRouter's
+    `error.metadata.raw` (the provider's body as a JSON string, as an object, or its text), or an error object (or
+    one as a JSON string) in the wrapper's `cause`, `error` or `details` (a Chinese gateway's "模型服务调用失败"
+    with OpenAI's refusal in `error.cause`)."""
     error = body.get("error") if isinstance(body, dict) else None
-    metadata = error.get("metadata") if isinstance(error, dict) else None
+    if not isinstance(error, dict):
+        return None
+    metadata = error.get("metadata")
     raw = metadata.get("raw") if isinstance(metadata, dict) else None
     if isinstance(raw, str):
         try:
@@ -1310,7 +1338,43 @@ def _upstream_error(body: Any) -> dict[str, Any] | str | None:
         except json.JSONDecodeError:
             return raw.strip() or None
     raw = _one_object(raw)
-    return raw if isinstance(raw, dict | str) and raw else None
+    if isinstance(raw, dict | str) and raw:
+        return raw
+    for key in _WRAPPED_ERROR_KEYS:
+        value = error.get(key)
+        if key == "details" and not isinstance(value, str):
+            continue  # Azure's list of reasons beside its message: read as a list (`_listed_reasons`)
+        inner = _one_object(_as_json(value))
+        if isinstance(inner, dict) and any(isinstance(inner.get(k), dict | str) for k in ("error", "message")):
+            return inner
+    return None
+
+
+_WRAPPED_ERROR_KEYS = ("cause", "error", "details")
+"""Where a gateway's error holds the provider's own error object (`details`: only as JSON text), beside its own
+words (`_upstream_error`)."""
+_SENTENCE_KEYS = ("param", "detail", "cause", "details", "reason", "error")
+"""Fields of an error that, holding a sentence rather than a field name, give the reason its `message` does not
+(a one-api gateway's "Param Incorrect" with "max_tokens is too large: ... at most 131072 completion tokens" in
+`param`): quoted with the message (`_body_message`)."""
+
+
+def _as_json(value: Any) -> Any:
+    """A JSON object or list written as a string, read; any other value as it is."""
+    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _is_sentence(value: Any) -> bool:
+    """Whether an error's field holds words (a blank between them), not a field name, a code or JSON."""
+    return isinstance(value, str) and not value.lstrip().startswith(("{", "[")) and _WORDS.search(value) is not None
+
+
+_WORDS = re.compile(r"\w\s+\w")
 
 
 def _server_message(reply: HTTPReply) -> str:
@@ -1321,8 +1385,11 @@ def _server_message(reply: HTTPReply) -> str:
     if upstream is None:
         return _body_message(body, reply.status)
     error = body["error"]
+    metadata = error.get("metadata")
+    if not isinstance(error.get("message"), str) and not isinstance(metadata, dict):
+        return _body_message(upstream, reply.status)  # an error wrapping another, with no words of its own
     gateway = error.get("message") if isinstance(error.get("message"), str) else "the provider failed"
-    provider = error["metadata"].get("provider_name")
+    provider = metadata.get("provider_name") if isinstance(metadata, dict) else None
     who = provider.strip() if isinstance(provider, str) and provider.strip() else "the provider"
     return f"{gateway} ({who} said: {_body_message(upstream, reply.status)})"
 
@@ -1339,6 +1406,12 @@ def _body_message(body: Any, status: int) -> str:
         # validation error's `detail`, Cloudflare's `errors`
         listed = _listed_reasons(error.get("details") if isinstance(error, dict) else None)
         listed = listed or _listed_reasons(body.get("detail")) or _listed_reasons(body.get("errors"))
+        # the reason in words beside a bare message: a gateway's "Param Incorrect" with the sentence in `param`
+        holder = error if isinstance(error, dict) else body
+        worded = [holder[key].strip() for key in _SENTENCE_KEYS if _is_sentence(holder.get(key))]
+        listed = "; ".join(
+            [*([listed] if listed else []), *(text for text in worded if text != message and text != listed)]
+        )
         if isinstance(message, str) and message:
             return f"{message} ({listed})" if listed and listed != message else message  # (a list read twice)
         if listed:
