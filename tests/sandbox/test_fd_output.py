@@ -91,6 +91,27 @@ async def test_utf8_cut_between_two_writes_and_bad_bytes(sandbox: SubprocessSand
     assert await run(sandbox, code) == "é€😀\nbad \ufffd byte\n"
 
 
+async def test_a_utf8_sequence_a_cell_left_unfinished_is_its_own_replacement_character(
+    sandbox: SubprocessSandbox,
+) -> None:
+    # the rest of the character, written by the next cell, cannot complete it: each cell shows what it wrote
+    assert await run(sandbox, "import os\n_ = os.write(1, b'one=[\\xe2\\x82')") == "one=[\ufffd"
+    assert await run(sandbox, "import os\n_ = os.write(1, b'\\xac]two\\n')") == "\ufffd]two\n"
+
+
+@pytest.mark.parametrize(
+    "write",
+    ["os.write(1, b'mix=[\\xe2\\x82')", "sys.stdout.buffer.write(b'mix=[\\xe2\\x82')"],
+    ids=["descriptor", "buffer"],
+)
+async def test_text_written_after_an_unfinished_utf8_sequence_follows_its_replacement(
+    sandbox: SubprocessSandbox, write: str
+) -> None:
+    # as a terminal shows the bytes in the order they were written: the sequence ends where the text begins
+    code = f"import os, sys\n_ = {write}\nprint('<p>')\n_ = os.write(1, b'\\xac]\\n')"
+    assert await run(sandbox, code) == "mix=[\ufffd<p>\n\ufffd]\n"
+
+
 async def test_the_repl_keeps_working_after_descriptor_output(sandbox: SubprocessSandbox) -> None:
     await run(sandbox, "import os\nkept = 41\n_ = os.write(1, b'x' * 100_000)")
     assert await run(sandbox, "print(kept + 1)") == "42\n"

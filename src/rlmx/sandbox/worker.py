@@ -272,6 +272,10 @@ class CappedText(_WriteOnly):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if self.pull is not None and text != "\n":  # print()'s line end follows its text at once: one look will do
             self.pull()
+        if self.partial:  # a `buffer.write` left a UTF-8 sequence unfinished: U+FFFD before this text, as written
+            with self.lock:
+                self._write(_utf8_decode(self.partial, "replace", True)[0])
+                self.partial = b""
         return self.put(text)
 
     def put(self, text: str) -> int:
@@ -361,10 +365,12 @@ class _BytesInto(_WriteOnly):
     def write(self, data: Any) -> int:
         data = bytes(memoryview(data))  # TypeError for what is not bytes-like, as a real buffer says (bytes(5) is not)
         text = self.text
+        if text.pull is not None:  # fd 1's output first (outside this lock: it takes its own, then this one)
+            text.pull()
         with text.lock:
             decoded, text.partial = _utf8_more(text.partial, data)
-        if decoded:  # outside the lock: write() first takes fd 1's output in, under that output's own lock
-            text.write(decoded)
+            if decoded:
+                text._write(decoded)
         return len(data)
 
 
@@ -479,17 +485,29 @@ class _FdOutput:
             pass
 
     def end(self) -> None:
-        """Everything written to fd 1 so far goes to the cell's output; later bytes wait for the next cell."""
+        """Everything written to fd 1 so far goes to the cell's output; later bytes wait for the next cell. A UTF-8
+        sequence the cell left unfinished is its output too, as U+FFFD, where it wrote it (bytes a later cell writes
+        cannot complete it)."""
         with self.lock:
             self._take()
+            self._unfinished()
             self.sink.fd = self.sink.pull = None
             self.sink = self.between
 
     def pull(self) -> None:
-        """Take what is waiting (any thread: a poll object must not be polled by two at once, hence the lock)."""
+        """Take what is waiting (any thread: a poll object must not be polled by two at once, hence the lock), before
+        the cell's own text is written after it: an unfinished UTF-8 sequence then shows as U+FFFD before that text,
+        as a terminal shows the bytes in the order written."""
         with self.lock:
             if self.waiting.poll(0):
                 self._take()
+            if self.partial:
+                self._unfinished()
+
+    def _unfinished(self) -> None:
+        if self.partial:
+            self.sink.put(_utf8_decode(self.partial, "replace", True)[0])
+            self.partial = b""
 
     def _take(self) -> bool:
         while True:
