@@ -30,6 +30,7 @@ from rlmx.errors import InputError
 from rlmx.result import Result
 from rlmx.rlm import check_query, light_contexts, require_asyncio
 from rlmx.sandbox import Sandbox, create_sandbox
+from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
@@ -171,7 +172,9 @@ class Session:
         turn = len(self.history) + 1
         info = {"id": self.session_id, "turn": turn, "new_contexts": [c.name for c in new] if turn > 1 else []}
         result = await self.rlm._run(query, self.contexts, schema, sandbox=self._sandbox, session=info)
-        self.history.append({"question": query, "answer": result.answer})
+        # As the REPL's `history` holds it (frames make lone surrogates U+FFFD): the host's copy is then as safe to
+        # json.dumps(...).encode() or store as the REPL's, whatever the caller's question held.
+        self.history.append({"question": encodable(query), "answer": encodable(result.answer)})
         return result
 
     def _discard_sandbox(self) -> None:

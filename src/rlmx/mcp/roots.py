@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from rlmx import documents
 from rlmx.documents import Document
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
-from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.frames import encodable, escaped
 
 MAX_FILES = 20_000
 """Files read for one call, over all its paths."""
@@ -111,9 +112,9 @@ class Roots:
         if not given.is_absolute():
             given = self._base() / given
         try:
-            resolved = given.resolve(strict=True)
+            resolved = _as_listed(given).resolve(strict=True)
         except FileNotFoundError:
-            raise PathRefused(f"path {raw} does not exist (looked for {given})") from None
+            raise PathRefused(f"path {raw} does not exist (looked for {given}){_naming_hint(given)}") from None
         except (OSError, RuntimeError) as exc:
             raise PathRefused(f"path {raw} cannot be resolved: {exc}") from None
         if not self.contains(resolved):
@@ -194,8 +195,9 @@ class Roots:
 
     def _shown(self, path: Path) -> str:
         """`path` as messages and skipped lists show it: relative to its root, and as text any client can take (a
-        name that is not UTF-8, surrogate-escaped by os.walk, with U+FFFD for its bad bytes)."""
-        return encodable(self._key(path, {}))
+        name that is not UTF-8, surrogate-escaped by os.walk, with a `\\udcXX` escape for each bad byte, as the
+        folder's keys list it and `paths` takes it)."""
+        return escaped(self._key(path, {}))
 
     def _read_file(self, path: Path, raw: str, reading: _Reading, *, lone: bool = False) -> Document | None:
         """One resolved file inside the roots, read as `rlmx ask --context` reads it (`_as_document`), or None
@@ -298,6 +300,43 @@ def _leaf_chars(value: Any, stack: list[Any]) -> int:
         stack.extend(value)
         return 0
     return len(json.dumps(value, default=str))
+
+
+_LISTED_BYTE = re.compile(r"\\udc([89a-fA-F][0-9a-fA-F])")
+"""A byte that is not UTF-8 as a listed name writes it (`frames.escaped`: byte E9 of `caf\\xe9.txt` is `\\udce9`)."""
+
+
+def _as_listed(given: Path) -> Path:
+    """`given`, or, when it does not exist and spells bytes as a listing shows them (`caf\\udce9.txt`), the name
+    with those bytes (PEP 383, as os.fsdecode has it): a file name that is not UTF-8 is named the way it is listed.
+    A file whose name really holds that backslash text is found first."""
+    text = str(given)
+    if "\\udc" not in text or os.path.lexists(given):
+        return given
+    return Path(_LISTED_BYTE.sub(lambda found: chr(0xDC00 + int(found.group(1), 16)), text))
+
+
+NAMING_NOT_UTF8 = (
+    "A file name that is not UTF-8 is given as it is listed, each byte that is not UTF-8 as a \\udcXX escape "
+    "(caf\\udce9.txt for the Latin-1 name caf\\xe9.txt; in JSON the backslash is written twice), or as a file:// URI "
+    "with that byte percent-escaped (file:///path/caf%E9.txt)."
+)
+
+
+def _naming_hint(given: Path) -> str:
+    """For a path that does not exist whose name holds U+FFFD or a `\\udcXX` escape (a file name that is not UTF-8,
+    spelt some way): the names in its folder it may mean, as they are to be given, and how; else nothing."""
+    name = given.name
+    if "\ufffd" not in name and "\\u" not in name:
+        return ""
+    try:
+        entries = os.listdir(given.parent)
+    except OSError:
+        entries = []
+    wanted = encodable(_LISTED_BYTE.sub("\ufffd", name))
+    matches = [str(given.parent / escaped(entry)) for entry in entries if encodable(entry) == wanted]
+    meant = f"; did you mean {' or '.join(matches[:3])}?" if matches else "."
+    return f"{meant} {NAMING_NOT_UTF8}"
 
 
 def _from_file_uri(raw: str) -> str:

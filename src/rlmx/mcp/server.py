@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import difflib
 import io
+import itertools
 import json
 import os
 import re
 import sys
 import threading
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -150,6 +152,110 @@ def replace_lone_surrogates(line: bytes) -> bytes:
     return _SURROGATE_ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group()) == 6 else m.group(), line)
 
 
+class LoneSurrogateIds:
+    """Request ids holding a lone-surrogate escape ("id-\\ud83d"), kept as the client wrote them: the SDK cannot
+    read such an id (and `replace_lone_surrogates` would change it to U+FFFD, so a client matching ids exactly never
+    found its reply). `marked` puts an ASCII stand-in in the request's place before the SDK reads it; `restored`
+    writes a reply to it with the client's own escape, byte for byte its JSON, so the client's parser gets back the
+    id it sent. A `notifications/cancelled` naming such an id names its stand-in."""
+
+    def __init__(self) -> None:
+        self._prefix = f"rlmx-lone-surrogate-id-{uuid.uuid4().hex}-"
+        self._count = itertools.count()
+        self._given: dict[str, str] = {}  # stand-in -> the id's JSON as the client wrote it (ASCII, \\u escapes)
+        self._lock = threading.Lock()
+
+    def marked(self, line: bytes) -> bytes:
+        """`line` with a lone-surrogate id made its stand-in; any other line unchanged, byte for byte (parsed only
+        when it holds an escape and an id)."""
+        if b"\\u" not in line or (b'"id"' not in line and b'"requestId"' not in line):
+            return line
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return line
+        if not isinstance(message, dict):
+            return line
+        request_id = message.get("id")
+        params = message.get("params")
+        cancelled = params.get("requestId") if isinstance(params, dict) else None
+        if isinstance(request_id, str) and _lone_surrogates(request_id):
+            stand_in = f"{self._prefix}{next(self._count)}"
+            with self._lock:
+                self._given[stand_in] = json.dumps(request_id)
+            message["id"] = stand_in
+        elif isinstance(cancelled, str) and _lone_surrogates(cancelled):
+            written = json.dumps(cancelled)
+            with self._lock:
+                found = next((stand_in for stand_in, given in self._given.items() if given == written), None)
+            if found is None:
+                return line
+            assert isinstance(params, dict)
+            params["requestId"] = found
+        else:
+            return line
+        return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+    def restored(self, item: SessionMessage) -> SessionMessage:
+        """`item` itself, or, when it answers a stand-in, the same reply written with the client's own id."""
+        request_id = getattr(item.message, "id", None)
+        if not isinstance(request_id, str) or not request_id.startswith(self._prefix):
+            return item
+        with self._lock:
+            given = self._given.pop(request_id, None)
+        if given is None:
+            return item
+        text = item.message.model_dump_json(by_alias=True, exclude_unset=True)
+        text = text.replace(json.dumps(request_id), given, 1)
+        return SessionMessage(cast(Any, _Written(text)), item.metadata)
+
+
+class _Written:
+    """A message already written as JSON: what the stdio writer sends of it (`model_dump_json`) is that text."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def model_dump_json(self, **_: Any) -> str:
+        return self._text
+
+
+def _lone_surrogates(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+LONE_SURROGATE_IDS = LoneSurrogateIds()
+"""The server process's stand-ins (one stdio client per process)."""
+
+
+class _IdsRestored:
+    """The transport's write stream, sending each reply to a stand-in id with the client's own id
+    (`LoneSurrogateIds.restored`)."""
+
+    def __init__(self, stream: WriteStream[SessionMessage], ids: LoneSurrogateIds) -> None:
+        self._stream = stream
+        self._ids = ids
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._stream.send(self._ids.restored(item))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> _IdsRestored:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        return await self._stream.__aexit__(*exc)
+
+
 def roots_answer_as_uris(line: bytes) -> bytes:
     """`line` with the plain paths in a 2026-07-28 client's roots answer (`inputResponses["rlmx-roots"]`) made
     file:// URIs: Cursor lists roots as `/Users/me/project`, and the SDK, which wants URIs there, refused the whole
@@ -256,7 +362,7 @@ class StdinCopy:
             with os.fdopen(self._write, "wb", closefd=False) as pipe:
                 for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
                     # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
-                    line = replace_lone_surrogates(line.removeprefix(_UTF8_BOM))
+                    line = replace_lone_surrogates(LONE_SURROGATE_IDS.marked(line.removeprefix(_UTF8_BOM)))
                     pipe.write(bad_ids_unreadable(roots_answer_as_uris(line)))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
@@ -480,7 +586,8 @@ class RLMXServer(MCPServer):
         SDK's reader, which the SDK waits for, sees EOF."""
         lowlevel = self._lowlevel_server
         try:
-            async with stdio_server() as (read_stream, write_stream):
+            async with stdio_server() as (read_stream, sdk_write_stream):
+                write_stream = _IdsRestored(sdk_write_stream, LONE_SURROGATE_IDS)
                 messages = _AnsweringUnreadable(read_stream, write_stream)
                 try:
                     await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
