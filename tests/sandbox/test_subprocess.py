@@ -398,3 +398,26 @@ async def test_the_memory_bound_holds_for_a_cells_processes_together() -> None:
     assert filled.status == "restarted" and "all held" not in filled.stdout, filled
     assert "memory bound of 268,435,456 bytes" in str(filled.error) and "memory_limit_bytes" in str(filled.error)
     assert after.stdout == "c\n"
+
+
+async def test_a_close_the_interpreters_exit_runs_frees_the_contexts_without_a_thread(
+    sandbox: SubprocessSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run cancelled as its loop stopped is closed at the interpreter's exit, where a new thread never starts and
+    # Thread.start() waits for ever: the process hung after its last line. The files are closed in line then.
+    import sys
+    import threading
+
+    held = list(sandbox._held.values())
+    assert held, "the contexts' files are held until the sandbox closes"
+
+    def no_thread(self: threading.Thread) -> None:
+        raise AssertionError("a thread started at the interpreter's exit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "is_finalizing", lambda: True)
+        patched.setattr(threading.Thread, "start", no_thread)
+        sandbox._release_contexts()
+    for fd in held:
+        with pytest.raises(OSError):
+            os.fstat(fd)

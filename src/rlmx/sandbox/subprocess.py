@@ -587,10 +587,17 @@ class SubprocessSandbox:
     def _release_contexts(self) -> None:
         self._unlink_contexts()
         held, self._held = list(self._held.values()), {}
-        if held:
-            # Closing the last descriptor frees the files' RAM (about 10 ms for 40 MB): on a thread, off the run's
-            # end. Should the process exit first, the kernel closes them all the same.
+        if not held:
+            return
+        if sys.is_finalizing():  # a close the interpreter's exit ran (a run cancelled as its loop stopped): no thread
+            _close_all(held)  # can start now, and Thread.start() would wait for it for ever
+            return
+        # Closing the last descriptor frees the files' RAM (about 10 ms for 40 MB): on a thread, off the run's end.
+        # Should the process exit first, the kernel closes them all the same.
+        try:
             threading.Thread(target=_close_all, args=(held,), name="rlmx-release-contexts", daemon=True).start()
+        except RuntimeError:  # "can't create new thread at interpreter shutdown"
+            _close_all(held)
 
     # --- the disk bound --------------------------------------------------------------------------------------
     def disk_folders(self) -> list[Path]:
