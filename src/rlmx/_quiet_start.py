@@ -7,13 +7,12 @@ handler back as soon as it starts and handles Ctrl-C itself from then on.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # C module (no stub): `signal` loads enum first, a Ctrl-C window
 import os
-import signal
 import sys
-from types import FrameType
 
 
-def quit_quietly(signum: int, frame: FrameType | None) -> None:
+def quit_quietly(signum: int, frame: object) -> None:
     os._exit(130)
 
 
@@ -21,11 +20,11 @@ def started_as_the_command() -> bool:
     return os.path.basename(sys.argv[0] if sys.argv else "") == "rlmx"
 
 
-if started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, quit_quietly)
+if started_as_the_command() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, quit_quietly)
 
 
 def restore() -> None:
     """Python's own SIGINT handler again, if the quiet one is still in place (called by `rlmx.cli.main`)."""
-    if signal.getsignal(signal.SIGINT) is quit_quietly:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _signal.getsignal(_signal.SIGINT) is quit_quietly:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)

@@ -76,6 +76,8 @@ EXIT_LM = 5
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141
 """128 + SIGPIPE: what a shell shows for a program whose output's reader went away (`yes | head`)."""
+EXIT_OUTPUT = 74
+"""sysexits' EX_IOERR: stdout could not take the output (closed with `>&-`, a full disk); the run is in its trace."""
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
 DEFAULT_MAX_DEPTH = 1
@@ -83,7 +85,8 @@ DEFAULT_MAX_DEPTH = 1
 EXIT_CODES_HELP = (
     "Exit codes: 0 finished, 2 usage error, 3 budget exhausted (answer still printed), 4 run error, "
     "5 the LM failed (unreachable, a model file that does not load, every sub-call failed), 130 interrupted "
-    "(Ctrl-C stops the run; a second Ctrl-C quits at once), 141 the reader of its output went away (| head)."
+    "(Ctrl-C stops the run; a second Ctrl-C quits at once), 141 the reader of its output went away (| head), 74 "
+    "stdout could not be written (closed, a full disk)."
 )
 STRONGER_MODEL_HINT = "A stronger model is one flag away: --model NAME --base-url URL (or set RLMX_MODEL)."
 _EXIT_FOR_STATUS = {"finished": EXIT_OK, "budget_exhausted": EXIT_BUDGET, "error": EXIT_ERROR}
@@ -234,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument(
         "--output-schema",
         metavar="FILE.json",
-        type=user_path,
+        type=_json_file_path,
         help="a JSON Schema the answer must match (the answer is printed as JSON); needs a model that writes "
         "its own code (not the guided root)",
     )
@@ -298,7 +301,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument(
         "--scripted",
         metavar="FILE.json",
-        type=user_path,
+        type=_json_file_path,
         help='replay scripted replies (for tests and demos): a JSON list of strings, or {"root": [...], "sub": [...]}',
     )
     models.add_argument(
@@ -315,6 +318,13 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="CPU threads of a local model (default: $RLMX_THREADS, else the idle cores when it loads: the cores "
         "minus the load average, 1 to 4)",
     )
+
+
+def _json_file_path(text: str) -> Path:
+    """A JSON file's path; an empty one (`--scripted "$UNSET"`) is refused as empty, not read as the folder `.`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the file name is empty: give the path of a JSON file")
+    return user_path(text)
 
 
 def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -554,15 +564,19 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
         return ModelPlan(
             "scripted", args.root or "lm", "--scripted", root_replies=root_replies, sub_replies=sub_replies
         )
-    if args.model or args.base_url:
-        if not args.model:
+    if args.model is not None or args.base_url is not None:  # given empty (`--model "$UNSET"`) is refused, not unset
+        if args.base_url is not None:
+            _check_base_url(args.base_url, "--base-url")
+        if args.model is None:
             raise UsageError("--base-url needs --model NAME (the model name the server serves)")
-        return _named_model(args.model, args.base_url, "--model", args, environ, api_key=_flag_model_key(args, environ))
+        return _named_model(
+            args.model, args.base_url, ("--model", "--base-url"), args, environ, api_key=_flag_model_key(args, environ)
+        )
     if environ.get("RLMX_MODEL"):
         return _named_model(
             environ["RLMX_MODEL"],
             environ.get("RLMX_BASE_URL") or None,
-            "RLMX_MODEL",
+            ("RLMX_MODEL", "RLMX_BASE_URL"),
             args,
             environ,
             api_key=environ.get("RLMX_API_KEY") or None,
@@ -570,6 +584,8 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
     if environ.get("RLMX_BASE_URL"):
         raise UsageError("RLMX_BASE_URL is set but RLMX_MODEL is not: set RLMX_MODEL to the model name it serves")
     if args.api_key_env or environ.get("OPENAI_API_KEY"):
+        if environ.get("OPENAI_BASE_URL"):
+            _check_base_url(environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL")
         return ModelPlan(
             "openai",
             args.root or "lm",
@@ -601,12 +617,19 @@ def _flag_model_key(args: argparse.Namespace, environ: Mapping[str, str]) -> str
 def _named_model(
     spec: str,
     base_url: str | None,
-    source: str,
+    sources: tuple[str, str],
     args: argparse.Namespace,
     environ: Mapping[str, str],
     *,
     api_key: str | None,
 ) -> ModelPlan:
+    """The plan for a model named by `sources` (the model's flag or variable, and its base URL's)."""
+    source, url_source = sources
+    if not spec.strip():
+        raise UsageError(
+            f"{source} is empty: give a model name (a server's model with --base-url URL, a model of the OpenAI "
+            "API with OPENAI_API_KEY set, or local / local:/path/model.gguf)"
+        )
     if spec == "local" or spec.startswith("local:"):
         path = spec.partition(":")[2] or None
         if path is not None and not Path(path).expanduser().is_file():
@@ -614,8 +637,10 @@ def _named_model(
         return ModelPlan("local", args.root or "guided", source, model=path)
     if base_url is None:
         _check_not_a_typo(spec, source)
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise UsageError(f"the base URL must start with http:// or https://, got {base_url!r}")
+        if environ.get("OPENAI_BASE_URL"):  # the server the model is then asked at, as the SDK reads it
+            _check_base_url(environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL")
+    else:
+        _check_base_url(base_url, url_source)
     fallback = api_key
     if fallback is None and base_url is None:
         fallback = environ.get("OPENAI_API_KEY")  # the OpenAI API itself, as the SDK would read it
@@ -627,6 +652,17 @@ def _named_model(
         base_url=base_url,
         api_key=_api_key(args, environ, base_url, fallback=fallback),
     )
+
+
+def _check_base_url(url: str, source: str) -> None:
+    """Refuse a base URL the model could not be asked at, naming where it came from (--base-url, RLMX_BASE_URL,
+    OPENAI_BASE_URL): the client's own check (`base_url_problem`), run before anything starts."""
+    if not url.strip():
+        raise UsageError(f"{source} is empty: give the server's URL, like http://localhost:8000/v1")
+    from rlmx.lm.openai import base_url_problem  # late: it loads aiohttp, needed only for a server's model
+
+    if problem := base_url_problem(url):
+        raise UsageError(f"{source} {problem}")
 
 
 _SHOWN_GGUF_FILES = 5
@@ -1010,12 +1046,17 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     lm_failure = result.error if isinstance(result.error, LMError) else None
     if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
-    if args.json:
-        write_output_json(result.to_dict())
-    elif code != EXIT_LM and (result.answer or result.status == "finished"):
-        # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no answer;
-        # to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set the clipboard)
-        write_output((terminal_safe(result.answer) if sys.stdout.isatty() else result.answer) + "\n")
+    try:
+        if args.json:
+            write_output_json(result.to_dict())
+        elif code != EXIT_LM and (result.answer or result.status == "finished"):
+            # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no
+            # answer; to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set
+            # the clipboard)
+            write_output((terminal_safe(result.answer) if _is_tty(sys.stdout) else result.answer) + "\n")
+    except OutputFailed as exc:  # the run itself ended as it did: say so, and where its trace is (below)
+        _error(err, f"{exc}; the {'result' if args.json else 'answer'} is in the run's trace")
+        return _trace_line(args, result, err, EXIT_OUTPUT)
     if code == EXIT_LM:
         assert lm_failure is not None
         message = _lm_failure_message(lm_failure, root_lm)
@@ -1027,6 +1068,11 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
     elif code == EXIT_BUDGET:
         best = "the answer is the best one so far" if result.answer else "no answer was found before it ran out"
         _say(err, f"rlmx: budget exhausted: {result.stop_reason}; {best}", "yellow")
+    return _trace_line(args, result, err, code)
+
+
+def _trace_line(args: argparse.Namespace, result: Result, err: Console, code: int) -> int:
+    """Where the run's trace is, on stderr (with --quiet only when the exit code is not 0); returns `code`."""
     if result.trace_path is not None and (not args.quiet or code != EXIT_OK):
         shown = result.run_id if args.trace_dir is None else result.trace_path  # rlmx view finds a run id
         _say(err, f"rlmx: trace: {result.trace_path} (see it: rlmx view {shown})", "dim")
@@ -1036,6 +1082,11 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
 _OUTPUT_PIECE = 256
 """Characters written to stdout at a time: at most 10 bytes each (a backslash escape), within the smallest buffer
 (4 KiB, a pipe's), so that no write goes past the buffer straight to the descriptor."""
+
+
+class OutputFailed(Exception):
+    """Stdout could not take a command's output: closed (`>&-`) or failing (ENOSPC on a full disk, EIO). `main`
+    turns it into one line on stderr and exit 74; a reader that went away (`| head`) stays BrokenPipeError, 141."""
 
 
 class _WholeOutput:
@@ -1049,20 +1100,32 @@ class _WholeOutput:
         return getattr(sys.stdout, "encoding", None)  # write_json escapes what a non-Unicode one cannot hold
 
     def write(self, text: str) -> int:
-        for start in range(0, len(text), _OUTPUT_PIECE):
-            sys.stdout.write(text[start : start + _OUTPUT_PIECE])
-            sys.stdout.flush()
-        sys.stdout.flush()  # an empty text too: what earlier writes left in the buffer
+        out = sys.stdout
+        if out is None:  # Python's stdout when descriptor 1 was closed at start (`>&-`)
+            raise OutputFailed("cannot write the output: stdout is closed")
+        try:
+            for start in range(0, len(text), _OUTPUT_PIECE):
+                out.write(text[start : start + _OUTPUT_PIECE])
+                out.flush()
+            out.flush()  # an empty text too: what earlier writes left in the buffer
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            discard_writes_to(out)  # what stays buffered must not fail again at the interpreter's exit
+            raise OutputFailed(f"cannot write the output to stdout: {exc.strerror or exc}") from None
+        except ValueError:  # "I/O operation on closed file": sys.stdout closed by the program itself
+            raise OutputFailed("cannot write the output: stdout is closed") from None
         return len(text)
 
 
 def write_output(text: str) -> None:
-    """A command's output on stdout, whole, or BrokenPipeError (see `_WholeOutput`)."""
+    """A command's output on stdout, whole, or BrokenPipeError / OutputFailed (see `_WholeOutput`)."""
     _WholeOutput().write(text)
 
 
 def write_output_json(value: Any) -> None:
-    """`value` as JSON on stdout (`progress.write_json`), whole, or BrokenPipeError (see `_WholeOutput`)."""
+    """`value` as JSON on stdout (`progress.write_json`), whole, or BrokenPipeError / OutputFailed (see
+    `_WholeOutput`)."""
     write_json(value, cast(TextIO, _WholeOutput()))
 
 
@@ -1274,6 +1337,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # stdout's reader went away (`| head`): the run itself is in its trace, as it ended
         discard_writes_to(sys.stdout)
         return EXIT_PIPE
+    except OutputFailed as exc:  # `ask` says it itself, with its trace; other commands' output (traces --json)
+        _error(err, str(exc))
+        return EXIT_OUTPUT
 
 
 if __name__ == "__main__":

@@ -270,6 +270,8 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             where = Path(error.filename).relative_to(path).as_posix()
         except (TypeError, ValueError):
             where = str(error.filename)
+        if where == ".":  # the folder itself (mode 000): its listing's error, not "holds no readable text files"
+            raise InputError(f"cannot read context folder {path}: {error.strerror}") from None
         skipped.append(f"{where}/ (a folder that cannot be listed: {error.strerror})")
 
     for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
@@ -281,14 +283,20 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 mode = file.stat().st_mode
                 # os.walk enters no linked folder: only the file itself can be a link that leads outside
                 escapes = file.is_symlink() and not inside.contains(file.resolve(strict=True))
-            except (OSError, RuntimeError):
-                skipped.append(relative)
+            except OSError as exc:
+                skipped.append(f"{relative} (cannot be read: {exc.strerror})")
+                continue
+            except RuntimeError:  # a loop of links
+                skipped.append(f"{relative} (a loop of links)")
                 continue
             if escapes:
                 skipped.append(f"{relative} (a link that leads outside the folder)")
                 continue
-            if not stat.S_ISREG(mode) or not os.access(file, os.R_OK):
-                skipped.append(relative)  # devices, FIFOs, sockets and unreadable files: reported, never opened
+            if not stat.S_ISREG(mode):  # devices, FIFOs, sockets: reported, never opened
+                skipped.append(relative)
+                continue
+            if not os.access(file, os.R_OK):
+                skipped.append(f"{relative} (cannot be read: Permission denied)")
                 continue
             if documents.loader_for(file) is not None:
                 folder.check(f"context file {file}", file.stat().st_size)  # over the limit: an error, not a skip

@@ -314,8 +314,8 @@ class OpenAICompatibleLM:
     ) -> None:
         if not isinstance(model, str) or not model:
             raise InputError("OpenAICompatibleLM needs a model name, e.g. 'gpt-4o-mini'")
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise InputError(f"base_url must start with http:// or https://, got {base_url!r}")
+        if base_url is not None and (problem := base_url_problem(base_url)):
+            raise InputError(f"base_url {problem}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InputError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
@@ -344,6 +344,8 @@ class OpenAICompatibleLM:
         self.max_retries = max_retries
         self.timeout = float(timeout)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        if base_url is None and (problem := base_url_problem(url)):
+            raise InputError(f"OPENAI_BASE_URL {problem}")
         url, basic = _without_credentials(url)  # they take the Authorization header (a key too: use default_headers)
         # A query string (Azure's ?api-version=...) belongs after the endpoint's path, not before it.
         url, _, query = url.partition("?")
@@ -754,6 +756,28 @@ def _closed_unanswered(exc: TransportError) -> bool:
     return isinstance(first, aiohttp.ServerDisconnectedError | ConnectionResetError) or (
         isinstance(first, aiohttp.ClientOSError) and first.errno == errno.ECONNRESET
     )
+
+
+_URL_CREDENTIALS = re.compile(r"(?<=//)[^/?#@]*@")
+
+
+def base_url_problem(url: str) -> str | None:
+    """What makes `url` no server base URL, said after the name of where it came from ("base_url", an env var), or
+    None. One check for the constructor and the CLI's flags and env vars alike: a typo (`http://[::1:8000/v1`, a
+    port past 65535, no scheme) is refused before a run starts, not met as a traceback or an "unreachable" server."""
+    shown = repr(_URL_CREDENTIALS.sub("***@", url))  # a password in it is never echoed
+    if not url.startswith(("http://", "https://")):
+        return f"must start with http:// or https://, got {shown}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a ValueError for one past 65535 or not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc}), got {shown}; give one like http://HOST:PORT/v1"
+    if not parts.hostname:
+        return f"names no host, got {shown}; give one like http://HOST:PORT/v1"
+    if port == 0:
+        return f"has port 0, got {shown}; give the port the server listens on"
+    return None
 
 
 def _without_credentials(url: str) -> tuple[str, dict[str, str] | None]:
