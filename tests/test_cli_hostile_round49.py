@@ -71,6 +71,27 @@ def test_stdout_that_cannot_be_written_is_one_line_and_exit_74(
     assert len(errors) == 1 and said in errors[0] and "rlmx: trace:" in proc.stderr
 
 
+@pytest.mark.parametrize("redirect", [">&-", ">/dev/full"])
+def test_the_traces_table_to_a_stdout_that_cannot_take_it_is_one_line_and_exit_74(
+    tmp_path: Path, redirect: str
+) -> None:
+    # rich's console let the OSError out as a traceback; `ask`'s own output path already said it in one line
+    if redirect == ">/dev/full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    assert _ask_with_stdout(tmp_path, ">/dev/null", "-q").returncode == 0  # one trace to list
+    line = shlex.join([sys.executable, "-m", "rlmx.cli", "traces"])
+    proc = subprocess.run(
+        ["bash", "-c", f"{line} {redirect}"],
+        capture_output=True,
+        text=True,
+        env=cli_environ(tmp_path),
+        cwd=tmp_path,
+        timeout=90,
+    )
+    assert proc.returncode == 74, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("rlmx: error: cannot write the output")
+
+
 def _without_dac(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     prefix = NO_DAC if os.geteuid() == 0 else []
     if prefix and shutil.which("setpriv") is None:

@@ -55,7 +55,16 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
-from rlmx.progress import Progress, StderrConsole, discard_writes_to, progress_view, terminal_safe, write_json
+from rlmx.progress import (
+    OutputFailed,
+    Progress,
+    StderrConsole,
+    discard_writes_to,
+    on_stdout,
+    progress_view,
+    terminal_safe,
+    write_json,
+)
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
@@ -1084,11 +1093,6 @@ _OUTPUT_PIECE = 256
 (4 KiB, a pipe's), so that no write goes past the buffer straight to the descriptor."""
 
 
-class OutputFailed(Exception):
-    """Stdout could not take a command's output: closed (`>&-`) or failing (ENOSPC on a full disk, EIO). `main`
-    turns it into one line on stderr and exit 74; a reader that went away (`| head`) stays BrokenPipeError, 141."""
-
-
 class _WholeOutput:
     """Stdout for a command's output, written whole or not at all: BrokenPipeError when its reader went away
     partway (`| head`), which `main` turns into exit 141. A single large write to a pipe closed midway returns
@@ -1100,21 +1104,13 @@ class _WholeOutput:
         return getattr(sys.stdout, "encoding", None)  # write_json escapes what a non-Unicode one cannot hold
 
     def write(self, text: str) -> int:
-        out = sys.stdout
-        if out is None:  # Python's stdout when descriptor 1 was closed at start (`>&-`)
-            raise OutputFailed("cannot write the output: stdout is closed")
-        try:
+        def whole(out: TextIO) -> None:
             for start in range(0, len(text), _OUTPUT_PIECE):
                 out.write(text[start : start + _OUTPUT_PIECE])
                 out.flush()
             out.flush()  # an empty text too: what earlier writes left in the buffer
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            discard_writes_to(out)  # what stays buffered must not fail again at the interpreter's exit
-            raise OutputFailed(f"cannot write the output to stdout: {exc.strerror or exc}") from None
-        except ValueError:  # "I/O operation on closed file": sys.stdout closed by the program itself
-            raise OutputFailed("cannot write the output: stdout is closed") from None
+
+        on_stdout(whole)
         return len(text)
 
 

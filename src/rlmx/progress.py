@@ -17,10 +17,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar, cast
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -94,12 +94,53 @@ class StderrConsole(Console):
         discard_writes_to(sys.stderr)
 
 
+_T = TypeVar("_T")
+
+
+class OutputFailed(Exception):
+    """Stdout could not take a command's output: closed (`>&-`) or failing (ENOSPC on a full disk, EIO). The CLI's
+    `main` turns it into one line on stderr and exit 74; a reader that went away (`| head`) stays BrokenPipeError,
+    141."""
+
+
+class _Stdout:
+    """sys.stdout as `StdoutConsole` writes to it: a write or flush that fails other than for a reader that went away
+    raises OutputFailed (rich would let the OSError out as a traceback); everything else is sys.stdout's."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
+
+    def write(self, text: str) -> int:
+        return on_stdout(lambda out: out.write(text))
+
+    def flush(self) -> None:
+        on_stdout(lambda out: out.flush())
+
+
+def on_stdout(step: Callable[[TextIO], _T]) -> _T:
+    """`step(sys.stdout)`, a write of a command's output: OutputFailed when stdout cannot take it (closed at start,
+    `>&-`; closed by the program; ENOSPC, EIO), BrokenPipeError as it came when its reader went away (`| head`)."""
+    out = sys.stdout
+    if out is None:  # Python's stdout when descriptor 1 was closed at start (`>&-`)
+        raise OutputFailed("cannot write the output: stdout is closed")
+    try:
+        return step(out)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        discard_writes_to(out)  # what stays buffered must not fail again at the interpreter's exit
+        raise OutputFailed(f"cannot write the output to stdout: {exc.strerror or exc}") from None
+    except ValueError:  # "I/O operation on closed file"
+        raise OutputFailed("cannot write the output: stdout is closed") from None
+
+
 class StdoutConsole(Console):
     """rlmx's console for a command's output on stdout (`rlmx traces`' table). When its reader goes away (`rlmx
-    traces | head`), BrokenPipeError reaches the CLI, which exits 141 as the README says, not rich's SystemExit(1)."""
+    traces | head`), BrokenPipeError reaches the CLI, which exits 141 as the README says, not rich's SystemExit(1);
+    when stdout cannot take it (closed, a full disk), OutputFailed, exit 74."""
 
     def __init__(self) -> None:
-        super().__init__(soft_wrap=True)
+        super().__init__(soft_wrap=True, file=cast(TextIO, _Stdout()))
 
     def on_broken_pipe(self) -> None:
         raise BrokenPipeError
