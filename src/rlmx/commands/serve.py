@@ -35,6 +35,15 @@ if TYPE_CHECKING:
     from rlmx.server.app import ServerOptions
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 60.0  # rlmx.server.body's, without importing the server extra
+
+
+def _positive_seconds(text: str) -> float:
+    """A finite number of seconds, more than 0."""
+    value = _seconds(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -77,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="SIZE",
         help="largest request body, e.g. 64M; larger ones get HTTP 413 before they are read (default: 32M)",
+    )
+    server.add_argument(
+        "--body-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="S",
+        help="longest a request body may take to arrive whole, else HTTP 408; a slow upload holds no run slot "
+        "meanwhile (default: 60)",
     )
     server.add_argument(
         "--keepalive",
@@ -136,6 +153,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         max_queued=args.max_queued,
         queue_timeout=args.queue_timeout,
         max_request_bytes=args.max_request_bytes,
+        body_timeout=args.body_timeout,
         keepalive=args.keepalive,
         api_key=key,
         cors_origins=tuple(args.cors_origin),

@@ -1,7 +1,8 @@
 """Admission: at most `limit` runs at once, and a bounded, time-limited queue in front of them.
 
-A request waits here before its body is read, so a queue of big requests costs connections, not memory. It gets
-a 429 only when the queue is full or its wait passes `queue_timeout`; the 429's Retry-After is the expected wait
+A request waits here once its body is read (bodies are read under a memory budget of their own and a deadline,
+`body.WaitingBytes` and `--body-timeout`, so a slow upload holds no run slot). It gets a 429 only when the queue is
+full or its wait passes `queue_timeout`; the 429's Retry-After is the expected wait
 (recent run time x runs ahead / limit), which the OpenAI SDKs honour up to 60 s. Once the server shuts down
 (`close`), every waiting request and every later one gets a 503 `server_shutting_down` at once: none starts a run
 that the shutdown would cancel, and none is left for the ASGI server to cancel (its text/plain 500).

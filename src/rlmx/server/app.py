@@ -3,11 +3,12 @@
 Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, `body` reads and decodes bodies,
 `admission` queues requests for a run slot, `runs` owns the running completions, and this module wires them
 together. The order of a completion request is the point: check the key and the declared size, find a retried
-run, read a small body before the wait for a slot (a big one while it waits, as long as the bodies of waiting
-requests fit one server-wide budget; past it, and when a full queue refuses it, it is left unread), map it off the
-event loop when it is big or holds a file (files on a small pool of their own), so that neither a flood of
-requests nor one huge body or document stalls `/health` or other clients' requests, and a queued stream is known
-as one as soon as its body is read (its keep-alives start while it waits).
+run, read the body whole (under the body timeout; a big one only once it fits one server-wide budget of bytes
+held by requests not yet running), map it off the event loop when it is big or holds a file (files on a small
+pool of their own), and only then wait for a run slot: only runs hold slots, so a slow or stalled upload holds
+its connection (and its budget) until the body timeout, never a run slot; neither a flood of requests nor one huge
+body or document stalls `/health` or other clients' requests, and a queued stream gets its keep-alives while it
+waits.
 
     app = create_app(RLM(OpenAICompatibleLM("gpt-5-mini")), model_name="rlmx")
     uvicorn.run(app, host="127.0.0.1", port=8000)
@@ -93,6 +94,8 @@ class ServerOptions:
     max_queued: int = 128
     queue_timeout: float = 120.0
     max_request_bytes: int = bodies.DEFAULT_MAX_REQUEST_BYTES
+    body_timeout: float = bodies.DEFAULT_BODY_TIMEOUT
+    """Seconds a request body may take to arrive whole, else a 408 (a slow upload holds no run slot meanwhile)."""
     keepalive: float = 15.0
     """Seconds of silence after which a stream gets an SSE comment; 0 turns keep-alives off."""
     idempotency_grace: float = 60.0
@@ -110,6 +113,9 @@ class ServerOptions:
                 raise InputError(f"{name} must be an integer >= 1, not {value!r}")
         if isinstance(self.max_queued, bool) or not isinstance(self.max_queued, int) or self.max_queued < 0:
             raise InputError(f"max_queued must be an integer >= 0, not {self.max_queued!r}")
+        body_timeout = self.body_timeout
+        if isinstance(body_timeout, bool) or not isinstance(body_timeout, int | float) or not 0 < body_timeout < 1e9:
+            raise InputError(f"body_timeout must be a number of seconds > 0, not {body_timeout!r}")
         for name in ("queue_timeout", "keepalive", "idempotency_grace", "idempotency_keep"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -277,7 +283,7 @@ class _Server:
     admission: Admission
     runs: Runs
     waiting: bodies.WaitingBytes
-    """The bytes of big bodies read while their requests wait for a run slot."""
+    """The bytes of big bodies held by requests not yet running (read, or being read)."""
     waiting_keys: WaitingKeys
     """The run ids promised to keyed requests while they wait."""
     trace_dir: Path | None
@@ -377,32 +383,25 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     if key is not None and (run := server.runs.find(key)) is not None:
         return await _retry(request, server, run, key)
     inbox = bodies.Inbox(request.receive, ahead=bodies.THREAD_THRESHOLD)
-    size = _declared_size(request)
-    # A small body is read and checked before the wait for a run slot: a bad request gets its 400 or 404 at once,
-    # not a 429 after the queue. A big one is read while it waits when it fits the waiting bodies' budget (a
-    # queue's 429 comes before it is read), else once its slot comes.
-    give_back = None if size <= bodies.THREAD_THRESHOLD else server.waiting.take(min(size, limit))
-    read_now = asyncio.Event()
-    if size <= bodies.THREAD_THRESHOLD or give_back is not None:
-        read_now.set()
-    reading = asyncio.ensure_future(_read(inbox, server, key, read_now))
-    if size <= bodies.THREAD_THRESHOLD:
-        await asyncio.wait({reading})
-        if isinstance(reading.exception(), bodies.ClientLeft):
-            _log_left(request, None, "while sending its body")
-            return Response(status_code=499)
-        reading.result()
+    # The body is read (and checked: a bad request gets its 4xx at once, however busy the server is) before the
+    # wait for a run slot: only runs hold slots, so a slow or stalled upload holds none.
+    try:
+        call, fingerprint, held = await _read(request, server, inbox, key)
+    except bodies.ClientLeft:
+        _log_left(request, None, "while sending its body")
+        return Response(status_code=499)
     # decided now: a waiting stream's headers name its run before the run exists (a keyed retry's, its twin's)
-    run_id = new_run_id() if key is None else server.waiting_keys.enter(key)
-    begin = asyncio.ensure_future(_begin(request, server, inbox, reading, read_now, key, run_id))
+    try:
+        run_id = new_run_id() if key is None else server.waiting_keys.enter(key)
+        begin = asyncio.ensure_future(_begin(request, server, inbox, call, fingerprint, key, run_id))
+    except BaseException:
+        held()
+        raise
     if key is not None:
         begin.add_done_callback(lambda _: server.waiting_keys.leave(key))
-    if give_back is not None:
-        begin.add_done_callback(lambda _: give_back())  # its run started, or it was refused: it waits no more
-    if not read_now.is_set():  # a wait cancelled before it began leaves no read waiting for ever
-        begin.add_done_callback(lambda _: None if read_now.is_set() else reading.cancel())
-    if not await _begun_within(begin, reading, server.options.keepalive):
-        return _waiting_stream(server, begin, reading.result()[0], run_id)
+    begin.add_done_callback(lambda _: held())  # its run started, or it was refused: it waits no more
+    if not await _begun_within(begin, call.stream, server.options.keepalive):
+        return _waiting_stream(server, begin, call, run_id)
     begun = begin.result()
     if isinstance(begun, Response):
         return begun
@@ -410,46 +409,103 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     return await _answer(request, inbox, server, run, fingerprint, key=key)
 
 
-async def _read(inbox: bodies.Inbox, server: _Server, key: str | None, read_now: asyncio.Event) -> tuple[ChatCall, str]:
-    """The request's body read and mapped once `read_now` is set: (its call, its fingerprint when it has an
-    Idempotency-Key). Raises its 4xx, or ClientLeft."""
-    await read_now.wait()
-    raw = await bodies.read_body(inbox, server.options.max_request_bytes)
-    call = await _parsed(raw, server.model_name)
-    return call, await _fingerprint(raw) if key is not None else ""
+async def _read(
+    request: Request, server: _Server, inbox: bodies.Inbox, key: str | None
+) -> tuple[ChatCall, str, bodies.Held | Callable[[], None]]:
+    """The request's body read within the body timeout and mapped: (its call, its fingerprint when it has an
+    Idempotency-Key, the give-back of the waiting bytes it holds). A body declared small, and the first
+    THREAD_THRESHOLD bytes of one of unknown size (all of a small one), are read at once; a bigger body only once
+    it fits the waiting bodies' budget (its declared size, else --max-request-bytes, shrunk to its size once
+    read), waited for at most --queue-timeout. The clock stops while it waits for room: it times the client only.
+    Raises its 4xx (408 past the timeout), or ClientLeft."""
+    options = server.options
+    timeout = options.body_timeout
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    size = _declared_size(request, options.max_request_bytes)
+    held: bodies.Held | Callable[[], None] = _nothing_held
+    try:
+        if "content-length" not in request.headers:
+            async with bodies.deadline(timeout, timeout):
+                await inbox.fill()
+            if inbox.left:
+                raise bodies.ClientLeft
+            size = inbox.kept if inbox.whole else size
+        if size > bodies.THREAD_THRESHOLD:
+            spent = loop.time() - started
+            held = await _room(server, size)
+            started = loop.time() - spent
+        async with bodies.deadline(started + timeout - loop.time(), timeout):
+            raw = await bodies.read_body(inbox, options.max_request_bytes)
+        if isinstance(held, bodies.Held):
+            held.shrink(len(raw))
+        call = await _parsed(raw, server.model_name)
+        return call, await _fingerprint(raw) if key is not None else "", held
+    except BaseException:
+        held()
+        raise
+
+
+def _nothing_held() -> None:
+    """The give-back of a small body, which holds none of the waiting bodies' budget."""
+
+
+async def _room(server: _Server, size: int) -> bodies.Held:
+    """`size` bytes of the waiting bodies' budget, or the 429 a full queue or --queue-timeout gives."""
+    admission = server.admission
+    admission.check_open()
+    if admission.queued + server.waiting.queued >= server.options.max_queued:
+        raise _busy(
+            server,
+            f"this rlmx server has {admission.queued + server.waiting.queued} requests waiting, its queue's limit "
+            f"(--max-queued {server.options.max_queued})",
+        )
+    try:
+        async with asyncio.timeout(server.options.queue_timeout):
+            held = await server.waiting.take(size)
+    except TimeoutError:
+        raise _busy(
+            server,
+            f"this request waited {server.options.queue_timeout:g} s (--queue-timeout) for room to read its "
+            f"{size:,}-byte body: requests not yet running may hold {server.waiting.cap:,} bytes of bodies in all",
+        ) from None
+    try:
+        admission.check_open()
+    except BaseException:
+        held()
+        raise
+    return held
+
+
+def _busy(server: _Server, what: str) -> RequestError:
+    error = RequestError(
+        f"{what}: retry after the Retry-After seconds, or start the server with a higher --max-concurrent-runs "
+        "or --max-queued",
+        code="too_many_runs",
+        status=429,
+        kind="rate_limit_error",
+    )
+    error.headers["Retry-After"] = str(server.admission.retry_after())
+    return error
 
 
 async def _begin(
     request: Request,
     server: _Server,
     inbox: bodies.Inbox,
-    reading: asyncio.Future[tuple[ChatCall, str]],
-    read_now: asyncio.Event,
+    call: ChatCall,
+    fingerprint: str,
     key: str | None,
     run_id: str,
 ) -> tuple[Run, str] | Response:
-    """Wait for a run slot while the body is `reading` (or left unread until `read_now`), then start the run
-    `run_id`: (the run, the body's fingerprint), or the 499 for a client that left. Raises the request's refusal
-    (a 4xx, or the 503 of a shutdown)."""
-    try:
-        release = await _admitted(server.admission, inbox, reading, read_now)
-    except BaseException:
-        reading.cancel()
-        await asyncio.gather(reading, return_exceptions=True)
-        raise
+    """Wait for a run slot (the body is read), then start the run `run_id`: (the run, the body's fingerprint), or
+    the 499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    release = await _admitted(server.admission, inbox)
     if release is None:
-        reading.cancel()
-        await asyncio.gather(reading, return_exceptions=True)
         _log_left(request, None, "while waiting for a run slot")
         return Response(status_code=499)
-    read_now.set()
     started = False
     try:
-        try:
-            call, fingerprint = await reading
-        except bodies.ClientLeft:
-            _log_left(request, None, "while sending its body")
-            return Response(status_code=499)
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
             return run, fingerprint
         rlm = with_call_options(server.factory(call.limits), call)
@@ -471,26 +527,19 @@ async def _begin(
     return run, fingerprint
 
 
-async def _begun_within(
-    begin: asyncio.Future[Any], reading: asyncio.Future[tuple[ChatCall, str]], every: float
-) -> bool:
-    """Wait for `begin`; False instead once a streamed request (known as one as soon as its body is `reading`'s)
-    has waited `every` seconds for it (0: never), so that its stream starts now, with keep-alives, rather than
-    leave proxies a silent connection to cut."""
+async def _begun_within(begin: asyncio.Future[Any], stream: bool, every: float) -> bool:
+    """Wait for `begin`; False instead once a streamed request has waited `every` seconds for it (0: never), so
+    that its stream starts now, with keep-alives, rather than leave proxies a silent connection to cut."""
     try:
         while not begin.done():
             await asyncio.wait({begin}, timeout=every or None)
-            if not begin.done() and _streamed_call(reading):
+            if not begin.done() and stream:
                 return False
         return True
     except asyncio.CancelledError:
         begin.cancel()  # the handler's cancellation (a shutdown) reaches the wait, which frees its slot
         await asyncio.gather(begin, return_exceptions=True)
         raise
-
-
-def _streamed_call(reading: asyncio.Future[tuple[ChatCall, str]]) -> bool:
-    return reading.done() and not reading.cancelled() and reading.exception() is None and reading.result()[0].stream
 
 
 def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall, run_id: str) -> Response:
@@ -516,7 +565,11 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall,
         try:
             first = await anext(items)
             chunks = openai_compat.stream_chunks(
-                first, items, model=server.model_name, include_usage=call.include_usage
+                first,
+                items,
+                model=server.model_name,
+                include_usage=call.include_usage,
+                structured=call.output is not None,
             )
             try:
                 async for text in chunks:
@@ -549,10 +602,10 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall,
     return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell)
 
 
-def _declared_size(request: Request) -> int:
-    """The body's Content-Length (checked by `check_declared_size`), or a size past any threshold when none."""
+def _declared_size(request: Request, limit: int) -> int:
+    """The body's Content-Length (checked by `check_declared_size`), or `limit` (the most it may be) when none."""
     declared = request.headers.get("content-length")
-    return int(declared) if declared is not None else 1 << 62
+    return min(int(declared), limit) if declared is not None else limit
 
 
 async def _parsed(raw: bytes, model: str) -> ChatCall:
@@ -569,17 +622,11 @@ async def _parsed(raw: bytes, model: str) -> ChatCall:
     return await asyncio.to_thread(mapping)
 
 
-async def _admitted(
-    admission: Admission,
-    inbox: bodies.Inbox,
-    reading: asyncio.Future[tuple[ChatCall, str]],
-    read_now: asyncio.Event,
-) -> Callable[[], None] | None:
-    """A run slot's release, or None when the client left while waiting for one (its place in the queue freed).
-    The wait races the body's `reading` (a body refused meanwhile, a 400 or a 413, is raised at once) and then the
-    client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
+async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], None] | None:
+    """A run slot's release, or None when the client left while waiting for one (its place in the queue freed):
+    the wait races the client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
     entering = asyncio.ensure_future(admission.enter())
-    watching = asyncio.ensure_future(_gone(inbox, reading, read_now))
+    watching = asyncio.ensure_future(_gone(inbox))
     try:
         await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
         if not entering.done():
@@ -587,9 +634,6 @@ async def _admitted(
             await asyncio.gather(entering, return_exceptions=True)
             if not entering.cancelled() and entering.exception() is None:
                 entering.result()()  # the slot came as the client left: hand it on
-            refused = reading.exception() if reading.done() else None
-            if refused is not None and not isinstance(refused, bodies.ClientLeft):
-                raise refused
             return None
         return await entering
     finally:
@@ -597,14 +641,8 @@ async def _admitted(
         await asyncio.gather(watching, return_exceptions=True)
 
 
-async def _gone(inbox: bodies.Inbox, reading: asyncio.Future[tuple[ChatCall, str]], read_now: asyncio.Event) -> None:
-    """Return once the body's reading failed (the client left, or the body was refused) or, the body read, once
-    the client leaves. A body left unread: once its client leaves within the first read-ahead (past it, the
-    client's leaving is seen when the body is read)."""
-    if read_now.is_set():
-        await asyncio.wait({reading})
-        if reading.exception() is not None:
-            return
+async def _gone(inbox: bodies.Inbox) -> None:
+    """Return once the client leaves (its body is read whole already)."""
     await inbox.read_ahead()
     if not inbox.left:
         await asyncio.Event().wait()  # only the slot ends this wait
@@ -619,8 +657,10 @@ def answers_from_context_only(rlm: RLM) -> bool:
 
 async def _retry(request: Request, server: _Server, run: Run, key: str) -> Response:
     """A request whose Idempotency-Key names a known run: after checking it is the same request, follow it."""
+    timeout = server.options.body_timeout
     try:
-        raw = await bodies.read_body(request.receive, server.options.max_request_bytes)
+        async with bodies.deadline(timeout, timeout):  # a retry's body holds no budget: it only follows a run
+            raw = await bodies.read_body(request.receive, server.options.max_request_bytes)
     except bodies.ClientLeft:
         return Response(status_code=499)
     return await _answer(request, request.receive, server, run, await _fingerprint(raw), key=key)
@@ -659,7 +699,8 @@ async def _answer(
         error = openai_compat.failure(result)
         error.headers.update(headers)
         raise error
-    return JSONResponse(openai_compat.completion(result, model=server.model_name), headers=headers)
+    answer = openai_compat.completion(result, model=server.model_name, structured=run.call.output is not None)
+    return JSONResponse(answer, headers=headers)
 
 
 def _reused_key(key: str) -> RequestError:
@@ -806,7 +847,12 @@ async def health(request: Request) -> Response:
     server: _Server = request.app.state.server
     admission = server.admission
     return JSONResponse(
-        {"status": "ok", "running": admission.running, "max_running": admission.limit, "queued": admission.queued}
+        {
+            "status": "ok",
+            "running": admission.running,
+            "max_running": admission.limit,
+            "queued": admission.queued + server.waiting.queued,  # waiting for a slot, or for room to read a body
+        }
     )
 
 
@@ -859,7 +905,9 @@ async def _streamed(request: Request, server: _Server, run: Run, leave: Callable
         await items.aclose()
         raise
     call = run.call
-    chunks = openai_compat.stream_chunks(first, items, model=server.model_name, include_usage=call.include_usage)
+    chunks = openai_compat.stream_chunks(
+        first, items, model=server.model_name, include_usage=call.include_usage, structured=call.output is not None
+    )
     finished = False
 
     async def close() -> None:
@@ -995,7 +1043,7 @@ async def _request_error(request: Request, exc: Exception) -> Response:
 
 def _error_response(exc: RequestError) -> Response:
     headers = dict(exc.headers)
-    if exc.status in (413, 429):
+    if exc.status in (408, 413, 429):
         # Refused before its body was read: close the connection so the server does not drain the rest of it.
         headers["Connection"] = "close"
     if exc.status == 429:

@@ -4,19 +4,21 @@ a lone surrogate escape in a string ("\\ud83d", half an emoji) becomes U+FFFD: r
 (`frames.valid_strings`), never an error.
 
 Reading never holds more than the limit: a declared Content-Length over it is refused before any byte is read,
-and a chunked body is refused as soon as it passes the limit. Decoding a large body runs on a worker thread, so
-`/health` and other clients' streams keep flowing while it is parsed.
+and a chunked body is refused as soon as it passes the limit. A body must arrive within the server's body timeout
+(a 408 otherwise: a slow or stalled upload holds its connection for that long, never more). Decoding a large body
+runs on a worker thread, so `/health` and other clients' streams keep flowing while it is parsed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import json
 import math
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.types import Message, Receive
@@ -30,9 +32,11 @@ MAX_NESTING = 128
 THREAD_THRESHOLD = 256 * 1024
 """Bodies at least this big (bytes) are decoded on a worker thread; smaller ones cost less than the hop."""
 WAITING_BYTES = 8 * 1024 * 1024
-"""The most body bytes that big requests waiting for a run slot may hold together, server-wide (their bodies are
-read early only so that a stream is known as one and gets its keep-alives; held, read and mapped, a body costs
-about three times its size)."""
+"""The most body bytes that requests not yet running may hold together, server-wide, past their first
+THREAD_THRESHOLD bytes (held, read and mapped, a body costs about three times its size): so that a queue of long
+documents holds little memory however long it is, a bigger body is read only once it fits."""
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds a request body may take to arrive whole (counted while the server reads it)."""
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
@@ -48,33 +52,48 @@ class ClientLeft(Exception):
 
 
 class Inbox:
-    """A request's ASGI `receive`, able to read ahead while the request waits for a run slot: up to `ahead` body
-    bytes are kept, then (once the body is whole) it waits for the client to leave, so a client that gives up in
+    """A request's ASGI `receive`, able to read ahead: `fill` reads its body's first `ahead` bytes (all of a small
+    body), and `read_ahead`, once the body is whole, waits for the client to leave, so a client that gives up in
     the queue is seen (`left`) and its place freed. Use it as the request's `receive` afterwards. A receive under
-    way when the read-ahead is cancelled is kept for the next call, so no message is lost."""
+    way when a read-ahead is cancelled is kept for the next call, so no message is lost."""
 
     def __init__(self, receive: Receive, ahead: int) -> None:
         self._receive = receive
         self._ahead = ahead
         self._kept: deque[Message] = deque()
         self._kept_bytes = 0
-        self._whole = False
+        self.whole = False
+        """Whether the body's last message is kept: it is read all."""
         self._pending: asyncio.Future[Message] | None = None
         self.left = False
 
+    @property
+    def kept(self) -> int:
+        """Body bytes read ahead and kept."""
+        return self._kept_bytes
+
+    async def fill(self) -> None:
+        """Read until the body is `whole`, the client leaves, or `ahead` bytes of an unfinished body are kept (a
+        little more: one ASGI message, at most what the server reads from its socket at once)."""
+        while not self.left and not self.whole and self._kept_bytes < self._ahead:
+            await self._take()
+
     async def read_ahead(self) -> None:
         """Read until the client leaves, or `ahead` bytes of an unfinished body are kept."""
-        while not self.left and (self._whole or self._kept_bytes < self._ahead):
-            if self._pending is None:
-                self._pending = asyncio.ensure_future(self._receive())
-            message = await asyncio.shield(self._pending)
-            self._pending = None
-            if message["type"] == "http.disconnect":
-                self.left = True
-            else:
-                self._kept.append(message)
-                self._kept_bytes += len(message.get("body", b""))
-                self._whole = self._whole or not message.get("more_body", False)
+        while not self.left and (self.whole or self._kept_bytes < self._ahead):
+            await self._take()
+
+    async def _take(self) -> None:
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._receive())
+        message = await asyncio.shield(self._pending)
+        self._pending = None
+        if message["type"] == "http.disconnect":
+            self.left = True
+        else:
+            self._kept.append(message)
+            self._kept_bytes += len(message.get("body", b""))
+            self.whole = self.whole or not message.get("more_body", False)
 
     async def __call__(self) -> Message:
         if self._kept:
@@ -86,28 +105,76 @@ class Inbox:
 
 
 class WaitingBytes:
-    """The one server-wide budget of body bytes read while their requests wait for a run slot: a big body is read
-    early only when its size still fits, otherwise it waits unread until its slot comes, so that a queue of long
-    documents holds almost no memory however long it is."""
+    """The one server-wide budget of body bytes held by requests that are not running yet (see WAITING_BYTES): a
+    big body waits here, unread, until its size fits (a body bigger than the whole budget: until no other holds
+    any), then holds its bytes until its run starts or it is refused. Waiters are served in order, so a big body
+    is not passed for ever by small ones. The budget is apart from the run slots: reading a body never holds one."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.held = 0
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
-    def take(self, size: int) -> Callable[[], None] | None:
-        """A give-back (safe to call more than once) for `size` bytes when they fit under the cap, else None."""
-        if self.held + size > self.cap:
-            return None
-        self.held += size
-        given = False
+    @property
+    def queued(self) -> int:
+        """Requests waiting for room to read their bodies."""
+        return len(self._waiters)
 
-        def give_back() -> None:
-            nonlocal given
-            if not given:
-                given = True
-                self.held -= size
+    async def take(self, size: int) -> Held:
+        """`size` bytes of the budget, once they fit (cancel the wait to give up)."""
+        if not self._waiters and self._fits(size):
+            self.held += size
+            return Held(self, size)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (size, waiter)
+        self._waiters.append(entry)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give(size)  # the room came just as the wait ended
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(entry)
+                self._wake()  # a big body leaving the head of the line may let the next ones in
+            raise
+        return Held(self, size)
 
-        return give_back
+    def _fits(self, size: int) -> bool:
+        return self.held == 0 or self.held + size <= self.cap
+
+    def _give(self, size: int) -> None:
+        self.held -= size
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            size, waiter = self._waiters[0]
+            if not waiter.done():
+                if not self._fits(size):
+                    return
+                self.held += size
+                waiter.set_result(None)
+            self._waiters.popleft()
+
+
+class Held:
+    """Bytes held in a WaitingBytes: `shrink` to what the body turned out to be, call to give them all back (once;
+    later calls do nothing)."""
+
+    def __init__(self, budget: WaitingBytes, size: int) -> None:
+        self._budget = budget
+        self.size = size
+
+    def shrink(self, size: int) -> None:
+        if size < self.size:
+            self._budget._give(self.size - size)
+            self.size = size
+
+    def __call__(self) -> None:
+        size, self.size = self.size, 0
+        if size:
+            self._budget._give(size)
 
 
 def too_large(limit: int, size: int | None = None) -> RequestError:
@@ -131,6 +198,22 @@ def check_declared_size(headers: dict[str, str], limit: int) -> None:
         raise RequestError(f"Content-Length {declared!r} is not a number", code="invalid_request") from None
     if size > limit:
         raise too_large(limit, size)
+
+
+@contextlib.asynccontextmanager
+async def deadline(seconds: float, timeout: float) -> AsyncIterator[None]:
+    """A 408 RequestError when the body read inside has not arrived within `seconds` (what is left of the server's
+    body `timeout`, which the message names)."""
+    try:
+        async with asyncio.timeout(max(seconds, 0.0)):
+            yield
+    except TimeoutError:
+        raise RequestError(
+            f"the request body did not arrive within {timeout:g} s (--body-timeout): send the whole body at once, "
+            "or start the server with a higher --body-timeout for very slow uploads",
+            code="request_timeout",
+            status=408,
+        ) from None
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

@@ -768,8 +768,19 @@ def run_info(result: Result) -> dict[str, Any]:
     }
 
 
-def completion(result: Result, *, model: str, created: int | None = None) -> dict[str, Any]:
-    """A `chat.completion` object for a run that did not fail."""
+def content(result: Result, *, structured: bool) -> str:
+    """The answer as `message.content`. With a `response_format` (`structured`), a run whose budget ran out before
+    an answer matched the schema gives "" (its `finish_reason` is "length"), as OpenAI's structured outputs never
+    give JSON that breaks the schema: clients parse `content` without checking `finish_reason`. The rejected
+    answer stays in the run's trace; the Python API keeps it as `result.answer` (with `result.value` None)."""
+    if structured and result.status != "finished" and result.value is None:
+        return ""
+    return result.answer
+
+
+def completion(result: Result, *, model: str, created: int | None = None, structured: bool = False) -> dict[str, Any]:
+    """A `chat.completion` object for a run that did not fail; `structured`: the request had a `response_format`
+    schema (see `content`)."""
     return {
         "id": f"chatcmpl-{result.run_id}",
         "object": "chat.completion",
@@ -778,7 +789,7 @@ def completion(result: Result, *, model: str, created: int | None = None) -> dic
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.answer, "refusal": None},
+                "message": {"role": "assistant", "content": content(result, structured=structured), "refusal": None},
                 "finish_reason": finish_reason(result),
                 "logprobs": None,
             }
@@ -860,7 +871,12 @@ class ProgressText:
 
 
 async def stream_chunks(
-    first: Event | Result, rest: AsyncIterator[Event | Result], *, model: str, include_usage: bool
+    first: Event | Result,
+    rest: AsyncIterator[Event | Result],
+    *,
+    model: str,
+    include_usage: bool,
+    structured: bool = False,
 ) -> AsyncGenerator[str, None]:
     """The SSE body of a streamed run: progress as `delta.reasoning_content`, the answer as `delta.content`, the
     `finish_reason` chunk (with the `rlmx` field), the usage chunk when asked for, then `[DONE]`.
@@ -893,8 +909,9 @@ async def stream_chunks(
         yield sse({**failure(result).body(), "rlmx": run_info(result)})
         yield sse("[DONE]")
         return
-    if result.answer:
-        yield piece({"content": result.answer})
+    answer = content(result, structured=structured)
+    if answer:
+        yield piece({"content": answer})
     yield piece({}, finish_reason(result), rlmx=run_info(result))
     if include_usage:
         yield piece(usage=usage(result))
