@@ -171,6 +171,7 @@ async def test_both_cap_names_refused_is_one_clear_error_and_remembered() -> Non
         "max_tokens must be <= {limit:,}",
         "This model supports at most {limit:,} completion tokens, whereas you provided {cap:,}.",
         "max_tokens: expected a value <= {limit:,}, got {cap:,}",
+        "max_completion_tokens is too large: {cap}. This model supports at most {limit}",  # Cloudflare AI Gateway
     ],
 )
 async def test_a_cap_limit_with_thousands_separators_is_read_whole(said: str) -> None:
@@ -184,3 +185,30 @@ async def test_a_cap_limit_with_thousands_separators_is_read_whole(said: str) ->
         lm = OpenAICompatibleLM("m", server.base_url, max_tokens=100_000)
         assert (await lm.complete(MESSAGES)).text == "ok"
         assert [cap_of(r.body) for r in server.requests] == [100_000, 8192]
+
+
+# --- round 5: what a bare message leaves out ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "told"),
+    [
+        ({"message": "Invalid input", "param": "response_format"}, "Invalid input (param: response_format)"),
+        (  # Vercel AI Gateway: zod's issues, each with its `path`, in `param`
+            {"message": "Invalid input", "param": [{"path": ["messages", 0, "role"], "message": "Invalid enum"}]},
+            "Invalid input (messages.0.role: Invalid enum)",
+        ),
+        (  # a message that names its field already is quoted as it is
+            {"message": "Unsupported value: 'seed' must be an integer", "param": "seed"},
+            "Unsupported value: 'seed' must be an integer",
+        ),
+    ],
+)
+async def test_a_bare_message_is_told_with_the_field_or_issues_the_error_gives_beside_it(
+    error: dict[str, Any], told: str
+) -> None:
+    with serving(lambda body: Reply(400, {"error": {**error, "type": "invalid_request_error"}})) as server:
+        lm = OpenAICompatibleLM("m", server.base_url, response_format={"type": "json_object"})
+        with pytest.raises(LMRequestError) as caught:
+            await lm.complete(MESSAGES)
+    assert told in str(caught.value) and f"{told} (" not in str(caught.value)

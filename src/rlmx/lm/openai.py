@@ -140,7 +140,7 @@ _N = r"(\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
 """A count in an error's words, with or without thousands separators ("8,192"): read by `_number`."""
 # What a 400 about the output cap's size says fits: a limit on the output itself ...
 _OUTPUT_LIMIT = re.compile(
-    rf"at most {_N} (?:completion |output )?tokens|less than or equal to `?{_N}|"
+    rf"at most {_N}(?: (?:completion |output )?tokens|(?=\s*(?:[.;,)]|$)))|less than or equal to `?{_N}|"
     rf"(?:max_tokens|max_completion_tokens|max_new_tokens)`?'?\s*(?:must be|should be)\s*<=\s*`?{_N}|"
     rf"{_N}, which is the maximum allowed number of output tokens|"
     rf"can only afford {_N}|\[1, ?{_N}\]|between 0 and {_N}|expected a value <= ?{_N}|model limit of {_N}|"
@@ -1432,6 +1432,11 @@ def _body_message(body: Any, status: int) -> str:
         listed = listed or _listed_reasons(body.get("detail")) or _listed_reasons(body.get("errors"))
         # the reason in words beside a bare message: a gateway's "Param Incorrect" with the sentence in `param`
         holder = error if isinstance(error, dict) else body
+        listed = listed or _listed_reasons(holder.get("param"))  # Vercel's zod issues in `param`
+        param = holder.get("param")
+        param = param if isinstance(param, str) and param and not _is_sentence(param) else None
+        if param is not None and isinstance(message, str) and message and param.removeprefix("body.") not in message:
+            message = f"{message} (param: {param})"  # "Invalid input" naming no field: say which it was
         worded = [holder[key].strip() for key in _SENTENCE_KEYS if _is_sentence(holder.get(key))]
         listed = "; ".join(
             [*([listed] if listed else []), *(text for text in worded if text != message and text != listed)]
@@ -1470,13 +1475,15 @@ def _nested_message(message: Any) -> str | None:
 
 
 def _listed_reasons(items: Any) -> str:
-    """A list of error objects as one line: each one's `loc` (a validation error's field) and `msg`/`message`."""
+    """A list of error objects as one line: each one's `loc` or `path` (a validation error's field: pydantic's, zod's)
+    and `msg`/`message`."""
     if not isinstance(items, list):
         return ""
     said = []
     for item in items:
         if isinstance(item, dict):
-            where = ".".join(str(part) for part in item.get("loc", [])) if isinstance(item.get("loc"), list) else ""
+            place = item.get("loc", item.get("path"))
+            where = ".".join(str(part) for part in place) if isinstance(place, list) else str(place or "")
             text = item.get("msg") or item.get("message") or ""
             said.append(f"{where}: {text}" if where else str(text))
     return "; ".join(part for part in said if part)
