@@ -49,6 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     group.add_argument(
         "--port", type=_port, default=8000, help="with --http: port to listen on; 0 picks a free one (default: 8000)"
     )
+    group.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        type=_origin,
+        metavar="ORIGIN",
+        help="with --http: a browser origin (https://app.example, or http://host:* for any port) whose pages may "
+        "call the server (repeatable). Requests from any other web page are refused (403) whatever --host is; "
+        "pages on this machine (http://localhost:*, http://127.0.0.1:*, http://[::1]:*) and clients that send "
+        "no Origin (CLIs, editors) are always served",
+    )
     return group
 
 
@@ -61,6 +72,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
 
     if (args.host != "127.0.0.1" or args.port != 8000) and not args.http:
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
+    if args.allow_origin and not args.http:
+        raise UsageError("--allow-origin is for --http; over stdio no web page can reach the server")
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     say = _sayer(err)
     try:
@@ -82,13 +95,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             port = sock.getsockname()[1]
             shown = f"[{args.host}]" if ":" in args.host else args.host
             say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp ({trace_note})")
-            if args.host not in ("127.0.0.1", "localhost", "::1"):
+            if args.host not in LOOPBACK_HOSTS:
                 say(
                     f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
                     "port can spend this server's LM budget and read the granted folders",
                     "bold yellow",
                 )
-            interrupts.run(_serve(server, service, sock, args.host, stop, None))
+            interrupts.run(_serve(server, service, sock, args.host, stop, None, tuple(args.allow_origin)))
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
     service, server, trace_note = _prepare(args, environ, err, allowed)
@@ -160,9 +173,10 @@ async def _serve(
     host: str,
     stop: Stop | None,
     stdin: StdinCopy | None,
+    origins: tuple[str, ...] = (),
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done; then end every
-    session, killing its REPL."""
+    session, killing its REPL. `origins`: the browser origins --allow-origin adds to the loopback ones."""
     import anyio
 
     try:
@@ -170,10 +184,24 @@ async def _serve(
             await server.run_stdio_async(stdin)
         else:
             import uvicorn
+            from mcp.server.transport_security import TransportSecuritySettings
 
-            from rlmx.mcp.server import LoneSurrogatesReplaced
+            from rlmx.mcp.server import LOOPBACK_ORIGINS, BrowsersChecked, LoneSurrogatesReplaced
 
-            app = LoneSurrogatesReplaced(server.streamable_http_app(host=host))
+            allowed = (*LOOPBACK_ORIGINS, *origins)
+            if host in LOOPBACK_HOSTS:
+                # The SDK's DNS-rebinding guard, told the same origins: Host must name this machine (a rebound
+                # name is 421).
+                security = TransportSecuritySettings(
+                    allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"], allowed_origins=list(allowed)
+                )
+            else:
+                # Bound wider, clients reach the server by names and addresses it cannot know: no Host check. Origin,
+                # which every browser request that could act (a POST) carries, is checked for every bind by
+                # BrowsersChecked.
+                security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            sdk_app = server.streamable_http_app(host=host, transport_security=security)
+            app = BrowsersChecked(LoneSurrogatesReplaced(sdk_app), allowed)
             config = uvicorn.Config(app, log_level="warning")
             http = uvicorn.Server(config)
             if stop is not None:
@@ -182,6 +210,30 @@ async def _serve(
     finally:
         with anyio.CancelScope(shield=True):
             await service.aclose()
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _origin(text: str) -> str:
+    """An --allow-origin value as browsers write an Origin header: scheme://host[:port] in lower case (port `*`: any);
+    argparse's error for anything else (a path, no scheme)."""
+    from urllib.parse import urlsplit
+
+    given = text.strip().rstrip("/")
+    wildcard = given.endswith(":*")
+    parts = urlsplit(given[:-2] if wildcard else given)
+    try:
+        parts.port  # noqa: B018 (a port that is no number raises)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
+    except ValueError:
+        good = False
+    if not good or parts.path or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin: give scheme://host[:port], as https://app.example or http://localhost:5173 "
+            "(http://host:* for any port), as the browser's Origin header names the page"
+        )
+    return given.lower()
 
 
 def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:

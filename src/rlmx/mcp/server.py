@@ -47,6 +47,7 @@ from mcp_types import (
     PARSE_ERROR,
     CallToolResult,
     ErrorData,
+    GetPromptResult,
     InputRequiredResult,
     JSONRPCError,
     ListRootsRequest,
@@ -466,6 +467,59 @@ class LoneSurrogatesReplaced:
         await self.app(scope, replay, answering_unreadable)
 
 
+LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+"""Browser origins served without --allow-origin (the SDK's own list for a loopback bind): pages on this machine."""
+
+
+class BrowsersChecked:
+    """ASGI middleware for streamable HTTP, in front of the SDK's app whatever the bind address.
+
+    Origin (the spec: servers MUST validate it, against DNS rebinding): a request whose Origin is not allowed gets
+    403 and a JSON-RPC error; the SDK checked it only on a loopback bind, so `--host 0.0.0.0` let any web page the
+    user opened call the tools. A request without Origin (CLI and editor clients; browsers send it on every POST)
+    passes. `allowed`: exact origins ("https://app.example") or any port ("http://localhost:*").
+
+    Last-Event-ID on a GET: there is no event store, so nothing can be replayed; the SDK answered 500 and the
+    reconnecting client (TypeScript SDK: VS Code, Claude Code, Cursor) lost its stream. The header is dropped, and
+    the client gets a fresh stream, as the spec allows (the server MAY replay)."""
+
+    def __init__(self, app: Any, allowed: tuple[str, ...] = LOOPBACK_ORIGINS) -> None:
+        self.app = app
+        self._exact = frozenset(o for o in allowed if not o.endswith(":*"))
+        self._any_port = tuple(o[:-1] for o in allowed if o.endswith(":*"))  # "http://localhost:"
+
+    def allows(self, origin: str) -> bool:
+        origin = origin.lower()
+        if origin in self._exact:
+            return True
+        return any(origin.startswith(base) and origin[len(base) :].isdigit() for base in self._any_port)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        for name, value in headers:
+            if name == b"origin" and not self.allows(value.decode("latin-1")):
+                await _refuse_origin(value.decode("latin-1"), send)
+                return
+        if scope.get("method") == "GET" and any(name == b"last-event-id" for name, _ in headers):
+            kept = [(name, value) for name, value in headers if name != b"last-event-id"]
+            scope = {**scope, "headers": kept}
+        await self.app(scope, receive, send)
+
+
+async def _refuse_origin(origin: str, send: Any) -> None:
+    message = (
+        f"Forbidden: Origin {encodable(origin)[:200]} is not allowed (a web page may not call this server). To let a "
+        "browser client at that origin in, start rlmx mcp with --allow-origin ORIGIN"
+    )
+    body = _error_reply(None, INVALID_REQUEST, message).model_dump_json(by_alias=True, exclude_unset=True).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def _unreadable_body_answer(body: bytes, answer: bytes) -> bytes | None:
     """The JSON-RPC error(s) `replies_to_unreadable` gives a POST body, when `answer` is the SDK's 400 for a body that
     is JSON but no message (-32602 "Validation error"); else None, the SDK's answer standing. Several replies (a
@@ -573,6 +627,16 @@ class RLMXServer(MCPServer):
                 raise
             problems = _argument_problems(exc.__cause__, self._argument_model(name))
             raise ToolError(encodable(f"bad arguments for {name}: {problems}")) from None
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """The SDK's, but an unknown name is -32602 (Invalid params), as the spec says: the SDK answered code 0."""
+        if self._prompt_manager.get_prompt(name) is None:
+            known = ", ".join(p.name for p in self._prompt_manager.list_prompts())
+            listed = f"its prompts: {known}" if known else "this server has no prompts (use its tools)"
+            raise MCPError(INVALID_PARAMS, encodable(f"Unknown prompt: {name[:200]}; {listed}"))
+        return await super().get_prompt(name, arguments, context)
 
     def _argument_model(self, tool: str) -> type[BaseModel] | None:
         found = self._tool_manager.get_tool(tool)
@@ -802,10 +866,22 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
     """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
     readable = f"{grant.describe()} {_models(service)}"
     server = RLMXServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
-    running = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-    local = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+    # Each tool's hints say what it does (MCP ToolAnnotations): clients auto-approve read-only tools and retry
+    # idempotent ones on a timeout, so a retried rlm_session_start must not be told safe (each call opens a session).
+    asking = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+    estimating = ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
+    opening = ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+    )
+    # a question adds a turn to its session (history, REPL variables): an update, additive
+    continuing = ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+    )
+    ending = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
-    @server.tool(description=f"{ASK_DESCRIPTION} {readable}", annotations=running)
+    @server.tool(description=f"{ASK_DESCRIPTION} {readable}", annotations=asking)
     async def rlm_ask(
         query: Query, ctx: Context, paths: Paths = None, text: Text = None, budget: BudgetArg = None
     ) -> dict[str, Any]:
@@ -815,7 +891,7 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
         reply = await _reporting(ctx, lambda emit: service.ask(roots, query, paths, text, _limits(budget), emit))
         return _as_tool_result(reply)
 
-    @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=local)
+    @server.tool(description=f"{ESTIMATE_DESCRIPTION} {readable}", annotations=estimating)
     async def rlm_estimate(query: Query, ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
         if isinstance(roots, InputRequiredResult):
@@ -824,14 +900,14 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
         work = anyio.to_thread.run_sync(service.estimate, roots, query, paths, text)
         return await _refusing(work)
 
-    @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=local)
+    @server.tool(description=f"{SESSION_START_DESCRIPTION} {readable}", annotations=opening)
     async def rlm_session_start(ctx: Context, paths: Paths = None, text: Text = None) -> dict[str, Any]:
         roots = await _roots_for(grant, ctx, paths)
         if isinstance(roots, InputRequiredResult):
             return _asking(roots)
         return await _refusing(service.session_start(roots, paths, text, owner=_client(ctx)))
 
-    @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=running)
+    @server.tool(description=f"{SESSION_ASK_DESCRIPTION} {readable}", annotations=continuing)
     async def rlm_session_ask(
         session_id: SessionId,
         query: Query,
@@ -851,7 +927,7 @@ def build_server(service: RLMService, grant: Grant) -> RLMXServer:
         )
         return _as_tool_result(reply)
 
-    @server.tool(description=SESSION_END_DESCRIPTION, annotations=local)
+    @server.tool(description=SESSION_END_DESCRIPTION, annotations=ending)
     async def rlm_session_end(session_id: SessionId, ctx: Context) -> dict[str, Any]:
         return await _refusing(service.session_end(session_id, owner=_client(ctx)))
 
