@@ -178,6 +178,14 @@ def test_big_chunked_bodies_at_a_normal_pace_are_all_answered(tmp_path: Path) ->
     assert {result.json()["choices"][0]["message"]["content"] for result in results} == {f"length {len(DOCUMENT)}"}
 
 
+def test_max_queued_zero_still_reads_a_big_body_on_an_idle_server(tmp_path: Path) -> None:
+    # --max-queued 0 means "no waiting": a body the budget takes at once is not waiting (it got a 429 on an idle server)
+    for served in start(tmp_path, options=ServerOptions(max_queued=0)):
+        answer = httpx.post(f"{served.url}{COMPLETIONS}", json=body(context=DOCUMENT), timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == f"length {len(DOCUMENT)}"
+
+
 # --- structured answers -------------------------------------------------------------------------------
 
 NAMED = {

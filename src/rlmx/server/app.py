@@ -454,7 +454,9 @@ async def _room(server: _Server, size: int) -> bodies.Held:
     """`size` bytes of the waiting bodies' budget, or the 429 a full queue or --queue-timeout gives."""
     admission = server.admission
     admission.check_open()
-    if admission.queued + server.waiting.queued >= server.options.max_queued:
+    # only a request that must wait (for room to read its body, or then for a run slot) counts against --max-queued
+    waits = not server.waiting.fits_now(size) or admission.running >= admission.limit or admission.queued > 0
+    if waits and admission.queued + server.waiting.queued >= server.options.max_queued:
         raise _busy(
             server,
             f"this rlmx server has {admission.queued + server.waiting.queued} requests waiting, its queue's limit "

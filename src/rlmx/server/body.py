@@ -122,7 +122,7 @@ class WaitingBytes:
 
     async def take(self, size: int) -> Held:
         """`size` bytes of the budget, once they fit (cancel the wait to give up)."""
-        if not self._waiters and self._fits(size):
+        if self.fits_now(size):
             self.held += size
             return Held(self, size)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -139,6 +139,10 @@ class WaitingBytes:
                 self._wake()  # a big body leaving the head of the line may let the next ones in
             raise
         return Held(self, size)
+
+    def fits_now(self, size: int) -> bool:
+        """Whether `take(size)` would be granted at once (nobody waits before it, and it fits)."""
+        return not self._waiters and self._fits(size)
 
     def _fits(self, size: int) -> bool:
         return self.held == 0 or self.held + size <= self.cap
