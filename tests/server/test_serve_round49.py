@@ -235,3 +235,48 @@ def test_an_answer_that_validates_still_comes_back_when_the_budget_runs_out(tmp_
         answer = httpx.post(f"{served.url}{COMPLETIONS}", json=request, timeout=30).json()
         assert answer["choices"][0]["finish_reason"] == "stop"
         assert json.loads(answer["choices"][0]["message"]["content"]) == {"n": 3}
+
+
+# --- shutdown and option ranges ----------------------------------------------------------------------------------
+
+
+def test_a_request_waiting_for_room_to_read_its_body_gets_its_503_as_the_server_stops(tmp_path: Path) -> None:
+    # it got its 503 only at --shutdown-timeout's end, where the README says a waiting request gets it at once
+    import signal
+
+    from scripting import repl
+    from server.test_serve_command import health_reaches, serve_command, serving
+
+    command = serve_command(tmp_path, [repl("FINAL('x')")], "--port", "0", "--shutdown-timeout", "30")
+    with serving(command) as (url, proc):
+        host, port = url.removeprefix("http://").split(":")
+        head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{"
+        with (
+            socket.create_connection((host, int(port))) as reading,
+            socket.create_connection((host, int(port))) as waiting,
+        ):
+            reading.sendall(head % (COMPLETIONS.encode(), 20 << 20))  # takes the whole budget, then stalls
+            time.sleep(0.3)
+            waiting.sendall(head % (COMPLETIONS.encode(), 1 << 20))  # waits for room
+            health_reaches(url, queued=1)
+            proc.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            waiting.settimeout(25)
+            said = waiting.recv(4096)
+            answered_after = time.monotonic() - stopped
+        assert proc.wait(timeout=60) == 0
+    assert said.startswith(b"HTTP/1.1 503") and answered_after < 10  # at once, not at the 30 s deadline
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1e9", "nan", "abc"])
+def test_body_timeout_out_of_range_names_the_range(tmp_path: Path, value: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "serve", "--scripted", str(tmp_path / "none.json"), "--body-timeout", value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "more than 0 and below 1e9" in done.stderr, done.stderr

@@ -39,11 +39,17 @@ DEFAULT_BODY_TIMEOUT = 60.0  # rlmx.server.body's, without importing the server 
 
 
 def _positive_seconds(text: str) -> float:
-    """A finite number of seconds, more than 0."""
-    value = _seconds(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    """A number of seconds more than 0 and less than a billion (`ServerOptions.body_timeout`'s range)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < _MOST_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds more than 0 and below 1e9, got {text!r}")
     return value
+
+
+_MOST_SECONDS = 1e9
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:

@@ -37,6 +37,7 @@ class Admission:
         self.closed = False
         """Set by `close`: the server is shutting down, and no run starts any more."""
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._on_close: list[Callable[[], None]] = []
         self._run_seconds = 10.0
         """A moving average of recent runs' durations (s), for Retry-After; 10 s until a run has finished."""
 
@@ -93,12 +94,19 @@ class Admission:
             raise shutting_down("this request did not start")
 
     def close(self) -> None:
-        """The server is shutting down: every waiting request gets its 503 now, and so does every later one."""
+        """The server is shutting down: every waiting request gets its 503 now, and so does every later one (those
+        waiting for room to read their bodies too: `on_close`)."""
         self.closed = True
+        for closing in self._on_close:
+            closing()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(shutting_down("this request was waiting for a run slot and did not start"))
+
+    def on_close(self, closing: Callable[[], None]) -> None:
+        """Call `closing` when the server starts shutting down (`close`)."""
+        self._on_close.append(closing)
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
         with contextlib.suppress(ValueError):

@@ -115,7 +115,9 @@ class ServerOptions:
             raise InputError(f"max_queued must be an integer >= 0, not {self.max_queued!r}")
         body_timeout = self.body_timeout
         if isinstance(body_timeout, bool) or not isinstance(body_timeout, int | float) or not 0 < body_timeout < 1e9:
-            raise InputError(f"body_timeout must be a number of seconds > 0, not {body_timeout!r}")
+            raise InputError(
+                f"body_timeout must be a number of seconds more than 0 and below 1e9, not {body_timeout!r}"
+            )
         for name in ("queue_timeout", "keepalive", "idempotency_grace", "idempotency_keep"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -165,6 +167,7 @@ def create_app(
         trace_dir,
         int(time.time()),
     )
+    server.admission.on_close(server.waiting.close)  # a request waiting for room to read its body gets its 503 too
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -24,7 +24,7 @@ from typing import Any
 from starlette.types import Message, Receive
 
 from rlmx.sandbox.frames import valid_strings
-from rlmx.server.openai_compat import EXAMPLE, RequestError
+from rlmx.server.openai_compat import EXAMPLE, RequestError, shutting_down
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 MAX_NESTING = 128
@@ -104,6 +104,9 @@ class Inbox:
         return await (pending if pending is not None else self._receive())
 
 
+_NOT_STARTED = "this request was waiting for room to read its body and did not start"
+
+
 class WaitingBytes:
     """The one server-wide budget of body bytes held by requests that are not running yet (see WAITING_BYTES): a
     big body waits here, unread, until its size fits (a body bigger than the whole budget: until no other holds
@@ -113,6 +116,8 @@ class WaitingBytes:
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.held = 0
+        self.closed = False
+        """Set by `close`: the server is shutting down, and no body waits for room any more."""
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     @property
@@ -121,7 +126,9 @@ class WaitingBytes:
         return len(self._waiters)
 
     async def take(self, size: int) -> Held:
-        """`size` bytes of the budget, once they fit (cancel the wait to give up)."""
+        """`size` bytes of the budget, once they fit (cancel the wait to give up); the 503 of a shutdown."""
+        if self.closed:
+            raise shutting_down(_NOT_STARTED)
         if self.fits_now(size):
             self.held += size
             return Held(self, size)
@@ -139,6 +146,15 @@ class WaitingBytes:
                 self._wake()  # a big body leaving the head of the line may let the next ones in
             raise
         return Held(self, size)
+
+    def close(self) -> None:
+        """The server is shutting down: every request waiting for room gets its 503 now, and so does every later one
+        (as `Admission.close` does for those waiting for a run slot)."""
+        self.closed = True
+        while self._waiters:
+            _, waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(shutting_down(_NOT_STARTED))
 
     def fits_now(self, size: int) -> bool:
         """Whether `take(size)` would be granted at once (nobody waits before it, and it fits)."""
