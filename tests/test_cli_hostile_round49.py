@@ -46,7 +46,12 @@ def test_a_bad_base_url_is_refused_alike_from_each_source(tmp_path: Path, source
 
 
 def _ask_with_stdout(tmp_path: Path, redirect: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    line = shlex.join([sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", CONTEXT, "--scripted", SCRIPT, *extra])
+    return _cli_with_stdout(tmp_path, redirect, "ask", "q", "-c", CONTEXT, "--scripted", SCRIPT, *extra)
+
+
+def _cli_with_stdout(tmp_path: Path, redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rlmx ARGS` run by bash with its stdout redirected (`>&-`, `>/dev/full`)."""
+    line = shlex.join([sys.executable, "-m", "rlmx.cli", *args])
     return subprocess.run(
         ["bash", "-c", f"{line} {redirect}"],
         capture_output=True,
@@ -79,15 +84,7 @@ def test_the_traces_table_to_a_stdout_that_cannot_take_it_is_one_line_and_exit_7
     if redirect == ">/dev/full" and not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
     assert _ask_with_stdout(tmp_path, ">/dev/null", "-q").returncode == 0  # one trace to list
-    line = shlex.join([sys.executable, "-m", "rlmx.cli", "traces"])
-    proc = subprocess.run(
-        ["bash", "-c", f"{line} {redirect}"],
-        capture_output=True,
-        text=True,
-        env=cli_environ(tmp_path),
-        cwd=tmp_path,
-        timeout=90,
-    )
+    proc = _cli_with_stdout(tmp_path, redirect, "traces")
     assert proc.returncode == 74, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("rlmx: error: cannot write the output")
 

@@ -26,6 +26,15 @@ USAGE = {"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tok
 WHOLE_STREAM = [_chunk({"content": "Hi"}), _chunk({"content": " there"}, "stop"), USAGE]
 
 
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    """Read one POST: its head, then as many body bytes as its Content-Length says."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+    )
+    await reader.readexactly(length)
+
+
 @asynccontextmanager
 async def _cut_server(body: bytes, content_type: str) -> AsyncIterator[tuple[str, list[int]]]:
     """A server that answers every POST with `body` as one chunk of a chunked reply, then closes the connection
@@ -33,12 +42,7 @@ async def _cut_server(body: bytes, content_type: str) -> AsyncIterator[tuple[str
     requests = [0]
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
-            0,
-        )
-        await reader.readexactly(length)
+        await _read_request(reader)
         requests[0] += 1
         writer.write(
             f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n".encode()
@@ -126,12 +130,7 @@ async def _lingering_server(
     requests = [0]
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
-            0,
-        )
-        await reader.readexactly(length)
+        await _read_request(reader)
         requests[0] += 1
         writer.write(f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n".encode())
         try:
