@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -24,6 +24,20 @@ def _chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, object
 
 USAGE = {"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
 WHOLE_STREAM = [_chunk({"content": "Hi"}), _chunk({"content": " there"}, "stop"), USAGE]
+
+
+Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def _listening(answer: Answer) -> AsyncIterator[str]:
+    """A raw server on 127.0.0.1 answering each connection with `answer`; yields its chat-completions URL."""
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1/chat/completions"
+    finally:
+        server.close()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> None:
@@ -53,12 +67,8 @@ async def _cut_server(body: bytes, content_type: str) -> AsyncIterator[tuple[str
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", requests
-    finally:
-        server.close()
+    async with _listening(answer) as url:
+        yield url, requests
 
 
 def _poster(url: str) -> JSONPoster:
@@ -144,12 +154,8 @@ async def _lingering_server(
         finally:
             writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", requests
-    finally:
-        server.close()
+    async with _listening(answer) as url:
+        yield url, requests
 
 
 async def test_a_stream_ends_at_its_done_line_though_the_server_keeps_pinging() -> None:

@@ -17,7 +17,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,7 @@ def server() -> Iterator[FakeOpenAIServer]:
         yield fake
 
 
-@pytest.fixture(autouse=True)
-async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
-    """The LMs a test made and dropped close their HTTP sessions on the test's own loop, before it ends: left to a
-    later garbage collection, an unclosed connector's warning lands in whichever test runs then."""
-    yield
-    gc.collect()
-    await asyncio.sleep(0.005)  # the sessions' closers, scheduled by the collection, run now
+pytestmark = pytest.mark.usefixtures("lms_dropped_close_on_their_loop")
 
 
 def closed_port() -> int:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +21,7 @@ MESSAGES: list[Message] = [{"role": "user", "content": "Say hi."}]
 Refusal = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-@pytest.fixture(autouse=True)
-async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
-    yield
-    gc.collect()
-    await asyncio.sleep(0.005)
+pytestmark = pytest.mark.usefixtures("lms_dropped_close_on_their_loop")
 
 
 @contextlib.contextmanager

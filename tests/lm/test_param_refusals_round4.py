@@ -5,11 +5,9 @@ limit written with thousands separators. Served by the loopback server, read by 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gc
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +20,7 @@ from rlmx.lm.openai import OpenAICompatibleLM
 MESSAGES: list[Message] = [{"role": "user", "content": "Say hi."}]
 
 
-@pytest.fixture(autouse=True)
-async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
-    yield
-    gc.collect()
-    await asyncio.sleep(0.005)
+pytestmark = pytest.mark.usefixtures("lms_dropped_close_on_their_loop")
 
 
 @contextlib.contextmanager

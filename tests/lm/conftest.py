@@ -1,0 +1,19 @@
+"""Fixtures shared by the LM tests."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator
+
+import pytest
+
+
+@pytest.fixture
+async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
+    """The LMs a test made and dropped close their HTTP sessions on the test's own loop, before it ends: left to a
+    later garbage collection, an unclosed connector's warning lands in whichever test runs then. A module opts in
+    with `pytestmark = pytest.mark.usefixtures("lms_dropped_close_on_their_loop")`."""
+    yield
+    gc.collect()
+    await asyncio.sleep(0.005)  # the sessions' closers, scheduled by the collection, run now
