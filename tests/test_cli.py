@@ -195,6 +195,7 @@ def test_version(tmp_path: Path) -> None:
         ("[1, 2]", "must hold a JSON list"),
         ("[]", "must hold a JSON list"),
         ('{"sub": ["x"]}', "must hold a JSON list"),
+        ('{"root": [], "sub": ["x"]}', "with at least one root reply"),
     ],
 )
 def test_bad_script_is_a_usage_error(tmp_path: Path, content: str, message: str) -> None:
@@ -202,6 +203,15 @@ def test_bad_script_is_a_usage_error(tmp_path: Path, content: str, message: str)
     proc = run_cli("ask", "q", "--scripted", script, tmp_path=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and proc.stdout == ""
+
+
+def test_a_script_with_an_empty_sub_list_scripts_no_sub_call(tmp_path: Path) -> None:
+    # README's {"root": [...], "sub": [...]} says nothing of a non-empty "sub": a demo without sub-calls was refused
+    script = {"root": ["```repl\nFINAL(len(context))\n```"], "sub": []}
+    path = write_text(tmp_path, "script.json", json.dumps(script))
+    notes = write_text(tmp_path, "notes.txt", "abcd")
+    proc = run_cli("ask", "q", "-c", notes, "--scripted", path, tmp_path=tmp_path)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "4"), proc.stderr
 
 
 def test_unreachable_server_fails_fast_and_names_the_url(tmp_path: Path) -> None:

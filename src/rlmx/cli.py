@@ -763,14 +763,15 @@ def _load_script(path: Path) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     if isinstance(data, list):
         return _replies(data, path, shape), None
     if isinstance(data, dict) and "root" in data and set(data) <= {"root", "sub"}:
-        sub = _replies(data["sub"], path, shape) if "sub" in data else None
+        # an empty "sub" scripts no sub-call (each one then fails as the script's end); the root needs a reply
+        sub = _replies(data["sub"], path, shape, empty=True) if "sub" in data else None
         return _replies(data["root"], path, shape), sub
     raise UsageError(f"--scripted file {path} must hold {shape}")
 
 
-def _replies(value: Any, path: Path, shape: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-        raise UsageError(f"--scripted file {path} must hold {shape}, each list non-empty and of strings only")
+def _replies(value: Any, path: Path, shape: str, *, empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or not (value or empty) or not all(isinstance(item, str) for item in value):
+        raise UsageError(f"--scripted file {path} must hold {shape}, of strings only, with at least one root reply")
     return tuple(value)
 
 

@@ -213,6 +213,23 @@ class _Later:
         return self.match
 
 
+class _LineOpens:
+    """Whether an opening tag stands before a closing tag on the tag's line (and at or after `floor`): then the close
+    is that block's ("Checking. <think>a</think>"), not the end of reasoning opened before. Asked at increasing
+    positions; each opening tag is looked at once, so a line of many tags is still read in linear time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.opens = OPEN_TAG.finditer(text)
+        self.next = next(self.opens, None)
+
+    def before(self, start: int, floor: int = 0) -> bool:
+        last = None
+        while self.next is not None and self.next.end() <= start:
+            last, self.next = self.next, next(self.opens, None)
+        return last is not None and last.start() >= floor and self.text.find("\n", last.end(), start) < 0
+
+
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
 _CLOSE_ENDS_REASONING = re.compile(r"[ \t]*(?:\n|\Z|```|~~~|(?:FINAL_VAR|FINAL|SUBMIT) ?\()")
 """What may follow a closing tag that ends reasoning a chat template opened: its line's end, or the fence or
@@ -562,6 +579,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
     line_opens = _Later(_LINE_OPEN_TAG, text)
+    own_opens = _LineOpens(text)
     reasoning_tags = _Later(_REASONING_TAG, text)
     family_closes = _last_family_closes(text)
     mentions = _Mentions(text)
@@ -686,6 +704,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             not seen_think
             and not _opened_by_the_model(match.group(0))
             and (_CLOSE_ENDS_REASONING.match(text, end) or (start > 0 and text[start - 1] not in _UNGLUED))
+            and not own_opens.before(start, prose_start)  # "Checking. <think>a</think>": that block's close
         ):
             # A </think> ending its line, glued to the fence or FINAL that begins the reply proper, or glued to the
             # reasoning's last word ("... it</think>42"), with no opening tag before it: the chat template opened
@@ -1322,11 +1341,51 @@ def without_stray_open(text: str) -> str:
     """`text` without an opening reasoning tag that begins it and is never closed, for a reply whose reasoning the
     server already gave apart (a reasoning field or part): its reasoning parser took the thought and left the tag
     in the text (xorbitsai/inference#3391, ai-dynamo/dynamo#11251), so what follows is the answer, not a thought
-    never closed. Any other text comes back as it came."""
+    never closed. Any other text comes back as it came: a tag that its own closing tag follows (`_closes_lead`)."""
     lead = _LEADING_OPEN.match(text)
-    if lead is None or CLOSE_TAG.search(text, lead.end()) is not None:
+    if lead is None or _closes_lead(_tidied(_normal(text[lead.end() :]))):
         return text
     return text[lead.end() :]
+
+
+def _closes_lead(text: str) -> bool:
+    """Whether `text`, what follows a leading opening tag, holds that tag's closing tag, read as the answer it would
+    be without the tag: one outside fenced blocks (a late "Run it: ```repl" one too) and inline code, not written
+    about, once each block opened before it is closed (interleaved thinking, MiniMax M2 and Kimi K2: a later
+    "<think>a</think>" closes its own; as in `_parse`, one opened mid-line closes on that line). A closing tag in
+    code (`re.sub(r"<think>.*?</think>", ...)`) or of a later block leaves the leading tag unclosed."""
+    mentions, line_opens = _Mentions(text), _LineOpens(text)
+    fence: tuple[str, int] | None = None  # the open block's fence character and length
+    depth, since, consumed = 1, 0, 0
+    events = heapq.merge(
+        _ANY_FENCE_LINE.finditer(text), _LATE_FENCE.finditer(text), _REASONING_TAG.finditer(text), key=_start
+    )
+    for event in events:
+        start, end = event.span()
+        if start < consumed:
+            continue  # a tag or fence inside a fence line: part of that line
+        if event.re is _REASONING_TAG:
+            if fence is not None:
+                continue
+            if event.group("close") is None:
+                if _begins_its_line(text, start):
+                    depth, since = depth + 1, end
+            elif mentions.mentioned(start, end, since):
+                pass
+            elif line_opens.before(start, since):
+                since = end  # the close of a block opened on its line ("Checking. <think>a</think>")
+            else:
+                depth -= 1
+                if depth == 0:
+                    return True
+            continue
+        consumed = end
+        mark, info = event.group("fence"), event.group("info")
+        if fence is None and not (event.re is _ANY_FENCE_LINE and mark[0] == "`" and "`" in info):
+            fence = (mark[0], len(mark))
+        elif fence is not None and event.re is _ANY_FENCE_LINE and mark[0] == fence[0] and len(mark) >= fence[1]:
+            fence = None if _blank(info) else fence
+    return False
 
 
 def split_thoughts_counted(text: str) -> tuple[str, list[str], int]:
@@ -1394,6 +1453,7 @@ def template_close(text: str) -> re.Match[str] | None:
     first_open = _LINE_OPEN_TAG.search(text)
     fences = _OpenFence(text)
     next_fence = _Later(_ANY_FENCE_LINE, text)
+    own_opens = _LineOpens(text)
     block_opens: tuple[int, int] = (-1, -1)  # a block's start, and where the first opening tag after it starts
     for close in CLOSE_TAG.finditer(text):
         start = close.start()
@@ -1404,6 +1464,7 @@ def template_close(text: str) -> re.Match[str] | None:
                 and text[start - 1] not in _UNGLUED
                 and _CLOSE_ENDS_REASONING.match(text, close.end())
                 and not _TURN.match(text, start)  # Solar Open's close is an assistant turn's header too
+                and not own_opens.before(start)  # "Checking. <think>a</think>": that block's close
             )
         ):
             continue

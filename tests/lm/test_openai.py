@@ -39,6 +39,7 @@ from rlmx.errors import (
 from rlmx.lm import ScriptedLM
 from rlmx.lm.base import LM, RESEND_GATE, Message, message_token_bound, token_bound
 from rlmx.lm.openai import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, OpenAICompatibleLM
+from rlmx.lm.prices import list_price
 
 MESSAGES: list[Message] = [
     {"role": "system", "content": "You are terse."},
@@ -607,10 +608,35 @@ async def test_usage_a_gateway_writes_oddly_is_read_or_bounded_by_its_total(
     server.script(Reply(body=completion_body("ok", usage=reported)))
     completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
     got = completion.usage
-    if counts == (None, None):  # split, prompt first, but never below what the server says it billed
+    if counts == (None, None):  # split, output first, but never below what the server says it billed
         assert got.total_tokens == 3014 and not got.estimated
     else:
         assert (got.input_tokens, got.output_tokens, got.estimated) == (*counts, False)
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {"prompt_tokens": None, "completion_tokens": None, "total_tokens": 540},
+        {"prompt_tokens": 500.5, "completion_tokens": 39.5, "total_tokens": 540},  # counts no tokenizer makes
+    ],
+    ids=["null-counts", "fractional-counts"],
+)
+async def test_a_total_read_alone_is_split_output_first_so_its_cost_is_an_upper_bound(
+    server: FakeOpenAIServer, reported: dict[str, Any]
+) -> None:
+    # Split prompt first, a total of 540 (500 in, 40 out) was booked as 540 input tokens and no output: a reply with
+    # text at 0 output tokens, and under max_usd a cost 18% below the bill (up to 4x with a long reply).
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    lm = OpenAICompatibleLM("gpt-4o-2024-08-06", server.base_url, max_tokens=1000)
+    got = (await lm.complete(MESSAGES)).usage
+    assert (got.input_tokens, got.output_tokens) == (0, 540)  # all of it fits the 1,000-token cap sent
+    price = list_price("gpt-4o-2024-08-06")
+    assert price is not None
+    assert price.cost(got.input_tokens, got.output_tokens) >= price.cost(500, 40)
+    capped = OpenAICompatibleLM("gpt-4o-2024-08-06", server.base_url, max_tokens=100)
+    server.script(Reply(body=completion_body("ok", usage=reported)))
+    assert ((await capped.complete(MESSAGES)).usage.output_tokens) == 100  # no more than the server may have written
 
 
 async def test_a_closing_tag_quoted_in_code_does_not_cut_the_reply(server: FakeOpenAIServer) -> None:

@@ -46,8 +46,8 @@ async def test_each_tools_hints_say_what_calling_it_does(tmp_path: Path) -> None
         "rlm_ask": (False, asks[0] != asks[1], True, False),  # each run spends, and answers anew
         "rlm_session_start": (True, starts[0]["session_id"] != starts[1]["session_id"], False, False),
         "rlm_session_ask": (True, turns[0]["turn"] != turns[1]["turn"], True, False),  # a turn added, nothing lost
-        # the first end killed the session's REPL (its variables gone); the second found nothing left to end
-        "rlm_session_end": (True, not ends[1].is_error, False, not ends[0].is_error),
+        # the first end killed the session's REPL (its variables gone); the second found it ended, and no error
+        "rlm_session_end": (True, not payload(ends[1]).get("already_ended"), False, not ends[0].is_error),
     }
     assert set(hints) == set(seen)
     for name, (changes, repeat_acts, calls_model, deletes) in seen.items():

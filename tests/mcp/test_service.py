@@ -81,6 +81,28 @@ async def test_ending_a_session_stops_the_question_it_is_answering(tmp_path: Pat
     assert (service.sessions, service.running) == ({}, 0)
 
 
+async def test_ending_a_session_again_is_no_error_for_the_client_that_ended_it(tmp_path: Path) -> None:
+    # rlm_session_end is annotated idempotent, so clients retry it on a timeout: the retry got "no open session".
+    service = RLMService(RLM(ScriptedLM(["```repl\nFINAL(1)\n```"]), sandbox="inprocess"))
+    roots = Roots([tmp_path], "--allow")
+    mine, theirs = _Client(), _Client()
+    session_id = (await service.session_start(roots, None, "notes", owner=mine))["session_id"]
+    first = await service.session_end(session_id, owner=mine)
+    assert first == {"session_id": session_id, "ended": True, "questions": 0}
+    again = await service.session_end(session_id, owner=mine)
+    assert again == {"session_id": session_id, "ended": True, "questions": 0, "already_ended": True}
+    with pytest.raises(InputError, match="no open session"):  # another client learns nothing of it
+        await service.session_end(session_id, owner=theirs)
+    with pytest.raises(InputError, match="no open session"):  # and asking it stays an error
+        await service.session_ask(roots, session_id, "q", None, None, None, owner=mine)
+    with pytest.raises(InputError, match="no open session"):
+        await service.session_end("never-opened", owner=mine)
+
+
+class _Client:
+    """Stands for an MCP client's connection (sessions hold a weak reference to the one that opened them)."""
+
+
 def _alive(pid: int) -> bool:
     """As mcp_harness.alive, which this file does not import: the service runs without the [mcp] extra."""
     try:

@@ -176,10 +176,10 @@ async def test_queued_big_bodies_are_read_early_only_within_one_server_wide_budg
         async with httpx.AsyncClient(timeout=30) as http:
             busy = asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(f"{SLEEP}{pidfile}")))
             await started(pidfile)
-            queued = [
-                asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(context=document)))
-                for _ in range(5)
-            ]
+            queued = []
+            for _ in range(5):  # one after another: bodies that all start at once may each bring a message over it
+                queued.append(asyncio.create_task(http.post(f"{served.url}{COMPLETIONS}", json=body(context=document))))
+                await asyncio.sleep(0.2)
             while served.health()["queued"] < 5:
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # time enough to read and map every queued body, were they read

@@ -159,7 +159,7 @@ def test_a_client_that_drops_mid_upload_frees_its_place(one_slot: Served, chunke
 
 
 def test_big_chunked_bodies_at_a_normal_pace_are_all_answered(tmp_path: Path) -> None:
-    # Bodies of unknown size hold room for the largest allowed body while they are read, then only their own size.
+    # Bodies of unknown size are booked as they arrive (they were booked at the largest allowed size while read).
     payload = json.dumps(body(context=DOCUMENT)).encode()
     pieces = [payload[start_at : start_at + 64 * 1024] for start_at in range(0, len(payload), 64 * 1024)]
     results: list[httpx.Response] = []
@@ -255,9 +255,9 @@ def test_a_request_waiting_for_room_to_read_its_body_gets_its_503_as_the_server_
             socket.create_connection((host, int(port))) as reading,
             socket.create_connection((host, int(port))) as waiting,
         ):
-            reading.sendall(head % (COMPLETIONS.encode(), 20 << 20))  # takes the whole budget, then stalls
-            time.sleep(0.3)
-            waiting.sendall(head % (COMPLETIONS.encode(), 1 << 20))  # waits for room
+            reading.sendall(head % (COMPLETIONS.encode(), 20 << 20) + b" " * (9 << 20))  # past the budget, stalls
+            time.sleep(1)  # read into the budget (8 MiB) and past it
+            waiting.sendall(head % (COMPLETIONS.encode(), 1 << 20) + b" " * (300 << 10))  # waits for room
             health_reaches(url, queued=1)
             proc.send_signal(signal.SIGTERM)
             stopped = time.monotonic()

@@ -869,9 +869,11 @@ def _usage(
         reply = total - prompt  # the total says what the missing count was
     elif prompt is None and reply is not None and total is not None and total > reply:
         prompt = total - reply
-    elif total is not None and prompt is None and reply is None:  # only the sum is readable: split it, prompt first
-        prompt = min(prompt_bound, total)
-        reply = total - prompt
+    elif total is not None and prompt is None and reply is None:
+        # only the sum is readable: split it output first (up to the reply's bound), as output is the dearer token at
+        # every listed price, so the cost booked is an upper bound of the bill
+        reply = min(reply_bound, total)
+        prompt = total - reply
     if plain:  # no cache, media, reasoning or cost field to read: what the general reading below gives for them
         return Usage(
             input_tokens=prompt_bound if prompt is None else prompt,

@@ -23,7 +23,7 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -162,6 +162,7 @@ class LoneSurrogateIds:
 
     def __init__(self) -> None:
         self._prefix = f"rlmx-lone-surrogate-id-{uuid.uuid4().hex}-"
+        self._prefix_bytes = self._prefix.encode()
         self._count = itertools.count()
         self._given: dict[str, str] = {}  # stand-in -> the id's JSON as the client wrote it (ASCII, \\u escapes)
         self._lock = threading.Lock()
@@ -209,6 +210,24 @@ class LoneSurrogateIds:
         text = item.message.model_dump_json(by_alias=True, exclude_unset=True)
         text = text.replace(json.dumps(request_id), given, 1)
         return SessionMessage(cast(Any, _Written(text)), item.metadata)
+
+    def given_in(self, body: bytes) -> dict[bytes, bytes]:
+        """For an HTTP body `marked` gave stand-ins: each stand-in's JSON -> the client's own id's JSON, to write
+        into the reply (`_IdsRestoredHTTP`); {} for any other body (one search for the prefix)."""
+        if self._prefix_bytes not in body:
+            return {}
+        with self._lock:
+            return {
+                json.dumps(stand_in).encode(): given.encode()
+                for stand_in, given in self._given.items()
+                if json.dumps(stand_in).encode() in body
+            }
+
+    def forget(self, stand_ins: Iterable[bytes]) -> None:
+        """Drop stand-ins (their JSON, from `given_in`) whose exchange is over: an HTTP POST's reply is written."""
+        with self._lock:
+            for stand_in in stand_ins:
+                self._given.pop(json.loads(stand_in), None)
 
 
 class _Written:
@@ -362,9 +381,7 @@ class StdinCopy:
             # buffered: it writes a long line whole, whatever the pipe takes; closefd=False: `_closed` closes it
             with os.fdopen(self._write, "wb", closefd=False) as pipe:
                 for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
-                    # a UTF-8 BOM some Windows tools put before a message: JSON text never begins with one
-                    line = replace_lone_surrogates(LONE_SURROGATE_IDS.marked(line.removeprefix(_UTF8_BOM)))
-                    pipe.write(bad_ids_unreadable(roots_answer_as_uris(line)))
+                    pipe.write(readable_message(line))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
@@ -396,6 +413,16 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[StdinCopy]:
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
+def readable_message(message: bytes) -> bytes:
+    """One JSON-RPC message as the client sent it (a stdio line, an HTTP POST's body) made one the SDK reads, the
+    same for both transports: a leading UTF-8 BOM (some Windows tools write one; JSON text never begins with it, RFC
+    8259 §8.1) dropped, a lone-surrogate request id given its stand-in (`LONE_SURROGATE_IDS`; the reply gets the id
+    back), any other lone surrogate made U+FFFD, a roots answer's plain paths made URIs, and a request whose id is
+    not a string or an integer made unreadable (`bad_ids_unreadable`)."""
+    message = replace_lone_surrogates(LONE_SURROGATE_IDS.marked(message.removeprefix(_UTF8_BOM)))
+    return bad_ids_unreadable(roots_answer_as_uris(message))
+
+
 def lines_of(read: Callable[[], bytes]) -> Iterator[bytes]:
     """The lines (each with its newline; the last one, at EOF, maybe without) in the blocks `read()` returns until it
     returns b"", however the blocks cut them: a line, an escape or a UTF-8 sequence split between two reads comes out
@@ -415,10 +442,11 @@ def lines_of(read: Callable[[], bytes]) -> Iterator[bytes]:
 
 
 class LoneSurrogatesReplaced:
-    """ASGI middleware for streamable HTTP: a POST's body, read whole, with `replace_lone_surrogates` and
-    `bad_ids_unreadable` applied before the SDK parses it, as stdio's lines are (the SDK answered a lone surrogate
-    400 "Parse error" and dropped a request with a null id); a body that is no JSON-RPC message is answered by
-    `replies_to_unreadable`, as over stdio, not with the SDK's -32602 and pydantic's dump of its union."""
+    """ASGI middleware for streamable HTTP: a POST's body, read whole, made `readable_message` before the SDK parses
+    it, as stdio's lines are (the SDK answered a lone surrogate or a UTF-8 BOM 400 "Parse error", dropped a request
+    with a null id, and a lone-surrogate id came back as U+FFFD); a reply to a stand-in id is written with the
+    client's own id. A body that is no JSON-RPC message is answered by `replies_to_unreadable`, as over stdio, not
+    with the SDK's -32602 and pydantic's dump of its union; one that is not UTF-8 gets a parse error saying so."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -436,9 +464,12 @@ class LoneSurrogatesReplaced:
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
-                body = bad_ids_unreadable(replace_lone_surrogates(b"".join(chunks)))
+                body = readable_message(b"".join(chunks))
                 first = {"type": "http.request", "body": body, "more_body": False}
                 break
+        stand_ins = LONE_SURROGATE_IDS.given_in(first.get("body", b""))
+        if stand_ins:
+            send = _IdsRestoredHTTP(send, stand_ins)
         given = False
         refused: dict[str, Any] | None = None  # the start of the SDK's 400 reply, held until its body is seen
 
@@ -464,7 +495,38 @@ class LoneSurrogatesReplaced:
                 return first
             return await receive()
 
-        await self.app(scope, replay, answering_unreadable)
+        try:
+            await self.app(scope, replay, answering_unreadable)
+        finally:
+            if stand_ins:
+                LONE_SURROGATE_IDS.forget(stand_ins)
+
+
+class _IdsRestoredHTTP:
+    """An HTTP reply's ASGI send, writing each stand-in id (`LoneSurrogateIds.given_in`) as the client's own id: what
+    `_IdsRestored` does on stdio. The SDK writes a reply whole in one body message (one SSE event, or the JSON
+    answer); a start with a Content-Length is held until its body is seen, to give the new length."""
+
+    def __init__(self, send: Any, stand_ins: dict[bytes, bytes]) -> None:
+        self._send = send
+        self._stand_ins = stand_ins
+        self._start: dict[str, Any] | None = None
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            if any(name.lower() == b"content-length" for name, _ in message.get("headers", [])):
+                self._start = message
+                return
+        elif message["type"] == "http.response.body":
+            body = message.get("body", b"")
+            for stand_in, given in self._stand_ins.items():
+                body = body.replace(stand_in, given)
+            message = {**message, "body": body}
+            if self._start is not None:
+                start, self._start = self._start, None
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                await self._send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await self._send(message)
 
 
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -520,10 +582,35 @@ async def _refuse_origin(origin: str, send: Any) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def not_utf8(body: bytes) -> str | None:
+    """What makes `body` (a message that failed to parse) not UTF-8 text, as a client can act on it; None when it is
+    UTF-8. A NUL byte, which JSON text never holds raw, is UTF-16's (or UTF-32's) zero half of an ASCII character."""
+    if body.startswith(_UTF16_BOMS):
+        return "the body is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8"
+    nul = body.find(b"\x00")
+    if nul != -1:
+        return f"the body holds a NUL byte (byte {nul}), as UTF-16 or UTF-32 text does, not UTF-8 JSON"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"the body is not valid UTF-8 ({error}); if it is Latin-1 or another charset, re-encode it"
+    return None
+
+
 def _unreadable_body_answer(body: bytes, answer: bytes) -> bytes | None:
     """The JSON-RPC error(s) `replies_to_unreadable` gives a POST body, when `answer` is the SDK's 400 for a body that
     is JSON but no message (-32602 "Validation error"); else None, the SDK's answer standing. Several replies (a
-    batch) go out as a JSON array; a batch with nothing to answer still gets one error: HTTP needs a reply."""
+    batch) go out as a JSON array; a batch with nothing to answer still gets one error: HTTP needs a reply. The SDK's
+    parse error for a body that is not UTF-8 ("expected value at line 1 column 1") is made one naming the encoding."""
+    if b'"code":-32700' in answer:
+        problem = not_utf8(body)
+        if problem is None:
+            return None
+        reply = _error_reply(None, PARSE_ERROR, f"Parse error: {problem}; send the JSON-RPC message as UTF-8")
+        return reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
     if b"Validation error" not in answer or b'"code":-32602' not in answer:
         return None
     try:

@@ -32,6 +32,8 @@ from rlmx.session import Session
 LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "max_usd")
 """The budget fields a tool call may set; they only tighten the server's own limits."""
 MAX_SESSIONS = 8
+ENDED_REMEMBERED = 1024
+"""Ended session ids remembered, so that ending one again (a retried call) is no error."""
 """Open sessions at once; each holds a live REPL process."""
 SESSION_IDLE_SECONDS = 600.0
 """A session unused this long is ended when a new one needs its place (clients of the single-exchange protocol
@@ -66,16 +68,20 @@ class _OpenSession:
     last_used: float = dataclasses.field(default_factory=time.monotonic)
 
     def belongs_to(self, owner: object | None) -> bool:
-        """Whether `owner` may see and use it: anyone, for a session opened without an owner; else only the
-        client that opened it, never another once that one is gone."""
-        if self.owner is _no_owner:
-            return True
-        held = self.owner()
-        return held is not None and held is owner
+        return _belongs(self.owner, owner)
 
     def orphaned(self) -> bool:
         """Whether the client that opened it is gone (its MCP session ended: HTTP clients come and go)."""
         return self.owner is not _no_owner and self.owner() is None
+
+
+def _belongs(opener: Callable[[], object | None], owner: object | None) -> bool:
+    """Whether `owner` may see and use a session its `opener` opened: anyone, for a session opened without an
+    owner; else only the client that opened it, never another once that one is gone."""
+    if opener is _no_owner:
+        return True
+    held = opener()
+    return held is not None and held is owner
 
 
 class RLMService:
@@ -87,6 +93,8 @@ class RLMService:
         self.max_running = max_running
         self.running = 0
         self.sessions: dict[str, _OpenSession] = {}
+        self._ended: dict[str, tuple[Callable[[], object | None], int]] = {}
+        """Recently ended sessions (their REPLs closed), oldest first, so that ending one again is no error."""
 
     # --- one-shot questions -----------------------------------------------------------------------------
 
@@ -200,7 +208,11 @@ class RLMService:
         return reply
 
     async def session_end(self, session_id: str, *, owner: object | None = None) -> dict[str, Any]:
-        """Close a session and kill its REPL; a question it is answering is stopped (its caller gets SessionEnded)."""
+        """Close a session and kill its REPL; a question it is answering is stopped (its caller gets SessionEnded).
+        Ending it again is no error (the tool is idempotent: clients retry such a call on a timeout)."""
+        ended = self._ended.get(session_id) if isinstance(session_id, str) else None
+        if ended is not None and session_id not in self.sessions and _belongs(ended[0], owner):
+            return {"session_id": session_id, "ended": True, "questions": ended[1], "already_ended": True}
         self._session(session_id, owner)
         return await self._end(session_id)
 
@@ -209,6 +221,9 @@ class RLMService:
         if entry is None:  # ended meanwhile (rlm_session_end while its question failed)
             return {"session_id": session_id, "ended": True}
         entry.ended = True
+        self._ended[session_id] = (entry.owner, entry.questions)
+        if len(self._ended) > ENDED_REMEMBERED:
+            del self._ended[next(iter(self._ended))]
         if entry.question is not None and not entry.question.done():
             # Session.aclose waits for the question being answered: stop it first, its cleanup included.
             entry.question.cancel()

@@ -3,8 +3,8 @@
 Endpoints stay thin: `openai_compat` reads requests and writes OpenAI JSON, `body` reads and decodes bodies,
 `admission` queues requests for a run slot, `runs` owns the running completions, and this module wires them
 together. The order of a completion request is the point: check the key and the declared size, find a retried
-run, read the body whole (under the body timeout; a big one only once it fits one server-wide budget of bytes
-held by requests not yet running), map it off the event loop when it is big or holds a file (files on a small
+run, read the body whole (under the body timeout; a big one only while one server-wide budget of bytes held by
+requests not yet running has room), map it off the event loop when it is big or holds a file (files on a small
 pool of their own), and only then wait for a run slot: only runs hold slots, so a slow or stalled upload holds
 its connection (and its budget) until the body timeout, never a run slot; neither a flood of requests nor one huge
 body or document stalls `/health` or other clients' requests, and a queued stream gets its keep-alives while it
@@ -385,7 +385,7 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
     key = _idempotency_key(request)
     if key is not None and (run := server.runs.find(key)) is not None:
         return await _retry(request, server, run, key)
-    inbox = bodies.Inbox(request.receive, ahead=bodies.THREAD_THRESHOLD)
+    inbox = bodies.Inbox(request.receive)
     # The body is read (and checked: a bad request gets its 4xx at once, however busy the server is) before the
     # wait for a run slot: only runs hold slots, so a slow or stalled upload holds none.
     try:
@@ -414,72 +414,74 @@ async def _chat_completion(request: Request, server: _Server) -> Response:
 
 async def _read(
     request: Request, server: _Server, inbox: bodies.Inbox, key: str | None
-) -> tuple[ChatCall, str, bodies.Held | Callable[[], None]]:
-    """The request's body read within the body timeout and mapped: (its call, its fingerprint when it has an
-    Idempotency-Key, the give-back of the waiting bytes it holds). A body declared small, and the first
-    THREAD_THRESHOLD bytes of one of unknown size (all of a small one), are read at once; a bigger body only once
-    it fits the waiting bodies' budget (its declared size, else --max-request-bytes, shrunk to its size once
-    read), waited for at most --queue-timeout. The clock stops while it waits for room: it times the client only.
-    Raises its 4xx (408 past the timeout), or ClientLeft."""
-    options = server.options
-    timeout = options.body_timeout
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    size = _declared_size(request, options.max_request_bytes)
-    held: bodies.Held | Callable[[], None] = _nothing_held
+) -> tuple[ChatCall, str, bodies.Claim]:
+    """The request's body read (`_raw`) and mapped: (its call, its fingerprint when it has an Idempotency-Key, its
+    claim on the waiting bodies' budget, to give back once its run starts). Raises its 4xx, or ClientLeft."""
+    claim = server.waiting.claim()
     try:
-        if "content-length" not in request.headers:
-            async with bodies.deadline(timeout, timeout):
-                await inbox.fill()
-            if inbox.left:
-                raise bodies.ClientLeft
-            size = inbox.kept if inbox.whole else size
-        if size > bodies.THREAD_THRESHOLD:
-            spent = loop.time() - started
-            held = await _room(server, size)
-            started = loop.time() - spent
-        async with bodies.deadline(started + timeout - loop.time(), timeout):
-            raw = await bodies.read_body(inbox, options.max_request_bytes)
-        if isinstance(held, bodies.Held):
-            held.shrink(len(raw))
+        raw = await _raw(request, server, inbox, claim)
         call = await _parsed(raw, server.model_name)
-        return call, await _fingerprint(raw) if key is not None else "", held
+        return call, await _fingerprint(raw) if key is not None else "", claim
     except BaseException:
-        held()
+        claim()
         raise
 
 
-def _nothing_held() -> None:
-    """The give-back of a small body, which holds none of the waiting bodies' budget."""
+async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> bytes:
+    """The request's body, read within --body-timeout (counted while the client sends, not while the body waits
+    for room) under the waiting bodies' budget: past its first THREAD_THRESHOLD bytes, the rest is read only while
+    the budget has room, waited for at most --queue-timeout in all (see `_room`). Raises its 4xx, or ClientLeft."""
+    options = server.options
+    room = functools.partial(_room, server, inbox)
+    declared = request.headers.get("content-length")  # a number: checked by `check_declared_size`
+    return await bodies.read_booked(
+        inbox,
+        claim,
+        room,
+        declared=None if declared is None else int(declared),
+        limit=options.max_request_bytes,
+        timeout=options.body_timeout,
+    )
 
 
-async def _room(server: _Server, size: int) -> bodies.Held:
-    """`size` bytes of the waiting bodies' budget, or the 429 a full queue or --queue-timeout gives."""
+async def _room(server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> None:
+    """Wait until `claim`'s reader may read more of its body, or raise the 429 a full queue or --queue-timeout
+    gives (ClientLeft when the client leaves meanwhile, seen through `inbox`)."""
     admission = server.admission
     admission.check_open()
-    # only a request that must wait (for room to read its body, or then for a run slot) counts against --max-queued
-    waits = not server.waiting.fits_now(size) or admission.running >= admission.limit or admission.queued > 0
-    if waits and admission.queued + server.waiting.queued >= server.options.max_queued:
+    if admission.queued + server.waiting.queued >= server.options.max_queued:  # only a request that waits counts
         raise _busy(
             server,
             f"this rlmx server has {admission.queued + server.waiting.queued} requests waiting, its queue's limit "
             f"(--max-queued {server.options.max_queued})",
         )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.ensure_future(claim.room())
+    watching = asyncio.ensure_future(inbox.leaving())
     try:
-        async with asyncio.timeout(server.options.queue_timeout):
-            held = await server.waiting.take(size)
-    except TimeoutError:
+        await asyncio.wait(
+            {waiting, watching},
+            timeout=server.options.queue_timeout - claim.waited,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        claim.waited += loop.time() - started
+        for task in (waiting, watching):
+            task.cancel()
+        await asyncio.gather(waiting, watching, return_exceptions=True)
+    if waiting.cancelled() or waiting.exception() is not None:
+        if watching.done() and not watching.cancelled():
+            raise bodies.ClientLeft
+        if not waiting.cancelled():
+            waiting.result()  # the shutdown's 503
         raise _busy(
             server,
-            f"this request waited {server.options.queue_timeout:g} s (--queue-timeout) for room to read its "
-            f"{size:,}-byte body: requests not yet running may hold {server.waiting.cap:,} bytes of bodies in all",
-        ) from None
-    try:
-        admission.check_open()
-    except BaseException:
-        held()
-        raise
-    return held
+            f"this request waited {server.options.queue_timeout:g} s (--queue-timeout) for room to read its body "
+            f"({claim.size:,} bytes read): requests not yet running may hold {server.waiting.cap:,} bytes of bodies "
+            "in all",
+        )
+    admission.check_open()
 
 
 def _busy(server: _Server, what: str) -> RequestError:
@@ -607,12 +609,6 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall,
     return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell)
 
 
-def _declared_size(request: Request, limit: int) -> int:
-    """The body's Content-Length (checked by `check_declared_size`), or `limit` (the most it may be) when none."""
-    declared = request.headers.get("content-length")
-    return min(int(declared), limit) if declared is not None else limit
-
-
 async def _parsed(raw: bytes, model: str) -> ChatCall:
     """The request read as an RLM call. What can be slow is mapped on a worker thread, whatever the body's size: a
     big body (mapping a 29 MB message held the event loop, /health and every other client for a second), and any
@@ -631,7 +627,7 @@ async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], N
     """A run slot's release, or None when the client left while waiting for one (its place in the queue freed):
     the wait races the client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
     entering = asyncio.ensure_future(admission.enter())
-    watching = asyncio.ensure_future(_gone(inbox))
+    watching = asyncio.ensure_future(inbox.leaving())
     try:
         await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
         if not entering.done():
@@ -646,13 +642,6 @@ async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], N
         await asyncio.gather(watching, return_exceptions=True)
 
 
-async def _gone(inbox: bodies.Inbox) -> None:
-    """Return once the client leaves (its body is read whole already)."""
-    await inbox.read_ahead()
-    if not inbox.left:
-        await asyncio.Event().wait()  # only the slot ends this wait
-
-
 def answers_from_context_only(rlm: RLM) -> bool:
     """Whether `rlm`'s root is the guided one, which only searches the context (a SamplingLM wraps it as `inner`)."""
     from rlmx.lm.guided import GuidedRoot
@@ -662,13 +651,15 @@ def answers_from_context_only(rlm: RLM) -> bool:
 
 async def _retry(request: Request, server: _Server, run: Run, key: str) -> Response:
     """A request whose Idempotency-Key names a known run: after checking it is the same request, follow it."""
-    timeout = server.options.body_timeout
+    inbox = bodies.Inbox(request.receive)
+    claim = server.waiting.claim()  # a retry's body is read under the same budget, then given back at once
     try:
-        async with bodies.deadline(timeout, timeout):  # a retry's body holds no budget: it only follows a run
-            raw = await bodies.read_body(request.receive, server.options.max_request_bytes)
+        raw = await _raw(request, server, inbox, claim)
     except bodies.ClientLeft:
         return Response(status_code=499)
-    return await _answer(request, request.receive, server, run, await _fingerprint(raw), key=key)
+    finally:
+        claim()
+    return await _answer(request, inbox, server, run, await _fingerprint(raw), key=key)
 
 
 async def _answer(

@@ -4,8 +4,9 @@ a lone surrogate escape in a string ("\\ud83d", half an emoji) becomes U+FFFD: r
 (`frames.valid_strings`), never an error.
 
 Reading never holds more than the limit: a declared Content-Length over it is refused before any byte is read,
-and a chunked body is refused as soon as it passes the limit. A body must arrive within the server's body timeout
-(a 408 otherwise: a slow or stalled upload holds its connection for that long, never more). Decoding a large body
+and a chunked body is refused as soon as it passes the limit. Bodies of requests not running yet share one
+budget, booked as their bytes arrive (`WaitingBytes`). A body must arrive within the server's body timeout (a 408
+otherwise: a slow or stalled upload holds its connection for that long, never more). Decoding a large body
 runs on a worker thread, so `/health` and other clients' streams keep flowing while it is parsed.
 """
 
@@ -18,7 +19,7 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.types import Message, Receive
@@ -32,9 +33,11 @@ MAX_NESTING = 128
 THREAD_THRESHOLD = 256 * 1024
 """Bodies at least this big (bytes) are decoded on a worker thread; smaller ones cost less than the hop."""
 WAITING_BYTES = 8 * 1024 * 1024
-"""The most body bytes that requests not yet running may hold together, server-wide, past their first
+"""The most body bytes that requests not yet running may hold together, server-wide, counting bodies over
 THREAD_THRESHOLD bytes (held, read and mapped, a body costs about three times its size): so that a queue of long
-documents holds little memory however long it is, a bigger body is read only once it fits."""
+documents holds little memory however long it is, the rest of a body is read only while there is room."""
+LOOK_AHEAD = 64 * 1024
+"""Body bytes read ahead, unbooked, while a request waits, to see its client leave (`Inbox.leaving`)."""
 DEFAULT_BODY_TIMEOUT = 60.0
 """Seconds a request body may take to arrive whole (counted while the server reads it)."""
 
@@ -52,36 +55,29 @@ class ClientLeft(Exception):
 
 
 class Inbox:
-    """A request's ASGI `receive`, able to read ahead: `fill` reads its body's first `ahead` bytes (all of a small
-    body), and `read_ahead`, once the body is whole, waits for the client to leave, so a client that gives up in
-    the queue is seen (`left`) and its place freed. Use it as the request's `receive` afterwards. A receive under
-    way when a read-ahead is cancelled is kept for the next call, so no message is lost."""
+    """A request's ASGI `receive`, able to read ahead to see a client leave (`leaving`) while its request waits: for
+    room to read the rest of its body, or for a run slot once the body is whole. So a client that gives up in the
+    queue is seen (`left`) and its place freed. Use it as the request's `receive` afterwards: what was read ahead
+    comes first. A receive under way when a read-ahead is cancelled is kept for the next call, so no message is
+    lost."""
 
-    def __init__(self, receive: Receive, ahead: int) -> None:
+    def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._ahead = ahead
         self._kept: deque[Message] = deque()
         self._kept_bytes = 0
-        self.whole = False
-        """Whether the body's last message is kept: it is read all."""
         self._pending: asyncio.Future[Message] | None = None
+        self.whole = False
+        """Whether the body's last message was read ahead."""
         self.left = False
 
-    @property
-    def kept(self) -> int:
-        """Body bytes read ahead and kept."""
-        return self._kept_bytes
-
-    async def fill(self) -> None:
-        """Read until the body is `whole`, the client leaves, or `ahead` bytes of an unfinished body are kept (a
-        little more: one ASGI message, at most what the server reads from its socket at once)."""
-        while not self.left and not self.whole and self._kept_bytes < self._ahead:
+    async def leaving(self) -> None:
+        """Return once the client leaves. Reads ahead at most LOOK_AHEAD bytes of the body (and one message) to see
+        it: a client that leaves with little of its body unsent is seen at once, one whose unread body fills its
+        socket once that body is read."""
+        while not self.left and (self.whole or self._kept_bytes < LOOK_AHEAD):
             await self._take()
-
-    async def read_ahead(self) -> None:
-        """Read until the client leaves, or `ahead` bytes of an unfinished body are kept."""
-        while not self.left and (self.whole or self._kept_bytes < self._ahead):
-            await self._take()
+        if not self.left:
+            await asyncio.Event().wait()  # only the caller's cancellation ends this wait
 
     async def _take(self) -> None:
         if self._pending is None:
@@ -97,7 +93,9 @@ class Inbox:
 
     async def __call__(self) -> Message:
         if self._kept:
-            return self._kept.popleft()
+            message = self._kept.popleft()
+            self._kept_bytes -= len(message.get("body", b""))
+            return message
         if self.left:
             return {"type": "http.disconnect"}
         pending, self._pending = self._pending, None
@@ -108,44 +106,36 @@ _NOT_STARTED = "this request was waiting for room to read its body and did not s
 
 
 class WaitingBytes:
-    """The one server-wide budget of body bytes held by requests that are not running yet (see WAITING_BYTES): a
-    big body waits here, unread, until its size fits (a body bigger than the whole budget: until no other holds
-    any), then holds its bytes until its run starts or it is refused. Waiters are served in order, so a big body
-    is not passed for ever by small ones. The budget is apart from the run slots: reading a body never holds one."""
+    """The one server-wide budget of body bytes held by requests that are not running yet (see WAITING_BYTES).
+    Bytes are booked as they arrive (`Claim.add`) by big bodies (declared over THREAD_THRESHOLD bytes, or, of unknown
+    size, once past them, counted whole): a big body's reader asks for more only while the budget has room
+    (`Claim.may_read`, else it waits in `Claim.room`, leaving the rest of its body unread in the client's socket),
+    and its bytes stay booked until its run starts or it is refused. A stalled upload so holds only what it sent.
+
+    So that readers cannot all stall half-way in a full budget, one reader at a time may read past it (the
+    "overdraft": the first in line, and only while no body read whole holds room: those leave as their runs start).
+    The budget therefore holds at most its cap, plus one body, plus one unbooked message per reader (what it got
+    before it had to wait). Waiters are served in order, so a big body is not passed for ever by small ones. The
+    budget is apart from the run slots: reading a body never holds one."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.held = 0
+        self.whole = 0
+        """Bytes held by bodies read whole (they wait for a run slot)."""
         self.closed = False
         """Set by `close`: the server is shutting down, and no body waits for room any more."""
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._over: Claim | None = None
+        self._waiters: deque[tuple[Claim, asyncio.Future[None]]] = deque()
 
     @property
     def queued(self) -> int:
-        """Requests waiting for room to read their bodies."""
+        """Requests waiting for room to read the rest of their bodies."""
         return len(self._waiters)
 
-    async def take(self, size: int) -> Held:
-        """`size` bytes of the budget, once they fit (cancel the wait to give up); the 503 of a shutdown."""
-        if self.closed:
-            raise shutting_down(_NOT_STARTED)
-        if self.fits_now(size):
-            self.held += size
-            return Held(self, size)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (size, waiter)
-        self._waiters.append(entry)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self._give(size)  # the room came just as the wait ended
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(entry)
-                self._wake()  # a big body leaving the head of the line may let the next ones in
-            raise
-        return Held(self, size)
+    def claim(self) -> Claim:
+        """A new body's share of the budget (none booked yet)."""
+        return Claim(self)
 
     def close(self) -> None:
         """The server is shutting down: every request waiting for room gets its 503 now, and so does every later one
@@ -156,45 +146,78 @@ class WaitingBytes:
             if not waiter.done():
                 waiter.set_exception(shutting_down(_NOT_STARTED))
 
-    def fits_now(self, size: int) -> bool:
-        """Whether `take(size)` would be granted at once (nobody waits before it, and it fits)."""
-        return not self._waiters and self._fits(size)
-
-    def _fits(self, size: int) -> bool:
-        return self.held == 0 or self.held + size <= self.cap
-
-    def _give(self, size: int) -> None:
-        self.held -= size
-        self._wake()
+    def _may_read(self, claim: Claim) -> bool:
+        return claim is self._over or self.held < self.cap
 
     def _wake(self) -> None:
         while self._waiters:
-            size, waiter = self._waiters[0]
+            claim, waiter = self._waiters[0]
             if not waiter.done():
-                if not self._fits(size):
-                    return
-                self.held += size
+                if not self._may_read(claim):
+                    if self._over is not None or self.whole:
+                        return
+                    self._over = claim  # every holder is part-read: the first in line may read past the cap
                 waiter.set_result(None)
             self._waiters.popleft()
 
 
-class Held:
-    """Bytes held in a WaitingBytes: `shrink` to what the body turned out to be, call to give them all back (once;
-    later calls do nothing)."""
+class Claim:
+    """One body's bytes in a WaitingBytes: booked as they arrive (`add`), marked whole when the body is read
+    (`finish`), given back all at once by a call (once; later calls do nothing)."""
 
-    def __init__(self, budget: WaitingBytes, size: int) -> None:
+    def __init__(self, budget: WaitingBytes) -> None:
         self._budget = budget
-        self.size = size
+        self.size = 0
+        self.whole = False
+        self.waited = 0.0
+        """Seconds this body has waited for room so far (its --queue-timeout counts them all)."""
 
-    def shrink(self, size: int) -> None:
-        if size < self.size:
-            self._budget._give(self.size - size)
-            self.size = size
+    def add(self, size: int) -> None:
+        """Book `size` more bytes, already read."""
+        self.size += size
+        self._budget.held += size
+
+    def may_read(self) -> bool:
+        """Whether the body's reader may ask for more now, without waiting in line."""
+        budget = self._budget
+        return self is budget._over or (not budget._waiters and budget.held < budget.cap)
+
+    async def room(self) -> None:
+        """Wait in line until this body's reader may ask for more (cancel the wait to give up); the 503 of a
+        shutdown."""
+        budget = self._budget
+        if budget.closed:
+            raise shutting_down(_NOT_STARTED)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (self, waiter)
+        budget._waiters.append(entry)
+        budget._wake()
+        try:
+            await waiter
+        except BaseException:
+            with contextlib.suppress(ValueError):
+                budget._waiters.remove(entry)
+            budget._wake()  # a body leaving the head of the line may let the next ones in
+            raise
+
+    def finish(self) -> None:
+        """The body is read whole: its bytes wait for its run, and it needs the overdraft no more."""
+        budget = self._budget
+        self.whole = True
+        budget.whole += self.size
+        if budget._over is self:
+            budget._over = None
+        budget._wake()
 
     def __call__(self) -> None:
+        budget = self._budget
         size, self.size = self.size, 0
-        if size:
-            self._budget._give(size)
+        budget.held -= size
+        if self.whole:
+            budget.whole -= size
+        if budget._over is self:
+            budget._over = None
+        budget._wake()
 
 
 def too_large(limit: int, size: int | None = None) -> RequestError:
@@ -236,12 +259,30 @@ async def deadline(seconds: float, timeout: float) -> AsyncIterator[None]:
         ) from None
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, or RequestError 413 once more than `limit` bytes arrive; ClientLeft if the client goes."""
+RoomWait = Callable[[Claim], Awaitable[None]]
+"""Waits until a body's reader may ask for more (`Claim.room`, with the server's queue rules around it)."""
+
+
+async def read_booked(
+    inbox: Receive, claim: Claim, room: RoomWait, *, declared: int | None, limit: int, timeout: float
+) -> bytes:
+    """The whole body, its bytes booked in `claim` as they arrive (and `claim.finish()`ed) when it is big: declared
+    over THREAD_THRESHOLD bytes, or, of unknown size, once past them (all it read so far, then the rest). A big body
+    is read only while the budget has room (else `room(claim)` first). The body must arrive within `timeout`
+    seconds, counted while waiting for the client only: a 408 RequestError past it, a 413 once more than `limit`
+    bytes arrive; ClientLeft if the client goes. `room`'s refusals pass through."""
+    loop = asyncio.get_running_loop()
+    big = declared is not None and declared > THREAD_THRESHOLD
     chunks: list[bytes] = []
     size = 0
+    left = timeout
     while True:
-        message = await receive()
+        if (big or claim.size) and not claim.may_read():
+            await room(claim)
+        started = loop.time()
+        async with deadline(left, timeout):
+            message = await inbox()
+        left -= loop.time() - started
         if message["type"] == "http.disconnect":
             raise ClientLeft
         chunk = message.get("body", b"")
@@ -249,7 +290,10 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         if size > limit:
             raise too_large(limit)
         chunks.append(chunk)
+        if big or size > THREAD_THRESHOLD:
+            claim.add(size - claim.size)
         if not message.get("more_body", False):
+            claim.finish()
             return b"".join(chunks)
 
 
