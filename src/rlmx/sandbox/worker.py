@@ -274,14 +274,19 @@ class CappedText(_WriteOnly):
             self.pull()
         if self.partial:  # a `buffer.write` left a UTF-8 sequence unfinished: U+FFFD before this text, as written
             with self.lock:
-                self._write(_utf8_decode(self.partial, "replace", True)[0])
-                self.partial = b""
+                self._flush_partial()
         return self.put(text)
 
     def put(self, text: str) -> int:
         """`write` without taking the descriptor's output in first (that output itself comes in here)."""
         with self.lock:
             return self._write(text)
+
+    def _flush_partial(self) -> None:
+        """Write an unfinished UTF-8 sequence `buffer.write` left as U+FFFD (under `lock`)."""
+        if self.partial:
+            self._write(_utf8_decode(self.partial, "replace", True)[0])
+            self.partial = b""
 
     def _write(self, text: str) -> int:
         """Returns the number of characters written (io's contract: code checks `f.write(s) == len(s)` and adds it
@@ -335,9 +340,7 @@ class CappedText(_WriteOnly):
         """The kept text and the number of characters cut from its middle. A UTF-8 sequence that bytes written to
         `buffer` left unfinished ends the text as U+FFFD."""
         with self.lock:
-            if self.partial:
-                self._write(_utf8_decode(self.partial, "replace", True)[0])
-                self.partial = b""
+            self._flush_partial()
         head, tail = "".join(self.head), "".join(self.tail)[-(self.half + self._MARGIN) :]
         if self.total <= 2 * self.half:
             return head + tail, 0
