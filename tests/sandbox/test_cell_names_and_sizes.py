@@ -427,6 +427,24 @@ async def test_after_globals_clear_the_next_cell_is_main_again_with_its_context_
     assert "context" not in notes and await run(either, "print(context)") == ("ok", "['the', 'context']\n", "")
 
 
+async def test_a_name_merged_from_another_modules_globals_is_main_again_next_cell(either: SubprocessSandbox) -> None:
+    # `globals().update(runpy.run_path(f))` (or a module's vars) brought that module's __name__ along: the `__main__`
+    # guard of every later cell skipped without a word, and classes were made in the wrong module
+    assert (await run(either, "globals().update({'__name__': '<run_path>', 'helper': 1})"))[0] == "ok"
+    guarded = "class Row: pass\nif __name__ == '__main__':\n    print('main ran', Row.__module__, helper)"
+    assert await run(either, guarded) == ("ok", "main ran __main__ 1\n", "")
+
+
+async def test_a_builtins_module_the_cell_replaced_in_sys_modules_is_back_for_the_next_import(
+    either: SubprocessSandbox,
+) -> None:
+    # `sys.modules['builtins'] = fake` outlived its cell: the next `import fractions` failed with "cannot import name
+    # 'abs' from 'builtins'", which says nothing of what the model did
+    assert (await run(either, "import sys, types\nsys.modules['builtins'] = types.ModuleType('builtins')"))[0] == "ok"
+    code = "import builtins, fractions\nprint(builtins.abs(-2), fractions.Fraction(1, 2))"
+    assert await run(either, code) == ("ok", "2 1/2\n", "")
+
+
 async def test_in_process_a_builtin_the_cell_patched_is_the_hosts_again_for_its_sub_calls_and_after_it() -> None:
     # in-process the host's event loop runs on the same builtins (asyncio's `len(self._ready)`): a cell's mock of
     # `len` left the loop unable to serve the cell's sub-call or its time limit, and the run hung

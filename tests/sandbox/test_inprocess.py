@@ -464,3 +464,4 @@ def test_a_cell_never_reads_the_hosts_stdin() -> None:
 async def test_show_vars_lists_the_models_variables_not_rlmxs_own() -> None:
     lines = (await one_cell("x = [1, 2]\nSHOW_VARS()")).stdout.splitlines()
     assert "x: list, len 2" in lines and not any(line.startswith("_rlmx") for line in lines), lines
+    assert "answer: dict, len 2" in lines  # as the prompt calls it, not rlmx's class (it showed `answer: _Answer`)

@@ -278,6 +278,8 @@ class _HostState:
         loop runs on them (asyncio's `len(self._ready)`), so a patched one stops it serving the cell's sub-calls, its
         time limit, and every run of the process. Names the cell added are left, and `_` (the last value shown).
         Uses no builtin itself."""
+        if sys.modules.get("builtins") is not builtins:  # `sys.modules['builtins'] = fake`: every import reads it
+            sys.modules["builtins"] = builtins
         current = builtins.__dict__
         if current == self.builtins:
             return

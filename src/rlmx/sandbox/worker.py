@@ -49,6 +49,8 @@ import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time 
 from _contextvars import ContextVar  # noqa: E402  (a C module: asyncio copies it into every task and callback)
 
 _OWN_BUILTINS = dict(vars(builtins))
+_MODULES = sys.modules
+"""The interpreter's table of loaded modules (the dict import uses, whatever a cell binds `sys.modules` to)."""
 """The builtins as the worker started, which every function defined below (and in the siblings, see `_sibling`)
 looks names up in: a function takes its builtins from its module's `__builtins__` when it is made. A cell that
 rebinds or deletes a builtin (`builtins.len = ...`, `del builtins.isinstance`) and then calls llm_query in the same
@@ -1213,7 +1215,8 @@ class Worker:
                     size = f", len {len(value):,}"
             except Exception:
                 size = ""
-            lines.append(f"{name}: {type(value).__name__}{size}")
+            kind = "dict" if type(value) is _Answer else type(value).__name__  # the prompt's word for `answer`
+            lines.append(f"{name}: {kind}{size}")
         print("\n".join(lines) if lines else "(no variables)")
 
     # --- cells ---------------------------------------------------------------------------------
@@ -1468,8 +1471,9 @@ class Worker:
         prompt says it keeps its meaning, and the next cell would read the model's value as the session's. A context
         the cell deleted (`del context`, `globals().clear()`) is back too, with a note (the prompt describes it; a
         context the model rebound, `context = context.split()`, is its own to keep), and `__name__` is "__main__"
-        again (without it, names fall through to the builtins module's: `if __name__ == "__main__":` skips)."""
-        if "__name__" not in self.namespace:
+        again (deleted, names fall through to the builtins module's; merged from another module's globals, it is that
+        module's: either way `if __name__ == "__main__":` skips)."""
+        if self.namespace.get("__name__") != "__main__":  # deleted, or rebound: `globals().update(runpy.run_path(f))`
             self.namespace["__name__"] = "__main__"
         for name, value in self.loaded.items():
             if name not in self.namespace:
@@ -1637,6 +1641,8 @@ def _end_forked_child() -> None:
 
 
 _BUILTINS = dict(vars(builtins))
+_MODULES = sys.modules
+"""The interpreter's table of loaded modules (the dict import uses, whatever a cell binds `sys.modules` to)."""
 _BUILTINS_NOW = vars(builtins)
 """The builtins module's own namespace (the same dict for the process's life), bound while `vars` is there."""
 """The builtins as the worker started: the worker's own code (frames, output capture, error formatting) calls
@@ -1644,11 +1650,15 @@ them, so a cell's `builtins.len = ...` must not outlive the cell."""
 
 
 def _restore_builtins() -> None:
-    """Put back every builtin a cell replaced or deleted; names it added stay."""
+    """Put back every builtin a cell replaced or deleted, and the module itself where `import builtins` finds it (a
+    cell's `sys.modules['builtins'] = fake` broke every later import that reads a builtin: "cannot import name 'abs'
+    from 'builtins'"); names it added stay."""
     current = _BUILTINS_NOW  # not vars(builtins): a cell may have deleted vars itself
     for name, value in _BUILTINS.items():
         if current.get(name, _restore_builtins) is not value:
             current[name] = value
+    if _MODULES.get("builtins") is not builtins:
+        _MODULES["builtins"] = builtins
 
 
 _MAIN_THREAD = _thread.get_ident()
