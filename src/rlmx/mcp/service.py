@@ -32,9 +32,9 @@ from rlmx.session import Session
 LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "max_usd")
 """The budget fields a tool call may set; they only tighten the server's own limits."""
 MAX_SESSIONS = 8
+"""Open sessions at once; each holds a live REPL process."""
 ENDED_REMEMBERED = 1024
 """Ended session ids remembered, so that ending one again (a retried call) is no error."""
-"""Open sessions at once; each holds a live REPL process."""
 SESSION_IDLE_SECONDS = 600.0
 """A session unused this long is ended when a new one needs its place (clients of the single-exchange protocol
 have no connection whose end would say they left)."""
