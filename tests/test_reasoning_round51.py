@@ -67,3 +67,71 @@ def test_a_block_then_a_thought_opened_mid_line_keeps_the_block() -> None:
     assert len(reply.cells) == 1 and "delta" in reply.cells[0]
     # a close a chat template's reasoning ends with still ends it
     assert parse_reply("the plan is made</think>\n" + STRIP_TAGS).reasoning_chars > 0
+
+
+# Audit 52: a thought the server gives apart AND keeps in the text (llama.cpp's deepseek-legacy format) is no stray
+# tag, whatever it holds; a glued close the reply proper follows ends template-opened reasoning.
+
+DRAFTED = "```repl\nprint('DRAFT' + 'ED')\n```"
+"""A block a thought only drafts: it must never run."""
+
+
+def legacy_turn_output(server: FakeOpenAIServer, thought: str, close: str) -> str:
+    """What the model is told after a reply that gives `thought` in reasoning_content and, tags and all (`close`
+    ending it), in content."""
+    content = "<think>\n" + thought + close + STRIP_TAGS
+    server.script(
+        Reply(body=completion_body(content, usage=usage(20, 9), reasoning_content=thought)),
+        Reply(body=completion_body("FINAL(done)", usage=usage(20, 3))),
+    )
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "done")
+    told = server.requests[1].body["messages"][-1]["content"]
+    assert isinstance(told, str)
+    return told
+
+
+@pytest.mark.parametrize(
+    ("aside", "close"),
+    [
+        ("<think> marks wrap each transcript in the context, so I strip them.", "\n</think>\n\n"),  # names the tag
+        ("<think>\nan inner step, never closed", "\n</think>\n\n"),  # a nested opener left open
+        ("```", " </think>\n"),  # a lone fence line
+        ("~~~", " </think>\n"),
+        ("````", " </think>\n"),
+        ("I would start it with:\n```python", "\n</think>"),  # a fence left open
+    ],
+)
+def test_a_thought_repeated_from_the_reasoning_field_keeps_its_draft_from_running(
+    server: FakeOpenAIServer, aside: str, close: str
+) -> None:
+    thought = "First a draft:\n" + DRAFTED + "\n" + aside + "\nThe block after this will do."
+    told = legacy_turn_output(server, thought, close)
+    assert "DRAFTED" not in told and "delta" in told
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "\n\n" + STRIP_TAGS,  # the block on the next lines
+        STRIP_TAGS,  # the fence glued to the close
+        "\nNow the check.\n" + STRIP_TAGS,  # a sentence before the block
+    ],
+)
+def test_a_glued_close_the_reply_follows_ends_template_opened_reasoning_despite_a_named_tag(after: str) -> None:
+    # no opening tag in the reply: the chat template opened it; the thought's last line names the tag mid-line
+    reply = parse_reply("Drafting.\n" + DRAFTED + "\nSo I drop every <think> span first.</think>" + after)
+    assert reply.reasoning_chars > 0
+    assert len(reply.cells) == 1 and "DRAFT" not in reply.cells[0] and "re.sub" in reply.cells[0]
+
+
+def test_a_glued_close_the_reply_follows_ends_template_opened_reasoning_over_http(server: FakeOpenAIServer) -> None:
+    content = "Drafting.\n" + DRAFTED + "\nSo I drop every <think> span first.</think>\n\n" + STRIP_TAGS
+    server.script(
+        Reply(body=completion_body(content, usage=usage(20, 9))),
+        Reply(body=completion_body("FINAL(done)", usage=usage(20, 3))),
+    )
+    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="c")
+    assert (result.status, result.answer) == ("finished", "done")
+    told = server.requests[1].body["messages"][-1]["content"]
+    assert isinstance(told, str) and "DRAFTED" not in told and "delta" in told

@@ -222,6 +222,7 @@ class _LineOpens:
         self.text = text
         self.opens = OPEN_TAG.finditer(text)
         self.next = next(self.opens, None)
+        self.replies = _Later(_REPLY_AFTER, text)
 
     def before(self, start: int, floor: int = 0) -> bool:
         last = None
@@ -229,8 +230,22 @@ class _LineOpens:
             last, self.next = self.next, next(self.opens, None)
         return last is not None and last.start() >= floor and self.text.find("\n", last.end(), start) < 0
 
+    def claim(self, close: re.Match[str], floor: int = 0) -> bool:
+        """Whether the close is its line's block's (`before`) while nothing that runs follows it: a close that the
+        reply proper follows (a fence or a FINAL, glued or on a later line) ends reasoning opened before, and the
+        opener earlier on its line was the tag named in prose ("So I remove each <think> block first.</think>")."""
+        start, end = close.span()
+        if not self.before(start, floor):
+            return False
+        glued = _CLOSE_ENDS_REASONING.match(self.text, end)
+        return not (glued is not None and glued.group().strip()) and not self.replies.later(end - 1)
+
 
 _LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
+_REPLY_AFTER = re.compile(
+    rf"^{_FENCE_BLANK}*+(?:`{{3,}}|~{{3,}})|\b(?:FINAL_VAR|FINAL|SUBMIT){_FENCE_BLANK}?[(（]", re.MULTILINE
+)
+"""What runs, later in a reply: a fence line (a block) or a finishing call."""
 _CLOSE_ENDS_REASONING = re.compile(r"[ \t]*(?:\n|\Z|```|~~~|(?:FINAL_VAR|FINAL|SUBMIT) ?\()")
 """What may follow a closing tag that ends reasoning a chat template opened: its line's end, or the fence or
 FINAL that begins the reply proper, glued to it ("... enough.</think>```repl")."""
@@ -704,7 +719,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             not seen_think
             and not _opened_by_the_model(match.group(0))
             and (_CLOSE_ENDS_REASONING.match(text, end) or (start > 0 and text[start - 1] not in _UNGLUED))
-            and not own_opens.before(start, prose_start)  # "Checking. <think>a</think>": that block's close
+            and not own_opens.claim(match, prose_start)  # "Checking. <think>a</think>": that block's close
         ):
             # A </think> ending its line, glued to the fence or FINAL that begins the reply proper, or glued to the
             # reasoning's last word ("... it</think>42"), with no opening tag before it: the chat template opened
@@ -1331,15 +1346,56 @@ def split_thoughts(text: str) -> tuple[str, list[str]]:
 _LEADING_OPEN = re.compile(rf"\s*+(?:{OPEN_TAG.pattern})\s*+", re.IGNORECASE)
 
 
-def without_stray_open(text: str) -> str:
+def without_stray_open(text: str, reasoning: Sequence[str] = ()) -> str:
     """`text` without an opening reasoning tag that begins it and is never closed, for a reply whose reasoning the
-    server already gave apart (a reasoning field or part): its reasoning parser took the thought and left the tag
-    in the text (xorbitsai/inference#3391, ai-dynamo/dynamo#11251), so what follows is the answer, not a thought
-    never closed. Any other text comes back as it came: a tag that its own closing tag follows (`_closes_lead`)."""
+    server already gave apart (a reasoning field or part, `reasoning`): its reasoning parser took the thought and
+    left the tag in the text (xorbitsai/inference#3391, ai-dynamo/dynamo#11251), so what follows is the answer, not
+    a thought never closed. A tag the given reasoning follows is no stray: the server kept the thought in the text
+    too (llama.cpp's deepseek-legacy format), and the text comes back from the close after that repeat, or whole
+    when only the thought's first words repeat (`_repeated_thought`); the thought may hold what would hide its
+    close from `_closes_lead` (a line naming "<think>", a fence left open). Any other text comes back as it came: a
+    tag that its own closing tag follows (`_closes_lead`)."""
     lead = _LEADING_OPEN.match(text)
-    if lead is None or _closes_lead(_tidied(_normal(text[lead.end() :]))):
+    if lead is None:
+        return text
+    repeated = _repeated_thought(text, lead.end(), reasoning)
+    if repeated is not None:
+        return text[repeated:]
+    if _closes_lead(_tidied(_normal(text[lead.end() :]))):
         return text
     return text[lead.end() :]
+
+
+_FIRST_WORDS = 8
+"""How many of a given thought's first words, repeated after a leading tag, make it that thought's opening tag (a
+server that sent the thought in a field may trim or reword its end)."""
+
+
+def _repeated_thought(text: str, at: int, reasoning: Sequence[str]) -> int | None:
+    """Where the answer begins when `text` repeats, from `at`, a thought of `reasoning` (whitespace aside) and then
+    a closing tag: after that tag. The whole text (tag kept) when its first `_FIRST_WORDS` words (all of a
+    shorter one of at least 3) repeat and a closing tag comes later: 0, the whole text. None when none repeats."""
+    for thought in reasoning:
+        words = thought.split()
+        position, count = at, 0
+        for word in words:
+            position = _past_spaces(text, position)
+            if not text.startswith(word, position):
+                break
+            position, count = position + len(word), count + 1
+        if count and count == len(words):
+            close = CLOSE_TAG.match(text, _past_spaces(text, position))
+            if close is not None:
+                return close.end()
+        if count >= min(len(words), _FIRST_WORDS) and count >= 3 and CLOSE_TAG.search(text, position) is not None:
+            return 0
+    return None
+
+
+def _past_spaces(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
 
 
 def _closes_lead(text: str) -> bool:
@@ -1458,7 +1514,7 @@ def template_close(text: str) -> re.Match[str] | None:
                 and text[start - 1] not in _UNGLUED
                 and _CLOSE_ENDS_REASONING.match(text, close.end())
                 and not _TURN.match(text, start)  # Solar Open's close is an assistant turn's header too
-                and not own_opens.before(start)  # "Checking. <think>a</think>": that block's close
+                and not own_opens.claim(close)  # "Checking. <think>a</think>": that block's close
             )
         ):
             continue

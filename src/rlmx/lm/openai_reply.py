@@ -609,7 +609,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     # Joined, then made valid: a stream may split a surrogate pair's two JSON escapes between chunks (JS gateways).
     said = encodable("".join(text))
     if any(part.strip() for part in reasoning):  # the reasoning came apart: a think tag left at the start is stray
-        said = without_stray_open(said)
+        said = without_stray_open(said, reasoning)
     answer, thoughts, overran = split_thoughts_counted(said)
     if _repeats(answer, reasoning):  # a server sent the reasoning again as content (oMLX, on a cut reply)
         answer = ""
