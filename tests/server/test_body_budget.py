@@ -147,9 +147,12 @@ def test_a_request_waiting_for_room_is_refused_after_the_queue_timeout_with_what
         finally:
             waiting.close()
             hog.close()
-    assert status == 429 and "retry-after" in head.lower()
+    assert status == 429 and "retry-after: 20" in head.lower()  # a stalled upload frees it at its --body-timeout
     message = answer["error"]["message"]
     assert "--queue-timeout" in message and "for room to read its body" in message and "bytes read" in message
+    # the advice names what frees the room (it named --max-concurrent-runs and --max-queued, which change nothing)
+    assert "--body-timeout (20 s)" in message and "a lower --body-timeout" in message
+    assert "--max-queued" not in message
 
 
 # --- the budget's rules, on its own -----------------------------------------------------------------------

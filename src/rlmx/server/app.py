@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -475,13 +476,32 @@ async def _room(server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> No
             raise bodies.ClientLeft
         if not waiting.cancelled():
             waiting.result()  # the shutdown's 503
-        raise _busy(
-            server,
-            f"this request waited {server.options.queue_timeout:g} s (--queue-timeout) for room to read its body "
-            f"({claim.size:,} bytes read): requests not yet running may hold {server.waiting.cap:,} bytes of bodies "
-            "in all",
-        )
+        raise _no_room(server, claim)
     admission.check_open()
+
+
+def _no_room(server: _Server, claim: bodies.Claim) -> RequestError:
+    """The 429 of a body that waited --queue-timeout for room: what holds the room says when it frees, and what
+    would help (bodies read whole leave as their runs start; uploads still arriving, at worst at --body-timeout)."""
+    budget, options = server.waiting, server.options
+    if budget.whole:
+        frees, retry_after = "as their runs start", server.admission.retry_after()
+        helps = "a higher --max-concurrent-runs"
+    else:
+        frees = f"once they arrive, or at most --body-timeout ({options.body_timeout:g} s)"
+        retry_after = max(1, min(60, math.ceil(options.body_timeout)))
+        helps = "a lower --body-timeout, if slow or stalled uploads hold it"
+    error = RequestError(
+        f"this request waited {options.queue_timeout:g} s (--queue-timeout) for room to read its body "
+        f"({claim.size:,} bytes read): the bodies of requests not yet running may hold {budget.cap:,} bytes in all, "
+        f"held now by {budget.held - claim.size:,} bytes of other bodies, which free it {frees}: retry after the "
+        f"Retry-After seconds, or start the server with {helps}",
+        code="too_many_runs",
+        status=429,
+        kind="rate_limit_error",
+    )
+    error.headers["Retry-After"] = str(retry_after)
+    return error
 
 
 def _busy(server: _Server, what: str) -> RequestError:
