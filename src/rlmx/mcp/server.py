@@ -23,7 +23,7 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -153,50 +153,105 @@ def replace_lone_surrogates(line: bytes) -> bytes:
     return _SURROGATE_ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group()) == 6 else m.group(), line)
 
 
+_STAND_INS_KEPT = 4096
+"""Stand-ins `LoneSurrogateIds` keeps at most, the oldest dropped first: a backstop, as each is dropped when its reply
+is written or its request cancelled (a client can leave requests unanswered for good, e.g. by ending a session)."""
+
+
+def _one_stdio() -> Hashable:
+    return _STDIO
+
+
+_STDIO = "stdio"
+"""The exchange of a message read without one named: the process's one stdio connection."""
+
+
 class LoneSurrogateIds:
     """Request ids holding a lone-surrogate escape ("id-\\ud83d"), kept as the client wrote them: the SDK cannot
     read such an id (and `replace_lone_surrogates` would change it to U+FFFD, so a client matching ids exactly never
     found its reply). `marked` puts an ASCII stand-in in the request's place before the SDK reads it; `restored`
     writes a reply to it with the client's own escape, byte for byte its JSON, so the client's parser gets back the
-    id it sent. A `notifications/cancelled` naming such an id names its stand-in."""
+    id it sent. A `notifications/cancelled` naming such an id names its stand-in, looked up in the exchange the
+    cancel came in (the stdio connection; the HTTP session, or the POST): independent clients reuse ids, so another
+    client's request with the same id is not the one cancelled. A stand-in is dropped when its reply is written or
+    its request cancelled (a cancelled request gets no reply), the oldest past `limit` too."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = _STAND_INS_KEPT) -> None:
         self._prefix = f"rlmx-lone-surrogate-id-{uuid.uuid4().hex}-"
         self._prefix_bytes = self._prefix.encode()
         self._count = itertools.count()
-        self._given: dict[str, str] = {}  # stand-in -> the id's JSON as the client wrote it (ASCII, \\u escapes)
+        self._limit = limit
+        # stand-in -> (its exchange, the id's JSON as the client wrote it: ASCII, \\u escapes); oldest first
+        self._given: dict[str, tuple[Hashable, str]] = {}
+        self._named: dict[tuple[Hashable, str], str] = {}  # (exchange, client's id JSON) -> its latest stand-in
         self._lock = threading.Lock()
 
-    def marked(self, line: bytes) -> bytes:
-        """`line` with a lone-surrogate id made its stand-in; any other line unchanged, byte for byte (parsed only
-        when it holds an escape and an id)."""
+    def __len__(self) -> int:
+        """How many stand-ins are kept (requests in flight)."""
+        return len(self._given)
+
+    def marked(self, line: bytes, exchange: Callable[[], Hashable] = _one_stdio) -> bytes:
+        """`line` with each lone-surrogate request id made its stand-in (a batch's, member by member); any other line
+        unchanged, byte for byte (parsed only when it holds an escape and an id). `exchange()`: the key of the
+        exchange `line` came in, asked only for a line that is parsed."""
         if b"\\u" not in line or (b'"id"' not in line and b'"requestId"' not in line):
             return line
         try:
             message = json.loads(line)
         except ValueError:
             return line
-        if not isinstance(message, dict):
-            return line
-        request_id = message.get("id")
-        params = message.get("params")
-        cancelled = params.get("requestId") if isinstance(params, dict) else None
-        if isinstance(request_id, str) and _lone_surrogates(request_id):
-            stand_in = f"{self._prefix}{next(self._count)}"
-            with self._lock:
-                self._given[stand_in] = json.dumps(request_id)
-            message["id"] = stand_in
-        elif isinstance(cancelled, str) and _lone_surrogates(cancelled):
-            written = json.dumps(cancelled)
-            with self._lock:
-                found = next((stand_in for stand_in, given in self._given.items() if given == written), None)
-            if found is None:
-                return line
-            assert isinstance(params, dict)
-            params["requestId"] = found
+        key = exchange()
+        if isinstance(message, dict):
+            changed = self._mark(message, key)
+        elif isinstance(message, list):
+            changed = any([self._mark(item, key) for item in message if isinstance(item, dict)])  # every member
         else:
             return line
+        if not changed:
+            return line
         return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+    def _mark(self, message: dict[str, Any], exchange: Hashable) -> bool:
+        """Whether `message` (one request or notification, changed in place) got a stand-in: for its own id, or for
+        the `requestId` it names. A response (no "method") gets none: the SDK answers nothing to it."""
+        if "method" not in message:
+            return False
+        method = message["method"]
+        request_id = message.get("id")
+        if isinstance(request_id, str) and _lone_surrogates(request_id):
+            message["id"] = self._give(exchange, json.dumps(request_id))
+            return True
+        params = message.get("params")
+        named = params.get("requestId") if isinstance(params, dict) else None
+        if not isinstance(named, str) or not _lone_surrogates(named):
+            return False
+        with self._lock:
+            found = self._named.get((exchange, json.dumps(named)))
+            if found is not None and method == "notifications/cancelled":
+                self._drop(found)  # no reply comes for a cancelled request
+        if found is None:
+            return False
+        assert isinstance(params, dict)
+        params["requestId"] = found
+        return True
+
+    def _give(self, exchange: Hashable, written: str) -> str:
+        stand_in = f"{self._prefix}{next(self._count)}"
+        with self._lock:
+            self._given[stand_in] = (exchange, written)
+            self._named[(exchange, written)] = stand_in
+            if len(self._given) > self._limit:
+                self._drop(next(iter(self._given)))
+        return stand_in
+
+    def _drop(self, stand_in: str) -> str | None:
+        """Forget `stand_in` (the lock held); the client's id it stood for, or None if it was not kept."""
+        found = self._given.pop(stand_in, None)
+        if found is None:
+            return None
+        if self._named.get(found) == stand_in:
+            del self._named[found]
+        return found[1]
 
     def restored(self, item: SessionMessage) -> SessionMessage:
         """`item` itself, or, when it answers a stand-in, the same reply written with the client's own id."""
@@ -204,7 +259,7 @@ class LoneSurrogateIds:
         if not isinstance(request_id, str) or not request_id.startswith(self._prefix):
             return item
         with self._lock:
-            given = self._given.pop(request_id, None)
+            given = self._drop(request_id)
         if given is None:
             return item
         text = item.message.model_dump_json(by_alias=True, exclude_unset=True)
@@ -219,7 +274,7 @@ class LoneSurrogateIds:
         with self._lock:
             return {
                 json.dumps(stand_in).encode(): given.encode()
-                for stand_in, given in self._given.items()
+                for stand_in, (_, given) in self._given.items()
                 if json.dumps(stand_in).encode() in body
             }
 
@@ -227,7 +282,7 @@ class LoneSurrogateIds:
         """Drop stand-ins (their JSON, from `given_in`) whose exchange is over: an HTTP POST's reply is written."""
         with self._lock:
             for stand_in in stand_ins:
-                self._given.pop(json.loads(stand_in), None)
+                self._drop(json.loads(stand_in))
 
 
 class _Written:
@@ -251,7 +306,8 @@ def _lone_surrogates(text: str) -> bool:
 
 
 LONE_SURROGATE_IDS = LoneSurrogateIds()
-"""The server process's stand-ins (one stdio client per process)."""
+"""The server process's stand-ins, each kept with the exchange that made it (the stdio connection, an HTTP session or
+POST)."""
 
 
 class _IdsRestored:
@@ -357,6 +413,8 @@ class StdinCopy:
         self._source = source
         self._write: int | None = write
         self._lock = threading.Lock()
+        key = ("stdio", id(self))
+        self._exchange: Callable[[], Hashable] = lambda: key  # this connection's lone-surrogate ids
 
     def start(self) -> None:
         threading.Thread(target=self._copy, name="rlmx-mcp-stdin", daemon=True).start()
@@ -381,7 +439,7 @@ class StdinCopy:
             # buffered: it writes a long line whole, whatever the pipe takes; closefd=False: `_closed` closes it
             with os.fdopen(self._write, "wb", closefd=False) as pipe:
                 for line in lines_of(lambda: os.read(self._source, _STDIN_BLOCK)):
-                    pipe.write(readable_message(line))
+                    pipe.write(readable_message(line, self._exchange))
                     pipe.flush()
         except BrokenPipeError:  # the server stopped reading
             pass
@@ -413,13 +471,14 @@ def stdin_with_lone_surrogates_replaced() -> Iterator[StdinCopy]:
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def readable_message(message: bytes) -> bytes:
+def readable_message(message: bytes, exchange: Callable[[], Hashable] = _one_stdio) -> bytes:
     """One JSON-RPC message as the client sent it (a stdio line, an HTTP POST's body) made one the SDK reads, the
     same for both transports: a leading UTF-8 BOM (some Windows tools write one; JSON text never begins with it, RFC
     8259 §8.1) dropped, a lone-surrogate request id given its stand-in (`LONE_SURROGATE_IDS`; the reply gets the id
-    back), any other lone surrogate made U+FFFD, a roots answer's plain paths made URIs, and a request whose id is
-    not a string or an integer made unreadable (`bad_ids_unreadable`)."""
-    message = replace_lone_surrogates(LONE_SURROGATE_IDS.marked(message.removeprefix(_UTF8_BOM)))
+    back; `exchange()` keys the connection or session it came in), any other lone surrogate made U+FFFD, a roots
+    answer's plain paths made URIs, and a request whose id is not a string or an integer made unreadable
+    (`bad_ids_unreadable`)."""
+    message = replace_lone_surrogates(LONE_SURROGATE_IDS.marked(message.removeprefix(_UTF8_BOM), exchange))
     return bad_ids_unreadable(roots_answer_as_uris(message))
 
 
@@ -464,7 +523,7 @@ class LoneSurrogatesReplaced:
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
-                body = readable_message(b"".join(chunks))
+                body = readable_message(b"".join(chunks), lambda: _http_exchange(scope))
                 first = {"type": "http.request", "body": body, "more_body": False}
                 break
         stand_ins = LONE_SURROGATE_IDS.given_in(first.get("body", b""))
@@ -500,6 +559,15 @@ class LoneSurrogatesReplaced:
         finally:
             if stand_ins:
                 LONE_SURROGATE_IDS.forget(stand_ins)
+
+
+def _http_exchange(scope: dict[str, Any]) -> Hashable:
+    """The exchange an HTTP POST belongs to for its lone-surrogate ids: its MCP session (Mcp-Session-Id), where a
+    later POST may cancel its requests; else the POST alone."""
+    for name, value in scope.get("headers", ()):
+        if name == b"mcp-session-id":  # ASGI names are lower case
+            return ("mcp-session", bytes(value))
+    return ("post", object())
 
 
 class _IdsRestoredHTTP:
