@@ -275,7 +275,12 @@ _BARE_OR_CODE_FENCE = re.compile(
     rf"^{_FENCE_BLANK}*+```++{_FENCE_BLANK}*+(?P<info>[^\n`]*?){_FENCE_BLANK}*$", re.MULTILINE
 )
 _FENCE_AT_LINE_END = re.compile(rf"(?P<fence>`{{3,}}+|~{{3,}}+){_FENCE_BLANK}*+$", re.MULTILINE)
-_CONSOLE_PROMPT = re.compile(r"^(?:>>>|\.\.\.)(?: |$)")
+_SESSION_START = re.compile(r"(?:>>>|In ?\[\d+\]:)(?: |$)")
+"""The first line of an interactive session's transcript: a `>>>` prompt or IPython's `In [1]:` (never a continuation:
+a block opening with `...` is code, Python's Ellipsis)."""
+_SESSION_INPUT = re.compile(r"(?:>>>|\.\.\.)(?: |$)|In ?\[\d+\]:(?: |$)|[ \t]*+\.\.\.+:(?: |$)")
+"""A session's input line, by its prompt: `>>>`/`...`, or IPython's `In [n]:` and `   ...:` (indented to align with
+`In [n]:`'s colon). Any other line of the session is output (`Out[n]:` and what it shows, or what was printed)."""
 _MARKER_TOKENS = "|".join(
     sorted({end.group(1) for pair in _MARKUP_TAGS for tag in pair if (end := re.search(r"<\|(\w+)\|>\Z", tag))})
 )
@@ -328,13 +333,14 @@ _OPENS_TURN = re.compile(_TOKEN_HEADER, re.IGNORECASE)
 _ASSISTANT_ROLE = re.compile(r"assistant|model|chatbot|(?<![a-z])(?:ai|bot)(?![a-z])", re.IGNORECASE)
 _CLOSE_GLUED_TO_FENCE = re.compile(
     rf"^(?P<fence>{_FENCE_BLANK}*+(?:`{{3,}}+|~{{3,}}+)){_FENCE_BLANK}*+"
-    rf"(?=</[A-Za-z][\w:.-]{{0,40}}>|{CLOSE_TAG.pattern}|{_TURN.pattern})",
+    rf"(?=</[A-Za-z][\w:.-]{{0,40}}>|<end_(?:code|action)>|{CLOSE_TAG.pattern}|{_TURN.pattern})",
     re.MULTILINE | re.IGNORECASE,
 )
 """A closing tag or a turn marker glued to a fence (```</answer>, ```</think>, ```</think>```repl, ```<|im_end|>), as
 models whose closing tag or end of turn is one token write it: CommonMark would read the tag as the info string of a
 fence that closes nothing. No info string starts with either, so the fence is a close and the tag ends what it ends
-on the next line."""
+on the next line. So does an agent framework's end-of-code marker: smolagents' CodeAgent ends its code with
+```<end_code> (and with ```<end_action> before 1.0, as transformers' agents did)."""
 # gpt-oss's harmony format, leaked raw by a server without its parser: `<|channel|>analysis<|message|>...<|end|>`.
 _HARMONY_HEADER = re.compile(
     r"(?:<\|start\|>[^<\n]{0,80})?<\|channel\|>(?P<channel>[A-Za-z]{1,20})[^<\n]{0,200}"
@@ -1065,9 +1071,9 @@ def _closed_before_prose(text: str, body_start: int, closing: str, indent: int, 
     if language not in CODE_LANGUAGES:
         return None
     body = text[body_start:]
-    code = _cell_code(body, indent, language)  # dedented line for line, its blank last lines dropped
-    if _CONSOLE_PROMPT.match(code.lstrip("\n")):
-        return None
+    code = _dedented(body, indent)  # line for line, its blank last lines dropped
+    if _SESSION_START.match(code.lstrip("\n")):
+        return None  # a session's output lines are no code: nothing to close before
     try:
         compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     except SyntaxError as error:
@@ -1083,6 +1089,8 @@ def _closed_before_prose(text: str, body_start: int, closing: str, indent: int, 
     opens = -1 if tag is None else code.count("\n", 0, tag.start())
     if 0 < opens <= failed and _compiles("\n".join(code_lines[:opens])):
         first = opens
+    elif _CLOSE_TAG_LINE.fullmatch(code_lines[failed]) and _compiles("\n".join(code_lines[:failed])):
+        first = failed  # `</code>`, GLM's `</code`, `[/code]`: the block's end in another markup
     elif _PROSE_LINE.fullmatch(code_lines[failed]):
         first = failed
         while first > 1 and failed - first < _PROSE_BACK and _PROSE_LINE.fullmatch(code_lines[first - 1]):
@@ -1106,6 +1114,10 @@ _PROSE_LINE = re.compile(
 a statement with), then two words or more, or one that ends the sentence ("This prints the last word.", "Now I'll
 look.", "- Then check:", "Let's see:"); the first two words separated by a blank only."""
 
+_CLOSE_TAG_LINE = re.compile(r"[ \t]*+(?P<tag></[A-Za-z][\w:.-]{0,40}>?|\[/[A-Za-z]\w{0,20}\])[ \t]*+")
+"""A line holding only a closing tag (`</code>`, GLM's partial `</code`, BBCode's `[/code]`): where a model that mixed
+a fence with another markup's code tags meant its block to end (smolagents#1251, #1851). Never Python."""
+
 _LENIENT_TRIES = 20
 """Lines tried as a block's missing close (each compiles the code before it): a bound on the work."""
 _FENCE_THEN_TEXT = re.compile(
@@ -1125,11 +1137,28 @@ def _cell_code(body: str, indent: int, language: str) -> str:
     """A block's code: its fence's indentation removed as far as its lines all have it (`_item_code`: a fence that
     begins a list item or sits on an item's continuation line, its code maybe written at column 0), then any
     indentation all its lines share (a block opened at the end of a line of text). A console session (`>>>`
-    prompts) keeps its input lines only; a `pycon` block without prompts is output, with no code."""
-    code = _item_code(body, indent) if indent else textwrap.dedent(body).rstrip()
-    if _CONSOLE_PROMPT.match(code.lstrip("\n")):
-        return "\n".join(line[4:] for line in code.split("\n") if _CONSOLE_PROMPT.match(line))
+    prompts, or IPython's `In [1]:`) keeps its input lines only; a `pycon` block without prompts is output, with no
+    code."""
+    code = _dedented(body, indent)
+    if _SESSION_START.match(code.lstrip("\n")):
+        return _session_input(code)
     return "" if language == "pycon" else code
+
+
+def _dedented(body: str, indent: int) -> str:
+    """A block's lines with its fence's and their shared indentation removed, its blank last lines dropped."""
+    return _item_code(body, indent) if indent else textwrap.dedent(body).rstrip()
+
+
+def _session_input(code: str) -> str:
+    """The input lines of a session transcript whose first line is a prompt, their prompts removed: every line after
+    a prompt is one, a continuation or output, which is dropped (the model copied a session, not code)."""
+    kept = []
+    for line in code.split("\n"):
+        prompt = _SESSION_INPUT.match(line)
+        if prompt is not None:
+            kept.append(line[prompt.end() :])
+    return "\n".join(kept)
 
 
 def _item_code(body: str, column: int) -> str:
@@ -1766,6 +1795,11 @@ FENCE_LINE_HINT = (
 )
 
 
+CLOSE_TAG_HINT = (
+    "\nLine {line} of the block is a closing tag ({tag}), not code: a block ends only at a line holding a fence "
+    "(```), so the tag and the lines after it were read as code. Close each block with a line of ``` and rewrite "
+    "the code that failed."
+)
 PROSE_HINT = (
     "\nLine {line} of the block reads as prose, not code: everything in a block runs as Python. If the block's "
     "closing ``` was missing, the text written after the code was read as code too. Close each block with a line "
@@ -1802,6 +1836,9 @@ def fence_hint(error: str | None) -> str:
     fence = _FENCE_SOURCE.match(failed.group("source")) if failed is not None and own else None
     if failed is not None and fence is not None:  # a fence line left in the cell (any of them, whatever follows)
         return FENCE_LINE_HINT.format(line=failed.group("line"), fence=fence.group("fence").strip(_FENCE_BLANKS))
+    tag = _CLOSE_TAG_LINE.fullmatch(failed.group("source")) if failed is not None and own else None
+    if failed is not None and tag is not None:  # a block meant to end at a closing tag, as another markup ends it
+        return CLOSE_TAG_HINT.format(line=failed.group("line"), tag=tag.group("tag"))
     if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
         return PROSE_HINT.format(line=failed.group("line"))
     if failed is not None and _LINE_OPEN_TAG.match(failed.group("source")):
