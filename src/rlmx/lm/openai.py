@@ -405,6 +405,10 @@ class OpenAICompatibleLM:
                 )
             except LMBadResponse as exc:
                 unreadable += 1 + reply.timed_out
+                if not exc.retryable:  # another API's shape (`_foreign_shape`): the same address sends it again
+                    raise LMBadResponse(
+                        f"{self.model} at {self.base_url}: {exc}", retryable=False, unanswered=unreadable
+                    ) from None
                 last = attempt == self.max_retries
                 if not last:
                     await asyncio.sleep(_BAD_BODY_BACKOFF * 2**attempt)

@@ -126,6 +126,11 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
     try:
         data = _first_json_value(raw, content_type)
     except json.JSONDecodeError:
+        lines = _json_lines(raw, content_type)
+        if lines is not None:  # chat chunks without SSE framing are a stream; another API's lines are named
+            joined = _join_stream(lines, framing="JSON lines (one object a line, not SSE)")
+            if joined is not None:
+                return joined
         # Cut as text, not bytes: a byte cut can split a UTF-8 sequence (shown as U+FFFD). At most 4 bytes a code
         # point, so this slice decodes to more than _SHOWN whole ones.
         shown = graphemes.head(raw[: 4 * _SHOWN + 64].decode("utf-8", "replace"), _SHOWN)
@@ -134,9 +139,33 @@ def parse_body(raw: bytes, *, status: int, content_type: str) -> dict[str, Any]:
             f"{shown!r}",
             retryable=True,
         ) from None
+    if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
+        # a JSON array of objects: chat chunks (a stream sent as one array), or another API's reply (TGI's and
+        # Hugging Face's `[{"generated_text"}]`, Gemini's streamGenerateContent without alt=sse)
+        joined = _join_stream(data, framing="a JSON array")
+        if joined is not None:
+            return joined
     if not isinstance(data, dict):
         raise LMBadResponse(f"the server sent JSON {type(data).__name__}, not a chat completion object", retryable=True)
     return data
+
+
+def _json_lines(raw: bytes, content_type: str) -> list[Any] | None:
+    """The objects of a JSON-lines body (NDJSON: one JSON object a line, as Ollama's native API streams, or a
+    proxy that strips a chat stream's `data:` framing), else None. Read only for a body that is not one JSON
+    value."""
+    objects: list[Any] = []
+    for line in LINE_ENDS.split(body_text(raw, content_type)):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        objects.append(value)
+    return objects if len(objects) > 1 else None
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -210,9 +239,14 @@ def _chunk_usage(chunk: dict[str, Any]) -> Any:
     return None
 
 
-def _join_stream(raw: bytes) -> dict[str, Any] | None:
-    """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one."""
+def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") -> dict[str, Any] | None:
+    """The chat.completion that a stream of chat.completion.chunk events adds up to; None if it is not one. `raw`
+    is a server-sent-events body, or the chunks already parsed (JSON lines, a JSON array: `framing` names which).
+    A stream of another API's events or objects (`_foreign_shape`) and no chat chunk raises LMBadResponse, not
+    retryable: the same address sends the same shape again."""
     pieces = _Pieces()
+    foreign: str | None = None
+    chat = False
     finish: Any = None
     usage: Any = None
     model: Any = None
@@ -220,24 +254,31 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
     error: Any = None
     failed: Any = None
     seen = done = False
-    for data in _events(raw):
-        if isinstance(data, tuple):  # llama.cpp: an `error` field of its own, not a data line
+    for data in _events(raw) if isinstance(raw, bytes) else raw:
+        if isinstance(data, dict):  # parsed already
+            chunk = data
+        elif isinstance(data, tuple):  # llama.cpp: an `error` field of its own, not a data line
             error = _said_error(_json_or_text(data[1])) or error
             continue
-        if data.strip() == "[DONE]":
+        elif data.strip() == "[DONE]":
             done = True
             continue
-        if not data.lstrip().startswith(("{", "[")):
+        elif not data.lstrip().startswith(("{", "[")):
             # No chunk: a keep-alive sent as data (an empty `data:`, a relayed `: OPENROUTER PROCESSING`, `""`).
             # A stream of nothing else is still no reply (`seen` stays False).
             continue
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError:  # a chunk garbled or cut: the reply cannot be trusted
-            return None
-        if not isinstance(chunk, dict):
-            return None
+        else:
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError:  # a chunk garbled or cut: the reply cannot be trusted
+                return None
+            if not isinstance(chunk, dict):
+                return None
         seen = True
+        if "choices" in chunk:
+            chat = True
+        elif foreign is None:  # only a chunk without choices is looked at: a chat stream's cost stays the same
+            foreign = _foreign_shape(chunk)
         # OpenRouter: a provider failed mid-stream (the usage so far still counts); vLLM: an error object as a chunk
         error = _said_error(chunk.get("error")) or (chunk if chunk.get("object") == "error" else None) or error
         model = model or chunk.get("model")
@@ -249,6 +290,10 @@ def _join_stream(raw: bytes) -> dict[str, Any] | None:
             failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
     if not seen:
         return None
+    if foreign is not None and not chat:
+        raise _not_chat(foreign, framing)
+    if not chat and not isinstance(raw, bytes):
+        return None  # JSON lines or an array of objects that are no chat chunks: not a stream rlmx knows
     if error is None and finish is None and not done:
         error = "the stream ended before the reply did (no finish_reason, no [DONE])"
     reply: dict[str, Any] = {"index": 0, "message": pieces.message(), "finish_reason": finish}
@@ -580,6 +625,9 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         blocked = _prompt_blocked(data)
         if blocked is not None:  # asked again, the same prompt is blocked again
             raise LMBadResponse(f"the server's content filter blocked the prompt ({blocked})", retryable=False)
+        foreign = _foreign_shape(data)
+        if foreign is not None:  # base_url leads to another API: the same body comes back if asked again
+            raise _not_chat(foreign, "a reply")
         said = _said(data)
         kind = error_kind(said)  # FastAPI's {"detail": "Not Found"}, MiniMax's "login fail"
         raise LMBadResponse(
@@ -713,6 +761,94 @@ def _prompt_blocked(data: dict[str, Any]) -> str | None:
             if isinstance(verdict, dict) and verdict.get("filtered") is True:
                 return f"{graphemes.head(name, 40)}, severity {verdict.get('severity', 'not given')}"
     return None
+
+
+_ANTHROPIC_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+    }
+)
+_COHERE_EVENTS = frozenset(
+    {
+        "message-start",
+        "content-start",
+        "content-delta",
+        "content-end",
+        "message-end",
+        "tool-plan-delta",
+        "tool-call-start",
+        "tool-call-delta",
+        "tool-call-end",
+        "citation-start",
+        "citation-end",
+        "stream-start",
+        "text-generation",
+        "stream-end",
+    }  # the last three: Cohere v1's `event_type`
+)
+_OPENAI_ROOT = (
+    "base_url must be the server's OpenAI-compatible root, the one /chat/completions is under (usually ending in "
+    "/v1: http://host:11434/v1 for Ollama, http://host:8000/v1 for vLLM)"
+)
+_WHERE = {
+    "Ollama's native API": " (Ollama's /api routes are not it)",
+    "Google Gemini's generateContent API": " (Gemini's is https://generativelanguage.googleapis.com/v1beta/openai/)",
+    "Cohere's chat API": " (Cohere's is https://api.cohere.ai/compatibility/v1)",
+    "Anthropic's Messages API": " (Anthropic's is https://api.anthropic.com/v1/)",
+    "Hugging Face TGI's /generate API": " (TGI's Messages API is http://host/v1)",
+}
+"""Where a provider whose own shape came keeps its OpenAI-compatible API."""
+
+
+def _foreign_shape(body: dict[str, Any]) -> str | None:
+    """The API whose reply (a whole body, or one event or line of a stream) `body` is, when it is a known one that
+    is not OpenAI's chat completions: a base_url that leads to a provider's native API, or a gateway route that
+    answers in another API's shape (ollama/ollama#7236, langflow-ai/langflow#2885). None for anything else (an
+    error body, an unknown shape). Read only for a body or chunk without `choices`."""
+    kind = body.get("type")
+    named = kind if isinstance(kind, str) else ""
+    output = body.get("output")
+    if body.get("object") == "response" or named.startswith("response.") or isinstance(output, list):
+        return "the OpenAI Responses API"  # `output[]` items, or its stream's `response.*` events
+    content = body.get("content")
+    if named in _ANTHROPIC_EVENTS or (isinstance(content, list) and (named == "message" or "stop_reason" in body)):
+        return "Anthropic's Messages API"
+    if named == "completion" and isinstance(body.get("completion"), str):
+        return "Anthropic's legacy Text Completions API"
+    message = body.get("message")
+    if "done" in body and (isinstance(message, dict) or isinstance(body.get("response"), str)):
+        return "Ollama's native API"  # /api/chat's `message`, /api/generate's `response`; `done` on every line
+    if named in _COHERE_EVENTS or body.get("event_type") in _COHERE_EVENTS:
+        return "Cohere's chat API"
+    if isinstance(message, dict) and isinstance(message.get("content"), list):  # Cohere v2's `message.content[]`
+        return "Cohere's chat API"
+    if isinstance(body.get("text"), str) and "generation_id" in body:  # Cohere v1
+        return "Cohere's chat API"
+    if isinstance(body.get("candidates"), list):
+        return "Google Gemini's generateContent API"
+    if "generated_text" in body or isinstance(body.get("token"), dict):  # /generate, /generate_stream
+        return "Hugging Face TGI's /generate API"
+    if isinstance(output, dict) and isinstance(output.get("message"), dict):
+        return "Amazon Bedrock's Converse API"
+    if isinstance(content, str) and isinstance(body.get("stop"), bool):
+        return "llama.cpp's native /completion API"
+    return None
+
+
+def _not_chat(shape: str, framing: str) -> LMBadResponse:
+    """The error for a reply in another API's shape: what came, and the base_url that fixes it. Not retryable."""
+    return LMBadResponse(
+        f"the server sent {framing} in the shape of {shape}, not OpenAI's chat completions (chat.completion or "
+        f"chat.completion.chunk objects): {_OPENAI_ROOT}{_WHERE.get(shape, '')}; not sent again, as the same "
+        "address answers in the same shape",
+        retryable=False,
+    )
 
 
 def _said(data: dict[str, Any]) -> str:
