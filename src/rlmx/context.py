@@ -138,13 +138,13 @@ class PreparedContext:
             line += f"; {self.item_count:,} items, item lengths in characters: {lengths}{more}"
         if self.source:
             line += f"; loaded from {self.source}"
-        if self.skipped_files:
-            line += (
-                f"; {len(self.skipped_files)} file(s) skipped (binary, not UTF-8, not regular files or links "
-                "leading outside the folder)"
-            )
         if self.structure:
             line += f"\n  structure: {self.structure}"
+        if self.skipped_files:
+            named = "; ".join(_with_reason(entry) for entry in self.skipped_files[:_SKIPPED_SHOWN])
+            unnamed = len(self.skipped_files) - _SKIPPED_SHOWN
+            line += f"\n  {len(self.skipped_files):,} skipped, not in the context: {named}"
+            line += f"; and {unnamed:,} more" if unnamed > 0 else ""
         return line + f"\n  preview: {json.dumps(self.preview, ensure_ascii=False)}"
 
     def summary(self, *, with_sha256: bool = False) -> dict[str, Any]:
@@ -161,6 +161,17 @@ class PreparedContext:
             summary["sha256"] = self.sha256
         summary["skipped_files"] = list(self.skipped_files)
         return summary
+
+
+_SKIPPED_SHOWN = 20
+"""Skipped files the first prompt names with their reasons (the rest only counted; the trace lists all)."""
+
+
+def _with_reason(entry: str) -> str:
+    """A skipped file as the first prompt names it: a folder's entries carry their reason ("logo.png (binary)"),
+    except a device, FIFO or socket, recorded by its bare path."""
+    entry = printable_name(entry)  # a name that is not UTF-8: escaped as the folder's keys are
+    return entry if entry.endswith(")") else f"{entry} (not a regular file)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +261,9 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
 
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
-    """Every regular text file under `path` (symlinked folders are not followed; devices, FIFOs and files reached
-    through a link that leads outside `path` are skipped and reported, never read: by the rule `rlmx mcp` keeps)."""
+    """Every regular text file under `path` (symlinked folders are not followed; hidden files and folders, devices,
+    FIFOs and files reached through a link that leads outside `path` are skipped and reported, never read: by the
+    rules `rlmx mcp` keeps, `documents.hidden` and `Roots.contains`)."""
     from rlmx.mcp.roots import Roots  # the one "inside the granted folder" rule
 
     try:
@@ -275,10 +287,17 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
         skipped.append(f"{where}/ (a folder that cannot be listed: {error.strerror})")
 
     for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
+        for dir_name in sorted(dirs):
+            if documents.hidden(dir_name):  # `.git/`, `.venv/`: not entered
+                dirs.remove(dir_name)
+                skipped.append(f"{(Path(root) / dir_name).relative_to(path).as_posix()}/ (hidden)")
         dirs.sort()
         for file_name in sorted(files):
             file = Path(root) / file_name
             relative = file.relative_to(path).as_posix()
+            if documents.hidden(file_name):  # `.env`: a user listing the folder does not expect it sent
+                skipped.append(f"{relative} (hidden)")
+                continue
             try:
                 mode = file.stat().st_mode
                 # os.walk enters no linked folder: only the file itself can be a link that leads outside
@@ -318,11 +337,12 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 continue
             folder.used += len(text.encode("utf-8", "surrogatepass"))
             texts[relative] = text
+            shapes[relative] = documents.Document(text, f"text, {len(text):,} characters")  # listed like any file
     if not texts:
         raise InputError(f"context folder {path} holds no readable text files or documents ({documents.supported()})")
-    structure = f"{len(texts)} files; {documents.describe(shapes)}" if shapes else None
+    structure = f"{len(texts)} files; {documents.describe(shapes)}"
     if problems:
-        structure = f"{structure or f'{len(texts)} files'}; not loaded: {'; '.join(problems[:10])}"
+        structure += f"; not loaded: {'; '.join(problems[:10])}"
     return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure, keyed_by_path=True)
 
 

@@ -146,6 +146,14 @@ def load(path: Path, max_bytes: int) -> Document:
         TEXT_LEFT.reset(token)
 
 
+def hidden(name: str) -> bool:
+    """Whether a folder's entry (one name, not a path) is hidden: a dot-file or dot-folder (`.env`, `.git/`,
+    `.venv/`). The one rule for every folder rlmx reads (`rlmx ask --context DIR`, the Python API, `rlmx mcp`'s
+    granted folders): skipped and reported as "hidden", never sent, as a user listing the folder expects. A hidden
+    file or folder named directly as a context is still read: the user asked for it."""
+    return name.startswith(".")
+
+
 def describe(documents: dict[str, Document]) -> str:
     """The structure line of the first prompt: each file with its shape (first 20 files)."""
     shown = [f"{name}: {doc.shape}" for name, doc in list(documents.items())[:20]]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import email
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, register
+from rlmx.documents import TEXT_LEFT, Document, register, text_over_limit
 from rlmx.documents.structured import decode, visible_text
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -38,11 +39,21 @@ def load_docx(path: Path, raw: bytes) -> Document:
             f"context file {path} is a password-protected (encrypted) Word file, or an old binary .doc: remove the "
             "password in Word (File > Info > Protect Document > Encrypt with Password) or save it as .docx first"
         )
+    _check_unpacked(path, raw)
     try:
         document: Any = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # also python-docx's and lxml's own
         raise InputError(f"context file {path} is not a readable DOCX ({type(exc).__name__}: {exc})") from None
-    lines = _blocks(document.element.body, _Chunks(path, document.part))
+    chunks = _Chunks(path, document.part)
+    lines: list[str] = []
+    used = 0
+    for number, element in enumerate(document.element.body, 1):  # refused as soon as the text passes the limit
+        block = _blocks((element,), chunks)
+        lines += block
+        used += sum(map(len, block)) + len(block)  # characters: never more than the UTF-8 bytes they take
+        over = text_over_limit(path, used, f"block {number:,} of the body")
+        if over is not None:
+            raise over
     extras = []
     for kind in ("footnote", "endnote"):
         notes = _notes(document, kind)
@@ -52,6 +63,38 @@ def load_docx(path: Path, raw: bytes) -> Document:
     text = "\n".join(lines)
     paragraphs = len(document.element.body.findall(f"{_W}p"))
     return Document(text, f"Word document, {paragraphs:,} paragraphs{''.join(extras)}, {len(text):,} characters")
+
+
+_UNPACKED_PER_TEXT_BYTE = 64
+"""How many bytes a DOCX's parts may unpack to per context byte left: Word's XML takes some 5 to 30 bytes a
+character of text (run properties, revision ids); past 64 it cannot fit in what is left, or it is a zip bomb."""
+_MAX_UNPACKED = 512 * 1024 * 1024
+"""The most a DOCX's parts may unpack to whatever the limit: python-docx holds every part in memory and lxml's
+tree takes several times the XML (a 150 MB document.xml took 1 GB and 20 s), and Word saves no bigger file."""
+
+
+def _check_unpacked(path: Path, raw: bytes) -> None:
+    """Refuse, before anything is unpacked, a DOCX whose parts unpack (by the sizes its zip directory declares,
+    which zipfile never reads past) to more than its text could use: `_UNPACKED_PER_TEXT_BYTE` times the context
+    bytes left (`TEXT_LEFT`), and at most `_MAX_UNPACKED`. A damaged zip is left to python-docx's own message."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as package:
+            unpacked = sum(member.file_size for member in package.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return
+    left = TEXT_LEFT.get()
+    bound = _MAX_UNPACKED if left is None else min(_MAX_UNPACKED, max(left, 1) * _UNPACKED_PER_TEXT_BYTE)
+    if unpacked > bound:
+        why = (
+            f"{_UNPACKED_PER_TEXT_BYTE} times the {left:,} context bytes left for this call"
+            if bound < _MAX_UNPACKED and left is not None
+            else f"the {_MAX_UNPACKED // 2**20} MiB rlmx unpacks from one DOCX"
+        )
+        raise InputError(
+            f"context file {path} unpacks to {unpacked:,} bytes of XML and parts, more than {bound:,} ({why}): too "
+            "much text for the limit, or a zip bomb; pass a smaller file, or raise the limit with "
+            "RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+        )
 
 
 class _Chunks:

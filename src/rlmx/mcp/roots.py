@@ -29,8 +29,6 @@ MAX_FILES = 20_000
 """Files read for one call, over all its paths."""
 MAX_BYTES = 256 * 1024 * 1024
 """Bytes read for one call, over all its paths (the whole context then lives in the REPL)."""
-SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn"})
-"""Version-control folders: never useful as text, often huge."""
 
 
 class PathRefused(InputError):
@@ -174,13 +172,17 @@ class Roots:
             here = Path(directory)
             for name in sorted(subfolders):
                 full = here / name
-                if name in SKIPPED_FOLDERS:
+                if documents.hidden(name):  # `.git/`, `.venv/`: the one rule for folders (`documents.hidden`)
                     subfolders.remove(name)
+                    reading.skipped.append(f"{self._shown(full)}/ (hidden)")
                 elif full.is_symlink():
                     reading.skipped.append(f"{self._shown(full)} (a linked folder: grant or pass its target)")
             subfolders.sort()
             for name in sorted(names):
                 full = here / name
+                if documents.hidden(name):
+                    reading.skipped.append(f"{self._shown(full)} (hidden)")
+                    continue
                 try:
                     target = full.resolve(strict=True)
                 except (OSError, RuntimeError):
