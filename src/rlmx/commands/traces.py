@@ -258,6 +258,11 @@ def redact(path: Path, output: str | None, err: Console) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     lines = "".join(record_json(redact_event(e)) + "\n" for e in events)
+    # A line that is not a JSON object has no fields to redact and may hold text: it is left out of the copy (not
+    # copied as is), and the user is told how many and which, so the copy's shorter line count is no surprise.
+    note = events.note()
+    if note:
+        err.print(f"rlmx: {escape(note)} Not in the redacted copy.", style="yellow", highlight=False)
     if output == "-":
         from rlmx.cli import write_output  # late: cli imports this module
 
@@ -271,7 +276,10 @@ def redact(path: Path, output: str | None, err: Console) -> int:
         target.write_text(lines, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events, text fields redacted)", highlight=False)
+    left_out = f"; {events.skipped} unreadable line(s) left out" if events.skipped else ""
+    err.print(
+        f"rlmx: wrote {escape(str(target))} ({len(events)} events, text fields redacted{left_out})", highlight=False
+    )
     return 0
 
 

@@ -30,7 +30,7 @@ from rlmx.errors import InputError
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
-from rlmx.viewer.store import list_traces, read_trace
+from rlmx.viewer.store import list_traces, read_trace, with_notes
 
 DEFAULT_PORT = 8765
 
@@ -163,8 +163,11 @@ def _write_html(trace: Path, target: Path, err: Console) -> int:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {trace}: {exc}") from None
     try:
-        target.write_bytes(utf8(page(events=events)))  # a trace's "\ud83d" escape becomes U+FFFD
+        target.write_bytes(utf8(page(events=with_notes(events))))  # a trace's "\ud83d" escape becomes U+FFFD
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)
+    note = events.note()
+    if note:  # the page shows it too
+        err.print(f"rlmx: {escape(note)}", style="yellow", highlight=False)
     return 0

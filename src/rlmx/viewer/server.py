@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
-from rlmx.viewer.store import list_traces, read_trace, trace_info
+from rlmx.viewer.store import list_traces, read_trace, trace_info, with_notes
 
 
 class ViewerServer(ThreadingHTTPServer):
@@ -112,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError) as exc:
             self._json({"error": str(exc)}, HTTPStatus.UNPROCESSABLE_ENTITY)
             return
-        self._json(events)
+        self._json(with_notes(events))  # lines that were skipped: a note the page shows above the run
 
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         # A trace may hold a lone surrogate (valid JSON as "\ud83d"): it must not drop the connection.

@@ -140,27 +140,75 @@ def list_traces(folder: Path) -> list[TraceInfo]:
     return sorted((i for i in infos if i is not None), key=lambda i: (i.modified, i.name), reverse=True)
 
 
-def read_trace(path: Path) -> list[dict[str, Any]]:
-    """Every event of a trace file. A last line cut short (a run still writing) is skipped.
+_NAMED_LINES = 5
+"""How many unreadable line numbers a note names; the rest are counted (a file of junk gives one short note)."""
+
+VIEWER_NOTE = "viewer_note"
+"""The type of the one event `with_notes` adds for the page: not a run's event, a note of the reader's. Its `text`
+is shown above the run as a warning."""
+
+
+class TraceEvents(list[dict[str, Any]]):
+    """The events of a trace (a list, as before), with the lines that were skipped because they were not JSON
+    objects: a second writer's line, or a partial write followed by more writes. The rest is still a run."""
+
+    __slots__ = ("skipped", "skipped_lines")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped = 0
+        self.skipped_lines: list[int] = []  # the first _NAMED_LINES of them, 1-based
+
+    def skip(self, number: int) -> None:
+        self.skipped += 1
+        if len(self.skipped_lines) < _NAMED_LINES:
+            self.skipped_lines.append(number)
+
+    def note(self) -> str | None:
+        """What was skipped, in one bounded sentence (None when nothing was)."""
+        if not self.skipped:
+            return None
+        named = ", ".join(map(str, self.skipped_lines))
+        more = self.skipped - len(self.skipped_lines)
+        where = f"line {named}" if self.skipped == 1 else f"lines {named}" + (f" and {more:,} more" if more else "")
+        what = (
+            "1 line that is not a JSON object"
+            if self.skipped == 1
+            else f"{self.skipped:,} lines that are not JSON objects"
+        )
+        return f"Skipped {what} ({where}): another program wrote into the trace, or a write was cut short."
+
+
+def with_notes(events: TraceEvents) -> list[dict[str, Any]]:
+    """The events for the viewer page: with a `VIEWER_NOTE` event at the end when lines were skipped."""
+    note = events.note()
+    return [*events, {"type": VIEWER_NOTE, "text": note}] if note else events
+
+
+def read_trace(path: Path) -> TraceEvents:
+    """Every event of a trace file. A line that is not a JSON object is skipped and counted (`.skipped`,
+    `.note()`); a last line cut short (a run still writing) is skipped without a count.
 
     Raises OSError when the file cannot be read, ValueError when it is not an rlmx trace."""
-    events: list[dict[str, Any]] = []
+    events = TraceEvents()
     with path.open(encoding="utf-8", errors="replace") as handle:
         # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw
         # inside a string (an older trace, or one another tool wrote, holds them so).
         lines = handle.read().removesuffix("\n").split("\n")
+    last = len(lines)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except ValueError:
-            if number == len(lines):
-                break
-            raise ValueError(f"{path}: line {number} is not JSON: not an rlmx trace") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}: line {number} is not a JSON object: not an rlmx trace")
-        events.append(record)
+            if number != last:
+                events.skip(number)
+            continue
+        if isinstance(record, dict):
+            events.append(record)
+        else:
+            events.skip(number)
     if not events or not str(events[0].get("v", "")).startswith("rlmx.trace/"):
         raise ValueError(f'{path} is not an rlmx trace (its first line has no "v": "rlmx.trace/...")')
     return events

@@ -223,7 +223,7 @@ function withBidiShown(content) {
 
 // --- the model: events -> run tree ----------------------------------------------------------------------------
 function buildRun(events) {
-  const run = { kind: "run", start: null, end: null, nodes: new Map(), root: null, issues: [], unknown: new Set(),
+  const run = { kind: "run", start: null, end: null, nodes: new Map(), root: null, issues: [], unknown: new Set(), readNotes: [],
     cells: 0, subcalls: 0, failed: 0, refused: 0, searchItems: null, events: events.length, versions: new Set() };
   const subcalls = new Map();
   const pendingChildren = new Map(); // parent node id -> rlm sub-calls not linked to a child yet (old traces)
@@ -248,6 +248,9 @@ function buildRun(events) {
 
   for (const e of events) {
     if (e.v) run.versions.add(e.v);
+    // Not a run's event (so not in the switch, which handles exactly the format's): the reader's note of the
+    // lines it skipped (store.py: with_notes; parseEvents).
+    if (e.type === "viewer_note") { run.readNotes.push(String(e.text)); continue; }
     switch (e.type) {
       case "run_start": run.start = e; break;
       case "run_end": run.end = e; break;
@@ -646,6 +649,7 @@ function renderCellBody(c) {
   for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
   if (c.subcalls.length) {
     const list = { kind: "sublist", up: c };
+    c.sublist = list;  // expandAll opens it when it holds child RLMs
     const failed = c.subcalls.filter((s) => s.end && !s.end.ok).length;
     frag.append(box(list, h("div", { class: "line" }, h("span", { class: "name" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`),
       failed ? badge("error", `${failed} failed`) : null),
@@ -970,10 +974,22 @@ function parseEvents(text) {
       if (Array.isArray(obj.events)) return obj.events;
     } catch (_) { /* JSON Lines */ }
   }
-  const events = [];
-  for (const line of trimmed.split("\n")) {
-    if (!line.trim()) continue;
-    try { events.push(JSON.parse(line)); } catch (_) { /* a line cut by a run still writing */ }
+  // JSON Lines: a line that is not a JSON object is skipped and named in a note (the first few, then a count), as
+  // store.py's read_trace does; only the last line may be cut short by a run still writing it, without a note.
+  const events = [], skipped = [];
+  let count = 0;
+  const lines = text.trimEnd().split("\n");  // not `trimmed`: a blank first line still counts as line 1
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let e;
+    try { e = JSON.parse(line); } catch (_) { if (i === lines.length - 1) return; }
+    if (e && typeof e === "object" && !Array.isArray(e)) { events.push(e); return; }
+    if (++count <= 5) skipped.push(i + 1);
+  });
+  if (count) {
+    const where = `line${count === 1 ? "" : "s"} ${skipped.join(", ")}${count > skipped.length ? ` and ${fmtInt(count - skipped.length)} more` : ""}`;
+    const what = count === 1 ? "1 line that is not a JSON object" : `${fmtInt(count)} lines that are not JSON objects`;
+    events.push({ type: "viewer_note", text: `Skipped ${what} (${where}): another program wrote into the trace, or a write was cut short.` });
   }
   return events;
 }
@@ -1000,6 +1016,7 @@ function showRun(events) {
   const other = [...run.versions].filter((v) => v !== FORMAT);
   if (other.length) warnings.push(`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
   if (run.unknown.size) warnings.push(`Event types this viewer does not know were skipped: ${[...run.unknown].join(", ")}.`);
+  warnings.push(...run.readNotes);
   for (const w of warnings) main.append(h("div", { class: "note n-warn" }, w));
   if (!run.end && run.start) {
     main.append(h("div", { class: "note n-warn", id: "not-ended" },
@@ -1033,6 +1050,9 @@ function expandAll(run) {
         if (c.box) c.box.open();
         for (const s of c.subcalls) {
           if (!s.child) continue;
+          // A long list starts closed and builds its rows on first open: open it so the child's row exists.
+          // Lists of plain llm_query calls stay closed (the README promises cells and child RLMs only).
+          if (c.sublist && c.sublist.box) c.sublist.box.open();
           if (s.box) s.box.open();  // renders the child's box, which the walk then opens
           walk(s.child);
         }
