@@ -213,6 +213,19 @@ async def test_the_disk_bound_holds_again_after_a_breach() -> None:
     assert left == 0 and after.stdout == "c\n"
 
 
+async def test_empty_files_count_against_the_disk_limit() -> None:
+    # 150,000 empty files on RAM-backed folders took no block, so they counted as nothing, while every scan of them
+    # cost the host 78% of a core: each entry counts a page at least
+    making = "for i in range(3000):\n    open(f'empty{i}', 'wb').close()\nimport time\ntime.sleep(3)"
+    box = SubprocessSandbox(disk_limit_bytes=8 << 20)
+    await box.start([prepare("context", "c")])
+    try:
+        result = await box.run_cell(making, calls=no_calls, timeout=10)
+    finally:
+        await box.close()
+    assert result.status == "restarted" and "over the run's disk limit" in str(result.error), result
+
+
 async def test_a_host_refusing_the_run_dir_is_a_start_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     # A chown to an id the user namespace does not map (EINVAL) reached the CLI as a traceback and exit 1.
     async def refused(self: SubprocessSandbox) -> None:

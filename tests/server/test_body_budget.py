@@ -149,7 +149,7 @@ def test_a_request_waiting_for_room_is_refused_after_the_queue_timeout_with_what
             hog.close()
     assert status == 429 and "retry-after: 20" in head.lower()  # a stalled upload frees it at its --body-timeout
     message = answer["error"]["message"]
-    assert "--queue-timeout" in message and "for room to read its body" in message and "bytes read" in message
+    assert "--queue-timeout" in message and "for room to read its body" in message and "1,000 bytes received" in message
     # the advice names what frees the room (it named --max-concurrent-runs and --max-queued, which change nothing)
     assert "--body-timeout (20 s)" in message and "a lower --body-timeout" in message
     assert "--max-queued" not in message
@@ -199,3 +199,31 @@ async def test_a_body_that_leaves_the_line_lets_the_next_in() -> None:
     holder()
     await asyncio.sleep(0)
     assert small_room.done() and budget.queued == 0
+
+
+async def test_an_async_client_still_sending_its_body_gets_the_413_not_a_reset(tmp_path: Path) -> None:
+    # Refused before its body was read, the connection closed with the upload unread: the kernel reset it, and
+    # AsyncOpenAI (httpx's async transport) and openai-node saw "Connection error." instead of the 413 (3 of 3 tries)
+    import openai
+
+    for served in start(tmp_path, options=ServerOptions(max_request_bytes=1 << 20)):
+        async with served.async_client(timeout=30) as client:
+            for _ in range(3):
+                with pytest.raises(openai.APIStatusError) as refused:
+                    await client.chat.completions.create(
+                        model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * (6 << 20)}
+                    )
+                assert refused.value.status_code == 413 and "--max-request-bytes" in refused.value.message
+
+
+async def test_an_async_client_with_a_wrong_key_and_a_big_context_gets_the_401(tmp_path: Path) -> None:
+    # the 401 closed the connection with the body unread: AsyncOpenAI said "Connection error.", not the wrong key
+    import openai
+
+    for served in start(tmp_path, options=ServerOptions(api_key="s3cret"), api_key="nope"):
+        async with served.async_client(timeout=30) as client:
+            with pytest.raises(openai.AuthenticationError) as refused:
+                await client.chat.completions.create(
+                    model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * (6 << 20)}
+                )
+            assert refused.value.code == "invalid_api_key"

@@ -26,7 +26,7 @@ async def test_a_key_that_is_not_utf8_is_compared_as_its_bytes() -> None:
     auth = _Auth(app, key)
     for given in (b"Bearer s\xe9cret", b"Bearer wrong"):
         scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", given)]}
-        await auth(scope, None, send)
+        await auth(scope, _no_body, send)
     assert reached == ["/v1/models"] and sent[0]["status"] == 401
 
 
@@ -42,7 +42,7 @@ async def _accepts(server_key: str, sent: bytes) -> bool:
 
     auth = _Auth(app, ServerOptions(api_key=server_key).api_key)
     scope = {"type": "http", "method": "GET", "path": "/v1/models", "headers": [(b"authorization", sent)]}
-    await auth(scope, None, send)
+    await auth(scope, _no_body, send)
     return reached == ["/v1/models"]
 
 
@@ -66,3 +66,8 @@ async def test_a_key_read_from_a_file_with_a_byte_order_mark_accepts_the_key_its
 def test_a_key_with_an_invisible_mark_inside_is_refused_at_start_naming_it() -> None:
     with pytest.raises(InputError, match=r"api_key holds U\+200B \(ZERO WIDTH SPACE\) at character 4"):
         ServerOptions(api_key="sec\u200bret")
+
+
+async def _no_body() -> dict[str, Any]:
+    """The ASGI receive of a request without a body (a refusal drains what is left of it first)."""
+    return {"type": "http.request", "body": b"", "more_body": False}

@@ -352,8 +352,10 @@ class _Auth:
             kind="invalid_request_error",
             code="invalid_api_key",
         )
-        headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}  # close rather than drain an unread body
-        await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+        headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
+        inbox = bodies.Inbox(receive)  # an unread body is dropped first, so that a client still sending sees the 401
+        await inbox.drain(bodies.DRAIN_BYTES, bodies.DRAIN_SECONDS)
+        await JSONResponse(body, status_code=401, headers=headers)(scope, inbox, send)
 
 
 # --- endpoints ----------------------------------------------------------------------------------------
@@ -381,12 +383,27 @@ def _uncancel() -> None:
 
 
 async def _chat_completion(request: Request, server: _Server) -> Response:
+    inbox = bodies.Inbox(request.receive)
+    try:
+        return await _completion_of(request, server, inbox)
+    except RequestError as refused:
+        if refused.status in _REFUSED_UNREAD:
+            most = max(2 * server.options.max_request_bytes, bodies.DRAIN_BYTES)
+            await inbox.drain(most, min(bodies.DRAIN_SECONDS, server.options.body_timeout))
+        raise
+
+
+_REFUSED_UNREAD = frozenset({413, 429})
+"""Refusals that may come before the request's body was read whole: its rest is drained so that the client sees
+them (408 is not: that client stopped sending; nor a shutdown's 503, which must not wait)."""
+
+
+async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox) -> Response:
     limit = server.options.max_request_bytes
     bodies.check_declared_size(dict(request.headers), limit)
     key = _idempotency_key(request)
     if key is not None and (run := server.runs.find(key)) is not None:
-        return await _retry(request, server, run, key)
-    inbox = bodies.Inbox(request.receive)
+        return await _retry(request, server, inbox, run, key)
     # The body is read (and checked: a bad request gets its 4xx at once, however busy the server is) before the
     # wait for a run slot: only runs hold slots, so a slow or stalled upload holds none.
     try:
@@ -476,11 +493,11 @@ async def _room(server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> No
             raise bodies.ClientLeft
         if not waiting.cancelled():
             waiting.result()  # the shutdown's 503
-        raise _no_room(server, claim)
+        raise _no_room(server, claim, claim.size + inbox.kept)
     admission.check_open()
 
 
-def _no_room(server: _Server, claim: bodies.Claim) -> RequestError:
+def _no_room(server: _Server, claim: bodies.Claim, received: int) -> RequestError:
     """The 429 of a body that waited --queue-timeout for room: what holds the room says when it frees, and what
     would help (bodies read whole leave as their runs start; uploads still arriving, at worst at --body-timeout)."""
     budget, options = server.waiting, server.options
@@ -493,7 +510,7 @@ def _no_room(server: _Server, claim: bodies.Claim) -> RequestError:
         helps = "a lower --body-timeout, if slow or stalled uploads hold it"
     error = RequestError(
         f"this request waited {options.queue_timeout:g} s (--queue-timeout) for room to read its body "
-        f"({claim.size:,} bytes read): the bodies of requests not yet running may hold {budget.cap:,} bytes in all, "
+        f"({received:,} bytes received): the bodies of requests not yet running may hold {budget.cap:,} bytes in all, "
         f"held now by {budget.held - claim.size:,} bytes of other bodies, which free it {frees}: retry after the "
         f"Retry-After seconds, or start the server with {helps}",
         code="too_many_runs",
@@ -669,9 +686,8 @@ def answers_from_context_only(rlm: RLM) -> bool:
     return isinstance(getattr(rlm.lm, "inner", rlm.lm), GuidedRoot)
 
 
-async def _retry(request: Request, server: _Server, run: Run, key: str) -> Response:
+async def _retry(request: Request, server: _Server, inbox: bodies.Inbox, run: Run, key: str) -> Response:
     """A request whose Idempotency-Key names a known run: after checking it is the same request, follow it."""
-    inbox = bodies.Inbox(request.receive)
     claim = server.waiting.claim()  # a retry's body is read under the same budget, then given back at once
     try:
         raw = await _raw(request, server, inbox, claim)

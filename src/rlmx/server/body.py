@@ -36,6 +36,12 @@ WAITING_BYTES = 8 * 1024 * 1024
 """The most body bytes that requests not yet running may hold together, server-wide, counting bodies over
 THREAD_THRESHOLD bytes (held, read and mapped, a body costs about three times its size): so that a queue of long
 documents holds little memory however long it is, the rest of a body is read only while there is room."""
+DRAIN_BYTES = 64 * 1024 * 1024
+"""The least a refused request's unread body may be read and dropped (twice --max-request-bytes when more)."""
+DRAIN_SECONDS = 10.0
+"""The longest a refused request's unread body is read and dropped so that its client sees the refusal."""
+DRAIN_QUIET = 0.5
+"""Seconds without a byte after which that draining stops."""
 LOOK_AHEAD = 64 * 1024
 """Body bytes read ahead, unbooked, while a request waits, to see its client leave (`Inbox.leaving`)."""
 DEFAULT_BODY_TIMEOUT = 60.0
@@ -68,7 +74,14 @@ class Inbox:
         self._pending: asyncio.Future[Message] | None = None
         self.whole = False
         """Whether the body's last message was read ahead."""
+        self.ended = False
+        """Whether the body's last message has arrived (read ahead, or taken)."""
         self.left = False
+
+    @property
+    def kept(self) -> int:
+        """Body bytes read ahead and not yet taken."""
+        return self._kept_bytes
 
     async def leaving(self) -> None:
         """Return once the client leaves. Reads ahead at most LOOK_AHEAD bytes of the body (and one message) to see
@@ -90,6 +103,7 @@ class Inbox:
             self._kept.append(message)
             self._kept_bytes += len(message.get("body", b""))
             self.whole = self.whole or not message.get("more_body", False)
+            self.ended = self.ended or self.whole
 
     async def __call__(self) -> Message:
         if self._kept:
@@ -99,7 +113,27 @@ class Inbox:
         if self.left:
             return {"type": "http.disconnect"}
         pending, self._pending = self._pending, None
-        return await (pending if pending is not None else self._receive())
+        message = await (pending if pending is not None else self._receive())
+        if message["type"] == "http.disconnect":
+            self.left = True
+        elif not message.get("more_body", False):
+            self.ended = True
+        return message
+
+    async def drain(self, most: int, seconds: float) -> None:
+        """Read and drop the rest of the body of a request refused before it was read (at most `most` bytes, for at
+        most `seconds`), so that the refusal reaches the client: a server that closes the connection with bytes
+        unread resets it (RFC 9112 9.6), and a client still sending (httpx's async transport, openai-node) then
+        sees a connection error instead of the 413 or 429. A client that sends nothing for DRAIN_QUIET seconds is
+        not waited for (it stalled, or waits for the answer first)."""
+        dropped = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        with contextlib.suppress(TimeoutError):
+            while not self.ended and not self.left and dropped < most:
+                async with asyncio.timeout(min(DRAIN_QUIET, end - loop.time())):
+                    message = await self()
+                dropped += len(message.get("body", b""))
 
 
 _NOT_STARTED = "this request was waiting for room to read its body and did not start"
