@@ -227,3 +227,32 @@ async def test_an_async_client_with_a_wrong_key_and_a_big_context_gets_the_401(t
                     model=MODEL, messages=ask("How long is the context?"), extra_body={"context": "x" * (6 << 20)}
                 )
             assert refused.value.code == "invalid_api_key"
+
+
+@pytest.mark.parametrize("key", [None, "nope"], ids=["over-the-limit", "wrong-key"])
+def test_a_refusal_to_a_client_awaiting_100_continue_comes_before_any_body(tmp_path: Path, key: str | None) -> None:
+    # draining the refused body asked for it: uvicorn answered "100 Continue", and curl sent all 40 MB before the 413
+    options = ServerOptions(max_request_bytes=1 << 20, api_key="s3cret" if key else None)
+    for served in start(tmp_path, options=options):
+        host, port = served.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as connection:
+            auth = b"Authorization: Bearer %s\r\n" % key.encode() if key else b""
+            head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s"
+            connection.sendall(head % (COMPLETIONS.encode(), 40 << 20, auth) + b"Expect: 100-continue\r\n\r\n")
+            connection.settimeout(10)
+            first = connection.recv(4096)
+        assert first.startswith(b"HTTP/1.1 401" if key else b"HTTP/1.1 413"), first[:80]
+
+
+async def test_draining_a_refused_body_ends_when_the_server_stops() -> None:
+    # a wrong-key client still sending when the server began to stop was drained until uvicorn cancelled it: a 500
+    from rlmx.server.body import Inbox
+
+    async def endless() -> dict[str, object]:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+
+    stopping = asyncio.get_running_loop().time() + 0.3
+    began = asyncio.get_running_loop().time()
+    await Inbox(endless).drain(1 << 30, 10, stop=lambda: asyncio.get_running_loop().time() > stopping)
+    assert asyncio.get_running_loop().time() - began < 2  # not the 10 s a client still sending may be given

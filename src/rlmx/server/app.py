@@ -176,7 +176,10 @@ def create_app(
         server.admission.close()  # queued requests get their 503; no run starts any more
         await server.runs.cancel_all()  # what the graceful shutdown did not finish is stopped, workers killed
 
-    middleware = [Middleware(_RequestId), Middleware(_Auth, api_key=options.api_key)]
+    def closed() -> bool:
+        return server.admission.closed
+
+    middleware = [Middleware(_RequestId), Middleware(_Auth, api_key=options.api_key, closed=closed)]
     if options.cors_origins:
         middleware.insert(
             0,
@@ -323,8 +326,10 @@ class _Auth:
     """`Authorization: Bearer <key>` on every route but /health and the viewer page, when the server has a key. The
     page holds no data: it fetches the trace with the key (given in the page URL's #key= fragment)."""
 
-    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+    def __init__(self, app: ASGIApp, api_key: str | None, closed: Callable[[], bool] = lambda: False) -> None:
         self.app = app
+        self.closed = closed
+        """Whether the server is shutting down (a refusal then drains no body)."""
         # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes;
         # without the line end a key read from a file brings (clients send none: no header can hold one)
         self.expected = None if api_key is None else os.fsencode(trimmed_key(api_key))
@@ -353,8 +358,9 @@ class _Auth:
             code="invalid_api_key",
         )
         headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
-        inbox = bodies.Inbox(receive)  # an unread body is dropped first, so that a client still sending sees the 401
-        await inbox.drain(bodies.DRAIN_BYTES, bodies.DRAIN_SECONDS)
+        # an unread body is dropped first, so that a client still sending sees the 401 (not while the server stops)
+        inbox = bodies.Inbox(receive, expects_continue=_expects_continue(dict(scope["headers"]).get(b"expect")))
+        await inbox.drain(bodies.DRAIN_BYTES, bodies.DRAIN_SECONDS, stop=self.closed)
         await JSONResponse(body, status_code=401, headers=headers)(scope, inbox, send)
 
 
@@ -383,14 +389,22 @@ def _uncancel() -> None:
 
 
 async def _chat_completion(request: Request, server: _Server) -> Response:
-    inbox = bodies.Inbox(request.receive)
+    inbox = bodies.Inbox(request.receive, expects_continue=_expects_continue(request.headers.get("expect")))
     try:
         return await _completion_of(request, server, inbox)
     except RequestError as refused:
         if refused.status in _REFUSED_UNREAD:
             most = max(2 * server.options.max_request_bytes, bodies.DRAIN_BYTES)
-            await inbox.drain(most, min(bodies.DRAIN_SECONDS, server.options.body_timeout))
+            seconds = min(bodies.DRAIN_SECONDS, server.options.body_timeout)
+            await inbox.drain(most, seconds, stop=lambda: server.admission.closed)
         raise
+
+
+def _expects_continue(expect: str | bytes | None) -> bool:
+    """Whether an `Expect` header asks for a 100 (Continue) before the body is sent."""
+    if isinstance(expect, bytes):
+        expect = expect.decode("latin-1")
+    return expect is not None and expect.strip().lower() == "100-continue"
 
 
 _REFUSED_UNREAD = frozenset({413, 429})

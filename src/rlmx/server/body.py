@@ -67,8 +67,12 @@ class Inbox:
     comes first. A receive under way when a read-ahead is cancelled is kept for the next call, so no message is
     lost."""
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, *, expects_continue: bool = False) -> None:
         self._receive = receive
+        self.expects_continue = expects_continue
+        """The client sent `Expect: 100-continue`: it sends its body only once asked (the first receive asks)."""
+        self.received = False
+        """Whether any of the body (or the client's leaving) was received."""
         self._kept: deque[Message] = deque()
         self._kept_bytes = 0
         self._pending: asyncio.Future[Message] | None = None
@@ -97,6 +101,7 @@ class Inbox:
             self._pending = asyncio.ensure_future(self._receive())
         message = await asyncio.shield(self._pending)
         self._pending = None
+        self.received = True
         if message["type"] == "http.disconnect":
             self.left = True
         else:
@@ -114,23 +119,28 @@ class Inbox:
             return {"type": "http.disconnect"}
         pending, self._pending = self._pending, None
         message = await (pending if pending is not None else self._receive())
+        self.received = True
         if message["type"] == "http.disconnect":
             self.left = True
         elif not message.get("more_body", False):
             self.ended = True
         return message
 
-    async def drain(self, most: int, seconds: float) -> None:
+    async def drain(self, most: int, seconds: float, stop: Callable[[], bool] = lambda: False) -> None:
         """Read and drop the rest of the body of a request refused before it was read (at most `most` bytes, for at
         most `seconds`), so that the refusal reaches the client: a server that closes the connection with bytes
         unread resets it (RFC 9112 9.6), and a client still sending (httpx's async transport, openai-node) then
         sees a connection error instead of the 413 or 429. A client that sends nothing for DRAIN_QUIET seconds is
-        not waited for (it stalled, or waits for the answer first)."""
+        not waited for (it stalled, or waits for the answer first), nor one that sent `Expect: 100-continue` and
+        nothing yet (asking would invite the body it waits to be asked for: RFC 9110 10.1.1); draining ends too once
+        `stop()` (the server is shutting down)."""
+        if self.expects_continue and not self.received:
+            return
         dropped = 0
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
         with contextlib.suppress(TimeoutError):
-            while not self.ended and not self.left and dropped < most:
+            while not self.ended and not self.left and dropped < most and not stop():
                 async with asyncio.timeout(min(DRAIN_QUIET, end - loop.time())):
                     message = await self()
                 dropped += len(message.get("body", b""))
