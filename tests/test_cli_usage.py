@@ -128,3 +128,18 @@ def test_serve_says_its_api_key_is_its_own_when_the_model_has_none(
     said = " ".join(capsys.readouterr().err.split())
     assert "no API key for the OpenAI API" in said
     assert "--server-api-key, alias --api-key, is this server's own key, the one its clients must send" in said
+
+
+def test_a_model_flag_says_that_rlmx_base_url_went_unused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # RLMX_BASE_URL exported, `--model qwen` asked the OpenAI API (as documented) and said only "no API key"
+    for env in ("OPENAI_API_KEY", "RLMX_API_KEY", "RLMX_MODEL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("RLMX_BASE_URL", "http://127.0.0.1:8000/v1")
+    assert main(["ask", "q", "--model", "qwen"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "no API key for the OpenAI API" in said
+    assert (
+        "RLMX_BASE_URL, http://127.0.0.1:8000/v1, is used only with RLMX_MODEL: with --model, give --base-url" in said
+    )

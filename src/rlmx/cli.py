@@ -720,9 +720,15 @@ def _api_key(
         return key
     if fallback is None and base_url is None:
         server_key = " " + SERVER_KEY_NOTE if getattr(args, "server_api_key", None) else ""
+        # RLMX_BASE_URL goes with RLMX_MODEL: a --model names its server with --base-url (or the OpenAI API)
+        unused = (
+            f" (RLMX_BASE_URL, {environ['RLMX_BASE_URL']}, is used only with RLMX_MODEL: with --model, give --base-url)"
+            if environ.get("RLMX_BASE_URL") and getattr(args, "model", None) is not None
+            else ""
+        )
         raise UsageError(
             "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY), or pass "
-            f"--api-key-env VAR, or give a --base-url for a server that needs no key{server_key}"
+            f"--api-key-env VAR, or give a --base-url for a server that needs no key{unused}{server_key}"
         )
     return fallback
 

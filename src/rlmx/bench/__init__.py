@@ -43,8 +43,9 @@ _GENERATORS: dict[str, Any] = {
 def generate(
     family: str, *, seed: int, target_tokens: int, index: int, cache_dir: str | Path | None = None, **params: Any
 ) -> Task:
-    """Task `index` of `family` at `target_tokens` chars4 tokens (within 1%; oolong and pairs within one line, ~25
-    tokens, which is 1% from 2,500 tokens), a pure function of its arguments.
+    """Task `index` of `family` at `target_tokens` chars4 tokens (within 1% from 4k tokens; below, within one of the
+    whole units the family adds: an oolong/pairs line, ~25 tokens, a docs sentence per document), a pure function
+    of its arguments.
 
     With `cache_dir` the task is read from / written to `cache_dir/<key>.json`. Raises InputError for an unknown
     family, a size outside MIN_TOKENS..MAX_TOKENS, a negative index or a parameter the family does not take.

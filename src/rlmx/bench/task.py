@@ -4,7 +4,7 @@ Token counter: `chars4`, the spec's dependency-free estimator `ceil(len(text) / 
 what `target_tokens` and `metadata["n_tokens"]` mean; cl100k is 3.8-4.1 characters a token on English and code,
 so a chars4 count is within about 5% of a cl100k count. Generators reach the target within 1% of chars4 tokens
 by adding whole units (sentences, lines, docs, files) and summing their lengths, never re-measuring the text (a
-unit is the bound where it is over 1%: oolong's ~25-token lines below 2,500 tokens).
+unit is the bound where it is over 1%: oolong's ~25-token lines and a docs sentence per document below 4k).
 For a size in another tokenizer (cl100k, or one registered by the caller) see rlmx.bench.suite.generate_counted.
 """
 
