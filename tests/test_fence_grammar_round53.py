@@ -41,6 +41,14 @@ def test_an_ipython_session_runs_its_input_lines_only() -> None:
     assert "LAST=blue" in feedback(SESSION)
 
 
+def test_a_console_session_keeps_ipython_prompts_it_printed_as_output() -> None:
+    # a `>>>` session printing a notebook's text ran the printed "In [1]:" lines as code (audit 58)
+    session = ">>> w = context.split()\n>>> print(nb)\nIn [1]: print('LEAK')\n   ...: print('LEAK2')\n>>> w[-1]"
+    assert parse_reply(f"```python\n{session}\n```").cells == ("w = context.split()\nprint(nb)\nw[-1]",)
+    ipython = "In [1]: x = 1\n>>> print('printed, not run')\nIn [2]: x"  # and the other way round
+    assert parse_reply(f"```ipython\n{ipython}\n```").cells == ("x = 1\nx",)
+
+
 def test_a_one_line_ipython_session_is_not_run_as_an_annotation() -> None:
     # `In [1]: x = len(context)` compiles (an annotated subscript) and would fail with NameError 'In'
     assert parse_reply("```ipython\nIn [1]: x = len(context)\nIn [2]: print('N', x)\n```").cells == (

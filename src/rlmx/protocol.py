@@ -278,9 +278,12 @@ _FENCE_AT_LINE_END = re.compile(rf"(?P<fence>`{{3,}}+|~{{3,}}+){_FENCE_BLANK}*+$
 _SESSION_START = re.compile(r"(?:>>>|In ?\[\d+\]:)(?: |$)")
 """The first line of an interactive session's transcript: a `>>>` prompt or IPython's `In [1]:` (never a continuation:
 a block opening with `...` is code, Python's Ellipsis)."""
-_SESSION_INPUT = re.compile(r"(?:>>>|\.\.\.)(?: |$)|In ?\[\d+\]:(?: |$)|[ \t]*+\.\.\.+:(?: |$)")
-"""A session's input line, by its prompt: `>>>`/`...`, or IPython's `In [n]:` and `   ...:` (indented to align with
-`In [n]:`'s colon). Any other line of the session is output (`Out[n]:` and what it shows, or what was printed)."""
+_CONSOLE_INPUT = re.compile(r"(?:>>>|\.\.\.)(?: |$)")
+"""An input line of a `>>>` session, by its prompt: `>>>` or `...`."""
+_IPYTHON_INPUT = re.compile(r"In ?\[\d+\]:(?: |$)|[ \t]*+\.\.\.+:(?: |$)")
+"""An input line of an IPython session: `In [n]:`, or `   ...:` (indented to align with `In [n]:`'s colon). In
+either kind of session any other line is output (`Out[n]:` and what it shows, or what was printed), and so is a line
+with the other kind's prompt: a `>>>` session printing IPython's prompts (a notebook's text) shows them."""
 _MARKER_TOKENS = "|".join(
     sorted({end.group(1) for pair in _MARKUP_TAGS for tag in pair if (end := re.search(r"<\|(\w+)\|>\Z", tag))})
 )
@@ -1154,8 +1157,9 @@ def _session_input(code: str) -> str:
     """The input lines of a session transcript whose first line is a prompt, their prompts removed: every line after
     a prompt is one, a continuation or output, which is dropped (the model copied a session, not code)."""
     kept = []
+    inputs = _CONSOLE_INPUT if code.lstrip("\n").startswith(">>>") else _IPYTHON_INPUT  # the first prompt's kind
     for line in code.split("\n"):
-        prompt = _SESSION_INPUT.match(line)
+        prompt = inputs.match(line)
         if prompt is not None:
             kept.append(line[prompt.end() :])
     return "\n".join(kept)
