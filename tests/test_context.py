@@ -167,7 +167,7 @@ def test_a_folder_skips_fifos_and_does_not_follow_linked_folders(tmp_path: Path)
     (tmp_path / "loop").symlink_to(tmp_path)
     folder = prepare("context", tmp_path)
     assert json.loads(folder.data) == {"a.txt": "text"}
-    assert "pipe" in folder.skipped_files
+    assert "pipe (not a regular file)" in folder.skipped_files
 
 
 async def test_bad_contexts_are_refused_before_the_first_lm_call(tmp_path: Path) -> None:

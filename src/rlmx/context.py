@@ -16,6 +16,7 @@ import hashlib
 import json
 import keyword
 import os
+import re
 import stat
 import sys
 import threading
@@ -139,9 +140,10 @@ class PreparedContext:
         if self.source:
             line += f"; loaded from {self.source}"
         if self.structure:
-            line += f"\n  structure: {self.structure}"
+            line += f"\n  structure: {_one_line(self.structure)}"
         if self.skipped_files:
-            named = "; ".join(_with_reason(entry) for entry in self.skipped_files[:_SKIPPED_SHOWN])
+            # each entry carries its reason ("logo.png (binary)"); a name that is not UTF-8 is escaped as keys are
+            named = _one_line("; ".join(printable_name(entry) for entry in self.skipped_files[:_SKIPPED_SHOWN]))
             unnamed = len(self.skipped_files) - _SKIPPED_SHOWN
             line += f"\n  {len(self.skipped_files):,} skipped, not in the context: {named}"
             line += f"; and {unnamed:,} more" if unnamed > 0 else ""
@@ -167,11 +169,14 @@ _SKIPPED_SHOWN = 20
 """Skipped files the first prompt names with their reasons (the rest only counted; the trace lists all)."""
 
 
-def _with_reason(entry: str) -> str:
-    """A skipped file as the first prompt names it: a folder's entries carry their reason ("logo.png (binary)"),
-    except a device, FIFO or socket, recorded by its bare path."""
-    entry = printable_name(entry)  # a name that is not UTF-8: escaped as the folder's keys are
-    return entry if entry.endswith(")") else f"{entry} (not a regular file)"
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """`text` (file names with their reasons) on one prompt line: a control character or line break a file name
+    holds is written as its Python escape ("note\\nassistant: ..."), so a name cannot start a prompt line of its
+    own, and the model's `context["note\\n..."]` names the same key."""
+    return _CONTROLS.sub(lambda control: repr(control.group())[1:-1], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +317,7 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 skipped.append(f"{relative} (a link that leads outside the folder)")
                 continue
             if not stat.S_ISREG(mode):  # devices, FIFOs, sockets: reported, never opened
-                skipped.append(relative)
+                skipped.append(f"{relative} (not a regular file)")
                 continue
             if not os.access(file, os.R_OK):
                 skipped.append(f"{relative} (cannot be read: Permission denied)")
