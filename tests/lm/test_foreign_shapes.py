@@ -166,3 +166,48 @@ async def test_a_stream_only_models_stream_of_another_apis_events_is_named_not_r
     advises_base_url(await refused(server), api)
     assert len(server.requests) == 2  # the plain request, then the one stream
     assert server.requests[1].body.get("stream") is True
+
+
+# --- what is NOT another API's shape (audit 58) -------------------------------------------------------------
+
+
+async def test_a_chat_stream_with_pings_that_ends_in_an_error_says_its_error(server: FakeOpenAIServer) -> None:
+    # Claude's OpenAI-compatible endpoint sends {"type": "ping"} in chat streams: a stream cut by an error after one
+    # was named "Anthropic's Messages API" (not resent, the error's own words lost)
+    events = sse(
+        ("ping", {"type": "ping"}),
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded, try later"}}),
+    )
+    server.script(
+        Reply(400, error_body("This model only support stream mode, please enable the stream parameter")),
+        Reply(body=events, headers={"content-type": "text/event-stream"}),
+    )
+    with pytest.raises(Exception, match="Overloaded, try later") as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert "Anthropic" not in str(caught.value)
+
+
+async def test_chunk_lines_keeping_their_end_marker_and_keepalives_are_read(server: FakeOpenAIServer) -> None:
+    # a proxy that strips `data: ` leaves `[DONE]` and `: OPENROUTER PROCESSING`: called "not JSON", sent 3 times
+    body = b": OPENROUTER PROCESSING\n" + lines(chat_chunk({"content": "Paris"}, "stop")) + b"[DONE]\n"
+    body = lines(chat_chunk({"role": "assistant", "content": ""})) + body
+    server.script(Reply(body=body, headers={"content-type": "application/x-ndjson"}))
+    completion = await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert (completion.text, completion.finish_reason) == ("Paris", "stop") and len(server.requests) == 1
+
+
+async def test_an_array_wrapped_error_keeps_its_message(server: FakeOpenAIServer) -> None:
+    # Google's OpenAI endpoint wraps errors in a list: "JSON list, not a chat completion object", the quota lost
+    quota = [{"error": {"code": 429, "message": "Quota exceeded for metric generate_content", "status": "EXHAUSTED"}}]
+    server.script(Reply(body=json.dumps(quota).encode()))
+    with pytest.raises(Exception, match="Quota exceeded for metric generate_content"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+
+
+async def test_an_output_list_of_strings_is_not_named_the_responses_api(server: FakeOpenAIServer) -> None:
+    # Replicate's prediction (`output`: a list of strings) was named "the OpenAI Responses API"
+    prediction = {"id": "p1", "status": "succeeded", "output": ["Par", "is"]}
+    server.script(Reply(body=json.dumps(prediction).encode()))
+    with pytest.raises(Exception) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)
+    assert "Responses" not in str(caught.value)

@@ -156,8 +156,8 @@ def _json_lines(raw: bytes, content_type: str) -> list[Any] | None:
     value."""
     objects: list[Any] = []
     for line in LINE_ENDS.split(body_text(raw, content_type)):
-        if not line.strip():
-            continue
+        if not line.strip() or line.startswith(":") or line.strip() == "[DONE]":
+            continue  # a keep-alive comment or the end marker a stripped SSE stream keeps
         try:
             value = json.loads(line)
         except json.JSONDecodeError:
@@ -290,10 +290,12 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
             failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
     if not seen:
         return None
-    if foreign is not None and not chat:
+    if foreign is not None and not chat and error is None:  # an error the stream stated is its answer
         raise _not_chat(foreign, framing)
     if not chat and not isinstance(raw, bytes):
-        return None  # JSON lines or an array of objects that are no chat chunks: not a stream rlmx knows
+        # JSON lines or an array of objects that are no chat chunks: not a stream rlmx knows, unless one says an
+        # error (Google's `[{"error": {...}}]`), which is then the reply's
+        return None if error is None else {"choices": [], "error": error}
     if error is None and finish is None and not done:
         error = "the stream ended before the reply did (no finish_reason, no [DONE])"
     reply: dict[str, Any] = {"index": 0, "message": pieces.message(), "finish_reason": finish}
@@ -771,9 +773,9 @@ _ANTHROPIC_EVENTS = frozenset(
         "content_block_stop",
         "message_delta",
         "message_stop",
-        "ping",
     }
 )
+"""Anthropic's stream events (not `ping`: Claude's OpenAI-compatible endpoint and gateways send it in chat streams)."""
 _COHERE_EVENTS = frozenset(
     {
         "message-start",
@@ -814,7 +816,8 @@ def _foreign_shape(body: dict[str, Any]) -> str | None:
     kind = body.get("type")
     named = kind if isinstance(kind, str) else ""
     output = body.get("output")
-    if body.get("object") == "response" or named.startswith("response.") or isinstance(output, list):
+    items = isinstance(output, list) and output and all(isinstance(item, dict) and "type" in item for item in output)
+    if body.get("object") == "response" or named.startswith("response.") or items:
         return "the OpenAI Responses API"  # `output[]` items, or its stream's `response.*` events
     content = body.get("content")
     if named in _ANTHROPIC_EVENTS or (isinstance(content, list) and (named == "message" or "stop_reason" in body)):
