@@ -22,10 +22,10 @@ def server() -> Iterator[FakeOpenAIServer]:
         yield running
 
 
-def first_turn_output(server: FakeOpenAIServer, content: str) -> str:
-    """What the model is told after its first reply, `content` with its reasoning apart in reasoning_content."""
+def first_turn_output(server: FakeOpenAIServer, content: str, reasoning: str = "Strip the tags, then look.") -> str:
+    """What the model is told after its first reply, `content` with `reasoning` apart in reasoning_content."""
     server.script(
-        Reply(body=completion_body(content, usage=usage(20, 9), reasoning_content="Strip the tags, then look.")),
+        Reply(body=completion_body(content, usage=usage(20, 9), reasoning_content=reasoning)),
         Reply(body=completion_body("FINAL(done)", usage=usage(20, 3))),
     )
     result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="c")
@@ -79,16 +79,7 @@ DRAFTED = "```repl\nprint('DRAFT' + 'ED')\n```"
 def legacy_turn_output(server: FakeOpenAIServer, thought: str, close: str) -> str:
     """What the model is told after a reply that gives `thought` in reasoning_content and, tags and all (`close`
     ending it), in content."""
-    content = "<think>\n" + thought + close + STRIP_TAGS
-    server.script(
-        Reply(body=completion_body(content, usage=usage(20, 9), reasoning_content=thought)),
-        Reply(body=completion_body("FINAL(done)", usage=usage(20, 3))),
-    )
-    result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("q", context="c")
-    assert (result.status, result.answer) == ("finished", "done")
-    told = server.requests[1].body["messages"][-1]["content"]
-    assert isinstance(told, str)
-    return told
+    return first_turn_output(server, "<think>\n" + thought + close + STRIP_TAGS, reasoning=thought)
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +18,11 @@ from rlmx.lm import Message, ScriptedLM
 from rlmx.viewer.server import ViewerServer
 from rlmx.viewer.store import read_trace
 from scripting import repl, router, turn_of
+from viewer import test_browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver") or (
-    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
-)
-PAGE_LIMIT_S = 60
+PAGE_LIMIT_S = test_browser.PAGE_LIMIT_S
+browser = test_browser.browser
+"""The real-browser fixture of test_browser (one browser; under RLMX_REQUIRE_BROWSER=1 its absence fails)."""
 
 
 def _small_trace(folder: Path) -> Path:
@@ -120,27 +117,6 @@ def test_redact_keeps_the_readable_events_and_says_which_lines_it_left_out(
 
 
 # --- in a real browser -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install -e '.[dev]')")
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(PAGE_LIMIT_S)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _open(driver: Any, url: str) -> None:
