@@ -461,8 +461,9 @@ async def _read(
 
 async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> bytes:
     """The request's body, read within --body-timeout (counted while the client sends, not while the body waits
-    for room) under the waiting bodies' budget: past its first THREAD_THRESHOLD bytes, the rest is read only while
-    the budget has room, waited for at most --queue-timeout in all (see `_room`). Raises its 4xx, or ClientLeft."""
+    for room) under the waiting bodies' budget: a big body (declared over THREAD_THRESHOLD bytes, or past them) is
+    read only while the budget has room, waited for at most --queue-timeout in all (see `_room`). Raises its 4xx, or
+    ClientLeft."""
     options = server.options
     room = functools.partial(_room, server, inbox)
     declared = request.headers.get("content-length")  # a number: checked by `check_declared_size`

@@ -76,8 +76,6 @@ class Inbox:
         self._kept: deque[Message] = deque()
         self._kept_bytes = 0
         self._pending: asyncio.Future[Message] | None = None
-        self.whole = False
-        """Whether the body's last message was read ahead."""
         self.ended = False
         """Whether the body's last message has arrived (read ahead, or taken)."""
         self.left = False
@@ -91,7 +89,7 @@ class Inbox:
         """Return once the client leaves. Reads ahead at most LOOK_AHEAD bytes of the body (and one message) to see
         it: a client that leaves with little of its body unsent is seen at once, one whose unread body fills its
         socket once that body is read."""
-        while not self.left and (self.whole or self._kept_bytes < LOOK_AHEAD):
+        while not self.left and (self.ended or self._kept_bytes < LOOK_AHEAD):
             await self._take()
         if not self.left:
             await asyncio.Event().wait()  # only the caller's cancellation ends this wait
@@ -107,8 +105,7 @@ class Inbox:
         else:
             self._kept.append(message)
             self._kept_bytes += len(message.get("body", b""))
-            self.whole = self.whole or not message.get("more_body", False)
-            self.ended = self.ended or self.whole
+            self.ended = self.ended or not message.get("more_body", False)
 
     async def __call__(self) -> Message:
         if self._kept:
