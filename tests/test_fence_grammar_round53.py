@@ -100,3 +100,10 @@ def test_a_closing_tag_in_a_string_is_code_and_the_tag_hint_names_the_cells_own_
     error = 'File "<cell 1>", line 2\n    [/code]\n    ^\nSyntaxError: invalid syntax'
     assert "closing tag ([/code])" in fence_hint(error)
     assert fence_hint('File "/lib/x.py", line 2\n    </code>\nSyntaxError: invalid syntax') == ""
+
+
+@pytest.mark.parametrize("line", ["%timeit words = context.split()", "!ls -la", "%%time"])
+def test_an_ipython_magic_in_a_session_is_named_to_the_model(line: str) -> None:
+    # a magic or shell escape among a session's inputs failed the whole cell with a bare SyntaxError, no hint
+    told = feedback(f"```ipython\nIn [1]: words = context.split()\nIn [2]: {line}\nIn [3]: print(words[-1])\n```")
+    assert "SyntaxError" in told and "Line 2 of the block is an IPython magic or shell command" in told, told

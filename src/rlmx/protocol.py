@@ -1804,6 +1804,11 @@ CLOSE_TAG_HINT = (
     "(```), so the tag and the lines after it were read as code. Close each block with a line of ``` and rewrite "
     "the code that failed."
 )
+MAGIC_HINT = (
+    "\nLine {line} of the block is an IPython magic or shell command ({start}...), not Python: the REPL runs Python "
+    "only. Write it in Python (time a step with time.perf_counter(), list files with os.listdir()), and rewrite the "
+    "code that failed."
+)
 PROSE_HINT = (
     "\nLine {line} of the block reads as prose, not code: everything in a block runs as Python. If the block's "
     "closing ``` was missing, the text written after the code was read as code too. Close each block with a line "
@@ -1825,6 +1830,8 @@ _SYNTAX_ERROR_LINE = re.compile(
 )
 
 
+_MAGIC_LINE = re.compile(r"[ \t]*+(?P<start>%%?[A-Za-z_]\w*|![^\s=]\S*)")
+"""A failed line that an IPython magic (`%timeit`, `%%time`) or shell escape (`!ls`) begins."""
 _FENCE_SOURCE = re.compile(rf"{_FENCE_BLANK}*+(?P<fence>(?:`{{3,}}+|~{{3,}}+)[^\n`]{{0,40}})")
 """A failed line that is a fence line (up to 40 characters of its info string, to name it)."""
 
@@ -1843,6 +1850,9 @@ def fence_hint(error: str | None) -> str:
     tag = _CLOSE_TAG_LINE.fullmatch(failed.group("source")) if failed is not None and own else None
     if failed is not None and tag is not None:  # a block meant to end at a closing tag, as another markup ends it
         return CLOSE_TAG_HINT.format(line=failed.group("line"), tag=tag.group("tag"))
+    magic = _MAGIC_LINE.match(failed.group("source")) if failed is not None and own else None
+    if failed is not None and magic is not None:  # `%timeit f()`, `!ls`: no line of Python starts so
+        return MAGIC_HINT.format(line=failed.group("line"), start=magic.group("start"))
     if failed is not None and _PROSE_LINE.fullmatch(failed.group("source").strip()):
         return PROSE_HINT.format(line=failed.group("line"))
     if failed is not None and _LINE_OPEN_TAG.match(failed.group("source")):
