@@ -150,7 +150,8 @@ def hidden(name: str) -> bool:
     """Whether a folder's entry (one name, not a path) is hidden: a dot-file or dot-folder (`.env`, `.git/`,
     `.venv/`). The one rule for every folder rlmx reads (`rlmx ask --context DIR`, the Python API, `rlmx mcp`'s
     granted folders): skipped and reported as "hidden", never sent, as a user listing the folder expects. A hidden
-    file or folder named directly as a context is still read: the user asked for it."""
+    file or folder named directly as a context is still read: the user asked for it (not through `rlmx mcp`, where
+    the client picks the path: `Roots.check` refuses it)."""
     return name.startswith(".")
 
 

@@ -121,7 +121,25 @@ class Roots:
                 f"path {shown} is outside the {self._kinds()} this server may read: {self.describe()}. Ask the user "
                 "to grant it (rlmx mcp --allow PATH), or pass the text itself as `text`"
             )
+        self._refuse_hidden(raw, given, resolved)
         return resolved
+
+    def _refuse_hidden(self, raw: str, given: Path, resolved: Path) -> None:
+        """Refuse a hidden file or folder (`documents.hidden`: `.env`, `.git/`) inside a granted root, named by the
+        path given or by where it resolves. A folder skips them when listed; named directly they are refused too,
+        unlike `rlmx ask --context .env`, since here the client or its model picks the path, not the user. A root
+        that is itself hidden (`--allow ~/.config/app`) is granted whole."""
+        for path in (resolved, Path(os.path.normpath(_as_listed(given)))):  # normpath: `..` is no hidden name
+            root = next((root for root in self.folders if path == root or root in path.parents), None)
+            if root is None:
+                continue
+            part = next((part for part in path.relative_to(root).parts if documents.hidden(part)), None)
+            if part is not None:
+                raise PathRefused(
+                    f"path {raw} is hidden ({part!r} inside the granted folder {root}): hidden files and folders "
+                    "(names starting with '.', such as .env or .git/) are not read unless the user grants such a "
+                    "folder itself (rlmx mcp --allow PATH); or pass the text itself as `text`"
+                )
 
     def _kinds(self) -> str:
         """What the roots are, for messages: "folders", or "folders and files" when a client root is one file (it
