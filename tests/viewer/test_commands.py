@@ -226,9 +226,9 @@ def test_prune_never_deletes_the_trace_of_a_run_still_going(
     going, died = folder / "20260101-000000-bbbbbbbbbbbb.jsonl", folder / "20260101-000000-cccccccccccc.jsonl"
 
     assert main(["traces", "--trace-dir", str(folder), "--older-than", "0.01"]) == 0
-    dry = capsys.readouterr().err
-    assert f"keeping {going.name}" in dry and "still going" in dry
-    assert f"would delete {going.name}" not in dry and f"would delete {died.name}" in dry
+    shown = capsys.readouterr()  # the list is the answer (stdout), the guard's note a diagnostic (stderr)
+    assert f"keeping {going.name}" in shown.err and "still going" in shown.err
+    assert f"would delete {going.name}" not in shown.out and f"would delete {died.name}" in shown.out
     assert main(["traces", "--trace-dir", str(folder), "--keep", "1", "--prune"]) == 0
     assert going.exists() and not died.exists()
     assert main(["traces", "--trace-dir", str(folder), "--older-than", "0.01", "--prune"]) == 0

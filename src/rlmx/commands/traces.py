@@ -26,7 +26,7 @@ from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe
 from rlmx.sandbox import graphemes
-from rlmx.viewer.store import TraceInfo, list_traces, read_trace, trace_info
+from rlmx.viewer.store import TraceInfo, checked, list_traces, read_trace, trace_info
 
 _STATUS_STYLE = {
     "finished": "green",
@@ -104,13 +104,14 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     folder = trace_dir(args, environ)
     traces = list_traces(folder)
     if args.keep is not None or args.older_than is not None:
-        return prune(folder, traces, args.keep, args.older_than, delete=args.prune, err=err)
+        return prune(folder, traces, args.keep, args.older_than, delete=args.prune, out=StdoutConsole(), err=err)
     if args.prune:
         raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
     if args.json:
         from rlmx.cli import write_output_json  # late: cli imports this module
 
-        write_output_json([t.to_dict() for t in traces[: args.limit]])
+        # The listed ones are read whole (`unreadable_lines`): a damaged trace is not listed as a sound one.
+        write_output_json([checked(t).to_dict() for t in traces[: args.limit]])
         return 0
     show_list(traces, folder, StdoutConsole(), limit=args.limit)
     return 0
@@ -148,13 +149,16 @@ def resolve(spec: str, folder: Path) -> Path:
 
 
 def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, limit: int) -> None:
-    """The numbered list (1 is the newest), one line per trace, with the folder's total size."""
+    """The numbered list (1 is the newest), one line per trace, with the folder's total size. The rows shown are read
+    whole (`checked`, not every trace in the folder: listing stays fast): one with lines that are not JSON objects
+    says how many, as opening it does."""
     if not traces:
         console.print(f"No traces in {escape(str(folder))} yet.", highlight=False)
         return
     width = console.width if console.is_terminal else 160
     console.print(f"[dim]{'#':>3}  {'started':<19}  {'status':<16} {'time':>8} {'size':>8}  question[/dim]")
-    for number, info in enumerate(traces[:limit], 1):
+    damaged = 0
+    for number, info in enumerate(map(checked, traces[:limit]), 1):
         seconds = f"{info.seconds:.1f} s" if info.seconds is not None else ""
         question = " ".join(info.query.split())
         if info.session_id:
@@ -163,12 +167,15 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         question = question if len(question) <= room else graphemes.head(question, room - 1) + "…"
         # Anyone's text (a client of `rlmx serve`, a pasted prompt): its control characters are shown, not obeyed
         # (after the cut, which could otherwise split a shown escape).
-        question = terminal_safe(question)
+        question = escape(terminal_safe(question))
+        if info.unreadable_lines:
+            damaged += 1
+            lines = f"{info.unreadable_lines:,} unreadable line{'s' if info.unreadable_lines != 1 else ''}"
+            question = f"[yellow]({lines})[/] {question}"
         style = _STATUS_STYLE.get(info.status, "default")  # an empty one would make "[]...[/]", a markup error
         status = escape(f"{terminal_safe(info.status):<16}")
         console.print(
-            f"{number:>3}  {info.started:<19}  [{style}]{status}[/] {seconds:>8} {_size(info.bytes):>8}  "
-            f"{escape(question)}",
+            f"{number:>3}  {info.started:<19}  [{style}]{status}[/] {seconds:>8} {_size(info.bytes):>8}  {question}",
             highlight=False,
             soft_wrap=True,
         )
@@ -182,6 +189,14 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
         soft_wrap=True,
         style="dim",
     )
+    if damaged:
+        console.print(
+            f"{damaged} of them hold lines that are not JSON objects (another program wrote into the trace, or a "
+            f"write was cut short): rlmx view NUMBER{option} names them and shows the rest of the run.",
+            highlight=False,
+            soft_wrap=True,
+            style="yellow",
+        )
 
 
 def select_for_pruning(
@@ -208,8 +223,12 @@ def prune(
     older_than_days: float | None,
     *,
     delete: bool,
+    out: Console,
     err: Console,
 ) -> int:
+    """Delete (or, without `delete`, name) the traces `select_for_pruning` picks. The traces, one a line, are the
+    answer, on `out` (stdout: `| wc -l` counts them); the totals, the hint and traces kept are diagnostics, on
+    `err`."""
     chosen, live = select_for_pruning(traces, keep, older_than_days)
     for info in live:
         shown = escape(terminal_safe(f"{info.name} ({info.started})"))
@@ -219,12 +238,14 @@ def prune(
         err.print(f"Nothing to delete: {len(traces)} trace(s) in {escape(str(folder))}.", highlight=False)
         return 0
     if not delete:
-        for info in chosen[:10]:
+        # Every one to a pipe or file (a script reads them all); the first ten on a terminal.
+        shown_count = 10 if out.is_terminal else len(chosen)
+        for info in chosen[:shown_count]:
             state = "no end" if info.status == "running" else info.status  # a run that died without ending it
             shown = escape(terminal_safe(f"{info.name} ({info.started}, {state})"))
-            err.print(f"  would delete {shown}", highlight=False)
-        if len(chosen) > 10:
-            err.print(f"  ... and {len(chosen) - 10} more", highlight=False)
+            out.print(f"  would delete {shown}", highlight=False, soft_wrap=True)
+        if len(chosen) > shown_count:
+            out.print(f"  ... and {len(chosen) - shown_count} more", highlight=False)
         err.print(
             f"{len(chosen)} of {len(traces)} traces ({size}) would be deleted. Run again with --prune to delete them.",
             highlight=False,
@@ -239,6 +260,10 @@ def prune(
         except OSError as exc:
             failed += 1
             err.print(f"rlmx: could not delete {escape(info.path)}: {exc.strerror}", style="red", highlight=False)
+            continue
+        out.print(
+            f"  deleted {escape(terminal_safe(f'{info.name} ({info.started})'))}", highlight=False, soft_wrap=True
+        )
     err.print(
         f"Deleted {len(chosen) - failed} trace(s) ({size}); {len(traces) - len(chosen) + failed} left in "
         f"{escape(str(folder))}.",

@@ -829,7 +829,11 @@ async def get_model(request: Request) -> Response:
 
 
 async def get_trace(request: Request) -> Response:
-    """A run's trace: a JSON list of its events so far, or the JSONL file itself with `?format=jsonl`."""
+    """A run's trace: a JSON list of its events so far, or the JSONL file itself with `?format=jsonl`. Lines that are
+    not JSON objects are skipped and named in a last `viewer_note` event, as `rlmx view` shows them (the page at
+    /view/{trace_id} shows it above the run); a last line still being written is skipped without a note."""
+    from rlmx.viewer.store import parse_trace, with_notes  # late, as view_trace's page: the viewer's own module
+
     server: _Server = request.app.state.server
     trace_id = request.path_params["trace_id"]
     path = _trace_path(server, trace_id)
@@ -844,8 +848,8 @@ async def get_trace(request: Request) -> Response:
     text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
     if request.query_params.get("format") == "jsonl":
         return Response(text, media_type="application/x-ndjson", headers={TRACE_HEADER: trace_id})
-    events = await asyncio.to_thread(_events, text)
-    return JSONResponse(events, headers={TRACE_HEADER: trace_id})
+    events = await asyncio.to_thread(parse_trace, text)
+    return JSONResponse(with_notes(events), headers={TRACE_HEADER: trace_id})
 
 
 async def view_trace(request: Request) -> Response:
@@ -872,17 +876,6 @@ def _trace_path(server: _Server, trace_id: str) -> Path | None:
         return None
     found = sorted(server.trace_dir.glob(f"*-{trace_id}.jsonl"))
     return found[-1] if found else None
-
-
-def _events(text: str) -> list[Any]:
-    events = []
-    for line in text.split("\n"):  # not splitlines(): it also breaks at U+2028, which JSON allows inside strings
-        if line.strip():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # the line a running run is writing right now
-    return events
 
 
 async def no_icon(request: Request) -> Response:

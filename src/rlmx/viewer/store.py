@@ -1,5 +1,8 @@
 """Trace files on disk: find them, summarise them (from their first and last lines), read them.
 
+A listing reads two lines of each trace, so it stays fast for hundreds of large ones; whether a trace's other lines
+are all readable is checked on demand (`checked`, cached by size and mtime) for the traces a user is shown.
+
 A trace is `<YYYYmmdd-HHMMSS>-<run_id>.jsonl` whose first line is an event of format `rlmx.trace/N`. Files that
 are not traces are never listed, so pruning a folder never touches anything else in it.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,10 @@ for hours, so it is never pruned."""
 @dataclass(frozen=True, slots=True)
 class TraceInfo:
     """One trace file, summarised. `status` is the run's ("finished", "budget_exhausted", "error"), or "running"
-    when the file has no run_end yet (a run still going, or one that was killed)."""
+    when the file has no run_end yet (a run still going, or one that was killed).
+
+    Status and query come from the first and last lines only. `unreadable_lines` is None until `checked` reads the
+    whole file: then the count of lines that are not JSON objects (the lines opening the trace skips and names)."""
 
     name: str
     path: str
@@ -40,6 +46,7 @@ class TraceInfo:
     seconds: float | None
     session_id: str | None
     session_turn: int | None
+    unreadable_lines: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,7 +136,8 @@ def trace_info(path: Path) -> TraceInfo | None:
 
 
 def list_traces(folder: Path) -> list[TraceInfo]:
-    """The traces in `folder`, newest first ([] when the folder does not exist)."""
+    """The traces in `folder`, newest first ([] when the folder does not exist). Their lines between the first and
+    the last are not read (`unreadable_lines` is None): `checked` reads them, for the traces shown."""
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
@@ -180,21 +188,47 @@ class TraceEvents(list[dict[str, Any]]):
 
 
 def with_notes(events: TraceEvents) -> list[dict[str, Any]]:
-    """The events for the viewer page: with a `VIEWER_NOTE` event at the end when lines were skipped."""
+    """The events for the viewer page: with a `VIEWER_NOTE` event at the end when lines were skipped (its `text`
+    the note; `skipped`, how many; `skipped_lines`, the first line numbers, 1-based)."""
     note = events.note()
-    return [*events, {"type": VIEWER_NOTE, "text": note}] if note else events
+    if not note:
+        return events
+    return [
+        *events,
+        {"type": VIEWER_NOTE, "text": note, "skipped": events.skipped, "skipped_lines": events.skipped_lines},
+    ]
 
 
-def read_trace(path: Path) -> TraceEvents:
-    """Every event of a trace file. A line that is not a JSON object is skipped and counted (`.skipped`,
-    `.note()`); a last line cut short (a run still writing) is skipped without a count.
+_CHECKED: dict[tuple[str, int, float], int] = {}
+"""Unreadable-line counts by (path, size, mtime): a long-lived viewer lists the same traces again and again."""
 
-    Raises OSError when the file cannot be read, ValueError when it is not an rlmx trace."""
+_CHECKED_MAX = 4_096
+
+
+def checked(info: TraceInfo) -> TraceInfo:
+    """`info` with `unreadable_lines` counted over the whole file (read_trace's rule), once per size and mtime. A
+    file that cannot be read now keeps None (not checked): the listing said what it knew."""
+    key = (info.path, info.bytes, info.modified)
+    count = _CHECKED.get(key)
+    if count is None:
+        try:
+            with Path(info.path).open(encoding="utf-8", errors="replace") as handle:
+                count = parse_trace(handle.read()).skipped
+        except OSError:
+            return info
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = count
+    return replace(info, unreadable_lines=count)
+
+
+def parse_trace(text: str) -> TraceEvents:
+    """The events of a trace's text. A line that is not a JSON object is skipped and counted (`.skipped`,
+    `.note()`); a last line cut short (a run still writing) is skipped without a count."""
     events = TraceEvents()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw
-        # inside a string (an older trace, or one another tool wrote, holds them so).
-        lines = handle.read().removesuffix("\n").split("\n")
+    # Lines end at "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085, which JSON allows raw
+    # inside a string (an older trace, or one another tool wrote, holds them so).
+    lines = text.removesuffix("\n").split("\n")
     last = len(lines)
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -209,6 +243,15 @@ def read_trace(path: Path) -> TraceEvents:
             events.append(record)
         else:
             events.skip(number)
+    return events
+
+
+def read_trace(path: Path) -> TraceEvents:
+    """Every event of a trace file, as `parse_trace` reads them.
+
+    Raises OSError when the file cannot be read, ValueError when it is not an rlmx trace."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        events = parse_trace(handle.read())
     if not events or not str(events[0].get("v", "")).startswith("rlmx.trace/"):
         raise ValueError(f'{path} is not an rlmx trace (its first line has no "v": "rlmx.trace/...")')
     return events
