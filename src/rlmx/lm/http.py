@@ -413,7 +413,7 @@ def _whole(body: bytes) -> bool:
         chunk = _json_object(line.removeprefix(b"data:")) if line.startswith(b"data:") else None
         if chunk is None:
             continue
-        counted = counted or bool(chunk.get("usage"))
+        counted = counted or bool(chunk.get("usage")) or "eval_count" in chunk  # Ollama's counts, beside no usage
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             reason = choice.get("finish_reason") if isinstance(choice, dict) else None

@@ -503,6 +503,10 @@ class OpenAICompatibleLM:
                 self.system_role = False
                 continue
             if not streamed and reply.status in (400, 422) and _STREAM_ONLY.search(_server_message(reply)):
+                # Calls sent before this refusal came back (a batch's first fan-out) each get their own: making them
+                # wait for the first call's answer would save only unbilled 400s and no time (they would wait out
+                # that same round trip), yet hold back every first fan-out to a server that does answer unstreamed,
+                # by up to a whole reply. So each finds out for itself; calls sent later stream from the start.
                 self.stream = True
                 continue
             if cap is not None and not fitted:

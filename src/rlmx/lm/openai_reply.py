@@ -227,7 +227,8 @@ def _is_json(text: str) -> bool:
 
 
 def _chunk_usage(chunk: dict[str, Any]) -> Any:
-    """A chunk's usage, where servers put it: top level, Groq's `x_groq.usage`, Moonshot's `choices[0].usage`."""
+    """A chunk's usage, where servers put it: top level, Groq's `x_groq.usage`, Moonshot's `choices[0].usage`, or
+    Ollama's own counts beside the choices (`_loose_counts`)."""
     if chunk.get("usage"):
         return chunk["usage"]
     vendor = chunk.get("x_groq")
@@ -236,7 +237,25 @@ def _chunk_usage(chunk: dict[str, Any]) -> Any:
     choices = chunk.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict) and choices[0].get("usage"):
         return choices[0]["usage"]
-    return None
+    return _loose_counts(chunk)
+
+
+_OLLAMA_COUNTS = ("prompt_eval_count", "eval_count")
+"""Ollama's own names for the prompt's and the reply's counts."""
+
+
+def _loose_counts(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Ollama's counts at the top of a reply or of its last chunk, with no `usage` object (Ollama-to-OpenAI adapters
+    that pass its fields through): read as a usage object, else the call would be booked at its bounds."""
+    if "eval_count" not in body and "prompt_eval_count" not in body:
+        return None
+    return {name: body[name] for name in _OLLAMA_COUNTS if name in body}
+
+
+def _reported_usage(data: dict[str, Any]) -> Any:
+    """A whole reply's usage: its `usage` object, or Ollama's counts at its top (`_loose_counts`)."""
+    usage = data.get("usage")
+    return usage or _loose_counts(data) or usage
 
 
 def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") -> dict[str, Any] | None:
@@ -573,7 +592,7 @@ def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: i
     except LMBadResponse as exc:
         replied = data.get("model")
         exc.served = replied if isinstance(replied, str) and replied else None  # priced as a reply's would be
-        reported = data.get("usage")
+        reported = _reported_usage(data)
         if exc.usage is not None:
             raise
         generated = _generated_text(data)
@@ -669,7 +688,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
         media_seen |= {"image"}  # a generated image as a content part (LiteLLM's Gemini image models)
     calls = message.get("tool_calls") or message.get("function_call")
     usage = _usage(
-        data.get("usage"),
+        _reported_usage(data),
         prompt_bound=prompt_bound,
         seen=answer + (thought or "") + _calls_text(calls),  # a tool call's arguments are output tokens too
         cap=cap,
@@ -994,9 +1013,9 @@ def _usage(
         return Usage(prompt_bound, reply_bound, None, estimated=True, unreported_output_media=_ALL_MEDIA)
     plain = _plain_usage(raw)
     prompt = _count(raw.get("prompt_tokens")) if plain else _prompt_count(raw)
-    reply = _count(raw.get("completion_tokens", raw.get("output_tokens")))
+    reply = _count(raw.get("completion_tokens")) if plain else _first_count(raw, _REPLY_NAMES)
     completion = reply
-    total = _count(raw.get("total_tokens"))
+    total = _count(raw.get("total_tokens")) if plain else _first_count(raw, _TOTAL_NAMES)
     if not prompt:  # no prompt is 0 tokens: LocalAI and OpenVINO GenAI report 0s for counts not made
         prompt = None
         total = total or None
@@ -1055,6 +1074,24 @@ def _plain_usage(raw: dict[str, Any]) -> bool:
     return raw.keys() <= _PLAIN_COUNTS or all(value is None or key in _PLAIN_COUNTS for key, value in raw.items())
 
 
+# The names each count comes under, OpenAI's first; the first one holding a count is read, so a usage that gives a
+# count under two names (Open WebUI sends `prompt_tokens` and `input_tokens` alike) is not counted twice. Anthropic's
+# and the Responses API's names; Ollama's (`prompt_eval_count`, `eval_count`: its own API, and Open WebUI's usage for
+# an Ollama model); camelCase from JS gateways (InsForge/InsForge#480: `promptTokens`; Bedrock's `inputTokens`).
+_PROMPT_NAMES = ("prompt_tokens", "input_tokens", "prompt_eval_count", "promptTokens", "inputTokens")
+_REPLY_NAMES = ("completion_tokens", "output_tokens", "eval_count", "completionTokens", "outputTokens")
+_TOTAL_NAMES = ("total_tokens", "totalTokens")
+
+
+def _first_count(raw: dict[str, Any], names: tuple[str, ...]) -> int | None:
+    """The count under the first of `names` that holds one (null, absent or no count: the next is read)."""
+    for name in names:
+        count = _count(raw.get(name))
+        if count is not None:
+            return count
+    return None
+
+
 _ANTHROPIC_CACHE = ("cache_read_input_tokens", "cache_creation_input_tokens")
 """Cache counts under Anthropic's names: beside its `input_tokens`, which counts only the uncached input."""
 _XAI_USAGE = ("num_sources_used", "cost_in_usd_ticks")
@@ -1067,7 +1104,8 @@ on its pricing page; the shape in vercel/ai's @ai-sdk/perplexity fixtures)."""
 
 
 def _prompt_count(raw: dict[str, Any]) -> int | None:
-    """The prompt's whole count: `prompt_tokens` (or `input_tokens`) with the cache counts it leaves out added.
+    """The prompt's whole count: `prompt_tokens` (or another of `_PROMPT_NAMES`) with the cache counts it leaves out
+    added.
 
     The shape says which those are. Counts under Anthropic's names are beside the prompt's count, never in it:
     Anthropic's own `input_tokens`, and a Claude gateway's `prompt_tokens` that is that same uncached input
@@ -1080,7 +1118,7 @@ def _prompt_count(raw: dict[str, Any]) -> int | None:
     part of the prompt's count, unless they outnumber it (Helicone's rule: then they cannot be). Perplexity's
     `citation_tokens` (the search results a sonar model read, billed at the input rate) are beside it.
     """
-    prompt = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    prompt = _first_count(raw, _PROMPT_NAMES)
     if prompt is None:
         return None
     read, written = (_count(raw.get(name)) or 0 for name in _ANTHROPIC_CACHE)
@@ -1114,7 +1152,7 @@ def _output_count(
         return reply
     beside = any(name in raw for name in (*_XAI_USAGE, *_PERPLEXITY_USAGE)) or "grok" in model.lower()
     # the total holds the output: the prompt counted with the cache counts added to it or without
-    said = _count(raw.get("prompt_tokens", raw.get("input_tokens")))
+    said = _first_count(raw, _PROMPT_NAMES)
     stated = total is not None and total - reply in {prompt, said} - {None}
     if beside or reasoning > completion or not stated:
         return max(reply, completion + reasoning)
@@ -1164,9 +1202,6 @@ def _cached(raw: dict[str, Any], paths: tuple[str, ...]) -> int:
         if count is not None:
             return count
     return 0
-
-
-_COUNT_NAMES = ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens")
 
 
 def _cost(raw: dict[str, Any]) -> float | None:
