@@ -219,3 +219,24 @@ async def test_a_cache_file_another_program_has_locked_is_passed_over_quickly_an
 
 
 THREE_NEW = repl("FINAL(' '.join(llm_query(f'capital {i}?') for i in range(3)))")
+
+
+def test_lms_that_differ_only_in_max_tokens_do_not_share_a_reply() -> None:
+    # Two readers of one model on one server, one capped at 20 tokens: the capped one was handed the other's
+    # 60-word reply from the cache, a reply its own cap would never let it give.
+    from fake_openai_server import Behaviour, FakeOpenAIServer
+    from rlmx.lm.openai import OpenAICompatibleLM
+
+    ask_both = repl(
+        "FINAL(llm_query('describe Paris', model='long') + ' | ' + llm_query('describe Paris', model='short'))"
+    )
+    with FakeOpenAIServer(Behaviour(text=" ".join(["word"] * 60))) as fake:
+        long = OpenAICompatibleLM("m", fake.base_url, "k", temperature=0, max_tokens=2000)
+        short = OpenAICompatibleLM("m", fake.base_url, "k", temperature=0, max_tokens=20)
+        rlm = RLM(ScriptedLM([ask_both]), models={"long": long, "short": short}, cache=True)
+        result = rlm.completion("Describe", context="x")
+    asked = [r.body for r in fake.requests if r.body.get("messages", [{}])[0].get("content") == "describe Paris"]
+    assert sorted(body.get("max_tokens") for body in asked) == [20, 2000]
+    assert result.usage.cached_calls == 0
+    long_reply, short_reply = result.answer.split(" | ")
+    assert len(long_reply.split()) == 60 and len(short_reply.split()) < 60

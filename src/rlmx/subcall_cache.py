@@ -2,11 +2,12 @@
 
 A request is identified by where it goes (the LM's kind, its server's URL with its query, the headers it sends
 other than the key, a local model's file and settings), the model name, the LM's default sampling params and the
-call's messages (the per-call `max_tokens` the budget sets is left out of the key; a reply cut by it,
-finish_reason "length", is never stored): two servers that serve different models under one name never share
-replies. Within one run an in-memory map answers repeats, and concurrent identical requests share the one call
-in flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and answer the same
-requests in later runs.
+call's messages (the LM's own `max_tokens` is in the key, as the user's bound on a reply's length: a reply longer
+than another LM's cap is no reply that LM could give; the per-call `max_tokens` the budget sets is left out, and a
+reply cut by it, finish_reason "length", is never stored): two servers that serve different models under one
+name never share replies. Within one run an in-memory map answers repeats, and concurrent identical requests share
+the one call in flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and
+answer the same requests in later runs.
 
 Which requests are cached (`RLM(cache=...)`):
 - `cache=None` (the default): only requests to an LM whose default params set `temperature=0`;
@@ -72,10 +73,10 @@ def _endpoint(lm: LM) -> dict[str, object]:
 
 
 def request_key(lm: LM, messages: Sequence[Message]) -> str:
-    """A SHA-256 of where the request goes (`_endpoint`), the model name, the LM's default params (minus
-    max_tokens) and the messages."""
+    """A SHA-256 of where the request goes (`_endpoint`), the model name, the LM's default params (its max_tokens
+    included) and the messages."""
     params = getattr(lm, "params", None)
-    defaults = {k: v for k, v in params.items() if k != "max_tokens"} if isinstance(params, dict) else {}
+    defaults = dict(params) if isinstance(params, dict) else {}
     body = json.dumps(
         {
             "endpoint": _endpoint(lm),
