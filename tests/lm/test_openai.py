@@ -1912,6 +1912,25 @@ async def test_a_chunk_of_several_choices_is_read_for_its_first_reply_only(serve
     assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "Paris"
 
 
+@pytest.mark.parametrize("first", [0, 1])
+async def test_choices_streamed_in_turns_one_a_chunk_are_read_for_the_one_numbered_0(
+    server: FakeOpenAIServer, first: int
+) -> None:
+    # A gateway that sets its own `n` (a LiteLLM proxy's config) streams each choice's pieces in turn, one a chunk,
+    # as OpenAI and vLLM do for n > 1: they were joined into one garbled text ("PaLyrison")
+    words = {0: ("Pa", "ris"), 1: ("Ly", "on")}
+    second = 1 - first
+    chunks = [
+        {"choices": [{"index": index, "delta": {"content": words[index][piece]}}]}
+        for piece in (0, 1)
+        for index in (first, second)
+    ]
+    ends = [{"choices": [{"index": index, "delta": {}, "finish_reason": "stop"}]} for index in (first, second)]
+    server.script(_stream(*chunks, *ends, tail="data: [DONE]\n\n"))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.finish_reason) == ("Paris", "stop")
+
+
 async def test_a_model_served_only_as_a_stream_of_text_chunks_is_read(server: FakeOpenAIServer) -> None:
     chunks = [{"choices": [{"index": i, "text": t}]} for i, t in enumerate(("Par", "is"), start=1)]
     stream = _stream(*chunks, {"choices": [{"index": 3, "text": "", "finish_reason": "stop"}]}, tail="data: [DONE]\n\n")

@@ -272,7 +272,10 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
     tier: Any = None
     error: Any = None
     failed: Any = None
-    seen = done = False
+    seen = done = interleaved = False
+    taken: list[dict[str, Any]] = []
+    numbered: set[Any] = set()
+    last: Any = None
     for data in _events(raw) if isinstance(raw, bytes) else raw:
         if isinstance(data, dict):  # parsed already
             chunk = data
@@ -304,9 +307,20 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
         tier = chunk.get("service_tier") or tier  # the tier billed: every chunk says it, or the last one
         usage = _chunk_usage(chunk) or usage
         for choice in _reply_choices(chunk.get("choices")):
-            pieces.add(choice)
-            finish = _finish_reason(choice.get("finish_reason")) or finish
-            failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
+            index = choice.get("index")
+            index = index if isinstance(index, (int, str)) else None  # a list or object names no choice
+            interleaved = interleaved or (index in numbered and index != last)
+            last = index
+            numbered.add(index)
+            taken.append(choice)
+    if interleaved:
+        # A chunk's only choice is the reply's whatever its index (TGI numbers tokens, always upwards); an index
+        # that comes back after another means several choices take turns (a gateway's own `n`): only 0 is the reply.
+        taken = [choice for choice in taken if choice.get("index") in (0, "0", None)]
+    for choice in taken:
+        pieces.add(choice)
+        finish = _finish_reason(choice.get("finish_reason")) or finish
+        failed = _said_error(choice.get("error")) or failed  # the choice's own error, as a whole reply's
     if not seen:
         return None
     if foreign is not None and not chat and error is None:  # an error the stream stated is its answer
@@ -541,8 +555,9 @@ def _detail_texts(details: Any) -> list[str]:
 
 def _reply_choices(choices: Any) -> list[dict[str, Any]]:
     """The choices of a chunk that belong to the reply: rlmx asks for one (it refuses n > 1), so a chunk's only
-    choice is the reply's whatever its `index` says (TGI 1.4 numbered them per token; null, or none at all); of
-    several in one chunk, those with index 0 (or none)."""
+    choice is the reply's whatever its `index` says (TGI 1.4 numbered them per token; null, or none at all), unless
+    indices come back in turns (`_join_stream` then keeps index 0); of several in one chunk, those with index 0 (or
+    none)."""
     objects = [choice for choice in choices if isinstance(choice, dict)] if isinstance(choices, list) else []
     return objects if len(objects) == 1 else [choice for choice in objects if choice.get("index", 0) == 0]
 
