@@ -51,6 +51,40 @@ def test_visible_paths_dot_segments_and_a_granted_hidden_folder_still_read(proje
     assert granted.read(["config"]).value == "[remote]\n"
 
 
+def test_a_folder_read_skips_visible_links_to_hidden_files(project: Path) -> None:
+    # `settings.txt -> .env` in a granted folder: naming the link was refused, reading the folder sent the secret
+    (project / "settings.txt").symlink_to(project / ".env")
+    (project / "src" / "gitcfg").symlink_to(project / ".git" / "config")
+    (project / "src" / "again.py").symlink_to(project / "src" / "app.py")  # a visible target still reads
+    loaded = Roots.grant([project], "--allow").read([str(project)])
+    assert loaded.value == {"src/again.py": "print('hi')\n", "src/app.py": "print('hi')\n"}
+    assert "settings.txt (links to a hidden file)" in loaded.skipped and "src/gitcfg (links to a hidden file)" in (
+        loaded.skipped
+    )
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_hidden_folder_granted_beside_its_parent_is_read_in_either_order(project: Path, order: int) -> None:
+    (project / ".config").mkdir()
+    (project / ".config" / "app.toml").write_text("debug = true\n", encoding="utf-8")
+    (project / "cfg.toml").symlink_to(project / ".config" / "app.toml")
+    roots = Roots([project, project / ".config"][::order], "the client's MCP roots")
+    assert roots.read([str(project / ".config" / "app.toml")]).value == "debug = true\n"
+    assert roots.read([str(project)]).value["cfg.toml"] == "debug = true\n"  # the link's target is granted
+    with pytest.raises(PathRefused, match="hidden"):  # the other hidden files stay refused
+        roots.read([str(project / ".env")])
+
+
+def test_a_refusal_says_nothing_of_whether_a_hidden_file_exists(project: Path) -> None:
+    roots = Roots.grant([project], "--allow")
+    messages = []
+    for name in (".env", ".nope"):
+        with pytest.raises(PathRefused) as refused:
+            roots.read([name])
+        messages.append(str(refused.value).replace(f"path {name} ", "path NAME ").replace(f"{name!r}", "NAME"))
+    assert messages[0] == messages[1] and "hidden" in messages[0]
+
+
 async def test_rlmx_mcp_refuses_a_hidden_file_the_model_names(tmp_path: Path, project: Path) -> None:
     replies = script(tmp_path, [repl("FINAL(context)")])
     async with connect(tmp_path, "--scripted", str(replies), "--allow", str(project)) as (client, _):

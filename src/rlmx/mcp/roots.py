@@ -109,6 +109,7 @@ class Roots:
         given = Path(_from_file_uri(raw)).expanduser()
         if not given.is_absolute():
             given = self._base() / given
+        self._refuse_hidden(raw, Path(os.path.normpath(given)))  # normpath: `..` is no hidden name
         try:
             resolved = _as_listed(given).resolve(strict=True)
         except FileNotFoundError:
@@ -121,25 +122,37 @@ class Roots:
                 f"path {shown} is outside the {self._kinds()} this server may read: {self.describe()}. Ask the user "
                 "to grant it (rlmx mcp --allow PATH), or pass the text itself as `text`"
             )
-        self._refuse_hidden(raw, given, resolved)
+        self._refuse_hidden(raw, resolved)
         return resolved
 
-    def _refuse_hidden(self, raw: str, given: Path, resolved: Path) -> None:
+    def _refuse_hidden(self, raw: str, path: Path) -> None:
         """Refuse a hidden file or folder (`documents.hidden`: `.env`, `.git/`) inside a granted root, named by the
-        path given or by where it resolves. A folder skips them when listed; named directly they are refused too,
-        unlike `rlmx ask --context .env`, since here the client or its model picks the path, not the user. A root
-        that is itself hidden (`--allow ~/.config/app`) is granted whole."""
-        for path in (resolved, Path(os.path.normpath(_as_listed(given)))):  # normpath: `..` is no hidden name
-            root = next((root for root in self.folders if path == root or root in path.parents), None)
-            if root is None:
+        path given (checked before it is resolved, so the refusal says nothing of whether it exists) or by where it
+        resolves. A folder skips them when listed; named directly they are refused too, unlike `rlmx ask --context
+        .env`, since here the client or its model picks the path, not the user. A root that is itself hidden
+        (`--allow ~/.config/app`) is granted whole, and a path any granted root holds without a hidden step is read
+        (`--allow proj --allow proj/.config`)."""
+        hidden = self._hidden_part(path)
+        if hidden is not None:
+            part, root = hidden
+            raise PathRefused(
+                f"path {raw} is hidden ({part!r} inside the granted folder {root}): hidden files and folders "
+                "(names starting with '.', such as .env or .git/) are not read unless the user grants such a "
+                "folder itself (rlmx mcp --allow PATH); or pass the text itself as `text`"
+            )
+
+    def _hidden_part(self, path: Path) -> tuple[str, Path] | None:
+        """The first hidden name on the way to `path` from a granted root holding it, with that root, when every
+        root holding it has one (None when one holds it openly, or none holds it)."""
+        found: tuple[str, Path] | None = None
+        for root in self.folders:
+            if path != root and root not in path.parents:
                 continue
             part = next((part for part in path.relative_to(root).parts if documents.hidden(part)), None)
-            if part is not None:
-                raise PathRefused(
-                    f"path {raw} is hidden ({part!r} inside the granted folder {root}): hidden files and folders "
-                    "(names starting with '.', such as .env or .git/) are not read unless the user grants such a "
-                    "folder itself (rlmx mcp --allow PATH); or pass the text itself as `text`"
-                )
+            if part is None:
+                return None
+            found = found or (part, root)
+        return found
 
     def _kinds(self) -> str:
         """What the roots are, for messages: "folders", or "folders and files" when a client root is one file (it
@@ -209,6 +222,9 @@ class Roots:
                 if not self.contains(target):
                     reading.skipped.append(f"{self._shown(full)} (links outside the granted folders)")
                     continue
+                if target != full and self._hidden_part(target) is not None:  # `settings.txt -> .env`
+                    reading.skipped.append(f"{self._shown(full)} (links to a hidden file)")
+                    continue
                 document = self._read_file(target, str(full), reading)
                 if document is not None:
                     reading.texts[self._key(full, reading.texts)] = document.value
@@ -239,6 +255,8 @@ class Roots:
             opened = _opened_path(fd)
             if opened is not None and not self.contains(opened):
                 raise PathRefused(f"{raw} changed while being read and now leads outside the granted folders")
+            if opened is not None and opened != path and self._hidden_part(opened) is not None:
+                raise PathRefused(f"{raw} changed while being read and now leads to a hidden file")
             if reading.bytes + info.st_size > MAX_BYTES:
                 raise InputError(
                     f"the given paths hold more than {MAX_BYTES // 2**20} MiB; pass narrower paths (a sub-folder)"
