@@ -72,15 +72,26 @@ class OutputSchema:
         )
 
     def validate(self, value: Any) -> Any:
-        """The validated answer (a model instance, or the JSON value), or SchemaMismatch with every problem."""
-        value = _parse_if_text(value)
+        """The validated answer (a model instance, or the JSON value), or SchemaMismatch with every problem. A text
+        with no JSON in it that the schema refuses is told as that, not quoted whole as the wrong type."""
+        parsed = _parse_if_text(value)
+        try:
+            return self._checked(parsed)
+        except SchemaMismatch:
+            if isinstance(value, str) and parsed is value:  # no JSON value was read from the text
+                raise SchemaMismatch(_no_json_found(value, self.json_schema.get("type"))) from None
+            raise
+
+    def _checked(self, value: Any) -> Any:
         if self.model is not None:
             from pydantic import ValidationError
 
             try:
                 return self.model.model_validate(value)
             except ValidationError as exc:
-                problems = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()]
+                problems = [
+                    f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}{_got(e)}" for e in exc.errors()
+                ]
                 raise SchemaMismatch("; ".join(problems)) from None
         errors = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         if errors:
@@ -91,7 +102,7 @@ class OutputSchema:
     def dump(self, value: Any) -> str:
         """The validated answer as JSON text, for Result.answer."""
         if self.model is not None and isinstance(value, self.model):
-            return value.model_dump_json()
+            return value.model_dump_json(by_alias=True)  # the names the schema shown to the model uses: round-trips
         return json.dumps(value, ensure_ascii=False)
 
 
@@ -168,7 +179,42 @@ def _is_model_class(spec: object) -> TypeGuard[type[BaseModel]]:
     return pydantic is not None and isinstance(spec, type) and issubclass(spec, pydantic.BaseModel)
 
 
-_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
+_FENCED = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+"""A fenced block (its tag, its text), closed or cut off at the reply's end."""
+_JSON_TAGS = frozenset({"", "json", "json5", "jsonc", "jsonl", "js", "javascript"})
+_OPENER = re.compile(r"[{\[]")
+_TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])', re.DOTALL)
+"""A JSON string (kept as it is) or a comma before a closing } or ] (dropped): commas inside strings stay."""
+_MAX_STARTS = 200
+"""How many `{` / `[` of one text are tried as a JSON value's start: prose full of braces stays cheap."""
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _got(error: Any) -> str:
+    """What pydantic was given, when short and plain: the model sees what it sent (an object's str(), say)."""
+    given = error.get("input")
+    if error.get("type") == "missing" or not isinstance(given, str | int | float | bool):
+        return ""
+    return f" (got {given[:60]!r}{'...' if len(given) > 60 else ''})" if isinstance(given, str) else f" (got {given!r})"
+
+
+def _no_json_found(text: str, kind: Any) -> str:
+    """The problem with a reply holding no JSON value the schema takes: what was looked for, and how it began."""
+    what = {"object": "JSON object", "array": "JSON array"}.get(kind, "JSON value") if isinstance(kind, str) else ""
+    what = what or "JSON value"
+    head = " ".join(text.split())[:80]
+    start = _OPENER.search(text)
+    why = ""
+    if start is not None:
+        try:
+            _raw_decode(text, start.start())
+        except ValueError as exc:  # the first {...}: why it is no JSON, e.g. a missing comma or a quote
+            why = f"; the JSON from character {start.start()} is broken: {exc}"
+        except RecursionError:
+            why = ""
+    return (
+        f"no {what} found in the reply{why}. It began: {head!r}. Answer with only the JSON, e.g. in one ```json block"
+    )
 
 
 def _parse_if_text(value: Any) -> Any:
@@ -179,19 +225,25 @@ def _parse_if_text(value: Any) -> Any:
 
 
 def parse_json_reply(text: str, *, default: Any = None) -> Any:
-    """The JSON value in an LM's reply: the whole text, a ```json block, or the first {...} / [...] span. Its
+    """The JSON value in an LM's reply: the whole text, a fenced block (```json, ```JSON, ``` json5, untagged; other
+    tags after those), else the first complete {...} / [...] that parses in a fenced block, then in the whole text,
+    so prose with braces around it is no part of it. A comma before } or ] (outside strings) is forgiven. Its
     strings, dict keys too, are valid Unicode: a lone surrogate (an escape like "\\ud83d", half an emoji) becomes
     U+FFFD (`frames.valid_strings`)."""
-    candidates = [text.strip(), *(m.group(1).strip() for m in _FENCED_JSON.finditer(text))]
+    blocks = [(m.group(1).lower(), m.group(2).strip()) for m in _FENCED.finditer(text)] if "```" in text else []
+    sources = [body for tag, body in blocks if tag in _JSON_TAGS]
+    sources += [body for tag, body in blocks if tag not in _JSON_TAGS]
+    for candidate in (text.strip(), *sources):
+        for attempt in (candidate, _without_trailing_commas(candidate)):
+            try:
+                return valid_strings(json.loads(attempt))
+            except (ValueError, RecursionError):
+                continue
+    candidates = [text.strip(), *sources]
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = text.find(opener), text.rfind(closer)
         if 0 <= start < end:
             candidates.append(text[start : end + 1])
-    for candidate in candidates:
-        try:
-            return valid_strings(json.loads(candidate))
-        except (ValueError, RecursionError):
-            continue
     for candidate in candidates:  # a Python literal ({'a': 1, 'ok': True}), as models often write one
         if candidate[:1] in "{[":
             try:
@@ -200,4 +252,28 @@ def parse_json_reply(text: str, *, default: Any = None) -> Any:
                 continue
             if isinstance(value, dict | list):
                 return value
+    for source in (*sources, text):  # after the literals: a {'a': [1]} must not be read as its inner [1]
+        found = _first_json_value(source)
+        if found is not None:
+            return valid_strings(found[0])
     return default
+
+
+def _without_trailing_commas(text: str) -> str:
+    """`text` less each comma that comes right before a } or ] outside a JSON string (`{"a": 1,}`)."""
+    return _TRAILING_COMMA.sub(lambda m: m.group() if m.group()[0] == '"' else "", text) if "," in text else text
+
+
+def _first_json_value(text: str) -> tuple[Any] | None:
+    """The first {...} or [...] in `text` that is whole JSON (trailing commas forgiven), in a 1-tuple; None when
+    none is. Each `{` / `[` is tried as a start in turn (`raw_decode` reads one value and stops), up to
+    `_MAX_STARTS` of them."""
+    for source in (text, _without_trailing_commas(text)):
+        for tried, start in enumerate(_OPENER.finditer(source)):
+            if tried >= _MAX_STARTS:
+                break
+            try:
+                return (_raw_decode(source, start.start())[0],)
+            except (ValueError, RecursionError):
+                continue
+    return None

@@ -2603,30 +2603,72 @@ def with_bytes_from_wire(value: Any) -> Any:
     return value
 
 
-def _json_ready(value: Any) -> Any:
+def _json_ready(value: Any, nested: bool = False) -> Any:
     """`value` in JSON's own types as far as it converts without loss, at any depth: bytes-like values as their text
-    (`_decoded`) and keys (`_key_text`), tuples and sets as lists, and what `_plain_form` converts; anything else as
-    it is."""
+    (`_decoded`) and keys (`_key_text`), tuples and sets as lists, and what `_plain_form` converts. Anything else is
+    `value` itself at the top (the caller sends its str()), and its own str() inside a container: the container
+    keeps its shape, so the schema check names the very item (`events.0.when`), not the whole field."""
+    if type(value) in _JSON_SCALARS:  # most items of a big list: one lookup
+        return value
     if isinstance(value, _BYTES_LIKE):
         return _decoded(value)
     if isinstance(value, dict):
-        return {_key_text(key): _json_ready(item) for key, item in value.items()}
+        return {_json_key_ready(key): _json_ready(item, True) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_json_ready(item) for item in value]
+        return [_json_ready(item, True) for item in value]
     if value is None or isinstance(value, str | int | float):
         return value
     plain = _plain_form(value)
-    return value if plain is value else _json_ready(plain)
+    if plain is not value:
+        return _json_ready(plain, nested)
+    return _str_of(value) if nested else value
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_key_ready(key: Any) -> Any:
+    """A dict key as JSON can write it: bytes-like as text (`_key_text`), a date, UUID, Decimal or Enum as its text;
+    other keys as they are."""
+    if type(key) in _JSON_SCALARS:
+        return key
+    if isinstance(key, _BYTES_LIKE):
+        return _key_text(key)
+    plain = _plain_form(key)
+    return key if plain is key or isinstance(plain, dict | list) else str(plain)
+
+
+def _str_of(value: Any) -> str:
+    """str() of an item JSON cannot hold; one whose str() raises is named by its type."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
 
 
 def _plain_form(value: Any) -> Any:
-    """A pydantic model as `model_dump(mode="json")`, a dataclass instance as the dict of its fields, a numpy array
-    or scalar (anything with `tolist()`) as its list or Python number; anything else, or one whose conversion
-    raises, is `value` itself. Looked up on the type: an instance's __getattr__ (a proxy's) is not asked."""
+    """A pydantic model as `model_dump(mode="json", by_alias=True)` (the names its schema shows), a dataclass
+    instance as the dict of its fields, a numpy array or scalar (anything with `tolist()`) as its list or Python
+    number, a date, datetime or time as ISO 8601 text, a Decimal as a JSON number (`_decimal_number`), a UUID as its
+    text, an Enum member as its value; anything else, or one whose conversion raises, is `value` itself. Looked up
+    on the type: an instance's __getattr__ (a proxy's) is not asked. The modules are looked up only when loaded:
+    a value of their types exists only then."""
     kind = type(value)
     try:
         if callable(getattr(kind, "model_dump", None)):
-            return value.model_dump(mode="json")
+            return value.model_dump(mode="json", by_alias=True)
+        datetime = _MODULES.get("datetime")
+        if datetime is not None and issubclass(kind, datetime.date | datetime.time):
+            return value.isoformat()
+        decimal = _MODULES.get("decimal")
+        if decimal is not None and issubclass(kind, decimal.Decimal):
+            return _decimal_number(value)
+        uuid = _MODULES.get("uuid")
+        if uuid is not None and issubclass(kind, uuid.UUID):
+            return str(value)
+        enum = _MODULES.get("enum")
+        if enum is not None and issubclass(kind, enum.Enum):
+            return value.value
         dataclasses = sys.modules.get("dataclasses")  # loaded wherever a dataclass instance exists
         if dataclasses is not None and dataclasses.is_dataclass(kind):
             return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
@@ -2635,6 +2677,18 @@ def _plain_form(value: Any) -> Any:
     except Exception:
         pass
     return value
+
+
+def _decimal_number(value: Any) -> Any:
+    """A finite Decimal as the JSON number that pydantic and JSON Schema take for a number field, and for an
+    integer one when it is whole: an int when integral (exact), else a float. NaN and infinities, which JSON
+    lacks, and one past a float's range, as their text ('NaN')."""
+    if not value.is_finite():
+        return str(value)
+    if value == value.to_integral_value() and value.adjusted() < 300:  # whole and short: exact as an int
+        return int(value)
+    number = float(value)
+    return number if number - number == 0 else str(value)  # past a float's range: its text, not Infinity
 
 
 def _key_text(key: Any) -> Any:
