@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any, Literal
 
 from rlmx import prompts
+from rlmx.bound_names import names_bound
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
@@ -56,6 +57,10 @@ from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
 from rlmx.tools import ToolBox, ToolFailure, arguments, reply
+
+SETUP_RESERVED = frozenset({"answer", "history"})
+"""Names, besides the contexts', that setup_code may not bind: the REPL holds them for the run (`answer`, a session's
+`history`), and the model would read the setup's value where the prompt describes the run's."""
 
 Status = Literal["finished", "budget_exhausted", "error"]
 _PREEMPT_GRACE = 1.0
@@ -367,6 +372,14 @@ class Engine:
         code = self._setup_source()
         if not code:
             return
+        taken = {c.name for c in self.contexts} | SETUP_RESERVED
+        clash = sorted(taken & names_bound(self.tree.setup_code or ""))
+        if clash:  # the first prompt describes the run's own: the model would read the setup's under that name
+            raise SetupError(
+                f"setup_code binds {', '.join(clash)}, which the REPL holds for the run (its contexts, `answer`, a "
+                "session's `history`): the model would read the setup's value where the prompt describes the run's; "
+                "use another name"
+            )
         assert self.sandbox is not None
         limit = self._cell_time()
         result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
@@ -887,7 +900,7 @@ class Engine:
         )
         if error:
             return SubCallResult(False, error=error)
-        return reply(value, binary, answer_text(value))
+        return reply(name, value, binary)
 
     def _refused(self, call: SubCall, count: int, reason: str) -> None:
         """Sub-calls the budget refused never start: one event says how many, so a viewer can show the stop."""

@@ -18,7 +18,7 @@ import keyword
 import re
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,8 @@ TOOLS_HEADER = (
     "bytes; a failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
     "functions above: do not name your own variables after them."
 )
+_NOT_FINITE = "Out of range float values"
+"""How json.dumps(allow_nan=False) begins its refusal of NaN and Infinity."""
 _OTHER_LOOP = re.compile(r"different (?:event )?loop")
 """asyncio's words for an object of another loop: a Future "attached to a different loop", a Lock, Queue or Event
 "bound to a different event loop"."""
@@ -168,20 +170,20 @@ class ToolBox:
         tool = self.check(name, args, kwargs)
         try:
             if inspect.iscoroutinefunction(tool.function):
-                value = await tool.function(*args, **kwargs)
+                value = await _own_task(tool.function(*args, **kwargs))
             else:
                 value = await _in_own_thread(name, tool.function, *args, **kwargs)
                 if inspect.isawaitable(value):
-                    value = await value
+                    value = await _own_task(value)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # the call itself is being cancelled (a time limit, the caller)
             # the tool's own (an HTTP client's timeout raises it): a failure of the tool, or the cell waits for ever
-            raise ToolFailure(f"tool {name} raised CancelledError: {exc}") from None
+            raise ToolFailure(f"tool {name} raised {described(exc)}") from None
         except (Exception, SystemExit) as exc:  # SystemExit: argparse inside a tool, on arguments it refuses
-            message = f"tool {name} raised {type(exc).__name__}: {exc}"
-            if isinstance(exc, RuntimeError) and _OTHER_LOOP.search(str(exc)):
+            message = f"tool {name} raised {described(exc)}"
+            if isinstance(exc, RuntimeError) and _OTHER_LOOP.search(message):
                 # completion() inside a running loop runs the RLM on a private loop: the caller's objects are not there.
                 hint = (
                     f"tool {name} awaited an object bound to another event loop: inside a running loop, "
@@ -207,6 +209,11 @@ class ToolBox:
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
+            if str(exc).startswith(_NOT_FINITE):  # json.dumps' words name neither NaN nor what to do
+                raise ToolFailure(
+                    f"tool {name} returned a value holding NaN or Infinity, which JSON has no numbers for; return "
+                    "None or a str (e.g. 'nan') in their place"
+                ) from None
             raise ToolFailure(
                 f"tool {name} returned a value that is not JSON ({exc}); return str, bytes, list or dict"
             ) from None
@@ -224,18 +231,67 @@ def arguments(item: dict[str, Any]) -> tuple[Any, Any]:
         raise ToolFailure(f"tool {item.get('prompt')}: a bytes argument did not arrive whole ({exc})") from None
 
 
-def reply(value: Any, binary: bool, text: str) -> SubCallResult:
-    """A successful call's reply: `value` as ToolBox.call returns it, and its `text`; one holding bytes says so."""
-    return (_BytesReply if binary else SubCallResult)(True, text=text, value=value)
+def reply(name: str, value: Any, binary: bool) -> SubCallResult:
+    """Tool `name`'s successful reply: `value` as ToolBox.call returns it."""
+    return ToolReply(True, value=value, tool=name, binary=binary)
 
 
-class _BytesReply(SubCallResult):
-    """A reply whose value holds bytes as they cross (`BYTES_KEY`): the REPL looks through only such replies."""
+@dataclass(frozen=True, slots=True)
+class ToolReply(SubCallResult):
+    """A tool's result as it crosses: its value once (the REPL's `call_tool` reads no `text`: a copy there would
+    double the frame, and a result of half the frame cap would not fit), the tool's name (a reply over the cap
+    names it: `FrameChannel.send_reply`), and `bytes` for a value holding bytes as they cross (`BYTES_KEY`): the
+    REPL looks through only such replies."""
 
-    __slots__ = ()
+    tool: str = ""
+    binary: bool = False
 
     def to_frame(self) -> dict[str, Any]:
-        return {**SubCallResult.to_frame(self), "bytes": True}
+        if not self.ok:
+            return SubCallResult.to_frame(self)
+        frame = {"ok": True, "value": self.value, "tool": self.tool}
+        if self.binary:
+            frame["bytes"] = True
+        return frame
+
+
+def described(exc: BaseException) -> str:
+    """`Type: message`, or `Type` for an exception with no message. Never raises: an exception whose `__str__`
+    fails (a library's, formatting an attribute it lacks) is its type and a note, and fails the call, not the run."""
+    kind = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception as failure:
+        return f"{kind} (its message could not be shown: str() raised {type(failure).__name__})"
+    return f"{kind}: {message}" if message else kind
+
+
+_ABANDONED: set[asyncio.Future[Any]] = set()
+"""Async tool calls cut off that have not ended yet (the loop keeps only weak references to tasks)."""
+
+
+def _let_go(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # read, so asyncio logs no "exception was never retrieved": nobody waits for it
+
+
+async def _own_task(awaitable: Awaitable[Any]) -> Any:
+    """`await awaitable`, run as a task of its own so that a cancellation (Budget(max_seconds), the caller) ends
+    the wait at once, as for a sync tool's thread: the task is cancelled too, and one that ignores that (a retry
+    loop catching CancelledError) runs on, its result going nowhere. The tool's own CancelledError (an HTTP
+    client's timeout) still reaches the caller as one. A tool that blocks the loop (time.sleep in `async def`)
+    holds everything, this wait included: the README says so."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.done():  # the tool's own CancelledError: raised again with its message (shield drops it)
+            return task.result()
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_let_go)
+        raise
 
 
 async def _in_own_thread(name: str, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -257,7 +313,7 @@ async def _in_own_thread(name: str, function: Callable[..., Any], /, *args: Any,
         except (Exception, SystemExit) as exc:
             outcome, failed = exc, True
         except BaseException as exc:  # KeyboardInterrupt raised by the tool itself: its failure, not the caller's
-            outcome, failed = RuntimeError(f"{type(exc).__name__}: {exc}"), True
+            outcome, failed = RuntimeError(described(exc)), True
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for it
             loop.call_soon_threadsafe(settle, outcome, failed)
 

@@ -55,10 +55,18 @@ class FrameChannel:
         try:
             await self.send({"t": "reply", "id": call_id, "results": results})
         except frames.FrameProtocolError as exc:
-            error = (
-                f"the answers to this call do not fit in one frame ({exc}); ask for fewer or shorter answers per "
-                "call, in smaller batches"
-            )
+            tool = next((r["tool"] for r in results if isinstance(r.get("tool"), str)), None)
+            if tool is not None:  # a host tool's result (one per call), named so by `rlmx.tools.ToolReply`
+                size = sum(len(frames.dumps(r.get("value")).encode("utf-8", "surrogatepass")) for r in results)
+                error = (
+                    f"tool {tool} returned a result of {size:,} bytes as JSON, over the {self.max_frame_bytes:,}-byte "
+                    "cap on what crosses to the REPL; return less (a page of it, or a summary)"
+                )
+            else:
+                error = (
+                    f"the answers to this call do not fit in one frame ({exc}); ask for fewer or shorter answers "
+                    "per call, in smaller batches"
+                )
             await self.send({"t": "reply", "id": call_id, "error": error})
 
     async def read(self) -> dict[str, Any]:
