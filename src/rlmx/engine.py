@@ -156,6 +156,12 @@ def _encodable(messages: Sequence[Message]) -> list[Message]:
     return [Message(role=m["role"], content=encodable(m["content"])) for m in messages]
 
 
+def _no_content(content: Any) -> bool:
+    """Whether `answer['content']` holds no answer: missing, None or blank text (0, False or [] are answers). Ready
+    without one is a slip (`answer['ready'] = True` alone, `answer = {'answer': ...}`): it finishes nothing."""
+    return content is None or (isinstance(content, str) and not content.strip())
+
+
 class Engine:
     """One node of the RLM tree (depth 0 is the root). `run()` never raises for budget, LM or sandbox trouble:
     the NodeResult says how it ended."""
@@ -551,6 +557,8 @@ class Engine:
             # rambles to the cap is common, and a drafted block is rarer than a drafted prose FINAL)
             if finish is not None:
                 return finish, ""
+            if result.answer.get("ready") and result.final is None:  # `answer['ready'] = True` alone, or a wrong key
+                outputs.append(prompts.READY_WITHOUT_CONTENT)
             failed = failed or result.status != "ok"
         outputs.extend(notes)
         asked = self.tree.ledger.usage.subcalls > subcalls_before
@@ -634,7 +642,7 @@ class Engine:
     def _finish_from(self, result: CellResult) -> Finish | None:
         if result.final is not None:
             return Finish(result.final["kind"], result.final.get("value"))
-        if result.answer.get("ready"):
+        if result.answer.get("ready") and not _no_content(result.answer.get("content")):
             return Finish("answer", result.answer.get("content"))
         return None
 

@@ -73,6 +73,11 @@ LAST_TURN = (
     "answer['ready'] = True, or call FINAL(...)."
 )
 
+READY_WITHOUT_CONTENT = (
+    "Note: answer['ready'] is True but answer['content'] is empty, so the run did not finish (an empty answer reads as "
+    "nothing found). Set answer['content'] = <your answer> (the key is 'content'), or call FINAL(your answer)."
+)
+
 NO_CODE = (
     "Your reply had no ```repl block and did not finish, so nothing ran. To keep working, write Python in a "
     "```repl block. To finish, set answer['content'] = ... and answer['ready'] = True in a repl block, or write "
