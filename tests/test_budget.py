@@ -960,3 +960,21 @@ def test_a_cost_of_0_said_beside_a_dearer_served_model_or_an_unpriced_tier_says_
     assert served.cost_usd == pytest.approx(PriceTable().cost("gpt-4o", Usage(1_000, 500)))
     tier = ledger.settle(ledger.reserve("gpt-4o", 1_000, 500), used, role="root", depth=0, billed_as="gpt-4o[priority]")
     assert tier.cost_usd is None and ledger.usage.to_dict()["unpriced_calls"] == 1
+
+
+@pytest.mark.parametrize("cap", ["max_tokens", "max_completion_tokens"])
+def test_a_budget_never_raises_the_lms_own_output_cap(server: FakeOpenAIServer, cap: str) -> None:
+    # The budget's per-call cap was sent as the call's own max_tokens, replacing the user's smaller one (300 -> 800),
+    # and reserved 800 tokens a call where 300 can come
+    server.behaviour = Behaviour(text="ok")
+    sub = OpenAICompatibleLM("reader", server.base_url, max_retries=0, **{cap: 300})
+
+    def sent_cap(per_call: int) -> int:
+        root = ScriptedLM([repl("FINAL(llm_query('summarise'))")], input_tokens=100, output_tokens=20)
+        budget = Budget(max_tokens=50_000, max_tokens_per_call=per_call)
+        assert RLM(root, sub_lm=sub, budget=budget).completion("q", context="c").answer == "ok"
+        body = server.requests[-1].body
+        return int(body.get("max_tokens", body.get("max_completion_tokens")))
+
+    assert sent_cap(800) == 300
+    assert sent_cap(100) == 100  # a smaller budget cap still binds

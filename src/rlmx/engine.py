@@ -156,6 +156,21 @@ def _encodable(messages: Sequence[Message]) -> list[Message]:
     return [Message(role=m["role"], content=encodable(m["content"])) for m in messages]
 
 
+def _output_cap(lm: LM, per_call: int) -> int:
+    """The most output tokens a call may reserve and ask for: the budget's `max_tokens_per_call`, or the LM's own
+    `max_tokens` / `max_completion_tokens` when smaller (the budget's cap is sent as the call's own `max_tokens`,
+    which would otherwise replace the user's smaller bound)."""
+    params = getattr(lm, "params", None)
+    if not isinstance(params, dict):
+        return per_call
+    own = [cap for cap in (params.get("max_tokens"), params.get("max_completion_tokens")) if _is_count(cap)]
+    return min([per_call, *own])
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _no_content(content: Any) -> bool:
     """Whether `answer['content']` holds no answer: missing, None or blank text (0, False or [] are answers). Ready
     without one is a slip (`answer['ready'] = True` alone, `answer = {'answer': ...}`): it finishes nothing."""
@@ -440,7 +455,7 @@ class Engine:
         ledger = self.tree.ledger
         tokens = await prompt_tokens(lm, messages)
         for attempt in (1, 2):
-            reservation = await ledger.admit(price_name(lm), tokens, ledger.budget.max_tokens_per_call)
+            reservation = await ledger.admit(price_name(lm), tokens, _output_cap(lm, ledger.budget.max_tokens_per_call))
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             sent = False
             try:
