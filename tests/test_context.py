@@ -141,8 +141,9 @@ def test_devices_are_refused_without_being_read() -> None:
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    with pytest.raises(InputError, match="is a FIFO"):
+    with pytest.raises(InputError, match="is a FIFO") as refused:
         prepare("context", fifo)
+    assert "--context -" in str(refused.value)  # `-c <(cat f)` / `-c /dev/stdin`: the way that reads a pipe
 
 
 def test_a_big_sparse_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> None:

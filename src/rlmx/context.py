@@ -235,7 +235,7 @@ def _not_regular(path: Path, mode: int) -> InputError:
     kind = next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file")
     return InputError(
         f"context {path} is {kind}, not a regular file; rlmx reads only regular files and folders "
-        "(save the data to a file first)"
+        "(save the data to a file first, or pipe it to `rlmx ask --context -`)"
     )
 
 

@@ -2078,6 +2078,17 @@ async def test_a_web_apps_page_at_200_is_not_asked_again_and_points_at_base_url(
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize("page", ["<html><body>OK</body></html>", "<body>It works!</body>\n"])
+async def test_a_bare_page_without_a_head_at_200_points_at_base_url_too(server: FakeOpenAIServer, page: str) -> None:
+    # a web server's own index (Apache's "It works!", a health page) answered at base_url: asked three times, and
+    # told only "a body that is not JSON"
+    server.script(*[Reply(200, page, {"content-type": "text/html"})] * 3)
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_retries=2).complete(MESSAGES)
+    assert "check that base_url is the root of an OpenAI-compatible API" in str(caught.value)
+    assert len(server.requests) == 1
+
+
 async def test_a_proxys_fault_page_at_200_is_still_asked_again(server: FakeOpenAIServer) -> None:
     page = "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>"
     server.script(Reply(200, page, {"content-type": "text/html"}), Reply(body=completion_body("Paris")))

@@ -1546,12 +1546,13 @@ _PASSING_PAGE = re.compile(
 
 
 def _web_page(reply: HTTPReply) -> bool:
-    """Whether a success reply is a whole web page (an HTML document with a head: a web app's index.html at
-    base_url), not an API's reply nor a proxy's page about a passing fault (which asking again may cure)."""
+    """Whether a success reply is a web page (an HTML document: a web app's index.html at base_url, a web server's
+    bare `<html><body>OK</body></html>`), not an API's reply nor a proxy's page about a passing fault (which asking
+    again may cure)."""
     if _JSON_START.match(reply.body):  # a page starts with markup (`_HTML`): a reply is not read twice to say so
         return False
     body = reply.json_body()
-    if not isinstance(body, str) or re.search(r"<head\b", body, re.IGNORECASE) is None:
+    if not isinstance(body, str) or re.search(r"<(?:head|body)\b", body, re.IGNORECASE) is None:
         return False
     page = _page_text(body)
     return page is not None and _PASSING_PAGE.search(page) is None
