@@ -100,8 +100,9 @@ def test_a_decimal_is_a_json_number_for_a_json_schema() -> None:
     assert (result.iterations, result.value) == (1, {"total": 3.3, "count": 4}), _said_after(lm, 1)
 
 
-def test_an_item_json_cannot_hold_leaves_its_list_a_list_and_is_named_where_it_is() -> None:
-    # The whole list was sent as its str(): "events: Input should be a valid list", nothing about which item.
+def test_an_item_json_cannot_hold_is_refused_and_the_model_sees_what_it_sent() -> None:
+    # Never its str() behind the schema's back (a `list[str]` would take "<re.Match object ...>"): the value is
+    # refused, and the problem shows what the model sent
     class Ev(BaseModel):
         when: datetime.date
         what: str
@@ -113,8 +114,37 @@ def test_an_item_json_cannot_hold_leaves_its_list_a_list_and_is_named_where_it_i
     lm = ScriptedLM([repl(code), repl("SUBMIT(events=[{'when': '2024-01-05', 'what': 'deploy'}])")])
     result = RLM(lm, budget=Budget(max_iterations=2)).completion("when?", context="c", output=Timeline)
     said = _said_after(lm, 1)
-    assert result.status == "finished" and "events.0.when" in said and "Stamp object" in said, said
-    assert "valid list" not in said
+    assert result.status == "finished" and result.iterations == 2 and "Stamp object" in said, said
+
+
+class Emails(BaseModel):
+    found: list[str]
+
+
+def test_a_match_object_in_a_list_of_str_is_refused_not_read_as_its_repr() -> None:
+    code = "import re\nSUBMIT(found=[re.search(r'\\S+@\\S+', 'mail a@x.org now')])"
+    lm = ScriptedLM([repl(code), repl("SUBMIT(found=['a@x.org'])")])
+    result = RLM(lm, budget=Budget(max_iterations=2)).completion("emails?", context="c", output=Emails)
+    assert (result.iterations, result.value) == (2, Emails(found=["a@x.org"])), _said_after(lm, 1)
+
+
+def test_keys_that_would_become_one_refuse_the_value_and_sets_cross_sorted() -> None:
+    counts = {"type": "object", "properties": {"by_day": {"type": "object"}, "tags": {"type": "array"}}}
+    code = (
+        "import datetime\nFINAL({'by_day': {datetime.date(2024, 1, 5): 3, '2024-01-05': 4}, 'tags': {'b', 'c', 'a'}})"
+    )
+    lm = ScriptedLM([repl(code), repl("FINAL({'by_day': {'2024-01-05': 7}, 'tags': {'b', 'c', 'a'}})")])
+    result = RLM(lm, budget=Budget(max_iterations=2)).completion("count?", context="c", output=counts)
+    assert result.iterations == 2 and result.value == {"by_day": {"2024-01-05": 7}, "tags": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize(
+    ("literal", "sent"), [("Decimal('1E+400')", 10**400), ("Decimal('1E-400')", "1E-400")], ids=["huge", "tiny"]
+)
+def test_a_decimal_past_a_floats_range_is_exact_or_its_text_never_a_silent_zero(literal: str, sent: object) -> None:
+    lm = ScriptedLM([repl(f"from decimal import Decimal\nFINAL([{literal}])")])
+    result = RLM(lm).completion("q", context="c", output={"type": "array"})
+    assert result.value == [sent]
 
 
 # --- Kind C: a JSON reply in the shapes models write, through llm_query(schema=) over HTTP ---------------------------
@@ -178,3 +208,45 @@ def test_the_roots_text_answer_is_read_the_same_way() -> None:
     lm = ScriptedLM([repl(f"FINAL({answer!r})")])
     result = RLM(lm, budget=Budget(max_iterations=1)).completion("q", context="c", output=CITY)
     assert result.value == {"city": "Oslo", "capital": True}, (result.status, result.stop_reason)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        'The list [1] was empty, so the answer is {"city": "Oslo", "capital": true, "note": null}',
+        '```json\n{"city": "Bergen", "capital": true}\n```\nSorry, corrected:\n```json\n'
+        '{"city": "Oslo", "capital": true, "note": null}\n```',
+    ],
+    ids=["list-in-prose-first", "corrected-block-last"],
+)
+def test_the_answers_json_is_read_not_a_value_before_it(reply: str) -> None:
+    said, asked = _sub_reply(reply)
+    assert f"VALUE {OSLO}" in said and asked == 1, said
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        'Format example: {"city": "Paris", "capital": true}. For Norway: {"city": "Oslo", "capital": true}',
+        # cut, marked stop: its inner object alone fits the schema, and is no answer
+        '{"city": "Oslo", "capital": true, "twin": {"city": "Bergen", "capital": false}, "note": "see',
+    ],
+    ids=["two-candidates", "cut-mid-json"],
+)
+def test_an_ambiguous_or_cut_reply_is_asked_again_not_guessed(reply: str) -> None:
+    said, asked = _sub_reply(reply)
+    assert asked == 2 and "VALUE" not in said, said
+
+
+def test_a_text_answer_holding_json_is_taken_as_text_by_a_string_schema() -> None:
+    answer = "The culprits are the users [1, 2] in build {7}."
+    lm = ScriptedLM([repl(f"FINAL({answer!r})")])
+    result = RLM(lm, budget=Budget(max_iterations=1)).completion("q", context="c", output={"type": "string"})
+    assert (result.status, result.value) == ("finished", answer)
+
+
+def test_prose_full_of_broken_json_is_read_in_linear_time() -> None:
+    from rlmx.schema import parse_json_reply
+
+    reply = '{"a": ' * 200 + "[" + ", ".join(["1"] * 100_000)  # 1 MB, cut mid-JSON: each start read to the end
+    assert parse_json_reply(reply, default="none") == "none"

@@ -54,7 +54,7 @@ from rlmx.protocol import (
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
 from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
-from rlmx.schema import OutputSchema, SchemaMismatch, parse_json_reply
+from rlmx.schema import OutputSchema, SchemaMismatch
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
 from rlmx.tools import ToolBox, ToolFailure, arguments, reply
 
@@ -163,12 +163,8 @@ def _output_cap(lm: LM, per_call: int) -> int:
     params = getattr(lm, "params", None)
     if not isinstance(params, dict):
         return per_call
-    own = [cap for cap in (params.get("max_tokens"), params.get("max_completion_tokens")) if _is_count(cap)]
-    return min([per_call, *own])
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    caps = (params.get("max_tokens"), params.get("max_completion_tokens"))
+    return min([per_call, *(cap for cap in caps if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0)])
 
 
 def _no_content(content: Any) -> bool:
@@ -1041,7 +1037,7 @@ class Engine:
                 cut = prompts.SUB_JSON_CUT.format(finish_reason=completion.finish_reason)
                 return SubCallResult(False, error=cut), completion
             try:
-                value = checker.validate(parse_json_reply(completion.text, default=completion.text))
+                value = checker.validate(completion.text)
             except SchemaMismatch as mismatch:
                 problems = prompts.JSON_RETRY.format(problems=mismatch)
                 continue

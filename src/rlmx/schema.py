@@ -4,6 +4,7 @@ at the finish. A failed check is feedback for the model, never an exception for 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 import sys
@@ -74,12 +75,19 @@ class OutputSchema:
     def validate(self, value: Any) -> Any:
         """The validated answer (a model instance, or the JSON value), or SchemaMismatch with every problem. A text
         with no JSON in it that the schema refuses is told as that, not quoted whole as the wrong type."""
-        parsed = _parse_if_text(value)
+        kind = self.json_schema.get("type")
+        parsed = value
+        if isinstance(value, str):
+            parsed = parse_json_reply(value, default=value, want=_WANTED.get(kind) if isinstance(kind, str) else None)
         try:
             return self._checked(parsed)
         except SchemaMismatch:
-            if isinstance(value, str) and parsed is value:  # no JSON value was read from the text
-                raise SchemaMismatch(_no_json_found(value, self.json_schema.get("type"))) from None
+            if not isinstance(value, str):
+                raise
+            if parsed is value:  # no JSON value was read from the text
+                raise SchemaMismatch(_no_json_found(value, kind)) from None
+            with contextlib.suppress(SchemaMismatch):  # a text answer that holds JSON ("users [1, 2] failed")
+                return self._checked(value)
             raise
 
     def _checked(self, value: Any) -> Any:
@@ -185,8 +193,6 @@ _JSON_TAGS = frozenset({"", "json", "json5", "jsonc", "jsonl", "js", "javascript
 _OPENER = re.compile(r"[{\[]")
 _TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])', re.DOTALL)
 """A JSON string (kept as it is) or a comma before a closing } or ] (dropped): commas inside strings stay."""
-_MAX_STARTS = 200
-"""How many `{` / `[` of one text are tried as a JSON value's start: prose full of braces stays cheap."""
 _raw_decode = json.JSONDecoder().raw_decode
 
 
@@ -217,34 +223,30 @@ def _no_json_found(text: str, kind: Any) -> str:
     )
 
 
-def _parse_if_text(value: Any) -> Any:
-    """A JSON text (bare or fenced) becomes its value; anything else is taken as it is."""
-    if not isinstance(value, str):
-        return value
-    return parse_json_reply(value, default=value)
-
-
-def parse_json_reply(text: str, *, default: Any = None) -> Any:
-    """The JSON value in an LM's reply: the whole text, a fenced block (```json, ```JSON, ``` json5, untagged; other
-    tags after those), else the first complete {...} / [...] that parses in a fenced block, then in the whole text,
-    so prose with braces around it is no part of it. A comma before } or ] (outside strings) is forgiven. Its
-    strings, dict keys too, are valid Unicode: a lone surrogate (an escape like "\\ud83d", half an emoji) becomes
-    U+FFFD (`frames.valid_strings`)."""
+def parse_json_reply(text: str, *, default: Any = None, want: type | None = None) -> Any:
+    """The JSON value in an LM's reply, or `default` when it holds none or is ambiguous. Tried in turn: the whole
+    text; the fenced blocks (```json in any case, ``` json5, untagged; other tags after those), the last that parses
+    first (a corrected answer follows a wrong one); the span from the first `{` (`[`) to the last `}` (`]`); each of
+    those as a Python literal ({'a': 1, 'ok': True}, as models often write one); then the complete {...} / [...]
+    values standing in the prose (`_values_in_prose`), taken only when one of them is of the kind wanted (`want`:
+    dict or list, from the schema's type), so neither an example before the answer nor a `[1]` in a sentence is
+    read as it. A comma before } or ] (outside strings) is forgiven. Its strings, dict keys too, are valid Unicode:
+    a lone surrogate (an escape like "\\ud83d", half an emoji) becomes U+FFFD (`frames.valid_strings`)."""
     blocks = [(m.group(1).lower(), m.group(2).strip()) for m in _FENCED.finditer(text)] if "```" in text else []
-    sources = [body for tag, body in blocks if tag in _JSON_TAGS]
-    sources += [body for tag, body in blocks if tag not in _JSON_TAGS]
-    for candidate in (text.strip(), *sources):
-        for attempt in (candidate, _without_trailing_commas(candidate)):
-            try:
-                return valid_strings(json.loads(attempt))
-            except (ValueError, RecursionError):
-                continue
+    sources = [body for tag, body in reversed(blocks) if tag in _JSON_TAGS]
+    sources += [body for tag, body in reversed(blocks) if tag not in _JSON_TAGS]
     candidates = [text.strip(), *sources]
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = text.find(opener), text.rfind(closer)
         if 0 <= start < end:
             candidates.append(text[start : end + 1])
-    for candidate in candidates:  # a Python literal ({'a': 1, 'ok': True}), as models often write one
+    for candidate in candidates:
+        for attempt in (candidate, _without_trailing_commas(candidate)):
+            try:
+                return valid_strings(json.loads(attempt))
+            except (ValueError, RecursionError):
+                continue
+    for candidate in candidates:
         if candidate[:1] in "{[":
             try:
                 value = valid_strings(ast.literal_eval(candidate))
@@ -252,11 +254,15 @@ def parse_json_reply(text: str, *, default: Any = None) -> Any:
                 continue
             if isinstance(value, dict | list):
                 return value
-    for source in (*sources, text):  # after the literals: a {'a': [1]} must not be read as its inner [1]
-        found = _first_json_value(source)
-        if found is not None:
+    for source in (*sources, text):
+        found = [value for value in _values_in_prose(source) if want is None or isinstance(value, want)]
+        if len(found) == 1:
             return valid_strings(found[0])
     return default
+
+
+_WANTED: dict[str, type] = {"object": dict, "array": list}
+"""The Python kind of a JSON value a schema's `type` asks for, where a reply's prose may hold several values."""
 
 
 def _without_trailing_commas(text: str) -> str:
@@ -264,16 +270,47 @@ def _without_trailing_commas(text: str) -> str:
     return _TRAILING_COMMA.sub(lambda m: m.group() if m.group()[0] == '"' else "", text) if "," in text else text
 
 
-def _first_json_value(text: str) -> tuple[Any] | None:
-    """The first {...} or [...] in `text` that is whole JSON (trailing commas forgiven), in a 1-tuple; None when
-    none is. Each `{` / `[` is tried as a start in turn (`raw_decode` reads one value and stops), up to
-    `_MAX_STARTS` of them."""
-    for source in (text, _without_trailing_commas(text)):
-        for tried, start in enumerate(_OPENER.finditer(source)):
-            if tried >= _MAX_STARTS:
-                break
+def _values_in_prose(text: str) -> list[Any]:
+    """The complete JSON objects and arrays standing in `text` outside any bracket (trailing commas forgiven): a
+    value nested in a bracket that never closes (a reply cut mid-JSON) is none. Each bracketed stretch is read at
+    most twice and skipped whole when it is no JSON, so the cost is linear in the text; at most `_MAX_VALUES`."""
+    values: list[Any] = []
+    at = 0
+    while len(values) < _MAX_VALUES:
+        found = _OPENER.search(text, at)
+        if found is None:
+            break
+        start = found.start()
+        end = _stretch_end(text, start)
+        stretch = text[start:end]
+        for attempt in (stretch, _without_trailing_commas(stretch)):
             try:
-                return (_raw_decode(source, start.start())[0],)
+                values.append(json.loads(attempt))
+                break
             except (ValueError, RecursionError):
                 continue
-    return None
+        at = end
+    return values
+
+
+_MAX_VALUES = 20
+"""The most values read from one reply's prose: more than one of a kind is ambiguous anyway."""
+
+
+def _stretch_end(text: str, start: int) -> int:
+    """Where the bracketed stretch opening at `start` closes (just after its closing bracket, brackets inside JSON
+    strings not counted), or the text's end when it never does."""
+    depth = 0
+    for found in _BRACKET_OR_STRING.finditer(text, start):
+        token = found.group()
+        if token in "{[":
+            depth += 1
+        elif token in "}]":
+            depth -= 1
+            if depth == 0:
+                return found.end()
+    return len(text)
+
+
+_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.DOTALL)
+"""A JSON string (its brackets are text) or a bracket."""

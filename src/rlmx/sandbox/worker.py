@@ -2603,25 +2603,35 @@ def with_bytes_from_wire(value: Any) -> Any:
     return value
 
 
-def _json_ready(value: Any, nested: bool = False) -> Any:
+def _json_ready(value: Any) -> Any:
     """`value` in JSON's own types as far as it converts without loss, at any depth: bytes-like values as their text
-    (`_decoded`) and keys (`_key_text`), tuples and sets as lists, and what `_plain_form` converts. Anything else is
-    `value` itself at the top (the caller sends its str()), and its own str() inside a container: the container
-    keeps its shape, so the schema check names the very item (`events.0.when`), not the whole field."""
+    (`_decoded`) and keys (`_key_text`, `_json_key_ready`), tuples as lists, sets as sorted lists (in their own
+    order when their items do not sort), and what `_plain_form` converts; anything else as it is (the caller then
+    refuses or sends the str() of the whole value, so no item is turned into text behind the schema's back), and
+    so is a dict two of whose keys would become one (a date and its ISO text)."""
     if type(value) in _JSON_SCALARS:  # most items of a big list: one lookup
         return value
     if isinstance(value, _BYTES_LIKE):
         return _decoded(value)
     if isinstance(value, dict):
-        return {_json_key_ready(key): _json_ready(item, True) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_ready(item, True) for item in value]
+        converted = {_json_key_ready(key): _json_ready(item) for key, item in value.items()}
+        return converted if len(converted) == len(value) else value
+    if isinstance(value, set | frozenset):
+        return [_json_ready(item) for item in _in_order(value)]
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
     if value is None or isinstance(value, str | int | float):
         return value
     plain = _plain_form(value)
-    if plain is not value:
-        return _json_ready(plain, nested)
-    return _str_of(value) if nested else value
+    return value if plain is value else _json_ready(plain)
+
+
+def _in_order(items: set[Any] | frozenset[Any]) -> list[Any]:
+    """A set's items sorted (the same answer from run to run), or as iterated when they do not sort."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return list(items)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -2636,14 +2646,6 @@ def _json_key_ready(key: Any) -> Any:
         return _key_text(key)
     plain = _plain_form(key)
     return key if plain is key or isinstance(plain, dict | list) else str(plain)
-
-
-def _str_of(value: Any) -> str:
-    """str() of an item JSON cannot hold; one whose str() raises is named by its type."""
-    try:
-        return str(value)
-    except Exception:
-        return f"<{type(value).__name__} object>"
 
 
 def _plain_form(value: Any) -> Any:
@@ -2685,10 +2687,12 @@ def _decimal_number(value: Any) -> Any:
     lacks, and one past a float's range, as their text ('NaN')."""
     if not value.is_finite():
         return str(value)
-    if value == value.to_integral_value() and value.adjusted() < 300:  # whole and short: exact as an int
-        return int(value)
+    if value == value.to_integral_value() and value.adjusted() < 4000:  # whole: exact as an int (Python prints
+        return int(value)  # ints of up to 4,300 digits)
     number = float(value)
-    return number if number - number == 0 else str(value)  # past a float's range: its text, not Infinity
+    if number - number != 0 or (number == 0 and value != 0):  # past a float's range either way: its text, not
+        return str(value)  # Infinity or a silent 0.0
+    return number
 
 
 def _key_text(key: Any) -> Any:
