@@ -172,3 +172,34 @@ def test_the_page_shows_a_spoiled_trace_with_its_note(browser: Any, spoiled: tup
     body = browser.find_element("tag name", "body").text
     assert "ANSWER-54" in body and "QUESTION-54" in body
     assert "Skipped 2 lines that are not JSON objects (lines 4, 7)" in body
+
+
+# --- the picker tells a damaged trace (session 24) ----------------------------------------------------------------
+
+
+def test_the_picker_list_counts_the_unreadable_lines_of_its_newest_traces(spoiled: tuple[Path, int]) -> None:
+    trace, _ = spoiled
+    sound = _small_trace(trace.parent)
+    server = ViewerServer(trace.parent)
+    server.start()
+    try:
+        with urllib.request.urlopen(server.address + "api/traces?token=" + server.token, timeout=10) as response:
+            listed = {row["name"]: row for row in json.loads(response.read())}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert listed[trace.name]["unreadable_lines"] == 2 and listed[sound.name]["unreadable_lines"] == 0
+
+
+@pytest.mark.slow
+def test_the_picker_page_marks_a_damaged_trace(browser: Any, spoiled: tuple[Path, int]) -> None:
+    trace, _ = spoiled
+    server = ViewerServer(trace.parent)
+    server.start()
+    try:
+        _open(browser, server.url)
+        marks = [row.text for row in browser.find_elements("css selector", ".trace-list .damaged")]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert marks == ["2 unreadable lines (not JSON objects): open it to see which"]

@@ -26,7 +26,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
-from rlmx.viewer.store import list_traces, read_trace, trace_info, with_notes
+from rlmx.viewer.store import checked, list_traces, read_trace, trace_info, with_notes
+
+CHECKED_ROWS = 50
+"""The newest traces the picker reads whole for lines that are not JSON objects (`rlmx traces` reads its rows')."""
 
 
 class ViewerServer(ThreadingHTTPServer):
@@ -93,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
             cookie = f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
             self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8", cookie)
         elif path == "/api/traces":
-            self._json([info.to_dict() for info in list_traces(self.server.folder)])
+            # The first rows are read whole (`checked`, cached by size and mtime), so a damaged trace is not
+            # listed as a sound one; further down the list says only what the first and last lines do.
+            traces = list_traces(self.server.folder)
+            self._json([(checked(t) if i < CHECKED_ROWS else t).to_dict() for i, t in enumerate(traces)])
         elif path.startswith("/api/traces/"):
             self._trace(unquote(path.removeprefix("/api/traces/")))
         else:

@@ -932,7 +932,9 @@ function renderList(list) {
     h("td", { class: "dim nowrap" }, t.started || ""),
     h("td", null, statusBadge(t.status)),
     h("td", { class: "qcell" }, h("a", { href: traceHref(t.name), dir: "auto" }, oneLine(t.query, 110) || "(no query)"),
-      t.stop_reason ? h("div", { class: "dim small", dir: "auto" }, oneLine(t.stop_reason, 120)) : null),
+      t.stop_reason ? h("div", { class: "dim small", dir: "auto" }, oneLine(t.stop_reason, 120)) : null,
+      t.unreadable_lines ? h("div", { class: "small n-warn damaged" },
+        `${fmtInt(t.unreadable_lines)} unreadable line${t.unreadable_lines === 1 ? "" : "s"} (not JSON objects): open it to see which`) : null),
     h("td", { class: "dim nowrap" }, t.session_id ? ["session ", ltrText(t.session_id), ` · ${t.session_turn}`] : ""),
     h("td", { class: "dim nowrap num" }, t.seconds !== null && t.seconds !== undefined ? fmtSec(t.seconds) : ""),
     h("td", { class: "dim nowrap num" }, `${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
