@@ -978,3 +978,31 @@ def test_a_budget_never_raises_the_lms_own_output_cap(server: FakeOpenAIServer, 
 
     assert sent_cap(800) == 300
     assert sent_cap(100) == 100  # a smaller budget cap still binds
+
+
+async def test_an_lm_keeping_its_cap_as_an_attribute_is_not_asked_for_more() -> None:
+    # LocalLM keeps max_tokens as an attribute, not in params: the budget's 4096 was reserved and sent, replacing
+    # the user's 256
+    seen: list[int] = []
+
+    class Capped(ScriptedLM):
+        max_tokens = 256
+
+        async def complete(self, messages, **params):  # type: ignore[no-untyped-def]
+            seen.append(params["max_tokens"])
+            return await super().complete(messages, **params)
+
+    lm = Capped([repl("FINAL(1)")], input_tokens=100, output_tokens=20)
+    await RLM(lm, budget=Budget(max_tokens=50_000, max_tokens_per_call=4096)).acompletion("q", context="c")
+    assert seen == [256]
+
+
+def test_the_guided_root_runs_under_a_token_budget(tmp_path: Any) -> None:
+    # The offline default's second turn was refused: its conversation holds the guided library (~137k tokens by
+    # estimate), which no LM reads
+    reader = ScriptedLM(lambda messages: "nothing to read", input_tokens=50, output_tokens=5)
+    text = "\n".join(f"line {i}: the Aurora project is on schedule" for i in range(836))
+    result = RLM(GuidedRoot(reader), budget=Budget(max_tokens=20_000)).completion(
+        "How many lines are there?", context=text
+    )
+    assert result.status == "finished" and "836" in result.answer, (result.status, result.stop_reason)

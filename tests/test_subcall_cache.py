@@ -240,3 +240,16 @@ def test_lms_that_differ_only_in_max_tokens_do_not_share_a_reply() -> None:
     assert result.usage.cached_calls == 0
     long_reply, short_reply = result.answer.split(" | ")
     assert len(long_reply.split()) == 60 and len(short_reply.split()) < 60
+
+
+def test_the_cache_key_tells_apart_local_models_that_differ_only_in_their_cap() -> None:
+    from rlmx.subcall_cache import request_key
+
+    class Local(ScriptedLM):
+        def __init__(self, cap: int) -> None:
+            super().__init__(["x"])
+            self.max_tokens = cap
+
+    asked: list[Message] = [{"role": "user", "content": "q"}]
+    assert request_key(Local(32), asked) != request_key(Local(512), asked)
+    assert request_key(Local(32), asked) == request_key(Local(32), asked)

@@ -112,3 +112,15 @@ async def test_an_async_tool_ignoring_cancellation_does_not_hold_the_run_past_ma
     rlm = RLM(ScriptedLM([repl("FINAL(stubborn())")]), tools=[stubborn], budget=Budget(max_seconds=1))
     result = await rlm.acompletion("go", context="c")
     assert result.status == "budget_exhausted" and time.monotonic() - started < 4.5
+
+
+async def test_setup_code_text_follows_rlmxs_rule_for_text() -> None:
+    # a lone surrogate (half an emoji, from JSON cut short) raised a bare UnicodeEncodeError out of RLM(); a byte
+    # order mark a file's read left at the start was refused; a NUL said "(line None)"
+    lm = ScriptedLM([repl("FINAL(label + '|' + str(ord(label[-1])))")])
+    rlm = RLM(lm, setup_code="\ufefflabel = 'half \ud83d'\n")
+    result = await rlm.acompletion("q", context="c")
+    assert result.answer == "half \ufffd|65533"
+    with pytest.raises(SetupError) as refused:
+        RLM(ScriptedLM(["x"]), setup_code="x = 1\x00\n")
+    assert "None" not in str(refused.value) and "null" in str(refused.value)

@@ -161,9 +161,9 @@ def _output_cap(lm: LM, per_call: int) -> int:
     `max_tokens` / `max_completion_tokens` when smaller (the budget's cap is sent as the call's own `max_tokens`,
     which would otherwise replace the user's smaller bound)."""
     params = getattr(lm, "params", None)
-    if not isinstance(params, dict):
-        return per_call
-    caps = (params.get("max_tokens"), params.get("max_completion_tokens"))
+    caps = [getattr(lm, "max_tokens", None)]  # LocalLM keeps its cap as an attribute
+    if isinstance(params, dict):
+        caps += [params.get("max_tokens"), params.get("max_completion_tokens")]
     return min([per_call, *(cap for cap in caps if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0)])
 
 

@@ -28,7 +28,7 @@ from rlmx.lm.base import LM, price_name, served_at
 from rlmx.lm.prices import SEARCHES_EVERY_CALL, TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import Sandbox, launcher
-from rlmx.sandbox.frames import RESERVED_NAMES
+from rlmx.sandbox.frames import RESERVED_NAMES, encodable
 from rlmx.schema import OutputSchema
 from rlmx.subcall_cache import SubcallCache, open_store
 from rlmx.tools import ToolBox
@@ -406,10 +406,16 @@ class RLM:
         if setup_code is not None and (not isinstance(setup_code, str) or not setup_code.strip()):
             raise InputError("setup_code must be a non-empty string of Python (or None)")
         if setup_code is not None:
+            # rlmx's rule for text: a lone surrogate becomes U+FFFD (compile() raised UnicodeEncodeError on one), and
+            # a byte order mark a file's read left at the start is no code
+            setup_code = encodable(setup_code).removeprefix("\ufeff")
             try:
                 compile(setup_code, "<setup_code>", "exec")
             except SyntaxError as exc:
-                raise SetupError(f"setup_code is not valid Python: {exc.msg} (line {exc.lineno})") from None
+                where = f" (line {exc.lineno})" if exc.lineno else ""  # none for a NUL
+                raise SetupError(f"setup_code is not valid Python: {exc.msg}{where}") from None
+            except ValueError as exc:  # a NUL, on Pythons that do not call it a syntax error
+                raise SetupError(f"setup_code is not valid Python: {exc}") from None
         self.setup_code = setup_code
         self.files = read_files(files)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None

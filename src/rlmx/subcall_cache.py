@@ -47,9 +47,9 @@ def cacheable(lm: LM, policy: bool | None) -> bool:
     return isinstance(temperature, int | float) and float(temperature) == 0.0
 
 
-_LM_SETTINGS = ("base_url", "model_path", "temperature", "seed", "n_ctx")
-"""LM attributes that change a reply when they change (an OpenAI-compatible server's URL; a local model's file and
-sampling), wherever an LM has them."""
+_LM_SETTINGS = ("base_url", "model_path", "temperature", "seed", "n_ctx", "max_tokens")
+"""LM attributes that change a reply when they change (an OpenAI-compatible server's URL; a local model's file,
+sampling and output cap), wherever an LM has them."""
 _SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key"))
 """Headers left out of the key: a new API key for the same server asks the same model."""
 

@@ -77,6 +77,12 @@ class GuidedRoot:
         """What answers `llm_query` when `RLM(root)` names no `sub_lm`: the reader (this root writes code only)."""
         return self.reader
 
+    async def count_tokens(self, messages: Sequence[Message]) -> int:
+        """0: this root reads nothing through an LM (its replies are rlmx's own cells; its reader's sub-calls are
+        admitted one by one). Estimated from the conversation, which holds the guided library, a token budget
+        refused the offline default's second turn (141k tokens "needed")."""
+        return 0
+
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         turn = 1 + sum(1 for m in messages if m["role"] == "assistant")
         query = prompts.query_from(messages)
