@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import threading
 import time
 
 import pytest
 
-from rlmx import RLM, Budget, SetupError
+from rlmx import RLM, Budget, Event, SetupError
 from rlmx.lm import ScriptedLM
 from scripting import repl
 
@@ -124,3 +125,28 @@ async def test_setup_code_text_follows_rlmxs_rule_for_text() -> None:
     with pytest.raises(SetupError) as refused:
         RLM(ScriptedLM(["x"]), setup_code="x = 1\x00\n")
     assert "None" not in str(refused.value) and "null" in str(refused.value)
+
+
+def test_the_time_budget_ends_a_tool_call_as_it_ends_an_lm_call() -> None:
+    # The cell waited on the host until the run's backstop (a second past max_seconds): the tool call was never
+    # answered nor traced as stopped
+    release = threading.Event()
+
+    def stuck(item: str) -> str:
+        release.wait(30)
+        return item
+
+    events: list[Event] = []
+    try:
+        rlm = RLM(
+            ScriptedLM([repl("stuck('x')")] * 3),
+            tools=[stuck],
+            budget=Budget(max_seconds=1.5),
+            on_event=events.append,
+        )
+        result = rlm.completion("q", context="c")
+    finally:
+        release.set()
+    assert result.status == "budget_exhausted"
+    (call,) = [e.data for e in events if e.type == "tool_call"]
+    assert not call["ok"] and "time budget (Budget(max_seconds)) ran out" in call["result"]

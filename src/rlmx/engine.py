@@ -905,7 +905,18 @@ class Engine:
                         "(Budget.max_tool_calls). Work with the results you have and finish."
                     )
                 usage.tool_calls += 1
-                value, binary = await self.tree.tools.call(name, args, kwargs)
+                # The time budget ends the wait, as it ends an LM call: the cell gets the error at once (a sync
+                # tool's thread runs on, an async one is cancelled), not the run's backstop a second later.
+                deadline = asyncio.timeout(self.tree.ledger.remaining_seconds())
+                try:
+                    async with deadline:
+                        value, binary = await self.tree.tools.call(name, args, kwargs)
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    raise ToolFailure(
+                        f"tool {name} was stopped: the run's time budget (Budget(max_seconds)) ran out"
+                    ) from None
             except ToolFailure as exc:
                 error = str(exc)
         self.emit(
