@@ -222,3 +222,53 @@ async def test_a_whole_json_reply_followed_by_keep_alive_bytes_is_the_reply() ->
         reply, attempts = await asyncio.wait_for(poster.post({"model": "m"}), 20)
         await poster.aclose()
     assert (reply.status, attempts, requests[0]) == (200, 1, 1) and json.loads(reply.body)["choices"] == []
+
+
+def _whole_reply(text: str) -> bytes:
+    body = json.dumps({"object": "chat.completion", "choices": [{"index": 0, "message": {"content": text}}]}).encode()
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+async def test_bytes_a_server_sends_after_a_stream_it_ended_never_answer_the_next_request(framing: str) -> None:
+    # A gateway lingering after `data: [DONE]`: its pings, the body's end and more bytes in one write. The connection
+    # went back to the pool with those bytes unread, and the next request read them as its reply (here a reply
+    # saying "STALE"): every later answer shifted by one, with no error
+    stream = b"".join(_event(chunk) for chunk in WHOLE_STREAM) + _event(b"[DONE]")
+    answered = [0]
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await _read_request(reader)
+                answered[0] += 1
+                if answered[0] > 1:
+                    writer.write(_whole_reply(f"fresh {answered[0]}"))
+                elif framing == "chunked":
+                    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                    writer.write(head + b"%x\r\n" % len(stream) + stream + b"\r\n")
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                    writer.write(b"8\r\n: ping\n\n\r\n0\r\n\r\n" + _whole_reply("STALE"))
+                else:
+                    tail = b": ping\n\n" * 3
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n"
+                        % (len(stream) + len(tail))
+                        + stream
+                    )
+                    await writer.drain()
+                    await asyncio.sleep(0.1)
+                    writer.write(tail + _whole_reply("STALE"))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async with _listening(answer) as url:
+        poster = JSONPoster(url, {}, timeout=5, connect_timeout=5, max_retries=0)
+        first, _ = await asyncio.wait_for(poster.post({"model": "m"}), 20)
+        await asyncio.sleep(0.3)
+        later = [(await asyncio.wait_for(poster.post({"model": "m"}), 20))[0].body for _ in range(2)]
+        await poster.aclose()
+    assert first.body.startswith(stream[:40])
+    assert [json.loads(body)["choices"][0]["message"]["content"] for body in later] == ["fresh 2", "fresh 3"]

@@ -350,12 +350,16 @@ async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
     pieces: list[bytes] = []  # joined once: a 40 MB reply is not copied twice
     tail = b""  # the last bytes read that carried data: a `[DONE]` line split between pieces is found
     unchecked = False  # data came since the reply was last found not whole
+    # The connection, held here: aiohttp hands it back to its pool the moment the body ends, which may come in one
+    # read with the keep-alive bytes that show the server lingers (and with bytes after the body, which the next
+    # request on it would read as its reply). `reply.close()` no longer reaches it then; this does.
+    held = reply.connection.protocol if reply.connection is not None else None
     try:
         async for piece in reply.content.iter_any():
             pieces.append(piece)
             if _KEEP_ALIVE.fullmatch(piece):
                 if unchecked and _whole(b"".join(pieces)):
-                    reply.close()  # the reply is whole; a connection the server lingers on is not used again
+                    _drop(reply, held)  # the reply is whole; a connection the server lingers on is not used again
                     break
                 unchecked = False
                 continue
@@ -363,13 +367,21 @@ async def _read(reply: aiohttp.ClientResponse) -> HTTPReply:
             split_done = b"[DONE]" in tail + piece[:8]
             if (split_done or b"[DONE]" in piece) and _STREAM_DONE.search(tail + piece):
                 if not await _after_done(reply, pieces):
-                    reply.close()  # what else it sends there is not for the next request on the pool
+                    _drop(reply, held)  # what else it sends there is not for the next request on the pool
                 break
             tail = (tail + piece)[-24:] if len(piece) < 24 else piece[-24:]
     except (aiohttp.ClientPayloadError, TimeoutError):  # broken off, or quiet (aiohttp's ServerTimeoutError)
         if not _whole(b"".join(pieces)):
             raise
     return HTTPReply(reply.status, {key.lower(): value for key, value in reply.headers.items()}, b"".join(pieces))
+
+
+def _drop(reply: aiohttp.ClientResponse, held: asyncio.BaseProtocol | None) -> None:
+    """Close the reply's connection so that no later request uses it, whether or not aiohttp has already put it
+    back in its pool (a closed connection there is passed over)."""
+    reply.close()
+    if held is not None:
+        held.close()  # type: ignore[attr-defined]  # aiohttp's ResponseHandler.close: closes its transport
 
 
 _AFTER_DONE = 1.0
