@@ -136,6 +136,9 @@ def test_keys_that_would_become_one_refuse_the_value_and_sets_cross_sorted() -> 
     lm = ScriptedLM([repl(code), repl("FINAL({'by_day': {'2024-01-05': 7}, 'tags': {'b', 'c', 'a'}})")])
     result = RLM(lm, budget=Budget(max_iterations=2)).completion("count?", context="c", output=counts)
     assert result.iterations == 2 and result.value == {"by_day": {"2024-01-05": 7}, "tags": ["a", "b", "c"]}
+    mixed = ScriptedLM([repl("FINAL({'by_day': {}, 'tags': {'b', 2, 'a', 1}})")])
+    result = RLM(mixed).completion("count?", context="c", output=counts)
+    assert result.value["tags"] == [1, 2, "a", "b"]  # by kind, then text: the same from run to run
 
 
 @pytest.mark.parametrize(

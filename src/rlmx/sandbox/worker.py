@@ -2627,11 +2627,12 @@ def _json_ready(value: Any) -> Any:
 
 
 def _in_order(items: set[Any] | frozenset[Any]) -> list[Any]:
-    """A set's items sorted (the same answer from run to run), or as iterated when they do not sort."""
+    """A set's items sorted (the same answer from run to run: a set's own order changes with hash seeds), mixed
+    kinds by kind, then text form."""
     try:
         return sorted(items)
     except TypeError:
-        return list(items)
+        return sorted(items, key=lambda item: (type(item).__name__, repr(item)))
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
