@@ -1931,6 +1931,18 @@ async def test_choices_streamed_in_turns_one_a_chunk_are_read_for_the_one_number
     assert (completion.text, completion.finish_reason) == ("Paris", "stop")
 
 
+async def test_a_stream_whose_every_chunk_holds_the_text_so_far_is_read_once(server: FakeOpenAIServer) -> None:
+    # DashScope's incremental_output=false relayed as OpenAI chunks (one-api#856): "The capitalThe capital is..."
+    so_far = ["The capital", "The capital is", "The capital is Paris."]
+    chunks = [{"choices": [{"index": 0, "delta": {"content": text}}]} for text in so_far]
+    server.script(_stream(*chunks, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "The capital is Paris."
+    pieces = ["Ha", "Hah", "a!"]  # an incremental stream whose pieces happen to begin alike is joined as ever
+    chunks = [{"choices": [{"index": 0, "delta": {"content": text}}]} for text in pieces]
+    server.script(_stream(*chunks, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "HaHaha!"
+
+
 async def test_a_model_served_only_as_a_stream_of_text_chunks_is_read(server: FakeOpenAIServer) -> None:
     chunks = [{"choices": [{"index": i, "text": t}]} for i, t in enumerate(("Par", "is"), start=1)]
     stream = _stream(*chunks, {"choices": [{"index": 3, "text": "", "finish_reason": "stop"}]}, tail="data: [DONE]\n\n")

@@ -10,6 +10,7 @@ for error statuses too); a stream is read as the whole reply it adds up to, in e
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any, Literal
@@ -340,6 +341,18 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
     return {**joined, "error": error} if error is not None else joined
 
 
+def _joined(pieces: list[str]) -> str:
+    """A stream's pieces of one text, joined; or the last piece, when each piece holds all the text so far
+    (DashScope's `incremental_output=false`, relayed as OpenAI chunks by gateways, one-api#856): three or more
+    non-empty pieces each extending the one before, which an incremental stream of real text does not write."""
+    said = [piece for piece in pieces if piece]
+    if len(said) >= 3 and all(
+        len(later) > len(earlier) and later.startswith(earlier) for earlier, later in itertools.pairwise(said)
+    ):
+        return said[-1]
+    return "".join(pieces)
+
+
 class _Pieces:
     """What a stream's choices say, piece by piece, as the one message `_to_completion` reads."""
 
@@ -453,12 +466,12 @@ class _Pieces:
     def _reasoning(self) -> str:
         """Each source joined on its own across the chunks (never interleaved), then read as a whole reply's are
         (`_reasonings`): vLLM's same text under two field names, in one chunk or each in chunks of its own, once."""
-        fields = ["".join(pieces) for pieces in self.fields.values()]
-        return "\n".join(_reasonings(["".join(self.thinking)], fields))
+        fields = [_joined(pieces) for pieces in self.fields.values()]
+        return "\n".join(_reasonings([_joined(self.thinking)], fields))
 
     def message(self) -> dict[str, Any]:
         # content null, not "", beside a transcript: as an audio reply sends it whole
-        content = "".join(self.text) if self.text or not self.transcript else None
+        content = _joined(self.text) if self.text or not self.transcript else None
         message: dict[str, Any] = {"role": "assistant", "content": content}
         reasoning = self._reasoning()
         if reasoning:
