@@ -240,6 +240,26 @@ async def test_xais_does_not_support_parameter_leaves_it_out(server: FakeOpenAIS
     assert name in server.requests[0].body and name not in server.requests[1].body
 
 
+@pytest.mark.parametrize(
+    ("stop", "text"), [(["</answer>", "\n\n"], "A"), ("B", "A</answer>"), (["ZZZ"], "A</answer>B")]
+)
+async def test_stop_sequences_a_server_refuses_are_applied_to_the_reply(
+    server: FakeOpenAIServer, stop: Any, text: str
+) -> None:
+    # "Stop sequences are not supported": `stop` was left out, and the reply ran past where the caller asked it to
+    # end ("A</answer>B" for stop="</answer>"). It is cut there instead, as the server would have cut it
+    server.script(
+        Reply(400, error_body("Stop sequences are not supported for this model.")),
+        Reply(body=completion_body("A</answer>B", usage=usage(10, 4))),
+        Reply(body=completion_body("A</answer>B", usage=usage(10, 4))),
+    )
+    lm = OpenAICompatibleLM("m", server.base_url, stop=stop)
+    for _ in range(2):  # the refusal remembered: the next call is cut the same way
+        completion = await lm.complete(MESSAGES)
+        assert (completion.text, completion.finish_reason) == (text, "stop")
+    assert "stop" in server.requests[0].body and all("stop" not in r.body for r in server.requests[1:])
+
+
 async def test_a_value_a_parameter_does_not_support_is_still_the_callers_to_fix(server: FakeOpenAIServer) -> None:
     server.script(Reply(400, error_body("'reasoning_effort' does not support 'minimal' with this model.")))
     with pytest.raises(LMRequestError, match="does not support 'minimal'"):

@@ -446,6 +446,8 @@ class OpenAICompatibleLM:
                 ) from None
             if billed_as is not None:
                 completion = dataclasses.replace(completion, billed_as=billed_as)
+            if "stop" in self.unsupported_params and merged.get("stop"):
+                completion = _stopped_here(completion, merged["stop"])
             return dataclasses.replace(completion, unanswered=unanswered) if unanswered else completion
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -1543,6 +1545,19 @@ _PASSING_PAGE = re.compile(
     re.IGNORECASE,
 )
 """Words of a proxy's page about a passing fault ("502 Bad Gateway"), which may come with a 200 too."""
+
+
+def _stopped_here(completion: Completion, stop: Any) -> Completion:
+    """The reply cut where the first of the caller's stop sequences begins, as a server applying `stop` would have
+    cut it (the sequence itself left out, finish_reason "stop"): the server refused `stop` and it was left out
+    of the request, so rlmx applies it to the text instead of handing back more than was asked for."""
+    sequences = (
+        [stop] if isinstance(stop, str) else [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
+    )
+    found = [at for at in (completion.text.find(s) for s in sequences if s) if at >= 0]
+    if not found:
+        return completion
+    return dataclasses.replace(completion, text=completion.text[: min(found)], finish_reason="stop")
 
 
 def _web_page(reply: HTTPReply) -> bool:
