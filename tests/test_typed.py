@@ -139,6 +139,8 @@ async def test_llm_query_batched_with_a_schema_fails_only_the_bad_items() -> Non
     result = await RLM(ScriptedLM(router(root=root, sub=sub))).acompletion("q", context="c")
     good, bad = json.loads(result.answer)
     assert good == {"ok": True} and bad.startswith("Error: the sub-LM's reply did not match the schema")
+    # the mismatch, not the retry's words meant for the sub-LM ("Reply again with only the JSON value")
+    assert "no JSON object found" in bad and "Reply again" not in bad
 
 
 async def test_a_prose_final_holding_a_python_dict_is_that_dict() -> None:

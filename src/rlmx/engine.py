@@ -1036,7 +1036,7 @@ class Engine:
         except InputError as exc:
             raise InputError(f"llm_query schema: {exc}") from None
         request = f"{prompt}\n\n{prompts.json_reply(schema)}"
-        problems = ""
+        problems = missed = ""
         first: Completion | None = None
         for attempt in range(2):
             asked = request if attempt == 0 else f"{request}\n\n{problems}"
@@ -1050,10 +1050,12 @@ class Engine:
             try:
                 value = checker.validate(completion.text)
             except SchemaMismatch as mismatch:
-                problems = prompts.JSON_RETRY.format(problems=mismatch)
+                problems, missed = prompts.JSON_RETRY.format(problems=mismatch), str(mismatch)
                 continue
             return SubCallResult(True, text=completion.text, value=value), completion
-        return SubCallResult(False, error=f"the sub-LM's reply did not match the schema: {problems}"), completion
+        # the mismatch alone: the retry's words were the sub-LM's ("Reply again with only the JSON value")
+        failed = f"the sub-LM's reply did not match the schema after one retry: {missed}"
+        return SubCallResult(False, error=failed), completion
 
     def _lm_named(self, name: str | None) -> LM:
         if name is None:
