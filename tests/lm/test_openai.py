@@ -1943,6 +1943,33 @@ async def test_a_stream_whose_every_chunk_holds_the_text_so_far_is_read_once(ser
     assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == "HaHaha!"
 
 
+@pytest.mark.parametrize(
+    ("indices", "closing", "text"),
+    [
+        ([0, 1, 2, 3], 0, "Hello world"),  # TGI's per-token numbering, a relay's own closing chunk at 0: no turns
+        ([1, 2, 1, 2], 1, "Hello"),  # choices in turns with none numbered 0: the lowest is the reply
+    ],
+    ids=["tgi-closed-at-0", "turns-without-0"],
+)
+async def test_a_closing_chunk_is_no_turn_and_turns_without_0_keep_the_first(
+    server: FakeOpenAIServer, indices: list[int], closing: int, text: str
+) -> None:
+    words = ["Hel", "lo", " wor", "ld"] if indices[0] == 0 else ["Hel", "Bon", "lo", "jour"]
+    chunks = [{"choices": [{"index": i, "delta": {"content": w}}]} for i, w in zip(indices, words, strict=True)]
+    server.script(_stream(*chunks, {"choices": [{"index": closing, "delta": {}, "finish_reason": "stop"}]}))
+    completion = await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)
+    assert (completion.text, completion.finish_reason) == (text, "stop")
+
+
+@pytest.mark.parametrize(("pieces", "text"), [(["a", "ab", "abc"], "aababc"), (["=", "==", "==="], "======")])
+async def test_a_short_real_reply_whose_tokens_extend_each_other_is_joined(
+    server: FakeOpenAIServer, pieces: list[str], text: str
+) -> None:
+    chunks = [{"choices": [{"index": 0, "delta": {"content": piece}}]} for piece in pieces]
+    server.script(_stream(*chunks, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    assert (await OpenAICompatibleLM("m", server.base_url).complete(MESSAGES)).text == text
+
+
 async def test_a_model_served_only_as_a_stream_of_text_chunks_is_read(server: FakeOpenAIServer) -> None:
     chunks = [{"choices": [{"index": i, "text": t}]} for i, t in enumerate(("Par", "is"), start=1)]
     stream = _stream(*chunks, {"choices": [{"index": 3, "text": "", "finish_reason": "stop"}]}, tail="data: [DONE]\n\n")

@@ -308,16 +308,19 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
         tier = chunk.get("service_tier") or tier  # the tier billed: every chunk says it, or the last one
         usage = _chunk_usage(chunk) or usage
         for choice in _reply_choices(chunk.get("choices")):
+            taken.append(choice)
             index = choice.get("index")
-            index = index if isinstance(index, (int, str)) else None  # a list or object names no choice
+            if not isinstance(index, int | str) or not _says_something(choice):  # a closing chunk is no turn
+                continue
             interleaved = interleaved or (index in numbered and index != last)
             last = index
             numbered.add(index)
-            taken.append(choice)
     if interleaved:
         # A chunk's only choice is the reply's whatever its index (TGI numbers tokens, always upwards); an index
-        # that comes back after another means several choices take turns (a gateway's own `n`): only 0 is the reply.
-        taken = [choice for choice in taken if choice.get("index") in (0, "0", None)]
+        # that comes back after another means several choices take turns (a gateway's own `n`): only the first
+        # choice is the reply, the one numbered 0 (or the lowest number, when none is 0).
+        first = min(numbered, key=lambda index: (str(index) != "0", int(index) if str(index).isdigit() else 1 << 30))
+        taken = [choice for choice in taken if choice.get("index") in (first, str(first), None)]
     for choice in taken:
         pieces.add(choice)
         finish = _finish_reason(choice.get("finish_reason")) or finish
@@ -341,16 +344,33 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
     return {**joined, "error": error} if error is not None else joined
 
 
+def _says_something(choice: dict[str, Any]) -> bool:
+    """Whether a streamed choice carries any of the reply (text, reasoning, a tool call), not only its end."""
+    delta = choice.get("delta")
+    if isinstance(delta, dict):
+        return any(value not in (None, "", [], {}) for name, value in delta.items() if name != "role")
+    return bool(choice.get("text") or choice.get("message"))
+
+
 def _joined(pieces: list[str]) -> str:
     """A stream's pieces of one text, joined; or the last piece, when each piece holds all the text so far
     (DashScope's `incremental_output=false`, relayed as OpenAI chunks by gateways, one-api#856): three or more
-    non-empty pieces each extending the one before, which an incremental stream of real text does not write."""
+    non-empty pieces each extending the one before, the last of `_CUMULATIVE_AT_LEAST` characters or more and not
+    one character repeated, which an incremental stream of real text does not write."""
     said = [piece for piece in pieces if piece]
-    if len(said) >= 3 and all(
-        len(later) > len(earlier) and later.startswith(earlier) for earlier, later in itertools.pairwise(said)
+    if (
+        len(said) >= 3
+        and len(said[-1]) >= _CUMULATIVE_AT_LEAST
+        and len(set(said[-1])) > 2  # "=", "==", "===": a rule drawn in tokens, not the same text resent
+        and all(len(later) > len(earlier) and later.startswith(earlier) for earlier, later in itertools.pairwise(said))
     ):
         return said[-1]
     return "".join(pieces)
+
+
+_CUMULATIVE_AT_LEAST = 8
+"""Characters a stream's last piece holds at least before the pieces are read as cumulative: a short real reply
+whose tokens happen to extend each other ("a", "ab", "abc") is joined as sent."""
 
 
 class _Pieces:
