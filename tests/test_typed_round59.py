@@ -5,6 +5,7 @@ found in what models really write (any fence tag, prose with braces, trailing co
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from pydantic import BaseModel, Field
@@ -253,3 +254,23 @@ def test_prose_full_of_broken_json_is_read_in_linear_time() -> None:
 
     reply = '{"a": ' * 200 + "[" + ", ".join(["1"] * 100_000)  # 1 MB, cut mid-JSON: each start read to the end
     assert parse_json_reply(reply, default="none") == "none"
+
+
+def test_nan_or_infinity_in_a_typed_answer_is_refused_not_written_as_invalid_json() -> None:
+    # `{"avg": NaN}` reached result.answer and serve's `content`: Python reads it, JSON.parse throws
+    stats = {"type": "object", "properties": {"avg": {"type": "number"}, "n": {"type": "integer"}}}
+    for bad in ("{'avg': float('nan'), 'n': 0}", '\'{"avg": Infinity, "n": 0}\''):
+        lm = ScriptedLM([repl(f"FINAL({bad})"), repl("FINAL({'avg': 0.0, 'n': 0})")])
+        result = RLM(lm, budget=Budget(max_iterations=2)).completion("mean?", context="c", output=stats)
+        said = _said_after(lm, 1)
+        assert "avg: NaN or Infinity is no JSON number" in said, said
+        assert result.iterations == 2 and json.loads(result.answer) == {"avg": 0.0, "n": 0}
+
+
+def test_several_objects_in_a_text_answer_are_told_as_several_not_as_none() -> None:
+    answer = 'Format: {"city": "Paris", "capital": true}. Answer: {"city": "Oslo", "capital": true}'
+    lm = ScriptedLM([repl(f"FINAL({answer!r})"), repl("FINAL({'city': 'Oslo', 'capital': True})")])
+    result = RLM(lm, budget=Budget(max_iterations=2)).completion("q", context="c", output=CITY)
+    said = _said_after(lm, 1)
+    assert "holds 2 JSON objects and does not say which is the answer" in said and "no JSON" not in said, said
+    assert result.value == {"city": "Oslo", "capital": True}

@@ -79,6 +79,12 @@ class OutputSchema:
         parsed = value
         if isinstance(value, str):
             parsed = parse_json_reply(value, default=value, want=_WANTED.get(kind) if isinstance(kind, str) else None)
+        where = _non_finite(parsed)
+        if where is not None:  # Python's json reads and writes NaN; JSON has no such number (RFC 8259 section 6)
+            raise SchemaMismatch(
+                f"{where or '(root)'}: NaN or Infinity is no JSON number; give null where the schema allows it, or a "
+                "number, or say it in a string field"
+            )
         try:
             return self._checked(parsed)
         except SchemaMismatch:
@@ -204,10 +210,31 @@ def _got(error: Any) -> str:
     return f" (got {given[:60]!r}{'...' if len(given) > 60 else ''})" if isinstance(given, str) else f" (got {given!r})"
 
 
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path (dotted) of the first NaN or infinite float in `value`, "" for `value` itself; None when none."""
+    if isinstance(value, float):
+        return None if value - value == 0 else path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(item, float | dict | list):
+            found = _non_finite(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    return None
+
+
 def _no_json_found(text: str, kind: Any) -> str:
-    """The problem with a reply holding no JSON value the schema takes: what was looked for, and how it began."""
+    """The problem with a reply holding no JSON value the schema takes: what was looked for, and how it began; or,
+    when several stand in its prose, that it is not told which is the answer."""
     what = {"object": "JSON object", "array": "JSON array"}.get(kind, "JSON value") if isinstance(kind, str) else ""
     what = what or "JSON value"
+    wanted = _WANTED.get(kind) if isinstance(kind, str) else None
+    several = [value for value in _values_in_prose(text) if wanted is None or isinstance(value, wanted)]
+    if len(several) > 1:
+        return (
+            f"the reply holds {len(several)} {what}s and does not say which is the answer (an example beside it?). "
+            "Answer with only the one JSON, e.g. in one ```json block"
+        )
     head = " ".join(text.split())[:80]
     start = _OPENER.search(text)
     why = ""
