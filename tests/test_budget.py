@@ -70,7 +70,10 @@ async def test_refused_items_tell_the_model_why() -> None:
     budget = Budget(max_tokens=1050 + 10 * 150, max_tokens_per_call=50)
     await RLM(root, sub_lm=sub, budget=budget, on_event=events.append).acompletion("q", context="c")
     (cell,) = [e for e in events if e.type == "cell"]
-    assert "Error: budget exhausted: token budget: 2,550 of 2,550 tokens used or reserved" in cell.data["output"]
+    assert (
+        "Error: budget exhausted: max_tokens: token budget: 2,550 of 2,550 tokens used or reserved"
+        in cell.data["output"]
+    )
 
 
 def chain_script(messages: list[Message]) -> str:
@@ -1006,3 +1009,31 @@ def test_the_guided_root_runs_under_a_token_budget(tmp_path: Any) -> None:
         "How many lines are there?", context=text
     )
     assert result.status == "finished" and "836" in result.answer, (result.status, result.stop_reason)
+
+
+def test_the_guided_roots_stop_names_the_limit_that_refused_its_reading() -> None:
+    # `--max-tokens 150` offline stopped with "max_subcalls: ..." though no sub-call limit was set
+    reader = ScriptedLM(lambda messages: "7391-KESTREL", input_tokens=120, output_tokens=5)
+    lines = [f"Line {i}: the weavers borrowed the benches." for i in range(200)]
+    lines[120] = "The launch code for the Aurora project is 7391-KESTREL."
+    result = RLM(GuidedRoot(reader), budget=Budget(max_tokens=150)).completion(
+        "What is the launch code for the Aurora project?", context="\n".join(lines)
+    )
+    assert result.status == "budget_exhausted" and result.stop_reason.startswith("max_tokens: token budget"), (
+        result.stop_reason
+    )
+
+
+def test_a_local_reading_stopped_by_the_time_limit_is_not_booked_at_the_budgets_cap() -> None:
+    # The guided root's reader wrapper had neither the local model's cap nor its "bills nothing cut off": two
+    # readings stopped by --max-seconds were booked as 8,192 output tokens
+    class Local(ScriptedLM):
+        bills_cancelled_calls = False
+        max_tokens = 512
+
+    reader = Local(["never"], delay=5)
+    reader.model = "local:test"
+    result = RLM(GuidedRoot(reader), budget=Budget(max_seconds=0.8, max_tokens=100_000)).completion(
+        "What is the launch code for the Aurora project?", context="The launch code for Aurora is 7391-KESTREL."
+    )
+    assert result.status == "budget_exhausted" and result.usage.total.output_tokens == 0, result.usage.total

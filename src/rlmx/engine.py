@@ -167,6 +167,12 @@ def _output_cap(lm: LM, per_call: int) -> int:
     return min([per_call, *(cap for cap in caps if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0)])
 
 
+def _named(stop: BudgetExhausted) -> str:
+    """A refusal's detail with its limit's name first ("max_tokens: token budget: ..."): the one to raise, and the
+    one the guided root reports as the run's stop."""
+    return stop.detail if stop.detail.startswith(stop.limit) else f"{stop.limit}: {stop.detail}"
+
+
 def _no_content(content: Any) -> bool:
     """Whether `answer['content']` holds no answer: missing, None or blank text (0, False or [] are answers). Ready
     without one is a slip (`answer['ready'] = True` alone, `answer = {'answer': ...}`): it finishes nothing."""
@@ -973,7 +979,7 @@ class Engine:
                 usage = {"model": completion.model, **_billed(completion.usage), **_reply_notes(completion)}
         except BudgetExhausted as stop:
             refused = stop
-            result = SubCallResult(False, error=f"budget exhausted: {stop.detail}")
+            result = SubCallResult(False, error=f"budget exhausted: {_named(stop)}")
         except LMError as exc:
             self._sub_lm_error = exc
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
@@ -992,7 +998,7 @@ class Engine:
             **usage,
         )
         if refused is not None:  # the model, not the user (who sees the event), is told what to do next
-            return SubCallResult(False, error=prompts.BUDGET_REFUSED.format(detail=refused.detail.rstrip(".")))
+            return SubCallResult(False, error=prompts.BUDGET_REFUSED.format(detail=_named(refused).rstrip(".")))
         return result
 
     async def _sub_lm(self, call: SubCall, prompt: str, context: Any, *, uncount_hit: bool = True) -> Completion:

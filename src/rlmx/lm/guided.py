@@ -11,6 +11,7 @@ A cell of its own that fails ends the run with status "error" (never a made-up N
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,12 @@ class ShortReader:
     def __init__(self, inner: LM) -> None:
         self.inner = inner
         self.model = inner.model
+        # What admission reads of an LM (`engine._output_cap`, a cut-off call's booking): the inner one's, with the
+        # reader's own cap for a local model (a reading stopped by the time limit was booked at 4,096 tokens)
+        self.params = getattr(inner, "params", None)
+        self.bills_cancelled_calls = getattr(inner, "bills_cancelled_calls", True)
+        own = getattr(inner, "max_tokens", None)
+        self.max_tokens = min(own or READER_MAX_TOKENS, READER_MAX_TOKENS) if self.model.startswith("local:") else own
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
         if self.model.startswith("local:"):
@@ -98,6 +105,10 @@ class GuidedRoot:
         elif turn == 3 and _REFUSED in _last_user(messages):
             # the evidence is in the answer buffer; the budget that refused the reading ends the run (exit 3)
             why = _last_user(messages).split(_REFUSED, 1)[1].split("\n", 1)[0].strip()
+            # the refusal names its limit first ("max_tokens: token budget: ..."): that one stopped the reading
+            named = re.search(r"\b(max_[a-z_]+): ", why)
+            if named is not None:
+                raise BudgetExhausted(named.group(1), why[named.end() :])
             raise BudgetExhausted("max_subcalls", why or "the sub-call budget refused the reading")
         else:
             step = "index the context" if turn == 2 else "answer"
