@@ -197,7 +197,9 @@ _FENCED = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 """A fenced block (its tag, its text), closed or cut off at the reply's end."""
 _JSON_TAGS = frozenset({"", "json", "json5", "jsonc", "jsonl", "js", "javascript"})
 _OPENER = re.compile(r"[{\[]")
-_TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])', re.DOTALL)
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+"""A JSON string with its escapes: what it holds is text, never a comma or bracket of the JSON around it."""
+_TRAILING_COMMA = re.compile(_JSON_STRING + r"|,(?=\s*[}\]])", re.DOTALL)
 """A JSON string (kept as it is) or a comma before a closing } or ] (dropped): commas inside strings stay."""
 _raw_decode = json.JSONDecoder().raw_decode
 
@@ -339,5 +341,5 @@ def _stretch_end(text: str, start: int) -> int:
     return len(text)
 
 
-_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.DOTALL)
+_BRACKET_OR_STRING = re.compile(_JSON_STRING + r"|[{}\[\]]", re.DOTALL)
 """A JSON string (its brackets are text) or a bracket."""
