@@ -626,6 +626,24 @@ def test_a_usd_budget_admits_a_prompt_at_the_cache_write_rate() -> None:
         tight.reserve("claude-haiku-4-5", 100_000, 1)
 
 
+def test_a_usd_refusal_says_what_the_call_needs_as_the_token_refusal_does() -> None:
+    # "and this call needs more" left the user guessing what to raise max_usd to; the token refusal gives a number
+    ledger = Ledger(Budget(max_usd=0.01), prices=PriceTable())
+    with pytest.raises(BudgetExhausted) as refused:
+        ledger.reserve("gpt-4o", 20_000, 500)  # the prompt alone: 20,000 x $2.50/M = $0.05
+    need = PriceTable().lookup("gpt-4o")
+    assert need is not None
+    least = need.at(20_000).most(20_000, 1)
+    assert refused.value.limit == "max_usd"
+    assert f"needs at least ${least:.6f} more (20,000 prompt tokens)" in refused.value.detail
+
+
+def test_a_refused_sub_call_names_max_subcalls_first_as_every_refusal_names_its_limit() -> None:
+    lm = ScriptedLM([repl("outs = llm_query_batched(['a', 'b', 'c'])\nFINAL(outs[2])")])
+    result = RLM(lm, sub_lm=ScriptedLM(lambda m: "ok"), budget=Budget(max_subcalls=2)).completion("q", context="c")
+    assert result.answer.startswith("Error: max_subcalls: sub-call budget spent: all 2 sub-calls")
+
+
 def test_a_fan_out_waits_for_calls_in_flight_instead_of_refusing_on_their_upper_bounds(
     server: FakeOpenAIServer,
 ) -> None:

@@ -609,7 +609,7 @@ def test_max_subcalls_zero_is_accepted_and_refuses_every_sub_call(tmp_path: Path
     )
     proc = run_cli("ask", "q", "--scripted", script, "--max-subcalls", "0", "-q", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("refused: sub-call budget spent")
+    assert proc.stdout.startswith("refused: max_subcalls: sub-call budge")
 
 
 def test_a_budget_stop_tells_the_user_what_happened_not_what_the_model_should_do(tmp_path: Path) -> None:

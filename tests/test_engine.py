@@ -358,7 +358,7 @@ async def test_subcall_budget_refuses_extra_calls_inside_the_repl() -> None:
     lm = ScriptedLM(router(root=[repl("FINAL(llm_query_batched(['a', 'b', 'c']))")], sub=lambda m: "ok"))
     result = await RLM(lm, budget=Budget(max_subcalls=2)).acompletion("q", context="c")
     items = json.loads(result.answer)
-    assert items[:2] == ["ok", "ok"] and items[2].startswith("Error: sub-call budget spent")
+    assert items[:2] == ["ok", "ok"] and items[2].startswith("Error: max_subcalls: sub-call budget spent")
     assert result.usage.sub.calls == 2
 
 

@@ -690,3 +690,32 @@ def test_a_context_a_later_question_added_can_be_handed_to_a_child_rlm(sandbox: 
         session.ask("second?", context="second context")
     seen = sorted(line for call in children.calls for line in call[-1]["content"].splitlines() if "seen:" in line)
     assert seen == ["seen: alpha beta", "seen: second context"], [c[-1]["content"][-300:] for c in children.calls]
+
+
+async def test_a_question_that_did_not_return_keeps_its_turn_and_is_in_history_with_why(tmp_path: Path) -> None:
+    # A question that raised (here its caller gave up on it: a chat UI's Stop) gave its turn to the next: two traces
+    # were "turn 2", the model of question 3 was told it was on question 2, and `history` skipped it.
+    def reply(messages: list[Message]) -> str:
+        if "q2" in messages[1]["content"].split("\n", 1)[0]:
+            return repl("import time\ntime.sleep(30)")
+        return repl("FINAL(len(history))")
+
+    lm = ScriptedLM(reply)
+    async with RLM(lm, trace_dir=tmp_path).session(context="c") as session:
+        assert (await session.aask("q1")).answer == "0"
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(session.aask("q2"), 1.0)
+        assert (await session.aask("q3")).answer == "2"
+    assert "question 3 of a session" in lm.calls[-1][1]["content"]
+    assert session.history[1] == {"question": "q2", "answer": "", "error": "CancelledError"}
+    starts = [json.loads(path.read_text().splitlines()[0]) for path in tmp_path.glob("*.jsonl")]
+    assert sorted(start["session"]["turn"] for start in starts) == [1, 2, 3]
+
+
+def test_a_refused_context_leaves_its_number_to_the_next_one() -> None:
+    lm = ScriptedLM(lambda messages: repl("FINAL(sorted(n for n in globals() if n.startswith('context')))"))
+    with RLM(lm).session(context="first") as session:
+        session.ask("q1")
+        with pytest.raises(InputError):
+            session.ask("q2", context=object())  # no kind of context rlmx reads
+        assert session.ask("q3", context="second").answer == '["context", "context_1"]'

@@ -286,10 +286,11 @@ class Ledger:
             per_output = price.dearest_output_per_million(input_tokens)  # the prompt's tier, audio if it may speak
             affordable = (left_usd - usd_input) / per_output * 1e6 + _USD_SLACK if per_output else None
             if left_usd - usd_input < -_USD_SLACK_USD or (affordable is not None and affordable < 1):
+                need = price.most(input_tokens, 1)  # its prompt and one token of reply: the least it can cost
                 raise BudgetExhausted(
                     "max_usd",
-                    f"USD budget: ${budget.max_usd - left_usd:.6f} of "
-                    f"${budget.max_usd:g} spent or reserved, and this call needs more",
+                    f"USD budget: ${budget.max_usd - left_usd:.6f} of ${budget.max_usd:g} spent or reserved, "
+                    f"and this call needs at least ${need:.6f} more ({input_tokens:,} prompt tokens)",
                 )
             if affordable is not None:
                 fits.append(int(affordable))
@@ -525,7 +526,8 @@ class Ledger:
         return allowed
 
     def subcall_refusal(self) -> str:
-        return f"sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used"
+        """Why a sub-call was refused a start, its limit named first (the one to raise), as the other refusals are."""
+        return f"max_subcalls: sub-call budget spent: all {self.budget.max_subcalls} sub-calls of this run are used"
 
 
 _USD_SLACK = 1e-6

@@ -874,8 +874,8 @@ class Engine:
         try:
             allowed = ledger.admit_subcalls(len(call.items))
         except BudgetExhausted as stop:
-            self._refused(call, len(call.items), f"budget exhausted: {stop.detail}")
-            refusal = prompts.BUDGET_REFUSED.format(detail=stop.detail.rstrip("."))
+            self._refused(call, len(call.items), f"budget exhausted: {_named(stop)}")
+            refusal = prompts.BUDGET_REFUSED.format(detail=_named(stop).rstrip("."))
             return [SubCallResult(False, error=refusal)] * len(call.items)
         if allowed == 1:  # llm_query: run in this task (a task of its own costs two turns of the loop per call)
             results = [await self._subcall(call, call.items[0])]

@@ -169,11 +169,17 @@ class Session:
         else:
             await self._sandbox.load(new, {"history": self.history, "answer": {"content": "", "ready": False}})
         self.contexts.extend(new)
+        self._added += len([c for c in new if c.name.startswith("context_")])  # numbers of contexts refused stay free
         turn = len(self.history) + 1
         info = {"id": self.session_id, "turn": turn, "new_contexts": [c.name for c in new] if turn > 1 else []}
-        result = await self.rlm._run(query, self.contexts, schema, sandbox=self._sandbox, session=info)
         # As the REPL's `history` holds it (frames make lone surrogates U+FFFD): the host's copy is then as safe to
         # json.dumps(...).encode() or store as the REPL's, whatever the caller's question held.
+        try:
+            result = await self.rlm._run(query, self.contexts, schema, sandbox=self._sandbox, session=info)
+        except BaseException as exc:  # it ran (its trace holds this turn): the next question is the next turn
+            failed = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.history.append({"question": encodable(query), "answer": "", "error": encodable(failed)})
+            raise
         self.history.append({"question": encodable(query), "answer": encodable(result.answer)})
         return result
 
@@ -274,11 +280,10 @@ class Session:
             if not self.history and "context" not in taken:
                 name = "context"
             else:
-                self._added += 1
-                name = f"context_{self._added}"
-                while name in taken:
-                    self._added += 1
-                    name = f"context_{self._added}"
+                number = self._added + 1  # counted once the question takes it (_answer): a refused one takes none
+                while f"context_{number}" in taken:
+                    number += 1
+                name = f"context_{number}"
             new.append(prepare(name, context, limit))
         for name, value in (contexts or {}).items():
             if any(c.name == name for c in (*self.contexts, *new)):

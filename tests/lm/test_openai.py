@@ -2409,6 +2409,22 @@ async def test_a_prompt_over_the_window_is_explained_in_wordings_of_any_server(
     assert len(server.requests) == 1  # no smaller cap was tried: none fits
 
 
+@pytest.mark.parametrize("cap", [None, 500])
+@pytest.mark.parametrize(
+    "said", ["max_tokens must be at least 1, got 0.", "max_tokens must be at least 1, got -7584."]
+)  # fmt: skip
+async def test_vllms_own_room_left_below_one_is_a_prompt_that_fills_the_window(
+    server: FakeOpenAIServer, cap: int | None, said: str
+) -> None:
+    # vLLM sets the cap it was not sent (or sets aside) to its window less the prompt (vllm-project/vllm#36789): 0 or
+    # less is no cap of rlmx's, which sends none below 1; "set it to what the server accepts" sent the user astray
+    server.script(Reply(400, {"object": "error", "message": said, "code": 400}))
+    with pytest.raises(LMRequestError) as caught:
+        await OpenAICompatibleLM("m", server.base_url, max_tokens=cap, max_retries=0).complete(MESSAGES)
+    assert "the prompt alone is longer than what the model's context window" in str(caught.value)
+    assert "set it to what the server accepts" not in str(caught.value) and len(server.requests) == 1
+
+
 @pytest.mark.parametrize(
     "said",
     [

@@ -38,7 +38,7 @@ def test_plain_lines_tell_the_whole_run(depth2_trace: Path) -> None:
     assert "\x1b[" not in text  # no colour, no cursor movement
     assert "<- 0/s1 failed" in text and "overloaded" in text
     assert "child RLM 0.1 starts: find the code in section A" in text
-    assert "4 sub-calls refused: sub-call budget spent" in text
+    assert "4 sub-calls refused: max_subcalls: sub-call budget spent" in text
     assert "0.2 turn 1 · cell 1 error" in text
     assert "all turns used: asking for a final answer" in text
     assert (

@@ -985,10 +985,22 @@ def _prompt_over_window(reply: HTTPReply, cap: int | None) -> str | None:
     room = _prompt_and_window(said, cap) or _counted_room(reply)
     if room is not None:
         return _too_long(*room) if room[0] >= room[1] else None
+    left = _NO_ROOM_LEFT.search(said)
+    if left is not None and int(left.group(1)) <= 0:  # never a cap of rlmx's (it sends none below 1): the server's own
+        return _too_long(None, None)
     if _INPUT_OVER_LIMIT.search(said) is None or not _IN_TOKENS.search(said) or _NAMES_THE_OUTPUT.search(said):
         return None
     return _too_long(*_placed_numbers(said))
 
+
+_NO_ROOM_LEFT = re.compile(
+    r"\b(?:max_tokens|max_new_tokens|max_completion_tokens)\b[^.;\n]{0,20}?\bmust be (?:at least 1|positive|greater "
+    r"than 0|>= ?1)\b[^.;\n]{0,20}?\bgot (-?\d+)",
+    re.IGNORECASE,
+)
+"""An output cap refused as below 1 that rlmx did not send: the room the server computed itself, its window less
+the prompt (vLLM's "max_tokens must be at least 1, got 0" or "got -7584" when no cap is sent, or one is set aside,
+vllm-project/vllm#36789): the prompt alone fills the window."""
 
 # Words saying the input itself is over a limit counted in tokens, in any server's phrasing: the input, prompt,
 # context or messages, then (in the same sentence) exceeding, longer than, more than ... (or "too many input
