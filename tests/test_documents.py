@@ -375,6 +375,29 @@ def test_a_docx_reads_as_word_shows_it(tmp_path: Path) -> None:
         load(tmp_path / "locked.docx", 10_000_000)
 
 
+def test_a_docx_tables_rows_are_its_own_once_and_a_row_deleted_with_tracking_is_gone(tmp_path: Path) -> None:
+    # Every row under a table was read as its row (a price grid nested in a cell came twice: in its cell and as rows
+    # of the outer table), and a row Word tracks as deleted (w:trPr/w:del) stayed as an empty " | " line.
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    order = document.add_table(rows=3, cols=2)
+    for row, pair in zip(order.rows, (("Order", "Lines:"), ("Paid", "yes"), ("Cancelled", "line")), strict=True):
+        row.cells[0].text, row.cells[1].text = pair
+    grid = order.cell(0, 1).add_table(rows=2, cols=2)
+    for row, pair in zip(grid.rows, (("Bolts", "4"), ("Nuts", "6")), strict=True):
+        row.cells[0].text, row.cells[1].text = pair
+    order.rows[2]._tr.get_or_add_trPr().append(parse_xml(f'<w:del {w} w:id="9" w:author="Ann"/>'))
+    wrapped = f"<w:sdt {w}><w:sdtContent><w:tr><w:tc><w:p><w:r><w:t>Signed</w:t></w:r></w:p></w:tc>"
+    wrapped += "<w:tc><w:p><w:r><w:t>Ann</w:t></w:r></w:p></w:tc></w:tr></w:sdtContent></w:sdt>"
+    order._tbl.append(parse_xml(wrapped))  # a row inside a content control is the table's own too
+    document.save(str(tmp_path / "order.docx"))
+    text = load(tmp_path / "order.docx", 10_000_000).value
+    assert text.splitlines() == ["Order | Lines: Bolts | 4 Nuts | 6", "Paid | yes", "Signed | Ann"]
+
+
 def test_a_docx_keeps_its_non_breaking_hyphens_and_symbols(tmp_path: Path) -> None:
     # They were dropped: "555-0142" read "5550142" and "5 x 3 m" read "5  3 m", numbers changed without a word.
     docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")

@@ -3,6 +3,7 @@ scripted reader: units and locations, ranking, verification, counting, honest an
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from rlmx import RLM, Budget
 from rlmx.errors import LMError
 from rlmx.lm import GuidedRoot, Message, ScriptedLM
+from rlmx.lm.base import Completion, Usage
 from rlmx.lm.guided_cells import (
     NOT_FOUND,
     Index,
@@ -461,6 +463,43 @@ async def test_a_local_reader_gets_a_short_reply_budget() -> None:
     await root.reader.complete([{"role": "user", "content": "hi"}], max_tokens=4096)
     await root.reader.complete([{"role": "user", "content": "hi"}])
     assert [p["max_tokens"] for p in seen] == [32, 32]
+
+
+class WordCapped:
+    """A local reader that stops at `max_tokens` words, with llama.cpp's finish_reason "length" when it stops."""
+
+    model = "local:words"
+    max_tokens = 256
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    async def complete(self, messages: Any, **params: Any) -> Completion:
+        cap, words = int(params["max_tokens"]), re.findall(r"\S+\s*", self.reply)
+        text, cut = "".join(words[:cap]).rstrip(), len(words) > cap
+        return Completion(text, Usage(50, min(len(words), cap)), self.model, "length" if cut else "stop")
+
+
+@pytest.mark.parametrize("per_call", [None, 3])
+async def test_a_reading_cut_at_a_cap_the_user_set_says_so_one_cut_at_the_readers_own_does_not(
+    per_call: int | None,
+) -> None:
+    # --max-tokens-per-call 4 cut both readings to "The launch code for": the answer said only that nothing could be
+    # verified (LocalLM dropped llama.cpp's finish_reason); the reader's own cap of 32 is its design, not a cut.
+    verbose = "The code is 7391-KESTREL.\n" + "As the report says, " * 20
+    root = GuidedRoot(WordCapped(verbose))
+    budget = Budget(max_tokens_per_call=per_call, max_tokens=100_000) if per_call else None
+    result = await RLM(root, sub_lm=root.reader, budget=budget).acompletion(
+        "What is the launch code for the Aurora project?", context=TEXT
+    )
+    if per_call is None:
+        assert result.answer.split("\n")[0] == "7391-KESTREL"
+    else:
+        assert result.answer.startswith(
+            "No short answer could be verified (the readings were cut short at the output cap per call: raise "
+            "--max-tokens-per-call (Budget.max_tokens_per_call))"
+        )
+        assert "7391-KESTREL" in result.answer  # the passage, quoted
 
 
 # --- structured contexts: one unit per record --------------------------------------------------------------

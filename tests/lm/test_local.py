@@ -193,6 +193,16 @@ async def test_a_lone_surrogate_in_a_message_is_read_as_u_fffd(lm: LocalLM) -> N
 
 
 @needs_model
+async def test_a_reply_stopped_at_max_tokens_says_length_as_any_lms_does(lm: LocalLM) -> None:
+    # LocalLM dropped llama.cpp's finish_reason: a reply cut at its cap was taken as whole (a code block left open
+    # by the cap ran; a guided reading cut at a tiny --max-tokens-per-call was not named as cut)
+    cut = await lm.complete([{"role": "user", "content": "Write a long story about a lighthouse."}], max_tokens=3)
+    assert (cut.usage.output_tokens, cut.finish_reason) == (3, "length")
+    whole = await lm.complete([{"role": "user", "content": "Say just: yes"}], max_tokens=64)
+    assert whole.finish_reason == "stop"
+
+
+@needs_model
 async def test_extracts_a_fact_from_a_2k_token_chunk(lm: LocalLM) -> None:
     messages: list[Message] = [{"role": "user", "content": extraction_prompt(chunk_with_password(), QUESTION)}]
     completion = await lm.complete(messages, max_tokens=48)

@@ -144,8 +144,8 @@ def _blocks(container: Any, chunks: _Chunks | None = None) -> list[str]:
         if element.tag == f"{_W}p":
             lines += _paragraph(element)
         elif element.tag == f"{_W}tbl":
-            rows = element.iter(f"{_W}tr")
-            lines += [" | ".join(_cell(cell, chunks) for cell in row.findall(f"{_W}tc")) for row in rows]
+            rows = _own(element, f"{_W}tr")
+            lines += [" | ".join(_cell(cell, chunks) for cell in _own(row, f"{_W}tc")) for row in rows]
         elif element.tag == f"{_W}sdt":  # a content control (a form's field, a template's block)
             content = element.find(f"{_W}sdtContent")
             if content is not None:
@@ -159,6 +159,22 @@ def _blocks(container: Any, chunks: _Chunks | None = None) -> list[str]:
 
 _BLOCK_WRAPPERS = frozenset((f"{_W}ins", f"{_W}moveTo", f"{_W}customXml"))
 """Elements that hold paragraphs and tables of their own: a tracked insertion or move's destination, custom XML."""
+
+
+def _own(parent: Any, tag: str) -> list[Any]:
+    """A table's own rows or a row's own cells (`tag`): its children of that kind, and those inside custom XML and
+    content controls, never a nested table's (they are read in their cell). A row Word tracks as deleted
+    (`w:trPr/w:del`) is left out, as Word shows it with changes accepted."""
+    found: list[Any] = []
+    for child in parent:
+        if child.tag == tag:
+            if child.find(f"{_W}trPr/{_W}del") is None:
+                found.append(child)
+        elif child.tag == f"{_W}customXml":
+            found += _own(child, tag)
+        elif child.tag == f"{_W}sdt" and (content := child.find(f"{_W}sdtContent")) is not None:
+            found += _own(content, tag)
+    return found
 
 
 _MARKS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}

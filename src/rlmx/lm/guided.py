@@ -10,6 +10,7 @@ A cell of its own that fails ends the run with status "error" (never a made-up N
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from rlmx import prompts
 from rlmx.budget import BudgetExhausted
 from rlmx.errors import SandboxError
 from rlmx.lm import guided_cells
-from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens
+from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
 from rlmx.sandbox import graphemes
 
 _GRAPHEMES_IMPORT = "from rlmx.sandbox.graphemes import boundary_before"
@@ -54,9 +55,16 @@ class ShortReader:
         self.max_tokens = min(own or READER_MAX_TOKENS, READER_MAX_TOKENS) if self.model.startswith("local:") else own
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
-        if self.model.startswith("local:"):
-            params["max_tokens"] = min(int(params.get("max_tokens") or READER_MAX_TOKENS), READER_MAX_TOKENS)
-        return await self.inner.complete(messages, **params)
+        if not self.model.startswith("local:"):
+            return await self.inner.complete(messages, **params)
+        asked = int(params.get("max_tokens") or READER_MAX_TOKENS)
+        params["max_tokens"] = min(asked, READER_MAX_TOKENS)
+        reply = await self.inner.complete(messages, **params)
+        if asked >= READER_MAX_TOKENS and reached_cap(reply.finish_reason):
+            # cut at the reader's own cap, on purpose (a few words are the answer): not a reading cut short. One
+            # cut at a smaller cap the caller set (--max-tokens-per-call 4) is, and the report says so.
+            return dataclasses.replace(reply, finish_reason="stop")
+        return reply
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         return await prompt_tokens(self.inner, messages)

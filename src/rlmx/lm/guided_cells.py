@@ -1684,10 +1684,16 @@ def _cuts_a_token(core: str, text: str) -> bool:
     )
 
 
-def _evidence(units: list[dict[str, Any]], report: list[str]) -> dict[str, Any]:
-    """The answer of a question no short answer verified for: the best units, quoted with their locations."""
+REPLY_CUT_MARK = "\n\n[rlmx: the sub-LM's reply was cut short here"
+"""How the engine ends a sub-call's answer cut at its output cap (prompts.SUB_REPLY_CUT, which the REPL cannot
+import): the reading before it is what the reader said."""
+
+
+def _evidence(units: list[dict[str, Any]], report: list[str], why: str = "") -> dict[str, Any]:
+    """The answer of a question no short answer verified for: the best units, quoted with their locations (and
+    `why`, when something the user can change stood in the way)."""
     quoted = "\n".join(_quote(u) for u in units)
-    answer = f"No short answer could be verified. The best matching passages:\n{quoted}"
+    answer = f"No short answer could be verified{f' ({why})' if why else ''}. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
 
 
@@ -2476,6 +2482,8 @@ def guided_answer(
     prompts = list(dict.fromkeys(p for u in read for p in (reader_prompt(u, query), reader_prompt(u, query, 1))))
     replies = dict(zip(prompts, ask(prompts), strict=True))
     report.append(f"phase read {time.perf_counter() - searched:.3f} s ({len(prompts)} sub-calls)")
+    cut = [p for p, r in replies.items() if REPLY_CUT_MARK in r]  # at a cap the caller set below the reader's own
+    replies = {p: r.split(REPLY_CUT_MARK, 1)[0] for p, r in replies.items()}
     failed = [r for r in replies.values() if r.startswith("Error:")]
     refused = [r for r in failed if "budget" in r.lower()]  # a limit the caller set, not a broken reader
     if failed and len(failed) == len(replies) and not refused:  # the reader is broken: say so, never answer
@@ -2507,4 +2515,9 @@ def guided_answer(
             f"No short answer could be verified (the budget refused the reading). The best matching passages:\n{quoted}"
         )
         return {"answer": answer, "found": True, "kind": "budget", "report": "\n".join(report), "why": why}
+    if cut:
+        report.append(f"{len(cut)} of {len(replies)} readings were cut short at the output cap per call")
+        why = "the readings were cut short at the output cap per call: raise --max-tokens-per-call "
+        why += "(Budget.max_tokens_per_call)"
+        return _evidence(good[:reads], report, why)
     return _evidence(good[:reads], report)

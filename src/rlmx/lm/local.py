@@ -346,8 +346,7 @@ class LocalLM:
         options = self._options(params)
         sent = _with_system(messages)
         response = await self._run(lambda llm: self._chat(llm, sent, options))
-        choice = response["choices"][0]
-        return self._completion(response, choice["message"].get("content") or "")
+        return self._completion(response, response["choices"][0]["message"].get("content") or "")
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         """Prompt tokens as the chat template renders them; never more than the window, since longer prompts
@@ -473,6 +472,8 @@ class LocalLM:
                 cost_usd=0.0,
             ),
             model=self.model,
+            # llama.cpp's "length" for a reply stopped at max_tokens: the engine then treats it as cut, as any LM's
+            finish_reason=response["choices"][0].get("finish_reason"),
         )
 
 
