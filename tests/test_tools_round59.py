@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -150,3 +152,20 @@ def test_the_time_budget_ends_a_tool_call_as_it_ends_an_lm_call() -> None:
     assert result.status == "budget_exhausted"
     (call,) = [e.data for e in events if e.type == "tool_call"]
     assert not call["ok"] and "time budget (Budget(max_seconds)) ran out" in call["result"]
+
+
+async def test_a_trace_shows_bytes_a_tool_took_and_gave_as_python_writes_them_not_as_they_crossed() -> None:
+    # The viewer showed {"__rlmx_bytes__": "iVBORw0..."} for a tool's bytes result and arguments
+    def thumbnail(data: bytes, size: int) -> dict[str, object]:
+        return {"png": b"\x89PNG\r\n" + data[:size], "big": bytes(1000)}
+
+    events: list[Any] = []
+    cell = repl("out = thumbnail(b'\\x00\\x01pixels', 3)\nFINAL(len(out['big']))")
+    rlm = RLM(ScriptedLM([cell]), tools=[thumbnail], on_event=events.append)
+    assert (await rlm.acompletion("q", context="c")).answer == "1000"
+    (call,) = [event.data for event in events if event.type == "tool_call"]
+    assert "__rlmx_bytes__" not in call["arguments"] + call["result"]
+    assert json.loads(call["arguments"]) == {"args": ["b'\\x00\\x01pixels'", 3], "kwargs": {}}
+    shown = json.loads(call["result"])
+    assert shown["png"] == "b'\\x89PNG\\r\\n\\x00\\x01p'"
+    assert shown["big"] == repr(bytes(200)) + "... (1,000 bytes)"

@@ -56,7 +56,7 @@ from rlmx.sandbox.base import ForksChildren
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
-from rlmx.tools import ToolBox, ToolFailure, arguments, reply
+from rlmx.tools import ToolBox, ToolFailure, arguments, reply, shown
 
 SETUP_RESERVED = frozenset({"answer", "history"})
 """Names, besides the contexts', that setup_code may not bind: the REPL holds them for the run (`answer`, a session's
@@ -929,9 +929,11 @@ class Engine:
             "tool_call",
             cell_id=self._cell_id(),
             name=name,
-            arguments=clip(answer_text({"args": item.get("args"), "kwargs": item.get("kwargs")}), 2000),
+            arguments=clip(
+                shown({"args": item.get("args"), "kwargs": item.get("kwargs")}, bool(item.get("bytes"))), 2000
+            ),
             ok=not error,
-            result=clip(error or answer_text(value), 2000),
+            result=clip(error or shown(value, binary), 2000),
             seconds=round(time.monotonic() - started, 4),
         )
         if error:

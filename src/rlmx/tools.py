@@ -231,6 +231,29 @@ def arguments(item: dict[str, Any]) -> tuple[Any, Any]:
         raise ToolFailure(f"tool {item.get('prompt')}: a bytes argument did not arrive whole ({exc})") from None
 
 
+def shown(value: Any, binary: bool) -> str:
+    """A tool's arguments or result as a trace shows them: JSON, with each bytes value as Python writes it (its
+    first SHOWN_BYTES bytes) and its size, never its crossing form (`{"__rlmx_bytes__": base64}`)."""
+    if binary:
+        with contextlib.suppress(ValueError, RecursionError):  # not whole: shown as it crossed
+            value = with_bytes_from_wire(value)
+    if isinstance(value, bytes):
+        return _bytes_shown(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=_bytes_shown)
+
+
+SHOWN_BYTES = 200
+
+
+def _bytes_shown(value: bytes) -> str:
+    more = f"... ({len(value):,} bytes)" if len(value) > SHOWN_BYTES else ""
+    return repr(value[:SHOWN_BYTES]) + more
+
+
 def reply(name: str, value: Any, binary: bool) -> SubCallResult:
     """Tool `name`'s successful reply: `value` as ToolBox.call returns it."""
     return ToolReply(True, value=value, tool=name, binary=binary)

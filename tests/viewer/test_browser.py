@@ -47,6 +47,14 @@ def browser() -> Iterator[Any]:
         if REQUIRED:
             pytest.fail(f"RLMX_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
+    driver = _chrome()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _chrome(*, javascript: bool = True) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -56,12 +64,11 @@ def browser() -> Iterator[Any]:
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     options.add_argument("--window-size=1360,1000")
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(PAGE_LIMIT_S)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return driver
 
 
 @pytest.fixture()
@@ -274,6 +281,36 @@ def test_the_self_contained_page_needs_no_server(browser: Any, depth2_trace: Pat
     _open(browser, target.as_uri())
     assert "What is the code of section A?" in _text(browser, "#summary .qtext")
     assert "1 failed sub-call" in _text(browser, "#issues")
+
+
+def test_the_self_contained_page_with_javascript_off_says_so(browser: Any, depth2_trace: Path, tmp_path: Path) -> None:
+    # It said "Loading the trace…" for ever. (`browser` only to skip or fail as the others do without Chromium.)
+    from rlmx.cli import main
+
+    target = tmp_path / "run.html"
+    assert main(["view", str(depth2_trace), "--html", str(target)]) == 0
+    driver = _chrome(javascript=False)
+    try:
+        driver.get(target.as_uri())
+        shown = _text(driver, "main")
+    finally:
+        driver.quit()
+    assert "JavaScript, which is off" in shown and "Loading" not in shown
+
+
+def test_the_picker_fits_a_phones_width(browser: Any, serve: Any, every_event_traces: list[Path]) -> None:
+    # At 375 px the table was 584 px wide: the session, time and size columns were off screen
+    server = serve(every_event_traces[-1].parent)
+    browser.set_window_size(375, 800)
+    try:
+        _open(browser, server.url)
+        width, seen = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        row = browser.find_elements("css selector", ".trace-list tbody tr")[0]
+        assert width <= seen and "KB" in row.text
+    finally:
+        browser.set_window_size(1360, 1000)
 
 
 def test_a_cancelled_run_shows_the_turns_it_ran(browser: Any, serve: Any, tmp_path: Path) -> None:
