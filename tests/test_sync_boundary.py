@@ -487,6 +487,29 @@ def test_one_ctrl_c_stops_a_run_nested_in_a_sync_tool(caller: str) -> None:
     assert processes_left() == []
 
 
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="needs Python's own Ctrl-C handling"
+)
+def test_one_ctrl_c_under_acompletion_stops_a_run_nested_in_an_async_tool_and_closes_both() -> None:
+    """An `async def` tool blocking the loop in a sync completion(): the Ctrl-C comes out of it as a
+    KeyboardInterrupt, which asyncio.run's cleanup met a second time at the tool's wait and stopped at, its loop
+    closed with the outer run's REPL processes still running (until the program ended)."""
+    inner = RLM(
+        ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=_ctrl_c_at_cell_start
+    )
+
+    async def sub_agent(question: str) -> str:
+        """Ask the sub-agent."""
+        return str(inner.completion(question, context="abcd").answer)
+
+    outer = RLM(ScriptedLM(lambda messages: repl("print(sub_agent('x'))\nFINAL('outer')")), tools=[sub_agent])
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(outer.acompletion("q", context="abcd"))
+    assert time.monotonic() - started < 10
+    assert processes_left() == []
+
+
 def _slow_rlm(on_event: Any = None) -> RLM:
     """Each run's one cell sleeps 30 s: only a stop ends it in time."""
     return RLM(ScriptedLM(lambda messages: repl("import time\ntime.sleep(30)\nFINAL(1)")), on_event=on_event)

@@ -309,11 +309,18 @@ async def _own_task(awaitable: Awaitable[Any]) -> Any:
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        if task.done():  # the tool's own CancelledError: raised again with its message (shield drops it)
-            return task.result()
-        task.cancel()
-        _ABANDONED.add(task)
-        task.add_done_callback(_let_go)
+        waiting = asyncio.current_task()
+        if task.done() and not (waiting is not None and waiting.cancelling()):
+            return task.result()  # the tool's own CancelledError: raised again with its message (shield drops it)
+        if not task.done():
+            task.cancel()
+            _ABANDONED.add(task)
+            task.add_done_callback(_let_go)
+        elif not task.cancelled():
+            # Ended as this wait is cancelled: its result goes nowhere. A KeyboardInterrupt the tool raised (a sync
+            # completion() in it, on Ctrl-C) already stopped the loop; raised again here, while asyncio.run
+            # cancels the run, it would end that cleanup with the REPL's processes left running.
+            task.exception()
         raise
 
 
