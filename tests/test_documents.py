@@ -656,7 +656,7 @@ def test_a_csv_with_spaces_after_its_separators_keeps_quoted_cells_whole(tmp_pat
         {"id": "1", "name": "Smith, John", "city": "Paris"},
         {"id": "2", "name": "Doe, Jane", "city": "Rome", "": ["extra"]},
     ]
-    assert "1 rows have more cells than the header" in document.shape
+    assert "1 row with more cells than the header" in document.shape
 
 
 def _written(path: Path, text: str) -> Path:
@@ -722,7 +722,7 @@ def test_a_docx_keeps_its_endnotes_after_the_text(tmp_path: Path) -> None:
     body = '<w:p><w:r><w:t>1,204 firms.</w:t></w:r><w:r><w:endnoteReference w:id="1"/></w:r></w:p>'
     document = load(_docx(tmp_path / "survey.docx", body, (endnotes,)), 10_000_000)
     assert document.value.splitlines() == ["1,204 firms.", "", "Endnotes:", "[1] 312 firms did not answer."]
-    assert "1 endnotes" in document.shape
+    assert "1 endnote," in document.shape
 
 
 _CT = "application/vnd.openxmlformats-officedocument.wordprocessingml"
@@ -739,3 +739,14 @@ def test_a_docx_made_of_an_embedded_chunk_is_read_or_refused_never_empty(tmp_pat
     rtf = ("word/afchunk.rtf", "rIdChunk", "aFChunk", "application/rtf", rb"{\rtf1 Minutes}")
     with pytest.raises(InputError, match=r"letter\.docx holds its content as an embedded application/rtf chunk"):
         load(_docx(tmp_path / "letter.docx", '<w:altChunk r:id="rIdChunk"/>', (rtf,)), 10_000_000)
+
+
+def test_a_one_page_pdf_and_a_one_paragraph_docx_are_described_in_the_singular(tmp_path: Path) -> None:
+    # "PDF, 1 pages", "Word document, 1 paragraphs": the prompt's description of the context
+    pytest.importorskip("pypdf", reason="PDF support needs the pdf extra")
+    docx = pytest.importorskip("docx", reason="DOCX support needs the docx extra")
+    assert load(write_pdf(tmp_path / "one.pdf", pages=1), 10_000_000).shape.startswith("PDF, 1 page, ")
+    document = docx.Document()
+    document.add_paragraph("Only this.")
+    document.save(str(tmp_path / "one.docx"))
+    assert load(tmp_path / "one.docx", 10_000_000).shape.startswith("Word document, 1 paragraph, ")

@@ -38,6 +38,11 @@ class Document:
     """PDF pages (None for other files)."""
 
 
+def plural(count: int, noun: str) -> str:
+    """`count noun` for a context's description: "1 page", "58 pages", "1,204 rows"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 Loader = Callable[[Path, bytes], Document]
 """A loader: the file's path (for messages) and its bytes -> Document. Raises InputError."""
 

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import TEXT_LEFT, Document, register, text_over_limit
+from rlmx.documents import TEXT_LEFT, Document, plural, register, text_over_limit
 from rlmx.documents.structured import decode, visible_text
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -59,10 +59,10 @@ def load_docx(path: Path, raw: bytes) -> Document:
         notes = _notes(document, kind)
         if notes:
             lines += ["", f"{kind.capitalize()}s:", *notes]
-            extras.append(f", {len(notes)} {kind}s")
+            extras.append(f", {plural(len(notes), kind)}")
     text = "\n".join(lines)
-    paragraphs = len(document.element.body.findall(f"{_W}p"))
-    return Document(text, f"Word document, {paragraphs:,} paragraphs{''.join(extras)}, {len(text):,} characters")
+    paragraphs = plural(len(document.element.body.findall(f"{_W}p")), "paragraph")
+    return Document(text, f"Word document, {paragraphs}{''.join(extras)}, {plural(len(text), 'character')}")
 
 
 _UNPACKED_PER_TEXT_BYTE = 64

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, register, text_over_limit
+from rlmx.documents import Document, plural, register, text_over_limit
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
@@ -43,7 +43,7 @@ def load_pdf(path: Path, raw: bytes) -> Document:
     why = "images, or content pypdf could not decode" if errors else "images"
     note = f", {empty} without text ({why})" if empty else ""
     chars = sum(len(text) for text in pages)
-    return Document(pages, f"PDF, {len(pages):,} pages, {chars:,} characters{note}", pages=len(pages))
+    return Document(pages, f"PDF, {plural(len(pages), 'page')}, {plural(chars, 'character')}{note}", pages=len(pages))
 
 
 def _pages(path: Path, raw: bytes) -> list[str]:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, register
+from rlmx.documents import Document, plural, register
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
@@ -31,7 +31,7 @@ def decode(path: Path, raw: bytes) -> str:
 @register(*TEXT_SUFFIXES)
 def load_text(path: Path, raw: bytes) -> Document:
     text = decode(path, raw)
-    return Document(text, f"text, {len(text):,} characters")
+    return Document(text, f"text, {plural(len(text), 'character')}")
 
 
 class _DuplicateKey(ValueError):
@@ -90,7 +90,7 @@ def load_json(path: Path, raw: bytes) -> Document:
         if not _lines_are_json(text):  # every line an object or array of its own: JSON Lines, whatever the suffix
             raise
         records = _records(path, text)  # mongoexport, BigQuery and `jq -c` write JSON Lines under .json
-        return Document(records, f"{len(records):,} JSON Lines records (a .json file with one value a line)")
+        return Document(records, f"{plural(len(records), 'JSON Lines record')} (a .json file with one value a line)")
     return Document(value, f"JSON {_kind(value)}")
 
 
@@ -105,7 +105,7 @@ def _lines_are_json(text: str) -> bool:
 @register(".jsonl", ".ndjson")
 def load_jsonl(path: Path, raw: bytes) -> Document:
     records = _records(path, decode(path, raw))
-    return Document(records, f"{len(records):,} JSON Lines records")
+    return Document(records, plural(len(records), "JSON Lines record"))
 
 
 def _records(path: Path, text: str) -> list[Any]:
@@ -151,8 +151,9 @@ def load_csv(path: Path, raw: bytes) -> Document:
     except csv.Error as exc:
         raise InputError(_csv_error(path, exc, record_line + skipped, reader.line_num + skipped)) from None
     shown = "tab" if delimiter == "\t" else repr(delimiter)
-    extra = f"; {long_rows:,} rows have more cells than the header (under the key '')" if long_rows else ""
-    return Document(rows, f"{len(rows):,} CSV rows ({shown}-separated) with columns {', '.join(fields[:12])}{extra}")
+    extra = f"; {plural(long_rows, 'row')} with more cells than the header (under the key '')" if long_rows else ""
+    columns = ", ".join(fields[:12])
+    return Document(rows, f"{plural(len(rows), 'CSV row')} ({shown}-separated) with columns {columns}{extra}")
 
 
 def _spaced(text: str, delimiter: str) -> bool:
@@ -300,7 +301,7 @@ def visible_text(html: str) -> str:
 @register(".html", ".htm", ".xhtml")
 def load_html(path: Path, raw: bytes) -> Document:
     text = visible_text(decode(path, raw))
-    return Document(text, f"HTML text, {len(text):,} characters")
+    return Document(text, f"HTML text, {plural(len(text), 'character')}")
 
 
 def _kind(value: Any) -> str:
