@@ -159,6 +159,10 @@ def test_a_docx_loads_as_its_text(tmp_path: Path) -> None:
         ("latin.txt", "caf\u00e9".encode("latin-1"), "not UTF-8"),
         ("blob.bin", b"\x00\x01\x02binary", "not a document type rlmx reads"),
         ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+        # a PDF saved as .txt was told to be converted to UTF-8 text: rlmx reads it when its name says .pdf
+        ("report.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", r"it is a PDF\); name it \*\.pdf, and rlmx reads it"),
+        ("report.dat", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", r"it is a PDF, and '\.dat' is not a document type"),
+        ("report.dat", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", r"name it \*\.pdf, and rlmx reads it as one"),
     ],
 )
 def test_unreadable_files_are_named_before_any_lm_call(tmp_path: Path, name: str, content: bytes, message: str) -> None:

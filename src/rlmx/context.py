@@ -371,7 +371,7 @@ def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
     except NotText as exc:
         raise InputError(
             f"context file {path} is {exc}, and {path.suffix or 'no suffix'!r} is not a document type rlmx reads "
-            f"({documents.supported()}); convert it to UTF-8 text first"
+            f"({documents.supported()}); {documents.not_text_advice(exc.kind, 'convert it to UTF-8 text first')}"
         ) from None
     return _Loaded(text, source=str(path))
 

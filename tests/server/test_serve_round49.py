@@ -280,3 +280,16 @@ def test_body_timeout_out_of_range_names_the_range(tmp_path: Path, value: str) -
         timeout=60,
     )
     assert done.returncode == 2 and "more than 0 and below 1e9" in done.stderr, done.stderr
+
+
+def test_a_file_part_holding_a_pdf_under_another_name_is_told_to_be_sent_as_a_pdf() -> None:
+    # "send text, or a PDF, DOCX, ... file" to a client that had sent a PDF (as report.bin, application/octet-stream)
+    import base64
+
+    from rlmx.server.files import FileRefused, read_file_part
+
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"
+    part = {"type": "file", "file": {"filename": "report.bin", "file_data": "data:application/octet-stream;base64,"}}
+    part["file"]["file_data"] += base64.b64encode(pdf).decode()
+    with pytest.raises(FileRefused, match=r"\.bin is binary: it is a PDF: send it with a filename ending in \.pdf"):
+        read_file_part(part)

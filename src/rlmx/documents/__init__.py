@@ -87,6 +87,22 @@ def loader_for(path: Path) -> Loader | None:
     return None if loader is None else _guarded(loader)
 
 
+_SUFFIX_OF = {"a PDF": ".pdf"}
+"""Formats a file's first bytes name (`text.NotText.kind`) that a loader reads under this suffix."""
+
+
+def suffix_for(kind: str | None) -> str | None:
+    """The suffix under which rlmx reads a file of `kind` ("a PDF" -> ".pdf"), or None."""
+    return _SUFFIX_OF.get(kind or "")
+
+
+def not_text_advice(kind: str | None, otherwise: str) -> str:
+    """What to do with a file that is not text: name it as the document it is (`kind`, from its first bytes), when
+    rlmx reads that kind, else `otherwise`."""
+    named = suffix_for(kind)
+    return f"name it *{named}, and rlmx reads it as one" if named else otherwise
+
+
 def supported() -> str:
     """The registered suffixes, for error messages."""
     return ", ".join(sorted(LOADERS))

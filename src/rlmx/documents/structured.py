@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, plural, register
+from rlmx.documents import Document, not_text_advice, plural, register
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
@@ -25,7 +25,8 @@ def decode(path: Path, raw: bytes) -> str:
     try:
         return decode_text(raw)
     except NotText as exc:
-        raise InputError(f"context file {path} is not UTF-8 text ({exc}); convert it to UTF-8 first") from None
+        advice = not_text_advice(exc.kind, "convert it to UTF-8 first")
+        raise InputError(f"context file {path} is not UTF-8 text ({exc}); {advice}") from None
 
 
 @register(*TEXT_SUFFIXES)

@@ -90,9 +90,11 @@ class NotText(ValueError):
     """Bytes this rule does not read as text. `short`: "binary" or "not UTF-8" (or "not UTF-16", ...); str() adds
     the detail: where the first bad byte is, or why bytes holding NULs are not text."""
 
-    def __init__(self, short: str, detail: str) -> None:
+    def __init__(self, short: str, detail: str, kind: str | None = None) -> None:
         super().__init__(f"{short}: {detail}")
         self.short = short
+        self.kind = kind
+        """What its first bytes say it is ("a PDF"), when they say it."""
 
 
 def _magic(raw: bytes) -> str | None:
@@ -121,7 +123,7 @@ def refuse_binary(head: bytes) -> None:
         return
     kind = _magic(head)
     if kind is not None:
-        raise NotText("binary", f"it is {kind}")
+        raise NotText("binary", f"it is {kind}", kind)
     if not any(_prefix_decodes(head, codec) for codec in ("utf-8", *_WIDE)):
         raise NotText("binary", _NOT_TEXT)
 
@@ -191,7 +193,7 @@ def _decode_with_nuls(raw: bytes) -> str:
     change it."""
     kind = _magic(raw)
     if kind is not None:
-        raise NotText("binary", f"it is {kind}")
+        raise NotText("binary", f"it is {kind}", kind)
     first = _FIRST_TEXT.search(raw)
     if first is None:
         raise NotText("binary", "it holds only NUL bytes, no text")
@@ -218,6 +220,9 @@ def decode_text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        kind = _magic(raw)  # a PDF holds no NUL in its first bytes, only bytes UTF-8 has no place for
+        if kind is not None:
+            raise NotText("binary", f"it is {kind}", kind) from None
         raise NotText("not UTF-8", f"bad byte at position {exc.start}{_utf16_hint(raw)}") from None
 
 

@@ -15,7 +15,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import TEXT_LEFT, Document, loader_for
+from rlmx.documents import TEXT_LEFT, Document, loader_for, suffix_for
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 
@@ -148,6 +148,9 @@ def _document(path: Path, raw: bytes) -> Document:
     except InputError as exc:
         raise FileRefused(str(exc)) from None
     except NotText as exc:
+        named = suffix_for(exc.kind)
+        if named is not None:
+            raise FileRefused(f"file {path.name} is {exc}: send it with a filename ending in {named}") from None
         raise FileRefused(
             f"file {path.name} is not text ({exc}): send text, or a PDF, DOCX, CSV, JSON or HTML file"
         ) from None
