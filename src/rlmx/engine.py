@@ -556,8 +556,8 @@ class Engine:
         if not cells and prose is None:
             if parsed.open_reasoning:  # the reply ended inside its reasoning: whatever it wrote there never runs
                 notes.append(prompts.REASONING_CUT if cut else prompts.REASONING_OPEN)
-            if notes:
-                return None, prompts.cell_outputs(notes)
+            if notes:  # told as notes, not as the output of a block: none ran
+                return None, "\n\n".join(notes)
             self.emit("no_code")
             return None, self._why_nothing_ran(text, parsed, cut=cut, filtered=filtered, reasoning=reasoning)
         outputs: list[str] = []
@@ -575,9 +575,8 @@ class Engine:
             if finish is not None:
                 return finish, ""
             if result.answer.get("ready") and result.final is None:  # `answer['ready'] = True` alone, or a wrong key
-                outputs.append(prompts.READY_WITHOUT_CONTENT)
+                notes.append(prompts.READY_WITHOUT_CONTENT)
             failed = failed or result.status != "ok"
-        outputs.extend(notes)
         asked = self.tree.ledger.usage.subcalls > subcalls_before
         refusal = _unseen(prose, parsed.cells_before_final, len(cells), failed, printed, asked) if prose else None
         if prose is not None and cut:
@@ -588,7 +587,7 @@ class Engine:
             refusal = PLACEHOLDER_FINAL.format(argument=prose.argument)
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)
-            outputs.append(refusal)
+            notes.append(refusal)
         elif prose is not None:
             finish, extra = await self._prose_finish(prose)
             # run as code, it was text after all (`text_after_all`): held to what the output shows, as text is
@@ -598,8 +597,9 @@ class Engine:
                 self.emit("answer_rejected", source="prose", problems=extra)
             if finish is not None:
                 return finish, ""
-            outputs.append(extra)
-        return None, prompts.cell_outputs(outputs)
+            notes.append(extra)
+        # each block's output under its number; what rlmx has to say of the reply after them, as itself
+        return None, "\n\n".join([prompts.cell_outputs(outputs), *notes] if outputs else notes)
 
     @staticmethod
     def _why_nothing_ran(text: str, parsed: Reply, *, cut: bool, filtered: bool, reasoning: str | None) -> str:
@@ -611,6 +611,8 @@ class Engine:
             return prompts.QUOTED_CODE
         if cut:
             return prompts.FILTERED if filtered else prompts.CUT_BEFORE_CODE
+        if parsed.open_block:  # "...\n```repl" and the reply's end: a block opened, none written
+            return prompts.EMPTY_OPEN_BLOCK
         if writes_an_unread_finish(parsed):
             return prompts.FINAL_IN_TEXT
         if parsed.drafted or drafts_code([*split_thoughts(text)[1], reasoning or ""]):

@@ -84,6 +84,11 @@ NO_CODE = (
     "FINAL(your answer) on a line of its own."
 )
 
+EMPTY_OPEN_BLOCK = (
+    "Your reply ended right after opening a ```repl block, with no code in it, so nothing ran. Write the code "
+    "inside the block and close it with ``` on a line of its own."
+)
+
 FINAL_IN_TEXT = (
     "Your reply had no ```repl block, and the FINAL it wrote stood inside a line of text, where it does not finish "
     "(it reads as text about an answer), so nothing ran. To finish, write FINAL(your answer) on a line of its own. "

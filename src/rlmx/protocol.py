@@ -366,10 +366,12 @@ _HARMONY_END = re.compile(r"<\|(?:end|return|call)\|>")
 _BLANK = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 """A space within a line, as models write it: Unicode's spaces too (U+00A0 for a space, U+202F before a French
 colon, the ideographic U+3000), not the line separators."""
+_CJK_LABELS = "最终答案|最終答案|最终回答|最終回答|答案|答え|回答|최종 ?답변|최종 ?답|정답|답변"
+""""Final answer" and "answer" as Chinese, Japanese and Korean models write them before their answer (最终答案：)."""
 _PROSE_FINAL = re.compile(
     rf"^(?:{_BLANK}|[\ufeff\u200b\u200c\u200d\u2060])*+"  # a byte-order or zero-width mark may lead the line
     r"(?P<prefix>(?:(?:\*\*|__|`++|[*_]|#++|\d{1,3}[.)]|[-+]|<answer>|<response>|<\|[A-Za-z_]{1,40}\|>"
-    rf"|(?i:(?:\*\*)?(?:final{_BLANK}++answer|answer|final|result|act(?:ion)?+(?:{_BLANK}*+\d{{1,3}})?+)[*_]{{0,2}}+"
+    rf"|(?i:(?:\*\*)?(?:final{_BLANK}++answer|answer|final|result|act(?:ion)?+(?:{_BLANK}*+\d{{1,3}})?+|{_CJK_LABELS})[*_]{{0,2}}+"
     rf"{_BLANK}*+[:\uff1a\ufe55](?:\*\*)?))"  # a colon, or the full-width or small one
     rf"{_BLANK}*+)*+)"
     rf"(?P<kind>FINAL_VAR|FINAL|SUBMIT){_BLANK}?(?P<paren>[(（])",
@@ -1792,6 +1794,10 @@ FENCE_HINT = (
     "\nIf this block held a fence line (``` or ~~~) inside a string, that line ended the block. Open and close such "
     "a block with a longer fence than any line it holds: four backticks (````repl ... ````), or four tildes for ~~~."
 )
+FULL_WIDTH_CLOSE_HINT = (
+    "\nLine {line} of the block ({fence}) is a fence written in full-width characters, which closes nothing, so it "
+    "was read as code. Write fences in ASCII (```), each on its own line, and rewrite the code that failed."
+)
 FENCE_LINE_HINT = (
     "\nLine {line} of the block is a fence line ({fence}), not code: the block did not end where you meant it to. "
     "A block ends at a line holding only a fence of its opening's character, at least as long, and the next block "
@@ -1847,6 +1853,9 @@ def fence_hint(error: str | None) -> str:
     fence = _FENCE_SOURCE.match(failed.group("source")) if failed is not None and own else None
     if failed is not None and fence is not None:  # a fence line left in the cell (any of them, whatever follows)
         return FENCE_LINE_HINT.format(line=failed.group("line"), fence=fence.group("fence").strip(_FENCE_BLANKS))
+    wide = _FULL_WIDTH_FENCE.match(failed.group("source")) if failed is not None and own else None
+    if failed is not None and wide is not None:  # meant to close the block: in full-width characters, it is code
+        return FULL_WIDTH_CLOSE_HINT.format(line=failed.group("line"), fence=wide.group().strip(_FENCE_BLANKS))
     tag = _CLOSE_TAG_LINE.fullmatch(failed.group("source")) if failed is not None and own else None
     if failed is not None and tag is not None:  # a block meant to end at a closing tag, as another markup ends it
         return CLOSE_TAG_HINT.format(line=failed.group("line"), tag=tag.group("tag"))
@@ -2093,7 +2102,7 @@ _ANSWER_ASSIGNED = re.compile(
 )
 _MIDLINE_FINAL = re.compile(r"\bFINAL\(")
 _ANSWER_LABEL = re.compile(
-    rf"^(?:{_BLANK}|[>#*_-])*+(?i:final{_BLANK}++answer|answer|final)(?:{_BLANK}|[*_])*+[:\uff1a\ufe55]"
+    rf"^(?:{_BLANK}|[>#*_-])*+(?i:final{_BLANK}++answer|answer|final|{_CJK_LABELS})(?:{_BLANK}|[*_])*+[:\uff1a\ufe55]"
     rf"(?:{_BLANK}|[*_])*+(?P<text>[^\n]*?\S)(?:{_BLANK}|[*_.])*+$",
     re.MULTILINE,
 )
