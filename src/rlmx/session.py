@@ -150,9 +150,9 @@ class Session:
         adding = context is not None or bool(contexts)
         in_use = await self._names_in_use() if adding and self._sandbox is not None else set()
         if light_contexts(context, contexts):
-            new = self._new_contexts(context, contexts, in_use)
+            new, numbered = self._new_contexts(context, contexts, in_use)
         else:  # a list, a dict or a file: prepared off the loop (see light_contexts)
-            new = await asyncio.to_thread(self._new_contexts, context, contexts, in_use)
+            new, numbered = await asyncio.to_thread(self._new_contexts, context, contexts, in_use)
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
@@ -169,7 +169,7 @@ class Session:
         else:
             await self._sandbox.load(new, {"history": self.history, "answer": {"content": "", "ready": False}})
         self.contexts.extend(new)
-        self._added += len([c for c in new if c.name.startswith("context_")])  # numbers of contexts refused stay free
+        self._added = numbered  # taken now: the number of a context refused before this point stays free
         turn = len(self.history) + 1
         info = {"id": self.session_id, "turn": turn, "new_contexts": [c.name for c in new] if turn > 1 else []}
         # As the REPL's `history` holds it (frames make lone surrogates U+FFFD): the host's copy is then as safe to
@@ -267,9 +267,12 @@ class Session:
 
     def _new_contexts(
         self, context: Any, contexts: Mapping[str, Any] | None, in_use: set[str] | None = None
-    ) -> list[PreparedContext]:
+    ) -> tuple[list[PreparedContext], int]:
+        """The question's new contexts, prepared, and the number its unnamed one takes (`context_N`; the last
+        number taken when it has none)."""
         taken = {c.name for c in self.contexts} | (in_use or set())
         new: list[PreparedContext] = []
+        number = self._added
         if contexts is not None and not isinstance(contexts, Mapping):
             raise InputError(f"contexts must be a dict of name -> value, not {type(contexts).__name__}")
         for name in contexts or {}:
@@ -280,7 +283,7 @@ class Session:
             if not self.history and "context" not in taken:
                 name = "context"
             else:
-                number = self._added + 1  # counted once the question takes it (_answer): a refused one takes none
+                number += 1
                 while f"context_{number}" in taken:
                     number += 1
                 name = f"context_{number}"
@@ -294,7 +297,7 @@ class Session:
                     "choose another name"
                 )
             new.append(prepare(name, value, limit))
-        return new
+        return new, number
 
     # --- sync form ------------------------------------------------------------------------------------
     def __enter__(self) -> Session:
