@@ -45,10 +45,10 @@ from rlmx.commands import serve as serve_command
 from rlmx.commands import traces as traces_command
 from rlmx.commands import view as view_command
 from rlmx.commands.argtypes import count as _non_negative_int
+from rlmx.commands.argtypes import env_var, file_text, folder_path, user_path, user_path_text
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
-from rlmx.commands.argtypes import user_path, user_path_text
 from rlmx.context import MODULE_NAMES
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         action="append",
         default=[],
-        type=user_path_text,
+        type=file_text,
         dest="files",
         help="copy this file, read-only, into the REPL's working directory (the model opens it from code); repeat "
         "for several",
@@ -306,7 +306,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="model name on an OpenAI-compatible server, or `local` / `local:/path/model.gguf` for the embedded model",
     )
     models.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    models.add_argument("--api-key-env", metavar="VAR", help="name of the env var holding the API key")
+    models.add_argument("--api-key-env", type=env_var, metavar="VAR", help="name of the env var holding the API key")
     models.add_argument(
         "--scripted",
         metavar="FILE.json",
@@ -404,7 +404,7 @@ def _add_trace_dir_argument(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--trace-dir",
         metavar="DIR",
-        type=user_path,
+        type=folder_path,
         help="where JSONL traces go (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
 
@@ -639,7 +639,13 @@ def _named_model(
             f"{source} is empty: give a model name (a server's model with --base-url URL, a model of the OpenAI "
             "API with OPENAI_API_KEY set, or local / local:/path/model.gguf)"
         )
+    spec = spec.strip()  # a `.env` line's trailing space is no part of the name a server would be asked for
     if spec == "local" or spec.startswith("local:"):
+        if base_url is not None:  # the user meant a server; the embedded model would answer in its place
+            raise UsageError(
+                f"{url_source} does not apply to {source} {spec}, which runs in this process: for a model on that "
+                f"server give its name ({source} NAME), or drop {url_source} for the local model"
+            )
         path = spec.partition(":")[2] or None
         if path is not None and not Path(path).expanduser().is_file():
             raise UsageError(_not_a_model_file(path, f"{source} {spec}"))

@@ -91,13 +91,102 @@ def size(text: str) -> int:
     return value
 
 
+def _given(text: str, what: str) -> str:
+    """`text` unless it is empty or blank: `--flag "$UNSET"` would otherwise name the working folder (`Path('')` is
+    `.`), drop the flag, or grant access, so it is refused naming what to give (argparse prefixes the flag)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"is empty: give {what} (an unset shell variable?)")
+    return text
+
+
 def user_path(text: str) -> Path:
     """A path with a leading `~` or `~user` expanded: an MCP client, a systemd unit or `--flag=~/x` passes it to
-    rlmx without a shell to expand it, and a literal `~` folder would be made in the working directory."""
-    return Path(text).expanduser()
+    rlmx without a shell to expand it, and a literal `~` folder would be made in the working directory. Empty is
+    refused."""
+    return Path(_given(text, "a path")).expanduser()
+
+
+def folder_path(text: str) -> Path:
+    """`user_path` for flags that name a folder (--trace-dir, --out)."""
+    return Path(_given(text, "a folder")).expanduser()
 
 
 def user_path_text(text: str) -> str:
     """`text` with a leading `~` expanded and nothing else changed, for flags whose value may also be `-` (stdin) or a
-    URL the command then refuses by name (a Path would fold `https://` into `https:/`)."""
-    return os.path.expanduser(text)
+    URL the command then refuses by name (a Path would fold `https://` into `https:/`). Empty is refused."""
+    return os.path.expanduser(_given(text, "a file or folder, or - for stdin"))
+
+
+def file_text(text: str) -> str:
+    """`user_path_text` for flags that name one file (--file)."""
+    return os.path.expanduser(_given(text, "a file"))
+
+
+def name(text: str) -> str:
+    """A non-empty name (an env variable, a model, a trace): the value as given, surrounding blanks dropped (a
+    `.env` line's trailing space is no part of a name)."""
+    return _given(text, "a name").strip()
+
+
+def env_var(text: str) -> str:
+    """The name of an environment variable (surrounding blanks dropped); empty is refused, not taken as unset."""
+    return _given(text, "the name of the environment variable that holds the key, like OPENAI_API_KEY").strip()
+
+
+def model_name(text: str) -> str:
+    """A model name (surrounding blanks dropped, as a `.env` value's trailing space is no part of it)."""
+    return _given(text, "a model name").strip()
+
+
+def file_path(text: str) -> Path:
+    """`user_path` for flags that name one file to write (--html)."""
+    return Path(_given(text, "a file")).expanduser()
+
+
+def host(text: str) -> str:
+    """An address to listen on: a name or an IP, with an IPv6 address's URL brackets (`[::1]`) dropped; empty is
+    refused (it would listen on every interface)."""
+    given = _given(text, "an address, like 127.0.0.1 or ::1").strip()
+    if given.startswith("[") and given.endswith("]"):
+        given = given[1:-1]
+    return given
+
+
+MAX_TASKS = 1_000_000
+"""The most tasks `bench run --n` plans per family and length: each is generated and recorded, so a larger count is a
+slip (`10**30`) that would only exhaust memory while planning."""
+
+
+def task_count(text: str) -> int:
+    """A whole number of tasks, 1 to MAX_TASKS."""
+    value = _whole(text, 1)
+    if value > MAX_TASKS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TASKS:,} tasks per family and length, got {text}")
+    return value
+
+
+def origin(text: str) -> str:
+    """A browser origin as the Origin header writes it: scheme://host[:port] in lower case (port `*`: any; the
+    value `*` alone: every origin, where the flag allows it is up to the command); argparse's error for anything
+    else (a path, no scheme)."""
+    from urllib.parse import urlsplit
+
+    given = text.strip().rstrip("/")
+    wildcard = given.endswith(":*")
+    parts = urlsplit(given[:-2] if wildcard else given)
+    try:
+        parts.port  # noqa: B018 (a port that is no number raises)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
+    except ValueError:
+        good = False
+    if not good or parts.path or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin: give scheme://host[:port], as https://app.example or http://localhost:5173 "
+            "(http://host:* for any port), as the browser's Origin header names the page"
+        )
+    return given.lower()
+
+
+def cors_origin(text: str) -> str:
+    """`origin`, or `*` (every origin)."""
+    return "*" if text.strip() == "*" else origin(text)

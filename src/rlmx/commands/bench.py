@@ -28,7 +28,8 @@ from rlmx.bench.report import write_report
 from rlmx.bench.runner import JUDGED_FAMILIES, RunSpec, parse_length, read_records, run
 from rlmx.bench.task import MAX_TOKENS, MIN_TOKENS, Task
 from rlmx.budget import Budget
-from rlmx.commands.argtypes import user_path
+from rlmx.commands import argtypes
+from rlmx.commands.argtypes import folder_path, user_path
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.lm.base import LM
@@ -69,7 +70,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument(
         "--lengths", help=f"comma-separated context lengths, e.g. 8k,32k,131k,1m (default {DEFAULT_LENGTHS})"
     )
-    run_p.add_argument("--n", type=_count, help=f"tasks per family and length, indexes 0..n-1 (default {DEFAULT_N})")
+    run_p.add_argument(
+        "--n",
+        type=argtypes.task_count,
+        help=f"tasks per family and length, indexes 0..n-1 (default {DEFAULT_N}; at most {argtypes.MAX_TASKS:,})",
+    )
     run_p.add_argument(
         "--method",
         help="comma-separated: base, rlm (=rlm1), rlm0, rlm2, guided, summary (default base,rlm; base,guided with the "
@@ -82,7 +87,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "figure1 (S-NIAH, OOLONG, Pairs at 8K..1M; base, rlm), report written at the end; --family keeps some "
         "of its families, --n caps tasks per length, --method replaces its methods",
     )
-    run_p.add_argument("--out", type=user_path, required=True, help="results folder (rerunning skips finished tasks)")
+    run_p.add_argument("--out", type=folder_path, required=True, help="results folder (rerunning skips finished tasks)")
     run_p.add_argument("--seed", type=int, help="generator seed (default 0)")
     run_p.add_argument(
         "--window",
@@ -95,18 +100,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_p.add_argument("--concurrency", type=_count, default=2, help="tasks in flight at once (default 2)")
     run_p.add_argument("--max-iterations", type=_count, default=30, help="RLM iterations per task (default 30)")
-    run_p.add_argument("--max-seconds", type=float, help="wall-clock budget per RLM task")
+    run_p.add_argument("--max-seconds", type=argtypes.positive_number, help="wall-clock budget per RLM task")
     run_p.add_argument("--sandbox", default="subprocess", help="sandbox of the RLM methods (default subprocess)")
-    run_p.add_argument("--cache-dir", type=user_path, help="keep generated tasks here (default: OUT/.tasks)")
+    run_p.add_argument("--cache-dir", type=folder_path, help="keep generated tasks here (default: OUT/.tasks)")
     _add_param(run_p)
     run_p.add_argument(
         "--ray",
         metavar="ADDRESS",
+        type=argtypes.name,
         help="run each task as a Ray task on this cluster (HOST:PORT or auto; needs the ray extra)",
     )
     run_p.add_argument(
         "--judge",
         metavar="MODEL",
+        type=argtypes.model_name,
         help="grade docs answers with this LM and BrowseComp's grader template instead of the exact checker "
         "(`same` for the answering model, `local` for the embedded one, else a model on --base-url); the exact "
         "score stays in each record's details",
@@ -114,13 +121,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_p.add_argument(
         "--sub-model",
         metavar="MODEL",
+        type=argtypes.model_name,
         help="send the sub-calls of rlm / rlm1 / rlm2 to this model on the same --base-url (e.g. --model gpt-5 "
         "--sub-model gpt-5-mini, the paper's RLM(GPT-5)); default: the --model itself. With --scripted, give the "
         'sub-calls\' replies as {"root": [...], "sub": [...]} instead',
     )
     _add_model_arguments(run_p)
     rep = sub.add_parser("report", help="write DIR/report.md (and PNG plots with matplotlib) from DIR's records")
-    rep.add_argument("dir", type=user_path, help="a folder written by `rlmx bench run`")
+    rep.add_argument("dir", type=folder_path, help="a folder written by `rlmx bench run`")
     rep.add_argument("--window", type=_window, help="mark this context window on the plots, e.g. 8k")
     gen = sub.add_parser("generate", help="print one task's manifest (and with --show, its query and answer)")
     gen.add_argument("--family", required=True, choices=FAMILIES)

@@ -29,13 +29,14 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The MCP server's own flags, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
-    from rlmx.commands.argtypes import port as _port
+    from rlmx.commands import argtypes
 
     group = parser.add_argument_group("mcp")
     group.add_argument(
         "--allow",
         action="append",
         default=[],
+        type=argtypes.folder_path,
         metavar="PATH",
         help="a folder the tools may read (repeatable). Without it: the client's MCP roots if it sends any, else "
         "the folder the server starts in. Anything else is refused",
@@ -45,15 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         action="store_true",
         help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio",
     )
-    group.add_argument("--host", default="127.0.0.1", help="with --http: address to listen on (default: 127.0.0.1)")
     group.add_argument(
-        "--port", type=_port, default=8000, help="with --http: port to listen on; 0 picks a free one (default: 8000)"
+        "--host", type=argtypes.host, default="127.0.0.1", help="with --http: address to listen on (default: 127.0.0.1)"
+    )
+    group.add_argument(
+        "--port",
+        type=argtypes.port,
+        default=8000,
+        help="with --http: port to listen on; 0 picks a free one (default: 8000)",
     )
     group.add_argument(
         "--allow-origin",
         action="append",
         default=[],
-        type=_origin,
+        type=argtypes.origin,
         metavar="ORIGIN",
         help="with --http: a browser origin (https://app.example, or http://host:* for any port) whose pages may "
         "call the server (repeatable). Requests from any other web page are refused (403) whatever --host is; "
@@ -213,27 +219,6 @@ async def _serve(
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def _origin(text: str) -> str:
-    """An --allow-origin value as browsers write an Origin header: scheme://host[:port] in lower case (port `*`: any);
-    argparse's error for anything else (a path, no scheme)."""
-    from urllib.parse import urlsplit
-
-    given = text.strip().rstrip("/")
-    wildcard = given.endswith(":*")
-    parts = urlsplit(given[:-2] if wildcard else given)
-    try:
-        parts.port  # noqa: B018 (a port that is no number raises)
-        good = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
-    except ValueError:
-        good = False
-    if not good or parts.path or parts.query or parts.fragment:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an origin: give scheme://host[:port], as https://app.example or http://localhost:5173 "
-            "(http://host:* for any port), as the browser's Origin header names the page"
-        )
-    return given.lower()
 
 
 def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:

@@ -54,16 +54,21 @@ _MOST_SECONDS = 1e9
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The flags of the server itself, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
-    from rlmx.commands.argtypes import port as _port
-    from rlmx.commands.argtypes import size
+    from rlmx.commands import argtypes
 
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     server.add_argument(
-        "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: 8000)"
+        "--host", type=argtypes.host, default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     server.add_argument(
-        "--model-name", default="rlmx", metavar="NAME", help="the model name /v1/models lists (default: rlmx)"
+        "--port", type=argtypes.port, default=8000, help="port to listen on; 0 picks a free one (default: 8000)"
+    )
+    server.add_argument(
+        "--model-name",
+        type=argtypes.model_name,
+        default="rlmx",
+        metavar="NAME",
+        help="the model name /v1/models lists (default: rlmx)",
     )
     server.add_argument(
         "--max-concurrent-runs",
@@ -88,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     server.add_argument(
         "--max-request-bytes",
-        type=size,
+        type=argtypes.size,
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="SIZE",
         help="largest request body, e.g. 64M; larger ones get HTTP 413 before they are read (default: 32M)",
@@ -120,12 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         "--cors-origin",
         action="append",
         default=[],
+        type=argtypes.cors_origin,
         metavar="ORIGIN",
         help="let browser pages from ORIGIN (e.g. http://localhost:3000, or *) call the API; repeatable",
     )
     auth = server.add_mutually_exclusive_group()
     auth.add_argument(
         "--server-api-key-env",
+        type=argtypes.env_var,
         metavar="VAR",
         help="require `Authorization: Bearer <key>` on every route but /health, with the key in env var VAR",
     )

@@ -21,7 +21,8 @@ from rich.markup import escape
 
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import days as _days
-from rlmx.commands.argtypes import user_path
+from rlmx.commands.argtypes import file_text, folder_path
+from rlmx.commands.argtypes import name as _name
 from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe
@@ -50,19 +51,31 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--trace-dir",
         metavar="DIR",
-        type=user_path,
+        type=folder_path,
         help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
     parser.add_argument("--limit", type=_count, default=20, metavar="N", help="list at most N traces (default: 20)")
     parser.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
     prune = parser.add_argument_group("pruning (shows what would be deleted unless --prune is given)")
-    prune.add_argument("--keep", type=_count, metavar="N", help="keep the N newest traces, delete the others")
-    prune.add_argument("--older-than", type=_days, metavar="DAYS", help="delete traces older than DAYS days")
+    prune.add_argument(
+        "--keep",
+        type=_count,
+        metavar="N",
+        help="keep the N newest traces, delete the others (with --older-than: "
+        "only those of the others older than DAYS)",
+    )
+    prune.add_argument(
+        "--older-than",
+        type=_days,
+        metavar="DAYS",
+        help="delete traces older than DAYS days (with --keep: never one of the N newest)",
+    )
     prune.add_argument("--prune", action="store_true", help="really delete what --keep / --older-than select")
     redact = parser.add_argument_group("sharing")
     redact.add_argument(
         "--redact",
         metavar="TRACE",
+        type=_name,
         help="write a copy of TRACE (a file, a number from the list, 1 = newest, or a run id) without its text "
         "(content fields), to ./NAME.redacted.jsonl in the current folder unless --output says where",
     )
@@ -70,6 +83,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--output",
         "-o",
         metavar="FILE",
+        type=file_text,
         help="where --redact writes (default: NAME.redacted.jsonl in the current folder; - for stdout)",
     )
     return parser
@@ -77,6 +91,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
     if args.trace_dir is not None:
+        if Path(args.trace_dir).is_file():  # else it would be listed as a folder with no traces, and prune none
+            raise InputError(f"--trace-dir {args.trace_dir} is a file, not a folder: give the folder the traces are in")
         return Path(args.trace_dir)
     from rlmx.cli import default_trace_dir  # late: cli imports this module
 
@@ -104,6 +120,10 @@ def main(args: argparse.Namespace, environ: Mapping[str, str], err: Console) -> 
     folder = trace_dir(args, environ)
     traces = list_traces(folder)
     if args.keep is not None or args.older_than is not None:
+        if args.json:
+            raise InputError(
+                "--json is for the list; --keep / --older-than print what they delete as text: drop --json"
+            )
         return prune(folder, traces, args.keep, args.older_than, delete=args.prune, out=StdoutConsole(), err=err)
     if args.prune:
         raise InputError("--prune needs --keep N or --older-than DAYS (which traces to delete)")
@@ -202,16 +222,19 @@ def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, li
 def select_for_pruning(
     traces: Sequence[TraceInfo], keep: int | None, older_than_days: float | None, now: float | None = None
 ) -> tuple[list[TraceInfo], list[TraceInfo]]:
-    """The traces (newest first in `traces`) beyond the `keep` newest, or older than `older_than_days`: those to
+    """The traces (newest first in `traces`) that every rule given selects, as restic's and journald's keep rules
+    combine (what any rule keeps is kept): beyond the `keep` newest AND older than `older_than_days`. Those to
     delete, and those kept because their run is still going (`TraceInfo.is_live`: deleting a trace while its run
     writes it loses the run's whole record)."""
     now = time.time() if now is None else now
     chosen: list[TraceInfo] = []
     live: list[TraceInfo] = []
     for index, info in enumerate(traces):
-        beyond = keep is not None and index >= keep
-        old = older_than_days is not None and now - info.modified > older_than_days * 86_400
-        if beyond or old:
+        if keep is None and older_than_days is None:
+            break
+        beyond = keep is None or index >= keep
+        old = older_than_days is None or now - info.modified > older_than_days * 86_400
+        if beyond and old:
             (live if info.is_live(now) else chosen).append(info)
     return chosen, live
 

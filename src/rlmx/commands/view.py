@@ -23,8 +23,9 @@ from types import FrameType
 from rich.console import Console
 from rich.markup import escape
 
+from rlmx.commands import argtypes
+from rlmx.commands.argtypes import folder_path
 from rlmx.commands.argtypes import port as _port
-from rlmx.commands.argtypes import user_path
 from rlmx.commands.traces import resolve, show_list, trace_dir
 from rlmx.errors import InputError
 from rlmx.sandbox.frames import utf8
@@ -48,15 +49,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--port", type=_port, metavar="P", help=f"port (default: {DEFAULT_PORT}, or a free one when it is taken)"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--host", type=argtypes.host, default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
     parser.add_argument(
-        "--html", metavar="FILE", type=user_path, help="write a self-contained page holding the trace to FILE, and exit"
+        "--html",
+        metavar="FILE",
+        type=argtypes.file_path,
+        help="write a self-contained page holding the trace to FILE, and exit",
     )
     parser.add_argument(
         "--trace-dir",
         metavar="DIR",
-        type=user_path,
+        type=folder_path,
         help="the traces folder (default: $XDG_STATE_HOME/rlmx/traces, or ~/.local/state/rlmx/traces)",
     )
     return parser

@@ -78,9 +78,12 @@ class Roots:
 
     @classmethod
     def grant(cls, paths: Sequence[str | Path], source: str) -> Roots:
-        """Roots from paths given by the user. Raises InputError when one does not exist or is not a folder."""
+        """Roots from paths given by the user. Raises InputError when one is empty, does not exist or is not a
+        folder."""
         folders: list[Path] = []
         for raw in paths:
+            if isinstance(raw, str) and not raw.strip():  # Path("") is the working folder: a slip would grant it
+                raise InputError(f"{source} is empty: give a folder")
             path = Path(raw).expanduser()
             try:
                 resolved = path.resolve(strict=True)
