@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,20 @@ def test_a_path_refused_beside_a_file_root_does_not_call_that_file_a_folder(tmp_
     roots = Roots([(tmp_path / "README.md").resolve()], "the client's MCP roots")
     with pytest.raises(PathRefused, match="outside the folders and files this server may read"):
         roots.read(["other.md"])
+
+
+def test_a_path_a_model_ended_with_a_line_break_reads_the_file_it_named(tree: Path) -> None:
+    # "a.txt\n" was refused as missing, the break printed raw: the message read as if docs/a.txt did not exist
+    roots = Roots.grant([tree], "--allow")
+    assert roots.read(["docs/a.txt\n", " b.txt\r\n"]).value == {"docs/a.txt": "alpha", "b.txt": "beta"}
+    with pytest.raises(PathRefused, match=r"path 'no\\tpe\.txt' does not exist"):  # a control character shown
+        roots.check("no\tpe.txt\n")
+
+
+@pytest.mark.parametrize(("pattern", "folder"), [("docs/*.txt", "docs"), ("**/*.txt", "."), ("b?.txt", ".")])
+def test_a_glob_pattern_is_told_it_is_no_pattern_and_which_folder_to_give(
+    tree: Path, pattern: str, folder: str
+) -> None:
+    # "path docs/*.txt does not exist": an agent took the files to be missing
+    with pytest.raises(PathRefused, match=rf"paths are not patterns .*give the folder \({re.escape(folder)}\)"):
+        Roots.grant([tree], "--allow").check(pattern)

@@ -116,9 +116,14 @@ class Roots:
         try:
             resolved = _as_listed(given).resolve(strict=True)
         except FileNotFoundError:
-            raise PathRefused(f"path {raw} does not exist (looked for {given}){_naming_hint(given)}") from None
+            if raw != raw.strip():  # "a.txt\n": a model's line break or space that no file name it meant holds
+                return self.check(raw.strip())
+            shown = raw if raw.isprintable() else repr(raw)
+            raise PathRefused(
+                f"path {shown} does not exist (looked for {given}){_naming_hint(given)}{_pattern_hint(raw)}"
+            ) from None
         except (OSError, RuntimeError) as exc:
-            raise PathRefused(f"path {raw} cannot be resolved: {exc}") from None
+            raise PathRefused(f"path {raw!r} cannot be resolved: {exc}") from None
         if not self.contains(resolved):
             shown = f"{raw} (which is {resolved})" if str(resolved) != raw else raw
             raise PathRefused(
@@ -362,6 +367,16 @@ NAMING_NOT_UTF8 = (
     "(caf\\udce9.txt for the Latin-1 name caf\\xe9.txt; in JSON the backslash is written twice), or as a file:// URI "
     "with that byte percent-escaped (file:///path/caf%E9.txt)."
 )
+
+
+def _pattern_hint(raw: str) -> str:
+    """For a path that does not exist and holds a glob pattern (`src/*.py`, `**/*.md`): that patterns are not
+    expanded, and the folder to give instead (read whole, hidden files skipped)."""
+    wild = min((raw.find(c) for c in "*?[" if c in raw), default=-1)
+    if wild < 0:
+        return ""
+    folder = raw[:wild].rpartition("/")[0] or "."
+    return f"; paths are not patterns (no * ? [ expansion): give the folder ({folder}), read whole, or each file"
 
 
 def _naming_hint(given: Path) -> str:
