@@ -68,7 +68,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--older-than",
         type=_days,
         metavar="DAYS",
-        help="delete traces older than DAYS days (with --keep: never one of the N newest)",
+        help="delete traces last written more than DAYS days ago (with --keep: never one of the N newest)",
     )
     prune.add_argument("--prune", action="store_true", help="really delete what --keep / --older-than select")
     redact = parser.add_argument_group("sharing")
