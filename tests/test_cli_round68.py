@@ -112,6 +112,14 @@ def test_model_name_blanks_are_dropped(tmp_path: Path) -> None:
     assert models == {"m"}, (models, done.stderr)
 
 
+def test_threads_given_for_a_server_model_is_said_to_be_unused(tmp_path: Path) -> None:
+    """--threads was dropped without a word for a model on a server (it sets the embedded model's CPU threads)."""
+    with FakeOpenAIServer(Behaviour(text=ANSWER)) as server:
+        done = run_cli("ask", "q", "--model", "m", "--base-url", server.base_url, "--threads", "3", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--threads 3 is used only by the embedded model" in done.stderr
+
+
 def test_bracketed_ipv6_host_is_taken_without_brackets() -> None:
     assert argtypes.host("[::1]") == "::1"
     assert argtypes.host("127.0.0.1") == "127.0.0.1"

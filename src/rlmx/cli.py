@@ -547,6 +547,9 @@ CANNOT_WRITE_CODE = (
 def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPlan:
     """Resolve flags and env into a ModelPlan. Raises UsageError for inconsistent or missing settings."""
     plan = _plan_models(args, environ)
+    if plan.kind != "local" and getattr(args, "threads", None) is not None:  # said, not silently dropped
+        note = f"--threads {args.threads} is used only by the embedded model (local), not by this one"
+        plan = replace(plan, unused=". ".join(filter(None, [plan.unused, note])))
     if plan.kind == "local":
         plan = _with_threads(plan, args, environ)
         if plan.root == "lm" and plan.embedded:
