@@ -236,6 +236,16 @@ async def test_a_failed_item_in_a_batch_fails_only_that_item() -> None:
     assert items[2].startswith("Error: sub-call failed: KeyError")
 
 
+async def test_a_childs_model_failing_is_named_as_that_model_not_the_root() -> None:
+    # "child RLM failed: the root LM call failed: 429 ..." for depth_lms[1]'s 429: the root had not failed
+    coder = ScriptedLM([LMServerError("HTTP 429 from the server: slow down")], model="coder-d1")
+    root = ScriptedLM([repl("print(rlm_query('look', context='x'))"), repl("FINAL('done')")])
+    result = await RLM(root, max_depth=2, depth_lms={1: coder}).acompletion("q", context="c")
+    told = last_user(root.calls[1])
+    assert "the depth-1 LM (coder-d1) of this child RLM call failed: HTTP 429" in told
+    assert "the root LM" not in told and result.answer == "done"
+
+
 async def test_max_depth_1_makes_rlm_query_a_plain_sub_call() -> None:
     lm = ScriptedLM(router(root=[repl("FINAL(rlm_query('child task'))")], sub=lambda m: "plain answer"))
     result = await RLM(lm, max_depth=1).acompletion("q", context="c")

@@ -284,12 +284,19 @@ class Engine:
             except BudgetExhausted as stop:
                 return await self._forced_answer(stop)
             except LMError as exc:
-                return self._failed(f"the root LM call failed: {exc}", exc)
+                return self._failed(f"{self._writer()} call failed: {exc}", exc)
             except SandboxError as exc:
                 return self._failed(f"the REPL failed: {exc}", exc)
         finally:
             if self._owns_sandbox:
                 await sandbox.close()
+
+    def _writer(self) -> str:
+        """The LM writing this node's code, as a failure names it: "the root LM" at depth 0; in a child RLM the
+        model of its depth (`depth_lms`), which is no root: a 429 of `coder-d1` read as the root's pointed elsewhere."""
+        if self.depth == 0:
+            return "the root LM"
+        return f"the depth-{self.depth} LM ({self.tree.node_lm(self.depth).model}) of this child RLM"
 
     async def _context_hashes(self) -> dict[str, str]:
         """The contexts' sha256, hashed in the background since they were prepared (done by now for any context

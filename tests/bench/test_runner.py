@@ -800,3 +800,13 @@ def test_a_cached_task_an_older_rlmx_left_readable_is_made_private_when_resumed(
         entry.chmod(0o644)
     assert main([*argv, "--method", "base", "--window", "65536", "--out", str(out)]) == 0
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in cached} == {p.name: "0o600" for p in cached}
+
+
+def test_report_on_another_tools_json_lines_is_a_usage_error_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # records.jsonl holding other JSON objects: `rlmx bench report` ended in a KeyError traceback (exit 1)
+    (tmp_path / "records.jsonl").write_text('{"event": "login", "user": "ann"}\n', encoding="utf-8")
+    assert main(["bench", "report", str(tmp_path)]) == 2
+    said = capsys.readouterr().err
+    assert "line 1, is not a record of `rlmx bench run`" in said and "'family'" in said and "Traceback" not in said

@@ -214,3 +214,21 @@ def test_docs_gold_joined_by_a_hyphen_to_more_name_is_another_name() -> None:
         "Exact Answer: Tomas Brandt - the archivist",
     ):
         assert score_details("docs", reply, task)["score"] == 1.0, reply
+
+
+@pytest.mark.parametrize("written", ["Answer: 2023/02/15", "Answer: 15/02/2023", "Answer: 02/15/2023"])
+def test_an_oolong_date_in_the_slashed_forms_dateutil_reads_scores(written: str) -> None:
+    # 2023/02/15 and 15/02/2023 scored 0: OOLONG's scorer (dateutil's parser) reads both as 2023-02-15
+    task = _task("oolong", "2023-02-15", "date")
+    assert score("oolong", written, task) == 1.0
+
+
+@pytest.mark.parametrize("written", ['[["1", "2"], ["3", "4"]]', "[('1', '2'), ('3', '4')]", "(1, 2)\n(3, 4)"])
+def test_pairs_whose_ids_a_model_quoted_are_read(written: str) -> None:
+    assert parse_pairs(written) == {(1, 2), (3, 4)}
+
+
+def test_a_choice_followed_by_a_dash_and_a_reason_is_the_answer() -> None:
+    task = _task("codeqa", "C", "choice")
+    assert score("codeqa", "**Answer: C** — the loop never ends.", task) == 1.0
+    assert score("codeqa", "Answer: C – see line 4", task) == 1.0

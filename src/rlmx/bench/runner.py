@@ -221,10 +221,20 @@ def read_records(out: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
         if isinstance(record, dict):
+            missing = [name for name in RECORD_FIELDS if name not in record]
+            if missing:  # another tool's JSON Lines: reported on, it would fail on the first field it lacks
+                raise InputError(
+                    f"{path}, line {number + 1}, is not a record of `rlmx bench run` (it has no "
+                    f"{', '.join(repr(m) for m in missing)}): give the folder a run wrote (its --out)"
+                )
             key = record.get("key", number)
             latest.pop(key, None)  # re-inserted: the order is the order of the latest outcomes
             latest[key] = record
     return list(latest.values())
+
+
+RECORD_FIELDS = ("key", "family", "length", "method", "model", "score")
+"""Fields every record `make_record` has written (since records began), which the report reads."""
 
 
 def latest_per_task(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,8 +19,10 @@ from rlmx.bench.task import Task
 
 _SEVEN = re.compile(r"(?<!\d)\d{7}(?!\d)")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PAIR = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
-_PAIR_LOOSE = re.compile(r"(\d+)\s*,\s*(\d+)")
+_PAIR = re.compile(r"\(\s*[\"']?(\d+)[\"']?\s*,\s*[\"']?(\d+)[\"']?\s*\)")
+_PAIR_LOOSE = re.compile(r"[\"']?(\d+)[\"']?\s*,\s*[\"']?(\d+)[\"']?")
+"""A pair written `(a, b)`, else `a, b` anywhere; ids may be quoted (`["1", "2"]`, `('1', '2')`: JSON or a Python
+list of str, as models print them)."""
 _COMPARISONS = ("more common", "less common", "same frequency")
 """OOLONG's comparison phrases (`synth_process_response`); the gold holds one ("more common than")."""
 
@@ -105,8 +107,8 @@ _MONTHS = {
     for m in (name, name[:3], name[:4])
 }
 _NUMERIC_DATES = (
-    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),  # MM/DD/YYYY, OOLONG's answer form
-    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), (1, 2, 3)),  # ISO
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),  # MM/DD/YYYY, OOLONG's answer form (DD/MM past 12)
+    (re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"), (1, 2, 3)),  # ISO, and with slashes as dateutil reads it
 )
 _WORD_DATES = (
     (re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE), (3, 1, 2)),
@@ -120,16 +122,19 @@ def parse_date(text: str) -> dt.date | None:
     found: list[tuple[int, dt.date]] = []
     for pattern, (y, m, d) in _NUMERIC_DATES:
         for match in pattern.finditer(text):
+            month, day = int(match[m]), int(match[d])
+            if month > 12 >= day:  # 15/02/2023: no month 15, so day first, as dateutil's parser reads it
+                month, day = day, month
             try:
-                found.append((match.start(), dt.date(int(match[y]), int(match[m]), int(match[d]))))
+                found.append((match.start(), dt.date(int(match[y]), month, day)))
             except ValueError:
                 continue
     for pattern, (y, m, d) in _WORD_DATES:
         for match in pattern.finditer(text):
-            month = _MONTHS.get(match[m].lower())
+            named = _MONTHS.get(match[m].lower())
             try:
-                if month is not None:
-                    found.append((match.start(), dt.date(int(match[y]), month, int(match[d]))))
+                if named is not None:
+                    found.append((match.start(), dt.date(int(match[y]), named, int(match[d]))))
             except ValueError:
                 continue
     return min(found)[1] if found else None
@@ -308,7 +313,8 @@ def _choice(prediction: str, gold: str) -> dict[str, Any]:
     The RLM paper's numbered variant (gold 0-3) reads a digit the same way."""
     choice = "[0-3]" if gold.isdigit() else "[A-D]"
     alone = r"(?![\w]|\.\d)"  # not the start of a word ("A careful") nor of a number ("2.5")
-    ends = r"(?=[ \t]*(?:[.,;:!?)\n]|$))"  # the statement ends at the choice: "Answer: C." (not "Answer: A closer")
+    # the statement ends at the choice: "Answer: C.", "Answer: C — because" (not "Answer: A closer")
+    ends = r"(?=[ \t]*(?:[.,;:!?)\n\u2013\u2014]|$))"
     statements = (
         rf"(?i:the correct answer is)\s*:?\s*\(({choice})\){alone}",
         rf"(?i:the correct answer is)\s*:?\s*({choice}){alone}",
