@@ -810,3 +810,17 @@ def test_report_on_another_tools_json_lines_is_a_usage_error_naming_the_line(
     assert main(["bench", "report", str(tmp_path)]) == 2
     said = capsys.readouterr().err
     assert "line 1, is not a record of `rlmx bench run`" in said and "'family'" in said and "Traceback" not in said
+
+
+def test_a_run_whose_every_task_failed_exits_5_naming_the_first_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # exit 0 with nothing measured: a script or CI job took a dead endpoint's run for a result
+    from fake_openai_server import Behaviour, FakeOpenAIServer, Reply
+
+    refused = Reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+    with FakeOpenAIServer(Behaviour(route=lambda body: refused)) as server:
+        argv = ["bench", "run", "--family", "sniah", "--lengths", "8k", "--n", "2", "--method", "base"]
+        code = main([*argv, "--model", "m", "--base-url", server.base_url, "--out", str(tmp_path / "out")])
+    said = capsys.readouterr().err
+    assert code == 5 and "every task of this run failed" in said and "API key" in said

@@ -323,6 +323,11 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
         err.print(f"wrote {escape(str(path))}" + "".join(f", {escape(p.name)}" for p in pngs))
         if note:
             err.print(escape(note), style="yellow")  # it names the `[bench]` extra: not markup
+    if records and all(record.get("status") == "error" for record in records):
+        # a script or CI job must see that nothing was measured: the exit code of an LM that failed (README)
+        first = escape(str(records[0].get("error") or "")[:300])
+        err.print(f"rlmx: every task of this run failed (the first: {first}); a rerun retries them", style="red")
+        return 5
     return 0
 
 
