@@ -1055,3 +1055,16 @@ def test_a_local_reading_stopped_by_the_time_limit_is_not_booked_at_the_budgets_
         "What is the launch code for the Aurora project?", context="The launch code for Aurora is 7391-KESTREL."
     )
     assert result.status == "budget_exhausted" and result.usage.total.output_tokens == 0, result.usage.total
+
+
+def test_sub_calls_a_usd_limit_refused_before_sending_are_not_counted_as_made() -> None:
+    # 26 "sub-calls" reported for a run that made 10: each refused one was counted, and took a max_subcalls slot
+    cell = "outs = llm_query_batched(['a'] * 5)\nfine = sum(not o.startswith('Error') for o in outs)\n"
+    cell += "FINAL(f'{fine} {llm_query_batched([\"short\"])[0]}')"
+    root = ScriptedLM([repl(cell)], model="root-m")
+    sub = ScriptedLM(lambda m: "ok", model="sub-m")
+    prices = {"root-m": (0.0, 0.0), "sub-m": (100_000.0, 100_000.0)}  # no sub-call fits $0.50
+    rlm = RLM(root, sub_lm=sub, prices=prices, budget=Budget(max_usd=0.5, max_subcalls=5))
+    result = rlm.completion("q", context="c")
+    assert result.usage.subcalls == 0 and sub.calls == []
+    assert result.answer.startswith("0 Error: budget exhausted: max_usd")  # the 6th was not refused by max_subcalls

@@ -85,6 +85,8 @@ class BudgetExhausted(Exception):
         super().__init__(detail)
         self.limit = limit
         self.detail = detail
+        self.unsent = False
+        """Set where an LM call was refused before any request of it was sent (nothing to count or bill)."""
 
 
 @dataclass(slots=True)

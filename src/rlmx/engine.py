@@ -464,7 +464,13 @@ class Engine:
         ledger = self.tree.ledger
         tokens = await prompt_tokens(lm, messages)
         for attempt in (1, 2):
-            reservation = await ledger.admit(price_name(lm), tokens, _output_cap(lm, ledger.budget.max_tokens_per_call))
+            try:
+                reservation = await ledger.admit(
+                    price_name(lm), tokens, _output_cap(lm, ledger.budget.max_tokens_per_call)
+                )
+            except BudgetExhausted as refused:
+                refused.unsent = attempt == 1  # refused before its first request: no LM call was made
+                raise
             params: dict[str, Any] = {"max_tokens": reservation.output_tokens} if ledger.budget.limits_spending else {}
             sent = False
             try:
@@ -991,6 +997,10 @@ class Engine:
         except BudgetExhausted as stop:
             refused = stop
             result = SubCallResult(False, error=f"budget exhausted: {_named(stop)}")
+            if stop.unsent and child_id is None and not isinstance(item.get("schema"), dict):
+                # no call was made: a sub-call refused a start by a token or USD limit is no sub-call made, so it
+                # neither shows in usage.subcalls nor takes one of max_subcalls (a schema one may have asked once)
+                self.tree.ledger.usage.subcalls = max(self.tree.ledger.usage.subcalls - 1, 0)
         except LMError as exc:
             self._sub_lm_error = exc
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
