@@ -247,6 +247,7 @@ def shown(value: Any, binary: bool) -> str:
 
 
 SHOWN_BYTES = 200
+"""How many leading bytes of a bytes value a tool call's event and trace show (as a Python literal), then its size."""
 
 
 def _bytes_shown(value: bytes) -> str:

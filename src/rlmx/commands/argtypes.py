@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def _whole(text: str, least: int) -> int:
@@ -99,48 +103,52 @@ def _given(text: str, what: str) -> str:
     return text
 
 
-def user_path(text: str) -> Path:
+def _nonempty(what: str, convert: Callable[[str], T], doc: str) -> Callable[[str], T]:
+    """An argparse type that refuses an empty or blank value naming `what` to give, then applies `convert`."""
+
+    def given(text: str) -> T:
+        return convert(_given(text, what))
+
+    given.__doc__ = doc
+    return given
+
+
+def _expanded_path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+user_path = _nonempty(
+    "a path",
+    _expanded_path,
     """A path with a leading `~` or `~user` expanded: an MCP client, a systemd unit or `--flag=~/x` passes it to
     rlmx without a shell to expand it, and a literal `~` folder would be made in the working directory. Empty is
-    refused."""
-    return Path(_given(text, "a path")).expanduser()
-
-
-def folder_path(text: str) -> Path:
-    """`user_path` for flags that name a folder (--trace-dir, --out)."""
-    return Path(_given(text, "a folder")).expanduser()
-
-
-def user_path_text(text: str) -> str:
-    """`text` with a leading `~` expanded and nothing else changed, for flags whose value may also be `-` (stdin) or a
-    URL the command then refuses by name (a Path would fold `https://` into `https:/`). Empty is refused."""
-    return os.path.expanduser(_given(text, "a file or folder, or - for stdin"))
-
-
-def file_text(text: str) -> str:
-    """`user_path_text` for flags that name one file (--file)."""
-    return os.path.expanduser(_given(text, "a file"))
-
-
-def name(text: str) -> str:
-    """A non-empty name (an env variable, a model, a trace): the value as given, surrounding blanks dropped (a
-    `.env` line's trailing space is no part of a name)."""
-    return _given(text, "a name").strip()
-
-
-def env_var(text: str) -> str:
-    """The name of an environment variable (surrounding blanks dropped); empty is refused, not taken as unset."""
-    return _given(text, "the name of the environment variable that holds the key, like OPENAI_API_KEY").strip()
-
-
-def model_name(text: str) -> str:
-    """A model name (surrounding blanks dropped, as a `.env` value's trailing space is no part of it)."""
-    return _given(text, "a model name").strip()
-
-
-def file_path(text: str) -> Path:
-    """`user_path` for flags that name one file to write (--html)."""
-    return Path(_given(text, "a file")).expanduser()
+    refused.""",
+)
+folder_path = _nonempty("a folder", _expanded_path, "`user_path` for flags that name a folder (--trace-dir, --out).")
+file_path = _nonempty("a file", _expanded_path, "`user_path` for flags that name one file to write (--html).")
+user_path_text = _nonempty(
+    "a file or folder, or - for stdin",
+    os.path.expanduser,
+    """`text` with a leading `~` expanded and nothing else changed, for flags whose value may also be `-` (stdin) or
+    a URL the command then refuses by name (a Path would fold `https://` into `https:/`). Empty is refused.""",
+)
+file_text = _nonempty("a file", os.path.expanduser, "`user_path_text` for flags that name one file (--file).")
+name = _nonempty(
+    "a name",
+    str.strip,
+    """A non-empty name (an env variable, a model, a trace): the value as given, surrounding blanks dropped (a `.env`
+    line's trailing space is no part of a name).""",
+)
+env_var = _nonempty(
+    "the name of the environment variable that holds the key, like OPENAI_API_KEY",
+    str.strip,
+    "The name of an environment variable (surrounding blanks dropped); empty is refused, not taken as unset.",
+)
+model_name = _nonempty(
+    "a model name",
+    str.strip,
+    "A model name (surrounding blanks dropped, as a `.env` value's trailing space is no part of it).",
+)
 
 
 def host(text: str) -> str:
