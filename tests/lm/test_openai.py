@@ -1142,7 +1142,7 @@ async def test_a_stream_that_fails_or_stops_short_is_no_reply(server: FakeOpenAI
         _stream(part),  # neither a finish_reason nor [DONE]: cut off
     )
     lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
-    for said in ("CUDA out of memory", "Context size has been exceeded", "the stream ended before the reply did"):
+    for said in ("CUDA out of memory", "Context size has been exceeded", "event stream ended before the reply did"):
         with pytest.raises(LMBadResponse, match=said):
             await lm.complete(MESSAGES)
     finished = {"choices": [{"index": 0, "delta": {"content": "Paris"}, "finish_reason": "stop"}]}
@@ -2049,7 +2049,7 @@ async def test_a_finish_reason_written_as_the_string_null_finishes_nothing(serve
     # ai00_server streams "finish_reason": "null" in every chunk: a stream broken off after one was taken as whole.
     part = {"choices": [{"index": 0, "delta": {"content": "The capital of Fr"}, "finish_reason": "null"}]}
     server.script(_stream(part))
-    with pytest.raises(LMBadResponse, match="the stream ended before the reply did"):
+    with pytest.raises(LMBadResponse, match="event stream ended before the reply did"):
         await OpenAICompatibleLM("rwkv", server.base_url, max_retries=0).complete(MESSAGES)
 
 

@@ -34,6 +34,7 @@ from functools import cache
 from typing import Any, cast
 
 import aiohttp
+from aiohttp.http_exceptions import ContentEncodingError
 
 from rlmx.lm.base import may_resend
 from rlmx.lm.body_text import body_text
@@ -74,8 +75,9 @@ class HTTPReply:
 
 
 class TransportError(Exception):
-    """No reply came back after the retries. `kind`: "timeout", "connection" or "broken" (the last reply broke
-    off); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed);
+    """No reply came back after the retries. `kind`: "timeout", "connection", "broken" (the last reply broke
+    off) or "undecodable" (a reply came whole but its body could not be decoded as its Content-Encoding says: not
+    sent again); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed);
     `not_resent`: retries were left but the budget refused another request (`may_resend`)."""
 
     def __init__(self, kind: str, detail: str, attempts: int, unanswered: int = 0, *, not_resent: bool = False) -> None:
@@ -242,6 +244,9 @@ class JSONPoster:
                     raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
+                undecodable = _undecodable(exc)
+                if undecodable is not None:  # answered in full, maybe billed: a re-send decodes no better
+                    raise TransportError("undecodable", undecodable, attempt, timed_out + 1) from None
                 broke = _after_sending(exc)  # the request went out: the server may have billed it
                 timed_out += broke
                 kind = "broken" if broke else "connection"
@@ -458,6 +463,17 @@ def _after_sending(exc: aiohttp.ClientError) -> bool:
     if isinstance(exc, (*_BROKEN_OFF, aiohttp.ClientResponseError)):  # a reply came, broken or unreadable
         return True
     return isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def _undecodable(exc: aiohttp.ClientError) -> str | None:
+    """aiohttp's words when a reply's body could not be decoded as its Content-Encoding says (a proxy that
+    decompressed the body and kept the header; `br` or `zstd` without the library that decodes it), else None."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ContentEncodingError):
+            return cause.message
+        cause = cause.__cause__
+    return None
 
 
 def out_of_quota(reply: HTTPReply) -> bool:

@@ -581,6 +581,14 @@ class OpenAICompatibleLM:
                 f"({exc.attempts} attempts){refused}; pass timeout= for slow models",
                 attempts=exc.unanswered,
             )
+        if exc.kind == "undecodable":
+            return LMBadResponse(
+                f"{self.model} at {self.base_url} answered with a body that cannot be decoded as its "
+                f"Content-Encoding header says ({detail}): {_why_undecodable(detail)}. Not sent again (the answer "
+                "may have been billed)",
+                retryable=False,
+                unanswered=exc.unanswered,
+            )
         tls = _tls_failure(exc)
         if tls is not None:
             return LMConnectionError(f"cannot connect to {self.base_url}: {tls}", sent=exc.unanswered)
@@ -732,6 +740,16 @@ _NOT_TLS_REPLIES = frozenset(
     {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"}
 )
 """OpenSSL's reasons for a handshake whose reply was no TLS record (an HTTP server's text), by version."""
+
+
+def _why_undecodable(detail: str) -> str:
+    """What to do about a reply body that could not be decoded, from aiohttp's words (`http._undecodable`)."""
+    if "install" in detail.lower():  # an encoding the request did not offer (aiohttp offers only those it decodes)
+        return (
+            "the server compressed it in a way the request did not offer; install the library named, or have the "
+            "server send it uncompressed"
+        )
+    return "a proxy in between may have decompressed it and kept the header; fix the proxy or the server"
 
 
 def _tls_failure(exc: TransportError) -> str | None:

@@ -191,19 +191,25 @@ def _first_json_value(raw: bytes, content_type: str = "") -> Any:
 
 
 def _events(raw: bytes) -> list[str | tuple[str, str]]:
-    """The data of each server-sent event of `raw`, and llama.cpp's `error:` lines as ("error", text). SSE joins an
-    event's `data:` lines with newlines (a JSON chunk may span several); servers that leave out the blank line
-    between events put one chunk on each line, so lines whose join is not JSON stay events of their own."""
+    """The data of each server-sent event of `raw`, and as ("error", text) the data of an event typed `error`
+    (`event: error`, as SSE names an event's type) and llama.cpp's `error:` lines. SSE joins an event's `data:` lines
+    with newlines (a JSON chunk may span several); servers that leave out the blank line between events put one
+    chunk on each line, so lines whose join is not JSON stay events of their own."""
     events: list[str | tuple[str, str]] = []
     lines: list[str] = []
+    kind = ""  # the event's type, from its `event:` line: kept until the blank line that ends the event
 
     def flush() -> None:
+        nonlocal kind
         joined = "\n".join(lines)
-        if len(lines) > 1 and not _is_json(joined):
+        if kind == "error" and lines:
+            events.append(("error", joined))
+        elif len(lines) > 1 and not _is_json(joined):
             events.extend(lines)
         elif lines:
             events.append(joined)
         lines.clear()
+        kind = ""
 
     # The event-stream grammar (WHATWG HTML, "Parsing an event stream"): one leading BOM is ignored, and a line ends
     # in CRLF, LF or CR alone (LINE_ENDS: U+2028 in a delta is text).
@@ -213,10 +219,16 @@ def _events(raw: bytes) -> list[str | tuple[str, str]]:
         elif line.startswith("error:"):
             flush()
             events.append(("error", line[6:]))
+        elif line.startswith("event:"):
+            kind = line[6:].strip()
         elif not line.strip():
             flush()
     flush()
     return events
+
+
+UNFINISHED_STREAM = "event stream ended before the reply did (no finish_reason, no [DONE])"
+"""What a joined stream says as its `error` (this very object) when it ended without saying it was done."""
 
 
 def _is_json(text: str) -> bool:
@@ -280,8 +292,11 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
     for data in _events(raw) if isinstance(raw, bytes) else raw:
         if isinstance(data, dict):  # parsed already
             chunk = data
-        elif isinstance(data, tuple):  # llama.cpp: an `error` field of its own, not a data line
-            error = _said_error(_json_or_text(data[1])) or error
+        elif isinstance(data, tuple):  # an event typed `error`, or llama.cpp's `error` field of its own
+            said = _json_or_text(data[1])
+            if isinstance(said, dict) and "error" in said:  # {"error": {...}} or {"type": "error", "error": ...}
+                said = said["error"]
+            error = _said_error(said) or error
             continue
         elif data.strip() == "[DONE]":
             done = True
@@ -334,7 +349,7 @@ def _join_stream(raw: bytes | list[Any], *, framing: str = "an event stream") ->
         # error (Google's `[{"error": {...}}]`), which is then the reply's
         return None if error is None else {"choices": [], "error": error}
     if error is None and finish is None and not done:
-        error = "the stream ended before the reply did (no finish_reason, no [DONE])"
+        error = UNFINISHED_STREAM
     reply: dict[str, Any] = {"index": 0, "message": pieces.message(), "finish_reason": finish}
     if failed is not None:
         reply["error"] = failed
@@ -681,6 +696,8 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     chat completion or holds no answer text.
     """
     error = _said_error(data.get("error"))
+    if error is UNFINISHED_STREAM:  # rlmx's own finding, not the server's word; asked again, it may end
+        raise LMBadResponse(f"the server's {UNFINISHED_STREAM}: a proxy in between may have cut it", retryable=True)
     if isinstance(error, str) or (error is None and data.get("object") == "error"):
         # the body is the error: vLLM's error object (sent with HTTP 200 by some proxies), LM Studio's
         # {"error": "Unexpected endpoint or method. ..."}, Express or NestJS's {"message", "error", "statusCode"}
