@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -63,8 +64,38 @@ class Event:
 
 def record_json(record: Mapping[str, Any]) -> str:
     """`record` as one JSON Lines line (without its newline): UTF-8-encodable, lone surrogates as U+FFFD (a reply cut
-    mid-emoji; never an error), with `json_escaped` characters escaped."""
-    return json_escaped(encodable(json.dumps(record, ensure_ascii=False, default=str)))
+    mid-emoji; never an error), with `json_escaped` characters escaped, NaN and infinities as null (`strict_json`)."""
+    return json_escaped(encodable(strict_json(record, ensure_ascii=False, default=str)))
+
+
+NOT_FINITE = "Out of range float values"
+"""How json.dumps(allow_nan=False) begins its refusal of NaN and Infinity."""
+
+
+def strict_json(value: Any, **options: Any) -> str:
+    """`json.dumps(value, **options)` as RFC 8259 has it: NaN, Infinity and -Infinity, which JSON has no form for
+    (Python writes `NaN`, which JSON.parse and every strict reader refuse), written as null, as JavaScript's
+    JSON.stringify writes them. A value without them costs one dump, as before."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError as exc:
+        if not str(exc).startswith(NOT_FINITE):
+            raise
+    return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is not finite as None (a dict key: its text, as json.dumps writes float keys)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {
+            (str(key) if isinstance(key, float) and not math.isfinite(key) else key): _finite(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
@@ -103,7 +134,7 @@ def clip_value(value: Any, limit: int = TRACE_TEXT_CHARS) -> Any:
     never holds a context as such, and its last line (the run_end) stays small enough to read."""
     if isinstance(value, str):
         return clip(value, limit)
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = strict_json(value, ensure_ascii=False, default=str)
     return value if len(text) <= limit else clip(text, limit)
 
 
@@ -475,7 +506,7 @@ def redact_event(record: Mapping[str, Any]) -> dict[str, Any]:
 def _redacted(value: Any) -> Any:
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = value if isinstance(value, str) else strict_json(value, ensure_ascii=False, default=str)
     return {"redacted": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
 
 

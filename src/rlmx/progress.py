@@ -12,7 +12,6 @@ Two forms, both reading events only (they never touch the engine):
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -29,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rlmx.events import BIDI_CONTROLS, Event, json_escaped
+from rlmx.events import BIDI_CONTROLS, Event, json_escaped, strict_json
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.frames import encodable
 
@@ -67,9 +66,10 @@ def terminal_safe(text: str) -> str:
 def json_text(value: Any, *, ascii_only: bool = False) -> str:
     """`value` as indented JSON for stdout, one line end included: valid UTF-8 whatever it holds (a lone surrogate,
     from a file or folder name that is not UTF-8, becomes U+FFFD, never a JSON escape strict parsers refuse);
-    values JSON has no type for are written as str(). C1 controls are escaped (`events.json_escaped`): on a terminal
-    they would drive it. `ascii_only`: every other character as a JSON escape."""
-    return json_escaped(encodable(json.dumps(value, ensure_ascii=ascii_only, indent=2, default=str))) + "\n"
+    values JSON has no type for are written as str(), NaN and infinities as null (`events.strict_json`). C1 controls
+    are escaped (`events.json_escaped`): on a terminal they would drive it. `ascii_only`: every other character as a
+    JSON escape."""
+    return json_escaped(encodable(strict_json(value, ensure_ascii=ascii_only, indent=2, default=str))) + "\n"
 
 
 def write_json(value: Any, stream: TextIO | None = None) -> None:

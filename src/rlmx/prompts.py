@@ -66,7 +66,7 @@ The REPL holds {count} context variable(s):
 
 Explore the context with code before you answer. Turn 1 of {max_iterations}."""
 
-CELL_OUTPUT = "Output of block {index}:\n```\n{output}\n```"
+CELL_OUTPUT = "Output of block {index}:\n{fence}\n{output}\n{fence}"
 NEXT_TURN = "Turn {turn} of {max_iterations}. Continue, or finish when you are sure."
 LAST_TURN = (
     "Turn {turn} of {max_iterations}: this is your last turn. Finish now: set answer['content'] and "
@@ -301,7 +301,17 @@ def json_reply(schema: dict[str, object]) -> str:
 
 
 def cell_outputs(outputs: Sequence[str]) -> str:
-    return "\n\n".join(CELL_OUTPUT.format(index=i, output=o) for i, o in enumerate(outputs, 1))
+    """Each block's output in a fence longer than any run of backticks in it (CommonMark's rule: a shorter or equal
+    run cannot close it), so that output holding a fence of its own (a Markdown context printed) stays inside."""
+    return "\n\n".join(CELL_OUTPUT.format(index=i, output=o, fence=_fence_around(o)) for i, o in enumerate(outputs, 1))
+
+
+_BACKTICK_RUNS = re.compile("`{3,}")
+
+
+def _fence_around(text: str) -> str:
+    longest = max(map(len, _BACKTICK_RUNS.findall(text)), default=2) if "```" in text else 2
+    return "`" * (longest + 1)
 
 
 def next_turn(turn: int, max_iterations: int) -> str:

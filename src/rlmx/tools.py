@@ -24,6 +24,7 @@ from typing import Any
 
 from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
 from rlmx.errors import InputError
+from rlmx.events import NOT_FINITE
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.base import SubCallResult
 from rlmx.sandbox.worker import bytes_to_wire, json_problem, with_bytes_from_wire
@@ -34,8 +35,6 @@ TOOLS_HEADER = (
     "bytes; a failing tool raises RuntimeError with its message. Their names are put back after every block, like the "
     "functions above: do not name your own variables after them."
 )
-_NOT_FINITE = "Out of range float values"
-"""How json.dumps(allow_nan=False) begins its refusal of NaN and Infinity."""
 _OTHER_LOOP = re.compile(r"different (?:event )?loop")
 """asyncio's words for an object of another loop: a Future "attached to a different loop", a Lock, Queue or Event
 "bound to a different event loop"."""
@@ -209,7 +208,7 @@ class ToolBox:
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
-            if str(exc).startswith(_NOT_FINITE):  # json.dumps' words name neither NaN nor what to do
+            if str(exc).startswith(NOT_FINITE):  # json.dumps' words name neither NaN nor what to do
                 raise ToolFailure(
                     f"tool {name} returned a value holding NaN or Infinity, which JSON has no numbers for; return "
                     "None or a str (e.g. 'nan') in their place"

@@ -50,6 +50,7 @@ from starlette.types import Message as ASGIMessage
 from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
+from rlmx.events import strict_json
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.result import Result
 from rlmx.rlm import RLM, _inputs
@@ -71,7 +72,8 @@ class JSONResponse(_JSONResponse):
     """Starlette's JSON response, with lone surrogates made encodable (rlmx's one rule for text that leaves it)."""
 
     def render(self, content: Any) -> bytes:
-        return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")))
+        # NaN or Infinity (a FINAL value in a trace) as null: allow_nan=False alone failed the request with a 500
+        return utf8(strict_json(content, ensure_ascii=False, indent=None, separators=(",", ":")))
 
 
 KEEPALIVE = ": keep-alive\n\n"

@@ -7,11 +7,11 @@ serves it at `/view/{id}` for its runs. The page reads the events of `rlmx.event
 
 from __future__ import annotations
 
-import json
 import re
 from importlib import resources
 from typing import Any
 
+from rlmx.events import strict_json
 from rlmx.viewer.store import TraceInfo, list_traces, read_trace
 
 __all__ = ["TraceInfo", "asset", "list_traces", "page", "read_trace"]
@@ -43,7 +43,7 @@ def page(
     # Inside a <script> element, "</script" ends it early and "<!--" followed by "<script" keeps the next one's end
     # from ending it (the HTML parser's "script data escaped" states): no "<" of the trace's may reach the page as
     # such. JSON writes it as \u003c, which no parser state reads.
-    config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    config_json = strict_json(config, ensure_ascii=False).replace("<", "\\u003c")  # JSON.parse refuses NaN
     parts = {"/*CSS*/": asset("viewer.css"), "/*CONFIG*/": config_json, "/*JS*/": asset("viewer.js")}
     parts["/*JS*/"] = parts["/*JS*/"].replace("</script", "<\\/script")
     # One pass over the template: a marker's text inside the trace (a cell that printed "/*JS*/") is data, not a

@@ -15,7 +15,6 @@ traces quote every run's context. No response sends a Referer: the page's URL ho
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import threading
 from http import HTTPStatus
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from rlmx.events import strict_json
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.store import checked, list_traces, read_trace, trace_info, with_notes
@@ -122,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         # A trace may hold a lone surrogate (valid JSON as "\ud83d"): it must not drop the connection.
-        body = utf8(json.dumps(data, ensure_ascii=False, default=str))
+        body = utf8(strict_json(data, ensure_ascii=False, default=str))  # a NaN in a trace: null, as JSON.parse reads
         self._send(status, body, "application/json; charset=utf-8")
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str, cookie: str | None = None) -> None:
