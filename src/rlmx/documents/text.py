@@ -80,6 +80,7 @@ _CJK_ONLY = re.compile("[\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7a3\uff01-\uff5e\x0
 """UTF-16 Chinese or Japanese with no ASCII at all: its NULs are only those of U+3000, U+4E00 and the like."""
 _WORD = 16
 """A reading this short (a word or two: "é", "ñandú") may be text with no ASCII in it; a longer one holds some."""
+_BLANK = re.compile("[\t\n\r ]")
 _NUL_RUNS = re.compile("\x00\x00+")  # with a literal head: several times faster than \x00{2,}
 _NUL_RUNS_BYTES = re.compile(b"\x00\x00+")
 _FIRST_TEXT = re.compile(rb"[^\x00]")
@@ -143,9 +144,9 @@ def _wide_guesses(raw: bytes, first: int) -> tuple[list[str], list[str]]:
     line ends, digits, Latin letters: text in any script holds some, at least one in 256) and Latin-1's letters,
     less what `_odd_wide` counts (a msgpack read as UTF-16 has more of it than of ASCII). Both orders are
     scored alike: a character that puts a NUL where the other order's ASCII would (U+3000, U+4E00, the low half of
-    an emoji) does not rule out the right order. Sure: ASCII is at least half of what it reads (tried before UTF-8);
-    likely: some (after). A reading longer than a word with no ASCII is not text: an int16 array read as UTF-16 is
-    all Latin-1 symbols or CJK, without a space or a line end."""
+    an emoji) does not rule out the right order. Sure: ASCII is at least half of what it reads and a space or a line
+    end is among it (tried before UTF-8); likely: some (after). A reading longer than a word with no ASCII is not
+    text: an int16 array read as UTF-16 is all Latin-1 symbols or CJK, without a space or a line end."""
     start = first - first % 4  # `first`: the first byte that is not NUL; a writer's holes keep its alignment
     sample = raw[start : start + HEAD]
     odd = _odd_wide()
@@ -157,7 +158,10 @@ def _wide_guesses(raw: bytes, first: int) -> tuple[list[str], list[str]]:
         shown = len(text) - text.count("\x00")
         latin, bad = len(_LATIN_TEXT.findall(text)), len(odd.findall(text))
         if latin > bad and latin * 256 >= shown and (shown <= _WORD or _ASCII_TEXT.search(text)):
-            scored.append((latin - bad, codec, latin * 2 >= shown))
+            # sure only with a space or a line end: UTF-8 records a NUL ends ("x=1\0y=2\0", `seq 9 | tr '\n' '\0'`)
+            # read as UTF-16 hold ASCII too ("1\0" is UTF-16LE's "1"), and records end at their NUL, not in blanks
+            sure = latin * 2 >= shown and _BLANK.search(text) is not None
+            scored.append((latin - bad, codec, sure))
         elif shown > _WORD and _CJK_ONLY.fullmatch(text):
             scored.append((0, codec, False))
     scored.sort(key=lambda entry: -entry[0])  # stable: UTF-32's first on a tie ("a\0\0\0" is UTF-16LE "a\0" too)
