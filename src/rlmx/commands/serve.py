@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.text import Text
@@ -226,7 +226,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     config = uvicorn.Config(
         app,
         log_level="info",
-        timeout_graceful_shutdown=max(1, round(args.shutdown_timeout)),
+        timeout_graceful_shutdown=graceful_deadline(args.shutdown_timeout),
         timeout_keep_alive=30,
     )
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
@@ -252,7 +252,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                     "port can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",
                     "bold yellow",
                 )
-            server = _server(config, app)
+            server = _server(config, app, args.shutdown_timeout)
             stop.attach(server)
             interrupts.run(server.serve(sockets=[sock]), loop_factory(config))
         finally:
@@ -271,17 +271,27 @@ def loop_factory(config: uvicorn.Config) -> LoopFactory | None:
 FORCED_STOP_WAIT = 1.0
 """Seconds a second Ctrl-C leaves for stopping the runs, and again for their requests to get their answers."""
 
+STOP_MARGIN = 1.0
+"""Seconds after --shutdown-timeout, when the runs still going are cancelled, for them to stop and for their
+requests to get rlmx's answers, before uvicorn cancels whatever is left (a request still uploading)."""
 
-def _server(config: Any, app: Any) -> Any:
+
+def graceful_deadline(grace: float) -> int:
+    """uvicorn's `timeout_graceful_shutdown` for runs given `grace` seconds (--shutdown-timeout): STOP_MARGIN more,
+    unrounded (`max(1, round(S))` gave 2.5 s runs 2, and 0.3 s ones 1). uvicorn annotates it an int, but only hands
+    it to asyncio's timeout, which takes any number of seconds."""
+    return cast(int, grace + STOP_MARGIN)
+
+
+def _server(config: Any, app: Any, grace: float) -> Any:
     """A uvicorn server whose shutdown answers every request itself, so none is left to uvicorn's cancelling (a
     text/plain 500 the SDKs retry, a stream cut mid-chunk, a traceback on the terminal). At once, a request waiting
-    for a run slot gets its 503 and no new run starts; the runs still going are cancelled a little before the
-    graceful deadline, or at once on a second Ctrl-C (uvicorn's force exit), so that their clients get rlmx's 503,
-    or a stream its error event and [DONE]."""
+    for a run slot gets its 503 and no new run starts; the runs still going get `grace` seconds (--shutdown-timeout)
+    to finish, and are then cancelled (at once on a second Ctrl-C, uvicorn's force exit), so that their clients get
+    rlmx's 503, or a stream its error event and [DONE], within the STOP_MARGIN that `config`'s graceful deadline
+    (`graceful_deadline`) leaves after `grace`."""
     import uvicorn
 
-    grace = float(config.timeout_graceful_shutdown or 0)
-    margin = min(1.0, grace / 2)
     state = app.state.server
 
     class Server(uvicorn.Server):
@@ -314,12 +324,12 @@ def _server(config: Any, app: Any) -> Any:
                 stopping.cancel()
 
         async def _stop_runs(self) -> None:
-            """Cancel the runs at `grace - margin` seconds, or as soon as a second Ctrl-C forces the exit."""
-            deadline = asyncio.get_running_loop().time() + grace - margin
+            """Cancel the runs once they have had `grace` seconds, or as soon as a second Ctrl-C forces the exit."""
+            deadline = asyncio.get_running_loop().time() + grace
             while not self.force_exit and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
             if not self.force_exit:
-                await state.runs.cancel_all(timeout=margin / 2)
+                await state.runs.cancel_all(timeout=STOP_MARGIN / 2)
                 return
             await state.runs.cancel_all(timeout=FORCED_STOP_WAIT)
             handlers = set(self.server_state.tasks)  # each now sending its 503 or its stream's last events

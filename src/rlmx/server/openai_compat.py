@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from rlmx.errors import LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
+from rlmx.errors import LMBadResponse, LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
 from rlmx.result import Result
@@ -137,9 +137,8 @@ def parse(body: object, *, model: str | None = None) -> ChatCall:
     stream = _optional(body, "stream", bool, "true or false") or False
     options = _optional(body, "stream_options", dict, 'an object like {"include_usage": true}') or {}
     include_usage = _optional(options, "include_usage", bool, "true or false", prefix="stream_options.") or False
-    n = body.get("n")
-    if n is not None and n != 1:
-        raise RequestError("n must be 1: an RLM run gives one answer; send several requests for several", param="n")
+    if body.get("n") is not None:
+        _number(body["n"], "n", "1 (an RLM run gives one answer; send several requests for several)", fits=_is_one)
     _refuse_unsupported(body)
     return ChatCall(
         query=query,
@@ -454,7 +453,10 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
             code="unsupported_parameter",
         )
     for name in ("presence_penalty", "frequency_penalty", "logit_bias"):
-        if body.get(name) not in (None, 0, {}):
+        value = body.get(name)
+        if name != "logit_bias" and value is not None:
+            value = _number(value, name, "a number from -2 to 2 (and only 0 is supported)")
+        if value not in (None, 0, {}):
             raise RequestError(
                 f"{name} is not supported: it changes token sampling in ways the RLM's code-writing calls do not "
                 f"survive, and it is not passed on; leave {name} out (temperature, top_p and seed are passed on)",
@@ -508,16 +510,11 @@ def _sampling(body: dict[str, Any]) -> dict[str, int | float]:
     sampling: dict[str, int | float] = {}
     for name, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
         value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise RequestError(f"{name} must be a number from {low:g} to {high:g}, not {json.dumps(value)}", param=name)
-        sampling[name] = value
-    seed = body.get("seed")
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise RequestError(f"seed must be a whole number, not {json.dumps(seed)}", param="seed")
-        sampling["seed"] = seed
+        if value is not None:
+            wanted = f"a number from {low:g} to {high:g}"
+            sampling[name] = _number(value, name, wanted, fits=_between(low, high))
+    if body.get("seed") is not None:
+        sampling["seed"] = _number(body["seed"], "seed", "a whole number", whole=True)
     return sampling
 
 
@@ -525,11 +522,8 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     caps = []
     for name in ("max_tokens", "max_completion_tokens"):
         value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RequestError(f"{name} must be a whole number >= 1, not {json.dumps(value)}", param=name)
-        caps.append(value)
+        if value is not None:
+            caps.append(int(_number(value, name, "a whole number >= 1", whole=True, fits=_at_least_one)))
     return min(caps) if caps else None
 
 
@@ -551,7 +545,71 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
                 f"messages[{index}].role must be one of {', '.join(sorted(ROLES))}, not {message.get('role')!r}",
                 param=f"messages[{index}].role",
             )
+        _check_fields(f"messages[{index}]", message)
     return messages
+
+
+CALL_SHAPE = '{"id": "call_1", "type": "function", "function": {"name": "...", "arguments": "{...}"}}'
+
+
+def _check_fields(where: str, message: dict[str, Any]) -> None:
+    """A 400 naming the first optional field of a message (beside role and content, checked apart) that is not of
+    OpenAI's type: left unread, the turn it belongs to was dropped or mangled (a `tool_calls` string made the
+    assistant turn vanish, a `name` of 5 lost the participant, `arguments` sent as an object became a Python repr).
+    null is as good as absent; fields OpenAI does not define are left alone, as clients add their own."""
+    for name in ("name", "tool_call_id", "refusal"):
+        _string(message.get(name), f"{where}.{name}", optional=True)
+    audio = message.get("audio")
+    if audio is not None:
+        _string(_object(audio, f"{where}.audio", 'an object like {"id": "audio_..."}').get("id"), f"{where}.audio.id")
+    if message.get("function_call") is not None:
+        _function(message["function_call"], f"{where}.function_call")
+    calls = message.get("tool_calls")
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        raise RequestError(
+            f"{where}.tool_calls must be a list of tool calls like [{CALL_SHAPE}], not {_json_type(calls)}",
+            param=f"{where}.tool_calls",
+        )
+    for number, call in enumerate(calls):
+        _tool_call(call, f"{where}.tool_calls[{number}]")
+
+
+def _tool_call(call: object, where: str) -> None:
+    """One entry of an assistant turn's `tool_calls`: a function call, or a custom tool's (its `input` text)."""
+    call = _object(call, where, f"a tool call like {CALL_SHAPE}")
+    _string(call.get("id"), f"{where}.id", optional=True)
+    kind = call.get("type", "function")
+    if kind == "custom":
+        custom = _object(call.get("custom"), f"{where}.custom", 'an object like {"name": "...", "input": "..."}')
+        _string(custom.get("name"), f"{where}.custom.name")
+        _string(custom.get("input"), f"{where}.custom.input")
+    elif kind == "function":
+        _function(call.get("function"), f"{where}.function")
+    else:
+        raise RequestError(
+            f'{where}.type must be "function" or "custom", not {json.dumps(kind)}', param=f"{where}.type"
+        )
+
+
+def _function(value: object, where: str) -> None:
+    """A call's `function` (or a turn's legacy `function_call`): its name, and its arguments as a JSON string."""
+    function = _object(value, where, 'an object like {"name": "...", "arguments": "{...}"}')
+    _string(function.get("name"), f"{where}.name")
+    _string(function.get("arguments"), f"{where}.arguments", optional=True, wanted="a string (the arguments as JSON)")
+
+
+def _object(value: object, param: str, wanted: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RequestError(f"{param} must be {wanted}, not {_json_type(value)}", param=param)
+    return value
+
+
+def _string(value: object, param: str, *, optional: bool = False, wanted: str = "a string") -> None:
+    if not isinstance(value, str) and not (optional and value is None):
+        shown = "missing" if value is None else f"{_json_type(value)} {json.dumps(value)[:80]}"
+        raise RequestError(f"{param} must be {wanted}, not {shown}", param=param)
 
 
 def _turn(message: dict[str, Any], role: str, text: str) -> str:
@@ -561,14 +619,22 @@ def _turn(message: dict[str, Any], role: str, text: str) -> str:
     if role == "tool":
         name = name or str(message.get("tool_call_id") or "result")
     label = f"{role} ({name})" if name else role
-    calls = message.get("tool_calls") if role == "assistant" else None
-    called = [
-        f"[called {c['function'].get('name', '?')}({c['function'].get('arguments', '')})]"
-        for c in calls or ()
-        if isinstance(c, dict) and isinstance(c.get("function"), dict)
-    ]
-    said = "\n".join(part for part in (text.strip(), *called) if part)
+    said = "\n".join(part for part in (text.strip(), *_calls(message)) if part)
     return f"{label}: {said}" if said else ""
+
+
+def _calls(message: dict[str, Any]) -> list[str]:
+    """An assistant turn's calls (checked by `_check_fields`), each as `[called name(arguments)]`: its tool calls,
+    custom tools' with their input, and the legacy `function_call`, which was left out (a turn of only that
+    vanished)."""
+    if message.get("role") != "assistant":
+        return []
+    calls = [
+        call["custom"] if call.get("type") == "custom" else call["function"] for call in message.get("tool_calls") or ()
+    ]
+    if message.get("function_call") is not None:
+        calls.append(message["function_call"])
+    return [f"[called {call['name']}({call.get('arguments', call.get('input')) or ''})]" for call in calls]
 
 
 def _name(message: dict[str, Any]) -> str | None:
@@ -693,11 +759,9 @@ def _limits(body: dict[str, Any]) -> dict[str, int | float]:
         if value is None:
             continue
         if name in INT_LIMITS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise RequestError(f"{param} must be a whole number >= 1, not {json.dumps(value)}", param=param)
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-            raise RequestError(f"{param} must be a positive number, not {json.dumps(value)}", param=param)
-        limits[name] = value
+            limits[name] = _number(value, param, "a whole number >= 1", whole=True, fits=_at_least_one)
+        else:
+            limits[name] = _number(value, param, "a positive number", fits=lambda v: 0 < v < math.inf)
     return limits
 
 
@@ -721,6 +785,30 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
             f"response_format.json_schema.schema must be a JSON Schema object: send {shape}", param="response_format"
         )
     return schema
+
+
+def _number(
+    value: object, param: str, wanted: str, *, whole: bool = False, fits: Callable[[float], bool] = lambda v: True
+) -> int | float:
+    """`value` when it is a JSON number (a whole one when `whole`) for which `fits` holds, else a 400 saying
+    "`param` must be `wanted`". The one check of every numeric field: JSON's true and false are no numbers, though
+    Python's bool is an int (`"n": true` ran as n = 1, `"presence_penalty": false` passed as 0)."""
+    kind = int if whole else int | float
+    if isinstance(value, bool) or not isinstance(value, kind) or not fits(value):
+        raise RequestError(f"{param} must be {wanted}, not {json.dumps(value)}", param=param)
+    return value
+
+
+def _is_one(value: float) -> bool:
+    return value == 1
+
+
+def _at_least_one(value: float) -> bool:
+    return value >= 1
+
+
+def _between(low: float, high: float) -> Callable[[float], bool]:
+    return lambda value: low <= value <= high
 
 
 def _optional(body: Mapping[str, Any], name: str, kind: type[Any], wanted: str, *, prefix: str = "") -> Any:
@@ -801,14 +889,19 @@ def completion(result: Result, *, model: str, created: int | None = None, struct
 
 def failure(result: Result) -> RequestError:
     """The error for a run that ended in an error, saying what failed and where to look: 500 when asking again may
-    help (the model's server unreachable, slow, failing or rate-limited), 424 Failed Dependency when it cannot (the
-    model's server refused the call): only the OpenAI SDKs read `x-should-retry`, and the AI SDK, LlamaIndex and
-    DSPy (litellm) re-run every 5xx, each a whole run spent failing the same way."""
+    help (the model's server unreachable, slow, failing, rate-limited, or answering with something that is no chat
+    completion, such as a proxy's HTML 502 page), 424 Failed Dependency when it cannot (the model's server refused
+    the call: a 4xx, a refusal, a blocked prompt, another API's shape at that address): only the OpenAI SDKs read
+    `x-should-retry`, and the AI SDK, LlamaIndex and DSPy (litellm) re-run every 5xx, each a whole run spent failing
+    the same way."""
     trace = f"; its trace is {escaped(str(result.trace_path))}" if result.trace_path is not None else ""
+    error = result.error
     status = 500
-    if isinstance(result.error, LMConnectionError | LMTimeout | LMServerError | LMRateLimited):
+    if isinstance(error, LMConnectionError | LMTimeout | LMServerError | LMRateLimited):
         advice = "check that the server's model is reachable (rlmx serve --model/--base-url) and retry"
-    elif isinstance(result.error, LMError):
+    elif isinstance(error, LMBadResponse) and _passing(error):
+        advice = "the server's model (or a proxy before it) failed to answer; retry, and see its log if it goes on"
+    elif isinstance(error, LMError):
         advice = "the server's model refused or failed the call; see the message above and the server's log"
         status = 424
     else:
@@ -819,6 +912,15 @@ def failure(result: Result) -> RequestError:
         status=status,
         kind="server_error",
     )
+
+
+def _passing(error: LMBadResponse) -> bool:
+    """Whether an unusable reply is of a kind that passes (a body that is not JSON, a cut stream, an empty reply),
+    so that asking again later may help: the LM says so (`retryable`), or it gave up sending the call again after
+    such replies, raising its own error in place of the last one's (Python keeps that one as `__context__`). A
+    refusal, a blocked prompt or another API's shape comes back the same when asked again."""
+    replaced = error.__context__
+    return error.retryable or (isinstance(replaced, LMBadResponse) and replaced.retryable)
 
 
 def chunk(
