@@ -74,28 +74,32 @@ async def test_time_waiting_on_sub_calls_is_not_the_cells_time() -> None:
 
 
 async def test_the_cells_threads_print_into_it_and_their_calls_end_when_the_sandbox_closes() -> None:
+    # A thread that calls after its cell ended waits for the next cell, as on the other tiers; the sandbox closing
+    # instead tells it so, never leaving it waiting.
     box = create_sandbox("inprocess")
     await box.start([prepare("context", "c")])
     code = (
-        "import threading\nstarted = threading.Event()\nerrors = []\n"
-        "def late():\n    started.set()\n    try:\n        llm_query('never answered')\n"
+        "import threading\ngo = threading.Event()\nerrors = []\n"
+        "def late():\n    go.wait()\n    try:\n        llm_query('never sent')\n"
         "    except RuntimeError as exc:\n        errors.append(str(exc))\n"
-        "t = threading.Thread(target=late)\nt.start()\nstarted.wait()\n"
+        "t = threading.Thread(target=late)\nt.start()\n"
         "p = threading.Thread(target=print, args=('from a thread',))\np.start()\np.join()"
     )
 
-    async def never(call: SubCall) -> list[SubCallResult]:
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
+    async def unused(call: SubCall) -> list[SubCallResult]:
+        raise AssertionError("no call is sent while no cell runs")
 
     try:
-        result = await box.run_cell(code, calls=never, timeout=5)
+        result = await box.run_cell(code, calls=unused, timeout=5)
         assert result.stdout == "from a thread\n"
         namespace = box._worker.namespace if box._worker is not None else {}
+        namespace["go"].set()
+        await asyncio.sleep(0.1)
+        assert namespace["t"].is_alive()  # waiting for a next cell to send its call in
     finally:
         await box.close()
     namespace["t"].join(5)
-    assert not namespace["t"].is_alive() and "closed while this sub-call was in flight" in namespace["errors"][0]
+    assert not namespace["t"].is_alive() and "shutting down; this sub-call was not sent" in namespace["errors"][0]
 
 
 async def test_cells_of_two_sandboxes_at_once_each_keep_their_own_output() -> None:

@@ -229,8 +229,25 @@ class _InProcessWorker(Worker):
             raise unsendable(kind, f"the message cannot be sent as JSON: {type(exc).__name__}: {exc}") from None
         asked: Literal["llm", "rlm", "tool"] = "rlm" if kind == "rlm" else "tool" if kind == "tool" else "llm"
         call = SubCall(kind=asked, items=tuple(items), model=model)
-        if self.closed:
-            raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+        # The other tiers' bookkeeping (`Worker._call`): a call made while no cell runs (a thread that outlived its
+        # cell) waits for the next one, and a call in flight holds `idle`, so its cell ends only once it is answered
+        # (`end_cell`): its usage and trace belong to that cell, and the sandbox is not closed under it.
+        with self.channel:
+            if not self.cell_running:
+                self._wait_for_a_cell(kind, main=False)  # a cell's own thread ends with its cell: never here
+            if self.closed:
+                raise RuntimeError("rlmx worker: the REPL is shutting down; this sub-call was not sent")
+            self.call_seq += 1
+            seq = self.call_seq
+            self._expect(seq)
+        try:
+            return self._served(call)
+        finally:
+            self._settle(seq)
+
+    def _served(self, call: SubCall) -> list[dict[str, Any]]:
+        """`call` served by the host's loop, this thread waiting for its reply."""
+        assert self.loop is not None and self.handler is not None
         # Handed over from an empty context: the host's task serving the call is the host's own work, not the
         # cell's (asyncio would copy the cell's origin into it, see `work_origin`, and the host's prints meanwhile
         # would go to the cell's output).
@@ -502,7 +519,7 @@ class InProcessSandbox:
 
     async def close(self) -> None:
         if self._worker is not None:  # threads still waiting on a sub-call get an error, not a wait forever
-            self._worker.closed = True
+            self._worker.close()  # and those waiting for a next cell to send one in wake up to it
             self._worker.release()
             with self._worker.flight_lock:
                 for future in list(self._worker.in_flight):
