@@ -299,8 +299,20 @@ class _LoopThread:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.thread = threading.Thread(target=self.loop.run_forever, name="rlmx-loop", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name="rlmx-loop", daemon=True)
         self.thread.start()
+
+    def _serve(self) -> None:
+        """Run the loop until `close` stops it. A KeyboardInterrupt or SystemExit raised in a task here (a model's
+        client, an `on_event` callback, an async tool) is the task's exception, and asyncio raises it out of
+        `run_forever` too: the loop then goes on, so that the task's done callback hands it to the caller (the
+        thread ending there left the caller waiting for ever)."""
+        while True:
+            try:
+                self.loop.run_forever()
+            except (KeyboardInterrupt, SystemExit):
+                continue
+            return
 
     def _refuse_own_thread(self) -> None:
         if threading.current_thread() is self.thread:
