@@ -29,7 +29,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -129,13 +129,27 @@ def clip(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
 
 
 def clip_value(value: Any, limit: int = TRACE_TEXT_CHARS) -> Any:
-    """A FINAL/SUBMIT value as a trace holds it: the value itself while its JSON is short, else that JSON as
-    `clip`ped text. A value can be a whole context (`FINAL(context)`) or a list of thousands of records: a trace
-    never holds a context as such, and its last line (the run_end) stays small enough to read."""
+    """A FINAL/SUBMIT value as a trace holds it: its JSON value while that is short, else that JSON as `clip`ped
+    text. A value can be a whole context (`FINAL(context)`) or a list of thousands of records: a trace never holds
+    a context as such, and its last line (the run_end) stays small enough to read. A typed value (`output=` a
+    pydantic model or a dataclass) is its fields, as `model_dump(mode="json")` gives them, not its repr."""
     if isinstance(value, str):
         return clip(value, limit)
-    text = strict_json(value, ensure_ascii=False, default=str)
-    return value if len(text) <= limit else clip(text, limit)
+    converted = False
+
+    def as_json(part: Any) -> Any:  # json.dumps' `default`: asked only for what JSON has no form of
+        nonlocal converted
+        converted = True
+        if hasattr(part, "model_dump") and not isinstance(part, type):  # a pydantic model
+            return part.model_dump(mode="json")
+        if is_dataclass(part) and not isinstance(part, type):
+            return asdict(part)
+        return str(part)
+
+    text = strict_json(value, ensure_ascii=False, default=as_json)
+    if len(text) > limit:
+        return clip(text, limit)
+    return json.loads(text) if converted else value
 
 
 # --- the format ---------------------------------------------------------------------------------------------
