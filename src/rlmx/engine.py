@@ -237,7 +237,20 @@ class Engine:
     async def run(self) -> NodeResult:
         started = time.monotonic()
         self.emit("node_start", query=clip(self.query), contexts=[c.summary() for c in self.contexts])
-        result = self._unless_every_subcall_failed(self._typed_partial(await self._run_guarded()))
+        try:
+            result = self._unless_every_subcall_failed(self._typed_partial(await self._run_guarded()))
+        except Exception as exc:  # no rlmx failure (a custom LM client's own error): raised on, the node still ends
+            self.emit("error", error_type=type(exc).__name__, message=clip(str(exc)))
+            self.emit(
+                "node_end",
+                status="error",
+                stop_reason=f"{type(exc).__name__}: {clip(str(exc))}",
+                iterations=self.iterations,
+                answer="",
+                source="none",
+                seconds=round(time.monotonic() - started, 4),
+            )
+            raise
         self.emit(
             "node_end",
             status=result.status,
