@@ -83,7 +83,9 @@ class LMBadResponse(LMError):
     answer for a sub-call but a root node acts on it: reasoning and nothing else (empty `text`), or text a content
     filter stopped part-way (a root node treats it as cut short, as at the output cap). `served` is the model the
     reply says answered, when it names one, and `billed_as` the price name of a service tier it says it was billed
-    at (`Completion.billed_as`): its billed `usage` is priced as a reply's would be.
+    at (`Completion.billed_as`): its billed `usage` is priced as a reply's would be. `transient`: the LM gave up
+    asking again after replies of a kind that passes (a body that is not JSON, a cut stream), so `retryable` is
+    False for this run, though the same call may succeed later (`rlmx serve` answers it 500, not 424).
     """
 
     def __init__(
@@ -96,9 +98,11 @@ class LMBadResponse(LMError):
         reasoning_only: Completion | None = None,
         served: str | None = None,
         billed_as: str | None = None,
+        transient: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.transient = transient
         self.usage = usage
         self.unanswered = unanswered
         self.reasoning_only = reasoning_only

@@ -418,6 +418,7 @@ class OpenAICompatibleLM:
                         + ("" if last else NOT_RESENT),
                         retryable=False,
                         unanswered=unreadable,
+                        transient=True,
                     ) from None
                 continue
             unanswered = reply.timed_out + unreadable

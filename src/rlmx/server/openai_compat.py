@@ -917,10 +917,9 @@ def failure(result: Result) -> RequestError:
 def _passing(error: LMBadResponse) -> bool:
     """Whether an unusable reply is of a kind that passes (a body that is not JSON, a cut stream, an empty reply),
     so that asking again later may help: the LM says so (`retryable`), or it gave up sending the call again after
-    such replies, raising its own error in place of the last one's (Python keeps that one as `__context__`). A
-    refusal, a blocked prompt or another API's shape comes back the same when asked again."""
-    replaced = error.__context__
-    return error.retryable or (isinstance(replaced, LMBadResponse) and replaced.retryable)
+    such replies (`transient`). A refusal, a blocked prompt or another API's shape comes back the same when asked
+    again."""
+    return error.retryable or error.transient
 
 
 def chunk(
