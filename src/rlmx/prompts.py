@@ -263,9 +263,34 @@ def _fill(template: str, **values: object) -> str:
 def first_user(
     query: str, contexts: Sequence[PreparedContext], max_iterations: int, *, session_note: str | None = None
 ) -> str:
-    descriptions = "\n".join(c.describe() for c in contexts) or "(none: the query is all there is)"
+    described = "\n".join(c.describe() for c in contexts[:DESCRIBED_CONTEXTS])
+    descriptions = (described + _more_contexts(contexts[DESCRIBED_CONTEXTS:])) or "(none: the query is all there is)"
     text = FIRST_USER.format(query=query, count=len(contexts), descriptions=descriptions, max_iterations=max_iterations)
     return text if session_note is None else f"{text}\n\n{session_note}"
+
+
+DESCRIBED_CONTEXTS = 20
+"""Context variables the first prompt describes (type, size, preview); the rest are named only, up to
+`NAMED_CONTEXT_CHARS` of names: thousands of small contexts (a folder of notes passed one by one) made a first
+prompt 2.6 times the size of the data it holds."""
+NAMED_CONTEXT_CHARS = 2000
+
+
+def _more_contexts(rest: Sequence[PreparedContext]) -> str:
+    if not rest:
+        return ""
+    names: list[str] = []
+    size = 0
+    for context in rest:
+        size += len(context.name) + 2
+        if size > NAMED_CONTEXT_CHARS:
+            break
+        names.append(context.name)
+    listed = ", ".join(names) + (", ..." if len(names) < len(rest) else "")
+    return (
+        f"\n- and {len(rest):,} more, not described here (look at one with type(), len() and a slice; SHOW_VARS() "
+        f"lists every variable): {listed}"
+    )
 
 
 SESSION_NOTE = (
