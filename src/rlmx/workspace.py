@@ -56,7 +56,10 @@ def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
 
 def placement_code(files: list[WorkspaceFile]) -> str:
     """REPL code that writes the files into the working directory (or the tier's own folder), read-only, and
-    leaves one variable behind: `workspace_dir`, that folder's absolute path (`describe` names it to the model)."""
+    leaves one variable behind: `workspace_dir`, that folder's absolute path (`describe` names it to the model). It is
+    bound as a variable the REPL provides (`Worker.provide`, reached as the REPL's functions' `__self__`, as the tool
+    stubs reach it), not as one of the model's: a cell that rebinds or deletes it (`globals().clear()`) gets it back,
+    with a note, like `history`."""
     if not files:
         return ""
     entries = ",\n".join(f"    ({f.name!r}, {base64.b64encode(f.data).decode('ascii')!r})" for f in files)
@@ -75,7 +78,7 @@ def placement_code(files: list[WorkspaceFile]) -> str:
         "            handle.write(base64.b64decode(data))\n"
         "        os.chmod(path, 0o444)\n"
         "    return folder\n"
-        f"workspace_dir = _rlmx_place_files([\n{entries}\n])\n"
+        f"call_tool.__self__.provide('workspace_dir', _rlmx_place_files([\n{entries}\n]))\n"
         "del _rlmx_place_files\n"
     )
 

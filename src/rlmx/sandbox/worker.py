@@ -185,8 +185,11 @@ class KeptOpen:
     """The special methods of a cell's output stream (special methods skip a forwarding stream's `__getattr__`, so
     each stream needs its own): closing does nothing, so a cell that closes its output (`with sys.stdout as f:`,
     `sys.stdout.close()`) does not end the capture its later prints, and later cells', go to (as in Jupyter); and it
-    iterates by `readline`, as streams do. The base of every stream a cell writes to, in both tiers (`inprocess`)."""
+    iterates by `readline`, as streams do. The base of every stream a cell writes to, in both tiers (`inprocess`).
+    No instance dict of its own (`__slots__`): a subclass the worker calls into declares its fields, so a cell that
+    sets an attribute on it (`sys.stdout.target.value = None`) cannot shadow a method the worker calls."""
 
+    __slots__ = ()
     closed = False
     mode = "w"
     readline: Any  # the stream's own, or the one it forwards to
@@ -212,6 +215,7 @@ class _WriteOnly(KeptOpen):
     Registered as an io class (`isinstance(sys.stdout, io.TextIOBase)`) rather than made one: an io subclass's
     attributes are slower to reach, and print() reaches them on every write."""
 
+    __slots__ = ()
     write: Any  # each stream's own: text or bytes
 
     def read(self, size: Any = -1) -> Any:
@@ -247,8 +251,10 @@ class _WriteOnly(KeptOpen):
 class CappedText(_WriteOnly):
     """A write-only text stream that keeps the first and last `limit // 2` characters and counts the rest. The cut
     falls between whole characters as a reader sees them (`graphemes`): a few characters more are kept on each
-    side to find where."""
+    side to find where. Its fields are slots: the worker reads every capture after its cell (`value`, `write` for
+    notes), and a cell reaches its own (`sys.stdout.target`), so none of its methods may be shadowed."""
 
+    __slots__ = ("fd", "half", "head", "head_len", "lock", "partial", "pull", "tail", "tail_len", "total")
     _MARGIN = 32
     name = "<output>"
 
@@ -362,6 +368,7 @@ class _BytesInto(_WriteOnly):
     """The binary side of a CappedText: bytes are decoded as UTF-8 as they come, and a character split between two
     writes (a stream copied in chunks) is kept until the rest arrives. Bytes that are not UTF-8 become U+FFFD."""
 
+    __slots__ = ("text",)
     mode = "wb"
 
     def __init__(self, text: CappedText) -> None:
@@ -387,19 +394,15 @@ class _CellStream(KeptOpen):
     `sys.stdout.write` kept from an earlier cell (`write = sys.stdout.write`; tqdm keeps `file.write` when a bar is
     made) writes into the cell that runs now too. The rest of a stream (`fileno`, `encoding`, ...) is the target's.
     Special methods skip `__getattr__`: `with sys.stdout as f:` has its own, and closing it does nothing (the real
-    stream, between cells, is the worker's own)."""
+    stream, between cells, is the worker's own). A cell may set attributes on it, as on a real stream; the worker
+    points it through `_point`, a function no such attribute can stand in for."""
 
     target: Any = None  # a class default: a copy made without __init__ finds no attribute, not a recursion
 
     def __init__(self, target: Any, name: str) -> None:
         self.name = name
         self.bytes_side = _CellBuffer(self)
-        self.point(target)
-
-    def point(self, target: Any) -> None:
-        if target is None:  # the process has no such stream (sys.__stdout__ is None)
-            target = _NOWHERE
-        self.target = target
+        _point(self, target)
 
     def write(self, text: Any) -> int:
         written: int = self.target.write(text)
@@ -414,6 +417,13 @@ class _CellStream(KeptOpen):
     @property
     def buffer(self) -> _CellBuffer:
         return self.bytes_side
+
+
+def _point(stream: _CellStream, target: Any) -> None:
+    """Point a cell stream at `target` (None: the process has no such stream, `sys.__stdout__ is None`). Not a
+    method, and set past any `__setattr__` (`object.__setattr__`): `sys.stdout.point = None` in a cell, or one set on
+    its class, would otherwise run in the worker's place between cells, and end it."""
+    object.__setattr__(stream, "target", _NOWHERE if target is None else target)
 
 
 class _CellBuffer(_WriteOnly):
@@ -461,7 +471,10 @@ class _FdOutput:
     write to the cell's stdout (`CappedText.pull`, a poll(0) first, so `os.write(1, ...)` then `print` keep their
     order) and by `end()`. So every byte written before a cell ends is that cell's output, in order, and none can
     sit in the thread between its read and its write. What arrives between cells (a process left running) is kept,
-    capped, for the next cell. The thread starts after the worker's hardening, so it runs under the same filters."""
+    capped, for the next cell. The thread starts after the worker's hardening, so it runs under the same filters.
+    Slots only: a cell reaches it (`sys.stdout.target.pull.__self__`), and the worker calls its methods each cell."""
+
+    __slots__ = ("between", "fd", "limit", "lock", "partial", "sink", "target", "waiting", "write_fd")
 
     def __init__(self, limit: int, target: int = 1) -> None:
         read, write = os.pipe()
@@ -763,7 +776,8 @@ class Worker:
         self.call_seq = 0
         self.cells = 0
         self.variables = dict(variables or {})
-        """The JSON variables the host set (a session's `history`): a cell that rebinds or deletes one gets it back."""
+        """The variables the REPL provides: the JSON ones the host set (a session's `history`) and those its setup
+        binds (`provide`: `workspace_dir`). A cell that rebinds or deletes one gets it back (`restore_variables`)."""
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, **values, **self.variables}
         self.loaded = dict(values)
         """The contexts as loaded (at start, and for each question of a session): passing one of them to rlm_query
@@ -808,8 +822,8 @@ class Worker:
         """Send the cell's prints to `out` and `err`; None restores the process's own streams. The cell's sys.stdout
         and sys.stderr are the same two objects in every cell (`_CellStream`), pointed at this cell's captures: what
         an earlier cell kept of them writes into this one's output."""
-        _CELL_STDOUT.point(sys.__stdout__ if out is None else out)
-        _CELL_STDERR.point(sys.__stderr__ if err is None else err)
+        _point(_CELL_STDOUT, sys.__stdout__ if out is None else out)
+        _point(_CELL_STDERR, sys.__stderr__ if err is None else err)
         sys.stdout = sys.__stdout__ if out is None else _CELL_STDOUT
         sys.stderr = sys.__stderr__ if err is None else _CELL_STDERR
 
@@ -1157,7 +1171,7 @@ class Worker:
         """`answer`, the REPL's own dict, as its content: FINAL(answer) after `answer = text` (which the REPL turned
         into that dict's content) means the text, not {"content": ..., "ready": False}."""
         answer = self.namespace.get("answer")
-        return answer.get("content") if value is answer and isinstance(answer, dict) else value
+        return dict.get(answer, "content") if value is answer and isinstance(answer, dict) else value
 
     def final_var(self, name: Any) -> Any:
         """Finish with the value of the variable called `name`."""
@@ -1442,6 +1456,15 @@ class Worker:
         self.final = None
         self.question += 1
 
+    def provide(self, name: str, value: Any) -> Any:
+        """Bind `name` to `value` as a variable the REPL provides, from its setup cell (`workspace.placement_code`
+        binds `workspace_dir` so): put back after a cell rebinds or deletes it, with a note, as the host's variables
+        are, and no variable of the model's (`user_names`). Returns `value`."""
+        self.variables[name] = value
+        self.namespace[name] = value
+        self.reserved = self.reserved | {name}
+        return value
+
     def restore_functions(self, notes: CappedText) -> list[str]:
         """Put rlmx's functions and the host tools back under their names. A value the cell had bound to one of
         them is dropped, and the model told so in `notes` (it would otherwise find its variable gone next cell).
@@ -1467,12 +1490,13 @@ class Worker:
         return list(replaced)
 
     def restore_variables(self, notes: CappedText) -> None:
-        """Put back a variable the host set (`history`) that the cell rebound or deleted, and tell the model so: the
-        prompt says it keeps its meaning, and the next cell would read the model's value as the session's. A context
-        the cell deleted (`del context`, `globals().clear()`) is back too, with a note (the prompt describes it; a
-        context the model rebound, `context = context.split()`, is its own to keep), and `__name__` is "__main__"
-        again (deleted, names fall through to the builtins module's; merged from another module's globals, it is that
-        module's: either way `if __name__ == "__main__":` skips)."""
+        """Put back a variable the REPL provides (`history`, `workspace_dir`: `variables`) that the cell rebound or
+        deleted, and tell the model so: the prompt says it keeps its meaning, and the next cell would read the model's
+        value as the session's (or open files in another folder). A context the cell deleted (`del context`,
+        `globals().clear()`) is back too, with a note (the prompt describes it; a context the model rebound, `context =
+        context.split()`, is its own to keep), and `__name__` is "__main__" again (deleted, names fall through to the
+        builtins module's; merged from another module's globals, it is that module's: either way `if __name__ ==
+        "__main__":` skips)."""
         if self.namespace.get("__name__") != "__main__":  # deleted, or rebound: `globals().update(runpy.run_path(f))`
             self.namespace["__name__"] = "__main__"
         for name, value in self.loaded.items():
@@ -1488,7 +1512,7 @@ class Worker:
                 continue
             self.namespace[name] = value
             what = "deleted" if current is _ABSENT else f"set to a {type(current).__name__}"
-            meaning = " (this session's earlier questions and answers)" if name == "history" else ""
+            meaning = _PROVIDED_MEANINGS.get(name, "")
             notes.write(
                 f"Note: `{name}` was {what}; it is back as rlmx set it{meaning}. Keep your own values under other "
                 "names.\n"
@@ -1530,8 +1554,11 @@ class Worker:
         answer = self.namespace.get("answer")
         if not isinstance(answer, dict):
             return {"content": None, "ready": False, "valid": False}
-        content = answer.get("content")
-        return {"content": _jsonable(content, 'answer["content"]'), "ready": bool(answer.get("ready")), "valid": True}
+        # dict.get, not answer.get: an attribute the model set on its own dict (`answer.get = None`) is not the
+        # dict's method, and the model's dict subclass answers with what it holds, as JSON would send it
+        content = dict.get(answer, "content")
+        ready = bool(dict.get(answer, "ready"))
+        return {"content": _jsonable(content, 'answer["content"]'), "ready": ready, "valid": True}
 
     def serve(self) -> None:
         assert self.sock is not None
@@ -1602,6 +1629,11 @@ _executing = False
 """True while a cell's code runs on the main thread: the only time the soft-timeout alarm may raise."""
 
 _ABSENT = object()
+_PROVIDED_MEANINGS = {
+    "history": " (this session's earlier questions and answers)",
+    "workspace_dir": " (the folder holding the workspace files)",
+}
+"""What the note on a restored variable (`Worker.restore_variables`) says it holds."""
 """What a namespace lookup of a deleted name gives (`namespace.get(name, _ABSENT)`)."""
 
 
@@ -1626,8 +1658,8 @@ def _forked_by_a_cell() -> None:
     capture reads, rather than to a copy of the cell's in-memory output that nobody will read."""
     sys.stdout = _io.open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
     sys.stderr = _io.open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
-    _CELL_STDOUT.point(sys.stdout)  # and what the cell kept of its streams (`saved = sys.stdout`) there too
-    _CELL_STDERR.point(sys.stderr)
+    _point(_CELL_STDOUT, sys.stdout)  # and what the cell kept of its streams (`saved = sys.stdout`) there too
+    _point(_CELL_STDERR, sys.stderr)
 
 
 def _end_forked_child() -> None:
@@ -1891,7 +1923,17 @@ def unsendable(kind: str, problem: str) -> Exception:
 class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the worker
     """The REPL's `answer` dict. Work that an earlier question of a session started may read it but not change it
     (see Worker.new_question): its `answer['ready'] = True` would finish the question asked now, its
-    `answer.clear()` erase what this question wrote."""
+    `answer.clear()` erase what this question wrote. It takes no attributes, as a dict does not (`__slots__`):
+    `answer.ready = True` raises AttributeError rather than set nothing the host reads, and `answer.get = None`
+    cannot stand in for the dict's own method (the worker reads the answer with `dict.get` all the same)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(_answer_attribute_problem(name), name=name, obj=self)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(_answer_attribute_problem(name), name=name, obj=self)
 
     def __setitem__(self, key: str, value: Any) -> None:
         _refuse_an_earlier_questions_thread("answer[...] = ...")
@@ -1924,6 +1966,15 @@ class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the
     def clear(self) -> None:
         _refuse_an_earlier_questions_thread("answer.clear")
         super().clear()
+
+
+def _answer_attribute_problem(name: str) -> str:
+    """What a dict says to `answer.<name> = ...` (the prompt calls `answer` a dict), and how to write it instead."""
+    said = "attribute {!r} is read-only" if hasattr(dict, name) else "has no attribute {!r}"
+    return (
+        f"'dict' object {said.format(name)}: `answer` is a dict, so write answer[{name!r}] = ... "
+        "(answer['ready'] = True finishes)"
+    )
 
 
 def _refuse_an_earlier_questions_thread(function: str) -> None:
@@ -2665,7 +2716,7 @@ def _plain_form(value: Any) -> Any:
             return value.isoformat()
         decimal = _MODULES.get("decimal")
         if decimal is not None and issubclass(kind, decimal.Decimal):
-            return _decimal_number(value)
+            return _decimal_number(value, decimal.Decimal)
         uuid = _MODULES.get("uuid")
         if uuid is not None and issubclass(kind, uuid.UUID):
             return str(value)
@@ -2682,17 +2733,21 @@ def _plain_form(value: Any) -> Any:
     return value
 
 
-def _decimal_number(value: Any) -> Any:
-    """A finite Decimal as the JSON number that pydantic and JSON Schema take for a number field, and for an
-    integer one when it is whole: an int when integral (exact), else a float. NaN and infinities, which JSON
-    lacks, and one past a float's range, as their text ('NaN')."""
+def _decimal_number(value: Any, decimal: Any) -> Any:
+    """A finite Decimal as the JSON number that pydantic and JSON Schema take for a number field (and for an integer
+    one when it is whole: an int), when that number is the Decimal's own value (`Decimal('3.30')` is 3.3,
+    `Decimal('4.00')` is 4); any other as its exact text, never a number with digits lost: one a float cannot hold
+    (`Decimal('12345678901234567.89')`, `Decimal('0.1000000000000000000001')`), one past a float's range (not
+    Infinity or a silent 0.0), and NaN and the infinities, which JSON lacks ('NaN'). A schema that asks for a number
+    then refuses the text, and the model is told why, as for any value that does not fit. `decimal`: the Decimal
+    class (the decimal module is the cell's to patch)."""
     if not value.is_finite():
         return str(value)
     if value == value.to_integral_value() and value.adjusted() < 4000:  # whole: exact as an int (Python prints
         return int(value)  # ints of up to 4,300 digits)
     number = float(value)
-    if number - number != 0 or (number == 0 and value != 0):  # past a float's range either way: its text, not
-        return str(value)  # Infinity or a silent 0.0
+    if decimal(repr(number)) != value:  # the float's shortest text is another value: 17 digits
+        return str(value)  # kept of more, Infinity, 0.0
     return number
 
 
