@@ -652,14 +652,26 @@ def python_reads(name: str) -> str:
     return unicodedata.normalize("NFKC", name)
 
 
+INTERNAL_PREFIXES = ("_rlmx_", "__rlmx")
+"""How the names rlmx binds in the REPL for itself begin (the setup's `_rlmx_place_files`, the in-process tier's
+`_rlmx_workspace_folder`, the tool stubs' `_rlmx_tool`, the worker's `__rlmx_answer__`): no context may take one."""
+
+
 def check_name(name: str, reserved: frozenset[str]) -> None:
-    """The one rule for context names, at every entry point: a Python identifier that is not a name the REPL
-    already provides (the REPL functions, `answer`, `history` and others in `reserved`, Python's builtins and
-    standard-library modules, dunder names). Raises InputError; `rlmx ask` derives names from file names that
-    obey it (`print.txt` -> `ctx_print`, `re.txt` -> `ctx_re`)."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    """The one rule for context names, at every entry point: a Python identifier, not a keyword (soft keywords such
+    as `match` and `type` are names to Python), that is not a name the REPL already provides (the REPL functions,
+    `answer`, `history` and others in `reserved`, Python's builtins and standard-library modules, dunder names, rlmx's
+    own `INTERNAL_PREFIXES`). Raises InputError; `rlmx ask` derives names from file names that obey it (`print.txt`
+    -> `ctx_print`, `re.txt` -> `ctx_re`, `class.txt` -> `ctx_class`)."""
+    if not isinstance(name, str) or not name.isidentifier():
         raise InputError(f"context name {name!r} is not a valid Python identifier; use letters, digits and _")
     read_as = python_reads(name)
+    if keyword.iskeyword(read_as):  # `ｃｌａｓｓ` too: Python reads it as `class`
+        reads = "" if read_as == name else f" (Python reads it as {read_as!r})"
+        raise InputError(
+            f"context name {name!r} is a Python keyword{reads}, which code cannot use as a variable; choose another "
+            f"name (e.g. {read_as + '_data'!r})"
+        )
     if read_as != name:  # Python reads identifiers in source in this form (PEP 3131): the code could never reach it
         raise InputError(
             f"context name {name!r} reads as {read_as!r} in Python code (identifiers are NFKC-normalised), so the "
@@ -676,6 +688,12 @@ def check_name(name: str, reserved: frozenset[str]) -> None:
         raise InputError(
             f"context name {name!r} is a Python standard-library module: the model's `import {name}` would replace "
             f"the context; choose another name (e.g. {name + '_data'!r})"
+        )
+    if name.startswith(INTERNAL_PREFIXES):
+        raise InputError(
+            f"context name {name!r} begins with {next(p for p in INTERNAL_PREFIXES if name.startswith(p))!r}, which "
+            f"rlmx keeps for the names it binds in the REPL for itself; choose another name (e.g. "
+            f"{name.strip('_') or 'data'!r})"
         )
     if name.startswith("__") and name.endswith("__"):
         raise InputError(f"context name {name!r} is a Python special name; choose another name")
