@@ -52,3 +52,10 @@ def test_records_piped_to_rlmx_ask_reach_the_repl_with_their_nuls(tmp_path: Path
     )
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.strip() == repr(["1", "2", "3", ""])
+
+
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("text", ["user_id,42", "Hello", "a=1;b=2;c=3"])
+def test_bomless_utf32_without_a_blank_is_still_read_as_utf32(codec: str, text: str) -> None:
+    # three NULs a letter are no NUL-ended records: the blank rule is UTF-16's alone (audit 73 v01)
+    assert prepare("context", text.encode(codec)).text == text

@@ -158,9 +158,9 @@ def _wide_guesses(raw: bytes, first: int) -> tuple[list[str], list[str]]:
         shown = len(text) - text.count("\x00")
         latin, bad = len(_LATIN_TEXT.findall(text)), len(odd.findall(text))
         if latin > bad and latin * 256 >= shown and (shown <= _WORD or _ASCII_TEXT.search(text)):
-            # sure only with a space or a line end: UTF-8 records a NUL ends ("x=1\0y=2\0", `seq 9 | tr '\n' '\0'`)
-            # read as UTF-16 hold ASCII too ("1\0" is UTF-16LE's "1"), and records end at their NUL, not in blanks
-            sure = latin * 2 >= shown and _BLANK.search(text) is not None
+            # UTF-16 is sure only with a space or a line end: UTF-8 records a NUL ends ("x=1\0y=2\0", `seq 9 | tr '\n'
+            # '\0'`) read as UTF-16 hold ASCII too ("1\0" is UTF-16LE's "1"); UTF-32 has no such twin
+            sure = latin * 2 >= shown and ("32" in codec or _BLANK.search(text) is not None)
             scored.append((latin - bad, codec, sure))
         elif shown > _WORD and _CJK_ONLY.fullmatch(text):
             scored.append((0, codec, False))
