@@ -58,7 +58,7 @@ from rlmx.schema import OutputSchema, SchemaMismatch
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
 from rlmx.tools import ToolBox, ToolFailure, arguments, reply, shown
 
-SETUP_RESERVED = frozenset({"answer", "history"})
+SETUP_RESERVED = frozenset({"answer", "history", "workspace_dir"})
 """Names, besides the contexts', that setup_code may not bind: the REPL holds them for the run (`answer`, a session's
 `history`), and the model would read the setup's value where the prompt describes the run's."""
 
@@ -420,8 +420,8 @@ class Engine:
         if clash:  # the first prompt describes the run's own: the model would read the setup's under that name
             raise SetupError(
                 f"setup_code binds {', '.join(clash)}, which the REPL holds for the run (its contexts, `answer`, a "
-                "session's `history`): the model would read the setup's value where the prompt describes the run's; "
-                "use another name"
+                "session's `history`, the workspace's `workspace_dir`): the model would read the setup's value where "
+                "the prompt describes the run's; use another name"
             )
         assert self.sandbox is not None
         limit = self._cell_time()
