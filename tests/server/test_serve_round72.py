@@ -25,15 +25,17 @@ from server.test_serve_command import environ, serving
 # --- v01: --shutdown-timeout ---------------------------------------------------------------------------
 
 
-def test_sigterm_gives_a_running_request_all_of_the_shutdown_timeout(tmp_path: Path) -> None:
-    # The runs were cancelled at round(S) - 1 seconds (S=2.5: after 1 s, S=5: after 4 s, S=0.3: after 0.5 s), and
-    # their clients got a 503 for work that needed less than the --shutdown-timeout its README promises.
+def sigterm_during_a_run(
+    tmp_path: Path, *, answer_after: float, shutdown_timeout: str, wait: float = 0.0
+) -> tuple[httpx.Response, float]:
+    """`rlmx serve --shutdown-timeout ...` over a model that answers `answer_after` seconds after it is asked:
+    SIGTERM `wait` seconds after the run's model call arrived. Returns the reply and the seconds from the signal."""
     with FakeOpenAIServer(Behaviour(text=repl("FINAL('done')"))) as upstream:
-        upstream.script(Reply(delay=2.0))  # the run's only model call answers 2 s after it arrives
+        upstream.script(Reply(delay=answer_after))
         command = [
             *(sys.executable, "-m", "rlmx.cli", "serve", "--model", "up", "--base-url", upstream.base_url),
             *("--model-name", "m", "--trace-dir", str(tmp_path / "traces"), "--port", "0"),
-            *("--shutdown-timeout", "2.5"),
+            *("--shutdown-timeout", shutdown_timeout),
         ]
         with serving(command, env={**environ(), "RLMX_API_KEY": "k"}) as (url, proc), ThreadPoolExecutor(1) as pool:
             request = {"model": "m", "messages": ask("q"), "context": "c"}
@@ -42,37 +44,27 @@ def test_sigterm_gives_a_running_request_all_of_the_shutdown_timeout(tmp_path: P
             while not upstream.requests:
                 assert time.monotonic() < deadline, "the run never called its model"
                 time.sleep(0.02)
-            time.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)  # the run needs 1.8 s more, within the 2.5 s it is given
+            time.sleep(wait)
+            proc.send_signal(signal.SIGTERM)
             sent = time.monotonic()
             reply = answer.result(timeout=30)
             took = time.monotonic() - sent
             assert proc.wait(timeout=30) == 0
+    return reply, took
+
+
+def test_sigterm_gives_a_running_request_all_of_the_shutdown_timeout(tmp_path: Path) -> None:
+    # The runs were cancelled at round(S) - 1 seconds (S=2.5: after 1 s, S=5: after 4 s, S=0.3: after 0.5 s), and
+    # their clients got a 503 for work that needed less than the --shutdown-timeout its README promises.
+    # The run needs 1.8 s more when the signal comes, within the 2.5 s it is given.
+    reply, took = sigterm_during_a_run(tmp_path, answer_after=2.0, shutdown_timeout="2.5", wait=0.2)
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == "done" and 1.5 < took < 2.5
 
 
 def test_a_run_past_the_shutdown_timeout_gets_its_503_soon_after_it(tmp_path: Path) -> None:
     # The other side of the promise: cancelled at S (0.3 s here, was 1 s rounded), answered within the margin after.
-    with FakeOpenAIServer(Behaviour(text=repl("FINAL('late')"))) as upstream:
-        upstream.script(Reply(delay=30.0))
-        command = [
-            *(sys.executable, "-m", "rlmx.cli", "serve", "--model", "up", "--base-url", upstream.base_url),
-            *("--model-name", "m", "--trace-dir", str(tmp_path / "traces"), "--port", "0"),
-            *("--shutdown-timeout", "0.3"),
-        ]
-        with serving(command, env={**environ(), "RLMX_API_KEY": "k"}) as (url, proc), ThreadPoolExecutor(1) as pool:
-            request = {"model": "m", "messages": ask("q"), "context": "c"}
-            answer = pool.submit(httpx.post, f"{url}/v1/chat/completions", json=request, timeout=60)
-            deadline = time.monotonic() + 20
-            while not upstream.requests:
-                assert time.monotonic() < deadline, "the run never called its model"
-                time.sleep(0.02)
-            proc.send_signal(signal.SIGTERM)
-            sent = time.monotonic()
-            reply = answer.result(timeout=30)
-            took = time.monotonic() - sent
-            assert proc.wait(timeout=30) == 0
+    reply, took = sigterm_during_a_run(tmp_path, answer_after=30.0, shutdown_timeout="0.3")
     assert reply.status_code == 503 and reply.json()["error"]["code"] == "server_shutting_down"
     assert 0.3 <= took < 1.5, took
 
