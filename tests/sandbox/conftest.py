@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox tests: whether the isolated tier can run here.
+"""Fixtures for the sandbox tests: whether the isolated tier can run here, and a started subprocess sandbox.
 
 CI sets RLMX_REQUIRE_ISOLATED=1 so that a machine that cannot run the isolated tier fails instead of skipping.
 """
@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from rlmx.context import prepare
 from rlmx.sandbox.isolated import probe
+from rlmx.sandbox.subprocess import SubprocessSandbox
 
 REQUIRED = os.environ.get("RLMX_REQUIRE_ISOLATED") == "1"  # read at import: the autouse fixture clears RLMX_*
 
@@ -27,3 +29,13 @@ def require_isolated() -> Callable[..., None]:
             pytest.fail(f"RLMX_REQUIRE_ISOLATED=1 but {reason}") if REQUIRED else pytest.skip(reason)
 
     return check
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SubprocessSandbox]:
+    """A subprocess sandbox holding one context (`context`: "the context"), closed after the test. A test module
+    with a `sandbox` fixture of its own uses that one."""
+    box = SubprocessSandbox(hard_timeout_grace=1.0)
+    await box.start([prepare("context", "the context")])
+    yield box
+    await box.close()

@@ -7,25 +7,15 @@ every digit it holds."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from rlmx import RLM, Budget
-from rlmx.context import prepare
 from rlmx.lm import ScriptedLM
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
 from scripting import repl
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SubprocessSandbox]:
-    box = SubprocessSandbox(hard_timeout_grace=1.0)
-    await box.start([prepare("context", "the context")])
-    yield box
-    await box.close()
 
 
 async def _no_calls(call: SubCall) -> list[SubCallResult]:

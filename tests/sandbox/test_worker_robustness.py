@@ -6,26 +6,16 @@ their variables. Real worker processes, no LM."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from rlmx.context import prepare
 from rlmx.sandbox import SubCall, SubCallResult
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
 
 async def echo(call: SubCall) -> list[SubCallResult]:
     return [SubCallResult(True, text="re: " + str(item.get("prompt"))) for item in call.items]
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SubprocessSandbox]:
-    box = SubprocessSandbox(hard_timeout_grace=1.0)
-    await box.start([prepare("context", "the context")])
-    yield box
-    await box.close()
 
 
 async def slow_echo(call: SubCall) -> list[SubCallResult]:
