@@ -171,7 +171,7 @@ async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, A
 
 async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     try:
-        return await asyncio.create_subprocess_exec(
+        return await create_subprocess(
             *argv,
             pass_fds=(pass_fd,),
             stdin=asyncio.subprocess.DEVNULL,
@@ -182,6 +182,43 @@ async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> as
         )
     except (OSError, ValueError) as exc:
         raise ChannelBroken(f"cannot run {argv[0]}: {exc}") from exc
+
+
+_SPAWN_SETTLE_SECONDS = 0.25
+"""How long a cancelled spawn is given to end by itself (it kills its process and waits for the exit: milliseconds)
+before it is cancelled again."""
+
+
+async def create_subprocess(*argv: str, **options: Any) -> asyncio.subprocess.Process:
+    """`asyncio.create_subprocess_exec(*argv, **options)`, which ends whenever it is cancelled.
+
+    CPython 3.11 (gh-125502): a spawn whose pipe-connecting task is cancelled before it has run waits for ever for
+    an exit it is never told of. asyncio.run cancels every task once its main one ends, so any exception ending it
+    meanwhile (a KeyboardInterrupt a model client raised in the first LM call's task, sent while the REPL starts)
+    hung the program. The spawn runs as its own task: once this one is cancelled, that task is cancelled again
+    until it has ended, and a process it started all the same is killed and reaped. Raises what the spawn raises
+    (OSError, ValueError) and CancelledError."""
+    spawning = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **options))
+    try:
+        return await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        await _end_spawn(spawning)
+        raise
+
+
+async def _end_spawn(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Cancel `spawning` until it has ended; kill what it started. Further cancellations of the caller (a cancel
+    scope repeats them) wait for this: the spawn left alone could hang the loop's shutdown."""
+    while not spawning.done():
+        spawning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([spawning], timeout=_SPAWN_SETTLE_SECONDS)
+    if spawning.cancelled() or spawning.exception() is not None:
+        return
+    process = spawning.result()
+    kill_group_now(process)
+    with contextlib.suppress(asyncio.CancelledError):
+        await process.wait()
 
 
 def _identity_in_child(spawn: dict[str, Any]) -> dict[str, Any]:

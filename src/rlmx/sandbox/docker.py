@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.errors import SandboxStartError
+from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.stdio import StdioSandbox
 from rlmx.sandbox.subprocess import PACKAGE_DIR, WORKER_FILES
 
@@ -29,7 +30,7 @@ async def docker_engine(docker: str = "docker") -> str | None:
     if shutil.which(docker) is None:
         return f"the {docker!r} command is not installed"
     try:
-        process = await asyncio.create_subprocess_exec(
+        process = await create_subprocess(
             docker, "info", "--format", "{{.ServerVersion}}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -101,7 +102,7 @@ class DockerSandbox(StdioSandbox):
         name, docker = self.container, self.docker
 
         async def stop() -> None:
-            process = await asyncio.create_subprocess_exec(
+            process = await create_subprocess(
                 docker, "kill", name, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
             )
             await asyncio.wait_for(process.wait(), 20)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import harden
+from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox
 
 Mode = Literal["auto", "bwrap", "landlock"]
@@ -128,7 +129,7 @@ async def probe(python: str | None = None) -> Probe:
 async def _run(argv: list[str], user: int | None = None) -> tuple[int, str]:
     extra: dict[str, Any] = {} if user is None else {"user": user, "group": user, "extra_groups": []}
     try:
-        process = await asyncio.create_subprocess_exec(
+        process = await create_subprocess(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from rlmx.errors import SandboxStartError
-from rlmx.sandbox.channel import LineChannel, StderrTail
+from rlmx.sandbox.channel import LineChannel, StderrTail, create_subprocess
 from rlmx.sandbox.subprocess import SubprocessSandbox, _Worker
 
 
@@ -32,7 +32,7 @@ class StdioSandbox(SubprocessSandbox):
 
     async def _start_worker(self) -> _Worker:
         try:
-            process = await asyncio.create_subprocess_exec(
+            process = await create_subprocess(
                 *self.command("stdio", 0),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
