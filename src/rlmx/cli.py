@@ -49,7 +49,7 @@ from rlmx.commands.argtypes import env_var, file_text, folder_path, user_path, u
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
-from rlmx.context import MODULE_NAMES
+from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, MODULE_NAMES
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
@@ -433,10 +433,11 @@ ContextValue = Path | str
 
 
 def context_arguments(
-    paths: Sequence[str], read_stdin: Callable[[], str] | None = None
+    paths: Sequence[str], read_stdin: Callable[[], str] | None = None, max_bytes: int = DEFAULT_MAX_CONTEXT_BYTES
 ) -> tuple[ContextValue | None, dict[str, ContextValue]]:
     """`context` (the first path) and the other paths named after their file stems, made into free identifiers.
-    `-` is standard input (once), read with `read_stdin` and named `stdin` when it is not the first."""
+    `-` is standard input (once), read with `read_stdin` (default: at most about `max_bytes` of text, the context
+    bytes a call may load) and named `stdin` when it is not the first."""
     for raw in paths:
         if raw != STDIN and not Path(raw).exists():
             if _URL.match(raw):
@@ -450,7 +451,8 @@ def context_arguments(
     if not paths:
         return None, {}
     values: dict[str, ContextValue] = {
-        raw: (read_stdin or _read_stdin)() if raw == STDIN else Path(raw) for raw in dict.fromkeys(paths)
+        raw: (read_stdin or (lambda: _read_stdin(max_bytes)))() if raw == STDIN else Path(raw)
+        for raw in dict.fromkeys(paths)
     }
     taken = {"context"}
     named: dict[str, ContextValue] = {}
@@ -463,12 +465,38 @@ def context_arguments(
     return values[paths[0]], named
 
 
-def _read_stdin() -> str:
+_STDIN_CHUNK = 1 << 20
+
+
+def _read_stdin(max_bytes: int) -> str:
+    """Standard input's text, read up to the context limit: an endless input (`/dev/zero`, `tail -f`) or one over
+    --max-context-bytes is refused once it passes the limit, never held whole first. A wide encoding (UTF-16/32,
+    NULs in its first chunk) may take up to 4 bytes per UTF-8 byte of its text; the exact limit is checked on the
+    text, as for any context."""
     if sys.stdin is None:
         raise UsageError("--context -: there is no standard input to read")
     if sys.stdin.isatty():
         _print_stderr("rlmx: reading the context from standard input; end it with Ctrl-D")
-    data = sys.stdin.buffer.read()
+    chunks: list[bytes] = []
+    held, cap = 0, max_bytes
+    try:
+        while chunk := sys.stdin.buffer.read(_STDIN_CHUNK):
+            if not chunks and b"\0" in chunk[:4096]:
+                cap = 4 * max_bytes
+            chunks.append(chunk)
+            held += len(chunk)
+            if held > cap:
+                raise UsageError(
+                    f"--context -: standard input holds more than the limit of {max_bytes:,} context bytes per call; "
+                    "pass a smaller part, or raise the limit with --max-context-bytes"
+                )
+        data = b"".join(chunks)
+    except MemoryError:
+        raise UsageError(
+            f"--context -: standard input ({held:,} bytes read so far) does not fit in memory; save it to a file and "
+            "pass the file (--context FILE), or pass a smaller part"
+        ) from None
+    del chunks
     try:
         return decode_text(data)  # as files are read (PowerShell pipes UTF-16 with a BOM)
     except NotText as exc:
@@ -939,7 +967,8 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             f"--output-schema {TYPED_NEEDS_CODE}. Use --model NAME --base-url URL, or --root lm with a bigger GGUF "
             "(--model local:/path/model.gguf)"
         )
-    context, contexts = context_arguments(args.contexts)
+    limit = args.max_context_bytes if args.max_context_bytes is not None else DEFAULT_MAX_CONTEXT_BYTES
+    context, contexts = context_arguments(args.contexts, max_bytes=limit)
     _check_contexts(context, contexts, plan, err, quiet=args.quiet, files=bool(getattr(args, "files", None)))
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
