@@ -1130,11 +1130,14 @@ class Worker:
         """Call the host tool `name` (see RLM(tools=...)) with JSON arguments; returns its JSON result. Raises
         RuntimeError with the tool's error when it fails."""
         item: dict[str, Any] = {"prompt": str(name), "args": list(args), "kwargs": kwargs}
-        if (args or kwargs) and holds_bytes((args, kwargs)):  # JSON has no bytes: they cross tagged (BYTES_KEY)
-            problem = frames.nesting_problem((args, kwargs))
+        if args or kwargs:
+            # What JSON would merge without a word ({1: 'a', '1': 'b'} reached the tool as {'1': 'b'}) is refused,
+            # as it is in a tool's result and FINAL's value.
+            problem = frames.nesting_problem((args, kwargs)) or json_problem((args, kwargs))
             if problem is not None:
                 raise ValueError(f"call_tool({name!r}): the arguments cannot be sent: {problem}")
-            item.update(args=with_bytes_as_wire(args), kwargs=with_bytes_as_wire(kwargs), bytes=True)
+            if holds_bytes((args, kwargs)):  # JSON has no bytes: they cross tagged (BYTES_KEY)
+                item.update(args=with_bytes_as_wire(args), kwargs=with_bytes_as_wire(kwargs), bytes=True)
         (result,) = self.call("tool", [item])
         if not result.get("ok"):
             raise RuntimeError(result.get("error", "tool call failed"))
