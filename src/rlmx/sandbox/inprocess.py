@@ -92,7 +92,8 @@ class _ThreadStdin:
     """sys.stdin while cells run: a cell's work (`work_origin`) reads an empty stream, as the subprocess tier's worker
     reads /dev/null (`input()` raises EOFError at once, `read()` is ''), never the host's own stdin, which held the
     run until the cell's time limit and fed a cell what the user typed to `rlmx ask` (mito#1527: a model's
-    `input("> ")` hung its agent); the host's threads read the host's stdin. Closing it does nothing."""
+    `input("> ")` hung its agent); the host's threads read the host's stdin. Closing it does nothing. Below it the
+    process is the host's: descriptor 0, `sys.__stdin__` and a cell's subprocesses read the host's stdin (README)."""
 
     def __init__(self, original: TextIO | None) -> None:
         self.original = original
