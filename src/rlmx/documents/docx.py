@@ -27,8 +27,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 @register(".docx")
 def load_docx(path: Path, raw: bytes) -> Document:
     """A str: paragraphs one per line (tracked insertions kept, deletions left out, content controls' text
-    included), each table where it stands with its rows as cells joined by " | " (a merged cell once), and the
-    footnotes at the end. InputError when python-docx is missing, the file is password-protected, or it is not a
+    included), each table where it stands with its rows as cells joined by " | " (a merged cell once), the
+    footnotes and endnotes at the end; the page header's text first under "Header:", the footer's last under
+    "Footer:" (`_margins`). InputError when python-docx is missing, the file is password-protected, or it is not a
     readable DOCX."""
     try:
         import docx
@@ -45,8 +46,9 @@ def load_docx(path: Path, raw: bytes) -> Document:
     except Exception as exc:  # also python-docx's and lxml's own
         raise InputError(f"context file {path} is not a readable DOCX ({type(exc).__name__}: {exc})") from None
     chunks = _Chunks(path, document.part)
-    lines: list[str] = []
-    used = 0
+    headers, footers = (_margins(document, story) for story in ("header", "footer"))
+    lines: list[str] = [line for block in headers for line in (*block, "")]
+    used = sum(map(len, lines)) + len(lines)
     for number, element in enumerate(document.element.body, 1):  # refused as soon as the text passes the limit
         block = _blocks((element,), chunks)
         lines += block
@@ -60,9 +62,51 @@ def load_docx(path: Path, raw: bytes) -> Document:
         if notes:
             lines += ["", f"{kind.capitalize()}s:", *notes]
             extras.append(f", {plural(len(notes), kind)}")
+    lines += [line for block in footers for line in ("", *block)]
+    extras += [f", {plural(len(found), story)}" for story, found in (("header", headers), ("footer", footers)) if found]
     text = "\n".join(lines)
     paragraphs = plural(len(document.element.body.findall(f"{_W}p")), "paragraph")
     return Document(text, f"Word document, {paragraphs}{''.join(extras)}, {plural(len(text), 'character')}")
+
+
+_MARGIN_KINDS = (("default", ""), ("first", "first-page "), ("even", "even-page "))
+"""A section's header and footer kinds (`w:headerReference w:type`) and their labels' first words."""
+
+
+def _margins(document: Any, story: str) -> list[list[str]]:
+    """The headers or footers (`story`) Word shows on the pages, each as its label ("Header:", "First-page footer
+    (section 2):", the section named where a later one has its own) and its non-blank lines; the same text once.
+    A section without its own shows the previous section's (python-docx's `is_linked_to_previous`); a first-page
+    one shows only where the section asks for it (`w:titlePg`), an even-page one only where the settings do
+    (`w:evenAndOddHeaders`)."""
+    in_force: dict[str, Any] = {}  # kind -> the part a section without its own inherits
+    found: dict[tuple[str, ...], tuple[str, int]] = {}  # text -> (label's first words, section) where first shown
+    even_pages = document.settings.odd_and_even_pages_header_footer
+    for number, section in enumerate(document.sections, 1):
+        for reference in section._sectPr.findall(f"{_W}{story}Reference"):  # python-docx has no read-only getter
+            part = document.part.related_parts.get(reference.get(f"{_R}id", ""))
+            if part is not None:
+                in_force[reference.get(f"{_W}type", "default")] = part
+        shown = {
+            "default": True,
+            "first": section.different_first_page_header_footer,
+            "even": even_pages,
+        }
+        for kind, words in _MARGIN_KINDS:
+            if shown[kind]:
+                found.setdefault(tuple(_margin_text(in_force.get(kind))), (words, number))
+    found.pop((), None)
+    sections = any(number > 1 for _, number in found.values())
+    return [
+        [f"{words}{story}{f' (section {number})' if sections else ''}:".capitalize(), *text]
+        for text, (words, number) in found.items()
+    ]
+
+
+def _margin_text(part: Any) -> list[str]:
+    """A header or footer part's non-blank lines; none for no part, or one that is not XML (a damaged file's)."""
+    element = getattr(part, "element", None)
+    return [] if element is None else [line for line in _blocks(element) if line.strip()]
 
 
 _UNPACKED_PER_TEXT_BYTE = 64

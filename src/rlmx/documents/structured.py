@@ -88,7 +88,7 @@ def load_json(path: Path, raw: bytes) -> Document:
     try:
         value = _parsed(path, text)
     except InputError:
-        if not _lines_are_json(text):  # every line an object or array of its own: JSON Lines, whatever the suffix
+        if not _lines_are_json(text):
             raise
         records = _records(path, text)  # mongoexport, BigQuery and `jq -c` write JSON Lines under .json
         return Document(records, f"{plural(len(records), 'JSON Lines record')} (a .json file with one value a line)")
@@ -96,9 +96,14 @@ def load_json(path: Path, raw: bytes) -> Document:
 
 
 def _lines_are_json(text: str) -> bool:
-    lines = [line for _, line in json_lines(text)]
+    """Whether a text that is not one JSON value is JSON Lines, whatever its suffix: its first line is an object or
+    array of its own and other lines follow, so the file cannot be one value (they would be "Extra data"). Read as
+    records, a bad line is named by its number; whole, the error pointed at line 2 whichever line was bad."""
+    lines = json_lines(text)
+    if len(lines) < 2:
+        return False
     try:
-        return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines[:20])
+        return isinstance(json.loads(lines[0][1]), dict | list)
     except (ValueError, RecursionError):
         return False
 
@@ -139,6 +144,7 @@ def load_csv(path: Path, raw: bytes) -> Document:
         if not header:
             raise InputError(f"context file {path} has no header row; add one (CSV loads as a list of dicts)")
         fields = _unique(header)
+        extra_key = _extra_key(fields)
         rows = []
         long_rows = 0
         while True:
@@ -146,15 +152,21 @@ def load_csv(path: Path, raw: bytes) -> Document:
             cells = next(reader, None)
             if cells is None:
                 break
-            if cells:  # Short rows get "" for the missing cells; extra cells land under "" as a list.
-                rows.append(_row(fields, cells))
+            if cells:
+                rows.append(_row(fields, cells, extra_key))
                 long_rows += len(cells) > len(fields)
     except csv.Error as exc:
         raise InputError(_csv_error(path, exc, record_line + skipped, reader.line_num + skipped)) from None
     shown = "tab" if delimiter == "\t" else repr(delimiter)
-    extra = f"; {plural(long_rows, 'row')} with more cells than the header (under the key '')" if long_rows else ""
-    columns = ", ".join(fields[:12])
-    return Document(rows, f"{plural(len(rows), 'CSV row')} ({shown}-separated) with columns {columns}{extra}")
+    extra = f"; {plural(long_rows, 'row')} with more cells than the header (under the key {extra_key!r})"
+    columns = _columns(fields) + (extra if long_rows else "")
+    return Document(rows, f"{plural(len(rows), 'CSV row')} ({shown}-separated) with columns {columns}")
+
+
+def _columns(fields: list[str], shown: int = 12) -> str:
+    """The first `shown` column names for the shape line, a column with no name as '', then how many more."""
+    names = ", ".join(name or "''" for name in fields[:shown])
+    return names + (f", and {len(fields) - shown:,} more" if len(fields) > shown else "")
 
 
 def _spaced(text: str, delimiter: str) -> bool:
@@ -197,20 +209,41 @@ def _delimiter(text: str, given: str | None) -> tuple[str, str]:
 
 
 def _unique(header: list[str]) -> list[str]:
-    """Column names, a repeated one numbered as pandas does (`Date`, `Date.1`): a dict would keep one column."""
-    seen: dict[str, int] = {}
-    names = []
+    """Column names, each once: a repeated name numbered (`Date`, `Date.1`) with the first number no column of the
+    header has (`a,a,a.1` -> `a`, `a.2`, `a.1`), so a name the header gives keeps its column. A dict keeps one value
+    a key: a numbered name the header also has (pandas renames the real one instead) lost a column's values."""
+    taken = set(header)
+    used: set[str] = set()
+    tried: dict[str, int] = {}  # name -> the number to try next: those below are taken (a wide header's blanks)
+    names: list[str] = []
     for name in header:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        names.append(name if count == 0 else f"{name}.{count}")
+        if name in used:
+            number = _free(name, taken, tried.get(name, 1))
+            tried[name] = number + 1
+            name = f"{name}.{number}"
+            taken.add(name)
+        used.add(name)
+        names.append(name)
     return names
 
 
-def _row(fields: list[str], cells: list[str]) -> dict[str, Any]:
+def _free(name: str, taken: set[str], start: int = 1) -> int:
+    """The smallest N >= `start` for which `name.N` is not in `taken`."""
+    return next(n for n in itertools.count(start) if f"{name}.{n}" not in taken)
+
+
+def _extra_key(fields: list[str]) -> str:
+    """The key a row's cells past the header go under: "" (a column with no name), numbered like a repeated name
+    (`.1`) when the header has a column named "" (pandas' `to_csv()` writes its index that way), whose values the
+    extra cells overwrote."""
+    return f".{_free('', set(fields))}" if "" in fields else ""
+
+
+def _row(fields: list[str], cells: list[str], extra: str) -> dict[str, Any]:
+    """One record: `fields` -> cells, "" for a missing cell, the cells past the header as a list under `extra`."""
     row: dict[str, Any] = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(fields)}
     if len(cells) > len(fields):
-        row[""] = cells[len(fields) :]
+        row[extra] = cells[len(fields) :]
     return row
 
 
