@@ -17,11 +17,18 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from rlmx.sandbox import harden
 
 PREFIX = "rlmx-"
+OWNER = "owner"
+"""The file in each run directory naming its host (pid and start time) and its sandbox uid, if any."""
+ORPHAN_SECONDS = 3600
+"""A run directory without an owner file is removed once it is this old: `create` writes the file right after
+making the directory, and `remove` deletes it last, so only a host killed in between (or an older rlmx's cut-short
+removal) leaves one; a younger one may be a start in progress."""
 SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 """World-writable places a worker under a separate uid can still write to outside its work dir."""
 
@@ -48,16 +55,38 @@ def create(uid: int | None = None) -> Path:
     with contextlib.suppress(OSError):
         sweep_stale(root or tempfile.gettempdir())
     path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
-    owner = path / "owner"
+    owner = path / OWNER
     owner.write_text(f"{os.getpid()} {_start_time(os.getpid())}" + (f" {uid}" if uid is not None else "") + "\n")
     owner.chmod(0o600)
     return path
 
 
+def remove(run: Path) -> None:
+    """Remove run directory `run`, its owner file last: a removal cut short (the host killed meanwhile) or one that
+    failed in part (a worker still writing in it) leaves a directory `sweep_stale` judges and removes later, never
+    one without an owner, which it would keep for good."""
+    try:
+        with os.scandir(run) as scan:
+            entries = [entry for entry in scan if entry.name != OWNER]
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        if set(os.listdir(run)) <= {OWNER}:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(run / OWNER)
+            os.rmdir(run)
+
+
 def _owner(run: Path) -> tuple[bool, int | None] | None:
     """(whether the host that made the run dir still runs, the sandbox uid it used); None without an owner file."""
     try:
-        fields = (run / "owner").read_text().split()
+        fields = (run / OWNER).read_text().split()
         pid, started = int(fields[0]), fields[1]
         uid = int(fields[2]) if len(fields) > 2 else None
     except (OSError, ValueError, IndexError):
@@ -68,7 +97,7 @@ def _owner(run: Path) -> tuple[bool, int | None] | None:
 def sweep_stale(root: str) -> list[str]:
     """Remove the run directories under `root` whose host process is gone. Returns the removed paths.
 
-    Only directories with an owner file are judged, and only those this uid can remove."""
+    Only directories this uid owns are judged: by their owner file, or without one once ORPHAN_SECONDS old."""
     removed = []
     with os.scandir(root) as entries:
         for entry in entries:
@@ -77,14 +106,27 @@ def sweep_stale(root: str) -> list[str]:
             if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
                 continue
             owner = _owner(Path(entry.path))
-            if owner is None or owner[0]:
+            if owner is None and not _orphaned(entry):
                 continue
-            if owner[1] is not None and os.geteuid() == 0:  # the dead host's sandbox uid: nothing of it may stay
-                harden.kill_uid(owner[1])
-                remove_owned(owner[1])
-            shutil.rmtree(entry.path, ignore_errors=True)
+            if owner is not None and owner[0]:
+                continue
+            uid = owner[1] if owner is not None else None
+            if uid is not None and os.geteuid() == 0:  # the dead host's sandbox uid: nothing of it may stay
+                harden.kill_uid(uid)
+                remove_owned(uid)
+            remove(Path(entry.path))
             removed.append(entry.path)
     return removed
+
+
+def _orphaned(entry: os.DirEntry[str]) -> bool:
+    """A run directory without an owner file that nothing has changed for ORPHAN_SECONDS."""
+    try:
+        if (Path(entry.path) / OWNER).exists():
+            return False  # unreadable or malformed: not judged
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime > ORPHAN_SECONDS
+    except OSError:
+        return False
 
 
 ENTRY_BYTES = 4096
