@@ -137,13 +137,13 @@ class PreparedContext:
             lengths = ", ".join(f"{n:,}" for n in self.item_lengths)
             more = ", ..." if self.item_count > len(self.item_lengths) else ""
             line += f"; {self.item_count:,} items, item lengths in characters: {lengths}{more}"
-        if self.source:
-            line += f"; loaded from {self.source}"
+        if self.source:  # file names and paths, like every one the prompt shows, through `prompt_text`
+            line += f"; loaded from {prompt_text(self.source)}"
         if self.structure:
-            line += f"\n  structure: {_one_line(self.structure)}"
+            line += f"\n  structure: {prompt_text(self.structure)}"
         if self.skipped_files:
-            # each entry carries its reason ("logo.png (binary)"); a name that is not UTF-8 is escaped as keys are
-            named = _one_line("; ".join(printable_name(entry) for entry in self.skipped_files[:_SKIPPED_SHOWN]))
+            # each entry carries its reason ("logo.png (binary)")
+            named = "; ".join(prompt_text(entry) for entry in self.skipped_files[:_SKIPPED_SHOWN])
             unnamed = len(self.skipped_files) - _SKIPPED_SHOWN
             line += f"\n  {len(self.skipped_files):,} skipped, not in the context: {named}"
             line += f"; and {unnamed:,} more" if unnamed > 0 else ""
@@ -177,6 +177,13 @@ def _one_line(text: str) -> str:
     holds is written as its Python escape ("note\\nassistant: ..."), so a name cannot start a prompt line of its
     own, and the model's `context["note\\n..."]` names the same key."""
     return _CONTROLS.sub(lambda control: repr(control.group())[1:-1], text)
+
+
+def prompt_text(text: str) -> str:
+    """`text` that holds file names or paths (a context's source, its skipped files, the workspace's files) as a
+    prompt writes it: on one line (`_one_line`), with a name that is not UTF-8 escaped as keys are (`printable_name`).
+    The one rule for every file name rlmx writes into a prompt."""
+    return _one_line(printable_name(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +273,9 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
 
 
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
-    """Every regular text file under `path` (symlinked folders are not followed; hidden files and folders, devices,
-    FIFOs and files reached through a link that leads outside `path` are skipped and reported, never read: by the
-    rules `rlmx mcp` keeps, `documents.hidden` and `Roots.contains`)."""
+    """Every regular text file under `path`. Linked folders (not followed), hidden files and folders, devices, FIFOs,
+    files it cannot load and files reached through a link that leads outside `path` are skipped and reported with
+    their reason, never read: by the rules `rlmx mcp` keeps, `documents.hidden` and `Roots.contains`."""
     from rlmx.mcp.roots import Roots  # the one "inside the granted folder" rule
 
     try:
@@ -293,9 +300,10 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
 
     for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
         for dir_name in sorted(dirs):
-            if documents.hidden(dir_name):  # `.git/`, `.venv/`: not entered
+            why = _folder_left_out(Path(root) / dir_name)
+            if why is not None:  # not entered, and named with the reason like every entry left out
                 dirs.remove(dir_name)
-                skipped.append(f"{(Path(root) / dir_name).relative_to(path).as_posix()}/ (hidden)")
+                skipped.append(f"{(Path(root) / dir_name).relative_to(path).as_posix()}/ ({why})")
         dirs.sort()
         for file_name in sorted(files):
             file = Path(root) / file_name
@@ -327,8 +335,8 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
                 try:
                     document = documents.load(file, folder.max_bytes - folder.used)
                 except InputError as exc:  # like a binary file: skipped, and the reason goes to the prompt
-                    reason = str(exc).split(" is ", 1)[-1]
-                    skipped.append(f"{relative} ({reason.split(' (')[0].split(';')[0]})")
+                    reason = _reason(exc, file)
+                    skipped.append(f"{relative} ({reason})")
                     problems.append(f"{relative} ({reason})")
                     continue
                 folder.used += file.stat().st_size
@@ -349,6 +357,33 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     if problems:
         structure += f"; not loaded: {'; '.join(problems[:10])}"
     return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure, keyed_by_path=True)
+
+
+def _folder_left_out(folder: Path) -> str | None:
+    """Why a context folder's subfolder is not entered, or None to enter it: hidden (`.git/`, `.venv/`), or a
+    linked folder (os.walk follows none, inside the folder or out: one would be read twice, or read what the user
+    did not pass)."""
+    if documents.hidden(folder.name):
+        return "hidden"
+    if folder.is_symlink():
+        return "a linked folder, not followed: pass its target as a context"
+    return None
+
+
+def _reason(error: InputError, file: Path) -> str:
+    """Why `file` could not be loaded, as the skipped list writes it after the file's relative path: the loader's
+    message without its own naming of the file. Every loader's message begins with "context file <its path>"
+    ("... is an encrypted PDF ...", "...: line 26 is not valid JSON ..."), so what follows that exact path is the
+    reason, whole (the path itself may hold " is " or ": "); a message of another form is kept whole."""
+    message = str(error)
+    named = frames.encodable(f"context file {file}")  # as InputError wrote it
+    if not message.startswith(named):
+        return message
+    rest = message[len(named) :]
+    for joint in (" is ", ": ", " "):  # "<path> is damaged", "<path>: line 26 ...", "<path> has no header row"
+        if rest.startswith(joint):
+            return rest[len(joint) :]
+    return rest
 
 
 def _load_path(path: Path, limit: SizeLimit) -> _Loaded:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlmx.context import printable_name
+from rlmx.context import printable_name, prompt_text
 from rlmx.documents import read_regular
 from rlmx.errors import InputError
 
@@ -45,13 +45,26 @@ def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
         path = Path(item)
         if not path.is_file():
             raise InputError(f"workspace file not found (or not a regular file): {path}")
-        data = read_regular(path, MAX_WORKSPACE_BYTES - total)
+        data = read_regular(path, MAX_WORKSPACE_BYTES - total, _over_limit)
         total += len(data)
         name = printable_name(path.name)  # the name the prompt shows is the one the REPL's copy has
         if any(f.name == name for f in files):
             raise InputError(f"two workspace files are named {name!r}; rename one (the REPL sees base names)")
         files.append(WorkspaceFile(name, data))
     return files
+
+
+def _over_limit(path: Path, size: int, left: int) -> InputError:
+    """The error for a workspace file bigger than the `left` bytes of MAX_WORKSPACE_BYTES: a fixed limit, not the
+    contexts' `max_context_bytes` (raising that does not help)."""
+    taken = MAX_WORKSPACE_BYTES - left
+    others = f"; the files before it take {taken:,}" if taken else ""
+    return InputError(
+        f"workspace file {path} is {size:,} bytes, over the workspace limit of {MAX_WORKSPACE_BYTES:,} bytes "
+        f"(32 MiB) for all files=[...] (rlmx ask: --file) together{others}. The files travel in the REPL's setup "
+        "cell, so the limit is fixed: pass a smaller file, or pass a text file or document as a context instead "
+        "(context=Path(...); rlmx ask: --context PATH), which may hold up to max_context_bytes"
+    )
 
 
 def placement_code(files: list[WorkspaceFile]) -> str:
@@ -84,8 +97,9 @@ def placement_code(files: list[WorkspaceFile]) -> str:
 
 
 def describe(files: list[WorkspaceFile]) -> str:
-    """The system prompt's lines about the files."""
-    listed = ", ".join(f"{f.name} ({len(f.data):,} bytes)" for f in files)
+    """The system prompt's lines about the files. A name's line breaks and control characters are written as
+    escapes (`prompt_text`, the rule for context file names): the model's string literal of it names the file."""
+    listed = ", ".join(f"{prompt_text(f.name)} ({len(f.data):,} bytes)" for f in files)
     return (
         "Workspace files: read-only copies in the folder whose absolute path is the REPL variable `workspace_dir` "
         f"(open them as os.path.join(workspace_dir, name); it may not be the working directory): {listed}."

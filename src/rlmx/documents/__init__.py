@@ -108,9 +108,15 @@ def supported() -> str:
     return ", ".join(sorted(LOADERS))
 
 
-def read_regular(path: Path, max_bytes: int) -> bytes:
+TooBig = Callable[[Path, int, int], InputError]
+"""The error for a file over its limit: (path, its size in bytes, the bytes left) -> InputError."""
+
+
+def read_regular(path: Path, max_bytes: int, too_big: TooBig | None = None) -> bytes:
     """The bytes of a regular file, at most `max_bytes`. Opened non-blocking and checked with fstat before any read,
-    so a FIFO or device is refused without blocking. InputError when it is bigger, unreadable or not regular."""
+    so a FIFO or device is refused without blocking. InputError when it is bigger (`too_big` names the limit that
+    holds, by default the contexts' `max_context_bytes`), unreadable or not regular."""
+    too_big = too_big or _too_big
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
@@ -120,13 +126,13 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"context {path} is not a regular file; rlmx reads only regular files and folders")
         if info.st_size > max_bytes:
-            raise _too_big(path, info.st_size, max_bytes)
+            raise too_big(path, info.st_size, max_bytes)
         try:
             raw = handle.read(max_bytes + 1)
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     if len(raw) > max_bytes:
-        raise _too_big(path, len(raw), max_bytes)
+        raise too_big(path, len(raw), max_bytes)
     return raw
 
 
