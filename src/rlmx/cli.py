@@ -49,7 +49,7 @@ from rlmx.commands.argtypes import env_var, file_text, folder_path, user_path, u
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
-from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, MODULE_NAMES
+from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, MODULE_NAMES, prompt_text
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
@@ -1079,9 +1079,9 @@ class _Listener:
             self.interrupts.run_id = event.run_id  # a Ctrl-C says how to see what the run did
         if event.type == "node_start" and event.depth == 0:
             for summary in event.data.get("contexts") or ():
-                skipped = list(summary.get("skipped_files") or ())
+                skipped = [prompt_text(str(entry)) for entry in summary.get("skipped_files") or ()]  # one line each
                 if skipped:
-                    shown = ", ".join(skipped[:5]) + (f", and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+                    shown = "; ".join(skipped[:5]) + (f", and {len(skipped) - 5} more" if len(skipped) > 5 else "")
                     _say(
                         self.err,
                         f"rlmx: warning: {len(skipped)} file(s) skipped in `{summary.get('name')}`: {shown}",

@@ -5,7 +5,8 @@
     .jsonl .ndjson            -> list of parsed lines
     .csv .tsv                 -> list of dicts (header -> cell text)
     .html .htm .xhtml         -> the visible text (scripts and styles dropped)
-    .docx                     -> the text: paragraphs, then table rows (needs the `docx` extra: python-docx)
+    .docx                     -> the text as Word shows it: page headers, paragraphs and tables, notes, footers
+                                 (needs the `docx` extra: python-docx)
     .txt .md .rst .log ...    -> str (any other UTF-8 text file too)
 
 `load(path, max_bytes)` reads one file (regular files only, at most `max_bytes`, refused before reading when it is
