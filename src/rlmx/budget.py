@@ -27,7 +27,8 @@ Role = Literal["root", "sub"]
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """Limits for one completion tree. None means unlimited.
+    """Limits for one completion tree. None means unlimited, for the fields typed `... | None` (not
+    `max_iterations`, `cell_timeout`, `max_tokens_per_call`: InputError).
 
     `max_iterations` applies to each node (root and every child); the others count across the whole tree.
     Token and USD limits are enforced before each LM call: the call reserves its prompt tokens plus the output
@@ -51,18 +52,19 @@ class Budget:
     """Host tool calls (RLM(tools=...)) the whole tree may make; a refused call raises in the cell."""
 
     def __post_init__(self) -> None:
-        _positive_int("max_iterations", self.max_iterations)
-        _positive_int("max_tokens_per_call", self.max_tokens_per_call)
-        counts = ("max_depth", "max_subcalls", "max_tokens", "max_input_tokens", "max_output_tokens", "max_tool_calls")
-        for name in counts:
-            value = getattr(self, name)
-            if value is not None:
+        # each field is checked against its declared type: None only where it is `... | None` (unlimited)
+        for item in dataclasses.fields(self):
+            name, value = item.name, getattr(self, item.name)
+            if value is None and name in _UNLIMITED:
+                continue
+            if value is None:
+                raise InputError(
+                    f"Budget.{name} cannot be None: it has no unlimited setting; give a positive number "
+                    f"(the default is {item.default!r})"
+                )
+            if "int" in str(item.type):
                 _positive_int(name, value, allow_zero=name in ("max_subcalls", "max_tool_calls"))
-        for name in ("max_usd", "max_seconds", "cell_timeout"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or math.isinf(value)
-            ):
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or math.isinf(value):
                 raise InputError(f"Budget.{name} must be a positive number, not {value!r}")
 
     @property
@@ -70,6 +72,10 @@ class Budget:
         """Whether any token or USD limit is set (then every LM call is sent with a `max_tokens` cap)."""
         limits = (self.max_tokens, self.max_input_tokens, self.max_output_tokens, self.max_usd)
         return any(limit is not None for limit in limits)
+
+
+_UNLIMITED = frozenset(item.name for item in dataclasses.fields(Budget) if "None" in str(item.type))
+"""The Budget fields typed `... | None`: the only ones None (unlimited) is allowed for."""
 
 
 def _positive_int(name: str, value: object, *, allow_zero: bool = False) -> None:

@@ -371,6 +371,8 @@ class Engine:
                 finish, feedback = await self._act(
                     reply.text, cut=cut, filtered=filtered, overran=reply.overran_chars, reasoning=reply.reasoning
                 )
+            if finish is not None and self.tree.ledger.remaining_seconds() == 0:
+                return self._finished_late(finish)
             if finish is not None:
                 accepted, feedback = self._accept(finish)
                 if accepted is not None:
@@ -763,6 +765,15 @@ class Engine:
         return NodeResult(
             finish.text, "finished", f"finished by {finish.source}", self.iterations, finish.source, finish.value
         )
+
+    def _finished_late(self, finish: Finish) -> NodeResult:
+        """A finish a cell reached after the time budget ran out (its `llm_query_batched` items came back as budget
+        errors, and it went on): the run was stopped by max_seconds, not finished. Its answer is a stopped run's, the
+        answer buffer; only where the model filled none, what it finished with."""
+        reason = f"max_seconds: {self._time_spent()}; the cell finished only after it"
+        if self.answer_buffer not in (None, ""):
+            return self._buffered("budget_exhausted", reason)
+        return NodeResult(finish.text, "budget_exhausted", reason, self.iterations, finish.source, finish.value)
 
     def _buffered(self, status: Status, reason: str, error: RLMXError | None = None) -> NodeResult:
         """Best answer so far when the run cannot finish normally: the answer buffer, never code."""

@@ -19,6 +19,8 @@ import hashlib
 import importlib.util
 import ipaddress
 import json
+import math
+import numbers
 import os
 import re
 import tempfile
@@ -241,11 +243,19 @@ class PriceTable:
     """Looks a model's price up by its exact name: the user's prices, then genai-prices' curated rules (which
     know dated variants such as `gpt-4o-2024-08-06`, and `provider/model` names). A name `expect`ed with the
     address it is served at is priced at that host's own list price when genai-prices knows the host (Cerebras'
-    `gpt-oss-120b` is not OpenAI's), and not at all when that host's list lacks it."""
+    `gpt-oss-120b` is not OpenAI's), and not at all when that host's list lacks it. `extra`, the user's prices by
+    model name, is checked here: InputError for any figure that is not a finite number >= 0."""
 
     def __init__(self, extra: Mapping[str, Price | tuple[float, float]] | None = None) -> None:
         self.prices: dict[str, Price] = {}
+        if extra is not None and not isinstance(extra, Mapping):
+            raise InputError(
+                f"prices must be a dict of model name -> (input, output) USD per million tokens or a Price, "
+                f"not {type(extra).__name__}"
+            )
         for model, price in (extra or {}).items():
+            if not isinstance(model, str):
+                raise InputError(f"prices must be keyed by model name (a string), not {model!r}")
             self.prices[model] = _price(model, price)
         self.hosts: dict[str, set[str | None]] = {}
         """Per price name, the base URLs it is served at (None: an LM without one, priced by name alone)."""
@@ -732,15 +742,74 @@ def _rates(value: Any) -> tuple[float, dict[int, float]]:
 
 
 def _price(model: str, price: Price | tuple[float, float]) -> Price:
+    """A price the user gave for `model` (a Price, or (input, output) USD per million tokens), every figure checked:
+    a NaN, an infinity or a negative rate would crash admission or let a negative cost buy unlimited calls.
+    Raises InputError naming the model and the figure."""
     if isinstance(price, Price):
-        return price
+        return _checked_price(model, price)
+    given = f"price for {model!r} must be (input USD per million tokens, output USD per million tokens), got {price!r}"
+    if isinstance(price, str | bytes | Mapping):  # "12" would unpack as (1, 2), a dict as its keys
+        raise InputError(given)
     try:
         input_price, output_price = price
+        if isinstance(input_price, bool) or isinstance(output_price, bool):
+            raise TypeError
         result = Price(float(input_price), float(output_price))
-    except (TypeError, ValueError):
-        raise InputError(
-            f"price for {model!r} must be (input USD per million tokens, output USD per million tokens), got {price!r}"
-        ) from None
-    if not (result.input_per_million >= 0 and result.output_per_million >= 0):
-        raise InputError(f"price for {model!r} must be two non-negative numbers, got {price!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(given) from None
+    if not all(_is_rate(rate) for rate in (result.input_per_million, result.output_per_million)):
+        raise InputError(f"price for {model!r} must be two finite numbers >= 0, got {price!r}")
     return result
+
+
+def _checked_price(model: str, price: Price) -> Price:
+    """`price` with every figure a float, or InputError naming the first that is not a finite number >= 0."""
+    figures: dict[str, Any] = {}
+    for item in dataclasses.fields(Price):
+        value = getattr(price, item.name)
+        if item.name == "tiers":
+            figures["tiers"] = _checked_tiers(model, value)
+        elif item.name != "source" and not (value is None and "None" in str(item.type)):
+            figures[item.name] = _rate_figure(model, item.name, value)
+    return dataclasses.replace(price, **figures)
+
+
+def _checked_tiers(model: str, tiers: Any) -> tuple[Tier, ...]:
+    if not isinstance(tiers, tuple | list) or not all(isinstance(tier, Tier) for tier in tiers):
+        raise InputError(f"price for {model!r}: tiers must be a tuple of rlmx.lm.prices.Tier, got {tiers!r}")
+    checked = []
+    for i, tier in enumerate(tiers):
+        start = tier.above_input_tokens
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise InputError(
+                f"price for {model!r}: tiers[{i}].above_input_tokens must be an integer >= 0, got {start!r}"
+            )
+        rates = [_rate_figure(model, f"tiers[{i}].{name}", getattr(tier, name)) for name in _TIER_RATES]
+        checked.append(Tier(start, *rates))
+    return tuple(checked)
+
+
+_TIER_RATES = ("input_per_million", "output_per_million")
+
+
+def _rate_figure(model: str, name: str, value: Any) -> float:
+    """One figure of a user's price as a float, or InputError: a finite number >= 0 (None stands for "unknown" only
+    in the fields typed so, and is checked by the caller)."""
+    unit = "USD per call" if name == "per_request" else "USD per million tokens"
+    rate = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) and _fits(value) else None
+    if rate is None or not _is_rate(rate):
+        raise InputError(f"price for {model!r}: {name} must be a finite number >= 0 ({unit}), got {value!r}")
+    return rate
+
+
+def _fits(value: numbers.Real) -> bool:
+    """Whether `value` converts to a float (an integer past 1e308 does not)."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _is_rate(value: float) -> bool:
+    return math.isfinite(value) and value >= 0
