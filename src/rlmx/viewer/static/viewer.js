@@ -35,11 +35,18 @@ function h(tag, attrs, ...children) {
 }
 const plural = (n, noun) => `${fmtInt(n)} ${noun}${n === 1 ? "" : "s"}`;
 const fmtInt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
+// A duration in seconds, rounded once to the unit it is shown in and only then split: 119.6 s is "2 min 0 s" (rounding
+// the seconds after the minutes were taken gave "1 min 60 s"), 59.96 s is "1 min 0 s", 0.9996 s is "1.0 s".
 function fmtSec(s) {
-  if (s === null || s === undefined) return "–";
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  if (s === null || s === undefined || !Number.isFinite(Number(s))) return "–";
+  s = Math.max(0, Number(s));
+  const ms = Math.round(s * 1000);
+  if (ms < 1000) return `${ms} ms`;
+  const tenths = Math.round(s * 10);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const whole = Math.round(s);
+  const [h, min, sec] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  return h ? `${fmtInt(h)} h ${min} min ${sec} s` : `${min} min ${sec} s`;
 }
 // Every amount of money on the page: "$0" only for a free run; below a cent two significant digits, so a tiny cost
 // never reads as zero ($0.0000045); below a millionth of a dollar "<$0.000001". The terminal's rlmx.progress.format_usd
@@ -225,6 +232,7 @@ function withBidiShown(content) {
 function buildRun(events) {
   const run = { kind: "run", start: null, end: null, nodes: new Map(), root: null, issues: [], unknown: new Set(), readNotes: [],
     cells: 0, subcalls: 0, failed: 0, refused: 0, searchItems: null, events: events.length, versions: new Set() };
+  run.summary = { kind: "summary", up: run, box: null };  // the header: its box is set when it is drawn
   const subcalls = new Map();
   const pendingChildren = new Map(); // parent node id -> rlm sub-calls not linked to a child yet (old traces)
 
@@ -238,10 +246,16 @@ function buildRun(events) {
     }
     return n;
   }
+  function newTurn(n, number, label) {
+    const t = { kind: "turn", n: number, label, lm: null, cells: [], notes: [], up: n };
+    // The turn's closed boxes, made here so that search can open them before the turn is drawn.
+    t.reasoning = { kind: "reasoning", up: t };
+    t.sent = { kind: "msgs", up: t };
+    n.turns.push(t);
+    return t;
+  }
   function turnOf(n, label) {
-    if (!n.turns.length || label) {
-      n.turns.push({ kind: "turn", n: label ? null : n.turns.length + 1, label, lm: null, cells: [], notes: [], up: n });
-    }
+    if (!n.turns.length || label) newTurn(n, label ? null : n.turns.length + 1, label);
     return n.turns[n.turns.length - 1];
   }
   function issue(kind, text, obj) { run.issues.push({ kind, text, obj }); }
@@ -272,7 +286,7 @@ function buildRun(events) {
       case "sandbox_ready": node(e).sandbox = e.protections; break;
       case "iteration": {
         const n = node(e);
-        n.turns.push({ kind: "turn", n: e.turn, label: null, lm: null, cells: [], notes: [], up: n });
+        newTurn(n, e.turn, null);
         break;
       }
       case "final_request": turnOf(node(e), "last-turn request"); issue("final", `node ${e.node_id}: every turn used, last-turn request`, node(e).turns.at(-1)); break;
@@ -330,8 +344,10 @@ function buildRun(events) {
         break;
       }
       case "cell_start": {
+        // A cell runs code of the reply just read: the node's latest turn. Not the turn numbered `e.turn`: the
+        // last-turn request and the forced extraction are no numbered turn, and their cells carry the last one's.
         const n = node(e);
-        const t = n.turns.find((x) => x.n === e.turn && !x.label) || turnOf(n);
+        const t = turnOf(n);
         const c = { kind: "cell", id: e.cell_id, start: e, end: null, subcalls: [], refused: [], notes: [], tools: [], up: t, node: n };
         t.cells.push(c);
         n.cells.set(e.cell_id, c);
@@ -354,6 +370,7 @@ function buildRun(events) {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;
         const s = { kind: "subcall", id: e.subcall_id, start: e, end: null, child: null, up: c, node: n };
+        s.reasoning = { kind: "reasoning", up: s };
         subcalls.set(e.subcall_id, s);
         if (c) c.subcalls.push(s);
         if (e.kind === "rlm") {
@@ -467,7 +484,8 @@ function renderHeader(run) {
     h("div", { class: "answer-row" },
       h("div", { class: "answer" },
         h("div", { class: "label" }, "Answer", e ? h("span", { class: "src" }, ` from ${e.answer_source}`) : null),
-        e ? (answer ? clipped(answer, { lines: 12, cls: "pre answer-text" }) : h("div", { class: "none" }, "no answer")) : h("div", { class: "none" }, "the run has not ended (or the trace was cut short)")),
+        e ? (answer ? clipped(answer, { lines: 12, cls: "pre answer-text" }) : h("div", { class: "none" }, "no answer")) : h("div", { class: "none" }, "the run has not ended (or the trace was cut short)"),
+        valueText(e) !== null ? h("div", { class: "value", id: "typed-value" }, h("div", { class: "label" }, "Typed value (FINAL / SUBMIT)"), clipped(valueText(e), { lines: 8 })) : null),
       h("div", { class: "verdict" },
         statusBadge(status),
         e ? h("div", { class: "stop", id: "stop-reason", dir: "auto" }, e.stop_reason) : null,
@@ -494,7 +512,19 @@ function renderHeader(run) {
     ),
     session ? h("div", { class: "session", id: "session-links" }) : null,
   );
+  run.summary.box = { el, isOpen: () => true, open() {} };  // always open: search reveals its texts by scrolling to it
   return el;
+}
+// run_end.value as text, when it says more than the answer: a typed value (a number, an object) as JSON, a text that
+// differs from the answer. null when there is none, or when it is the answer's text.
+function valueText(e) {
+  if (!e || e.value === null || e.value === undefined) return null;
+  const text = typeof e.value === "string" ? e.value : JSON.stringify(e.value, null, 1);
+  if (text === e.answer) return null;
+  if (typeof e.value !== "string") {
+    try { if (JSON.stringify(JSON.parse(e.answer)) === JSON.stringify(e.value)) return null; } catch (_) { /* not JSON */ }
+  }
+  return text;
 }
 function costText(u, tot) {
   if (!u) return tot.priced ? fmtUsd(tot.cost) : "no price";
@@ -526,10 +556,22 @@ function nodeBox(n, { open = false } = {}) {
   return b.el;
 }
 
+// Whether the root's own start or end says more than the header (which shows the run's): the run's end of a run that
+// failed in a custom client (stop_reason "the run failed: X") is not its root's ("X: the message").
+function saysMore(n) {
+  if (n.depth > 0) return { query: true, end: true };
+  const s = RUN && RUN.start, e = RUN && RUN.end;
+  return {
+    query: !s || s.query !== (n.start && n.start.query),
+    end: !e || e.answer !== (n.end && n.end.answer) || e.stop_reason !== (n.end && n.end.stop_reason),
+  };
+}
+
 function renderNodeBody(n) {
   const frag = document.createDocumentFragment();
-  if (n.depth > 0 && n.start) frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Query"), clipped(n.start.query, { lines: 6 })));
-  if (n.end && n.depth > 0) {
+  const more = saysMore(n);
+  if (more.query && n.start) frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Query"), clipped(n.start.query, { lines: 6 })));
+  if (n.end && more.end) {
     frag.append(h("div", { class: `field node-answer st-${n.end.status}` },
       h("div", { class: "label" }, "Answer ", h("span", { class: "detail" }, `from ${n.end.source} · ${n.end.stop_reason}`)),
       n.end.answer ? clipped(n.end.answer, { lines: 6 }) : h("div", { class: "none" }, "no answer")));
@@ -559,14 +601,36 @@ function turnBox(t) {
     lm ? h("span", { class: "dim" }, `${fmtInt(lm.input_tokens)} in / ${fmtInt(lm.output_tokens)} out`) : null,
     lm && lm.cost_usd ? h("span", { class: "dim" }, fmtUsd(lm.cost_usd)) : null,
     lm ? h("span", { class: "dim" }, fmtSec(lm.seconds)) : null,
-    lm && lm.finish_reason === "length" ? badge("warn", "cut at max tokens") : null,
-    lm && lm.usage_estimated ? badge("muted", "tokens estimated") : null,
+    ...replyBadges(lm),
     t.cells.length ? h("span", { class: "dim" }, `${t.cells.length} cell${t.cells.length === 1 ? "" : "s"}`) : null,
     failedCells ? badge("error", `${failedCells} failed`) : null,
     ...notes,
     t.cells.some((c) => c.end && c.end.finished) ? badge("ok", "finished here") : null,
   );
   return box(t, header, () => renderTurnBody(t), { open: true, cls: "turn" }).el;
+}
+
+// What a reply's finish_reason and usage_estimated (lm_call, subcall_end) say, as header badges: a reply that ended
+// otherwise than by stopping, and token counts rlmx estimated.
+function replyBadges(e) {
+  if (!e) return [];
+  const why = e.finish_reason;
+  return [
+    why === "length" ? badge("warn", "cut at max tokens", "finish_reason: length")
+      : why && why !== "stop" ? badge("warn", `ended: ${why}`, `finish_reason: ${why}`) : null,
+    e.usage_estimated ? badge("muted", "tokens estimated", "the server reported no token counts: rlmx estimated them") : null,
+  ];
+}
+// The same, in words, for a reply's body: "finish_reason: stop · tokens estimated by rlmx".
+function replyFacts(e) {
+  const facts = [];
+  if (e.finish_reason) facts.push(`finish_reason: ${e.finish_reason}`);
+  if (e.usage_estimated) facts.push("tokens estimated by rlmx (the server reported none)");
+  return facts.length ? h("div", { class: "dim small reply-facts" }, facts.join(" · ")) : null;
+}
+// A reasoning text in a small closed box; `obj` is the model's object for it (t.reasoning, s.reasoning).
+function reasoningBox(obj, text) {
+  return box(obj, h("span", { class: "dim" }, "the model's reasoning"), () => clipped(text, { lines: 20, cls: "pre prose" }), { cls: "small-box" }).el;
 }
 
 // The model's text without its code blocks: each block is CELL_MARK (the cells below show the code).
@@ -583,20 +647,23 @@ function withCellMarks(parts) {
   return parts.map((p) => (typeof p === "string" ? p.replace(/\u0000/g, "\u2066⟨code cell⟩\u2069") : p));
 }
 
+// An lm_call's new_messages as [{role, content}] (a redacted copy holds one text in their place).
+function messagesOf(lm) {
+  const m = lm.new_messages;
+  return Array.isArray(m) ? m : m ? [{ role: "messages", content: m }] : [];
+}
+
 function renderTurnBody(t) {
   const frag = document.createDocumentFragment();
   for (const note of t.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
   if (t.lm) {
     const prose = proseOf(t.lm.response);
     if (prose) frag.append(h("div", { class: "field model-text" }, h("div", { class: "label" }, "Model text"), clipped(prose, { lines: 5, cls: "pre prose", prose: true })));
-    if (t.lm.reasoning) {
-      frag.append(box({ kind: "reasoning", up: t }, h("span", { class: "dim" }, "the model's reasoning"), () => clipped(t.lm.reasoning, { lines: 20, cls: "pre prose" }), { cls: "small-box" }).el);
-    }
-    const msgs = Array.isArray(t.lm.new_messages) ? t.lm.new_messages : t.lm.new_messages ? [{ role: "messages", content: t.lm.new_messages }] : [];
-    const sent = { kind: "msgs", up: t };
-    frag.append(box(sent, h("span", { class: "dim" }, `what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
+    if (t.lm.reasoning) frag.append(reasoningBox(t.reasoning, t.lm.reasoning));
+    const msgs = messagesOf(t.lm);
+    frag.append(box(t.sent, h("span", { class: "dim" }, `what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
       h("div", null, ...msgs.map((m) => h("div", { class: "msg" }, h("div", { class: "label" }, m.role), clipped(m.content, { lines: 10 }))),
-        h("div", { class: "msg" }, h("div", { class: "label" }, "reply"), clipped(t.lm.response, { lines: 30 }))), { cls: "small-box" }).el);
+        h("div", { class: "msg" }, h("div", { class: "label" }, "reply"), clipped(t.lm.response, { lines: 30 }), replyFacts(t.lm))), { cls: "small-box" }).el);
   }
   for (const c of t.cells) frag.append(cellBox(c));
   if (!t.lm && !t.cells.length && !t.notes.length) {
@@ -641,9 +708,15 @@ function renderCellBody(c) {
   }
   for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
   for (const t of c.tools) {
+    const args = String(t.arguments ?? ""), result = String(t.result ?? "");
     frag.append(h("div", { class: `note ${t.ok ? "n-tool" : "n-error"}` },
-      ltrText(`${t.name}(${oneLine(t.arguments, 120)})`, null, "code"), " → ", userText(oneLine(t.result, 160)),
+      ltrText(`${t.name}(${oneLine(args, 120)})`, null, "code"), " → ", userText(oneLine(result, 160)),
       h("span", { class: "dim" }, ` · ${fmtSec(t.seconds)}`)));
+    // The line above is a preview: arguments or a result it cut (or flattened) are shown whole below it.
+    if (oneLine(args, 120) !== args || oneLine(result, 160) !== result) {
+      frag.append(h("div", { class: "field tool-whole" }, h("div", { class: "label" }, `${t.name}: arguments`), clipped(args, { lines: 6 }),
+        h("div", { class: "label" }, t.ok ? "result" : "error"), clipped(result, { lines: 6, cls: `pre ${t.ok ? "" : "output bad"}` })));
+    }
   }
   if (c.cached) frag.append(h("div", { class: "dim small" }, `${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
   for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
@@ -678,6 +751,7 @@ function subcallBox(s) {
     isChild && s.child && s.child.total ? h("span", { class: "dim" }, usageText(s.child.total)) : null,
     isChild && s.child && s.child.end && s.child.end.status !== "finished" ? statusBadge(s.child.end.status) : null,
     e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
+    ...replyBadges(e),
     e ? (e.ok ? badge("ok", "ok") : badge(/budget exhausted/i.test(e.text || "") ? "budget" : "error", "failed")) : badge("running", "no end"),
   );
   const b = box(s, header, () => renderSubcallBody(s), { cls: `subcall ${e && !e.ok ? "bad" : ""}` });
@@ -691,6 +765,9 @@ function renderSubcallBody(s) {
   if (s.end) {
     frag.append(h("div", { class: "field" }, h("div", { class: "label" }, s.end.ok ? "Reply" : "Error"),
       clipped(s.end.text, { lines: 8, cls: `pre ${s.end.ok ? "" : "output bad"}` })));
+    const facts = replyFacts(s.end);
+    if (facts) frag.append(facts);
+    if (s.end.reasoning) frag.append(reasoningBox(s.reasoning, s.end.reasoning));
   }
   if (s.child) frag.append(nodeBox(s.child, { open: true }));
   return frag;
@@ -751,31 +828,50 @@ function renderIssues(run) {
   return panel;
 }
 
+// Every text of the trace that the page shows, each with the object that shows it (reveal opens the boxes above it).
+// It covers every content field of the format (rlmx.events: "content"), and the stop reasons, which quote errors;
+// a test fills each such field of every event type and searches for it. The messages sent to a root LM repeat texts
+// found elsewhere (the question, cell outputs, rlmx's notes): their hits are `copy`, listed after the others.
 function searchItems(run) {
   if (run.searchItems) return run.searchItems;
   const items = [];
-  const add = (obj, where, text) => { if (text) items.push({ obj, where, text: String(text) }); };
+  const add = (obj, where, text, copy = false) => {
+    if (text !== null && text !== undefined && text !== "") items.push({ obj, where, text: typeof text === "string" ? text : JSON.stringify(text), copy });
+  };
+  const e = run.end;
+  if (run.start && run.start.query !== (run.root && run.root.start && run.root.start.query)) add(run.summary, "question", run.start.query);
+  if (e) {
+    if (e.answer !== (run.root && run.root.end && run.root.end.answer)) add(run.summary, "answer", e.answer);
+    add(run.summary, "value", valueText(e));
+    add(run.summary, "stop reason", e.stop_reason);
+    add(run.summary, "error", e.error);
+  }
   for (const n of run.nodes.values()) {
     if (n.start) add(n, `node ${n.id} query`, n.start.query);
     if (n.end) add(n, `node ${n.id} answer`, n.end.answer);
+    if (n.end && (!e || n !== run.root || n.end.stop_reason !== e.stop_reason)) add(n, `node ${n.id} stop reason`, n.end.stop_reason);
     for (const st of n.setups) add(n, `node ${n.id} setup output`, st.output);
     for (const t of n.turns) {
-      if (t.lm) add(t, `node ${n.id} ${t.label || "turn " + t.n} reply`, t.lm.response);
-      if (t.lm && t.lm.reasoning) add(t, `node ${n.id} ${t.label || "turn " + t.n} reasoning`, t.lm.reasoning);
-      for (const note of t.notes) add(t, `node ${n.id} ${t.label || "turn " + t.n}`, note.text);
+      const turn = `node ${n.id} ${t.label || "turn " + t.n}`;
+      if (t.lm) add(t, `${turn} reply`, t.lm.response);
+      if (t.lm) add(t.reasoning, `${turn} reasoning`, t.lm.reasoning);
+      if (t.lm) messagesOf(t.lm).forEach((m, i) => add(t.sent, `${turn} message ${i + 1} (${m.role})`, m.content, true));
+      for (const note of t.notes) add(t, turn, note.text);
       for (const c of t.cells) {
         add(c, `cell ${c.id} code`, c.start.code);
         if (c.end) add(c, `cell ${c.id} output`, c.end.output);
+        for (const note of c.notes) add(c, `cell ${c.id}`, note.text);
         for (const tc of c.tools) add(c, `cell ${c.id} tool ${tc.name}`, `${tc.arguments} → ${tc.result}`);
         for (const s of c.subcalls) {
           add(s, `sub-call ${s.id} prompt`, s.start.prompt);
           if (s.end) add(s, `sub-call ${s.id} ${s.end.ok ? "reply" : "error"}`, s.end.text);
+          if (s.end) add(s.reasoning, `sub-call ${s.id} reasoning`, s.end.reasoning);
         }
       }
     }
   }
-  run.searchItems = items;
-  return items;
+  run.searchItems = [...items.filter((i) => !i.copy), ...items.filter((i) => i.copy)];
+  return run.searchItems;
 }
 
 // Search compares canonical decompositions (NFD, Unicode UAX #15): "é" typed on a keyboard (U+00E9) and "e" + U+0301
@@ -868,7 +964,9 @@ function setupSearch(run) {
       return pattern.test(i.form.norm);
     });
     results.hidden = false;
-    results.append(h("div", { class: "count", id: "search-count" }, `${fmtInt(hits.length)} match${hits.length === 1 ? "" : "es"} for “${term}”`));
+    const own = hits.filter((i) => !i.copy).length, copies = hits.length - own;
+    results.append(h("div", { class: "count" }, h("span", { id: "search-count" }, `${fmtInt(own)} match${own === 1 ? "" : "es"} for “${term}”`),
+      copies ? h("span", { class: "dim", id: "search-copies" }, ` and ${fmtInt(copies)} in the messages sent to the model`) : null));
     const list = h("ol", { class: "hits" });
     for (const hit of hits.slice(0, 200)) {
       pattern.lastIndex = 0;
