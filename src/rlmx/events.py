@@ -9,10 +9,11 @@ the viewer's list of event types must match it.
 
 What a trace holds. No field holds a context as such: a context appears as its name, type, size and sha256.
 But a trace is not free of context content. The fields marked "content" (the query, the model's messages and
-replies, the code of each cell and its output, sub-call prompts and replies, answers, error messages) may quote
-the context: the first prompt shows a short preview of each context, a cell's output is whatever the model's
-code printed, and a sub-call's prompt usually carries an excerpt of the context. Long texts are clipped (head
-and tail kept), so a trace of a large context holds excerpts of it; a small context can appear whole.
+replies, the code of each cell and its output, sub-call prompts and replies, answers, error messages and the stop
+reasons built from them) may quote the context: the first prompt shows a short preview of each context, a cell's
+output is whatever the model's code printed, and a sub-call's prompt usually carries an excerpt of the context.
+Long texts are clipped (head and tail kept), so a trace of a large context holds excerpts of it; a small context
+can appear whole.
 `redact_event` replaces every content field with its size and sha256 (`rlmx traces --redact` writes such a copy)
 for a trace that can be shared without its text.
 """
@@ -224,6 +225,9 @@ _REPLY_NOTES = (
         required=False,
     ),
 )
+
+STOP_REASON = "why, in words; an LM's or the REPL's error message when one ended it (which may quote the prompt)"
+"""A stop reason is content: it is built from error text (`every sub-call failed: HTTP 400 ...: <the prompt>`)."""
 
 EVENTS: dict[str, EventSpec] = {
     spec.type: spec
@@ -442,7 +446,7 @@ EVENTS: dict[str, EventSpec] = {
             "an RLM node ended",
             (
                 _f("status", "string", '"finished", "budget_exhausted" or "error"'),
-                _f("stop_reason", "string", "why, in words"),
+                _f("stop_reason", "string", STOP_REASON, content=True),
                 _f("iterations", "integer", "turns used"),
                 _f("answer", "string", "the node's answer (clipped)", content=True),
                 _f("source", "string", "where the answer came from (final, answer_buffer, forced_extraction, ...)"),
@@ -455,7 +459,7 @@ EVENTS: dict[str, EventSpec] = {
             (
                 _f("answer", "string", "the answer (clipped)", content=True),
                 _f("status", "string", '"finished", "budget_exhausted", "error" or "cancelled" (interrupted)'),
-                _f("stop_reason", "string", "why, in words"),
+                _f("stop_reason", "string", STOP_REASON, content=True),
                 _f("answer_source", "string", "where the answer came from"),
                 _f("iterations", "integer", "the root's turns"),
                 _f(

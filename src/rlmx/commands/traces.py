@@ -27,7 +27,7 @@ from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe
 from rlmx.sandbox import graphemes
-from rlmx.viewer.store import TraceInfo, checked, list_traces, read_trace, trace_info
+from rlmx.viewer.store import TraceInfo, checked, list_traces, overwrite_problem, read_trace, trace_info
 
 _STATUS_STYLE = {
     "finished": "green",
@@ -318,8 +318,9 @@ def redact(path: Path, output: str | None, err: Console) -> int:
         return 0
     # Beside the user, not in the trace folder: a copy to share is not a run of its own.
     target = (Path(output).expanduser() if output else Path(f"{path.stem}.redacted.jsonl")).absolute()
-    if target.resolve() == path.resolve():
-        raise InputError("--output must not be the trace itself")
+    problem = overwrite_problem(target, path, redacted_copies=True)
+    if problem is not None:  # a trace is a run's only record: the copy never goes over one
+        raise InputError(f"{target} {problem}: the copy would be written over it; name another file with -o FILE")
     try:
         target.write_text(lines, encoding="utf-8")
     except OSError as exc:

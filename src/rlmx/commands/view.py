@@ -31,7 +31,7 @@ from rlmx.errors import InputError
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
-from rlmx.viewer.store import list_traces, read_trace, with_notes
+from rlmx.viewer.store import list_traces, overwrite_problem, read_trace, with_notes
 
 DEFAULT_PORT = 8765
 
@@ -163,7 +163,15 @@ def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:
 
 
 def _write_html(trace: Path, target: Path, err: Console) -> int:
+    """Write the page for `trace` to `target`. InputError (exit 2), before anything is written, when `target` is a
+    trace (`overwrite_problem`: the trace itself, or any other): a page written there would destroy the run's record."""
     target = target.expanduser().absolute()  # said in full: the user sees where the page went
+    problem = overwrite_problem(target, trace)
+    if problem is not None:
+        raise InputError(
+            f"--html {target} {problem}: the page would be written over it and the trace lost; "
+            f"name a new file, e.g. --html {trace.with_suffix('.html').name}"
+        )
     try:
         events = read_trace(trace)
     except (OSError, ValueError) as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,6 +72,13 @@ class ViewerServer(ThreadingHTTPServer):
         if authorization and authorization.lower().startswith("token "):
             offered.append(authorization[len("token ") :].strip())
         return any(hmac.compare_digest(each.encode(), self.token.encode()) for each in offered)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser gone before its reply was sent (a tab closed, a reload, the browser quit) is no error: the
+        stdlib would print its traceback on the user's terminal. Any other error is reported as the stdlib does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError, ...
+            return
+        super().handle_error(request, client_address)
 
     def start(self) -> threading.Thread:
         """Serve on a background thread (tests; `rlmx view` serves on its main thread)."""

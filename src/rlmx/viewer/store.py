@@ -72,6 +72,39 @@ def _first_record(path: Path) -> dict[str, Any] | None:
     return record
 
 
+def _is_redacted(value: Any) -> bool:
+    """Whether `value` is a text `rlmx traces --redact` replaced: {"redacted": chars, "sha256": ...}."""
+    return isinstance(value, dict) and isinstance(value.get("redacted"), int) and isinstance(value.get("sha256"), str)
+
+
+def trace_kind(path: Path) -> str | None:
+    """What `path` holds: "run" for a run's trace, "redacted" for a copy `rlmx traces --redact` wrote (its first
+    event's query replaced by its size and sha256), None for anything else (missing, a folder, any other file).
+    Goes by the first line, whatever the file's name: a trace saved as run.html is still a trace."""
+    if not path.is_file():
+        return None
+    first = _first_record(path)
+    if first is None:
+        return None
+    return "redacted" if _is_redacted(first.get("query")) else "run"
+
+
+def overwrite_problem(target: Path, trace: Path, *, redacted_copies: bool = False) -> str | None:
+    """Why writing `target` (made from `trace`) would destroy a trace, or None when it would not: `target` is
+    `trace` itself (by any path, a link included), or another trace (`trace_kind`). A trace is the run's only
+    record. `redacted_copies`: an earlier redacted copy may be written over (redacting again is how it is redone)."""
+    try:
+        if target.exists() and target.samefile(trace):
+            return "is the trace itself"
+    except OSError:  # the trace went meanwhile: nothing of it to protect
+        pass
+    kind = trace_kind(target)
+    if kind == "run" or (kind == "redacted" and not redacted_copies):
+        what = "a run's trace" if kind == "run" else "a redacted copy of a trace"
+        return f"is {what} (its first line is an rlmx trace event)"
+    return None
+
+
 def _last_line(path: Path, size: int) -> bytes:
     """The file's last non-blank line, whole however long it is (a run_end can carry a large value), read backwards
     from the end in chunks: traces can be large, and only their end is needed."""
@@ -107,6 +140,12 @@ def _last_record(path: Path, size: int) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("type") == "run_end" else None
 
 
+def _text(value: Any) -> str:
+    """A trace's text field as a listing shows it: a redacted one (a copy `rlmx traces --redact` wrote) as the page
+    shows it, "⟨redacted: N chars⟩", not as the dict it is stored as."""
+    return f"⟨redacted: {value['redacted']:,} chars⟩" if _is_redacted(value) else str(value)
+
+
 def trace_info(path: Path) -> TraceInfo | None:
     """The summary of one trace file, or None when the file is not an rlmx trace."""
     if path.suffix != ".jsonl" or not path.is_file():
@@ -126,9 +165,9 @@ def trace_info(path: Path) -> TraceInfo | None:
         modified=stat.st_mtime,
         run_id=str(first.get("run_id", "")),
         started=started,
-        query=str(first.get("query", "")),
+        query=_text(first.get("query", "")),
         status=str(last.get("status")) if last else "running",
-        stop_reason=str(last.get("stop_reason", "")) if last else "",
+        stop_reason=_text(last.get("stop_reason", "")) if last else "",
         seconds=float(last["seconds"]) if last and isinstance(last.get("seconds"), int | float) else None,
         session_id=str(session["id"]) if session.get("id") else None,
         session_turn=int(session["turn"]) if isinstance(session.get("turn"), int) else None,
