@@ -563,10 +563,12 @@ def _check_fields(where: str, message: dict[str, Any]) -> None:
     if audio is not None:
         _string(_object(audio, f"{where}.audio", 'an object like {"id": "audio_..."}').get("id"), f"{where}.audio.id")
     if message.get("function_call") is not None:
+        _only_on_an_assistant_turn(where, message, "function_call")
         _function(message["function_call"], f"{where}.function_call")
     calls = message.get("tool_calls")
     if calls is None:
         return
+    _only_on_an_assistant_turn(where, message)
     if not isinstance(calls, list):
         raise RequestError(
             f"{where}.tool_calls must be a list of tool calls like [{CALL_SHAPE}], not {_json_type(calls)}",
@@ -574,6 +576,17 @@ def _check_fields(where: str, message: dict[str, Any]) -> None:
         )
     for number, call in enumerate(calls):
         _tool_call(call, f"{where}.tool_calls[{number}]")
+
+
+def _only_on_an_assistant_turn(where: str, message: dict[str, Any], field: str = "tool_calls") -> None:
+    """A 400 for calls on a turn of another role: only an assistant's calls reach the transcript, so a user turn's
+    were dropped without a word. An empty list is as good as absent."""
+    if message.get("role") != "assistant" and message.get(field) != []:
+        raise RequestError(
+            f"{where}.{field} belongs on an assistant message (the model's calls), not a {message.get('role')} "
+            f"message; move the calls to the assistant turn that made them, or drop {field}",
+            param=f"{where}.{field}",
+        )
 
 
 def _tool_call(call: object, where: str) -> None:
