@@ -185,6 +185,12 @@ class EventSpec:
     fields: tuple[FieldSpec, ...] = ()
 
 
+_CELL_TURN = (
+    "the numbered turn (`iteration`) whose reply wrote it; a cell of the last-turn request or the forced extraction "
+    "(no `iteration` of their own) carries the turn count reached before them"
+)
+
+
 def _f(name: str, type_: str, doc: str, *, required: bool = True, content: bool = False) -> FieldSpec:
     return FieldSpec(name, type_, doc, required, content)
 
@@ -331,7 +337,7 @@ EVENTS: dict[str, EventSpec] = {
             "a code cell starts",
             (
                 _f("cell_id", "string", '"<node_id>/c<n>"'),
-                _f("turn", "integer", "the turn that wrote it"),
+                _f("turn", "integer", _CELL_TURN),
                 _f("code", "string", "the cell's code, whole", content=True),
             ),
         ),
@@ -340,7 +346,7 @@ EVENTS: dict[str, EventSpec] = {
             "a code cell ended",
             (
                 _f("cell_id", "string", "as in cell_start"),
-                _f("turn", "integer", "the turn that wrote it"),
+                _f("turn", "integer", _CELL_TURN),
                 _f("status", "string", '"ok", "error" (an exception), "timeout" (soft), "restarted" (hard kill)'),
                 _f("output", "string", "what the model reads back: stdout, stderr, error (cut)", content=True),
                 _f("truncated_chars", "integer", "characters cut from stdout and stderr"),
