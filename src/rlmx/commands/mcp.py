@@ -1,18 +1,22 @@
 """`rlmx mcp`: an RLM as tools for coding agents, over the Model Context Protocol (stdio, or streamable HTTP).
 
 `rlmx.cli` registers the subcommand: `add_arguments(parser)` adds the MCP flags, and `run(args, environ, err)`
-serves until the client closes stdin (stdio) or Ctrl-C (HTTP). The model, limit, trace and sandbox flags are the
+serves until the client closes stdin (stdio), Ctrl-C or SIGTERM. The model, limit, trace and sandbox flags are the
 CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the embedded model as last resort).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -70,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
-    """Serve MCP until the client disconnects (stdio) or Ctrl-C (HTTP), on the loop `interrupts` runs. Exit 0;
-    UsageError for bad flags."""
+    """Serve MCP until the client disconnects (stdio), Ctrl-C or SIGTERM, on the loop `interrupts` runs. Exit 0 (130
+    after Ctrl-C); UsageError for bad flags."""
     from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
     from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots  # no SDK import: flags are checked before the slow imports
@@ -110,15 +114,58 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             interrupts.run(_serve(server, service, sock, args.host, stop, None, tuple(args.allow_origin)))
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
-    service, server, trace_note = _prepare(args, environ, err, allowed)
-    say(f"rlmx: MCP over stdio (an MCP client starts this command; {trace_note})")
-    # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
-    # anyio.run it hung, waiting at exit for the thread that reads stdin.
-    interrupts.what = "the MCP server"
-    interrupts.install()
-    with stdin_with_lone_surrogates_replaced() as stdin:
-        interrupts.run(_serve(server, service, None, args.host, None, stdin))
+    # SIGTERM (a supervisor's polite stop; what the MCP spec has a client send when closing stdin did not stop the
+    # server, and Node's child.kill()) ends serving as stdin's EOF does: running questions stopped, their traces
+    # closed with run_end, every REPL killed; exit 0. By default it killed the process mid-run.
+    with Terminated() as terminated:
+        service, server, trace_note = _prepare(args, environ, err, allowed)
+        say(f"rlmx: MCP over stdio (an MCP client starts this command; {trace_note})")
+        # Ctrl-C cancels the serving task (its sessions' REPLs are killed) and exits 130, as for `rlmx ask`; under
+        # anyio.run it hung, waiting at exit for the thread that reads stdin.
+        interrupts.what = "the MCP server"
+        interrupts.install()
+        with stdin_with_lone_surrogates_replaced() as stdin:
+            interrupts.run(_serve(server, service, None, args.host, None, stdin, terminated=terminated))
+    if terminated.received:
+        say("rlmx: MCP server stopped (SIGTERM)")
     return EXIT_OK
+
+
+class Terminated:
+    """SIGTERM for stdio `rlmx mcp`, from before the server starts until after it has stopped: each one, once the
+    serving has started (`attach`), or at once if one came before, ends its stdin, as the client closing it does.
+    Installed on the main thread only (Python runs handlers there), and not when the process was started with
+    SIGTERM ignored (`ignored_signals`)."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._end: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> Terminated:
+        from rlmx.commands.serve import ignored_signals
+
+        if threading.current_thread() is threading.main_thread() and signal.SIGTERM not in ignored_signals():
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous if self._previous is not None else signal.SIG_DFL)
+
+    def attach(self, loop: asyncio.AbstractEventLoop, end: Callable[[], None]) -> None:
+        """Call `end` on `loop` for each SIGTERM from now on, and now if one came already."""
+        self._loop, self._end = loop, end
+        if self.received:
+            end()
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        if self._loop is not None and self._end is not None:
+            self._loop.call_soon_threadsafe(self._end)
 
 
 def _prepare(
@@ -180,13 +227,18 @@ async def _serve(
     stop: Stop | None,
     stdin: StdinCopy | None,
     origins: tuple[str, ...] = (),
+    *,
+    terminated: Terminated | None = None,
 ) -> None:
-    """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done; then end every
-    session, killing its REPL. `origins`: the browser origins --allow-origin adds to the loopback ones."""
+    """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
+    SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
+    --allow-origin adds to the loopback ones."""
     import anyio
 
     try:
         if sock is None:
+            if terminated is not None and stdin is not None:
+                terminated.attach(asyncio.get_running_loop(), stdin.end)
             await server.run_stdio_async(stdin)
         else:
             import uvicorn

@@ -8,6 +8,7 @@ through a link that leads outside are skipped and reported, never read.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -41,12 +42,20 @@ class Loaded:
     content is what `rlmx ask --context` makes of it (`rlmx.documents`: a PDF's list of pages, a CSV's rows, a
     JSON value), else its text.
 
-    Keys are paths relative to the granted root holding them. `skipped` lists files not read, with why."""
+    Keys are paths relative to the granted root holding them (the outermost, when granted roots nest), led by that
+    root's name when the call's paths lie in several roots (`projA/README.md`, `projB/README.md`; more of its path
+    when two share a name), never a path of the host. Each file is read once, however many paths reach it; a link
+    inside a folder to a file read is a key of its own with the same value. `files` counts the files read, `chars`
+    the characters of `value`. `skipped` lists files not read, with why."""
 
     value: Any
     files: int
     chars: int
     skipped: tuple[str, ...] = ()
+
+
+_NOT_READ = object()
+"""What `_Reading.seen` holds for a file tried and skipped."""
 
 
 @dataclass(slots=True)
@@ -55,6 +64,10 @@ class _Reading:
     skipped: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
+    labels: dict[Path, str] = field(default_factory=dict)
+    """Each root's name in the keys, when the call's paths lie in several roots (`Roots._labels`); else empty."""
+    seen: dict[Path, tuple[str, Any]] = field(default_factory=dict)
+    """Each resolved file tried: the key it was read under, and its value (`_NOT_READ` when skipped)."""
 
 
 class Roots:
@@ -174,37 +187,83 @@ class Roots:
 
     def read(self, paths: Sequence[str]) -> Loaded:
         """Read files and folders (checked first, all of them, before reading any). One file gives its text; a
-        folder or several paths give a dict of path -> text. Binary files and links leading outside are skipped.
-        Raises PathRefused, or InputError when nothing readable is left or the limits are passed."""
+        folder or several paths give a dict of path -> text (keys: see `Loaded`). Each file is read once, however
+        many of the paths reach it. Binary files and links leading outside are skipped. Raises PathRefused, or
+        InputError when nothing readable is left or the limits are passed."""
         if not paths:
             raise InputError("paths is empty; give at least one file or folder")
-        checked = [(raw, self.check(raw)) for raw in paths]
-        reading = _Reading()
-        if len(checked) == 1 and not checked[0][1].is_dir():
-            raw, path = checked[0]
+        checked: dict[Path, str] = {}  # resolved -> the first path given for it: a path named twice is one path
+        for raw in paths:
+            checked.setdefault(self.check(raw), raw)
+        reading = _Reading(labels=self._labels(checked))
+        if len(checked) == 1 and not next(iter(checked)).is_dir():
+            path, raw = next(iter(checked.items()))
             document = self._read_file(path, raw, reading, lone=True)
             if document is None:
                 raise InputError(f"{raw} cannot be read: {', '.join(reading.skipped) or 'not a regular file'}")
             return Loaded(document.value, 1, _chars(document.value))
-        for raw, path in checked:
+        for path, raw in checked.items():
             if path.is_dir():
                 self._read_folder(path, reading)
             else:
-                document = self._read_file(path, raw, reading)
-                if document is not None:
-                    reading.texts[self._key(path, reading.texts)] = document.value
+                self._read_once(path, path, raw, reading)
         if not reading.texts:
             why = f"; skipped: {', '.join(reading.skipped[:5])}" if reading.skipped else ""
             raise InputError(f"no readable text file or document in {', '.join(paths)}{why}")
         chars = sum(_chars(value) for value in reading.texts.values())
-        return Loaded(reading.texts, len(reading.texts), chars, tuple(reading.skipped))
+        files = sum(value is not _NOT_READ for _, value in reading.seen.values())
+        return Loaded(reading.texts, files, chars, tuple(dict.fromkeys(reading.skipped)))
 
-    def _key(self, path: Path, taken: dict[str, str]) -> str:
-        for root in self.folders:
-            if root in path.parents:
-                key = path.relative_to(root).as_posix()
-                return key if key not in taken else str(path)
-        return str(path)
+    def _read_once(self, shown: Path, target: Path, raw: str, reading: _Reading) -> None:
+        """Read resolved file `target` into `reading.texts` under `shown`'s key (`shown`: where the call reached
+        it, a link in a folder or the file itself), unless it was read already: then `shown`'s key, when it is
+        another, gets the value read (a link beside its target), and nothing is read again or counted twice."""
+        key = self._key(shown, reading.labels)
+        earlier = reading.seen.get(target)
+        if earlier is not None:
+            first, value = earlier
+            if key != first and value is _NOT_READ:
+                reading.skipped.append(f"{escaped(key)} (links to {escaped(first)}, not read)")
+            elif key != first:
+                reading.texts[key] = value
+            return
+        document = self._read_file(target, raw, reading, shown=shown)
+        reading.seen[target] = (key, _NOT_READ if document is None else document.value)
+        if document is not None:
+            reading.texts[key] = document.value
+
+    def _holder(self, path: Path) -> Path | None:
+        """The root holding `path` (resolved or as listed in a folder): the outermost one when roots nest, so that
+        a file has one key whichever of them the call went through."""
+        holding = [root for root in self.folders if path == root or root in path.parents]
+        return min(holding, key=lambda root: len(root.parts)) if holding else None
+
+    def _labels(self, paths: Iterable[Path]) -> dict[Path, str]:
+        """For resolved `paths` that lie in several roots: each root's name as the keys start with it (the fewest
+        trailing parts of its path, the same number for all, that tell the roots apart with none the start of
+        another: `a/proj` and `b/proj`); {} when they lie in one root (keys are relative to it alone)."""
+        roots = [root for root in dict.fromkeys(self._holder(path) for path in paths) if root is not None]
+        if len(roots) < 2:
+            return {}
+        parts = {root: root.relative_to(root.anchor).parts for root in roots}
+        for depth in range(1, max(len(named) for named in parts.values()) + 1):
+            labels = {root: "/".join(named[-depth:]) for root, named in parts.items()}
+            starts = sorted(label + "/" for label in labels.values())
+            if not any(later.startswith(first) for first, later in itertools.pairwise(starts)):
+                return labels
+        return {root: "/".join(named) for root, named in parts.items()}  # disjoint roots: their whole paths differ
+
+    def _key(self, path: Path, labels: dict[Path, str]) -> str:
+        """`path`'s key: relative to the root holding it, led by that root's label when there are `labels`; a root
+        that is one file is keyed by its label or name."""
+        root = self._holder(path)
+        if root is None:  # not inside a root: no host path goes out, its name does
+            return path.name
+        relative = path.relative_to(root).as_posix()
+        label = labels.get(root)
+        if relative == ".":
+            return label or root.name
+        return f"{label}/{relative}" if label else relative
 
     def _read_folder(self, folder: Path, reading: _Reading) -> None:
         for directory, subfolders, names in os.walk(folder, followlinks=False):
@@ -213,52 +272,54 @@ class Roots:
                 full = here / name
                 if documents.hidden(name):  # `.git/`, `.venv/`: the one rule for folders (`documents.hidden`)
                     subfolders.remove(name)
-                    reading.skipped.append(f"{self._shown(full)}/ (hidden)")
+                    reading.skipped.append(f"{self._shown(full, reading)}/ (hidden)")
                 elif full.is_symlink():
-                    reading.skipped.append(f"{self._shown(full)} (a linked folder: grant or pass its target)")
+                    reading.skipped.append(f"{self._shown(full, reading)} (a linked folder: grant or pass its target)")
             subfolders.sort()
             for name in sorted(names):
                 full = here / name
                 if documents.hidden(name):
-                    reading.skipped.append(f"{self._shown(full)} (hidden)")
+                    reading.skipped.append(f"{self._shown(full, reading)} (hidden)")
                     continue
                 try:
                     target = full.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    reading.skipped.append(f"{self._shown(full)} (a broken link)")
+                    reading.skipped.append(f"{self._shown(full, reading)} (a broken link)")
                     continue
                 if not self.contains(target):
-                    reading.skipped.append(f"{self._shown(full)} (links outside the granted folders)")
+                    reading.skipped.append(f"{self._shown(full, reading)} (links outside the granted folders)")
                     continue
                 if target != full and self._hidden_part(target) is not None:  # `settings.txt -> .env`
-                    reading.skipped.append(f"{self._shown(full)} (links to a hidden file)")
+                    reading.skipped.append(f"{self._shown(full, reading)} (links to a hidden file)")
                     continue
-                document = self._read_file(target, str(full), reading)
-                if document is not None:
-                    reading.texts[self._key(full, reading.texts)] = document.value
+                self._read_once(full, target, str(full), reading)
 
-    def _shown(self, path: Path) -> str:
-        """`path` as messages and skipped lists show it: relative to its root, and as text any client can take (a
-        name that is not UTF-8, surrogate-escaped by os.walk, with a `\\udcXX` escape for each bad byte, as the
-        folder's keys list it and `paths` takes it)."""
-        return escaped(self._key(path, {}))
+    def _shown(self, path: Path, reading: _Reading) -> str:
+        """`path` as messages and skipped lists show it: as its key, and as text any client can take (a name that is
+        not UTF-8, surrogate-escaped by os.walk, with a `\\udcXX` escape for each bad byte, as the folder's keys list
+        it and `paths` takes it)."""
+        return escaped(self._key(path, reading.labels))
 
-    def _read_file(self, path: Path, raw: str, reading: _Reading, *, lone: bool = False) -> Document | None:
+    def _read_file(
+        self, path: Path, raw: str, reading: _Reading, *, lone: bool = False, shown: Path | None = None
+    ) -> Document | None:
         """One resolved file inside the roots, read as `rlmx ask --context` reads it (`_as_document`), or None
-        (recorded as skipped) when it is neither text nor a document rlmx reads. `lone`: the call's only path, whose
-        document's error (a PDF without text, malformed JSON) is the call's error, not a skip."""
+        (recorded as skipped, named as `shown`, default `path`) when it is neither text nor a document rlmx reads.
+        `lone`: the call's only path, whose document's error (a PDF without text, malformed JSON) is the call's
+        error, not a skip."""
+        shown = path if shown is None else shown
         reading.files += 1
         if reading.files > MAX_FILES:
             raise InputError(f"more than {MAX_FILES:,} files under the given paths; pass narrower paths (a sub-folder)")
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
-            reading.skipped.append(f"{self._shown(path)} ({exc.strerror})")
+            reading.skipped.append(f"{self._shown(shown, reading)} ({exc.strerror})")
             return None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                reading.skipped.append(f"{self._shown(path)} (not a regular file)")
+                reading.skipped.append(f"{self._shown(shown, reading)} (not a regular file)")
                 return None
             opened = _opened_path(fd)
             if opened is not None and not self.contains(opened):
@@ -281,12 +342,12 @@ class Roots:
                     f"{raw} is not a UTF-8 text file ({exc.short}), nor a document type rlmx reads "
                     f"({documents.supported()}); convert it to text first"
                 ) from None
-            reading.skipped.append(f"{self._shown(path)} ({exc.short})")
+            reading.skipped.append(f"{self._shown(shown, reading)} ({exc.short})")
             return None
         except InputError as exc:
             if lone:
                 raise
-            reading.skipped.append(f"{self._shown(path)} ({encodable(str(exc))})")
+            reading.skipped.append(f"{self._shown(shown, reading)} ({encodable(str(exc))})")
             return None
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import difflib
+import functools
 import io
 import itertools
 import json
@@ -39,8 +41,9 @@ except ImportError as exc:  # say how to install it from the checkout, not a bar
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.stdio import stdio_server
+from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError, NoBackChannelError
-from mcp.shared.message import SessionMessage
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -50,7 +53,10 @@ from mcp_types import (
     GetPromptResult,
     InputRequiredResult,
     JSONRPCError,
+    JSONRPCRequest,
+    JSONRPCResponse,
     ListRootsRequest,
+    RequestId,
     TextContent,
     ToolAnnotations,
     jsonrpc_message_adapter,
@@ -245,13 +251,27 @@ class LoneSurrogateIds:
         return stand_in
 
     def _drop(self, stand_in: str) -> str | None:
-        """Forget `stand_in` (the lock held); the client's id it stood for, or None if it was not kept."""
+        """Forget `stand_in` (the lock held); the client's id it stood for, or None if it was not kept. An earlier
+        stand-in for the same id, still kept (a second request with that id was refused: `_InFlightIds`), is the one
+        a cancel names again."""
         found = self._given.pop(stand_in, None)
         if found is None:
             return None
         if self._named.get(found) == stand_in:
-            del self._named[found]
+            earlier = next((given for given, kept in reversed(self._given.items()) if kept == found), None)
+            if earlier is None:
+                del self._named[found]
+            else:
+                self._named[found] = earlier
         return found[1]
+
+    def stood_for(self, request_id: RequestId) -> tuple[Hashable, str] | None:
+        """What stand-in `request_id` stands for: its exchange and the client's own id (its JSON); None for any other
+        id."""
+        if not isinstance(request_id, str) or not request_id.startswith(self._prefix):
+            return None
+        with self._lock:
+            return self._given.get(request_id)
 
     def restored(self, item: SessionMessage) -> SessionMessage:
         """`item` itself, or, when it answers a stand-in, the same reply written with the client's own id."""
@@ -684,7 +704,9 @@ def _unreadable_body_answer(body: bytes, answer: bytes) -> bytes | None:
     try:
         jsonrpc_message_adapter.validate_json(body, by_name=False)
     except ValidationError as error:
-        replies = replies_to_unreadable(error) or [_error_reply(None, INVALID_REQUEST, NO_BATCHES)]
+        replies = replies_to_unreadable(error, notifications_answered=True) or [
+            _error_reply(None, INVALID_REQUEST, NO_BATCHES)
+        ]
     else:
         return None
     dumped = [reply.model_dump(by_alias=True, exclude_unset=True, mode="json") for reply in replies]
@@ -772,6 +794,11 @@ class RLMXServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        """The SDK's, but an unknown tool is -32602 (Invalid params), as the spec's tools page says (the SDK made it
+        a tool result with isError, which a client cannot tell from a tool that ran and failed); unknown arguments
+        and bad ones come back as tool errors saying what to fix."""
+        if self._tool_manager.get_tool(name) is None:
+            raise MCPError(INVALID_PARAMS, self._unknown_tool(name))
         known = self._argument_names.get(name)
         if known is not None:
             _refuse_unknown_arguments(name, arguments, known)
@@ -793,6 +820,13 @@ class RLMXServer(MCPServer):
             raise MCPError(INVALID_PARAMS, encodable(f"Unknown prompt: {name[:200]}; {listed}"))
         return await super().get_prompt(name, arguments, context)
 
+    def _unknown_tool(self, name: str) -> str:
+        """ "Unknown tool: NAME", then the tools there are and the one NAME may mean."""
+        tools = [tool.name for tool in self._tool_manager.list_tools()]
+        close = difflib.get_close_matches(name, tools, n=1)
+        meant = f" (did you mean {close[0]}?)" if close else ""
+        return encodable(f"Unknown tool: {name[:200]}{meant}; this server's tools: {', '.join(tools)}")
+
     def _argument_model(self, tool: str) -> type[BaseModel] | None:
         found = self._tool_manager.get_tool(tool)
         return found.fn_metadata.arg_model if found is not None else None
@@ -807,9 +841,11 @@ class RLMXServer(MCPServer):
         try:
             async with stdio_server() as (read_stream, sdk_write_stream):
                 write_stream = _IdsRestored(sdk_write_stream, LONE_SURROGATE_IDS)
-                messages = _AnsweringUnreadable(read_stream, write_stream)
+                in_flight = _InFlightIds(LONE_SURROGATE_IDS)
+                messages = _AnsweringUnreadable(read_stream, write_stream, in_flight)
+                answers = _Settling(write_stream, in_flight)
                 try:
-                    await lowlevel.run(messages, write_stream, lowlevel.create_initialization_options())
+                    await lowlevel.run(messages, answers, lowlevel.create_initialization_options())
                 finally:
                     if stdin is not None:
                         stdin.end()
@@ -908,13 +944,102 @@ async def _detailed_invalid_params(ctx: ServerRequestContext[Any, Any], call_nex
         raise
 
 
+ID_IN_FLIGHT = (
+    'Invalid Request: request id {} is already in flight: a request with that id is not answered yet (4 and "4" '
+    "are one id to this server). Give each request in flight an id of its own, so that a cancel names one request"
+)
+
+
+class _InFlightIds:
+    """The ids of the requests read and not yet settled (answered, or cancelled and so never answered), as the SDK
+    files them: `coerce_request_id` makes 4 and "4" one id, and a second request with an id in flight took the
+    first one's place, so a cancel stopped the wrong one. A lone-surrogate id counts as the client wrote it (each
+    of its requests gets a stand-in of its own)."""
+
+    def __init__(self, stand_ins: LoneSurrogateIds) -> None:
+        self._stand_ins = stand_ins
+        self._ids: set[Hashable] = set()
+
+    def _key(self, request_id: RequestId) -> Hashable:
+        stood_for = self._stand_ins.stood_for(request_id)
+        return coerce_request_id(request_id) if stood_for is None else ("lone-surrogate-id", stood_for)
+
+    def take(self, request_id: RequestId) -> bool:
+        """Whether `request_id` was free; it is in flight now."""
+        key = self._key(request_id)
+        if key in self._ids:
+            return False
+        self._ids.add(key)
+        return True
+
+    def settle(self, request_id: RequestId) -> None:
+        self._ids.discard(self._key(request_id))
+
+
+def _id_in_flight(request_id: RequestId, stand_ins: LoneSurrogateIds) -> JSONRPCError:
+    """The refusal of a request whose id is in flight, sent with the id it gave."""
+    stood_for = stand_ins.stood_for(request_id)
+    given = stood_for[1] if stood_for is not None else json.dumps(request_id, ensure_ascii=False)
+    given = given if len(given) <= 40 else given[:37] + "..."
+    return _error_reply(request_id, INVALID_REQUEST, encodable(ID_IN_FLIGHT.format(given)))
+
+
+class _Settling:
+    """The stdio transport's write stream, settling each request in flight (`_InFlightIds`) as its reply goes out."""
+
+    def __init__(self, stream: WriteStream[SessionMessage], in_flight: _InFlightIds) -> None:
+        self._stream = stream
+        self._in_flight = in_flight
+
+    async def send(self, item: SessionMessage, /) -> None:
+        message = item.message
+        if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
+            self._in_flight.settle(message.id)
+        await self._stream.send(item)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> _Settling:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        return await self._stream.__aexit__(*exc)
+
+
+def _settled_unanswered(item: SessionMessage, settle: Callable[[], None]) -> SessionMessage:
+    """`item` (a request) carrying a hook the SDK runs when the request settles with no reply (it was cancelled):
+    `settle()`, then any hook it had."""
+    metadata = item.metadata
+    if metadata is not None and not isinstance(metadata, ServerMessageMetadata):
+        return item
+    previous = metadata.on_request_unanswered if metadata is not None else None
+
+    async def unanswered() -> None:
+        settle()
+        if previous is not None:
+            await previous()
+
+    if metadata is None:
+        return SessionMessage(item.message, ServerMessageMetadata(on_request_unanswered=unanswered))
+    return SessionMessage(item.message, dataclasses.replace(metadata, on_request_unanswered=unanswered))
+
+
 class _AnsweringUnreadable:
     """The stdio transport's read stream, less the lines it could not read as a JSON-RPC message (it passes on their
-    parse error, which the SDK only logs): each gets its JSON-RPC error reply on `replies` instead."""
+    parse error, which the SDK only logs): each gets its JSON-RPC error reply on `replies` instead. So does a
+    request whose id is already in flight (`_InFlightIds`): the SDK took it in the first one's place."""
 
-    def __init__(self, messages: ReadStream[SessionMessage | Exception], replies: WriteStream[SessionMessage]) -> None:
+    def __init__(
+        self,
+        messages: ReadStream[SessionMessage | Exception],
+        replies: WriteStream[SessionMessage],
+        in_flight: _InFlightIds | None = None,
+    ) -> None:
         self._messages = messages
         self._replies = replies
+        self._in_flight = in_flight
 
     @property
     def last_context(self) -> Any:
@@ -924,11 +1049,20 @@ class _AnsweringUnreadable:
     async def receive(self) -> SessionMessage | Exception:
         while True:
             item = await self._messages.receive()
-            if not isinstance(item, Exception):
+            if isinstance(item, Exception):
+                await self._reply(replies_to_unreadable(item))
+                continue
+            request = item.message
+            if self._in_flight is None or not isinstance(request, JSONRPCRequest):
                 return item
-            for reply in replies_to_unreadable(item):
-                with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    await self._replies.send(SessionMessage(reply))
+            if self._in_flight.take(request.id):
+                return _settled_unanswered(item, functools.partial(self._in_flight.settle, request.id))
+            await self._reply([_id_in_flight(request.id, LONE_SURROGATE_IDS)])
+
+    async def _reply(self, replies: list[JSONRPCError]) -> None:
+        for reply in replies:
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._replies.send(SessionMessage(reply))
 
     async def aclose(self) -> None:
         await self._messages.aclose()
@@ -958,14 +1092,21 @@ BAD_ID = (
     '(or leave "id" out of a notification)'
 )
 NO_BATCHES = "Invalid Request: batches (JSON arrays) are not supported; send each message by itself"
+PARAMS_BY_POSITION = (
+    "Invalid params: {} got its params as an array (by position); MCP's params are an object of named members "
+    '(as {{"name": ..., "arguments": {{...}}}} for tools/call): send them as an object, or leave "params" out'
+)
 
 
-def replies_to_unreadable(error: Exception) -> list[JSONRPCError]:
+def replies_to_unreadable(error: Exception, *, notifications_answered: bool = False) -> list[JSONRPCError]:
     """The JSON-RPC error replies for a line the stdio transport could not read as a message (`error`: the SDK's
     ValidationError for it). Not JSON: a parse error. A batch: an Invalid Request for each request in it, with its
     id, so the client's wait for each ends. A request whose id is not a string or an integer: an Invalid Request
-    saying so, id null (MCP ids are strings or integers, never null). Any other JSON: an Invalid Request, with the id
-    it gave, if it did. Over HTTP a body the SDK cannot read gets the same replies."""
+    saying so, id null (MCP ids are strings or integers, never null). A JSON-RPC 2.0 request whose params are an
+    array (by position, which JSON-RPC allows and MCP does not): Invalid params, saying MCP's are an object; such a
+    notification gets no reply (JSON-RPC answers no notification), unless `notifications_answered` (an HTTP body
+    must get one: id null). Any other JSON: an Invalid Request, with the id it gave, if it did. Over HTTP a body the
+    SDK cannot read gets the same replies."""
     problems = error.errors() if isinstance(error, ValidationError) else []
     if not problems or problems[0]["type"] == "json_invalid":
         line = problems[0]["input"] if problems else None
@@ -982,7 +1123,23 @@ def replies_to_unreadable(error: Exception) -> list[JSONRPCError]:
         given = json.dumps(value["id"], ensure_ascii=False)
         given = given if len(given) <= 40 else given[:37] + "..."
         return [_error_reply(None, INVALID_REQUEST, encodable(BAD_ID.format(given)))]
+    if _params_by_position(value):
+        if "id" not in value and not notifications_answered:
+            return []
+        message = PARAMS_BY_POSITION.format(json.dumps(value["method"], ensure_ascii=False)[:200])
+        return [_error_reply(_request_id(value), INVALID_PARAMS, encodable(message))]
     return [_error_reply(_request_id(value), INVALID_REQUEST, NOT_A_MESSAGE)]
+
+
+def _params_by_position(value: Any) -> bool:
+    """Whether `value` is a JSON-RPC 2.0 request or notification whose params are an array: JSON-RPC 2.0 (params
+    by position), but not MCP, whose params are always an object."""
+    return (
+        isinstance(value, dict)
+        and value.get("jsonrpc") == "2.0"
+        and isinstance(value.get("method"), str)
+        and isinstance(value.get("params"), list)
+    )
 
 
 def _unreadable_value(problems: list[Any]) -> Any:
