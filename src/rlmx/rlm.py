@@ -561,11 +561,14 @@ class RLM:
         *,
         sandbox: Sandbox | None = None,
         session: dict[str, Any] | None = None,
+        setup: bool = True,
         listener: Emit | None = None,
         run_id: str | None = None,
     ) -> Result:
-        """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL. `run_id`:
-        the id its caller already gave out (a server's trace header, sent before the run starts); else a new one."""
+        """One completion tree over contexts already prepared; with `sandbox`, the root reuses that REPL. `setup`:
+        whether the root's REPL still needs the tool stubs and setup code (a session's REPL that has them already
+        does not). `run_id`: the id its caller already gave out (a server's trace header, sent before the run
+        starts); else a new one."""
         if schema is not None and is_guided_root(self.lm):  # completion, stream and sessions all come here
             raise InputError(
                 f"output= {TYPED_NEEDS_CODE}: give RLM a root LM that writes code (OpenAICompatibleLM, or LocalLM "
@@ -619,7 +622,6 @@ class RLM:
         )
         try:
             note = prompts.session_note(session["turn"], session["new_contexts"]) if session else None
-            setup = session is None or session.get("turn") == 1
             root = Engine(tree, query=query, contexts=prepared, sandbox=sandbox, session_note=note, setup=setup)
             try:
                 node = await root.run()

@@ -2,7 +2,8 @@
 
 Each question is its own completion (own budget, own trace file); the session links them by id and turn, keeps
 the root's REPL alive between them, adds each question's new contexts as `context_1`, `context_2`, ...
-(or by their given names), and sets `history` to the earlier questions and answers. Each question finds every
+(or by their given names), and sets `history` to the earlier questions and answers (past half a frame, with the
+longest cut in the middle and a note: `session.history` keeps them whole). Each question finds every
 context under its name as loaded (the worker puts back one an earlier question rebound or deleted, so the prompt
 describes what the REPL holds), and a cell that rebinds `history` gets it back with a note.
 
@@ -26,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from rlmx.blocking import BlockingRunner
 from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
-from rlmx.errors import InputError
+from rlmx.errors import InputError, SetupError
+from rlmx.events import Event, clip
 from rlmx.result import Result
 from rlmx.rlm import check_query, light_contexts, require_asyncio
 from rlmx.sandbox import Sandbox, create_sandbox
-from rlmx.sandbox.frames import encodable
+from rlmx.sandbox.frames import dumps, encodable
 from rlmx.schema import OutputSchema
 
 if TYPE_CHECKING:
@@ -51,10 +53,75 @@ async def _close_with_loop(sandbox: Sandbox) -> AsyncGenerator[None, None]:
         await sandbox.close()
 
 
-def _kill_if_here(sandbox: Sandbox, pid: int) -> None:
-    """A session's finalizer: kill its REPL's processes (and remove its files), in the process that started them."""
-    if os.getpid() == pid:
-        _kill_now(sandbox)
+def _workers_started(sandbox: Sandbox) -> int:
+    """How many workers the REPL has started (a restart starts one): the setup ran in the latest, or must run.
+    A tier that never restarts (in-process) counts none."""
+    started = getattr(sandbox, "workers_started", 0)
+    return started if isinstance(started, int) else 0
+
+
+_HISTORY_SHARE = 2
+"""The REPL's `history` takes at most 1/_HISTORY_SHARE of the sandbox's frame cap (`max_frame_bytes`), so the load
+frame that sets it, and a restarted worker's start frame that carries it with the answer buffer, stay under the
+cap whatever the answers' sizes."""
+
+
+def _json_size(value: Any) -> int:
+    """The bytes `value` takes in a frame (JSON, UTF-8)."""
+    return len(dumps(value).encode("utf-8", "surrogatepass"))
+
+
+def _level(sizes: list[int], budget: int) -> int | None:
+    """The largest size L with sum(min(size, L)) <= budget (the longest are cut to L, the rest kept whole);
+    None when everything fits whole."""
+    left = budget
+    ordered = sorted(sizes)
+    for index, size in enumerate(ordered):
+        if size * (len(ordered) - index) > left:
+            return max(left // (len(ordered) - index), 0)
+        left -= size
+    return None
+
+
+def _clipped(text: str, limit: int) -> str:
+    """`text` with its middle cut (head and tail kept, the characters cut counted) so that its JSON form takes
+    at most `limit` bytes, or little more when `limit` is below the count's own length."""
+    size, keep, clipped = _json_size(text), len(text), text
+    while size > limit and keep > 0:
+        keep = max(keep * limit // size - 64, 0)  # the count's line, and characters taking more than one byte
+        clipped = clip(text, keep)
+        size = _json_size(clipped)
+    return clipped
+
+
+def _fitted(entry: dict[str, str], limit: int, budget: int) -> dict[str, str]:
+    """A history entry cut to take at most about `limit` bytes in a frame: its longest texts lose their middles,
+    and a note says so."""
+    note = f"cut in the middle (see the [... characters cut] marks) to keep `history` under {budget:,} bytes"
+    texts = {key: value for key, value in entry.items() if isinstance(value, str)}
+    sizes = {key: _json_size(value) for key, value in texts.items()}
+    bare = _json_size({**entry, **dict.fromkeys(texts, ""), "note": note}) - 2 * len(texts)  # keys, the note
+    field = _level(list(sizes.values()), max(limit - bare, 0))
+    if field is None:
+        return entry
+    cut = {key: _clipped(value, field) if sizes[key] > field else value for key, value in texts.items()}
+    return {**entry, **cut, "note": note}
+
+
+def _end_dropped(
+    sandbox: Sandbox, pid: int, runner: BlockingRunner | None, closer: AsyncGenerator[None, None] | None
+) -> None:
+    """A session's finalizer (dropped unclosed, or still open at exit), in the process that started its REPL. A sync
+    session's own loop (its `runner`'s, idle: nothing of the session runs) is closed, which closes the REPL there as
+    the end of its `with` block would (`shutdown_asyncgens` closes `closer`, held here so that it finds it), its
+    tasks and descriptors included. Then, or where that cannot be (an app's loop), the REPL's processes are killed
+    and its files and descriptors let go without the loop."""
+    if os.getpid() != pid:
+        return
+    if runner is not None and closer is not None:
+        with contextlib.suppress(Exception):  # from inside its own run, say: killed below all the same
+            runner.close()
+    _kill_now(sandbox)
 
 
 def _kill_now(sandbox: Sandbox) -> None:
@@ -74,6 +141,10 @@ class Session:
         self.contexts = contexts
         self.session_id = uuid.uuid4().hex[:12]
         self.history: list[dict[str, str]] = []
+        self._repl_history: list[tuple[dict[str, str], int]] = []
+        """The REPL's copy of `history`, entry by entry with its size in a frame (the caller may change `history`)."""
+        self._setup_in: int | None = None
+        """The REPL's worker (`_workers_started`) in which the setup (tool stubs, setup code) last ran to its end."""
         self._sandbox: Sandbox | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +230,7 @@ class Session:
             self._closer = _close_with_loop(self._sandbox)
             await anext(self._closer)  # registers it with this loop, for its shutdown
             # Dropped unclosed, or still open at exit: its processes and files end with the object all the same.
-            self._finalizer = weakref.finalize(self, _kill_if_here, self._sandbox, self._pid)
+            self._finalizer = weakref.finalize(self, _end_dropped, self._sandbox, self._pid, self._runner, self._closer)
             try:
                 await self._sandbox.start([*self.contexts, *new])
                 await self._sandbox.load([], {"history": []})
@@ -167,28 +238,64 @@ class Session:
                 self._discard_sandbox()  # starts a REPL of its own instead of using this half-started one
                 raise
         else:
-            await self._sandbox.load(new, {"history": self.history, "answer": {"content": "", "ready": False}})
+            history = self._history_for(self._sandbox)
+            await self._sandbox.load(new, {"history": history, "answer": {"content": "", "ready": False}})
         self.contexts.extend(new)
         self._added = numbered  # taken now: the number of a context refused before this point stays free
         turn = len(self.history) + 1
         info = {"id": self.session_id, "turn": turn, "new_contexts": [c.name for c in new] if turn > 1 else []}
-        # As the REPL's `history` holds it (frames make lone surrogates U+FFFD): the host's copy is then as safe to
-        # json.dumps(...).encode() or store as the REPL's, whatever the caller's question held.
+        sandbox = self._sandbox
+        setup = self._setup_in != _workers_started(sandbox)  # never ran to its end in this worker (cut short, failed)
         try:
-            result = await self.rlm._run(query, self.contexts, schema, sandbox=self._sandbox, session=info)
+            result = await self.rlm._run(
+                query, self.contexts, schema, sandbox=sandbox, session=info, setup=setup, listener=self._setup_seen
+            )
         except BaseException as exc:  # it ran (its trace holds this turn): the next question is the next turn
+            if isinstance(exc, SetupError):  # raised after its cell ran (it rebinds a REPL function): not done
+                self._setup_in = None
             failed = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.history.append({"question": encodable(query), "answer": "", "error": encodable(failed)})
+            self._remember({"question": query, "answer": "", "error": failed})
             raise
-        self.history.append({"question": encodable(query), "answer": encodable(result.answer)})
+        self._remember({"question": query, "answer": result.answer})
         return result
+
+    def _setup_seen(self, event: Event) -> None:
+        """Note the root's setup cell (the first question's, or one after a restart) and whether it ran through:
+        until one has in the REPL's current worker, each question runs it first."""
+        if event.type == "setup" and event.node_id == "0" and self._sandbox is not None:
+            self._setup_in = _workers_started(self._sandbox) if event.data.get("status") == "ok" else None
+
+    def _remember(self, entry: dict[str, str]) -> None:
+        """Add a question's entry to `history`, as the REPL's `history` holds it (frames make lone surrogates U+FFFD):
+        the host's copy is then as safe to json.dumps(...).encode() or store as the REPL's, whatever the caller's
+        question held."""
+        entry = {key: encodable(value) for key, value in entry.items()}
+        self.history.append(entry)
+        self._repl_history.append((dict(entry), _json_size(entry)))
+
+    def _history_for(self, sandbox: Sandbox) -> list[dict[str, str]]:
+        """`history` as the REPL gets it: whole, or, past its share of the sandbox's frame cap (`_HISTORY_SHARE`),
+        with the longest entries cut in the middle to fit, each with a note. A question never fails for the size
+        of the answers before it; the host's `history` keeps them whole."""
+        entries = [entry for entry, _ in self._repl_history]
+        cap = getattr(sandbox, "max_frame_bytes", None)
+        if not isinstance(cap, int):  # no frames (the in-process tier): nothing to fit
+            return entries
+        budget = cap // _HISTORY_SHARE - _json_size([])
+        limit = _level([size + 1 for _, size in self._repl_history], budget)  # +1: the comma between entries
+        if limit is None:
+            return entries
+        return [entry if size + 1 <= limit else _fitted(entry, limit - 1, budget) for entry, size in self._repl_history]
 
     def _discard_sandbox(self) -> None:
         """End a REPL that never finished starting: its processes now, its loop generator dropped unrun."""
         if self._finalizer is not None:
-            self._finalizer()  # kills it (once)
+            self._finalizer.detach()
             self._finalizer = None
-        closer, self._sandbox, self._closer = self._closer, None, None
+        closer, sandbox, self._sandbox, self._closer = self._closer, self._sandbox, None, None
+        self._setup_in = None
+        if sandbox is not None:
+            _kill_now(sandbox)
         if closer is not None:
             with contextlib.suppress(Exception):
                 closer.aclose().close()  # never awaited: the generator is parked at its yield, not yet running
@@ -236,6 +343,7 @@ class Session:
             self._finalizer = None
         sandbox, closer = self._sandbox, self._closer
         self._sandbox = self._closer = None
+        self._setup_in = None
         return sandbox, closer
 
     def _check_free(self) -> None:
@@ -271,6 +379,7 @@ class Session:
         """The question's new contexts, prepared, and the number its unnamed one takes (`context_N`; the last
         number taken when it has none)."""
         taken = {c.name for c in self.contexts} | (in_use or set())
+        named = set(contexts or {}) if isinstance(contexts, Mapping) else set()  # theirs: the unnamed one skips them
         new: list[PreparedContext] = []
         number = self._added
         if contexts is not None and not isinstance(contexts, Mapping):
@@ -280,11 +389,12 @@ class Session:
         limit = SizeLimit(self.rlm.max_context_bytes)
         limit.used = sum(c.nbytes for c in self.contexts)
         if context is not None:
-            if not self.history and "context" not in taken:
+            avoid = taken | named
+            if not self.history and "context" not in avoid:
                 name = "context"
             else:
                 number += 1
-                while f"context_{number}" in taken:
+                while f"context_{number}" in avoid:
                     number += 1
                 name = f"context_{number}"
             new.append(prepare(name, context, limit))

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.context import PreparedContext
-from rlmx.errors import InputError, SandboxStartError
+from rlmx.errors import InputError, SandboxError, SandboxStartError
 from rlmx.sandbox import frames, harden, rundir
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.bytecode import worker_bytecode
@@ -349,6 +349,9 @@ class SubprocessSandbox:
         self.call_caps = CallCaps(max_calls_per_cell, max_calls_per_run, max_prompt_chars)
         self.protections: dict[str, Any] = {"tier": self.tier}
         self.restarts = 0
+        self.workers_started = 0
+        """Workers that started and reported ready (a restart starts one, as a silent respawn does): what a cell
+        defined, a session's setup code included, lives in the latest alone."""
         self._dir: Path | None = None
         self._closed = False
         """Closed for good: no worker is started again (a cell still running then fails instead of restarting)."""
@@ -370,6 +373,8 @@ class SubprocessSandbox:
         """Of those, the ones written since the last unlink (no need to write them again)."""
         self._breach: str | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._watch_stop: threading.Event | None = None
+        """Stops the usage watcher's current thread (`_watch_usage`)."""
         self._abandoned: _Abandoned | None = None
         """A cell its caller gave up on (a cancelled question), interrupted and not yet seen to end."""
 
@@ -631,9 +636,9 @@ class SubprocessSandbox:
         folders, uid = self.disk_folders(), self.uid if self.separate_uid else None
         limits = (self.disk_limit_bytes, self.limits()["memory_bytes"])
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closed:
             over: asyncio.Future[tuple[str, int]] = loop.create_future()
-            stop = threading.Event()
+            stop = self._watch_stop = threading.Event()
             watching = (folders, uid, self._worker_pid, limits, stop, over)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
@@ -691,7 +696,8 @@ class SubprocessSandbox:
             ready = await asyncio.wait_for(self._worker.channel.read(), self._load_seconds())
         except SandboxStartError:
             raise
-        except (TimeoutError, ChannelBroken, ZygoteGone) as exc:
+        except (TimeoutError, ChannelBroken, ZygoteGone, frames.FrameProtocolError) as exc:
+            # FrameProtocolError: a start frame over the cap (a huge answer buffer beside a session's `history`)
             detail = self._stderr_text()
             await self._kill()
             raise SandboxStartError(f"the REPL worker did not start: {exc}. {detail}".strip()) from None
@@ -702,6 +708,7 @@ class SubprocessSandbox:
         self.check_applied(applied)
         self._unlink_contexts()
         self.protections = self.describe(applied)
+        self.workers_started += 1
 
     def check_applied(self, applied: dict[str, Any]) -> None:
         """Refuse a worker that reports less protection than was asked for."""
@@ -769,20 +776,32 @@ class SubprocessSandbox:
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.kill_now()
-            worker.channel.writer.close()
+            with contextlib.suppress(RuntimeError):  # its loop is closed: the socket closes when it is collected
+                worker.channel.writer.close()
         zygote, self._zygote = self._zygote, None
         if zygote is not None and self._owns_zygote:
             zygote.kill_now()
 
     def kill_now(self) -> None:
-        """End the worker and the zygote at once (SIGKILL, no waiting), without the event loop: for a REPL whose
-        loop was closed under it, or dropped unclosed, where `close()` cannot talk to them; its run dir (the
-        context files, what cells wrote) goes too."""
-        for part in (self._worker, self._zygote):
-            if part is not None:
-                part.kill_now()
-        if self._dir is not None and self._owns_zygote:
-            rundir.remove(self._dir)
+        """End everything `close()` would, at once and without the event loop: for a REPL whose loop was closed
+        under it, or dropped unclosed (idle), where `close()` cannot run. The usage watcher's thread stops (it polls
+        ten times a second, and its future holds the loop, the loop's descriptors with it), the worker and the
+        zygote get SIGKILL (no waiting), their sockets and the context files' descriptors are closed, and the run
+        dir (the context files, what cells wrote) is removed, as is what a fresh uid of its own left (root host).
+        Nothing starts again afterwards."""
+        self._closed = True
+        self._stop_watching()
+        self._let_go(swept=False)
+
+    def _stop_watching(self) -> None:
+        """Stop the usage watcher without awaiting it: its thread at its next poll, its task when its loop next runs
+        (a closed loop never runs it again)."""
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and not watcher.done():
+            with contextlib.suppress(RuntimeError):  # its loop is closed
+                watcher.get_loop().call_soon_threadsafe(watcher.cancel)
 
     async def close(self) -> None:
         swept = False
@@ -813,17 +832,22 @@ class SubprocessSandbox:
         finally:
             # A close cut short (anyio cancels again at every await, so a Starlette disconnect ends this at its
             # first one) ends what it had not reached at once: SIGKILL, sockets closed (no uid sweep without root).
-            self._end_now()
-            if self._owns_zygote and self.separate_uid and self.fresh_uid:
-                if not swept:
-                    harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
-                rundir.remove_owned(self.uid)
-            if self._dir is not None and self._owns_zygote:
-                rundir.remove(self._dir)
-            self._dir = None
-            # Last: the thread that closes the held descriptors frees the context files' tmpfs pages, and the
-            # removal above ran 0.25 -> 3.5 ms beside it (40 MB, benchmarks/vs_official/NOTES.md change 19).
-            self._release_contexts()
+            self._let_go(swept)
+
+    def _let_go(self, swept: bool) -> None:
+        """The end of a close, without the event loop: what still runs is killed, the sockets, the run dir and the
+        context files' descriptors go. `swept`: this sandbox's uid was swept already (`harden.kill_uid`)."""
+        self._end_now()
+        if self._owns_zygote and self.separate_uid and self.fresh_uid:
+            if not swept:
+                harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
+            rundir.remove_owned(self.uid)
+        if self._dir is not None and self._owns_zygote:
+            rundir.remove(self._dir)
+        self._dir = None
+        # Last: the thread that closes the held descriptors frees the context files' tmpfs pages, and the
+        # removal above ran 0.25 -> 3.5 ms beside it (40 MB, benchmarks/vs_official/NOTES.md change 19).
+        self._release_contexts()
 
     # --- children sharing the zygote --------------------------------------------------------------------------
     def shares(self, name: str) -> bool:
@@ -854,6 +878,7 @@ class SubprocessSandbox:
         child._held = {}
         child._fresh = set()
         child._watcher = None
+        child._watch_stop = None
         child._breach = None
         child._owns_zygote = False
         child._worker = None
@@ -864,6 +889,7 @@ class SubprocessSandbox:
         child._variables = {}
         child.protections = {"tier": self.tier}
         child.restarts = 0
+        child.workers_started = 0
         caps = self.call_caps
         child.call_caps = CallCaps(caps.max_calls_per_cell, caps.max_calls_per_run, caps.max_prompt_chars)
         return child
@@ -883,16 +909,23 @@ class SubprocessSandbox:
             if await self._settle_abandoned() is not None:
                 await self._kill()  # a fresh worker below, with everything
             new = await asyncio.to_thread(self._write_contexts, contexts, f"load-{secrets.token_hex(4)}-")
-            self._extra += new
+            kept = (self._extra, self._context_bytes, self._answer, self._variables)
+            self._extra = self._extra + new
             self._context_bytes += sum(c.nbytes for c in contexts)
             answer = variables.get("answer")
             if isinstance(answer, dict):
                 self._answer = {"content": answer.get("content")}
-            self._variables.update({k: v for k, v in variables.items() if k != "answer"})
+            self._variables = {**self._variables, **{k: v for k, v in variables.items() if k != "answer"}}
             if self._worker is None:
                 await self._spawn()
                 return
-            stale = await self._load_into_worker({"contexts": new, "variables": variables, "check": True})
+            try:
+                stale = await self._load_into_worker({"contexts": new, "variables": variables, "check": True})
+            except frames.FrameProtocolError as exc:  # refused before a byte went out: the worker is as it was
+                self._extra, self._context_bytes, self._answer, self._variables = kept
+                raise SandboxError(
+                    f"the REPL could not be sent these contexts and variables: {exc} (sandbox option max_frame_bytes)"
+                ) from None
             if stale:
                 # A cell changed a JSON context in place: the question's prompt describes it as loaded, so its file
                 # is written again from the held descriptor and loaded over the changed value.
