@@ -53,6 +53,12 @@ def _seccomp_words(seccomp: object) -> str:
     return "yes" if seccomp else "no"
 
 
+def _landlock_scope(landlock: object) -> str:
+    if isinstance(landlock, dict) and landlock.get("signals_scoped") and landlock.get("files") == "not covered":
+        return " (signal scope only: no file or network rule)"
+    return ""
+
+
 def summary(protections: dict[str, Any]) -> str:
     """One line per tier: the protections that matter, in words."""
     if protections.get("unsafe"):
@@ -60,7 +66,7 @@ def summary(protections: dict[str, Any]) -> str:
     parts = [
         f"namespaces: {', '.join(protections.get('namespaces') or []) or 'none'}",
         f"seccomp: {_seccomp_words(protections.get('seccomp'))}",
-        f"Landlock ABI: {protections.get('landlock_abi') or 'no'}",
+        f"Landlock ABI: {protections.get('landlock_abi') or 'no'}{_landlock_scope(protections.get('landlock'))}",
         f"uid: {protections.get('uid')}",
         f"forks: {protections.get('fork_bound')}",
         f"memory: {int(protections.get('limits', {}).get('memory_bytes', 0)) >> 20} MiB",

@@ -293,6 +293,10 @@ class _HardClock:
             raise self.failure
 
 
+_SIGNAL_SCOPE_ONLY = {"signals_scoped": True, "files": "not covered", "tcp": "not covered"}
+"""The default tier's Landlock report (the shape of the isolated tier's `landlock`): the signal scope alone."""
+
+
 class SubprocessSandbox:
     """The stdlib worker as a child process: `python -E -s worker.py MODE FD` in its own session.
 
@@ -443,7 +447,9 @@ class SubprocessSandbox:
             # The default tier's small filter (no memfd/SysV memory, pidfds, F_SETOWN routing, signals to the host).
             "seccomp": "light" if applied.get("seccomp_light_rules") else False,
             "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
-            "landlock_abi": None,
+            "landlock_abi": harden.landlock_abi() if applied.get("signals_scoped") else None,
+            # Linux 6.12+: the worker's Landlock domain scopes its signals to itself, with no file or network rule
+            "landlock": _SIGNAL_SCOPE_ONLY | {"abi": harden.landlock_abi()} if applied.get("signals_scoped") else None,
             "uid": applied.get("uid", os.getuid()),
             "identity": self._identity(),
             "limits": self.limits(),
