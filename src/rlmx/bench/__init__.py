@@ -9,6 +9,7 @@ Sizes are chars4 tokens (ceil(characters / 4)); see rlmx.bench.task.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from pathlib import Path
@@ -47,7 +48,8 @@ def generate(
     whole units the family adds: an oolong/pairs line, ~25 tokens, a docs sentence per document), a pure function
     of its arguments.
 
-    With `cache_dir` the task is read from / written to `cache_dir/<key>.json`. Raises InputError for an unknown
+    With `cache_dir` the task is read from / written to `cache_dir/<key>.json` (atomically: runs and threads may
+    share one folder; an entry that cannot be written is skipped). Raises InputError for an unknown
     family, a size outside MIN_TOKENS..MAX_TOKENS, a negative index or a parameter the family does not take.
     """
     if family not in _GENERATORS:
@@ -80,13 +82,22 @@ def generate(
     if params:  # asked-for parameters are part of the id (defaults are not): "docs-s0-t8192-i0[hops=3]"
         task = dataclasses.replace(task, id=task.id + params_label(params))
     if cache_dir is not None:
-        cache_store(Path(cache_dir), key, task)
+        with contextlib.suppress(OSError):  # a cache that cannot be written (disk full) only costs a regeneration
+            cache_store(Path(cache_dir), key, task)
     return task
+
+
+def distinct_tasks(family: str, params: dict[str, Any]) -> tuple[int, str] | None:
+    """(the number of distinct tasks that indexes 0, 1, ... of `family` give at one length with `params`, why)
+    when the family has a fixed number (pairs' 20 tasks, ...), else None: more indexes would repeat tasks (see
+    rlmx.bench.oolong.distinct_tasks)."""
+    return oolong.distinct_tasks(family, params)
 
 
 __all__ = [
     "FAMILIES",
     "Task",
+    "distinct_tasks",
     "generate",
     "generate_counted",
     "make_suite",

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rlmx.bench.score import gold_date, gold_month_year
+from rlmx.bench.score import gold_date, gold_month_year, normalize_name
 from rlmx.bench.task import Task, task_metadata
 from rlmx.documents.structured import json_lines
 from rlmx.documents.text import read_text
@@ -93,14 +93,32 @@ def _task(data: dict[str, Any], where: str, default_id: str, families: tuple[str
     task_id = data.get("id", default_id)
     if not isinstance(task_id, str) or not task_id:
         raise InputError(f"{where}: id must be a non-empty string")
-    metadata = data.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise InputError(f"{where}: metadata must be an object")
+    metadata = _metadata(data.get("metadata", {}), where)
     answer_text = data.get("answer_text", _render(family, answer))
     if not isinstance(answer_text, str):
         raise InputError(f"{where}: answer_text must be a string")
     common = task_metadata(context, answer, answer_text=answer_text, version=EXTERNAL_VERSION)
     return Task(task_id, family, {}, context, query, answer, answer_format, {**metadata, **common})
+
+
+def _metadata(metadata: Any, where: str) -> dict[str, Any]:
+    """`metadata` when it is an object whose fields the scorers read are of their shape: `names` (the world's other
+    names, which the docs checker refuses in an answer) a list of names, each with a letter or digit. Checked now,
+    so that scoring (after the model was paid) never meets a field it cannot read. Raises InputError naming the
+    field."""
+    if not isinstance(metadata, dict):
+        raise InputError(f"{where}: metadata must be an object")
+    if "names" in metadata:
+        names = metadata["names"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InputError(
+                f'{where}: metadata.names must be a list of names (strings), e.g. ["Ada Lune", "Bo Reyes"], '
+                f"not {json.dumps(names)[:80]}"
+            )
+        empty = next((n for n in names if not normalize_name(n)), None)
+        if empty is not None:
+            raise InputError(f"{where}: metadata.names holds {empty!r}, which has no letter or digit: drop it")
+    return metadata
 
 
 def _answer(family: str, answer_format: str, answer: Any, where: str) -> Any:

@@ -171,6 +171,10 @@ N_DAYS = (dt.date(2024, 12, 31) - EPOCH).days + 1
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTH_NAMES = "January February March April May June July August September October November December".split()
 QUESTIONS_PER_WINDOW = 25
+SEED_VERSION = "2"
+"""The version in the seeds of windows and questions: version 3 only redraws a question that repeats an earlier
+one of its window (version 2 asked a few twice), so it keeps version 2's draws, and every window and every
+question that was already distinct stays as it was."""
 UNITS_MODES = ("tokens", "oolong_llama2_equiv")
 HEADER = (
     "The following lines contain {n} general-knowledge questions, one per line. Each line has a date, a user ID "
@@ -242,7 +246,7 @@ def window(
     if units_mode not in UNITS_MODES:
         raise InputError(f"oolong units_mode must be one of {', '.join(UNITS_MODES)}, not {units_mode!r}")
     n_lines = round(787 * target_tokens / 32768) if units_mode == "oolong_llama2_equiv" else None
-    rng = make_rng("oolong", seed, target_tokens, f"window{number}", "lines")
+    rng = make_rng("oolong", seed, target_tokens, f"window{number}", "lines", SEED_VERSION)
     while True:  # Dirichlet(1) label proportions, redrawn until most/least common labels are clearly apart
         weights = [rng.gammavariate(1.0, 1.0) for _ in LABELS]
         ranked = sorted(w / sum(weights) for w in weights)
@@ -308,10 +312,34 @@ TIMELINE = (
 )
 QUESTION_TYPES = COUNTING + USER + TIMELINE
 """Every OOLONG question family of BENCHMARKS.md 2.2 (counting, user, timeline)."""
-_COUNTING_SLOTS = ("most_label", "least_label", "relative", "count_label") * 2 + ("relative", "count_label")
+_COUNTING_SLOTS = ("most_label", "least_label") + ("relative", "count_label") * 4
+"""Counting 10: the most and the least common label once each (a window has one of each), 4 comparisons of two
+labels and 4 label counts."""
 _USER_SLOTS = ("top_user", "second_user", "user_label", "two_users_label", "subset_count", "user_label", "subset_count")
 _FALLBACK = {**dict.fromkeys(COUNTING, "count_label"), **dict.fromkeys(USER, "subset_count")}
 _FALLBACK.update(dict.fromkeys(TIMELINE, "range_count"))
+_UNASKABLE = {
+    "most_label": "has no most common label ahead of the next by more than 2% of the lines",
+    "least_label": "has no least common label behind the next by more than 2% of the lines",
+    "relative": "has no two labels whose counts differ by more than 2% of the lines",
+    "top_user": "has no single most represented user (two or more tie)",
+    "second_user": "has no single second most represented user (two or more tie)",
+    "user_label": "has, for the labels drawn, no single user with the most instances of the label (ties)",
+    "two_users_label": "has, for the users and labels drawn, no two users with different counts of the label",
+    "top_date": "has no single most frequent date (two or more dates tie)",
+    "second_date": "has no single second most frequent date (two or more dates tie)",
+    "dates_exactly_n": "has no date represented exactly 1, 2 or 3 times",
+    "before_after": "has, for the labels and dates drawn, no label clearly more common on one side of the date",
+    "month_count": "has no month with instances among those drawn",
+    "months_a_over_b": "has, for the labels drawn, no pair ahead in some months but not all",
+    "first_month_a_over_b": "has, for the labels drawn, no pair that first leads after the first month",
+}
+"""Why a window cannot hold a question family (what a refused `question_type` says); the counts always can."""
+_DRAWS = 50
+ONE_PER_WINDOW = ("most_label", "least_label", "top_user", "second_user", "top_date", "second_date")
+"""The families with one question per window (nothing is drawn): asked as `question_type`, a window's first index
+asks it and its other indexes are refused (they would repeat it)."""
+_LAST_RESORT = ("subset_count", "range_count")
 
 
 def _planned(number: int, q: int) -> str:
@@ -512,15 +540,62 @@ def _ask(kind: str, w: Window, s: Stats, rng: random.Random) -> _Q | None:
     return text, top, "numeric", f"Answer: {top}"
 
 
-def _oolong_question(w: Window, s: Stats, rng: random.Random, kind: str) -> tuple[str, Any, str, str, str]:
-    """(question, gold, answer_format, answer_text, question_type): up to 50 draws of `kind`, then its group's
-    always-valid fallback (a count)."""
-    for family in (kind, _FALLBACK[kind]):
-        for _ in range(50):
-            got = _ask(family, w, s, rng)
+_Asked = tuple[str, Any, str, str, str]  # (question, gold, answer_format, answer_text, question_type)
+
+
+def _draw(kind: str, w: Window, s: Stats, rng: random.Random, asked: set[str]) -> tuple[_Q | None, bool]:
+    """(up to _DRAWS draws of `kind` for the first valid question not in `asked`, or None; whether any draw
+    was valid, so that None tells a window that cannot hold the family from one whose questions are all asked)."""
+    valid = False
+    for _ in range(_DRAWS):
+        got = _ask(kind, w, s, rng)
+        if got is not None:
+            valid = True
+            if got[0] not in asked:
+                return got, True
+    return None, valid
+
+
+@lru_cache(maxsize=8)
+def _window_questions(
+    seed: int,
+    target_tokens: int,
+    number: int,
+    users_mode: str,
+    with_labels: bool,
+    units_mode: str,
+    question_type: str | None,
+) -> tuple[_Asked | str, ...]:
+    """The 25 questions of window `number`, each distinct from the window's earlier ones (a question asked twice
+    would count one task twice in the mean). Planned (question_type None): each slot's family, else its group's
+    always-valid count. With `question_type`: that family in every slot, or, for a slot that cannot have one
+    (none valid, or all valid ones asked at lower indexes), why (a str); never another family under its name."""
+    w = window(seed, target_tokens, number, users_mode, with_labels, units_mode)
+    s = _window_stats(seed, target_tokens, number, users_mode, with_labels, units_mode)
+    asked: set[str] = set()
+    out: list[_Asked | str] = []
+    for q in range(QUESTIONS_PER_WINDOW):
+        index = number * QUESTIONS_PER_WINDOW + q
+        rng = make_rng("oolong", seed, target_tokens, index, "question", SEED_VERSION)
+        planned = question_type or _planned(number, q)
+        # planned: the slot's family, else a count (its group's, then the ones with the most distinct questions)
+        kinds = [planned] if question_type else list(dict.fromkeys((planned, _FALLBACK[planned], *_LAST_RESORT)))
+        got: _Q | None = None
+        for kind in kinds:
+            got, valid = _draw(kind, w, s, rng, asked)
             if got is not None:
-                return (*got, family)
-    raise InputError("oolong: could not draw a valid question for this window; try another seed")
+                break
+        if got is None:
+            same = sum(1 for each in out if not isinstance(each, str) and each[4] == planned)
+            out.append(
+                f"has only {same} distinct {planned} questions, all asked at lower indexes"
+                if valid
+                else _UNASKABLE.get(planned, "has no valid question of this family")
+            )
+            continue
+        asked.add(got[0])
+        out.append((*got, kind))
+    return tuple(out)
 
 
 @lru_cache(maxsize=4)
@@ -540,18 +615,30 @@ def generate_oolong(
     question_type: str | None = None,
     units_mode: str = "tokens",
 ) -> Task:
-    """Question index % 25 of window index // 25 (counting 10, user 7, timeline 8), or one of QUESTION_TYPES
-    when `question_type` is given; `units_mode` as `window` takes it. Gold shapes: label / user (str), numeric
-    (int), comparison ("more common than" / "less common than"), date (ISO "YYYY-MM-DD"), month_year ("March
-    2023")."""
+    """Question index % 25 of window index // 25 (counting 10, user 7, timeline 8; a family the window cannot
+    hold is replaced by a count, which metadata["question_type"] says), or, when `question_type` (one of
+    QUESTION_TYPES) is given, a question of that family; no two indexes of a window ask the same question (an
+    ONE_PER_WINDOW family has one question a window: at its first index).
+    `units_mode` as `window` takes it. Gold shapes: label / user (str), numeric (int), comparison ("more common
+    than" / "less common than"), date (ISO "YYYY-MM-DD"), month_year ("March 2023"). Raises InputError when
+    the window has no (further) question of the asked family, saying why."""
     number = index // QUESTIONS_PER_WINDOW
     if question_type is not None and question_type not in QUESTION_TYPES:
         raise InputError(f"oolong question_type must be one of {', '.join(QUESTION_TYPES)}, not {question_type!r}")
     w = window(seed, target_tokens, number, users_mode, with_labels, units_mode)
-    s = _window_stats(seed, target_tokens, number, users_mode, with_labels, units_mode)
-    rng = make_rng("oolong", seed, target_tokens, index, "question")
-    planned = question_type or _planned(number, index % QUESTIONS_PER_WINDOW)
-    text, gold, fmt, answer_text, kind = _oolong_question(w, s, rng, planned)
+    drawn = _window_questions(seed, target_tokens, number, users_mode, with_labels, units_mode, question_type)
+    asked = drawn[index % QUESTIONS_PER_WINDOW]
+    if isinstance(asked, str):
+        first = number * QUESTIONS_PER_WINDOW
+        last = first + QUESTIONS_PER_WINDOW - 1
+        where = f"window {number} (indexes {first}..{last}) of seed {seed} at {target_tokens}"
+        if question_type is None:  # every count asked already: not met in practice, but never a repeat
+            raise InputError(f"oolong index {index}: {where} tokens has no question left that its others do not ask")
+        raise InputError(
+            f"oolong question_type={question_type} cannot be asked at index {index}: {where} tokens {asked}; try "
+            "another seed, length or index, or leave question_type out (the planned mix asks a count there instead)"
+        )
+    text, gold, fmt, answer_text, kind = asked
     params: dict[str, Any] = {"users_mode": users_mode, "with_labels": with_labels}
     if question_type is not None:
         params["question_type"] = question_type
@@ -727,8 +814,25 @@ def _gold_for(seed: int, target_tokens: int, number: int, users_mode: str, task_
 
 
 def pairs_task_no(index: int, users_mode: str) -> int:
-    """Task (index % 20) + 1; in "selective" mode 11 + index % 10 (the sparse "exactly k" tasks only)."""
+    """Task (index % 20) + 1; in "selective" mode 11 + index % 10 (the sparse "exactly k" tasks only). Indexes
+    past the last task would repeat the earlier ones (same task, same window): `generate_pairs` refuses them."""
     return 11 + index % 10 if users_mode == "selective" else index % 20 + 1
+
+
+def distinct_tasks(family: str, params: dict[str, Any]) -> tuple[int, str] | None:
+    """(how many distinct tasks indexes 0, 1, ... of `family` ("oolong" or "pairs") give at one length with
+    `params`, why) when that is a fixed number, else None. pairs: 20 (the paper's tasks 1-20), 10 in users_mode
+    "selective" (tasks 11-20), 1 with `task_no`; oolong with a `question_type` of ONE_PER_WINDOW: 1 in indexes
+    0..24 (a window has one such question)."""
+    if family == "pairs":
+        if params.get("task_no") is not None:
+            return 1, f"task_no={params['task_no']} is one task"
+        if params.get("users_mode") == "selective":
+            return 10, "users_mode=selective has the paper's tasks 11-20 only"
+        return 20, "the paper's tasks 1-20"
+    if family == "oolong" and params.get("question_type") in ONE_PER_WINDOW:
+        return 1, f"question_type={params['question_type']} has one question a window (indexes 0-24)"
+    return None
 
 
 def generate_pairs(
@@ -745,12 +849,19 @@ def generate_pairs(
     target_tokens), from window 0 (the oolong context of indexes 0..24) on, whose gold has min_gold_pairs..
     max_gold_pairs pairs (None: no upper bound). users_mode: "oolong" (U = lines / 4), "capped" (U <= 1,000),
     "auto" (capped above 2^16 tokens) or "selective" (capped, tasks 11-20). Raises InputError when none of the
-    PAIRS_WINDOWS windows fits, saying what to change."""
+    PAIRS_WINDOWS windows fits, saying what to change, and for an index past the distinct tasks (20; 10 in
+    "selective" mode; 1 with `task_no`), which would repeat one."""
     if users_mode == "selective":
         mode = "capped"
     else:
         mode = users_mode
         n_users(10, target_tokens, mode)  # validates the name
+    distinct, why = distinct_tasks("pairs", {"users_mode": users_mode, "task_no": task_no}) or (0, "")
+    if index >= distinct:  # the same task over the same window: a run would count it twice
+        raise InputError(
+            f"pairs index {index} would repeat index {index % distinct}: {distinct} distinct tasks a length ({why}); "
+            f"give an index 0..{distinct - 1}"
+        )
     number_task = task_no if task_no is not None else pairs_task_no(index, users_mode)
     if task_no is not None:
         pairs_question(task_no)  # validates the number

@@ -60,9 +60,9 @@ PRESETS = {
     "figure1": Preset(
         "figure1",
         "Figure 1: S-NIAH (50 tasks), OOLONG (50) and OOLONG-Pairs (20) at 8K to 1M tokens; methods base and rlm. "
-        "Pairs run in users_mode=selective (the sparse tasks 11-20, users capped at 1,000): from 2^16 tokens on the "
-        "other tasks' gold sets exceed 20,000 pairs, and the paper does not say how it handled them; a task no "
-        "window of which fits is recorded as an error",
+        "Pairs run in users_mode=selective (the sparse tasks 11-20, so 10 a length, users capped at 1,000): from "
+        "2^16 tokens on the other tasks' gold sets exceed 20,000 pairs, and the paper does not say how it handled "
+        "them; a task no window of which fits is recorded as an error",
         (
             Series("sniah", FIGURE1_LENGTHS, 50),
             Series("oolong", FIGURE1_LENGTHS, 50),

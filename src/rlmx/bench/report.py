@@ -114,7 +114,7 @@ def table(records: list[dict[str, Any]]) -> str:
         lines.append(f"| {model} | {method} | " + " | ".join(cells) + " |")
     lines += ["", "Score x 100 by context length (tokens); n tasks in brackets:", ""]
     lengths = sorted({r["length"] for r in records})
-    lines.append("| Family | Model | Method | " + " | ".join(_short(n) for n in lengths) + " |")
+    lines.append("| Family | Model | Method | " + " | ".join(_labels(lengths)) + " |")
     lines.append("|---|---|---|" + "---|" * len(lengths))
     cell: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
     for r in records:
@@ -167,12 +167,23 @@ def _cost_table(records: list[dict[str, Any]], families: list[str]) -> list[str]
     return lines
 
 
-def _short(n: int) -> str:
+def _short(n: int, digits: int = 0) -> str:
     """A length labelled as the paper's Figure 1 does (decimal): 8192 -> 8K, 32768 -> 33K, 131072 -> 131K,
-    1048576 -> 1M."""
+    1048576 -> 1M; `digits` more decimals when a neighbour needs them (1536 -> 1.5K)."""
     if n >= 1_000_000:
-        return f"{round(n / 1_000_000, 1):g}M"
-    return f"{round(n / 1000)}K" if n >= 1000 else str(n)
+        return f"{round(n / 1_000_000, 1 + digits):g}M"
+    return f"{round(n / 1000, digits):g}K" if n >= 1000 else str(n)
+
+
+def _labels(lengths: list[int]) -> list[str]:
+    """One label per length, all distinct: Figure 1's short form (`_short`), with as many more decimals as it
+    takes to tell two lengths apart (1k, 1.5k, 2k -> 1K, 1.5K, 2K; 8192 and 8500 -> 8.2K, 8.5K), else the
+    exact token count."""
+    for digits in range(4):
+        labels = [_short(n, digits) for n in lengths]
+        if len(set(labels)) == len(set(lengths)):
+            return labels
+    return [str(n) for n in lengths]
 
 
 def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[Path]:
@@ -201,7 +212,7 @@ def plots(records: list[dict[str, Any]], out: Path, window: int | None) -> list[
                         label=over_label)  # fmt: skip
                 over_label = "_nolegend_"
         lengths = sorted({r["length"] for r in records if _family(r) == family})
-        ax.set_xticks([math.log2(n) for n in lengths], [_short(n) for n in lengths])
+        ax.set_xticks([math.log2(n) for n in lengths], _labels(lengths))
         if window:
             ax.axvline(math.log2(window), color="grey", linestyle="--", label=f"context window ({_short(window)})")
             right = max(math.log2(lengths[-1]), math.log2(window)) + 0.5

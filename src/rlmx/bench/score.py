@@ -9,6 +9,7 @@ multiple-choice accuracy on an explicit answer statement (LongBench-v2's `extrac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -106,37 +107,58 @@ _MONTHS = {
     )
     for m in (name, name[:3], name[:4])
 }
+_SEP = r"[-/.]"
+_YEAR = r"(\d{4}|\d{2})"
 _NUMERIC_DATES = (
-    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),  # MM/DD/YYYY, OOLONG's answer form (DD/MM past 12)
-    (re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"), (1, 2, 3)),  # ISO, and with slashes as dateutil reads it
+    # M/D/Y (OOLONG's MM/DD/YYYY; D/M past 12) with /, - or . and a 4- or 2-digit year: 02/07/2023, 02-07-23
+    (re.compile(rf"(?<![\d.])(\d{{1,2}})({_SEP})(\d{{1,2}})\2{_YEAR}(?![\d])"), (4, 1, 3), True),
+    # Y-M-D with -, / or .: 2023-02-07, 2023/02/07, 2023.02.07
+    (re.compile(rf"(?<![\d.])(\d{{4}})({_SEP})(\d{{1,2}})\2(\d{{1,2}})(?![\d])"), (1, 3, 4), False),
+    # YYYYMMDD: 20230207
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), (1, 2, 3), False),
 )
+"""(pattern, its (year, month, day) groups, whether a month past 12 is read as the day): dateutil swaps them only
+in a month-first date; a year-first one with month 13 is no date to it."""
+_MONTH = r"(?<![A-Za-z])([A-Za-z]{3,9})\.?(?![A-Za-z])"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_GAP = r"(?:,?[\s\-/.]+|,)"
 _WORD_DATES = (
-    (re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE), (3, 1, 2)),
-    (re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?,?\s+(\d{4})", re.IGNORECASE), (3, 2, 1)),
+    (re.compile(rf"{_MONTH}{_GAP}{_DAY}{_GAP}{_YEAR}(?!\d)", re.IGNORECASE), (3, 1, 2)),  # Feb 7, 2023; Feb-07-23
+    (re.compile(rf"(?<!\d){_DAY}{_GAP}(?:of\s+)?{_MONTH}{_GAP}{_YEAR}(?!\d)", re.IGNORECASE), (3, 2, 1)),  # 07-Feb-2023
+    (re.compile(rf"(?<!\d)(\d{{4}}){_GAP}{_MONTH}{_GAP}{_DAY}(?!\d)", re.IGNORECASE), (1, 2, 3)),  # 2023-Feb-07
 )
+_PIVOT = 74
+"""A two-digit year is 20YY below this, else 19YY: what dateutil's parser (which OOLONG's scorer uses) reads in
+2024, fixed so that a score never depends on the day it is computed."""
+
+
+def _year(text: str) -> int:
+    value = int(text)
+    if len(text) > 2:
+        return value
+    return 2000 + value if value < _PIVOT else 1900 + value
 
 
 def parse_date(text: str) -> dt.date | None:
-    """The first date in `text` written as MM/DD/YYYY, YYYY-MM-DD, 'Mar 5, 2023', 'March 05 2023' or
-    '5 March 2023' (the forms dateutil's parser reads in OOLONG's scorer), else None."""
+    """The first date in `text` in a form dateutil's parser (OOLONG's DATE scorer, BENCHMARKS.md 2.2) reads as
+    dateutil reads it: month first, day first only when the first number is past 12 (02/07/2023, 02-07-23 and
+    02.07.2023 are February 7; 13/02/2023 is February 13); year first (2023-02-07, 2023/02/07, 2023.02.07,
+    20230207); a month name or its abbreviation ('Feb 7, 2023', 'February 7th 2023', '7 Feb 2023',
+    '07-Feb-2023', '2023-Feb-07'). A two-digit year is 2000-2073 or 1974-1999. None when there is none."""
     found: list[tuple[int, dt.date]] = []
-    for pattern, (y, m, d) in _NUMERIC_DATES:
+    for pattern, (y, m, d), swaps in _NUMERIC_DATES:
         for match in pattern.finditer(text):
             month, day = int(match[m]), int(match[d])
-            if month > 12 >= day:  # 15/02/2023: no month 15, so day first, as dateutil's parser reads it
+            if swaps and month > 12 >= day:  # 15/02/2023: no month 15, so day first, as dateutil reads it
                 month, day = day, month
-            try:
-                found.append((match.start(), dt.date(int(match[y]), month, day)))
-            except ValueError:
-                continue
+            with contextlib.suppress(ValueError):
+                found.append((match.start(), dt.date(_year(match[y]), month, day)))
     for pattern, (y, m, d) in _WORD_DATES:
         for match in pattern.finditer(text):
             named = _MONTHS.get(match[m].lower())
-            try:
-                if named is not None:
-                    found.append((match.start(), dt.date(int(match[y]), named, int(match[d]))))
-            except ValueError:
-                continue
+            if named is not None:
+                with contextlib.suppress(ValueError):
+                    found.append((match.start(), dt.date(_year(match[y]), named, int(match[d]))))
     return min(found)[1] if found else None
 
 

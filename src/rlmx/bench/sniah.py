@@ -45,7 +45,8 @@ def generate(
     """A haystack of `target_tokens` chars4 tokens (within 1%) with the needle at `depth` percent (default
     DEPTHS[index % 40]). `variant` defaults to round-robin over VARIANTS; `haystack_source` (essay variants
     only) defaults to "essay"; `n_distractors` (0..50) defaults to 0, or to a seeded 3..20 for `distractor`.
-    Answer: the value as a str. Raises InputError for a value outside these choices."""
+    Answer: the value as a str. Raises InputError for a value outside these choices, and when the needles alone
+    are over the size (50 UUID needles are about 4,700 characters, more than a 1k-token task)."""
     variant = variant or VARIANTS[index % len(VARIANTS)]
     if variant not in ALL_VARIANTS:
         raise InputError(f"sniah variant must be one of {', '.join(ALL_VARIANTS)}, not {variant!r}")
@@ -74,8 +75,9 @@ def generate(
     drng = make_rng("sniah", seed, target_tokens, index, "distractors")
     count = n_distractors if n_distractors is not None else (drng.randint(3, 20) if variant == "distractor" else 0)
     others = _distractors(drng, key, value, kind, count)
-    extra_chars = sum(len(n) for n, _ in others)
-    chars = max(0, target_tokens * 4 - len(needle) - extra_chars)
+    chars = target_tokens * 4 - len(needle) - sum(len(n) for n, _ in others)
+    if chars < 0:  # the needles alone are over the size: a task larger than asked, with no haystack, is no S-NIAH
+        raise InputError(_too_many_needles(target_tokens, needle, others))
     hay = sentences(source, chars, make_rng("sniah", seed, target_tokens, index, "hay"))
     ends = list(accumulate(map(len, hay)))
     cut = _nearest(ends, chars * depth / 100)
@@ -159,6 +161,17 @@ def _distractors(rng: Any, key: str, value: str, kind: str, count: int) -> list[
         values.add(val)
         out.append((f"One of the special magic {kind}s for {other} is: {val}. ", rng.uniform(0, 100)))
     return out
+
+
+def _too_many_needles(target_tokens: int, needle: str, others: list[tuple[str, float]]) -> str:
+    """What to change when the needle and `others` (the distractors) take more than target_tokens chars4 tokens."""
+    room = target_tokens * 4 - len(needle)
+    fit = sum(1 for end in accumulate(len(n) for n, _ in others) if end <= room)
+    return (
+        f"sniah: the needle and {len(others)} distractors take {len(needle) + sum(len(n) for n, _ in others):,} "
+        f"characters, more than the {target_tokens * 4:,} of a {target_tokens:,}-token task: give n_distractors "
+        f"<= {fit} at this size, or a larger size"
+    )
 
 
 def _nearest(ends: list[int], goal: float) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rlmx.bench.oolong import distinct_tasks
 from rlmx.bench.task import TOKENIZER, Task, context_chars, params_label
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -110,11 +111,17 @@ def make_suite(
 ) -> list[Task]:
     """Tasks 0..n_per_length-1 of `family` at each length (in order), all with `seed` and `params`. With
     `cache_dir` (chars4 only) tasks are read from / written to the disk cache. Raises InputError as
-    `generate` does, and for n_per_length < 1."""
+    `generate` does, for n_per_length < 1, and for more than the family's distinct tasks (pairs has 20)."""
     from rlmx.bench import generate
 
     if isinstance(n_per_length, bool) or not isinstance(n_per_length, int) or n_per_length < 1:
         raise InputError(f"n_per_length must be an integer >= 1, not {n_per_length!r}")
+    distinct = distinct_tasks(family, params)
+    if distinct is not None and n_per_length > distinct[0]:
+        raise InputError(
+            f"{family} has {distinct[0]} distinct tasks a length ({distinct[1]}): n_per_length={n_per_length} "
+            f"would repeat some of them; give at most {distinct[0]}"
+        )
     if tokenizer_name != TOKENIZER:
         return [
             generate_counted(family, seed=seed, target_tokens=n, index=i, tokenizer_name=tokenizer_name, **params)

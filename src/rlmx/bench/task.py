@@ -10,10 +10,12 @@ For a size in another tokenizer (cl100k, or one registered by the caller) see rl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import random
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from rlmx.events import create_private_file, keep_private, make_private_folders
 from rlmx.sandbox.frames import utf8
 
 GENERATOR_VERSION = "1"
-FAMILY_VERSIONS = {"sniah": "1", "oolong": "2", "pairs": "3", "docs": "3", "codeqa": "2"}
+FAMILY_VERSIONS = {"sniah": "1", "oolong": "3", "pairs": "3", "docs": "3", "codeqa": "2"}
 """Each family's generator version: it seeds the family's randomness and is recorded in every manifest, so a
 change to a generator's output bumps its family's version (and results of earlier runs stop matching)."""
 
@@ -69,9 +71,12 @@ class Task:
         return cls(**data)
 
 
-def make_rng(family: str, seed: int, target_tokens: int, index: int | str, purpose: str) -> random.Random:
-    """Seeded randomness that depends only on its inputs (string seeds are SHA-512 hashed by CPython)."""
-    return random.Random(f"{family}|{family_version(family)}|{seed}|{target_tokens}|{index}|{purpose}")
+def make_rng(
+    family: str, seed: int, target_tokens: int, index: int | str, purpose: str, version: str | None = None
+) -> random.Random:
+    """Seeded randomness that depends only on its inputs (string seeds are SHA-512 hashed by CPython). `version`
+    (default: the family's) is for a generator whose new version keeps an older one's draws."""
+    return random.Random(f"{family}|{version or family_version(family)}|{seed}|{target_tokens}|{index}|{purpose}")
 
 
 def sha256_text(context: str | list[str]) -> str:
@@ -164,10 +169,20 @@ def cache_load(folder: Path, key: str) -> Task | None:
 
 
 def cache_store(folder: Path, key: str, task: Task) -> None:
+    """Write `task` as `folder/<key>.json` (0600), atomically: each writer fills a temporary file of its own in the
+    folder, then renames it over the entry, so two runs (or threads) sharing a cache never trip over each other's
+    file and a reader sees a whole entry or none. Raises OSError (the caller may go on without the cache)."""
     make_private_folders(folder)
-    tmp = folder / f".{key}.tmp"
-    write_private_text(tmp, json.dumps(task.to_dict()))
-    tmp.replace(folder / f"{key}.json")
+    fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)  # 0600, a name no other writer has
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(task.to_dict()))
+        tmp.replace(folder / f"{key}.json")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def write_private_text(path: Path, text: str) -> None:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rlmx.bench import FAMILIES, generate, manifest
+from rlmx.bench import FAMILIES, distinct_tasks, generate, manifest
 from rlmx.bench.external import load_tasks
 from rlmx.bench.methods import method_name
 from rlmx.bench.presets import PRESETS, Preset, Series, plan_size
@@ -268,7 +268,9 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
             "--model NAME --base-url URL, or --model local:/path/model.gguf"
         )
     sub_plan = _sub_plan(args, environ)
-    tasks, params, series = _chosen_tasks(args, families, preset)
+    tasks, params, series, notes = _chosen_tasks(args, families, preset)
+    for capped in notes:
+        err.print(f"note: {escape(capped)}", style="yellow")
     lm, sub, description = build_lms(plan)
     err.print(f"rlmx: model: {escape(description)}")
     if sub_plan is not None:
@@ -342,9 +344,10 @@ def _check_folder(path: Path, flag: str, what: str) -> None:
 
 def _chosen_tasks(
     args: argparse.Namespace, families: list[str], preset: Preset | None
-) -> tuple[list[Task] | None, dict[str, dict[str, Any]], list[Series] | None]:
-    """(file tasks, or None; generator parameters; the generated tasks' series, or None), checked before any model
-    is loaded: a bad size or parameter fails now, as does a generated-task flag given with --tasks."""
+) -> tuple[list[Task] | None, dict[str, dict[str, Any]], list[Series] | None, list[str]]:
+    """(file tasks, or None; generator parameters; the generated tasks' series, or None; notes for the user),
+    checked before any model is loaded: a bad size or parameter fails now, as does a generated-task flag given with
+    --tasks. --n caps a preset's count, and no series asks for more tasks than its family has (a note says so)."""
     if args.tasks is not None:
         flags = [flag for flag, value in (("--lengths", args.lengths), ("--n", args.n), ("--seed", args.seed),
                                           ("--param", args.param)) if value]  # fmt: skip
@@ -355,29 +358,47 @@ def _chosen_tasks(
         tasks = [t for t in load_tasks(args.tasks) if t.family in families]
         if not tasks:
             raise InputError(f"{args.tasks} has no tasks of {', '.join(families)}")
-        return tasks, {}, None
+        return tasks, {}, None, []
     if preset is not None:
         if args.lengths:
             raise InputError(f"--lengths: preset {preset.name} has the paper's lengths (see --help); drop one of them")
         given = family_params(args.param, families)
         series = [
-            Series(s.family, s.lengths, args.n or s.n, {**s.params, **given.get(s.family, {})})
+            Series(s.family, s.lengths, min(args.n or s.n, s.n), {**s.params, **given.get(s.family, {})})
             for s in preset.series
             if s.family in families
-        ]
+        ]  # --n caps the preset's count (README, --help): it never adds tasks the paper does not have
         params = {s.family: s.params for s in series if s.params}
     else:
         given_lengths = _list(args.lengths or DEFAULT_LENGTHS, "lengths")
         lengths = _unique([_tokens_in_range(x, "--lengths") for x in given_lengths], "--lengths")
         params = family_params(args.param, families)
         series = [Series(family, tuple(lengths), args.n or DEFAULT_N) for family in families]
+    series, notes = _distinct_series(series, params)
     for each in series:  # a preset's sizes are known to work: its smallest one checks the parameters
         for length in each.lengths[:1] if preset is not None else each.lengths:
             generate(
                 each.family, seed=args.seed or 0, target_tokens=length, index=0,
                 cache_dir=args.cache_dir or args.out / ".tasks", **params.get(each.family, {}),
             )  # fmt: skip
-    return None, params, series
+    return None, params, series, notes
+
+
+def _distinct_series(series: list[Series], params: dict[str, dict[str, Any]]) -> tuple[list[Series], list[str]]:
+    """`series` with each count capped at its family's distinct tasks (pairs has 20: index 20 would be task 1
+    again, run and averaged twice), and a note for each capped one."""
+    capped: list[Series] = []
+    notes: list[str] = []
+    for each in series:
+        distinct = distinct_tasks(each.family, params.get(each.family, {}))
+        if distinct is not None and each.n > distinct[0]:
+            notes.append(
+                f"{each.family}: {distinct[0]} distinct tasks a length ({distinct[1]}), so {distinct[0]} are run "
+                f"rather than {each.n}: more would repeat them"
+            )
+            each = dataclasses.replace(each, n=distinct[0])
+        capped.append(each)
+    return capped, notes
 
 
 def _summary(records: list[dict[str, Any]], spec: RunSpec) -> str:
