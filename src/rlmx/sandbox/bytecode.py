@@ -21,6 +21,15 @@ BYTECODE_FILENAME_PREFIX = "<rlmx worker>"
 tracebacks it reports, wherever the run dir is. worker.py knows the same prefix."""
 
 
+def user_cache_dir() -> Path:
+    """rlmx's cache folder: `$XDG_CACHE_HOME/rlmx`, else `~/.cache/rlmx`. The one rule for every cache rlmx keeps
+    (this bytecode, the embedded model's Q8_0 copy, the price answers); it lives here, in a module of the standard
+    library only, because the sandbox must not import the LM layer. A relative XDG_CACHE_HOME is ignored, as the XDG
+    Base Directory spec says: it named a folder under wherever rlmx was run from, a new one in each."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "rlmx"
+
+
 def worker_bytecode(python: str, package_dir: Path, names: tuple[str, ...]) -> dict[str, Path] | None:
     """{"worker.py": path of worker.pyc, ...} for `names` in `package_dir`, compiled for this interpreter; None
     when the worker runs under another Python (its bytecode could differ) or the cache cannot be written."""
@@ -35,7 +44,7 @@ def _compiled(package_dir: Path, names: tuple[str, ...]) -> dict[str, Path] | No
     for name in names:
         digest.update(name.encode() + b"\0" + (package_dir / name).read_bytes())
     tag = sys.implementation.cache_tag or "python"
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlmx" / "worker-bytecode"
+    root = user_cache_dir() / "worker-bytecode"
     folder = root / f"{tag}-{digest.hexdigest()[:24]}"
     out = {name: folder / (Path(name).stem + ".pyc") for name in names}
     if all(path.is_file() for path in out.values()):
