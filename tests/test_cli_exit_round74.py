@@ -107,3 +107,22 @@ def test_a_real_interrupt_still_exits_130_with_its_line(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "rlmx: error: interrupted" in err, err
+
+
+def test_a_ctrl_c_while_the_parser_is_built_exits_130_with_its_line(tmp_path: Path) -> None:
+    # building the parser takes a tenth of a second, outside main's handling: a Ctrl-C there was a traceback
+    code = (
+        "import os, signal, sys\nimport rlmx.cli as cli\nreal = cli.build_parser\n"
+        "def interrupted():\n    os.kill(os.getpid(), signal.SIGINT)\n    return real()\n"
+        "cli.build_parser = interrupted\nsys.exit(cli.main())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "ask", "Q?"],
+        capture_output=True,
+        text=True,
+        env=cli_environ(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("rlmx: error: interrupted after ")

@@ -1360,7 +1360,28 @@ def main(argv: list[str] | None = None) -> int:
     inside a running event loop (a notebook cell, whose process must live on) it returns 130 instead. As the
     process's own command (`argv` None, on the main thread), a Ctrl-C once the code is known, while the process
     ends, ends it at once with that code (`_exit_on_ctrl_c`)."""
-    _quiet_start.restore()
+    interrupts = Interrupts(time.monotonic(), may_exit=not _inside_a_running_loop())
+    the_process = argv is None and interrupts.may_exit and threading.current_thread() is threading.main_thread()
+    if the_process:
+        atexit.unregister(_ignore_ctrl_c)
+        atexit.register(_ignore_ctrl_c)  # now: it runs after the exit handlers the command registers (LIFO)
+    try:  # from the first line: building the parser alone takes a tenth of a second, and Ctrl-C came in it
+        _quiet_start.restore()
+        code = _parse_and_run(argv, interrupts)
+        if the_process:
+            _exit_on_ctrl_c(code)
+        return code
+    except KeyboardInterrupt:
+        if not interrupts.may_exit:
+            interrupts.report()
+            return EXIT_INTERRUPTED
+        # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
+        interrupts.exit_now()
+        return EXIT_INTERRUPTED
+
+
+def _parse_and_run(argv: list[str] | None, interrupts: Interrupts) -> int:
+    """Parse `argv` and run its command; returns the exit code (KeyboardInterrupt goes to `main`)."""
     for stream in (sys.stdout, sys.stderr):  # a console that cannot show a character gets it escaped, not a crash
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
@@ -1372,25 +1393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    err = StderrConsole()
-    started = time.monotonic()
-    interrupts = Interrupts(started, may_exit=not _inside_a_running_loop())
-    the_process = argv is None and interrupts.may_exit and threading.current_thread() is threading.main_thread()
-    if the_process:
-        atexit.unregister(_ignore_ctrl_c)
-        atexit.register(_ignore_ctrl_c)  # now: it runs after the exit handlers the command registers (LIFO)
-    try:
-        code = _command(args, err, interrupts)
-        if the_process:
-            _exit_on_ctrl_c(code)
-        return code
-    except KeyboardInterrupt:
-        if not interrupts.may_exit:
-            interrupts.report()
-            return EXIT_INTERRUPTED
-        # A local model's thread may still be inside llama.cpp (loading, converting): do not wait for it.
-        interrupts.exit_now()
-        return EXIT_INTERRUPTED
+    return _command(args, StderrConsole(), interrupts)
 
 
 def _exit_on_ctrl_c(code: int) -> None:
