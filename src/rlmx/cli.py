@@ -70,7 +70,7 @@ from rlmx.progress import (
 from rlmx.result import Result
 from rlmx.sandbox import LAUNCHERS
 from rlmx.sandbox.frames import RESERVED_NAMES
-from rlmx.schema import OutputSchema
+from rlmx.schema import OutputSchema, SchemaMismatch
 
 if TYPE_CHECKING:
     from rlmx.blocking import LoopFactory
@@ -249,8 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-schema",
         metavar="FILE.json",
         type=_json_file_path,
-        help="a JSON Schema the answer must match (the answer is printed as JSON); needs a model that writes "
-        "its own code (not the guided root)",
+        help="a JSON Schema the answer must match (the answer is printed as JSON; a run stopped early prints its "
+        "best answer only if it matches); needs a model that writes its own code (not the guided root)",
     )
     _add_trace_dir_argument(output)
     output.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still shown)")
@@ -1021,7 +1021,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     finally:
         if progress is not None:
             progress.close()
-    code = _report(args, result, root_lm, err)
+    code = _report(args, result, root_lm, err, schema)
     if local is not None:
         local.close()  # now, not while the interpreter tears down (that took a second longer)
     return code
@@ -1124,14 +1124,19 @@ class _LMFailed(Exception):
     pass
 
 
-def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console) -> int:
+def _report(
+    args: argparse.Namespace, result: Result, root_lm: LM, err: Console, schema: dict[str, Any] | None = None
+) -> int:
     code = _EXIT_FOR_STATUS[result.status]
     lm_failure = result.error if isinstance(result.error, LMError) else None
     if result.status == "error" and lm_failure is not None:
         code = EXIT_LM
+    unmatched = schema is not None and not args.json and _misses(schema, result)
     try:
         if args.json:
             write_output_json(result.to_dict())
+        elif unmatched:  # stdout holds only JSON the schema accepts: a `| jq .field` reads nothing, not a wrong value
+            pass
         elif code != EXIT_LM and (result.answer or result.status == "finished"):
             # not when the LM failed (no answer came from a model), nor an empty line for a budget stop with no
             # answer; to a terminal, control characters in it are shown as escapes (a model's OSC 52 must not set
@@ -1150,8 +1155,28 @@ def _report(args: argparse.Namespace, result: Result, root_lm: LM, err: Console)
         _error(err, f"the run failed: {result.stop_reason}")
     elif code == EXIT_BUDGET:
         best = "the answer is the best one so far" if result.answer else "no answer was found before it ran out"
-        _say(err, f"rlmx: budget exhausted: {result.stop_reason}; {best}", "yellow")
+        said = [f"rlmx: budget exhausted: {result.stop_reason}", *([] if unmatched else [best])]
+        _say(err, "; ".join(said), "yellow")
+    if unmatched:
+        _say(
+            err,
+            "rlmx: the best answer so far does not match --output-schema, so none is printed; the run's trace holds "
+            "it (rlmx ask --json shows it as `answer`, with `value` null)",
+            "yellow",
+        )
     return _trace_line(args, result, err, code)
+
+
+def _misses(schema: dict[str, Any], result: Result) -> bool:
+    """Whether a typed run's answer text is one the schema refuses: a finished run's never is (it was checked); a
+    run a budget or an error stopped keeps its best answer as it was, checked only for `value`."""
+    if result.status == "finished" or not result.answer or result.value is not None:
+        return False
+    try:
+        OutputSchema(schema).validate(result.answer)
+    except SchemaMismatch:
+        return True
+    return False
 
 
 def _trace_line(args: argparse.Namespace, result: Result, err: Console, code: int) -> int:
