@@ -468,6 +468,8 @@ def context_arguments(
 
 
 _STDIN_CHUNK = 1 << 20
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+"""UTF-16 (either order) and UTF-32 byte order marks: text of CJK characters in UTF-16 holds no NUL byte."""
 
 
 def _read_stdin(max_bytes: int) -> str:
@@ -483,7 +485,7 @@ def _read_stdin(max_bytes: int) -> str:
     held, cap = 0, max_bytes
     try:
         while chunk := sys.stdin.buffer.read(_STDIN_CHUNK):
-            if not chunks and b"\0" in chunk[:4096]:
+            if not chunks and (chunk.startswith(_WIDE_BOMS) or b"\0" in chunk):
                 cap = 4 * max_bytes
             chunks.append(chunk)
             held += len(chunk)
@@ -1247,7 +1249,9 @@ def _print_stderr(text: str) -> None:
 
 
 def _error(err: Console, message: str) -> None:
-    _say(err, f"rlmx: error: {message}", "bold red")
+    """One error line: a line break or control character in what it quotes (a file name, a server's reply) is
+    written as its escape (`prompt_text`, the rule for file names in prompts), so it cannot start a line of its own."""
+    _say(err, f"rlmx: error: {prompt_text(message)}", "bold red")
 
 
 def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:

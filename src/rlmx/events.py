@@ -185,6 +185,10 @@ class EventSpec:
     fields: tuple[FieldSpec, ...] = ()
 
 
+_CONTEXT_SUMMARIES = (
+    "each context's summary: name, kind, type, chars, bytes, skipped_files (each a file and why it was skipped: "
+    "content, as a reason may quote the file, e.g. a key given twice; `--redact` replaces each entry)"
+)
 _CELL_TURN = (
     "the numbered turn (`iteration`) whose reply wrote it; a cell of the last-turn request or the forced extraction "
     "(no `iteration` of their own) carries the turn count reached before them"
@@ -243,7 +247,7 @@ EVENTS: dict[str, EventSpec] = {
             "the completion starts (emitted once, by the root)",
             (
                 _f("query", "string", "the question (clipped)", content=True),
-                _f("contexts", "array", "each context's summary: name, kind, type, chars, bytes, skipped_files"),
+                _f("contexts", "array", _CONTEXT_SUMMARIES),
                 _f("root_model", "string", "the model that writes the root's code"),
                 _f("sub_model", "string", "the model that answers llm_query"),
                 _f("max_depth", "integer", "recursion depth limit"),
@@ -520,11 +524,20 @@ def _has_type(value: Any, type_name: str) -> bool:
 def redact_event(record: Mapping[str, Any]) -> dict[str, Any]:
     """The record with every content field replaced by {"redacted": chars, "sha256": ...}: its shape, sizes,
     timings, tokens and statuses stay; its text goes. Unknown event types are redacted whole except the common
-    fields."""
+    fields. In the context summaries, each skipped file's reason goes too (`_CONTEXT_SUMMARIES`)."""
     spec = EVENTS.get(str(record.get("type")))
     common = {f.name for f in COMMON_FIELDS}
     content = {f.name for f in spec.fields if f.content} if spec is not None else set(record) - common
-    return {name: _redacted(value) if name in content else value for name, value in record.items()}
+    redacted = {name: _redacted(value) if name in content else value for name, value in record.items()}
+    if spec is not None and isinstance(redacted.get("contexts"), list):
+        redacted["contexts"] = [_without_skip_reasons(summary) for summary in redacted["contexts"]]
+    return redacted
+
+
+def _without_skip_reasons(summary: Any) -> Any:
+    if not isinstance(summary, dict) or not isinstance(summary.get("skipped_files"), list):
+        return summary
+    return {**summary, "skipped_files": [_redacted(entry) for entry in summary["skipped_files"]]}
 
 
 def _redacted(value: Any) -> Any:

@@ -54,6 +54,14 @@ def format_usd(amount: float) -> str:
     return f"${exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}"
 
 
+def clock(seconds: float) -> str:
+    """`seconds` as the progress clock shows them, minutes:seconds to a tenth ("1:05.3"): rounded once, then split
+    (119.96 s read "1:60.0")."""
+    tenths = round(max(seconds, 0.0) * 10)
+    minutes, tenths = divmod(tenths, 600)
+    return f"{minutes}:{tenths // 10:02d}.{tenths % 10}"
+
+
 def terminal_safe(text: str) -> str:
     """`text` with terminal control characters (C0 and C1 controls and DEL, except newline and tab) shown as
     `\\x1b`-style escapes, so text that came from a prompt, a question or a model cannot move the cursor, clear
@@ -213,9 +221,8 @@ class Progress:
 
     def line(self, event: Event, text: str, style: str = "", *, indent: int | None = None) -> None:
         elapsed = event.ts - (self.started or event.ts)
-        minutes, seconds = divmod(elapsed, 60)
         line = Text()
-        line.append(f"[{int(minutes)}:{seconds:04.1f}] ", style="dim")
+        line.append(f"[{clock(elapsed)}] ", style="dim")
         line.append("  " * (event.depth if indent is None else indent) + terminal_safe(text), style=style)
         self.console.print(line, soft_wrap=True, highlight=False)
 
@@ -473,13 +480,12 @@ class LiveTree(Progress):
 
     def _render(self) -> RenderableType:
         elapsed = time.monotonic() - self._clock_started
-        minutes, seconds = divmod(elapsed, 60)
         head = Table.grid(padding=(0, 1))
         head.add_row(
             self._spinner,
             Text.assemble(
                 ("rlmx ", "bold"),
-                (f"{int(minutes)}:{seconds:04.1f}", "bold cyan"),
+                (clock(elapsed), "bold cyan"),
                 f" · {self.tokens()} · ",
                 (f"sub-calls {self.subcalls:,}", ""),
                 (f" ({self.in_flight:,} in flight)" if self.in_flight else "", "bold"),

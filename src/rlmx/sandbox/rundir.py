@@ -55,9 +55,12 @@ def create(uid: int | None = None) -> Path:
     with contextlib.suppress(OSError):
         sweep_stale(root or tempfile.gettempdir())
     path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
-    owner = path / OWNER
-    owner.write_text(f"{os.getpid()} {_start_time(os.getpid())}" + (f" {uid}" if uid is not None else "") + "\n")
-    owner.chmod(0o600)
+    # Written whole under another name, then renamed: a host killed meanwhile leaves no empty owner file
+    fields = f"{os.getpid()} {_start_time(os.getpid())}" + (f" {uid}" if uid is not None else "") + "\n"
+    writing = path / f".{OWNER}.new"
+    writing.write_text(fields)
+    writing.chmod(0o600)
+    os.replace(writing, path / OWNER)
     return path
 
 
@@ -120,10 +123,9 @@ def sweep_stale(root: str) -> list[str]:
 
 
 def _orphaned(entry: os.DirEntry[str]) -> bool:
-    """A run directory without an owner file that nothing has changed for ORPHAN_SECONDS."""
+    """A run directory without a readable owner (none, empty or malformed: a host killed while it wrote one under
+    an older rlmx) that nothing has changed for ORPHAN_SECONDS."""
     try:
-        if (Path(entry.path) / OWNER).exists():
-            return False  # unreadable or malformed: not judged
         return time.time() - entry.stat(follow_symlinks=False).st_mtime > ORPHAN_SECONDS
     except OSError:
         return False

@@ -2771,9 +2771,16 @@ def _json_key(key: Any) -> str | None:
         return {None: "null", True: "true", False: "false"}[key]
     if isinstance(key, int):
         return int.__repr__(key)
-    if isinstance(key, float):
+    if isinstance(key, float):  # json.dumps writes nan and the infinities as JavaScript does
+        if key != key:
+            return "NaN"
+        if key in (_INFINITY, -_INFINITY):
+            return "Infinity" if key > 0 else "-Infinity"
         return float.__repr__(key)
     return None
+
+
+_INFINITY = float("inf")
 
 
 def json_problem(value: Any) -> str | None:
