@@ -103,3 +103,17 @@ def test_redaction_removes_a_skipped_files_reason_and_keeps_the_summary() -> Non
 )
 def test_the_progress_clock_rounds_once_then_splits(seconds: float, shown: str) -> None:
     assert clock(seconds) == shown
+
+
+async def test_a_tool_argument_json_cannot_hold_names_the_tool_call_not_an_internal_query() -> None:
+    code = "try:\n    echo({1, 2})\nexcept Exception as e:\n    FINAL(str(e))"
+    result = await RLM(ScriptedLM([repl(code)]), sandbox="subprocess", tools=[echo]).acompletion("q", context="c")
+    assert result.answer.startswith("this tool call's arguments cannot be sent"), result.answer
+    assert "tool_query" not in result.answer
+
+
+@pytest.mark.parametrize("price", ["m=inf,1", "m=nan,1", "m=1,-2"])
+def test_a_price_that_is_no_finite_amount_is_refused_saying_so(tmp_path: Path, price: str) -> None:
+    flags = ("--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--price", price)
+    done = run_cli("ask", "q", *flags, tmp_path=tmp_path)
+    assert done.returncode == 2 and "prices must be finite numbers, 0 or more" in done.stderr, done.stderr

@@ -123,7 +123,9 @@ def _price(text: str) -> tuple[str, tuple[float, float]]:
             f"expected MODEL=INPUT,OUTPUT in USD per million tokens (e.g. my-model=0.25,2.0), got {text!r}"
         ) from None
     if not all(0 <= p < float("inf") for p in price):
-        raise argparse.ArgumentTypeError(f"prices must be 0 or more, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"prices must be finite numbers, 0 or more (USD per million tokens), got {text!r}"
+        )
     return model, price
 
 

@@ -1913,14 +1913,15 @@ def _release_alarms() -> None:
 def unsendable(kind: str, problem: str) -> Exception:
     """The error a sub-call whose request cannot be sent raises in the cell (`problem`: what the frame codec said):
     RecursionError when the stack ran out while encoding it (the call is nested too deep), else ValueError."""
+    what = "this tool call's arguments" if kind == "tool" else f"this {kind}_query request"
     if "RecursionError" in problem:
         return RecursionError(
-            f"this {kind}_query request cannot be encoded here: too little of the stack is left (the call is nested "
+            f"{what} cannot be encoded here: too little of the stack is left (the call is nested "
             "too deep, or the value is); call it from shallower code, or send a flatter value"
         )
     json_only = "pass JSON values only (str, int, float, bool, None, list, dict)"
     fix = json_only if "JSON" in problem else "send less per call"
-    return ValueError(f"this {kind}_query request cannot be sent ({problem}); {fix}")
+    return ValueError(f"{what} cannot be sent ({problem}); {fix}")
 
 
 class _Answer(dict):  # type: ignore[type-arg]  # no `typing` at run time in the worker
