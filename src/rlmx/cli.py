@@ -1020,6 +1020,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, listener, err)
     try:
         result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
+        interrupts.hold_ctrl_c_to_the_end()
     except LMError as exc:
         raise _LMFailed(_lm_failure_message(exc, root_lm)) from exc
     finally:
@@ -1308,6 +1309,10 @@ class Interrupts:
         """The interrupted run's id, once it has started: `rlmx view RUN_ID` shows its trace."""
         self.trace_dir: Path | None = None
         """Its --trace-dir, when one was given (`rlmx view` looks in the default folder otherwise)."""
+        self.own_process = False
+        """Whether this is the process's own command (`main()` with no argv, main thread), set by `main()`."""
+        self.late_ctrl_c = False
+        """A Ctrl-C came after the command's run had ended (`hold_ctrl_c_to_the_end`)."""
 
     def install(self) -> None:
         """Handle Ctrl-C during each later `run()` (on the main thread only). Each run puts back the handler it
@@ -1377,6 +1382,18 @@ class Interrupts:
             if armed:  # None: a handler not set from Python, which cannot be put back; Python's own then
                 signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
+    def hold_ctrl_c_to_the_end(self) -> None:
+        """The command's run has ended (its result is being written): a Ctrl-C from now on is noted, not raised,
+        and `main()` ends the process with the command's own code once the answer and trace line are written
+        whole. A KeyboardInterrupt here cut the report short and exited 130 for a finished run."""
+        if not (self.own_process and self._armed):
+            return
+
+        def note(signum: int, frame: FrameType | None) -> None:
+            self.late_ctrl_c = True
+
+        signal.signal(signal.SIGINT, note)
+
 
 def _inside_a_running_loop() -> bool:
     try:
@@ -1393,6 +1410,7 @@ def main(argv: list[str] | None = None) -> int:
     ends, ends it at once with that code (`_exit_on_ctrl_c`)."""
     interrupts = Interrupts(time.monotonic(), may_exit=not _inside_a_running_loop())
     the_process = argv is None and interrupts.may_exit and threading.current_thread() is threading.main_thread()
+    interrupts.own_process = the_process
     if the_process:
         atexit.unregister(_ignore_ctrl_c)
         atexit.register(_ignore_ctrl_c)  # now: it runs after the exit handlers the command registers (LIFO)
@@ -1400,7 +1418,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_start.restore()
         code = _parse_and_run(argv, interrupts)
         if the_process:
-            _exit_on_ctrl_c(code)
+            _exit_on_ctrl_c(code, already=interrupts.late_ctrl_c)
         return code
     except KeyboardInterrupt:
         if not interrupts.may_exit:
@@ -1427,19 +1445,21 @@ def _parse_and_run(argv: list[str] | None, interrupts: Interrupts) -> int:
     return _command(args, StderrConsole(), interrupts)
 
 
-def _exit_on_ctrl_c(code: int) -> None:
+def _exit_on_ctrl_c(code: int, *, already: bool = False) -> None:
     """From now to the process's end, a Ctrl-C ends it at once with `code`: the command is done (its answer and
     trace line are written), so there is nothing left to interrupt, and a script sees the command's own code.
     Python's handler, put back, raised KeyboardInterrupt past `main()`, or the signal killed the process while
     Python tore down (returncode -2, no message): a finished run looked interrupted."""
 
-    def done(signum: int, frame: FrameType | None) -> None:
+    def done(signum: int = signal.SIGINT, frame: FrameType | None = None) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, RuntimeError):
                 stream.flush()
         os._exit(code)
 
     signal.signal(signal.SIGINT, done)
+    if already:  # one came while the finished run's report was written (`hold_ctrl_c_to_the_end`)
+        done()
 
 
 def _ignore_ctrl_c() -> None:

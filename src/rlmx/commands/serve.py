@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from rich.console import Console
 from rich.text import Text
 
+from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.blocking import answers_ctrl_c
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import positive_int as _positive_int
@@ -152,15 +153,17 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
     """The ServerOptions the flags ask for; InputError (exit 2) for a key variable that is unset or empty."""
     from rlmx.server.app import ServerOptions
 
-    key = args.server_api_key
+    key, source = args.server_api_key, "--server-api-key (alias --api-key)"
     if key is None and args.server_api_key_env is None:
-        key = environ.get("RLMX_SERVER_API_KEY") or None
+        key, source = environ.get("RLMX_SERVER_API_KEY") or None, "RLMX_SERVER_API_KEY"
     if args.server_api_key_env is not None:
-        key = environ.get(args.server_api_key_env, "").strip()
-        if not key:
+        key, source = environ.get(args.server_api_key_env, ""), f"{args.server_api_key_env} (--server-api-key-env)"
+        if not trimmed_key(key):
             raise InputError(f"--server-api-key-env {args.server_api_key_env}: that env var is unset or empty")
-    if key is not None and not key.strip():
-        raise InputError("--server-api-key (alias --api-key) is empty: give the key clients must send to this server")
+    if key is not None:  # checked as the model keys are, named by where it came from (not the option's field)
+        if not trimmed_key(key):
+            raise InputError(f"{source} is empty: give the key clients must send to this server")
+        key = checked_key(key, f"the server key in {source}")
     return ServerOptions(
         max_concurrent_runs=args.max_concurrent_runs,
         max_queued=args.max_queued,

