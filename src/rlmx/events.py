@@ -20,6 +20,7 @@ for a trace that can be shared without its text.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -651,14 +652,32 @@ class Fanout:
         for index, subscriber in enumerate(self.subscribers):
             try:
                 subscriber(event)
+            except asyncio.CancelledError as exc:
+                if _being_cancelled():  # the run's own cancellation, met inside the callback (a nested call)
+                    raise
+                self._failed(index, subscriber, exc, event)  # raised by the callback itself: its bug, like any
             except Exception as exc:  # a callback's bug must not end the run, nor go unsaid (it did)
-                self.errors.append(f"{type(exc).__name__}: {exc}")
-                if index not in self._reported:
-                    self._reported.add(index)
-                    _warn_of_failing_subscriber(subscriber, exc, event)
+                self._failed(index, subscriber, exc, event)
+
+    def _failed(self, index: int, subscriber: Emit, exc: BaseException, event: Event) -> None:
+        self.errors.append(f"{type(exc).__name__}: {exc}")
+        if index not in self._reported:
+            self._reported.add(index)
+            _warn_of_failing_subscriber(subscriber, exc, event)
 
 
-def _warn_of_failing_subscriber(subscriber: Emit, exc: Exception, event: Event) -> None:
+def _being_cancelled() -> bool:
+    """Whether the task running now (if any) has a cancellation pending: a CancelledError a callback let through
+    is then the task's own, never a callback's bug. A CancelledError a sync callback raised of itself, at a sub-call
+    event, ended the task that serves the worker's call: the worker waited for a reply until its hard time limit."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False
+    return task is not None and task.cancelling() > 0
+
+
+def _warn_of_failing_subscriber(subscriber: Emit, exc: BaseException, event: Event) -> None:
     """A RuntimeWarning (on stderr by default) naming the callback, its error and where; the run id makes each
     run's warning its own, so Python's once-per-message filter still shows the next run's."""
     name = getattr(subscriber, "__qualname__", None) or type(subscriber).__qualname__
