@@ -251,6 +251,17 @@ class Engine:
                 seconds=round(time.monotonic() - started, 4),
             )
             raise
+        except asyncio.CancelledError:  # the run was stopped (Ctrl-C, a client gone, a task cancelled): it ends here
+            self.emit(
+                "node_end",
+                status="cancelled",
+                stop_reason="cancelled: the run was stopped before this node ended",
+                iterations=self.iterations,
+                answer="",
+                source="none",
+                seconds=round(time.monotonic() - started, 4),
+            )
+            raise
         self.emit(
             "node_end",
             status=result.status,

@@ -456,7 +456,7 @@ EVENTS: dict[str, EventSpec] = {
             "node_end",
             "an RLM node ended",
             (
-                _f("status", "string", '"finished", "budget_exhausted" or "error"'),
+                _f("status", "string", '"finished", "budget_exhausted", "error" or "cancelled" (the run was stopped)'),
                 _f("stop_reason", "string", STOP_REASON, content=True),
                 _f("iterations", "integer", "turns used"),
                 _f("answer", "string", "the node's answer (clipped)", content=True),
