@@ -68,17 +68,7 @@ def remove(run: Path) -> None:
     """Remove run directory `run`, its owner file last: a removal cut short (the host killed meanwhile) or one that
     failed in part (a worker still writing in it) leaves a directory `sweep_stale` judges and removes later, never
     one without an owner, which it would keep for good."""
-    try:
-        with os.scandir(run) as scan:
-            entries = [entry for entry in scan if entry.name != OWNER]
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+    _remove_entries(run, keep=OWNER)
     with contextlib.suppress(OSError):
         if set(os.listdir(run)) <= {OWNER}:
             with contextlib.suppress(FileNotFoundError):
@@ -203,13 +193,22 @@ def unlinked_bytes(root: int) -> int:
 def empty(folders: list[Path]) -> None:
     """Delete what is inside `folders`, keeping the folders themselves."""
     for folder in folders:
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+        _remove_entries(folder)
+
+
+def _remove_entries(folder: Path, keep: str | None = None) -> None:
+    """Delete each entry of `folder` but the one named `keep` (a link as a link, never what it points to)."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = [entry for entry in scan if entry.name != keep]
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def remove_owned(uid: int) -> None:
