@@ -1,6 +1,7 @@
-"""Every node of a cancelled run ends in the events with status "cancelled" (audit 76 stream v01): a task
-cancelled (task.cancel, wait_for, a stream closed early) left the root and a child RLM at node_start, so the viewer
-showed the stopped run as still running ("no end"). Open cells and sub-calls are not closed yet (left, noted)."""
+"""Every node, cell and sub-call of a cancelled run ends in the events (audit 76 stream v01): a task cancelled
+(task.cancel, wait_for, a stream closed early) left the root and a child RLM at node_start, their cells at
+cell_start and the child's sub-call at subcall_start, so the viewer showed the stopped run as still running ("no
+end"). Nodes and cells end with status "cancelled", the sub-call with ok false."""
 
 from __future__ import annotations
 
@@ -28,3 +29,9 @@ async def test_a_cancelled_run_ends_each_of_its_nodes_as_cancelled() -> None:
     assert {data["status"] for data in ends.values()} == {"cancelled"}
     assert all(data["stop_reason"].startswith("cancelled") for data in ends.values())
     assert events[-1].type == "run_end" and events[-1].data["status"] == "cancelled"
+    types = [e.type for e in events]
+    assert types.count("cell_start") == types.count("cell") == 2
+    assert {e.data["status"] for e in events if e.type == "cell"} == {"cancelled"}
+    assert types.count("subcall_start") == types.count("subcall_end") == 1
+    (sub_end,) = (e for e in events if e.type == "subcall_end")
+    assert sub_end.data["ok"] is False and sub_end.data["text"].startswith("cancelled")

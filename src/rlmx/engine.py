@@ -666,7 +666,22 @@ class Engine:
         cell_id = f"{self.node_id}/c{self._cells}"
         if shown:
             self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
-        result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=self._cell_time())
+        started = time.monotonic()
+        try:
+            result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=self._cell_time())
+        except asyncio.CancelledError:  # the run was stopped mid-cell: the cell that started ends in the events too
+            if shown:
+                self.emit(
+                    "cell",
+                    cell_id=cell_id,
+                    turn=self.iterations,
+                    status="cancelled",
+                    output="",
+                    truncated_chars=0,
+                    finished=False,
+                    seconds=round(time.monotonic() - started, 4),
+                )
+            raise
         if result.answer.get("valid"):
             self.answer_buffer = result.answer.get("content")
         if result.status == "restarted" and self._setup_source():
@@ -1043,6 +1058,16 @@ class Engine:
             result = SubCallResult(False, error=str(exc))
         except Exception as exc:  # a broken LM client fails its item, not the run
             result = SubCallResult(False, error=f"sub-call failed: {type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:  # the run was stopped mid-call: the sub-call that started ends in the events
+            self.emit(
+                "subcall_end",
+                subcall_id=subcall_id,
+                kind=kind,
+                ok=False,
+                text="cancelled: the run was stopped before this sub-call ended",
+                seconds=round(time.monotonic() - started, 4),
+            )
+            raise
         self._subcalls_ok += result.ok
         self.emit(
             "subcall_end",

@@ -352,7 +352,12 @@ EVENTS: dict[str, EventSpec] = {
             (
                 _f("cell_id", "string", "as in cell_start"),
                 _f("turn", "integer", _CELL_TURN),
-                _f("status", "string", '"ok", "error" (an exception), "timeout" (soft), "restarted" (hard kill)'),
+                _f(
+                    "status",
+                    "string",
+                    '"ok", "error" (an exception), "timeout" (soft), "restarted" (hard kill), "cancelled" (the run '
+                    "was stopped)",
+                ),
                 _f("output", "string", "what the model reads back: stdout, stderr, error (cut)", content=True),
                 _f("truncated_chars", "integer", "characters cut from stdout and stderr"),
                 _f("finished", "boolean", "the cell finished the node (FINAL, SUBMIT, answer ready)"),

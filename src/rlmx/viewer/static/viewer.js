@@ -109,6 +109,7 @@ function badge(kind, text, title) {
 const STATUS_BADGE = {
   finished: ["ok", "finished"], budget_exhausted: ["budget", "budget exhausted"], error: ["error", "error"],
   ok: ["ok", "ok"], timeout: ["timeout", "timeout"], restarted: ["error", "restarted"], running: ["running", "running"],
+  cancelled: ["muted", "cancelled"],
 };
 function statusBadge(status) {
   const [kind, text] = STATUS_BADGE[status] || ["muted", status || "unknown"];
