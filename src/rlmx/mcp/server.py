@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, cast
 
 try:
     import anyio
@@ -330,26 +330,37 @@ LONE_SURROGATE_IDS = LoneSurrogateIds()
 POST)."""
 
 
-class _IdsRestored:
-    """The transport's write stream, sending each reply to a stand-in id with the client's own id
-    (`LoneSurrogateIds.restored`)."""
+class _WriteStreamOver:
+    """A transport's write stream passed through: a subclass changes `send` alone (closing and the context manager
+    are the wrapped stream's)."""
 
-    def __init__(self, stream: WriteStream[SessionMessage], ids: LoneSurrogateIds) -> None:
+    def __init__(self, stream: WriteStream[SessionMessage]) -> None:
         self._stream = stream
-        self._ids = ids
 
     async def send(self, item: SessionMessage, /) -> None:
-        await self._stream.send(self._ids.restored(item))
+        await self._stream.send(item)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
-    async def __aenter__(self) -> _IdsRestored:
+    async def __aenter__(self) -> Self:
         await self._stream.__aenter__()
         return self
 
     async def __aexit__(self, *exc: Any) -> bool | None:
         return await self._stream.__aexit__(*exc)
+
+
+class _IdsRestored(_WriteStreamOver):
+    """The transport's write stream, sending each reply to a stand-in id with the client's own id
+    (`LoneSurrogateIds.restored`)."""
+
+    def __init__(self, stream: WriteStream[SessionMessage], ids: LoneSurrogateIds) -> None:
+        super().__init__(stream)
+        self._ids = ids
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._stream.send(self._ids.restored(item))
 
 
 def roots_answer_as_uris(line: bytes) -> bytes:
@@ -984,11 +995,11 @@ def _id_in_flight(request_id: RequestId, stand_ins: LoneSurrogateIds) -> JSONRPC
     return _error_reply(request_id, INVALID_REQUEST, encodable(ID_IN_FLIGHT.format(given)))
 
 
-class _Settling:
+class _Settling(_WriteStreamOver):
     """The stdio transport's write stream, settling each request in flight (`_InFlightIds`) as its reply goes out."""
 
     def __init__(self, stream: WriteStream[SessionMessage], in_flight: _InFlightIds) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._in_flight = in_flight
 
     async def send(self, item: SessionMessage, /) -> None:
@@ -996,16 +1007,6 @@ class _Settling:
         if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
             self._in_flight.settle(message.id)
         await self._stream.send(item)
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    async def __aenter__(self) -> _Settling:
-        await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        return await self._stream.__aexit__(*exc)
 
 
 def _settled_unanswered(item: SessionMessage, settle: Callable[[], None]) -> SessionMessage:
