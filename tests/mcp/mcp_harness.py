@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -99,3 +103,37 @@ def _cmdline(pid: int) -> bytes:
             return cmdline.read()
     except (FileNotFoundError, ProcessLookupError):
         return b""
+
+
+class RawClient:
+    """Writes raw lines to an `rlmx mcp` server's stdin; a thread collects the JSON lines of its stdout."""
+
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
+        self.server = server
+        self.received: queue.Queue[Any] = queue.Queue()
+        self.collecting = threading.Thread(target=self._collect, daemon=True)
+        self.collecting.start()
+
+    def _collect(self) -> None:
+        assert self.server.stdout is not None
+        for line in self.server.stdout:
+            self.received.put(json.loads(line))
+
+    def send(self, message: Any) -> None:
+        assert self.server.stdin is not None
+        self.server.stdin.write((message if isinstance(message, bytes) else json.dumps(message).encode()) + b"\n")
+        self.server.stdin.flush()
+
+    def until(self, request_id: int, timeout: float = 60) -> list[Any]:
+        """Every message received up to (and with) the reply to `request_id`."""
+        seen: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while not (seen and isinstance(seen[-1], dict) and seen[-1].get("id") == request_id):
+            seen.append(self.received.get(timeout=max(deadline - time.monotonic(), 0.01)))
+        return seen
+
+    def initialize(self) -> None:
+        hello = {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        self.until(0)
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import MAIN, alive, descendants, repl, script
+from mcp_harness import MAIN, RawClient, alive, descendants, repl, script
 
 from rlmx.mcp.server import lines_of, replace_lone_surrogates
 
@@ -87,40 +85,6 @@ async def test_streamable_http_bodies_get_the_same_replacement_read_whole() -> N
     await LoneSurrogatesReplaced(app)({"type": "http", "method": "POST"}, receive, None)
     assert seen == [b'{"q": "half \\ufffd", "ok": "\\\\ud83d"}']
     assert json.loads(seen[0]) == {"q": "half \ufffd", "ok": "\\ud83d"}
-
-
-class RawClient:
-    """Writes raw lines to an `rlmx mcp` server's stdin; a thread collects the JSON lines of its stdout."""
-
-    def __init__(self, server: subprocess.Popen[bytes]) -> None:
-        self.server = server
-        self.received: queue.Queue[Any] = queue.Queue()
-        self.collecting = threading.Thread(target=self._collect, daemon=True)
-        self.collecting.start()
-
-    def _collect(self) -> None:
-        assert self.server.stdout is not None
-        for line in self.server.stdout:
-            self.received.put(json.loads(line))
-
-    def send(self, message: Any) -> None:
-        assert self.server.stdin is not None
-        self.server.stdin.write((message if isinstance(message, bytes) else json.dumps(message).encode()) + b"\n")
-        self.server.stdin.flush()
-
-    def until(self, request_id: int, timeout: float = 60) -> list[Any]:
-        """Every message received up to (and with) the reply to `request_id`."""
-        seen: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while not (seen and isinstance(seen[-1], dict) and seen[-1].get("id") == request_id):
-            seen.append(self.received.get(timeout=max(deadline - time.monotonic(), 0.01)))
-        return seen
-
-    def initialize(self) -> None:
-        hello = {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
-        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
-        self.until(0)
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
 
 @contextmanager

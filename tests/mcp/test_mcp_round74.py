@@ -12,7 +12,6 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import MAIN, alive, connect, descendants, repl, script
+from mcp_harness import MAIN, RawClient, alive, connect, descendants, repl, script
 from mcp_types import TextContent
 
 from mcp import MCPError
@@ -29,23 +28,8 @@ from rlmx.mcp.roots import Roots
 SLEEPING = repl("import time\ntime.sleep(60)\nFINAL('slept')")
 
 
-class Raw:
-    """Raw JSON-RPC lines to an `rlmx mcp` server's stdin; a thread collects its stdout's messages."""
-
-    def __init__(self, server: subprocess.Popen[bytes]) -> None:
-        self.server = server
-        self.received: queue.Queue[Any] = queue.Queue()
-        threading.Thread(target=self._collect, daemon=True).start()
-
-    def _collect(self) -> None:
-        assert self.server.stdout is not None
-        for line in self.server.stdout:
-            self.received.put(json.loads(line))
-
-    def send(self, message: Any) -> None:
-        assert self.server.stdin is not None
-        self.server.stdin.write((message if isinstance(message, bytes) else json.dumps(message).encode()) + b"\n")
-        self.server.stdin.flush()
+class Raw(RawClient):
+    """Raw JSON-RPC lines to an `rlmx mcp` server's stdin (`RawClient`), replies told apart by their id's type."""
 
     def reply(self, request_id: Any, timeout: float = 60) -> dict[str, Any]:
         """The next reply whose id is `request_id`, exactly (4 is not "4"); other messages are dropped."""
