@@ -129,6 +129,40 @@ def _price(text: str) -> tuple[str, tuple[float, float]]:
     return model, price
 
 
+def _single_dash_slip(parser: argparse.ArgumentParser, args: Sequence[str], *, leading: bool = False) -> str:
+    """The error for a long flag written with one dash (`-help`, `-context FILE`, a habit from Go's and Java's tools),
+    or "" when there is none. argparse reads `-help` as `-h` given the value `elp` ("ignored explicit argument
+    'elp'") and `-context` as an unknown word. Only words whose two-dash form is one of `parser`'s flags count, up to
+    a `--`; `leading`: only the flags before the first word that is not one (the top level's, before COMMAND)."""
+    flags = [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
+    leading = leading or any(isinstance(action, argparse._SubParsersAction) for action in parser._actions)
+    for arg in args:
+        if arg == "--" or (leading and not arg.startswith("-")):
+            break
+        name = arg.split("=", 1)[0]
+        if len(name) <= 2 or name[0] != "-" or name[1] == "-":
+            continue
+        if "-" + name in flags:
+            return f"{name}: a long flag takes two dashes: -{arg}"
+        # a misspelt one (`-contxt`) would be read as a short flag given the rest (`-c ontxt`): not a file name
+        close = difflib.get_close_matches("-" + name, flags, n=1, cutoff=0.8) if name[1:].isalpha() else []
+        if close:
+            return f"{name}: unknown flag (did you mean {close[0]}?)"
+    return ""
+
+
+class _TopParser(argparse.ArgumentParser):
+    """The `rlmx` parser: its own flags written with one dash (`rlmx -help`) are named as such (`_single_dash_slip`)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        slip = _single_dash_slip(self, sys.argv[1:] if args is None else args, leading=True)
+        if slip:
+            self.error(slip)
+        return super().parse_known_args(args, namespace)
+
+
 class _CommandParser(argparse.ArgumentParser):
     """The parser of a subcommand (and of theirs: `bench run`). An argument it does not know is its own error,
     shown with its own usage (`usage: rlmx ask QUERY ...`), not passed up for the top-level parser to report with
@@ -143,6 +177,9 @@ class _CommandParser(argparse.ArgumentParser):
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
+        slip = _single_dash_slip(self, sys.argv[1:] if args is None else args)
+        if slip:
+            self.error(slip)
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}{self._did_you_mean(extras, parsed)}")
@@ -202,7 +239,7 @@ def _is_flag(word: str, before: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _TopParser(
         prog="rlmx",
         allow_abbrev=False,
         description="Recursive Language Models: the long context lives in a sandboxed REPL, not in the prompt.",
@@ -935,17 +972,20 @@ def _budget(args: argparse.Namespace) -> Budget:
     return Budget(**{name: value for name, value in limits.items() if value is not None})
 
 
-def _lm_failure_message(exc: LMError, lm: LM) -> str:
+def _lm_failure_message(exc: LMError, lm: LM) -> tuple[str, str]:
+    """What failed (the server's and the OS's words, quoted) and rlmx's advice for it, shown on a line of its own
+    (empty when there is none)."""
     base_url = getattr(lm, "base_url", None)
     message = str(exc).rstrip(".")
     if base_url and base_url not in message:
         message = f"{lm.model} at {base_url}: {message}"
     if isinstance(exc, LMConnectionError | LMTimeout):
         return (
-            f"{message}.\n  Check that the server is running and that --base-url (or RLMX_BASE_URL) is right, "
-            "or choose another model with --model NAME --base-url URL"
+            message,
+            "Check that the server is running and that --base-url (or RLMX_BASE_URL) is right, "
+            "or choose another model with --model NAME --base-url URL",
         )
-    return f"the LM failed: {message}"
+    return f"the LM failed: {message}", ""
 
 
 def _make_rlm(
@@ -1022,7 +1062,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
         interrupts.hold_ctrl_c_to_the_end()
     except LMError as exc:
-        raise _LMFailed(_lm_failure_message(exc, root_lm)) from exc
+        raise _LMFailed(*_lm_failure_message(exc, root_lm)) from exc
     finally:
         if progress is not None:
             progress.close()
@@ -1126,7 +1166,11 @@ class _Listener:
 
 
 class _LMFailed(Exception):
-    pass
+    """The LM failed before the run could end on its own: its message and rlmx's advice (`_lm_failure_message`)."""
+
+    def __init__(self, message: str, advice: str = "") -> None:
+        super().__init__(message)
+        self.advice = advice
 
 
 def _report(
@@ -1152,10 +1196,10 @@ def _report(
         return _trace_line(args, result, err, EXIT_OUTPUT)
     if code == EXIT_LM:
         assert lm_failure is not None
-        message = _lm_failure_message(lm_failure, root_lm)
+        message, advice = _lm_failure_message(lm_failure, root_lm)
         if result.stop_reason.startswith("every sub-call failed"):
             message = f"every sub-call of the run failed, so no answer came from the model; {message}"
-        _error(err, message)
+        _error(err, message, advice)
     elif code == EXIT_ERROR:
         _error(err, f"the run failed: {result.stop_reason}")
     elif code == EXIT_BUDGET:
@@ -1251,10 +1295,11 @@ def _print_stderr(text: str) -> None:
         pass
 
 
-def _error(err: Console, message: str) -> None:
+def _error(err: Console, message: str, advice: str = "") -> None:
     """One error line: a line break or control character in what it quotes (a file name, a server's reply) is
-    written as its escape (`prompt_text`, the rule for file names in prompts), so it cannot start a line of its own."""
-    _say(err, f"rlmx: error: {prompt_text(message)}", "bold red")
+    written as its escape (`prompt_text`, the rule for file names in prompts), so it cannot start a line of its own.
+    rlmx's own `advice`, when there is some, follows on an indented line."""
+    _say(err, f"rlmx: error: {prompt_text(message)}" + (f".\n  {advice}" if advice else ""), "bold red")
 
 
 def serve(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
@@ -1489,7 +1534,7 @@ def _command(args: argparse.Namespace, err: StderrConsole, interrupts: Interrupt
         _error(err, str(exc))
         return EXIT_USAGE
     except _LMFailed as exc:
-        _error(err, str(exc))
+        _error(err, str(exc), exc.advice)
         return EXIT_LM
     except RLMXError as exc:
         _error(err, f"{type(exc).__name__}: {exc}")

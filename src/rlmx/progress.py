@@ -183,6 +183,7 @@ class Progress:
         self.subcalls = 0
         self.failed_subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
+        self._root_error = ""  # the last error of the root node, shown on its own line when it came
 
     def __call__(self, event: Event) -> None:
         if self.started is None:
@@ -211,6 +212,8 @@ class Progress:
             # from now on, not only at the run's end
             billed = int(data.get("input_tokens") or 0) + int(data.get("output_tokens") or 0)
             self.unpriced += "cost_usd" in data and data["cost_usd"] is None and billed > 0
+        if event.type == "error" and event.depth == 0:
+            self._root_error = str(data.get("message") or "")
         if event.type == "cell_start":
             self._cell_subcalls[event.node_id] = 0
         elif event.type == "subcall_start":
@@ -355,10 +358,19 @@ class Progress:
         shown = f"stopped in turn {turns}" if cut_short else _plural(turns, "turn")
         self.line(
             event,
-            f"{status} · {data.get('stop_reason')} · {shown} · {_plural(self.subcalls, 'sub-call')}{failed} · "
-            f"{self.tokens()}",
+            f"{status} · {self._reason(str(data.get('stop_reason')))} · {shown} · "
+            f"{_plural(self.subcalls, 'sub-call')}{failed} · {self.tokens()}",
             style,
         )
+
+    def _reason(self, stop_reason: str) -> str:
+        """The run's stop reason, without the root's error message when a line above already showed it (an
+        unreachable server's words were written three times: that line, this one and the CLI's error)."""
+        said = self._root_error
+        if not said or said not in stop_reason:
+            return stop_reason
+        head = stop_reason.replace(said, "").rstrip(" :;,")
+        return f"{head} (above)" if head else "the error above"
 
 
 # --- the live tree ----------------------------------------------------------------------------------------------

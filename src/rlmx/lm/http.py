@@ -20,8 +20,10 @@ import contextlib
 import dataclasses
 import email.utils
 import json
+import os
 import random
 import re
+import socket
 import ssl
 import threading
 import time
@@ -493,8 +495,25 @@ def over_the_allowance(reply: HTTPReply) -> bool:
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
+    """What the error says, in the words of the layer that failed. A connection that was never made is named by
+    host, port and the OS's reason (`127.0.0.1:9: Connection refused`), not aiohttp's text, which names an
+    `ssl:default` context even for an http:// URL and repeats the address twice."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
+        reason = _os_reason(exc.os_error)
+        if reason:
+            return f"{exc.host}:{exc.port}: {reason}"
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in text:
         text += f" ({cause})"
     return text
+
+
+def _os_reason(error: OSError) -> str:
+    """An OSError as a reader says it: a host name that does not resolve, else the errno's own words
+    (`Connection refused`, `Network is unreachable`); empty when it carries neither."""
+    if isinstance(error, socket.gaierror):
+        return f"the host name does not resolve ({error.strerror or error})"
+    if error.errno is not None and error.errno > 0:
+        return os.strerror(error.errno)
+    return str(error)

@@ -25,6 +25,7 @@ import errno
 import json
 import os
 import re
+import socket
 import ssl
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache, partial
@@ -594,6 +595,11 @@ class OpenAICompatibleLM:
             return LMConnectionError(
                 f"{self.model} at {self.base_url}: the reply broke off before it was whole ({detail}{refused}; "
                 f"{exc.attempts} attempts): the server or a proxy in between closed the connection mid-reply",
+                sent=exc.unanswered,
+            )
+        if any(isinstance(cause, socket.gaierror) for cause in _causes(exc)):  # no server was looked for
+            return LMConnectionError(
+                f"cannot connect to {self.base_url}: {detail}: check the host name in the base URL",
                 sent=exc.unanswered,
             )
         return LMConnectionError(
