@@ -28,6 +28,7 @@ from rlmx.commands.argtypes import folder_path
 from rlmx.commands.argtypes import port as _port
 from rlmx.commands.traces import resolve, show_list, trace_dir
 from rlmx.errors import InputError
+from rlmx.events import create_private_file
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
@@ -177,7 +178,9 @@ def _write_html(trace: Path, target: Path, err: Console) -> int:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {trace}: {exc}") from None
     try:
-        target.write_bytes(utf8(page(events=with_notes(events))))  # a trace's "\ud83d" escape becomes U+FFFD
+        # the page quotes the whole run, as its trace does: its owner's alone (0600), like the trace
+        with os.fdopen(create_private_file(target), "wb") as out:
+            out.write(utf8(page(events=with_notes(events))))  # a trace's "\ud83d" escape becomes U+FFFD
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)
