@@ -130,20 +130,24 @@ async def test_an_unknown_tool_is_invalid_params_naming_the_tools(tmp_path: Path
 # v02 -------------------------------------------------------------------------------------------------------------
 
 
-def test_sigterm_over_stdio_stops_the_running_question_and_closes_its_trace(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_over_stdio_stops_the_running_question_and_closes_its_trace(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     # SIGTERM (a supervisor's stop; Node's child.kill(); what the MCP spec has a client send after closing stdin)
-    # killed the stdio server outright: exit -15, and the running question's trace ended at its cell_start.
+    # killed the stdio server outright: exit -15, and the running question's trace ended at its cell_start. SIGHUP
+    # (the terminal or ssh session the client ran in closed; audit 77) did the same, exit -1.
     with raw_server(tmp_path, [SLEEPING]) as client:
         client.initialize()
         client.send(call(1, {"query": "q", "text": "x"}))
         _running(tmp_path)
         workers = descendants(client.server.pid)
         assert workers
-        client.server.send_signal(signal.SIGTERM)
+        client.server.send_signal(signum)
         assert client.server.wait(timeout=30) == 0
         assert client.server.stderr is not None
         said = client.server.stderr.read().decode()
-    assert "rlmx: MCP server stopped (SIGTERM)" in said and "Traceback" not in said
+    assert f"rlmx: MCP server stopped ({signum.name})" in said and "Traceback" not in said
     (trace,) = (tmp_path / "t").glob("*.jsonl")
     assert json.loads(trace.read_text().splitlines()[-1])["type"] == "run_end"
     deadline = time.monotonic() + 10

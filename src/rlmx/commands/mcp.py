@@ -1,8 +1,9 @@
 """`rlmx mcp`: an RLM as tools for coding agents, over the Model Context Protocol (stdio, or streamable HTTP).
 
 `rlmx.cli` registers the subcommand: `add_arguments(parser)` adds the MCP flags, and `run(args, environ, err)`
-serves until the client closes stdin (stdio), Ctrl-C or SIGTERM. The model, limit, trace and sandbox flags are the
-CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the embedded model as last resort).
+serves until the client closes stdin (stdio), Ctrl-C, SIGTERM or (stdio) SIGHUP. The model, limit, trace and sandbox
+flags are the CLI's, shared with `rlmx ask`, and so is the model choice (flags, env vars, the embedded model as last
+resort).
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
     # SIGTERM (a supervisor's polite stop; what the MCP spec has a client send when closing stdin did not stop the
-    # server, and Node's child.kill()) ends serving as stdin's EOF does: running questions stopped, their traces
-    # closed with run_end, every REPL killed; exit 0. By default it killed the process mid-run.
+    # server, and Node's child.kill()) and SIGHUP (the terminal or ssh session the client ran in went away) end
+    # serving as stdin's EOF does: running questions stopped, their traces closed with run_end, every REPL killed;
+    # exit 0. By default they killed the process mid-run.
     with Terminated() as terminated:
         service, server, trace_note = _prepare(args, environ, err, allowed)
         say(f"rlmx: MCP over stdio (an MCP client starts this command; {trace_note})")
@@ -127,43 +129,46 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         with stdin_with_lone_surrogates_replaced() as stdin:
             interrupts.run(_serve(server, service, None, args.host, None, stdin, terminated=terminated))
     if terminated.received:
-        say("rlmx: MCP server stopped (SIGTERM)")
+        say(f"rlmx: MCP server stopped ({terminated.received})")
     return EXIT_OK
 
 
 class Terminated:
-    """SIGTERM for stdio `rlmx mcp`, from before the server starts until after it has stopped: each one, once the
-    serving has started (`attach`), or at once if one came before, ends its stdin, as the client closing it does.
-    Installed on the main thread only (Python runs handlers there), and not when the process was started with
-    SIGTERM ignored (`ignored_signals`)."""
+    """SIGTERM and SIGHUP for stdio `rlmx mcp`, from before the server starts until after it has stopped: each one,
+    once the serving has started (`attach`), or at once if one came before, ends its stdin, as the client closing it
+    does. Installed on the main thread only (Python runs handlers there), and not for a signal the process was
+    started with ignored (`ignored_signals`: SIGHUP under nohup). `received`: the last one's name, "" before any."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
-        self.received = False
+        self.received = ""
         self._end: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._previous: Any = None
-        self._installed = False
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> Terminated:
         from rlmx.commands.serve import ignored_signals
 
-        if threading.current_thread() is threading.main_thread() and signal.SIGTERM not in ignored_signals():
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-            self._installed = True
+        if threading.current_thread() is threading.main_thread():
+            ignored = ignored_signals()
+            for signum in self.SIGNALS:
+                if signum not in ignored:
+                    self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGTERM, self._previous if self._previous is not None else signal.SIG_DFL)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
 
     def attach(self, loop: asyncio.AbstractEventLoop, end: Callable[[], None]) -> None:
-        """Call `end` on `loop` for each SIGTERM from now on, and now if one came already."""
+        """Call `end` on `loop` for each signal from now on, and now if one came already."""
         self._loop, self._end = loop, end
         if self.received:
             end()
 
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        self.received = True
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signal.Signals(signum).name
         if self._loop is not None and self._end is not None:
             self._loop.call_soon_threadsafe(self._end)
 
