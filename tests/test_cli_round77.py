@@ -4,18 +4,23 @@
   "argument -h/--help: ignored explicit argument 'elp'", or was silently read as the short flag `-c` given the
   rest (`-contxt notes.txt` loaded a context file named `ontxt`).
 - An unreachable server's error was written three times (the error line, the run's last line, the CLI's error),
+  now once (audit 77 newcomer v07),
   the CLI's one with a literal `\\n` before its advice, in aiohttp's words (`ssl:default` for an http:// URL).
 """
 
 from __future__ import annotations
 
+import io
 import socket
 from pathlib import Path
 
 import aiohttp
 import pytest
+from rich.console import Console
 
+from rlmx import Event
 from rlmx.lm.http import _describe
+from rlmx.progress import Progress
 from scripting import run_cli
 
 
@@ -60,9 +65,9 @@ def test_an_unreachable_server_is_said_once_in_the_os_words_with_the_advice_on_i
     proc = run_cli("ask", "q", "-c", "notes.txt", "--model", "m", "--base-url", url, tmp_path=tmp_path)
     assert proc.returncode == 5, proc.stderr
     assert "Connection refused" in proc.stderr and "ssl:default" not in proc.stderr, proc.stderr
-    # the progress line where it happened, and the CLI's error; the run's last line points above
-    assert proc.stderr.count("Connection refused") == 2, proc.stderr
-    assert "the root LM call failed (above)" in proc.stderr, proc.stderr
+    # once, in the CLI's error with its advice: the run's last progress line says only what failed
+    assert proc.stderr.count("Connection refused") == 1, proc.stderr
+    assert "error · the root LM call failed · stopped in turn 1" in proc.stderr, proc.stderr
     assert "\\n" not in proc.stderr, proc.stderr
     lines = proc.stderr.splitlines()
     error = next(i for i, line in enumerate(lines) if line.startswith("rlmx: error: cannot connect to"))
@@ -84,3 +89,41 @@ def test_a_host_name_that_does_not_resolve_is_named_so() -> None:
     assert _describe(error) == "nowhere.invalid:80: the host name does not resolve (Name or service not known)"
     refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connect call failed ('1.2.3.4', 80)"))
     assert _describe(refused) == "nowhere.invalid:80: Connection refused"
+
+
+def _lines(events: list[tuple[str, int, dict[str, object]]]) -> list[str]:
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=300, color_system=None))
+    for ts, (kind, depth, data) in enumerate(events):
+        progress(Event(kind, "run", "n1" if depth else "root", None, depth, data, ts=float(ts)))
+    return out.getvalue().splitlines()
+
+
+def test_a_root_error_the_stop_reason_quotes_is_left_to_the_commands_error_line() -> None:
+    said = "cannot connect to http://x/v1/: refused"
+    lines = _lines(
+        [
+            ("error", 0, {"error_type": "LMConnectionError", "message": said}),
+            ("node_end", 0, {"status": "error"}),
+            ("run_end", 0, {"status": "error", "stop_reason": f"the root LM call failed: {said}", "iterations": 1}),
+        ]
+    )
+    assert len(lines) == 1 and "error · the root LM call failed · stopped in turn 1" in lines[0], lines
+
+
+def test_a_root_error_the_stop_reason_does_not_quote_keeps_its_line() -> None:
+    lines = _lines(
+        [
+            ("error", 0, {"error_type": "LMTimeout", "message": "no reply within 60 s"}),
+            ("run_end", 0, {"status": "budget_exhausted", "stop_reason": "max_iterations", "iterations": 3}),
+        ]
+    )
+    assert len(lines) == 2 and "LMTimeout: no reply within 60 s" in lines[0], lines
+    lines = _lines(  # another event after it: shown then, in its place
+        [
+            ("error", 0, {"error_type": "LMTimeout", "message": "no reply within 60 s"}),
+            ("iteration", 0, {"iteration": 2}),
+            ("run_end", 0, {"status": "finished", "stop_reason": "no reply within 60 s", "iterations": 2}),
+        ]
+    )
+    assert "LMTimeout: no reply within 60 s" in lines[0], lines

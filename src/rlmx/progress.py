@@ -183,11 +183,15 @@ class Progress:
         self.subcalls = 0
         self.failed_subcalls = 0
         self._cell_subcalls: dict[str, int] = {}
-        self._root_error = ""  # the last error of the root node, shown on its own line when it came
+        # The root's error line, held until the next event: the root errs only as its run ends, and when the run's
+        # stop reason quotes it, the command's own error line says it (once, with what to do), not this one too.
+        self._held_error: tuple[Event, str, str] | None = None
 
     def __call__(self, event: Event) -> None:
         if self.started is None:
             self.started = event.ts
+        if self._held_error is not None and event.type not in ("node_end", "run_end"):
+            self._show_held_error()
         self._track(event, event.data)
         if self.shows(event):
             handler = getattr(self, f"_on_{event.type}", None)
@@ -212,8 +216,6 @@ class Progress:
             # from now on, not only at the run's end
             billed = int(data.get("input_tokens") or 0) + int(data.get("output_tokens") or 0)
             self.unpriced += "cost_usd" in data and data["cost_usd"] is None and billed > 0
-        if event.type == "error" and event.depth == 0:
-            self._root_error = str(data.get("message") or "")
         if event.type == "cell_start":
             self._cell_subcalls[event.node_id] = 0
         elif event.type == "subcall_start":
@@ -328,7 +330,18 @@ class Progress:
 
     def _on_error(self, event: Event, data: dict[str, Any]) -> None:
         message = graphemes.head(" ".join(str(data.get("message", "")).split()), 200)
-        self.line(event, f"{_where(event)}{data.get('error_type')}: {message}", "red")
+        text = f"{_where(event)}{data.get('error_type')}: {message}"
+        if event.depth == 0:
+            self._show_held_error()
+            self._held_error = (event, text, str(data.get("message") or ""))
+        else:
+            self.line(event, text, "red")
+
+    def _show_held_error(self) -> None:
+        if self._held_error is not None:
+            event, text, _ = self._held_error
+            self._held_error = None
+            self.line(event, text, "red")
 
     def _on_node_end(self, event: Event, data: dict[str, Any]) -> None:
         if event.depth > 0:
@@ -364,13 +377,17 @@ class Progress:
         )
 
     def _reason(self, stop_reason: str) -> str:
-        """The run's stop reason, without the root's error message when a line above already showed it (an
-        unreachable server's words were written three times: that line, this one and the CLI's error)."""
-        said = self._root_error
-        if not said or said not in stop_reason:
-            return stop_reason
-        head = stop_reason.replace(said, "").rstrip(" :;,")
-        return f"{head} (above)" if head else "the error above"
+        """The run's stop reason, and the root's error line held until now: when the reason quotes that error, the
+        line is dropped and the reason cut to what failed (`the root LM call failed`), since the command's error
+        line, next, says it in full with what to do (an unreachable server's words were written three times)."""
+        held, self._held_error = self._held_error, None
+        said = held[2] if held is not None else ""
+        if said and said in stop_reason:
+            return stop_reason.replace(said, "").rstrip(" :;,") or "the error below"
+        if held is not None:
+            self._held_error = held
+            self._show_held_error()
+        return stop_reason
 
 
 # --- the live tree ----------------------------------------------------------------------------------------------
