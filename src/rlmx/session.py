@@ -60,6 +60,23 @@ def _workers_started(sandbox: Sandbox) -> int:
     return started if isinstance(started, int) else 0
 
 
+def _new_run(sandbox: Sandbox) -> None:
+    """Each question is a run of its own: the REPL's per-run sub-call caps (`max_calls_per_run`, `max_prompt_chars`)
+    count from 0 again, as they do for `rlm.completion`. A tier without them has nothing to reset."""
+    new_run = getattr(sandbox, "new_run", None)
+    if new_run is not None:
+        new_run()
+
+
+async def _pause(sandbox: Sandbox) -> None:
+    """Between questions the REPL's processes are stopped (the process tiers' `pause`): threads and processes a cell
+    left running use no CPU while the session waits. Its next use lets them run on. Never fails a question."""
+    pause = getattr(sandbox, "pause", None)
+    if pause is not None:
+        with contextlib.suppress(Exception):
+            await pause()
+
+
 _HISTORY_SHARE = 2
 """The REPL's `history` takes at most 1/_HISTORY_SHARE of the sandbox's frame cap (`max_frame_bytes`), so the load
 frame that sets it, and a restarted worker's start frame that carries it with the answer buffer, stay under the
@@ -246,6 +263,7 @@ class Session:
         info = {"id": self.session_id, "turn": turn, "new_contexts": [c.name for c in new] if turn > 1 else []}
         sandbox = self._sandbox
         setup = self._setup_in != _workers_started(sandbox)  # never ran to its end in this worker (cut short, failed)
+        _new_run(sandbox)
         try:
             result = await self.rlm._run(
                 query, self.contexts, schema, sandbox=sandbox, session=info, setup=setup, listener=self._setup_seen
@@ -255,8 +273,11 @@ class Session:
                 self._setup_in = None
             failed = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self._remember({"question": query, "answer": "", "error": failed})
+            if isinstance(exc, Exception):  # not a cancellation, which must not wait here
+                await _pause(sandbox)
             raise
         self._remember({"question": query, "answer": result.answer})
+        await _pause(sandbox)
         return result
 
     def _setup_seen(self, event: Event) -> None:

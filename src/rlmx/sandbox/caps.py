@@ -1,4 +1,4 @@
-"""Host-side caps on sub-calls from a REPL: calls per cell, calls per sandbox, prompt characters per sandbox.
+"""Host-side caps on sub-calls from a REPL: calls per cell, calls per run, prompt characters per run.
 
 They sit in the sandbox, in front of the engine's call handler, so a runaway or hostile cell is refused before
 any LM is asked, whatever the tree-wide budget says. A refused item comes back to the cell as an error that
@@ -25,6 +25,10 @@ class CallCaps:
 
     def new_cell(self) -> None:
         self.cell_calls = 0
+
+    def new_run(self) -> None:
+        """A new run in the same REPL (a session's next question): the per-run counts start again at 0."""
+        self.calls_made = self.prompt_chars_sent = self.cell_calls = 0
 
     def admit(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
         """The items within the caps (a prefix of `items`) and one refusal message for each of the rest. A batch

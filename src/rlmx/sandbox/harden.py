@@ -284,16 +284,62 @@ def _proportional_bytes(pid: int) -> int:
 
 
 def tree_memory_over(pid: int, limit: int) -> int:
-    """The memory `pid` and its descendants hold together when it is over `limit` bytes, else 0. A process alone
-    is bounded by its own RLIMIT_AS, so a worker without children costs one children-file read per thread."""
-    tree = descendants(pid)
-    if not tree:
-        return 0
-    pids = (pid, *tree)
-    if sum(_resident_bytes(p) for p in pids) <= limit:  # an upper bound: shared pages counted for each sharer
-        return 0
-    total = sum(_proportional_bytes(p) for p in pids)
-    return total if total > limit else 0
+    """The memory `pid` and its descendants hold together when it is over `limit` bytes, else 0."""
+    return trees_memory_over([pid], limit)[0]
+
+
+def trees_memory_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
+    """(the memory the processes `pids` and all their descendants hold together, the one of `pids` whose tree holds
+    the most) when that is over `limit` bytes, else (0, 0): a run's workers, its child RLMs' among them. A lone
+    process is bounded by its own RLIMIT_AS, so a single worker without children costs one children-file read per
+    thread."""
+    trees = [(pid, *descendants(pid)) for pid in pids if pid > 0]
+    if not trees or (len(trees) == 1 and len(trees[0]) == 1):
+        return 0, 0
+    if sum(_resident_bytes(p) for tree in trees for p in tree) <= limit:  # an upper bound: shared pages counted
+        return 0, 0  # for each sharer
+    held = [(sum(_proportional_bytes(p) for p in tree), tree[0]) for tree in trees]
+    total = sum(size for size, _ in held)
+    return (total, max(held)[1]) if total > limit else (0, 0)
+
+
+def host_pid(inner: int, under: int) -> int:
+    """The pid, as this process sees it, of the descendant of `under` that has the pid `inner` in a pid namespace of
+    its own (a worker under bubblewrap); 0 when none has."""
+    return namespace_pids(under).get(inner, 0)
+
+
+def namespace_pids(under: int) -> dict[int, int]:
+    """{pid in its own pid namespace (the last field of its NSpid): pid as this process sees it} for each
+    descendant of `under` that runs in a pid namespace nested in ours."""
+    found: dict[int, int] = {}
+    for pid in descendants(under):
+        for line in _read(f"/proc/{pid}/status").splitlines():
+            if line.startswith("NSpid:"):
+                fields = line.split()
+                if len(fields) > 2 and fields[-1].isdigit():
+                    found[int(fields[-1])] = pid
+                break
+    return found
+
+
+def signal_tree(pid: int, signum: int) -> bool:
+    """Send `signum` to `pid`, then to each of its descendants (twice over: one forked meanwhile is found by the
+    second scan). False when `pid` itself could not be signalled (ended, or not ours)."""
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        return False
+    signalled = {pid}
+    for _ in range(2):
+        for child in descendants(pid):
+            if child not in signalled:
+                signalled.add(child)
+                try:
+                    os.kill(child, signum)
+                except OSError:
+                    pass
+    return True
 
 
 def kill_tree(pid: int, *, include_root: bool = True, rounds: int = 50) -> int:

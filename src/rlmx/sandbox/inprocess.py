@@ -418,6 +418,10 @@ class InProcessSandbox:
         # Copied as a frame would copy them: the session's own `history` list must not become the model's to edit.
         self._worker.begin_question(values, json.loads(dumps(variables)))  # as the worker's own load
 
+    def new_run(self) -> None:
+        """A session's next question is a run of its own: the per-run sub-call caps count from 0 again."""
+        self.caps.new_run()
+
     async def names(self, prefix: str) -> set[str]:
         assert self._worker is not None, "start() first"
         return set(self._worker.names_with(prefix))

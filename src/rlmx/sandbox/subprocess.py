@@ -22,7 +22,9 @@ What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
 * the host makes itself non-dumpable, so no process of its uid can read its environment, memory, descriptors
   or cwd through /proc, nor ptrace it;
 * on a root host the worker runs under a fresh unnamed uid (its own RLIMIT_NPROC, no access to root's files or
-  processes); when the Python cannot run under another uid (a pyenv under /root), it runs as root with every
+  processes), which the run's child RLMs' workers share: theirs is sized for the run's REPL and
+  `max_live_children` children at once (`tree_processes`), and more children wait for a place;
+  when the Python cannot run under another uid (a pyenv under /root), it runs as root with every
   capability dropped and no_new_privs instead, and the report says so;
 * the run directory is private (0700, or 0750 to the sandbox uid's group) and holds an owner file, so a later
   start removes it if this host dies without cleaning up; context files are unlinked once loaded (the host keeps
@@ -32,7 +34,10 @@ What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
 * the total a run writes is bounded (`disk_limit_bytes`, default 1 GiB): a size-limited tmpfs under bubblewrap,
   elsewhere a watcher that measures the work dir ten times a second and restarts the worker past the bound;
 * so is the memory a cell's processes hold together (the memory limit, which RLIMIT_AS applies to each process
-  alone): the same watcher sums the worker's and its descendants' memory once the worker has a child.
+  alone): the same watcher sums the worker's and its descendants' memory once the worker has a child, and the
+  run's child RLMs' workers with it (the largest is ended past the bound);
+* between a session's questions the worker's processes are stopped (SIGSTOP) until its next use: what a cell left
+  running uses no CPU while the session waits.
 """
 
 from __future__ import annotations
@@ -212,14 +217,16 @@ def _watch_usage(
     folders: list[Path],
     uid: int | None,
     worker: Callable[[], int],
+    workers: Callable[[], list[int]],
     limits: tuple[int, int],
     stop: threading.Event,
-    over: asyncio.Future[tuple[str, int]],
+    over: asyncio.Future[tuple[str, int, int]],
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open: 0.1 ms a poll) against the disk
-    limit, and the memory the worker and its descendants hold together against the memory limit (`limits`);
-    over either, ("disk" or "memory", the amount) goes to `over` and the thread ends. A thread of its own, which
+    limit, and the memory the workers `workers()` names (a run's, and its child RLMs' sharing its zygote) and their
+    descendants hold together against the memory limit (`limits`); over either, ("disk" or "memory", the amount,
+    the pid of the worker to end) goes to `over` and the thread ends. A thread of its own, which
     wakes the event loop only for a breach: a scan through the loop's executor cost three wake-ups a poll, and
     every sub-call's gap about 0.25 ms (benchmarks/vs_official/NOTES.md, change 26). A disk scan that takes long
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
@@ -227,27 +234,34 @@ def _watch_usage(
     disk_limit, memory_limit = limits
     disk_due = 0.0
     while not stop.wait(_DISK_POLL):
-        pid = worker()
-        breach: tuple[str, int] = ("disk", 0)
-        if time.monotonic() >= disk_due:
+        breach: tuple[str, int, int] = ("disk", 0, 0)
+        if folders and time.monotonic() >= disk_due:
+            pid = worker()
             began = time.monotonic()
             used = rundir.usage(folders, uid, pid)
             disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
-            breach = ("disk", used) if used > disk_limit else breach
+            breach = ("disk", used, pid) if used > disk_limit else breach
         if not breach[1]:
-            breach = ("memory", harden.tree_memory_over(pid, memory_limit))
+            breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
         if breach[1]:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to tell
                 over.get_loop().call_soon_threadsafe(settle, over, breach)
             return
 
 
-def _breach_message(kind: str, used: int, limits: tuple[int, int]) -> str:
-    """Why the watcher ended the worker, for the model."""
+def _breach_message(kind: str, used: int, limits: tuple[int, int], shared: bool = False) -> str:
+    """Why the watcher ended the worker, for the model. `shared`: the memory was that of several REPLs of the run
+    (this one and child RLMs'), of which this one held the most."""
     if kind == "disk":
         return (
             f"the worker wrote {used:,} bytes, over the run's disk limit of {limits[0]:,} bytes "
             "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
+        )
+    if shared:
+        return (
+            f"this run's REPLs (this one and the child RLMs' running beside it) held {used:,} bytes of memory "
+            f"together, over the run's memory bound of {limits[1]:,} bytes (sandbox option memory_limit_bytes, for "
+            "all of them together), and this one held the most, so it was killed"
         )
     return (
         f"the worker and the processes it started held {used:,} bytes of memory together, over the run's memory "
@@ -293,6 +307,28 @@ class _HardClock:
             raise self.failure
 
 
+class _Family:
+    """The REPLs that share one zygote: a run's, and its child RLMs' (`fork_child`). They run under one uid, so one
+    process count (RLIMIT_NPROC) and one memory watcher (the run's) cover them together. `level(generation)` queues
+    a child's start so that at most `size` children of one level of the tree run at once; each level has its own
+    queue, so a child waiting for its own children never holds a place they wait for."""
+
+    def __init__(self, owner: SubprocessSandbox, size: int) -> None:
+        self.size = size
+        self.members: tuple[SubprocessSandbox, ...] = (owner,)
+        """Replaced, never changed in place: the watcher's thread reads it while the loop adds and removes."""
+        self._levels: dict[int, asyncio.Semaphore] = {}
+
+    def level(self, generation: int) -> asyncio.Semaphore:
+        return self._levels.setdefault(generation, asyncio.Semaphore(self.size))
+
+    def join(self, member: SubprocessSandbox) -> None:
+        self.members = (*self.members, member)
+
+    def leave(self, member: SubprocessSandbox) -> None:
+        self.members = tuple(m for m in self.members if m is not member)
+
+
 _SIGNAL_SCOPE_ONLY = {"signals_scoped": True, "files": "not covered", "tcp": "not covered"}
 """The default tier's Landlock report (the shape of the isolated tier's `landlock`): the signal scope alone."""
 
@@ -327,9 +363,12 @@ class SubprocessSandbox:
         disk_limit_bytes: int = 1 << 30,
         uid: int | None = None,
         max_processes: int = 128,
+        max_live_children: int = 16,
     ) -> None:
         if disk_limit_bytes <= 0:
             raise InputError(f"disk_limit_bytes must be a positive number of bytes, not {disk_limit_bytes!r}")
+        if isinstance(max_live_children, bool) or not isinstance(max_live_children, int) or max_live_children < 1:
+            raise InputError(f"max_live_children must be an integer >= 1, not {max_live_children!r}")
         self.disk_limit_bytes = disk_limit_bytes
         self.uid = uid if uid is not None else UID_BASE + secrets.randbelow(1 << 24)
         self.fresh_uid = uid is None
@@ -340,6 +379,15 @@ class SubprocessSandbox:
         self.drop_capabilities = False
         self.identity_note = ""
         self.max_processes = max_processes
+        self.max_live_children = max_live_children
+        """Child RLMs of one level of the tree whose REPLs run at once; more wait for a place (`_Family`)."""
+        self._family = _Family(self, max_live_children)
+        self._generation = 0
+        """0 for a run's own REPL, 1 for its child RLMs', 2 for theirs, ..."""
+        self._slot: asyncio.Semaphore | None = None
+        """The place a child's REPL holds in its level's queue while it runs."""
+        self._paused = False
+        """The worker's processes are stopped (SIGSTOP) between a session's questions, until its next use."""
         self.max_output_chars = max_output_chars
         self.max_frame_bytes = max_frame_bytes
         self.memory_limit_bytes = memory_limit_bytes
@@ -423,6 +471,12 @@ class SubprocessSandbox:
             limits["processes"] = self.max_processes
         return limits
 
+    def tree_processes(self) -> int:
+        """A child RLM's RLIMIT_NPROC. The uid's count covers the run's REPL and its child RLMs' (forked from the same
+        zygote, under the same uid), so a child's worker gets `max_processes` for each of the REPLs that may run at
+        once, the run's and `max_live_children` children's; the run's own worker keeps `max_processes`."""
+        return self.max_processes * (1 + self.max_live_children)
+
     async def prepare(self) -> None:
         """Check that the tier can run here, before anything is written. Raise SandboxStartError if not.
 
@@ -454,7 +508,9 @@ class SubprocessSandbox:
             "identity": self._identity(),
             "limits": self.limits(),
             "disk_bound": self.disk_bound(),
-            "fork_bound": f"RLIMIT_NPROC {self.max_processes} under uid {self.uid}"
+            "fork_bound": f"RLIMIT_NPROC {self.max_processes} under uid {self.uid} ({self.tree_processes()} for the "
+            f"child RLMs' REPLs, which share the uid: {self.max_processes} for each of {self.max_live_children} "
+            "at once and the run's)"
             if self.separate_uid
             else "RLIMIT_NPROC is not enforced for root"
             if os.getuid() == 0
@@ -627,7 +683,8 @@ class SubprocessSandbox:
         return [self._dir / "work", self._dir / "tmp"]
 
     def _watch(self) -> None:
-        if self._watcher is None and self.disk_folders():
+        # the run's own REPL watches the memory of all the REPLs sharing its zygote, bubblewrap's included
+        if self._watcher is None and (self.disk_folders() or self._owns_zygote):
             self._watcher = asyncio.create_task(self._watch_bounds())
 
     def _worker_pid(self) -> int:
@@ -635,22 +692,52 @@ class SubprocessSandbox:
         worker = self._worker
         return worker.pid if worker is not None and worker.same_pid_namespace else 0
 
+    def _host_pid(self) -> int:
+        """The running worker's pid as this process sees it, found under its zygote's launcher when it runs in a pid
+        namespace of its own (bubblewrap); 0 for none, or one this process cannot see (a container's)."""
+        worker = self._worker
+        if worker is None or worker.stop is not None:
+            return 0
+        if worker.same_pid_namespace:
+            return worker.pid
+        zygote = worker.zygote
+        return harden.host_pid(worker.pid, zygote.process.pid) if zygote is not None else 0
+
+    def _family_pids(self) -> list[int]:
+        """The workers whose memory the run's bound covers together (from the watcher's thread): the run's own and
+        its running child RLMs'. A lone worker under bubblewrap, which cannot fork, is left to its RLIMIT_AS."""
+        running = [member for member in self._family.members if member._worker is not None]
+        if len(running) <= 1:
+            return [running[0]._worker_pid()] if running else []
+        workers = [worker for member in running if (worker := member._worker) is not None]  # each read once: the
+        inside: dict[int, int] = {}  # loop may end one meanwhile
+        zygote = self._zygote
+        if zygote is not None and not all(worker.same_pid_namespace for worker in workers):
+            inside = harden.namespace_pids(zygote.process.pid)  # under bubblewrap: one scan finds every worker
+        found = [worker.pid if worker.same_pid_namespace else inside.get(worker.pid, 0) for worker in workers]
+        return [pid for pid in found if pid]
+
     async def _watch_bounds(self) -> None:
         """End the worker each time the watcher thread finds it over its disk limit (its files deleted too) or its
         process tree over the memory limit in total (RLIMIT_AS bounds each process; a cell's forked children
         would each get the whole limit)."""
         folders, uid = self.disk_folders(), self.uid if self.separate_uid else None
         limits = (self.disk_limit_bytes, self.limits()["memory_bytes"])
+        # A child's memory counts in the run's total, which the run's own REPL watches (its own watches its disk).
+        workers: Callable[[], list[int]] = self._family_pids if self._owns_zygote else list
         loop = asyncio.get_running_loop()
         while not self._closed:
-            over: asyncio.Future[tuple[str, int]] = loop.create_future()
+            over: asyncio.Future[tuple[str, int, int]] = loop.create_future()
             stop = self._watch_stop = threading.Event()
-            watching = (folders, uid, self._worker_pid, limits, stop, over)
+            watching = (folders, uid, self._worker_pid, workers, limits, stop, over)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
-                kind, used = await over
+                kind, used, pid = await over
             finally:
                 stop.set()
+            if kind == "memory":
+                self._end_largest(used, pid, limits)
+                continue
             self._breach = _breach_message(kind, used, limits)
             if self._worker is not None:
                 self._worker.kill_now()
@@ -658,6 +745,19 @@ class SubprocessSandbox:
                 await asyncio.to_thread(rundir.empty, folders)
                 if uid is not None:
                     await asyncio.to_thread(rundir.remove_owned, uid)
+
+    def _end_largest(self, used: int, pid: int, limits: tuple[int, int]) -> None:
+        """Past the memory bound: end the worker (of the run's REPLs) whose processes held the most, `pid`; its next
+        cell comes back restarted with the reason."""
+        members = [member for member in self._family.members if member._worker is not None]
+        target = next((member for member in members if member._host_pid() == pid), None)
+        if target is None or target._worker is None:  # it ended meanwhile
+            return
+        target._breach = _breach_message("memory", used, limits, shared=len(members) > 1)
+        if target._worker.same_pid_namespace:
+            target._worker.kill_now()
+        else:  # under bubblewrap: by its pid here (the worker's kill_now would end the zygote, and every REPL)
+            harden.kill_tree(pid)
 
     def _init_frame(self) -> dict[str, Any]:
         return {
@@ -764,7 +864,10 @@ class SubprocessSandbox:
         return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
 
     def _fork_settings(self) -> dict[str, Any]:
-        return {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
+        settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
+        if self._generation and self.separate_uid:  # a child's worker counts the whole run's uid (tree_processes)
+            settings["limits"] = {"processes": self.tree_processes()}
+        return settings
 
     def _stderr_text(self) -> str:
         if self._worker is not None and self._worker.stderr is not None:
@@ -796,6 +899,7 @@ class SubprocessSandbox:
         dir (the context files, what cells wrote) is removed, as is what a fresh uid of its own left (root host).
         Nothing starts again afterwards."""
         self._closed = True
+        self._resume()
         self._stop_watching()
         self._let_go(swept=False)
 
@@ -812,6 +916,7 @@ class SubprocessSandbox:
     async def close(self) -> None:
         swept = False
         self._closed = True
+        self._resume()  # a paused worker reads no shutdown request
         try:
             if self._watcher is not None:
                 self._watcher.cancel()
@@ -844,6 +949,7 @@ class SubprocessSandbox:
         """The end of a close, without the event loop: what still runs is killed, the sockets, the run dir and the
         context files' descriptors go. `swept`: this sandbox's uid was swept already (`harden.kill_uid`)."""
         self._end_now()
+        self._leave_family()
         if self._owns_zygote and self.separate_uid and self.fresh_uid:
             if not swept:
                 harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
@@ -856,6 +962,13 @@ class SubprocessSandbox:
         self._release_contexts()
 
     # --- children sharing the zygote --------------------------------------------------------------------------
+    def _leave_family(self) -> None:
+        """A child's REPL has ended: its place in the queue goes to the next child waiting."""
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._family.leave(self)
+            slot.release()
+
     def shares(self, name: str) -> bool:
         """Whether a child forked now can inherit the context `name`: the zygote holds it (a session's later
         contexts were loaded into the worker after it forked, so a child gets its own copy of them)."""
@@ -887,6 +1000,9 @@ class SubprocessSandbox:
         child._watch_stop = None
         child._breach = None
         child._owns_zygote = False
+        child._generation = self._generation + 1
+        child._slot = None
+        child._paused = False
         child._worker = None
         child._answer = {}
         child._contexts = [c for c in self._contexts if c["name"] in inherit]
@@ -901,17 +1017,49 @@ class SubprocessSandbox:
         return child
 
     async def _start_child(self, contexts: Sequence[PreparedContext]) -> None:
+        # A place in this level's queue first: the run's uid has room for max_live_children children's processes
+        # (tree_processes), so a batch of more waits for places instead of failing to start.
+        slot = self._family.level(self._generation)
+        await slot.acquire()
+        self._slot = slot
+        self._family.join(self)
         folder = f"child-{secrets.token_hex(4)}-"
         self._extra = await asyncio.to_thread(self._write_contexts, contexts, folder)
         self._context_bytes = sum(c.nbytes for c in contexts)
         await self._spawn()
         self._watch()
 
+    # --- between a session's questions ------------------------------------------------------------------------
+    def new_run(self) -> None:
+        """A session's next question is a run of its own: the per-run sub-call caps (`max_calls_per_run`,
+        `max_prompt_chars`) count from 0 again."""
+        self.call_caps.new_run()
+
+    async def pause(self) -> None:
+        """Stop the worker and every process under it (SIGSTOP) until the REPL is next used (a cell, `load`, `names`,
+        `close`): threads and processes a cell left running use no CPU while a session waits for its next question.
+        A worker this host cannot signal (a container's) runs on."""
+        async with self._lock:
+            if self._paused or self._abandoned is not None:
+                return
+            pid = self._host_pid()
+            self._paused = pid > 0 and harden.signal_tree(pid, signal.SIGSTOP)
+
+    def _resume(self) -> None:
+        """Let a paused worker's processes run again (SIGCONT), before anything is asked of it."""
+        if not self._paused:
+            return
+        self._paused = False
+        pid = self._host_pid()
+        if pid > 0:
+            harden.signal_tree(pid, signal.SIGCONT)
+
     # --- more contexts and variables (sessions) ---------------------------------------------------------------
     async def load(self, contexts: Sequence[PreparedContext], variables: dict[str, Any]) -> None:
         """Add contexts and set JSON variables in the running REPL (a session's next question). They survive a
         restart: a fresh worker loads the added contexts and gets the variables again."""
         async with self._lock:
+            self._resume()
             if await self._settle_abandoned() is not None:
                 await self._kill()  # a fresh worker below, with everything
             new = await asyncio.to_thread(self._write_contexts, contexts, f"load-{secrets.token_hex(4)}-")
@@ -965,6 +1113,7 @@ class SubprocessSandbox:
         threads waiting for the next cell keep waiting and output written since the last cell stays for the next.
         A worker that does not answer is restarted (it then holds only what the host loads: no names of its own)."""
         async with self._lock:
+            self._resume()
             if await self._settle_abandoned() is not None:
                 await self._kill()
             if self._worker is None:
@@ -991,6 +1140,7 @@ class SubprocessSandbox:
 
     async def run_cell(self, code: str, *, calls: CallHandler, timeout: float) -> CellResult:
         async with self._lock:
+            self._resume()
             try:
                 return await self._run_cell(code, calls, timeout)
             except asyncio.CancelledError:

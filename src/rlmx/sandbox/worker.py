@@ -118,6 +118,19 @@ def _linecache_cache() -> dict[str, Any]:
     return cache if isinstance(cache, dict) else {}
 
 
+def _echo(value: Any) -> str:
+    """A cell's last value as the notebook echo shows it. A `__repr__` that raises fails the display alone, never the
+    cell: its code has run (a `FINAL(x)` written last has finished the run), so a note takes the repr's place."""
+    try:
+        return repr(value)
+    except Exception as exc:
+        try:
+            why = f"{type(exc).__name__}: {exc}"
+        except Exception:  # an exception whose own str() raises
+            why = type(exc).__name__
+        return f"<{type(value).__name__} object: its repr raised {why}>"
+
+
 def _remember_source(name: str, code: str) -> None:
     entry = (len(code), None, code.splitlines(True), name)  # linecache's own form: mtime None, never rechecked
     _CELL_SOURCES[name] = entry  # always: a thread may be importing linecache right now (see _after_import)
@@ -1362,7 +1375,7 @@ class Worker:
             self._run(compile(tree, name, "exec", _TOP_LEVEL_AWAIT))
             value = self._run(compile(_ast.Expression(last.value), name, "eval", _TOP_LEVEL_AWAIT))
             if value is not None:
-                print(repr(value))
+                print(_echo(value))
         else:
             self._run(compile(tree, name, "exec", _TOP_LEVEL_AWAIT))
 
@@ -3209,6 +3222,22 @@ def _worker_for(
     return worker
 
 
+def _start_failure(exc: BaseException, limits: dict[str, Any]) -> str:
+    """Why a worker could not start, for the host. A thread or process the process limit refused says which limit
+    and which setting raises it: the run's REPLs (its child RLMs' too) share one uid, and so one count."""
+    text = f"{type(exc).__name__}: {exc}"
+    refused = (isinstance(exc, RuntimeError) and "can't start new thread" in str(exc)) or (
+        isinstance(exc, OSError) and exc.errno == harden.errno.EAGAIN
+    )
+    if not refused or not limits.get("processes"):
+        return text
+    return (
+        f"{text}: the process limit was reached (RLIMIT_NPROC {int(limits['processes']):,}, which counts the threads "
+        "and processes of all of this run's REPLs together: its child RLMs' share its uid). Raise it with the "
+        "sandbox option max_processes, or let fewer child RLMs run at once (sandbox option max_live_children)"
+    )
+
+
 def _ready(worker: Worker, applied: dict[str, Any]) -> dict[str, Any]:
     return {"t": "ready", "pid": os.getpid(), "names": sorted(worker.namespace), "applied": applied}
 
@@ -3250,7 +3279,11 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
         os.dup2(host_stderr, 2)
         raise
     os.close(host_stderr)
-    worker = _worker_for(sock, values, init, fds)
+    try:
+        worker = _worker_for(sock, values, init, fds)
+    except BaseException as exc:
+        sock.send({"t": "fatal", "error": _start_failure(exc, limits)})
+        raise
     _warm_up(worker)
     worker.send(_ready(worker, applied))
     worker.serve()
@@ -3379,14 +3412,16 @@ class Zygote:
         values = {name: value for name, value in self.values.items() if keep is None or name in keep}
         values.update(load_contexts(request.get("contexts") or []))
         options, limits = self.init.get("harden") or {}, self.init.get("limits") or {}
+        if isinstance(request.get("limits"), dict):  # a child RLM's process limit counts its whole run (the host's)
+            limits = {**limits, **request["limits"]}
         init = {**self.init, **request}
         try:
             fds = _fd_outputs(init)
             applied = {**self.applied, **harden.harden_worker(options, limits)}
-        except BaseException as exc:
-            sock.send({"t": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            worker = _worker_for(sock, values, init, fds)  # starts a thread: the process limit may refuse it
+        except BaseException as exc:  # said to the host: fd 2 is the cell's pipe now, so a traceback reaches no one
+            sock.send({"t": "fatal", "error": _start_failure(exc, limits)})
             raise
-        worker = _worker_for(sock, values, init, fds)
         _warm_up(worker)
         worker.send(_ready(worker, applied))
         worker.serve()
