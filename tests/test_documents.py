@@ -144,7 +144,7 @@ def test_a_docx_loads_as_its_text(tmp_path: Path) -> None:
     document.save(str(tmp_path / "deal.docx"))
     loaded = prepare("context", tmp_path / "deal.docx")
     text = loaded.data.decode()
-    assert text.splitlines() == ["Master agreement", f"Clause 4: the code is {marker(4)}.", "fee | 520"]
+    assert text.splitlines() == ["Master agreement", "", f"Clause 4: the code is {marker(4)}.", "", "fee | 520"]
     assert "deal.docx: Word document, 2 paragraphs" in loaded.describe()
     (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match=r"broken\.docx is not a readable DOCX"):
@@ -369,8 +369,10 @@ def test_a_docx_reads_as_word_shows_it(tmp_path: Path) -> None:
     text = load(tmp_path / "deal.docx", 10_000_000).value
     assert text.splitlines() == [
         "Results by region:",
+        "",
         "Totals",
         "EU | France | 10",
+        "",
         "Pay EUR 5,000 by March.",
         "Client: Northwind",
     ]

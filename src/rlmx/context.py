@@ -352,11 +352,28 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             texts[relative] = text
             shapes[relative] = documents.Document(text, f"text, {len(text):,} characters")  # listed like any file
     if not texts:
-        raise InputError(f"context folder {path} holds no readable text files or documents ({documents.supported()})")
+        raise _nothing_read(path, problems, skipped)
     structure = f"{len(texts)} files; {documents.describe(shapes)}"
     if problems:
         structure += f"; not loaded: {'; '.join(problems[:10])}"
     return _Loaded(texts, source=str(path), skipped=tuple(skipped), structure=structure, keyed_by_path=True)
+
+
+_NAMED_UNREAD = 3
+"""How many of the files left out the error for a folder with nothing readable names; the rest are counted."""
+
+
+def _nothing_read(path: Path, problems: list[str], skipped: list[str]) -> InputError:
+    """The error for a context folder none of whose files could be read: what was left out and why, the documents
+    that failed first ("scan.pdf (a PDF with no text layer ...; run OCR on it first)"): the fix is in their reasons,
+    and the error is printed with `--quiet` too, where the skipped files' warning is not."""
+    left_out = problems + [entry for entry in skipped if entry not in problems]
+    if not left_out:
+        return InputError(f"context folder {path} is empty: it holds no files, nor do its subfolders; check the path")
+    named = "; ".join(prompt_text(entry) for entry in left_out[:_NAMED_UNREAD])
+    more = len(left_out) - _NAMED_UNREAD
+    rest = f"; and {more:,} more left out" if more > 0 else ""
+    return InputError(f"context folder {path} holds no readable text files or documents: {named}{rest}")
 
 
 def _folder_left_out(folder: Path) -> str | None:

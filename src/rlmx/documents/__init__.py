@@ -10,8 +10,10 @@
     .txt .md .rst .log ...    -> str (any other UTF-8 text file too)
 
 `load(path, max_bytes)` reads one file (regular files only, at most `max_bytes`, refused before reading when it is
-bigger) and returns a Document. Every failure is an InputError naming the file and what to do: an unsupported
-binary file, text that is not UTF-8, malformed JSON/CSV, an encrypted PDF, a PDF with no text layer (scanned).
+bigger; a text format's file refused from its first bytes when they show it is binary) and returns a Document.
+Every failure is an InputError naming the file and what to do: an unsupported binary file, text that is not UTF-8,
+malformed JSON/CSV, an encrypted PDF, a PDF with no text layer (scanned), a damaged or truncated file (`unreadable`
+words every one).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlmx.documents.text import HEAD, NotText, refuse_binary
 from rlmx.errors import InputError
 
 
@@ -49,16 +52,52 @@ Loader = Callable[[Path, bytes], Document]
 
 LOADERS: dict[str, Loader] = {}
 
+TEXT_FORMATS: set[str] = set()
+"""Suffixes whose loader reads the file as text (`register(..., text=True)`): `load` checks such a file's first
+bytes for a binary before it reads the rest, as a file of any other suffix is checked."""
 
-def register(*suffixes: str) -> Callable[[Loader], Loader]:
-    """Register a loader for file suffixes (lower case, with the dot): `@register(".csv")`."""
+
+def register(*suffixes: str, text: bool = False) -> Callable[[Loader], Loader]:
+    """Register a loader for file suffixes (lower case, with the dot): `@register(".csv", text=True)`. `text`: the
+    loader reads the bytes as text (`not_text`), so a binary file under that suffix is refused from its head."""
 
     def add(loader: Loader) -> Loader:
         for suffix in suffixes:
             LOADERS[suffix.lower()] = loader
+            if text:
+                TEXT_FORMATS.add(suffix.lower())
+            else:  # a loader registered again for a suffix: it may read bytes no text check may refuse
+                TEXT_FORMATS.discard(suffix.lower())
         return loader
 
     return add
+
+
+_REPAIR = {
+    ".pdf": "download or export it again, or repair it (e.g. `qpdf in.pdf out.pdf`)",
+    ".docx": "open it in Word and save it again, or download or export it again",
+}
+"""What to do with a damaged file of a suffix; `_REPAIR_ANY` for the others."""
+_REPAIR_ANY = "open it and save it again, or convert it to text first"
+
+
+def unreadable(path: Path, what: str, why: BaseException | str | None = None, fix: str | None = None) -> InputError:
+    """The one wording of a document rlmx cannot read: "context file <path> is <what> (<why>); <fix>". `what` says
+    what is wrong ("not a readable PDF: damaged or truncated"), `why` is the library's own word (an exception as
+    "Type: message", at most 200 characters of it), `fix` what to do, by default the repair advice for the file's
+    suffix (`_REPAIR`)."""
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {why}"
+    detail = f" ({why[:200]})" if why else ""
+    advice = fix or _REPAIR.get(path.suffix.lower(), _REPAIR_ANY)
+    return InputError(f"context file {path} is {what}{detail}; {advice}")
+
+
+def not_text(path: Path, error: NotText) -> InputError:
+    """The error for a text format's file that is not text (`error` from `documents.text`): what it is, and what to
+    do (name a PDF *.pdf, else convert it)."""
+    advice = not_text_advice(error.kind, "convert it to UTF-8 first")
+    return InputError(f"context file {path} is not UTF-8 text ({error}); {advice}")
 
 
 def _guarded(loader: Loader) -> Loader:
@@ -73,10 +112,7 @@ def _guarded(loader: Loader) -> Loader:
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(
-                f"context file {path} is damaged or not a readable {path.suffix.lower()} file "
-                f"({type(exc).__name__}: {str(exc)[:200]}); open it and save it again, or convert it to text first"
-            ) from None
+            raise unreadable(path, f"damaged or not a readable {path.suffix.lower()} file", exc) from None
 
     return load_guarded
 
@@ -113,10 +149,14 @@ TooBig = Callable[[Path, int, int], InputError]
 """The error for a file over its limit: (path, its size in bytes, the bytes left) -> InputError."""
 
 
-def read_regular(path: Path, max_bytes: int, too_big: TooBig | None = None) -> bytes:
+def read_regular(
+    path: Path, max_bytes: int, too_big: TooBig | None = None, head: Callable[[bytes], None] | None = None
+) -> bytes:
     """The bytes of a regular file, at most `max_bytes`. Opened non-blocking and checked with fstat before any read,
     so a FIFO or device is refused without blocking. InputError when it is bigger (`too_big` names the limit that
-    holds, by default the contexts' `max_context_bytes`), unreadable or not regular."""
+    holds, by default the contexts' `max_context_bytes`), unreadable or not regular. `head`, when given, sees the
+    first `text.HEAD` bytes before the rest is read, and raises to refuse the file (a binary under a text suffix:
+    a 300 MB one took 1 GB and 4 s to refuse whole)."""
     too_big = too_big or _too_big
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
@@ -129,7 +169,11 @@ def read_regular(path: Path, max_bytes: int, too_big: TooBig | None = None) -> b
         if info.st_size > max_bytes:
             raise too_big(path, info.st_size, max_bytes)
         try:
-            raw = handle.read(max_bytes + 1)
+            first = b""
+            if head is not None:
+                first = handle.read(HEAD)
+                head(first)
+            raw = first + handle.read(max_bytes + 1 - len(first))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     if len(raw) > max_bytes:
@@ -166,12 +210,21 @@ def load(path: Path, max_bytes: int) -> Document:
     loader = loader_for(path)
     if loader is None:
         raise InputError(f"context file {path}: no loader for {path.suffix or 'files without a suffix'!r}")
-    raw = read_regular(path, max_bytes)
+    sniff = functools.partial(_text_head, path) if path.suffix.lower() in TEXT_FORMATS else None
+    raw = read_regular(path, max_bytes, head=sniff)
     token = TEXT_LEFT.set(max_bytes)
     try:
         return loader(path, raw)  # guarded: any failure is an InputError (`_guarded`)
     finally:
         TEXT_LEFT.reset(token)
+
+
+def _text_head(path: Path, head: bytes) -> None:
+    """Refuse a text format's file whose first bytes already show it is binary, as `not_text` words it."""
+    try:
+        refuse_binary(head)
+    except NotText as exc:
+        raise not_text(path, exc) from None
 
 
 def hidden(name: str) -> bool:

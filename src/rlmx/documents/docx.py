@@ -10,10 +10,12 @@ from __future__ import annotations
 import email
 import io
 import zipfile
+import zlib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import TEXT_LEFT, Document, plural, register, text_over_limit
+from rlmx.documents import TEXT_LEFT, Document, plural, register, text_over_limit, unreadable
 from rlmx.documents.structured import decode, visible_text
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -26,11 +28,12 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 @register(".docx")
 def load_docx(path: Path, raw: bytes) -> Document:
-    """A str: paragraphs one per line (tracked insertions kept, deletions left out, content controls' text
-    included), each table where it stands with its rows as cells joined by " | " (a merged cell once), the
-    footnotes and endnotes at the end; the page header's text first under "Header:", the footer's last under
+    """A str: paragraphs one per line (tracked insertions kept, deletions and hidden text left out, content
+    controls' text included), each table where it stands with its rows as cells joined by " | " (a merged cell
+    once), a table and a heading each set apart by a blank line before and after, as a text reader's units expect;
+    the footnotes and endnotes at the end; the page header's text first under "Header:", the footer's last under
     "Footer:" (`_margins`). InputError when python-docx is missing, the file is password-protected, or it is not a
-    readable DOCX."""
+    readable DOCX (damaged, truncated, or not a Word file: `_not_readable`)."""
     try:
         import docx
     except ImportError:
@@ -44,13 +47,29 @@ def load_docx(path: Path, raw: bytes) -> Document:
     try:
         document: Any = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # also python-docx's and lxml's own
-        raise InputError(f"context file {path} is not a readable DOCX ({type(exc).__name__}: {exc})") from None
+        raise _not_readable(path, raw, exc) from None
+    styles = _Styles(document)
+    token = _HIDDEN_STYLES.set(styles.hidden)
+    try:
+        return _text(path, document, styles.headings)
+    finally:
+        _HIDDEN_STYLES.reset(token)
+
+
+def _text(path: Path, document: Any, headings: frozenset[str]) -> Document:
+    """The opened document's text and shape (see `load_docx`); `headings`: the ids of its heading styles."""
     chunks = _Chunks(path, document.part)
     headers, footers = (_margins(document, story) for story in ("header", "footer"))
     lines: list[str] = [line for block in headers for line in (*block, "")]
     used = sum(map(len, lines)) + len(lines)
+    apart = False  # the block before is a table or a heading: what follows starts after a blank line
     for number, element in enumerate(document.element.body, 1):  # refused as soon as the text passes the limit
         block = _blocks((element,), chunks)
+        own = _set_apart(element, headings)
+        if (own or apart) and block and block[0].strip() and lines and lines[-1].strip():
+            block.insert(0, "")
+        if block:  # a paragraph left out whole (hidden) keeps the gap owed
+            apart = own
         lines += block
         used += sum(map(len, block)) + len(block)  # characters: never more than the UTF-8 bytes they take
         over = text_over_limit(path, used, f"block {number:,} of the body")
@@ -67,6 +86,109 @@ def load_docx(path: Path, raw: bytes) -> Document:
     text = "\n".join(lines)
     paragraphs = plural(len(document.element.body.findall(f"{_W}p")), "paragraph")
     return Document(text, f"Word document, {paragraphs}{''.join(extras)}, {plural(len(text), 'character')}")
+
+
+def _not_readable(path: Path, raw: bytes, error: Exception) -> InputError:
+    """What is wrong with a file python-docx could not open, and what to do: a .docx is a zip archive, so one that
+    does not start as one is another kind of file (or its start is lost); a zip cut short or with a broken member is
+    damaged (a download or copy cut off); a whole zip python-docx still refuses is damaged or not a Word document."""
+    if not raw.startswith(b"PK"):
+        return unreadable(
+            path,
+            "not a readable DOCX: it does not start as a .docx (a zip archive) does, so it is another kind of file, "
+            "or damaged",
+            error,
+            "if it is another kind of file, name it by its own suffix; if it is a Word file, open it in Word and save "
+            "it as .docx again, or download it again",
+        )
+    if isinstance(error, (zipfile.BadZipFile, zlib.error, EOFError)):
+        return unreadable(path, "not a readable DOCX: damaged or truncated", error)
+    return unreadable(path, "not a readable DOCX: damaged, or a zip archive that is not a Word document", error)
+
+
+_TITLES = ("title", "subtitle")
+"""Word's built-in names (`w:name`, English whatever the language Word runs in) of the styles that head a document;
+its headings are "heading 1" to "heading 9"."""
+
+
+class _Styles:
+    """What a document's styles say about the text: which paragraph styles are headings (a built-in heading, title
+    or subtitle, or one with an outline level, `w:outlineLvl` 0 to 8, as Word's navigation pane lists them), and
+    which styles hide their text (Font > Hidden, `w:vanish`). By id, as paragraphs and runs name them: an id is in
+    the language Word ran in (`berschrift1`), a built-in name is not. A style has what it sets itself, else what the
+    style it is based on (`w:basedOn`) has."""
+
+    def __init__(self, document: Any) -> None:
+        self._by_id = {
+            style.get(f"{_W}styleId") or "": style for style in document.styles.element.findall(f"{_W}style")
+        }
+        self.headings = frozenset(
+            style_id
+            for style_id, style in self._by_id.items()
+            if style.get(f"{_W}type") == "paragraph"
+            and (_named_heading(style) or _outline(self._inherited(style_id, f"{_W}pPr/{_W}outlineLvl")))
+        )
+        self.hidden = frozenset(
+            style_id for style_id in self._by_id if _on(self._inherited(style_id, f"{_W}rPr/{_W}vanish"))
+        )
+
+    def _inherited(self, style_id: str, path: str) -> Any:
+        """The `path` element a style sets, itself or through the styles it is based on; None when none does."""
+        seen: set[str] = set()
+        while style_id not in seen and (style := self._by_id.get(style_id)) is not None:
+            found = style.find(path)
+            if found is not None:
+                return found
+            seen.add(style_id)
+            based = style.find(f"{_W}basedOn")
+            style_id = "" if based is None else based.get(f"{_W}val") or ""
+        return None
+
+
+_NO_STYLES: frozenset[str] = frozenset()
+_HIDDEN_STYLES: ContextVar[frozenset[str]] = ContextVar("rlmx_docx_hidden_styles", default=_NO_STYLES)
+"""The ids of the styles that hide their text in the document `load_docx` is reading (`_Styles.hidden`)."""
+
+
+def _named_heading(style: Any) -> bool:
+    """Whether a style is one of Word's built-in headings or titles, by its name (`_TITLES`)."""
+    name = style.find(f"{_W}name")
+    named = "" if name is None else (name.get(f"{_W}val") or "").lower()
+    return named in _TITLES or (named.startswith("heading ") and named[8:].isdigit())
+
+
+def _outline(level: Any) -> bool:
+    """Whether an `w:outlineLvl` (or None) makes a heading: levels 0 to 8 do, 9 is body text."""
+    try:
+        return level is not None and 0 <= int(level.get(f"{_W}val", "9")) <= 8
+    except ValueError:
+        return False
+
+
+def _on(toggle: Any) -> bool:
+    """Whether an on/off property (`w:vanish`, or None for one not set) is on: set without a value, or to true."""
+    return toggle is not None and toggle.get(f"{_W}val", "true").lower() not in ("false", "0", "off")
+
+
+def _set_apart(element: Any, headings: frozenset[str]) -> bool:
+    """Whether a body element is a block of its own, with a blank line before and after it: a table (a block of
+    rows, not lines of the paragraphs around it: a text reader takes a run of lines for one paragraph), a heading
+    (`headings`: its style's id, or its own outline level), and a content control or tracked change that holds a
+    table."""
+    if element.tag == f"{_W}tbl":
+        return True
+    if element.tag == f"{_W}p":
+        level = element.find(f"{_W}pPr/{_W}outlineLvl")
+        if level is not None:  # set on the paragraph itself: it overrides its style's
+            return _outline(level)
+        return _style_of(element, "pPr", "pStyle") in headings
+    return element.find(f".//{_W}tbl") is not None
+
+
+def _style_of(element: Any, properties: str, tag: str) -> str | None:
+    """The style id a paragraph (`pPr`, `pStyle`) or a run (`rPr`, `rStyle`) names, or None."""
+    style = element.find(f"{_W}{properties}/{_W}{tag}")
+    return None if style is None else style.get(f"{_W}val")
 
 
 _MARGIN_KINDS = (("default", ""), ("first", "first-page "), ("even", "even-page "))
@@ -246,20 +368,29 @@ its text is `w:t`, read a second time at the move's destination, `w:moveTo`) and
 
 
 def _paragraph(paragraph: Any) -> list[str]:
-    """A paragraph's lines: its text, then each text box anchored in it (`w:txbxContent`), one line a paragraph."""
+    """A paragraph's lines: its text, then each text box anchored in it (`w:txbxContent`), one line a paragraph. A
+    paragraph whose text is all hidden and whose mark is hidden too (`w:pPr/w:rPr/w:vanish`) is not there at all,
+    as in Word; with its mark shown it is an empty line."""
     parts: list[str] = []
     boxes: list[str] = []
-    _runs(paragraph, parts, boxes)
-    return ["".join(parts), *boxes]
+    _runs(paragraph, parts, boxes, _style_of(paragraph, "pPr", "pStyle") in _HIDDEN_STYLES.get())
+    text = "".join(parts)
+    if not text and _on(paragraph.find(f"{_W}pPr/{_W}rPr/{_W}vanish")):
+        return boxes
+    return [text, *boxes]
 
 
-def _runs(element: Any, parts: list[str], boxes: list[str]) -> None:
+def _runs(element: Any, parts: list[str], boxes: list[str], hidden: bool = False) -> None:
     """Add the text of `element`'s descendants as Word shows it with changes accepted to `parts`: every `w:t`
     (inserted runs too; deleted text is `w:delText`, left out), tabs, line breaks, non-breaking hyphens and symbols
     (`w:sym`). A text box's paragraphs go to `boxes`, its VML copy (`mc:Fallback`) is skipped: it is read once. A
-    tracked move's source (`w:moveFrom`) is skipped like a deletion: its text is read at its destination."""
+    tracked move's source (`w:moveFrom`) is skipped like a deletion: its text is read at its destination. A hidden
+    run (Font > Hidden: Word neither shows nor prints it) is skipped: `_hidden`, where `hidden` says whether the
+    paragraph's style hides its runs."""
     for node in element:
         if node.tag in _NOT_SHOWN:
+            continue
+        if node.tag == f"{_W}r" and _hidden(node, hidden):
             continue
         if node.tag == f"{_W}txbxContent":
             boxes += _blocks(node)
@@ -270,7 +401,20 @@ def _runs(element: Any, parts: list[str], boxes: list[str]) -> None:
         elif node.tag in _MARKS:
             parts.append(_MARKS[node.tag])
         else:
-            _runs(node, parts, boxes)
+            _runs(node, parts, boxes, hidden)
+
+
+def _hidden(run: Any, by_default: bool) -> bool:
+    """Whether a run is hidden text: by its own formatting (`w:vanish`, or `w:specVanish`, hidden always), else when
+    its character style or its paragraph's style (`by_default`) hides it."""
+    properties = run.find(f"{_W}rPr")
+    if properties is None:
+        return by_default
+    for tag in ("vanish", "specVanish"):
+        toggle = properties.find(f"{_W}{tag}")
+        if toggle is not None:  # set on the run itself: it overrides its styles'
+            return _on(toggle)
+    return by_default or _style_of(run, "rPr", "rStyle") in _HIDDEN_STYLES.get()
 
 
 def _symbol(font: str, char: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, plural, register, text_over_limit
+from rlmx.documents import Document, plural, register, text_over_limit, unreadable
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 
@@ -28,16 +28,14 @@ def load_pdf(path: Path, raw: bytes) -> Document:
     with _decode_problems() as errors:
         pages = _pages(path, raw)
     if not pages:
-        raise InputError(f"context file {path} is a PDF with no pages")
+        raise unreadable(path, "a PDF with no pages")
     if not any(text.strip() for text in pages):
         if errors:  # pypdf logs a stream it cannot decode and reads it as empty: that is damage, not a scan
-            raise InputError(
-                f"context file {path} is a damaged PDF: its page content could not be decoded ({errors[0][:200]}); "
-                "download or export it again, or repair it (e.g. `qpdf in.pdf out.pdf`)"
-            )
-        raise InputError(
-            f"context file {path} is a PDF with no text layer on any of its {len(pages)} pages (scanned or "
-            "image-only); run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`)"
+            raise unreadable(path, "a damaged PDF: its page content could not be decoded", errors[0])
+        raise unreadable(
+            path,
+            f"a PDF with no text layer on any of its {len(pages)} pages (scanned or image-only)",
+            fix="run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`)",
         )
     empty = sum(1 for text in pages if not text.strip())
     why = "images, or content pypdf could not decode" if errors else "images"
@@ -69,8 +67,25 @@ def _pages(path: Path, raw: bytes) -> list[str]:
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise InputError(f"context file {path} is not a readable PDF ({type(exc).__name__}: {exc})") from None
+        raise _not_readable(path, raw, exc) from None
     return pages
+
+
+_HEADER_WITHIN = 1024
+"""Where a PDF's `%PDF-` header may start: readers (pypdf, Acrobat) allow bytes before it in the first KiB."""
+
+
+def _not_readable(path: Path, raw: bytes, error: Exception) -> InputError:
+    """What is wrong with a file pypdf could not read, and what to do: one that does not start as a PDF is another
+    kind of file (or its start is lost); one that does is damaged, most often cut short by a download or a copy."""
+    if b"%PDF-" not in raw[:_HEADER_WITHIN]:
+        return unreadable(
+            path,
+            "not a readable PDF: it does not start as a PDF does (`%PDF-`), so it is another kind of file, or damaged",
+            error,
+            "if it is another kind of file, name it by its own suffix; if it is a PDF, download or export it again",
+        )
+    return unreadable(path, "not a readable PDF: damaged or truncated", error)
 
 
 _DECODING = threading.local()

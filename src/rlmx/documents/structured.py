@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import Document, not_text_advice, plural, register
+from rlmx.documents import Document, not_text, plural, register
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
@@ -25,11 +25,10 @@ def decode(path: Path, raw: bytes) -> str:
     try:
         return decode_text(raw)
     except NotText as exc:
-        advice = not_text_advice(exc.kind, "convert it to UTF-8 first")
-        raise InputError(f"context file {path} is not UTF-8 text ({exc}); {advice}") from None
+        raise not_text(path, exc) from None
 
 
-@register(*TEXT_SUFFIXES)
+@register(*TEXT_SUFFIXES, text=True)
 def load_text(path: Path, raw: bytes) -> Document:
     text = decode(path, raw)
     return Document(text, f"text, {plural(len(text), 'character')}")
@@ -82,7 +81,7 @@ def _too_deep(path: Path, where: str) -> InputError:
     )
 
 
-@register(".json")
+@register(".json", text=True)
 def load_json(path: Path, raw: bytes) -> Document:
     text = decode(path, raw)
     try:
@@ -108,7 +107,7 @@ def _lines_are_json(text: str) -> bool:
         return False
 
 
-@register(".jsonl", ".ndjson")
+@register(".jsonl", ".ndjson", text=True)
 def load_jsonl(path: Path, raw: bytes) -> Document:
     records = _records(path, decode(path, raw))
     return Document(records, plural(len(records), "JSON Lines record"))
@@ -128,7 +127,7 @@ def json_lines(text: str) -> list[tuple[int, str]]:
     return [(number, line) for number, line in numbered if line.strip()]
 
 
-@register(".csv", ".tsv")
+@register(".csv", ".tsv", text=True)
 def load_csv(path: Path, raw: bytes) -> Document:
     whole = decode(path, raw)
     text, delimiter = _delimiter(whole, "\t" if path.suffix.lower() == ".tsv" else None)
@@ -332,7 +331,7 @@ def visible_text(html: str) -> str:
     return parser.text()
 
 
-@register(".html", ".htm", ".xhtml")
+@register(".html", ".htm", ".xhtml", text=True)
 def load_html(path: Path, raw: bytes) -> Document:
     text = visible_text(decode(path, raw))
     return Document(text, f"HTML text, {plural(len(text), 'character')}")
