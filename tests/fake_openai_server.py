@@ -49,6 +49,9 @@ class Reply:
     """Announce the whole body, send half of it, and close the connection (a proxy or server dying mid-reply)."""
     reset: bool = False
     """Read the request, then reset the connection (TCP RST) without a reply: a server killed while generating."""
+    close_after: bool = False
+    """Answer, then close the connection without a `Connection: close` header: a server whose keep-alive timer ran
+    out just after the reply (HTTP/1.1 allows closing an idle connection at any time)."""
 
 
 @dataclass
@@ -308,6 +311,9 @@ class FakeOpenAIServer:
                     handler.connection.shutdown(socket.SHUT_RDWR)
                     return
                 handler.wfile.write(data)
+                if reply is not None and reply.close_after:
+                    handler.wfile.flush()
+                    handler.close_connection = True
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout): nothing to answer
                 handler.close_connection = True
         finally:

@@ -56,7 +56,7 @@ from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.extras import missing_extra
-from rlmx.lm.base import LM
+from rlmx.lm.base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LM
 from rlmx.progress import (
     OutputFailed,
     Progress,
@@ -368,6 +368,20 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="CPU threads of a local model (default: $RLMX_THREADS, else the idle cores when it loads: the cores "
         "minus the load average, 1 to 4)",
     )
+    models.add_argument(
+        "--lm-timeout",
+        type=_positive_number,
+        metavar="S",
+        help=f"seconds a server model may take to answer one request before it is sent again (default: "
+        f"{DEFAULT_TIMEOUT:g}); raise it for a local server on CPU or a reasoning model that does not stream",
+    )
+    models.add_argument(
+        "--lm-retries",
+        type=_non_negative_int,
+        metavar="N",
+        help=f"times a server model's request is sent again after a timeout, a broken connection, a rate limit "
+        f"or a 5xx (default: {DEFAULT_MAX_RETRIES})",
+    )
 
 
 def _json_file_path(text: str) -> Path:
@@ -600,6 +614,10 @@ class ModelPlan:
     """Scripted replies for sub-calls; None when root and sub-calls share one script."""
     threads: int | None = None
     """CPU threads of a local model (--threads or RLMX_THREADS); None for LocalLM's default."""
+    timeout: float | None = None
+    """Seconds a server model may take per request (--lm-timeout); None for OpenAICompatibleLM's default."""
+    retries: int | None = None
+    """Re-sends of a server model's failed request (--lm-retries); None for OpenAICompatibleLM's default."""
     unused: str = ""
     """What the environment set that this choice leaves unused, and how to use it (said with the model)."""
 
@@ -621,6 +639,16 @@ def plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelPl
     if plan.kind != "local" and getattr(args, "threads", None) is not None:  # said, not silently dropped
         note = f"--threads {args.threads} is used only by the embedded model (local), not by this one"
         plan = replace(plan, unused=". ".join(filter(None, [plan.unused, note])))
+    server_flags = {"--lm-timeout": getattr(args, "lm_timeout", None)}
+    server_flags["--lm-retries"] = getattr(args, "lm_retries", None)
+    if plan.kind == "openai":
+        plan = replace(plan, timeout=server_flags["--lm-timeout"], retries=server_flags["--lm-retries"])
+    else:
+        given = [f"{flag} {value:g}" for flag, value in server_flags.items() if value is not None]
+        if given:
+            note = f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} used only by a server model (--model "
+            note += "NAME --base-url URL), not by this one"
+            plan = replace(plan, unused=". ".join(filter(None, [plan.unused, note])))
     if plan.kind == "local":
         plan = _with_threads(plan, args, environ)
         if plan.root == "lm" and plan.embedded:
@@ -915,7 +943,10 @@ def build_models(plan: ModelPlan) -> tuple[LM, LM, str]:
         from rlmx.lm.openai import OpenAICompatibleLM
 
         assert plan.model is not None
-        client = OpenAICompatibleLM(plan.model, plan.base_url, api_key=plan.api_key)
+        waits: dict[str, Any] = {"timeout": plan.timeout, "max_retries": plan.retries}
+        client = OpenAICompatibleLM(
+            plan.model, plan.base_url, api_key=plan.api_key, **{k: v for k, v in waits.items() if v is not None}
+        )
         sub = lm = client
         description = f"{client.model} at {client.base_url} (from {plan.source})"
     if plan.root == "guided":
@@ -979,7 +1010,15 @@ def _lm_failure_message(exc: LMError, lm: LM) -> tuple[str, str]:
     message = str(exc).rstrip(".")
     if base_url and base_url not in message:
         message = f"{lm.model} at {base_url}: {message}"
-    if isinstance(exc, LMConnectionError | LMTimeout):
+    if isinstance(exc, LMTimeout):
+        waited = getattr(lm, "timeout", None)
+        now = f" (now {waited:g} s)" if isinstance(waited, int | float) else ""
+        return (
+            message,
+            f"The server took too long to answer: give a slow model more time with --lm-timeout S{now} (a local "
+            "server on CPU, a reasoning model that does not stream), or check the server's own log",
+        )
+    if isinstance(exc, LMConnectionError):
         return (
             message,
             "Check that the server is running and that --base-url (or RLMX_BASE_URL) is right, "

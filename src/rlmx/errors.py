@@ -54,7 +54,12 @@ class LMTimeout(LMError):
 
 
 class LMRateLimited(LMError):
-    pass
+    """The server kept answering 429 Too Many Requests. `retry_after`: the seconds its last reply asked to wait
+    (`Retry-After`), or None when it said none."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LMServerError(LMError):

@@ -173,6 +173,12 @@ def reached_cap(finish_reason: str | None) -> bool:
     return finish_reason is not None and finish_reason.lower() in _CUT_SHORT
 
 
+DEFAULT_TIMEOUT = 120.0
+"""Seconds a server model (OpenAICompatibleLM) may take to reply (read timeout) before the attempt fails and is
+retried; `rlmx --lm-timeout` sets it."""
+DEFAULT_MAX_RETRIES = 2
+"""A server model's retries after the first attempt (429, 5xx, timeouts, connection errors, bodies that are not
+JSON); `rlmx --lm-retries` sets it."""
 CALL_OVERHEAD_TOKENS = 128
 """Tokens a chat template may add to any call: BOS, reply priming, and the system text some templates inject even
 beside the caller's system message (Llama 3.1's knowledge-cutoff lines, gpt-oss's channel rules: up to ~60)."""

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import errno
 import json
 import os
 import random
@@ -99,13 +100,23 @@ def should_retry(status: int, headers: Mapping[str, str]) -> bool:
 def retry_delay(retry: int, headers: Mapping[str, str] | None = None) -> float:
     """Seconds to wait before retry number `retry` (0 for the first): the server's word when it is sane, else
     exponential backoff with jitter."""
-    server = _server_retry_after(headers or {})
+    server = server_retry_after(headers or {})
     if server is not None and 0 <= server <= MAX_SERVER_RETRY_AFTER:
         return server
     return min(INITIAL_RETRY_DELAY * 2.0**retry, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
 
 
-def _server_retry_after(headers: Mapping[str, str]) -> float | None:
+def waits_too_long(headers: Mapping[str, str]) -> bool:
+    """Whether the reply asks for a wait longer than rlmx waits between attempts (`MAX_SERVER_RETRY_AFTER`): a
+    per-minute rate limit saying `Retry-After: 120`. Not sent again before then: an early re-send only meets the same
+    limit and counts against it (the error says the wait instead)."""
+    wait = server_retry_after(headers)
+    return wait is not None and wait > MAX_SERVER_RETRY_AFTER
+
+
+def server_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks the client to wait (`retry-after-ms`, else `retry-after` in seconds or as an HTTP
+    date); None when it says nothing readable."""
     milliseconds = headers.get("retry-after-ms")
     if milliseconds:
         try:
@@ -231,11 +242,12 @@ class JSONPoster:
         says: it is returned at once. Given by the caller, who reads error bodies and knows what it sent."""
         body = utf8(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))  # a lone surrogate: U+FFFD
         session = await self._session()
-        attempt = timed_out = 0
+        attempt = timed_out = stale = 0
         while True:
             attempt += 1
+            sent = _Sent()
             try:
-                reply = await self._once(session, body)
+                reply = await self._once(session, body, sent)
             except TimeoutError:
                 timed_out += 1
                 detail = f"no reply within {self.read_timeout:g} s"
@@ -246,6 +258,13 @@ class JSONPoster:
                     raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
+                if sent.on_pooled_connection and not sent.answered and _closed(exc) and stale < STALE_RESENDS:
+                    # a kept-alive connection the server had closed while it idled (HTTP/1.1 allows it; uvicorn
+                    # does after 5 s): the request never reached it. Sent again at once on another connection, not
+                    # counted as an attempt nor as one that may have been billed (as urllib3 and httpcore do).
+                    stale += 1
+                    attempt -= 1
+                    continue
                 undecodable = _undecodable(exc)
                 if undecodable is not None:  # answered in full, maybe billed: a re-send decodes no better
                     raise TransportError("undecodable", undecodable, attempt, timed_out + 1) from None
@@ -266,6 +285,7 @@ class JSONPoster:
                 or not should_retry(reply.status, reply.headers)
                 or out_of_quota(reply)
                 or over_the_allowance(reply)
+                or waits_too_long(reply.headers)
                 or (final is not None and final(reply))
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
@@ -273,15 +293,22 @@ class JSONPoster:
             if gave_up and not await may_resend():
                 return dataclasses.replace(reply, timed_out=timed_out, not_resent=True), attempt
 
-    async def _once(self, session: aiohttp.ClientSession, body: bytes) -> HTTPReply:
+    async def _once(self, session: aiohttp.ClientSession, body: bytes, sent: _Sent) -> HTTPReply:
         # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which
         # the server refuses with a 405 that hides the redirect), and a redirect elsewhere would carry the key there.
         # The one exception is a 303 See Other on the same origin: the request was taken and its result is to be
         # fetched there with a GET (Modal's web endpoints answer a request running past 150 s that way, and again
         # from the result URL while it still runs), as the SDK and `curl -L` do.
         async with session.post(
-            self.url, data=body, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
+            self.url,
+            data=body,
+            headers=self.headers,
+            ssl=self._ssl,
+            proxy=self._proxy,
+            allow_redirects=False,
+            trace_request_ctx=sent,
         ) as reply:
+            sent.answered = True
             result = await _read(reply)
         for _ in range(SEE_OTHER_HOPS):
             where = self._same_origin_result(result)
@@ -326,6 +353,7 @@ class JSONPoster:
             session = aiohttp.ClientSession(
                 timeout=self.timeout,
                 connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
+                trace_configs=[_POOLED_CONNECTIONS],
             )
             closer = _close_at_shutdown(session)
             table[key] = _LoopSession(session, loop, closer)
@@ -451,6 +479,44 @@ def _json_object(data: bytes) -> dict[str, Any] | None:
 SEE_OTHER_HOPS = 32
 """Same-origin 303 See Other replies followed for one request (each a GET within the read timeout): a result URL
 that still answers 303 after these is the reply."""
+STALE_RESENDS = 8
+"""Requests sent again at once, per call, after a pooled connection turned out closed before it took them: each such
+connection is dropped, so this bounds only a pool of many stale ones."""
+
+
+class _Sent:
+    """One attempt's request, as aiohttp's tracing saw it: whether it went out on a kept-alive connection from the
+    pool, and whether a reply's status line came back."""
+
+    __slots__ = ("answered", "on_pooled_connection")
+
+    def __init__(self) -> None:
+        self.on_pooled_connection = False
+        self.answered = False
+
+
+async def _on_pooled_connection(session: Any, context: Any, params: Any) -> None:
+    if isinstance(context.trace_request_ctx, _Sent):
+        context.trace_request_ctx.on_pooled_connection = True
+
+
+_POOLED_CONNECTIONS = aiohttp.TraceConfig()
+_POOLED_CONNECTIONS.on_connection_reuseconn.append(_on_pooled_connection)
+
+
+def _closed(exc: aiohttp.ClientError) -> bool:
+    """The connection was closed or reset under the request: aiohttp's ServerDisconnectedError, or a write to it that
+    failed ("Can not write request body", caused by a ClientConnectionResetError), a reset or a broken pipe."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, aiohttp.ServerDisconnectedError | ConnectionResetError | BrokenPipeError):
+            return True
+        if isinstance(cause, OSError) and cause.errno in (errno.ECONNRESET, errno.EPIPE):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 _BROKEN_OFF = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)
 """Failures after the request was sent: the reply broke off, or the server closed the connection without one."""
 GATEWAY_TIMEOUTS = frozenset({504, 524})

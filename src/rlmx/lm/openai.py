@@ -45,7 +45,15 @@ from rlmx.errors import (
     LMServerError,
     LMTimeout,
 )
-from rlmx.lm.base import Completion, Message, may_resend, message_token_bound, token_bound
+from rlmx.lm.base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Completion,
+    Message,
+    may_resend,
+    message_token_bound,
+    token_bound,
+)
 from rlmx.lm.http import (
     NOT_RESENT,
     SEE_OTHER_HOPS,
@@ -54,6 +62,7 @@ from rlmx.lm.http import (
     TransportError,
     out_of_quota,
     over_the_allowance,
+    server_retry_after,
 )
 from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion
 from rlmx.protocol import THREAD_ABOVE_CHARS
@@ -65,11 +74,7 @@ TOOL_PROMPT_TOKENS = 400
 346 tokens for Claude 4 models (313 with tool_choice any/tool; Anthropic's "Tool use" pricing table), rounded up."""
 """Sent to servers given by base_url when no key is given: local servers ignore it, some proxies insist on one."""
 
-DEFAULT_TIMEOUT = 120.0
-"""Seconds to wait for a reply (read timeout) before the attempt fails and is retried."""
 DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_MAX_RETRIES = 2
-"""Retries after the first attempt (429, 5xx, timeouts, connection errors, bodies that are not JSON)."""
 OPENAI_URL = "https://api.openai.com/v1"
 
 _RESERVED_PARAMS = frozenset({"model", "messages", "stream"})
@@ -570,7 +575,8 @@ class OpenAICompatibleLM:
         if exc.kind == "timeout":
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
-                f"({exc.attempts} attempts){refused}; pass timeout= for slow models",
+                f"({exc.attempts} attempts){refused}; a slow model needs more time: OpenAICompatibleLM(timeout=...), "
+                "or --lm-timeout S on the command line",
                 attempts=exc.unanswered,
             )
         if exc.kind == "undecodable":
@@ -680,7 +686,13 @@ class OpenAICompatibleLM:
         if means is None and _may_be_the_address(reply):
             return LMRequestError(f"request rejected: {detail} (posted to {self._http.url}: {CHECK_THE_ADDRESS})")
         if reply.status == 429:
-            return LMRateLimited(f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}")
+            wait = server_retry_after(reply.headers)
+            asked = f"; it asked to wait {wait:.0f} s" if wait is not None and wait >= 1 else ""
+            return LMRateLimited(
+                f"{self.base_url} rate-limited model {self.model} (HTTP 429{tried}): {said}{asked}. Wait and run "
+                "again, or send fewer requests at once (fewer parallel sub-calls)",
+                retry_after=wait,
+            )
         if reply.status >= 500:
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
