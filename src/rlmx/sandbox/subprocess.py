@@ -235,14 +235,17 @@ def _watch_usage(
     disk_due = 0.0
     while not stop.wait(_DISK_POLL):
         breach: tuple[str, int, int] = ("disk", 0, 0)
-        if folders and time.monotonic() >= disk_due:
-            pid = worker()
-            began = time.monotonic()
-            used = rundir.usage(folders, uid, pid)
-            disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
-            breach = ("disk", used, pid) if used > disk_limit else breach
-        if not breach[1]:
-            breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
+        try:
+            if folders and time.monotonic() >= disk_due:
+                pid = worker()
+                began = time.monotonic()
+                used = rundir.usage(folders, uid, pid)
+                disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
+                breach = ("disk", used, pid) if used > disk_limit else breach
+            if not breach[1]:
+                breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
+        except Exception:  # a poll that failed (a worker or folder gone mid-read as the run ends) is polled again:
+            continue  # its traceback reached a CLI user's stderr once (audit 77), and it killed the watch
         if breach[1]:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is left to tell
                 over.get_loop().call_soon_threadsafe(settle, over, breach)
