@@ -198,7 +198,7 @@ def test_a_request_still_uploading_at_the_deadline_gets_the_503(tmp_path: Path) 
     ):
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
-            head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
             sock.sendall(head + b'5\r\n{"mod\r\n')  # and no more: being read, it holds no run slot
             time.sleep(0.5)
             proc.send_signal(signal.SIGTERM)

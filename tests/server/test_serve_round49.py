@@ -250,7 +250,7 @@ def test_a_request_waiting_for_room_to_read_its_body_gets_its_503_as_the_server_
     command = serve_command(tmp_path, [repl("FINAL('x')")], "--port", "0", "--shutdown-timeout", "30")
     with serving(command) as (url, proc):
         host, port = url.removeprefix("http://").split(":")
-        head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{"
+        head = b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{"
         with (
             socket.create_connection((host, int(port))) as reading,
             socket.create_connection((host, int(port))) as waiting,

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from rlmx.commands.serve import add_key_arguments, server_key
 from rlmx.extras import missing_extra
+from rlmx.http_access import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
 
 if TYPE_CHECKING:
     from rlmx.cli import Interrupts
@@ -71,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         "pages on this machine (http://localhost:*, http://127.0.0.1:*, http://[::1]:*) and clients that send "
         "no Origin (CLIs, editors) are always served",
     )
+    add_key_arguments(group, "every request (with --http)")
     return group
 
 
@@ -85,6 +88,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     if args.allow_origin and not args.http:
         raise UsageError("--allow-origin is for --http; over stdio no web page can reach the server")
+    if (args.server_api_key is not None or args.server_api_key_env is not None) and not args.http:
+        raise UsageError(
+            "--server-api-key and --server-api-key-env are for --http; over stdio only the client that "
+            "started the server can reach it"
+        )
+    key = server_key(args, environ) if args.http else None
     allowed = Roots.grant(args.allow, "--allow") if args.allow else None
     say = _sayer(err)
     try:
@@ -106,13 +115,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             port = sock.getsockname()[1]
             shown = f"[{args.host}]" if ":" in args.host else args.host
             say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp ({trace_note})")
-            if args.host not in LOOPBACK_HOSTS:
-                say(
-                    f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
-                    "port can spend this server's LM budget and read the granted folders",
-                    "bold yellow",
-                )
-            interrupts.run(_serve(server, service, sock, args.host, stop, None, tuple(args.allow_origin)))
+            if key is None:
+                say(_no_key_warning(args.host), "bold yellow")
+            interrupts.run(_serve(server, service, sock, args.host, stop, None, tuple(args.allow_origin), key=key))
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
     # SIGTERM (a supervisor's polite stop; what the MCP spec has a client send when closing stdin did not stop the
@@ -131,6 +136,18 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     if terminated.received:
         say(f"rlmx: MCP server stopped ({terminated.received})")
     return EXIT_OK
+
+
+def _no_key_warning(host: str) -> str:
+    """The one line `--http` without a key says at start-up: who can call its tools, and how to close that."""
+    where, who = "", "any local process"
+    if host not in LOOPBACK_HOSTS:
+        where, who = f"listening on {host} with ", "anyone who can reach this port"
+    return (
+        f"rlmx: warning: {where}no authentication: {who}, rlmx's own sandboxes included (they reach this machine), "
+        "can call these tools, spending the LM budget and reading the granted folders; require a key with "
+        "--server-api-key-env VAR (or RLMX_SERVER_API_KEY) and give clients `Authorization: Bearer <key>`"
+    )
 
 
 class Terminated:
@@ -234,10 +251,11 @@ async def _serve(
     origins: tuple[str, ...] = (),
     *,
     terminated: Terminated | None = None,
+    key: str | None = None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
     SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
-    --allow-origin adds to the loopback ones."""
+    --allow-origin adds to the loopback ones; `key`: the bearer key every HTTP request must carry (None: none)."""
     import anyio
 
     try:
@@ -249,22 +267,18 @@ async def _serve(
             import uvicorn
             from mcp.server.transport_security import TransportSecuritySettings
 
-            from rlmx.mcp.server import LOOPBACK_ORIGINS, BrowsersChecked, LoneSurrogatesReplaced
+            from rlmx.mcp.server import BrowsersChecked, KeyRequired, LoneSurrogatesReplaced
 
-            allowed = (*LOOPBACK_ORIGINS, *origins)
-            if host in LOOPBACK_HOSTS:
-                # The SDK's DNS-rebinding guard, told the same origins: Host must name this machine (a rebound
-                # name is 421).
-                security = TransportSecuritySettings(
-                    allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"], allowed_origins=list(allowed)
-                )
-            else:
-                # Bound wider, clients reach the server by names and addresses it cannot know: no Host check. Origin,
-                # which every browser request that could act (a POST) carries, is checked for every bind by
-                # BrowsersChecked.
-                security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+            # Host (on a loopback bind: a rebound name is 421) and Origin are BrowsersChecked's, the checks `rlmx
+            # serve` makes too; the SDK's own (loopback binds only) would only repeat them. It still checks that a
+            # POST's body is JSON.
+            security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
             sdk_app = server.streamable_http_app(host=host, transport_security=security)
-            app = BrowsersChecked(LoneSurrogatesReplaced(sdk_app), allowed)
+            inner: Any = LoneSurrogatesReplaced(sdk_app)
+            if key is not None:
+                inner = KeyRequired(inner, key)
+            # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
+            app = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
             config = uvicorn.Config(app, log_level="warning")
             http = uvicorn.Server(config)
             if stop is not None:
@@ -273,9 +287,6 @@ async def _serve(
     finally:
         with anyio.CancelScope(shield=True):
             await service.aclose()
-
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:

@@ -27,6 +27,7 @@ from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import seconds as _seconds
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
+from rlmx.http_access import LOOPBACK_HOSTS
 
 if TYPE_CHECKING:
     import uvicorn
@@ -130,30 +131,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         metavar="ORIGIN",
         help="let browser pages from ORIGIN (e.g. http://localhost:3000, or *) call the API; repeatable",
     )
-    auth = server.add_mutually_exclusive_group()
+    add_key_arguments(server, "every route but /health", aliases=("--api-key",))
+    return server
+
+
+def add_key_arguments(group: argparse._ArgumentGroup, guarded: str, aliases: tuple[str, ...] = ()) -> None:
+    """--server-api-key-env VAR and --server-api-key KEY (with `aliases`), one or the other, in `group`: the key
+    clients must send to reach `guarded` ("every route but /health"). `server_key` reads them."""
+    from rlmx.commands import argtypes
+
+    auth = group.add_mutually_exclusive_group()
     auth.add_argument(
         "--server-api-key-env",
         type=argtypes.env_var,
         metavar="VAR",
-        help="require `Authorization: Bearer <key>` on every route but /health, with the key in env var VAR",
+        help=f"require `Authorization: Bearer <key>` on {guarded}, with the key in env var VAR",
     )
     auth.add_argument(
         "--server-api-key",
-        "--api-key",
+        *aliases,
         dest="server_api_key",
         metavar="KEY",
-        help="as --server-api-key-env, with the key itself (visible to other local users in `ps`); the env var "
-        "RLMX_SERVER_API_KEY, when set, is the default. This is the key clients must send to this server, not the "
-        "model's (that one comes from the environment, or --api-key-env VAR names it, as for ask)",
+        help="as --server-api-key-env, with the key itself (visible to other local users, and to rlmx's sandboxes, "
+        "in `ps`); the env var RLMX_SERVER_API_KEY, when set, is the default. This is the key clients must send to "
+        "this server, not the model's (that one comes from the environment, or --api-key-env VAR names it, as for "
+        "ask)",
     )
-    return server
 
 
-def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptions:
-    """The ServerOptions the flags ask for; InputError (exit 2) for a key variable that is unset or empty."""
-    from rlmx.server.app import ServerOptions
-
-    key, source = args.server_api_key, "--server-api-key (alias --api-key)"
+def server_key(args: argparse.Namespace, environ: Mapping[str, str], flag: str = "--server-api-key") -> str | None:
+    """The key clients must send (`add_key_arguments`' flags, else RLMX_SERVER_API_KEY), checked as the model keys
+    are; None for none. `flag` names --server-api-key in errors. InputError (exit 2) for a key variable that is
+    unset or empty, or a key no header can hold."""
+    key: str | None = args.server_api_key
+    source = flag
     if key is None and args.server_api_key_env is None:
         key, source = environ.get("RLMX_SERVER_API_KEY") or None, "RLMX_SERVER_API_KEY"
     if args.server_api_key_env is not None:
@@ -164,6 +175,14 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         if not trimmed_key(key):
             raise InputError(f"{source} is empty: give the key clients must send to this server")
         key = checked_key(key, f"the server key in {source}")
+    return key
+
+
+def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptions:
+    """The ServerOptions the flags ask for; InputError (exit 2) for a key variable that is unset or empty."""
+    from rlmx.server.app import ServerOptions
+
+    key = server_key(args, environ, "--server-api-key (alias --api-key)")
     return ServerOptions(
         max_concurrent_runs=args.max_concurrent_runs,
         max_queued=args.max_queued,
@@ -173,6 +192,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         keepalive=args.keepalive,
         api_key=key,
         cors_origins=tuple(args.cors_origin),
+        loopback_only=args.host in LOOPBACK_HOSTS,
     )
 
 
@@ -249,7 +269,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                     "rlmx: the guided root answers from a context only: send the document in each request's "
                     "`context` field (a request without one gets a 400)"
                 )
-            if server_options.api_key is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+            if server_options.api_key is None and args.host not in LOOPBACK_HOSTS:
                 say(
                     f"rlmx: warning: listening on {args.host} with no authentication: anyone who can reach this "
                     "port can spend this server's LM budget and run code in its sandbox (see --server-api-key-env)",

@@ -68,6 +68,7 @@ from rich.console import Console
 from rlmx import __version__
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Event
+from rlmx.http_access import LOOPBACK_ORIGINS, Origins, carries_key, key_bytes, refusal
 from rlmx.mcp.roots import Roots, file_uri_path
 from rlmx.mcp.service import LIMIT_NAMES, RLMService
 from rlmx.progress import Progress
@@ -628,56 +629,73 @@ class _IdsRestoredHTTP:
         await self._send(message)
 
 
-LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
-"""Browser origins served without --allow-origin (the SDK's own list for a loopback bind): pages on this machine."""
-
-
 class BrowsersChecked:
     """ASGI middleware for streamable HTTP, in front of the SDK's app whatever the bind address.
 
     Origin (the spec: servers MUST validate it, against DNS rebinding): a request whose Origin is not allowed gets
     403 and a JSON-RPC error; the SDK checked it only on a loopback bind, so `--host 0.0.0.0` let any web page the
     user opened call the tools. A request without Origin (CLI and editor clients; browsers send it on every POST)
-    passes. `allowed`: exact origins ("https://app.example") or any port ("http://localhost:*").
+    passes. `allowed`: exact origins ("https://app.example") or any port ("http://localhost:*"). With `check_host`
+    (a loopback bind), a Host that does not name this machine (a rebound name) gets 421. The checks are
+    `rlmx.http_access`'s, which `rlmx serve` makes too.
 
     Last-Event-ID on a GET: there is no event store, so nothing can be replayed; the SDK answered 500 and the
     reconnecting client (TypeScript SDK: VS Code, Claude Code, Cursor) lost its stream. The header is dropped, and
     the client gets a fresh stream, as the spec allows (the server MAY replay)."""
 
-    def __init__(self, app: Any, allowed: tuple[str, ...] = LOOPBACK_ORIGINS) -> None:
+    def __init__(self, app: Any, allowed: tuple[str, ...] = LOOPBACK_ORIGINS, *, check_host: bool = False) -> None:
         self.app = app
-        self._exact = frozenset(o for o in allowed if not o.endswith(":*"))
-        self._any_port = tuple(o[:-1] for o in allowed if o.endswith(":*"))  # "http://localhost:"
-
-    def allows(self, origin: str) -> bool:
-        origin = origin.lower()
-        if origin in self._exact:
-            return True
-        return any(origin.startswith(base) and origin[len(base) :].isdigit() for base in self._any_port)
+        self.origins = Origins(allowed)
+        self.check_host = check_host
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refused = refusal(
+            scope, self.origins, check_host=self.check_host, command="rlmx mcp", origin_flag="--allow-origin"
+        )
+        if refused is not None:
+            await _refuse_http(refused.status, encodable(refused.message), send)
+            return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        for name, value in headers:
-            if name == b"origin" and not self.allows(value.decode("latin-1")):
-                await _refuse_origin(value.decode("latin-1"), send)
-                return
         if scope.get("method") == "GET" and any(name == b"last-event-id" for name, _ in headers):
             kept = [(name, value) for name, value in headers if name != b"last-event-id"]
             scope = {**scope, "headers": kept}
         await self.app(scope, receive, send)
 
 
-async def _refuse_origin(origin: str, send: Any) -> None:
-    message = (
-        f"Forbidden: Origin {encodable(origin)[:200]} is not allowed (a web page may not call this server). To let a "
-        "browser client at that origin in, start rlmx mcp with --allow-origin ORIGIN"
-    )
+class KeyRequired:
+    """ASGI middleware: every HTTP request must carry `Authorization: Bearer <api_key>` (--server-api-key-env), else
+    401 with a JSON-RPC error. The default sandbox tier reaches 127.0.0.1: without a key, a cell of any question
+    could call this server's own tools and read the granted folders."""
+
+    def __init__(self, app: Any, api_key: str) -> None:
+        self.app = app
+        self._expected = key_bytes(api_key)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(b"authorization", b"")
+        if carries_key(given, self._expected):
+            await self.app(scope, receive, send)
+            return
+        what = "no API key was sent" if not given else "the API key sent is not this server's"
+        message = (
+            f"Unauthorized: {what}. Send `Authorization: Bearer <key>` with the key the server was started with "
+            "(--server-api-key-env VAR, or RLMX_SERVER_API_KEY): give it as a header in the MCP client's "
+            "configuration for this server"
+        )
+        await _refuse_http(401, message, send, [(b"www-authenticate", b"Bearer")])
+
+
+async def _refuse_http(status: int, message: str, send: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    """An HTTP refusal with a JSON-RPC error (id null) as its body, before the SDK sees the request."""
     body = _error_reply(None, INVALID_REQUEST, message).model_dump_json(by_alias=True, exclude_unset=True).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 

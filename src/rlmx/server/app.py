@@ -23,11 +23,9 @@ import copy
 import dataclasses
 import functools
 import hashlib
-import hmac
 import json
 import logging
 import math
-import os
 import re
 import time
 import uuid
@@ -37,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -51,6 +50,7 @@ from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
+from rlmx.http_access import Origins, carries_key, key_bytes, refusal
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.result import Result
 from rlmx.rlm import RLM, _inputs
@@ -108,6 +108,11 @@ class ServerOptions:
     api_key: str | None = field(default=None, repr=False)
     """When set, every route but /health needs `Authorization: Bearer <api_key>`."""
     cors_origins: tuple[str, ...] = ()
+    """Browser origins whose pages may call the API (`scheme://host[:port]`, `http://host:*` for any port, `*` for
+    every one). A request with another `Origin` (a web page's) gets 403, unless it is the server's own page."""
+    loopback_only: bool = False
+    """The server listens on a loopback address (`rlmx serve` sets it for its default --host 127.0.0.1): a request
+    whose `Host` does not name this machine (localhost, 127.0.0.1, [::1]) then gets 421, against DNS rebinding."""
 
     def __post_init__(self) -> None:
         for name in ("max_concurrent_runs", "max_request_bytes"):
@@ -181,12 +186,18 @@ def create_app(
     def closed() -> bool:
         return server.admission.closed
 
-    middleware = [Middleware(_RequestId), Middleware(_Auth, api_key=options.api_key, closed=closed)]
+    # x-request-id outermost, so that refusals and CORS preflights carry it too; web pages are refused (Host, Origin)
+    # before CORS answers their preflights, so a refused one gets rlmx's 403, not CORS's text/plain 400
+    middleware = [
+        Middleware(_RequestId),
+        Middleware(_Browsers, options=options, closed=closed),
+        Middleware(_Auth, api_key=options.api_key, closed=closed),
+    ]
     if options.cors_origins:
         middleware.insert(
-            0,
+            2,
             Middleware(
-                CORSMiddleware,
+                _CORS,
                 allow_origins=list(options.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
                 # any request header: the openai JS SDK sends X-Stainless-* (and OpenAI-Organization/-Project),
@@ -324,6 +335,92 @@ class _RequestId:
         await self.app(scope, receive, with_id)
 
 
+class _Browsers:
+    """Web pages kept out (`rlmx.http_access.refusal`, as `rlmx mcp --http` keeps them out). A browser sends a
+    cross-site POST with a text/plain body without asking first: a page the user opened could start runs on the
+    model's key. A request whose `Origin` is neither one of `cors_origins` nor the server's own page gets 403; on a
+    loopback bind (`loopback_only`), one whose `Host` does not name this machine (a name rebound to 127.0.0.1) gets
+    421. Requests without `Origin` (SDKs, curl) are no browser's: they pass."""
+
+    def __init__(self, app: ASGIApp, options: ServerOptions, closed: Callable[[], bool] = lambda: False) -> None:
+        self.app = app
+        self.origins = Origins(options.cors_origins)
+        self.check_host = options.loopback_only
+        self.closed = closed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = refusal(
+            scope,
+            self.origins,
+            check_host=self.check_host,
+            command="rlmx serve",
+            origin_flag="--cors-origin",
+            allow_same_origin=True,
+        )
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        body = openai_compat.error_body(refused.message, kind="invalid_request_error", code=refused.code)
+        answer = JSONResponse(body, status_code=refused.status, headers={"Connection": "close"})
+        await _refuse_unread(answer, scope, receive, send, self.closed)
+
+
+class _CORS(CORSMiddleware):
+    """Starlette's CORS, with origins matched as --cors-origin takes them (`http://host:*`: any port; Starlette
+    matched that literally), and a preflight it refuses (a method it does not allow) answered with a 403 in OpenAI's
+    error shape instead of a text/plain 400."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Sequence[str],
+        allow_methods: Sequence[str],
+        allow_headers: Sequence[str],
+        expose_headers: Sequence[str],
+    ) -> None:
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_methods=allow_methods,
+            allow_headers=allow_headers,
+            expose_headers=expose_headers,
+        )
+        self._origins = Origins(allow_origins)
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return self._origins.allows(origin)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        refused = bytes(answer.body).decode("latin-1").removeprefix("Disallowed CORS ")  # "method, headers"
+        asked = request_headers.get("access-control-request-method", "")
+        message = (
+            f"CORS preflight refused: its {refused} is not allowed (it asked for {asked[:40]}); this server takes "
+            "GET and POST from the origins given with --cors-origin"
+        )
+        headers = {name: value for name, value in answer.headers.items() if name not in _BODY_HEADERS}
+        body = openai_compat.error_body(message, kind="invalid_request_error", code="cors_preflight_refused")
+        return JSONResponse(body, status_code=403, headers=headers)
+
+
+_BODY_HEADERS = frozenset({"content-length", "content-type"})
+
+
+async def _refuse_unread(
+    answer: Response, scope: Scope, receive: Receive, send: Send, closed: Callable[[], bool]
+) -> None:
+    """Send `answer` to a request refused before its body was read. The body is dropped first (a bounded amount), so
+    that a client still sending sees the answer rather than a reset connection; not while the server stops."""
+    inbox = bodies.Inbox(receive, expects_continue=_expects_continue(dict(scope["headers"]).get(b"expect")))
+    await inbox.drain(bodies.DRAIN_BYTES, bodies.DRAIN_SECONDS, stop=closed)
+    await answer(scope, inbox, send)
+
+
 class _Auth:
     """`Authorization: Bearer <key>` on every route but /health and the viewer page, when the server has a key. The
     page holds no data: it fetches the trace with the key (given in the page URL's #key= fragment)."""
@@ -332,9 +429,7 @@ class _Auth:
         self.app = app
         self.closed = closed
         """Whether the server is shutting down (a refusal then drains no body)."""
-        # the key's own bytes: one read from an environment variable that is not UTF-8 keeps its surrogate escapes;
-        # without the line end a key read from a file brings (clients send none: no header can hold one)
-        self.expected = None if api_key is None else os.fsencode(trimmed_key(api_key))
+        self.expected = None if api_key is None else key_bytes(api_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         open_paths = ("/health", "/favicon.ico")  # a browser asks for the icon itself, without the page's key
@@ -342,8 +437,7 @@ class _Auth:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        scheme, _, token = given.partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.expected):  # RFC 7235: any case
+        if carries_key(given, self.expected):
             await self.app(scope, receive, send)
             return
         # OpenAI's own words first: litellm and others sort errors by them ("Incorrect API key provided" is their
@@ -360,10 +454,7 @@ class _Auth:
             code="invalid_api_key",
         )
         headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}
-        # an unread body is dropped first, so that a client still sending sees the 401 (not while the server stops)
-        inbox = bodies.Inbox(receive, expects_continue=_expects_continue(dict(scope["headers"]).get(b"expect")))
-        await inbox.drain(bodies.DRAIN_BYTES, bodies.DRAIN_SECONDS, stop=self.closed)
-        await JSONResponse(body, status_code=401, headers=headers)(scope, inbox, send)
+        await _refuse_unread(JSONResponse(body, status_code=401, headers=headers), scope, receive, send, self.closed)
 
 
 # --- endpoints ----------------------------------------------------------------------------------------
@@ -409,12 +500,31 @@ def _expects_continue(expect: str | bytes | None) -> bool:
     return expect is not None and expect.strip().lower() == "100-continue"
 
 
-_REFUSED_UNREAD = frozenset({413, 429})
+def _check_json_type(content_type: str | None) -> None:
+    """RequestError 415 for a body declared as something other than JSON: `text/plain` and the form types are what a
+    web page may POST to any address without a CORS preflight. A body with no Content-Type is read as JSON (a
+    browser always names its body's type, or sends `Origin`, which `_Browsers` checks)."""
+    if content_type is None:
+        return
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return
+    raise RequestError(
+        f"Content-Type {content_type[:100]!r} is not JSON: send the request body as JSON with `Content-Type: "
+        "application/json` (OpenAI clients do; curl: -H 'Content-Type: application/json')",
+        param="Content-Type",
+        code="unsupported_media_type",
+        status=415,
+    )
+
+
+_REFUSED_UNREAD = frozenset({413, 415, 429})
 """Refusals that may come before the request's body was read whole: its rest is drained so that the client sees
 them (408 is not: that client stopped sending; nor a shutdown's 503, which must not wait)."""
 
 
 async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox) -> Response:
+    _check_json_type(request.headers.get("content-type"))
     limit = server.options.max_request_bytes
     bodies.check_declared_size(dict(request.headers), limit)
     key = _idempotency_key(request)
