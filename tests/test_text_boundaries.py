@@ -592,6 +592,7 @@ def _progress_line(*events: Event) -> str:
     view = Progress(Console(file=out, width=100_000))
     for event in events:
         view(event)
+    view.close()  # a root error line is held until the next event or the end
     return out.getvalue()
 
 

@@ -205,7 +205,8 @@ class Progress:
         return True
 
     def close(self) -> None:
-        """Stop redrawing (nothing to do for plain lines)."""
+        """Stop redrawing (nothing to do for plain lines); a root error line still held is shown."""
+        self._show_held_error()
 
     def _track(self, event: Event, data: Mapping[str, Any]) -> None:
         if event.type in ("lm_call", "subcall_end", "lm_reply_rejected"):  # each billed request is in one of these
@@ -353,6 +354,7 @@ class Progress:
             )
 
     def _on_run_end(self, event: Event, data: dict[str, Any]) -> None:
+        reason = self._reason(str(data.get("stop_reason")))  # before close(), which would show a held error
         self.close()
         total = data.get("usage")  # the ledger's totals: also what replies rejected or never answered were billed
         if isinstance(total, dict) and "input_tokens" in total:
@@ -371,8 +373,7 @@ class Progress:
         shown = f"stopped in turn {turns}" if cut_short else _plural(turns, "turn")
         self.line(
             event,
-            f"{status} · {self._reason(str(data.get('stop_reason')))} · {shown} · "
-            f"{_plural(self.subcalls, 'sub-call')}{failed} · {self.tokens()}",
+            f"{status} · {reason} · {shown} · {_plural(self.subcalls, 'sub-call')}{failed} · {self.tokens()}",
             style,
         )
 
@@ -459,6 +460,7 @@ class LiveTree(Progress):
         self.ended = True
         if self._live.is_started:
             self._live.stop()
+        super().close()
 
     def _track(self, event: Event, data: Mapping[str, Any]) -> None:
         with self._state:
