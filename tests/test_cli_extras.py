@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rlmx.extras import install_command, missing_extra
+from rlmx.extras import ExtraMissing, install_command, missing_extra
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def test_the_command_installs_from_where_this_rlmx_came_from() -> None:
         + command
     )
     # an ImportError that already says so (a module of rlmx's own raising it) is named once, not quoted whole
-    inner = ImportError(missing_extra("rlmx.mcp.server", "mcp", ModuleNotFoundError(name="mcp")), name="mcp")
+    inner = ExtraMissing("rlmx.mcp.server", "mcp", ModuleNotFoundError(name="mcp"))
     assert missing_extra("rlmx mcp", "mcp", inner).count("needs the `mcp` extra") == 1
 
 

@@ -35,15 +35,34 @@ def install_command(extra: str) -> str:
     return f"{pip} {shlex.quote(f'{source}[{extra}]')}"  # a wheel file
 
 
+class ExtraMissing(ImportError):
+    """A module of rlmx could not import what its `extra` provides: the message already says so, with the command that
+    installs it (`missing_extra`); `cause` is the ImportError it came from. A command that imports the module says its
+    own `missing_extra(...)` from it, about the cause, not a message nested in another."""
+
+    def __init__(self, what: str, extra: str, cause: ImportError) -> None:
+        super().__init__(missing_extra(what, extra, cause), name=cause.name)
+        self.cause = cause
+
+
 def missing_extra(what: str, extra: str, error: BaseException | None = None) -> str:
     """`what` needs rlmx's `extra` extra, which is not installed: the message, with the command that installs it.
 
     `error` (the ImportError) names the missing module, e.g. "rlmx serve needs the `server` extra, which is not
     installed (No module named 'uvicorn'); install it: cd /src/rlmx && .../python -m pip install -e ".[server]"".
+    Any other ImportError than ModuleNotFoundError (a package that is there but fails to import: "cannot import name",
+    a broken install, a dependency of the wrong version) is said as such, with the same command.
     """
-    name = getattr(error, "name", None)  # the module missing: said once, though the error may say it in its own words
-    why = f" (No module named {name!r})" if isinstance(name, str) else f" ({error})" if error and str(error) else ""
-    return f"{what} needs the `{extra}` extra, which is not installed{why}; install it: {install_command(extra)}"
+    if isinstance(error, ExtraMissing):
+        error = error.cause
+    if error is None or isinstance(error, ModuleNotFoundError) or not str(error):
+        name = getattr(error, "name", None)  # the module missing: said once, though the error says it in its words
+        why = f" (No module named {name!r})" if isinstance(name, str) else f" ({error})" if error else ""
+        return f"{what} needs the `{extra}` extra, which is not installed{why}; install it: {install_command(extra)}"
+    return (
+        f"{what} needs the `{extra}` extra, which is installed but cannot be imported ({error}); install it (pip then "
+        f"brings what it needs to the versions it asks for): {install_command(extra)}"
+    )
 
 
 def _installed_from() -> tuple[str | None, bool]:

@@ -34,9 +34,9 @@ try:
     import anyio
     from mcp.server.mcpserver import Context, MCPServer
 except ImportError as exc:  # say how to install it from the checkout, not a bare "No module named 'mcp'"
-    from rlmx.extras import missing_extra
+    from rlmx.extras import ExtraMissing
 
-    raise ImportError(missing_extra("rlmx.mcp.server", "mcp", exc), name=exc.name) from None
+    raise ExtraMissing("rlmx.mcp.server", "mcp", exc) from None
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError

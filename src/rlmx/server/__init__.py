@@ -12,9 +12,9 @@ from __future__ import annotations
 try:
     import starlette  # noqa: F401
 except ImportError as exc:  # say how to install it from the checkout, not a bare "No module named 'starlette'"
-    from rlmx.extras import missing_extra
+    from rlmx.extras import ExtraMissing
 
-    raise ImportError(missing_extra("rlmx.server", "server", exc), name=exc.name) from None
+    raise ExtraMissing("rlmx.server", "server", exc) from None
 
 from rlmx.server.app import RLMFactory, ServerOptions, create_app, with_limits
 
