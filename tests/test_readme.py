@@ -363,6 +363,34 @@ def test_cli_synopsis_matches_the_parser() -> None:
     assert actual - {"--help"} <= shown, f"`rlmx ask` flags missing from the README: {sorted(actual - shown)}"
 
 
+def test_every_commands_synopsis_names_its_flags() -> None:
+    """Each command's synopsis line names every flag the command takes (an action counts as named when any of its
+    forms is: `-o FILE`, an alias), and only those; "the ... flags of ask" stands for ask's run flags."""
+    from rlmx.cli import build_parser
+
+    text = README.read_text(encoding="utf-8")
+    synopsis = text[text.index("\n## CLI") :].split("```")[1]
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    ask_only = {"--context", "--file", "--json", "--output-schema", "--quiet"}
+    ask = {f for a in commands.choices["ask"]._actions for f in a.option_strings} - ask_only  # type: ignore[index]
+    checked = []
+    for block in re.split(r"\n(?=rlmx )", synopsis.strip()):
+        name = block.split()[1]
+        if name not in ("serve", "mcp", "view", "traces", "doctor"):
+            continue
+        named = set(re.findall(r"(?<![\w-])--?[a-z][a-z-]*", block.split("(see")[0])) | (
+            ask if "flags of ask" in block else set()
+        )
+        parser = commands.choices[name]  # type: ignore[index]
+        actions = [a for a in parser._actions if a.option_strings and "--help" not in a.option_strings]
+        missing = [a.option_strings[-1] for a in actions if not named & set(a.option_strings)]
+        flags = {f for a in parser._actions for f in a.option_strings}
+        assert not missing, f"`rlmx {name}` flags missing from the README's synopsis: {missing}"
+        assert {f for f in named if f.startswith("--")} <= flags, f"README shows flags `rlmx {name}` lacks"
+        checked.append(name)
+    assert sorted(checked) == ["doctor", "mcp", "serve", "traces", "view"]
+
+
 def test_the_scripted_file_shown_is_the_one_in_examples() -> None:
     """The README's ```json block is examples/scripted_aurora.json, the file its command replays, word for word."""
     text = README.read_text(encoding="utf-8")

@@ -852,7 +852,10 @@ def _api_key(
             raise UsageError(_unset_key_variable(args.api_key_env))
         return key
     if fallback is None and base_url is None:
-        server_key = " " + SERVER_KEY_NOTE if getattr(args, "server_api_key", None) else ""
+        server_key = ""
+        if getattr(args, "server_api_key", None):  # `serve` also takes it as --api-key; `mcp --http` does not
+            alias = ", alias --api-key," if args.command == "serve" else ""
+            server_key = " " + SERVER_KEY_NOTE.format(alias=alias)
         # RLMX_BASE_URL goes with RLMX_MODEL: a --model names its server with --base-url (or the OpenAI API)
         unused = (
             f" (RLMX_BASE_URL, {environ['RLMX_BASE_URL']}, is used only with RLMX_MODEL: with --model, give --base-url)"
@@ -869,7 +872,7 @@ def _api_key(
 
 
 SERVER_KEY_NOTE = (
-    "(--server-api-key, alias --api-key, is this server's own key, the one its clients must send; the model's key "
+    "(--server-api-key{alias} is this server's own key, the one its clients must send; the model's key "
     "comes from OPENAI_API_KEY, RLMX_API_KEY or --api-key-env NAME)"
 )
 
