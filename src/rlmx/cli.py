@@ -51,7 +51,7 @@ from rlmx.commands.argtypes import env_var, file_text, folder_path, user_path, u
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
-from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, MODULE_NAMES, prompt_text
+from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, module_named, prompt_text
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
@@ -579,7 +579,7 @@ def _identifier(stem: str) -> str:
     # run of the others becomes one `_` (a space is never part of a name: it marks them here).
     kept = "".join(char if f"_{char}".isidentifier() else " " for char in unicodedata.normalize("NFKC", stem))
     name = re.sub(" +", "_", kept).strip("_") or "ctx"
-    taken = name in RESERVED_NAMES or hasattr(builtins, name) or name in MODULE_NAMES  # `re.txt`: `import re`
+    taken = name in RESERVED_NAMES or hasattr(builtins, name) or bool(module_named(name))  # `re.txt`: `import re`
     if not name.isidentifier() or keyword.iskeyword(name) or taken:  # `2024.txt`, a name led by a vowel sign
         name = f"ctx_{name}"
     return name

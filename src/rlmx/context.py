@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
+import importlib.machinery
 import json
 import keyword
 import os
@@ -695,6 +697,27 @@ MODULE_NAMES = frozenset(name for name in sys.stdlib_module_names if not name.st
 named `time`, put back after each cell, would replace the model's `import time`)."""
 
 
+def module_named(name: str) -> str:
+    """What module the model's `import name` would bind over a REPL variable of that name, in words, or "" for none:
+    "a Python standard-library module", or "a Python module installed here" (`numpy`, `yaml`: the REPL runs this
+    interpreter, with its site-packages; the current folder, which the REPL does not run in, is not looked in)."""
+    if name in MODULE_NAMES:
+        return "a Python standard-library module"
+    return "a Python module installed here (the REPL runs this Python)" if _installed_module(name) else ""
+
+
+@functools.cache
+def _installed_module(name: str) -> bool:
+    if not name.isidentifier() or name.startswith("_"):
+        return False
+    here = os.path.abspath(os.curdir)
+    paths = [entry for entry in sys.path if entry and os.path.abspath(entry) != here]
+    try:
+        return importlib.machinery.PathFinder.find_spec(name, paths) is not None
+    except (ImportError, ValueError, OSError):  # an unreadable path entry: no module found there
+        return False
+
+
 def python_reads(name: str) -> str:
     """The name Python binds for identifier `name` written in code: its NFKC form (PEP 3131), so `ｌｅｎ` is `len`."""
     if name.isascii():  # its own NFKC form
@@ -736,10 +759,11 @@ def check_name(name: str, reserved: frozenset[str]) -> None:
             f"context name {name!r} is a Python builtin: it would hide {name} from the model's code; choose another "
             f"name (e.g. {name + '_data'!r})"
         )
-    if name in MODULE_NAMES:
+    module = module_named(name)
+    if module:
         raise InputError(
-            f"context name {name!r} is a Python standard-library module: the model's `import {name}` would replace "
-            f"the context; choose another name (e.g. {name + '_data'!r})"
+            f"context name {name!r} is {module}: the model's `import {name}` would replace the context; choose "
+            f"another name (e.g. {name + '_data'!r})"
         )
     if name.startswith(INTERNAL_PREFIXES):
         raise InputError(

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rlmx.context import BUILTIN_NAMES, MODULE_NAMES, python_reads
+from rlmx.context import BUILTIN_NAMES, module_named, python_reads
 from rlmx.errors import InputError
 from rlmx.events import NOT_FINITE
 from rlmx.sandbox import graphemes
@@ -102,10 +102,11 @@ class ToolBox:
                     f"tools: {name!r} is a Python builtin: it would hide {name} from the model's code; rename the "
                     "function"
                 )
-            if name in MODULE_NAMES:
+            module = module_named(name)
+            if module:
                 raise InputError(
-                    f"tools: {name!r} is a Python standard-library module: the tool, put back after every cell, "
-                    f"would replace the model's `import {name}`; rename the function (e.g. {name + '_tool'!r})"
+                    f"tools: {name!r} is {module}: the tool, put back after every cell, would replace the model's "
+                    f"`import {name}`; rename the function (e.g. {name + '_tool'!r})"
                 )
             if name in self.tools:
                 raise InputError(f"tools: two functions are named {name!r}; tool names must be unique")
