@@ -395,10 +395,13 @@ def test_output_a_reply_does_not_split_by_kind_is_booked_at_the_rate_admission_a
 
 
 def test_the_users_price_wins_over_the_list_price_of_the_model_that_answered(server: FakeOpenAIServer) -> None:
-    # an Azure deployment priced by its owner ("prod-4o" at their discount) that answers as gpt-4o-2024-11-20
+    # an Azure deployment priced by its owner ("prod-4o" at their discount) that answers as gpt-4o-2024-11-20: the
+    # discount is given for the name that answers too (a deployment's price alone no longer hides a dearer model
+    # answering it: test_budget_round77)
     server.behaviour = Behaviour(text=repl("FINAL('done')"), model="gpt-4o-2024-11-20")
     lm = OpenAICompatibleLM("prod-4o", server.base_url)
-    result = RLM(lm, prices={"prod-4o": (1.25, 5.0)}, budget=Budget(max_usd=0.05)).completion("q", context="c")
+    discount = {"prod-4o": (1.25, 5.0), "gpt-4o-2024-11-20": (1.25, 5.0)}
+    result = RLM(lm, prices=discount, budget=Budget(max_usd=0.05)).completion("q", context="c")
     billed = sum(b.prompt_tokens * 1.25 + b.completion_tokens * 5.0 for b in server.billed) / 1e6
     assert result.answer == "done" and result.usage.cost_usd == pytest.approx(billed)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -221,6 +222,28 @@ class Reservation:
     """Requests of the call this holds budget for: 1, plus each re-send the ledger admitted (`Ledger.extend`)."""
 
 
+_VERSION_TAIL = re.compile(r"[-@:]?(?:\d{4}-?\d{2}-?\d{2}|v?\d+|latest|preview|exp)$")
+"""What a snapshot or version adds to a model's name: "-2024-08-06", "-0613", "@001", ":latest", "-preview"."""
+
+
+def same_model(priced: str, served: str) -> bool:
+    """Whether `served` (a reply's `model`) names the model `priced` names: the same name, case and a provider's
+    prefix ("openai/") aside, or it with snapshot or version tails ("gpt-4o-mini-2024-07-18" of "gpt-4o-mini",
+    and the other way round). A deployment or alias name ("prod-chat"), or another size ("gpt-4o" of "gpt-4o-mini",
+    "gpt-4-32k" of "gpt-4"), is another model's."""
+    a, b = (name.strip().lower().rsplit("/", 1)[-1] for name in (priced, served))
+    short, long = sorted((a, b), key=len)
+    if not long.startswith(short):
+        return False
+    rest = long[len(short) :]
+    while rest:
+        tail = _VERSION_TAIL.search(rest)
+        if tail is None or tail.start() == tail.end():
+            return False
+        rest = rest[: tail.start()]
+    return True
+
+
 class Ledger:
     """The budget of one completion tree: admission before spending, accounting after.
 
@@ -406,13 +429,16 @@ class Ledger:
 
     def _cost(self, model: str, usage: Usage, served: str | None) -> tuple[float | None, str]:
         """(what `usage` cost, the name it is priced under): under `model`, or under `served`, the model the reply
-        says answered, when that one's known list price is higher. Not when the user priced `model` (their rate
-        wins: a discount, a deployment's own rate), nor when `model` is not priced at all ("gpt-4o[priority]"
-        answers as "gpt-4o", billed above its list price), nor when the provider said what the call cost (a cost of
-        0 says nothing: a proxy that cannot price a model says 0, `PriceTable.cost`)."""
+        says answered, when that one's known list price is higher. Not when the user priced `model` and `served` is
+        that model (a dated snapshot of it: their rate wins, a discount), though it is when another model answered
+        a name they priced (an Azure deployment or a router alias priced as gpt-4o-mini, answered by gpt-4o); nor
+        when `model` is not priced at all ("gpt-4o[priority]" answers as "gpt-4o", billed above its list price), nor
+        when the provider said what the call cost (a cost of 0 says nothing: a proxy that cannot price a model says
+        0, `PriceTable.cost`)."""
         cost = self.prices.cost(model, usage)
         said = usage.cost_usd is not None and (usage.cost_usd > 0 or usage.total_tokens == 0)
-        if not served or served == model or said or cost is None or model in self.prices.prices:
+        user_rate = model in self.prices.prices and served is not None and same_model(model, served)
+        if not served or served == model or said or cost is None or user_rate:
             return cost, model
         served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
         return (served_cost, served) if served_cost is not None and served_cost > cost else (cost, model)
