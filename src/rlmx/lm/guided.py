@@ -10,6 +10,7 @@ A cell of its own that fails ends the run with status "error" (never a made-up N
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
 import re
@@ -24,8 +25,47 @@ from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_
 from rlmx.sandbox import graphemes
 
 _GRAPHEMES_IMPORT = "from rlmx.sandbox.graphemes import boundary_before"
+
+
+def _without_docstrings(source: str) -> str:
+    """`source` less its docstrings (a function's, a class's, the module's, a constant's), its code and comments as
+    written: the library is sent as a cell and kept in every trace, where its docstrings are a third of its size
+    and do nothing. A body left empty gets `...`."""
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    cut: dict[int, str] = {}  # first line (0-based) -> what stands there instead ("" for nothing)
+    dropped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for statement in body:
+            docstring = (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            )
+            end = statement.end_lineno or statement.lineno
+            whole = (
+                lines[statement.lineno - 1][: statement.col_offset].strip() == ""
+                and not lines[end - 1][statement.end_col_offset or 0 :].strip()
+            )
+            if not (docstring and whole):
+                continue
+            dropped.update(range(statement.lineno, end))
+            cut[statement.lineno - 1] = " " * statement.col_offset + "..." if len(body) == 1 else ""
+    kept = []
+    for number, line in enumerate(lines):
+        if number in cut:
+            if cut[number]:
+                kept.append(cut[number])
+        elif number not in dropped:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 # The library runs in the REPL, where rlmx cannot be imported: graphemes' own source stands in for that import.
-_LIBRARY = (
+_LIBRARY = _without_docstrings(
     inspect.getsource(guided_cells)
     .replace(_GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1)
     .replace("from __future__ import annotations\n", "")
@@ -103,7 +143,8 @@ class GuidedRoot:
         query = prompts.query_from(messages)
         recorded = None
         if turn == 1:
-            text = self._index()
+            pages = _pdf_variables(messages)
+            text = self._index(pages) if pages else self._index()
             # the trace keeps the library once, in the cell it runs as
             recorded = text.replace(
                 _LIBRARY, f"# ... the guided library ({len(_LIBRARY):,} characters): see this turn's cell"
@@ -123,7 +164,7 @@ class GuidedRoot:
             raise GuidedCellFailed(f"the guided root's cell to {step} failed: {_failure(_last_user(messages))}")
         return Completion(text=text, usage=Usage(0, 0, 0.0), model=self.model, recorded=recorded)
 
-    def _index(self) -> str:
+    def _index(self, pages: Sequence[str] = ()) -> str:
         return (
             "Guided root (rlmx writes this code; no LM does): cut the context into units and index them.\n"
             "```repl\n"
@@ -131,7 +172,7 @@ class GuidedRoot:
             f"{_LIBRARY}\n"
             "_guided_vars = {k: v for k, v in list(globals().items()) if k in _guided_names\n"
             "                and not k.startswith('_') and k != 'answer' and isinstance(v, (str, list, dict))}\n"
-            "_guided_state = build_index(collect_sources(_guided_vars))\n"
+            f"_guided_state = build_index(collect_sources(_guided_vars, pages={list(pages)!r}))\n"
             "print(describe(_guided_state))\n"
             "```"
         )
@@ -151,6 +192,18 @@ class GuidedRoot:
             "    FINAL(_guided['answer'])\n"
             "```"
         )
+
+
+_PDF_VARIABLE = re.compile(r"^- `([A-Za-z_]\w*)`: [^\n]*\n  structure: [^\n]*\bPDF, [\d,]+ pages?\b", re.MULTILINE)
+"""A context variable the first prompt describes as a PDF's pages ("- `context`: list, ...\n  structure: contract.pdf:
+PDF, 60 pages, ..."; `Context.describe`)."""
+
+
+def _pdf_variables(messages: Sequence[Message]) -> list[str]:
+    """The context variables that hold a PDF's pages, as the host described them: the guided root names their
+    units by page ("page 52", 1-based), not by Python index ("context[51]")."""
+    first = next((m["content"] for m in messages if m["role"] == "user"), "")
+    return list(dict.fromkeys(_PDF_VARIABLE.findall(first)))
 
 
 def _last_user(messages: Sequence[Message]) -> str:

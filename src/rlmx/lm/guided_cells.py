@@ -32,7 +32,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from itertools import pairwise
 from typing import Any
 
@@ -118,21 +118,36 @@ _FENCE_MARK = re.compile(r"(?:`{3,}|~{3,})[\w+#.-]*")
 # --- sources and units ----------------------------------------------------------------------------
 
 
-def collect_sources(variables: dict[str, Any]) -> list[tuple[Any, ...]]:
+def collect_sources(variables: dict[str, Any], pages: Collection[str] = ()) -> list[tuple[Any, ...]]:
     """The context variables as sources: (name, text) for a str, (name, text, records) for a structured value (a
     list, a JSON object), a dict of files (a folder) one source per file, a list of long texts (document pages)
     one source per item ("context[2]"). `records` is [(location, fields)], one per record, `fields` a {key: value
-    text} dict; `text` then holds one rendered record per line (for counting)."""
+    text} dict; `text` then holds one rendered record per line (for counting). `pages`: the variables that hold a
+    PDF's pages (the host knows, from the file it loaded): each page is a source named by its page number ("page
+    52", 1-based), as are the pages of a folder's `.pdf` files ("contract.pdf, page 52")."""
     sources: list[tuple[Any, ...]] = []
     for name, value in variables.items():
         if isinstance(value, str):
             sources.append((name, value))
         elif isinstance(value, dict) and value and _folder(value):
             for key, item in value.items():
-                sources.extend(_sources(str(key), item))
+                pdf = str(key).lower().endswith(".pdf")
+                sources.extend(_page_sources(f"{key}, page", item) if pdf else _sources(str(key), item))
+        elif name in pages and isinstance(value, list):
+            sources.extend(_page_sources("page" if len(variables) == 1 else f"{name}, page", value))
         elif isinstance(value, list | dict):
             sources.extend(_sources(name, value))
     return sources
+
+
+_PAGE_NAME = re.compile(r"\bpage \d+$")
+
+
+def _page_sources(label: str, value: Any) -> list[tuple[Any, ...]]:
+    """A PDF's pages, one source each, named "{label} {number}" (1-based, as a reader counts pages)."""
+    if not (isinstance(value, list) and all(isinstance(page, str) for page in value)):
+        return _sources(label.removesuffix(", page").removesuffix("page") or "pages", value)
+    return [(f"{label} {number}", page) for number, page in enumerate(value, 1)]
 
 
 def _folder(value: dict[Any, Any]) -> bool:
@@ -250,7 +265,7 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
         if shape == "paragraphs" and len(text) < 200_000 and table_of(text.split("\n")) is not None:
             shape = "records"  # a small table (a few CSV rows): one unit per row, never one for the whole table
         shapes.append(shape)
-        prefix = f"{name}, " if len(sources) > 1 else ""
+        prefix = f"{name}, " if len(sources) > 1 or _PAGE_NAME.search(str(name)) else ""
         if len(source) > 2:
             made = _structured_units(source[2])
         elif shape == "records":
@@ -391,6 +406,10 @@ _CHANGELOG_HEADER = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9.+-]* \([^()\s]+\))[^
 """A Debian changelog entry's first line: "systemd (252.39-1~deb12u2) bookworm; urgency=medium"."""
 _CHANGELOG_TRAILER = re.compile(r"^ -- \S.*<[^>\n]*>")
 """Its last: " -- Name <email>  date", who uploaded that version and when (Debian Policy 4.4)."""
+_UPLOADER = re.compile(r"^ -- (\S[^<\n]*?)\s*<[^>\n]*>\s*(.*)$")
+"""A trailer's maintainer name and date."""
+_UPLOAD_NOUNS = frozenset("upload uploads release releases version versions entry entries".split())
+"""What a changelog's trailers count, one each: "How many uploads did X make?"."""
 _CHANGE = re.compile(r"^\s{1,6}(?:[*+-]\s|\[ [^]\n]+ \]\s*$)")
 
 
@@ -416,7 +435,10 @@ def _changelog_units(text: str) -> list[dict[str, Any]]:
             add(body, number, entry, "entry")
             change = None
         elif _CHANGELOG_TRAILER.match(line):
-            add(body, number, f"{entry} release upload: maintainer, date")
+            unit = add(body, number, f"{entry} release upload: maintainer, date")
+            signed = _UPLOADER.match(line)
+            if signed is not None:  # who and when, as a record's fields: "how many uploads did X make" counts them
+                unit["upload"] = {"maintainer": " ".join(signed.group(1).split()), "date": signed.group(2).strip()}
             change = None
         elif _CHANGE.match(line) or (change is None and body):
             change = add(body, number, entry)
@@ -476,11 +498,13 @@ def _verse_units(text: str) -> list[dict[str, Any]]:
 
 
 def _is_heading(block: list[str]) -> bool:
-    """A short block with no sentence end: a title, an rst directive, a glossary headword line."""
+    """A short block with no sentence end: a title, an rst directive, a glossary headword line. A line ending in
+    ":" is none: it leads into what follows ("The default is:" before a manual entry's indented list), and as a
+    title it would label every later unit of the text. A Markdown heading ("## Usage:") is one all the same."""
     joined = " ".join(line.strip() for line in block)
     if len(block) == 2 and _UNDERLINE.match(block[1]):
         return True
-    ends = (".", "?", "!", ",", ";", ':"', "::")  # "::" introduces a reST literal block: "... from PyPI::"
+    ends = (".", "?", "!", ",", ";", ':"', "::") if joined.startswith("#") else (".", "?", "!", ",", ";", ":")
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
@@ -493,12 +517,22 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     block: list[str] = []
     start = 0
     introduced = False  # the block before ended with ":" ("... installed from PyPI::", "Run:")
+    entry = ""  # a manual's entry the blocks are in ("StrictHostKeyChecking" over its indented paragraphs)
+    entry_indent = -1
 
     def flush() -> None:
-        nonlocal label, module, introduced
+        nonlocal label, module, introduced, entry, entry_indent
         if not block:
             return
         after_colon, introduced = introduced, block[-1].rstrip().endswith(":")
+        indent = _indent(block[0])
+        if entry and indent <= entry_indent:
+            entry = ""  # the next entry, or a section heading: the entry ended
+        tag = _ENTRY_TAG.match(block[0].expandtabs())
+        if tag and len(block) >= 2 and _indent(block[1]) > indent and not entries:
+            entry, entry_indent = tag.group(1), indent
+        elif entry and len(block) == 1:
+            after_colon = True  # a line indented inside an entry is part of it (a value, an example), no title
         headword = _HEADWORD.match(block[0])
         if headword:
             label = headword.group(1).strip()
@@ -524,26 +558,29 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             label = _clipped(_clean(" ".join(block[0].split())), 100).strip("#*= ")
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
+        own = entry or label
         segments = _list_segments(block)
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
                 if item:
-                    units.append(_paragraph(label, body, start + offset, "paragraph", entries))
+                    units.append(_paragraph(own, body, start + offset, "paragraph", entries))
                 else:
                     for piece in _pieces(body):
-                        units.append(_paragraph(label, piece, start + offset, "paragraph", entries))
+                        line = _line_of(lines, start + offset, piece)
+                        units.append(_paragraph(own, piece, line, "paragraph", entries))
             return
         if len(block) >= 2 and table_of(block, strict=True) is not None:  # rows of a table inside prose: a unit each
             for unit in _record_units("\n".join(block)):
                 unit["line"] += start - 1
-                unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{label}'" if label else "")
+                unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{own}'" if own else "")
                 units.append(unit)
             return
         body = _clean(" ".join(" ".join(_fields_as_sentences(block)).split()))
         for piece in _pieces(body):
-            units.append(_paragraph(label, piece, start, "entry" if entries and label else "paragraph", entries))
+            kind = "entry" if entries and own else "paragraph"
+            units.append(_paragraph(own, piece, _line_of(block, start, piece), kind, entries))
 
     for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
@@ -555,6 +592,30 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             block = []
     flush()
     return units
+
+
+_ENTRY_TAG = re.compile(r"^ {1,8}([A-Za-z_][\w.-]{1,39}|--?[\w][\w-]*(?:,? --?[\w][\w-]*)?)(?: {2,}\S.*)?$")
+"""A manual's entry name on its own line (or before its description, two spaces or more after it): "     MACs",
+"       histappend", "       -a     Export ..."; its description is indented deeper below it."""
+
+
+def _indent(line: str) -> int:
+    """A line's indentation in columns (tabs to 8)."""
+    expanded = line.expandtabs()
+    return len(expanded) - len(expanded.lstrip())
+
+
+def _line_of(lines: list[str], start: int, snippet: str) -> int:
+    """The line (of a block whose first is `start`) where `snippet`, a piece or a phrase of the block's collapsed
+    text, begins: a unit, or the sentence quoted from it, is located by the line that holds it, not by its
+    paragraph's first line. `start` when the block does not hold it as written (markup taken out)."""
+    words = snippet.split()[:8]
+    if not words:
+        return start
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+    joined = "\n".join(lines)
+    found = pattern.search(joined)
+    return start + joined.count("\n", 0, found.start()) if found else start
 
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][\w.]*\s*=\s*\S")
@@ -692,6 +753,8 @@ _SQLITE_PORTER = None if _PORTER is not None else _sqlite_porter()
 # British/American spellings. Left out on purpose: forms that are everyday words of another
 # meaning (found/find, bit/bite, bound/bind, rose/rise, lay/lie, wound/wind, ground/grind, bore/bear), and
 # forms whose stem other words share (indices/indicate, vertices/vertical): checked on the benchmark texts.
+# Months and weekdays with the abbreviations dates write ("Sat, 22 Jun 2024" for "22 June 2024"), less "sat" and
+# "sun" (a form of "sit"; the sun) and "may" (a stop word).
 # "ate" stays: Porter stems it "at", so the index finds "eat" in every "at" too, which makes the word weigh next
 # to nothing in a question (better than a missing word that makes its passage NOT FOUND); "at" is a stop word.
 WORD_FORMS = """
@@ -721,6 +784,9 @@ misunderstand misunderstood; withhold withheld; uphold upheld; withstand withsto
 undo undid undone; outgrow outgrew outgrown; befall befell befallen; behold beheld; cleave clave cloven
 shear shorn; spit spat; learn learnt; burn burnt; dream dreamt; spell spelt; spill spilt; spoil spoilt
 smell smelt; lean leant
+january jan; february feb; march mar; april apr; june jun; july jul; august aug; september sep sept
+october oct; november nov; december dec; monday mon; tuesday tue tues; wednesday wed; thursday thu thur thurs
+friday fri
 die dies died dying dead death; lie lies lied lying; tie ties tied tying
 child children; man men; woman women; person people; mouse mice; foot feet; tooth teeth; goose geese
 ox oxen; louse lice; brother brethren; wife wives; life lives; knife knives; wolf wolves; half halves
@@ -1451,7 +1517,56 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if _fits_the_shape(held, query) and _near_the_question_if_prose(held, unit, text, query):
             fitting.insert(0, held)
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
+    if _ASKS_DEFAULT.search(query) and not (unit.get("kind") == "line" or unit.get("fields")):
+        fitting = [core for core in fitting if _stated_as_default(core, unit, query)]
+    if kind == "name":
+        fitting = [core for core in fitting if not _only_quoted(core, text)]
+        if unit.get("upload"):  # a changelog's upload: the maintainer's whole name, not "Bonaccorso" of it
+            maintainer = unit["upload"]["maintainer"]
+            fitting = [maintainer if _places(core, maintainer) else core for core in fitting]
     return fitting[0] if fitting else None
+
+
+_ASKS_DEFAULT = re.compile(r"\bdefault(?:s|ed)?\b", re.IGNORECASE)
+_DEFAULT_REACH = 6
+"""Words between a value and "default" in the sentence that states it ("ask (the default)", "The default is 22")."""
+
+
+def _stated_as_default(core: str, unit: dict[str, Any], query: str) -> bool:
+    """For a question about a default: `core` is what the unit's own text states as the default, within
+    `_DEFAULT_REACH` words of "default" in one sentence ("set to ask (the default)"), and that sentence is about
+    what the question names (the names are in it, in the unit's entry name, or in the unit's first words): "If set to
+    yes, ... The default is no" says `no`, never `yes`; a value under a heading that says "default" is none, nor the
+    default of the entry before ("CheckHostIP ... regardless of StrictHostKeyChecking. ... no (the default)")."""
+    named = salient_terms(query, search_terms(query))
+    own = {stem(w) for w in _WORD.findall(unit.get("name", "") + " " + " ".join(unit["text"].split()[:3]))}
+    for sentence in _SENTENCE_END.split(unit["text"]):
+        tokens = _WORD.findall(sentence)
+        lowered = [t.lower() for t in tokens]
+        marks = [i for i, t in enumerate(lowered) if _ASKS_DEFAULT.fullmatch(t)]
+        if not marks:
+            continue
+        core_words = [w.lower() for w in _WORD.findall(core)]
+        if not core_words:
+            continue
+        places = [
+            i for i in range(len(lowered) - len(core_words) + 1) if lowered[i : i + len(core_words)] == core_words
+        ]
+        near = any(min(abs(m - p), abs(m - (p + len(core_words) - 1))) <= _DEFAULT_REACH for m in marks for p in places)
+        held = {stem(w) for w in lowered} | own
+        if near and all(all(stem(w) in held for w in _WORD.findall(t)) for t in named):
+            return True
+    return False
+
+
+def _only_quoted(core: str, text: str) -> bool:
+    """Whether the unit writes `core` only inside quotes: a term defined or mentioned (`The "Title Page" means`),
+    which names no one, so it answers no "who" question. Case counts: "the title page" is no name either."""
+    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text))
+    return bool(places) and all(
+        text[max(p.start() - 1, 0) : p.start()] in "\"“'‘" and text[p.end() : p.end() + 1] in "\"”'’" and p.start() > 0
+        for p in places
+    )
 
 
 _QUOTED_IN_REPLY = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)|‘([^’]{1,80})’")
@@ -2154,6 +2269,10 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     if noun in _MEASURES or not words:
         return None
     records = _table_records(units)
+    counted = "records"
+    if not records and noun in _UPLOAD_NOUNS:
+        records = _uploads(units)  # a changelog: its trailers are records of who uploaded which version, when
+        counted = "uploads (the changelog's trailer lines)"
     if not records:
         return None
     values = {v for u in records for v in u["fields"] if v}
@@ -2181,9 +2300,19 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     named = [" or ".join(dict.fromkeys(k or "value" for k, v in pairs if v == c)) for c in conditions]
     said = " and ".join(f"whose {key} is '{c}'" for key, c in zip(named, conditions, strict=True))
     return (
-        f"{len(hits):,}\nCounted: records {said} (the whole value, case-insensitive), among {len(records):,} "
-        f"records" + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
+        f"{len(hits):,}\nCounted: {counted} {said} (the whole value, case-insensitive), among {len(records):,} "
+        f"{counted.split(' (')[0]}"
+        + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
     )
+
+
+def _uploads(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A changelog's trailer units as records with the fields maintainer and date (lower-cased, as a table's)."""
+    return [
+        {**u, "keys": list(u["upload"]), "fields": [v.lower() for v in u["upload"].values()]}
+        for u in units
+        if u.get("upload")
+    ]
 
 
 def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, str] | None:
@@ -2247,9 +2376,47 @@ def _unquoted(value: str) -> str:
 
 
 def _key_words(key: str) -> list[str]:
-    """A setting's key as words: ENCRYPT_METHOD -> encrypt, method; PermitRootLogin -> permit, root, login."""
-    return [part.lower() for part in _KEY_PART.findall(key)]
+    """A setting's key as words, its common abbreviations written out: ENCRYPT_METHOD -> encrypt, method;
+    PermitRootLogin -> permit, root, login; MAIL_DIR -> mail, directory."""
+    return [_KEY_ABBREVIATIONS.get(part.lower(), part.lower()) for part in _KEY_PART.findall(key)]
 
+
+_KEY_ABBREVIATIONS = {
+    "dir": "directory",
+    "perm": "permission",
+    "perms": "permissions",
+    "enab": "enable",
+    "max": "maximum",
+    "min": "minimum",
+    "num": "number",
+    "cmd": "command",
+    "env": "environment",
+    "pass": "password",
+    "passwd": "password",
+    "pw": "password",
+    "addr": "address",
+    "conf": "configuration",
+    "cfg": "configuration",
+    "msg": "message",
+    "tmp": "temporary",
+    "len": "length",
+    "lvl": "level",
+}
+"""Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside)."""
+
+
+def _key_descriptions(text: str) -> dict[str, str]:
+    """{key: description} from comment lines that name a key first and say what it is ("#	TTYPERM		Login tty will
+    be set to this permission."), as a configuration file's header documents keys whose names abbreviate."""
+    found: dict[str, str] = {}
+    for match in _KEY_DESCRIBED.finditer(text):
+        found.setdefault(match.group(1), match.group(2))
+    return found
+
+
+_KEY_DESCRIBED = re.compile(
+    r"^#[ \t]*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?:[ \t]{2,}|\t)[ \t]*([A-Za-z][^\n]{8,})$", re.MULTILINE
+)
 
 _SETTING_FRAME = frozenset(
     stem(w) for w in "default value set setting use used option file current number maximum minimum".split()
@@ -2299,11 +2466,17 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         values: dict[str, set[str]] = {}
         for match, _ in keyed:
             values.setdefault(match.group(1), set()).add(match.group(2).strip())
+        described = _key_descriptions(text)
         for match, words in keyed:
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
                 continue
             if not all(stem(w) in asked for w in words):
+                # a key whose name abbreviates (TTYPERM): its description line holds every word of the question
+                said = {stem(w) for w in _WORD.findall(described.get(key, "").lower())} | {stem(w) for w in words}
+                if key in described and asked - _SETTING_FRAME and asked - _SETTING_FRAME <= said:
+                    found[key] = setting
+                    named[key] = 1
                 continue
             # the question's other words are in the setting's own comments ("the default skeleton directory" is
             # not DEFAULT_HOME, whose comments never speak of a skeleton), or, for a field of a header block
@@ -2407,6 +2580,123 @@ def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, in
     return list(dict.fromkeys(entries[option] for option in asked))  # in the question's order
 
 
+_PART_WORD = r"(section|chapter|part|article|clause|appendix)"
+_ASKS_PART_TITLE = re.compile(
+    rf"(?i)\b(?:title|name|heading|caption)\s+of\s+(?:the\s+)?{_PART_WORD}\s+([0-9]{{1,3}}|[ivxlc]{{1,6}}|[a-z])\b"
+    rf"|\b{_PART_WORD}\s+([0-9]{{1,3}}|[ivxlc]{{1,6}}|[a-z])\s+(?:is\s+)?(?:called|titled|entitled|named)\b"
+)
+"""A question for the title of a numbered part: "What is the title of section 4?", "What is chapter IV called?"."""
+
+
+def part_title(state: dict[str, Any], query: str) -> tuple[str, str, str] | None:
+    """(title, heading, location) of the numbered part a question asks the title of, from the headings the text
+    was cut under ("4. MODIFICATIONS", "Chapter 4: Shells", "## Section 4 - Fees"): a heading is known, where a
+    sentence that cites "(section 4)" says nothing of its title. None when the question asks no such thing or no
+    heading, or several different ones, carry that number."""
+    asked = _ASKS_PART_TITLE.search(query)
+    if asked is None:
+        return None
+    word = (asked.group(1) or asked.group(3)).lower()
+    number = (asked.group(2) or asked.group(4)).lower()
+    heading = re.compile(
+        rf"^(?:#+\s*)?(?:(?P<word>[a-z]+)\s+)?{re.escape(number)}(?:[.):]|\s)\s*(?:[-–—:.]\s*)?(?P<title>\S.*)$",
+        re.IGNORECASE,
+    )
+    titles: dict[str, tuple[str, str, str]] = {}
+    for unit in state["units"]:
+        label = unit["name"] or (unit["text"] if unit["kind"] == "paragraph" else "")
+        found = heading.match(label) if label and len(label) <= 100 else None
+        if found is None or (found.group("word") and found.group("word").lower() != word):
+            continue
+        title = found.group("title").strip(" .:#*=")
+        if not title or title.lower() in titles:
+            continue
+        own = unit["text"] == label and not unit["name"]  # the heading's own unit: its line is the heading's
+        where = unit["where"] if own else re.sub(r", under '.*'$", "", unit["where"])
+        titles[title.lower()] = (title, label, where)
+    return next(iter(titles.values())) if len(titles) == 1 else None
+
+
+def column_words(state: dict[str, Any], terms: list[str]) -> list[str]:
+    """The terms of a record file's leading comment block ("# Media (MIME) types and the extensions that represent
+    them", above `application/pdf  pdf`): they describe its columns, what a question asks for, never which record
+    it asks about, so they are no cover a record must hold (the comment holding them would otherwise answer a
+    question about a value no record has). [] unless the text is a record file and a term of the question is
+    left."""
+    units, index = state["units"], state["index"]
+    leading: set[int] = set()
+    for (name, *_), shape in zip(state["sources"], state["shapes"], strict=True):
+        if shape != "records":
+            continue
+        rows = [i for i, u in enumerate(units) if u["source"] == name]
+        for row in rows:
+            if not units[row]["text"].startswith("#"):
+                break
+            leading.add(row)
+    if not leading:
+        return []
+    framed = [t for t in terms if index.rows(t) & leading]
+    return framed if len(framed) < len(terms) else []
+
+
+_FIELD_EDGES = "?!.,;:\"'“”‘’`()"
+_VALUE_VERBS = frozenset(
+    "use uses used have has mean means stand stands map maps belong belongs go goes get gets".split()
+)
+"""Verbs that join a column to a value in a question ("Which codes does fruit/kiwi use?"), naming no value."""
+
+
+def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """(answer, unit) of a value question over a header-less record file (`TYPE ext ext` lines): the question names
+    one value that is a whole field of exactly one record ("docx", "application/json") and otherwise only column
+    words (`framed`) and stop words. The answer is the record's first field when the named value is a later one
+    ("Which media type has the extension pdf?": application/pdf), else its other fields. None otherwise."""
+    if not framed:
+        return None
+    lines = [u for u in state["units"] if u["kind"] == "line" and not u.get("fields") and not u["text"].startswith("#")]
+    if not lines:
+        return None
+    framed_stems = {stem(w) for t in framed for w in _WORD.findall(t)}
+    named: list[str] = []
+    for token in query.split():
+        bare = token.strip(_FIELD_EDGES).lower()
+        words = [w for w in _WORD.findall(bare) if w not in ENGLISH_STOPWORDS]
+        if not words or all(stem(w) in framed_stems or w in _VALUE_VERBS for w in words):
+            continue
+        named.append(bare)
+    if len(named) != 1:
+        return None
+    hits = [u for u in lines if named[0] in [f.lower() for f in u["text"].split()]]
+    if len({u["text"] for u in hits}) != 1 or len(hits[0]["text"].split()) < 2:  # a line written twice is one
+        return None
+    fields = hits[0]["text"].split()
+    value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
+    return value, hits[0]
+
+
+def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
+    """A prose unit that spans lines, quoted from its sentence that holds `span` and located at that sentence's line
+    ("line 38", not the paragraph's first "line 34"; on a PDF page: "page 52, line 4"). The unit as it is when the
+    sentence is its first, or cannot be placed."""
+    if unit["kind"] not in ("paragraph", "entry"):
+        return unit
+    sentences = _sentence_spans(unit["text"])
+    held = next((s for s in sentences if re.search(rf"(?<!\w){re.escape(span)}(?!\w)", s[2], re.IGNORECASE)), None)
+    if held is None or held[0] == 0:
+        return unit
+    text = next((source[1] for source in state["sources"] if source[0] == unit["source"]), None)
+    if not isinstance(text, str):
+        return unit
+    lines = text.split("\n")[unit["line"] - 1 :]
+    block = lines[: next((i for i, line in enumerate(lines) if not line.strip()), len(lines))]
+    line = _line_of(block, unit["line"], held[2])
+    if line == unit["line"]:
+        return unit
+    old, new = f"line {unit['line']:,}", f"line {line:,}"
+    where = unit["where"].replace(old, new, 1) if old in unit["where"] else unit["where"]
+    return {**unit, "text": unit["text"][held[0] :], "line": line, "where": where}
+
+
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
     text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
     return f"[{unit['where']}] {text}"
@@ -2442,12 +2732,37 @@ def guided_answer(
         answer = "; ".join(f"{head}: {said}" if said else head for head, said, _ in options)
         where = "; ".join(f"[line {number:,}] {head}" for head, _, number in options)
         return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
+    titled = part_title(state, query)
+    if titled is not None:
+        title, heading, where = titled
+        report.append(f"the question asks the title of a numbered part: its heading {heading!r} ({where})")
+        return {
+            "answer": f"{title}\nFrom [{where}] {heading}",
+            "found": True,
+            "kind": "answer",
+            "report": "\n".join(report),
+        }
     terms = search_terms(query)
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
         terms, salient = ([spelled.get(t, t) for t in words] for words in (terms, salient))
         report.append(f"abbreviations the text spells out: {spelled}")
+    framed = column_words(state, terms)
+    if framed:
+        report.append(f"column words, only in the record file's comments: {framed}")
+        looked_up = record_value(state, query, framed)
+        if looked_up is not None:
+            value, unit = looked_up
+            report.append(f"the question names one value of one record: {unit['where']}")
+            return {
+                "answer": f"{value}\nFrom {_quote(unit)}",
+                "found": True,
+                "kind": "answer",
+                "report": "\n".join(report),
+            }
+        terms = [t for t in terms if t not in framed]
+        salient = [t for t in salient if t not in framed]
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
@@ -2475,6 +2790,10 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
+    if _ASKS_PART_TITLE.search(query):
+        # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
+        report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
+        return _evidence(good[:reads], report)
     # only the unit that matches best may give the answer, so only it is read
     read = [excerpt(good[0], terms)]
     # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
@@ -2505,7 +2824,8 @@ def guided_answer(
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
-            answer = f"{span}\nFrom {_quote(unit)}{also}"
+            shown = _at_span(state, good[0], span)  # the sentence that holds it, at its own line
+            answer = f"{span}\nFrom {_quote(unit if shown is good[0] else shown)}{also}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     quoted = "\n".join(_quote(u) for u in good[:reads])
     if refused:  # the budget stopped the reading: the evidence is the best answer, and the run says why
