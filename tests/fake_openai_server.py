@@ -48,7 +48,8 @@ class Reply:
     broken: bool = False
     """Announce the whole body, send half of it, and close the connection (a proxy or server dying mid-reply)."""
     reset: bool = False
-    """Read the request, then reset the connection (TCP RST) without a reply: a server killed while generating."""
+    """Read the request, then (after `delay`) reset the connection (TCP RST) without a reply: a server killed while
+    generating."""
     close_after: bool = False
     """Answer, then close the connection without a `Connection: close` header: a server whose keep-alive timer ran
     out just after the reply (HTTP/1.1 allows closing an idle connection at any time)."""
@@ -281,6 +282,7 @@ class FakeOpenAIServer:
                 handler.close_connection = True
                 return
             if reply is not None and reply.reset:
+                time.sleep(reply.delay)  # the model worked on it this long first
                 handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 handler.connection.close()
                 handler.close_connection = True

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, error_body
-from rlmx.errors import LMRateLimited
+from rlmx.errors import LMConnectionError, LMRateLimited
 from rlmx.lm.openai import OpenAICompatibleLM
 from scripting import run_cli
 
@@ -36,6 +36,24 @@ def test_a_server_that_closes_idle_kept_alive_connections_is_billed_only_what_it
         unanswered = asyncio.run(calls())
         received = len(server.requests)
     assert received == 20 and unanswered == [0] * 20, (received, unanswered)
+
+
+def test_a_request_the_server_took_on_a_kept_alive_connection_and_then_dropped_is_not_sent_again() -> None:
+    # the server read it and worked on it (a worker killed mid-generation): it may have been billed, so it is an
+    # attempt like any other, not an idle connection's close (audit 77 review v01: it was re-sent, uncounted, even
+    # with max_retries=0)
+    with FakeOpenAIServer(Behaviour(text="hi")) as server:
+        server.script(Reply(), Reply(reset=True, delay=0.3))
+        lm = OpenAICompatibleLM("m", base_url=server.base_url, max_retries=0)
+
+        async def calls() -> None:
+            await lm.complete(ASK)  # leaves its connection in the pool
+            await lm.complete(ASK)
+
+        with pytest.raises(LMConnectionError) as raised:
+            asyncio.run(calls())
+        assert len(server.requests) == 2
+    assert raised.value.sent == 1
 
 
 def test_a_rate_limit_asking_for_a_long_wait_is_not_resent_early_and_the_error_says_the_wait() -> None:

@@ -258,7 +258,7 @@ class JSONPoster:
                     raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
-                if sent.on_pooled_connection and not sent.answered and _closed(exc) and stale < STALE_RESENDS:
+                if sent.unread(exc) and stale < STALE_RESENDS:
                     # a kept-alive connection the server had closed while it idled (HTTP/1.1 allows it; uvicorn
                     # does after 5 s): the request never reached it. Sent again at once on another connection, not
                     # counted as an attempt nor as one that may have been billed (as urllib3 and httpcore do).
@@ -484,15 +484,32 @@ STALE_RESENDS = 8
 connection is dropped, so this bounds only a pool of many stale ones."""
 
 
+STALE_CLOSE_SECONDS = 0.05
+"""How soon after a request went out on a pooled connection a close with no reply is the server's close of an idle
+connection racing it (its FIN was on the way: one round trip), not a request taken and then dropped (a worker
+killed mid-generation, which may have been billed and is counted so)."""
+
+
 class _Sent:
     """One attempt's request, as aiohttp's tracing saw it: whether it went out on a kept-alive connection from the
-    pool, and whether a reply's status line came back."""
+    pool, when its headers were written, and whether a reply's status line came back."""
 
-    __slots__ = ("answered", "on_pooled_connection")
+    __slots__ = ("answered", "headers_at", "on_pooled_connection")
 
     def __init__(self) -> None:
         self.on_pooled_connection = False
+        self.headers_at: float | None = None
         self.answered = False
+
+    def unread(self, exc: aiohttp.ClientError) -> bool:
+        """Whether the request failed on a pooled connection the server had closed before reading it: writing it
+        failed (the transport was closing), or the close came within STALE_CLOSE_SECONDS of it, with no reply."""
+        if not self.on_pooled_connection or self.answered:
+            return False
+        if _failed_to_write(exc):
+            return True
+        quick = self.headers_at is not None and time.monotonic() - self.headers_at < STALE_CLOSE_SECONDS
+        return quick and _closed(exc)
 
 
 async def _on_pooled_connection(session: Any, context: Any, params: Any) -> None:
@@ -500,13 +517,30 @@ async def _on_pooled_connection(session: Any, context: Any, params: Any) -> None
         context.trace_request_ctx.on_pooled_connection = True
 
 
+async def _on_headers_sent(session: Any, context: Any, params: Any) -> None:
+    if isinstance(context.trace_request_ctx, _Sent):
+        context.trace_request_ctx.headers_at = time.monotonic()
+
+
 _POOLED_CONNECTIONS = aiohttp.TraceConfig()
 _POOLED_CONNECTIONS.on_connection_reuseconn.append(_on_pooled_connection)
+_POOLED_CONNECTIONS.on_request_headers_sent.append(_on_headers_sent)
+
+
+def _failed_to_write(exc: aiohttp.ClientError) -> bool:
+    """The request could not be written whole: aiohttp's "Can not write request body", caused by a write to a
+    transport that was closing (ClientConnectionResetError)."""
+    cause: BaseException | None = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionResetError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _closed(exc: aiohttp.ClientError) -> bool:
-    """The connection was closed or reset under the request: aiohttp's ServerDisconnectedError, or a write to it that
-    failed ("Can not write request body", caused by a ClientConnectionResetError), a reset or a broken pipe."""
+    """The connection was closed or reset under the request: aiohttp's ServerDisconnectedError, a reset or a broken
+    pipe."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, aiohttp.ServerDisconnectedError | ConnectionResetError | BrokenPipeError):
