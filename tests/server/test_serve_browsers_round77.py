@@ -32,7 +32,7 @@ def error_of(response: httpx.Response) -> dict[str, object]:
 def test_a_foreign_pages_simple_post_is_refused_before_any_run(tmp_path: Path) -> None:
     # What fetch(url, {method: "POST", mode: "no-cors", body}) from another site sends: no preflight, and the body
     # was served (a run on the user's model key). Now a 403 that says how to let a page in, and no LM call.
-    for served in start(tmp_path):
+    for served in start(tmp_path, options=ServerOptions(loopback_only=True)):
         page = {"Origin": "https://evil.example", "Content-Type": "text/plain;charset=UTF-8"}
         refused = httpx.post(served.url + COMPLETIONS, content=QUESTION, headers=page, timeout=30)
         as_json = httpx.post(
@@ -55,6 +55,23 @@ def test_a_foreign_pages_simple_post_is_refused_before_any_run(tmp_path: Path) -
         question = ask("How long is the context?")
         reply = served.client().chat.completions.create(model=MODEL, messages=question, extra_body={"context": "ab"})
         assert reply.choices[0].message.content == "length 2"
+
+
+def test_on_a_wide_bind_without_a_key_the_servers_own_origin_is_no_pass(tmp_path: Path) -> None:
+    # audit 77 review v02: with --host 0.0.0.0 and no key, a page whose name was rebound to this machine sends an
+    # Origin naming the Host it reached: it was taken for the server's own page and served
+    for served in start(tmp_path):  # bound wide: its Host is not checked
+        port = served.url.rsplit(":", 1)[1]
+        rebound = {"Host": f"attacker.example:{port}", "Origin": f"http://attacker.example:{port}"}
+        headers = {**rebound, "Content-Type": "application/json"}
+        refused = httpx.post(served.url + COMPLETIONS, content=QUESTION, headers=headers, timeout=30)
+        assert refused.status_code == 403 and error_of(refused)["code"] == "origin_not_allowed"
+        assert served.events == []
+    for served in start(tmp_path, options=ServerOptions(api_key="k-77")):  # a key: the page cannot send it
+        port = served.url.rsplit(":", 1)[1]
+        own = {"Host": f"devbox.internal:{port}", "Origin": f"http://devbox.internal:{port}"}
+        keyed = {**own, "Content-Type": "application/json", "Authorization": "Bearer k-77"}
+        assert httpx.post(served.url + COMPLETIONS, content=QUESTION, headers=keyed, timeout=30).status_code == 200
 
 
 def test_a_body_not_declared_json_is_a_415_saying_what_to_send(tmp_path: Path) -> None:

@@ -340,12 +340,15 @@ class _Browsers:
     cross-site POST with a text/plain body without asking first: a page the user opened could start runs on the
     model's key. A request whose `Origin` is neither one of `cors_origins` nor the server's own page gets 403; on a
     loopback bind (`loopback_only`), one whose `Host` does not name this machine (a name rebound to 127.0.0.1) gets
-    421. Requests without `Origin` (SDKs, curl) are no browser's: they pass."""
+    421. Requests without `Origin` (SDKs, curl) are no browser's: they pass. The server's own page (an `Origin`
+    naming the request's `Host`) passes only where that `Host` is checked or a key is asked for: on a wide bind
+    without a key, a page whose name was pointed at this machine (DNS rebinding) has the server's own origin."""
 
     def __init__(self, app: ASGIApp, options: ServerOptions, closed: Callable[[], bool] = lambda: False) -> None:
         self.app = app
         self.origins = Origins(options.cors_origins)
         self.check_host = options.loopback_only
+        self.own_page = options.loopback_only or options.api_key is not None
         self.closed = closed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -358,7 +361,7 @@ class _Browsers:
             check_host=self.check_host,
             command="rlmx serve",
             origin_flag="--cors-origin",
-            allow_same_origin=True,
+            allow_same_origin=self.own_page,
         )
         if refused is None:
             await self.app(scope, receive, send)
