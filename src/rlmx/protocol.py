@@ -20,10 +20,15 @@ splits a reply into three kinds of text:
   backtick fence's info string holds no backtick; the block closes at a line of the same character, at least as
   long as the opening, followed only by spaces; an unclosed block runs to the end, or, for code, to where the model
   went on to write prose (a line Python fails at that reads as a sentence). So a ````repl block can hold
-  ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx is lenient where
-  models are: an opening fence may be indented any amount (lists nest them, tabs count to 4) or follow a BOM or
-  zero-width mark, or begin a list item's content ("  - ```repl", "1. ~~~python", "- ```json", read as at a line's
-  start: its closing fence sits at the item's content column); an indented fence's lines (an item's, or one on an
+  ``` lines. Blocks whose info string starts with repl, python, python3 or py are cells. rlmx departs from CommonMark
+  for a code block whose code, up to its close (or up to the code fence that would end it as a close forgotten),
+  leaves a triple-quoted string open (a prompt quoting a snippet between ``` lines, in a ```repl block): the block
+  runs to the first later close up to which its code compiles, the only reading under which it is Python, when
+  one comes before a close Python cannot get past; prose never runs, and without such a close the cut stands.
+  rlmx is lenient where models are: an opening fence may be indented any amount (lists nest them, tabs count to
+  4) or follow a BOM or zero-width mark, or begin a list item's content ("  - ```repl", "1. ~~~python", "- ```json",
+  read as at a line's start: its closing fence sits at the item's content column); an indented fence's lines (an
+  item's, or one on an
   item's continuation line) lose its column only as far as they all have it, so code a model wrote at column 0
   stays as written, or up to it each where only that compiles: a string's column-0 lines; a code fence may open at
   the end of a line of
@@ -612,6 +617,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     comments = _Comments(text)
     assistant_turns = _assistant_turns(text)
     code_checks = iter([True] * _LENIENT_TRIES)  # each scans ahead: a bounded number keeps the parse linear
+    string_cuts = _StringCuts(text)
     fence_char, fence_len, fence_indent, fence_lang, body_start = "", 0, 0, "", 0
     consumed = overran = 0
     events = heapq.merge(
@@ -679,13 +685,21 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 fence_lang = _language(info)
                 body_start = min(end + 1, len(text))
                 state = "fence"
-            elif state == "fence" and not item and _closes(fence, info, indent, fence_char, fence_len, fence_indent):
-                blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
-                prose_start = min(end + 1, len(text))
-                state = "prose"
-            elif state == "fence" and _reopens(
-                fence, info, fence_char, fence_len, fence_lang, text, (start, end), body_start
+            elif state == "fence" and (
+                (closes := not item and _closes(fence, info, indent, fence_char, fence_len, fence_indent))
+                or _reopens(fence, info, fence_char, fence_len, fence_lang, text, (start, end), body_start)
             ):
+                # A close, or a code fence that ends a block the model forgot to close. Either may stand inside a
+                # string the block's code left open (a prompt quoting a ``` snippet): then the block closes at the
+                # later close up to which its code compiles, when one does.
+                block = (fence_char, fence_len, fence_indent, fence_lang)
+                joined = string_cuts.close(body_start, (start, end), block)
+                if joined is not None or closes:
+                    start, end = joined if joined is not None else (start, end)
+                    blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+                    prose_start = min(end + 1, len(text))
+                    consumed, state = end, "prose"
+                    continue
                 # "```repl" inside an open ```repl block: the model forgot to close the first one (a code line is
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
                 code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
@@ -1128,6 +1142,76 @@ _LENIENT_TRIES = 20
 _FENCE_THEN_TEXT = re.compile(
     rf"^{_FENCE_BLANK}*+(?P<fence>`{{3,}}+|~{{3,}}+){_FENCE_BLANK}++(?P<text>[^\s`{_ZERO_WIDTH}][^\n]*)$", re.MULTILINE
 )
+
+
+_JOIN_TRIES = 20
+"""Later closes tried, in a whole reply, as the close of a code block cut inside a string (each compiles the code
+up to it): a bound on the work."""
+_JOIN_LOOKS = 10 * _JOIN_TRIES
+"""Later bare fence lines looked at, in a whole reply, for those closes (one of another character, shorter or
+indented too far is passed over): a bound on the work."""
+
+
+class _StringCuts:
+    """Where a code block cut inside one of its strings closes instead (`close`). The reply's bare fence lines are
+    found once, on first need, and looked up by position, so blocks cut one after another never rescan the reply;
+    the compiles and looks are bounded per reply (`_JOIN_TRIES`, `_JOIN_LOOKS`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.bare: list[re.Match[str]] | None = None
+        self.starts: list[int] = []
+        self.tries = _JOIN_TRIES
+        self.looks = _JOIN_LOOKS
+
+    def close(self, body_start: int, cut: tuple[int, int], block: tuple[str, int, int, str]) -> tuple[int, int] | None:
+        """Where a code block cut at the fence line `cut` closes instead, when the cut left one of its strings open:
+        the span of the first later closing fence (`block`'s character, at least its length, nothing after it,
+        indented as a close may be) up to which the block's code compiles, passing only closes that fall inside that
+        string (one outside it is a close Python cannot get past, so the first close that compiles is the only one,
+        the longest span). None when the code compiles at the cut, fails there for another reason, or no such close
+        comes: prose never runs. A prompt quoting a snippet between ``` lines, inside a triple-quoted string of a
+        ```repl block, is one block: the only reading under which it is Python. `block`: (fence character, length,
+        indent, language)."""
+        char, length, indent, language = block
+        text = self.text
+        if language not in _RUNS or not _cut_in_a_string(_cell_code(text[body_start : cut[0]], indent, language)):
+            return None
+        if self.bare is None:
+            self.bare = [line for line in _ANY_FENCE_LINE.finditer(text) if _blank(line.group("info"))]
+            self.starts = [line.start() for line in self.bare]
+        for at in range(bisect.bisect_left(self.starts, cut[1]), len(self.bare)):
+            if self.looks <= 0:
+                return None
+            self.looks -= 1
+            line = self.bare[at]
+            fence = line.group("fence")
+            if not _closes(fence, "", _indent(text[line.start() : line.start("fence")]), char, length, indent):
+                continue
+            if self.tries <= 0:
+                return None
+            self.tries -= 1
+            code = _cell_code(text[body_start : line.start()], indent, language)
+            if _compiles(code):
+                return line.span()
+            if not _cut_in_a_string(code):
+                return None
+        return None
+
+
+def _cut_in_a_string(code: str) -> bool:
+    """Whether `code` fails to compile because a string is left open at its end (Python's "unterminated ... string
+    literal"). Only a triple-quoted string can hold a fence line (a line continued by a backslash cannot: a fence
+    line ends in no backslash), so code without one is never compiled here."""
+    if "'''" not in code and '"""' not in code:
+        return False
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except SyntaxError as error:
+        return (error.msg or "").startswith("unterminated")
+    except (ValueError, MemoryError, RecursionError):
+        return False
+    return False
 
 
 def _compiles(code: str) -> bool:
@@ -1789,7 +1873,7 @@ def _string_literal(text: str, start: int, limit: int) -> tuple[str, int, bool] 
     return None
 
 
-_CUT_STRING = re.compile(r"SyntaxError: unterminated (?:triple-quoted )?string literal")
+_CUT_STRING = re.compile(r"SyntaxError: unterminated (?:triple-quoted )?(?:[ft]-)?string literal")  # f-: 3.12+
 FENCE_HINT = (
     "\nIf this block held a fence line (``` or ~~~) inside a string, that line ended the block. Open and close such "
     "a block with a longer fence than any line it holds: four backticks (````repl ... ````), or four tildes for ~~~."
