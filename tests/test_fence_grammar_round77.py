@@ -5,11 +5,9 @@ runs. Parsed, and run through the real loop (ScriptedLM root, the subprocess REP
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from rlmx import RLM
+from rlmx import RLM, protocol
 from rlmx.lm import ScriptedLM
 from rlmx.protocol import FENCE_HINT, fence_hint, parse_reply
 
@@ -106,13 +104,19 @@ def test_a_cut_block_with_no_compiling_close_still_gets_the_hint() -> None:
         assert fence_hint(error) == FENCE_HINT
 
 
-def _cpu_seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
+def _compiled_chars(text: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The characters of code the parse of `text` compiles: the work its look-ahead does, counted, not timed."""
+    compiled = [0]
+    compiles = protocol._compiles
+
+    def counting(code: str) -> bool:
+        compiled[0] += len(code)
+        return compiles(code)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(protocol, "_compiles", counting)
         parse_reply(text)
-        best = min(best, time.process_time() - started)
-    return best
+    return compiled[0]
 
 
 @pytest.mark.parametrize(
@@ -123,8 +127,8 @@ def _cpu_seconds(text: str) -> float:
         "```repl\np = '''a\n```python\nx\n",  # each an open string then a code fence
     ],
 )
-def test_many_blocks_cut_in_strings_parse_in_linear_time(block: str) -> None:
-    # a ratio, not a wall-clock limit: 10x the text may cost about 10x the time; a quadratic reading costs ~100x
+def test_many_blocks_cut_in_strings_parse_in_linear_time(block: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the code compiled, not the time: 10x the text may compile about 10x the code; a quadratic reading ~100x
     small, large = block * (20_000 // len(block)), block * (200_000 // len(block))
-    ratio = _cpu_seconds(large) / max(_cpu_seconds(small), 1e-4)
-    assert ratio < 30, f"parsing 10x the text took {ratio:.0f}x the time"
+    ratio = _compiled_chars(large, monkeypatch) / max(_compiled_chars(small, monkeypatch), 1)
+    assert ratio < 30, f"parsing 10x the text compiled {ratio:.0f}x the code"
