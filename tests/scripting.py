@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,13 @@ def missing_embedded_model() -> str | None:
 
 
 _MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RLMX_MODEL", "RLMX_BASE_URL", "RLMX_API_KEY")
+
+
+def sigint_delivered() -> None:
+    """In the child before exec: the signals a test sends are delivered. A shell's background job starts with SIGINT
+    ignored and `nohup` (a CI runner may use it) with SIGHUP ignored; Python, and rlmx, keep what was ignored."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def cli_environ(tmp_path: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:

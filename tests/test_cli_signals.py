@@ -17,13 +17,7 @@ import pytest
 from rlmx import RLM
 from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK
 from rlmx.lm import ScriptedLM
-
-
-def sigint_delivered() -> None:
-    """In the child before exec: the signals a test sends are delivered. A shell's background job starts with SIGINT
-    ignored and `nohup` (a CI runner may use it) with SIGHUP ignored; Python, and rlmx, keep what was ignored."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
+from scripting import sigint_delivered
 
 
 def a_trace(folder: Path) -> Path:

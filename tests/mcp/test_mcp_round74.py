@@ -24,6 +24,7 @@ from mcp_types import TextContent
 
 from mcp import MCPError
 from rlmx.mcp.roots import Roots
+from scripting import sigint_delivered
 
 SLEEPING = repl("import time\ntime.sleep(60)\nFINAL('slept')")
 
@@ -74,6 +75,7 @@ def raw_server(tmp_path: Path, replies: list[str]) -> Iterator[Raw]:
         stderr=subprocess.PIPE,
         cwd=tmp_path,
         env=_env(),
+        preexec_fn=sigint_delivered,  # a CI under nohup starts it with SIGHUP ignored, which rlmx then keeps
     )
     try:
         yield Raw(server)

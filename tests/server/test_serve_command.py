@@ -24,7 +24,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from rlmx.cli import EXIT_INTERRUPTED, EXIT_USAGE, build_parser
-from scripting import repl, worker_pidfile
+from scripting import repl, sigint_delivered, worker_pidfile
 from server.server_harness import ask
 
 
@@ -37,13 +37,6 @@ def serve_command(tmp_path: Path, replies: list[str], *flags: str) -> list[str]:
 
 def environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
-
-
-def sigint_delivered() -> None:
-    """In the child before exec: the signals a test sends are delivered. A shell's background job starts with SIGINT
-    ignored and `nohup` (a CI runner may use it) with SIGHUP ignored; Python, and rlmx, keep what was ignored."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
 
 
 @contextmanager
