@@ -29,6 +29,7 @@ from rlmx.commands.argtypes import port as _port
 from rlmx.commands.traces import resolve, show_list, trace_dir
 from rlmx.errors import InputError
 from rlmx.events import create_private_file
+from rlmx.http_access import LOOPBACK_HOSTS
 from rlmx.sandbox.frames import utf8
 from rlmx.viewer import page
 from rlmx.viewer.server import ViewerServer
@@ -111,7 +112,7 @@ def _serve(server: ViewerServer, url: str, args: argparse.Namespace, err: Consol
     redirects = tempfile.TemporaryDirectory(prefix="rlmx-view-")  # 0700: the redirect page's folder
     try:
         err.print(f"rlmx: trace viewer at {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
+        if args.host not in LOOPBACK_HOSTS:
             err.print(
                 f"rlmx: warning: listening on {args.host} over plain HTTP: anyone who can see the traffic learns the "
                 "URL's token and can read every trace in the folder, and traces quote your contexts",
