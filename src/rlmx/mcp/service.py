@@ -21,7 +21,7 @@ from rlmx.budget import Budget
 from rlmx.context import PreparedContext, prepare_all
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Fanout
-from rlmx.lm.base import price_name
+from rlmx.lm.base import price_name, typical_tokens
 from rlmx.lm.prices import Price
 from rlmx.mcp.roots import Loaded, Roots
 from rlmx.result import Result
@@ -44,8 +44,10 @@ MAX_RUNNING = 4
 FORECAST_NOTE = (
     "A forecast, not a measurement: the RLM never puts the context in a prompt, so cost depends on how much of "
     "the context its code sends to sub-calls. 'low' is a targeted search reading about 5% of it in 2 root turns; "
-    "'high' reads all of it about 1.5 times over and uses every root turn. Tokens are estimated at about 4 "
-    "characters a token. The budget limits (max_tokens, max_usd) cap the real spend whatever the forecast says."
+    "'high' reads all of it about 1.5 times over and uses every root turn. The context's estimate counts about 4 "
+    "characters a token for ASCII and 1.5 tokens a character for CJK, Thai and Indic scripts; 'high' counts a "
+    "token for each UTF-8 byte of a character outside ASCII, the most a byte-level tokenizer spends on one. "
+    "The budget limits (max_tokens, max_usd) cap the real spend whatever the forecast says."
 )
 
 
@@ -391,16 +393,28 @@ def _forecast_usd(price: Price, input_tokens: int, output_tokens: int, *, high: 
     return price.most(input_tokens, output_tokens) if high else price.cost(input_tokens, output_tokens)
 
 
+def _high_tokens(context: PreparedContext) -> int:
+    """A forecast's high token count of a context's text: 4 characters a token for ASCII (cl100k: 3.8-4.1 on
+    English and code) and a token for each UTF-8 byte of every other character, the most a byte-level tokenizer
+    spends (cl100k spends close to that on rare CJK, emoji sequences and Greek)."""
+    if context.nbytes == context.chars:  # all ASCII
+        return typical_tokens(context.chars, context.nbytes)
+    ascii_chars = len(context.text.encode("ascii", "ignore"))
+    return (ascii_chars + 3) // 4 + context.nbytes - ascii_chars
+
+
 def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
     """A low and high token and USD range for one run over `prepared` with `rlm`'s models and budget."""
     chars = sum(c.chars for c in prepared)
     tokens = sum(c.approx_tokens for c in prepared)
+    high = sum(_high_tokens(c) for c in prepared)
     root, sub = rlm.lm.model, rlm.sub_lm.model
     guided = root.startswith("guided-root")
     turns = (2, rlm.budget.max_iterations)
     ranges: dict[str, dict[str, int]] = {}
     for index, end in enumerate(("low", "high")):
-        read = max(min(tokens, 2_000), math.ceil(tokens * _SUB_READ_SHARE[index]))
+        counted = (tokens, high)[index]  # where tokenizers differ most (CJK: 0.7-3 a character), high takes the most
+        read = max(min(counted, 2_000), math.ceil(counted * _SUB_READ_SHARE[index]))
         reads = max(1, math.ceil(read / _SUB_READ_TOKENS))
         ranges[end] = {
             "root_input": 0 if guided else turns[index] * _ROOT_TURN_TOKENS[index],
@@ -414,6 +428,7 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
         "note": FORECAST_NOTE,
         "context_chars": chars,
         "context_tokens_estimate": tokens,
+        "context_tokens_high": high,
         "models": {"root": root, "sub": sub},
         "tokens": {},
         "cost_usd": {},
@@ -439,5 +454,10 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
     if tokens and cap is not None and tokens > cap:
         out["warning"] = (
             f"the context alone (~{tokens:,} tokens) exceeds budget max_tokens {cap:,}; expect a partial read"
+        )
+    elif cap is not None and high > cap:
+        out["warning"] = (
+            f"the context alone (~{tokens:,} tokens, up to {high:,} for a tokenizer that spends a token a byte outside "
+            f"ASCII) may exceed budget max_tokens {cap:,}; expect a partial read if it does"
         )
     return out
