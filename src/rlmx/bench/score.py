@@ -40,7 +40,9 @@ def score_details(family: str, prediction: str, task: Task) -> dict[str, Any]:
         return _sniah(prediction, str(task.answer))
     if family == "oolong":
         details = _oolong(prediction, task.answer, task.answer_format)
-        return {**details, "exact": details["score"] == 1.0}  # OOLONG reports exact match beside the score
+        # OOLONG reports exact match beside the score; a label's point may come from the gold named anywhere in
+        # the reply (the fallback), which is not an exact match of the parsed answer
+        return {"exact": details["score"] == 1.0, **details}
     if family == "pairs":
         return _pairs(prediction, task.answer)
     if family == "docs":
@@ -97,7 +99,7 @@ def _oolong(prediction: str, gold: Any, kind: str) -> dict[str, Any]:
     if parsed.lower() == gold_text.lower():
         return {"score": 1.0, "parsed": parsed}
     fallback = re.search(rf"(?<![\w]){re.escape(gold_text)}(?![\w])", prediction, re.IGNORECASE)
-    return {"score": 1.0 if fallback else 0.0, "parsed": parsed}
+    return {"score": 1.0 if fallback else 0.0, "parsed": parsed, "exact": False}
 
 
 _MONTHS = {

@@ -33,7 +33,11 @@ function h(tag, attrs, ...children) {
   }
   return el;
 }
-const plural = (n, noun) => `${fmtInt(n)} ${noun}${n === 1 ? "" : "s"}`;
+// The tag of every template that shows trace fields: a field an older or hand-made trace lacks reads "?", never
+// "undefined" or "null" (a run_end without answer_source read "ANSWER from undefined").
+const say = (strings, ...values) =>
+  strings.reduce((text, piece, i) => text + (values[i - 1] === undefined || values[i - 1] === null ? "?" : values[i - 1]) + piece);
+const plural = (n, noun) => say`${fmtInt(n)} ${noun}${n === 1 ? "" : "s"}`;
 const fmtInt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
 // A duration in seconds, rounded once to the unit it is shown in and only then split: 119.6 s is "2 min 0 s" (rounding
 // the seconds after the minutes were taken gave "1 min 60 s"), 59.96 s is "1 min 0 s", 0.9996 s is "1.0 s".
@@ -46,7 +50,7 @@ function fmtSec(s) {
   if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
   const whole = Math.round(s);
   const [h, min, sec] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
-  return h ? `${fmtInt(h)} h ${min} min ${sec} s` : `${min} min ${sec} s`;
+  return h ? say`${fmtInt(h)} h ${min} min ${sec} s` : say`${min} min ${sec} s`;
 }
 // Every amount of money on the page: "$0" only for a free run; below a cent two significant digits, so a tiny cost
 // never reads as zero ($0.0000045); below a millionth of a dollar "<$0.000001". The terminal's rlmx.progress.format_usd
@@ -104,7 +108,7 @@ const oneLine = (t, n) => {
   return s.length > n ? cutAt(s, n - 1) + "…" : s;
 };
 function badge(kind, text, title) {
-  return h("span", { class: `badge b-${kind}`, title: title || null }, text ?? kind);
+  return h("span", { class: say`badge b-${kind}`, title: title || null }, text ?? kind);
 }
 const STATUS_BADGE = {
   finished: ["ok", "finished"], budget_exhausted: ["budget", "budget exhausted"], error: ["error", "error"],
@@ -164,7 +168,7 @@ function box(obj, header, render, { open = false, cls = "" } = {}) {
   const toggle = h("span", { class: "tog", "aria-hidden": "true" });
   const head = h("div", { class: "head", role: "button", tabindex: "0" }, toggle, header);
   const body = h("div", { class: "body" });
-  const el = h("div", { class: `box ${cls}` }, head, body);
+  const el = h("div", { class: say`box ${cls}` }, head, body);
   let rendered = false;
   const b = {
     el, head, body,
@@ -194,7 +198,7 @@ function clipped(text, { lines = 14, cls = "pre", code = false, prose = false } 
   pre.append(...shownParts(shown));
   if (BIDI.test(text)) pre.classList.add("has-bidi");
   if (!cut) return pre;
-  const more = h("button", { class: "more", type: "button" }, `show all (${fmtInt(all.length)} lines, ${fmtInt(text.length)} chars)`);
+  const more = h("button", { class: "more", type: "button" }, say`show all (${fmtInt(all.length)} lines, ${fmtInt(text.length)} chars)`);
   more.addEventListener("click", () => {
     pre.textContent = "";
     pre.append(...shownParts(text));
@@ -215,7 +219,7 @@ function withBidiShown(content) {
     for (const m of text.matchAll(BIDI_ALL)) {
       parts.push(text.slice(i, m.index));
       const code = m[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
-      parts.push(h("span", { class: "bidi", title: "a text-direction control character: the text may read otherwise than it runs" }, `<U+${code}>`));
+      parts.push(h("span", { class: "bidi", title: "a text-direction control character: the text may read otherwise than it runs" }, say`<U+${code}>`));
       i = m.index + m[0].length;
     }
     parts.push(text.slice(i));
@@ -290,11 +294,11 @@ function buildRun(events) {
         newTurn(n, e.turn, null);
         break;
       }
-      case "final_request": turnOf(node(e), "last-turn request"); issue("final", `node ${e.node_id}: every turn used, last-turn request`, node(e).turns.at(-1)); break;
+      case "final_request": turnOf(node(e), "last-turn request"); issue("final", say`node ${e.node_id}: every turn used, last-turn request`, node(e).turns.at(-1)); break;
       case "forced_extraction": {
         const t = turnOf(node(e), "forced extraction");
-        t.notes.push({ kind: "forced", text: `forced extraction: ${e.reason}` });
-        issue("forced", `node ${e.node_id}: forced extraction (${e.reason})`, t);
+        t.notes.push({ kind: "forced", text: say`forced extraction: ${e.reason}` });
+        issue("forced", say`node ${e.node_id}: forced extraction (${e.reason})`, t);
         break;
       }
       case "lm_call": {
@@ -307,41 +311,41 @@ function buildRun(events) {
       }
       case "lm_reply_rejected": {
         const n = node(e);
-        const note = { kind: "warn", text: `unusable reply from ${e.model} (${e.role}): ${e.error}${e.retried ? "; asked again" : ""}` };
+        const note = { kind: "warn", text: say`unusable reply from ${e.model} (${e.role}): ${e.error}${e.retried ? "; asked again" : ""}` };
         const c = e.role === "sub" ? n.current : null;
         if (c && !c.end) c.notes.push(note); else turnOf(n).notes.push(note);
-        issue("bad_reply", `node ${e.node_id}: unusable reply from ${e.model}: ${oneLine(e.error, 70)}`, c && !c.end ? c : turnOf(n));
+        issue("bad_reply", say`node ${e.node_id}: unusable reply from ${e.model}: ${oneLine(e.error, 70)}`, c && !c.end ? c : turnOf(n));
         addUsage(n.own, e); // what the server billed for the rejected reply is in no other event
         break;
       }
       case "no_code": {
         const t = turnOf(node(e));
         t.notes.push({ kind: "warn", text: "the reply had no code and no FINAL; the model was told so" });
-        issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: reply without code`, t);
+        issue("no_code", say`node ${e.node_id} turn ${t.n ?? ""}: reply without code`, t);
         break;
       }
       case "reply_overran": {
         const t = turnOf(node(e));
-        t.notes.push({ kind: "warn", text: `the reply went on past the end of its turn: ${e.ignored_chars} characters after it were not read` });
+        t.notes.push({ kind: "warn", text: say`the reply went on past the end of its turn: ${e.ignored_chars} characters after it were not read` });
         break;
       }
       case "cell_skipped": {
         const t = turnOf(node(e));
-        t.notes.push({ kind: "warn", text: `a block did not run: ${e.reason}` });
-        issue("no_code", `node ${e.node_id} turn ${t.n ?? ""}: block cut at the output cap`, t);
+        t.notes.push({ kind: "warn", text: say`a block did not run: ${e.reason}` });
+        issue("no_code", say`node ${e.node_id} turn ${t.n ?? ""}: block cut at the output cap`, t);
         break;
       }
       case "answer_rejected": {
         const t = turnOf(node(e));
-        t.notes.push({ kind: "warn", text: `answer rejected (${e.source}): ${e.problems}` });
-        issue("rejected", `node ${e.node_id}: answer not taken (${e.source})`, t);
+        t.notes.push({ kind: "warn", text: say`answer rejected (${e.source}): ${e.problems}` });
+        issue("rejected", say`node ${e.node_id}: answer not taken (${e.source})`, t);
         break;
       }
       case "error": {
         const n = node(e);
         const t = turnOf(n);
-        t.notes.push({ kind: "error", text: `${e.error_type}: ${e.message}` });
-        issue("error", `node ${e.node_id}: ${e.error_type}: ${oneLine(e.message, 90)}`, t);
+        t.notes.push({ kind: "error", text: say`${e.error_type}: ${e.message}` });
+        issue("error", say`node ${e.node_id}: ${e.error_type}: ${oneLine(e.message, 90)}`, t);
         break;
       }
       case "cell_start": {
@@ -363,7 +367,7 @@ function buildRun(events) {
         c.end = e;
         if (e.status !== "ok") {
           const kind = e.status === "timeout" ? "timeout" : "error";
-          issue(kind, `cell ${e.cell_id}: ${e.status} · ${oneLine(lastLine(e.output), 80)}`, c);
+          issue(kind, say`cell ${e.cell_id}: ${e.status} · ${oneLine(lastLine(e.output), 80)}`, c);
         }
         break;
       }
@@ -390,7 +394,7 @@ function buildRun(events) {
         if (!e.ok) {
           run.failed += 1;
           const budget = /budget exhausted/i.test(e.text || "");
-          issue(budget ? "budget" : "failed", `sub-call ${e.subcall_id} failed: ${oneLine(e.text, 90)}`, s);
+          issue(budget ? "budget" : "failed", say`sub-call ${e.subcall_id} failed: ${oneLine(e.text, 90)}`, s);
         }
         break;
       }
@@ -404,13 +408,13 @@ function buildRun(events) {
         const n = node(e);
         const c = n.cells.get(e.cell_id) || n.current;
         if (c) c.tools.push(e);
-        if (!e.ok) issue("failed", `tool ${e.name} failed in cell ${e.cell_id}: ${oneLine(e.result, 80)}`, c);
+        if (!e.ok) issue("failed", say`tool ${e.name} failed in cell ${e.cell_id}: ${oneLine(e.result, 80)}`, c);
         break;
       }
       case "setup": {
         const n = node(e);
         n.setups.push(e);
-        if (e.status !== "ok") issue("error", `node ${e.node_id}: setup code ${e.status}: ${oneLine(lastLine(e.output), 80)}`, n);
+        if (e.status !== "ok") issue("error", say`node ${e.node_id}: setup code ${e.status}: ${oneLine(lastLine(e.output), 80)}`, n);
         break;
       }
       case "subcalls_refused": {
@@ -418,14 +422,14 @@ function buildRun(events) {
         const c = n.cells.get(e.cell_id) || n.current;
         if (c) c.refused.push(e);
         run.refused += e.count || 0;
-        issue("budget", `cell ${e.cell_id}: ${fmtInt(e.count)} sub-call(s) refused: ${oneLine(e.reason, 80)}`, c);
+        issue("budget", say`cell ${e.cell_id}: ${fmtInt(e.count)} sub-call(s) refused: ${oneLine(e.reason, 80)}`, c);
         break;
       }
       case "node_end": {
         const n = node(e);
         n.end = e;
-        if (e.status === "budget_exhausted") issue("budget", `node ${e.node_id}: budget exhausted: ${oneLine(e.stop_reason, 90)}`, n);
-        else if (e.status === "error") issue("error", `node ${e.node_id}: error: ${oneLine(e.stop_reason, 90)}`, n);
+        if (e.status === "budget_exhausted") issue("budget", say`node ${e.node_id}: budget exhausted: ${oneLine(e.stop_reason, 90)}`, n);
+        else if (e.status === "error") issue("error", say`node ${e.node_id}: error: ${oneLine(e.stop_reason, 90)}`, n);
         break;
       }
       default:
@@ -465,8 +469,8 @@ let TRACE_NAME = CONFIG.trace || new URLSearchParams(location.search).get("trace
 let LIST = null;
 
 function usageText(u) {
-  const parts = [`${fmtInt(u.input)} in / ${fmtInt(u.output)} out`];
-  const cost = u.priced ? fmtUsd(u.cost) : (u.cost ? `${fmtUsd(u.cost)}+` : null);
+  const parts = [say`${fmtInt(u.input)} in / ${fmtInt(u.output)} out`];
+  const cost = u.priced ? fmtUsd(u.cost) : (u.cost ? say`${fmtUsd(u.cost)}+` : null);
   if (cost && u.calls) parts.push(cost);
   return parts.join(" · ");
 }
@@ -480,11 +484,11 @@ function renderHeader(run) {
   const maxDepth = Math.max(0, ...[...run.nodes.values()].map((n) => n.depth));
   const answer = e ? (e.answer || "") : "";
   const session = s.session;
-  const el = h("section", { class: `summary st-${status}`, id: "summary" },
+  const el = h("section", { class: say`summary st-${status}`, id: "summary" },
     h("div", { class: "q" }, h("span", { class: "label" }, "Question"), h("div", { class: "qtext", dir: "auto" }, s.query ?? "(no run_start event)")),
     h("div", { class: "answer-row" },
       h("div", { class: "answer" },
-        h("div", { class: "label" }, "Answer", e ? h("span", { class: "src" }, ` from ${e.answer_source}`) : null),
+        h("div", { class: "label" }, "Answer", e && e.answer_source ? h("span", { class: "src" }, say` from ${e.answer_source}`) : null),
         e ? (answer ? clipped(answer, { lines: 12, cls: "pre answer-text" }) : h("div", { class: "none" }, "no answer")) : h("div", { class: "none" }, "the run has not ended (or the trace was cut short)"),
         valueText(e) !== null ? h("div", { class: "value", id: "typed-value" }, h("div", { class: "label" }, "Typed value (FINAL / SUBMIT)"), clipped(valueText(e), { lines: 8 })) : null),
       h("div", { class: "verdict" },
@@ -495,21 +499,21 @@ function renderHeader(run) {
       stat("time", fmtSec(e ? e.seconds : null)),
       stat("tokens in", fmtInt(u ? u.input_tokens : tot.input)),
       stat("tokens out", fmtInt(u ? u.output_tokens : tot.output)),
-      stat("cost", costText(u, tot), u && u.unpriced_calls ? `${u.unpriced_calls} of ${u.calls} LM calls had no price` : null),
+      stat("cost", costText(u, tot), u && u.unpriced_calls ? say`${u.unpriced_calls} of ${u.calls} LM calls had no price` : null),
       stat("LM calls", fmtInt(u ? u.calls : tot.calls)),
       // older traces of a run cut short (Ctrl-C, a crash) end with 0 iterations: then count the root's turns shown
       stat("turns", fmtInt(e && e.iterations ? e.iterations : run.root ? run.root.turns.length : 0)),
       stat("cells", fmtInt(run.cells)),
-      stat("sub-calls", fmtInt(run.subcalls) + (run.failed ? ` (${fmtInt(run.failed)} failed)` : "")),
-      stat("RLM nodes", fmtInt(run.nodes.size), `deepest: depth ${maxDepth}`),
+      stat("sub-calls", fmtInt(run.subcalls) + (run.failed ? say` (${fmtInt(run.failed)} failed)` : "")),
+      stat("RLM nodes", fmtInt(run.nodes.size), say`deepest: depth ${maxDepth}`),
     ),
     h("div", { class: "meta" },
       metaItem("root model", s.root_model && userText(s.root_model)), metaItem("sub model", s.sub_model && userText(s.sub_model)),
       metaItem("max depth", s.max_depth), metaItem("sandbox", s.sandbox),
       metaItem("contexts", (s.contexts || []).length
-        ? s.contexts.flatMap((c, i) => [i ? ", " : null, userText(c.name), ` (${c.type}, ${fmtInt(c.chars)} chars)`]) : "none"),
+        ? s.contexts.flatMap((c, i) => [i ? ", " : null, userText(c.name), say` (${c.type}, ${fmtInt(c.chars)} chars)`]) : "none"),
       metaItem("run", ltrText(e ? e.run_id : (s.run_id || ""))),
-      session ? metaItem("session", [ltrText(session.id), ` · question ${session.turn}`]) : null,
+      session ? metaItem("session", [ltrText(session.id), say` · question ${session.turn}`]) : null,
     ),
     session ? h("div", { class: "session", id: "session-links" }) : null,
   );
@@ -541,10 +545,10 @@ function metaItem(k, v) {
 function nodeBox(n, { open = false } = {}) {
   const e = n.end;
   const t = n.total || n.own;
-  const title = n.depth === 0 ? "root RLM" : `child RLM ${n.id}`;
+  const title = n.depth === 0 ? "root RLM" : say`child RLM ${n.id}`;
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, title),
-    badge("depth", `depth ${n.depth}`),
+    badge("depth", say`depth ${n.depth}`),
     n.models.size ? h("span", { class: "model" }, ...[...n.models].flatMap((m, i) => [i ? ", " : null, userText(m)])) : null,
     h("span", { class: "dim" }, plural(n.turns.filter((x) => !x.label).length, "turn")),
     h("span", { class: "dim", title: "tokens of this node and everything below it" }, usageText(t)),
@@ -552,7 +556,7 @@ function nodeBox(n, { open = false } = {}) {
     e ? statusBadge(e.status) : badge("running", "no end"),
     e && e.source === "forced_extraction" ? badge("forced", "forced extraction") : null,
   );
-  const b = box(n, header, () => renderNodeBody(n), { open, cls: `node d${Math.min(n.depth, 4)}` });
+  const b = box(n, header, () => renderNodeBody(n), { open, cls: say`node d${Math.min(n.depth, 4)}` });
   b.el.dataset.node = n.id;
   return b.el;
 }
@@ -573,38 +577,38 @@ function renderNodeBody(n) {
   const more = saysMore(n);
   if (more.query && n.start) frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Query"), clipped(n.start.query, { lines: 6 })));
   if (n.end && more.end) {
-    frag.append(h("div", { class: `field node-answer st-${n.end.status}` },
-      h("div", { class: "label" }, "Answer ", h("span", { class: "detail" }, `from ${n.end.source} · ${n.end.stop_reason}`)),
+    frag.append(h("div", { class: say`field node-answer st-${n.end.status}` },
+      h("div", { class: "label" }, "Answer ", h("span", { class: "detail" }, [n.end.source ? say`from ${n.end.source}` : null, n.end.stop_reason].filter(Boolean).join(" · "))),
       n.end.answer ? clipped(n.end.answer, { lines: 6 }) : h("div", { class: "none" }, "no answer")));
   }
-  if (n.sandbox) frag.append(h("div", { class: "dim small" }, `sandbox: ${sandboxText(n.sandbox)}`));
+  if (n.sandbox) frag.append(h("div", { class: "dim small" }, say`sandbox: ${sandboxText(n.sandbox)}`));
   for (const st of n.setups) {
-    frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Setup code ", h("span", { class: "detail" }, `${st.status} · ${fmtSec(st.seconds)}`)),
-      clipped(st.output, { lines: 6, cls: `pre output ${st.status !== "ok" ? "bad" : ""}` })));
+    frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Setup code ", h("span", { class: "detail" }, say`${st.status} · ${fmtSec(st.seconds)}`)),
+      clipped(st.output, { lines: 6, cls: say`pre output ${st.status !== "ok" ? "bad" : ""}` })));
   }
   for (const t of n.turns) frag.append(turnBox(t));
   return frag;
 }
 function sandboxText(p) {
   const parts = [p.tier];
-  for (const k of ["mode", "seccomp", "landlock_abi", "uid"]) if (p[k] !== undefined && p[k] !== null) parts.push(`${k} ${p[k]}`);
+  for (const k of ["mode", "seccomp", "landlock_abi", "uid"]) if (p[k] !== undefined && p[k] !== null) parts.push(say`${k} ${p[k]}`);
   return parts.join(" · ");
 }
 
 function turnBox(t) {
   const lm = t.lm;
-  const label = t.label ? t.label : `turn ${t.n}`;
+  const label = t.label ? t.label : say`turn ${t.n}`;
   const notes = t.notes.map((x) => badge(x.kind === "error" ? "error" : x.kind === "forced" ? "forced" : "warn", x.kind === "error" ? "error" : x.kind === "forced" ? "forced" : "note"));
   const failedCells = t.cells.filter((c) => c.end && c.end.status !== "ok").length;
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, label),
     lm ? userText(lm.model, "model") : null,
-    lm ? h("span", { class: "dim" }, `${fmtInt(lm.input_tokens)} in / ${fmtInt(lm.output_tokens)} out`) : null,
+    lm ? h("span", { class: "dim" }, say`${fmtInt(lm.input_tokens)} in / ${fmtInt(lm.output_tokens)} out`) : null,
     lm && lm.cost_usd ? h("span", { class: "dim" }, fmtUsd(lm.cost_usd)) : null,
     lm ? h("span", { class: "dim" }, fmtSec(lm.seconds)) : null,
     ...replyBadges(lm),
-    t.cells.length ? h("span", { class: "dim" }, `${t.cells.length} cell${t.cells.length === 1 ? "" : "s"}`) : null,
-    failedCells ? badge("error", `${failedCells} failed`) : null,
+    t.cells.length ? h("span", { class: "dim" }, say`${t.cells.length} cell${t.cells.length === 1 ? "" : "s"}`) : null,
+    failedCells ? badge("error", say`${failedCells} failed`) : null,
     ...notes,
     t.cells.some((c) => c.end && c.end.finished) ? badge("ok", "finished here") : null,
   );
@@ -618,14 +622,14 @@ function replyBadges(e) {
   const why = e.finish_reason;
   return [
     why === "length" ? badge("warn", "cut at max tokens", "finish_reason: length")
-      : why && why !== "stop" ? badge("warn", `ended: ${why}`, `finish_reason: ${why}`) : null,
+      : why && why !== "stop" ? badge("warn", say`ended: ${why}`, say`finish_reason: ${why}`) : null,
     e.usage_estimated ? badge("muted", "tokens estimated", "the server reported no token counts: rlmx estimated them") : null,
   ];
 }
 // The same, in words, for a reply's body: "finish_reason: stop · tokens estimated by rlmx".
 function replyFacts(e) {
   const facts = [];
-  if (e.finish_reason) facts.push(`finish_reason: ${e.finish_reason}`);
+  if (e.finish_reason) facts.push(say`finish_reason: ${e.finish_reason}`);
   if (e.usage_estimated) facts.push("tokens estimated by rlmx (the server reported none)");
   return facts.length ? h("div", { class: "dim small reply-facts" }, facts.join(" · ")) : null;
 }
@@ -656,13 +660,13 @@ function messagesOf(lm) {
 
 function renderTurnBody(t) {
   const frag = document.createDocumentFragment();
-  for (const note of t.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  for (const note of t.notes) frag.append(h("div", { class: say`note n-${note.kind}` }, note.text));
   if (t.lm) {
     const prose = proseOf(t.lm.response);
     if (prose) frag.append(h("div", { class: "field model-text" }, h("div", { class: "label" }, "Model text"), clipped(prose, { lines: 5, cls: "pre prose", prose: true })));
     if (t.lm.reasoning) frag.append(reasoningBox(t.reasoning, t.lm.reasoning));
     const msgs = messagesOf(t.lm);
-    frag.append(box(t.sent, h("span", { class: "dim" }, `what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
+    frag.append(box(t.sent, h("span", { class: "dim" }, say`what the model was sent (${msgs.length} new message${msgs.length === 1 ? "" : "s"}) and its whole reply`), () =>
       h("div", null, ...msgs.map((m) => h("div", { class: "msg" }, h("div", { class: "label" }, m.role), clipped(m.content, { lines: 10 }))),
         h("div", { class: "msg" }, h("div", { class: "label" }, "reply"), clipped(t.lm.response, { lines: 30 }), replyFacts(t.lm))), { cls: "small-box" }).el);
   }
@@ -679,19 +683,19 @@ function cellBox(c) {
   const refused = c.refused.reduce((a, r) => a + (r.count || 0), 0);
   const children = c.subcalls.filter((s) => s.start.kind === "rlm").length;
   const header = h("div", { class: "line" },
-    h("span", { class: "name" }, `cell ${c.id.split("/").pop().replace("c", "")}`),
+    h("span", { class: "name" }, say`cell ${c.id.split("/").pop().replace("c", "")}`),
     ltrText(oneLine(firstCodeLine(c.start.code), 70), "firstline", "code"),
     e ? statusBadge(e.status) : badge("running", "no end"),
     e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
-    c.subcalls.length ? h("span", { class: "dim" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`) : null,
-    children ? badge("child", `${children} child RLM${children === 1 ? "" : "s"}`) : null,
-    failed ? badge("error", `${failed} failed`) : null,
-    refused ? badge("budget", `${refused} refused`) : null,
-    c.cached ? badge("muted", `${c.cached} from cache`, `${fmtInt(c.savedTokens)} tokens saved`) : null,
-    c.tools.length ? badge("llm", `${c.tools.length} tool call${c.tools.length === 1 ? "" : "s"}`) : null,
+    c.subcalls.length ? h("span", { class: "dim" }, say`${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`) : null,
+    children ? badge("child", say`${children} child RLM${children === 1 ? "" : "s"}`) : null,
+    failed ? badge("error", say`${failed} failed`) : null,
+    refused ? badge("budget", say`${refused} refused`) : null,
+    c.cached ? badge("muted", say`${c.cached} from cache`, say`${fmtInt(c.savedTokens)} tokens saved`) : null,
+    c.tools.length ? badge("llm", say`${c.tools.length} tool call${c.tools.length === 1 ? "" : "s"}`) : null,
     e && e.finished ? badge("ok", "FINAL") : null,
   );
-  const b = box(c, header, () => renderCellBody(c), { cls: `cell ${e && e.status !== "ok" ? "bad" : ""}` });
+  const b = box(c, header, () => renderCellBody(c), { cls: say`cell ${e && e.status !== "ok" ? "bad" : ""}` });
   b.el.dataset.cell = c.id;
   return b.el;
 }
@@ -703,30 +707,30 @@ function renderCellBody(c) {
   const frag = document.createDocumentFragment();
   frag.append(clipped(c.start.code, { lines: 25, cls: "pre code", code: true }));
   if (c.end) {
-    const cut = c.end.truncated_chars ? ` (${fmtInt(c.end.truncated_chars)} characters cut by the sandbox)` : "";
+    const cut = c.end.truncated_chars ? say` (${fmtInt(c.end.truncated_chars)} characters cut by the sandbox)` : "";
     frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Output", h("span", { class: "dim" }, cut)),
-      clipped(c.end.output, { lines: 12, cls: `pre output ${c.end.status !== "ok" ? "bad" : ""}` })));
+      clipped(c.end.output, { lines: 12, cls: say`pre output ${c.end.status !== "ok" ? "bad" : ""}` })));
   }
-  for (const note of c.notes) frag.append(h("div", { class: `note n-${note.kind}` }, note.text));
+  for (const note of c.notes) frag.append(h("div", { class: say`note n-${note.kind}` }, note.text));
   for (const t of c.tools) {
     const args = String(t.arguments ?? ""), result = String(t.result ?? "");
-    frag.append(h("div", { class: `note ${t.ok ? "n-tool" : "n-error"}` },
-      ltrText(`${t.name}(${oneLine(args, 120)})`, null, "code"), " → ", userText(oneLine(result, 160)),
-      h("span", { class: "dim" }, ` · ${fmtSec(t.seconds)}`)));
+    frag.append(h("div", { class: say`note ${t.ok ? "n-tool" : "n-error"}` },
+      ltrText(say`${t.name}(${oneLine(args, 120)})`, null, "code"), " → ", userText(oneLine(result, 160)),
+      h("span", { class: "dim" }, say` · ${fmtSec(t.seconds)}`)));
     // The line above is a preview: arguments or a result it cut (or flattened) are shown whole below it.
     if (oneLine(args, 120) !== args || oneLine(result, 160) !== result) {
-      frag.append(h("div", { class: "field tool-whole" }, h("div", { class: "label" }, `${t.name}: arguments`), clipped(args, { lines: 6 }),
-        h("div", { class: "label" }, t.ok ? "result" : "error"), clipped(result, { lines: 6, cls: `pre ${t.ok ? "" : "output bad"}` })));
+      frag.append(h("div", { class: "field tool-whole" }, h("div", { class: "label" }, say`${t.name}: arguments`), clipped(args, { lines: 6 }),
+        h("div", { class: "label" }, t.ok ? "result" : "error"), clipped(result, { lines: 6, cls: say`pre ${t.ok ? "" : "output bad"}` })));
     }
   }
-  if (c.cached) frag.append(h("div", { class: "dim small" }, `${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
-  for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, `${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
+  if (c.cached) frag.append(h("div", { class: "dim small" }, say`${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
+  for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, say`${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
   if (c.subcalls.length) {
     const list = { kind: "sublist", up: c };
     c.sublist = list;  // expandAll opens it when it holds child RLMs
     const failed = c.subcalls.filter((s) => s.end && !s.end.ok).length;
-    frag.append(box(list, h("div", { class: "line" }, h("span", { class: "name" }, `${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`),
-      failed ? badge("error", `${failed} failed`) : null),
+    frag.append(box(list, h("div", { class: "line" }, h("span", { class: "name" }, say`${fmtInt(c.subcalls.length)} sub-call${c.subcalls.length === 1 ? "" : "s"}`),
+      failed ? badge("error", say`${failed} failed`) : null),
     () => renderSubcalls(c), { open: c.subcalls.length <= 20, cls: "subcalls" }).el);
     for (const s of c.subcalls) s.up = list;
   }
@@ -744,18 +748,18 @@ function subcallBox(s) {
   const isChild = st.kind === "rlm";
   const header = h("div", { class: "line" },
     h("span", { class: "name" }, st.subcall_id.split("/").pop()),
-    isChild ? badge("child", `child RLM ${st.child_id || (s.child ? s.child.id : "")}`) : badge("llm", st.requested === "rlm" ? "llm (max depth)" : "llm_query"),
+    isChild ? badge("child", say`child RLM ${st.child_id || (s.child ? s.child.id : "")}`) : badge("llm", st.requested === "rlm" ? "llm (max depth)" : "llm_query"),
     e && e.model ? userText(e.model, "model") : st.model ? userText(st.model, "model") : null,
     userText(oneLine(st.prompt, 60), "preview"),
-    h("span", { class: "dim" }, `${fmtInt(st.prompt_chars)} chars`),
-    e && e.input_tokens !== undefined ? h("span", { class: "dim" }, `${fmtInt(e.input_tokens)} in / ${fmtInt(e.output_tokens)} out`) : null,
+    h("span", { class: "dim" }, say`${fmtInt(st.prompt_chars)} chars`),
+    e && e.input_tokens !== undefined ? h("span", { class: "dim" }, say`${fmtInt(e.input_tokens)} in / ${fmtInt(e.output_tokens)} out`) : null,
     isChild && s.child && s.child.total ? h("span", { class: "dim" }, usageText(s.child.total)) : null,
     isChild && s.child && s.child.end && s.child.end.status !== "finished" ? statusBadge(s.child.end.status) : null,
     e ? h("span", { class: "dim" }, fmtSec(e.seconds)) : null,
     ...replyBadges(e),
     e ? (e.ok ? badge("ok", "ok") : badge(/budget exhausted/i.test(e.text || "") ? "budget" : "error", "failed")) : badge("running", "no end"),
   );
-  const b = box(s, header, () => renderSubcallBody(s), { cls: `subcall ${e && !e.ok ? "bad" : ""}` });
+  const b = box(s, header, () => renderSubcallBody(s), { cls: say`subcall ${e && !e.ok ? "bad" : ""}` });
   b.el.dataset.subcall = st.subcall_id;
   return b.el;
 }
@@ -765,7 +769,7 @@ function renderSubcallBody(s) {
   frag.append(h("div", { class: "field" }, h("div", { class: "label" }, "Prompt"), clipped(s.start.prompt, { lines: 8 })));
   if (s.end) {
     frag.append(h("div", { class: "field" }, h("div", { class: "label" }, s.end.ok ? "Reply" : "Error"),
-      clipped(s.end.text, { lines: 8, cls: `pre ${s.end.ok ? "" : "output bad"}` })));
+      clipped(s.end.text, { lines: 8, cls: say`pre ${s.end.ok ? "" : "output bad"}` })));
     const facts = replyFacts(s.end);
     if (facts) frag.append(facts);
     if (s.end.reasoning) frag.append(reasoningBox(s.reasoning, s.end.reasoning));
@@ -818,12 +822,12 @@ function renderIssues(run) {
     list.textContent = "";
     const items = run.issues.filter((i) => !active || i.kind === active);
     for (const i of items.slice(0, 300)) {
-      list.append(h("li", { class: `issue i-${i.kind}` }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); if (i.obj) reveal(i.obj); } }, i.text)));
+      list.append(h("li", { class: say`issue i-${i.kind}` }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); if (i.obj) reveal(i.obj); } }, i.text)));
     }
-    if (items.length > 300) list.append(h("li", { class: "dim" }, `… ${items.length - 300} more`));
+    if (items.length > 300) list.append(h("li", { class: "dim" }, say`… ${items.length - 300} more`));
   };
   const chips = Object.entries(counts).map(([kind, n]) =>
-    h("button", { type: "button", class: `chip c-${kind}`, "data-kind": kind, onclick: () => show(kind) }, `${n} ${(ISSUE_LABEL[kind] || [kind, kind])[n === 1 ? 0 : 1]}`));
+    h("button", { type: "button", class: say`chip c-${kind}`, "data-kind": kind, onclick: () => show(kind) }, say`${n} ${(ISSUE_LABEL[kind] || [kind, kind])[n === 1 ? 0 : 1]}`));
   panel.append(h("div", { class: "chips" }, h("span", { class: "label" }, "Find:"), ...chips), list);
   show(null);
   return panel;
@@ -848,25 +852,25 @@ function searchItems(run) {
     add(run.summary, "error", e.error);
   }
   for (const n of run.nodes.values()) {
-    if (n.start) add(n, `node ${n.id} query`, n.start.query);
-    if (n.end) add(n, `node ${n.id} answer`, n.end.answer);
-    if (n.end && (!e || n !== run.root || n.end.stop_reason !== e.stop_reason)) add(n, `node ${n.id} stop reason`, n.end.stop_reason);
-    for (const st of n.setups) add(n, `node ${n.id} setup output`, st.output);
+    if (n.start) add(n, say`node ${n.id} query`, n.start.query);
+    if (n.end) add(n, say`node ${n.id} answer`, n.end.answer);
+    if (n.end && (!e || n !== run.root || n.end.stop_reason !== e.stop_reason)) add(n, say`node ${n.id} stop reason`, n.end.stop_reason);
+    for (const st of n.setups) add(n, say`node ${n.id} setup output`, st.output);
     for (const t of n.turns) {
-      const turn = `node ${n.id} ${t.label || "turn " + t.n}`;
-      if (t.lm) add(t, `${turn} reply`, t.lm.response);
-      if (t.lm) add(t.reasoning, `${turn} reasoning`, t.lm.reasoning);
-      if (t.lm) messagesOf(t.lm).forEach((m, i) => add(t.sent, `${turn} message ${i + 1} (${m.role})`, m.content, true));
+      const turn = say`node ${n.id} ${t.label || "turn " + t.n}`;
+      if (t.lm) add(t, say`${turn} reply`, t.lm.response);
+      if (t.lm) add(t.reasoning, say`${turn} reasoning`, t.lm.reasoning);
+      if (t.lm) messagesOf(t.lm).forEach((m, i) => add(t.sent, say`${turn} message ${i + 1} (${m.role})`, m.content, true));
       for (const note of t.notes) add(t, turn, note.text);
       for (const c of t.cells) {
-        add(c, `cell ${c.id} code`, c.start.code);
-        if (c.end) add(c, `cell ${c.id} output`, c.end.output);
-        for (const note of c.notes) add(c, `cell ${c.id}`, note.text);
-        for (const tc of c.tools) add(c, `cell ${c.id} tool ${tc.name}`, `${tc.arguments} → ${tc.result}`);
+        add(c, say`cell ${c.id} code`, c.start.code);
+        if (c.end) add(c, say`cell ${c.id} output`, c.end.output);
+        for (const note of c.notes) add(c, say`cell ${c.id}`, note.text);
+        for (const tc of c.tools) add(c, say`cell ${c.id} tool ${tc.name}`, say`${tc.arguments} → ${tc.result}`);
         for (const s of c.subcalls) {
-          add(s, `sub-call ${s.id} prompt`, s.start.prompt);
-          if (s.end) add(s, `sub-call ${s.id} ${s.end.ok ? "reply" : "error"}`, s.end.text);
-          if (s.end) add(s.reasoning, `sub-call ${s.id} reasoning`, s.end.reasoning);
+          add(s, say`sub-call ${s.id} prompt`, s.start.prompt);
+          if (s.end) add(s, say`sub-call ${s.id} ${s.end.ok ? "reply" : "error"}`, s.end.text);
+          if (s.end) add(s.reasoning, say`sub-call ${s.id} reasoning`, s.end.reasoning);
         }
       }
     }
@@ -878,7 +882,7 @@ function searchItems(run) {
 // Search compares canonical decompositions (NFD, Unicode UAX #15): "é" typed on a keyboard (U+00E9) and "e" + U+0301
 // (macOS file names) are the same text and are shown the same. A hit is found in the decomposed copy and mapped back
 // to whole characters of the original text, which is what the snippet shows and the page marks.
-const CLUSTER = new RegExp(`[^${JOINER}][${JOINER}]*|[${JOINER}]+`, "gu");
+const CLUSTER = new RegExp(say`[^${JOINER}][${JOINER}]*|[${JOINER}]+`, "gu");
 // `text` as search sees it: `norm`, its decomposition, and `span(i, j)`: the range of `text`, [start, end) in UTF-16
 // units, of whole characters that `norm.slice(i, j)` comes from (j > i).
 function searchForm(text) {
@@ -905,7 +909,7 @@ function searchForm(text) {
 // The term as a case-insensitive pattern over decomposed text. Its end may not fall inside a character: "cafe" does
 // not find "café" in either form. (Lower-casing a copy instead drifts: "İ" becomes two units.)
 const termPattern = (term) =>
-  new RegExp(term.normalize("NFD").replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + `(?![${JOINER}])`, "giu");
+  new RegExp(term.normalize("NFD").replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + say`(?![${JOINER}])`, "giu");
 // The ranges of `text` ([start, end) in UTF-16 units, in order, not overlapping) that `pattern` matches.
 function hitsIn(text, pattern, form = searchForm(text)) {
   const ranges = [];
@@ -966,8 +970,8 @@ function setupSearch(run) {
     });
     results.hidden = false;
     const own = hits.filter((i) => !i.copy).length, copies = hits.length - own;
-    results.append(h("div", { class: "count" }, h("span", { id: "search-count" }, `${fmtInt(own)} match${own === 1 ? "" : "es"} for “${term}”`),
-      copies ? h("span", { class: "dim", id: "search-copies" }, ` and ${fmtInt(copies)} in the messages sent to the model`) : null));
+    results.append(h("div", { class: "count" }, h("span", { id: "search-count" }, say`${fmtInt(own)} match${own === 1 ? "" : "es"} for “${term}”`),
+      copies ? h("span", { class: "dim", id: "search-copies" }, say` and ${fmtInt(copies)} in the messages sent to the model`) : null));
     const list = h("ol", { class: "hits" });
     for (const hit of hits.slice(0, 200)) {
       pattern.lastIndex = 0;
@@ -982,7 +986,7 @@ function setupSearch(run) {
         markIn(reveal(hit.obj), term);
       }, dir: "auto" }, h("span", { class: "where", dir: "ltr" }, hit.where), " ", from ? "…" : "", ...snippet)));
     }
-    if (hits.length > 200) list.append(h("li", { class: "dim" }, `… ${hits.length - 200} more; refine the search`));
+    if (hits.length > 200) list.append(h("li", { class: "dim" }, say`… ${hits.length - 200} more; refine the search`));
     results.append(list);
   };
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(go, 150); });
@@ -1003,8 +1007,8 @@ function setupSearch(run) {
 // URL works where its cookie is not sent (SameSite=Strict: in a frame on another site, e.g. Jupyter's IFrame). The
 // server sends the page with "Referrer-Policy: no-referrer", so the token never leaves in a Referer.
 const VIEW_TOKEN = new URLSearchParams(location.search).get("token");
-function withToken(query) { return VIEW_TOKEN ? `${query}${query === "?" ? "" : "&"}token=${encodeURIComponent(VIEW_TOKEN)}` : query; }
-function traceHref(name) { return withToken(`?trace=${encodeURIComponent(name)}`); }
+function withToken(query) { return VIEW_TOKEN ? say`${query}${query === "?" ? "" : "&"}token=${encodeURIComponent(VIEW_TOKEN)}` : query; }
+function traceHref(name) { return withToken(say`?trace=${encodeURIComponent(name)}`); }
 
 function renderSessionLinks(run) {
   const holder = document.getElementById("session-links");
@@ -1014,8 +1018,8 @@ function renderSessionLinks(run) {
   const mates = LIST.filter((t) => t.session_id === session.id).sort((a, b) => a.session_turn - b.session_turn);
   holder.append(h("span", { class: "label" }, "Questions of this session: "),
     ...mates.map((t) => t.name === TRACE_NAME
-      ? h("span", { class: "turn-link cur", title: t.query }, `${t.session_turn}. `, userText(oneLine(t.query, 40)))
-      : h("a", { class: "turn-link", href: traceHref(t.name), title: t.query }, `${t.session_turn}. `, userText(oneLine(t.query, 40)))));
+      ? h("span", { class: "turn-link cur", title: t.query }, say`${t.session_turn}. `, userText(oneLine(t.query, 40)))
+      : h("a", { class: "turn-link", href: traceHref(t.name), title: t.query }, say`${t.session_turn}. `, userText(oneLine(t.query, 40)))));
 }
 
 function renderList(list) {
@@ -1027,17 +1031,17 @@ function renderList(list) {
     return;
   }
   const rows = list.map((t, i) => h("tr", null,
-    h("td", { class: "dim num", title: `rlmx view ${i + 1}` }, String(i + 1)),
+    h("td", { class: "dim num", title: say`rlmx view ${i + 1}` }, String(i + 1)),
     h("td", { class: "dim nowrap" }, t.started || ""),
     h("td", null, statusBadge(t.status)),
     h("td", { class: "qcell" }, h("a", { href: traceHref(t.name), dir: "auto" }, oneLine(t.query, 110) || "(no query)"),
       t.stop_reason ? h("div", { class: "dim small", dir: "auto" }, oneLine(t.stop_reason, 120)) : null,
       t.unreadable_lines ? h("div", { class: "small n-warn damaged" },
-        `${fmtInt(t.unreadable_lines)} unreadable line${t.unreadable_lines === 1 ? "" : "s"} (not JSON objects): open it to see which`) : null),
-    h("td", { class: "dim nowrap" }, t.session_id ? ["session ", ltrText(t.session_id), ` · ${t.session_turn}`] : ""),
+        say`${fmtInt(t.unreadable_lines)} unreadable line${t.unreadable_lines === 1 ? "" : "s"} (not JSON objects): open it to see which`) : null),
+    h("td", { class: "dim nowrap" }, t.session_id ? ["session ", ltrText(t.session_id), say` · ${t.session_turn}`] : ""),
     h("td", { class: "dim nowrap num" }, t.seconds !== null && t.seconds !== undefined ? fmtSec(t.seconds) : ""),
-    h("td", { class: "dim nowrap num" }, `${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
-  main.append(h("h2", null, `Recent traces (${list.length})`),
+    h("td", { class: "dim nowrap num" }, say`${fmtInt(Math.ceil(t.bytes / 1024))} KB`)));
+  main.append(h("h2", null, say`Recent traces (${list.length})`),
     h("table", { class: "trace-list" }, h("thead", null, h("tr", null, ...["#", "started", "status", "question", "session", "time", "size"].map((x) => h("th", null, x)))), h("tbody", null, ...rows)));
 }
 
@@ -1047,16 +1051,16 @@ function renderList(list) {
 // `rlmx view`'s token goes as "Authorization: token T" (see VIEW_TOKEN).
 function authHeaders() {
   const key = new URLSearchParams(location.hash.slice(1)).get("key");
-  if (key) return { Authorization: `Bearer ${key}` };
-  return VIEW_TOKEN ? { Authorization: `token ${VIEW_TOKEN}` } : {};
+  if (key) return { Authorization: say`Bearer ${key}` };
+  return VIEW_TOKEN ? { Authorization: say`token ${VIEW_TOKEN}` } : {};
 }
 async function fetchEvents(url) {
   const res = await fetch(url, { headers: authHeaders() });
   if (res.status === 401) {
     throw new Error("this server needs its API key: open the page as " +
-      `${location.pathname}#key=YOUR_KEY (the key stays in the browser and is sent only as the Authorization header)`);
+      say`${location.pathname}#key=YOUR_KEY (the key stays in the browser and is sent only as the Authorization header)`);
   }
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(say`${url}: HTTP ${res.status} ${await res.text()}`);
   const text = await res.text();
   return parseEvents(text);
 }
@@ -1088,9 +1092,9 @@ function parseEvents(text) {
     if (++count <= 5) skipped.push(i + 1);
   });
   if (count) {
-    const where = `line${count === 1 ? "" : "s"} ${skipped.join(", ")}${count > skipped.length ? ` and ${fmtInt(count - skipped.length)} more` : ""}`;
-    const what = count === 1 ? "1 line that is not a JSON object" : `${fmtInt(count)} lines that are not JSON objects`;
-    events.push({ type: "viewer_note", text: `Skipped ${what} (${where}): another program wrote into the trace, or a write was cut short.` });
+    const where = say`line${count === 1 ? "" : "s"} ${skipped.join(", ")}${count > skipped.length ? say` and ${fmtInt(count - skipped.length)} more` : ""}`;
+    const what = count === 1 ? "1 line that is not a JSON object" : say`${fmtInt(count)} lines that are not JSON objects`;
+    events.push({ type: "viewer_note", text: say`Skipped ${what} (${where}): another program wrote into the trace, or a write was cut short.` });
   }
   return events;
 }
@@ -1100,7 +1104,7 @@ const isRedacted = (v) => v !== null && typeof v === "object" && !Array.isArray(
 function unredacted(event) {
   const out = {};
   for (const [k, v] of Object.entries(event)) {
-    out[k] = isRedacted(v) ? `⟨redacted: ${fmtInt(v.redacted)} chars, sha256 ${v.sha256.slice(0, 12)}…⟩` : v;
+    out[k] = isRedacted(v) ? say`⟨redacted: ${fmtInt(v.redacted)} chars, sha256 ${v.sha256.slice(0, 12)}…⟩` : v;
   }
   return out;
 }
@@ -1112,11 +1116,11 @@ function showRun(events) {
   window.rlmxRun = run;
   const main = document.getElementById("main");
   main.textContent = "";
-  document.title = `rlmx · ${oneLine(run.start ? run.start.query : "trace", 60)}`;
+  document.title = say`rlmx · ${oneLine(run.start ? run.start.query : "trace", 60)}`;
   const warnings = [];
   const other = [...run.versions].filter((v) => v !== FORMAT);
-  if (other.length) warnings.push(`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
-  if (run.unknown.size) warnings.push(`Event types this viewer does not know were skipped: ${[...run.unknown].join(", ")}.`);
+  if (other.length) warnings.push(say`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
+  if (run.unknown.size) warnings.push(say`Event types this viewer does not know were skipped: ${[...run.unknown].join(", ")}.`);
   warnings.push(...run.readNotes);
   for (const w of warnings) main.append(h("div", { class: "note n-warn" }, w));
   if (!run.end && run.start) {
@@ -1174,7 +1178,7 @@ async function main() {
       nav.append(h("a", { href: withToken("?") }, "all traces"));
     }
     if (CONFIG.traceUrl || TRACE_NAME) {
-      const url = CONFIG.traceUrl || `${CONFIG.traceBase}${encodeURIComponent(TRACE_NAME)}`;
+      const url = CONFIG.traceUrl || say`${CONFIG.traceBase}${encodeURIComponent(TRACE_NAME)}`;
       if (TRACE_NAME) nav.append(" · ", fileName(TRACE_NAME, "dim trace-name"));
       showRun(await fetchEvents(url));
     } else if (CONFIG.events) {
@@ -1187,7 +1191,7 @@ async function main() {
       document.body.dataset.ready = "1";
     }
   } catch (err) {
-    document.getElementById("main").append(h("div", { class: "note n-error", id: "load-error" }, `Could not load the trace: ${err.message}`));
+    document.getElementById("main").append(h("div", { class: "note n-error", id: "load-error" }, say`Could not load the trace: ${err.message}`));
     document.body.dataset.ready = "error";
   }
 }
