@@ -25,9 +25,10 @@ from typing import Any
 from rlmx.context import BUILTIN_NAMES, module_named, python_reads
 from rlmx.errors import InputError
 from rlmx.events import NOT_FINITE
+from rlmx.json_ready import ShapeProblem, json_ready
 from rlmx.sandbox import graphemes
 from rlmx.sandbox.base import SubCallResult
-from rlmx.sandbox.worker import bytes_to_wire, json_problem, with_bytes_from_wire
+from rlmx.sandbox.worker import bytes_to_wire, with_bytes_from_wire
 
 TOOLS_HEADER = (
     "Host tools: these functions are defined in the REPL and run on the user's machine (not in the REPL). Call "
@@ -202,21 +203,33 @@ class ToolBox:
             raise TypeError(f"Object of type {type(part).__name__} is not JSON serializable")
 
         try:
-            problem = json_problem(value)
-            if problem is not None:  # json.dumps would drop an entry without a word, or the REPL refuse the int
-                raise ValueError(problem)
-            return json.loads(json.dumps(value, allow_nan=False, default=as_wire)), binary
+            # copied first, in bounded time: json.dumps (and any walk) trusts a value not to hold itself, nor to be a
+            # list shared at every level, nor to have an items() that never ends (json_ready)
+            ready = json_ready(value)
+            return json.loads(json.dumps(ready, allow_nan=False, default=as_wire)), binary
+        except ShapeProblem as exc:
+            raise ToolFailure(f"tool {name} returned a value that {exc}, which JSON cannot write; {_RESHAPE}") from None
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
-            if str(exc).startswith(NOT_FINITE):  # json.dumps' words name neither NaN nor what to do
+            said = described(exc).removeprefix(f"{type(exc).__name__}: ")  # the value's own exception may be odd
+            if said.startswith(NOT_FINITE):  # json.dumps' words name neither NaN nor what to do
                 raise ToolFailure(
                     f"tool {name} returned a value holding NaN or Infinity, which JSON has no numbers for; return "
                     "None or a str (e.g. 'nan') in their place"
                 ) from None
             raise ToolFailure(
-                f"tool {name} returned a value that is not JSON ({exc}); return str, bytes, list or dict"
+                f"tool {name} returned a value that is not JSON ({said}); return str, bytes, list or dict"
             ) from None
+        except (Exception, SystemExit) as exc:  # the value's own code failed as it was read (a lazy row's items())
+            raise ToolFailure(
+                f"tool {name} returned a value that could not be written as JSON: reading it raised {described(exc)}"
+            ) from None
+
+
+_RESHAPE = (
+    "return plain data: a copy without back-references (ids in their place), flattened, or smaller (e.g. str of it)"
+)
 
 
 def arguments(item: dict[str, Any]) -> tuple[Any, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -203,6 +204,20 @@ def text_over_limit(path: Path, used: int, where: str) -> InputError | None:
         f"{where}); pass a smaller file, or raise the limit with RLM(max_context_bytes=...) "
         "(rlmx ask: --max-context-bytes)"
     )
+
+
+STOP: ContextVar[threading.Event | None] = ContextVar("rlmx_document_stop", default=None)
+"""Set while a document is read for a client that may go away (`rlmx serve`'s file parts): once the event is set, a
+loader that can take long (a PDF's pages) stops at its next step with `stopped`'s error instead of reading on for
+nobody, holding a reader thread."""
+
+
+def stopped(path: Path) -> InputError | None:
+    """The error that ends reading `path` once `STOP` is set, else None."""
+    stop = STOP.get()
+    if stop is None or not stop.is_set():
+        return None
+    return InputError(f"reading context file {path} was stopped: the request it came with is gone")
 
 
 def load(path: Path, max_bytes: int) -> Document:

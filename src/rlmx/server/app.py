@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -46,6 +47,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
+from rlmx import documents
 from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.budget import Budget
 from rlmx.errors import InputError, RLMXError
@@ -567,7 +569,7 @@ async def _read(
     claim = server.waiting.claim()
     try:
         raw = await _raw(request, server, inbox, claim)
-        call = await _parsed(raw, server.model_name)
+        call = await _parsed(raw, server.model_name, inbox)
         return call, await _fingerprint(raw) if key is not None else "", claim
     except BaseException:
         claim()
@@ -776,18 +778,48 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall,
     return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell)
 
 
-async def _parsed(raw: bytes, model: str) -> ChatCall:
+async def _parsed(raw: bytes, model: str, inbox: bodies.Inbox) -> ChatCall:
     """The request read as an RLM call. What can be slow is mapped on a worker thread, whatever the body's size: a
     big body (mapping a 29 MB message held the event loop, /health and every other client for a second), and any
     attached file (a 9 KB PDF can unpack to millions of characters: reading it held the loop for 10 s) on the
-    file readers' own threads (six slow PDFs on the default pool held every other request's preparation)."""
+    file readers' own threads (six slow PDFs on the default pool held every other request's preparation). Raises
+    ClientLeft when the client leaves while its files are read."""
     body = await bodies.decode(raw)
     mapping = functools.partial(openai_compat.parse, body, model=model)
     if openai_compat.has_file_parts(body):
-        return await asyncio.get_running_loop().run_in_executor(_file_readers, mapping)
+        return await _files_read(mapping, inbox)
     if len(raw) < bodies.THREAD_THRESHOLD:
         return mapping()
     return await asyncio.to_thread(mapping)
+
+
+async def _files_read(mapping: Callable[[], ChatCall], inbox: bodies.Inbox) -> ChatCall:
+    """`mapping()` (a body with file parts) on a file reader's thread, for as long as its client stays: once it
+    leaves (or this wait is cancelled) a read not yet begun never begins, and one under way stops at its next step
+    (`documents.STOP`: a PDF's next content stream), so that a reader holds no slot for nobody. The documents' own
+    bounds keep each step short (a PDF's unpacked content: `documents.pdf`)."""
+    stop = threading.Event()
+
+    def read() -> ChatCall:
+        token = documents.STOP.set(stop)
+        try:
+            return mapping()
+        finally:
+            documents.STOP.reset(token)
+
+    reading = asyncio.get_running_loop().run_in_executor(_file_readers, read)
+    leaving = asyncio.ensure_future(inbox.leaving())
+    try:
+        racing: list[asyncio.Future[Any]] = [reading, leaving]
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+        if not reading.done():
+            raise bodies.ClientLeft("the client left while its files were read")
+        return reading.result()
+    finally:
+        leaving.cancel()
+        if not reading.done():
+            stop.set()
+            reading.cancel()  # still queued: never starts; under way: its outcome goes nowhere
 
 
 async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], None] | None:
