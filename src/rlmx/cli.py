@@ -1021,6 +1021,8 @@ def _lm_failure_message(exc: LMError, lm: LM) -> tuple[str, str]:
             f"The server took too long to answer: give a slow model more time with --lm-timeout S{now} (a local "
             "server on CPU, a reasoning model that does not stream), or check the server's own log",
         )
+    if exc.via_proxy is not None:  # the message names the proxy and what to do; the server was never reached
+        return message, ""
     if isinstance(exc, LMConnectionError):
         return (
             message,

@@ -40,9 +40,11 @@ class LMError(RLMXError):
 
     `unanswered`: requests of the call that went out and may have been billed, but whose usage the error does not
     carry (no reply in time, a reply that broke off or could not be read, an attempt before an error status).
-    Budgets book each at the call's reservation."""
+    Budgets book each at the call's reservation. `via_proxy`: the variable naming the environment's proxy
+    (`HTTP_PROXY`, ...) when the failure was the proxy's (unreachable, or asking for credentials), else None."""
 
     unanswered: int = 0
+    via_proxy: str | None = None
 
 
 class LMTimeout(LMError):
@@ -63,7 +65,10 @@ class LMRateLimited(LMError):
 
 
 class LMServerError(LMError):
-    pass
+    """The server kept answering 5xx. `retry_after`: the seconds its last reply asked to wait when that is longer
+    than rlmx waits between attempts (so it was not sent again), else None."""
+
+    retry_after: float | None = None
 
 
 class LMConnectionError(LMError):

@@ -89,7 +89,7 @@ def test_lm_timeout_and_retries_flags_reach_the_server_model(tmp_path: Path) -> 
         sent = len(server.requests)
     assert proc.returncode == 5, proc.stderr
     assert sent == 1, sent  # --lm-retries 0: not sent again
-    assert "did not answer within 0.5 s (1 attempts)" in proc.stderr, proc.stderr
+    assert "did not answer within 0.5 s (1 attempt)" in proc.stderr, proc.stderr
     assert "--lm-timeout S (now 0.5 s)" in proc.stderr and "Check that the server is running" not in proc.stderr
 
 

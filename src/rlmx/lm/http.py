@@ -21,6 +21,7 @@ import dataclasses
 import email.utils
 import errno
 import json
+import math
 import os
 import random
 import re
@@ -83,10 +84,38 @@ class TransportError(Exception):
     sent again); `attempts` made, `unanswered` of them sent without a whole reply coming back (possibly billed);
     `not_resent`: retries were left but the budget refused another request (`may_resend`)."""
 
-    def __init__(self, kind: str, detail: str, attempts: int, unanswered: int = 0, *, not_resent: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        attempts: int,
+        unanswered: int = 0,
+        *,
+        not_resent: bool = False,
+        proxy: Proxy | None = None,
+    ) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.attempts, self.unanswered = kind, detail, attempts, unanswered
         self.not_resent = not_resent
+        self.proxy = proxy
+        """The environment's proxy, when the failure was in reaching it (not the server behind it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """A proxy the environment names: its URL and the variable that named it (`HTTP_PROXY`, `all_proxy`, ...)."""
+
+    url: str
+    variable: str
+
+    @property
+    def shown(self) -> str:
+        """The URL without a user name or password it may carry, for messages."""
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.username is None and parts.password is None:
+            return self.url
+        host = parts.hostname or ""
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
 
 
 def should_retry(status: int, headers: Mapping[str, str]) -> bool:
@@ -116,18 +145,21 @@ def waits_too_long(headers: Mapping[str, str]) -> bool:
 
 def server_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asks the client to wait (`retry-after-ms`, else `retry-after` in seconds or as an HTTP
-    date); None when it says nothing readable."""
+    date); None when it says nothing readable (`1e999`, `nan` and other non-finite numbers included)."""
     milliseconds = headers.get("retry-after-ms")
     if milliseconds:
         try:
-            return float(milliseconds) / 1000
+            wait = float(milliseconds) / 1000
+            if math.isfinite(wait):
+                return wait
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return float(value)
+        wait = float(value)
+        return wait if math.isfinite(wait) else None
     except ValueError:
         pass
     try:
@@ -147,15 +179,18 @@ def tls_for(url: str) -> ssl.SSLContext | None:
     return _verified_tls() if url.startswith("https://") else None
 
 
-def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for `url` (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, lower or upper case),
-    or None when there is none or NO_PROXY exempts the host."""
+def proxy_for(url: str) -> Proxy | None:
+    """The proxy the environment names for `url` (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, lower or upper case, the
+    lower first as urllib reads them), or None when there is none or NO_PROXY exempts the host."""
     parts = urllib.parse.urlsplit(url)
     proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    scheme = parts.scheme if proxies.get(parts.scheme) else "all"
+    proxy = proxies.get(scheme)
     if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
-    return proxy
+    named = [f"{scheme}_proxy", f"{scheme.upper()}_PROXY"]
+    variable = next((name for name in named if os.environ.get(name) == proxy), named[1])
+    return Proxy(proxy, variable)
 
 
 @dataclass(slots=True)
@@ -222,10 +257,11 @@ class JSONPoster:
         self.url = url
         self.headers = {"content-type": "application/json", "accept": "application/json", **headers}
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
-        self.read_timeout = timeout
+        self.read_timeout, self.connect_timeout = timeout, connect_timeout
         self.max_retries = max_retries
         self._ssl: ssl.SSLContext | bool = tls_for(url) or True
-        self._proxy = proxy_for(url)
+        self.proxy = proxy_for(url)
+        """The environment's proxy for `url` (None: connections go straight to the server)."""
         self._loops: weakref.WeakSet[Any] = weakref.WeakSet()  # the loops holding a session of ours (_ON_THE_LOOP)
         self._pinned: dict[int, _LoopSession] = {}  # by loop id, for a loop that takes no attribute
         self._lock = threading.Lock()
@@ -248,6 +284,17 @@ class JSONPoster:
             sent = _Sent()
             try:
                 reply = await self._once(session, body, sent)
+            except aiohttp.ConnectionTimeoutError:
+                # no connection within connect_timeout (a firewall dropping the attempt, a wrong address, a full
+                # backlog): nothing was sent, so nothing billed, and a longer read timeout would not help
+                detail = (
+                    f"{self._connects_to()}: no answer to the connection attempt within {self.connect_timeout:g} s "
+                    "(a firewall dropping it, a wrong address, or nothing listening there)"
+                )
+                if attempt > self.max_retries:
+                    raise TransportError("connection", detail, attempt, timed_out, proxy=self.proxy) from None
+                await asyncio.sleep(retry_delay(attempt - 1))
+                continue
             except TimeoutError:
                 timed_out += 1
                 detail = f"no reply within {self.read_timeout:g} s"
@@ -271,8 +318,9 @@ class JSONPoster:
                 broke = _after_sending(exc)  # the request went out: the server may have billed it
                 timed_out += broke
                 kind = "broken" if broke else "connection"
+                at_proxy = self.proxy if isinstance(exc, _AT_THE_PROXY) else None
                 if attempt > self.max_retries:
-                    raise TransportError(kind, _describe(exc), attempt, timed_out) from None
+                    raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
                 if broke and not await may_resend():
                     raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
@@ -293,6 +341,11 @@ class JSONPoster:
             if gave_up and not await may_resend():
                 return dataclasses.replace(reply, timed_out=timed_out, not_resent=True), attempt
 
+    def _connects_to(self) -> str:
+        """host:port of what a connection is made to: the proxy when there is one, else the server."""
+        parts = urllib.parse.urlsplit(self.proxy.url if self.proxy else self.url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
     async def _once(self, session: aiohttp.ClientSession, body: bytes, sent: _Sent) -> HTTPReply:
         # Redirects are the reply, not followed: aiohttp would re-send a POST redirected by 301-303 as a GET (which
         # the server refuses with a 405 that hides the redirect), and a redirect elsewhere would carry the key there.
@@ -304,7 +357,7 @@ class JSONPoster:
             data=body,
             headers=self.headers,
             ssl=self._ssl,
-            proxy=self._proxy,
+            proxy=self.proxy.url if self.proxy else None,
             allow_redirects=False,
             trace_request_ctx=sent,
         ) as reply:
@@ -315,7 +368,11 @@ class JSONPoster:
             if where is None:
                 break
             async with session.get(
-                where, headers=self.headers, ssl=self._ssl, proxy=self._proxy, allow_redirects=False
+                where,
+                headers=self.headers,
+                ssl=self._ssl,
+                proxy=self.proxy.url if self.proxy else None,
+                allow_redirects=False,
             ) as reply:
                 result = await _read(reply)
         return result
@@ -592,6 +649,10 @@ def over_the_allowance(reply: HTTPReply) -> bool:
     passing rate limit, so no retry (waiting cannot cure it, only a smaller request). A passing limit names the
     tokens already used between the two ("Limit 30000, Used 29000, Requested 2000")."""
     return reply.status in (413, 429) and _ALONE_OVER_THE_ALLOWANCE.search(reply.body) is not None
+
+
+_AT_THE_PROXY = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)
+"""Failures in reaching the environment's proxy, or refused by it (an https tunnel's CONNECT answered 407)."""
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

@@ -55,6 +55,7 @@ from rlmx.lm.base import (
     token_bound,
 )
 from rlmx.lm.http import (
+    MAX_SERVER_RETRY_AFTER,
     NOT_RESENT,
     SEE_OTHER_HOPS,
     HTTPReply,
@@ -63,6 +64,7 @@ from rlmx.lm.http import (
     out_of_quota,
     over_the_allowance,
     server_retry_after,
+    waits_too_long,
 )
 from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion
 from rlmx.protocol import THREAD_ABOVE_CHARS
@@ -575,8 +577,8 @@ class OpenAICompatibleLM:
         if exc.kind == "timeout":
             return LMTimeout(
                 f"{self.model} at {self.base_url} did not answer within {self.timeout:g} s "
-                f"({exc.attempts} attempts){refused}; a slow model needs more time: OpenAICompatibleLM(timeout=...), "
-                "or --lm-timeout S on the command line",
+                f"({exc.attempts} attempt{'s' if exc.attempts != 1 else ''}){refused}; a slow model needs more "
+                "time: OpenAICompatibleLM(timeout=...), or --lm-timeout S on the command line",
                 attempts=exc.unanswered,
             )
         if exc.kind == "undecodable":
@@ -587,6 +589,16 @@ class OpenAICompatibleLM:
                 retryable=False,
                 unanswered=exc.unanswered,
             )
+        if exc.proxy is not None:  # the server was never reached: name what was, and where it came from
+            proxy = exc.proxy
+            error = LMConnectionError(
+                f"cannot connect to {self.base_url} through the proxy {proxy.shown} (from {proxy.variable}): {detail}: "
+                f"start the proxy, or unset {proxy.variable} (or add the server's host to NO_PROXY) to connect "
+                "directly",
+                sent=exc.unanswered,
+            )
+            error.via_proxy = proxy.variable
+            return error
         tls = _tls_failure(exc)
         if tls is not None:
             return LMConnectionError(f"cannot connect to {self.base_url}: {tls}", sent=exc.unanswered)
@@ -623,6 +635,15 @@ class OpenAICompatibleLM:
             detail += f" ({means})"
         if reply.not_resent:  # a gateway's timeout, possibly billed: the budget had no room to send it again
             detail += NOT_RESENT
+        proxy = self._http.proxy
+        if reply.status == 407 and proxy is not None:
+            error = LMRequestError(
+                f"the proxy {proxy.shown} (from {proxy.variable}) asks for a user name and password (HTTP 407: "
+                f"{said}) before it passes requests on to {self.base_url}: give them in {proxy.variable} as "
+                f"http://USER:PASSWORD@host:port, or unset it (or add the server's host to NO_PROXY)"
+            )
+            error.via_proxy = proxy.variable
+            return error
         login = self._login_refused(reply, said)
         if login is not None:
             return LMRequestError(login)
@@ -694,6 +715,14 @@ class OpenAICompatibleLM:
                 retry_after=wait,
             )
         if reply.status >= 500:
+            wait = server_retry_after(reply.headers)
+            if wait is not None and waits_too_long(reply.headers):  # not sent again: it asked for a longer wait
+                server_error = LMServerError(
+                    f"server error{tried}: {detail}; it asked to wait {wait:.0f} s (Retry-After), longer than rlmx "
+                    f"waits between attempts ({MAX_SERVER_RETRY_AFTER:g} s): run again after that"
+                )
+                server_error.retry_after = wait
+                return server_error
             return LMServerError(f"server error{tried}: {detail}")
         return LMRequestError(f"request rejected: {detail}")
 
