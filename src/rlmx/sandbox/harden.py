@@ -12,7 +12,8 @@ Hardening comes in two stages, because a zygote must keep the right to fork whil
 * `harden_worker` (in each worker, before its first cell): RLIMIT_NPROC, a child subreaper (a double-forked
   daemon stays in the worker's tree, so `kill_tree` finds it) and a second seccomp filter that denies
   fork-type clone, exec, signals to other processes and F_SETOWN-type signal routing; on either tier, a last
-  filter that keeps the subreaper flag (no cell can clear it). Filters stack.
+  filter that keeps the subreaper flag (no cell can clear it) and limits prlimit, setpriority, sched_setaffinity
+  and the like to the worker itself (`self_only_filter`). Filters stack.
 
 `kill_tree` and `kill_uid` are used by the host and the zygote to end everything a cell started.
 
@@ -449,6 +450,8 @@ CLONE_THREAD = 0x00010000
 # New namespaces (a user namespace, then a mount one: a private tmpfs no disk or memory bound counts), and joining
 # others': denied on every tier (the isolated tier's worker also gets no clone without CLONE_THREAD).
 _DENY_NAMESPACES = {"unshare": 272, "setns": 308}
+# Calls on another process through a pidfd, or comparing two processes' resources: denied on every tier.
+_DENY_OTHER_PROCESS = {"kcmp": 312, "process_madvise": 440, "process_mrelease": 448}
 _TKILL = 200  # names a thread: any of the host's (their ids are in /proc/<host>/task) would end the host
 _DENY_ALWAYS = {
     "execve": 59,
@@ -485,8 +488,7 @@ _DENY_ALWAYS = {
     "pidfd_open": 434,
     "pidfd_getfd": 438,
     "pidfd_send_signal": 424,
-    "kcmp": 312,
-    "process_madvise": 440,
+    **_DENY_OTHER_PROCESS,
     "syslog": 103,
     "uselib": 134,
     "acct": 163,
@@ -524,6 +526,25 @@ _ENOSYS = {"clone3": 435}  # glibc falls back to clone(), whose flags a classic 
 _DENY_IN_WORKER = {"fork": 57, "vfork": 58, "tkill": _TKILL}
 _CLONE = 56
 _SELF_ONLY = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}  # arg0 must be our pid
+# Calls that act on the process (or thread) whose id is their first argument, and that the kernel allows on any
+# process of the caller's uid: a worker of the host's own uid (every non-root host) could set the host's RLIMIT_CPU
+# (the kernel then kills it), RLIMIT_AS or RLIMIT_NOFILE, its nice value or CPUs, which ends or starves the host as
+# surely as a signal would. Making the host non-dumpable does not help: prlimit's check is a uid check. Allowed on
+# the caller only (`self_only_filter`): 0 (what setrlimit, nice() and os.sched_setaffinity(0, ...) pass; a thread
+# names itself so) or the worker's own pid. The readers (getpriority, sched_getaffinity, ...) stay open.
+_PID_FIRST = {
+    "prlimit64": 302,
+    "sched_setaffinity": 203,
+    "sched_setscheduler": 144,
+    "sched_setparam": 142,
+    "sched_setattr": 314,
+    "migrate_pages": 256,
+    "move_pages": 279,
+    "get_robust_list": 274,
+}
+# (which, who, ...) calls: only which == "a process" (PRIO_PROCESS 0, IOPRIO_WHO_PROCESS 1) naming the caller; a
+# process group or a uid (setpriority(PRIO_USER, 0, 19) renices every process of the caller's uid) is never it alone.
+_WHO_SECOND = {"setpriority": (141, 0), "ioprio_set": (251, 1)}
 # prctl(PR_SET_CHILD_SUBREAPER, 0) would undo the worker's subreaper flag: a double-forked orphan would then go to the
 # zygote, outside the worker's tree that the memory and disk watchers sum (as CLONE_PARENT's sibling would).
 _PRCTL = 157
@@ -599,7 +620,8 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     ]
     enosys = _returning([*_ENOSYS.values()], _RET_ERRNO | errno.ENOSYS)
     if stage == "light":
-        program += _returning([*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values()], eperm)
+        light = [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values()]
+        program += _returning([*light, *_DENY_OTHER_PROCESS.values()], eperm)
         program += _returning([_TKILL], eperm) + enosys
         for number, commands in _DENY_COMMANDS.values():
             program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
@@ -646,23 +668,39 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def keep_subreaper_filter() -> bytes:
-    """The BPF program a worker loads once it is a subreaper: prctl(PR_SET_CHILD_SUBREAPER, ...) is refused (EPERM),
-    so the flag stays for all its cells; every other call is allowed (the earlier filters still apply)."""
+def self_only_filter(pid: int) -> bytes:
+    """The BPF program each worker loads last, on every tier, once it is a subreaper: prctl(PR_SET_CHILD_SUBREAPER,
+    ...) is refused (EPERM), so the flag stays for all its cells, and the calls that act on a process named by its id
+    (`_PID_FIRST`, `_WHO_SECOND`) are allowed on id 0 or `pid` (the worker's own) only, EPERM otherwise. Built per
+    worker, not in the zygote's filter, because the worker's pid is known only after the fork. What a cell forks
+    inherits it: such a process names itself with 0. Every other call is allowed (the earlier filters still apply)."""
+    eperm = _RET_ERRNO | errno.EPERM
     program = [
         _op(_LD_W_ABS, _OFFSET_ARCH),
         _op(_JEQ, AUDIT_ARCH_X86_64, 1, 0),
         _op(_RET, _RET_KILL_PROCESS),
         _op(_LD_W_ABS, _OFFSET_NR),
         *_deny_values(_PRCTL, _OFFSET_ARG0_LOW, [PR_SET_CHILD_SUBREAPER]),
-        _op(_RET, _RET_ALLOW),
     ]
-    return b"".join(program)
+    for number in _PID_FIRST.values():  # pid_t is an int: the kernel reads the argument's low word only
+        program += _allow_values(number, _OFFSET_ARG0_LOW, [0, pid])
+    for number, process in _WHO_SECOND.values():
+        program += [
+            _op(_JEQ, number, 0, 7),
+            _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
+            _op(_JEQ, process, 0, 3),  # a group or a uid: EPERM
+            _op(_LD_W_ABS, _OFFSET_ARG1_LOW),
+            _op(_JEQ, 0, 2, 0),
+            _op(_JEQ, pid & 0xFFFFFFFF, 1, 0),
+            _op(_RET, eperm),
+            _op(_RET, _RET_ALLOW),
+        ]
+    return b"".join([*program, _op(_RET, _RET_ALLOW)])
 
 
 def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
     """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
-    program = keep_subreaper_filter() if stage == "keep_subreaper" else build_filter(stage, os.getpid(), protect)
+    program = self_only_filter(os.getpid()) if stage == "self_only" else build_filter(stage, os.getpid(), protect)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
@@ -670,10 +708,13 @@ def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
 
 
 def denied_syscalls(stage: str) -> list[str]:
+    self_only = [f"{name} (on another process: only pid 0 or the worker's own)" for name in _PID_FIRST]
+    self_only += [f"{name} (but on the worker itself, as a process)" for name in _WHO_SECOND]
     if stage == "light":
         return [
             *_DENY_HIDDEN_MEMORY,
             *_DENY_PIDFD,
+            *_DENY_OTHER_PROCESS,
             *_DENY_NAMESPACES,
             "clone into new namespaces",
             "clone with CLONE_PARENT (a sibling outside the worker's tree)",
@@ -682,13 +723,14 @@ def denied_syscalls(stage: str) -> list[str]:
             "ioctl FIOSETOWN, SIOCSPGRP",
             "tkill",
             "signals to the host, the zygote, their process groups, or -1",
+            *self_only,
         ]
     names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
     names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
     names += [f"{name} (but an unnamed AF_UNIX pair)" for name in _UNIX_ONLY]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]
-        names.append("prctl PR_SET_CHILD_SUBREAPER")
+        names += ["prctl PR_SET_CHILD_SUBREAPER", *self_only]
     return names
 
 
@@ -848,6 +890,6 @@ def harden_worker(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         applied["seccomp"] = prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER
     if options.get("seccomp") or (options.get("seccomp_light") and seccomp_supported()):
         prctl(PR_SET_NO_NEW_PRIVS, 1)  # set already by stage one; a filter needs it
-        install_filter("keep_subreaper")
+        install_filter("self_only")
         applied["subreaper_locked"] = True
     return applied

@@ -242,7 +242,7 @@ class IsolatedSandbox(SubprocessSandbox):
 
     Options beyond SubprocessSandbox's: `mode` ("auto", "bwrap", "landlock"), `uid` (the uid outside the
     sandbox when the host is root; default: a fresh unnamed uid per run, which its child RLMs' REPLs share),
-    `max_processes` (RLIMIT_NPROC under that uid; a child RLM's: see `tree_processes`).
+    `max_processes` (RLIMIT_NPROC under that uid; once the run has child RLMs, every REPL's: see `tree_processes`).
     `python` defaults to /usr/bin/python3, which every uid can read.
     """
 
@@ -368,11 +368,7 @@ class IsolatedSandbox(SubprocessSandbox):
             uid=self.uid if self.separate_uid else os.getuid(),
             uid_inside=applied.get("uid"),
             fork_bound="seccomp denies fork, vfork and clone without CLONE_THREAD"
-            + (
-                f"; RLIMIT_NPROC {self.max_processes} under uid {self.uid} ({self.tree_processes()} for child RLMs)"
-                if self.separate_uid
-                else ""
-            ),
+            + (f"; {self._tree_bound()}" if self.separate_uid else ""),
             environment="empty (PATH, HOME, TMPDIR, LANG only)",
             filesystem=(
                 "read-only /usr, private /tmp, /dev and /dev/shm, contexts read-only at /ctx, one writable work dir "

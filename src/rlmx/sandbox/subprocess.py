@@ -22,8 +22,9 @@ What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
 * the host makes itself non-dumpable, so no process of its uid can read its environment, memory, descriptors
   or cwd through /proc, nor ptrace it;
 * on a root host the worker runs under a fresh unnamed uid (its own RLIMIT_NPROC, no access to root's files or
-  processes), which the run's child RLMs' workers share: theirs is sized for the run's REPL and
-  `max_live_children` children at once (`tree_processes`), and more children wait for a place;
+  processes), which the run's child RLMs' workers share: a run that may have children (`plan_children`), or has
+  one, gives every REPL of it (its own included) one ceiling sized for the run's REPL and `max_live_children`
+  children at once on each level of the tree (`tree_processes`), and more children of a level wait for a place;
   when the Python cannot run under another uid (a pyenv under /root), it runs as root with every
   capability dropped and no_new_privs instead, and the report says so;
 * the run directory is private (0700, or 0750 to the sandbox uid's group) and holds an owner file, so a later
@@ -46,6 +47,7 @@ import asyncio
 import contextlib
 import copy
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -54,7 +56,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -221,9 +223,11 @@ def _watch_usage(
     limits: tuple[int, int],
     stop: threading.Event,
     over: asyncio.Future[tuple[str, int, int]],
+    mapped_files: Callable[[], rundir.MappedFiles] = rundir.MappedFiles,
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
-    gives its pid, for the files without a name it and its children hold open: 0.1 ms a poll) against the disk
+    gives its pid, for the files without a name it and its children hold open or map (`mapped_files()` makes the
+    thread's record of their maps): 0.1 ms a poll) against the disk
     limit, and the memory the workers `workers()` names (a run's, and its child RLMs' sharing its zygote) and their
     descendants hold together against the memory limit (`limits`); over either, ("disk" or "memory", the amount,
     the pid of the worker to end) goes to `over` and the thread ends. A thread of its own, which
@@ -233,13 +237,14 @@ def _watch_usage(
     host's time; the memory check still runs every poll."""
     disk_limit, memory_limit = limits
     disk_due = 0.0
+    mapped = mapped_files()
     while not stop.wait(_DISK_POLL):
         breach: tuple[str, int, int] = ("disk", 0, 0)
         try:
             if folders and time.monotonic() >= disk_due:
                 pid = worker()
                 began = time.monotonic()
-                used = rundir.usage(folders, uid, pid)
+                used = rundir.usage(folders, uid, pid, mapped)
                 disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
                 breach = ("disk", used, pid) if used > disk_limit else breach
             if not breach[1]:
@@ -314,13 +319,23 @@ class _Family:
     """The REPLs that share one zygote: a run's, and its child RLMs' (`fork_child`). They run under one uid, so one
     process count (RLIMIT_NPROC) and one memory watcher (the run's) cover them together. `level(generation)` queues
     a child's start so that at most `size` children of one level of the tree run at once; each level has its own
-    queue, so a child waiting for its own children never holds a place they wait for."""
+    queue, so a child waiting for its own children never holds a place they wait for, and the process ceiling
+    counts every level's (`levels`)."""
 
     def __init__(self, owner: SubprocessSandbox, size: int) -> None:
         self.size = size
         self.members: tuple[SubprocessSandbox, ...] = (owner,)
         """Replaced, never changed in place: the watcher's thread reads it while the loop adds and removes."""
         self._levels: dict[int, asyncio.Semaphore] = {}
+        self.planned: int | None = None
+        """How many levels of child RLMs the run may have (`plan_children`: max_depth - 1); None: not said."""
+        self.started = 0
+        """The deepest level of child RLMs started so far (0: none yet)."""
+
+    def levels(self) -> int:
+        """The levels of child RLMs the process ceiling is sized for: those planned, or as many as have started,
+        whichever is more; 0 while the run has none and none were planned (its REPL then has `max_processes`)."""
+        return max(self.planned or 0, self.started)
 
     def level(self, generation: int) -> asyncio.Semaphore:
         return self._levels.setdefault(generation, asyncio.Semaphore(self.size))
@@ -471,14 +486,58 @@ class SubprocessSandbox:
             "open_files": self.open_files_limit,
         }
         if self.separate_uid:
-            limits["processes"] = self.max_processes
+            limits["processes"] = self.tree_processes() if self._family.levels() else self.max_processes
         return limits
 
     def tree_processes(self) -> int:
-        """A child RLM's RLIMIT_NPROC. The uid's count covers the run's REPL and its child RLMs' (forked from the same
-        zygote, under the same uid), so a child's worker gets `max_processes` for each of the REPLs that may run at
-        once, the run's and `max_live_children` children's; the run's own worker keeps `max_processes`."""
-        return self.max_processes * (1 + self.max_live_children)
+        """The RLIMIT_NPROC of every REPL of a run that has child RLMs, its own included. The kernel checks each
+        process's limit against the count of its whole uid, which the run's REPL and its child RLMs' share (forked
+        from the same zygote): a REPL with a lower limit than the others' would be the one refused once they had
+        taken its share (audit 78). So each gets `max_processes` for every REPL that may run at once: the run's and
+        `max_live_children` children's on each level of the tree (each level has its own queue): 1 + max_live_children
+        x (max_depth - 1) REPLs, the levels as `plan_children` said, or as many as have started (one at least)."""
+        return self.max_processes * (1 + self.max_live_children * max(1, self._family.levels()))
+
+    def plan_children(self, levels: int) -> None:
+        """Say, before `start`, how many levels of child RLMs this run's REPL may have below it (max_depth - 1): its
+        own worker then starts with the ceiling sized for them all (`tree_processes`), or with `max_processes` for 0.
+        Not said, it starts with `max_processes` and is raised when the first child starts, where the host may raise
+        a hard limit (CAP_SYS_RESOURCE, which a Docker container's root lacks): say it wherever children may come."""
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
+            raise InputError(f"plan_children takes a number of levels >= 0, not {levels!r}")
+        self._family.planned = levels
+
+    def _reach_level(self, generation: int) -> None:
+        """A child RLM of level `generation` starts. Past the levels the ceiling was sized for, it grows: workers
+        started from now on get it (`limits`, `_fork_settings`), and those running are raised to it where the host
+        may raise a hard limit (CAP_SYS_RESOURCE; not in a user namespace's root, where they keep theirs)."""
+        family = self._family
+        before = family.levels()
+        family.started = max(family.started, generation)
+        if family.levels() == before or not self.separate_uid:
+            return
+        ceiling = self.tree_processes()
+        for member in family.members:
+            pid = member._host_pid()
+            if pid and member is not self:
+                with contextlib.suppress(OSError):  # ended meanwhile, or no right to raise it
+                    resource.prlimit(pid, resource.RLIMIT_NPROC, (ceiling, ceiling))
+
+    def _shared_count_note(self, error: str | None) -> str | None:
+        """A cell's error, with a note where a thread or process could not start once the run has child RLMs, which
+        share this REPL's process count: Python's own message names neither (a cell that catches it sees only that)."""
+        if not error or not (self.separate_uid and self._family.started):
+            return error
+        forking = "BlockingIOError" in error and ("fork" in error or "subprocess" in error)
+        if "can't start new thread" not in error and not forking:
+            return error
+        return (
+            f"{error}\nNote: this run's REPLs (its own and its child RLMs', {self.max_live_children} at most on each "
+            f"level of the tree) run under one uid, and the kernel counts their threads and processes together: "
+            f"{self.tree_processes():,} in all (RLIMIT_NPROC, sandbox option max_processes {self.max_processes} for "
+            "each REPL), so what the others hold is not left here. Start fewer threads (a smaller pool), let fewer "
+            "child RLMs run at once (sandbox option max_live_children), or raise max_processes."
+        )
 
     async def prepare(self) -> None:
         """Check that the tier can run here, before anything is written. Raise SandboxStartError if not.
@@ -511,9 +570,7 @@ class SubprocessSandbox:
             "identity": self._identity(),
             "limits": self.limits(),
             "disk_bound": self.disk_bound(),
-            "fork_bound": f"RLIMIT_NPROC {self.max_processes} under uid {self.uid} ({self.tree_processes()} for the "
-            f"child RLMs' REPLs, which share the uid: {self.max_processes} for each of {self.max_live_children} "
-            "at once and the run's)"
+            "fork_bound": self._tree_bound()
             if self.separate_uid
             else "RLIMIT_NPROC is not enforced for root"
             if os.getuid() == 0
@@ -527,6 +584,22 @@ class SubprocessSandbox:
             "zygote": self.use_zygote,
             "caps": self.caps(),
         }
+
+    def _tree_bound(self) -> str:
+        """The process ceiling under the sandbox's uid, for `describe`."""
+        levels = self._family.levels()
+        if not levels:
+            return (
+                f"RLIMIT_NPROC {self.max_processes} under uid {self.uid}; child RLMs, which share the uid, get "
+                f"{self.tree_processes():,} ({self.max_processes} for each of the run's REPL and "
+                f"{self.max_live_children} children's at once on a level of the tree), and so does the run's REPL once "
+                "one starts"
+            )
+        return (
+            f"RLIMIT_NPROC {self.tree_processes():,} under uid {self.uid} for every REPL of the run, which its child "
+            f"RLMs' share: {self.max_processes} (max_processes) for each of the run's and {self.max_live_children} "
+            f"(max_live_children) children's at once on {levels} level{'s' if levels > 1 else ''} of the tree"
+        )
 
     def _identity(self) -> str:
         if self.separate_uid:
@@ -732,7 +805,7 @@ class SubprocessSandbox:
         while not self._closed:
             over: asyncio.Future[tuple[str, int, int]] = loop.create_future()
             stop = self._watch_stop = threading.Event()
-            watching = (folders, uid, self._worker_pid, workers, limits, stop, over)
+            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, self._mapped_files)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
                 kind, used, pid = await over
@@ -748,6 +821,14 @@ class SubprocessSandbox:
                 await asyncio.to_thread(rundir.empty, folders)
                 if uid is not None:
                     await asyncio.to_thread(rundir.remove_owned, uid)
+
+    def _mapped_files(self) -> rundir.MappedFiles:
+        """What the disk watcher reads the worker's memory maps with: files mapped from the walked folders are
+        watched for their unlinking; the context folder is the host's (strmap.py maps the contexts, which are then
+        unlinked) where the worker's own uid cannot write to it."""
+        assert self._dir is not None
+        places = [*map(str, self.disk_folders()), *rundir.SHARED_TEMP_DIRS]
+        return rundir.MappedFiles(places, [str(self._dir / "ctx")] if self.separate_uid else [])
 
     def _end_largest(self, used: int, pid: int, limits: tuple[int, int]) -> None:
         """Past the memory bound: end the worker (of the run's REPLs) whose processes held the most, `pid`; its next
@@ -868,7 +949,7 @@ class SubprocessSandbox:
 
     def _fork_settings(self) -> dict[str, Any]:
         settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
-        if self._generation and self.separate_uid:  # a child's worker counts the whole run's uid (tree_processes)
+        if self._family.levels() and self.separate_uid:  # one ceiling for the whole run's uid (tree_processes)
             settings["limits"] = {"processes": self.tree_processes()}
         return settings
 
@@ -1025,6 +1106,7 @@ class SubprocessSandbox:
         slot = self._family.level(self._generation)
         await slot.acquire()
         self._slot = slot
+        self._reach_level(self._generation)
         self._family.join(self)
         folder = f"child-{secrets.token_hex(4)}-"
         self._extra = await asyncio.to_thread(self._write_contexts, contexts, folder)
@@ -1205,6 +1287,8 @@ class SubprocessSandbox:
                     )
                 if frame["t"] == "result" and frame.get("id") == token:
                     result = _cell_result(frame, self.max_output_chars)
+                    if result.error and result.error != (noted := self._shared_count_note(result.error)):
+                        result = replace(result, error=noted)
                     if result.final is not None or result.answer.get("ready"):
                         await self._sync(channel, self._grace(timeout))
                     if result.answer.get("valid"):
