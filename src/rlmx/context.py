@@ -39,6 +39,9 @@ from rlmx.strbuffer import ascii_bytes
 ContextKind = Literal["text", "json"]
 DEFAULT_MAX_CONTEXT_BYTES = 1 << 30
 """1 GiB of UTF-8 for all the contexts of one call. Raise it with RLM(max_context_bytes=...)."""
+RAISE_LIMIT_HINT = "RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+"""How a size refusal says to raise the limit, in these words wherever it is made (here, `rlmx.documents`), so that a
+front end with a flag of its own (`rlmx mcp --max-context-bytes`) can put its own in their place."""
 PREVIEW_CHARS = 160
 _ITEM_LENGTHS_SHOWN = 8
 
@@ -216,8 +219,7 @@ class SizeLimit:
             already = f" ({self.used:,} bytes are taken by the other contexts)" if self.used else ""
             raise InputError(
                 f"{what} is {size:,} bytes, over the limit of {self.max_bytes:,} context bytes per call{already}; "
-                "pass a smaller part, or raise the limit with RLM(max_context_bytes=...) (rlmx ask: "
-                "--max-context-bytes)"
+                f"pass a smaller part, or raise the limit with {RAISE_LIMIT_HINT}"
             )
 
     def take(self, what: str, size: int) -> None:

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
@@ -267,14 +268,15 @@ async def _serve(
             import uvicorn
             from mcp.server.transport_security import TransportSecuritySettings
 
-            from rlmx.mcp.server import BrowsersChecked, KeyRequired, LoneSurrogatesReplaced
+            from rlmx.mcp.server import BrowsersChecked, CancelledWhenGone, KeyRequired, LoneSurrogatesReplaced
 
             # Host (on a loopback bind: a rebound name is 421) and Origin are BrowsersChecked's, the checks `rlmx
             # serve` makes too; the SDK's own (loopback binds only) would only repeat them. It still checks that a
             # POST's body is JSON.
             security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
             sdk_app = server.streamable_http_app(host=host, transport_security=security)
-            inner: Any = LoneSurrogatesReplaced(sdk_app)
+            # A tool call whose client went away is cancelled (CancelledWhenGone sees the ids as the SDK does).
+            inner: Any = LoneSurrogatesReplaced(CancelledWhenGone(sdk_app))
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
@@ -285,8 +287,48 @@ async def _serve(
                 stop.attach(http)
             await http.serve(sockets=[sock])
     finally:
+        started = _descendants(os.getpid())  # the REPL processes, before ending them
         with anyio.CancelScope(shield=True):
             await service.aclose()
+            await _gone(started, REAPED_SECONDS)
+
+
+REAPED_SECONDS = 2.0
+"""How long a stopping server waits for the processes it started to leave the process table."""
+
+
+async def _gone(pids: list[int], seconds: float) -> None:
+    """Return once none of `pids` is in the process table any more, or after `seconds`. A REPL worker forked by its
+    zygote is killed with it and then reaped by init, a moment later: the server exits after that, so that whoever
+    started it (a client, a supervisor) finds none of its processes left when it has exited."""
+    deadline = time.monotonic() + seconds
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below `pid`, found through /proc ([] where there is none: not Linux)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b") ", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _bind(host: str, port: int, error: type[Exception]) -> socket.socket:

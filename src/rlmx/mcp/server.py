@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import re
+import select
 import sys
 import threading
 import uuid
@@ -70,7 +71,7 @@ from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Event
 from rlmx.http_access import LOOPBACK_ORIGINS, Origins, carries_key, key_bytes, refusal
 from rlmx.mcp.roots import Roots, file_uri_path
-from rlmx.mcp.service import LIMIT_NAMES, RLMService
+from rlmx.mcp.service import LIMIT_NAMES, RLMService, limit_meant
 from rlmx.progress import Progress
 from rlmx.sandbox.frames import encodable
 
@@ -593,6 +594,130 @@ class LoneSurrogatesReplaced:
                 LONE_SURROGATE_IDS.forget(stand_ins)
 
 
+class CancelledWhenGone:
+    """ASGI middleware for streamable HTTP: a `tools/call` whose client goes away before its answer (the connection
+    dropped, the POST's SSE stream closed: an agent killed, an editor closed) is cancelled as a
+    `notifications/cancelled` from the client would cancel it: the run stops (no further LM calls, its REPL worker
+    killed; a session question ends its session). With the initialize handshake the SDK runs the call in the MCP
+    session's task, which outlives the POST that carries its answer, and no DELETE comes from a client that died:
+    the run went on spending for an answer nobody could receive, as there is no event store to resume the stream
+    from. The cancel goes through the SDK's own path: a POST of the notification into the same MCP session. Clients
+    of the single-exchange protocol need none of this (their call ends with its POST)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        session = _header(scope, b"mcp-session-id")
+        if scope["type"] != "http" or scope.get("method") != "POST" or session is None:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        first: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # gone before the body came: nothing was dispatched
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        request_id = _tool_call_id(first.get("body", b""))
+        given = False
+        gone = False
+        answered = False
+
+        async def replay() -> Any:
+            nonlocal given, gone
+            if not given:
+                given = True
+                return first
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                gone = True
+            return message
+
+        async def watching(message: dict[str, Any]) -> None:
+            nonlocal answered, gone
+            if message["type"] == "http.response.body" and not answered and request_id is not None:
+                answered = _answers(message.get("body", b""), request_id)
+            try:
+                await send(message)
+            except OSError:  # the client is gone (ASGI 2.4 servers raise OSError then)
+                gone = True
+                raise
+
+        try:
+            await self.app(scope, replay, watching)
+        finally:
+            if request_id is not None and gone and not answered:
+                with anyio.CancelScope(shield=True):
+                    await self._cancel(scope, request_id)
+
+    async def _cancel(self, scope: dict[str, Any], request_id: str | int) -> None:
+        """Send the SDK, in the MCP session of `scope`'s POST, the client's `notifications/cancelled` for
+        `request_id`, as if the client had sent it (its answer, 202, goes nowhere)."""
+        notification = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": request_id, "reason": "the client went away before the answer"},
+        }
+        body = json.dumps(notification).encode()
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def discard(message: dict[str, Any]) -> None:
+            return None
+
+        with contextlib.suppress(Exception):  # a session ended meanwhile (404): its calls were cancelled with it
+            await self.app({**scope, "headers": headers}, receive, discard)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    """The value of header `name` (lower case, as ASGI gives names), or None."""
+    return next((bytes(value) for key, value in scope.get("headers", ()) if key == name), None)
+
+
+def _tool_call_id(body: bytes) -> str | int | None:
+    """The id of the `tools/call` request `body` is (one JSON-RPC message), else None: only a tool call runs long
+    enough to be worth stopping, and a cancel may not name an `initialize`."""
+    if b"tools/call" not in body:
+        return None
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return None
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+def _answers(body: bytes, request_id: str | int) -> bool:
+    """Whether an HTTP body chunk (SSE events, or the JSON reply) holds the reply (result or error) to `request_id`."""
+    lines = [line[5:] for line in body.splitlines() if line.startswith(b"data:")] or [body]
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(message, dict) or ("result" not in message and "error" not in message):
+            continue
+        replied = message.get("id")
+        if isinstance(replied, str | int) and coerce_request_id(replied) == coerce_request_id(request_id):
+            return True
+    return False
+
+
 def _http_exchange(scope: dict[str, Any]) -> Hashable:
     """The exchange an HTTP POST belongs to for its lone-surrogate ids: its MCP session (Mcp-Session-Id), where a
     later POST may cancel its requests; else the POST alone."""
@@ -867,20 +992,61 @@ class RLMXServer(MCPServer):
         EOF, with one line on stderr. `stdin`: the copy of stdin that fd 0 is, ended with the serving so that the
         SDK's reader, which the SDK waits for, sees EOF."""
         lowlevel = self._lowlevel_server
+        # The SDK points fd 1 at stderr while serving and writes through a private copy: watch a copy of the real
+        # stdout taken before, so that a reader gone while nothing is written (an idle session, a long silent
+        # cell) is noticed too, not at the next write only.
+        wire = _stdout_copy()
         try:
-            async with stdio_server() as (read_stream, sdk_write_stream):
-                write_stream = _IdsRestored(sdk_write_stream, LONE_SURROGATE_IDS)
-                in_flight = _InFlightIds(LONE_SURROGATE_IDS)
-                messages = _AnsweringUnreadable(read_stream, write_stream, in_flight)
-                answers = _Settling(write_stream, in_flight)
-                try:
-                    await lowlevel.run(messages, answers, lowlevel.create_initialization_options())
-                finally:
-                    if stdin is not None:
-                        stdin.end()
+            async with anyio.create_task_group() as serving:
+                if wire is not None:
+                    serving.start_soon(_raise_when_unread, wire)
+                async with stdio_server() as (read_stream, sdk_write_stream):
+                    write_stream = _IdsRestored(sdk_write_stream, LONE_SURROGATE_IDS)
+                    in_flight = _InFlightIds(LONE_SURROGATE_IDS)
+                    messages = _AnsweringUnreadable(read_stream, write_stream, in_flight)
+                    answers = _Settling(write_stream, in_flight)
+                    try:
+                        await lowlevel.run(messages, answers, lowlevel.create_initialization_options())
+                    finally:
+                        if stdin is not None:
+                            stdin.end()
+                serving.cancel_scope.cancel()  # stdin ended: the watcher's work is done
         except* BrokenPipeError:
             with contextlib.suppress(OSError):
                 print("rlmx: the client stopped reading stdout; stopping", file=sys.stderr, flush=True)
+        finally:
+            if wire is not None:
+                os.close(wire)
+
+
+STDOUT_CHECK_SECONDS = 0.5
+"""How often a stdio server looks whether its stdout still has a reader."""
+
+
+def _stdout_copy() -> int | None:
+    """A copy of fd 1 (not inherited by children) to watch, or None where it cannot be watched (no poll())."""
+    if not hasattr(select, "poll"):
+        return None
+    try:
+        return os.dup(1)
+    except OSError:
+        return None
+
+
+def reader_gone(fd: int) -> bool:
+    """Whether nothing can read what is written to `fd` any more: a pipe whose read end is closed reports POLLERR, a
+    socket whose peer closed POLLHUP (a terminal hung up too); a file, /dev/null or a pipe with its reader reports
+    none of them."""
+    poller = select.poll()
+    poller.register(fd, 0)  # no event asked: POLLERR, POLLHUP and POLLNVAL are reported whatever is asked
+    return any(events & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, events in poller.poll(0))
+
+
+async def _raise_when_unread(fd: int) -> None:
+    """BrokenPipeError once `fd`'s reader is gone, as a write to it would raise: the serving stops that way."""
+    while not reader_gone(fd):
+        await anyio.sleep(STDOUT_CHECK_SECONDS)
+    raise BrokenPipeError(f"fd {fd} has no reader any more")
 
 
 def _refuse_unknown_arguments(tool: str, arguments: dict[str, Any], known: tuple[str, ...]) -> None:
@@ -899,8 +1065,14 @@ def _client_added(key: str) -> bool:
 
 
 def _where_it_belongs(key: str, known: tuple[str, ...]) -> str:
-    if key in LIMIT_NAMES and "budget" in known:
-        return f'{key} (a limit: give it inside budget, as {{"budget": {{"{key}": ...}}}})'
+    """`key`, an argument `known` does not hold, with the one it likely means. Among the budget's limits, which all
+    share `max_`, the meaning decides (`limit_meant`: `max_turns` is max_iterations, never max_usd); beside
+    `budget`, a limit, even misspelt, is sent into it."""
+    meant = limit_meant(key)
+    if "budget" in known and meant is not None:
+        return f'{key} (a limit: give it inside budget, as {{"budget": {{"{meant}": ...}}}})'
+    if known and set(known) <= set(LIMIT_NAMES):
+        return f"{key} (did you mean {meant}?)" if meant in known else key
     close = difflib.get_close_matches(key, known, n=1)
     return f"{key} (did you mean {close[0]}?)" if close else key
 

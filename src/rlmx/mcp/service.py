@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import difflib
 import math
+import re
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlmx.budget import Budget
-from rlmx.context import PreparedContext, prepare_all
+from rlmx.context import RAISE_LIMIT_HINT, PreparedContext, prepare_all
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Fanout
 from rlmx.lm.base import price_name, typical_tokens
@@ -31,6 +33,17 @@ from rlmx.session import Session
 
 LIMIT_NAMES = ("max_iterations", "max_seconds", "max_tokens", "max_subcalls", "max_usd")
 """The budget fields a tool call may set; they only tighten the server's own limits."""
+LIMIT_WORDS = {
+    "max_iterations": ("turns", "iters", "steps", "rounds", "loops", "root_turns"),
+    "max_seconds": ("time", "timeout", "secs", "sec", "duration", "runtime", "wall", "wall_time", "wall_clock"),
+    "max_tokens": ("toks", "total_tokens", "token_budget"),
+    "max_subcalls": ("calls", "sub_calls", "llm_calls", "queries", "llm_queries", "sub_queries", "subqueries"),
+    "max_usd": ("cost", "dollars", "spend", "price", "budget_usd", "cost_usd", "money"),
+}
+"""Other names agents give each limit (after a `max_`/`limit_` prefix), for a "did you mean": a name is close to
+another by what it says, not by the `max_` all of them share (`max_turns` read as `max_usd`)."""
+MCP_RAISE_LIMIT_HINT = "--max-context-bytes SIZE in the MCP server's arguments (rlmx mcp --max-context-bytes 200M)"
+"""What a size refusal tells an MCP client to raise: the flag of the server it talks to, not the Python API's."""
 MAX_SESSIONS = 8
 """Open sessions at once; each holds a live REPL process."""
 ENDED_REMEMBERED = 1024
@@ -112,18 +125,21 @@ class RLMService:
         """Answer `query` over the paths or the text. The run is cancelled (workers killed) if this is."""
         check_query(query)
         rlm = self._for_call(limits, listener)  # a bad budget is refused before anything is read
-        with self._slot():
+        with self._slot(), server_limit_named():
             loaded = await asyncio.to_thread(_load, roots, paths, text, required=True)
             assert loaded is not None
             result = await rlm.acompletion(query, loaded.value)
         return _reply(result, loaded)
 
     def estimate(self, roots: Roots, query: str, paths: list[str] | None, text: str | None) -> dict[str, Any]:
-        """The context's size and a cost range for the configured models: a forecast, nothing is run."""
+        """The context's size and a cost range for the configured models: a forecast, nothing is run. InputError
+        for what `ask` would refuse with the same arguments: bad input, or a context over the server's
+        `max_context_bytes` (the same check, the same message)."""
         check_query(query)
-        loaded = _load(roots, paths, text, required=True)
-        assert loaded is not None
-        prepared = prepare_all(loaded.value, None, RESERVED_NAMES)
+        with server_limit_named():
+            loaded = _load(roots, paths, text, required=True)
+            assert loaded is not None
+            prepared = prepare_all(loaded.value, None, RESERVED_NAMES, max_bytes=self.rlm.max_context_bytes)
         return {**_loaded_info(loaded), **forecast(self.rlm, prepared)}
 
     # --- sessions -----------------------------------------------------------------------------------------
@@ -147,8 +163,9 @@ class RLMService:
                 + (f" (yours: {', '.join(mine)})" if mine else "")
                 + f"; a session unused for {SESSION_IDLE_SECONDS / 60:g} minutes is ended to make room"
             )
-        loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
-        session = self.rlm.session(loaded.value if loaded is not None else None)
+        with server_limit_named():
+            loaded = await asyncio.to_thread(_load, roots, paths, text, required=False)
+            session = self.rlm.session(loaded.value if loaded is not None else None)
         session_id = session.session_id
         self.sessions[session_id] = _OpenSession(session, self.rlm, _weak(owner))
         return {
@@ -185,7 +202,7 @@ class RLMService:
             entry.session.rlm = call
             return loaded, await entry.session.aask(query, loaded.value if loaded is not None else None)
 
-        with self._slot():
+        with self._slot(), server_limit_named():
             entry.busy = True
             entry.question = asyncio.ensure_future(answer())
             try:
@@ -293,12 +310,52 @@ def _weak(owner: object | None) -> Callable[[], object | None]:
     return _no_owner if owner is None else weakref.ref(owner)
 
 
+@contextlib.contextmanager
+def server_limit_named() -> Iterator[None]:
+    """An InputError raised inside that tells how to raise the context-size limit names this server's flag
+    (`MCP_RAISE_LIMIT_HINT`) instead of `RLM(max_context_bytes=...)` and `rlmx ask`'s: an MCP client (or the user
+    reading its error) cannot change either. The error itself is kept (its type, its traceback); only its text
+    changes."""
+    try:
+        yield
+    except InputError as exc:
+        text = str(exc)
+        if RAISE_LIMIT_HINT in text:
+            exc.args = (text.replace(RAISE_LIMIT_HINT, MCP_RAISE_LIMIT_HINT),)
+        raise
+
+
+def limit_meant(key: str) -> str | None:
+    """The budget field (`LIMIT_NAMES`) an unknown key most likely means, else None: `max_turns` is
+    max_iterations, `maxTokens` and `max_token` max_tokens, `timeout` max_seconds. Keys are compared by what follows
+    a `max_` or `limit_` prefix (camelCase and dashes folded to snake_case), against each field's own word and the
+    other words agents use for it (`LIMIT_WORDS`), then by spelling with a strict cutoff: the prefix every field
+    shares must not make two limits look alike."""
+    folded = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower().replace("-", "_").strip("_ ")
+    stem = re.sub(r"^(max|limit)_?", "", folded).strip("_")
+    if not stem:
+        return None
+    squeezed = stem.replace("_", "")
+    words: dict[str, str] = {}
+    for name in LIMIT_NAMES:
+        own = name.removeprefix("max_")
+        for word in (own, own.rstrip("s"), *LIMIT_WORDS.get(name, ())):
+            words.setdefault(word, name)
+            words.setdefault(word.replace("_", ""), name)
+    for candidate in (stem, squeezed, stem.rstrip("s"), squeezed.rstrip("s")):
+        if candidate in words:
+            return words[candidate]
+    close = difflib.get_close_matches(squeezed, list(words), n=1, cutoff=0.85)
+    return words[close[0]] if close else None
+
+
 def tightened(rlm: RLM, limits: Mapping[str, Any]) -> Budget:
     """`rlm.budget` with a call's limits applied: each one can lower the server's limit, never raise it.
     Raises InputError for an unknown or bad limit, or a USD limit on unpriced models."""
     unknown = sorted(set(limits) - set(LIMIT_NAMES))
     if unknown:
-        raise InputError(f"unknown budget field(s) {', '.join(unknown)}; use {', '.join(LIMIT_NAMES)}")
+        named = ", ".join(f"{key} (did you mean {meant}?)" if (meant := limit_meant(key)) else key for key in unknown)
+        raise InputError(f"unknown budget field(s) {named}; use {', '.join(LIMIT_NAMES)}")
     changes: dict[str, Any] = {}
     for name, value in limits.items():
         if value is None:
