@@ -525,15 +525,24 @@ _SCALARS = (str, int, float, type(None))  # bool is an int
 _CONTAINERS = (list, tuple, dict)
 
 
-def _json_ok(value: Any, max_depth: int) -> bool:
+def _json_ok(value: Any, max_depth: int, watch_after: int | None) -> bool | None:
     """True when `value` is plain JSON (str keys, scalar leaves) nested at most `max_depth` deep. One iterative
-    pass that allocates nothing per leaf (300,000 records in a fraction of a second); a cycle shows as depth."""
+    pass that allocates nothing per leaf (300,000 records in a fraction of a second); a cycle shows as depth.
+    Past `watch_after` lists and dicts it notes each one it meets, and returns None at one met twice: a part held in
+    several places is walked at each, as JSON writes it (one shared at every level, `x = [x, x]`: 2**depth times)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     pop, push = stack.pop, stack.append
+    parts = 0
+    met: set[int] = set()
     while stack:
         item, depth = pop()
         if depth > max_depth:
             return False
+        parts += 1
+        if watch_after is not None and parts > watch_after:
+            if id(item) in met:
+                return None
+            met.add(id(item))
         if isinstance(item, _SCALARS):  # only the top: a JSON file may hold a lone `null`, `42` or `true`
             continue
         if isinstance(item, dict):
@@ -552,12 +561,30 @@ def _json_ok(value: Any, max_depth: int) -> bool:
     return True
 
 
-def _check_json(name: str, value: Any) -> None:
+_PARTS_WALKED = 2**20
+"""Lists and dicts of a context value walked before `_json_ok` watches for one met twice; a value holding one is
+judged by `json_ready`, whose work is bounded by its distinct parts (a walk's by the parts written out: 2**depth
+for a list shared at every level)."""
+
+
+def _check_json(name: str, value: Any, limit: SizeLimit) -> None:
     """Raise InputError, naming the place, unless `value` can be stored as JSON. The fast check runs first; the
     slower ones that say where and why run only when it fails."""
-    from rlmx.sandbox.frames import MAX_NESTING, nesting_problem  # rlmx.sandbox imports this module
+    from rlmx.json_ready import ShapeProblem, json_ready  # rlmx.sandbox imports this module
+    from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
 
-    if _json_ok(value, MAX_NESTING):
+    verdict = _json_ok(value, MAX_NESTING, _PARTS_WALKED)
+    if verdict is None:  # many parts, some held in several places: its shape first, then the walk
+        try:  # each item written out takes a byte at least: more than the limit can never load
+            json_ready(value, max_items=limit.max_bytes - limit.used)
+        except ShapeProblem as problem:
+            raise InputError(
+                f"context `{name}` cannot be loaded: the value {problem}; flatten it or pass it as text"
+            ) from None
+        except ValueError:
+            pass  # a leaf JSON cannot carry: said below, with its place
+        verdict = _json_ok(value, MAX_NESTING, None)
+    if verdict:
         return
     shape = nesting_problem(value)
     if shape is not None:
@@ -591,7 +618,7 @@ def prepare(name: str, value: Any, limit: SizeLimit | None = None) -> PreparedCo
             source=loaded.source,
             structure=loaded.structure,
         )
-    _check_json(name, content)
+    _check_json(name, content, limit)
     try:
         text = json.dumps(content, ensure_ascii=False)
     except ValueError as exc:
