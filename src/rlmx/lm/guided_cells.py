@@ -33,7 +33,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 from rlmx.sandbox.graphemes import boundary_before  # in the REPL, graphemes' own source stands here (guided.py)
@@ -519,20 +519,68 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     introduced = False  # the block before ended with ":" ("... installed from PyPI::", "Run:")
     entry = ""  # a manual's entry the blocks are in ("StrictHostKeyChecking" over its indented paragraphs)
     entry_indent = -1
+    body_indent = -1  # the indentation of the last paragraph of prose (a man page's body: 7 columns)
+    pod = _is_pod(text)
+    if pod:
+        text = _unpod(text)
 
     def flush() -> None:
-        nonlocal label, module, introduced, entry, entry_indent
+        nonlocal label, module, introduced, entry, entry_indent, start, body_indent
         if not block:
             return
+        if pod and _pod_command(block):
+            return
+        peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
+        if (
+            not entries
+            and len(block) >= 2
+            and _indent(block[0]) == 0
+            and len(block[0].strip()) <= 60
+            and _MAN_SECTION.match(block[0].rstrip())
+            and _indent(block[1]) > 0
+        ):  # "EXIT STATUS" over its indented body with no blank line between: the heading, then the body
+            label = " ".join(block[0].split())
+            units.append(_paragraph("", label, start, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[0]
+            start += 1
+        if (
+            not entries
+            and len(block) >= 2
+            and _MAN_SUBSECTION.match(block[0].rstrip())
+            and _indent(block[1]) > _indent(block[0])
+            and not _ENTRY_TAG.match(block[0].expandtabs())
+        ):  # "   Download Options" over the options indented under it
+            label = " ".join(block[0].split())
+            units.append(_paragraph("", label, start, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[0]
+            start += 1
         after_colon, introduced = introduced, block[-1].rstrip().endswith(":")
         indent = _indent(block[0])
         if entry and indent <= entry_indent:
             entry = ""  # the next entry, or a section heading: the entry ended
-        tag = _ENTRY_TAG.match(block[0].expandtabs())
-        if tag and len(block) >= 2 and _indent(block[1]) > indent and not entries:
-            entry, entry_indent = tag.group(1), indent
+        tag = None if pod else _ENTRY_TAG.match(block[0].expandtabs())  # POD names its entries by "=item"
+        tags = 1  # a run of option lines names one entry ("-t number" over "--tries=number")
+        while (
+            tag and tags < len(block) and _indent(block[tags]) == indent and _OPTION_TAG.match(block[tags].expandtabs())
+        ):
+            tags += 1
+        if tag and tags < len(block) and _indent(block[tags]) > indent and not entries:
+            names = [tag.group(1), *(_OPTION_TAG.match(line.expandtabs()).group(1) for line in block[1:tags])]  # type: ignore[union-attr]
+            entry, entry_indent = ", ".join(names), indent
         elif entry and len(block) == 1:
             after_colon = True  # a line indented inside an entry is part of it (a value, an example), no title
+        if len(block) == 1 and (
+            _PUNCTUATION_ONLY.match(block[0].strip())
+            or _STATEMENT.match(block[0])
+            or (0 <= body_indent < indent and _CODE_LIKE.search(block[0].strip()))
+        ):
+            after_colon = True  # a command indented under prose ("wget -X ...") or a '"""' line: no title
+        if pod or peeled:
+            after_colon = True  # POD titles only by its commands: "(F) You wrote something like" is no title
+        if len(block) >= 2 or block[0].rstrip().endswith((".", "!", "?", ":", ";", ",")):
+            body_indent = indent
         headword = _HEADWORD.match(block[0])
         if headword:
             label = headword.group(1).strip()
@@ -579,8 +627,30 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         body = _clean(" ".join(" ".join(_fields_as_sentences(block)).split()))
         for piece in _pieces(body):
-            kind = "entry" if entries and own else "paragraph"
+            kind = "entry" if (entries or (pod and entry)) and own else "paragraph"
             units.append(_paragraph(own, piece, _line_of(block, start, piece), kind, entries))
+
+    def _pod_command(lines: list[str]) -> bool:
+        """A POD command paragraph: "=headN X" titles what follows, "=item X" names an entry ("=item *" only marks
+        a list item), the others ("=over", "=back", "=cut") hold nothing to read. Whether it was one."""
+        nonlocal label, entry, entry_indent, start
+        command = _POD_COMMAND.match(lines[0])
+        if command is None:
+            return False
+        word, rest = command.group(1), " ".join(command.group(2).split())
+        if word.startswith("head") and rest:
+            label, entry = _clipped(rest, 100), ""
+            units.append(_paragraph("", label, start, "paragraph", entries))
+        elif word == "item" and not _POD_BULLET.match(rest):
+            entry, entry_indent = _clipped(rest, 100), -2  # ended by the next =item, =head or =back only
+            units.append(_paragraph(entry, entry, start, "entry", entries))
+        elif word == "back":
+            entry = ""
+        if word in ("head1", "head2", "head3", "head4", "head5", "head6", "item") and len(lines) > 1:
+            del lines[0]  # a paragraph written right under its command, no blank line between
+            start += 1
+            return False
+        return True
 
     for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
@@ -594,9 +664,62 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     return units
 
 
-_ENTRY_TAG = re.compile(r"^ {1,8}([A-Za-z_][\w.-]{1,39}|--?[\w][\w-]*(?:,? --?[\w][\w-]*)?)(?: {2,}\S.*)?$")
+_OPTION_NAME = r"--?\w[\w-]*(?:\[?=[\w<>.:|-]+\]?| [A-Za-z<\[][\w<>\[\]=.:|-]*)?"
+"""An option as a manual's entry writes it, with its argument: "-q", "-t number", "--tries=number", "--color[=WHEN]"."""
+_ENTRY_TAG = re.compile(rf"^ {{1,8}}([A-Za-z_][\w.-]{{1,39}}|{_OPTION_NAME}(?:,? {_OPTION_NAME})*)(?: {{2,}}\S.*)?$")
 """A manual's entry name on its own line (or before its description, two spaces or more after it): "     MACs",
-"       histappend", "       -a     Export ..."; its description is indented deeper below it."""
+"       histappend", "       -a     Export ...", "       -t SECONDS, --timeout=SECONDS"; its description is indented
+deeper below it (a run of option lines, "-t number" over "--tries=number", names one entry)."""
+_OPTION_TAG = re.compile(rf"^ {{1,8}}({_OPTION_NAME}(?:,? {_OPTION_NAME})*)$")
+_MAN_SECTION = re.compile(r"^[A-Z][A-Z0-9]*(?:[ /&,'-]+[A-Z0-9]+)*$")
+"""A man page's section heading as `man` renders it: capitals at column 0 ("EXIT STATUS"), its body indented under it
+with no blank line between."""
+_MAN_SUBSECTION = re.compile(r"^ {1,4}[A-Z][A-Za-z0-9]*(?: [A-Za-z0-9][A-Za-z0-9-]*){0,5}$")
+"""A man page's subsection heading ("   Download Options"), indented less than the body under it."""
+_CODE_LIKE = re.compile(r"^[^A-Z]|[=/$\"<>|{}\[\]`]")
+"""A line that reads as a command or a value ("wget -X ... /~nobody", "$ make"), not as a title."""
+_STATEMENT = re.compile(
+    r"^\s*(?:(?:return|import|raise|yield|pass|break|continue|del|global|nonlocal|assert|await)\b|from \S+ import\b)"
+    r"|^\s*[\w.]+\(.*\)\s*$|^\s*[\w.\[\]'\"]+ *[-+*/|&]?= "
+)
+"""A line of source code ("return dst", "import tarfile", "os.unlink(path)", "x = 1"): never a title."""
+_PUNCTUATION_ONLY = re.compile(r"^[\W_]+$")
+"""A line of punctuation only (a docstring's closing '\"\"\"', a rule): never a title."""
+
+_POD_COMMAND = re.compile(r"^=(head[1-6]|item|over|back|pod|cut|begin|end|for|encoding)\b[ \t]*(.*)$")
+"""A Perl POD command paragraph: "=head1 NAME", "=item Can't find label %s", "=over 4", "=back", "=cut"."""
+_POD_BULLET = re.compile(r"^(?:[*\-+\u2022]|\d+\.?|\[\d+\])?$")
+"""An "=item" that only marks a list item ("=item *", "=item 1."): no entry name."""
+_POD_SINGLE = re.compile(r"(?<![A-Za-z])([BCEFILSXZ])<(<?[^<>]*)>")
+_POD_ESCAPES = {"gt": ">", "lt": "<", "verbar": "|", "sol": "/", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _is_pod(text: str) -> bool:
+    """Whether a text is Perl POD: two command paragraphs or more ("=head1", "=item", "=over", "=pod")."""
+    return len(re.findall(r"(?m)^=(?:head[1-6]|item|over|pod|begin)\b", text[:200_000])) >= 2
+
+
+def _unpod(text: str) -> str:
+    """POD interior sequences out of a text ("C<warnings>" -> "warnings", "L<text|perlfunc/goto>" -> "text",
+    "E<gt>" -> ">", "C<< $x->y >>" -> "$x->y"), newlines kept so that line numbers stay."""
+
+    def single(match: re.Match[str]) -> str:
+        code, inner = match.group(1), match.group(2)
+        if code == "E":
+            return _POD_ESCAPES.get(inner.lower(), chr(int(inner)) if inner.isdigit() and int(inner) < 0x110000 else "")
+        if code in "XZ":
+            return ""
+        if code == "L" and "|" in inner:
+            return inner.split("|", 1)[0]
+        return inner
+
+    text = re.sub(r"(?<![A-Za-z])[BCFILS](<{2,})\s+(.*?)\s+>{2,}", lambda m: m.group(2), text, flags=re.S)
+    for _ in range(4):  # nested sequences ("B<C<x>>"), innermost first
+        cleaned = _POD_SINGLE.sub(single, text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
 
 
 def _indent(line: str) -> int:
@@ -1524,11 +1647,35 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if unit.get("upload"):  # a changelog's upload: the maintainer's whole name, not "Bonaccorso" of it
             maintainer = unit["upload"]["maintainer"]
             fitting = [maintainer if _places(core, maintainer) else core for core in fitting]
+        fitting = [_coordinated(core, text) for core in fitting]
     return fitting[0] if fitting else None
+
+
+_PERSON = r"(?:[A-Z]\.|[A-Z][\w'’-]*)(?: (?:[A-Z]\.|[A-Z][\w'’-]*|(?:van|von|de|der|da|di|du|le|la)(?= [A-Z])))*"
+_ASIDE = r"(?: ?(?:<[^<>\n]{1,80}>|\([^()\n]{1,80}\)))?"
+_COORDINATION = re.compile(
+    rf"(?<![\w'’-])({_PERSON}){_ASIDE}((?:, ?{_PERSON}{_ASIDE})*),? (and|&|or) ({_PERSON}){_ASIDE}(?![\w'’-])"
+)
+"""Names joined in one sentence ("Darshit Shah <darnir@gnu.org> and Tim Rühsen", "Ann, Bob and Cy"), an address or
+a parenthesis after each aside."""
+
+
+def _coordinated(core: str, text: str) -> str:
+    """A name the unit writes as one of several joined by "and"/"or" in a sentence ("maintained by Darshit Shah
+    <...> and Tim Rühsen <...>"): all of them ("Darshit Shah and Tim Rühsen"), for half of them answers half the
+    question. `core` as it is otherwise."""
+    flat = " ".join(text.split())
+    for found in _COORDINATION.finditer(flat):
+        middle = re.findall(rf"{_PERSON}", re.sub(r"<[^<>]*>|\([^()]*\)", "", found.group(2)))
+        names = [found.group(1), *middle, found.group(4)]
+        if core.lower() in (n.lower() for n in names):
+            return ", ".join(names[:-1]) + f" {found.group(3)} {names[-1]}"
+    return core
 
 
 _ASKS_DEFAULT = re.compile(r"\bdefault(?:s|ed)?\b", re.IGNORECASE)
 _DEFAULT_REACH = 6
+_DEFAULT_CONTENT_REACH = 3
 """Words between a value and "default" in the sentence that states it ("ask (the default)", "The default is 22")."""
 
 
@@ -1552,7 +1699,17 @@ def _stated_as_default(core: str, unit: dict[str, Any], query: str) -> bool:
         places = [
             i for i in range(len(lowered) - len(core_words) + 1) if lowered[i : i + len(core_words)] == core_words
         ]
-        near = any(min(abs(m - p), abs(m - (p + len(core_words) - 1))) <= _DEFAULT_REACH for m in marks for p in places)
+        # words apart, or content words apart: "By default, Wget will assume a value of 10 seconds" is 7 words from
+        # "default" to 10 but three content words (Wget, assume, 10; "a value of" says nothing)
+        content = list(
+            accumulate(1 if w not in ENGLISH_STOPWORDS and w not in ("value", "values") else 0 for w in lowered)
+        )
+        near = any(
+            min(abs(m - p), abs(m - (p + len(core_words) - 1))) <= _DEFAULT_REACH
+            or abs(content[m] - content[p]) <= _DEFAULT_CONTENT_REACH
+            for m in marks
+            for p in places
+        )
         held = {stem(w) for w in lowered} | own
         if near and all(all(stem(w) in held for w in _WORD.findall(t)) for t in named):
             return True
@@ -1694,7 +1851,11 @@ _POINTS_AHEAD = re.compile(r"\b(?:the following|as follows|below)\b|:\s*$", re.I
 """A sentence that introduces what comes after it (an example, a command block): the method is there, not here."""
 
 
-_REASON = re.compile(r"\b(?:because(?: of)?|so that|in order to|due to|owing to|as a result of)\s+", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(?:because(?: of)?|so that|in order to|due to|owing to|as a result of)\s+"
+    r"|,\s+(?:as|since)\s+(?=(?:it|they|this|these|that|there|he|she|we|you)\s+\w)",  # "..., as it lightens the load"
+    re.IGNORECASE,
+)
 
 
 def _reason_clause(words: list[str], text: str, query_stems: set[str]) -> str | None:
@@ -2044,6 +2205,23 @@ def _target(phrase: str) -> str:
     return " ".join(words)
 
 
+def _edge_target(phrase: str) -> str:
+    """What a "begin/end with" question names, with the punctuation it writes ("Files:", "--", "#"): only the
+    sentence's own final "?" (or "." after a word) goes, and function words around it ("with a", "in the file")."""
+    quoted = _QUOTED.search(phrase)
+    if quoted:
+        return quoted.group(1)
+    bare = phrase.strip().rstrip("?!").rstrip()
+    if re.search(r"\w\.$", bare) and not re.search(r"\.\w+\.$", bare):  # "... with Files." (not "e.g.")
+        bare = bare[:-1]
+    words = [w.strip("`") for w in bare.split() if w.strip("`")]
+    while words and words[0].lower() in _LEADING:
+        words.pop(0)
+    while len(words) > 1 and words[-1].lower() in _TRAILING:
+        words.pop()
+    return " ".join(words)
+
+
 def _present_suffix(target: str, text: str) -> str:
     """`target`, or its longest ending that occurs in the text ("category Sc" -> "Sc"), when it does not occur."""
     words = target.split()
@@ -2102,9 +2280,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     m = re.match(
         r"(?i)how many (\w+)(?: are there)?(?: in [\w\s]+?)? (?:that |which )?(begin|start|end)s? with (.+?)\?*$", q
     )
-    if m and m.group(1).lower() in _KINDS and _target(m.group(3)) and _KINDS[m.group(1).lower()] == "line":
+    if m and m.group(1).lower() in _KINDS and _edge_target(m.group(3)) and _KINDS[m.group(1).lower()] == "line":
         # lines, as the text writes them (their leading blanks aside): a line has no name to compare
-        target = _target(m.group(3))
+        target = _edge_target(m.group(3))
         lines = [line.lstrip().lower() for line in _text_lines(state)]
         edge = str.endswith if m.group(2).lower() == "end" else str.startswith
         hits_n = sum(1 for line in lines if edge(line.rstrip(), target.lower()))
@@ -2112,9 +2290,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             f"{hits_n:,}\nCounted: lines that {m.group(2).lower()} with '{target}' (case-insensitive, leading blanks "
             f"aside), among {len(lines):,} non-empty lines."
         )
-    if m and m.group(1).lower() in _KINDS and _target(m.group(3)):
+    if m and m.group(1).lower() in _KINDS and _edge_target(m.group(3)):
         pool = _pick(units, _KINDS[m.group(1).lower()])
-        target = _target(m.group(3))
+        target = _edge_target(m.group(3))
         names = _names(pool)
         if m.group(2).lower() == "end":
             hits = [n for n in names if n.lower().endswith(target.lower())]
@@ -2208,7 +2386,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and m.group(1).lower() in _KINDS and _target(m.group(m.lastindex or 1)):
         pool = _pick(units, _KINDS[m.group(1).lower()])
         if m.lastindex == 3:
-            target = _target(m.group(3))
+            target = _edge_target(m.group(3))
             names = [
                 n
                 for n in _names(pool)
@@ -2541,16 +2719,54 @@ _OPTION_LINE = re.compile(r"^([ \t]+)-")
 _ASKS_WHICH_OPTION = re.compile(r"\s*(?:which|what)\s+(?:\w+\s+)?(?:option|flag|switch)", re.IGNORECASE)
 
 
+_ASKS_WHAT_OPTION_IS = re.compile(
+    r"\s*(?:what\s+(?:does|do|is|are)\s+(?:the\s+)?(?:\S+\s+)*?(?:do|mean|for|stand\s+for)"
+    r"|what\s+(?:is|are)\s+(?:the\s+)?(?:long|short|other|full)\s+(?:form|name|version|spelling)s?\s+of\s+\S+"
+    r"|what\s+(?:is|are)\s+(?:the\s+)?(?:--?[\w-]+(?:\s+(?:and|or)\s+--?[\w-]+)*)(?:\s+(?:option|flag|switch)s?)?"
+    r"|(?:explain|describe)\s+(?:the\s+)?\S+(?:\s+(?:option|flag|switch))?"
+    r")\s*\??\s*$",
+    re.IGNORECASE,
+)
+"""A question that asks what an option is or does ("What does -n do?", "What is --wait for?", "What is the long form
+of -t?", "Explain -q"): the option's line and its entry's first sentence answer it. Any other question about an
+option ("Why is --wait recommended?", "By default how many seconds does --waitretry assume?") is answered from inside
+its entry, by the rules of its kind."""
+
+
 def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, int]] | None:
     """(the option line, the first sentence of its description, line number) of each manual entry the question
-    names by its option ("What does the -n option do?", "the long form of -L"): what the entry says is the answer,
-    read by code. None unless every option the question names has exactly one entry; not for a question asking
-    which option does something (the option it names is then a reference, not the subject)."""
+    names by its option, for a question asking what the option is or does ("What does the -n option do?", "the long
+    form of -L"): what the entry says first is the answer, read by code. None unless every option the question
+    names has exactly one entry; not for a question asking which option does something (the option it names is
+    then a reference, not the subject), nor for one asking anything else of the option (why, its default, a number:
+    `option_scope` then gives the entry to read)."""
+    if not _ASKS_WHAT_OPTION_IS.match(query):
+        return None
+    found = _option_entries(state, query)
+    return None if found is None else list(dict.fromkeys(entry[:3] for entry in found))
+
+
+def option_scope(state: dict[str, Any], query: str) -> list[tuple[Any, int, int]] | None:
+    """(source, first line, last line) of each manual entry a question names by its option when it asks something
+    other than what the option does ("Why is --wait recommended?"): the answer is inside that entry, so only its
+    units are read. None when the question names no option with exactly one entry, or asks which option."""
+    if _ASKS_WHAT_OPTION_IS.match(query):
+        return None
+    found = _option_entries(state, query)
+    return None if found is None else [(source, first, last) for _, _, _, source, first, last in found]
+
+
+def _option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, int, Any, int, int]] | None:
+    """(option line, first sentence, its line number, source, the entry's first and last line) of each entry the
+    question names,
+    in the question's order; None unless every option it names has exactly one entry, or when it asks which
+    option."""
     asked = list(dict.fromkeys(_OPTION.findall(query)))
     if not asked or _ASKS_WHICH_OPTION.match(query):
         return None
-    entries: dict[str, tuple[str, str, int]] = {}
-    for text in _plain_texts(state):
+    entries: dict[str, tuple[str, str, int, Any, int, int]] = {}
+    sources = [source[0] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+    for source, text in zip(sources, _plain_texts(state), strict=False):
         lines = text.split("\n")
         for number, line in enumerate(lines):
             start = _OPTION_LINE.match(line)
@@ -2571,10 +2787,22 @@ def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, in
                     break
                 described.append(following.strip())
             sentence = re.split(r"(?<=[.;])\s", " ".join(" ".join(described).split()), maxsplit=1)[0].rstrip(";")
+            first = number  # the entry starts at its first option line ("-w seconds" over "--wait=seconds")
+            while first > 0 and lines[first - 1].startswith(start.group(1)) and _OPTION_LINE.match(lines[first - 1]):
+                first -= 1
+            last = number  # the entry runs over its blank lines to the next line indented no deeper than its option
+            for later in range(number + 1, len(lines)):
+                following = lines[later]
+                if not following.strip():
+                    continue
+                if _indent(following) <= len(start.group(1).expandtabs()) and not following.startswith("\t"):
+                    break
+                last = later
             for option in wanted:
                 if option in entries:
                     return None  # two entries for one option: which one is meant is anyone's guess
-                entries[option] = (" ".join(head.split()), " ".join(sentence.split()[:40]), number + 1)
+                said = " ".join(sentence.split()[:40])
+                entries[option] = (" ".join(head.split()), said, number + 1, source, first + 1, last + 1)
     if set(entries) != set(asked):
         return None
     return list(dict.fromkeys(entries[option] for option in asked))  # in the question's order
@@ -2651,7 +2879,7 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     one value that is a whole field of exactly one record ("docx", "application/json") and otherwise only column
     words (`framed`) and stop words. The answer is the record's first field when the named value is a later one
     ("Which media type has the extension pdf?": application/pdf), else its other fields. None otherwise."""
-    if not framed:
+    if not any(shape == "records" for shape in state["shapes"]):
         return None
     lines = [u for u in state["units"] if u["kind"] == "line" and not u.get("fields") and not u["text"].startswith("#")]
     if not lines:
@@ -2661,17 +2889,25 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     for token in query.split():
         bare = token.strip(_FIELD_EDGES).lower()
         words = [w for w in _WORD.findall(bare) if w not in ENGLISH_STOPWORDS]
-        if not words or all(stem(w) in framed_stems or w in _VALUE_VERBS for w in words):
+        if not words or all(stem(w) in framed_stems or w in _VALUE_VERBS or w in _RECORD_FRAME for w in words):
             continue
         named.append(bare)
     if len(named) != 1:
         return None
-    hits = [u for u in lines if named[0] in [f.lower() for f in u["text"].split()]]
-    if len({u["text"] for u in hits}) != 1 or len(hits[0]["text"].split()) < 2:  # a line written twice is one
+
+    def fields_of(unit: dict[str, Any]) -> tuple[str, ...]:  # "alias: value" and "alias value" alike
+        return tuple(f for f in (f.strip(_FIELD_EDGES) for f in unit["text"].split()) if f)
+
+    hits = [u for u in lines if named[0] in [f.lower() for f in fields_of(u)]]
+    if len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # a line written twice is one
         return None
-    fields = hits[0]["text"].split()
+    fields = fields_of(hits[0])
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
+
+
+_RECORD_FRAME = frozenset("alias aliases name names value values entry entries line record field".split())
+"""Words of a value question over a record file that name no value ("What is the alias et_EE's value?")."""
 
 
 def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
@@ -2695,6 +2931,11 @@ def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str
     old, new = f"line {unit['line']:,}", f"line {line:,}"
     where = unit["where"].replace(old, new, 1) if old in unit["where"] else unit["where"]
     return {**unit, "text": unit["text"][held[0] :], "line": line, "where": where}
+
+
+def _in_scope(unit: dict[str, Any], scope: list[tuple[Any, int, int]]) -> bool:
+    """Whether a unit lies in one of the (source, first line, last line) stretches of `scope`."""
+    return any(unit["source"] == source and first <= unit["line"] <= last for source, first, last in scope)
 
 
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
@@ -2749,8 +2990,10 @@ def guided_answer(
         terms, salient = ([spelled.get(t, t) for t in words] for words in (terms, salient))
         report.append(f"abbreviations the text spells out: {spelled}")
     framed = column_words(state, terms)
-    if framed:
-        report.append(f"column words, only in the record file's comments: {framed}")
+    if framed or any(shape == "records" for shape in state["shapes"]):
+        # (a value verb, "What does et_EE map to?", is no column word of the comment but names no value either)
+        if framed:
+            report.append(f"column words, only in the record file's comments: {framed}")
         looked_up = record_value(state, query, framed)
         if looked_up is not None:
             value, unit = looked_up
@@ -2763,10 +3006,19 @@ def guided_answer(
             }
         terms = [t for t in terms if t not in framed]
         salient = [t for t in salient if t not in framed]
+        verbs = [t for t in terms if t.lower() in _VALUE_VERBS | _RECORD_FRAME]
+        if verbs and len(verbs) < len(terms):  # "map", "stand for": no line holds them, none needs to
+            terms = [t for t in terms if t not in verbs]
+            salient = [t for t in salient if t not in verbs]
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
     ranked = rank(state, terms, salient=salient, limit=30)  # the gate below may pass over the first few
+    scope = option_scope(state, query)
+    if scope is not None:  # "Why is --wait recommended?": the answer is in the option's own entry, nowhere else
+        report.append(f"the question asks about an option of a manual: only its entry is read {scope[:3]}")
+        inside = [u for u in rank(state, terms, salient=salient, limit=len(state["units"])) if _in_scope(u, scope)]
+        ranked = inside[:30]
     searched = time.perf_counter()
     report.append(f"terms: {terms} (named: {salient}); phase search {searched - started:.3f} s")
     for unit in ranked[:5]:
@@ -2774,6 +3026,8 @@ def guided_answer(
             f"  cover {unit['cover']:.2f} named {unit['named']:.2f} bm25 {unit['bm25']:.2f} {_quote(unit, 160)}"
         )
     good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+    if scope is not None and ranked and not good:
+        good = ranked  # the entry the question names holds its answer if anything does: read it, or quote it
     halves = [u for u in ranked if u["named"] >= 0.3 and u["present"] >= MIN_COVER_NAMED]
     if _asks_two(query, salient) and halves and not unnamed_attribute(query, state["index"]):
         # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
