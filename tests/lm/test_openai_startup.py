@@ -53,11 +53,15 @@ def test_environment_proxies_are_read_once_and_no_proxy_exempts(monkeypatch: pyt
     assert http.proxy_for("https://api.example.com/v1/chat/completions") is None
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    assert http.proxy_for("https://api.example.com/v1/chat/completions") == "http://proxy.internal:3128"
+    assert http.proxy_for("https://api.example.com/v1/chat/completions") == http.Proxy(
+        "http://proxy.internal:3128", "HTTPS_PROXY"
+    )
     assert http.proxy_for("http://127.0.0.1:8000/v1/chat/completions") is None  # plain http: no HTTP_PROXY set
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
     assert http.proxy_for("http://127.0.0.1:8000/v1/chat/completions") is None  # exempted by NO_PROXY
-    assert http.proxy_for("http://10.0.0.5:8000/v1/chat/completions") == "http://proxy.internal:3128"
+    assert http.proxy_for("http://10.0.0.5:8000/v1/chat/completions") == http.Proxy(
+        "http://proxy.internal:3128", "HTTP_PROXY"
+    )
 
 
 def test_a_call_goes_through_the_environment_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
