@@ -682,6 +682,7 @@ class Engine:
                     seconds=round(time.monotonic() - started, 4),
                 )
             raise
+        result = _refuse_cut_values(result)
         if result.answer.get("valid"):
             self.answer_buffer = result.answer.get("content")
         if result.status == "restarted" and self._setup_source():
@@ -937,21 +938,71 @@ class Engine:
             return [await self._tool_call(item) for item in call.items]
         ledger = self.tree.ledger
         try:
-            allowed = ledger.admit_subcalls(len(call.items))
+            asks, refused = self._admit(call)
         except BudgetExhausted as stop:
             self._refused(call, len(call.items), f"budget exhausted: {_named(stop)}")
             refusal = prompts.BUDGET_REFUSED.format(detail=_named(stop).rstrip("."))
             return [SubCallResult(False, error=refusal)] * len(call.items)
-        if allowed == 1:  # llm_query: run in this task (a task of its own costs two turns of the loop per call)
-            results = [await self._subcall(call, call.items[0])]
+        started = [(item, ask) for item, ask in zip(call.items, asks, strict=True) if ask is not None]
+        if len(started) == 1:  # llm_query: run in this task (a task of its own costs two turns of the loop per call)
+            done = [await self._subcall(call, *started[0])]
         else:  # a TaskGroup, not gather: on cancellation it waits until every child has closed its sandbox
             async with asyncio.TaskGroup() as group:
-                runs = [group.create_task(self._subcall(call, item)) for item in call.items[:allowed]]
-            results = [run.result() for run in runs]
-        refused = SubCallResult(False, error=prompts.SUBCALLS_SPENT.format(detail=ledger.subcall_refusal()))
-        if allowed < len(call.items):
-            self._refused(call, len(call.items) - allowed, ledger.subcall_refusal())
-        return results + [refused] * (len(call.items) - allowed)
+                runs = [group.create_task(self._subcall(call, item, ask)) for item, ask in started]
+            done = [run.result() for run in runs]
+        if not refused:
+            return done
+        self._refused(call, refused, ledger.subcall_refusal())
+        spent = SubCallResult(False, error=prompts.SUBCALLS_SPENT.format(detail=ledger.subcall_refusal()))
+        results = iter(done)
+        return [spent if ask is None else next(results) for ask in asks]
+
+    def _admit(self, call: SubCall) -> tuple[list[_Ask | None], int]:
+        """Each item's `_Ask` (None: refused by max_subcalls, never started) and how many were refused. Only items
+        whose request will really be sent take a max_subcalls slot, in the items' order: one the sub-call cache
+        answers (a reply in memory or on disk, an identical request already in flight) or that repeats an earlier
+        item of the batch (it shares that item's request) takes none (README, Sub-call cache). BudgetExhausted when
+        the time budget is spent."""
+        cache = self.tree.cache
+        asks = [_Ask() for _ in call.items]
+        leads: list[tuple[int, str | None]] = []  # the items that send a request: their place, and its cache key
+        followers: dict[str, list[int]] = {}  # a leading request's key: the places of the items that share it
+        for place, (item, ask) in enumerate(zip(call.items, asks, strict=True)):
+            key = self._cache_key(call, item, ask)
+            if key is not None and key in followers:
+                followers[key].append(place)
+            elif key is None or cache is None or not cache.answers(key):
+                leads.append((place, key))
+                if key is not None:
+                    followers[key] = []
+        allowed = self.tree.ledger.admit_subcalls(len(leads))
+        for place, _ in leads[:allowed]:
+            asks[place].slot = True
+        # no slot: neither the item nor those that would share its request start
+        refused = {at for place, key in leads[allowed:] for at in (place, *followers.get(key or "", ()))}
+        return [None if place in refused else ask for place, ask in enumerate(asks)], len(refused)
+
+    def _cache_key(self, call: SubCall, item: dict[str, Any], ask: _Ask) -> str | None:
+        """The sub-call cache's key of the first request `item` would make, when the cache would see it (a plain or
+        schema sub-call to a cacheable LM); None for one it never sees (a child RLM, an LM not cached, an item that
+        fails before asking: an unknown model, a bad schema). A plain item's messages are kept in `ask` for its call:
+        a context passed by name is read once."""
+        cache = self.tree.cache
+        if cache is None or (call.kind == "rlm" and self.depth + 1 < self.tree.max_depth):
+            return None
+        try:
+            lm = self._lm_named(call.model)
+            if not cacheable(lm, self.tree.cache_policy):
+                return None
+            schema = item.get("schema")
+            if isinstance(schema, dict):
+                OutputSchema(schema)
+                return request_key(lm, _asked(_json_request(str(item["prompt"]), schema), None))
+            ask.messages = _asked(str(item["prompt"]), self._item_context(item))
+            ask.key = request_key(lm, ask.messages)
+            return ask.key
+        except InputError:  # it fails in its call, before any request: it takes no slot
+            return None
 
     async def _tool_call(self, item: dict[str, Any]) -> SubCallResult:
         """One host tool call from the REPL: counted against max_tool_calls, run in the host, traced."""
@@ -1013,7 +1064,7 @@ class Engine:
         """The id of the cell running now (sub-calls only arrive while one runs)."""
         return f"{self.node_id}/c{self._cells}"
 
-    async def _subcall(self, call: SubCall, item: dict[str, Any]) -> SubCallResult:
+    async def _subcall(self, call: SubCall, item: dict[str, Any], ask: _Ask) -> SubCallResult:
         subcall_id = f"{self.node_id}/s{self.tree.next_id()}"
         prompt = str(item["prompt"])
         child = call.kind == "rlm" and self.depth + 1 < self.tree.max_depth
@@ -1036,21 +1087,31 @@ class Engine:
         refused: BudgetExhausted | None = None
         try:
             if child_id is not None:
+                self._hold(ask)  # taken when it was admitted: a child RLM is always started
+                ask.sent += 1
                 result = await self._child(prompt, item, child_id)
             elif isinstance(item.get("schema"), dict):
-                result, completion = await self._sub_lm_json(call, prompt, item["schema"])
+                result, completion = await self._sub_lm_json(call, prompt, item["schema"], ask)
             else:
-                completion = await self._sub_lm(call, prompt, self._item_context(item))
+                messages, key = ask.messages, ask.key
+                if messages is None:
+                    messages, key = _asked(prompt, self._item_context(item)), None
+                ask.messages = ask.key = None  # built once: the call holds them now
+                completion = await self._sub_lm(call, messages, ask, key=key)
                 result = SubCallResult(True, text=_sub_answer_text(completion))
             if completion is not None:
                 usage = {"model": completion.model, **_billed(completion.usage), **_reply_notes(completion)}
         except BudgetExhausted as stop:
             refused = stop
             result = SubCallResult(False, error=f"budget exhausted: {_named(stop)}")
-            if stop.unsent and child_id is None and not isinstance(item.get("schema"), dict):
-                # no call was made: a sub-call refused a start by a token or USD limit is no sub-call made, so it
-                # neither shows in usage.subcalls nor takes one of max_subcalls (a schema one may have asked once)
-                self.tree.ledger.usage.subcalls = max(self.tree.ledger.usage.subcalls - 1, 0)
+            if ask.slot and not ask.sent:
+                # no request was sent (refused a start by a token or USD limit): no sub-call was made, so it neither
+                # shows in usage.subcalls nor takes one of max_subcalls
+                self._release(ask)
+        except _SubcallsSpent:  # it had to send after all (the request it shared failed), and no slot was left
+            result = SubCallResult(
+                False, error=prompts.SUBCALLS_SPENT.format(detail=self.tree.ledger.subcall_refusal())
+            )
         except LMError as exc:
             self._sub_lm_error = exc
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
@@ -1082,20 +1143,16 @@ class Engine:
             return SubCallResult(False, error=prompts.BUDGET_REFUSED.format(detail=_named(refused).rstrip(".")))
         return result
 
-    async def _sub_lm(self, call: SubCall, prompt: str, context: Any, *, uncount_hit: bool = True) -> Completion:
-        """One ask of a sub-LM, through the sub-call cache when the LM is cacheable. A cache hit takes the sub-call
-        off the max_subcalls count, unless `uncount_hit` is False: a schema sub-call may ask twice, and a slot its
-        first ask freed could be taken before its second ask reaches the LM, so it always counts once."""
+    async def _sub_lm(self, call: SubCall, messages: list[Message], ask: _Ask, *, key: str | None = None) -> Completion:
+        """One ask of a sub-LM, through the sub-call cache when the LM is cacheable (`key`: the messages' cache key,
+        when `_admit` made it already). A request really sent holds `ask`'s max_subcalls slot (`_sent`); a cache hit,
+        or an identical request in flight that it shares, sends nothing and takes none."""
         lm = self._lm_named(call.model)
-        if context is not None:
-            prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
-        messages = [Message(role="user", content=prompt)]
+        send = partial(self._sent, lm, messages, ask)
         cache = self.tree.cache
         if cache is None or not cacheable(lm, self.tree.cache_policy):
-            return await reasoning_apart(lm, await self._complete(lm, messages, role="sub", depth=self.depth + 1))
-        completion, hit = await cache.complete(
-            request_key(lm, messages), lambda: self._complete(lm, messages, role="sub", depth=self.depth + 1)
-        )
+            return await reasoning_apart(lm, await send())
+        completion, hit = await cache.complete(key or request_key(lm, messages), send)
         completion = await reasoning_apart(lm, completion)
         if hit is None:
             return completion
@@ -1103,8 +1160,8 @@ class Engine:
         usage = self.tree.ledger.usage
         usage.cached_calls += 1
         usage.cached_tokens += hit.completion.usage.total_tokens
-        if uncount_hit:
-            usage.subcalls = max(usage.subcalls - 1, 0)
+        if ask.slot and not ask.sent:  # admitted as a request to send, answered by the cache after all
+            self._release(ask)
         self.emit(
             "subcall_cached",
             cell_id=self._cell_id(),
@@ -1114,20 +1171,45 @@ class Engine:
         )
         return dataclasses.replace(completion, usage=Usage())
 
+    async def _sent(self, lm: LM, messages: list[Message], ask: _Ask) -> Completion:
+        """A sub-LM request really sent: it holds `ask`'s max_subcalls slot, taken now if the item had none (it
+        expected to share a request that then failed; the second ask of a schema sub-call whose first was a hit),
+        or _SubcallsSpent when none is left."""
+        self._hold(ask)
+        ask.sent += 1
+        try:
+            return await self._complete(lm, messages, role="sub", depth=self.depth + 1)
+        except BudgetExhausted as stop:
+            if stop.unsent:
+                ask.sent -= 1
+            raise
+
+    def _hold(self, ask: _Ask) -> None:
+        """Give `ask` a max_subcalls slot if it has none; _SubcallsSpent when every slot is used."""
+        if not ask.slot:
+            if not self.tree.ledger.admit_subcalls(1):
+                raise _SubcallsSpent
+            ask.slot = True
+
+    def _release(self, ask: _Ask) -> None:
+        """Give back the slot of an item that sent no request after all."""
+        ask.slot = False
+        self.tree.ledger.usage.subcalls = max(self.tree.ledger.usage.subcalls - 1, 0)
+
     async def _sub_lm_json(
-        self, call: SubCall, prompt: str, schema: dict[str, Any]
+        self, call: SubCall, prompt: str, schema: dict[str, Any], ask: _Ask
     ) -> tuple[SubCallResult, Completion]:
         """A sub-call that must answer JSON matching `schema`: asked once, and once more with the problems."""
         try:
             checker = OutputSchema(schema)
         except InputError as exc:
             raise InputError(f"llm_query schema: {exc}") from None
-        request = f"{prompt}\n\n{prompts.json_reply(schema)}"
+        request = _json_request(prompt, schema)
         problems = missed = ""
         first: Completion | None = None
         for attempt in range(2):
             asked = request if attempt == 0 else f"{request}\n\n{problems}"
-            completion = await self._sub_lm(call, asked, None, uncount_hit=False)
+            completion = await self._sub_lm(call, _asked(asked, None), ask)
             if first is not None:  # the sub-call's usage in the trace is both asks'
                 completion = dataclasses.replace(completion, usage=_summed(first.usage, completion.usage))
             first = completion
@@ -1193,6 +1275,62 @@ class Engine:
         # an empty answer the parent's code could not tell from a real one ('' read as "nothing found").
         what = "budget exhausted" if result.status == "budget_exhausted" else "child RLM failed"
         return SubCallResult(False, error=f"{what}: {result.stop_reason}")
+
+
+@dataclass(slots=True, eq=False)
+class _Ask:
+    """One llm_query / rlm_query item on its way. `slot`: whether it holds one of max_subcalls, which only a
+    request really sent takes (a child RLM, a sub-LM request no cache answers); `sent`: its requests sent so far (a
+    schema sub-call may ask twice, on one slot); `messages` and `key`: a plain item's first request and its cache
+    key, made when the cache was asked about it (a context is formatted and hashed once)."""
+
+    slot: bool = False
+    sent: int = 0
+    messages: list[Message] | None = None
+    key: str | None = None
+
+
+class _SubcallsSpent(Exception):
+    """An item had to send a request after all, and max_subcalls had no slot left for it."""
+
+
+def _asked(prompt: str, context: Any) -> list[Message]:
+    """The messages of a plain sub-LM request: the prompt, with the context it was given, if any."""
+    if context is not None:
+        prompt = prompts.PLAIN_RLM_CONTEXT.format(prompt=prompt, context=answer_text(context))
+    return [Message(role="user", content=prompt)]
+
+
+def _json_request(prompt: str, schema: dict[str, Any]) -> str:
+    """A schema sub-call's first request: the prompt and how to answer in JSON matching `schema`."""
+    return f"{prompt}\n\n{prompts.json_reply(schema)}"
+
+
+def _refuse_cut_values(result: CellResult) -> CellResult:
+    """A cell whose FINAL / FINAL_VAR / SUBMIT value or answer["content"] the worker had to cut at the frame cap
+    (marked `"cut"`, with the message for the model) finishes nothing with it and buffers nothing: the cut value is
+    dropped and the cell fails with that message, so the model is asked again and the caller never gets a cut value
+    as the answer or the partial one. What else the cell did stands: a whole FINAL beside a cut answer["content"]
+    finishes the run."""
+    final, answer = result.final or {}, result.answer
+    if not final.get("cut") and not answer.get("cut"):
+        return result
+    if answer.get("cut"):
+        answer = {**answer, "content": None, "ready": False, "valid": False}
+    if final and not final.get("cut"):
+        return dataclasses.replace(result, answer=answer)
+    told = "\n".join(
+        clip(mark if isinstance(mark, str) else "a value was cut at the frame cap: return less", 2000)
+        for mark in (final.get("cut"), answer.get("cut"))
+        if mark
+    )
+    return dataclasses.replace(
+        result,
+        status="error" if result.status == "ok" else result.status,
+        error=f"{result.error}\n{told}" if result.error else told,
+        final=None,
+        answer=answer,
+    )
 
 
 def _unseen(

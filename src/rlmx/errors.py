@@ -14,7 +14,7 @@ A budget running out is not an error: the run ends and Result.status says why.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rlmx.lm.base import Completion, Usage
@@ -29,6 +29,19 @@ class RLMXError(Exception):
         from rlmx.sandbox.frames import encodable  # late: the sandbox package imports this module
 
         super().__init__(*(encodable(arg) if isinstance(arg, str) else arg for arg in args))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class, its args and its attributes, and rebuilt without calling `__init__`: a subclass
+        whose `__init__` takes more than its message (`LMBadResponse(message, retryable=...)`) unpickles too, so a
+        Result carrying it, or the error raised in a worker process (ProcessPoolExecutor, multiprocessing), comes
+        back whole. BaseException's own rule calls `cls(*args)`, which such a subclass refuses."""
+        return _rebuilt, (type(self), self.args), self.__dict__ or None
+
+
+def _rebuilt(cls: type[RLMXError], args: tuple[object, ...]) -> RLMXError:
+    """An RLMXError of class `cls` with `args`, its `__init__` not called (`RLMXError.__reduce__`); pickle then
+    sets its attributes back (BaseException.__setstate__)."""
+    return cls.__new__(cls, *args)
 
 
 class InputError(RLMXError, ValueError):

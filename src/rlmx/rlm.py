@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import difflib
 import inspect
 import os
@@ -309,7 +310,8 @@ class RLM:
 
     `lm` writes the root's code; `sub_lm` (default: `lm`, or the `default_sub_lm` it names) answers `llm_query`;
     `models` names further LMs that `llm_query(prompt, model="name")` can pick; `depth_lms={d: lm}` picks the LM at
-    depth d (the code writer of child RLMs at that depth and the reader of plain sub-calls made from depth d-1).
+    depth d (the code writer of child RLMs at that depth and the reader of plain sub-calls made from depth d-1), for
+    d from 1 to max_depth (a deeper key is an InputError: no call would reach it).
     `prices` adds or overrides USD prices per million tokens, used when the provider returns no cost. `max_depth`
     bounds recursion: with 1, `rlm_query` is a plain sub-LM call; with 2, it starts a child RLM with its own REPL;
     and so on. Budgets are shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the
@@ -372,6 +374,16 @@ class RLM:
             sub_lm = sub_lm if isinstance(sub_lm, LM) else lm
         self.sub_lm = sub_lm
         self.max_depth = max_depth if budget.max_depth is None else min(max_depth, budget.max_depth)
+        unreachable = sorted(depth for depth in (depth_lms or {}) if depth > self.max_depth)
+        if unreachable:  # never asked, yet priced (Budget.max_usd) and routed: refused, as depth 0 is
+            bound = f"max_depth={max_depth}" + (
+                f" and Budget(max_depth={budget.max_depth})" if budget.max_depth is not None else ""
+            )
+            raise InputError(
+                f"depth_lms has depth {', '.join(map(str, unreachable))}, past max_depth ({self.max_depth}, from "
+                f"{bound}): the deepest call of a run is at depth {self.max_depth} (a plain sub-call of the deepest "
+                f"node), so that LM would never be asked; raise max_depth, or leave the key out"
+            )
         self.sandbox = sandbox
         self.budget = budget
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
@@ -644,7 +656,9 @@ class RLM:
             )
             # the trace's copy of the answer and value is clipped (the Result keeps them whole)
             trace_fields = {"answer": clip(result.answer), "value": clip_value(result.value)}
-            emit(Event("run_end", run_id, "0", None, 0, {**result.to_dict(), **trace_fields}))
+            # (to_dict of a copy without the value: its JSON form, a whole dump of it, would be replaced at once)
+            fields = dataclasses.replace(result, value=None).to_dict()
+            emit(Event("run_end", run_id, "0", None, 0, {**fields, **trace_fields}))
             return result
         finally:
             if cache is not None:

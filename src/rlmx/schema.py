@@ -32,7 +32,7 @@ class OutputSchema:
 
         if _is_model_class(spec):
             self.model: type[BaseModel] | None = spec
-            self.json_schema: dict[str, Any] = spec.model_json_schema()
+            self.json_schema: dict[str, Any] = _model_schema(spec)
         elif isinstance(spec, dict):
             validator = jsonschema.validators.validator_for(spec)
             _refuse_non_schema(spec, validator)
@@ -185,6 +185,34 @@ def _schema_for_field_map(fields: dict[str, Any]) -> dict[str, Any]:
 
     properties = {str(name): field_schema(kind) for name, kind in fields.items()}
     return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of an `output=` model, or InputError saying why it has none and what to give instead:
+    BaseModel itself, a model with no fields (any object would match it), one whose fields pydantic has no JSON
+    Schema for (a field of an arbitrary class, allowed by `arbitrary_types_allowed`) or cannot build yet (a
+    forward reference never defined)."""
+    from pydantic import BaseModel, RootModel
+
+    name = getattr(model, "__name__", repr(model))
+    if model is BaseModel or model is RootModel:
+        raise InputError(
+            f"output is pydantic.{name} itself, which has no fields: pass a subclass that declares the answer's "
+            "fields (class Answer(BaseModel): culprit: str), or a JSON Schema dict"
+        )
+    if not model.model_fields:
+        raise InputError(
+            f"output {name} has no fields, so any object would match it: declare the answer's fields on it "
+            "(culprit: str), or pass a JSON Schema dict"
+        )
+    try:
+        return model.model_json_schema()
+    except Exception as exc:  # pydantic's PydanticInvalidForJsonSchema, PydanticUserError, ...
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"output {name} has no JSON Schema ({why}): give its fields types JSON can hold (str, int, float, "
+            "bool, lists, dicts, nested models), or pass a JSON Schema dict"
+        ) from None
 
 
 def _is_model_class(spec: object) -> TypeGuard[type[BaseModel]]:

@@ -147,6 +147,11 @@ class SubcallCache:
             self._store(key, completion)
         return completion, None
 
+    def answers(self, key: str) -> bool:
+        """Whether `complete(key, ...)` called now would send nothing: a reply is in memory or on disk, or an
+        identical request is in flight (it would share that one, unless that one fails)."""
+        return key in self._in_flight or self._lookup(key) is not None
+
     def _lookup(self, key: str) -> Hit | None:
         if key in self._memory:
             return Hit(self._memory[key], "memory")

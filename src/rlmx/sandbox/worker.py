@@ -3017,9 +3017,10 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
     characters). The answer matters most: the cell's printed output gives way first, its start kept (at least
     `_OUTPUT_KEPT` bytes of it) with a note of how much was cut; then the FINAL value and answer["content"] are
     clipped to share the room left, each ending with a note that says why it was cut and how to return less; a
-    non-text value is clipped as its JSON text. Never raises: the host must always hear back and the REPL keeps its
-    variables, so a result that cannot be written at all (its output and error alone are over the cap) comes back
-    as the cell's error, its answer dropped."""
+    non-text value is clipped as its JSON text. A value cut is marked: its state (`final`, `answer`) gets `"cut"`,
+    the message for the model (`_cut_error`), and the engine takes no cut value as an answer. Never raises: the
+    host must always hear back and the REPL keeps its variables, so a result that cannot be written at all (its
+    output and error alone are over the cap) comes back as the cell's error, its answer dropped."""
     try:
         room = max_frame - _FIT_SLACK
         if _sent_size(result) <= room:
@@ -3045,8 +3046,13 @@ def _fit(result: dict[str, Any], max_frame: int) -> dict[str, Any]:
         for index, (state, field, value, text, size, name, whole) in enumerate(parts):
             share = left // (len(parts) - index)
             note = _cut_note(name, whole, max_frame, whole <= room)  # alone it fits: cut for what shares the frame
-            state[field] = value if whole <= share else _clipped(text, size, share, note)  # whole, as it was given
-            left -= _sent_size(state[field])
+            emptied = _sent_size(state)
+            if whole <= share:
+                state[field] = value  # whole, as it was given
+            else:  # marked: a cut value is no answer (the engine fails the cell with the mark's message)
+                state["cut"] = _cut_error(name, whole, max_frame, whole <= room)
+                state[field] = _clipped(text, size, share - (_sent_size(state) - emptied), note)
+            left -= _sent_size(state) - emptied
         if _sent_size(result) > room:
             raise ValueError(f"its output and error alone are over the {max_frame:,}-byte frame cap")
         return result
@@ -3108,6 +3114,22 @@ def _cut_note(name: str, size: int, max_frame: int, shared: bool = False) -> str
         f"\n... [cut: {name} {size:,} bytes as sent back (JSON, UTF-8), over the {max_frame:,}-byte frame cap; "
         "only its start is kept above. Return less: a summary, or only the part asked for]"
     )
+
+
+def _cut_error(name: str, size: int, max_frame: int, shared: bool = False) -> str:
+    """The cell's error for a value `_fit` cut (the `"cut"` mark): the model never sees the value, so it is told
+    what was too large, that it was not taken, and how to return less."""
+    why = (
+        f"together with the cell's printed output and its other values that was over the {max_frame:,}-byte frame cap"
+        if shared
+        else f"over the {max_frame:,}-byte frame cap"
+    )
+    less = (
+        "Return less (a summary, or only the part asked for), or print less in the same cell"
+        if shared
+        else "Return less: a summary, or only the part asked for"
+    )
+    return f"{name} {size:,} bytes as sent back (JSON, UTF-8); {why}, so it was not taken as the answer. {less}."
 
 
 def _clipped(text: str, size: int, budget: int, note: str) -> str:
