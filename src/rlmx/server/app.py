@@ -553,7 +553,7 @@ async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox)
         begin.add_done_callback(lambda _: server.waiting_keys.leave(key))
     begin.add_done_callback(lambda _: held())  # its run started, or it was refused: it waits no more
     if not await _begun_within(begin, call.stream, server.options.keepalive):
-        return _waiting_stream(server, begin, call, run_id)
+        return _waiting_stream(server, begin, call, run_id, inbox)
     begun = begin.result()
     if isinstance(begun, Response):
         return begun
@@ -565,12 +565,13 @@ async def _read(
     request: Request, server: _Server, inbox: bodies.Inbox, key: str | None
 ) -> tuple[ChatCall, str, bodies.Claim]:
     """The request's body read (`_raw`) and mapped: (its call, its fingerprint when it has an Idempotency-Key, its
-    claim on the waiting bodies' budget, to give back once its run starts). Raises its 4xx, or ClientLeft."""
+    claim on the waiting bodies' budget, to give back once its run starts). Raises its 4xx, or ClientLeft (also when
+    the client leaves while its body is decoded and mapped: what was made of it is dropped)."""
     claim = server.waiting.claim()
     try:
         raw = await _raw(request, server, inbox, claim)
         call = await _parsed(raw, server.model_name, inbox)
-        return call, await _fingerprint(raw) if key is not None else "", claim
+        return call, await inbox.unless_left(_fingerprint(raw)) if key is not None else "", claim
     except BaseException:
         claim()
         raise
@@ -675,7 +676,8 @@ async def _begin(
     run_id: str,
 ) -> tuple[Run, str] | Response:
     """Wait for a run slot (the body is read), then start the run `run_id`: (the run, the body's fingerprint), or
-    the 499 for a client that left. Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    the 499 for a client that left (while it waited, or while its run was prepared: no run starts for a client
+    known to be gone). Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
     release = await _admitted(server.admission, inbox)
     if release is None:
         _log_left(request, None, "while waiting for a run slot")
@@ -687,10 +689,17 @@ async def _begin(
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
             openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
-        prepared, schema = await _prepare(call, rlm.max_context_bytes)
+        try:
+            prepared, schema = await inbox.unless_left(_prepare(call, rlm.max_context_bytes))
+        except bodies.ClientLeft:
+            _log_left(request, None, "while its run was prepared")
+            return Response(status_code=499)
         server.admission.check_open()  # admitted before the shutdown began, it still must not start a run now
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin started while this one prepared
             return run, fingerprint
+        if inbox.gone:  # the last look before any LM call
+            _log_left(request, None, "before its run started")
+            return Response(status_code=499)
         if key is not None:
             run_id = server.waiting_keys.claim(key, run_id)
         run = Run(call, key=key, fingerprint=fingerprint)
@@ -718,7 +727,9 @@ async def _begun_within(begin: asyncio.Future[Any], stream: bool, every: float) 
         raise
 
 
-def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall, run_id: str) -> Response:
+def _waiting_stream(
+    server: _Server, begin: asyncio.Future[Any], call: ChatCall, run_id: str, inbox: bodies.Inbox
+) -> Response:
     """The stream of a request still waiting for its run `run_id`: its headers now (naming that run), keep-alives
     while it waits, then the run's events; a refusal that comes now (the queue's 429, a shutdown's 503, a 400) is
     its error event."""
@@ -775,7 +786,7 @@ def _waiting_stream(server: _Server, begin: asyncio.Future[Any], call: ChatCall,
     def farewell() -> str | None:
         return openai_compat.shutdown_events(run_id) if server.admission.closed else None
 
-    return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell)
+    return EventStream(body(), close, headers={TRACE_HEADER: run_id}, farewell=farewell, leaving=inbox.leaving)
 
 
 async def _parsed(raw: bytes, model: str, inbox: bodies.Inbox) -> ChatCall:
@@ -783,14 +794,15 @@ async def _parsed(raw: bytes, model: str, inbox: bodies.Inbox) -> ChatCall:
     big body (mapping a 29 MB message held the event loop, /health and every other client for a second), and any
     attached file (a 9 KB PDF can unpack to millions of characters: reading it held the loop for 10 s) on the
     file readers' own threads (six slow PDFs on the default pool held every other request's preparation). Raises
-    ClientLeft when the client leaves while its files are read."""
-    body = await bodies.decode(raw)
+    ClientLeft when the client leaves while its body is decoded or mapped (its files read)."""
+    decoding = bodies.decode(raw)  # a small body is decoded at once; a big one on a worker thread
+    body = await (decoding if len(raw) < bodies.THREAD_THRESHOLD else inbox.unless_left(decoding))
     mapping = functools.partial(openai_compat.parse, body, model=model)
     if openai_compat.has_file_parts(body):
         return await _files_read(mapping, inbox)
     if len(raw) < bodies.THREAD_THRESHOLD:
         return mapping()
-    return await asyncio.to_thread(mapping)
+    return await inbox.unless_left(asyncio.to_thread(mapping))
 
 
 async def _files_read(mapping: Callable[[], ChatCall], inbox: bodies.Inbox) -> ChatCall:
@@ -823,13 +835,15 @@ async def _files_read(mapping: Callable[[], ChatCall], inbox: bodies.Inbox) -> C
 
 
 async def _admitted(admission: Admission, inbox: bodies.Inbox) -> Callable[[], None] | None:
-    """A run slot's release, or None when the client left while waiting for one (its place in the queue freed):
-    the wait races the client's `http.disconnect` (read ahead through `inbox`). Raises the admission's 429."""
+    """A run slot's release, or None when the client left while waiting for one (its place in the queue freed), or
+    before (a slot that was free is given back): the wait races the client's `http.disconnect` (read ahead through
+    `inbox`). Raises the admission's 429."""
     entering = asyncio.ensure_future(admission.enter())
     watching = asyncio.ensure_future(inbox.leaving())
     try:
         await asyncio.wait({entering, watching}, return_when=asyncio.FIRST_COMPLETED)
-        if not entering.done():
+        # A free slot is won at once, before the watch has looked: a client known to be gone takes none
+        if not entering.done() or inbox.gone:
             entering.cancel()
             await asyncio.gather(entering, return_exceptions=True)
             if not entering.cancelled() and entering.exception() is None:
@@ -861,15 +875,17 @@ async def _retry(request: Request, server: _Server, inbox: bodies.Inbox, run: Ru
 
 
 async def _answer(
-    request: Request, receive: Receive, server: _Server, run: Run, fingerprint: str, *, key: str | None
+    request: Request, inbox: bodies.Inbox, server: _Server, run: Run, fingerprint: str, *, key: str | None
 ) -> Response:
+    """The run's answer to this request, plain or streamed; a 499 when its client leaves first (the run is left:
+    cancelled unless a keyed retry may still follow it)."""
     if key is not None and fingerprint != run.fingerprint:
         raise _reused_key(key)
     leave = server.runs.watch(run)
     if run.call.stream:
-        return await _streamed(request, server, run, leave)
+        return await _streamed(request, server, run, leave, inbox)
     try:
-        result = await _unless_disconnected(receive, run.outcome())
+        result = await _unless_disconnected(inbox, run.outcome())
     except (RequestError, InputError):
         raise
     except RunCancelled:  # the server's shutdown cancelled it: a 503 the SDKs may retry elsewhere
@@ -921,24 +937,46 @@ async def _fingerprint(raw: bytes) -> str:
     """The request body's identity for an Idempotency-Key: SHA-256 of its JSON as it means it (sorted keys, no
     spacing), so a client that encodes the same request again (other spacing or key order: a job queue's retry, a
     second HTTP library) is the same request, as the IETF Idempotency-Key draft and Stripe compare parameters, not
-    bytes; a body that is not JSON is its bytes."""
+    bytes; a body that is not JSON is its bytes. A big body's is made on a worker thread, its long strings hashed
+    slice by slice (one json.dumps of a 29 MB string on the event loop held it for a quarter second)."""
     try:
         value = await bodies.decode(raw)
     except RequestError:
-        canonical = raw
-    else:
-        canonical = json.dumps(_same_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(canonical) >= bodies.THREAD_THRESHOLD:  # hashlib lets go of the GIL for big inputs
-        return (await asyncio.to_thread(hashlib.sha256, canonical)).hexdigest()
-    return hashlib.sha256(canonical).hexdigest()
+        value = _NOT_JSON
+    if len(raw) >= bodies.THREAD_THRESHOLD:
+        return await asyncio.to_thread(_fingerprint_of, raw, value)
+    return _fingerprint_of(raw, value)
+
+
+_NOT_JSON = object()
+_LONG_STRING = 256 * 1024
+"""Strings at least this long (characters) are fingerprinted by their own SHA-256, made slice by slice."""
+
+
+def _fingerprint_of(raw: bytes, value: Any) -> str:
+    if value is _NOT_JSON:
+        return hashlib.sha256(raw).hexdigest()  # hashlib lets go of the GIL for big inputs
+    canonical = json.dumps(_same_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _string_digest(text: str) -> str:
+    """What stands for a long string in a fingerprint: its length and SHA-256, fed slice by slice so that each C
+    call is short (a NUL first, which no real string of that length and digest would share)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(text), _LONG_STRING):
+        digest.update(text[start : start + _LONG_STRING].encode("utf-8", "surrogatepass"))
+    return f"\x00sha256:{len(text)}:{digest.hexdigest()}"
 
 
 def _same_numbers(value: Any) -> Any:
     """`value` with each whole float written as the integer it is (`1.0` as `1`, `-0.0` as `0`), as RFC 8785's
     canonical JSON writes numbers: a client that parses a body and writes it again (a Node worker retrying what
-    Python wrote) sends `1` for `1.0`, the same number."""
+    Python wrote) sends `1` for `1.0`, the same number. A long string stands as its digest (`_string_digest`)."""
     if isinstance(value, float):
         return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+    if isinstance(value, str) and len(value) >= _LONG_STRING:
+        return _string_digest(value)
     if isinstance(value, dict):
         return {key: _same_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -1050,20 +1088,13 @@ def _model(server: _Server) -> dict[str, Any]:
 # --- running ------------------------------------------------------------------------------------------
 
 
-async def _unless_disconnected(receive: Receive, work: Awaitable[Result]) -> Result | None:
-    """`work`'s Result, or None when the client left first (the caller then leaves the run)."""
-    waiting = asyncio.ensure_future(work)
-    leaving = asyncio.ensure_future(_disconnected(receive))
+async def _unless_disconnected(inbox: bodies.Inbox, work: Awaitable[Result]) -> Result | None:
+    """`work`'s Result, or None when the client left first, or had left already (its disconnect read ahead at an
+    earlier step counts: the caller then leaves the run)."""
     try:
-        await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        leaving.cancel()
-        if not waiting.done():
-            waiting.cancel()
-        await asyncio.gather(waiting, leaving, return_exceptions=True)
-    if waiting.cancelled():
+        return await inbox.unless_left(work)
+    except bodies.ClientLeft:
         return None
-    return waiting.result()
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -1082,7 +1113,9 @@ def _log_left(request: Request, run: Run | None, when: str) -> None:
         _log.info("rlmx: the client left %s; run %s cancelled unless a retry picks it up", when, run.run_id)
 
 
-async def _streamed(request: Request, server: _Server, run: Run, leave: Callable[[], None]) -> Response:
+async def _streamed(
+    request: Request, server: _Server, run: Run, leave: Callable[[], None], inbox: bodies.Inbox
+) -> Response:
     """Take the run's first item here, so that a run that cannot start is still a plain error, then stream."""
     items = run.follow()
     try:
@@ -1116,7 +1149,7 @@ async def _streamed(request: Request, server: _Server, run: Run, leave: Callable
         """The stream's end when the server's shutdown cancels this handler: the error event and [DONE]."""
         return openai_compat.shutdown_events(first.run_id) if server.admission.closed else None
 
-    return EventStream(body(), close, headers={TRACE_HEADER: first.run_id}, farewell=farewell)
+    return EventStream(body(), close, headers={TRACE_HEADER: first.run_id}, farewell=farewell, leaving=inbox.leaving)
 
 
 async def with_keepalive(chunks: AsyncIterator[str], every: float) -> AsyncGenerator[str, None]:
@@ -1150,7 +1183,8 @@ class EventStream(StreamingResponse):
     iterator open: a run sitting in a 30 s cell would go on spending. Here sending races `http.disconnect`, and
     `close` always runs afterwards, which leaves the run (cancelling it unless a retry may pick it up). When the
     server's shutdown cancels the handler itself, the stream still ends as rlmx ends one: with the events
-    `farewell` gives (None: the cancellation goes on), never cut mid-body.
+    `farewell` gives (None: the cancellation goes on), never cut mid-body. `leaving` (the request's
+    `Inbox.leaving`) is how the client's leaving is seen: a disconnect read ahead before the stream began counts.
     """
 
     def __init__(
@@ -1159,6 +1193,7 @@ class EventStream(StreamingResponse):
         close: Callable[[], Awaitable[None]],
         headers: Mapping[str, str],
         farewell: Callable[[], str | None] = lambda: None,
+        leaving: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             chunks,
@@ -1167,6 +1202,7 @@ class EventStream(StreamingResponse):
         )
         self._close = close
         self._farewell = farewell
+        self._leaving = leaving
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = ended = False
@@ -1203,7 +1239,8 @@ class EventStream(StreamingResponse):
 
     async def _stream(self, receive: Receive, send: Send) -> None:
         sending = asyncio.ensure_future(self._send_all(send))
-        leaving = asyncio.ensure_future(_disconnected(receive))
+        # the request's Inbox when given: a disconnect it read ahead while the request waited is not lost
+        leaving = asyncio.ensure_future(self._leaving() if self._leaving is not None else _disconnected(receive))
         try:
             await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
         finally:

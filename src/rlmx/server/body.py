@@ -20,7 +20,7 @@ import math
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import Message, Receive
 
@@ -47,6 +47,8 @@ LOOK_AHEAD = 64 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0
 """Seconds a request body may take to arrive whole (counted while the server reads it)."""
 
+T = TypeVar("T")
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTAINERS = frozenset({dict, list})  # what json.loads makes; exact types are cheaper to test than isinstance
 _NUMBER_SHAPE = bytes(
@@ -62,10 +64,11 @@ class ClientLeft(Exception):
 
 class Inbox:
     """A request's ASGI `receive`, able to read ahead to see a client leave (`leaving`) while its request waits: for
-    room to read the rest of its body, or for a run slot once the body is whole. So a client that gives up in the
-    queue is seen (`left`) and its place freed. Use it as the request's `receive` afterwards: what was read ahead
-    comes first. A receive under way when a read-ahead is cancelled is kept for the next call, so no message is
-    lost."""
+    room to read the rest of its body, for its body to be decoded and mapped, for a run slot, for its run's answer.
+    So a client that gives up at any of those steps is seen (`left`, `gone`) and its place freed. Use it as the
+    request's `receive` afterwards: what was read ahead comes first. A receive under way when a read-ahead is
+    cancelled is kept for the next call, and its message (a disconnect above all) goes to exactly one reader, so no
+    message is lost or read twice. This is the one place that knows a client has gone: every step asks it."""
 
     def __init__(self, receive: Receive, *, expects_continue: bool = False) -> None:
         self._receive = receive
@@ -76,52 +79,103 @@ class Inbox:
         self._kept: deque[Message] = deque()
         self._kept_bytes = 0
         self._pending: asyncio.Future[Message] | None = None
+        self._gone = asyncio.Event()
         self.ended = False
         """Whether the body's last message has arrived (read ahead, or taken)."""
         self.left = False
+        """Whether the client's `http.disconnect` was taken (see `gone`, which also looks at a receive under way)."""
 
     @property
     def kept(self) -> int:
         """Body bytes read ahead and not yet taken."""
         return self._kept_bytes
 
+    @property
+    def gone(self) -> bool:
+        """Whether the client is known to have left: its disconnect taken, or already in the answer of a read-ahead
+        that nobody has taken yet (a receive under way between two waits). Never waits."""
+        pending = self._pending
+        if (
+            not self.left
+            and pending is not None
+            and pending.done()
+            and not pending.cancelled()
+            and pending.exception() is None
+            and pending.result()["type"] == "http.disconnect"
+        ):
+            self._pending = None
+            self._seen(pending.result())
+        return self.left
+
     async def leaving(self) -> None:
         """Return once the client leaves. Reads ahead at most LOOK_AHEAD bytes of the body (and one message) to see
         it: a client that leaves with little of its body unsent is seen at once, one whose unread body fills its
         socket once that body is read."""
-        while not self.left and (self.ended or self._kept_bytes < LOOK_AHEAD):
-            await self._take()
-        if not self.left:
-            await asyncio.Event().wait()  # only the caller's cancellation ends this wait
+        while not self.gone and (self.ended or self._kept_bytes < LOOK_AHEAD):
+            message = await self._next()
+            if message is not None and message["type"] != "http.disconnect":
+                self._kept.append(message)
+                self._kept_bytes += len(message.get("body", b""))
+        await self._gone.wait()  # set once any reader sees the client leave; else only cancellation ends this wait
 
-    async def _take(self) -> None:
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self._receive())
-        message = await asyncio.shield(self._pending)
+    async def unless_left(self, work: Awaitable[T]) -> T:
+        """`work`'s result, unless the client leaves before it is done: then ClientLeft, and `work` is cancelled (a
+        coroutine not begun never begins; a worker thread's result goes nowhere). A result that comes as the client
+        leaves is dropped too: nobody is there to take it. The cancellation of the caller cancels `work`."""
+        doing = asyncio.ensure_future(work)
+        watching = asyncio.ensure_future(self.leaving())
+        try:
+            if not self.gone:
+                await asyncio.wait({doing, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (doing, watching):
+                task.cancel()
+            await asyncio.gather(doing, watching, return_exceptions=True)
+        if self.gone or doing.cancelled():
+            raise ClientLeft
+        return doing.result()
+
+    async def _next(self) -> Message | None:
+        """The client's next message, or None when another reader (a read-ahead and a receive can wait together)
+        took it first."""
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = asyncio.ensure_future(self._receive())
+        try:
+            message = await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if pending.cancelled() and self._pending is pending:
+                self._pending = None
+            raise  # a receive still under way is kept in `_pending` for the next reader
+        except BaseException:
+            if self._pending is pending:
+                self._pending = None
+            raise
+        if self._pending is not pending:
+            return None
         self._pending = None
-        self.received = True
-        if message["type"] == "http.disconnect":
-            self.left = True
-        else:
-            self._kept.append(message)
-            self._kept_bytes += len(message.get("body", b""))
-            self.ended = self.ended or not message.get("more_body", False)
+        self._seen(message)
+        return message
 
-    async def __call__(self) -> Message:
-        if self._kept:
-            message = self._kept.popleft()
-            self._kept_bytes -= len(message.get("body", b""))
-            return message
-        if self.left:
-            return {"type": "http.disconnect"}
-        pending, self._pending = self._pending, None
-        message = await (pending if pending is not None else self._receive())
+    def _seen(self, message: Message) -> None:
         self.received = True
         if message["type"] == "http.disconnect":
             self.left = True
+            self._gone.set()
         elif not message.get("more_body", False):
             self.ended = True
-        return message
+
+    async def __call__(self) -> Message:
+        while True:
+            if self._kept:
+                message = self._kept.popleft()
+                self._kept_bytes -= len(message.get("body", b""))
+                return message
+            if self.gone:
+                return {"type": "http.disconnect"}
+            taken = await self._next()
+            if taken is not None:
+                return taken
 
     async def drain(self, most: int, seconds: float, stop: Callable[[], bool] = lambda: False) -> None:
         """Read and drop the rest of the body of a request refused before it was read (at most `most` bytes, for at

@@ -8,7 +8,6 @@ not keep: it is refused.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 import urllib.parse
@@ -80,7 +79,14 @@ def _read_as(path: Path, media: str) -> Path:
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
+_WHITESPACE = b"\t\n\f\r "
+"""ASCII whitespace, which forgiving-base64 drops."""
+_SPACES = tuple(_WHITESPACE[index : index + 1] for index in range(len(_WHITESPACE)))
+_SLICE = 1024 * 1024
+"""Characters per slice when a file's data is stripped and decoded: a multiple of 4 (whole base64 quanta), and small
+enough that each C call takes about a millisecond, so the reading thread lets go of the GIL between slices and the
+event loop (/health, other clients' streams) keeps running while a 30 MB part is decoded. One call over the whole
+string held it for seconds."""
 
 
 def _decoded(data: str) -> tuple[str, bytes]:
@@ -93,17 +99,18 @@ def _decoded(data: str) -> tuple[str, bytes]:
             '"file_data", a data URL like "data:application/pdf;base64,..."',
             code="unsupported_file_url",
         )
-    media, encoded, kinds = "", data, []
-    if data[:5].lower() == "data:":
+    media, encoded, kinds, url = "", data, [], data[:5].lower() == "data:"
+    if url:
         header, comma, encoded = data[5:].partition(",")
         kinds = [kind.strip().lower() for kind in header.split(";")]
         if not comma or kinds[-1] != "base64":
             raise FileRefused('"file_data" must be a base64 data URL like "data:text/plain;base64,..."')
         media = kinds[0]
-        # Fetch's data: URL processor percent-decodes the body first (`%2B` is `+`; `+` itself stays)
-        encoded = urllib.parse.unquote_to_bytes(encoded).decode("latin-1")
     try:
-        raw = _forgiving_base64(encoded)
+        # Fetch's data: URL processor percent-decodes the body first (`%2B` is `+`; `+` itself stays); base64 is
+        # ASCII, so any other character is invalid (UnicodeEncodeError, a ValueError)
+        ascii_data = urllib.parse.unquote_to_bytes(encoded) if url and "%" in encoded else _ascii(encoded)
+        raw = _forgiving_base64(ascii_data)
     except (binascii.Error, ValueError):
         raise FileRefused('"file_data" is not valid base64') from None
     charset = (
@@ -127,14 +134,34 @@ def _as_utf8(raw: bytes, charset: str) -> bytes:
         raise FileRefused(f'"file_data" is not valid {charset} text, the charset its data URL declares') from None
 
 
-def _forgiving_base64(encoded: str) -> bytes:
-    """WHATWG's forgiving-base64 decode: ASCII whitespace dropped, the `=` padding optional."""
-    compact = _WHITESPACE.sub("", encoded)
+def _ascii(text: str) -> bytes:
+    """`text.encode("ascii")`, slice by slice (see _SLICE). Raises UnicodeEncodeError."""
+    return b"".join(text[start : start + _SLICE].encode("ascii") for start in range(0, len(text), _SLICE))
+
+
+def _forgiving_base64(encoded: bytes) -> bytes:
+    """WHATWG's forgiving-base64 decode: ASCII whitespace dropped, the `=` padding optional, `=` nowhere else.
+    Works slice by slice (see _SLICE). Raises binascii.Error."""
+    compact = encoded
+    if any(space in encoded for space in _SPACES):  # base64 in one line (most clients) has none: no copy
+        compact = b"".join(
+            encoded[start : start + _SLICE].translate(None, _WHITESPACE) for start in range(0, len(encoded), _SLICE)
+        )
     if len(compact) % 4 == 0:
-        compact = compact.removesuffix("=").removesuffix("=")
+        compact = compact.removesuffix(b"=").removesuffix(b"=")
     if len(compact) % 4 == 1:
         raise binascii.Error("impossible base64 length")
-    return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    padding = compact.find(b"=")
+    if padding >= 0 and compact[padding:].strip(b"="):  # `=` inside the data: each slice alone would pass it
+        raise binascii.Error("padding before the end")
+    compact += b"=" * (-len(compact) % 4)
+    # strict: only the alphabet, each slice whole quanta; the last slice holds the last of the data and all the
+    # padding, so that it is read as in one piece
+    last = max((padding if padding >= 0 else len(compact)) - 1, 0) // _SLICE * _SLICE
+    starts = range(0, last, _SLICE)
+    pieces = [binascii.a2b_base64(compact[start : start + _SLICE], strict_mode=True) for start in starts]
+    pieces.append(binascii.a2b_base64(compact[last:], strict_mode=True))
+    return b"".join(pieces)
 
 
 def _document(path: Path, raw: bytes) -> Document:
