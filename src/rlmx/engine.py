@@ -52,7 +52,7 @@ from rlmx.protocol import (
     writes_an_unread_finish,
 )
 from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_sandbox
-from rlmx.sandbox.base import ForksChildren
+from rlmx.sandbox.base import ForksChildren, plan_children
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch
 from rlmx.subcall_cache import SubcallCache, cacheable, request_key
@@ -290,6 +290,8 @@ class Engine:
                         if self.tree.recording:  # on the loop's next turn: a thread started before the REPL's
                             # spawn delays it (vfork waits for the child's exec, 0.3 -> 10 ms measured)
                             asyncio.get_running_loop().call_soon(hash_in_background, self.contexts)
+                        if self.depth == 0:  # the run's own REPL: sized for its whole tree before it starts
+                            plan_children(sandbox, self.tree.max_depth)
                         try:
                             await sandbox.start(self._store_contexts)
                         except BaseException:

@@ -32,6 +32,7 @@ from rlmx.events import Event, clip
 from rlmx.result import Result
 from rlmx.rlm import check_query, light_contexts, require_asyncio
 from rlmx.sandbox import Sandbox, create_sandbox
+from rlmx.sandbox.base import plan_children
 from rlmx.sandbox.frames import dumps, encodable
 from rlmx.schema import OutputSchema
 
@@ -248,6 +249,7 @@ class Session:
             await anext(self._closer)  # registers it with this loop, for its shutdown
             # Dropped unclosed, or still open at exit: its processes and files end with the object all the same.
             self._finalizer = weakref.finalize(self, _end_dropped, self._sandbox, self._pid, self._runner, self._closer)
+            plan_children(self._sandbox, self.rlm.max_depth)
             try:
                 await self._sandbox.start([*self.contexts, *new])
                 await self._sandbox.load([], {"history": []})

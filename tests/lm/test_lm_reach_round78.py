@@ -99,7 +99,7 @@ def test_a_proxy_asking_for_credentials_is_named(proxy_env: pytest.MonkeyPatch) 
             with connection:
                 connection.recv(65536)
                 connection.sendall(
-                    b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\n"
+                    b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\n'
                     b"Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nlog in first."
                 )
 

@@ -85,6 +85,13 @@ class PlannedSandbox(SubprocessSandbox):
         self.plan_children(1)
 
 
+class UnplannedSandbox(SubprocessSandbox):
+    """The default tier that ignores what the engine plans: its run's worker is raised when the first child starts."""
+
+    def plan_children(self, levels: int) -> None:
+        pass
+
+
 def _may_raise_hard_limits() -> bool:
     """Whether this process holds CAP_SYS_RESOURCE (a Docker container's root does not)."""
     status = Path("/proc/self/status").read_text()
@@ -93,13 +100,18 @@ def _may_raise_hard_limits() -> bool:
 
 
 @ROOT_ONLY
-@pytest.mark.parametrize("how", ["planned before the start", "raised at the first child"])
+@pytest.mark.parametrize(
+    "how", ["planned before the start", "raised at the first child", "planned by the engine", "planned by a session"]
+)
 def test_the_runs_own_repl_keeps_its_share_while_children_hold_theirs(how: str) -> None:
     # max_processes 20: the run's REPL had 20 while each child had 60 (20 x (1 + 2)); two children of ~20 threads
     # each then took the uid's count past the run's own 20.
     if how == "raised at the first child" and not _may_raise_hard_limits():
         pytest.skip("this root lacks CAP_SYS_RESOURCE: a running worker's limit cannot be raised here")
-    sandbox = f"{__name__}:PlannedSandbox" if how == "planned before the start" else "subprocess"
+    sandbox = {
+        "planned before the start": f"{__name__}:PlannedSandbox",
+        "raised at the first child": f"{__name__}:UnplannedSandbox",
+    }.get(how, "subprocess")
 
     def child(messages: list) -> str:
         return repl(_CHILD) if turn_of(messages) == 1 else repl("FINAL('child-ok')")
@@ -113,7 +125,11 @@ def test_the_runs_own_repl_keeps_its_share_while_children_hold_theirs(how: str) 
         sandbox=sandbox,
         sandbox_options={"max_processes": 20, "max_live_children": 2},
     )
-    rlm.completion("q", context="c")
+    if how == "planned by a session":
+        with rlm.session(context="c") as session:
+            session.ask("q")
+    else:
+        rlm.completion("q", context="c")
     output = next(e.data["output"] for e in events if e.type == "cell" and e.data["cell_id"] == "0/c1")
     assert json.loads(output.strip().splitlines()[-1]) == {"thread": "ok", "process": "ok"}, output
 

@@ -114,3 +114,12 @@ class ForksChildren(Protocol):
     def shares(self, name: str) -> bool: ...
 
     def fork_child(self, inherit: Sequence[str] = ()) -> Sandbox: ...
+
+
+def plan_children(sandbox: Sandbox, max_depth: int) -> None:
+    """Tell an unstarted sandbox how many levels of child RLMs its REPL may have below it (`max_depth - 1`), where
+    it sizes a limit they share (the subprocess tiers' RLIMIT_NPROC ceiling: the run's own worker then starts with
+    it, and children cannot take its share). Sandboxes without the ability ignore it."""
+    plan = getattr(sandbox, "plan_children", None)
+    if callable(plan):
+        plan(max(max_depth - 1, 0))
