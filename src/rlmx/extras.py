@@ -15,6 +15,7 @@ import shlex
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 EXTRAS = ("local", "server", "mcp", "pdf", "docx", "bench", "ray", "dev")
@@ -43,6 +44,18 @@ class ExtraMissing(ImportError):
     def __init__(self, what: str, extra: str, cause: ImportError) -> None:
         super().__init__(missing_extra(what, extra, cause), name=cause.name)
         self.cause = cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its message and cause (its `__init__` takes three arguments, which BaseException's own rule,
+        `cls(*args)` with the message alone, cannot give): raised in a worker process, it reaches the caller whole."""
+        return _rebuilt_extra_missing, (str(self), self.cause)
+
+
+def _rebuilt_extra_missing(message: str, cause: ImportError) -> ExtraMissing:
+    error = ExtraMissing.__new__(ExtraMissing)
+    ImportError.__init__(error, message, name=cause.name)
+    error.cause = cause
+    return error
 
 
 def missing_extra(what: str, extra: str, error: BaseException | None = None) -> str:
