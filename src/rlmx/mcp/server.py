@@ -547,18 +547,10 @@ class LoneSurrogatesReplaced:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        first: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                first = message  # the client went away: the app hears it
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                body = readable_message(b"".join(chunks), lambda: _http_exchange(scope))
-                first = {"type": "http.request", "body": body, "more_body": False}
-                break
+        first = await _whole_request(receive)  # a disconnect instead: the client went away, the app hears it
+        if first["type"] == "http.request":
+            body = readable_message(first["body"], lambda: _http_exchange(scope))
+            first = {"type": "http.request", "body": body, "more_body": False}
         stand_ins = LONE_SURROGATE_IDS.given_in(first.get("body", b""))
         if stand_ins:
             send = _IdsRestoredHTTP(send, stand_ins)
@@ -612,17 +604,7 @@ class CancelledWhenGone:
         if scope["type"] != "http" or scope.get("method") != "POST" or session is None:
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        first: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                first = message  # gone before the body came: nothing was dispatched
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                break
+        first = await _whole_request(receive)  # a disconnect instead: gone before the body came, nothing dispatched
         request_id = _tool_call_id(first.get("body", b""))
         given = False
         gone = False
@@ -716,6 +698,19 @@ def _answers(body: bytes, request_id: str | int) -> bool:
         if isinstance(replied, str | int) and coerce_request_id(replied) == coerce_request_id(request_id):
             return True
     return False
+
+
+async def _whole_request(receive: Any) -> dict[str, Any]:
+    """An ASGI request's body read whole, as one `http.request` message the app can be given in place of its
+    pieces; or the message that came instead (`http.disconnect`: the client went away first)."""
+    chunks: list[bytes] = []
+    while True:
+        message: dict[str, Any] = await receive()
+        if message["type"] != "http.request":
+            return message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
 def _http_exchange(scope: dict[str, Any]) -> Hashable:
