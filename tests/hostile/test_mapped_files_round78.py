@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,28 +69,44 @@ async def test_a_large_context_the_worker_maps_is_not_counted_as_written() -> No
     assert second.stdout.strip() == str(80 << 20)
 
 
-def test_a_mapped_file_is_counted_once_its_name_is_gone(tmp_path: Path) -> None:
-    """rundir.unlinked_bytes with a MappedFiles record: a file this process maps (no descriptor kept) counts once
-    unlinked, at once (its name was watched), and stops counting once unmapped."""
-    import ctypes
-    import mmap
+_MAPPER = """
+import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+path, size = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDONLY)
+address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+os.close(fd)
+print("mapped", flush=True)
+sys.stdin.readline()
+libc.munmap(address, size)
+print("unmapped", flush=True)
+sys.stdin.readline()
+"""
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+def test_a_mapped_file_is_counted_once_its_name_is_gone(tmp_path: Path) -> None:
+    """rundir.unlinked_bytes with a MappedFiles record: a file a process maps (no descriptor kept) counts once
+    unlinked, at once (its name was watched), and stops counting once unmapped. The mapper is a fresh process of
+    its own: the test runner's may map deleted files of earlier tests."""
     path = tmp_path / "mapped"
     size = 4 << 20
     path.write_bytes(b"x" * size)
     mapped = rundir.MappedFiles([str(tmp_path)])
-    fd = os.open(path, os.O_RDONLY)
-    address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-    os.close(fd)
-    try:
-        assert rundir.unlinked_bytes(os.getpid(), mapped) == 0  # it still has a name
-        path.unlink()
-        assert rundir.unlinked_bytes(os.getpid(), mapped) >= size  # read again: its watched name is gone
-    finally:
-        libc.munmap(address, size)
-    time.sleep(0.01)
-    assert rundir.unlinked_bytes(os.getpid(), mapped) == 0  # the address space shrank: read again
+    with subprocess.Popen(
+        [sys.executable, "-c", _MAPPER, str(path), str(size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as mapper:
+        assert mapper.stdin is not None and mapper.stdout is not None
+        try:
+            assert mapper.stdout.readline().strip() == "mapped"
+            assert rundir.unlinked_bytes(mapper.pid, mapped) == 0  # it still has a name
+            path.unlink()
+            assert rundir.unlinked_bytes(mapper.pid, mapped) >= size  # read again: its watched name is gone
+            mapper.stdin.write("\n")
+            mapper.stdin.flush()
+            assert mapper.stdout.readline().strip() == "unmapped"
+            assert rundir.unlinked_bytes(mapper.pid, mapped) == 0  # the address space shrank: read again
+        finally:
+            mapper.kill()
