@@ -95,6 +95,11 @@ class BudgetExhausted(Exception):
         self.unsent = False
         """Set where an LM call was refused before any request of it was sent (nothing to count or bill)."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as `(limit, detail)` and its attributes: BaseException's own rule calls `cls(detail)`, which
+        `__init__` refuses, so an error crossing a process boundary (a worker pool, a Result) came back broken."""
+        return type(self), (self.limit, self.detail), self.__dict__
+
 
 @dataclass(slots=True)
 class Tally:

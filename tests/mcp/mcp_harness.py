@@ -9,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,44 @@ async def connect(
     with errlog.open("w", encoding="utf-8") as err:
         async with Client(stdio_client(params, errlog=err), mode=mode, read_timeout_seconds=120, **client) as session:
             yield session, errlog
+
+
+@dataclass
+class HttpServer:
+    """A running `rlmx mcp --http`: its process, its port, and what it said on stderr up to its start-up line."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    said: str
+
+
+@contextmanager
+def mcp_http(
+    tmp_path: Path, replies: Sequence[str], *flags: str, env: dict[str, str] | None = None
+) -> Iterator[HttpServer]:
+    """`rlmx mcp --http FLAGS` with a scripted model (`--port 0` unless FLAGS name a port), its traces under
+    tmp_path/t and tmp_path allowed; stopped on exit. The stderr file (tmp_path/stderr.txt) keeps growing."""
+    errlog = tmp_path / "stderr.txt"
+    port = () if "--port" in flags else ("--port", "0")
+    command = [sys.executable, "-c", MAIN, "mcp", "--http", *port, "--scripted", str(script(tmp_path, replies))]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
+    with errlog.open("w") as err:
+        server = subprocess.Popen(
+            [*command, *flags, "--trace-dir", str(tmp_path / "t"), "--allow", str(tmp_path)],
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
+            env={**base, **(env or {})},
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "streamable HTTP at " not in (said := errlog.read_text()):
+            assert server.poll() is None and time.monotonic() < deadline, said
+            time.sleep(0.05)
+        yield HttpServer(server, int(said.split("streamable HTTP at http://")[1].split(":")[1].split("/")[0]), said)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:

@@ -12,13 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from mcp_harness import MAIN, descendants, repl, script
+from mcp_harness import MAIN, descendants, mcp_http, repl, script
 
 HELLO = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
 SILENT_CELL = repl("import time\nfor _ in range(1200):\n    time.sleep(0.05)\nFINAL('late')")
@@ -137,30 +135,6 @@ def test_a_client_that_stops_reading_stdout_ends_an_idle_server_and_its_repl_whi
 # --- HTTP: the client dropped its connection before the answer ----------------------------------------------------
 
 
-@contextmanager
-def mcp_http(tmp_path: Path, replies: list[str]) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """`rlmx mcp --http --port 0` with a scripted model: the process and the port it serves."""
-    errlog = tmp_path / "stderr.txt"
-    command = [sys.executable, "-c", MAIN, "mcp", "--http", "--port", "0", "--scripted", str(script(tmp_path, replies))]
-    with errlog.open("w") as err:
-        server = subprocess.Popen(
-            [*command, "--trace-dir", str(tmp_path / "t"), "--allow", str(tmp_path)],
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            cwd=tmp_path,
-            env=_env(),
-        )
-    try:
-        _wait_for(lambda: "/mcp (" in errlog.read_text() or server.poll() is not None, 120, "no start-up line")
-        said = errlog.read_text()
-        assert server.poll() is None, said
-        port = int(said.split("http://127.0.0.1:")[1].split("/mcp")[0])
-        yield server, port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def _post(port: int, body: dict[str, Any], headers: dict[str, str]) -> socket.socket:
     """A POST to /mcp written on a socket of its own, left open for the caller to read or drop."""
     raw = json.dumps(body).encode()
@@ -189,7 +163,8 @@ def _answer(connection: socket.socket) -> bytes:
 def test_a_tool_call_whose_http_client_went_away_is_cancelled_for_a_handshake_client(tmp_path: Path) -> None:
     # With the initialize handshake the call ran in the MCP session's task, which outlives the POST: the run went on
     # (its REPL alive, its LM calls spent) for an answer no one could receive.
-    with mcp_http(tmp_path, [SILENT_CELL, repl("FINAL('second')")]) as (server, port):
+    with mcp_http(tmp_path, [SILENT_CELL, repl("FINAL('second')")]) as http:
+        server, port = http.process, http.port
         opened = _answer(_post(port, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}, {}))
         session_id = next(
             line.split(b":", 1)[1].strip().decode()

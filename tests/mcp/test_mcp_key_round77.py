@@ -10,14 +10,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import MAIN, repl, script
+from mcp_harness import MAIN, mcp_http, repl, script
 
 HELLO = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
 KEY = "mcp-key-77"
@@ -28,32 +25,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@contextmanager
-def mcp_http(tmp_path: Path, replies: list[str], *flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`rlmx mcp --http FLAGS` with a scripted model; yields what it said on stderr up to its start-up line (the
-    file keeps growing)."""
-    errlog = tmp_path / "stderr.txt"
-    command = [sys.executable, "-c", MAIN, "mcp", "--http", "--scripted", str(script(tmp_path, replies)), *flags]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_"))}
-    with errlog.open("w") as err:
-        server = subprocess.Popen(
-            [*command, "--trace-dir", str(tmp_path / "t"), "--allow", str(tmp_path)],
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            cwd=tmp_path,
-            env={**base, **(env or {})},
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while "streamable HTTP at " not in (said := errlog.read_text()):
-            assert server.poll() is None and time.monotonic() < deadline, said
-            time.sleep(0.05)
-        yield said
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def post(port: int, body: object, headers: dict[str, str]) -> tuple[int, dict[str, str], list[Any]]:
@@ -105,7 +76,7 @@ def test_a_sandboxed_cell_cannot_call_the_servers_own_tools_once_it_has_a_key(tm
     url = f"http://127.0.0.1:{port}/mcp"
     keyed = {"Authorization": f"Bearer {KEY}"}
     flags = ("--port", str(port), "--server-api-key-env", "MCP_KEY")
-    with mcp_http(tmp_path, [knock(url)], *flags, env={"MCP_KEY": KEY}) as said:
+    with mcp_http(tmp_path, [knock(url)], *flags, env={"MCP_KEY": KEY}) as server:
         hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}
         bare, wrong = post(port, hello, {}), post(port, hello, {"Authorization": "Bearer nope"})
         lowercase = post(port, hello, {"Authorization": f"bearer {KEY}"})
@@ -118,22 +89,22 @@ def test_a_sandboxed_cell_cannot_call_the_servers_own_tools_once_it_has_a_key(tm
     assert "not this server's" in wrong[2][0]["error"]["message"]
     assert lowercase[0] == 200
     assert answer["structuredContent"]["answer"] == "401", answer  # the cell was refused
-    assert "no authentication" not in said
+    assert "no authentication" not in server.said
 
 
 @pytest.mark.slow
 def test_without_a_key_it_warns_in_one_line_and_reads_rlmx_server_api_key(tmp_path: Path) -> None:
-    with mcp_http(tmp_path, [repl("FINAL('ran')")], "--port", "0") as said:
+    with mcp_http(tmp_path, [repl("FINAL('ran')")]) as server:
         pass
-    (warning,) = [line for line in said.splitlines() if "warning" in line]
+    (warning,) = [line for line in server.said.splitlines() if "warning" in line]
     assert "rlmx's own sandboxes included" in warning and "--server-api-key-env VAR" in warning
     port = free_port()
-    with mcp_http(tmp_path, [repl("FINAL('ran')")], "--port", str(port), env={"RLMX_SERVER_API_KEY": KEY}) as said:
+    with mcp_http(tmp_path, [repl("FINAL('ran')")], "--port", str(port), env={"RLMX_SERVER_API_KEY": KEY}) as server:
         hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}
         assert post(port, hello, {})[0] == 401
         assert post(port, hello, {"Authorization": f"Bearer {KEY}"})[0] == 200
         rebound = post(port, hello, {"Authorization": f"Bearer {KEY}", "Host": f"evil.example:{port}"})
-    assert "warning" not in said
+    assert "warning" not in server.said
     assert rebound[0] == 421 and "DNS rebinding" in rebound[2][0]["error"]["message"]  # a JSON-RPC error now
 
 
