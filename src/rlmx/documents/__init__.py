@@ -22,7 +22,8 @@ import functools
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,14 +185,32 @@ def read_regular(
 
 def _too_big(path: Path, size: int, max_bytes: int) -> InputError:
     return InputError(
-        f"context file {path} is {size:,} bytes, over the {max_bytes:,} context bytes left for this call; pass a "
-        "smaller file, or raise the limit with RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+        f"context file {path} is {size:,} bytes, over the {max_bytes:,} context bytes left for this call; "
+        f"{ASK_LIMIT_ADVICE}"
     )
 
 
 TEXT_LEFT: ContextVar[int | None] = ContextVar("rlmx_document_text_left", default=None)
 """Context bytes left for the document `load` is loading: a loader that extracts text (a PDF's pages) stops as soon
 as it holds more, instead of extracting a whole text bomb (an 88 KB PDF with 14.7 MB of text took 13 s) first."""
+
+ASK_LIMIT_ADVICE = (
+    "pass a smaller file, or raise the limit with RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+)
+LIMIT_ADVICE: ContextVar[str] = ContextVar("rlmx_document_limit_advice", default=ASK_LIMIT_ADVICE)
+"""What the reader of a document can do when its text is over `TEXT_LEFT`: the limit is the caller's (a Python
+caller's `max_context_bytes`, `rlmx serve`'s per-file bound, `rlmx mcp`'s per-call read), so is the advice."""
+
+
+@contextmanager
+def text_limit(left: int, advice: str = ASK_LIMIT_ADVICE) -> Iterator[None]:
+    """While loading documents: at most `left` UTF-8 bytes of extracted text each; a refusal ends with `advice`."""
+    left_token, advice_token = TEXT_LEFT.set(left), LIMIT_ADVICE.set(advice)
+    try:
+        yield
+    finally:
+        LIMIT_ADVICE.reset(advice_token)
+        TEXT_LEFT.reset(left_token)
 
 
 def text_over_limit(path: Path, used: int, where: str) -> InputError | None:
@@ -201,8 +220,7 @@ def text_over_limit(path: Path, used: int, where: str) -> InputError | None:
         return None
     return InputError(
         f"context file {path} holds more text than the {left:,} context bytes left for this call (over it by "
-        f"{where}); pass a smaller file, or raise the limit with RLM(max_context_bytes=...) "
-        "(rlmx ask: --max-context-bytes)"
+        f"{where}); {LIMIT_ADVICE.get()}"
     )
 
 
@@ -227,11 +245,8 @@ def load(path: Path, max_bytes: int) -> Document:
         raise InputError(f"context file {path}: no loader for {path.suffix or 'files without a suffix'!r}")
     sniff = functools.partial(_text_head, path) if path.suffix.lower() in TEXT_FORMATS else None
     raw = read_regular(path, max_bytes, head=sniff)
-    token = TEXT_LEFT.set(max_bytes)
-    try:
+    with text_limit(max_bytes):
         return loader(path, raw)  # guarded: any failure is an InputError (`_guarded`)
-    finally:
-        TEXT_LEFT.reset(token)
 
 
 def _text_head(path: Path, head: bytes) -> None:

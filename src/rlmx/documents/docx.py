@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import TEXT_LEFT, Document, plural, register, text_over_limit, unreadable
+from rlmx.documents import LIMIT_ADVICE, TEXT_LEFT, Document, plural, register, text_over_limit, unreadable
 from rlmx.documents.structured import decode, visible_text
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
@@ -258,8 +258,7 @@ def _check_unpacked(path: Path, raw: bytes) -> None:
         )
         raise InputError(
             f"context file {path} unpacks to {unpacked:,} bytes of XML and parts, more than {bound:,} ({why}): too "
-            "much text for the limit, or a zip bomb; pass a smaller file, or raise the limit with "
-            "RLM(max_context_bytes=...) (rlmx ask: --max-context-bytes)"
+            f"much text for the limit, or a zip bomb; {LIMIT_ADVICE.get()}"
         )
 
 

@@ -29,6 +29,10 @@ from rlmx.sandbox.frames import encodable, escaped
 MAX_FILES = 20_000
 """Files read for one call, over all its paths."""
 MAX_BYTES = 256 * 1024 * 1024
+READ_ADVICE = (
+    f"rlmx mcp reads at most {MAX_BYTES // 2**20} MiB (files and documents' text) for one call, whatever "
+    "--max-context-bytes says; pass fewer or smaller files (split the document)"
+)
 """Bytes read for one call, over all its paths (the whole context then lives in the REPL)."""
 
 
@@ -358,11 +362,8 @@ def _as_document(path: Path, data: bytes, left: int) -> Document:
     loader = documents.loader_for(path)
     if loader is None:
         return Document(decode_text(data), "text")  # as every other context source reads text
-    token = documents.TEXT_LEFT.set(left)
-    try:
+    with documents.text_limit(left, READ_ADVICE):
         return loader(path, data)
-    finally:
-        documents.TEXT_LEFT.reset(token)
 
 
 def _chars(value: Any) -> int:

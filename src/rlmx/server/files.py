@@ -14,13 +14,14 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents import TEXT_LEFT, Document, loader_for, suffix_for
+from rlmx.documents import Document, loader_for, suffix_for, text_limit
 from rlmx.documents.text import NotText, decode_text
 from rlmx.errors import InputError
 
 FILE_TEXT_LIMIT = 256 * 1024 * 1024
 """The most text one attached file may unpack to (a small PDF can hold a text bomb); the run's own context limit
 still applies afterwards."""
+FILE_TEXT_ADVICE = f"rlmx serve reads at most {FILE_TEXT_LIMIT // 2**20} MiB of text from one file; send a smaller file"
 
 _SUFFIX_OF_TYPE = {
     "application/pdf": ".pdf",
@@ -167,11 +168,11 @@ def _forgiving_base64(encoded: bytes) -> bytes:
 def _document(path: Path, raw: bytes) -> Document:
     """The file read by the loader for its suffix, as `rlmx ask` reads it; any other suffix as UTF-8 text."""
     loader = loader_for(path)  # the path names the file in messages only
-    token = TEXT_LEFT.set(FILE_TEXT_LIMIT)
     try:
-        if loader is not None:
-            return loader(path, raw)
-        return Document(decode_text(raw), "text")
+        with text_limit(FILE_TEXT_LIMIT, FILE_TEXT_ADVICE):
+            if loader is not None:
+                return loader(path, raw)
+            return Document(decode_text(raw), "text")
     except InputError as exc:
         raise FileRefused(str(exc)) from None
     except NotText as exc:
@@ -181,5 +182,3 @@ def _document(path: Path, raw: bytes) -> Document:
         raise FileRefused(
             f"file {path.name} is not text ({exc}): send text, or a PDF, DOCX, CSV, JSON or HTML file"
         ) from None
-    finally:
-        TEXT_LEFT.reset(token)
