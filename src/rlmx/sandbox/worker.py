@@ -734,6 +734,16 @@ class StdioChannel(_Channel):
         return data
 
 
+def _value_shape(value: Any) -> str:
+    """`value`'s type and, for the built-in containers and strings, its length (no method of the cell's own runs)."""
+    kind = type(value)
+    if kind in (str, bytes):
+        return f"a {kind.__name__} of {len(value):,} characters" if kind is str else f"{len(value):,} bytes"
+    if kind in (list, tuple, dict, set):
+        return f"a {kind.__name__} of {len(value):,} items"
+    return f"a {kind.__name__}"
+
+
 class Worker:
     """One persistent namespace and the REPL functions, answering `exec` frames on one channel."""
 
@@ -795,6 +805,8 @@ class Worker:
         self.loaded = dict(values)
         """The contexts as loaded (at start, and for each question of a session): passing one of them to rlm_query
         sends its name, not a copy, and each question of a session begins with them under their names."""
+        self.rebinding_told: dict[str, Any] = {}
+        """A rebound context's value the model was told of (`restore_variables`): told once per rebinding."""
         answer = answer or {}
         self.answer: dict[str, Any] = _Answer(content=answer.get("content", ""), ready=False)
         self.namespace["answer"] = self.answer
@@ -1439,6 +1451,7 @@ class Worker:
         self.namespace["answer"] = self.answer_binding = self.answer  # not what an earlier question's work bound
         self.stale_work_ended = False
         self.loaded.update(contexts)
+        self.rebinding_told.clear()
         self.variables.update(variables)
         self.namespace.update(self.loaded)
         self.namespace.update(variables)
@@ -1516,12 +1529,25 @@ class Worker:
         if self.namespace.get("__name__") != "__main__":  # deleted, or rebound: `globals().update(runpy.run_path(f))`
             self.namespace["__name__"] = "__main__"
         for name, value in self.loaded.items():
-            if name not in self.namespace:
+            current = self.namespace.get(name, _ABSENT)
+            if current is _ABSENT:
                 self.namespace[name] = value
+                self.rebinding_told.pop(name, None)
                 notes.write(
                     f"Note: `{name}` was deleted; it is back as rlmx loaded it (the data the question is about). "
                     "Keep what you derive from it under other names.\n"
                 )
+            elif current is not value and self.rebinding_told.get(name, _ABSENT) is not current:
+                # kept (`context = context.split()` is the model's to make), but told once: a loop variable named
+                # `context` would otherwise leave the question's data silently replaced for every later cell
+                self.rebinding_told[name] = current
+                notes.write(
+                    f"Note: `{name}` now holds {_value_shape(current)}, no longer the data rlmx loaded "
+                    f"({_value_shape(value)}). If that was by mistake, end a cell with `del {name}`: the next cell "
+                    "has the loaded data again.\n"
+                )
+            elif current is value:
+                self.rebinding_told.pop(name, None)
         for name, value in self.variables.items():
             current = self.namespace.get(name, _ABSENT)
             if current is value:
