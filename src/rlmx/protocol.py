@@ -77,10 +77,12 @@ from typing import Literal
 
 from rlmx.sandbox.frames import encodable
 
-CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython", "tool_code"})
+CODE_LANGUAGES = frozenset({"repl", "python", "py", "ipython", "tool_code", "python-repl", "python_repl", "jupyter"})
 """Info-string languages whose blocks run, read by `_language`: `python3.12`, `{python}`, `py3`, `python:main.py`
 and `Python` are python. `tool_code` is the block Gemma 3 and Gemini write their Python in (Google's Gemma
-function-calling format). A block written as a console session (`>>>` prompts, or `pycon`) runs its input lines."""
+function-calling format); `python-repl`/`python_repl` (the name of LangChain's Python REPL tool) and `jupyter` are
+how models trained on agent transcripts and notebooks name a REPL's Python. A block written as a console session
+(`>>>` prompts, or `pycon`) runs its input lines."""
 _RUNS = CODE_LANGUAGES | {"pycon"}
 
 _MARKUP_TAGS = (
