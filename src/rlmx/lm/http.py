@@ -107,6 +107,8 @@ class Proxy:
 
     url: str
     variable: str
+    unusable: bool = False
+    """A scheme aiohttp cannot speak (SOCKS: `socks5://` from Clash or `ssh -D`): no request is tried through it."""
 
     @property
     def shown(self) -> str:
@@ -190,7 +192,9 @@ def proxy_for(url: str) -> Proxy | None:
         return None
     named = [f"{scheme}_proxy", f"{scheme.upper()}_PROXY"]
     variable = next((name for name in named if os.environ.get(name) == proxy), named[1])
-    return Proxy(proxy, variable)
+    if "://" not in proxy:  # `proxy.corp:3128`, as curl and requests take it: an HTTP proxy
+        proxy = "http://" + proxy
+    return Proxy(proxy, variable, unusable=urllib.parse.urlsplit(proxy).scheme.lower() not in ("http", "https"))
 
 
 @dataclass(slots=True)
@@ -276,6 +280,8 @@ class JSONPoster:
         attempts were made. Raises TransportError when no reply came back at all. `final` says of an error reply
         that retrying cannot cure it (a 500 saying the prompt is over the context window), beyond what the status
         says: it is returned at once. Given by the caller, who reads error bodies and knows what it sent."""
+        if self.proxy is not None and self.proxy.unusable:  # every attempt would fail at it, and read as the server's
+            raise TransportError("connection", "not an HTTP proxy", 0, proxy=self.proxy)
         body = utf8(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))  # a lone surrogate: U+FFFD
         session = await self._session()
         attempt = timed_out = stale = 0
@@ -284,7 +290,16 @@ class JSONPoster:
             sent = _Sent()
             try:
                 reply = await self._once(session, body, sent)
-            except aiohttp.ConnectionTimeoutError:
+            except TimeoutError as exc:
+                if not _no_connection(exc):
+                    timed_out += 1
+                    detail = f"no reply within {self.read_timeout:g} s"
+                    if attempt > self.max_retries:
+                        raise TransportError("timeout", detail, attempt, timed_out) from None
+                    await asyncio.sleep(retry_delay(attempt - 1))
+                    if not await may_resend():  # asked just before sending: a cancelled wait holds no budget
+                        raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
+                    continue
                 # no connection within connect_timeout (a firewall dropping the attempt, a wrong address, a full
                 # backlog): nothing was sent, so nothing billed, and a longer read timeout would not help
                 detail = (
@@ -294,15 +309,6 @@ class JSONPoster:
                 if attempt > self.max_retries:
                     raise TransportError("connection", detail, attempt, timed_out, proxy=self.proxy) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
-                continue
-            except TimeoutError:
-                timed_out += 1
-                detail = f"no reply within {self.read_timeout:g} s"
-                if attempt > self.max_retries:
-                    raise TransportError("timeout", detail, attempt, timed_out) from None
-                await asyncio.sleep(retry_delay(attempt - 1))
-                if not await may_resend():  # asked just before sending: a cancelled wait holds no budget
-                    raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                 continue
             except aiohttp.ClientError as exc:
                 if sent.unread(exc) and stale < STALE_RESENDS:
@@ -649,6 +655,21 @@ def over_the_allowance(reply: HTTPReply) -> bool:
     passing rate limit, so no retry (waiting cannot cure it, only a smaller request). A passing limit names the
     tokens already used between the two ("Limit 30000, Used 29000, Requested 2000")."""
     return reply.status in (413, 429) and _ALONE_OVER_THE_ALLOWANCE.search(reply.body) is not None
+
+
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    kind for kind in [getattr(aiohttp, "ConnectionTimeoutError", None)] if isinstance(kind, type)
+)
+"""aiohttp's "no connection within the connect timeout" (3.10 on). pyproject allows 3.9, which has no such class:
+naming it in an `except` turned every transport failure into an AttributeError there."""
+
+
+def _no_connection(exc: TimeoutError) -> bool:
+    """A timeout while connecting, not while waiting for the reply: aiohttp 3.10's ConnectionTimeoutError, or 3.9's
+    ServerTimeoutError with its "Connection timeout to host ..." text."""
+    if isinstance(exc, _CONNECT_TIMEOUT):
+        return True
+    return isinstance(exc, aiohttp.ServerTimeoutError) and str(exc).startswith("Connection timeout")
 
 
 _AT_THE_PROXY = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)

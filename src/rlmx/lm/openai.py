@@ -589,6 +589,16 @@ class OpenAICompatibleLM:
                 retryable=False,
                 unanswered=exc.unanswered,
             )
+        if exc.proxy is not None and exc.proxy.unusable:
+            proxy = exc.proxy
+            error = LMConnectionError(
+                f"cannot connect to {self.base_url}: {proxy.variable} names {proxy.shown}, a proxy rlmx cannot use "
+                f"(its HTTP client speaks to HTTP proxies only); set {proxy.variable} to an HTTP proxy "
+                f"(http://host:port), or unset it (or add the server's host to NO_PROXY) to connect directly",
+                sent=0,
+            )
+            error.via_proxy = proxy.variable
+            return error
         if exc.proxy is not None:  # the server was never reached: name what was, and where it came from
             proxy = exc.proxy
             error = LMConnectionError(
