@@ -31,7 +31,7 @@ from typing import Any, Literal
 from rlmx import documents
 from rlmx.documents.text import HEAD, NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
-from rlmx.lm.base import typical_tokens
+from rlmx.lm.base import ascii_density, typical_tokens
 from rlmx.sandbox import frames
 from rlmx.sandbox.graphemes import boundary_before, head
 from rlmx.strbuffer import ascii_bytes
@@ -134,9 +134,10 @@ class PreparedContext:
 
     @property
     def approx_tokens(self) -> int:
-        """A typical token count of the text, script-aware (`lm.base.typical_tokens`): CJK counts about six times
-        what its characters / 4 would say."""
-        return typical_tokens(self.chars, self.nbytes)
+        """A typical token count of the text, script-aware and density-aware (`lm.base.typical_tokens` at the
+        text's `ascii_density`): CJK counts about six times what its characters / 4 would say, base64 or hex about
+        2.5 times. Measured on a sample of at most 32 Ki characters (under a millisecond on a 40 MB context)."""
+        return typical_tokens(self.chars, self.nbytes, ascii_density(self.text))
 
     def describe(self) -> str:
         """One line for the root LM's first prompt: type and size, a short preview, never the content."""

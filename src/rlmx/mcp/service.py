@@ -23,7 +23,7 @@ from rlmx.budget import Budget
 from rlmx.context import RAISE_LIMIT_HINT, PreparedContext, prepare_all
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Fanout
-from rlmx.lm.base import price_name, typical_tokens
+from rlmx.lm.base import ascii_density, price_name
 from rlmx.lm.prices import Price
 from rlmx.mcp.roots import Loaded, Roots
 from rlmx.result import Result
@@ -57,9 +57,10 @@ MAX_RUNNING = 4
 FORECAST_NOTE = (
     "A forecast, not a measurement: the RLM never puts the context in a prompt, so cost depends on how much of "
     "the context its code sends to sub-calls. 'low' is a targeted search reading about 5% of it in 2 root turns; "
-    "'high' reads all of it about 1.5 times over and uses every root turn. The context's estimate counts about 4 "
-    "characters a token for ASCII and 1.5 tokens a character for CJK, Thai and Indic scripts; 'high' counts a "
-    "token for each UTF-8 byte of a character outside ASCII, the most a byte-level tokenizer spends on one. "
+    "'high' reads all of it about 1.5 times over and uses every root turn. The context's estimate counts ASCII at "
+    "its measured density (about 4 characters a token for prose and code, 2 for CSV and JSON, 1.4-1.7 for base64, "
+    "hex and UUIDs) and 1.5 tokens a character for CJK, Thai and Indic scripts; 'high' counts ASCII at 1.5 times "
+    "that and a token for each UTF-8 byte of a character outside ASCII, the most a byte-level tokenizer spends on one. "
     "The budget limits (max_tokens, max_usd) cap the real spend whatever the forecast says."
 )
 
@@ -450,14 +451,22 @@ def _forecast_usd(price: Price, input_tokens: int, output_tokens: int, *, high: 
     return price.most(input_tokens, output_tokens) if high else price.cost(input_tokens, output_tokens)
 
 
+_HIGH_ASCII_MARGIN = 1.5
+"""How far over its estimate a context's ASCII is counted for 'high': the density estimate (`ascii_density`) is
+within 0.75-1.2x of cl100k on prose, code, base64, hex, UUIDs, CSV, JSON, logs and HTML."""
+
+
 def _high_tokens(context: PreparedContext) -> int:
-    """A forecast's high token count of a context's text: 4 characters a token for ASCII (cl100k: 3.8-4.1 on
-    English and code) and a token for each UTF-8 byte of every other character, the most a byte-level tokenizer
-    spends (cl100k spends close to that on rare CJK, emoji sequences and Greek)."""
-    if context.nbytes == context.chars:  # all ASCII
-        return typical_tokens(context.chars, context.nbytes)
-    ascii_chars = len(context.text.encode("ascii", "ignore"))
-    return (ascii_chars + 3) // 4 + context.nbytes - ascii_chars
+    """A forecast's high token count of a context's text: its ASCII at 1.5 times its measured density (never over a
+    token a character, where cl100k spends a token per 1.4 characters of base64 and per 1.7 of hex), and a token for
+    each UTF-8 byte of every other character, the most a byte-level tokenizer spends (cl100k spends close to that on
+    rare CJK, emoji sequences and Greek)."""
+    density = ascii_density(context.text)
+    # all ASCII, or one C pass for the exact count of bytes outside ASCII
+    all_ascii = context.nbytes == context.chars
+    ascii_chars = context.chars if all_ascii else len(context.text.encode("ascii", "ignore"))
+    ascii_tokens = min(ascii_chars, math.ceil(ascii_chars * density.tokens_per_char * _HIGH_ASCII_MARGIN))
+    return ascii_tokens + context.nbytes - ascii_chars
 
 
 def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
@@ -514,7 +523,7 @@ def forecast(rlm: RLM, prepared: list[PreparedContext]) -> dict[str, Any]:
         )
     elif cap is not None and high > cap:
         out["warning"] = (
-            f"the context alone (~{tokens:,} tokens, up to {high:,} for a tokenizer that spends a token a byte outside "
-            f"ASCII) may exceed budget max_tokens {cap:,}; expect a partial read if it does"
+            f"the context alone (~{tokens:,} tokens, up to {high:,} for a tokenizer that spends more on dense text or "
+            f"a token a byte outside ASCII) may exceed budget max_tokens {cap:,}; expect a partial read if it does"
         )
     return out

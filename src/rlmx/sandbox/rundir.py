@@ -173,12 +173,232 @@ def usage(folders: list[Path], uid: int | None, root: int = 0, mapped: MappedFil
 MAPS_REREAD_SECONDS = 1.0
 """The longest a process's memory map goes unread (`MappedFiles`), whatever else says it is unchanged."""
 
+ALLOWANCE_SECONDS = 10.0
+"""How long after a worker's restart the RAM-growth baseline may rise by the host's own context files (`_RamGrowth`):
+the copies a restart writes are mapped and unlinked as its worker loads them, in milliseconds for the text contexts
+that stay mapped."""
+_CAP_SYS_PTRACE = 19
+_UNLIMITED = 1 << 63
+
+
+def _host_reads_workers() -> bool:
+    """Whether this process may list /proc/<pid>/fd and read /proc/<pid>/maps of its workers. They are non-dumpable
+    (the zygote makes itself so; a root host's uid switch does too), which takes CAP_SYS_PTRACE: a root host with
+    its full capability set has it, a non-root host and Docker's default set do not."""
+    caps = harden.effective_capabilities()
+    return caps >= 0 and bool(caps >> _CAP_SYS_PTRACE & 1)
+
+
+def _host_stats_map_files() -> bool:
+    """Whether /proc/<pid>/map_files gives a mapped file's blocks: that takes CAP_SYS_ADMIN or
+    CAP_CHECKPOINT_RESTORE in the initial user namespace, even for this process's own, so its first mapping tells."""
+    try:
+        with os.scandir("/proc/self/map_files") as entries:
+            first = next(iter(entries)).name
+        os.stat(f"/proc/self/map_files/{first}")
+    except (OSError, StopIteration):
+        return False
+    return True
+
+
+def unnamed_route() -> str:
+    """How this host counts the files with no name a worker's processes hold, in words, for the protections report
+    (`rlmx doctor`): exactly, in part by a bound, or only on RAM-backed filesystems."""
+    growth = (
+        "on RAM-backed filesystems (tmpfs: /dev/shm, and /tmp where it is one) by how much their used space grew "
+        "since the worker started, less the named files and the host's own"
+    )
+    if not _host_reads_workers():
+        return (
+            f"{growth}; on disk-backed filesystems not counted (the host lacks CAP_SYS_PTRACE, so it cannot read "
+            "its non-dumpable worker's /proc/<pid>/fd and maps)"
+        )
+    if not _host_stats_map_files():
+        return (
+            "held open: by their blocks; mapped with no descriptor left (no CAP_SYS_ADMIN, so no blocks from "
+            f"/proc/<pid>/map_files): {growth}, elsewhere each at the worker's file size limit"
+        )
+    return "by their blocks (/proc/<pid>/fd, /proc/<pid>/maps and map_files)"
+
+
+def _mount_types() -> dict[int, str]:
+    """Each mounted filesystem's device number -> its type, from /proc/self/mountinfo."""
+    types: dict[int, str] = {}
+    try:
+        text = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return types
+    for line in text.splitlines():
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        major, _, minor = parts[2].partition(":") if len(parts) > 2 else ("", "", "")
+        if major.isdigit() and minor.isdigit() and rest.split():
+            types[os.makedev(int(major), int(minor))] = rest.split()[0]
+    return types
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """`paths` without those inside another of them, so that no folder is walked twice."""
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path == top or path.startswith(top.rstrip("/") + "/") for top in kept):
+            kept.append(path)
+    return kept
+
+
+def _used(devices: dict[int, str]) -> dict[int, int]:
+    """The bytes in use on each device (statvfs of the path it maps to), leaving out one that could not be read."""
+    used = {}
+    for device, path in devices.items():
+        with contextlib.suppress(OSError):
+            info = os.statvfs(path)
+            used[device] = (info.f_blocks - info.f_bfree) * info.f_frsize
+    return used
+
+
+def _named_files(roots: list[str], devices: dict[int, str]) -> dict[tuple[int, int], int]:
+    """The blocks (st_blocks, the measure tmpfs's used space keeps) of every file with a name under `roots` that
+    is on one of `devices` and this process may see, by (device, inode), so that hard links count once."""
+    found: dict[tuple[int, int], int] = {}
+    stack = list(roots)
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+                    elif info.st_dev in devices:
+                        found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+        except OSError:
+            continue
+    return found
+
+
+def _own_unlinked() -> dict[tuple[int, int], int]:
+    """The regular files with no name this process holds open (a sandbox's contexts, unlinked once loaded):
+    (device, inode) -> blocks."""
+    held: dict[tuple[int, int], int] = {}
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return held
+    for fd in descriptors:
+        try:
+            info = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_nlink == 0:
+            held[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    return held
+
+
+class _RamGrowth:
+    """The files with no name on the RAM-backed filesystems (tmpfs) the worker may write to, measured without
+    reading its /proc: each one's used space (statvfs) less all it can account for (every named file a walk of the
+    watched places finds there, and the files with no name this process holds itself: its contexts), as growth
+    over a baseline. For a host that cannot read the worker's descriptors and maps (no CAP_SYS_PTRACE: a non-root
+    host, Docker's default capabilities), or the size of a file it maps (no CAP_SYS_ADMIN).
+
+    Why this is sound enough:
+    * It charges at least what the worker holds there (less one restart's allowance, below): whatever the worker
+      holds with no name is used space no name and no host descriptor accounts for. A scan reads statvfs before
+      and after its walk: the lesser reading is charged (a file deleted or written during the walk is not taken for
+      growth) and the greater one may lower the baseline. Only a restart raises the baseline, so space that other
+      processes free earns the worker no credit.
+    * Only tmpfs is measured: its pages are RAM, which such files exhaust until the host's OOM killer acts
+      (audit 79), and the run dir's /dev/shm is seldom busy. A disk-backed /tmp is shared with every process of the
+      machine, whose writes would be charged to the worker at every scan; there, files with no name go uncounted,
+      and `unnamed_route` says so.
+    * What it cannot tell apart is charged to the worker: another user's files with no name, or in folders this host
+      may not read, made on the same tmpfs while the run lasts. A false restart is the price, against RAM filled.
+    * A new worker (a restart) gets its contexts' files written again, unlinked once loaded, and maps the text
+      ones: for ALLOWANCE_SECONDS the baseline may rise by as much as the host's own context files hold, so a
+      restart is not charged for its copies; a cell could use that much once per worker start, no more."""
+
+    def __init__(self, places: Sequence[str]) -> None:
+        types = _mount_types()
+        self.devices: dict[int, str] = {}
+        roots = []
+        for place in (*places, storage_root() or tempfile.gettempdir(), *SHARED_TEMP_DIRS):
+            try:
+                device = os.stat(place).st_dev
+                size = os.statvfs(place).f_blocks
+            except OSError:
+                continue
+            if types.get(device) == "tmpfs" and size:  # a tmpfs without a size keeps no count of its use
+                self.devices.setdefault(device, place)
+                roots.append(os.path.normpath(place))
+        self.roots = _outermost(roots)
+        self.base: dict[int, int] | None = None
+        self.allowance: dict[int, int] = {}
+        self.allowed_until = 0.0
+
+    def start(self) -> None:
+        """Take the baseline (before the worker writes anything, where the host is known to need it)."""
+        if self.base is None and self.devices:
+            self.base = dict(self._reading()[1])
+
+    def new_worker(self) -> None:
+        """A worker started again: for ALLOWANCE_SECONDS, the baseline may rise by what this process's own files
+        with no name hold (its contexts, of which the new worker maps copies written anew; see the class)."""
+        self.allowance = {}
+        self.allowed_until = time.monotonic() + ALLOWANCE_SECONDS
+
+    def grown(self) -> dict[int, int]:
+        """Device -> the bytes on it that neither a name nor this process's descriptors account for, over the
+        baseline."""
+        if not self.devices:
+            return {}
+        if self.base is None:  # the host was not expected to need it: from now on
+            self.start()
+            return dict.fromkeys(self.devices, 0)
+        low, high, own = self._reading()
+        allowing = time.monotonic() < self.allowed_until
+        grown = {}
+        for device in high:
+            base = self.base.get(device, high[device])
+            if allowing:  # each byte of the contexts' copies once, however many readings the restart spans
+                left = self.allowance.setdefault(device, own.get(device, 0))
+                rise = min(left, max(high[device] - base, 0))
+                self.allowance[device], base = left - rise, base + rise
+            base = self.base[device] = min(base, high[device])
+            grown[device] = max(low[device] - base, 0)
+        return grown
+
+    def _reading(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """(the least, the most) used space on each device less what is accounted for, and the bytes of this
+        process's own files with no name on each."""
+        before = _used(self.devices)
+        named = _named_files(self.roots, self.devices)
+        held = {key: nbytes for key, nbytes in _own_unlinked().items() if key[0] in self.devices}
+        after = _used(self.devices)
+        accounted = dict.fromkeys(self.devices, 0)
+        own = dict.fromkeys(self.devices, 0)
+        for (device, _), nbytes in named.items():
+            accounted[device] += nbytes
+        for key, nbytes in held.items():
+            own[key[0]] += nbytes
+            if key not in named:
+                accounted[key[0]] += nbytes
+        read = [device for device in self.devices if device in before and device in after]
+        low = {device: min(before[device], after[device]) - accounted[device] for device in read}
+        high = {device: max(before[device], after[device]) - accounted[device] for device in read}
+        return low, high, own
+
 
 class MappedFiles:
     """The files without a name that processes map, read from /proc/<pid>/maps ("(deleted)" entries): a file
     mapped with MAP_SHARED, then closed and unlinked, holds its blocks (RAM, on /dev/shm) with no descriptor and no
     name, and pages never touched through the mapping are not resident either, so neither the disk walk, the
     descriptor scan nor the memory watcher saw it (audit 78: 180 MiB under a 64 MiB bound).
+
+    Also what a worker's files with no name come to where the host cannot read its /proc (`_RamGrowth`, audit 79):
+    one made at the watcher's start keeps the baseline of the RAM-backed filesystems, taken at once where the
+    host's capabilities say it will be needed.
 
     Cost: a maps read is ~80 us for a Python worker (200 mappings), against ~18 us for its statm, and the watcher
     polls ten times a second. So a process's maps are read again only when its address space's size (statm) has
@@ -195,38 +415,106 @@ class MappedFiles:
         self._known: dict[int, _MapReading] = {}
         self._map_files = True
         """/proc/<pid>/map_files (the host's CAP_SYS_ADMIN, a root host) gives each file's real blocks."""
+        self._file_bound = 0
+        """The largest file size limit (hard) seen on the worker's processes: what a file of unknown size holds."""
+        self._root = 0
+        self.ram = _RamGrowth(places)
+        if not (_host_reads_workers() and _host_stats_map_files()):
+            self.ram.start()
 
-    def held(self, pids: Sequence[int], seen: set[tuple[int, int]]) -> int:
-        """Bytes of the unlinked regular files the processes `pids` map, each (device, inode) once and none already
-        in `seen` (counted through a descriptor), which this adds to. A file's blocks (st_blocks) where the host may
-        stat /proc/<pid>/map_files; elsewhere the furthest byte its mappings reach (sparse parts count too)."""
+    def total(self, pids: Sequence[int], found: dict[tuple[int, int], int], blind: bool) -> int:
+        """What the files with no name of processes `pids` (the worker first) come to: `found`, those counted
+        through a descriptor ((device, inode) -> blocks), plus those they map with no descriptor; `blind`: some
+        process's descriptors could not be read. On a RAM-backed filesystem where something could not be read or
+        sized, the greater of that and its growth (`_RamGrowth`); elsewhere a mapped file of unknown size counts
+        at the file size limit when its name was in a watched folder."""
+        if pids and pids[0] != self._root:
+            if self._root:
+                self.ram.new_worker()
+            self._root = pids[0]
+        counted = dict(found)
+        unknown: dict[tuple[int, int], tuple[int, str]] = {}
+        blind = self._scan(pids, counted, unknown) or blind
+        ram = self.ram.devices
+        engaged = set(ram) if blind else {key[0] for key in unknown if key[0] in ram}
+        held: dict[tuple[int, int], int] | None = None
+        for key, (reach, path) in unknown.items():
+            if key in counted:
+                continue
+            nbytes = reach
+            if key[0] not in engaged and path.startswith(self.places):
+                held = _own_unlinked() if held is None else held
+                if key not in held:  # a file this process holds is its own (a context), not the worker's
+                    nbytes = max(reach, self._bound(pids, path))
+            counted[key] = nbytes
+        total = sum(nbytes for key, nbytes in counted.items() if key[0] not in engaged)
+        if engaged:
+            grown = self.ram.grown()
+            for device in engaged:
+                seen = sum(nbytes for key, nbytes in counted.items() if key[0] == device)
+                total += max(seen, grown.get(device, 0))
+        return total
+
+    def _scan(
+        self, pids: Sequence[int], counted: dict[tuple[int, int], int], unknown: dict[tuple[int, int], tuple[int, str]]
+    ) -> bool:
+        """Add the mapped unlinked files of `pids` not yet in `counted` to it (known blocks) or to `unknown`
+        ((the furthest byte their mappings reach, the path they had)). Whether some process's maps were unreadable."""
         now = time.monotonic()
         known: dict[int, _MapReading] = {}
-        total = 0
+        blind = False
         for pid in pids:
             size = _address_space(pid)
             if size is None:
                 continue  # ended meanwhile
             last = self._known.get(pid)
             if last is None or last.size != size or now - last.read_at >= MAPS_REREAD_SECONDS or last.renamed():
-                last = self._read(pid, size, now)
+                try:
+                    last = self._read(pid, size, now)
+                except PermissionError:  # not ended: the host may not look (no CAP_SYS_PTRACE)
+                    blind = True
+                    continue
                 if last is None:
                     continue
             known[pid] = last
             for key, nbytes in last.files.items():
-                if key not in seen:
-                    seen.add(key)
-                    total += nbytes
+                counted.setdefault(key, nbytes)
+            for key, (reach, path) in last.unknown.items():
+                if key not in counted:
+                    old = unknown.get(key, (0, path))
+                    unknown[key] = (max(old[0], reach), path)
         self._known = known
-        return total
+        return blind
+
+    def _bound(self, pids: Sequence[int], path: str) -> int:
+        """A sound bound on the blocks of a mapped file of unknown size whose name was in a watched folder: the
+        largest hard file size limit seen on the worker's processes (none may raise it; one may lower its own
+        after writing, hence the largest ever seen), and at most its filesystem's size."""
+        for pid in pids:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+                    if line.startswith("Max file size"):
+                        hard = line.split()[4]
+                        limit = _UNLIMITED if hard == "unlimited" else int(hard)
+                        self._file_bound = max(self._file_bound, limit)
+        place = next(place for place in self.places if path.startswith(place))
+        try:
+            info = os.statvfs(place)
+        except OSError:
+            return self._file_bound if self._file_bound < _UNLIMITED else 0
+        return min(self._file_bound or _UNLIMITED, info.f_blocks * info.f_frsize)
 
     def _read(self, pid: int, size: int, now: float) -> _MapReading | None:
+        """`pid`'s memory map; None if it ended meanwhile. PermissionError where the host may not read it."""
         try:
             with open(f"/proc/{pid}/maps", "rb") as handle:
                 text = handle.read().decode("utf-8", "surrogateescape")
+        except PermissionError:
+            raise
         except OSError:
             return None
         files: dict[tuple[int, int], int] = {}
+        unknown: dict[tuple[int, int], tuple[int, str]] = {}
         named: list[tuple[str, int]] = []
         for line in text.splitlines():
             fields = line.split(None, 5)
@@ -241,19 +529,21 @@ class MappedFiles:
                 continue
             if path.startswith("/dev/zero") or (self.hosts and path.startswith(self.hosts)):
                 continue  # shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS, its pages are Pss), or the host's
-            start, _, end = span.partition("-")
             nbytes = self._blocks(pid, span)
-            if nbytes is None:
-                nbytes = int(offset, 16) + int(end, 16) - int(start, 16)
+            if nbytes is None:  # its size is unknown: what the mapping reaches is only the least it holds
+                start, _, end = span.partition("-")
+                reach = int(offset, 16) + int(end, 16) - int(start, 16)
+                unknown[key] = (max(unknown.get(key, (0, path))[0], reach), path)
+                continue
             files[key] = max(files.get(key, 0), nbytes)
-        return _MapReading(size, now, files, named)
+        return _MapReading(size, now, files, named, unknown)
 
     def _blocks(self, pid: int, span: str) -> int | None:
         if self._map_files:
             try:
                 info = os.stat(f"/proc/{pid}/map_files/{span}")
             except PermissionError:
-                self._map_files = False  # not root: the mappings' reach instead, from now on
+                self._map_files = False  # no CAP_SYS_ADMIN: sizes unknown from now on
             except OSError:
                 return 0  # unmapped meanwhile
             else:
@@ -264,12 +554,14 @@ class MappedFiles:
 @dataclass(slots=True)
 class _MapReading:
     """One process's memory map, as last read: its address space's size then, the unlinked files it mapped
-    ((device, inode) -> bytes) and the files it mapped by a name in a watched folder (path, inode)."""
+    ((device, inode) -> bytes), the files it mapped by a name in a watched folder (path, inode), and the unlinked
+    files whose size the host could not learn ((device, inode) -> (the furthest byte mapped, the path they had))."""
 
     size: int
     read_at: float
     files: dict[tuple[int, int], int]
     named: list[tuple[str, int]]
+    unknown: dict[tuple[int, int], tuple[int, str]]
 
     def renamed(self) -> bool:
         """Whether a file mapped by name has lost that name since (unlinked, or replaced)."""
@@ -301,24 +593,32 @@ def unlinked_bytes(root: int, mapped: MappedFiles | None = None) -> int:
     """Bytes of the regular files no directory names that process `root` and its descendants hold open: deleted
     while open, or made with O_TMPFILE; and, with `mapped`, those they map but hold no descriptor to. A folder's
     walk cannot see them, and a run could keep any number of them under the per-file limit (120 MiB under a 64 MiB
-    bound)."""
-    total = 0
-    seen: set[tuple[int, int]] = set()
+    bound). A process whose descriptors the host may not list (no CAP_SYS_PTRACE) has not ended: with `mapped`,
+    its files count through the RAM-backed filesystems' growth (`MappedFiles.total`)."""
+    found: dict[tuple[int, int], int] = {}
+    blind = False
     pids = (root, *harden.descendants(root))
     for pid in pids:
         try:
             descriptors = os.listdir(f"/proc/{pid}/fd")
+        except PermissionError:
+            blind = True
+            continue
         except OSError:  # ended meanwhile
             continue
         for fd in descriptors:
             try:
                 info = os.stat(f"/proc/{pid}/fd/{fd}")
+            except PermissionError:
+                blind = True
+                continue
             except OSError:
                 continue
-            if stat.S_ISREG(info.st_mode) and info.st_nlink == 0 and (info.st_dev, info.st_ino) not in seen:
-                seen.add((info.st_dev, info.st_ino))
-                total += info.st_blocks * 512
-    return total + (mapped.held(pids, seen) if mapped is not None else 0)
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 0:
+                found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    if mapped is None:
+        return sum(found.values())
+    return mapped.total(pids, found, blind)
 
 
 def empty(folders: list[Path]) -> None:
