@@ -560,17 +560,32 @@ def _read_stdin(max_bytes: int) -> str:
         raise UsageError(f"--context -: standard input is not UTF-8 text ({exc}); convert it first") from None
 
 
+_BLANK_DOCUMENT_CHECK = 4 * 2**20
+"""The largest document (DOCX, HTML, JSON, CSV) loaded once more to see whether it holds any text: an empty one
+(scanned pages pasted into Word, a CSV of only its header) is a file of many bytes and no words."""
+
+
 def _is_blank(value: ContextValue) -> bool:
-    """An empty context: no text, or a file holding only whitespace (checked cheaply: big files are not read)."""
+    """An empty context: no text, a file holding only whitespace, or a document that loads to no text (checked
+    cheaply: big files are not read; a PDF without text is refused when it is prepared, saying to run OCR)."""
     if isinstance(value, str):
         return not value.strip()
     if not value.is_file():
         return False  # a folder without text, a device or a FIFO: refused (without reading) when it is prepared
     try:
         size = value.stat().st_size
-        return size == 0 or (size < 65536 and not value.read_bytes().strip())
+        if size == 0 or (size < 65536 and not value.read_bytes().strip()):
+            return True
     except OSError:
         return False  # unreadable: the context loader says so
+    from rlmx import documents
+
+    if documents.loader_for(value) is None or value.suffix.lower() == ".pdf" or size > _BLANK_DOCUMENT_CHECK:
+        return False
+    try:
+        return documents.holds_no_text(documents.load(value, size).value)
+    except InputError:
+        return False  # refused, saying why, when it is prepared
 
 
 def _identifier(stem: str) -> str:
@@ -792,7 +807,7 @@ def _named_model(
         source,
         model=spec,
         base_url=base_url,
-        api_key=_api_key(args, environ, base_url, fallback=fallback),
+        api_key=_api_key(args, environ, base_url, fallback=fallback, named=(spec, source)),
     )
 
 
@@ -844,8 +859,15 @@ def _check_not_a_typo(spec: str, source: str) -> None:
 
 
 def _api_key(
-    args: argparse.Namespace, environ: Mapping[str, str], base_url: str | None, *, fallback: str | None
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    base_url: str | None,
+    *,
+    fallback: str | None,
+    named: tuple[str, str] | None = None,
 ) -> str | None:
+    """The key to send; UsageError when the OpenAI API would be asked with none. `named`: the model and the flag
+    or variable that named it, for the message (a stale RLMX_MODEL or a misspelt --model is half the cause)."""
     if args.api_key_env:
         key = _key_in(environ, args.api_key_env, " (named by --api-key-env)")
         if key is None:
@@ -864,11 +886,28 @@ def _api_key(
         )
         empty = [name for name in ("OPENAI_API_KEY", "RLMX_API_KEY") if name in environ]  # set, but blank
         where = f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: " if empty else ""
+        model = f" (model {named[0]}, from {named[1]}{_openai_model_hint(named[0])})" if named else ""
         raise UsageError(
-            f"no API key for the OpenAI API: {where}set OPENAI_API_KEY (or RLMX_API_KEY) to the key, or pass "
+            f"no API key for the OpenAI API{model}: {where}set OPENAI_API_KEY (or RLMX_API_KEY) to the key, or pass "
             f"--api-key-env VAR, or give a --base-url for a server that needs no key{unused}{server_key}"
         )
     return fallback
+
+
+def _openai_model_hint(model: str) -> str:
+    """"; did you mean `gpt-5-mini`?" for a name close to one of the OpenAI API's models (genai-prices' bundled
+    list, read only on this error path), else ""."""
+    try:
+        from genai_prices import data_snapshot
+
+        provider = next(p for p in data_snapshot.get_snapshot().providers if p.id == "openai")
+        names = [m.id for m in provider.models if not m.id.startswith("ft:")]
+    except Exception:  # a hint only: no list, no hint
+        return ""
+    if model in names:
+        return ""
+    close = difflib.get_close_matches(model, names, n=1, cutoff=0.8)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 SERVER_KEY_NOTE = (

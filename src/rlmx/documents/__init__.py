@@ -44,6 +44,24 @@ class Document:
     """PDF pages (None for other files)."""
 
 
+def holds_no_text(value: Any) -> bool:
+    """No text anywhere in a loaded value: None, whitespace, or lists and dicts of such (keys alone say nothing; a
+    number or a boolean is text). Iterative, so a deep value is walked like any other."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.strip():
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif item is not None:
+            return False
+    return True
+
+
 def plural(count: int, noun: str) -> str:
     """`count noun` for a context's description: "1 page", "58 pages", "1,204 rows"."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
+from rlmx.documents import holds_no_text
 from rlmx.errors import LMBadResponse, LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
@@ -396,23 +397,12 @@ def check_for_guided_root(call: ChatCall) -> None:
             param="context",
             code="missing_context",
         )
-    if all(_blank(value) for value in given.values()):
+    if all(holds_no_text(value) for value in given.values()):
         raise RequestError(
             f"the context is empty ({', '.join(given)}): there is nothing to search; {how}",
             param=next(iter(given)),
             code="empty_context",
         )
-
-
-def _blank(value: object) -> bool:
-    """No text anywhere in a JSON value: null, whitespace, or lists and objects of such (keys alone say nothing)."""
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, list):
-        return all(_blank(item) for item in value)
-    if isinstance(value, dict):
-        return all(_blank(item) for item in value.values())
-    return value is None
 
 
 def _check_model(body: dict[str, Any], served: str) -> None:
