@@ -34,7 +34,12 @@ B, X, P, S, K, R = "blocked", "exposed", "private", "soft", "hard", "residual"
 EXPECTED: dict[str, dict[str, str]] = {
     # case               subprocess (as the host's user) | on a root host (separate uid) | isolated | Landlock
     "01 env_secret": {"subprocess": B, "isolated": B, "inprocess": X},
-    "02 host_proc_environ": {"subprocess": X, "subprocess-uid": B, "isolated": B},  # another host process
+    "02 host_proc_environ": {
+        "subprocess": X,
+        "subprocess-uid": B,
+        "subprocess-pidns": B,
+        "isolated": B,
+    },  # another host process
     "03 read_secret": {"subprocess": X, "subprocess-uid": B, "isolated": B},
     # bwrap: its own /tmp; a separate uid writes only to world-writable dirs, and its files there go at close
     "04 write_persist": {"subprocess": X, "subprocess-uid": P, "isolated": P, "isolated-landlock": B},

@@ -28,7 +28,7 @@ from hostile.harness import SUITE_OPTIONS, expected_outcome, launcher, open_sand
 from rlmx import RLM
 from rlmx.context import prepare
 from rlmx.lm import Message, ScriptedLM
-from rlmx.sandbox import CellResult, SubCall, SubCallResult
+from rlmx.sandbox import CellResult, SubCall, SubCallResult, harden
 from rlmx.sandbox.subprocess import SubprocessSandbox
 
 B, X, P, K, R = "blocked", "exposed", "private", "hard", "residual"
@@ -36,7 +36,11 @@ B, X, P, K, R = "blocked", "exposed", "private", "hard", "residual"
 EXPECTED: dict[str, dict[str, str]] = {
     # case          subprocess as the host's user | separate uid (root host) | root w/o caps | isolated | Landlock
     "host_proc_secrets": {"subprocess": B, "isolated": B},  # environ, mem, fd, deleted fd, cwd/.env, root
-    "host_cmdline": {"subprocess": X, "isolated": B},  # /proc/<pid>/cmdline is world-readable without a pid ns
+    "host_cmdline": {
+        "subprocess": X,
+        "subprocess-pidns": B,
+        "isolated": B,
+    },  # /proc/<pid>/cmdline is world-readable without a pid ns
     "ptrace_and_vm_readv": {"subprocess": B, "isolated": B},
     "other_runs_context": {"subprocess": B, "isolated": B},
     "symlink_out_of_work_dir": {"subprocess": B, "isolated": B},  # the host never follows them
@@ -768,13 +772,22 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
+def _seen(box: object, pid: int) -> int:
+    """A pid a cell printed, as this process sees it: a non-root host's zygote and workers may run in a pid
+    namespace of their own (harden.enter_pid_namespace)."""
+    zygote = getattr(box, "_zygote", None)
+    if zygote is None or not zygote.applied.get("pid_namespace"):
+        return pid
+    return harden.host_pid(pid, zygote.process.pid) or pid
+
+
 @pytest.mark.parametrize("ending", ["close", "restart", "cancel"])
 async def test_a_double_forked_daemon_dies_with_the_sandbox(tier: str, ending: str) -> None:
     """fork, setsid, fork: the grandchild is in a new session and was re-parented; it still dies when the sandbox
     closes, when its worker is restarted, and when a run is cancelled mid-cell."""
     async with open_sandbox(tier) as box:
         result = await run(box, DAEMON)
-        pid = int(result.stdout) if result.stdout.strip().isdigit() else None
+        pid = _seen(box, int(result.stdout)) if result.stdout.strip().isdigit() else None
         alive = pid is not None and _running(pid)
         if ending == "restart":
             await run(box, "import os\nos._exit(1)")

@@ -185,7 +185,8 @@ async def test_on_a_root_host_the_worker_runs_under_a_uid_of_its_own(sandbox: Su
 async def test_the_host_is_not_readable_through_proc(sandbox: SubprocessSandbox) -> None:
     code = f"open('/proc/{os.getpid()}/environ', 'rb').read()"
     result = await sandbox.run_cell(code, calls=no_calls, timeout=5)
-    assert result.status == "error" and "PermissionError" in (result.error or "")
+    # Not root: the worker's pid namespace of its own (where the kernel allows one) has no host in its /proc at all
+    assert result.status == "error" and ("PermissionError" in (error := result.error or "") or "FileNotFound" in error)
 
 
 def test_a_disk_limit_must_be_positive() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rlmx.context import prepare
-from rlmx.sandbox import ForksChildren, SubCall, SubCallResult
+from rlmx.sandbox import ForksChildren, SubCall, SubCallResult, harden
 from rlmx.sandbox.subprocess import SubprocessSandbox
 from rlmx.sandbox.zygote import Zygote, fork_message
 
@@ -57,12 +57,23 @@ async def test_a_worker_that_forks_takes_its_children_with_it_when_it_ends(sandb
         "import os, time\npid = os.fork()\nif pid == 0:\n    try:\n        time.sleep(30)\n    finally:\n"
         "        os._exit(0)\nprint(pid)"
     )
-    child = int((await sandbox.run_cell(code, calls=no_calls, timeout=5)).stdout)
+    child = _seen(sandbox, int((await sandbox.run_cell(code, calls=no_calls, timeout=5)).stdout))
     await sandbox.run_cell("import os\nos._exit(0)", calls=no_calls, timeout=5)
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not _alive(child)
+
+
+def _seen(box: SubprocessSandbox, pid: int) -> int:
+    """A pid a cell printed, as this process sees it: on a non-root host the zygote and its workers may have a pid
+    namespace of their own (harden.enter_pid_namespace)."""
+    zygote = box._zygote
+    if zygote is None or not zygote.applied.get("pid_namespace"):
+        return pid
+    seen = harden.host_pid(pid, zygote.process.pid)
+    assert seen > 0
+    return seen
 
 
 def _alive(pid: int) -> bool:
@@ -199,7 +210,7 @@ async def test_close_ends_a_daemon_that_holds_the_zygotes_stderr_without_waiting
         "os.wait()\nprint(os.read(r, 32).decode())"
     )
     try:
-        pid = int((await box.run_cell(daemon, calls=no_calls, timeout=10)).stdout)
+        pid = _seen(box, int((await box.run_cell(daemon, calls=no_calls, timeout=10)).stdout))
         assert _alive(pid)
     finally:
         await asyncio.wait_for(box.close(), 30)

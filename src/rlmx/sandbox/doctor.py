@@ -71,4 +71,7 @@ def summary(protections: dict[str, Any]) -> str:
         f"forks: {protections.get('fork_bound')}",
         f"memory: {int(protections.get('limits', {}).get('memory_bytes', 0)) >> 20} MiB",
     ]
+    signals = protections.get("signals")
+    if isinstance(signals, str):  # what keeps a cell from signalling the host; "NOT STOPPED ..." where nothing does
+        parts.append(f"signals to the host: {signals if signals.startswith('NOT') else signals.split(':', 1)[0]}")
     return "; ".join(parts)

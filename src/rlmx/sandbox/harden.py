@@ -304,6 +304,23 @@ def trees_memory_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
     return (total, max(held)[1]) if total > limit else (0, 0)
 
 
+def _tasks(pid: int) -> int:
+    """The threads of `pid` (stat's num_threads): 0 for one that has ended."""
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return int(fields[17]) if len(fields) > 17 and fields[17].isdigit() else 0
+
+
+def trees_tasks_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
+    """(the threads the process `pid` and its descendants run together, `pid`) for the first of `pids` whose tree
+    runs more than `limit` (each process counts its threads, as RLIMIT_NPROC does), else (0, 0)."""
+    for pid in pids:
+        if pid > 0:
+            count = sum(_tasks(p) for p in (pid, *descendants(pid)))
+            if count > limit:
+                return count, pid
+    return 0, 0
+
+
 def host_pid(inner: int, under: int) -> int:
     """The pid, as this process sees it, of the descendant of `under` that has the pid `inner` in a pid namespace of
     its own (a worker under bubblewrap); 0 when none has."""
@@ -844,11 +861,134 @@ def namespace_ids() -> dict[str, str]:
     return ids
 
 
+# --- a pid namespace of its own ----------------------------------------------------------------------------
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+_NO_NAMESPACE = 111
+"""The exit code of the helper that tried the namespaces and found them refused (the caller goes on without)."""
+
+
+def enter_pid_namespace() -> bool:
+    """Go on in a pid namespace of our own (and a user and a mount namespace, which an unprivileged process needs
+    for it, with a /proc of that namespace), so that no process of ours can name the host, or any of its threads,
+    by pid: kill(), tgkill(), rt_sigqueueinfo() and the rest resolve a pid in the caller's namespace, and the
+    host's pids and thread ids are not there. On a non-root host the kernel lets a worker of the host's uid signal
+    it by any of its thread ids (a seccomp rule on kill()'s argument cannot know thread ids started later), and a
+    Landlock signal scope needs Linux 6.12.
+
+    Tried in a forked helper first, since a pid namespace cannot be left once entered (and a proc mount may be
+    refused, say in a container with masked /proc paths): returns False, this process unchanged, where the kernel
+    refuses (no unprivileged user namespaces, AppArmor's restriction on Ubuntu 24.04, seccomp in a container, a
+    process with more than one thread). Where it works, it returns True in a new process, the second of the
+    namespace (pid 2; its init, pid 1, only reaps), the one that goes on; the caller itself and the helper stay
+    outside and wait, then exit as it exits. So the host's process handle and tree walks still reach it, and
+    the pids it reports (its own, its children's) are of its namespace. Must be called before the seccomp filters
+    (which deny unshare) and while single-threaded. Linux only."""
+    if sys.platform != "linux" or _machine() != "x86_64" or len(os.listdir("/proc/self/task")) != 1:
+        return False
+    uid, gid = os.geteuid(), os.getegid()
+    ready_read, ready_write = os.pipe()
+    try:
+        helper = os.fork()
+    except OSError:
+        os.close(ready_read)
+        os.close(ready_write)
+        return False
+    if helper == 0:
+        os.close(ready_read)
+        code = _NO_NAMESPACE
+        try:
+            if _namespace_helper(uid, gid, ready_write):
+                return True  # the process that goes on, inside
+        except BaseException:  # whatever failed, the caller goes on without the namespace
+            pass
+        os._exit(code)
+    os.close(ready_write)
+    entered = _read_fd_all(ready_read)  # end of file: the helper gave up, or the process inside goes on
+    os.close(ready_read)
+    try:
+        _, status = os.waitpid(helper, 0)
+    except ChildProcessError:
+        os._exit(1)
+    if not entered:
+        return False
+    _exit_as(status)  # the process inside has ended: so does this one, its stand-in for the host
+    return False  # not reached
+
+
+def _read_fd_all(fd: int) -> bytes:
+    data = b""
+    while chunk := os.read(fd, 16):
+        data += chunk
+    return data
+
+
+def _namespace_helper(uid: int, gid: int, ready: int) -> bool:
+    """In the forked helper: enter the namespaces, start their init, which mounts the namespace's /proc, tells
+    `ready` and forks the process that goes on (True there). The helper and the init wait and exit as it does."""
+    set_parent_death_signal(_signal.SIGKILL)
+    if libc().unshare(ctypes.c_int(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS)) < 0:
+        return False
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as handle:
+            handle.write(text)
+    init = os.fork()  # pid 1 of the new namespace
+    if init == 0:
+        set_parent_death_signal(_signal.SIGKILL)
+        mount = libc().mount
+        if mount(b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None) < 0:
+            os._exit(_NO_NAMESPACE)
+        if mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV | _MS_NOEXEC), None) < 0:
+            os._exit(_NO_NAMESPACE)
+        inner = os.fork()
+        if inner == 0:
+            set_parent_death_signal(_signal.SIGKILL)
+            os.write(ready, b"1")
+            os.close(ready)
+            if os.getppid() != 1:
+                os._exit(1)
+            if not drop_capabilities():  # the new user namespace gave every capability in it
+                os._exit(1)
+            return True
+        os.close(ready)
+        while True:  # the namespace's init: reap every orphan, exit as the process that goes on exits
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                os._exit(1)
+            except InterruptedError:
+                continue
+            if pid == inner:
+                # a signal to itself would not end a namespace's init: the code says which one ended the process
+                os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))
+    os.close(ready)
+    _, status = os.waitpid(init, 0)
+    _exit_as(status, from_init=True)
+    return False  # not reached
+
+
+def _exit_as(status: int, from_init: bool = False) -> None:
+    """Exit as the waited-for process did: by its signal (a code over 128 from a namespace's init names one)."""
+    code = os.waitstatus_to_exitcode(status)
+    signum = -code if code < 0 else code - 128 if from_init and code > 128 else 0
+    if signum:
+        _signal.signal(signum, _signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    os._exit(code if code >= 0 else 1)
+
+
 # --- the two stages ----------------------------------------------------------------------------------------
 def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
     """Stage one, after the contexts are loaded. Returns what was applied; raises HardeningError on a gap."""
     applied: dict[str, Any] = {"uid": os.getuid(), "gid": os.getgid(), "namespaces": namespace_ids()}
     apply_limits(limits)
+    # A worker of the host's own uid (a non-root host) may signal any of the host's threads by its id: out of its
+    # reach in a pid namespace of its own, where the kernel allows one. Entered while still dumpable: a
+    # non-dumpable process's /proc/self/uid_map is root's to write.
+    if options.get("pid_namespace") and not options.get("switch_uid"):
+        applied["pid_namespace"] = enter_pid_namespace()
     make_undumpable()
     applied["dumpable"] = False
     become_subreaper()

@@ -21,6 +21,9 @@ What the host does for itself and the run (SANDBOX.md; README "The sandbox"):
 
 * the host makes itself non-dumpable, so no process of its uid can read its environment, memory, descriptors
   or cwd through /proc, nor ptrace it;
+* on a non-root host the zygote (or the single worker) goes on in a pid namespace of its own where the kernel
+  allows one (`harden.enter_pid_namespace`), so no cell can name the host or any of its threads by pid; the zygote
+  then names its workers by their pids there, and the host finds the ones it sees (`_Worker.inner`);
 * on a root host the worker runs under a fresh unnamed uid (its own RLIMIT_NPROC, no access to root's files or
   processes), which the run's child RLMs' workers share: a run that may have children (`plan_children`), or has
   one, gives every REPL of it (its own included) one ceiling sized for the run's REPL and `max_live_children`
@@ -174,6 +177,9 @@ class _Worker:
     stderr: StderrTail | None = None
     zygote: Zygote | None = None
     same_pid_namespace: bool = True
+    inner: int = 0
+    """The worker's pid in its zygote's own pid namespace (`harden.enter_pid_namespace`), which the zygote's
+    requests name it by; 0 where `pid` is that too. `pid` is then the one this process sees."""
     stop: Callable[[], Awaitable[None]] | None = None
     """A launcher's own way to end the worker (`docker kill`), run before the process group is killed."""
 
@@ -183,7 +189,7 @@ class _Worker:
                 await self.stop()
         if self.zygote is not None:
             with contextlib.suppress(ZygoteGone):  # a failing zygote kills its whole group on the way out
-                await self.zygote.kill(self.pid)
+                await self.zygote.kill(self.inner or self.pid)
         else:
             if self.process is not None and self.process.returncode is None:
                 harden.kill_tree(self.process.pid)  # the worker is a subreaper: its tree has everything
@@ -208,7 +214,7 @@ class _Worker:
         code: int | None = None
         if self.zygote is not None:
             with contextlib.suppress(ZygoteGone):
-                code = await self.zygote.wait(self.pid, 2.0)
+                code = await self.zygote.wait(self.inner or self.pid, 2.0)
         elif self.process is not None:
             with contextlib.suppress(TimeoutError):
                 code = await asyncio.wait_for(self.process.wait(), 2.0)
@@ -224,6 +230,7 @@ def _watch_usage(
     stop: threading.Event,
     over: asyncio.Future[tuple[str, int, int]],
     mapped_files: Callable[[], rundir.MappedFiles] = rundir.MappedFiles,
+    children: tuple[Callable[[], list[int]], int] = (list, 0),
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open or map (`mapped_files()` makes the
@@ -234,7 +241,9 @@ def _watch_usage(
     wakes the event loop only for a breach: a scan through the loop's executor cost three wake-ups a poll, and
     every sub-call's gap about 0.25 ms (benchmarks/vs_official/NOTES.md, change 26). A disk scan that takes long
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
-    host's time; the memory check still runs every poll."""
+    host's time; the memory check still runs every poll. `children`: (the pids of the run's child RLMs' workers,
+    the threads and processes each may run): one whose tree runs more is ("processes", how many, its pid); 0: no
+    such check."""
     disk_limit, memory_limit = limits
     disk_due = 0.0
     mapped = mapped_files()
@@ -249,6 +258,8 @@ def _watch_usage(
                 breach = ("disk", used, pid) if used > disk_limit else breach
             if not breach[1]:
                 breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
+            if not breach[1] and children[1]:
+                breach = ("processes", *harden.trees_tasks_over(children[0](), children[1]))
         except Exception:  # a poll that failed (a worker or folder gone mid-read as the run ends) is polled again:
             continue  # its traceback reached a CLI user's stderr once (audit 77), and it killed the watch
         if breach[1]:
@@ -260,6 +271,12 @@ def _watch_usage(
 def _breach_message(kind: str, used: int, limits: tuple[int, int], shared: bool = False) -> str:
     """Why the watcher ended the worker, for the model. `shared`: the memory was that of several REPLs of the run
     (this one and child RLMs'), of which this one held the most."""
+    if kind == "processes":
+        return (
+            f"this child RLM's REPL ran {used:,} threads and processes at once, over its share of the run's process "
+            f"count (sandbox option max_processes, {limits[1]:,} for each REPL; the run's REPLs share one uid, whose "
+            "count the kernel checks), so it was killed. Start fewer threads or processes (a smaller pool)"
+        )
     if kind == "disk":
         return (
             f"the worker wrote {used:,} bytes, over the run's disk limit of {limits[0]:,} bytes "
@@ -474,6 +491,8 @@ class SubprocessSandbox:
         the sandbox's uid (non-dumpable and the subreaper are always applied)."""
         # no memfd or SysV segments (memory no limit counts), no signals to the host or the zygote
         options: dict[str, Any] = {"seccomp_light": True, "protect": [os.getpid(), -os.getpgid(0)]}
+        if self.chooses_uid:  # under the host's uid: a pid namespace of its own, where the kernel allows one
+            options["pid_namespace"] = True
         if self.switch_in_worker:
             options["switch_uid"] = self.uid
         return options
@@ -486,7 +505,7 @@ class SubprocessSandbox:
             "open_files": self.open_files_limit,
         }
         if self.separate_uid:
-            limits["processes"] = self.tree_processes() if self._family.levels() else self.max_processes
+            limits["processes"] = self.process_ceiling() if self._family.levels() else self.max_processes
         return limits
 
     def tree_processes(self) -> int:
@@ -497,6 +516,14 @@ class SubprocessSandbox:
         `max_live_children` children's on each level of the tree (each level has its own queue): 1 + max_live_children
         x (max_depth - 1) REPLs, the levels as `plan_children` said, or as many as have started (one at least)."""
         return self.max_processes * (1 + self.max_live_children * max(1, self._family.levels()))
+
+    def process_ceiling(self) -> int:
+        """This REPL's RLIMIT_NPROC once the run has (or plans) child RLMs: `tree_processes` less `max_processes` for
+        each level above it. The kernel refuses a fork or thread once the uid's one count reaches the caller's own
+        limit, so the REPLs above keep that much for themselves: a child RLM's REPLs together stop
+        `max_processes` short of the run's REPL's ceiling, a grandchild's short of its parent's, and so on. Within
+        a level, the usage watcher ends a child RLM whose REPL runs more than `max_processes` (`_watch_usage`)."""
+        return self.tree_processes() - self._generation * self.max_processes
 
     def plan_children(self, levels: int) -> None:
         """Say, before `start`, how many levels of child RLMs this run's REPL may have below it (max_depth - 1): its
@@ -516,10 +543,10 @@ class SubprocessSandbox:
         family.started = max(family.started, generation)
         if family.levels() == before or not self.separate_uid:
             return
-        ceiling = self.tree_processes()
         for member in family.members:
             pid = member._host_pid()
             if pid and member is not self:
+                ceiling = member.process_ceiling()
                 with contextlib.suppress(OSError):  # ended meanwhile, or no right to raise it
                     resource.prlimit(pid, resource.RLIMIT_NPROC, (ceiling, ceiling))
 
@@ -534,9 +561,10 @@ class SubprocessSandbox:
         return (
             f"{error}\nNote: this run's REPLs (its own and its child RLMs', {self.max_live_children} at most on each "
             f"level of the tree) run under one uid, and the kernel counts their threads and processes together: "
-            f"{self.tree_processes():,} in all (RLIMIT_NPROC, sandbox option max_processes {self.max_processes} for "
-            "each REPL), so what the others hold is not left here. Start fewer threads (a smaller pool), let fewer "
-            "child RLMs run at once (sandbox option max_live_children), or raise max_processes."
+            f"{self.process_ceiling():,} in all here (RLIMIT_NPROC, sandbox option max_processes "
+            f"{self.max_processes} for each REPL), so what the others hold is not left here. Start fewer threads (a "
+            "smaller pool), let fewer child RLMs run at once (sandbox option max_live_children), or raise "
+            "max_processes."
         )
 
     async def prepare(self) -> None:
@@ -568,6 +596,7 @@ class SubprocessSandbox:
             "landlock": _SIGNAL_SCOPE_ONLY | {"abi": harden.landlock_abi()} if applied.get("signals_scoped") else None,
             "uid": applied.get("uid", os.getuid()),
             "identity": self._identity(),
+            "signals": self._signal_bound(applied),
             "limits": self.limits(),
             "disk_bound": self.disk_bound(),
             "fork_bound": self._tree_bound()
@@ -585,6 +614,27 @@ class SubprocessSandbox:
             "caps": self.caps(),
         }
 
+    def _signal_bound(self, applied: dict[str, Any]) -> str:
+        """What keeps a cell from signalling the host, for `describe`. The seccomp filter names the host's pid, the
+        zygote's and their groups only; kill() and rt_sigqueueinfo() also take any thread id of a process (listed in
+        /proc/<pid>/task) and signal the whole process, and the host starts threads later."""
+        if applied.get("seccomp_worker_rules"):
+            return "the worker's seccomp filter: kill, tgkill and rt_sigqueueinfo to its own pid only, no fork"
+        if not self.chooses_uid:
+            return "the launcher's own container: the host's pids are not in it"
+        if applied.get("pid_namespace"):
+            return "a pid namespace of its own: no pid or thread id of the host (or of any process outside) is in it"
+        if self.separate_uid:
+            return "a separate uid: the kernel refuses its signals to the host and every process not of that uid"
+        if applied.get("signals_scoped"):
+            return "Landlock's signal scope: no signal to any process outside the sandbox, whatever id it names"
+        return (
+            "NOT STOPPED by thread id: the seccomp filter refuses signals to the host's pid, the zygote and their "
+            "process groups only; with no Landlock signal scope (Linux before 6.12) and no pid namespace of its own "
+            "(this host refuses unprivileged user namespaces), a cell can kill or stop the host by one of its "
+            "thread ids (/proc/<pid>/task). Use --sandbox isolated here"
+        )
+
     def _tree_bound(self) -> str:
         """The process ceiling under the sandbox's uid, for `describe`."""
         levels = self._family.levels()
@@ -596,9 +646,11 @@ class SubprocessSandbox:
                 "one starts"
             )
         return (
-            f"RLIMIT_NPROC {self.tree_processes():,} under uid {self.uid} for every REPL of the run, which its child "
-            f"RLMs' share: {self.max_processes} (max_processes) for each of the run's and {self.max_live_children} "
-            f"(max_live_children) children's at once on {levels} level{'s' if levels > 1 else ''} of the tree"
+            f"RLIMIT_NPROC {self.tree_processes():,} under uid {self.uid} for the run's REPL, which its child RLMs' "
+            f"share: {self.max_processes} (max_processes) for each of the run's and {self.max_live_children} "
+            f"(max_live_children) children's at once on {levels} level{'s' if levels > 1 else ''} of the tree; "
+            f"{self.max_processes} less on each level below (its REPLs cannot take the share of those above), and a "
+            f"child RLM whose REPL runs more than {self.max_processes} threads and processes is ended"
         )
 
     def _identity(self) -> str:
@@ -785,7 +837,11 @@ class SubprocessSandbox:
         running = [member for member in self._family.members if member._worker is not None]
         if len(running) <= 1:
             return [running[0]._worker_pid()] if running else []
-        workers = [worker for member in running if (worker := member._worker) is not None]  # each read once: the
+        return self._pids_of(running)
+
+    def _pids_of(self, members: Sequence[SubprocessSandbox]) -> list[int]:
+        """The workers of `members` (sharing this sandbox's zygote), as this process sees them."""
+        workers = [worker for member in members if (worker := member._worker) is not None]  # each read once: the
         inside: dict[int, int] = {}  # loop may end one meanwhile
         zygote = self._zygote
         if zygote is not None and not all(worker.same_pid_namespace for worker in workers):
@@ -801,11 +857,14 @@ class SubprocessSandbox:
         limits = (self.disk_limit_bytes, self.limits()["memory_bytes"])
         # A child's memory counts in the run's total, which the run's own REPL watches (its own watches its disk).
         workers: Callable[[], list[int]] = self._family_pids if self._owns_zygote else list
+        # Under one uid a child RLM's REPL could take every REPL's share of the kernel's count: past max_processes
+        # threads and processes, it is ended.
+        children = (self._child_pids, self.max_processes) if self._owns_zygote and self.separate_uid else (list, 0)
         loop = asyncio.get_running_loop()
         while not self._closed:
             over: asyncio.Future[tuple[str, int, int]] = loop.create_future()
             stop = self._watch_stop = threading.Event()
-            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, self._mapped_files)
+            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, self._mapped_files, children)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
                 kind, used, pid = await over
@@ -813,6 +872,9 @@ class SubprocessSandbox:
                 stop.set()
             if kind == "memory":
                 self._end_largest(used, pid, limits)
+                continue
+            if kind == "processes":
+                self._end_member(pid, _breach_message(kind, used, (0, self.max_processes)))
                 continue
             self._breach = _breach_message(kind, used, limits)
             if self._worker is not None:
@@ -830,14 +892,24 @@ class SubprocessSandbox:
         places = [*map(str, self.disk_folders()), *rundir.SHARED_TEMP_DIRS]
         return rundir.MappedFiles(places, [str(self._dir / "ctx")] if self.separate_uid else [])
 
+    def _child_pids(self) -> list[int]:
+        """The workers of the run's running child RLMs, as this process sees them (from the watcher's thread)."""
+        return self._pids_of([member for member in self._family.members if member is not self])
+
     def _end_largest(self, used: int, pid: int, limits: tuple[int, int]) -> None:
         """Past the memory bound: end the worker (of the run's REPLs) whose processes held the most, `pid`; its next
         cell comes back restarted with the reason."""
         members = [member for member in self._family.members if member._worker is not None]
+        self._end_member(pid, _breach_message("memory", used, limits, shared=len(members) > 1))
+
+    def _end_member(self, pid: int, reason: str) -> None:
+        """End the worker (of the run's REPLs) whose pid here is `pid`; its next cell comes back restarted with
+        `reason`."""
+        members = [member for member in self._family.members if member._worker is not None]
         target = next((member for member in members if member._host_pid() == pid), None)
         if target is None or target._worker is None:  # it ended meanwhile
             return
-        target._breach = _breach_message("memory", used, limits, shared=len(members) > 1)
+        target._breach = reason
         if target._worker.same_pid_namespace:
             target._worker.kill_now()
         else:  # under bubblewrap: by its pid here (the worker's kill_now would end the zygote, and every REPL)
@@ -945,12 +1017,21 @@ class SubprocessSandbox:
         pid, channel = await self._zygote.fork(
             self.max_frame_bytes, keep=self._keep, contexts=self._extra, settings=self._fork_settings()
         )
+        if self.same_pid_namespace and self._zygote.applied.get("pid_namespace"):
+            # The zygote named the worker by its pid in the zygote's own namespace: find the one this process sees.
+            seen = harden.host_pid(pid, self._zygote.process.pid)
+            if seen <= 0:
+                await channel.close()
+                with contextlib.suppress(ZygoteGone):
+                    await self._zygote.kill(pid)
+                raise SandboxStartError("the REPL worker ended as soon as it was forked")
+            return _Worker(channel, seen, zygote=self._zygote, inner=pid)
         return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
 
     def _fork_settings(self) -> dict[str, Any]:
         settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
         if self._family.levels() and self.separate_uid:  # one ceiling for the whole run's uid (tree_processes)
-            settings["limits"] = {"processes": self.tree_processes()}
+            settings["limits"] = {"processes": self.process_ceiling()}
         return settings
 
     def _stderr_text(self) -> str:
