@@ -21,7 +21,8 @@ import random
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,86 @@ def _facts(rel: str, source: str) -> dict[str, list[tuple[str, str]]]:
     return _facts_cached(rel, hashlib.sha256(source.encode()).hexdigest(), source)
 
 
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _executed(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement a scope's body runs in that scope itself, as Python executes it: its own statements and
+    those inside its if/else, try/except/else/finally, with, for/while and match blocks (a function defined under
+    `if hasattr(socket, 'AF_UNIX'):` is a module-level function), not those inside a def or class (own scopes)."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.Match):
+            for case in node.cases:
+                yield from _executed(case.body)
+        elif isinstance(node, _BLOCKS):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _executed(getattr(node, field, []))
+            for handler in getattr(node, "handlers", []):
+                yield from _executed(handler.body)
+
+
+def _bound(body: list[ast.stmt], args: ast.arguments | None = None) -> Counter[str]:
+    """name -> how many times a scope binds it (assignment of any form, import, def, class, except ... as,
+    parameters), over its nested blocks; an over-approximation (comprehension targets count too), so a fact it
+    rules out as ambiguous is at worst one question fewer, never a wrong gold."""
+    names: Counter[str] = Counter()
+    if args is not None:
+        names.update(_parameters(args))
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names[node.id] += 1
+        elif isinstance(node, ast.alias):
+            names[(node.asname or node.name).split(".")[0]] += 1
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            names[node.name] += 1
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            names[node.name] += 1  # its body is a scope of its own; decorators, defaults and bases are this one's
+            todo += [*node.decorator_list, *(node.bases if isinstance(node, ast.ClassDef) else [])]
+            if not isinstance(node, ast.ClassDef):
+                todo += [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+            continue
+        todo += ast.iter_child_nodes(node)
+    return names
+
+
+def _functions(
+    body: list[ast.stmt], shadowed: frozenset[str] = frozenset()
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, frozenset[str]]]:
+    """Every function of a module (methods and nested ones too), each with the names its enclosing class and
+    function scopes bind: its defaults are evaluated there, so a default `LIMIT` there is not the module's."""
+    for node in _executed(body):
+        if isinstance(node, _DEFS):
+            yield node, shadowed
+            yield from _functions(node.body, shadowed | set(_bound(node.body, node.args)))
+        elif isinstance(node, ast.ClassDef):
+            yield from _functions(node.body, shadowed | set(_bound(node.body)))
+
+
+def _module_constants(tree: ast.Module) -> dict[str, str]:
+    """name -> repr of its value, for the upper-case module constants bound exactly once in the module scope (one
+    `NAME = literal` at module level, also under if/try, and no other binding of the module scope: no second
+    assignment, no `+=`, import or def, no `global NAME` in a function), so the value is the one the name holds."""
+    assigned: dict[str, str] = {}
+    for stmt in _executed(tree.body):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+            if name.lstrip("_").isupper() and isinstance(value, ast.Constant) and len(repr(value.value)) < 40:
+                assigned[name] = repr(value.value)
+    # every binding of the module scope, that assignment included, and a function's `global NAME` (which lets it
+    # rebind the name); a class attribute or a function's local of the same name is another scope's
+    bindings = _bound(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            bindings.update({name: 2 for name in node.names})
+    return {name: value for name, value in assigned.items() if bindings[name] == 1}
+
+
 @lru_cache(maxsize=4096)
 def _facts_cached(rel: str, digest: str, source: str) -> dict[str, list[tuple[str, str]]]:
     try:
@@ -81,67 +162,79 @@ def _facts_cached(rel: str, digest: str, source: str) -> dict[str, list[tuple[st
     except SyntaxError:
         return {}
     out: dict[str, list[tuple[str, str]]] = {f: [] for f in _PER_FILE}
-    constants: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and len(node.bases) == 1:
-            out["base_class"].append((f"class `{node.name}`", ast.unparse(node.bases[0])))
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name.lstrip("_").isupper() and isinstance(node.value, ast.Constant) and len(repr(node.value.value)) < 40:
-                out["constant"].append((f"the module constant `{name}`", repr(node.value.value)))
-                constants[name] = repr(node.value.value)
-    for fn in ast.walk(tree):
-        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-            positional = [*fn.args.posonlyargs, *fn.args.args]
-            args = positional[len(positional) - len(fn.args.defaults) :]
-            for arg, default in zip(args, fn.args.defaults, strict=True):
-                text = ast.unparse(default)
-                if len(text) < 40:
-                    out["default_value"].append((f"parameter `{arg.arg}` of `{fn.name}`", text))
-                if isinstance(default, ast.Name) and default.id in constants:
-                    out["constant_trace"].append((f"parameter `{arg.arg}` of `{fn.name}`", constants[default.id]))
-            raised = sorted(
-                {
-                    ast.unparse(n.exc.func if isinstance(n.exc, ast.Call) else n.exc)
-                    for n in ast.walk(fn)
-                    if isinstance(n, ast.Raise) and n.exc is not None
-                }
-            )
-            if len(raised) == 1 and raised[0][:1].isupper():
-                out["raises"].append((f"function `{fn.name}`", raised[0]))
+    constants = _module_constants(tree)
+    classes: dict[str, list[str]] = {}
+    for node in _executed(tree.body):
+        if isinstance(node, ast.ClassDef):
+            classes.setdefault(node.name, []).append(ast.unparse(node.bases[0]) if len(node.bases) == 1 else "")
+    for name, bases in classes.items():
+        if len(bases) == 1 and bases[0]:  # a class defined twice (if/else) has no one base to ask about
+            out["base_class"].append((f"class `{name}`", bases[0]))
+    out["constant"] = [(f"the module constant `{name}`", value) for name, value in constants.items()]
+    for fn, shadowed in _functions(tree.body):
+        positional = [*fn.args.posonlyargs, *fn.args.args]
+        args = positional[len(positional) - len(fn.args.defaults) :]
+        for arg, default in zip(args, fn.args.defaults, strict=True):
+            text = ast.unparse(default)
+            if len(text) < 40:
+                out["default_value"].append((f"parameter `{arg.arg}` of `{fn.name}`", text))
+            if isinstance(default, ast.Name) and default.id in constants and default.id not in shadowed:
+                out["constant_trace"].append((f"parameter `{arg.arg}` of `{fn.name}`", constants[default.id]))
+        raised = sorted(
+            {
+                ast.unparse(n.exc.func if isinstance(n.exc, ast.Call) else n.exc)
+                for n in ast.walk(fn)
+                if isinstance(n, ast.Raise) and n.exc is not None
+            }
+        )
+        if len(raised) == 1 and raised[0][:1].isupper():
+            out["raises"].append((f"function `{fn.name}`", raised[0]))
     out["call_chain"] = _call_chains(tree)
     out["dispatch"] = _dispatch(tree)
     return out
 
 
+def _module_defs(tree: ast.Module, kinds: tuple[type, ...]) -> dict[str, list[Any]]:
+    """name -> its definitions (`kinds`: function or class defs) at module level, as Python executes the module
+    (under if/try/with too): a name with two (if/else variants, a redefinition) is not one known definition."""
+    out: dict[str, list[Any]] = {}
+    for node in _executed(tree.body):
+        if isinstance(node, kinds):
+            out.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+    return out
+
+
 def _call_chains(tree: ast.Module) -> list[tuple[str, str]]:
     """(f, h) for module functions f -> g -> h where f calls exactly one module function (g) and g exactly one
-    other (h), all three distinct: the subject names f, the value is h."""
-    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    other (h), all three distinct: the subject names f, the value is h. Module functions are every def at module
+    level (under if/try too); f and g must each have one definition, so what they call is known."""
+    defs = _module_defs(tree, _DEFS)
     calls = {
         name: sorted(
-            {c.func.id for c in ast.walk(fn) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
-            & (set(funcs) - {name})
+            {c.func.id for c in ast.walk(fns[0]) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+            & (set(defs) - {name})
         )
-        for name, fn in funcs.items()
+        for name, fns in defs.items()
+        if len(fns) == 1
     }
     out = []
-    for f in sorted(funcs):
+    for f in sorted(calls):
         if len(calls[f]) == 1:
             g = calls[f][0]
-            if len(calls[g]) == 1 and calls[g][0] != f:
+            if g in calls and len(calls[g]) == 1 and calls[g][0] != f:
                 out.append((f"`{f}`", calls[g][0]))
     return out
 
 
 def _dispatch(tree: ast.Module) -> list[tuple[str, str]]:
     """(f"`{cls}().{method}()`", defining class) for a method a class inherits through a chain of the module's
-    own single-base classes, where at least two classes of the chain define it (an override to see past)."""
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    methods = {
-        name: {m.name for m in c.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)}
-        for name, c in classes.items()
-    }
+    own single-base classes, where at least two classes of the chain define it (an override to see past).
+    Classes are those defined once at module level (under if/try too); a class binds a method name by a def
+    anywhere in its body (under if/try too); the class whose method runs binds the name by that one def only
+    (not also by `read = _read`, nor by two defs of if/else variants), so the answer is the code's."""
+    classes = {name: nodes[0] for name, nodes in _module_defs(tree, (ast.ClassDef,)).items() if len(nodes) == 1}
+    methods = {name: {m.name for m in _executed(c.body) if isinstance(m, _DEFS)} for name, c in classes.items()}
+    bound = {name: _bound(c.body) for name, c in classes.items()}
     out = []
     for name in sorted(classes):
         chain = [name]
@@ -154,10 +247,16 @@ def _dispatch(tree: ast.Module) -> list[tuple[str, str]]:
             chain.append(bases[0].id)
         if len(chain) < 3:
             continue
-        for method in sorted(set().union(*(methods[c] for c in chain[1:])) - methods[name]):
-            defining = [c for c in chain if method in methods[c]]
-            if len(defining) >= 2 and not method.startswith("__"):
-                out.append((f"`{name}().{method}()`", defining[0]))
+        for method in sorted(set().union(*(methods[c] for c in chain[1:])) - set(bound[name])):
+            defining = [c for c in chain if method in bound[c]]
+            runs = defining[0]
+            if (
+                len(defining) >= 2
+                and all(method in methods[c] for c in defining)
+                and bound[runs][method] == 1
+                and not method.startswith("__")
+            ):
+                out.append((f"`{name}().{method}()`", runs))
     return out
 
 
@@ -174,6 +273,25 @@ QUESTIONS = {
 }
 
 
+SEED_VERSION = "2"
+"""The version in codeqa's seeds: version 3 (golds read over every statement Python runs at module level, an
+asked family only) keeps version 2's draws of slices and questions."""
+REDRAWS = 50
+"""Slices drawn for one task before it is refused (one whose files hold no fact of the family asked)."""
+_NEEDS = {
+    "base_class": "a class with one base class",
+    "default_value": "a parameter default of under 40 characters, unique to its function name in its file",
+    "raises": "a function that raises one exception type",
+    "constant": "an upper-case module constant assigned a literal once",
+    "constant_trace": "a parameter whose default is a module constant assigned once",
+    "call_chain": "a module function calling exactly one other, which calls exactly one further",
+    "dispatch": "a chain of three single-base classes where a method is overridden",
+    "count_param": "a parameter name taken by 3 public module-level functions, over at most {files} whole files",
+    "statement": "four unique facts of the base-class, default, exception and constant kinds",
+}
+"""What a family's question needs from the slice, for the refusal's why."""
+
+
 def generate(
     *,
     seed: int,
@@ -186,14 +304,16 @@ def generate(
     draw_tokens: int | None = None,
 ) -> Task:
     """One four-choice question over a stdlib slice of target_tokens chars4 tokens (within 1%); the family is
-    `question_type` or FAMILIES[index % 9] (the next one that fits when the slice has none). `prompt_style`:
+    `question_type` (only that one: a task of another family is never made under its label) or FAMILIES[index %
+    9] (the next one that fits when the slice has none). `prompt_style`:
     "longbench" (answer a letter A-D) or "rlm" (the RLM paper's variant: a number 0-3). Answer: the letter or
     digit. `with_tests` adds the stdlib's test suites to the files (for lengths past about 3M tokens).
     `source="procedural"` asks about a generated package instead (rlmx.bench.coderepo: the same on every Python,
     any length). `draw_tokens` (default target_tokens) is the size the seeded draws (first file, question, the
     procedural package) are keyed by: rlmx.bench.suite.generate_counted keeps it at the asked size while it
     rescales target_tokens, so the same slice is cut longer or shorter and its size in another tokenizer
-    converges. Raises InputError for an unknown family, style or source, or a length the stdlib cannot fill."""
+    converges. Raises InputError for an unknown family, style or source, a length the stdlib cannot fill, or an
+    asked family that none of the REDRAWS slices holds (naming the family and what its question needs)."""
     if source not in SOURCES:
         raise InputError(f"codeqa source must be one of {', '.join(SOURCES)}, not {source!r}")
     if question_type is not None and question_type not in FAMILIES:
@@ -217,21 +337,31 @@ def generate(
             "use a smaller length" if with_tests else "use with_tests=True (adds the test suites) or a smaller length"
         )
         raise InputError(f"codeqa: the installed stdlib is smaller than {target_tokens} tokens; {hint}")
-    rng = make_rng("codeqa", seed, drawn, index, "files")
-    qrng = make_rng("codeqa", seed, drawn, index, "question")
+    rng = make_rng("codeqa", seed, drawn, index, "files", SEED_VERSION)
+    qrng = make_rng("codeqa", seed, drawn, index, "question", SEED_VERSION)
     first = FAMILIES.index(question_type) if question_type is not None else index % len(FAMILIES)
+    # an asked family is the only one tried (its label is in the task id and report row); the planned mix
+    # falls through to the next family that fits
+    tried = (question_type,) if question_type is not None else FAMILIES[first:] + FAMILIES[:first]
     picked = None
-    for _attempt in range(50):  # a slice without a usable fact (one huge cut file) is redrawn
+    for _attempt in range(REDRAWS):  # a slice without a usable fact (one huge cut file) is redrawn
         parts, whole, after = _slice(files, rng.randrange(len(files)), goal, read)
-        for step in range(len(FAMILIES)):  # the asked family first; another when the slice has none of it
-            family = FAMILIES[(first + step) % len(FAMILIES)]
+        for family in tried:
             picked = _ask(whole, after, family, qrng, files, read)
             if picked is not None:
                 break
         if picked is not None:
             break
     if picked is None:
-        raise InputError(f"codeqa: no question fits in {target_tokens} tokens of stdlib; use a larger length")
+        where = "stdlib" if source == "stdlib" else "the procedural package"
+        if question_type is not None:
+            raise InputError(
+                f"codeqa question_type={question_type} cannot be asked at index {index}: none of {REDRAWS} slices "
+                f"of {target_tokens} tokens of {where} drawn for seed {seed} holds a {question_type} question "
+                f"({_NEEDS[question_type].format(files=MAX_COUNT_FILES)}); try a larger length, another seed or "
+                "index, or leave question_type out (the planned mix asks another family there)"
+            )
+        raise InputError(f"codeqa: no question fits in {target_tokens} tokens of {where}; use a larger length")
     rel, question, options, position = picked
     if prompt_style == "rlm":
         choices = "\n".join(f"{j}: {opt}" for j, opt in enumerate(options))
@@ -393,31 +523,60 @@ def _sample(whole: list[tuple[str, str]], rng: random.Random) -> list[tuple[str,
 
 
 def _names(source: str, family: str) -> set[str]:
-    """The module-level function names (call chain) or class names (dispatch) of a file."""
+    """The module-level function names (call chain) or class names (dispatch) of a file, under if/try too."""
     with _AST_LOCK:
         tree = ast.parse(source)
-    kinds: tuple[type, ...] = (ast.ClassDef,) if family == "dispatch" else (ast.FunctionDef, ast.AsyncFunctionDef)
-    return {n.name for n in tree.body if isinstance(n, kinds)}  # type: ignore[attr-defined]
+    return set(_module_defs(tree, (ast.ClassDef,) if family == "dispatch" else _DEFS))
+
+
+def _parameters(args: ast.arguments, star: bool = True) -> set[str]:
+    """The parameter names of a signature: the named ones, and `*args`/`**kwargs` when `star`."""
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *((args.vararg, args.kwarg) if star else ())]
+    return {a.arg for a in every if a is not None}
+
+
+def _param_counts(tree: ast.Module) -> tuple[Counter[str], Counter[str]]:
+    """(sure, maybe): parameter name -> how many public module-level functions of one file take it, each name
+    once, over every def Python runs at module level (under if/try/with too). `sure` counts a function whose every
+    definition takes the parameter; `maybe` also one that only some of its definitions (if/else variants) take,
+    and a public alias (`open = connect`) of a module function; a name where they differ has no one count."""
+    sure: Counter[str] = Counter()
+    maybe: Counter[str] = Counter()
+    defs = _module_defs(tree, _DEFS)
+    # sure: the named parameters of every variant; maybe: any variant's, `*args`/`**kwargs` included (whether
+    # `*args` is "a parameter named args" is the reader's call, so such a name is not asked)
+    named = {name: [_parameters(fn.args, star=False) for fn in fns] for name, fns in defs.items()}
+    takes = {name: [_parameters(fn.args) for fn in fns] for name, fns in defs.items()}
+    for name, variants in named.items():
+        if not name.startswith("_"):
+            sure.update(set.intersection(*variants) - {"self", "cls"})
+            maybe.update(set.union(*takes[name]) - {"self", "cls"})
+    for node in _executed(tree.body):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in takes:
+            public = {t.id for t in node.targets if isinstance(t, ast.Name) and not t.id.startswith("_")}
+            for _ in public - set(defs):
+                maybe.update(set.union(*takes[node.value.id]) - {"self", "cls"})
+    return sure, maybe
 
 
 def _count_param(whole: list[tuple[str, str]], rng: random.Random) -> _Picked | None:
     """How many public module-level functions of the files shown in full take a parameter named p (an
-    aggregation over the whole context; options are nearby counts)."""
+    aggregation over the whole context; options are nearby counts). Asked only of a name whose count does not
+    depend on which if/else variant runs."""
     if len(whole) > MAX_COUNT_FILES:
         return None
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
+    unsure: set[str] = set()
     for _, text in whole:
         try:
             with _AST_LOCK:
                 tree = ast.parse(text)
         except SyntaxError:
             continue
-        for fn in tree.body:
-            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and not fn.name.startswith("_"):
-                every = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
-                for name in sorted({a.arg for a in every} - {"self", "cls"}):
-                    counts[name] = counts.get(name, 0) + 1
-    usable = sorted(name for name, c in counts.items() if c >= 3)
+        sure, maybe = _param_counts(tree)
+        counts.update(sure)
+        unsure |= {name for name in maybe if maybe[name] != sure[name]}
+    usable = sorted(name for name, c in counts.items() if c >= 3 and name not in unsure)
     if not usable or len(whole) < 2:
         return None
     name = rng.choice(usable)
@@ -426,7 +585,8 @@ def _count_param(whole: list[tuple[str, str]], rng: random.Random) -> _Picked | 
     options, position = _with_answer(str(gold), [str(v) for v in rng.sample(near, 3)], rng)
     question = (
         f"Across the files shown in full in the context (every file except a last, cut one), how many public "
-        f"module-level functions (name not starting with an underscore) accept a parameter named `{name}`?"
+        f"module-level functions (name not starting with an underscore; a def inside a module-level if/try/with "
+        f"block counts too) accept a parameter named `{name}`?"
     )
     return whole[0][0], question, options, position
 

@@ -39,10 +39,9 @@ def score_details(family: str, prediction: str, task: Task) -> dict[str, Any]:
     if family == "sniah":
         return _sniah(prediction, str(task.answer))
     if family == "oolong":
-        details = _oolong(prediction, task.answer, task.answer_format)
-        # OOLONG reports exact match beside the score; a label's point may come from the gold named anywhere in
-        # the reply (the fallback), which is not an exact match of the parsed answer
-        return {"exact": details["score"] == 1.0, **details}
+        # OOLONG reports exact match beside the score: True only when OOLONG's parsed answer is the gold, never
+        # for a point from the RLM port's fallback (the gold named anywhere in the reply)
+        return _oolong(prediction, task.answer, task.answer_format)
     if family == "pairs":
         return _pairs(prediction, task.answer)
     if family == "docs":
@@ -80,24 +79,31 @@ def comparison_phrase(text: str) -> str | None:
 
 
 def _oolong(prediction: str, gold: Any, kind: str) -> dict[str, Any]:
+    """{"score", "parsed", "exact"}; every fallback return (the answer read from the whole reply, not OOLONG's
+    parse) has exact False."""
     parsed = parse_oolong(prediction)
     if kind == "comparison":
-        said = comparison_phrase(parsed) or comparison_phrase(prediction)  # the RLM port: detected anywhere
-        return {"score": 1.0 if said is not None and said in str(gold).lower() else 0.0, "parsed": said}
+        said = comparison_phrase(parsed)
+        if said is None:  # the RLM port's fallback: the phrase detected anywhere
+            anywhere = comparison_phrase(prediction)
+            named = anywhere is not None and anywhere in str(gold).lower()
+            return {"score": 1.0 if named else 0.0, "parsed": anywhere, "exact": False}
+        right = said in str(gold).lower()
+        return {"score": 1.0 if right else 0.0, "parsed": said, "exact": right}
     if kind == "numeric":
         number = re.search(r"-?\d+", parsed.replace(",", ""))
         if number is None:  # the RLM port's fallback: the gold number standing alone anywhere in the output
             hit = re.search(rf"(?<![\d.]){int(gold)}(?![\d.])", prediction)
-            return {"score": 1.0 if hit else 0.0, "parsed": None}
+            return {"score": 1.0 if hit else 0.0, "parsed": None, "exact": False}
         value = int(number.group())
-        return {"score": 0.75 ** abs(int(gold) - value), "parsed": value}
+        return {"score": 0.75 ** abs(int(gold) - value), "parsed": value, "exact": value == int(gold)}
     if kind == "date":
         return _oolong_date(prediction, parsed, str(gold))
     if kind == "month_year":
         return _oolong_month(prediction, parsed, str(gold))
     gold_text = str(gold)
     if parsed.lower() == gold_text.lower():
-        return {"score": 1.0, "parsed": parsed}
+        return {"score": 1.0, "parsed": parsed, "exact": True}
     fallback = re.search(rf"(?<![\w]){re.escape(gold_text)}(?![\w])", prediction, re.IGNORECASE)
     return {"score": 1.0 if fallback else 0.0, "parsed": parsed, "exact": False}
 
@@ -182,8 +188,9 @@ def _oolong_date(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
     got = parse_date(parsed)
     if got is None:  # OOLONG's parse keeps only the text after the last ':'; the RLM fallback reads it all
         dates = [parse_date(m.group()) for m in re.finditer(r"[^\n:;]+", prediction)]
-        return {"score": 1.0 if want is not None and want in dates else 0.0, "parsed": None}
-    return {"score": 1.0 if want is not None and got == want else 0.0, "parsed": got.isoformat()}
+        return {"score": 1.0 if want is not None and want in dates else 0.0, "parsed": None, "exact": False}
+    right = want is not None and got == want
+    return {"score": 1.0 if right else 0.0, "parsed": got.isoformat(), "exact": right}
 
 
 def parse_month_year(text: str) -> tuple[int, int] | None:
@@ -214,9 +221,12 @@ def gold_month_year(text: str) -> tuple[int, int] | None:
 def _oolong_month(prediction: str, parsed: str, gold: str) -> dict[str, Any]:
     want = parse_month_year(gold)
     got = parse_month_year(parsed)
-    if got is None:
-        got = parse_month_year(prediction)
-    return {"score": 1.0 if got is not None and got == want else 0.0, "parsed": got}
+    if got is None:  # the fallback: the last month anywhere in the reply
+        anywhere = parse_month_year(prediction)
+        hit = anywhere is not None and anywhere == want
+        return {"score": 1.0 if hit else 0.0, "parsed": anywhere, "exact": False}
+    right = got == want
+    return {"score": 1.0 if right else 0.0, "parsed": got, "exact": right}
 
 
 def parse_pairs(prediction: str) -> set[tuple[int, int]]:
