@@ -13,7 +13,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import io
 import re
+import tokenize
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,11 +66,29 @@ def _without_docstrings(source: str) -> str:
     return "\n".join(kept)
 
 
+def _without_comments(source: str) -> str:
+    """`source` less its comments (a line that only held one goes): like docstrings they do nothing in the REPL,
+    and the library is kept in every trace (its source, in src/rlmx/lm/guided_cells.py, has them)."""
+    cut: dict[int, int] = {}  # line (1-based) -> the column its comment starts at
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            cut[token.start[0]] = token.start[1]
+    kept = []
+    for number, line in enumerate(source.split("\n"), 1):
+        if number not in cut:
+            kept.append(line)
+        elif line[: cut[number]].strip():
+            kept.append(line[: cut[number]].rstrip())
+    return "\n".join(kept)
+
+
 # The library runs in the REPL, where rlmx cannot be imported: graphemes' own source stands in for that import.
-_LIBRARY = _without_docstrings(
-    inspect.getsource(guided_cells)
-    .replace(_GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1)
-    .replace("from __future__ import annotations\n", "")
+_LIBRARY = _without_comments(
+    _without_docstrings(
+        inspect.getsource(guided_cells)
+        .replace(_GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1)
+        .replace("from __future__ import annotations\n", "")
+    )
 )
 _READY = "guided index ready"
 _REFUSED = "guided reading refused by the budget: "

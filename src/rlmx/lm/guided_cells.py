@@ -2166,6 +2166,8 @@ _KINDS = {
     "records": "line",
     "paragraph": "paragraph",
     "paragraphs": "paragraph",
+    "stanza": "paragraph",
+    "stanzas": "paragraph",
     "characters": "line",
     "character": "line",
     "definitions": "entry",
@@ -2188,7 +2190,7 @@ _CAPS_RUN = re.compile(r"\b[A-Z][A-Z0-9-]*(?: [A-Z][A-Z0-9-]*)+\b")
 _QUOTED = re.compile(r"[\"“«'‘]([^\"”»'’]{1,80})[\"”»'’]")
 
 
-_LEADING = frozenset("a an the of in on with word words term name letter string".split())
+_LEADING = frozenset("a an the of in on with word words term name letter string phrase expression sequence".split())
 _TRAILING = frozenset("in of the this text file document context bible lexicon book".split())
 
 
@@ -2259,9 +2261,14 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
+    for by_field in (stanza_count, superlative_answer):  # RFC 822 stanzas, a record file's described columns
+        found = by_field(state, q)
+        if found is not None:
+            return found
     m = (
         re.match(
-            r"(?i)how (?:many times|often) (?:does|do|is|are|did|was|were|has|have) (?:the (?:word|name|term|string) )?"
+            r"(?i)how (?:many times|often) (?:does|do|is|are|did|was|were|has|have) "
+            r"(?:the (?:word|name|term|string|phrase|expression|text|sequence) )?"
             r"(.+?) (?:occur|appear|used|use|mentioned|found|written|come up|show up)\b",
             q,
         )
@@ -2270,12 +2277,18 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     )
     if m:
         target = _target(m.group(1))
-        n = _occurrences(target, text_of) if target else 0
         if not target:
             return None
+        n = _occurrences(target, text_of)
+        said = ""
+        if not n and not _QUOTED.search(m.group(1)):  # "the phrase X" worded otherwise: its ending is what it names
+            ending = _present_suffix(target, text_of)
+            if ending != target:
+                said = f" ('{target}' itself occurs nowhere; its ending '{ending}' was counted)"
+                target, n = ending, _occurrences(ending, text_of)
         return (
             f"{n:,}\nCounted: whole-word, case-insensitive occurrences of '{target}' in the whole text "
-            f"({len(text_of):,} characters)."
+            f"({len(text_of):,} characters){said}."
         )
     m = re.match(
         r"(?i)how many (\w+)(?: are there)?(?: in [\w\s]+?)? (?:that |which )?(begin|start|end)s? with (.+?)\?*$", q
@@ -2529,6 +2542,450 @@ def _group_name(unit: dict[str, Any], group: str) -> str:
     if ref and group == "chapter":
         return f"{ref.group(1)} {ref.group(2)}"
     return str(unit["where"]) if group in ("line", "lines") else name
+
+
+# --- fields to group by: RFC 822 stanzas and a record file's columns -------------------------------------------
+
+_STANZA_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(.*?))?[ \t]*$")
+_STANZA_NOUNS = frozenset("stanza stanzas paragraph paragraphs block blocks record records entry entries".split())
+"""What a question calls an RFC 822 paragraph ("How many Files stanzas are there?")."""
+MIN_STANZAS = 3
+
+
+def stanzas(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RFC 822 paragraphs of the text sources (Debian copyright (DEP-5) and control files, mail-like headers):
+    blocks between blank lines whose every line is `Field: value` or an indented continuation, each as {"source",
+    "line" (1-based), "fields": {field name lower-cased: (name as written, value's first line, continuation
+    lines)}}. [] for a source unless it has MIN_STANZAS such blocks and they are most of its blocks. Cached."""
+    if "stanzas" in state:
+        return list(state["stanzas"])
+    found: list[dict[str, Any]] = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str):
+            continue
+        blocks: list[tuple[int, list[str]]] = []
+        start, block = 0, list[str]()
+        for number, line in enumerate(source[1].split("\n"), 1):
+            if line.strip():
+                start = start if block else number
+                block.append(line)
+            elif block:
+                blocks.append((start, block))
+                block = []
+        if block:
+            blocks.append((start, block))
+        own = []
+        for start, block in blocks:
+            fields: dict[str, tuple[str, str, list[str]]] = {}
+            last = ""
+            for line in block:
+                field = _STANZA_FIELD.match(line)
+                if field is not None and field.group(1).lower() not in fields:
+                    last = field.group(1).lower()
+                    fields[last] = (field.group(1), (field.group(2) or "").strip(), [])
+                elif last and line[:1] in " \t":
+                    fields[last][2].append(line.strip())
+                else:
+                    fields = {}
+                    break
+            if fields:
+                own.append({"source": source[0], "line": start, "fields": fields})
+        if len(own) >= MIN_STANZAS and len(own) > len(blocks) / 2:
+            found.extend(own)
+    state["stanzas"] = found
+    return list(found)
+
+
+def _field_value(field: tuple[str, str, list[str]]) -> str:
+    """A stanza field's value as one name: its first line ("License: BSD-3-clause", the licence's text below), or
+    its first continuation line when the first is empty."""
+    return field[1] or next(iter(field[2]), "")
+
+
+def _stanza_field(name: str, found: list[dict[str, Any]]) -> str | None:
+    """The stanza field (lower-cased) a word names ("licenses" -> "license", "files" -> "files"), or None."""
+    word = name.strip(_FIELD_EDGES).lower()
+    names = {f for s in found for f in s["fields"]}
+    if word in names:
+        return word
+    return next((f for f in sorted(names) if stem(f) == stem(word)), None)
+
+
+def _column_text_rows(
+    state: dict[str, Any], source_name: Any = None
+) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """A record file's columns and rows: (column descriptions, [(line, cells)]). The descriptions are a table's
+    header row, else what its leading `#` comment says of each column (a commented header row such as
+    "#codes<TAB>coordinates<TAB>TZ", numbered notes "# 3.  Timezone name used in ..."). None when the text (the
+    first record file, or the source named `source_name`) is no record file or nothing describes its columns.
+    Cached."""
+    cache = state.setdefault("columns", {})
+    if repr(source_name) not in cache:
+        cache[repr(source_name)] = _read_columns(state, source_name)
+    found: tuple[list[str], list[tuple[int, list[str]]]] | None = cache[repr(source_name)]
+    return found
+
+
+def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    for source, shape in zip(state["sources"], state["shapes"], strict=True):
+        if source_name is not None and source[0] != source_name:
+            continue
+        if shape != "records" or len(source) > 2 or not isinstance(source[1], str):
+            continue
+        lines = source[1].split("\n")
+        table = table_of(lines[:2000])
+        if table is not None and table[0] != "json" and table[1] is not None:
+            delimiter, named = table
+            first = next(i for i, line in enumerate(lines) if line.strip())
+            rows = [(n, _cells(line, delimiter)) for n, line in enumerate(lines, 1) if line.strip() and n > first + 1]
+            return list(named or []), rows
+        comments = []
+        for line in lines:
+            if not line.startswith("#"):
+                if line.strip():
+                    break
+                continue
+            comments.append(line)
+        body = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.startswith("#")]
+        if not comments or not body:
+            continue
+        tabbed = sum("\t" in line for _, line in body) >= 0.8 * len(body)
+        notes: dict[int, str] = {}
+        current = 0
+        for line in comments:
+            numbered = re.match(r"^#\s*(\d{1,2})[.)]\s+(\S.*)$", line)
+            if numbered is not None and int(numbered.group(1)) == current + 1:
+                current += 1
+                notes[current] = numbered.group(2)
+            elif current and re.match(r"^#\s{2,}\S", line) and current == len(notes):
+                notes[current] += " " + line[1:].strip()
+            elif current:
+                current = -100  # the numbered notes ended: a later "# 1." is prose
+        widths = Counter(len(line.split("\t") if tabbed else line.split()) for _, line in body[:2000])
+        most = max(widths)
+        header: list[str] = []
+        for line in reversed(comments):
+            cells = [c.strip() for c in (line[1:].split("\t") if tabbed else line[1:].split())]
+            if len(cells) == most >= 2 and all(cells):
+                header = cells
+                break
+        count = max(len(notes), len(header))
+        if count < 2:
+            continue
+        columns = [
+            " ".join(p for p in ((header[i] if i < len(header) else ""), notes.get(i + 1, "")) if p)
+            for i in range(count)
+        ]
+        rows = [
+            (n, [c.strip() for c in (line.split("\t") if tabbed else line.split(None, count - 1))]) for n, line in body
+        ]
+        return columns, rows
+    return None
+
+
+def _column_for(noun: str, columns: list[str]) -> int | None:
+    """The column a noun of the question names ("timezone" -> "TZ  Timezone name used in ..."): the one whose
+    description says it earliest (a header cell first), its stop words aside; None when none or two tie."""
+    want = stem(_POSSESSIVE.sub("", noun.strip(_FIELD_EDGES).lower()))
+    if not want:
+        return None
+    places = []
+    for i, column in enumerate(columns):
+        words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(column)]
+        words = [w for w in words if w not in ENGLISH_STOPWORDS]
+        place = next((p for p, w in enumerate(words) if stem(w) == want or w == noun.lower()), None)
+        if place is not None:
+            places.append((place, i))
+    places.sort()
+    if not places or (len(places) > 1 and places[0][0] == places[1][0]):
+        return None
+    return places[0][1]
+
+
+def column_cell(state: dict[str, Any], unit: dict[str, Any], query: str) -> str | None:
+    """The cell, in the row `unit` of a record file whose comment describes its columns, of the column the
+    question asks for ("Which timezone's ...": the one described as "Timezone name"), when another cell of that row
+    is a value the question gives ("+4230+00131"). None otherwise (a table with a header row is checked by
+    `_in_an_asked_column`)."""
+    if unit["kind"] != "line" or unit.get("fields"):
+        return None
+    noun = _asked_noun(query)
+    table = _column_text_rows(state, unit["source"]) if noun else None
+    if noun is None or table is None:
+        return None
+    columns, rows = table
+    cells = next((c for n, c in rows if n == unit["line"]), None)
+    at = _column_for(noun, columns)
+    if cells is None or at is None or at >= len(cells) or not cells[at]:
+        return None
+    given = {t.strip(_FIELD_EDGES).lower() for t in query.split()}
+    if not any(c.lower() in given for i, c in enumerate(cells) if i != at and c):
+        return None
+    return cells[at]
+
+
+def _asked_noun(query: str) -> str | None:
+    """The noun a "which/what NOUN ..." question asks for ("Which timezone's principal location ..." ->
+    "timezone")."""
+    m = re.match(r"(?i)\s*(?:which|what)\s+([A-Za-z][\w-]*)(?:['’]s)?\b", query)
+    if m is not None and m.group(1).lower() not in ENGLISH_STOPWORDS | {"kind", "type", "sort"}:
+        return m.group(1)
+    # "What are the coordinates of Europe/Andorra?": the noun before "of"
+    m = re.match(
+        r"(?i)\s*(?:which|what)\s+(?:is|are|was|were)\s+the\s+(?:[\w-]+\s+){0,2}?([A-Za-z][\w-]*)\s+(?:of|for)\b", query
+    )
+    return m.group(1) if m is not None else None
+
+
+_SUPERLATIVE = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?:one\s+of\s+the\s+)?([A-Za-z][\w-]*)(?:['’]s)?\s+(.*?)\s*\bthe\s+(most|fewest|least|"
+    r"(?:largest|greatest|highest|smallest|lowest)\s+number\s+of)\s+((?:[\w-]+\s+){0,3}?[\w-]+)"
+    r"(?:\s+(?:in|of)\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
+)
+""""Which license is used by the most Files stanzas?", "Which timezone covers the most countries?": the noun asked
+for, the verb between, which end, and what is counted."""
+_NOT_COUNTED = frozenset(
+    "common frequent frequently often popular important recent likely famous used well widely significant "
+    "notable powerful useful basic simple".split()
+)
+"""What "the most" may qualify that is no count ("the most common"): an adjective, not a thing counted."""
+
+
+def superlative(query: str) -> tuple[str, str, bool] | None:
+    """(noun asked for, what is counted, fewest?) of a "which X ... the most Y" question; None for any other
+    question and for "the most common/important ..." (no thing counted)."""
+    m = _SUPERLATIVE.match(" ".join(query.split()))
+    if m is None:
+        return None
+    counted = m.group(4).split()
+    if counted[0].lower() in _NOT_COUNTED or m.group(1).lower() in ENGLISH_STOPWORDS:
+        return None
+    return (
+        m.group(1),
+        " ".join(counted),
+        m.group(3).lower() in ("fewest", "least") or "smallest" in m.group(3).lower() or "lowest" in m.group(3).lower(),
+    )
+
+
+def _ranked(counts: Counter[str], fewest: bool) -> list[tuple[str, int]]:
+    order = sorted(counts.items(), key=lambda kv: kv[1] if fewest else -kv[1])
+    return order
+
+
+def _top(counts: Counter[str], fewest: bool, what: str, per: str, among: str) -> str:
+    """The winner of a grouped count, or the tied winners, and what was counted."""
+    order = _ranked(counts, fewest)
+    best = order[0][1]
+    tied = [name for name, n in order if n == best]
+    runners = [f"{name} ({n:,})" for name, n in order[len(tied) : len(tied) + 3]]
+    word = "fewest" if fewest else "most"
+    head = tied[0] if len(tied) == 1 else ", ".join(tied[:10]) + (" (tied)" if len(tied) <= 10 else " ... (tied)")
+    return (
+        f"{head}\nCounted: {what} per {per}, among {among}; the {word}: {', '.join(tied[:10])} ({best:,} each)"
+        + (f"; next: {', '.join(runners)}" if runners else "")
+        + "."
+    ).replace(" each)", ")" if len(tied) == 1 else " each)")
+
+
+_AMOUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
+def superlative_answer(state: dict[str, Any], query: str) -> str | None:
+    """A "which X VERB the most Y" question over RFC 822 stanzas or a record file, answered by code: the stanzas
+    (or rows) grouped by the field or column that names X and counted (stanzas that have a field Y names, or the
+    items of a list column Y names). None when the question is not one, or no field or column names X."""
+    asked = superlative(query)
+    if asked is None:
+        return None
+    noun, counted, fewest = asked
+    words = counted.split()
+    found = stanzas(state)
+    if found:
+        group = _stanza_field(noun, found)
+        if group is None:
+            return None
+        kept = [s for s in found if group in s["fields"]]
+        named = [_stanza_field(w, found) for w in words]
+        if words[-1].lower() in _STANZA_NOUNS:
+            needed = [f for f in named[:-1] if f]
+            kept = [s for s in kept if all(f in s["fields"] for f in needed)]
+            counts: Counter[str] = Counter(_field_value(s["fields"][group]) for s in kept)
+            label = " ".join(w for w in words[:-1]) + " stanzas" if needed else "stanzas"
+            what = f"{label.strip()} (RFC 822 paragraphs)"
+        elif named[-1] is not None and named[-1] != group:
+            items = named[-1]
+            kept = [s for s in kept if items in s["fields"]]
+            counts = Counter()
+            for s in kept:
+                field = s["fields"][items]
+                counts[_field_value(s["fields"][group])] += len(
+                    " ".join([field[1], *field[2]]).replace(",", " ").split()
+                )
+            what = f"items of the '{kept[0]['fields'][items][0] if kept else items}' fields"
+        else:
+            return None
+        counts = Counter({k: n for k, n in counts.items() if k})
+        if not counts:
+            return None
+        name = kept[0]["fields"][group][0]
+        return _top(counts, fewest, what, f"'{name}' field (its first line)", f"{len(kept):,} stanzas")
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    group_at = _column_for(noun, columns)
+    rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
+    count_at = None if rows_asked else _column_for(words[-1], columns)
+    if group_at is None:
+        return None
+    shown = columns[group_at].split()[0] if columns[group_at] else f"column {group_at + 1}"
+    counts = Counter()
+    if count_at is not None and count_at != group_at:
+        given = [cells[count_at] for _, cells in rows if count_at < len(cells) and cells[count_at]]
+        numeric = sum(1 for c in given if _AMOUNT.fullmatch(c)) >= 0.8 * len(given) > 0
+        listed = not numeric and any("," in c for c in given)
+        for _, cells in rows:
+            if group_at >= len(cells) or count_at >= len(cells):
+                continue
+            if numeric:  # "the most goals": the amounts a column gives, summed per value, not the rows counted
+                amount = _AMOUNT.fullmatch(cells[count_at])
+                if amount is not None:
+                    value = float(amount.group(0).replace(",", ""))
+                    counts[cells[group_at]] += int(value) if value.is_integer() else value  # type: ignore[assignment]
+            elif listed:  # a list column: the row's items count ("AE,OM,RE": 3 countries)
+                counts[cells[group_at]] += len([c for c in cells[count_at].split(",") if c.strip()])
+            else:  # one value a row: the rows count, per value of the grouping column (or each of its items)
+                for key in (k.strip() for k in cells[group_at].split(",")):
+                    counts[key] += 1
+        what = (
+            f"the amounts of column {count_at + 1}, summed"
+            if numeric
+            else f"the comma-separated items of column {count_at + 1}"
+            if listed
+            else "rows"
+        )
+    elif rows_asked:
+        for _, cells in rows:
+            if group_at < len(cells):
+                for key in (k.strip() for k in cells[group_at].split(",")):
+                    counts[key] += 1
+        what = "rows"
+    else:
+        return None
+    counts = Counter({k: n for k, n in counts.items() if k})
+    if not counts:
+        return None
+    return _top(counts, fewest, what, f"value of column {group_at + 1} ({shown})", f"{len(rows):,} rows")
+
+
+def stanza_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many (Files) stanzas/paragraphs/records are there?" over RFC 822 stanzas: the stanzas counted (those
+    with the named field, when one is named). None when the question is not one, or the text has no stanzas."""
+    m = re.match(
+        r"(?i)how many (?:([\w-]+) )?(stanzas|paragraphs|blocks|records|entries)(?: (?:are there|in total|does "
+        r"(?:the|this) \w+ (?:have|contain|list)|are (?:in|listed in) (?:the|this) \w+))?\s*[?.!]*$",
+        " ".join(query.split()),
+    )
+    found = stanzas(state) if m else []
+    if m is None or not found:
+        return None
+    noun = m.group(2).lower()
+    if m.group(1) is None or m.group(1).lower() in ("the",):
+        return f"{len(found):,}\nCounted: {noun} (RFC 822 paragraphs: 'Field: value' lines between blank lines)."
+    field = _stanza_field(m.group(1), found)
+    if field is None:
+        return None
+    with_it = [s for s in found if field in s["fields"]]
+    name = with_it[0]["fields"][field][0]
+    return (
+        f"{len(with_it):,}\nCounted: {noun} that have a '{name}:' field, among {len(found):,} RFC 822 paragraphs "
+        f"('Field: value' lines between blank lines)."
+    )
+
+
+# --- authorship: a header's `Author:` line ---------------------------------------------------------------------
+
+_ASKS_AUTHOR = re.compile(
+    r"(?i)^\s*who\s+(?:(?:originally\s+)?(?:wrote|authored|created|developed)|(?:is|was)\s+the\s+(?:original\s+)?"
+    r"(?:author|writer|creator)\s+of)\s+(.+?)\s*[?.!]*\s*$"
+)
+_AUTHOR_LINE = re.compile(
+    r"^[\s#/*;%!-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?)\s*(.+)$",
+    re.IGNORECASE,
+)
+_HEADER_LINES = 60
+"""How far into a text its header reaches: an `Author:` line below names the author of a part, not of it."""
+_THE_TEXT = frozenset("it this file module program library script document text code package tool".split())
+
+
+def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(names, line, line number) for "who wrote X?" when the header of the text (its first _HEADER_LINES lines)
+    has one `Author:` (`Written by`, `Created by`) line and names X there too, or X is the text itself ("this
+    module"): `# Author: Steven J. Bethard <...>` answers "Who wrote argparse?" in argparse.py. None otherwise."""
+    asked = _ASKS_AUTHOR.match(query)
+    if asked is None:
+        return None
+    subject = [w for w in _WORD.findall(asked.group(1).lower()) if w not in ENGLISH_STOPWORDS]
+    found: list[tuple[str, str, int]] = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str):
+            continue
+        head = source[1].split("\n", _HEADER_LINES)[:_HEADER_LINES]
+        header = "\n".join(head)
+        if subject and not set(subject) <= _THE_TEXT and not all(_occurrences(w, header) for w in subject):
+            continue
+        for number, line in enumerate(head, 1):
+            said = _AUTHOR_LINE.match(line)
+            person = (
+                re.match(rf"({_PERSON})(?:(?:,|,? and| &)\s+({_PERSON}))*", said.group(1).strip()) if said else None
+            )
+            if person is not None and len(person.group(0).split()) >= 2:
+                found.append((person.group(0).rstrip(".,"), line.strip(), number))
+    return found[0] if len({f[0] for f in found}) == 1 else None
+
+
+# --- "how do I ... since X is not available": X's own entry names what to use instead ------------------------
+
+_ASKS_WAY = re.compile(
+    r"(?i)^\s*(?:how\s+(?:do|can|should|would)\s+(?:i|we|you|one)\b|what\s+(?:should|can|do|could)\s+(?:i|we|you|one)"
+    r"\s+use\b|what\s+(?:is\s+)?(?:the\s+)?(?:alternative|replacement)\b|what\s+replaces\b)"
+)
+_UNAVAILABLE = re.compile(
+    r"(?i)\b(?:instead\s+of|without|in\s+place\s+of|rather\s+than)\s+(?:using\s+|calling\s+)?(?:the\s+)?"
+    r"([\w:.$@-]+)|\b([\w:.$@-]+)(?:\(\))?\s+(?:(?:is|are)\s+(?:not|no\s+longer)\s+|(?:isn't|aren't)\s+)"
+    r"(?:available|implemented|supported|allowed)\b|\b(?:cannot|can't|can\s+not)\s+use\s+([\w:.$@-]+)"
+)
+_USE_INSTEAD = re.compile(
+    r"(?i)\buse\s+(?:the\s+)?(?:(?:method|function|module|command|builtin|operator)\s+)?(\S+(?:\s\S+){0,2}?)\s+"
+    r"instead\b|\binstead,?\s+use\s+(\S+(?:\s\S+){0,2}?)(?=[.,;:]|\s*$)"
+)
+
+
+def replacement(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(what to use, the unit saying so) for "how do I ... since atexit is not available?" (or "... instead of
+    X", "without X", "what should I use instead of X"): the entry named X (a manual's or POD's `=item`) says "use
+    Y instead" (or "instead use Y") once: Y. None when the question is not one, no entry has that name, or the
+    entry names no replacement or two."""
+    if _ASKS_WAY.match(query) is None:
+        return None
+    named = {
+        (m.group(1) or m.group(2) or m.group(3)).rstrip(".,;:?!").removesuffix("()").lower()
+        for m in _UNAVAILABLE.finditer(query)
+    }
+    named -= ENGLISH_STOPWORDS
+    if len(named) != 1:
+        return None
+    name = named.pop()
+    entry = [u for u in state["units"] if u["kind"] == "entry" and u["name"].lower().removesuffix("()") == name]
+    said: dict[str, dict[str, Any]] = {}
+    for unit in entry:
+        for m in _USE_INSTEAD.finditer(unit["text"]):
+            value = (m.group(1) or m.group(2)).strip(_FIELD_EDGES)
+            if value and value.lower() != name:
+                said.setdefault(value, unit)
+    if len(said) != 1:
+        return None
+    return next(iter(said.items()))
 
 
 # --- the answer -------------------------------------------------------------------------------------
@@ -2902,6 +3359,15 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     if len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # a line written twice is one
         return None
     fields = fields_of(hits[0])
+    asked = _asked_noun(query)
+    table = _column_text_rows(state, hits[0]["source"]) if asked else None
+    if asked and table is not None:  # "Which timezone's ...": the column the comment names so, not the row's key
+        columns, rows = table
+        cells = next((c for n, c in rows if n == hits[0]["line"]), [])
+        at = _column_for(asked, columns)
+        given = [i for i, c in enumerate(cells) if c.strip(_FIELD_EDGES).lower() == named[0]]
+        if at is not None and at < len(cells) and cells[at] and at not in given:
+            return cells[at], hits[0]
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
 
@@ -2961,6 +3427,18 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    author = author_line(state, query)
+    if author is not None:
+        names, line, number = author
+        report.append(f"the text's header names its author: {line!r} (line {number})")
+        answer = f"{names}\nFrom [line {number:,}] {line}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+    instead = replacement(state, query)
+    if instead is not None:
+        value, unit = instead
+        report.append(f"the question names a thing its entry says to replace: {unit['where']}")
+        answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     setting = setting_value(state, query)
     if setting is not None:
         value, line, number = setting
@@ -3048,6 +3526,11 @@ def guided_answer(
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
         return _evidence(good[:reads], report)
+    if superlative(query) is not None and (stanzas(state) or "records" in state["shapes"]):
+        # "which X has the most Y" over records: only a count answers it (count_answer found no field X names);
+        # a phrase one record holds would be a confident guess
+        report.append("a superlative over records no field or column of which names what is asked: quoted, not read")
+        return _evidence(good[:reads], report)
     # only the unit that matches best may give the answer, so only it is read
     read = [excerpt(good[0], terms)]
     # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
@@ -3075,6 +3558,11 @@ def guided_answer(
         if span is not None and check is not None and not _agree(span, check):
             report.append("  the two readings disagree: no short answer")
             span = None
+        cell = column_cell(state, unit, query) if span is not None and check is not None else None
+        if cell is not None and span is not None and span.lower() not in cell.lower():
+            # a record's other column (its key, "AD"): the column the question names answers, in the same row
+            report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
+            span = cell
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
