@@ -571,10 +571,12 @@ for a list shared at every level)."""
 def _check_json(name: str, value: Any, limit: SizeLimit) -> None:
     """Raise InputError, naming the place, unless `value` can be stored as JSON. The fast check runs first; the
     slower ones that say where and why run only when it fails."""
-    from rlmx.json_ready import ShapeProblem, json_ready  # rlmx.sandbox imports this module
+    from rlmx.json_ready import ShapeProblem, json_ready, plain  # rlmx.sandbox imports this module
     from rlmx.sandbox.frames import MAX_NESTING, nesting_problem
 
     verdict = _json_ok(value, MAX_NESTING, _PARTS_WALKED)
+    if verdict is None and plain(value, limit.max_bytes - limit.used, MAX_NESTING):
+        return  # parts held in several places are lists or dicts of scalars alone (records sharing one list)
     if verdict is None:  # many parts, some held in several places: its shape first, then the walk
         try:  # each item written out takes a byte at least: more than the limit can never load
             json_ready(value, max_items=limit.max_bytes - limit.used)

@@ -205,10 +205,10 @@ class ToolBox:
         try:
             # copied first, in bounded time: json.dumps (and any walk) trusts a value not to hold itself, nor to be a
             # list shared at every level, nor to have an items() that never ends (json_ready)
-            ready = json_ready(value)
+            ready = json_ready(value, max_items=TOOL_RESULT_ITEMS)
             return json.loads(json.dumps(ready, allow_nan=False, default=as_wire)), binary
         except ShapeProblem as exc:
-            raise ToolFailure(f"tool {name} returned a value that {exc}, which JSON cannot write; {_RESHAPE}") from None
+            raise ToolFailure(f"tool {name} returned a value that {exc}; {_RESHAPE}") from None
         except RecursionError:
             raise ToolFailure(f"tool {name} returned a value nested too deep (or circular) for JSON") from None
         except (TypeError, ValueError) as exc:
@@ -226,6 +226,11 @@ class ToolBox:
                 f"tool {name} returned a value that could not be written as JSON: reading it raised {described(exc)}"
             ) from None
 
+
+TOOL_RESULT_ITEMS = 2**26
+"""The most items a tool's result may have written out (67,108,864: at a byte each at least, past the largest frame
+a REPL is likely to be given; the frame's own cap then refuses a result too big to send, naming the tool). Only a
+bound on the host's time: a legal 17-million-item list (51 MB of JSON under the default 64 MiB frame) passes."""
 
 _RESHAPE = (
     "return plain data: a copy without back-references (ids in their place), flattened, or smaller (e.g. str of it)"
