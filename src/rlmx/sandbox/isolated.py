@@ -326,7 +326,13 @@ class IsolatedSandbox(SubprocessSandbox):
                 "read_only": ["/usr", *prefix, "/sbx", "/ctx", "/proc", "/dev/urandom", "/dev/random", "/dev/zero"],
                 "read_write": ["/scratch", "/tmp", "/dev/shm", "/dev/null"],
             }
-        return {"seccomp": True, "no_new_privs": True, "landlock": landlock, "namespaces": True}
+        return {
+            "seccomp": True,
+            "no_new_privs": True,
+            "landlock": landlock,
+            "namespaces": True,
+            "host": harden.host_identity(),
+        }
 
     # --- the report ------------------------------------------------------------------------------------------
     def check_applied(self, applied: dict[str, Any]) -> None:

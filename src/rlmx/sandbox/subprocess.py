@@ -490,7 +490,11 @@ class SubprocessSandbox:
         """What the worker applies to itself after loading the contexts: here, on a root host, switching to
         the sandbox's uid (non-dumpable and the subreaper are always applied)."""
         # no memfd or SysV segments (memory no limit counts), no signals to the host or the zygote
-        options: dict[str, Any] = {"seccomp_light": True, "protect": [os.getpid(), -os.getpgid(0)]}
+        options: dict[str, Any] = {
+            "seccomp_light": True,
+            "protect": [os.getpid(), -os.getpgid(0)],
+            "host": harden.host_identity(),
+        }
         if self.chooses_uid:  # under the host's uid: a pid namespace of its own, where the kernel allows one
             options["pid_namespace"] = True
         if self.switch_in_worker:
@@ -664,7 +668,8 @@ class SubprocessSandbox:
         """How the total a run writes is bounded; launchers with a kernel bound say so."""
         where = "its work dir" + (", and what its uid owns in /tmp, /var/tmp, /dev/shm" if self.separate_uid else "")
         return (
-            f"{self.disk_limit_bytes:,} bytes in {where}; measured every {_DISK_POLL:g} s, past it the worker restarts"
+            f"{self.disk_limit_bytes:,} bytes in {where}; measured every {_DISK_POLL:g} s, past it the worker "
+            f"restarts; files with no name: {rundir.unnamed_route()}"
         )
 
     def caps(self) -> dict[str, int]:
