@@ -23,6 +23,7 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -1002,6 +1003,12 @@ def _namespace_helper(uid: int, gid: int, ready: int) -> bool:
                 os._exit(1)
             return True
         os.close(ready)
+        # The kernel delivers a signal sent from inside the namespace to its init only where init handles it: with
+        # Python's SIGINT handler a cell's kill(1, SIGINT) ended init, and with it every process of the run.
+        for number in _signal.valid_signals():
+            if number not in (_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD):
+                with contextlib.suppress(OSError, ValueError):
+                    _signal.signal(number, _signal.SIG_DFL)
         while True:  # the namespace's init: reap every orphan, exit as the process that goes on exits
             try:
                 pid, status = os.waitpid(-1, 0)
@@ -1061,7 +1068,12 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         applied["no_new_privs"] = True
         me = os.getpid()  # the zygote (or the single worker): its pid is its process group too (own session)
-        protect = [int(p) for p in options.get("protect", [])] + [me, -me]
+        if applied.get("pid_namespace"):
+            # the host's pid and group are numbers of another namespace: here they may be a cell's own child's; the
+            # namespace's init (1) is protected instead, whose end would end every process of the run
+            protect = [me, -me, 1, -1]
+        else:
+            protect = [int(p) for p in options.get("protect", [])] + [me, -me]
         applied["seccomp_light_rules"] = install_filter("light", protect)
         applied["signals_scoped"] = scope_signals()
     return applied
