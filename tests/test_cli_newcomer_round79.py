@@ -27,7 +27,7 @@ def _no_text_docx(path: Path) -> Path:
         ("scan.docx", None),
         ("page.html", "<html><head><title></title><script>var x = 1;</script></head><body> </body></html>"),
         ("rows.json", "[]"),
-        ("table.csv", "name,age\n"),
+        ("blank.json", '[[], {}, null, "  "]'),
     ],
 )
 def test_a_document_with_no_text_is_an_empty_context(tmp_path: Path, name: str, content: str | None) -> None:
@@ -42,9 +42,18 @@ def test_a_document_with_no_text_is_an_empty_context(tmp_path: Path, name: str, 
     assert "Traceback" not in done.stderr
 
 
-def test_a_document_with_text_is_not_called_empty(tmp_path: Path) -> None:
-    path = tmp_path / "table.csv"
-    path.write_text("name,age\nada,36\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("table.csv", "name,age\nada,36\n"),
+        ("one.csv", "alice,30,london\n"),  # one line: its header, or its one record
+        ("deps.json", '{"dependencies": {"left-pad": {}, "is-odd": {}}}'),  # the data is in the keys
+        ("people.json", '{"alice": null, "bob": null}'),
+    ],
+)
+def test_a_document_with_text_is_not_called_empty(tmp_path: Path, name: str, content: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
     done = run_cli("ask", "q", "--context", str(path), "--scripted", _script(tmp_path), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "empty" not in done.stderr

@@ -580,7 +580,9 @@ def _is_blank(value: ContextValue) -> bool:
         return False  # unreadable: the context loader says so
     from rlmx import documents
 
-    if documents.loader_for(value) is None or value.suffix.lower() == ".pdf" or size > _BLANK_DOCUMENT_CHECK:
+    suffix = value.suffix.lower()
+    # a PDF without text is refused when prepared (run OCR); a CSV's one line may be its header or its one record
+    if documents.loader_for(value) is None or suffix in (".pdf", ".csv", ".tsv") or size > _BLANK_DOCUMENT_CHECK:
         return False
     try:
         return documents.holds_no_text(documents.load(value, size).value)
@@ -895,7 +897,7 @@ def _api_key(
 
 
 def _openai_model_hint(model: str) -> str:
-    """"; did you mean `gpt-5-mini`?" for a name close to one of the OpenAI API's models (genai-prices' bundled
+    """ "; did you mean `gpt-5-mini`?" for a name close to one of the OpenAI API's models (genai-prices' bundled
     list, read only on this error path), else ""."""
     try:
         from genai_prices import data_snapshot

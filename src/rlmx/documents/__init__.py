@@ -45,8 +45,8 @@ class Document:
 
 
 def holds_no_text(value: Any) -> bool:
-    """No text anywhere in a loaded value: None, whitespace, or lists and dicts of such (keys alone say nothing; a
-    number or a boolean is text). Iterative, so a deep value is walked like any other."""
+    """No text anywhere in a loaded value: None, whitespace, or lists and dicts of such (a number, a boolean or a
+    dict key is text: `{"left-pad": {}}` lists a dependency). Iterative, so a deep value is walked like any other."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -54,6 +54,7 @@ def holds_no_text(value: Any) -> bool:
             if item.strip():
                 return False
         elif isinstance(item, dict):
+            stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
