@@ -92,3 +92,16 @@ def test_a_cell_terminates_its_own_children_whatever_their_pid_numbers() -> None
     out = _run_as_non_root(_OWN_CHILDREN, small_host_pid=True)
     cell = next(line for line in out.splitlines() if line.startswith("CELL"))
     assert cell.count("'ok'") == 8, cell
+
+
+_DOCTOR = "import sys\nsys.argv = ['rlmx', 'doctor']\nfrom rlmx.cli import main\nsys.exit(main())\n"
+
+
+def test_doctor_names_the_namespaces_the_non_root_sandbox_runs_in() -> None:
+    # the report took the namespaces before the zygote entered its own: "namespaces: none" beside "a pid namespace
+    # of its own" on one line
+    out = _run_as_non_root(_DOCTOR)
+    line = next((line for line in out.splitlines() if line.strip().startswith("subprocess")), "")
+    assert line, out
+    if "a pid namespace of its own" in line:
+        assert "namespaces: none" not in line, line

@@ -84,3 +84,24 @@ def test_a_socks_proxy_is_named_as_unusable_and_never_tried(clean_proxies: pytes
     assert "ALL_PROXY names socks5://127.0.0.1" in said and "HTTP proxies only" in said, said
     assert "NO_PROXY" in said and raised.value.via_proxy == "ALL_PROXY"
     assert raised.value.sent == 0 and tried == []  # no request went to it, none may have been billed
+
+
+def test_a_proxy_host_that_does_not_resolve_is_named_with_its_variable(
+    clean_proxies: pytest.MonkeyPatch,
+) -> None:
+    resolve = socket.getaddrinfo
+
+    def no_such_proxy(host: object, *args: object, **kwargs: object) -> object:
+        if host == "proxy.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    clean_proxies.setattr(socket, "getaddrinfo", no_such_proxy)
+    clean_proxies.setenv("HTTP_PROXY", "proxy.invalid:3128")
+    with FakeOpenAIServer(Behaviour(text="hi")) as server:
+        lm = OpenAICompatibleLM("m", base_url=server.base_url, max_retries=0)
+        with pytest.raises(LMConnectionError) as raised:
+            asyncio.run(lm.complete(ASK))
+    said = str(raised.value)
+    assert "through the proxy http://proxy.invalid:3128 (from HTTP_PROXY)" in said, said
+    assert "base URL" not in said

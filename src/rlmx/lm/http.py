@@ -324,7 +324,7 @@ class JSONPoster:
                 broke = _after_sending(exc)  # the request went out: the server may have billed it
                 timed_out += broke
                 kind = "broken" if broke else "connection"
-                at_proxy = self.proxy if isinstance(exc, _AT_THE_PROXY) else None
+                at_proxy = self.proxy if _at_the_proxy(exc, self.proxy) else None
                 if attempt > self.max_retries:
                     raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
                 await asyncio.sleep(retry_delay(attempt - 1))
@@ -674,6 +674,18 @@ def _no_connection(exc: TimeoutError) -> bool:
 
 _AT_THE_PROXY = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)
 """Failures in reaching the environment's proxy, or refused by it (an https tunnel's CONNECT answered 407)."""
+
+
+def _at_the_proxy(exc: aiohttp.ClientError, proxy: Proxy | None) -> bool:
+    """Whether the failure was in reaching the environment's proxy: aiohttp's proxy errors, or a connection to the
+    proxy's own host that failed (a proxy host name that does not resolve is a ClientConnectorDNSError, which
+    names no proxy: it was blamed on the base URL)."""
+    if proxy is None:
+        return False
+    if isinstance(exc, _AT_THE_PROXY):
+        return True
+    host = urllib.parse.urlsplit(proxy.url).hostname
+    return isinstance(exc, aiohttp.ClientConnectorError) and host is not None and exc.host == host
 
 
 def _describe(exc: aiohttp.ClientError) -> str:

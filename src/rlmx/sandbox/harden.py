@@ -900,6 +900,15 @@ def _add_path_rule(ruleset: int, path: str, rights: int) -> None:
 
 
 # --- namespaces --------------------------------------------------------------------------------------------
+def unshared_namespaces(inside: object) -> list[str]:
+    """The namespaces (user, pid, ...) whose ids in `inside` (a worker's `namespace_ids()`) differ from this
+    process's: those the worker has of its own. [] for anything that is not such a dict."""
+    if not isinstance(inside, dict):
+        return []
+    ours = namespace_ids()
+    return [ns for ns in ours if inside.get(ns) and inside[ns] != ours[ns]]
+
+
 def namespace_ids() -> dict[str, str]:
     """This process's namespace ids ("net:[4026531840]", ...); a launcher compares them with the host's."""
     ids = {}
@@ -1045,6 +1054,8 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     # non-dumpable process's /proc/self/uid_map is root's to write.
     if options.get("pid_namespace") and not options.get("switch_uid"):
         applied["pid_namespace"] = enter_pid_namespace()
+        if applied["pid_namespace"]:
+            applied["namespaces"] = namespace_ids()  # the user, pid and mount namespaces it is in now
     make_undumpable()
     applied["dumpable"] = False
     become_subreaper()

@@ -353,11 +353,7 @@ class IsolatedSandbox(SubprocessSandbox):
 
     @staticmethod
     def _unshared(applied: dict[str, Any]) -> list[str]:
-        inside = applied.get("namespaces")
-        if not isinstance(inside, dict):
-            return []
-        ours = harden.namespace_ids()
-        return [ns for ns in NAMESPACES if inside.get(ns) and ours.get(ns) and inside[ns] != ours[ns]]
+        return harden.unshared_namespaces(applied.get("namespaces"))
 
     def describe(self, applied: dict[str, Any]) -> dict[str, Any]:
         report = super().describe(applied)

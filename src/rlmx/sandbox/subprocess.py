@@ -591,7 +591,7 @@ class SubprocessSandbox:
         return {
             "tier": self.tier,
             "unsafe": False,
-            "namespaces": [],
+            "namespaces": harden.unshared_namespaces(applied.get("namespaces")),  # a non-root zygote's own
             # The default tier's small filter (no memfd/SysV memory, pidfds, F_SETOWN routing, signals to the host).
             "seccomp": "light" if applied.get("seccomp_light_rules") else False,
             "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
