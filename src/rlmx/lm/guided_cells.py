@@ -1967,7 +1967,7 @@ import): the reading before it is what the reader said."""
 
 def _evidence(units: list[dict[str, Any]], report: list[str], why: str = "") -> dict[str, Any]:
     """The answer of a question no short answer verified for: the best units, quoted with their locations (and
-    `why`, when something the user can change stood in the way)."""
+    `why`, when something the user can change stood in the way, or the text cannot give what a count needs)."""
     quoted = "\n".join(_quote(u) for u in units)
     answer = f"No short answer could be verified{f' ({why})' if why else ''}. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
@@ -2787,13 +2787,37 @@ def _top(counts: Counter[str], fewest: bool, what: str, per: str, among: str) ->
     ).replace(" each)", ")" if len(tied) == 1 else " each)")
 
 
+QUOTED_ROWS = 10
+"""Stanzas or rows quoted for a "which X has the most Y" the text's fields cannot count (the user counts them)."""
 _AMOUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_PATTERN_ITEM = re.compile(r"[*?\[\]]|/$")
+"""An item that stands for many things, not one: a glob (`*`, `src/*.c`, `doc/?.txt`, `[ab].h`) or a directory
+(`vendor/`). DEP-5's `Files: *` covers every file no other stanza lists; counting it as one file is wrong."""
+
+
+def _patterns(items: list[str]) -> bool:
+    return any(_PATTERN_ITEM.search(item) for item in items)
 
 
 def superlative_answer(state: dict[str, Any], query: str) -> str | None:
     """A "which X VERB the most Y" question over RFC 822 stanzas or a record file, answered by code: the stanzas
     (or rows) grouped by the field or column that names X and counted (stanzas that have a field Y names, or the
-    items of a list column Y names). None when the question is not one, or no field or column names X."""
+    items of a list column Y names, or the amounts a numeric column Y gives, summed). None when the question is not
+    one, when no field or column names X, or when the text gives no count of Y (see `uncounted_superlative`)."""
+    found = _superlative(state, query)
+    return found if isinstance(found, str) else None
+
+
+def uncounted_superlative(state: dict[str, Any], query: str) -> tuple[str, list[tuple[Any, int]]] | None:
+    """Why a "which X VERB the most Y" question whose field or column Y the text has is still no count of Y, and the
+    (source, line) of the stanzas or rows that hold Y, to quote: Y's items are patterns (`Files: *` is every file no
+    other stanza lists, `src/*`, `vendor/`: many files each, never one), or amounts that are no plain number (`10+`,
+    `3-5`, `~40`, `12 kg`). None when the question is answered by `superlative_answer`, or is none."""
+    found = _superlative(state, query)
+    return found if isinstance(found, tuple) else None
+
+
+def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tuple[Any, int]]] | None:
     asked = superlative(query)
     if asked is None:
         return None
@@ -2815,12 +2839,19 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
         elif named[-1] is not None and named[-1] != group:
             items = named[-1]
             kept = [s for s in kept if items in s["fields"]]
+            items_of = {
+                id(s): " ".join([s["fields"][items][1], *s["fields"][items][2]]).replace(",", " ").split() for s in kept
+            }
+            if _patterns([i for each in items_of.values() for i in each]):  # "Files: *": every file, not one
+                field_name = kept[0]["fields"][items][0]
+                return (
+                    f"the '{field_name}' fields list patterns (globs or folders), each of which may cover many "
+                    f"{counted}: the text gives no count of {counted}",
+                    [(s["source"], s["line"]) for s in sorted(kept, key=lambda s: not _patterns(items_of[id(s)]))],
+                )
             counts = Counter()
             for s in kept:
-                field = s["fields"][items]
-                counts[_field_value(s["fields"][group])] += len(
-                    " ".join([field[1], *field[2]]).replace(",", " ").split()
-                )
+                counts[_field_value(s["fields"][group])] += len(items_of[id(s)])
             what = f"items of the '{kept[0]['fields'][items][0] if kept else items}' fields"
         else:
             return None
@@ -2833,6 +2864,14 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
     if table is None:
         return None
     columns, rows = table
+    source_of = next(  # the record file `table` was read from: the first whose columns are described
+        (
+            src[0]
+            for src, shape in zip(state["sources"], state["shapes"], strict=True)
+            if shape == "records" and _column_text_rows(state, src[0]) is not None
+        ),
+        None,
+    )
     group_at = _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for(words[-1], columns)
@@ -2844,6 +2883,27 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
         given = [cells[count_at] for _, cells in rows if count_at < len(cells) and cells[count_at]]
         numeric = sum(1 for c in given if _AMOUNT.fullmatch(c)) >= 0.8 * len(given) > 0
         listed = not numeric and any("," in c for c in given)
+        skipped = [c for c in given if not _AMOUNT.fullmatch(c)] if numeric else []
+        odd: Callable[[str], bool] = (  # the cells that make a row no count: quoted first
+            (lambda c: not _AMOUNT.fullmatch(c) and re.search(r"\d", c) is not None)
+            if numeric
+            else (lambda c: _patterns([i.strip() for i in (c.split(",") if listed else [c])]))
+        )
+        held = [(n, cells[count_at]) for n, cells in rows if count_at < len(cells) and cells[count_at]]
+        places = [(source_of, n) for n, cell in sorted(held, key=lambda row: not odd(row[1]))]
+        if any(re.search(r"\d", c) for c in skipped):  # a sum that leaves them out, or reads them as numbers, guesses
+            return (
+                f"column {count_at + 1} gives amounts that are no plain number ("
+                + ", ".join(repr(c) for c in [c for c in skipped if re.search(r"\d", c)][:3])
+                + f"): their sum is no count of {counted}",
+                places,
+            )
+        if not numeric and _patterns([i.strip() for c in given for i in (c.split(",") if listed else [c])]):
+            return (  # "src/*", "docs/": many things each, so a count of items or rows is no count of them
+                f"column {count_at + 1} holds patterns (globs or folders), each of which may cover many {counted}: "
+                f"the text gives no count of {counted}",
+                places,
+            )
         for _, cells in rows:
             if group_at >= len(cells) or count_at >= len(cells):
                 continue
@@ -2859,6 +2919,11 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
                     counts[key] += 1
         what = (
             f"the amounts of column {count_at + 1}, summed"
+            + (
+                f" ({len(skipped):,} cell(s) giving no number left out: {', '.join(map(repr, skipped[:3]))})"
+                if skipped
+                else ""
+            )
             if numeric
             else f"the comma-separated items of column {count_at + 1}"
             if listed
@@ -3427,6 +3492,17 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    uncounted = uncounted_superlative(state, query)
+    if uncounted is not None:  # the stanzas or rows are there, but no count of theirs answers: quote them, never read
+        why, places = uncounted
+        report.append(f"a superlative the text's fields cannot count ({why}): the stanzas or rows are quoted")
+        order = {place: i for i, place in enumerate(places)}  # in the order given: those that break the count first
+        units = sorted(
+            (u for u in state["units"] if (u["source"], u.get("line")) in order),
+            key=lambda u: order[(u["source"], u.get("line"))],
+        )
+        if units:  # (else the gate below quotes the best units)
+            return _evidence(units[:QUOTED_ROWS], report, why)
     author = author_line(state, query)
     if author is not None:
         names, line, number = author
