@@ -7,7 +7,9 @@ Every sandbox writes its contexts and its worker's work dir under one private ru
   host is gone (killed with SIGKILL, say) from a live one, and removes it at the next start;
 * `usage` measures what a worker wrote (its work and tmp dirs, and for a sandbox uid the files it owns in the
   shared temp dirs), for the disk bound;
-* `remove_owned` deletes what a sandbox uid left in the shared temp dirs (and the world-writable dirs in them).
+* `remove_owned` deletes what a sandbox uid left in the shared temp dirs (and the world-writable dirs in them);
+* `register_context` lists each context file a host writes in a per-user registry, so that the RAM-growth measure
+  of another run of the same user (`_RamGrowth`) does not take it for its worker's files with no name.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlmx.sandbox import harden
+from rlmx.sandbox.bytecode import user_cache_dir
 
 PREFIX = "rlmx-"
 OWNER = "owner"
@@ -69,7 +72,8 @@ def create(uid: int | None = None) -> Path:
 def remove(run: Path) -> None:
     """Remove run directory `run`, its owner file last: a removal cut short (the host killed meanwhile) or one that
     failed in part (a worker still writing in it) leaves a directory `sweep_stale` judges and removes later, never
-    one without an owner, which it would keep for good."""
+    one without an owner, which it would keep for good. Its registered context files are marked closing."""
+    _close_registered(run)
     _remove_entries(run, keep=OWNER)
     with contextlib.suppress(OSError):
         if set(os.listdir(run)) <= {OWNER}:
@@ -296,6 +300,119 @@ def _own_unlinked() -> dict[tuple[int, int], int]:
     return held
 
 
+REGISTRY = "contexts"
+"""The folder (in `$XDG_RUNTIME_DIR/rlmx`, else the user cache dir) where each host lists the context files it
+writes: one entry file per run dir, `<host pid>-<its start time>-<run dir name>`, a line per file written
+(`device inode bytes name`; a name's first line is the file the host holds a descriptor to, a later one the copy
+a restarted worker loaded). Renamed with CLOSING appended when the run dir is removed."""
+CLOSING = ".closing"
+CLOSING_SECONDS = 5.0
+"""How long an entry marked closing is still credited: the host closes the files' descriptors right after the mark
+(milliseconds), and its files' bytes are gone by then."""
+
+
+def _registry() -> Path | None:
+    """This user's context registry folder (mode 0700, made if missing); None where it cannot be made or is not
+    this user's alone."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    base = user_cache_dir()
+    if os.path.isabs(runtime):
+        with contextlib.suppress(OSError):
+            info = os.stat(runtime)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+                base = Path(runtime) / "rlmx"
+    folder = base / REGISTRY
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        return None
+    return folder
+
+
+def _entry_name(run: Path) -> str:
+    return f"{os.getpid()}-{_start_time(os.getpid())}-{run.name}"
+
+
+def register_context(path: Path) -> None:
+    """List context file `path` (written whole, in a run dir's `ctx` folder, not yet unlinked) in this user's
+    registry, so that other runs' RAM-growth measures credit its bytes once it has no name. Never raises: a file
+    left unlisted costs at worst a false disk restart of another run."""
+    folder = _registry()
+    if folder is None:
+        return
+    with contextlib.suppress(OSError):
+        info = os.stat(path)
+        line = f"{info.st_dev} {info.st_ino} {info.st_blocks * 512} {path.name}\n"
+        fd = os.open(
+            folder / _entry_name(path.parent.parent), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600
+        )
+        try:
+            os.write(fd, line.encode("utf-8", "surrogateescape"))
+        finally:
+            os.close(fd)
+
+
+def _close_registered(run: Path) -> None:
+    """Mark run dir `run`'s registry entry closing (its files are about to be freed)."""
+    folder = _registry()
+    if folder is None:
+        return
+    entry = folder / _entry_name(run)
+    closing = folder / (entry.name + CLOSING)
+    with contextlib.suppress(OSError):
+        os.replace(entry, closing)
+        os.utime(closing)
+
+
+def _registered(devices: dict[int, str]) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """The context files other live hosts of this user registered on `devices`, (device, inode) -> bytes, as
+    (sure, unsure). Sure: those a host holds a descriptor to, while its run dir is open. Unsure: the copies
+    restarted workers loaded (gone with their worker, which the registry does not learn) and a closing run's
+    files. Entries of hosts that are gone, or closing for over CLOSING_SECONDS, are deleted."""
+    sure: dict[tuple[int, int], int] = {}
+    unsure: dict[tuple[int, int], int] = {}
+    folder = _registry()
+    if folder is None:
+        return sure, unsure
+    try:
+        with os.scandir(folder) as entries:
+            found = [(entry.name, entry.path) for entry in entries]
+    except OSError:
+        return sure, unsure
+    for name, path in found:
+        pid, _, rest = name.partition("-")
+        started, _, _ = rest.partition("-")
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue  # this process's own files: `_own_unlinked` and the restart allowance
+        closing = name.endswith(CLOSING)
+        try:
+            stale = _start_time(int(pid)) != started
+            if closing and not stale:
+                stale = time.time() - os.stat(path).st_mtime > CLOSING_SECONDS
+            if stale:
+                os.unlink(path)
+                continue
+            text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            continue
+        files: dict[str, list[tuple[tuple[int, int], int]]] = {}
+        for line in text.splitlines():
+            fields = line.split(" ", 3)
+            if len(fields) == 4 and all(field.isdigit() for field in fields[:3]):
+                key = (int(fields[0]), int(fields[1]))
+                if key[0] in devices:
+                    files.setdefault(fields[3], []).append((key, int(fields[2])))
+        for written in files.values():
+            held, *copies = written
+            (unsure if closing else sure)[held[0]] = held[1]
+            if copies:  # the latest copy alone: each restart's worker loaded one, and the ones before it are gone
+                unsure[copies[-1][0]] = copies[-1][1]
+    return sure, unsure
+
+
 class _RamGrowth:
     """The files with no name on the RAM-backed filesystems (tmpfs) the worker may write to, measured without
     reading its /proc: each one's used space (statvfs) less all it can account for (every named file a walk of the
@@ -313,6 +430,13 @@ class _RamGrowth:
       (audit 79), and the run dir's /dev/shm is seldom busy. A disk-backed /tmp is shared with every process of the
       machine, whose writes would be charged to the worker at every scan; there, files with no name go uncounted,
       and `unnamed_route` says so.
+    * Other rlmx runs of this user write their contexts there too and unlink them once loaded (audit 79b: another
+      run's 400 MB context restarted this worker): every host lists its context files in a per-user registry
+      (`register_context`), and those of other live hosts are credited as well. A file its host holds a descriptor
+      to is sure; a restarted worker's copy, or a closing run's file, may be gone already: it is credited to the
+      growth charged, never to the baseline's lowering, so a credit that outlived its file cannot lower the
+      baseline and turn into growth when it ends. The price: while such a copy is listed after its worker ended
+      (until its run restarts or closes), a cell may hold that much uncharged.
     * What it cannot tell apart is charged to the worker: another user's files with no name, or in folders this host
       may not read, made on the same tmpfs while the run lasts. A false restart is the price, against RAM filled.
     * A new worker (a restart) gets its contexts' files written again, unlinked once loaded, and maps the text
@@ -356,38 +480,49 @@ class _RamGrowth:
         if self.base is None:  # the host was not expected to need it: from now on
             self.start()
             return dict.fromkeys(self.devices, 0)
-        low, high, own = self._reading()
+        low, high, own, unsure = self._reading()
         allowing = time.monotonic() < self.allowed_until
         grown = {}
         for device in high:
             base = self.base.get(device, high[device])
             if allowing:  # each byte of the contexts' copies once, however many readings the restart spans
                 left = self.allowance.setdefault(device, own.get(device, 0))
-                rise = min(left, max(high[device] - base, 0))
+                rise = min(left, max(high[device] - unsure[device] - base, 0))
                 self.allowance[device], base = left - rise, base + rise
             base = self.base[device] = min(base, high[device])
             grown[device] = max(low[device] - base, 0)
         return grown
 
-    def _reading(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
-        """(the least, the most) used space on each device less what is accounted for, and the bytes of this
-        process's own files with no name on each."""
+    def _reading(self) -> tuple[dict[int, int], dict[int, int], dict[int, int], dict[int, int]]:
+        """On each device: the least used space less all that is accounted for (the growth charged), the most less
+        what is surely accounted for (the baseline's measure), the bytes of this process's own files with no name,
+        and those of other runs' registered files that may be gone (credited to the least alone)."""
         before = _used(self.devices)
         named = _named_files(self.roots, self.devices)
         held = {key: nbytes for key, nbytes in _own_unlinked().items() if key[0] in self.devices}
+        # After the walk: a context file is registered before it is unlinked, so one the walk found no name for
+        # is listed by now
+        sure, maybe = _registered(self.devices)
         after = _used(self.devices)
         accounted = dict.fromkeys(self.devices, 0)
         own = dict.fromkeys(self.devices, 0)
+        unsure = dict.fromkeys(self.devices, 0)
         for (device, _), nbytes in named.items():
             accounted[device] += nbytes
         for key, nbytes in held.items():
             own[key[0]] += nbytes
             if key not in named:
                 accounted[key[0]] += nbytes
+        for key, nbytes in sure.items():
+            if key not in named and key not in held:
+                accounted[key[0]] += nbytes
+        for key, nbytes in maybe.items():
+            if key not in named and key not in held and key not in sure:
+                unsure[key[0]] += nbytes
         read = [device for device in self.devices if device in before and device in after]
-        low = {device: min(before[device], after[device]) - accounted[device] for device in read}
+        low = {device: min(before[device], after[device]) - accounted[device] - unsure[device] for device in read}
         high = {device: max(before[device], after[device]) - accounted[device] for device in read}
-        return low, high, own
+        return low, high, own, unsure
 
 
 class MappedFiles:

@@ -769,6 +769,7 @@ class SubprocessSandbox:
             path.chmod(0o440)
         else:
             path.chmod(0o444)
+        rundir.register_context(path)  # before it is unlinked: other runs' RAM-growth measures credit it
 
     def _materialize(self) -> None:
         """Write the context files again from the held descriptors before a worker loads them: they were
