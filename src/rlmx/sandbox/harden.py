@@ -23,7 +23,6 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -1016,8 +1015,10 @@ def _namespace_helper(uid: int, gid: int, ready: int) -> bool:
         # Python's SIGINT handler a cell's kill(1, SIGINT) ended init, and with it every process of the run.
         for number in _signal.valid_signals():
             if number not in (_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD):
-                with contextlib.suppress(OSError, ValueError):
+                try:  # no contextlib: the worker starts without modules it needs only later
                     _signal.signal(number, _signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
         while True:  # the namespace's init: reap every orphan, exit as the process that goes on exits
             try:
                 pid, status = os.waitpid(-1, 0)
