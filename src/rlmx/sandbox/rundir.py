@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +139,18 @@ def _tree_bytes(path: str, uid: int | None = None) -> int:
     as well as its own."""
     total = 0
     stack = [path]
+    for entry, info in _scanned(stack):
+        owned = uid is None or info.st_uid == uid
+        if stat.S_ISDIR(info.st_mode) and (owned or _writable_by_anyone(info)):
+            stack.append(entry.path)
+        if owned:
+            total += max(info.st_blocks * 512, ENTRY_BYTES)
+    return total
+
+
+def _scanned(stack: list[str]) -> Iterator[tuple[os.DirEntry[str], os.stat_result]]:
+    """Each entry (and its lstat) of the folders on `stack`, popped one by one; the caller pushes the folders to go
+    into. Entries and folders that vanish or cannot be read meanwhile are passed over."""
     while stack:
         try:
             with os.scandir(stack.pop()) as entries:
@@ -147,14 +159,9 @@ def _tree_bytes(path: str, uid: int | None = None) -> int:
                         info = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    owned = uid is None or info.st_uid == uid
-                    if stat.S_ISDIR(info.st_mode) and (owned or _writable_by_anyone(info)):
-                        stack.append(entry.path)
-                    if owned:
-                        total += max(info.st_blocks * 512, ENTRY_BYTES)
+                    yield entry, info
         except OSError:
             continue
-    return total
 
 
 def _writable_by_anyone(info: os.stat_result) -> bool:
@@ -265,20 +272,11 @@ def _named_files(roots: list[str], devices: dict[int, str]) -> dict[tuple[int, i
     is on one of `devices` and this process may see, by (device, inode), so that hard links count once."""
     found: dict[tuple[int, int], int] = {}
     stack = list(roots)
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if stat.S_ISDIR(info.st_mode):
-                        stack.append(entry.path)
-                    elif info.st_dev in devices:
-                        found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
-        except OSError:
-            continue
+    for entry, info in _scanned(stack):
+        if stat.S_ISDIR(info.st_mode):
+            stack.append(entry.path)
+        elif info.st_dev in devices:
+            found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
     return found
 
 
