@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -17,3 +17,12 @@ async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
     yield
     gc.collect()
     await asyncio.sleep(0.005)  # the sessions' closers, scheduled by the collection, run now
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """No proxy variable from the environment running the tests (upper or lower case): a test sets its own."""
+    for name in ("no_proxy", "all_proxy", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    yield monkeypatch

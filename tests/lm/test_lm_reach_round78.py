@@ -61,13 +61,6 @@ def test_a_connection_attempt_nobody_answers_is_a_connection_error_that_sent_not
     assert raised.value.sent == 0 and raised.value.unanswered == 0
 
 
-@pytest.fixture
-def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    yield monkeypatch
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
@@ -22,14 +21,6 @@ from rlmx.lm.openai import OpenAICompatibleLM
 ASK = [{"role": "user", "content": "q"}]
 
 
-@pytest.fixture
-def clean_proxies(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY", "https_proxy", "HTTPS_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("HTTP_PROXY", raising=False)
-    yield monkeypatch
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -37,18 +28,18 @@ def _closed_port() -> int:
 
 
 def test_a_refused_connection_is_a_connection_error_on_an_aiohttp_without_connection_timeout_error(
-    clean_proxies: pytest.MonkeyPatch,
+    proxy_env: pytest.MonkeyPatch,
 ) -> None:
-    clean_proxies.delattr(aiohttp, "ConnectionTimeoutError", raising=False)  # as aiohttp 3.9 is
+    proxy_env.delattr(aiohttp, "ConnectionTimeoutError", raising=False)  # as aiohttp 3.9 is
     lm = OpenAICompatibleLM("m", base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=0)
     with pytest.raises(LMConnectionError) as raised:
         asyncio.run(lm.complete(ASK))
     assert "Connection refused" in str(raised.value) or "unreachable" in str(raised.value)
 
 
-def test_a_proxy_without_a_scheme_is_an_http_proxy_named_with_its_variable(clean_proxies: pytest.MonkeyPatch) -> None:
+def test_a_proxy_without_a_scheme_is_an_http_proxy_named_with_its_variable(proxy_env: pytest.MonkeyPatch) -> None:
     proxy_port = _closed_port()
-    clean_proxies.setenv("HTTP_PROXY", f"127.0.0.1:{proxy_port}")
+    proxy_env.setenv("HTTP_PROXY", f"127.0.0.1:{proxy_port}")
     with FakeOpenAIServer(Behaviour(text="hi")) as server:
         lm = OpenAICompatibleLM("m", base_url=server.base_url, max_retries=0)
         with pytest.raises(LMConnectionError) as raised:
@@ -59,13 +50,13 @@ def test_a_proxy_without_a_scheme_is_an_http_proxy_named_with_its_variable(clean
     assert raised.value.via_proxy == "HTTP_PROXY"
 
 
-def test_a_socks_proxy_is_named_as_unusable_and_never_tried(clean_proxies: pytest.MonkeyPatch) -> None:
+def test_a_socks_proxy_is_named_as_unusable_and_never_tried(proxy_env: pytest.MonkeyPatch) -> None:
     tried: list[bytes] = []
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     listener.setblocking(False)
-    clean_proxies.setenv("ALL_PROXY", f"socks5://127.0.0.1:{listener.getsockname()[1]}")
+    proxy_env.setenv("ALL_PROXY", f"socks5://127.0.0.1:{listener.getsockname()[1]}")
     try:
         with FakeOpenAIServer(Behaviour(text="hi")) as server:
             lm = OpenAICompatibleLM("m", base_url=server.base_url, max_retries=2)
@@ -87,7 +78,7 @@ def test_a_socks_proxy_is_named_as_unusable_and_never_tried(clean_proxies: pytes
 
 
 def test_a_proxy_host_that_does_not_resolve_is_named_with_its_variable(
-    clean_proxies: pytest.MonkeyPatch,
+    proxy_env: pytest.MonkeyPatch,
 ) -> None:
     resolve = socket.getaddrinfo
 
@@ -96,8 +87,8 @@ def test_a_proxy_host_that_does_not_resolve_is_named_with_its_variable(
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
 
-    clean_proxies.setattr(socket, "getaddrinfo", no_such_proxy)
-    clean_proxies.setenv("HTTP_PROXY", "proxy.invalid:3128")
+    proxy_env.setattr(socket, "getaddrinfo", no_such_proxy)
+    proxy_env.setenv("HTTP_PROXY", "proxy.invalid:3128")
     with FakeOpenAIServer(Behaviour(text="hi")) as server:
         lm = OpenAICompatibleLM("m", base_url=server.base_url, max_retries=0)
         with pytest.raises(LMConnectionError) as raised:
