@@ -685,16 +685,12 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def self_only_filter(pid: int, *, parent: int | None = None) -> bytes:
+def self_only_filter(pid: int) -> bytes:
     """The BPF program each worker loads last, on every tier, once it is a subreaper: prctl(PR_SET_CHILD_SUBREAPER,
-    ...) is refused (EPERM), so the flag stays for all its cells. The calls that act on a process named by its id
-    (`_PID_FIRST`, `_WHO_SECOND`): without `parent`, for a worker that could reach the host with them (neither a uid
-    nor a pid namespace of its own: `host_out_of_reach`), allowed on id 0 or `pid` (the worker's own) only; with
-    `parent` (the zygote, or bubblewrap's launcher, which share the worker's uid), refused on it alone, and a cell's
-    own processes and threads may act on each other by pid (a child renicing itself, `prlimit` on a tool it started,
-    a thread pinning itself by its id). Never on a process group or a user. EPERM otherwise. Built per worker, not
-    in the zygote's filter, because the worker's pid is known only after the fork. What a cell forks inherits it.
-    Every other call is allowed (the earlier filters still apply)."""
+    ...) is refused (EPERM), so the flag stays for all its cells, and the calls that act on a process named by its id
+    (`_PID_FIRST`, `_WHO_SECOND`) are allowed on id 0 or `pid` (the worker's own) only, EPERM otherwise. Built per
+    worker, not in the zygote's filter, because the worker's pid is known only after the fork. What a cell forks
+    inherits it: such a process names itself with 0. Every other call is allowed (the earlier filters still apply)."""
     eperm = _RET_ERRNO | errno.EPERM
     program = [
         _op(_LD_W_ABS, _OFFSET_ARCH),
@@ -704,68 +700,24 @@ def self_only_filter(pid: int, *, parent: int | None = None) -> bytes:
         *_deny_values(_PRCTL, _OFFSET_ARG0_LOW, [PR_SET_CHILD_SUBREAPER]),
     ]
     for number in _PID_FIRST.values():  # pid_t is an int: the kernel reads the argument's low word only
-        if parent is None:
-            program += _allow_values(number, _OFFSET_ARG0_LOW, [0, pid])
-        else:
-            program += _deny_values(number, _OFFSET_ARG0_LOW, [parent])
+        program += _allow_values(number, _OFFSET_ARG0_LOW, [0, pid])
     for number, process in _WHO_SECOND.values():
-        if parent is None:
-            program += [
-                _op(_JEQ, number, 0, 7),
-                _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
-                _op(_JEQ, process, 0, 3),  # a group or a uid: EPERM
-                _op(_LD_W_ABS, _OFFSET_ARG1_LOW),
-                _op(_JEQ, 0, 2, 0),
-                _op(_JEQ, pid & 0xFFFFFFFF, 1, 0),
-                _op(_RET, eperm),
-                _op(_RET, _RET_ALLOW),
-            ]
-        else:
-            program += [
-                _op(_JEQ, number, 0, 6),
-                _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
-                _op(_JEQ, process, 0, 3),  # a group or a uid: EPERM
-                _op(_LD_W_ABS, _OFFSET_ARG1_LOW),
-                _op(_JEQ, parent & 0xFFFFFFFF, 1, 0),
-                _op(_RET, _RET_ALLOW),
-                _op(_RET, eperm),
-            ]
+        program += [
+            _op(_JEQ, number, 0, 7),
+            _op(_LD_W_ABS, _OFFSET_ARG0_LOW),
+            _op(_JEQ, process, 0, 3),  # a group or a uid: EPERM
+            _op(_LD_W_ABS, _OFFSET_ARG1_LOW),
+            _op(_JEQ, 0, 2, 0),
+            _op(_JEQ, pid & 0xFFFFFFFF, 1, 0),
+            _op(_RET, eperm),
+            _op(_RET, _RET_ALLOW),
+        ]
     return b"".join([*program, _op(_RET, _RET_ALLOW)])
 
 
-def host_identity() -> dict[str, int]:
-    """What a worker compares with its own to know whether the host is within reach of pid-taking calls: the
-    host's uid and its pid namespace (the inode of /proc/self/ns/pid; 0 where it cannot be read)."""
-    try:
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        namespace = 0
-    return {"uid": os.getuid(), "pidns": namespace}
-
-
-def host_out_of_reach(host: dict[str, int] | None) -> bool:
-    """Whether the kernel itself keeps this process from acting on the host by pid (prlimit, setpriority,
-    sched_setaffinity, ...): it runs under another uid (with no capabilities: those calls check the caller's uid
-    against the target's), or in a pid namespace of its own (the host's pids and thread ids are not there). Where
-    it is, a cell's own processes may renice, pin or limit each other by pid as anywhere else."""
-    if not host:
-        return False
-    if os.getuid() != host.get("uid") and os.geteuid() != host.get("uid"):
-        return True
-    try:
-        return bool(host.get("pidns")) and os.stat("/proc/self/ns/pid").st_ino != host["pidns"]
-    except OSError:
-        return False
-
-
-def install_filter(stage: str, protect: Sequence[int] = (), *, parent: int | None = None) -> int:
-    """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions.
-    `parent`: for "self_only", the one process the pid-taking calls are refused on (`self_only_filter`); None holds
-    them to this process itself."""
-    if stage == "self_only":
-        program = self_only_filter(os.getpid(), parent=parent)
-    else:
-        program = build_filter(stage, os.getpid(), protect)
+def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
+    """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
+    program = self_only_filter(os.getpid()) if stage == "self_only" else build_filter(stage, os.getpid(), protect)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
@@ -773,9 +725,8 @@ def install_filter(stage: str, protect: Sequence[int] = (), *, parent: int | Non
 
 
 def denied_syscalls(stage: str) -> list[str]:
-    where = "where the host shares the worker's uid and pid namespace; elsewhere on the zygote only"
-    self_only = [f"{name} (on another process, {where}: only pid 0 or the worker's own)" for name in _PID_FIRST]
-    self_only += [f"{name} (on a process group or a user; on another process {where})" for name in _WHO_SECOND]
+    self_only = [f"{name} (on another process: only pid 0 or the worker's own)" for name in _PID_FIRST]
+    self_only += [f"{name} (but on the worker itself, as a process)" for name in _WHO_SECOND]
     if stage == "light":
         return [
             *_DENY_HIDDEN_MEMORY,
@@ -1103,8 +1054,6 @@ def harden_worker(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         applied["seccomp"] = prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER
     if options.get("seccomp") or (options.get("seccomp_light") and seccomp_supported()):
         prctl(PR_SET_NO_NEW_PRIVS, 1)  # set already by stage one; a filter needs it
-        reachable = not host_out_of_reach(options.get("host"))
-        install_filter("self_only", parent=None if reachable else os.getppid())
+        install_filter("self_only")
         applied["subreaper_locked"] = True
-        applied["pid_calls_held_to_self"] = reachable
     return applied

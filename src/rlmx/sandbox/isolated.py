@@ -331,7 +331,6 @@ class IsolatedSandbox(SubprocessSandbox):
             "no_new_privs": True,
             "landlock": landlock,
             "namespaces": True,
-            "host": harden.host_identity(),
         }
 
     # --- the report ------------------------------------------------------------------------------------------

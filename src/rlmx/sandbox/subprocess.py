@@ -50,6 +50,7 @@ import asyncio
 import contextlib
 import copy
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -368,6 +369,25 @@ _SIGNAL_SCOPE_ONLY = {"signals_scoped": True, "files": "not covered", "tcp": "no
 """The default tier's Landlock report (the shape of the isolated tier's `landlock`): the signal scope alone."""
 
 
+_BY_PID = re.compile(
+    r"sched_setaffinity|setpriority|prlimit|sched_setscheduler|sched_setparam|cpu_affinity|ionice|\.nice\("
+)
+_REFUSED = "PermissionError: [Errno 1] Operation not permitted"
+
+
+def _self_only_note(error: str | None) -> str | None:
+    """A cell's error, with a note where it was the seccomp filter's refusal of a call naming a process by pid
+    (`harden.self_only_filter`): Python's bare EPERM does not say that only pid 0 is allowed."""
+    if not error or _REFUSED not in error or not _BY_PID.search(error):
+        return error
+    return (
+        f"{error}\nNote: in this sandbox a process may set the limits, nice value, CPUs or scheduling of one process "
+        "only: itself, named by pid 0 (os.sched_setaffinity(0, ...), os.setpriority(os.PRIO_PROCESS, 0, n), "
+        "resource.setrlimit, os.nice); naming any other pid, even its own or a child's, is refused (the run's REPLs "
+        "share one uid, so a pid could name another REPL)."
+    )
+
+
 class SubprocessSandbox:
     """The stdlib worker as a child process: `python -E -s worker.py MODE FD` in its own session.
 
@@ -493,7 +513,6 @@ class SubprocessSandbox:
         options: dict[str, Any] = {
             "seccomp_light": True,
             "protect": [os.getpid(), -os.getpgid(0)],
-            "host": harden.host_identity(),
         }
         if self.chooses_uid:  # under the host's uid: a pid namespace of its own, where the kernel allows one
             options["pid_namespace"] = True
@@ -1374,7 +1393,9 @@ class SubprocessSandbox:
                     )
                 if frame["t"] == "result" and frame.get("id") == token:
                     result = _cell_result(frame, self.max_output_chars)
-                    if result.error and result.error != (noted := self._shared_count_note(result.error)):
+                    if result.error and result.error != (
+                        noted := _self_only_note(self._shared_count_note(result.error))
+                    ):
                         result = replace(result, error=noted)
                     if result.final is not None or result.answer.get("ready"):
                         await self._sync(channel, self._grace(timeout))
