@@ -387,14 +387,16 @@ def _registered(devices: dict[int, str]) -> tuple[dict[tuple[int, int], int], di
             continue  # this process's own files: `_own_unlinked` and the restart allowance
         closing = name.endswith(CLOSING)
         try:
-            stale = _start_time(int(pid)) != started
+            stale = not started or _start_time(int(pid)) != started
             if closing and not stale:
                 stale = time.time() - os.stat(path).st_mtime > CLOSING_SECONDS
             if stale:
                 os.unlink(path)
                 continue
-            text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+            text = _entry_text(path)
         except OSError:
+            continue
+        if text is None:
             continue
         files: dict[str, list[tuple[tuple[int, int], int]]] = {}
         for line in text.splitlines():
@@ -409,6 +411,24 @@ def _registered(devices: dict[int, str]) -> tuple[dict[tuple[int, int], int], di
             if copies:  # the latest copy alone: each restart's worker loaded one, and the ones before it are gone
                 unsure[copies[-1][0]] = copies[-1][1]
     return sure, unsure
+
+
+REGISTRY_ENTRY_BYTES = 1 << 20
+"""The most of one registry entry read (a line a context file written: some 15,000 files or restarts)."""
+
+
+def _entry_text(path: str) -> str | None:
+    """A registry entry's text, or None for anything but a regular file of this user's (a cell of a non-root host
+    runs as that user and may plant a FIFO, which a plain read would wait on for ever, stopping the watcher's
+    thread, or a link to /dev/zero); at most REGISTRY_ENTRY_BYTES of it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            return None
+        return os.read(fd, REGISTRY_ENTRY_BYTES).decode("utf-8", "surrogateescape")
+    finally:
+        os.close(fd)
 
 
 class _RamGrowth:
