@@ -1241,11 +1241,33 @@ _FRAME_CAPS = frozenset("id ids url urls uri uuid guid".split())
 """Abbreviations written in capitals that say what kind of value is asked for, never what it is about."""
 
 
+# a name from code or a manual, however it is cased: an option ("-regextype", "--wait"), snake_case ("set_tunnel"),
+# a dotted name ("os.path", "config.yaml"), a call ("close()"), camelCase ("getAttribute"); no English word has
+# these shapes (a hyphen inside a word, "e-mail", or a dash between words, " - ", is no option)
+_CODE_NAME = re.compile(
+    r"(?<![\w-])--?[A-Za-z][\w-]*"
+    r"|\b_*[A-Za-z]\w*_\w*"
+    r"|\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?=\(|\b)(?!\.\w)"
+    r"|\b[A-Za-z_]\w*(?=\(\))"
+    r"|\b[a-z]+[A-Z]\w*"
+)
+
+
+def _identifiers(query: str) -> set[str]:
+    """The search terms of the names from code the question writes (`_CODE_NAME`): "-regextype" -> "regextype",
+    "os.path" -> "os" and "path"; the parts of "e.g." or "i.e." are single letters, no terms."""
+    found: set[str] = set()
+    for name in _CODE_NAME.findall(query):
+        found.update(_bare(w) for w in _WORD.findall(name) if len(w) > 1)
+    return found
+
+
 def salient_terms(query: str, terms: list[str]) -> list[str]:
     """The terms the question names specifically: written with capitals (not just starting the question), with
-    digits, or quoted. A unit that lacks them is not about the question, however many other words it shares.
-    Capitals after "this" or "these" name the text itself ("disputes under this License"), no subject."""
-    marked = set()
+    digits, quoted, or shaped as a name from code (`_CODE_NAME`). A unit that lacks them is not about the
+    question, however many other words it shares. Capitals after "this" or "these" name the text itself
+    ("disputes under this License"), no subject."""
+    marked = _identifiers(query)
     query = _shouted(query)
     words = _WORD.findall(query)
     nouns_capitalised = sum(w.lower() in _GERMAN for w in words) >= 2  # German capitalises every noun
@@ -1965,10 +1987,46 @@ REPLY_CUT_MARK = "\n\n[rlmx: the sub-LM's reply was cut short here"
 import): the reading before it is what the reader said."""
 
 
-def _evidence(units: list[dict[str, Any]], report: list[str], why: str = "") -> dict[str, Any]:
+_INTRODUCES_LIST = re.compile(r"(?:\bthe following\b[^.!?]*|:)\s*$", re.IGNORECASE)
+_LIST_ITEMS_SHOWN = 10
+
+
+def _list_after(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
+    """The heads of the list items (`=item`, `*`, `-`, `1.` entries) right after a unit that introduces them ("The
+    following formats are supported:"), at most `_LIST_ITEMS_SHOWN`; [] for any other unit. Split into units of
+    their own, the items are what such a sentence says, and quoting it alone shows none of them."""
+    if not _INTRODUCES_LIST.search(unit["text"]):
+        return []
+    units = state["units"]
+    at = next((i for i, u in enumerate(units) if (u["source"], u["line"]) == (unit["source"], unit["line"])), None)
+    if at is None:
+        return []
+    heads: list[str] = []
+    for later in units[at + 1 :]:
+        if later["source"] != unit["source"] or len(heads) >= _LIST_ITEMS_SHOWN:
+            break
+        if _BULLET.match(later["text"]):
+            head = later["text"]
+        elif later["kind"] == "entry" and later.get("name") and heads:
+            head = later["name"]  # an item's description, under its head
+        else:
+            break
+        if head not in heads:
+            heads.append(head)
+    return [" ".join(head.split())[:120] for head in heads]
+
+
+def _evidence(
+    units: list[dict[str, Any]], report: list[str], why: str = "", state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The answer of a question no short answer verified for: the best units, quoted with their locations (and
-    `why`, when something the user can change stood in the way, or the text cannot give what a count needs)."""
-    quoted = "\n".join(_quote(u) for u in units)
+    `why`, when something the user can change stood in the way, or the text cannot give what a count needs); with
+    `state`, a unit that introduces a list is quoted with the heads of its items (`_list_after`)."""
+    quotes = []
+    for unit in units:
+        items = _list_after(state, unit) if state is not None else []
+        quotes.append(_quote(unit) + "".join(f"\n    {item}" for item in items))
+    quoted = "\n".join(quotes)
     answer = f"No short answer could be verified{f' ({why})' if why else ''}. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
 
@@ -3464,9 +3522,66 @@ def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str
     return {**unit, "text": unit["text"][held[0] :], "line": line, "where": where}
 
 
-def _in_scope(unit: dict[str, Any], scope: list[tuple[Any, int, int]]) -> bool:
-    """Whether a unit lies in one of the (source, first line, last line) stretches of `scope`."""
-    return any(unit["source"] == source and first <= unit["line"] <= last for source, first, last in scope)
+def _in_scope(unit: dict[str, Any], scope: list[tuple[Any, int, int]], ends: dict[tuple[Any, int], float]) -> bool:
+    """Whether a unit overlaps one of the (source, first line, last line) stretches of `scope`; `ends` gives each
+    unit's last line (`_unit_ends`): a table joined into one unit holds the row that is the entry ("-regextype
+    4.2.24" under "Feature  Added in") though the unit starts above it."""
+    end = ends.get((unit["source"], unit["line"]), unit["line"])
+    return any(unit["source"] == source and unit["line"] <= last and end >= first for source, first, last in scope)
+
+
+def _unit_ends(state: dict[str, Any]) -> dict[tuple[Any, int], float]:
+    """{(source, line): last line} of each unit: the line before the next unit of its source (the last runs on)."""
+    starts = sorted({(u["source"], u["line"]) for u in state["units"] if isinstance(u.get("line"), int)}, key=str)
+    by_source: dict[Any, list[int]] = {}
+    for source, line in starts:
+        by_source.setdefault(source, []).append(line)
+    ends: dict[tuple[Any, int], float] = {}
+    for source, lines in by_source.items():
+        lines.sort()
+        for line, following in zip(lines, [*lines[1:], None], strict=True):
+            ends[(source, line)] = float("inf") if following is None else following - 1
+    return ends
+
+
+_ASKS_WHERE = re.compile(r"\s*where\b", re.IGNORECASE)
+_DEFINITION = r"^([ \t]*)(?:async[ \t]+)?(?:def|class|function|sub|fn|func)[ \t]+{name}\b"
+
+
+def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any, int, int]], list[str]] | None:
+    """([(source, first line, last line)], the names) of the one definition in source code ("def set_tunnel(")
+    of each name from code the question writes ("When must set_tunnel be called?"): its body (the lines below it
+    indented deeper) is what the question asks about, docstring and all, though only its first line names it.
+    None when the question writes no such name, or one of them has no definition or more than one."""
+    # (a dotted name is a module or a file, "http.server", no one definition: its last part is too common a word)
+    names = [name for name in _CODE_NAME.findall(query) if not name.startswith("-") and "." not in name]
+    names = [name for name in dict.fromkeys(names) if len(name) > 1]
+    callers = [rf"\b(?:call|calls|calling|use|uses|using|invoke|invokes)\s+{re.escape(name)}\b" for name in names]
+    if not names or _ASKS_WHERE.match(query) or any(re.search(c, query, re.IGNORECASE) for c in callers):
+        return None  # "Where is set_tunnel called?", "Which methods call set_tunnel?": answered outside its body
+    scope: list[tuple[Any, int, int]] = []
+    sources = [source[0] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+    for name in names:
+        pattern = re.compile(_DEFINITION.format(name=re.escape(name)))
+        found = []
+        for source, text in zip(sources, _plain_texts(state), strict=False):
+            lines = text.split("\n")
+            for number, line in enumerate(lines):
+                start = pattern.match(line)
+                if start is None:
+                    continue
+                last = number
+                for later in range(number + 1, len(lines)):
+                    if not lines[later].strip():
+                        continue
+                    if _indent(lines[later]) <= _indent(start.group(1)):
+                        break
+                    last = later
+                found.append((source, number + 1, last + 1))
+        if len(found) != 1:
+            return None  # undefined here, or defined twice: which body is meant is anyone's guess
+        scope.extend(found)
+    return scope, [_bare(name) for name in names]
 
 
 def _quote(unit: dict[str, Any], limit: int = 400) -> str:
@@ -3571,8 +3686,23 @@ def guided_answer(
     scope = option_scope(state, query)
     if scope is not None:  # "Why is --wait recommended?": the answer is in the option's own entry, nowhere else
         report.append(f"the question asks about an option of a manual: only its entry is read {scope[:3]}")
-        inside = [u for u in rank(state, terms, salient=salient, limit=len(state["units"])) if _in_scope(u, scope)]
+        ends = _unit_ends(state)
+        inside = [
+            u for u in rank(state, terms, salient=salient, limit=len(state["units"])) if _in_scope(u, scope, ends)
+        ]
         ranked = inside[:30]
+    defined = definition_scope(state, query) if scope is None else None
+    if defined is not None:
+        # "When must set_tunnel be called?": its body answers, and only its first line names it, so inside it the
+        # name is no longer asked of each unit; the question's other words rank the body's units
+        scope, defined_names = defined
+        report.append(f"the question names a definition in code: only its body is read {scope[:3]}")
+        ends = _unit_ends(state)
+        rest = [t for t in terms if t not in defined_names]
+        salient = [t for t in salient if t not in defined_names]
+        every = rank(state, rest or terms, salient=salient, limit=len(state["units"]))
+        ranked = [u for u in every if _in_scope(u, scope, ends)][:30]
+        terms = rest or terms
     searched = time.perf_counter()
     report.append(f"terms: {terms} (named: {salient}); phase search {searched - started:.3f} s")
     for unit in ranked[:5]:
@@ -3586,27 +3716,37 @@ def guided_answer(
     if _asks_two(query, salient) and halves and not unnamed_attribute(query, state["index"]):
         # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
         report.append("the question asks about two named things: the best units are quoted, not read")
-        return _evidence(halves[:reads], report)
+        return _evidence(halves[:reads], report, state=state)
     if _TWO_QUESTIONS.search(query) and good:
         # "What is the phrase for status 302, and what is its description?": one short answer would be half of it
         report.append("the question asks two questions: the best units are quoted, not read")
-        return _evidence(good[:reads], report)
+        return _evidence(good[:reads], report, state=state)
     unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
     if unnamed:
         report.append(f"the question asks for its {unnamed!r}, a thing the text never names: NOT FOUND")
         good = []
+    asked_most = superlative(query)
+    if not good and asked_most is not None and not unnamed:
+        # "Which version added the most features?" over a table no field or column of which is read: the units
+        # that hold what it asks about are quoted for the user to count; NOT FOUND would say the text lacks them
+        near = [u for u in ranked if u["cover"] >= MIN_COVER_NAMED and (not salient or u["named"] >= NAMED_COVER)]
+        asked = {stem(w) for part in asked_most[:2] for w in _WORD.findall(part.lower())}
+        held = [u for u in near if asked & {stem(w) for w in _WORD.findall(u["text"].lower())}]
+        if held:
+            report.append("a superlative no field or column answers: the best units are quoted, not read")
+            return _evidence(held[:reads], report, state=state)
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     if _ASKS_PART_TITLE.search(query):
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
-        return _evidence(good[:reads], report)
+        return _evidence(good[:reads], report, state=state)
     if superlative(query) is not None and (stanzas(state) or "records" in state["shapes"]):
         # "which X has the most Y" over records: only a count answers it (count_answer found no field X names);
         # a phrase one record holds would be a confident guess
         report.append("a superlative over records no field or column of which names what is asked: quoted, not read")
-        return _evidence(good[:reads], report)
+        return _evidence(good[:reads], report, state=state)
     # only the unit that matches best may give the answer, so only it is read
     read = [excerpt(good[0], terms)]
     # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
@@ -3657,5 +3797,5 @@ def guided_answer(
         report.append(f"{len(cut)} of {len(replies)} readings were cut short at the output cap per call")
         why = "the readings were cut short at the output cap per call: raise --max-tokens-per-call "
         why += "(Budget.max_tokens_per_call)"
-        return _evidence(good[:reads], report, why)
-    return _evidence(good[:reads], report)
+        return _evidence(good[:reads], report, why, state=state)
+    return _evidence(good[:reads], report, state=state)
