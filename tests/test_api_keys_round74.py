@@ -97,7 +97,8 @@ def test_an_empty_openai_api_key_is_refused_before_any_request_as_an_unset_one_i
     env = {"OPENAI_API_KEY": blank, "OPENAI_BASE_URL": server.base_url}
     proc = run_cli("ask", "Q?", "--context", notes, "--model", "gpt-5-mini", tmp_path=tmp_path, env=env)
     assert proc.returncode == 2 and server.requests == [], proc.stderr
-    assert "no API key for the OpenAI API: OPENAI_API_KEY is empty: set OPENAI_API_KEY" in proc.stderr
+    said = "no API key for the OpenAI API (model gpt-5-mini, from --model): OPENAI_API_KEY is empty: set OPENAI_API_KEY"
+    assert said in proc.stderr
 
 
 def test_an_empty_openai_api_key_alone_is_said_and_leaves_the_embedded_model() -> None:
