@@ -2016,6 +2016,17 @@ def _list_after(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
     return [" ".join(head.split())[:120] for head in heads]
 
 
+def _line_answer(value: str, line: str, number: int, why: str, report: list[str]) -> dict[str, Any]:
+    """The answer `value`, read on line `number` (`line`, quoted as its source), with `why` in the report."""
+    report.append(f"{why}: {line!r} (line {number})")
+    return {
+        "answer": f"{value}\nFrom [line {number:,}] {line}",
+        "found": True,
+        "kind": "answer",
+        "report": "\n".join(report),
+    }
+
+
 def _evidence(
     units: list[dict[str, Any]], report: list[str], why: str = "", state: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -3620,10 +3631,7 @@ def guided_answer(
             return _evidence(units[:QUOTED_ROWS], report, why)
     author = author_line(state, query)
     if author is not None:
-        names, line, number = author
-        report.append(f"the text's header names its author: {line!r} (line {number})")
-        answer = f"{names}\nFrom [line {number:,}] {line}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _line_answer(*author, "the text's header names its author", report)
     instead = replacement(state, query)
     if instead is not None:
         value, unit = instead
@@ -3632,10 +3640,7 @@ def guided_answer(
         return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     setting = setting_value(state, query)
     if setting is not None:
-        value, line, number = setting
-        report.append(f"a configuration file's setting names what is asked: {line!r} (line {number})")
-        answer = f"{value}\nFrom [line {number:,}] {line}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _line_answer(*setting, "a configuration file's setting names what is asked", report)
     options = option_entries(state, query)
     if options is not None:
         report.append(f"the question names {len(options)} option(s) of a manual: their entries answer it")
