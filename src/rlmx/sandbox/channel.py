@@ -133,7 +133,8 @@ class StderrTail:
 
     async def finish(self) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.task, 1.0)
+            async with asyncio.timeout(1.0):
+                await self.task
         if not self.task.done():
             self.task.cancel()
             with contextlib.suppress(BaseException):

@@ -34,7 +34,8 @@ async def docker_engine(docker: str = "docker") -> str | None:
             docker, "info", "--format", "{{.ServerVersion}}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        out, err = await asyncio.wait_for(process.communicate(), 20)
+        async with asyncio.timeout(20):
+            out, err = await process.communicate()
     except (OSError, TimeoutError) as exc:
         return f"`{docker} info` failed: {exc}"
     if process.returncode != 0:
@@ -105,7 +106,8 @@ class DockerSandbox(StdioSandbox):
             process = await create_subprocess(
                 docker, "kill", name, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
             )
-            await asyncio.wait_for(process.wait(), 20)
+            async with asyncio.timeout(20):
+                await process.wait()
 
         return stop
 

@@ -483,7 +483,8 @@ class InProcessSandbox:
                 left = started + timeout + worker.waiting_seconds(time.monotonic()) - time.monotonic()
                 if timeout <= 0 or left > 0 or worker.in_flight:
                     try:
-                        return await asyncio.wait_for(asyncio.shield(done), None if timeout <= 0 else max(left, 0.05))
+                        async with asyncio.timeout(None if timeout <= 0 else max(left, 0.05)):
+                            return await asyncio.shield(done)
                     except TimeoutError:
                         continue
                 break
@@ -499,7 +500,8 @@ class InProcessSandbox:
             raise
         _interrupt(thread)
         try:
-            frame = await asyncio.wait_for(asyncio.shield(done), self.hard_timeout_grace)
+            async with asyncio.timeout(self.hard_timeout_grace):
+                frame = await asyncio.shield(done)
         except TimeoutError:
             self._broken = (
                 f"the in-process cell ran past its {timeout:g} s limit in code that cannot be interrupted; its "

@@ -140,7 +140,8 @@ async def _run(argv: list[str], user: int | None = None) -> tuple[int, str]:
     except (OSError, ValueError) as exc:
         return 127, str(exc)
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), 20)
+        async with asyncio.timeout(20):
+            output, _ = await process.communicate()
     except TimeoutError:
         process.kill()
         await process.wait()

@@ -218,7 +218,8 @@ class _Worker:
                 code = await self.zygote.wait(self.inner or self.pid, 2.0)
         elif self.process is not None:
             with contextlib.suppress(TimeoutError):
-                code = await asyncio.wait_for(self.process.wait(), 2.0)
+                async with asyncio.timeout(2.0):
+                    code = await self.process.wait()
         return exit_description(code)
 
 
@@ -980,7 +981,8 @@ class SubprocessSandbox:
             else:
                 await contexts_written()
                 self._worker = await self._start_worker()
-            ready = await asyncio.wait_for(self._worker.channel.read(), self._load_seconds())
+            async with asyncio.timeout(self._load_seconds()):
+                ready = await self._worker.channel.read()
         except SandboxStartError:
             raise
         except (TimeoutError, ChannelBroken, ZygoteGone, frames.FrameProtocolError) as exc:
@@ -1125,7 +1127,8 @@ class SubprocessSandbox:
                 await worker.channel.close()
             elif worker is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(worker.channel.send({"t": "shutdown"}), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await worker.channel.send({"t": "shutdown"})
             await self._kill()
             if self._zygote is not None and self._owns_zygote:
                 await self._zygote.close(graceful=not own_uid)  # kill_uid ends whatever it leaves

@@ -91,7 +91,8 @@ class Zygote:
             await zygote._send(await init())
             if first_fork is not None:
                 zygote._preforked = await zygote._send_fork(first_fork)
-            ready = await asyncio.wait_for(zygote._read(), load_seconds)
+            async with asyncio.timeout(load_seconds):
+                ready = await zygote._read()
             if ready.get("t") != "ready":
                 raise ChannelBroken(str(ready.get("error") or f"unexpected {ready.get('t')!r} frame"))
         except (TimeoutError, ChannelBroken, ZygoteGone) as exc:
@@ -200,7 +201,8 @@ class Zygote:
 
     async def _checked_reply(self, request_id: int, timeout: float) -> dict[str, Any]:
         try:
-            reply = await asyncio.wait_for(self._read(), timeout)
+            async with asyncio.timeout(timeout):
+                reply = await self._read()
         except (TimeoutError, ChannelBroken, OSError) as exc:
             raise await self._fail(f"the zygote stopped answering ({exc or type(exc).__name__})") from None
         if reply.get("id") != request_id or reply.get("t") == "error":
@@ -285,8 +287,10 @@ class Zygote:
         self._drop_preforked()
         if self.alive and graceful:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._send({"t": "shutdown"}), 1.0)
-                await asyncio.wait_for(self.process.wait(), 2.0)
+                async with asyncio.timeout(1.0):
+                    await self._send({"t": "shutdown"})
+                async with asyncio.timeout(2.0):
+                    await self.process.wait()
         self._dead = True
         if graceful:
             self._kill_tree()
