@@ -25,6 +25,11 @@ bigger models, any OpenAI-compatible server works through OpenAICompatibleLM (`-
   from copying facts out of its context), hence deterministic for a given build, thread count and model.
 * A prompt longer than the window is not an error: the middle of the longest message is cut until the
   prompt plus `max_tokens` fits `n_ctx`.
+* On a CPU with AMX (Intel Sapphire Rapids and later), a llama.cpp built for it (`-march=native`, pip's default
+  build) moves the weights into its AMX buffer and crashed the whole process with a segmentation fault at the first
+  prompt of more than one token (measured here with 0.3.36; llama.cpp issue 20824, and dspy's CI dropped AMX for
+  it). Such a build loads the model without llama.cpp's extra buffer types (`use_extra_bufts`), so on the plain CPU
+  buffers: the same answers, without the AMX and repacked kernels.
 """
 
 from __future__ import annotations
@@ -92,6 +97,45 @@ _FIT_MARGIN = 8
 """Tokens kept free beyond prompt + max_tokens, for template tokens that counting may miss."""
 MAX_DEFAULT_THREADS = 4
 """The most threads `default_threads` picks: a 135M model gains little beyond that."""
+
+
+_MODEL_PARAMS_PATCH = threading.Lock()
+"""Held while `Llama()` runs with `_plain_cpu_buffers_where_amx`'s model parameters (one process-wide default)."""
+
+
+def amx_in_build(llama_cpp: Any) -> bool:
+    """Whether this llama.cpp build runs matrix products on AMX tiles: its system info says `AMX_INT8 = 1`."""
+    try:
+        info = llama_cpp.llama_print_system_info()
+    except (AttributeError, OSError):
+        return False
+    text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    return re.search(r"\bAMX_INT8 = 1\b", text) is not None
+
+
+@contextlib.contextmanager
+def _plain_cpu_buffers_where_amx(llama_cpp: Any) -> Any:
+    """While a `Llama()` is made: where the build uses AMX, its model parameters say `use_extra_bufts = False`
+    (llama-cpp-python's constructor has no argument for it, and starts from `llama_model_default_params()`): the
+    AMX buffer type crashed the process on the first multi-token prompt (module docstring)."""
+    module: Any = getattr(getattr(llama_cpp, "llama", None), "llama_cpp", None)
+    defaults = getattr(module, "llama_model_default_params", None)
+    if defaults is None or not amx_in_build(llama_cpp):
+        yield
+        return
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    with _MODEL_PARAMS_PATCH:
+        module.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = defaults
 
 
 class LMCancelled(LMError):
@@ -456,15 +500,16 @@ class LocalLM:
             path = requantize_to_q8_0(path, self.cache_dir, threads=self.n_threads)
         started = time.perf_counter()
         try:
-            llm = Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                seed=self.seed,
-                flash_attn=self.flash_attn,
-                verbose=False,
-            )
+            with _plain_cpu_buffers_where_amx(llama_cpp):
+                llm = Llama(
+                    model_path=str(path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    seed=self.seed,
+                    flash_attn=self.flash_attn,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise LMError(f"llama.cpp could not load {path} ({exc}): is it a GGUF model file?") from exc
         self._abort.attach(llama_cpp, llm.ctx)
