@@ -22,7 +22,7 @@ from typing import Any
 from rlmx.errors import SandboxStartError
 from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.stdio import StdioSandbox
-from rlmx.sandbox.subprocess import PACKAGE_DIR, WORKER_FILES
+from rlmx.sandbox.subprocess import PACKAGE_DIR, WORKER_FILES, pool_thread_env
 
 
 async def docker_engine(docker: str = "docker") -> str | None:
@@ -91,6 +91,7 @@ class DockerSandbox(StdioSandbox):
             "--pids-limit", str(self.max_processes), "--memory", str(self.limits()["memory_bytes"]),
             "--user", "65534:65534", "-v", f"{run / 'ctx'}:/ctx:ro", "-v", f"{run / 'sbx'}:/sbx:ro",
             "-v", f"{run / 'work'}:/scratch", "-w", "/scratch", "-e", "HOME=/scratch", "-e", "TMPDIR=/tmp",
+            *(f"--env={name}={value}" for name, value in pool_thread_env(self.max_processes).items()),
             self.image, self.python, "-E", "-s", "-u", "/sbx/worker.py", "stdio",
         ]  # fmt: skip
 

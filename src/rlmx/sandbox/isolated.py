@@ -32,7 +32,7 @@ from typing import Any, Literal
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import harden
 from rlmx.sandbox.channel import create_subprocess
-from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox
+from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox, pool_thread_env
 
 Mode = Literal["auto", "bwrap", "landlock"]
 NAMESPACES = ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup")
@@ -192,7 +192,9 @@ async def _probe(python: str) -> Probe:
     )
 
 
-def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None, disk_bytes: int = 1 << 30) -> list[str]:
+def bwrap_arguments(
+    python_prefixes: tuple[str, ...], run_dir: Path | None, disk_bytes: int = 1 << 30, env: dict[str, str] | None = None
+) -> list[str]:
     """bwrap's options (SANDBOX.md §6.3): every namespace, read-only system, no environment. The only writable
     places, /scratch (the work dir) and /tmp, two folders of one tmpfs, and /dev/shm, a small tmpfs of its own
     (multiprocessing's locks live there), share `disk_bytes`: the kernel bounds the total a run writes (ENOSPC
@@ -231,7 +233,10 @@ def bwrap_arguments(python_prefixes: tuple[str, ...], run_dir: Path | None, disk
         args += ["--ro-bind", str(run_dir / "sbx"), "/sbx", "--ro-bind", str(run_dir / "ctx"), "/ctx"]
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/scratch"]
     args += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8"]
-    args += ["--setenv", "HOME", "/scratch", "--setenv", "TMPDIR", "/tmp", "--"]
+    args += ["--setenv", "HOME", "/scratch", "--setenv", "TMPDIR", "/tmp"]
+    for name, value in (env or {}).items():
+        args += ["--setenv", name, value]
+    args.append("--")
     return args
 
 
@@ -298,7 +303,9 @@ class IsolatedSandbox(SubprocessSandbox):
         if self.chosen != "bwrap":
             return worker
         assert self.probe is not None and self.probe.bwrap is not None
-        arguments = bwrap_arguments(self.probe.python_prefixes, self._dir, self.disk_limit_bytes)
+        arguments = bwrap_arguments(
+            self.probe.python_prefixes, self._dir, self.disk_limit_bytes, pool_thread_env(self.max_processes)
+        )
         return [self.probe.bwrap, *arguments, *worker]
 
     def spawn_options(self) -> dict[str, Any]:
@@ -306,7 +313,13 @@ class IsolatedSandbox(SubprocessSandbox):
         options = super().spawn_options()
         if self.chosen == "landlock":
             work, tmp = str(self._dir / "work"), str(self._dir / "tmp")
-            options["env"] = {"PATH": "/usr/bin:/bin", "HOME": work, "TMPDIR": tmp, "LANG": "C.UTF-8"}
+            options["env"] = {
+                "PATH": "/usr/bin:/bin",
+                "HOME": work,
+                "TMPDIR": tmp,
+                "LANG": "C.UTF-8",
+                **pool_thread_env(self.max_processes),
+            }
         else:
             options["env"] = {}  # bwrap clears it anyway and sets its own
         return options

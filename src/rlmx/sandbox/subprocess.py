@@ -90,6 +90,34 @@ WORKER_PATH = PACKAGE_DIR / "worker.py"
 _OUTPUT_SLACK = 200  # the "[N characters cut]" marker the worker inserts
 UID_BASE = 0x30000000  # far above any distro's user and subordinate-uid ranges
 _DISK_POLL = 0.1
+POOL_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+"""The variables that size numerical libraries' thread pools (OpenMP, OpenBLAS, MKL, BLIS, Accelerate, numexpr)."""
+
+
+def pool_threads(max_processes: int) -> int:
+    """The thread-pool size a REPL's numerical libraries get: the cores this process may use, at most an eighth of
+    `max_processes` (16 for the default 128). Unset, OpenBLAS and OpenMP start a thread per core at import: numpy in
+    a REPL on a 192-core host alone passed RLIMIT_NPROC, and a child RLM's REPL passed the `max_processes` its
+    watcher ends it at. A cell may set them itself before its import."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, max_processes // 8))
+
+
+def pool_thread_env(max_processes: int) -> dict[str, str]:
+    """The worker's environment entries that size its numerical libraries' thread pools (`pool_threads`)."""
+    return dict.fromkeys(POOL_THREAD_VARIABLES, str(pool_threads(max_processes)))
+
+
 WORKER_MALLOC = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 """glibc (2.35+) then asks for transparent huge pages (madvise) on the worker's large allocations: decoding a
 40 MB context into fresh pages takes 22 ms instead of 36 (10,000 page faults fewer). Other C libraries ignore it."""
@@ -502,6 +530,7 @@ class SubprocessSandbox:
         assert self._dir is not None
         work = str(self._dir / "work")
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8", **WORKER_MALLOC}
+        env.update(pool_thread_env(self.max_processes))
         options: dict[str, Any] = {"env": env, "cwd": work}
         if self.separate_uid and not self.switch_in_worker:
             options.update(user=self.uid, group=self.uid, extra_groups=[])
