@@ -85,7 +85,12 @@ def mcp_http(
         yield HttpServer(server, int(said.split("streamable HTTP at http://")[1].split(":")[1].split("/")[0]), said)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still a failure, but not a process left for a later test to trip on
+            server.kill()
+            server.wait()
+            raise
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:
