@@ -1639,7 +1639,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if by_agent:
             agents.append(core)
     if agent_first and len(fitting) > 1 and len(agents) == 1:
-        return agents[0]  # "Who wrote it?" - "Frankenstein is a novel written by Mary Shelley": the doer, not the work
+        # "Who wrote it?" - "Frankenstein is a novel written by Mary Shelley": the doer, not the work; with the
+        # names the unit joins to it ("discovered by A, B and C": all three)
+        return _coordinated(agents[0], text)
     if copied and len(fitting) > 1:
         return None  # a copied passage with several candidates (two numbers, two names): no way to tell
     fitting = [core for core in fitting if _near_the_question_if_prose(core, unit, text, query)]
