@@ -21,6 +21,7 @@ from rlmx import prompts
 from rlmx.bound_names import names_bound
 from rlmx.budget import BudgetExhausted, Ledger, Role
 from rlmx.context import PreparedContext, hash_in_background, prepare
+from rlmx.deadline import time_limit
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import (
@@ -283,7 +284,7 @@ class Engine:
             try:
                 # LM calls and cells stop at the deadline themselves (keeping what a cell wrote to `answer`);
                 # this is the backstop for a cell that does not come back.
-                async with asyncio.timeout(None if remaining is None else remaining + _PREEMPT_GRACE):
+                async with time_limit(None if remaining is None else remaining + _PREEMPT_GRACE):
                     first = None
                     if self._owns_sandbox:
                         first = self._first_ask_early(budget.max_iterations)
@@ -475,9 +476,8 @@ class Engine:
 
     async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
         """Any LM call of the tree (`_admitted_call`), stopped when the time budget runs out (BudgetExhausted)."""
-        deadline = asyncio.timeout(self.tree.ledger.remaining_seconds())
         try:
-            async with deadline:
+            async with time_limit(self.tree.ledger.remaining_seconds()) as deadline:
                 return await self._admitted_call(lm, messages, role=role, depth=depth)
         except TimeoutError:
             if deadline.expired():
@@ -1031,9 +1031,8 @@ class Engine:
                 usage.tool_calls += 1
                 # The time budget ends the wait, as it ends an LM call: the cell gets the error at once (a sync
                 # tool's thread runs on, an async one is cancelled), not the run's backstop a second later.
-                deadline = asyncio.timeout(self.tree.ledger.remaining_seconds())
                 try:
-                    async with deadline:
+                    async with time_limit(self.tree.ledger.remaining_seconds()) as deadline:
                         value, binary = await self.tree.tools.call(name, args, kwargs)
                 except TimeoutError:
                     if not deadline.expired():

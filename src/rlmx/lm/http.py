@@ -40,6 +40,7 @@ from typing import Any, cast
 import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
 
+from rlmx.deadline import time_limit
 from rlmx.lm.base import may_resend
 from rlmx.lm.body_text import body_text
 from rlmx.sandbox.frames import utf8
@@ -491,7 +492,7 @@ async def _after_done(reply: aiohttp.ClientResponse, pieces: list[bytes]) -> boo
     """Read what comes after a stream's `[DONE]` into `pieces`, until the body ends (True), or keep-alive bytes come,
     or `_AFTER_DONE` seconds pass (a server that keeps the connection open without a word), or it breaks off."""
     with contextlib.suppress(TimeoutError, aiohttp.ClientPayloadError):
-        async with asyncio.timeout(_AFTER_DONE):
+        async with time_limit(_AFTER_DONE):
             async for piece in reply.content.iter_any():
                 if _KEEP_ALIVE.fullmatch(piece):
                     return False

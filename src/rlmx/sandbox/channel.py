@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from rlmx.deadline import time_limit
 from rlmx.sandbox import frames
 
 _STDERR_KEEP = 8192
@@ -133,7 +134,7 @@ class StderrTail:
 
     async def finish(self) -> None:
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(1.0):
+            async with time_limit(1.0):
                 await self.task
         if not self.task.done():
             self.task.cancel()

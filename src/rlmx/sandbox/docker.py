@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from rlmx.deadline import time_limit
 from rlmx.errors import SandboxStartError
 from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.stdio import StdioSandbox
@@ -34,7 +35,7 @@ async def docker_engine(docker: str = "docker") -> str | None:
             docker, "info", "--format", "{{.ServerVersion}}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        async with asyncio.timeout(20):
+        async with time_limit(20):
             out, err = await process.communicate()
     except (OSError, TimeoutError) as exc:
         return f"`{docker} info` failed: {exc}"
@@ -107,7 +108,7 @@ class DockerSandbox(StdioSandbox):
             process = await create_subprocess(
                 docker, "kill", name, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
             )
-            async with asyncio.timeout(20):
+            async with time_limit(20):
                 await process.wait()
 
         return stop

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal, TextIO
 
 from rlmx.context import PreparedContext
+from rlmx.deadline import time_limit
 from rlmx.errors import SandboxLost
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
 from rlmx.sandbox.caps import CallCaps
@@ -483,7 +484,7 @@ class InProcessSandbox:
                 left = started + timeout + worker.waiting_seconds(time.monotonic()) - time.monotonic()
                 if timeout <= 0 or left > 0 or worker.in_flight:
                     try:
-                        async with asyncio.timeout(None if timeout <= 0 else max(left, 0.05)):
+                        async with time_limit(None if timeout <= 0 else max(left, 0.05)):
                             return await asyncio.shield(done)
                     except TimeoutError:
                         continue
@@ -500,7 +501,7 @@ class InProcessSandbox:
             raise
         _interrupt(thread)
         try:
-            async with asyncio.timeout(self.hard_timeout_grace):
+            async with time_limit(self.hard_timeout_grace):
                 frame = await asyncio.shield(done)
         except TimeoutError:
             self._broken = (

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rlmx.deadline import time_limit
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import harden
 from rlmx.sandbox.channel import create_subprocess
@@ -140,7 +141,7 @@ async def _run(argv: list[str], user: int | None = None) -> tuple[int, str]:
     except (OSError, ValueError) as exc:
         return 127, str(exc)
     try:
-        async with asyncio.timeout(20):
+        async with time_limit(20):
             output, _ = await process.communicate()
     except TimeoutError:
         process.kill()

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from rlmx.context import PreparedContext
+from rlmx.deadline import time_limit
 from rlmx.errors import InputError, SandboxError, SandboxStartError
 from rlmx.sandbox import frames, harden, rundir
 from rlmx.sandbox.base import CallHandler, CellResult, SubCall, replaced_names, settle
@@ -246,7 +247,7 @@ class _Worker:
                 code = await self.zygote.wait(self.inner or self.pid, 2.0)
         elif self.process is not None:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
+                async with time_limit(2.0):
                     code = await self.process.wait()
         return exit_description(code)
 
@@ -1010,7 +1011,7 @@ class SubprocessSandbox:
             else:
                 await contexts_written()
                 self._worker = await self._start_worker()
-            async with asyncio.timeout(self._load_seconds()):
+            async with time_limit(self._load_seconds()):
                 ready = await self._worker.channel.read()
         except SandboxStartError:
             raise
@@ -1156,7 +1157,7 @@ class SubprocessSandbox:
                 await worker.channel.close()
             elif worker is not None:
                 with contextlib.suppress(Exception):
-                    async with asyncio.timeout(1.0):
+                    async with time_limit(1.0):
                         await worker.channel.send({"t": "shutdown"})
             await self._kill()
             if self._zygote is not None and self._owns_zygote:
@@ -1318,7 +1319,7 @@ class SubprocessSandbox:
         token = secrets.token_hex(8)
         try:
             await self._worker.channel.send({"t": "load", "id": token, "variables": {}, **message})
-            async with asyncio.timeout(self._load_seconds()):
+            async with time_limit(self._load_seconds()):
                 reply = await self._worker.channel.read()
         except (ChannelBroken, TimeoutError):
             await self._kill()  # the next cell (or this restart) starts a worker that has everything
@@ -1344,7 +1345,7 @@ class SubprocessSandbox:
             token = secrets.token_hex(8)
             try:
                 await self._worker.channel.send({"t": "names", "id": token, "prefix": prefix})
-                async with asyncio.timeout(self._load_seconds()):
+                async with time_limit(self._load_seconds()):
                     reply = await self._worker.channel.read()
             except (ChannelBroken, TimeoutError):
                 await self._kill()
@@ -1395,7 +1396,7 @@ class SubprocessSandbox:
             await channel.send({"t": "exec", "id": token, "code": code, "timeout": timeout})
             while True:
                 try:
-                    async with asyncio.timeout_at(clock.deadline()) as clock.read:
+                    async with time_limit(at=clock.deadline()) as clock.read:
                         frame = await channel.read()
                 except asyncio.CancelledError:  # the caller gave up: what the worker still waits for (run_cell)
                     self._abandoned = _Abandoned(token, list(serving.values()))
@@ -1464,7 +1465,7 @@ class SubprocessSandbox:
             await channel.send_reply(call_id, [refusal] * items)
 
         try:
-            async with asyncio.timeout(_ABANDONED_GRACE):
+            async with time_limit(_ABANDONED_GRACE):
                 for call_id, items in abandoned.calls:
                     await refuse(call_id, items)
                 while True:
@@ -1485,7 +1486,7 @@ class SubprocessSandbox:
         token = secrets.token_hex(8)
         await channel.send({"t": "sync", "id": token})
         try:
-            async with asyncio.timeout(timeout):
+            async with time_limit(timeout):
                 frame = await channel.read()
         except TimeoutError:
             raise _WorkerGone("the worker kept running after sending its result (a forged result frame)") from None

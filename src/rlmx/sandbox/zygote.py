@@ -20,6 +20,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from rlmx.deadline import time_limit
 from rlmx.sandbox import frames, harden
 from rlmx.sandbox.channel import ChannelBroken, FrameChannel, StderrTail, kill_group, kill_group_now, start_process
 
@@ -91,7 +92,7 @@ class Zygote:
             await zygote._send(await init())
             if first_fork is not None:
                 zygote._preforked = await zygote._send_fork(first_fork)
-            async with asyncio.timeout(load_seconds):
+            async with time_limit(load_seconds):
                 ready = await zygote._read()
             if ready.get("t") != "ready":
                 raise ChannelBroken(str(ready.get("error") or f"unexpected {ready.get('t')!r} frame"))
@@ -201,7 +202,7 @@ class Zygote:
 
     async def _checked_reply(self, request_id: int, timeout: float) -> dict[str, Any]:
         try:
-            async with asyncio.timeout(timeout):
+            async with time_limit(timeout):
                 reply = await self._read()
         except (TimeoutError, ChannelBroken, OSError) as exc:
             raise await self._fail(f"the zygote stopped answering ({exc or type(exc).__name__})") from None
@@ -287,9 +288,9 @@ class Zygote:
         self._drop_preforked()
         if self.alive and graceful:
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
+                async with time_limit(1.0):
                     await self._send({"t": "shutdown"})
-                async with asyncio.timeout(2.0):
+                async with time_limit(2.0):
                     await self.process.wait()
         self._dead = True
         if graceful:

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from rlmx.deadline import time_limit
 from rlmx.server.openai_compat import RequestError, shutting_down
 
 Release = Callable[[], None]
@@ -65,7 +66,7 @@ class Admission:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(self.queue_timeout):
+            async with time_limit(self.queue_timeout):
                 await waiter
         except TimeoutError:
             if not _granted(waiter):

@@ -50,6 +50,7 @@ from starlette.types import Message as ASGIMessage
 from rlmx import documents
 from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.budget import Budget
+from rlmx.deadline import time_limit
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
 from rlmx.http_access import Origins, carries_key, key_bytes, refusal
@@ -1228,7 +1229,7 @@ class EventStream(StreamingResponse):
         """Send the stream's last events, for at most FAREWELL_SECONDS: dropped when the client is not reading, or
         when the server's end cancels them first (it logged a traceback)."""
         try:
-            async with asyncio.timeout(FAREWELL_SECONDS):
+            async with time_limit(FAREWELL_SECONDS):
                 if not started:
                     await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
                 await send({"type": "http.response.body", "body": farewell.encode(), "more_body": False})

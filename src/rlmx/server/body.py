@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from starlette.types import Message, Receive
 
+from rlmx.deadline import time_limit
 from rlmx.sandbox.frames import valid_strings
 from rlmx.server.openai_compat import EXAMPLE, RequestError, shutting_down
 
@@ -192,7 +193,7 @@ class Inbox:
         end = loop.time() + seconds
         with contextlib.suppress(TimeoutError):
             while not self.ended and not self.left and dropped < most and not stop():
-                async with asyncio.timeout(min(DRAIN_QUIET, end - loop.time())):
+                async with time_limit(min(DRAIN_QUIET, end - loop.time())):
                     message = await self()
                 dropped += len(message.get("body", b""))
 
@@ -343,7 +344,7 @@ async def deadline(seconds: float, timeout: float) -> AsyncIterator[None]:
     """A 408 RequestError when the body read inside has not arrived within `seconds` (what is left of the server's
     body `timeout`, which the message names)."""
     try:
-        async with asyncio.timeout(max(seconds, 0.0)):
+        async with time_limit(max(seconds, 0.0)):
             yield
     except TimeoutError:
         raise RequestError(

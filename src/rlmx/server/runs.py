@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlmx.deadline import time_limit
 from rlmx.events import Event
 from rlmx.result import Result
 from rlmx.server.openai_compat import SHUTTING_DOWN, ChatCall, RunCancelled
@@ -214,7 +215,7 @@ class Runs:
             task.cancel()
         if tasks:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with time_limit(timeout):
                     await asyncio.gather(*tasks, return_exceptions=True)
 
     def _expire(self) -> None:
