@@ -167,8 +167,11 @@ def _facts_cached(rel: str, digest: str, source: str) -> dict[str, list[tuple[st
     for node in _executed(tree.body):
         if isinstance(node, ast.ClassDef):
             classes.setdefault(node.name, []).append(ast.unparse(node.bases[0]) if len(node.bases) == 1 else "")
+    bound = _bound(tree.body)
     for name, bases in classes.items():
-        if len(bases) == 1 and bases[0]:  # a class defined twice (if/else) has no one base to ask about
+        # a class defined twice (if/else), or rebound after its def (asyncio's `Task = _CTask = _asyncio.Task`), has
+        # no one base to ask about
+        if len(bases) == 1 and bases[0] and bound[name] == 1:
             out["base_class"].append((f"class `{name}`", bases[0]))
     out["constant"] = [(f"the module constant `{name}`", value) for name, value in constants.items()]
     for fn, shadowed in _functions(tree.body):
@@ -232,7 +235,12 @@ def _dispatch(tree: ast.Module) -> list[tuple[str, str]]:
     Classes are those defined once at module level (under if/try too); a class binds a method name by a def
     anywhere in its body (under if/try too); the class whose method runs binds the name by that one def only
     (not also by `read = _read`, nor by two defs of if/else variants), so the answer is the code's."""
-    classes = {name: nodes[0] for name, nodes in _module_defs(tree, (ast.ClassDef,)).items() if len(nodes) == 1}
+    module_bound = _bound(tree.body)
+    classes = {
+        name: nodes[0]
+        for name, nodes in _module_defs(tree, (ast.ClassDef,)).items()
+        if len(nodes) == 1 and module_bound[name] == 1  # not rebound after its def: the class the module runs
+    }
     methods = {name: {m.name for m in _executed(c.body) if isinstance(m, _DEFS)} for name, c in classes.items()}
     bound = {name: _bound(c.body) for name, c in classes.items()}
     out = []
@@ -274,8 +282,9 @@ QUESTIONS = {
 
 
 SEED_VERSION = "2"
-"""The version in codeqa's seeds: version 3 (golds read over every statement Python runs at module level, an
-asked family only) keeps version 2's draws of slices and questions."""
+"""The version in codeqa's seeds: versions 3 (golds read over every statement Python runs at module level, an
+asked family only) and 4 (no class question about a name the module rebinds) keep version 2's draws of slices and
+questions."""
 REDRAWS = 50
 """Slices drawn for one task before it is refused (one whose files hold no fact of the family asked)."""
 _NEEDS = {

@@ -24,7 +24,7 @@ from rlmx.events import create_private_file, keep_private, make_private_folders
 from rlmx.sandbox.frames import utf8
 
 GENERATOR_VERSION = "1"
-FAMILY_VERSIONS = {"sniah": "1", "oolong": "3", "pairs": "3", "docs": "3", "codeqa": "3"}
+FAMILY_VERSIONS = {"sniah": "1", "oolong": "3", "pairs": "3", "docs": "3", "codeqa": "4"}
 """Each family's generator version: it seeds the family's randomness and is recorded in every manifest, so a
 change to a generator's output bumps its family's version (and results of earlier runs stop matching)."""
 
