@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rlmx.lm.guided_cells import verified_span
+from rlmx.lm.guided_cells import build_index, guided_answer, option_entries, rank, search_terms, verified_span
 
 
 def replying(text: str) -> Callable[[list[str]], list[str]]:
@@ -34,3 +34,94 @@ def test_the_doer_after_by_keeps_the_names_joined_to_it() -> None:
 def test_a_single_doer_after_by_is_still_the_answer() -> None:
     unit = {"text": "Frankenstein is a novel written by Mary Shelley in 1818.", "kind": "paragraph", "name": ""}
     assert verified_span("Frankenstein, by Mary Shelley", unit, "Who wrote Frankenstein?", set()) == "Mary Shelley"
+
+
+# --- a manual's options: "which option does X", one-line entries, prose that wraps to an option --------------------
+
+MANUAL = """KETTLE(1)                    General Commands Manual                    KETTLE(1)
+
+NAME
+     kettle - boil water remotely
+
+DESCRIPTION
+     kettle boils water on a remote stove.  A safer alternative may be to use a
+     timer (see
+             -W).
+
+     The options are as follows:
+
+     -B      Disable lid locking.
+
+     -b      Force lid locking.  This can be used to keep the steam inside the
+             kettle, which is very useful, e.g. when brewing tea.  Multiple -b
+             options lock harder.
+
+     -W seconds
+             Wait this many seconds before pouring.
+
+     -Y      Enables whistle sounds.
+
+     -y      Disables whistle sounds.
+
+WHISTLES
+     If the Whistle variable is set to "yes" (or see the description of the
+     -Y, -y, and -W options above) the whistle sounds when the water boils.
+"""
+
+
+def test_which_option_is_the_one_entry_whose_first_sentence_says_it() -> None:
+    # was: "b" from the -b entry ("Force"), the reader having replied "-b Disable lid locking."
+    state = build_index([("kettle.1", MANUAL)])
+    result = guided_answer(state, "Which option disables lid locking?", replying("-b Disable lid locking."))
+    assert first_line(result) == "-B"
+    result = guided_answer(state, "Which option forces lid locking?", replying("-B"))
+    assert first_line(result) == "-b"
+    result = guided_answer(state, "Which option disables whistle sounds?", replying("-Y"))
+    assert first_line(result) == "-y"
+
+
+def test_a_reply_that_gives_an_entry_a_word_it_does_not_hold_is_not_verified() -> None:
+    unit = {
+        "text": "-b Force lid locking. This can be used to keep the steam inside the kettle.",
+        "kind": "paragraph",
+        "name": "-b",
+    }
+    assert verified_span("-b Disable lid locking.", unit, "Which option disables lid locking?", set()) is None
+
+
+def test_an_option_answer_is_written_as_the_entry_writes_it() -> None:
+    # was: "b": a piece of "-b" (the question's "pseudo-terminal" held "-t", so the token "-t" was taken for its own)
+    unit = {"text": "-b Disable lid-locking.", "kind": "paragraph", "name": "-b"}
+    query = "Which option disables lid-locking?"
+    assert verified_span("-b Disable lid-locking.", unit, query, set()) == "-b"
+    assert verified_span('The text says "b".', unit, query, set()) == "-b"
+
+
+def test_a_one_line_option_entry_is_named_by_its_option_and_ranked_above_a_longer_one() -> None:
+    state = build_index([("kettle.1", MANUAL)])
+    named = {u["text"][:3]: u["name"] for u in state["units"] if u["text"][:3] in ("-B ", "-y ", "-Y ")}
+    assert named == {"-B ": "-B", "-Y ": "-Y", "-y ": "-y"}
+    ranked = rank(state, search_terms("Which option disables lid locking?"))
+    assert ranked[0]["text"].startswith("-B ")
+
+
+def test_prose_that_wraps_to_a_line_starting_with_an_option_is_no_second_entry() -> None:
+    # was: no answer for -W and -y ("-W)." and "-Y, -y, and -W options above)" counted as their second entries)
+    state = build_index([("kettle.1", MANUAL)])
+    assert option_entries(state, "What does -W do?") == [("-W seconds", "Wait this many seconds before pouring.", 19)]
+    assert option_entries(state, "What does -y do?") == [("-y", "Disables whistle sounds.", 24)]
+    assert first_line(guided_answer(state, "What does -Y do?", replying("NOT FOUND"))).startswith(
+        "-Y: Enables whistle sounds."
+    )
+
+
+def test_an_option_list_of_a_manual_with_consecutive_entries_still_reads_each_entry() -> None:
+    help_text = (
+        "Usage: pot [OPTION]...\n"
+        "  -a, --all          show every pot, hidden ones\n"
+        "                     included\n"
+        "  -c                 with -l: sort by colour\n"
+        "  -q, --quiet        say nothing\n"
+    )
+    state = build_index([("pot.txt", help_text)])
+    assert option_entries(state, "What does -c do?") == [("-c", "with -l: sort by colour", 4)]

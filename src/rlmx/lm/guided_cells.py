@@ -607,6 +607,15 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
         own = entry or label
+        if (
+            not entries
+            and not entry
+            and tag
+            and len(block) == 1
+            and tag.group(1).startswith("-")
+            and block[0].expandtabs()[tag.end(1) :].strip()
+        ):
+            own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
@@ -1393,7 +1402,9 @@ def rank(
         # drawings and tables (box characters, rules) are poor reading for a small model
         wordy = sum(c.isalnum() or c.isspace() for c in unit["text"]) / max(1, len(unit["text"]))
         # (a record line says its value in a word or two: "2684 AD102 [GeForce RTX 4090]")
-        bare = extra < (1 if unit["kind"] == "line" else 3)
+        # (an option's one-line entry says its option: "-T  Disable pseudo-terminal allocation." answers "which
+        # option disables pseudo-terminal allocation?")
+        bare = extra < (1 if unit["kind"] == "line" else 3) and not _OPTION_FIRST.match(unit["text"])
         total = cover + 0.5 * named + 0.25 * score / top + 0.1 * pairs - (0.3 if bare else 0.0) + 0.2 * exact
         total -= 0.3 if wordy < 0.7 and unit["kind"] != "line" else 0.0
         # what the question names, written as it is (stemming makes "HTTPS" match "HTTP")
@@ -1413,7 +1424,11 @@ def rank(
             }
         )
     # the first unit of an entry named by the question (its definition) before the entry's later senses
-    entries = {u["name"] for u in ranked if u["name"] and u["name"].lower() in query_text}
+    entries = {  # (as words of it: "-t" is not named by "pseudo-terminal")
+        u["name"]
+        for u in ranked
+        if u["name"] and re.search(rf"(?<![\w-]){re.escape(u['name'].lower())}(?![\w-])", query_text)
+    }
     seen_names: set[str] = set()
     for unit in sorted(ranked, key=lambda u: u["line"]):
         if unit["name"] in entries and unit["name"] not in seen_names:
@@ -1521,6 +1536,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     words = [t.group(0) for t in tokens if _WORD.fullmatch(t.group(0))]
 
     question_words = [w.lower() for w in _WORD.findall(query) if len(w) > 4]
+    which_option = bool(_ASKS_WHICH_OPTION.match(query))
+    if which_option and _says_what_the_unit_does_not(line, unit_words, query, frequent):
+        return None  # "-t Disable pseudo-terminal allocation." of the entry "-t Force pseudo-terminal allocation."
 
     rare = True  # whether the piece being trimmed holds a word that is neither filler nor frequent (set per piece)
 
@@ -1615,6 +1633,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if whole_core is None:
             continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
         core = _whole_date(whole_core, text)
+        if which_option:
+            core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
             continue  # "gnu" of "gnu.bash.bug": a part of an address or a name is no answer
         if _points_elsewhere(core, text):
@@ -1673,6 +1693,32 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             fitting = [maintainer if _places(core, maintainer) else core for core in fitting]
         fitting = [_coordinated(core, text) for core in fitting]
     return fitting[0] if fitting else None
+
+
+_OPTION_FRAME = frozenset("option options flag flags switch switches use used set".split())
+
+
+def _says_what_the_unit_does_not(line: str, unit_words: list[str], query: str, frequent: set[str]) -> bool:
+    """Whether a reply to "which option does X" states a word of X that the unit does not hold: the reader took
+    this entry for the one the question describes ("-t Disable ..." where the -t entry says "Force"), so whatever
+    it names is unverified. The question's frame ("option", "use") and the text's frequent words (the command's
+    name) are no such word."""
+    held = {stem(w) for w in unit_words}
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in STOPWORDS and w not in _OPTION_FRAME}
+    said = {stem(w) for w in _WORD.findall(line.lower()) if w not in frequent}
+    return bool((asked & said) - held)
+
+
+def _as_option(core: str, text: str) -> str:
+    """`core` as the option the unit writes ("-T" for a reply's "T" or "t"), when the unit writes it only as an
+    option; `core` as it is otherwise."""
+    if core.startswith("-") or " " in core:
+        return core
+    places = [m for m in _OPTION.finditer(text) if m.group(1).lstrip("-").lower() == core.lower()]
+    exact = [m for m in places if m.group(1).lstrip("-") == core]
+    if not places or len(_places(core, text)) > len(places):
+        return core  # the unit writes it as a word of its own too ("a" of "-a"): no option
+    return (exact or places)[0].group(1)
 
 
 _PERSON = r"(?:[A-Z]\.|[A-Z][\w'’-]*)(?: (?:[A-Z]\.|[A-Z][\w'’-]*|(?:van|von|de|der|da|di|du|le|la)(?= [A-Z])))*"
@@ -2114,8 +2160,8 @@ def _whole_token(core: str, line: str, text: str, query: str) -> str:
         whole = _token_core(token)
         if len(whole) <= len(core) or core.lower() not in whole.lower() or not _IDENTIFIER.fullmatch(whole):
             continue
-        if whole.lower() in query.lower():
-            continue
+        if re.search(rf"(?<![\w./~-]){re.escape(whole)}(?![\w/~-])", query, flags=re.IGNORECASE):
+            continue  # the question's own token (not "-t" inside its "pseudo-terminal")
         found = re.search(rf"(?<![\w./~-]){re.escape(whole)}(?![\w/~-])", text, flags=re.IGNORECASE)
         if found:
             return found.group(0)
@@ -3308,6 +3354,8 @@ def _setting_at(match: re.Match[str], text: str, kind: str) -> tuple[str, str, i
 # --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------
 
 _OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")
+_OPTION_FIRST = re.compile(r"\s*--?[A-Za-z0-9][\w-]*(?:[,\s]|$)")
+"""A unit that starts with an option: a manual's option entry ("-T Disable pseudo-terminal allocation.")."""
 _OPTION_LINE = re.compile(r"^([ \t]+)-")
 _ASKS_WHICH_OPTION = re.compile(r"\s*(?:which|what)\s+(?:\w+\s+)?(?:option|flag|switch)", re.IGNORECASE)
 
@@ -3358,18 +3406,59 @@ def _option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, i
     if not asked or _ASKS_WHICH_OPTION.match(query):
         return None
     entries: dict[str, tuple[str, str, int, Any, int, int]] = {}
+    for head, names, sentence, number, source, first, last in _all_option_entries(state):
+        for option in [option for option in asked if option in names]:
+            if option in entries:
+                return None  # two entries for one option: which one is meant is anyone's guess
+            said = " ".join(sentence.split()[:40])
+            entries[option] = (head, said, number, source, first, last)
+    if set(entries) != set(asked):
+        return None
+    return list(dict.fromkeys(entries[option] for option in asked))  # in the question's order
+
+
+def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(the option line, the first sentence of its description, line number) of the one manual entry whose first
+    sentence holds every word of a question that asks which option does something ("Which option disables
+    pseudo-terminal allocation?": `-T  Disable pseudo-terminal allocation.`, not `-t  Force pseudo-terminal
+    allocation.`), read by code: a small reader mixes up entries that differ by one word. The question's frame
+    ("which ssh option", "use") is no such word. None when no entry, or several, hold them."""
+    asked = _ASKS_WHICH_OPTION.match(query)
+    if asked is None:
+        return None
+    # the words after the frame ("which ssh option": the command's name is no word of the entry)
+    words = [w for w in _WORD.findall(query[asked.end() :].lower()) if w not in STOPWORDS and w not in _OPTION_FRAME]
+    wanted = {stem(w) for w in words}
+    if not wanted:
+        return None
+    holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(entry[2])}
+    if len(holding) != 1:
+        return None  # none says it, or two do: which one the question means is anyone's guess
+    head, _, sentence, number, *_ = next(iter(holding.values()))
+    return head, " ".join(sentence.split()[:40]), number
+
+
+def _stems_of(text: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(text.lower())}
+
+
+def _all_option_entries(state: dict[str, Any]) -> list[tuple[str, set[str], str, int, Any, int, int]]:
+    """(option line, its options, the first sentence of its description, its line number, source, the entry's
+    first and last line; lines 1-based) of every option entry of the text's manuals: an indented line that starts
+    with an option, above its description (on the line itself after two spaces, or indented deeper under it). A
+    line of wrapped prose that starts with an option ("             -J).", "     -X, -x, and -Y options above) and
+    ...") is none: it goes on a sentence, as the previous line's own indentation and its words after the option
+    show."""
+    found = []
     sources = [source[0] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
     for source, text in zip(sources, _plain_texts(state), strict=False):
         lines = text.split("\n")
         for number, line in enumerate(lines):
             start = _OPTION_LINE.match(line)
-            if start is None:
+            if start is None or _wrapped_prose(lines, number):
                 continue
             head, _, inline = line.strip().partition("  ")  # "-n, --quiet" and a description on the same line
             names = {name.split("=")[0] for name in _OPTION.findall(head)}
-            wanted = [option for option in asked if option in names]
-            if not wanted:
-                continue
             described = [inline.strip()] if inline.strip() else []
             for following in lines[number + 1 :]:
                 if not following.strip():
@@ -3391,14 +3480,22 @@ def _option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, i
                 if _indent(following) <= len(start.group(1).expandtabs()) and not following.startswith("\t"):
                     break
                 last = later
-            for option in wanted:
-                if option in entries:
-                    return None  # two entries for one option: which one is meant is anyone's guess
-                said = " ".join(sentence.split()[:40])
-                entries[option] = (" ".join(head.split()), said, number + 1, source, first + 1, last + 1)
-    if set(entries) != set(asked):
-        return None
-    return list(dict.fromkeys(entries[option] for option in asked))  # in the question's order
+            found.append((" ".join(head.split()), names, sentence, number + 1, source, first + 1, last + 1))
+    return found
+
+
+def _wrapped_prose(lines: list[str], number: int) -> bool:
+    """Whether `lines[number]`, which starts with an option, is a line of wrapped prose, not an entry: the option
+    is a word of a sentence (followed by ")", "." or ";", or by ", and"/", or" in a list of options), or the line
+    right above is prose at the same indentation that does not end its sentence."""
+    line = lines[number]
+    head = line.strip()
+    if re.match(r"(?:--?[\w-]+,? )*--?[\w-]+(?:[).;:]|,? (?:and|or) )", head):
+        return True  # "-J).", "-X, -x, and -Y options above)": the options are words of a sentence
+    above = lines[number - 1] if number > 0 else ""
+    if not above.strip() or _OPTION_LINE.match(above):
+        return False
+    return _indent(above) == _indent(line) and not above.rstrip().endswith((".", ":", "!", "?"))
 
 
 _PART_WORD = r"(section|chapter|part|article|clause|appendix)"
@@ -3649,6 +3746,12 @@ def guided_answer(
         answer = "; ".join(f"{head}: {said}" if said else head for head, said, _ in options)
         where = "; ".join(f"[line {number:,}] {head}" for head, _, number in options)
         return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
+    chosen = which_option(state, query)
+    if chosen is not None:
+        head, said, number = chosen
+        report.append("the question asks which option does what one manual entry's first sentence says")
+        answer = f"{head}\nFrom [line {number:,}] {head}: {said}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     titled = part_title(state, query)
     if titled is not None:
         title, heading, where = titled
