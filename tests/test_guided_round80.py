@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rlmx.lm.guided_cells import build_index, guided_answer, option_entries, rank, search_terms, verified_span
+from rlmx.lm.guided_cells import (
+    build_index,
+    collect_sources,
+    count_answer,
+    guided_answer,
+    option_entries,
+    rank,
+    search_terms,
+    verified_span,
+)
 
 
 def replying(text: str) -> Callable[[list[str]], list[str]]:
@@ -125,3 +134,63 @@ def test_an_option_list_of_a_manual_with_consecutive_entries_still_reads_each_en
     )
     state = build_index([("pot.txt", help_text)])
     assert option_entries(state, "What does -c do?") == [("-c", "with -l: sort by colour", 4)]
+
+
+# --- a CSV loaded as rows: "which X has the most Y", "the largest (total) Y", "how many rows have COLUMN VALUE" ----
+
+TEAS = [
+    {"tea": name, "kind": kind, "grams": grams, "origin": origin}
+    for name, kind, grams, origin in [
+        ("sencha", "green", "120", "Shizuoka"),
+        ("gyokuro", "green", "40", "Uji"),
+        ("matcha", "green", "30", "Uji"),
+        ("assam", "black", "500", "Assam"),
+        ("darjeeling", "black", "90", "Darjeeling"),
+        ("oolong", "oolong", "700", "Fujian"),
+        ("pu-erh", "dark", "60", "Yunnan"),
+    ]
+]
+
+
+def test_which_value_of_a_column_has_the_most_rows_is_counted_over_records() -> None:
+    # was: three rows quoted (a CSV file is loaded as rows, and only a record file's text was grouped)
+    state = build_index(collect_sources({"context": TEAS}))
+    result = guided_answer(state, "Which kind has the most teas?", replying("black"))
+    assert result["kind"] == "count"
+    assert first_line(result) == "green"
+    assert "(3)" in str(result["answer"])
+
+
+def test_the_largest_total_of_a_number_column_is_summed_per_group() -> None:
+    # was: NOT FOUND ("largest" was no superlative, only "most")
+    state = build_index(collect_sources({"context": TEAS}))
+    assert first_line(guided_answer(state, "Which kind has the largest total grams?", replying("x"))) == "oolong"
+    assert first_line(guided_answer(state, "Which tea has the largest grams?", replying("x"))) == "oolong"
+    assert first_line(guided_answer(state, "Which tea has the smallest grams?", replying("x"))) == "matcha"
+
+
+def test_the_largest_of_a_column_that_holds_no_numbers_is_no_count() -> None:
+    state = build_index(collect_sources({"context": TEAS}))
+    assert count_answer(state, "Which kind has the largest origin?") is None
+
+
+def test_rows_whose_named_column_holds_a_value_are_counted() -> None:
+    # was: rows quoted ("How many ... have priority required?" over a CSV)
+    state = build_index(collect_sources({"context": TEAS}))
+    for question in ("How many teas have kind green?", "How many teas are of the green kind?"):
+        answer = count_answer(state, question)
+        assert answer is not None and answer.split("\n")[0] == "3", question
+        assert "column 2 (kind)" in answer
+    assert (count_answer(state, "How many teas come from Uji?") or "").split("\n")[0] == "2"
+
+
+def test_a_value_no_column_holds_or_the_counted_column_holds_is_no_cell_count() -> None:
+    state = build_index(collect_sources({"context": TEAS}))
+    assert count_answer(state, "How many teas are like sencha?") is None  # the key column: the row itself
+    assert count_answer(state, "How many teas have kind white?") is None
+
+
+def test_a_key_with_underscores_is_named_by_its_parts() -> None:
+    rows = [{"name": f"p{i}", "installed_size_kb": str(10 * i), "group": "ab"[i % 2]} for i in range(1, 7)]
+    state = build_index(collect_sources({"context": rows}))
+    assert first_line(guided_answer(state, "Which group has the largest total installed size?", replying("x"))) == "a"

@@ -2378,7 +2378,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
-    for by_field in (stanza_count, superlative_answer):  # RFC 822 stanzas, a record file's described columns
+    for by_field in (stanza_count, superlative_answer, cell_count):  # RFC 822 stanzas, a record file's columns
         found = by_field(state, q)
         if found is not None:
             return found
@@ -2747,7 +2747,12 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
     for source, shape in zip(state["sources"], state["shapes"], strict=True):
         if source_name is not None and source[0] != source_name:
             continue
-        if shape != "records" or len(source) > 2 or not isinstance(source[1], str):
+        if shape == "records" and len(source) > 2:  # a CSV or JSON file loaded as records: its keys are its columns
+            keyed = _keyed_rows(source[2])
+            if keyed is not None:
+                return keyed
+            continue
+        if shape != "records" or not isinstance(source[1], str):
             continue
         lines = source[1].split("\n")
         table = table_of(lines[:2000])
@@ -2800,6 +2805,17 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
     return None
 
 
+def _keyed_rows(records: list[tuple[str, dict[str, str]]]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """(keys, [(record number, values)]) of records that all have the same two or more keys (a CSV file's rows, a
+    JSON list of flat objects); the number is the record's, 1-based, as its unit's `line`. None otherwise."""
+    if len(records) < 2:
+        return None
+    keys = list(records[0][1])
+    if len(keys) < 2 or not all(keys) or any(list(fields) != keys for _, fields in records):
+        return None
+    return keys, [(number, list(fields.values())) for number, (_, fields) in enumerate(records, 1)]
+
+
 def _column_for(noun: str, columns: list[str]) -> int | None:
     """The column a noun of the question names ("timezone" -> "TZ  Timezone name used in ..."): the one whose
     description says it earliest (a header cell first), its stop words aside; None when none or two tie."""
@@ -2808,7 +2824,9 @@ def _column_for(noun: str, columns: list[str]) -> int | None:
         return None
     places = []
     for i, column in enumerate(columns):
-        words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(column)]
+        # a key's parts too: "installed_size_kb" is named by "size"
+        parts = [part for w in _WORD.findall(column) for part in dict.fromkeys([w, *w.split("_")]) if part]
+        words = [_POSSESSIVE.sub("", w.lower()) for w in parts]
         words = [w for w in words if w not in ENGLISH_STOPWORDS]
         place = next((p for p, w in enumerate(words) if stem(w) == want or w == noun.lower()), None)
         if place is not None:
@@ -2856,11 +2874,15 @@ def _asked_noun(query: str) -> str | None:
 
 _SUPERLATIVE = re.compile(
     r"(?i)^\s*(?:which|what)\s+(?:one\s+of\s+the\s+)?([A-Za-z][\w-]*)(?:['’]s)?\s+(.*?)\s*\bthe\s+(most|fewest|least|"
-    r"(?:largest|greatest|highest|smallest|lowest)\s+number\s+of)\s+((?:[\w-]+\s+){0,3}?[\w-]+)"
+    r"(?:largest|greatest|highest|smallest|lowest)\s+number\s+of|"
+    r"(?:largest|greatest|highest|biggest|smallest|lowest)(?:\s+total)?)\s+((?:[\w-]+\s+){0,3}?[\w-]+)"
     r"(?:\s+(?:in|of)\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
 )
 """"Which license is used by the most Files stanzas?", "Which timezone covers the most countries?": the noun asked
-for, the verb between, which end, and what is counted."""
+for, the verb between, which end, and what is counted; "Which section has the largest (total) installed size?": an
+amount, summed (`_MEASURED`)."""
+_MEASURED = re.compile(r"(?i)\bthe\s+(?:largest|greatest|highest|biggest|smallest|lowest)\s+(?!number\s+of\b)")
+"""A superlative of an amount ("the largest installed size"), not of a count: only a number column answers it."""
 _NOT_COUNTED = frozenset(
     "common frequent frequently often popular important recent likely famous used well widely significant "
     "notable powerful useful basic simple".split()
@@ -2880,7 +2902,7 @@ def superlative(query: str) -> tuple[str, str, bool] | None:
     return (
         m.group(1),
         " ".join(counted),
-        m.group(3).lower() in ("fewest", "least") or "smallest" in m.group(3).lower() or "lowest" in m.group(3).lower(),
+        m.group(3).lower() in ("fewest", "least") or m.group(3).lower().startswith(("smallest", "lowest")),
     )
 
 
@@ -2940,7 +2962,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         return None
     noun, counted, fewest = asked
     words = counted.split()
+    measured = bool(_MEASURED.search(query))  # an amount: summed from a number column, never rows counted
     found = stanzas(state)
+    if found and measured:
+        return None
     if found:
         group = _stanza_field(noun, found)
         if group is None:
@@ -3000,6 +3025,8 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         given = [cells[count_at] for _, cells in rows if count_at < len(cells) and cells[count_at]]
         numeric = sum(1 for c in given if _AMOUNT.fullmatch(c)) >= 0.8 * len(given) > 0
         listed = not numeric and any("," in c for c in given)
+        if measured and not numeric:
+            return None  # "the largest name": no amount to sum
         skipped = [c for c in given if not _AMOUNT.fullmatch(c)] if numeric else []
         odd: Callable[[str], bool] = (  # the cells that make a row no count: quoted first
             (lambda c: not _AMOUNT.fullmatch(c) and re.search(r"\d", c) is not None)
@@ -3046,7 +3073,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
             if listed
             else "rows"
         )
-    elif rows_asked:
+    elif rows_asked and not measured:
         for _, cells in rows:
             if group_at < len(cells):
                 for key in (k.strip() for k in cells[group_at].split(",")):
@@ -3058,6 +3085,55 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     if not counts:
         return None
     return _top(counts, fewest, what, f"value of column {group_at + 1} ({shown})", f"{len(rows):,} rows")
+
+
+_HOW_MANY_ROWS = re.compile(r"(?i)\s*how many (?!(?:times|occurrences|mentions|instances)\b)([\w-]+) (.+?)[?.!]*$")
+_CELL_WORD = re.compile(r"\w[\w.+:~/-]*\w|\w")
+"""A word of a question as a cell may hold it: "1.0", "g++" less its end, "python3-venv"."""
+
+
+def cell_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many packages have priority required?", "How many packages are in the python section?": the rows of a
+    record file (a CSV loaded as rows, a table with a header row, a file whose comment names its columns) whose
+    cell in one column is the value the question gives, counted. The column is the one a word of the question
+    names that holds the value (or the only one that holds it, when no word names one); a cell of a
+    comma-separated list column holds each of its items. None when the question is no such count, or its value is
+    in no column, or in several and no word of the question picks one."""
+    m = _HOW_MANY_ROWS.match(query)
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rest = _CELL_WORD.findall(m.group(2))
+    named = {at for w in rest if w.lower() not in ENGLISH_STOPWORDS if (at := _column_for(w, columns)) is not None}
+    counted_at = _column_for(m.group(1), columns)  # "how many packages": the rows, by their key column
+    phrases = {
+        " ".join(rest[i : i + n]).lower(): (i, i + n)
+        for n in (3, 2, 1)
+        for i in range(len(rest) - n + 1)
+        if not all(w.lower() in ENGLISH_STOPWORDS for w in rest[i : i + n])
+    }
+    found: dict[tuple[int, str], list[int]] = {}
+    for number, cells in rows:
+        for at, cell in enumerate(cells):
+            items = {cell.strip().lower(), *(i.strip().lower() for i in cell.split(",") if "," in cell)}
+            for phrase in items & phrases.keys():
+                found.setdefault((at, phrase), []).append(number)
+    # a value the question gives is not the word that names its column ("priority" in a column "priority")
+    pairs = [(at, phrase) for at, phrase in found if at != counted_at and _column_for(phrase, columns) != at]
+    chosen = [pair for pair in pairs if pair[0] in named] if named else pairs
+    if len({at for at, _ in chosen}) != 1:
+        return None
+    at = chosen[0][0]
+    longest = max((phrase for a, phrase in chosen if a == at), key=len)
+    if any(phrase != longest and phrase not in longest for a, phrase in chosen if a == at):
+        return None  # two values of one column ("required or important"): no one count
+    hits = found[(at, longest)]
+    shown = columns[at].split()[0] if columns[at] else f"column {at + 1}"
+    return (
+        f"{len(hits):,}\nCounted: rows whose column {at + 1} ({shown}) is '{longest}' (case-insensitive; an item of a "
+        f"comma-separated cell counts), among {len(rows):,} rows."
+    )
 
 
 def stanza_count(state: dict[str, Any], query: str) -> str | None:
