@@ -194,3 +194,66 @@ def test_a_key_with_underscores_is_named_by_its_parts() -> None:
     rows = [{"name": f"p{i}", "installed_size_kb": str(10 * i), "group": "ab"[i % 2]} for i in range(1, 7)]
     state = build_index(collect_sources({"context": rows}))
     assert first_line(guided_answer(state, "Which group has the largest total installed size?", replying("x"))) == "a"
+
+
+# --- Python source: class and def lines label the code under them --------------------------------------------------
+
+KETTLE_PY = '''#! /usr/bin/env python3
+"""Kettle control."""
+
+import socket
+
+KETTLE_TLS_PORT = 4433
+
+
+class Kettle:
+    """A kettle on the network."""
+
+    hello_word = "boil"
+
+    def __init__(self, host):
+        self.host = host
+
+    # some helper methods
+
+    def pour(self, cups):
+        return cups * 2
+
+    def whistle(self):
+        return "toot"
+
+
+class QuietKettle(Kettle):
+    """A kettle that never whistles."""
+
+    hello_word = "simmer"
+
+    def whistle(self):
+        return ""
+
+
+def main():
+    print(Kettle("localhost").pour(2))
+'''
+
+
+def test_code_is_labelled_by_its_class_and_def_not_by_a_comment_above_it() -> None:
+    # was: everything after "# some helper methods" under that comment, QuietKettle included
+    state = build_index([("kettle.py", KETTLE_PY)])
+    name_of = {u["text"]: u["name"] for u in state["units"]}
+    assert name_of['hello_word = "simmer"'] == "QuietKettle"
+    assert name_of['hello_word = "boil"'] == "Kettle"
+    assert [u["name"] for u in state["units"] if "cups * 2" in u["text"]] == ["Kettle.pour"]
+    labels = {u["name"] for u in state["units"]}
+    assert "some helper methods" not in labels and "! /usr/bin/env python3" not in labels
+    assert any(u["name"] == "QuietKettle.whistle" for u in state["units"])
+    main = [u for u in state["units"] if "print(" in u["text"]]
+    assert main and main[0]["name"] == "main"
+
+
+def test_a_class_attribute_asked_by_its_class_is_found_not_not_found() -> None:
+    # was: NOT FOUND (no unit held both the attribute and the class name)
+    state = build_index([("kettle.py", KETTLE_PY)])
+    result = guided_answer(state, "What is hello_word in the QuietKettle class?", replying("NOT FOUND"))
+    assert result["kind"] == "evidence"
+    assert 'hello_word = "simmer"' in str(result["answer"]).split("\n")[1]

@@ -510,6 +510,37 @@ def _is_heading(block: list[str]) -> bool:
     )
 
 
+_PY_SCOPE = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)\b")
+_PY_IMPORT = re.compile(r"^(?:import|from)[ \t]+[\w.]+", re.MULTILINE)
+_PY_DEFINITIONS = 3
+
+
+def _is_python(text: str) -> bool:
+    """Whether `text` is Python source: an import at the start of a line and three class or def lines or more."""
+    if not _PY_IMPORT.search(text):
+        return False
+    return sum(1 for _ in re.finditer(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[^\n]*:", text, re.M)) >= (
+        _PY_DEFINITIONS
+    )
+
+
+def _python_scope(block: list[str], scopes: list[tuple[int, str]]) -> str:
+    """The dotted name of the class and def a block of Python source is in ("LMTP", "SMTP_SSL.__init__"), "" at
+    module level; `scopes` ((indentation, name), outermost first) is updated: a block indented no deeper than a
+    scope's def line is out of it, and a block that starts with a class or def line (after its decorators and
+    comments) opens one."""
+    head = next((line for line in block if line.strip() and not line.lstrip().startswith(("@", "#"))), block[0])
+    indent = _indent(head)
+    while scopes and scopes[-1][0] >= indent:
+        scopes.pop()
+    scope = [name for _, name in scopes]
+    opened = _PY_SCOPE.match(head.expandtabs())
+    if opened is not None:
+        scopes.append((indent, opened.group(2)))
+        scope.append(opened.group(2))
+    return ".".join(scope)
+
+
 def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = []
     label = ""
@@ -523,6 +554,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     pod = _is_pod(text)
     if pod:
         text = _unpod(text)
+    python = _is_python(text)
+    scopes: list[tuple[int, str]] = []  # Python source: the (indentation, name) of each class/def a block is in
 
     def flush() -> None:
         nonlocal label, module, introduced, entry, entry_indent, start, body_indent
@@ -530,6 +563,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         if pod and _pod_command(block):
             return
+        if python:  # code is labelled by the class and def it is in, never by a comment above it
+            label = _python_scope(block, scopes)
         peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
         if (
             not entries
@@ -577,8 +612,10 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             or (0 <= body_indent < indent and _CODE_LIKE.search(block[0].strip()))
         ):
             after_colon = True  # a command indented under prose ("wget -X ...") or a '"""' line: no title
-        if pod or peeled:
-            after_colon = True  # POD titles only by its commands: "(F) You wrote something like" is no title
+        if pod or peeled or python:
+            # POD titles only by its commands: "(F) You wrote something like" is no title; Python source only by
+            # its class and def lines: "# some useful methods" would head the 500 lines after it
+            after_colon = True
         if len(block) >= 2 or block[0].rstrip().endswith((".", "!", "?", ":", ";", ",")):
             body_indent = indent
         headword = _HEADWORD.match(block[0])
