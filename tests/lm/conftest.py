@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from fake_openai_server import FakeOpenAIServer
+
 
 @pytest.fixture
 async def lms_dropped_close_on_their_loop() -> AsyncIterator[None]:
@@ -26,3 +28,10 @@ def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
     yield monkeypatch
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1 for the test (modules with a `server` of their own use theirs)."""
+    with FakeOpenAIServer() as fake:
+        yield fake

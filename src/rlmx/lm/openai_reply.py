@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -1294,8 +1295,18 @@ def _cost(raw: dict[str, Any]) -> float | None:
     return max(upstream, cost or 0.0)
 
 
+_DECIMAL = re.compile(r"\s*(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+
+
 def _dollars(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
+    """A cost as servers write one: a finite non-negative number, or one written in a string (some gateways quote
+    their numbers, `"cost": "0.30"`: read as no cost, the run booked its price table's far lower figure and its USD
+    budget stopped binding, audit 80); None for anything else."""
+    if isinstance(value, str) and value.isascii() and _DECIMAL.fullmatch(value):
+        value = float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
 
 
 def _count(value: Any) -> int | None:
