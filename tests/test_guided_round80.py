@@ -257,3 +257,42 @@ def test_a_class_attribute_asked_by_its_class_is_found_not_not_found() -> None:
     result = guided_answer(state, "What is hello_word in the QuietKettle class?", replying("NOT FOUND"))
     assert result["kind"] == "evidence"
     assert 'hello_word = "simmer"' in str(result["answer"]).split("\n")[1]
+
+
+# --- a long unit is quoted from the sentence that holds the question's words ---------------------------------------
+
+CHANGELOG = """kettle (2.1-3) unstable; urgency=medium
+
+  * Cherry-pick from upstream:
+    - [CVE-2031-1234] kettle-pour(1): when pouring into cups with the
+      per-cup volume limits (kettle-pour -l ...) added in Kettle 1.9, a
+      logic error let the limits be ignored by the spout. This made the
+      cups overflow without warning. The common cases of cups without limits
+      and of kettles without spouts are unaffected. Cups with handles are
+      unaffected too, and so are mugs. This problem was
+      found by Ilse Marr (closes: #104242).
+
+ -- Otto Brand <otto@example.org>  Sat, 22 Jun 2030 21:38:08 +0200
+
+kettle (2.1-2) unstable; urgency=low
+
+  * Rebuild.
+
+ -- Otto Brand <otto@example.org>  Sat, 01 Jun 2030 10:00:00 +0200
+
+kettle (2.1-1) unstable; urgency=low
+
+  * New upstream release.
+
+ -- Otto Brand <otto@example.org>  Sat, 11 May 2030 10:00:00 +0200
+"""
+
+
+def test_a_long_unit_is_quoted_from_the_sentence_that_holds_the_questions_words() -> None:
+    # was: the first 400 characters, cut before "found by Ilse Marr"
+    state = build_index([("changelog", CHANGELOG)])
+    result = guided_answer(state, "Who found CVE-2031-1234?", replying("NOT FOUND"))
+    assert result["kind"] == "evidence"
+    quoted = str(result["answer"]).split("\n")[1]
+    assert "[CVE-2031-1234]" in quoted and "found by Ilse Marr" in quoted and " ... " in quoted
+    assert len(quoted) < 520

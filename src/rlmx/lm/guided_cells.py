@@ -2113,15 +2113,20 @@ def _line_answer(value: str, line: str, number: int, why: str, report: list[str]
 
 
 def _evidence(
-    units: list[dict[str, Any]], report: list[str], why: str = "", state: dict[str, Any] | None = None
+    units: list[dict[str, Any]],
+    report: list[str],
+    why: str = "",
+    state: dict[str, Any] | None = None,
+    terms: list[str] | None = None,
 ) -> dict[str, Any]:
     """The answer of a question no short answer verified for: the best units, quoted with their locations (and
     `why`, when something the user can change stood in the way, or the text cannot give what a count needs); with
-    `state`, a unit that introduces a list is quoted with the heads of its items (`_list_after`)."""
+    `state`, a unit that introduces a list is quoted with the heads of its items (`_list_after`); with the
+    question's `terms`, a long unit from its sentence that holds them (`_quote`)."""
     quotes = []
     for unit in units:
         items = _list_after(state, unit) if state is not None else []
-        quotes.append(_quote(unit) + "".join(f"\n    {item}" for item in items))
+        quotes.append(_quote(unit, terms=terms) + "".join(f"\n    {item}" for item in items))
     quoted = "\n".join(quotes)
     answer = f"No short answer could be verified{f' ({why})' if why else ''}. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
@@ -3807,9 +3812,37 @@ def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any,
     return scope, [_bare(name) for name in names]
 
 
-def _quote(unit: dict[str, Any], limit: int = 400) -> str:
-    text = unit["text"] if len(unit["text"]) <= limit else unit["text"][: limit - 3] + "..."
-    return f"[{unit['where']}] {text}"
+def _quote(unit: dict[str, Any], limit: int = 400, terms: list[str] | None = None) -> str:
+    """A unit with its location, its text cut at about `limit` characters; with the question's `terms`, a long
+    unit whose sentence that holds most of them lies past the cut is quoted from its start to a "...", then from
+    that sentence on (the -D entry's "SOCKS4 and SOCKS5" past its first 400 characters)."""
+    text = unit["text"]
+    if len(text) <= limit:
+        return f"[{unit['where']}] {text}"
+    # what the cut shows whole: its sentences that end before it ("... was found by I..." shows no finder)
+    whole = " ".join(sentence for _, end, sentence in _sentence_spans(text) if end <= limit - 3)
+    best = _best_sentence(text, unit["name"], terms, whole) if terms else None
+    if best is None or best + 80 <= limit:  # the sentence starts well inside the cut: the cut shows it
+        return f"[{unit['where']}] {text[: limit - 3]}..."
+    head = _clipped(text, limit // 3)
+    head = (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" .,;:")  # at a word's end
+    rest = text[best:]
+    rest = rest if len(rest) <= limit - len(head) else rest[: limit - len(head) - 3] + "..."
+    return f"[{unit['where']}] {head} ... {rest}"
+
+
+def _best_sentence(text: str, name: str, terms: list[str], shown: str) -> int | None:
+    """Where the first sentence of `text` that holds the most of the terms' words that neither `shown` (the
+    sentences quoted anyway) nor the unit's `name` hold starts ("reported" of "Who reported CVE-2023-28531?",
+    past an entry that names the CVE first); None when no sentence holds one."""
+    seen = {stem(w) for w in _WORD.findall(f"{name} {shown}".lower())}
+    stems = {stem(w) for t in terms for w in _WORD.findall(t.lower())} - seen
+    best, most = None, 0
+    for start, _, sentence in _sentence_spans(text):
+        held = len(stems & {stem(w) for w in _WORD.findall(sentence.lower())})
+        if held > most:
+            best, most = start, held
+    return best
 
 
 def guided_answer(
@@ -3939,11 +3972,11 @@ def guided_answer(
     if _asks_two(query, salient) and halves and not unnamed_attribute(query, state["index"]):
         # "the ports of UDP and of UDP-Lite": one unit's one value would be half of it; each half may be its own unit
         report.append("the question asks about two named things: the best units are quoted, not read")
-        return _evidence(halves[:reads], report, state=state)
+        return _evidence(halves[:reads], report, state=state, terms=terms)
     if _TWO_QUESTIONS.search(query) and good:
         # "What is the phrase for status 302, and what is its description?": one short answer would be half of it
         report.append("the question asks two questions: the best units are quoted, not read")
-        return _evidence(good[:reads], report, state=state)
+        return _evidence(good[:reads], report, state=state, terms=terms)
     unnamed = unnamed_attribute(query, state["index"], records=any(u.get("fields") for u in state["units"][:50]))
     if unnamed:
         report.append(f"the question asks for its {unnamed!r}, a thing the text never names: NOT FOUND")
@@ -3957,19 +3990,19 @@ def guided_answer(
         held = [u for u in near if asked & {stem(w) for w in _WORD.findall(u["text"].lower())}]
         if held:
             report.append("a superlative no field or column answers: the best units are quoted, not read")
-            return _evidence(held[:reads], report, state=state)
+            return _evidence(held[:reads], report, state=state, terms=terms)
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     if _ASKS_PART_TITLE.search(query):
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
-        return _evidence(good[:reads], report, state=state)
+        return _evidence(good[:reads], report, state=state, terms=terms)
     if superlative(query) is not None and (stanzas(state) or "records" in state["shapes"]):
         # "which X has the most Y" over records: only a count answers it (count_answer found no field X names);
         # a phrase one record holds would be a confident guess
         report.append("a superlative over records no field or column of which names what is asked: quoted, not read")
-        return _evidence(good[:reads], report, state=state)
+        return _evidence(good[:reads], report, state=state, terms=terms)
     # only the unit that matches best may give the answer, so only it is read
     read = [excerpt(good[0], terms)]
     # each unit is read twice, worded differently; an answer counts only when both readings agree (a small
@@ -4008,7 +4041,7 @@ def guided_answer(
             shown = _at_span(state, good[0], span)  # the sentence that holds it, at its own line
             answer = f"{span}\nFrom {_quote(unit if shown is good[0] else shown)}{also}"
             return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
-    quoted = "\n".join(_quote(u) for u in good[:reads])
+    quoted = "\n".join(_quote(u, terms=terms) for u in good[:reads])
     if refused:  # the budget stopped the reading: the evidence is the best answer, and the run says why
         why = re.split(r"(?<=\w)\. ", refused[0].removeprefix("Error:").strip())[0][:300]  # not the advice to LMs
         report.append(f"the budget refused the reading: {why}")
@@ -4020,5 +4053,5 @@ def guided_answer(
         report.append(f"{len(cut)} of {len(replies)} readings were cut short at the output cap per call")
         why = "the readings were cut short at the output cap per call: raise --max-tokens-per-call "
         why += "(Budget.max_tokens_per_call)"
-        return _evidence(good[:reads], report, why, state=state)
-    return _evidence(good[:reads], report, state=state)
+        return _evidence(good[:reads], report, why, state=state, terms=terms)
+    return _evidence(good[:reads], report, state=state, terms=terms)
