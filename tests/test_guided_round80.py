@@ -296,3 +296,30 @@ def test_a_long_unit_is_quoted_from_the_sentence_that_holds_the_questions_words(
     quoted = str(result["answer"]).split("\n")[1]
     assert "[CVE-2031-1234]" in quoted and "found by Ilse Marr" in quoted and " ... " in quoted
     assert len(quoted) < 520
+
+
+# --- "what does ~. do?": an entry tagged by punctuation --------------------------------------------------------------
+
+ESCAPES = """ESCAPE CHARACTERS
+     The following escapes are supported:
+
+     ~.      Hang up.
+
+     ~?      Show a list of escapes.
+
+     ~&      Keep boiling after logout when waiting for the cups
+             to fill.
+
+     Kettles with a whistle (~/.kettle/whistle) use them all.
+"""
+
+
+def test_what_an_escape_does_is_its_entrys_first_sentence() -> None:
+    # was: NOT FOUND ("~." is no search term, and no unit held "escape sequence")
+    state = build_index([("kettle.1", ESCAPES)])
+    result = guided_answer(state, "What does the escape sequence ~. do?", replying("NOT FOUND"))
+    assert first_line(result) == "~.: Hang up."
+    assert option_entries(state, "What does '~&' do?") == [
+        ("~&", "Keep boiling after logout when waiting for the cups to fill.", 8)
+    ]
+    assert option_entries(state, "What does ~! do?") is None

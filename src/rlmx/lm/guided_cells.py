@@ -3502,7 +3502,43 @@ def option_entries(state: dict[str, Any], query: str) -> list[tuple[str, str, in
     if not _ASKS_WHAT_OPTION_IS.match(query):
         return None
     found = _option_entries(state, query)
-    return None if found is None else list(dict.fromkeys(entry[:3] for entry in found))
+    if found is None:
+        symbol = _symbol_entry(state, query)
+        return None if symbol is None else [symbol]
+    return list(dict.fromkeys(entry[:3] for entry in found))
+
+
+_SYMBOL = re.compile(r"[^\w\s\"'“”‘’(\[{-][^\s]{0,3}")
+"""A token of punctuation first, as a manual names an escape or a key: "~.", "~?", "~^Z", "%%"."""
+
+
+def _symbol_entry(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(the entry's tag, its first sentence, line number) of the one manual entry tagged by the punctuation token a
+    question asks about ("What does the escape sequence ~. do?": `~.      Disconnect.`): an indented line that
+    starts with the token, two spaces or more, and its description. None when the question names no such token,
+    or no entry or several have it."""
+    words = query.split()
+    if words:
+        words[-1] = words[-1][:-1] if words[-1].endswith("?") and len(words[-1]) > 2 else words[-1]
+    tokens = [w.strip("\"'`“”‘’") for w in words if _SYMBOL.fullmatch(w.strip("\"'`“”‘’"))]
+    if len(tokens) != 1:
+        return None
+    tag = re.compile(rf"^[ \t]+{re.escape(tokens[0])}(?:[ \t]{{2,}}|\t)(\S.*)$")
+    found = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            entry = tag.match(line)
+            if entry is None:
+                continue
+            described = [entry.group(1).strip()]
+            for following in lines[number:]:  # its description's later lines, indented deeper than the tag
+                if not following.strip() or _indent(following) <= _indent(line):
+                    break
+                described.append(following.strip())
+            sentence = re.split(r"(?<=[.;])\s", " ".join(described), maxsplit=1)[0].rstrip(";")
+            found.append((tokens[0], " ".join(sentence.split()[:40]), number))
+    return found[0] if len(found) == 1 else None
 
 
 def option_scope(state: dict[str, Any], query: str) -> list[tuple[Any, int, int]] | None:
