@@ -41,6 +41,11 @@ print("kept", len(kept))
 """
 
 
+# One xdist worker runs every test that holds or measures unnamed files on /dev/shm: a concurrent one freeing its
+# 180 MiB while this one held as much left no growth to see (pyproject's addopts: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("dev_shm_growth")
+
+
 @pytest.mark.parametrize("folder", ["work dir", "/dev/shm"])
 async def test_unlinked_files_a_cell_maps_count_against_the_disk_bound(tier: str, folder: str) -> None:
     """180 MiB of mapped, unlinked files under a 64 MiB bound: ENOSPC (the isolated tier's sized tmpfs) or the

@@ -37,6 +37,11 @@ sys.stdin.readline()
 """
 
 
+# One xdist worker runs every test that holds or measures unnamed files on /dev/shm: a concurrent one freeing its
+# 180 MiB while this one held as much left no growth to see (pyproject's addopts: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("dev_shm_growth")
+
+
 def _shm() -> Path:
     shm = rundir.storage_root()
     if shm is None or os.stat(shm).st_dev not in rundir._RamGrowth([shm]).devices:

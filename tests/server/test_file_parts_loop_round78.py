@@ -30,6 +30,19 @@ def _part(data: str, name: str = "log.txt") -> dict[str, Any]:
 async def test_the_event_loop_runs_all_through_a_big_file_parts_decode() -> None:
     text = b"".join(b"2024-01-01 12:00:%02d INFO user%03d did a thing\n" % (i % 60, i % 997) for i in range(300_000))
     part = _part("data:text/plain;base64," + base64.b64encode(text).decode())
+    # A decode holding the GIL for a whole quarter leaves that quarter blank every time; a machine busy with other
+    # work can starve the loop's thread for one quarter now and then, so a quarter blank in each of 3 decodes fails.
+    blanks = []
+    for _ in range(3):
+        blank, seconds = await _blank_quarters(part, text)
+        if not blank:
+            return
+        blanks.append((blank, round(seconds, 2)))
+    pytest.fail(f"the event loop did not run in these quarters of each decode (quarters, seconds): {blanks}")
+
+
+async def _blank_quarters(part: dict[str, Any], text: bytes) -> tuple[list[int], float]:
+    """The quarters of one decode of `part` (on a thread, as a file reader does) in which the event loop never ran."""
     ticks: list[float] = []
     span: list[float] = []
     done = threading.Event()
@@ -52,10 +65,8 @@ async def test_the_event_loop_runs_all_through_a_big_file_parts_decode() -> None
     await ticker
     assert name == "log.txt" and document.value == text.decode()
     start, end = span
-    # every quarter of the decode saw the loop run: a call holding the GIL for half of it would leave one blank
     quarters = [start + (end - start) * k / 4 for k in range(5)]
-    blank = [k for k in range(4) if not any(quarters[k] <= at < quarters[k + 1] for at in ticks)]
-    assert not blank, f"the event loop did not run in quarter(s) {blank} of a {end - start:.2f} s decode"
+    return [k for k in range(4) if not any(quarters[k] <= at < quarters[k + 1] for at in ticks)], end - start
 
 
 _SPACE = re.compile(rb"[\t\n\f\r ]+")
