@@ -608,6 +608,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     think_start = think_opened = 0
     seen_think = think_fence = drafted = False
     depth = 0
+    nested_lines: list[int] = []  # where the lines of the opening tags counted into `depth` past 1 start
     leading = 0  # where reasoning that begins the text ends (0: it begins with none)
     think_leads = False  # the open reasoning block began the text
     _alone_closes = _Later(_ALONE_CLOSE_TAG, text)
@@ -717,8 +718,10 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 think_leads = prose_start == leading and not blocks and not text[prose_start:start].strip()
                 think_start, think_opened, seen_think, state = start, end, True, "think"
                 think_fence, depth = False, 1
+                nested_lines.clear()
             elif state == "think" and not think_fence:
                 depth += 1  # reasoning opened again inside reasoning: it ends when both are closed
+                nested_lines.append(text.rfind("\n", 0, start) + 1)
         elif (
             state == "fence"
             or (state == "think" and think_fence and not _alone_on_its_line(text, start, end))
@@ -735,9 +738,16 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
             # ("`</think>`"), or sharing its line with other text while one alone on its line comes later, unless a
             # new block opens at a line's start before that later one ("<think>a</think>", then "<think>" ...
             # "</think>": models repeat reasoning blocks, and each close ends its own).
+            if state == "think" and nested_lines and nested_lines[-1] == text.rfind("\n", 0, start) + 1:
+                # ...but one closing a block opened again on its own line ("<think>inner</think>" inside
+                # reasoning) closes that block: the open was counted, so is its close (audit 80 kinds v02).
+                nested_lines.pop()
+                depth -= 1
             continue
         elif state == "think" and depth > 1:
             depth -= 1
+            if nested_lines:
+                nested_lines.pop()
         elif state == "think":  # a closing tag
             reasoning += end - think_start
             prose_start, state = end, "prose"
