@@ -323,3 +323,42 @@ def test_what_an_escape_does_is_its_entrys_first_sentence() -> None:
         ("~&", "Keep boiling after logout when waiting for the cups to fill.", 8)
     ]
     assert option_entries(state, "What does ~! do?") is None
+
+
+# --- a changelog: who made the upload a change belongs to --------------------------------------------------------
+
+UPLOADS = """kettle (2.1-4) unstable-security; urgency=high
+
+  * Non-maintainer upload by the Tea Safety Team.
+  * Fix the spout overflow.
+
+ -- Mira K. Osei <mira@example.org>  Mon, 01 Jul 2030 09:00:00 +0200
+
+kettle (2.1-3) unstable; urgency=medium
+
+  * Rebuild against the new lid library.
+
+ -- Otto Brand <otto@example.org>  Sat, 22 Jun 2030 21:38:08 +0200
+
+kettle (2.1-2) unstable; urgency=low
+
+  * Rebuild.
+
+ -- Otto Brand <otto@example.org>  Sat, 01 Jun 2030 10:00:00 +0200
+"""
+
+
+def test_who_made_an_upload_is_the_maintainer_who_signed_its_entry() -> None:
+    # was: the change line quoted, "No short answer could be verified" (the trailer names who made it)
+    state = build_index([("changelog", UPLOADS)])
+    result = guided_answer(
+        state, "Who made the non-maintainer upload by the Tea Safety Team?", replying("the Tea Safety Team")
+    )
+    assert first_line(result) == "Mira K. Osei"
+    assert "line 6" in str(result["answer"])
+
+
+def test_who_did_a_change_is_not_taken_for_who_uploaded_it() -> None:
+    state = build_index([("changelog", UPLOADS)])
+    result = guided_answer(state, "Who fixed the spout overflow?", replying("NOT FOUND"))
+    assert first_line(result) != "Mira K. Osei"

@@ -3848,6 +3848,26 @@ def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any,
     return scope, [_bare(name) for name in names]
 
 
+_ASKS_UPLOADER = re.compile(r"(?i)^\s*who\b.*\b(?:upload(?:s|ed|er)?|signed)\b")
+
+
+def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[str, Any] | None:
+    """The trailer unit (` -- Name <mail>  date`) of the changelog entry that holds the change `unit`, for a "who"
+    question about an upload ("Who made the non-maintainer upload by the Security Team?"): who signed the entry
+    made its upload. None for any other question, a unit that is no change of a changelog, or an entry with no
+    trailer."""
+    if not _ASKS_UPLOADER.match(query) or unit.get("upload") or unit["kind"] != "paragraph":
+        return None
+    units = state["units"]
+    at = unit["row"] if "row" in unit else units.index(unit)
+    for later in units[at + 1 :]:
+        if later["source"] != unit["source"] or later["kind"] == "entry":
+            return None
+        if later.get("upload"):
+            return later
+    return None
+
+
 def _quote(unit: dict[str, Any], limit: int = 400, terms: list[str] | None = None) -> str:
     """A unit with its location, its text cut at about `limit` characters; with the question's `terms`, a long
     unit whose sentence that holds most of them lies past the cut is quoted from its start to a "...", then from
@@ -4030,6 +4050,11 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
+    signed = _upload_of(state, good[0], query)
+    if signed is not None:
+        report.append(f"the question asks who made the upload of a change: its entry's trailer ({signed['where']})")
+        answer = f"{signed['upload']['maintainer']}\nFrom {_quote(signed)}\nThe change: {_quote(good[0], 200)}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     if _ASKS_PART_TITLE.search(query):
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
