@@ -3858,7 +3858,7 @@ def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[
     trailer."""
     if not _ASKS_UPLOADER.match(query) or unit.get("upload") or unit["kind"] != "paragraph":
         return None
-    units = state["units"]
+    units: list[dict[str, Any]] = state["units"]
     at = unit["row"] if "row" in unit else units.index(unit)
     for later in units[at + 1 :]:
         if later["source"] != unit["source"] or later["kind"] == "entry":
