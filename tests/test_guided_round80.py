@@ -362,3 +362,16 @@ def test_who_did_a_change_is_not_taken_for_who_uploaded_it() -> None:
     state = build_index([("changelog", UPLOADS)])
     result = guided_answer(state, "Who fixed the spout overflow?", replying("NOT FOUND"))
     assert first_line(result) != "Mira K. Osei"
+
+
+def test_a_quoted_assignment_of_a_constant_shows_the_constants_definition() -> None:
+    # was: "default_port = SMTP_SSL_PORT" quoted alone (the port is written 1,000 lines above)
+    source = KETTLE_PY.replace(
+        '    hello_word = "simmer"', '    hello_word = "simmer"\n\n    default_port = KETTLE_TLS_PORT'
+    )
+    state = build_index([("kettle.py", source)])
+    result = guided_answer(state, "What port does QuietKettle use by default?", replying("NOT FOUND"))
+    assert result["kind"] == "evidence"
+    answer = str(result["answer"])
+    assert "default_port = KETTLE_TLS_PORT" in answer
+    assert "(KETTLE_TLS_PORT: [line 6] KETTLE_TLS_PORT = 4433)" in answer

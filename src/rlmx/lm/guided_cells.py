@@ -2126,10 +2126,30 @@ def _evidence(
     quotes = []
     for unit in units:
         items = _list_after(state, unit) if state is not None else []
+        items += _constants_named(state, unit) if state is not None else []
         quotes.append(_quote(unit, terms=terms) + "".join(f"\n    {item}" for item in items))
     quoted = "\n".join(quotes)
     answer = f"No short answer could be verified{f' ({why})' if why else ''}. The best matching passages:\n{quoted}"
     return {"answer": answer, "found": True, "kind": "evidence", "report": "\n".join(report)}
+
+
+_CONSTANT_USED = re.compile(r"(?<![\w.])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{2,}[A-Z0-9]*)(?![\w(])")
+
+
+def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
+    """The definitions (`SMTP_SSL_PORT = 465`, quoted with their location) of the upper-case constants a quoted
+    code unit uses on the right of an assignment (`default_port = SMTP_SSL_PORT`): the value the question asks is
+    written there, not here. At most three; none for a unit that is no assignment."""
+    value = re.match(r"^\s*[\w.]+\s*[:=]=?\s*(.+)$", unit["text"])
+    if value is None or len(unit["text"]) > 200:
+        return []
+    shown = []
+    for name in dict.fromkeys(_CONSTANT_USED.findall(value.group(1))):
+        defined = re.compile(rf"^{re.escape(name)}\s*=\s*\S")
+        found = next((u for u in state["units"] if u["source"] == unit["source"] and defined.match(u["text"])), None)
+        if found is not None and found is not unit:
+            shown.append(f"({name}: {_quote(found, 160)})")
+    return shown[:3]
 
 
 def _text_lines(state: dict[str, Any]) -> list[str]:
