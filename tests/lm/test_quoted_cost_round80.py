@@ -40,7 +40,7 @@ def test_what_is_no_cost_is_not_read_as_one(written: str) -> None:
 
 
 def test_a_usd_budget_binds_on_quoted_costs(server: FakeOpenAIServer) -> None:
-    body = completion_body(text="```repl\nprint(len(context))\n```", usage={**usage(10, 10), "cost": "0.30"})
+    body = completion_body("```repl\nprint(len(context))\n```", usage={**usage(10, 10), "cost": "0.30"})
     for _ in range(9):
         server.script(Reply(body=body))
     lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)

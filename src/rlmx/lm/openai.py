@@ -84,6 +84,22 @@ _CAP_NAMES = ("max_tokens", "max_completion_tokens")
 _UNDROPPABLE = frozenset({*_CAP_NAMES, "stream"})
 """Params never left out on a 400 naming them: a cap is renamed instead, and a stream-only model needs `stream`."""
 _OTHER_CAP = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
+REQUIRED_CAP_TOKENS = 8192
+"""The output cap sent, with no budget's cap, to a server that requires one: long enough for any RLM turn (a
+code cell and its reasoning); a server that allows less says so and the cap is lowered to what it names."""
+_REQUIRED_CAP = re.compile(
+    r"\b(?:max_tokens|max_completion_tokens|max_output_tokens)\b[^.\n]{0,40}?\b(?:required|missing)\b"
+    r"|\b(?:required|missing)\b[^.\n]{0,40}?\b(?:max_tokens|max_completion_tokens|max_output_tokens)\b",
+    re.IGNORECASE,
+)
+
+
+def _requires_a_cap(reply: HTTPReply) -> bool:
+    """Whether a 400/422 says the request lacks a required output cap ("body.max_tokens: Field required",
+    "max_tokens: field required", "missing required parameter: max_tokens")."""
+    return reply.status in (400, 422) and _REQUIRED_CAP.search(_server_message(reply)) is not None
+
+
 _WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
 """Params whose absence changes what a reply is (prose where a JSON schema was asked for): a refusal of them, of the
 parameter or of its value, is an error quoting the server, never a resend without them."""
@@ -363,6 +379,9 @@ class OpenAICompatibleLM:
         self.cap_refused = False
         """True once the server refused the output cap under both of its names (Azure o1 on an old api-version):
         a later call tries only the name last sent, once, until a reply is accepted."""
+        self.cap_required = False
+        """True once the server said a request without an output cap misses a required field (Anthropic-style
+        backends behind a pydantic proxy: "max_tokens: Field required"): later calls send REQUIRED_CAP_TOKENS."""
         self._keyless = base_url is not None and api_key == LOCAL_API_KEY
         self._basic_in_url = basic is not None and "authorization" not in extra_headers
         """Whether the Authorization header holds base_url's `user:password@` (HTTP Basic), not the key."""
@@ -460,6 +479,8 @@ class OpenAICompatibleLM:
         later calls. Returns a successful reply (status below 300) and the output cap it was sent with (smaller
         than `cap` when the server named what fits); raises LMError otherwise."""
         renamed = fitted = False
+        if cap is None and self.cap_required:
+            cap = REQUIRED_CAP_TOKENS
         if cap is not None and self.output_limit is not None:
             cap = min(cap, self.output_limit)
         while True:
@@ -509,6 +530,13 @@ class OpenAICompatibleLM:
                 # that same round trip), yet hold back every first fan-out to a server that does answer unstreamed,
                 # by up to a whole reply. So each finds out for itself; calls sent later stream from the start.
                 self.stream = True
+                continue
+            if cap is None and not self.cap_required and _requires_a_cap(reply):
+                # asked with no budget (no cap), by a server whose API requires one: sent again with a roomy cap,
+                # which a server naming a lower limit lowers (`_fitted_cap`), never dropped
+                self.cap_required, cap = True, REQUIRED_CAP_TOKENS
+                if self.output_limit is not None:
+                    cap = min(cap, self.output_limit)
                 continue
             if cap is not None and not fitted:
                 fits, output_limit = _fitted_cap(reply, cap)
