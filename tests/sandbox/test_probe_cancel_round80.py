@@ -1,0 +1,47 @@
+"""A run cancelled while the isolated tier probes the machine ends the probe's commands: they were left running
+(5 of 24 cancels in a run's first 115 ms, audit 80), and their exits were logged against a closed event loop. Each
+probe command runs in a process group of its own, which a cancel kills, with every descendant, before it is raised
+again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+import pytest
+
+from rlmx.sandbox import harden, isolated
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_a_cancelled_probe_command_ends_with_its_children() -> None:
+    command = ["/bin/sh", "-c", "sleep 60 & sleep 60; wait"]
+    before = set(harden.descendants(os.getpid()))
+    running = asyncio.ensure_future(isolated._run(command))
+    deadline = time.monotonic() + 10
+    while len(set(harden.descendants(os.getpid())) - before) < 3:  # sh and its two sleeps
+        assert time.monotonic() < deadline, "the probe command never started"
+        await asyncio.sleep(0.02)
+    started = set(harden.descendants(os.getpid())) - before
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    deadline = time.monotonic() + 10
+    while [pid for pid in started if _alive(pid)]:
+        assert time.monotonic() < deadline, f"left running: {[pid for pid in started if _alive(pid)]}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_probe_command_still_reports_its_exit_and_output() -> None:
+    assert await isolated._run(["/bin/sh", "-c", "echo probed; exit 3"]) == (3, "probed")
