@@ -10,6 +10,7 @@ from rlmx.lm.guided_cells import (
     collect_sources,
     count_answer,
     guided_answer,
+    keyed_cell,
     option_entries,
     rank,
     search_terms,
@@ -375,3 +376,29 @@ def test_a_quoted_assignment_of_a_constant_shows_the_constants_definition() -> N
     answer = str(result["answer"])
     assert "default_port = KETTLE_TLS_PORT" in answer
     assert "(KETTLE_TLS_PORT: [line 6] KETTLE_TLS_PORT = 4433)" in answer
+
+
+def test_a_lookup_of_one_row_by_a_cell_answers_from_the_column_the_question_names() -> None:
+    # was: the row quoted, never its cell ("What version of curl is installed?" over a CSV of packages)
+    state = build_index(collect_sources({"context": TEAS}))
+    result = guided_answer(state, "What origin does gyokuro have?", replying("Uji green"))
+    assert first_line(result) == "Uji"
+    assert "record 2 (gyokuro)" in str(result["answer"])
+    # the first column named, not a later word that names another ("grams" is the column, "kind" no answer)
+    assert first_line(guided_answer(state, "How much is the grams of assam, of its kind?", replying("x"))) != "black"
+    assert first_line(guided_answer(state, "What grams of sencha are kept?", replying("x"))) == "120"
+
+
+def test_a_lookup_of_two_columns_or_of_a_value_no_row_holds_is_no_cell() -> None:
+    state = build_index(collect_sources({"context": TEAS}))
+    assert first_line(guided_answer(state, "What are the kind and origin of assam?", replying("x"))) != "black"
+    assert first_line(guided_answer(state, "What origin does rooibos have?", replying("NOT FOUND"))) == "NOT FOUND"
+
+
+def test_a_kind_of_a_column_or_a_row_asked_by_its_cells_is_no_cell_lookup() -> None:
+    state = build_index(collect_sources({"context": TEAS}))
+    # "the leaf origin" is no `origin` cell; "Which kind has the origin Uji" asks for rows; "who" is no number
+    assert keyed_cell(state, "What is the leaf origin of assam?") is None
+    assert keyed_cell(state, "Which tea has the origin Fujian?") is None
+    assert keyed_cell(state, "Who weighed the grams of assam?") is None
+    assert keyed_cell(state, "What is the origin of sencha?") == ("Shizuoka", state["units"][0])

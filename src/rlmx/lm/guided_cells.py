@@ -3198,6 +3198,61 @@ def cell_count(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(the cell, the row's unit) a lookup over rows with named columns asks for: "What version of curl is
+    installed?" over a CSV of packages, the `version` cell of the one row whose cell is `curl`. The row is the only
+    one that holds a phrase of the question as a whole cell; the column is the first other one a word of the
+    question names. None when the question is a count, names no such row (or several), no column, or several
+    joined by "and"."""
+    if re.match(r"(?i)\s*how (?:many|often)\b|\s*which \w+ (?:has|have|had|with|uses?)\b", query):
+        return None  # a count; "Which release has the series xenial?" asks for the row, not its `release` cell
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    words = _CELL_WORD.findall(query)
+    phrases = {
+        " ".join(words[i : i + n]).lower()
+        for n in (4, 3, 2, 1)
+        for i in range(len(words) - n + 1)
+        if not all(w.lower() in ENGLISH_STOPWORDS for w in words[i : i + n])
+    }
+    held = [(number, at) for number, cells in rows for at, cell in enumerate(cells) if cell.strip().lower() in phrases]
+    if len({number for number, _ in held}) != 1:
+        return None  # no row, or several, hold a phrase of the question whole
+    number, given = held[0][0], {at for _, at in held}
+    named = [
+        at
+        for w in words
+        if w.lower() not in ENGLISH_STOPWORDS and (at := _column_for(w, columns)) is not None and at not in given
+    ]
+    # the first column the question names ("What version of curl is installed?": not `installed_size_kb`); two
+    # asked together ("the version and the section of curl") are two answers, not one
+    every = {at for w in words if w.lower() not in ENGLISH_STOPWORDS and (at := _column_for(w, columns)) is not None}
+    if not named or (len(every) > 1 and re.search(r"(?i)\band\b", query)):
+        return None
+    at = named[0]
+    attribute = _ATTRIBUTE.search(query)  # "the kernel version of X": not the `version` column, a kind of it
+    if attribute is not None:
+        said = [w for w in _WORD.findall(attribute.group(1)) if w.lower() not in ENGLISH_STOPWORDS]
+        places = [i for i, w in enumerate(said) if _column_for(w, columns) == at]
+        if places and any(_column_for(w, columns) is None for w in said[: places[0]]):
+            return None
+    cells = next(cells for n, cells in rows if n == number)
+    kind = expected_type(query)  # "Who was the release manager of X?" is no date of its `release` column
+    if (kind == "name" and not re.search(r"[A-Z]", cells[at])) or (
+        kind in ("number", "time") and not re.search(r"\d", cells[at])
+    ):
+        return None
+    source = next(
+        (src[0] for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"), None
+    )
+    unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
+    if at >= len(cells) or not cells[at].strip() or unit is None:
+        return None
+    return cells[at].strip(), unit
+
+
 def stanza_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many (Files) stanzas/paragraphs/records are there?" over RFC 822 stanzas: the stanzas counted (those
     with the named field, when one is named). None when the question is not one, or the text has no stanzas."""
@@ -3995,6 +4050,16 @@ def guided_answer(
         # (a value verb, "What does et_EE map to?", is no column word of the comment but names no value either)
         if framed:
             report.append(f"column words, only in the record file's comments: {framed}")
+        keyed = keyed_cell(state, query)
+        if keyed is not None:
+            value, unit = keyed
+            report.append(f"the question names one row by a cell and one other column: {unit['where']}")
+            return {
+                "answer": f"{value}\nFrom {_quote(unit)}",
+                "found": True,
+                "kind": "answer",
+                "report": "\n".join(report),
+            }
         looked_up = record_value(state, query, framed)
         if looked_up is not None:
             value, unit = looked_up
