@@ -241,9 +241,13 @@ DENSITY_WINDOW_CHARS = 512
 when shorter): a fixed cost whatever the text's size. Measured on a 40 MB context (prose, base64, or CJK mixed with
 prose): 20-30 ms on a 2-core machine at load average 10, where `sum(range(10**7))` took 3 s, about 15x its usual
 (so about 2 ms unloaded); the same counts over all 40 MB take over a minute there."""
-_OTHER_TOKENS = re.compile(r"[0-9]{1,3}|([^\sA-Za-z0-9])\1{2,15}|[^\sA-Za-z0-9]{1,2}|\n+|[ \t]{2,64}")
-"""A token per group of up to 3 digits (cl100k and o200k split digit runs so), per run of 3-16 of one punctuation
-character (a rule `=====`, a dot leader `.......`: BPE merges such runs), per 1-2 other punctuation characters, per
+_OTHER_TOKENS = re.compile(
+    r"[0-9]{1,3}|([-=.*#_/])\1{2,15}|[\x00-\x08\x0e-\x1f\x7f]|[^\sA-Za-z0-9]{1,2}|\n+|[ \t]{2,64}"
+)
+"""A token per group of up to 3 digits (cl100k and o200k split digit runs so), per run of 3-16 of one of the rule
+characters `- = . * # _ /` (a rule `=====`, a dot leader `.......`: cl100k merges runs of these, and of no other
+punctuation: `]]]]` or quote runs stay a token per 1-2, audit 80b), per control character (NUL padding: a token
+each in cl100k), per 1-2 other punctuation characters, per
 run of newlines and per indentation of up to 64 (one space joins the word after it)."""
 _WORD_CHARS = 10
 _CHARS_PAST_A_WORD = 3.5

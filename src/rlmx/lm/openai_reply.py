@@ -1302,11 +1302,15 @@ def _dollars(value: Any) -> float | None:
     """A cost as servers write one: a finite non-negative number, or one written in a string (some gateways quote
     their numbers, `"cost": "0.30"`: read as no cost, the run booked its price table's far lower figure and its USD
     budget stopped binding, audit 80); None for anything else."""
-    if isinstance(value, str) and value.isascii() and _DECIMAL.fullmatch(value):
-        value = float(value)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-        return float(value)
-    return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and not (value.isascii() and _DECIMAL.fullmatch(value)):
+        return None
+    try:
+        dollars = float(value)
+    except OverflowError:  # an int of hundreds of digits
+        return None
+    return dollars if math.isfinite(dollars) and dollars >= 0 else None
 
 
 def _count(value: Any) -> int | None:
