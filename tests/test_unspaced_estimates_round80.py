@@ -2,8 +2,9 @@
 lost ("Recursivelanguagemodelskeep...") was one 'word' a line, estimated at 0.18x of cl100k, so the forecast's
 high figure stayed under a third of the real count and its max_tokens warning did not fire; a table of contents'
 dot leaders and `====` rules, a token per two characters, came out 4.8x and 6.6x over; and runs of other punctuation
-(`]]]]`, quotes) or NUL padding, which cl100k does not merge, must not be taken for such rules (audit 80b: 0.12x). The cl100k counts were
-measured once with tiktoken's offline cl100k (`encode(text, disallowed_special=())`) and are written down."""
+(`]]]]`, quotes) or NUL padding, which cl100k does not merge, must not be taken for such rules (audit 80b: 0.12x).
+The cl100k counts were measured once with tiktoken's offline cl100k (`encode(text, disallowed_special=())`) and are
+written down."""
 
 from __future__ import annotations
 
