@@ -60,3 +60,19 @@ def test_a_run_with_no_budget_works_on_such_a_server(server: FakeOpenAIServer) -
     server.script(Reply(status=400, body=PYDANTIC), Reply(body=completion_body("```repl\nFINAL(len(context))\n```")))
     result = RLM(OpenAICompatibleLM("m", server.base_url, max_retries=0)).completion("How long?", context="abcd")
     assert result.answer == "4"
+
+
+async def test_the_cap_goes_under_the_name_the_server_asks_for(server: FakeOpenAIServer) -> None:
+    missing = {"detail": [{"type": "missing", "loc": ["body", "max_completion_tokens"], "msg": "Field required"}]}
+    server.script(Reply(status=422, body=missing), Reply(body=completion_body("ok")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0)
+    assert (await lm.complete(MESSAGES)).text == "ok"
+    sent = [sorted(k for k in request.body if k.endswith("tokens")) for request in server.requests]
+    assert sent == [[], ["max_completion_tokens"]]
+
+
+async def test_a_refusal_of_the_chosen_cap_says_rlmx_chose_it(server: FakeOpenAIServer) -> None:
+    too_large = error_body("The value of max_tokens is too large; the maximum for this model is 1024.")
+    server.script(Reply(status=400, body=PYDANTIC), Reply(status=400, body=too_large))
+    with pytest.raises(LMError, match="rlmx chose because the server requires a cap and none was set"):
+        await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES)

@@ -45,3 +45,36 @@ async def test_a_cancelled_probe_command_ends_with_its_children() -> None:
 
 async def test_a_probe_command_still_reports_its_exit_and_output() -> None:
     assert await isolated._run(["/bin/sh", "-c", "echo probed; exit 3"]) == (3, "probed")
+
+
+async def test_a_cancel_after_the_command_exited_still_ends_the_child_it_left() -> None:
+    # The command exits at once; the child it started keeps the output pipe open, so the probe waits on. The child
+    # is an orphan then (no descendant of this process): found by its own command line.
+    command = ["/bin/sh", "-c", "sleep 61.25 & exit 0"]
+    running = asyncio.ensure_future(isolated._run(command))
+    deadline = time.monotonic() + 10
+    while not (left := _processes(b"sleep\x0061.25\x00")):
+        assert time.monotonic() < deadline, "the probe command's child never started"
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # the command itself has exited and been reaped
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    deadline = time.monotonic() + 10
+    while [pid for pid in left if _alive(pid)]:
+        assert time.monotonic() < deadline, f"left running: {left}"
+        await asyncio.sleep(0.02)
+
+
+def _processes(cmdline: bytes) -> list[int]:
+    """The pids of the processes whose command line is `cmdline` (NUL-separated, as /proc gives it)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as seen:
+                    if seen.read() == cmdline:
+                        found.append(int(name))
+            except OSError:
+                continue
+    return found

@@ -94,10 +94,16 @@ _REQUIRED_CAP = re.compile(
 )
 
 
-def _requires_a_cap(reply: HTTPReply) -> bool:
-    """Whether a 400/422 says the request lacks a required output cap ("body.max_tokens: Field required",
-    "max_tokens: field required", "missing required parameter: max_tokens")."""
-    return reply.status in (400, 422) and _REQUIRED_CAP.search(_server_message(reply)) is not None
+def _required_cap_name(reply: HTTPReply) -> str | None:
+    """The cap's name (max_tokens or max_completion_tokens) when a 400/422 says the request lacks it as a required
+    field ("body.max_tokens: Field required", "missing required parameter: max_completion_tokens"), else None. A
+    server asking for `max_output_tokens` gets `max_tokens`, the name OpenAI-compatible servers read."""
+    if reply.status not in (400, 422):
+        return None
+    found = _REQUIRED_CAP.search(_server_message(reply))
+    if found is None:
+        return None
+    return "max_completion_tokens" if "max_completion_tokens" in found.group(0) else "max_tokens"
 
 
 _WHAT_THE_REPLY_MEANS = frozenset({"response_format", "tools", "tool_choice"})
@@ -531,10 +537,12 @@ class OpenAICompatibleLM:
                 # by up to a whole reply. So each finds out for itself; calls sent later stream from the start.
                 self.stream = True
                 continue
-            if cap is None and not self.cap_required and _requires_a_cap(reply):
+            required = _required_cap_name(reply) if cap is None and not self.cap_required else None
+            if required is not None:
                 # asked with no budget (no cap), by a server whose API requires one: sent again with a roomy cap,
-                # which a server naming a lower limit lowers (`_fitted_cap`), never dropped
+                # under the name the server asked for, which a server naming a lower limit lowers (`_fitted_cap`)
                 self.cap_required, cap = True, REQUIRED_CAP_TOKENS
+                self.cap_param = required
                 if self.output_limit is not None:
                     cap = min(cap, self.output_limit)
                 continue
@@ -715,10 +723,15 @@ class OpenAICompatibleLM:
         if overflow is not None:
             return LMRequestError(f"request rejected: {detail} ({overflow})")
         if cap is not None and reply.status in _CAP_STATUSES and _about_the_cap(said):
+            source = (
+                "which rlmx chose because the server requires a cap and none was set"
+                if self.cap_required and cap <= REQUIRED_CAP_TOKENS and "max_tokens" not in self.params
+                else "from the LM's max_tokens or, under a token or cost budget, Budget.max_tokens_per_call"
+            )
             return LMRequestError(
-                f"request rejected: {detail} (rlmx sent {self.cap_param}={cap}: the call's output cap, from the LM's "
-                "max_tokens or, under a token or cost budget, Budget.max_tokens_per_call (--max-tokens-per-call on "
-                "the command line); set it to what the server accepts)"
+                f"request rejected: {detail} (rlmx sent {self.cap_param}={cap}: the call's output cap, {source}; set "
+                "the LM's max_tokens or Budget.max_tokens_per_call (--max-tokens-per-call on the command line) to "
+                "what the server accepts)"
             )
         if reply.status == 303:  # taken, its result elsewhere: another origin (the key is not sent there) or later
             where = reply.headers.get("location", "")

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any, Literal
 from rlmx.deadline import time_limit
 from rlmx.errors import InputError, SandboxStartError
 from rlmx.sandbox import harden
-from rlmx.sandbox.channel import create_subprocess, kill_group, kill_group_now
+from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox, pool_thread_env
 
 Mode = Literal["auto", "bwrap", "landlock"]
@@ -149,16 +150,27 @@ async def _run(argv: list[str], user: int | None = None) -> tuple[int, str]:
         async with time_limit(20):
             output, _ = await process.communicate()
     except TimeoutError:
-        harden.kill_tree(process.pid, include_root=False)
-        await kill_group(process)
+        _end_probe(process)
+        await process.wait()
         return 124, "timed out"
     except BaseException:
-        harden.kill_tree(process.pid, include_root=False)  # bwrap's own children sit in sessions of their own
-        kill_group_now(process)
+        _end_probe(process)
         with contextlib.suppress(asyncio.CancelledError):  # the first cancel is raised below whatever comes next
             await asyncio.shield(process.wait())
         raise
     return process.returncode or 0, output.decode("utf-8", "replace").strip()
+
+
+def _end_probe(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL a probe command's descendants (bwrap's own children sit in sessions of their own) and its process
+    group, whether or not the command itself has exited: a child it left holding the output pipe runs on in the
+    group (`kill_group_now` stops at an exited launcher)."""
+    harden.kill_tree(process.pid, include_root=False)
+    for kill, target in ((os.killpg, process.pid), (os.kill, process.pid)):
+        if kill is os.kill and process.returncode is not None:
+            continue  # reaped: its pid may be another process's now
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(target, signal.SIGKILL)
 
 
 async def _probe(python: str) -> Probe:
