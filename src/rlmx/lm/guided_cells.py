@@ -1534,11 +1534,14 @@ def _agree(first: str, second: str) -> bool:
 
 
 def expected_type(query: str) -> str:
-    """ "number" (how many, how much, how old, what year), "time" (when, what date), "name" (who), "reason"
-    (why), else "any"."""
+    """ "number" (how many, how much, how old, what year), "numeral" (which bug number, what port number: a number
+    that names something, "#963335" as well as "8080"), "time" (when, what date), "name" (who), "reason" (why),
+    else "any"."""
     q = query.lower()
     if re.search(r"\bhow (many|much|old|long|far|often)\b|\bwhat (year|number|age)\b|\bin which year\b", q):
         return "number"
+    if re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(?:[\w-]+\s+){0,2}?number\b(?!\s+of\b)", q):
+        return "numeral"  # "which bug number", "what port number": a number that names, not one that counts
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
     if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
@@ -1669,7 +1672,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         whole_core = _whole_numbers(_whole_token(core, line, text, query), text)
         if whole_core is None:
             continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
-        core = _whole_date(whole_core, text)
+        grouped = _whole_group(whole_core, text)
+        if grouped is None:
+            continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
+        core = _with_its_sign(_whole_date(grouped, text), text)
         if which_option:
             core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
@@ -1682,6 +1688,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "the kernel version of Noble Numbat" is not its release date
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
+        if kind == "numeral" and not re.search(r"\d", core):
+            continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
@@ -1710,6 +1718,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         held = _phrase_in(text, words) if 0 < len(words) <= 12 and phrase not in query.lower() else None
         if held is None or kind != "any" or all(stem(w) in query_stems for w in words):
             continue
+        content = [w for w in words if w.lower() not in ENGLISH_STOPWORDS]
+        if 2 * sum(stem(w) in query_stems for w in content) > len(content):
+            continue  # mostly the question's own words ('"Build killed with signal TERM"' for "which bug ... killed
+            # with signal TERM"): the reader repeated what it was asked, not what answers it
         verbatim = re.search(rf"(?<![\w.]){re.escape(phrase)}(?!\w)", text, re.IGNORECASE)  # its punctuation too
         if verbatim is not None and verbatim.group(0) != held:
             fitting = [core for core in fitting if core != held]  # its words, cut at its punctuation: the whole
@@ -2258,6 +2270,43 @@ def _whole_numbers(core: str, text: str) -> str | None:
             return None
         core = re.sub(rf"(?<![\d.,:]){re.escape(part)}(?![\d])", longer.pop(), core, count=1)
     return core
+
+
+_NUMBER_GROUP = re.compile(
+    r"\(\s*-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)+\s*\)"  # a tuple: "(80, 24)", "(0, 0, 255)"
+    r"|(?<![\w.])\d+(?:\.\d+)?\s?[x×]\s?\d+(?:\.\d+)?(?![\w.])"  # a size: "80x24", "1920 x 1080"
+)
+_UNIT_SIGN = re.compile(r"%|‰|°[CF]?(?![A-Za-z])")
+"""A sign written right after a number that is part of its value: "0.015%" is not the ratio 0.015."""
+
+
+def _whole_group(core: str, text: str) -> str | None:
+    """`core`, when it is one number that the unit writes only inside a group of numbers that is one value (a
+    tuple "(80, 24)", a size "80x24"), grown to that group: the reply's "80" says half of it. None when the unit
+    writes it in several different groups; `core` itself when the unit also writes it alone, or it is no number."""
+    if not _FULL_NUMBER.fullmatch(core):
+        return core
+    number = rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)"
+    places = [m.start() for m in re.finditer(number, text)]
+    groups = [m for m in _NUMBER_GROUP.finditer(text) if re.search(number, m.group(0))]
+    inside = {p for p in places for g in groups if g.start() <= p < g.end()}
+    if not places or len(inside) < len(places):
+        return core
+    written = {" ".join(g.group(0).split()) for g in groups}
+    return written.pop() if len(written) == 1 else None
+
+
+def _with_its_sign(core: str, text: str) -> str:
+    """`core` with the sign the unit writes right after its closing number every time ("0.015" -> "0.015%",
+    "60-70" -> "60-70%", "21" -> "21°C"); `core` itself when the unit writes the number bare anywhere, or with
+    different signs."""
+    if not core[-1:].isdigit():
+        return core
+    places = list(re.finditer(rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)", text, re.IGNORECASE))
+    signs = {(m := _UNIT_SIGN.match(text, p.end())) and m.group(0) for p in places}
+    if len(signs) != 1 or None in signs:
+        return core
+    return core + str(signs.pop())
 
 
 def _is_number_word(token: str) -> bool:
@@ -3241,7 +3290,7 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
     cells = next(cells for n, cells in rows if n == number)
     kind = expected_type(query)  # "Who was the release manager of X?" is no date of its `release` column
     if (kind == "name" and not re.search(r"[A-Z]", cells[at])) or (
-        kind in ("number", "time") and not re.search(r"\d", cells[at])
+        kind in ("number", "numeral", "time") and not re.search(r"\d", cells[at])
     ):
         return None
     source = next(
@@ -3539,7 +3588,7 @@ def _setting_at(match: re.Match[str], text: str, kind: str) -> tuple[str, str, i
     """(value, line, line number) of a setting line, or None when its value is no answer: over four words, or no
     number for a "how many" question."""
     value = _unquoted(match.group(2).strip())
-    if len(value.split()) > 4 or (kind == "number" and not re.search(r"\d", value)):
+    if len(value.split()) > 4 or (kind in ("number", "numeral") and not re.search(r"\d", value)):
         return None
     return value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1
 

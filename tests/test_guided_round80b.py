@@ -1,0 +1,109 @@
+"""Round 80b: a short answer keeps the whole value the text writes. "Which bug number ..." wants a number, not the
+bug's title the reader repeats (mostly the question's own words); a number the text writes only inside a pair
+("(80, 24)", "80x24") is the pair; a number written with a sign after it ("0.015%", "60-70%", "21°C") keeps the
+sign. Every text is made up; the reader is a stub."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from rlmx.lm.guided_cells import build_index, expected_type, guided_answer
+
+
+def replying(text: str) -> Callable[[list[str]], list[str]]:
+    return lambda prompts: [text] * len(prompts)
+
+
+def ask(text: str, question: str, reply: str = "NOT FOUND", name: str = "context") -> str:
+    return str(guided_answer(build_index([(name, text)]), question, replying(reply))["answer"])
+
+
+def first_line(answer: str) -> str:
+    return answer.split("\n")[0]
+
+
+# --- a number that names something --------------------------------------------------------------------------------
+
+CHANGES = """widgetd (2.1-3) unstable; urgency=medium
+
+  * Fix crash: "Segfault when the spool directory holds over 4096 entries", thanks to Ana Ruiz (Closes: #771204).
+  * New upstream release.
+
+ -- Ben Okafor <ben@example.org>  Mon, 02 Mar 2020 10:00:00 +0100
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which bug number was closed for the crash?", "numeral"),
+        ("What port number does the daemon listen on?", "numeral"),
+        ("What phone number does the office have?", "numeral"),
+        ("What number is printed?", "number"),
+        ("What is the number of spools?", "any"),
+    ],
+)
+def test_a_number_that_names_is_its_own_type(question: str, kind: str) -> None:
+    assert expected_type(question) == kind
+
+
+def test_the_title_a_reader_repeats_is_no_bug_number() -> None:
+    question = "Which bug number was closed for the segfault when the spool directory has over 4096 entries?"
+    answer = ask(CHANGES, question, 'The bug "Segfault when the spool directory holds over 4096 entries" was closed')
+    assert not first_line(answer).startswith("Segfault")
+    assert "#771204" in answer  # the line is quoted
+
+
+def test_the_bug_number_a_reader_gives_is_kept() -> None:
+    question = "Which bug number was closed for the segfault when the spool directory holds over 4096 entries?"
+    assert first_line(ask(CHANGES, question, "The bug number #771204 was closed")) == "#771204"
+
+
+# --- a pair is one value ------------------------------------------------------------------------------------------
+
+GEOMETRY = """The viewer opens a window. Its geometry defaults to (640, 480) unless the user saved another one.
+
+The console falls back to a grid of 132 x 43 cells when the terminal cannot be asked.
+
+The margin is 12 pixels on each side, and the toolbar holds 12 buttons.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "expected"),
+    [
+        ("What is the default window geometry?", "The geometry defaults to 640.", "(640, 480)"),
+        ("What grid does the console fall back to?", "A grid of 132 cells.", "132 x 43"),
+    ],
+)
+def test_a_number_written_only_in_a_pair_is_the_pair(question: str, reply: str, expected: str) -> None:
+    assert first_line(ask(GEOMETRY, question, reply)) == expected
+
+
+def test_a_number_written_alone_stays_alone() -> None:
+    assert first_line(
+        ask(GEOMETRY, "How many pixels is the margin on each side?", "The margin is 12 pixels.")
+    ).startswith("12")
+
+
+# --- a sign after a number is part of it --------------------------------------------------------------------------
+
+RATES = """Compression typically shrinks log files by 80-90%, and adds at worst an overhead of 0.03% to random data.
+
+The sensor reads 21°C at rest. The fan has 3 speeds.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "expected"),
+    [
+        ("By how much are log files typically shrunk?", "By 80-90%.", "80-90%"),
+        ("What is the worst overhead on random data?", "The overhead is at worst 0.03%.", "0.03%"),
+        ("What does the sensor read at rest?", "It reads 21 at rest.", "21°C"),
+        ("How many speeds does the fan have?", "3", "3"),
+    ],
+)
+def test_a_sign_after_a_number_stays(question: str, reply: str, expected: str) -> None:
+    assert first_line(ask(RATES, question, reply)) == expected
