@@ -432,10 +432,11 @@ async def test_23_introspection(any_tier: str, host_key: str) -> None:
     original = json.dumps
     try:
         async with open_sandbox(any_tier) as box:
-            result = await run(box, code)
+            result = await run(box, code, timeout=60)  # a walk of every object of a busy test process
         host_patched = json.dumps({"a": 1}) == "PWNED"
     finally:
         json.dumps = original  # the in-process tier patches the host's json module: undo it
+    assert result.stdout.split(), result
     found = int(result.stdout.split()[0]) > 0
     assert blocked_if(not found and not host_patched) == expected("23 introspection", any_tier), result.stdout
     assert client.api_key == host_key
