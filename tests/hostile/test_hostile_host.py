@@ -607,6 +607,7 @@ async def test_disk_in_aggregate(tier: str) -> None:
     assert not list(Path("/tmp").glob("rlmx-fill-*"))
 
 
+@pytest.mark.dev_shm_alone  # 120 MiB with no name in the run dir on /dev/shm
 @pytest.mark.parametrize("how", ["deleted while open", "O_TMPFILE"])
 async def test_disk_in_files_without_a_name(tier: str, how: str) -> None:
     """Three 40 MiB files the cell holds open but no folder lists (unlinked, or made with O_TMPFILE) against a

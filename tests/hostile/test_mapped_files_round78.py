@@ -41,9 +41,8 @@ print("kept", len(kept))
 """
 
 
-# One xdist worker runs every test that holds or measures unnamed files on /dev/shm: a concurrent one freeing its
-# 180 MiB while this one held as much left no growth to see (pyproject's addopts: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("dev_shm_growth")
+# No two tests that hold or measure unnamed files on /dev/shm run at once (tests/conftest.py, dev_shm_alone).
+pytestmark = pytest.mark.dev_shm_alone
 
 
 @pytest.mark.parametrize("folder", ["work dir", "/dev/shm"])

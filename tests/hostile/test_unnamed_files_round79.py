@@ -28,10 +28,9 @@ HOSTS = {"docker-default": _DOCKER, "docker-sys-ptrace": _DOCKER + ",+sys_ptrace
 """The capability sets: `docker run` without --cap-add (no fd, maps or map_files), and with SYS_PTRACE (fd and
 maps, but no map_files, so no size for a mapped file)."""
 
-# One xdist worker runs every test that holds or measures unnamed files on /dev/shm: a concurrent one freeing its
-# 180 MiB while this one held as much left no growth to see (pyproject's addopts: --dist loadgroup).
+# No two tests that hold or measure unnamed files on /dev/shm run at once (tests/conftest.py, dev_shm_alone).
 pytestmark = [
-    pytest.mark.xdist_group("dev_shm_growth"),
+    pytest.mark.dev_shm_alone,
     pytest.mark.skipif(
         os.geteuid() != 0 or shutil.which("setpriv") is None or not os.access("/dev/shm", os.W_OK),
         reason="needs root, setpriv and a writable /dev/shm to stand for hosts with fewer capabilities",
