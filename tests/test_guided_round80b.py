@@ -107,3 +107,44 @@ The sensor reads 21°C at rest. The fan has 3 speeds.
 )
 def test_a_sign_after_a_number_stays(question: str, reply: str, expected: str) -> None:
     assert first_line(ask(RATES, question, reply)) == expected
+
+
+# --- a table's rows listed, and grouped, by what a row is -------------------------------------------------------
+
+TOOLS = """name,size_bytes,owner,group
+awk,160000,root,root
+passwd,68000,root,root
+lockctl,32000,root,locks
+unlockctl,31000,root,locks
+sed,120000,root,root
+"""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "List the tools with group locks.",
+        "List the rows whose group is locks.",
+        "Show all the tools in group locks.",
+    ],
+)
+def test_rows_listed_by_a_value_of_a_column(question: str) -> None:
+    answer = ask(TOOLS, question, name="tools.csv")
+    assert first_line(answer).startswith("2 rows whose column 4 (group) is 'locks'")
+    assert "lockctl" in answer and "unlockctl" in answer and "awk" not in answer
+
+
+def test_a_value_no_column_holds_lists_nothing_by_code() -> None:
+    assert not first_line(ask(TOOLS, "List the tools with group wheel.", name="tools.csv")).startswith("0 rows")
+
+
+@pytest.mark.parametrize("noun", ["tools", "rows"])
+def test_the_most_of_what_a_row_is_counts_rows(noun: str) -> None:
+    answer = ask(TOOLS, f"Which group has the most {noun}?", name="tools.csv")
+    assert first_line(answer) == "root"
+    assert "root (3)" in answer and "locks (2)" in answer
+
+
+def test_the_most_of_what_the_table_does_not_call_its_rows_counts_nothing() -> None:
+    answer = ask(TOOLS, "Which group has the most plugins?", name="tools.csv")
+    assert not answer.startswith("root\n")

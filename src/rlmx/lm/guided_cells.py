@@ -2489,7 +2489,12 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
-    for by_field in (stanza_count, superlative_answer, cell_count):  # RFC 822 stanzas, a record file's columns
+    for by_field in (
+        stanza_count,
+        superlative_answer,
+        cell_count,
+        cell_list,
+    ):  # RFC 822 stanzas, a record file's columns
         found = by_field(state, q)
         if found is not None:
             return found
@@ -2994,6 +2999,8 @@ for, the verb between, which end, and what is counted; "Which section has the la
 amount, summed (`_MEASURED`)."""
 _MEASURED = re.compile(r"(?i)\bthe\s+(?:largest|greatest|highest|biggest|smallest|lowest)\s+(?!number\s+of\b)")
 """A superlative of an amount ("the largest installed size"), not of a count: only a number column answers it."""
+_PLURAL = re.compile(r"(?i)^[a-z]{3,}(?<![sui])s$")
+"""A plural noun ("files", "packages", "entries"; not "status" or "class"): what a table's rows may each be."""
 _NOT_COUNTED = frozenset(
     "common frequent frequently often popular important recent likely famous used well widely significant "
     "notable powerful useful basic simple".split()
@@ -3047,6 +3054,18 @@ _PATTERN_ITEM = re.compile(r"[*?\[\]]|/$")
 
 def _patterns(items: list[str]) -> bool:
     return any(_PATTERN_ITEM.search(item) for item in items)
+
+
+def _names_its_rows(state: dict[str, Any], source: Any, words: list[str]) -> bool:
+    """Whether `words` is one plural noun that the record file `source` calls its rows by: its name says it
+    ("usr_bin_files.csv": files) or a comment line of it does ("# Packages of the archive"). Any other noun
+    ("the most antennas" over a table of stations) may be something a row holds several of, or none."""
+    if len(words) != 1 or not _PLURAL.search(words[0]) or source is None:
+        return False
+    text = next((src[1] for src in state["sources"] if src[0] == source), "")
+    comments = " ".join(line for line in str(text).splitlines()[:_HEADER_LINES] if line.lstrip().startswith("#"))
+    said = _WORD.findall(re.sub(r"[_.]", " ", str(source)) + " " + comments)
+    return stem(words[0].lower()) in {stem(w.lower()) for w in said}
 
 
 def superlative_answer(state: dict[str, Any], query: str) -> str | None:
@@ -3184,12 +3203,13 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
             if listed
             else "rows"
         )
-    elif rows_asked and not measured:
+    elif (rows_asked or (count_at is None and _names_its_rows(state, source_of, words))) and not measured:
+        # "the most files" over "usr_bin_files.csv": a row is one of them, as "how many files have ..." counts them
         for _, cells in rows:
             if group_at < len(cells):
                 for key in (k.strip() for k in cells[group_at].split(",")):
                     counts[key] += 1
-        what = "rows"
+        what = "rows" if rows_asked else f"rows (each taken as one of the {counted})"
     else:
         return None
     counts = Counter({k: n for k, n in counts.items() if k})
@@ -3211,13 +3231,52 @@ def cell_count(state: dict[str, Any], query: str) -> str | None:
     comma-separated list column holds each of its items. None when the question is no such count, or its value is
     in no column, or in several and no word of the question picks one."""
     m = _HOW_MANY_ROWS.match(query)
-    table = _column_text_rows(state) if m else None
-    if m is None or table is None:
+    found = _rows_with_value(state, m.group(1), m.group(2)) if m else None
+    if found is None:
+        return None
+    what, hits, rows = found
+    return (
+        f"{len(hits):,}\nCounted: {what} (case-insensitive; an item of a comma-separated cell counts), among {rows:,} "
+        "rows."
+    )
+
+
+_LIST_ROWS = re.compile(
+    r"(?i)\s*(?:list|show|name|give)(?: me)? (?:all )?(?:of )?(?:the )?([\w-]+) "
+    r"((?:with|whose|where|having|that have|which have|that has|in)\b.+?)[?.!]*$"
+)
+"""'List the files with group shadow.', 'List the rows whose group is shadow.': the noun listed, and the rest."""
+
+
+def cell_list(state: dict[str, Any], query: str) -> str | None:
+    """ "List the files with group shadow.": the rows of a record file that `cell_count` would count for "How many
+    files have group shadow?", named by their first cell (with their line numbers), at most 50. None when the
+    question is no such list, or its value is in no column (or in several, and no word of the question picks
+    one)."""
+    m = _LIST_ROWS.match(query)
+    found = _rows_with_value(state, m.group(1), m.group(2)) if m else None
+    if found is None:
+        return None
+    what, hits, rows = found
+    names = [f"- {cells[0]} (line {number:,})" for number, cells in hits[:50]]
+    more = f"\n(and {len(hits) - 50:,} more)" if len(hits) > 50 else ""
+    return f"{len(hits):,} {what}, among {rows:,} rows (case-insensitive):\n" + "\n".join(names) + more
+
+
+def _rows_with_value(
+    state: dict[str, Any], noun: str, said: str
+) -> tuple[str, list[tuple[int, list[str]]], int] | None:
+    """(what was matched, the (line, cells) of the rows whose cell in one column is the value `said` gives, how many
+    rows the table has) over a record file; `noun` is what the question calls the rows ("packages"), and names a
+    column only when it names their key. None when the text has no such table, or the value is in no column, or
+    in several and no word of `said` picks one, or two values of one column are given."""
+    table = _column_text_rows(state)
+    if table is None:
         return None
     columns, rows = table
-    rest = _CELL_WORD.findall(m.group(2))
+    rest = _CELL_WORD.findall(said)
     named = {at for w in rest if w.lower() not in ENGLISH_STOPWORDS if (at := _column_for(w, columns)) is not None}
-    counted_at = _column_for(m.group(1), columns)  # "how many packages": the rows, by their key column
+    counted_at = _column_for(noun, columns)  # "how many packages": the rows, by their key column
     phrases = {
         " ".join(rest[i : i + n]).lower(): (i, i + n)
         for n in (3, 2, 1)
@@ -3239,12 +3298,10 @@ def cell_count(state: dict[str, Any], query: str) -> str | None:
     longest = max((phrase for a, phrase in chosen if a == at), key=len)
     if any(phrase != longest and phrase not in longest for a, phrase in chosen if a == at):
         return None  # two values of one column ("required or important"): no one count
-    hits = found[(at, longest)]
+    hit_lines = set(found[(at, longest)])
     shown = columns[at].split()[0] if columns[at] else f"column {at + 1}"
-    return (
-        f"{len(hits):,}\nCounted: rows whose column {at + 1} ({shown}) is '{longest}' (case-insensitive; an item of a "
-        f"comma-separated cell counts), among {len(rows):,} rows."
-    )
+    what = f"rows whose column {at + 1} ({shown}) is '{longest}'"
+    return what, [(n, cells) for n, cells in rows if n in hit_lines], len(rows)
 
 
 def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
