@@ -148,3 +148,18 @@ def test_the_most_of_what_a_row_is_counts_rows(noun: str) -> None:
 def test_the_most_of_what_the_table_does_not_call_its_rows_counts_nothing() -> None:
     answer = ask(TOOLS, "Which group has the most plugins?", name="tools.csv")
     assert not answer.startswith("root\n")
+
+
+def test_the_file_a_table_was_loaded_from_names_its_rows() -> None:
+    from rlmx.lm.guided import _file_names
+
+    first = (
+        "Context variables:\n- `context`: list, 412 items\n  structure: shipped_tools.csv: 5 CSV rows (','-separated) "
+        "with columns name, size_bytes, owner, group\n"
+    )
+    files = _file_names([{"role": "user", "content": first}])
+    assert files == {"context": "shipped_tools.csv"}
+    state = build_index([("context", TOOLS)])
+    state["files"] = files
+    answer = str(guided_answer(state, "Which group has the most tools?", replying("NOT FOUND"))["answer"])
+    assert first_line(answer) == "root"

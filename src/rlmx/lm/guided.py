@@ -165,6 +165,9 @@ class GuidedRoot:
         if turn == 1:
             pages = _pdf_variables(messages)
             text = self._index(pages) if pages else self._index()
+            files = _file_names(messages)
+            if files and _INDEXED in text:  # what a table's rows are may be said only by the file's name
+                text = text.replace(_INDEXED, f"_guided_state['files'] = {files!r}\n{_INDEXED}", 1)
             # the trace keeps the library once, in the cell it runs as
             recorded = text.replace(
                 _LIBRARY, f"# ... the guided library ({len(_LIBRARY):,} characters): see this turn's cell"
@@ -224,6 +227,20 @@ def _pdf_variables(messages: Sequence[Message]) -> list[str]:
     units by page ("page 52", 1-based), not by Python index ("context[51]")."""
     first = next((m["content"] for m in messages if m["role"] == "user"), "")
     return list(dict.fromkeys(_PDF_VARIABLE.findall(first)))
+
+
+_INDEXED = "print(describe(_guided_state))\n"
+"""The index cell's last line: the names of the files the context variables were loaded from go before it."""
+_FILE_VARIABLE = re.compile(r"^- `([A-Za-z_]\w*)`: [^\n]*\n  structure: ([^\n:/\\]{1,200}): ", re.MULTILINE)
+"""A context variable the first prompt describes with the file it was loaded from ("- `context`: list, ...\n
+structure: usr_bin_files.csv: 749 CSV rows ..."; `Context.describe`)."""
+
+
+def _file_names(messages: Sequence[Message]) -> dict[str, str]:
+    """{context variable: the name of the file it was loaded from}, as the host described them: what a table's
+    rows are may be said only there ("usr_bin_files.csv": files; `guided_cells._names_its_rows`)."""
+    first = next((m["content"] for m in messages if m["role"] == "user"), "")
+    return dict(_FILE_VARIABLE.findall(first))
 
 
 def _last_user(messages: Sequence[Message]) -> str:

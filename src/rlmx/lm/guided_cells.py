@@ -3057,14 +3057,16 @@ def _patterns(items: list[str]) -> bool:
 
 
 def _names_its_rows(state: dict[str, Any], source: Any, words: list[str]) -> bool:
-    """Whether `words` is one plural noun that the record file `source` calls its rows by: its name says it
-    ("usr_bin_files.csv": files) or a comment line of it does ("# Packages of the archive"). Any other noun
-    ("the most antennas" over a table of stations) may be something a row holds several of, or none."""
+    """Whether `words` is one plural noun that the record file `source` calls its rows by: its name (or the name of
+    the file it was loaded from, `state["files"]`) says it ("usr_bin_files.csv": files) or a comment line of it
+    does ("# Packages of the archive"). Any other noun ("the most antennas" over a table of stations) may be
+    something a row holds several of, or none."""
     if len(words) != 1 or not _PLURAL.search(words[0]) or source is None:
         return False
     text = next((src[1] for src in state["sources"] if src[0] == source), "")
     comments = " ".join(line for line in str(text).splitlines()[:_HEADER_LINES] if line.lstrip().startswith("#"))
-    said = _WORD.findall(re.sub(r"[_.]", " ", str(source)) + " " + comments)
+    file_name = state.get("files", {}).get(source, "")  # the file a context variable was loaded from, if known
+    said = _WORD.findall(re.sub(r"[_.]", " ", f"{source} {file_name}") + " " + comments)
     return stem(words[0].lower()) in {stem(w.lower()) for w in said}
 
 
