@@ -163,3 +163,27 @@ def test_the_file_a_table_was_loaded_from_names_its_rows() -> None:
     state["files"] = files
     answer = str(guided_answer(state, "Which group has the most tools?", replying("NOT FOUND"))["answer"])
     assert first_line(answer) == "root"
+
+
+# --- a lead-in is quoted with the command it leads into -----------------------------------------------------------
+
+MANUAL = """NAME
+       squash - shrink files
+
+DESCRIPTION
+       Squash shrinks each file in place. The original size of a squashed archive is not stored in its header.
+       To learn the original size of such an archive, you can run:
+
+              unsquash -c archive.sq | wc -c
+
+       Squash keeps the modification time of each file.
+
+OPTIONS
+       -k     Keep the input files.
+"""
+
+
+def test_a_lead_in_is_quoted_with_the_command_after_it() -> None:
+    answer = ask(MANUAL, "How do I learn the original size of a squashed archive?", name="squash.1")
+    assert "you can run:" in answer
+    assert "unsquash -c archive.sq | wc -c" in answer

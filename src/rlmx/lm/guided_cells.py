@@ -592,6 +592,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             del block[0]
             start += 1
         after_colon, introduced = introduced, block[-1].rstrip().endswith(":")
+        led = after_colon and len(block) <= 3  # a command or value that a line ending in ":" introduced
         indent = _indent(block[0])
         if entry and indent <= entry_indent:
             entry = ""  # the next entry, or a section heading: the entry ended
@@ -675,6 +676,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         for piece in _pieces(body):
             kind = "entry" if (entries or (pod and entry)) and own else "paragraph"
             units.append(_paragraph(own, piece, _line_of(block, start, piece), kind, entries))
+            if led:
+                units[-1]["led"] = True  # quoted after the line that leads into it (`_list_after`)
 
     def _pod_command(lines: list[str]) -> bool:
         """A POD command paragraph: "=headN X" titles what follows, "=item X" names an entry ("=item *" only marks
@@ -2090,7 +2093,8 @@ _LIST_ITEMS_SHOWN = 10
 
 def _list_after(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
     """The heads of the list items (`=item`, `*`, `-`, `1.` entries) right after a unit that introduces them ("The
-    following formats are supported:"), at most `_LIST_ITEMS_SHOWN`; [] for any other unit. Split into units of
+    following formats are supported:"), at most `_LIST_ITEMS_SHOWN`, or the one short block such a unit leads into
+    ("... you can use:" over the indented `zcat file.Z | wc -c`); [] for any other unit. Split into units of
     their own, the items are what such a sentence says, and quoting it alone shows none of them."""
     if not _INTRODUCES_LIST.search(unit["text"]):
         return []
@@ -2098,6 +2102,14 @@ def _list_after(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
     at = next((i for i, u in enumerate(units) if (u["source"], u["line"]) == (unit["source"], unit["line"])), None)
     if at is None:
         return []
+    after = units[at + 1] if at + 1 < len(units) else None
+    if (
+        after is not None
+        and after.get("led")
+        and after["source"] == unit["source"]
+        and not _BULLET.match(after["text"])
+    ):
+        return [" ".join(after["text"].split())[:200]]  # "... you can use:" and the command it leads into
     heads: list[str] = []
     for later in units[at + 1 :]:
         if later["source"] != unit["source"] or len(heads) >= _LIST_ITEMS_SHOWN:
