@@ -187,3 +187,39 @@ def test_a_lead_in_is_quoted_with_the_command_after_it() -> None:
     answer = ask(MANUAL, "How do I learn the original size of a squashed archive?", name="squash.1")
     assert "you can run:" in answer
     assert "unsquash -c archive.sq | wc -c" in answer
+
+
+# --- examples and the prose between them are no titles ------------------------------------------------------------
+
+USAGE = """NAME
+       squash - shrink files
+
+JOINING
+       Squashed files can be joined. For example:
+
+             squash -c one  > all.sq
+             squash -c two >> all.sq
+
+       Then
+
+             unsquash -c all.sq
+
+       is the same as
+
+             cat one two
+
+       Joined files squash worse than one file squashed at once, since squash cannot share a dictionary across them.
+
+       Keeping Order
+
+       Members keep the order in which they were joined.
+"""
+
+
+def test_examples_and_prose_fragments_label_nothing() -> None:
+    state = build_index([("squash.1", USAGE)])
+    where = {unit["text"][:20]: unit["where"] for unit in state["units"]}
+    assert where["Joined files squash "].endswith("under 'JOINING'")
+    assert where["Members keep the ord"].endswith("under 'Keeping Order'")  # a title at the body's indentation
+    titles = {w.split("under ")[-1] for w in where.values() if "under " in w}
+    assert titles == {"'JOINING'", "'Keeping Order'", "'NAME'"}

@@ -551,6 +551,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     entry = ""  # a manual's entry the blocks are in ("StrictHostKeyChecking" over its indented paragraphs)
     entry_indent = -1
     body_indent = -1  # the indentation of the last paragraph of prose (a man page's body: 7 columns)
+    label_indent = -1  # the indentation of the title that labels the blocks (a man page's section: 0)
     pod = _is_pod(text)
     if pod:
         text = _unpod(text)
@@ -558,7 +559,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     scopes: list[tuple[int, str]] = []  # Python source: the (indentation, name) of each class/def a block is in
 
     def flush() -> None:
-        nonlocal label, module, introduced, entry, entry_indent, start, body_indent
+        nonlocal label, module, introduced, entry, entry_indent, start, body_indent, label_indent
         if not block:
             return
         if pod and _pod_command(block):
@@ -574,7 +575,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             and _MAN_SECTION.match(block[0].rstrip())
             and _indent(block[1]) > 0
         ):  # "EXIT STATUS" over its indented body with no blank line between: the heading, then the body
-            label = " ".join(block[0].split())
+            label, label_indent = " ".join(block[0].split()), _indent(block[0])
             units.append(_paragraph("", label, start, "paragraph", entries))
             entry, introduced, peeled = "", False, True
             del block[0]
@@ -586,7 +587,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             and _indent(block[1]) > _indent(block[0])
             and not _ENTRY_TAG.match(block[0].expandtabs())
         ):  # "   Download Options" over the options indented under it
-            label = " ".join(block[0].split())
+            label, label_indent = " ".join(block[0].split()), _indent(block[0])
             units.append(_paragraph("", label, start, "paragraph", entries))
             entry, introduced, peeled = "", False, True
             del block[0]
@@ -617,8 +618,13 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             # POD titles only by its commands: "(F) You wrote something like" is no title; Python source only by
             # its class and def lines: "# some useful methods" would head the 500 lines after it
             after_colon = True
-        if len(block) >= 2 or block[0].rstrip().endswith((".", "!", "?", ":", ";", ",")):
-            body_indent = indent
+        example = 0 <= body_indent < indent and all(_CODE_LIKE.search(line.strip()) for line in block)
+        if len(block) == 1 and 0 < body_indent == indent and 0 <= label_indent < indent:
+            # "compresses better than", "Then" between examples, under a title less indented: a sentence going on
+            # ("Pattern Matching" at the body's indentation is a title all the same)
+            after_colon = after_colon or not _TITLE_CASE.match(block[0])
+        if (len(block) >= 2 or block[0].rstrip().endswith((".", "!", "?", ":", ";", ","))) and not example:
+            body_indent = indent  # prose; an example indented under it ("gzip -c file1 > foo.gz") is none
         headword = _HEADWORD.match(block[0])
         if headword:
             label = headword.group(1).strip()
@@ -642,6 +648,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             # a title labels what follows, and is a unit itself (a one-line text has nothing else); a line that a
             # colon introduced is no title but its example or command ("... from PyPI::" "python -m pip install x")
             label = _clipped(_clean(" ".join(block[0].split())), 100).strip("#*= ")
+            label_indent = indent
             units.append(_paragraph("", label, start, "paragraph", entries))
             return
         own = entry or label
@@ -725,6 +732,8 @@ _MAN_SECTION = re.compile(r"^[A-Z][A-Z0-9]*(?:[ /&,'-]+[A-Z0-9]+)*$")
 with no blank line between."""
 _MAN_SUBSECTION = re.compile(r"^ {1,4}[A-Z][A-Za-z0-9]*(?: [A-Za-z0-9][A-Za-z0-9-]*){0,5}$")
 """A man page's subsection heading ("   Download Options"), indented less than the body under it."""
+_TITLE_CASE = re.compile(r"^\s*[A-Z][\w-]*(?: (?:(?:of|and|or|the|a|an|in|on|to|for|with)(?= ) )*[A-Z][\w-]*)+\s*$")
+"""A title-case line of two words or more: "Pattern Matching", "Duplicating File Descriptors"."""
 _CODE_LIKE = re.compile(r"^[^A-Z]|[=/$\"<>|{}\[\]`]")
 """A line that reads as a command or a value ("wget -X ... /~nobody", "$ make"), not as a title."""
 _STATEMENT = re.compile(
