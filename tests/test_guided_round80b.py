@@ -223,3 +223,110 @@ def test_examples_and_prose_fragments_label_nothing() -> None:
     assert where["Members keep the ord"].endswith("under 'Keeping Order'")  # a title at the body's indentation
     titles = {w.split("under ")[-1] for w in where.values() if "under " in w}
     assert titles == {"'JOINING'", "'Keeping Order'", "'NAME'"}
+
+
+# --- a word for the answer's type is held by a value of that type --------------------------------------------------
+
+CONTACT = """BUGS
+       Squash cannot join more than 65535 files.
+
+REPORTING BUGS
+       Report bugs to: bugs@squash.example.org
+       Squash home page: <https://squash.example.org/>
+
+SEE ALSO
+       gzip(1), tar(1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("What email address should bugs be reported to?", "bugs@squash.example.org"),
+        ("What is the homepage URL of squash?", "https://squash.example.org/"),
+    ],
+)
+def test_a_value_of_the_asked_type_is_found(question: str, value: str) -> None:
+    answer = ask(CONTACT, question, name="squash.1")
+    assert not answer.startswith("NOT FOUND")
+    assert value in answer
+
+
+def test_a_type_word_finds_nothing_the_text_lacks() -> None:
+    assert ask(CONTACT, "What email address does the mailing list of the Rust port use?").startswith("NOT FOUND")
+
+
+# --- Python definitions counted by code ----------------------------------------------------------------------------
+
+MODULE = '''"""Widgets.
+
+Example::
+
+    class Mine(Widget):
+        pass
+"""
+import os
+
+
+class WidgetError(Exception):
+    pass
+
+
+class Widget:
+    def draw(self):
+        return os.name
+
+    class Part:
+        pass
+
+
+def make():
+    return Widget()
+
+
+if os.name == "nt":
+    def _native():
+        return 1
+'''
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [("How many classes are defined in this module?", "3"), ("How many functions are defined in this module?", "1")],
+)
+def test_python_definitions_are_counted(question: str, count: str) -> None:
+    answer = ask(MODULE, question, name="widgets.py")
+    assert first_line(answer) == count
+    assert "Counted:" in answer
+
+
+# --- a changelog's oldest and newest entry --------------------------------------------------------------------------
+
+HISTORY = (
+    CHANGES
+    + """
+widgetd (2.1-2) unstable; urgency=low
+
+  * Rebuild against the new libspool.
+
+ -- Ben Okafor <ben@example.org>  Mon, 03 Feb 2020 10:00:00 +0100
+
+widgetd (1.9-1) unstable; urgency=low
+
+  * Initial release.
+
+ -- Ben Okafor <ben@example.org>  Sun, 05 Jan 2020 10:00:00 +0100
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "version"),
+    [
+        ("What is the oldest version in this changelog?", "1.9-1"),
+        ("Which was the earliest upload?", "1.9-1"),
+        ("What is the latest version?", "2.1-3"),
+    ],
+)
+def test_the_edge_entries_of_a_changelog(question: str, version: str) -> None:
+    assert first_line(ask(HISTORY, question, name="changelog")) == version

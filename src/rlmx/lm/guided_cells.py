@@ -1404,10 +1404,33 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     ]
     if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
         return None
+    if any(_holds_a(w, unit["text"]) for w in words if w.lower() in _VALUE_OF_TYPE for unit in index.units):
+        return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
 
 
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
+_VALUE_OF_TYPE = {
+    "email": (_EMAIL,),
+    "e-mail": (_EMAIL,),
+    "address": (_EMAIL, _URL),
+    "url": (_URL,),
+    "link": (_URL,),
+    "website": (_URL,),
+    "homepage": (_URL,),
+}
+"""Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
+"Report bugs to: bug-gzip@gnu.org" and never "email address"."""
+
+
+def _holds_a(term: str, text: str) -> bool:
+    """Whether `text` holds a value of the type `term` names (an e-mail address for "email"), so that the question's
+    word for the type counts as held though the text never writes it."""
+    return any(pattern.search(text) for pattern in _VALUE_OF_TYPE.get(term.lower(), ()))
 
 
 def rank(
@@ -1435,7 +1458,7 @@ def rank(
     ranked = []
     for row, score in found:
         unit = state["units"][row]
-        held = [t for t in terms if row in index.rows(t)]
+        held = [t for t in terms if row in index.rows(t) or _holds_a(t, unit["text"])]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
         present = sum(weights[t] for t in held) / whole_present
@@ -2511,6 +2534,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
     for by_field in (
+        python_count,
+        changelog_edge,
         stanza_count,
         superlative_answer,
         cell_count,
@@ -2678,6 +2703,41 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     return None
 
 
+_PY_COUNT = re.compile(
+    r"(?i)\s*(?:how many|(?:what is |what's )?the number of) (?:top-level )?(classes|functions) "
+    r"(?:are (?:there|defined|declared|in)|does (?:the|this) \w+ (?:define|have|contain|declare)|(?:the|this) \w+ "
+    r"(?:defines|has|contains)|in (?:the|this) \w+|defined)"
+)
+_PY_DEFINED = {
+    "classes": re.compile(r"^[ \t]*class[ \t]+([A-Za-z_]\w*)", re.MULTILINE),
+    "functions": re.compile(r"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE),
+}
+_PY_SAID = {
+    "classes": "'class' statements (at any depth)",
+    "functions": "unindented 'def' statements (those under a class, a function or an 'if' aside)",
+}
+
+
+def python_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many classes are defined in this module?": the class (or unindented def) statements of the Python
+    sources, docstrings aside, counted by code, with the first names. None when the question is no such count or no
+    source is Python."""
+    m = _PY_COUNT.match(query)
+    texts = [str(src[1]) for src in state["sources"] if isinstance(src[1], str) and _is_python(src[1])] if m else []
+    if m is None or not texts:
+        return None
+    what = m.group(1).lower()
+    names = [name for text in texts for name in _PY_DEFINED[what].findall(_strings_blanked(text))]
+    shown = f"; the first: {', '.join(names[:10])}" if names else ""
+    return f"{len(names):,}\nCounted: {_PY_SAID[what]} of the Python source{shown}."
+
+
+def _strings_blanked(text: str) -> str:
+    """`text` with its triple-quoted strings blanked (their lines kept): a docstring's "class Foo:" example defines
+    nothing."""
+    return re.sub(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'', lambda m: "\n" * m.group(0).count("\n"), text)
+
+
 _HOW_MANY = r"(?i)(?:how many|(?:what is |what's )?the number of|number of)"
 _DID_ENTITY = re.compile(_HOW_MANY + r" ((?:\S+ ){0,3}?\S+) (?:did|does|do|has|have|had) (.+?)[?.!]*$")
 """"How many posts did ana write?", "How many orders has Acme Corp placed?": the entity, then a verb."""
@@ -2748,6 +2808,32 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
         f"{len(hits):,}\nCounted: {counted} {said} (the whole value, case-insensitive), among {len(records):,} "
         f"{counted.split(' (')[0]}"
         + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
+    )
+
+
+_EDGE_ENTRY = re.compile(
+    r"(?i)\s*(?:what|which) (?:is|was|'s) the (oldest|earliest|first|latest|newest|most recent|last|current) "
+    r"(version|release|upload|entry)\b"
+)
+
+
+def changelog_edge(state: dict[str, Any], query: str) -> str | None:
+    """ "What is the oldest version in this changelog?": the version of a Debian changelog's last entry (entries
+    run newest first), or of its first for "latest"/"newest"/"most recent"/"last"/"current". None when the
+    question is no such one or no source is a changelog of two entries or more."""
+    m = _EDGE_ENTRY.match(query)
+    entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])] if m else []
+    if m is None or len({u["source"] for u in entries}) != 1 or len(entries) < 2:
+        return None
+    oldest = m.group(1).lower() in ("oldest", "earliest", "first")
+    unit = entries[-1] if oldest else entries[0]
+    version = re.search(r"\(([^()\s]+)\)", unit["text"])
+    if version is None:
+        return None
+    which = "last entry (the oldest: entries run newest first)" if oldest else "first entry (the newest)"
+    return (
+        f"{version.group(1)}\nFound: the {which} of the changelog's {len(entries):,} entries, line {unit['line']:,}: "
+        f"{unit['text']}"
     )
 
 
