@@ -330,3 +330,17 @@ widgetd (1.9-1) unstable; urgency=low
 )
 def test_the_edge_entries_of_a_changelog(question: str, version: str) -> None:
     assert first_line(ask(HISTORY, question, name="changelog")) == version
+
+
+PERMISSIONS = """name,links,permissions
+su,1,-rwsr-xr-x
+ls,1,-rwxr-xr-x
+passwd,1,-rwsr-xr-x
+cat,1,-rwxr-xr-x
+"""
+
+
+def test_a_cell_value_with_a_leading_dash_is_counted() -> None:
+    answer = ask(PERMISSIONS, "How many files have permissions -rwsr-xr-x?", name="files.csv")
+    assert first_line(answer) == "2"
+    assert "'-rwsr-xr-x'" in answer

@@ -3328,8 +3328,8 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
 
 
 _HOW_MANY_ROWS = re.compile(r"(?i)\s*how many (?!(?:times|occurrences|mentions|instances)\b)([\w-]+) (.+?)[?.!]*$")
-_CELL_WORD = re.compile(r"\w[\w.+:~/-]*\w|\w")
-"""A word of a question as a cell may hold it: "1.0", "g++" less its end, "python3-venv"."""
+_CELL_WORD = re.compile(r"-?\w[\w.+:~/-]*\w|\w")
+"""A word of a question as a cell may hold it: "1.0", "g++" less its end, "python3-venv", "-rwsr-xr-x"."""
 
 
 def cell_count(state: dict[str, Any], query: str) -> str | None:
