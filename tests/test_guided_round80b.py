@@ -344,3 +344,13 @@ def test_a_cell_value_with_a_leading_dash_is_counted() -> None:
     answer = ask(PERMISSIONS, "How many files have permissions -rwsr-xr-x?", name="files.csv")
     assert first_line(answer) == "2"
     assert "'-rwsr-xr-x'" in answer
+
+
+def test_the_row_with_the_largest_amount_is_named() -> None:
+    answer = ask(TOOLS, "Which tool has the largest size?", name="tools.csv")
+    assert first_line(answer) == "awk"
+    assert "160,000" in answer and "passwd" not in first_line(answer)
+
+
+def test_the_largest_amount_of_what_no_row_is_named_by_nothing() -> None:
+    assert not ask(TOOLS, "Which gadget has the largest size?", name="tools.csv").startswith("awk\n")

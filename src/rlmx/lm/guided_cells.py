@@ -3163,18 +3163,48 @@ def _patterns(items: list[str]) -> bool:
     return any(_PATTERN_ITEM.search(item) for item in items)
 
 
-def _names_its_rows(state: dict[str, Any], source: Any, words: list[str]) -> bool:
+def _names_its_rows(state: dict[str, Any], source: Any, words: list[str], *, plural: bool = True) -> bool:
     """Whether `words` is one plural noun that the record file `source` calls its rows by: its name (or the name of
     the file it was loaded from, `state["files"]`) says it ("usr_bin_files.csv": files) or a comment line of it
     does ("# Packages of the archive"). Any other noun ("the most antennas" over a table of stations) may be
     something a row holds several of, or none."""
-    if len(words) != 1 or not _PLURAL.search(words[0]) or source is None:
+    if len(words) != 1 or (plural and not _PLURAL.search(words[0])) or source is None:
         return False
     text = next((src[1] for src in state["sources"] if src[0] == source), "")
     comments = " ".join(line for line in str(text).splitlines()[:_HEADER_LINES] if line.lstrip().startswith("#"))
     file_name = state.get("files", {}).get(source, "")  # the file a context variable was loaded from, if known
     said = _WORD.findall(re.sub(r"[_.]", " ", f"{source} {file_name}") + " " + comments)
     return stem(words[0].lower()) in {stem(w.lower()) for w in said}
+
+
+def _not_numeric(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether column `at` is no number column: fewer than 80% of its cells are plain amounts."""
+    given = [cells[at] for _, cells in rows if at < len(cells) and cells[at]]
+    return not (sum(1 for c in given if _AMOUNT.fullmatch(c)) >= 0.8 * len(given) > 0)
+
+
+def _largest_row(
+    rows: list[tuple[int, list[str]]], columns: list[str], at: int, fewest: bool, noun: str, counted: str
+) -> str | None:
+    """ "Which file has the largest size?" over a table whose rows are files: the row with the largest (or smallest)
+    amount in column `at`, named by its first cell, with the runners-up. None on a tie for the top."""
+    amounts = []
+    for number, cells in rows:
+        amount = _AMOUNT.fullmatch(cells[at]) if at < len(cells) else None
+        if amount is not None and cells[0]:
+            amounts.append((float(amount.group(0).replace(",", "")), cells[0], number))
+    amounts.sort(key=lambda a: a[0] if fewest else -a[0])
+    if not amounts or (len(amounts) > 1 and amounts[0][0] == amounts[1][0]):
+        return None
+    shown = columns[at].split()[0] if columns[at] else f"column {at + 1}"
+    value, name, number = amounts[0]
+    runners = ", ".join(f"{n} ({v:,.10g})" for v, n, _ in amounts[1:4])
+    return (
+        f"{name}\nFound: the row (each taken as one {noun}) with the {'smallest' if fewest else 'largest'} "
+        f"column {at + 1} ({shown}): {value:,.10g} (line {number:,}), among {len(amounts):,} rows"
+        + (f"; next: {runners}" if runners else "")
+        + "."
+    )
 
 
 def superlative_answer(state: dict[str, Any], query: str) -> str | None:
@@ -3257,6 +3287,12 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for(words[-1], columns)
     if group_at is None:
+        if measured and count_at is not None and not _not_numeric(rows, count_at):
+            return (
+                _largest_row(rows, columns, count_at, fewest, noun, counted)
+                if _names_its_rows(state, source_of, [noun], plural=False)
+                else None
+            )
         return None
     shown = columns[group_at].split()[0] if columns[group_at] else f"column {group_at + 1}"
     counts = Counter()
