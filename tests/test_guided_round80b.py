@@ -354,3 +354,10 @@ def test_the_row_with_the_largest_amount_is_named() -> None:
 
 def test_the_largest_amount_of_what_no_row_is_named_by_nothing() -> None:
     assert not ask(TOOLS, "Which gadget has the largest size?", name="tools.csv").startswith("awk\n")
+
+
+def test_a_how_question_over_a_lead_in_is_answered_by_the_command_not_a_sentence() -> None:
+    question = "How do I learn the original size of a squashed archive?"
+    answer = ask(MANUAL, question, "The original size of a squashed archive is not stored in its header.", "squash.1")
+    assert first_line(answer).startswith("No short answer could be verified")
+    assert "unsquash -c archive.sq | wc -c" in answer

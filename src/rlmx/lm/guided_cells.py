@@ -1546,7 +1546,7 @@ def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 200) -> dict[st
         if len(text) + 1 + len(following) > limit:
             break
         text = f"{text} {following}"
-    return {**unit, "text": _clipped(text, limit * 2)}
+    return {**unit, "text": _clipped(text, limit * 2), "leads_in": unit["text"].rstrip().endswith(":")}
 
 
 def reader_prompt(unit: dict[str, Any], query: str, wording: int = 0) -> str:
@@ -1646,6 +1646,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     if does is not None:  # a verb phrase, as the unit writes it: a reader's noun ("pathname expansion") is no answer
         return _does_clause(text, does.group(1))
     if _ASKS_HOW.match(query):  # a method is whole: the question's own words are part of it ("pip install rich")
+        if unit.get("leads_in") or text.rstrip().endswith(":"):
+            return None  # "... you can use:": the method is the command after it, which this unit does not hold
         method = _method_clause(words, runs, text, query_stems, frequent)
         return method if method is None or _near_the_question_if_prose(method, unit, text, query) else None
     copied = any(b - a >= 12 or (len(unit_words) > 8 and b - a >= 0.7 * len(unit_words)) for a, b in runs)
