@@ -4303,20 +4303,14 @@ def guided_answer(
         # (a value verb, "What does et_EE map to?", is no column word of the comment but names no value either)
         if framed:
             report.append(f"column words, only in the record file's comments: {framed}")
-        keyed = keyed_cell(state, query)
-        if keyed is not None:
-            value, unit = keyed
-            report.append(f"the question names one row by a cell and one other column: {unit['where']}")
-            return {
-                "answer": f"{value}\nFrom {_quote(unit)}",
-                "found": True,
-                "kind": "answer",
-                "report": "\n".join(report),
-            }
-        looked_up = record_value(state, query, framed)
+        looked_up = keyed_cell(state, query)
+        how = "the question names one row by a cell and one other column"
+        if looked_up is None:
+            looked_up = record_value(state, query, framed)
+            how = "the question names one value of one record"
         if looked_up is not None:
             value, unit = looked_up
-            report.append(f"the question names one value of one record: {unit['where']}")
+            report.append(f"{how}: {unit['where']}")
             return {
                 "answer": f"{value}\nFrom {_quote(unit)}",
                 "found": True,
