@@ -9,6 +9,8 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
@@ -34,13 +36,7 @@ async def test_a_cancelled_probe_command_ends_with_its_children() -> None:
         assert time.monotonic() < deadline, "the probe command never started"
         await asyncio.sleep(0.02)
     started = set(harden.descendants(os.getpid())) - before
-    running.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await running
-    deadline = time.monotonic() + 10
-    while [pid for pid in started if _alive(pid)]:
-        assert time.monotonic() < deadline, f"left running: {[pid for pid in started if _alive(pid)]}"
-        await asyncio.sleep(0.02)
+    await _cancelled_and_ended(running, started)
 
 
 async def test_a_probe_command_still_reports_its_exit_and_output() -> None:
@@ -57,12 +53,17 @@ async def test_a_cancel_after_the_command_exited_still_ends_the_child_it_left() 
         assert time.monotonic() < deadline, "the probe command's child never started"
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)  # the command itself has exited and been reaped
+    await _cancelled_and_ended(running, left)
+
+
+async def _cancelled_and_ended(running: asyncio.Future[Any], pids: Iterable[int]) -> None:
+    """Cancel the probe `running`, which must raise CancelledError; then every one of `pids` must end (10 s)."""
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
     deadline = time.monotonic() + 10
-    while [pid for pid in left if _alive(pid)]:
-        assert time.monotonic() < deadline, f"left running: {left}"
+    while alive := [pid for pid in pids if _alive(pid)]:
+        assert time.monotonic() < deadline, f"left running: {alive}"
         await asyncio.sleep(0.02)
 
 
