@@ -46,10 +46,28 @@ from rlmx.sandbox import rundir
 """
 
 
+def _own_dev_shm() -> list[str]:
+    """A command prefix that gives what follows a /dev/shm of its own (a fresh tmpfs in a private mount namespace),
+    or none where this host cannot make one. The growth measure cannot tell another process's files with no name
+    from the worker's, so one on the shared /dev/shm that shrank while the cell held its files (a Ray object
+    store's plasma file, freed as another xdist worker's Ray test ended: CI on dc0fe7c kept all 180 MiB) would
+    hide them."""
+    private = ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
+    mount = 'mount -t tmpfs -o size=1g,mode=1777 rlmx-test-shm /dev/shm && exec "$@"'
+    if shutil.which("unshare") is None:
+        return []
+    probe = subprocess.run([*private, mount, "sh", "true"], capture_output=True, check=False)
+    return [*private, mount, "sh"] if probe.returncode == 0 else []
+
+
+_PREFIX = _own_dev_shm() if os.geteuid() == 0 else []
+
+
 def _under(caps: str, body: str) -> dict[str, Any]:
-    """Run `body` (which prints one JSON line last) in a fresh interpreter with only the capabilities `caps`."""
+    """Run `body` (which prints one JSON line last) in a fresh interpreter with only the capabilities `caps`, on a
+    /dev/shm of its own where the host can make one."""
     done = subprocess.run(
-        ["setpriv", f"--bounding-set={caps}", "--inh-caps=-all", sys.executable, "-c", _PRELUDE + body],
+        [*_PREFIX, "setpriv", f"--bounding-set={caps}", "--inh-caps=-all", sys.executable, "-c", _PRELUDE + body],
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rlmx.sandbox import harden, isolated
+from rlmx.sandbox import isolated
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
 
@@ -28,15 +28,17 @@ def _alive(pid: int) -> bool:
 
 
 async def test_a_cancelled_probe_command_ends_with_its_children() -> None:
-    command = ["/bin/sh", "-c", "sleep 60 & sleep 60; wait"]
-    before = set(harden.descendants(os.getpid()))
+    # Found by their command lines, not as this process's new descendants: a process an earlier test of this xdist
+    # worker left to start children meanwhile (a Ray cluster's) was taken for the probe's and not ended by it
+    script = "sleep 60.5 & sleep 60.75; wait"
+    command = ["/bin/sh", "-c", script]
     running = asyncio.ensure_future(isolated._run(command))
+    wanted = (b"/bin/sh\x00-c\x00" + script.encode() + b"\x00", b"sleep\x0060.5\x00", b"sleep\x0060.75\x00")
     deadline = time.monotonic() + 10
-    while len(set(harden.descendants(os.getpid())) - before) < 3:  # sh and its two sleeps
+    while not all(found := [_processes(cmdline) for cmdline in wanted]):
         assert time.monotonic() < deadline, "the probe command never started"
         await asyncio.sleep(0.02)
-    started = set(harden.descendants(os.getpid())) - before
-    await _cancelled_and_ended(running, started)
+    await _cancelled_and_ended(running, [pid for pids in found for pid in pids])
 
 
 async def test_a_probe_command_still_reports_its_exit_and_output() -> None:

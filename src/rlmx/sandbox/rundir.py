@@ -443,7 +443,9 @@ class _RamGrowth:
       holds with no name is used space no name and no host descriptor accounts for. A scan reads statvfs before
       and after its walk: the lesser reading is charged (a file deleted or written during the walk is not taken for
       growth) and the greater one may lower the baseline. Only a restart raises the baseline, so space that other
-      processes free earns the worker no credit.
+      processes free before the worker's files appear earns it no credit; space they held at the baseline and free
+      while the worker holds files (another program's file with no name there shrinking: a Ray object store's
+      plasma file when its cluster stops) offsets the worker's files by as much, until a restart.
     * Only tmpfs is measured: its pages are RAM, which such files exhaust until the host's OOM killer acts
       (audit 79), and the run dir's /dev/shm is seldom busy. A disk-backed /tmp is shared with every process of the
       machine, whose writes would be charged to the worker at every scan; there, files with no name go uncounted,
