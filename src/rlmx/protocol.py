@@ -35,6 +35,8 @@ splits a reply into three kinds of text:
   text ("Running it: ```repl"); a closing one may be indented up to 3 columns more, or be followed by leaked
   chat-template tokens (<|eot_id|>, </s>) or by a closing tag (```</answer>, ```</think>: the tag then ends what it
   closes). A fence in a block quote never opens a block, nor in a quote inside a list item ("1. > ```repl").
+  A block's body is data: harmony headers and end tokens (`split_harmony`) and template tokens leaked at line ends
+  (`_without_leaked_tokens`) are markup only outside bodies, as the parse reads them (`_Body`).
 * the end of the model's turn (`_TURN`): an end-of-turn token in any chat format (`<|im_end|>`, `<|eot_id|>`,
   `</s>`, `<|END_OF_TURN_TOKEN|>`, `<seed:eos>`, `[|endofturn|]`, ...), maybe start tokens (`<s>`, `<|start|>`), then
   another turn's header naming its role (`<|im_start|>user`, `<|start_of_role|>user`, `<|USER_TOKEN|>`, `Human:`,
@@ -73,7 +75,7 @@ import re
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rlmx.sandbox.frames import encodable
 
@@ -527,15 +529,57 @@ def _turn_markers(text: str) -> Iterator[re.Match[str]]:
 
 def _without_leaked_tokens(text: str) -> str:
     """`text` without the template tokens a server leaked at line ends (`_SPECIAL_TOKENS`), but those of a turn
-    marker (`_turn_markers`): the parse reads those, as the end of the reply or as text written about."""
+    marker (`_turn_markers`): the parse reads those, as the end of the reply or as text written about. Nor those
+    inside a fenced block's body (`_in_bodies`): a block is data (a training record ending in `<|endoftext|>`, HTML's
+    `<s>10</s>` at a line's end); there only a run ending the reply is leaked (audit 81 kinds v02)."""
     turns = [turn.span() for turn in _turn_markers(text)]  # apart and in order, so their ends are in order too
     ends = [end for _, end in turns]
-
-    def dropped(run: re.Match[str]) -> str:
+    runs: list[tuple[int, int]] = []
+    for run in _SPECIAL_TOKENS.finditer(text):
         at = bisect.bisect_right(ends, run.start())  # the first marker ending after the run starts
-        return run.group() if at < len(turns) and turns[at][0] < run.end() else ""
+        if not (at < len(turns) and turns[at][0] < run.end()):
+            runs.append(run.span())
+    if not runs:
+        return text
+    stripped = _cut(text, runs)
+    if "```" not in text and "~~~" not in text:
+        return stripped
+    last = len(text.rstrip())  # a run ending the reply is leaked wherever it stands
+    data = _in_bodies(stripped, runs)
+    kept = [run for run, inside in zip(runs, data, strict=True) if not inside or run[1] >= last]
+    return stripped if len(kept) == len(runs) else _cut(text, kept)
 
-    return _SPECIAL_TOKENS.sub(dropped, text)
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` without the (ordered, apart) `spans`."""
+    pieces, position = [], 0
+    for start, end in spans:
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _in_bodies(stripped: str, runs: list[tuple[int, int]]) -> list[bool]:
+    """For each of `runs` (ordered, apart) cut out of a text to leave `stripped`, whether it stood inside the body of
+    a fenced block as `parse_reply` reads `stripped` (closing tags glued to fences set apart first)."""
+    glued = list(_CLOSE_GLUED_TO_FENCE.finditer(stripped))
+    tidied = _CLOSE_GLUED_TO_FENCE.sub(r"\g<fence>\n", stripped)
+    bodies: list[_Body] = []
+    _parse(tidied, 0, lenient=True, bodies=bodies)
+    starts = [body.start for body in bodies]
+    inside, removed, shift, next_glued = [], 0, 0, 0
+    for start, end in runs:
+        point = start - removed  # where the run stood, in `stripped`
+        removed += end - start
+        while next_glued < len(glued) and glued[next_glued].end() <= point:
+            match = glued[next_glued]
+            shift += len(match.group("fence")) + 1 - (match.end() - match.start())
+            next_glued += 1
+        at = point + shift  # ... and in `tidied`
+        body = bisect.bisect_right(starts, at) - 1
+        inside.append(body >= 0 and bodies[body].start <= at < bodies[body].end)
+    return inside
 
 
 def split_reasoning(text: str) -> tuple[str, str]:
@@ -593,8 +637,10 @@ def _read_as_data(text: str) -> tuple[str, str, int]:
     return text, "", overran
 
 
-def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
-    """`parse_reply` over normalised text. `lenient`: a block left open is closed at a line that nearly closes it."""
+def _parse(text: str, reasoning: int, *, lenient: bool, bodies: list[_Body] | None = None) -> Reply:
+    """`parse_reply` over normalised text. `lenient`: a block left open is closed at a line that nearly closes it.
+    `bodies`, when given, receives each fenced block's body as read (`_Body`, in `text`'s positions, in order)."""
+    found_bodies: list[_Body] = [] if bodies is None else bodies
     blocks: list[tuple[str, str]] = []  # (code, language)
     prose: list[str] = []
     prose_blocks: list[int] = []  # how many blocks came before each prose segment
@@ -700,6 +746,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 if joined is not None or closes:
                     start, end = joined if joined is not None else (start, end)
                     blocks.append((_cell_code(text[body_start:start], fence_indent, fence_lang), fence_lang))
+                    found_bodies.append(_Body(body_start, start, fence_lang, blocks[-1][0]))
                     prose_start = min(end + 1, len(text))
                     consumed, state = end, "prose"
                     continue
@@ -707,6 +754,7 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
                 # never a fence, and a string holding one would have been cut at its closing ``` already).
                 code = _without_trailing_prose(_cell_code(text[body_start:start], fence_indent, fence_lang))
                 blocks.append((code, fence_lang))
+                found_bodies.append(_Body(body_start, start, fence_lang, code))
                 keep("")
                 fence_indent, fence_lang = indent, _language(info)
                 body_start = min(end + 1, len(text))
@@ -774,14 +822,15 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
     if state == "fence" and lenient:
         closed = _closed_leniently(text, body_start, fence_char, fence_len)
         if closed is not None:
-            return _parse(closed, reasoning, lenient=False)
+            return _reparsed(text, closed, reasoning, found_bodies)
         closed = _closed_before_prose(text, body_start, fence_char * fence_len, fence_indent, fence_lang)
         if closed is not None:  # still a block whose close never came: cut at the cap, it does not run
-            return replace(_parse(closed, reasoning, lenient=False), open_block=True)
+            return replace(_reparsed(text, closed, reasoning, found_bodies), open_block=True)
     if state == "prose":
         keep(text[prose_start:])
     elif state == "fence":
         blocks.append((_cell_code(text[body_start:], fence_indent, fence_lang), fence_lang))
+        found_bodies.append(_Body(body_start, len(text), fence_lang, blocks[-1][0]))
     else:
         reasoning += len(text) - think_start
         leading = len(text) if think_leads else leading
@@ -807,6 +856,55 @@ def _parse(text: str, reasoning: int, *, lenient: bool) -> Reply:
         placeholder=placeholder[0] if placeholder is not None and found is None else None,
         drafted=drafted,
     )
+
+
+class _Body(NamedTuple):
+    """A fenced block's body as `_parse` read it: `text[start:end]` (`end` is where its closing fence line starts,
+    or the text's end for a block never closed), its language ("" untagged) and its code."""
+
+    start: int
+    end: int
+    language: str
+    code: str
+
+
+def _reparsed(text: str, closed: str, reasoning: int, bodies: list[_Body]) -> Reply:
+    """`_parse` of `closed` (`text` with a block closed leniently), `bodies` refilled in `text`'s positions: the
+    two texts differ in one stretch (a closing fence written in), and a position in it maps to where it starts."""
+    found: list[_Body] = []
+    reply = _parse(closed, reasoning, lenient=False, bodies=found)
+    same = _common_prefix(text, closed)
+    tail = _common_prefix(text[same:][::-1], closed[same:][::-1])
+    moved = len(closed) - len(text)
+
+    def back(position: int) -> int:
+        if position <= same:
+            return position
+        return max(same, position - moved) if position >= len(closed) - tail else same
+
+    bodies[:] = [body._replace(start=back(body.start), end=back(body.end)) for body in found]
+    return reply
+
+
+def _common_prefix(one: str, other: str) -> int:
+    """How many first characters two strings share: a binary search over slice comparisons (C speed)."""
+    low, high = 0, min(len(one), len(other))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if one[:middle] == other[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _open_body(text: str) -> _Body | None:
+    """The fenced block `text` ends inside (its closing fence not yet come), read as `parse_reply` reads a reply
+    (tidied, leniently closed); None when it ends in none."""
+    bodies: list[_Body] = []
+    tidied = _tidied(text)
+    _parse(tidied, 0, lenient=True, bodies=bodies)
+    return bodies[-1] if bodies and bodies[-1].end >= len(tidied) else None
 
 
 _REASONING_TAG = re.compile(f"{OPEN_TAG.pattern}|(?P<close>{CLOSE_TAG.pattern})", re.IGNORECASE)
@@ -1578,7 +1676,10 @@ def split_thoughts_counted(text: str) -> tuple[str, list[str], int]:
 
 def split_harmony(text: str) -> tuple[str, list[str]]:
     """gpt-oss's harmony markup as text (a server without its parser leaks it): the final channel's messages are the
-    reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged."""
+    reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged.
+    A header or end token inside a fenced block's body is the block's data (code splitting a harmony transcript on
+    `'<|channel|>final<|message|>'`: audit 81 kinds v01), unless it ends a code block the channel left open
+    (`_marks_harmony`)."""
     if "<|channel|>" not in text:
         stripped = _STRIPPED_HARMONY.match(text)  # the same with its special tokens dropped by the detokenizer
         if stripped is None:
@@ -1587,19 +1688,68 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
     headers = list(_HARMONY_HEADER.finditer(text))
     if not headers:
         return text, []
-    kept = [text[: headers[0].start()]]
+    kept: list[str] = []
     reasoning: list[str] = []
-    for header, following in zip(headers, [*headers[1:], None], strict=True):
-        limit = following.start() if following is not None else len(text)
-        stop = _HARMONY_END.search(text, header.end(), limit)
-        body = text[header.end() : stop.start() if stop else limit]
-        if header.group("channel").lower() == "final":
+    channel: str | None = None  # the channel being read; None between messages (and before the first)
+    segment = 0  # where the text being read (the channel's message, or the text between messages) starts
+    checks = [_HARMONY_CHECKS]
+    for mark in heapq.merge(headers, _HARMONY_END.finditer(text), key=_start):
+        is_header = mark.re is _HARMONY_HEADER
+        if mark.start() < segment or (channel is None and not is_header):
+            continue  # an end token outside any message is text
+        if not _marks_harmony(text, segment, mark, checks):
+            continue
+        body = text[segment : mark.start()]
+        if channel is None or channel == "final":
             kept.append(body)
         else:
             reasoning.append(body)
-        if stop is not None:
-            kept.append(text[stop.end() : limit])
+        channel, segment = (mark.group("channel").lower() if is_header else None), mark.end()
+    if channel is None or channel == "final":
+        kept.append(text[segment:])
+    else:
+        reasoning.append(text[segment:])
     return "\n".join(part for part in kept if part.strip()), reasoning
+
+
+_HARMONY_CHECKS = 20
+"""Harmony marks a reply's reading checks against the block its text before them leaves open (each parses that
+text): a bound on the work. Past it, a mark is read as markup."""
+_HARMONY_START = re.compile(r"\s*+<\|start\|>")
+
+
+def _marks_harmony(text: str, segment: int, mark: re.Match[str], checks: list[int]) -> bool:
+    """Whether a harmony header or end token is markup: the text read since `segment` (the message, or the text
+    between messages) leaves no fenced block open before it, or leaves open a code block whose code is not inside a
+    string there and the mark ends a message that another begins (`<|end|><|start|>...`, `<|start|>...` heading a
+    message): a block the model never closed, as a channel's end closes it. Inside a string or a block of another
+    language, it is data. `checks`: how many more parses the reply may spend (`_HARMONY_CHECKS`)."""
+    before = text[segment : mark.start()]
+    if ("```" not in before and "~~~" not in before) or checks[0] <= 0:
+        return True
+    checks[0] -= 1
+    body = _open_body(before)
+    if body is None:
+        return True
+    if body.language not in _RUNS:
+        return False
+    starts_next = (
+        mark.group().startswith("<|start|>")
+        if mark.re is _HARMONY_HEADER
+        else _HARMONY_START.match(text, mark.end()) is not None
+    )
+    return starts_next and not _in_a_string(body.code)
+
+
+def _in_a_string(code: str) -> bool:
+    """Whether `code` ends inside a string literal (Python's "unterminated ... string literal" at its end)."""
+    try:
+        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except SyntaxError as error:
+        return (error.msg or "").startswith("unterminated")
+    except (ValueError, MemoryError, RecursionError):
+        return False
+    return False
 
 
 def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
