@@ -511,17 +511,31 @@ def _is_heading(block: list[str]) -> bool:
 
 
 _PY_SCOPE = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)\b")
-_PY_IMPORT = re.compile(r"^(?:import|from)[ \t]+[\w.]+", re.MULTILINE)
+_PY_IMPORT = re.compile(r"^[ \t]*(?:import[ \t]+[\w.]+|from[ \t]+[\w.]+[ \t]+import\b)", re.MULTILINE)
+"""An import line, indented too: a module may import only inside `try:` blocks (heapq, bisect)."""
+_PY_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(|^[ \t]*class[ \t]+\w+[^\n]*:", re.MULTILINE)
+_PY_SIGNATURE_END = re.compile(r"\)[^\n:()]*:[ \t]*(?:#[^\n]*)?$")
+_PY_SIGNATURE_LINES = 16
+"""Lines a def's signature may take: black wraps a long one, a parameter a line."""
 _PY_DEFINITIONS = 3
 
 
 def _is_python(text: str) -> bool:
-    """Whether `text` is Python source: an import at the start of a line and three class or def lines or more."""
+    """Whether `text` is Python source: an import at the start of a line (indented or not: a module may import
+    only inside `try:` blocks, as heapq does) and three class lines or def lines (their signature closed by "):"
+    within `_PY_SIGNATURE_LINES` lines) or more."""
     if not _PY_IMPORT.search(text):
         return False
-    return sum(1 for _ in re.finditer(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[^\n]*:", text, re.M)) >= (
-        _PY_DEFINITIONS
-    )
+    found = 0
+    for match in _PY_DEF.finditer(text):
+        if match.group(0).lstrip().startswith("class"):
+            found += 1
+        else:
+            lines = text[match.start() :].split("\n", _PY_SIGNATURE_LINES)[:_PY_SIGNATURE_LINES]
+            found += any(_PY_SIGNATURE_END.search(line) for line in lines)
+        if found >= _PY_DEFINITIONS:
+            return True
+    return False
 
 
 def _python_scope(block: list[str], scopes: list[tuple[int, str]]) -> str:
@@ -1737,6 +1751,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "the three-letter code" is not "901"
         if kind == "number" and not _best_placed_number(core, text, query):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
+        prose = not (unit.get("kind") == "line" or unit.get("fields"))  # a record's fields are no clauses
+        if kind != "number" and prose and not _number_of_its_clause(core, text, query):
+            continue  # "2" for "the exit status if no lines were selected" in "0 if ..., 1 if no lines ..., 2 if"
         fitting.append(core)
         if by_agent:
             agents.append(core)
@@ -2398,6 +2415,64 @@ def _best_placed_number(core: str, text: str, query: str) -> bool:
         near = tokens[max(0, start - _NEAR) : start] + tokens[end : end + _NEAR]
         best[value] = max(best.get(value, 0), len({stem(w) for w in near} & question))
     return all(best[mine] > score for value, score in best.items() if value != mine)
+
+
+_CLAUSE_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|\w+(?:[-'’]\w+)*|[,;:()]")
+_NEGATIONS = frozenset("no not nor never none without".split())
+"""Stop words that tell one clause from another ("1 if no lines were selected" against "0 if a line is")."""
+_CLAUSE_OPENERS = frozenset("if when whenever unless once while for on in with without after before during".split())
+_CLAUSE_CLOSERS = frozenset(", ; : ( ) and or".split())
+
+
+def _number_of_its_clause(core: str, text: str, query: str) -> bool:
+    """Whether `core`, a number, is the one whose clause holds most of the question's words, in each sentence of
+    the unit that writes it among other numbers: in "the exit status is 0 if a line is selected, 1 if no lines
+    were selected, and 2 if an error occurred", "no lines were selected" is 1's clause, not 2's. A number's
+    clause is the words up to the next number ("N if ...", when every number of the sentence is followed by
+    such a word) or from the number before it ("... N,", when every number ends its clause); when the sentence
+    shows neither shape, both readings must name `core`. A sentence with one number, or an answer that is no
+    number, passes."""
+    if not _FULL_NUMBER.fullmatch(core):
+        return True
+    question = {
+        stem(w)
+        for w in _WORD.findall(query.lower())
+        if (w not in ENGLISH_STOPWORDS or w in _NEGATIONS) and not w[:1].isdigit()
+    }
+    asked = set(_FULL_NUMBER.findall(query))
+    for sentence in _SENTENCE_END.split(text):
+        tokens = _CLAUSE_TOKEN.findall(sentence.lower())
+        places = [i for i, t in enumerate(tokens) if t[:1].isdigit() and t not in asked]
+        values = {tokens[i] for i in places}
+        if core not in values:
+            continue
+        if len(values) < 2:
+            return True
+
+        def score(part: list[str]) -> int:
+            return len({stem(w) for w in part} & question)
+
+        ends = [*places[1:], len(tokens)]
+        starts = [0, *(p + 1 for p in places[:-1])]
+        after = [(tokens[p], score(tokens[p + 1 : e])) for p, e in zip(places, ends, strict=True)]
+        before = [(tokens[p], score(tokens[b:p])) for p, b in zip(places, starts, strict=True)]
+        following = [tokens[p + 1] if p + 1 < len(tokens) else "," for p in places]
+        if all(t in _CLAUSE_OPENERS for t in following):
+            readings = [after]
+        elif all(t in _CLAUSE_CLOSERS for t in following):
+            readings = [before]
+        else:
+            readings = [after, before]
+        if all(_sole_best(reading) == core for reading in readings):
+            return True
+    return False
+
+
+def _sole_best(scores: list[tuple[str, int]]) -> str | None:
+    """The value with the highest score, when one value alone has it and it is above 0."""
+    top = max(score for _, score in scores)
+    winners = {value for value, score in scores if score == top}
+    return winners.pop() if top > 0 and len(winners) == 1 else None
 
 
 _AUXILIARIES = frozenset(

@@ -1,0 +1,94 @@
+"""Round 81: the guided root on texts of audit 81 (a man page, a services list, a license, Python source): every
+text here is made up in the same shapes; the reader is a stub."""
+
+from __future__ import annotations
+
+from rlmx.lm.guided_cells import _is_python, _number_of_its_clause, verified_span
+
+# --- a number picked from a sentence that lists several: the one of the question's clause ----------------------------
+
+STATUS = {
+    "text": "The return code is 0 when the kettle boiled, 3 when no water was found, and 7 when the stove failed.",
+    "kind": "paragraph",
+    "name": "RETURN CODES",
+}
+
+
+def test_the_number_of_another_clause_is_no_answer() -> None:
+    # was: "7" (every number of the sentence sits in the sentence that holds the question's words)
+    query = "What is the return code when no water was found?"
+    assert verified_span("The return code is 7.", STATUS, query, set()) is None
+
+
+def test_the_number_of_the_question_s_clause_is_the_answer() -> None:
+    query = "What is the return code when no water was found?"
+    assert verified_span("The return code is 3.", STATUS, query, set()) == "3"
+    assert verified_span("7", STATUS, "What is the return code when the stove failed?", set()) == "7"
+
+
+def test_numbers_that_end_their_clauses_are_read_backwards() -> None:
+    text = "Cups per pot: small pots 2, large pots 9, jugs 4."
+    assert _number_of_its_clause("9", text, "What is the size of large pots?")
+    assert not _number_of_its_clause("2", text, "What is the size of large pots?")
+
+
+def test_a_sentence_of_no_clear_shape_needs_both_readings_to_agree() -> None:
+    text = "The basic plan costs 5 dollars, the pro plan 10 dollars per month."
+    assert not _number_of_its_clause("5", text, "What does the pro plan cost?")
+    assert not _number_of_its_clause("10", text, "What does the pro plan cost?")
+
+
+# --- Python source: imports only inside try blocks, signatures wrapped over lines -----------------------------------
+
+ONLY_TRY_IMPORTS = '''"""Kettle helpers."""
+
+def boil(pot):
+    return pot
+
+
+def pour(pot, cup):
+    return cup
+
+
+def cool(pot):
+    return pot
+
+try:
+    from _kettle import *
+except ImportError:
+    pass
+'''
+
+WRAPPED = """import os
+
+
+def boil(
+    pot,
+    heat=3,
+):
+    return pot
+
+
+def pour(pot, cup,
+         spill=False) -> int:
+    return cup
+
+
+def cool(
+    pot: int, *, slow: bool = True
+) -> None:
+    pass
+"""
+
+
+def test_a_module_importing_only_in_a_try_block_is_python() -> None:
+    assert _is_python(ONLY_TRY_IMPORTS)
+
+
+def test_a_module_whose_signatures_wrap_is_python() -> None:
+    assert _is_python(WRAPPED)
+
+
+def test_prose_with_the_word_def_is_not_python() -> None:
+    prose = "import duties are high.\n" + "def boil the water (a kettle) and wait:\n" * 3
+    assert not _is_python(prose.replace("(a kettle) and wait:", "the kettle"))
