@@ -451,6 +451,11 @@ class Engine:
                 f"setup_code rebinds {names}, which rlmx puts back after every block; define your version under "
                 "another name (and name it to the model in the system prompt)"
             )
+        if result.rebound:  # bound at run time (`exec`, `globals().update`, setattr), past the check above
+            raise SetupError(
+                f"setup_code binds {', '.join(result.rebound)}, which the REPL holds for the run (its contexts): "
+                "the model would read the setup's value where the prompt describes the run's; use another name"
+            )
 
     async def _ask(self, *, role: Role) -> Completion:
         """One root-LM call over the conversation so far; the reply is appended to it."""

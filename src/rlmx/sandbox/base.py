@@ -62,6 +62,8 @@ class CellResult:
     seconds: float = 0.0
     replaced: tuple[str, ...] = ()
     """Names of REPL functions and host tools the cell had bound to values of its own, put back after it."""
+    rebound: tuple[str, ...] = ()
+    """Names of contexts that hold another value after the cell than the one rlmx loaded (kept: the model's own)."""
 
     def feedback(self) -> str:
         """The cell's output as the model will read it."""
@@ -73,9 +75,10 @@ class CellResult:
         return "\n".join(parts) if parts else "(no output)"
 
 
-def replaced_names(frame: dict[str, Any]) -> tuple[str, ...]:
-    """A result frame's `replaced` (see CellResult), its names only: a worker's frame is not taken on faith."""
-    names = frame.get("replaced")
+def replaced_names(frame: dict[str, Any], key: str = "replaced") -> tuple[str, ...]:
+    """A result frame's `replaced` (or another list of names: `rebound`, see CellResult), its names only: a
+    worker's frame is not taken on faith."""
+    names = frame.get(key)
     return tuple(name for name in names[:100] if isinstance(name, str)) if isinstance(names, list) else ()
 
 

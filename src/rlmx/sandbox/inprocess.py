@@ -462,6 +462,7 @@ class InProcessSandbox:
             answer=answer if isinstance(answer, dict) else {},
             seconds=frame.get("seconds", 0.0),
             replaced=replaced_names(frame),
+            rebound=replaced_names(frame, "rebound"),
         )
 
     async def _run_on_thread(self, worker: _InProcessWorker, code: str, timeout: float) -> dict[str, Any]:

@@ -194,6 +194,7 @@ def _cell_result(frame: dict[str, Any], max_output: int) -> CellResult:
         answer=answer if isinstance(answer, dict) else {},
         seconds=float(frame["seconds"]) if isinstance(frame.get("seconds"), int | float) else 0.0,
         replaced=replaced_names(frame),
+        rebound=replaced_names(frame, "rebound"),
     )
 
 

@@ -1294,7 +1294,7 @@ class Worker:
                 self.fd_errors.end()
             self.redirect(None, None)
         replaced = self.restore_functions(err)
-        self.restore_variables(err)
+        rebound = self.restore_variables(err)
         stdout, stdout_cut = out.value()
         stderr, stderr_cut = err.value()
         # A FINAL made by a thread between cells is taken by this cell's result (as a `ready` answer it set would
@@ -1315,6 +1315,7 @@ class Worker:
             "final": final,
             "answer": answer,
             "replaced": replaced,
+            "rebound": rebound,
             "seconds": _clock() - started,
         }
 
@@ -1518,14 +1519,14 @@ class Worker:
             )
         return list(replaced)
 
-    def restore_variables(self, notes: CappedText) -> None:
+    def restore_variables(self, notes: CappedText) -> list[str]:
         """Put back a variable the REPL provides (`history`, `workspace_dir`: `variables`) that the cell rebound or
         deleted, and tell the model so: the prompt says it keeps its meaning, and the next cell would read the model's
         value as the session's (or open files in another folder). A context the cell deleted (`del context`,
         `globals().clear()`) is back too, with a note (the prompt describes it; a context the model rebound, `context =
         context.split()`, is its own to keep), and `__name__` is "__main__" again (deleted, names fall through to the
         builtins module's; merged from another module's globals, it is that module's: either way `if __name__ ==
-        "__main__":` skips)."""
+        "__main__":` skips). Returns the contexts that hold another value than the one loaded, kept."""
         if self.namespace.get("__name__") != "__main__":  # deleted, or rebound: `globals().update(runpy.run_path(f))`
             self.namespace["__name__"] = "__main__"
         for name, value in self.loaded.items():
@@ -1548,6 +1549,7 @@ class Worker:
                 )
             elif current is value:
                 self.rebinding_told.pop(name, None)
+        rebound = [name for name, value in self.loaded.items() if self.namespace.get(name) is not value]
         for name, value in self.variables.items():
             current = self.namespace.get(name, _ABSENT)
             if current is value:
@@ -1559,6 +1561,7 @@ class Worker:
                 f"Note: `{name}` was {what}; it is back as rlmx set it{meaning}. Keep your own values under other "
                 "names.\n"
             )
+        return rebound
 
     def restore_answer(self, notes: CappedText) -> None:
         """Read `answer` as bound now. A binding not made through `_AnswerName` (`answer = ...`) is the question's
