@@ -92,3 +92,28 @@ def test_a_module_whose_signatures_wrap_is_python() -> None:
 def test_prose_with_the_word_def_is_not_python() -> None:
     prose = "import duties are high.\n" + "def boil the water (a kettle) and wait:\n" * 3
     assert not _is_python(prose.replace("(a kettle) and wait:", "the kettle"))
+
+
+# --- symbols: a question about `\d` is answered by a symbol, never by a word beside it ------------------------------
+
+ESCAPES = {
+    "text": "The escape \\d stands for [[:digit:]] and \\D stands for [^[:digit:]].  The escape \\s matches blanks.",
+    "kind": "paragraph",
+    "name": "Escapes",
+}
+
+
+def test_a_symbol_is_answered_by_the_symbol_written_after_it() -> None:
+    # was: "escape", the word before "\d" (the reply's symbols were no words, so no candidates)
+    reply = "The escape \\d stands for [[:digit:]]."
+    assert verified_span(reply, ESCAPES, "What does \\d stand for?", set()) == "[[:digit:]]"
+    assert verified_span("[^[:digit:]]", ESCAPES, "What does \\D stand for?", set()) == "[^[:digit:]]"
+
+
+def test_the_symbol_of_another_escape_is_no_answer() -> None:
+    assert verified_span("[[:digit:]]", ESCAPES, "What does \\D stand for?", set()) is None
+
+
+def test_a_word_beside_or_inside_a_symbol_is_no_answer() -> None:
+    assert verified_span("escape", ESCAPES, "What does \\d stand for?", set()) is None
+    assert verified_span("digit", ESCAPES, "What does \\D stand for?", set()) is None

@@ -1603,6 +1603,51 @@ def expected_type(query: str) -> str:
     return "any"
 
 
+_SYMBOL_CHARS = re.compile(r"[\\\[\]{}^$*+|<>=~%&]")
+"""Characters that make a token a symbol (a regex class, an escape, an operator) rather than a word: `\\w`,
+`[_[:alnum:]]`, `&&`. Not "/" (paths, addresses), "@", "#" or "-" (options), which words and options cover."""
+
+
+def _symbols(text: str) -> list[tuple[int, str]]:
+    """The symbolic tokens of `text` (whitespace-separated, quotes and sentence punctuation at their ends
+    aside) with their offsets, as written (case kept: `\\w` is not `\\W`)."""
+    found = []
+    for chunk in re.finditer(r"\S+", text):
+        token = chunk.group(0).lstrip("(\"'“‘`").rstrip(".,;:!?)\"'”’`")
+        if token and _SYMBOL_CHARS.search(token):
+            found.append((chunk.start() + chunk.group(0).index(token), token))
+    return found
+
+
+def _symbol_answer(line: str, text: str, query: str) -> str | None:
+    """For a question that names a symbol the unit writes ("What is \\w a synonym for?"), the symbol of the reply
+    that the unit writes right after it, no other symbol between ("\\w is a synonym for [_[:alnum:]] and \\W is a
+    synonym for [^_[:alnum:]]": `[_[:alnum:]]` for `\\w`, `[^_[:alnum:]]` for `\\W`); None otherwise."""
+    asked = {token for _, token in _symbols(query)}
+    written = _symbols(text)
+    for _, token in _symbols(line):
+        if token in asked:
+            continue
+        for i, (_, held) in enumerate(written):
+            if held == token and i > 0 and written[i - 1][1] in asked:
+                return token
+    return None
+
+
+def _no_answer_beside_a_symbol(core: str, text: str, query: str) -> bool:
+    """For a question that names a symbol: whether `core` is a word the unit writes right before that symbol
+    ("symbol" of "The symbol \\w is a synonym for ...": it labels what is asked about) or only inside symbols
+    ("alnum" of `[_[:alnum:]]`: a piece of one)."""
+    asked = _symbols(query)
+    if not asked:
+        return False
+    if any(re.search(rf"(?<!\w){re.escape(core)}\s+{re.escape(token)}", text, re.IGNORECASE) for _, token in asked):
+        return True
+    bare = _symbols(text)
+    places = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE)]
+    return bool(places) and all(any(at <= p < at + len(token) for at, token in bare) for p in places)
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -1617,6 +1662,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         return None  # "the vendor ID of Valve Software" over a device line under "28de Valve Software": not its ID
     line = _HEX_PREFIX.sub("", reply.strip().split("\n")[0])
     text = unit["text"]
+    if _symbols(query) and expected_type(query) == "any":
+        symbol = _symbol_answer(line, text, query)
+        if symbol is not None:
+            return symbol  # what the question names is a symbol, and so is its answer: words would miss both
     unit_words = _WORD.findall(text.lower())  # the text only: a verse reference or an entry name is no answer
     padded = " " + " ".join(unit_words) + " "
     stop = STOPWORDS if is_foreign(query) else ENGLISH_STOPWORDS  # as search_terms: "died" is the question's
@@ -1786,6 +1835,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             return None  # the reply names '"mime.types"' where the unit writes only ".mime.types": its answer is wrong
         if _fits_the_shape(held, query) and _near_the_question_if_prose(held, unit, text, query):
             fitting.insert(0, held)
+    fitting = [core for core in fitting if not _no_answer_beside_a_symbol(core, text, query)]
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
     if _ASKS_DEFAULT.search(query) and not (unit.get("kind") == "line" or unit.get("fields")):
         fitting = [core for core in fitting if _stated_as_default(core, unit, query)]
