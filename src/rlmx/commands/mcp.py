@@ -74,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         "pages on this machine (http://localhost:*, http://127.0.0.1:*, http://[::1]:*) and clients that send "
         "no Origin (CLIs, editors) are always served",
     )
+    group.add_argument(
+        "--max-request-bytes",
+        type=argtypes.size,
+        default=None,
+        metavar="SIZE",
+        help="with --http: largest request body, e.g. 64M; a bigger one gets HTTP 413 with a JSON-RPC error before "
+        "it is held. A tool's `text` travels in the body, `paths` do not (default: 32M)",
+    )
     add_key_arguments(group, "every request (with --http)")
     return group
 
@@ -89,6 +97,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     if args.allow_origin and not args.http:
         raise UsageError("--allow-origin is for --http; over stdio no web page can reach the server")
+    if args.max_request_bytes is not None and not args.http:
+        raise UsageError(
+            "--max-request-bytes is for --http (the largest HTTP request body); over stdio only --max-context-bytes "
+            "bounds what a call loads"
+        )
     if (args.server_api_key is not None or args.server_api_key_env is not None) and not args.http:
         raise UsageError(
             "--server-api-key and --server-api-key-env are for --http; over stdio only the client that "
@@ -118,7 +131,18 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp ({trace_note})")
             if key is None:
                 say(_no_key_warning(args.host), "bold yellow")
-            interrupts.run(_serve(server, service, sock, args.host, stop, None, tuple(args.allow_origin), key=key))
+            serving = _serve(
+                server,
+                service,
+                sock,
+                args.host,
+                stop,
+                None,
+                tuple(args.allow_origin),
+                key=key,
+                max_request_bytes=args.max_request_bytes,
+            )
+            interrupts.run(serving)
         say(f"rlmx: MCP server stopped{stop.why}")
         return EXIT_INTERRUPTED if stop.interrupted else EXIT_OK
     # SIGTERM (a supervisor's polite stop; what the MCP spec has a client send when closing stdin did not stop the
@@ -253,10 +277,12 @@ async def _serve(
     *,
     terminated: Terminated | None = None,
     key: str | None = None,
+    max_request_bytes: int | None = None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
     SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
-    --allow-origin adds to the loopback ones; `key`: the bearer key every HTTP request must carry (None: none)."""
+    --allow-origin adds to the loopback ones; `key`: the bearer key every HTTP request must carry (None: none);
+    `max_request_bytes`: the largest HTTP request body in bytes (None: DEFAULT_MAX_REQUEST_BYTES, 32 MiB)."""
     import anyio
 
     try:
@@ -268,15 +294,29 @@ async def _serve(
             import uvicorn
             from mcp.server.transport_security import TransportSecuritySettings
 
-            from rlmx.mcp.server import BrowsersChecked, CancelledWhenGone, KeyRequired, LoneSurrogatesReplaced
+            from rlmx.mcp.server import (
+                DEFAULT_MAX_REQUEST_BYTES,
+                BodyBounded,
+                BrowsersChecked,
+                CancelledWhenGone,
+                KeyRequired,
+                LoneSurrogatesReplaced,
+                RefusalsAsJSONRPC,
+            )
 
+            limit = max_request_bytes if max_request_bytes is not None else DEFAULT_MAX_REQUEST_BYTES
             # Host (on a loopback bind: a rebound name is 421) and Origin are BrowsersChecked's, the checks `rlmx
             # serve` makes too; the SDK's own (loopback binds only) would only repeat them. It still checks that a
-            # POST's body is JSON.
+            # POST's body is JSON. Its body limit is set above BodyBounded's, which refuses first, before the body
+            # is held (the middlewares below read it whole): what reaches the SDK is the bounded body, rewritten.
             security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-            sdk_app = server.streamable_http_app(host=host, transport_security=security)
+            sdk_app = server.streamable_http_app(
+                host=host, transport_security=security, max_request_body_size=2 * limit
+            )
             # A tool call whose client went away is cancelled (CancelledWhenGone sees the ids as the SDK does).
-            inner: Any = LoneSurrogatesReplaced(CancelledWhenGone(sdk_app))
+            inner: Any = BodyBounded(
+                LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))), limit
+            )
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.

@@ -28,6 +28,7 @@ import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, cast
 
@@ -700,6 +701,173 @@ def _answers(body: bytes, request_id: str | int) -> bool:
     return False
 
 
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+"""The largest request body `rlmx mcp --http` takes by default (--max-request-bytes), as `rlmx serve`'s."""
+DRAIN_BYTES = 64 * 1024 * 1024
+"""The least a refused request's unread body may be read and dropped (twice the body limit when more), as `rlmx
+serve` drains it (`rlmx.server.body`)."""
+DRAIN_SECONDS = 10.0
+"""The longest a refused request's unread body is read and dropped so that its client sees the refusal."""
+DRAIN_QUIET = 0.5
+"""Seconds without a byte after which that draining stops (the client stalled, or waits for the answer first)."""
+
+
+def body_too_large(max_bytes: int, declared: int | None = None) -> str:
+    """The message of the 413 for a request body over `max_bytes` (--max-request-bytes); `declared`: its
+    Content-Length, when it gave one."""
+    size = f" ({declared:,} bytes declared)" if declared is not None else ""
+    return (
+        f"Request body too large{size}: this rlmx mcp server takes HTTP request bodies of at most {max_bytes:,} "
+        "bytes (--max-request-bytes). Give files and folders as `paths`, which the server reads itself from the "
+        "granted folders (up to --max-context-bytes), rather than their content as `text`; or add a higher "
+        "--max-request-bytes SIZE (e.g. 200M) to the server's arguments"
+    )
+
+
+class BodyBounded:
+    """ASGI middleware for streamable HTTP, in front of everything that reads a request's body: a body over
+    `max_bytes` (--max-request-bytes) gets 413 with a JSON-RPC error (`body_too_large`) before more than `max_bytes`
+    of it is held. A Content-Length over the limit is refused before any byte is read; a body of unknown size
+    (chunked) as soon as the bytes counted pass it. The rest of a refused body is read and dropped (at most
+    max(2 * `max_bytes`, DRAIN_BYTES) bytes, for at most DRAIN_SECONDS) after the refusal is written and before the
+    response ends, so that a client still sending sees the answer rather than a reset connection. A body within the
+    limit goes on whole, as one `http.request` message.
+
+    rlmx's own middlewares read a POST's body whole (`LoneSurrogatesReplaced`), so the SDK's limit (4 MiB, with a
+    text/plain 413 its client reports as "Server returned an error response") saw only bodies already in memory: one
+    400 MiB POST grew the server by 400 MiB (audit 81)."""
+
+    def __init__(self, app: Any, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send, declared, received=False)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message: dict[str, Any] = await receive()
+            if message["type"] != "http.request":
+                first = message  # a disconnect: the client went away first, the app hears it
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                chunks.clear()
+                await self._refuse(scope, receive, send, declared, received=True)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        chunks.clear()
+        given = False
+
+        async def replay() -> Any:
+            nonlocal given
+            if not given:
+                given = True
+                return first
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(
+        self, scope: dict[str, Any], receive: Any, send: Any, declared: int | None, *, received: bool
+    ) -> None:
+        expect = (_header(scope, b"expect") or b"").strip().lower()
+        drain = None
+        if received or expect != b"100-continue":  # asking for it would invite the body the client waits to send
+            drain = functools.partial(_drain, receive, max(2 * self.max_bytes, DRAIN_BYTES))
+        await _refuse_http(413, body_too_large(self.max_bytes, declared), send, [(b"connection", b"close")], drain)
+
+
+async def _drain(receive: Any, most: int) -> None:
+    """Read and drop what is left of a refused request's body: at most `most` bytes, for at most DRAIN_SECONDS, and
+    no longer than DRAIN_QUIET seconds without a byte."""
+    dropped = 0
+    end = anyio.current_time() + DRAIN_SECONDS
+    while dropped < most:
+        with anyio.move_on_after(max(0.0, min(DRAIN_QUIET, end - anyio.current_time()))) as waited:
+            message = await receive()
+        if waited.cancelled_caught or message["type"] != "http.request" or not message.get("more_body"):
+            return
+        dropped += len(message.get("body", b""))
+
+
+def _declared_length(scope: dict[str, Any]) -> int | None:
+    """The request's Content-Length as a number; None without one (the server refuses one that is not a number)."""
+    value = _header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+class RefusalsAsJSONRPC:
+    """ASGI middleware around the SDK's streamable HTTP app: each of its refusals that is not JSON (its text/plain
+    400 "Invalid Content-Type header" for a body not declared as JSON, its 413 "Request body too large", Starlette's
+    404 for another path) is answered with a JSON-RPC error (id null) that says what to send instead, as rlmx's own
+    refusals on this transport are; the SDK's client reported the text ones as -32603 "Server returned an error
+    response". A body not declared as JSON gets 415 (as `rlmx serve` answers it). The SDK's JSON refusals stand."""
+
+    def __init__(self, app: Any, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: dict[str, Any] | None = None  # the start of a refusal that is not JSON, until its body is read
+        text: list[bytes] = []
+
+        async def as_jsonrpc(message: dict[str, Any]) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                media = dict(message.get("headers", [])).get(b"content-type", b"")
+                if not media.lower().startswith(b"application/json"):
+                    held = message
+                    return
+            if held is not None and message["type"] == "http.response.body":
+                text.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                status, reason = self._refusal(scope, held["status"], b"".join(text))
+                kept = [
+                    (k, v) for k, v in held.get("headers", []) if k.lower() not in (b"content-type", b"content-length")
+                ]
+                held = None
+                await _refuse_http(status, reason, send, kept)
+                return
+            await send(message)
+
+        await self.app(scope, receive, as_jsonrpc)
+
+    def _refusal(self, scope: dict[str, Any], status: int, said: bytes) -> tuple[int, str]:
+        """The status and JSON-RPC error message for the SDK's plain refusal `said` with `status`."""
+        words = said.decode("utf-8", "replace").strip()
+        if words == "Invalid Content-Type header":
+            given = _header(scope, b"content-type")
+            sent = "with no Content-Type" if given is None else f"as Content-Type {given.decode('latin-1')[:100]!r}"
+            return 415, (
+                f"Unsupported Media Type: the body was sent {sent}, not JSON: send the JSON-RPC message with "
+                "`Content-Type: application/json` (curl: -H 'Content-Type: application/json')"
+            )
+        if status == 413:
+            return 413, body_too_large(self.max_bytes)
+        if status == 404 and not words.startswith("{"):
+            return 404, f"Not Found: {scope.get('path', '')!r} is no endpoint of this server; MCP is served at /mcp"
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        return status, f"{phrase}: {words}" if words and words != phrase else phrase
+
+
 async def _whole_request(receive: Any) -> dict[str, Any]:
     """An ASGI request's body read whole, as one `http.request` message the app can be given in place of its
     pieces; or the message that came instead (`http.disconnect`: the client went away first)."""
@@ -811,12 +979,23 @@ class KeyRequired:
         await _refuse_http(401, message, send, [(b"www-authenticate", b"Bearer")])
 
 
-async def _refuse_http(status: int, message: str, send: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    """An HTTP refusal with a JSON-RPC error (id null) as its body, before the SDK sees the request."""
+async def _refuse_http(
+    status: int,
+    message: str,
+    send: Any,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """An HTTP refusal with a JSON-RPC error (id null) as its body, before the SDK sees the request. `then`, when
+    given, is awaited once the whole body is written and before the response ends (the server reads no more of the
+    request after that): a client reading while it sends has the refusal meanwhile."""
     body = _error_reply(None, INVALID_REQUEST, message).model_dump_json(by_alias=True, exclude_unset=True).encode()
     start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send({"type": "http.response.body", "body": body, "more_body": then is not None})
+    if then is not None:
+        await then()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
