@@ -531,6 +531,7 @@ them (408 is not: that client stopped sending; nor a shutdown's 503, which must 
 
 async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox) -> Response:
     _check_json_type(request.headers.get("content-type"))
+    bodies.content_codings(request.headers.get("content-encoding"))  # a 415 for one not decoded, before the body
     limit = server.options.max_request_bytes
     bodies.check_declared_size(dict(request.headers), limit)
     key = _idempotency_key(request)
@@ -581,12 +582,13 @@ async def _read(
 async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> bytes:
     """The request's body, read within --body-timeout (counted while the client sends, not while the body waits
     for room) under the waiting bodies' budget: a big body (declared over THREAD_THRESHOLD bytes, or past them) is
-    read only while the budget has room, waited for at most --queue-timeout in all (see `_room`). Raises its 4xx, or
-    ClientLeft."""
+    read only while the budget has room, waited for at most --queue-timeout in all (see `_room`). A body whose
+    Content-Encoding is gzip or deflate is decoded on a worker thread, at most --max-request-bytes decoded (a 413
+    past it), and its decoded bytes are booked. Raises its 4xx, or ClientLeft."""
     options = server.options
     room = functools.partial(_room, server, inbox)
     declared = request.headers.get("content-length")  # a number: checked by `check_declared_size`
-    return await bodies.read_booked(
+    raw = await bodies.read_booked(
         inbox,
         claim,
         room,
@@ -594,6 +596,13 @@ async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bo
         limit=options.max_request_bytes,
         timeout=options.body_timeout,
     )
+    codings = bodies.content_codings(request.headers.get("content-encoding"))  # checked before the body was read
+    if not codings:
+        return raw
+    plain = await inbox.unless_left(asyncio.to_thread(bodies.decoded, raw, codings, options.max_request_bytes))
+    if len(plain) > bodies.THREAD_THRESHOLD:  # the decoded bytes are what the request holds while it waits
+        claim.add(max(0, len(plain) - claim.size))
+    return plain
 
 
 async def _room(server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> None:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import re
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -269,9 +270,11 @@ class Claim:
         """Seconds this body has waited for room so far (its --queue-timeout counts them all)."""
 
     def add(self, size: int) -> None:
-        """Book `size` more bytes, already read."""
+        """Book `size` more bytes, already read (or, once the body is whole, made of it: its decoded bytes)."""
         self.size += size
         self._budget.held += size
+        if self.whole:
+            self._budget.whole += size
 
     def may_read(self) -> bool:
         """Whether the body's reader may ask for more now, without waiting in line."""
@@ -316,8 +319,12 @@ class Claim:
         budget._wake()
 
 
-def too_large(limit: int, size: int | None = None) -> RequestError:
+def too_large(limit: int, size: int | None = None, *, decoded: str | None = None) -> RequestError:
+    """The 413 of a body over `limit` bytes: `size` when its Content-Length said so; `decoded`, the coding it was
+    sent in when its decoded bytes passed the limit."""
     got = f" ({size:,} bytes)" if size is not None else ""
+    if decoded is not None:
+        got = f" once its {decoded} Content-Encoding is decoded (the limit counts the decoded bytes)"
     return RequestError(
         f"the request body is larger than this server's limit of {limit:,} bytes{got}: send a smaller context, "
         "or start the server with a higher --max-request-bytes",
@@ -391,6 +398,79 @@ async def read_booked(
         if not message.get("more_body", False):
             claim.finish()
             return b"".join(chunks)
+
+
+DECODED_CODINGS = ("gzip", "x-gzip", "deflate")
+"""The Content-Encoding codings a request body may come in (besides `identity`, which changes nothing)."""
+MAX_CODINGS = 4
+"""The most codings one body may be stacked in; each layer is bounded by --max-request-bytes, this bounds the work."""
+
+
+def content_codings(header: str | None) -> list[str]:
+    """The codings a Content-Encoding header lists, lower case, in the order they were applied, `identity` left out
+    ([] for none). A 415 RequestError for one this server does not decode (`br`, `zstd`, `compress`), naming it and
+    what it takes, before any of the body is read (RFC 9110 §15.5.16): the body is not read as if it were plain."""
+    if header is None:
+        return []
+    codings = [coding.strip().lower() for coding in header.split(",")]
+    codings = [coding for coding in codings if coding and coding != "identity"]
+    unknown = [coding for coding in codings if coding not in DECODED_CODINGS]
+    if unknown or len(codings) > MAX_CODINGS:
+        what = f"the coding {unknown[0][:40]!r}" if unknown else f"{len(codings)} codings"
+        raise RequestError(
+            f"Content-Encoding {header[:100]!r}: this server does not decode {what}: send the body uncompressed, or "
+            f"compressed once with gzip or deflate (`Content-Encoding: gzip`)",
+            param="Content-Encoding",
+            code="unsupported_content_encoding",
+            status=415,
+        )
+    return codings
+
+
+def decoded(body: bytes, codings: list[str], limit: int) -> bytes:
+    """`body` with its content `codings` (`content_codings`) undone, the last applied first. Each layer is inflated
+    a piece at a time and stopped once past `limit` bytes (--max-request-bytes, counted after decoding): a 413
+    RequestError then, so that a small body that inflates to gigabytes (a zip bomb) holds at most `limit` + 1 bytes.
+    A 400 RequestError when the bytes are not what the coding says. CPU-bound: call it on a worker thread."""
+    for coding in reversed(codings):
+        body = _inflated(body, coding, limit)
+    return body
+
+
+def _inflated(body: bytes, coding: str, limit: int) -> bytes:
+    """One coding layer of `body` undone: gzip (every member of a multi-member file, as `gzip -d` reads them), or
+    deflate as browsers read it (zlib-wrapped, RFC 9110 §8.4.1.2, or raw deflate, which some clients send)."""
+    raw_deflate = coding == "deflate" and not (
+        len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+    )
+    wbits = 31 if coding != "deflate" else -15 if raw_deflate else 15
+    out = bytearray()
+    data = body
+    try:
+        while True:
+            inflater = zlib.decompressobj(wbits)
+            out += inflater.decompress(data, limit + 1 - len(out))
+            if len(out) > limit:
+                raise too_large(limit, decoded=coding)
+            if not inflater.eof:
+                raise zlib.error("the data ends before its end of stream")
+            data = inflater.unused_data
+            if not data or wbits != 31:  # gzip's members follow one another; a deflate stream stands alone
+                break
+    except zlib.error as exc:
+        raise RequestError(
+            f"the request body is not valid {coding} data ({exc}), as its Content-Encoding says: send it compressed "
+            f"with {coding}, or uncompressed without Content-Encoding",
+            param="Content-Encoding",
+            code="invalid_content_encoding",
+        ) from None
+    if data:
+        raise RequestError(
+            f"the request body has {len(data):,} bytes after its {coding} stream's end: send one {coding} stream",
+            param="Content-Encoding",
+            code="invalid_content_encoding",
+        )
+    return bytes(out)
 
 
 async def decode(body: bytes) -> object:
