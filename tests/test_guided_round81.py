@@ -3,7 +3,14 @@ text here is made up in the same shapes; the reader is a stub."""
 
 from __future__ import annotations
 
-from rlmx.lm.guided_cells import _is_python, _number_of_its_clause, verified_span
+from collections.abc import Callable
+
+from rlmx.lm.guided_cells import _is_python, _number_of_its_clause, build_index, guided_answer, verified_span
+
+
+def replying(text: str) -> Callable[[list[str]], list[str]]:
+    return lambda prompts: [text] * len(prompts)
+
 
 # --- a number picked from a sentence that lists several: the one of the question's clause ----------------------------
 
@@ -117,3 +124,36 @@ def test_the_symbol_of_another_escape_is_no_answer() -> None:
 def test_a_word_beside_or_inside_a_symbol_is_no_answer() -> None:
     assert verified_span("escape", ESCAPES, "What does \\d stand for?", set()) is None
     assert verified_span("digit", ESCAPES, "What does \\D stand for?", set()) is None
+
+
+# --- a near miss (one word of the question a synonym away) is quoted, never NOT FOUND -------------------------------
+
+POTS = """POTS(1)
+
+NAME
+       pots - heat water in a pot
+
+DESCRIPTION
+       pots heats water.  The programs bigpot and smallpot are the same as
+       pots -b and pots -s.
+
+       Closing the lid is an equivalent of pots -q, and a quieter one.
+
+       Water boils at the stove's own pace; no timer is kept.
+
+       The lid should stay on while the water heats, so that steam stays inside.
+"""
+
+
+def test_a_unit_that_misses_one_word_of_the_question_is_quoted_not_absent() -> None:
+    # was: NOT FOUND ("equivalent" is not in the unit that names bigpot, which says "the same as")
+    state = build_index([("pots.1", POTS)])
+    result = guided_answer(state, "What is bigpot equivalent to?", replying("NOT FOUND"))
+    assert result["answer"] != "NOT FOUND"
+    assert "bigpot" in str(result["answer"])
+
+
+def test_a_question_about_a_word_the_text_never_writes_is_still_not_found() -> None:
+    state = build_index([("pots.1", POTS)])
+    result = guided_answer(state, "What is the kettle equivalent to?", replying("NOT FOUND"))
+    assert result["answer"] == "NOT FOUND"

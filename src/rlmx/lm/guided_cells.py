@@ -1541,6 +1541,28 @@ def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = Fals
     return bool(unit["cover"] >= MIN_COVER)
 
 
+def _near_misses(
+    state: dict[str, Any], ranked: list[dict[str, Any]], terms: list[str], salient: list[str]
+) -> list[dict[str, Any]]:
+    """The ranked units that miss one of the question's two or more terms, and not its rarest one (the text
+    writes the missed word elsewhere, at least as often as each held one): a synonym ("the same as" for
+    "equivalent") or a line break (a comment header cut line by line) away from what is asked, so the text may
+    well hold the answer. A missed word the text never writes, or rarer than those held, is what the question
+    is about: that stays NOT FOUND. Units must hold all the question names (`salient`)."""
+    if len(terms) < 2:
+        return []
+    index: Index = state["index"]
+    found = {t: len(index.rows(t)) for t in terms}
+    near = []
+    for unit in ranked:
+        missed = [t for t in terms if t not in unit["held"]]
+        if len(missed) != 1 or any(t in missed for t in salient) or unit["named"] < NAMED_COVER:
+            continue
+        if 0 < max(found[t] for t in unit["held"]) <= found[missed[0]]:
+            near.append(unit)
+    return near
+
+
 def excerpt(unit: dict[str, Any], terms: list[str], limit: int = 200) -> dict[str, Any]:
     """A long unit narrowed to its sentence that holds most of the question's terms (and the next ones, up to
     `limit` characters): a small reader copies long passages instead of answering."""
@@ -4504,6 +4526,12 @@ def guided_answer(
         if held:
             report.append("a superlative no field or column answers: the best units are quoted, not read")
             return _evidence(held[:reads], report, state=state, terms=terms)
+    near = [] if good or unnamed else _near_misses(state, ranked, terms, salient)
+    if near:
+        # "What is egrep equivalent to?" over "egrep ... are the same as grep -E": a synonym or a line break away;
+        # NOT FOUND says the text lacks what the question names, and this unit names it
+        report.append("the best units hold all the question's words but one (not its rarest): quoted, not read")
+        return _evidence(near[:reads], report, state=state, terms=terms)
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
