@@ -7,6 +7,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -135,3 +136,17 @@ def worker_pidfile() -> Path:
 def remove_worker_folders() -> None:
     while _WORKER_FOLDERS:
         shutil.rmtree(_WORKER_FOLDERS.pop(), ignore_errors=True)
+
+
+_REFUSING: list[socket.socket] = []
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that refuses connections for the rest of the test process: bound and never listened
+    on, so no other xdist worker can take it meanwhile (a port freed at once could be bound by another test)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _REFUSING.append(sock)
+    port: int = sock.getsockname()[1]
+    return port
+

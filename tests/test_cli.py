@@ -6,7 +6,6 @@ import importlib.util
 import io
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from rlmx.events import Event
 from rlmx.lm.openai import OpenAICompatibleLM
 from rlmx.lm.scripted import ScriptedLM
 from rlmx.progress import LiveTree, progress_view
-from scripting import cli_environ, missing_embedded_model, run_cli
+from scripting import cli_environ, closed_port, missing_embedded_model, run_cli
 
 FINAL_LENGTH = "```repl\nFINAL('length ' + str(len(context)))\n```"
 
@@ -48,13 +47,6 @@ def write_text(tmp_path: Path, name: str, text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return str(path)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- end to end -----------------------------------------------------------------------------------

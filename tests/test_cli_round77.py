@@ -21,14 +21,7 @@ from rich.console import Console
 from rlmx import Event
 from rlmx.lm.http import _describe
 from rlmx.progress import Progress
-from scripting import run_cli
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+from scripting import closed_port, run_cli
 
 
 @pytest.mark.parametrize(

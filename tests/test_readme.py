@@ -9,6 +9,8 @@ that is in neither table fails the test: whoever adds one to the README says her
 
 from __future__ import annotations
 
+import collections
+import json
 import os
 import re
 import shlex
@@ -125,8 +127,15 @@ def _final(value: str) -> str:
     return f"```repl\nFINAL({value!r})\n```"
 
 
+_COUNT_POSTERS = (
+    "```repl\nfrom collections import Counter\n"
+    "FINAL(Counter(post['user'] for post in context).most_common(1)[0][0])\n```"
+)
+
+
 def _scripted_openai(model: str, *args: Any, **kwargs: Any) -> ScriptedLM:
-    return ScriptedLM(lambda messages: _final("alice"), model=model)
+    """A model that answers "Which user posted most?" by counting the records it is given."""
+    return ScriptedLM(lambda messages: _COUNT_POSTERS, model=model)
 
 
 def _scripted_local(*args: Any, **kwargs: Any) -> ScriptedLM:
@@ -144,11 +153,20 @@ def _run_python(example: Example, namespace: dict[str, Any]) -> dict[str, Any]:
     return namespace
 
 
+def _forum() -> list[dict[str, Any]]:
+    """examples/forum.jsonl, which the README's model examples read (a clone has it: audit 81 found the README
+    naming a forum.jsonl no clone had, and the tests writing their own)."""
+    lines = (ROOT / "examples" / "forum.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
 def check_api(example: Example, tmp: Path) -> None:
-    (tmp / "forum.jsonl").write_text('{"user": "alice", "text": "hi"}\n', encoding="utf-8")
+    shutil.copytree(ROOT / "examples", tmp / "examples")
     namespace = _run_python(example, {})
     result = namespace["result"]
-    assert (result.status, result.answer) == ("finished", "alice")
+    posted = collections.Counter(record["user"] for record in _forum()).most_common(2)
+    assert posted[0][1] > posted[1][1], "the example's question must have one answer"
+    assert (result.status, result.answer) == ("finished", posted[0][0])
     assert result.trace_path is not None and Path(result.trace_path).resolve().parent == (tmp / "traces").resolve()
 
 
@@ -271,9 +289,9 @@ def check_first_run(example: Example, tmp: Path, double: FakeOpenAIServer) -> No
 
 
 def check_openai_default(example: Example, tmp: Path, double: FakeOpenAIServer) -> None:
-    (tmp / "forum.jsonl").write_text('{"user": "alice"}\n', encoding="utf-8")
+    shutil.copytree(ROOT / "examples", tmp / "examples")
     proc = run_command(example.code, tmp, {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": double.base_url})
-    assert (proc.returncode, proc.stdout) == (0, "1 items or characters\n"), proc.stderr
+    assert (proc.returncode, proc.stdout) == (0, f"{len(_forum())} items or characters\n"), proc.stderr
     assert "gpt-5-mini" in proc.stderr
 
 
@@ -295,7 +313,7 @@ BASH_CHECKS: dict[str, Callable[[Example, Path, FakeOpenAIServer], None]] = {
     'rlmx ask "What is the launch code for the Aurora project?" --context examples/aurora_report.txt': (
         check_first_run
     ),
-    'rlmx ask "Which user posted most?" --context forum.jsonl --model gpt-5-mini': check_openai_default,
+    'rlmx ask "Which user posted most?" --context examples/forum.jsonl --model gpt-5-mini': check_openai_default,
     'rlmx ask "..." --context big.txt --model Qwen/Qwen3-8B --base-url http://localhost:8000/v1': check_base_url,
     'rlmx ask "What is the launch code?" --context examples/aurora_report.txt --scripted '
     "examples/scripted_aurora.json": check_scripted_file,

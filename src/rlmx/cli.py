@@ -625,6 +625,9 @@ class ModelPlan:
     model: str | None = None
     """The model name (openai) or the model file (local; None for the bundled one)."""
     base_url: str | None = None
+    url_source: str = ""
+    """Where the server's URL came from (--base-url, RLMX_BASE_URL, OPENAI_BASE_URL), for advice when it cannot be
+    reached; empty for the OpenAI API's own."""
     api_key: str | None = field(default=None, repr=False)
     root_replies: tuple[str, ...] = ()
     sub_replies: tuple[str, ...] | None = None
@@ -725,6 +728,7 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             args.root or "lm",
             "--api-key-env" if args.api_key_env else "OPENAI_API_KEY",
             model=DEFAULT_OPENAI_MODEL,
+            url_source="OPENAI_BASE_URL" if environ.get("OPENAI_BASE_URL") else "",
             api_key=_api_key(args, environ, None, fallback=openai_key),
         )
     unused = [
@@ -809,6 +813,7 @@ def _named_model(
         source,
         model=spec,
         base_url=base_url,
+        url_source=url_source if base_url is not None else "OPENAI_BASE_URL" if environ.get("OPENAI_BASE_URL") else "",
         api_key=_api_key(args, environ, base_url, fallback=fallback, named=(spec, source)),
     )
 
@@ -1047,9 +1052,10 @@ def _budget(args: argparse.Namespace) -> Budget:
     return Budget(**{name: value for name, value in limits.items() if value is not None})
 
 
-def _lm_failure_message(exc: LMError, lm: LM) -> tuple[str, str]:
+def _lm_failure_message(exc: LMError, lm: LM, url_source: str) -> tuple[str, str]:
     """What failed (the server's and the OS's words, quoted) and rlmx's advice for it, shown on a line of its own
-    (empty when there is none)."""
+    (empty when there is none). `url_source` names where the server's URL came from (`ModelPlan.url_source`), so
+    the advice names the setting the user made (audit 81: an OPENAI_BASE_URL was blamed on --base-url)."""
     base_url = getattr(lm, "base_url", None)
     message = str(exc).rstrip(".")
     if base_url and base_url not in message:
@@ -1065,11 +1071,12 @@ def _lm_failure_message(exc: LMError, lm: LM) -> tuple[str, str]:
     if exc.via_proxy is not None:  # the message names the proxy and what to do; the server was never reached
         return message, ""
     if isinstance(exc, LMConnectionError):
-        return (
-            message,
-            "Check that the server is running and that --base-url (or RLMX_BASE_URL) is right, "
-            "or choose another model with --model NAME --base-url URL",
+        check = (
+            f"Check that the server is running and that {url_source} is right"
+            if url_source
+            else "Check this machine's network connection to the OpenAI API (and any proxy settings)"
         )
+        return message, f"{check}, or choose another model with --model NAME --base-url URL"
     return f"the LM failed: {message}", ""
 
 
@@ -1147,11 +1154,11 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
         interrupts.hold_ctrl_c_to_the_end()
     except LMError as exc:
-        raise _LMFailed(*_lm_failure_message(exc, root_lm)) from exc
+        raise _LMFailed(*_lm_failure_message(exc, root_lm, plan.url_source)) from exc
     finally:
         if progress is not None:
             progress.close()
-    code = _report(args, result, root_lm, err, schema)
+    code = _report(args, result, root_lm, err, schema, plan.url_source)
     if local is not None:
         local.close()  # now, not while the interpreter tears down (that took a second longer)
     return code
@@ -1259,7 +1266,12 @@ class _LMFailed(Exception):
 
 
 def _report(
-    args: argparse.Namespace, result: Result, root_lm: LM, err: Console, schema: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    result: Result,
+    root_lm: LM,
+    err: Console,
+    schema: dict[str, Any] | None = None,
+    url_source: str = "",
 ) -> int:
     code = _EXIT_FOR_STATUS[result.status]
     lm_failure = result.error if isinstance(result.error, LMError) else None
@@ -1281,7 +1293,7 @@ def _report(
         return _trace_line(args, result, err, EXIT_OUTPUT)
     if code == EXIT_LM:
         assert lm_failure is not None
-        message, advice = _lm_failure_message(lm_failure, root_lm)
+        message, advice = _lm_failure_message(lm_failure, root_lm, url_source)
         if result.stop_reason.startswith("every sub-call failed"):
             message = f"every sub-call of the run failed, so no answer came from the model; {message}"
         _error(err, message, advice)
@@ -1447,8 +1459,10 @@ class Interrupts:
     def install(self) -> None:
         """Handle Ctrl-C during each later `run()` (on the main thread only). Each run puts back the handler it
         found, so a Python caller of `main()` has its own Ctrl-C again afterwards; outside a run, Ctrl-C is a
-        KeyboardInterrupt, which `main()` turns into the same exit."""
-        self._armed = threading.current_thread() is threading.main_thread()
+        KeyboardInterrupt, which `main()` turns into the same exit. A process started with SIGINT ignored (a
+        script's background job, `nohup`) keeps it ignored, as shells expect: it was ignored for the command's
+        first 0.7 s and then stopped the run (audit 81)."""
+        self._armed = threading.current_thread() is threading.main_thread() and not sigint_ignored()
 
     @answers_ctrl_c
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
@@ -1587,9 +1601,16 @@ def _exit_on_ctrl_c(code: int, *, already: bool = False) -> None:
                 stream.flush()
         os._exit(code)
 
-    signal.signal(signal.SIGINT, done)
+    if not sigint_ignored():
+        signal.signal(signal.SIGINT, done)
     if already:  # one came while the finished run's report was written (`hold_ctrl_c_to_the_end`)
         done()
+
+
+def sigint_ignored() -> bool:
+    """Whether SIGINT is ignored (SIG_IGN): the process was started so, which Python keeps, and rlmx then never
+    handles it (a script's background job must not stop on the Ctrl-C meant for the foreground)."""
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def _ignore_ctrl_c() -> None:
