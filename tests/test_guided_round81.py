@@ -8,6 +8,10 @@ from collections.abc import Callable
 from rlmx.lm.guided_cells import _is_python, _number_of_its_clause, build_index, guided_answer, verified_span
 
 
+def first_line(result: dict[str, object]) -> str:
+    return str(result["answer"]).split("\n")[0]
+
+
 def replying(text: str) -> Callable[[list[str]], list[str]]:
     return lambda prompts: [text] * len(prompts)
 
@@ -157,3 +161,37 @@ def test_a_question_about_a_word_the_text_never_writes_is_still_not_found() -> N
     state = build_index([("pots.1", POTS)])
     result = guided_answer(state, "What is the kettle equivalent to?", replying("NOT FOUND"))
     assert result["answer"] == "NOT FOUND"
+
+
+# --- a section drawn in a box of `*` is a section under its own heading ---------------------------------------------
+
+BOXED = """1. Pouring
+----------
+
+Pour slowly.
+
+****************************************************
+*                                                  *
+*  2. Burns and Scalds                             *
+*  -------------------                             *
+*                                                  *
+*  The maker of the kettle is not responsible for  *
+*  burns or scalds of any kind.                    *
+*                                                  *
+****************************************************
+
+3. Cleaning
+-----------
+
+Rinse with vinegar.
+"""
+
+
+def test_a_boxed_section_keeps_its_heading_and_its_sentences() -> None:
+    # was: NOT FOUND (each framed line its own unit, under "1. Pouring", its `*` kept)
+    state = build_index([("kettle.txt", BOXED)])
+    assert first_line(guided_answer(state, "What is the title of section 2?", replying("NOT FOUND"))) == (
+        "Burns and Scalds"
+    )
+    units = [u for u in state["units"] if "scalds of any kind" in u["text"]]
+    assert len(units) == 1 and "*" not in units[0]["text"] and units[0]["line"] == 11

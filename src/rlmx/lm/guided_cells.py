@@ -261,6 +261,8 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
     shapes: list[str] = []
     for source in sources:
         name, text = source[0], source[1]
+        if len(source) == 2 and isinstance(text, str):
+            text = _unframed(text)
         shape = "records" if len(source) > 2 else detect_shape(text)
         if shape == "paragraphs" and len(text) < 200_000 and table_of(text.split("\n")) is not None:
             shape = "records"  # a small table (a few CSV rows): one unit per row, never one for the whole table
@@ -283,6 +285,37 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
             unit["where"] = prefix + unit["where"]
         units.extend(made)
     return units, shapes
+
+
+_BOX_BORDER = re.compile(r"[ \t]*\*{10,}[ \t]*")
+_BOX_LINE = re.compile(r"[ \t]*\*(.*?)\*[ \t]*")
+
+
+def _unframed(text: str) -> str:
+    """`text` with each box drawn in `*` (a border line of ten or more, lines that start and end with `*`, a
+    border line; licenses box their disclaimers so) unframed: borders become blank lines and each framed line
+    its inner text, less the box's common indentation, so the sections inside are paragraphs under their own
+    headings. Line numbers are kept; text with no box is returned as it is."""
+    if "*" * 10 not in text:
+        return text
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not _BOX_BORDER.fullmatch(lines[i]):
+            i += 1
+            continue
+        j = i + 1
+        inner: list[str] = []
+        while j < len(lines) and not _BOX_BORDER.fullmatch(lines[j]) and (framed := _BOX_LINE.fullmatch(lines[j])):
+            inner.append(framed.group(1).rstrip())
+            j += 1
+        if j >= len(lines) or not inner or not _BOX_BORDER.fullmatch(lines[j]):
+            i = j if j > i + 1 else i + 1
+            continue
+        indent = min((len(x) - len(x.lstrip()) for x in inner if x.strip()), default=0)
+        lines[i : j + 1] = ["", *(x[indent:] for x in inner), ""]
+        i = j + 1
+    return "\n".join(lines)
 
 
 def _record_unit(fields: dict[str, str], line: int, where: str) -> dict[str, Any]:
