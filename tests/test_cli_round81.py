@@ -75,3 +75,28 @@ def test_an_unreachable_server_is_blamed_on_the_setting_that_named_it(tmp_path: 
     proc = run_cli(*argv, tmp_path=tmp_path, env=env)
     assert proc.returncode == 5, proc.stderr
     assert f"Check that the server is running and that {named}" in proc.stderr, proc.stderr
+
+
+def test_a_page_written_to_a_pipe_whose_reader_left_exits_141(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"root": ["```repl\nFINAL('x')\n```"], "sub": []}))
+    (tmp_path / "notes.txt").write_text("abc\n")
+    traces = tmp_path / "traces"
+    ran = run_cli(
+        "ask", "q", "-c", "notes.txt", "--scripted", str(script), "--trace-dir", str(traces), tmp_path=tmp_path
+    )
+    assert ran.returncode == 0, ran.stderr
+    (trace,) = traces.glob("*.jsonl")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlmx.cli", "view", str(trace), "--html", "/dev/stdout"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_environ(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # `| head -c 0`: the reader is gone before the page is written
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 141, stderr
+    assert "Traceback" not in stderr, stderr

@@ -182,6 +182,8 @@ def _write_html(trace: Path, target: Path, err: Console) -> int:
         # the page quotes the whole run, as its trace does: its owner's alone (0600), like the trace
         with os.fdopen(create_private_file(target), "wb") as out:
             out.write(utf8(page(events=with_notes(events))))  # a trace's "\ud83d" escape becomes U+FFFD
+    except BrokenPipeError:  # `--html /dev/stdout | head`: the reader left, exit 141 as for any output (audit 81)
+        raise
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     err.print(f"rlmx: wrote {escape(str(target))} ({len(events)} events); open it in any browser", highlight=False)
