@@ -195,3 +195,48 @@ def test_a_boxed_section_keeps_its_heading_and_its_sentences() -> None:
     )
     units = [u for u in state["units"] if "scalds of any kind" in u["text"]]
     assert len(units) == 1 and "*" not in units[0]["text"] and units[0]["line"] == 11
+
+
+# --- "Original code by" names the author of the text ----------------------------------------------------------------
+
+KETTLE_PY = '''"""Kettle control."""
+
+# Original code by Ada Brennan, extended by Otto Lind
+
+def boil(pot):
+    return pot
+
+
+def pour(pot, cup):
+    return cup
+'''
+
+
+def test_original_code_by_answers_who_wrote_the_original_code() -> None:
+    # was: NOT FOUND (only Author:, Written by and Created by lines were read; "original" had to be in the header)
+    state = build_index([("kettle.py", KETTLE_PY)])
+    result = guided_answer(state, "Who wrote the original code of this module?", replying("NOT FOUND"))
+    assert first_line(result) == "Ada Brennan"
+
+
+# --- "which option": a stop word of the question may be what tells two entries apart -------------------------------
+
+TEAPOT = """TEAPOT(1)                    General Commands Manual                    TEAPOT(1)
+
+NAME
+     teapot - pour tea
+
+OPTIONS
+     -a      Pour the leaves as if they were text.  Nothing is brewed.
+
+     -L      Pour the leaves as if they held no tea.  Nothing is brewed.
+
+     -q      Pour quietly.
+"""
+
+
+def test_which_option_uses_the_question_s_stop_words_to_choose_between_entries() -> None:
+    # was: no short answer ("text" is a stop word: {pour, leaves} fits both -a and -L)
+    state = build_index([("teapot.1", TEAPOT)])
+    result = guided_answer(state, "Which option pours the leaves as if they were text?", replying("NOT FOUND"))
+    assert first_line(result) == "-a"

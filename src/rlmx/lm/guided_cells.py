@@ -3718,22 +3718,26 @@ _ASKS_AUTHOR = re.compile(
     r"(?:author|writer|creator)\s+of)\s+(.+?)\s*[?.!]*\s*$"
 )
 _AUTHOR_LINE = re.compile(
-    r"^[\s#/*;%!-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?)\s*(.+)$",
+    r"^[\s#/*;%!-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?"
+    r"|(?:original\s+)?(?:code|version|implementation)\s+(?:written\s+)?by\b:?)\s*(.+)$",
     re.IGNORECASE,
 )
 _HEADER_LINES = 60
 """How far into a text its header reaches: an `Author:` line below names the author of a part, not of it."""
 _THE_TEXT = frozenset("it this file module program library script document text code package tool".split())
+_ORIGINAL = frozenset("original originally initial first source".split())
+"""Words that ask for the first author of the text itself ("the original code of this module")."""
 
 
 def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(names, line, line number) for "who wrote X?" when the header of the text (its first _HEADER_LINES lines)
-    has one `Author:` (`Written by`, `Created by`) line and names X there too, or X is the text itself ("this
-    module"): `# Author: Steven J. Bethard <...>` answers "Who wrote argparse?" in argparse.py. None otherwise."""
+    has one `Author:` (`Written by`, `Created by`, `Original code by`) line and names X there too, or X is the text
+    itself ("this module", "the original code of this module"): `# Author: Steven J. Bethard <...>` answers "Who
+    wrote argparse?" in argparse.py. None otherwise."""
     asked = _ASKS_AUTHOR.match(query)
     if asked is None:
         return None
-    subject = [w for w in _WORD.findall(asked.group(1).lower()) if w not in ENGLISH_STOPWORDS]
+    subject = [w for w in _WORD.findall(asked.group(1).lower()) if w not in ENGLISH_STOPWORDS | _ORIGINAL]
     found: list[tuple[str, str, int]] = []
     for source in state["sources"]:
         if len(source) > 2 or not isinstance(source[1], str):
@@ -4094,6 +4098,11 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
     if not wanted:
         return None
     holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(entry[2])}
+    if len(holding) > 1:
+        # several say the content words: the one that says the question's other words too ("as if it were text",
+        # where "text" is a stop word for naming the document; `-I` says "as if it did not contain matching data")
+        every = {stem(w) for w in _WORD.findall(query[asked.end() :].lower()) if w not in _OPTION_FRAME}
+        holding = {head: entry for head, entry in holding.items() if every <= _stems_of(entry[2])} or holding
     if len(holding) != 1:
         return None  # none says it, or two do: which one the question means is anyone's guess
     head, _, sentence, number, *_ = next(iter(holding.values()))
