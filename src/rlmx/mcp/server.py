@@ -1542,7 +1542,9 @@ def _error_reply(request_id: str | int | None, code: int, message: str) -> JSONR
 def build_server(service: RLMService, grant: Grant) -> RLMXServer:
     """An MCPServer with the five rlmx tools. Bad input and refused paths come back as tool errors (is_error)."""
     readable = f"{grant.describe()} {_models(service)}"
-    server = RLMXServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}")
+    # WARNING: the SDK logs each refused call at INFO on stderr (a box per call, audit 81), which the client also
+    # gets as a tool error saying what to fix
+    server = RLMXServer("rlmx", version=__version__, instructions=f"{INSTRUCTIONS} {readable}", log_level="WARNING")
     # Each tool's hints say what it does (MCP ToolAnnotations): clients auto-approve read-only tools and retry
     # idempotent ones on a timeout, so a retried rlm_session_start must not be told safe (each call opens a session).
     asking = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
