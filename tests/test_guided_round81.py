@@ -203,6 +203,8 @@ KETTLE_PY = '''"""Kettle control."""
 
 # Original code by Ada Brennan, extended by Otto Lind
 
+# [notes by Mira Castell]
+
 def boil(pot):
     return pot
 
@@ -240,3 +242,12 @@ def test_which_option_uses_the_question_s_stop_words_to_choose_between_entries()
     state = build_index([("teapot.1", TEAPOT)])
     result = guided_answer(state, "Which option pours the leaves as if they were text?", replying("NOT FOUND"))
     assert first_line(result) == "-a"
+
+
+def test_a_work_by_line_answers_for_that_work_only() -> None:
+    state = build_index([("kettle.py", KETTLE_PY)])
+    result = guided_answer(state, "Who wrote the notes on kettle control?", replying("NOT FOUND"))
+    assert first_line(result) == "Mira Castell"
+    # Ada Brennan wrote its original code; Otto Lind extended it: neither alone wrote the module
+    result = guided_answer(state, "Who wrote this module?", replying("NOT FOUND"))
+    assert first_line(result) not in ("Ada Brennan", "Mira Castell")

@@ -3718,8 +3718,8 @@ _ASKS_AUTHOR = re.compile(
     r"(?:author|writer|creator)\s+of)\s+(.+?)\s*[?.!]*\s*$"
 )
 _AUTHOR_LINE = re.compile(
-    r"^[\s#/*;%!-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?"
-    r"|(?:original\s+)?(?:code|version|implementation)\s+(?:written\s+)?by\b:?)\s*(.+)$",
+    r"^[\s#/*;%!\[(-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?"
+    r"|(?:original\s+)?(?P<work>[a-z]+)\s+(?:written\s+)?by\b:?)\s*(?P<who>.+)$",
     re.IGNORECASE,
 )
 _HEADER_LINES = 60
@@ -3727,17 +3727,22 @@ _HEADER_LINES = 60
 _THE_TEXT = frozenset("it this file module program library script document text code package tool".split())
 _ORIGINAL = frozenset("original originally initial first source".split())
 """Words that ask for the first author of the text itself ("the original code of this module")."""
+_WORKS_OF_THE_TEXT = frozenset("code version implementation".split())
+"""What a "<work> by NAME" line names whose author is the text's: "Original code by Kevin O'Connor"."""
 
 
 def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(names, line, line number) for "who wrote X?" when the header of the text (its first _HEADER_LINES lines)
-    has one `Author:` (`Written by`, `Created by`, `Original code by`) line and names X there too, or X is the text
-    itself ("this module", "the original code of this module"): `# Author: Steven J. Bethard <...>` answers "Who
-    wrote argparse?" in argparse.py. None otherwise."""
+    has one `Author:` (`Written by`, `Created by`) line and names X there too, or X is the text itself ("this
+    module", "the original code of this module"): `# Author: Steven J. Bethard <...>` answers "Who wrote
+    argparse?" in argparse.py. A "<work> by NAME" line answers for the work it names: "Original code by ..."
+    for the text (its code, version, implementation), "[explanation by ...]" for "the explanation of ...".
+    None otherwise."""
     asked = _ASKS_AUTHOR.match(query)
     if asked is None:
         return None
     subject = [w for w in _WORD.findall(asked.group(1).lower()) if w not in ENGLISH_STOPWORDS | _ORIGINAL]
+    original = bool(_ORIGINAL & set(_WORD.findall(query.lower())))
     found: list[tuple[str, str, int]] = []
     for source in state["sources"]:
         if len(source) > 2 or not isinstance(source[1], str):
@@ -3748,9 +3753,15 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
             continue
         for number, line in enumerate(head, 1):
             said = _AUTHOR_LINE.match(line)
-            person = (
-                re.match(rf"({_PERSON})(?:(?:,|,? and| &)\s+({_PERSON}))*", said.group(1).strip()) if said else None
-            )
+            work = said.group("work") if said else None
+            first = bool(re.search(r"(?i)\boriginal", line))  # "Original code by A, augmented by B": A for "original"
+            if work is not None and not (
+                stem(work.lower()) in {stem(w) for w in subject}  # "[explanation by François Pinard]"
+                or (work.lower() in _WORKS_OF_THE_TEXT and set(subject) <= _THE_TEXT and original >= first)
+            ):
+                continue  # "Original code by ..." does not say who wrote an explanation in it, nor all of it
+            who = said.group("who").strip() if said else ""
+            person = re.match(rf"({_PERSON})(?:(?:,|,? and| &)\s+({_PERSON}))*", who) if said else None
             if person is not None and len(person.group(0).split()) >= 2:
                 found.append((person.group(0).rstrip(".,"), line.strip(), number))
     return found[0] if len({f[0] for f in found}) == 1 else None
