@@ -149,4 +149,3 @@ def closed_port() -> int:
     _REFUSING.append(sock)
     port: int = sock.getsockname()[1]
     return port
-

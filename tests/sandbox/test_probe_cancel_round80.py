@@ -81,3 +81,19 @@ def _processes(cmdline: bytes) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+async def test_a_probe_cancelled_while_its_pipes_connect_ends_the_children_it_started() -> None:
+    # CI on 8ab2475: the cancel came while asyncio still connected the new process's pipes; cancelled there, the
+    # spawn killed the shell alone and its two sleeps ran on, 60 s, in a group nobody knew
+    script = "sleep 60.25 & sleep 60.5; wait"
+    running = asyncio.ensure_future(isolated._run(["/bin/sh", "-c", script]))
+    while not any("_connect_pipes" in repr(task.get_coro()) and not task.done() for task in asyncio.all_tasks()):
+        assert not running.done(), running
+        await asyncio.sleep(0)
+    wanted = (b"sleep\x0060.25\x00", b"sleep\x0060.5\x00")
+    deadline = time.monotonic() + 10
+    while not all(found := [_processes(cmdline) for cmdline in wanted]):  # sh has started them, in its group
+        assert time.monotonic() < deadline, "the probe command's children never started"
+        time.sleep(0.01)  # not the loop: the pipes must still be connecting when the cancel comes
+    await _cancelled_and_ended(running, [pid for pids in found for pid in pids])

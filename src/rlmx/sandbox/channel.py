@@ -187,8 +187,8 @@ async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> as
 
 
 _SPAWN_SETTLE_SECONDS = 0.25
-"""How long a cancelled spawn is given to end by itself (it kills its process and waits for the exit: milliseconds)
-before it is cancelled again."""
+"""How long a spawn whose caller was cancelled is given to end by itself (its pipes connect in a few loop turns), and
+then each cancel of it (it kills its process and waits for the exit: milliseconds), before it is cancelled again."""
 
 
 async def create_subprocess(*argv: str, **options: Any) -> asyncio.subprocess.Process:
@@ -209,8 +209,17 @@ async def create_subprocess(*argv: str, **options: Any) -> asyncio.subprocess.Pr
 
 
 async def _end_spawn(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
-    """Cancel `spawning` until it has ended; kill what it started. Further cancellations of the caller (a cancel
-    scope repeats them) wait for this: the spawn left alone could hang the loop's shutdown."""
+    """Let `spawning` end by itself for _SPAWN_SETTLE_SECONDS, then cancel it until it has ended; kill what it
+    started, its whole process group. Further cancellations of the caller (a cancel scope repeats them) wait for
+    this: the spawn left alone could hang the loop's shutdown. A spawn cancelled while its pipes connect kills its
+    process alone, so what that process had started ran on (a probe's `sh -c 'sleep 60 & sleep 60; wait'`: both
+    sleeps, CI on 8ab2475; bwrap's inner processes for a few ms, audit 80): one that ends by itself (a few loop
+    turns) gives the group to kill."""
+    loop = asyncio.get_running_loop()
+    settled = loop.time() + _SPAWN_SETTLE_SECONDS
+    while not spawning.done() and (left := settled - loop.time()) > 0:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([spawning], timeout=left)
     while not spawning.done():
         spawning.cancel()
         with contextlib.suppress(asyncio.CancelledError):

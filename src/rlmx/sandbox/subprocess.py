@@ -261,12 +261,12 @@ def _watch_usage(
     limits: tuple[int, int],
     stop: threading.Event,
     over: asyncio.Future[tuple[str, int, int]],
-    mapped_files: Callable[[], rundir.MappedFiles] = rundir.MappedFiles,
+    mapped: rundir.MappedFiles | None = None,
     children: tuple[Callable[[], list[int]], int] = (list, 0),
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
-    gives its pid, for the files without a name it and its children hold open or map (`mapped_files()` makes the
-    thread's record of their maps): 0.1 ms a poll) against the disk
+    gives its pid, for the files without a name it and its children hold open or map (`mapped`: the record of
+    their maps and the RAM-growth baseline, made before the worker could run a cell): 0.1 ms a poll) against the disk
     limit, and the memory the workers `workers()` names (a run's, and its child RLMs' sharing its zygote) and their
     descendants hold together against the memory limit (`limits`); over either, ("disk" or "memory", the amount,
     the pid of the worker to end) goes to `over` and the thread ends. A thread of its own, which
@@ -278,7 +278,7 @@ def _watch_usage(
     such check."""
     disk_limit, memory_limit = limits
     disk_due = 0.0
-    mapped = mapped_files()
+    mapped = rundir.MappedFiles() if mapped is None else mapped
     while not stop.wait(_DISK_POLL):
         breach: tuple[str, int, int] = ("disk", 0, 0)
         try:
@@ -870,7 +870,11 @@ class SubprocessSandbox:
     def _watch(self) -> None:
         # the run's own REPL watches the memory of all the REPLs sharing its zygote, bubblewrap's included
         if self._watcher is None and (self.disk_folders() or self._owns_zygote):
-            self._watcher = asyncio.create_task(self._watch_bounds())
+            # The record of the worker's files with no name, with its RAM-growth baseline (a host that cannot read
+            # the worker's /proc), made now, before a cell can run: the watcher thread made it when it began, and on
+            # a busy machine a cell had written 56 MiB by then, taken into the baseline (CI: 180 MiB held under 64)
+            mapped = self._mapped_files() if self.disk_folders() else None
+            self._watcher = asyncio.create_task(self._watch_bounds(mapped))
 
     def _worker_pid(self) -> int:
         """The running worker's pid as this process sees it, or 0 (none, or one in another pid namespace)."""
@@ -906,7 +910,7 @@ class SubprocessSandbox:
         found = [worker.pid if worker.same_pid_namespace else inside.get(worker.pid, 0) for worker in workers]
         return [pid for pid in found if pid]
 
-    async def _watch_bounds(self) -> None:
+    async def _watch_bounds(self, mapped: rundir.MappedFiles | None) -> None:
         """End the worker each time the watcher thread finds it over its disk limit (its files deleted too) or its
         process tree over the memory limit in total (RLIMIT_AS bounds each process; a cell's forked children
         would each get the whole limit)."""
@@ -921,7 +925,9 @@ class SubprocessSandbox:
         while not self._closed:
             over: asyncio.Future[tuple[str, int, int]] = loop.create_future()
             stop = self._watch_stop = threading.Event()
-            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, self._mapped_files, children)
+            # One record for every watcher thread: a restarted worker is told by its pid (`MappedFiles.total`), and a
+            # baseline taken again after another REPL's breach would take in what this worker holds
+            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
                 kind, used, pid = await over
