@@ -49,8 +49,8 @@ def cluster() -> Iterator[str]:
     port = _free_port()
     start = [str(ray_cli), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1"]
     start += ["--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"]
-    # The object store's file is not on /dev/shm: its used space there, freed when the cluster stops, hid a cell's
-    # files with no name from another worker's growth measure (test_unnamed_files_round79, CI on dc0fe7c)
+    # The object store's file is not on /dev/shm: its used space there, freed when the cluster stops, could hide a
+    # cell's files with no name from another xdist worker's growth measure (a host without CAP_SYS_PTRACE)
     start += [f"--plasma-directory={temp}", "--object-store-memory=100000000"]
     log = open(Path(temp) / "head.log", "wb")  # noqa: SIM115 (closed in finally)
     head = subprocess.Popen(start, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -50,8 +50,8 @@ def _own_dev_shm() -> list[str]:
     """A command prefix that gives what follows a /dev/shm of its own (a fresh tmpfs in a private mount namespace),
     or none where this host cannot make one. The growth measure cannot tell another process's files with no name
     from the worker's, so one on the shared /dev/shm that shrank while the cell held its files (a Ray object
-    store's plasma file, freed as another xdist worker's Ray test ended: CI on dc0fe7c kept all 180 MiB) would
-    hide them."""
+    store's plasma file, freed as another xdist worker's Ray test ends) could hide them. (The failure of CI on
+    dc0fe7c was another cause: the baseline taken late, test_unnamed_baseline_round81.py.)"""
     private = ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
     mount = 'mount -t tmpfs -o size=1g,mode=1777 rlmx-test-shm /dev/shm && exec "$@"'
     if shutil.which("unshare") is None:
