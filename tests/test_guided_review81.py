@@ -50,6 +50,7 @@ dipper,river,2,60,5
         "How many birds in habitat river weigh 60 grams?",  # a second condition
         "How many eggs does the wren lay?",  # a cell of one row, not rows counted
         "List the birds whose habitat is not garden.",
+        "How many birds have 5 or more eggs?",
     ],
 )
 def test_a_row_count_steps_aside_for_what_it_does_not_read(question: str) -> None:
@@ -246,3 +247,40 @@ def test_titles_after_a_name_are_no_joined_names() -> None:
 def test_one_labelled_member_of_a_pair_is_not_grown_to_the_pair() -> None:
     text = "The paddings (left, right) default to (4, 16) pixels.\n"
     assert "(4, 16)" not in first_line(ask(text, "What is the default right padding in pixels?", "16"))
+
+
+# --- more of the same kinds -----------------------------------------------------------------------------------------
+
+DEPENDS = """package,section,depends
+curl,web,"libc6,libssl3,zlib1g"
+wget,web,"libc6,libssl3"
+apt,admin,"libc6,curl"
+git,vcs,"libc6,curl,zlib1g"
+"""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many packages is curl depending on?",  # curl's own cell: the relation runs the other way
+        "How many depends has curl?",  # a column's cell of one row, not rows counted
+        "How many packages have 2 or more depends?",  # a comparison
+    ],
+)
+def test_a_row_count_steps_aside_for_a_row_s_own_cell_or_a_comparison(question: str) -> None:
+    assert count_answer(build_index([("deps.csv", DEPENDS)]), question) is None
+
+
+def test_the_rows_that_name_a_value_are_still_counted() -> None:
+    state = build_index([("deps.csv", DEPENDS)])
+    assert first_line(count_answer(state, "How many packages depend on curl?") or "") == "2"
+
+
+def test_a_title_between_joined_names_is_no_name() -> None:
+    text = "The audit was written by Ola Berg, Lead Auditor, and Per Holm.\n"
+    assert "Lead" not in first_line(ask(text, "Who wrote the audit?", "Ola Berg"))
+
+
+def test_a_member_named_by_its_label_is_the_member() -> None:
+    text = "The window size (width, height) defaults to (640, 480) pixels.\n"
+    assert first_line(ask(text, "What is the default window height in pixels?", "480")) == "480"

@@ -1831,6 +1831,14 @@ _COORDINATION = re.compile(
 a parenthesis after each aside."""
 
 
+_TITLES = frozenset(
+    "chief head director engineer manager officer president professor lead senior junior vice chair chairman "
+    "chairwoman secretary dean editor founder ceo cto cfo coo principal assistant associate deputy supervisor "
+    "coordinator architect analyst consultant developer maintainer author treasurer captain general".split()
+)
+"""Words of a job title, not of a name: "Chief Engineer" after a name is an apposition, not a second person."""
+
+
 def _coordinated(core: str, text: str) -> str:
     """A name the unit writes as one of several joined by "and"/"or" in a sentence ("maintained by Darshit Shah
     <...> and Tim Rühsen <...>"): all of them ("Darshit Shah and Tim Rühsen"), for half of them answers half the
@@ -1841,6 +1849,8 @@ def _coordinated(core: str, text: str) -> str:
             return core  # "Dana Lee, Chief Engineer and Head of Quality at Acme": titles, not joined names
         middle = re.findall(rf"{_PERSON}", re.sub(r"<[^<>]*>|\([^()]*\)", "", found.group(2)))
         names = [found.group(1), *middle, found.group(4)]
+        if any(w.lower().rstrip(".") in _TITLES for n in names for w in n.split()):
+            return core  # "Ola Berg, Lead Auditor, and Per Holm": a title is no name of its own
         if core.lower() in (n.lower() for n in names):
             return ", ".join(names[:-1]) + f" {found.group(3)} {names[-1]}"
     return core
@@ -2344,7 +2354,7 @@ _UNIT_SIGN = re.compile(r"%|‰|°[CF]?(?![A-Za-z])")
 
 
 _LABELS = re.compile(r"\(\s*([A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)+)\s*\)")
-"""A tuple of names that labels a group of numbers: "margins (top, bottom) default to (10, 25)"."""
+"""Names that label a group of numbers, one each: "margins (top, bottom) default to (10, 25)"."""
 
 
 def _whole_group(core: str, text: str, query: str = "") -> str | None:
@@ -2555,7 +2565,8 @@ _UNMODELLED = re.compile(
     r"(?i)\b(?:not|no|never|none|nor|neither|without|except|excluding|besides|unless)\b|n['’]t\b"
     r"|\b(?:other than|apart from|rather than|instead of)\b"
     r"|\b(?:more|fewer|less|\w+er) than\b|\bas (?:many|much|\w+) as\b|\bexceed\w*"
-    r"|\bat (?:least|most)\b|\b(?:over|under|above|below|exceeding|between|within|up to)\s+\d|[<>≤≥]=?\s*\d"
+    r"|\bat (?:least|most)\b|\bor (?:more|less|fewer|greater|higher|lower|above|below|over|under|better|worse)\b"
+    r"|\d\+(?!\w)|\b(?:over|under|above|below|exceeding|between|within|up to)\s+\d|[<>≤≥]=?\s*\d"
 )
 """What a code-computed rule does not model and must never drop: a negation ("not in group root", "does not
 disable"), a comparison ("more than 1 link", "at least 3"), an exclusion ("other than bash"). A rule that matched the
@@ -3576,6 +3587,8 @@ def _rows_with_value(
     rest = _CELL_WORD.findall(said)
     named = {at for w in rest if w.lower() not in ENGLISH_STOPWORDS if (at := _column_for(w, columns)) is not None}
     counted_at = _column_for(noun, columns)  # "how many packages": the rows, by their key column
+    if counted_at not in (None, 0):
+        return None  # "How many links has passwd?": a number column's cell, not rows counted
     phrases = {
         " ".join(rest[i : i + n]).lower(): (i, i + n)
         for n in (3, 2, 1)
@@ -3597,6 +3610,11 @@ def _rows_with_value(
     longest = max((phrase for a, phrase in chosen if a == at), key=len)
     if any(phrase != longest and phrase not in longest for a, phrase in chosen if a == at):
         return None  # two values of one column ("required or important"): no one count
+    if (counted_at or 0, longest) in found:  # the value also names a row ("curl"): which way the relation runs?
+        value_at = phrases[longest][0]
+        column_words = [i for i, w in enumerate(rest) if _column_for(w, columns) == at]
+        if not column_words or value_at < column_words[0]:
+            return None  # "How many packages is curl depending on?": curl's own cell, not the rows naming curl
     # every other content word must name a column or be the counting frame: "in group root are large" adds a
     # condition that this count does not apply
     used = set(_CELL_WORD.findall(longest))
