@@ -263,6 +263,7 @@ git,vcs,"libc6,curl,zlib1g"
     "question",
     [
         "How many packages is curl depending on?",  # curl's own cell: the relation runs the other way
+        "How many packages are depended on by curl?",
         "How many depends has curl?",  # a column's cell of one row, not rows counted
         "How many packages have 2 or more depends?",  # a comparison
     ],

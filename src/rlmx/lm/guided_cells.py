@@ -3613,7 +3613,8 @@ def _rows_with_value(
     if (counted_at or 0, longest) in found:  # the value also names a row ("curl"): which way the relation runs?
         value_at = phrases[longest][0]
         column_words = [i for i, w in enumerate(rest) if _column_for(w, columns) == at]
-        if not column_words or value_at < column_words[0]:
+        by_it = value_at > 0 and rest[value_at - 1].lower() == "by"  # "depended on by curl": curl is the doer
+        if not column_words or value_at < column_words[0] or by_it:
             return None  # "How many packages is curl depending on?": curl's own cell, not the rows naming curl
     # every other content word must name a column or be the counting frame: "in group root are large" adds a
     # condition that this count does not apply
