@@ -77,6 +77,7 @@ def test_a_negated_cell_lookup_is_no_lookup() -> None:
         ("How many files aren't owned by root?", True),
         ("How many times does the word 'not' occur?", False),  # a quoted word is a value
         ("How many birds have habitat river?", False),
+        ("What is the default of no-cache?", False),  # a name with "no-" in it is no negation
     ],
 )
 def test_what_the_rules_do_not_model(question: str, negated: bool) -> None:

@@ -2562,7 +2562,7 @@ _WHOLE_TEXT = frozenset(
 
 
 _UNMODELLED = re.compile(
-    r"(?i)\b(?:not|no|never|none|nor|neither|without|except|excluding|besides|unless)\b|n['’]t\b"
+    r"(?i)(?<![\w-])(?:not|no|never|none|nor|neither|without|except|excluding|besides|unless)(?![\w-])|n['’]t\b"
     r"|\b(?:other than|apart from|rather than|instead of)\b"
     r"|\b(?:more|fewer|less|\w+er) than\b|\bas (?:many|much|\w+) as\b|\bexceed\w*"
     r"|\bat (?:least|most)\b|\bor (?:more|less|fewer|greater|higher|lower|above|below|over|under|better|worse)\b"
