@@ -1474,6 +1474,19 @@ _VALUE_OF_TYPE = {
 "Report bugs to: bug-gzip@gnu.org" and never "email address"."""
 
 
+_ASKED_TYPE = (
+    (re.compile(r"(?i)\be-?mail(?: address)?\b"), _EMAIL),
+    (re.compile(r"(?i)\b(?:url|web ?site|home ?page|web page)\b"), _URL),
+)
+"""A type the question asks for by name, and what an answer of that type must hold."""
+
+
+def _of_the_asked_type(answer: str, query: str) -> bool:
+    """Whether `answer` is of the type the question names when it names one ("What email address ...": an address
+    with an @, never a URL); True when it names none."""
+    return all(value.search(answer) for asks, value in _ASKED_TYPE if asks.search(query))
+
+
 def _holds_a(term: str, text: str) -> bool:
     """Whether `text` holds a value of the type `term` names (an e-mail address for "email"), so that the question's
     word for the type counts as held though the text never writes it."""
@@ -1827,7 +1840,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         whole_core = _whole_numbers(_whole_token(core, line, text, query), text)
         if whole_core is None:
             continue  # "3" where the unit writes only "3.4" and "3.8": which one is anyone's guess
-        grouped = _whole_group(whole_core, text)
+        grouped = _whole_group(whole_core, text, query)
         if grouped is None:
             continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
         core = _with_its_sign(_whole_date(grouped, text), text)
@@ -1843,6 +1856,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "the kernel version of Noble Numbat" is not its release date
         if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
             continue
+        if not _of_the_asked_type(core, query):
+            continue  # "What email address ...?" is not answered by a URL
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -1938,14 +1953,26 @@ _COORDINATION = re.compile(
 a parenthesis after each aside."""
 
 
+_TITLES = frozenset(
+    "chief head director engineer manager officer president professor lead senior junior vice chair chairman "
+    "chairwoman secretary dean editor founder ceo cto cfo coo principal assistant associate deputy supervisor "
+    "coordinator architect analyst consultant developer maintainer author treasurer captain general".split()
+)
+"""Words of a job title, not of a name: "Chief Engineer" after a name is an apposition, not a second person."""
+
+
 def _coordinated(core: str, text: str) -> str:
     """A name the unit writes as one of several joined by "and"/"or" in a sentence ("maintained by Darshit Shah
     <...> and Tim Rühsen <...>"): all of them ("Darshit Shah and Tim Rühsen"), for half of them answers half the
     question. `core` as it is otherwise."""
     flat = " ".join(text.split())
     for found in _COORDINATION.finditer(flat):
+        if re.match(r"\s+(?:of|at|for|in|from)\s", flat[found.end() :]):
+            return core  # "Dana Lee, Chief Engineer and Head of Quality at Acme": titles, not joined names
         middle = re.findall(rf"{_PERSON}", re.sub(r"<[^<>]*>|\([^()]*\)", "", found.group(2)))
         names = [found.group(1), *middle, found.group(4)]
+        if any(w.lower().rstrip(".") in _TITLES for n in names for w in n.split()):
+            return core  # "Ola Berg, Lead Auditor, and Per Holm": a title is no name of its own
         if core.lower() in (n.lower() for n in names):
             return ", ".join(names[:-1]) + f" {found.group(3)} {names[-1]}"
     return core
@@ -2448,7 +2475,11 @@ _UNIT_SIGN = re.compile(r"%|‰|°[CF]?(?![A-Za-z])")
 """A sign written right after a number that is part of its value: "0.015%" is not the ratio 0.015."""
 
 
-def _whole_group(core: str, text: str) -> str | None:
+_LABELS = re.compile(r"\(\s*([A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)+)\s*\)")
+"""Names that label a group of numbers, one each: "margins (top, bottom) default to (10, 25)"."""
+
+
+def _whole_group(core: str, text: str, query: str = "") -> str | None:
     """`core`, when it is one number that the unit writes only inside a group of numbers that is one value (a
     tuple "(80, 24)", a size "80x24"), grown to that group: the reply's "80" says half of it. None when the unit
     writes it in several different groups; `core` itself when the unit also writes it alone, or it is no number."""
@@ -2460,6 +2491,10 @@ def _whole_group(core: str, text: str) -> str | None:
     inside = {p for p in places for g in groups if g.start() <= p < g.end()}
     if not places or len(inside) < len(places):
         return core
+    asked = {w.lower() for w in _WORD.findall(query)}
+    labels = {w.strip().lower() for m in _LABELS.finditer(text) for w in m.group(1).split(",")}
+    if labels & asked:
+        return core  # "the bottom margin" names one member of "(top, bottom)": that member, not the pair
     written = {" ".join(g.group(0).split()) for g in groups}
     return written.pop() if len(written) == 1 else None
 
@@ -2706,13 +2741,33 @@ _WHOLE_TEXT = frozenset(
 """What "how many rows are in the table" names: the whole text, not a word to look for."""
 
 
+_UNMODELLED = re.compile(
+    r"(?i)(?<![\w-])(?:not|no|never|none|nor|neither|without|except|excluding|besides|unless)(?![\w-])|n['’]t\b"
+    r"|\b(?:other than|apart from|rather than|instead of)\b"
+    r"|\b(?:more|fewer|less|\w+er) than\b|\bas (?:many|much|\w+) as\b|\bexceed\w*"
+    r"|\bat (?:least|most)\b|\bor (?:more|less|fewer|greater|higher|lower|above|below|over|under|better|worse)\b"
+    r"|\d\+(?!\w)|\b(?:over|under|above|below|exceeding|between|within|up to)\s+\d|[<>≤≥]=?\s*\d"
+)
+"""What a code-computed rule does not model and must never drop: a negation ("not in group root", "does not
+disable"), a comparison ("more than 1 link", "at least 3"), an exclusion ("other than bash"). A rule that matched the
+rest of such a question would answer another question, so it steps aside (`unmodelled`)."""
+
+
+def unmodelled(query: str) -> bool:
+    """Whether `query` holds a negation, a comparison or an exclusion (`_UNMODELLED`), which no rule that answers by
+    code (counts, row and cell lookups, option and changelog look-ups) reads: such a rule steps aside for the
+    reader or the quoted passages, never answering what the question did not ask. A quoted phrase ('the word
+    "not"') is a value, not a negation."""
+    return _UNMODELLED.search(_QUOTED_IN_REPLY.sub(" ", query)) is not None
+
+
 def count_answer(state: dict[str, Any], query: str) -> str | None:
     """A counting or listing question answered by code over the units, saying what was counted; None when the
     question is not one, or does not name what to count."""
     q = " ".join(query.strip().split())
     units = state["units"]
     text_of = "\n".join(source[1] for source in state["sources"])
-    by_entity = _count_by_entity(units, q)
+    by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
     for by_field in (
@@ -2723,6 +2778,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         cell_count,
         cell_list,
     ):  # RFC 822 stanzas, a record file's columns
+        if unmodelled(q):
+            break  # "How many files are not in group root?": none of these reads a negation or a comparison
         found = by_field(state, q)
         if found is not None:
             return found
@@ -2900,11 +2957,30 @@ _PY_SAID = {
 }
 
 
+_FRAME_TAIL = frozenset(
+    "changelog file files module modules source sources code script program package text document listed there here "
+    "total altogether overall defined declared given shown written present top-level".split()
+)
+"""Words after a question's matched form that only say where to look ("in this changelog", "in the module"): the
+rest of a prefix-matched question may hold these and stop words, nothing else (`_only_frame`)."""
+
+
+def _only_frame(rest: str, allowed: Collection[str] = ()) -> bool:
+    """Whether `rest`, what follows a rule's matched question form, adds nothing the rule would drop: only stop words
+    and `_FRAME_TAIL` words. "to support IPv6", "in the class Shape", "counting methods" add a condition or a scope
+    the rule does not model, and the rule must step aside."""
+    return all(
+        w.lower() in ENGLISH_STOPWORDS or w.lower() in _FRAME_TAIL or w.lower() in allowed for w in _WORD.findall(rest)
+    )
+
+
 def python_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many classes are defined in this module?": the class (or unindented def) statements of the Python
     sources, docstrings aside, counted by code, with the first names. None when the question is no such count or no
     source is Python."""
     m = _PY_COUNT.match(query)
+    if m is not None and not _only_frame(query[m.end() :]):
+        return None  # "... in the class Shape", "... that inherit from Shape", "counting methods": not modelled
     texts = [str(src[1]) for src in state["sources"] if isinstance(src[1], str) and _is_python(src[1])] if m else []
     if m is None or not texts:
         return None
@@ -3005,18 +3081,58 @@ def changelog_edge(state: dict[str, Any], query: str) -> str | None:
     question is no such one or no source is a changelog of two entries or more."""
     m = _EDGE_ENTRY.match(query)
     entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])] if m else []
+    packages = {u["text"].split()[0].lower() for u in entries}  # "the oldest version of widgetd": its own package
+    if m is not None and not _only_frame(query[m.end() :], packages):
+        return None  # "the first version to support IPv6", "the latest version of libbar": another question
     if m is None or len({u["source"] for u in entries}) != 1 or len(entries) < 2:
         return None
     oldest = m.group(1).lower() in ("oldest", "earliest", "first")
-    unit = entries[-1] if oldest else entries[0]
+    dates = _entry_dates(state["units"], entries)
+    if dates is None:
+        unit = entries[-1] if oldest else entries[0]
+        which = "last entry (the oldest: entries run newest first)" if oldest else "first entry (the newest)"
+    else:  # the trailers' dates say which is the oldest, whatever order the file writes the entries in
+        ranked = sorted(zip(dates, range(len(entries)), strict=True), reverse=not oldest)
+        if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
+            return None  # two entries of one date: no one edge
+        unit = entries[ranked[0][1]]
+        which = f"{'oldest' if oldest else 'newest'} entry by its trailer's date"
     version = re.search(r"\(([^()\s]+)\)", unit["text"])
     if version is None:
         return None
-    which = "last entry (the oldest: entries run newest first)" if oldest else "first entry (the newest)"
     return (
         f"{version.group(1)}\nFound: the {which} of the changelog's {len(entries):,} entries, line {unit['line']:,}: "
         f"{unit['text']}"
     )
+
+
+_TRAILER_DATE = re.compile(
+    r"(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{4}) "
+    r"(\d\d):(\d\d)(?::(\d\d))? ([+-])(\d\d)(\d\d)"
+)
+"""A trailer's RFC 2822 date ("Mon, 04 Mar 2024 10:00:00 +0100"), as Debian Policy 4.4 has it."""
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _entry_dates(units: list[dict[str, Any]], entries: list[dict[str, Any]]) -> list[tuple[int, ...]] | None:
+    """The date of each changelog entry of `entries`, from the trailer that ends it, as a sortable (UTC year, month,
+    day, minute of the day) tuple (the offset applied to the minutes; a day's overflow is kept in the minutes,
+    which still sorts right); None when one has no trailer or no date of that form."""
+    dates: list[tuple[int, ...]] = []
+    for entry in entries:
+        at = units.index(entry)
+        trailer = next(
+            (u for u in units[at + 1 :] if u.get("upload") or u["kind"] == "entry" or u["source"] != entry["source"]),
+            None,
+        )
+        found = _TRAILER_DATE.search(trailer["upload"]["date"]) if trailer and trailer.get("upload") else None
+        if found is None:
+            return None
+        day, month, year, hour, minute, _, sign, off_h, off_m = found.groups()
+        offset = (int(off_h) * 60 + int(off_m)) * (1 if sign == "+" else -1)
+        minutes = int(day) * 1440 + int(hour) * 60 + int(minute) - offset
+        dates.append((int(year), _MONTHS.index(month) + 1, minutes))
+    return dates
 
 
 def _uploads(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -3356,7 +3472,27 @@ def _names_its_rows(state: dict[str, Any], source: Any, words: list[str], *, plu
     comments = " ".join(line for line in str(text).splitlines()[:_HEADER_LINES] if line.lstrip().startswith("#"))
     file_name = state.get("files", {}).get(source, "")  # the file a context variable was loaded from, if known
     said = _WORD.findall(re.sub(r"[_.]", " ", f"{source} {file_name}") + " " + comments)
+    per = [said[i + 1] for i, w in enumerate(said[:-1]) if w.lower() in ("per", "by", "each")]
+    if per:  # "files_per_user.csv": a row is a user (who has some files), not a file
+        return stem(words[0].lower()) in {stem(w.lower()) for w in per}
     return stem(words[0].lower()) in {stem(w.lower()) for w in said}
+
+
+def _column_for_words(words: list[str], columns: list[str]) -> int | None:
+    """The column that a phrase of the question names whole ("installed size": `installed_size_kb`, not
+    `size_download`, which only its last word names): the one column whose words hold every content word of the
+    phrase; `_column_for` of the one word when the phrase has one. None when no column, or several, hold them all."""
+    content = [w for w in words if w.lower() not in ENGLISH_STOPWORDS]
+    if len(content) <= 1:
+        return _column_for(words[-1], columns)
+    wanted = {stem(_POSSESSIVE.sub("", w.lower())) for w in content}
+    holding = [
+        i
+        for i, column in enumerate(columns)
+        if wanted
+        <= {stem(part.lower()) for w in _WORD.findall(column) for part in dict.fromkeys([w, *w.split("_")]) if part}
+    ]
+    return holding[0] if len(holding) == 1 else None
 
 
 def _not_numeric(rows: list[tuple[int, list[str]]], at: int) -> bool:
@@ -3370,11 +3506,25 @@ def _largest_row(
 ) -> str | None:
     """ "Which file has the largest size?" over a table whose rows are files: the row with the largest (or smallest)
     amount in column `at`, named by its first cell, with the runners-up. None on a tie for the top."""
+    if any(at < len(cells) and cells[at].strip() and not _AMOUNT.fullmatch(cells[at]) for _, cells in rows):
+        return None  # "14.2M" among byte counts: left out or read as 14.2, the top is a guess
+    # the row's name: its first cell, unless that is a number (an id): then the first column of distinct words
+    name_at = next(
+        (
+            i
+            for i in range(len(columns))
+            if i != at and _not_numeric(rows, i) and len({cells[i] for _, cells in rows if i < len(cells)}) == len(rows)
+        ),
+        None,
+    )
+    if not _not_numeric(rows, 0) and name_at is None:
+        return None
+    name_at = 0 if _not_numeric(rows, 0) or name_at is None else name_at
     amounts = []
     for number, cells in rows:
         amount = _AMOUNT.fullmatch(cells[at]) if at < len(cells) else None
-        if amount is not None and cells[0]:
-            amounts.append((float(amount.group(0).replace(",", "")), cells[0], number))
+        if amount is not None and name_at < len(cells) and cells[name_at]:
+            amounts.append((float(amount.group(0).replace(",", "")), cells[name_at], number))
     amounts.sort(key=lambda a: a[0] if fewest else -a[0])
     if not amounts or (len(amounts) > 1 and amounts[0][0] == amounts[1][0]):
         return None
@@ -3467,7 +3617,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     )
     group_at = _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
-    count_at = None if rows_asked else _column_for(words[-1], columns)
+    count_at = None if rows_asked else _column_for_words(words, columns)
     if group_at is None:
         if measured and count_at is not None and not _not_numeric(rows, count_at):
             return (
@@ -3484,6 +3634,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         listed = not numeric and any("," in c for c in given)
         if measured and not numeric:
             return None  # "the largest name": no amount to sum
+        several = Counter(cells[group_at] for _, cells in rows if group_at < len(cells))
+        summed = re.search(r"(?i)\b(?:total|sum|summed|combined|altogether|in all)\b", query)
+        if measured and not summed and any(n > 1 for n in several.values()):
+            return None  # "the highest temperature" per city: a sum or a maximum? (a sum of temperatures is none)
         skipped = [c for c in given if not _AMOUNT.fullmatch(c)] if numeric else []
         odd: Callable[[str], bool] = (  # the cells that make a row no count: quoted first
             (lambda c: not _AMOUNT.fullmatch(c) and re.search(r"\d", c) is not None)
@@ -3590,6 +3744,13 @@ def cell_list(state: dict[str, Any], query: str) -> str | None:
     return f"{len(hits):,} {what}, among {rows:,} rows (case-insensitive):\n" + "\n".join(names) + more
 
 
+_ROW_FRAME = frozenset(
+    "have has had are is were was come comes came belong belongs listed set given marked equal equals value "
+    "column field row rows table file there total all".split()
+)
+"""The words a "how many ROWS VERB ... VALUE" question may hold besides its value and its column's name."""
+
+
 def _rows_with_value(
     state: dict[str, Any], noun: str, said: str
 ) -> tuple[str, list[tuple[int, list[str]]], int] | None:
@@ -3597,6 +3758,8 @@ def _rows_with_value(
     rows the table has) over a record file; `noun` is what the question calls the rows ("packages"), and names a
     column only when it names their key. None when the text has no such table, or the value is in no column, or
     in several and no word of `said` picks one, or two values of one column are given."""
+    if unmodelled(said) or re.match(r"(?i)\s*(?:does|do|did)\b", said):
+        return None  # "How many packages does curl depend on?": curl's own cell, not the rows naming curl
     table = _column_text_rows(state)
     if table is None:
         return None
@@ -3604,6 +3767,8 @@ def _rows_with_value(
     rest = _CELL_WORD.findall(said)
     named = {at for w in rest if w.lower() not in ENGLISH_STOPWORDS if (at := _column_for(w, columns)) is not None}
     counted_at = _column_for(noun, columns)  # "how many packages": the rows, by their key column
+    if counted_at not in (None, 0):
+        return None  # "How many links has passwd?": a number column's cell, not rows counted
     phrases = {
         " ".join(rest[i : i + n]).lower(): (i, i + n)
         for n in (3, 2, 1)
@@ -3625,6 +3790,25 @@ def _rows_with_value(
     longest = max((phrase for a, phrase in chosen if a == at), key=len)
     if any(phrase != longest and phrase not in longest for a, phrase in chosen if a == at):
         return None  # two values of one column ("required or important"): no one count
+    if (counted_at or 0, longest) in found:  # the value also names a row ("curl"): which way the relation runs?
+        value_at = phrases[longest][0]
+        column_words = [i for i, w in enumerate(rest) if _column_for(w, columns) == at]
+        by_it = value_at > 0 and rest[value_at - 1].lower() == "by"  # "depended on by curl": curl is the doer
+        if not column_words or value_at < column_words[0] or by_it:
+            return None  # "How many packages is curl depending on?": curl's own cell, not the rows naming curl
+    # every other content word must name a column or be the counting frame: "in group root are large" adds a
+    # condition that this count does not apply
+    used = set(_CELL_WORD.findall(longest))
+    extra = [
+        w
+        for w in rest
+        if w.lower() not in ENGLISH_STOPWORDS
+        and w.lower() not in used
+        and w.lower() not in _ROW_FRAME
+        and _column_for(w, columns) is None
+    ]
+    if extra:
+        return None
     hit_lines = set(found[(at, longest)])
     shown = columns[at].split()[0] if columns[at] else f"column {at + 1}"
     what = f"rows whose column {at + 1} ({shown}) is '{longest}'"
@@ -3637,7 +3821,7 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
     one that holds a phrase of the question as a whole cell; the column is the first other one a word of the
     question names. None when the question is a count, names no such row (or several), no column, or several
     joined by "and"."""
-    if re.match(r"(?i)\s*how (?:many|often)\b|\s*which \w+ (?:has|have|had|with|uses?)\b", query):
+    if re.match(r"(?i)\s*how (?:many|often)\b|\s*which \w+ (?:has|have|had|with|uses?)\b", query) or unmodelled(query):
         return None  # a count; "Which release has the series xenial?" asks for the row, not its `release` cell
     table = _column_text_rows(state)
     if table is None:
@@ -3681,8 +3865,8 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
         (src[0] for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"), None
     )
     unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
-    if at >= len(cells) or not cells[at].strip() or unit is None:
-        return None
+    if at >= len(cells) or not cells[at].strip() or unit is None or not _of_the_asked_type(cells[at], query):
+        return None  # "the email of curl's maintainer" is no name cell
     return cells[at].strip(), unit
 
 
@@ -4101,8 +4285,8 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
     allocation.`), read by code: a small reader mixes up entries that differ by one word. The question's frame
     ("which ssh option", "use") is no such word. None when no entry, or several, hold them."""
     asked = _ASKS_WHICH_OPTION.match(query)
-    if asked is None:
-        return None
+    if asked is None or unmodelled(query):
+        return None  # "Which option does not disable X11 forwarding?" is no entry's sentence
     # the words after the frame ("which ssh option": the command's name is no word of the entry)
     words = [w for w in _WORD.findall(query[asked.end() :].lower()) if w not in STOPWORDS and w not in _OPTION_FRAME]
     wanted = {stem(w) for w in words}
@@ -4251,8 +4435,8 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     one value that is a whole field of exactly one record ("docx", "application/json") and otherwise only column
     words (`framed`) and stop words. The answer is the record's first field when the named value is a later one
     ("Which media type has the extension pdf?": application/pdf), else its other fields. None otherwise."""
-    if not any(shape == "records" for shape in state["shapes"]):
-        return None
+    if not any(shape == "records" for shape in state["shapes"]) or unmodelled(query):
+        return None  # "Which type has no extension pdf?": a negation no lookup reads
     lines = [u for u in state["units"] if u["kind"] == "line" and not u.get("fields") and not u["text"].startswith("#")]
     if not lines:
         return None
@@ -4379,6 +4563,10 @@ def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any,
 _ASKS_UPLOADER = re.compile(r"(?i)^\s*who\b.*\b(?:upload(?:s|ed|er)?|signed)\b")
 
 
+_UPLOAD_VERBS = frozenset("uploaded uploads upload made did signed prepared performed released was is".split())
+"""The relation verbs of a question that asks who made an upload; any other ("sponsored", "wrote") is not modelled."""
+
+
 def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[str, Any] | None:
     """The trailer unit (` -- Name <mail>  date`) of the changelog entry that holds the change `unit`, for a "who"
     question about an upload ("Who made the non-maintainer upload by the Security Team?"): who signed the entry
@@ -4386,6 +4574,11 @@ def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[
     trailer."""
     if not _ASKS_UPLOADER.match(query) or unit.get("upload") or unit["kind"] != "paragraph":
         return None
+    verb = re.match(r"(?i)\s*who\s+(\w+)(?:\s+(\w+))?", query)
+    if verb is None or verb.group(1).lower() not in _UPLOAD_VERBS or (verb.group(2) or "").lower() in ("off", "for"):
+        return None  # "Who sponsored the upload", "Who signed off the patch": another relation than the upload's
+    if re.search(rf"\bby {_PERSON}", unit["text"]) and re.search(r"\bby [A-Z][\w'’-]* [A-Z]", unit["text"]):
+        return None  # the change names its own doer ("patch signed off by Bob Jones"): the reader reads that
     units: list[dict[str, Any]] = state["units"]
     at = unit["row"] if "row" in unit else units.index(unit)
     for later in units[at + 1 :]:
