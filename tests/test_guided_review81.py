@@ -286,3 +286,10 @@ def test_a_title_between_joined_names_is_no_name() -> None:
 def test_a_member_named_by_its_label_is_the_member() -> None:
     text = "The window size (width, height) defaults to (640, 480) pixels.\n"
     assert first_line(ask(text, "What is the default window height in pixels?", "480")) == "480"
+
+
+def test_the_other_member_of_a_labelled_pair_is_no_answer() -> None:
+    # a reader that says the width for the height must not be verified: the label says which number it is
+    text = "The window size (width, height) defaults to (640, 480) pixels.\n"
+    assert first_line(ask(text, "What is the default window height in pixels?", "640")) != "640"
+    assert first_line(ask(text, "What is the default window width in pixels?", "640")) == "640"

@@ -2479,6 +2479,23 @@ _LABELS = re.compile(r"\(\s*([A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)+)\s*\)")
 """Names that label a group of numbers, one each: "margins (top, bottom) default to (10, 25)"."""
 
 
+def _labelled_member(text: str, query: str) -> str | None:
+    """The number a question names by its label, where one sentence of `text` labels a tuple of numbers with a
+    tuple of names of the same length: "height" in "The window size (width, height) defaults to (640, 480)" is 480.
+    None when no sentence does, or the question names no label or more than one."""
+    asked = {stem(w) for w in _WORD.findall(query.lower())}
+    members: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        names = [[w.strip().lower() for w in m.group(1).split(",")] for m in _LABELS.finditer(sentence)]
+        numbers = [[n.strip() for n in m.group(0).strip("() \t").split(",")] for m in _NUMBER_GROUP.finditer(sentence)]
+        for labels in names:
+            named = [i for i, label in enumerate(labels) if stem(label) in asked]
+            tuples = [group for group in numbers if len(group) == len(labels)]
+            if len(named) == 1 and len(tuples) == 1:
+                members.add(tuples[0][named[0]])
+    return members.pop() if len(members) == 1 else None
+
+
 def _whole_group(core: str, text: str, query: str = "") -> str | None:
     """`core`, when it is one number that the unit writes only inside a group of numbers that is one value (a
     tuple "(80, 24)", a size "80x24"), grown to that group: the reply's "80" says half of it. None when the unit
@@ -2493,8 +2510,9 @@ def _whole_group(core: str, text: str, query: str = "") -> str | None:
         return core
     asked = {w.lower() for w in _WORD.findall(query)}
     labels = {w.strip().lower() for m in _LABELS.finditer(text) for w in m.group(1).split(",")}
-    if labels & asked:
-        return core  # "the bottom margin" names one member of "(top, bottom)": that member, not the pair
+    if labels & asked:  # "the bottom margin" names one member of "(top, bottom)": that member, not the pair
+        member = _labelled_member(text, query)
+        return core if member in (None, core) else None  # "10" for the bottom of "(10, 25)" is the top's
     written = {" ".join(g.group(0).split()) for g in groups}
     return written.pop() if len(written) == 1 else None
 
@@ -2581,6 +2599,9 @@ def _number_of_its_clause(core: str, text: str, query: str) -> bool:
     }
     asked = set(_FULL_NUMBER.findall(query))
     for sentence in _SENTENCE_END.split(text):
+        member = _labelled_member(sentence, query)
+        if member is not None and core in _FULL_NUMBER.findall(sentence):
+            return core == member  # "(width, height) ... (640, 480)": the label, not the clause, says which
         tokens = _CLAUSE_TOKEN.findall(sentence.lower())
         places = [i for i, t in enumerate(tokens) if t[:1].isdigit() and t not in asked]
         values = {tokens[i] for i in places}
