@@ -760,7 +760,7 @@ class SubprocessSandbox:
             writing = asyncio.ensure_future(asyncio.to_thread(self._write_contexts, contexts, ""))
             await self.layout()
             await self._spawn(writing)
-            self._watch()
+            await self._watch()
         except BaseException:
             if writing is not None:
                 await asyncio.wait([writing])  # the thread cannot be cancelled: let it finish before cleaning up
@@ -867,14 +867,16 @@ class SubprocessSandbox:
         assert self._dir is not None
         return [self._dir / "work", self._dir / "tmp"]
 
-    def _watch(self) -> None:
+    async def _watch(self) -> None:
         # the run's own REPL watches the memory of all the REPLs sharing its zygote, bubblewrap's included
         if self._watcher is None and (self.disk_folders() or self._owns_zygote):
             # The record of the worker's files with no name, with its RAM-growth baseline (a host that cannot read
-            # the worker's /proc), made now, before a cell can run: the watcher thread made it when it began, and on
-            # a busy machine a cell had written 56 MiB by then, taken into the baseline (CI: 180 MiB held under 64)
-            mapped = self._mapped_files() if self.disk_folders() else None
-            self._watcher = asyncio.create_task(self._watch_bounds(mapped))
+            # the worker's /proc), made before a cell can run: the watcher thread made it when it began, and on a
+            # busy machine a cell had written 56 MiB by then, taken into the baseline (CI: 180 MiB held under 64).
+            # On a thread: the baseline walks the tmpfs folders (215 ms on the loop with 100k files, audit 81b).
+            mapped = await asyncio.to_thread(self._mapped_files) if self.disk_folders() else None
+            if self._watcher is None:  # another start may have begun watching meanwhile
+                self._watcher = asyncio.create_task(self._watch_bounds(mapped))
 
     def _worker_pid(self) -> int:
         """The running worker's pid as this process sees it, or 0 (none, or one in another pid namespace)."""
@@ -1258,7 +1260,7 @@ class SubprocessSandbox:
         self._extra = await asyncio.to_thread(self._write_contexts, contexts, folder)
         self._context_bytes = sum(c.nbytes for c in contexts)
         await self._spawn()
-        self._watch()
+        await self._watch()
 
     # --- between a session's questions ------------------------------------------------------------------------
     def new_run(self) -> None:
