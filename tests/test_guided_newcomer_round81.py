@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_guided_review81 import ask, first_line
+from guided_stub import ask, first_line
 
 _PASSWORD = "The server password rotates every 90 days.\n"
 

@@ -5,23 +5,10 @@ made up; the reader is a stub."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from rlmx.lm.guided_cells import build_index, count_answer, guided_answer, unmodelled
-
-
-def replying(text: str) -> Callable[[list[str]], list[str]]:
-    return lambda prompts: [text] * len(prompts)
-
-
-def ask(text: str, question: str, reply: str = "NOT FOUND", name: str = "context") -> str:
-    return str(guided_answer(build_index([(name, text)]), question, replying(reply))["answer"])
-
-
-def first_line(answer: str) -> str:
-    return answer.split("\n")[0]
+from guided_stub import ask, first_line
+from rlmx.lm.guided_cells import build_index, count_answer, unmodelled
 
 
 def hedged(answer: str) -> bool:

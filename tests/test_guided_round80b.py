@@ -5,24 +5,10 @@ sign. Every text is made up; the reader is a stub."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
+from guided_stub import ask, first_line, replying
 from rlmx.lm.guided_cells import build_index, expected_type, guided_answer
-
-
-def replying(text: str) -> Callable[[list[str]], list[str]]:
-    return lambda prompts: [text] * len(prompts)
-
-
-def ask(text: str, question: str, reply: str = "NOT FOUND", name: str = "context") -> str:
-    return str(guided_answer(build_index([(name, text)]), question, replying(reply))["answer"])
-
-
-def first_line(answer: str) -> str:
-    return answer.split("\n")[0]
-
 
 # --- a number that names something --------------------------------------------------------------------------------
 
