@@ -583,11 +583,13 @@ async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bo
     """The request's body, read within --body-timeout (counted while the client sends, not while the body waits
     for room) under the waiting bodies' budget: a big body (declared over THREAD_THRESHOLD bytes, or past them) is
     read only while the budget has room, waited for at most --queue-timeout in all (see `_room`). A body whose
-    Content-Encoding is gzip or deflate is decoded on a worker thread, at most --max-request-bytes decoded (a 413
-    past it), and its decoded bytes are booked. Raises its 4xx, or ClientLeft."""
+    Content-Encoding is gzip or deflate is decoded on worker threads, at most --max-request-bytes decoded (a 413
+    past it), its decoded bytes booked as they are made, under the same budget (`bodies.decode_booked`). Raises its
+    4xx, or ClientLeft."""
     options = server.options
     room = functools.partial(_room, server, inbox)
     declared = request.headers.get("content-length")  # a number: checked by `check_declared_size`
+    codings = bodies.content_codings(request.headers.get("content-encoding"))  # checked before the body was read
     raw = await bodies.read_booked(
         inbox,
         claim,
@@ -595,14 +597,11 @@ async def _raw(request: Request, server: _Server, inbox: bodies.Inbox, claim: bo
         declared=None if declared is None else int(declared),
         limit=options.max_request_bytes,
         timeout=options.body_timeout,
+        finish=not codings,
     )
-    codings = bodies.content_codings(request.headers.get("content-encoding"))  # checked before the body was read
     if not codings:
         return raw
-    plain = await inbox.unless_left(asyncio.to_thread(bodies.decoded, raw, codings, options.max_request_bytes))
-    if len(plain) > bodies.THREAD_THRESHOLD:  # the decoded bytes are what the request holds while it waits
-        claim.add(max(0, len(plain) - claim.size))
-    return plain
+    return await bodies.decode_booked(raw, codings, inbox, claim, room, limit=options.max_request_bytes)
 
 
 async def _room(server: _Server, inbox: bodies.Inbox, claim: bodies.Claim) -> None:

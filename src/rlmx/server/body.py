@@ -270,7 +270,8 @@ class Claim:
         """Seconds this body has waited for room so far (its --queue-timeout counts them all)."""
 
     def add(self, size: int) -> None:
-        """Book `size` more bytes, already read (or, once the body is whole, made of it: its decoded bytes)."""
+        """Book `size` more bytes, already read or decoded (negative: bytes given back, as a decoded body's compressed
+        form is dropped)."""
         self.size += size
         self._budget.held += size
         if self.whole:
@@ -367,13 +368,21 @@ RoomWait = Callable[[Claim], Awaitable[None]]
 
 
 async def read_booked(
-    inbox: Receive, claim: Claim, room: RoomWait, *, declared: int | None, limit: int, timeout: float
+    inbox: Receive,
+    claim: Claim,
+    room: RoomWait,
+    *,
+    declared: int | None,
+    limit: int,
+    timeout: float,
+    finish: bool = True,
 ) -> bytes:
-    """The whole body, its bytes booked in `claim` as they arrive (and `claim.finish()`ed) when it is big: declared
-    over THREAD_THRESHOLD bytes, or, of unknown size, once past them (all it read so far, then the rest). A big body
-    is read only while the budget has room (else `room(claim)` first). The body must arrive within `timeout`
-    seconds, counted while waiting for the client only: a 408 RequestError past it, a 413 once more than `limit`
-    bytes arrive; ClientLeft if the client goes. `room`'s refusals pass through."""
+    """The whole body, its bytes booked in `claim` as they arrive (and `claim.finish()`ed, unless `finish=False`:
+    its decoding, `decode_booked`, is still to come) when it is big: declared over THREAD_THRESHOLD bytes, or, of
+    unknown size, once past them (all it read so far, then the rest). A big body is read only while the budget has
+    room (else `room(claim)` first). The body must arrive within `timeout` seconds, counted while waiting for the
+    client only: a 408 RequestError past it, a 413 once more than `limit` bytes arrive; ClientLeft if the client
+    goes. `room`'s refusals pass through."""
     loop = asyncio.get_running_loop()
     big = declared is not None and declared > THREAD_THRESHOLD
     chunks: list[bytes] = []
@@ -396,7 +405,8 @@ async def read_booked(
         if big or size > THREAD_THRESHOLD:
             claim.add(size - claim.size)
         if not message.get("more_body", False):
-            claim.finish()
+            if finish:
+                claim.finish()
             return b"".join(chunks)
 
 
@@ -427,50 +437,125 @@ def content_codings(header: str | None) -> list[str]:
     return codings
 
 
+DECODE_STEP = 1024 * 1024
+"""The most decoded bytes one step of a `Decoding` makes (a few milliseconds of inflating): between two steps they
+are booked in the waiting bodies' budget, and the next step waits for room as a plain body's next read does."""
+
+
 def decoded(body: bytes, codings: list[str], limit: int) -> bytes:
-    """`body` with its content `codings` (`content_codings`) undone, the last applied first. Each layer is inflated
-    a piece at a time and stopped once past `limit` bytes (--max-request-bytes, counted after decoding): a 413
+    """`body` with its content `codings` undone, all at once (see `Decoding`). CPU-bound: call it on a worker
+    thread, or use `decode_booked`, which books the decoded bytes as they are made."""
+    work = Decoding(body, codings, limit)
+    while not work.done:
+        work.step()
+    return work.result
+
+
+class Decoding:
+    """A body's content `codings` (`content_codings`) undone, the last applied first, a step at a time (`step`, at
+    most DECODE_STEP decoded bytes), so that the bytes it makes can be booked, and room waited for, as they are
+    made. Each layer is stopped once past `limit` bytes (--max-request-bytes, counted after decoding): a 413
     RequestError then, so that a small body that inflates to gigabytes (a zip bomb) holds at most `limit` + 1 bytes.
-    A 400 RequestError when the bytes are not what the coding says. CPU-bound: call it on a worker thread."""
-    for coding in reversed(codings):
-        body = _inflated(body, coding, limit)
-    return body
+    A 400 RequestError when the bytes are not what the coding says. gzip is read as `gzip -d` and Python's
+    `gzip.decompress` read it: every member of a multi-member file, zero bytes after a member skipped (padding, as
+    tape and block devices add); deflate as browsers read it (zlib-wrapped, RFC 9110 §8.4.1.2, or raw deflate,
+    which some clients send)."""
 
+    def __init__(self, body: bytes, codings: list[str], limit: int) -> None:
+        self._layers = list(reversed(codings))
+        self._limit = limit
+        self._data = body
+        self._parts: list[bytes] = []
+        self._size = 0
+        self.made = 0
+        """Decoded bytes made so far, every layer's counted (an inner layer's input is held until it is done)."""
+        self.result = body
+        """The decoded body, once `done`."""
+        self._inflater = self._first_inflater()
 
-def _inflated(body: bytes, coding: str, limit: int) -> bytes:
-    """One coding layer of `body` undone: gzip (every member of a multi-member file, as `gzip -d` reads them), or
-    deflate as browsers read it (zlib-wrapped, RFC 9110 §8.4.1.2, or raw deflate, which some clients send)."""
-    raw_deflate = coding == "deflate" and not (
-        len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
-    )
-    wbits = 31 if coding != "deflate" else -15 if raw_deflate else 15
-    out = bytearray()
-    data = body
-    try:
-        while True:
-            inflater = zlib.decompressobj(wbits)
-            out += inflater.decompress(data, limit + 1 - len(out))
-            if len(out) > limit:
-                raise too_large(limit, decoded=coding)
-            if not inflater.eof:
-                raise zlib.error("the data ends before its end of stream")
-            data = inflater.unused_data
-            if not data or wbits != 31:  # gzip's members follow one another; a deflate stream stands alone
-                break
-    except zlib.error as exc:
-        raise RequestError(
-            f"the request body is not valid {coding} data ({exc}), as its Content-Encoding says: send it compressed "
-            f"with {coding}, or uncompressed without Content-Encoding",
-            param="Content-Encoding",
-            code="invalid_content_encoding",
-        ) from None
-    if data:
-        raise RequestError(
-            f"the request body has {len(data):,} bytes after its {coding} stream's end: send one {coding} stream",
-            param="Content-Encoding",
-            code="invalid_content_encoding",
+    @property
+    def done(self) -> bool:
+        return not self._layers
+
+    def _first_inflater(self) -> Any:
+        if not self._layers:
+            return None
+        body = self._data
+        raw_deflate = self._layers[0] == "deflate" and not (
+            len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
         )
-    return bytes(out)
+        self._wbits = 31 if self._layers[0] != "deflate" else -15 if raw_deflate else 15
+        return zlib.decompressobj(self._wbits)
+
+    def step(self) -> None:
+        """Make at most DECODE_STEP more decoded bytes (a layer's end may make none). CPU-bound: a few ms."""
+        coding = self._layers[0]
+        try:
+            if self._inflater.eof:
+                self._next_member(coding)
+                return
+            most = min(DECODE_STEP, self._limit + 1 - self._size)
+            piece = self._inflater.decompress(self._data, most)
+            self._data = self._inflater.unconsumed_tail
+            self._parts.append(piece)
+            self._size += len(piece)
+            self.made += len(piece)
+            if self._size > self._limit:
+                raise too_large(self._limit, decoded=coding)
+            if not self._inflater.eof and not self._data and len(piece) < most:
+                raise zlib.error("the data ends before its end of stream")
+        except zlib.error as exc:
+            raise RequestError(
+                f"the request body is not valid {coding} data ({exc}), as its Content-Encoding says: send it "
+                f"compressed with {coding}, or uncompressed without Content-Encoding",
+                param="Content-Encoding",
+                code="invalid_content_encoding",
+            ) from None
+
+    def _next_member(self, coding: str) -> None:
+        """The stream just ended: gzip's next member follows (zero padding skipped, as `gzip.decompress` does), or
+        the layer is done (a deflate stream stands alone: bytes after it are a 400)."""
+        data = self._inflater.unused_data
+        if self._wbits == 31:
+            data = data.lstrip(b"\0")
+            if data:
+                self._data = data
+                self._inflater = zlib.decompressobj(self._wbits)
+                return
+        if data:
+            raise RequestError(
+                f"the request body has {len(data):,} bytes after its {coding} stream's end: send one {coding} stream",
+                param="Content-Encoding",
+                code="invalid_content_encoding",
+            )
+        self._data = b"".join(self._parts)
+        self._parts, self._size = [], 0
+        self._layers.pop(0)
+        self.result = self._data
+        self._inflater = self._first_inflater()
+
+
+async def decode_booked(
+    body: bytes, codings: list[str], inbox: Inbox, claim: Claim, room: RoomWait, *, limit: int
+) -> bytes:
+    """`body` with its content `codings` undone on worker threads (`Decoding`, a step at a time), its decoded bytes
+    booked in `claim` as they are made, as a body's bytes are as they arrive (`read_booked`, called with
+    `finish=False`): once they pass THREAD_THRESHOLD, and the next step waits for room (`room(claim)`) while the
+    budget has none, so a small compressed body holds no more room than the plain body it stands for. Once done,
+    `claim` holds the decoded body's bytes (none when it is under THREAD_THRESHOLD: a small body is not booked) and
+    is `finish()`ed. Its 400, its 413, `room`'s refusals, and ClientLeft when the client leaves pass through."""
+    work = Decoding(body, codings, limit)
+    booked = claim.size  # the compressed body's bytes, when it was big
+    while not work.done:
+        if claim.size and not claim.may_read():
+            await room(claim)
+        await inbox.unless_left(asyncio.to_thread(work.step))
+        if work.made > THREAD_THRESHOLD:
+            claim.add(booked + work.made - claim.size)
+    plain = work.result
+    claim.add((len(plain) if len(plain) > THREAD_THRESHOLD else 0) - claim.size)  # the compressed forms are dropped
+    claim.finish()
+    return plain
 
 
 async def decode(body: bytes) -> object:
