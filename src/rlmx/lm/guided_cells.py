@@ -215,8 +215,9 @@ def render(fields: dict[str, str]) -> str:
 
 
 def detect_shape(text: str) -> str:
-    """ "records" (one fact per line), "verses" (numbered verses under chapter headings, or "Book 1:2" lines),
-    "entries" (":headword:" glossary) or "paragraphs" (prose, documentation)."""
+    """ "records" (one fact per line), "lines" (a short list of lines, `_short_list`), "verses" (numbered verses
+    under chapter headings, or "Book 1:2" lines), "entries" (":headword:" glossary) or "paragraphs" (prose,
+    documentation)."""
     lines = text.split("\n")
     sample = lines if len(lines) <= 40_000 else lines[:: max(1, len(lines) // 40_000)]
     nonblank = [line for line in sample if line.strip()]
@@ -237,7 +238,41 @@ def detect_shape(text: str) -> str:
     blank_share = 1 - len(nonblank) / len(sample)
     if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
         return "records"
+    if _short_list(lines):
+        return "lines"  # cut as records are, one unit a line, but read by no rule made for a file of records
     return "paragraphs"
+
+
+_SHORT_LIST = 20
+"""Fewer non-blank lines than this, none blank between them, make a short list when they are not wrapped prose
+(`_short_list`); from this many on, the blank share decides (`detect_shape`)."""
+_WRAP_WIDTH = 50
+"""Characters of a line at or over which a line that runs on into a lowercase next line is wrapped prose: text
+wrapped at 60 to 80 columns fills its lines to about that, a note or a list item seldom does."""
+
+
+def _short_list(lines: list[str]) -> bool:
+    """Whether a text of 2 to 19 non-blank lines with no blank line between them is a list of lines, each a record
+    or an item ("Bob Jones - 555-0102", "buy milk", "Attendees: Maria, Tom, Anil"), rather than one paragraph of
+    wrapped prose. Prose wrapped at a fixed width has long lines, most of which end inside a sentence (no closing
+    punctuation, the next line going on in lowercase); a list has neither. Joined into one paragraph, a list's
+    lines lose their edges: the value of one line read as the next line's, a count of items of 1."""
+    body = [line.rstrip() for line in lines]
+    while body and not body[-1].strip():
+        body.pop()
+    while body and not body[0].strip():
+        body.pop(0)
+    if not 2 <= len(body) < _SHORT_LIST or any(not line.strip() for line in body):
+        return False
+    if statistics.median(len(line) for line in body) >= 300:
+        return False
+    runs_on = sum(
+        1
+        for line, after in pairwise(body)
+        if len(line.strip()) >= _WRAP_WIDTH
+        and (line.endswith((",", "-")) or (line[-1:].isalnum() and after.lstrip()[:1].islower()))
+    )
+    return runs_on < 0.5 * (len(body) - 1)
 
 
 _SEPARATOR = re.compile(r"^\s*(?:%%?|([-=*_~#])\1{2,})\s*$")
@@ -264,14 +299,14 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
         if len(source) == 2 and isinstance(text, str):
             text = _unframed(text)
         shape = "records" if len(source) > 2 else detect_shape(text)
-        if shape == "paragraphs" and len(text) < 200_000 and table_of(text.split("\n")) is not None:
+        if shape in ("paragraphs", "lines") and len(text) < 200_000 and table_of(text.split("\n")) is not None:
             shape = "records"  # a small table (a few CSV rows): one unit per row, never one for the whole table
         shapes.append(shape)
         prefix = f"{name}, " if len(sources) > 1 or _PAGE_NAME.search(str(name)) else ""
         if len(source) > 2:
             made = _structured_units(source[2])
-        elif shape == "records":
-            made = _record_units(text)
+        elif shape in ("records", "lines"):
+            made = _record_units(text, keyed=shape == "records")
         elif shape == "verses":
             made = _verse_units(text)
         elif shape == "separated":
@@ -384,9 +419,10 @@ def _cells(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
-def _record_units(text: str) -> list[dict[str, Any]]:
+def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     """One unit per line of a record file; a table with a header row gets "column: value" units (the header
-    itself is no unit), JSON Lines their fields. Locations are file lines."""
+    itself is no unit), JSON Lines their fields. Locations are file lines, with the line's first field, its key,
+    when `keyed` (a short list's line, "The deposit is 900 crowns", has no key: "line 4", not "line 4 (The)")."""
     lines = text.split("\n")
     table = table_of(lines[:2000])
     if table is not None and (table[0] == "json" or table[1] is not None):
@@ -420,7 +456,8 @@ def _record_units(text: str) -> list[dict[str, Any]]:
         key = (stripped.split(delimiter, 1) if delimiter and delimiter in stripped else stripped.split(None, 1))[0]
         key = _clipped(key, 40)
         text = " ".join(line.split())
-        unit = {"text": text, "name": key, "where": f"line {number:,} ({key})", "line": number, "kind": "line"}
+        where = f"line {number:,} ({key})" if keyed else f"line {number:,}"
+        unit = {"text": text, "name": key, "where": where, "line": number, "kind": "line"}
         if tree and not text.startswith("#"):  # a comment parents nothing
             indent = len(line) - len(line.lstrip(" \t"))
             while parents and parents[-1][0] >= indent:
@@ -1872,6 +1909,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
+        if kind == "number" and _HOW_MUCH.search(query) and _is_a_date(core):
+            continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
@@ -2225,6 +2264,18 @@ _DATE = re.compile(  # "29 June 2007", "June 29, 2007", and a month of a year: "
     rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})",
     re.I,
 )
+
+
+_NUMERIC_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+"""A date in digits: "2024-03-14", "2024/3/14", "14.03.2024", "3/14/24"."""
+_HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
+"""A question for an amount, which no date answers."""
+
+
+def _is_a_date(core: str) -> bool:
+    """Whether `core` is a date and nothing else: "2024-03-14", "June 29, 2007" (not "3 days", not "12,500")."""
+    core = core.strip(" .,;:()")
+    return bool(_NUMERIC_DATE.fullmatch(core) or _DATE.fullmatch(core))
 
 
 _SHAPE = re.compile(
@@ -2900,6 +2951,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             n = len(_text_lines(state))
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
+        if kind == "unit":  # a list's title line ("# todo.txt", "Groceries:") names the items and is none of them
+            pool = [u for u in pool if not (u["kind"] == "line" and _title_line(u["text"]))] or pool
         n = _count_units(pool, named=kind in ("entry", "verse"))
         return (
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
@@ -3191,6 +3244,12 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
 def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The units that are records of a table or of structured data (`_record_unit`: its header row is none)."""
     return [u for u in units if u.get("fields")]
+
+
+def _title_line(text: str) -> bool:
+    """Whether a line of a list titles it: a comment or Markdown heading ("# todo.txt") or a line that ends in a
+    colon ("Groceries:")."""
+    return text.startswith("#") or text.rstrip().endswith(":")
 
 
 def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:

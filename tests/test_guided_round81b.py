@@ -1,0 +1,67 @@
+"""Audit 81b, the offline default on a newcomer's small files and on real texts. A file of a few lines with no blank
+line between them was read as one paragraph: its lines' values ran together (one contact's phone given for
+another's), "how many items" counted 1, and a quote's line was the first line. Such a file is now a list of lines
+unless it is wrapped prose. A date is no answer to "how many". Every text is made up; the reader is a stub."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlmx.lm.guided_cells import build_index, detect_shape
+from test_guided_review81 import ask, first_line, hedged
+
+# --- a short file of lines is read as lines ---------------------------------------------------------------------
+
+PEOPLE = """Priya Nair - 555-2301 - priya@example.com
+Tomasz Wolny - 555-2302 - tomasz@example.com
+Ines Duarte - 555-2377 - ines.duarte@example.org
+"""
+CHORES = """# chores
+sweep the porch
+feed the cat
+post the parcel to Oslo
+mend the fence (Sat)
+"""
+MINUTES = """Club minutes 2023-11-02
+Attendees: Ruth, Omar, Lena, Kofi
+Agreed: the hall is booked for May 3.
+"""
+WRAPPED = """The old mill stood by the river for two hundred years, and the
+villagers brought their grain to it every autumn until the wheel
+broke in a flood that also carried away the wooden footbridge.
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [(PEOPLE, "lines"), (CHORES, "lines"), (MINUTES, "lines"), (WRAPPED, "paragraphs"),
+     ("a,b\n1,2\n3,4\n", "records")],
+)  # fmt: skip
+def test_a_short_file_of_lines_is_cut_into_lines_unless_it_is_wrapped_prose(text: str, shape: str) -> None:
+    assert build_index([("notes.txt", text)])["shapes"] == [shape]
+    assert detect_shape(WRAPPED) == "paragraphs"
+
+
+def test_a_value_of_one_line_is_no_answer_for_the_person_of_another() -> None:
+    question = "What is Tomasz Wolny's phone number?"
+    assert hedged(ask(PEOPLE, question, "555-2301"))  # the reader's slip: the line above holds that number
+    answer = ask(PEOPLE, question, "555-2302")
+    assert answer.startswith("555-2302\nFrom [line 2]"), answer
+
+
+def test_the_items_of_a_short_list_are_counted_its_title_aside() -> None:
+    assert first_line(ask(CHORES, "How many items are in the list?")) == "4"
+
+
+def test_a_quote_from_a_short_list_gives_its_own_line() -> None:
+    answer = ask(CHORES, "Where should the parcel be posted?", "Oslo")
+    assert answer.startswith("Oslo\nFrom [line 4] post the parcel to Oslo"), answer
+
+
+# --- a date counts nothing --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [MINUTES, " ".join(MINUTES.split("\n")) + "\n"])
+def test_a_date_is_no_answer_to_how_many(text: str) -> None:
+    answer = ask(text, "How many attendees were there?", "2023-11-02")
+    assert "2023" not in first_line(answer), answer
