@@ -531,7 +531,8 @@ def _without_leaked_tokens(text: str) -> str:
     """`text` without the template tokens a server leaked at line ends (`_SPECIAL_TOKENS`), but those of a turn
     marker (`_turn_markers`): the parse reads those, as the end of the reply or as text written about. Nor those
     inside a fenced block's body (`_in_bodies`): a block is data (a training record ending in `<|endoftext|>`, HTML's
-    `<s>10</s>` at a line's end); there only a run ending the reply is leaked (audit 81 kinds v02)."""
+    `<s>10</s>` at a line's end); there only the runs ending the reply (`_trailing_runs`) are leaked (audit 81 kinds
+    v02; review 81b F4: two tokens on lines of their own ended an open cell, and the first ran as code)."""
     turns = [turn.span() for turn in _turn_markers(text)]  # apart and in order, so their ends are in order too
     ends = [end for _, end in turns]
     runs: list[tuple[int, int]] = []
@@ -544,10 +545,23 @@ def _without_leaked_tokens(text: str) -> str:
     stripped = _cut(text, runs)
     if "```" not in text and "~~~" not in text:
         return stripped
-    last = len(text.rstrip())  # a run ending the reply is leaked wherever it stands
+    last = _trailing_runs(text, runs)  # runs ending the reply are leaked wherever they stand
     data = _in_bodies(stripped, runs)
-    kept = [run for run, inside in zip(runs, data, strict=True) if not inside or run[1] >= last]
+    kept = [run for index, (run, inside) in enumerate(zip(runs, data, strict=True)) if not inside or index >= last]
     return stripped if len(kept) == len(runs) else _cut(text, kept)
+
+
+def _trailing_runs(text: str, runs: list[tuple[int, int]]) -> int:
+    """The index of the first of `runs` (ordered, apart) in the reply's trailing stretch: from it on, only those runs
+    and blanks follow (`print(1)<|im_end|>\n<|endoftext|>`, Gemma's `<end_of_turn>\n<eos>`); `len(runs)` when no
+    run ends the reply."""
+    first, end = len(runs), len(text.rstrip())
+    while first > 0 and runs[first - 1][1] >= end:
+        first -= 1
+        end = runs[first][0]
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+    return first
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -896,15 +910,6 @@ def _common_prefix(one: str, other: str) -> int:
         else:
             high = middle - 1
     return low
-
-
-def _open_body(text: str) -> _Body | None:
-    """The fenced block `text` ends inside (its closing fence not yet come), read as `parse_reply` reads a reply
-    (tidied, leniently closed); None when it ends in none."""
-    bodies: list[_Body] = []
-    tidied = _tidied(text)
-    _parse(tidied, 0, lenient=True, bodies=bodies)
-    return bodies[-1] if bodies and bodies[-1].end >= len(tidied) else None
 
 
 _REASONING_TAG = re.compile(f"{OPEN_TAG.pattern}|(?P<close>{CLOSE_TAG.pattern})", re.IGNORECASE)
@@ -1679,7 +1684,7 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
     reply, the analysis and commentary channels reasoning (never acted on). Text without it comes back unchanged.
     A header or end token inside a fenced block's body is the block's data (code splitting a harmony transcript on
     `'<|channel|>final<|message|>'`: audit 81 kinds v01), unless it ends a code block the channel left open
-    (`_marks_harmony`)."""
+    (`_HarmonyBodies`: a message boundary ends a block left open, in a reasoning channel whatever it holds)."""
     if "<|channel|>" not in text:
         stripped = _STRIPPED_HARMONY.match(text)  # the same with its special tokens dropped by the detokenizer
         if stripped is None:
@@ -1688,16 +1693,17 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
     headers = list(_HARMONY_HEADER.finditer(text))
     if not headers:
         return text, []
+    marks = list(heapq.merge(headers, _HARMONY_END.finditer(text), key=_start))
+    bodies = _HarmonyBodies(text, marks)
     kept: list[str] = []
     reasoning: list[str] = []
     channel: str | None = None  # the channel being read; None between messages (and before the first)
     segment = 0  # where the text being read (the channel's message, or the text between messages) starts
-    checks = [_HARMONY_CHECKS]
-    for mark in heapq.merge(headers, _HARMONY_END.finditer(text), key=_start):
+    for mark in marks:
         is_header = mark.re is _HARMONY_HEADER
         if mark.start() < segment or (channel is None and not is_header):
             continue  # an end token outside any message is text
-        if not _marks_harmony(text, segment, mark, checks):
+        if not bodies.markup(mark, segment, channel):
             continue
         body = text[segment : mark.start()]
         if channel is None or channel == "final":
@@ -1712,33 +1718,109 @@ def split_harmony(text: str) -> tuple[str, list[str]]:
     return "\n".join(part for part in kept if part.strip()), reasoning
 
 
-_HARMONY_CHECKS = 20
-"""Harmony marks a reply's reading checks against the block its text before them leaves open (each parses that
-text): a bound on the work. Past it, a mark is read as markup."""
 _HARMONY_START = re.compile(r"\s*+<\|start\|>")
+_FENCE_BEFORE_MARK = re.compile(
+    rf"^{_FENCE_BLANK}*+(?:`{{3,}}+|~{{3,}}+){_FENCE_BLANK}*+(?=<\|(?:end|return|call|start|channel)\|>)", re.MULTILINE
+)
+"""A fence glued to a harmony mark (```<|end|>, ```<|return|>): a closing fence, the mark on a line of its own."""
+_FENCE_RUN = re.compile(r"`{3,}+|~{3,}+")
 
 
-def _marks_harmony(text: str, segment: int, mark: re.Match[str], checks: list[int]) -> bool:
-    """Whether a harmony header or end token is markup: the text read since `segment` (the message, or the text
-    between messages) leaves no fenced block open before it, or leaves open a code block whose code is not inside a
-    string there and the mark ends a message that another begins (`<|end|><|start|>...`, `<|start|>...` heading a
-    message): a block the model never closed, as a channel's end closes it. Inside a string or a block of another
-    language, it is data. `checks`: how many more parses the reply may spend (`_HARMONY_CHECKS`)."""
-    before = text[segment : mark.start()]
-    if ("```" not in before and "~~~" not in before) or checks[0] <= 0:
-        return True
-    checks[0] -= 1
-    body = _open_body(before)
-    if body is None:
-        return True
-    if body.language not in _RUNS:
+class _HarmonyBodies:
+    """Which harmony marks of a reply (`marks`, in order) stand inside a fenced block's body, read in one pass that
+    knows at each position whether it is inside one. The reply is parsed (`_parse`, leniently) from where a message
+    starts to the reply's end (to the next message boundary in a reasoning channel), and that parse serves every
+    later mark until one that ends a body counts: only then is the rest parsed again. Each mark's reading:
+
+    * outside any body: markup;
+    * a message boundary (an end token another message's `<|start|>` follows, or a header beginning with
+      `<|start|>`) in the analysis or commentary channel: markup, whatever block the draft left open, in whatever
+      language or string (a channel boundary is the model's turn structure, stronger than a draft's fence);
+    * a message boundary inside a body never closed, or inside a code block whose code is not inside a string
+      there (the block the model left open as its message ended): markup, the block ends there;
+    * else (inside a closed body, or a lone end token or header inside a body never closed): the body's data.
+
+    The parse reads a copy of the reply in which a fence glued to a mark (```<|end|>) and a header that begins its
+    line or a message (`<|start|>assistant<|channel|>final<|message|>```repl`) end their lines, as each message's text
+    is read on its own. Work: one parse of the reply, one more per body a boundary ends (review 81b F3: the reading
+    had parsed the text before each of the first 20 marks)."""
+
+    def __init__(self, text: str, marks: list[re.Match[str]]) -> None:
+        self.strong = {
+            mark.start()
+            for mark in marks
+            if (
+                mark.group().startswith("<|start|>")
+                if mark.re is _HARMONY_HEADER
+                else _HARMONY_START.match(text, mark.end()) is not None
+            )
+        }
+        self.strong_starts = sorted(self.strong)
+        breaks = [glued.end() for glued in _FENCE_BEFORE_MARK.finditer(text)]
+        ends = {mark.end() for mark in marks if mark.re is _HARMONY_END}
+        for mark in marks:
+            start, end = mark.span()
+            if (
+                mark.re is _HARMONY_HEADER
+                and not text.startswith("\n", end)
+                and (start == 0 or text[start - 1] == "\n" or start in self.strong or start in ends)
+            ):
+                breaks.append(end)
+        self.breaks = sorted(set(breaks))  # where the copy holds a line feed the reply does not
+        self.copy = _cut_in(text, self.breaks)
+        self.fences = [fence.start() for fence in _FENCE_RUN.finditer(text)]
+        self.parsed: tuple[int, int, list[tuple[int, int]]] | None = None  # (start, end, body spans) in the copy
+        self.quoted: set[int] = set()  # bodies (by start, in the copy) whose first boundary is their data
+
+    def _at(self, position: int) -> int:
+        """Where the reply's `position` stands in the copy."""
+        return position + bisect.bisect_right(self.breaks, position)
+
+    def markup(self, mark: re.Match[str], segment: int, channel: str | None) -> bool:
+        """Whether `mark`, read in `channel` (None between messages) of the message starting at `segment`, is
+        markup (see the class)."""
+        start = mark.start()
+        strong = start in self.strong
+        reasoning = channel is not None and channel != "final"
+        fence = bisect.bisect_left(self.fences, segment)
+        if fence == len(self.fences) or self.fences[fence] >= start:
+            return True  # no fence since the message began: no body holds the mark
+        at = self._at(start)
+        if self.parsed is None or not self.parsed[0] <= at < self.parsed[1]:
+            if reasoning and strong:
+                return True  # a boundary always ends a reasoning channel's message
+            end = len(self.copy)
+            if reasoning:  # ... so its text is read up to the next one
+                boundary = bisect.bisect_left(self.strong_starts, start)
+                if boundary < len(self.strong_starts):
+                    end = self._at(self.strong_starts[boundary])
+            first = self._at(segment)
+            found: list[_Body] = []
+            _parse(self.copy[first:end], 0, lenient=True, bodies=found)
+            self.parsed = (first, end, [(body.start + first, body.end + first) for body in found])
+        first, end, spans = self.parsed
+        index = bisect.bisect_right(spans, (at, len(self.copy) + 1)) - 1
+        if index < 0 or not spans[index][0] <= at < spans[index][1]:
+            return True
+        body_start, body_end = spans[index]
+        if strong and (reasoning or body_end >= end or self._left_open(body_start, at)):
+            self.parsed = None  # the body ends at the mark: what follows is read afresh
+            return True
         return False
-    starts_next = (
-        mark.group().startswith("<|start|>")
-        if mark.re is _HARMONY_HEADER
-        else _HARMONY_START.match(text, mark.end()) is not None
-    )
-    return starts_next and not _in_a_string(body.code)
+
+    def _left_open(self, body_start: int, at: int) -> bool:
+        """Whether the code block whose body starts at `body_start` (in the copy) was left open at `at`, the first
+        message boundary inside it: its text there compiles but for the close it lacks, or fails otherwise, but not
+        inside a string (a transcript quoted in a string is data). Checked once a body, so linear: a body whose first
+        boundary is inside a string holds every later one as data."""
+        if body_start in self.quoted:
+            return False
+        line = self.copy.rfind("\n", 0, body_start - 1) + 1
+        language = _language(_FENCE_RUN.split(self.copy[line : body_start - 1])[-1])  # the opening fence's info
+        if language in _RUNS and not _in_a_string(textwrap.dedent(self.copy[body_start:at])):
+            return True
+        self.quoted.add(body_start)
+        return False
 
 
 def _in_a_string(code: str) -> bool:
@@ -1750,6 +1832,16 @@ def _in_a_string(code: str) -> bool:
     except (ValueError, MemoryError, RecursionError):
         return False
     return False
+
+
+def _cut_in(text: str, breaks: list[int]) -> str:
+    """`text` with a line feed at each of `breaks` (ordered positions)."""
+    pieces, position = [], 0
+    for point in breaks:
+        pieces.append(text[position:point])
+        position = point
+    pieces.append(text[position:])
+    return "\n".join(pieces)
 
 
 def _template_opened(text: str, reasoning: int) -> tuple[str, int]:
