@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from rlmx.commands.serve import add_key_arguments, server_key
+from rlmx.commands.serve import (
+    add_key_arguments,
+    ignored_signals,
+    positive_seconds,
+    server_key,
+    signals_kept_server,
+)
 from rlmx.extras import missing_extra
 from rlmx.http_access import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
 
@@ -82,6 +88,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="with --http: largest request body, e.g. 64M; a bigger one gets HTTP 413 with a JSON-RPC error before "
         "it is held. A tool's `text` travels in the body, `paths` do not (default: 32M)",
     )
+    group.add_argument(
+        "--body-timeout",
+        type=positive_seconds,
+        default=None,
+        metavar="S",
+        help="with --http: longest a request body may take to arrive whole, else HTTP 408 with a JSON-RPC error "
+        "(default: 60)",
+    )
     add_key_arguments(group, "every request (with --http)")
     return group
 
@@ -97,6 +111,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     if args.allow_origin and not args.http:
         raise UsageError("--allow-origin is for --http; over stdio no web page can reach the server")
+    if args.body_timeout is not None and not args.http:
+        raise UsageError("--body-timeout is for --http (how long an HTTP request body may take to arrive)")
     if args.max_request_bytes is not None and not args.http:
         raise UsageError(
             "--max-request-bytes is for --http (the largest HTTP request body); over stdio only --max-context-bytes "
@@ -131,6 +147,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
             say(f"rlmx: MCP over streamable HTTP at http://{shown}:{port}/mcp ({trace_note})")
             if key is None:
                 say(_no_key_warning(args.host), "bold yellow")
+            for sig in sorted(ignored_signals()):
+                say(
+                    f"rlmx: {signal.Signals(sig).name} is ignored, as it was when the server started: it will not "
+                    "stop the server"
+                )
             serving = _serve(
                 server,
                 service,
@@ -141,6 +162,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                 tuple(args.allow_origin),
                 key=key,
                 max_request_bytes=args.max_request_bytes,
+                body_timeout=args.body_timeout,
             )
             interrupts.run(serving)
         say(f"rlmx: MCP server stopped{stop.why}")
@@ -278,11 +300,13 @@ async def _serve(
     terminated: Terminated | None = None,
     key: str | None = None,
     max_request_bytes: int | None = None,
+    body_timeout: float | None = None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
     SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
     --allow-origin adds to the loopback ones; `key`: the bearer key every HTTP request must carry (None: none);
-    `max_request_bytes`: the largest HTTP request body in bytes (None: DEFAULT_MAX_REQUEST_BYTES, 32 MiB)."""
+    `max_request_bytes`: the largest HTTP request body in bytes (None: DEFAULT_MAX_REQUEST_BYTES, 32 MiB);
+    `body_timeout`: the seconds it may take to arrive (None: DEFAULT_BODY_TIMEOUT, 60)."""
     import anyio
 
     try:
@@ -295,6 +319,7 @@ async def _serve(
             from mcp.server.transport_security import TransportSecuritySettings
 
             from rlmx.mcp.server import (
+                DEFAULT_BODY_TIMEOUT,
                 DEFAULT_MAX_REQUEST_BYTES,
                 BodyBounded,
                 BrowsersChecked,
@@ -315,14 +340,18 @@ async def _serve(
             )
             # A tool call whose client went away is cancelled (CancelledWhenGone sees the ids as the SDK does).
             inner: Any = BodyBounded(
-                LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))), limit
+                LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))),
+                limit,
+                timeout=body_timeout if body_timeout is not None else DEFAULT_BODY_TIMEOUT,
             )
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
             app = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
             config = uvicorn.Config(app, log_level="warning")
-            http = uvicorn.Server(config)
+            # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays
+            # ignored, as for `rlmx serve`: a plain uvicorn.Server installs its handlers regardless
+            http = signals_kept_server()(config)
             if stop is not None:
                 stop.attach(http)
             await http.serve(sockets=[sock])

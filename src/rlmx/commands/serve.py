@@ -40,7 +40,7 @@ DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0  # rlmx.server.body's, without importing the server extra
 
 
-def _positive_seconds(text: str) -> float:
+def positive_seconds(text: str) -> float:
     """A number of seconds more than 0 and less than a billion (`ServerOptions.body_timeout`'s range)."""
     try:
         value = float(text)
@@ -102,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     server.add_argument(
         "--body-timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=DEFAULT_BODY_TIMEOUT,
         metavar="S",
         help="longest a request body may take to arrive whole, else HTTP 408; a slow upload holds no run slot "
@@ -313,27 +313,9 @@ def _server(config: Any, app: Any, grace: float) -> Any:
     to finish, and are then cancelled (at once on a second Ctrl-C, uvicorn's force exit), so that their clients get
     rlmx's 503, or a stream its error event and [DONE], within the STOP_MARGIN that `config`'s graceful deadline
     (`graceful_deadline`) leaves after `grace`."""
-    import uvicorn
-
     state = app.state.server
 
-    class Server(uvicorn.Server):
-        ignored = ignored_signals()
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            """uvicorn's handlers, except for a signal the process started with ignored (see `ignored_signals`):
-            uvicorn installs them unconditionally, and restores what was there when it is done."""
-            with super().capture_signals():
-                for sig in self.ignored:
-                    signal.signal(sig, signal.SIG_IGN)
-                yield
-
-        @answers_ctrl_c
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if sig not in self.ignored:  # one that came in the instant before it was ignored again
-                super().handle_exit(sig, frame)
-
+    class Server(signals_kept_server()):  # type: ignore[misc]
         async def shutdown(self, sockets: Any = None) -> None:
             state.admission.close()
             stopping = asyncio.ensure_future(self._stop_runs())
@@ -360,6 +342,31 @@ def _server(config: Any, app: Any, grace: float) -> Any:
                 await asyncio.wait(handlers, timeout=FORCED_STOP_WAIT)
 
     return Server(config)
+
+
+def signals_kept_server() -> type[uvicorn.Server]:
+    """uvicorn's Server, keeping ignored the signals this process was started with ignored (`ignored_signals`):
+    uvicorn installs its SIGINT and SIGTERM handlers unconditionally (and restores what was there when it is done).
+    `rlmx serve` and `rlmx mcp --http` serve through it."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        ignored = ignored_signals()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            """uvicorn's handlers, except for a signal the process started with ignored."""
+            with super().capture_signals():
+                for sig in self.ignored:
+                    signal.signal(sig, signal.SIG_IGN)
+                yield
+
+        @answers_ctrl_c
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig not in self.ignored:  # one that came in the instant before it was ignored again
+                super().handle_exit(sig, frame)
+
+    return Server
 
 
 def ignored_signals() -> frozenset[int]:

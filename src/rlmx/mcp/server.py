@@ -19,6 +19,7 @@ import functools
 import io
 import itertools
 import json
+import math
 import os
 import re
 import select
@@ -68,6 +69,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
 from rlmx import __version__
+from rlmx.deadline import time_limit
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import Emit, Event
 from rlmx.http_access import LOOPBACK_ORIGINS, Origins, carries_key, key_bytes, refusal
@@ -78,6 +80,9 @@ from rlmx.sandbox.frames import encodable
 
 if TYPE_CHECKING:
     from mcp.shared._stream_protocols import ReadStream, WriteStream
+
+    from rlmx.server.body import Claim
+    from rlmx.server.openai_compat import RequestError
 
 T = TypeVar("T")
 
@@ -724,6 +729,10 @@ def body_too_large(max_bytes: int, declared: int | None = None) -> str:
     )
 
 
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds a request body may take to arrive whole by default (--body-timeout), as for `rlmx serve`."""
+
+
 class BodyBounded:
     """ASGI middleware for streamable HTTP, in front of everything that reads a request's body: a body over
     `max_bytes` (--max-request-bytes) gets 413 with a JSON-RPC error (`body_too_large`) before more than `max_bytes`
@@ -733,40 +742,74 @@ class BodyBounded:
     response ends, so that a client still sending sees the answer rather than a reset connection. A body within the
     limit goes on whole, as one `http.request` message.
 
+    As `rlmx serve` reads bodies (`rlmx.server.body`, whose budget and decoder these are): a body must arrive within
+    `timeout` seconds (--body-timeout; counted while waiting for the client), else 408 and the connection closed;
+    the bodies being read share one server-wide budget (`WAITING_BYTES`, 8 MiB; one body at a time may read past
+    it), booked as their bytes arrive, and the rest of a big one (over 256 KiB) is read only while it has room, else
+    it waits, unread, at most `timeout` seconds, then 429 with Retry-After. A body leaves the budget when it is
+    handed on. A gzip or deflate body (Content-Encoding) is decoded, its decoded bytes booked as they are made and
+    counted against `max_bytes`; another coding gets 415 naming it, a body that is not what its coding says 400.
+
     rlmx's own middlewares read a POST's body whole (`LoneSurrogatesReplaced`), so the SDK's limit (4 MiB, with a
     text/plain 413 its client reports as "Server returned an error response") saw only bodies already in memory: one
-    400 MiB POST grew the server by 400 MiB (audit 81)."""
+    400 MiB POST grew the server by 400 MiB (audit 81). Without a time bound or a shared budget, 6 uploads that sent
+    30 MiB each and stalled held 179 MiB for as long as they stayed (review 81b)."""
 
-    def __init__(self, app: Any, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+    def __init__(
+        self, app: Any, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES, *, timeout: float = DEFAULT_BODY_TIMEOUT
+    ) -> None:
+        from rlmx.server.body import WAITING_BYTES, WaitingBytes  # only for --http: stdio starts without it
+
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.budget = WaitingBytes(WAITING_BYTES)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from rlmx.server import body as bodies
+        from rlmx.server.openai_compat import RequestError
+
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send, declared, received=False)
+            await self._refuse(scope, receive, send, 413, body_too_large(self.max_bytes, declared), received=False)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message: dict[str, Any] = await receive()
-            if message["type"] != "http.request":
-                first = message  # a disconnect: the client went away first, the app hears it
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                chunks.clear()
-                await self._refuse(scope, receive, send, declared, received=True)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                break
-        chunks.clear()
+        coding = _header(scope, b"content-encoding")
+        claim = self.budget.claim()
+        got = False
+        coded = ""  # the coding being undone, once the body is read
+
+        async def receiving() -> Any:
+            nonlocal got
+            got = True
+            return await receive()
+
+        try:
+            codings = bodies.content_codings(None if coding is None else coding.decode("latin-1"))
+            room = functools.partial(self._room, claim)
+            body = await bodies.read_booked(
+                receiving, claim, room, declared=declared, limit=self.max_bytes, timeout=self.timeout, finish=False
+            )
+            if codings:
+                coded = ", ".join(codings)
+                body = await bodies.decode_booked(body, codings, None, claim, room, limit=self.max_bytes)
+                # what goes on is the decoded body: the headers say so
+                kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+                scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+        except bodies.ClientLeft:
+            claim()
+            first: dict[str, Any] = {"type": "http.disconnect"}  # the client went away first: the app hears it
+            body = b""
+        except RequestError as error:
+            claim()
+            await self._refused(scope, receive, send, error, declared, received=got, coded=coded)
+            return
+        else:
+            claim()  # handed on: the bytes are the request's now
+            first = {"type": "http.request", "body": body, "more_body": False}
+        del body
         given = False
 
         async def replay() -> Any:
@@ -778,14 +821,77 @@ class BodyBounded:
 
         await self.app(scope, replay, send)
 
+    async def _room(self, claim: Claim) -> None:
+        """Wait (at most `timeout` seconds in all) until `claim`'s body may read more; a 429 past that."""
+        from rlmx.server.openai_compat import RequestError
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with time_limit(max(0.0, self.timeout - claim.waited)):
+                await claim.room()
+        except TimeoutError:
+            error = RequestError(
+                f"Too Many Requests: this request waited {self.timeout:g} s for room to read its body: the bodies "
+                f"being read may hold {self.budget.cap:,} bytes in all, held now by other uploads, which free it "
+                f"once they arrive, or at most --body-timeout ({self.timeout:g} s): retry after the Retry-After "
+                "seconds, or give files and folders as `paths` rather than their content as `text`",
+                status=429,
+            )
+            error.headers["Retry-After"] = str(max(1, min(60, math.ceil(self.timeout))))
+            raise error from None
+        finally:
+            claim.waited += loop.time() - started
+
+    async def _refused(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        error: RequestError,
+        declared: int | None,
+        *,
+        received: bool,
+        coded: str,
+    ) -> None:
+        """The JSON-RPC refusal of a body `rlmx.server.body` refused (`error`, its RequestError); `coded`: the
+        Content-Encoding being undone when it came ("" while the body was read)."""
+        message: str = error.message
+        if error.status == 413 and coded:
+            message = body_too_large(self.max_bytes).replace(
+                "Request body too large", f"Request body too large once its {coded} Content-Encoding is decoded", 1
+            )
+        elif error.status == 413:
+            message = body_too_large(self.max_bytes, declared)
+        elif error.status == 408:
+            message = (
+                f"Request Timeout: the request body did not arrive within {self.timeout:g} s (--body-timeout): send "
+                "the whole body at once, or add a higher --body-timeout S to the server's arguments"
+            )
+            await _refuse_http(408, message, send, [(b"connection", b"close")])
+            return
+        headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+        if error.status in (413, 415, 429):  # refused before the body was read whole: its rest is drained
+            await self._refuse(scope, receive, send, error.status, message, received=received, headers=headers)
+            return
+        await _refuse_http(error.status, message, send, headers)
+
     async def _refuse(
-        self, scope: dict[str, Any], receive: Any, send: Any, declared: int | None, *, received: bool
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        status: int,
+        message: str,
+        *,
+        received: bool,
+        headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
         expect = (_header(scope, b"expect") or b"").strip().lower()
         drain = None
         if received or expect != b"100-continue":  # asking for it would invite the body the client waits to send
             drain = functools.partial(_drain, receive, max(2 * self.max_bytes, DRAIN_BYTES))
-        await _refuse_http(413, body_too_large(self.max_bytes, declared), send, [(b"connection", b"close")], drain)
+        await _refuse_http(status, message, send, [(b"connection", b"close"), *headers], drain)
 
 
 async def _drain(receive: Any, most: int) -> None:

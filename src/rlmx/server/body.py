@@ -536,20 +536,22 @@ class Decoding:
 
 
 async def decode_booked(
-    body: bytes, codings: list[str], inbox: Inbox, claim: Claim, room: RoomWait, *, limit: int
+    body: bytes, codings: list[str], inbox: Inbox | None, claim: Claim, room: RoomWait, *, limit: int
 ) -> bytes:
     """`body` with its content `codings` undone on worker threads (`Decoding`, a step at a time), its decoded bytes
     booked in `claim` as they are made, as a body's bytes are as they arrive (`read_booked`, called with
     `finish=False`): once they pass THREAD_THRESHOLD, and the next step waits for room (`room(claim)`) while the
     budget has none, so a small compressed body holds no more room than the plain body it stands for. Once done,
     `claim` holds the decoded body's bytes (none when it is under THREAD_THRESHOLD: a small body is not booked) and
-    is `finish()`ed. Its 400, its 413, `room`'s refusals, and ClientLeft when the client leaves pass through."""
+    is `finish()`ed. Its 400, its 413, `room`'s refusals, and ClientLeft when the client leaves (seen through
+    `inbox`, when given) pass through. `rlmx serve` and `rlmx mcp --http` decode bodies so."""
     work = Decoding(body, codings, limit)
     booked = claim.size  # the compressed body's bytes, when it was big
     while not work.done:
         if claim.size and not claim.may_read():
             await room(claim)
-        await inbox.unless_left(asyncio.to_thread(work.step))
+        stepping = asyncio.to_thread(work.step)
+        await (stepping if inbox is None else inbox.unless_left(stepping))
         if work.made > THREAD_THRESHOLD:
             claim.add(booked + work.made - claim.size)
     plain = work.result
