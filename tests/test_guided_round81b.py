@@ -65,3 +65,23 @@ def test_a_quote_from_a_short_list_gives_its_own_line() -> None:
 def test_a_date_is_no_answer_to_how_many(text: str) -> None:
     answer = ask(text, "How many attendees were there?", "2023-11-02")
     assert "2023" not in first_line(answer), answer
+
+
+# --- an initial ends no sentence --------------------------------------------------------------------------------
+
+CREDITS = """CREDITS
+
+       The tool was first written by Hanna Berg ⟨hberg@example.org⟩. Peter J.
+       Moss ⟨pmoss@example.org⟩ rewrote the tool to read the new format, and
+       Dr. Ada Quinn added the plotting code.
+"""
+
+
+def test_a_name_with_a_middle_initial_is_not_cut_into_a_sentence_of_its_own() -> None:
+    question = "Who first wrote the tool?"
+    assert first_line(ask(CREDITS, question, "Hanna Berg")) == "Hanna Berg"
+    # the reader's slip to the next name: "Peter J." is no sentence of its own, nor does it hold "first written"
+    for reply in ("Peter J.", "Peter J. Moss"):
+        assert "Peter" not in first_line(ask(CREDITS, question, reply))
+    answer = ask(CREDITS, "Who rewrote the tool?", "Peter J. Moss")
+    assert first_line(answer) in ("Peter J. Moss", "Peter J. Moss ⟨pmoss@example.org⟩"), answer

@@ -91,7 +91,12 @@ _INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
 _HEX_PREFIX = re.compile(r"\b(?:0x|U\+)(?=[0-9A-Fa-f]{2,6}\b)")
 _BULLET = re.compile(r"^\s{0,8}(?:[-*•+]|\d{1,3}[.)])\s+(?=\S)")
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;])(?<!\b[A-Z]\.)(?<!\b[A-Z][a-z]\.)(?<!\bMrs\.)(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\bcf\.)(?<!\bvs\.)\s+"
+)
+"""Where a sentence ends: after ".", "!", "?" or ";" and the space after it, but not after an initial ("Michael
+K. Johnson": "Michael K." is no sentence, and a name read from it is cut short), a title or abbreviation of two
+letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
 _DIRECTIVE = re.compile(r"^\s*\.\. ([\w:-]+):: ?(.*)$")
 _API_DIRECTIVES = frozenset(
     "function method class exception data attribute decorator decoratormethod classmethod staticmethod "
@@ -1915,6 +1920,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
             continue
+        if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
+            continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
             continue  # "the three-letter code" is not "901"
         if kind == "number" and not _best_placed_number(core, text, query):
@@ -2170,6 +2177,27 @@ def _method_clause(
     at = text.find(found)
     touched = [place for place, (start, end, _) in enumerate(spans) if start < at + len(found) and at < end]
     return found if any(_tied_to_the_question(p, spans, asked, query_stems) for p in touched) else None
+
+
+def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]) -> bool:
+    """For a "who" question: whether a sentence of the unit holds more of the question's words (`query_stems`)
+    than every sentence that writes `core` and itself names someone (a capitalised word, its first word and the
+    question's words aside). "The tool was first written by Hanna Berg. Peter J. Moss rewrote it": for "Who first
+    wrote the tool?" the first sentence names its author, and Peter J. Moss, whose sentence holds fewer of the
+    question's words, is no answer. False when no sentence writes `core` whole (an answer across sentences)."""
+    spans = _sentence_spans(text)
+    asked = [len(query_stems & {stem(w) for w in _WORD.findall(sentence.lower())}) for _, _, sentence in spans]
+    needle = core.lower()
+    own = [asked[i] for i, (_, _, sentence) in enumerate(spans) if needle in sentence.lower()]
+    if not own:
+        return False
+    for count, (_, _, sentence) in zip(asked, spans, strict=True):
+        if count <= max(own) or needle in sentence.lower():
+            continue
+        words = _WORD.findall(sentence)[1:]
+        if any(w[:1].isupper() and stem(w.lower()) not in query_stems for w in words):
+            return True
+    return False
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int, str]]:
