@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from guided_stub import ask, first_line
 from rlmx.lm.guided_cells import build_index, detect_shape
-from test_guided_review81 import ask, first_line, hedged
+
+
+def hedged(answer: str) -> bool:
+    return first_line(answer).startswith(("NOT FOUND", "No short answer"))
+
 
 # --- a short file of lines is read as lines ---------------------------------------------------------------------
 
@@ -85,3 +90,39 @@ def test_a_name_with_a_middle_initial_is_not_cut_into_a_sentence_of_its_own() ->
         assert "Peter" not in first_line(ask(CREDITS, question, reply))
     answer = ask(CREDITS, "Who rewrote the tool?", "Peter J. Moss")
     assert first_line(answer) in ("Peter J. Moss", "Peter J. Moss ⟨pmoss@example.org⟩"), answer
+
+
+# --- a path is a cell value; the verb of a request is no row -------------------------------------------------------
+
+ACCOUNTS = """login,home,shell
+show,/srv/show,/usr/bin/zsh
+ana,/home/ana,/bin/bash
+list,/var/list,/usr/sbin/nologin
+ben,/home/ben,/bin/bash
+cron,/nonexistent,/usr/sbin/nologin
+mo,/home/mo,/bin/bash
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [("How many logins have shell /bin/bash?", "3"), ("How many logins have the shell /usr/sbin/nologin?", "2"),
+     ("How many logins have home /nonexistent?", "1")],
+)  # fmt: skip
+def test_rows_are_counted_by_a_value_that_starts_with_a_slash(question: str, count: str) -> None:
+    assert first_line(ask(ACCOUNTS, question, name="accounts.csv")) == count
+
+
+@pytest.mark.parametrize(
+    "question", ["List the logins with shell /bin/bash.", "Show the logins with shell /bin/bash."]
+)  # fmt: skip
+def test_rows_are_listed_by_a_path_and_the_verb_names_no_row(question: str) -> None:
+    answer = ask(ACCOUNTS, question, name="accounts.csv")
+    assert answer.startswith("3 rows whose column 3 (shell) is '/bin/bash'"), answer
+    assert [line.split()[1] for line in answer.split("\n")[1:]] == ["ana", "ben", "mo"]
+
+
+def test_the_verb_of_a_request_is_no_row_key_nor_search_term() -> None:
+    answer = ask(ACCOUNTS, "List the logins with shell bash.", "NOT FOUND", name="accounts.csv")
+    assert "nologin" not in first_line(answer) and "zsh" not in first_line(answer), answer
+    assert first_line(answer) != "NOT FOUND", answer  # three rows hold /bin/bash

@@ -1253,5 +1253,5 @@ def test_the_guided_librarys_code_is_kept_once_in_a_trace(tmp_path: Any) -> None
     # the bound is the library once plus headroom (twice would be ~300 KB); round 79b's superlative refusals
     # (patterns and approximate amounts are no count) grew the library past the old 160_000; round 80's option
     # entries, row counts by a cell and Python scopes past 170_000; round 80b's row lists, Python counts and
-    # arg-max rows past 190_000
-    assert "def build_index" in cell["code"] and Path(result.trace_path).stat().st_size < 210_000
+    # arg-max rows past 190_000; round 81b's short lists of lines, sentence ends and cell paths past 210_000
+    assert "def build_index" in cell["code"] and Path(result.trace_path).stat().st_size < 230_000

@@ -1340,8 +1340,12 @@ FOUND, the absent "often" outweighing the three words held (audit 81, a newcomer
 
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
-    degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`)."""
+    degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
+    with ("List", "Show": `_ASKING_VERBS`)."""
     query = _HOW_DEGREE.sub("how", _shouted(query))
+    opening = re.match(r"\s*(\w+)\s+(?=\S)", query)
+    if opening and opening.group(1).lower() in _ASKING_VERBS:  # "List the users ...": the verb asks, names nothing
+        query = query[opening.end() :]
     foreign = is_foreign(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
@@ -3818,8 +3822,19 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
 
 
 _HOW_MANY_ROWS = re.compile(r"(?i)\s*how many (?!(?:times|occurrences|mentions|instances)\b)([\w-]+) (.+?)[?.!]*$")
-_CELL_WORD = re.compile(r"-?\w[\w.+:~/-]*\w|\w")
-"""A word of a question as a cell may hold it: "1.0", "g++" less its end, "python3-venv", "-rwsr-xr-x"."""
+_CELL_WORD = re.compile(r"(?:-|~?/|\./)?\w[\w.+:~/-]*\w|(?:~?/)?\w")
+"""A word of a question as a cell may hold it: "1.0", "g++" less its end, "python3-venv", "-rwsr-xr-x", and a path
+with its leading slash ("/bin/bash", "~/bin", "./configure"): without it, "bin/bash" is no cell of a passwd shell
+column."""
+_ASKING_VERBS = frozenset("list show name give count find tell print display get enumerate identify".split())
+"""The verb a question opens with ("List the users with shell /bin/bash."): it asks, and is never a value of a cell,
+though a row may be named so (Debian's `list` user)."""
+
+
+def _cell_words(query: str) -> list[str]:
+    """The words of `query` as cells may hold them (`_CELL_WORD`), the verb it opens with aside (`_ASKING_VERBS`)."""
+    words = _CELL_WORD.findall(query)
+    return words[1:] if words and words[0].lower() in _ASKING_VERBS else words
 
 
 def cell_count(state: dict[str, Any], query: str) -> str | None:
@@ -3945,7 +3960,7 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
     if table is None:
         return None
     columns, rows = table
-    words = _CELL_WORD.findall(query)
+    words = _cell_words(query)
     phrases = {
         " ".join(words[i : i + n]).lower()
         for n in (4, 3, 2, 1)
