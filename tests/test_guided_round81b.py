@@ -126,3 +126,25 @@ def test_the_verb_of_a_request_is_no_row_key_nor_search_term() -> None:
     answer = ask(ACCOUNTS, "List the logins with shell bash.", "NOT FOUND", name="accounts.csv")
     assert "nologin" not in first_line(answer) and "zsh" not in first_line(answer), answer
     assert first_line(answer) != "NOT FOUND", answer  # three rows hold /bin/bash
+
+
+# --- an option's first sentence runs over its semicolons --------------------------------------------------------
+
+TOOL_MANUAL = """NAME
+       tally - count things
+
+OPTIONS
+       -k     Do not print totals; print a running sum in their place.  Slower
+              on long inputs.
+
+       -w     Wide output.  Shows every column.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("What does the -k option do?", "-k: Do not print totals; print a running sum in their place."),
+     ("What does -w do?", "-w: Wide output.")],
+)  # fmt: skip
+def test_an_options_first_sentence_ends_at_its_full_stop_not_its_semicolon(question: str, expected: str) -> None:
+    assert first_line(ask(TOOL_MANUAL, question)) == expected

@@ -989,8 +989,12 @@ OPTIONS
     ("question", "expected"),
     [
         ("What does the -q option do?", "-q, --quiet: print nothing but errors."),
-        ("What is the long form of -t?", "-t SECONDS, --timeout=SECONDS: give up after SECONDS"),
-        ("What do --color and -q do?", "--color[=WHEN]: colour the output; -q, --quiet: print nothing but errors."),
+        # an entry's first sentence runs to its full stop, over its semicolons (audit 81b kind F)
+        ("What is the long form of -t?", "-t SECONDS, --timeout=SECONDS: give up after SECONDS; the default is 30."),
+        (
+            "What do --color and -q do?",
+            "--color[=WHEN]: colour the output; WHEN is never, always or auto.; -q, --quiet: print nothing but errors.",
+        ),
         ("What does -x do?", "-x: cross no filesystem boundaries."),
         ("Which option is another name for -x?", None),  # asks which option: -x is only the reference
         ("What does -z do?", None),  # no entry

@@ -97,6 +97,9 @@ _SENTENCE_END = re.compile(
 """Where a sentence ends: after ".", "!", "?" or ";" and the space after it, but not after an initial ("Michael
 K. Johnson": "Michael K." is no sentence, and a name read from it is cut short), a title or abbreviation of two
 letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
+_FULL_STOP = re.compile(_SENTENCE_END.pattern.replace("[.!?;]", "[.!?]", 1))
+"""Where a sentence ends at a full stop, not at a semicolon: an option entry's first sentence runs on over its
+semicolons, as a man page writes "-y  Do not show flags; show rss in place of addr."."""
 _DIRECTIVE = re.compile(r"^\s*\.\. ([\w:-]+):: ?(.*)$")
 _API_DIRECTIVES = frozenset(
     "function method class exception data attribute decorator decoratormethod classmethod staticmethod "
@@ -4467,7 +4470,8 @@ def _all_option_entries(state: dict[str, Any]) -> list[tuple[str, set[str], str,
                 if len(following) - len(following.lstrip()) <= len(start.group(1)) and not following.startswith("\t"):
                     break
                 described.append(following.strip())
-            sentence = re.split(r"(?<=[.;])\s", " ".join(" ".join(described).split()), maxsplit=1)[0].rstrip(";")
+            # to its full stop: "Do not show flags; show rss in place of addr." says what -y shows instead
+            sentence = _FULL_STOP.split(" ".join(" ".join(described).split()), maxsplit=1)[0]
             first = number  # the entry starts at its first option line ("-w seconds" over "--wait=seconds")
             while first > 0 and lines[first - 1].startswith(start.group(1)) and _OPTION_LINE.match(lines[first - 1]):
                 first -= 1
