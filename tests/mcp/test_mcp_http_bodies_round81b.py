@@ -32,7 +32,7 @@ def stalled(port: int, declared: int, sent: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     head = (
         b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"Accept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n" % declared
+        b"Accept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % declared
     )
     sock.sendall(head)
 
@@ -80,6 +80,10 @@ def test_stalled_uploads_share_one_budget(tmp_path: Path) -> None:
         try:
             time.sleep(4)
             grew = rss_mib(server.process.pid) - before
+            for sock in uploads:  # each still waits: for the rest of its body, or for room to read it
+                sock.settimeout(0.05)
+                with pytest.raises(TimeoutError):
+                    sock.recv(100)
             # a small request still goes through meanwhile
             body = json.dumps(_init()).encode()
             small, _ = raw_post(server.port, {**JSON, "Content-Length": str(len(body))}, [body])
@@ -152,3 +156,23 @@ def test_a_sigint_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
             server.wait()
     said = errlog.read_text()
     assert "SIGINT is ignored" in said and "MCP server stopped (SIGTERM)" in said, said
+
+
+def test_a_body_waiting_for_room_is_read_once_the_stalled_upload_before_it_times_out(tmp_path: Path) -> None:
+    ping = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"pad":"' + b"a" * (1 << 20) + b'"}}}'
+    with mcp_http(tmp_path, ["FINAL(1)"], "--body-timeout", "2") as server:
+        hog = stalled(server.port, 20 << 20, b" " * (9 << 20))  # past the whole budget, then stalled
+        time.sleep(0.5)
+        began = time.monotonic()
+        waiting = stalled(server.port, len(ping), ping)  # sent whole, but read only once there is room
+        try:
+            hogged = answer_of(hog, 20)
+            answer = answer_of(waiting, 20)
+        finally:
+            hog.close()
+            waiting.close()
+        took = time.monotonic() - began
+    assert hogged.startswith(b"HTTP/1.1 408"), hogged[:300]
+    # read whole and handed on: the SDK's own answer (a ping outside a session), not a 408 or 429
+    assert answer.startswith(b"HTTP/1.1 400") and b"Missing session ID" in answer, answer[:300]
+    assert 1 < took < 15

@@ -746,7 +746,8 @@ class BodyBounded:
     `timeout` seconds (--body-timeout; counted while waiting for the client), else 408 and the connection closed;
     the bodies being read share one server-wide budget (`WAITING_BYTES`, 8 MiB; one body at a time may read past
     it), booked as their bytes arrive, and the rest of a big one (over 256 KiB) is read only while it has room, else
-    it waits, unread, at most `timeout` seconds, then 429 with Retry-After. A body leaves the budget when it is
+    it waits, unread, at most twice `timeout` seconds (so a body behind a stalled one gets its turn once that one's
+    408 comes), then 429 with Retry-After. A body leaves the budget when it is
     handed on. A gzip or deflate body (Content-Encoding) is decoded, its decoded bytes booked as they are made and
     counted against `max_bytes`; another coding gets 415 naming it, a body that is not what its coding says 400.
 
@@ -788,13 +789,18 @@ class BodyBounded:
 
         try:
             codings = bodies.content_codings(None if coding is None else coding.decode("latin-1"))
-            room = functools.partial(self._room, claim)
             body = await bodies.read_booked(
-                receiving, claim, room, declared=declared, limit=self.max_bytes, timeout=self.timeout, finish=False
+                receiving,
+                claim,
+                self._room,
+                declared=declared,
+                limit=self.max_bytes,
+                timeout=self.timeout,
+                finish=False,
             )
             if codings:
                 coded = ", ".join(codings)
-                body = await bodies.decode_booked(body, codings, None, claim, room, limit=self.max_bytes)
+                body = await bodies.decode_booked(body, codings, None, claim, self._room, limit=self.max_bytes)
                 # what goes on is the decoded body: the headers say so
                 kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
                 scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
@@ -822,17 +828,17 @@ class BodyBounded:
         await self.app(scope, replay, send)
 
     async def _room(self, claim: Claim) -> None:
-        """Wait (at most `timeout` seconds in all) until `claim`'s body may read more; a 429 past that."""
+        """Wait (at most twice `timeout` seconds in all) until `claim`'s body may read more; a 429 past that."""
         from rlmx.server.openai_compat import RequestError
 
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            async with time_limit(max(0.0, self.timeout - claim.waited)):
+            async with time_limit(max(0.0, 2 * self.timeout - claim.waited)):
                 await claim.room()
         except TimeoutError:
             error = RequestError(
-                f"Too Many Requests: this request waited {self.timeout:g} s for room to read its body: the bodies "
+                f"Too Many Requests: this request waited {2 * self.timeout:g} s for room to read its body: the bodies "
                 f"being read may hold {self.budget.cap:,} bytes in all, held now by other uploads, which free it "
                 f"once they arrive, or at most --body-timeout ({self.timeout:g} s): retry after the Retry-After "
                 "seconds, or give files and folders as `paths` rather than their content as `text`",
