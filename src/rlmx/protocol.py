@@ -1320,13 +1320,7 @@ def _cut_in_a_string(code: str) -> bool:
     line ends in no backslash), so code without one is never compiled here."""
     if "'''" not in code and '"""' not in code:
         return False
-    try:
-        compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    except SyntaxError as error:
-        return (error.msg or "").startswith("unterminated")
-    except (ValueError, MemoryError, RecursionError):
-        return False
-    return False
+    return _in_a_string(code)
 
 
 def _compiles(code: str) -> bool:
