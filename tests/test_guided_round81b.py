@@ -148,3 +148,69 @@ OPTIONS
 )  # fmt: skip
 def test_an_options_first_sentence_ends_at_its_full_stop_not_its_semicolon(question: str, expected: str) -> None:
     assert first_line(ask(TOOL_MANUAL, question)) == expected
+
+
+# --- framing words the text writes elsewhere make no NOT FOUND ----------------------------------------------------
+
+FERRY = (
+    "\n\n".join(
+        [
+            "The harbour office opens at eight.",
+            "Ferries leave from pier two.",
+            "Version 3 of the timetable package added night boats.",
+            "Tickets are sold on board.",
+            "Version 4 of the timetable package dropped the winter route.",
+            "Bicycles travel free.",
+            "Version 5 of the timetable package moved to a new format.",
+            "Release 6: the island stop is abandoned.",
+            "Lost property is kept for a month.",
+            "Parking is free on Sundays.",
+        ]
+    )
+    + "\n"
+)
+
+
+def test_a_unit_holding_the_rare_word_asked_about_is_quoted_not_denied() -> None:
+    # "version" and "package" frame the question; the text writes them often, and "abandoned" once
+    answer = ask(FERRY, "In which version was the package abandoned?")
+    assert answer.startswith("No short answer") and "Release 6: the island stop is abandoned." in answer, answer
+    # a word the text never writes is what the question is about: still NOT FOUND
+    assert first_line(ask(FERRY, "In which version was the package renamed?")) == "NOT FOUND"
+
+
+# --- "what does the X function do" over Python source: its docstring --------------------------------------------
+
+SOURCE = '''"""Small helpers for words."""
+
+# -- Loosely related functionality ----------------------------------------------
+
+
+def shout(text):
+    """Return `text` in capitals, with an exclamation mark. Used by the banner."""
+    return text.upper() + "!"
+
+
+def whisper(text):
+    """Return `text` in lower case."""
+    return text.lower()
+
+
+class Speaker:
+    def whisper(self, text):
+        return text
+'''
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("What does the shout function do?", "Return `text` in capitals, with an exclamation mark."),
+     ("What does the function shout do?", "Return `text` in capitals, with an exclamation mark.")],
+)  # fmt: skip
+def test_a_named_defs_docstring_answers_what_it_does(question: str, expected: str) -> None:
+    answer = ask(SOURCE, question, name="words.py")
+    assert answer.startswith(expected + "\nFrom [line 6"), answer
+
+
+def test_no_docstring_answer_for_an_undefined_name() -> None:
+    assert first_line(ask(SOURCE, "What does the mumble function do?", name="words.py")) == "NOT FOUND"

@@ -1649,10 +1649,11 @@ def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = Fals
 def _near_misses(
     state: dict[str, Any], ranked: list[dict[str, Any]], terms: list[str], salient: list[str]
 ) -> list[dict[str, Any]]:
-    """The ranked units that miss one of the question's two or more terms, and not its rarest one (the text
-    writes the missed word elsewhere, at least as often as each held one): a synonym ("the same as" for
-    "equivalent") or a line break (a comment header cut line by line) away from what is asked, so the text may
-    well hold the answer. A missed word the text never writes, or rarer than those held, is what the question
+    """The ranked units that miss some of the question's two or more terms, and not its rarest ones (the text
+    writes each missed word elsewhere, at least as often as each held one): a synonym ("the same as" for
+    "equivalent"), a line break (a comment header cut line by line) or the question's framing words ("In which
+    version was the package orphaned?" over "bc (1.06.95-5) ... * Orphaned") away from what is asked, so the text
+    may well hold the answer. A missed word the text never writes, or rarer than those held, is what the question
     is about: that stays NOT FOUND. Units must hold all the question names (`salient`)."""
     if len(terms) < 2:
         return []
@@ -1661,9 +1662,10 @@ def _near_misses(
     near = []
     for unit in ranked:
         missed = [t for t in terms if t not in unit["held"]]
-        if len(missed) != 1 or any(t in missed for t in salient) or unit["named"] < NAMED_COVER:
+        if not missed or any(t in missed for t in salient) or unit["named"] < NAMED_COVER:
             continue
-        if 0 < max(found[t] for t in unit["held"]) <= found[missed[0]]:
+        held = [t for t in terms if t in unit["held"]]
+        if held and 0 < max(found[t] for t in held) <= min(found[t] for t in missed):
             near.append(unit)
     return near
 
@@ -4759,6 +4761,38 @@ def _best_sentence(text: str, name: str, terms: list[str], shown: str) -> int | 
     return best
 
 
+_ASKS_WHAT_DEF_DOES = re.compile(
+    r"(?i)\s*what (?:does|do|did|is) (?:the |a )?(?:(?:function|method|class|def) `?(?P<a>[A-Za-z_]\w*)`?(?:\(\))?"
+    r"|`?(?P<b>[A-Za-z_]\w*)`?(?:\(\))? (?:function|method|class)|`?(?P<c>[A-Za-z_]\w*)`?\(\))"
+    r" (?:do|does|for|used for)\s*\??\s*$"
+)
+"""'What does the indent function do?', 'What does the function dedent do?', 'What is the TextWrapper class for?',
+'What does fill() do?': the name of a def asked about."""
+_DEF_LINE = re.compile(r'^(?:async )?(?:def|class) (?P<name>\w+)\b[^:]*(?::[^"\']*?)?:\s*(?:[rRuU]?"""|[rRuU]?\'\'\')')
+
+
+def docstring_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(the first sentence of its docstring, its unit) for "What does the indent function do?" over Python source
+    that defines `indent` once with a docstring. In source, "function" is no word of the def's unit but may be one of
+    a comment ("Loosely related functionality"), which the words' weights would quote instead. None when the
+    question asks no such thing, or no def or several of that name have a docstring."""
+    asked = _ASKS_WHAT_DEF_DOES.match(query)
+    if asked is None:
+        return None
+    name = asked.group("a") or asked.group("b") or asked.group("c")
+    found = []
+    for unit in state["units"]:
+        head = _DEF_LINE.match(unit["text"])
+        if head is not None and head.group("name") == name:
+            found.append((unit, unit["text"][head.end() :]))
+    if len(found) != 1:
+        return None
+    unit, doc = found[0]
+    doc = re.split(r'"""|\'\'\'', doc, maxsplit=1)[0]
+    sentence = _FULL_STOP.split(" ".join(doc.split()), maxsplit=1)[0]
+    return (sentence, unit) if sentence else None
+
+
 def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
@@ -4806,6 +4840,12 @@ def guided_answer(
         answer = "; ".join(f"{head}: {said}" if said else head for head, said, _ in options)
         where = "; ".join(f"[line {number:,}] {head}" for head, _, number in options)
         return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
+    documented = docstring_answer(state, query)
+    if documented is not None:
+        said, unit = documented
+        report.append(f"the question asks what a named def does: its docstring's first sentence ({unit['where']})")
+        answer = f"{said}\nFrom {_quote(unit, 200)}"
+        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
     chosen = which_option(state, query)
     if chosen is not None:
         head, said, number = chosen
