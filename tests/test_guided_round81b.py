@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from guided_stub import ask, first_line
-from rlmx.lm.guided_cells import build_index, detect_shape
+from rlmx.lm.guided_cells import build_index, collect_sources, detect_shape, guided_answer
 
 
 def hedged(answer: str) -> bool:
@@ -214,3 +214,12 @@ def test_a_named_defs_docstring_answers_what_it_does(question: str, expected: st
 
 def test_no_docstring_answer_for_an_undefined_name() -> None:
     assert first_line(ask(SOURCE, "What does the mumble function do?", name="words.py")) == "NOT FOUND"
+
+
+def test_rows_of_a_file_loaded_as_records_are_listed_by_record_number() -> None:
+    # a CSV loaded as records numbers its records (its header is none): "line 1" named the header's line
+    rows = [{"login": "root", "shell": "/bin/bash"}, {"login": "cron", "shell": "/usr/sbin/nologin"},
+            {"login": "ana", "shell": "/bin/bash"}]  # fmt: skip
+    state = build_index(collect_sources({"context": rows}))
+    answer = guided_answer(state, "List the logins with shell /bin/bash.", lambda prompts: ["NOT FOUND"] * len(prompts))
+    assert answer["answer"].split("\n")[1:] == ["- root (record 1)", "- ana (record 3)"], answer["answer"]

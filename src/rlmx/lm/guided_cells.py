@@ -3877,7 +3877,13 @@ def cell_list(state: dict[str, Any], query: str) -> str | None:
     if found is None:
         return None
     what, hits, rows = found
-    names = [f"- {cells[0]} (line {number:,})" for number, cells in hits[:50]]
+    # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them)
+    loaded = next(
+        (len(src) > 2 for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"),
+        False,
+    )
+    label = "record" if loaded else "line"
+    names = [f"- {cells[0]} ({label} {number:,})" for number, cells in hits[:50]]
     more = f"\n(and {len(hits) - 50:,} more)" if len(hits) > 50 else ""
     return f"{len(hits):,} {what}, among {rows:,} rows (case-insensitive):\n" + "\n".join(names) + more
 
