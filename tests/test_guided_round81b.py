@@ -223,3 +223,20 @@ def test_rows_of_a_file_loaded_as_records_are_listed_by_record_number() -> None:
     state = build_index(collect_sources({"context": rows}))
     answer = guided_answer(state, "List the logins with shell /bin/bash.", lambda prompts: ["NOT FOUND"] * len(prompts))
     assert answer["answer"].split("\n")[1:] == ["- root (record 1)", "- ana (record 3)"], answer["answer"]
+
+
+# --- a noun made from a verb is a form of it -------------------------------------------------------------------
+
+BOARD = """Board notes 2023-05-09
+
+Trainees: Yusuf and Mei joined the plant in April.
+
+Decision: the night shift ends in June.
+"""
+
+
+def test_a_noun_made_from_a_verb_finds_the_verb_and_back() -> None:
+    answer = ask(BOARD, "What was decided?", "the night shift ends in June")
+    assert first_line(answer) in ("the night shift ends in June", "night shift ends in June"), answer
+    answer = ask(BOARD, "Who was trained?")  # "Trainees:" holds the verb's noun: quoted, not NOT FOUND
+    assert first_line(answer) != "NOT FOUND" and "Yusuf and Mei" in answer, answer

@@ -1028,6 +1028,9 @@ _SQLITE_PORTER = None if _PORTER is not None else _sqlite_porter()
 # forms whose stem other words share (indices/indicate, vertices/vertical): checked on the benchmark texts.
 # Months and weekdays with the abbreviations dates write ("Sat, 22 Jun 2024" for "22 June 2024"), less "sat" and
 # "sun" (a form of "sit"; the sun) and "may" (a stop word).
+# Nouns made from verbs whose Porter stems differ from the verb's, with -ee, -sion/-tion, -ure or -ance
+# ("Attendees:" for "Who attended?", "Decision:" for "What was decided?"); left out: those that are everyday words
+# of another meaning (extension, expansion, reception, provision, trial, signature, application).
 # "ate" stays: Porter stems it "at", so the index finds "eat" in every "at" too, which makes the word weigh next
 # to nothing in a question (better than a missing word that makes its passage NOT FOUND); "at" is a stop word.
 WORD_FORMS = """
@@ -1081,6 +1084,11 @@ harbour harbor; humour humor; rumour rumor; centre center; theatre theater; metr
 fibre fiber; defence defense; offence offense; licence license; grey gray; catalogue catalog
 dialogue dialog; programme program; analyse analyze; organise organize; realise realize
 recognise recognize; apologise apologize; jewellery jewelry; aluminium aluminum; plough plow
+attend attendee attendees; employ employee employees; train trainee trainees
+nominate nominee nominees; address addressee; retire retiree retirees; invite invitee invitees; assign assignee
+grant grantee; decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
+collide collision; explode explosion; invade invasion; persuade persuasion; divide division; assume assumption
+consume consumption; reduce reduction; introduce introduction; fail failure; depart departure; maintain maintenance
 """
 
 
