@@ -2414,15 +2414,16 @@ def _list_after(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
     return [" ".join(head.split())[:120] for head in heads]
 
 
+def _answered(answer: str, report: list[str]) -> dict[str, Any]:
+    """A short answer found (`answer`: the value, then the line "From ..." quoting its source), with the steps that
+    led to it (`report`)."""
+    return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+
+
 def _line_answer(value: str, line: str, number: int, why: str, report: list[str]) -> dict[str, Any]:
     """The answer `value`, read on line `number` (`line`, quoted as its source), with `why` in the report."""
     report.append(f"{why}: {line!r} (line {number})")
-    return {
-        "answer": f"{value}\nFrom [line {number:,}] {line}",
-        "found": True,
-        "kind": "answer",
-        "report": "\n".join(report),
-    }
+    return _answered(f"{value}\nFrom [line {number:,}] {line}", report)
 
 
 def _evidence(
@@ -4844,7 +4845,7 @@ def guided_answer(
         value, unit = instead
         report.append(f"the question names a thing its entry says to replace: {unit['where']}")
         answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _answered(answer, report)
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
@@ -4853,19 +4854,19 @@ def guided_answer(
         report.append(f"the question names {len(options)} option(s) of a manual: their entries answer it")
         answer = "; ".join(f"{head}: {said}" if said else head for head, said, _ in options)
         where = "; ".join(f"[line {number:,}] {head}" for head, _, number in options)
-        return {"answer": f"{answer}\nFrom {where}", "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _answered(f"{answer}\nFrom {where}", report)
     documented = docstring_answer(state, query)
     if documented is not None:
         said, unit = documented
         report.append(f"the question asks what a named def does: its docstring's first sentence ({unit['where']})")
         answer = f"{said}\nFrom {_quote(unit, 200)}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _answered(answer, report)
     chosen = which_option(state, query)
     if chosen is not None:
         head, said, number = chosen
         report.append("the question asks which option does what one manual entry's first sentence says")
         answer = f"{head}\nFrom [line {number:,}] {head}: {said}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _answered(answer, report)
     titled = part_title(state, query)
     if titled is not None:
         title, heading, where = titled
@@ -4976,7 +4977,7 @@ def guided_answer(
     if signed is not None:
         report.append(f"the question asks who made the upload of a change: its entry's trailer ({signed['where']})")
         answer = f"{signed['upload']['maintainer']}\nFrom {_quote(signed)}\nThe change: {_quote(good[0], 200)}"
-        return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+        return _answered(answer, report)
     if _ASKS_PART_TITLE.search(query):
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
@@ -5023,7 +5024,7 @@ def guided_answer(
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
             shown = _at_span(state, good[0], span)  # the sentence that holds it, at its own line
             answer = f"{span}\nFrom {_quote(unit if shown is good[0] else shown)}{also}"
-            return {"answer": answer, "found": True, "kind": "answer", "report": "\n".join(report)}
+            return _answered(answer, report)
     quoted = "\n".join(_quote(u, terms=terms) for u in good[:reads])
     if refused:  # the budget stopped the reading: the evidence is the best answer, and the run says why
         why = re.split(r"(?<=\w)\. ", refused[0].removeprefix("Error:").strip())[0][:300]  # not the advice to LMs
