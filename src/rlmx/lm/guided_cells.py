@@ -2905,7 +2905,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         superlative_answer,
         cell_count,
         cell_list,
-    ):  # RFC 822 stanzas, a record file's columns
+        list_count,
+    ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
         found = by_field(state, q)
@@ -4023,6 +4024,76 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
     return cells[at].strip(), unit
 
 
+_LIST_COUNT = re.compile(
+    r"(?i)\s*how many ((?:[\w-]+ ){0,2}?[\w-]+)((?: (?:were|are|was|is|did|do|does|have|has|had|got|get))?"
+    r"(?: [\w-]+){0,4})\s*[?.!]*$"
+)
+"""'How many attendees were there?', 'How many people attended the meeting?', 'How many action items are there?'."""
+
+_LABELLED_LINE = re.compile(r"^\s*(?:[-*•]\s+)?([A-Za-z][\w '/-]{0,40}?)\s*:\s*(.*?)\s*$")
+"""A line that labels what follows it: 'Attendees: Maria, Tom, Anil', 'Action items:' (its items below)."""
+
+_ANYONE = frozenset("people persons person names items things entries ones participants members".split())
+"""Counted nouns that name no label of their own: 'How many people attended?' counts the 'Attendees:' line by its
+verb."""
+
+
+def _listed_items(value: str) -> list[str] | None:
+    """The items of a list written on a label's line ('Maria, Tom and Anil' -> 3), or None when the value reads as
+    prose: an item of more than four words, or one holding a function word ('move the launch to April 22')."""
+    items = [i.strip(" .;") for i in re.split(r",|;|\band\b|&", value)]
+    items = [i for i in items if i]
+    if not items:
+        return None
+    for item in items:
+        words = _WORD.findall(re.sub(r"\(.*?\)", " ", item))
+        if not words or len(words) > 4 or any(w.lower() in ENGLISH_STOPWORDS for w in words):
+            return None
+    if len(items) == 1 and re.search(r"\d", items[0]) and not items[0].isdigit():
+        return None  # 'Attendees: 12 (see list)' says a number, which the number rules read
+    return items
+
+
+def list_count(state: dict[str, Any], query: str) -> str | None:
+    """'How many attendees were there?' over notes with 'Attendees: Maria, Tom, Anil' (or 'Attendees:' above a
+    bulleted list): the items of the one labelled list whose label's words the question names, counted, with the
+    items shown. The counted noun must be a word of the label ('action items') or a noun for anyone ('people'),
+    whose verb then names the label ('attended' for 'Attendees', by `stem`'s word forms). None for a table or
+    structured data, when no label fits, when two lists fit with different counts, or when the value is prose."""
+    m = _LIST_COUNT.match(query)
+    if m is None or _table_records(state["units"]):
+        return None
+    noun = {stem(w) for w in _WORD.findall(m.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+    asked = noun | {stem(w) for w in _WORD.findall(m.group(2).lower()) if w not in ENGLISH_STOPWORDS}
+    anyone = any(w in _ANYONE for w in m.group(1).lower().split())
+    found: dict[int, tuple[str, int, list[str]]] = {}
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            label = _LABELLED_LINE.match(line)
+            if label is None:
+                continue
+            named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+            if not named or not named <= asked or not (anyone or named & noun):
+                continue
+            items: list[str] | None
+            if label.group(2):
+                items = _listed_items(label.group(2))
+            else:  # its items are the bulleted lines below it
+                items = []
+                for below in lines[number:]:
+                    if not _BULLET.match(below):
+                        break
+                    items.append(_BULLET.sub("", below).strip())
+            if items:
+                found.setdefault(len(items), (label.group(1).strip(), number, items))
+    if len(found) != 1:
+        return None  # none fits, or two lists of different lengths do: which one is meant is a guess
+    n, (label_text, number, items) = next(iter(found.items()))
+    shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
+    return f"{n:,}\nCounted: the items listed under '{label_text}:' (line {number}): {shown}."
+
+
 def stanza_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many (Files) stanzas/paragraphs/records are there?" over RFC 822 stanzas: the stanzas counted (those
     with the named field, when one is named). None when the question is not one, or the text has no stanzas."""
@@ -4102,6 +4173,66 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
             if person is not None and len(person.group(0).split()) >= 2:
                 found.append((person.group(0).rstrip(".,"), line.strip(), number))
     return found[0] if len({f[0] for f in found}) == 1 else None
+
+
+# --- "who wrote X?": a sentence that says "X was written by NAME" ------------------------------------------------
+
+_ASKS_DOER = re.compile(
+    r"(?i)^\s*who\s+(?:(?P<when>originally|first|initially|later|now|currently)\s+)?(?P<verb>[a-z][a-z-]+)"
+    r"(?:\s+(?P<what>.+?))?\s*[?.!]*\s*$"
+)
+_WHEN_DONE = r"originally|first|initially|later|now|currently|since|also|subsequently"
+_DONE_BY = re.compile(
+    rf"(?:\b(?:was|were|is|are|been)\s+)?(?:(?P<when>{_WHEN_DONE})\s+)?(?P<verb>[A-Za-z][a-z-]+)\s+by\s+"
+    rf"(?P<who>{_PERSON}{_ASIDE}(?:(?:,|,? and| &) ?{_PERSON}{_ASIDE})*)"
+)
+"""A passive's doer: "was originally written by Branko Lankester <...>", "Written by R. M. Stallman and D. Lee"."""
+_PRONOUN_SUBJECT = frozenset("it this they he she which that".split())
+
+
+def passive_agent(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(names, unit) for "Who (originally) wrote ps?" when exactly one sentence of the text says that the question's
+    thing was so done "by" named people: "ps was originally written by Branko Lankester" (its subject holds the
+    question's words), or "Written by A and B." with no subject of its own, in a text whose header (first
+    _HEADER_LINES lines) names the thing. The verb must be a form of the question's (`stem`: wrote/written;
+    rewrote is another verb), and a "first"/"originally" asked of it excludes a sentence that says "later". Each
+    name must be two words or more. None otherwise (two sentences naming different doers included)."""
+    asked = _ASKS_DOER.match(query)
+    if asked is None or unmodelled(query):
+        return None
+    verb = stem(asked.group("verb").lower())
+    first = (asked.group("when") or "").lower() in ("originally", "first", "initially")
+    what = [w for w in _WORD.findall((asked.group("what") or "").lower()) if w not in ENGLISH_STOPWORDS | _THE_TEXT]
+    headers = [source[1].split("\n", _HEADER_LINES)[:_HEADER_LINES] for source in state["sources"] if len(source) == 2]
+    header = "\n".join("\n".join(h) for h in headers if isinstance(h, list))
+    found: dict[str, dict[str, Any]] = {}
+    for unit in state["units"]:
+        flat = " ".join(unit["text"].split())
+        for said in _DONE_BY.finditer(flat):
+            if stem(said.group("verb").lower()) != verb:
+                continue
+            when = (said.group("when") or "").lower()
+            if first and when in ("later", "now", "currently", "since", "also", "subsequently"):
+                continue  # "later rewritten by ..." for "Who first wrote it?"
+            start = max(flat.rfind(". ", 0, said.start()), flat.rfind("; ", 0, said.start()))
+            subject = {stem(w) for w in _WORD.findall(flat[start + 1 : said.start()].lower())} - {"was", "were"}
+            content = subject - {stem(w) for w in ENGLISH_STOPWORDS | _PRONOUN_SUBJECT | _THE_TEXT}
+            if (
+                what
+                and not all(stem(w) in subject for w in what)
+                and not (not content and all(_occurrences(w, header) for w in what))
+            ):
+                continue  # "ls was written by ..." does not say who wrote grep
+            who = re.sub(r"\s*(?:<[^<>]*>|\([^()]*\)|⟨[^⟨⟩]*⟩)", "", said.group("who")).strip(" ,.")
+            people = re.split(r",? and |, | & ", who)
+            if any(len(p.split()) < 2 or p.split()[0].lower() in ENGLISH_STOPWORDS for p in people):
+                continue  # "by Default", "by The user": no one's name
+            if any(w.lower().rstrip(".") in _TITLES for p in people for w in p.split()):
+                continue  # "by Ola Berg, Lead Auditor, and Per Holm": which are names is the reader's to say
+            found.setdefault(who, unit)
+    if len(found) != 1:
+        return None
+    return next(iter(found.items()))
 
 
 # --- "how do I ... since X is not available": X's own entry names what to use instead ------------------------
@@ -4840,6 +4971,11 @@ def guided_answer(
     author = author_line(state, query)
     if author is not None:
         return _line_answer(*author, "the text's header names its author", report)
+    agent = passive_agent(state, query)
+    if agent is not None:
+        names, unit = agent
+        report.append(f"one sentence says the question's thing was so done by someone: {unit['where']}")
+        return _answered(f"{names}\nFrom {_quote(_at_span(state, unit, names.split(',')[0]), 300)}", report)
     instead = replacement(state, query)
     if instead is not None:
         value, unit = instead
