@@ -127,12 +127,12 @@ def test_usd_budget_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
 def test_a_usd_budget_refusal_names_the_near_price_by_its_flags(tmp_path: Path) -> None:
     # The command line was told the Python API's words (Budget.max_usd, prices={...}) and not the --price it gave.
     url = "http://127.0.0.1:9/v1"
-    flags = ["--model", "Qwen/Qwen3-8B", "--base-url", url, "--max-usd", "0.5", "--price", "qwen3-8b=0.1,0.2"]
+    flags = ["--model", "Qwen/Qwen3-8B", "--base-url", url, "--max-usd", "0.5", "--price", "qwen-3-8b=0.1,0.2"]
     proc = run_cli("ask", "q", *flags, tmp_path=tmp_path)
     said = " ".join(proc.stderr.split())
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--max-usd is set but no price is known for Qwen/Qwen3-8B" in said
-    assert "--price qwen3-8b names no model of this run (did you mean --price Qwen/Qwen3-8B=INPUT,OUTPUT?)" in said
+    assert "--price qwen-3-8b names no model of this run (did you mean --price Qwen/Qwen3-8B=INPUT,OUTPUT?)" in said
     assert "Budget.max_usd" not in said and "prices=" not in said
 
 

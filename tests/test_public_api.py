@@ -37,14 +37,15 @@ def test_an_async_on_event_callback_is_refused_up_front() -> None:
 
 
 def test_a_price_given_under_a_near_name_is_named_when_a_usd_budget_refuses_the_model() -> None:
-    # "no price is known for Qwen/Qwen3-8B" said nothing of the price given as `qwen3-8b`.
+    # "no price is known for Qwen/Qwen3-8B" said nothing of the price given as `qwen-3-8b`. (Case and a provider's
+    # prefix are no near name: `qwen3-8b` prices Qwen/Qwen3-8B, test_kinds_round82.)
     import pytest
 
     from rlmx import RLM, Budget, InputError
     from rlmx.lm import OpenAICompatibleLM
 
     lm = OpenAICompatibleLM("Qwen/Qwen3-8B", base_url="http://127.0.0.1:9/v1", api_key="x")
-    for near in ("qwen3-8b", "QWEN/QWEN3-8B", "Qwen/Qwen3-8b"):
+    for near in ("qwen-3-8b", "QWEN/QWEN3-8-B", "Qwen/Qwen3-8-b"):
         with pytest.raises(InputError) as refused:
             RLM(lm, budget=Budget(max_usd=1.0), prices={near: (0.1, 0.2), "far-away-model": (1.0, 2.0)})
         said = str(refused.value)

@@ -442,7 +442,7 @@ class Ledger:
         0, `PriceTable.cost`)."""
         cost = self.prices.cost(model, usage)
         said = usage.cost_usd is not None and (usage.cost_usd > 0 or usage.total_tokens == 0)
-        user_rate = model in self.prices.prices and served is not None and same_model(model, served)
+        user_rate = self.prices.user_key(model) is not None and served is not None and same_model(model, served)
         if not served or served == model or said or cost is None or user_rate:
             return cost, model
         served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)

@@ -396,7 +396,8 @@ class RLM:
             unpriced = self.unpriced_models()
             if unpriced:
                 run_models = {price_name(m) for m in self._all_lms()}
-                raise UnpricedModels(unpriced, given=[name for name in self.prices.prices if name not in run_models])
+                given = [name for name in self.prices.prices if not self.prices.prices_model(name, run_models)]
+                raise UnpricedModels(unpriced, given=given)
         self.max_concurrency = max_concurrency
         if on_event is not None and not callable(on_event):
             raise InputError(f"on_event must be a function taking an Event, not {type(on_event).__name__}")

@@ -241,8 +241,10 @@ FREE = Price(0.0, 0.0, source="free")
 
 
 class PriceTable:
-    """Looks a model's price up by its exact name: the user's prices, then genai-prices' curated rules (which
-    know dated variants such as `gpt-4o-2024-08-06`, and `provider/model` names). A name `expect`ed with the
+    """Looks a model's price up: the user's prices, then genai-prices' curated rules (which know dated variants such
+    as `gpt-4o-2024-08-06`, and `provider/model` names). The user's prices are found by the same name rules as the
+    database's (`user_key`: case, a provider's prefix, a spelling the database takes for the same model), so a price
+    given as "gpt-4o" wins for "openai/gpt-4o", "GPT-4o" and "gpt-4o-2024-08-06" alike. A name `expect`ed with the
     address it is served at is priced at that host's own list price when genai-prices knows the host (Cerebras'
     `gpt-oss-120b` is not OpenAI's), and not at all when that host's list lacks it. `extra`, the user's prices by
     model name, is checked here: InputError for any figure that is not a finite number >= 0."""
@@ -265,6 +267,8 @@ class PriceTable:
         self._found: dict[str, tuple[int, Price | None]] = {}
         """`lookup`'s answers of the day (UTC days since the epoch), by name: every LM call looks its price up twice
         (admitted, then booked). Emptied whenever a name's hosts change."""
+        self._keys: dict[str, str | None] = {}
+        """`user_key`'s answers, by model name (the user's prices do not change after they are checked)."""
 
     def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
@@ -279,10 +283,11 @@ class PriceTable:
             _warm_up(unanswered)
 
     def lookup(self, model: str) -> Price | None:
-        """The user's price for `model`, else the list price at each host it was expected at (the dearest when it
-        is served at several), else None."""
-        if model in self.prices:
-            return self.prices[model]
+        """The user's price for `model` (`user_price`), else the list price at each host it was expected at (the
+        dearest when it is served at several), else None."""
+        given = self.user_price(model)
+        if given is not None:
+            return given
         day = int(time.time() // 86_400)  # the UTC day `list_price` answers for
         found = self._found.get(model)
         if found is not None and found[0] == day:
@@ -290,6 +295,34 @@ class PriceTable:
         price = self._listed(model)
         self._found[model] = (day, price)
         return price
+
+    def user_price(self, model: str) -> Price | None:
+        """The price the user gave for `model` under any spelling of its name (`user_key`), else None."""
+        key = self.user_key(model)
+        return None if key is None else self.prices[key]
+
+    def user_key(self, model: str) -> str | None:
+        """The name of the user's price that prices `model`, else None: the exact name; else a name that is the
+        same once case and surrounding spaces are set aside and one of the two is the other with providers'
+        prefixes ("gpt-4o" of "openai/gpt-4o", "openrouter/openai/gpt-4o" or "GPT-4o": the database strips them
+        and ignores case too); else a name the price database takes for the same model ("gpt-4o" of
+        "gpt-4o-2024-08-06", which it prices as gpt-4o; never of "gpt-4o-2024-05-13", which it prices apart).
+        Names of a service tier (`TIER_SUFFIX_END`) and local models are matched by their spelling alone. When
+        several names match at the first rule that finds any, the dearest price's. Asking the database loads it
+        (about 0.4 s, once a process), and only for a model no name matches by spelling."""
+        if model in self.prices:
+            return model
+        if model not in self._keys:
+            found = [key for key in self.prices if same_name(key, model)]
+            if not found and self.prices and _database_named(model):
+                entries = _database_entries(model)
+                found = [key for key in self.prices if entries & _database_entries(key)] if entries else []
+            self._keys[model] = max(sorted(found), key=lambda key: _dearness(self.prices[key]), default=None)
+        return self._keys[model]
+
+    def prices_model(self, key: str, models: Iterable[str]) -> bool:
+        """Whether the user's price named `key` is the one `user_key` finds for one of `models`."""
+        return any(self.user_key(model) == key for model in models)
 
     def _listed(self, model: str) -> Price | None:
         if model.endswith(TIER_SUFFIX_END):  # list prices are the standard tier's: only the user knows this one
@@ -302,7 +335,7 @@ class PriceTable:
 
     def _needs_database(self, model: str, url: str | None) -> bool:
         return (
-            model not in self.prices
+            not any(same_name(key, model) for key in self.prices)
             and not model.startswith(FREE_PREFIXES)
             and not model.endswith(TIER_SUFFIX_END)
             and not _ANSWERS.knows(_answer_key(model, url))
@@ -352,6 +385,46 @@ class PriceTable:
             media=media,
             unreported=usage.unreported_output_media,
         )
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two model names are the same by the price database's spelling rules: case and surrounding spaces
+    aside, the same name, or one of them the other with providers' prefixes ("openai/gpt-4o" and "gpt-4o";
+    "openrouter/openai/gpt-4o" and "openai/gpt-4o"; not "azure/gpt-4o" and "openai/gpt-4o", two hosts' prices)."""
+    forms_a, forms_b = _name_forms(a), _name_forms(b)
+    return forms_a[0] in forms_b or forms_b[0] in forms_a
+
+
+def _name_forms(name: str) -> list[str]:
+    """A name folded for matching, then without each of its leading "provider/" parts, as `_database_price` tries
+    them: "openrouter/openai/gpt-4o" -> [that, "openai/gpt-4o", "gpt-4o"]."""
+    parts = name.strip().casefold().split("/")
+    return ["/".join(parts[i:]) for i in range(len(parts))]
+
+
+def _database_named(model: str) -> bool:
+    """Whether the price database may know `model` under another spelling (not a local model nor a tier's name)."""
+    return not model.startswith(FREE_PREFIXES) and not model.endswith(TIER_SUFFIX_END)
+
+
+@cache
+def _database_entries(model: str) -> frozenset[tuple[str, str]]:
+    """The (provider id, model id) entries the price database finds for `model`, trying each name
+    `_database_price` tries: two names sharing one are the same model to it."""
+    snapshot = _snapshot() if _database_named(model) else None
+    if snapshot is None:
+        return frozenset()
+    parts = model.strip().split("/")
+    attempts: list[tuple[str, str | None]] = [(model.strip(), None)]
+    attempts += [("/".join(parts[i + 1 :]), parts[i]) for i in range(len(parts) - 1)]
+    found = set()
+    for ref, provider_id in attempts:
+        try:
+            provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
+        except LookupError:
+            continue
+        found.add((str(provider.id), str(info.id)))
+    return frozenset(found)
 
 
 _loading = threading.Lock()
