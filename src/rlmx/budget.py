@@ -25,6 +25,11 @@ from rlmx.lm.prices import SIDES, MediaTokens, PriceTable, media_tokens
 
 Role = Literal["root", "sub"]
 
+MAX_CELL_TIMEOUT = 1e9
+"""The largest `Budget.cell_timeout` accepted, in seconds (about 31.7 years). The worker arms it with
+`signal.setitimer`, whose C time type (int64 nanoseconds) ends near 9.2e9 s: above that every cell failed with
+OverflowError before its code ran (audit 82 V01); a round figure well below leaves room for the clock's start."""
+
 
 @dataclass(frozen=True, slots=True)
 class Budget:
@@ -35,7 +40,8 @@ class Budget:
     Token and USD limits are enforced before each LM call: the call reserves its prompt tokens plus the output
     it may produce (`max_tokens_per_call`, or less to fit what is left, sent to the LM as `max_tokens`), priced,
     and settles with the real usage after. `max_seconds` is preemptive: a running cell or LM call is stopped.
-    `cell_timeout` is the soft per-cell limit (variables kept); the worker is killed a little after it.
+    `cell_timeout` is the soft per-cell limit (variables kept), at most MAX_CELL_TIMEOUT seconds (InputError above:
+    the REPL's timer takes no more); the worker is killed a little after it.
     `max_tool_calls` bounds the host tool calls of the tree.
     """
 
@@ -67,6 +73,11 @@ class Budget:
                 _positive_int(name, value, allow_zero=name in ("max_subcalls", "max_tool_calls"))
             elif isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or math.isinf(value):
                 raise InputError(f"Budget.{name} must be a positive number, not {value!r}")
+            elif name == "cell_timeout" and value > MAX_CELL_TIMEOUT:
+                raise InputError(
+                    f"Budget.cell_timeout must be at most {MAX_CELL_TIMEOUT:g} seconds (about 31 years: the REPL's "
+                    f"timer takes no more), not {value!r}"
+                )
 
     @property
     def limits_spending(self) -> bool:

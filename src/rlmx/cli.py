@@ -40,7 +40,7 @@ from rich.text import Text
 from rlmx import __version__, _quiet_start
 from rlmx.api_keys import checked_key, trimmed_key
 from rlmx.blocking import answers_ctrl_c
-from rlmx.budget import Budget
+from rlmx.budget import MAX_CELL_TIMEOUT, Budget
 from rlmx.commands import bench as bench_command
 from rlmx.commands import mcp as mcp_command
 from rlmx.commands import serve as serve_command
@@ -108,6 +108,17 @@ class UsageError(Exception):
 
 
 # --- arguments ----------------------------------------------------------------------------------------
+
+
+def _cell_seconds(text: str) -> float:
+    """--cell-timeout: a positive number of seconds up to MAX_CELL_TIMEOUT (the REPL's timer takes no more; above
+    it every cell failed with OverflowError, audit 82 V01), refused here with the flag's name."""
+    value = _positive_number(text)
+    if value > MAX_CELL_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_CELL_TIMEOUT:g} seconds (about 31 years: the REPL's timer takes no more), got {text}"
+        )
+    return value
 
 
 def _price(text: str) -> tuple[str, tuple[float, float]]:
@@ -443,7 +454,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     limits.add_argument(
         "--cell-timeout",
-        type=_positive_number,
+        type=_cell_seconds,
         metavar="S",
         help=f"time limit of one REPL cell in seconds (default: {defaults.cell_timeout:g})",
     )

@@ -470,6 +470,14 @@ _DENY_NAMESPACES = {"unshare": 272, "setns": 308}
 # Calls on another process through a pidfd, or comparing two processes' resources: denied on every tier.
 _DENY_OTHER_PROCESS = {"kcmp": 312, "process_madvise": 440, "process_mrelease": 448}
 _TKILL = 200  # names a thread: any of the host's (their ids are in /proc/<host>/task) would end the host
+# Kernel memory a cell could pin through file metadata or keys, which neither the memory watcher (process memory)
+# nor the disk walk (file blocks) counts: extended attributes (tmpfs keeps each file's, up to 64 KiB a value, in
+# unreclaimable slab until the file goes: 479 MB were stored under a 128 MiB memory and 32 MiB disk bound; POSIX
+# ACLs are xattrs too) and keyrings (per-uid quota, shared with the host on a non-root host). Denied on every tier:
+# the xattr calls with ENOTSUP ("not supported here", which copy tools such as shutil.copystat skip), the key calls
+# with EPERM. Reading and removing xattrs stay open.
+_DENY_XATTR_SET = {"setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "setxattrat": 463}
+_DENY_KEYRINGS = {"keyctl": 250, "add_key": 248, "request_key": 249}
 _DENY_ALWAYS = {
     "execve": 59,
     "execveat": 322,
@@ -483,9 +491,7 @@ _DENY_ALWAYS = {
     "pivot_root": 155,
     "chroot": 161,
     "bpf": 321,
-    "keyctl": 250,
-    "add_key": 248,
-    "request_key": 249,
+    **_DENY_KEYRINGS,
     "perf_event_open": 298,
     "userfaultfd": 323,
     "io_uring_setup": 425,
@@ -639,7 +645,8 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     if stage == "light":
         light = [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values()]
         program += _returning([*light, *_DENY_OTHER_PROCESS.values()], eperm)
-        program += _returning([_TKILL], eperm) + enosys
+        program += _returning([_TKILL, *_DENY_KEYRINGS.values()], eperm) + enosys
+        program += _returning([*_DENY_XATTR_SET.values()], _RET_ERRNO | errno.ENOTSUP)
         for number, commands in _DENY_COMMANDS.values():
             program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
         targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
@@ -657,6 +664,7 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     if stage == "worker":
         denied.update(_DENY_IN_WORKER)
     program += _returning([*denied.values()], eperm) + enosys
+    program += _returning([*_DENY_XATTR_SET.values()], _RET_ERRNO | errno.ENOTSUP)
     for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
         program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
     for number in _UNIX_ONLY.values():  # these syscalls, for this address family (argument 0) only

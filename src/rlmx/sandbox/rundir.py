@@ -15,7 +15,9 @@ Every sandbox writes its contexts and its worker's work dir under one private ru
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -34,8 +36,30 @@ ORPHAN_SECONDS = 3600
 """A run directory without an owner file is removed once it is this old: `create` writes the file right after
 making the directory, and `remove` deletes it last, so only a host killed in between (or an older rlmx's cut-short
 removal) leaves one; a younger one may be a start in progress."""
-SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
-"""World-writable places a worker under a separate uid can still write to outside its work dir."""
+SHARED_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
+"""The usual world-writable places a worker under a separate uid can still write to outside its work dir (/run/lock,
+= /var/lock, is 1777 on every Debian and Ubuntu host, on the root disk outside systemd: audit 82 V04);
+`shared_temp_dirs` adds the host's other world-writable RAM-backed mounts."""
+_RAM_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+
+@functools.cache
+def shared_temp_dirs() -> tuple[str, ...]:
+    """Every folder the disk bound walks for a sandbox uid's files, and `remove_owned` empties of them: those of
+    SHARED_TEMP_DIRS that exist, plus each tmpfs or ramfs mount of this host whose top folder anyone may write to
+    (read from /proc/self/mountinfo, once per process: about 0.1 ms), each folder once (a link's target, not the
+    link; none inside another listed one, which its walk reaches). Disk-backed world-writable folders elsewhere
+    are not found: a walk of a large shared disk every tenth of a second would cost too much."""
+    places = list(SHARED_TEMP_DIRS)
+    with contextlib.suppress(OSError):
+        places += ram_mounts(Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="surrogateescape"))
+    found: dict[str, None] = {}
+    for place in places:
+        with contextlib.suppress(OSError):
+            info = os.stat(place)
+            if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
+                found.setdefault(os.path.realpath(place), None)
+    return tuple(_outermost(list(found)))
 
 
 def storage_root() -> str | None:
@@ -133,18 +157,41 @@ RAM-backed folder (/dev/shm, a tmpfs /tmp) takes no block, yet it holds kernel m
 (150,000 of them cost the host 78% of a core while counted as nothing)."""
 
 
-def _tree_bytes(path: str, uid: int | None = None) -> int:
+def ram_mounts(mountinfo: str) -> list[str]:
+    """The mount points of the tmpfs and ramfs mounts in `mountinfo` (the text of /proc/<pid>/mountinfo), with its
+    octal escapes (a space is written \\040) undone."""
+    points = []
+    for line in mountinfo.splitlines():
+        ours, _, theirs = line.partition(" - ")
+        fields = ours.split()
+        if len(fields) > 4 and theirs.split()[:1] and theirs.split()[0] in _RAM_FILESYSTEMS:
+            points.append(re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), fields[4]))
+    return points
+
+
+def _tree_bytes(path: str, uid: int | None = None, seen: set[tuple[int, int]] | None = None) -> int:
     """Bytes allocated under `path` (st_blocks, so sparse files count what they use; each entry ENTRY_BYTES at
     least); with `uid`, only the entries that uid owns, in the directories it may write to (`_writable_by_anyone`)
-    as well as its own."""
+    as well as its own. A file with several names (hard links: `os.link`, `cp -l`) has its blocks counted once, at
+    the first name met; each further name counts ENTRY_BYTES, the entry it is (audit 82 V03: three names of one
+    100 MiB file were charged 300 MiB). `seen` holds the (st_dev, st_ino) of such files already counted, shared by
+    the walks of one reading so that names in two walked folders count once too."""
     total = 0
     stack = [path]
+    seen = set() if seen is None else seen
     for entry, info in _scanned(stack):
         owned = uid is None or info.st_uid == uid
         if stat.S_ISDIR(info.st_mode) and (owned or _writable_by_anyone(info)):
             stack.append(entry.path)
-        if owned:
-            total += max(info.st_blocks * 512, ENTRY_BYTES)
+        if not owned:
+            continue
+        if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
+            inode = (info.st_dev, info.st_ino)
+            if inode in seen:
+                total += ENTRY_BYTES
+                continue
+            seen.add(inode)
+        total += max(info.st_blocks * 512, ENTRY_BYTES)
     return total
 
 
@@ -175,9 +222,10 @@ def usage(folders: list[Path], uid: int | None, root: int = 0, mapped: MappedFil
     """What a worker has written: everything under `folders`, plus (for a sandbox uid) what it owns in the
     shared temp dirs, plus the files without a name that process `root` and its descendants hold open or map
     (`unlinked_bytes`; `mapped` keeps what the mappings' last reading found, between calls)."""
-    total = sum(_tree_bytes(str(folder)) for folder in folders)
+    seen: set[tuple[int, int]] = set()
+    total = sum(_tree_bytes(str(folder), None, seen) for folder in folders)
     if uid is not None:
-        total += sum(_tree_bytes(shared, uid) for shared in SHARED_TEMP_DIRS)
+        total += sum(_tree_bytes(shared, uid, seen) for shared in shared_temp_dirs())
     return total + (unlinked_bytes(root, mapped) if root else 0)
 
 
@@ -467,7 +515,7 @@ class _RamGrowth:
         types = _mount_types()
         self.devices: dict[int, str] = {}
         roots = []
-        for place in (*places, storage_root() or tempfile.gettempdir(), *SHARED_TEMP_DIRS):
+        for place in (*places, storage_root() or tempfile.gettempdir(), *shared_temp_dirs()):
             try:
                 device = os.stat(place).st_dev
                 size = os.statvfs(place).f_blocks
@@ -800,7 +848,7 @@ def _remove_entries(folder: Path, keep: str | None = None) -> None:
 def remove_owned(uid: int) -> None:
     """Delete what a sandbox uid created in the shared temp dirs, and in the directories there any user may write
     to (`_writable_by_anyone`: /tmp/.X11-unix), at any depth."""
-    stack = list(SHARED_TEMP_DIRS)
+    stack = list(shared_temp_dirs())
     while stack:
         with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
             for entry in entries:

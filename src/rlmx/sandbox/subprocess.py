@@ -954,7 +954,7 @@ class SubprocessSandbox:
         watched for their unlinking; the context folder is the host's (strmap.py maps the contexts, which are then
         unlinked) where the worker's own uid cannot write to it."""
         assert self._dir is not None
-        places = [*map(str, self.disk_folders()), *rundir.SHARED_TEMP_DIRS]
+        places = [*map(str, self.disk_folders()), *rundir.shared_temp_dirs()]
         return rundir.MappedFiles(places, [str(self._dir / "ctx")] if self.separate_uid else [])
 
     def _child_pids(self) -> list[int]:

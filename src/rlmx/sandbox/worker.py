@@ -1774,6 +1774,8 @@ _cells_alarm_handler: Any = _signal.SIG_DFL
 """The SIGALRM handler the cells set (with its setter's origin, see `_WorkHandler`)."""
 _sharing_alarms = False
 _EARLY = 0.001
+_TIMER_MAX = 1e9
+"""The furthest ahead the real timer is set, in seconds (about 31.7 years; `Budget.cell_timeout`'s own bound)."""
 _limit_lapsed = False
 """Whether the time limit was stopped after it was up, its SIGALRM not yet read (see `_set_time_limit`)."""
 """How early a deadline may be seen as passed when the timer fires (the timer's clock is not `_monotonic`)."""
@@ -1789,7 +1791,10 @@ def _set_real_timer() -> None:
         return
     first = min(due)
     repeats = first == _cells_timer_due and _cells_timer_interval > 0
-    _setitimer(_signal.ITIMER_REAL, max(first - _monotonic(), 1e-6), _cells_timer_interval if repeats else 0.0)
+    # At most _TIMER_MAX ahead: setitimer raises OverflowError past about 9.2e9 s (int64 ns), which failed every
+    # cell of a huge time limit (audit 82 V01). Firing early is harmless: `_limit_passed` finds nothing due, re-arms.
+    delay = min(max(first - _monotonic(), 1e-6), _TIMER_MAX)
+    _setitimer(_signal.ITIMER_REAL, delay, min(_cells_timer_interval, _TIMER_MAX) if repeats else 0.0)
 
 
 def _set_time_limit(seconds: float) -> float:
