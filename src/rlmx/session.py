@@ -151,6 +151,19 @@ def _kill_now(sandbox: Sandbox) -> None:
         kill()
 
 
+def _entry(query: str, result: Result) -> dict[str, str]:
+    """A returned question's `history` entry. One whose run failed (status "error": an LM or REPL failure) or ran out
+    of its budget ("budget_exhausted") also has its "error", as a question that raised has: its answer (empty, or
+    what the model had when it was stopped) must not read as a finished one, to the caller or the model."""
+    entry = {"question": query, "answer": result.answer}
+    if result.status == "finished":
+        return entry
+    error = result.error
+    if error is not None:  # written as a raised question's: "LMError: the model server is down"
+        return {**entry, "error": f"{type(error).__name__}: {error}" if str(error) else type(error).__name__}
+    return {**entry, "error": f"{result.status}: {result.stop_reason}"}
+
+
 class Session:
     """Made by `RLM.session(...)`. Use it as a context manager (sync or async) so its REPL is closed."""
 
@@ -208,6 +221,7 @@ class Session:
         another one than the REPL's (a second asyncio.run) the REPL is closed on its own loop while that runs,
         and its processes are killed at once otherwise."""
         if self._runner is not None:
+            self._close_now()  # the close waits its turn on the sync block's loop, behind questions it must refuse
             await self._runner.arun(self._aclose())
         else:
             await self._aclose()
@@ -278,7 +292,7 @@ class Session:
             if isinstance(exc, Exception):  # not a cancellation, which must not wait here
                 await _pause(sandbox)
             raise
-        self._remember({"question": query, "answer": result.answer})
+        self._remember(_entry(query, result))
         await _pause(sandbox)
         return result
 
@@ -323,13 +337,20 @@ class Session:
             with contextlib.suppress(Exception):
                 closer.aclose().close()  # never awaited: the generator is parked at its yield, not yet running
 
-    async def _aclose(self) -> None:
+    def _close_now(self) -> None:
+        """Mark the session closed: questions still waiting to start, and any asked after, are refused. A sync
+        session's close calls this before it waits for its turn on the session's loop (`BlockingRunner` lets
+        callers in one at a time, so a question asked before the close would run first and pass the check).
+        InputError from inside the session's own question, which the close would wait for."""
         if self._question is not None and self._question in _answering.get():
             raise InputError(
                 "this session cannot be closed from inside its own question (a tool or event handler of it): close "
                 "it after the question returns"
             )
-        self._closed = True  # questions still waiting to start are refused
+        self._closed = True
+
+    async def _aclose(self) -> None:
+        self._close_now()
         if os.getpid() != self._pid:  # a forked child: the REPL is its parent's
             return
         if self._loop is None and self._question is not None:  # the first question is starting the REPL here
@@ -443,6 +464,8 @@ class Session:
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         with self._exiting:  # the first of several threads closing at once closes; the others have nothing to do
+            if self._runner is not None and os.getpid() == self._pid:
+                self._close_now()  # now, not on the close's turn on the loop: the questions waiting are refused
             runner, self._runner = self._runner, None
         if runner is None or os.getpid() != self._pid:  # a forked child must never touch its parent's REPL
             return
