@@ -115,3 +115,57 @@ def test_closing_a_sync_session_refuses_the_questions_waiting_behind_the_running
     assert not any("second question" in line for line in asked)  # refused before its run: the LM never saw it
     with pytest.raises(InputError, match="closed"):
         session.ask("third question")
+
+
+# --- runs of one process share a cache file without locking one another out ----------------------------------------
+
+
+def test_runs_in_threads_sharing_a_cache_dir_keep_every_reply(tmp_path: Path) -> None:
+    threads, per_thread = 6, 120
+    start = threading.Barrier(threads)
+
+    def run(index: int) -> None:
+        async def main() -> None:
+            cache = SubcallCache(tmp_path)  # a run's own cache, made on its own loop in its own thread
+            try:
+                start.wait(30)
+                for n in range(per_thread):
+                    reply = Completion(
+                        text=f"reply {index}-{n}", usage=Usage(input_tokens=3, output_tokens=2), model="m"
+                    )
+
+                    async def call(reply: Completion = reply) -> Completion:
+                        return reply
+
+                    await cache.complete(f"key {index}-{n}", call)
+            finally:
+                cache.close()
+
+        asyncio.run(main())
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert [str(w.message) for w in caught if "locked" in str(w.message)] == []
+    later = SubcallCache(tmp_path)
+    try:
+        missing = [(i, n) for i in range(threads) for n in range(per_thread) if not later.answers(f"key {i}-{n}")]
+    finally:
+        later.close()
+    assert missing == []
+
+
+def test_a_cache_file_deleted_between_runs_is_made_anew(tmp_path: Path) -> None:
+    first = SubcallCache(tmp_path)
+    first.close()
+    (tmp_path / "subcalls.sqlite").unlink()
+    second = SubcallCache(tmp_path)
+    try:
+        assert not second.answers("anything")
+    finally:
+        second.close()
+    assert (tmp_path / "subcalls.sqlite").exists()
