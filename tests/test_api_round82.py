@@ -169,3 +169,65 @@ def test_a_cache_file_deleted_between_runs_is_made_anew(tmp_path: Path) -> None:
     finally:
         second.close()
     assert (tmp_path / "subcalls.sqlite").exists()
+
+
+# --- custom LMs of the wrong shape are refused with what to write -----------------------------------------------
+
+
+class ForgotAsync:
+    model = "forgot-async"
+
+    def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        return Completion(text=repl("FINAL(1)"), usage=Usage(input_tokens=1, output_tokens=1), model=self.model)
+
+
+class ReturnsText:
+    model = "returns-text"
+
+    async def complete(self, messages: Sequence[Message], **params: Any) -> Any:
+        return repl("FINAL(1)")
+
+
+class AsyncCallable:
+    """A `complete` that is an object with an async __call__: awaitable, so accepted."""
+
+    model = "async-callable"
+
+    class _Complete:
+        async def __call__(self, messages: Sequence[Message], **params: Any) -> Completion:
+            return Completion(text=repl("FINAL('ok')"), usage=Usage(input_tokens=1, output_tokens=1), model="x")
+
+    complete = _Complete()
+
+
+@pytest.mark.parametrize("where", ["lm", "sub_lm", "models", "depth_lms"])
+def test_an_lm_whose_complete_is_a_plain_def_is_refused_when_the_rlm_is_made(where: str) -> None:
+    root = ScriptedLM([repl("FINAL(1)")])
+    kwargs: dict[str, Any] = {
+        "lm": {},
+        "sub_lm": {"sub_lm": ForgotAsync()},
+        "models": {"models": {"fast": ForgotAsync()}},
+        "depth_lms": {"depth_lms": {1: ForgotAsync()}, "max_depth": 1},
+    }[where]
+    with pytest.raises(InputError) as refused:
+        RLM(ForgotAsync() if where == "lm" else root, **kwargs)
+    message = str(refused.value)
+    assert "ForgotAsync.complete" in message and "async def complete(self, messages" in message
+
+
+def test_an_lm_returning_text_fails_its_call_naming_the_class() -> None:
+    with pytest.raises(InputError) as refused:
+        RLM(ReturnsText(), sandbox="inprocess").completion("q", context="x")  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "ReturnsText.complete returned str, not a Completion" in message and "Completion(text=" in message
+
+
+def test_a_sub_lm_returning_text_fails_the_cell_call_with_the_same_words() -> None:
+    root = ScriptedLM([repl("try:\n    llm_query('hi')\nexcept Exception as e:\n    seen = str(e)\nFINAL(seen)")])
+    result = RLM(root, sub_lm=ReturnsText(), sandbox="inprocess").completion("q", context="x")  # type: ignore[arg-type]
+    assert "ReturnsText.complete returned str, not a Completion" in result.answer, result.answer
+
+
+def test_an_lm_whose_complete_is_an_async_callable_object_is_accepted() -> None:
+    result = RLM(AsyncCallable(), sandbox="inprocess").completion("q", context="x")  # type: ignore[arg-type]
+    assert (result.status, result.answer) == ("finished", "ok")

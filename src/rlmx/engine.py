@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import itertools
 import json
 import re
@@ -155,6 +156,32 @@ class NodeResult:
 def _encodable(messages: Sequence[Message]) -> list[Message]:
     """Messages an LM client can always encode: lone surrogates (a reply or query cut mid-emoji) become U+FFFD."""
     return [Message(role=m["role"], content=encodable(m["content"])) for m in messages]
+
+
+_WRITE_COMPLETE = (
+    "write `async def complete(self, messages, **params) -> Completion` returning "
+    "rlmx.lm.Completion(text=..., usage=Usage(input_tokens=..., output_tokens=...), model=self.model)"
+)
+
+
+async def awaited(lm: LM, reply: object) -> object:
+    """What `lm.complete(...)` gave, awaited. InputError naming the LM's class when it gave no awaitable (a plain
+    def, put in place after `RLM(...)` checked it), instead of Python's "can't be used in 'await' expression"."""
+    if not inspect.isawaitable(reply):
+        raise InputError(
+            f"{type(lm).__name__}.complete returned {type(reply).__name__} without being awaitable; {_WRITE_COMPLETE}"
+        )
+    return await reply
+
+
+def checked_reply(lm: LM, reply: object) -> Completion:
+    """`reply`, when it is a Completion. InputError naming the LM's class otherwise (a custom LM returning the text,
+    a dict, None): the engine reads a Completion's fields, and failed with an AttributeError of its own."""
+    if not isinstance(reply, Completion):
+        raise InputError(
+            f"{type(lm).__name__}.complete returned {type(reply).__name__}, not a Completion; {_WRITE_COMPLETE}"
+        )
+    return reply
 
 
 def _output_cap(lm: LM, per_call: int) -> int:
@@ -514,7 +541,7 @@ class Engine:
                     extend = partial(ledger.extend_waiting, reservation) if ledger.budget.limits_spending else None
                     gate = RESEND_GATE.set(extend)
                     try:
-                        completion = await lm.complete(_encodable(messages), **params)
+                        completion = checked_reply(lm, await awaited(lm, lm.complete(_encodable(messages), **params)))
                     finally:
                         RESEND_GATE.reset(gate)
             except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked

@@ -294,10 +294,20 @@ def is_guided_root(lm: LM) -> bool:
 
 
 def _check_lm(name: str, lm: object) -> None:
+    """InputError unless `lm` has the shape of `rlmx.lm.LM`: a `.model` and a `.complete` written `async def` (the
+    engine awaits it; a plain def failed deep in a run with Python's "can't be used in 'await' expression").
+    What `complete` returns is checked at each reply (`engine.checked_reply`)."""
     if not isinstance(lm, LM):
         raise InputError(
             f"{name} must implement rlmx.lm.LM (a .model name and an async .complete(messages) method); "
             f"got {type(lm).__name__}. Use OpenAICompatibleLM, LocalLM or ScriptedLM from rlmx.lm"
+        )
+    complete = lm.complete
+    if not (inspect.iscoroutinefunction(complete) or inspect.iscoroutinefunction(type(complete).__call__)):
+        raise InputError(
+            f"{name}: {type(lm).__name__}.complete must be a coroutine function, as rlmx awaits it: write `async def "
+            "complete(self, messages, **params) -> Completion` (a blocking client call goes inside it as `await "
+            "asyncio.to_thread(...)`), returning rlmx.lm.Completion(text=..., usage=Usage(...), model=self.model)"
         )
 
 
