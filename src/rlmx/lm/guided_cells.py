@@ -1349,6 +1349,10 @@ not write: "How often does the server password rotate?" over "The server passwor
 FOUND, the absent "often" outweighing the three words held (audit 81, a newcomer's first one-line file)."""
 
 
+_LONE_LETTER = re.compile(r"(?<![\w.'’-])([^\W\d_])(?![\w'’-]|\.\w)")
+"""A letter written as a word of its own, not one of a dotted abbreviation ("e.g.", "U.S."): sed's `d` command."""
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
@@ -1376,8 +1380,10 @@ def search_terms(query: str) -> list[str]:
                 words.append(_bare(word))
     # another language's function words are English words in an English question ("die", "son", "war")
     stop = STOPWORDS if foreign else ENGLISH_STOPWORDS
-    # a one-digit number names something ("protocol version 5"); a one-letter word does not
-    terms = [w for w in words if (len(w) >= 2 or w.isdigit() or _CJK.search(w)) and w not in stop]
+    # a one-digit number names something ("protocol version 5"), and so does a letter standing alone that is no
+    # English word ("the d command", "the x key", "vitamin C"); the letters of "e.g." or "U.S." name nothing
+    letters = {_bare(m.group(1)) for m in _LONE_LETTER.finditer(query)}
+    terms = [w for w in words if (len(w) >= 2 or w.isdigit() or _CJK.search(w) or w in letters) and w not in stop]
     terms = terms or [w for w in words if w not in stop] or words
     seen: dict[str, None] = {}
     for term in phrases + terms:
@@ -1713,10 +1719,32 @@ def reader_prompt(unit: dict[str, Any], query: str, wording: int = 0) -> str:
     )
 
 
-def _agree(first: str, second: str) -> bool:
-    """Two verified answers name the same thing: one holds the other (case and spacing aside)."""
-    a, b = " ".join(first.lower().split()), " ".join(second.lower().split())
-    return a in b or b in a
+def _agree(first: str, second: str, query: str = "") -> str | None:
+    """The phrase two verified answers both give, or None when they give different ones. Case, spacing and the
+    punctuation at their ends aside, they are the same phrase, or the shorter is a run of whole words of the longer
+    whose other words are only stop words or words of time, and before it also words of the question ("$900" of
+    "$900 a month", "2015" of "renovated in 2015" for "When was the town hall renovated?"): then the shorter, the
+    part both readings gave, is the answer. A longer reading with a word the shorter lacks is not vouched for by
+    it: "private" does not confirm "any private interior gateway (Cisco)", nor "notices stating" "notices stating
+    that You changed" (audit 82 F2/F3, where containment alone was taken as agreement)."""
+    a, b = (" ".join(t.split()).strip(" .,;:!?\"'“”‘’") for t in (first, second))
+    if a.lower() == b.lower():
+        return first.strip()
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    place = re.search(rf"(?<!\w){re.escape(short)}(?!\w)", long, re.IGNORECASE)
+    if not short or place is None:
+        return None
+    asked = {stem(w) for w in _WORD.findall(query)}
+
+    def filler(w: str) -> bool:
+        return w.lower() in ENGLISH_STOPWORDS or w.lower() in _TIME_WORDS
+
+    # the question's words may lead in ("renovated in 2015"); words after the shorter continue it, so that the
+    # shorter is the head of a longer phrase ("notices stating" of "notices stating that You changed")
+    lead, tail = _WORD.findall(long[: place.start()]), _WORD.findall(long[place.end() :])
+    if all(filler(w) or stem(w) in asked for w in lead) and all(filler(w) for w in tail):
+        return short
+    return None
 
 
 def expected_type(query: str) -> str:
@@ -2366,9 +2394,18 @@ def _cuts_a_token(core: str, text: str) -> bool:
     places = _places(core, text)
     return bool(places) and all(
         re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
-        or re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
+        or (
+            re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
+            and not _AFTER_A_CURRENCY.search(text[max(p.start() - 2, 0) : p.start()] + core[:1])
+        )
         for p in places
     )
+
+
+_CURRENCY = "$€£¥₹"
+_AFTER_A_CURRENCY = re.compile(rf"(?:^|[^\w$])[{_CURRENCY}]\d$")
+"""A number right after a currency sign that opens its token ("$12,500", "€900"): an amount, not a piece of a
+pattern (`$1`, `s/a$/b/`)."""
 
 
 REPLY_CUT_MARK = "\n\n[rlmx: the sub-LM's reply was cut short here"
@@ -2626,11 +2663,18 @@ def _whole_group(core: str, text: str, query: str = "") -> str | None:
 
 def _with_its_sign(core: str, text: str) -> str:
     """`core` with the sign the unit writes right after its closing number every time ("0.015" -> "0.015%",
-    "60-70" -> "60-70%", "21" -> "21°C"); `core` itself when the unit writes the number bare anywhere, or with
-    different signs."""
+    "60-70" -> "60-70%", "21" -> "21°C"), or the currency it writes right before its opening number every time
+    ("12,500" -> "$12,500", "900 a month" -> "€900 a month"); `core` itself when the unit writes the number bare
+    anywhere, or with different signs."""
+    places = list(re.finditer(rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)", text, re.IGNORECASE))
+    if core[:1].isdigit() and places:
+        # a currency written before the amount every time ("$12,500", "€900"): the sign is part of the answer
+        before = {text[max(p.start() - 2, 0) : p.start()] for p in places}
+        currencies = {b[-1] for b in before if _AFTER_A_CURRENCY.search(b + core[:1])}
+        if len(currencies) == 1 and len(before) == len({b for b in before if b[-1:] in currencies}):
+            return currencies.pop() + core
     if not core[-1:].isdigit():
         return core
-    places = list(re.finditer(rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)", text, re.IGNORECASE))
     signs = {(m := _UNIT_SIGN.match(text, p.end())) and m.group(0) for p in places}
     if len(signs) != 1 or None in signs:
         return core
@@ -4939,6 +4983,122 @@ def docstring_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, 
     return (sentence, unit) if sentence else None
 
 
+# --- yes/no questions ---------------------------------------------------------------------------------------------
+
+_YES_NO = re.compile(
+    r"(?i)^\s*(?:and |but |so )?(?:is|are|was|were|am|do|does|did|can|could|will|would|shall|should|has|have|had|"
+    r"may|might|must|isn['’]t|aren['’]t|wasn['’]t|weren['’]t|doesn['’]t|don['’]t|didn['’]t|can['’]t|cannot|won['’]t|"
+    r"hasn['’]t|haven['’]t)\b"
+)
+_WH_WORD = re.compile(r"(?i)\b(?:what|which|who|whom|whose|when|where|why|how)\b|\bor\b")
+_REQUEST = re.compile(r"(?i)^\s*(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?(\w+)")
+_YES_NO_NEGATION = frozenset("no not never none nor neither without cannot isn't aren't wasn't weren't doesn't".split())
+_NEGATED = re.compile(r"(?i)\w+n['’]t\b|\bcannot\b")
+_HEDGES = frozenset("may might could can should would possibly perhaps probably".split())
+_CONDITIONAL = frozenset("if unless whether when whenever once provided".split())
+_OPPOSITES = (
+    ("enabled", "disabled"),
+    ("enable", "disable"),
+    ("on", "off"),
+    ("allowed", "forbidden"),
+    ("allowed", "prohibited"),
+    ("permitted", "prohibited"),
+    ("permitted", "forbidden"),
+    ("required", "optional"),
+    ("mandatory", "optional"),
+    ("true", "false"),
+    ("open", "closed"),
+    ("present", "absent"),
+    ("included", "excluded"),
+    ("accepted", "rejected"),
+    ("visible", "hidden"),
+    ("revocable", "irrevocable"),
+    ("free", "paid"),
+)
+"""Words that say the opposite of each other ("SELinux is disabled" answers "Is SELinux enabled?" with no); a
+negating prefix (un-, in-, im-, ir-, il-, non-, dis-) is found by `_opposite` itself."""
+_YES_NO_WINDOW = 20
+
+
+def asks_yes_no(query: str) -> bool:
+    """Whether the question asks yes or no: it opens with an auxiliary verb ("Is SELinux enabled?", "Does gzip keep
+    the file?", "Can I ...?") and holds no question word and no "or" (an indirect "Can you tell me who ...?" or a
+    choice "Is it 5 or 10?" asks for a phrase), nor is a request ("Can you list the users?")."""
+    if not _YES_NO.match(query) or _WH_WORD.search(query):
+        return False
+    request = _REQUEST.match(query)
+    return not (request and request.group(1).lower() in _ASKING_VERBS | {"explain", "describe", "summarize"})
+
+
+def _opposite(asked: str, written: str) -> bool:
+    """Whether the written word says the opposite of the asked one: a pair of `_OPPOSITES`, or the asked word with a
+    negating prefix ("unsupported" of "supported", "irrevocable" of "revocable"), compared by their stems."""
+    a, w = stem(asked), stem(written)
+    for one, other in _OPPOSITES:
+        if {a, w} == {stem(one), stem(other)}:
+            return True
+    if not re.search(r"(?:ed|able|ible|ive|al|id|ent|ant|ful|ic)$", asked.lower()):
+        return False  # "inform" is no opposite of "form": only an adjective or a participle takes the prefix
+    return any(w == prefix + a or a == prefix + w for prefix in ("un", "in", "im", "ir", "il", "non", "non-", "dis"))
+
+
+def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """For a yes/no question, ("Yes" or "No", the unit, its sentence) when exactly one verdict is stated by the
+    sentences of `units` that hold every content word of the question (at least two) within `_YES_NO_WINDOW` words:
+    "Yes" when nothing in that stretch negates it, "No" when a negation ("not", "no", "cannot", "-n't") stands in
+    it or one word is written as its opposite (`_opposite`: "disabled" for "enabled"). A sentence that hedges ("may
+    be enabled") or states a condition ("if SELinux is enabled") decides nothing; None when no sentence decides or
+    two disagree."""
+    body = _YES_NO.sub("", query, count=1)
+    asked = [w for w in dict.fromkeys(_bare(w) for w in _WORD.findall(body)) if w not in ENGLISH_STOPWORDS]
+    asked = [w for w in asked if len(w) > 1 or w.isdigit()]
+    if len(asked) < 2:
+        return None
+    asked_stems = [stem(w) for w in asked]
+    hedged_in_question = {w.lower() for w in _WORD.findall(query)} & _HEDGES
+    verdicts: dict[str, tuple[dict[str, Any], str]] = {}
+    for unit in units:
+        for _, _, sentence in _sentence_spans(unit["text"]):
+            if sentence.rstrip().endswith("?"):
+                continue
+            words = _WORD.findall(sentence)
+            stems = [stem(w) for w in words]
+            found: list[list[int]] = []
+            flipped = 0
+            for want, word in zip(asked_stems, asked, strict=True):
+                at = [i for i, s in enumerate(stems) if s == want]
+                if not at:
+                    at = [i for i, w in enumerate(words) if _opposite(word, w)]
+                    flipped += bool(at)
+                if not at:
+                    break
+                found.append(at)
+            if len(found) < len(asked) or flipped > 1:
+                continue
+            # the shortest stretch that holds each word once ("this License" early in the sentence is not the
+            # "patent license" the question asks about)
+            spans = []
+            for start in sorted({i for at in found for i in at}):
+                ahead = [min((i for i in at if i >= start), default=None) for at in found]
+                if None not in ahead:
+                    spans.append((max(i for i in ahead if i is not None) - start, start))
+            width, first = min(spans)
+            last = first + width
+            if width > _YES_NO_WINDOW:
+                continue
+            stretch = [w.lower() for w in words[first : last + 1]]
+            before = [w.lower() for w in words[:first]]
+            if set(before + stretch) & _CONDITIONAL or (set(stretch) & _HEDGES) - hedged_in_question:
+                continue
+            negated = bool(set(stretch) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in stretch)
+            verdict = "No" if negated != bool(flipped) else "Yes"
+            verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
+    if len(verdicts) != 1:
+        return None
+    verdict, (unit, sentence) = next(iter(verdicts.items()))
+    return verdict, unit, sentence
+
+
 def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
@@ -5114,6 +5274,16 @@ def guided_answer(
         report.append(f"the question asks who made the upload of a change: its entry's trailer ({signed['where']})")
         answer = f"{signed['upload']['maintainer']}\nFrom {_quote(signed)}\nThe change: {_quote(good[0], 200)}"
         return _answered(answer, report)
+    if asks_yes_no(query):
+        # a yes/no question: a phrase the reader copies is no answer to it ("sed program was built" for "Is SELinux
+        # enabled?"); only a sentence that states it, or its negation, in the question's words answers yes or no
+        decided = yes_no_answer(good[:reads], query)
+        if decided is not None:
+            verdict, unit, sentence = decided
+            report.append(f"a yes/no question one sentence states ({verdict.lower()}): {unit['where']}")
+            return _answered(f"{verdict}\nFrom [{_at_span(state, unit, sentence[:60])['where']}] {sentence}", report)
+        report.append("a yes/no question no sentence states in its words: the best units are quoted, not read")
+        return _evidence(good[:reads], report, state=state, terms=terms)
     if _ASKS_PART_TITLE.search(query):
         # no heading carries that number: a sentence citing "(section 4)" near a quoted name does not title it
         report.append("the question asks the title of a numbered part no heading gives: the best units are quoted")
@@ -5147,9 +5317,13 @@ def guided_answer(
         check = verified_span(second, unit, query, state["frequent"])
         report.append(f"  read [{unit['where']}]: {reply.strip()[:100]!r} -> {span!r}")
         report.append(f"  read again: {second.strip()[:100]!r} -> {check!r}")
-        if span is not None and check is not None and not _agree(span, check):
-            report.append("  the two readings disagree: no short answer")
-            span = None
+        if span is not None and check is not None:
+            common = _agree(span, check, query)
+            if common is None:
+                report.append("  the two readings disagree: no short answer")
+            elif common != span:
+                report.append(f"  the part both readings give: {common!r}")
+            span = common
         cell = column_cell(state, unit, query) if span is not None and check is not None else None
         if cell is not None and span is not None and span.lower() not in cell.lower():
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
