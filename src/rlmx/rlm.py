@@ -28,7 +28,7 @@ from rlmx.events import Emit, Event, Fanout, TraceFile, clip, clip_value
 from rlmx.lm.base import LM, price_name, served_at
 from rlmx.lm.prices import SEARCHES_EVERY_CALL, TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
-from rlmx.sandbox import Sandbox, launcher
+from rlmx.sandbox import Sandbox, check_sandbox_options
 from rlmx.sandbox.frames import RESERVED_NAMES, encodable
 from rlmx.schema import OutputSchema
 from rlmx.subcall_cache import SubcallCache, open_store
@@ -375,7 +375,9 @@ class RLM:
         budget = budget if budget is not None else Budget()
         if not isinstance(budget, Budget):
             raise InputError(f"budget must be an rlmx.Budget, not {type(budget).__name__}")
-        launcher(sandbox)
+        if sandbox_options is not None and not isinstance(sandbox_options, Mapping):
+            raise InputError(f"sandbox_options must be a dict of option names to values, not {sandbox_options!r}")
+        check_sandbox_options(sandbox, dict(sandbox_options or {}))  # (imports the tier: `launcher`)
         if system_prompt is not None and (not isinstance(system_prompt, str) or not system_prompt.strip()):
             raise InputError("system_prompt must be a non-empty string (or None for the built-in prompt)")
         self.lm = lm
