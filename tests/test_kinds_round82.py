@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from fake_openai_server import Behaviour, FakeOpenAIServer
+from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, error_body
 from rlmx import RLM, Budget, InputError
 from rlmx.budget import Ledger
+from rlmx.errors import LMRequestError
 from rlmx.lm import OpenAICompatibleLM
-from rlmx.lm.base import Usage
+from rlmx.lm.base import Message, Usage
 from rlmx.lm.prices import Price, PriceTable, same_name
 from scripting import repl
 
@@ -79,3 +80,45 @@ def test_a_local_model_priced_under_its_short_name_needs_no_near_name_hint() -> 
     assert rlm.prices.lookup("Qwen/Qwen3-8B") == Price(0.1, 0.2)
     with pytest.raises(InputError, match="prices names 'qwen-3-8b', no model of this run"):
         RLM(lm, budget=Budget(max_usd=1.0), prices={"qwen-3-8b": (0.1, 0.2)})
+
+
+PROMPT: list[Message] = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count to three."}]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Invalid request: Your request exceeded model token limit: 4000",  # Moonshot/Kimi, no "(requested: N)"
+        "Your request exceeded model token limit: 4,000.",
+        "model max length exceeded, max length:4000",  # Moonshot's older wording
+        "max_tokens is too large: the model's context length is 4000 tokens",
+    ],
+)
+async def test_a_window_named_without_the_prompts_size_is_fitted_by_the_prompts_bound(
+    server: FakeOpenAIServer, said: str
+) -> None:
+    # Only wordings naming the prompt's size (or all that was requested) were read: a window named alone ended the
+    # run with status=error where the same refusal in other words lowered the cap and sent the call again.
+    server.script(Reply(400, error_body(said)))
+    lm = OpenAICompatibleLM("moonshot-v1-8k", server.base_url, max_tokens=4096, max_retries=0)
+    await lm.complete(PROMPT)
+    bound = await lm.count_tokens(PROMPT)
+    assert [r.body["max_tokens"] for r in server.requests] == [4096, 4000 - bound]
+
+
+async def test_a_window_the_prompts_bound_leaves_no_room_in_is_still_the_servers_refusal(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script(Reply(400, error_body("Your request exceeded model token limit: 20")))
+    lm = OpenAICompatibleLM("moonshot-v1-8k", server.base_url, max_tokens=4096, max_retries=0)
+    with pytest.raises(LMRequestError, match="exceeded model token limit: 20"):
+        await lm.complete(PROMPT)
+    assert len(server.requests) == 1
+
+
+async def test_a_window_named_in_a_refusal_of_something_else_changes_no_cap(server: FakeOpenAIServer) -> None:
+    server.script(Reply(400, error_body("Invalid messages: the model's context length is 4000")))
+    lm = OpenAICompatibleLM("moonshot-v1-8k", server.base_url, max_tokens=4096, max_retries=0)
+    with pytest.raises(LMRequestError, match="Invalid messages"):  # not about the cap's size: not resent smaller
+        await lm.complete(PROMPT)
+    assert [r.body["max_tokens"] for r in server.requests] == [4096]

@@ -412,7 +412,7 @@ class OpenAICompatibleLM:
         unreadable = 0  # requests whose reply came back but could not be read: generated, so possibly billed
         for attempt in range(self.max_retries + 1):
             try:
-                reply, cap = await self._post(sent, merged, cap)
+                reply, cap = await self._post(sent, merged, cap, prompt_bound)
             except LMError as exc:
                 exc.unanswered += unreadable
                 raise
@@ -476,14 +476,16 @@ class OpenAICompatibleLM:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(
-        self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None
+        self, sent: list[dict[str, Any]], merged: dict[str, Any], cap: int | None, prompt_bound: int
     ) -> tuple[HTTPReply, int | None]:
         """Send the request (transport faults are retried below). When a 400 says a parameter it carried is not
         supported, resend without it: the output cap under its other name (once; a cap is never dropped), any
         other sampling param left out (reasoning models refuse temperature, stop, ...), and a system message
         (a chat template without a system role) as the start of the first user message. Each is remembered for
         later calls. Returns a successful reply (status below 300) and the output cap it was sent with (smaller
-        than `cap` when the server named what fits); raises LMError otherwise."""
+        than `cap` when the server named what fits: with a window named and not the prompt's size, the window
+        less `prompt_bound`, the upper bound on the prompt's tokens `count_tokens` gives); raises LMError
+        otherwise."""
         renamed = fitted = False
         if cap is None and self.cap_required:
             cap = REQUIRED_CAP_TOKENS
@@ -548,6 +550,8 @@ class OpenAICompatibleLM:
                 continue
             if cap is not None and not fitted:
                 fits, output_limit = _fitted_cap(reply, cap)
+                if fits is None:
+                    fits = _fitted_to_window(reply, cap, prompt_bound)
                 if fits is not None:
                     cap, fitted = fits, True
                     self.output_limit = output_limit or self.output_limit
@@ -1043,6 +1047,34 @@ def _fitted_cap(reply: HTTPReply, cap: int) -> tuple[int | None, int | None]:
     else:
         return None, None
     return (limit, limit) if 0 < limit < cap else (None, None)
+
+
+def _fitted_to_window(reply: HTTPReply, cap: int, prompt_bound: int) -> int | None:
+    """The output cap that fits a window a refusal of the request's size names without the prompt's size (Moonshot's
+    "Your request exceeded model token limit: 8192", "model max length exceeded, max length: 8192", "max_tokens is
+    too large: the model's context length is 8192"; `_WINDOW_ONLY`): the window less `prompt_bound`, an upper bound
+    on the prompt's tokens (`OpenAICompatibleLM.count_tokens`), so the cap fits whatever the real count. None when
+    no such window is named, or when nothing smaller than `cap` fits by that bound (the refusal then reaches the
+    user with its advice)."""
+    if not _refuses_the_size(reply):
+        return None
+    said = _server_message(reply)
+    window = _WINDOW_ONLY.search(said)
+    if window is None or not _about_the_cap(said):
+        return None
+    fits = _number(next(group for group in window.groups() if group)) - prompt_bound
+    return fits if 0 < fits < cap else None
+
+
+# A window the prompt and the output cap count against together, named without the prompt's size (when the size is
+# named too, `_prompt_and_window` reads both): Moonshot's "exceeded model token limit: N" and its older "model max
+# length exceeded, max length:N"; "(maximum) context length/window/size (is|of) N" in any sentence that names no
+# other count. Read only after every reading of the exact room (`_fitted_cap`) found none.
+_WINDOW_ONLY = re.compile(
+    rf"(?:model|context|request) token limit(?: is| of)?:? ?{_N}|max(?:imum)? length:? ?{_N}|"
+    rf"(?:context|model) (?:length|window|size)(?: is| of)?(?: only)?:? ?{_N}",
+    re.IGNORECASE,
+)
 
 
 def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
