@@ -296,7 +296,7 @@ def _more_contexts(rest: Sequence[PreparedContext]) -> str:
 SESSION_NOTE = (
     "This is question {turn} of a session. The REPL still holds every variable from the earlier questions "
     "(SHOW_VARS() lists them); `history` is a list of the earlier questions and answers "
-    "({{'question': ..., 'answer': ...}}).{new}"
+    "({{'question': ..., 'answer': ...}}, and 'error': ... for a question that failed).{new}"
 )
 
 
