@@ -11,9 +11,10 @@ from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, error_body
 from rlmx import RLM, Budget, InputError
 from rlmx.budget import Ledger
 from rlmx.errors import LMRequestError
-from rlmx.lm import OpenAICompatibleLM
+from rlmx.lm import OpenAICompatibleLM, ScriptedLM
 from rlmx.lm.base import Message, Usage
 from rlmx.lm.prices import Price, PriceTable, same_name
+from rlmx.protocol import parse_reply
 from scripting import repl
 
 MINE = Price(30.0, 60.0)
@@ -122,3 +123,35 @@ async def test_a_window_named_in_a_refusal_of_something_else_changes_no_cap(serv
     with pytest.raises(LMRequestError, match="Invalid messages"):  # not about the cap's size: not resent smaller
         await lm.complete(PROMPT)
     assert [r.body["max_tokens"] for r in server.requests] == [4096]
+
+
+NB = "\u00a0"
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2002", "\u202f"])
+def test_code_indented_with_unicode_spaces_runs_as_if_indented_with_spaces(space: str) -> None:
+    # A loop body indented with four NO-BREAK SPACEs was a SyntaxError ("invalid non-printable character U+00A0")
+    # the model could not see in its own code, and a lost turn.
+    body = f"total = 0\nfor n in range(3):\n{space * 4}if n:\n{space * 4}    total += n\nFINAL(total)"
+    assert parse_reply(f"```repl\n{body}\n```").cells == (
+        "total = 0\nfor n in range(3):\n    if n:\n        total += n\nFINAL(total)",
+    )
+
+
+def test_unicode_spaces_inside_a_string_are_kept() -> None:
+    # A triple-quoted string's lines are data: their NBSPs stay, while the code's indentation is read as spaces.
+    body = f'def f():\n{NB * 4}text = """\n{NB * 2}kept\n"""\n{NB * 4}return text + "{NB}x"\nprint(f())'
+    (cell,) = parse_reply(f"```python\n{body}\n```").cells
+    assert cell == f'def f():\n    text = """\n{NB * 2}kept\n"""\n    return text + "{NB}x"\nprint(f())'
+
+
+def test_code_that_compiles_with_unicode_spaces_is_left_as_written() -> None:
+    body = f'note = """\n{NB * 4}indented by the author\n"""\nprint(note)'
+    assert parse_reply(f"```repl\n{body}\n```").cells == (body,)
+
+
+def test_a_run_whose_block_is_indented_with_nbsp_finishes_on_its_first_turn() -> None:
+    reply = f"```repl\nlast = None\nfor w in context.split():\n{NB * 4}last = w\nFINAL(last)\n```"
+    root = ScriptedLM([reply, "```repl\nFINAL('second turn')\n```"])
+    result = RLM(root, budget=Budget(max_iterations=3)).completion("The last word?", context="alpha beta gamma")
+    assert (result.answer, result.iterations) == ("gamma", 1)

@@ -70,9 +70,11 @@ import ast
 import asyncio
 import bisect
 import heapq
+import io
 import itertools
 import re
 import textwrap
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
@@ -1344,8 +1346,54 @@ def _cell_code(body: str, indent: int, language: str) -> str:
 
 
 def _dedented(body: str, indent: int) -> str:
-    """A block's lines with its fence's and their shared indentation removed, its blank last lines dropped."""
+    """A block's lines with its fence's and their shared indentation removed, its blank last lines dropped. Code
+    that does not compile because lines are indented with Unicode spaces (U+00A0 as some models and Markdown
+    renderers write it) is read with those spaces as spaces (`_spaced`)."""
+    code = _dedented_plain(body, indent)
+    if _UNICODE_INDENT.search(body) is None or _compiles(code):
+        return code
+    return _spaced(body, indent) or code
+
+
+_UNICODE_SPACES = "\u00a0\u2000-\u200a\u202f\u205f\u3000"
+_UNICODE_INDENT = re.compile(rf"^[ \t]*[{_UNICODE_SPACES}]", re.MULTILINE)
+"""A line indented (in part) with a Unicode space: Python refuses one outside a string ("invalid non-printable
+character U+00A0")."""
+_LEAD = re.compile(rf"^[ \t{_UNICODE_SPACES}]+", re.MULTILINE)
+
+
+def _spaced(body: str, indent: int) -> str | None:
+    """The code of a block whose lines' leading Unicode spaces are read as one space each, but those of a line that
+    starts inside a string (a triple-quoted string's line is data, NBSPs and all); None unless that compiles. Python
+    itself never runs code indented so, so only code that could not run is read this way."""
+    lines = body.split("\n")
+    spaced = [_LEAD.sub(lambda lead: re.sub(f"[{_UNICODE_SPACES}]", " ", lead.group()), line) for line in lines]
+    code = _dedented_plain("\n".join(spaced), indent)
+    if not _compiles(code):
+        return None
+    inside = _lines_in_strings(code)
+    if not inside:
+        return code
+    kept = [lines[i] if i in inside else line for i, line in enumerate(spaced)]
+    code = _dedented_plain("\n".join(kept), indent)
+    return code if _compiles(code) else None
+
+
+def _dedented_plain(body: str, indent: int) -> str:
     return _item_code(body, indent) if indent else textwrap.dedent(body).rstrip()
+
+
+def _lines_in_strings(code: str) -> set[int]:
+    """The 0-based numbers of the lines of `code` (which compiles) that start inside a string token (a triple-quoted
+    string's later lines, an f-string's)."""
+    inside: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type not in (tokenize.NEWLINE, tokenize.NL) and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0], token.end[0]))  # rows are 1-based: lines start+1 .. end
+    except (tokenize.TokenError, SyntaxError):
+        return set(range(code.count("\n") + 1))
+    return inside
 
 
 def _session_input(code: str) -> str:
