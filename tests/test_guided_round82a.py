@@ -51,6 +51,23 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_states_it(question: 
     assert quoted in str(result["answer"])
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "verdict"),
+    [
+        ("There is no limit on retries.", "Is there a limit on retries?", "No"),
+        ("The service is unsupported on ARM.", "Is the service supported on ARM?", "No"),
+        ("The cache is never cleared.", "Is the cache cleared?", "No"),
+        ("The file is not copied but deleted.", "Is the file deleted?", None),
+        ("If SELinux is enabled, labels are kept.", "Is SELinux enabled?", None),
+    ],
+)
+def test_what_one_sentence_says_to_a_yes_no_question(sentence: str, question: str, verdict: str | None) -> None:
+    from rlmx.lm.guided_cells import yes_no_answer
+
+    decided = yes_no_answer([{"text": sentence, "where": "line 1"}], question)
+    assert (decided[0] if decided else None) == verdict
+
+
 def test_a_hedged_or_unstated_yes_no_question_is_quoted_not_answered() -> None:
     result = ask(FIREWALL, "Is remote administration permitted?", "the operator", "operator")
     assert str(result["answer"]).startswith("No short answer could be verified")

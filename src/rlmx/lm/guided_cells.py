@@ -4995,6 +4995,7 @@ _REQUEST = re.compile(r"(?i)^\s*(?:can|could|would|will)\s+(?:you|u)\s+(?:please
 _YES_NO_NEGATION = frozenset("no not never none nor neither without cannot isn't aren't wasn't weren't doesn't".split())
 _NEGATED = re.compile(r"(?i)\w+n['’]t\b|\bcannot\b")
 _HEDGES = frozenset("may might could can should would possibly perhaps probably".split())
+_CONTRASTS = frozenset("but instead rather whereas although though except unlike".split())
 _CONDITIONAL = frozenset("if unless whether when whenever once provided".split())
 _OPPOSITES = (
     ("enabled", "disabled"),
@@ -5090,7 +5091,11 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
             before = [w.lower() for w in words[:first]]
             if set(before + stretch) & _CONDITIONAL or (set(stretch) & _HEDGES) - hedged_in_question:
                 continue
-            negated = bool(set(stretch) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in stretch)
+            if set(stretch) & _CONTRASTS:
+                continue  # "is not copied but deleted": which word the negation belongs to is a guess
+            # a negation just before the stretch negates it too ("There is no limit on retries")
+            said = before[-2:] + stretch
+            negated = bool(set(said) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in said)
             verdict = "No" if negated != bool(flipped) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
     if len(verdicts) != 1:
