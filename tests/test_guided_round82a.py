@@ -59,6 +59,13 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_states_it(question: 
         ("The cache is never cleared.", "Is the cache cleared?", "No"),
         ("The file is not copied but deleted.", "Is the file deleted?", None),
         ("If SELinux is enabled, labels are kept.", "Is SELinux enabled?", None),
+        ("Marco will fix the login bug by Friday.", "Was the login bug fixed?", None),
+        ("class TextWidget(Widget): This widget draws plain text.", "Does the Widget class draw plain text?", None),
+        (
+            "class TextWidget(Widget): This widget draws plain text.",
+            "Does the TextWidget class draw plain text?",
+            "Yes",
+        ),
     ],
 )
 def test_what_one_sentence_says_to_a_yes_no_question(sentence: str, question: str, verdict: str | None) -> None:

@@ -4994,7 +4994,8 @@ _WH_WORD = re.compile(r"(?i)\b(?:what|which|who|whom|whose|when|where|why|how)\b
 _REQUEST = re.compile(r"(?i)^\s*(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?(\w+)")
 _YES_NO_NEGATION = frozenset("no not never none nor neither without cannot isn't aren't wasn't weren't doesn't".split())
 _NEGATED = re.compile(r"(?i)\w+n['’]t\b|\bcannot\b")
-_HEDGES = frozenset("may might could can should would possibly perhaps probably".split())
+_HEDGES = frozenset("may might could can should would will shall possibly perhaps probably".split())
+"""Words that make a sentence say what may be or will be, not what is ("will fix" answers no "Was it fixed?")."""
 _CONTRASTS = frozenset("but instead rather whereas although though except unlike".split())
 _CONDITIONAL = frozenset("if unless whether when whenever once provided".split())
 _OPPOSITES = (
@@ -5043,6 +5044,15 @@ def _opposite(asked: str, written: str) -> bool:
     return any(w == prefix + a or a == prefix + w for prefix in ("un", "in", "im", "ir", "il", "non", "non-", "dis"))
 
 
+def _a_longer_name(asked: str, words: list[str]) -> bool:
+    """Whether the sentence writes a longer name that holds the asked word inside it, no form or opposite of it
+    ("HTMLCalendar" for "Calendar", "ssh-agent" for "ssh")."""
+    a = asked.lower()
+    return len(a) >= 3 and any(
+        a in w.lower() and w.lower() != a and stem(w) != stem(a) and not _opposite(asked, w) for w in words
+    )
+
+
 def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[str, Any], str] | None:
     """For a yes/no question, ("Yes" or "No", the unit, its sentence) when exactly one verdict is stated by the
     sentences of `units` that hold every content word of the question (at least two) within `_YES_NO_WINDOW` words:
@@ -5076,6 +5086,8 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
                 found.append(at)
             if len(found) < len(asked) or flipped > 1:
                 continue
+            if any(_a_longer_name(word, [w for w in words if w.lower() not in asked]) for word in asked):
+                continue  # "the Calendar class" in "class HTMLCalendar(Calendar)": which one it states is a guess
             # the shortest stretch that holds each word once ("this License" early in the sentence is not the
             # "patent license" the question asks about)
             spans = []
@@ -5089,7 +5101,7 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
                 continue
             stretch = [w.lower() for w in words[first : last + 1]]
             before = [w.lower() for w in words[:first]]
-            if set(before + stretch) & _CONDITIONAL or (set(stretch) & _HEDGES) - hedged_in_question:
+            if set(before + stretch) & _CONDITIONAL or (set(before[-2:] + stretch) & _HEDGES) - hedged_in_question:
                 continue
             if set(stretch) & _CONTRASTS:
                 continue  # "is not copied but deleted": which word the negation belongs to is a guess
