@@ -2969,9 +2969,12 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         r"|containing|mentioning|including|using|with|have the|are in|belong to)s? (.+?)\?*$",
         q,
     )
-    target = _target(m.group(2)) if m and m.group(1).lower() in _KINDS else ""
+    asked = m.group(1).lower() if m else ""
+    if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
+        asked = "items"  # "How many tasks mention rent?" over a to-do list: its items
+    target = _target(m.group(2)) if m and asked in _KINDS else ""
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
-        kind = _KINDS[m.group(1).lower()]
+        kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
         if kind == "line":
             pool_lines = _text_lines(state)
@@ -2981,16 +2984,32 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
                 f"among {len(pool_lines):,} non-empty lines."
             )
         pool = _pick(units, kind)
+        if kind == "unit":  # a list's title ("Errands") is none of its items
+            titles = _list_titles(pool)
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
         hit_units = [u for u in pool if _occurrences(target, u["text"])]
         return (
             f"{len(hit_units):,}\nCounted: {m.group(1).lower()} whose text holds '{target}' as a whole word "
             f"(case-insensitive), among {len(pool):,}."
         )
-    m = re.match(
-        r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q
-    ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in|contained in) (?:the|this) \w+\?*$", q)
-    if m and m.group(1).lower() in _KINDS:
-        kind = _KINDS[m.group(1).lower()]
+    m = (
+        re.match(r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q)
+        or re.match(
+            r"(?i)how many (\w+) (?:are|is) (?:in|on|listed (?:in|on)|defined in|contained in) "
+            r"(?:the|this|my|our|your) \w+\?*$",
+            q,
+        )
+        or re.match(
+            r"(?i)how many ([\w-]+) (?:(?:are|is) (?:listed|on it)|(?:do|must|should) (?:I|we|you) "
+            r"(?:have|need)(?: to do)?|(?:have|has) (?:I|we|you) got)\s*[?.!]*$",
+            q,
+        )
+    )
+    asked = m.group(1).lower() if m else ""
+    if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
+        asked = "items"  # "How many tasks are there?" over a to-do list: its items
+    if m and asked in _KINDS:
+        kind = _KINDS[asked]
         records = _table_records(units)
         if kind == "line" and records:  # a table's rows, its header aside
             return f"{len(records):,}\nCounted: records of the table (its header row aside)."
@@ -2999,10 +3018,20 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         if kind == "unit":  # a list's title line ("# todo.txt", "Groceries:") names the items and is none of them
-            pool = [u for u in pool if not (u["kind"] == "line" and _title_line(u["text"]))] or pool
+            titles = _list_titles(pool)
+            aside = [pool[i]["text"].strip() for i in sorted(titles)]
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+        else:
+            aside = []
         n = _count_units(pool, named=kind in ("entry", "verse"))
+        said = (
+            f"; the title line{'s' if len(aside) > 1 else ''} {', '.join(repr(a) for a in aside[:5])} aside"
+            if aside
+            else ""
+        )
         return (
-            f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
+            f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')"
+            f"{said}."
         )
     m = re.match(
         r"(?i)how many ((?:\w+ ){0,2}\w+s) (?:are (?:there|listed|included|given)|does (?:the|this) \w+ (?:list|have|"
@@ -3297,6 +3326,40 @@ def _title_line(text: str) -> bool:
     """Whether a line of a list titles it: a comment or Markdown heading ("# todo.txt") or a line that ends in a
     colon ("Groceries:")."""
     return text.startswith("#") or text.rstrip().endswith(":")
+
+
+_LIST_ITEMS = frozenset("tasks things todos to-dos chores errands jobs points".split())
+"""What "How many tasks are there?" calls the items of a list (a file of lines): no unit kind of other texts."""
+_LIST_WORDS = frozenset("list lists todo to-do todos to-dos checklist agenda chores errands tasks".split())
+"""Words by which a line names the list below it ("Shopping list", "To-do", "Errands for Saturday")."""
+
+
+def _list_titles(units: list[dict[str, Any]]) -> set[int]:
+    """The positions in `units` of the lines that title a list rather than being items of it, by their form or
+    their place: '# todo.txt', 'Groceries:' (`_title_line`); a short line with no sentence end that is not
+    bulleted while the line just below it is ('TODO' above '- buy milk', 'Shopping list' above '- eggs'); and a
+    text's first line, when no line is bulleted, if it is written in capitals ('TODO') or names a list
+    ('Shopping list', by `_LIST_WORDS`). Only lines (`kind` 'line') are titles; others give an empty set."""
+    titles: set[int] = set()
+    lines = [(i, u) for i, u in enumerate(units) if u["kind"] == "line"]
+    any_bullet = any(_BULLET.match(u["text"]) for _, u in lines)
+    for k, (i, unit) in enumerate(lines):
+        text = unit["text"].strip()
+        if _title_line(text):
+            titles.add(i)
+            continue
+        if _BULLET.match(unit["text"]) or re.search(r"[.!?;,]$", text) or len(_WORD.findall(text)) > 6:
+            continue
+        below = lines[k + 1][1] if k + 1 < len(lines) else None
+        follows = below is not None and below["source"] == unit["source"] and below["line"] == unit["line"] + 1
+        if any_bullet and follows and below is not None and _BULLET.match(below["text"]):
+            titles.add(i)
+        elif not any_bullet and k == 0 and follows and len(lines) > 2:
+            words = [w.lower() for w in re.findall(r"[\w'’-]+", text)]
+            capitals = text.upper() == text and any(c.isalpha() for c in text)
+            if capitals or _LIST_WORDS & set(words):
+                titles.add(i)
+    return titles
 
 
 def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:
