@@ -67,3 +67,79 @@ def test_everyday_wordings_of_how_many_items_count_the_list(question: str) -> No
 def test_tasks_that_mention_a_word_are_counted_among_the_items() -> None:
     answer = ask(ERRANDS, "How many tasks mention the library?")
     assert first_line(answer) == "1" and "among 3" in answer, answer
+
+
+# --- a word that only frames the question, which a small text never writes, no longer sinks the line ---------------
+
+CHORES = """Weekend
+- repaint the shed door
+- book the vet for Biscuit
+- return the drill to Sam
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        ("When must I repaint the shed door?", "repaint the shed door"),
+        ("Do I need to book the vet?", "book the vet for Biscuit"),
+        ("Should I return the drill?", "return the drill to Sam"),
+        ("Is returning the drill on my list?", "return the drill to Sam"),
+    ],
+)
+def test_a_frame_word_the_text_lacks_leaves_the_line_found(question: str, line: str) -> None:
+    answer = ask(CHORES, question)
+    assert not first_line(answer).startswith("NOT FOUND") and line in answer, answer
+
+
+@pytest.mark.parametrize(
+    "question", ["When must I renew my passport?", "Do I need to feed the goldfish?", "Is the dentist on the list?"]
+)
+def test_an_absent_errand_stays_not_found(question: str) -> None:
+    assert first_line(ask(CHORES, question)) == "NOT FOUND"
+
+
+# --- numbered sections: a title run into its text, and "which section covers X" --------------------------------
+
+TERMS = """SERVICE TERMS
+
+1. Definitions. "Provider" means the company that runs the service, and "Member" means anyone who
+signs up for an account with it under these terms.
+
+2. Refunds and Cancellation. A Member may cancel at any time, and fees paid for the current month are
+refunded in part, as set out on the pricing page at the time of cancellation.
+
+3. Governing Law.
+
+The laws of the Republic of Ireland govern these terms and every dispute arising from them, and the
+courts of Dublin alone may hear such a dispute.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("What is the title of section 2?", "Refunds and Cancellation"),
+        ("What is section 1 called?", "Definitions"),
+        ("What is the title of section 3?", "Governing Law"),
+    ],
+)
+def test_a_numbered_title_run_into_its_text_is_read(question: str, title: str) -> None:
+    assert first_line(ask(TERMS, question)) == title
+
+
+@pytest.mark.parametrize(
+    ("question", "number"),
+    [
+        ("Which section covers cancellation?", "2"),
+        ("Which section deals with the governing law?", "3"),
+        ("What section is about refunds?", "2"),
+    ],
+)
+def test_which_section_covers_a_subject_is_the_one_whose_title_names_it(question: str, number: str) -> None:
+    answer = ask(TERMS, question)
+    assert first_line(answer).startswith(f"Section {number}:"), answer
+
+
+def test_which_section_covers_a_subject_no_title_names_is_no_guess() -> None:
+    assert not first_line(ask(TERMS, "Which section covers data retention?")).startswith("Section")

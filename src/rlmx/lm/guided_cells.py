@@ -1089,6 +1089,7 @@ nominate nominee nominees; address addressee; retire retiree retirees; invite in
 grant grantee; decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
 collide collision; explode explosion; invade invasion; persuade persuasion; divide division; assume assumption
 consume consumption; reduce reduction; introduce introduction; fail failure; depart departure; maintain maintenance
+percent percentage percentages
 """
 
 
@@ -1432,6 +1433,34 @@ def _identifiers(query: str) -> set[str]:
     for name in _CODE_NAME.findall(query):
         found.update(_bare(w) for w in _WORD.findall(name) if len(w) > 1)
     return found
+
+
+_MODAL = frozenset("must need needs needed ought should".split())
+"""Verbs of obligation: 'When must I renew my passport?' asks when the renewal is, whatever verb the text uses."""
+_THE_LIST = re.compile(r"(?i)\b(?:on|in|from|off)\s+(?:the|my|our|your|this|that)\s+(?:to-?do\s+)?(list)\b")
+"""'Is paying rent on the list?': the list is the text in hand, no word of it."""
+_WHICH_PART = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(section|part|clause|paragraph|chapter|article|heading)s?\s+"
+    r"(?:(?:covers?|concerns?|addresses|address|discuss(?:es)?|describes?|deals?\s+with|treats?|governs?|"
+    r"talks?\s+about|is\s+about|is\s+on|explains?|handles?|mentions?)\b)"
+)
+"""'Which section covers limitation of liability?': the part and its verb frame what it is about."""
+
+
+def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
+    """The terms of `query` that only frame it and that the text never writes, to be left out of the search: a
+    verb of obligation ('must', 'need': `_MODAL`), 'list' in 'on the list' (`_THE_LIST`), and the part and its
+    verb in 'which section covers X' (`_WHICH_PART`). Such a word, absent from a small text, weighs as much as
+    the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7). A word the text writes stays a
+    term; so do the subject's words, however rare, so an absent fact stays NOT FOUND."""
+    frame = set(_MODAL)
+    listed = _THE_LIST.search(query)
+    if listed:
+        frame.add("list")
+    part = _WHICH_PART.match(query)
+    if part:
+        frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
+    return [t for t in terms if t in frame and not index.rows(t)]
 
 
 def salient_terms(query: str, terms: list[str]) -> list[str]:
@@ -4735,18 +4764,78 @@ def part_title(state: dict[str, Any], query: str) -> tuple[str, str, str] | None
         re.IGNORECASE,
     )
     titles: dict[str, tuple[str, str, str]] = {}
-    for unit in state["units"]:
-        label = unit["name"] or (unit["text"] if unit["kind"] == "paragraph" else "")
-        found = heading.match(label) if label and len(label) <= 100 else None
+    for label, where in _part_labels(state["units"]):
+        found = heading.match(label)
         if found is None or (found.group("word") and found.group("word").lower() != word):
             continue
         title = found.group("title").strip(" .:#*=")
         if not title or title.lower() in titles:
             continue
-        own = unit["text"] == label and not unit["name"]  # the heading's own unit: its line is the heading's
-        where = unit["where"] if own else re.sub(r", under '.*'$", "", unit["where"])
         titles[title.lower()] = (title, label, where)
     return next(iter(titles.values())) if len(titles) == 1 else None
+
+
+_RUN_IN = re.compile(r"^((?:#+\s*)?(?:[A-Za-z]+\s+)?(?:\d{1,3}|[IVXLC]{1,6}|[a-z])[.)]?\s+([^.!?\n]{1,80}?))\.\s+\S")
+"""A numbered paragraph whose heading runs into its text: '6. Trademarks. This License does not grant ...'."""
+
+
+def _titled(words: str) -> bool:
+    """Whether `words` read as a title: two to eight words, each longer than three letters capitalised
+    ('Grant of Copyright License', 'Trademarks'), never a sentence ('You may reproduce')."""
+    found = _WORD.findall(words)
+    return 0 < len(found) <= 8 and all(w[:1].isupper() for w in found if len(w) > 3) and any(len(w) > 3 for w in found)
+
+
+def _part_labels(units: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, location) of what may head a numbered part, in the text's order: each unit's heading (its name, the
+    heading it was cut under), a paragraph of at most 100 characters that has none ("4. MODIFICATIONS"), and the
+    title of a paragraph whose heading runs into its text ('6. Trademarks. This License ...' gives
+    '6. Trademarks', by `_RUN_IN`, in title case by `_titled`). The location is the line of the heading's own
+    unit, or of the paragraph that holds it."""
+    labels: list[tuple[str, str]] = []
+    for unit in units:
+        bare_where = re.sub(r", under '.*'$", "", unit["where"])
+        if unit["name"] and len(unit["name"]) <= 100:
+            labels.append((unit["name"], bare_where))
+        elif not unit["name"] and unit["kind"] == "paragraph" and len(unit["text"]) <= 100:
+            labels.append((unit["text"], unit["where"]))
+        if unit["kind"] != "paragraph":
+            continue
+        run_in = _RUN_IN.match(unit["text"])
+        if run_in and _titled(run_in.group(2)):
+            labels.append((run_in.group(1), bare_where))
+        elif unit["name"] and len(unit["text"]) <= 100 and _titled(unit["text"]):  # '8. Limitation of Liability.'
+            labels.append((unit["text"], bare_where))
+    return labels
+
+
+_NUMBERED_LABEL = re.compile(
+    r"^(?:#+\s*)?(?:(?P<word>[A-Za-z]+)\s+)?(?P<number>\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})(?:[.):]|\s)\s*"
+    r"(?:[-–—:.]\s*)?(?P<title>\S.*)$"
+)
+
+
+def part_about(state: dict[str, Any], query: str) -> tuple[str, str, str] | None:
+    """(answer, heading, location) for 'Which section covers limitation of liability?': the one numbered part
+    whose title (`_part_labels`) holds every word of what the question asks about, in any of its forms
+    ('8. Limitation of Liability'). None when the question is no such one (`_WHICH_PART`), names nothing, or no
+    title or several different ones hold those words: the passages then answer, or NOT FOUND."""
+    asked = _WHICH_PART.match(query)
+    if asked is None or unmodelled(query):
+        return None
+    about = {stem(w) for w in _WORD.findall(query[asked.end() :].lower()) if w not in ENGLISH_STOPWORDS}
+    if not about:
+        return None
+    found: dict[str, tuple[str, str, str]] = {}
+    for label, where in _part_labels(state["units"]):
+        numbered = _NUMBERED_LABEL.match(label)
+        if numbered is None:
+            continue
+        title = numbered.group("title").strip(" .:#*=")
+        if about <= {stem(w) for w in _WORD.findall(title.lower())}:
+            word = numbered.group("word") or asked.group(1).capitalize()
+            found.setdefault(numbered.group("number"), (f"{word} {numbered.group('number')}: {title}", label, where))
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def column_words(state: dict[str, Any], terms: list[str]) -> list[str]:
@@ -5076,7 +5165,16 @@ def guided_answer(
             "kind": "answer",
             "report": "\n".join(report),
         }
+    about = part_about(state, query)
+    if about is not None:
+        answer, heading, where = about
+        report.append(f"the question asks which numbered part is about what its title names: {heading!r} ({where})")
+        return _answered(f"{answer}\nFrom [{where}] {heading}", report)
     terms = search_terms(query)
+    framing = frame_terms(query, terms, state["index"])
+    if framing and len(framing) < len(terms):
+        terms = [t for t in terms if t not in framing]
+        report.append(f"words that only frame the question, which the text never writes: {framing}")
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
