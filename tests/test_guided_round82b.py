@@ -143,3 +143,29 @@ def test_which_section_covers_a_subject_is_the_one_whose_title_names_it(question
 
 def test_which_section_covers_a_subject_no_title_names_is_no_guess() -> None:
     assert not first_line(ask(TERMS, "Which section covers data retention?")).startswith("Section")
+
+
+# --- an abbreviation glued to its number ------------------------------------------------------------------------
+
+STANDARDS = """# name      code  notes
+railcab     41    Rolling stock electronics [EN50155]
+timestamps  42    Date and time interchange [ISO8601]
+mailbox     43    Internet message format [RFC5322]
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "glued"),
+    [
+        ("Which RFC describes mailbox?", "RFC5322"),
+        ("What is the ISO standard for timestamps?", "ISO8601"),
+        ("Which EN standard covers railcab?", "EN50155"),
+    ],
+)
+def test_an_abbreviation_glued_to_its_number_is_found_by_the_abbreviation(question: str, glued: str) -> None:
+    answer = ask(STANDARDS, question)
+    assert not first_line(answer).startswith("NOT FOUND") and glued in answer, answer
+
+
+def test_an_abbreviation_the_text_never_writes_stays_not_found() -> None:
+    assert first_line(ask(STANDARDS, "Which IEEE standard covers railcab?")) == "NOT FOUND"

@@ -1167,6 +1167,17 @@ def word_forms(word: str) -> list[str]:
 # --- the index --------------------------------------------------------------------------------------
 
 
+_GLUED = re.compile(r"\b([A-Z]{2,6})(\d{2,})\b")
+"""An abbreviation glued to its number: 'RFC4340', 'ISO8601', 'EN50155'."""
+
+
+def _unglued(text: str) -> str:
+    """`text` for the index, each abbreviation glued to its number (`_GLUED`) also written apart ('[RFC4340]' ->
+    '[RFC4340 RFC 4340]'), so that 'Which RFC describes DCCP?' finds it under 'rfc' (and '4340'), while the glued
+    token itself stays a term of its own."""
+    return _GLUED.sub(r"\g<0> \1 \2", text) if _GLUED.search(text) else text
+
+
 def _spaced(text: str) -> str:
     """CJK characters as separate tokens (the unicode61 tokenizer would keep a whole run as one word)."""
     return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
@@ -1192,7 +1203,7 @@ class Index:
             db.execute("CREATE VIRTUAL TABLE u USING fts5(name, body, tokenize='porter unicode61 remove_diacritics 2')")
             db.executemany(
                 "INSERT INTO u(rowid, name, body) VALUES (?, ?, ?)",
-                ((i, _spaced(u["name"]), _spaced(u["text"])) for i, u in enumerate(units)),
+                ((i, _spaced(u["name"]), _spaced(_unglued(u["text"]))) for i, u in enumerate(units)),
             )
             self._db: Any = db
         except Exception:  # no sqlite3 module, or no FTS5 in this build
@@ -1201,7 +1212,7 @@ class Index:
             self._postings: dict[str, dict[int, int]] = {}
             self._lengths = []
             for i, unit in enumerate(units):
-                tokens = [stem(t) for t in _WORD.findall(_spaced(unit["name"] + " " + unit["text"]).lower())]
+                tokens = [stem(t) for t in _WORD.findall(_spaced(unit["name"] + " " + _unglued(unit["text"])).lower())]
                 self._lengths.append(len(tokens))
                 for token, count in Counter(tokens).items():
                     self._postings.setdefault(token, {})[i] = count
