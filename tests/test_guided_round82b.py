@@ -169,3 +169,45 @@ def test_an_abbreviation_glued_to_its_number_is_found_by_the_abbreviation(questi
 
 def test_an_abbreviation_the_text_never_writes_stays_not_found() -> None:
     assert first_line(ask(STANDARDS, "Which IEEE standard covers railcab?")) == "NOT FOUND"
+
+
+# --- a sum over the rows a value names ------------------------------------------------------------------------------
+
+BILLS = """paid_on,payee,kind,euros
+2024-02-01,City Power,utilities,61.40
+2024-02-03,Greenfield Farm,food,23.10
+2024-02-09,Water Board,utilities,18.25
+2024-02-14,Greenfield Farm,food,31.00
+2024-02-20,Rail Pass,travel,45
+"""
+
+
+def ask_csv(question: str) -> str:
+    return ask(BILLS, question, name="bills.csv")
+
+
+@pytest.mark.parametrize(
+    ("question", "total"),
+    [
+        ("How much did I spend on utilities in total?", "79.65"),
+        ("What is the total amount spent on food?", "54.10"),
+        ("How much was paid to Greenfield Farm altogether?", "54.10"),
+        ("How much did I spend on travel?", "45"),
+    ],
+)
+def test_a_total_over_the_rows_a_value_names_is_summed(question: str, total: str) -> None:
+    answer = ask_csv(question)
+    assert first_line(answer) == total, answer
+    assert "summed" in answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much did I spend on utilities and food in total?",  # two values: which sum is a guess
+        "What is the total spent on clothes?",  # no row has it
+        "How much did I spend on utilities other than City Power?",  # an exclusion no sum reads
+    ],
+)
+def test_a_total_that_names_no_one_value_is_no_sum(question: str) -> None:
+    assert "summed" not in ask_csv(question)

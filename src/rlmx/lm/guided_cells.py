@@ -2943,6 +2943,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         changelog_edge,
         stanza_count,
         superlative_answer,
+        group_total,
         cell_count,
         cell_list,
         list_count,
@@ -3937,6 +3938,59 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     if not counts:
         return None
     return _top(counts, fewest, what, f"value of column {group_at + 1} ({shown})", f"{len(rows):,} rows")
+
+
+_ASKS_TOTAL = re.compile(
+    r"(?i)\b(?:total|sum|altogether|combined|in all)\b|\bhow much\b.*\b(?:spen[dt]|spending|paid|pay|cost|costs)\b"
+)
+"""A question for a sum: 'What is the total amount spent on groceries?', 'How much did I spend on rent?'."""
+
+
+def group_total(state: dict[str, Any], query: str) -> str | None:
+    """'How much did I spend on groceries in total?' over a table: the amounts of its one number column (or the one
+    the question names, 'amount') summed over the rows whose cell is a value the question names ('groceries'),
+    with the rows shown. None when the question asks no sum (`_ASKS_TOTAL`), the text is no table, no value or
+    several values of different columns are named, or no single number column is there to sum."""
+    if not _ASKS_TOTAL.search(query) or unmodelled(query) or superlative(query) is not None:
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    asked = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
+    named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
+    for number, cells in rows:
+        for at, cell in enumerate(cells):
+            value = " ".join(_WORD.findall(cell.lower()))
+            if (
+                value
+                and not _AMOUNT.fullmatch(cell.strip())
+                and f" {value} " in asked
+                and value not in ENGLISH_STOPWORDS
+                and _column_for(value, columns) is None  # 'amount' names a column, no value
+            ):
+                named.setdefault((at, value), []).append((number, cells))
+    if len(named) != 1:
+        return None  # no value named, or two ('rent' and 'groceries'): which sum is asked is a guess
+    (at, value), kept = next(iter(named.items()))
+    numeric = [i for i in range(len(columns)) if i != at and not _not_numeric(rows, i)]
+    said = [i for i in numeric if any(_column_for(w, columns) == i for w in _WORD.findall(query))]
+    if len(said) == 1:
+        numeric = said
+    if len(numeric) != 1:
+        return None
+    total_at = numeric[0]
+    amounts = [(n, cells[total_at]) for n, cells in kept if total_at < len(cells) and cells[total_at].strip()]
+    if not amounts or any(not _AMOUNT.fullmatch(a.strip()) for _, a in amounts):
+        return None  # a cell giving no plain number: its sum would be a guess
+    places = max((len(a.split(".")[1]) if "." in a else 0) for _, a in amounts)
+    total = sum(float(a.strip().replace(",", "")) for _, a in amounts)
+    shown = ", ".join(f"{a.strip()} (line {n})" for n, a in amounts[:20])
+    header = columns[total_at].split()[0] if columns[total_at] else f"column {total_at + 1}"
+    return (
+        f"{total:,.{places}f}\nCounted: the {header} of the {len(amounts):,} row(s) whose column {at + 1} is "
+        f"'{value}', summed: {shown}."
+    )
 
 
 _HOW_MANY_ROWS = re.compile(r"(?i)\s*how many (?!(?:times|occurrences|mentions|instances)\b)([\w-]+) (.+?)[?.!]*$")
