@@ -1089,6 +1089,7 @@ nominate nominee nominees; address addressee; retire retiree retirees; invite in
 grant grantee; decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
 collide collision; explode explosion; invade invasion; persuade persuasion; divide division; assume assumption
 consume consumption; reduce reduction; introduce introduction; fail failure; depart departure; maintain maintenance
+percent percentage percentages
 """
 
 
@@ -1166,6 +1167,17 @@ def word_forms(word: str) -> list[str]:
 # --- the index --------------------------------------------------------------------------------------
 
 
+_GLUED = re.compile(r"\b([A-Z]{2,6})(\d{2,})\b")
+"""An abbreviation glued to its number: 'RFC4340', 'ISO8601', 'EN50155'."""
+
+
+def _unglued(text: str) -> str:
+    """`text` for the index, each abbreviation glued to its number (`_GLUED`) also written apart ('[RFC4340]' ->
+    '[RFC4340 RFC 4340]'), so that 'Which RFC describes DCCP?' finds it under 'rfc' (and '4340'), while the glued
+    token itself stays a term of its own."""
+    return _GLUED.sub(r"\g<0> \1 \2", text) if _GLUED.search(text) else text
+
+
 def _spaced(text: str) -> str:
     """CJK characters as separate tokens (the unicode61 tokenizer would keep a whole run as one word)."""
     return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
@@ -1191,7 +1203,7 @@ class Index:
             db.execute("CREATE VIRTUAL TABLE u USING fts5(name, body, tokenize='porter unicode61 remove_diacritics 2')")
             db.executemany(
                 "INSERT INTO u(rowid, name, body) VALUES (?, ?, ?)",
-                ((i, _spaced(u["name"]), _spaced(u["text"])) for i, u in enumerate(units)),
+                ((i, _spaced(u["name"]), _spaced(_unglued(u["text"]))) for i, u in enumerate(units)),
             )
             self._db: Any = db
         except Exception:  # no sqlite3 module, or no FTS5 in this build
@@ -1200,7 +1212,7 @@ class Index:
             self._postings: dict[str, dict[int, int]] = {}
             self._lengths = []
             for i, unit in enumerate(units):
-                tokens = [stem(t) for t in _WORD.findall(_spaced(unit["name"] + " " + unit["text"]).lower())]
+                tokens = [stem(t) for t in _WORD.findall(_spaced(unit["name"] + " " + _unglued(unit["text"])).lower())]
                 self._lengths.append(len(tokens))
                 for token, count in Counter(tokens).items():
                     self._postings.setdefault(token, {})[i] = count
@@ -1438,6 +1450,34 @@ def _identifiers(query: str) -> set[str]:
     for name in _CODE_NAME.findall(query):
         found.update(_bare(w) for w in _WORD.findall(name) if len(w) > 1)
     return found
+
+
+_MODAL = frozenset("must need needs needed ought should".split())
+"""Verbs of obligation: 'When must I renew my passport?' asks when the renewal is, whatever verb the text uses."""
+_THE_LIST = re.compile(r"(?i)\b(?:on|in|from|off)\s+(?:the|my|our|your|this|that)\s+(?:to-?do\s+)?(list)\b")
+"""'Is paying rent on the list?': the list is the text in hand, no word of it."""
+_WHICH_PART = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(section|part|clause|paragraph|chapter|article|heading)s?\s+"
+    r"(?:(?:covers?|concerns?|addresses|address|discuss(?:es)?|describes?|deals?\s+with|treats?|governs?|"
+    r"talks?\s+about|is\s+about|is\s+on|explains?|handles?|mentions?)\b)"
+)
+"""'Which section covers limitation of liability?': the part and its verb frame what it is about."""
+
+
+def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
+    """The terms of `query` that only frame it and that the text never writes, to be left out of the search: a
+    verb of obligation ('must', 'need': `_MODAL`), 'list' in 'on the list' (`_THE_LIST`), and the part and its
+    verb in 'which section covers X' (`_WHICH_PART`). Such a word, absent from a small text, weighs as much as
+    the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7). A word the text writes stays a
+    term; so do the subject's words, however rare, so an absent fact stays NOT FOUND."""
+    frame = set(_MODAL)
+    listed = _THE_LIST.search(query)
+    if listed:
+        frame.add("list")
+    part = _WHICH_PART.match(query)
+    if part:
+        frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
+    return [t for t in terms if t in frame and not index.rows(t)]
 
 
 def salient_terms(query: str, terms: list[str]) -> list[str]:
@@ -2947,6 +2987,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         changelog_edge,
         stanza_count,
         superlative_answer,
+        group_total,
         cell_count,
         cell_list,
         list_count,
@@ -3013,9 +3054,12 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         r"|containing|mentioning|including|using|with|have the|are in|belong to)s? (.+?)\?*$",
         q,
     )
-    target = _target(m.group(2)) if m and m.group(1).lower() in _KINDS else ""
+    asked = m.group(1).lower() if m else ""
+    if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
+        asked = "items"  # "How many tasks mention rent?" over a to-do list: its items
+    target = _target(m.group(2)) if m and asked in _KINDS else ""
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
-        kind = _KINDS[m.group(1).lower()]
+        kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
         if kind == "line":
             pool_lines = _text_lines(state)
@@ -3025,16 +3069,32 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
                 f"among {len(pool_lines):,} non-empty lines."
             )
         pool = _pick(units, kind)
+        if kind == "unit":  # a list's title ("Errands") is none of its items
+            titles = _list_titles(pool)
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
         hit_units = [u for u in pool if _occurrences(target, u["text"])]
         return (
             f"{len(hit_units):,}\nCounted: {m.group(1).lower()} whose text holds '{target}' as a whole word "
             f"(case-insensitive), among {len(pool):,}."
         )
-    m = re.match(
-        r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q
-    ) or re.match(r"(?i)how many (\w+) (?:are|is) (?:in|listed in|defined in|contained in) (?:the|this) \w+\?*$", q)
-    if m and m.group(1).lower() in _KINDS:
-        kind = _KINDS[m.group(1).lower()]
+    m = (
+        re.match(r"(?i)how many (\w+) (?:are there|does (?:the|this) \w+ (?:have|contain|list)|in total)", q)
+        or re.match(
+            r"(?i)how many (\w+) (?:are|is) (?:in|on|listed (?:in|on)|defined in|contained in) "
+            r"(?:the|this|my|our|your) \w+\?*$",
+            q,
+        )
+        or re.match(
+            r"(?i)how many ([\w-]+) (?:(?:are|is) (?:listed|on it)|(?:do|must|should) (?:I|we|you) "
+            r"(?:have|need)(?: to do)?|(?:have|has) (?:I|we|you) got)\s*[?.!]*$",
+            q,
+        )
+    )
+    asked = m.group(1).lower() if m else ""
+    if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
+        asked = "items"  # "How many tasks are there?" over a to-do list: its items
+    if m and asked in _KINDS:
+        kind = _KINDS[asked]
         records = _table_records(units)
         if kind == "line" and records:  # a table's rows, its header aside
             return f"{len(records):,}\nCounted: records of the table (its header row aside)."
@@ -3043,10 +3103,20 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         if kind == "unit":  # a list's title line ("# todo.txt", "Groceries:") names the items and is none of them
-            pool = [u for u in pool if not (u["kind"] == "line" and _title_line(u["text"]))] or pool
+            titles = _list_titles(pool)
+            aside = [pool[i]["text"].strip() for i in sorted(titles)]
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+        else:
+            aside = []
         n = _count_units(pool, named=kind in ("entry", "verse"))
+        said = (
+            f"; the title line{'s' if len(aside) > 1 else ''} {', '.join(repr(a) for a in aside[:5])} aside"
+            if aside
+            else ""
+        )
         return (
-            f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')."
+            f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')"
+            f"{said}."
         )
     m = re.match(
         r"(?i)how many ((?:\w+ ){0,2}\w+s) (?:are (?:there|listed|included|given)|does (?:the|this) \w+ (?:list|have|"
@@ -3341,6 +3411,40 @@ def _title_line(text: str) -> bool:
     """Whether a line of a list titles it: a comment or Markdown heading ("# todo.txt") or a line that ends in a
     colon ("Groceries:")."""
     return text.startswith("#") or text.rstrip().endswith(":")
+
+
+_LIST_ITEMS = frozenset("tasks things todos to-dos chores errands jobs points".split())
+"""What "How many tasks are there?" calls the items of a list (a file of lines): no unit kind of other texts."""
+_LIST_WORDS = frozenset("list lists todo to-do todos to-dos checklist agenda chores errands tasks".split())
+"""Words by which a line names the list below it ("Shopping list", "To-do", "Errands for Saturday")."""
+
+
+def _list_titles(units: list[dict[str, Any]]) -> set[int]:
+    """The positions in `units` of the lines that title a list rather than being items of it, by their form or
+    their place: '# todo.txt', 'Groceries:' (`_title_line`); a short line with no sentence end that is not
+    bulleted while the line just below it is ('TODO' above '- buy milk', 'Shopping list' above '- eggs'); and a
+    text's first line, when no line is bulleted, if it is written in capitals ('TODO') or names a list
+    ('Shopping list', by `_LIST_WORDS`). Only lines (`kind` 'line') are titles; others give an empty set."""
+    titles: set[int] = set()
+    lines = [(i, u) for i, u in enumerate(units) if u["kind"] == "line"]
+    any_bullet = any(_BULLET.match(u["text"]) for _, u in lines)
+    for k, (i, unit) in enumerate(lines):
+        text = unit["text"].strip()
+        if _title_line(text):
+            titles.add(i)
+            continue
+        if _BULLET.match(unit["text"]) or re.search(r"[.!?;,]$", text) or len(_WORD.findall(text)) > 6:
+            continue
+        below = lines[k + 1][1] if k + 1 < len(lines) else None
+        follows = below is not None and below["source"] == unit["source"] and below["line"] == unit["line"] + 1
+        if any_bullet and follows and below is not None and _BULLET.match(below["text"]):
+            titles.add(i)
+        elif not any_bullet and k == 0 and follows and len(lines) > 2:
+            words = [w.lower() for w in re.findall(r"[\w'’-]+", text)]
+            capitals = text.upper() == text and any(c.isalpha() for c in text)
+            if capitals or _LIST_WORDS & set(words):
+                titles.add(i)
+    return titles
 
 
 def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:
@@ -3878,6 +3982,59 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     if not counts:
         return None
     return _top(counts, fewest, what, f"value of column {group_at + 1} ({shown})", f"{len(rows):,} rows")
+
+
+_ASKS_TOTAL = re.compile(
+    r"(?i)\b(?:total|sum|altogether|combined|in all)\b|\bhow much\b.*\b(?:spen[dt]|spending|paid|pay|cost|costs)\b"
+)
+"""A question for a sum: 'What is the total amount spent on groceries?', 'How much did I spend on rent?'."""
+
+
+def group_total(state: dict[str, Any], query: str) -> str | None:
+    """'How much did I spend on groceries in total?' over a table: the amounts of its one number column (or the one
+    the question names, 'amount') summed over the rows whose cell is a value the question names ('groceries'),
+    with the rows shown. None when the question asks no sum (`_ASKS_TOTAL`), the text is no table, no value or
+    several values of different columns are named, or no single number column is there to sum."""
+    if not _ASKS_TOTAL.search(query) or unmodelled(query) or superlative(query) is not None:
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    asked = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
+    named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
+    for number, cells in rows:
+        for at, cell in enumerate(cells):
+            value = " ".join(_WORD.findall(cell.lower()))
+            if (
+                value
+                and not _AMOUNT.fullmatch(cell.strip())
+                and f" {value} " in asked
+                and value not in ENGLISH_STOPWORDS
+                and _column_for(value, columns) is None  # 'amount' names a column, no value
+            ):
+                named.setdefault((at, value), []).append((number, cells))
+    if len(named) != 1:
+        return None  # no value named, or two ('rent' and 'groceries'): which sum is asked is a guess
+    (at, value), kept = next(iter(named.items()))
+    numeric = [i for i in range(len(columns)) if i != at and not _not_numeric(rows, i)]
+    said = [i for i in numeric if any(_column_for(w, columns) == i for w in _WORD.findall(query))]
+    if len(said) == 1:
+        numeric = said
+    if len(numeric) != 1:
+        return None
+    total_at = numeric[0]
+    amounts = [(n, cells[total_at]) for n, cells in kept if total_at < len(cells) and cells[total_at].strip()]
+    if not amounts or any(not _AMOUNT.fullmatch(a.strip()) for _, a in amounts):
+        return None  # a cell giving no plain number: its sum would be a guess
+    places = max((len(a.split(".")[1]) if "." in a else 0) for _, a in amounts)
+    total = sum(float(a.strip().replace(",", "")) for _, a in amounts)
+    shown = ", ".join(f"{a.strip()} (line {n})" for n, a in amounts[:20])
+    header = columns[total_at].split()[0] if columns[total_at] else f"column {total_at + 1}"
+    return (
+        f"{total:,.{places}f}\nCounted: the {header} of the {len(amounts):,} row(s) whose column {at + 1} is "
+        f"'{value}', summed: {shown}."
+    )
 
 
 _HOW_MANY_ROWS = re.compile(r"(?i)\s*how many (?!(?:times|occurrences|mentions|instances)\b)([\w-]+) (.+?)[?.!]*$")
@@ -4716,18 +4873,78 @@ def part_title(state: dict[str, Any], query: str) -> tuple[str, str, str] | None
         re.IGNORECASE,
     )
     titles: dict[str, tuple[str, str, str]] = {}
-    for unit in state["units"]:
-        label = unit["name"] or (unit["text"] if unit["kind"] == "paragraph" else "")
-        found = heading.match(label) if label and len(label) <= 100 else None
+    for label, where in _part_labels(state["units"]):
+        found = heading.match(label)
         if found is None or (found.group("word") and found.group("word").lower() != word):
             continue
         title = found.group("title").strip(" .:#*=")
         if not title or title.lower() in titles:
             continue
-        own = unit["text"] == label and not unit["name"]  # the heading's own unit: its line is the heading's
-        where = unit["where"] if own else re.sub(r", under '.*'$", "", unit["where"])
         titles[title.lower()] = (title, label, where)
     return next(iter(titles.values())) if len(titles) == 1 else None
+
+
+_RUN_IN = re.compile(r"^((?:#+\s*)?(?:[A-Za-z]+\s+)?(?:\d{1,3}|[IVXLC]{1,6}|[a-z])[.)]?\s+([^.!?\n]{1,80}?))\.\s+\S")
+"""A numbered paragraph whose heading runs into its text: '6. Trademarks. This License does not grant ...'."""
+
+
+def _titled(words: str) -> bool:
+    """Whether `words` read as a title: two to eight words, each longer than three letters capitalised
+    ('Grant of Copyright License', 'Trademarks'), never a sentence ('You may reproduce')."""
+    found = _WORD.findall(words)
+    return 0 < len(found) <= 8 and all(w[:1].isupper() for w in found if len(w) > 3) and any(len(w) > 3 for w in found)
+
+
+def _part_labels(units: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, location) of what may head a numbered part, in the text's order: each unit's heading (its name, the
+    heading it was cut under), a paragraph of at most 100 characters that has none ("4. MODIFICATIONS"), and the
+    title of a paragraph whose heading runs into its text ('6. Trademarks. This License ...' gives
+    '6. Trademarks', by `_RUN_IN`, in title case by `_titled`). The location is the line of the heading's own
+    unit, or of the paragraph that holds it."""
+    labels: list[tuple[str, str]] = []
+    for unit in units:
+        bare_where = re.sub(r", under '.*'$", "", unit["where"])
+        if unit["name"] and len(unit["name"]) <= 100:
+            labels.append((unit["name"], bare_where))
+        elif not unit["name"] and unit["kind"] == "paragraph" and len(unit["text"]) <= 100:
+            labels.append((unit["text"], unit["where"]))
+        if unit["kind"] != "paragraph":
+            continue
+        run_in = _RUN_IN.match(unit["text"])
+        if run_in and _titled(run_in.group(2)):
+            labels.append((run_in.group(1), bare_where))
+        elif unit["name"] and len(unit["text"]) <= 100 and _titled(unit["text"]):  # '8. Limitation of Liability.'
+            labels.append((unit["text"], bare_where))
+    return labels
+
+
+_NUMBERED_LABEL = re.compile(
+    r"^(?:#+\s*)?(?:(?P<word>[A-Za-z]+)\s+)?(?P<number>\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})(?:[.):]|\s)\s*"
+    r"(?:[-–—:.]\s*)?(?P<title>\S.*)$"
+)
+
+
+def part_about(state: dict[str, Any], query: str) -> tuple[str, str, str] | None:
+    """(answer, heading, location) for 'Which section covers limitation of liability?': the one numbered part
+    whose title (`_part_labels`) holds every word of what the question asks about, in any of its forms
+    ('8. Limitation of Liability'). None when the question is no such one (`_WHICH_PART`), names nothing, or no
+    title or several different ones hold those words: the passages then answer, or NOT FOUND."""
+    asked = _WHICH_PART.match(query)
+    if asked is None or unmodelled(query):
+        return None
+    about = {stem(w) for w in _WORD.findall(query[asked.end() :].lower()) if w not in ENGLISH_STOPWORDS}
+    if not about:
+        return None
+    found: dict[str, tuple[str, str, str]] = {}
+    for label, where in _part_labels(state["units"]):
+        numbered = _NUMBERED_LABEL.match(label)
+        if numbered is None:
+            continue
+        title = numbered.group("title").strip(" .:#*=")
+        if about <= {stem(w) for w in _WORD.findall(title.lower())}:
+            word = numbered.group("word") or asked.group(1).capitalize()
+            found.setdefault(numbered.group("number"), (f"{word} {numbered.group('number')}: {title}", label, where))
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def column_words(state: dict[str, Any], terms: list[str]) -> list[str]:
@@ -5190,7 +5407,16 @@ def guided_answer(
             "kind": "answer",
             "report": "\n".join(report),
         }
+    about = part_about(state, query)
+    if about is not None:
+        answer, heading, where = about
+        report.append(f"the question asks which numbered part is about what its title names: {heading!r} ({where})")
+        return _answered(f"{answer}\nFrom [{where}] {heading}", report)
     terms = search_terms(query)
+    framing = frame_terms(query, terms, state["index"])
+    if framing and len(framing) < len(terms):
+        terms = [t for t in terms if t not in framing]
+        report.append(f"words that only frame the question, which the text never writes: {framing}")
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
