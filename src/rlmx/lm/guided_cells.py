@@ -260,11 +260,13 @@ wrapped at 60 to 80 columns fills its lines to about that, a note or a list item
 
 
 def _short_list(lines: list[str]) -> bool:
-    """Whether a text of 2 to 19 non-blank lines with no blank line between them is a list of lines, each a record
-    or an item ("Bob Jones - 555-0102", "buy milk", "Attendees: Maria, Tom, Anil"), rather than one paragraph of
-    wrapped prose. Prose wrapped at a fixed width has long lines, most of which end inside a sentence (no closing
-    punctuation, the next line going on in lowercase); a list has neither. Joined into one paragraph, a list's
-    lines lose their edges: the value of one line read as the next line's, a count of items of 1."""
+    """Whether a text of 2 to 19 non-blank lines with no blank line between them is a list of one-line items, each
+    a record or an item ("Bob Jones - 555-0102", "buy milk", "Attendees: Maria, Tom, Anil", "IP: 10.0.4.17"),
+    rather than prose whose units span lines. Prose is wrapped (a line ends inside a sentence: on a comma, on a
+    word that needs the next one, "the", "is", "on", or at 50+ columns before a lowercase line) or is a note of
+    sentences ("The meeting moved to Thursday." / "It now starts at 3 pm."), whose later sentences lean on the
+    earlier ones. Joined into one paragraph, a list's lines lose their edges: the value of one line read as the
+    next line's, a count of items of 1; cut into lines, prose loses what a sentence says about its subject."""
     body = [line.rstrip() for line in lines]
     while body and not body[-1].strip():
         body.pop()
@@ -274,13 +276,55 @@ def _short_list(lines: list[str]) -> bool:
         return False
     if statistics.median(len(line) for line in body) >= 300:
         return False
-    runs_on = sum(
-        1
-        for line, after in pairwise(body)
-        if len(line.strip()) >= _WRAP_WIDTH
-        and (line.endswith((",", "-")) or (line[-1:].isalnum() and after.lstrip()[:1].islower()))
-    )
-    return runs_on < 0.5 * (len(body) - 1)
+    runs_on = sum(1 for line, after in pairwise(body) if _runs_on(line, after))
+    if runs_on >= 0.5 * (len(body) - 1):
+        return False
+    rest = body[1:] if _a_title(body) else body
+    sentences = sum(1 for line in rest if _LINE_SENTENCE.match(line) and not _ITEM_LINE.match(line))
+    return not (sentences >= 2 and sentences >= 0.5 * len(rest))
+
+
+_ITEM_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|[^\s:][^:]{0,30}?:(?:\s|$))")
+"""A line that is an item whatever it says: a bullet ("- buy milk"), a numbered item, a heading or comment, or a
+key of up to 31 characters and its value ("IP: 10.0.4.17", "Launch code: 7391-KESTREL", "Agreed: the hall is
+booked for May 3.")."""
+_LINE_SENTENCE = re.compile(r"^\s*[\"'(]?[A-Z][^\n]*?\S\s+\S+\s+\S[^\n]*[.!?][\"')]?$")
+"""A line that is a sentence of three or more words: a capital first, a full stop, "!" or "?" last."""
+_RUN_ON_WORDS = frozenset(
+    "a an the of to in on at by for with from into onto and or but nor than as is are was were be been has have "
+    "had that which whose this these those its their his her our your my".split()
+)
+"""Words no sentence ends on: a line ending on one goes on in the next ("approved by the board on" / "Tuesday")."""
+
+
+def _runs_on(line: str, after: str) -> bool:
+    """Whether `line` of a short text is wrapped prose that goes on in the next line `after`: it ends on a comma,
+    a hyphen or a word that needs the next one ("the", "is"), or, with no closing punctuation, before a lowercase
+    line when it fills 50+ columns or starts a sentence of 4+ words ("The launch code for the Aurora" / "project,
+    approved"; a list's items start alike, "sweep the porch" / "feed the cat")."""
+    stripped = line.strip()
+    last = stripped.rsplit(None, 1)[-1] if stripped else ""
+    if stripped.endswith(",") or (stripped.endswith("-") and not stripped.endswith("--")):
+        return True
+    if last.lower() in _RUN_ON_WORDS and len(stripped.split()) >= 3:
+        return True
+    if not (stripped[-1:].isalnum() and after.lstrip()[:1].islower()):
+        return False
+    return len(stripped) >= _WRAP_WIDTH or (stripped[:1].isupper() and len(stripped.split()) >= 4)
+
+
+def _a_title(body: list[str]) -> bool:
+    """Whether the first of a short text's lines titles the rest ("db-prod-2", "Project Aurora", "# chores",
+    "Groceries:"): a heading, a line ending in a colon, or a short line with no key and no closing punctuation
+    above lines most of which are keyed or bulleted items ("IP: 10.0.4.17", "- buy milk")."""
+    first = body[0].strip()
+    if len(body) < 2 or not first:
+        return False
+    if first.startswith("#") or (first.endswith(":") and len(first.split()) <= 8):
+        return True
+    if _ITEM_LINE.match(first) or first[-1] in ".!?,;" or len(first.split()) > 8:
+        return False
+    return 2 * sum(1 for line in body[1:] if _ITEM_LINE.match(line)) >= len(body) - 1
 
 
 _SEPARATOR = re.compile(r"^\s*(?:%%?|([-=*_~#])\1{2,})\s*$")
@@ -427,6 +471,17 @@ def _cells(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
+_BULLET = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,3}[.)])\s")
+
+
+def _continues_an_item(line: str, item: str) -> bool:
+    """Whether `line` goes on with the bulleted `item` line above it: no bullet of its own, indented past the
+    bullet ("- call the plumber about the" / "  leaking tap in the kitchen")."""
+    bullet = _BULLET.match(item)
+    indent = len(line) - len(line.lstrip(" \t"))
+    return bullet is not None and not _BULLET.match(line) and indent > len(bullet.group(1))
+
+
 def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     """One unit per line of a record file; a table with a header row gets "column: value" units (the header
     itself is no unit), JSON Lines their fields. Locations are file lines, with the line's first field, its key,
@@ -457,15 +512,24 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     tree = 0.05 * len(sample) <= indented <= 0.95 * len(sample)  # an outline: pci.ids, a nested list
     parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
+    # a short list under a title ("db-prod-2" over "IP: 10.0.4.17"): the title names what each line is about
+    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if not keyed and _a_title(sample) else ""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         stripped = line.strip()
+        if not keyed and units and _continues_an_item(line, lines[units[-1]["line"] - 1]):
+            units[-1]["text"] += " " + " ".join(line.split())  # a wrapped item's next line is the same item
+            continue
         key = (stripped.split(delimiter, 1) if delimiter and delimiter in stripped else stripped.split(None, 1))[0]
         key = _clipped(key, 40)
         text = " ".join(line.split())
         where = f"line {number:,} ({key})" if keyed else f"line {number:,}"
         unit = {"text": text, "name": key, "where": where, "line": number, "kind": "line"}
+        if not keyed:
+            unit["listed"] = True  # a short list's line: no record's field, read as the sentence it may be
+            if title:
+                unit["name"] = "" if not units else title
         if tree and not text.startswith("#"):  # a comment parents nothing
             indent = len(line) - len(line.lstrip(" \t"))
             while parents and parents[-1][0] >= indent:
@@ -1785,6 +1849,12 @@ def _no_answer_beside_a_symbol(core: str, text: str, query: str) -> bool:
     return bool(places) and all(any(at <= p < at + len(token) for at, token in bare) for p in places)
 
 
+def _a_records_line(unit: dict[str, Any]) -> bool:
+    """Whether a unit is a record's line, whose fields are no clauses: a record, or a line of a record file; a
+    short list's line (`_short_list`, "The office opens at 9; the shop opens at 10") may be a sentence."""
+    return bool(unit.get("fields") or (unit.get("kind") == "line" and not unit.get("listed")))
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -1882,7 +1952,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             pieces[-1].append(word)
         previous = word
     fitting: list[str] = []
-    fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
+    fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if _a_records_line(unit) else None
     if unit.get("fields"):  # a record: the answer is one of its own fields (a part of a long one), never a key
         fields = set(unit["fields"]) if len(unit["fields"]) > 1 else None
     agent_first = kind == "name" and _asks_for_the_agent(query)
@@ -1943,7 +2013,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "the three-letter code" is not "901"
         if kind == "number" and not _best_placed_number(core, text, query):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
-        prose = not (unit.get("kind") == "line" or unit.get("fields"))  # a record's fields are no clauses
+        prose = not _a_records_line(unit)  # a record's fields are no clauses
         if kind != "number" and prose and not _number_of_its_clause(core, text, query):
             continue  # "2" for "the exit status if no lines were selected" in "0 if ..., 1 if no lines ..., 2 if"
         fitting.append(core)
@@ -1980,7 +2050,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             fitting.insert(0, held)
     fitting = [core for core in fitting if not _no_answer_beside_a_symbol(core, text, query)]
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
-    if _ASKS_DEFAULT.search(query) and not (unit.get("kind") == "line" or unit.get("fields")):
+    if _ASKS_DEFAULT.search(query) and not _a_records_line(unit):
         fitting = [core for core in fitting if _stated_as_default(core, unit, query)]
     if kind == "name":
         fitting = [core for core in fitting if not _only_quoted(core, text)]
@@ -2283,7 +2353,7 @@ def _reason_clause(words: list[str], text: str, query_stems: set[str]) -> str | 
 
 def _near_the_question_if_prose(core: str, unit: dict[str, Any], text: str, query: str) -> bool:
     """`_near_the_question` for prose; a record's fields are no sentences, so any of them may answer."""
-    return bool(unit.get("kind") == "line" or unit.get("fields") or _near_the_question(core, text, query))
+    return _a_records_line(unit) or _near_the_question(core, text, query)
 
 
 def _near_the_question(core: str, text: str, query: str) -> bool:

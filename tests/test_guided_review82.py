@@ -1,0 +1,75 @@
+"""Review 82 of the guided root's newest rules. A short file of lines was cut into one unit a line even where its
+facts span lines: a note's title names what its "Key: value" lines are about, a wrapped sentence breaks before a
+number or a capital, a note of sentences leans on its first one; a short list's sentence was checked as a
+record's fields; a wrapped to-do item was counted twice. Every text is made up; the reader is a stub."""
+
+from __future__ import annotations
+
+import pytest
+
+from guided_stub import ask, first_line
+from rlmx.lm.guided_cells import build_index
+
+
+def hedged(answer: str) -> bool:
+    return first_line(answer).startswith(("NOT FOUND", "No short answer"))
+
+
+# --- a short note keeps the facts that span its lines ----------------------------------------------------------
+
+HOST = "mail-gw-7\nAddress: 192.168.9.40\nSystem: Alpine 3.19\nDisk: 2 TB\n"
+VAULT = "Harbour vault\nAccess phrase: GREEN-OTTER-11\nKeeper: Ilse Brandt\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        (HOST, "What is the address of mail-gw-7?", "192.168.9.40"),
+        (VAULT, "What is the access phrase of the harbour vault?", "GREEN-OTTER-11"),
+    ],
+)
+def test_a_notes_title_names_what_its_keyed_lines_are_about(text: str, question: str, reply: str) -> None:
+    assert build_index([("note.txt", text)])["shapes"] == ["lines"]
+    assert first_line(ask(text, question, reply)) == reply
+
+
+NARROW = (
+    "The spare key for the boat\nshed, kept by the harbour master\nsince March, hangs on hook\n"
+    "B-14 behind the door. Ask\nfor it at the office.\n"
+)
+WIDE = "The spare key for the boat shed, kept by the harbour master since March, hangs on\nHook 14 by the door.\n"
+SENTENCES = "The choir practice moved to Friday.\nIt now begins at 7 pm in the crypt.\n"
+
+
+@pytest.mark.parametrize("text", [NARROW, WIDE, SENTENCES])
+def test_wrapped_prose_and_a_note_of_sentences_are_one_paragraph(text: str) -> None:
+    assert build_index([("note.txt", text)])["shapes"] == ["paragraphs"]
+
+
+def test_a_later_sentence_of_a_note_answers_about_the_first() -> None:
+    assert first_line(ask(SENTENCES, "When does the choir practice begin?", "7 pm")) == "7 pm"
+
+
+# --- a short list's sentence is checked as a sentence ---------------------------------------------------------
+
+PUMP = (
+    "Pump notes\n- The pump returns 0 if the tank is full, 3 if the tank is empty, and 4 if a valve is stuck.\n"
+    "- Boats: 4\n- Moorings: 12\n"
+)
+
+
+def test_a_short_lists_sentence_gets_the_clause_check() -> None:
+    assert build_index([("pump.txt", PUMP)])["shapes"] == ["lines"]
+    question = "What does the pump return if the tank is empty?"
+    answer = ask(PUMP, question, "0")
+    assert first_line(answer) != "0", answer
+    assert first_line(ask(PUMP, question, "3")) == "3"
+
+
+# --- a wrapped item is one item -------------------------------------------------------------------------------
+
+ERRANDS = "* return the library books\n* ask the landlord about the\n    broken window in the hall\n* water plants\n"
+
+
+def test_a_wrapped_items_next_line_is_no_item_of_its_own() -> None:
+    assert first_line(ask(ERRANDS, "How many items are in the list?")) == "3"
