@@ -73,3 +73,34 @@ ERRANDS = "* return the library books\n* ask the landlord about the\n    broken 
 
 def test_a_wrapped_items_next_line_is_no_item_of_its_own() -> None:
     assert first_line(ask(ERRANDS, "How many items are in the list?")) == "3"
+
+
+# --- "how old/long/far ..." asks for an amount of one kind ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "slip"),
+    [
+        ("The lighthouse was repainted in 2019.\n", "How old is the lighthouse?", "2019"),
+        ("The lecture begins at 14:30 in hall 2.\n", "How long is the lecture?", "14:30"),
+        ("The ferry terminal has 6 berths and opens at 6 am.\n", "How far is the ferry terminal?", "6 berths"),
+        ("The crate holds 40 bottles and costs 85 EUR.\n", "How heavy is the crate?", "85 EUR"),
+    ],
+)
+def test_a_number_of_another_kind_answers_no_how_degree_question(text: str, question: str, slip: str) -> None:
+    assert hedged(ask(text, question, slip))
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        ("The lighthouse is 140 years old.\n", "How old is the lighthouse?", "140 years"),
+        ("Mira is 34 and works at the docks.\n", "How old is Mira?", "34"),
+        ("The lecture lasts 90 minutes.\n", "How long is the lecture?", "90 minutes"),
+        ("The ferry terminal is 2 km from the square.\n", "How far is the ferry terminal?", "2 km"),
+        ("The filters are changed every 6 weeks.\n", "How often are the filters changed?", "every 6 weeks"),
+        ("The crate weighs 18 kg when full.\n", "How heavy is the crate?", "18 kg"),
+    ],
+)
+def test_an_amount_of_the_kind_asked_answers_it(text: str, question: str, reply: str) -> None:
+    assert first_line(ask(text, question, reply)) == reply

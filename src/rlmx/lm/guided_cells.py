@@ -1413,6 +1413,63 @@ not write: "How often does the server password rotate?" over "The server passwor
 FOUND, the absent "often" outweighing the three words held (audit 81, a newcomer's first one-line file)."""
 
 
+_DURATIONS = (
+    "ms msec millisecond s sec secs second seconds min mins minute minutes h hr hrs hour hours "
+    "day days night nights week weeks fortnight month months year years yr yrs decade decades century centuries"
+)
+_LENGTHS = (
+    "mm cm m metre metres meter meters km kilometre kilometres kilometer kilometers "
+    "inch inches ft foot feet yard yards yd mi mile miles nautical"
+)
+_SIZES = "sq square m2 m² ft² acre acres hectare hectares ha b byte bytes kb kib mb mib gb gib tb tib pixel pixels px"
+_WEIGHTS = "g gram grams kg kilo kilos kilogram kilograms t tonne tonnes ton tons lb lbs pound pounds oz ounce ounces"
+_DEGREE_UNITS: dict[str, frozenset[str]] = {
+    word: frozenset(units.split())
+    for words, units in (
+        (
+            "often frequently",
+            _DURATIONS + " every each per daily nightly weekly monthly yearly annually hourly times once twice thrice",
+        ),
+        ("old young", _DURATIONS + " age aged old"),
+        ("long", _DURATIONS + " " + _LENGTHS + " characters chars letters words lines pages"),
+        ("far", _LENGTHS + " " + _DURATIONS + " walk drive ride blocks stops"),
+        ("tall high short wide deep low", _LENGTHS + " storeys stories floors"),
+        ("big large small", _LENGTHS + " " + _SIZES + " " + _WEIGHTS),
+        ("heavy", _WEIGHTS),
+        ("hot cold warm", "degrees degree ° °c °f c f celsius fahrenheit kelvin"),
+        ("fast quickly slowly", "km/h kph mph knots knot m/s per rpm fps"),
+    )
+    for word in words.split()
+}
+"""The words a fitting answer to "how <degree word>" holds beside its number ("every 90 days", "41 years old",
+"3 km", "60 m²"): each degree word asks for an amount of one kind, and a number of another kind (a year for "how
+old", a start time for "how long") is no answer. Degree words not listed ("soon", "late") are not checked."""
+_AMOUNT = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r"|a|an|half|few|several|many)\b")
+
+
+def _fits_the_degree(core: str, text: str, query: str) -> bool:
+    """Whether `core`, an answer to "how old/long/far/often ..." (`_DEGREE_UNITS`), is an amount of that kind: an
+    amount with a fitting word in it or beside it in the unit ("every 90 days", "41" of "age: 41", "3 km"), or for
+    an age a bare number under 150 that ends its clause ("Bob is 41."); True for a question with no such degree
+    word."""
+    asked = re.search(r"(?i)\bhow\s+(\w+)", query)
+    units = _DEGREE_UNITS.get(asked.group(1).lower()) if asked else None
+    if units is None:
+        return True
+    places: list[re.Match[str] | None] = [*_places(core, text)] or [None]  # None: the core is not written
+    for place in places:
+        before = text[: place.start()] if place else ""
+        after = text[place.end() :] if place else ""
+        window = " ".join([*before.split()[-2:], core, *after.split()[:2]]).lower()
+        tokens = set(re.findall(r"[\w/°²]+", window)) | set(re.findall(r"(?<=\d)[a-z°²/]+", window))
+        if tokens & units and (_AMOUNT.search(core) or set(re.findall(r"[\w/°²]+", core.lower())) & units):
+            return True
+        bare_age = "age" in units and re.fullmatch(r"\d{1,3}", core.strip()) and int(core) < 150
+        if bare_age and re.match(r"\s*(?:$|[.,;:!?)]|and\b|or\b|but\b)", after):
+            return True  # "Bob is 41 and lives in York": an age said bare (not "4 platforms", not "in 2015")
+    return False
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
@@ -2003,6 +2060,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "number" and _HOW_MUCH.search(query) and _is_a_date(core):
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
+        if not _fits_the_degree(core, text, query):
+            continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
