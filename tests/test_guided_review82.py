@@ -104,3 +104,47 @@ def test_a_number_of_another_kind_answers_no_how_degree_question(text: str, ques
 )
 def test_an_amount_of_the_kind_asked_answers_it(text: str, question: str, reply: str) -> None:
     assert first_line(ask(text, question, reply)) == reply
+
+
+# --- "what does the X function do" finds the one def meant ----------------------------------------------------
+
+MODULE = '''"""Unit helpers."""
+
+import functools
+
+
+@functools.cache
+def scale(x):
+    """Multiply x by the global factor. Cached."""
+    return x * 2
+
+
+class Ruler:
+    """A ruler of fixed length."""
+
+    def scale(self, x):
+        """Scale x to the ruler's marks; callers round it."""
+        return x
+
+
+def label(text: str, prefix: str = "Unit: ") -> str:
+    """Put the unit prefix before text."""
+    return prefix + text
+'''
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What does the scale function do?", "Multiply x by the global factor."),
+        ("What does the scale method do?", "Scale x to the ruler's marks; callers round it."),
+        ("What does the label function do?", "Put the unit prefix before text."),
+    ],
+)
+def test_a_decorated_or_annotated_def_is_found_and_a_method_is_no_function(question: str, expected: str) -> None:
+    assert first_line(ask(MODULE, question, name="units.py")) == expected
+
+
+def test_two_functions_of_one_name_answer_by_no_docstring() -> None:
+    twice = 'def tidy(a):\n    """Sort a."""\n    return a\n\n\ndef tidy(a, b):\n    return a\n'
+    assert first_line(ask(twice, "What does the tidy function do?", name="t.py")) != "Sort a."

@@ -5043,28 +5043,103 @@ _ASKS_WHAT_DEF_DOES = re.compile(
 )
 """'What does the indent function do?', 'What does the function dedent do?', 'What is the TextWrapper class for?',
 'What does fill() do?': the name of a def asked about."""
-_DEF_LINE = re.compile(r'^(?:async )?(?:def|class) (?P<name>\w+)\b[^:]*(?::[^"\']*?)?:\s*(?:[rRuU]?"""|[rRuU]?\'\'\')')
+_DEF_START = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<what>def|class)[ \t]+(?P<name>[A-Za-z_]\w*)\b", re.M)
+"""A def or class line of Python source (a decorator above it is its own line)."""
+
+
+def _signature_end(text: str, at: int) -> int | None:
+    """The offset just past the colon that ends the def or class header starting at `at`: the first colon outside
+    brackets and strings (an annotation's "name: str" and a default's '"Hello"' are inside the brackets). None when
+    the header does not end (not Python)."""
+    depth, quote, i = 0, "", at
+    while i < len(text) and i - at < 2000:
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == ":" and depth == 0:
+            return i + 1
+        elif char == "\n" and depth == 0 and not text[:i].rstrip(" \t").endswith("\\"):
+            return None
+        i += 1
+    return None
+
+
+def _defs_named(text: str, name: str) -> list[tuple[str, int, str | None]]:
+    """Every def or class `name` of Python source `text`: (what it is, the 1-based line of its docstring, else of
+    its header, its docstring or None).
+    What it is: "class", "method" (a def right inside a class) or "function" (at the top, or inside a def)."""
+    lines = text.split("\n")
+    found: list[tuple[str, int, str | None]] = []
+    for head in _DEF_START.finditer(text):
+        if head.group("name") != name:
+            continue
+        number = text.count("\n", 0, head.start()) + 1
+        what = head.group("what")
+        if what == "def":
+            what = "function"
+            indent = len(head.group("indent").expandtabs())
+            for above in reversed(lines[: number - 1]):
+                stripped = above.strip()
+                if not stripped or stripped.startswith(("#", "@")):
+                    continue
+                if len(above) - len(above.lstrip()) < indent and re.match(r"(?:async\s+)?(?:def|class)\b", stripped):
+                    what = "method" if stripped.startswith("class") else "function"
+                    break
+                if len(above.expandtabs()) - len(above.expandtabs().lstrip()) == 0:
+                    break  # code at the top between: the def is not inside a class
+        end = _signature_end(text, head.end())
+        doc = None
+        if end is not None:
+            opened = re.match(r'\s*[rRuU]?("""|\'\'\')', text[end:])
+            if opened is not None:
+                body = text[end + opened.end() :]
+                closed = body.find(opened.group(1))
+                doc = body[:closed] if closed >= 0 else None
+                number = text.count("\n", 0, end + opened.end()) + 1
+        found.append((what, number, doc))
+    return found
 
 
 def docstring_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
     """(the first sentence of its docstring, its unit) for "What does the indent function do?" over Python source
-    that defines `indent` once with a docstring. In source, "function" is no word of the def's unit but may be one of
-    a comment ("Loosely related functionality"), which the words' weights would quote instead. None when the
-    question asks no such thing, or no def or several of that name have a docstring."""
+    that defines `indent` once, with a docstring. In source, "function" is no word of the def's unit but may be one
+    of a comment ("Loosely related functionality"), which the words' weights would quote instead. A decorated def
+    counts; "the X function" is a def at the top or inside a def (not a method of a class), "the X method" one in
+    a class, "the X class" a class. None when the question asks no such thing, when no def or several of that name
+    and kind are there (with a docstring or not: which one is meant is not known), or the one has no docstring."""
     asked = _ASKS_WHAT_DEF_DOES.match(query)
     if asked is None:
         return None
     name = asked.group("a") or asked.group("b") or asked.group("c")
+    kind = re.search(r"(?i)\b(function|method|class)\b", query)
+    wanted = kind.group(1).lower() if kind else None
     found = []
-    for unit in state["units"]:
-        head = _DEF_LINE.match(unit["text"])
-        if head is not None and head.group("name") == name:
-            found.append((unit, unit["text"][head.end() :]))
-    if len(found) != 1:
+    for source in state["sources"]:
+        text = source[1]
+        if len(source) > 2 or not isinstance(text, str) or name not in text:
+            continue
+        for what, number, doc in _defs_named(text, name):
+            if wanted is None or what == wanted:
+                found.append((source[0], number, doc))
+    if len(found) != 1 or found[0][2] is None:
         return None
-    unit, doc = found[0]
-    doc = re.split(r'"""|\'\'\'', doc, maxsplit=1)[0]
-    sentence = _FULL_STOP.split(" ".join(doc.split()), maxsplit=1)[0]
+    where, number, doc = found[0]
+    holding = [u for u in state["units"] if u["source"] == where and u.get("line", 0) <= number]
+    if not holding:
+        return None
+    unit = max(holding, key=lambda u: int(u["line"]))
+    sentence = _FULL_STOP.split(" ".join(str(doc).split()), maxsplit=1)[0]
     return (sentence, unit) if sentence else None
 
 
