@@ -148,3 +148,45 @@ def test_a_decorated_or_annotated_def_is_found_and_a_method_is_no_function(quest
 def test_two_functions_of_one_name_answer_by_no_docstring() -> None:
     twice = 'def tidy(a):\n    """Sort a."""\n    return a\n\n\ndef tidy(a, b):\n    return a\n'
     assert first_line(ask(twice, "What does the tidy function do?", name="t.py")) != "Sort a."
+
+
+# --- who: a person is named, a title alone is nobody, an initial follows a name -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        (
+            "The harbour survey was finished in October. Lotte Brink wrote it over the summer.\n",
+            "Who wrote the harbour survey?",
+            "Lotte Brink",
+        ),
+        ("The chapel was restored in Utrecht. Its mason was Joris Veld.\n", "Who restored the chapel?", "Joris Veld"),
+    ],
+)
+def test_a_month_or_a_place_in_another_sentence_is_nobody_named(text: str, question: str, reply: str) -> None:
+    assert first_line(ask(text, question, reply)) == reply
+
+
+def test_a_capital_after_a_lowercase_word_ends_its_sentence() -> None:
+    text = "Ana Ruiz planned the east wing and hall B. Ben Kim planned the west wing of the museum.\n"
+    assert hedged(ask(text, "Who planned the west wing of the museum?", "Ana Ruiz"))
+
+
+def test_an_options_first_sentence_ends_after_another_options_letter() -> None:
+    manual = "OPTIONS\n       -q     Same as -Q.  Kept for old scripts.\n\n       -Q     Print nothing.\n"
+    assert first_line(ask(manual, "What does -q do?")) == "-q: Same as -Q."
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "expected"),
+    [
+        ("Who keeps the minutes?", "Ms. Okafor", "Ms. Okafor"),
+        ("Who keeps the minutes?", "Ms", None),
+        ("Who opened the pharmacy?", "Dr", None),
+    ],
+)
+def test_a_title_is_part_of_a_name_and_alone_names_nobody(question: str, reply: str, expected: str | None) -> None:
+    text = "Dr. Lind opened the pharmacy in 1987. The minutes are kept by Ms. Okafor.\n"
+    answer = ask(text, question, reply)
+    assert (first_line(answer) == expected) if expected else hedged(answer), answer

@@ -91,12 +91,23 @@ _INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
 _HEX_PREFIX = re.compile(r"\b(?:0x|U\+)(?=[0-9A-Fa-f]{2,6}\b)")
 _BULLET = re.compile(r"^\s{0,8}(?:[-*•+]|\d{1,3}[.)])\s+(?=\S)")
+_INITIAL = "".join(rf"(?<!\b[A-Z][a-z]{{{n}}} [A-Z]\.)" for n in range(1, 15)) + (
+    r"(?<!\b[A-Z]\. [A-Z]\.)(?<![.!?] [A-Z]\.)(?<!^[A-Z]\.)"
+)
+"""Not after an initial: a capital and a dot after a capitalised word ("Michael K."), after another initial
+("J. R."), or opening the text or a sentence ("J. R. R. Tolkien"); but after a capital that follows a lowercase
+word or a sign ("hall A.", "-X.", "matrix B."), which ends a sentence. (A lookbehind has a fixed width: one per
+length of the word before.)"""
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?;])(?<!\b[A-Z]\.)(?<!\b[A-Z][a-z]\.)(?<!\bMrs\.)(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\bcf\.)(?<!\bvs\.)\s+"
+    r"(?<=[.!?;])"
+    + _INITIAL
+    + r"(?<!\b[A-Z][a-z]\.)(?<!\bMrs\.)(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\bcf\.)(?<!\bvs\.)\s+"
 )
 """Where a sentence ends: after ".", "!", "?" or ";" and the space after it, but not after an initial ("Michael
-K. Johnson": "Michael K." is no sentence, and a name read from it is cut short), a title or abbreviation of two
-letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
+K. Johnson": "Michael K." is no sentence, and a name read from it is cut short; `_INITIAL`), a title or
+abbreviation of two letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
+_NAME_TITLES = frozenset("mr mrs ms dr prof st jr sr rev fr".split())
+"""Titles written with a dot ("Mrs. Jones"): no sentence ends after one, and alone one names nobody."""
 _FULL_STOP = re.compile(_SENTENCE_END.pattern.replace("[.!?;]", "[.!?]", 1))
 """Where a sentence ends at a full stop, not at a semicolon: an option entry's first sentence runs on over its
 semicolons, as a man page writes "-y  Do not show flags; show rss in place of addr."."""
@@ -471,15 +482,15 @@ def _cells(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
-_BULLET = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,3}[.)])\s")
+_ITEM_BULLET = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,3}[.)])\s")
 
 
 def _continues_an_item(line: str, item: str) -> bool:
     """Whether `line` goes on with the bulleted `item` line above it: no bullet of its own, indented past the
     bullet ("- call the plumber about the" / "  leaking tap in the kitchen")."""
-    bullet = _BULLET.match(item)
+    bullet = _ITEM_BULLET.match(item)
     indent = len(line) - len(line.lstrip(" \t"))
-    return bullet is not None and not _BULLET.match(line) and indent > len(bullet.group(1))
+    return bullet is not None and not _ITEM_BULLET.match(line) and indent > len(bullet.group(1))
 
 
 def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
@@ -1994,8 +2005,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
-            if word != "." or len(previous) > 1:
-                cut()
+            if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
+                cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
@@ -2064,8 +2075,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
-        if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
-            continue
+        if kind == "name" and not any(w[:1].isupper() and w.lower() not in _NAME_TITLES for w in _WORD.findall(core)):
+            continue  # "Mrs" alone names nobody
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -2327,10 +2338,10 @@ def _method_clause(
 
 def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]) -> bool:
     """For a "who" question: whether a sentence of the unit holds more of the question's words (`query_stems`)
-    than every sentence that writes `core` and itself names someone (a capitalised word, its first word and the
-    question's words aside). "The tool was first written by Hanna Berg. Peter J. Moss rewrote it": for "Who first
-    wrote the tool?" the first sentence names its author, and Peter J. Moss, whose sentence holds fewer of the
-    question's words, is no answer. False when no sentence writes `core` whole (an answer across sentences)."""
+    than every sentence that writes `core` and itself names someone (`_names_a_person`). "The tool was first
+    written by Hanna Berg. Peter J. Moss rewrote it": for "Who first wrote the tool?" the first sentence names its
+    author, and Peter J. Moss, whose sentence holds fewer of the question's words, is no answer. False when no
+    sentence writes `core` whole (an answer across sentences)."""
     spans = _sentence_spans(text)
     asked = [len(query_stems & {stem(w) for w in _WORD.findall(sentence.lower())}) for _, _, sentence in spans]
     needle = core.lower()
@@ -2340,9 +2351,36 @@ def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]
     for count, (_, _, sentence) in zip(asked, spans, strict=True):
         if count <= max(own) or needle in sentence.lower():
             continue
-        words = _WORD.findall(sentence)[1:]
-        if any(w[:1].isupper() and stem(w.lower()) not in query_stems for w in words):
+        if _names_a_person(sentence, query_stems):
             return True
+    return False
+
+
+_NOT_NAMES = frozenset(
+    """january february march april may june july august september october november december monday tuesday
+    wednesday thursday friday saturday sunday""".split()
+)
+
+
+def _names_a_person(sentence: str, query_stems: set[str]) -> bool:
+    """Whether a sentence names someone the question does not: two or more capitalised words in a row ("Peter J.
+    Moss", "Mrs. Jones"), or one after "by" ("rewritten by Moss"); not a month, a weekday, nor a place or thing
+    after "in", "at", "from" ("published in May", "designed in Paris"), nor the sentence's first word alone."""
+    words = _WORD.findall(sentence)
+    run: list[str] = []
+    for number, word in enumerate([*words, ""]):
+        capital = (
+            word[:1].isupper()
+            and word.lower() not in _NOT_NAMES
+            and stem(word.lower()) not in query_stems
+            and not (number == 0 and word.lower() in STOPWORDS)
+        )
+        if capital:
+            run.append(word)
+            continue
+        if len(run) >= 2 or (run and number > len(run) and words[number - len(run) - 1].lower() == "by"):
+            return True
+        run = []
     return False
 
 
