@@ -190,3 +190,36 @@ def test_a_title_is_part_of_a_name_and_alone_names_nobody(question: str, reply: 
     text = "Dr. Lind opened the pharmacy in 1987. The minutes are kept by Ms. Okafor.\n"
     answer = ask(text, question, reply)
     assert (first_line(answer) == expected) if expected else hedged(answer), answer
+
+
+# --- which option: not the clause that says what happens without it -------------------------------------------
+
+PACKER = """NAME
+       pack - bundle files
+
+OPTIONS
+       -r     Remove the source folder once packed.
+
+       -s     Keep the temporary files; otherwise they are removed when the bundle is written.
+
+       -q     Quiet; print nothing but errors.
+"""
+
+
+def test_which_option_is_not_read_from_the_clause_on_what_happens_without_it() -> None:
+    assert first_line(ask(PACKER, "Which option removes the temporary files?")) != "-s"
+    assert first_line(ask(PACKER, "Which option keeps the temporary files?")).startswith("-s")
+
+
+# --- a word of another meaning is no form of the asked word --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "slip"),
+    [
+        ("Memo for new staff\nTrainees arrive on Monday at 8:30.\n", "When does the train arrive?", "Monday at 8:30"),
+        ("Office notes\nThe grantee reports by 1 June.\n", "When is the grant reported?", "1 June"),
+    ],
+)
+def test_a_noun_of_another_meaning_is_no_form_of_the_word_asked(text: str, question: str, slip: str) -> None:
+    assert first_line(ask(text, question, slip)) != slip

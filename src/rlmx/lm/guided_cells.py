@@ -1105,7 +1105,8 @@ _SQLITE_PORTER = None if _PORTER is not None else _sqlite_porter()
 # "sun" (a form of "sit"; the sun) and "may" (a stop word).
 # Nouns made from verbs whose Porter stems differ from the verb's, with -ee, -sion/-tion, -ure or -ance
 # ("Attendees:" for "Who attended?", "Decision:" for "What was decided?"); left out: those that are everyday words
-# of another meaning (extension, expansion, reception, provision, trial, signature, application).
+# of another meaning (extension, expansion, reception, provision, trial, signature, application), or whose verb
+# is one (train/trainee: "the train"; address/addressee, grant/grantee, divide/division, introduce/introduction).
 # "ate" stays: Porter stems it "at", so the index finds "eat" in every "at" too, which makes the word weigh next
 # to nothing in a question (better than a missing word that makes its passage NOT FOUND); "at" is a stop word.
 WORD_FORMS = """
@@ -1159,11 +1160,11 @@ harbour harbor; humour humor; rumour rumor; centre center; theatre theater; metr
 fibre fiber; defence defense; offence offense; licence license; grey gray; catalogue catalog
 dialogue dialog; programme program; analyse analyze; organise organize; realise realize
 recognise recognize; apologise apologize; jewellery jewelry; aluminium aluminum; plough plow
-attend attendee attendees; employ employee employees; train trainee trainees
-nominate nominee nominees; address addressee; retire retiree retirees; invite invitee invitees; assign assignee
-grant grantee; decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
-collide collision; explode explosion; invade invasion; persuade persuasion; divide division; assume assumption
-consume consumption; reduce reduction; introduce introduction; fail failure; depart departure; maintain maintenance
+attend attendee attendees; employ employee employees
+nominate nominee nominees; retire retiree retirees; invite invitee invitees; assign assignee
+decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
+collide collision; explode explosion; invade invasion; persuade persuasion; assume assumption
+consume consumption; reduce reduction; fail failure; depart departure; maintain maintenance
 """
 
 
@@ -1231,11 +1232,19 @@ def _bare(word: str) -> str:
     return _POSSESSIVE.sub("", word.lower()).strip("'’")
 
 
+VERB_NOUNS = {"train": ("trainee", "trainees"), "address": ("addressee",), "grant": ("grantee",)}
+"""Nouns of the one done to (-ee) whose verb, bare, is also an everyday noun of another meaning ("the train",
+"an address", "a grant"): only the verb's other forms find them ("Who was trained?" finds "Trainees:"; "When does
+the train arrive?" does not). Not in `WORD_FORMS`, which makes all forms of a word one."""
+
+
 def word_forms(word: str) -> list[str]:
-    """`word` and the other forms the table gives it (for the index, which stems each of them itself)."""
+    """`word` and the other forms the table gives it (for the index, which stems each of them itself); a verb's
+    inflected form ("trained") also the nouns `VERB_NOUNS` gives it."""
     bare = _bare(word)
     joined = [bare.replace("-", "")] if "-" in bare else []  # "e-mail" is also written "email"
-    return list(dict.fromkeys([bare, *joined, *_GROUP.get(stem(word), ())]))
+    nouns = VERB_NOUNS.get(stem(word), ()) if bare not in VERB_NOUNS and bare.endswith(("ed", "ing")) else ()
+    return list(dict.fromkeys([bare, *joined, *_GROUP.get(stem(word), ()), *nouns]))
 
 
 # --- the index --------------------------------------------------------------------------------------
@@ -4743,7 +4752,7 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
     wanted = {stem(w) for w in words}
     if not wanted:
         return None
-    holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(entry[2])}
+    holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(_own_clauses(entry[2]))}
     if len(holding) > 1:
         # several say the content words: the one that says the question's other words too ("as if it were text",
         # where "text" is a stop word for naming the document; `-I` says "as if it did not contain matching data")
@@ -4753,6 +4762,21 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
         return None  # none says it, or two do: which one the question means is anyone's guess
     head, _, sentence, number, *_ = next(iter(holding.values()))
     return head, " ".join(sentence.split()[:40]), number
+
+
+_ASIDE_CLAUSE = re.compile(
+    r"(?i)[;,]\s*(?:(?:but|and)\s+)?(?:by default|otherwise|else|without (?:it|this|the option)|if (?:it is )?"
+    r"(?:not given|omitted|absent)|unless|if not|the default|default)\b"
+)
+"""A clause after a semicolon or comma that says what happens without the option: "-k  Keep the input files; by
+default they are deleted after compression." The option does not delete them."""
+
+
+def _own_clauses(sentence: str) -> str:
+    """An option's sentence up to the clause that says what happens without it (`_ASIDE_CLAUSE`): what the option
+    itself does."""
+    aside = _ASIDE_CLAUSE.search(sentence)
+    return sentence[: aside.start()] if aside else sentence
 
 
 def _stems_of(text: str) -> set[str]:
