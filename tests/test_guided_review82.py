@@ -223,3 +223,21 @@ def test_which_option_is_not_read_from_the_clause_on_what_happens_without_it() -
 )
 def test_a_noun_of_another_meaning_is_no_form_of_the_word_asked(text: str, question: str, slip: str) -> None:
     assert first_line(ask(text, question, slip)) != slip
+
+
+# --- an opening word that names a column is no request verb -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "question", "expected"),
+    [
+        ("item,list_price,stock\ngreen teapot,25,4\nwhite mug,9,30\n", "shop.csv",
+         "List price of the green teapot?", "25"),
+        ("uid,login,display_name\n7,kpark,Kim Park\n8,lmoss,Lee Moss\n", "who.csv",
+         "Display name of lmoss?", "Lee Moss"),
+        ("Show,Station,Start\nMorning Desk,Radio 4,06:00\nLate Jazz,Radio 3,23:00\n", "radio.csv",
+         "Show on Radio 3 at 23:00?", "Late Jazz"),
+    ],
+)  # fmt: skip
+def test_a_first_word_naming_a_column_is_kept(text: str, name: str, question: str, expected: str) -> None:
+    assert first_line(ask(text, question, name=name)) == expected

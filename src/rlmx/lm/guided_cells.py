@@ -1493,10 +1493,10 @@ def _fits_the_degree(core: str, text: str, query: str) -> bool:
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
-    with ("List", "Show": `_ASKING_VERBS`)."""
+    with ("List the ...", "Show me ...": `_opens_with_a_request`)."""
     query = _HOW_DEGREE.sub("how", _shouted(query))
     opening = re.match(r"\s*(\w+)\s+(?=\S)", query)
-    if opening and opening.group(1).lower() in _ASKING_VERBS:  # "List the users ...": the verb asks, names nothing
+    if opening and _opens_with_a_request(query):  # "List the users ...": the verb asks, names nothing
         query = query[opening.end() :]
     foreign = is_foreign(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
@@ -4022,10 +4022,27 @@ _ASKING_VERBS = frozenset("list show name give count find tell print display get
 though a row may be named so (Debian's `list` user)."""
 
 
+_REQUEST_OBJECT = re.compile(
+    r"(?i)\s*\w+\s+(?:the|a|an|all|every|each|any|some|me|us|my|our|your|its|their|his|her|these|those|this|that|"
+    r"how|what|which|who|whom|whose|where|when|why|\d+|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b|"
+    r"(?!\w+\s+of\b)\w+s\b)"
+)
+"""What follows the verb of a request: a determiner, a pronoun, a question word, a number or a plural ("List the
+users", "Show me ...", "Name all ...", "List users with ..."); not a singular before "of" or a preposition ("List
+price of the kettle?", "Display name of bsmith?", "Show on ITV at 22:00?": a column named so)."""
+
+
+def _opens_with_a_request(query: str) -> bool:
+    """Whether `query` opens with the verb of a request (`_ASKING_VERBS`) and its object (`_REQUEST_OBJECT`)."""
+    first = re.match(r"\s*(\w+)", query)
+    return bool(first and first.group(1).lower() in _ASKING_VERBS and _REQUEST_OBJECT.match(query))
+
+
 def _cell_words(query: str) -> list[str]:
-    """The words of `query` as cells may hold them (`_CELL_WORD`), the verb it opens with aside (`_ASKING_VERBS`)."""
+    """The words of `query` as cells may hold them (`_CELL_WORD`), the verb of a request it opens with aside
+    (`_opens_with_a_request`)."""
     words = _CELL_WORD.findall(query)
-    return words[1:] if words and words[0].lower() in _ASKING_VERBS else words
+    return words[1:] if words and _opens_with_a_request(query) else words
 
 
 def cell_count(state: dict[str, Any], query: str) -> str | None:
