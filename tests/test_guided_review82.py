@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from guided_stub import ask, first_line
-from rlmx.lm.guided_cells import build_index
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
 
 
 def hedged(answer: str) -> bool:
@@ -241,3 +241,13 @@ def test_a_noun_of_another_meaning_is_no_form_of_the_word_asked(text: str, quest
 )  # fmt: skip
 def test_a_first_word_naming_a_column_is_kept(text: str, name: str, question: str, expected: str) -> None:
     assert first_line(ask(text, question, name=name)) == expected
+
+
+# --- listed rows are labelled as the source they came from numbers them ------------------------------------------
+
+
+def test_rows_read_from_a_text_table_after_a_loaded_object_are_numbered_as_lines() -> None:
+    table = "host,role\nalpha,db\nbeta,web\ngamma,db\n"
+    state = build_index(collect_sources({"info": {"updated": "2025-01-09", "team": "infra"}, "hosts": table}))
+    answer = guided_answer(state, "List the hosts with role db.", lambda ps: ["NOT FOUND"] * len(ps))["answer"]
+    assert answer.split("\n")[1:] == ["- alpha (line 2)", "- gamma (line 4)"], answer

@@ -4080,11 +4080,10 @@ def cell_list(state: dict[str, Any], query: str) -> str | None:
     if found is None:
         return None
     what, hits, rows = found
-    # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them)
-    loaded = next(
-        (len(src) > 2 for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"),
-        False,
-    )
+    # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them); the
+    # source is the one the rows were read from, the first whose columns `_column_text_rows` reads (a JSON object
+    # before it has no keyed rows)
+    loaded = next((len(src) > 2 for src in state["sources"] if _column_text_rows(state, src[0]) is not None), False)
     label = "record" if loaded else "line"
     names = [f"- {cells[0]} ({label} {number:,})" for number, cells in hits[:50]]
     more = f"\n(and {len(hits) - 50:,} more)" if len(hits) > 50 else ""
