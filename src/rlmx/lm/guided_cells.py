@@ -91,12 +91,23 @@ _INLINE_REF = re.compile(r"^\s*((?:[1-4] ?)?[A-Z][A-Za-z]+\.?) ?(\d{1,3}):(\d{1,
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+])\1{2,}\s*$")
 _HEX_PREFIX = re.compile(r"\b(?:0x|U\+)(?=[0-9A-Fa-f]{2,6}\b)")
 _BULLET = re.compile(r"^\s{0,8}(?:[-*•+]|\d{1,3}[.)])\s+(?=\S)")
+_INITIAL = "".join(rf"(?<!\b[A-Z][a-z]{{{n}}} [A-Z]\.)" for n in range(1, 15)) + (
+    r"(?<!\b[A-Z]\. [A-Z]\.)(?<![.!?] [A-Z]\.)(?<!^[A-Z]\.)"
+)
+"""Not after an initial: a capital and a dot after a capitalised word ("Michael K."), after another initial
+("J. R."), or opening the text or a sentence ("J. R. R. Tolkien"); but after a capital that follows a lowercase
+word or a sign ("hall A.", "-X.", "matrix B."), which ends a sentence. (A lookbehind has a fixed width: one per
+length of the word before.)"""
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?;])(?<!\b[A-Z]\.)(?<!\b[A-Z][a-z]\.)(?<!\bMrs\.)(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\bcf\.)(?<!\bvs\.)\s+"
+    r"(?<=[.!?;])"
+    + _INITIAL
+    + r"(?<!\b[A-Z][a-z]\.)(?<!\bMrs\.)(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\bcf\.)(?<!\bvs\.)\s+"
 )
 """Where a sentence ends: after ".", "!", "?" or ";" and the space after it, but not after an initial ("Michael
-K. Johnson": "Michael K." is no sentence, and a name read from it is cut short), a title or abbreviation of two
-letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
+K. Johnson": "Michael K." is no sentence, and a name read from it is cut short; `_INITIAL`), a title or
+abbreviation of two letters ("Dr.", "Mr.", "St.", "Jr."), "Mrs.", "e.g.", "i.e.", "cf." or "vs."."""
+_NAME_TITLES = frozenset("mr mrs ms dr prof st jr sr rev fr".split())
+"""Titles written with a dot ("Mrs. Jones"): no sentence ends after one, and alone one names nobody."""
 _FULL_STOP = re.compile(_SENTENCE_END.pattern.replace("[.!?;]", "[.!?]", 1))
 """Where a sentence ends at a full stop, not at a semicolon: an option entry's first sentence runs on over its
 semicolons, as a man page writes "-y  Do not show flags; show rss in place of addr."."""
@@ -260,11 +271,13 @@ wrapped at 60 to 80 columns fills its lines to about that, a note or a list item
 
 
 def _short_list(lines: list[str]) -> bool:
-    """Whether a text of 2 to 19 non-blank lines with no blank line between them is a list of lines, each a record
-    or an item ("Bob Jones - 555-0102", "buy milk", "Attendees: Maria, Tom, Anil"), rather than one paragraph of
-    wrapped prose. Prose wrapped at a fixed width has long lines, most of which end inside a sentence (no closing
-    punctuation, the next line going on in lowercase); a list has neither. Joined into one paragraph, a list's
-    lines lose their edges: the value of one line read as the next line's, a count of items of 1."""
+    """Whether a text of 2 to 19 non-blank lines with no blank line between them is a list of one-line items, each
+    a record or an item ("Bob Jones - 555-0102", "buy milk", "Attendees: Maria, Tom, Anil", "IP: 10.0.4.17"),
+    rather than prose whose units span lines. Prose is wrapped (a line ends inside a sentence: on a comma, on a
+    word that needs the next one, "the", "is", "on", or at 50+ columns before a lowercase line) or is a note of
+    sentences ("The meeting moved to Thursday." / "It now starts at 3 pm."), whose later sentences lean on the
+    earlier ones. Joined into one paragraph, a list's lines lose their edges: the value of one line read as the
+    next line's, a count of items of 1; cut into lines, prose loses what a sentence says about its subject."""
     body = [line.rstrip() for line in lines]
     while body and not body[-1].strip():
         body.pop()
@@ -274,13 +287,55 @@ def _short_list(lines: list[str]) -> bool:
         return False
     if statistics.median(len(line) for line in body) >= 300:
         return False
-    runs_on = sum(
-        1
-        for line, after in pairwise(body)
-        if len(line.strip()) >= _WRAP_WIDTH
-        and (line.endswith((",", "-")) or (line[-1:].isalnum() and after.lstrip()[:1].islower()))
-    )
-    return runs_on < 0.5 * (len(body) - 1)
+    runs_on = sum(1 for line, after in pairwise(body) if _runs_on(line, after))
+    if runs_on >= 0.5 * (len(body) - 1):
+        return False
+    rest = body[1:] if _a_title(body) else body
+    sentences = sum(1 for line in rest if _LINE_SENTENCE.match(line) and not _ITEM_LINE.match(line))
+    return not (sentences >= 2 and sentences >= 0.5 * len(rest))
+
+
+_ITEM_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|[^\s:][^:]{0,30}?:(?:\s|$))")
+"""A line that is an item whatever it says: a bullet ("- buy milk"), a numbered item, a heading or comment, or a
+key of up to 31 characters and its value ("IP: 10.0.4.17", "Launch code: 7391-KESTREL", "Agreed: the hall is
+booked for May 3.")."""
+_LINE_SENTENCE = re.compile(r"^\s*[\"'(]?[A-Z][^\n]*?\S\s+\S+\s+\S[^\n]*[.!?][\"')]?$")
+"""A line that is a sentence of three or more words: a capital first, a full stop, "!" or "?" last."""
+_RUN_ON_WORDS = frozenset(
+    "a an the of to in on at by for with from into onto and or but nor than as is are was were be been has have "
+    "had that which whose this these those its their his her our your my".split()
+)
+"""Words no sentence ends on: a line ending on one goes on in the next ("approved by the board on" / "Tuesday")."""
+
+
+def _runs_on(line: str, after: str) -> bool:
+    """Whether `line` of a short text is wrapped prose that goes on in the next line `after`: it ends on a comma,
+    a hyphen or a word that needs the next one ("the", "is"), or, with no closing punctuation, before a lowercase
+    line when it fills 50+ columns or starts a sentence of 4+ words ("The launch code for the Aurora" / "project,
+    approved"; a list's items start alike, "sweep the porch" / "feed the cat")."""
+    stripped = line.strip()
+    last = stripped.rsplit(None, 1)[-1] if stripped else ""
+    if stripped.endswith(",") or (stripped.endswith("-") and not stripped.endswith("--")):
+        return True
+    if last.lower() in _RUN_ON_WORDS and len(stripped.split()) >= 3:
+        return True
+    if not (stripped[-1:].isalnum() and after.lstrip()[:1].islower()):
+        return False
+    return len(stripped) >= _WRAP_WIDTH or (stripped[:1].isupper() and len(stripped.split()) >= 4)
+
+
+def _a_title(body: list[str]) -> bool:
+    """Whether the first of a short text's lines titles the rest ("db-prod-2", "Project Aurora", "# chores",
+    "Groceries:"): a heading, a line ending in a colon, or a short line with no key and no closing punctuation
+    above lines most of which are keyed or bulleted items ("IP: 10.0.4.17", "- buy milk")."""
+    first = body[0].strip()
+    if len(body) < 2 or not first:
+        return False
+    if first.startswith("#") or (first.endswith(":") and len(first.split()) <= 8):
+        return True
+    if _ITEM_LINE.match(first) or first[-1] in ".!?,;" or len(first.split()) > 8:
+        return False
+    return 2 * sum(1 for line in body[1:] if _ITEM_LINE.match(line)) >= len(body) - 1
 
 
 _SEPARATOR = re.compile(r"^\s*(?:%%?|([-=*_~#])\1{2,})\s*$")
@@ -427,6 +482,17 @@ def _cells(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
+_ITEM_BULLET = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,3}[.)])\s")
+
+
+def _continues_an_item(line: str, item: str) -> bool:
+    """Whether `line` goes on with the bulleted `item` line above it: no bullet of its own, indented past the
+    bullet ("- call the plumber about the" / "  leaking tap in the kitchen")."""
+    bullet = _ITEM_BULLET.match(item)
+    indent = len(line) - len(line.lstrip(" \t"))
+    return bullet is not None and not _ITEM_BULLET.match(line) and indent > len(bullet.group(1))
+
+
 def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     """One unit per line of a record file; a table with a header row gets "column: value" units (the header
     itself is no unit), JSON Lines their fields. Locations are file lines, with the line's first field, its key,
@@ -457,15 +523,24 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     tree = 0.05 * len(sample) <= indented <= 0.95 * len(sample)  # an outline: pci.ids, a nested list
     parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
+    # a short list under a title ("db-prod-2" over "IP: 10.0.4.17"): the title names what each line is about
+    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if not keyed and _a_title(sample) else ""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         stripped = line.strip()
+        if not keyed and units and _continues_an_item(line, lines[units[-1]["line"] - 1]):
+            units[-1]["text"] += " " + " ".join(line.split())  # a wrapped item's next line is the same item
+            continue
         key = (stripped.split(delimiter, 1) if delimiter and delimiter in stripped else stripped.split(None, 1))[0]
         key = _clipped(key, 40)
         text = " ".join(line.split())
         where = f"line {number:,} ({key})" if keyed else f"line {number:,}"
         unit = {"text": text, "name": key, "where": where, "line": number, "kind": "line"}
+        if not keyed:
+            unit["listed"] = True  # a short list's line: no record's field, read as the sentence it may be
+            if title:
+                unit["name"] = "" if not units else title
         if tree and not text.startswith("#"):  # a comment parents nothing
             indent = len(line) - len(line.lstrip(" \t"))
             while parents and parents[-1][0] >= indent:
@@ -1030,7 +1105,8 @@ _SQLITE_PORTER = None if _PORTER is not None else _sqlite_porter()
 # "sun" (a form of "sit"; the sun) and "may" (a stop word).
 # Nouns made from verbs whose Porter stems differ from the verb's, with -ee, -sion/-tion, -ure or -ance
 # ("Attendees:" for "Who attended?", "Decision:" for "What was decided?"); left out: those that are everyday words
-# of another meaning (extension, expansion, reception, provision, trial, signature, application).
+# of another meaning (extension, expansion, reception, provision, trial, signature, application), or whose verb
+# is one (train/trainee: "the train"; address/addressee, grant/grantee, divide/division, introduce/introduction).
 # "ate" stays: Porter stems it "at", so the index finds "eat" in every "at" too, which makes the word weigh next
 # to nothing in a question (better than a missing word that makes its passage NOT FOUND); "at" is a stop word.
 WORD_FORMS = """
@@ -1084,11 +1160,11 @@ harbour harbor; humour humor; rumour rumor; centre center; theatre theater; metr
 fibre fiber; defence defense; offence offense; licence license; grey gray; catalogue catalog
 dialogue dialog; programme program; analyse analyze; organise organize; realise realize
 recognise recognize; apologise apologize; jewellery jewelry; aluminium aluminum; plough plow
-attend attendee attendees; employ employee employees; train trainee trainees
-nominate nominee nominees; address addressee; retire retiree retirees; invite invitee invitees; assign assignee
-grant grantee; decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
-collide collision; explode explosion; invade invasion; persuade persuasion; divide division; assume assumption
-consume consumption; reduce reduction; introduce introduction; fail failure; depart departure; maintain maintenance
+attend attendee attendees; employ employee employees
+nominate nominee nominees; retire retiree retirees; invite invitee invitees; assign assignee
+decide decision decisions; conclude conclusion; include inclusion; exclude exclusion
+collide collision; explode explosion; invade invasion; persuade persuasion; assume assumption
+consume consumption; reduce reduction; fail failure; depart departure; maintain maintenance
 percent percentage percentages
 """
 
@@ -1157,11 +1233,19 @@ def _bare(word: str) -> str:
     return _POSSESSIVE.sub("", word.lower()).strip("'’")
 
 
+VERB_NOUNS = {"train": ("trainee", "trainees"), "address": ("addressee",), "grant": ("grantee",)}
+"""Nouns of the one done to (-ee) whose verb, bare, is also an everyday noun of another meaning ("the train",
+"an address", "a grant"): only the verb's other forms find them ("Who was trained?" finds "Trainees:"; "When does
+the train arrive?" does not). Not in `WORD_FORMS`, which makes all forms of a word one."""
+
+
 def word_forms(word: str) -> list[str]:
-    """`word` and the other forms the table gives it (for the index, which stems each of them itself)."""
+    """`word` and the other forms the table gives it (for the index, which stems each of them itself); a verb's
+    inflected form ("trained") also the nouns `VERB_NOUNS` gives it."""
     bare = _bare(word)
     joined = [bare.replace("-", "")] if "-" in bare else []  # "e-mail" is also written "email"
-    return list(dict.fromkeys([bare, *joined, *_GROUP.get(stem(word), ())]))
+    nouns = VERB_NOUNS.get(stem(word), ()) if bare not in VERB_NOUNS and bare.endswith(("ed", "ing")) else ()
+    return list(dict.fromkeys([bare, *joined, *_GROUP.get(stem(word), ()), *nouns]))
 
 
 # --- the index --------------------------------------------------------------------------------------
@@ -1364,14 +1448,70 @@ FOUND, the absent "often" outweighing the three words held (audit 81, a newcomer
 _LONE_LETTER = re.compile(r"(?<![\w.'’-])([^\W\d_])(?![\w'’-]|\.\w)")
 """A letter written as a word of its own, not one of a dotted abbreviation ("e.g.", "U.S."): sed's `d` command."""
 
+_DURATIONS = (
+    "ms msec millisecond s sec secs second seconds min mins minute minutes h hr hrs hour hours "
+    "day days night nights week weeks fortnight month months year years yr yrs decade decades century centuries"
+)
+_LENGTHS = (
+    "mm cm m metre metres meter meters km kilometre kilometres kilometer kilometers "
+    "inch inches ft foot feet yard yards yd mi mile miles nautical"
+)
+_SIZES = "sq square m2 m² ft² acre acres hectare hectares ha b byte bytes kb kib mb mib gb gib tb tib pixel pixels px"
+_WEIGHTS = "g gram grams kg kilo kilos kilogram kilograms t tonne tonnes ton tons lb lbs pound pounds oz ounce ounces"
+_DEGREE_UNITS: dict[str, frozenset[str]] = {
+    word: frozenset(units.split())
+    for words, units in (
+        (
+            "often frequently",
+            _DURATIONS + " every each per daily nightly weekly monthly yearly annually hourly times once twice thrice",
+        ),
+        ("old young", _DURATIONS + " age aged old"),
+        ("long", _DURATIONS + " " + _LENGTHS + " characters chars letters words lines pages"),
+        ("far", _LENGTHS + " " + _DURATIONS + " walk drive ride blocks stops"),
+        ("tall high short wide deep low", _LENGTHS + " storeys stories floors"),
+        ("big large small", _LENGTHS + " " + _SIZES + " " + _WEIGHTS),
+        ("heavy", _WEIGHTS),
+        ("hot cold warm", "degrees degree ° °c °f c f celsius fahrenheit kelvin"),
+        ("fast quickly slowly", "km/h kph mph knots knot m/s per rpm fps"),
+    )
+    for word in words.split()
+}
+"""The words a fitting answer to "how <degree word>" holds beside its number ("every 90 days", "41 years old",
+"3 km", "60 m²"): each degree word asks for an amount of one kind, and a number of another kind (a year for "how
+old", a start time for "how long") is no answer. Degree words not listed ("soon", "late") are not checked."""
+_DEGREE_AMOUNT = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r"|a|an|half|few|several|many)\b")
+
+
+def _fits_the_degree(core: str, text: str, query: str) -> bool:
+    """Whether `core`, an answer to "how old/long/far/often ..." (`_DEGREE_UNITS`), is an amount of that kind: an
+    amount with a fitting word in it or beside it in the unit ("every 90 days", "41" of "age: 41", "3 km"), or for
+    an age a bare number under 150 that ends its clause ("Bob is 41."); True for a question with no such degree
+    word."""
+    asked = re.search(r"(?i)\bhow\s+(\w+)", query)
+    units = _DEGREE_UNITS.get(asked.group(1).lower()) if asked else None
+    if units is None:
+        return True
+    places: list[re.Match[str] | None] = [*_places(core, text)] or [None]  # None: the core is not written
+    for place in places:
+        before = text[: place.start()] if place else ""
+        after = text[place.end() :] if place else ""
+        window = " ".join([*before.split()[-2:], core, *after.split()[:2]]).lower()
+        tokens = set(re.findall(r"[\w/°²]+", window)) | set(re.findall(r"(?<=\d)[a-z°²/]+", window))
+        if tokens & units and (_DEGREE_AMOUNT.search(core) or set(re.findall(r"[\w/°²]+", core.lower())) & units):
+            return True
+        bare_age = "age" in units and re.fullmatch(r"\d{1,3}", core.strip()) and int(core) < 150
+        if bare_age and re.match(r"\s*(?:$|[.,;:!?)]|and\b|or\b|but\b)", after):
+            return True  # "Bob is 41 and lives in York": an age said bare (not "4 platforms", not "in 2015")
+    return False
+
 
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
-    with ("List", "Show": `_ASKING_VERBS`)."""
+    with ("List the ...", "Show me ...": `_opens_with_a_request`)."""
     query = _HOW_DEGREE.sub("how", _shouted(query))
     opening = re.match(r"\s*(\w+)\s+(?=\S)", query)
-    if opening and opening.group(1).lower() in _ASKING_VERBS:  # "List the users ...": the verb asks, names nothing
+    if opening and _opens_with_a_request(query):  # "List the users ...": the verb asks, names nothing
         query = query[opening.end() :]
     foreign = is_foreign(query)
     phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
@@ -1853,6 +1993,12 @@ def _no_answer_beside_a_symbol(core: str, text: str, query: str) -> bool:
     return bool(places) and all(any(at <= p < at + len(token) for at, token in bare) for p in places)
 
 
+def _a_records_line(unit: dict[str, Any]) -> bool:
+    """Whether a unit is a record's line, whose fields are no clauses: a record, or a line of a record file; a
+    short list's line (`_short_list`, "The office opens at 9; the shop opens at 10") may be a sentence."""
+    return bool(unit.get("fields") or (unit.get("kind") == "line" and not unit.get("listed")))
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -1935,8 +2081,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
-            if word != "." or len(previous) > 1:
-                cut()
+            if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
+                cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
@@ -1950,7 +2096,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             pieces[-1].append(word)
         previous = word
     fitting: list[str] = []
-    fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if unit.get("kind") == "line" else None
+    fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if _a_records_line(unit) else None
     if unit.get("fields"):  # a record: the answer is one of its own fields (a part of a long one), never a key
         fields = set(unit["fields"]) if len(unit["fields"]) > 1 else None
     agent_first = kind == "name" and _asks_for_the_agent(query)
@@ -2001,17 +2147,19 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "number" and _HOW_MUCH.search(query) and _is_a_date(core):
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
+        if not _fits_the_degree(core, text, query):
+            continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
-        if kind == "name" and not any(w[:1].isupper() for w in _WORD.findall(core)):
-            continue
+        if kind == "name" and not any(w[:1].isupper() and w.lower() not in _NAME_TITLES for w in _WORD.findall(core)):
+            continue  # "Mrs" alone names nobody
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
             continue  # "the three-letter code" is not "901"
         if kind == "number" and not _best_placed_number(core, text, query):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
-        prose = not (unit.get("kind") == "line" or unit.get("fields"))  # a record's fields are no clauses
+        prose = not _a_records_line(unit)  # a record's fields are no clauses
         if kind != "number" and prose and not _number_of_its_clause(core, text, query):
             continue  # "2" for "the exit status if no lines were selected" in "0 if ..., 1 if no lines ..., 2 if"
         fitting.append(core)
@@ -2048,7 +2196,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             fitting.insert(0, held)
     fitting = [core for core in fitting if not _no_answer_beside_a_symbol(core, text, query)]
     fitting.sort(key=lambda c: c.lower() not in quoted)  # what the reply quotes is what it answers ('... "nobody"')
-    if _ASKS_DEFAULT.search(query) and not (unit.get("kind") == "line" or unit.get("fields")):
+    if _ASKS_DEFAULT.search(query) and not _a_records_line(unit):
         fitting = [core for core in fitting if _stated_as_default(core, unit, query)]
     if kind == "name":
         fitting = [core for core in fitting if not _only_quoted(core, text)]
@@ -2266,10 +2414,10 @@ def _method_clause(
 
 def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]) -> bool:
     """For a "who" question: whether a sentence of the unit holds more of the question's words (`query_stems`)
-    than every sentence that writes `core` and itself names someone (a capitalised word, its first word and the
-    question's words aside). "The tool was first written by Hanna Berg. Peter J. Moss rewrote it": for "Who first
-    wrote the tool?" the first sentence names its author, and Peter J. Moss, whose sentence holds fewer of the
-    question's words, is no answer. False when no sentence writes `core` whole (an answer across sentences)."""
+    than every sentence that writes `core` and itself names someone (`_names_a_person`). "The tool was first
+    written by Hanna Berg. Peter J. Moss rewrote it": for "Who first wrote the tool?" the first sentence names its
+    author, and Peter J. Moss, whose sentence holds fewer of the question's words, is no answer. False when no
+    sentence writes `core` whole (an answer across sentences)."""
     spans = _sentence_spans(text)
     asked = [len(query_stems & {stem(w) for w in _WORD.findall(sentence.lower())}) for _, _, sentence in spans]
     needle = core.lower()
@@ -2279,9 +2427,36 @@ def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]
     for count, (_, _, sentence) in zip(asked, spans, strict=True):
         if count <= max(own) or needle in sentence.lower():
             continue
-        words = _WORD.findall(sentence)[1:]
-        if any(w[:1].isupper() and stem(w.lower()) not in query_stems for w in words):
+        if _names_a_person(sentence, query_stems):
             return True
+    return False
+
+
+_NOT_NAMES = frozenset(
+    """january february march april may june july august september october november december monday tuesday
+    wednesday thursday friday saturday sunday""".split()
+)
+
+
+def _names_a_person(sentence: str, query_stems: set[str]) -> bool:
+    """Whether a sentence names someone the question does not: two or more capitalised words in a row ("Peter J.
+    Moss", "Mrs. Jones"), or one after "by" ("rewritten by Moss"); not a month, a weekday, nor a place or thing
+    after "in", "at", "from" ("published in May", "designed in Paris"), nor the sentence's first word alone."""
+    words = _WORD.findall(sentence)
+    run: list[str] = []
+    for number, word in enumerate([*words, ""]):
+        capital = (
+            word[:1].isupper()
+            and word.lower() not in _NOT_NAMES
+            and stem(word.lower()) not in query_stems
+            and not (number == 0 and word.lower() in STOPWORDS)
+        )
+        if capital:
+            run.append(word)
+            continue
+        if len(run) >= 2 or (run and number > len(run) and words[number - len(run) - 1].lower() == "by"):
+            return True
+        run = []
     return False
 
 
@@ -2351,7 +2526,7 @@ def _reason_clause(words: list[str], text: str, query_stems: set[str]) -> str | 
 
 def _near_the_question_if_prose(core: str, unit: dict[str, Any], text: str, query: str) -> bool:
     """`_near_the_question` for prose; a record's fields are no sentences, so any of them may answer."""
-    return bool(unit.get("kind") == "line" or unit.get("fields") or _near_the_question(core, text, query))
+    return _a_records_line(unit) or _near_the_question(core, text, query)
 
 
 def _near_the_question(core: str, text: str, query: str) -> bool:
@@ -4047,10 +4222,27 @@ _ASKING_VERBS = frozenset("list show name give count find tell print display get
 though a row may be named so (Debian's `list` user)."""
 
 
+_REQUEST_OBJECT = re.compile(
+    r"(?i)\s*\w+\s+(?:the|a|an|all|every|each|any|some|me|us|my|our|your|its|their|his|her|these|those|this|that|"
+    r"how|what|which|who|whom|whose|where|when|why|\d+|(?:one|two|three|four|five|six|seven|eight|nine|ten)\b|"
+    r"(?!\w+\s+of\b)\w+s\b)"
+)
+"""What follows the verb of a request: a determiner, a pronoun, a question word, a number or a plural ("List the
+users", "Show me ...", "Name all ...", "List users with ..."); not a singular before "of" or a preposition ("List
+price of the kettle?", "Display name of bsmith?", "Show on ITV at 22:00?": a column named so)."""
+
+
+def _opens_with_a_request(query: str) -> bool:
+    """Whether `query` opens with the verb of a request (`_ASKING_VERBS`) and its object (`_REQUEST_OBJECT`)."""
+    first = re.match(r"\s*(\w+)", query)
+    return bool(first and first.group(1).lower() in _ASKING_VERBS and _REQUEST_OBJECT.match(query))
+
+
 def _cell_words(query: str) -> list[str]:
-    """The words of `query` as cells may hold them (`_CELL_WORD`), the verb it opens with aside (`_ASKING_VERBS`)."""
+    """The words of `query` as cells may hold them (`_CELL_WORD`), the verb of a request it opens with aside
+    (`_opens_with_a_request`)."""
     words = _CELL_WORD.findall(query)
-    return words[1:] if words and words[0].lower() in _ASKING_VERBS else words
+    return words[1:] if words and _opens_with_a_request(query) else words
 
 
 def cell_count(state: dict[str, Any], query: str) -> str | None:
@@ -4088,11 +4280,10 @@ def cell_list(state: dict[str, Any], query: str) -> str | None:
     if found is None:
         return None
     what, hits, rows = found
-    # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them)
-    loaded = next(
-        (len(src) > 2 for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"),
-        False,
-    )
+    # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them); the
+    # source is the one the rows were read from, the first whose columns `_column_text_rows` reads (a JSON object
+    # before it has no keyed rows)
+    loaded = next((len(src) > 2 for src in state["sources"] if _column_text_rows(state, src[0]) is not None), False)
     label = "record" if loaded else "line"
     names = [f"- {cells[0]} ({label} {number:,})" for number, cells in hits[:50]]
     more = f"\n(and {len(hits) - 50:,} more)" if len(hits) > 50 else ""
@@ -4777,7 +4968,7 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
     wanted = {stem(w) for w in words}
     if not wanted:
         return None
-    holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(entry[2])}
+    holding = {entry[0]: entry for entry in _all_option_entries(state) if wanted <= _stems_of(_own_clauses(entry[2]))}
     if len(holding) > 1:
         # several say the content words: the one that says the question's other words too ("as if it were text",
         # where "text" is a stop word for naming the document; `-I` says "as if it did not contain matching data")
@@ -4787,6 +4978,21 @@ def which_option(state: dict[str, Any], query: str) -> tuple[str, str, int] | No
         return None  # none says it, or two do: which one the question means is anyone's guess
     head, _, sentence, number, *_ = next(iter(holding.values()))
     return head, " ".join(sentence.split()[:40]), number
+
+
+_ASIDE_CLAUSE = re.compile(
+    r"(?i)[;,]\s*(?:(?:but|and)\s+)?(?:by default|otherwise|else|without (?:it|this|the option)|if (?:it is )?"
+    r"(?:not given|omitted|absent)|unless|if not|the default|default)\b"
+)
+"""A clause after a semicolon or comma that says what happens without the option: "-k  Keep the input files; by
+default they are deleted after compression." The option does not delete them."""
+
+
+def _own_clauses(sentence: str) -> str:
+    """An option's sentence up to the clause that says what happens without it (`_ASIDE_CLAUSE`): what the option
+    itself does."""
+    aside = _ASIDE_CLAUSE.search(sentence)
+    return sentence[: aside.start()] if aside else sentence
 
 
 def _stems_of(text: str) -> set[str]:
@@ -5175,28 +5381,103 @@ _ASKS_WHAT_DEF_DOES = re.compile(
 )
 """'What does the indent function do?', 'What does the function dedent do?', 'What is the TextWrapper class for?',
 'What does fill() do?': the name of a def asked about."""
-_DEF_LINE = re.compile(r'^(?:async )?(?:def|class) (?P<name>\w+)\b[^:]*(?::[^"\']*?)?:\s*(?:[rRuU]?"""|[rRuU]?\'\'\')')
+_DEF_START = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<what>def|class)[ \t]+(?P<name>[A-Za-z_]\w*)\b", re.M)
+"""A def or class line of Python source (a decorator above it is its own line)."""
+
+
+def _signature_end(text: str, at: int) -> int | None:
+    """The offset just past the colon that ends the def or class header starting at `at`: the first colon outside
+    brackets and strings (an annotation's "name: str" and a default's '"Hello"' are inside the brackets). None when
+    the header does not end (not Python)."""
+    depth, quote, i = 0, "", at
+    while i < len(text) and i - at < 2000:
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == ":" and depth == 0:
+            return i + 1
+        elif char == "\n" and depth == 0 and not text[:i].rstrip(" \t").endswith("\\"):
+            return None
+        i += 1
+    return None
+
+
+def _defs_named(text: str, name: str) -> list[tuple[str, int, str | None]]:
+    """Every def or class `name` of Python source `text`: (what it is, the 1-based line of its docstring, else of
+    its header, its docstring or None).
+    What it is: "class", "method" (a def right inside a class) or "function" (at the top, or inside a def)."""
+    lines = text.split("\n")
+    found: list[tuple[str, int, str | None]] = []
+    for head in _DEF_START.finditer(text):
+        if head.group("name") != name:
+            continue
+        number = text.count("\n", 0, head.start()) + 1
+        what = head.group("what")
+        if what == "def":
+            what = "function"
+            indent = len(head.group("indent").expandtabs())
+            for above in reversed(lines[: number - 1]):
+                stripped = above.strip()
+                if not stripped or stripped.startswith(("#", "@")):
+                    continue
+                if len(above) - len(above.lstrip()) < indent and re.match(r"(?:async\s+)?(?:def|class)\b", stripped):
+                    what = "method" if stripped.startswith("class") else "function"
+                    break
+                if len(above.expandtabs()) - len(above.expandtabs().lstrip()) == 0:
+                    break  # code at the top between: the def is not inside a class
+        end = _signature_end(text, head.end())
+        doc = None
+        if end is not None:
+            opened = re.match(r'\s*[rRuU]?("""|\'\'\')', text[end:])
+            if opened is not None:
+                body = text[end + opened.end() :]
+                closed = body.find(opened.group(1))
+                doc = body[:closed] if closed >= 0 else None
+                number = text.count("\n", 0, end + opened.end()) + 1
+        found.append((what, number, doc))
+    return found
 
 
 def docstring_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
     """(the first sentence of its docstring, its unit) for "What does the indent function do?" over Python source
-    that defines `indent` once with a docstring. In source, "function" is no word of the def's unit but may be one of
-    a comment ("Loosely related functionality"), which the words' weights would quote instead. None when the
-    question asks no such thing, or no def or several of that name have a docstring."""
+    that defines `indent` once, with a docstring. In source, "function" is no word of the def's unit but may be one
+    of a comment ("Loosely related functionality"), which the words' weights would quote instead. A decorated def
+    counts; "the X function" is a def at the top or inside a def (not a method of a class), "the X method" one in
+    a class, "the X class" a class. None when the question asks no such thing, when no def or several of that name
+    and kind are there (with a docstring or not: which one is meant is not known), or the one has no docstring."""
     asked = _ASKS_WHAT_DEF_DOES.match(query)
     if asked is None:
         return None
     name = asked.group("a") or asked.group("b") or asked.group("c")
+    kind = re.search(r"(?i)\b(function|method|class)\b", query)
+    wanted = kind.group(1).lower() if kind else None
     found = []
-    for unit in state["units"]:
-        head = _DEF_LINE.match(unit["text"])
-        if head is not None and head.group("name") == name:
-            found.append((unit, unit["text"][head.end() :]))
-    if len(found) != 1:
+    for source in state["sources"]:
+        text = source[1]
+        if len(source) > 2 or not isinstance(text, str) or name not in text:
+            continue
+        for what, number, doc in _defs_named(text, name):
+            if wanted is None or what == wanted:
+                found.append((source[0], number, doc))
+    if len(found) != 1 or found[0][2] is None:
         return None
-    unit, doc = found[0]
-    doc = re.split(r'"""|\'\'\'', doc, maxsplit=1)[0]
-    sentence = _FULL_STOP.split(" ".join(doc.split()), maxsplit=1)[0]
+    where, number, doc = found[0]
+    holding = [u for u in state["units"] if u["source"] == where and u.get("line", 0) <= number]
+    if not holding:
+        return None
+    unit = max(holding, key=lambda u: int(u["line"]))
+    sentence = _FULL_STOP.split(" ".join(str(doc).split()), maxsplit=1)[0]
     return (sentence, unit) if sentence else None
 
 
