@@ -49,8 +49,6 @@ import warnings  # noqa: E402, F401  (0.4 ms: without it, C prints compile-time 
 from _contextvars import ContextVar  # noqa: E402  (a C module: asyncio copies it into every task and callback)
 
 _OWN_BUILTINS = dict(vars(builtins))
-_MODULES = sys.modules
-"""The interpreter's table of loaded modules (the dict import uses, whatever a cell binds `sys.modules` to)."""
 """The builtins as the worker started, which every function defined below (and in the siblings, see `_sibling`)
 looks names up in: a function takes its builtins from its module's `__builtins__` when it is made. A cell that
 rebinds or deletes a builtin (`builtins.len = ...`, `del builtins.isinstance`) and then calls llm_query in the same
