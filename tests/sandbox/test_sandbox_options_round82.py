@@ -4,6 +4,8 @@ a TypeError from inside the run, `disk_limit_bytes="1G"` as a TypeError comparin
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from rlmx import RLM
 from rlmx.errors import InputError
 from rlmx.lm import ScriptedLM
+from rlmx.sandbox.subprocess import SubprocessSandbox
 
 
 def build(sandbox: str, **options: Any) -> RLM:
@@ -34,7 +37,7 @@ def test_a_misspelt_option_is_refused_with_the_nearest_name(sandbox: str) -> Non
         ({"zygote": "no"}, "True or False"),
         ({"hard_timeout_grace": float("nan")}, "seconds from 0 to 1e9"),
         ({"hard_timeout_grace": 1e12}, "seconds from 0 to 1e9"),
-        ({"python": 3}, "must be a string"),
+        ({"python": 3}, "must be a string \\(or a path\\)"),
     ],
 )
 def test_a_value_the_option_cannot_take_is_refused_before_the_run(options: dict[str, Any], says: str) -> None:
@@ -51,6 +54,7 @@ def test_a_value_the_option_cannot_take_is_refused_before_the_run(options: dict[
         {"hard_timeout_grace": 2},
         {"zygote": False},
         {"disk_limit_bytes": 64 << 20, "max_processes": 32},
+        {"python": Path(sys.executable)},  # a path, as the process start takes it
     ],
 )
 def test_values_the_options_take_are_kept(options: dict[str, Any]) -> None:
@@ -64,3 +68,20 @@ async def test_a_run_with_checked_options_runs() -> None:
         sandbox_options={"memory_limit_bytes": 2**63 - 1, "max_calls_per_cell": 0},
     ).acompletion("q", context="abc")
     assert result.status == "finished" and result.answer == "done"
+
+
+class NicedSandbox(SubprocessSandbox):
+    """A launcher of a user's own: its options' rules are its own (a nice level may be 0 or negative)."""
+
+    def __init__(self, *, nice: int = 0, **options: Any) -> None:
+        super().__init__(**options)
+        self.nice = nice
+
+
+def test_a_launcher_of_your_own_checks_its_own_options_and_rlmx_checks_the_names() -> None:
+    path = f"{__name__}:NicedSandbox"
+    assert build(path, nice=-5, max_processes=32).sandbox_options == {"nice": -5, "max_processes": 32}
+    with pytest.raises(InputError, match="did you mean 'nice'"):
+        build(path, nicee=1)
+    with pytest.raises(InputError, match="whole number from 1"):
+        build(path, max_processes=0)  # an option of rlmx's tier underneath keeps rlmx's rule

@@ -6,6 +6,7 @@ import difflib
 import importlib
 import inspect
 import math
+import os
 from typing import Any
 
 from rlmx.errors import InputError
@@ -55,18 +56,20 @@ _LARGEST_SECONDS = 1e9
 """About 31 years: the largest time a worker's timer is set for (as Budget.cell_timeout)."""
 
 
-def _named_options(cls: type) -> dict[str, inspect.Parameter] | None:
-    """The keyword options a launcher class takes, through the `**options` its __init__ passes up to its base;
+def _named_options(cls: type) -> dict[str, tuple[inspect.Parameter, bool]] | None:
+    """The keyword options a launcher class takes, through the `**options` its __init__ passes up to its base, each
+    with whether rlmx's own tier declares it (its value rules are rlmx's; a launcher of your own sets its own);
     None when a class takes any keyword (a launcher of your own with `**kwargs` all the way up)."""
-    named: dict[str, inspect.Parameter] = {}
+    named: dict[str, tuple[inspect.Parameter, bool]] = {}
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
             continue
         parameters = inspect.signature(init).parameters.values()
+        ours = klass.__module__.startswith("rlmx.sandbox.")
         for parameter in parameters:
             if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD) and parameter.name != "self":
-                named.setdefault(parameter.name, parameter)
+                named.setdefault(parameter.name, (parameter, ours))
         if not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters):
             return named
     return None
@@ -74,23 +77,25 @@ def _named_options(cls: type) -> dict[str, inspect.Parameter] | None:
 
 def check_sandbox_options(name: str, options: dict[str, Any]) -> None:
     """Raise InputError, before any run starts, for a `sandbox_options` key the tier does not take (with the
-    nearest known name) or a value of the wrong kind for its parameter: a whole number of at least 1 (0 for the
-    `max_calls_*` caps, which may forbid sub-calls) up to 2**63 - 1, the largest OS limit Python can set; a time
-    in seconds, finite, 0 to 1e9; a bool for a bool. A value the OS cannot take (memory_limit_bytes=2**64) failed
-    only as the worker started, and a misspelt key as a TypeError inside the run."""
+    nearest known name) or a value of the wrong kind for an option of rlmx's own tiers: a whole number of at least 1
+    (0 for the `max_calls_*` caps, which may forbid sub-calls, and `uid`) up to 2**63 - 1, the largest OS limit
+    Python can set; a time in seconds, finite, 0 to 1e9; a bool for a bool; a string or path for a string. An
+    option a launcher of your own declares is checked by its own __init__. A value the OS cannot take
+    (memory_limit_bytes=2**64) failed only as the worker started, and a misspelt key as a TypeError inside the run."""
     named = _named_options(launcher(name))
     if named is None:
         return
     for key, value in options.items():
-        parameter = named.get(key)
-        if parameter is None:
+        found = named.get(key)
+        if found is None:
             near = difflib.get_close_matches(str(key), named, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise InputError(
                 f"unknown sandbox option {key!r} for the {name!r} sandbox{hint}; it takes: {', '.join(sorted(named))}"
             )
+        parameter, ours = found
         kind = str(parameter.annotation)
-        if value is None and "None" in kind:
+        if not ours or (value is None and "None" in kind):
             continue
         if kind == "bool":
             if not isinstance(value, bool):
@@ -110,8 +115,8 @@ def check_sandbox_options(name: str, options: dict[str, Any]) -> None:
                 or not 0 <= value <= _LARGEST_SECONDS
             ):
                 raise InputError(f"sandbox option {key} must be a number of seconds from 0 to 1e9, not {value!r}")
-        elif kind.startswith("str") and not isinstance(value, str):
-            raise InputError(f"sandbox option {key} must be a string, not {value!r}")
+        elif kind.startswith("str") and not isinstance(value, str | os.PathLike):
+            raise InputError(f"sandbox option {key} must be a string (or a path), not {value!r}")
 
 
 def create_sandbox(name: str, **options: Any) -> Sandbox:
