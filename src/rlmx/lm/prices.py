@@ -267,8 +267,9 @@ class PriceTable:
         self._found: dict[str, tuple[int, Price | None]] = {}
         """`lookup`'s answers of the day (UTC days since the epoch), by name: every LM call looks its price up twice
         (admitted, then booked). Emptied whenever a name's hosts change."""
-        self._keys: dict[str, str | None] = {}
-        """`user_key`'s answers, by model name (the user's prices do not change after they are checked)."""
+        self._keys: dict[str, tuple[str | None, bool]] = {}
+        """`user_key`'s answers and whether each is sure, by model name. Emptied whenever a name's hosts change (a
+        host decides which provider's price applies)."""
 
     def expect(self, models: Sequence[tuple[str, str | None]]) -> None:
         """Models about to be looked up, as (price name, base URL or None). When one is not answered on disk yet,
@@ -278,6 +279,7 @@ class PriceTable:
         for model, url in models:
             self.hosts.setdefault(model, set()).add(url)
         self._found.clear()
+        self._keys.clear()
         unanswered = [(model, url) for model, url in models if self._needs_database(model, url)]
         if unanswered:
             _warm_up(unanswered)
@@ -297,28 +299,77 @@ class PriceTable:
         return price
 
     def user_price(self, model: str) -> Price | None:
-        """The price the user gave for `model` under any spelling of its name (`user_key`), else None."""
+        """The price the user gave for `model` under any spelling of its name (`user_key`), else None. A price whose
+        host cannot be told to be `model`'s (`user_key`'s unsure matches) gives way to a dearer list price: admission
+        must never book a call below what it may cost."""
         key = self.user_key(model)
-        return None if key is None else self.prices[key]
+        if key is None:
+            return None
+        given = self.prices[key]
+        if self._keys[model][1]:
+            return given
+        listed = self._listed(model)
+        return given if listed is None else _dearest([given, listed])
 
     def user_key(self, model: str) -> str | None:
         """The name of the user's price that prices `model`, else None: the exact name; else a name that is the
-        same once case and surrounding spaces are set aside and one of the two is the other with providers'
-        prefixes ("gpt-4o" of "openai/gpt-4o", "openrouter/openai/gpt-4o" or "GPT-4o": the database strips them
-        and ignores case too); else a name the price database takes for the same model ("gpt-4o" of
-        "gpt-4o-2024-08-06", which it prices as gpt-4o; never of "gpt-4o-2024-05-13", which it prices apart).
-        Names of a service tier (`TIER_SUFFIX_END`) and local models are matched by their spelling alone. When
-        several names match at the first rule that finds any, the dearest price's. Asking the database loads it
-        (about 0.4 s, once a process), and only for a model no name matches by spelling."""
+        same once case, surrounding spaces and providers' prefixes are set aside, by whose host it names
+        (`_host_verdict`): a bare name ("gpt-4o", or one whose prefix names no provider: "Qwen/Qwen3-8B") prices
+        every spelling of it ("openai/gpt-4o", "openrouter/openai/gpt-4o", "GPT-4o"); a name with a provider's prefix
+        ("azure/gpt-4o") prices only a name served by that provider (its prefix, its base URL, or the provider the
+        database gives a bare name: "gpt-4o" is OpenAI's, so neither "azure/gpt-4o" nor "openrouter/openai/gpt-4o"
+        prices it); else a name the price database takes for the same model of the same provider ("gpt-4o" of
+        "gpt-4o-2024-08-06", which it prices as gpt-4o; never of "gpt-4o-2024-05-13", which it prices apart). When
+        the host cannot be told (a bare name the database does not know, served nowhere it knows) the match is
+        unsure and `user_price` takes the dearer of it and the list price. Names of a service tier
+        (`TIER_SUFFIX_END`) and local models are matched by their spelling alone. When several names match at the
+        first rule that finds any, the dearest price's. Asking the database loads it (about 0.4 s, once a process),
+        and only for a name not matched by its spelling alone."""
         if model in self.prices:
+            self._keys[model] = (model, True)
             return model
         if model not in self._keys:
-            found = [key for key in self.prices if same_name(key, model)]
-            if not found and self.prices and _database_named(model):
-                entries = _database_entries(model)
-                found = [key for key in self.prices if entries & _database_entries(key)] if entries else []
-            self._keys[model] = max(sorted(found), key=lambda key: _dearness(self.prices[key]), default=None)
-        return self._keys[model]
+            self._keys[model] = self._find_key(model)
+        return self._keys[model][0]
+
+    def _find_key(self, model: str) -> tuple[str | None, bool]:
+        """(`user_key`'s answer, whether the match is sure)."""
+        verdicts = {key: self._host_verdict(key, model) for key in self.prices if same_name(key, model)}
+        found = [key for key, verdict in verdicts.items() if verdict is not False]
+        if not found and self.prices and _database_named(model):
+            entries = self._own_entries(model)
+            found = [key for key in self.prices if entries & _key_entries(key)] if entries else []
+            verdicts = dict.fromkeys(found, True)
+        key = max(sorted(found), key=lambda key: _dearness(self.prices[key]), default=None)
+        return key, key is None or verdicts[key] is True
+
+    def _host_verdict(self, key: str, model: str) -> bool | None:
+        """Whether the user's price `key`, a spelling of `model` (`same_name`), prices it: True when `key` is bare
+        or names the provider that serves `model`, False when `model` is served by another provider only, None
+        when that cannot be told."""
+        if _fold(key) == _fold(model) or not _spelled_provider(key):
+            return True
+        provider = _provider_id(key.strip().split("/")[0])
+        if provider is None:  # a prefix naming no provider is part of the name ("Qwen/Qwen3-8B")
+            return True
+        served = self._providers(model)
+        if served == {provider}:
+            return True
+        return None if provider in served or None in served else False
+
+    def _providers(self, model: str) -> set[str | None]:
+        """The provider ids serving `model`: each base URL's it is expected at, else its prefix's, else the one the
+        database gives its bare name; None for one that cannot be told."""
+        found: set[str | None] = set()
+        for url in self.hosts.get(model) or {None}:
+            by_url = _url_provider(url)
+            found.add(by_url if by_url is not None else _name_provider(model))
+        return found
+
+    def _own_entries(self, model: str) -> frozenset[tuple[str, str]]:
+        """`model`'s database entries of the providers serving it (`_providers`), all of them when unknown."""
+        entries, served = _database_entries(model), self._providers(model)
+        return entries if None in served else frozenset(e for e in entries if e[0] in served)
 
     def prices_model(self, key: str, models: Iterable[str]) -> bool:
         """Whether the user's price named `key` is the one `user_key` finds for one of `models`."""
@@ -335,7 +386,9 @@ class PriceTable:
 
     def _needs_database(self, model: str, url: str | None) -> bool:
         return (
-            not any(same_name(key, model) for key in self.prices)
+            not any(
+                _fold(key) == _fold(model) or not _spelled_provider(key) for key in self.prices if same_name(key, model)
+            )
             and not model.startswith(FREE_PREFIXES)
             and not model.endswith(TIER_SUFFIX_END)
             and not _ANSWERS.knows(_answer_key(model, url))
@@ -357,6 +410,7 @@ class PriceTable:
             return None
         self.hosts.setdefault(served, set()).update(hosts)
         self._found.pop(served, None)
+        self._keys.pop(served, None)
         return self.cost(served, usage)
 
     def cost(self, model: str, usage: Usage) -> float | None:
@@ -400,6 +454,55 @@ def _name_forms(name: str) -> list[str]:
     them: "openrouter/openai/gpt-4o" -> [that, "openai/gpt-4o", "gpt-4o"]."""
     parts = name.strip().casefold().split("/")
     return ["/".join(parts[i:]) for i in range(len(parts))]
+
+
+def _fold(name: str) -> str:
+    return name.strip().casefold()
+
+
+def _spelled_provider(name: str) -> bool:
+    """Whether `name` has a prefix that may name a provider ("azure/gpt-4o"; told by `_provider_id`)."""
+    return "/" in name.strip()
+
+
+def _provider_id(prefix: str) -> str | None:
+    """The price database's id of the provider a name's prefix names ("azure", "OpenAI", "bedrock": "aws"), else
+    None ("Qwen", "hosted_vllm": an organisation or a client's routing word, no host)."""
+    snapshot = _snapshot()
+    if snapshot is None or not prefix.strip():  # pragma: no cover
+        return None
+    from genai_prices.data_snapshot import find_provider_by_id
+
+    provider = find_provider_by_id(snapshot.providers, prefix)
+    return None if provider is None else str(provider.id)
+
+
+def _url_provider(url: str | None) -> str | None:
+    """The id of the provider whose API `url` is, else None."""
+    snapshot = _snapshot() if url is not None else None
+    if snapshot is None or url is None:
+        return None
+    return next((str(p.id) for p in snapshot.providers if re.match(p.api_pattern, url)), None)
+
+
+def _name_provider(model: str) -> str | None:
+    """The provider a model name says serves it: its prefix's, else (a bare name) the one the database gives it
+    when there is exactly one; None when that cannot be told."""
+    parts = model.strip().split("/")
+    if len(parts) > 1:
+        named = _provider_id(parts[0])
+        if named is not None:
+            return named
+    providers = {provider for provider, _ in _database_entries(model)}
+    return providers.pop() if len(providers) == 1 and len(parts) == 1 else None
+
+
+def _key_entries(key: str) -> frozenset[tuple[str, str]]:
+    """A user's price name's database entries, of the provider its prefix names when it names one."""
+    entries = _database_entries(key)
+    parts = key.strip().split("/")
+    provider = _provider_id(parts[0]) if len(parts) > 1 else None
+    return entries if provider is None else frozenset(e for e in entries if e[0] == provider)
 
 
 def _database_named(model: str) -> bool:
