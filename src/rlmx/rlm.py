@@ -25,7 +25,7 @@ from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, PreparedContext, prepare_all
 from rlmx.engine import Engine, Tree
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Emit, Event, Fanout, TraceFile, clip, clip_value
-from rlmx.lm.base import LM, price_name, served_at
+from rlmx.lm.base import LM, Completion, price_name, served_at
 from rlmx.lm.prices import SEARCHES_EVERY_CALL, TIER_SUFFIX_END, Price, PriceTable
 from rlmx.result import Result
 from rlmx.sandbox import Sandbox, check_sandbox_options
@@ -294,21 +294,45 @@ def is_guided_root(lm: LM) -> bool:
 
 
 def _check_lm(name: str, lm: object) -> None:
-    """InputError unless `lm` has the shape of `rlmx.lm.LM`: a `.model` and a `.complete` written `async def` (the
-    engine awaits it; a plain def failed deep in a run with Python's "can't be used in 'await' expression").
-    What `complete` returns is checked at each reply (`engine.checked_reply`)."""
+    """InputError unless `lm` has the shape of `rlmx.lm.LM`: a `.model` and a callable `.complete` that may return
+    an awaitable. Refused here is only what cannot: a `complete` that is not callable, or (once decorators'
+    `__wrapped__` are followed, `inspect.unwrap`) an async generator, a plain generator or a plain def declared
+    `-> Completion`, whose call gives no awaitable (a deep "can't be used in 'await' expression" otherwise). An
+    `async def` wrapped by an ordinary decorator and a plain def returning a coroutine or a future work, and are
+    accepted; a plain def returning anything else is told at its first reply (`engine.awaited`,
+    `engine.checked_reply`: InputError naming the class)."""
     if not isinstance(lm, LM):
         raise InputError(
             f"{name} must implement rlmx.lm.LM (a .model name and an async .complete(messages) method); "
             f"got {type(lm).__name__}. Use OpenAICompatibleLM, LocalLM or ScriptedLM from rlmx.lm"
         )
     complete = lm.complete
-    if not (inspect.iscoroutinefunction(complete) or inspect.iscoroutinefunction(type(complete).__call__)):
+    if not callable(complete) or _gives_no_awaitable(complete):
         raise InputError(
-            f"{name}: {type(lm).__name__}.complete must be a coroutine function, as rlmx awaits it: write `async def "
+            f"{name}: {type(lm).__name__}.complete must return an awaitable, as rlmx awaits it: write `async def "
             "complete(self, messages, **params) -> Completion` (a blocking client call goes inside it as `await "
             "asyncio.to_thread(...)`), returning rlmx.lm.Completion(text=..., usage=Usage(...), model=self.model)"
         )
+
+
+def _gives_no_awaitable(complete: object) -> bool:
+    """Whether calling `complete` surely gives no awaitable: its innermost function (decorators' `__wrapped__`
+    followed) is an async generator, a generator not marked as a coroutine (`types.coroutine`), or a plain def
+    declared to return a Completion itself (`-> Completion`: `async` forgotten). A plain def declaring nothing may
+    return a coroutine or a future, and is left to the reply check."""
+    try:
+        inner = inspect.unwrap(complete)  # type: ignore[arg-type]
+    except ValueError:  # a `__wrapped__` cycle: nothing can be told here
+        return False
+    if inspect.isasyncgenfunction(inner):
+        return True
+    code = getattr(getattr(inner, "__func__", inner), "__code__", None)
+    if code is None or inspect.iscoroutinefunction(inner):
+        return False
+    if inspect.isgeneratorfunction(inner):
+        return not code.co_flags & inspect.CO_ITERABLE_COROUTINE
+    returns = getattr(inner, "__annotations__", {}).get("return")
+    return returns is Completion or (isinstance(returns, str) and returns.split(".")[-1].strip() == "Completion")
 
 
 class RLM:
