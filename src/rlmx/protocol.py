@@ -1374,9 +1374,23 @@ def _spaced(body: str, indent: int) -> str | None:
     inside = _lines_in_strings(code)
     if not inside:
         return code
-    kept = [lines[i] if i in inside else line for i, line in enumerate(spaced)]
-    code = _dedented_plain("\n".join(kept), indent)
+    # a string's line gets its own characters back, less the columns the dedent took from its spaced form (its
+    # NBSPs counted as the block's indentation): dedenting the original lines again would find no common indent
+    # (textwrap.dedent counts only spaces and tabs), leaving every other line indented
+    read = code.split("\n")
+    kept = [
+        _less_lead(lines[i], spaced[i], read[i]) if i in inside and i < len(read) else read[i] for i in range(len(read))
+    ]
+    code = "\n".join(kept)
     return code if _compiles(code) else None
+
+
+def _less_lead(original: str, spaced: str, read: str) -> str:
+    """`original` (a line inside a string) less as many leading characters as the dedent took from `spaced`, its
+    copy with Unicode spaces made spaces, to give `read` (a blank `read`: all of its leading spaces)."""
+    lead = len(spaced) - len(spaced.lstrip(" \t"))
+    taken = lead - (len(read) - len(read.lstrip(" \t"))) if read.strip() else lead
+    return original[max(taken, 0) :]
 
 
 def _dedented_plain(body: str, indent: int) -> str:
