@@ -168,10 +168,26 @@ class _TopParser(argparse.ArgumentParser):
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
-        slip = _single_dash_slip(self, sys.argv[1:] if args is None else args, leading=True)
+        given = sys.argv[1:] if args is None else args
+        slip = _single_dash_slip(self, given, leading=True) or self._unknown_command(given)
         if slip:
             self.error(slip)
         return super().parse_known_args(args, namespace)
+
+    def _unknown_command(self, args: Sequence[str]) -> str:
+        """The error for a first word that is no command, with the one it is close to (`rlmx askk` -> ask) or,
+        for a question given with no command, the command that takes one; "" when it is a command."""
+        commands = next((a.choices for a in self._actions if isinstance(a.choices, dict)), None)
+        word = next((arg for arg in args if not arg.startswith("-")), None)
+        if not commands or word is None or word in commands:
+            return ""
+        known = ", ".join(commands)
+        close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.6)
+        if close:
+            return f"argument COMMAND: invalid choice: {word!r} (did you mean {close[0]!r}? choose from {known})"
+        if len(word.split()) > 1:
+            return f"argument COMMAND: {word!r} is no command: to ask a question, rlmx ask {shlex.quote(word)} ..."
+        return ""
 
 
 class _CommandParser(argparse.ArgumentParser):
