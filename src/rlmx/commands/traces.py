@@ -319,8 +319,10 @@ def redact(path: Path, output: str | None, err: Console) -> int:
     # Beside the user, not in the trace folder: a copy to share is not a run of its own.
     target = (Path(output).expanduser() if output else Path(f"{path.stem}.redacted.jsonl")).absolute()
     problem = overwrite_problem(target, path, redacted_copies=True)
-    if problem is not None:  # a trace is a run's only record: the copy never goes over one
-        raise InputError(f"{target} {problem}: the copy would be written over it; name another file with -o FILE")
+    if problem is not None:  # a trace is a run's only record, a user's file theirs: the copy goes over neither
+        raise InputError(
+            f"{target} {problem}: the copy would be written over it; name another file with -o FILE (or remove it)"
+        )
     try:
         target.write_text(lines, encoding="utf-8")
     except OSError as exc:

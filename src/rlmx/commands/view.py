@@ -166,12 +166,14 @@ def _bind(folder: Path, host: str, port: int | None) -> ViewerServer:
 
 def _write_html(trace: Path, target: Path, err: Console) -> int:
     """Write the page for `trace` to `target`. InputError (exit 2), before anything is written, when `target` is a
-    trace (`overwrite_problem`: the trace itself, or any other): a page written there would destroy the run's record."""
+    trace (`overwrite_problem`: the trace itself, or any other: a page written there would destroy the run's record)
+    or a non-empty file that is no earlier page (an example or report of the user's)."""
     target = target.expanduser().absolute()  # said in full: the user sees where the page went
-    problem = overwrite_problem(target, trace)
+    problem = overwrite_problem(target, trace, pages=True)
     if problem is not None:
+        lost = "the trace" if "trace" in problem else "it"
         raise InputError(
-            f"--html {target} {problem}: the page would be written over it and the trace lost; "
+            f"--html {target} {problem}: the page would be written over it and {lost} lost; "
             f"name a new file, e.g. --html {trace.with_suffix('.html').name}"
         )
     try:

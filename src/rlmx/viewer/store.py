@@ -89,10 +89,16 @@ def trace_kind(path: Path) -> str | None:
     return "redacted" if _is_redacted(first.get("query")) else "run"
 
 
-def overwrite_problem(target: Path, trace: Path, *, redacted_copies: bool = False) -> str | None:
-    """Why writing `target` (made from `trace`) would destroy a trace, or None when it would not: `target` is
-    `trace` itself (by any path, a link included), or another trace (`trace_kind`). A trace is the run's only
-    record. `redacted_copies`: an earlier redacted copy may be written over (redacting again is how it is redone)."""
+PAGE_TITLE = b"<title>rlmx trace</title>"
+"""What the head of every page `rlmx view --html` writes holds (viewer/static/index.html)."""
+
+
+def overwrite_problem(target: Path, trace: Path, *, redacted_copies: bool = False, pages: bool = False) -> str | None:
+    """Why writing `target` (made from `trace`) would destroy something, or None when it would not: `target` is
+    `trace` itself (by any path, a link included), another trace (`trace_kind`: a run's only record), or a
+    non-empty file rlmx did not write (an example, a report, the user's notes). What may be written over: a missing
+    or empty file, what is not a regular file (/dev/stdout, a pipe), with `redacted_copies` an earlier redacted copy
+    and with `pages` an earlier viewer page (`PAGE_TITLE`): writing again is how each is redone."""
     try:
         if target.exists() and target.samefile(trace):
             return "is the trace itself"
@@ -102,7 +108,17 @@ def overwrite_problem(target: Path, trace: Path, *, redacted_copies: bool = Fals
     if kind == "run" or (kind == "redacted" and not redacted_copies):
         what = "a run's trace" if kind == "run" else "a redacted copy of a trace"
         return f"is {what} (its first line is an rlmx trace event)"
-    return None
+    if kind == "redacted" or not target.is_file():
+        return None
+    try:
+        size = target.stat().st_size
+        with target.open("rb") as handle:
+            head = handle.read(2048)
+    except OSError:
+        return None  # unreadable here: the write will say why it fails, if it does
+    if size == 0 or (pages and PAGE_TITLE in head):
+        return None
+    return f"is a file rlmx did not write ({size:,} bytes)"
 
 
 def _last_line(path: Path, size: int) -> bytes:
