@@ -24,6 +24,7 @@ The pipeline, evidence first:
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -1727,17 +1728,51 @@ _VALUE_OF_TYPE = {
 "Report bugs to: bug-gzip@gnu.org" and never "email address"."""
 
 
+_PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
+"""A telephone number: six digits or more, spaced by single blanks, dots, dashes, slashes or parentheses."""
+_IP_ADDRESS = re.compile(
+    r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]\d)|\b[0-9A-Fa-f]{0,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
+)
+_A_DIGIT = re.compile(r"\d")
+_A_NUMBER = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b")
+_NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?<!\bon )(?<!\bat )"
+_NAMED = r"(?!\s+v?\d)"
+"""Around a type word that names the thing asked about rather than the answer's type: "the date of version 3",
+"the codename of version 24.04", "the owner of number 10" ask no version or number."""
 _ASKED_TYPE = (
     (re.compile(r"(?i)\be-?mail(?: address)?\b"), _EMAIL),
     (re.compile(r"(?i)\b(?:url|web ?site|home ?page|web page)\b"), _URL),
+    (
+        re.compile(
+            r"(?i)\b(?:(?:tele)?phone|tel|mobile|cell(?: ?phone)?|fax)(?: number| no)?\b(?! (?:company|provider|"
+            r"case|charger|model|maker|bill|plan|call|calls|app|line|lines))"
+        ),
+        _PHONE,
+    ),
+    (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
+    (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
+    (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
 )
-"""A type the question asks for by name, and what an answer of that type must hold."""
+"""A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
+telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
+(a digit or a number word) for a "number" that counts nothing ("Sophie's number"; audit 82b F5)."""
+
+
+_DAY_OF_MONTH = re.compile(
+    r"(?i)\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"(?:,?\s+\d{4})?|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b"
+    r"(?:,?\s+\d{4})?"
+)
+"""A date written with its month's name ("12 June", "June 12th, 2024"): its digits are a day and a year, no number
+a phone, a version or a "number" question asks for."""
 
 
 def _of_the_asked_type(answer: str, query: str) -> bool:
     """Whether `answer` is of the type the question names when it names one ("What email address ...": an address
-    with an @, never a URL); True when it names none."""
-    return all(value.search(answer) for asks, value in _ASKED_TYPE if asks.search(query))
+    with an @, never a URL; "What is Sophie's phone number?": a telephone number, never "12 June"); True when it
+    names none. The digits of a date written with its month's name count for no number type."""
+    undated = _DAY_OF_MONTH.sub(" ", answer)
+    return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
 
 def _holds_a(term: str, text: str) -> bool:
@@ -2162,6 +2197,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         prose = not _a_records_line(unit)  # a record's fields are no clauses
         if kind != "number" and prose and not _number_of_its_clause(core, text, query):
             continue  # "2" for "the exit status if no lines were selected" in "0 if ..., 1 if no lines ..., 2 if"
+        if kind != "name" and _only_a_doer(core, text, query_stems, query):
+            continue  # "What license ...?" is not answered by "Lena Park" of "Written by Lena Park"
         fitting.append(core)
         if by_agent:
             agents.append(core)
@@ -2888,6 +2925,8 @@ def _with_its_sign(core: str, text: str) -> str:
         currencies = {b[-1] for b in before if _AFTER_A_CURRENCY.search(b + core[:1])}
         if len(currencies) == 1 and len(before) == len({b for b in before if b[-1:] in currencies}):
             return currencies.pop() + core
+        if all(re.search(r"(?:^|[\s(])\+$", b) for b in before):
+            return "+" + core  # "+420 601 234 567": an international prefix (or a sign) is part of the number
     if not core[-1:].isdigit():
         return core
     signs = {(m := _UNIT_SIGN.match(text, p.end())) and m.group(0) for p in places}
@@ -3005,6 +3044,29 @@ def _sole_best(scores: list[tuple[str, int]]) -> str | None:
 _AUXILIARIES = frozenset(
     "is was are were be been am do does did has have had will would can could shall should may might must".split()
 )
+
+
+_DOER_NOUNS = frozenset(
+    "author authors maintainer maintainers developer developers company companies organization organisation vendor "
+    "publisher manufacturer maker team group person people creator owner sponsor".split()
+)
+
+
+def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> bool:
+    """Whether the unit writes `core` only as the doer of a passive ("Written by Lena Park") whose verb the question
+    does not ask about, while the question asks for no doer (no "by", no "author", "company", ...): such a name
+    answers "Who wrote it?", never "What license is it under?" (audit 82b F7, where two readings agreed on it)."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if "by" in words or words & _DOER_NOUNS:
+        return False
+    places = list(re.finditer(rf"(?<![\w]){re.escape(core)}(?![\w])", text, re.IGNORECASE))
+    if not places:
+        return False
+    for place in places:
+        before = _WORD.findall(text[: place.start()])[-2:]
+        if not before or before[-1].lower() != "by" or (len(before) == 2 and stem(before[0]) in query_stems):
+            return False
+    return True
 
 
 def _asks_for_the_agent(query: str) -> bool:
@@ -4430,6 +4492,29 @@ _ANYONE = frozenset("people persons person names items things entries ones parti
 verb."""
 
 
+_COUNT_FRAME = frozenset(
+    "there total all altogether in have has had got get list listed lists meeting meetings notes note text file "
+    "document page pages mentioned named given assigned open".split()
+)
+"""Words of a list count that name no condition on its items ("How many tasks are there in total on the list?")."""
+
+
+def _for_whom(words: list[str], named: set[str]) -> list[str] | None:
+    """The names a list count is asked for ("Tom" of "How many tasks does Tom have?", audit 82b F12): the
+    capitalised words of the question after its noun that are no word of the label; None when a lowercase word names
+    some other condition ("How many tasks are urgent?"), which no count of the list's items answers."""
+    names = []
+    for word in words:
+        if word.lower() in ENGLISH_STOPWORDS or stem(word.lower()) in named or word.lower() in _COUNT_FRAME:
+            continue
+        if stem(word.lower()) in {stem(w) for w in _COUNT_FRAME}:
+            continue
+        if not word[:1].isupper():
+            return None
+        names.append(word)
+    return names
+
+
 def _listed_items(value: str) -> list[str] | None:
     """The items of a list written on a label's line ('Maria, Tom and Anil' -> 3), or None when the value reads as
     prose: an item of more than four words, or one holding a function word ('move the launch to April 22')."""
@@ -4477,13 +4562,21 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
                     if not _BULLET.match(below):
                         break
                     items.append(_BULLET.sub("", below).strip())
+            whom = _for_whom(_WORD.findall(m.group(2)), named)
+            if whom is None:
+                continue  # the question asks for only some of its items, by a condition no count here reads
+            if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
+                items = [it for it in items if all(re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", it) for w in whom)]
+                label_text = f"{label.group(1).strip()}:' that name {' and '.join(whom)}"
+            else:
+                label_text = f"{label.group(1).strip()}:'"
             if items:
-                found.setdefault(len(items), (label.group(1).strip(), number, items))
+                found.setdefault(len(items), (label_text, number, items))
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
     shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
-    return f"{n:,}\nCounted: the items listed under '{label_text}:' (line {number}): {shown}."
+    return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
 
 def stanza_count(state: dict[str, Any], query: str) -> str | None:
@@ -5494,6 +5587,23 @@ _YES_NO_NEGATION = frozenset("no not never none nor neither without cannot isn't
 _NEGATED = re.compile(r"(?i)\w+n['’]t\b|\bcannot\b")
 _HEDGES = frozenset("may might could can should would will shall possibly perhaps probably".split())
 """Words that make a sentence say what may be or will be, not what is ("will fix" answers no "Was it fixed?")."""
+_UNSURE_POLARITY = frozenset(
+    "nobody nothing nowhere noone hardly barely scarcely seldom rarely unable fail fails failed failing forgot forget "
+    "forgets forgotten neglected refuse refused refuses declined lack lacks lacked lacking missing missed skipped "
+    "stopped ceased almost nearly avoided prevented denied".split()
+)
+"""Words that negate, or may negate, what a sentence says though no "not" stands in it ("Nobody restarted the
+router", "failed to finish", "Maria forgot to renew", "unable to log in"): where one stands in the sentence its
+polarity is not surely read, and the sentence decides nothing (audit 82b F1)."""
+_PLAN_OPENERS = frozenset("do does did don't doesn't didn't can could will would shall should must may might".split())
+"""The auxiliaries after which the question's verb is in its base form ("Did I wash ...?"), the form a to-do line
+or an instruction opens with ("- wash the car")."""
+_NOUN_BEFORE = frozenset(
+    "the a an this that these those my our your his her its their some any every each no of to in on at for with "
+    "by from about into onto over under".split()
+)
+"""Words after which a question's word is a noun, never its verb ("the car", "to Priya")."""
+_LINE_OPENING = re.compile(r"^[\W_]*(?:\[[ xX]?\][\W_]*)?(\w[\w'’-]*)(?:[^:\n]{0,30}?:\s*(\w[\w'’-]*))?")
 _CONTRASTS = frozenset("but instead rather whereas although though except unlike".split())
 _CONDITIONAL = frozenset("if unless whether when whenever once provided".split())
 _OPPOSITES = (
@@ -5551,15 +5661,67 @@ def _a_longer_name(asked: str, words: list[str]) -> bool:
     )
 
 
+def _asked_verbs(query: str) -> set[str]:
+    """The words of a yes/no question that may be its verb, lowercased as written: each lowercase word not after a
+    determiner or a preposition ("wash" and "update" in "Did I wash the car?", never "car" or "Priya")."""
+    words = _WORD.findall(_YES_NO.sub("", query, count=1))
+    return {
+        w.lower()
+        for i, w in enumerate(words)
+        if w.islower() and w not in ENGLISH_STOPWORDS and (i == 0 or words[i - 1].lower() not in _NOUN_BEFORE)
+    }
+
+
+def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: bool) -> bool:
+    """Whether the sentence only plans, assigns or asks for the question's act, stating nothing done: the act
+    written as an infinitive ("Tom to send the benchmark", "plans to renew", "needs to update"), or, when the
+    question asks it in its base form (`base_form`: after do/did/can/...), a line that opens with it, after a bullet,
+    a checkbox or a short label ("- wash the car", "TODO: renew the domain", "Julia: update the docs"): a to-do
+    item or an instruction (audit 82b F2)."""
+    verb_stems = {stem(v) for v in verbs}
+    for before, word in itertools.pairwise(words):
+        if before.lower() == "to" and word.islower() and stem(word) in verb_stems:
+            return True
+    if not base_form:
+        return False
+    for line in sentence.splitlines():  # a list the units kept whole holds its items as lines of one sentence
+        opening = _LINE_OPENING.match(line)
+        # the act's object follows it in lowercase ("wash the car"); "class TextWidget(Widget): ..." is a definition
+        if opening is not None and any(
+            opening.group(g) is not None
+            and opening.group(g).lower() in verbs
+            and re.match(r"[ \t]+[a-z$£€\d]", line[opening.end(g) :]) is not None
+            for g in (1, 2)
+        ):
+            return True
+    return False
+
+
 def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[str, Any], str] | None:
     """For a yes/no question, ("Yes" or "No", the unit, its sentence) when exactly one verdict is stated by the
     sentences of `units` that hold every content word of the question (at least two) within `_YES_NO_WINDOW` words:
     "Yes" when nothing in that stretch negates it, "No" when a negation ("not", "no", "cannot", "-n't") stands in
     it or one word is written as its opposite (`_opposite`: "disabled" for "enabled"). A sentence that hedges ("may
     be enabled") or states a condition ("if SELinux is enabled") decides nothing; None when no sentence decides or
-    two disagree."""
+    two disagree. A sentence decides nothing either when its polarity is not surely read (a negation outside the
+    stretch, a word of `_UNSURE_POLARITY`: "Nobody restarted ...") or when it only plans or assigns the act
+    (`_no_statement`). A question that negates its own body with one "not" or "never" ("Was the server not
+    restarted?") is answered of that negation: "Yes" when the sentence negates too; one that negates otherwise
+    ("Wasn't it ...?", "Did nobody ...?") is left to the quote, as which way its yes points is a guess (audit 82b
+    F1-F3)."""
+    opener = _YES_NO.match(query)
+    body_words = [w.lower() for w in _WORD.findall(_YES_NO.sub("", query, count=1))]
+    negations = [w for w in body_words if w in _YES_NO_NEGATION or w in _UNSURE_POLARITY or _NEGATED.fullmatch(w)]
+    if opener is None or _NEGATED.search(opener.group(0)) or negations not in ([], ["not"], ["never"]):
+        return None
+    base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
+    verbs = _asked_verbs(query)
     body = _YES_NO.sub("", query, count=1)
-    asked = [w for w in dict.fromkeys(_bare(w) for w in _WORD.findall(body)) if w not in ENGLISH_STOPWORDS]
+    asked = [
+        w
+        for w in dict.fromkeys(_bare(w) for w in _WORD.findall(body))
+        if w not in ENGLISH_STOPWORDS and w.lower() not in negations
+    ]
     asked = [w for w in asked if len(w) > 1 or w.isdigit()]
     if len(asked) < 2:
         return None
@@ -5571,6 +5733,9 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
             if sentence.rstrip().endswith("?"):
                 continue
             words = _WORD.findall(sentence)
+            lowered = [w.lower() for w in words]
+            if set(lowered) & _UNSURE_POLARITY or _no_statement(sentence, words, verbs, base_form):
+                continue
             stems = [stem(w) for w in words]
             found: list[list[int]] = []
             flipped = 0
@@ -5606,11 +5771,16 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
             # a negation just before the stretch negates it too ("There is no limit on retries")
             said = before[-2:] + stretch
             negated = bool(set(said) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in said)
+            elsewhere = lowered[: max(0, first - 2)] + lowered[last + 1 :]
+            if set(elsewhere) & _YES_NO_NEGATION or any(_NEGATED.fullmatch(w) for w in elsewhere):
+                continue  # "It is not true that the router was restarted": which part "not" negates is a guess
             verdict = "No" if negated != bool(flipped) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
     if len(verdicts) != 1:
         return None
     verdict, (unit, sentence) = next(iter(verdicts.items()))
+    if negations:  # "Was it not restarted?" over "It was not restarted": yes, the negation the question asks holds
+        verdict = "Yes" if verdict == "No" else "No"
     return verdict, unit, sentence
 
 
