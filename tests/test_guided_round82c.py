@@ -50,6 +50,8 @@ def test_a_plain_statement_still_says_yes_and_no() -> None:
         ("TODO: renew the parking permit", "Did I renew the parking permit?"),
         ("Owen: order the new chairs", "Did Owen order the new chairs?"),
         ("Greta plans to paint the hallway next week.", "Did Greta paint the hallway?"),
+        ("Please lock the side door after the rehearsal.", "Did they lock the side door after the rehearsal?"),
+        ("Sweep the stage, then lock the side door.", "Did they lock the side door?"),
     ],
 )
 def test_a_line_that_plans_or_assigns_the_act_says_no_yes(text: str, question: str) -> None:
@@ -58,6 +60,9 @@ def test_a_line_that_plans_or_assigns_the_act_says_no_yes(text: str, question: s
 
 def test_a_line_that_states_the_act_done_still_says_yes() -> None:
     assert verdict("Done\n- Lena drafted the budget for Omar", "Did Lena draft the budget for Omar?") == "Yes"
+    # a lowercase name opening the line is the subject, no imperative
+    assert verdict("quickcache does not support TLS.", "Does quickcache support TLS?") == "No"
+    assert verdict("quickcache supports TLS.", "Does quickcache support TLS?") == "Yes"
 
 
 # --- F3: a question that negates itself --------------------------------------------------------------------------

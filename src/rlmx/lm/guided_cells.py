@@ -5598,6 +5598,8 @@ polarity is not surely read, and the sentence decides nothing (audit 82b F1)."""
 _PLAN_OPENERS = frozenset("do does did don't doesn't didn't can could will would shall should must may might".split())
 """The auxiliaries after which the question's verb is in its base form ("Did I wash ...?"), the form a to-do line
 or an instruction opens with ("- wash the car")."""
+_ASKING_OPENERS = frozenset("please kindly pls plz then".split())
+"""Words after which a base-form verb is an instruction ("Please restart ...", "... then restart ...")."""
 _NOUN_BEFORE = frozenset(
     "the a an this that these those my our your his her its their some any every each no of to in on at for with "
     "by from about into onto over under".split()
@@ -5663,12 +5665,13 @@ def _a_longer_name(asked: str, words: list[str]) -> bool:
 
 def _asked_verbs(query: str) -> set[str]:
     """The words of a yes/no question that may be its verb, lowercased as written: each lowercase word not after a
-    determiner or a preposition ("wash" and "update" in "Did I wash the car?", never "car" or "Priya")."""
+    determiner or a preposition, nor first, where the subject stands ("wash" in "Did I wash the car?", never "car",
+    nor "tinyserve" in "Does tinyserve support HTTPS?")."""
     words = _WORD.findall(_YES_NO.sub("", query, count=1))
     return {
         w.lower()
         for i, w in enumerate(words)
-        if w.islower() and w not in ENGLISH_STOPWORDS and (i == 0 or words[i - 1].lower() not in _NOUN_BEFORE)
+        if w.islower() and w not in ENGLISH_STOPWORDS and i > 0 and words[i - 1].lower() not in _NOUN_BEFORE
     }
 
 
@@ -5682,6 +5685,8 @@ def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: b
     for before, word in itertools.pairwise(words):
         if before.lower() == "to" and word.islower() and stem(word) in verb_stems:
             return True
+        if base_form and before.lower() in _ASKING_OPENERS and word.lower() in verbs:
+            return True  # "Please restart the router", "then restart the router": an instruction
     if not base_form:
         return False
     for line in sentence.splitlines():  # a list the units kept whole holds its items as lines of one sentence
