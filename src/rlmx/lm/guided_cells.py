@@ -283,14 +283,17 @@ def _short_list(lines: list[str]) -> bool:
         body.pop()
     while body and not body[0].strip():
         body.pop(0)
-    if not 2 <= len(body) < _SHORT_LIST or any(not line.strip() for line in body):
+    titled = len(body) > 2 and not body[1].strip() and _a_heading(body[0])
+    while titled and not body[1].strip():  # "Family & friends", a blank line, the list: a title set off
+        body.pop(1)
+    if not (3 if titled else 2) <= len(body) < _SHORT_LIST or any(not line.strip() for line in body):
         return False
     if statistics.median(len(line) for line in body) >= 300:
         return False
     runs_on = sum(1 for line, after in pairwise(body) if _runs_on(line, after))
     if runs_on >= 0.5 * (len(body) - 1):
         return False
-    rest = body[1:] if _a_title(body) else body
+    rest = body[1:] if titled or _a_title(body) else body
     sentences = sum(1 for line in rest if _LINE_SENTENCE.match(line) and not _ITEM_LINE.match(line))
     return not (sentences >= 2 and sentences >= 0.5 * len(rest))
 
@@ -322,6 +325,16 @@ def _runs_on(line: str, after: str) -> bool:
     if not (stripped[-1:].isalnum() and after.lstrip()[:1].islower()):
         return False
     return len(stripped) >= _WRAP_WIDTH or (stripped[:1].isupper() and len(stripped.split()) >= 4)
+
+
+def _a_heading(line: str) -> bool:
+    """Whether a line set off by a blank line above a short text's other lines reads as their title: a Markdown
+    heading, a label ending in a colon, or up to 8 words with no key and no closing punctuation ("Family &
+    friends", "Groceries:", "# chores"); a sentence ("The meeting moved.") or an item ("IP: 10.0.4.17") is none."""
+    first = line.strip()
+    if first.startswith("#") or (first.endswith(":") and len(first.split()) <= 8):
+        return True
+    return bool(first) and not _ITEM_LINE.match(first) and first[-1] not in ".!?,;" and len(first.split()) <= 8
 
 
 def _a_title(body: list[str]) -> bool:
@@ -524,7 +537,10 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
     # a short list under a title ("db-prod-2" over "IP: 10.0.4.17"): the title names what each line is about
-    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if not keyed and _a_title(sample) else ""
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    set_off = first + 2 < len(lines) and not lines[first + 1].strip() and _a_heading(lines[first])
+    titled = not keyed and (_a_title(sample) or set_off)
+    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if titled else ""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -3614,6 +3630,8 @@ def _list_titles(units: list[dict[str, Any]]) -> set[int]:
         follows = below is not None and below["source"] == unit["source"] and below["line"] == unit["line"] + 1
         if any_bullet and follows and below is not None and _BULLET.match(below["text"]):
             titles.add(i)
+        elif k == 0 and len(lines) > 2 and below is not None and below["line"] > unit["line"] + 1:
+            titles.add(i)  # 'Family & friends', a blank line, then the list: a title set off above its items
         elif not any_bullet and k == 0 and follows and len(lines) > 2:
             words = [w.lower() for w in re.findall(r"[\w'’-]+", text)]
             capitals = text.upper() == text and any(c.isalpha() for c in text)
