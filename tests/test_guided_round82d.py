@@ -54,3 +54,46 @@ def test_the_right_line_answers() -> None:
 def test_a_set_off_title_is_no_item() -> None:
     answer = ask(CLUB_MD, "How many items are there?")
     assert first_line(answer) == "3", answer
+
+
+# --- F11: everyday questions over a table of expenses: the costliest value, the grand total, who paid for a thing --
+
+COSTS = """day,person,kind,price,memo
+Mon,Rui,ferry,18.50,
+Mon,Lotte,groceries,42.10,market
+Tue,Rui,groceries,12.40,bakery
+Tue,Lotte,bikes,30.00,two bikes
+Wed,Rui,ferry,18.50,
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Which kind cost the most?", "groceries"),
+        ("What did we spend the most on?", "groceries"),
+        ("Which kind cost the least?", "bikes"),
+        ("Who spent the most?", "Lotte"),
+        ("What is the total of all expenses?", "121.50"),
+        ("How much did we spend altogether?", "121.50"),
+        ("Who paid for the bakery?", "Rui"),
+        ("Who paid for bikes?", "Lotte"),
+    ],
+)
+def test_a_table_of_expenses_answers_by_code(question: str, answer: str) -> None:
+    got = ask(COSTS, question, name="costs.csv")
+    assert first_line(got) == answer, got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the total for taxis?",  # a value the table lacks
+        "Who paid for groceries?",  # two people
+        "Who paid for the bakery on Sunday?",  # a condition the table cannot check
+        "Who paid for parking?",
+    ],
+)
+def test_a_table_question_it_cannot_settle_is_no_sum_or_name(question: str) -> None:
+    got = first_line(ask(COSTS, question, name="costs.csv"))
+    assert got not in ("Rui", "Lotte", "121.50", "18.50", "30.00"), got

@@ -3179,6 +3179,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         stanza_count,
         superlative_answer,
         group_total,
+        table_spending,
         cell_count,
         cell_list,
         list_count,
@@ -4227,6 +4228,137 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     return (
         f"{total:,.{places}f}\nCounted: the {header} of the {len(amounts):,} row(s) whose column {at + 1} is "
         f"'{value}', summed: {shown}."
+    )
+
+
+_SPENT_MOST = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?P<noun>[a-z][\w-]*)\s+(?:costs?|cost\s+us|did\s+\w+\s+spend|was\s+spent)"
+    r"|what\s+did\s+\w+\s+spend|who\s+(?P<who>spent|paid))"
+    r"\s+(?:the\s+)?(?P<end>most|least)(?:\s+money)?(?:\s+on)?(?:\s+in\s+total)?\s*[?.!]*\s*$"
+)
+"""A superlative of a sum over a table: 'Which category cost the most?', 'What did we spend the most on?', 'Who
+paid the most?': the rows' amounts summed per value of a column, the largest (or smallest) sum named."""
+_WHAT_IT_WAS = ("category", "type", "kind", "item", "what", "description", "for")
+"""Columns that say what an expense was, in order of preference: "What did we spend the most on?" groups by one."""
+_WHO_COLUMNS = ("who", "name", "person", "payer", "paid_by", "by", "buyer", "owner")
+"""Columns that say who a row's person is: "Who paid for dinner?" reads one."""
+_TOTAL_FRAME = frozenset(
+    "total totals sum altogether combined all overall grand everything much spend spent spending paid pay cost "
+    "costs amount amounts expense expenses money".split()
+)
+"""Words that only frame a question for the whole column's sum ("What is the total of all expenses?"): a question
+with any other word (a value the table lacks, "taxis") is no question for the grand total."""
+_WHO_DID = re.compile(r"(?i)^\s*who\s+(?:paid|bought|booked|ordered|covered|spent\s+(?:money\s+)?on)\b(?P<rest>.*)$")
+
+
+def _named_column(columns: list[str], names: tuple[str, ...], rows: list[tuple[int, list[str]]]) -> int | None:
+    """The first of `names` that names a column of words (no number column), by `_column_for`."""
+    for name in names:
+        exact = [i for i, column in enumerate(columns) if column.strip().lower() == name]
+        at = exact[0] if exact else _column_for(name, columns)  # 'who' is a stop word, no word _column_for reads
+        if at is not None and _not_numeric(rows, at):
+            return at
+    return None
+
+
+def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query: str, aside: int) -> int | None:
+    """The one number column to sum (not `aside`), or the one of several the question names; None otherwise."""
+    numeric = [i for i in range(len(columns)) if i != aside and not _not_numeric(rows, i)]
+    said = [i for i in numeric if any(_column_for(w, columns) == i for w in _WORD.findall(query))]
+    if len(said) == 1:
+        return said[0]
+    if len(numeric) > 1:  # 'amount' over 'id', 'year': the column a sum of money is read from by its name
+        numeric = [i for i in numeric if any(_column_for(n, columns) == i for n in ("amount", "cost", "price"))]
+    return numeric[0] if len(numeric) == 1 else None
+
+
+def _sum(amounts: list[str]) -> tuple[float, int] | None:
+    """The sum of plain amounts and the decimal places they are written with; None if a cell is no plain amount."""
+    if any(not _AMOUNT.fullmatch(a.strip()) for a in amounts):
+        return None
+    places = max((len(a.strip().split(".")[1]) if "." in a else 0) for a in amounts)
+    return sum(float(a.strip().replace(",", "")) for a in amounts), places
+
+
+def table_spending(state: dict[str, Any], query: str) -> str | None:
+    """Three everyday questions over a table of expenses, answered by code with the rows named: the value of a
+    column whose rows' amounts sum to the most or least ('Which category cost the most?', 'What did we spend the
+    most on?', 'Who paid the most?', `_SPENT_MOST`); the sum of the whole number column ('What is the total of all
+    expenses?', only when every other word of the question frames it, `_TOTAL_FRAME`, or names a column); and
+    who paid for a thing a cell names ('Who paid for dinner?': the who column of the rows whose cell is 'dinner',
+    when they name one person). None when the question is none of these, the text is no table, no single number
+    column is there to sum, or the answer would be a tie or a guess."""
+    if unmodelled(query):
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    m = _SPENT_MOST.match(" ".join(query.split()))
+    if m is not None:
+        if m.group("who"):
+            group_at = _named_column(columns, _WHO_COLUMNS, rows)
+        elif m.group("noun"):
+            group_at = _column_for(m.group("noun"), columns)
+        else:
+            group_at = _named_column(columns, _WHAT_IT_WAS, rows)
+        if group_at is None or not _not_numeric(rows, group_at):
+            return None
+        at = _amount_column(columns, rows, query, group_at)
+        if at is None:
+            return None
+        per: dict[str, list[str]] = {}
+        for _, cells in rows:
+            if max(at, group_at) < len(cells) and cells[at].strip() and cells[group_at].strip():
+                per.setdefault(cells[group_at].strip(), []).append(cells[at])
+        sums = {value: _sum(amounts) for value, amounts in per.items()}
+        if not sums or any(v is None for v in sums.values()):
+            return None
+        places = max(v[1] for v in sums.values() if v is not None)
+        fewest = m.group("end").lower() == "least"
+        order = sorted(((v[0], k) for k, v in sums.items() if v is not None), reverse=not fewest)
+        if len(order) > 1 and order[0][0] == order[1][0]:
+            return None  # a tie: no one value is the answer
+        listed = "; ".join(f"{k} {v:,.{places}f}" for v, k in order[:8])
+        return (
+            f"{order[0][1]}\nCounted: column {at + 1} ({columns[at]}) summed per value of column {group_at + 1} "
+            f"({columns[group_at]}) over {len(rows):,} rows: {listed}."
+        )
+    words = [w.lower() for w in _WORD.findall(query)]
+    if _ASKS_TOTAL.search(query):
+        rest = [w for w in words if w not in ENGLISH_STOPWORDS and w not in _TOTAL_FRAME]
+        if any(_column_for(w, columns) is None for w in rest):
+            return None  # a word that neither frames a sum nor names a column: a value, maybe one the text lacks
+        at = _amount_column(columns, rows, query, -1)
+        amounts = [cells[at] for _, cells in rows if at is not None and at < len(cells) and cells[at].strip()]
+        summed = _sum(amounts) if amounts else None
+        if at is None or summed is None:
+            return None
+        total, places = summed
+        return f"{total:,.{places}f}\nCounted: column {at + 1} ({columns[at]}) of all {len(amounts):,} rows, summed."
+    who = _WHO_DID.match(query)
+    who_at = _named_column(columns, _WHO_COLUMNS, rows) if who is not None else None
+    if who is None or who_at is None:
+        return None
+    asked = " " + " ".join(_WORD.findall(who.group("rest").lower())) + " "
+    named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
+    for number, cells in rows:
+        for at, cell in enumerate(cells):
+            value = " ".join(_WORD.findall(cell.lower()))
+            if at != who_at and value and value not in ENGLISH_STOPWORDS and f" {value} " in asked:
+                named.setdefault((at, value), []).append((number, cells))
+    held = {w for (_, value) in named for w in value.split()}
+    rest = [w for w in asked.split() if w not in ENGLISH_STOPWORDS and w not in held]
+    if len(named) != 1 or rest:
+        return None  # no value, two values, or a word the table does not hold ('on Sunday'): a guess
+    (at, value), kept = next(iter(named.items()))
+    people = {cells[who_at].strip() for _, cells in kept if who_at < len(cells) and cells[who_at].strip()}
+    if len(people) != 1:
+        return None
+    lines = ", ".join(f"line {n:,}" for n, _ in kept[:10])
+    return (
+        f"{people.pop()}\nFound: column {who_at + 1} ({columns[who_at]}) of the row(s) whose column {at + 1} "
+        f"({columns[at]}) is '{value}': {lines}."
     )
 
 
