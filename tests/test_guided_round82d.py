@@ -97,3 +97,45 @@ def test_a_table_of_expenses_answers_by_code(question: str, answer: str) -> None
 def test_a_table_question_it_cannot_settle_is_no_sum_or_name(question: str) -> None:
     got = first_line(ask(COSTS, question, name="costs.csv"))
     assert got not in ("Rui", "Lotte", "121.50", "18.50", "30.00"), got
+
+
+# --- F6: 'Which section covers X?' over unnumbered headings names the heading, never a word under it --------------
+
+NOTES = """# kettle-cli
+
+A command line tool to boil water remotely.
+
+## Installation
+
+    pip install kettle-cli
+
+## Configuration
+
+Set KETTLE_HOST to the kettle's address.
+
+## Contributing
+
+Pull requests are welcome.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "heading"),
+    [
+        ("Which section covers installing?", "Installation"),
+        ("Which section covers configuring the host?", None),  # 'host' is in no heading
+        ("Which section explains configuration?", "Configuration"),
+        ("Which section covers contributions?", "Contributing"),
+    ],
+)
+def test_which_section_covers_an_unnumbered_heading(question: str, heading: str | None) -> None:
+    answer = ask(NOTES, question, reply="pip")
+    if heading is None:
+        assert first_line(answer) != "pip", answer
+    else:
+        assert first_line(answer) == heading, answer
+
+
+def test_which_section_covers_what_no_heading_says_names_none() -> None:
+    answer = ask(NOTES, "Which section covers uninstalling?", reply="pip")
+    assert first_line(answer) not in ("pip", "Installation"), answer

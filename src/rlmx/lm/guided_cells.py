@@ -5300,7 +5300,24 @@ def part_about(state: dict[str, Any], query: str) -> tuple[str, str, str] | None
         if about <= {stem(w) for w in _WORD.findall(title.lower())}:
             word = numbered.group("word") or asked.group(1).capitalize()
             found.setdefault(numbered.group("number"), (f"{word} {numbered.group('number')}: {title}", label, where))
-    return next(iter(found.values())) if len(found) == 1 else None
+    if found:
+        return next(iter(found.values())) if len(found) == 1 else None
+    headed: dict[str, tuple[str, str, str]] = {}  # unnumbered headings ('## Install', 'REPORTING BUGS')
+    for unit in state["units"]:
+        title = str(unit["name"]).strip(" .:#*=")
+        if unit["kind"] != "paragraph" or not title or len(title) > 60 or title.lower() in headed:
+            continue
+        forms = [stem(w) for w in _WORD.findall(title.lower())]
+        if all(any(_same_word(a, f) for f in forms) for a in about):
+            headed[title.lower()] = (title, str(unit["name"]), re.sub(r", under '.*'$", "", unit["where"]))
+    return next(iter(headed.values())) if len(headed) == 1 else None
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Whether two stems are forms of one word: equal, or one the other's start of 5+ letters ('instal' of
+    'installation' and 'Install' are equal; 'contribut' starts 'contributing' and 'contribution')."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and long.startswith(short))
 
 
 def column_words(state: dict[str, Any], terms: list[str]) -> list[str]:
