@@ -139,3 +139,39 @@ def test_which_section_covers_an_unnumbered_heading(question: str, heading: str 
 def test_which_section_covers_what_no_heading_says_names_none() -> None:
     answer = ask(NOTES, "Which section covers uninstalling?", reply="pip")
     assert first_line(answer) not in ("pip", "Installation"), answer
+
+
+# --- F9/F10: a def's kind word and a name written as two words no longer sink the def --------------------------------
+
+SOURCE = '''class Spool:
+    """A reel of thread."""
+
+    maxlength = 400
+    spin_rate = 12
+
+    def rewind(self, turns):
+        self.turns -= turns
+        return self.turns
+
+    def label(self):
+        return "spool"
+'''
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        ("What does the rewind method do?", "def rewind(self, turns)"),
+        ("What does the rewind function do?", "def rewind(self, turns)"),
+        ("What is the max length?", "maxlength = 400"),
+        ("What is the spin rate?", "spin_rate = 12"),
+    ],
+)
+def test_the_def_is_found(question: str, line: str) -> None:
+    answer = ask(SOURCE, question, name="spool.py")
+    assert first_line(answer) != "NOT FOUND" and line in answer, answer
+
+
+@pytest.mark.parametrize("question", ["What does the unwind method do?", "What is the max width?"])
+def test_an_absent_def_stays_not_found(question: str) -> None:
+    assert first_line(ask(SOURCE, question, name="spool.py")) == "NOT FOUND"

@@ -1633,7 +1633,36 @@ def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
     part = _WHICH_PART.match(query)
     if part:
         frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
+    kind = _DEF_KIND.match(query)
+    if kind and _bare(kind.group(1)) in terms:  # 'What does the writerow method do?': 'method' names no subject
+        return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower()]
     return [t for t in terms if t in frame and not index.rows(t)]
+
+
+def joined_terms(query: str, terms: list[str], index: Index) -> dict[str, str]:
+    """Two adjacent words of the question that the text writes only as one identifier ('line terminator':
+    `lineterminator`, 'max size': `max_size`), each mapped to that identifier (the second to ""), so the search
+    looks for the name the code writes. A pair is joined only when one of its words is absent from the text and
+    the joined form is there: 'line' and 'terminator' apart would ask every unit for a word no line writes."""
+    words = [_bare(w) for w in _WORD.findall(query)]
+    joined: dict[str, str] = {}
+    for first, second in pairwise(words):
+        if first not in terms or second not in terms or first in joined or second in joined:
+            continue
+        if index.rows(first) and index.rows(second):
+            continue
+        for form in (first + second, f"{first}_{second}"):
+            if index.rows(form):
+                joined[first], joined[second] = form, ""
+                break
+    return joined
+
+
+_DEF_KIND = re.compile(
+    r"(?i)\s*what\s+does\s+(?:the\s+)?([A-Za-z_][\w.]*)\s+(method|function|class|module|property|decorator)\s+do\b"
+)
+"""'What does the writerow method do?': the kind of def names what the subject is, never a word its source must
+write (a def without a docstring says 'def writerow', never 'method'); it frames the question, written or not."""
 
 
 def salient_terms(query: str, terms: list[str]) -> list[str]:
@@ -1720,6 +1749,8 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     ]
     if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
         return None
+    if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
+        return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
     if any(_holds_a(w, unit["text"]) for w in words if w.lower() in _VALUE_OF_TYPE for unit in index.units):
         return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
@@ -5865,6 +5896,10 @@ def guided_answer(
     if framing and len(framing) < len(terms):
         terms = [t for t in terms if t not in framing]
         report.append(f"words that only frame the question, which the text never writes: {framing}")
+    joined = joined_terms(query, terms, state["index"])
+    if joined:
+        terms = [t for t in dict.fromkeys(joined.get(t, t) for t in terms) if t]
+        report.append(f"words the text writes as one identifier: {joined}")
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
