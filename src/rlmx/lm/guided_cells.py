@@ -284,14 +284,17 @@ def _short_list(lines: list[str]) -> bool:
         body.pop()
     while body and not body[0].strip():
         body.pop(0)
-    if not 2 <= len(body) < _SHORT_LIST or any(not line.strip() for line in body):
+    titled = len(body) > 2 and not body[1].strip() and _a_heading(body[0])
+    while titled and not body[1].strip():  # "Family & friends", a blank line, the list: a title set off
+        body.pop(1)
+    if not (3 if titled else 2) <= len(body) < _SHORT_LIST or any(not line.strip() for line in body):
         return False
     if statistics.median(len(line) for line in body) >= 300:
         return False
     runs_on = sum(1 for line, after in pairwise(body) if _runs_on(line, after))
     if runs_on >= 0.5 * (len(body) - 1):
         return False
-    rest = body[1:] if _a_title(body) else body
+    rest = body[1:] if titled or _a_title(body) else body
     sentences = sum(1 for line in rest if _LINE_SENTENCE.match(line) and not _ITEM_LINE.match(line))
     return not (sentences >= 2 and sentences >= 0.5 * len(rest))
 
@@ -323,6 +326,16 @@ def _runs_on(line: str, after: str) -> bool:
     if not (stripped[-1:].isalnum() and after.lstrip()[:1].islower()):
         return False
     return len(stripped) >= _WRAP_WIDTH or (stripped[:1].isupper() and len(stripped.split()) >= 4)
+
+
+def _a_heading(line: str) -> bool:
+    """Whether a line set off by a blank line above a short text's other lines reads as their title: a Markdown
+    heading, a label ending in a colon, or up to 8 words with no key and no closing punctuation ("Family &
+    friends", "Groceries:", "# chores"); a sentence ("The meeting moved.") or an item ("IP: 10.0.4.17") is none."""
+    first = line.strip()
+    if first.startswith("#") or (first.endswith(":") and len(first.split()) <= 8):
+        return True
+    return bool(first) and not _ITEM_LINE.match(first) and first[-1] not in ".!?,;" and len(first.split()) <= 8
 
 
 def _a_title(body: list[str]) -> bool:
@@ -525,7 +538,10 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
     # a short list under a title ("db-prod-2" over "IP: 10.0.4.17"): the title names what each line is about
-    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if not keyed and _a_title(sample) else ""
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    set_off = first + 2 < len(lines) and not lines[first + 1].strip() and _a_heading(lines[first])
+    titled = not keyed and (_a_title(sample) or set_off)
+    title = " ".join(sample[0].split()).lstrip("# ").rstrip(":") if titled else ""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -1618,7 +1634,36 @@ def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
     part = _WHICH_PART.match(query)
     if part:
         frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
+    kind = _DEF_KIND.match(query)
+    if kind and _bare(kind.group(1)) in terms:  # 'What does the writerow method do?': 'method' names no subject
+        return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower()]
     return [t for t in terms if t in frame and not index.rows(t)]
+
+
+def joined_terms(query: str, terms: list[str], index: Index) -> dict[str, str]:
+    """Two adjacent words of the question that the text writes only as one identifier ('line terminator':
+    `lineterminator`, 'max size': `max_size`), each mapped to that identifier (the second to ""), so the search
+    looks for the name the code writes. A pair is joined only when one of its words is absent from the text and
+    the joined form is there: 'line' and 'terminator' apart would ask every unit for a word no line writes."""
+    words = [_bare(w) for w in _WORD.findall(query)]
+    joined: dict[str, str] = {}
+    for first, second in pairwise(words):
+        if first not in terms or second not in terms or first in joined or second in joined:
+            continue
+        if index.rows(first) and index.rows(second):
+            continue
+        for form in (first + second, f"{first}_{second}"):
+            if index.rows(form):
+                joined[first], joined[second] = form, ""
+                break
+    return joined
+
+
+_DEF_KIND = re.compile(
+    r"(?i)\s*what\s+does\s+(?:the\s+)?([A-Za-z_][\w.]*)\s+(method|function|class|module|property|decorator)\s+do\b"
+)
+"""'What does the writerow method do?': the kind of def names what the subject is, never a word its source must
+write (a def without a docstring says 'def writerow', never 'method'); it frames the question, written or not."""
 
 
 def salient_terms(query: str, terms: list[str]) -> list[str]:
@@ -1705,6 +1750,8 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     ]
     if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
         return None
+    if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
+        return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
     if any(_holds_a(w, unit["text"]) for w in words if w.lower() in _VALUE_OF_TYPE for unit in index.units):
         return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
@@ -3225,6 +3272,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         stanza_count,
         superlative_answer,
         group_total,
+        table_spending,
         cell_count,
         cell_list,
         list_count,
@@ -3676,6 +3724,8 @@ def _list_titles(units: list[dict[str, Any]]) -> set[int]:
         follows = below is not None and below["source"] == unit["source"] and below["line"] == unit["line"] + 1
         if any_bullet and follows and below is not None and _BULLET.match(below["text"]):
             titles.add(i)
+        elif k == 0 and len(lines) > 2 and below is not None and below["line"] > unit["line"] + 1:
+            titles.add(i)  # 'Family & friends', a blank line, then the list: a title set off above its items
         elif not any_bullet and k == 0 and follows and len(lines) > 2:
             words = [w.lower() for w in re.findall(r"[\w'’-]+", text)]
             capitals = text.upper() == text and any(c.isalpha() for c in text)
@@ -4271,6 +4321,137 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     return (
         f"{total:,.{places}f}\nCounted: the {header} of the {len(amounts):,} row(s) whose column {at + 1} is "
         f"'{value}', summed: {shown}."
+    )
+
+
+_SPENT_MOST = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?P<noun>[a-z][\w-]*)\s+(?:costs?|cost\s+us|did\s+\w+\s+spend|was\s+spent)"
+    r"|what\s+did\s+\w+\s+spend|who\s+(?P<who>spent|paid))"
+    r"\s+(?:the\s+)?(?P<end>most|least)(?:\s+money)?(?:\s+on)?(?:\s+in\s+total)?\s*[?.!]*\s*$"
+)
+"""A superlative of a sum over a table: 'Which category cost the most?', 'What did we spend the most on?', 'Who
+paid the most?': the rows' amounts summed per value of a column, the largest (or smallest) sum named."""
+_WHAT_IT_WAS = ("category", "type", "kind", "item", "what", "description", "for")
+"""Columns that say what an expense was, in order of preference: "What did we spend the most on?" groups by one."""
+_WHO_COLUMNS = ("who", "name", "person", "payer", "paid_by", "by", "buyer", "owner")
+"""Columns that say who a row's person is: "Who paid for dinner?" reads one."""
+_TOTAL_FRAME = frozenset(
+    "total totals sum altogether combined all overall grand everything much spend spent spending paid pay cost "
+    "costs amount amounts expense expenses money".split()
+)
+"""Words that only frame a question for the whole column's sum ("What is the total of all expenses?"): a question
+with any other word (a value the table lacks, "taxis") is no question for the grand total."""
+_WHO_DID = re.compile(r"(?i)^\s*who\s+(?:paid|bought|booked|ordered|covered|spent\s+(?:money\s+)?on)\b(?P<rest>.*)$")
+
+
+def _named_column(columns: list[str], names: tuple[str, ...], rows: list[tuple[int, list[str]]]) -> int | None:
+    """The first of `names` that names a column of words (no number column), by `_column_for`."""
+    for name in names:
+        exact = [i for i, column in enumerate(columns) if column.strip().lower() == name]
+        at = exact[0] if exact else _column_for(name, columns)  # 'who' is a stop word, no word _column_for reads
+        if at is not None and _not_numeric(rows, at):
+            return at
+    return None
+
+
+def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query: str, aside: int) -> int | None:
+    """The one number column to sum (not `aside`), or the one of several the question names; None otherwise."""
+    numeric = [i for i in range(len(columns)) if i != aside and not _not_numeric(rows, i)]
+    said = [i for i in numeric if any(_column_for(w, columns) == i for w in _WORD.findall(query))]
+    if len(said) == 1:
+        return said[0]
+    if len(numeric) > 1:  # 'amount' over 'id', 'year': the column a sum of money is read from by its name
+        numeric = [i for i in numeric if any(_column_for(n, columns) == i for n in ("amount", "cost", "price"))]
+    return numeric[0] if len(numeric) == 1 else None
+
+
+def _sum(amounts: list[str]) -> tuple[float, int] | None:
+    """The sum of plain amounts and the decimal places they are written with; None if a cell is no plain amount."""
+    if any(not _AMOUNT.fullmatch(a.strip()) for a in amounts):
+        return None
+    places = max((len(a.strip().split(".")[1]) if "." in a else 0) for a in amounts)
+    return sum(float(a.strip().replace(",", "")) for a in amounts), places
+
+
+def table_spending(state: dict[str, Any], query: str) -> str | None:
+    """Three everyday questions over a table of expenses, answered by code with the rows named: the value of a
+    column whose rows' amounts sum to the most or least ('Which category cost the most?', 'What did we spend the
+    most on?', 'Who paid the most?', `_SPENT_MOST`); the sum of the whole number column ('What is the total of all
+    expenses?', only when every other word of the question frames it, `_TOTAL_FRAME`, or names a column); and
+    who paid for a thing a cell names ('Who paid for dinner?': the who column of the rows whose cell is 'dinner',
+    when they name one person). None when the question is none of these, the text is no table, no single number
+    column is there to sum, or the answer would be a tie or a guess."""
+    if unmodelled(query):
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    m = _SPENT_MOST.match(" ".join(query.split()))
+    if m is not None:
+        if m.group("who"):
+            group_at = _named_column(columns, _WHO_COLUMNS, rows)
+        elif m.group("noun"):
+            group_at = _column_for(m.group("noun"), columns)
+        else:
+            group_at = _named_column(columns, _WHAT_IT_WAS, rows)
+        if group_at is None or not _not_numeric(rows, group_at):
+            return None
+        at = _amount_column(columns, rows, query, group_at)
+        if at is None:
+            return None
+        per: dict[str, list[str]] = {}
+        for _, cells in rows:
+            if max(at, group_at) < len(cells) and cells[at].strip() and cells[group_at].strip():
+                per.setdefault(cells[group_at].strip(), []).append(cells[at])
+        sums = {value: _sum(amounts) for value, amounts in per.items()}
+        if not sums or any(v is None for v in sums.values()):
+            return None
+        places = max(v[1] for v in sums.values() if v is not None)
+        fewest = m.group("end").lower() == "least"
+        order = sorted(((v[0], k) for k, v in sums.items() if v is not None), reverse=not fewest)
+        if len(order) > 1 and order[0][0] == order[1][0]:
+            return None  # a tie: no one value is the answer
+        listed = "; ".join(f"{k} {v:,.{places}f}" for v, k in order[:8])
+        return (
+            f"{order[0][1]}\nCounted: column {at + 1} ({columns[at]}) summed per value of column {group_at + 1} "
+            f"({columns[group_at]}) over {len(rows):,} rows: {listed}."
+        )
+    words = [w.lower() for w in _WORD.findall(query)]
+    if _ASKS_TOTAL.search(query):
+        rest = [w for w in words if w not in ENGLISH_STOPWORDS and w not in _TOTAL_FRAME]
+        if any(_column_for(w, columns) is None for w in rest):
+            return None  # a word that neither frames a sum nor names a column: a value, maybe one the text lacks
+        at = _amount_column(columns, rows, query, -1)
+        amounts = [cells[at] for _, cells in rows if at is not None and at < len(cells) and cells[at].strip()]
+        summed = _sum(amounts) if amounts else None
+        if at is None or summed is None:
+            return None
+        total, places = summed
+        return f"{total:,.{places}f}\nCounted: column {at + 1} ({columns[at]}) of all {len(amounts):,} rows, summed."
+    who = _WHO_DID.match(query)
+    who_at = _named_column(columns, _WHO_COLUMNS, rows) if who is not None else None
+    if who is None or who_at is None:
+        return None
+    asked = " " + " ".join(_WORD.findall(who.group("rest").lower())) + " "
+    named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
+    for number, cells in rows:
+        for at, cell in enumerate(cells):
+            value = " ".join(_WORD.findall(cell.lower()))
+            if at != who_at and value and value not in ENGLISH_STOPWORDS and f" {value} " in asked:
+                named.setdefault((at, value), []).append((number, cells))
+    held = {w for (_, value) in named for w in value.split()}
+    rest = [w for w in asked.split() if w not in ENGLISH_STOPWORDS and w not in held]
+    if len(named) != 1 or rest:
+        return None  # no value, two values, or a word the table does not hold ('on Sunday'): a guess
+    (at, value), kept = next(iter(named.items()))
+    people = {cells[who_at].strip() for _, cells in kept if who_at < len(cells) and cells[who_at].strip()}
+    if len(people) != 1:
+        return None
+    lines = ", ".join(f"line {n:,}" for n, _ in kept[:10])
+    return (
+        f"{people.pop()}\nFound: column {who_at + 1} ({columns[who_at]}) of the row(s) whose column {at + 1} "
+        f"({columns[at]}) is '{value}': {lines}."
     )
 
 
@@ -5243,7 +5424,24 @@ def part_about(state: dict[str, Any], query: str) -> tuple[str, str, str] | None
         if about <= {stem(w) for w in _WORD.findall(title.lower())}:
             word = numbered.group("word") or asked.group(1).capitalize()
             found.setdefault(numbered.group("number"), (f"{word} {numbered.group('number')}: {title}", label, where))
-    return next(iter(found.values())) if len(found) == 1 else None
+    if found:
+        return next(iter(found.values())) if len(found) == 1 else None
+    headed: dict[str, tuple[str, str, str]] = {}  # unnumbered headings ('## Install', 'REPORTING BUGS')
+    for unit in state["units"]:
+        title = str(unit["name"]).strip(" .:#*=")
+        if unit["kind"] != "paragraph" or not title or len(title) > 60 or title.lower() in headed:
+            continue
+        forms = [stem(w) for w in _WORD.findall(title.lower())]
+        if all(any(_same_word(a, f) for f in forms) for a in about):
+            headed[title.lower()] = (title, str(unit["name"]), re.sub(r", under '.*'$", "", unit["where"]))
+    return next(iter(headed.values())) if len(headed) == 1 else None
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Whether two stems are forms of one word: equal, or one the other's start of 5+ letters ('instal' of
+    'installation' and 'Install' are equal; 'contribut' starts 'contributing' and 'contribution')."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and long.startswith(short))
 
 
 def column_words(state: dict[str, Any], terms: list[str]) -> list[str]:
@@ -5873,6 +6071,10 @@ def guided_answer(
     if framing and len(framing) < len(terms):
         terms = [t for t in terms if t not in framing]
         report.append(f"words that only frame the question, which the text never writes: {framing}")
+    joined = joined_terms(query, terms, state["index"])
+    if joined:
+        terms = [t for t in dict.fromkeys(joined.get(t, t) for t in terms) if t]
+        report.append(f"words the text writes as one identifier: {joined}")
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
