@@ -111,3 +111,22 @@ def test_a_passive_sentence_names_who_did_it(text: str, question: str, expected:
 def test_no_doer_for_another_thing_verb_or_two_doers(text: str, question: str) -> None:
     answer = first_line(ask(text, question))
     assert answer not in ("Greta Holm", "Ruth Omondi and Lena P. Vasquez", "Per Olsen"), answer
+
+
+# --- a month said for a date with no year ------------------------------------------------------------------------
+
+CONTACTS = """Family & friends
+
+Mum - 07700 900123
+Sophie - sophie@example.com - birthday 12 June
+"""
+
+
+@pytest.mark.parametrize("reply", ["June", "Her birthday is in June.", "12 June"])
+def test_a_month_grows_to_the_day_the_unit_writes_with_it(reply: str) -> None:
+    assert first_line(ask(CONTACTS, "When is Sophie's birthday?", reply)) == "12 June"
+
+
+def test_a_month_of_two_dates_stays_as_said() -> None:
+    answer = ask("The fair opens on June 3 and closes on June 9.\n", "When does the fair open?", "June")
+    assert first_line(answer) in ("June", "June 3"), answer

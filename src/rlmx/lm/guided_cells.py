@@ -2677,13 +2677,25 @@ def _named_only_above(unit: dict[str, Any], query: str) -> bool:
     return bool(named) and not any(held) and any(all(stem(w) in above for w in _WORD.findall(t)) for t in named)
 
 
+_DAY_OF_MONTH = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]?\d))", re.I
+)
+"""A date with no year: "12 June", "12th of June", "June 12" (a birthday, a yearly event, a date of this year)."""
+
+
 def _whole_date(core: str, text: str) -> str:
     """A month, a day or a year the unit writes inside one whole date, as that date ("June" or "2007" of "29 June
-    2007": what the text says, and it holds what the reply said); `core` unchanged otherwise."""
-    dates = {
-        d.group(0) for d in _DATE.finditer(text) if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", d.group(0), re.I)
-    }
-    return dates.pop() if len(dates) == 1 and len(core) < len(next(iter(dates))) else core
+    2007", "June" of a birthday's "12 June": what the text says, and it holds what the reply said); `core`
+    unchanged otherwise."""
+    for pattern in (_DATE, _DAY_OF_MONTH):  # with its year if the text writes one
+        dates = {
+            d.group(0)
+            for d in pattern.finditer(text)
+            if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", d.group(0), re.I)
+        }
+        if dates:
+            return dates.pop() if len(dates) == 1 and len(core) < len(next(iter(dates))) else core
+    return core
 
 
 def _cuts_a_token(core: str, text: str) -> bool:
