@@ -4685,6 +4685,25 @@ _ANYONE = frozenset("people persons person names items things entries ones parti
 verb."""
 
 
+_ATTENDANCE = frozenset(
+    stem(w) for w in "attendees attended attending attendance present participants participated attendants".split()
+)
+"""Words, as `stem` keys, that all mean who was at a meeting: a 'Present:', 'Participants:' or 'In attendance:' line
+lists the attendees a question asks for by any of them (audit 82b F13, v14)."""
+_NOT_THERE = frozenset(stem(w) for w in "absent absentees apologies excused missing away".split())
+"""Words that ask for who was not at the meeting: no attendance label answers them."""
+
+
+def _label_fits(named: set[str], noun: set[str], asked: set[str], anyone: bool) -> bool:
+    """Whether a list's label (its words as `stem` keys) is the one a list count names: every word of the label is
+    a word of the question and the counted noun is the label's or a noun for anyone; or the label and the question
+    both speak of attendance ('Present:' for "How many attendees were there?") and the question asks for no one
+    absent."""
+    if named and named <= asked and (anyone or bool(named & noun)):
+        return True
+    return bool(named) and named <= _ATTENDANCE and bool(asked & _ATTENDANCE) and not asked & _NOT_THERE
+
+
 _COUNT_FRAME = frozenset(
     "there total all altogether in have has had got get list listed lists meeting meetings notes note text file "
     "document page pages mentioned named given assigned open".split()
@@ -4744,7 +4763,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             if label is None:
                 continue
             named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
-            if not named or not named <= asked or not (anyone or named & noun):
+            if not _label_fits(named, noun, asked, anyone):
                 continue
             items: list[str] | None
             if label.group(2):
@@ -4755,7 +4774,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
                     if not _BULLET.match(below):
                         break
                     items.append(_BULLET.sub("", below).strip())
-            whom = _for_whom(_WORD.findall(m.group(2)), named)
+            # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
+            whom = _for_whom(_WORD.findall(m.group(2)), named | (_ATTENDANCE if named <= _ATTENDANCE else set()))
             if whom is None:
                 continue  # the question asks for only some of its items, by a condition no count here reads
             if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
@@ -4770,6 +4790,43 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     n, (label_text, number, items) = next(iter(found.items()))
     shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
+
+
+_ASKS_ATTENDEES = re.compile(
+    r"(?i)\s*(?:(?:list|name|show(?: me)?|give(?: me)?|tell me|who (?:were|are|was|is))\s+(?:all\s+)?(?:of\s+)?"
+    r"(?:the\s+)?(?:attendees|participants|attendants|people (?:present|attending))"
+    r"|who\s+(?:attended|participated|(?:was|were) present|(?:was|were) in attendance))"
+    r"(?P<rest>(?:\s+[\w'-]+){0,4})\s*[?.!]*$"
+)
+"""'List the attendees', 'Who were the participants?', 'Who attended the standup?'."""
+
+
+def attendance_list(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(names, line, line number) for "List the attendees" or "Who attended?" over notes with one line that lists
+    who was there under a label of attendance ('Present: Priya, Tom', 'Participants:', 'In attendance:'; see
+    `_ATTENDANCE`). A word the question adds ("the standup") must be written above that line, or be a frame word
+    ("the meeting"): the notes of another meeting are not these. None when no line, or several, fit."""
+    m = _ASKS_ATTENDEES.match(query)
+    if m is None or _table_records(state["units"]):
+        return None
+    rest = [w for w in _WORD.findall(m.group("rest")) if w.lower() not in ENGLISH_STOPWORDS | _COUNT_FRAME]
+    found: list[tuple[str, str, int]] = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            label = _LABELLED_LINE.match(line)
+            if label is None or not label.group(2):
+                continue
+            named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+            if not named or not named <= _ATTENDANCE:
+                continue
+            above = "\n".join(lines[: number - 1])
+            if not all(_occurrences(w, above) for w in rest):
+                continue  # "Who attended the retro?": these notes do not say they are the retro's
+            items = _listed_items(label.group(2))
+            if items:
+                found.append((", ".join(items), line.strip(), number))
+    return found[0] if len(found) == 1 else None
 
 
 def stanza_count(state: dict[str, Any], query: str) -> str | None:
@@ -6028,6 +6085,9 @@ def guided_answer(
         )
         if units:  # (else the gate below quotes the best units)
             return _evidence(units[:QUOTED_ROWS], report, why)
+    attendees = attendance_list(state, query)
+    if attendees is not None:
+        return _line_answer(*attendees, "one line lists who attended", report)
     author = author_line(state, query)
     if author is not None:
         return _line_answer(*author, "the text's header names its author", report)
