@@ -44,3 +44,30 @@ def test_who_was_absent_is_not_the_attendance_list() -> None:
 def test_a_meeting_the_notes_do_not_name_gets_no_attendees() -> None:
     # the notes are the design review's: who attended the launch party they do not say
     assert not ask(NOTES["present"], "Who attended the launch party?").startswith("Olga")
+
+
+# --- the steps of a recipe or procedure ---------------------------------------------------------------------------
+
+SOUP = """Tomato soup
+
+Ingredients:
+- 6 tomatoes
+- 1 onion
+- 500 ml stock
+
+Directions:
+1. Chop the onion and the tomatoes.
+2. Fry the onion until soft.
+3. Add the tomatoes and the stock.
+4. Simmer for 20 minutes.
+5. Blend until smooth.
+"""
+
+
+@pytest.mark.parametrize("question", ["How many steps are there?", "How many steps are in the directions?"])
+def test_a_directions_list_is_counted_as_steps(question: str) -> None:
+    assert ask(SOUP, question).split("\n", 1)[0] == "5"
+
+
+def test_steps_never_count_the_ingredients() -> None:
+    assert ask(SOUP, "How many ingredients are there?").split("\n", 1)[0] == "3"

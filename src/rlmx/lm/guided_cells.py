@@ -4694,14 +4694,27 @@ _NOT_THERE = frozenset(stem(w) for w in "absent absentees apologies excused miss
 """Words that ask for who was not at the meeting: no attendance label answers them."""
 
 
+_STEPS = frozenset(stem(w) for w in "steps method directions instructions preparation procedure".split())
+"""Words, as `stem` keys, for the steps of a recipe or a procedure: a 'Method:' or 'Directions:' list holds the steps
+"How many steps are there?" asks for (audit 82b v12)."""
+_LABEL_KINDS = (_ATTENDANCE, _STEPS)
+"""Groups of words of which any names a list labelled by any other."""
+
+
+def _label_kind(named: set[str]) -> frozenset[str]:
+    """The group of `_LABEL_KINDS` a label's words all belong to (empty when none)."""
+    return next((kind for kind in _LABEL_KINDS if named and named <= kind), frozenset())
+
+
 def _label_fits(named: set[str], noun: set[str], asked: set[str], anyone: bool) -> bool:
     """Whether a list's label (its words as `stem` keys) is the one a list count names: every word of the label is
-    a word of the question and the counted noun is the label's or a noun for anyone; or the label and the question
-    both speak of attendance ('Present:' for "How many attendees were there?") and the question asks for no one
-    absent."""
+    a word of the question and the counted noun is the label's or a noun for anyone; or the label and the question's
+    counted noun speak of one kind of list (`_LABEL_KINDS`: 'Present:' for "How many attendees were there?",
+    'Method:' for "How many steps are there?"), and the question asks for no one absent."""
     if named and named <= asked and (anyone or bool(named & noun)):
         return True
-    return bool(named) and named <= _ATTENDANCE and bool(asked & _ATTENDANCE) and not asked & _NOT_THERE
+    kind = _label_kind(named)
+    return bool(kind & (asked if kind is _ATTENDANCE else noun)) and not asked & _NOT_THERE
 
 
 _COUNT_FRAME = frozenset(
@@ -4775,7 +4788,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
                         break
                     items.append(_BULLET.sub("", below).strip())
             # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
-            whom = _for_whom(_WORD.findall(m.group(2)), named | (_ATTENDANCE if named <= _ATTENDANCE else set()))
+            whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
             if whom is None:
                 continue  # the question asks for only some of its items, by a condition no count here reads
             if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
