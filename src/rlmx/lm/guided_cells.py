@@ -2677,7 +2677,7 @@ def _named_only_above(unit: dict[str, Any], query: str) -> bool:
     return bool(named) and not any(held) and any(all(stem(w) in above for w in _WORD.findall(t)) for t in named)
 
 
-_DAY_OF_MONTH = re.compile(
+_YEARLESS_DATE = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]?\d))", re.I
 )
 """A date with no year: "12 June", "12th of June", "June 12" (a birthday, a yearly event, a date of this year)."""
@@ -2687,7 +2687,7 @@ def _whole_date(core: str, text: str) -> str:
     """A month, a day or a year the unit writes inside one whole date, as that date ("June" or "2007" of "29 June
     2007", "June" of a birthday's "12 June": what the text says, and it holds what the reply said); `core`
     unchanged otherwise."""
-    for pattern in (_DATE, _DAY_OF_MONTH):  # with its year if the text writes one
+    for pattern in (_DATE, _YEARLESS_DATE):  # with its year if the text writes one
         dates = {
             d.group(0)
             for d in pattern.finditer(text)
