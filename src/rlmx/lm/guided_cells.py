@@ -33,7 +33,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from itertools import accumulate, pairwise
 from typing import Any
 
@@ -4756,6 +4756,18 @@ def _listed_items(value: str) -> list[str] | None:
     return items
 
 
+def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.Match[str], set[str]]]:
+    """(the source's lines, line number (1-based), the `_LABELLED_LINE` match, the label's word stems, stop words
+    aside) of every line of the plain texts that labels what follows it ('Attendees: Maria, Tom', 'Action items:')."""
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            label = _LABELLED_LINE.match(line)
+            if label is not None:
+                named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+                yield lines, number, label, named
+
+
 def list_count(state: dict[str, Any], query: str) -> str | None:
     """'How many attendees were there?' over notes with 'Attendees: Maria, Tom, Anil' (or 'Attendees:' above a
     bulleted list): the items of the one labelled list whose label's words the question names, counted, with the
@@ -4769,35 +4781,29 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     asked = noun | {stem(w) for w in _WORD.findall(m.group(2).lower()) if w not in ENGLISH_STOPWORDS}
     anyone = any(w in _ANYONE for w in m.group(1).lower().split())
     found: dict[int, tuple[str, int, list[str]]] = {}
-    for text in _plain_texts(state):
-        lines = text.split("\n")
-        for number, line in enumerate(lines, 1):
-            label = _LABELLED_LINE.match(line)
-            if label is None:
-                continue
-            named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
-            if not _label_fits(named, noun, asked, anyone):
-                continue
-            items: list[str] | None
-            if label.group(2):
-                items = _listed_items(label.group(2))
-            else:  # its items are the bulleted lines below it
-                items = []
-                for below in lines[number:]:
-                    if not _BULLET.match(below):
-                        break
-                    items.append(_BULLET.sub("", below).strip())
-            # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
-            whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
-            if whom is None:
-                continue  # the question asks for only some of its items, by a condition no count here reads
-            if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
-                items = [it for it in items if all(re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", it) for w in whom)]
-                label_text = f"{label.group(1).strip()}:' that name {' and '.join(whom)}"
-            else:
-                label_text = f"{label.group(1).strip()}:'"
-            if items:
-                found.setdefault(len(items), (label_text, number, items))
+    for lines, number, label, named in _labelled_lines(state):
+        if not _label_fits(named, noun, asked, anyone):
+            continue
+        items: list[str] | None
+        if label.group(2):
+            items = _listed_items(label.group(2))
+        else:  # its items are the bulleted lines below it
+            items = []
+            for below in lines[number:]:
+                if not _BULLET.match(below):
+                    break
+                items.append(_BULLET.sub("", below).strip())
+        # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
+        whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
+        if whom is None:
+            continue  # the question asks for only some of its items, by a condition no count here reads
+        if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
+            items = [it for it in items if all(re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", it) for w in whom)]
+            label_text = f"{label.group(1).strip()}:' that name {' and '.join(whom)}"
+        else:
+            label_text = f"{label.group(1).strip()}:'"
+        if items:
+            found.setdefault(len(items), (label_text, number, items))
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
@@ -4824,21 +4830,15 @@ def attendance_list(state: dict[str, Any], query: str) -> tuple[str, str, int] |
         return None
     rest = [w for w in _WORD.findall(m.group("rest")) if w.lower() not in ENGLISH_STOPWORDS | _COUNT_FRAME]
     found: list[tuple[str, str, int]] = []
-    for text in _plain_texts(state):
-        lines = text.split("\n")
-        for number, line in enumerate(lines, 1):
-            label = _LABELLED_LINE.match(line)
-            if label is None or not label.group(2):
-                continue
-            named = {stem(w) for w in _WORD.findall(label.group(1).lower()) if w not in ENGLISH_STOPWORDS}
-            if not named or not named <= _ATTENDANCE:
-                continue
-            above = "\n".join(lines[: number - 1])
-            if not all(_occurrences(w, above) for w in rest):
-                continue  # "Who attended the retro?": these notes do not say they are the retro's
-            items = _listed_items(label.group(2))
-            if items:
-                found.append((", ".join(items), line.strip(), number))
+    for lines, number, label, named in _labelled_lines(state):
+        if not label.group(2) or not named or not named <= _ATTENDANCE:
+            continue
+        above = "\n".join(lines[: number - 1])
+        if not all(_occurrences(w, above) for w in rest):
+            continue  # "Who attended the retro?": these notes do not say they are the retro's
+        items = _listed_items(label.group(2))
+        if items:
+            found.append((", ".join(items), lines[number - 1].strip(), number))
     return found[0] if len(found) == 1 else None
 
 
