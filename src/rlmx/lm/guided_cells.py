@@ -1777,8 +1777,10 @@ _VALUE_OF_TYPE = {
 
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
 """A telephone number: six digits or more, spaced by single blanks, dots, dashes, slashes or parentheses."""
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IP_ADDRESS = re.compile(
-    r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]\d)|\b[0-9A-Fa-f]{0,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
+    rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w.]?\d)"
+    r"|\b[0-9A-Fa-f]{0,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
 )
 _A_DIGIT = re.compile(r"\d")
 _A_NUMBER = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b")
@@ -1812,13 +1814,24 @@ _DAY_OF_MONTH = re.compile(
 )
 """A date written with its month's name ("12 June", "June 12th, 2024"): its digits are a day and a year, no number
 a phone, a version or a "number" question asks for."""
+_DAY_NUMBER = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH_NUMBER = r"(?:0?[1-9]|1[0-2])"
+_DATE_IN_DIGITS = re.compile(
+    rf"(?<![\w.+/-])(?:(?:1[89]|20)\d\d(?P<s1>[-/.]){_MONTH_NUMBER}(?P=s1){_DAY_NUMBER}"
+    rf"|{_DAY_NUMBER}(?P<s2>[-/.]){_MONTH_NUMBER}(?P=s2)(?:1[89]|20)\d\d"
+    rf"|{_MONTH_NUMBER}(?P<s3>[-/.]){_DAY_NUMBER}(?P=s3)(?:1[89]|20)\d\d)"
+    r"(?![\w+/-]|\.\d)"
+)
+"""A date written in digits with its year ("1985-07-14", "14/07/1985", "07.14.2024"): no phone, no order number
+(audit 83 D)."""
 
 
 def _of_the_asked_type(answer: str, query: str) -> bool:
     """Whether `answer` is of the type the question names when it names one ("What email address ...": an address
     with an @, never a URL; "What is Sophie's phone number?": a telephone number, never "12 June"); True when it
-    names none. The digits of a date written with its month's name count for no number type."""
-    undated = _DAY_OF_MONTH.sub(" ", answer)
+    names none. The digits of a date, written with its month's name or in digits with its year, count for no
+    number type."""
+    undated = _DATE_IN_DIGITS.sub(" ", _DAY_OF_MONTH.sub(" ", answer))
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
 
@@ -5865,8 +5878,29 @@ _WH_WORD = re.compile(r"(?i)\b(?:what|which|who|whom|whose|when|where|why|how)\b
 _REQUEST = re.compile(r"(?i)^\s*(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?(\w+)")
 _YES_NO_NEGATION = frozenset("no not never none nor neither without cannot isn't aren't wasn't weren't doesn't".split())
 _NEGATED = re.compile(r"(?i)\w+n['’]t\b|\bcannot\b")
-_HEDGES = frozenset("may might could can should would will shall possibly perhaps probably".split())
-"""Words that make a sentence say what may be or will be, not what is ("will fix" answers no "Was it fixed?")."""
+_HEDGES = frozenset(
+    "may might could can should would will shall must ought possibly perhaps probably maybe likely unlikely".split()
+)
+"""Words that make a sentence say what may be, will be or must be, not what is ("will fix" answers no "Was it
+fixed?", "Lena must draft the budget" no "Did Lena draft it?")."""
+_NOT_ASSERTED = frozenset(
+    "allegedly reportedly supposedly apparently seemingly presumably purportedly ostensibly hopefully theoretically "
+    "rumoured rumored hope hopes hoped hoping wish wishes wished believe believes believed think thinks thought "
+    "claim claims claimed assume assumes assumed suspect suspects suspected guess guessed seem seems seemed appear "
+    "appears appeared".split()
+)
+"""Words that, anywhere in a sentence, make it report, hope, suppose or plan its content rather than assert it
+("Lena allegedly drafted ...", "We hoped the invoice was paid", "Ben claims ...", "The fix appears to work"):
+such a sentence decides no yes/no question (audit 83 A), unless the question asks in that same word ("Did Ben
+claim ...?")."""
+_UNFULFILLED = re.compile(
+    r"(?i)\b(?:yet|remains?|remained|remaining|still)\s+(?:\w+\s+)?to\b|\bin\s+(?:theory|principle)\b|\bon\s+paper\b"
+)
+"""A state written as still to come or as true only in theory: "has yet to be paid", "remains to be repaired",
+"still has to be signed", "in theory", "on paper" (audit 83 A)."""
+_LATER_CONTRASTS = frozenset("but however yet except although though whereas unless only".split())
+"""Words that, after the stretch a verdict rests on, take back part of it ("works offline, but only for ten
+minutes", "supports IPv6, but in practice it is broken"); a next sentence opening with one does the same."""
 _UNSURE_POLARITY = frozenset(
     "nobody nothing nowhere noone hardly barely scarcely seldom rarely unable fail fails failed failing forgot forget "
     "forgets forgotten neglected refuse refused refuses declined lack lacks lacked lacking missing missed skipped "
@@ -5962,9 +5996,15 @@ def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: b
     a checkbox or a short label ("- wash the car", "TODO: renew the domain", "Julia: update the docs"): a to-do
     item or an instruction (audit 82b F2)."""
     verb_stems = {stem(v) for v in verbs}
-    for before, word in itertools.pairwise(words):
+    for at, (before, word) in enumerate(itertools.pairwise(words)):
         if before.lower() == "to" and word.islower() and stem(word) in verb_stems:
             return True
+        # the act as an infinitive with its auxiliaries: "supposed to be paid", "yet to be repaired", "seems to
+        # have been fixed", "meant to get signed" (audit 83 A)
+        if before.lower() == "to" and word.lower() in ("be", "have", "get"):
+            rest = [w for w in words[at + 2 : at + 4] if w.lower() not in ("been", "being")][:1]
+            if rest and rest[0].islower() and stem(rest[0]) in verb_stems:
+                return True
         if base_form and before.lower() in _ASKING_OPENERS and word.lower() in verbs:
             return True  # "Please restart the router", "then restart the router": an instruction
     if not base_form:
@@ -5990,10 +6030,13 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
     be enabled") or states a condition ("if SELinux is enabled") decides nothing; None when no sentence decides or
     two disagree. A sentence decides nothing either when its polarity is not surely read (a negation outside the
     stretch, a word of `_UNSURE_POLARITY`: "Nobody restarted ...") or when it only plans or assigns the act
-    (`_no_statement`). A question that negates its own body with one "not" or "never" ("Was the server not
-    restarted?") is answered of that negation: "Yes" when the sentence negates too; one that negates otherwise
-    ("Wasn't it ...?", "Did nobody ...?") is left to the quote, as which way its yes points is a guess (audit 82b
-    F1-F3)."""
+    (`_no_statement`), and when it does not assert the state plainly (audit 83 A): a report or hedge anywhere in
+    it (`_NOT_ASSERTED`: "allegedly", "claims", "hoped"), a state still to come or true in theory only
+    (`_UNFULFILLED`: "has yet to", "in theory"), or a contrast after the stretch or opening the next sentence
+    (`_LATER_CONTRASTS`: "..., but only for ten minutes"). A question that negates its own body with one "not" or
+    "never" ("Was the server not restarted?") is answered of that negation: "Yes" when the sentence negates too;
+    one that negates otherwise ("Wasn't it ...?", "Did nobody ...?") is left to the quote, as which way its yes
+    points is a guess (audit 82b F1-F3)."""
     opener = _YES_NO.match(query)
     body_words = [w.lower() for w in _WORD.findall(_YES_NO.sub("", query, count=1))]
     negations = [w for w in body_words if w in _YES_NO_NEGATION or w in _UNSURE_POLARITY or _NEGATED.fullmatch(w)]
@@ -6012,15 +6055,22 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
         return None
     asked_stems = [stem(w) for w in asked]
     hedged_in_question = {w.lower() for w in _WORD.findall(query)} & _HEDGES
+    reported_in_question = {w.lower() for w in _WORD.findall(query)} & _NOT_ASSERTED
     verdicts: dict[str, tuple[dict[str, Any], str]] = {}
     for unit in units:
-        for _, _, sentence in _sentence_spans(unit["text"]):
+        sentences = _sentence_spans(unit["text"])
+        for number, (_, _, sentence) in enumerate(sentences):
             if sentence.rstrip().endswith("?"):
                 continue
             words = _WORD.findall(sentence)
             lowered = [w.lower() for w in words]
             if set(lowered) & _UNSURE_POLARITY or _no_statement(sentence, words, verbs, base_form):
                 continue
+            if (set(lowered) & _NOT_ASSERTED) - reported_in_question or _UNFULFILLED.search(sentence):
+                continue  # reported, hoped, supposed, still to come: the sentence asserts nothing (audit 83 A)
+            following = _WORD.findall(sentences[number + 1][2])[:1] if number + 1 < len(sentences) else []
+            if following and following[0].lower() in _LATER_CONTRASTS:
+                continue  # "It works offline. However, only for ten minutes.": the next sentence takes it back
             stems = [stem(w) for w in words]
             found: list[list[int]] = []
             flipped = 0
@@ -6053,6 +6103,8 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
                 continue
             if set(stretch) & _CONTRASTS:
                 continue  # "is not copied but deleted": which word the negation belongs to is a guess
+            if set(lowered[last + 1 :]) & _LATER_CONTRASTS:
+                continue  # "supports IPv6 in theory, but in practice ...": what follows takes part of it back
             # a negation just before the stretch negates it too ("There is no limit on retries")
             said = before[-2:] + stretch
             negated = bool(set(said) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in said)
