@@ -243,6 +243,7 @@ class Engine:
         self._children = itertools.count(1)
         self._subcalls_ok = 0
         self._sub_lm_error: LMError | None = None
+        self._subcalls_withheld = 0  # refused by the model or a content filter: the LM answered
         """The last sub-LM failure: a finish reached while no sub-call succeeded is not a finished run."""
         self.sandbox = sandbox
         # A session lends a started REPL (kept open); a child forked from its parent's zygote is handed an unstarted
@@ -814,9 +815,11 @@ class Engine:
 
     def _unless_every_subcall_failed(self, result: NodeResult) -> NodeResult:
         """A run that finished, or ran out of budget, while every sub-LM call failed (a model that does not load, a
-        server that is down) is an LM failure: the answer is kept, the status says what happened."""
+        server that is down) is an LM failure: the answer is kept, the status says what happened. A sub-call the
+        model refused (or a content filter stopped) shows the LM works: with one, the run is no LM failure."""
         error = self._sub_lm_error
-        if result.status not in ("finished", "budget_exhausted") or error is None or self._subcalls_ok:
+        answered = self._subcalls_ok or self._subcalls_withheld
+        if result.status not in ("finished", "budget_exhausted") or error is None or answered:
             return result
         self.emit("error", error_type=type(error).__name__, message=str(error))
         reason = f"every sub-call failed: {error}"
@@ -1146,7 +1149,10 @@ class Engine:
                 False, error=prompts.SUBCALLS_SPENT.format(detail=self.tree.ledger.subcall_refusal())
             )
         except LMError as exc:
-            self._sub_lm_error = exc
+            if isinstance(exc, LMBadResponse) and exc.withheld:
+                self._subcalls_withheld += 1
+            else:
+                self._sub_lm_error = exc
             result = SubCallResult(False, error=f"sub-LM call failed: {exc}")
         except InputError as exc:
             result = SubCallResult(False, error=str(exc))

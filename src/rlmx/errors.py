@@ -109,6 +109,8 @@ class LMBadResponse(LMError):
     at (`Completion.billed_as`): its billed `usage` is priced as a reply's would be. `transient`: the LM gave up
     asking again after replies of a kind that passes (a body that is not JSON, a cut stream), so `retryable` is
     False for this run, though the same call may succeed later (`rlmx serve` answers it 500, not 424).
+    `withheld`: the model refused, or a content filter stopped the prompt or its reply: the LM works and chose not
+    to answer this prompt (a run whose every sub-call was withheld is no LM failure).
     """
 
     def __init__(
@@ -122,10 +124,12 @@ class LMBadResponse(LMError):
         served: str | None = None,
         billed_as: str | None = None,
         transient: bool = False,
+        withheld: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.transient = transient
+        self.withheld = withheld
         self.usage = usage
         self.unanswered = unanswered
         self.reasoning_only = reasoning_only

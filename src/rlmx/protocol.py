@@ -2045,8 +2045,11 @@ def _prose_final(segments: list[str]) -> tuple[_Found | None, _Found | None]:
                 return (ProseFinal("final", answer, literal or quoted is not None), index, at), placeholder
             if kind == "SUBMIT" and _is_keywords(argument):
                 return (ProseFinal("submit", argument), index, at), placeholder
-            if kind == "FINAL_VAR" and argument.isidentifier():
-                return (ProseFinal("final_var", argument), index, at), placeholder
+            if kind == "FINAL_VAR":
+                wrapped = _WRAPPED.match(argument)  # FINAL_VAR(`w`): Markdown's way to name a variable
+                name = wrapped.group("inner") if wrapped else argument
+                if name.isidentifier():
+                    return (ProseFinal("final_var", name), index, at), placeholder
     return None, placeholder
 
 

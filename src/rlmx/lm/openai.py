@@ -430,7 +430,10 @@ class OpenAICompatibleLM:
                 unreadable += 1 + reply.timed_out
                 if not exc.retryable:  # another API's shape (`_foreign_shape`): the same address sends it again
                     raise LMBadResponse(
-                        f"{self.model} at {self.base_url}: {exc}", retryable=False, unanswered=unreadable
+                        f"{self.model} at {self.base_url}: {exc}",
+                        retryable=False,
+                        unanswered=unreadable,
+                        withheld=exc.withheld,
                     ) from None
                 last = attempt == self.max_retries
                 if not last:
@@ -467,6 +470,7 @@ class OpenAICompatibleLM:
                     reasoning_only=exc.reasoning_only,
                     served=exc.served,
                     billed_as=billed_as,
+                    withheld=exc.withheld,
                 ) from None
             if billed_as is not None:
                 completion = dataclasses.replace(completion, billed_as=billed_as)

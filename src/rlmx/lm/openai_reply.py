@@ -663,7 +663,9 @@ def to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: i
         if not isinstance(reported, dict) and not generated:
             raise
         usage = _usage(reported, prompt_bound=prompt_bound, seen=generated, cap=cap)
-        raise LMBadResponse(str(exc), retryable=exc.retryable, usage=usage, served=exc.served) from None
+        raise LMBadResponse(
+            str(exc), retryable=exc.retryable, usage=usage, served=exc.served, withheld=exc.withheld
+        ) from None
 
 
 def _generated_text(data: dict[str, Any]) -> str:
@@ -711,7 +713,9 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     if not isinstance(choices, list) or not choices:
         blocked = _prompt_blocked(data)
         if blocked is not None:  # asked again, the same prompt is blocked again
-            raise LMBadResponse(f"the server's content filter blocked the prompt ({blocked})", retryable=False)
+            raise LMBadResponse(
+                f"the server's content filter blocked the prompt ({blocked})", retryable=False, withheld=True
+            )
         foreign = _foreign_shape(data)
         if foreign is not None:  # base_url leads to another API: the same body comes back if asked again
             raise _not_chat(foreign, "a reply")
@@ -972,12 +976,13 @@ def _no_text(reply: Completion, refusal: list[str], tool_calls: Any, cap: int | 
         )
     if refusal:
         said = graphemes.head(" ".join(refusal), _SHOWN)
-        raise LMBadResponse(f"the model refused: {said}", retryable=False, usage=usage)
+        raise LMBadResponse(f"the model refused: {said}", retryable=False, usage=usage, withheld=True)
     if finish_reason is not None and finish_reason.lower() in CONTENT_FILTERED:
         raise LMBadResponse(
             f"{_stopped_by(finish_reason)} withheld the reply (finish_reason {finish_reason!r}){spent}",
             retryable=False,
             usage=usage,
+            withheld=True,
         )
     if tool_calls:
         raise LMBadResponse(
