@@ -2,17 +2,21 @@
 
 * io_uring did in the kernel what the seccomp filter refuses at the call (IORING_OP_FSETXATTR stored 299 MB of
   xattrs on the default tier): every tier refuses io_uring_setup, io_uring_enter and io_uring_register (EPERM).
+* `rundir.remove_owned` (root) removed by path after a stat: a world-writable folder swapped for a link meanwhile
+  made it delete a same-named file elsewhere. Each step is now relative to a descriptor opened with O_NOFOLLOW.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from rlmx.context import prepare
-from rlmx.sandbox import SubCallResult, create_sandbox, harden
+from rlmx.sandbox import SubCallResult, create_sandbox, harden, rundir
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the process tiers' filters are Linux's")
 
@@ -67,3 +71,79 @@ def test_every_filter_and_its_report_name_the_io_uring_calls() -> None:
         for number in (425, 426, 427):
             assert harden._op(harden._JEQ, number, 0, 1) in program, (stage, number)
         assert {"io_uring_setup", "io_uring_enter", "io_uring_register"} <= set(harden.denied_syscalls(stage))
+
+
+_UID = 54321  # a sandbox uid nothing else uses here
+_OTHER = 54322  # another run's sandbox uid
+
+
+def _shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setattr(rundir, "shared_temp_dirs", lambda: (str(shared),))
+    return shared
+
+
+def _owned(path: Path, uid: int = _UID, text: str = "x") -> Path:
+    path.write_text(text)
+    os.chown(path, uid, uid)
+    return path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to other uids, as a root host's removal meets them")
+def test_remove_owned_takes_the_uids_entries_at_any_depth_and_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = _shared(tmp_path, monkeypatch)
+    _owned(shared / "mine")
+    (shared / "link").symlink_to(tmp_path / "target")
+    os.chown(shared / "link", _UID, _UID, follow_symlinks=False)
+    _owned(tmp_path / "target", 0)
+    tree = shared / "tree"
+    (tree / "deep").mkdir(parents=True)
+    _owned(tree / "deep" / "file", 0)
+    os.chown(tree, _UID, _UID)
+    open_dir = shared / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o1777)
+    os.chown(open_dir, _OTHER, _OTHER)
+    _owned(open_dir / "inner")
+    _owned(open_dir / "theirs", _OTHER)
+    rundir.remove_owned(_UID)
+    assert sorted(os.listdir(shared)) == ["open"]
+    assert os.listdir(open_dir) == ["theirs"]
+    assert (tmp_path / "target").exists()  # the link went, not what it named
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to other uids, as a root host's removal meets them")
+def test_remove_owned_never_follows_a_folder_swapped_for_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another run's cell owns a world-writable folder in the shared dir; right after the removal judged it one to
+    # search, it is swapped for a link to a folder holding a same-named file the uid owns (as /etc/passwd would be
+    # root's: the owner test alone does not save it).
+    shared = _shared(tmp_path, monkeypatch)
+    theirs = shared / "theirs"
+    theirs.mkdir()
+    theirs.chmod(0o1777)
+    os.chown(theirs, _OTHER, _OTHER)
+    _owned(theirs / "victim")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = _owned(elsewhere / "victim", text="keep me")
+    judged = rundir._writable_by_anyone
+    swapped: list[bool] = []
+
+    def judge_then_swap(info: os.stat_result) -> bool:
+        verdict = judged(info)
+        if verdict and not swapped:
+            swapped.append(True)
+            theirs.rename(shared / "moved")
+            theirs.symlink_to(elsewhere)
+        return verdict
+
+    monkeypatch.setattr(rundir, "_writable_by_anyone", judge_then_swap)
+    rundir.remove_owned(_UID)
+    assert swapped
+    assert victim.read_text() == "keep me"

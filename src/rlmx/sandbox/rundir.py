@@ -847,18 +847,44 @@ def _remove_entries(folder: Path, keep: str | None = None) -> None:
 
 def remove_owned(uid: int) -> None:
     """Delete what a sandbox uid created in the shared temp dirs, and in the directories there any user may write
-    to (`_writable_by_anyone`: /tmp/.X11-unix), at any depth."""
-    stack = list(shared_temp_dirs())
-    while stack:
-        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                with contextlib.suppress(OSError):
-                    info = entry.stat(follow_symlinks=False)
-                    if info.st_uid != uid:
-                        if stat.S_ISDIR(info.st_mode) and _writable_by_anyone(info):
-                            stack.append(entry.path)
-                        continue
-                    if stat.S_ISDIR(info.st_mode):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
+    to (`_writable_by_anyone`: /tmp/.X11-unix), at any depth.
+
+    Every step is relative to a descriptor of the folder it is in, opened with O_NOFOLLOW: a root host must never
+    follow a link. A folder made world-writable by another live run's cell (another uid) could be swapped for a
+    link to /etc between the scan and a removal by path, which would then delete a same-named file there."""
+    for shared in shared_temp_dirs():
+        with contextlib.suppress(OSError):
+            fd = os.open(shared, _DIRECTORY_FLAGS)
+            try:
+                _remove_owned_in(fd, uid)
+            finally:
+                os.close(fd)
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _remove_owned_in(folder: int, uid: int) -> None:
+    """`remove_owned` in the folder open as descriptor `folder`: its entries `uid` owns go (a link as a link, a
+    folder with all inside it, never leaving it), and the sticky world-writable folders others own are searched."""
+    try:
+        with os.scandir(folder) as scan:
+            names = [entry.name for entry in scan]
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            if info.st_uid == uid:
+                if stat.S_ISDIR(info.st_mode):  # opened without following a link, checked to be what was stat'd
+                    shutil.rmtree(name, ignore_errors=True, dir_fd=folder)
+                else:
+                    os.unlink(name, dir_fd=folder)  # a link is unlinked itself
+            elif stat.S_ISDIR(info.st_mode) and _writable_by_anyone(info):
+                inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=folder)
+                try:
+                    opened = os.fstat(inner)
+                    if (opened.st_dev, opened.st_ino) == (info.st_dev, info.st_ino) and _writable_by_anyone(opened):
+                        _remove_owned_in(inner, uid)
+                finally:
+                    os.close(inner)
