@@ -54,6 +54,7 @@ def test_another_runs_context_files_are_not_charged_to_this_worker(
     shm = _shm()
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setattr(rundir, "CLOSING_SECONDS", 0.5)
+    monkeypatch.setattr(rundir, "GROWTH_REREAD_SECONDS", 0.0)  # each grown() reads afresh (and drops old entries)
     growth = rundir._RamGrowth([str(shm)])
     growth.start()
     device = os.stat(shm).st_dev

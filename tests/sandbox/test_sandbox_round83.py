@@ -2,6 +2,9 @@
 
 * io_uring did in the kernel what the seccomp filter refuses at the call (IORING_OP_FSETXATTR stored 299 MB of
   xattrs on the default tier): every tier refuses io_uring_setup, io_uring_enter and io_uring_register (EPERM).
+* A file with no name whose only reference is a message in a socket queue nobody reads (SCM_RIGHTS, "in flight")
+  is in no /proc/<pid>/fd or maps: a root host, which counted such files only there, let 288 MB stay under a
+  64 MiB disk bound. The RAM-backed filesystems' growth is measured on every host now, the greater measure charged.
 * `rundir.remove_owned` (root) removed by path after a stat: a world-writable folder swapped for a link meanwhile
   made it delete a same-named file elsewhere. Each step is now relative to a descriptor opened with O_NOFOLLOW.
 """
@@ -147,3 +150,33 @@ def test_remove_owned_never_follows_a_folder_swapped_for_a_link(
     rundir.remove_owned(_UID)
     assert swapped
     assert victim.read_text() == "keep me"
+
+
+_IN_FLIGHT_CELL = r"""
+import os, socket, time
+keep = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+block = b'x' * (1 << 20)
+for i in range(4):
+    p = os.path.join(os.getcwd(), 'gone%d' % i)
+    fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+    os.unlink(p)
+    for _ in range(12):
+        os.write(fd, block)
+    socket.send_fds(keep[0], [b'f'], [fd])  # the queue holds the file now, and nothing else does
+    os.close(fd)
+    time.sleep(0.4)
+time.sleep(2)
+print('held', 4 * 12, 'MiB')
+"""
+
+
+@pytest.mark.dev_shm_alone  # it holds unnamed files on /dev/shm (tests/conftest.py)
+@pytest.mark.slow
+@pytest.mark.skipif(rundir.storage_root() is None, reason="the run dir is on /dev/shm (a tmpfs) where it can be")
+async def test_files_held_only_in_a_socket_queue_count_against_the_disk_bound() -> None:
+    shm = rundir.storage_root()
+    assert shm is not None
+    if os.stat(shm).st_dev not in rundir._RamGrowth([shm]).devices:
+        pytest.skip("/dev/shm is not a sized tmpfs")
+    status, stdout, error = await _run("subprocess", _IN_FLIGHT_CELL, timeout=30, disk_limit_bytes=32 << 20)
+    assert status != "ok" and "disk limit" in error, (status, stdout, error)

@@ -232,6 +232,11 @@ def usage(folders: list[Path], uid: int | None, root: int = 0, mapped: MappedFil
 MAPS_REREAD_SECONDS = 1.0
 """The longest a process's memory map goes unread (`MappedFiles`), whatever else says it is unchanged."""
 
+GROWTH_REREAD_SECONDS = 1.0
+"""The longest the RAM-growth measure (`_RamGrowth.grown`) reuses its last reading while the filesystems' used space
+is unchanged: growth without a change in used space needs a named file to lose its name (unlinked, then held),
+which is seen within this long."""
+
 ALLOWANCE_SECONDS = 10.0
 """How long after a worker's restart the RAM-growth baseline may rise by the host's own context files (`_RamGrowth`):
 the copies a restart writes are mapped and unlinked as its worker loads them, in milliseconds for the text contexts
@@ -272,12 +277,18 @@ def unnamed_route() -> str:
             f"{growth}; on disk-backed filesystems not counted (the host lacks CAP_SYS_PTRACE, so it cannot read "
             "its non-dumpable worker's /proc/<pid>/fd and maps)"
         )
+    # On RAM-backed filesystems the growth is taken on every host: a file in a socket queue (SCM_RIGHTS) is in no
+    # descriptor table or map (audit 83 V07)
     if not _host_stats_map_files():
         return (
             "held open: by their blocks; mapped with no descriptor left (no CAP_SYS_ADMIN, so no blocks from "
-            f"/proc/<pid>/map_files): {growth}, elsewhere each at the worker's file size limit"
+            "/proc/<pid>/map_files): each at the worker's file size limit; and, whatever holds them (a socket "
+            f"queue too), {growth}, where that is more"
         )
-    return "by their blocks (/proc/<pid>/fd, /proc/<pid>/maps and map_files)"
+    return (
+        "by their blocks (/proc/<pid>/fd, /proc/<pid>/maps and map_files); and, whatever holds them (a socket queue "
+        f"too), {growth}, where that is more"
+    )
 
 
 def _mount_types() -> dict[int, str]:
@@ -483,8 +494,11 @@ class _RamGrowth:
     """The files with no name on the RAM-backed filesystems (tmpfs) the worker may write to, measured without
     reading its /proc: each one's used space (statvfs) less all it can account for (every named file a walk of the
     watched places finds there, and the files with no name this process holds itself: its contexts), as growth
-    over a baseline. For a host that cannot read the worker's descriptors and maps (no CAP_SYS_PTRACE: a non-root
-    host, Docker's default capabilities), or the size of a file it maps (no CAP_SYS_ADMIN).
+    over a baseline. Taken on every host: the only measure where the host cannot read the worker's descriptors and
+    maps (no CAP_SYS_PTRACE: a non-root host, Docker's default capabilities) or the size of a file it maps (no
+    CAP_SYS_ADMIN), and beside them on a root host, which they miss a file held in a socket queue for (audit 83).
+    A reading walks the watched tmpfs folders (~1-3 ms); `grown` reuses the last while used space is unchanged,
+    for up to GROWTH_REREAD_SECONDS.
 
     Why this is sound enough:
     * It charges at least what the worker holds there (less one restart's allowance, below): whatever the worker
@@ -528,6 +542,8 @@ class _RamGrowth:
         self.base: dict[int, int] | None = None
         self.allowance: dict[int, int] = {}
         self.allowed_until = 0.0
+        self._last: tuple[dict[int, int], dict[int, int], float] | None = None
+        """The last reading's (used space, growth, when), which `grown` returns again while nothing has changed."""
 
     def start(self) -> None:
         """Take the baseline (before the worker writes anything, where the host is known to need it)."""
@@ -548,8 +564,13 @@ class _RamGrowth:
         if self.base is None:  # the host was not expected to need it: from now on
             self.start()
             return dict.fromkeys(self.devices, 0)
+        now = time.monotonic()
+        allowing = now < self.allowed_until
+        used = _used(self.devices)  # about a microsecond a device, against ~1-3 ms for a reading (its walk)
+        last = self._last
+        if last is not None and last[0] == used and now - last[2] < GROWTH_REREAD_SECONDS and not allowing:
+            return dict(last[1])
         low, high, own, unsure = self._reading()
-        allowing = time.monotonic() < self.allowed_until
         grown = {}
         for device in high:
             base = self.base.get(device, high[device])
@@ -559,6 +580,7 @@ class _RamGrowth:
                 self.allowance[device], base = left - rise, base + rise
             base = self.base[device] = min(base, high[device])
             grown[device] = max(low[device] - base, 0)
+        self._last = (used, dict(grown), now)
         return grown
 
     def _reading(self) -> tuple[dict[int, int], dict[int, int], dict[int, int], dict[int, int]]:
@@ -622,24 +644,26 @@ class MappedFiles:
         """The largest file size limit (hard) seen on the worker's processes: what a file of unknown size holds."""
         self._root = 0
         self.ram = _RamGrowth(places)
-        if not (_host_reads_workers() and _host_stats_map_files()):
-            self.ram.start()
+        self.ram.start()  # on every host: see `total`
 
     def total(self, pids: Sequence[int], found: dict[tuple[int, int], int], blind: bool) -> int:
         """What the files with no name of processes `pids` (the worker first) come to: `found`, those counted
         through a descriptor ((device, inode) -> blocks), plus those they map with no descriptor; `blind`: some
-        process's descriptors could not be read. On a RAM-backed filesystem where something could not be read or
-        sized, the greater of that and its growth (`_RamGrowth`); elsewhere a mapped file of unknown size counts
-        at the file size limit when its name was in a watched folder."""
+        process's descriptors could not be read (the RAM-backed filesystems' growth then stands for them). On a
+        RAM-backed filesystem, the greater of that and its growth (`_RamGrowth`), on every host; elsewhere a mapped
+        file of unknown size counts at the file size limit when its name was in a watched folder."""
         if pids and pids[0] != self._root:
             if self._root:
                 self.ram.new_worker()
             self._root = pids[0]
         counted = dict(found)
         unknown: dict[tuple[int, int], tuple[int, str]] = {}
-        blind = self._scan(pids, counted, unknown) or blind
-        ram = self.ram.devices
-        engaged = set(ram) if blind else {key[0] for key in unknown if key[0] in ram}
+        self._scan(pids, counted, unknown)
+        # Every RAM-backed filesystem's growth is taken too, on a host that reads the worker's /proc as well: a file
+        # with no name can stay alive where no descriptor table or map shows it (sent over SCM_RIGHTS into a socket
+        # queue nobody reads, "in flight": 288 MB under a 64 MiB bound, audit 83 V07), and growth bounds every such
+        # route at once. The greater of the two measures is charged.
+        engaged = set(self.ram.devices)
         held: dict[tuple[int, int], int] | None = None
         for key, (reach, path) in unknown.items():
             if key in counted:
