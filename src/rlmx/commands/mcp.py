@@ -328,6 +328,7 @@ async def _serve(
                 LoneSurrogatesReplaced,
                 RefusalsAsJSONRPC,
             )
+            from rlmx.request_form import RequestForm
 
             limit = max_request_bytes if max_request_bytes is not None else DEFAULT_MAX_REQUEST_BYTES
             # Host (on a loopback bind: a rebound name is 421) and Origin are BrowsersChecked's, the checks `rlmx
@@ -348,6 +349,7 @@ async def _serve(
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
             app = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
+            app = RequestForm(app)  # POST /mcp/ served (not a bare 307); Application/JSON is JSON
             config = uvicorn.Config(app, log_level="warning")
             # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays
             # ignored, as for `rlmx serve`: a plain uvicorn.Server installs its handlers regardless

@@ -134,9 +134,10 @@ SessionId = Annotated[str, Field(description="The session_id rlm_session_start r
 
 
 class CallBudget(BaseModel):
-    """Limits for one call. Each can only lower the server's own limit, never raise it."""
+    """Limits for one call. Each can only lower the server's own limit, never raise it. Strict: `true` is no
+    number (lax pydantic read it as 1: a one-turn run, a $1 limit), as `rlmx serve` refuses it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_iterations: int | None = Field(None, ge=1, description="Root turns (each: one model reply and its code).")
     max_seconds: float | None = Field(None, gt=0, description="Wall-clock limit of the whole run, in seconds.")

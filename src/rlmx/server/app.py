@@ -55,6 +55,7 @@ from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
 from rlmx.http_access import Origins, carries_key, key_bytes, refusal
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
+from rlmx.request_form import RequestForm
 from rlmx.result import Result
 from rlmx.rlm import RLM, _inputs
 from rlmx.sandbox.frames import utf8
@@ -193,12 +194,13 @@ def create_app(
     # before CORS answers their preflights, so a refused one gets rlmx's 403, not CORS's text/plain 400
     middleware = [
         Middleware(_RequestId),
+        Middleware(RequestForm),  # /v1/chat/completions/ is served, not redirected with a bare 307
         Middleware(_Browsers, options=options, closed=closed),
         Middleware(_Auth, api_key=options.api_key, closed=closed),
     ]
     if options.cors_origins:
         middleware.insert(
-            2,
+            3,
             Middleware(
                 _CORS,
                 allow_origins=list(options.cors_origins),

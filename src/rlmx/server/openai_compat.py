@@ -1045,8 +1045,19 @@ def shutdown_events(run_id: str) -> str:
 
 def refusal_events(error: RequestError) -> str:
     """The end of a stream whose request was refused after its headers went out (it waited for a run slot with
-    keep-alives): the error the plain request would have got as its body, as an `error` event, and [DONE]."""
-    return sse(error.body()) + sse("[DONE]")
+    keep-alives): the error the plain request would have got as its body, as an `error` event, and [DONE]. Its
+    headers went out before the refusal, so a Retry-After it would have carried is said in the message instead."""
+    body = error.body()
+    wait = error.headers.get("Retry-After")
+    if wait is not None:
+        said = body["error"]["message"]
+        named = f"{wait} seconds"
+        body["error"]["message"] = (
+            said.replace("the Retry-After seconds", named)
+            if "the Retry-After seconds" in said
+            else f"{said}; retry after {wait} seconds"
+        )
+    return sse(body) + sse("[DONE]")
 
 
 def stream_error(exc: BaseException, run_id: str) -> dict[str, Any]:
