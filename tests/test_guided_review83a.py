@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlmx.lm.guided_cells import _of_the_asked_type, yes_no_answer
+from rlmx.lm.guided_cells import _of_the_asked_type, _whole_date, build_index, guided_answer, yes_no_answer
 
 
 def _verdict(sentence: str, question: str) -> str | None:
@@ -75,3 +75,44 @@ def test_a_date_in_digits_is_no_phone_or_order_number(answer: str, question: str
 )
 def test_numbers_of_the_asked_type_still_pass(answer: str, question: str) -> None:
     assert _of_the_asked_type(answer, question)
+
+
+@pytest.mark.parametrize(
+    ("month", "text"),
+    [
+        ("October", "The ferry leaves on 3 October and returns in late October."),
+        ("March", "Filters are changed every March. Last change: 21 March."),
+        ("July", "Our wedding day is the 9th of July. We bought the house in July 2015."),
+    ],
+)
+def test_a_month_written_twice_is_not_grown_to_one_mention_s_day(month: str, text: str) -> None:
+    assert _whole_date(month, text) == month
+
+
+@pytest.mark.parametrize(
+    ("core", "text", "grown"),
+    [
+        ("October", "Her name day is 3 October.", "3 October"),
+        ("2011", "The mill closed on 14 March 2011.", "14 March 2011"),
+    ],
+)
+def test_a_month_of_one_date_still_grows(core: str, text: str, grown: str) -> None:
+    assert _whole_date(core, text) == grown
+
+
+def _answer(text: str, question: str, reply: str) -> str:
+    state = build_index([("notes", text)])
+    return str(guided_answer(state, question, lambda prompts: [reply for _ in prompts])["answer"]).split("\n")[0]
+
+
+def test_a_passive_doer_answers_no_what_question_on_its_verb() -> None:
+    text = "# quickdiff\n\nquickdiff was written by Arno Vidal in 2021. It is written in Go.\n"
+    assert "Arno" not in _answer(text, "What is quickdiff written in?", "Arno Vidal")
+    assert _answer(text, "What is quickdiff written in?", "Go") == "Go"
+    assert _answer(text, "Who wrote quickdiff?", "Arno Vidal") == "Arno Vidal"
+
+
+def test_a_time_after_by_is_no_doer() -> None:
+    text = "Workshop log\nThe drill was repaired by Friday.\nThe saw was sharpened by Ines Kerr.\n"
+    assert _answer(text, "Who repaired the drill?", "Friday") != "Friday"
+    assert _answer(text, "Who sharpened the saw?", "Ines Kerr") == "Ines Kerr"

@@ -2246,8 +2246,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
-        if kind == "name" and not any(w[:1].isupper() and w.lower() not in _NAME_TITLES for w in _WORD.findall(core)):
-            continue  # "Mrs" alone names nobody
+        if kind == "name" and not any(
+            w[:1].isupper() and w.lower() not in _NAME_TITLES | _NO_DOERS for w in _WORD.findall(core)
+        ):
+            continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -2699,15 +2701,20 @@ _YEARLESS_DATE = re.compile(
 def _whole_date(core: str, text: str) -> str:
     """A month, a day or a year the unit writes inside one whole date, as that date ("June" or "2007" of "29 June
     2007", "June" of a birthday's "12 June": what the text says, and it holds what the reply said); `core`
-    unchanged otherwise."""
-    for pattern in (_DATE, _YEARLESS_DATE):  # with its year if the text writes one
-        dates = {
-            d.group(0)
-            for d in pattern.finditer(text)
-            if re.search(rf"(?<!\w){re.escape(core)}(?!\w)", d.group(0), re.I)
-        }
-        if dates:
-            return dates.pop() if len(dates) == 1 and len(core) < len(next(iter(dates))) else core
+    unchanged otherwise, and unchanged too when the unit writes `core` anywhere outside that one date ("come back
+    in late August" after "fly out on 2 August", "married in May 2010" after "the 5th of May"): which mention the
+    reply meant is then a guess (audit 83 F)."""
+    places = list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.I))
+    spans = [[d.span() for d in pattern.finditer(text)] for pattern in (_DATE, _YEARLESS_DATE)]
+    grown: set[str] = set()
+    for place in places:
+        # the date around this mention, with its year if the text writes one
+        around = next((text[a:b] for found in spans for a, b in found if a <= place.start() and place.end() <= b), None)
+        if around is None:
+            return core  # a mention of its own, no date's part
+        grown.add(around)
+    if len(grown) == 1 and len(core) < len(next(iter(grown))):
+        return grown.pop()
     return core
 
 
@@ -3118,6 +3125,12 @@ _AUXILIARIES = frozenset(
 )
 
 
+_NO_DOERS = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday tonight noon midnight
+    weekend january february march july september october november december christmas easter""".split()
+)
+"""Capitalised words that name a time, never who did something ("fixed by Tuesday", "done by March"); months that
+are also given names (April, May, June, August) are not among them."""
 _DOER_NOUNS = frozenset(
     "author authors maintainer maintainers developer developers company companies organization organisation vendor "
     "publisher manufacturer maker team group person people creator owner sponsor".split()
@@ -3127,16 +3140,21 @@ _DOER_NOUNS = frozenset(
 def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> bool:
     """Whether the unit writes `core` only as the doer of a passive ("Written by Lena Park") whose verb the question
     does not ask about, while the question asks for no doer (no "by", no "author", "company", ...): such a name
-    answers "Who wrote it?", never "What license is it under?" (audit 82b F7, where two readings agreed on it)."""
+    answers "Who wrote it?", never "What license is it under?" (audit 82b F7, where two readings agreed on it).
+    The passive's verb asked excuses the doer only in a who-question: "What is fastgrep written in?" asks a
+    language, never the "written by Lena Ortiz" (audit 83 H)."""
     words = {w.lower() for w in _WORD.findall(query)}
     if "by" in words or words & _DOER_NOUNS:
         return False
+    asks_who = bool(words & {"who", "whom", "whose"})
     places = list(re.finditer(rf"(?<![\w]){re.escape(core)}(?![\w])", text, re.IGNORECASE))
     if not places:
         return False
     for place in places:
         before = _WORD.findall(text[: place.start()])[-2:]
-        if not before or before[-1].lower() != "by" or (len(before) == 2 and stem(before[0]) in query_stems):
+        if not before or before[-1].lower() != "by":
+            return False
+        if asks_who and len(before) == 2 and stem(before[0]) in query_stems:
             return False
     return True
 
