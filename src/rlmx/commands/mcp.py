@@ -26,9 +26,11 @@ from rich.text import Text
 from rlmx.commands.serve import (
     add_key_arguments,
     ignored_signals,
+    no_trace_folder_warning,
     positive_seconds,
     server_key,
     signals_kept_server,
+    usable_trace_dir,
 )
 from rlmx.extras import missing_extra
 from rlmx.http_access import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
@@ -248,18 +250,14 @@ def _prepare(
     say = _sayer(err)
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
-    writable = _usable_trace_dir(trace_dir, given=args.trace_dir is not None)
+    writable = usable_trace_dir(trace_dir, given=args.trace_dir is not None)
     root_lm, sub_lm, description = resolve_models(args, environ)
     rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
     trace_note = f"traces in {trace_dir}"
     if not writable:
         rlm.trace_dir = None  # no call can pass another folder: each would fail on it
         trace_note = "no traces"
-        say(
-            f"rlmx: warning: cannot create the trace folder {trace_dir}; serving without traces. Keep them with "
-            "--trace-dir DIR (or XDG_STATE_HOME) in the server's arguments",
-            "bold yellow",
-        )
+        say(no_trace_folder_warning(trace_dir), "bold yellow")
     service = RLMService(rlm)
     server = build_server(service, Grant(allowed, Path.cwd()))
     say(f"rlmx: model: {description}")
@@ -268,24 +266,6 @@ def _prepare(
         + (allowed.describe() if allowed else f"the client's MCP roots, else {Path.cwd().resolve()}")
     )
     return service, server, trace_note
-
-
-def _usable_trace_dir(trace_dir: Path, *, given: bool) -> bool:
-    """Whether traces can be written to `trace_dir` (made now if missing). A folder the user named with --trace-dir
-    that cannot be made is a UsageError; the default one (under HOME, which a service account may lack) is False."""
-    from rlmx.cli import UsageError
-    from rlmx.events import make_private_folders
-
-    try:
-        make_private_folders(trace_dir)  # 0700, as a run's own trace folder is made
-        if os.access(trace_dir, os.W_OK | os.X_OK):
-            return True
-        reason = "not writable"
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-    if given:
-        raise UsageError(f"--trace-dir {trace_dir}: cannot write traces there ({reason}); pass a writable folder")
-    return False
 
 
 async def _serve(
@@ -348,7 +328,7 @@ async def _serve(
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
-            app = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
+            app: Any = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
             app = RequestForm(app)  # POST /mcp/ served (not a bare 307); Application/JSON is JSON
             config = uvicorn.Config(app, log_level="warning")
             # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays

@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -162,11 +164,13 @@ def add_key_arguments(group: argparse._ArgumentGroup, guarded: str, aliases: tup
 def server_key(args: argparse.Namespace, environ: Mapping[str, str], flag: str = "--server-api-key") -> str | None:
     """The key clients must send (`add_key_arguments`' flags, else RLMX_SERVER_API_KEY), checked as the model keys
     are; None for none. `flag` names --server-api-key in errors. InputError (exit 2) for a key variable that is
-    unset or empty, or a key no header can hold."""
+    unset or empty (RLMX_SERVER_API_KEY set to "" or blanks included), or a key no header can hold."""
     key: str | None = args.server_api_key
     source = flag
     if key is None and args.server_api_key_env is None:
-        key, source = environ.get("RLMX_SERVER_API_KEY") or None, "RLMX_SERVER_API_KEY"
+        # Set but empty is refused below, as blanks are: docker compose's `${KEY}` with KEY unset, and an env
+        # file's `RLMX_SERVER_API_KEY=` line, give "" and would otherwise open the server without a word.
+        key, source = environ.get("RLMX_SERVER_API_KEY"), "RLMX_SERVER_API_KEY"
     if args.server_api_key_env is not None:
         key, source = environ.get(args.server_api_key_env, ""), f"{args.server_api_key_env} (--server-api-key-env)"
         if not trimmed_key(key):
@@ -193,6 +197,33 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         api_key=key,
         cors_origins=tuple(args.cors_origin),
         loopback_only=args.host in LOOPBACK_HOSTS,
+    )
+
+
+def usable_trace_dir(trace_dir: Path, *, given: bool) -> bool:
+    """Whether a server can write traces to `trace_dir` (made now, 0700, if missing). A folder the user named
+    (`given`: --trace-dir) that cannot be written is an InputError (exit 2) naming it and the flag; the default one
+    (under HOME or XDG_STATE_HOME, which a service account may lack) is False: serve without traces, and say so
+    (`no_trace_folder_warning`)."""
+    from rlmx.events import make_private_folders
+
+    try:
+        make_private_folders(trace_dir)  # 0700, as a run's own trace folder is made
+        if os.access(trace_dir, os.W_OK | os.X_OK):
+            return True
+        reason = "not writable"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    if given:
+        raise InputError(f"--trace-dir {trace_dir}: cannot write traces there ({reason}); pass a writable folder")
+    return False
+
+
+def no_trace_folder_warning(trace_dir: Path) -> str:
+    """The start-up line for a default trace folder `usable_trace_dir` found unusable."""
+    return (
+        f"rlmx: warning: cannot create the trace folder {trace_dir}; serving without traces. Keep them with "
+        "--trace-dir DIR (or XDG_STATE_HOME) in the server's arguments"
     )
 
 
@@ -239,8 +270,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     server_options = options(args, environ)
     budget = _budget(args)
     trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    # Checked now, as `rlmx mcp` does: found per request, it became a 400 telling the HTTP client to pass a flag.
+    writable = usable_trace_dir(trace_dir, given=args.trace_dir is not None)
     root_lm, sub_lm, description = resolve_models(args, environ)
     rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, None, err)
+    trace_note = f"traces in {trace_dir}"
+    if not writable:
+        rlm.trace_dir = None  # no request can pass another folder: each would fail on it
+        trace_note = "no traces"
     app = create_app(rlm, model_name=args.model_name, options=server_options)
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
@@ -255,6 +292,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
         try:
             say(f"rlmx: model: {description}")
+            if not writable:
+                say(no_trace_folder_warning(trace_dir), "bold yellow")
             for sig in sorted(ignored_signals()):
                 say(
                     f"rlmx: {signal.Signals(sig).name} is ignored, as it was when the server started: it will not "
@@ -262,7 +301,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                 )
             say(
                 f"rlmx: serving it as model {args.model_name!r}, running on http://{shown}:{port}/v1 "
-                f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; traces in {trace_dir})"
+                f"({args.max_concurrent_runs} runs at once, {args.max_queued} queued; {trace_note})"
             )
             if answers_from_context_only(rlm):
                 say(

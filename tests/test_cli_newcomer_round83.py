@@ -1,0 +1,101 @@
+"""Round 83, the newcomer's path: what a first-time operator or CLI user is told when a setting is empty, a folder
+cannot be written, a path is relative, or a key is not sent; and what `rlmx --version` costs to start."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from rlmx.cli import EXIT_USAGE, build_parser
+from rlmx.commands.serve import server_key
+from rlmx.errors import InputError
+
+
+def clean_environ(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RLMX_", "XDG_"))}
+    return {**env, **extra}
+
+
+# --- an empty server key is refused, wherever the key variable is read ---------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
+def test_an_empty_or_blank_server_key_variable_is_refused_not_taken_for_no_key(value: str, command: list[str]) -> None:
+    args = build_parser().parse_args(command)
+    with pytest.raises(InputError, match="RLMX_SERVER_API_KEY is empty"):
+        server_key(args, {"RLMX_SERVER_API_KEY": value})
+
+
+def test_an_unset_server_key_variable_still_means_no_key_and_a_set_one_is_used() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert server_key(args, {}) is None
+    assert server_key(args, {"RLMX_SERVER_API_KEY": "k3y"}) == "k3y"
+
+
+def _script(tmp_path: Path) -> Path:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["```repl\nFINAL('ok')\n```"] * 3), encoding="utf-8")
+    return script
+
+
+def test_serve_with_an_empty_server_key_variable_exits_2_before_listening(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rlmx.cli", "serve", "--scripted", str(_script(tmp_path)), "--port", "0"]
+    command += ["--trace-dir", str(tmp_path / "traces")]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env=clean_environ(RLMX_SERVER_API_KEY="")
+    )
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert "RLMX_SERVER_API_KEY is empty" in proc.stderr and "running on" not in proc.stderr
+
+
+# --- serve checks its traces folder at start-up, as mcp does ---------------------------------------------------
+
+
+def test_serve_refuses_an_unwritable_trace_dir_at_start_up_naming_it_and_the_flag(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("", encoding="utf-8")
+    folder = blocker / "traces"
+    command = [sys.executable, "-m", "rlmx.cli", "serve", "--scripted", str(_script(tmp_path)), "--port", "0"]
+    proc = subprocess.run(
+        [*command, "--trace-dir", str(folder)], capture_output=True, text=True, timeout=60, env=clean_environ()
+    )
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert f"--trace-dir {folder}: cannot write traces there" in proc.stderr
+    assert "running on" not in proc.stderr
+
+
+def test_serve_with_an_unusable_default_trace_folder_warns_once_and_answers(tmp_path: Path) -> None:
+    home = tmp_path / "home_is_a_file"
+    home.write_text("", encoding="utf-8")
+    command = [sys.executable, "-m", "rlmx.cli", "serve", "--scripted", str(_script(tmp_path)), "--port", "0"]
+    command += ["--model-name", "m"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=clean_environ(HOME=str(home))) as proc:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        url = None
+        for line in proc.stderr:
+            lines.append(line)
+            found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                url = found.group(1)
+                break
+        try:
+            assert url is not None, "".join(lines)
+            said = "".join(lines)
+            assert said.count("cannot create the trace folder") == 1 and "no traces" in said
+            body = {"model": "m", "messages": [{"role": "user", "content": "q"}]}
+            reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["message"]["content"] == "ok"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
