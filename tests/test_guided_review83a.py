@@ -116,3 +116,21 @@ def test_a_time_after_by_is_no_doer() -> None:
     text = "Workshop log\nThe drill was repaired by Friday.\nThe saw was sharpened by Ines Kerr.\n"
     assert _answer(text, "Who repaired the drill?", "Friday") != "Friday"
     assert _answer(text, "Who sharpened the saw?", "Ines Kerr") == "Ines Kerr"
+
+
+def test_how_long_something_takes_is_a_duration() -> None:
+    text = "Hikes\nThe ridge trail is 8 km long and takes 3 hours.\n"
+    assert _answer(text, "How long does the ridge trail take?", "8 km") != "8 km"
+    assert _answer(text, "How long does the ridge trail take?", "3 hours") == "3 hours"
+    assert _answer(text, "How long is the ridge trail?", "8 km") == "8 km"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        ("Plants\nThe fern is watered twice a week.\n", "How often is the fern watered?", "twice a week"),
+        ("Bills\nThe water bill is paid every quarter.\n", "How often is the water bill paid?", "every quarter"),
+    ],
+)
+def test_a_frequency_without_a_digit_answers_how_often(text: str, question: str, reply: str) -> None:
+    assert _answer(text, question, reply) == reply

@@ -1499,13 +1499,28 @@ old", a start time for "how long") is no answer. Degree words not listed ("soon"
 _DEGREE_AMOUNT = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r"|a|an|half|few|several|many)\b")
 
 
+_HOW_OFTEN_WORDS = frozenset("every each daily nightly weekly monthly yearly annually hourly once twice thrice".split())
+"""Words that say a frequency with no digit ("twice a day", "every month", "weekly")."""
+_TAKES_TIME = re.compile(r"(?i)\b(?:take|takes|took|taken|taking|last|lasts|lasted|ago|wait|waited|since)\b")
+
+
+def _degree_units(query: str) -> frozenset[str] | None:
+    """The words a fitting answer to the question's "how <degree word>" holds (`_DEGREE_UNITS`); for "how long"
+    with a verb of time ("How long does the walk take?", "... last?", "How long ago ...?") durations only: a
+    distance ("3 km") is no answer (audit 83 E). None for a question with no such degree word."""
+    asked = re.search(r"(?i)\bhow\s+(\w+)", query)
+    units = _DEGREE_UNITS.get(asked.group(1).lower()) if asked else None
+    if units is not None and asked is not None and asked.group(1).lower() == "long" and _TAKES_TIME.search(query):
+        return frozenset(_DURATIONS.split())
+    return units
+
+
 def _fits_the_degree(core: str, text: str, query: str) -> bool:
     """Whether `core`, an answer to "how old/long/far/often ..." (`_DEGREE_UNITS`), is an amount of that kind: an
     amount with a fitting word in it or beside it in the unit ("every 90 days", "41" of "age: 41", "3 km"), or for
     an age a bare number under 150 that ends its clause ("Bob is 41."); True for a question with no such degree
     word."""
-    asked = re.search(r"(?i)\bhow\s+(\w+)", query)
-    units = _DEGREE_UNITS.get(asked.group(1).lower()) if asked else None
+    units = _degree_units(query)
     if units is None:
         return True
     places: list[re.Match[str] | None] = [*_places(core, text)] or [None]  # None: the core is not written
@@ -2232,7 +2247,12 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "which command copies quotas" is not answered by the option "-p" of `edquota -p`
         if not _in_an_asked_column(core, unit, query_stems, query):
             continue  # "the kernel version of Noble Numbat" is not its release date
-        if kind == "number" and not (re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)):
+        # (a frequency with no digit, "twice a day", "every month", answers "How often ...?": audit 83 E)
+        frequency = (
+            bool({w.lower() for w in piece} & _HOW_OFTEN_WORDS) and _degree_units(query) == _DEGREE_UNITS["often"]
+        )
+        digits = re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)
+        if kind == "number" and not digits and not frequency:
             continue
         if not _of_the_asked_type(core, query):
             continue  # "What email address ...?" is not answered by a URL
@@ -3046,6 +3066,9 @@ def _best_placed_number(core: str, text: str, query: str) -> bool:
     tokens = _NUMBER_TOKEN.findall(text.lower())
     asked = {t for t in _NUMBER_TOKEN.findall(query.lower()) if _is_number_word(t)}
     runs = [r for r in _number_runs(tokens) if r[2] not in asked]
+    degree = _degree_units(query)
+    if degree is not None:  # "How long does the walk take?": "3 km" is no rival of "45 minutes" (audit 83 E)
+        runs = [r for r in runs if set(tokens[r[1] : r[1] + 2]) & degree]
     values = {value for _, _, value in runs}
     own = _number_runs(_NUMBER_TOKEN.findall(core.lower()))
     if len(values) < 2 or not own or own[0][2] not in values:
