@@ -99,3 +99,41 @@ def test_serve_with_an_unusable_default_trace_folder_warns_once_and_answers(tmp_
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+# --- starting the CLI parses no library source ----------------------------------------------------------------
+
+_COUNT_PARSED = """
+import ast, inspect, json, sys
+parsed = []
+real_parse, real_getsource = ast.parse, inspect.getsource
+def parse(source, *a, **k):
+    parsed.append(len(source))
+    return real_parse(source, *a, **k)
+def getsource(obj):
+    text = real_getsource(obj)
+    parsed.append(len(text))
+    return text
+ast.parse, inspect.getsource = parse, getsource
+import rlmx.cli
+print(json.dumps(sum(parsed)))
+"""
+
+
+def test_importing_the_cli_reads_and_parses_no_module_source() -> None:
+    """`rlmx --version` and every command import rlmx.cli: it used to read and parse the guided library's ~350 KB
+    source there (0.7-0.8 s of a 2 s start on a loaded 2-core host); the library is made on first use now."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _COUNT_PARSED], capture_output=True, text=True, timeout=120, env=clean_environ()
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) < 10_000
+
+
+def test_the_guided_library_made_on_first_use_is_the_one_the_repl_runs() -> None:
+    from rlmx.lm import guided
+
+    text = guided.library()
+    assert text is guided.library() and text == guided._LIBRARY
+    assert "def guided_answer" in text and "from rlmx" not in text
+    compile(text, "<guided library>", "exec")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import io
 import re
@@ -82,14 +83,29 @@ def _without_comments(source: str) -> str:
     return "\n".join(kept)
 
 
-# The library runs in the REPL, where rlmx cannot be imported: graphemes' own source stands in for that import.
-_LIBRARY = _without_comments(
-    _without_docstrings(
-        inspect.getsource(guided_cells)
-        .replace(_GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1)
-        .replace("from __future__ import annotations\n", "")
+@functools.cache
+def library() -> str:
+    """The guided library as the REPL runs it: guided_cells.py's source less its docstrings and comments, graphemes'
+    own source in place of its import (the REPL cannot import rlmx). Made on first use, once per process: parsing
+    the ~350 KB source took 0.35-0.8 s, which every CLI command paid at import (`rlmx --version` too)."""
+    return _without_comments(
+        _without_docstrings(
+            inspect.getsource(guided_cells)
+            .replace(
+                _GRAPHEMES_IMPORT, inspect.getsource(graphemes).replace("from __future__ import annotations\n", ""), 1
+            )
+            .replace("from __future__ import annotations\n", "")
+        )
     )
-)
+
+
+def __getattr__(name: str) -> str:
+    """`_LIBRARY`, the name `library()`'s text had when it was made at import, for code that still reads it."""
+    if name == "_LIBRARY":
+        return library()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _READY = "guided index ready"
 _REFUSED = "guided reading refused by the budget: "
 READER_MAX_TOKENS = 32
@@ -170,7 +186,7 @@ class GuidedRoot:
                 text = text.replace(_INDEXED, f"_guided_state['files'] = {files!r}\n{_INDEXED}", 1)
             # the trace keeps the library once, in the cell it runs as
             recorded = text.replace(
-                _LIBRARY, f"# ... the guided library ({len(_LIBRARY):,} characters): see this turn's cell"
+                library(), f"# ... the guided library ({len(library()):,} characters): see this turn's cell"
             )
         elif turn == 2 and _READY in _last_user(messages):
             text = self._answer(query)
@@ -192,7 +208,7 @@ class GuidedRoot:
             "Guided root (rlmx writes this code; no LM does): cut the context into units and index them.\n"
             "```repl\n"
             "_guided_names = set(globals())  # the context variables, before the helpers' own constants\n"
-            f"{_LIBRARY}\n"
+            f"{library()}\n"
             "_guided_vars = {k: v for k, v in list(globals().items()) if k in _guided_names\n"
             "                and not k.startswith('_') and k != 'answer' and isinstance(v, (str, list, dict))}\n"
             f"_guided_state = build_index(collect_sources(_guided_vars, pages={list(pages)!r}))\n"
