@@ -4740,10 +4740,49 @@ def _for_whom(words: list[str], named: set[str]) -> list[str] | None:
     return names
 
 
+_ANOTHER_LABEL = re.compile(r"[;(]\s*[A-Za-z][\w '/-]{0,30}:")
+"""A label inside a list's value that starts another list: 'Ana, Ben (apologies: Dev, Eva)', '...; absent: Tom'."""
+_LIST_SPLIT = re.compile(r",|;|\band\b|&")
+_NO_ONE = re.compile(r"(?i)\s*(?:none|nobody|no one|no-one|nil|zero|0)\s*\.?\s*$")
+"""A label's value that lists no one: 'Present: none' counts 0 items."""
+_STATED_COUNT = re.compile(
+    r"(?i)\s*(\d{1,6})(?:\s+(?:people|persons|attendees|participants|members|in total))?\s*\.?\s*$"
+)
+"""A label's value that states the count itself: 'Attendees: 12' counts 12, never one item named '12'."""
+
+
+def _stated_count(value: str) -> int | None:
+    """The count a label's value states instead of listing its items ('12' -> 12, 'none' -> 0); None otherwise."""
+    if _NO_ONE.match(value):
+        return 0
+    stated = _STATED_COUNT.match(value)
+    return int(stated.group(1)) if stated else None
+
+
+def _outside_parentheses(value: str) -> list[str]:
+    """`value` split at `_LIST_SPLIT` where no parenthesis is open ('Ana (chair, host), Ben' -> 2 pieces)."""
+    pieces, depth, start = [], 0, 0
+    for m in re.finditer(r"[()]|" + _LIST_SPLIT.pattern, value):
+        if m.group() == "(":
+            depth += 1
+        elif m.group() == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            pieces.append(value[start : m.start()])
+            start = m.end()
+    return [*pieces, value[start:]]
+
+
 def _listed_items(value: str) -> list[str] | None:
     """The items of a list written on a label's line ('Maria, Tom and Anil' -> 3), or None when the value reads as
-    prose: an item of more than four words, or one holding a function word ('move the launch to April 22')."""
-    items = [i.strip(" .;") for i in re.split(r",|;|\band\b|&", value)]
+    prose: an item of more than four words, or one holding a function word ('move the launch to April 22'). The
+    list ends where another label starts ('Ana, Ben (apologies: Dev, Eva)': Dev and Eva are no attendees), and a
+    comma inside a parenthesis splits nothing ('Ana (chair, host)' is one item). A count stated instead of a list
+    ('12', 'none') is no item: None (`_stated_count` reads it)."""
+    if _stated_count(value) is not None:
+        return None
+    value = _ANOTHER_LABEL.split(value, maxsplit=1)[0]
+    items = [i.strip(" .;") for i in _outside_parentheses(value)]
     items = [i for i in items if i]
     if not items:
         return None
@@ -4768,6 +4807,30 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _bulleted_below(lines: list[str], number: int) -> list[str]:
+    """The items of the bulleted (or numbered) list right below line `number` (1-based) of `lines`. A line
+    indented under an item with no bullet of its own ('  (left early)', '   Tip: use cold milk.'), or a bullet
+    indented deeper than the list's own, goes on with that item and ends no list (audit 83 v12/v13)."""
+    items: list[str] = []
+    item_line = ""
+    depth = -1
+    for below in lines[number:]:
+        bullet = _ITEM_BULLET.match(below)
+        if items and (
+            (bullet is None and below.strip() and _continues_an_item(below, item_line))
+            or (bullet is not None and len(bullet.group(1)) > depth)
+        ):
+            items[-1] += " " + _BULLET.sub("", below).strip()
+            continue
+        if not _BULLET.match(below):
+            break
+        if depth < 0 and bullet is not None:
+            depth = len(bullet.group(1))
+        item_line = below
+        items.append(_BULLET.sub("", below).strip())
+    return items
+
+
 def list_count(state: dict[str, Any], query: str) -> str | None:
     """'How many attendees were there?' over notes with 'Attendees: Maria, Tom, Anil' (or 'Attendees:' above a
     bulleted list): the items of the one labelled list whose label's words the question names, counted, with the
@@ -4785,14 +4848,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         if not _label_fits(named, noun, asked, anyone):
             continue
         items: list[str] | None
-        if label.group(2):
-            items = _listed_items(label.group(2))
-        else:  # its items are the bulleted lines below it
-            items = []
-            for below in lines[number:]:
-                if not _BULLET.match(below):
-                    break
-                items.append(_BULLET.sub("", below).strip())
+        stated = _stated_count(label.group(2)) if label.group(2) else None
+        if stated is not None:
+            found.setdefault(stated, (f"{label.group(1).strip()}: {label.group(2).strip()}", number, []))
+            continue
+        # the items written on the label's line, or the bulleted lines below it
+        items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
         if whom is None:
@@ -4807,6 +4868,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
+    if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
+        return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
