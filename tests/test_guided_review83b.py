@@ -62,3 +62,34 @@ def test_who_attended_stops_at_the_apologies() -> None:
 )
 def test_a_note_indented_under_an_item_ends_no_list(text: str, question: str, n: str) -> None:
     assert first_line(ask(text, question)) == n
+
+
+# --- G: a numbered title alone on its line ---------------------------------------------------------------------
+
+GUIDE = """HANDBOOK
+
+1. Welcome
+This handbook explains the basics.
+
+2. Getting Started
+Download the installer. Billing questions are answered in part 5.
+
+3. Daily use
+Open the dashboard each morning.
+
+5. Billing and invoices
+Invoices go out monthly.
+"""
+
+
+def test_a_numbered_title_is_not_run_into_the_line_below() -> None:
+    assert first_line(ask(GUIDE, "Which section covers daily use?")) == "Section 3: Daily use"
+
+
+def test_a_title_in_sentence_case_heads_its_part() -> None:
+    assert first_line(ask(GUIDE, "Which part covers billing?")).startswith("Part 5: Billing and invoices")
+
+
+def test_numbered_steps_stay_a_list() -> None:
+    steps = "Method:\n1. Heat the oil\n2. Add the onions\n3. Stir well\n"
+    assert first_line(ask(steps, "How many steps are there?")) == "3"

@@ -725,6 +725,41 @@ def _python_scope(block: list[str], scopes: list[tuple[int, str]]) -> str:
     return ".".join(scope)
 
 
+_NUMBERED_TITLE = re.compile(
+    r"^(?:#+\s*)?(?:[A-Z][a-z]+\s+)?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})[.):]?\s+(\S.{0,58})$"
+)
+"""A numbered title alone on its line: '3. Usage', 'Section 4 Security and privacy', 'II. Terms of Use'."""
+
+
+_CLAUSE_VERBS = frozenset("is are was were be been has have had will would can could should must do does did".split())
+"""Verbs that make a short line a clause, no title in sentence case."""
+
+
+def _numbered_title_over(block: list[str]) -> bool:
+    """Whether a block's first line is a numbered title over the lines of its body: a number and up to eight words
+    in title case ('3. Usage', `_titled`) or six in sentence case with no verb of a clause ('4. Security and
+    privacy'), with no sentence end, above a line no further indented that starts with a
+    capital and is no bullet or numbered item of its own (a list's next item, a wrapped item's next words)."""
+    if len(block) < 2:
+        return False
+    head = _NUMBERED_TITLE.match(block[0].strip())
+    if head is None or head.group(1).rstrip().endswith((".", "!", "?", ",", ";", ":")):
+        return False
+    words = _WORD.findall(head.group(1))
+    sentence_case = (  # 'Security and privacy': a title in sentence case, no clause ('Ben is away')
+        0 < len(words) <= 6 and words[0][:1].isupper() and not any(w.lower() in _CLAUSE_VERBS for w in words)
+    )
+    if not (_titled(head.group(1)) or sentence_case):
+        return False
+    after = block[1].strip()
+    return (
+        _indent(block[1]) <= _indent(block[0])
+        and after[:1].isupper()
+        and not _BULLET.match(block[1])
+        and not _NUMBERED_TITLE.match(after)
+    )
+
+
 def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = []
     label = ""
@@ -772,6 +807,14 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             and not _ENTRY_TAG.match(block[0].expandtabs())
         ):  # "   Download Options" over the options indented under it
             label, label_indent = " ".join(block[0].split()), _indent(block[0])
+            units.append(_paragraph("", label, start, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[0]
+            start += 1
+        if not entries and not peeled and not python and not pod and _numbered_title_over(block):
+            # "3. Usage" alone on its line over "Run it.": the part's title, then its body (audit 83 v18); run
+            # into one paragraph, "3. Usage Run it" read as the title
+            label, label_indent = _clipped(" ".join(block[0].split()), 100), _indent(block[0])
             units.append(_paragraph("", label, start, "paragraph", entries))
             entry, introduced, peeled = "", False, True
             del block[0]
