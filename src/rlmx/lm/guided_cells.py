@@ -455,11 +455,43 @@ def _structured_units(records: list[tuple[str, dict[str, str]]]) -> list[dict[st
     return units
 
 
-def table_of(lines: list[str], *, strict: bool = False) -> tuple[str, list[str] | None] | None:
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+"""A markdown table's rule under its header row: '|---|---|', '| :-- | --: |'."""
+
+
+def _table_rule(line: str) -> bool:
+    """Whether `line` is a markdown table's rule row (`_TABLE_RULE`, with at least one '|')."""
+    return "|" in line and bool(_TABLE_RULE.match(line))
+
+
+def table_start(lines: list[str]) -> int:
+    """The index (0-based) of a table's first row in `lines`: its first non-blank line, or the line after a one-line
+    title set off by a blank line ('Trip expenses', a blank line, 'Item,Amount'; audit 83 v09) when the rest is a
+    table and the title is no row of it. 0 for no non-blank line."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    if first + 2 < len(lines) and not lines[first + 1].strip() and not lines[first].rstrip().endswith((".", ":")):
+        below = [line for line in lines[first + 1 : first + 2001] if line.strip()]
+        if len(below) < 3 or any(_BULLET.match(line) for line in below):
+            return first  # a header and one row, or a list's items ('- Maria: goalkeeper, Herons'): no table
+        rest = table_of(lines[first + 1 :], titled=False)
+        if rest is not None and rest[0] != "json" and rest[1] is not None and rest[0] not in lines[first]:
+            return next(i for i in range(first + 1, len(lines)) if lines[i].strip())
+    return first
+
+
+def table_of(lines: list[str], *, strict: bool = False, titled: bool = True) -> tuple[str, list[str] | None] | None:
     """Whether lines are a table: ("json", None) for JSON Lines, (delimiter, header or None) for delimited rows
     with the same number (2 or more) of fields each; None for anything else (prose, a list of sentences).
-    `strict` (a block inside prose, where wrapped sentences must not pass): short cells, no line ending in ":"."""
-    rows = [line.strip() for line in lines if line.strip()]
+    `strict` (a block inside prose, where wrapped sentences must not pass): short cells, no line ending in ":".
+    A markdown table ('| Item | Amount |' over '|---|---|') is one with '|' as its delimiter and its first row as
+    its header; its rule row is no row. When `titled`, a one-line title above the table (`table_start`) is no row
+    of it either (audit 83 v05/v06/v09: such tables answered '|' or NOT FOUND)."""
+    if titled and not strict:
+        start = table_start(lines)
+        below = table_of(lines[start:], titled=False) if start else None
+        if below is not None:
+            return below
+    rows = [line.strip() for line in lines if line.strip() and not _table_rule(line)]
     if len(rows) < 2:
         return None
     if all(r.startswith("{") and r.endswith("}") for r in rows):
@@ -478,8 +510,10 @@ def table_of(lines: list[str], *, strict: bool = False) -> tuple[str, list[str] 
         widths = {len(row) for row in cells}
         if len(widths) == 1 and widths.pop() >= 2:
             first = _cells(rows[0], delimiter)
+            written = [x for x in lines[:3] if x.strip()]
+            ruled = delimiter == "|" and len(written) > 1 and _table_rule(written[1])  # a markdown header row
             header = (
-                delimiter in ",\t"
+                (delimiter in ",\t" or ruled)
                 and all(c and len(c) <= 40 and not re.search(r"\d", c) for c in first)
                 and len(set(first)) == len(first)
             )
@@ -488,8 +522,11 @@ def table_of(lines: list[str], *, strict: bool = False) -> tuple[str, list[str] 
 
 
 def _cells(line: str, delimiter: str) -> list[str]:
+    """The cells of a delimited row; a markdown row's outer pipes ('| Hotel | 320 |') bound no cell."""
     import csv
 
+    if delimiter == "|" and line.strip().startswith("|") and line.strip().endswith("|") and len(line.strip()) > 1:
+        line = line.strip()[1:-1]
     try:
         return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
     except (csv.Error, StopIteration):
@@ -515,10 +552,14 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     table = table_of(lines[:2000])
     if table is not None and (table[0] == "json" or table[1] is not None):
         separator, header = table
-        units = []
-        header_line = next(i for i, line in enumerate(lines) if line.strip())
+        units: list[dict[str, Any]] = []
+        header_line = table_start(lines)
         for number, line in enumerate(lines, 1):
-            if not line.strip() or (header is not None and number == header_line + 1):
+            if not line.strip() or (header is not None and number == header_line + 1) or _table_rule(line):
+                continue
+            if number <= header_line:  # the table's title: a line of its own
+                units.append({"text": " ".join(line.split()), "name": "", "where": f"line {number:,}"})
+                units[-1]["line"], units[-1]["kind"] = number, "line"
                 continue
             if separator == "json":
                 try:
@@ -725,6 +766,41 @@ def _python_scope(block: list[str], scopes: list[tuple[int, str]]) -> str:
     return ".".join(scope)
 
 
+_NUMBERED_TITLE = re.compile(
+    r"^(?:#+\s*)?(?:[A-Z][a-z]+\s+)?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})[.):]?\s+(\S.{0,58})$"
+)
+"""A numbered title alone on its line: '3. Usage', 'Section 4 Security and privacy', 'II. Terms of Use'."""
+
+
+_CLAUSE_VERBS = frozenset("is are was were be been has have had will would can could should must do does did".split())
+"""Verbs that make a short line a clause, no title in sentence case."""
+
+
+def _numbered_title_over(block: list[str]) -> bool:
+    """Whether a block's first line is a numbered title over the lines of its body: a number and up to eight words
+    in title case ('3. Usage', `_titled`) or six in sentence case with no verb of a clause ('4. Security and
+    privacy'), with no sentence end, above a line no further indented that starts with a
+    capital and is no bullet or numbered item of its own (a list's next item, a wrapped item's next words)."""
+    if len(block) < 2:
+        return False
+    head = _NUMBERED_TITLE.match(block[0].strip())
+    if head is None or head.group(1).rstrip().endswith((".", "!", "?", ",", ";", ":")):
+        return False
+    words = _WORD.findall(head.group(1))
+    sentence_case = (  # 'Security and privacy': a title in sentence case, no clause ('Ben is away')
+        0 < len(words) <= 6 and words[0][:1].isupper() and not any(w.lower() in _CLAUSE_VERBS for w in words)
+    )
+    if not (_titled(head.group(1)) or sentence_case):
+        return False
+    after = block[1].strip()
+    return (
+        _indent(block[1]) <= _indent(block[0])
+        and after[:1].isupper()
+        and not _BULLET.match(block[1])
+        and not _NUMBERED_TITLE.match(after)
+    )
+
+
 def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
     units: list[dict[str, Any]] = []
     label = ""
@@ -772,6 +848,14 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             and not _ENTRY_TAG.match(block[0].expandtabs())
         ):  # "   Download Options" over the options indented under it
             label, label_indent = " ".join(block[0].split()), _indent(block[0])
+            units.append(_paragraph("", label, start, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[0]
+            start += 1
+        if not entries and not peeled and not python and not pod and _numbered_title_over(block):
+            # "3. Usage" alone on its line over "Run it.": the part's title, then its body (audit 83 v18); run
+            # into one paragraph, "3. Usage Run it" read as the title
+            label, label_indent = _clipped(" ".join(block[0].split()), 100), _indent(block[0])
             units.append(_paragraph("", label, start, "paragraph", entries))
             entry, introduced, peeled = "", False, True
             del block[0]
@@ -3917,8 +4001,12 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
         table = table_of(lines[:2000])
         if table is not None and table[0] != "json" and table[1] is not None:
             delimiter, named = table
-            first = next(i for i, line in enumerate(lines) if line.strip())
-            rows = [(n, _cells(line, delimiter)) for n, line in enumerate(lines, 1) if line.strip() and n > first + 1]
+            first = table_start(lines)
+            rows = [
+                (n, _cells(line, delimiter))
+                for n, line in enumerate(lines, 1)
+                if line.strip() and n > first + 1 and not _table_rule(line)
+            ]
             return list(named or []), rows
         comments = []
         for line in lines:
@@ -4143,7 +4231,9 @@ def _largest_row(
     rows: list[tuple[int, list[str]]], columns: list[str], at: int, fewest: bool, noun: str, counted: str
 ) -> str | None:
     """ "Which file has the largest size?" over a table whose rows are files: the row with the largest (or smallest)
-    amount in column `at`, named by its first cell, with the runners-up. None on a tie for the top."""
+    amount in column `at`, named by its first cell, with the runners-up (a total row is none, `_item_rows`). None
+    on a tie for the top."""
+    rows = _item_rows(rows)
     if any(at < len(cells) and cells[at].strip() and not _AMOUNT.fullmatch(cells[at]) for _, cells in rows):
         return None  # "14.2M" among byte counts: left out or read as 14.2, the top is a guess
     # the row's name: its first cell, unless that is a number (an id): then the first column of distinct words
@@ -4354,6 +4444,7 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     if table is None:
         return None
     columns, rows = table
+    rows = _item_rows(rows)
     asked = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
     named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
     for number, cells in rows:
@@ -4370,20 +4461,26 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     if len(named) != 1:
         return None  # no value named, or two ('rent' and 'groceries'): which sum is asked is a guess
     (at, value), kept = next(iter(named.items()))
-    numeric = [i for i in range(len(columns)) if i != at and not _not_numeric(rows, i)]
-    said = [i for i in numeric if any(_column_for(w, columns) == i for w in _WORD.findall(query))]
-    if len(said) == 1:
-        numeric = said
-    if len(numeric) != 1:
+    total_at = _amount_column(columns, rows, query, at)
+    if total_at is None:
         return None
-    total_at = numeric[0]
-    amounts = [(n, cells[total_at]) for n, cells in kept if total_at < len(cells) and cells[total_at].strip()]
+    currency_at = _currency_at(columns, rows)
+    if len(_currencies(kept, currency_at)) > 1:
+        return None  # euros and dollars: no one sum
+    quantity_at = _quantity_at(columns, rows, total_at)
+    amounts = [
+        (n, _row_amount(cells, total_at, quantity_at))
+        for n, cells in kept
+        if total_at < len(cells) and cells[total_at].strip()
+    ]
     if not amounts or any(not _AMOUNT.fullmatch(a.strip()) for _, a in amounts):
         return None  # a cell giving no plain number: its sum would be a guess
     places = max((len(a.split(".")[1]) if "." in a else 0) for _, a in amounts)
     total = sum(float(a.strip().replace(",", "")) for _, a in amounts)
     shown = ", ".join(f"{a.strip()} (line {n})" for n, a in amounts[:20])
     header = columns[total_at].split()[0] if columns[total_at] else f"column {total_at + 1}"
+    if quantity_at is not None:
+        header += f" x {columns[quantity_at]}"
     return (
         f"{total:,.{places}f}\nCounted: the {header} of the {len(amounts):,} row(s) whose column {at + 1} is "
         f"'{value}', summed: {shown}."
@@ -4413,7 +4510,8 @@ _WHO_DID = re.compile(r"(?i)^\s*who\s+(?:paid|bought|booked|ordered|covered|spen
 def _named_column(columns: list[str], names: tuple[str, ...], rows: list[tuple[int, list[str]]]) -> int | None:
     """The first of `names` that names a column of words (no number column), by `_column_for`."""
     for name in names:
-        exact = [i for i, column in enumerate(columns) if column.strip().lower() == name]
+        # 'Paid by' and 'paid-by' name the column 'paid_by' names
+        exact = [i for i, column in enumerate(columns) if re.sub(r"[\s-]+", "_", column.strip().lower()) == name]
         at = exact[0] if exact else _column_for(name, columns)  # 'who' is a stop word, no word _column_for reads
         if at is not None and _not_numeric(rows, at):
             return at
@@ -4431,12 +4529,87 @@ def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query:
     return numeric[0] if len(numeric) == 1 else None
 
 
+_TOTAL_ROW = re.compile(r"(?i)^\W*(?:grand\s+|sub-?\s?)?totals?\b.*|^\W*sum\W*$")
+"""A cell that makes its row a total of the rows above ('Total', 'Subtotal', 'Grand total (EUR)'), no item."""
+_CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
+_CURRENCY_CODE = re.compile(
+    r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
+    r"THB|IDR|MYR|PHP|VND|BRL|MXN|ARS|CLP|COP|ZAR|ILS|AED|SAR|EGP|[$€£¥₹]|kr)$"
+)
+"""A cell naming a currency: an ISO 4217 code of a common currency or a sign (never any three capitals, which an
+airport's code, 'LHR', also is)."""
+_QUANTITY_COLUMN = re.compile(
+    r"(?i)^\s*(?:qty|quantity|quantities|units|pcs|pieces|count|nights|persons|people|no\.?)\b"
+)
+_UNIT_PRICE_COLUMN = re.compile(r"(?i)\b(?:price|rate|each|per\s+\w+|unit\s+cost|cost\s+each)\b")
+_LINE_TOTAL_WORDS = re.compile(r"(?i)\b(?:total|amount|sum|subtotal|line)\b")
+
+
+def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows that are items: a row whose cell of words says it totals the others ('Total,445,', `_TOTAL_ROW`)
+    is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07)."""
+    return [
+        (n, cells)
+        for n, cells in rows
+        if not any(c.strip() and not _AMOUNT.fullmatch(c.strip()) and _TOTAL_ROW.match(c.strip()) for c in cells)
+    ]
+
+
+def _currency_at(columns: list[str], rows: list[tuple[int, list[str]]]) -> int | None:
+    """The column that names each row's currency: headed 'Currency' (`_CURRENCY_COLUMN`), or whose every cell is a
+    currency code or sign ('EUR', 'USD', '$'); None when the table has none."""
+    for i, column in enumerate(columns):
+        given = [cells[i].strip() for _, cells in rows if i < len(cells) and cells[i].strip()]
+        if given and (_CURRENCY_COLUMN.match(column) or all(_CURRENCY_CODE.match(c) for c in given)):
+            return i
+    return None
+
+
+def _currencies(rows: list[tuple[int, list[str]]], currency_at: int | None) -> set[str]:
+    """The currencies the rows' cells of column `currency_at` name (empty when there is no such column)."""
+    if currency_at is None:
+        return set()
+    return {cells[currency_at].strip() for _, cells in rows if currency_at < len(cells)}
+
+
+def _quantity_at(columns: list[str], rows: list[tuple[int, list[str]]], at: int) -> int | None:
+    """The quantity column that multiplies column `at` when `at` holds a unit price ('Qty' by 'Price': the money
+    spent on a row is the product, audit 83 v21); None when `at` is no unit price ('Amount', 'Total price') or no
+    one number column says a quantity."""
+    if not _UNIT_PRICE_COLUMN.search(columns[at]) or _LINE_TOTAL_WORDS.search(columns[at]):
+        return None
+    found = [i for i, c in enumerate(columns) if i != at and _QUANTITY_COLUMN.match(c) and not _not_numeric(rows, i)]
+    return found[0] if len(found) == 1 else None
+
+
+def _row_amount(cells: list[str], at: int, quantity_at: int | None) -> str:
+    """The money a row says it spent: its cell of column `at`, times its quantity when `quantity_at` is given
+    (written with the places of both factors); '' when a cell is missing, '?' when a factor is no plain amount."""
+    if at >= len(cells) or not cells[at].strip():
+        return ""
+    if quantity_at is None:
+        return cells[at]
+    if quantity_at >= len(cells):
+        return "?"
+    price, quantity = cells[at].strip(), cells[quantity_at].strip()
+    if not _AMOUNT.fullmatch(price) or not _AMOUNT.fullmatch(quantity):
+        return "?"
+    places = sum(len(x.split(".")[1]) if "." in x else 0 for x in (price, quantity))
+    return f"{float(price.replace(',', '')) * float(quantity.replace(',', '')):.{places}f}"
+
+
 def _sum(amounts: list[str]) -> tuple[float, int] | None:
     """The sum of plain amounts and the decimal places they are written with; None if a cell is no plain amount."""
     if any(not _AMOUNT.fullmatch(a.strip()) for a in amounts):
         return None
     places = max((len(a.strip().split(".")[1]) if "." in a else 0) for a in amounts)
     return sum(float(a.strip().replace(",", "")) for a in amounts), places
+
+
+def _amount_words(columns: list[str], at: int, quantity_at: int | None) -> str:
+    """How a report names the money of a row: 'column 2 (Amount)', or 'column 3 (Price) x column 2 (Qty)'."""
+    said = f"column {at + 1} ({columns[at]})"
+    return said if quantity_at is None else f"{said} x column {quantity_at + 1} ({columns[quantity_at]})"
 
 
 def table_spending(state: dict[str, Any], query: str) -> str | None:
@@ -4453,8 +4626,13 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
     if table is None:
         return None
     columns, rows = table
+    rows = _item_rows(rows)
+    currency_at = _currency_at(columns, rows)
+    currencies = _currencies(rows, currency_at)
     m = _SPENT_MOST.match(" ".join(query.split()))
     if m is not None:
+        if len(currencies) > 1:
+            return None  # sums in different currencies: which is most is a guess without their rates
         if m.group("who"):
             group_at = _named_column(columns, _WHO_COLUMNS, rows)
         elif m.group("noun"):
@@ -4466,10 +4644,11 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
         at = _amount_column(columns, rows, query, group_at)
         if at is None:
             return None
+        quantity_at = _quantity_at(columns, rows, at)
         per: dict[str, list[str]] = {}
         for _, cells in rows:
             if max(at, group_at) < len(cells) and cells[at].strip() and cells[group_at].strip():
-                per.setdefault(cells[group_at].strip(), []).append(cells[at])
+                per.setdefault(cells[group_at].strip(), []).append(_row_amount(cells, at, quantity_at))
         sums = {value: _sum(amounts) for value, amounts in per.items()}
         if not sums or any(v is None for v in sums.values()):
             return None
@@ -4480,8 +4659,8 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
             return None  # a tie: no one value is the answer
         listed = "; ".join(f"{k} {v:,.{places}f}" for v, k in order[:8])
         return (
-            f"{order[0][1]}\nCounted: column {at + 1} ({columns[at]}) summed per value of column {group_at + 1} "
-            f"({columns[group_at]}) over {len(rows):,} rows: {listed}."
+            f"{order[0][1]}\nCounted: {_amount_words(columns, at, quantity_at)} summed per value of column "
+            f"{group_at + 1} ({columns[group_at]}) over {len(rows):,} rows: {listed}."
         )
     words = [w.lower() for w in _WORD.findall(query)]
     if _ASKS_TOTAL.search(query):
@@ -4489,12 +4668,28 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
         if any(_column_for(w, columns) is None for w in rest):
             return None  # a word that neither frames a sum nor names a column: a value, maybe one the text lacks
         at = _amount_column(columns, rows, query, -1)
-        amounts = [cells[at] for _, cells in rows if at is not None and at < len(cells) and cells[at].strip()]
+        if at is None:
+            return None
+        quantity_at = _quantity_at(columns, rows, at)
+        kept = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
+        amounts = [_row_amount(cells, at, quantity_at) for _, cells in kept]
         summed = _sum(amounts) if amounts else None
-        if at is None or summed is None:
+        if summed is None:
             return None
         total, places = summed
-        return f"{total:,.{places}f}\nCounted: column {at + 1} ({columns[at]}) of all {len(amounts):,} rows, summed."
+        what = _amount_words(columns, at, quantity_at)
+        if len(currencies) > 1 and currency_at is not None:  # never one sum of euros and dollars (audit 83 v08)
+            per_currency: dict[str, list[str]] = {}
+            for (_, cells), amount in zip(kept, amounts, strict=True):
+                code = cells[currency_at].strip() if currency_at < len(cells) else ""
+                per_currency.setdefault(code or "(no currency)", []).append(amount)
+            each = [(code, _sum(group)) for code, group in per_currency.items()]
+            shown = ", ".join(f"{v[0]:,.{places}f} {code}" for code, v in each if v is not None)
+            return (
+                f"{shown}\nCounted: {what} of all {len(amounts):,} rows, summed per currency (column "
+                f"{currency_at + 1}, {columns[currency_at]}); amounts in different currencies are not added up."
+            )
+        return f"{total:,.{places}f}\nCounted: {what} of all {len(amounts):,} rows, summed."
     who = _WHO_DID.match(query)
     who_at = _named_column(columns, _WHO_COLUMNS, rows) if who is not None else None
     if who is None or who_at is None:
@@ -4794,10 +4989,49 @@ def _for_whom(words: list[str], named: set[str]) -> list[str] | None:
     return names
 
 
+_ANOTHER_LABEL = re.compile(r"[;(]\s*[A-Za-z][\w '/-]{0,30}:")
+"""A label inside a list's value that starts another list: 'Ana, Ben (apologies: Dev, Eva)', '...; absent: Tom'."""
+_LIST_SPLIT = re.compile(r",|;|\band\b|&")
+_NO_ONE = re.compile(r"(?i)\s*(?:none|nobody|no one|no-one|nil|zero|0)\s*\.?\s*$")
+"""A label's value that lists no one: 'Present: none' counts 0 items."""
+_STATED_COUNT = re.compile(
+    r"(?i)\s*(\d{1,6})(?:\s+(?:people|persons|attendees|participants|members|in total))?\s*\.?\s*$"
+)
+"""A label's value that states the count itself: 'Attendees: 12' counts 12, never one item named '12'."""
+
+
+def _stated_count(value: str) -> int | None:
+    """The count a label's value states instead of listing its items ('12' -> 12, 'none' -> 0); None otherwise."""
+    if _NO_ONE.match(value):
+        return 0
+    stated = _STATED_COUNT.match(value)
+    return int(stated.group(1)) if stated else None
+
+
+def _outside_parentheses(value: str) -> list[str]:
+    """`value` split at `_LIST_SPLIT` where no parenthesis is open ('Ana (chair, host), Ben' -> 2 pieces)."""
+    pieces, depth, start = [], 0, 0
+    for m in re.finditer(r"[()]|" + _LIST_SPLIT.pattern, value):
+        if m.group() == "(":
+            depth += 1
+        elif m.group() == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            pieces.append(value[start : m.start()])
+            start = m.end()
+    return [*pieces, value[start:]]
+
+
 def _listed_items(value: str) -> list[str] | None:
     """The items of a list written on a label's line ('Maria, Tom and Anil' -> 3), or None when the value reads as
-    prose: an item of more than four words, or one holding a function word ('move the launch to April 22')."""
-    items = [i.strip(" .;") for i in re.split(r",|;|\band\b|&", value)]
+    prose: an item of more than four words, or one holding a function word ('move the launch to April 22'). The
+    list ends where another label starts ('Ana, Ben (apologies: Dev, Eva)': Dev and Eva are no attendees), and a
+    comma inside a parenthesis splits nothing ('Ana (chair, host)' is one item). A count stated instead of a list
+    ('12', 'none') is no item: None (`_stated_count` reads it)."""
+    if _stated_count(value) is not None:
+        return None
+    value = _ANOTHER_LABEL.split(value, maxsplit=1)[0]
+    items = [i.strip(" .;") for i in _outside_parentheses(value)]
     items = [i for i in items if i]
     if not items:
         return None
@@ -4822,6 +5056,30 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _bulleted_below(lines: list[str], number: int) -> list[str]:
+    """The items of the bulleted (or numbered) list right below line `number` (1-based) of `lines`. A line
+    indented under an item with no bullet of its own ('  (left early)', '   Tip: use cold milk.'), or a bullet
+    indented deeper than the list's own, goes on with that item and ends no list (audit 83 v12/v13)."""
+    items: list[str] = []
+    item_line = ""
+    depth = -1
+    for below in lines[number:]:
+        bullet = _ITEM_BULLET.match(below)
+        if items and (
+            (bullet is None and below.strip() and _continues_an_item(below, item_line))
+            or (bullet is not None and len(bullet.group(1)) > depth)
+        ):
+            items[-1] += " " + _BULLET.sub("", below).strip()
+            continue
+        if not _BULLET.match(below):
+            break
+        if depth < 0 and bullet is not None:
+            depth = len(bullet.group(1))
+        item_line = below
+        items.append(_BULLET.sub("", below).strip())
+    return items
+
+
 def list_count(state: dict[str, Any], query: str) -> str | None:
     """'How many attendees were there?' over notes with 'Attendees: Maria, Tom, Anil' (or 'Attendees:' above a
     bulleted list): the items of the one labelled list whose label's words the question names, counted, with the
@@ -4839,14 +5097,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         if not _label_fits(named, noun, asked, anyone):
             continue
         items: list[str] | None
-        if label.group(2):
-            items = _listed_items(label.group(2))
-        else:  # its items are the bulleted lines below it
-            items = []
-            for below in lines[number:]:
-                if not _BULLET.match(below):
-                    break
-                items.append(_BULLET.sub("", below).strip())
+        stated = _stated_count(label.group(2)) if label.group(2) else None
+        if stated is not None:
+            found.setdefault(stated, (f"{label.group(1).strip()}: {label.group(2).strip()}", number, []))
+            continue
+        # the items written on the label's line, or the bulleted lines below it
+        items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
         if whom is None:
@@ -4861,6 +5117,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
+    if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
+        return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
