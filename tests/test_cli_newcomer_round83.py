@@ -3,6 +3,7 @@ cannot be written, a path is relative, or a key is not sent; and what `rlmx --ve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -137,3 +139,55 @@ def test_the_guided_library_made_on_first_use_is_the_one_the_repl_runs() -> None
     assert text is guided.library() and text == guided._LIBRARY
     assert "def guided_answer" in text and "from rlmx" not in text
     compile(text, "<guided library>", "exec")
+
+
+# --- the sandbox's python: a relative path, an unusable one ------------------------------------------------------
+
+
+def _scripted_rlm(tier: str, python: str) -> Any:
+    from rlmx import RLM
+    from rlmx.lm.scripted import ScriptedLM
+
+    return RLM(ScriptedLM(["```repl\nFINAL('ok')\n```"]), sandbox=tier, sandbox_options={"python": python})
+
+
+@pytest.mark.parametrize("tier", ["subprocess", "isolated"])
+def test_a_relative_sandbox_python_is_the_one_under_the_current_folder(
+    tier: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `sandbox_options={"python": ".venv/bin/python"}`: checked from the current folder, it was
+    launched from the worker's run folder ("cannot run .venv/bin/python: No such file or directory")."""
+    if tier == "isolated":
+        from rlmx.sandbox.isolated import probe
+
+        found = asyncio.run(probe(sys.executable))
+        if found.mode("auto") is None:
+            pytest.skip(f"the isolated tier cannot run here: {found.refusal('auto')}")
+    # the folder holding this venv, as the README's setup holds `.venv` (not a tmp_path: a root host's isolated
+    # worker runs under another uid, which cannot pass through pytest's 0700 folders)
+    venv_parent = Path(sys.executable).parent.parent.parent
+    monkeypatch.chdir(venv_parent)
+    relative = os.path.relpath(sys.executable, venv_parent)
+    assert not os.path.isabs(relative) and os.sep in relative
+    result = _scripted_rlm(tier, relative).completion("q", context="x")
+    assert (result.status, result.answer) == ("finished", "ok"), result.error
+
+
+def test_the_isolated_tier_names_an_unusable_python_and_not_a_missing_bubblewrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rlmx.sandbox import isolated
+
+    monkeypatch.setattr(isolated.shutil, "which", lambda name: "/usr/bin/bwrap" if name == "bwrap" else None)
+    found = asyncio.run(isolated._probe("/nonexistent/pyhton3"))
+    said = found.refusal("auto")
+    assert "cannot run /nonexistent/pyhton3" in said
+    assert "not installed" not in said and "cannot create namespaces" not in said
+    assert "bubblewrap is not installed" not in json.dumps(found.to_dict())
+
+
+def test_the_isolated_refusal_names_the_cli_flag_as_well_as_the_python_option() -> None:
+    result = _scripted_rlm("isolated", "/nonexistent/pyhton3").completion("q", context="x")
+    assert result.status == "error"
+    said = str(result.error)
+    assert "--sandbox subprocess" in said and "sandbox='subprocess'" in said

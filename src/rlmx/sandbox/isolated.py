@@ -89,7 +89,7 @@ class Probe:
         if wanted in ("auto", "bwrap"):
             if self.bwrap is None:
                 reasons.append("bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
-            else:
+            elif self.python_prefixes:  # else it was not tried: the Python's own problem is the reason
                 reasons.append(f"bubblewrap cannot create namespaces here: {self.bwrap_as_self}")
         if wanted in ("auto", "landlock"):
             if not self.root:
@@ -196,6 +196,8 @@ async def _probe(python: str) -> Probe:
             f"{python} lives under /tmp ({hidden[0]}), which bubblewrap replaces with a private /tmp: use a Python "
             "or virtual environment outside /tmp (sandbox_options={'python': ...})"
         )
+    elif bwrap is not None and not prefixes:  # bubblewrap is there; what failed is the Python, said in `problems`
+        as_other = as_self = f"not tried: {problems[0]}"
     elif bwrap is not None and prefixes:
         check = [bwrap, *bwrap_arguments(prefixes, None), python, "-E", "-s", "-c", "pass"]
         if root:
@@ -295,7 +297,8 @@ class IsolatedSandbox(SubprocessSandbox):
         if chosen is None:
             raise SandboxStartError(
                 f"the isolated sandbox cannot run here ({self.probe.refusal(self.mode)}). It will not fall back "
-                "to a weaker tier: install what is missing, or choose sandbox='subprocess' explicitly. "
+                "to a weaker tier: install what is missing, or choose the subprocess tier explicitly (--sandbox "
+                "subprocess on the command line, sandbox='subprocess' in Python). "
                 "`rlmx doctor` shows what this machine offers."
             )
         self.chosen, self.separate_uid = chosen

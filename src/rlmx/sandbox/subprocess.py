@@ -518,8 +518,11 @@ class SubprocessSandbox:
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
-        """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd`."""
-        return [self.python, "-E", "-s", "-u", str(self.worker_dir / self._main), mode, str(fd)]
+        """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd`. A relative `python` with a
+        folder in it (`.venv/bin/python`, as the README gives) is made absolute against this process's folder, the one
+        it was checked from (the isolated tier's probe): the worker starts in its run folder, where it named nothing."""
+        python = os.path.abspath(self.python) if os.sep in self.python else self.python  # a bare name: PATH's
+        return [python, "-E", "-s", "-u", str(self.worker_dir / self._main), mode, str(fd)]
 
     @property
     def worker_dir(self) -> Path:
