@@ -17,11 +17,11 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from rlmx.errors import InputError, LMBadResponse, LMError
 from rlmx.lm.base import Completion, Usage
-from rlmx.lm.prices import SIDES, MediaTokens, PriceTable, media_tokens
+from rlmx.lm.prices import MEDIA, SIDES, MediaTokens, PriceTable, media_tokens
 
 Role = Literal["root", "sub"]
 
@@ -238,6 +238,73 @@ class Reservation:
     """Requests of the call this holds budget for: 1, plus each re-send the ledger admitted (`Ledger.extend`)."""
 
 
+def _count(value: object) -> int | None:
+    """A token count that can be true (an int >= 0, not a bool); None for any other value."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def sound_usage(usage: Usage, reservation: Reservation) -> Usage:
+    """`usage` as the ledger books it: each count that cannot be true (negative, not an int, a bool) read as
+    unreported, as the HTTP reader reads a server's (`openai_reply`): the prompt and the reply at one request's
+    bounds (`reservation.input_tokens`, `output_tokens`), flagged `estimated`. Of the parts, an unreadable cache
+    read is 0 (cheaper than input), a cache write all the prompt (dearer, within it the hour-long part all of the
+    write), audio input all the prompt, and audio or image output 0 but named unreported
+    (`unreported_output_media`: the output priced at the dearest kind's rate); each part is at most its whole. A
+    `cost_usd` that is no finite number >= 0 is None (priced from the price table). The one check for every LM
+    (custom ones included): a negative count lowered the ledger and admitted calls past `max_tokens` (audit 83
+    v03). `usage` itself, untouched, when everything in it can be true."""
+    inputs, outputs = _count(usage.input_tokens), _count(usage.output_tokens)
+    read, write, write_1h = (
+        _count(usage.cache_read_tokens),
+        _count(usage.cache_write_tokens),
+        _count(usage.cache_write_1h_tokens),
+    )
+    audio_in = _count(usage.audio_input_tokens)
+    made = {"audio": _count(usage.audio_output_tokens), "image": _count(usage.image_output_tokens)}
+    cost = usage.cost_usd
+    sound_cost = cost is None or (
+        isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost) and cost >= 0
+    )
+    media = usage.unreported_output_media
+    sound_media = isinstance(media, frozenset) and media <= _MEDIA_KINDS
+    parts = (read, write, write_1h, audio_in, *made.values())
+    if (
+        inputs is not None
+        and outputs is not None
+        and None not in parts
+        and sound_cost
+        and sound_media
+        and isinstance(usage.estimated, bool)
+        and max(cast(int, read), cast(int, write), cast(int, audio_in)) <= inputs
+        and cast(int, write_1h) <= cast(int, write)
+        and max(cast(int, count) for count in made.values()) <= outputs
+    ):
+        return usage
+    estimated = usage.estimated is True or inputs is None or outputs is None
+    inputs = reservation.input_tokens if inputs is None else inputs
+    outputs = reservation.output_tokens if outputs is None else outputs
+    write = inputs if write is None else min(write, inputs)
+    unreported = set(media) & _MEDIA_KINDS if isinstance(media, (frozenset, set, tuple, list)) else set(_MEDIA_KINDS)
+    unreported |= {kind for kind, count in made.items() if count is None}
+    return dataclasses.replace(
+        usage,
+        input_tokens=inputs,
+        output_tokens=outputs,
+        cost_usd=cost if sound_cost else None,
+        estimated=estimated,
+        cache_read_tokens=0 if read is None else min(read, inputs),
+        cache_write_tokens=write,
+        cache_write_1h_tokens=write if write_1h is None else min(write_1h, write),
+        audio_input_tokens=inputs if audio_in is None else min(audio_in, inputs),
+        audio_output_tokens=min(made["audio"] or 0, outputs),
+        image_output_tokens=min(made["image"] or 0, outputs),
+        unreported_output_media=frozenset(unreported),
+    )
+
+
+_MEDIA_KINDS = frozenset(MEDIA)
+
+
 _VERSION_TAIL = re.compile(r"[-@:]?(?:\d{4}-?\d{2}-?\d{2}|v?\d+|latest|preview|exp)$")
 """What a snapshot or version adds to a model's name: "-2024-08-06", "-0613", "@001", ":latest", "-preview"."""
 
@@ -370,6 +437,7 @@ class Ledger:
         billed it), added to `usage.overshoot_tokens` / `overshoot_usd`, and no further call is admitted.
         """
         self.release(reservation)
+        usage = sound_usage(usage, reservation)
         model = billed_as or reservation.model
         cost, priced_as = self._cost(model, usage, served)
         priced = usage if cost == usage.cost_usd else dataclasses.replace(usage, cost_usd=cost)
@@ -493,7 +561,7 @@ class Ledger:
         answered request's own usage): each request all it was allowed, priced as a request of its own (its
         prompt's price tier and per-request fee, never those of the summed tokens), or what the answered one cost
         when that was more (a provider's own cost above list price), flagged estimated."""
-        base = also or Usage()
+        base = Usage() if also is None else sound_usage(also, reservation)
         unpriced = self.prices.lookup(reservation.model) is None
         # the answered one at the tier it says it was billed at (unpriced: the whole call is), else as asked
         answered = self._cost(billed_as or reservation.model, base, served)[0] if also is not None else 0.0

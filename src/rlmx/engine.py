@@ -174,13 +174,37 @@ async def awaited(lm: LM, reply: object) -> object:
     return await reply
 
 
+_REPLY_FIELDS: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("text", (str,), 'a str ("" when the backend gave no content)'),
+    ("usage", (Usage,), "an rlmx.lm.Usage(input_tokens=..., output_tokens=...)"),
+    ("model", (str,), "a str (the model that answered, or self.model)"),
+    ("finish_reason", (str, type(None)), "a str or None"),
+    ("reasoning", (str, type(None)), "a str or None"),
+    ("unanswered", (int,), "an int >= 0"),
+    ("billed_as", (str, type(None)), "a str or None"),
+    ("overran_chars", (int,), "an int >= 0"),
+    ("recorded", (str, type(None)), "a str or None"),
+)
+"""A Completion's fields, the types the engine reads them as, and what to write."""
+
+
 def checked_reply(lm: LM, reply: object) -> Completion:
-    """`reply`, when it is a Completion. InputError naming the LM's class otherwise (a custom LM returning the text,
-    a dict, None): the engine reads a Completion's fields, and failed with an AttributeError of its own."""
+    """`reply`, when it is a Completion whose fields have the types the engine reads (`_REPLY_FIELDS`). InputError
+    naming the LM's class (and the field) otherwise: a custom LM returning the text, a dict or None, or a
+    Completion of text=None (a backend that gave no content), usage=None or bytes, failed deep in the engine with
+    an AttributeError of its own (audit 82 v04, audit 83 v02). The counts inside `usage` are the ledger's to read:
+    one that cannot be true is booked as unreported (`budget.sound_usage`)."""
+    name = type(lm).__name__
     if not isinstance(reply, Completion):
-        raise InputError(
-            f"{type(lm).__name__}.complete returned {type(reply).__name__}, not a Completion; {_WRITE_COMPLETE}"
-        )
+        raise InputError(f"{name}.complete returned {type(reply).__name__}, not a Completion; {_WRITE_COMPLETE}")
+    for attr, types, wanted in _REPLY_FIELDS:
+        value = getattr(reply, attr)
+        negative = isinstance(value, int) and value < 0
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types) or negative:
+            raise InputError(
+                f"{name}.complete returned a Completion whose {attr} is {value!r:.80} ({type(value).__name__}), "
+                f"not {wanted}; {_WRITE_COMPLETE}"
+            )
     return reply
 
 

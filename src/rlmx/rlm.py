@@ -300,19 +300,55 @@ def _check_lm(name: str, lm: object) -> None:
     `-> Completion`, whose call gives no awaitable (a deep "can't be used in 'await' expression" otherwise). An
     `async def` wrapped by an ordinary decorator and a plain def returning a coroutine or a future work, and are
     accepted; a plain def returning anything else is told at its first reply (`engine.awaited`,
-    `engine.checked_reply`: InputError naming the class)."""
+    `engine.checked_reply`: InputError naming the class). Refused too: a `.model` that is no non-empty str (calls
+    are booked and priced under it), and a `complete` that cannot be called as `complete(messages, max_tokens=N)`
+    (`_refused_call`)."""
     if not isinstance(lm, LM):
         raise InputError(
-            f"{name} must implement rlmx.lm.LM (a .model name and an async .complete(messages) method); "
-            f"got {type(lm).__name__}. Use OpenAICompatibleLM, LocalLM or ScriptedLM from rlmx.lm"
+            f"{name} must implement rlmx.lm.LM (a .model name and an `async def complete(self, messages, **params) "
+            f"-> Completion` method); got {type(lm).__name__}. Use OpenAICompatibleLM, LocalLM or ScriptedLM from "
+            "rlmx.lm, or write that method"
+        )
+    cls = type(lm).__name__
+    if not isinstance(lm.model, str) or not lm.model.strip():
+        raise InputError(
+            f"{name}: {cls}.model is {lm.model!r:.80}, not a model name: rlmx books, prices and traces each call "
+            'under it; set it to a non-empty str (e.g. `model = "my-model"`, or the name the backend serves)'
         )
     complete = lm.complete
     if not callable(complete) or _gives_no_awaitable(complete):
         raise InputError(
-            f"{name}: {type(lm).__name__}.complete must return an awaitable, as rlmx awaits it: write `async def "
+            f"{name}: {cls}.complete must return an awaitable, as rlmx awaits it: write `async def "
             "complete(self, messages, **params) -> Completion` (a blocking client call goes inside it as `await "
             "asyncio.to_thread(...)`), returning rlmx.lm.Completion(text=..., usage=Usage(...), model=self.model)"
         )
+    wrong = _refused_call(complete)
+    if wrong is not None:
+        raise InputError(
+            f"{name}: {cls}.complete{wrong} takes no **params, and rlmx calls it as `complete(messages, "
+            "max_tokens=N)` under a token or USD budget: N is the output the call holds of the budget, which the "
+            "backend must be asked to keep to so that spending stays bounded. Write `async def complete(self, "
+            "messages, **params) -> Completion` and pass params['max_tokens'] (when given) to the backend as its "
+            "output limit"
+        )
+
+
+def _refused_call(complete: Callable[..., Any]) -> str | None:
+    """The signature of `complete` (as "(messages)") when it cannot be called as the engine calls it: the messages
+    as its one positional argument and `max_tokens=` as a keyword (sent under a spending budget, `engine.
+    _admitted_call`); None when it can, or when its signature cannot be read (a builtin; left to the call). Checked
+    at `RLM(...)` whatever the budget: a `complete(self, messages)` worked until a budget was set, then failed with
+    Python's "unexpected keyword argument 'max_tokens'" (audit 83 v04); called without its cap it would not keep
+    to the reservation, so it is refused rather than sent nothing."""
+    try:
+        signature = inspect.signature(complete)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind([], max_tokens=1)
+    except TypeError:
+        return str(signature)
+    return None
 
 
 def _gives_no_awaitable(complete: object) -> bool:

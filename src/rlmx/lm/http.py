@@ -264,15 +264,32 @@ class JSONPoster:
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.read_timeout, self.connect_timeout = timeout, connect_timeout
         self.max_retries = max_retries
-        self._ssl: ssl.SSLContext | bool = tls_for(url) or True
         self.proxy = proxy_for(url)
         """The environment's proxy for `url` (None: connections go straight to the server)."""
+        self._start_sessions()
+
+    def _start_sessions(self) -> None:
+        """The per-process, per-loop state: the TLS context and the (empty) table of sessions, opened lazily by
+        `_session` on each loop that posts."""
+        self._ssl: ssl.SSLContext | bool = tls_for(self.url) or True
         self._loops: weakref.WeakSet[Any] = weakref.WeakSet()  # the loops holding a session of ours (_ON_THE_LOOP)
         self._pinned: dict[int, _LoopSession] = {}  # by loop id, for a loop that takes no attribute
         self._lock = threading.Lock()
         # Dropped while its loops run on (an LM made per request in a server): each session is closed on its loop
         # then, not left open until that loop ends or for the garbage collector to warn about.
         weakref.finalize(self, _close_on_their_loops, self._loops, id(self), self._pinned)
+
+    _PER_PROCESS = ("_ssl", "_loops", "_pinned", "_lock")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The poster's configuration without its sessions, lock and TLS context (none of which pickle, and a
+        session belongs to the loop that opened it): a copy, or one sent to a worker process (an RLM given to a
+        ProcessPoolExecutor), opens its own sessions on the loops it posts from, as any new loop does."""
+        return {key: value for key, value in self.__dict__.items() if key not in self._PER_PROCESS}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._start_sessions()
 
     async def post(
         self, payload: Mapping[str, Any], *, final: Callable[[HTTPReply], bool] | None = None
