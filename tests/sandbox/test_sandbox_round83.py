@@ -5,6 +5,9 @@
 * A file with no name whose only reference is a message in a socket queue nobody reads (SCM_RIGHTS, "in flight")
   is in no /proc/<pid>/fd or maps: a root host, which counted such files only there, let 288 MB stay under a
   64 MiB disk bound. The RAM-backed filesystems' growth is measured on every host now, the greater measure charged.
+* fcntl byte-range locks pin kernel memory no limit counts (1.08 M locks, 201 MB over 144 MB of bounds): the usage
+  watcher counts a REPL's locks (/proc/<pid>/fdinfo) and restarts it past an eighth of its memory bound; OFD locks,
+  which belong to no process, are refused (EINVAL) by every tier's filter. SQLite and lockf keep working.
 * `rundir.remove_owned` (root) removed by path after a stat: a world-writable folder swapped for a link meanwhile
   made it delete a same-named file elsewhere. Each step is now relative to a descriptor opened with O_NOFOLLOW.
 """
@@ -180,3 +183,68 @@ async def test_files_held_only_in_a_socket_queue_count_against_the_disk_bound() 
         pytest.skip("/dev/shm is not a sized tmpfs")
     status, stdout, error = await _run("subprocess", _IN_FLIGHT_CELL, timeout=30, disk_limit_bytes=32 << 20)
     assert status != "ok" and "disk limit" in error, (status, stdout, error)
+
+
+_LOCKS_CELL = r"""
+import fcntl, os, time
+files = [open(os.path.join(os.getcwd(), 'lock%d' % j), 'w') for j in range(100)]
+for f in files:
+    for i in range(700):  # 70,000 locks: 17.9 MB of kernel memory at LOCK_BYTES, over 16 MiB (128 MiB / 8)
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 2 * i)
+time.sleep(3)
+print('held')
+"""
+
+_ORDINARY_LOCKS_CELL = r"""
+import errno, fcntl, os, sqlite3, struct
+path = os.path.join(os.getcwd(), 'db.sqlite')
+db = sqlite3.connect(path)
+db.execute('create table t (x)')
+db.executemany('insert into t values (?)', [(i,) for i in range(100)])
+db.commit()
+print('rows', db.execute('select count(*) from t').fetchone()[0])
+f = open(path, 'rb+')
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+print('lockf ok')
+flock = struct.pack('hhqqi', fcntl.F_WRLCK, 0, 0, 1, 0)
+try:
+    fcntl.fcntl(f, 37, flock)  # F_OFD_SETLK
+    print('ofd taken')
+except OSError as exc:
+    print('ofd', errno.errorcode[exc.errno])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="a host reads its non-dumpable worker's fdinfo with CAP_SYS_PTRACE")
+@pytest.mark.parametrize("tier", ["subprocess", "isolated"])
+async def test_too_many_file_locks_restart_the_worker(tier: str, require_isolated: Callable[..., None]) -> None:
+    if tier == "isolated":
+        require_isolated()
+    status, stdout, error = await _run(tier, _LOCKS_CELL, timeout=60, memory_limit_bytes=128 << 20)
+    assert status != "ok" and "file locks" in error, (status, stdout, error)
+    assert "held" not in stdout
+
+
+@pytest.mark.skipif(not harden.seccomp_supported(), reason="no seccomp filter on this machine")
+@pytest.mark.parametrize("tier", ["subprocess", "isolated"])
+async def test_sqlite_and_lockf_work_in_a_cell_and_ofd_locks_are_refused(
+    tier: str, require_isolated: Callable[..., None]
+) -> None:
+    if tier == "isolated":
+        require_isolated()
+    status, stdout, error = await _run(tier, _ORDINARY_LOCKS_CELL)
+    assert status == "ok", error
+    assert stdout.split("\n")[:3] == ["rows 100", "lockf ok", "ofd EINVAL"], stdout
+
+
+def test_held_locks_counts_a_processes_locks_from_its_fdinfo(tmp_path: Path) -> None:
+    import fcntl
+
+    with open(tmp_path / "f", "w") as handle:
+        for i in range(50):
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 2 * i)
+        assert harden.held_locks([os.getpid()]) == {os.getpid(): 50}
+        assert harden.trees_locks_over([os.getpid()], 49 * harden.LOCK_BYTES) == (50, os.getpid())
+        assert harden.trees_locks_over([os.getpid()], 50 * harden.LOCK_BYTES) == (0, 0)
+    assert harden.locks_bound(128 << 20) == 16 << 20 and harden.locks_bound(4 << 30) == harden.LOCKS_MOST

@@ -304,6 +304,57 @@ def trees_memory_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
     return (total, max(held)[1]) if total > limit else (0, 0)
 
 
+LOCK_BYTES = 256
+"""The kernel memory one byte-range or flock lock holds (its struct file_lock in the unreclaimable file_lock_cache
+slab; audit 83 measured 201 MB for 1.08 M fcntl locks, ~190 bytes each), rounded up. Linux enforces no limit on
+them (RLIMIT_LOCKS is ignored), and no memory limit of a process counts them."""
+LOCKS_MOST = 64 << 20
+"""The most kernel memory a REPL's file locks may hold (`locks_bound`): 262,144 locks; a SQLite database takes a
+handful. Capped so that counting them (`held_locks`, ~1.6 us a lock) stays well under a second a scan."""
+
+
+def locks_bound(memory_limit: int) -> int:
+    """The bytes of file locks (LOCK_BYTES each) a run's REPLs may hold together: an eighth of its memory bound,
+    LOCKS_MOST at most (16 MiB, 65,536 locks, under a 128 MiB bound)."""
+    return min(memory_limit // 8, LOCKS_MOST)
+
+
+def held_locks(pids: Sequence[int]) -> dict[int, int]:
+    """pid -> the file locks (POSIX byte-range, flock, leases) each of `pids` holds through its descriptors, from the
+    "lock:" lines of /proc/<pid>/fdinfo/<fd> (a lock taken through two descriptors of one open file counts twice);
+    an empty count for a process the host may not inspect (a non-dumpable worker without CAP_SYS_PTRACE). Not
+    /proc/locks: the kernel walks that whole list again for every 4 KiB read of it, so 150,000 locks kept a
+    reader for seconds and 1 M would for minutes. Cost: ~10 us a descriptor, and linear in the locks listed.
+    OFD locks belong to no process; the seccomp filters refuse taking them (`_NO_OFD_LOCKS`)."""
+    counts: dict[int, int] = {}
+    for pid in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:  # ended meanwhile, or not ours to inspect
+            continue
+        held = 0
+        for fd in descriptors:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as handle:
+                    held += handle.read().count(b"\nlock:")
+            except OSError:
+                continue
+        counts[pid] = held
+    return counts
+
+
+def trees_locks_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
+    """(the file locks the processes `pids` and all their descendants hold together, the one of `pids` whose tree
+    holds the most) when those locks' kernel memory (LOCK_BYTES each) is over `limit` bytes, else (0, 0)."""
+    trees = [(pid, *descendants(pid)) for pid in pids if pid > 0]
+    counts = held_locks([p for tree in trees for p in tree])
+    if not counts:
+        return 0, 0
+    held = [(sum(counts.get(p, 0) for p in tree), tree[0]) for tree in trees]
+    total = sum(count for count, _ in held)
+    return (total, max(held)[1]) if total * LOCK_BYTES > limit else (0, 0)
+
+
 def _tasks(pid: int) -> int:
     """The threads of `pid` (stat's num_threads): 0 for one that has ended."""
     fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
@@ -591,6 +642,12 @@ _OFFSET_ARG1_LOW = 24
 # Routes to signal another process without kill(): fcntl F_SETOWN / F_SETSIG / F_SETOWN_EX and the ioctls
 # FIOSETOWN / SIOCSPGRP make the kernel send SIGIO (or any signal) to a chosen pid when a descriptor is ready.
 _DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
+# Open-file-description locks (F_OFD_SETLK, F_OFD_SETLKW) belong to no process: /proc/locks shows them with pid -1,
+# so the usage watcher could not charge them to the worker (`trees_locks_over`), and a file sent into a socket queue
+# keeps them with no descriptor left. Refused on every tier with EINVAL, what a kernel without them answers (callers
+# fall back to F_SETLK, which SQLite and fcntl.lockf use anyway).
+_FCNTL = 72
+_NO_OFD_LOCKS = (37, 38)
 _SIGNALS = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
 _DENY_PIDFD = {"pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438}
 
@@ -623,6 +680,24 @@ def _allow_values(number: int, offset: int, values: Sequence[int]) -> list[bytes
     return _by_value(number, offset, values, listed=_RET_ALLOW, other=_RET_ERRNO | errno.EPERM)
 
 
+def _command_rules() -> list[bytes]:
+    """fcntl and ioctl with the commands (argument 1) every tier refuses; any other syscall goes on."""
+    number, commands = _DENY_COMMANDS["ioctl"]
+    return _fcntl_rules() + _deny_values(number, _OFFSET_ARG1_LOW, commands)
+
+
+def _fcntl_rules() -> list[bytes]:
+    """fcntl: the signal-routing commands (`_DENY_COMMANDS`) EPERM, the OFD lock commands EINVAL, any other
+    allowed; any other syscall goes on to the next rule. One block: a block's "allowed" ends the program."""
+    eperm, einval = _DENY_COMMANDS["fcntl"][1], _NO_OFD_LOCKS
+    count = len(eperm) + len(einval)
+    block = [_op(_JEQ, _FCNTL, 0, count + 4), _op(_LD_W_ABS, _OFFSET_ARG1_LOW)]
+    block += [_op(_JEQ, value, count - i, 0) for i, value in enumerate(eperm)]
+    block += [_op(_JEQ, value, count - len(eperm) - i + 1, 0) for i, value in enumerate(einval)]
+    verdicts = [_RET_ALLOW, _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.EINVAL]
+    return [*block, *(_op(_RET, verdict) for verdict in verdicts)]
+
+
 def _by_value(number: int, offset: int, values: Sequence[int], listed: int, other: int) -> list[bytes]:
     """Syscall `number`: `listed` when the 32-bit argument at `offset` is one of `values`, else `other`. Any other
     syscall goes on to the next rule."""
@@ -652,8 +727,7 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
         program += _returning([*light, *_DENY_OTHER_PROCESS.values()], eperm)
         program += _returning([_TKILL, *_DENY_KEYRINGS.values()], eperm) + enosys
         program += _returning([*_DENY_XATTR_SET.values()], _RET_ERRNO | errno.ENOTSUP)
-        for number, commands in _DENY_COMMANDS.values():
-            program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
+        program += _command_rules()
         targets = sorted({value & 0xFFFFFFFF for value in (*protect, -1)})  # kill(-1): every process we may signal
         for number in _SIGNALS.values():
             program += _deny_values(number, _OFFSET_ARG0_LOW, targets)
@@ -670,8 +744,7 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
         denied.update(_DENY_IN_WORKER)
     program += _returning([*denied.values()], eperm) + enosys
     program += _returning([*_DENY_XATTR_SET.values()], _RET_ERRNO | errno.ENOTSUP)
-    for number, commands in _DENY_COMMANDS.values():  # these syscalls, with these commands (argument 1)
-        program += _deny_values(number, _OFFSET_ARG1_LOW, commands)
+    program += _command_rules()
     for number in _UNIX_ONLY.values():  # these syscalls, for this address family (argument 0) only
         program += _allow_values(number, _OFFSET_ARG0_LOW, [_AF_UNIX])
     if stage == "worker":
@@ -751,13 +824,15 @@ def denied_syscalls(stage: str) -> list[str]:
             "clone with CLONE_PARENT (a sibling outside the worker's tree)",
             "prctl PR_SET_CHILD_SUBREAPER (the worker stays its orphans' parent)",
             "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
+            "fcntl F_OFD_SETLK, F_OFD_SETLKW (EINVAL)",
             "ioctl FIOSETOWN, SIOCSPGRP",
             "tkill",
             "signals to the host, the zygote, their process groups, or -1",
             *self_only,
         ]
     names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
-    names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "ioctl FIOSETOWN, SIOCSPGRP"]
+    names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "fcntl F_OFD_SETLK, F_OFD_SETLKW (EINVAL)"]
+    names += ["ioctl FIOSETOWN, SIOCSPGRP"]
     names += [f"{name} (but an unnamed AF_UNIX pair)" for name in _UNIX_ONLY]
     if stage == "worker":
         names += [*_DENY_IN_WORKER, "clone (without CLONE_THREAD)", *(f"{n} (to other pids)" for n in _SELF_ONLY)]

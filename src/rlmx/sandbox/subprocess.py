@@ -263,13 +263,17 @@ def _watch_usage(
     over: asyncio.Future[tuple[str, int, int]],
     mapped: rundir.MappedFiles | None = None,
     children: tuple[Callable[[], list[int]], int] = (list, 0),
+    lockers: Callable[[], list[int]] = list,
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open or map (`mapped`: the record of
     their maps and the RAM-growth baseline, made before the worker could run a cell): 0.1 ms a poll) against the disk
     limit, and the memory the workers `workers()` names (a run's, and its child RLMs' sharing its zygote) and their
     descendants hold together against the memory limit (`limits`); over either, ("disk" or "memory", the amount,
-    the pid of the worker to end) goes to `over` and the thread ends. A thread of its own, which
+    the pid of the worker to end) goes to `over` and the thread ends; so does ("locks", how many, the worker to end)
+    for file locks whose kernel memory (`harden.trees_locks_over`) is over `harden.locks_bound` of the memory
+    limit, held by the workers `lockers()` names (every one of the run's, a lone one under bubblewrap too) and their
+    descendants. A thread of its own, which
     wakes the event loop only for a breach: a scan through the loop's executor cost three wake-ups a poll, and
     every sub-call's gap about 0.25 ms (benchmarks/vs_official/NOTES.md, change 26). A disk scan that takes long
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
@@ -277,7 +281,7 @@ def _watch_usage(
     the threads and processes each may run): one whose tree runs more is ("processes", how many, its pid); 0: no
     such check."""
     disk_limit, memory_limit = limits
-    disk_due = 0.0
+    disk_due = locks_due = 0.0
     mapped = rundir.MappedFiles() if mapped is None else mapped
     while not stop.wait(_DISK_POLL):
         breach: tuple[str, int, int] = ("disk", 0, 0)
@@ -288,6 +292,12 @@ def _watch_usage(
                 used = rundir.usage(folders, uid, pid, mapped)
                 disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
                 breach = ("disk", used, pid) if used > disk_limit else breach
+            if not breach[1] and time.monotonic() >= locks_due:
+                # File locks' kernel memory, which no process's memory shows and Linux does not limit (audit 83 V06:
+                # 1.08 M fcntl locks pinned 201 MB); ~1.6 us a lock to count, so paced as the disk scan is
+                began = time.monotonic()
+                breach = ("locks", *harden.trees_locks_over(lockers(), harden.locks_bound(memory_limit)))
+                locks_due = began + 10 * (time.monotonic() - began)
             if not breach[1]:
                 breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
             if not breach[1] and children[1]:
@@ -308,6 +318,13 @@ def _breach_message(kind: str, used: int, limits: tuple[int, int], shared: bool 
             f"this child RLM's REPL ran {used:,} threads and processes at once, over its share of the run's process "
             f"count (sandbox option max_processes, {limits[1]:,} for each REPL; the run's REPLs share one uid, whose "
             "count the kernel checks), so it was killed. Start fewer threads or processes (a smaller pool)"
+        )
+    if kind == "locks":
+        return (
+            f"the worker and the processes it started held {used:,} file locks (fcntl/lockf byte ranges, flock), "
+            f"whose kernel memory ({harden.LOCK_BYTES} bytes each, which no memory limit counts) came to over "
+            f"{harden.locks_bound(limits[1]):,} bytes (an eighth of the run's memory bound of {limits[1]:,} bytes, "
+            "sandbox option memory_limit_bytes, 64 MiB at most), so they were killed. Take fewer locks"
         )
     if kind == "disk":
         return (
@@ -905,6 +922,10 @@ class SubprocessSandbox:
             return [running[0]._worker_pid()] if running else []
         return self._pids_of(running)
 
+    def _running_pids(self) -> list[int]:
+        """Every running worker of the run's REPLs, as this process sees it (a lone one under bubblewrap too)."""
+        return self._pids_of([member for member in self._family.members if member._worker is not None])
+
     def _pids_of(self, members: Sequence[SubprocessSandbox]) -> list[int]:
         """The workers of `members` (sharing this sandbox's zygote), as this process sees them."""
         workers = [worker for member in members if (worker := member._worker) is not None]  # each read once: the
@@ -932,7 +953,8 @@ class SubprocessSandbox:
             stop = self._watch_stop = threading.Event()
             # One record for every watcher thread: a restarted worker is told by its pid (`MappedFiles.total`), and a
             # baseline taken again after another REPL's breach would take in what this worker holds
-            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children)
+            lockers: Callable[[], list[int]] = self._running_pids if self._owns_zygote else list
+            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children, lockers)
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
                 kind, used, pid = await over
@@ -943,6 +965,9 @@ class SubprocessSandbox:
                 continue
             if kind == "processes":
                 self._end_member(pid, _breach_message(kind, used, (0, self.max_processes)))
+                continue
+            if kind == "locks":  # the REPL (this one or a child RLM's) whose processes held the most
+                self._end_member(pid, _breach_message(kind, used, limits))
                 continue
             self._breach = _breach_message(kind, used, limits)
             if self._worker is not None:
