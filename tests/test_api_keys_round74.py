@@ -97,7 +97,11 @@ def test_an_empty_openai_api_key_is_refused_before_any_request_as_an_unset_one_i
     env = {"OPENAI_API_KEY": blank, "OPENAI_BASE_URL": server.base_url}
     proc = run_cli("ask", "Q?", "--context", notes, "--model", "gpt-5-mini", tmp_path=tmp_path, env=env)
     assert proc.returncode == 2 and server.requests == [], proc.stderr
-    said = "no API key for the OpenAI API (model gpt-5-mini, from --model): OPENAI_API_KEY is empty: set OPENAI_API_KEY"
+    # the server named is OPENAI_BASE_URL's, where the model would be asked (audit 83: it said "the OpenAI API")
+    said = (
+        f"no API key for the server at {server.base_url} (from OPENAI_BASE_URL) (model gpt-5-mini, from --model): "
+        "OPENAI_API_KEY is empty: set OPENAI_API_KEY"
+    )
     assert said in proc.stderr
 
 

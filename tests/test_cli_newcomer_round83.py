@@ -191,3 +191,59 @@ def test_the_isolated_refusal_names_the_cli_flag_as_well_as_the_python_option() 
     assert result.status == "error"
     said = str(result.error)
     assert "--sandbox subprocess" in said and "sandbox='subprocess'" in said
+
+
+# --- a key that is set but not sent, and the server a missing key is for ---------------------------------------
+
+
+async def test_a_401_at_another_base_url_says_openai_api_key_was_not_sent_and_how_to_send_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fake_openai_server import FakeOpenAIServer, Reply
+    from rlmx.errors import LMRequestError
+    from rlmx.lm.base import Message
+    from rlmx.lm.openai import OpenAICompatibleLM
+
+    monkeypatch.delenv("RLMX_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-set-by-the-user")
+    with FakeOpenAIServer() as server:
+        server.script(Reply(401, {"error": "Unauthorized"}), Reply(401, {"error": "Unauthorized"}))
+        with pytest.raises(LMRequestError) as caught:
+            await OpenAICompatibleLM("m", server.base_url).complete([Message(role="user", content="hi")])
+    said = str(caught.value)
+    assert "OPENAI_API_KEY is set" in said and "--api-key-env OPENAI_API_KEY" in said
+    assert "no API key was given" not in said
+
+
+def test_the_cli_401_at_a_base_url_names_openai_api_key(tmp_path: Path) -> None:
+    from fake_openai_server import FakeOpenAIServer, Reply
+
+    context = tmp_path / "doc.txt"
+    context.write_text("The code is 7391.", encoding="utf-8")
+    with FakeOpenAIServer() as server:
+        server.script(*[Reply(401, {"error": "Incorrect API key provided"})] * 4)
+        command = [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", str(context), "--model", "m", "-q"]
+        proc = subprocess.run(
+            [*command, "--base-url", server.base_url, "--trace-dir", str(tmp_path / "traces")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_environ(OPENAI_API_KEY="sk-set-by-the-user"),
+        )
+    assert proc.returncode == 5, proc.stderr
+    assert "--api-key-env OPENAI_API_KEY" in proc.stderr and "no API key was given" not in proc.stderr
+
+
+def test_no_key_for_a_model_at_openai_base_url_names_that_server_not_the_openai_api(tmp_path: Path) -> None:
+    context = tmp_path / "doc.txt"
+    context.write_text("The code is 7391.", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlmx.cli", "ask", "q", "-c", str(context), "--model", "m", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_environ(OPENAI_BASE_URL="http://127.0.0.1:9/v1"),
+    )
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert "no API key for the server at http://127.0.0.1:9/v1 (from OPENAI_BASE_URL)" in proc.stderr
+    assert "the OpenAI API (model" not in proc.stderr

@@ -920,9 +920,16 @@ def _api_key(
         )
         empty = [name for name in ("OPENAI_API_KEY", "RLMX_API_KEY") if name in environ]  # set, but blank
         where = f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: " if empty else ""
-        model = f" (model {named[0]}, from {named[1]}{_openai_model_hint(named[0])})" if named else ""
+        # OPENAI_BASE_URL, as the SDK reads it, is where the model would be asked: name that server, not OpenAI's
+        target = (
+            f"the server at {environ['OPENAI_BASE_URL']} (from OPENAI_BASE_URL)"
+            if environ.get("OPENAI_BASE_URL")
+            else "the OpenAI API"
+        )
+        hint = "" if environ.get("OPENAI_BASE_URL") or not named else _openai_model_hint(named[0])
+        model = f" (model {named[0]}, from {named[1]}{hint})" if named else ""
         raise UsageError(
-            f"no API key for the OpenAI API{model}: {where}set OPENAI_API_KEY (or RLMX_API_KEY) to the key, or pass "
+            f"no API key for {target}{model}: {where}set OPENAI_API_KEY (or RLMX_API_KEY) to the key, or pass "
             f"--api-key-env VAR, or give a --base-url for a server that needs no key{unused}{server_key}"
         )
     return fallback

@@ -710,6 +710,14 @@ class OpenAICompatibleLM:
                 if not trimmed_key(rlmx_key)
                 else "RLMX_API_KEY is set, but only the command line reads it"
             )
+            if rlmx_key is None and trimmed_key(os.environ.get("OPENAI_API_KEY", "")):
+                # the user did set a key: say why it was not sent, and how to send it (the vLLM/OpenRouter case)
+                return LMRequestError(
+                    f"{self.base_url} refused the request (HTTP {reply.status}: {said}): OPENAI_API_KEY is set, but "
+                    "rlmx sends it only to the OpenAI API (or OPENAI_BASE_URL's server), never to another base URL, "
+                    "so it sent a placeholder; to send it there pass api_key=os.environ['OPENAI_API_KEY'] (on the "
+                    "command line: --api-key-env OPENAI_API_KEY)"
+                )
             return LMRequestError(
                 f"{self.base_url} refused the request (HTTP {reply.status}: {said}): no API key was given for it, "
                 f"so rlmx sent a placeholder; pass api_key= ({where})"
