@@ -2014,7 +2014,38 @@ def rank(
             seen_names.add(unit["name"])
             unit["score"] += 0.15
     ranked.sort(key=lambda u: -u["score"])
+    # a title line ("Car" over "The car is 5 years old"): the question's word is all it says, so a line below it
+    # that holds as much of the question (its short length, the entry bonus of its name, lift it by score) answers
+    for title in [u for u in ranked if _a_title_line(u)]:
+        below = [
+            u
+            for u in ranked
+            if u["source"] == title["source"]
+            and u["line"] > title["line"]
+            and not _a_title_line(u)
+            and set(title["held"]) <= set(u["held"])
+        ]
+        if below and title["score"] >= below[0]["score"]:
+            title["score"] = below[0]["score"] - 1e-6
+    ranked.sort(key=lambda u: -u["score"])
     return ranked[:limit]
+
+
+_TITLE_WORDS = 2
+"""Words of a line at most that make it a title when it has no verb and no sentence end ("Car", "Our dog")."""
+
+
+def _a_title_line(unit: dict[str, Any]) -> bool:
+    """Whether a line unit reads as a title: one or two words, no verb of a clause, no sentence end ("Car",
+    "Lease", "Car notes"); "Rex barks." or "It is" is none."""
+    text = unit["text"].strip()
+    words = _WORD.findall(text)
+    return (
+        unit["kind"] == "line"
+        and 0 < len(words) <= _TITLE_WORDS
+        and text[-1:] not in ".!?,;"
+        and not any(w.lower() in _CLAUSE_VERBS for w in words)
+    )
 
 
 def is_foreign(query: str) -> bool:
