@@ -22,3 +22,65 @@ from guided_stub import ask, first_line
 )
 def test_a_title_line_yields_to_the_sentence_below(text: str, question: str, reply: str) -> None:
     assert first_line(ask(text, question, reply)) == reply
+
+
+# --- a number the question's verb states: "(serves 4)", "Sleeps: 6" -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "n"),
+    [
+        (
+            "Bean chilli (serves 6)\n\nIngredients:\n- beans\n- chilli\n\nMethod:\n1. Cook.\n",
+            "How many people does it serve?",
+            "6",
+        ),
+        ("Bean chilli (serves 6)\n\nIngredients:\n- beans\n- chilli\n", "How many does the recipe serve?", "6"),
+        ("Beach hut\nSleeps: 5\nNo pets allowed.\n", "How many people does it sleep?", "5"),
+        ("Pine bench\nSeats up to three adults.\n", "How many people does the bench seat?", "three"),
+    ],
+)
+def test_a_number_the_questions_verb_states(text: str, question: str, n: str) -> None:
+    assert first_line(ask(text, question)) == n
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("Fountain\nThe pump runs 4 times a day.\n", "How many hours does it run?"),  # it counts times
+        ("Soup (serves 2)\nDoubled, it serves 4.\n", "How many people does it serve?"),  # two numbers
+        ("Scones\nTakes 2 eggs.\n", "How many minutes does it take?"),  # a vague verb
+    ],
+)
+def test_no_number_of_something_else(text: str, question: str) -> None:
+    assert first_line(ask(text, question)) not in {"4", "2"}
+
+
+# --- the text's own title: no item of its list, but the answer when the question asks for it -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "title"),
+    [
+        (
+            "Spring cleaning\n- clear the gutters\n- wash the windows\n",
+            "What is the title of the list?",
+            "Spring cleaning",
+        ),
+        ("Spring cleaning\n- clear the gutters\n- wash the windows\n", "What is the list called?", "Spring cleaning"),
+        ("# Packing\n- passport\n- charger\n", "What's the heading of the checklist?", "Packing"),
+        ("Book club\n\nMaya - 555 0101\nOwen - 555 0102\n", "What is the name of the list?", "Book club"),
+        (
+            "Tomato soup (serves 2)\n\nIngredients:\n- tomatoes\n- basil\n",
+            "What is the recipe called?",
+            "Tomato soup (serves 2)",
+        ),
+    ],
+)
+def test_the_texts_own_title(text: str, question: str, title: str) -> None:
+    assert first_line(ask(text, question)) == title
+
+
+def test_a_first_sentence_is_no_title() -> None:
+    text = "The boiler was serviced on Monday.\nIt needs a new valve.\n"
+    assert first_line(ask(text, "What is the title of the note?")) != "The boiler was serviced on Monday."

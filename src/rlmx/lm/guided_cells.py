@@ -5154,6 +5154,104 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
 
+_ASKS_BY_VERB = re.compile(
+    r"(?i)^\s*how many\s+(?:(?P<noun>[a-z][\w-]*)\s+)?(?:does|do|did|will|would|can|could)\s+"
+    r"(?:it|this|that|the\s+[\w-]+|this\s+[\w-]+|that\s+[\w-]+)\s+(?P<verb>[a-z]+)\s*[?.!]*\s*$"
+)
+"""'How many people does it serve?', 'How many does the table seat?': the count a verb of the text states."""
+_VAGUE_VERBS = frozenset(
+    "be have has take takes need needs use uses get gets do cost costs contain contains weigh weighs last lasts "
+    "include includes require requires mean say says".split()
+)
+"""Verbs whose number in the text is no answer of its own ('takes 2 eggs' for 'How many minutes does it take?')."""
+_PEOPLE = frozenset("people persons person guests diners adults portions servings".split())
+"""What a count of 'How many does it serve / seat / sleep?' is of, when the question names nothing or one of these."""
+_NUMBER_AFTER = (
+    r"\s*(?::\s*|\s)(?:up\s+to\s+|about\s+|around\s+|approx\.?\s+)?"
+    r"(\d+(?:\s*(?:-|–|to)\s*\d+)?|(?:"
+    + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
+    + r")\b)(?![\w.,:/]\d|[\w%])"
+)
+
+
+def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """The number a verb of the text states for 'How many [noun] does it <verb>?' ("Fluffy Pancakes (serves 4)",
+    "Serves: 4", "Seats up to 8" for 'How many people does it serve / seat?'): (the number, its line, the line's
+    1-based number), when one line of one plain text states it and no line states another. A vague verb (have,
+    take, need) states none: its number counts something else. A title line is reached too, which no unit holds
+    once it labels the units below it."""
+    asked = _ASKS_BY_VERB.match(query)
+    if asked is None or asked.group("verb").lower() in _VAGUE_VERBS:
+        return None
+    verb = stem(asked.group("verb").lower())
+    noun = (asked.group("noun") or "").lower()
+    people = {stem(w) for w in _PEOPLE}
+    nouns = {stem(noun)} | (people if not noun or stem(noun) in people else set())
+    found: dict[str, tuple[str, int]] = {}
+    for text in _plain_texts(state):
+        for number, line in enumerate(text.split("\n"), 1):
+            if verb[:3] not in line.lower():  # (a stem keeps its word's first letters: no line is stemmed in vain)
+                continue
+            for word in re.finditer(r"[A-Za-z]+", line):
+                if stem(word.group().lower()) != verb:
+                    continue
+                after = re.match(_NUMBER_AFTER, line[word.end() :])
+                if after is None:
+                    continue
+                follows = re.match(r"[ \t]+([A-Za-z][\w-]*)", line[word.end() + after.end() :])
+                if (
+                    follows
+                    and stem(follows.group(1).lower()) not in nouns
+                    and follows.group(1).lower() not in STOPWORDS
+                ):
+                    continue  # "runs 3 times a day" for "How many hours does it run?": it counts something else
+                found.setdefault(" ".join(after.group(1).split()), (" ".join(line.split()), number))
+    if len(found) != 1:
+        return None
+    ((value, (line, number)),) = found.items()
+    return value, line, number
+
+
+_OWN_KINDS = (
+    r"(?:to-?do\s+|shopping\s+|task\s+)?(?:list|note|notes|recipe|checklist|agenda|memo|page|file|document|doc|text)"
+)
+_ASKS_OWN_TITLE = re.compile(
+    r"(?i)^\s*(?:what|which)(?:'s|’s|\s+is|\s+was)\s+(?:"
+    rf"(?:the\s+)?(?:title|heading|header|name)\s+(?:of|on)\s+(?:the|this|that|my|our|your)\s+(?P<of>{_OWN_KINDS})"
+    rf"|(?:the|this|that|my|our|your)\s+(?P<kind>{_OWN_KINDS})(?:['’]s\s+(?:title|heading|name)|\s+(?:called|titled|named))"
+    r")\s*[?.!]*\s*$"
+)
+"""'What is the title of the list?', "What's the note's heading?", 'What is the recipe called?': the title of the
+text itself, the line above its items, which labels them and is none of them."""
+_NAMED_BY_FILE = frozenset("file document doc text page".split())
+"""What 'the name of the file' may mean its file name by: only its title or heading is asked of these."""
+
+
+def own_title(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """The title of the one plain text for 'What is the title of the list?' ("Weekend chores" over its items): its
+    first line, when that titles it (a Markdown heading, a line ending in a colon, a short line with no sentence
+    end above items or set off by a blank line: `_a_title`, `_a_heading`), as (the title, its line, its 1-based
+    number); None for another question, several texts, or a text whose first line is no title."""
+    asked = _ASKS_OWN_TITLE.match(query)
+    texts = _plain_texts(state)
+    if asked is None or len(texts) != 1:
+        return None
+    kind = (asked.group("of") or asked.group("kind")).lower().split()[-1]
+    if kind in _NAMED_BY_FILE and re.search(r"(?i)\bname[ds]?\b", query):
+        return None
+    lines = texts[0].split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None
+    body = [line for line in lines[first:] if line.strip()]
+    set_off = first + 2 < len(lines) and not lines[first + 1].strip() and any(x.strip() for x in lines[first + 2 :])
+    if len(body) < 2 or not (_a_title(body) or (set_off and _a_heading(lines[first]))):
+        return None
+    line = " ".join(lines[first].split())
+    title = line.lstrip("#").strip().rstrip(":").strip()
+    return (title, line, first + 1) if title else None
+
+
 _ASKS_ATTENDEES = re.compile(
     r"(?i)\s*(?:(?:list|name|show(?: me)?|give(?: me)?|tell me|who (?:were|are|was|is))\s+(?:all\s+)?(?:of\s+)?"
     r"(?:the\s+)?(?:attendees|participants|attendants|people (?:present|attending))"
@@ -6480,6 +6578,12 @@ def guided_answer(
         )
         if units:  # (else the gate below quotes the best units)
             return _evidence(units[:QUOTED_ROWS], report, why)
+    by_verb = stated_by_verb(state, query)
+    if by_verb is not None:
+        return _line_answer(*by_verb, "one line states the number the question's verb asks", report)
+    titled_text = own_title(state, query)
+    if titled_text is not None:
+        return _line_answer(*titled_text, "the question asks the text's own title: its first line titles it", report)
     attendees = attendance_list(state, query)
     if attendees is not None:
         return _line_answer(*attendees, "one line lists who attended", report)
