@@ -247,3 +247,42 @@ def test_no_key_for_a_model_at_openai_base_url_names_that_server_not_the_openai_
     assert proc.returncode == EXIT_USAGE, proc.stderr
     assert "no API key for the server at http://127.0.0.1:9/v1 (from OPENAI_BASE_URL)" in proc.stderr
     assert "the OpenAI API (model" not in proc.stderr
+
+
+# --- a cache folder that cannot be written ----------------------------------------------------------------------
+
+
+def test_the_cli_says_once_that_the_converted_model_cannot_be_kept_and_names_xdg_cache_home(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("", encoding="utf-8")
+    context = tmp_path / "doc.txt"
+    context.write_text("Project notes.\nThe launch code for the Aurora project is 7391-KESTREL.\n", encoding="utf-8")
+    command = [sys.executable, "-m", "rlmx.cli", "ask", "What is the launch code for the Aurora project?"]
+    proc = subprocess.run(
+        [*command, "-c", str(context), "--trace-dir", str(tmp_path / "traces")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_environ(XDG_CACHE_HOME=str(blocker)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "7391-KESTREL" in proc.stdout
+    said = proc.stderr
+    assert "this happens once" not in said and "first run" not in said
+    assert said.count("cannot keep the converted model") == 1 and "XDG_CACHE_HOME" in said
+    assert "could not re-quantise" not in said and "Q8_0 copy" not in said
+
+
+def test_a_failed_conversion_says_how_to_keep_the_copy(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("llama_cpp")
+    from rlmx.lm import local
+
+    source = local.bundled_model_path()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("", encoding="utf-8")
+    assert local.cache_folder_problem(blocker / "rlmx") == "Not a directory"
+    with caplog.at_level("WARNING", logger=local.logger.name):
+        assert local.requantize_to_q8_0(source, blocker / "rlmx") == source
+    said = caplog.text
+    assert "rlmx:" in said and "XDG_CACHE_HOME" in said and "cache_dir=" in said and str(blocker) in said

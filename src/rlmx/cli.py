@@ -1248,8 +1248,22 @@ def _local_model(*lms: LM) -> LocalLM | None:
 def _load_local(lm: LocalLM, err: Console, interrupts: Interrupts, *, quiet: bool) -> None:
     """Load the embedded model before the run, so a file llama.cpp cannot load fails here (exit 5), not as a run
     of failed sub-calls; say so when the first load writes the converted copy to the cache."""
+    from rlmx.lm.local import CACHE_REMEDY, cache_folder_problem
+
     target = lm.conversion_path
     fresh = target is not None and not target.exists()
+    problem = cache_folder_problem(target.parent) if fresh and target is not None else None
+    if problem is not None and target is not None:
+        # No "first run ... once": it would fail now and be promised again on every run. Said once, with the
+        # remedy, and the conversion not tried (its own failure was a bare log line).
+        lm.requantize = False
+        fresh = False
+        _say(
+            err,
+            f"rlmx: warning: cannot keep the converted model: the cache folder {target.parent} cannot be written "
+            f"({problem}), so every run loads the model as it is, slower on CPU; {CACHE_REMEDY}",
+            "yellow",
+        )
     if fresh and not quiet:
         _say(
             err,

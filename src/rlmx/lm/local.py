@@ -249,6 +249,20 @@ def default_threads() -> int:
     return max(1, min(MAX_DEFAULT_THREADS, cores, round(cores - load)))
 
 
+def cache_folder_problem(folder: Path) -> str | None:
+    """Why the converted copy cannot be kept in `folder` (made now if missing), or None when it can: the OS's reason
+    ("Not a directory", "Read-only file system", "Permission denied"), or "not writable"."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
+
+
+CACHE_REMEDY = "set XDG_CACHE_HOME to a writable absolute folder"
+"""What to do when the converted model cannot be kept; every message about it ends so."""
+
+
 def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: int | None = None) -> Path:
     """Convert a GGUF to Q8_0 once, into `cache_dir`; return the converted file (or `source` on failure).
 
@@ -267,7 +281,17 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
             return target
         folder = target.parent
         base = target.name.removesuffix(".Q8_0.gguf")
-        folder.mkdir(parents=True, exist_ok=True)
+        problem = cache_folder_problem(folder)
+        if problem is not None:  # said with its remedy: it fails so on every run, not once
+            logger.warning(
+                "rlmx: cannot keep a Q8_0 copy of %s: the cache folder %s cannot be written (%s); loading it as it "
+                "is, slower on CPU: %s (or pass cache_dir=)",
+                source,
+                folder,
+                problem,
+                CACHE_REMEDY,
+            )
+            return source
         _remove_abandoned_temp_files(folder)
         started = time.perf_counter()
         handle, temp_name = tempfile.mkstemp(prefix=f".{base}-{os.getpid()}-", suffix=".gguf.tmp", dir=folder)
@@ -290,7 +314,7 @@ def requantize_to_q8_0(source: Path, cache_dir: Path | None = None, *, threads: 
         logger.info("re-quantised %s to Q8_0 at %s in %.1f s", source, target, time.perf_counter() - started)
         return target
     except (OSError, RuntimeError) as exc:
-        logger.warning("could not re-quantise %s to Q8_0 (%s); loading it as it is", source, exc)
+        logger.warning("rlmx: could not re-quantise %s to Q8_0 (%s); loading it as it is", source, exc)
         return source
 
 
