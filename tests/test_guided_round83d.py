@@ -84,3 +84,39 @@ def test_the_texts_own_title(text: str, question: str, title: str) -> None:
 def test_a_first_sentence_is_no_title() -> None:
     text = "The boiler was serviced on Monday.\nIt needs a new valve.\n"
     assert first_line(ask(text, "What is the title of the note?")) != "The boiler was serviced on Monday."
+
+
+# --- "How many <things> are there?" over a short list of one record a line ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "n"),
+    [
+        (
+            "Neighbours\n\nRita - 01632 960111\nGus Hale - 01632 960222 - no. 12\nMrs. Okafor - okafor@example.net\n",
+            "How many contacts are there?",
+            "3",
+        ),
+        (
+            "Neighbours\nRita - 01632 960111\nGus Hale - 01632 960222 - no. 12\nMrs. Okafor - okafor@example.net\n",
+            "How many people are on the list?",
+            "3",
+        ),
+        ("Films to watch\n- Alien\n- Heat\n- Ran\n- Up\n", "How many films are there?", "4"),
+    ],
+)
+def test_the_records_of_a_short_list_are_counted(text: str, question: str, n: str) -> None:
+    assert first_line(ask(text, question)) == n
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "wrong"),
+    [
+        ("Baking\n- 6 eggs\n- flour\n- milk\n", "How many eggs are there?", "3"),  # the lines hold eggs
+        ("- flour\n- sugar\n- milk\n", "How many eggs are there?", "3"),  # nothing calls them eggs
+        ("Films and books\n- Alien\n- Emma\n- Heat\n", "How many films are there?", "3"),  # not all are films
+        ("Sync\nPresent: Ana, Ben, Cai\nAbsent: Dan, Eve\nNotes: ship it, fix it\n", "How many people are there?", "3"),
+    ],
+)
+def test_no_count_of_lines_that_are_something_else(text: str, question: str, wrong: str) -> None:
+    assert first_line(ask(text, question)) != wrong

@@ -5252,6 +5252,65 @@ def own_title(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     return (title, line, first + 1) if title else None
 
 
+_ASKS_HOW_MANY_THERE = re.compile(
+    r"(?i)^\s*how many ([a-z][\w-]*s|people) (?:are there|are listed"
+    r"|are (?:on|in) (?:the|this|my|our|your) (?:list|file|note)"
+    r"|(?:does|do) (?:the|this|my|our|your) (?:list|file|note) (?:have|hold|contain|list))"
+    r"(?: in (?:the|this|my|our|your) (?:list|file|note))?\s*[?.!]*\s*$"
+)
+"""'How many contacts are there?', 'How many people are on the list?': a count of what a short list's lines are."""
+_PEOPLE_NOUNS = frozenset(
+    "people persons contacts names friends guests members participants attendees invitees customers clients "
+    "students players volunteers neighbours neighbors relatives".split()
+)
+"""Plural nouns that call the lines of a list of people ('Mum - 07700 900123', 'Jake Ross - 07700 900456') its
+records, whatever the list's title says: each such line starts with a capital."""
+_FIELD_SEPARATORS = (" - ", " – ", " — ", " | ", "\t", "; ", ", ")
+"""What divides the fields of a record written on one line, most telling first."""
+_RECORD_LINES = 3
+
+
+def record_lines_count(state: dict[str, Any], query: str) -> str | None:
+    """'How many contacts are there?' over a short list (the one plain text, shape 'lines') whose every line but
+    its title is one record: the number of those lines, with what was counted. The lines count when the question's
+    noun is one of `_PEOPLE_NOUNS` and every line starts with a capital and holds its fields by one separator
+    (`_FIELD_SEPARATORS`), or when the title or the source's name names the noun ('Books to read', 'guests.txt');
+    a noun the lines themselves write ('How many eggs are there?' over '- 6 eggs') is none of them. None
+    otherwise, at least `_RECORD_LINES` lines."""
+    asked = _ASKS_HOW_MANY_THERE.match(query)
+    texts = [source for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+    if asked is None or len(texts) != 1 or state["shapes"] != ["lines"]:
+        return None
+    noun = asked.group(1).lower()
+    name, text = texts[0]
+    lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
+    if not _RECORD_LINES <= len(lines) < _SHORT_LIST:
+        return None
+    separator = next((sep for sep in _FIELD_SEPARATORS if all(sep.strip() in line for line in lines[1:])), None)
+    sep = (separator or "").strip()
+    first = text.split("\n")[next(i for i, line in enumerate(text.split("\n")) if line.strip())]
+    titled = _a_title(lines) or (
+        _a_heading(first)
+        and ((separator is not None and sep not in lines[0]) or len(lines) < len(text.strip().split("\n")))
+    )
+    items = lines[1:] if titled else lines
+    wanted = stem(noun)
+    if any(wanted == stem(w.lower()) for line in items for w in _WORD.findall(line)):
+        return None  # the lines write the noun: it is something they hold, not what they are
+    title_words = {stem(w.lower()) for w in _WORD.findall((lines[0] if titled else "") + " " + str(name))}
+    people = (
+        noun in _PEOPLE_NOUNS
+        and separator is not None
+        and all(sep in line and _BULLET.sub("", line)[:1].isupper() for line in items)
+        and not any(_LABELLED_LINE.match(line) for line in items)  # "Present: Ana, Ben": a label's list, no record
+    )
+    mixed = titled and re.search(r"(?i)\band\b|&|,|\bor\b", lines[0])  # "Books and films": not all are books
+    if not (people or (wanted in title_words and not mixed)):
+        return None
+    aside = f", the title {lines[0]!r} aside" if titled else ""
+    return f"{len(items):,}\nCounted: the lines of the list, one of the {noun} each{aside}."
+
+
 _ASKS_ATTENDEES = re.compile(
     r"(?i)\s*(?:(?:list|name|show(?: me)?|give(?: me)?|tell me|who (?:were|are|was|is))\s+(?:all\s+)?(?:of\s+)?"
     r"(?:the\s+)?(?:attendees|participants|attendants|people (?:present|attending))"
@@ -6567,6 +6626,10 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    lined = record_lines_count(state, query)
+    if lined is not None:
+        report.append("counting question over a short list of one record a line, answered by code")
+        return {"answer": lined, "found": True, "kind": "count", "report": "\n".join(report)}
     uncounted = uncounted_superlative(state, query)
     if uncounted is not None:  # the stanzas or rows are there, but no count of theirs answers: quote them, never read
         why, places = uncounted
