@@ -120,3 +120,48 @@ def test_the_records_of_a_short_list_are_counted(text: str, question: str, n: st
 )
 def test_no_count_of_lines_that_are_something_else(text: str, question: str, wrong: str) -> None:
     assert first_line(ask(text, question)) != wrong
+
+
+# --- the costliest (or cheapest) row of a small expense table --------------------------------------------------
+
+
+_SPENT = "item,amount\nbus pass,30.00\nsandals,24.50\nconcert,65.00\ncoffee,4.20\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "named"),
+    [
+        (_SPENT, "Which item was the most expensive?", "concert"),
+        (_SPENT, "What was the cheapest item?", "coffee"),
+        (_SPENT, "Which expense was the largest?", "concert"),
+        (
+            "| Item | Price |\n|---|---|\n| Kettle | 35 |\n| Rug | 90 |\n| Mug | 8 |\n",
+            "What was the most expensive item?",
+            "Rug",
+        ),
+    ],
+)
+def test_the_costliest_row_is_named(text: str, question: str, named: str) -> None:
+    assert first_line(ask(text, question)) == named
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "wrong"),
+    [
+        ("item,weight\nsofa,40\nlamp,2\n", "Which item was the most expensive?", "sofa"),  # no money column
+        ("town,amount\nLeeds,9\nYork,12\n", "Which town was the largest?", "York"),  # a size is no sum of money
+        ("item,amount\nhat,20\nscarf,20\ngloves,5\n", "Which item was the most expensive?", "hat"),  # a tie
+        (
+            "item,qty,price\npens,10,1.20\nstapler,1,8.00\n",
+            "What was the most expensive item?",
+            "pens",
+        ),  # price or total?
+        (
+            "category,amount\nfood,30\nhotel,50\nfood,40\n",
+            "Which category was the most expensive?",
+            "hotel",
+        ),  # food sums 70
+    ],
+)
+def test_no_costliest_row_by_a_guess(text: str, question: str, wrong: str) -> None:
+    assert first_line(ask(text, question)) != wrong

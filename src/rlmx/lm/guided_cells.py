@@ -4643,6 +4643,91 @@ def _amount_words(columns: list[str], at: int, quantity_at: int | None) -> str:
     return said if quantity_at is None else f"{said} x column {quantity_at + 1} ({columns[quantity_at]})"
 
 
+_COSTLIEST = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?P<noun>[a-z][\w-]*)\s+(?:was|is|were)\s+(?:the\s+)?(?P<end>{ends})"
+    r"|(?:which|what)(?:'s|\s+was|\s+is)\s+(?:the\s+)?(?P<end2>{ends})\s+(?P<noun2>[a-z][\w-]*))"
+    r"(?:\s+(?:one|of\s+(?:all|them|the\s+\w+)|on\s+the\s+\w+|in\s+the\s+\w+))?\s*[?.!]*\s*$".format(
+        ends=r"most\s+expensive|least\s+expensive|cheapest|priciest|costliest|dearest"
+        r"|(?:largest|biggest|smallest)(?=\s+(?:expense|purchase|payment|cost|spend|transaction|bill)s?\b|\s*[?.!]*\s*$)"
+    )
+)
+"""'Which item was the most expensive?', 'What was the cheapest purchase?', 'Which expense was the largest?': the
+row of a table of expenses whose own amount is the largest (or smallest), named by what it was."""
+_EXPENSE_NOUNS = frozenset("expense expenses purchase purchases payment payments cost costs spend transaction".split())
+"""Nouns a question names a table's row of expenses by, no column: what the row was is read from `_WHAT_IT_WAS`."""
+
+
+def _costliest_row(columns: list[str], rows: list[tuple[int, list[str]]], query: str) -> str | None:
+    """The answer to a `_COSTLIEST` question over a table's item rows: the value of the column the noun names (or
+    of the column that says what an expense was, `_WHAT_IT_WAS`) in the one row whose amount (times its quantity)
+    is the largest or smallest, with the rows' amounts shown; None for a tie, several currencies, no such
+    columns or an amount that is no plain number."""
+    m = _COSTLIEST.match(" ".join(query.split()))
+    if m is None:
+        return None
+    noun = (m.group("noun") or m.group("noun2")).lower()
+    end = " ".join((m.group("end") or m.group("end2")).lower().split())
+    if end in ("largest", "biggest", "smallest") and noun not in _EXPENSE_NOUNS:
+        return None  # "Which city was the largest?": a size, not the money of a row
+    group_at = _column_for(noun, columns)
+    if group_at is None and (noun in _EXPENSE_NOUNS or noun in ("item", "items", "thing", "one")):
+        group_at = _named_column(columns, _WHAT_IT_WAS, rows)
+    if group_at is None or not _not_numeric(rows, group_at):
+        return None
+    at = _amount_column(columns, rows, query, group_at)
+    if at is None or len(_currencies(rows, _currency_at(columns, rows))) > 1 or not _MONEY.search(columns[at]):
+        return None
+    priced = _priced_rows(rows, at, _quantity_at(columns, rows, at), group_at)
+    if priced is None or len(priced) < 2:
+        return None
+    fewest = end.startswith(("least", "cheap", "small"))
+    priced.sort(key=lambda p: p[0], reverse=not fewest)
+    if priced[0][0] == priced[1][0]:
+        return None  # a tie: no one row is the answer
+    quantity_at = _quantity_at(columns, rows, at)
+    if quantity_at is not None:  # 'most expensive' may mean its price or what the row spent: both must agree
+        each = _priced_rows(rows, at, None, group_at) or []
+        each.sort(key=lambda p: p[0], reverse=not fewest)
+        if not each or each[0][2] != priced[0][2]:
+            return None
+    sums: dict[str, float] = {}
+    for amount, name, _ in priced:
+        sums[name] = sums.get(name, 0.0) + amount
+    if len(sums) < len(priced):  # 'the most expensive category' over repeated values: its rows' sum as well
+        best = sorted(sums.items(), key=lambda kv: kv[1], reverse=not fewest)
+        if best[0][0] != priced[0][1] or (len(best) > 1 and best[0][1] == best[1][1]):
+            return None
+    shown = "; ".join(f"{name} {amount:,.2f}".rstrip("0").rstrip(".") for amount, name, _ in priced[:8])
+    return (
+        f"{priced[0][1]}\nCounted: the row with the {'smallest' if fewest else 'largest'} "
+        f"{_amount_words(columns, at, quantity_at)} (line {priced[0][2]:,}), column {group_at + 1} "
+        f"({columns[group_at]}) naming it; by amount: {shown}."
+    )
+
+
+_MONEY = re.compile(
+    r"(?i)amount|cost|price|paid|spent|spend|total|sum|value|fee|charge|bill|expense|eur|usd|gbp|[$€£¥₹]"
+)
+"""A column header that names money: a row's largest number elsewhere (a population, a weight) is no price."""
+
+
+def _priced_rows(
+    rows: list[tuple[int, list[str]]], at: int, quantity_at: int | None, group_at: int
+) -> list[tuple[float, str, int]] | None:
+    """(amount, the row's cell of column `group_at`, its line) for each row with both; None when an amount is no
+    plain number."""
+    priced: list[tuple[float, str, int]] = []
+    for number, cells in rows:
+        amount = _row_amount(cells, at, quantity_at).strip().strip(_CURRENCY).strip().replace(",", "")
+        name = cells[group_at].strip() if group_at < len(cells) else ""
+        if not amount or not name:
+            continue
+        if not _AMOUNT.fullmatch(amount):
+            return None
+        priced.append((float(amount), name, number))
+    return priced
+
+
 def table_spending(state: dict[str, Any], query: str) -> str | None:
     """Three everyday questions over a table of expenses, answered by code with the rows named: the value of a
     column whose rows' amounts sum to the most or least ('Which category cost the most?', 'What did we spend the
@@ -4660,6 +4745,9 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
     rows = _item_rows(rows)
     currency_at = _currency_at(columns, rows)
     currencies = _currencies(rows, currency_at)
+    costliest = _costliest_row(columns, rows, query)
+    if costliest is not None:
+        return costliest
     m = _SPENT_MOST.match(" ".join(query.split()))
     if m is not None:
         if len(currencies) > 1:
