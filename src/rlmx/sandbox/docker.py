@@ -56,6 +56,7 @@ class DockerSandbox(StdioSandbox):
     ) -> None:
         options.setdefault("python", "python3")
         super().__init__(**options)
+        self.python = os.fspath(options["python"])  # a path inside the image: never made absolute on the host
         self.image = image
         self.docker = docker
         self.max_processes = max_processes

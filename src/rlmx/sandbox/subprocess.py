@@ -458,7 +458,7 @@ class SubprocessSandbox:
         file_size_limit_bytes: int = 1 << 30,
         open_files_limit: int = 256,
         hard_timeout_grace: float | None = None,
-        python: str | None = None,
+        python: str | os.PathLike[str] | None = None,
         zygote: bool = True,
         max_calls_per_cell: int = 1_000,
         max_calls_per_run: int = 10_000,
@@ -497,7 +497,10 @@ class SubprocessSandbox:
         self.file_size_limit_bytes = file_size_limit_bytes
         self.open_files_limit = open_files_limit
         self.hard_timeout_grace = hard_timeout_grace
-        self.python = python or sys.executable
+        chosen = os.fspath(python) if python else sys.executable  # a Path too
+        # A relative path with a folder in it (`.venv/bin/python`, as the README gives) is made absolute against the
+        # folder it was given in: the worker starts in its run folder, where it names nothing. A bare name: PATH's.
+        self.python = os.path.abspath(chosen) if os.sep in chosen else chosen
         self.use_zygote = zygote
         self._main = "worker.py"
         """The file the launcher runs: worker.pyc once layout() copied the cached bytecode (see bytecode.py)."""
@@ -535,11 +538,9 @@ class SubprocessSandbox:
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
-        """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd`. A relative `python` with a
-        folder in it (`.venv/bin/python`, as the README gives) is made absolute against this process's folder, the one
-        it was checked from (the isolated tier's probe): the worker starts in its run folder, where it named nothing."""
-        python = os.path.abspath(self.python) if os.sep in self.python else self.python  # a bare name: PATH's
-        return [python, "-E", "-s", "-u", str(self.worker_dir / self._main), mode, str(fd)]
+        """The argv that starts worker.py in `mode` ("zygote" or "serve") on channel `fd` (`python` made absolute
+        when the sandbox was built)."""
+        return [self.python, "-E", "-s", "-u", str(self.worker_dir / self._main), mode, str(fd)]
 
     @property
     def worker_dir(self) -> Path:
