@@ -165,3 +165,22 @@ def test_the_costliest_row_is_named(text: str, question: str, named: str) -> Non
 )
 def test_no_costliest_row_by_a_guess(text: str, question: str, wrong: str) -> None:
     assert first_line(ask(text, question)) != wrong
+
+
+# --- a name's suffix (Jr., PhD, III) is part of the name, no attendee of its own ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "n"),
+    [
+        ("Planning\nAttendees: Dr. Okoro, Jr., Lena Park, Sam Wu\n", "How many attendees were there?", "3"),
+        ("Review\nPresent: Mia Chen, PhD, Raj Iyer, III and Tom\n", "How many people were present?", "3"),
+    ],
+)
+def test_a_name_suffix_is_no_attendee(text: str, question: str, n: str) -> None:
+    assert first_line(ask(text, question)) == n
+
+
+def test_the_attendees_keep_their_suffixes() -> None:
+    answer = first_line(ask("Planning\nAttendees: Dr. Okoro, Jr., Lena Park\n", "Who attended?"))
+    assert answer == "Dr. Okoro, Jr.; Lena Park"

@@ -5138,7 +5138,23 @@ def _outside_parentheses(value: str) -> list[str]:
         elif depth == 0:
             pieces.append(value[start : m.start()])
             start = m.end()
-    return [*pieces, value[start:]]
+    pieces.append(value[start:])
+    joined: list[str] = []
+    for piece in pieces:  # 'Dr. Smith, Jr.': the suffix is part of the name before it, no item of its own
+        if joined and joined[-1].strip() and _NAME_SUFFIX.fullmatch(piece.strip()):
+            joined[-1] += "," + piece.rstrip()
+        else:
+            joined.append(piece)
+    return joined
+
+
+def _joined(items: list[str]) -> str:
+    """Items shown in a line: by commas, or by semicolons when one holds a comma ('Dr. Smith, Jr.; Ann Lee')."""
+    return ("; " if any("," in item for item in items) else ", ").join(items)
+
+
+_NAME_SUFFIX = re.compile(r"(?i)(?:jr|sr|jnr|snr|ii|iii|iv|phd|ph\.d|md|m\.d|esq|dds|mba|obe|mbe|kc|qc)\.?")
+"""What follows a name after its comma and is part of it ('Dr. Smith, Jr.', 'Ana Ruiz, PhD', 'Tom Hale, III')."""
 
 
 def _listed_items(value: str) -> list[str] | None:
@@ -5150,7 +5166,11 @@ def _listed_items(value: str) -> list[str] | None:
     if _stated_count(value) is not None:
         return None
     value = _ANOTHER_LABEL.split(value, maxsplit=1)[0]
-    items = [i.strip(" .;") for i in _outside_parentheses(value)]
+    # (a name's suffix keeps its full stop: 'Dr. Smith, Jr.')
+    items = [
+        i.strip(" ;") if "," in i and _NAME_SUFFIX.fullmatch(i.rsplit(",", 1)[1].strip(" ;")) else i.strip(" .;")
+        for i in _outside_parentheses(value)
+    ]
     items = [i for i in items if i]
     if not items:
         return None
@@ -5238,7 +5258,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     n, (label_text, number, items) = next(iter(found.items()))
     if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
-    shown = ", ".join(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
+    shown = _joined(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
 
@@ -5426,7 +5446,7 @@ def attendance_list(state: dict[str, Any], query: str) -> tuple[str, str, int] |
             continue  # "Who attended the retro?": these notes do not say they are the retro's
         items = _listed_items(label.group(2))
         if items:
-            found.append((", ".join(items), lines[number - 1].strip(), number))
+            found.append((_joined(items), lines[number - 1].strip(), number))
     return found[0] if len(found) == 1 else None
 
 
