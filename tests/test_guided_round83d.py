@@ -184,3 +184,8 @@ def test_a_name_suffix_is_no_attendee(text: str, question: str, n: str) -> None:
 def test_the_attendees_keep_their_suffixes() -> None:
     answer = first_line(ask("Planning\nAttendees: Dr. Okoro, Jr., Lena Park\n", "Who attended?"))
     assert answer == "Dr. Okoro, Jr.; Lena Park"
+
+
+def test_servings_are_what_serves_states() -> None:
+    text = "Leek gratin (serves 3)\n\nIngredients:\n- leeks\n- cream\n"
+    assert first_line(ask(text, "How many servings does it make?")) == "3"

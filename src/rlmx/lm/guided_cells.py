@@ -5295,13 +5295,15 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
     noun = (asked.group("noun") or "").lower()
     people = {stem(w) for w in _PEOPLE}
     nouns = {stem(noun)} | (people if not noun or stem(noun) in people else set())
+    # 'How many servings does it make?' over '(serves 4)': a portion's noun is the serving verb's count too
+    verbs = {verb} | ({stem("serve")} if noun in ("servings", "portions") else set())
     found: dict[str, tuple[str, int]] = {}
     for text in _plain_texts(state):
         for number, line in enumerate(text.split("\n"), 1):
-            if verb[:3] not in line.lower():  # (a stem keeps its word's first letters: no line is stemmed in vain)
+            if not any(v[:3] in line.lower() for v in verbs):  # (a stem keeps its word's first letters)
                 continue
             for word in re.finditer(r"[A-Za-z]+", line):
-                if stem(word.group().lower()) != verb:
+                if stem(word.group().lower()) not in verbs:
                     continue
                 after = re.match(_NUMBER_AFTER, line[word.end() :])
                 if after is None:
