@@ -3280,9 +3280,10 @@ def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> boo
     does not ask about, while the question asks for no doer (no "by", no "author", "company", ...): such a name
     answers "Who wrote it?", never "What license is it under?" (audit 82b F7, where two readings agreed on it).
     The passive's verb asked excuses the doer only in a who-question: "What is fastgrep written in?" asks a
-    language, never the "written by Lena Ortiz" (audit 83 H)."""
+    language, never the "written by Lena Ortiz" (audit 83 H). A time after "by" is a deadline, no doer: "due by 30
+    April" answers "When is the invoice due?" (and "by Friday", "by March")."""
     words = {w.lower() for w in _WORD.findall(query)}
-    if "by" in words or words & _DOER_NOUNS:
+    if "by" in words or words & _DOER_NOUNS or _names_a_time(core):
         return False
     asks_who = bool(words & {"who", "whom", "whose"})
     places = list(re.finditer(rf"(?<![\w]){re.escape(core)}(?![\w])", text, re.IGNORECASE))
@@ -3295,6 +3296,23 @@ def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> boo
         if asks_who and len(before) == 2 and stem(before[0]) in query_stems:
             return False
     return True
+
+
+_MONTH_NAMES = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+
+
+_TIME_DETERMINERS = frozenset({"next", "last", "this", "the"})
+
+
+def _names_a_time(core: str) -> bool:
+    """Whether `core` is a time rather than someone: it holds a digit ("30 April", "5 pm") or only time words
+    ("Tuesday", "April", "next March")."""
+    if re.search(r"\d", core):
+        return True
+    words = [w.lower() for w in _WORD.findall(core)]
+    return bool(words) and all(w in _NO_DOERS or w in _MONTH_NAMES or w in _TIME_DETERMINERS for w in words)
 
 
 def _asks_for_the_agent(query: str) -> bool:
