@@ -1748,7 +1748,11 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         for w in _WORD.findall(frames[-1])
         if w.lower() not in ENGLISH_STOPWORDS and len(w) > 1 and not _SHAPE.fullmatch(w)
     ]
-    if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
+    if (
+        not words
+        or (records and len(words) < 2 and words[0].lower() in _ANY_COLUMN)
+        or any(index.rows(w) for w in words)
+    ):
         return None
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
         return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
@@ -1757,6 +1761,14 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     return " ".join(words)
 
 
+_ANY_COLUMN = frozenset(
+    "code codes id ids identifier identifiers name names title titles value values number numbers abbreviation "
+    "abbreviations symbol symbols label labels key keys entry entries record records one ones field fields".split()
+)
+"""What a record's column may hold under a name of its own ("the code for Quenya": a column `alpha_3`; "the name
+of ..."): a lone such word in a question about records is no evidence the records lack it. Any other lone word
+("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
+no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
 
 

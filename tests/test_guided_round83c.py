@@ -1,0 +1,47 @@
+"""Round 83c: the offline guided root over kinds an outside audit found (audit 83). Every text is made up; the
+reader is a stub, so what is checked is what the code makes of a reply: a record's other field is no answer for
+an attribute the records never name."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
+
+ALBUMS = [
+    {"id": 7, "album": "Harbour Lights", "artist": "Ottilie Brandt", "year": 1998, "tracks": 11},
+    {"id": 8, "album": "Copper Rain", "artist": "Desmond Achebe", "year": 2004, "tracks": 9},
+    {"id": 9, "album": "Low Tide", "artist": "Ottilie Brandt", "year": 2012, "tracks": 14},
+]
+
+
+def ask(context: object, question: str, reply: str | Callable[[str], str] = "NOT FOUND") -> str:
+    def reader(prompts: list[str]) -> list[str]:
+        return [reply(p) if callable(reply) else reply for p in prompts]
+
+    result = guided_answer(build_index(collect_sources({"context": context})), question, reader)
+    return str(result["answer"])
+
+
+def first(answer: str) -> str:
+    return answer.split("\n", 1)[0]
+
+
+# --- F1: a record's other field answers no attribute the records lack ---------------------------------------------
+
+
+def test_a_name_from_another_field_is_no_label_of_an_absent_column() -> None:
+    # the reader names the artist, a name of the right type; the records have no label column at all
+    for context in (ALBUMS, json.dumps(ALBUMS)):
+        answer = ask(context, "Who is the record label of Copper Rain?", "Desmond Achebe")
+        assert first(answer) == "NOT FOUND"
+        answer = ask(context, "Who is the producer of Low Tide?", "Ottilie Brandt")
+        assert first(answer) == "NOT FOUND"
+
+
+def test_a_column_the_question_names_still_answers() -> None:
+    assert first(ask(ALBUMS, "Who is the artist of Copper Rain?", "Desmond Achebe")) == "Desmond Achebe"
+    assert first(ask(ALBUMS, "What is the year of Low Tide?", "2012")) == "2012"
+    # a generic attribute ("name", "code") may be held by a column named otherwise
+    assert first(ask(ALBUMS, "What is the name of the album from 2004?", "Copper Rain")) == "Copper Rain"
