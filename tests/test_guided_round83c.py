@@ -45,3 +45,34 @@ def test_a_column_the_question_names_still_answers() -> None:
     assert first(ask(ALBUMS, "What is the year of Low Tide?", "2012")) == "2012"
     # a generic attribute ("name", "code") may be held by a column named otherwise
     assert first(ask(ALBUMS, "What is the name of the album from 2004?", "Copper Rain")) == "Copper Rain"
+
+
+# --- F2: the items of a section are counted, not the items that mention it -------------------------------------
+
+SHED = """Garden shed inventory
+
+Tools:
+- spade
+- rake
+- pruning shears
+
+Seeds:
+- carrots
+- beans
+"""
+
+SHED_HEADINGS = "# Garden shed\n\n## Tools\n\n- spade\n- rake\n- pruning shears\n\n## Seeds\n\n- carrots\n- beans\n"
+
+
+def test_the_items_of_a_labelled_section_are_counted() -> None:
+    answer = ask(SHED, "How many items are in the Tools section?")
+    assert first(answer) == "3"
+    assert "spade" in answer
+    assert first(ask(SHED, "How many things are in the Seeds group?")) == "2"
+
+
+def test_a_section_no_item_mentions_is_no_zero() -> None:
+    # no item writes "Tools section": a count of mentions would say 0, which the list does not say
+    for text in (SHED, SHED_HEADINGS):
+        for question in ("How many items are in the Tools section?", "How many items belong to the Tools part?"):
+            assert first(ask(text, question)) not in ("0", "1")

@@ -3272,6 +3272,12 @@ _WHOLE_TEXT = frozenset(
     "glossary dictionary database log listing".split()
 )
 """What "how many rows are in the table" names: the whole text, not a word to look for."""
+_A_PART = re.compile(
+    r"(?i)\b(?:section|sections|heading|category|categories|group|groups|part|chapter|list|box|bag|folder|block)"
+    r"\s*[?.!]*\s*$"
+)
+"""What "how many items are in the Kitchen section" names: a part of the text whose items are asked for, which
+no item need mention (audit 83 F2: the mention count said 0)."""
 
 
 _UNMODELLED = re.compile(
@@ -3380,6 +3386,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
         asked = "items"  # "How many tasks mention rent?" over a to-do list: its items
     target = _target(m.group(2)) if m and asked in _KINDS else ""
+    if m and _A_PART.search(m.group(2)) and re.search(r"(?i)\b(?:are in|belong to)s?\b", m.group(0)):
+        target = ""  # "items are in the Kitchen section": the section's items, not the items naming it
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
         kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
@@ -4744,7 +4752,7 @@ def _label_fits(named: set[str], noun: set[str], asked: set[str], anyone: bool) 
 
 _COUNT_FRAME = frozenset(
     "there total all altogether in have has had got get list listed lists meeting meetings notes note text file "
-    "document page pages mentioned named given assigned open".split()
+    "document page pages mentioned named given assigned open section sections heading category group part".split()
 )
 """Words of a list count that name no condition on its items ("How many tasks are there in total on the list?")."""
 
