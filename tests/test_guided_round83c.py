@@ -76,3 +76,35 @@ def test_a_section_no_item_mentions_is_no_zero() -> None:
     for text in (SHED, SHED_HEADINGS):
         for question in ("How many items are in the Tools section?", "How many items belong to the Tools part?"):
             assert first(ask(text, question)) not in ("0", "1")
+
+
+# --- F3: the question's own verb, or a type word, that the text never writes vetoes nothing ----------------------
+
+GEAR = "Ski trip gear\n\nBoots:\n- ski boots x2\n- boot warmers x4\n\nFood:\n- energy bars x12\n- cocoa tins x2\n"
+
+CALL = (
+    "Transcript, 4 June\n\nAGENT: Hello, how can I help? CALLER: The heating in my flat switches off every night "
+    "around 11 pm. AGENT: I will send an engineer; he will replace the thermostat with model TQ-9. CALLER: Thanks.\n"
+)
+
+
+def test_an_unwritten_verb_at_the_end_of_the_question_vetoes_nothing() -> None:
+    # "packing" is written nowhere; the line holds what the question is about
+    answer = ask(GEAR, "How many energy bars are we packing?")
+    assert first(answer) != "NOT FOUND"
+    assert "energy bars x12" in answer
+    answer = ask(CALL, "Which thermostat model will be fitted?")
+    assert first(answer) != "NOT FOUND"
+    assert "TQ-9" in answer
+
+
+def test_a_clock_time_holds_the_word_time() -> None:
+    answer = ask(CALL, "What time does the heating switch off?")
+    assert first(answer) != "NOT FOUND"
+    assert "11 pm" in answer
+
+
+def test_an_unwritten_subject_still_vetoes() -> None:
+    # what the question is about ("sledges", "boiler"), absent from the text, keeps it NOT FOUND
+    assert first(ask(GEAR, "How many sledges are we packing?", "2")) == "NOT FOUND"
+    assert first(ask(CALL, "Which boiler brand will be fitted?", "TQ-9")) == "NOT FOUND"

@@ -1774,6 +1774,10 @@ _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
+_CLOCK = re.compile(
+    r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
+    r"|\b(?:noon|midnight)\b"
+)
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
@@ -1782,9 +1786,10 @@ _VALUE_OF_TYPE = {
     "link": (_URL,),
     "website": (_URL,),
     "homepage": (_URL,),
+    "time": (_CLOCK,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
-"Report bugs to: bug-gzip@gnu.org" and never "email address"."""
+"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time"."""
 
 
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
@@ -1854,16 +1859,25 @@ def _holds_a(term: str, text: str) -> bool:
 
 
 def rank(
-    state: dict[str, Any], terms: list[str], limit: int = 8, salient: list[str] | None = None
+    state: dict[str, Any],
+    terms: list[str],
+    limit: int = 8,
+    salient: list[str] | None = None,
+    framing: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The best units for `terms`: BM25 candidates reranked by the share of the terms' idf weight each unit
-    holds (`cover`, 0..1) and by adjacent term pairs it holds in order."""
+    holds (`cover`, 0..1) and by adjacent term pairs it holds in order. A `framing` term the text never writes
+    (the question's verb, `framing_verb`) weighs as the lightest term the text does write, not as the rarest."""
     index: Index = state["index"]
     unit_count = max(1, len(state["units"]))
     weights = {}
     for term in terms:
         df = len(index.rows(term))
         weights[term] = math.log(1 + (unit_count - df + 0.5) / (df + 0.5))
+    written = [weights[t] for t in terms if index.rows(t)]
+    for term in framing:
+        if term in weights and written and not index.rows(term):
+            weights[term] = min(written)
     whole = sum(weights.values()) or 1.0
     # words the text never uses ("code point" over a character table) only frame a question that names its subject
     whole_present = sum(w for t, w in weights.items() if index.rows(t)) or 1.0
@@ -1933,6 +1947,32 @@ def rank(
 def is_foreign(query: str) -> bool:
     """A question in German, French or Spanish, or in CJK script: its own words may all be absent from the text."""
     return bool(_CJK.search(query)) or sum(w.lower() in _FOREIGN for w in _WORD.findall(query)) >= 2
+
+
+def framing_verb(query: str, terms: list[str]) -> list[str]:
+    """The question's own verb, when it ends the question after an auxiliary and its subject ("How many fuel
+    canisters are we bringing?", "What firmware version will be installed?", "How many days are files retained?"):
+    a word that says what is done with the thing asked about, which a text may well say otherwise ("x3" under a
+    packing list, "push a firmware update to version 5.2.7"). [] when there is none or it is no term. What the
+    question is about (its nouns, "smartphone" of "Which smartphone did the hackers prefer?") is never framing."""
+    m = _FRAMING_VERB.match(query)
+    if m is None:
+        return []
+    aux, verb = m.group(1).lower(), m.group(2)
+    if aux not in ("do", "does", "did") and not re.search(r"(?:ing|ed|en)$", verb):
+        return []  # "What is the capital of Australia?" ends in a noun; after do-support, only a verb can end it
+    return [t for t in terms if t.lower() == verb.lower()]
+
+
+_FRAMING_VERB = re.compile(
+    r"(?i)^\s*(?:how\s+(?:many|much|long|often|far)|what|which|who|whom|when|where|why)\b(?:\s+[\w'-]+){0,5}?"
+    r"\s+(is|are|was|were|will|would|do|does|did|should|shall|must|can|could|has|have|had|may|might)"
+    r"(?:\s+[\w'-]+){1,4}?\s+([a-z]{3,})(?:\s+(?:with|on|in|for|to|at|by|from|up|out|off|about|into))?"
+    r"\s*[?.!]*\s*$"
+)
+"""A question ending in its verb, after an auxiliary and at least one word (its subject, or "be"): after "do",
+"does", "did" any word ("What time does the connection drop?"), else only the forms of a verb no noun takes
+(-ing, -ed, -en: "What is the price of a bitcoin?" ends in what it is about)."""
 
 
 def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = False) -> bool:
@@ -6265,7 +6305,8 @@ def guided_answer(
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
-    ranked = rank(state, terms, salient=salient, limit=30)  # the gate below may pass over the first few
+    framing = framing_verb(query, terms)
+    ranked = rank(state, terms, salient=salient, limit=30, framing=framing)  # the gate may pass over the first few
     scope = option_scope(state, query)
     if scope is not None:  # "Why is --wait recommended?": the answer is in the option's own entry, nowhere else
         report.append(f"the question asks about an option of a manual: only its entry is read {scope[:3]}")
