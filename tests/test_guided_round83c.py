@@ -108,3 +108,25 @@ def test_an_unwritten_subject_still_vetoes() -> None:
     # what the question is about ("sledges", "boiler"), absent from the text, keeps it NOT FOUND
     assert first(ask(GEAR, "How many sledges are we packing?", "2")) == "NOT FOUND"
     assert first(ask(CALL, "Which boiler brand will be fitted?", "TQ-9")) == "NOT FOUND"
+
+
+# --- F4: an INI section titles its keys ---------------------------------------------------------------------------
+
+INI = """; Settings for the backup daemon
+[daemon]
+listen_address = 10.0.0.7
+threads = 12
+
+[archive]
+compression = zstd
+keep = 14
+"""
+
+
+def test_an_ini_section_titles_its_keys() -> None:
+    answer = ask(INI, "How many threads does the daemon use?", "12")
+    assert first(answer) == "12"
+    assert "under '[daemon]'" in answer
+    answer = ask(INI, "What compression does the archive use?", "zstd")
+    assert first(answer) == "zstd"
+    assert "under '[archive]'" in answer

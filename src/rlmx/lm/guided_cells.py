@@ -751,6 +751,16 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
         peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
+        section = None if entries or pod or python else _ini_section(block)
+        if section is not None:  # "[server]" over "port = 8443": the section titles its keys (audit 83 F4)
+            if section:  # the comment lines above it ("; Settings for the photo-sync service")
+                body = _clean(" ".join(" ".join(block[:section]).split()))
+                units.append(_paragraph(label, body, start, "paragraph", entries))
+            label, label_indent = block[section].strip(), _indent(block[section])
+            units.append(_paragraph("", label, start + section, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[: section + 1]
+            start += section + 1
         if (
             not entries
             and len(block) >= 2
@@ -846,6 +856,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
+        if section is not None and block and all(_INI_KEY.match(line) for line in block):
+            segments = [(offset, [line], False) for offset, line in enumerate(block)]  # one unit per key, however few
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
@@ -1030,6 +1042,21 @@ def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
         else:
             segments.append((offset, [line], False))
     return segments
+
+
+def _ini_section(block: list[str]) -> int | None:
+    """The index of an INI/TOML section header ("[server]", "[tool.ruff]") in a block of lines, when only comment
+    lines precede it and a `key = value` line follows it; None otherwise."""
+    for at, line in enumerate(block):
+        if _INI_SECTION.match(line):
+            return at if at + 1 < len(block) and _INI_KEY.match(block[at + 1]) else None
+        if not line.lstrip().startswith((";", "#")):
+            return None
+    return None
+
+
+_INI_SECTION = re.compile(r"^\[\[?[A-Za-z_][\w .:\"/-]{0,60}\]\]?\s*$")
+_INI_KEY = re.compile(r"^\s*[\w.\"-]+\s*[=:]\s*\S")
 
 
 def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
