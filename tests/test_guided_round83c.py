@@ -130,3 +130,37 @@ def test_an_ini_section_titles_its_keys() -> None:
     answer = ask(INI, "What compression does the archive use?", "zstd")
     assert first(answer) == "zstd"
     assert "under '[archive]'" in answer
+
+
+# --- F7: an e-mail's headers say who sent it and when --------------------------------------------------------------
+
+MAIL = """From: Tobias Grell <t.grell@example.net>
+To: support@lanternapp.example
+Date: Wed, 2 Apr 2025 09:15:00 +0200
+Subject: Sync stops after upgrade
+
+Hi,
+
+since 4.1 the sync stops after a minute. Restarting the phone does not help.
+
+Tobias
+"""
+
+
+def test_a_mails_sender_answers_who_reported_or_sent_it() -> None:
+    for question in ("Who reported the problem?", "Who sent the email?", "Who is the sender?"):
+        answer = ask(MAIL, question)
+        assert first(answer) == "Tobias Grell"
+        assert "[line 1]" in answer
+
+
+def test_a_mails_date_answers_when_it_was_sent() -> None:
+    answer = ask("\n" + MAIL, "When was the message sent?")
+    assert first(answer) == "Wed, 2 Apr 2025 09:15:00 +0200"
+    assert "[line 4] Date:" in answer
+
+
+def test_no_mail_headers_no_sender() -> None:
+    body = MAIL.split("\n\n", 1)[1]
+    assert first(ask(body, "Who sent the email?")) == "NOT FOUND"
+    assert first(ask(MAIL, "Who fixed the problem?")) == "NOT FOUND"

@@ -5023,6 +5023,54 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
     return found[0] if len({f[0] for f in found}) == 1 else None
 
 
+# --- an e-mail's own headers: who sent it, when ---------------------------------------------------------------
+
+_MAIL_THING = r"(?:the|this|that)\s+(?:e-?mail|message|mail|letter|bug(?:\s+report)?|report|issue|problem|crash)"
+_ASKS_SENDER = re.compile(
+    rf"(?i)^\s*who\s+(?:(?:sent|wrote|reported|filed|submitted|raised)\s+{_MAIL_THING}|(?:is|was)\s+the\s+"
+    rf"(?:sender|author|writer|reporter)(?:\s+of\s+{_MAIL_THING})?)\s*[?.!]*\s*$"
+)
+_ASKS_SENT = re.compile(
+    rf"(?i)^\s*(?:when\s+(?:was|were)\s+{_MAIL_THING}\s+(?:sent|written|posted|filed|submitted|reported)|"
+    rf"(?:what|which)\s+(?:is|was)\s+the\s+date\s+of\s+{_MAIL_THING}|on\s+what\s+date\s+was\s+{_MAIL_THING}"
+    r"\s+(?:sent|written|posted))\s*[?.!]*\s*$"
+)
+_MAIL_HEADER = re.compile(r"^(From|To|Cc|Date|Subject|Reply-To|Message-ID|Sender):[ \t]*(.*?)\s*$", re.IGNORECASE)
+
+
+def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) for "Who reported the bug?" / "Who sent the email?" (its `From:` header, the
+    name without the address when it gives one) and "When was the email sent?" (its `Date:` header) over a text that
+    is one e-mail: it opens with header lines, `From:` and `Date:` or `Subject:` among them. A mail says who sent it
+    and when in its headers, never in words the question uses. None for any other question or text, or two mails."""
+    sender = _ASKS_SENDER.match(query)
+    if sender is None and _ASKS_SENT.match(query) is None:
+        return None
+    mails = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str):
+            continue
+        headers: dict[str, tuple[str, str, int]] = {}
+        for number, line in enumerate(source[1].split("\n"), 1):
+            m = _MAIL_HEADER.match(line)
+            if m is None and (headers or line.strip()):
+                break
+            if m is None:
+                continue  # blank lines before the headers
+            headers.setdefault(m.group(1).lower(), (m.group(2), line.strip(), number))
+        if "from" in headers and ("date" in headers or "subject" in headers):
+            mails.append(headers)
+    if len(mails) != 1:
+        return None
+    field = mails[0].get("from" if sender is not None else "date")
+    if field is None or not field[0]:
+        return None
+    value = field[0]
+    if sender is not None:  # "Priya Raman <priya.raman@example.org>": the name; an address alone stays
+        value = re.sub(r"\s*<[^<>]*>\s*$", "", value).strip().strip('"') or value
+    return value, field[1], field[2]
+
+
 # --- "who wrote X?": a sentence that says "X was written by NAME" ------------------------------------------------
 
 _ASKS_DOER = re.compile(
@@ -6243,6 +6291,9 @@ def guided_answer(
     author = author_line(state, query)
     if author is not None:
         return _line_answer(*author, "the text's header names its author", report)
+    mailed = mail_header(state, query)
+    if mailed is not None:
+        return _line_answer(*mailed, "the text is an e-mail: its headers say who sent it and when", report)
     agent = passive_agent(state, query)
     if agent is not None:
         names, unit = agent
