@@ -164,3 +164,15 @@ def test_no_mail_headers_no_sender() -> None:
     body = MAIL.split("\n\n", 1)[1]
     assert first(ask(body, "Who sent the email?")) == "NOT FOUND"
     assert first(ask(MAIL, "Who fixed the problem?")) == "NOT FOUND"
+
+
+# --- F3/F8: a word written only inside an identifier is written ------------------------------------------------
+
+CRASH = "Notes\n\nThe exporter stops with QuotaExceededError: 'disk' is full. Freeing space fixes it.\n\nSee you.\n"
+
+
+def test_a_word_inside_a_camel_case_name_is_held() -> None:
+    # "error" is written only inside `QuotaExceededError`: the sentence that holds it is the one to show
+    answer = ask(CRASH, "What error does the exporter stop with?")
+    assert first(answer) != "NOT FOUND"
+    assert "QuotaExceededError" in answer

@@ -1885,6 +1885,24 @@ def _holds_a(term: str, text: str) -> bool:
     return any(pattern.search(text) for pattern in _VALUE_OF_TYPE.get(term.lower(), ()))
 
 
+def _in_a_name(term: str, text: str) -> bool:
+    """Whether `text` writes the word `term` (in any form, `stem`) only as a part of an identifier: a CamelCase or
+    snake_case name ("error" of `UnicodeEncodeError`, "days" of `retention_days`), which the index holds as one
+    word. Only for a term the text never writes on its own (`rank`)."""
+    if not term.isalpha() or len(term) < 3:
+        return False
+    key = stem(term.lower())
+    for name in _COMPOUND_NAME.findall(text):
+        parts = [p for chunk in name.split("_") for p in _NAME_PART.findall(chunk)]
+        if len(parts) > 1 and any(stem(p.lower()) == key for p in parts):
+            return True
+    return False
+
+
+_COMPOUND_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b|\b[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b")
+_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
 def rank(
     state: dict[str, Any],
     terms: list[str],
@@ -1919,7 +1937,11 @@ def rank(
     ranked = []
     for row, score in found:
         unit = state["units"][row]
-        held = [t for t in terms if row in index.rows(t) or _holds_a(t, unit["text"])]
+        held = [
+            t
+            for t in terms
+            if row in index.rows(t) or _holds_a(t, unit["text"]) or (not index.rows(t) and _in_a_name(t, unit["text"]))
+        ]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
         present = sum(weights[t] for t in held) / whole_present
