@@ -176,3 +176,29 @@ def test_a_word_inside_a_camel_case_name_is_held() -> None:
     answer = ask(CRASH, "What error does the exporter stop with?")
     assert first(answer) != "NOT FOUND"
     assert "QuotaExceededError" in answer
+
+
+# --- F6: "which X has the most Y" where each row is an X and Y a number column --------------------------------
+
+RIVERS = [
+    {"name": "Ostra", "country": "Valmora", "length_km": 412, "bridges": 9},
+    {"name": "Kelvine", "country": "Valmora", "length_km": 688, "bridges": 4},
+    {"name": "Durrow", "country": "Pellan", "length_km": 230, "bridges": 15},
+]
+
+
+def ask_file(records: object, file_name: str, question: str) -> str:
+    state = build_index(collect_sources({"context": records}))
+    state["files"] = {"context": file_name}
+    return str(guided_answer(state, question, lambda ps: ["NOT FOUND" for _ in ps])["answer"])
+
+
+def test_the_row_with_the_most_of_a_number_column_is_named() -> None:
+    answer = ask_file(RIVERS, "rivers.json", "Which river has the most bridges?")
+    assert first(answer) == "Durrow"
+    assert "15" in answer
+    assert first(ask_file(RIVERS, "rivers.json", "Which river has the fewest bridges?")) == "Kelvine"
+
+
+def test_most_of_what_no_column_gives_is_not_answered() -> None:
+    assert first(ask_file(RIVERS, "rivers.json", "Which river has the most ferries?")) not in ("Durrow", "Kelvine")

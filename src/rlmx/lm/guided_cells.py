@@ -4325,7 +4325,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
     if group_at is None:
-        if measured and count_at is not None and not _not_numeric(rows, count_at):
+        # "Which book has the most pages?" over rows that are books, with a number column `pages`: the row with the
+        # largest amount, as for "the largest size" (audit 83 F6)
+        most = bool(re.search(r"(?i)\bthe\s+(?:most|fewest|least)\s", query))
+        if (measured or most) and count_at is not None and not _not_numeric(rows, count_at):
             return (
                 _largest_row(rows, columns, count_at, fewest, noun, counted)
                 if _names_its_rows(state, source_of, [noun], plural=False)
