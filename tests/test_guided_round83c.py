@@ -124,12 +124,16 @@ keep = 14
 
 
 def test_an_ini_section_titles_its_keys() -> None:
-    answer = ask(INI, "How many threads does the daemon use?", "12")
+    answer = ask(INI, "How many threads does the daemon have?", "12")
     assert first(answer) == "12"
     assert "under '[daemon]'" in answer
-    answer = ask(INI, "What compression does the archive use?", "zstd")
+    answer = ask(INI, "What is the archive compression?", "zstd")
     assert first(answer) == "zstd"
     assert "under '[archive]'" in answer
+    # "use" is written nowhere: the key line is quoted (see the verb rule below), with its section
+    answer = ask(INI, "How many threads does the daemon use?", "12")
+    assert "threads = 12" in answer
+    assert "under '[daemon]'" in answer
 
 
 # --- F7: an e-mail's headers say who sent it and when --------------------------------------------------------------
@@ -202,3 +206,10 @@ def test_the_row_with_the_most_of_a_number_column_is_named() -> None:
 
 def test_most_of_what_no_column_gives_is_not_answered() -> None:
     assert first(ask_file(RIVERS, "rivers.json", "Which river has the most ferries?")) not in ("Durrow", "Kelvine")
+
+
+def test_an_unwritten_verb_is_never_read_as_the_answer() -> None:
+    # the file says how many threads the daemon has; whether it reserves them it does not say: quoted, never "12"
+    answer = ask(INI, "How many threads does the daemon reserve?", "12")
+    assert first(answer) != "12"
+    assert "threads = 12" in answer

@@ -6471,6 +6471,12 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
+    unwritten = [t for t in framing if not state["index"].rows(t) and not any(t in u["held"] for u in good[:reads])]
+    if unwritten:
+        # "How many tents are we renting?" over "we are buying 3 tents": the verb may be the condition the question
+        # sets; the units that hold the rest are shown for the user to judge, never read as its answer
+        report.append(f"the question's verb {unwritten[0]!r} is written nowhere: the best units are quoted, not read")
+        return _evidence(good[:reads], report, state=state, terms=terms)
     signed = _upload_of(state, good[0], query)
     if signed is not None:
         report.append(f"the question asks who made the upload of a change: its entry's trailer ({signed['where']})")
