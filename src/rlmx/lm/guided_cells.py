@@ -827,6 +827,16 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
         peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
+        section = None if entries or pod or python else _ini_section(block)
+        if section is not None:  # "[server]" over "port = 8443": the section titles its keys (audit 83 F4)
+            if section:  # the comment lines above it ("; Settings for the photo-sync service")
+                body = _clean(" ".join(" ".join(block[:section]).split()))
+                units.append(_paragraph(label, body, start, "paragraph", entries))
+            label, label_indent = block[section].strip(), _indent(block[section])
+            units.append(_paragraph("", label, start + section, "paragraph", entries))
+            entry, introduced, peeled = "", False, True
+            del block[: section + 1]
+            start += section + 1
         if (
             not entries
             and len(block) >= 2
@@ -930,6 +940,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
+        if section is not None and block and all(_INI_KEY.match(line) for line in block):
+            segments = [(offset, [line], False) for offset, line in enumerate(block)]  # one unit per key, however few
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
@@ -1114,6 +1126,21 @@ def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
         else:
             segments.append((offset, [line], False))
     return segments
+
+
+def _ini_section(block: list[str]) -> int | None:
+    """The index of an INI/TOML section header ("[server]", "[tool.ruff]") in a block of lines, when only comment
+    lines precede it and a `key = value` line follows it; None otherwise."""
+    for at, line in enumerate(block):
+        if _INI_SECTION.match(line):
+            return at if at + 1 < len(block) and _INI_KEY.match(block[at + 1]) else None
+        if not line.lstrip().startswith((";", "#")):
+            return None
+    return None
+
+
+_INI_SECTION = re.compile(r"^\[\[?[A-Za-z_][\w .:\"/-]{0,60}\]\]?\s*$")
+_INI_KEY = re.compile(r"^\s*[\w.\"-]+\s*[=:]\s*\S")
 
 
 def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
@@ -1847,7 +1874,11 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         for w in _WORD.findall(frames[-1])
         if w.lower() not in ENGLISH_STOPWORDS and len(w) > 1 and not _SHAPE.fullmatch(w)
     ]
-    if not words or (records and len(words) < 2) or any(index.rows(w) for w in words):
+    if (
+        not words
+        or (records and len(words) < 2 and words[0].lower() in _ANY_COLUMN)
+        or any(index.rows(w) for w in words)
+    ):
         return None
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
         return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
@@ -1856,11 +1887,23 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     return " ".join(words)
 
 
+_ANY_COLUMN = frozenset(
+    "code codes id ids identifier identifiers name names title titles value values number numbers abbreviation "
+    "abbreviations symbol symbols label labels key keys entry entries record records one ones field fields".split()
+)
+"""What a record's column may hold under a name of its own ("the code for Quenya": a column `alpha_3`; "the name
+of ..."): a lone such word in a question about records is no evidence the records lack it. Any other lone word
+("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
+no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
+_CLOCK = re.compile(
+    r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
+    r"|\b(?:noon|midnight)\b"
+)
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
@@ -1869,9 +1912,10 @@ _VALUE_OF_TYPE = {
     "link": (_URL,),
     "website": (_URL,),
     "homepage": (_URL,),
+    "time": (_CLOCK,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
-"Report bugs to: bug-gzip@gnu.org" and never "email address"."""
+"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time"."""
 
 
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
@@ -1940,17 +1984,44 @@ def _holds_a(term: str, text: str) -> bool:
     return any(pattern.search(text) for pattern in _VALUE_OF_TYPE.get(term.lower(), ()))
 
 
+def _in_a_name(term: str, text: str) -> bool:
+    """Whether `text` writes the word `term` (in any form, `stem`) only as a part of an identifier: a CamelCase or
+    snake_case name ("error" of `UnicodeEncodeError`, "days" of `retention_days`), which the index holds as one
+    word. Only for a term the text never writes on its own (`rank`)."""
+    if not term.isalpha() or len(term) < 3:
+        return False
+    key = stem(term.lower())
+    for name in _COMPOUND_NAME.findall(text):
+        parts = [p for chunk in name.split("_") for p in _NAME_PART.findall(chunk)]
+        if len(parts) > 1 and any(stem(p.lower()) == key for p in parts):
+            return True
+    return False
+
+
+_COMPOUND_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b|\b[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b")
+_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
 def rank(
-    state: dict[str, Any], terms: list[str], limit: int = 8, salient: list[str] | None = None
+    state: dict[str, Any],
+    terms: list[str],
+    limit: int = 8,
+    salient: list[str] | None = None,
+    framing: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The best units for `terms`: BM25 candidates reranked by the share of the terms' idf weight each unit
-    holds (`cover`, 0..1) and by adjacent term pairs it holds in order."""
+    holds (`cover`, 0..1) and by adjacent term pairs it holds in order. A `framing` term the text never writes
+    (the question's verb, `framing_verb`) weighs as the lightest term the text does write, not as the rarest."""
     index: Index = state["index"]
     unit_count = max(1, len(state["units"]))
     weights = {}
     for term in terms:
         df = len(index.rows(term))
         weights[term] = math.log(1 + (unit_count - df + 0.5) / (df + 0.5))
+    written = [weights[t] for t in terms if index.rows(t)]
+    for term in framing:
+        if term in weights and written and not index.rows(term):
+            weights[term] = min(written)
     whole = sum(weights.values()) or 1.0
     # words the text never uses ("code point" over a character table) only frame a question that names its subject
     whole_present = sum(w for t, w in weights.items() if index.rows(t)) or 1.0
@@ -1965,7 +2036,11 @@ def rank(
     ranked = []
     for row, score in found:
         unit = state["units"][row]
-        held = [t for t in terms if row in index.rows(t) or _holds_a(t, unit["text"])]
+        held = [
+            t
+            for t in terms
+            if row in index.rows(t) or _holds_a(t, unit["text"]) or (not index.rows(t) and _in_a_name(t, unit["text"]))
+        ]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
         present = sum(weights[t] for t in held) / whole_present
@@ -2051,6 +2126,32 @@ def _a_title_line(unit: dict[str, Any]) -> bool:
 def is_foreign(query: str) -> bool:
     """A question in German, French or Spanish, or in CJK script: its own words may all be absent from the text."""
     return bool(_CJK.search(query)) or sum(w.lower() in _FOREIGN for w in _WORD.findall(query)) >= 2
+
+
+def framing_verb(query: str, terms: list[str]) -> list[str]:
+    """The question's own verb, when it ends the question after an auxiliary and its subject ("How many fuel
+    canisters are we bringing?", "What firmware version will be installed?", "How many days are files retained?"):
+    a word that says what is done with the thing asked about, which a text may well say otherwise ("x3" under a
+    packing list, "push a firmware update to version 5.2.7"). [] when there is none or it is no term. What the
+    question is about (its nouns, "smartphone" of "Which smartphone did the hackers prefer?") is never framing."""
+    m = _FRAMING_VERB.match(query)
+    if m is None:
+        return []
+    aux, verb = m.group(1).lower(), m.group(2)
+    if aux not in ("do", "does", "did") and not re.search(r"(?:ing|ed|en)$", verb):
+        return []  # "What is the capital of Australia?" ends in a noun; after do-support, only a verb can end it
+    return [t for t in terms if t.lower() == verb.lower()]
+
+
+_FRAMING_VERB = re.compile(
+    r"(?i)^\s*(?:how\s+(?:many|much|long|often|far)|what|which|who|whom|when|where|why)\b(?:\s+[\w'-]+){0,5}?"
+    r"\s+(is|are|was|were|will|would|do|does|did|should|shall|must|can|could|has|have|had|may|might)"
+    r"(?:\s+[\w'-]+){1,4}?\s+([a-z]{3,})(?:\s+(?:with|on|in|for|to|at|by|from|up|out|off|about|into))?"
+    r"\s*[?.!]*\s*$"
+)
+"""A question ending in its verb, after an auxiliary and at least one word (its subject, or "be"): after "do",
+"does", "did" any word ("What time does the connection drop?"), else only the forms of a verb no noun takes
+(-ing, -ed, -en: "What is the price of a bitcoin?" ends in what it is about)."""
 
 
 def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = False) -> bool:
@@ -3280,9 +3381,10 @@ def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> boo
     does not ask about, while the question asks for no doer (no "by", no "author", "company", ...): such a name
     answers "Who wrote it?", never "What license is it under?" (audit 82b F7, where two readings agreed on it).
     The passive's verb asked excuses the doer only in a who-question: "What is fastgrep written in?" asks a
-    language, never the "written by Lena Ortiz" (audit 83 H)."""
+    language, never the "written by Lena Ortiz" (audit 83 H). A time after "by" is a deadline, no doer: "due by 30
+    April" answers "When is the invoice due?" (and "by Friday", "by March")."""
     words = {w.lower() for w in _WORD.findall(query)}
-    if "by" in words or words & _DOER_NOUNS:
+    if "by" in words or words & _DOER_NOUNS or _names_a_time(core):
         return False
     asks_who = bool(words & {"who", "whom", "whose"})
     places = list(re.finditer(rf"(?<![\w]){re.escape(core)}(?![\w])", text, re.IGNORECASE))
@@ -3295,6 +3397,23 @@ def _only_a_doer(core: str, text: str, query_stems: set[str], query: str) -> boo
         if asks_who and len(before) == 2 and stem(before[0]) in query_stems:
             return False
     return True
+
+
+_MONTH_NAMES = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+
+
+_TIME_DETERMINERS = frozenset({"next", "last", "this", "the"})
+
+
+def _names_a_time(core: str) -> bool:
+    """Whether `core` is a time rather than someone: it holds a digit ("30 April", "5 pm") or only time words
+    ("Tuesday", "April", "next March")."""
+    if re.search(r"\d", core):
+        return True
+    words = [w.lower() for w in _WORD.findall(core)]
+    return bool(words) and all(w in _NO_DOERS or w in _MONTH_NAMES or w in _TIME_DETERMINERS for w in words)
 
 
 def _asks_for_the_agent(query: str) -> bool:
@@ -3416,6 +3535,12 @@ _WHOLE_TEXT = frozenset(
     "glossary dictionary database log listing".split()
 )
 """What "how many rows are in the table" names: the whole text, not a word to look for."""
+_A_PART = re.compile(
+    r"(?i)\b(?:section|sections|heading|category|categories|group|groups|part|chapter|list|box|bag|folder|block)"
+    r"\s*[?.!]*\s*$"
+)
+"""What "how many items are in the Kitchen section" names: a part of the text whose items are asked for, which
+no item need mention (audit 83 F2: the mention count said 0)."""
 
 
 _UNMODELLED = re.compile(
@@ -3524,6 +3649,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and asked in _LIST_ITEMS and set(state["shapes"]) == {"lines"}:
         asked = "items"  # "How many tasks mention rent?" over a to-do list: its items
     target = _target(m.group(2)) if m and asked in _KINDS else ""
+    if m and _A_PART.search(m.group(2)) and re.search(r"(?i)\b(?:are in|belong to)s?\b", m.group(0)):
+        target = ""  # "items are in the Kitchen section": the section's items, not the items naming it
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
         kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
@@ -4378,7 +4505,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
     if group_at is None:
-        if measured and count_at is not None and not _not_numeric(rows, count_at):
+        # "Which book has the most pages?" over rows that are books, with a number column `pages`: the row with the
+        # largest amount, as for "the largest size" (audit 83 F6)
+        most = bool(re.search(r"(?i)\bthe\s+(?:most|fewest|least)\s", query))
+        if (measured or most) and count_at is not None and not _not_numeric(rows, count_at):
             return (
                 _largest_row(rows, columns, count_at, fewest, noun, counted)
                 if _names_its_rows(state, source_of, [noun], plural=False)
@@ -5087,7 +5217,7 @@ def _label_fits(named: set[str], noun: set[str], asked: set[str], anyone: bool) 
 
 _COUNT_FRAME = frozenset(
     "there total all altogether in have has had got get list listed lists meeting meetings notes note text file "
-    "document page pages mentioned named given assigned open".split()
+    "document page pages mentioned named given assigned open section sections heading category group part".split()
 )
 """Words of a list count that name no condition on its items ("How many tasks are there in total on the list?")."""
 
@@ -5531,6 +5661,54 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
             if person is not None and len(person.group(0).split()) >= 2:
                 found.append((person.group(0).rstrip(".,"), line.strip(), number))
     return found[0] if len({f[0] for f in found}) == 1 else None
+
+
+# --- an e-mail's own headers: who sent it, when ---------------------------------------------------------------
+
+_MAIL_THING = r"(?:the|this|that)\s+(?:e-?mail|message|mail|letter|bug(?:\s+report)?|report|issue|problem|crash)"
+_ASKS_SENDER = re.compile(
+    rf"(?i)^\s*who\s+(?:(?:sent|wrote|reported|filed|submitted|raised)\s+{_MAIL_THING}|(?:is|was)\s+the\s+"
+    rf"(?:sender|author|writer|reporter)(?:\s+of\s+{_MAIL_THING})?)\s*[?.!]*\s*$"
+)
+_ASKS_SENT = re.compile(
+    rf"(?i)^\s*(?:when\s+(?:was|were)\s+{_MAIL_THING}\s+(?:sent|written|posted|filed|submitted|reported)|"
+    rf"(?:what|which)\s+(?:is|was)\s+the\s+date\s+of\s+{_MAIL_THING}|on\s+what\s+date\s+was\s+{_MAIL_THING}"
+    r"\s+(?:sent|written|posted))\s*[?.!]*\s*$"
+)
+_MAIL_HEADER = re.compile(r"^(From|To|Cc|Date|Subject|Reply-To|Message-ID|Sender):[ \t]*(.*?)\s*$", re.IGNORECASE)
+
+
+def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) for "Who reported the bug?" / "Who sent the email?" (its `From:` header, the
+    name without the address when it gives one) and "When was the email sent?" (its `Date:` header) over a text that
+    is one e-mail: it opens with header lines, `From:` and `Date:` or `Subject:` among them. A mail says who sent it
+    and when in its headers, never in words the question uses. None for any other question or text, or two mails."""
+    sender = _ASKS_SENDER.match(query)
+    if sender is None and _ASKS_SENT.match(query) is None:
+        return None
+    mails = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str):
+            continue
+        headers: dict[str, tuple[str, str, int]] = {}
+        for number, line in enumerate(source[1].split("\n"), 1):
+            m = _MAIL_HEADER.match(line)
+            if m is None and (headers or line.strip()):
+                break
+            if m is None:
+                continue  # blank lines before the headers
+            headers.setdefault(m.group(1).lower(), (m.group(2), line.strip(), number))
+        if "from" in headers and ("date" in headers or "subject" in headers):
+            mails.append(headers)
+    if len(mails) != 1:
+        return None
+    field = mails[0].get("from" if sender is not None else "date")
+    if field is None or not field[0]:
+        return None
+    value = field[0]
+    if sender is not None:  # "Priya Raman <priya.raman@example.org>": the name; an address alone stays
+        value = re.sub(r"\s*<[^<>]*>\s*$", "", value).strip().strip('"') or value
+    return value, field[1], field[2]
 
 
 # --- "who wrote X?": a sentence that says "X was written by NAME" ------------------------------------------------
@@ -6763,6 +6941,9 @@ def guided_answer(
     author = author_line(state, query)
     if author is not None:
         return _line_answer(*author, "the text's header names its author", report)
+    mailed = mail_header(state, query)
+    if mailed is not None:
+        return _line_answer(*mailed, "the text is an e-mail: its headers say who sent it and when", report)
     agent = passive_agent(state, query)
     if agent is not None:
         names, unit = agent
@@ -6852,7 +7033,8 @@ def guided_answer(
     subject = subject_term(query, terms, state["index"])
     if subject is not None and subject not in salient:
         salient = [*salient, subject]
-    ranked = rank(state, terms, salient=salient, limit=30)  # the gate below may pass over the first few
+    framing = framing_verb(query, terms)
+    ranked = rank(state, terms, salient=salient, limit=30, framing=framing)  # the gate may pass over the first few
     scope = option_scope(state, query)
     if scope is not None:  # "Why is --wait recommended?": the answer is in the option's own entry, nowhere else
         report.append(f"the question asks about an option of a manual: only its entry is read {scope[:3]}")
@@ -6914,6 +7096,12 @@ def guided_answer(
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
+    unwritten = [t for t in framing if not state["index"].rows(t) and not any(t in u["held"] for u in good[:reads])]
+    if unwritten:
+        # "How many tents are we renting?" over "we are buying 3 tents": the verb may be the condition the question
+        # sets; the units that hold the rest are shown for the user to judge, never read as its answer
+        report.append(f"the question's verb {unwritten[0]!r} is written nowhere: the best units are quoted, not read")
+        return _evidence(good[:reads], report, state=state, terms=terms)
     signed = _upload_of(state, good[0], query)
     if signed is not None:
         report.append(f"the question asks who made the upload of a change: its entry's trailer ({signed['where']})")
