@@ -3595,7 +3595,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             r"(.+?) (?:occur|appear|used|use|mentioned|found|written|come up|show up)\b",
             q,
         )
-        or re.match(r"(?i)how many times (?:does|do|is|are|did|was|were) (.+?)(?: in\b.*)?\?*$", q)
+        # "How many times is Jerusalem in the text?": a term; never "How many times does it run?" (an event's count)
+        or re.match(r"(?i)how many times (?:is|are|was|were) (?!(?:it|he|she|they|we|you|i|this|that)\b)(.+?) in\b", q)
         or re.match(r"(?i)how many (?:occurrences|mentions|instances) of (.+?)(?: are there| in\b.*)?\?*$", q)
     )
     if m:
@@ -4037,9 +4038,16 @@ def _list_titles(units: list[dict[str, Any]]) -> set[int]:
         elif not any_bullet and k == 0 and follows and len(lines) > 2:
             words = [w.lower() for w in re.findall(r"[\w'’-]+", text)]
             capitals = text.upper() == text and any(c.isalpha() for c in text)
-            if capitals or _LIST_WORDS & set(words):
+            if capitals or _LIST_WORDS & set(words) or _lacks_the_items_separator(text, [u for _, u in lines[1:]]):
                 titles.add(i)
     return titles
+
+
+def _lacks_the_items_separator(first: str, below: list[dict[str, Any]]) -> bool:
+    """Whether the lines `below` a first line all divide fields by one separator (`_FIELD_SEPARATORS`: "Mum - 07700
+    900123 - mum@example.org") that the first line lacks: it is their title ("Family & friends"), none of them."""
+    texts = [u["text"] for u in below]
+    return any(sep.strip() not in first and all(sep in t for t in texts) for sep in _FIELD_SEPARATORS if sep != ", ")
 
 
 def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:
