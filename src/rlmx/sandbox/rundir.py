@@ -277,18 +277,12 @@ def unnamed_route() -> str:
             f"{growth}; on disk-backed filesystems not counted (the host lacks CAP_SYS_PTRACE, so it cannot read "
             "its non-dumpable worker's /proc/<pid>/fd and maps)"
         )
-    # On RAM-backed filesystems the growth is taken on every host: a file in a socket queue (SCM_RIGHTS) is in no
-    # descriptor table or map (audit 83 V07)
     if not _host_stats_map_files():
         return (
             "held open: by their blocks; mapped with no descriptor left (no CAP_SYS_ADMIN, so no blocks from "
-            "/proc/<pid>/map_files): each at the worker's file size limit; and, whatever holds them (a socket "
-            f"queue too), {growth}, where that is more"
+            f"/proc/<pid>/map_files): {growth}, elsewhere each at the worker's file size limit"
         )
-    return (
-        "by their blocks (/proc/<pid>/fd, /proc/<pid>/maps and map_files); and, whatever holds them (a socket queue "
-        f"too), {growth}, where that is more"
-    )
+    return "by their blocks (/proc/<pid>/fd, /proc/<pid>/maps and map_files)"
 
 
 def _mount_types() -> dict[int, str]:
@@ -644,26 +638,27 @@ class MappedFiles:
         """The largest file size limit (hard) seen on the worker's processes: what a file of unknown size holds."""
         self._root = 0
         self.ram = _RamGrowth(places)
-        self.ram.start()  # on every host: see `total`
+        if not (_host_reads_workers() and _host_stats_map_files()):
+            self.ram.start()
 
     def total(self, pids: Sequence[int], found: dict[tuple[int, int], int], blind: bool) -> int:
         """What the files with no name of processes `pids` (the worker first) come to: `found`, those counted
         through a descriptor ((device, inode) -> blocks), plus those they map with no descriptor; `blind`: some
-        process's descriptors could not be read (the RAM-backed filesystems' growth then stands for them). On a
-        RAM-backed filesystem, the greater of that and its growth (`_RamGrowth`), on every host; elsewhere a mapped
-        file of unknown size counts at the file size limit when its name was in a watched folder."""
+        process's descriptors could not be read. On a RAM-backed filesystem where something could not be read or
+        sized, the greater of that and its growth (`_RamGrowth`); elsewhere a mapped file of unknown size counts
+        at the file size limit when its name was in a watched folder. A host that reads and sizes everything keeps
+        the exact count: growth would also charge what other programs leave there (an idle cell was restarted for
+        another program's 80 MB unlinked file on /dev/shm, audit 83b), so a file held only in a socket queue
+        (SCM_RIGHTS) is not counted there (README, Disk)."""
         if pids and pids[0] != self._root:
             if self._root:
                 self.ram.new_worker()
             self._root = pids[0]
         counted = dict(found)
         unknown: dict[tuple[int, int], tuple[int, str]] = {}
-        self._scan(pids, counted, unknown)
-        # Every RAM-backed filesystem's growth is taken too, on a host that reads the worker's /proc as well: a file
-        # with no name can stay alive where no descriptor table or map shows it (sent over SCM_RIGHTS into a socket
-        # queue nobody reads, "in flight": 288 MB under a 64 MiB bound, audit 83 V07), and growth bounds every such
-        # route at once. The greater of the two measures is charged.
-        engaged = set(self.ram.devices)
+        blind = self._scan(pids, counted, unknown) or blind
+        ram = self.ram.devices
+        engaged = set(ram) if blind else {key[0] for key in unknown if key[0] in ram}
         held: dict[tuple[int, int], int] | None = None
         for key, (reach, path) in unknown.items():
             if key in counted:
