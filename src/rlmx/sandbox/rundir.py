@@ -488,11 +488,10 @@ class _RamGrowth:
     """The files with no name on the RAM-backed filesystems (tmpfs) the worker may write to, measured without
     reading its /proc: each one's used space (statvfs) less all it can account for (every named file a walk of the
     watched places finds there, and the files with no name this process holds itself: its contexts), as growth
-    over a baseline. Taken on every host: the only measure where the host cannot read the worker's descriptors and
-    maps (no CAP_SYS_PTRACE: a non-root host, Docker's default capabilities) or the size of a file it maps (no
-    CAP_SYS_ADMIN), and beside them on a root host, which they miss a file held in a socket queue for (audit 83).
-    A reading walks the watched tmpfs folders (~1-3 ms); `grown` reuses the last while used space is unchanged,
-    for up to GROWTH_REREAD_SECONDS.
+    over a baseline. For a host that cannot read the worker's descriptors and maps (no CAP_SYS_PTRACE: a non-root
+    host, Docker's default capabilities), or the size of a file it maps (no CAP_SYS_ADMIN). A reading walks the
+    watched tmpfs folders (~1-3 ms); `grown` reuses the last while used space is unchanged, for up to
+    GROWTH_REREAD_SECONDS.
 
     Why this is sound enough:
     * It charges at least what the worker holds there (less one restart's allowance, below): whatever the worker
