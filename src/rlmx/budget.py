@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import numbers
 import re
 import time
 from collections import defaultdict
@@ -239,8 +240,16 @@ class Reservation:
 
 
 def _count(value: object) -> int | None:
-    """A token count that can be true (an int >= 0, not a bool); None for any other value."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    """A token count that can be true, as an int: a whole number >= 0 of any numeric type (an int, `12.0`, numpy's
+    int64 or float64, as the HTTP reader takes a whole float, `openai_reply._count`); None for any other value (a
+    bool, a negative, a fraction, NaN, a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Integral):
+        whole = int(value)
+        return whole if whole >= 0 else None
+    real = float(value)
+    return int(real) if math.isfinite(real) and real.is_integer() and real >= 0 else None
 
 
 def sound_usage(usage: Usage, reservation: Reservation) -> Usage:
@@ -268,8 +277,19 @@ def sound_usage(usage: Usage, reservation: Reservation) -> Usage:
     media = usage.unreported_output_media
     sound_media = isinstance(media, frozenset) and media <= _MEDIA_KINDS
     parts = (read, write, write_1h, audio_in, *made.values())
+    given = (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.cache_write_1h_tokens,
+        usage.audio_input_tokens,
+        usage.audio_output_tokens,
+        usage.image_output_tokens,
+    )
     if (
-        inputs is not None
+        all(type(count) is int for count in given)  # 12.0 or numpy's int64 are booked as the ints they are
+        and inputs is not None
         and outputs is not None
         and None not in parts
         and sound_cost

@@ -340,15 +340,21 @@ def _refused_call(complete: Callable[..., Any]) -> str | None:
     at `RLM(...)` whatever the budget: a `complete(self, messages)` worked until a budget was set, then failed with
     Python's "unexpected keyword argument 'max_tokens'" (audit 83 v04); called without its cap it would not keep
     to the reservation, so it is refused rather than sent nothing."""
-    try:
-        signature = inspect.signature(complete)
-    except (TypeError, ValueError):
-        return None
-    try:
-        signature.bind([], max_tokens=1)
-    except TypeError:
-        return str(signature)
-    return None
+    refused: list[str] = []
+    # The signature a decorator's functools.wraps shows (the inner one's) and the wrapper's own: a call either one
+    # takes is one the method takes (a wrapper of `(*args, **kwargs)` that passes max_tokens on, review 83b V03)
+    for follow in (True, False):
+        try:
+            signature = inspect.signature(complete, follow_wrapped=follow)
+        except (TypeError, ValueError):
+            return None
+        try:
+            signature.bind([], max_tokens=1)
+        except TypeError:
+            refused.append(str(signature))
+        else:
+            return None
+    return refused[0]
 
 
 def _gives_no_awaitable(complete: object) -> bool:
