@@ -4047,7 +4047,9 @@ def _lacks_the_items_separator(first: str, below: list[dict[str, Any]]) -> bool:
     """Whether the lines `below` a first line all divide fields by one separator (`_FIELD_SEPARATORS`: "Mum - 07700
     900123 - mum@example.org") that the first line lacks: it is their title ("Family & friends"), none of them."""
     texts = [u["text"] for u in below]
-    return any(sep.strip() not in first and all(sep in t for t in texts) for sep in _FIELD_SEPARATORS if sep != ", ")
+    return any(
+        not _holds(sep, first) and all(_holds(sep, t) for t in texts) for sep in _FIELD_SEPARATORS if sep != ", "
+    )
 
 
 def _count_units(units: list[dict[str, Any]], *, named: bool = True) -> int:
@@ -5518,6 +5520,14 @@ _FIELD_SEPARATORS = (" - ", " – ", " — ", " | ", "\t", "; ", ", ")
 _RECORD_LINES = 3
 
 
+def _holds(sep: str, line: str) -> bool:
+    """Whether one raw line (ends stripped, inner spacing as written) divides fields by `sep`, one of
+    `_FIELD_SEPARATORS`: a tab only as a tab; another separator as written, its spaces one or more ("Mum  -  0770")."""
+    if sep == "\t":
+        return "\t" in line
+    return sep in " ".join(line.split())
+
+
 def record_lines_count(state: dict[str, Any], query: str) -> str | None:
     """'How many contacts are there?' over a short list (the one plain text, shape 'lines') whose every line but
     its title is one record: the number of those lines, with what was counted. The lines count when the question's
@@ -5534,12 +5544,12 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
     lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
     if not _RECORD_LINES <= len(lines) < _SHORT_LIST:
         return None
-    separator = next((sep for sep in _FIELD_SEPARATORS if all(sep.strip() in line for line in lines[1:])), None)
-    sep = (separator or "").strip()
+    raw = [line.strip() for line in text.split("\n") if line.strip()]
+    separator = next((sep for sep in _FIELD_SEPARATORS if all(_holds(sep, line) for line in raw[1:])), None)
     first = text.split("\n")[next(i for i, line in enumerate(text.split("\n")) if line.strip())]
     titled = _a_title(lines) or (
         _a_heading(first)
-        and ((separator is not None and sep not in lines[0]) or len(lines) < len(text.strip().split("\n")))
+        and ((separator is not None and not _holds(separator, raw[0])) or len(lines) < len(text.strip().split("\n")))
     )
     items = lines[1:] if titled else lines
     wanted = stem(noun)
@@ -5549,7 +5559,7 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
     people = (
         noun in _PEOPLE_NOUNS
         and separator is not None
-        and all(sep in line and _BULLET.sub("", line)[:1].isupper() for line in items)
+        and all(_holds(separator, r) and _BULLET.sub("", r)[:1].isupper() for r in raw[len(raw) - len(items) :])
         and not any(_LABELLED_LINE.match(line) for line in items)  # "Present: Ana, Ben": a label's list, no record
     )
     mixed = titled and re.search(r"(?i)\band\b|&|,|\bor\b", lines[0])  # "Books and films": not all are books
