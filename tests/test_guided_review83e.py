@@ -27,3 +27,28 @@ def test_a_comma_record_list_keeps_its_title_aside() -> None:
 def test_tab_separated_records_are_counted_under_their_title() -> None:
     text = "Team\nMaria Lopez\t07700 900001\nTom Hale\t07700 900002\nIda Frost\t07700 900003\n"
     assert first_line(ask(text, "How many people are on the list?")) == "3"
+
+
+def test_a_payee_named_total_something_is_an_item_not_a_total_row() -> None:
+    text = "Date,Payee,Amount\n1 Jun,Aldi,21.50\n2 Jun,Total Gym,60.00\n3 Jun,Boots,30.00\n"
+    assert first_line(ask(text, "How much did I spend in total?", name="june.csv")) == "111.50"
+    text = "category,amount\nTotal insurance,600\nGas,200\nWater,50\n"
+    assert first_line(ask(text, "Which expense was the largest?", name="bills.csv")) == "Total insurance"
+
+
+@pytest.mark.parametrize("label", ["Total", "Grand total (GBP)", "Total due", "Subtotal"])
+def test_a_row_labelled_a_total_is_still_no_item_of_a_sum(label: str) -> None:
+    text = f"Item,Cost\nLamp,20\nRug,70\n{label},90\n"
+    assert first_line(ask(text, "What is the total cost?", name="room.csv")) == "90"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("| Thing | Price |\n|---|---|\n| Lamp | 20 |\n| Rug | 70 |\n| Total | 90 |\n", "room.md"),
+        ("Thing,Price\nLamp,20\nRug,70\nTotal,90\n", "room.csv"),
+    ],
+)
+def test_a_tables_total_row_is_not_counted_as_an_item(text: str, name: str) -> None:
+    assert first_line(ask(text, "How many items are there?", name=name)) == "2"
+    assert first_line(ask(text, "How many rows are there?", name=name)) == "2"

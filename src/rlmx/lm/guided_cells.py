@@ -3690,24 +3690,28 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and asked in _KINDS:
         kind = _KINDS[asked]
         records = _table_records(units)
-        if kind == "line" and records:  # a table's rows, its header aside
-            return f"{len(records):,}\nCounted: records of the table (its header row aside)."
+        if kind == "line" and records:  # a table's rows, its header and total rows aside
+            items = _item_records(records)
+            aside_rows = _totals_aside(records, items)
+            return f"{len(items):,}\nCounted: records of the table (its header row{aside_rows} aside)."
         if kind == "line":
             n = len(_text_lines(state))
             return f"{n:,}\nCounted: non-empty lines of the text."
         pool = _pick(units, kind)
         if kind == "unit":  # a list's title line ("# todo.txt", "Groceries:") names the items and is none of them
             titles = _list_titles(pool)
+            totals = {id(u) for u in records} - {id(u) for u in _item_records(records)}
+            total_rows = {i for i, u in enumerate(pool) if id(u) in totals}  # '| Total | 165 |': no item (v12)
             aside = [pool[i]["text"].strip() for i in sorted(titles)]
-            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+            pool = [u for i, u in enumerate(pool) if i not in titles | total_rows] or pool
         else:
-            aside = []
+            aside, total_rows = [], set()
         n = _count_units(pool, named=kind in ("entry", "verse"))
         said = (
             f"; the title line{'s' if len(aside) > 1 else ''} {', '.join(repr(a) for a in aside[:5])} aside"
             if aside
             else ""
-        )
+        ) + (f"; the total row{'s' if len(total_rows) > 1 else ''} aside" if total_rows else "")
         return (
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')"
             f"{said}."
@@ -3988,7 +3992,8 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
     entries between separators, a glossary's entries, a changelog's versions; None for other texts."""
     records = _table_records(units)
     if records:
-        return len(records), "the records of the table (its header row aside)"
+        items = _item_records(records)
+        return len(items), f"the records of the table (its header row{_totals_aside(records, items)} aside)"
     entries = [u for u in units if u["kind"] == "entry"]
     if entries and set(shapes) <= {"separated", "entries", "changelog"}:
         kind = {"separated": "entries between separator lines", "changelog": "versions (entries) of the changelog"}
@@ -3999,6 +4004,22 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
 def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The units that are records of a table or of structured data (`_record_unit`: its header row is none)."""
     return [u for u in units if u.get("fields")]
+
+
+def _item_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records that are items: a row labelled as the total of the others ('| Total | 165 |', `_TOTAL_ROW`) is
+    none, counted with them it is one item too many (review 83c v12)."""
+    return [
+        u
+        for u in records
+        if not any(f.strip() and not _AMOUNT.fullmatch(f.strip()) and _TOTAL_ROW.match(f.strip()) for f in u["fields"])
+    ]
+
+
+def _totals_aside(records: list[dict[str, Any]], items: list[dict[str, Any]]) -> str:
+    """What a count of `items` says it set aside among `records` besides the header: '' or ' and its total row'."""
+    n = len(records) - len(items)
+    return "" if not n else f" and its total row{'s' if n > 1 else ''}"
 
 
 def _title_line(text: str) -> bool:
@@ -4700,8 +4721,16 @@ def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query:
     return numeric[0] if len(numeric) == 1 else None
 
 
-_TOTAL_ROW = re.compile(r"(?i)^\W*(?:grand\s+|sub-?\s?)?totals?\b.*|^\W*sum\W*$")
-"""A cell that makes its row a total of the rows above ('Total', 'Subtotal', 'Grand total (EUR)'), no item."""
+_TOTAL_ROW = re.compile(
+    r"(?i)^\W*(?:(?:grand|sub|net|gross|overall|sum)\s*-?\s*)?totals?\W*"
+    r"(?:(?:amount|due|cost|costs|spent|spend|paid|payable|price|value|sum|to\s+pay|so\s+far"
+    r"|(?:incl|excl|inc|ex|including|excluding)\.?\s+(?:vat|tax|gst)"
+    r"|(?-i:[A-Z]{3})|[$€£¥₹]|(?:for|of|in)\s+.+)\W*)?(?:\(.*\)\W*)?$"
+    r"|^\W*sum\W*$"
+)
+"""A cell that makes its row a total of the rows above: its label is a total and nothing else ('Total',
+'Subtotal', 'Grand total (EUR)', 'Total due', 'Total for May', 'Total incl. VAT'); a payee or item that only
+starts with the word ('Total Wine', 'Total rent') is an item (review 83c v02)."""
 _CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
 _CURRENCY_CODE = re.compile(
     r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
