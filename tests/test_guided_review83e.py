@@ -52,3 +52,17 @@ def test_a_row_labelled_a_total_is_still_no_item_of_a_sum(label: str) -> None:
 def test_a_tables_total_row_is_not_counted_as_an_item(text: str, name: str) -> None:
     assert first_line(ask(text, "How many items are there?", name=name)) == "2"
     assert first_line(ask(text, "How many rows are there?", name=name)) == "2"
+
+
+@pytest.mark.parametrize(
+    ("line", "want"),
+    [
+        ("Present: LW, PG, KC, MD, ST", "5"),  # people written by their initials: KC and MD are two of them
+        ("Present: Lina, Piet, Kc, Oscar", "4"),  # 'Kc' after a first name is a person, no suffix
+        ("Present: Lina Wu, KC, MD, ST", "4"),  # ST is initials: so are KC and MD
+        ("Present: Lina Wu, PhD, Piet Gray, QC, Oscar Hale", "3"),  # suffixes after full names stay with them
+        ("Present: Piet Gray, Jr., Lina Wu", "2"),
+    ],
+)
+def test_initials_are_people_and_suffixes_follow_full_names(line: str, want: str) -> None:
+    assert first_line(ask(f"Board call 2 June\n{line}\n", "How many people were present?", name="call.txt")) == want

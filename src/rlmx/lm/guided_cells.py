@@ -5298,7 +5298,7 @@ def _stated_count(value: str) -> int | None:
 
 def _outside_parentheses(value: str) -> list[str]:
     """`value` split at `_LIST_SPLIT` where no parenthesis is open ('Ana (chair, host), Ben' -> 2 pieces)."""
-    pieces, depth, start = [], 0, 0
+    pieces, depth, start, commas = [], 0, 0, []
     for m in re.finditer(r"[()]|" + _LIST_SPLIT.pattern, value):
         if m.group() == "(":
             depth += 1
@@ -5306,11 +5306,20 @@ def _outside_parentheses(value: str) -> list[str]:
             depth = max(0, depth - 1)
         elif depth == 0:
             pieces.append(value[start : m.start()])
+            commas.append(m.group() == ",")
             start = m.end()
     pieces.append(value[start:])
+    initials = any(_INITIALS.fullmatch(p.strip()) and not _NAME_SUFFIX.fullmatch(p.strip()) for p in pieces)
     joined: list[str] = []
-    for piece in pieces:  # 'Dr. Smith, Jr.': the suffix is part of the name before it, no item of its own
-        if joined and joined[-1].strip() and _NAME_SUFFIX.fullmatch(piece.strip()):
+    for k, piece in enumerate(pieces):  # 'Dr. Smith, Jr.': the suffix is part of the name before it, no item
+        suffix = (
+            joined
+            and commas[k - 1]
+            and len(joined[-1].split()) >= 2  # after a full name: 'AB, KC' or 'Bob, Kc' are two people
+            and _NAME_SUFFIX.fullmatch(piece.strip())
+            and not initials  # 'Ann Lee, KC, MD, TR': people written by their initials, as TR is
+        )
+        if suffix:
             joined[-1] += "," + piece.rstrip()
         else:
             joined.append(piece)
@@ -5322,8 +5331,11 @@ def _joined(items: list[str]) -> str:
     return ("; " if any("," in item for item in items) else ", ").join(items)
 
 
-_NAME_SUFFIX = re.compile(r"(?i)(?:jr|sr|jnr|snr|ii|iii|iv|phd|ph\.d|md|m\.d|esq|dds|mba|obe|mbe|kc|qc)\.?")
-"""What follows a name after its comma and is part of it ('Dr. Smith, Jr.', 'Ana Ruiz, PhD', 'Tom Hale, III')."""
+_NAME_SUFFIX = re.compile(r"(?:Jr|JR|Sr|SR|Jnr|Snr|Esq|II|III|IV|PhD|Ph\.D|MD|M\.D|DDS|MBA|OBE|MBE|KC|QC)\.?")
+"""What follows a name after its comma and is part of it, written as a suffix is ('Dr. Smith, Jr.', 'Ana Ruiz,
+PhD', 'Tom Hale, III'): 'Kc' or 'md' is someone's name or initials (review 83c v03)."""
+_INITIALS = re.compile(r"[A-Z]{2,3}|(?:[A-Z]\.){2,3}")
+"""A list item written as a person's initials ('AB', 'J.M.'): where the others are so, 'KC' or 'MD' is one too."""
 
 
 def _listed_items(value: str) -> list[str] | None:
