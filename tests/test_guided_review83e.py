@@ -66,3 +66,27 @@ def test_a_tables_total_row_is_not_counted_as_an_item(text: str, name: str) -> N
 )
 def test_initials_are_people_and_suffixes_follow_full_names(line: str, want: str) -> None:
     assert first_line(ask(f"Board call 2 June\n{line}\n", "How many people were present?", name="call.txt")) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lina Wu - 07700 900501\nPiet Gray - 07700 900502\nOscar Hale - 07700 900503\nUpdated - 12 March 2025\n",
+        "Work - numbers\nLina Wu - 07700 900501\nPiet Gray - 07700 900502\nOscar Hale - 07700 900503\n",
+        "Work - numbers\nLina Wu - 07700 900501\nPiet Gray - 07700 900502\nOscar Hale - 07700 900503\n"
+        "Checked - 2025-03-12\n",
+    ],
+)
+def test_a_title_or_footer_written_with_the_records_separator_is_no_record(text: str) -> None:
+    assert first_line(ask(text, "How many contacts are there?", name="numbers.txt")) == "3"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lina Wu - 07700 900501\nPiet Gray - 07700 900502\nOscar Hale - ask Lina\n",  # a record without its number
+        "Lina Wu - 2 kids\nPiet Gray - none\nOscar Hale - none\n",
+    ],
+)
+def test_a_record_with_another_kind_of_value_is_still_counted(text: str) -> None:
+    assert first_line(ask(text, "How many contacts are there?", name="numbers.txt")) == "3"

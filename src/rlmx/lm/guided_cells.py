@@ -5569,6 +5569,45 @@ def _holds(sep: str, line: str) -> bool:
     return sep in " ".join(line.split())
 
 
+def _field_kinds(line: str, sep: str) -> tuple[str, ...]:
+    """What each field of a record line divided by `sep` holds: 'email', 'date' (`_DATE`, `_NUMERIC_DATE`, or a
+    day and month), 'number' (mostly digits: a phone number), 'mixed' (some digit) or 'words'."""
+    kinds = []
+    for field in (f.strip() for f in (line.split("\t") if sep == "\t" else " ".join(line.split()).split(sep))):
+        digits = sum(c.isdigit() for c in field)
+        if "@" in field:
+            kinds.append("email")
+        elif _DATE.search(field) or _NUMERIC_DATE.search(field) or re.search(rf"(?i)\b\d{{1,2}}\s+{_MONTH}", field):
+            kinds.append("date")
+        elif digits * 2 > len(field.replace(" ", "")):
+            kinds.append("number")
+        else:
+            kinds.append("mixed" if digits else "words")
+    return tuple(kinds)
+
+
+_TYPED_FIELDS = frozenset({"email", "date", "number"})
+
+
+def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int) -> bool:
+    """Whether the line at `at` (0: the first, -1: the last) of records whose field kinds are `kinds` is no record
+    but a title or a footer written with the records' separator: it has as many fields as the others, which agree
+    among themselves (at least two), and where they hold a typed value (`_TYPED_FIELDS`: a phone number) it holds
+    words, as a title does ('Family - phone numbers', at 0), or a value of another type, as a footer does ('Last
+    updated - 4 May 2024', at -1). A line with fewer or more fields, or with words for one record's value ('Cy -
+    tbc' at the end), is a record."""
+    if len(kinds) < 3:
+        return False
+    rest = kinds[1:] if at == 0 else kinds[:-1]
+    line = kinds[at]
+    if not all(k == rest[0] for k in rest) or len(line) != len(rest[0]) or line == rest[0]:
+        return False
+    odd = [(mine, theirs) for mine, theirs in zip(line, rest[0], strict=True) if mine != theirs]
+    if at == 0:
+        return all(theirs in _TYPED_FIELDS and mine == "words" for mine, theirs in odd)
+    return all(theirs in _TYPED_FIELDS and mine in _TYPED_FIELDS for mine, theirs in odd)
+
+
 def record_lines_count(state: dict[str, Any], query: str) -> str | None:
     """'How many contacts are there?' over a short list (the one plain text, shape 'lines') whose every line but
     its title is one record: the number of those lines, with what was counted. The lines count when the question's
@@ -5592,7 +5631,17 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
         _a_heading(first)
         and ((separator is not None and not _holds(separator, raw[0])) or len(lines) < len(text.strip().split("\n")))
     )
-    items = lines[1:] if titled else lines
+    kinds = [_field_kinds(r, separator) for r in raw] if separator is not None else []
+    if (
+        not titled
+        and (  # 'Family - phone numbers' over 'Mum - 07700 ...' (v11), a footer below them or not
+            _unlike_the_rest(kinds, 0) or (_unlike_the_rest(kinds[:-1], 0) and _unlike_the_rest(kinds[1:], -1))
+        )
+    ):
+        titled = True
+    start = 1 if titled else 0
+    footer = _unlike_the_rest(kinds[start:], -1)  # 'Last updated - 4 May 2024' below the records (v11)
+    items = lines[start : len(lines) - footer]
     wanted = stem(noun)
     if any(wanted == stem(w.lower()) for line in items for w in _WORD.findall(line)):
         return None  # the lines write the noun: it is something they hold, not what they are
@@ -5600,13 +5649,14 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
     people = (
         noun in _PEOPLE_NOUNS
         and separator is not None
-        and all(_holds(separator, r) and _BULLET.sub("", r)[:1].isupper() for r in raw[len(raw) - len(items) :])
+        and all(_holds(separator, r) and _BULLET.sub("", r)[:1].isupper() for r in raw[start : len(raw) - footer])
         and not any(_LABELLED_LINE.match(line) for line in items)  # "Present: Ana, Ben": a label's list, no record
     )
     mixed = titled and re.search(r"(?i)\band\b|&|,|\bor\b", lines[0])  # "Books and films": not all are books
     if not (people or (wanted in title_words and not mixed)):
         return None
     aside = f", the title {lines[0]!r} aside" if titled else ""
+    aside += f", the last line {lines[-1]!r} aside" if footer else ""
     return f"{len(items):,}\nCounted: the lines of the list, one of the {noun} each{aside}."
 
 
