@@ -90,3 +90,50 @@ def test_a_title_or_footer_written_with_the_records_separator_is_no_record(text:
 )
 def test_a_record_with_another_kind_of_value_is_still_counted(text: str) -> None:
     assert first_line(ask(text, "How many contacts are there?", name="numbers.txt")) == "3"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Directions\n1. Heat the pan.\n2. Fry the onions.\n", "Ingredients:\n- rice\n- peas\n\nMethod:\nBoil it all.\n"],
+)
+def test_a_section_heading_on_the_first_line_is_no_title_of_the_text(text: str) -> None:
+    assert first_line(ask(text, "What is the recipe called?")) not in {"Directions", "Ingredients"}
+
+
+def test_a_recipe_title_over_its_items_is_still_read() -> None:
+    text = "Pea risotto\n- rice\n- peas\n- stock\n"
+    assert first_line(ask(text, "What is the recipe called?")) == "Pea risotto"
+
+
+@pytest.mark.parametrize(
+    ("line", "want"),
+    [
+        ("Serves 3 adults and 1 child.", "4"),
+        ("Sleeps 2 adults + 3 kids", "5"),
+        ("Serves 6 people and keeps for two days.", "6"),
+        ("Serves 6 people and 1 dog.", "6"),
+    ],
+)
+def test_a_verbs_count_of_several_groups_is_their_sum(line: str, want: str) -> None:
+    verb = "sleep" if line.startswith("Sleeps") else "serve"
+    assert first_line(ask(f"Chalet stew\n{line}\n", f"How many people does it {verb}?")) == want
+
+
+def test_a_choice_between_groups_states_no_one_count() -> None:
+    assert first_line(ask("Chalet stew\nServes 3 adults or 5 children.\n", "How many people does it serve?")) != "3"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "want"),
+    [
+        ("Kick-off\nParticipants: 2 designers and 5 developers\n", "How many participants were there?", "7"),
+        ("Kick-off\nParticipants:\n- 1 lead\n- 3 testers\n", "How many people attended?", "4"),
+        ("Market\nItems: 6 eggs, 2 apples\n", "How many items are there?", "2"),  # no people: one item each
+    ],
+)
+def test_a_list_of_counted_groups_counts_their_people(text: str, question: str, want: str) -> None:
+    assert first_line(ask(text, question)) == want
+
+
+def test_counted_groups_beside_a_name_give_no_count() -> None:
+    assert first_line(ask("Kick-off\nParticipants: 2 designers, Ann\n", "How many participants were there?")) != "2"

@@ -5412,6 +5412,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     noun = {stem(w) for w in _WORD.findall(m.group(1).lower()) if w not in ENGLISH_STOPWORDS}
     asked = noun | {stem(w) for w in _WORD.findall(m.group(2).lower()) if w not in ENGLISH_STOPWORDS}
     anyone = any(w in _ANYONE for w in m.group(1).lower().split())
+    # '2 designers' counts 2 people, '6 eggs' one item: groups are summed only in a count of people
+    of_people = bool(noun & {stem(w) for w in _PEOPLE_NOUNS | {"people", "persons", "person"}})
     found: dict[int, tuple[str, int, list[str]]] = {}
     for lines, number, label, named in _labelled_lines(state):
         if not _label_fits(named, noun, asked, anyone):
@@ -5432,17 +5434,28 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             label_text = f"{label.group(1).strip()}:' that name {' and '.join(whom)}"
         else:
             label_text = f"{label.group(1).strip()}:'"
-        if items:
+        groups = [_COUNTED_GROUP.fullmatch(it.strip(" .")) for it in items or []] if of_people else []
+        if any(groups) and not all(groups):
+            continue  # '3 managers, Ann': how many the groups hold and who else is one, no count read here
+        if items and not whom and groups and all(groups):  # '3 managers and 4 engineers': 7 attendees, never 2 (v08)
+            value = label.group(2).strip() if label.group(2) else "; ".join(items)
+            total = sum(int(g.group(1)) for g in groups if g)
+            found.setdefault(total, (f"{label.group(1).strip()}: {value}", number, []))
+        elif items:
             found.setdefault(len(items), (label_text, number, items))
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
+    if not items and re.search(r"\d\D+\d", label_text):  # counted groups: '3 managers and 4 engineers'
+        return f"{n:,}\nStated: '{label_text}' (line {number}) gives the groups' counts; their sum."
     if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = _joined(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
 
 
+_COUNTED_GROUP = re.compile(r"(\d{1,4})\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?")
+"""A list item that is a group with its count ('3 managers', '4 junior engineers'): its number counts its people."""
 _ASKS_BY_VERB = re.compile(
     r"(?i)^\s*how many\s+(?:(?P<noun>[a-z][\w-]*)\s+)?(?:does|do|did|will|would|can|could)\s+"
     r"(?:it|this|that|the\s+[\w-]+|this\s+[\w-]+|that\s+[\w-]+)\s+(?P<verb>[a-z]+)\s*[?.!]*\s*$"
@@ -5496,12 +5509,31 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
                     and follows.group(1).lower() not in STOPWORDS
                 ):
                     continue  # "runs 3 times a day" for "How many hours does it run?": it counts something else
-                found.setdefault(" ".join(after.group(1).split()), (" ".join(line.split()), number))
+                value = " ".join(after.group(1).split())
+                groups = _MORE_GROUPS.match(line[word.end() + after.end() :])
+                named = follows is not None and (  # '4 people and 2 dogs': the asked noun's own count
+                    stem(follows.group(1).lower()) in {stem(noun), stem("people"), stem("persons")}
+                )
+                if groups and not named:  # "Serves 2 adults and 2 children": the groups together, not the first (v07)
+                    counts = [value, *re.findall(r"(?<![\w.])\d+(?![\w.]|\s*(?:-|–|to)\s*\d)", groups.group(1))]
+                    if not all(c.isdigit() for c in counts) or len(counts) < 2 or re.search(r"(?i)\bor\b", groups[1]):
+                        return None  # a range or a word among them, or a choice ('2 adults or 3 children')
+                    value = str(sum(int(c) for c in counts))
+                found.setdefault(value, (" ".join(line.split()), number))
     if len(found) != 1:
         return None
     ((value, (line, number)),) = found.items()
     return value, line, number
 
+
+_MORE_GROUPS = re.compile(
+    r"(?i)[ \t]+[A-Za-z][\w-]*((?:\s*(?:,|\+|&|\band\b|\bplus\b|\bor\b)\s*(?:\d+|(?:"
+    + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
+    + r"))\s+[A-Za-z][\w-]*)+)"
+)
+"""What follows a verb's first number and its noun when the number counts one group of several ('2 adults and 2
+children', '2 adults + 2 kids'): the other groups, each a number and its noun. (A number word counts as one only
+where it is followed by a noun: 'and two children'.)"""
 
 _OWN_KINDS = (
     r"(?:to-?do\s+|shopping\s+|task\s+)?(?:list|note|notes|recipe|checklist|agenda|memo|page|file|document|doc|text)"
@@ -5540,7 +5572,18 @@ def own_title(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
         return None
     line = " ".join(lines[first].split())
     title = line.lstrip("#").strip().rstrip(":").strip()
+    if title.lower() in _SECTION_NAMES:
+        return None  # 'Ingredients' over '- flour': the heading of the text's first part, not its title (v06)
     return (title, line, first + 1) if title else None
+
+
+_SECTION_NAMES = frozenset(
+    "ingredients method methods directions instructions steps preparation equipment materials notes note "
+    "contents summary introduction overview background requirements usage installation details description "
+    "items".split()
+)
+"""Headings that name a part of a text, never the whole: a first line 'Ingredients' heads an untitled recipe's
+first section, so the text has no title of its own (review 83c v06)."""
 
 
 _ASKS_HOW_MANY_THERE = re.compile(
