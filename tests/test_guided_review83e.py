@@ -137,3 +137,28 @@ def test_a_list_of_counted_groups_counts_their_people(text: str, question: str, 
 
 def test_counted_groups_beside_a_name_give_no_count() -> None:
     assert first_line(ask("Kick-off\nParticipants: 2 designers, Ann\n", "How many participants were there?")) != "2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Errands\n- Post office\n  - stamps\n  - parcel\n- Bank\n- Dentist\n",
+        "Errands\n1. Post office\n   * stamps\n   * parcel\n2. Bank\n3. Dentist\n",
+    ],
+)
+def test_sub_bullets_under_an_item_are_not_items(text: str) -> None:
+    assert first_line(ask(text, "How many tasks are there?")) == "3"
+
+
+def test_a_lists_title_above_its_sections_is_not_an_item() -> None:
+    text = "Camping gear\nTent:\n- poles\n- pegs\nCooking:\n- stove\n- pot\n- mugs\n"
+    assert first_line(ask(text, "How many items are there?")) == "5"
+
+
+def test_notes_under_numbered_agenda_titles_are_not_items() -> None:
+    text = "Agenda\n1. Roadmap\nLina walks us through Q3.\n2. Budget\nPiet has the latest figures.\n3. Any other business\n"
+    assert first_line(ask(text, "How many items are on the agenda?")) == "3"
+
+
+def test_an_unnumbered_short_item_after_numbered_ones_still_counts() -> None:
+    assert first_line(ask("Agenda\n1. Roadmap\n2. Budget\nAOB\n", "How many items are on the agenda?")) == "3"

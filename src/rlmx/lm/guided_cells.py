@@ -3702,16 +3702,23 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             titles = _list_titles(pool)
             totals = {id(u) for u in records} - {id(u) for u in _item_records(records)}
             total_rows = {i for i, u in enumerate(pool) if id(u) in totals}  # '| Total | 165 |': no item (v12)
+            notes = _list_notes(state, pool, titles | total_rows)  # sub-bullets and notes under items: no items
             aside = [pool[i]["text"].strip() for i in sorted(titles)]
-            pool = [u for i, u in enumerate(pool) if i not in titles | total_rows] or pool
+            pool = [u for i, u in enumerate(pool) if i not in titles | total_rows | notes] or pool
         else:
-            aside, total_rows = [], set()
+            aside, total_rows, notes = [], set(), set()
         n = _count_units(pool, named=kind in ("entry", "verse"))
         said = (
             f"; the title line{'s' if len(aside) > 1 else ''} {', '.join(repr(a) for a in aside[:5])} aside"
             if aside
             else ""
-        ) + (f"; the total row{'s' if len(total_rows) > 1 else ''} aside" if total_rows else "")
+        )
+        said += f"; the total row{'s' if len(total_rows) > 1 else ''} aside" if total_rows else ""
+        said += (
+            f"; {len(notes)} sub-item or note line{'s' if len(notes) > 1 else ''} under the items aside"
+            if notes
+            else ""
+        )
         return (
             f"{n:,}\nCounted: {m.group(1).lower()} of the text (units of kind '{pool[0]['kind'] if pool else kind}')"
             f"{said}."
@@ -4054,6 +4061,8 @@ def _list_titles(units: list[dict[str, Any]]) -> set[int]:
         follows = below is not None and below["source"] == unit["source"] and below["line"] == unit["line"] + 1
         if any_bullet and follows and below is not None and _BULLET.match(below["text"]):
             titles.add(i)
+        elif k == 0 and follows and below is not None and _title_line(below["text"].strip()):
+            titles.add(i)  # 'Packing' above 'Kitchen:': the list's own title above its first section (v10)
         elif k == 0 and len(lines) > 2 and below is not None and below["line"] > unit["line"] + 1:
             titles.add(i)  # 'Family & friends', a blank line, then the list: a title set off above its items
         elif not any_bullet and k == 0 and follows and len(lines) > 2:
@@ -4062,6 +4071,40 @@ def _list_titles(units: list[dict[str, Any]]) -> set[int]:
             if capitals or _LIST_WORDS & set(words) or _lacks_the_items_separator(text, [u for _, u in lines[1:]]):
                 titles.add(i)
     return titles
+
+
+_NUMBERED_ITEM = re.compile(r"^\s{0,8}\d{1,3}[.)]\s+\S")
+"""A line of a numbered list: '1. Budget', '2) Hiring'."""
+
+
+def _list_notes(state: dict[str, Any], pool: list[dict[str, Any]], titles: set[int]) -> set[int]:
+    """The positions in `pool` (line units of lists) of the lines that belong to an item above them rather than
+    being items: a bullet indented deeper than the list's own bullets below a bullet of the list ('  - ask about
+    price' under '- Call plumber', review 83c v09), and, in a list numbered by at least two items, a line with no
+    number or bullet written as a sentence (a full stop, or more than four words) below its first numbered item
+    ('Ann presents the numbers.' under '1. Budget', v18). The source's own lines give each line's indent."""
+    raw: dict[tuple[Any, int], str] = {}
+    for name, text in (source for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)):
+        for n, line in enumerate(text.split("\n"), 1):
+            raw[(name, n)] = line
+    rows = [(i, raw.get((u["source"], u["line"]), u["text"])) for i, u in enumerate(pool) if i not in titles]
+    depths = [len(b.group(1)) for _, line in rows if (b := _ITEM_BULLET.match(line))]
+    notes: set[int] = set()
+    if depths:
+        base, seen = min(depths), False
+        for i, line in rows:
+            bullet = _ITEM_BULLET.match(line)
+            if bullet is not None and len(bullet.group(1)) == base:
+                seen = True
+            elif bullet is not None and seen:
+                notes.add(i)
+    numbered = [k for k, (_, line) in enumerate(rows) if _NUMBERED_ITEM.match(line)]
+    if len(numbered) >= 2:
+        for i, line in rows[numbered[0] :]:
+            text = line.strip()
+            if not _BULLET.match(line) and (text.endswith(".") or len(_WORD.findall(text)) > 4):
+                notes.add(i)
+    return notes
 
 
 def _lacks_the_items_separator(first: str, below: list[dict[str, Any]]) -> bool:
