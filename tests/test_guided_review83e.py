@@ -156,7 +156,7 @@ def test_a_lists_title_above_its_sections_is_not_an_item() -> None:
 
 
 def test_notes_under_numbered_agenda_titles_are_not_items() -> None:
-    text = "Agenda\n1. Roadmap\nLina walks us through Q3.\n2. Budget\nPiet has the latest figures.\n3. Any other business\n"
+    text = "Agenda\n1. Roadmap\nLina walks us through Q3.\n2. Budget\nPiet has the latest figures.\n3. AOB\n"
     assert first_line(ask(text, "How many items are on the agenda?")) == "3"
 
 
