@@ -5684,6 +5684,23 @@ _ASKS_SENT = re.compile(
     r"\s+(?:sent|written|posted))\s*[?.!]*\s*$"
 )
 _MAIL_HEADER = re.compile(r"^(From|To|Cc|Date|Subject|Reply-To|Message-ID|Sender):[ \t]*(.*?)\s*$", re.IGNORECASE)
+_MAIL_ITSELF = re.compile(r"(?i)\b(?:e-?mail|message|mail)\b")
+_ASKED_ACT = {  # the asked verb (or the doer's noun) -> the forms of it, and of its near synonyms, a body may write
+    "send": r"sen[dt]s?|sending|post(?:ed|ing|s)?|mail(?:ed|ing)|forward(?:ed|ing|s)?",
+    "write": r"wr[io]tes?|writ(?:ing|ten)|draft(?:ed|ing)",
+    "report": r"report(?:ed|ing)|flagg(?:ed|ing)|spott(?:ed|ing)|discover(?:ed|ing)",
+    "file": r"fil(?:ed|ing)|logged",
+    "submit": r"submit(?:ted|ting|s)?",
+    "raise": r"rais(?:ed|es|ing)|brought\s+up",
+}
+_ACT_OF = {
+    "sent": "send", "sender": "send", "posted": "send", "wrote": "write", "written": "write", "author": "write",
+    "writer": "write", "reported": "report", "reporter": "report", "filed": "file", "submitted": "submit",
+    "raised": "raise",
+}  # fmt: skip
+_FORWARDED = re.compile(r"(?im)^\W*(?:-+\s*)?(?:forwarded|original)\s+message\b|^\s*(?:From|Date|Sent):\s*\S")
+"""A mail quoted inside the body ("---------- Forwarded message ---------", an inner `From:`): its own sender and
+date are not the outer headers'."""
 
 
 def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
@@ -5694,22 +5711,37 @@ def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
     sender = _ASKS_SENDER.match(query)
     if sender is None and _ASKS_SENT.match(query) is None:
         return None
+    asked = re.search(r"(?i)\b(" + "|".join(_ACT_OF) + r")\b", query)
+    act = _ACT_OF[asked.group(1).lower()] if asked else "send"
     mails = []
+    bodies = []
     for source in state["sources"]:
         if len(source) > 2 or not isinstance(source[1], str):
             continue
         headers: dict[str, tuple[str, str, int]] = {}
-        for number, line in enumerate(source[1].split("\n"), 1):
+        lines = source[1].split("\n")
+        body = ""
+        for number, line in enumerate(lines, 1):
             m = _MAIL_HEADER.match(line)
             if m is None and (headers or line.strip()):
+                body = "\n".join(lines[number - 1 :])
                 break
             if m is None:
                 continue  # blank lines before the headers
             headers.setdefault(m.group(1).lower(), (m.group(2), line.strip(), number))
         if "from" in headers and ("date" in headers or "subject" in headers):
             mails.append(headers)
+            bodies.append(body)
     if len(mails) != 1:
         return None
+    # The headers say who sent the mail and when; the body may say who did the asked act and when ("Carl reported
+    # the crash", "I posted the letter on 1 March") or quote another mail: then the body decides, not the headers
+    # (review 83c v04).
+    if _FORWARDED.search(bodies[0]) or re.search(rf"(?i)\b(?:{_ASKED_ACT[act]})\b", bodies[0]):
+        return None
+    dated = any(p.search(bodies[0]) for p in (_DATE, _YEARLESS_DATE, _DATE_IN_DIGITS, _NUMERIC_DATE))
+    if sender is None and not _MAIL_ITSELF.search(query) and dated:
+        return None  # "When was the bug reported?" over a body that dates something itself
     field = mails[0].get("from" if sender is not None else "date")
     if field is None or not field[0]:
         return None
@@ -6684,6 +6716,16 @@ _UNFULFILLED = re.compile(
 _LATER_CONTRASTS = frozenset("but however yet except although though whereas unless only".split())
 """Words that, after the stretch a verdict rests on, take back part of it ("works offline, but only for ten
 minutes", "supports IPv6, but in practice it is broken"); a next sentence opening with one does the same."""
+_UNDOING = re.compile(
+    r"(?i)\b(?:revers(?:ed|al)|cancel+(?:ed|ation)|bounced|refunded|fail(?:ed|ure)|revoked|withdrawn|undone|undid"
+    r"|voided|rejected|declined|retracted|rescinded|overturned|annulled|charged\s+back|chargeback|rolled\s+back"
+    r"|called\s+off|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out)\b"
+)
+"""Words of a later sentence that undo a state an earlier one stated ("The invoice was paid. The payment was later
+reversed.", "We cancelled it the next day."): the earlier sentence then decides no yes or no (review 83c v05)."""
+_UNDO_REACH = 3
+"""How many units after a deciding one `yes_no_answer` reads for a sentence that undoes it (an update line, the
+next paragraph); further away, what a sentence undoes is no longer surely the same state."""
 _UNSURE_POLARITY = frozenset(
     "nobody nothing nowhere noone hardly barely scarcely seldom rarely unable fail fails failed failing forgot forget "
     "forgets forgotten neglected refuse refused refuses declined lack lacks lacked lacking missing missed skipped "
@@ -6748,7 +6790,9 @@ def _opposite(asked: str, written: str) -> bool:
             return True
     if not re.search(r"(?:ed|able|ible|ive|al|id|ent|ant|ful|ic)$", asked.lower()):
         return False  # "inform" is no opposite of "form": only an adjective or a participle takes the prefix
-    return any(w == prefix + a or a == prefix + w for prefix in ("un", "in", "im", "ir", "il", "non", "non-", "dis"))
+    pairs = ((a, w), (asked.lower(), written.lower()))  # the stems, and the words ("unpaid": stem "unpaid", "pai")
+    prefixes = ("un", "in", "im", "ir", "il", "non", "non-", "dis")
+    return any(w == prefix + a or a == prefix + w for a, w in pairs for prefix in prefixes)
 
 
 def _a_longer_name(asked: str, words: list[str]) -> bool:
@@ -6805,7 +6849,28 @@ def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: b
     return False
 
 
-def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[str, Any], str] | None:
+def _undone_later(later: list[str], asked: list[str]) -> bool:
+    """Whether a sentence of `later` (the text after a deciding sentence, in order) undoes or negates the state: it
+    writes an undoing word (`_UNDOING`) that is not one of the question's own words, or an asked word's opposite
+    ("still unpaid" after "was paid"), or an asked word with a negation ("the rent is not paid")."""
+    asked_stems = {stem(w) for w in asked}
+    for sentence in later:
+        words = _WORD.findall(sentence)
+        undo = [m.group(0) for m in _UNDOING.finditer(sentence)]
+        if any(stem(u.split()[0]) not in asked_stems for u in undo):
+            return True
+        if any(_opposite(a, w) for a in asked for w in words):
+            return True
+        lowered = {w.lower() for w in words}
+        negated = bool(lowered & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in words)
+        if negated and {stem(w) for w in words} & asked_stems:
+            return True
+    return False
+
+
+def yes_no_answer(
+    units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any], str] | None:
     """For a yes/no question, ("Yes" or "No", the unit, its sentence) when exactly one verdict is stated by the
     sentences of `units` that hold every content word of the question (at least two) within `_YES_NO_WINDOW` words:
     "Yes" when nothing in that stretch negates it, "No" when a negation ("not", "no", "cannot", "-n't") stands in
@@ -6816,7 +6881,9 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
     (`_no_statement`), and when it does not assert the state plainly (audit 83 A): a report or hedge anywhere in
     it (`_NOT_ASSERTED`: "allegedly", "claims", "hoped"), a state still to come or true in theory only
     (`_UNFULFILLED`: "has yet to", "in theory"), or a contrast after the stretch or opening the next sentence
-    (`_LATER_CONTRASTS`: "..., but only for ten minutes"). A question that negates its own body with one "not" or
+    (`_LATER_CONTRASTS`: "..., but only for ten minutes"), or when a later sentence of its unit or of the units
+    after it in `every` (the text's units in order, when given) undoes or negates the state (`_undone_later`: "The
+    payment was later reversed", "still unpaid"; review 83c v05). A question that negates its own body with one "not" or
     "never" ("Was the server not restarted?") is answered of that negation: "Yes" when the sentence negates too;
     one that negates otherwise ("Wasn't it ...?", "Did nobody ...?") is left to the quote, as which way its yes
     points is a guess (audit 82b F1-F3)."""
@@ -6894,6 +6961,13 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
             elsewhere = lowered[: max(0, first - 2)] + lowered[last + 1 :]
             if set(elsewhere) & _YES_NO_NEGATION or any(_NEGATED.fullmatch(w) for w in elsewhere):
                 continue  # "It is not true that the router was restarted": which part "not" negates is a guess
+            after = [s for _, _, s in sentences[number + 1 :]]
+            place = (unit.get("source"), unit.get("where"))
+            here = next((i for i, u in enumerate(every or []) if (u.get("source"), u.get("where")) == place), None)
+            if every is not None and here is not None:  # the ranked units are copies: found by their place
+                after += [u["text"] for u in every[here + 1 : here + 1 + _UNDO_REACH] if u.get("source") == place[0]]
+            if _undone_later(after, asked):
+                continue  # "The payment was later reversed.": the state it stated no longer holds (review 83c v05)
             verdict = "No" if negated != bool(flipped) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
     if len(verdicts) != 1:
@@ -7118,7 +7192,7 @@ def guided_answer(
     if asks_yes_no(query):
         # a yes/no question: a phrase the reader copies is no answer to it ("sed program was built" for "Is SELinux
         # enabled?"); only a sentence that states it, or its negation, in the question's words answers yes or no
-        decided = yes_no_answer(good[:reads], query)
+        decided = yes_no_answer(good[:reads], query, state["units"])
         if decided is not None:
             verdict, unit, sentence = decided
             report.append(f"a yes/no question one sentence states ({verdict.lower()}): {unit['where']}")
