@@ -1626,6 +1626,26 @@ def _degree_units(query: str) -> frozenset[str] | None:
     return units
 
 
+_AFTER_A_NUMBER = re.compile(r"[ \t]*-?[ \t]*([^\W\d_]+)")
+_NUMBER_JOINERS = frozenset("to and or more less over under nearly about around whole full odd".split())
+
+
+def _counts_another_kind(core: str, after: str, units: frozenset[str]) -> bool:
+    """Whether the word right after the last number of `core` (in `core`, or first in `after`, the text that
+    follows it) names what that number counts and is no word of `units`: "2 times a week" or "2 litres" is no
+    duration however near "6 weeks" is written. False when no word follows the number ("41.", "20°C") or it joins
+    another number ("2 to 3 weeks")."""
+    numbers = list(re.finditer(r"\d+(?:[.,]\d+)*|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b", core, re.I))
+    if not numbers:
+        return False
+    rest = core[numbers[-1].end() :]
+    word = _AFTER_A_NUMBER.match(rest if rest.strip() else after)
+    if word is None:
+        return False
+    said = word.group(1).lower()
+    return said not in units and said not in _NUMBER_JOINERS and not re.fullmatch(r"st|nd|rd|th", said)
+
+
 def _fits_the_degree(core: str, text: str, query: str) -> bool:
     """Whether `core`, an answer to "how old/long/far/often ..." (`_DEGREE_UNITS`), is an amount of that kind: an
     amount with a fitting word in it or beside it in the unit ("every 90 days", "41" of "age: 41", "3 km"), or for
@@ -1638,6 +1658,8 @@ def _fits_the_degree(core: str, text: str, query: str) -> bool:
     for place in places:
         before = text[: place.start()] if place else ""
         after = text[place.end() :] if place else ""
+        if _counts_another_kind(core, after, units):
+            continue  # "2 times a week", "2 litres" for "How long does it take?" (review 83c v17)
         window = " ".join([*before.split()[-2:], core, *after.split()[:2]]).lower()
         tokens = set(re.findall(r"[\w/°²]+", window)) | set(re.findall(r"(?<=\d)[a-z°²/]+", window))
         if tokens & units and (_DEGREE_AMOUNT.search(core) or set(re.findall(r"[\w/°²]+", core.lower())) & units):
@@ -1648,10 +1670,17 @@ def _fits_the_degree(core: str, text: str, query: str) -> bool:
     return False
 
 
+_TAKES_TO = re.compile(r"(?i)\b(?:take|takes|took|taken|taking)(?=\s+(?:(?:me|you|us|him|her|them|one)\s+)?to\s+\w)")
+"""The verb of "it takes (me) to VERB": a time question's frame, naming nothing the text writes."""
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
-    with ("List the ...", "Show me ...": `_opens_with_a_request`)."""
+    with ("List the ...", "Show me ...": `_opens_with_a_request`), nor "take" of "How long does it take (me) to
+    boil the eggs?", which only asks for the time (`_TAKES_TO`: review 83c v17)."""
+    if re.search(r"(?i)\bhow\s+(?:long|many\s+(?:" + "|".join(_DURATIONS.split()) + r"))\b", query):
+        query = _TAKES_TO.sub(" ", query)
     query = _HOW_DEGREE.sub("how", _shouted(query))
     opening = re.match(r"\s*(\w+)\s+(?=\S)", query)
     if opening and _opens_with_a_request(query):  # "List the users ...": the verb asks, names nothing
@@ -1878,11 +1907,12 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         not words
         or (records and len(words) < 2 and words[0].lower() in _ANY_COLUMN)
         or any(index.rows(w) for w in words)
+        or any(index.rows(other) for w in words for other in _SAME_ATTRIBUTE.get(w.lower(), ()))
     ):
-        return None
+        return None  # (a column `writer` holds the author, `town` the city: review 83c v15)
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
         return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
-    if any(_holds_a(w, unit["text"]) for w in words if w.lower() in _VALUE_OF_TYPE for unit in index.units):
+    if any(_holds_a(w, unit["text"], words) for w in words for unit in index.units):
         return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
 
@@ -1896,6 +1926,25 @@ of ..."): a lone such word in a question about records is no evidence the record
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+_SAME_ATTRIBUTES = (
+    "author authors writer writers creator",
+    "city cities town towns",
+    "phone phones telephone tel mobile",
+    "email e-mail",
+    "surname lastname last_name family_name",
+    "job jobs role roles position occupation profession",
+    "company employer firm organisation organization",
+    "price prices cost costs",
+    "country countries nation",
+    "publisher publishers imprint",
+    "director directors",
+    "singer singers artist artists performer",
+    "birthday birthdate dob",
+    "salary salaries wage wages",
+)
+_SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
+"""Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
+phone): a question's word is held by the text when any of its group is."""
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -1978,10 +2027,21 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
 
-def _holds_a(term: str, text: str) -> bool:
-    """Whether `text` holds a value of the type `term` names (an e-mail address for "email"), so that the question's
-    word for the type counts as held though the text never writes it."""
-    return any(pattern.search(text) for pattern in _VALUE_OF_TYPE.get(term.lower(), ()))
+_PHONE_WORDS = frozenset("phone telephone tel mobile cell fax".split())
+
+
+def _holds_a(term: str, text: str, terms: Collection[str] = ()) -> bool:
+    """Whether `text` holds a value of the type `term` names (an e-mail address for "email", an IPv4 or IPv6
+    address for "ip"), so that the question's word for the type counts as held though the text never writes it.
+    With the question's other `terms`: "number" of a phone ("the office phone number") is held by a telephone
+    number, "address" of "IP address" by an IP address (review 83c v16: "Office phone: 07700 900123")."""
+    patterns = list(_VALUE_OF_TYPE.get(term.lower(), ()))
+    asked = {t.lower() for t in terms}
+    if term.lower() == "number" and asked & _PHONE_WORDS:
+        patterns.append(_PHONE)
+    if term.lower() == "ip" or (term.lower() == "address" and "ip" in asked):
+        patterns.append(_IP_ADDRESS)
+    return any(pattern.search(text) for pattern in patterns)
 
 
 def _in_a_name(term: str, text: str) -> bool:
@@ -2039,7 +2099,9 @@ def rank(
         held = [
             t
             for t in terms
-            if row in index.rows(t) or _holds_a(t, unit["text"]) or (not index.rows(t) and _in_a_name(t, unit["text"]))
+            if row in index.rows(t)
+            or _holds_a(t, unit["text"], terms)
+            or (not index.rows(t) and _in_a_name(t, unit["text"]))
         ]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
@@ -2480,6 +2542,13 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
         if not _fits_the_degree(core, text, query):
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
+        prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
+        if prose and _degree_units(query) is not None and not _said_of_the_asked(core, text, query):
+            continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
+        if prose and not _the_asked_mention_of_its_month(core, text, query):
+            continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
+        if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
+            continue  # "The DatabaseError was fixed." names no error the app raises on slow networks (v14)
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(
@@ -3073,6 +3142,76 @@ def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
 def _text_lines(state: dict[str, Any]) -> list[str]:
     """The non-empty lines of every source, as the text writes them."""
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+def _said_of_the_asked(core: str, text: str, query: str) -> bool:
+    """Whether a sentence of `text` that writes `core` also writes a word of the question (`search_terms`, the
+    degree word aside): "Water the plants twice a week. Feed them every month." says "every month" of feeding only.
+    The words of `core` itself, and the parts of a name it is ("error" of `DatabaseError`), tie no sentence to the
+    question. True for a one-sentence text, or when `core` is not written as whole words (nothing to tell)."""
+    sentences = _sentence_spans(text)
+    places = _places(core, text)
+    if len(sentences) < 2 or not places:
+        return True
+    parts = [p for w in _WORD.findall(core) for chunk in w.split("_") for p in _NAME_PART.findall(chunk)]
+    itself = {stem(w.lower()) for w in _WORD.findall(core) + parts}
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself
+    words = _WORD.findall(_HOW_DEGREE.sub(" ", query))
+    verbs = {
+        stem(w)
+        for i, w in enumerate(words)
+        if i > 0 and w.islower() and w not in ENGLISH_STOPWORDS and words[i - 1].lower() not in _NOUN_BEFORE
+    } & asked  # "feed" of "How often should I feed the plants?", never "plants"
+    said: list[set[str]] = []
+    for _, _, sentence in sentences:
+        own = {stem(w) for w in _WORD.findall(sentence.lower())}
+        opening = _WORD.findall(sentence)[:1]
+        if said and opening and opening[0].lower() in _PRONOUN_SUBJECT:
+            own |= said[-1]  # "The course starts in May. It meets twice a week.": the same subject
+        said.append(own)
+    verbs = {v for v in verbs if any(v in own for own in said)}  # a verb the text writes somewhere
+    for place in places:
+        for (start, end, _), own in zip(sentences, said, strict=True):
+            if start <= place.start() < end and own & asked and verbs <= own:
+                return True
+    return False
+
+
+def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
+    """Whether `core`, a date with its month's name ("3 June", "June 3, 2025"), is of all the mentions of that month
+    in `text` the one nearest a word of the question (`search_terms`), counted in words within one sentence: "We
+    arrive on 3 June and leave in June" says when we leave with the bare "June", and "Rent is due on 1 May. We move
+    out at the end of May." with "the end of May". A tie, or no mention near any, is no answer. True for any other
+    core, or a month the text names once."""
+    month = re.search(_MONTH, core.strip(), re.I)
+    if month is None or not (_YEARLESS_DATE.fullmatch(core.strip()) or _DATE.fullmatch(core.strip())):
+        return True
+    key = month.group(0)[:3].lower()
+    own = [(p.start(), p.end()) for p in _places(core, text)]
+    mentions = [
+        m for m in re.finditer(rf"\b{_MONTH}", text) if m.group(0)[:3].lower() == key and m.group(0)[0].isupper()
+    ]  # ("May", never the verb "may")
+    others = [m for m in mentions if not any(a <= m.start() < b for a, b in own)]
+    if not own or not others:
+        return True
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)}
+    words = list(_WORD.finditer(text))
+    sentence_of = [next(i for i, (_, e, _) in enumerate(_sentence_spans(text)) if w.start() <= e) for w in words]
+    held = [i for i, w in enumerate(words) if stem(w.group(0).lower()) in asked]
+
+    def distance(start: int, end: int) -> float:
+        inside = [i for i, w in enumerate(words) if start <= w.start() < end]
+        if not inside:
+            return float("inf")
+        near = [  # a time follows its verb: a mention before the word is half a word further ("leave on 9 June")
+            min(abs(h - inside[0]), abs(h - inside[-1])) + (0.5 if inside[-1] < h else 0.0)
+            for h in held
+            if sentence_of[h] == sentence_of[inside[0]] and h not in inside
+        ]
+        return min(near, default=float("inf"))
+
+    mine = min(distance(a, b) for a, b in own)
+    return mine < float("inf") and all(mine < distance(m.start(), m.end()) for m in others)
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
