@@ -1912,7 +1912,8 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         return None  # (a column `writer` holds the author, `town` the city: review 83c v15)
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
         return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
-    if any(_holds_a(w, unit["text"], words) for w in words for unit in index.units):
+    typed = [w for w in words if w.lower() in _VALUE_OF_TYPE or w.lower() in ("ip", "number")]  # (see `_holds_a`)
+    if any(_holds_a(w, unit["text"], words) for w in typed for unit in index.units):
         return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
 
