@@ -144,3 +144,13 @@ def test_a_phone_or_ip_value_holds_its_type_word() -> None:
 def test_a_phone_holds_no_number_of_another_kind() -> None:
     text = "Reception phone: 01632 960555\nRoom: 14\n"
     assert first_line(ask(text, "What is the room number?", "01632 960555")) != "01632 960555"
+
+
+def test_an_ended_state_leaves_no_yes() -> None:
+    cases = [
+        ("The lease was renewed in January. It was terminated in March.", "Was the lease renewed?"),
+        ("The parcel was delivered on Friday. It was returned to the sender on Monday.", "Was the parcel delivered?"),
+        ("The licence is valid. It expired last week.", "Is the licence valid?"),
+    ]
+    for text, question in cases:
+        assert first_line(ask(text, question)) != "Yes", (text, question)

@@ -6859,7 +6859,8 @@ minutes", "supports IPv6, but in practice it is broken"); a next sentence openin
 _UNDOING = re.compile(
     r"(?i)\b(?:revers(?:ed|al)|cancel+(?:ed|ation)|bounced|refunded|fail(?:ed|ure)|revoked|withdrawn|undone|undid"
     r"|voided|rejected|declined|retracted|rescinded|overturned|annulled|charged\s+back|chargeback|rolled\s+back"
-    r"|called\s+off|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out)\b"
+    r"|called\s+off|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out"
+    r"|returned|expired|lapsed|terminated|suspended|deleted|removed|reopened|repealed|abandoned|scrapped|aborted)\b"
 )
 """Words of a later sentence that undo a state an earlier one stated ("The invoice was paid. The payment was later
 reversed.", "We cancelled it the next day."): the earlier sentence then decides no yes or no (review 83c v05)."""
