@@ -1626,6 +1626,26 @@ def _degree_units(query: str) -> frozenset[str] | None:
     return units
 
 
+_AFTER_A_NUMBER = re.compile(r"[ \t]*-?[ \t]*([^\W\d_]+)")
+_NUMBER_JOINERS = frozenset("to and or more less over under nearly about around whole full odd".split())
+
+
+def _counts_another_kind(core: str, after: str, units: frozenset[str]) -> bool:
+    """Whether the word right after the last number of `core` (in `core`, or first in `after`, the text that
+    follows it) names what that number counts and is no word of `units`: "2 times a week" or "2 litres" is no
+    duration however near "6 weeks" is written. False when no word follows the number ("41.", "20°C") or it joins
+    another number ("2 to 3 weeks")."""
+    numbers = list(re.finditer(r"\d+(?:[.,]\d+)*|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b", core, re.I))
+    if not numbers:
+        return False
+    rest = core[numbers[-1].end() :]
+    word = _AFTER_A_NUMBER.match(rest if rest.strip() else after)
+    if word is None:
+        return False
+    said = word.group(1).lower()
+    return said not in units and said not in _NUMBER_JOINERS and not re.fullmatch(r"st|nd|rd|th", said)
+
+
 def _fits_the_degree(core: str, text: str, query: str) -> bool:
     """Whether `core`, an answer to "how old/long/far/often ..." (`_DEGREE_UNITS`), is an amount of that kind: an
     amount with a fitting word in it or beside it in the unit ("every 90 days", "41" of "age: 41", "3 km"), or for
@@ -1638,6 +1658,8 @@ def _fits_the_degree(core: str, text: str, query: str) -> bool:
     for place in places:
         before = text[: place.start()] if place else ""
         after = text[place.end() :] if place else ""
+        if _counts_another_kind(core, after, units):
+            continue  # "2 times a week", "2 litres" for "How long does it take?" (review 83c v17)
         window = " ".join([*before.split()[-2:], core, *after.split()[:2]]).lower()
         tokens = set(re.findall(r"[\w/°²]+", window)) | set(re.findall(r"(?<=\d)[a-z°²/]+", window))
         if tokens & units and (_DEGREE_AMOUNT.search(core) or set(re.findall(r"[\w/°²]+", core.lower())) & units):
@@ -1648,10 +1670,17 @@ def _fits_the_degree(core: str, text: str, query: str) -> bool:
     return False
 
 
+_TAKES_TO = re.compile(r"(?i)\b(?:take|takes|took|taken|taking)(?=\s+(?:(?:me|you|us|him|her|them|one)\s+)?to\s+\w)")
+"""The verb of "it takes (me) to VERB": a time question's frame, naming nothing the text writes."""
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
-    with ("List the ...", "Show me ...": `_opens_with_a_request`)."""
+    with ("List the ...", "Show me ...": `_opens_with_a_request`), nor "take" of "How long does it take (me) to
+    boil the eggs?", which only asks for the time (`_TAKES_TO`: review 83c v17)."""
+    if re.search(r"(?i)\bhow\s+(?:long|many\s+(?:" + "|".join(_DURATIONS.split()) + r"))\b", query):
+        query = _TAKES_TO.sub(" ", query)
     query = _HOW_DEGREE.sub("how", _shouted(query))
     opening = re.match(r"\s*(\w+)\s+(?=\S)", query)
     if opening and _opens_with_a_request(query):  # "List the users ...": the verb asks, names nothing
@@ -1878,11 +1907,13 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         not words
         or (records and len(words) < 2 and words[0].lower() in _ANY_COLUMN)
         or any(index.rows(w) for w in words)
+        or any(index.rows(other) for w in words for other in _SAME_ATTRIBUTE.get(w.lower(), ()))
     ):
-        return None
+        return None  # (a column `writer` holds the author, `town` the city: review 83c v15)
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
         return None  # "the max length of": code names it `maxlength` or `max_length` (`joined_terms`)
-    if any(_holds_a(w, unit["text"]) for w in words if w.lower() in _VALUE_OF_TYPE for unit in index.units):
+    typed = [w for w in words if w.lower() in _VALUE_OF_TYPE or w.lower() in ("ip", "number")]  # (see `_holds_a`)
+    if any(_holds_a(w, unit["text"], words) for w in typed for unit in index.units):
         return None  # "the homepage URL of squash": the text writes URLs, never the word
     return " ".join(words)
 
@@ -1896,6 +1927,25 @@ of ..."): a lone such word in a question about records is no evidence the record
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+_SAME_ATTRIBUTES = (
+    "author authors writer writers creator",
+    "city cities town towns",
+    "phone phones telephone tel mobile",
+    "email e-mail",
+    "surname lastname last_name family_name",
+    "job jobs role roles position occupation profession",
+    "company employer firm organisation organization",
+    "price prices cost costs",
+    "country countries nation",
+    "publisher publishers imprint",
+    "director directors",
+    "singer singers artist artists performer",
+    "birthday birthdate dob",
+    "salary salaries wage wages",
+)
+_SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
+"""Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
+phone): a question's word is held by the text when any of its group is."""
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -1978,10 +2028,21 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
 
-def _holds_a(term: str, text: str) -> bool:
-    """Whether `text` holds a value of the type `term` names (an e-mail address for "email"), so that the question's
-    word for the type counts as held though the text never writes it."""
-    return any(pattern.search(text) for pattern in _VALUE_OF_TYPE.get(term.lower(), ()))
+_PHONE_WORDS = frozenset("phone telephone tel mobile cell fax".split())
+
+
+def _holds_a(term: str, text: str, terms: Collection[str] = ()) -> bool:
+    """Whether `text` holds a value of the type `term` names (an e-mail address for "email", an IPv4 or IPv6
+    address for "ip"), so that the question's word for the type counts as held though the text never writes it.
+    With the question's other `terms`: "number" of a phone ("the office phone number") is held by a telephone
+    number, "address" of "IP address" by an IP address (review 83c v16: "Office phone: 07700 900123")."""
+    patterns = list(_VALUE_OF_TYPE.get(term.lower(), ()))
+    asked = {t.lower() for t in terms}
+    if term.lower() == "number" and asked & _PHONE_WORDS:
+        patterns.append(_PHONE)
+    if term.lower() == "ip" or (term.lower() == "address" and "ip" in asked):
+        patterns.append(_IP_ADDRESS)
+    return any(pattern.search(text) for pattern in patterns)
 
 
 def _in_a_name(term: str, text: str) -> bool:
@@ -2039,7 +2100,9 @@ def rank(
         held = [
             t
             for t in terms
-            if row in index.rows(t) or _holds_a(t, unit["text"]) or (not index.rows(t) and _in_a_name(t, unit["text"]))
+            if row in index.rows(t)
+            or _holds_a(t, unit["text"], terms)
+            or (not index.rows(t) and _in_a_name(t, unit["text"]))
         ]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
@@ -2480,6 +2543,13 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
         if not _fits_the_degree(core, text, query):
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
+        prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
+        if prose and _degree_units(query) is not None and not _said_of_the_asked(core, text, query):
+            continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
+        if prose and not _the_asked_mention_of_its_month(core, text, query):
+            continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
+        if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
+            continue  # "The DatabaseError was fixed." names no error the app raises on slow networks (v14)
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
             continue  # "When did she die?" is not answered "Mary Shelley"
         if kind == "name" and not any(
@@ -3073,6 +3143,76 @@ def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
 def _text_lines(state: dict[str, Any]) -> list[str]:
     """The non-empty lines of every source, as the text writes them."""
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+def _said_of_the_asked(core: str, text: str, query: str) -> bool:
+    """Whether a sentence of `text` that writes `core` also writes a word of the question (`search_terms`, the
+    degree word aside): "Water the plants twice a week. Feed them every month." says "every month" of feeding only.
+    The words of `core` itself, and the parts of a name it is ("error" of `DatabaseError`), tie no sentence to the
+    question. True for a one-sentence text, or when `core` is not written as whole words (nothing to tell)."""
+    sentences = _sentence_spans(text)
+    places = _places(core, text)
+    if len(sentences) < 2 or not places:
+        return True
+    parts = [p for w in _WORD.findall(core) for chunk in w.split("_") for p in _NAME_PART.findall(chunk)]
+    itself = {stem(w.lower()) for w in _WORD.findall(core) + parts}
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself
+    words = _WORD.findall(_HOW_DEGREE.sub(" ", query))
+    verbs = {
+        stem(w)
+        for i, w in enumerate(words)
+        if i > 0 and w.islower() and w not in ENGLISH_STOPWORDS and words[i - 1].lower() not in _NOUN_BEFORE
+    } & asked  # "feed" of "How often should I feed the plants?", never "plants"
+    said: list[set[str]] = []
+    for _, _, sentence in sentences:
+        own = {stem(w) for w in _WORD.findall(sentence.lower())}
+        opening = _WORD.findall(sentence)[:1]
+        if said and opening and opening[0].lower() in _PRONOUN_SUBJECT:
+            own |= said[-1]  # "The course starts in May. It meets twice a week.": the same subject
+        said.append(own)
+    verbs = {v for v in verbs if any(v in own for own in said)}  # a verb the text writes somewhere
+    for place in places:
+        for (start, end, _), own in zip(sentences, said, strict=True):
+            if start <= place.start() < end and own & asked and verbs <= own:
+                return True
+    return False
+
+
+def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
+    """Whether `core`, a date with its month's name ("3 June", "June 3, 2025"), is of all the mentions of that month
+    in `text` the one nearest a word of the question (`search_terms`), counted in words within one sentence: "We
+    arrive on 3 June and leave in June" says when we leave with the bare "June", and "Rent is due on 1 May. We move
+    out at the end of May." with "the end of May". A tie, or no mention near any, is no answer. True for any other
+    core, or a month the text names once."""
+    month = re.search(_MONTH, core.strip(), re.I)
+    if month is None or not (_YEARLESS_DATE.fullmatch(core.strip()) or _DATE.fullmatch(core.strip())):
+        return True
+    key = month.group(0)[:3].lower()
+    own = [(p.start(), p.end()) for p in _places(core, text)]
+    mentions = [
+        m for m in re.finditer(rf"\b{_MONTH}", text) if m.group(0)[:3].lower() == key and m.group(0)[0].isupper()
+    ]  # ("May", never the verb "may")
+    others = [m for m in mentions if not any(a <= m.start() < b for a, b in own)]
+    if not own or not others:
+        return True
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)}
+    words = list(_WORD.finditer(text))
+    sentence_of = [next(i for i, (_, e, _) in enumerate(_sentence_spans(text)) if w.start() <= e) for w in words]
+    held = [i for i, w in enumerate(words) if stem(w.group(0).lower()) in asked]
+
+    def distance(start: int, end: int) -> float:
+        inside = [i for i, w in enumerate(words) if start <= w.start() < end]
+        if not inside:
+            return float("inf")
+        near = [  # a time follows its verb: a mention before the word is half a word further ("leave on 9 June")
+            min(abs(h - inside[0]), abs(h - inside[-1])) + (0.5 if inside[-1] < h else 0.0)
+            for h in held
+            if sentence_of[h] == sentence_of[inside[0]] and h not in inside
+        ]
+        return min(near, default=float("inf"))
+
+    mine = min(distance(a, b) for a, b in own)
+    return mine < float("inf") and all(mine < distance(m.start(), m.end()) for m in others)
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
@@ -5871,6 +6011,23 @@ _ASKS_SENT = re.compile(
     r"\s+(?:sent|written|posted))\s*[?.!]*\s*$"
 )
 _MAIL_HEADER = re.compile(r"^(From|To|Cc|Date|Subject|Reply-To|Message-ID|Sender):[ \t]*(.*?)\s*$", re.IGNORECASE)
+_MAIL_ITSELF = re.compile(r"(?i)\b(?:e-?mail|message|mail)\b")
+_ASKED_ACT = {  # the asked verb (or the doer's noun) -> the forms of it, and of its near synonyms, a body may write
+    "send": r"sen[dt]s?|sending|post(?:ed|ing|s)?|mail(?:ed|ing)|forward(?:ed|ing|s)?",
+    "write": r"wr[io]tes?|writ(?:ing|ten)|draft(?:ed|ing)",
+    "report": r"report(?:ed|ing)|flagg(?:ed|ing)|spott(?:ed|ing)|discover(?:ed|ing)",
+    "file": r"fil(?:ed|ing)|logged",
+    "submit": r"submit(?:ted|ting|s)?",
+    "raise": r"rais(?:ed|es|ing)|brought\s+up",
+}
+_ACT_OF = {
+    "sent": "send", "sender": "send", "posted": "send", "wrote": "write", "written": "write", "author": "write",
+    "writer": "write", "reported": "report", "reporter": "report", "filed": "file", "submitted": "submit",
+    "raised": "raise",
+}  # fmt: skip
+_FORWARDED = re.compile(r"(?im)^\W*(?:-+\s*)?(?:forwarded|original)\s+message\b|^\s*(?:From|Date|Sent):\s*\S")
+"""A mail quoted inside the body ("---------- Forwarded message ---------", an inner `From:`): its own sender and
+date are not the outer headers'."""
 
 
 def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
@@ -5881,22 +6038,37 @@ def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
     sender = _ASKS_SENDER.match(query)
     if sender is None and _ASKS_SENT.match(query) is None:
         return None
+    asked = re.search(r"(?i)\b(" + "|".join(_ACT_OF) + r")\b", query)
+    act = _ACT_OF[asked.group(1).lower()] if asked else "send"
     mails = []
+    bodies = []
     for source in state["sources"]:
         if len(source) > 2 or not isinstance(source[1], str):
             continue
         headers: dict[str, tuple[str, str, int]] = {}
-        for number, line in enumerate(source[1].split("\n"), 1):
+        lines = source[1].split("\n")
+        body = ""
+        for number, line in enumerate(lines, 1):
             m = _MAIL_HEADER.match(line)
             if m is None and (headers or line.strip()):
+                body = "\n".join(lines[number - 1 :])
                 break
             if m is None:
                 continue  # blank lines before the headers
             headers.setdefault(m.group(1).lower(), (m.group(2), line.strip(), number))
         if "from" in headers and ("date" in headers or "subject" in headers):
             mails.append(headers)
+            bodies.append(body)
     if len(mails) != 1:
         return None
+    # The headers say who sent the mail and when; the body may say who did the asked act and when ("Carl reported
+    # the crash", "I posted the letter on 1 March") or quote another mail: then the body decides, not the headers
+    # (review 83c v04).
+    if _FORWARDED.search(bodies[0]) or re.search(rf"(?i)\b(?:{_ASKED_ACT[act]})\b", bodies[0]):
+        return None
+    dated = any(p.search(bodies[0]) for p in (_DATE, _YEARLESS_DATE, _DATE_IN_DIGITS, _NUMERIC_DATE))
+    if sender is None and not _MAIL_ITSELF.search(query) and dated:
+        return None  # "When was the bug reported?" over a body that dates something itself
     field = mails[0].get("from" if sender is not None else "date")
     if field is None or not field[0]:
         return None
@@ -6871,6 +7043,17 @@ _UNFULFILLED = re.compile(
 _LATER_CONTRASTS = frozenset("but however yet except although though whereas unless only".split())
 """Words that, after the stretch a verdict rests on, take back part of it ("works offline, but only for ten
 minutes", "supports IPv6, but in practice it is broken"); a next sentence opening with one does the same."""
+_UNDOING = re.compile(
+    r"(?i)\b(?:revers(?:ed|al)|cancel+(?:ed|ation)|bounced|refunded|fail(?:ed|ure)|revoked|withdrawn|undone|undid"
+    r"|voided|rejected|declined|retracted|rescinded|overturned|annulled|charged\s+back|chargeback|rolled\s+back"
+    r"|called\s+off|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out"
+    r"|returned|expired|lapsed|terminated|suspended|deleted|removed|reopened|repealed|abandoned|scrapped|aborted)\b"
+)
+"""Words of a later sentence that undo a state an earlier one stated ("The invoice was paid. The payment was later
+reversed.", "We cancelled it the next day."): the earlier sentence then decides no yes or no (review 83c v05)."""
+_UNDO_REACH = 3
+"""How many units after a deciding one `yes_no_answer` reads for a sentence that undoes it (an update line, the
+next paragraph); further away, what a sentence undoes is no longer surely the same state."""
 _UNSURE_POLARITY = frozenset(
     "nobody nothing nowhere noone hardly barely scarcely seldom rarely unable fail fails failed failing forgot forget "
     "forgets forgotten neglected refuse refused refuses declined lack lacks lacked lacking missing missed skipped "
@@ -6935,7 +7118,9 @@ def _opposite(asked: str, written: str) -> bool:
             return True
     if not re.search(r"(?:ed|able|ible|ive|al|id|ent|ant|ful|ic)$", asked.lower()):
         return False  # "inform" is no opposite of "form": only an adjective or a participle takes the prefix
-    return any(w == prefix + a or a == prefix + w for prefix in ("un", "in", "im", "ir", "il", "non", "non-", "dis"))
+    pairs = ((a, w), (asked.lower(), written.lower()))  # the stems, and the words ("unpaid": stem "unpaid", "pai")
+    prefixes = ("un", "in", "im", "ir", "il", "non", "non-", "dis")
+    return any(w == prefix + a or a == prefix + w for a, w in pairs for prefix in prefixes)
 
 
 def _a_longer_name(asked: str, words: list[str]) -> bool:
@@ -6992,7 +7177,28 @@ def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: b
     return False
 
 
-def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[str, Any], str] | None:
+def _undone_later(later: list[str], asked: list[str]) -> bool:
+    """Whether a sentence of `later` (the text after a deciding sentence, in order) undoes or negates the state: it
+    writes an undoing word (`_UNDOING`) that is not one of the question's own words, or an asked word's opposite
+    ("still unpaid" after "was paid"), or an asked word with a negation ("the rent is not paid")."""
+    asked_stems = {stem(w) for w in asked}
+    for sentence in later:
+        words = _WORD.findall(sentence)
+        undo = [m.group(0) for m in _UNDOING.finditer(sentence)]
+        if any(stem(u.split()[0]) not in asked_stems for u in undo):
+            return True
+        if any(_opposite(a, w) for a in asked for w in words):
+            return True
+        lowered = {w.lower() for w in words}
+        negated = bool(lowered & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in words)
+        if negated and {stem(w) for w in words} & asked_stems:
+            return True
+    return False
+
+
+def yes_no_answer(
+    units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any], str] | None:
     """For a yes/no question, ("Yes" or "No", the unit, its sentence) when exactly one verdict is stated by the
     sentences of `units` that hold every content word of the question (at least two) within `_YES_NO_WINDOW` words:
     "Yes" when nothing in that stretch negates it, "No" when a negation ("not", "no", "cannot", "-n't") stands in
@@ -7003,7 +7209,9 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
     (`_no_statement`), and when it does not assert the state plainly (audit 83 A): a report or hedge anywhere in
     it (`_NOT_ASSERTED`: "allegedly", "claims", "hoped"), a state still to come or true in theory only
     (`_UNFULFILLED`: "has yet to", "in theory"), or a contrast after the stretch or opening the next sentence
-    (`_LATER_CONTRASTS`: "..., but only for ten minutes"). A question that negates its own body with one "not" or
+    (`_LATER_CONTRASTS`: "..., but only for ten minutes"), or when a later sentence of its unit or of the units
+    after it in `every` (the text's units in order, when given) undoes or negates the state (`_undone_later`: "The
+    payment was later reversed", "still unpaid"; review 83c v05). A question that negates its own body with one "not" or
     "never" ("Was the server not restarted?") is answered of that negation: "Yes" when the sentence negates too;
     one that negates otherwise ("Wasn't it ...?", "Did nobody ...?") is left to the quote, as which way its yes
     points is a guess (audit 82b F1-F3)."""
@@ -7081,6 +7289,13 @@ def yes_no_answer(units: list[dict[str, Any]], query: str) -> tuple[str, dict[st
             elsewhere = lowered[: max(0, first - 2)] + lowered[last + 1 :]
             if set(elsewhere) & _YES_NO_NEGATION or any(_NEGATED.fullmatch(w) for w in elsewhere):
                 continue  # "It is not true that the router was restarted": which part "not" negates is a guess
+            after = [s for _, _, s in sentences[number + 1 :]]
+            place = (unit.get("source"), unit.get("where"))
+            here = next((i for i, u in enumerate(every or []) if (u.get("source"), u.get("where")) == place), None)
+            if every is not None and here is not None:  # the ranked units are copies: found by their place
+                after += [u["text"] for u in every[here + 1 : here + 1 + _UNDO_REACH] if u.get("source") == place[0]]
+            if _undone_later(after, asked):
+                continue  # "The payment was later reversed.": the state it stated no longer holds (review 83c v05)
             verdict = "No" if negated != bool(flipped) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
     if len(verdicts) != 1:
@@ -7305,7 +7520,7 @@ def guided_answer(
     if asks_yes_no(query):
         # a yes/no question: a phrase the reader copies is no answer to it ("sed program was built" for "Is SELinux
         # enabled?"); only a sentence that states it, or its negation, in the question's words answers yes or no
-        decided = yes_no_answer(good[:reads], query)
+        decided = yes_no_answer(good[:reads], query, state["units"])
         if decided is not None:
             verdict, unit, sentence = decided
             report.append(f"a yes/no question one sentence states ({verdict.lower()}): {unit['where']}")
