@@ -673,7 +673,7 @@ def test_a_model_file_llama_cpp_cannot_load_fails_before_the_run(tmp_path: Path)
     assert proc.returncode == 5 and proc.stdout == ""
     assert "llama.cpp could not load" in proc.stderr and "is it a GGUF model file?" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "state").exists()  # no run was started
+    assert not list((tmp_path / "state").rglob("*.jsonl"))  # no run was started (its trace folder is checked first)
 
 
 # --- Ctrl-C -------------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from rlmx.commands.argtypes import env_var, file_text, folder_path, user_path, u
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
+from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, module_named, prompt_text
 from rlmx.documents.text import NotText, decode_text, read_text
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
@@ -1056,12 +1057,6 @@ def resolve_models(args: argparse.Namespace, environ: Mapping[str, str]) -> tupl
 # --- the ask command ----------------------------------------------------------------------------------
 
 
-def default_trace_dir(environ: Mapping[str, str]) -> Path:
-    state = environ.get("XDG_STATE_HOME", "")
-    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
-    return base / "rlmx" / "traces"
-
-
 def _load_schema(path: Path) -> dict[str, Any]:
     schema = _json_file(path, "--output-schema")
     if not isinstance(schema, dict):
@@ -1119,7 +1114,7 @@ def _make_rlm(
     root_lm: LM,
     sub_lm: LM,
     budget: Budget,
-    trace_dir: Path,
+    trace_dir: Path | None,
     on_event: Callable[[Event], None] | None,
     err: Console,
 ) -> RLM:
@@ -1170,7 +1165,11 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     context, contexts = context_arguments(args.contexts, max_bytes=limit)
     _check_contexts(context, contexts, plan, err, quiet=args.quiet, files=bool(getattr(args, "files", None)))
     budget = _budget(args)
-    trace_dir = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    folder = args.trace_dir if args.trace_dir is not None else default_trace_dir(environ)
+    trace_dir: Path | None = folder
+    if not usable_trace_dir(folder, given=args.trace_dir is not None):  # a named folder raises: exit 2
+        _say(err, no_trace_folder_warning(folder, "answering without a trace"), "bold yellow")
+        trace_dir = None  # the answer matters more than its trace (a service account, a read-only HOME)
     root_lm, sub_lm, description = build_models(plan)
     if not args.quiet:
         _say(err, f"rlmx: model: {description}")
@@ -1183,6 +1182,7 @@ def ask(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     progress = None if args.quiet else progress_view(err)
     listener = _Listener(err, progress, interrupts)
     interrupts.trace_dir = args.trace_dir
+    interrupts.traced = trace_dir is not None
     rlm = _make_rlm(args, root_lm, sub_lm, budget, trace_dir, listener, err)
     try:
         result = interrupts.run(rlm.acompletion(args.query, context, contexts=contexts or None, output=schema))
@@ -1498,6 +1498,7 @@ class Interrupts:
         self.run_id: str | None = None
         """The interrupted run's id, once it has started: `rlmx view RUN_ID` shows its trace."""
         self.trace_dir: Path | None = None
+        self.traced = True  # False when the run keeps no trace (its default folder could not be written)
         """Its --trace-dir, when one was given (`rlmx view` looks in the default folder otherwise)."""
         self.own_process = False
         """Whether this is the process's own command (`main()` with no argv, main thread), set by `main()`."""
@@ -1543,7 +1544,7 @@ class Interrupts:
             with contextlib.suppress(OSError, ValueError, RuntimeError):
                 sys.stderr.write("\x1b[?25h")
         _print_stderr(f"rlmx: error: interrupted after {time.monotonic() - self.started:.1f} s")
-        if self.run_id is not None:
+        if self.run_id is not None and self.traced:
             folder = "" if self.trace_dir is None else f" --trace-dir {shlex.quote(str(self.trace_dir))}"
             _print_stderr(f"rlmx: what it did is in its trace: rlmx view {self.run_id}{folder}")
         for stream in (sys.stdout, sys.stderr):

@@ -26,12 +26,11 @@ from rich.text import Text
 from rlmx.commands.serve import (
     add_key_arguments,
     ignored_signals,
-    no_trace_folder_warning,
     positive_seconds,
     server_key,
     signals_kept_server,
-    usable_trace_dir,
 )
+from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.extras import missing_extra
 from rlmx.http_access import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
 
@@ -243,7 +242,7 @@ def _prepare(
     args: argparse.Namespace, environ: Mapping[str, str], err: Console, allowed: Roots | None
 ) -> tuple[RLMService, RLMXServer, str]:
     """The service and the MCP server the flags ask for, and where traces go (in words, for the start-up line)."""
-    from rlmx.cli import _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.cli import _budget, _make_rlm, resolve_models
     from rlmx.mcp.server import Grant, build_server
     from rlmx.mcp.service import RLMService
 
@@ -257,7 +256,7 @@ def _prepare(
     if not writable:
         rlm.trace_dir = None  # no call can pass another folder: each would fail on it
         trace_note = "no traces"
-        say(no_trace_folder_warning(trace_dir), "bold yellow")
+        say(no_trace_folder_warning(trace_dir, "serving without traces"), "bold yellow")
     service = RLMService(rlm)
     server = build_server(service, Grant(allowed, Path.cwd()))
     say(f"rlmx: model: {description}")

@@ -10,12 +10,10 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import os
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,6 +25,7 @@ from rlmx.blocking import answers_ctrl_c
 from rlmx.commands.argtypes import count as _count
 from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import seconds as _seconds
+from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
 from rlmx.http_access import LOOPBACK_HOSTS
@@ -200,33 +199,6 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
     )
 
 
-def usable_trace_dir(trace_dir: Path, *, given: bool) -> bool:
-    """Whether a server can write traces to `trace_dir` (made now, 0700, if missing). A folder the user named
-    (`given`: --trace-dir) that cannot be written is an InputError (exit 2) naming it and the flag; the default one
-    (under HOME or XDG_STATE_HOME, which a service account may lack) is False: serve without traces, and say so
-    (`no_trace_folder_warning`)."""
-    from rlmx.events import make_private_folders
-
-    try:
-        make_private_folders(trace_dir)  # 0700, as a run's own trace folder is made
-        if os.access(trace_dir, os.W_OK | os.X_OK):
-            return True
-        reason = "not writable"
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-    if given:
-        raise InputError(f"--trace-dir {trace_dir}: cannot write traces there ({reason}); pass a writable folder")
-    return False
-
-
-def no_trace_folder_warning(trace_dir: Path) -> str:
-    """The start-up line for a default trace folder `usable_trace_dir` found unusable."""
-    return (
-        f"rlmx: warning: cannot create the trace folder {trace_dir}; serving without traces. Keep them with "
-        "--trace-dir DIR (or XDG_STATE_HOME) in the server's arguments"
-    )
-
-
 def bind(host: str, port: int) -> socket.socket:
     """A socket bound to host:port, or InputError (exit 2) saying why not (a port in use is the usual reason)."""
     try:
@@ -257,7 +229,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
     supervisor (systemd, Docker, Kubernetes) sends, which is how a server is meant to end, and after SIGHUP (its
     terminal closed: an ssh or tmux session ending, or `kill -HUP`).
     """
-    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, _budget, _make_rlm, default_trace_dir, resolve_models
+    from rlmx.cli import EXIT_INTERRUPTED, EXIT_OK, _budget, _make_rlm, resolve_models
 
     try:
         import starlette  # noqa: F401  (rlmx.server's own check would name the module, not the command)
@@ -293,7 +265,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         try:
             say(f"rlmx: model: {description}")
             if not writable:
-                say(no_trace_folder_warning(trace_dir), "bold yellow")
+                say(no_trace_folder_warning(trace_dir, "serving without traces"), "bold yellow")
             for sig in sorted(ignored_signals()):
                 say(
                     f"rlmx: {signal.Signals(sig).name} is ignored, as it was when the server started: it will not "

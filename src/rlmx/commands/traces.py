@@ -94,7 +94,7 @@ def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
         if Path(args.trace_dir).is_file():  # else it would be listed as a folder with no traces, and prune none
             raise InputError(f"--trace-dir {args.trace_dir} is a file, not a folder: give the folder the traces are in")
         return Path(args.trace_dir)
-    from rlmx.cli import default_trace_dir  # late: cli imports this module
+    from rlmx.commands.trace_folder import default_trace_dir
 
     return default_trace_dir(environ)
 
@@ -102,7 +102,7 @@ def trace_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
 def folder_option(folder: Path) -> str:
     """` --trace-dir FOLDER` for a command this one suggests, unless FOLDER is the default: without it, the
     suggested `rlmx view 1` or `rlmx traces --prune` would act on the default folder's traces instead."""
-    from rlmx.cli import default_trace_dir  # late: cli imports this module
+    from rlmx.commands.trace_folder import default_trace_dir
 
     if folder.expanduser().absolute() == default_trace_dir(os.environ).absolute():
         return ""
