@@ -516,10 +516,24 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
             if found is not None:
                 return f"[{key!r}]{found[0]}", found[1]
         return None
-    return "", (
-        f"is a {type(value).__name__}; contexts must be str, bytes, Path, "
-        "or lists/dicts of JSON values (str, int, float, bool, None)"
-    )
+    return "", f"is a {type(value).__name__}; {_NESTED_RULE}{_nested_hint(value)}"
+
+
+_NESTED_RULE = "inside a list or dict a context holds JSON values only (str, int, float, bool, None, lists, dicts)"
+
+
+def _nested_hint(value: Any) -> str:
+    """What to do with one value a list/dict context cannot hold, for the kinds users nest most."""
+    if isinstance(value, os.PathLike):
+        return (
+            ": files go in a flat list of paths (context=[a, b]), a folder as one path, or each as its own context "
+            "(contexts={'a': a, 'b': b})"
+        )
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ": decode it to text first (value.decode()), or pass it as a context of its own"
+    if callable(getattr(value, "item", None)) and type(value).__module__.split(".")[0] == "numpy":
+        return ": convert numpy values to Python ones first (value.item(), or array.tolist())"
+    return ""
 
 
 _SCALARS = (str, int, float, type(None))  # bool is an int

@@ -26,6 +26,7 @@ from rlmx.deadline import time_limit
 from rlmx.errors import InputError, LMBadResponse, LMError, RLMXError, SandboxError, SetupError
 from rlmx.events import Emit, Event, clip
 from rlmx.lm.base import (
+    CALL_DEADLINE,
     CONTENT_FILTERED,
     LM,
     RESEND_GATE,
@@ -533,13 +534,18 @@ class Engine:
 
     async def _complete(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
         """Any LM call of the tree (`_admitted_call`), stopped when the time budget runs out (BudgetExhausted)."""
+        remaining = self.tree.ledger.remaining_seconds()
+        # the LM client's retries see the deadline too: a wait past it is not slept (the error says what was asked)
+        bound = CALL_DEADLINE.set(None if remaining is None else time.monotonic() + remaining)
         try:
-            async with time_limit(self.tree.ledger.remaining_seconds()) as deadline:
+            async with time_limit(remaining) as deadline:
                 return await self._admitted_call(lm, messages, role=role, depth=depth)
         except TimeoutError:
             if deadline.expired():
                 raise BudgetExhausted("max_seconds", self._time_spent()) from None
             raise
+        finally:
+            CALL_DEADLINE.reset(bound)
 
     async def _admitted_call(self, lm: LM, messages: Sequence[Message], *, role: Role, depth: int) -> Completion:
         """An LM call admitted by the ledger (an upper bound reserved), run under the tree's

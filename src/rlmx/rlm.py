@@ -293,6 +293,28 @@ def is_guided_root(lm: LM) -> bool:
     return isinstance(getattr(lm, "inner", lm), GuidedRoot)
 
 
+def _mapping(name: str, value: object, shape: str) -> Mapping[Any, Any]:
+    """`value` as a mapping (None: an empty one), or InputError naming the argument `name` and the `shape` it takes."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(f"{name} must be a dict of {shape}, not {type(value).__name__}")
+    return value
+
+
+def _folder(name: str, value: object) -> Path | None:
+    """The folder argument `name` as a Path (None stays None); InputError for one that is no path or is empty (an
+    empty string meant the current folder to Path, a surprise for traces or a cache)."""
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        raise InputError(f"{name} must be a folder path (str or pathlib.Path), not {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path.strip():
+        raise InputError(f"{name} must name a folder, got {value!r}; pass None to keep none")
+    return Path(path)
+
+
 def _check_lm(name: str, lm: object) -> None:
     """InputError unless `lm` has the shape of `rlmx.lm.LM`: a `.model` and a callable `.complete` that may return
     an awaitable. Refused here is only what cannot: a `complete` that is not callable, or (once decorators'
@@ -426,9 +448,14 @@ class RLM:
         _check_lm("lm", lm)
         if sub_lm is not None:
             _check_lm("sub_lm", sub_lm)
-        for name, model in (models or {}).items():
+        for name, model in _mapping("models", models, "model names to LMs").items():
+            if not isinstance(name, str) or not name.strip():
+                raise InputError(
+                    f"models must be keyed by model name (a non-empty string the code passes as "
+                    f"llm_query(..., model=NAME)), not {name!r}"
+                )
             _check_lm(f"models[{name!r}]", model)
-        for depth, model in (depth_lms or {}).items():
+        for depth, model in _mapping("depth_lms", depth_lms, "depths (1, 2, ...) to LMs").items():
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
                 raise InputError(f"depth_lms keys are depths >= 1 (depth 0 is `lm`), not {depth!r}")
             _check_lm(f"depth_lms[{depth}]", model)
@@ -464,7 +491,7 @@ class RLM:
             )
         self.sandbox = sandbox
         self.budget = budget
-        self.trace_dir = Path(trace_dir) if trace_dir is not None else None
+        self.trace_dir = _folder("trace_dir", trace_dir)
         self.system_prompt = system_prompt
         self.models = dict(models or {})
         self.depth_lms = dict(depth_lms or {})
@@ -490,7 +517,7 @@ class RLM:
         self.on_event = on_event
         self.sandbox_options = dict(sandbox_options or {})
         self.max_context_bytes = max_context_bytes
-        if cache not in (None, True, False):
+        if cache is not None and not isinstance(cache, bool):  # 1 == True: a 1 or 0 was no choice of these three
             raise InputError(f"cache must be True, False or None (cache temperature-0 LMs only), not {cache!r}")
         self.cache = cache
         self.tools = ToolBox(tools, RESERVED_NAMES)
@@ -509,7 +536,7 @@ class RLM:
                 raise SetupError(f"setup_code is not valid Python: {exc}") from None
         self.setup_code = setup_code
         self.files = read_files(files)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.cache_dir = _folder("cache_dir", cache_dir)
         if self.cache_dir is not None and cache is not False:
             open_store(self.cache_dir).close()  # an unusable folder is an InputError now, not mid-run
 

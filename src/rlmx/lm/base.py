@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -21,6 +22,17 @@ class Message(TypedDict):
 RESEND_GATE: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar("rlmx_resend_gate", default=None)
 """Set by the engine around an LM call made under a spending budget: asked before the client re-sends a request
 the server may have billed (see `may_resend`)."""
+
+
+CALL_DEADLINE: ContextVar[float | None] = ContextVar("rlmx_call_deadline", default=None)
+"""Set by the engine around an LM call made under a time budget (Budget.max_seconds): the `time.monotonic()` by
+which the call must end. An LM client does not sleep toward a retry it could only send after it (`time_left`)."""
+
+
+def time_left() -> float | None:
+    """Seconds until the current LM call's deadline (`CALL_DEADLINE`), at least 0; None when there is none."""
+    deadline = CALL_DEADLINE.get()
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
 async def may_resend() -> bool:

@@ -41,7 +41,7 @@ import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
 
 from rlmx.deadline import time_limit
-from rlmx.lm.base import may_resend
+from rlmx.lm.base import may_resend, time_left
 from rlmx.lm.body_text import body_text
 from rlmx.sandbox.frames import utf8
 
@@ -68,6 +68,10 @@ class HTTPReply:
     not_resent: bool = False
     """Retries were left, but the budget refused another request after this one (a gateway's timeout: possibly
     billed): the error must say so (`NOT_RESENT`), as a plain timeout's does."""
+    unwaited: float | None = None
+    """Retries were left, but the wait before the next one (the server's Retry-After, or back-off), in seconds, would
+    end past the call's deadline (the run's time budget: `rlmx.lm.base.CALL_DEADLINE`), so it was not slept: the
+    error must say so."""
 
     def json_body(self) -> Any:
         """The body as JSON, or the text itself when it is not JSON (for error messages); read as text the way a
@@ -136,6 +140,17 @@ def retry_delay(retry: int, headers: Mapping[str, str] | None = None) -> float:
     if server is not None and 0 <= server <= MAX_SERVER_RETRY_AFTER:
         return server
     return min(INITIAL_RETRY_DELAY * 2.0**retry, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
+
+
+async def _waited(delay: float) -> bool:
+    """Sleep `delay` seconds before a retry and say True; say False at once, sleeping nothing, when the wait would end
+    at or past the call's deadline (`rlmx.lm.base.time_left`): the retry could never be sent in time, and the run's
+    time budget would go to sleeping while the reason (a 429's Retry-After) was lost."""
+    left = time_left()
+    if left is not None and delay >= left:
+        return False
+    await asyncio.sleep(delay)
+    return True
 
 
 def waits_too_long(headers: Mapping[str, str]) -> bool:
@@ -312,9 +327,8 @@ class JSONPoster:
                 if not _no_connection(exc):
                     timed_out += 1
                     detail = f"no reply within {self.read_timeout:g} s"
-                    if attempt > self.max_retries:
+                    if attempt > self.max_retries or not await _waited(retry_delay(attempt - 1)):
                         raise TransportError("timeout", detail, attempt, timed_out) from None
-                    await asyncio.sleep(retry_delay(attempt - 1))
                     if not await may_resend():  # asked just before sending: a cancelled wait holds no budget
                         raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                     continue
@@ -324,9 +338,8 @@ class JSONPoster:
                     f"{self._connects_to()}: no answer to the connection attempt within {self.connect_timeout:g} s "
                     "(a firewall dropping it, a wrong address, or nothing listening there)"
                 )
-                if attempt > self.max_retries:
+                if attempt > self.max_retries or not await _waited(retry_delay(attempt - 1)):
                     raise TransportError("connection", detail, attempt, timed_out, proxy=self.proxy) from None
-                await asyncio.sleep(retry_delay(attempt - 1))
                 continue
             except aiohttp.ClientError as exc:
                 if sent.unread(exc) and stale < STALE_RESENDS:
@@ -345,7 +358,8 @@ class JSONPoster:
                 at_proxy = self.proxy if _at_the_proxy(exc, self.proxy) else None
                 if attempt > self.max_retries:
                     raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
-                await asyncio.sleep(retry_delay(attempt - 1))
+                if not await _waited(retry_delay(attempt - 1)):
+                    raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
                 if broke and not await may_resend():
                     raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
                 continue
@@ -361,7 +375,9 @@ class JSONPoster:
                 or (final is not None and final(reply))
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
-            await asyncio.sleep(retry_delay(attempt - 1, reply.headers))
+            delay = retry_delay(attempt - 1, reply.headers)
+            if not await _waited(delay):  # the run's time budget ends first: the error says what was asked
+                return dataclasses.replace(reply, timed_out=timed_out, unwaited=delay), attempt
             if gave_up and not await may_resend():
                 return dataclasses.replace(reply, timed_out=timed_out, not_resent=True), attempt
 

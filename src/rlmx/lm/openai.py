@@ -29,6 +29,7 @@ import socket
 import ssl
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache, partial
+from math import isfinite
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -344,6 +345,10 @@ class OpenAICompatibleLM:
     ) -> None:
         if not isinstance(model, str) or not model:
             raise InputError("OpenAICompatibleLM needs a model name, e.g. 'gpt-4o-mini'")
+        if base_url is not None and not isinstance(base_url, str):
+            raise InputError(
+                f"base_url must be a string such as 'http://127.0.0.1:8000/v1', not {type(base_url).__name__}"
+            )
         if base_url is not None and (problem := base_url_problem(base_url)):
             raise InputError(f"base_url {problem}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -682,6 +687,11 @@ class OpenAICompatibleLM:
     def _status_error(self, reply: HTTPReply, attempts: int, cap: int | None = None) -> LMError:
         """The rlmx LMError for an error status that the retries did not cure."""
         tried = f", after {attempts} attempts" if attempts > 1 else ""
+        if reply.unwaited is not None:  # retries were left: the run's time budget could not cover the wait
+            tried += (
+                f"; not retried: the next attempt was due in {reply.unwaited:.3g} s, after the run's time budget "
+                "(Budget.max_seconds) ends"
+            )
         said = _server_message(reply)
         detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {said}"
         means = _what_the_page_means(reply.status) if said.startswith(HTML_PAGE) else None
@@ -1514,6 +1524,11 @@ def _merged_query(query: str, extra: Mapping[str, Any]) -> str:
     return "&".join([*kept, urlencode(extra, doseq=True)])
 
 
+_NUMBER_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "repetition_penalty", "min_p")
+"""Sampling params that are numbers in the OpenAI API's reference and the servers that extend it (vLLM, llama.cpp):
+a string or bool there is the caller's typo, refused here rather than as a 400 mid-run."""
+
+
 def _check_params(params: dict[str, Any]) -> None:
     reserved = sorted(_RESERVED_PARAMS.intersection(params))
     if reserved:
@@ -1522,6 +1537,18 @@ def _check_params(params: dict[str, Any]) -> None:
         value = params.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{name} must be a positive integer, got {value!r}")
+    for name in _NUMBER_PARAMS:
+        value = params.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value)):
+            raise InputError(f"{name} must be a number, got {value!r}")
+    seed = params.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    stop = params.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str) or (isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop))
+    ):
+        raise InputError(f"stop must be a string or a list of strings, got {stop!r}")
     for name in ("n", "best_of"):
         if params.get(name, 1) != 1:
             raise InputError(
