@@ -695,7 +695,7 @@ class Engine:
         elif prose is not None:
             finish, extra = await self._prose_finish(prose)
             # run as code, it was text after all (`text_after_all`): held to what the output shows, as text is
-            as_text = finish is not None and finish.source == "prose" and prose.computed
+            as_text = finish is not None and finish.source == "prose" and (prose.computed or prose.names_variable)
             if as_text and cells and _contradicted([prose.argument], printed, asked):
                 finish, extra = None, prompts.FINAL_NOT_SHOWN.format(call=prose.call)
                 self.emit("answer_rejected", source="prose", problems=extra)
@@ -786,6 +786,8 @@ class Engine:
         return None
 
     async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
+        if prose.names_variable:
+            return await self._named_finish(prose.argument), ""
         if prose.kind == "final" and not prose.computed:
             return Finish("prose", prose.argument), ""
         # FINAL_VAR and SUBMIT written in prose run as the one line of code they are, and so does a FINAL whose
@@ -809,6 +811,22 @@ class Engine:
         self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
         self._cell_done(cell_id, result)
         return finish, result.feedback()
+
+    async def _named_finish(self, name: str) -> Finish:
+        """A prose FINAL of one bare name (`FINAL(result)`): the value of the REPL's variable of that name, read as
+        FINAL_VAR reads it, when one is bound (a model that names the variable it computed means its value, not the
+        name: alexzhang13/rlm#115); else the name is the answer's text (`FINAL(Paris)`), as is a name bound to a
+        function, class or module (`FINAL(re)`) or one of rlmx's functions."""
+        code = f"FINAL_VAR({name!r})"
+        result = await self._run_cell(code, shown=False)
+        finish = self._finish_from(result)
+        value = finish.value if finish is not None else None
+        if finish is None or text_after_all(name, False, value):  # unbound, or a function's, class's or module's
+            return Finish("prose", name)
+        cell_id = self._cell_id()
+        self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
+        self._cell_done(cell_id, result)
+        return finish
 
     # --- endings ------------------------------------------------------------------------------
     def _accept(self, finish: Finish) -> tuple[NodeResult | None, str]:
@@ -982,7 +1000,8 @@ class Engine:
         parsed = await aparse_reply(text)
         written = None if cut else find_final_anywhere(text)  # the last real FINAL, wherever written
         line = written or parsed.final if parsed.final is not None and not cut else None
-        if line is not None and line.kind == "final" and not line.computed:  # text: the last real FINAL written wins
+        # text: the last real FINAL written wins (a bare name is read once the reply's blocks have run)
+        if line is not None and line.kind == "final" and not line.computed and not line.names_variable:
             return Finish("prose", line.argument)
         # the reply's blocks run first, then its FINAL is read, as mid-run (`_act`): `FINAL(total + 1)` after the
         # block that sets total reads that total
@@ -1417,7 +1436,8 @@ def _unseen(
     if before < cells:
         return prompts.FINAL_BEFORE_CODE.format(call=prose.call)
     if prose.kind == "final":
-        written = [] if prose.computed else [prose.argument]  # a computed FINAL: run, not compared
+        # a computed FINAL is run, not compared; so is a bare name, once (`_named_finish`) it is known to be text
+        written = [] if prose.computed or prose.names_variable else [prose.argument]
     else:
         written = submit_literals(prose.argument) if prose.kind == "submit" else []
     return prompts.FINAL_NOT_SHOWN.format(call=prose.call) if _contradicted(written, printed, asked) else None

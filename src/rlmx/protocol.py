@@ -52,7 +52,9 @@ splits a reply into three kinds of text:
   may start on the next line (`FINAL(\n    "x"\n)` is x); one that builds a string from variables
   (`FINAL(f"{n} items")`), or another expression over names (`FINAL(len(items))`), is code for the REPL to fill in
   (`calls_repl`; a quoted string, a dotted name, a lambda, words joined by `not`/`and`/`in`, and an expression
-  whose run fails or names a function stay text, `FINAL(input.txt)`, `text_after_all`). A FINAL of the template's
+  whose run fails or names a function stay text, `FINAL(input.txt)`, `text_after_all`); a bare name is the value of
+  the REPL's variable of that name when one is bound (`names_variable`: `FINAL(result)`), else text
+  (`FINAL(Paris)`). A FINAL of the template's
   placeholder (`FINAL(your answer)`) never answers, on any turn. On the last turn, the last FINAL written
   anywhere (in order, blocks that do not run included) answers, never the template's placeholder
   (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
@@ -72,6 +74,7 @@ import bisect
 import heapq
 import io
 import itertools
+import keyword
 import re
 import textwrap
 import tokenize
@@ -424,6 +427,14 @@ class ProseFinal:
     def computed(self) -> bool:
         """Whether the REPL runs this FINAL's argument for its value (`calls_repl`); a quoted string it never does."""
         return self.kind == "final" and not self.literal and calls_repl(self.argument)
+
+    @property
+    def names_variable(self) -> bool:
+        """Whether this FINAL's whole argument is one bare name, unquoted (`FINAL(result)`, `FINAL( result )`,
+        `FINAL(`result`)`): the REPL's variable of that name when one is bound (read as FINAL_VAR reads it), else
+        the text (`FINAL(Paris)`)."""
+        name = self.argument
+        return self.kind == "final" and not self.literal and name.isidentifier() and not keyword.iskeyword(name)
 
     @property
     def call(self) -> str:
