@@ -58,6 +58,7 @@ from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXE
 from rlmx.events import Event
 from rlmx.extras import missing_extra
 from rlmx.lm.base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LM
+from rlmx.missing_path import missing_path
 from rlmx.progress import (
     OutputFailed,
     Progress,
@@ -528,7 +529,7 @@ def context_arguments(
                     f"context {raw} is a URL: rlmx reads local files only and fetches nothing; download it first "
                     "(e.g. curl -o page.html URL) and give the file"
                 )
-            raise UsageError(f"context file not found: {raw}")
+            raise UsageError(missing_path(raw, "context file"))
     if paths.count(STDIN) > 1:
         raise UsageError("--context - (standard input) can be given only once")
     if not paths:
@@ -865,7 +866,7 @@ def _not_a_model_file(path: str, given: str) -> str:
     the GGUF files in it to choose from."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        return f"model file not found: {path} (from {given})"
+        return f"{missing_path(folder, 'model file')} (from {given})"
     found = sorted(found.name for found in folder.glob("*.gguf") if found.is_file())
     if not found:
         return f"{path} is a folder with no .gguf file in it (from {given}); give the GGUF model file: local:FILE.gguf"
@@ -975,7 +976,7 @@ def _json_file(path: Path, option: str) -> Any:
     try:
         return json.loads(read_text(path))
     except FileNotFoundError:
-        raise UsageError(f"{option} file not found: {path}") from None
+        raise UsageError(missing_path(path, f"{option} file")) from None
     except OSError as exc:
         raise UsageError(f"cannot read {option} file {path}: {exc.strerror}") from None
     except (ValueError, RecursionError) as exc:  # NotText, json.JSONDecodeError, nesting past the stack

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import functools
 import hashlib
 import importlib.machinery
@@ -32,6 +33,7 @@ from rlmx import documents
 from rlmx.documents.text import HEAD, NotText, decode_text, refuse_binary
 from rlmx.errors import InputError
 from rlmx.lm.base import ascii_density, typical_tokens
+from rlmx.missing_path import missing_path
 from rlmx.sandbox import frames
 from rlmx.sandbox.graphemes import boundary_before, head
 from rlmx.strbuffer import ascii_bytes
@@ -415,8 +417,10 @@ def _load_path(path: Path, limit: SizeLimit) -> _Loaded:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise InputError(f"context file not found: {path}; check the path") from None
+        raise InputError(f"{missing_path(path, 'context file')}; check the path") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(missing_path(path, "context file")) from None
         raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         return _load_folder(path, limit)

@@ -22,6 +22,7 @@ from pathlib import Path
 from rlmx.context import printable_name, prompt_text
 from rlmx.documents import read_regular
 from rlmx.errors import InputError
+from rlmx.missing_path import missing_path
 
 MAX_WORKSPACE_BYTES = 32 * 1024 * 1024
 """All workspace files together (their base64 must fit one cell's frame with room to spare)."""
@@ -43,8 +44,10 @@ def read_files(paths: Iterable[str | os.PathLike[str]]) -> list[WorkspaceFile]:
         if not isinstance(item, str | os.PathLike):
             raise InputError(f"files: {item!r} is not a path")
         path = Path(item)
+        if not path.exists():
+            raise InputError(missing_path(path, "workspace file"))
         if not path.is_file():
-            raise InputError(f"workspace file not found (or not a regular file): {path}")
+            raise InputError(f"workspace file {path} is not a regular file; give files (a folder's files one by one)")
         data = read_regular(path, MAX_WORKSPACE_BYTES - total, _over_limit)
         total += len(data)
         name = printable_name(path.name)  # the name the prompt shows is the one the REPL's copy has
