@@ -264,7 +264,8 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, int
         from rlmx.cli import CANNOT_WRITE_CODE  # lazy: cli imports us
 
         raise InputError(
-            f"the rlm methods {CANNOT_WRITE_CODE}: use --method base,guided, or give a bigger model: "
+            f"the rlm methods ({', '.join(m for m in methods if m.startswith('rlm'))}) each {CANNOT_WRITE_CODE}: "
+            "use --method base,guided, or give a bigger model: "
             "--model NAME --base-url URL, or --model local:/path/model.gguf"
         )
     sub_plan = _sub_plan(args, environ)
