@@ -597,7 +597,7 @@ def test_cli_refuses_rlm_methods_for_the_embedded_model(tmp_path: Path, capsys: 
     assert main([*argv, "--method", "base,rlm"]) == 2
     said = capsys.readouterr().err
     assert "embedded SmolLM2-135M cannot" in said and "--method base,guided" in said
-    assert "the rlm methods (rlm) each needs a model" in said  # named, in a sentence that reads ("methods needs")
+    assert "the rlm methods (rlm1) each needs a model" in said  # named, in a sentence that reads ("methods needs")
     assert not (tmp_path / "results" / "records.jsonl").exists()
 
 
