@@ -537,6 +537,16 @@ def test_threads_from_flag_or_environment(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--threads" in proc.stderr
 
 
+def test_more_threads_than_cores_is_said_with_the_model() -> None:
+    # RLMX_THREADS=99 on 2 cores was taken without a word, and llama.cpp's spin-waiting threads ran far slower.
+    from rlmx.lm.local import available_cores
+
+    many = available_cores() + 1
+    assert f"RLMX_THREADS {many} is more than the" in plan_models(ask_args(), {"RLMX_THREADS": str(many)}).unused
+    assert f"--threads {many} is more than the" in plan_models(ask_args("--threads", str(many)), {}).unused
+    assert "more than the" not in plan_models(ask_args("--threads", str(available_cores())), {}).unused
+
+
 def test_help_shows_defaults_and_exit_codes(tmp_path: Path) -> None:
     proc = run_cli("ask", "--help", tmp_path=tmp_path)
     assert proc.returncode == 0

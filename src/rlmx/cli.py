@@ -715,6 +715,18 @@ def _with_threads(plan: ModelPlan, args: argparse.Namespace, environ: Mapping[st
         if not raw.isdigit() or int(raw) < 1:
             raise UsageError(f"RLMX_THREADS must be a whole number of at least 1, got {raw!r}")
         threads = int(raw)
+    if threads is not None:
+        from rlmx.lm.local import available_cores  # lazy: the module is large, and only a local model needs it
+
+        cores = available_cores()
+        if threads > cores:  # said, not refused: the cores may be counted short inside some containers
+            given = "RLMX_THREADS" if getattr(args, "threads", None) is None else "--threads"
+            note = (
+                f"{given} {threads} is more than the {cores} CPU core{'s' if cores != 1 else ''} this process may "
+                "use: llama.cpp's threads wait for each other at every step, so it runs far slower; leave it out to "
+                "use the idle cores"
+            )
+            plan = replace(plan, unused=". ".join(filter(None, [plan.unused, note])))
     return replace(plan, threads=threads)
 
 
