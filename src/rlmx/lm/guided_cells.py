@@ -7044,16 +7044,48 @@ _LATER_CONTRASTS = frozenset("but however yet except although though whereas unl
 """Words that, after the stretch a verdict rests on, take back part of it ("works offline, but only for ten
 minutes", "supports IPv6, but in practice it is broken"); a next sentence opening with one does the same."""
 _UNDOING = re.compile(
-    r"(?i)\b(?:revers(?:ed|al)|cancel+(?:ed|ation)|bounced|refunded|fail(?:ed|ure)|revoked|withdrawn|undone|undid"
-    r"|voided|rejected|declined|retracted|rescinded|overturned|annulled|charged\s+back|chargeback|rolled\s+back"
-    r"|called\s+off|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out"
-    r"|returned|expired|lapsed|terminated|suspended|deleted|removed|reopened|repealed|abandoned|scrapped|aborted)\b"
+    r"(?i)\b(?:(?:revers|cancel+|recall|revok|rescind|annul+|retract|nullifi|invalidat|quash|overturn|overrul"
+    r"|repeal|revert|refund|reject|declin|bounc|abort|scrap+|abandon|delet|remov|return|reopen|void|expir|laps"
+    r"|terminat|suspend)e?d"
+    r"|revers(?:al)|cancel+ation|revocation|rescission|annulment|retraction|withdrawn|withdrew|withdrawal"
+    r"|undone|undid|void|invalid|fail(?:ed|ure)|charged\s+back|chargeback|rolled\s+back|called\s+off"
+    r"|fell\s+through|never\s+mind|scratch\s+that|no\s+longer|taken\s+back|backed\s+out|struck\s+down)\b"
 )
-"""Words of a later sentence that undo a state an earlier one stated ("The invoice was paid. The payment was later
-reversed.", "We cancelled it the next day."): the earlier sentence then decides no yes or no (review 83c v05)."""
-_UNDO_REACH = 3
-"""How many units after a deciding one `yes_no_answer` reads for a sentence that undoes it (an update line, the
-next paragraph); further away, what a sentence undoes is no longer surely the same state."""
+"""Words of a later sentence that undo an act or a state an earlier one stated ("The invoice was paid. The payment
+was later reversed.", "The bank recalled it", "the court declared it void"): the earlier sentence then decides no
+yes or no (review 83c v05, review 84 A). Written as the verbs' stems with their past ending, so each verb of the
+kind comes in every spelling ("cancelled"/"canceled", "voided", "annulled"), and the nouns of the undoing act.
+An expiry or termination counts for a past question too ("The lease was renewed. It was terminated." leaves
+"Was the lease renewed?" to the quote, review 83f)."""
+_ENDING = re.compile(r"(?i)\b(?:ended|lifted|discontinued|ceased|ran\s+out|came\s+to\s+an\s+end)\b")
+"""Words that end a state without undoing that it held ("The suspension was lifted in June", "The cover
+ended"): a present question ("Is the account suspended?") is then no longer answered yes, a past one ("Was
+the account suspended?") still is (review 84 A)."""
+_PRESENT_OPENERS = frozenset("is are am do does can isn't aren't doesn't don't can't cannot".split())
+"""Openers of a question that asks what holds now, not what happened."""
+_UNTIL = re.compile(r"(?i)\b(?:was|were|had)\b.*\b(?:until|till|til)\b")
+"""A past state bounded by a time ("The car was insured until May 2023"): it held, and ended then."""
+_BACK_POINTING = frozenset("it its this that they them these those he she him her".split())
+"""Words with which the sentence right after one points back at what it stated ("The bank recalled it")."""
+_ACT_NOUNS = (
+    ("ment", ""),
+    ("ation", ""),
+    ("ition", ""),
+    ("ssion", "t"),
+    ("sion", "d"),
+    ("ion", ""),
+    ("ature", ""),
+    ("ure", ""),
+    ("al", ""),
+    ("ance", ""),
+    ("ence", ""),
+    ("y", ""),
+)
+"""Endings of a noun made from a verb, with what replaces them to give the verb back ("payment" -> "pay",
+"suspension" -> "suspend", "submission" -> "submit", "shipment" -> "ship", "approval" -> "approve")."""
+_UNDO_REACH = 2000
+"""How many units of the same text after a deciding one `yes_no_answer` reads for a sentence that undoes it (a
+log's later line, a later paragraph): bounds the time on a long text; what a sentence undoes is tied by words."""
 _UNSURE_POLARITY = frozenset(
     "nobody nothing nowhere noone hardly barely scarcely seldom rarely unable fail fails failed failing forgot forget "
     "forgets forgotten neglected refuse refused refuses declined lack lacks lacked lacking missing missed skipped "
@@ -7177,21 +7209,92 @@ def _no_statement(sentence: str, words: list[str], verbs: set[str], base_form: b
     return False
 
 
-def _undone_later(later: list[str], asked: list[str]) -> bool:
-    """Whether a sentence of `later` (the text after a deciding sentence, in order) undoes or negates the state: it
-    writes an undoing word (`_UNDOING`) that is not one of the question's own words, or an asked word's opposite
-    ("still unpaid" after "was paid"), or an asked word with a negation ("the rent is not paid")."""
+def _act_of(word: str, verbs: set[str]) -> bool:
+    """Whether `word` is a noun made from one of the question's verbs ("payment" of "paid", "suspension" of
+    "suspended", "shipment" of "shipped"), by the endings of `_ACT_NOUNS`; the verb's own forms are not."""
+    lowered = word.lower()
+    wanted = {stem(v) for v in verbs}
+    for ending, verb_end in _ACT_NOUNS:
+        if lowered.endswith(ending) and len(lowered) - len(ending) >= 3:
+            base = lowered[: -len(ending)] + verb_end
+            if stem(base) in wanted or stem(base + "e") in wanted:
+                return True
+    return False
+
+
+def _negated_at(words: list[str], at: int) -> bool:
+    """Whether a negation stands among the three words before position `at` ("was not reversed", "never
+    cancelled", "hasn't been revoked")."""
+    near = [w.lower() for w in words[max(0, at - 3) : at]]
+    return bool(set(near) & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in near)
+
+
+def _other_names(sentence: str, words: list[str], asked_stems: set[str]) -> bool:
+    """Whether the sentence names a person, thing or number of its own the question does not ("Ben did not sign
+    it" after "Did Ann sign ...?", "invoice 1043"): a number, or a capitalised word that is no stop word, month
+    or weekday, nor part of an undoing phrase ("Scratch that"); a first word only when a lowercase word follows it
+    and it is no adverb ("Ben did", not "Sadly it", "Later, it")."""
+    for at, word in enumerate(words):
+        if stem(word.lower()) in asked_stems or word.lower() in ENGLISH_STOPWORDS or word.lower() in _NOT_NAMES:
+            continue
+        if any(ch.isdigit() for ch in word):
+            return True
+        if not word[:1].isupper() or _UNDOING.match(" ".join(words[at : at + 2])):
+            continue
+        if at > 0:
+            return True
+        if word.lower().endswith("ly"):
+            continue  # "Sadly it was annulled": an adverb opening the sentence
+        follows = re.match(rf"\W*{re.escape(word)}[ \t]+([a-z]\w*)", sentence)
+        if follows is not None:
+            return True
+    return False
+
+
+def _undone_later(
+    later: list[tuple[str, bool]], asked: list[str], verbs: set[str], named: list[str], present: bool
+) -> bool:
+    """Whether a sentence of `later` (the text after a deciding sentence, in order, each with whether it stands
+    in the deciding sentence's own unit) undoes or ends the state the question asks (review 83c v05, review 84 A);
+    `named`: the question's names and numbers ("Ann", "1042"), `present`: whether it asks what holds now.
+
+    A later sentence speaks of the same thing when it writes one of the question's words that are no verb (its
+    subject or object: "invoice 1042", "the deposit"), or, in the same unit, a noun made from its verb
+    (`_act_of`: "The suspension was lifted", "The payment was reversed"), or, right after it, points back at it
+    (`_BACK_POINTING`: "The bank recalled it"); and when the question names someone or a number, the sentence
+    names it too or, pointing back, names no one and no number of its own ("Ann signed the lease. Ben did not sign
+    it." undoes nothing). Such a sentence undoes the state when it writes an undoing word (`_UNDOING`, or for a
+    present question `_ENDING`: "lifted", "expired") that is not one of the question's words and not itself
+    negated ("was not reversed" confirms it), an asked word's opposite ("still unpaid"), or an asked word with a
+    negation ("the deposit is not paid"). A sentence about another thing ("The landlord removed the old fridge"
+    after "The rent was paid") undoes nothing."""
     asked_stems = {stem(w) for w in asked}
-    for sentence in later:
+    things = [w for w in asked if w.lower() not in verbs] or asked
+    thing_stems = {stem(w) for w in things}
+    named_stems = {stem(w) for w in named}
+    for number, (sentence, own_unit) in enumerate(later):
         words = _WORD.findall(sentence)
-        undo = [m.group(0) for m in _UNDOING.finditer(sentence)]
-        if any(stem(u.split()[0]) not in asked_stems for u in undo):
-            return True
-        if any(_opposite(a, w) for a in asked for w in words):
-            return True
+        stems = {stem(w) for w in words}
         lowered = {w.lower() for w in words}
+        if stems & thing_stems:
+            if named_stems and not stems & named_stems:
+                continue  # "invoice 1043" after "invoice 1042": another one
+        elif (own_unit and any(_act_of(w, verbs) for w in words)) or (number == 0 and lowered & _BACK_POINTING):
+            if named_stems and _other_names(sentence, words, asked_stems):
+                continue  # "Ben did not sign it" after "Did Ann sign the lease?"
+        else:
+            continue
+        undone = False
+        for pattern in (_UNDOING, _ENDING) if present else (_UNDOING,):
+            for match in pattern.finditer(sentence):
+                at = len(_WORD.findall(sentence[: match.start()]))
+                if _negated_at(words, at):
+                    return False  # "The payment was not reversed.": the state stands, said again
+                undone = undone or stem(match.group(0).split()[0]) not in asked_stems
+        if undone or any(_opposite(a, w) for a in asked for w in words):
+            return True
         negated = bool(lowered & _YES_NO_NEGATION) or any(_NEGATED.fullmatch(w) for w in words)
-        if negated and {stem(w) for w in words} & asked_stems:
+        if negated and stems & asked_stems:
             return True
     return False
 
@@ -7222,6 +7325,7 @@ def yes_no_answer(
         return None
     base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
     verbs = _asked_verbs(query)
+    present = opener.group(0).split()[-1].lower().replace("’", "'") in _PRESENT_OPENERS
     body = _YES_NO.sub("", query, count=1)
     asked = [
         w
@@ -7231,6 +7335,7 @@ def yes_no_answer(
     asked = [w for w in asked if len(w) > 1 or w.isdigit()]
     if len(asked) < 2:
         return None
+    named = [w for w in _WORD.findall(body) if w[:1].isupper() or any(ch.isdigit() for ch in w)]
     asked_stems = [stem(w) for w in asked]
     hedged_in_question = {w.lower() for w in _WORD.findall(query)} & _HEDGES
     reported_in_question = {w.lower() for w in _WORD.findall(query)} & _NOT_ASSERTED
@@ -7289,12 +7394,15 @@ def yes_no_answer(
             elsewhere = lowered[: max(0, first - 2)] + lowered[last + 1 :]
             if set(elsewhere) & _YES_NO_NEGATION or any(_NEGATED.fullmatch(w) for w in elsewhere):
                 continue  # "It is not true that the router was restarted": which part "not" negates is a guess
-            after = [s for _, _, s in sentences[number + 1 :]]
+            if present and _UNTIL.search(sentence):
+                continue  # "The car was insured until May 2023": a state that ended then, no present yes
+            after = [(s, True) for _, _, s in sentences[number + 1 :]]
             place = (unit.get("source"), unit.get("where"))
             here = next((i for i, u in enumerate(every or []) if (u.get("source"), u.get("where")) == place), None)
             if every is not None and here is not None:  # the ranked units are copies: found by their place
-                after += [u["text"] for u in every[here + 1 : here + 1 + _UNDO_REACH] if u.get("source") == place[0]]
-            if _undone_later(after, asked):
+                later = (u for u in every[here + 1 : here + 1 + _UNDO_REACH] if u.get("source") == place[0])
+                after += [(s, False) for u in later for _, _, s in _sentence_spans(u["text"])]
+            if _undone_later(after, asked, verbs, named, present):
                 continue  # "The payment was later reversed.": the state it stated no longer holds (review 83c v05)
             verdict = "No" if negated != bool(flipped) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))

@@ -1,0 +1,54 @@
+"""Review 84 (kinds A, B, H, I): the offline guided root over kinds an adversarial review found. Every text is made
+up; the reader is a stub (`guided_stub`), so what is checked is what the code makes of a reply."""
+
+from __future__ import annotations
+
+from guided_stub import ask, first_line
+
+# --- A: a later sentence undoes a yes/no verdict only when it speaks of the same thing -----------------------------
+
+LOG = (
+    "2024-03-01 Order 77 placed online.\n2024-03-02 Paid the gas bill.\n2024-03-04 Gym class.\n"
+    "2024-03-05 Car wash.\n2024-03-07 Dentist.\n2024-03-09 Order 77 cancelled by the shop.\n"
+)
+
+
+def test_an_undoing_line_anywhere_later_in_the_log_leaves_no_yes() -> None:
+    assert first_line(ask(LOG, "Was order 77 placed?")) != "Yes"
+    text = "The deposit was paid.\n\nSome notes.\n\nLater the bank reversed the deposit."
+    assert first_line(ask(text, "Was the deposit paid?")) != "Yes"
+
+
+def test_undoing_words_of_every_kind_leave_no_yes() -> None:
+    cases = [
+        ("The visa was granted in 2019. The embassy rescinded it a month later.", "Was the visa granted?"),
+        ("The grant was approved in May. The approval was withdrawn in June.", "Was the grant approved?"),
+        ("The booking was confirmed. The hotel voided the booking later.", "Was the booking confirmed?"),
+        ("The cheque was issued on Monday. The bank recalled it on Wednesday.", "Was the cheque issued?"),
+        ("The will was signed in 2010. In 2015 a judge declared it void.", "Was the will signed?"),
+        ("Ann signed the contract in May. Sadly it was annulled in June.", "Did Ann sign the contract?"),
+    ]
+    for text, question in cases:
+        assert first_line(ask(text, question)) != "Yes", (text, question)
+
+
+def test_a_present_question_is_no_yes_over_a_state_that_ended() -> None:
+    text = "The road was closed in March. The closure ended in April."
+    assert first_line(ask(text, "Is the road closed?")) != "Yes"
+    assert first_line(ask(text, "Was the road closed?")) == "Yes"  # it was, in March
+    text = "The gym was open to members until June 2022."
+    assert first_line(ask(text, "Is the gym open to members?")) != "Yes"
+    assert first_line(ask("The car is insured until May 2030.", "Is the car insured?")) == "Yes"
+
+
+def test_an_undo_of_another_thing_or_a_negated_undo_keeps_the_yes() -> None:
+    cases = [
+        ("The rent was paid. The landlord cancelled the gym membership.", "Was the rent paid?"),
+        ("Invoice 1042 paid.\nInvoice 1043 cancelled.\n", "Was invoice 1042 paid?"),
+        ("The payment was made on Friday. It was never reversed.", "Was the payment made?"),
+        ("The server was restarted at noon. It was not rolled back.", "Was the server restarted?"),
+        ("Ann signed the contract in May. Ben did not sign it.", "Did Ann sign the contract?"),
+        ("The parcel arrived on time. The neighbour returned the ladder.", "Did the parcel arrive on time?"),
+    ]
+    for text, question in cases:
+        assert first_line(ask(text, question)) == "Yes", (text, question)
