@@ -135,6 +135,9 @@ class Roots:
         except FileNotFoundError:
             if raw != raw.strip():  # "a.txt\n": a model's line break or space that no file name it meant holds
                 return self.check(raw.strip())
+            led = self._led_by_a_root(raw)
+            if led is not None:
+                return self.check(str(led))
             shown = raw if raw.isprintable() else repr(raw)
             raise PathRefused(
                 f"path {shown} does not exist (looked for {given}){_naming_hint(given)}{_pattern_hint(raw)}"
@@ -183,6 +186,20 @@ class Roots:
         """What the roots are, for messages: "folders", or "folders and files" when a client root is one file (it
         is no folder)."""
         return "folders" if all(root.is_dir() for root in self.folders) else "folders and files"
+
+    def _led_by_a_root(self, raw: str) -> Path | None:
+        """For a relative path that does not exist from the base folder but starts with a granted folder's own name
+        (`--allow proj`, then `proj/notes.txt`: what a user or a model writes, seeing the folder from outside), the
+        path in that folder when it exists there; else None."""
+        parts = Path(raw).parts
+        if not parts or Path(raw).is_absolute() or len(parts) < 2:
+            return None
+        for root in self.folders:
+            if root.is_dir() and parts[0] == root.name:
+                candidate = root.joinpath(*parts[1:])
+                if os.path.lexists(candidate):
+                    return candidate
+        return None
 
     def _base(self) -> Path:
         """The folder relative paths start from: the first granted folder, else the one holding the first granted
