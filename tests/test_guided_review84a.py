@@ -52,3 +52,24 @@ def test_an_undo_of_another_thing_or_a_negated_undo_keeps_the_yes() -> None:
     ]
     for text, question in cases:
         assert first_line(ask(text, question)) == "Yes", (text, question)
+
+
+# --- B: asked of the mail itself, its headers answer though the body sends or dates another thing -----------------
+
+MAIL = "From: Olek Brandt <olek@example.org>\nTo: office@example.org\nDate: Mon, 3 Mar 2025 09:15\nSubject: Rent\n\n"
+
+
+def test_the_mail_itself_is_dated_and_signed_by_its_headers() -> None:
+    mail = MAIL + "Hello,\nI sent the rent on 28 February, so it should be with you.\nOlek\n"
+    assert first_line(ask(mail, "When was the email sent?")) == "Mon, 3 Mar 2025 09:15"
+    assert first_line(ask(mail, "When was this message sent?")) == "Mon, 3 Mar 2025 09:15"
+    mail = MAIL + "Hi,\nThe courier posted the keys yesterday.\n"
+    assert first_line(ask(mail, "Who sent the email?")) == "Olek Brandt"
+
+
+def test_a_body_that_sends_the_mail_itself_still_decides() -> None:
+    mail = MAIL + "This message was sent by Dana Kerr on behalf of Olek.\n"
+    assert first_line(ask(mail, "Who sent the email?")) != "Olek Brandt"
+    mail = MAIL + "The rent reminder was sent on 1 March.\n"
+    assert first_line(ask(mail, "When was the reminder sent?")) != "Mon, 3 Mar 2025 09:15"
+

@@ -6063,8 +6063,17 @@ def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         return None
     # The headers say who sent the mail and when; the body may say who did the asked act and when ("Carl reported
     # the crash", "I posted the letter on 1 March") or quote another mail: then the body decides, not the headers
-    # (review 83c v04).
-    if _FORWARDED.search(bodies[0]) or re.search(rf"(?i)\b(?:{_ASKED_ACT[act]})\b", bodies[0]):
+    # (review 83c v04). Asked of the mail itself ("When was the email sent?"), only a body sentence that does the act
+    # to the mail decides ("This message was sent for Carl"); "The invoice was sent on 2 September" is another
+    # thing's (review 84 B).
+    acts = [
+        sentence
+        for sentence in _FULL_STOP.split(" ".join(bodies[0].split()))
+        if re.search(rf"(?i)\b(?:{_ASKED_ACT[act]})\b", sentence)
+    ]
+    if _MAIL_ITSELF.search(query):
+        acts = [sentence for sentence in acts if _MAIL_ITSELF.search(sentence)]
+    if _FORWARDED.search(bodies[0]) or acts:
         return None
     dated = any(p.search(bodies[0]) for p in (_DATE, _YEARLESS_DATE, _DATE_IN_DIGITS, _NUMERIC_DATE))
     if sender is None and not _MAIL_ITSELF.search(query) and dated:
