@@ -73,3 +73,27 @@ def test_a_body_that_sends_the_mail_itself_still_decides() -> None:
     mail = MAIL + "The rent reminder was sent on 1 March.\n"
     assert first_line(ask(mail, "When was the reminder sent?")) != "Mon, 3 Mar 2025 09:15"
 
+
+# --- H: a record's field says the question's verb; a how-often reply belongs to the asked act ----------------------
+
+PEOPLE = "name,village,phone\nIda Moss,Ashby,01632 960001\nLeo Hart,Brill,01632 960002\n"
+
+
+def test_a_place_field_answers_where_someone_lives() -> None:
+    assert first_line(ask(PEOPLE, "Where does Leo live?", "Brill")) == "Brill"
+    assert first_line(ask(PEOPLE, "Which village does Ida live in?", "Ashby")) == "Ashby"
+    staff = "Name: Ida Moss\nEmployer: Kettle & Co\n\nName: Leo Hart\nEmployer: Brill Mills\n"
+    assert first_line(ask(staff, "Where does Leo work?", "Brill Mills")) == "Brill Mills"
+
+
+def test_a_field_of_another_kind_does_not_say_the_verb() -> None:
+    assert first_line(ask(PEOPLE, "Where does Leo work?", "Brill")) != "Brill"
+    staff = "name,employer\nIda Moss,Kettle & Co\n"
+    assert first_line(ask(staff, "Where does Ida live?", "Kettle & Co")) != "Kettle & Co"
+
+
+def test_a_pronoun_sentence_with_another_verb_says_no_frequency_of_the_asked_act() -> None:
+    text = "The filter is cleaned monthly. It is replaced yearly."
+    assert first_line(ask(text, "How often is the filter cleaned?", "yearly")) != "yearly"
+    assert first_line(ask(text, "How often is the filter cleaned?", "monthly")) == "monthly"
+    assert first_line(ask(text, "How often is the filter replaced?", "yearly")) == "yearly"

@@ -1948,6 +1948,35 @@ _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w
 phone): a question's word is held by the text when any of its group is."""
 
 
+_IMPLIED_BY_VERB = {
+    "live": "city town village address country location home place residence postcode",
+    "reside": "city town village address country location home place residence postcode",
+    "work": "company employer firm organisation organization job role position occupation workplace",
+    "born": "birthday birthdate dob birthplace",
+    "earn": "salary wage wages pay income",
+    "cost": "price cost costs",
+    "direct": "director",
+    "publish": "publisher imprint",
+    "sing": "singer artist performer",
+    "write": "author writer",
+}
+"""A question's closing verb, by its `stem`, and the names of the record fields that say it without writing it:
+a `town` column says where someone lives, `employer` where they work, `director` who directed ("Where does Bob
+live?", "What city does Bob live in?" over `name,town,mobile`: review 84 H)."""
+
+
+def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
+    """Whether the record `unit` has a field (a column of its `keys`, or a "Label:" in its text) that
+    `_IMPLIED_BY_VERB` names for the question's unwritten closing `verb`."""
+    names = next((v.split() for k, v in _IMPLIED_BY_VERB.items() if stem(k) == stem(verb)), [])
+    if not names:
+        return False
+    keys = {str(k).lower().replace("_", " ") for k in unit.get("keys") or ()}
+    if keys & set(names) or any(set(k.split()) & set(names) for k in keys):
+        return True
+    return re.search(rf"(?:^|[;\s])(?i:{'|'.join(names)})\s*:", unit["text"]) is not None
+
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
 _CLOCK = re.compile(
@@ -3164,16 +3193,20 @@ def _said_of_the_asked(core: str, text: str, query: str) -> bool:
         if i > 0 and w.islower() and w not in ENGLISH_STOPWORDS and words[i - 1].lower() not in _NOUN_BEFORE
     } & asked  # "feed" of "How often should I feed the plants?", never "plants"
     said: list[set[str]] = []
+    written: list[set[str]] = []
     for _, _, sentence in sentences:
         own = {stem(w) for w in _WORD.findall(sentence.lower())}
+        written.append(set(own))
         opening = _WORD.findall(sentence)[:1]
         if said and opening and opening[0].lower() in _PRONOUN_SUBJECT:
-            own |= said[-1]  # "The course starts in May. It meets twice a week.": the same subject
+            # "The course starts in May. It meets twice a week.": the same subject, but its own verb ("The backup
+            # runs nightly. It is checked weekly." says how often it is checked, not run: review 84 H)
+            own |= said[-1] - verbs
         said.append(own)
-    verbs = {v for v in verbs if any(v in own for own in said)}  # a verb the text writes somewhere
+    verbs = {v for v in verbs if any(v in own for own in written)}  # a verb the text writes somewhere
     for place in places:
-        for (start, end, _), own in zip(sentences, said, strict=True):
-            if start <= place.start() < end and own & asked and verbs <= own:
+        for (start, end, _), own, its_own in zip(sentences, said, written, strict=True):
+            if start <= place.start() < end and own & asked and verbs <= its_own:
                 return True
     return False
 
@@ -7624,6 +7657,7 @@ def guided_answer(
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     unwritten = [t for t in framing if not state["index"].rows(t) and not any(t in u["held"] for u in good[:reads])]
+    unwritten = [t for t in unwritten if not any(_a_field_implies(t, u) for u in good[:reads])]
     if unwritten:
         # "How many tents are we renting?" over "we are buying 3 tents": the verb may be the condition the question
         # sets; the units that hold the rest are shown for the user to judge, never read as its answer
