@@ -97,3 +97,17 @@ def test_a_pronoun_sentence_with_another_verb_says_no_frequency_of_the_asked_act
     assert first_line(ask(text, "How often is the filter cleaned?", "yearly")) != "yearly"
     assert first_line(ask(text, "How often is the filter cleaned?", "monthly")) == "monthly"
     assert first_line(ask(text, "How often is the filter replaced?", "yearly")) == "yearly"
+
+
+# --- I: a bare month after "by" is a deadline as likely as a doer -------------------------------------------------
+
+
+def test_a_bare_month_after_by_names_no_doer() -> None:
+    text = "The survey was sent out by August. Replies are due in autumn."
+    assert first_line(ask(text, "Who sent out the survey?", "August")) != "August"
+    assert first_line(ask("The logo was designed by April.", "Who designed the logo?", "April")) != "April"
+
+
+def test_a_month_name_with_a_surname_after_by_is_a_doer() -> None:
+    text = "The logo was designed by April Moss."
+    assert first_line(ask(text, "Who designed the logo?", "April Moss")) == "April Moss"

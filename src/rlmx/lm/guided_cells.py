@@ -2585,6 +2585,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             w[:1].isupper() and w.lower() not in _NAME_TITLES | _NO_DOERS for w in _WORD.findall(core)
         ):
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
+        if kind == "name" and _a_bare_month_after_by(core, text):
+            continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -3578,6 +3580,20 @@ _MONTH_NAMES = frozenset(
 
 
 _TIME_DETERMINERS = frozenset({"next", "last", "this", "the"})
+
+
+def _a_bare_month_after_by(core: str, text: str) -> bool:
+    """Whether `core` is one month's name that is also a given name ("April", "May", "June", "August") and `text`
+    writes it after "by" with no surname after it ("The report was written by June."): "by" then more likely
+    gives a deadline than a doer, and which it is stays a guess. "by June Carter" names her."""
+    if core.strip().lower() not in _MONTH_NAMES:
+        return False
+    for place in re.finditer(rf"(?<!\w){re.escape(core.strip())}(?!\w)", text, re.IGNORECASE):
+        before = _WORD.findall(text[: place.start()])[-1:]
+        surname = re.match(r"[ \t]+[A-Z]", text[place.end() :])  # in the same sentence: "by May. The wall ..."
+        if before and before[0].lower() == "by" and surname is None:
+            return True
+    return False
 
 
 def _names_a_time(core: str) -> bool:
