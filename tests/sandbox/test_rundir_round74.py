@@ -6,7 +6,6 @@ goes at the next start."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,21 @@ def _run_dir(root: Path, name: str, owner: str | None) -> Path:
 def test_the_owner_file_goes_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = _run_dir(tmp_path, "order", f"{os.getpid()} {rundir._start_time(os.getpid())}\n")
     gone: list[str] = []
-    real_rmtree, real_unlink = shutil.rmtree, os.unlink
+    real_remove_tree, real_unlink = rundir._remove_tree, os.unlink
 
-    def rmtree(path: Any, **options: Any) -> None:
-        gone.append(Path(path).name)
-        real_rmtree(path, **options)
+    def remove_tree(parent: int, name: str, info: os.stat_result) -> None:  # a folder, by descriptors
+        gone.append(name)
+        real_remove_tree(parent, name, info)
 
     def unlink(path: Any, *args: Any, **options: Any) -> None:
-        if Path(path).parent == run:  # not rmtree's own unlinks inside a folder
+        # a file of the run dir: by name beside its descriptor, or the owner by its path
+        if Path(path).parent == run or (
+            options.get("dir_fd") is not None and os.path.samefile(f"/proc/self/fd/{options['dir_fd']}", run)
+        ):
             gone.append(Path(path).name)
         real_unlink(path, *args, **options)
 
-    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    monkeypatch.setattr(rundir, "_remove_tree", remove_tree)
     monkeypatch.setattr(os, "unlink", unlink)
     rundir.remove(run)
     assert not run.exists()
@@ -51,13 +53,13 @@ def test_a_removal_that_fails_in_part_keeps_the_owner_so_a_later_sweep_judges_it
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = _run_dir(tmp_path, "busy", "999999999 1\n")  # a host that is gone
-    real_rmtree = shutil.rmtree
+    real_remove_tree = rundir._remove_tree
 
-    def rmtree_but_work(path: Any, **options: Any) -> None:  # a worker still writing there
-        if Path(path).name != "work":
-            real_rmtree(path, **options)
+    def remove_tree_but_work(parent: int, name: str, info: os.stat_result) -> None:  # a worker still writing there
+        if name != "work":
+            real_remove_tree(parent, name, info)
 
-    monkeypatch.setattr(shutil, "rmtree", rmtree_but_work)
+    monkeypatch.setattr(rundir, "_remove_tree", remove_tree_but_work)
     rundir.remove(run)
     assert sorted(p.name for p in run.iterdir()) == ["owner", "work"]
     monkeypatch.undo()

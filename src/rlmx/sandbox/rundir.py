@@ -6,7 +6,7 @@ Every sandbox writes its contexts and its worker's work dir under one private ru
 * `create` writes an `owner` file (host pid and its start time), so `sweep_stale` can tell a run directory whose
   host is gone (killed with SIGKILL, say) from a live one, and removes it at the next start;
 * `usage` measures what a worker wrote (its work and tmp dirs, and for a sandbox uid the files it owns in the
-  shared temp dirs), for the disk bound;
+  shared temp dirs), for the disk bound, walking each tree by folder descriptors at any depth (`_walked`);
 * `remove_owned` deletes what a sandbox uid left in the shared temp dirs (and the world-writable dirs in them);
 * `register_context` lists each context file a host writes in a per-user registry, so that the RAM-growth measure
   of another run of the same user (`_RamGrowth`) does not take it for its worker's files with no name.
@@ -15,14 +15,14 @@ Every sandbox writes its contexts and its worker's work dir under one private ru
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
-import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,21 +169,25 @@ def ram_mounts(mountinfo: str) -> list[str]:
     return points
 
 
-def _tree_bytes(path: str, uid: int | None = None, seen: set[tuple[int, int]] | None = None) -> int:
+def _tree_bytes(
+    path: str, uid: int | None = None, seen: set[tuple[int, int]] | None = None, walk: Walk | None = None
+) -> int:
     """Bytes allocated under `path` (st_blocks, so sparse files count what they use; each entry ENTRY_BYTES at
     least); with `uid`, only the entries that uid owns, in the directories it may write to (`_writable_by_anyone`)
     as well as its own. A file with several names (hard links: `os.link`, `cp -l`) has its blocks counted once, at
     the first name met; each further name counts ENTRY_BYTES, the entry it is (audit 82 V03: three names of one
     100 MiB file were charged 300 MiB). `seen` holds the (st_dev, st_ino) of such files already counted, shared by
-    the walks of one reading so that names in two walked folders count once too."""
+    the walks of one reading so that names in two walked folders count once too. `walk` records the folders that
+    could not be measured or vanished meanwhile (`_walked`: by descriptors, at any depth)."""
     total = 0
-    stack = [path]
     seen = set() if seen is None else seen
-    for entry, info in _scanned(stack):
-        owned = uid is None or info.st_uid == uid
-        if stat.S_ISDIR(info.st_mode) and (owned or _writable_by_anyone(info)):
-            stack.append(entry.path)
-        if not owned:
+    walk = Walk() if walk is None else walk
+
+    def descend(info: os.stat_result) -> bool:
+        return uid is None or info.st_uid == uid or _writable_by_anyone(info)
+
+    for _, _, info in _walked(path, descend, walk):
+        if info is None or (uid is not None and info.st_uid != uid):
             continue
         if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
             inode = (info.st_dev, info.st_ino)
@@ -195,20 +199,150 @@ def _tree_bytes(path: str, uid: int | None = None, seen: set[tuple[int, int]] | 
     return total
 
 
-def _scanned(stack: list[str]) -> Iterator[tuple[os.DirEntry[str], os.stat_result]]:
-    """Each entry (and its lstat) of the folders on `stack`, popped one by one; the caller pushes the folders to go
-    into. Entries and folders that vanish or cannot be read meanwhile are passed over."""
-    while stack:
+@dataclass(slots=True)
+class Walk:
+    """What one reading's walks could not see. `unmeasured`: a folder of the tree that could not be opened or read
+    for a reason other than its vanishing (no permission, no descriptor left): the first such, in words; the disk
+    bound is then strict (`subprocess._watch_usage`). `vanished`: how many folders the walk was to enter were
+    renamed away, removed or swapped for a link between their listing and their opening (a cell moving a folder
+    about in a loop). A file gone between the listing and its stat is not counted: it is at most one file's size,
+    and in /tmp other users' files come and go all the time."""
+
+    unmeasured: str = ""
+    vanished: int = 0
+
+    def failed(self, name: str, error: OSError) -> None:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # gone, or a link now: moved meanwhile
+            self.vanished += 1
+        elif not self.unmeasured:
+            self.unmeasured = f"{name[:80]!r}: {error.strerror or error}"
+
+
+WALK_DESCRIPTORS = 64
+"""The most folder descriptors one walk holds open: past this depth the outer ones are closed, and reopened through
+".." (checked to be the same folder) on the way back up."""
+
+
+@dataclass(slots=True)
+class _Level:
+    fd: int  # -1: closed for depth (WALK_DESCRIPTORS), reopened through ".." when its walk comes back to it
+    key: tuple[int, int]
+    name: str  # its name in the folder above
+    folders: list[tuple[str, int, int]]  # (name, st_dev, st_ino) of the folders in it still to walk
+
+
+def _walked(
+    top: str | int, descend: Callable[[os.stat_result], bool], walk: Walk, after: bool = False
+) -> Iterator[tuple[int, str, os.stat_result | None]]:
+    """(the descriptor of the folder it is in, its name, its lstat) for each entry under folder `top` (a path, or
+    a descriptor, left open), at any depth, parents first; with `after`, each walked folder once more, as (its
+    parent's descriptor, its name, None), when all inside it has been, so that a caller may remove it. Every step
+    is relative to the descriptor of the folder it is in, opened with O_NOFOLLOW and checked to be the folder that
+    was listed: a path longer than PATH_MAX (folders nested by relative steps) is walked whole, and a link is never
+    followed (audit 84 V08: walked by full paths, a tree 5,050 bytes deep was skipped as unreadable, and 288 MiB
+    went uncounted). The folders `descend` accepts are entered; what cannot be seen is recorded in `walk`.
+    Descriptors held: WALK_DESCRIPTORS at most."""
+    try:
+        fd = os.dup(top) if isinstance(top, int) else os.open(top, _DIRECTORY_FLAGS)
+    except OSError as error:
+        if error.errno != errno.ENOENT:
+            walk.failed(str(top), error)
+        return
+    levels: list[_Level] = []
+    name = ""
+    try:
+        while fd >= 0:
+            opened = os.fstat(fd)
+            level = _Level(fd, (opened.st_dev, opened.st_ino), name, [])
+            levels.append(level)
+            fd = -1
+            if len(levels) > WALK_DESCRIPTORS:  # the outermost still open: reopened through ".." later
+                outer = levels[-1 - WALK_DESCRIPTORS]
+                os.close(outer.fd)
+                outer.fd = -1
+            try:
+                with os.scandir(level.fd) as entries:
+                    for entry in entries:
+                        try:
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError as error:  # an entry gone since the listing: a file removed or renamed
+                            if error.errno != errno.ENOENT:  # (at most one file's size), or another user's in /tmp
+                                walk.failed(entry.name, error)
+                            continue
+                        if stat.S_ISDIR(info.st_mode) and descend(info):
+                            level.folders.append((entry.name, info.st_dev, info.st_ino))
+                        yield level.fd, entry.name, info
+            except OSError as error:
+                walk.failed(level.name or str(top), error)
+            while levels and fd < 0:
+                level = levels[-1]
+                if level.folders:
+                    name, device, inode = level.folders.pop()
+                    fd = _enter(level.fd, name, (device, inode), walk)
+                    continue
+                levels.pop()
+                if levels and levels[-1].fd < 0 and not _reopen(levels[-1], level.fd, walk):
+                    os.close(level.fd)
+                    return  # the way back is lost (a folder above was moved): the rest goes unwalked
+                os.close(level.fd)
+                level.fd = -1
+                if after and levels:
+                    yield levels[-1].fd, level.name, None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        for level in levels:
+            if level.fd >= 0:
+                os.close(level.fd)
+
+
+RELOOK_TRIES = 4
+"""How many times a walk looks again, by its inode, for a listed folder that lost its name before it was opened."""
+
+
+def _enter(parent: int, name: str, key: tuple[int, int], walk: Walk) -> int:
+    """A descriptor of the folder (st_dev, st_ino) `key` listed as `name` in the folder open as `parent`, or -1 (and
+    why recorded in `walk`). One renamed meanwhile within `parent` (a cell renaming a folder in a loop, so that a
+    walk would miss it) is looked up again by its inode, RELOOK_TRIES times."""
+    for _ in range(RELOOK_TRIES):
         try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    yield entry, info
-        except OSError:
-            continue
+            fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+        except OSError as error:
+            if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                walk.failed(name, error)
+                return -1
+        else:
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) == key:
+                return fd
+            os.close(fd)
+        try:  # its new name, if it is still in `parent`
+            with os.scandir(parent) as entries:
+                name = next((entry.name for entry in entries if entry.inode() == key[1]), "")
+        except OSError as error:
+            walk.failed(name, error)
+            return -1
+        if not name:
+            break
+    walk.vanished += 1
+    return -1
+
+
+def _reopen(level: _Level, inner: int, walk: Walk) -> bool:
+    """Reopen `level`'s folder, closed for depth, as the parent ("..") of open folder `inner`; False (and the
+    vanishing recorded) when that is no longer it (a folder between them was moved)."""
+    try:
+        fd = os.open("..", _DIRECTORY_FLAGS, dir_fd=inner)
+    except OSError as error:
+        walk.failed("..", error)
+        return False
+    info = os.fstat(fd)
+    if (info.st_dev, info.st_ino) != level.key:
+        os.close(fd)
+        walk.vanished += 1
+        return False
+    level.fd = fd
+    return True
 
 
 def _writable_by_anyone(info: os.stat_result) -> bool:
@@ -218,14 +352,18 @@ def _writable_by_anyone(info: os.stat_result) -> bool:
     return bool(info.st_mode & stat.S_IWOTH and info.st_mode & stat.S_ISVTX)
 
 
-def usage(folders: list[Path], uid: int | None, root: int = 0, mapped: MappedFiles | None = None) -> int:
+def usage(
+    folders: list[Path], uid: int | None, root: int = 0, mapped: MappedFiles | None = None, walk: Walk | None = None
+) -> int:
     """What a worker has written: everything under `folders`, plus (for a sandbox uid) what it owns in the
     shared temp dirs, plus the files without a name that process `root` and its descendants hold open or map
-    (`unlinked_bytes`; `mapped` keeps what the mappings' last reading found, between calls)."""
+    (`unlinked_bytes`; `mapped` keeps what the mappings' last reading found, between calls). `walk` records what
+    the walks could not measure (`Walk`): the figure is then only the least the worker wrote."""
     seen: set[tuple[int, int]] = set()
-    total = sum(_tree_bytes(str(folder), None, seen) for folder in folders)
+    walk = Walk() if walk is None else walk
+    total = sum(_tree_bytes(str(folder), None, seen, walk) for folder in folders)
     if uid is not None:
-        total += sum(_tree_bytes(shared, uid, seen) for shared in shared_temp_dirs())
+        total += sum(_tree_bytes(shared, uid, seen, walk) for shared in shared_temp_dirs())
     return total + (unlinked_bytes(root, mapped) if root else 0)
 
 
@@ -322,14 +460,14 @@ def _used(devices: dict[int, str]) -> dict[int, int]:
 
 def _named_files(roots: list[str], devices: dict[int, str]) -> dict[tuple[int, int], int]:
     """The blocks (st_blocks, the measure tmpfs's used space keeps) of every file with a name under `roots` that
-    is on one of `devices` and this process may see, by (device, inode), so that hard links count once."""
+    is on one of `devices` and this process may see, by (device, inode), so that hard links count once. Walked by
+    descriptors (`_walked`), at any depth; what it cannot see stays growth, charged to the worker."""
     found: dict[tuple[int, int], int] = {}
-    stack = list(roots)
-    for entry, info in _scanned(stack):
-        if stat.S_ISDIR(info.st_mode):
-            stack.append(entry.path)
-        elif info.st_dev in devices:
-            found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    walk = Walk()
+    for root in roots:
+        for _, _, info in _walked(root, lambda _: True, walk):
+            if info is not None and not stat.S_ISDIR(info.st_mode) and info.st_dev in devices:
+                found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
     return found
 
 
@@ -849,18 +987,44 @@ def empty(folders: list[Path]) -> None:
 
 
 def _remove_entries(folder: Path, keep: str | None = None) -> None:
-    """Delete each entry of `folder` but the one named `keep` (a link as a link, never what it points to)."""
+    """Delete each entry of `folder` but the one named `keep` (a link as a link, never what it points to), a folder
+    with all inside it at any depth (`_remove_tree`)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, _DIRECTORY_FLAGS)
+        try:
+            with os.scandir(fd) as scan:
+                names = [entry.name for entry in scan if entry.name != keep]
+            for name in names:
+                with contextlib.suppress(OSError):
+                    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    if stat.S_ISDIR(info.st_mode):
+                        _remove_tree(fd, name, info)
+                    else:
+                        os.unlink(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_tree(parent: int, name: str, info: os.stat_result) -> None:
+    """Delete folder `name` of the folder open as descriptor `parent` (lstat'd as `info`) with all inside it, at
+    any depth, never following a link: by descriptors (`_walked`), where shutil.rmtree recurses in Python (a tree
+    3,000 folders deep raised RecursionError, which `ignore_errors` does not catch, and stayed) and holds a
+    descriptor a level. Errors are passed over: what stays is left to the next removal."""
+    fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
     try:
-        with os.scandir(folder) as scan:
-            entries = [entry for entry in scan if entry.name != keep]
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            return  # swapped meanwhile: not the folder that was judged
+        for folder, entry, found in _walked(fd, lambda _: True, Walk(), after=True):
             with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+                if found is None:
+                    os.rmdir(entry, dir_fd=folder)
+                elif not stat.S_ISDIR(found.st_mode):
+                    os.unlink(entry, dir_fd=folder)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(name, dir_fd=parent)
 
 
 def remove_owned(uid: int) -> None:
@@ -895,7 +1059,7 @@ def _remove_owned_in(folder: int, uid: int) -> None:
             info = os.stat(name, dir_fd=folder, follow_symlinks=False)
             if info.st_uid == uid:
                 if stat.S_ISDIR(info.st_mode):  # opened without following a link, checked to be what was stat'd
-                    shutil.rmtree(name, ignore_errors=True, dir_fd=folder)
+                    _remove_tree(folder, name, info)
                 else:
                     os.unlink(name, dir_fd=folder)  # a link is unlinked itself
             elif stat.S_ISDIR(info.st_mode) and _writable_by_anyone(info):

@@ -119,11 +119,6 @@ def pool_thread_env(max_processes: int) -> dict[str, str]:
     return dict.fromkeys(POOL_THREAD_VARIABLES, str(pool_threads(max_processes)))
 
 
-WORKER_MALLOC = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
-"""glibc (2.35+) then asks for transparent huge pages (madvise) on the worker's large allocations: decoding a
-40 MB context into fresh pages takes 22 ms instead of 36 (10,000 page faults fewer). Other C libraries ignore it."""
-
-
 @dataclass(slots=True)
 class _Abandoned:
     """A cell whose caller gave up: its exec frame's token, and (id, item count) of its calls left unanswered."""
@@ -253,6 +248,10 @@ class _Worker:
         return exit_description(code)
 
 
+_VANISHED_RESCANS = 2
+"""How many times more a disk reading in which a folder vanished mid-walk is taken at once (`_watch_usage`)."""
+
+
 def _watch_usage(
     folders: list[Path],
     uid: int | None,
@@ -270,7 +269,8 @@ def _watch_usage(
     their maps and the RAM-growth baseline, made before the worker could run a cell): 0.1 ms a poll) against the disk
     limit, and the memory the workers `workers()` names (a run's, and its child RLMs' sharing its zygote) and their
     descendants hold together against the memory limit (`limits`); over either, ("disk" or "memory", the amount,
-    the pid of the worker to end) goes to `over` and the thread ends; so does ("locks", how many, the worker to end)
+    the pid of the worker to end) goes to `over` and the thread ends (a disk walk that could not read a folder sends
+    ("unmeasured:<why>", ...): never taken for an empty one); so does ("locks", how many, the worker to end)
     for file locks whose kernel memory (`harden.trees_locks_over`) is over `harden.locks_bound` of the memory
     limit, held by the workers `lockers()` names (every one of the run's, a lone one under bubblewrap too) and their
     descendants. A thread of its own, which
@@ -289,9 +289,17 @@ def _watch_usage(
             if folders and time.monotonic() >= disk_due:
                 pid = worker()
                 began = time.monotonic()
-                used = rundir.usage(folders, uid, pid, mapped)
+                walk = rundir.Walk()
+                used = rundir.usage(folders, uid, pid, mapped, walk)
+                for _ in range(_VANISHED_RESCANS):  # a folder moved or went while it was walked: each reading is
+                    if not walk.vanished or used > disk_limit:  # the least held at some moment, so the greatest
+                        break  # of them is too; a folder a cell moves about in a loop is missed by fewer of them
+                    walk = rundir.Walk(unmeasured=walk.unmeasured)
+                    used = max(used, rundir.usage(folders, uid, pid, mapped, walk))
                 disk_due = began + 10 * (time.monotonic() - began)  # the next scan after nine times this one's length
                 breach = ("disk", used, pid) if used > disk_limit else breach
+                if not breach[1] and walk.unmeasured:  # what cannot be measured is not taken for nothing (V08)
+                    breach = (f"unmeasured:{walk.unmeasured}", max(used, 1), pid)
             if not breach[1] and time.monotonic() >= locks_due:
                 # File locks' kernel memory, which no process's memory shows and Linux does not limit (audit 83 V06:
                 # 1.08 M fcntl locks pinned 201 MB); ~1.6 us a lock to count, so paced as the disk scan is
@@ -330,6 +338,13 @@ def _breach_message(kind: str, used: int, limits: tuple[int, int], shared: bool 
         return (
             f"the worker wrote {used:,} bytes, over the run's disk limit of {limits[0]:,} bytes "
             "(sandbox option disk_limit_bytes), so it was killed and its files deleted"
+        )
+    if kind.startswith("unmeasured:"):
+        return (
+            f"the host could not measure what the worker wrote (a folder it made could not be read: "
+            f"{kind.partition(':')[2]}), so it could not hold the run's disk limit of {limits[0]:,} bytes (sandbox "
+            "option disk_limit_bytes); the worker was killed and its files deleted. Keep the folders you make "
+            "readable by their owner"
         )
     if shared:
         return (
@@ -530,6 +545,10 @@ class SubprocessSandbox:
         self._fresh: set[Path] = set()
         """Of those, the ones written since the last unlink (no need to write them again)."""
         self._breach: str | None = None
+        self._cleared = asyncio.Event()
+        """Clear while a disk breach's files are being deleted: a restart waits for it, so that its new worker's
+        first files are not deleted with them (a cell's check right after the restart found them still there)."""
+        self._cleared.set()
         self._watcher: asyncio.Task[None] | None = None
         self._watch_stop: threading.Event | None = None
         """Stops the usage watcher's current thread (`_watch_usage`)."""
@@ -552,7 +571,11 @@ class SubprocessSandbox:
         """Keyword arguments for the process start: environment, cwd (and the uid, for the isolated tier)."""
         assert self._dir is not None
         work = str(self._dir / "work")
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8", **WORKER_MALLOC}
+        # No glibc malloc tunable: `glibc.malloc.hugetlb=1` (huge pages madvised for large allocations) decoded a
+        # 40 MB context in 22 ms instead of 36, but on a VM host (THP mode madvise) a first growth to 300 MB took
+        # 3.7-7.2 s, 1.3-2.4 s of it the worker's own CPU in 662 faults, against 0.14-0.56 s in 76,801 small-page
+        # faults without it (audit 84 V09: a 300 MB value under a 2 s timeout was killed as a loop in C)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
         env.update(pool_thread_env(self.max_processes))
         options: dict[str, Any] = {"env": env, "cwd": work}
         if self.separate_uid and not self.switch_in_worker:
@@ -971,12 +994,15 @@ class SubprocessSandbox:
                 self._end_member(pid, _breach_message(kind, used, limits))
                 continue
             self._breach = _breach_message(kind, used, limits)
-            if self._worker is not None:
-                self._worker.kill_now()
-            if kind == "disk":
+            self._cleared.clear()
+            try:
+                if self._worker is not None:
+                    self._worker.kill_now()
                 await asyncio.to_thread(rundir.empty, folders)
                 if uid is not None:
                     await asyncio.to_thread(rundir.remove_owned, uid)
+            finally:
+                self._cleared.set()
 
     def _mapped_files(self) -> rundir.MappedFiles:
         """What the disk watcher reads the worker's memory maps with: files mapped from the walked folders are
@@ -1260,6 +1286,8 @@ class SubprocessSandbox:
         child._watcher = None
         child._watch_stop = None
         child._breach = None
+        child._cleared = asyncio.Event()
+        child._cleared.set()
         child._owns_zygote = False
         child._generation = self._generation + 1
         child._slot = None
@@ -1555,6 +1583,7 @@ class SubprocessSandbox:
 
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()
+        await self._cleared.wait()  # a disk breach's files go before the new worker may write any
         self._breach = None
         self.restarts += 1
         try:
