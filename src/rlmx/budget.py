@@ -494,6 +494,8 @@ class Ledger:
                         f"(${priced.cost_usd:.6f} against ${reservation.usd:.6f} reserved): the server fell back "
                         f"to another model; ask for {priced_as} itself, or raise max_usd"
                         if priced_as != model and extra_usd
+                        else self._price_overshoot(model, usage, priced.cost_usd, reservation)
+                        if extra_usd and not extra_in and not extra_out
                         else f"a call to {model} was billed more than it reserved ({usage.input_tokens:,} input + "
                         f"{usage.output_tokens:,} output tokens against {reservation.input_tokens:,} + "
                         f"{reservation.output_tokens:,} reserved"
@@ -546,6 +548,29 @@ class Ledger:
             return cost, model
         served_cost = self.prices.served_cost(model, served, usage, wait=self.budget.max_usd is not None)
         return (served_cost, served) if served_cost is not None and served_cost > cost else (cost, model)
+
+    def _price_overshoot(self, model: str, usage: Usage, cost: float | None, reservation: Reservation) -> str:
+        """Why a call whose token counts stayed inside its reservation still cost more than the reservation's USD:
+        the provider's own reported cost (OpenRouter's `usage.cost`: a plugin's fee, a dearer upstream) is above
+        the price the call was admitted at, or the price itself charges beyond the tokens reserved (a per-request
+        fee, cache writes, reasoning billed apart). Never the cap or the token estimate: both held."""
+        copies = reservation.copies  # one request's worth per request the ledger admitted
+        tokens = (
+            f"its {usage.input_tokens:,} input + {usage.output_tokens:,} output tokens were within the "
+            f"{copies * reservation.input_tokens:,} + {copies * reservation.output_tokens:,} reserved"
+        )
+        spent = f"${cost or 0.0:.6f} against ${copies * reservation.usd:.6f} reserved"
+        if usage.cost_usd is not None and cost == usage.cost_usd:
+            return (
+                f"a call to {model} cost more than the price it was admitted at ({spent}; {tokens}): the provider "
+                f"reported that cost itself (usage.cost), above {model}'s price as rlmx knows it; give the price it "
+                f"bills: prices={{{model!r}: rlmx.lm.prices.Price(input, output, per_request=...)}} (CLI: --price "
+                f"'{model}=IN,OUT'), or raise max_usd"
+            )
+        return (
+            f"a call to {model} cost more than the price it was admitted at ({spent}; {tokens}): its price charges "
+            "beyond the tokens reserved (a per-request fee, cache writes); raise max_usd"
+        )
 
     def _endangered(self, extra_in: int, extra_out: int, extra_usd: float) -> str:
         """The set limit that an overshoot of these kinds eats into (for the stop reason)."""

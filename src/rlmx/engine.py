@@ -260,6 +260,8 @@ class Engine:
         self.iterations = 0
         self.cut_replies = 0
         """Root replies that stopped at the output cap (their code cut short): said in the stop reason."""
+        self.filtered_replies = 0
+        """Root replies a content filter stopped part-way (no cap was reached): said in the stop reason as such."""
         self.answer_buffer: Any = None
         self.messages: list[Message] = []
         self._recorded = 0
@@ -414,7 +416,8 @@ class Engine:
         if first is None:
             self._open_conversation(max_iterations)
         feedback = ""
-        stalled = 0  # root replies in a row cut at the output cap with no cell run
+        stalled = 0  # root replies in a row cut at the output cap (or by a content filter) with no cell run
+        stalled_filtered = 0  # of those, the ones a content filter stopped
         thinking = 0  # root replies in a row of reasoning only, ended by the model (not cut)
         for turn in range(1, max_iterations + 1):
             self.iterations = turn
@@ -425,7 +428,9 @@ class Engine:
                 self.emit("iteration", turn=turn)
                 reply = await self._ask(role="root")
             cut = reached_cap(reply.finish_reason)
-            self.cut_replies += cut
+            filtered = cut and str(reply.finish_reason).lower() in CONTENT_FILTERED
+            self.cut_replies += cut and not filtered
+            self.filtered_replies += filtered
             cells_before = self._cells
             reasoning_only = not reply.text and bool(reply.reasoning)
             if reasoning_only:  # only reasoning came back (`_admitted_call`): nothing to run
@@ -434,7 +439,6 @@ class Engine:
                     prompts.cell_outputs([prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]),
                 )
             else:
-                filtered = cut and str(reply.finish_reason).lower() in CONTENT_FILTERED
                 finish, feedback = await self._act(
                     reply.text, cut=cut, filtered=filtered, overran=reply.overran_chars, reasoning=reply.reasoning
                 )
@@ -446,11 +450,14 @@ class Engine:
                     return accepted
             self._last_feedback = feedback
             stalled = stalled + 1 if cut and self._cells == cells_before else 0
+            stalled_filtered = stalled_filtered + filtered if stalled else 0
             thinking = thinking + 1 if reasoning_only and not cut else 0
             if stalled >= CUT_STALL_TURNS and turn < max_iterations:
                 # a cap too small for any code (a proxy's health check sends max_tokens 16): every further turn
                 # would be cut the same way, so ask for the answer now instead of spending the other turns
-                return await self._final_request(feedback, max_iterations, stalled=stalled)
+                return await self._final_request(
+                    feedback, max_iterations, stalled=stalled, stalled_filtered=stalled_filtered
+                )
             if thinking >= CUT_STALL_TURNS and turn < max_iterations:
                 # a server that files every reply as reasoning (a reasoning parser set for a model, or a thinking
                 # switch, that does not match it): each further turn would come back the same way
@@ -935,17 +942,30 @@ class Engine:
         return self._buffered("error", reason, error)
 
     async def _final_request(
-        self, feedback: str, max_iterations: int, *, stalled: int = 0, thinking: int = 0
+        self, feedback: str, max_iterations: int, *, stalled: int = 0, stalled_filtered: int = 0, thinking: int = 0
     ) -> NodeResult:
-        """Iterations are spent (or `stalled` replies in a row were cut at the output cap with nothing run, or
-        `thinking` came back as reasoning only): one last call asks for the answer in prose. Its code, if any, never
-        becomes it."""
+        """Iterations are spent (or `stalled` replies in a row were cut short with nothing run, `stalled_filtered`
+        of them by a content filter and the rest at the output cap, or `thinking` came back as reasoning only): one
+        last call asks for the answer in prose. Its code, if any, never becomes it. The stop reason names what cut
+        the root's replies: the output cap (give a larger max_tokens) or a content filter (no cap was reached)."""
         reason = (
             f"max_iterations: all {max_iterations} turns used"
             if max_iterations > 1
             else "max_iterations: the 1 turn is used"
         )
-        if stalled:
+        if stalled and stalled_filtered == stalled:
+            reason = (
+                f"content filter: the server's content filter stopped the root's last {stalled} replies part-way "
+                "with no code run, so the answer was asked for at once: the prompt or the task trips the filter, "
+                "not a token limit"
+            )
+        elif stalled and stalled_filtered:
+            reason = (
+                f"output cap: the root's last {stalled} replies were cut short with no code run ({stalled_filtered} "
+                f"by the server's content filter, {stalled - stalled_filtered} at the output cap: the cap is too "
+                "small for a code block), so the answer was asked for at once: give the LM a larger max_tokens"
+            )
+        elif stalled:
             reason = (
                 f"output cap: the root's last {stalled} replies stopped at the output cap with no code run (the "
                 "cap is too small for a code block), so the answer was asked for at once: give the LM a larger "
@@ -962,6 +982,11 @@ class Engine:
             reason += (
                 f"; {self.cut_replies} of the root's {self.iterations} replies stopped at the output cap, their code "
                 "cut short: give the LM a larger max_tokens (a server's default may be small)"
+            )
+        if not stalled and self.filtered_replies:  # the filter's stop is no cap's: no max_tokens advice
+            reason += (
+                f"; {self.filtered_replies} of the root's {self.iterations} replies were stopped part-way by the "
+                "server's content filter, not by a token limit"
             )
         self.messages.append(
             Message(role="user", content=f"{feedback}\n\n{prompts.FINAL_REQUEST.format(max_iterations=max_iterations)}")
@@ -1198,7 +1223,7 @@ class Engine:
                 False, error=prompts.SUBCALLS_SPENT.format(detail=self.tree.ledger.subcall_refusal())
             )
         except LMError as exc:
-            if isinstance(exc, LMBadResponse) and exc.withheld:
+            if exc.withheld:  # refused, or filtered (a 200's finish_reason, a 400/403 filter refusal)
                 self._subcalls_withheld += 1
             else:
                 self._sub_lm_error = exc

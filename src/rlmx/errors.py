@@ -54,10 +54,15 @@ class LMError(RLMXError):
     `unanswered`: requests of the call that went out and may have been billed, but whose usage the error does not
     carry (no reply in time, a reply that broke off or could not be read, an attempt before an error status).
     Budgets book each at the call's reservation. `via_proxy`: the variable naming the environment's proxy
-    (`HTTP_PROXY`, ...) when the failure was the proxy's (unreachable, or asking for credentials), else None."""
+    (`HTTP_PROXY`, ...) when the failure was the proxy's (unreachable, or asking for credentials), else None.
+    `withheld`: the model refused, or a content filter or moderation stopped the prompt or its reply, whatever the
+    HTTP status it came with (an LMBadResponse, or an LMRequestError for Azure's 400 `content_filter`, OpenAI's 400
+    `invalid_prompt`, OpenRouter's 403 moderation): the LM works and chose not to answer this prompt (a run whose
+    every sub-call was withheld is no LM failure)."""
 
     unanswered: int = 0
     via_proxy: str | None = None
+    withheld: bool = False
 
 
 class LMTimeout(LMError):

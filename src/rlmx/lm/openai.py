@@ -67,7 +67,7 @@ from rlmx.lm.http import (
     server_retry_after,
     waits_too_long,
 )
-from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion
+from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion, withheld_by_policy
 from rlmx.protocol import THREAD_ABOVE_CHARS
 from rlmx.sandbox import graphemes
 
@@ -183,7 +183,8 @@ _EXCLUSIVE_LIMIT = re.compile(rf"to {_N} \(exclusive\)", re.IGNORECASE)
 # ... or a context window less the prompt's tokens (vLLM, SGLang, TGI, OpenAI wordings).
 _CONTEXT_LIMIT = re.compile(
     rf"maximum context length (?:is|of) {_N}|context window (?:is|of) {_N}|must be <= {_N}|"
-    rf"context length is only {_N}",  # vLLM since 2026: "the model's context length is only 202752 tokens"
+    rf"context length is only {_N}|"  # vLLM since 2026: "the model's context length is only 202752 tokens"
+    rf"maximum context length of \S+ is {_N}",  # SambaNova: "The maximum context length of Meta-Llama-3.1-8B is 16384"
     re.IGNORECASE,
 )
 _PROMPT_TOKENS = re.compile(
@@ -250,13 +251,26 @@ _PROMPT_OVER_WINDOW = (
     re.compile(
         r"requested tokens \((?P<prompt>\d[\d,]*)\) exceed context window of (?P<window>\d[\d,]*)", re.IGNORECASE
     ),
+    # SambaNova: "Requested generation length 4096 is not possible! The provided prompt is 140 tokens long, so
+    # generating 4096 tokens requires a sequence length of 4236, but the maximum supported sequence length is just
+    # 4096!" (cline/cline#294)
+    re.compile(
+        r"prompt is (?P<prompt>\d[\d,]*) tokens long\b.{0,200}?maximum supported sequence length is (?:just )?"
+        r"(?P<window>\d[\d,]*)",
+        re.IGNORECASE | re.DOTALL,
+    ),
 )
 # vLLM without a breakdown: "This model's maximum context length is 32768 tokens. However, you requested 40000
-# tokens." The prompt and the output cap together (the prompt alone when no cap was sent).
-_REQUESTED_IN_ALL = re.compile(r"you requested (?:about |up to )?(\d[\d,]*) tokens", re.IGNORECASE)
+# tokens." The prompt and the output cap together (the prompt alone when no cap was sent); SambaNova's "However,
+# answering your request will take 16524 tokens" alike.
+_REQUESTED_IN_ALL = re.compile(
+    r"you requested (?:about |up to )?(\d[\d,]*) tokens|answering your request will take (\d[\d,]*) tokens",
+    re.IGNORECASE,
+)
 _ABOUT_THE_CAP = re.compile(
     r"max_tokens|max_completion_tokens|max_new_tokens|max_output_tokens|maxOutputTokens|maximum tokens|"
-    r"in the output|output tokens|Current length is|completion|token limit|max(?:imum)? length exceeded",
+    r"in the output|output tokens|Current length is|completion|token limit|max(?:imum)? length exceeded|"
+    r"generation length",  # SambaNova: "Requested generation length 4096 is not possible!"
     re.IGNORECASE,
 )
 _CAP_STATUSES = frozenset({400, 402, 413, 422})
@@ -708,6 +722,12 @@ class OpenAICompatibleLM:
             )
             error.via_proxy = proxy.variable
             return error
+        if reply.status in _FILTER_STATUSES and withheld_by_policy(_error_body(reply)):
+            # a content filter or moderation refused the prompt (Azure's 400 content_filter, OpenAI's 400
+            # invalid_prompt, OpenRouter's 403 "Your input was flagged"): the LM works, and withholds this answer
+            filtered = LMRequestError(f"the server's content filter refused the request: {detail}")
+            filtered.withheld = True
+            return filtered
         login = self._login_refused(reply, said)
         if login is not None:
             return LMRequestError(login)
@@ -1116,7 +1136,8 @@ def _prompt_and_window(said: str, cap: int | None) -> tuple[int, int] | None:
             return _number(named["prompt"]), _number(named["window"])
     requested = _REQUESTED_IN_ALL.search(said)
     if window is not None and requested is not None:  # vLLM's "you requested N tokens": the prompt and the cap
-        return _number(requested.group(1)) - (cap or 0), _number(next(g for g in window.groups() if g))
+        asked = _number(next(g for g in requested.groups() if g))
+        return asked - (cap or 0), _number(next(g for g in window.groups() if g))
     summed = _SUM_OVER_LIMIT.search(said)
     if summed is not None:  # "prompt + cap > window"; a server putting the cap first is told by the cap's number
         first, second, limit = (int(number) for number in summed.groups())
@@ -1312,6 +1333,9 @@ _NESTED_PATH = re.compile(r"""\(\s*(['"])(?!body\1|query\1)[^'"\n]*\1(?:\s*,\s*(
 permitted"): it names a schema's or a tool's property, never a parameter of the request."""
 _URL = re.compile(r"\bhttps?://\S+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_FILTER_STATUSES = frozenset({400, 403, 406, 422, 451})
+"""Statuses a content filter's or moderation's refusal of a prompt comes with (Azure and OpenAI 400, OpenRouter 403,
+a gateway's 422, 451 Unavailable For Legal Reasons)."""
 _CONTENT_POLICY = re.compile(
     r"usage polic|content (?:policy|filter|management)|flagged|safety (?:system|filter|polic)|moderation|"
     r"invalid_prompt|content_filter|content_policy",

@@ -102,6 +102,35 @@ def _error_words(error: Any) -> str:
     return "\n".join(part for part in said if part)
 
 
+_POLICY_REFUSAL = re.compile(
+    r"content[ _]?(?:management |filtering )?polic|content[ _]?filter|usage polic|responsibleaipolicyviolation"
+    r"|\binvalid_prompt\b|data_inspection_failed|content exists risk|considered (?:as )?high risk"
+    r"|inappropriate content|requires moderation|moderation (?:flagged|blocked|refused)"
+    r"|\b(?:input|prompt|content|message|text|output)s? (?:was|were|has been|have been|is|are) "
+    r"(?:flagged|blocked|filtered)\b|\brequest (?:was|has been|is) flagged\b|敏感内容|不安全",
+    re.IGNORECASE,
+)
+"""A server's words (or code) for a content filter or moderation that refused the prompt or the reply: Azure's
+`content_filter` / ResponsibleAIPolicyViolation, OpenAI's `invalid_prompt` ("flagged as potentially violating our
+usage policy"), OpenRouter's moderation ("Your input was flagged for ..."), DeepSeek's "Content Exists Risk", Kimi's
+"considered high risk", DashScope's `data_inspection_failed`, Zhipu's 1301 (不安全或敏感内容), LiteLLM's
+ContentPolicyViolationError."""
+
+
+def withheld_by_policy(error: Any) -> bool:
+    """Whether a server's error (its text, or an error object: message, type, code and Azure's `innererror`) says a
+    content filter or moderation refused the prompt or the reply: the LM works and withholds this answer
+    (`LMBadResponse.withheld`), whatever the HTTP status it came with."""
+    words = _error_words(error)
+    if isinstance(error, dict):
+        inner = error.get("innererror", error.get("inner_error"))
+        words += "\n" + _error_words(inner) if isinstance(inner, dict) else ""
+        nested = error.get("error")
+        if isinstance(nested, dict) and isinstance(nested.get("innererror"), dict):
+            words += "\n" + _error_words(nested["innererror"])
+    return _POLICY_REFUSAL.search(words) is not None
+
+
 def _error_status(error: Any) -> int | None:
     """The HTTP status an error object names as its `code` or `status` (OpenRouter, vLLM, Azure), else None."""
     for name in ("code", "status", "status_code", "statusCode"):
@@ -708,6 +737,12 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
     if error is not None:  # with or without choices: what came with an error is not a finished reply
         kind = error_kind(error)  # LM Studio's "Unexpected endpoint or method" is said again if asked again
         said = _advised(str(_error_message(error)), kind)
+        if withheld_by_policy(error):  # a filter's refusal sent as 200 (OpenRouter's moderation): the same again
+            raise LMBadResponse(
+                f"the server's content filter refused the request (HTTP 200 with an error): {said}",
+                retryable=False,
+                withheld=True,
+            )
         raise LMBadResponse(f"the server answered HTTP 200 with an error: {said}", retryable=kind is None)
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
@@ -801,6 +836,7 @@ def _to_completion(data: dict[str, Any], *, model: str, prompt_bound: int, cap: 
             retryable=False,
             usage=usage,
             reasoning_only=reply,
+            withheld=True,  # the LM answered; the filter withheld the rest (a root acts on `reasoning_only`)
         )
     return reply
 
