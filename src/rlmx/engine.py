@@ -695,6 +695,11 @@ class Engine:
             # hold a draft it was about to take back: its prose FINAL finishes nothing
             refusal = prompts.FILTERED if filtered else prompts.CUT_FINAL
         if refusal is None and prose is not None and prose is parsed.placeholder:
+            # the placeholder's words as a name the model bound (`final_answer = ...`, then FINAL(final_answer):
+            # alexzhang13/rlm#115) are that variable, when it holds something; else the template's placeholder
+            named = await self._named_finish(prose.argument) if prose.names_variable else None
+            if named is not None and named.source != "prose" and named.value not in (None, ""):
+                return named, ""
             refusal = PLACEHOLDER_FINAL.format(argument=prose.argument)
         if prose is not None and refusal is not None:
             self.emit("answer_rejected", source="prose", problems=refusal)

@@ -280,3 +280,14 @@ def test_tokens_over_the_reservation_still_blame_the_tokens(server: FakeOpenAISe
     root = OpenAICompatibleLM("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test", max_retries=0)
     result = RLM(root, budget=Budget(max_usd=1, max_iterations=4)).completion("Length?", context=WORDS)
     assert "90,000 input" in result.stop_reason and "counts more than rlmx's upper bound" in result.stop_reason
+
+
+@pytest.mark.parametrize("name", ["final_answer", "answer_text", "my_answer"])
+def test_a_bound_name_that_reads_like_the_placeholder_is_the_variable(name: str) -> None:
+    result = _root(f"```repl\n{name} = context.split()[-1]\nprint({name})\n```", f"FINAL({name})", iterations=2)
+    assert (result.answer, result.status) == ("gamma", "finished"), result.stop_reason
+
+
+def test_the_placeholder_with_nothing_bound_under_it_is_still_sent_back() -> None:
+    result = _root("```repl\nprint(len(context))\n```", "FINAL(final_answer)", "FINAL(gamma)")
+    assert result.answer == "gamma" and result.iterations == 3
