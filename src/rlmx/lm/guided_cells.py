@@ -4818,8 +4818,7 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     table = _column_text_rows(state)
     if table is None:
         return None
-    columns, rows = table
-    rows = _item_rows(rows)
+    columns, rows = _money_cells(table[0], _item_rows(table[1]))
     asked = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
     named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
     for number, cells in rows:
@@ -4904,16 +4903,28 @@ def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query:
     return numeric[0] if len(numeric) == 1 else None
 
 
+_TOTAL_PERIOD = (
+    rf"(?:{_MONTH}(?:\s*[-/–]\s*{_MONTH})?(?:\s+\d{{4}})?|\d{{4}}(?:[-/]\d{{1,2}})?|[QH]\d|fy\s*\d{{2,4}}|ytd|mtd"
+    r"|(?:this|last|next|the)?\s*(?:day|week|month|quarter|year|period|term|trip)(?:\s*\d+)?|to\s+date)"
+)
+"""A period a total row may be qualified with: 'May', 'Jan-Mar 2024', '2024', 'Q1', 'FY24', 'YTD', 'week 3'."""
+_TOTAL_QUALIFIER = (
+    r"(?:grand|sub|net|gross|overall|sum|running|final|cumulative|estimated|est\.?|approx\.?|projected|actual"
+    r"|budget(?:ed)?|daily|weekly|fortnightly|monthly|quarterly|yearly|annual|" + _TOTAL_PERIOD + r")"
+)
 _TOTAL_ROW = re.compile(
-    r"(?i)^\W*(?:(?:grand|sub|net|gross|overall|sum)\s*-?\s*)?totals?\W*"
+    rf"(?i)^\W*(?:{_TOTAL_QUALIFIER}\s*-?\s*){{0,3}}totals?(?:\s*(?::|=|\s[-–—]\s).*$)?\W*"
     r"(?:(?:amount|due|cost|costs|spent|spend|paid|payable|price|value|sum|to\s+pay|so\s+far"
     r"|(?:incl|excl|inc|ex|including|excluding)\.?\s+(?:vat|tax|gst)"
-    r"|(?-i:[A-Z]{3})|[$€£¥₹]|(?:for|of|in)\s+.+)\W*)?(?:\(.*\)\W*)?$"
+    rf"|(?-i:[A-Z]{{3}})|[$€£¥₹]|(?:for|of|in)\s+.+|{_TOTAL_PERIOD})\W*)?"
+    r"(?:(?:est\.?|estimated|approx\.?)\W*)?(?:\(.*\)\W*)?$"
     r"|^\W*sum\W*$"
 )
 """A cell that makes its row a total of the rows above: its label is a total and nothing else ('Total',
-'Subtotal', 'Grand total (EUR)', 'Total due', 'Total for May', 'Total incl. VAT'); a payee or item that only
-starts with the word ('Total Wine', 'Total rent') is an item (review 83c v02)."""
+'Subtotal', 'Grand total (EUR)', 'Total due', 'Total for May', 'Total incl. VAT'), a total of a period or an
+estimate ('Monthly total', 'May total', 'Total May', 'Total Q1 (est.)'), or a total followed by a note after a
+colon or a spaced dash ('Total: May (est.)', review 84 v06); a payee or item that only starts with the word
+('Total Wine', 'Total rent') is an item (review 83c v02)."""
 _CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
 _CURRENCY_CODE = re.compile(
     r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
@@ -4936,6 +4947,51 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
         for n, cells in rows
         if not any(c.strip() and not _AMOUNT.fullmatch(c.strip()) and _TOTAL_ROW.match(c.strip()) for c in cells)
     ]
+
+
+_SIGNED_AMOUNT = re.compile(
+    r"(?P<before>[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*"
+    r"(?P<after>[$€£¥₹]|\s?(?-i:[A-Z]{3}))?"
+)
+"""An amount cell written with its currency: '€300', '$40.50', '40 EUR', 'GBP 12', '12€' (the sign or code on
+one side only)."""
+
+
+def _money_cells(
+    columns: list[str], rows: list[tuple[int, list[str]]]
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The table with each column of amounts written with their currency ('€300', '40 EUR', review 84 v07) split
+    in two: the plain amounts in place and the currencies in a column added at the end ('currency'), which
+    `_currency_at` then reads as any currency column (one sum per currency). A column is split only when every
+    cell of it is a plain or signed amount, at least one is signed and every sign or code is a currency
+    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column."""
+    if _currency_at(columns, rows) is not None:
+        return columns, rows
+    for at in range(len(columns)):
+        given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+        found = [_SIGNED_AMOUNT.fullmatch(c) for c in given]
+        if not given or any(m is None for m in found):
+            continue
+        signs = [(m.group("before") or m.group("after") or "").strip() for m in found if m is not None]
+        if not any(signs) or any(
+            (m.group("before") and m.group("after")) or (sign and not _CURRENCY_CODE.match(sign))
+            for m, sign in zip(found, signs, strict=True)
+            if m is not None
+        ):
+            continue
+        known = {sign for sign in signs if sign}
+        split: list[tuple[int, list[str]]] = []
+        for number, cells in rows:
+            cells = list(cells) + [""] * (len(columns) - len(cells))
+            m = _SIGNED_AMOUNT.fullmatch(cells[at].strip()) if cells[at].strip() else None
+            sign = ((m.group("before") or m.group("after") or "").strip() if m else "") or (
+                next(iter(known)) if len(known) == 1 and m else ""
+            )
+            if m is not None:
+                cells[at] = m.group("amount")
+            split.append((number, [*cells, sign]))
+        return [*columns, "currency"], split
+    return columns, rows
 
 
 def _currency_at(columns: list[str], rows: list[tuple[int, list[str]]]) -> int | None:
@@ -5093,8 +5149,7 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
     table = _column_text_rows(state)
     if table is None:
         return None
-    columns, rows = table
-    rows = _item_rows(rows)
+    columns, rows = _money_cells(table[0], _item_rows(table[1]))
     currency_at = _currency_at(columns, rows)
     currencies = _currencies(rows, currency_at)
     costliest = _costliest_row(columns, rows, query)
