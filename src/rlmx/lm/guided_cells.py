@@ -5602,6 +5602,66 @@ def _listed_items(value: str) -> list[str] | None:
     return items
 
 
+_SMALL_NUMBERS = {
+    w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
+}
+_ADDED_COUNT = re.compile(
+    r"(?i)^(?P<name>.*?)\s*(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?:\s+(?:more|other|others|guests?|friends?|colleagues?|people|persons|visitors?|children|kids"
+    r"|partners?|plus-?ones?|unnamed)){0,2}$"
+)
+"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
+counts that many more."""
+_OPEN_END = re.compile(
+    r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
+    r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)$"
+)
+"""A list item that says the list goes on unnamed ('others', 'etc.', 'et al.', '...'): no count can be read."""
+_ABSENT_MARK = re.compile(
+    r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
+    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there)|unable\s+to\s+(?:attend|come)|excused"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)"
+)
+"""A list item's note that says the person was not there ('Dan (absent)', 'Eva (did not attend)')."""
+_WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|turnout")
+"""A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
+
+
+def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] | None:
+    """The items of a labelled list that count, the people added by number and a note of what was left out:
+    ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
+    out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
+    ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
+    ('Team: Ann, Bob (away)': Bob is on the team still)."""
+    kept: list[str] = []
+    added = 0
+    absent: list[str] = []
+    for item in items:
+        bare = item.strip(" ,;")
+        if _OPEN_END.match(bare) or re.search(r"(?i)(?:\betc\.?|\bet al\.?|\.{3}|…)$", bare):
+            return None
+        more = _ADDED_COUNT.match(bare)
+        if more is not None:
+            number = more.group("n").lower()
+            added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+            if more.group("name").strip():
+                kept.append(more.group("name").strip())
+            continue
+        if _ABSENT_MARK.search(bare):
+            if not _WAS_THERE_LABEL.search(label):
+                return None
+            absent.append(bare)
+            continue
+        kept.append(item)
+    note = ""
+    if added:
+        note += f"; {added} more added by number"
+    if absent:
+        note += f"; marked absent, not counted: {_joined(absent)}"
+    return kept, added, note
+
+
 def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.Match[str], set[str]]]:
     """(the source's lines, line number (1-based), the `_LABELLED_LINE` match, the label's word stems, stop words
     aside) of every line of the plain texts that labels what follows it ('Attendees: Maria, Tom', 'Action items:')."""
@@ -5653,6 +5713,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     # '2 designers' counts 2 people, '6 eggs' one item: groups are summed only in a count of people
     of_people = bool(noun & {stem(w) for w in _PEOPLE_NOUNS | {"people", "persons", "person"}})
     found: dict[int, tuple[str, int, list[str]]] = {}
+    notes: dict[int, str] = {}
     for lines, number, label, named in _labelled_lines(state):
         if not _label_fits(named, noun, asked, anyone):
             continue
@@ -5663,6 +5724,10 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        counted = _counted_items(items, label.group(1)) if items else ([], 0, "")
+        if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
+            continue  # 'Ann, Bob, others': how many the list holds is unknown
+        items, added, note = counted
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
         if whom is None:
@@ -5679,8 +5744,11 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             value = label.group(2).strip() if label.group(2) else "; ".join(items)
             total = sum(int(g.group(1)) for g in groups if g)
             found.setdefault(total, (f"{label.group(1).strip()}: {value}", number, []))
+        elif items and whom and (added or note):
+            continue  # 'Bob + 2' for Bob's tasks, or an absent item: whom the added or left out are is unknown
         elif items:
-            found.setdefault(len(items), (label_text, number, items))
+            found.setdefault(len(items) + added, (label_text, number, items))
+            notes[len(items) + added] = note
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
@@ -5688,8 +5756,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the groups' counts; their sum."
     if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
-    shown = _joined(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
-    return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
+    shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
+    return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
 
 
 _COUNTED_GROUP = re.compile(r"(\d{1,4})\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?")
