@@ -5816,6 +5816,17 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
                 ):
                     continue  # "runs 3 times a day" for "How many hours does it run?": it counts something else
                 value = " ".join(after.group(1).split())
+                rest = re.split(r"[.;!?](?:\s|$)", line[word.end() + after.end() :])[0]
+                if _RATE_AFTER.match(rest) or _CHOICE_AFTER.search(rest):
+                    return None  # '1 person per 200 g', '4 as a main or 6 as a starter': no one count (review 84 v10)
+                plus = _PLUS_AFTER.search(rest)
+                if plus is not None:  # 'Sleeps 4 in two bedrooms, plus 2 on the sofa bed': 6
+                    more = plus.group(1).lower()
+                    if not value.isdigit() or not (more.isdigit() or more in _SMALL_NUMBERS):
+                        return None
+                    value = str(int(value) + (int(more) if more.isdigit() else _SMALL_NUMBERS[more]))
+                    found.setdefault(value, (" ".join(line.split()), number))
+                    continue
                 groups = _MORE_GROUPS.match(line[word.end() + after.end() :])
                 named = follows is not None and (  # '4 people and 2 dogs': the asked noun's own count
                     stem(follows.group(1).lower()) in {stem(noun), stem("people"), stem("persons")}
@@ -5832,6 +5843,21 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
     return value, line, number
 
 
+_RATE_AFTER = re.compile(r"(?i)^(?:[ \t]+[A-Za-z][\w-]*)?\s*(?:per|/|for\s+(?:every|each)|every|each)\b")
+"""What follows a verb's number when it is a rate, no count ('Serves 1 person per 200 g')."""
+_CHOICE_AFTER = re.compile(
+    r"(?i)\bor\s+(?:\w+\s+){0,3}?(?:\d|(?:"
+    + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
+    + r")\b)"
+)
+"""What follows a verb's number when the text gives a choice of counts ('4 as a main or 6 as a starter')."""
+_PLUS_AFTER = re.compile(
+    r"(?i)(?:\bplus\b|\+|\band\s+(?:an?\s+)?(?:extra|additional|another|further))\s*(?:up\s+to\s+)?(\d+|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?![\w.,]\d)(?=\s*$|[ \t]+(?:more|extra|additional|guests?|people|persons|adults|children|kids|on|in|at"
+    r"|using|with|by)\b)"
+)
+"""What follows a verb's number when more are added to it ('Sleeps 4, plus 2 on the sofa bed')."""
 _MORE_GROUPS = re.compile(
     r"(?i)[ \t]+[A-Za-z][\w-]*((?:\s*(?:,|\+|&|\band\b|\bplus\b|\bor\b)\s*(?:\d+|(?:"
     + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
