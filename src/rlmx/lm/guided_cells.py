@@ -5944,15 +5944,25 @@ def _holds(sep: str, line: str) -> bool:
     return sep in " ".join(line.split())
 
 
+def _field_texts(line: str, sep: str) -> list[str]:
+    """The fields of a record line divided by `sep` (one of `_FIELD_SEPARATORS`), their ends stripped."""
+    return [f.strip() for f in (line.split("\t") if sep == "\t" else " ".join(line.split()).split(sep))]
+
+
 def _field_kinds(line: str, sep: str) -> tuple[str, ...]:
     """What each field of a record line divided by `sep` holds: 'email', 'date' (`_DATE`, `_NUMERIC_DATE`, or a
     day and month), 'number' (mostly digits: a phone number), 'mixed' (some digit) or 'words'."""
     kinds = []
-    for field in (f.strip() for f in (line.split("\t") if sep == "\t" else " ".join(line.split()).split(sep))):
+    for field in _field_texts(line, sep):
         digits = sum(c.isdigit() for c in field)
         if "@" in field:
             kinds.append("email")
-        elif _DATE.search(field) or _NUMERIC_DATE.search(field) or re.search(rf"(?i)\b\d{{1,2}}\s+{_MONTH}", field):
+        elif (
+            _DATE.search(field)
+            or _NUMERIC_DATE.search(field)
+            or re.search(rf"(?i)\b\d{{1,2}}\s+{_MONTH}", field)
+            or re.fullmatch(rf"(?i){_MONTH}(?:\s+\d{{4}})?", field)  # 'Updated - March' (review 84 v11)
+        ):
             kinds.append("date")
         elif digits * 2 > len(field.replace(" ", "")):
             kinds.append("number")
@@ -5962,15 +5972,24 @@ def _field_kinds(line: str, sep: str) -> tuple[str, ...]:
 
 
 _TYPED_FIELDS = frozenset({"email", "date", "number"})
+_NOTE_LABEL = re.compile(
+    r"(?i)^\W*(?:(?:last\s+)?(?:updated|revised|edited|checked|changed|modified|verified|compiled|printed|exported"
+    r"|generated|saved|created)(?:\s+(?:on|at|by))?|(?:correct|valid)\s+as\s+of|as\s+of|notes?|n\.?b\.?|p\.?s\.?"
+    r"|sources?|see|comments?|remarks?|reminder|to-?do|info|key|legend|footnote|disclaimer|version|page|total"
+    r"|count|end)\W*$"
+)
+"""A line's first field that labels a note, no record ('Updated - March', 'Note - call Ben first'): a record's
+first field names its person or thing."""
 
 
-def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int) -> bool:
+def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int, noted: bool = False) -> bool:
     """Whether the line at `at` (0: the first, -1: the last) of records whose field kinds are `kinds` is no record
     but a title or a footer written with the records' separator: it has as many fields as the others, which agree
     among themselves (at least two), and where they hold a typed value (`_TYPED_FIELDS`: a phone number) it holds
     words, as a title does ('Family - phone numbers', at 0), or a value of another type, as a footer does ('Last
-    updated - 4 May 2024', at -1). A line with fewer or more fields, or with words for one record's value ('Cy -
-    tbc' at the end), is a record."""
+    updated - 4 May 2024', at -1), or any other value when `noted` says its first field labels a note ('Note -
+    call Ben first', `_NOTE_LABEL`, review 84 v11). A line with fewer or more fields, or with words for one
+    record's value ('Cy - tbc' at the end), is a record."""
     if len(kinds) < 3:
         return False
     rest = kinds[1:] if at == 0 else kinds[:-1]
@@ -5980,7 +5999,7 @@ def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int) -> bool:
     odd = [(mine, theirs) for mine, theirs in zip(line, rest[0], strict=True) if mine != theirs]
     if at == 0:
         return all(theirs in _TYPED_FIELDS and mine == "words" for mine, theirs in odd)
-    return all(theirs in _TYPED_FIELDS and mine in _TYPED_FIELDS for mine, theirs in odd)
+    return all(theirs in _TYPED_FIELDS and (mine in _TYPED_FIELDS or noted) for mine, theirs in odd)
 
 
 def record_lines_count(state: dict[str, Any], query: str) -> str | None:
@@ -6007,16 +6026,21 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
         and ((separator is not None and not _holds(separator, raw[0])) or len(lines) < len(text.strip().split("\n")))
     )
     kinds = [_field_kinds(r, separator) for r in raw] if separator is not None else []
+    noted = [separator is not None and bool(_NOTE_LABEL.match(_field_texts(r, separator)[0])) for r in raw]
     if (
         not titled
         and (  # 'Family - phone numbers' over 'Mum - 07700 ...' (v11), a footer below them or not
-            _unlike_the_rest(kinds, 0) or (_unlike_the_rest(kinds[:-1], 0) and _unlike_the_rest(kinds[1:], -1))
+            _unlike_the_rest(kinds, 0)
+            or (_unlike_the_rest(kinds[:-1], 0) and _unlike_the_rest(kinds[1:], -1, noted[-1]))
         )
     ):
         titled = True
     start = 1 if titled else 0
-    footer = _unlike_the_rest(kinds[start:], -1)  # 'Last updated - 4 May 2024' below the records (v11)
+    # 'Last updated - 4 May 2024', 'Note - call Ben first' below the records (v11, review 84 v11)
+    footer = _unlike_the_rest(kinds[start:], -1, noted[-1])
     items = lines[start : len(lines) - footer]
+    if any(noted[start : len(lines) - footer]):
+        return None  # 'Note - ...' among the records: which lines are records is a guess
     wanted = stem(noun)
     if any(wanted == stem(w.lower()) for line in items for w in _WORD.findall(line)):
         return None  # the lines write the noun: it is something they hold, not what they are
