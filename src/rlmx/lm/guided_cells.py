@@ -255,6 +255,8 @@ def detect_shape(text: str) -> str:
     separators = sum(1 for i, line in enumerate(sample) if _is_separator(line, sample[i - 1] if i else ""))
     if separators >= 5 and separators >= 0.03 * len(nonblank):
         return "separated"
+    if len(nonblank) < 2_000 and any(_INI_SECTION.match(line) for line in nonblank) and _ini_lines(nonblank):
+        return "paragraphs"  # an INI file, blank lines between its sections or not: each key under its section
     blank_share = 1 - len(nonblank) / len(sample)
     if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
         return "records"
@@ -826,6 +828,16 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
+        cuts = [at for at, line in enumerate(block) if at and _INI_SECTION.match(line)]
+        if cuts and not (entries or pod or python) and _ini_lines(block):
+            # '[database]' 'port = 5432' '[server]' ... with no blank line between: each section is a block of its
+            # own, else the second header and its keys are read under the first (review 84 v13)
+            whole, top = block[:], start
+            for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True):
+                block[:] = whole[a:b]
+                start = top + a
+                flush()
+            return
         peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
         section = None if entries or pod or python else _ini_section(block)
         if section is not None:  # "[server]" over "port = 8443": the section titles its keys (audit 83 F4)
@@ -940,8 +952,18 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
-        if section is not None and block and all(_INI_KEY.match(line) for line in block):
-            segments = [(offset, [line], False) for offset, line in enumerate(block)]  # one unit per key, however few
+        if section is not None and block and _ini_lines(block):
+            # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
+            segments, waiting = [], None  # (the first of the comment lines waiting for their key)
+            for offset, written in enumerate(block):
+                if _INI_COMMENT.match(written):
+                    waiting = offset if waiting is None else waiting
+                    continue
+                begins = offset if waiting is None else waiting
+                segments.append((begins, block[begins : offset + 1], False))
+                waiting = None
+            if waiting is not None:
+                segments.append((waiting, block[waiting:], False))
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
@@ -1130,17 +1152,27 @@ def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
 
 def _ini_section(block: list[str]) -> int | None:
     """The index of an INI/TOML section header ("[server]", "[tool.ruff]") in a block of lines, when only comment
-    lines precede it and a `key = value` line follows it; None otherwise."""
+    lines precede it and a `key = value` line follows it, comment lines between them aside ('[server]' '# main
+    port' 'port = 8443', review 84 v12); None otherwise."""
     for at, line in enumerate(block):
         if _INI_SECTION.match(line):
-            return at if at + 1 < len(block) and _INI_KEY.match(block[at + 1]) else None
-        if not line.lstrip().startswith((";", "#")):
+            below = next((b for b in block[at + 1 :] if not _INI_COMMENT.match(b)), "")
+            return at if _INI_KEY.match(below) else None
+        if not _INI_COMMENT.match(line):
             return None
     return None
 
 
+def _ini_lines(block: list[str]) -> bool:
+    """Whether every line of `block` is an INI/TOML key, section header or comment, and one at least is a key."""
+    return any(_INI_KEY.match(line) for line in block) and all(
+        _INI_KEY.match(line) or _INI_SECTION.match(line) or _INI_COMMENT.match(line) for line in block
+    )
+
+
 _INI_SECTION = re.compile(r"^\[\[?[A-Za-z_][\w .:\"/-]{0,60}\]\]?\s*$")
 _INI_KEY = re.compile(r"^\s*[\w.\"-]+\s*[=:]\s*\S")
+_INI_COMMENT = re.compile(r"^\s*[;#]")
 
 
 def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
