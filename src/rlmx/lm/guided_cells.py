@@ -255,6 +255,8 @@ def detect_shape(text: str) -> str:
     separators = sum(1 for i, line in enumerate(sample) if _is_separator(line, sample[i - 1] if i else ""))
     if separators >= 5 and separators >= 0.03 * len(nonblank):
         return "separated"
+    if len(nonblank) < 2_000 and any(_INI_SECTION.match(line) for line in nonblank) and _ini_lines(nonblank):
+        return "paragraphs"  # an INI file, blank lines between its sections or not: each key under its section
     blank_share = 1 - len(nonblank) / len(sample)
     if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
         return "records"
@@ -826,6 +828,16 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
+        cuts = [at for at, line in enumerate(block) if at and _INI_SECTION.match(line)]
+        if cuts and not (entries or pod or python) and _ini_lines(block):
+            # '[database]' 'port = 5432' '[server]' ... with no blank line between: each section is a block of its
+            # own, else the second header and its keys are read under the first (review 84 v13)
+            whole, top = block[:], start
+            for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True):
+                block[:] = whole[a:b]
+                start = top + a
+                flush()
+            return
         peeled = False  # a heading was taken off the block: the rest is its body, no title of its own
         section = None if entries or pod or python else _ini_section(block)
         if section is not None:  # "[server]" over "port = 8443": the section titles its keys (audit 83 F4)
@@ -940,8 +952,18 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
-        if section is not None and block and all(_INI_KEY.match(line) for line in block):
-            segments = [(offset, [line], False) for offset, line in enumerate(block)]  # one unit per key, however few
+        if section is not None and block and _ini_lines(block):
+            # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
+            segments, waiting = [], None  # (the first of the comment lines waiting for their key)
+            for offset, written in enumerate(block):
+                if _INI_COMMENT.match(written):
+                    waiting = offset if waiting is None else waiting
+                    continue
+                begins = offset if waiting is None else waiting
+                segments.append((begins, block[begins : offset + 1], False))
+                waiting = None
+            if waiting is not None:
+                segments.append((waiting, block[waiting:], False))
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
@@ -1130,17 +1152,27 @@ def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
 
 def _ini_section(block: list[str]) -> int | None:
     """The index of an INI/TOML section header ("[server]", "[tool.ruff]") in a block of lines, when only comment
-    lines precede it and a `key = value` line follows it; None otherwise."""
+    lines precede it and a `key = value` line follows it, comment lines between them aside ('[server]' '# main
+    port' 'port = 8443', review 84 v12); None otherwise."""
     for at, line in enumerate(block):
         if _INI_SECTION.match(line):
-            return at if at + 1 < len(block) and _INI_KEY.match(block[at + 1]) else None
-        if not line.lstrip().startswith((";", "#")):
+            below = next((b for b in block[at + 1 :] if not _INI_COMMENT.match(b)), "")
+            return at if _INI_KEY.match(below) else None
+        if not _INI_COMMENT.match(line):
             return None
     return None
 
 
+def _ini_lines(block: list[str]) -> bool:
+    """Whether every line of `block` is an INI/TOML key, section header or comment, and one at least is a key."""
+    return any(_INI_KEY.match(line) for line in block) and all(
+        _INI_KEY.match(line) or _INI_SECTION.match(line) or _INI_COMMENT.match(line) for line in block
+    )
+
+
 _INI_SECTION = re.compile(r"^\[\[?[A-Za-z_][\w .:\"/-]{0,60}\]\]?\s*$")
 _INI_KEY = re.compile(r"^\s*[\w.\"-]+\s*[=:]\s*\S")
+_INI_COMMENT = re.compile(r"^\s*[;#]")
 
 
 def _paragraph(label: str, body: str, line: int, kind: str, entries: bool) -> dict[str, Any]:
@@ -4867,8 +4899,7 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
     table = _column_text_rows(state)
     if table is None:
         return None
-    columns, rows = table
-    rows = _item_rows(rows)
+    columns, rows = _money_cells(table[0], _item_rows(table[1]))
     asked = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
     named: dict[tuple[int, str], list[tuple[int, list[str]]]] = {}
     for number, cells in rows:
@@ -4953,16 +4984,28 @@ def _amount_column(columns: list[str], rows: list[tuple[int, list[str]]], query:
     return numeric[0] if len(numeric) == 1 else None
 
 
+_TOTAL_PERIOD = (
+    rf"(?:{_MONTH}(?:\s*[-/–]\s*{_MONTH})?(?:\s+\d{{4}})?|\d{{4}}(?:[-/]\d{{1,2}})?|[QH]\d|fy\s*\d{{2,4}}|ytd|mtd"
+    r"|(?:this|last|next|the)?\s*(?:day|week|month|quarter|year|period|term|trip)(?:\s*\d+)?|to\s+date)"
+)
+"""A period a total row may be qualified with: 'May', 'Jan-Mar 2024', '2024', 'Q1', 'FY24', 'YTD', 'week 3'."""
+_TOTAL_QUALIFIER = (
+    r"(?:grand|sub|net|gross|overall|sum|running|final|cumulative|estimated|est\.?|approx\.?|projected|actual"
+    r"|budget(?:ed)?|daily|weekly|fortnightly|monthly|quarterly|yearly|annual|" + _TOTAL_PERIOD + r")"
+)
 _TOTAL_ROW = re.compile(
-    r"(?i)^\W*(?:(?:grand|sub|net|gross|overall|sum)\s*-?\s*)?totals?\W*"
+    rf"(?i)^\W*(?:{_TOTAL_QUALIFIER}\s*-?\s*){{0,3}}totals?(?:\s*(?::|=|\s[-–—]\s).*$)?\W*"
     r"(?:(?:amount|due|cost|costs|spent|spend|paid|payable|price|value|sum|to\s+pay|so\s+far"
     r"|(?:incl|excl|inc|ex|including|excluding)\.?\s+(?:vat|tax|gst)"
-    r"|(?-i:[A-Z]{3})|[$€£¥₹]|(?:for|of|in)\s+.+)\W*)?(?:\(.*\)\W*)?$"
+    rf"|(?-i:[A-Z]{{3}})|[$€£¥₹]|(?:for|of|in)\s+.+|{_TOTAL_PERIOD})\W*)?"
+    r"(?:(?:est\.?|estimated|approx\.?)\W*)?(?:\(.*\)\W*)?$"
     r"|^\W*sum\W*$"
 )
 """A cell that makes its row a total of the rows above: its label is a total and nothing else ('Total',
-'Subtotal', 'Grand total (EUR)', 'Total due', 'Total for May', 'Total incl. VAT'); a payee or item that only
-starts with the word ('Total Wine', 'Total rent') is an item (review 83c v02)."""
+'Subtotal', 'Grand total (EUR)', 'Total due', 'Total for May', 'Total incl. VAT'), a total of a period or an
+estimate ('Monthly total', 'May total', 'Total May', 'Total Q1 (est.)'), or a total followed by a note after a
+colon or a spaced dash ('Total: May (est.)', review 84 v06); a payee or item that only starts with the word
+('Total Wine', 'Total rent') is an item (review 83c v02)."""
 _CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
 _CURRENCY_CODE = re.compile(
     r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
@@ -4985,6 +5028,51 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
         for n, cells in rows
         if not any(c.strip() and not _AMOUNT.fullmatch(c.strip()) and _TOTAL_ROW.match(c.strip()) for c in cells)
     ]
+
+
+_SIGNED_AMOUNT = re.compile(
+    r"(?P<before>[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*"
+    r"(?P<after>[$€£¥₹]|\s?(?-i:[A-Z]{3}))?"
+)
+"""An amount cell written with its currency: '€300', '$40.50', '40 EUR', 'GBP 12', '12€' (the sign or code on
+one side only)."""
+
+
+def _money_cells(
+    columns: list[str], rows: list[tuple[int, list[str]]]
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The table with each column of amounts written with their currency ('€300', '40 EUR', review 84 v07) split
+    in two: the plain amounts in place and the currencies in a column added at the end ('currency'), which
+    `_currency_at` then reads as any currency column (one sum per currency). A column is split only when every
+    cell of it is a plain or signed amount, at least one is signed and every sign or code is a currency
+    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column."""
+    if _currency_at(columns, rows) is not None:
+        return columns, rows
+    for at in range(len(columns)):
+        given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+        found = [_SIGNED_AMOUNT.fullmatch(c) for c in given]
+        if not given or any(m is None for m in found):
+            continue
+        signs = [(m.group("before") or m.group("after") or "").strip() for m in found if m is not None]
+        if not any(signs) or any(
+            (m.group("before") and m.group("after")) or (sign and not _CURRENCY_CODE.match(sign))
+            for m, sign in zip(found, signs, strict=True)
+            if m is not None
+        ):
+            continue
+        known = {sign for sign in signs if sign}
+        split: list[tuple[int, list[str]]] = []
+        for number, cells in rows:
+            cells = list(cells) + [""] * (len(columns) - len(cells))
+            m = _SIGNED_AMOUNT.fullmatch(cells[at].strip()) if cells[at].strip() else None
+            sign = ((m.group("before") or m.group("after") or "").strip() if m else "") or (
+                next(iter(known)) if len(known) == 1 and m else ""
+            )
+            if m is not None:
+                cells[at] = m.group("amount")
+            split.append((number, [*cells, sign]))
+        return [*columns, "currency"], split
+    return columns, rows
 
 
 def _currency_at(columns: list[str], rows: list[tuple[int, list[str]]]) -> int | None:
@@ -5142,8 +5230,7 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
     table = _column_text_rows(state)
     if table is None:
         return None
-    columns, rows = table
-    rows = _item_rows(rows)
+    columns, rows = _money_cells(table[0], _item_rows(table[1]))
     currency_at = _currency_at(columns, rows)
     currencies = _currencies(rows, currency_at)
     costliest = _costliest_row(columns, rows, query)
@@ -5596,6 +5683,66 @@ def _listed_items(value: str) -> list[str] | None:
     return items
 
 
+_SMALL_NUMBERS = {
+    w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
+}
+_ADDED_COUNT = re.compile(
+    r"(?i)^(?P<name>.*?)\s*(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?:\s+(?:more|other|others|guests?|friends?|colleagues?|people|persons|visitors?|children|kids"
+    r"|partners?|plus-?ones?|unnamed)){0,2}$"
+)
+"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
+counts that many more."""
+_OPEN_END = re.compile(
+    r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
+    r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)$"
+)
+"""A list item that says the list goes on unnamed ('others', 'etc.', 'et al.', '...'): no count can be read."""
+_ABSENT_MARK = re.compile(
+    r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
+    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there)|unable\s+to\s+(?:attend|come)|excused"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)"
+)
+"""A list item's note that says the person was not there ('Dan (absent)', 'Eva (did not attend)')."""
+_WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|turnout")
+"""A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
+
+
+def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] | None:
+    """The items of a labelled list that count, the people added by number and a note of what was left out:
+    ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
+    out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
+    ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
+    ('Team: Ann, Bob (away)': Bob is on the team still)."""
+    kept: list[str] = []
+    added = 0
+    absent: list[str] = []
+    for item in items:
+        bare = item.strip(" ,;")
+        if _OPEN_END.match(bare) or re.search(r"(?i)(?:\betc\.?|\bet al\.?|\.{3}|…)$", bare):
+            return None
+        more = _ADDED_COUNT.match(bare)
+        if more is not None:
+            number = more.group("n").lower()
+            added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+            if more.group("name").strip():
+                kept.append(more.group("name").strip())
+            continue
+        if _ABSENT_MARK.search(bare):
+            if not _WAS_THERE_LABEL.search(label):
+                return None
+            absent.append(bare)
+            continue
+        kept.append(item)
+    note = ""
+    if added:
+        note += f"; {added} more added by number"
+    if absent:
+        note += f"; marked absent, not counted: {_joined(absent)}"
+    return kept, added, note
+
+
 def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.Match[str], set[str]]]:
     """(the source's lines, line number (1-based), the `_LABELLED_LINE` match, the label's word stems, stop words
     aside) of every line of the plain texts that labels what follows it ('Attendees: Maria, Tom', 'Action items:')."""
@@ -5647,6 +5794,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     # '2 designers' counts 2 people, '6 eggs' one item: groups are summed only in a count of people
     of_people = bool(noun & {stem(w) for w in _PEOPLE_NOUNS | {"people", "persons", "person"}})
     found: dict[int, tuple[str, int, list[str]]] = {}
+    notes: dict[int, str] = {}
     for lines, number, label, named in _labelled_lines(state):
         if not _label_fits(named, noun, asked, anyone):
             continue
@@ -5657,6 +5805,10 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        counted = _counted_items(items, label.group(1)) if items else ([], 0, "")
+        if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
+            continue  # 'Ann, Bob, others': how many the list holds is unknown
+        items, added, note = counted
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
         if whom is None:
@@ -5673,8 +5825,11 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             value = label.group(2).strip() if label.group(2) else "; ".join(items)
             total = sum(int(g.group(1)) for g in groups if g)
             found.setdefault(total, (f"{label.group(1).strip()}: {value}", number, []))
+        elif items and whom and (added or note):
+            continue  # 'Bob + 2' for Bob's tasks, or an absent item: whom the added or left out are is unknown
         elif items:
-            found.setdefault(len(items), (label_text, number, items))
+            found.setdefault(len(items) + added, (label_text, number, items))
+            notes[len(items) + added] = note
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
@@ -5682,8 +5837,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the groups' counts; their sum."
     if not items:  # the label's value states the count: 'Attendees: 12', 'Present: none'
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
-    shown = _joined(items[:20]) + (f" (and {n - 20} more)" if n > 20 else "")
-    return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}."
+    shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
+    return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
 
 
 _COUNTED_GROUP = re.compile(r"(\d{1,4})\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?")
@@ -5742,6 +5897,17 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
                 ):
                     continue  # "runs 3 times a day" for "How many hours does it run?": it counts something else
                 value = " ".join(after.group(1).split())
+                rest = re.split(r"[.;!?](?:\s|$)", line[word.end() + after.end() :])[0]
+                if _RATE_AFTER.match(rest) or _CHOICE_AFTER.search(rest):
+                    return None  # '1 person per 200 g', '4 as a main or 6 as a starter': no one count (review 84 v10)
+                plus = _PLUS_AFTER.search(rest)
+                if plus is not None:  # 'Sleeps 4 in two bedrooms, plus 2 on the sofa bed': 6
+                    more = plus.group(1).lower()
+                    if not value.isdigit() or not (more.isdigit() or more in _SMALL_NUMBERS):
+                        return None
+                    value = str(int(value) + (int(more) if more.isdigit() else _SMALL_NUMBERS[more]))
+                    found.setdefault(value, (" ".join(line.split()), number))
+                    continue
                 groups = _MORE_GROUPS.match(line[word.end() + after.end() :])
                 named = follows is not None and (  # '4 people and 2 dogs': the asked noun's own count
                     stem(follows.group(1).lower()) in {stem(noun), stem("people"), stem("persons")}
@@ -5758,6 +5924,21 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
     return value, line, number
 
 
+_RATE_AFTER = re.compile(r"(?i)^(?:[ \t]+[A-Za-z][\w-]*)?\s*(?:per|/|for\s+(?:every|each)|every|each)\b")
+"""What follows a verb's number when it is a rate, no count ('Serves 1 person per 200 g')."""
+_CHOICE_AFTER = re.compile(
+    r"(?i)\bor\s+(?:\w+\s+){0,3}?(?:\d|(?:"
+    + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
+    + r")\b)"
+)
+"""What follows a verb's number when the text gives a choice of counts ('4 as a main or 6 as a starter')."""
+_PLUS_AFTER = re.compile(
+    r"(?i)(?:\bplus\b|\+|\band\s+(?:an?\s+)?(?:extra|additional|another|further))\s*(?:up\s+to\s+)?(\d+|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?![\w.,]\d)(?=\s*$|[ \t]+(?:more|extra|additional|guests?|people|persons|adults|children|kids|on|in|at"
+    r"|using|with|by)\b)"
+)
+"""What follows a verb's number when more are added to it ('Sleeps 4, plus 2 on the sofa bed')."""
 _MORE_GROUPS = re.compile(
     r"(?i)[ \t]+[A-Za-z][\w-]*((?:\s*(?:,|\+|&|\band\b|\bplus\b|\bor\b)\s*(?:\d+|(?:"
     + "|".join(sorted(NUMBER_WORDS - {"first", "second", "third", "score"}, key=len, reverse=True))
@@ -5844,15 +6025,25 @@ def _holds(sep: str, line: str) -> bool:
     return sep in " ".join(line.split())
 
 
+def _field_texts(line: str, sep: str) -> list[str]:
+    """The fields of a record line divided by `sep` (one of `_FIELD_SEPARATORS`), their ends stripped."""
+    return [f.strip() for f in (line.split("\t") if sep == "\t" else " ".join(line.split()).split(sep))]
+
+
 def _field_kinds(line: str, sep: str) -> tuple[str, ...]:
     """What each field of a record line divided by `sep` holds: 'email', 'date' (`_DATE`, `_NUMERIC_DATE`, or a
     day and month), 'number' (mostly digits: a phone number), 'mixed' (some digit) or 'words'."""
     kinds = []
-    for field in (f.strip() for f in (line.split("\t") if sep == "\t" else " ".join(line.split()).split(sep))):
+    for field in _field_texts(line, sep):
         digits = sum(c.isdigit() for c in field)
         if "@" in field:
             kinds.append("email")
-        elif _DATE.search(field) or _NUMERIC_DATE.search(field) or re.search(rf"(?i)\b\d{{1,2}}\s+{_MONTH}", field):
+        elif (
+            _DATE.search(field)
+            or _NUMERIC_DATE.search(field)
+            or re.search(rf"(?i)\b\d{{1,2}}\s+{_MONTH}", field)
+            or re.fullmatch(rf"(?i){_MONTH}(?:\s+\d{{4}})?", field)  # 'Updated - March' (review 84 v11)
+        ):
             kinds.append("date")
         elif digits * 2 > len(field.replace(" ", "")):
             kinds.append("number")
@@ -5862,15 +6053,24 @@ def _field_kinds(line: str, sep: str) -> tuple[str, ...]:
 
 
 _TYPED_FIELDS = frozenset({"email", "date", "number"})
+_NOTE_LABEL = re.compile(
+    r"(?i)^\W*(?:(?:last\s+)?(?:updated|revised|edited|checked|changed|modified|verified|compiled|printed|exported"
+    r"|generated|saved|created)(?:\s+(?:on|at|by))?|(?:correct|valid)\s+as\s+of|as\s+of|notes?|n\.?b\.?|p\.?s\.?"
+    r"|sources?|see|comments?|remarks?|reminder|to-?do|info|key|legend|footnote|disclaimer|version|page|total"
+    r"|count|end)\W*$"
+)
+"""A line's first field that labels a note, no record ('Updated - March', 'Note - call Ben first'): a record's
+first field names its person or thing."""
 
 
-def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int) -> bool:
+def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int, noted: bool = False) -> bool:
     """Whether the line at `at` (0: the first, -1: the last) of records whose field kinds are `kinds` is no record
     but a title or a footer written with the records' separator: it has as many fields as the others, which agree
     among themselves (at least two), and where they hold a typed value (`_TYPED_FIELDS`: a phone number) it holds
     words, as a title does ('Family - phone numbers', at 0), or a value of another type, as a footer does ('Last
-    updated - 4 May 2024', at -1). A line with fewer or more fields, or with words for one record's value ('Cy -
-    tbc' at the end), is a record."""
+    updated - 4 May 2024', at -1), or any other value when `noted` says its first field labels a note ('Note -
+    call Ben first', `_NOTE_LABEL`, review 84 v11). A line with fewer or more fields, or with words for one
+    record's value ('Cy - tbc' at the end), is a record."""
     if len(kinds) < 3:
         return False
     rest = kinds[1:] if at == 0 else kinds[:-1]
@@ -5880,7 +6080,7 @@ def _unlike_the_rest(kinds: list[tuple[str, ...]], at: int) -> bool:
     odd = [(mine, theirs) for mine, theirs in zip(line, rest[0], strict=True) if mine != theirs]
     if at == 0:
         return all(theirs in _TYPED_FIELDS and mine == "words" for mine, theirs in odd)
-    return all(theirs in _TYPED_FIELDS and mine in _TYPED_FIELDS for mine, theirs in odd)
+    return all(theirs in _TYPED_FIELDS and (mine in _TYPED_FIELDS or noted) for mine, theirs in odd)
 
 
 def record_lines_count(state: dict[str, Any], query: str) -> str | None:
@@ -5907,16 +6107,21 @@ def record_lines_count(state: dict[str, Any], query: str) -> str | None:
         and ((separator is not None and not _holds(separator, raw[0])) or len(lines) < len(text.strip().split("\n")))
     )
     kinds = [_field_kinds(r, separator) for r in raw] if separator is not None else []
+    noted = [separator is not None and bool(_NOTE_LABEL.match(_field_texts(r, separator)[0])) for r in raw]
     if (
         not titled
         and (  # 'Family - phone numbers' over 'Mum - 07700 ...' (v11), a footer below them or not
-            _unlike_the_rest(kinds, 0) or (_unlike_the_rest(kinds[:-1], 0) and _unlike_the_rest(kinds[1:], -1))
+            _unlike_the_rest(kinds, 0)
+            or (_unlike_the_rest(kinds[:-1], 0) and _unlike_the_rest(kinds[1:], -1, noted[-1]))
         )
     ):
         titled = True
     start = 1 if titled else 0
-    footer = _unlike_the_rest(kinds[start:], -1)  # 'Last updated - 4 May 2024' below the records (v11)
+    # 'Last updated - 4 May 2024', 'Note - call Ben first' below the records (v11, review 84 v11)
+    footer = _unlike_the_rest(kinds[start:], -1, noted[-1])
     items = lines[start : len(lines) - footer]
+    if any(noted[start : len(lines) - footer]):
+        return None  # 'Note - ...' among the records: which lines are records is a guess
     wanted = stem(noun)
     if any(wanted == stem(w.lower()) for line in items for w in _WORD.findall(line)):
         return None  # the lines write the noun: it is something they hold, not what they are
