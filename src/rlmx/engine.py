@@ -436,7 +436,9 @@ class Engine:
             if reasoning_only:  # only reasoning came back (`_admitted_call`): nothing to run
                 finish, feedback = (
                     None,
-                    prompts.cell_outputs([prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]),
+                    prompts.cell_outputs(
+                        [prompts.FILTERED if filtered else prompts.REASONING_CUT if cut else prompts.REASONING_ONLY]
+                    ),
                 )
             else:
                 finish, feedback = await self._act(

@@ -291,3 +291,23 @@ def test_a_bound_name_that_reads_like_the_placeholder_is_the_variable(name: str)
 def test_the_placeholder_with_nothing_bound_under_it_is_still_sent_back() -> None:
     result = _root("```repl\nprint(len(context))\n```", "FINAL(final_answer)", "FINAL(gamma)")
     assert result.answer == "gamma" and result.iterations == 3
+
+
+class _FilteredThoughtFirst(ScriptedLM):
+    """The first reply is reasoning a content filter stopped (no text); the rest are scripted."""
+
+    async def complete(self, messages: Any, **params: Any) -> Any:
+        from rlmx.lm.base import Completion, Usage
+
+        if not self.calls:
+            self.calls.append(list(messages))
+            return Completion("", Usage(20, 8), "m", "content_filter", reasoning="Let me think about th")
+        return await super().complete(messages, **params)
+
+
+def test_reasoning_a_filter_stopped_is_told_to_the_model_as_the_filters_not_the_limits() -> None:
+    root = _FilteredThoughtFirst(["FINAL(gamma)"])
+    result = RLM(root, budget=Budget(max_iterations=4)).completion("Last word?", context=WORDS)
+    told = root.calls[1][-1]["content"]
+    assert result.answer == "gamma"
+    assert "content filter" in told and "output limit" not in told
