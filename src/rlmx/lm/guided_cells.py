@@ -7677,6 +7677,250 @@ def yes_no_answer(
     return verdict, unit, sentence
 
 
+_STATED_OP = re.compile(
+    r"(?i)\b(more than|greater than|higher than|larger than|bigger than|over|above|exceeding|at least|less than|"
+    r"fewer than|lower than|smaller than|under|below|at most|exactly)\s+$"
+)
+"""A comparison a yes/no question puts before its number ("above 90", "more than 5"), read right to left."""
+_STATED_TESTS: dict[str, Callable[[float, float], bool]] = {
+    **dict.fromkeys(
+        ["more than", "greater than", "higher than", "larger than", "bigger than", "over", "above", "exceeding"],
+        lambda have, asked: have > asked,
+    ),
+    "at least": lambda have, asked: have >= asked,
+    **dict.fromkeys(
+        ["less than", "fewer than", "lower than", "smaller than", "under", "below"], lambda have, asked: have < asked
+    ),
+    "at most": lambda have, asked: have <= asked,
+    "exactly": lambda have, asked: have == asked,
+    "": lambda have, asked: have == asked,
+}
+"""How the text's value `have` answers the question's comparison with its value `asked`."""
+_STATED_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        "january jan;february feb;march mar;april apr;may;june jun;july jul;august aug;september sep sept;"
+        "october oct;november nov;december dec".split(";")
+    )
+    for m in names.split()
+}
+_STATED_NUMBER = re.compile(
+    r"(?i)(?<![\w.,])[£$€]?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![,.]\d)(?!\w)%?|\b("
+    + "|".join(_SMALL_NUMBERS)
+    + r")\b"
+)
+"""A number as a question or a text states a value: digits (with thousands commas, a currency sign or a percent
+sign) or a number word up to twelve."""
+_STATED_PAST = {
+    "lost": "lose", "won": "win", "spent": "spend", "paid": "pay", "bought": "buy", "sold": "sell", "drew": "draw",
+    "drawn": "draw", "got": "get", "made": "make", "held": "hold", "took": "take", "gave": "give", "ran": "run",
+}  # fmt: skip
+"""Irregular past forms and their base verb, so that "Did they lose 6 games?" names the column or label "Lost"."""
+_STATED_FRAME = frozenset(
+    "score scored scores get got gets have has had receive received reach reached come comes cost costs total "
+    "amount value number mark marks planned scheduled set booked held due expected arranged happen happening "
+    "take place going go".split()
+)
+"""Words a yes/no question about a stated value may hold that name no subject or attribute of their own ("Did she
+score above 90 in English?", "Is the holiday planned for July?"): the value's unit or the verb of having it."""
+_STATED_MEASURES = frozenset("deep long high tall wide old big large heavy".split())
+"""Words that say what a number of units measures ("four levels deep", "3 metres long"): a text that writes
+another of them ("3 metres wide") states another attribute."""
+_STATED_MAXIMUM = re.compile(r"(?i)\b(?:up to|at most|max(?:imum)?|no more than|a maximum of)\s+$")
+_STATED_UNPLAIN = re.compile(
+    r"(?i)\b(?:about|around|approximately|roughly|nearly|almost|over|above|under|below|more than|less than|"
+    r"fewer than|at least|some|circa|ca\.|~)\s*$"
+)
+"""Words before a text's number that make it no plain value ("about 90", "over 20"): no comparison reads it."""
+
+
+def _stated_base(word: str) -> str:
+    """The `stem` key of a word with an irregular past form taken to its base ("lost" -> "lose")."""
+    lowered = _POSSESSIVE.sub("", word.lower())
+    return stem(_STATED_PAST.get(lowered, lowered))
+
+
+def _stated_numbers(text: str) -> list[tuple[float, int, int]]:
+    """The numbers `text` states, each (value, start, end)."""
+    found = []
+    for match in _STATED_NUMBER.finditer(text):
+        if match.group(1):
+            found.append((float(match.group(1).replace(",", "")), match.start(), match.end()))
+        else:
+            found.append((float(_SMALL_NUMBERS[match.group(2).lower()]), match.start(), match.end()))
+    return found
+
+
+def _stated_months(text: str, *, first: bool = True) -> list[int]:
+    """The months `text` names by name (a first word "May" only when `first`: "May I ...?" is no month)."""
+    words = _WORD.findall(text)
+    return [
+        _STATED_MONTHS[w.lower()]
+        for i, w in enumerate(words)
+        if w.lower() in _STATED_MONTHS and w[:1].isupper() and (first or i > 0)
+    ]
+
+
+def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str, Any], str] | None:
+    """("Yes" or "No", the text's value, the unit (for a labelled line: its "where" only), the quote) of a yes/no
+    question that states a value the text states otherwise or the same for the same subject and attribute (audit
+    84b F11): "Did Elena score above 90 in English?" over a row whose `english` cell is 88 -> No; "Is the holiday in
+    July?" over "a holiday in August" -> No; "Did they lose 6 games?" over "Lost: 4" -> No. The question states
+    one number (with a comparison before it: "above", "more than", "at least", "under" ...) or one month; the
+    subject and the attribute must be matched surely, in one of three places:
+    - a record (a CSV or markdown table row): the one row a phrase of the question names whole, and the one other
+      column a word of the question names;
+    - a "Label: value" line whose label words the question all writes, and whose value holds one such value;
+    - one sentence that writes every other word of the question and holds exactly one value of the asked kind (a
+      number followed by the question's own unit word: "three levels" for "four levels deep"; one month), plainly
+      asserted: no negation, hedge, condition or report, and no "about"/"over" before its number ("up to three"
+      is a maximum: "Can tags be nested four levels deep?" -> No).
+    Other words of the question may only be the value's unit or the verb of having it (`_STATED_FRAME`). A
+    comparison reads the text's number numerically; without one, equal is Yes and different is No. None when the
+    question states no such value, negates, or the text does not settle it in exactly one place (or two places
+    disagree)."""
+    if not asks_yes_no(query):
+        return None
+    opener = _YES_NO.match(query)
+    assert opener is not None
+    body = query[opener.end() :]
+    body_words = _WORD.findall(body)
+    if {w.lower() for w in body_words} & (_YES_NO_NEGATION | _UNSURE_POLARITY) or _NEGATED.search(query):
+        return None
+    numbers = _stated_numbers(body)
+    months = _stated_months(body)
+    op = ""
+    unit_word = ""
+    if months:
+        if len(months) != 1 or numbers:
+            return None  # "Is it on 3 May?": a day and a month, read by no rule here
+        asked_number = None
+        valued = {w.lower() for w in body_words if w.lower() in _STATED_MONTHS}
+    elif len(numbers) == 1:
+        asked_number, start, end = numbers[0]
+        before = _STATED_OP.search(body[:start])
+        op = before.group(1).lower() if before else ""
+        after = _WORD.match(body[end:].lstrip())
+        unit_word = after.group(0).lower() if after and after.group(0).lower() not in ENGLISH_STOPWORDS else ""
+        valued = {w.lower() for w in _WORD.findall(body[before.start() if before else start : end])}
+        measure = re.match(r"\W*\w+\W+(\w+)", body[end:]) if unit_word else None
+        if measure is not None and measure.group(1).lower() in _STATED_MEASURES:
+            valued.add(measure.group(1).lower())  # "four levels deep": the unit's measure, not a word to find
+    else:
+        return None
+    rest = [
+        w
+        for w in dict.fromkeys(_POSSESSIVE.sub("", w) for w in body_words)
+        if w.lower() not in ENGLISH_STOPWORDS and w.lower() not in valued and len(w) > 1
+    ]
+    rest = [w for w in rest if w.lower() != unit_word]
+    if not rest:
+        return None
+    test = _STATED_TESTS[op]
+    opener_word = opener.group(0).split()[-1].lower()
+
+    def verdict(have_text: str, start: int = 0) -> tuple[str, str] | None:
+        """(Yes/No, the value) the text's value `have_text` gives, or None when it holds none or several."""
+        if asked_number is None:
+            have_months = _stated_months(have_text)
+            if len(set(have_months)) != 1:
+                return None
+            named = next(w for w in _WORD.findall(have_text) if _STATED_MONTHS.get(w.lower()) == have_months[0])
+            return ("Yes" if have_months[0] == months[0] else "No"), named
+        have = _stated_numbers(have_text)
+        if len(have) != 1:
+            return None
+        value, begin, end = have[0]
+        if _STATED_UNPLAIN.search(have_text[:begin]):
+            return None
+        limit = _STATED_MAXIMUM.search(have_text[:begin])
+        if limit is not None:
+            if op or opener_word not in ("can", "could"):
+                return None  # "up to three": a limit, which answers only "Can it be four?"
+            return ("Yes" if asked_number <= value else "No"), have_text[limit.start() : end]
+        return ("Yes" if test(value, asked_number) else "No"), have_text[begin:end]
+
+    found: dict[str, tuple[str, dict[str, Any], str]] = {}
+    rest_bases = {_stated_base(w) for w in rest}
+    # records: the one row a phrase of the question names, the one other column a word names
+    rows = [u for u in state["units"] if u.get("keys") and u.get("fields")]
+    lowered_query = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
+    named_rows = [
+        (u, [i for i, f in enumerate(u["fields"]) if f and not _stated_numbers(f) and f" {f} " in lowered_query])
+        for u in rows
+    ]
+    named_rows = [(u, at) for u, at in named_rows if at]
+    if len(named_rows) == 1:
+        unit, given = named_rows[0]
+        given_words = {w.lower() for i in given for w in _WORD.findall(unit["fields"][i])}
+        columns = [
+            i
+            for i, key in enumerate(unit["keys"])
+            if i not in given and any(_stated_base(part) in rest_bases for part in re.split(r"[\W_]+", key) if part)
+        ]
+        others = [
+            w
+            for w in rest
+            if w.lower() not in given_words
+            and not any(
+                _stated_base(w) == _stated_base(p) for i in columns for p in re.split(r"[\W_]+", unit["keys"][i])
+            )
+        ]
+        if len(columns) == 1 and all(w.lower() in _STATED_FRAME for w in others):
+            said = verdict(unit["fields"][columns[0]])
+            if said is not None:
+                found.setdefault(said[0], (said[1], unit, unit["text"]))
+    # "Label: value" lines whose label the question writes
+    for source in state["sources"]:
+        if not isinstance(source[1], str):
+            continue
+        for number, line in enumerate(source[1].split("\n"), 1):
+            labelled = re.match(r"^\s*(?:[-*•]\s+)?([A-Za-z][\w '/()%-]{0,40}?)\s*:\s*(\S.*?)\s*$", line)
+            if labelled is None or ";" in labelled.group(2) or re.search(r"\w:\s", labelled.group(2)):
+                continue
+            label = [w for w in _WORD.findall(labelled.group(1)) if w.lower() not in ENGLISH_STOPWORDS]
+            label_bases = {_stated_base(w) for w in label}
+            if not label or not label_bases <= rest_bases:
+                continue
+            if not all(_stated_base(w) in label_bases or w.lower() in _STATED_FRAME for w in rest):
+                continue
+            said = verdict(labelled.group(2))
+            if said is not None:
+                found.setdefault(said[0], (said[1], {"where": f"line {number:,}", "line": number}, line.strip()))
+    # one sentence that writes every other word of the question
+    hedged = {w.lower() for w in _WORD.findall(query)} & _HEDGES
+    for unit in state["units"]:
+        if unit.get("keys"):
+            continue
+        for _, _, sentence in _sentence_spans(unit["text"]):
+            words = _WORD.findall(sentence)
+            lowered = {w.lower() for w in words}
+            bases = {_stated_base(w) for w in words}
+            present = [w for w in rest if _stated_base(w) in bases]
+            if not present or any(_stated_base(w) not in bases and w.lower() not in _STATED_FRAME for w in rest):
+                continue
+            if (lowered & _STATED_MEASURES) - valued:
+                continue  # "3 metres wide" for "Is it 3 metres long?"
+            if sentence.rstrip().endswith("?") or lowered & (_YES_NO_NEGATION | _CONDITIONAL | _NOT_ASSERTED):
+                continue
+            if (lowered & _HEDGES) - hedged or _NEGATED.search(sentence) or _UNFULFILLED.search(sentence):
+                continue
+            if asked_number is not None:
+                have = _stated_numbers(sentence)
+                if len(have) != 1:
+                    continue
+                follows = _WORD.match(sentence[have[0][2] :].lstrip())
+                if unit_word and (follows is None or stem(follows.group(0).lower()) != stem(unit_word)):
+                    continue  # "four levels" against "3 users": another attribute
+            said = verdict(sentence)
+            if said is not None:
+                found.setdefault(said[0], (said[1], unit, " ".join(sentence.split())))
+    if len(found) != 1:
+        return None
+    answer, (value, unit, quote) = next(iter(found.items()))
+    return answer, value, unit, quote
+
+
 def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
@@ -7695,6 +7939,11 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    compared = stated_value(state, query)
+    if compared is not None:  # "Did she score above 90?" over "88": the text's own value settles it (audit 84b F11)
+        verdict, value, unit, quote = compared
+        report.append(f"a yes/no question stating a value the text states for the same thing: {value!r}")
+        return _answered(f"{verdict}\nFrom [{unit['where']}] {quote}\nThe text gives: {value}", report)
     lined = record_lines_count(state, query)
     if lined is not None:
         report.append("counting question over a short list of one record a line, answered by code")
