@@ -63,15 +63,34 @@ def header(scope: Mapping[str, Any], name: bytes) -> str | None:
     return None
 
 
-def names_this_machine(host: str) -> bool:
-    """Whether a `Host` header names this machine by a loopback name: localhost, 127.0.0.1 or [::1], with or
-    without a port."""
+def names_this_machine(host: str, allowed: Iterable[str] = ()) -> bool:
+    """Whether a `Host` header names this machine by a loopback name (localhost, 127.0.0.1 or [::1]) or by one of
+    `allowed` (--allow-host: the names a same-host reverse proxy forwards), with or without a port."""
+    name = host_name(host)
+    return name is not None and (name in _LOOPBACK_NAMES or name in {host_name(each) for each in allowed})
+
+
+def host_name(host: str) -> str | None:
+    """The name a `Host` header (or an --allow-host value) gives, lower case, its port and a final dot dropped;
+    None for one whose port is not a number."""
     name = host.strip().lower()
     if ":" in name and not name.endswith("]"):  # a port follows
         name, _, port = name.rpartition(":")
         if not port.isdigit():
-            return False
-    return name in _LOOPBACK_NAMES
+            return None
+    return name.removesuffix(".") if name not in (".", "") else name
+
+
+def allowed_host(text: str) -> str:
+    """An --allow-host value: a host name or address as clients' `Host` headers give it (a port, if any, is
+    ignored); ValueError for one with a scheme, a path, spaces, or nothing."""
+    name = text.strip()
+    if not name or any(c.isspace() for c in name) or "/" in name or host_name(name) is None:
+        raise ValueError(
+            f"{text!r} is not a host name: give the name clients (or a reverse proxy) send in Host, e.g. "
+            "rlmx.example.com (no scheme, no path)"
+        )
+    return name
 
 
 def same_origin(origin: str, host: str) -> bool:
@@ -92,21 +111,24 @@ def refusal(
     command: str,
     origin_flag: str,
     allow_same_origin: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> Refusal | None:
     """Why a web page may not make this HTTP request, or None when it may (or it is no browser's).
 
-    `check_host` (a loopback bind): a `Host` that is not localhost, 127.0.0.1 or [::1] is a 421, first. An `Origin`
+    `check_host` (a loopback bind): a `Host` that is not localhost, 127.0.0.1, [::1] nor one of `allowed_hosts`
+    (--allow-host) is a 421, first. An `Origin`
     that `origins` does not allow (nor, with `allow_same_origin`, the request's own `Host`) is a 403. `command` and
     `origin_flag` ("rlmx serve", "--cors-origin") go into the messages, which say how to let a client in."""
     host = header(scope, b"host")
-    if check_host and host is not None and not names_this_machine(host):
+    if check_host and host is not None and not names_this_machine(host, allowed_hosts):
         return Refusal(
             421,
             "misdirected_request",
             f"Misdirected request: Host {host[:200]} does not name this machine. This server listens on a loopback "
             "address, where a request for another name comes from a web page whose name was pointed at this "
-            "machine (DNS rebinding). Call it as http://127.0.0.1:PORT or http://localhost:PORT; to be reached by "
-            f"other names, start {command} with --host set to an address they reach",
+            "machine (DNS rebinding). Call it as http://127.0.0.1:PORT or http://localhost:PORT. Behind a reverse "
+            f"proxy on this machine that forwards its own Host (nginx's `proxy_set_header Host $host`), start "
+            f"{command} with --allow-host NAME for that name (repeatable), or have the proxy send Host: 127.0.0.1",
         )
     origin = header(scope, b"origin")
     if origin is None or origins.allows(origin):
@@ -132,3 +154,79 @@ def carries_key(authorization: bytes, expected: bytes) -> bool:
     constant time."""
     scheme, _, token = authorization.partition(b" ")
     return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), expected)
+
+
+DEFAULT_HEADER_TIMEOUT = 20.0
+"""Seconds a connection may take to send a request head whole (--header-timeout), counted from its first byte (from
+the connection's opening for its first request); nginx's `client_header_timeout` is 60, Apache's 20 to 40."""
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Connections held open at most (--max-connections); one past it is answered 503 and closed at once."""
+
+
+def bounded_connections(header_timeout: float, max_connections: int) -> type[Any]:
+    """uvicorn's HTTP protocol class (its `auto` one: httptools when installed, else h11) with two bounds uvicorn
+    lacks (give it as `uvicorn.Config(http=...)`):
+
+    - a request head must be whole within `header_timeout` seconds, else the connection is closed: from its opening
+      for the first request, from the first byte of the next one on a kept-alive connection (idle between requests,
+      uvicorn's `timeout_keep_alive` closes it). uvicorn arms no timer before a head is complete: a connection that
+      sent nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris).
+    - at most `max_connections` connections are open: one past it gets a 503 and is closed as it opens, before it
+      holds a file descriptor for long (uvicorn's `limit_concurrency` refuses only once a head is complete).
+    """
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    base: Any = AutoHTTPProtocol
+
+    class BoundedConnection(base):  # type: ignore[misc]
+        _head_timer: Any = None
+        _awaiting: bool = True
+        _seen: Any = None  # the request cycle that was current when the wait for a head began
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                transport.write(
+                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: 27\r\nconnection: close\r\n\r\ntoo many open connections\r\n"
+                )
+                transport.close()
+                return
+            self._awaiting, self._seen = True, None
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if not self._awaiting:
+                return
+            if self.cycle is not self._seen:  # the head is whole: the body has its own bound (--body-timeout)
+                self._awaiting = False
+                self._disarm()
+            elif self._head_timer is None:
+                self._arm()  # the next request's head has begun
+
+        def on_response_complete(self) -> None:
+            before = self.cycle
+            super().on_response_complete()
+            if self.cycle is before:  # no pipelined head came whole with it: idle until one begins
+                self._awaiting, self._seen = True, before
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(header_timeout, self._head_late, self._seen)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_late(self, seen: Any) -> None:
+            self._head_timer = None
+            if self._awaiting and self.cycle is seen and not self.transport.is_closing():
+                self.transport.close()
+
+    return BoundedConnection

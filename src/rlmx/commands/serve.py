@@ -28,7 +28,13 @@ from rlmx.commands.argtypes import seconds as _seconds
 from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.errors import InputError
 from rlmx.extras import missing_extra
-from rlmx.http_access import LOOPBACK_HOSTS
+from rlmx.http_access import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    LOOPBACK_HOSTS,
+    allowed_host,
+    bounded_connections,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -39,6 +45,14 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0  # rlmx.server.body's, without importing the server extra
+
+
+def allowed_host_arg(text: str) -> str:
+    """An --allow-host value (`http_access.allowed_host`), as argparse takes it."""
+    try:
+        return allowed_host(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def positive_seconds(text: str) -> float:
@@ -125,6 +139,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="on Ctrl-C, SIGTERM or SIGHUP, let running requests finish for S seconds, then cancel them (default: 10)",
     )
     server.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=allowed_host_arg,
+        metavar="NAME",
+        help="on a loopback --host, also answer requests whose Host is NAME (a reverse proxy on this machine that "
+        "forwards its own Host, e.g. rlmx.example.com); other names get HTTP 421; repeatable",
+    )
+    server.add_argument(
+        "--header-timeout",
+        type=positive_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="S",
+        help="longest a request's head (its request line and headers) may take to arrive whole, else the connection "
+        "is closed (default: 20)",
+    )
+    server.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="open connections at most; one past them gets HTTP 503 and is closed (default: 1000)",
+    )
+    server.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -196,6 +234,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str]) -> ServerOptio
         api_key=key,
         cors_origins=tuple(args.cors_origin),
         loopback_only=args.host in LOOPBACK_HOSTS,
+        allowed_hosts=tuple(args.allow_host),
     )
 
 
@@ -260,6 +299,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         log_level="info",
         timeout_graceful_shutdown=graceful_deadline(args.shutdown_timeout),
         timeout_keep_alive=30,
+        http=bounded_connections(args.header_timeout, args.max_connections),
     )
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
         try:

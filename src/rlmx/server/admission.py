@@ -54,10 +54,9 @@ class Admission:
     async def enter(self) -> Release:
         """Wait for a slot and return its release (safe to call more than once), or raise a 429 RequestError (a 503
         once the server is shutting down)."""
-        self.check_open()
-        if self.running < self.limit and not self._waiters:
-            self.running += 1
-            return self._release_once()
+        free = self.take_free()
+        if free is not None:
+            return free
         if len(self._waiters) >= self.max_queued:
             raise self._busy(
                 f"this rlmx server is running {self.running} completions (--max-concurrent-runs {self.limit}) and "
@@ -87,6 +86,20 @@ class Admission:
             release()
             self.check_open()
         return release
+
+    @property
+    def free(self) -> bool:
+        """Whether a request arriving now gets a slot without waiting."""
+        return self.running < self.limit and not self._waiters
+
+    def take_free(self) -> Release | None:
+        """A slot's release when one is free now and nobody waits for one, without waiting; else None. Raises the
+        503 once the server is shutting down."""
+        self.check_open()
+        if self.free:
+            self.running += 1
+            return self._release_once()
+        return None
 
     def check_open(self) -> None:
         """Raise the 503 `server_shutting_down` once the server is shutting down: a request admitted before then

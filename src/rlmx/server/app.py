@@ -63,7 +63,7 @@ from rlmx.server import body as bodies
 from rlmx.server import openai_compat
 from rlmx.server.admission import Admission
 from rlmx.server.openai_compat import ChatCall, RequestError, RunCancelled
-from rlmx.server.runs import Run, Runs, WaitingKeys, new_run_id
+from rlmx.server.runs import Reply, Run, Runs, WaitingKeys, new_run_id
 
 RLMFactory = Callable[[Mapping[str, int | float]], RLM]
 """Gets a request's budget limits (validated; empty when it sent none) and returns the RLM to run it with."""
@@ -117,6 +117,9 @@ class ServerOptions:
     loopback_only: bool = False
     """The server listens on a loopback address (`rlmx serve` sets it for its default --host 127.0.0.1): a request
     whose `Host` does not name this machine (localhost, 127.0.0.1, [::1]) then gets 421, against DNS rebinding."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names a loopback server answers besides localhost, 127.0.0.1 and [::1] (--allow-host): those a reverse
+    proxy on this machine forwards as `Host`; any other name gets 421 (`loopback_only`)."""
 
     def __post_init__(self) -> None:
         for name in ("max_concurrent_runs", "max_request_bytes"):
@@ -353,6 +356,7 @@ class _Browsers:
         self.app = app
         self.origins = Origins(options.cors_origins)
         self.check_host = options.loopback_only
+        self.allowed_hosts = options.allowed_hosts
         self.own_page = options.loopback_only or options.api_key is not None
         self.closed = closed
 
@@ -367,6 +371,7 @@ class _Browsers:
             command="rlmx serve",
             origin_flag="--cors-origin",
             allow_same_origin=self.own_page,
+            allowed_hosts=self.allowed_hosts,
         )
         if refused is None:
             await self.app(scope, receive, send)
@@ -542,22 +547,22 @@ async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox)
     # The body is read (and checked: a bad request gets its 4xx at once, however busy the server is) before the
     # wait for a run slot: only runs hold slots, so a slow or stalled upload holds none.
     try:
-        call, fingerprint, held = await _read(request, server, inbox, key)
+        pending, reply, fingerprint, held = await _read(request, server, inbox, key)
     except bodies.ClientLeft:
         _log_left(request, None, "while sending its body")
         return Response(status_code=499)
     # decided now: a waiting stream's headers name its run before the run exists (a keyed retry's, its twin's)
     try:
         run_id = new_run_id() if key is None else server.waiting_keys.enter(key)
-        begin = asyncio.ensure_future(_begin(request, server, inbox, call, fingerprint, key, run_id))
+        begin = asyncio.ensure_future(_begin(request, server, inbox, pending, fingerprint, key, run_id))
     except BaseException:
         held()
         raise
     if key is not None:
         begin.add_done_callback(lambda _: server.waiting_keys.leave(key))
     begin.add_done_callback(lambda _: held())  # its run started, or it was refused: it waits no more
-    if not await _begun_within(begin, call.stream, server.options.keepalive):
-        return _waiting_stream(server, begin, call, run_id, inbox)
+    if not await _begun_within(begin, reply.stream, server.options.keepalive):
+        return _waiting_stream(server, begin, reply, run_id, inbox)
     begun = begin.result()
     if isinstance(begun, Response):
         return begun
@@ -565,17 +570,47 @@ async def _completion_of(request: Request, server: _Server, inbox: bodies.Inbox)
     return await _answer(request, inbox, server, run, fingerprint, key=key)
 
 
+class _Pending:
+    """A read request until its run starts: its body's (decoded) bytes, and its call while it has not had to wait.
+
+    A request that must wait for a run slot drops `call` and keeps `raw` alone, mapped again once it has its slot:
+    a parsed body can hold far more than its bytes (a context of 250 KB of `[{},{},...]` parses to about 6 MB of
+    dicts: 100 such requests queued grew the server by 585 MiB, against 17 MiB for string contexts of the same
+    size), while a queue of bytes holds what its clients sent (the big ones booked in the waiting bodies'
+    budget, the small ones at most --max-queued times THREAD_THRESHOLD bytes)."""
+
+    __slots__ = ("call", "raw")
+
+    def __init__(self, call: ChatCall | None, raw: bytes) -> None:
+        self.call = call
+        self.raw = raw
+
+    def take(self) -> tuple[ChatCall | None, bytes]:
+        """(the call, if kept, and the body's bytes), after which this holds neither."""
+        call, raw = self.call, self.raw
+        self.call, self.raw = None, b""
+        return call, raw
+
+
 async def _read(
     request: Request, server: _Server, inbox: bodies.Inbox, key: str | None
-) -> tuple[ChatCall, str, bodies.Claim]:
-    """The request's body read (`_raw`) and mapped: (its call, its fingerprint when it has an Idempotency-Key, its
-    claim on the waiting bodies' budget, to give back once its run starts). Raises its 4xx, or ClientLeft (also when
-    the client leaves while its body is decoded and mapped: what was made of it is dropped)."""
+) -> tuple[_Pending, Reply, str, bodies.Claim]:
+    """The request's body read (`_raw`) and mapped (checked): (its call, or its bytes alone when it will wait for a
+    slot, see `_Pending`; its reply; its fingerprint when it has an Idempotency-Key; its claim on the waiting bodies'
+    budget, to give back once its run starts). Raises its 4xx, or ClientLeft (also when the client leaves while its
+    body is decoded and mapped: what was made of it is dropped)."""
     claim = server.waiting.claim()
     try:
         raw = await _raw(request, server, inbox, claim)
-        call = await _parsed(raw, server.model_name, inbox)
-        return call, await inbox.unless_left(_fingerprint(raw)) if key is not None else "", claim
+        fingerprint = await inbox.unless_left(_fingerprint(raw)) if key is not None else ""
+        call: ChatCall | None = await _parsed(raw, server.model_name, inbox)
+        assert call is not None
+        reply = Reply.of(call)  # shared: it allocates nothing among the parsed objects about to be dropped
+        if not server.admission.free:
+            # dropped before anything that outlives the parse is made: an object made while the parsed form is
+            # held lands among its objects and pins their memory (1 MiB per waiting request) once they are freed
+            call = None
+        return _Pending(call, raw), reply, fingerprint, claim
     except BaseException:
         claim()
         raise
@@ -681,15 +716,22 @@ async def _begin(
     request: Request,
     server: _Server,
     inbox: bodies.Inbox,
-    call: ChatCall,
+    pending: _Pending,
     fingerprint: str,
     key: str | None,
     run_id: str,
 ) -> tuple[Run, str] | Response:
     """Wait for a run slot (the body is read), then start the run `run_id`: (the run, the body's fingerprint), or
     the 499 for a client that left (while it waited, or while its run was prepared: no run starts for a client
-    known to be gone). Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
-    release = await _admitted(server.admission, inbox)
+    known to be gone). A request that has to wait holds its body's bytes only, and is mapped again once it has
+    its slot (see `_Pending`). Raises the request's refusal (a 4xx, or the 503 of a shutdown)."""
+    release = server.admission.take_free()
+    if release is None:
+        pending.call = None  # it waits (a slot was taken since it was read): it holds its bytes alone
+        release = await _admitted(server.admission, inbox)
+    elif inbox.gone:
+        release()
+        release = None
     if release is None:
         _log_left(request, None, "while waiting for a run slot")
         return Response(status_code=499)
@@ -697,6 +739,14 @@ async def _begin(
     try:
         if key is not None and (run := server.runs.find(key)) is not None:  # a twin arrived while we waited
             return run, fingerprint
+        call, raw = pending.take()
+        if call is None:
+            try:
+                call = await _parsed(raw, server.model_name, inbox)
+            except bodies.ClientLeft:
+                _log_left(request, None, "while its body was mapped")
+                return Response(status_code=499)
+        del raw
         rlm = with_call_options(server.factory(call.limits), call)
         if answers_from_context_only(rlm):
             openai_compat.check_for_guided_root(call)  # a 400 before any run, as `rlmx ask` refuses it (exit 2)
@@ -713,7 +763,7 @@ async def _begin(
             return Response(status_code=499)
         if key is not None:
             run_id = server.waiting_keys.claim(key, run_id)
-        run = Run(call, key=key, fingerprint=fingerprint)
+        run = Run(Reply.of(call), key=key, fingerprint=fingerprint)
         listener = run.push
         server.runs.start(run, rlm._run(call.query, prepared, schema, listener=listener, run_id=run_id), release)
         started = True
@@ -739,7 +789,7 @@ async def _begun_within(begin: asyncio.Future[Any], stream: bool, every: float) 
 
 
 def _waiting_stream(
-    server: _Server, begin: asyncio.Future[Any], call: ChatCall, run_id: str, inbox: bodies.Inbox
+    server: _Server, begin: asyncio.Future[Any], reply: Reply, run_id: str, inbox: bodies.Inbox
 ) -> Response:
     """The stream of a request still waiting for its run `run_id`: its headers now (naming that run), keep-alives
     while it waits, then the run's events; a refusal that comes now (the queue's 429, a shutdown's 503, a 400) is
@@ -766,8 +816,8 @@ def _waiting_stream(
                 first,
                 items,
                 model=server.model_name,
-                include_usage=call.include_usage,
-                structured=call.output is not None,
+                include_usage=reply.include_usage,
+                structured=reply.structured,
             )
             try:
                 async for text in chunks:
@@ -893,7 +943,7 @@ async def _answer(
     if key is not None and fingerprint != run.fingerprint:
         raise _reused_key(key)
     leave = server.runs.watch(run)
-    if run.call.stream:
+    if run.reply.stream:
         return await _streamed(request, server, run, leave, inbox)
     try:
         result = await _unless_disconnected(inbox, run.outcome())
@@ -920,7 +970,7 @@ async def _answer(
         error = openai_compat.failure(result)
         error.headers.update(headers)
         raise error
-    answer = openai_compat.completion(result, model=server.model_name, structured=run.call.output is not None)
+    answer = openai_compat.completion(result, model=server.model_name, structured=run.reply.structured)
     return JSONResponse(answer, headers=headers)
 
 
@@ -1135,9 +1185,9 @@ async def _streamed(
         leave()
         await items.aclose()
         raise
-    call = run.call
+    reply = run.reply
     chunks = openai_compat.stream_chunks(
-        first, items, model=server.model_name, include_usage=call.include_usage, structured=call.output is not None
+        first, items, model=server.model_name, include_usage=reply.include_usage, structured=reply.structured
     )
     finished = False
 

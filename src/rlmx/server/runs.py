@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import sys
 import time
 import uuid
 from collections import OrderedDict
@@ -26,13 +28,43 @@ from rlmx.server.openai_compat import SHUTTING_DOWN, ChatCall, RunCancelled
 Item = Event | Result
 MAX_KEPT = 1024
 """Finished keyed runs and trace paths remembered at most (the oldest are forgotten first)."""
+MAX_KEPT_BYTES = 64 * 1024 * 1024
+"""The answers of finished keyed runs kept for retries hold at most this many bytes in all (`answer_bytes`; the
+oldest are forgotten first): 1024 runs of long answers must not hold gigabytes for `keep` seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a request (or a keyed retry) needs of its call to answer from a run: never the call's context, so
+    that a finished run kept for retries holds its answer, not its request (10 MiB contexts kept for 10 minutes
+    each grew the server by 10 MiB a keyed request)."""
+
+    stream: bool = False
+    include_usage: bool = False
+    structured: bool = False
+
+    @classmethod
+    def of(cls, call: ChatCall) -> Reply:
+        """`call`'s reply: one of 8 shared ones, so that taking it allocates nothing (see server.app `_read`)."""
+        return _reply(call.stream, call.include_usage, call.output is not None)
+
+
+@functools.cache
+def _reply(stream: bool, include_usage: bool, structured: bool) -> Reply:
+    return Reply(stream=stream, include_usage=include_usage, structured=structured)
+
+
+def answer_bytes(result: Result) -> int:
+    """About what a kept Result holds, in bytes: its answer's and stop reason's text (the rest is a few fields)."""
+    return sys.getsizeof(result.answer) + sys.getsizeof(result.stop_reason) + 1024
 
 
 class Run:
-    """One RLM run: its items so far (events, then the Result), or the exception it crashed with."""
+    """One RLM run: its items so far (events, then the Result), or the exception it crashed with. It holds its
+    request's `Reply` only, never the request (its context is the running task's, dropped when the run ends)."""
 
-    def __init__(self, call: ChatCall, *, key: str | None, fingerprint: str) -> None:
-        self.call = call
+    def __init__(self, reply: Reply, *, key: str | None, fingerprint: str) -> None:
+        self.reply = reply
         self.key = key
         self.fingerprint = fingerprint
         self.items: list[Item] = []
@@ -170,7 +202,9 @@ class Runs:
                 self._trim(self._traces)
         finally:
             self._active.discard(run)
+            run.task = None  # the task's frame held the request's context: a kept run holds its answer only
             release()
+            self._expire()
 
     def watch(self, run: Run) -> Callable[[], None]:
         """Count a follower of `run`; the returned leave() (safe to call twice) cancels the run when its last
@@ -187,7 +221,10 @@ class Runs:
                 return
             left = True
             run.watchers -= 1
-            if run.watchers or run.finished or run.task is None:
+            if run.finished:
+                self._expire()  # its last follower has its answer: its events need not be kept
+                return
+            if run.watchers or run.task is None:
                 return
             if run.key is None or self.grace <= 0:
                 run.task.cancel()
@@ -219,12 +256,20 @@ class Runs:
                     await asyncio.gather(*tasks, return_exceptions=True)
 
     def _expire(self) -> None:
+        """Forget kept runs older than `keep` seconds, trim the finished ones nobody follows to their answer, and
+        forget the oldest finished ones while their answers hold over MAX_KEPT_BYTES."""
         now = time.monotonic()
-        for key, run in list(self._keyed.items()):
+        held = 0
+        for key, run in reversed(list(self._keyed.items())):  # the newest first: the oldest are forgotten first
             if run.ended is not None and now - run.ended > self.keep:
                 del self._keyed[key]
-            elif run.result is not None and not run.watchers and len(run.items) > 1:
+                continue
+            if run.result is not None and not run.watchers and len(run.items) > 1:
                 run.items = [run.result]  # a kept run needs only its answer: the events are in its trace
+            if run.finished and not run.watchers:
+                held += answer_bytes(run.result) if run.result is not None else 1024
+                if held > MAX_KEPT_BYTES:
+                    del self._keyed[key]
 
     @staticmethod
     def _trim(kept: OrderedDict[str, Any]) -> None:
