@@ -25,6 +25,7 @@ from rich.text import Text
 
 from rlmx.commands.serve import (
     add_key_arguments,
+    allowed_host_arg,
     ignored_signals,
     positive_seconds,
     server_key,
@@ -32,7 +33,13 @@ from rlmx.commands.serve import (
 )
 from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.extras import missing_extra
-from rlmx.http_access import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
+from rlmx.http_access import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    LOOPBACK_HOSTS,
+    LOOPBACK_ORIGINS,
+    bounded_connections,
+)
 
 if TYPE_CHECKING:
     from rlmx.cli import Interrupts
@@ -97,6 +104,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="with --http: longest a request body may take to arrive whole, else HTTP 408 with a JSON-RPC error "
         "(default: 60)",
     )
+    group.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=allowed_host_arg,
+        metavar="NAME",
+        help="with --http on a loopback --host: also answer requests whose Host is NAME (a reverse proxy on this "
+        "machine that forwards its own Host); other names get HTTP 421; repeatable",
+    )
+    group.add_argument(
+        "--header-timeout",
+        type=positive_seconds,
+        default=None,
+        metavar="S",
+        help="with --http: longest a request's head (request line and headers) may take to arrive whole, else the "
+        "connection is closed (default: 20)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=argtypes.positive_int,
+        default=None,
+        metavar="N",
+        help="with --http: open connections at most; one past them gets HTTP 503 and is closed (default: 1000)",
+    )
     add_key_arguments(group, "every request (with --http)")
     return group
 
@@ -112,6 +143,13 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         raise UsageError("--host and --port are for --http; over stdio the client starts the server itself")
     if args.allow_origin and not args.http:
         raise UsageError("--allow-origin is for --http; over stdio no web page can reach the server")
+    for flag, given in (
+        ("--allow-host", args.allow_host),
+        ("--header-timeout", args.header_timeout is not None),
+        ("--max-connections", args.max_connections is not None),
+    ):
+        if given and not args.http:
+            raise UsageError(f"{flag} is for --http; over stdio there is no HTTP connection")
     if args.body_timeout is not None and not args.http:
         raise UsageError("--body-timeout is for --http (how long an HTTP request body may take to arrive)")
     if args.max_request_bytes is not None and not args.http:
@@ -164,6 +202,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                 key=key,
                 max_request_bytes=args.max_request_bytes,
                 body_timeout=args.body_timeout,
+                allowed_hosts=tuple(args.allow_host),
+                header_timeout=args.header_timeout,
+                max_connections=args.max_connections,
             )
             interrupts.run(serving)
         say(f"rlmx: MCP server stopped{stop.why}")
@@ -280,12 +321,17 @@ async def _serve(
     key: str | None = None,
     max_request_bytes: int | None = None,
     body_timeout: float | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+    header_timeout: float | None = None,
+    max_connections: int | None = None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
     SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
     --allow-origin adds to the loopback ones; `key`: the bearer key every HTTP request must carry (None: none);
     `max_request_bytes`: the largest HTTP request body in bytes (None: DEFAULT_MAX_REQUEST_BYTES, 32 MiB);
-    `body_timeout`: the seconds it may take to arrive (None: DEFAULT_BODY_TIMEOUT, 60)."""
+    `body_timeout`: the seconds it may take to arrive (None: DEFAULT_BODY_TIMEOUT, 60); `allowed_hosts`: the Host
+    names (--allow-host) a loopback bind answers besides its own; `header_timeout`: the seconds a request head may
+    take (None: DEFAULT_HEADER_TIMEOUT, 20); `max_connections`: open connections at most (None: 1000)."""
     import anyio
 
     try:
@@ -303,6 +349,7 @@ async def _serve(
                 BodyBounded,
                 BrowsersChecked,
                 CancelledWhenGone,
+                InFlightIdsPerSession,
                 KeyRequired,
                 LoneSurrogatesReplaced,
                 RefusalsAsJSONRPC,
@@ -320,16 +367,25 @@ async def _serve(
             )
             # A tool call whose client went away is cancelled (CancelledWhenGone sees the ids as the SDK does).
             inner: Any = BodyBounded(
-                LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))),
+                InFlightIdsPerSession(LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit)))),
                 limit,
                 timeout=body_timeout if body_timeout is not None else DEFAULT_BODY_TIMEOUT,
             )
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
-            app: Any = BrowsersChecked(inner, (*LOOPBACK_ORIGINS, *origins), check_host=host in LOOPBACK_HOSTS)
+            app: Any = BrowsersChecked(
+                inner,
+                (*LOOPBACK_ORIGINS, *origins),
+                check_host=host in LOOPBACK_HOSTS,
+                allowed_hosts=allowed_hosts,
+            )
             app = RequestForm(app)  # POST /mcp/ served (not a bare 307); Application/JSON is JSON
-            config = uvicorn.Config(app, log_level="warning")
+            protocol = bounded_connections(
+                header_timeout if header_timeout is not None else DEFAULT_HEADER_TIMEOUT,
+                max_connections if max_connections is not None else DEFAULT_MAX_CONNECTIONS,
+            )
+            config = uvicorn.Config(app, log_level="warning", http=protocol)
             # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays
             # ignored, as for `rlmx serve`: a plain uvicorn.Server installs its handlers regardless
             http = signals_kept_server()(config)

@@ -671,6 +671,86 @@ class CancelledWhenGone:
             await self.app({**scope, "headers": headers}, receive, discard)
 
 
+class InFlightIdsPerSession:
+    """ASGI middleware for streamable HTTP: a POSTed request whose id is in flight in its MCP session (a request of
+    that session with that id not answered yet) is refused with -32600 and not run, as over stdio (`_InFlightIds`).
+    The SDK files each POST's answer stream under its request id alone: a second request with an id in flight took
+    the first one's stream, whose client then waited for ever for an answer that was thrown away (and a cancel for
+    that id named the wrong run). An id is in flight from its POST's arrival until that POST's response ends; 4 and
+    "4" are one id (`coerce_request_id`). Place it outside `LoneSurrogatesReplaced`, which gives each lone-surrogate
+    id a stand-in of its own."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._in_flight: dict[bytes, set[Hashable]] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        session = _header(scope, b"mcp-session-id")
+        if scope["type"] != "http" or scope.get("method") != "POST" or session is None:
+            await self.app(scope, receive, send)
+            return
+        first = await _whole_request(receive)
+        if first["type"] != "http.request":
+            return  # the client left before its body came: nobody is left to answer
+        given = False
+
+        async def replay() -> Any:
+            nonlocal given
+            if not given:
+                given = True
+                return first
+            return await receive()
+
+        body = first.get("body", b"")
+        if len(body) < _PARSED_AT_ONCE:
+            request_id = _posted_request_id(body)
+        else:  # a long document's tool call: parsed off the event loop, as the SDK's own reading of it is
+            request_id = await anyio.to_thread.run_sync(_posted_request_id, body)
+        del body
+        if request_id is None:
+            await self.app(scope, replay, send)
+            return
+        key = coerce_request_id(request_id)
+        ids = self._in_flight.setdefault(session, set())
+        if key in ids:
+            await _refuse_in_flight(request_id, send)
+            return
+        ids.add(key)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            ids.discard(key)
+            if not ids:
+                self._in_flight.pop(session, None)
+
+
+_PARSED_AT_ONCE = 256 * 1024
+"""Bodies shorter than this (bytes) are parsed on the event loop; longer ones on a worker thread."""
+
+
+def _posted_request_id(body: bytes) -> str | int | None:
+    """The id of the JSON-RPC request `body` is (one message with a method and an id), else None."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return None
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+async def _refuse_in_flight(request_id: str | int, send: Any) -> None:
+    """The answer (HTTP 200, JSON) to a request whose id is in flight in its session: its -32600, with its id."""
+    given = json.dumps(request_id)  # ASCII: a lone-surrogate id is written escaped
+    given = given if len(given) <= 40 else given[:37] + "..."
+    error = {"code": INVALID_REQUEST, "message": ID_IN_FLIGHT.format(given)}
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
     """The value of header `name` (lower case, as ASGI gives names), or None."""
     return next((bytes(value) for key, value in scope.get("headers", ()) if key == name), None)
@@ -807,15 +887,14 @@ class BodyBounded:
                 scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
         except bodies.ClientLeft:
             claim()
-            first: dict[str, Any] = {"type": "http.disconnect"}  # the client went away first: the app hears it
-            body = b""
+            return  # the client left before its body came: nobody is left to answer (the SDK logged a traceback)
         except RequestError as error:
             claim()
             await self._refused(scope, receive, send, error, declared, received=got, coded=coded)
             return
         else:
             claim()  # handed on: the bytes are the request's now
-            first = {"type": "http.request", "body": body, "more_body": False}
+            first: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
         del body
         given = False
 
@@ -1044,17 +1123,30 @@ class BrowsersChecked:
     reconnecting client (TypeScript SDK: VS Code, Claude Code, Cursor) lost its stream. The header is dropped, and
     the client gets a fresh stream, as the spec allows (the server MAY replay)."""
 
-    def __init__(self, app: Any, allowed: tuple[str, ...] = LOOPBACK_ORIGINS, *, check_host: bool = False) -> None:
+    def __init__(
+        self,
+        app: Any,
+        allowed: tuple[str, ...] = LOOPBACK_ORIGINS,
+        *,
+        check_host: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.origins = Origins(allowed)
         self.check_host = check_host
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         refused = refusal(
-            scope, self.origins, check_host=self.check_host, command="rlmx mcp", origin_flag="--allow-origin"
+            scope,
+            self.origins,
+            check_host=self.check_host,
+            command="rlmx mcp --http",
+            origin_flag="--allow-origin",
+            allowed_hosts=self.allowed_hosts,
         )
         if refused is not None:
             await _refuse_http(refused.status, encodable(refused.message), send)
