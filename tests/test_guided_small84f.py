@@ -69,3 +69,53 @@ def test_another_subject_is_not_compared() -> None:
 def test_a_negated_or_hedged_sentence_settles_nothing() -> None:
     text = "Notes\n\nThe trip might be in June.\n"
     assert first_line(ask(text, "Is the trip in July?")) not in ("Yes", "No")
+
+
+THREAD = (
+    "From: Ana Ruiz <ana@example.org>\nTo: Ben Cole <ben@example.org>\nSubject: Re: Re: Van hire\n\nHi Ben,\n\n"
+    "Saturday is fine.\n\nAna\n\n> On Mon, 3 Mar 2025 at 10:02, Ben Cole wrote:\n> Can we move it to Saturday?\n"
+    "> Ben\n>\n>> On Sun, 2 Mar 2025 at 18:40, Ana Ruiz wrote:\n>> The van is booked for Friday.\n>> Ana\n"
+)
+
+
+@pytest.mark.parametrize("question", ["How many emails are in the thread?", "How many messages are there?"])
+def test_the_mails_of_a_thread_are_counted_with_its_quoted_replies(question: str) -> None:
+    assert first_line(ask(THREAD, question)) == "3"
+
+
+def test_a_count_of_one_senders_mails_is_not_the_thread_count() -> None:
+    assert first_line(ask(THREAD, "How many messages did Ben send?")) != "3"
+
+
+PILLS = (
+    "Dosing plan - Arthur Penn\n\nAmlodipine 5 mg - 1 tablet in the morning, with water\n"
+    "Omeprazole 20 mg - 1 capsule before breakfast\nSertraline 50 mg - 1 tablet daily, at night\n"
+    "Vitamin B12 1000 mcg - 1 tablet daily, with lunch\n\nNotes:\nAvoid grapefruit.\n"
+)
+
+
+@pytest.mark.parametrize("question", ["How many medications are on the plan?", "How many medications are there?"])
+def test_the_lines_of_a_dose_schedule_are_counted(question: str) -> None:
+    assert first_line(ask(PILLS, question)) == "4"
+
+
+def test_a_schedule_line_is_a_unit_of_its_own() -> None:
+    answer = ask(PILLS, "When is Omeprazole taken?")
+    assert "Amlodipine" not in answer and "Sertraline" not in answer
+
+
+def test_a_count_of_tablets_is_not_the_count_of_lines() -> None:
+    assert first_line(ask(PILLS, "How many tablets are on the plan?")) != "4"
+
+
+RECEIPT = (
+    "RECEIPT 2291\n\nSold to: Pine Cafe\n\nProduct              Qty   Price\nOat milk 1L            6   £9.00\n"
+    "Coffee beans 1kg       2   £36.00\nPaper cups (x100)      3   £12.00\n\nTotal: £57.00\n"
+)
+
+
+@pytest.mark.parametrize(
+    "question", ["How many line items are on the receipt?", "How many products are on the receipt?"]
+)
+def test_the_rows_of_a_whitespace_aligned_table_are_counted(question: str) -> None:
+    assert first_line(ask(RECEIPT, question)) == "3"

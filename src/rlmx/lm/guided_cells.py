@@ -952,6 +952,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             own = tag.group(1)  # a one-line option entry ("-T      Disable ..."): named by its option too
         segments = _list_segments(block)
+        if segments is None and not (entries or pod or python):
+            segments = _dose_segments(block)  # a schedule's lines: one item each, never one paragraph
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1124,6 +1126,28 @@ def _fields_as_sentences(block: list[str]) -> list[str]:
         if starts_next and not ended[index].endswith((".", "!", "?", ";")):
             ended[index] += ";"
     return ended
+
+
+_DOSE_OR_TIME = re.compile(
+    r"(?i)\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|iu|units?|tablets?|capsules?|drops?|puffs?|sachets?|doses?)\b"
+    r"|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b"
+)
+"""A dose ("500 mg", "2 tablets", "1000 IU") or a clock time ("08:00", "9 pm"): what each line of a schedule holds."""
+
+
+def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block of 3 to 19 lines each naming a dose or a time (`_DOSE_OR_TIME`) - a medication or dosing schedule,
+    a timetable - as one item a line (audit 84b F10: "Metformin 500 mg - 1 tablet twice a day, with breakfast"
+    / "Lisinopril 10 mg - ..." joined into one paragraph counted as one medication). None when a line ends a
+    sentence or runs on into the next (`_runs_on`): prose that names doses."""
+    lines = [line for line in block if line.strip()]
+    if not 3 <= len(lines) < _SHORT_LIST or len(lines) != len(block):
+        return None
+    if not all(_DOSE_OR_TIME.search(line) for line in lines) or any(line.rstrip().endswith(".") for line in lines):
+        return None
+    if any(_runs_on(line, after) for line, after in pairwise(lines)):
+        return None
+    return [(offset, [line], True) for offset, line in enumerate(block)]
 
 
 def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
@@ -7761,6 +7785,130 @@ def _stated_months(text: str, *, first: bool = True) -> list[int]:
     ]
 
 
+_THREAD_COUNT = re.compile(
+    r"(?i)^\s*how many (?:e-?mails?|mails|messages|letters)(?: (?:are|were|is) there)?(?: (?:are|were|is))?"
+    r"(?: (?:in|on) (?:the|this) (?:e-?mail |mail )?(?:thread|chain|conversation|exchange))?\s*[?.!]*$"
+)
+"""'How many emails are in the thread?', 'How many messages are there?': the mails of one e-mail text."""
+_MAIL_HEADER_BLOCK = re.compile(r"(?im)^[> \t]*From:[ \t]+\S.*\n(?:[> \t]*(?:To|Cc|Date|Sent|Subject):.*\n?)+")
+_MAIL_ATTRIBUTION = re.compile(r"(?im)^[> \t]*On\b.{4,160}\bwrote:[ \t]*$")
+"""A quoted reply's attribution line ('> On Thu, 22 May 2025 at 11:47, Tom Reyes wrote:'): one mail each."""
+
+
+_SCHEDULE_NOUNS = frozenset(
+    stem(w) for w in "medications medication medicines medicine meds drugs items entries lines".split()
+)
+"""Nouns a count of a schedule's lines may ask by, when the schedule's title does not write them."""
+_MEDICINES = frozenset(stem(w) for w in "medications medication medicines medicine meds drugs".split())
+_DOSE = re.compile(r"(?i)\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|g|ml|iu)\b")
+"""A medicine's dose ("500 mg", "1000 IU"): lines that each hold one list medicines, whatever their title says."""
+
+
+def schedule_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many medications are on the schedule?" over a title and one block of lines each naming a dose or a
+    time (`_dose_segments`): the lines, counted, shown (audit 84b F10). The counted noun must be a word of the
+    title ("Medication schedule - ...") or, when the question's other words name the title ("on the schedule"),
+    a noun of `_SCHEDULE_NOUNS`. None when the question is no such count, or the text holds no such block, or
+    several."""
+    m = _LIST_COUNT.match(query)
+    if m is None or unmodelled(query):
+        return None
+    noun = {stem(w) for w in _WORD.findall(m.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+    rest = {stem(w) for w in _WORD.findall(m.group(2).lower()) if w not in ENGLISH_STOPWORDS}
+    found = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        blocks: list[tuple[int, list[str]]] = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            if blocks and blocks[-1][0] + len(blocks[-1][1]) == number:
+                blocks[-1][1].append(line)
+            else:
+                blocks.append((number, [line]))
+        for at, (number, block) in enumerate(blocks):
+            if _dose_segments(block) is None or at == 0 or len(blocks[at - 1][1]) != 1:
+                continue
+            title = blocks[at - 1][1][0].strip()
+            titled = {stem(w) for w in _WORD.findall(title.lower()) if w not in ENGLISH_STOPWORDS}
+            doses = all(_DOSE.search(line) for line in block)  # "How many medications?": each line a medicine's dose
+            if noun & titled or (
+                noun <= _SCHEDULE_NOUNS and ((rest and rest <= titled) or (doses and noun & _MEDICINES))
+            ):
+                found.append((number, block, title))
+    if len(found) != 1:
+        return None
+    number, block, title = found[0]
+    shown = _joined([" ".join(line.split())[:40] for line in block])
+    return f"{len(block):,}\nCounted: the lines under '{title}' (lines {number}-{number + len(block) - 1}): {shown}."
+
+
+_ROW_NOUNS = frozenset(stem(w) for w in "items item rows row entries entry lines line positions".split())
+"""Nouns a count of a whitespace-aligned table's rows may ask by ("How many line items are on the invoice?")."""
+
+
+def _aligned_cells(line: str) -> list[str]:
+    """The cells of a whitespace-aligned table's line: its text cut at runs of two or more blanks."""
+    return [cell for cell in re.split(r"\s{2,}|\t", line.strip()) if cell]
+
+
+def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many line items are on the invoice?" over one whitespace-aligned table (audit 84b F10): a header line
+    of 3+ cells apart by two or more blanks ("Description   Qty   Unit price   Amount"), then the lines right below
+    it with as many cells, up to a blank line or a line with another number of cells; those rows, counted and
+    shown. The counted noun must be one of `_ROW_NOUNS` or a word of the header ("How many descriptions"). None
+    when the question is no such count, or the text holds no such table or several."""
+    m = _LIST_COUNT.match(query)
+    if m is None or unmodelled(query):
+        return None
+    noun = {stem(w) for w in _WORD.findall(m.group(1).lower()) if w not in ENGLISH_STOPWORDS}
+    if not noun:
+        return None
+    found = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            header = _aligned_cells(line)
+            if len(header) < 3 or any(ch.isdigit() for ch in line) or number + 1 >= len(lines):
+                continue
+            rows = []
+            for below in lines[number + 1 :]:
+                if len(_aligned_cells(below)) != len(header) or not re.search(r"\d", below):
+                    break
+                rows.append(" ".join(below.split()))
+            headed = {stem(w) for cell in header for w in _WORD.findall(cell.lower())}
+            if len(rows) >= 2 and (noun <= _ROW_NOUNS or noun <= headed):
+                found.append((number + 1, header, rows))
+    if len(found) != 1:
+        return None
+    number, header, rows = found[0]
+    shown = _joined([row[:40] for row in rows])
+    return (
+        f"{len(rows):,}\nCounted: the rows of the table under its header '{'  '.join(header)}' (line {number}): "
+        f"{shown}."
+    )
+
+
+def thread_mail_count(state: dict[str, Any], query: str) -> str | None:
+    """The count of the mails in an e-mail text (audit 84b F10): its header blocks ("From:" with "To:", "Date:" or
+    "Subject:" lines under it, at any quote depth) and its quoted replies' attribution lines ("On ..., X wrote:"),
+    each one mail; a signature line ("Sarah") or a quoted greeting is none. None when the question is no such count
+    or no source opens as an e-mail (a "From:" header within its first lines)."""
+    if _THREAD_COUNT.match(query) is None:
+        return None
+    texts = [s[1] for s in state["sources"] if isinstance(s[1], str)]
+    if len(texts) != 1 or not _MAIL_HEADER_BLOCK.match(texts[0].lstrip("\ufeff")):
+        return None
+    text = texts[0] if texts[0].endswith("\n") else texts[0] + "\n"
+    headers = [text.count("\n", 0, m.start()) + 1 for m in _MAIL_HEADER_BLOCK.finditer(text)]
+    quoted = [text.count("\n", 0, m.start()) + 1 for m in _MAIL_ATTRIBUTION.finditer(text)]
+    lines = ", ".join(str(n) for n in sorted(headers + quoted))
+    return (
+        f"{len(headers) + len(quoted):,}\nCounted: the mails of the thread, {len(headers)} header block(s) "
+        f"(From:/To:/Subject:) and {len(quoted)} quoted reply(ies) ('On ... wrote:'), at lines {lines}"
+    )
+
+
 def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str, Any], str] | None:
     """("Yes" or "No", the text's value, the unit (for a labelled line: its "where" only), the quote) of a yes/no
     question that states a value the text states otherwise or the same for the same subject and attribute (audit
@@ -7939,6 +8087,18 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    scheduled = schedule_count(state, query)
+    if scheduled is not None:
+        report.append("counting the lines of a schedule (a dose or a time each), answered by code")
+        return {"answer": scheduled, "found": True, "kind": "count", "report": "\n".join(report)}
+    aligned = aligned_rows_count(state, query)
+    if aligned is not None:
+        report.append("counting the rows of a whitespace-aligned table, answered by code")
+        return {"answer": aligned, "found": True, "kind": "count", "report": "\n".join(report)}
+    mails = thread_mail_count(state, query)
+    if mails is not None:
+        report.append("counting the mails of an e-mail text, answered by code")
+        return {"answer": mails, "found": True, "kind": "count", "report": "\n".join(report)}
     compared = stated_value(state, query)
     if compared is not None:  # "Did she score above 90?" over "88": the text's own value settles it (audit 84b F11)
         verdict, value, unit, quote = compared
