@@ -119,3 +119,37 @@ RECEIPT = (
 )
 def test_the_rows_of_a_whitespace_aligned_table_are_counted(question: str) -> None:
     assert first_line(ask(RECEIPT, question)) == "3"
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [("Is Noah Fry in class 7C?", "No"), ("Is Noah Fry in class 7B?", "Yes"), ("Is Lina Moss in 7B?", "No")],
+)
+def test_a_row_cell_settles_a_stated_code(question: str, verdict: str) -> None:
+    answer = ask(MARKS, question)
+    assert first_line(answer) == verdict
+
+
+def test_a_stated_code_with_an_unknown_word_is_not_compared() -> None:
+    assert first_line(ask(MARKS, "Is Noah Fry head of 7C?")) not in ("Yes", "No")
+
+
+NOTES = "Club meeting\n\nHost: Priya Nair\nPresent: Priya Nair, Sam Cole, Jo Park\n"
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("Is the host Priya Nair?", "Yes"),
+        ("Was Sam Cole the host?", "No"),
+        ("Was Dev Shah present?", "No"),
+        ("Was Jo Park present?", "Yes"),
+    ],
+)
+def test_a_labelled_line_settles_a_stated_name(question: str, verdict: str) -> None:
+    assert first_line(ask(NOTES, question)) == verdict
+
+
+def test_an_open_list_settles_no_name() -> None:
+    text = "Club meeting\n\nPresent: Priya Nair, Sam Cole and others\n"
+    assert first_line(ask(text, "Was Dev Shah present?")) != "No"

@@ -7909,6 +7909,117 @@ def thread_mail_count(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+_STATED_HONORIFICS = frozenset("dr mr mrs ms miss mx prof sir dame".split())
+"""Titles before a name ("Dr. Smith"): no word of the name a value must write."""
+
+
+def _words_key(text: str) -> str:
+    """`text`'s words, lowercased, one blank apart, between blanks: a phrase found whole by `in`."""
+    return " " + " ".join(w.lower() for w in _WORD.findall(text)) + " "
+
+
+def _stated_cell(state: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any], str] | None:
+    """("Yes" or "No", the row's cell, the row, its text) of a yes/no question (its `body`, the opener cut off) that
+    names a table row by one cell and a value by a phrase that is a whole cell of one other column, in any row: "Is
+    Aisha Khan in class 10B?" over a CSV whose `class` column holds 10B -> No (10A). Yes when the row's cell in
+    that column is the value. None when the question's phrases fall in other than exactly two columns, no column
+    names one row alone, or a word of the question is none of the two phrases, a column's name or `_STATED_FRAME`
+    (audit 84b F11)."""
+    rows = [u for u in state["units"] if u.get("keys") and u.get("fields")]
+    asked = _words_key(body)
+    hits: dict[int, set[int]] = {}
+    for r, unit in enumerate(rows):
+        if unit["keys"] != rows[0]["keys"]:
+            return None  # two tables: which one the question means is a guess
+        for c, cell in enumerate(unit["fields"]):
+            if cell and not _stated_numbers(cell) and _words_key(cell) != "  " and _words_key(cell) in asked:
+                hits.setdefault(c, set()).add(r)
+    if len(hits) != 2:
+        return None
+    keys = rows[0]["keys"]
+    (one, one_rows), (two, two_rows) = hits.items()
+    if len(one_rows) == 1 and (len(two_rows) > 1 or next(iter(one_rows)) in two_rows):
+        subject, column, values = next(iter(one_rows)), two, two_rows
+    elif len(two_rows) == 1 and len(one_rows) > 1:
+        subject, column, values = next(iter(two_rows)), one, one_rows
+    elif len(one_rows) == len(two_rows) == 1:
+        # two rows, one cell each ("Is Lina Moss in 7B?" over two rows): the subject is the leftmost column's (a
+        # table's key comes first) unless a word of the question names that column ("in class 7C")
+        first, second = sorted((one, two))
+        said = {_stated_base(w) for w in _WORD.findall(body)}
+        if said & {_stated_base(p) for p in re.split(r"[\W_]+", keys[first]) if p}:
+            first, second = second, first
+        subject, column, values = next(iter(hits[first])), second, hits[second]
+    else:
+        return None
+    phrases = {w.lower() for c in hits for r in hits[c] for w in _WORD.findall(rows[r]["fields"][c])}
+    named = {_stated_base(p) for c in hits for p in re.split(r"[\W_]+", keys[c]) if p}
+    for word in _WORD.findall(body):
+        lowered = _POSSESSIVE.sub("", word.lower())
+        if lowered in ENGLISH_STOPWORDS or lowered in phrases or lowered in _STATED_FRAME:
+            continue
+        if _stated_base(word) not in named:
+            return None  # "Is Aisha Khan top of 10B?": a word no cell or column holds
+    unit = rows[subject]
+    cell = next((part.split(":", 1)[1].strip() for part in unit["text"].split("; ")
+                 if part.split(":", 1)[0].strip().lower() == keys[column]), unit["fields"][column])  # fmt: skip
+    return ("Yes" if subject in values else "No"), cell, unit, unit["text"]
+
+
+def _stated_name(state: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any], str] | None:
+    """("Yes" or "No", the value, its line, the line) of a yes/no question that names a person or thing for what
+    one "Label: value" line states: "Is the chair Helen Brooks?" / "Was the meeting chaired by Omar?" over "Chair:
+    Helen Brooks" -> Yes / No. The question's capitalised words that are no label word are the name; every other
+    word must be a label word or `_STATED_FRAME`, and the label's words all the question's. Yes when the value
+    writes every word of the name, No when it writes none of them and is itself a name (a capital first); None
+    otherwise, or when two lines answer differently (audit 84b F11)."""
+    words = [_POSSESSIVE.sub("", w) for w in _WORD.findall(body)]
+    found: dict[str, tuple[str, dict[str, Any], str]] = {}
+    for source in state["sources"]:
+        if not isinstance(source[1], str):
+            continue
+        for number, line in enumerate(source[1].split("\n"), 1):
+            labelled = re.match(r"^\s*(?:[-*•]\s+)?([A-Za-z][\w '/-]{0,40}?)\s*:\s*(\S.*?)\s*$", line)
+            if labelled is None or ";" in labelled.group(2) or re.search(r"\w:\s", labelled.group(2)):
+                continue
+            label = {_stated_base(w) for w in _WORD.findall(labelled.group(1)) if w.lower() not in ENGLISH_STOPWORDS}
+            if not label:
+                continue
+            name = [
+                w
+                for w in words
+                if w[:1].isupper()
+                and _stated_base(w) not in label
+                and w.lower() not in ENGLISH_STOPWORDS | _STATED_HONORIFICS
+            ]
+            others = [
+                w
+                for w in words
+                if w not in name and w.lower() not in ENGLISH_STOPWORDS | _STATED_FRAME | _STATED_HONORIFICS
+            ]
+            if (
+                not name
+                or not label <= {_stated_base(w) for w in words}
+                or any(_stated_base(w) not in label for w in others)
+            ):
+                continue
+            value = labelled.group(2)
+            if re.search(r"(?i)\b(?:others?|etc|more|so on|tbc|tbd)\b|\.{3}|…", value):
+                continue  # "Present: Ann, Bob and others": who else is in it is unknown
+            held = {w.lower() for w in _WORD.findall(value)}
+            if all(w.lower() in held for w in name):
+                verdict = "Yes"
+            elif not any(w.lower() in held for w in name) and value[:1].isupper():
+                verdict = "No"
+            else:
+                continue
+            found.setdefault(verdict, (value, {"where": f"line {number:,}", "line": number}, line.strip()))
+    if len(found) != 1:
+        return None
+    verdict, (value, unit, quote) = next(iter(found.items()))
+    return verdict, value, unit, quote
+
+
 def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str, Any], str] | None:
     """("Yes" or "No", the text's value, the unit (for a labelled line: its "where" only), the quote) of a yes/no
     question that states a value the text states otherwise or the same for the same subject and attribute (audit
@@ -7954,6 +8065,8 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
         measure = re.match(r"\W*\w+\W+(\w+)", body[end:]) if unit_word else None
         if measure is not None and measure.group(1).lower() in _STATED_MEASURES:
             valued.add(measure.group(1).lower())  # "four levels deep": the unit's measure, not a word to find
+    elif not numbers:
+        return _stated_cell(state, body) or _stated_name(state, body)
     else:
         return None
     rest = [
