@@ -553,6 +553,15 @@ class Engine:
             if deadline.expired():
                 raise BudgetExhausted("max_seconds", self._time_spent()) from None
             raise
+        except LMError as exc:
+            if exc.out_of_time and role == "root":  # the run cannot go on in time: a budget stop, best answer kept
+                budget = self.tree.ledger.budget.max_seconds
+                raise BudgetExhausted(
+                    "max_seconds",
+                    f"the {budget:g} s time budget (max_seconds) ends before the root LM call could be tried again "
+                    f"({exc})",
+                ) from exc
+            raise  # a sub-call's goes to the code, which may still finish in the time left
         finally:
             CALL_DEADLINE.reset(bound)
 

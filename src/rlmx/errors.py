@@ -58,11 +58,14 @@ class LMError(RLMXError):
     `withheld`: the model refused, or a content filter or moderation stopped the prompt or its reply, whatever the
     HTTP status it came with (an LMBadResponse, or an LMRequestError for Azure's 400 `content_filter`, OpenAI's 400
     `invalid_prompt`, OpenRouter's 403 moderation): the LM works and chose not to answer this prompt (a run whose
-    every sub-call was withheld is no LM failure)."""
+    every sub-call was withheld is no LM failure). `out_of_time`: below."""
 
     unanswered: int = 0
     via_proxy: str | None = None
     withheld: bool = False
+    out_of_time: bool = False
+    """Retries were left, but the next attempt was due after the run's time budget (Budget.max_seconds) ends, so it
+    was not waited for: the run's clock, not the LM, ended the call (a root call's is a budget stop)."""
 
 
 class LMTimeout(LMError):

@@ -29,12 +29,20 @@ def missing_path(path: str | os.PathLike[str], what: str) -> str:
         return f"{what} not found: {shown}"  # it came back meanwhile; say what was asked
     if not os.path.islink(path):
         return f"{what} not found: {shown}"
-    try:
-        target = os.readlink(path)
-    except OSError:
-        target = "?"
-    where = Path(os.fspath(path)).parent / target
-    return (
-        f"{what} {shown} is a symbolic link to {target}, which does not exist ({where}); fix the link or give the "
-        "file itself"
-    )
+    chain: list[str] = []
+    at = Path(shown)
+    while os.path.islink(at) and len(chain) < _MAX_HOPS:  # a chain of links: the last one points at nothing
+        try:
+            target = os.readlink(at)
+        except OSError:
+            break
+        chain.append(target)
+        at = at.parent / target
+    links = f"a symbolic link to {chain[0]}" if chain else "a symbolic link"
+    if len(chain) > 1:
+        links += ", " + ", ".join(f"a link to {hop}" for hop in chain[1:])
+    return f"{what} {shown} is {links}, which does not exist ({at}); fix the link or give the file itself"
+
+
+_MAX_HOPS = 40
+"""Links followed along a chain (Linux's own limit, MAXSYMLINKS)."""

@@ -98,10 +98,14 @@ class TransportError(Exception):
         *,
         not_resent: bool = False,
         proxy: Proxy | None = None,
+        unwaited: float | None = None,
     ) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.attempts, self.unanswered = kind, detail, attempts, unanswered
         self.not_resent = not_resent
+        self.unwaited = unwaited
+        """Retries were left, but the wait before the next one (seconds) would end past the call's deadline (the
+        run's time budget), so it was not slept (as `HTTPReply.unwaited`)."""
         self.proxy = proxy
         """The environment's proxy, when the failure was in reaching it (not the server behind it)."""
 
@@ -142,15 +146,24 @@ def retry_delay(retry: int, headers: Mapping[str, str] | None = None) -> float:
     return min(INITIAL_RETRY_DELAY * 2.0**retry, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
 
 
-async def _waited(delay: float) -> bool:
-    """Sleep `delay` seconds before a retry and say True; say False at once, sleeping nothing, when the wait would end
-    at or past the call's deadline (`rlmx.lm.base.time_left`): the retry could never be sent in time, and the run's
-    time budget would go to sleeping while the reason (a 429's Retry-After) was lost."""
+def unwaited_note(delay: float) -> str:
+    """What an LM error adds when its call's next attempt was not waited for (`HTTPReply.unwaited`,
+    `TransportError.unwaited`): it was due after the run's time budget ends."""
+    return (
+        f"; not retried: the next attempt was due in {delay:.3g} s, after the run's time budget (Budget.max_seconds) "
+        "ends"
+    )
+
+
+async def _wait(delay: float) -> float | None:
+    """Sleep `delay` seconds before a retry and return None; return `delay` at once, sleeping nothing, when the wait
+    would end at or past the call's deadline (`rlmx.lm.base.time_left`): the retry could never be sent in time, and
+    the run's time budget would go to sleeping while the reason (a 429's Retry-After) was lost."""
     left = time_left()
     if left is not None and delay >= left:
-        return False
+        return delay
     await asyncio.sleep(delay)
-    return True
+    return None
 
 
 def waits_too_long(headers: Mapping[str, str]) -> bool:
@@ -327,8 +340,10 @@ class JSONPoster:
                 if not _no_connection(exc):
                     timed_out += 1
                     detail = f"no reply within {self.read_timeout:g} s"
-                    if attempt > self.max_retries or not await _waited(retry_delay(attempt - 1)):
+                    if attempt > self.max_retries:
                         raise TransportError("timeout", detail, attempt, timed_out) from None
+                    if (skipped := await _wait(retry_delay(attempt - 1))) is not None:
+                        raise TransportError("timeout", detail, attempt, timed_out, unwaited=skipped) from None
                     if not await may_resend():  # asked just before sending: a cancelled wait holds no budget
                         raise TransportError("timeout", detail, attempt, timed_out, not_resent=True) from None
                     continue
@@ -338,8 +353,12 @@ class JSONPoster:
                     f"{self._connects_to()}: no answer to the connection attempt within {self.connect_timeout:g} s "
                     "(a firewall dropping it, a wrong address, or nothing listening there)"
                 )
-                if attempt > self.max_retries or not await _waited(retry_delay(attempt - 1)):
+                if attempt > self.max_retries:
                     raise TransportError("connection", detail, attempt, timed_out, proxy=self.proxy) from None
+                if (skipped := await _wait(retry_delay(attempt - 1))) is not None:
+                    raise TransportError(
+                        "connection", detail, attempt, timed_out, proxy=self.proxy, unwaited=skipped
+                    ) from None
                 continue
             except aiohttp.ClientError as exc:
                 if sent.unread(exc) and stale < STALE_RESENDS:
@@ -358,8 +377,10 @@ class JSONPoster:
                 at_proxy = self.proxy if _at_the_proxy(exc, self.proxy) else None
                 if attempt > self.max_retries:
                     raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
-                if not await _waited(retry_delay(attempt - 1)):
-                    raise TransportError(kind, _describe(exc), attempt, timed_out, proxy=at_proxy) from None
+                if (skipped := await _wait(retry_delay(attempt - 1))) is not None:
+                    raise TransportError(
+                        kind, _describe(exc), attempt, timed_out, proxy=at_proxy, unwaited=skipped
+                    ) from None
                 if broke and not await may_resend():
                     raise TransportError(kind, _describe(exc), attempt, timed_out, not_resent=True) from None
                 continue
@@ -375,9 +396,9 @@ class JSONPoster:
                 or (final is not None and final(reply))
             ):
                 return (dataclasses.replace(reply, timed_out=timed_out) if timed_out else reply), attempt
-            delay = retry_delay(attempt - 1, reply.headers)
-            if not await _waited(delay):  # the run's time budget ends first: the error says what was asked
-                return dataclasses.replace(reply, timed_out=timed_out, unwaited=delay), attempt
+            skipped = await _wait(retry_delay(attempt - 1, reply.headers))
+            if skipped is not None:  # the run's time budget ends first: the error says what was asked
+                return dataclasses.replace(reply, timed_out=timed_out, unwaited=skipped), attempt
             if gave_up and not await may_resend():
                 return dataclasses.replace(reply, timed_out=timed_out, not_resent=True), attempt
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import glob
 import hashlib
 import importlib.metadata
@@ -186,8 +187,14 @@ def _bundled_model_missing() -> str:
 
 
 def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/rlmx` (an absolute one), else `~/.cache/rlmx`: rlmx's one cache folder (`user_cache_dir`)."""
-    return user_cache_dir()
+    """`$XDG_CACHE_HOME/rlmx` (an absolute one), else `~/.cache/rlmx`: rlmx's one cache folder (`user_cache_dir`).
+    Raises OSError (ENOENT) when no home folder is known and XDG_CACHE_HOME is not set: the model loads as it is."""
+    cache = user_cache_dir()
+    if cache is None:
+        raise FileNotFoundError(
+            errno.ENOENT, f"no home folder is known (HOME is unset and the user has no passwd entry); {CACHE_REMEDY}"
+        )
+    return cache
 
 
 def available_cores() -> int:

@@ -65,6 +65,7 @@ from rlmx.lm.http import (
     out_of_quota,
     over_the_allowance,
     server_retry_after,
+    unwaited_note,
     waits_too_long,
 )
 from rlmx.lm.openai_reply import CHECK_THE_ADDRESS, error_kind, parse_body, to_completion, withheld_by_policy
@@ -529,7 +530,7 @@ class OpenAICompatibleLM:
             try:  # a 5xx refusing a field of this request is final (`_hopeless`)
                 reply, attempts = await self._http.post(payload, final=partial(_hopeless, request, self.model))
             except TransportError as exc:
-                raise self._transport_error(exc) from None
+                raise _out_of_time(self._transport_error(exc), exc.unwaited) from None
             if reply.status < 300 and _web_page(reply):  # no API at base_url: asking again brings the same page
                 raise self._status_error(reply, attempts)
             if reply.status < 300 and reply.status not in _NO_ANSWER_YET:
@@ -605,6 +606,7 @@ class OpenAICompatibleLM:
                     raise refusal
             error = self._status_error(reply, attempts, cap)
             error.unanswered += reply.timed_out  # requests before this reply that got none: possibly billed
+            error.out_of_time = reply.unwaited is not None  # said in the message (`unwaited_note`)
             raise error
 
     def _cap_names_error(self, reply: HTTPReply, cap: int) -> LMError:
@@ -702,10 +704,7 @@ class OpenAICompatibleLM:
         """The rlmx LMError for an error status that the retries did not cure."""
         tried = f", after {attempts} attempts" if attempts > 1 else ""
         if reply.unwaited is not None:  # retries were left: the run's time budget could not cover the wait
-            tried += (
-                f"; not retried: the next attempt was due in {reply.unwaited:.3g} s, after the run's time budget "
-                "(Budget.max_seconds) ends"
-            )
+            tried += unwaited_note(reply.unwaited)
         said = _server_message(reply)
         detail = f"HTTP {reply.status} from {self.base_url} for model {self.model}: {said}"
         means = _what_the_page_means(reply.status) if said.startswith(HTML_PAGE) else None
@@ -1579,6 +1578,15 @@ def _check_params(params: dict[str, Any]) -> None:
                 f"{name}={params[name]!r}: rlmx reads one choice of each reply, while the server would generate and "
                 f"bill {params[name]!r} (a budget counting one); leave {name} out"
             )
+
+
+def _out_of_time(error: LMError, unwaited: float | None) -> LMError:
+    """`error`, marked `out_of_time` and saying so (`unwaited_note`) when its call's next attempt was due after the
+    run's time budget ends (`unwaited`: the wait not slept, seconds)."""
+    if unwaited is not None:
+        error.out_of_time = True
+        error.args = (f"{error}{unwaited_note(unwaited)}", *error.args[1:])
+    return error
 
 
 def _error_body(reply: HTTPReply) -> Any:

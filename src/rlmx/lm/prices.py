@@ -592,7 +592,10 @@ class _Answers:
             # tying row are not reused.
             key = hashlib.sha256(f"{data}:{stat.st_mtime_ns}:{stat.st_size}:12".encode()).hexdigest()[:16]
             day = self._day
-            self._path = user_cache_dir() / "prices" / f"{key}-{day}.json"
+            cache = user_cache_dir()
+            if cache is None:  # no home known: the answers are not kept
+                return None
+            self._path = cache / "prices" / f"{key}-{day}.json"
         return self._path
 
     def _load(self) -> dict[str, Any]:

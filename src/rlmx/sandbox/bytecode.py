@@ -21,13 +21,26 @@ BYTECODE_FILENAME_PREFIX = "<rlmx worker>"
 tracebacks it reports, wherever the run dir is. worker.py knows the same prefix."""
 
 
-def user_cache_dir() -> Path:
-    """rlmx's cache folder: `$XDG_CACHE_HOME/rlmx`, else `~/.cache/rlmx`. The one rule for every cache rlmx keeps
-    (this bytecode, the embedded model's Q8_0 copy, the price answers); it lives here, in a module of the standard
-    library only, because the sandbox must not import the LM layer. A relative XDG_CACHE_HOME is ignored, as the XDG
-    Base Directory spec says: it named a folder under wherever rlmx was run from, a new one in each."""
+def home_folder() -> Path | None:
+    """The user's home folder, or None when none is known: HOME unset and no passwd entry for the user (`docker run
+    --user 12345`, a cron-like cleared environment), where `Path.home()` raises RuntimeError."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        return None
+
+
+def user_cache_dir() -> Path | None:
+    """rlmx's cache folder: `$XDG_CACHE_HOME/rlmx`, else `~/.cache/rlmx`; None when neither is known (`home_folder`):
+    every cache is then skipped, never put in a shared place another user could fill. The one rule for every cache
+    rlmx keeps (this bytecode, the embedded model's Q8_0 copy, the price answers); it lives here, in a module of the
+    standard library only, because the sandbox must not import the LM layer. A relative XDG_CACHE_HOME is ignored, as
+    the XDG Base Directory spec says: it named a folder under wherever rlmx was run from, a new one in each."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "rlmx"
+    if os.path.isabs(xdg):
+        return Path(xdg) / "rlmx"
+    home = home_folder()
+    return None if home is None else home / ".cache" / "rlmx"
 
 
 def worker_bytecode(python: str, package_dir: Path, names: tuple[str, ...]) -> dict[str, Path] | None:
@@ -44,7 +57,10 @@ def _compiled(package_dir: Path, names: tuple[str, ...]) -> dict[str, Path] | No
     for name in names:
         digest.update(name.encode() + b"\0" + (package_dir / name).read_bytes())
     tag = sys.implementation.cache_tag or "python"
-    root = user_cache_dir() / "worker-bytecode"
+    cache = user_cache_dir()
+    if cache is None:  # no home known: compiled from source each time
+        return None
+    root = cache / "worker-bytecode"
     folder = root / f"{tag}-{digest.hexdigest()[:24]}"
     out = {name: folder / (Path(name).stem + ".pyc") for name in names}
     if all(path.is_file() for path in out.values()):

@@ -504,12 +504,14 @@ def _registry() -> Path | None:
     """This user's context registry folder (mode 0700, made if missing); None where it cannot be made or is not
     this user's alone."""
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    base = user_cache_dir()
+    base = user_cache_dir()  # None: no home known, and no runtime folder below: no registry
     if os.path.isabs(runtime):
         with contextlib.suppress(OSError):
             info = os.stat(runtime)
             if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
                 base = Path(runtime) / "rlmx"
+    if base is None:
+        return None
     folder = base / REGISTRY
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
