@@ -992,6 +992,7 @@ def _remove_entries(folder: Path, keep: str | None = None) -> None:
     """Delete each entry of `folder` but the one named `keep` (a link as a link, never what it points to), a folder
     with all inside it at any depth (`_remove_tree`)."""
     with contextlib.suppress(OSError):
+        _unlock(None, folder, os.lstat(folder))  # a cell's os.chmod('.', 0) on the work folder itself
         fd = os.open(folder, _DIRECTORY_FLAGS)
         try:
             with os.scandir(fd) as scan:
@@ -1011,8 +1012,17 @@ def _remove_tree(parent: int, name: str, info: os.stat_result) -> None:
     """Delete folder `name` of the folder open as descriptor `parent` (lstat'd as `info`) with all inside it, at
     any depth, never following a link: by descriptors (`_walked`), where shutil.rmtree recurses in Python (a tree
     3,000 folders deep raised RecursionError, which `ignore_errors` does not catch, and stayed) and holds a
-    descriptor a level. Errors are passed over: what stays is left to the next removal."""
-    fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+    descriptor a level. A folder this process owns whose owner may not read, search or write it (a cell's
+    `os.chmod('locked', 0)`) gets its owner's rwx back before it is entered (`_unlock`), as `rm -rf` does for its
+    owner: it was left, unreadable, and each restarted worker was killed again for it (audit 84b V06). Errors are
+    passed over: what stays is left to the next removal."""
+    _unlock(parent, name, info)
+    try:
+        fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+    except OSError:
+        with contextlib.suppress(OSError):  # an empty folder needs no reading to go
+            os.rmdir(name, dir_fd=parent)
+        return
     try:
         opened = os.fstat(fd)
         if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
@@ -1021,12 +1031,35 @@ def _remove_tree(parent: int, name: str, info: os.stat_result) -> None:
             with contextlib.suppress(OSError):
                 if found is None:
                     os.rmdir(entry, dir_fd=folder)
-                elif not stat.S_ISDIR(found.st_mode):
+                elif stat.S_ISDIR(found.st_mode):
+                    _unlock(folder, entry, found)  # before the walk enters it (it lists a folder whole first)
+                else:
                     os.unlink(entry, dir_fd=folder)
     finally:
         os.close(fd)
     with contextlib.suppress(OSError):
         os.rmdir(name, dir_fd=parent)
+
+
+_OWNER_ALL = stat.S_IRWXU
+
+
+def _unlock(parent: int | None, name: str | Path, info: os.stat_result) -> None:
+    """Give folder `name` of the folder open as `parent` (None: a path; lstat'd as `info`) its owner's read, write
+    and search permission back, when this process owns it and lacks one of them; never through a link. The folder
+    is opened O_PATH without following a link (no permission on it is needed for that), checked to be the folder
+    that was lstat'd, and changed through its descriptor's /proc/self/fd name, which names that inode and no path
+    (fchmod refuses an O_PATH descriptor). Root needs none of this (it reads any folder); errors are passed over."""
+    if info.st_uid != os.geteuid() or info.st_mode & _OWNER_ALL == _OWNER_ALL or not stat.S_ISDIR(info.st_mode):
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent)
+        try:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino) and now.st_uid == os.geteuid():
+                os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(now.st_mode) | _OWNER_ALL)
+        finally:
+            os.close(fd)
 
 
 def remove_owned(uid: int) -> None:

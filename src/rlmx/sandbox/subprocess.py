@@ -545,6 +545,9 @@ class SubprocessSandbox:
         self._fresh: set[Path] = set()
         """Of those, the ones written since the last unlink (no need to write them again)."""
         self._breach: str | None = None
+        self._stuck = ""
+        """A folder the worker made that a breach's removal could not delete nor read, in words: no new worker is
+        started (it would be killed for the same folder, cell after cell)."""
         self._cleared = asyncio.Event()
         """Clear while a disk breach's files are being deleted: a restart waits for it, so that its new worker's
         first files are not deleted with them (a cell's check right after the restart found them still there)."""
@@ -1001,6 +1004,10 @@ class SubprocessSandbox:
                 await asyncio.to_thread(rundir.empty, folders)
                 if uid is not None:
                     await asyncio.to_thread(rundir.remove_owned, uid)
+                if kind.startswith("unmeasured:"):  # what could not be read must be gone, or every new worker is
+                    left = rundir.Walk()  # killed for it again (audit 84b V06): the run then ends, once, saying so
+                    await asyncio.to_thread(rundir.usage, folders, uid, 0, None, left)
+                    self._stuck = left.unmeasured
             finally:
                 self._cleared.set()
 
@@ -1286,6 +1293,7 @@ class SubprocessSandbox:
         child._watcher = None
         child._watch_stop = None
         child._breach = None
+        child._stuck = ""
         child._cleared = asyncio.Event()
         child._cleared.set()
         child._owns_zygote = False
@@ -1584,6 +1592,11 @@ class SubprocessSandbox:
     async def _restart(self, reason: str) -> CellResult:
         await self._kill()
         await self._cleared.wait()  # a disk breach's files go before the new worker may write any
+        if self._stuck:
+            raise SandboxError(
+                f"{reason}. The REPL cannot be restarted: the host could not delete that folder ({self._stuck}), so "
+                "a new worker would be killed for it again"
+            )
         self._breach = None
         self.restarts += 1
         try:
