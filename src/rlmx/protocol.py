@@ -54,7 +54,8 @@ splits a reply into three kinds of text:
   (`calls_repl`; a quoted string, a dotted name, a lambda, words joined by `not`/`and`/`in`, and an expression
   whose run fails or names a function stay text, `FINAL(input.txt)`, `text_after_all`); a bare name is the value of
   the REPL's variable of that name when one is bound (`names_variable`: `FINAL(result)`), else text
-  (`FINAL(Paris)`). A FINAL of the template's
+  (`FINAL(Paris)`); a bound plain word the reply uses or the question offers as a choice (`FINAL(bob)` for "alice
+  or bob?") is asked about once (`may_mean_the_word`). A FINAL of the template's
   placeholder (`FINAL(your answer)`) never answers, on any turn. On the last turn, the last FINAL written
   anywhere (in order, blocks that do not run included) answers, never the template's placeholder
   (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
@@ -2228,6 +2229,44 @@ PROSE_HINT = (
     "closing ``` was missing, the text written after the code was read as code too. Close each block with a line "
     "of ``` before writing text after it, and rewrite the code that failed."
 )
+RESULT_NAMES = frozenset(
+    {"result", "results", "res", "answer", "answers", "ans", "output", "out", "response", "solution", "final"}
+)
+"""Plain words that, as the bare name of a prose FINAL bound in the REPL, are taken for the variable whatever the
+text around says (`FINAL(result)`, `FINAL(answer)`): no question is answered with the word "result"."""
+
+
+def may_mean_the_word(name: str, value: str, question: str, words: str) -> bool:
+    """Whether a prose `FINAL(name)` whose bare `name` is a variable bound in the REPL (holding `value`, as text)
+    may mean the word itself: `name` looks like a word (letters only, all lower, all upper or capitalised: `bob`,
+    `A`, `yes`, `Paris`; not `final_answer`, `total2`, `bestScore`, nor one of RESULT_NAMES), its value is not that
+    word, and either the model's own `words` around the FINAL (its reply, code and the call aside) use the word,
+    case aside ("Bob (182 cm) is taller. FINAL(bob)"), or the `question` offers it as a choice: one of words
+    joined by "or", "/" or commas ("alice or bob", "yes/no", "A, B or C"), a lettered option ("A)", "(B)"), or
+    quoted ("answer 'yes'"). A question that merely uses the word does not count: variable names are taken from
+    its words ("What is the last word?", `last = ...`, FINAL(last)). Audit 84b V01: "Who is taller, alice or
+    bob?", `bob = 182`, FINAL(bob) answered 182. Such a FINAL is asked about, not guessed (`NAME_OR_WORD`)."""
+    if not name.isalpha() or not (name.islower() or name.isupper() or name.istitle()):
+        return False
+    if name.lower() in RESULT_NAMES or value.strip().lower() == name.lower():
+        return False
+    word = re.escape(name)
+    if re.search(rf"(?<![\w.]){word}(?![\w(])", words, re.IGNORECASE):
+        return True
+    offered = (
+        rf"(?:\bor|,|/)\s*{word}\b|\b{word}\s*(?:,|/|\bor\b)"  # alice or bob, yes/no, A, B or C
+        rf"|(?:^|[\s(\[]){word}\)|\({word}\)"  # A) 3x3, (B)
+        rf"|[\"'‘“`]{word}[\"'’”`]"  # 'yes'
+    )
+    return re.search(offered, question, re.IGNORECASE) is not None
+
+
+NAME_OR_WORD = (
+    "Your FINAL({name}) was not taken as the answer: `{name}` is a variable of the REPL holding {value}, and "
+    "{name} is also a word of the question or of your reply. To answer with the variable's value write "
+    'FINAL_VAR("{name}"); to answer the word itself write FINAL("{name}"), in quotes.'
+)
+
 PLACEHOLDER_FINAL = (
     "Your FINAL({argument}) line was not accepted: {argument} is the placeholder the instructions use for an answer, "
     "not an answer, so the run did not finish. Work the answer out in a ```repl block, then write FINAL( with the "

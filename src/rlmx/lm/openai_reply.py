@@ -120,14 +120,19 @@ ContentPolicyViolationError."""
 def withheld_by_policy(error: Any) -> bool:
     """Whether a server's error (its text, or an error object: message, type, code and Azure's `innererror`) says a
     content filter or moderation refused the prompt or the reply: the LM works and withholds this answer
-    (`LMBadResponse.withheld`), whatever the HTTP status it came with."""
+    (`LMBadResponse.withheld`), whatever the HTTP status it came with. Only an API's JSON error object counts: a
+    body that is not JSON (an HTML page, plain text) comes from something in front of the API, such as a web
+    filter's block page "blocked due to your organization's content filtering policy", which no model ever saw,
+    and is a failure to reach the LM (audit 84b V03: taken for the model's filter, a run whose every sub-call was
+    blocked finished)."""
+    if not isinstance(error, dict):
+        return False
     words = _error_words(error)
-    if isinstance(error, dict):
-        inner = error.get("innererror", error.get("inner_error"))
-        words += "\n" + _error_words(inner) if isinstance(inner, dict) else ""
-        nested = error.get("error")
-        if isinstance(nested, dict) and isinstance(nested.get("innererror"), dict):
-            words += "\n" + _error_words(nested["innererror"])
+    inner = error.get("innererror", error.get("inner_error"))
+    words += "\n" + _error_words(inner) if isinstance(inner, dict) else ""
+    nested = error.get("error")
+    if isinstance(nested, dict) and isinstance(nested.get("innererror"), dict):
+        words += "\n" + _error_words(nested["innererror"])
     return _POLICY_REFUSAL.search(words) is not None
 
 

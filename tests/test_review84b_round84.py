@@ -1,0 +1,120 @@
+"""Review 84b V01 and V03.
+
+* V01: a prose FINAL of a bare name bound in the REPL was always the variable's value: "Who is taller, alice or
+  bob?", code `alice = 170; bob = 182`, then "Bob (182 cm) is taller. FINAL(bob)" answered 182. A word-like name
+  that is also a word of the question or of the reply is now asked about once (FINAL_VAR for the value, a quoted
+  FINAL for the word), and is the word where no turn is left; result-like names (`final_answer`, `total2`,
+  `result`) and names the text never uses stay the value (alexzhang13/rlm#115).
+* V03: a web filter's 403 HTML block page ("blocked due to your organization's content filtering policy") was
+  taken for the model's content filter (withheld), so a run whose every sub-call was blocked finished. Only an
+  API's JSON error object is read for a filter's refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fake_openai_server import FakeOpenAIServer, Reply
+from rlmx import RLM, Budget, Result
+from rlmx.errors import LMRequestError
+from rlmx.lm import OpenAICompatibleLM, ScriptedLM
+from rlmx.lm.openai_reply import withheld_by_policy
+from rlmx.protocol import may_mean_the_word
+
+QUESTION = "Who is taller, alice or bob? Answer with the name."
+HEIGHTS = "```repl\nalice = 170\nbob = 182\nprint(alice, bob)\n```"
+
+
+def _run(replies: list[str], question: str = QUESTION, turns: int = 10) -> tuple[Result, list[str]]:
+    seen: list[str] = []
+    script = iter(replies)
+
+    def root(messages: list[dict[str, str]]) -> str:
+        seen.append(messages[-1]["content"])
+        return next(script)
+
+    result = RLM(lm=ScriptedLM(root), sub_lm=ScriptedLM(["x"]), trace_dir=None, budget=Budget(max_iterations=turns))
+    return result.completion(question, "alice: 170 cm; bob: 182 cm"), seen
+
+
+def test_a_name_that_is_a_word_of_the_question_is_asked_about_then_the_quoted_word_answers() -> None:
+    result, seen = _run([HEIGHTS, "Bob (182 cm) is taller than Alice.\n\nFINAL(bob)", 'FINAL("bob")'])
+    assert (result.answer, result.status) == ("bob", "finished")
+    assert 'FINAL_VAR("bob")' in seen[2] and "182" in seen[2]
+
+
+def test_asked_about_the_model_may_still_take_the_value() -> None:
+    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)", 'FINAL_VAR("bob")'])
+    assert (result.answer, result.status) == ("182", "finished")
+
+
+def test_on_the_last_turn_or_when_written_again_the_word_is_the_answer() -> None:
+    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)"], turns=2)
+    assert result.answer == "bob"
+    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)", "FINAL(bob)"])
+    assert (result.answer, result.status) == ("bob", "finished")
+
+
+@pytest.mark.parametrize(
+    ("code", "final", "answer"),
+    [
+        ("final_answer = 'Bob'", "FINAL(final_answer)", "Bob"),  # alexzhang13/rlm#115
+        ("result = 182", "The result is below.\nFINAL(result)", "182"),
+        ("tallest2 = 'bob'", "FINAL(tallest2)", "bob"),
+        ("heightDiff = 12", "FINAL(heightDiff)", "12"),
+        ("diff = 12", "FINAL(diff)", "12"),  # a word neither the question nor the reply uses
+        ("alice = 'alice'", "FINAL(alice)", "alice"),  # the value is the word: either reading
+    ],
+)
+def test_result_like_names_are_read_at_once(code: str, final: str, answer: str) -> None:
+    result, _ = _run([f"```repl\n{code}\nprint('ok')\n```", final])
+    assert (result.answer, result.status) == (answer, "finished")
+
+
+def test_which_names_may_mean_the_word() -> None:
+    question = "Which matrix, (A) or (B), has the larger trace? Answer 'yes' if A."
+    assert may_mean_the_word("A", "[[1, 2]]", question, "")
+    assert may_mean_the_word("yes", "True", question, "")
+    assert may_mean_the_word("bob", "182", "Who is taller, alice or bob?", "")
+    assert may_mean_the_word("bob", "182", "Who is taller?", "Bob is, at 182 cm.")
+    assert not may_mean_the_word("last", "gamma", "What is the last word?", "")  # a question word, not a choice
+    assert not may_mean_the_word("count", "3", "Count the rows (all of them).", "")
+    assert not may_mean_the_word("a_b", "1", question, "a_b")
+    assert not may_mean_the_word("answer", "4", question, "The answer is 4.")
+    assert not may_mean_the_word("B", "B", question, "")
+    assert not may_mean_the_word("C", "1", question, "")
+    assert not may_mean_the_word("Or", "1", "", "word.Or")  # an attribute is no use of the word
+
+
+PAGE = (
+    "<html><head><title>Web Page Blocked</title></head><body><h1>Access Denied</h1><p>The site is blocked due to "
+    "your organization's content filtering policy.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(PAGE, "text/html"), ("Blocked by the content filtering policy (Content Filter 7.2)", "text/plain")],
+)
+def test_a_proxys_block_page_is_no_filter_refusal_and_fails_the_run(body: str, kind: str) -> None:
+    with FakeOpenAIServer() as server:
+        server.script(Reply(403, body, {"content-type": kind}))
+        lm = OpenAICompatibleLM("gpt-4o", base_url=server.base_url, api_key="sk-test", max_retries=0)
+        with pytest.raises(LMRequestError) as caught:
+            asyncio.run(lm.complete([{"role": "user", "content": "q"}]))
+        assert not caught.value.withheld
+        for _ in range(3):
+            server.script(Reply(403, body, {"content-type": kind}))
+        root = ScriptedLM(
+            ["```repl\nr = llm_query('Sum up: ' + context)\nprint(r)\n```", "```repl\nFINAL('done')\n```"]
+        )
+        result = RLM(lm=root, sub_lm=lm, trace_dir=None).completion("sum up", "some text")
+        assert result.status == "error", result.stop_reason
+
+
+def test_only_an_error_object_is_read_for_a_filters_refusal() -> None:
+    assert not withheld_by_policy("The request was blocked by your content filtering policy.")
+    assert withheld_by_policy({"error": {"message": "filtered", "code": "content_filter"}})
+    assert withheld_by_policy({"message": "Invalid prompt", "code": "invalid_prompt"})
