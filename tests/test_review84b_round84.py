@@ -78,7 +78,9 @@ def test_which_names_may_mean_the_word() -> None:
     assert may_mean_the_word("A", "[[1, 2]]", question, "")
     assert may_mean_the_word("yes", "True", question, "")
     assert may_mean_the_word("bob", "182", "Who is taller, alice or bob?", "")
-    assert may_mean_the_word("bob", "182", "Who is taller?", "Bob is, at 182 cm.")
+    # the model's own words decide nothing: "The total is 42. FINAL(total)" means the value (alexzhang13/rlm#115)
+    assert not may_mean_the_word("bob", "182", "Who is taller?", "Bob is, at 182 cm.")
+    assert not may_mean_the_word("total", "42", "What do the items cost?", "The total is 42.")
     assert not may_mean_the_word("last", "gamma", "What is the last word?", "")  # a question word, not a choice
     assert not may_mean_the_word("count", "3", "Count the rows (all of them).", "")
     assert not may_mean_the_word("a_b", "1", question, "a_b")

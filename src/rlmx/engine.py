@@ -847,8 +847,8 @@ class Engine:
         FINAL_VAR reads it, when one is bound (a model that names the variable it computed means its value, not the
         name: alexzhang13/rlm#115); else the name is the answer's text (`FINAL(Paris)`), as is a name bound to a
         function, class or module (`FINAL(re)`) or one of rlmx's functions. A bound name that may mean the word
-        itself (`may_mean_the_word`: `bob = 182` for "Who is taller, alice or bob?", and "Bob is taller.
-        FINAL(bob)"; audit 84b V01) is asked about once, with (None, NAME_OR_WORD), where `ask` (a turn is left)
+        itself (`may_mean_the_word`: `bob = 182` for "Who is taller, alice or bob?"; audit 84b V01) is asked about
+        once, with (None, NAME_OR_WORD), where `ask` (a turn is left)
         and the question was not asked of this name yet; else it is the word, as written."""
         code = f"FINAL_VAR({name!r})"
         result = await self._run_cell(code, shown=False)

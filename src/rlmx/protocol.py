@@ -2240,19 +2240,19 @@ def may_mean_the_word(name: str, value: str, question: str, words: str) -> bool:
     """Whether a prose `FINAL(name)` whose bare `name` is a variable bound in the REPL (holding `value`, as text)
     may mean the word itself: `name` looks like a word (letters only, all lower, all upper or capitalised: `bob`,
     `A`, `yes`, `Paris`; not `final_answer`, `total2`, `bestScore`, nor one of RESULT_NAMES), its value is not that
-    word, and either the model's own `words` around the FINAL (its reply, code and the call aside) use the word,
-    case aside ("Bob (182 cm) is taller. FINAL(bob)"), or the `question` offers it as a choice: one of words
-    joined by "or", "/" or commas ("alice or bob", "yes/no", "A, B or C"), a lettered option ("A)", "(B)"), or
-    quoted ("answer 'yes'"). A question that merely uses the word does not count: variable names are taken from
-    its words ("What is the last word?", `last = ...`, FINAL(last)). Audit 84b V01: "Who is taller, alice or
-    bob?", `bob = 182`, FINAL(bob) answered 182. Such a FINAL is asked about, not guessed (`NAME_OR_WORD`)."""
+    word, and the `question` offers it as a choice: one of words joined by "or", "/" or commas ("alice or bob",
+    "yes/no", "A, B or C"), a lettered option ("A)", "(B)"), or quoted ("answer 'yes'"). A question that merely
+    uses the word does not count: variable names are taken from its words ("What is the last word?", `last = ...`,
+    FINAL(last)); nor do the model's own `words` around the FINAL ("The total is 42. FINAL(total)" means the
+    value, the shape of alexzhang13/rlm#115, far likelier than a word that happens to name a variable). Audit 84b
+    V01: "Who is taller, alice or bob?", `bob = 182`, FINAL(bob) answered 182. Such a FINAL is asked about, not
+    guessed (`NAME_OR_WORD`). `words` is kept for callers; it decides nothing."""
+    del words
     if not name.isalpha() or not (name.islower() or name.isupper() or name.istitle()):
         return False
     if name.lower() in RESULT_NAMES or value.strip().lower() == name.lower():
         return False
     word = re.escape(name)
-    if re.search(rf"(?<![\w.]){word}(?![\w(])", words, re.IGNORECASE):
-        return True
     offered = (
         rf"(?:\bor|,|/)\s*{word}\b|\b{word}\s*(?:,|/|\bor\b)"  # alice or bob, yes/no, A, B or C
         rf"|(?:^|[\s(\[]){word}\)|\({word}\)"  # A) 3x3, (B)
@@ -2263,7 +2263,7 @@ def may_mean_the_word(name: str, value: str, question: str, words: str) -> bool:
 
 NAME_OR_WORD = (
     "Your FINAL({name}) was not taken as the answer: `{name}` is a variable of the REPL holding {value}, and "
-    "{name} is also a word of the question or of your reply. To answer with the variable's value write "
+    "{name} is also one of the question's choices. To answer with the variable's value write "
     'FINAL_VAR("{name}"); to answer the word itself write FINAL("{name}"), in quotes.'
 )
 
