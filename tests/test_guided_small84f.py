@@ -153,3 +153,9 @@ def test_a_labelled_line_settles_a_stated_name(question: str, verdict: str) -> N
 def test_an_open_list_settles_no_name() -> None:
     text = "Club meeting\n\nPresent: Priya Nair, Sam Cole and others\n"
     assert first_line(ask(text, "Was Dev Shah present?")) != "No"
+
+
+def test_a_row_named_with_a_possessive_is_compared() -> None:
+    answer = ask(MARKS, "Is Lina Moss's history mark above 90?")
+    assert first_line(answer) == "No"
+    assert "The text gives: 83" in answer

@@ -7915,7 +7915,7 @@ _STATED_HONORIFICS = frozenset("dr mr mrs ms miss mx prof sir dame".split())
 
 def _words_key(text: str) -> str:
     """`text`'s words, lowercased, one blank apart, between blanks: a phrase found whole by `in`."""
-    return " " + " ".join(w.lower() for w in _WORD.findall(text)) + " "
+    return " " + " ".join(_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)) + " "
 
 
 def _stated_cell(state: dict[str, Any], body: str) -> tuple[str, str, dict[str, Any], str] | None:
@@ -8105,9 +8105,16 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
     rest_bases = {_stated_base(w) for w in rest}
     # records: the one row a phrase of the question names, the one other column a word names
     rows = [u for u in state["units"] if u.get("keys") and u.get("fields")]
-    lowered_query = " " + " ".join(w.lower() for w in _WORD.findall(query)) + " "
+    lowered_query = _words_key(query)
     named_rows = [
-        (u, [i for i, f in enumerate(u["fields"]) if f and not _stated_numbers(f) and f" {f} " in lowered_query])
+        (
+            u,
+            [
+                i
+                for i, f in enumerate(u["fields"])
+                if f and not _stated_numbers(f) and _words_key(f).strip() and _words_key(f) in lowered_query
+            ],
+        )
         for u in rows
     ]
     named_rows = [(u, at) for u, at in named_rows if at]
