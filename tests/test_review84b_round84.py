@@ -2,9 +2,8 @@
 
 * V01: a prose FINAL of a bare name bound in the REPL was always the variable's value: "Who is taller, alice or
   bob?", code `alice = 170; bob = 182`, then "Bob (182 cm) is taller. FINAL(bob)" answered 182. A word-like name
-  that is also a word of the question or of the reply is now asked about once (FINAL_VAR for the value, a quoted
-  FINAL for the word), and is the word where no turn is left; result-like names (`final_answer`, `total2`,
-  `result`) and names the text never uses stay the value (alexzhang13/rlm#115).
+  the question offers as a choice is now that word; result-like names (`final_answer`, `total2`, `result`) and any
+  other bound name stay the value (alexzhang13/rlm#115).
 * V03: a web filter's 403 HTML block page ("blocked due to your organization's content filtering policy") was
   taken for the model's content filter (withheld), so a run whose every sub-call was blocked finished. Only an
   API's JSON error object is read for a filter's refusal.
@@ -39,22 +38,15 @@ def _run(replies: list[str], question: str = QUESTION, turns: int = 10) -> tuple
     return result.completion(question, "alice: 170 cm; bob: 182 cm"), seen
 
 
-def test_a_name_that_is_a_word_of_the_question_is_asked_about_then_the_quoted_word_answers() -> None:
-    result, seen = _run([HEIGHTS, "Bob (182 cm) is taller than Alice.\n\nFINAL(bob)", 'FINAL("bob")'])
+def test_a_name_the_question_offers_as_a_choice_is_that_word_at_once() -> None:
+    result, seen = _run([HEIGHTS, "Bob (182 cm) is taller than Alice.\n\nFINAL(bob)"])
     assert (result.answer, result.status) == ("bob", "finished")
-    assert 'FINAL_VAR("bob")' in seen[2] and "182" in seen[2]
+    assert len(seen) == 2  # no turn spent asking
 
 
-def test_asked_about_the_model_may_still_take_the_value() -> None:
-    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)", 'FINAL_VAR("bob")'])
+def test_the_value_of_such_a_name_is_still_had_with_final_var() -> None:
+    result, _ = _run([HEIGHTS, 'Bob is taller.\n\nFINAL_VAR("bob")'])
     assert (result.answer, result.status) == ("182", "finished")
-
-
-def test_on_the_last_turn_or_when_written_again_the_word_is_the_answer() -> None:
-    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)"], turns=2)
-    assert result.answer == "bob"
-    result, _ = _run([HEIGHTS, "Bob is taller.\n\nFINAL(bob)", "FINAL(bob)"])
-    assert (result.answer, result.status) == ("bob", "finished")
 
 
 @pytest.mark.parametrize(
@@ -75,19 +67,19 @@ def test_result_like_names_are_read_at_once(code: str, final: str, answer: str) 
 
 def test_which_names_may_mean_the_word() -> None:
     question = "Which matrix, (A) or (B), has the larger trace? Answer 'yes' if A."
-    assert may_mean_the_word("A", "[[1, 2]]", question, "")
-    assert may_mean_the_word("yes", "True", question, "")
-    assert may_mean_the_word("bob", "182", "Who is taller, alice or bob?", "")
+    assert may_mean_the_word("A", "[[1, 2]]", question)
+    assert may_mean_the_word("yes", "True", question)
+    assert may_mean_the_word("bob", "182", "Who is taller, alice or bob?")
     # the model's own words decide nothing: "The total is 42. FINAL(total)" means the value (alexzhang13/rlm#115)
-    assert not may_mean_the_word("bob", "182", "Who is taller?", "Bob is, at 182 cm.")
-    assert not may_mean_the_word("total", "42", "What do the items cost?", "The total is 42.")
-    assert not may_mean_the_word("last", "gamma", "What is the last word?", "")  # a question word, not a choice
-    assert not may_mean_the_word("count", "3", "Count the rows (all of them).", "")
-    assert not may_mean_the_word("a_b", "1", question, "a_b")
-    assert not may_mean_the_word("answer", "4", question, "The answer is 4.")
-    assert not may_mean_the_word("B", "B", question, "")
-    assert not may_mean_the_word("C", "1", question, "")
-    assert not may_mean_the_word("Or", "1", "", "word.Or")  # an attribute is no use of the word
+    assert not may_mean_the_word("bob", "182", "Who is taller?")
+    assert not may_mean_the_word("total", "42", "What do the items cost?")
+    assert not may_mean_the_word("last", "gamma", "What is the last word?")  # a question word, not a choice
+    assert not may_mean_the_word("count", "3", "Count the rows (all of them).")
+    assert not may_mean_the_word("a_b", "1", question)
+    assert not may_mean_the_word("answer", "4", question)
+    assert not may_mean_the_word("B", "B", question)
+    assert not may_mean_the_word("C", "1", question)
+    assert not may_mean_the_word("Or", "1", "")  # an attribute is no use of the word
 
 
 PAGE = (

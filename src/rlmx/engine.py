@@ -38,7 +38,6 @@ from rlmx.lm.base import (
     reached_cap,
 )
 from rlmx.protocol import (
-    NAME_OR_WORD,
     PLACEHOLDER_FINAL,
     THREAD_ABOVE_CHARS,
     ProseFinal,
@@ -260,8 +259,6 @@ class Engine:
         self.node_id = node_id
         self.parent_id = parent_id
         self.iterations = 0
-        self._last_turn = 0  # the run's last turn (Budget.max_iterations), once its turns begin
-        self._asked_names: set[str] = set()  # bare FINAL names the model was asked about (`_named_finish`)
         self.cut_replies = 0
         """Root replies that stopped at the output cap (their code cut short): said in the stop reason."""
         self.filtered_replies = 0
@@ -423,7 +420,6 @@ class Engine:
         stalled = 0  # root replies in a row cut at the output cap (or by a content filter) with no cell run
         stalled_filtered = 0  # of those, the ones a content filter stopped
         thinking = 0  # root replies in a row of reasoning only, ended by the model (not cut)
-        self._last_turn = max_iterations
         for turn in range(1, max_iterations + 1):
             self.iterations = turn
             if turn == 1 and first is not None:
@@ -713,7 +709,7 @@ class Engine:
         if refusal is None and prose is not None and prose is parsed.placeholder:
             # the placeholder's words as a name the model bound (`final_answer = ...`, then FINAL(final_answer):
             # alexzhang13/rlm#115) are that variable, when it holds something; else the template's placeholder
-            named = (await self._named_finish(prose.argument))[0] if prose.names_variable else None
+            named = await self._named_finish(prose.argument) if prose.names_variable else None
             if named is not None and named.source != "prose" and named.value not in (None, ""):
                 return named, ""
             refusal = PLACEHOLDER_FINAL.format(argument=prose.argument)
@@ -721,7 +717,7 @@ class Engine:
             self.emit("answer_rejected", source="prose", problems=refusal)
             notes.append(refusal)
         elif prose is not None:
-            finish, extra = await self._prose_finish(prose, parsed.prose, ask=self.iterations < self._last_turn)
+            finish, extra = await self._prose_finish(prose)
             # run as code, it was text after all (`text_after_all`): held to what the output shows, as text is
             as_text = finish is not None and finish.source == "prose" and (prose.computed or prose.names_variable)
             if as_text and cells and _contradicted([prose.argument], printed, asked):
@@ -813,11 +809,9 @@ class Engine:
             return Finish("answer", result.answer.get("content"))
         return None
 
-    async def _prose_finish(self, prose: ProseFinal, words: str = "", ask: bool = False) -> tuple[Finish | None, str]:
-        """The finish a prose FINAL, FINAL_VAR or SUBMIT asks for, or None and what the model is told. `words`: the
-        reply's text around it; `ask`: a turn is left to ask the model which it meant (`_named_finish`)."""
+    async def _prose_finish(self, prose: ProseFinal) -> tuple[Finish | None, str]:
         if prose.names_variable:
-            return await self._named_finish(prose.argument, words, ask)
+            return await self._named_finish(prose.argument), ""
         if prose.kind == "final" and not prose.computed:
             return Finish("prose", prose.argument), ""
         # FINAL_VAR and SUBMIT written in prose run as the one line of code they are, and so does a FINAL whose
@@ -842,33 +836,24 @@ class Engine:
         self._cell_done(cell_id, result)
         return finish, result.feedback()
 
-    async def _named_finish(self, name: str, words: str = "", ask: bool = False) -> tuple[Finish | None, str]:
+    async def _named_finish(self, name: str) -> Finish:
         """A prose FINAL of one bare name (`FINAL(result)`): the value of the REPL's variable of that name, read as
         FINAL_VAR reads it, when one is bound (a model that names the variable it computed means its value, not the
         name: alexzhang13/rlm#115); else the name is the answer's text (`FINAL(Paris)`), as is a name bound to a
-        function, class or module (`FINAL(re)`) or one of rlmx's functions. A bound name that may mean the word
-        itself (`may_mean_the_word`: `bob = 182` for "Who is taller, alice or bob?"; audit 84b V01) is asked about
-        once, with (None, NAME_OR_WORD), where `ask` (a turn is left)
-        and the question was not asked of this name yet; else it is the word, as written."""
+        function, class or module (`FINAL(re)`) or one of rlmx's functions, or a word the question offers as a
+        choice (`may_mean_the_word`: `bob = 182` for "Who is taller, alice or bob?", audit 84b V01)."""
         code = f"FINAL_VAR({name!r})"
         result = await self._run_cell(code, shown=False)
         finish = self._finish_from(result)
         value = finish.value if finish is not None else None
         if finish is None or text_after_all(name, False, value):  # unbound, or a function's, class's or module's
-            return Finish("prose", name), ""
-        shown_value = value if isinstance(value, str) else repr(value)
-        prose = re.sub(rf"FINAL\(\s*`?{re.escape(name)}`?\s*\)", " ", words)  # the call itself is no use of the word
-        if may_mean_the_word(name, shown_value, self.query, prose):
-            if not ask or name in self._asked_names:
-                return Finish("prose", name), ""
-            self._asked_names.add(name)
-            note = NAME_OR_WORD.format(name=name, value=clip(shown_value, 80) if value != "" else "''")
-            self.emit("answer_rejected", source="prose", problems=note)
-            return None, note
+            return Finish("prose", name)
+        if may_mean_the_word(name, value if isinstance(value, str) else repr(value), self.query):
+            return Finish("prose", name)  # the choice the question offers, not a variable named like it
         cell_id = self._cell_id()
         self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
         self._cell_done(cell_id, result)
-        return finish, ""
+        return finish
 
     # --- endings ------------------------------------------------------------------------------
     def _accept(self, finish: Finish) -> tuple[NodeResult | None, str]:
@@ -1072,11 +1057,11 @@ class Engine:
             if ran is not None:
                 break
         if line is not None:
-            finish, _ = await self._prose_finish(line, parsed.prose)
+            finish, _ = await self._prose_finish(line)
             return finish or ran  # a FINAL line: the last real FINAL written wins
         if ran is not None or written is None:
             return ran
-        return (await self._prose_finish(written, parsed.prose))[0]
+        return (await self._prose_finish(written))[0]
 
     # --- sub-calls from the REPL ------------------------------------------------------------------
     async def _handle_calls(self, call: SubCall) -> list[SubCallResult]:

@@ -54,8 +54,8 @@ splits a reply into three kinds of text:
   (`calls_repl`; a quoted string, a dotted name, a lambda, words joined by `not`/`and`/`in`, and an expression
   whose run fails or names a function stay text, `FINAL(input.txt)`, `text_after_all`); a bare name is the value of
   the REPL's variable of that name when one is bound (`names_variable`: `FINAL(result)`), else text
-  (`FINAL(Paris)`); a bound plain word the reply uses or the question offers as a choice (`FINAL(bob)` for "alice
-  or bob?") is asked about once (`may_mean_the_word`). A FINAL of the template's
+  (`FINAL(Paris)`), and so is a bound plain word the question offers as a choice (`FINAL(bob)` for "alice or
+  bob?", `may_mean_the_word`). A FINAL of the template's
   placeholder (`FINAL(your answer)`) never answers, on any turn. On the last turn, the last FINAL written
   anywhere (in order, blocks that do not run included) answers, never the template's placeholder
   (`FINAL(your answer)`, `find_final_anywhere`); an answer inside answer markup
@@ -2236,18 +2236,16 @@ RESULT_NAMES = frozenset(
 text around says (`FINAL(result)`, `FINAL(answer)`): no question is answered with the word "result"."""
 
 
-def may_mean_the_word(name: str, value: str, question: str, words: str) -> bool:
+def may_mean_the_word(name: str, value: str, question: str) -> bool:
     """Whether a prose `FINAL(name)` whose bare `name` is a variable bound in the REPL (holding `value`, as text)
     may mean the word itself: `name` looks like a word (letters only, all lower, all upper or capitalised: `bob`,
     `A`, `yes`, `Paris`; not `final_answer`, `total2`, `bestScore`, nor one of RESULT_NAMES), its value is not that
     word, and the `question` offers it as a choice: one of words joined by "or", "/" or commas ("alice or bob",
     "yes/no", "A, B or C"), a lettered option ("A)", "(B)"), or quoted ("answer 'yes'"). A question that merely
     uses the word does not count: variable names are taken from its words ("What is the last word?", `last = ...`,
-    FINAL(last)); nor do the model's own `words` around the FINAL ("The total is 42. FINAL(total)" means the
-    value, the shape of alexzhang13/rlm#115, far likelier than a word that happens to name a variable). Audit 84b
-    V01: "Who is taller, alice or bob?", `bob = 182`, FINAL(bob) answered 182. Such a FINAL is asked about, not
-    guessed (`NAME_OR_WORD`). `words` is kept for callers; it decides nothing."""
-    del words
+    FINAL(last)); nor do the model's own words around the FINAL ("The total is 42. FINAL(total)" means the value,
+    the shape of alexzhang13/rlm#115, far likelier than a word that happens to name a variable). Audit 84b V01:
+    "Who is taller, alice or bob?", `bob = 182`, FINAL(bob) answered 182: such a FINAL is the word."""
     if not name.isalpha() or not (name.islower() or name.isupper() or name.istitle()):
         return False
     if name.lower() in RESULT_NAMES or value.strip().lower() == name.lower():
@@ -2260,12 +2258,6 @@ def may_mean_the_word(name: str, value: str, question: str, words: str) -> bool:
     )
     return re.search(offered, question, re.IGNORECASE) is not None
 
-
-NAME_OR_WORD = (
-    "Your FINAL({name}) was not taken as the answer: `{name}` is a variable of the REPL holding {value}, and "
-    "{name} is also one of the question's choices. To answer with the variable's value write "
-    'FINAL_VAR("{name}"); to answer the word itself write FINAL("{name}"), in quotes.'
-)
 
 PLACEHOLDER_FINAL = (
     "Your FINAL({argument}) line was not accepted: {argument} is the placeholder the instructions use for an answer, "
