@@ -1674,6 +1674,41 @@ _TAKES_TO = re.compile(r"(?i)\b(?:take|takes|took|taken|taking)(?=\s+(?:(?:me|yo
 """The verb of "it takes (me) to VERB": a time question's frame, naming nothing the text writes."""
 
 
+_INSTRUCTION = re.compile(
+    r"(?i)^(?:please\s+|and\s+|but\s+)?(?:answer|reply|respond|be|keep|just|only|use|format|return|output|write|"
+    r"limit|cite|quote|don'?t|do\s+not|no|make|give\s+(?:(?:me|us)\s+)?(?:only|just|a\s+(?:short|brief|one[- ]word)|"
+    r"the\s+answer|one\s+word))\b[^?]*[.!]?$"
+)
+"""A sentence that says how to answer ("Answer briefly.", "Reply with the code only.", "Be concise.", "Don't
+explain."), not what is asked: beside a sentence that asks, its words are no search terms (audit 84 v03: "Answer"
+and "briefly" were terms a passage had to hold, "Answer" a name)."""
+_ASKING = re.compile(
+    r"(?i)\?\s*$|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"will|would|should|has|have|had)\b"
+)
+_FILE_MENTION = r"(?:\s+(?:in|from|of|inside|within)\s+(?:the\s+)?(?:file\s+)?)?[\"'`‘“]?{name}[\"'`’”]?(?!\w)"
+
+
+def question_only(query: str, files: Collection[str] = ()) -> str:
+    """The words of `query` that ask, for the search: less the sentences that only say how to answer
+    (`_INSTRUCTION`, dropped only beside a sentence that asks, never the question itself: "List the users." is
+    one), and less the names of the context's own `files` ("... in aurora_report.txt?": every line of that file
+    is in it, and none writes its name). The query as it is when nothing of it would be left."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", query.strip()) if s]
+    asking = [s for s in sentences if _ASKING.search(s) or not _INSTRUCTION.match(s)]
+    if asking and len(asking) < len(sentences) and any(_ASKING.search(s) for s in asking):
+        query = " ".join(asking)
+    for name in sorted({str(f) for f in files if str(f).strip()}, key=len, reverse=True):
+        base = re.split(r"[\\/]", name.strip())[-1]
+        for form in dict.fromkeys([name.strip(), base]):
+            if not re.search(r"[._/\\-]", form):
+                continue  # a bare word ("notes") may be what is asked about; a name with a suffix is the file's
+            cut = re.sub(_FILE_MENTION.format(name=re.escape(form)), "", query, flags=re.IGNORECASE)
+            if any(w.lower() not in ENGLISH_STOPWORDS for w in _WORD.findall(cut)):  # else the name is all it asks
+                query = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cut))
+    return query
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
