@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from guided_stub import ask
 from rlmx import RLM, Budget
 from rlmx.lm import Message, ScriptedLM
 from rlmx.lm.guided import GuidedRoot
@@ -142,3 +143,84 @@ def test_only_instructions_beside_a_question_are_dropped() -> None:
     assert question_only("What is in notes.txt?", ["notes.txt"]) == "What is in notes.txt?"  # nothing else would stay
     assert question_only("Who leads the meeting? Keep it short.") == "Who leads the meeting?"
     assert question_only("What is the report about?", ["report"]) == "What is the report about?"  # a bare word
+
+
+POEM = (
+    "The Harbour Bell\n"
+    "by Maren Holt (1931)\n\n"
+    "The bell rings out at half past nine\n"
+    "when fog comes rolling from the sea;\n"
+    "the fishers count it, line by line,\n"
+    "and steer their boats home to the quay.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "line"),
+    [
+        ("Who wrote the poem?", "Maren Holt", 2),
+        ("Who is the author of this poem?", "Maren Holt", 2),
+        ("When was the poem written?", "1931", 2),
+        ("What is the title of the poem?", "The Harbour Bell", 1),
+        ("What is the poem called?", "The Harbour Bell", 1),
+    ],
+)
+def test_a_works_title_and_byline_answer_who_wrote_it_when_and_its_title(question: str, value: str, line: int) -> None:
+    assert ask(POEM, question).startswith(f"{value}\nFrom [line {line}] "), ask(POEM, question)
+
+
+def test_a_byline_without_a_year_says_no_year_and_a_text_without_a_byline_names_no_author() -> None:
+    undated = POEM.replace(" (1931)", "")
+    assert ask(undated, "When was the poem written?") == NOT_FOUND
+    assert ask(POEM.replace("by Maren Holt (1931)\n", ""), "Who wrote the poem?") == NOT_FOUND
+    assert ask("Harbour rules\nby the sea wall no boats may moor.\n", "Who wrote the text?") == NOT_FOUND
+
+
+SETTINGS = (
+    "# settings for the tide tracker\n"
+    "app:\n"
+    "  title: tides\n"
+    "  verbose_logging: true\n"
+    "  debug: false\n"
+    "server:\n"
+    "  port: 8088\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict", "line"),
+    [
+        ("Is debug mode enabled?", "No", 5),
+        ("Is debug turned off?", "Yes", 5),
+        ("Is verbose logging on?", "Yes", 4),
+        ("Is verbose logging disabled?", "No", 4),
+    ],
+)
+def test_a_boolean_setting_answers_whether_it_is_on(question: str, verdict: str, line: int) -> None:
+    assert ask(SETTINGS, question).startswith(f"{verdict}\nFrom [line {line}] "), ask(SETTINGS, question)
+
+
+def test_a_flag_no_key_names_is_no_verdict() -> None:
+    assert not ask(SETTINGS, "Is caching enabled?").startswith(("Yes", "No"))
+    assert not ask(SETTINGS, "Is logging enabled?").startswith(("Yes", "No"))  # verbose_logging is more than it
+
+
+WATCHED = SETTINGS + "  rivers:\n    - Glomma\n    - Tana\n"
+
+
+def test_a_keys_block_list_answers_which_items_it_lists() -> None:
+    assert ask(WATCHED, "Which rivers are listed?").startswith("Glomma, Tana\nFrom [line 8] rivers:")
+    assert ask(WATCHED, "What rivers are in the config?").startswith("Glomma, Tana\n")
+
+
+def test_a_condition_the_list_does_not_state_is_quoted_never_answered() -> None:
+    answer = ask(WATCHED, "Which rivers are monitored?")
+    assert answer.startswith("No short answer could be verified") and "Tana" in answer, answer
+    assert ask(WATCHED, "Which lakes are monitored?") == NOT_FOUND
+
+
+def test_a_word_for_the_answers_type_is_held_by_a_value_of_that_type_never_by_a_missing_subject() -> None:
+    text = "The ferry left at dawn.\nTheir son went sailing east and never came to shore.\n"
+    answer = ask(text, "Which direction did their son sail?", "east")
+    assert answer.startswith("east\nFrom [line 2] "), answer
+    assert ask(text, "Which direction did their daughter sail?", "east") == NOT_FOUND
