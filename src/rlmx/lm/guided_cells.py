@@ -1706,6 +1706,41 @@ _TAKES_TO = re.compile(r"(?i)\b(?:take|takes|took|taken|taking)(?=\s+(?:(?:me|yo
 """The verb of "it takes (me) to VERB": a time question's frame, naming nothing the text writes."""
 
 
+_INSTRUCTION = re.compile(
+    r"(?i)^(?:please\s+|and\s+|but\s+)?(?:answer|reply|respond|be|keep|just|only|use|format|return|output|write|"
+    r"limit|cite|quote|don'?t|do\s+not|no|make|give\s+(?:(?:me|us)\s+)?(?:only|just|a\s+(?:short|brief|one[- ]word)|"
+    r"the\s+answer|one\s+word))\b[^?]*[.!]?$"
+)
+"""A sentence that says how to answer ("Answer briefly.", "Reply with the code only.", "Be concise.", "Don't
+explain."), not what is asked: beside a sentence that asks, its words are no search terms (audit 84 v03: "Answer"
+and "briefly" were terms a passage had to hold, "Answer" a name)."""
+_ASKING = re.compile(
+    r"(?i)\?\s*$|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"will|would|should|has|have|had)\b"
+)
+_FILE_MENTION = r"(?:\s+(?:in|from|of|inside|within)\s+(?:the\s+)?(?:file\s+)?)?[\"'`‘“]?{name}[\"'`’”]?(?!\w)"
+
+
+def question_only(query: str, files: Collection[str] = ()) -> str:
+    """The words of `query` that ask, for the search: less the sentences that only say how to answer
+    (`_INSTRUCTION`, dropped only beside a sentence that asks, never the question itself: "List the users." is
+    one), and less the names of the context's own `files` ("... in aurora_report.txt?": every line of that file
+    is in it, and none writes its name). The query as it is when nothing of it would be left."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", query.strip()) if s]
+    asking = [s for s in sentences if _ASKING.search(s) or not _INSTRUCTION.match(s)]
+    if asking and len(asking) < len(sentences) and any(_ASKING.search(s) for s in asking):
+        query = " ".join(asking)
+    for name in sorted({str(f) for f in files if str(f).strip()}, key=len, reverse=True):
+        base = re.split(r"[\\/]", name.strip())[-1]
+        for form in dict.fromkeys([name.strip(), base]):
+            if not re.search(r"[._/\\-]", form):
+                continue  # a bare word ("notes") may be what is asked about; a name with a suffix is the file's
+            cut = re.sub(_FILE_MENTION.format(name=re.escape(form)), "", query, flags=re.IGNORECASE)
+            if any(w.lower() not in ENGLISH_STOPWORDS for w in _WORD.findall(cut)):  # else the name is all it asks
+                query = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cut))
+    return query
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
@@ -2015,6 +2050,10 @@ _CLOCK = re.compile(
     r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
     r"|\b(?:noon|midnight)\b"
 )
+_COMPASS = re.compile(
+    r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
+    r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
+)
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
@@ -2024,9 +2063,15 @@ _VALUE_OF_TYPE = {
     "website": (_URL,),
     "homepage": (_URL,),
     "time": (_CLOCK,),
+    "direction": (_COMPASS,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
-"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time"."""
+"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
+and never "direction" (audit 84 offline F9)."""
+_TYPE_WORDS = frozenset({"direction"})
+"""Type words (`_VALUE_OF_TYPE`) a text writes only as values: absent, each weighs as the question's lightest written
+term, so that it cannot outweigh a subject the text lacks ("Which direction did their daughter sail?" over "their
+son went sailing east" stays NOT FOUND)."""
 
 
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
@@ -2143,6 +2188,9 @@ def rank(
     written = [weights[t] for t in terms if index.rows(t)]
     for term in framing:
         if term in weights and written and not index.rows(term):
+            weights[term] = min(written)
+    for term in terms:  # a word for the answer's type ("direction": "east") is held by a value, never the subject
+        if term.lower() in _TYPE_WORDS and written and not index.rows(term):
             weights[term] = min(written)
     whole = sum(weights.values()) or 1.0
     # words the text never uses ("code point" over a character table) only frame a question that names its subject
@@ -5990,6 +6038,63 @@ def own_title(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     return (title, line, first + 1) if title else None
 
 
+_WORK = (
+    r"(?:poem|song|story|tale|text|piece|essay|article|book|novel|verse|verses|ballad|sonnet|hymn|play|lyrics|"
+    r"letter|work|speech|report|paper)"
+)
+_THE_WORK = rf"(?:the|this|that)\s+{_WORK}"
+_ASKS_WORK_AUTHOR = re.compile(
+    rf"(?i)^\s*(?:who\s+(?:wrote|authored|composed|penned|created)\s+{_THE_WORK}"
+    rf"|who\s+(?:is|was)\s+(?:the\s+)?(?:author|writer|poet|composer|creator)\s+of\s+{_THE_WORK}"
+    rf"|who\s+(?:is|was)\s+{_THE_WORK}\s+(?:written|composed|penned)\s+by"
+    rf"|(?:who|what)\s+is\s+(?:the\s+)?(?:name\s+of\s+the\s+)?(?:author|poet|writer)(?:['’]s\s+name)?)\s*[?.!]*\s*$"
+)
+_ASKS_WORK_YEAR = re.compile(
+    rf"(?i)^\s*(?:when|in\s+what\s+year|what\s+year|which\s+year)\s+(?:was|were)\s+{_THE_WORK}\s+"
+    r"(?:written|composed|penned|published|made|created|dated)\s*[?.!]*\s*$"
+)
+_ASKS_WORK_TITLE = re.compile(
+    rf"(?i)^\s*(?:what|which)(?:'s|’s|\s+is|\s+was)\s+(?:(?:the\s+)?(?:title|name)\s+of\s+{_THE_WORK}"
+    rf"|{_THE_WORK}(?:['’]s\s+(?:title|name)|\s+(?:called|titled|named)))\s*[?.!]*\s*$"
+)
+_BYLINE = re.compile(
+    rf"^\s*(?:[-—–]\s*)?(?i:by)\s+(?P<who>{_PERSON})\s*(?:[,(]\s*(?P<year>(?:1[0-9]|20)\d\d)\s*\)?)?\s*\.?\s*$",
+)
+"""A byline under a work's title: "by Agnes Whitlow (1927)", "by Robert Frost, 1916", "— by Ann Lee"."""
+
+
+def byline_answer(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, 1-based line number) for who wrote the one plain text, when, or its title, asked of the work
+    ("Who wrote the poem?", "When was the poem written?", "What is the title of the poem?"), when it opens with a
+    title line and a byline under it ("The Lighthouse Keeper" / "by Agnes Whitlow (1927)": `_BYLINE`). The work's
+    word ("poem") is never written in it, so no search finds these (audit 84 offline F4). None otherwise, and for
+    a year the byline does not give."""
+    kind = (
+        "who"
+        if _ASKS_WORK_AUTHOR.match(query)
+        else "year"
+        if _ASKS_WORK_YEAR.match(query)
+        else "title"
+        if _ASKS_WORK_TITLE.match(query)
+        else None
+    )
+    texts = _plain_texts(state)
+    if kind is None or len(texts) != 1:
+        return None
+    lines = texts[0].split("\n")
+    filled = [i for i, line in enumerate(lines) if line.strip()][:2]
+    if len(filled) < 2 or filled[1] - filled[0] > 2:
+        return None
+    title, by = lines[filled[0]].strip().lstrip("#").strip(), _BYLINE.match(lines[filled[1]])
+    if by is None or not title or len(_WORD.findall(title)) > 12 or title[-1:] in ".,;:!?":
+        return None
+    if kind == "who":
+        return by.group("who").strip(), lines[filled[1]].strip(), filled[1] + 1
+    if kind == "year":
+        return (by.group("year"), lines[filled[1]].strip(), filled[1] + 1) if by.group("year") else None
+    return title, lines[filled[0]].strip(), filled[0] + 1
+
+
 _SECTION_NAMES = frozenset(
     "ingredients method methods directions instructions steps preparation equipment materials notes note "
     "contents summary introduction overview background requirements usage installation details description "
@@ -6586,6 +6691,82 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     most = max(named.values(), default=0)
     best = [setting for key, setting in found.items() if named.get(key, 0) == most]
     return best[0] if len(best) == 1 else None
+
+
+_ASKS_FLAG = re.compile(
+    r"(?i)^\s*(?:is|are)\s+(?P<what>[\w\s.'’-]{1,80}?)\s+(?:currently\s+|now\s+)?"
+    r"(?P<state>enabled|disabled|on|off|active|inactive|turned\s+on|turned\s+off|switched\s+on|switched\s+off)"
+    r"(?:\s+in\s+(?:the|this)\s+(?:config(?:uration)?|file|settings))?\s*[?.!]*\s*$"
+)
+_FLAG_LINE = re.compile(
+    r"(?im)^[ \t]*(?P<key>[A-Za-z_][\w.-]*)[ \t]*[:=][ \t]*[\"']?(?P<value>true|false|yes|no|on|off|enabled|disabled)"
+    r"[\"']?[ \t]*(?:#.*)?$"
+)
+_FLAG_FRAME = frozenset("mode setting option flag feature switch the".split())
+"""Words of "Is debug mode enabled?" that say what kind of thing the key is, which its name need not write."""
+
+
+def setting_flag(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(Yes or No, line, 1-based line number) for "Is debug mode enabled?" (or on, active, turned off...) when one
+    `key: true/false` (yes/no, on/off; `key = ...`) line of the one plain text has a key whose words are all the
+    question's words but those that say it is a setting ("mode", "option": `_FLAG_FRAME`): `debug: false` says
+    No (audit 84 offline F7). None when no key or several keys fit, or the key's value is not a boolean."""
+    asked = _ASKS_FLAG.match(query)
+    texts = _plain_texts(state)
+    if asked is None or len(texts) != 1:
+        return None
+    words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - {stem(w) for w in _FLAG_FRAME}
+    found = []
+    for match in _FLAG_LINE.finditer(texts[0]):
+        key = {
+            stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", match.group("key")))
+        }
+        if words and key == words:
+            found.append(match)
+    if len(found) != 1:
+        return None
+    match = found[0]
+    true = match.group("value").lower() in ("true", "yes", "on", "enabled")
+    negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
+    number = texts[0].count("\n", 0, match.start()) + 1
+    return ("Yes" if true != negative else "No"), match.group(0).strip(), number
+
+
+_ASKS_WHICH_ITEMS = re.compile(r"(?i)^\s*(?:which|what)\s+(?P<noun>[a-z][\w-]*s)\b(?P<rest>[^?]*)\??\s*$")
+_LISTING_WORDS = frozenset(
+    "are is were there listed given named set configured defined in the this file config".split()
+)
+
+
+def keyed_list(state: dict[str, Any], query: str) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
+    """(the key's unit, its items' units, whether the question asks only for them) for "Which cities are
+    tracked?" over a YAML key `cities:` whose value is a block list (`- Oslo` lines under it): the key is the
+    question's plural noun, and exactly one key is (audit 84 offline F7). The question asks only for the list when
+    its other words just say it is listed ("Which cities are listed?"); a word of its own ("tracked", "excluded")
+    may be a condition the list does not state, so those items are quoted, never answered. None otherwise."""
+    asked = _ASKS_WHICH_ITEMS.match(query)
+    if asked is None or asked.group("noun").lower() in ENGLISH_STOPWORDS:  # "What is ...", "What does ..."
+        return None
+    noun = stem(asked.group("noun").lower())
+    units = state["units"]
+    found = []
+    for position, unit in enumerate(units):
+        key = re.fullmatch(r"\s*([A-Za-z_][\w-]*):\s*", unit["text"])
+        if key is None or stem(key.group(1).lower()) != noun:
+            continue
+        items = []
+        for item in units[position + 1 :]:
+            if item["source"] != unit["source"] or not item["text"].lstrip().startswith("- "):
+                break
+            if not str(item.get("name", "")).endswith(key.group(0).strip()):
+                break
+            items.append(item)
+        if items:
+            found.append((unit, items))
+    if len(found) != 1:
+        return None
+    rest = {w.lower() for w in _WORD.findall(asked.group("rest"))} - ENGLISH_STOPWORDS - _LISTING_WORDS
+    return found[0][0], found[0][1], not rest
 
 
 def _header_block_at(text: str, start: int) -> str:
@@ -7713,6 +7894,11 @@ def guided_answer(
     by_verb = stated_by_verb(state, query)
     if by_verb is not None:
         return _line_answer(*by_verb, "one line states the number the question's verb asks", report)
+    bylined = byline_answer(state, query)
+    if bylined is not None:
+        return _line_answer(
+            *bylined, "the question asks who wrote the text, when, or its title: its byline says", report
+        )
     titled_text = own_title(state, query)
     if titled_text is not None:
         return _line_answer(*titled_text, "the question asks the text's own title: its first line titles it", report)
@@ -7736,6 +7922,17 @@ def guided_answer(
         report.append(f"the question names a thing its entry says to replace: {unit['where']}")
         answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
         return _answered(answer, report)
+    listed = keyed_list(state, query)
+    if listed is not None:
+        key, items, only = listed
+        if not only:
+            report.append("the question's noun is a key that holds a list; its other words may set a condition: quoted")
+            return _evidence([key, *items][:QUOTED_ROWS], report)
+        said = ", ".join(item["text"].lstrip()[2:].strip() for item in items)
+        return _line_answer(said, key["text"].strip(), key["line"], "the question asks a key's list", report)
+    flag = setting_flag(state, query)
+    if flag is not None:
+        return _line_answer(*flag, "the question asks whether a setting is on: its line sets it true or false", report)
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
