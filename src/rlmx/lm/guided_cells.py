@@ -710,6 +710,10 @@ def _verse_units(text: str) -> list[dict[str, Any]]:
     return units
 
 
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(\S.*?)(?:\s+#+)?\s*$")
+"""A Markdown heading line: its level's hashes and its title ("## [2.1.0] - 2024-11-03")."""
+
+
 def _is_heading(block: list[str]) -> bool:
     """A short block with no sentence end: a title, an rst directive, a glossary headword line. A line ending in
     ":" is none: it leads into what follows ("The default is:" before a manual entry's indented list), and as a
@@ -819,6 +823,23 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         text = _unpod(text)
     python = _is_python(text)
     scopes: list[tuple[int, str]] = []  # Python source: the (indentation, name) of each class/def a block is in
+    headings: dict[int, str] = {}  # Markdown: the open heading of each level ("## [2.1.0]" over "### Added")
+
+    def markdown_heading(line: str, number: int) -> None:
+        """A Markdown heading line: a unit of its own (named by the headings above it), and, with the headings
+        above it, the label of what follows ("[2.1.0] - 2024-11-03 / Added"; the H1 title aside when a deeper
+        heading is open), until a heading of its level or above (audit 84 F10)."""
+        nonlocal label, label_indent, entry, introduced
+        match = _MD_HEADING.match(line)
+        assert match is not None
+        level, title = len(match.group(1)), _clipped(_clean(match.group(2)), 100)
+        for deeper in [k for k in headings if k >= level]:
+            del headings[deeper]
+        parent = " / ".join(headings[k] for k in sorted(headings) if k > 1 or len(headings) == 1)
+        headings[level] = title
+        units.append(_paragraph(parent, title, number, "paragraph", entries))
+        label = " / ".join(headings[k] for k in sorted(headings) if k > 1 or len(headings) == 1)
+        label_indent, entry, introduced = 0, "", False
 
     def flush() -> None:
         nonlocal label, module, introduced, entry, entry_indent, start, body_indent, label_indent
@@ -826,6 +847,29 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         if pod and _pod_command(block):
             return
+        if not entries and not pod and not python and any(_MD_HEADING.match(line) for line in block):
+            # "## [2.1.0] - 2024-11-03" over "### Added" over "- Dark mode.": each heading labels what is under
+            # it, none runs into the next (a "#" line that is a shell comment has no second "#")
+            whole, whole_start = list(block), start
+            pending: list[str] = []
+            pending_start = start
+            for offset, raw_line in enumerate(whole):
+                if _MD_HEADING.match(raw_line) and (raw_line.lstrip().startswith("##") or len(whole) == 1):
+                    if pending:
+                        block[:], start = pending, pending_start
+                        flush()
+                    pending = []
+                    markdown_heading(raw_line, whole_start + offset)
+                    continue
+                if not pending:
+                    pending_start = whole_start + offset
+                pending.append(raw_line)
+            if len(pending) < len(whole):
+                if pending:
+                    block[:], start = pending, pending_start
+                    flush()
+                return
+            block[:], start = whole, whole_start
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
         cuts = [at for at, line in enumerate(block) if at and _INI_SECTION.match(line)]
@@ -3363,12 +3407,15 @@ def _an_option(core: str, text: str) -> bool:
 def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], query: str) -> bool:
     """In a table's record, an answer is the value of a column the question names, when it names one whose value
     it does not already give ("the codename of version 10.04": codename; "the kernel version of Noble Numbat":
-    version, which the release date is not)."""
+    version, which the release date is not). An empty cell of an asked column is such a column too: the row does
+    not state it, and no other cell answers for it ("the release date of Forky" is not its created date)."""
     keys, values = unit.get("keys") or [], unit.get("fields") or []
     asked = [
         value
         for key, value in zip(keys, values, strict=False)
-        if key and {stem(w) for w in _WORD.findall(key)} & query_stems and value not in query.lower()
+        if key
+        and {stem(w) for w in _WORD.findall(key)} & query_stems
+        and (not value.strip() or value not in query.lower())
     ]
     return not asked or any(core.lower() in value for value in asked)
 
@@ -3801,7 +3848,7 @@ def _pick(units: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 _WHOLE_TEXT = frozenset(
     "table text file document context list dataset data lexicon book csv json changelog manual page license "
-    "glossary dictionary database log listing".split()
+    "glossary dictionary database log listing poem song story essay article".split()
 )
 """What "how many rows are in the table" names: the whole text, not a word to look for."""
 _A_PART = re.compile(
@@ -3844,12 +3891,15 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     for by_field in (
         python_count,
         changelog_edge,
+        entry_count,
         stanza_count,
         superlative_answer,
+        date_extreme,
         group_total,
         table_spending,
         cell_count,
         cell_list,
+        filled_count,
         list_count,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
@@ -3935,6 +3985,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         if kind == "unit":  # a list's title ("Errands") is none of its items
             titles = _list_titles(pool)
             pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+        elif pool and pool[0]["kind"] == "paragraph":  # a poem's title and byline are no stanza (audit 84 F3)
+            titles = _paragraph_titles(state, pool)
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
         hit_units = [u for u in pool if _occurrences(target, u["text"])]
         return (
             f"{len(hit_units):,}\nCounted: {m.group(1).lower()} whose text holds '{target}' as a whole word "
@@ -3974,6 +4027,11 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             notes = _list_notes(state, pool, titles | total_rows)  # sub-bullets and notes under items: no items
             aside = [pool[i]["text"].strip() for i in sorted(titles)]
             pool = [u for i, u in enumerate(pool) if i not in titles | total_rows | notes] or pool
+        elif pool and pool[0]["kind"] == "paragraph":  # a title or byline block is no stanza (audit 84 F3)
+            titles = _paragraph_titles(state, pool)
+            aside = [pool[i]["text"].strip() for i in sorted(titles)]
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+            total_rows, notes = set(), set()
         else:
             aside, total_rows, notes = [], set(), set()
         n = _count_units(pool, named=kind in ("entry", "verse"))
@@ -4225,6 +4283,70 @@ def changelog_edge(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+_LOG_LEVELS = {
+    "error": ("ERROR", "ERR"),
+    "warning": ("WARNING", "WARN"),
+    "warn": ("WARNING", "WARN"),
+    "info": ("INFO",),
+    "debug": ("DEBUG",),
+    "critical": ("CRITICAL", "CRIT"),
+    "fatal": ("FATAL",),
+    "notice": ("NOTICE",),
+}
+_LEVEL_TOKEN = re.compile(
+    r"(?<![\w-])\[?(ERROR|ERR|WARNING|WARN|INFO|DEBUG|CRITICAL|CRIT|FATAL|NOTICE|TRACE)\]?:?(?![\w-])"
+)
+_ASKS_LEVEL_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?P<level>errors?|warnings?|warns?|infos?|debugs?|criticals?|fatals?|notices?)"
+    r"(?:\s+(?:lines|entries|messages|events|records))?|(?:lines|entries|messages|events|records)\s+(?:of|with|at)\s+"
+    r"(?:the\s+)?(?:level\s+)?(?P<level2>\w+)(?:\s+level)?)"
+    r"(?:\s+(?:were|are|was|is|have\s+been|did\s+we\s+get|got))?"
+    r"(?:\s+(?:logged|there|recorded|reported|written|listed|occurred|in\s+(?:the|this)\s+\w+))*\s*[?.!]*\s*$"
+)
+_ASKS_VERSION_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:versions|releases|entries)\s+(?:(?:are|were|is)\s+(?:there|listed|released|"
+    r"described|documented|recorded|in\s+(?:the|this)\s+(?:changelog|file|text|log))|does\s+(?:the|this)\s+"
+    r"(?:changelog|file|text)\s+(?:list|have|contain|describe))(?:\s+in\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
+)
+_VERSION_HEADING = re.compile(r"^(#{1,6})\s+\[?v?(\d+(?:\.\d+)+[\w.+~-]*)\]?(?:\s|$)")
+
+
+def entry_count(state: dict[str, Any], query: str) -> str | None:
+    """How many of a text's own entries of a kind there are (audit 84 F6): "How many errors were logged?" over a
+    log (the lines whose level token, "ERROR" or "[error]" among a line's first words, is that level, when most
+    lines carry one); "How many versions are listed / in the changelog?" over a Debian changelog (its entries) or
+    a Markdown changelog (its headings "## [2.1.0] - date" that start with a version, at the shallowest level
+    that has them). None when the question is no such one or the text has no such entries."""
+    lines = _text_lines(state)
+    m = _ASKS_LEVEL_COUNT.match(" ".join(query.split()))
+    if m is not None:
+        word = (m.group("level") or m.group("level2") or "").lower()
+        word = word[:-1] if word.endswith("s") and word[:-1] in _LOG_LEVELS else word
+        wanted = _LOG_LEVELS.get(word)
+        levels = [_LEVEL_TOKEN.search(" ".join(line.split()[:5])) for line in lines]
+        if wanted is None or len(lines) < 2 or sum(1 for lv in levels if lv) < 0.6 * len(lines):
+            return None
+        n = sum(1 for lv in levels if lv and lv.group(1).upper() in wanted)
+        return (
+            f"{n:,}\nCounted: log lines of level {wanted[0]} (their level token{'s ' if len(wanted) > 1 else ' '}"
+            f"{', '.join(wanted)}), among {sum(1 for lv in levels if lv):,} log lines."
+        )
+    if not _ASKS_VERSION_COUNT.match(" ".join(query.split())):
+        return None
+    entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])]
+    if len({u["source"] for u in entries}) == 1 and len(entries) >= 2:
+        if re.search(r"(?i)^\s*how\s+many\s+entries\b", query):
+            return None  # (counted as the text's entries already)
+        return f"{len(entries):,}\nCounted: the entries of the changelog (one per version header line)."
+    heads = [h for h in (_VERSION_HEADING.match(line.strip()) for line in lines) if h]
+    if not heads:
+        return None
+    level = min(len(h.group(1)) for h in heads)
+    versions = [h.group(2) for h in heads if len(h.group(1)) == level]
+    shown = ", ".join(versions[:10]) + (", ..." if len(versions) > 10 else "")
+    return f"{len(versions):,}\nCounted: the changelog's version headings ({'#' * level} VERSION): {shown}."
+
+
 _TRAILER_DATE = re.compile(
     r"(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{4}) "
     r"(\d\d):(\d\d)(?::(\d\d))? ([+-])(\d\d)(\d\d)"
@@ -4308,6 +4430,56 @@ _LIST_ITEMS = frozenset("tasks things todos to-dos chores errands jobs points".s
 """What "How many tasks are there?" calls the items of a list (a file of lines): no unit kind of other texts."""
 _LIST_WORDS = frozenset("list lists todo to-do todos to-dos checklist agenda chores errands tasks".split())
 """Words by which a line names the list below it ("Shopping list", "To-do", "Errands for Saturday")."""
+
+
+_BYLINE = re.compile(
+    r"^\s*(?:(?:[Ww]ritten|[Cc]omposed|[Tt]ranslated|[Ee]dited)\s+)?[Bb]y\s+[A-Z][\w.'’-]*"
+    r"(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|la|le|da|and|&))*\s*(?:[(,][^()]*\)?)?\s*$"
+)
+"""A byline: "by Agnes Whitlow (1927)", "Written by J. R. Moss, 1950"; never "By Friday the wind rose"."""
+
+
+def _paragraph_titles(state: dict[str, Any], pool: list[dict[str, Any]]) -> set[int]:
+    """The positions in `pool` (paragraph units) of the blocks that title a text rather than being paragraphs or
+    stanzas of it: a block of at most 3 lines that holds a byline ("by Agnes Whitlow (1927)") or is all heading
+    lines (`_title_line`: "# Notes"), and a text's first block when it is one or two short lines (6 words or fewer
+    each, no sentence end) and at least two blocks follow, every one longer in lines or words. The source's own
+    lines give each block's lines; a source that is no plain text has none."""
+    raw = {source[0]: source[1].split("\n") for source in state["sources"] if isinstance(source[1], str)}
+
+    def lines_of(unit: dict[str, Any]) -> list[str]:
+        lines = raw.get(unit["source"], [])
+        start = int(unit.get("line") or 0) - 1
+        block = []
+        for line in lines[max(start, 0) :]:
+            if not line.strip():
+                break
+            block.append(line.strip())
+        return block
+
+    titles: set[int] = set()
+    blocks = [lines_of(u) for u in pool]
+    for i, (unit, block) in enumerate(zip(pool, blocks, strict=True)):
+        if not block or len(block) > 3:
+            continue
+        if any(_BYLINE.match(line) for line in block) and len(_WORD.findall(unit["text"])) <= 16:
+            titles.add(i)
+            continue
+        if all(_title_line(line) and not _BULLET.match(line) for line in block):
+            titles.add(i)
+            continue
+        rest = [k for k, u in enumerate(pool) if u["source"] == unit["source"] and k != i]
+        first = all(pool[k]["line"] > unit["line"] for k in rest)
+        short = len(block) <= 2 and all(
+            len(_WORD.findall(line)) <= 6 and not re.search(r"[.!?;:,]$", line) for line in block
+        )
+        longer = all(
+            len(blocks[k]) > len(block) or len(_WORD.findall(pool[k]["text"])) > 2 * len(_WORD.findall(unit["text"]))
+            for k in rest
+        )
+        if first and short and len(rest) >= 2 and longer:
+            titles.add(i)
+    return titles
 
 
 def _list_titles(units: list[dict[str, Any]]) -> set[int]:
@@ -4765,6 +4937,127 @@ def _largest_row(
         f"column {at + 1} ({shown}): {value:,.10g} (line {number:,}), among {len(amounts):,} rows"
         + (f"; next: {runners}" if runners else "")
         + "."
+    )
+
+
+_DATE_EXTREME = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?P<noun>[\w-]+)\s+(?:(?:has|had|have|with|got)\s+the\s+(?P<end>earliest|latest|"
+    r"oldest|newest|first|last|most\s+recent)\s+(?P<words>(?:[\w-]+\s+){0,2}[\w-]+)|(?:was|were|is|got|came)\s+"
+    r"(?:(?!the\b)(?P<verb>[\w-]+)\s+)?(?:the\s+)?(?P<end2>earliest|latest|first|last|most\s+recently|"
+    r"oldest|newest)(?:\s+(?:one|to\s+be\s+(?P<verb2>[\w-]+)))?)\s*[?.!]*\s*$"
+)
+""""Which release has the earliest release date?", "Which version was released first?", "Which release is the
+newest?": the noun asked for, which end, and the words (or the verb) that name the date column."""
+_ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+_DATE_WORDS = frozenset("date dates day time year when".split())
+
+
+def _date_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether column `at` is a date column: at least two cells, and every non-empty cell an ISO date
+    ("1996-06-17", "2024-03", "2024-03-01 10:00") with a month (a bare year may be a count)."""
+    given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+    return len(given) >= 2 and all(_ISO_DATE.fullmatch(c) and "-" in c for c in given)
+
+
+def date_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The row of a record file (a CSV, JSON records) with the earliest or latest date in the date column the
+    question names (audit 84 F5): "Which release has the earliest release date?" (the column `release`, the
+    date word aside), "Which version was released first?" (the verb's column), "Which release is the newest?"
+    (the one date column, when there is one). Named by the cell of the column the noun names, else its first cell
+    that is no number or date, with the date and how many rows give one; ties are all named. None when the
+    question is not one, no date column is named, or the file is no record file."""
+    m = _DATE_EXTREME.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    end = (m.group("end") or m.group("end2")).lower()
+    latest = end.split()[0] in ("latest", "newest", "last", "most")
+    dated = [i for i in range(len(columns)) if _date_column(rows, i)]
+    words = (m.group("words") or "").split()
+    verb = m.group("verb") or m.group("verb2")
+    if words:
+        named = [w for w in words if w.lower() not in _DATE_WORDS] or words
+        at = _column_for_words(named, columns)
+    elif verb:
+        at = _column_for(verb, columns)
+        if at is None:  # "released" names the column `release` by its stem's start
+            want = stem(verb.lower())
+            found = [i for i in dated if stem(columns[i].lower()).startswith(want[:5])]
+            at = found[0] if len(found) == 1 else None
+    else:
+        at = dated[0] if len(dated) == 1 else None
+    if at is None or at not in dated:
+        return None
+    given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
+    best = (max if latest else min)(cells[at].strip() for _, cells in given)
+    top = [(n, cells) for n, cells in given if cells[at].strip() == best]
+
+    own = _column_for(m.group("noun"), columns)  # "Which version ...": the version column names the row
+
+    def label(cells: list[str]) -> str:
+        if own is not None and own != at and own < len(cells) and cells[own].strip():
+            return cells[own].strip()
+        named = [
+            c
+            for i, c in enumerate(cells)
+            if i != at and c.strip() and not _ISO_DATE.fullmatch(c.strip()) and not _AMOUNT.fullmatch(c.strip())
+        ]
+        return named[0] if named else cells[0]
+
+    names = ", ".join(label(cells) for _, cells in top)
+    empty = len(rows) - len(given)
+    left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
+    rows_said = "; ".join(
+        f"record {n:,}: " + "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
+        for n, cells in top
+    )
+    return (
+        f"{names}\nCounted: the {end} '{columns[at]}' ({best}) among the {len(given):,} rows that give one{left}. "
+        f"From {rows_said}"
+    )
+
+
+_FILLED = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
+    r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
+    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:a|an|the)?\s*(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
+    r"\s*[?.!]*\s*$"
+)
+
+
+def filled_count(state: dict[str, Any], query: str) -> str | None:
+    """How many rows of a record file have a cell in the column the question names, or have it empty (audit 84
+    F5): "How many releases have a version number?" (the column `version`), "How many rows have the email
+    empty?", "How many books are missing an ISBN?". Only a column some of whose cells are empty and none of
+    whose cells is a yes/no flag (where "have" asks for the yes); None otherwise."""
+    m = _FILLED.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    words = (m.group("words") or m.group("missing") or "").split()
+    generic = _DATE_WORDS | {"number", "value", "entry", "cell", "field"}
+    named = [w for w in words if w.lower() not in generic] or words
+    at = _column_for_words(words, columns) if words else None
+    at = _column_for_words(named, columns) if at is None and named else at
+    if at is None or at == _column_for(m.group("noun"), columns):
+        return None
+    cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
+    if all(cells) or not any(cells):
+        return None
+    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
+        return None
+    empty = bool(
+        m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
+    )
+    n = sum(1 for c in cells if not c) if empty else sum(1 for c in cells if c)
+    said = "empty" if empty else "filled"
+    return (
+        f"{n:,}\nCounted: rows whose '{columns[at]}' cell is {said}, among {len(rows):,} rows "
+        f"({len(rows) - n:,} {'have it filled' if empty else 'leave it empty'})."
     )
 
 
@@ -7313,6 +7606,150 @@ def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[
     return None
 
 
+_ASKS_EXPANSION = re.compile(
+    r"^\s*(?:what|which\s+\w+)\s+(?:does|do|did)\s+(?:the\s+)?(?:name|abbreviation|acronym|initialism|term|letters)?"
+    r"\s*[\"'`]?(?P<a>[\w.+&-]+?)[\"'`]?\s+(?:stand|stands)\s+for\b"
+    r"|^\s*what\s+is\s+(?:the\s+)?(?:name|abbreviation|acronym|initialism|term)?\s*[\"'`]?(?P<b>[\w.+&-]+?)[\"'`]?\s+"
+    r"(?:short|an\s+abbreviation|an\s+acronym|an\s+initialism)\s+(?:for|of)\b"
+    r"|^\s*what\s+is\s+the\s+(?:expansion|full\s+form|long\s+form|full\s+name)\s+of\s+(?:the\s+)?"
+    r"(?:name|abbreviation|acronym|initialism|term)?\s*[\"'`]?(?P<c>[\w.+&-]+?)[\"'`]?\s*\??\s*$",
+    re.IGNORECASE,
+)
+_EXPANDS_AS = re.compile(
+    r"\b(?:stands?\s+for|(?:is\s+)?short\s+for|(?:is\s+)?(?:an\s+|the\s+)?(?:abbreviation|acronym|initialism)"
+    r"\s+(?:of|for)|abbreviates|means)\s+(?:the\s+)?[\"'`“‘]?(?P<phrase>[^,.;:()\"`”’\n]{2,80})",
+    re.IGNORECASE,
+)
+
+
+def asked_abbreviation(query: str) -> str | None:
+    """The abbreviation a question asks the expansion of ("What does the name tar stand for?": "tar"; "What is
+    GPL short for?", "What is the full form of FHS?"); None for any other question."""
+    match = _ASKS_EXPANSION.search(query.strip())
+    if match is None:
+        return None
+    found = match.group("a") or match.group("b") or match.group("c")
+    return found.strip(".-") or None
+
+
+def _expands(phrase: str, abbreviation: str) -> bool:
+    """Whether `phrase` can be what `abbreviation` stands for: its first word starts with the abbreviation's first
+    letter, and the abbreviation's letters occur in the phrase in order ("tape archiver" for "tar", "GNU's Not
+    Unix" for "GNU"), case-insensitive; a phrase of one word is an expansion only when longer than it."""
+    letters = [c for c in abbreviation.lower() if c.isalnum()]
+    text = phrase.lower().strip()
+    if not all(re.fullmatch(r"[\w'’&.+/-]+", word) for word in text.split()):
+        return False  # "Tech Model │ │ Railroad Club": a table's borders run through it
+    if not letters or not text or text[0] != letters[0] or text == abbreviation.lower():
+        return False
+    at = 0
+    for letter in letters:
+        at = text.find(letter, at)
+        if at < 0:
+            return False
+        at += 1
+    return " " in text or len(text) > len(letters) + 2
+
+
+def _phrase_before(text: str, abbreviation: str) -> str | None:
+    """The run of words right before "(ABBR)" that spells it out ("Tape Archiver (tar)"): the shortest one, of up
+    to 8 words, whose first word starts with its first letter and that holds its letters in order."""
+    words = text.split()
+    for size in range(1, min(len(words), 8) + 1):
+        phrase = " ".join(words[-size:]).strip("\"'`,;:")
+        if _expands(phrase, abbreviation) and phrase[:1].lower() == abbreviation[:1].lower():
+            return phrase
+    return None
+
+
+def expansion(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """What the abbreviation a question asks about stands for, as the text says it (audit 84 F2): the phrase after
+    "stands for", "short for", "abbreviation of/for", "acronym for" in a unit that writes the abbreviation, or the
+    phrase in parentheses after it ("tar (tape archiver)"), or before it ("Tape Archiver (tar)"); the phrase must
+    spell the abbreviation's letters in order (`_expands`), so "the name of the program" is never one. The
+    commonest such phrase, the first unit that gives it; None when the text says none."""
+    abbreviation = asked_abbreviation(query)
+    if abbreviation is None:
+        return None
+    named = re.compile(rf"(?<![\w-]){re.escape(abbreviation)}(?![\w-])", re.IGNORECASE)
+    found: Counter[str] = Counter()
+    first: dict[str, dict[str, Any]] = {}
+    for unit in state["units"]:
+        text = unit["text"]
+        places = list(named.finditer(text))
+        if not places and not named.fullmatch(unit["name"].strip()):
+            continue  # (a glossary's entry "RTFM" says "Abbreviation for 'Read The ...'" without its name)
+        phrases = [m.group("phrase") for m in _EXPANDS_AS.finditer(text)]
+        for place in places:
+            after = re.match(r"\s*\(([^()]{3,80})\)", text[place.end() :])
+            if after:
+                phrases.append(after.group(1))
+            if re.match(r"\s*\)", text[place.end() :]) and text[: place.start()].rstrip().endswith("("):
+                before = _phrase_before(text[: place.start()].rstrip()[:-1], abbreviation)
+                if before:
+                    phrases.append(before)
+        for phrase in phrases:
+            words = phrase.split()[:8]
+            while words and words[-1].lower() in _EXPANSION_TAIL:
+                words = words[:-1]
+            cut = " ".join(words).strip("\"'`“”‘’")
+            if _expands(cut, abbreviation):
+                key = cut.lower()
+                found[key] += 1
+                first.setdefault(key, {**unit, "said": cut})
+    if not found:
+        return None
+    best = found.most_common(1)[0][0]
+    return first[best]["said"], first[best]
+
+
+_EXPANSION_TAIL = {"and", "or", "which", "that", "who", "is", "was", "in", "on", "at", "with", "by", "but", "so"}
+
+
+_COMPARES = re.compile(
+    r"\b(?:before|after|earlier|later|more|less|fewer|over|under|above|below|at\s+least|at\s+most|since|until|"
+    r"between|within|than|newer|older)\b",
+    re.IGNORECASE,
+)
+_CLAIMED_NUMBER = re.compile(r"(?<![\w.-])\d[\d,]*(?:[.:/-]\d+)*(?![\w-])")
+
+
+def record_verdict(value: str, unit: dict[str, Any], query: str) -> str | None:
+    """Yes or No for a yes/no question over a record, from the cell `value` the question asks about ("Was Potato
+    released in 2001?" over release 2000-08-15: No; "... in 2000?": Yes) (audit 84 F11). The claim is the
+    question's numbers that no other cell of the record writes (so not its key, "version 10"): Yes when the cell
+    writes each as a whole token (a year as the year of its date), No when the cell holds a number or date of its
+    own and one of them is not there. None when the question claims no number, or the cell holds none."""
+    others = [f for f in (unit.get("fields") or []) if f != value.lower()]
+    claims = [
+        m.group(0).replace(",", "")
+        for m in _CLAIMED_NUMBER.finditer(query)
+        if not any(re.search(rf"(?<![\w.-]){re.escape(m.group(0))}(?![\w-])", f) for f in others)
+    ]
+    written = [m.group(0).replace(",", "") for m in _CLAIMED_NUMBER.finditer(value)]
+    if not claims or not written or _COMPARES.search(query):
+        return None  # "released after 2001", "more than 5": a comparison, not a value to match
+    months = [m.group(0)[:3].lower() for m in re.finditer(rf"\b{_MONTH}", query) if m.group(0)[0].isupper()]
+    if months:  # "in June 1998": only an ISO date's month settles the month
+        iso = re.fullmatch(r"\s*\d{4}-(\d{2})-\d{2}\s*", value)
+        if iso is None:
+            return None
+        names = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        if any(names.index(m) + 1 != int(iso.group(1)) for m in months if m in names):
+            return "No"
+    parts = {p.lstrip("0") or "0" for w in written for p in re.split(r"[-/:]", w)} | set(written)
+
+    def same(claim: str) -> bool:
+        if claim in parts or (claim.lstrip("0") or "0") in parts:
+            return True
+        try:
+            return any(float(claim) == float(w) for w in written if re.fullmatch(r"\d+(?:\.\d+)?", w))
+        except ValueError:
+            return False
+
+    return "Yes" if all(same(c) for c in claims) else "No"
+
+
 def _quote(unit: dict[str, Any], limit: int = 400, terms: list[str] | None = None) -> str:
     """A unit with its location, its text cut at about `limit` characters; with the question's `terms`, a long
     unit whose sentence that holds most of them lies past the cut is quoted from its start to a "...", then from
@@ -7969,6 +8406,11 @@ def guided_answer(
         answer, heading, where = about
         report.append(f"the question asks which numbered part is about what its title names: {heading!r} ({where})")
         return _answered(f"{answer}\nFrom [{where}] {heading}", report)
+    expanded = expansion(state, query)
+    if expanded is not None:
+        said, unit = expanded
+        report.append(f"the question asks what an abbreviation stands for: the text says so ({unit['where']})")
+        return _answered(f"{said}\nFrom {_quote(_at_span(state, unit, said))}", report)
     terms = search_terms(query)
     framing = frame_terms(query, terms, state["index"])
     if framing and len(framing) < len(terms):
@@ -7996,6 +8438,10 @@ def guided_answer(
         if looked_up is not None:
             value, unit = looked_up
             report.append(f"{how}: {unit['where']}")
+            verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
+            if verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
+                report.append(f"a yes/no question the record's cell {value!r} settles: {verdict}")
+                return _answered(f"{verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
             return {
                 "answer": f"{value}\nFrom {_quote(unit)}",
                 "found": True,
@@ -8136,6 +8582,11 @@ def guided_answer(
             elif common != span:
                 report.append(f"  the part both readings give: {common!r}")
             span = common
+        abbreviation = asked_abbreviation(query)
+        if span is not None and abbreviation is not None and not _expands(span, abbreviation):
+            # "What does tar stand for?": a word of the passage ("program") that does not spell it is no answer
+            report.append(f"  {span!r} does not spell out {abbreviation!r}: no short answer")
+            span = None
         cell = column_cell(state, unit, query) if span is not None and check is not None else None
         if cell is not None and span is not None and span.lower() not in cell.lower():
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
