@@ -4432,11 +4432,12 @@ _LIST_WORDS = frozenset("list lists todo to-do todos to-dos checklist agenda cho
 """Words by which a line names the list below it ("Shopping list", "To-do", "Errands for Saturday")."""
 
 
-_BYLINE = re.compile(
+_LOOSE_BYLINE = re.compile(
     r"^\s*(?:(?:[Ww]ritten|[Cc]omposed|[Tt]ranslated|[Ee]dited)\s+)?[Bb]y\s+[A-Z][\w.'’-]*"
     r"(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|la|le|da|and|&))*\s*(?:[(,][^()]*\)?)?\s*$"
 )
-"""A byline: "by Agnes Whitlow (1927)", "Written by J. R. Moss, 1950"; never "By Friday the wind rose"."""
+"""A byline as a title block shows it, looser than `_BYLINE` (which reads who and when from one): "by Agnes Whitlow
+(1927)", "Written by J. R. Moss, 1950"; never "By Friday the wind rose"."""
 
 
 def _paragraph_titles(state: dict[str, Any], pool: list[dict[str, Any]]) -> set[int]:
@@ -4462,7 +4463,7 @@ def _paragraph_titles(state: dict[str, Any], pool: list[dict[str, Any]]) -> set[
     for i, (unit, block) in enumerate(zip(pool, blocks, strict=True)):
         if not block or len(block) > 3:
             continue
-        if any(_BYLINE.match(line) for line in block) and len(_WORD.findall(unit["text"])) <= 16:
+        if any(_LOOSE_BYLINE.match(line) for line in block) and len(_WORD.findall(unit["text"])) <= 16:
             titles.add(i)
             continue
         if all(_title_line(line) and not _BULLET.match(line) for line in block):
