@@ -1952,7 +1952,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
 _CLOCK = re.compile(
     r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
-    r"|\b(?:noon|midnight)\b"
+    r"|\b(?:noon|midnight)\b|\b(?:[01]?\d|2[0-3])h(?:[0-5]\d)?\b"
 )
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
@@ -1981,6 +1981,13 @@ _NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?
 _NAMED = r"(?!\s+v?\d)"
 """Around a type word that names the thing asked about rather than the answer's type: "the date of version 3",
 "the codename of version 24.04", "the owner of number 10" ask no version or number."""
+_ASKS_CLOCK_TIME = re.compile(
+    r"(?i)\b(?:what|which) time\b(?! (?:zone|zones|period|periods|frame|span|limit|slot|slots|signature))"
+    r"|\bat what (?:time|hour)\b|\bthe time (?:of|for)\b"
+)
+"""A question that asks for a time of day ("What time is the dinner reservation?", "At what time ...", "the time
+of the pickup"): its answer holds a clock time (`_CLOCK`: "20:30", "7 pm", "21h", "noon"), never the place or
+the date beside it (audit 84b F2: "Taberna do Largo", "9 June Douro Valley"). Not a time zone or period."""
 _ASKED_TYPE = (
     (re.compile(r"(?i)\be-?mail(?: address)?\b"), _EMAIL),
     (re.compile(r"(?i)\b(?:url|web ?site|home ?page|web page)\b"), _URL),
@@ -1994,6 +2001,7 @@ _ASKED_TYPE = (
     (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
     (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
     (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
+    (_ASKS_CLOCK_TIME, _CLOCK),
 )
 """A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
 telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
