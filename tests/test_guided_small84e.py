@@ -4,6 +4,7 @@ text is made up here; the reader is a stub (`guided_stub`), so what is checked i
 from __future__ import annotations
 
 from guided_stub import ask, first_line
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
 
 # --- F2: "what time" asks for a time of day: a place or a date beside it is no answer ----------------------------
 
@@ -24,3 +25,34 @@ def test_what_time_still_takes_a_clock_time() -> None:
     assert first_line(ask(text, "What time does the ferry to the island leave?", "7 pm")) == "7 pm"
     text = "The gallery opens its doors at 10:30 on Sundays."
     assert first_line(ask(text, "What time does the gallery open on Sundays?", "10:30")) == "10:30"
+
+
+# --- F5: a possessive asks for an attribute: records with no such column cannot state it ------------------------
+
+
+def _table(rows: list[dict[str, str]]) -> list[tuple[object, ...]]:
+    return collect_sources({"context": rows})
+
+
+def _ask_records(rows: list[dict[str, str]], question: str, reply: str) -> str:
+    found = guided_answer(build_index(_table(rows)), question, lambda prompts: [reply] * len(prompts))
+    return first_line(str(found["answer"]))
+
+
+PUPILS = [
+    {"pupil": "Ines Moreau", "form": "7B", "biology": "71", "french": "64", "attendance": "96"},
+    {"pupil": "Tomas Berg", "form": "7C", "biology": "83", "french": "77", "attendance": "88"},
+    {"pupil": "Yara Saleh", "form": "7B", "biology": "90", "french": "81", "attendance": "99"},
+]
+
+
+def test_a_possessive_asking_for_a_column_the_records_lack_is_not_found() -> None:
+    assert _ask_records(PUPILS, "What is Tomas Berg's geography grade?", "88") == "NOT FOUND"
+    assert _ask_records(PUPILS, "What is Yara Saleh's music mark?", "81") == "NOT FOUND"
+    board = "| Club | Played | Won |\n|---|---|---|\n| Lark FC | 9 | 6 |\n| Ember City | 9 | 2 |\n"
+    assert first_line(ask(board, "What is Ember City's stadium?", "9")) == "NOT FOUND"
+
+
+def test_a_possessive_naming_a_column_is_still_read() -> None:
+    assert _ask_records(PUPILS, "What is Tomas Berg's biology grade?", "83") == "83"
+    assert _ask_records(PUPILS, "What is Ines Moreau's mark in french?", "64") == "64"

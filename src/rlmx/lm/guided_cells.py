@@ -1895,7 +1895,7 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     says about the subject. None when there is no such phrase, or the text uses one of its words. In `records`
     (a table, JSON) a lone word ("the code for Quenya") is no evidence: a column named alpha_3 holds codes; a
     shape ("three-letter") is not a word of the attribute."""
-    frames = _ATTRIBUTE.findall(query)
+    frames = _ATTRIBUTE.findall(query) or (_POSSESSED.findall(query) if records else [])
     if not frames or is_foreign(query):
         return None
     words = [
@@ -1927,6 +1927,10 @@ of ..."): a lone such word in a question about records is no evidence the record
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+_POSSESSED = re.compile(r"(?<=\w)['’]s\s+((?:[\w-]+\s+){0,4}[\w-]+)\s*[?.!]*\s*$")
+"""What a possessive asks for, to the question's end ("Farid's history grade", "Ana's grade in history"): in
+records the same attribute as "the history grade of Farid" (audit 84b F5: a CSV without a history column answered
+it from attendance_pct)."""
 _SAME_ATTRIBUTES = (
     "author authors writer writers creator",
     "city cities town towns",
