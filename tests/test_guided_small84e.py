@@ -56,3 +56,25 @@ def test_a_possessive_asking_for_a_column_the_records_lack_is_not_found() -> Non
 def test_a_possessive_naming_a_column_is_still_read() -> None:
     assert _ask_records(PUPILS, "What is Tomas Berg's biology grade?", "83") == "83"
     assert _ask_records(PUPILS, "What is Ines Moreau's mark in french?", "64") == "64"
+
+
+# --- F6: "what is the name of X" asks a name: a word describing X is none ----------------------------------------
+
+
+def test_a_word_describing_the_asked_thing_is_no_name() -> None:
+    text = "[18:02] Jo: dinner? there's a cheap noodle bar near the station\n[18:03] Kim: sure, 7pm\n"
+    assert first_line(ask(text, "What is the name of the noodle bar?", "cheap")) != "cheap"
+    text = "We stayed two nights at a quiet little guesthouse by the lake."
+    assert first_line(ask(text, "What is the guesthouse called?", "quiet")) != "quiet"
+
+
+def test_the_name_of_where_the_asked_thing_is_is_not_its_name() -> None:
+    text = "[12:01] Ana: lunch? the new dumpling shop on Mercer Road\n[12:02] Ben: can't, busy\n"
+    assert first_line(ask(text, "What is the name of the dumpling shop?", "Mercer Road")) != "Mercer Road"
+
+
+def test_a_written_name_still_answers() -> None:
+    text = "We stayed two nights at the Birch Lodge guesthouse by the lake."
+    assert first_line(ask(text, "What is the name of the guesthouse?", "Birch Lodge")) == "Birch Lodge"
+    text = "Install the `httpx` package before running the script."
+    assert first_line(ask(text, "What is the name of the package to install?", "httpx")) == "httpx"

@@ -2040,6 +2040,40 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
 
+_ASKS_A_NAME = re.compile(
+    r"(?i)\bthe (?:(?:full|real|first|last|official|exact) )?name of\b"
+    r"|\bwhat(?:'s| is| was) (?:the |its |their |his |her )?(?:[\w'’-]+ ){0,3}?name\b(?! (?:of|for)\b)"
+    r"|\bwhat (?:is|was|are|were) (?:the |it |they )?(?:[\w-]+ ){0,3}?called\b"
+)
+_CODE_MARKED = "`'\"“‘*"
+
+
+_WHERE_IT_IS = re.compile(r"(?i)\b([\w'’-]+)\s+(?:on|at|in|near|by|off|opposite|behind|beside|along)\s+(?:the\s+)?$")
+
+
+def _a_word_before_the_named(core: str, text: str, query: str) -> bool:
+    """For a question that asks a name ("What is the name of the ramen place?", "What is the cafe called?"):
+    whether `core` is no name of the thing asked about, by where the text writes it, every time: plain lower-case
+    words (no capital, digit or symbol, never in quotes or code marks) right before that thing, one more word at
+    most between them, describe it ("new" of "the new ramen place", "cosy" of "the cosy little cafe"); a name right
+    after it and "on", "at", "near" ... names where it is ("King St" of "the ramen place on King St"). Audit 84b F6."""
+    if not _ASKS_A_NAME.search(query):
+        return False
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS | {"name", "called"}}
+    plain = re.fullmatch(r"[a-z]+(?: [a-z]+)*", core.strip()) is not None
+    places = list(re.finditer(rf"(?<![\w{_CODE_MARKED}]){re.escape(core.strip())}(?![\w{_CODE_MARKED}])", text))
+    if not places:
+        return False
+    for place in places:
+        after = _WORD.findall(text[place.end() : place.end() + 60].lower())[:2]
+        if plain and any(stem(w) in asked for w in after):
+            continue
+        where = _WHERE_IT_IS.search(text[max(0, place.start() - 60) : place.start()])
+        if where is None or stem(where.group(1).lower()) not in asked:
+            return False
+    return True
+
+
 _PHONE_WORDS = frozenset("phone telephone tel mobile cell fax".split())
 
 
@@ -2547,6 +2581,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue
         if not _of_the_asked_type(core, query):
             continue  # "What email address ...?" is not answered by a URL
+        if _a_word_before_the_named(core, text, query):
+            continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
