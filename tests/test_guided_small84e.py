@@ -78,3 +78,27 @@ def test_a_written_name_still_answers() -> None:
     assert first_line(ask(text, "What is the name of the guesthouse?", "Birch Lodge")) == "Birch Lodge"
     text = "Install the `httpx` package before running the script."
     assert first_line(ask(text, "What is the name of the package to install?", "httpx")) == "httpx"
+
+
+# --- F1: "who is the <party>" asks the name written beside that role, never a role word --------------------------
+
+AGREEMENT = (
+    "SALE AGREEMENT\n\n"
+    '1. Parties. This agreement is made between Quill & Pine Ltd (the "Seller") and\n'
+    'Marta Lindqvist ("Buyer") for the sale of one used delivery van.\n\n'
+    "2. Price. Buyer shall pay 9,400 euros on delivery. Seller keeps the spare tyres.\n"
+)
+
+
+def test_who_is_a_party_is_the_name_beside_its_role() -> None:
+    assert first_line(ask(AGREEMENT, "Who is the buyer?", "Seller")) == "Marta Lindqvist"
+    assert first_line(ask(AGREEMENT, "Who is the seller in this agreement?", "Buyer")) == "Quill & Pine Ltd"
+    memo = "Project kickoff\nChair: Noor Haddad\nMinutes: Lee Park\n\nThe budget was approved."
+    assert first_line(ask(memo, "Who is the chair?", "Lee Park")) == "Noor Haddad"
+
+
+def test_the_other_partys_role_word_is_no_answer() -> None:
+    text = "Utilities. Landlord pays water and trash. Tenant pays electricity and internet."
+    assert first_line(ask(text, "Who is the tenant?", "Landlord")) != "Landlord"
+    text = "Notes. The Employer provides a laptop. The Employee returns it on leaving."
+    assert first_line(ask(text, "Who is the employee?", "Employer")) != "Employer"

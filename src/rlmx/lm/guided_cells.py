@@ -2604,6 +2604,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             w[:1].isupper() and w.lower() not in _NAME_TITLES | _NO_DOERS for w in _WORD.findall(core)
         ):
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
+        if kind == "name" and _a_role_word(core, query):
+            continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -6803,6 +6805,68 @@ _RECORD_FRAME = frozenset("alias aliases name names value values entry entries l
 """Words of a value question over a record file that name no value ("What is the alias et_EE's value?")."""
 
 
+_ROLE_PAIRS = (
+    "tenant landlord",
+    "lessee lessor",
+    "buyer seller",
+    "purchaser vendor",
+    "employer employee",
+    "sender recipient",
+    "licensor licensee",
+    "borrower lender",
+    "client contractor",
+    "customer supplier",
+    "from to",
+)
+_COUNTERPART = {a: b for pair in _ROLE_PAIRS for a, b in (pair.split(), pair.split()[::-1])}
+"""The parties of an agreement or a message, each with its counterpart: a question about one party is never
+answered by the other's role word ("Who is the tenant?" - "Landlord"; audit 84b F1)."""
+_ASKS_WHO_ROLE = re.compile(
+    r"(?i)^\s*who(?:['’]s| is| was| are| were| will be)\s+(?:the|our|my|this|that)\s+([a-z][\w-]*)"
+    r"(?:\s+(?:of|in|on|under|for|to)\s+(?:the|this|that|our|my)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+_DEFINED_BY = r"\s*\(\s*(?:hereinafter\s+(?:referred\s+to\s+as\s+|called\s+)?)?(?:the\s+)?[\"“'‘]\s*(?:the\s+)?"
+
+
+def _a_role_word(core: str, query: str) -> bool:
+    """Whether `core` is only role words of the parties the question asks about: the asked role ("tenant") and
+    its counterpart ("Landlord"), which name no one: "Who is the tenant?" asks the name written beside it."""
+    asked = {w.lower() for w in _WORD.findall(query)}
+    roles = asked | {_COUNTERPART[w] for w in asked if w in _COUNTERPART}
+    words = [w.lower().rstrip("s") if w.lower() not in roles else w.lower() for w in _WORD.findall(core)]
+    return bool(words) and any(w in _COUNTERPART for w in words) and all(w in roles or w in STOPWORDS for w in words)
+
+
+def defined_party(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """For "Who is the <role>?" ("Who is the tenant?", "Who is the seller in this agreement?"): the one name the
+    text writes beside that role, as an agreement defines its parties (`Daniel Okafor ("Tenant")`, `Acme Ltd
+    (the "Seller")`, `(hereinafter "Buyer")`) or as a labelled line (`Tenant: Daniel Okafor`), with its unit. None
+    when the question is not of that shape, or the text writes no such name, or two different ones (audit 84b F1:
+    the reader answered the other party's role word "Landlord")."""
+    asked = _ASKS_WHO_ROLE.match(query)
+    if asked is None:
+        return None
+    role = re.escape(asked.group(1).rstrip("sS") if asked.group(1).lower().endswith("s") else asked.group(1))
+    defined = re.compile(rf"(?<![\w'’])({_PERSON}(?: & {_PERSON})?)(?i:{_DEFINED_BY}{role}s?)[\"”'’]\s*\)")
+    labelled = re.compile(rf"(?m)^[ \t]*(?i:(?:the\s+)?{role})[ \t]*:[ \t]*({_PERSON}(?: & {_PERSON})?)")
+    names: list[str] = []
+    for pattern, texts in (
+        (defined, [unit["text"] for unit in state["units"]]),  # a unit's lines joined: a name may wrap
+        (labelled, [source[1] for source in state["sources"] if isinstance(source[1], str)]),  # its lines as written
+    ):
+        for text in texts:
+            for m in pattern.finditer(text):
+                words = _WORD.findall(m.group(1))
+                while words and words[0].lower() in ENGLISH_STOPWORDS:  # "This lease ... between" never starts it
+                    words = words[1:]
+                if words and not words[0][:1].islower() and not _a_role_word(m.group(1), query):
+                    names.append(m.group(1)[m.group(1).index(words[0]) :].strip())
+    if len(set(names)) != 1:
+        return None
+    unit = next((u for u in state["units"] if names[0] in u["text"]), None)
+    return None if unit is None else (names[0], unit)
+
+
 def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
     """A prose unit that spans lines, quoted from its sentence that holds `span` and located at that sentence's line
     ("line 38", not the paragraph's first "line 34"; on a PDF page: "page 52, line 4"). The unit as it is when the
@@ -7449,6 +7513,11 @@ def guided_answer(
         answer, heading, where = about
         report.append(f"the question asks which numbered part is about what its title names: {heading!r} ({where})")
         return _answered(f"{answer}\nFrom [{where}] {heading}", report)
+    party = defined_party(state, query)
+    if party is not None:
+        name, unit = party
+        report.append(f"the question asks who a party is: the name the text writes beside its role ({unit['where']})")
+        return _answered(f"{name}\nFrom {_quote(_at_span(state, unit, name))}", report)
     terms = search_terms(query)
     framing = frame_terms(query, terms, state["index"])
     if framing and len(framing) < len(terms):
