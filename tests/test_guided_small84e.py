@@ -102,3 +102,34 @@ def test_the_other_partys_role_word_is_no_answer() -> None:
     assert first_line(ask(text, "Who is the tenant?", "Landlord")) != "Landlord"
     text = "Notes. The Employer provides a laptop. The Employee returns it on leaving."
     assert first_line(ask(text, "Who is the employee?", "Employer")) != "Employer"
+
+
+# --- F3/F4: a table of teams: a count naming a row and a column reads its cell; notes under it are no answers ----
+
+STANDINGS = (
+    "# Tuesday Darts League\n\n"
+    "| Rank | Club | P | W | L | Pts |\n"
+    "|------|------|---|---|---|-----|\n"
+    "| 1 | Red Lion | 8 | 7 | 1 | 14 |\n"
+    "| 2 | Kings Arms | 8 | 5 | 3 | 10 |\n"
+    "| 3 | The Plough | 8 | 3 | 5 | 6 |\n"
+    "| 4 | Crown Inn | 8 | 1 | 7 | 2 |\n\n"
+    "P = played, W = won, L = lost, Pts = points.\n"
+    "Top three clubs reach the cup; the last club drops to division two.\n"
+)
+
+
+def test_a_count_naming_a_row_and_a_column_reads_the_cell() -> None:
+    assert first_line(ask(STANDINGS, "How many matches has Crown Inn won?")) == "1"
+    assert first_line(ask(STANDINGS, "How many matches did The Plough lose?")) == "5"
+    assert first_line(ask(STANDINGS, "How many matches has Red Lion won?")) == "7"
+
+
+def test_how_many_of_a_tables_rows_counts_its_rows_not_a_note() -> None:
+    assert first_line(ask(STANDINGS, "How many clubs are in the league?", "Top three")) == "4"
+    assert first_line(ask(STANDINGS, "How many clubs are there?", "three")) == "4"
+
+
+def test_which_club_is_answered_by_a_club_only() -> None:
+    assert first_line(ask(STANDINGS, "Which club drops to division two?", "Top")) != "Top"
+    assert first_line(ask(STANDINGS, "Which club reaches the cup?", "Top three")) != "Top three"

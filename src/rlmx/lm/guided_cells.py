@@ -3762,6 +3762,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
+    one_per_row = _rows_of_a_column(units, q)
+    if one_per_row is not None:  # "How many teams are in the league?" over a table with a column "Team"
+        return one_per_row
     for by_field in (
         python_count,
         changelog_edge,
@@ -4092,6 +4095,9 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
             break
     if not entity or any(stem(noun) == stem(k) for u in records[:50] for k in u["keys"] if k):
         return None  # a field names what is asked ("goals"): its value answers, not a number of records
+    asked_cell = _the_entitys_cell(units, records, entity, [noun, *words[len(entity.split()) :]])
+    if asked_cell is not None:
+        return asked_cell or None  # "How many games has Fenwick Town won?": its W cell, not its one row
     conditions = [entity]
     for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
         if word in values:
@@ -4107,6 +4113,96 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
         f"{counted.split(' (')[0]}"
         + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
     )
+
+
+_LEGEND_ENTRY = re.compile(r"(?<![\w=])([A-Za-z][A-Za-z0-9%+/-]{0,5})\s*=\s*([A-Za-z][A-Za-z' -]{0,40}?)\s*(?=[,;.]|$)")
+"""One entry of a table's legend line ("W = won", "GF = goals for"): a column's short name and what it means."""
+
+
+def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, set[str]]:
+    """Each column of `keys` with the stems of the words naming it: its own name ("points"), and what a legend line
+    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won")."""
+    meanings = {k: {stem(w) for w in _WORD.findall(k.lower().replace("_", " ")) if w not in STOPWORDS} for k in keys}
+    for unit in units:
+        if unit.get("fields"):
+            continue
+        for short, meaning in _LEGEND_ENTRY.findall(unit["text"]):
+            if short.lower() in meanings:
+                meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
+    return meanings
+
+
+def _the_entitys_cell(
+    units: list[dict[str, Any]], records: list[dict[str, Any]], entity: str, asked: list[str]
+) -> str | None:
+    """For a count that names one row and one column ("How many games has Fenwick Town won?" over a league table
+    whose legend says "W = won"): the number in that row's column, with what was read; "" (step aside) when the
+    words name a column but not one number of one row (two columns, "goals" of "goals for" and "goals against";
+    two rows; a cell that is no number); None when no word after the entity names a column, and the rows holding
+    it are counted. Each row of such a table is one team, not one of its games (audit 84b F3)."""
+    keys = [k for k in records[0]["keys"] if k]
+    meanings = _column_meanings(units, keys)
+    named = [k for k in keys if any(stem(w.lower()) in meanings[k] for w in asked if w.lower() not in STOPWORDS)]
+    if not named:
+        return None
+    rows = [u for u in records if entity in u["fields"]]
+    if len(set(named)) != 1 or len(rows) != 1 or named[0] not in rows[0]["keys"]:
+        return ""
+    key = named[0]
+    cell = rows[0]["fields"][rows[0]["keys"].index(key)]
+    if not _AMOUNT.fullmatch(cell.strip()):
+        return ""
+    return (
+        f"{cell.strip()}\nRead: the '{key}' cell of the record whose value is '{entity}' ({rows[0]['where']}); the "
+        "question names its row and its column, so no records were counted."
+    )
+
+
+_HOW_MANY_OF_A_COLUMN = re.compile(
+    r"(?i)how many ([a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
+    r"(?: (?:in|on) (?:the|this) (?:table|list|file))?\s*[?.!]*$"
+)
+
+
+def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
+    (one team per row); None otherwise."""
+    keys = [k for k in records[0]["keys"] if k]
+    named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
+    if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
+        return None
+    values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
+    return named[0] if all(values) and len(set(values)) == len(values) else None
+
+
+def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
+    """ "How many teams are in the league?", "How many <noun>s are there?" over a table one column of which names
+    them, one per row: its rows, the header and total rows aside, with what was counted. A legend or a note line
+    under the table ("Top two teams are promoted") is none of them (audit 84b F4). None otherwise."""
+    asked = _HOW_MANY_OF_A_COLUMN.match(q)
+    records = _item_records(_table_records(units))
+    if asked is None or len(records) < 2:
+        return None
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return None
+    return f"{len(records):,}\nCounted: records of the table, one {key!r} each (its header row and notes aside)."
+
+
+def a_value_of_the_asked_column(state: dict[str, Any], query: str, span: str) -> bool:
+    """For "Which team ...?" over records with a column `Team`, one value per row: whether `span` is (or holds,
+    or is part of) a value of that column. A word of a legend or note line under the table ("Top" of "Top two
+    teams are promoted") is no team (audit 84b F4). True when the question names no such column."""
+    asked = re.match(r"(?i)\s*(?:which|what)\s+([a-z][\w-]*)\b", query)
+    records = _item_records(_table_records(state["units"]))
+    if asked is None or len(records) < 2:
+        return True
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return True
+    said = " ".join(span.lower().split())
+    values = [u["fields"][u["keys"].index(key)].strip().lower() for u in records]
+    return any(said in value or value in said for value in values)
 
 
 _EDGE_ENTRY = re.compile(
@@ -7689,6 +7785,9 @@ def guided_answer(
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
             report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
             span = cell
+        if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
+            report.append(f"  {span!r} is no value of the column the question names: no short answer")
+            span = None
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
