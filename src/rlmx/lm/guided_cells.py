@@ -2006,7 +2006,7 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     says about the subject. None when there is no such phrase, or the text uses one of its words. In `records`
     (a table, JSON) a lone word ("the code for Quenya") is no evidence: a column named alpha_3 holds codes; a
     shape ("three-letter") is not a word of the attribute."""
-    frames = _ATTRIBUTE.findall(query)
+    frames = _ATTRIBUTE.findall(query) or (_POSSESSED.findall(query) if records else [])
     if not frames or is_foreign(query):
         return None
     words = [
@@ -2038,6 +2038,10 @@ of ..."): a lone such word in a question about records is no evidence the record
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+_POSSESSED = re.compile(r"(?<=\w)['’]s\s+((?:[\w-]+\s+){0,4}[\w-]+)\s*[?.!]*\s*$")
+"""What a possessive asks for, to the question's end ("Farid's history grade", "Ana's grade in history"): in
+records the same attribute as "the history grade of Farid" (audit 84b F5: a CSV without a history column answered
+it from attendance_pct)."""
 _SAME_ATTRIBUTES = (
     "author authors writer writers creator",
     "city cities town towns",
@@ -2092,7 +2096,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
 _CLOCK = re.compile(
     r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
-    r"|\b(?:noon|midnight)\b"
+    r"|\b(?:noon|midnight)\b|\b(?:[01]?\d|2[0-3])h(?:[0-5]\d)?\b"
 )
 _COMPASS = re.compile(
     r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
@@ -2131,6 +2135,13 @@ _NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?
 _NAMED = r"(?!\s+v?\d)"
 """Around a type word that names the thing asked about rather than the answer's type: "the date of version 3",
 "the codename of version 24.04", "the owner of number 10" ask no version or number."""
+_ASKS_CLOCK_TIME = re.compile(
+    r"(?i)\b(?:what|which) time\b(?! (?:zone|zones|period|periods|frame|span|limit|slot|slots|signature))"
+    r"|\bat what (?:time|hour)\b|\bthe time (?:of|for)\b"
+)
+"""A question that asks for a time of day ("What time is the dinner reservation?", "At what time ...", "the time
+of the pickup"): its answer holds a clock time (`_CLOCK`: "20:30", "7 pm", "21h", "noon"), never the place or
+the date beside it (audit 84b F2: "Taberna do Largo", "9 June Douro Valley"). Not a time zone or period."""
 _ASKED_TYPE = (
     (re.compile(r"(?i)\be-?mail(?: address)?\b"), _EMAIL),
     (re.compile(r"(?i)\b(?:url|web ?site|home ?page|web page)\b"), _URL),
@@ -2144,6 +2155,7 @@ _ASKED_TYPE = (
     (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
     (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
     (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
+    (_ASKS_CLOCK_TIME, _CLOCK),
 )
 """A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
 telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
@@ -2176,6 +2188,40 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     number type."""
     undated = _DATE_IN_DIGITS.sub(" ", _DAY_OF_MONTH.sub(" ", answer))
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
+
+
+_ASKS_A_NAME = re.compile(
+    r"(?i)\bthe (?:(?:full|real|first|last|official|exact) )?name of\b"
+    r"|\bwhat(?:'s| is| was) (?:the |its |their |his |her )?(?:[\w'’-]+ ){0,3}?name\b(?! (?:of|for)\b)"
+    r"|\bwhat (?:is|was|are|were) (?:the |it |they )?(?:[\w-]+ ){0,3}?called\b"
+)
+_CODE_MARKED = "`'\"“‘*"
+
+
+_WHERE_IT_IS = re.compile(r"(?i)\b([\w'’-]+)\s+(?:on|at|in|near|by|off|opposite|behind|beside|along)\s+(?:the\s+)?$")
+
+
+def _a_word_before_the_named(core: str, text: str, query: str) -> bool:
+    """For a question that asks a name ("What is the name of the ramen place?", "What is the cafe called?"):
+    whether `core` is no name of the thing asked about, by where the text writes it, every time: plain lower-case
+    words (no capital, digit or symbol, never in quotes or code marks) right before that thing, one more word at
+    most between them, describe it ("new" of "the new ramen place", "cosy" of "the cosy little cafe"); a name right
+    after it and "on", "at", "near" ... names where it is ("King St" of "the ramen place on King St"). Audit 84b F6."""
+    if not _ASKS_A_NAME.search(query):
+        return False
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS | {"name", "called"}}
+    plain = re.fullmatch(r"[a-z]+(?: [a-z]+)*", core.strip()) is not None
+    places = list(re.finditer(rf"(?<![\w{_CODE_MARKED}]){re.escape(core.strip())}(?![\w{_CODE_MARKED}])", text))
+    if not places:
+        return False
+    for place in places:
+        after = _WORD.findall(text[place.end() : place.end() + 60].lower())[:2]
+        if plain and any(stem(w) in asked for w in after):
+            continue
+        where = _WHERE_IT_IS.search(text[max(0, place.start() - 60) : place.start()])
+        if where is None or stem(where.group(1).lower()) not in asked:
+            return False
+    return True
 
 
 _PHONE_WORDS = frozenset("phone telephone tel mobile cell fax".split())
@@ -2688,6 +2734,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue
         if not _of_the_asked_type(core, query):
             continue  # "What email address ...?" is not answered by a URL
+        if _a_word_before_the_named(core, text, query):
+            continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -2711,6 +2759,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
         if kind == "name" and _a_bare_month_after_by(core, text):
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
+        if kind == "name" and _a_role_word(core, query):
+            continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -3888,6 +3938,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
+    one_per_row = _rows_of_a_column(units, q)
+    if one_per_row is not None:  # "How many teams are in the league?" over a table with a column "Team"
+        return one_per_row
     for by_field in (
         python_count,
         changelog_edge,
@@ -4229,6 +4282,9 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
             break
     if not entity or any(stem(noun) == stem(k) for u in records[:50] for k in u["keys"] if k):
         return None  # a field names what is asked ("goals"): its value answers, not a number of records
+    asked_cell = _the_entitys_cell(units, records, entity, [noun, *words[len(entity.split()) :]])
+    if asked_cell is not None:
+        return asked_cell or None  # "How many games has Fenwick Town won?": its W cell, not its one row
     conditions = [entity]
     for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
         if word in values:
@@ -4244,6 +4300,96 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
         f"{counted.split(' (')[0]}"
         + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
     )
+
+
+_LEGEND_ENTRY = re.compile(r"(?<![\w=])([A-Za-z][A-Za-z0-9%+/-]{0,5})\s*=\s*([A-Za-z][A-Za-z' -]{0,40}?)\s*(?=[,;.]|$)")
+"""One entry of a table's legend line ("W = won", "GF = goals for"): a column's short name and what it means."""
+
+
+def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, set[str]]:
+    """Each column of `keys` with the stems of the words naming it: its own name ("points"), and what a legend line
+    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won")."""
+    meanings = {k: {stem(w) for w in _WORD.findall(k.lower().replace("_", " ")) if w not in STOPWORDS} for k in keys}
+    for unit in units:
+        if unit.get("fields"):
+            continue
+        for short, meaning in _LEGEND_ENTRY.findall(unit["text"]):
+            if short.lower() in meanings:
+                meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
+    return meanings
+
+
+def _the_entitys_cell(
+    units: list[dict[str, Any]], records: list[dict[str, Any]], entity: str, asked: list[str]
+) -> str | None:
+    """For a count that names one row and one column ("How many games has Fenwick Town won?" over a league table
+    whose legend says "W = won"): the number in that row's column, with what was read; "" (step aside) when the
+    words name a column but not one number of one row (two columns, "goals" of "goals for" and "goals against";
+    two rows; a cell that is no number); None when no word after the entity names a column, and the rows holding
+    it are counted. Each row of such a table is one team, not one of its games (audit 84b F3)."""
+    keys = [k for k in records[0]["keys"] if k]
+    meanings = _column_meanings(units, keys)
+    named = [k for k in keys if any(stem(w.lower()) in meanings[k] for w in asked if w.lower() not in STOPWORDS)]
+    if not named:
+        return None
+    rows = [u for u in records if entity in u["fields"]]
+    if len(set(named)) != 1 or len(rows) != 1 or named[0] not in rows[0]["keys"]:
+        return ""
+    key = named[0]
+    cell = rows[0]["fields"][rows[0]["keys"].index(key)]
+    if not _AMOUNT.fullmatch(cell.strip()):
+        return ""
+    return (
+        f"{cell.strip()}\nRead: the '{key}' cell of the record whose value is '{entity}' ({rows[0]['where']}); the "
+        "question names its row and its column, so no records were counted."
+    )
+
+
+_HOW_MANY_OF_A_COLUMN = re.compile(
+    r"(?i)how many ([a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
+    r"(?: (?:in|on) (?:the|this) (?:table|list|file))?\s*[?.!]*$"
+)
+
+
+def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
+    (one team per row); None otherwise."""
+    keys = [k for k in records[0]["keys"] if k]
+    named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
+    if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
+        return None
+    values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
+    return named[0] if all(values) and len(set(values)) == len(values) else None
+
+
+def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
+    """ "How many teams are in the league?", "How many <noun>s are there?" over a table one column of which names
+    them, one per row: its rows, the header and total rows aside, with what was counted. A legend or a note line
+    under the table ("Top two teams are promoted") is none of them (audit 84b F4). None otherwise."""
+    asked = _HOW_MANY_OF_A_COLUMN.match(q)
+    records = _item_records(_table_records(units))
+    if asked is None or len(records) < 2:
+        return None
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return None
+    return f"{len(records):,}\nCounted: records of the table, one {key!r} each (its header row and notes aside)."
+
+
+def a_value_of_the_asked_column(state: dict[str, Any], query: str, span: str) -> bool:
+    """For "Which team ...?" over records with a column `Team`, one value per row: whether `span` is (or holds,
+    or is part of) a value of that column. A word of a legend or note line under the table ("Top" of "Top two
+    teams are promoted") is no team (audit 84b F4). True when the question names no such column."""
+    asked = re.match(r"(?i)\s*(?:which|what)\s+([a-z][\w-]*)\b", query)
+    records = _item_records(_table_records(state["units"]))
+    if asked is None or len(records) < 2:
+        return True
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return True
+    said = " ".join(span.lower().split())
+    values = [u["fields"][u["keys"].index(key)].strip().lower() for u in records]
+    return any(said in value or value in said for value in values)
 
 
 _EDGE_ENTRY = re.compile(
@@ -7493,6 +7639,68 @@ _RECORD_FRAME = frozenset("alias aliases name names value values entry entries l
 """Words of a value question over a record file that name no value ("What is the alias et_EE's value?")."""
 
 
+_ROLE_PAIRS = (
+    "tenant landlord",
+    "lessee lessor",
+    "buyer seller",
+    "purchaser vendor",
+    "employer employee",
+    "sender recipient",
+    "licensor licensee",
+    "borrower lender",
+    "client contractor",
+    "customer supplier",
+    "from to",
+)
+_COUNTERPART = {a: b for pair in _ROLE_PAIRS for a, b in (pair.split(), pair.split()[::-1])}
+"""The parties of an agreement or a message, each with its counterpart: a question about one party is never
+answered by the other's role word ("Who is the tenant?" - "Landlord"; audit 84b F1)."""
+_ASKS_WHO_ROLE = re.compile(
+    r"(?i)^\s*who(?:['’]s| is| was| are| were| will be)\s+(?:the|our|my|this|that)\s+([a-z][\w-]*)"
+    r"(?:\s+(?:of|in|on|under|for|to)\s+(?:the|this|that|our|my)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+_DEFINED_BY = r"\s*\(\s*(?:hereinafter\s+(?:referred\s+to\s+as\s+|called\s+)?)?(?:the\s+)?[\"“'‘]\s*(?:the\s+)?"
+
+
+def _a_role_word(core: str, query: str) -> bool:
+    """Whether `core` is only role words of the parties the question asks about: the asked role ("tenant") and
+    its counterpart ("Landlord"), which name no one: "Who is the tenant?" asks the name written beside it."""
+    asked = {w.lower() for w in _WORD.findall(query)}
+    roles = asked | {_COUNTERPART[w] for w in asked if w in _COUNTERPART}
+    words = [w.lower().rstrip("s") if w.lower() not in roles else w.lower() for w in _WORD.findall(core)]
+    return bool(words) and any(w in _COUNTERPART for w in words) and all(w in roles or w in STOPWORDS for w in words)
+
+
+def defined_party(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """For "Who is the <role>?" ("Who is the tenant?", "Who is the seller in this agreement?"): the one name the
+    text writes beside that role, as an agreement defines its parties (`Daniel Okafor ("Tenant")`, `Acme Ltd
+    (the "Seller")`, `(hereinafter "Buyer")`) or as a labelled line (`Tenant: Daniel Okafor`), with its unit. None
+    when the question is not of that shape, or the text writes no such name, or two different ones (audit 84b F1:
+    the reader answered the other party's role word "Landlord")."""
+    asked = _ASKS_WHO_ROLE.match(query)
+    if asked is None:
+        return None
+    role = re.escape(asked.group(1).rstrip("sS") if asked.group(1).lower().endswith("s") else asked.group(1))
+    defined = re.compile(rf"(?<![\w'’])({_PERSON}(?: & {_PERSON})?)(?i:{_DEFINED_BY}{role}s?)[\"”'’]\s*\)")
+    labelled = re.compile(rf"(?m)^[ \t]*(?i:(?:the\s+)?{role})[ \t]*:[ \t]*({_PERSON}(?: & {_PERSON})?)")
+    names: list[str] = []
+    for pattern, texts in (
+        (defined, [unit["text"] for unit in state["units"]]),  # a unit's lines joined: a name may wrap
+        (labelled, [source[1] for source in state["sources"] if isinstance(source[1], str)]),  # its lines as written
+    ):
+        for text in texts:
+            for m in pattern.finditer(text):
+                words = _WORD.findall(m.group(1))
+                while words and words[0].lower() in ENGLISH_STOPWORDS:  # "This lease ... between" never starts it
+                    words = words[1:]
+                if words and not words[0][:1].islower() and not _a_role_word(m.group(1), query):
+                    names.append(m.group(1)[m.group(1).index(words[0]) :].strip())
+    if len(set(names)) != 1:
+        return None
+    unit = next((u for u in state["units"] if names[0] in u["text"]), None)
+    return None if unit is None else (names[0], unit)
+
+
 def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
     """A prose unit that spans lines, quoted from its sentence that holds `span` and located at that sentence's line
     ("line 38", not the paragraph's first "line 34"; on a PDF page: "page 52, line 4"). The unit as it is when the
@@ -8412,6 +8620,11 @@ def guided_answer(
         said, unit = expanded
         report.append(f"the question asks what an abbreviation stands for: the text says so ({unit['where']})")
         return _answered(f"{said}\nFrom {_quote(_at_span(state, unit, said))}", report)
+    party = defined_party(state, query)
+    if party is not None:
+        name, unit = party
+        report.append(f"the question asks who a party is: the name the text writes beside its role ({unit['where']})")
+        return _answered(f"{name}\nFrom {_quote(_at_span(state, unit, name))}", report)
     terms = search_terms(query)
     framing = frame_terms(query, terms, state["index"])
     if framing and len(framing) < len(terms):
@@ -8593,6 +8806,9 @@ def guided_answer(
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
             report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
             span = cell
+        if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
+            report.append(f"  {span!r} is no value of the column the question names: no short answer")
+            span = None
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
