@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -303,6 +305,37 @@ SESSION_NOTE = (
 def session_note(turn: int, new_contexts: Sequence[str]) -> str:
     new = f" New for this question: {', '.join(f'`{n}`' for n in new_contexts)}." if new_contexts else ""
     return SESSION_NOTE.format(turn=turn, new=new)
+
+
+HOST_NOTE = re.compile(r"\((?:The user|The system message) [^\n]*? is in `[A-Za-z_]\w*`\.\)")
+"""A host's note to the root, a paragraph of its own after the query's words: where a document that came with the
+question went ("(The user attached the file 'notes.txt' (text, 120 characters); it is in `context`.)"; `rlmx serve`
+writes them). An LM root needs it; a root that searches the question's words must not search it (`host_notes`)."""
+_ATTACHED = re.compile(r"\(The user attached the file ('(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\") \(")
+
+
+def host_note(words: str) -> str:
+    """`words` as a host's note (`HOST_NOTE`): "(The user ...; it is in `name`.)". Raises ValueError for words
+    that would not read back as one, so a note can never reach a guided root as a question's words."""
+    note = f"({words})"
+    if not HOST_NOTE.fullmatch(note):
+        raise ValueError(f"not a host note: {note!r}")
+    return note
+
+
+def host_notes(query: str) -> tuple[str, list[str]]:
+    """`query` less its host notes (the paragraphs `HOST_NOTE` matches whole), and the names of the files they say
+    were attached. A query that is nothing but notes (a file sent with no words) is returned as it is."""
+    paragraphs = query.split("\n\n")
+    kept = [p for p in paragraphs if not HOST_NOTE.fullmatch(p.strip())]
+    files = []
+    for paragraph in paragraphs:
+        named = _ATTACHED.match(paragraph.strip())
+        if named is not None and HOST_NOTE.fullmatch(paragraph.strip()):
+            with contextlib.suppress(ValueError, SyntaxError):
+                files.append(str(ast.literal_eval(named.group(1))))
+    asked = "\n\n".join(kept).strip()
+    return (asked or query), files
 
 
 def query_from(messages: Sequence[Message]) -> str:

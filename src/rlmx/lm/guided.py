@@ -189,7 +189,10 @@ class GuidedRoot:
                 library(), f"# ... the guided library ({len(library()):,} characters): see this turn's cell"
             )
         elif turn == 2 and _READY in _last_user(messages):
-            text = self._answer(query)
+            # the search gets only the question's words: no host note ("(The user attached the file ...)"), no
+            # instruction ("Answer briefly."), no name of the context's own file (audit 84 v01, v03)
+            asked, attached = prompts.host_notes(query)
+            text = self._answer(guided_cells.question_only(asked, [*attached, *_file_names(messages).values()]))
         elif turn == 3 and _REFUSED in _last_user(messages):
             # the evidence is in the answer buffer; the budget that refused the reading ends the run (exit 3)
             why = _last_user(messages).split(_REFUSED, 1)[1].split("\n", 1)[0].strip()

@@ -710,6 +710,10 @@ def _verse_units(text: str) -> list[dict[str, Any]]:
     return units
 
 
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(\S.*?)(?:\s+#+)?\s*$")
+"""A Markdown heading line: its level's hashes and its title ("## [2.1.0] - 2024-11-03")."""
+
+
 def _is_heading(block: list[str]) -> bool:
     """A short block with no sentence end: a title, an rst directive, a glossary headword line. A line ending in
     ":" is none: it leads into what follows ("The default is:" before a manual entry's indented list), and as a
@@ -819,6 +823,23 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         text = _unpod(text)
     python = _is_python(text)
     scopes: list[tuple[int, str]] = []  # Python source: the (indentation, name) of each class/def a block is in
+    headings: dict[int, str] = {}  # Markdown: the open heading of each level ("## [2.1.0]" over "### Added")
+
+    def markdown_heading(line: str, number: int) -> None:
+        """A Markdown heading line: a unit of its own (named by the headings above it), and, with the headings
+        above it, the label of what follows ("[2.1.0] - 2024-11-03 / Added"; the H1 title aside when a deeper
+        heading is open), until a heading of its level or above (audit 84 F10)."""
+        nonlocal label, label_indent, entry, introduced
+        match = _MD_HEADING.match(line)
+        assert match is not None
+        level, title = len(match.group(1)), _clipped(_clean(match.group(2)), 100)
+        for deeper in [k for k in headings if k >= level]:
+            del headings[deeper]
+        parent = " / ".join(headings[k] for k in sorted(headings) if k > 1 or len(headings) == 1)
+        headings[level] = title
+        units.append(_paragraph(parent, title, number, "paragraph", entries))
+        label = " / ".join(headings[k] for k in sorted(headings) if k > 1 or len(headings) == 1)
+        label_indent, entry, introduced = 0, "", False
 
     def flush() -> None:
         nonlocal label, module, introduced, entry, entry_indent, start, body_indent, label_indent
@@ -826,6 +847,29 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return
         if pod and _pod_command(block):
             return
+        if not entries and not pod and not python and any(_MD_HEADING.match(line) for line in block):
+            # "## [2.1.0] - 2024-11-03" over "### Added" over "- Dark mode.": each heading labels what is under
+            # it, none runs into the next (a "#" line that is a shell comment has no second "#")
+            whole, whole_start = list(block), start
+            pending: list[str] = []
+            pending_start = start
+            for offset, raw_line in enumerate(whole):
+                if _MD_HEADING.match(raw_line) and (raw_line.lstrip().startswith("##") or len(whole) == 1):
+                    if pending:
+                        block[:], start = pending, pending_start
+                        flush()
+                    pending = []
+                    markdown_heading(raw_line, whole_start + offset)
+                    continue
+                if not pending:
+                    pending_start = whole_start + offset
+                pending.append(raw_line)
+            if len(pending) < len(whole):
+                if pending:
+                    block[:], start = pending, pending_start
+                    flush()
+                return
+            block[:], start = whole, whole_start
         if python:  # code is labelled by the class and def it is in, never by a comment above it
             label = _python_scope(block, scopes)
         cuts = [at for at, line in enumerate(block) if at and _INI_SECTION.match(line)]
@@ -1730,6 +1774,41 @@ _TAKES_TO = re.compile(r"(?i)\b(?:take|takes|took|taken|taking)(?=\s+(?:(?:me|yo
 """The verb of "it takes (me) to VERB": a time question's frame, naming nothing the text writes."""
 
 
+_INSTRUCTION = re.compile(
+    r"(?i)^(?:please\s+|and\s+|but\s+)?(?:answer|reply|respond|be|keep|just|only|use|format|return|output|write|"
+    r"limit|cite|quote|don'?t|do\s+not|no|make|give\s+(?:(?:me|us)\s+)?(?:only|just|a\s+(?:short|brief|one[- ]word)|"
+    r"the\s+answer|one\s+word))\b[^?]*[.!]?$"
+)
+"""A sentence that says how to answer ("Answer briefly.", "Reply with the code only.", "Be concise.", "Don't
+explain."), not what is asked: beside a sentence that asks, its words are no search terms (audit 84 v03: "Answer"
+and "briefly" were terms a passage had to hold, "Answer" a name)."""
+_ASKING = re.compile(
+    r"(?i)\?\s*$|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"will|would|should|has|have|had)\b"
+)
+_FILE_MENTION = r"(?:\s+(?:in|from|of|inside|within)\s+(?:the\s+)?(?:file\s+)?)?[\"'`‘“]?{name}[\"'`’”]?(?!\w)"
+
+
+def question_only(query: str, files: Collection[str] = ()) -> str:
+    """The words of `query` that ask, for the search: less the sentences that only say how to answer
+    (`_INSTRUCTION`, dropped only beside a sentence that asks, never the question itself: "List the users." is
+    one), and less the names of the context's own `files` ("... in aurora_report.txt?": every line of that file
+    is in it, and none writes its name). The query as it is when nothing of it would be left."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", query.strip()) if s]
+    asking = [s for s in sentences if _ASKING.search(s) or not _INSTRUCTION.match(s)]
+    if asking and len(asking) < len(sentences) and any(_ASKING.search(s) for s in asking):
+        query = " ".join(asking)
+    for name in sorted({str(f) for f in files if str(f).strip()}, key=len, reverse=True):
+        base = re.split(r"[\\/]", name.strip())[-1]
+        for form in dict.fromkeys([name.strip(), base]):
+            if not re.search(r"[._/\\-]", form):
+                continue  # a bare word ("notes") may be what is asked about; a name with a suffix is the file's
+            cut = re.sub(_FILE_MENTION.format(name=re.escape(form)), "", query, flags=re.IGNORECASE)
+            if any(w.lower() not in ENGLISH_STOPWORDS for w in _WORD.findall(cut)):  # else the name is all it asks
+                query = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cut))
+    return query
+
+
 def search_terms(query: str) -> list[str]:
     """Content words and quoted phrases of the query, lower-cased, most specific first; CJK runs as bigrams. The
     degree word of a "how often/old/long ..." question is no term (`_HOW_DEGREE`), nor the verb a request opens
@@ -1951,7 +2030,7 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     says about the subject. None when there is no such phrase, or the text uses one of its words. In `records`
     (a table, JSON) a lone word ("the code for Quenya") is no evidence: a column named alpha_3 holds codes; a
     shape ("three-letter") is not a word of the attribute."""
-    frames = _ATTRIBUTE.findall(query)
+    frames = _ATTRIBUTE.findall(query) or (_POSSESSED.findall(query) if records else [])
     if not frames or is_foreign(query):
         return None
     words = [
@@ -1983,6 +2062,10 @@ of ..."): a lone such word in a question about records is no evidence the record
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
+_POSSESSED = re.compile(r"(?<=\w)['’]s\s+((?:[\w-]+\s+){0,4}[\w-]+)\s*[?.!]*\s*$")
+"""What a possessive asks for, to the question's end ("Farid's history grade", "Ana's grade in history"): in
+records the same attribute as "the history grade of Farid" (audit 84b F5: a CSV without a history column answered
+it from attendance_pct)."""
 _SAME_ATTRIBUTES = (
     "author authors writer writers creator",
     "city cities town towns",
@@ -2037,7 +2120,11 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
 _CLOCK = re.compile(
     r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
-    r"|\b(?:noon|midnight)\b"
+    r"|\b(?:noon|midnight)\b|\b(?:[01]?\d|2[0-3])h(?:[0-5]\d)?\b"
+)
+_COMPASS = re.compile(
+    r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
+    r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
 )
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
@@ -2048,9 +2135,15 @@ _VALUE_OF_TYPE = {
     "website": (_URL,),
     "homepage": (_URL,),
     "time": (_CLOCK,),
+    "direction": (_COMPASS,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
-"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time"."""
+"Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
+and never "direction" (audit 84 offline F9)."""
+_TYPE_WORDS = frozenset({"direction"})
+"""Type words (`_VALUE_OF_TYPE`) a text writes only as values: absent, each weighs as the question's lightest written
+term, so that it cannot outweigh a subject the text lacks ("Which direction did their daughter sail?" over "their
+son went sailing east" stays NOT FOUND)."""
 
 
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d(?:[ ().\-/]{0,2}\d){5,}(?![\w.]\d)")
@@ -2066,6 +2159,13 @@ _NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?
 _NAMED = r"(?!\s+v?\d)"
 """Around a type word that names the thing asked about rather than the answer's type: "the date of version 3",
 "the codename of version 24.04", "the owner of number 10" ask no version or number."""
+_ASKS_CLOCK_TIME = re.compile(
+    r"(?i)\b(?:what|which) time\b(?! (?:zone|zones|period|periods|frame|span|limit|slot|slots|signature))"
+    r"|\bat what (?:time|hour)\b|\bthe time (?:of|for)\b"
+)
+"""A question that asks for a time of day ("What time is the dinner reservation?", "At what time ...", "the time
+of the pickup"): its answer holds a clock time (`_CLOCK`: "20:30", "7 pm", "21h", "noon"), never the place or
+the date beside it (audit 84b F2: "Taberna do Largo", "9 June Douro Valley"). Not a time zone or period."""
 _ASKED_TYPE = (
     (re.compile(r"(?i)\be-?mail(?: address)?\b"), _EMAIL),
     (re.compile(r"(?i)\b(?:url|web ?site|home ?page|web page)\b"), _URL),
@@ -2079,6 +2179,7 @@ _ASKED_TYPE = (
     (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
     (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
     (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
+    (_ASKS_CLOCK_TIME, _CLOCK),
 )
 """A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
 telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
@@ -2111,6 +2212,40 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     number type."""
     undated = _DATE_IN_DIGITS.sub(" ", _DAY_OF_MONTH.sub(" ", answer))
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
+
+
+_ASKS_A_NAME = re.compile(
+    r"(?i)\bthe (?:(?:full|real|first|last|official|exact) )?name of\b"
+    r"|\bwhat(?:'s| is| was) (?:the |its |their |his |her )?(?:[\w'’-]+ ){0,3}?name\b(?! (?:of|for)\b)"
+    r"|\bwhat (?:is|was|are|were) (?:the |it |they )?(?:[\w-]+ ){0,3}?called\b"
+)
+_CODE_MARKED = "`'\"“‘*"
+
+
+_WHERE_IT_IS = re.compile(r"(?i)\b([\w'’-]+)\s+(?:on|at|in|near|by|off|opposite|behind|beside|along)\s+(?:the\s+)?$")
+
+
+def _a_word_before_the_named(core: str, text: str, query: str) -> bool:
+    """For a question that asks a name ("What is the name of the ramen place?", "What is the cafe called?"):
+    whether `core` is no name of the thing asked about, by where the text writes it, every time: plain lower-case
+    words (no capital, digit or symbol, never in quotes or code marks) right before that thing, one more word at
+    most between them, describe it ("new" of "the new ramen place", "cosy" of "the cosy little cafe"); a name right
+    after it and "on", "at", "near" ... names where it is ("King St" of "the ramen place on King St"). Audit 84b F6."""
+    if not _ASKS_A_NAME.search(query):
+        return False
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS | {"name", "called"}}
+    plain = re.fullmatch(r"[a-z]+(?: [a-z]+)*", core.strip()) is not None
+    places = list(re.finditer(rf"(?<![\w{_CODE_MARKED}]){re.escape(core.strip())}(?![\w{_CODE_MARKED}])", text))
+    if not places:
+        return False
+    for place in places:
+        after = _WORD.findall(text[place.end() : place.end() + 60].lower())[:2]
+        if plain and any(stem(w) in asked for w in after):
+            continue
+        where = _WHERE_IT_IS.search(text[max(0, place.start() - 60) : place.start()])
+        if where is None or stem(where.group(1).lower()) not in asked:
+            return False
+    return True
 
 
 _PHONE_WORDS = frozenset("phone telephone tel mobile cell fax".split())
@@ -2167,6 +2302,9 @@ def rank(
     written = [weights[t] for t in terms if index.rows(t)]
     for term in framing:
         if term in weights and written and not index.rows(term):
+            weights[term] = min(written)
+    for term in terms:  # a word for the answer's type ("direction": "east") is held by a value, never the subject
+        if term.lower() in _TYPE_WORDS and written and not index.rows(term):
             weights[term] = min(written)
     whole = sum(weights.values()) or 1.0
     # words the text never uses ("code point" over a character table) only frame a question that names its subject
@@ -2620,6 +2758,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue
         if not _of_the_asked_type(core, query):
             continue  # "What email address ...?" is not answered by a URL
+        if _a_word_before_the_named(core, text, query):
+            continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -2643,6 +2783,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
         if kind == "name" and _a_bare_month_after_by(core, text):
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
+        if kind == "name" and _a_role_word(core, query):
+            continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -3339,12 +3481,15 @@ def _an_option(core: str, text: str) -> bool:
 def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], query: str) -> bool:
     """In a table's record, an answer is the value of a column the question names, when it names one whose value
     it does not already give ("the codename of version 10.04": codename; "the kernel version of Noble Numbat":
-    version, which the release date is not)."""
+    version, which the release date is not). An empty cell of an asked column is such a column too: the row does
+    not state it, and no other cell answers for it ("the release date of Forky" is not its created date)."""
     keys, values = unit.get("keys") or [], unit.get("fields") or []
     asked = [
         value
         for key, value in zip(keys, values, strict=False)
-        if key and {stem(w) for w in _WORD.findall(key)} & query_stems and value not in query.lower()
+        if key
+        and {stem(w) for w in _WORD.findall(key)} & query_stems
+        and (not value.strip() or value not in query.lower())
     ]
     return not asked or any(core.lower() in value for value in asked)
 
@@ -3777,7 +3922,7 @@ def _pick(units: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 _WHOLE_TEXT = frozenset(
     "table text file document context list dataset data lexicon book csv json changelog manual page license "
-    "glossary dictionary database log listing".split()
+    "glossary dictionary database log listing poem song story essay article".split()
 )
 """What "how many rows are in the table" names: the whole text, not a word to look for."""
 _A_PART = re.compile(
@@ -3817,15 +3962,21 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
+    one_per_row = _rows_of_a_column(units, q)
+    if one_per_row is not None:  # "How many teams are in the league?" over a table with a column "Team"
+        return one_per_row
     for by_field in (
         python_count,
         changelog_edge,
+        entry_count,
         stanza_count,
         superlative_answer,
+        date_extreme,
         group_total,
         table_spending,
         cell_count,
         cell_list,
+        filled_count,
         list_count,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
@@ -3911,6 +4062,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         if kind == "unit":  # a list's title ("Errands") is none of its items
             titles = _list_titles(pool)
             pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+        elif pool and pool[0]["kind"] == "paragraph":  # a poem's title and byline are no stanza (audit 84 F3)
+            titles = _paragraph_titles(state, pool)
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
         hit_units = [u for u in pool if _occurrences(target, u["text"])]
         return (
             f"{len(hit_units):,}\nCounted: {m.group(1).lower()} whose text holds '{target}' as a whole word "
@@ -3950,6 +4104,11 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
             notes = _list_notes(state, pool, titles | total_rows)  # sub-bullets and notes under items: no items
             aside = [pool[i]["text"].strip() for i in sorted(titles)]
             pool = [u for i, u in enumerate(pool) if i not in titles | total_rows | notes] or pool
+        elif pool and pool[0]["kind"] == "paragraph":  # a title or byline block is no stanza (audit 84 F3)
+            titles = _paragraph_titles(state, pool)
+            aside = [pool[i]["text"].strip() for i in sorted(titles)]
+            pool = [u for i, u in enumerate(pool) if i not in titles] or pool
+            total_rows, notes = set(), set()
         else:
             aside, total_rows, notes = [], set(), set()
         n = _count_units(pool, named=kind in ("entry", "verse"))
@@ -4147,6 +4306,9 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
             break
     if not entity or any(stem(noun) == stem(k) for u in records[:50] for k in u["keys"] if k):
         return None  # a field names what is asked ("goals"): its value answers, not a number of records
+    asked_cell = _the_entitys_cell(units, records, entity, [noun, *words[len(entity.split()) :]])
+    if asked_cell is not None:
+        return asked_cell or None  # "How many games has Fenwick Town won?": its W cell, not its one row
     conditions = [entity]
     for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
         if word in values:
@@ -4162,6 +4324,96 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
         f"{counted.split(' (')[0]}"
         + ("." if noun == "times" else f", each taken as one of the {' '.join(what).lower()}.")
     )
+
+
+_LEGEND_ENTRY = re.compile(r"(?<![\w=])([A-Za-z][A-Za-z0-9%+/-]{0,5})\s*=\s*([A-Za-z][A-Za-z' -]{0,40}?)\s*(?=[,;.]|$)")
+"""One entry of a table's legend line ("W = won", "GF = goals for"): a column's short name and what it means."""
+
+
+def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, set[str]]:
+    """Each column of `keys` with the stems of the words naming it: its own name ("points"), and what a legend line
+    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won")."""
+    meanings = {k: {stem(w) for w in _WORD.findall(k.lower().replace("_", " ")) if w not in STOPWORDS} for k in keys}
+    for unit in units:
+        if unit.get("fields"):
+            continue
+        for short, meaning in _LEGEND_ENTRY.findall(unit["text"]):
+            if short.lower() in meanings:
+                meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
+    return meanings
+
+
+def _the_entitys_cell(
+    units: list[dict[str, Any]], records: list[dict[str, Any]], entity: str, asked: list[str]
+) -> str | None:
+    """For a count that names one row and one column ("How many games has Fenwick Town won?" over a league table
+    whose legend says "W = won"): the number in that row's column, with what was read; "" (step aside) when the
+    words name a column but not one number of one row (two columns, "goals" of "goals for" and "goals against";
+    two rows; a cell that is no number); None when no word after the entity names a column, and the rows holding
+    it are counted. Each row of such a table is one team, not one of its games (audit 84b F3)."""
+    keys = [k for k in records[0]["keys"] if k]
+    meanings = _column_meanings(units, keys)
+    named = [k for k in keys if any(stem(w.lower()) in meanings[k] for w in asked if w.lower() not in STOPWORDS)]
+    if not named:
+        return None
+    rows = [u for u in records if entity in u["fields"]]
+    if len(set(named)) != 1 or len(rows) != 1 or named[0] not in rows[0]["keys"]:
+        return ""
+    key = named[0]
+    cell = rows[0]["fields"][rows[0]["keys"].index(key)]
+    if not _AMOUNT.fullmatch(cell.strip()):
+        return ""
+    return (
+        f"{cell.strip()}\nRead: the '{key}' cell of the record whose value is '{entity}' ({rows[0]['where']}); the "
+        "question names its row and its column, so no records were counted."
+    )
+
+
+_HOW_MANY_OF_A_COLUMN = re.compile(
+    r"(?i)how many ([a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
+    r"(?: (?:in|on) (?:the|this) (?:table|list|file))?\s*[?.!]*$"
+)
+
+
+def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
+    (one team per row); None otherwise."""
+    keys = [k for k in records[0]["keys"] if k]
+    named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
+    if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
+        return None
+    values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
+    return named[0] if all(values) and len(set(values)) == len(values) else None
+
+
+def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
+    """ "How many teams are in the league?", "How many <noun>s are there?" over a table one column of which names
+    them, one per row: its rows, the header and total rows aside, with what was counted. A legend or a note line
+    under the table ("Top two teams are promoted") is none of them (audit 84b F4). None otherwise."""
+    asked = _HOW_MANY_OF_A_COLUMN.match(q)
+    records = _item_records(_table_records(units))
+    if asked is None or len(records) < 2:
+        return None
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return None
+    return f"{len(records):,}\nCounted: records of the table, one {key!r} each (its header row and notes aside)."
+
+
+def a_value_of_the_asked_column(state: dict[str, Any], query: str, span: str) -> bool:
+    """For "Which team ...?" over records with a column `Team`, one value per row: whether `span` is (or holds,
+    or is part of) a value of that column. A word of a legend or note line under the table ("Top" of "Top two
+    teams are promoted") is no team (audit 84b F4). True when the question names no such column."""
+    asked = re.match(r"(?i)\s*(?:which|what)\s+([a-z][\w-]*)\b", query)
+    records = _item_records(_table_records(state["units"]))
+    if asked is None or len(records) < 2:
+        return True
+    key = _key_column(records, asked.group(1))
+    if key is None:
+        return True
+    said = " ".join(span.lower().split())
+    values = [u["fields"][u["keys"].index(key)].strip().lower() for u in records]
+    return any(said in value or value in said for value in values)
 
 
 _EDGE_ENTRY = re.compile(
@@ -4199,6 +4451,70 @@ def changelog_edge(state: dict[str, Any], query: str) -> str | None:
         f"{version.group(1)}\nFound: the {which} of the changelog's {len(entries):,} entries, line {unit['line']:,}: "
         f"{unit['text']}"
     )
+
+
+_LOG_LEVELS = {
+    "error": ("ERROR", "ERR"),
+    "warning": ("WARNING", "WARN"),
+    "warn": ("WARNING", "WARN"),
+    "info": ("INFO",),
+    "debug": ("DEBUG",),
+    "critical": ("CRITICAL", "CRIT"),
+    "fatal": ("FATAL",),
+    "notice": ("NOTICE",),
+}
+_LEVEL_TOKEN = re.compile(
+    r"(?<![\w-])\[?(ERROR|ERR|WARNING|WARN|INFO|DEBUG|CRITICAL|CRIT|FATAL|NOTICE|TRACE)\]?:?(?![\w-])"
+)
+_ASKS_LEVEL_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?P<level>errors?|warnings?|warns?|infos?|debugs?|criticals?|fatals?|notices?)"
+    r"(?:\s+(?:lines|entries|messages|events|records))?|(?:lines|entries|messages|events|records)\s+(?:of|with|at)\s+"
+    r"(?:the\s+)?(?:level\s+)?(?P<level2>\w+)(?:\s+level)?)"
+    r"(?:\s+(?:were|are|was|is|have\s+been|did\s+we\s+get|got))?"
+    r"(?:\s+(?:logged|there|recorded|reported|written|listed|occurred|in\s+(?:the|this)\s+\w+))*\s*[?.!]*\s*$"
+)
+_ASKS_VERSION_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:versions|releases|entries)\s+(?:(?:are|were|is)\s+(?:there|listed|released|"
+    r"described|documented|recorded|in\s+(?:the|this)\s+(?:changelog|file|text|log))|does\s+(?:the|this)\s+"
+    r"(?:changelog|file|text)\s+(?:list|have|contain|describe))(?:\s+in\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
+)
+_VERSION_HEADING = re.compile(r"^(#{1,6})\s+\[?v?(\d+(?:\.\d+)+[\w.+~-]*)\]?(?:\s|$)")
+
+
+def entry_count(state: dict[str, Any], query: str) -> str | None:
+    """How many of a text's own entries of a kind there are (audit 84 F6): "How many errors were logged?" over a
+    log (the lines whose level token, "ERROR" or "[error]" among a line's first words, is that level, when most
+    lines carry one); "How many versions are listed / in the changelog?" over a Debian changelog (its entries) or
+    a Markdown changelog (its headings "## [2.1.0] - date" that start with a version, at the shallowest level
+    that has them). None when the question is no such one or the text has no such entries."""
+    lines = _text_lines(state)
+    m = _ASKS_LEVEL_COUNT.match(" ".join(query.split()))
+    if m is not None:
+        word = (m.group("level") or m.group("level2") or "").lower()
+        word = word[:-1] if word.endswith("s") and word[:-1] in _LOG_LEVELS else word
+        wanted = _LOG_LEVELS.get(word)
+        levels = [_LEVEL_TOKEN.search(" ".join(line.split()[:5])) for line in lines]
+        if wanted is None or len(lines) < 2 or sum(1 for lv in levels if lv) < 0.6 * len(lines):
+            return None
+        n = sum(1 for lv in levels if lv and lv.group(1).upper() in wanted)
+        return (
+            f"{n:,}\nCounted: log lines of level {wanted[0]} (their level token{'s ' if len(wanted) > 1 else ' '}"
+            f"{', '.join(wanted)}), among {sum(1 for lv in levels if lv):,} log lines."
+        )
+    if not _ASKS_VERSION_COUNT.match(" ".join(query.split())):
+        return None
+    entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])]
+    if len({u["source"] for u in entries}) == 1 and len(entries) >= 2:
+        if re.search(r"(?i)^\s*how\s+many\s+entries\b", query):
+            return None  # (counted as the text's entries already)
+        return f"{len(entries):,}\nCounted: the entries of the changelog (one per version header line)."
+    heads = [h for h in (_VERSION_HEADING.match(line.strip()) for line in lines) if h]
+    if not heads:
+        return None
+    level = min(len(h.group(1)) for h in heads)
+    versions = [h.group(2) for h in heads if len(h.group(1)) == level]
+    shown = ", ".join(versions[:10]) + (", ..." if len(versions) > 10 else "")
+    return f"{len(versions):,}\nCounted: the changelog's version headings ({'#' * level} VERSION): {shown}."
 
 
 _TRAILER_DATE = re.compile(
@@ -4284,6 +4600,57 @@ _LIST_ITEMS = frozenset("tasks things todos to-dos chores errands jobs points".s
 """What "How many tasks are there?" calls the items of a list (a file of lines): no unit kind of other texts."""
 _LIST_WORDS = frozenset("list lists todo to-do todos to-dos checklist agenda chores errands tasks".split())
 """Words by which a line names the list below it ("Shopping list", "To-do", "Errands for Saturday")."""
+
+
+_LOOSE_BYLINE = re.compile(
+    r"^\s*(?:(?:[Ww]ritten|[Cc]omposed|[Tt]ranslated|[Ee]dited)\s+)?[Bb]y\s+[A-Z][\w.'’-]*"
+    r"(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|la|le|da|and|&))*\s*(?:[(,][^()]*\)?)?\s*$"
+)
+"""A byline as a title block shows it, looser than `_BYLINE` (which reads who and when from one): "by Agnes Whitlow
+(1927)", "Written by J. R. Moss, 1950"; never "By Friday the wind rose"."""
+
+
+def _paragraph_titles(state: dict[str, Any], pool: list[dict[str, Any]]) -> set[int]:
+    """The positions in `pool` (paragraph units) of the blocks that title a text rather than being paragraphs or
+    stanzas of it: a block of at most 3 lines that holds a byline ("by Agnes Whitlow (1927)") or is all heading
+    lines (`_title_line`: "# Notes"), and a text's first block when it is one or two short lines (6 words or fewer
+    each, no sentence end) and at least two blocks follow, every one longer in lines or words. The source's own
+    lines give each block's lines; a source that is no plain text has none."""
+    raw = {source[0]: source[1].split("\n") for source in state["sources"] if isinstance(source[1], str)}
+
+    def lines_of(unit: dict[str, Any]) -> list[str]:
+        lines = raw.get(unit["source"], [])
+        start = int(unit.get("line") or 0) - 1
+        block = []
+        for line in lines[max(start, 0) :]:
+            if not line.strip():
+                break
+            block.append(line.strip())
+        return block
+
+    titles: set[int] = set()
+    blocks = [lines_of(u) for u in pool]
+    for i, (unit, block) in enumerate(zip(pool, blocks, strict=True)):
+        if not block or len(block) > 3:
+            continue
+        if any(_LOOSE_BYLINE.match(line) for line in block) and len(_WORD.findall(unit["text"])) <= 16:
+            titles.add(i)
+            continue
+        if all(_title_line(line) and not _BULLET.match(line) for line in block):
+            titles.add(i)
+            continue
+        rest = [k for k, u in enumerate(pool) if u["source"] == unit["source"] and k != i]
+        first = all(pool[k]["line"] > unit["line"] for k in rest)
+        short = len(block) <= 2 and all(
+            len(_WORD.findall(line)) <= 6 and not re.search(r"[.!?;:,]$", line) for line in block
+        )
+        longer = all(
+            len(blocks[k]) > len(block) or len(_WORD.findall(pool[k]["text"])) > 2 * len(_WORD.findall(unit["text"]))
+            for k in rest
+        )
+        if first and short and len(rest) >= 2 and longer:
+            titles.add(i)
+    return titles
 
 
 def _list_titles(units: list[dict[str, Any]]) -> set[int]:
@@ -4741,6 +5108,127 @@ def _largest_row(
         f"column {at + 1} ({shown}): {value:,.10g} (line {number:,}), among {len(amounts):,} rows"
         + (f"; next: {runners}" if runners else "")
         + "."
+    )
+
+
+_DATE_EXTREME = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?P<noun>[\w-]+)\s+(?:(?:has|had|have|with|got)\s+the\s+(?P<end>earliest|latest|"
+    r"oldest|newest|first|last|most\s+recent)\s+(?P<words>(?:[\w-]+\s+){0,2}[\w-]+)|(?:was|were|is|got|came)\s+"
+    r"(?:(?!the\b)(?P<verb>[\w-]+)\s+)?(?:the\s+)?(?P<end2>earliest|latest|first|last|most\s+recently|"
+    r"oldest|newest)(?:\s+(?:one|to\s+be\s+(?P<verb2>[\w-]+)))?)\s*[?.!]*\s*$"
+)
+""""Which release has the earliest release date?", "Which version was released first?", "Which release is the
+newest?": the noun asked for, which end, and the words (or the verb) that name the date column."""
+_ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+_DATE_WORDS = frozenset("date dates day time year when".split())
+
+
+def _date_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether column `at` is a date column: at least two cells, and every non-empty cell an ISO date
+    ("1996-06-17", "2024-03", "2024-03-01 10:00") with a month (a bare year may be a count)."""
+    given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+    return len(given) >= 2 and all(_ISO_DATE.fullmatch(c) and "-" in c for c in given)
+
+
+def date_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The row of a record file (a CSV, JSON records) with the earliest or latest date in the date column the
+    question names (audit 84 F5): "Which release has the earliest release date?" (the column `release`, the
+    date word aside), "Which version was released first?" (the verb's column), "Which release is the newest?"
+    (the one date column, when there is one). Named by the cell of the column the noun names, else its first cell
+    that is no number or date, with the date and how many rows give one; ties are all named. None when the
+    question is not one, no date column is named, or the file is no record file."""
+    m = _DATE_EXTREME.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    end = (m.group("end") or m.group("end2")).lower()
+    latest = end.split()[0] in ("latest", "newest", "last", "most")
+    dated = [i for i in range(len(columns)) if _date_column(rows, i)]
+    words = (m.group("words") or "").split()
+    verb = m.group("verb") or m.group("verb2")
+    if words:
+        named = [w for w in words if w.lower() not in _DATE_WORDS] or words
+        at = _column_for_words(named, columns)
+    elif verb:
+        at = _column_for(verb, columns)
+        if at is None:  # "released" names the column `release` by its stem's start
+            want = stem(verb.lower())
+            found = [i for i in dated if stem(columns[i].lower()).startswith(want[:5])]
+            at = found[0] if len(found) == 1 else None
+    else:
+        at = dated[0] if len(dated) == 1 else None
+    if at is None or at not in dated:
+        return None
+    given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
+    best = (max if latest else min)(cells[at].strip() for _, cells in given)
+    top = [(n, cells) for n, cells in given if cells[at].strip() == best]
+
+    own = _column_for(m.group("noun"), columns)  # "Which version ...": the version column names the row
+
+    def label(cells: list[str]) -> str:
+        if own is not None and own != at and own < len(cells) and cells[own].strip():
+            return cells[own].strip()
+        named = [
+            c
+            for i, c in enumerate(cells)
+            if i != at and c.strip() and not _ISO_DATE.fullmatch(c.strip()) and not _AMOUNT.fullmatch(c.strip())
+        ]
+        return named[0] if named else cells[0]
+
+    names = ", ".join(label(cells) for _, cells in top)
+    empty = len(rows) - len(given)
+    left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
+    rows_said = "; ".join(
+        f"record {n:,}: " + "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
+        for n, cells in top
+    )
+    return (
+        f"{names}\nCounted: the {end} '{columns[at]}' ({best}) among the {len(given):,} rows that give one{left}. "
+        f"From {rows_said}"
+    )
+
+
+_FILLED = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
+    r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
+    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:a|an|the)?\s*(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
+    r"\s*[?.!]*\s*$"
+)
+
+
+def filled_count(state: dict[str, Any], query: str) -> str | None:
+    """How many rows of a record file have a cell in the column the question names, or have it empty (audit 84
+    F5): "How many releases have a version number?" (the column `version`), "How many rows have the email
+    empty?", "How many books are missing an ISBN?". Only a column some of whose cells are empty and none of
+    whose cells is a yes/no flag (where "have" asks for the yes); None otherwise."""
+    m = _FILLED.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    words = (m.group("words") or m.group("missing") or "").split()
+    generic = _DATE_WORDS | {"number", "value", "entry", "cell", "field"}
+    named = [w for w in words if w.lower() not in generic] or words
+    at = _column_for_words(words, columns) if words else None
+    at = _column_for_words(named, columns) if at is None and named else at
+    if at is None or at == _column_for(m.group("noun"), columns):
+        return None
+    cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
+    if all(cells) or not any(cells):
+        return None
+    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
+        return None
+    empty = bool(
+        m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
+    )
+    n = sum(1 for c in cells if not c) if empty else sum(1 for c in cells if c)
+    said = "empty" if empty else "filled"
+    return (
+        f"{n:,}\nCounted: rows whose '{columns[at]}' cell is {said}, among {len(rows):,} rows "
+        f"({len(rows) - n:,} {'have it filled' if empty else 'leave it empty'})."
     )
 
 
@@ -6014,6 +6502,63 @@ def own_title(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     return (title, line, first + 1) if title else None
 
 
+_WORK = (
+    r"(?:poem|song|story|tale|text|piece|essay|article|book|novel|verse|verses|ballad|sonnet|hymn|play|lyrics|"
+    r"letter|work|speech|report|paper)"
+)
+_THE_WORK = rf"(?:the|this|that)\s+{_WORK}"
+_ASKS_WORK_AUTHOR = re.compile(
+    rf"(?i)^\s*(?:who\s+(?:wrote|authored|composed|penned|created)\s+{_THE_WORK}"
+    rf"|who\s+(?:is|was)\s+(?:the\s+)?(?:author|writer|poet|composer|creator)\s+of\s+{_THE_WORK}"
+    rf"|who\s+(?:is|was)\s+{_THE_WORK}\s+(?:written|composed|penned)\s+by"
+    rf"|(?:who|what)\s+is\s+(?:the\s+)?(?:name\s+of\s+the\s+)?(?:author|poet|writer)(?:['’]s\s+name)?)\s*[?.!]*\s*$"
+)
+_ASKS_WORK_YEAR = re.compile(
+    rf"(?i)^\s*(?:when|in\s+what\s+year|what\s+year|which\s+year)\s+(?:was|were)\s+{_THE_WORK}\s+"
+    r"(?:written|composed|penned|published|made|created|dated)\s*[?.!]*\s*$"
+)
+_ASKS_WORK_TITLE = re.compile(
+    rf"(?i)^\s*(?:what|which)(?:'s|’s|\s+is|\s+was)\s+(?:(?:the\s+)?(?:title|name)\s+of\s+{_THE_WORK}"
+    rf"|{_THE_WORK}(?:['’]s\s+(?:title|name)|\s+(?:called|titled|named)))\s*[?.!]*\s*$"
+)
+_BYLINE = re.compile(
+    rf"^\s*(?:[-—–]\s*)?(?i:by)\s+(?P<who>{_PERSON})\s*(?:[,(]\s*(?P<year>(?:1[0-9]|20)\d\d)\s*\)?)?\s*\.?\s*$",
+)
+"""A byline under a work's title: "by Agnes Whitlow (1927)", "by Robert Frost, 1916", "— by Ann Lee"."""
+
+
+def byline_answer(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, 1-based line number) for who wrote the one plain text, when, or its title, asked of the work
+    ("Who wrote the poem?", "When was the poem written?", "What is the title of the poem?"), when it opens with a
+    title line and a byline under it ("The Lighthouse Keeper" / "by Agnes Whitlow (1927)": `_BYLINE`). The work's
+    word ("poem") is never written in it, so no search finds these (audit 84 offline F4). None otherwise, and for
+    a year the byline does not give."""
+    kind = (
+        "who"
+        if _ASKS_WORK_AUTHOR.match(query)
+        else "year"
+        if _ASKS_WORK_YEAR.match(query)
+        else "title"
+        if _ASKS_WORK_TITLE.match(query)
+        else None
+    )
+    texts = _plain_texts(state)
+    if kind is None or len(texts) != 1:
+        return None
+    lines = texts[0].split("\n")
+    filled = [i for i, line in enumerate(lines) if line.strip()][:2]
+    if len(filled) < 2 or filled[1] - filled[0] > 2:
+        return None
+    title, by = lines[filled[0]].strip().lstrip("#").strip(), _BYLINE.match(lines[filled[1]])
+    if by is None or not title or len(_WORD.findall(title)) > 12 or title[-1:] in ".,;:!?":
+        return None
+    if kind == "who":
+        return by.group("who").strip(), lines[filled[1]].strip(), filled[1] + 1
+    if kind == "year":
+        return (by.group("year"), lines[filled[1]].strip(), filled[1] + 1) if by.group("year") else None
+    return title, lines[filled[0]].strip(), filled[0] + 1
+
+
 _SECTION_NAMES = frozenset(
     "ingredients method methods directions instructions steps preparation equipment materials notes note "
     "contents summary introduction overview background requirements usage installation details description "
@@ -6612,6 +7157,82 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     return best[0] if len(best) == 1 else None
 
 
+_ASKS_FLAG = re.compile(
+    r"(?i)^\s*(?:is|are)\s+(?P<what>[\w\s.'’-]{1,80}?)\s+(?:currently\s+|now\s+)?"
+    r"(?P<state>enabled|disabled|on|off|active|inactive|turned\s+on|turned\s+off|switched\s+on|switched\s+off)"
+    r"(?:\s+in\s+(?:the|this)\s+(?:config(?:uration)?|file|settings))?\s*[?.!]*\s*$"
+)
+_FLAG_LINE = re.compile(
+    r"(?im)^[ \t]*(?P<key>[A-Za-z_][\w.-]*)[ \t]*[:=][ \t]*[\"']?(?P<value>true|false|yes|no|on|off|enabled|disabled)"
+    r"[\"']?[ \t]*(?:#.*)?$"
+)
+_FLAG_FRAME = frozenset("mode setting option flag feature switch the".split())
+"""Words of "Is debug mode enabled?" that say what kind of thing the key is, which its name need not write."""
+
+
+def setting_flag(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(Yes or No, line, 1-based line number) for "Is debug mode enabled?" (or on, active, turned off...) when one
+    `key: true/false` (yes/no, on/off; `key = ...`) line of the one plain text has a key whose words are all the
+    question's words but those that say it is a setting ("mode", "option": `_FLAG_FRAME`): `debug: false` says
+    No (audit 84 offline F7). None when no key or several keys fit, or the key's value is not a boolean."""
+    asked = _ASKS_FLAG.match(query)
+    texts = _plain_texts(state)
+    if asked is None or len(texts) != 1:
+        return None
+    words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - {stem(w) for w in _FLAG_FRAME}
+    found = []
+    for match in _FLAG_LINE.finditer(texts[0]):
+        key = {
+            stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", match.group("key")))
+        }
+        if words and key == words:
+            found.append(match)
+    if len(found) != 1:
+        return None
+    match = found[0]
+    true = match.group("value").lower() in ("true", "yes", "on", "enabled")
+    negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
+    number = texts[0].count("\n", 0, match.start()) + 1
+    return ("Yes" if true != negative else "No"), match.group(0).strip(), number
+
+
+_ASKS_WHICH_ITEMS = re.compile(r"(?i)^\s*(?:which|what)\s+(?P<noun>[a-z][\w-]*s)\b(?P<rest>[^?]*)\??\s*$")
+_LISTING_WORDS = frozenset(
+    "are is were there listed given named set configured defined in the this file config".split()
+)
+
+
+def keyed_list(state: dict[str, Any], query: str) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
+    """(the key's unit, its items' units, whether the question asks only for them) for "Which cities are
+    tracked?" over a YAML key `cities:` whose value is a block list (`- Oslo` lines under it): the key is the
+    question's plural noun, and exactly one key is (audit 84 offline F7). The question asks only for the list when
+    its other words just say it is listed ("Which cities are listed?"); a word of its own ("tracked", "excluded")
+    may be a condition the list does not state, so those items are quoted, never answered. None otherwise."""
+    asked = _ASKS_WHICH_ITEMS.match(query)
+    if asked is None or asked.group("noun").lower() in ENGLISH_STOPWORDS:  # "What is ...", "What does ..."
+        return None
+    noun = stem(asked.group("noun").lower())
+    units = state["units"]
+    found = []
+    for position, unit in enumerate(units):
+        key = re.fullmatch(r"\s*([A-Za-z_][\w-]*):\s*", unit["text"])
+        if key is None or stem(key.group(1).lower()) != noun:
+            continue
+        items = []
+        for item in units[position + 1 :]:
+            if item["source"] != unit["source"] or not item["text"].lstrip().startswith("- "):
+                break
+            if not str(item.get("name", "")).endswith(key.group(0).strip()):
+                break
+            items.append(item)
+        if items:
+            found.append((unit, items))
+    if len(found) != 1:
+        return None
+    rest = {w.lower() for w in _WORD.findall(asked.group("rest"))} - ENGLISH_STOPWORDS - _LISTING_WORDS
+    return found[0][0], found[0][1], not rest
+
+
 def _header_block_at(text: str, start: int) -> str:
     """The block of header fields (RFC 5322 style, as `_fields_as_sentences` reads them) holding the line at
     `start`; "" when that line is in no such block."""
@@ -7042,6 +7663,68 @@ _RECORD_FRAME = frozenset("alias aliases name names value values entry entries l
 """Words of a value question over a record file that name no value ("What is the alias et_EE's value?")."""
 
 
+_ROLE_PAIRS = (
+    "tenant landlord",
+    "lessee lessor",
+    "buyer seller",
+    "purchaser vendor",
+    "employer employee",
+    "sender recipient",
+    "licensor licensee",
+    "borrower lender",
+    "client contractor",
+    "customer supplier",
+    "from to",
+)
+_COUNTERPART = {a: b for pair in _ROLE_PAIRS for a, b in (pair.split(), pair.split()[::-1])}
+"""The parties of an agreement or a message, each with its counterpart: a question about one party is never
+answered by the other's role word ("Who is the tenant?" - "Landlord"; audit 84b F1)."""
+_ASKS_WHO_ROLE = re.compile(
+    r"(?i)^\s*who(?:['’]s| is| was| are| were| will be)\s+(?:the|our|my|this|that)\s+([a-z][\w-]*)"
+    r"(?:\s+(?:of|in|on|under|for|to)\s+(?:the|this|that|our|my)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+_DEFINED_BY = r"\s*\(\s*(?:hereinafter\s+(?:referred\s+to\s+as\s+|called\s+)?)?(?:the\s+)?[\"“'‘]\s*(?:the\s+)?"
+
+
+def _a_role_word(core: str, query: str) -> bool:
+    """Whether `core` is only role words of the parties the question asks about: the asked role ("tenant") and
+    its counterpart ("Landlord"), which name no one: "Who is the tenant?" asks the name written beside it."""
+    asked = {w.lower() for w in _WORD.findall(query)}
+    roles = asked | {_COUNTERPART[w] for w in asked if w in _COUNTERPART}
+    words = [w.lower().rstrip("s") if w.lower() not in roles else w.lower() for w in _WORD.findall(core)]
+    return bool(words) and any(w in _COUNTERPART for w in words) and all(w in roles or w in STOPWORDS for w in words)
+
+
+def defined_party(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """For "Who is the <role>?" ("Who is the tenant?", "Who is the seller in this agreement?"): the one name the
+    text writes beside that role, as an agreement defines its parties (`Daniel Okafor ("Tenant")`, `Acme Ltd
+    (the "Seller")`, `(hereinafter "Buyer")`) or as a labelled line (`Tenant: Daniel Okafor`), with its unit. None
+    when the question is not of that shape, or the text writes no such name, or two different ones (audit 84b F1:
+    the reader answered the other party's role word "Landlord")."""
+    asked = _ASKS_WHO_ROLE.match(query)
+    if asked is None:
+        return None
+    role = re.escape(asked.group(1).rstrip("sS") if asked.group(1).lower().endswith("s") else asked.group(1))
+    defined = re.compile(rf"(?<![\w'’])({_PERSON}(?: & {_PERSON})?)(?i:{_DEFINED_BY}{role}s?)[\"”'’]\s*\)")
+    labelled = re.compile(rf"(?m)^[ \t]*(?i:(?:the\s+)?{role})[ \t]*:[ \t]*({_PERSON}(?: & {_PERSON})?)")
+    names: list[str] = []
+    for pattern, texts in (
+        (defined, [unit["text"] for unit in state["units"]]),  # a unit's lines joined: a name may wrap
+        (labelled, [source[1] for source in state["sources"] if isinstance(source[1], str)]),  # its lines as written
+    ):
+        for text in texts:
+            for m in pattern.finditer(text):
+                words = _WORD.findall(m.group(1))
+                while words and words[0].lower() in ENGLISH_STOPWORDS:  # "This lease ... between" never starts it
+                    words = words[1:]
+                if words and not words[0][:1].islower() and not _a_role_word(m.group(1), query):
+                    names.append(m.group(1)[m.group(1).index(words[0]) :].strip())
+    if len(set(names)) != 1:
+        return None
+    unit = next((u for u in state["units"] if names[0] in u["text"]), None)
+    return None if unit is None else (names[0], unit)
+
+
 def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
     """A prose unit that spans lines, quoted from its sentence that holds `span` and located at that sentence's line
     ("line 38", not the paragraph's first "line 34"; on a PDF page: "page 52, line 4"). The unit as it is when the
@@ -7154,6 +7837,150 @@ def _upload_of(state: dict[str, Any], unit: dict[str, Any], query: str) -> dict[
         if later.get("upload"):
             return later
     return None
+
+
+_ASKS_EXPANSION = re.compile(
+    r"^\s*(?:what|which\s+\w+)\s+(?:does|do|did)\s+(?:the\s+)?(?:name|abbreviation|acronym|initialism|term|letters)?"
+    r"\s*[\"'`]?(?P<a>[\w.+&-]+?)[\"'`]?\s+(?:stand|stands)\s+for\b"
+    r"|^\s*what\s+is\s+(?:the\s+)?(?:name|abbreviation|acronym|initialism|term)?\s*[\"'`]?(?P<b>[\w.+&-]+?)[\"'`]?\s+"
+    r"(?:short|an\s+abbreviation|an\s+acronym|an\s+initialism)\s+(?:for|of)\b"
+    r"|^\s*what\s+is\s+the\s+(?:expansion|full\s+form|long\s+form|full\s+name)\s+of\s+(?:the\s+)?"
+    r"(?:name|abbreviation|acronym|initialism|term)?\s*[\"'`]?(?P<c>[\w.+&-]+?)[\"'`]?\s*\??\s*$",
+    re.IGNORECASE,
+)
+_EXPANDS_AS = re.compile(
+    r"\b(?:stands?\s+for|(?:is\s+)?short\s+for|(?:is\s+)?(?:an\s+|the\s+)?(?:abbreviation|acronym|initialism)"
+    r"\s+(?:of|for)|abbreviates|means)\s+(?:the\s+)?[\"'`“‘]?(?P<phrase>[^,.;:()\"`”’\n]{2,80})",
+    re.IGNORECASE,
+)
+
+
+def asked_abbreviation(query: str) -> str | None:
+    """The abbreviation a question asks the expansion of ("What does the name tar stand for?": "tar"; "What is
+    GPL short for?", "What is the full form of FHS?"); None for any other question."""
+    match = _ASKS_EXPANSION.search(query.strip())
+    if match is None:
+        return None
+    found = match.group("a") or match.group("b") or match.group("c")
+    return found.strip(".-") or None
+
+
+def _expands(phrase: str, abbreviation: str) -> bool:
+    """Whether `phrase` can be what `abbreviation` stands for: its first word starts with the abbreviation's first
+    letter, and the abbreviation's letters occur in the phrase in order ("tape archiver" for "tar", "GNU's Not
+    Unix" for "GNU"), case-insensitive; a phrase of one word is an expansion only when longer than it."""
+    letters = [c for c in abbreviation.lower() if c.isalnum()]
+    text = phrase.lower().strip()
+    if not all(re.fullmatch(r"[\w'’&.+/-]+", word) for word in text.split()):
+        return False  # "Tech Model │ │ Railroad Club": a table's borders run through it
+    if not letters or not text or text[0] != letters[0] or text == abbreviation.lower():
+        return False
+    at = 0
+    for letter in letters:
+        at = text.find(letter, at)
+        if at < 0:
+            return False
+        at += 1
+    return " " in text or len(text) > len(letters) + 2
+
+
+def _phrase_before(text: str, abbreviation: str) -> str | None:
+    """The run of words right before "(ABBR)" that spells it out ("Tape Archiver (tar)"): the shortest one, of up
+    to 8 words, whose first word starts with its first letter and that holds its letters in order."""
+    words = text.split()
+    for size in range(1, min(len(words), 8) + 1):
+        phrase = " ".join(words[-size:]).strip("\"'`,;:")
+        if _expands(phrase, abbreviation) and phrase[:1].lower() == abbreviation[:1].lower():
+            return phrase
+    return None
+
+
+def expansion(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """What the abbreviation a question asks about stands for, as the text says it (audit 84 F2): the phrase after
+    "stands for", "short for", "abbreviation of/for", "acronym for" in a unit that writes the abbreviation, or the
+    phrase in parentheses after it ("tar (tape archiver)"), or before it ("Tape Archiver (tar)"); the phrase must
+    spell the abbreviation's letters in order (`_expands`), so "the name of the program" is never one. The
+    commonest such phrase, the first unit that gives it; None when the text says none."""
+    abbreviation = asked_abbreviation(query)
+    if abbreviation is None:
+        return None
+    named = re.compile(rf"(?<![\w-]){re.escape(abbreviation)}(?![\w-])", re.IGNORECASE)
+    found: Counter[str] = Counter()
+    first: dict[str, dict[str, Any]] = {}
+    for unit in state["units"]:
+        text = unit["text"]
+        places = list(named.finditer(text))
+        if not places and not named.fullmatch(unit["name"].strip()):
+            continue  # (a glossary's entry "RTFM" says "Abbreviation for 'Read The ...'" without its name)
+        phrases = [m.group("phrase") for m in _EXPANDS_AS.finditer(text)]
+        for place in places:
+            after = re.match(r"\s*\(([^()]{3,80})\)", text[place.end() :])
+            if after:
+                phrases.append(after.group(1))
+            if re.match(r"\s*\)", text[place.end() :]) and text[: place.start()].rstrip().endswith("("):
+                before = _phrase_before(text[: place.start()].rstrip()[:-1], abbreviation)
+                if before:
+                    phrases.append(before)
+        for phrase in phrases:
+            words = phrase.split()[:8]
+            while words and words[-1].lower() in _EXPANSION_TAIL:
+                words = words[:-1]
+            cut = " ".join(words).strip("\"'`“”‘’")
+            if _expands(cut, abbreviation):
+                key = cut.lower()
+                found[key] += 1
+                first.setdefault(key, {**unit, "said": cut})
+    if not found:
+        return None
+    best = found.most_common(1)[0][0]
+    return first[best]["said"], first[best]
+
+
+_EXPANSION_TAIL = {"and", "or", "which", "that", "who", "is", "was", "in", "on", "at", "with", "by", "but", "so"}
+
+
+_COMPARES = re.compile(
+    r"\b(?:before|after|earlier|later|more|less|fewer|over|under|above|below|at\s+least|at\s+most|since|until|"
+    r"between|within|than|newer|older)\b",
+    re.IGNORECASE,
+)
+_CLAIMED_NUMBER = re.compile(r"(?<![\w.-])\d[\d,]*(?:[.:/-]\d+)*(?![\w-])")
+
+
+def record_verdict(value: str, unit: dict[str, Any], query: str) -> str | None:
+    """Yes or No for a yes/no question over a record, from the cell `value` the question asks about ("Was Potato
+    released in 2001?" over release 2000-08-15: No; "... in 2000?": Yes) (audit 84 F11). The claim is the
+    question's numbers that no other cell of the record writes (so not its key, "version 10"): Yes when the cell
+    writes each as a whole token (a year as the year of its date), No when the cell holds a number or date of its
+    own and one of them is not there. None when the question claims no number, or the cell holds none."""
+    others = [f for f in (unit.get("fields") or []) if f != value.lower()]
+    claims = [
+        m.group(0).replace(",", "")
+        for m in _CLAIMED_NUMBER.finditer(query)
+        if not any(re.search(rf"(?<![\w.-]){re.escape(m.group(0))}(?![\w-])", f) for f in others)
+    ]
+    written = [m.group(0).replace(",", "") for m in _CLAIMED_NUMBER.finditer(value)]
+    if not claims or not written or _COMPARES.search(query):
+        return None  # "released after 2001", "more than 5": a comparison, not a value to match
+    months = [m.group(0)[:3].lower() for m in re.finditer(rf"\b{_MONTH}", query) if m.group(0)[0].isupper()]
+    if months:  # "in June 1998": only an ISO date's month settles the month
+        iso = re.fullmatch(r"\s*\d{4}-(\d{2})-\d{2}\s*", value)
+        if iso is None:
+            return None
+        names = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        if any(names.index(m) + 1 != int(iso.group(1)) for m in months if m in names):
+            return "No"
+    parts = {p.lstrip("0") or "0" for w in written for p in re.split(r"[-/:]", w)} | set(written)
+
+    def same(claim: str) -> bool:
+        if claim in parts or (claim.lstrip("0") or "0") in parts:
+            return True
+        try:
+            return any(float(claim) == float(w) for w in written if re.fullmatch(r"\d+(?:\.\d+)?", w))
+        except ValueError:
+            return False
+
+    return "Yes" if all(same(c) for c in claims) else "No"
 
 
 def _quote(unit: dict[str, Any], limit: int = 400, terms: list[str] | None = None) -> str:
@@ -8242,6 +9069,11 @@ def guided_answer(
     by_verb = stated_by_verb(state, query)
     if by_verb is not None:
         return _line_answer(*by_verb, "one line states the number the question's verb asks", report)
+    bylined = byline_answer(state, query)
+    if bylined is not None:
+        return _line_answer(
+            *bylined, "the question asks who wrote the text, when, or its title: its byline says", report
+        )
     titled_text = own_title(state, query)
     if titled_text is not None:
         return _line_answer(*titled_text, "the question asks the text's own title: its first line titles it", report)
@@ -8265,6 +9097,17 @@ def guided_answer(
         report.append(f"the question names a thing its entry says to replace: {unit['where']}")
         answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
         return _answered(answer, report)
+    listed = keyed_list(state, query)
+    if listed is not None:
+        key, items, only = listed
+        if not only:
+            report.append("the question's noun is a key that holds a list; its other words may set a condition: quoted")
+            return _evidence([key, *items][:QUOTED_ROWS], report)
+        said = ", ".join(item["text"].lstrip()[2:].strip() for item in items)
+        return _line_answer(said, key["text"].strip(), key["line"], "the question asks a key's list", report)
+    flag = setting_flag(state, query)
+    if flag is not None:
+        return _line_answer(*flag, "the question asks whether a setting is on: its line sets it true or false", report)
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
@@ -8301,6 +9144,16 @@ def guided_answer(
         answer, heading, where = about
         report.append(f"the question asks which numbered part is about what its title names: {heading!r} ({where})")
         return _answered(f"{answer}\nFrom [{where}] {heading}", report)
+    expanded = expansion(state, query)
+    if expanded is not None:
+        said, unit = expanded
+        report.append(f"the question asks what an abbreviation stands for: the text says so ({unit['where']})")
+        return _answered(f"{said}\nFrom {_quote(_at_span(state, unit, said))}", report)
+    party = defined_party(state, query)
+    if party is not None:
+        name, unit = party
+        report.append(f"the question asks who a party is: the name the text writes beside its role ({unit['where']})")
+        return _answered(f"{name}\nFrom {_quote(_at_span(state, unit, name))}", report)
     terms = search_terms(query)
     framing = frame_terms(query, terms, state["index"])
     if framing and len(framing) < len(terms):
@@ -8328,6 +9181,10 @@ def guided_answer(
         if looked_up is not None:
             value, unit = looked_up
             report.append(f"{how}: {unit['where']}")
+            verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
+            if verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
+                report.append(f"a yes/no question the record's cell {value!r} settles: {verdict}")
+                return _answered(f"{verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
             return {
                 "answer": f"{value}\nFrom {_quote(unit)}",
                 "found": True,
@@ -8468,11 +9325,19 @@ def guided_answer(
             elif common != span:
                 report.append(f"  the part both readings give: {common!r}")
             span = common
+        abbreviation = asked_abbreviation(query)
+        if span is not None and abbreviation is not None and not _expands(span, abbreviation):
+            # "What does tar stand for?": a word of the passage ("program") that does not spell it is no answer
+            report.append(f"  {span!r} does not spell out {abbreviation!r}: no short answer")
+            span = None
         cell = column_cell(state, unit, query) if span is not None and check is not None else None
         if cell is not None and span is not None and span.lower() not in cell.lower():
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
             report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
             span = cell
+        if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
+            report.append(f"  {span!r} is no value of the column the question names: no short answer")
+            span = None
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""

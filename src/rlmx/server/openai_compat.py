@@ -44,6 +44,7 @@ from rlmx.documents import holds_no_text
 from rlmx.errors import LMBadResponse, LMConnectionError, LMError, LMRateLimited, LMServerError, LMTimeout
 from rlmx.events import Event
 from rlmx.progress import Progress
+from rlmx.prompts import host_note
 from rlmx.result import Result
 from rlmx.sandbox.frames import encodable, escaped
 from rlmx.server.files import FileRefused, is_file_part, read_file_part
@@ -349,22 +350,29 @@ def _with_context(contexts: dict[str, Any] | None, name: str, value: Any) -> tup
 
 
 def _pasted_note(pasted: Pasted, name: str, who: Literal["user", "system"]) -> str:
-    """The words that tell the root where a pasted document went."""
+    """The words that tell the root where a pasted document went: a host note (`prompts.host_note`), which a root
+    that searches the question's words (the guided root) leaves out."""
     size = f"{len(pasted.document):,} characters"
     if who == "system":
         if pasted.where == "none":
-            return f"(The system message is a document of {size}; it is in `{name}`.)"
+            return host_note(f"The system message is a document of {size}; it is in `{name}`.")
         if pasted.where == "with":
-            return f"(The system message holds a document of {size}; all of it, these words too, is in `{name}`.)"
-        return f"(The system message came with a document {_WHERE[pasted.where]} these words; it is in `{name}`.)"
+            return host_note(
+                f"The system message holds a document of {size}; all of it, these words too, is in `{name}`."
+            )
+        return host_note(
+            f"The system message came with a document {_WHERE[pasted.where]} these words; it is in `{name}`."
+        )
     if pasted.where == "none":
-        return (
-            f"(The user pasted a document of {size} with no question apart from it; these are its first and last "
-            f"lines, and all of it is in `{name}`.)"
+        return host_note(
+            f"The user pasted a document of {size} with no question apart from it; these are its first and last "
+            f"lines, and all of it is in `{name}`."
         )
     if pasted.where == "with":
-        return f"(The user pasted a document of {size} with these words; all of it, these words too, is in `{name}`.)"
-    return f"(The user pasted a document {_WHERE[pasted.where]} this question; it is in `{name}`.)"
+        return host_note(
+            f"The user pasted a document of {size} with these words; all of it, these words too, is in `{name}`."
+        )
+    return host_note(f"The user pasted a document {_WHERE[pasted.where]} this question; it is in `{name}`.")
 
 
 _WHERE = {"above": "above", "below": "below", "around": "between the parts of"}
@@ -719,7 +727,7 @@ def _with_files(
                 context, name = document.value, "context"
             else:
                 contexts, name = _with_context(contexts, "file", document.value)
-            notes.append(f"(The user attached the file {filename!r} ({document.shape}); it is in `{name}`.)")
+            notes.append(host_note(f"The user attached the file {filename!r} ({document.shape}); it is in `{name}`."))
     return "\n\n".join(part for part in [query, *notes] if part), context, contexts
 
 
