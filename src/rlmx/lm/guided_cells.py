@@ -9181,10 +9181,10 @@ def guided_answer(
         if looked_up is not None:
             value, unit = looked_up
             report.append(f"{how}: {unit['where']}")
-            verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
-            if verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
-                report.append(f"a yes/no question the record's cell {value!r} settles: {verdict}")
-                return _answered(f"{verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
+            cell_verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
+            if cell_verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
+                report.append(f"a yes/no question the record's cell {value!r} settles: {cell_verdict}")
+                return _answered(f"{cell_verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
             return {
                 "answer": f"{value}\nFrom {_quote(unit)}",
                 "found": True,
