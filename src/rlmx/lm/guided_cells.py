@@ -6388,6 +6388,12 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
                 rest = re.split(r"[.;!?](?:\s|$)", line[word.end() + after.end() :])[0]
                 if _RATE_AFTER.match(rest) or _CHOICE_AFTER.search(rest):
                     return None  # '1 person per 200 g', '4 as a main or 6 as a starter': no one count (review 84 v10)
+                parts = _breakdown_counts(line[word.end() + after.end() :])
+                if parts is not None:  # 'Sleeps 6 (4 adults plus 2 children)': the stated total, never 8 (84c v07)
+                    if not value.isdigit() or int(value) not in (sum(parts), math.prod(parts)):
+                        return None  # the parts disagree with the total, or it is a range: which holds is unknown
+                    found.setdefault(value, (" ".join(line.split()), number))
+                    continue
                 plus = _PLUS_AFTER.search(rest)
                 if plus is not None:  # 'Sleeps 4 in two bedrooms, plus 2 on the sofa bed': 6
                     more = plus.group(1).lower()
@@ -6410,6 +6416,33 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
         return None
     ((value, (line, number)),) = found.items()
     return value, line, number
+
+
+_BREAKDOWN = re.compile(
+    r"(?i)^\s*(?:\((?P<bracket>[^()]*)\)|(?::|\s[-–—]|,?\s*(?:i\.e\.?|that\s+is|namely)[,:]?)(?P<open>[^;!?()]*))"
+)
+"""What follows a verb's number when it breaks that number down ('(4 adults plus 2 children)', ': 4 adults and 2
+children', ' - 4 in beds + 2 on the sofa', ', i.e. 4 plus 2'): the parts, in brackets or after a colon or dash."""
+_PART_COUNT = re.compile(r"(?i)(?<![\w.,])(\d+|" + "|".join(_SMALL_NUMBERS) + r")(?![\w.,]\d|\w)")
+"""A count among a breakdown's parts: a whole number, or a number word up to twelve."""
+
+
+def _breakdown_counts(after: str) -> list[int] | None:
+    """The counts of the parts a breakdown right after a verb's number gives ('Sleeps 6 (4 adults plus 2
+    children)': [4, 2]), when it opens with a count and holds at least two: the stated number is their total (or
+    their product: '8 (2 tables of 4)'), and a 'plus' among the parts adds nothing to it (review 84c v07). None
+    when no such breakdown follows ('Sleeps 4 (plus 2 on the sofa bed)' adds 2; '(2 bedrooms)' is one count of
+    something else)."""
+    shown = _BREAKDOWN.match(after)
+    if shown is None:
+        return None
+    inside = shown.group("bracket") if shown.group("bracket") is not None else shown.group("open")
+    inside = re.split(r"[.;!?](?:\s|$)", inside)[0] if shown.group("bracket") is None else inside
+    first = re.match(r"\s*(?:about\s+|around\s+)?", inside)
+    counts = [m.group(1).lower() for m in _PART_COUNT.finditer(inside)]
+    if first is None or not _PART_COUNT.match(inside, first.end()) or len(counts) < 2:
+        return None
+    return [int(c) if c.isdigit() else _SMALL_NUMBERS[c] for c in counts]
 
 
 _RATE_AFTER = re.compile(r"(?i)^(?:[ \t]+[A-Za-z][\w-]*)?\s*(?:per|/|for\s+(?:every|each)|every|each)\b")
