@@ -104,3 +104,13 @@ def test_an_empty_cell_is_no_second_currency() -> None:
     got = ask("what,cost\nFerry,$120\nLunch,\nBus,$15\n", "How much did I spend in total?")
     assert first_line(got).startswith("135")
     assert "per currency" not in got
+
+
+def test_a_flag_key_that_writes_enable_answers() -> None:
+    assert first_line(ask("enable_night_mode: true\nport: 80\n", "Is night mode enabled?")) == "Yes"
+    assert first_line(ask("night_mode_enabled = false\nport = 80\n", "Is night mode enabled?")) == "No"
+
+
+def test_a_dollar_with_its_country_is_a_currency() -> None:
+    text = "what,cost\nFerry,US$120\nRefund,-US$20\nLunch,US$30\n"
+    assert first_line(ask(text, "How much did I spend in total?")) == "130"

@@ -5497,7 +5497,7 @@ colon or a spaced dash ('Total: May (est.)', review 84 v06); a payee or item tha
 _CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
 _CURRENCY_CODE = re.compile(
     r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
-    r"THB|IDR|MYR|PHP|VND|BRL|MXN|ARS|CLP|COP|ZAR|ILS|AED|SAR|EGP|[$€£¥₹]|kr)$"
+    r"THB|IDR|MYR|PHP|VND|BRL|MXN|ARS|CLP|COP|ZAR|ILS|AED|SAR|EGP|(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|kr)$"
 )
 """A cell naming a currency: an ISO 4217 code of a common currency or a sign (never any three capitals, which an
 airport's code, 'LHR', also is)."""
@@ -5519,7 +5519,7 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
 
 
 _SIGNED_AMOUNT = re.compile(
-    r"(?P<minus>[-−]\s?)?(?P<before>[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+    r"(?P<minus>[-−]\s?)?(?P<before>(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
     r"\s*(?P<after>[$€£¥₹]|\s?(?-i:[A-Z]{3}))?"
 )
 """An amount cell written with its currency: '€300', '$40.50', '40 EUR', 'GBP 12', '12€' (the sign or code on
@@ -7242,6 +7242,9 @@ _FLAG_LINE = re.compile(
 )
 _FLAG_FRAME = frozenset("mode setting option flag feature switch the".split())
 """Words of "Is debug mode enabled?" that say what kind of thing the key is, which its name need not write."""
+_FLAG_KEY_FRAME = frozenset("enable enabled use is allow".split())
+"""Words a flag's key may add that say it switches the thing on ('enable_dark_mode', 'dark_mode_enabled',
+'use_cache'): "Is dark mode enabled?" asks that key's value."""
 
 
 def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int, str]]:
@@ -7257,6 +7260,7 @@ def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int
         return []
     frame = {stem(w) for w in _FLAG_FRAME}
     words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - frame
+    frame |= {stem(w) for w in _FLAG_KEY_FRAME}
     negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
     found = []
     for match in _FLAG_LINE.finditer(texts[0]):
