@@ -5521,7 +5521,7 @@ colon or a spaced dash ('Total: May (est.)', review 84 v06); a payee or item tha
 _CURRENCY_COLUMN = re.compile(r"(?i)^\s*(?:currency|currencies|ccy|cur|curr)\b")
 _CURRENCY_CODE = re.compile(
     r"^(?:EUR|USD|GBP|JPY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|ISK|PLN|CZK|HUF|RON|BGN|TRY|RUB|UAH|CNY|HKD|TWD|SGD|KRW|INR|"
-    r"THB|IDR|MYR|PHP|VND|BRL|MXN|ARS|CLP|COP|ZAR|ILS|AED|SAR|EGP|[$€£¥₹]|kr)$"
+    r"THB|IDR|MYR|PHP|VND|BRL|MXN|ARS|CLP|COP|ZAR|ILS|AED|SAR|EGP|(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|kr)$"
 )
 """A cell naming a currency: an ISO 4217 code of a common currency or a sign (never any three capitals, which an
 airport's code, 'LHR', also is)."""
@@ -5543,11 +5543,20 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
 
 
 _SIGNED_AMOUNT = re.compile(
-    r"(?P<before>[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*"
-    r"(?P<after>[$€£¥₹]|\s?(?-i:[A-Z]{3}))?"
+    r"(?P<minus>[-−]\s?)?(?P<before>(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|(?-i:[A-Z]{3})\s?)?\s*(?P<amount>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+    r"\s*(?P<after>[$€£¥₹]|\s?(?-i:[A-Z]{3}))?"
 )
 """An amount cell written with its currency: '€300', '$40.50', '40 EUR', 'GBP 12', '12€' (the sign or code on
-one side only)."""
+one side only), or a negative one with its minus before the sign ('-€50', a refund: review 84c v10)."""
+
+
+def _signed_amount(m: re.Match[str]) -> str:
+    """The plain amount of a `_SIGNED_AMOUNT` match, negative when the minus stands before the sign ('-€50': -50);
+    a minus on both sides ('-€-50') is no amount: ''."""
+    amount = m.group("amount")
+    if not m.group("minus"):
+        return amount
+    return "" if amount.startswith("-") else "-" + amount
 
 
 def _money_cells(
@@ -5563,7 +5572,7 @@ def _money_cells(
     for at in range(len(columns)):
         given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
         found = [_SIGNED_AMOUNT.fullmatch(c) for c in given]
-        if not given or any(m is None for m in found):
+        if not given or any(m is None or not _signed_amount(m) for m in found):
             continue
         signs = [(m.group("before") or m.group("after") or "").strip() for m in found if m is not None]
         if not any(signs) or any(
@@ -5577,11 +5586,13 @@ def _money_cells(
         for number, cells in rows:
             cells = list(cells) + [""] * (len(columns) - len(cells))
             m = _SIGNED_AMOUNT.fullmatch(cells[at].strip()) if cells[at].strip() else None
+            # an amount without its sign, or a row without an amount, is in the column's one currency when it has
+            # one: an empty cell is no second currency ('385 $' summed per currency, review 84c v11)
             sign = ((m.group("before") or m.group("after") or "").strip() if m else "") or (
-                next(iter(known)) if len(known) == 1 and m else ""
+                next(iter(known)) if len(known) == 1 else ""
             )
             if m is not None:
-                cells[at] = m.group("amount")
+                cells[at] = _signed_amount(m)
             split.append((number, [*cells, sign]))
         return [*columns, "currency"], split
     return columns, rows
@@ -5804,9 +5815,16 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
                 per_currency.setdefault(code or "(no currency)", []).append(amount)
             each = [(code, _sum(group)) for code, group in per_currency.items()]
             shown = ", ".join(f"{v[0]:,.{places}f} {code}" for code, v in each if v is not None)
+            # the currencies written with the amounts make a column the file lacks (`_money_cells`): never named
+            # by a number of its own (review 84c v11)
+            by = (
+                "the sign or code written with each amount"
+                if currency_at >= len(table[0])
+                else f"column {currency_at + 1}, {columns[currency_at]}"
+            )
             return (
-                f"{shown}\nCounted: {what} of all {len(amounts):,} rows, summed per currency (column "
-                f"{currency_at + 1}, {columns[currency_at]}); amounts in different currencies are not added up."
+                f"{shown}\nCounted: {what} of all {len(amounts):,} rows, summed per currency ({by}); amounts in "
+                "different currencies are not added up."
             )
         return f"{total:,.{places}f}\nCounted: {what} of all {len(amounts):,} rows, summed."
     who = _WHO_DID.match(query)
@@ -6208,9 +6226,18 @@ _ADDED_COUNT = re.compile(
 counts that many more."""
 _OPEN_END = re.compile(
     r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
-    r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)$"
+    r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)"
+    r"(?:\s*[(\[]?\s*(?:tb[cda]|to\s+be\s+(?:confirmed|decided|announced|named)|unconfirmed|\?+)\s*[)\]]?)?$"
 )
-"""A list item that says the list goes on unnamed ('others', 'etc.', 'et al.', '...'): no count can be read."""
+"""A list item that says the list goes on unnamed ('others', 'etc.', 'et al.', '...', 'others TBC'): no count can
+be read."""
+_ADDED_ONE = re.compile(
+    r"(?i)^(?P<name>.*?\w.*?)\s*(?:\+|&|\bplus\b|\band\b)\s*(?:(?:his|her|their|a|an|one)\s+)?(?:husband|wife|partner"
+    r"|spouse|guest|friend|date|fianc[eé]e?|boyfriend|girlfriend|son|daughter|child|kid|baby|colleague|carer|mum|mom"
+    r"|dad|mother|father|brother|sister|plus-?one)$"
+)
+"""A list item that adds one person named by a relation, not by name ('Ann + husband', 'Bob & partner'): two
+people (review 84c v08)."""
 _ABSENT_MARK = re.compile(
     r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
     r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there)|unable\s+to\s+(?:attend|come)|excused"
@@ -6234,6 +6261,13 @@ def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] |
         bare = item.strip(" ,;")
         if _OPEN_END.match(bare) or re.search(r"(?i)(?:\betc\.?|\bet al\.?|\.{3}|…)$", bare):
             return None
+        # 'Bob (+1)', 'Bob (plus 2)': the added number in brackets adds as 'Bob +1' does (review 84c v08)
+        bare = re.sub(r"(?i)\s*\(\s*((?:\+|\bplus\b)[^()]*?)\s*\)$", r" \1", bare)
+        one = _ADDED_ONE.match(bare)
+        if one is not None:
+            added += 1
+            kept.append(one.group("name").strip())
+            continue
         more = _ADDED_COUNT.match(bare)
         if more is not None:
             number = more.group("n").lower()
@@ -6412,6 +6446,12 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
                 rest = re.split(r"[.;!?](?:\s|$)", line[word.end() + after.end() :])[0]
                 if _RATE_AFTER.match(rest) or _CHOICE_AFTER.search(rest):
                     return None  # '1 person per 200 g', '4 as a main or 6 as a starter': no one count (review 84 v10)
+                parts = _breakdown_counts(line[word.end() + after.end() :])
+                if parts is not None:  # 'Sleeps 6 (4 adults plus 2 children)': the stated total, never 8 (84c v07)
+                    if not value.isdigit() or int(value) not in (sum(parts), math.prod(parts)):
+                        return None  # the parts disagree with the total, or it is a range: which holds is unknown
+                    found.setdefault(value, (" ".join(line.split()), number))
+                    continue
                 plus = _PLUS_AFTER.search(rest)
                 if plus is not None:  # 'Sleeps 4 in two bedrooms, plus 2 on the sofa bed': 6
                     more = plus.group(1).lower()
@@ -6434,6 +6474,33 @@ def stated_by_verb(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
         return None
     ((value, (line, number)),) = found.items()
     return value, line, number
+
+
+_BREAKDOWN = re.compile(
+    r"(?i)^\s*(?:\((?P<bracket>[^()]*)\)|(?::|\s[-–—]|,?\s*(?:i\.e\.?|that\s+is|namely)[,:]?)(?P<open>[^;!?()]*))"
+)
+"""What follows a verb's number when it breaks that number down ('(4 adults plus 2 children)', ': 4 adults and 2
+children', ' - 4 in beds + 2 on the sofa', ', i.e. 4 plus 2'): the parts, in brackets or after a colon or dash."""
+_PART_COUNT = re.compile(r"(?i)(?<![\w.,])(\d+|" + "|".join(_SMALL_NUMBERS) + r")(?![\w.,]\d|\w)")
+"""A count among a breakdown's parts: a whole number, or a number word up to twelve."""
+
+
+def _breakdown_counts(after: str) -> list[int] | None:
+    """The counts of the parts a breakdown right after a verb's number gives ('Sleeps 6 (4 adults plus 2
+    children)': [4, 2]), when it opens with a count and holds at least two: the stated number is their total (or
+    their product: '8 (2 tables of 4)'), and a 'plus' among the parts adds nothing to it (review 84c v07). None
+    when no such breakdown follows ('Sleeps 4 (plus 2 on the sofa bed)' adds 2; '(2 bedrooms)' is one count of
+    something else)."""
+    shown = _BREAKDOWN.match(after)
+    if shown is None:
+        return None
+    inside = shown.group("bracket") if shown.group("bracket") is not None else shown.group("open")
+    inside = re.split(r"[.;!?](?:\s|$)", inside)[0] if shown.group("bracket") is None else inside
+    first = re.match(r"\s*(?:about\s+|around\s+)?", inside)
+    counts = [m.group(1).lower() for m in _PART_COUNT.finditer(inside)]
+    if first is None or not _PART_COUNT.match(inside, first.end()) or len(counts) < 2:
+        return None
+    return [int(c) if c.isdigit() else _SMALL_NUMBERS[c] for c in counts]
 
 
 _RATE_AFTER = re.compile(r"(?i)^(?:[ \t]+[A-Za-z][\w-]*)?\s*(?:per|/|for\s+(?:every|each)|every|each)\b")
@@ -6853,6 +6920,37 @@ _FORWARDED = re.compile(r"(?im)^\W*(?:-+\s*)?(?:forwarded|original)\s+message\b|
 date are not the outer headers'."""
 
 
+_A_MAIL = re.compile(r"(?i)\b(?:this\s+|the\s+present\s+)?(?:e-?mail|message|mail)s?\b")
+_ANOTHER_MAIL_BEFORE = re.compile(
+    r"(?:\b(?:[Aa]n?|[Yy]our|[Hh]is|[Hh]er|[Tt]heir|[Ee]arlier|[Pp]revious|[Ll]ast|[Oo]ther|[Aa]nother|[Oo]lder|"
+    r"[Ff]irst|[Oo]riginal)|\w['’]s)\s+(?:[a-z]+\s+)?$"
+)
+"""What stands before a mail's noun when it names another mail than the text itself: 'your email', "Petra's
+mail", 'an earlier message', 'my last mail'."""
+_ANOTHER_MAIL_AFTER = re.compile(
+    r"^\s+(?:(?:that|which)\s+)?(?:from\b|of\s+\d|dated\b|[A-Z][a-z]+\b|I\b|you\b|he\b|she\b|they\b|we\b)"
+)
+"""What follows a mail's noun when it names another mail than the text itself: 'the mail Petra sent', 'the email
+from Petra', 'the message of 1 March', 'the email you sent'."""
+
+
+def _of_this_mail(sentence: str) -> bool:
+    """Whether a body sentence speaks of the mail that holds it ('This email was sent on behalf of Maria', 'The
+    message was sent by mistake') rather than only of other mails ('Please see the mail Petra sent on 1 March',
+    'Your email of 28 February was sent on to Ann'): a sentence about another mail says nothing of the headers'
+    sender or date (review 84c v06). A forward ('I am forwarding a message Petra sent me') still speaks of this
+    one: it holds another mail whose sender a question may mean."""
+    if re.search(r"(?i)\bforward", sentence):
+        return True
+    for mail in _A_MAIL.finditer(sentence):
+        if mail.group().lower().startswith(("this", "the present")):
+            return True
+        if _ANOTHER_MAIL_BEFORE.search(sentence[: mail.start()]) or _ANOTHER_MAIL_AFTER.match(sentence[mail.end() :]):
+            continue
+        return True
+    return False
+
+
 def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(value, line, line number) for "Who reported the bug?" / "Who sent the email?" (its `From:` header, the
     name without the address when it gives one) and "When was the email sent?" (its `Date:` header) over a text that
@@ -6895,7 +6993,7 @@ def mail_header(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         if re.search(rf"(?i)\b(?:{_ASKED_ACT[act]})\b", sentence)
     ]
     if _MAIL_ITSELF.search(query):
-        acts = [sentence for sentence in acts if _MAIL_ITSELF.search(sentence)]
+        acts = [sentence for sentence in acts if _of_this_mail(sentence)]
     if _FORWARDED.search(bodies[0]) or acts:
         return None
     dated = any(p.search(bodies[0]) for p in (_DATE, _YEARLESS_DATE, _DATE_IN_DIGITS, _NUMERIC_DATE))
@@ -7168,32 +7266,65 @@ _FLAG_LINE = re.compile(
 )
 _FLAG_FRAME = frozenset("mode setting option flag feature switch the".split())
 """Words of "Is debug mode enabled?" that say what kind of thing the key is, which its name need not write."""
+_FLAG_KEY_FRAME = frozenset("enable enabled use is allow".split())
+"""Words a flag's key may add that say it switches the thing on ('enable_dark_mode', 'dark_mode_enabled',
+'use_cache'): "Is dark mode enabled?" asks that key's value."""
 
 
-def setting_flag(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
-    """(Yes or No, line, 1-based line number) for "Is debug mode enabled?" (or on, active, turned off...) when one
-    `key: true/false` (yes/no, on/off; `key = ...`) line of the one plain text has a key whose words are all the
-    question's words but those that say it is a setting ("mode", "option": `_FLAG_FRAME`): `debug: false` says
-    No (audit 84 offline F7). None when no key or several keys fit, or the key's value is not a boolean."""
+def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int, str]]:
+    """(Yes or No, line, 1-based line number, section) of each line that answers "Is debug mode enabled?" (or on,
+    active, turned off...): a `key: true/false` (yes/no, on/off; `key = ...`) line of the one plain text whose key's
+    words are all the question's words but those that say it is a setting ("mode", "option": `_FLAG_FRAME`, which
+    the key may write too: `dark_mode: true` for "Is dark mode enabled?", review 84c v09). `debug: false` says No
+    (audit 84 offline F7). The section is the INI `[section]` or the YAML parent keys ("app") the line is under,
+    "" at the top. Empty when no key fits or the question asks no flag."""
     asked = _ASKS_FLAG.match(query)
     texts = _plain_texts(state)
     if asked is None or len(texts) != 1:
-        return None
-    words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - {stem(w) for w in _FLAG_FRAME}
+        return []
+    frame = {stem(w) for w in _FLAG_FRAME}
+    words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - frame
+    frame |= {stem(w) for w in _FLAG_KEY_FRAME}
+    negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
     found = []
     for match in _FLAG_LINE.finditer(texts[0]):
         key = {
             stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", match.group("key")))
         }
-        if words and key == words:
-            found.append(match)
+        if words and key - frame == words:
+            true = match.group("value").lower() in ("true", "yes", "on", "enabled")
+            number = texts[0].count("\n", 0, match.start()) + 1
+            section = _section_above(texts[0].split("\n"), number)
+            found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
+    return found
+
+
+def _section_above(lines: list[str], number: int) -> str:
+    """The section line `number` (1-based) of a configuration text is in: the nearest INI `[section]` above it, or
+    the YAML keys above it that it is indented under, joined by '.' ("app", "app.ui"); "" when none."""
+    line = lines[number - 1]
+    indent = len(line) - len(line.lstrip())
+    parents: list[str] = []
+    for above in reversed(lines[: number - 1]):
+        header = re.match(r"^\s*\[([^\]]+)\]\s*(?:[#;].*)?$", above)
+        if header is not None and not parents:
+            return header.group(1).strip()
+        parent = re.match(r"^(\s*)([\w.-]+)\s*:\s*(?:#.*)?$", above)
+        if parent is not None and len(parent.group(1)) < indent:
+            parents.insert(0, parent.group(2))
+            indent = len(parent.group(1))
+            if not indent:
+                break
+    return ".".join(parents)
+
+
+def setting_flag(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(Yes or No, line, 1-based line number) of the one line that answers "Is debug mode enabled?"
+    (`setting_flags`). None when no key or several keys fit."""
+    found = setting_flags(state, query)
     if len(found) != 1:
         return None
-    match = found[0]
-    true = match.group("value").lower() in ("true", "yes", "on", "enabled")
-    negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
-    number = texts[0].count("\n", 0, match.start()) + 1
-    return ("Yes" if true != negative else "No"), match.group(0).strip(), number
+    return found[0][:3]
 
 
 _ASKS_WHICH_ITEMS = re.compile(r"(?i)^\s*(?:which|what)\s+(?P<noun>[a-z][\w-]*s)\b(?P<rest>[^?]*)\??\s*$")
@@ -9105,9 +9236,23 @@ def guided_answer(
             return _evidence([key, *items][:QUOTED_ROWS], report)
         said = ", ".join(item["text"].lstrip()[2:].strip() for item in items)
         return _line_answer(said, key["text"].strip(), key["line"], "the question asks a key's list", report)
-    flag = setting_flag(state, query)
-    if flag is not None:
+    flags = setting_flags(state, query)
+    if len(flags) == 1:
+        flag = flags[0][:3]
         return _line_answer(*flag, "the question asks whether a setting is on: its line sets it true or false", report)
+    if len(flags) > 1 and len({section for *_, section in flags}) == len(flags):
+        # 'debug: false' under app and 'debug: true' under dev: each section's own answer (review 84c v09)
+        report.append(f"the question's setting is set in {len(flags)} sections: each one's answer")
+        values = {value for value, *_ in flags}
+        answer = (
+            values.pop()  # the same in every section that sets it
+            if len(values) == 1
+            else "; ".join(f"{section or 'top level'}: {value}" for value, _, _, section in flags)
+        )
+        where = "; ".join(
+            f"[line {number:,}] {line} (in {section or 'top level'})" for _, line, number, section in flags
+        )
+        return _answered(f"{answer}\nFrom {where}", report)
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
