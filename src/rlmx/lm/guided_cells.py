@@ -3363,10 +3363,15 @@ def _said_of_the_asked(core: str, text: str, query: str) -> bool:
     itself = {stem(w.lower()) for w in _WORD.findall(core) + parts}
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself
     words = _WORD.findall(_HOW_DEGREE.sub(" ", query))
+    compound = _compound_parts(words, text)  # "job" of "the backup job" (review 84c v03)
     verbs = {
         stem(w)
         for i, w in enumerate(words)
-        if i > 0 and w.islower() and w not in ENGLISH_STOPWORDS and words[i - 1].lower() not in _NOUN_BEFORE
+        if i > 0
+        and w.islower()
+        and w not in ENGLISH_STOPWORDS
+        and words[i - 1].lower() not in _NOUN_BEFORE
+        and i not in compound
     } & asked  # "feed" of "How often should I feed the plants?", never "plants"
     said: list[set[str]] = []
     written: list[set[str]] = []
@@ -8173,6 +8178,8 @@ _ACT_NOUNS = (
 )
 """Endings of a noun made from a verb, with what replaces them to give the verb back ("payment" -> "pay",
 "suspension" -> "suspend", "submission" -> "submit", "shipment" -> "ship", "approval" -> "approve")."""
+_DETERMINED = frozenset("the this that its their our my your his her".split())
+"""Determiners after which a question's verb is written as the noun of its act ("the fix", "its booking")."""
 _UNDO_REACH = 2000
 """How many units of the same text after a deciding one `yes_no_answer` reads for a sentence that undoes it (a
 log's later line, a later paragraph): bounds the time on a long text; what a sentence undoes is tied by words."""
@@ -8254,15 +8261,54 @@ def _a_longer_name(asked: str, words: list[str]) -> bool:
     )
 
 
-def _asked_verbs(query: str) -> set[str]:
+_PARTICIPLE = re.compile(
+    r"[a-z]+ed|(?:made|paid|sent|done|built|run|set|put|kept|held|shown|seen|found|sold|bought|told|brought|left"
+    r"|lost|won|read|cut|shut|hit|spent|met|led|laid|sung|begun|drawn|grown|thrown|worn|torn|sworn|taken|given"
+    r"|written|chosen|broken|frozen|driven|eaten|fallen|forgotten|hidden|ridden|risen|spoken|stolen|proven)"
+)
+"""The past participle a passive question closes its subject with ("Was the card payment approved?", "Was the
+credit card payment made?"): the regular -ed/-en form, or an irregular one."""
+_AS_NOUN = (
+    r"(?i:the|a|an|this|that|its|their|our|my|your|his|her)\s+(?:\w+\s+)?{}\b"
+    r"|\b{}\s+(?i:is|was|were|are|has|had|will)\b"
+)
+"""How a text writes a word as a noun: after a determiner ("the payment", "the backup job"), or as the subject of
+an auxiliary ("The backup job is scheduled"); `str.format` it with the escaped word twice."""
+
+
+def _compound_parts(words: list[str], text: str = "") -> set[int]:
+    """The positions in the question `words` of the later parts of a compound noun ("payment" in "the card payment",
+    "job" in "the backup job"): a lowercase word right after the determined word or another part, followed by a
+    lowercase word, and either followed by a past participle ("the card payment approved") or written as a noun in
+    `text` (`_AS_NOUN`: "The backup job is scheduled ..."). "support" in "Does the tool support IPv6?" and "paid" in
+    "Was the rent paid last month?" stay verbs (review 84c v03)."""
+    parts: set[int] = set()
+    for i in range(1, len(words) - 1):
+        before, word, after = words[i - 1], words[i], words[i + 1]
+        if not (word.islower() and after.islower()) or word in ENGLISH_STOPWORDS or after in ENGLISH_STOPWORDS:
+            continue
+        if not (i >= 2 and words[i - 2].lower() in _NOUN_BEFORE and before.islower()) and i - 1 not in parts:
+            continue
+        if _PARTICIPLE.fullmatch(after) or (text and re.search(_AS_NOUN.format(*[re.escape(word)] * 2), text)):
+            parts.add(i)
+    return parts
+
+
+def _asked_verbs(query: str, text: str = "") -> set[str]:
     """The words of a yes/no question that may be its verb, lowercased as written: each lowercase word not after a
     determiner or a preposition, nor first, where the subject stands ("wash" in "Did I wash the car?", never "car",
-    nor "tinyserve" in "Does tinyserve support HTTPS?")."""
+    nor "tinyserve" in "Does tinyserve support HTTPS?"), nor a later part of a compound noun (`_compound_parts`:
+    "payment" in "Was the card payment approved?"; `text` the text asked, which may write it as a noun)."""
     words = _WORD.findall(_YES_NO.sub("", query, count=1))
+    parts = _compound_parts(words, text)
     return {
         w.lower()
         for i, w in enumerate(words)
-        if w.islower() and w not in ENGLISH_STOPWORDS and i > 0 and words[i - 1].lower() not in _NOUN_BEFORE
+        if w.islower()
+        and w not in ENGLISH_STOPWORDS
+        and i > 0
+        and words[i - 1].lower() not in _NOUN_BEFORE
+        and i not in parts
     }
 
 
@@ -8310,6 +8356,17 @@ def _act_of(word: str, verbs: set[str]) -> bool:
             if stem(base) in wanted or stem(base + "e") in wanted:
                 return True
     return False
+
+
+def _verb_as_noun(words: list[str], verbs: set[str]) -> bool:
+    """Whether the sentence `words` writes one of the question's verbs as a noun of its act, right after a determiner:
+    spelled as the verb ("The fix was reverted", "The restart failed", "The ban was lifted") or as its -ing noun
+    ("The booking was cancelled"), compared by `stem` (review 84c v02)."""
+    wanted = {stem(v) for v in verbs}
+    return any(
+        before.lower() in _DETERMINED and word.islower() and stem(word) in wanted
+        for before, word in itertools.pairwise(words)
+    )
 
 
 def _negated_at(words: list[str], at: int) -> bool:
@@ -8369,7 +8426,9 @@ def _undone_later(
         if stems & thing_stems:
             if named_stems and not stems & named_stems:
                 continue  # "invoice 1043" after "invoice 1042": another one
-        elif (own_unit and any(_act_of(w, verbs) for w in words)) or (number == 0 and lowered & _BACK_POINTING):
+        elif (own_unit and (any(_act_of(w, verbs) for w in words) or _verb_as_noun(words, verbs))) or (
+            number == 0 and lowered & _BACK_POINTING
+        ):
             if named_stems and _other_names(sentence, words, asked_stems):
                 continue  # "Ben did not sign it" after "Did Ann sign the lease?"
         else:
@@ -8414,7 +8473,7 @@ def yes_no_answer(
     if opener is None or _NEGATED.search(opener.group(0)) or negations not in ([], ["not"], ["never"]):
         return None
     base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
-    verbs = _asked_verbs(query)
+    verbs = _asked_verbs(query, "\n".join(u["text"] for u in units))
     present = opener.group(0).split()[-1].lower().replace("’", "'") in _PRESENT_OPENERS
     body = _YES_NO.sub("", query, count=1)
     asked = [
