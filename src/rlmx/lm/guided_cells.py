@@ -8152,14 +8152,24 @@ yes or no (review 83c v05, review 84 A). Written as the verbs' stems with their 
 kind comes in every spelling ("cancelled"/"canceled", "voided", "annulled"), and the nouns of the undoing act.
 An expiry or termination counts for a past question too ("The lease was renewed. It was terminated." leaves
 "Was the lease renewed?" to the quote, review 83f)."""
-_ENDING = re.compile(r"(?i)\b(?:ended|lifted|discontinued|ceased|ran\s+out|came\s+to\s+an\s+end)\b")
+_ENDING = re.compile(
+    r"(?i)\b(?:ended|lifted|discontinued|ceased|ran\s+out|came\s+to\s+an\s+end"
+    r"|re-?instated|restored|re-?activated|re-?enabled"
+    r"|(?:active|valid|available|online|open|working|allowed|enabled|live)\s+again|back\s+(?:online|open))\b"
+)
 """Words that end a state without undoing that it held ("The suspension was lifted in June", "The cover
 ended"): a present question ("Is the account suspended?") is then no longer answered yes, a past one ("Was
-the account suspended?") still is (review 84 A)."""
+the account suspended?") still is (review 84 A). Putting back the state before it ends it too ("It was
+reinstated", "restored", "is active again": review 84c v04)."""
 _PRESENT_OPENERS = frozenset("is are am do does can isn't aren't doesn't don't can't cannot".split())
 """Openers of a question that asks what holds now, not what happened."""
-_UNTIL = re.compile(r"(?i)\b(?:was|were|had)\b.*\b(?:until|till|til)\b")
-"""A past state bounded by a time ("The car was insured until May 2023"): it held, and ended then."""
+_UNTIL = re.compile(
+    r"(?i)\b(?:was|were|had)\b.*\b(?:until|till|til)\s+(?:the\s+(?:end|start|beginning|middle)\s+of\s+|early\s+|late\s+"
+    rf"|mid-?\s*|last\s+|the\s+|this\s+|that\s+)?(?:\d|{_MONTH}\b|(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|yesterday\b|recently\b"
+    r"|then\b|spring\b|summer\b|autumn\b|fall\b|winter\b|week\b|month\b|year\b)"
+)
+"""A past state bounded by a time ("The car was insured until May 2023", "until last week"): it held, and ended
+then. An open bound ("closed until further notice") ends nothing (review 84c v05)."""
 _BACK_POINTING = frozenset("it its this that they them these those he she him her".split())
 """Words with which the sentence right after one points back at what it stated ("The bank recalled it")."""
 _ACT_NOUNS = (
@@ -8180,6 +8190,14 @@ _ACT_NOUNS = (
 "suspension" -> "suspend", "submission" -> "submit", "shipment" -> "ship", "approval" -> "approve")."""
 _DETERMINED = frozenset("the this that its their our my your his her".split())
 """Determiners after which a question's verb is written as the noun of its act ("the fix", "its booking")."""
+_RETURN_PRESUPPOSES = frozenset(
+    stem(w) for w in "deliver ship send post mail receive buy purchase order borrow lend rent give hand collect".split()
+)
+"""Acts a return presupposes, by `stem`: "The customer returned order 55" says it was delivered, never that the
+delivery is undone (review 84c v05), unless it went back to its sender (`_TO_SENDER`); a returned payment or
+application is undone."""
+_TO_SENDER = re.compile(r"(?i)\s+(?:to\s+(?:the\s+)?sender|as\s+undeliverable|unclaimed|undelivered)\b")
+"""What follows "returned" when the delivery never happened ("It was returned to the sender": review 83f)."""
 _UNDO_REACH = 2000
 """How many units of the same text after a deciding one `yes_no_answer` reads for a sentence that undoes it (a
 log's later line, a later paragraph): bounds the time on a long text; what a sentence undoes is tied by words."""
@@ -8436,6 +8454,12 @@ def _undone_later(
         undone = False
         for pattern in (_UNDOING, _ENDING) if present else (_UNDOING,):
             for match in pattern.finditer(sentence):
+                if (
+                    match.group(0).lower().startswith("return")
+                    and {stem(v) for v in verbs} & _RETURN_PRESUPPOSES
+                    and not _TO_SENDER.match(sentence, match.end())
+                ):
+                    continue  # "We returned it to the shop": it was delivered, and stays so
                 at = len(_WORD.findall(sentence[: match.start()]))
                 if _negated_at(words, at):
                     return False  # "The payment was not reversed.": the state stands, said again
