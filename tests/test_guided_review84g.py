@@ -88,3 +88,24 @@ def test_a_returned_payment_is_still_undone() -> None:
 def test_a_return_to_sender_still_undoes_the_delivery() -> None:
     text = "The letter was posted on 2 May. It was returned to sender on 9 May."
     assert first_line(ask(text, "Was the letter posted?")) != "Yes"
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("name,home town,work town\nMia Holt,Tarn,Vale\n", "Vale"),
+        ("name,hometown,address\nMia Holt,Tarn,3 Hill Road Vale\n", "Tarn"),
+        ("name,former address,address\nMia Holt,7 Low Street Tarn,3 Hill Road Vale\n", "7 Low Street Tarn"),
+    ],
+)
+def test_only_the_field_that_says_the_verb_answers(text: str, reply: str) -> None:
+    # "Where does Mia live?": the address, not where she works, grew up or lived before
+    assert first_line(ask(text, "Where does Mia live?", reply)) != reply
+
+
+def test_the_field_that_says_the_verb_still_answers() -> None:
+    text = "name,former address,address\nMia Holt,7 Low Street Tarn,3 Hill Road Vale\n"
+    assert first_line(ask(text, "Where does Mia live?", "3 Hill Road Vale")) == "3 Hill Road Vale"
+    text = "title,author,editor\nLow Tide,Ruth Park,Sam Ng\n"
+    assert first_line(ask(text, "Who wrote Low Tide?", "Ruth Park")) == "Ruth Park"
+    assert first_line(ask(text, "Who wrote Low Tide?", "Sam Ng")) != "Sam Ng"

@@ -2080,16 +2080,47 @@ a `town` column says where someone lives, `employer` where they work, `director`
 live?", "What city does Bob live in?" over `name,town,mobile`: review 84 H)."""
 
 
-def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
-    """Whether the record `unit` has a field (a column of its `keys`, or a "Label:" in its text) that
-    `_IMPLIED_BY_VERB` names for the question's unwritten closing `verb`."""
-    names = next((v.split() for k, v in _IMPLIED_BY_VERB.items() if stem(k) == stem(verb)), [])
+_SAME_FIELD_QUALIFIERS = frozenset(
+    "current present main primary permanent home postal mailing street residential full actual".split()
+)
+"""Words that may qualify a field `_IMPLIED_BY_VERB` names and leave it saying the verb ("current address", "home
+town"); any other ("previous address", "holiday town", "office address") names another fact (review 84c v01)."""
+
+
+_FIELD_LABEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*(?:[ \t]+[a-z][\w-]*){0,3})[ \t]*:(?!//)")
+"""A field's label in a record's text, up to its colon: a word, then lowercase words ("Home address:"), so that
+"Leo Hart Employer:" labels "Employer"."""
+
+
+def _implied_cells(verb: str, unit: dict[str, Any]) -> list[str]:
+    """The cells of the record `unit` whose field (a column of its `keys`, or a "Label:" in its text) says the
+    question's unwritten closing `verb` by a name of `_IMPLIED_BY_VERB`, each word of the field's name one of those
+    names or a `_SAME_FIELD_QUALIFIERS` word ("town", "home address" for "live"; not "previous address",
+    "birthplace"); [] when none. Cells as the unit's text writes them, stripped."""
+    names = set(next((v.split() for k, v in _IMPLIED_BY_VERB.items() if stem(k) == stem(verb)), []))
     if not names:
-        return False
-    keys = {str(k).lower().replace("_", " ") for k in unit.get("keys") or ()}
-    if keys & set(names) or any(set(k.split()) & set(names) for k in keys):
-        return True
-    return re.search(rf"(?:^|[;\s])(?i:{'|'.join(names)})\s*:", unit["text"]) is not None
+        return []
+
+    def says(field: str) -> bool:
+        words = field.lower().replace("_", " ").replace("-", " ").split()
+        return bool(words) and bool(set(words) & names) and set(words) <= names | _SAME_FIELD_QUALIFIERS
+
+    cells = []
+    labels = list(_FIELD_LABEL.finditer(unit["text"]))  # "Name: Leo Hart Employer: Brill Mills" is two fields
+    for match, following in itertools.zip_longest(labels, labels[1:]):
+        value = unit["text"][match.end() : following.start() if following is not None else None]
+        value = re.split(r"[;\n]", value, maxsplit=1)[0].strip()
+        if says(match.group(1)) and value:
+            cells.append(value)
+    keys, fields = list(unit.get("keys") or ()), list(unit.get("fields") or ())
+    if not cells and len(keys) == len(fields):  # a row whose text is not "key: value; ...": its lowercased fields
+        cells = [str(f) for k, f in zip(keys, fields, strict=True) if says(str(k)) and str(f).strip()]
+    return cells
+
+
+def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
+    """Whether the record `unit` has a field that says the question's unwritten closing `verb` (`_implied_cells`)."""
+    return bool(_implied_cells(verb, unit))
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -8819,6 +8850,9 @@ def guided_answer(
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     unwritten = [t for t in framing if not state["index"].rows(t) and not any(t in u["held"] for u in good[:reads])]
     unwritten = [t for t in unwritten if not any(_a_field_implies(t, u) for u in good[:reads])]
+    # a verb the best unit says only by a field ("live" by `town`, "directed" by `director`): its cell answers
+    own = {stem(w) for w in _WORD.findall(good[0]["text"])} if good else set()
+    by_field = [t for t in terms if stem(t) not in own and _a_field_implies(t, good[0])] if good else []
     if unwritten:
         # "How many tents are we renting?" over "we are buying 3 tents": the verb may be the condition the question
         # sets; the units that hold the rest are shown for the user to judge, never read as its answer
@@ -8892,6 +8926,14 @@ def guided_answer(
         if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
             report.append(f"  {span!r} is no value of the column the question names: no short answer")
             span = None
+        for verb in by_field if span is not None and check is not None else []:
+            # "Where does Leo live?" over `name,birthplace,town`: the town says "live", so only its cell answers;
+            # the birthplace, an office or a previous address is another fact (review 84c v01)
+            cells, said = _implied_cells(verb, good[0]), (span or "").lower()
+            if not any(said in c.lower() or c.lower() in said for c in cells):
+                report.append(f"  {span!r} is not in the field that says {verb!r}: no short answer")
+                span = None
+                break
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
