@@ -2104,16 +2104,47 @@ a `town` column says where someone lives, `employer` where they work, `director`
 live?", "What city does Bob live in?" over `name,town,mobile`: review 84 H)."""
 
 
-def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
-    """Whether the record `unit` has a field (a column of its `keys`, or a "Label:" in its text) that
-    `_IMPLIED_BY_VERB` names for the question's unwritten closing `verb`."""
-    names = next((v.split() for k, v in _IMPLIED_BY_VERB.items() if stem(k) == stem(verb)), [])
+_SAME_FIELD_QUALIFIERS = frozenset(
+    "current present main primary permanent home postal mailing street residential full actual".split()
+)
+"""Words that may qualify a field `_IMPLIED_BY_VERB` names and leave it saying the verb ("current address", "home
+town"); any other ("previous address", "holiday town", "office address") names another fact (review 84c v01)."""
+
+
+_FIELD_LABEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*(?:[ \t]+[a-z][\w-]*){0,3})[ \t]*:(?!//)")
+"""A field's label in a record's text, up to its colon: a word, then lowercase words ("Home address:"), so that
+"Leo Hart Employer:" labels "Employer"."""
+
+
+def _implied_cells(verb: str, unit: dict[str, Any]) -> list[str]:
+    """The cells of the record `unit` whose field (a column of its `keys`, or a "Label:" in its text) says the
+    question's unwritten closing `verb` by a name of `_IMPLIED_BY_VERB`, each word of the field's name one of those
+    names or a `_SAME_FIELD_QUALIFIERS` word ("town", "home address" for "live"; not "previous address",
+    "birthplace"); [] when none. Cells as the unit's text writes them, stripped."""
+    names = set(next((v.split() for k, v in _IMPLIED_BY_VERB.items() if stem(k) == stem(verb)), []))
     if not names:
-        return False
-    keys = {str(k).lower().replace("_", " ") for k in unit.get("keys") or ()}
-    if keys & set(names) or any(set(k.split()) & set(names) for k in keys):
-        return True
-    return re.search(rf"(?:^|[;\s])(?i:{'|'.join(names)})\s*:", unit["text"]) is not None
+        return []
+
+    def says(field: str) -> bool:
+        words = field.lower().replace("_", " ").replace("-", " ").split()
+        return bool(words) and bool(set(words) & names) and set(words) <= names | _SAME_FIELD_QUALIFIERS
+
+    cells = []
+    labels = list(_FIELD_LABEL.finditer(unit["text"]))  # "Name: Leo Hart Employer: Brill Mills" is two fields
+    for match, following in itertools.zip_longest(labels, labels[1:]):
+        value = unit["text"][match.end() : following.start() if following is not None else None]
+        value = re.split(r"[;\n]", value, maxsplit=1)[0].strip()
+        if says(match.group(1)) and value:
+            cells.append(value)
+    keys, fields = list(unit.get("keys") or ()), list(unit.get("fields") or ())
+    if not cells and len(keys) == len(fields):  # a row whose text is not "key: value; ...": its lowercased fields
+        cells = [str(f) for k, f in zip(keys, fields, strict=True) if says(str(k)) and str(f).strip()]
+    return cells
+
+
+def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
+    """Whether the record `unit` has a field that says the question's unwritten closing `verb` (`_implied_cells`)."""
+    return bool(_implied_cells(verb, unit))
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -3387,10 +3418,15 @@ def _said_of_the_asked(core: str, text: str, query: str) -> bool:
     itself = {stem(w.lower()) for w in _WORD.findall(core) + parts}
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself
     words = _WORD.findall(_HOW_DEGREE.sub(" ", query))
+    compound = _compound_parts(words, text)  # "job" of "the backup job" (review 84c v03)
     verbs = {
         stem(w)
         for i, w in enumerate(words)
-        if i > 0 and w.islower() and w not in ENGLISH_STOPWORDS and words[i - 1].lower() not in _NOUN_BEFORE
+        if i > 0
+        and w.islower()
+        and w not in ENGLISH_STOPWORDS
+        and words[i - 1].lower() not in _NOUN_BEFORE
+        and i not in compound
     } & asked  # "feed" of "How often should I feed the plants?", never "plants"
     said: list[set[str]] = []
     written: list[set[str]] = []
@@ -8302,14 +8338,24 @@ yes or no (review 83c v05, review 84 A). Written as the verbs' stems with their 
 kind comes in every spelling ("cancelled"/"canceled", "voided", "annulled"), and the nouns of the undoing act.
 An expiry or termination counts for a past question too ("The lease was renewed. It was terminated." leaves
 "Was the lease renewed?" to the quote, review 83f)."""
-_ENDING = re.compile(r"(?i)\b(?:ended|lifted|discontinued|ceased|ran\s+out|came\s+to\s+an\s+end)\b")
+_ENDING = re.compile(
+    r"(?i)\b(?:ended|lifted|discontinued|ceased|ran\s+out|came\s+to\s+an\s+end"
+    r"|re-?instated|restored|re-?activated|re-?enabled"
+    r"|(?:active|valid|available|online|open|working|allowed|enabled|live)\s+again|back\s+(?:online|open))\b"
+)
 """Words that end a state without undoing that it held ("The suspension was lifted in June", "The cover
 ended"): a present question ("Is the account suspended?") is then no longer answered yes, a past one ("Was
-the account suspended?") still is (review 84 A)."""
+the account suspended?") still is (review 84 A). Putting back the state before it ends it too ("It was
+reinstated", "restored", "is active again": review 84c v04)."""
 _PRESENT_OPENERS = frozenset("is are am do does can isn't aren't doesn't don't can't cannot".split())
 """Openers of a question that asks what holds now, not what happened."""
-_UNTIL = re.compile(r"(?i)\b(?:was|were|had)\b.*\b(?:until|till|til)\b")
-"""A past state bounded by a time ("The car was insured until May 2023"): it held, and ended then."""
+_UNTIL = re.compile(
+    r"(?i)\b(?:was|were|had)\b.*\b(?:until|till|til)\s+(?:the\s+(?:end|start|beginning|middle)\s+of\s+|early\s+|late\s+"
+    rf"|mid-?\s*|last\s+|the\s+|this\s+|that\s+)?(?:\d|{_MONTH}\b|(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|yesterday\b|recently\b"
+    r"|then\b|spring\b|summer\b|autumn\b|fall\b|winter\b|week\b|month\b|year\b)"
+)
+"""A past state bounded by a time ("The car was insured until May 2023", "until last week"): it held, and ended
+then. An open bound ("closed until further notice") ends nothing (review 84c v05)."""
 _BACK_POINTING = frozenset("it its this that they them these those he she him her".split())
 """Words with which the sentence right after one points back at what it stated ("The bank recalled it")."""
 _ACT_NOUNS = (
@@ -8328,6 +8374,16 @@ _ACT_NOUNS = (
 )
 """Endings of a noun made from a verb, with what replaces them to give the verb back ("payment" -> "pay",
 "suspension" -> "suspend", "submission" -> "submit", "shipment" -> "ship", "approval" -> "approve")."""
+_DETERMINED = frozenset("the this that its their our my your his her".split())
+"""Determiners after which a question's verb is written as the noun of its act ("the fix", "its booking")."""
+_RETURN_PRESUPPOSES = frozenset(
+    stem(w) for w in "deliver ship send post mail receive buy purchase order borrow lend rent give hand collect".split()
+)
+"""Acts a return presupposes, by `stem`: "The customer returned order 55" says it was delivered, never that the
+delivery is undone (review 84c v05), unless it went back to its sender (`_TO_SENDER`); a returned payment or
+application is undone."""
+_TO_SENDER = re.compile(r"(?i)\s+(?:to\s+(?:the\s+)?sender|as\s+undeliverable|unclaimed|undelivered)\b")
+"""What follows "returned" when the delivery never happened ("It was returned to the sender": review 83f)."""
 _UNDO_REACH = 2000
 """How many units of the same text after a deciding one `yes_no_answer` reads for a sentence that undoes it (a
 log's later line, a later paragraph): bounds the time on a long text; what a sentence undoes is tied by words."""
@@ -8409,15 +8465,54 @@ def _a_longer_name(asked: str, words: list[str]) -> bool:
     )
 
 
-def _asked_verbs(query: str) -> set[str]:
+_PARTICIPLE = re.compile(
+    r"[a-z]+ed|(?:made|paid|sent|done|built|run|set|put|kept|held|shown|seen|found|sold|bought|told|brought|left"
+    r"|lost|won|read|cut|shut|hit|spent|met|led|laid|sung|begun|drawn|grown|thrown|worn|torn|sworn|taken|given"
+    r"|written|chosen|broken|frozen|driven|eaten|fallen|forgotten|hidden|ridden|risen|spoken|stolen|proven)"
+)
+"""The past participle a passive question closes its subject with ("Was the card payment approved?", "Was the
+credit card payment made?"): the regular -ed/-en form, or an irregular one."""
+_AS_NOUN = (
+    r"(?i:the|a|an|this|that|its|their|our|my|your|his|her)\s+(?:\w+\s+)?{}\b"
+    r"|\b{}\s+(?i:is|was|were|are|has|had|will)\b"
+)
+"""How a text writes a word as a noun: after a determiner ("the payment", "the backup job"), or as the subject of
+an auxiliary ("The backup job is scheduled"); `str.format` it with the escaped word twice."""
+
+
+def _compound_parts(words: list[str], text: str = "") -> set[int]:
+    """The positions in the question `words` of the later parts of a compound noun ("payment" in "the card payment",
+    "job" in "the backup job"): a lowercase word right after the determined word or another part, followed by a
+    lowercase word, and either followed by a past participle ("the card payment approved") or written as a noun in
+    `text` (`_AS_NOUN`: "The backup job is scheduled ..."). "support" in "Does the tool support IPv6?" and "paid" in
+    "Was the rent paid last month?" stay verbs (review 84c v03)."""
+    parts: set[int] = set()
+    for i in range(1, len(words) - 1):
+        before, word, after = words[i - 1], words[i], words[i + 1]
+        if not (word.islower() and after.islower()) or word in ENGLISH_STOPWORDS or after in ENGLISH_STOPWORDS:
+            continue
+        if not (i >= 2 and words[i - 2].lower() in _NOUN_BEFORE and before.islower()) and i - 1 not in parts:
+            continue
+        if _PARTICIPLE.fullmatch(after) or (text and re.search(_AS_NOUN.format(*[re.escape(word)] * 2), text)):
+            parts.add(i)
+    return parts
+
+
+def _asked_verbs(query: str, text: str = "") -> set[str]:
     """The words of a yes/no question that may be its verb, lowercased as written: each lowercase word not after a
     determiner or a preposition, nor first, where the subject stands ("wash" in "Did I wash the car?", never "car",
-    nor "tinyserve" in "Does tinyserve support HTTPS?")."""
+    nor "tinyserve" in "Does tinyserve support HTTPS?"), nor a later part of a compound noun (`_compound_parts`:
+    "payment" in "Was the card payment approved?"; `text` the text asked, which may write it as a noun)."""
     words = _WORD.findall(_YES_NO.sub("", query, count=1))
+    parts = _compound_parts(words, text)
     return {
         w.lower()
         for i, w in enumerate(words)
-        if w.islower() and w not in ENGLISH_STOPWORDS and i > 0 and words[i - 1].lower() not in _NOUN_BEFORE
+        if w.islower()
+        and w not in ENGLISH_STOPWORDS
+        and i > 0
+        and words[i - 1].lower() not in _NOUN_BEFORE
+        and i not in parts
     }
 
 
@@ -8465,6 +8560,17 @@ def _act_of(word: str, verbs: set[str]) -> bool:
             if stem(base) in wanted or stem(base + "e") in wanted:
                 return True
     return False
+
+
+def _verb_as_noun(words: list[str], verbs: set[str]) -> bool:
+    """Whether the sentence `words` writes one of the question's verbs as a noun of its act, right after a determiner:
+    spelled as the verb ("The fix was reverted", "The restart failed", "The ban was lifted") or as its -ing noun
+    ("The booking was cancelled"), compared by `stem` (review 84c v02)."""
+    wanted = {stem(v) for v in verbs}
+    return any(
+        before.lower() in _DETERMINED and word.islower() and stem(word) in wanted
+        for before, word in itertools.pairwise(words)
+    )
 
 
 def _negated_at(words: list[str], at: int) -> bool:
@@ -8524,7 +8630,9 @@ def _undone_later(
         if stems & thing_stems:
             if named_stems and not stems & named_stems:
                 continue  # "invoice 1043" after "invoice 1042": another one
-        elif (own_unit and any(_act_of(w, verbs) for w in words)) or (number == 0 and lowered & _BACK_POINTING):
+        elif (own_unit and (any(_act_of(w, verbs) for w in words) or _verb_as_noun(words, verbs))) or (
+            number == 0 and lowered & _BACK_POINTING
+        ):
             if named_stems and _other_names(sentence, words, asked_stems):
                 continue  # "Ben did not sign it" after "Did Ann sign the lease?"
         else:
@@ -8532,6 +8640,12 @@ def _undone_later(
         undone = False
         for pattern in (_UNDOING, _ENDING) if present else (_UNDOING,):
             for match in pattern.finditer(sentence):
+                if (
+                    match.group(0).lower().startswith("return")
+                    and {stem(v) for v in verbs} & _RETURN_PRESUPPOSES
+                    and not _TO_SENDER.match(sentence, match.end())
+                ):
+                    continue  # "We returned it to the shop": it was delivered, and stays so
                 at = len(_WORD.findall(sentence[: match.start()]))
                 if _negated_at(words, at):
                     return False  # "The payment was not reversed.": the state stands, said again
@@ -8569,7 +8683,7 @@ def yes_no_answer(
     if opener is None or _NEGATED.search(opener.group(0)) or negations not in ([], ["not"], ["never"]):
         return None
     base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
-    verbs = _asked_verbs(query)
+    verbs = _asked_verbs(query, "\n".join(u["text"] for u in units))
     present = opener.group(0).split()[-1].lower().replace("’", "'") in _PRESENT_OPENERS
     body = _YES_NO.sub("", query, count=1)
     asked = [
@@ -9410,6 +9524,9 @@ def guided_answer(
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     unwritten = [t for t in framing if not state["index"].rows(t) and not any(t in u["held"] for u in good[:reads])]
     unwritten = [t for t in unwritten if not any(_a_field_implies(t, u) for u in good[:reads])]
+    # a verb the best unit says only by a field ("live" by `town`, "directed" by `director`): its cell answers
+    own = {stem(w) for w in _WORD.findall(good[0]["text"])} if good else set()
+    by_field = [t for t in terms if stem(t) not in own and _a_field_implies(t, good[0])] if good else []
     if unwritten:
         # "How many tents are we renting?" over "we are buying 3 tents": the verb may be the condition the question
         # sets; the units that hold the rest are shown for the user to judge, never read as its answer
@@ -9483,6 +9600,14 @@ def guided_answer(
         if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
             report.append(f"  {span!r} is no value of the column the question names: no short answer")
             span = None
+        for verb in by_field if span is not None and check is not None else []:
+            # "Where does Leo live?" over `name,birthplace,town`: the town says "live", so only its cell answers;
+            # the birthplace, an office or a previous address is another fact (review 84c v01)
+            cells, said = _implied_cells(verb, good[0]), (span or "").lower()
+            if not any(said in c.lower() or c.lower() in said for c in cells):
+                report.append(f"  {span!r} is not in the field that says {verb!r}: no short answer")
+                span = None
+                break
         if span is not None and check is not None:
             others = [_quote(u, 200) for u in good[:reads] if u["row"] != unit["row"]]
             also = "\nAlso matching:\n" + "\n".join(others) if others else ""
