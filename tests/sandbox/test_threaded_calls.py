@@ -312,7 +312,10 @@ async def test_a_time_limit_running_out_around_a_call_ends_the_cell_not_the_work
     async def instant(call: SubCall) -> list[SubCallResult]:
         return [SubCallResult(True, text="ok")] * len(call.items)
 
-    box = await started(SubprocessSandbox(hard_timeout_grace=5, max_calls_per_cell=10**9, max_calls_per_run=10**9))
+    # A 15 s grace, not 5: on a runner at load 20 (2 cores) a worker answering calls in a tight loop went past 5 s
+    # once in CI1 of session 35 (and 1 in 9 runs of the dev's, at that load; 0 in 20 under 3 CPU hogs, new code and
+    # f36fe0a alike). The grace bounds the hard kill only; a cell that yields still times out at 0.05 s.
+    box = await started(SubprocessSandbox(hard_timeout_grace=15, max_calls_per_cell=10**9, max_calls_per_run=10**9))
     try:
         for _ in range(3):
             result = await box.run_cell("x = 1\nwhile True:\n    llm_query('q')", calls=instant, timeout=0.05)
