@@ -561,7 +561,6 @@ class LoneSurrogatesReplaced:
         stand_ins = LONE_SURROGATE_IDS.given_in(first.get("body", b""))
         if stand_ins:
             send = _IdsRestoredHTTP(send, stand_ins)
-        given = False
         refused: dict[str, Any] | None = None  # the start of the SDK's 400 reply, held until its body is seen
 
         async def answering_unreadable(message: dict[str, Any]) -> None:
@@ -579,12 +578,7 @@ class LoneSurrogatesReplaced:
                 await send(start)
             await send(message)
 
-        async def replay() -> Any:
-            nonlocal given
-            if not given:
-                given = True
-                return first
-            return await receive()
+        replay = _replaying(first, receive)
 
         try:
             await self.app(scope, replay, answering_unreadable)
@@ -692,14 +686,8 @@ class InFlightIdsPerSession:
         first = await _whole_request(receive)
         if first["type"] != "http.request":
             return  # the client left before its body came: nobody is left to answer
-        given = False
 
-        async def replay() -> Any:
-            nonlocal given
-            if not given:
-                given = True
-                return first
-            return await receive()
+        replay = _replaying(first, receive)
 
         body = first.get("body", b"")
         if len(body) < _PARSED_AT_ONCE:
@@ -754,6 +742,21 @@ async def _refuse_in_flight(request_id: str | int, send: Any) -> None:
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
     """The value of header `name` (lower case, as ASGI gives names), or None."""
     return next((bytes(value) for key, value in scope.get("headers", ()) if key == name), None)
+
+
+def _replaying(first: dict[str, Any], receive: Any) -> Callable[[], Awaitable[Any]]:
+    """An ASGI receive that gives `first` (the request's body, already read to check it) once, then the client's own
+    messages (a disconnect among them)."""
+    given = False
+
+    async def replay() -> Any:
+        nonlocal given
+        if not given:
+            given = True
+            return first
+        return await receive()
+
+    return replay
 
 
 def _tool_call_id(body: bytes) -> str | int | None:
@@ -896,14 +899,8 @@ class BodyBounded:
             claim()  # handed on: the bytes are the request's now
             first: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
         del body
-        given = False
 
-        async def replay() -> Any:
-            nonlocal given
-            if not given:
-                given = True
-                return first
-            return await receive()
+        replay = _replaying(first, receive)
 
         await self.app(scope, replay, send)
 
