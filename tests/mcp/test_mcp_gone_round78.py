@@ -159,20 +159,26 @@ def _answer(connection: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def open_session(port: int) -> dict[str, str]:
+    """Open an MCP session over HTTP with the initialize handshake: the headers each later request of it carries."""
+    opened = _answer(_post(port, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}, {}))
+    session_id = next(
+        line.split(b":", 1)[1].strip().decode()
+        for line in opened.split(b"\r\n\r\n")[0].split(b"\r\n")
+        if line.lower().startswith(b"mcp-session-id:")
+    )
+    session = {"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
+    _answer(_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session))
+    return session
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the REPL's processes through /proc")
 def test_a_tool_call_whose_http_client_went_away_is_cancelled_for_a_handshake_client(tmp_path: Path) -> None:
     # With the initialize handshake the call ran in the MCP session's task, which outlives the POST: the run went on
     # (its REPL alive, its LM calls spent) for an answer no one could receive.
     with mcp_http(tmp_path, [SILENT_CELL, repl("FINAL('second')")]) as http:
         server, port = http.process, http.port
-        opened = _answer(_post(port, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}, {}))
-        session_id = next(
-            line.split(b":", 1)[1].strip().decode()
-            for line in opened.split(b"\r\n\r\n")[0].split(b"\r\n")
-            if line.lower().startswith(b"mcp-session-id:")
-        )
-        session = {"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
-        _answer(_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session))
+        session = open_session(port)
         call = {"name": "rlm_ask", "arguments": {"query": "q", "text": "abc"}}
         running = _post(port, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}, session)
         _wait_for(lambda: descendants(server.pid), 60, "the call's REPL never started")

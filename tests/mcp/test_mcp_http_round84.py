@@ -12,21 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mcp_harness import mcp_http, repl
-from test_mcp_gone_round78 import HELLO, _answer, _post
+from test_mcp_gone_round78 import HELLO, _answer, _post, open_session
 
 SLOW_CELL = repl("import time\ntime.sleep(3)\nFINAL('slow answer')")
-
-
-def _session(port: int) -> dict[str, str]:
-    opened = _answer(_post(port, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": HELLO}, {}))
-    session_id = next(
-        line.split(b":", 1)[1].strip().decode()
-        for line in opened.split(b"\r\n\r\n")[0].split(b"\r\n")
-        if line.lower().startswith(b"mcp-session-id:")
-    )
-    session = {"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
-    _answer(_post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session))
-    return session
 
 
 def _replies(answer: bytes) -> list[dict[str, Any]]:
@@ -46,7 +34,7 @@ def _replies(answer: bytes) -> list[dict[str, Any]]:
 
 def test_a_request_whose_id_is_in_flight_is_refused_and_the_first_still_answered(tmp_path: Path) -> None:
     with mcp_http(tmp_path, [SLOW_CELL]) as http:
-        session = _session(http.port)
+        session = open_session(http.port)
         ask = {"name": "rlm_ask", "arguments": {"query": "q", "text": "abc"}}
         first = _post(http.port, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": ask}, session)
         time.sleep(0.7)
@@ -71,7 +59,7 @@ def test_a_request_whose_id_is_in_flight_is_refused_and_the_first_still_answered
 
 def test_a_client_that_leaves_mid_body_leaves_no_traceback(tmp_path: Path) -> None:
     with mcp_http(tmp_path, [repl("FINAL('x')")]) as http:
-        session = _session(http.port)
+        session = open_session(http.port)
         for _ in range(3):
             connection = socket.create_connection(("127.0.0.1", http.port))
             head = "".join(f"{name}: {value}\r\n" for name, value in session.items())
