@@ -978,10 +978,13 @@ def test_a_cost_of_0_reported_for_a_call_that_used_tokens_is_the_list_price_when
 def test_a_cost_of_0_said_beside_a_dearer_served_model_or_an_unpriced_tier_says_nothing() -> None:
     # A proxy that says cost 0 and falls back to gpt-4o was booked at gpt-4o-mini's price (2x max_usd unseen); a
     # priority-tier reply with cost 0 was booked as a priced $0.
+    # Looked up first: with no USD budget the served model's price is fetched in the background when not at hand
+    # (PriceTable.served_cost), so with an empty price cache (a fresh CI machine) the booking depended on test order.
+    listed = PriceTable().cost("gpt-4o", Usage(1_000, 500))
     ledger = Ledger(Budget(), prices=PriceTable())
     used = Usage(1_000, 500, 0.0)
     served = ledger.settle(ledger.reserve("gpt-4o-mini", 1_000, 500), used, role="root", depth=0, served="gpt-4o")
-    assert served.cost_usd == pytest.approx(PriceTable().cost("gpt-4o", Usage(1_000, 500)))
+    assert served.cost_usd == pytest.approx(listed)
     tier = ledger.settle(ledger.reserve("gpt-4o", 1_000, 500), used, role="root", depth=0, billed_as="gpt-4o[priority]")
     assert tier.cost_usd is None and ledger.usage.to_dict()["unpriced_calls"] == 1
 
