@@ -170,7 +170,9 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
     - a request head must be whole within `header_timeout` seconds, else the connection is closed: from its opening
       for the first request, from the first byte of the next one on a kept-alive connection (idle between requests,
       uvicorn's `timeout_keep_alive` closes it). uvicorn arms no timer before a head is complete: a connection that
-      sent nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris).
+      sent nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris). A connection
+      that had begun a head is told so first with `408 Request Timeout` and `connection: close` (RFC 9110 15.5.9;
+      Apache's mod_reqtimeout does the same); one that sent nothing is closed without a word.
     - at most `max_connections` connections are open: one past it gets a 503 and is closed as it opens, before it
       holds a file descriptor for long (uvicorn's `limit_concurrency` refuses only once a head is complete).
     """
@@ -182,6 +184,7 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
         _head_timer: Any = None
         _awaiting: bool = True
         _seen: Any = None  # the request cycle that was current when the wait for a head began
+        _begun: bool = False  # bytes of the awaited head have arrived
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -192,7 +195,7 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
                 )
                 transport.close()
                 return
-            self._awaiting, self._seen = True, None
+            self._awaiting, self._seen, self._begun = True, None, False
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -202,14 +205,16 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
             if self.cycle is not self._seen:  # the head is whole: the body has its own bound (--body-timeout)
                 self._awaiting = False
                 self._disarm()
-            elif self._head_timer is None:
-                self._arm()  # the next request's head has begun
+            else:
+                self._begun = self._begun or bool(data)
+                if self._head_timer is None:
+                    self._arm()  # the next request's head has begun
 
         def on_response_complete(self) -> None:
             before = self.cycle
             super().on_response_complete()
             if self.cycle is before:  # no pipelined head came whole with it: idle until one begins
-                self._awaiting, self._seen = True, before
+                self._awaiting, self._seen, self._begun = True, before, False
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -227,6 +232,12 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
         def _head_late(self, seen: Any) -> None:
             self._head_timer = None
             if self._awaiting and self.cycle is seen and not self.transport.is_closing():
+                if self._begun:
+                    self.transport.write(
+                        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                        b"content-length: 47\r\nconnection: close\r\n\r\n"
+                        b"the request head did not arrive whole in time\r\n"
+                    )
                 self.transport.close()
 
     return BoundedConnection

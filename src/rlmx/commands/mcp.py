@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.text import Text
 
 from rlmx.commands.serve import (
+    add_connection_arguments,
     add_key_arguments,
-    allowed_host_arg,
     ignored_signals,
     positive_seconds,
     server_key,
@@ -104,30 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="with --http: longest a request body may take to arrive whole, else HTTP 408 with a JSON-RPC error "
         "(default: 60)",
     )
-    group.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        type=allowed_host_arg,
-        metavar="NAME",
-        help="with --http on a loopback --host: also answer requests whose Host is NAME (a reverse proxy on this "
-        "machine that forwards its own Host); other names get HTTP 421; repeatable",
-    )
-    group.add_argument(
-        "--header-timeout",
-        type=positive_seconds,
-        default=None,
-        metavar="S",
-        help="with --http: longest a request's head (request line and headers) may take to arrive whole, else the "
-        "connection is closed (default: 20)",
-    )
-    group.add_argument(
-        "--max-connections",
-        type=argtypes.positive_int,
-        default=None,
-        metavar="N",
-        help="with --http: open connections at most; one past them gets HTTP 503 and is closed (default: 1000)",
-    )
+    add_connection_arguments(group, http_only=True)
     add_key_arguments(group, "every request (with --http)")
     return group
 

@@ -138,30 +138,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         metavar="S",
         help="on Ctrl-C, SIGTERM or SIGHUP, let running requests finish for S seconds, then cancel them (default: 10)",
     )
-    server.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        type=allowed_host_arg,
-        metavar="NAME",
-        help="on a loopback --host, also answer requests whose Host is NAME (a reverse proxy on this machine that "
-        "forwards its own Host, e.g. rlmx.example.com); other names get HTTP 421; repeatable",
-    )
-    server.add_argument(
-        "--header-timeout",
-        type=positive_seconds,
-        default=DEFAULT_HEADER_TIMEOUT,
-        metavar="S",
-        help="longest a request's head (its request line and headers) may take to arrive whole, else the connection "
-        "is closed (default: 20)",
-    )
-    server.add_argument(
-        "--max-connections",
-        type=_positive_int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help="open connections at most; one past them gets HTTP 503 and is closed (default: 1000)",
-    )
+    add_connection_arguments(server, http_only=False)
     server.add_argument(
         "--cors-origin",
         action="append",
@@ -172,6 +149,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     add_key_arguments(server, "every route but /health", aliases=("--api-key",))
     return server
+
+
+def add_connection_arguments(group: argparse._ArgumentGroup, *, http_only: bool) -> None:
+    """--allow-host, --header-timeout and --max-connections in `group`, for `rlmx serve` and `rlmx mcp --http`.
+    With `http_only` (mcp, whose stdio transport has no connection) each help says "with --http" and the defaults
+    are None, so the command can tell a flag given without --http; it then applies DEFAULT_HEADER_TIMEOUT and
+    DEFAULT_MAX_CONNECTIONS itself."""
+    from rlmx.commands import argtypes
+
+    lead = "with --http: " if http_only else ""
+    group.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=allowed_host_arg,
+        metavar="NAME",
+        help=f"{lead}on a loopback --host, also answer requests whose Host is NAME (a reverse proxy on this machine "
+        "that forwards its own Host, e.g. rlmx.example.com); other names get HTTP 421; repeatable",
+    )
+    group.add_argument(
+        "--header-timeout",
+        type=positive_seconds,
+        default=None if http_only else DEFAULT_HEADER_TIMEOUT,
+        metavar="S",
+        help=f"{lead}longest a request's head (its request line and headers) may take to arrive whole, else the "
+        f"connection is closed (default: {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=argtypes.positive_int,
+        default=None if http_only else DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"{lead}open connections at most; one past them gets HTTP 503 and is closed "
+        f"(default: {DEFAULT_MAX_CONNECTIONS})",
+    )
 
 
 def add_key_arguments(group: argparse._ArgumentGroup, guarded: str, aliases: tuple[str, ...] = ()) -> None:
