@@ -2024,12 +2024,32 @@ def _asks_two(query: str, salient: list[str]) -> bool:
     return all(any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", half) for t in salient) for half in halves)
 
 
+_COMPARED_NUMBER = re.compile(
+    r"(?i)\b(?:more|greater|higher|larger|bigger|less|fewer|lower|smaller)\s+than\s+[£$€]?(\d[\d,.]*%?)|"
+    r"\b(?:over|above|exceeding|at\s+least|under|below|at\s+most)\s+[£$€]?(\d[\d,.]*%?)"
+)
+"""A yes/no question's threshold ("above 90", "more than 1,500"): the number it is compared with, which the text
+need not write ("Is Omar's mark above 90?" over a mark of 91), so no term to find and no word of an attribute."""
+
+
+def compared_numbers(query: str) -> set[str]:
+    """The threshold numbers a yes/no question compares with (`_COMPARED_NUMBER`), as `search_terms` writes them
+    ("1,500" -> "1500" is not assumed: both spellings); empty for other questions."""
+    if not asks_yes_no(query):
+        return set()
+    found = {(m.group(1) or m.group(2)).rstrip(".,").lower() for m in _COMPARED_NUMBER.finditer(query)}
+    return found | {n.replace(",", "") for n in found} | {p for n in found for p in re.split(r"[,.%]", n) if p}
+
+
 def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str | None:
     """What a question asks for, the noun phrase "the ... of" or "the ... for" ("the international dialing code of
     Djibouti"), when the text uses none of its words: it cannot state that attribute of anything, whatever it
     says about the subject. None when there is no such phrase, or the text uses one of its words. In `records`
     (a table, JSON) a lone word ("the code for Quenya") is no evidence: a column named alpha_3 holds codes; a
     shape ("three-letter") is not a word of the attribute."""
+    compared = bool(compared_numbers(query))
+    if compared:  # "Is Omar's mark above 90?": the threshold is no word of the attribute
+        query = _COMPARED_NUMBER.sub(" ", query)
     frames = _ATTRIBUTE.findall(query) or (_POSSESSED.findall(query) if records else [])
     if not frames or is_foreign(query):
         return None
@@ -2041,6 +2061,7 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
     if (
         not words
         or (records and len(words) < 2 and words[0].lower() in _ANY_COLUMN)
+        or (records and compared and len(words) < 2 and words[0].lower() in _SCORE_WORDS)
         or any(index.rows(w) for w in words)
         or any(index.rows(other) for w in words for other in _SAME_ATTRIBUTE.get(w.lower(), ()))
     ):
@@ -2061,6 +2082,10 @@ _ANY_COLUMN = frozenset(
 of ..."): a lone such word in a question about records is no evidence the records lack it. Any other lone word
 ("the publisher of The Salt Road") names a column, and records without it cannot state it: the author's name is
 no publisher (audit 83 F1)."""
+_SCORE_WORDS = frozenset("mark marks grade grades score scores result results points".split())
+"""What a record's numeric columns hold under a subject's name ("History: 91" is a mark): a yes/no question
+comparing a lone such word with a number ("Is Omar's mark above 90?") is no evidence the records lack it; it is
+never read, so its columns are quoted (audit 85 v05)."""
 _ATTRIBUTE = re.compile(r"\bthe\s+((?:[\w-]+\s+){0,3}[\w-]+)\s+(?:of|for)\b", re.IGNORECASE)
 _POSSESSED = re.compile(r"(?<=\w)['’]s\s+((?:[\w-]+\s+){0,4}[\w-]+)\s*[?.!]*\s*$")
 """What a possessive asks for, to the question's end ("Farid's history grade", "Ana's grade in history"): in
@@ -8682,6 +8707,9 @@ def yes_no_answer(
     negations = [w for w in body_words if w in _YES_NO_NEGATION or w in _UNSURE_POLARITY or _NEGATED.fullmatch(w)]
     if opener is None or _NEGATED.search(opener.group(0)) or negations not in ([], ["not"], ["never"]):
         return None
+    if compared_numbers(query):
+        return None  # "Is the rent below 120?": finding "120" in a line compares nothing (`stated_value` does)
+    asked_values = {n[0] for n in _stated_numbers(_YES_NO.sub("", query, count=1))}
     base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
     verbs = _asked_verbs(query, "\n".join(u["text"] for u in units))
     present = opener.group(0).split()[-1].lower().replace("’", "'") in _PRESENT_OPENERS
@@ -8713,6 +8741,8 @@ def yes_no_answer(
             following = _WORD.findall(sentences[number + 1][2])[:1] if number + 1 < len(sentences) else []
             if following and following[0].lower() in _LATER_CONTRASTS:
                 continue  # "It works offline. However, only for ten minutes.": the next sentence takes it back
+            if asked_values and {n[0] for n in _stated_numbers(sentence)} - asked_values:
+                continue  # "Is the fee 20 EUR?" over "Fee: 30 EUR (members 20 EUR)": which number is the fee's?
             stems = [stem(w) for w in words]
             found: list[list[int]] = []
             flipped = 0
@@ -8792,6 +8822,11 @@ _STATED_TESTS: dict[str, Callable[[float, float], bool]] = {
     "": lambda have, asked: have == asked,
 }
 """How the text's value `have` answers the question's comparison with its value `asked`."""
+_STATED_ABOVE = frozenset(
+    ["more than", "greater than", "higher than", "larger than", "bigger than", "over", "above", "exceeding", "at least"]
+)
+_STATED_BELOW = frozenset(["less than", "fewer than", "lower than", "smaller than", "under", "below", "at most"])
+"""The comparisons that ask for more than a value, and for less: a maximum ("up to 12") settles some of them."""
 _STATED_MONTHS = {
     m: i
     for i, names in enumerate(
@@ -8828,6 +8863,50 @@ _STATED_UNPLAIN = re.compile(
     r"fewer than|at least|some|circa|ca\.|~)\s*$"
 )
 """Words before a text's number that make it no plain value ("about 90", "over 20"): no comparison reads it."""
+
+
+_STATED_CLAUSE = re.compile(r",\s|;|\s[-–—]\s|[()\[\]]")
+"""Where a line's clause ends: a comma before a blank, a semicolon, a dash between blanks, a bracket."""
+_STATED_FORMER = frozenset("was were previously formerly originally old before reduced".split())
+"""Words that make a clause's number a former value ("was 60 EUR"), not the thing's value now."""
+_STATED_NOW = frozenset("now currently today instead corrected revised updated new".split())
+"""Words that make another clause's number the value now ("45 EUR, now 40 EUR"): the first number is not it."""
+
+
+def _own_number(text: str, subject: set[str] | None) -> tuple[float, int, int] | None:
+    """The one number (value, start, end in `text`) that `text` states for the asked thing, or None when which one
+    it is is a guess (audit 85 v04/v05). One number in `text` is it. Of several, only the clauses outside brackets
+    count ("45 EUR (was 60 EUR)", "30 EUR (members 20 EUR)": a bracket states another case or an aside); of those,
+    with `subject` (the `_stated_base` keys of the asked thing's words, for a sentence) the clauses that write one
+    of its words, else (a labelled line's value, whose label names the thing) the first clause. Exactly one number
+    must stand in them, in no clause that makes it a former value ("was 60") and with no other clause stating the
+    value now ("now 40")."""
+    numbers = _stated_numbers(text)
+    if len(numbers) <= 1:
+        return numbers[0] if numbers else None
+    clauses: list[tuple[int, int]] = []  # outside brackets
+    depth = start = 0
+    for cut in _STATED_CLAUSE.finditer(text):
+        if depth == 0:
+            clauses.append((start, cut.start()))
+        mark = cut.group(0)
+        depth = depth + 1 if mark in "([" else max(0, depth - 1) if mark in ")]" else depth
+        start = cut.end()
+    if depth == 0:
+        clauses.append((start, len(text)))
+    clauses = [(a, b) for a, b in clauses if text[a:b].strip()]
+    if subject is None:
+        chosen = clauses[:1]
+    else:
+        chosen = [(a, b) for a, b in clauses if {_stated_base(w) for w in _WORD.findall(text[a:b])} & subject]
+    own = [n for n in numbers if any(a <= n[1] and n[2] <= b for a, b in chosen)]
+    if len(own) != 1:
+        return None
+    held = {w.lower() for a, b in chosen for w in _WORD.findall(text[a:b])}
+    others = {w.lower() for a, b in clauses if (a, b) not in chosen for w in _WORD.findall(text[a:b])}
+    if held & _STATED_FORMER or others & _STATED_NOW:
+        return None
+    return own[0]
 
 
 def _stated_base(word: str) -> str:
@@ -9152,25 +9231,31 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
     test = _STATED_TESTS[op]
     opener_word = opener.group(0).split()[-1].lower()
 
-    def verdict(have_text: str, start: int = 0) -> tuple[str, str] | None:
-        """(Yes/No, the value) the text's value `have_text` gives, or None when it holds none or several."""
+    def verdict(have_text: str, subject: set[str] | None = None) -> tuple[str, str] | None:
+        """(Yes/No, the value) the text's value `have_text` gives (`_own_number`: for the asked thing's words
+        `subject`, or for a labelled line's value when None), or None when it holds none or which is a guess."""
         if asked_number is None:
             have_months = _stated_months(have_text)
             if len(set(have_months)) != 1:
                 return None
             named = next(w for w in _WORD.findall(have_text) if _STATED_MONTHS.get(w.lower()) == have_months[0])
             return ("Yes" if have_months[0] == months[0] else "No"), named
-        have = _stated_numbers(have_text)
-        if len(have) != 1:
+        own = _own_number(have_text, subject)
+        if own is None:
             return None
-        value, begin, end = have[0]
+        value, begin, end = own
         if _STATED_UNPLAIN.search(have_text[:begin]):
             return None
         limit = _STATED_MAXIMUM.search(have_text[:begin])
         if limit is not None:
-            if op or opener_word not in ("can", "could"):
-                return None  # "up to three": a limit, which answers only "Can it be four?"
-            return ("Yes" if asked_number <= value else "No"), have_text[limit.start() : end]
+            said = have_text[limit.start() : end]
+            if not op and opener_word in ("can", "could"):  # "up to three" answers "Can it be four?"
+                return ("Yes" if asked_number <= value else "No"), said
+            if op in _STATED_ABOVE and not test(value, asked_number):
+                return "No", said  # "at least 15 hours?" over "up to 12 hours": no value it allows reaches it
+            if op in _STATED_BELOW and test(value, asked_number):
+                return "Yes", said  # "under 15 hours?" over "up to 12 hours": every value it allows is under
+            return None  # a limit, not the value: whether the value passes is unknown
         return ("Yes" if test(value, asked_number) else "No"), have_text[begin:end]
 
     found: dict[str, tuple[str, dict[str, Any], str]] = {}
@@ -9190,6 +9275,14 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
         for u in rows
     ]
     named_rows = [(u, at) for u, at in named_rows if at]
+    most = max((len(at) for _, at in named_rows), default=0)
+    if len(named_rows) > 1 and sum(len(at) == most for _, at in named_rows) == 1:
+        # "Lina Moss's history mark" over long rows (name, subject, mark): the one row naming both phrases is it,
+        # when every phrase the other rows name is one of its cells (audit 85 v05)
+        best = next((u, at) for u, at in named_rows if len(at) == most)
+        phrases = {_words_key(best[0]["fields"][i]) for i in best[1]}
+        if all(_words_key(u["fields"][i]) in phrases for u, at in named_rows for i in at):
+            named_rows = [best]
     if len(named_rows) == 1:
         unit, given = named_rows[0]
         given_words = {w.lower() for i in given for w in _WORD.findall(unit["fields"][i])}
@@ -9245,14 +9338,15 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
                 continue
             if (lowered & _HEDGES) - hedged or _NEGATED.search(sentence) or _UNFULFILLED.search(sentence):
                 continue
+            subject = {_stated_base(w) for w in rest if w.lower() not in _STATED_FRAME} or rest_bases
             if asked_number is not None:
-                have = _stated_numbers(sentence)
-                if len(have) != 1:
+                own = _own_number(sentence, subject)
+                if own is None:
                     continue
-                follows = _WORD.match(sentence[have[0][2] :].lstrip())
+                follows = _WORD.match(sentence[own[2] :].lstrip())
                 if unit_word and (follows is None or stem(follows.group(0).lower()) != stem(unit_word)):
                     continue  # "four levels" against "3 users": another attribute
-            said = verdict(sentence)
+            said = verdict(sentence, subject)
             if said is not None:
                 found.setdefault(said[0], (said[1], unit, " ".join(sentence.split())))
     if len(found) != 1:
@@ -9414,6 +9508,11 @@ def guided_answer(
         report.append(f"the question asks who a party is: the name the text writes beside its role ({unit['where']})")
         return _answered(f"{name}\nFrom {_quote(_at_span(state, unit, name))}", report)
     terms = search_terms(query)
+    thresholds = compared_numbers(query)
+    if thresholds and len(thresholds & set(terms)) < len(terms):
+        # "Is the rent above 1,500?": the number compared with need not be written; a text lacking it still answers
+        terms = [t for t in terms if t not in thresholds]
+        report.append(f"a yes/no question's threshold, which the text need not write: {sorted(thresholds)}")
     framing = frame_terms(query, terms, state["index"])
     if framing and len(framing) < len(terms):
         terms = [t for t in terms if t not in framing]

@@ -1,0 +1,60 @@
+"""Review 85a: yes/no questions that compare the asked thing's value with a number.
+
+Each case is a made-up text and question in our own words, asked of the guided root with a stub reader
+(`guided_stub.ask`); the reader's reply is given where the rule checks a reading, else NOT FOUND.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from guided_stub import ask, first_line
+
+NF = "NOT FOUND"
+
+
+# --- yes/no against a number: the asked thing's value, not any number of its line (v04, v05) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "want"),
+    [
+        # a second number of the line (an extra charge, a former price, another group's fee) is not the value
+        ("The flat costs 980 a month, plus 75 for the garage.", "Is the flat below 75 a month?", "No"),
+        ("Entry: 12 GBP (children 6 GBP)", "Is the entry under 8 GBP?", "No"),
+        ("Entry: 12 GBP (children 6 GBP)", "Is the entry 6 GBP?", "No"),
+        ("Ticket: 35 EUR (was 50 EUR)", "Is the ticket over 50 EUR?", "No"),
+        ("Ticket: 35 EUR (was 50 EUR)", "Is the ticket over 35 EUR?", "No"),
+        ("Ticket: 35 EUR (was 50 EUR)", "Is the ticket over 30 EUR?", "Yes"),
+        ("The flat costs 980 a month, plus 75 for the garage.", "Is the flat above 1,000 a month?", "No"),
+        ("Top speed: 70 km/h (50 km/h in town)", "Is the top speed above 60 km/h?", "Yes"),
+        # a maximum settles a comparison every value under it fails, or passes
+        ("Range: up to 300 km\nWeight: 18 kg", "Is the range at least 400 km?", "No"),
+        ("Range: up to 300 km\nWeight: 18 kg", "Is the range under 350 km?", "Yes"),
+        # long-format records: the row naming both the person and the subject
+        (
+            "Pupil,Topic,Score\nIvo Brand,Geography,71\nIvo Brand,Physics,93\n",
+            "Is Ivo Brand's geography score above 80?",
+            "No",
+        ),
+    ],
+)
+def test_a_comparison_reads_the_asked_things_value(text: str, question: str, want: str) -> None:
+    assert first_line(ask(text, question)) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        # two numbers for the one thing: which is asked is a guess, so neither a yes nor a no
+        ("The fare went from 3 to 4 dollars in May.", "Is the fare below 3 dollars?"),
+        ("Range: up to 300 km\nWeight: 18 kg", "Is the range at least 250 km?"),
+    ],
+)
+def test_no_verdict_where_the_value_is_a_guess(text: str, question: str) -> None:
+    assert first_line(ask(text, question)) not in ("Yes", "No")
+
+
+def test_a_lone_mark_word_over_subject_columns_is_quoted_not_absent() -> None:
+    got = first_line(ask("Pupil,Geography,Physics\nIvo Brand,71,93\nUma Roy,85,60\n", "Is Uma Roy's score above 80?"))
+    assert got not in (NF, "Yes", "No")
