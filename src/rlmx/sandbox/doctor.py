@@ -56,6 +56,9 @@ def _seccomp_words(seccomp: object) -> str:
 def _landlock_scope(landlock: object) -> str:
     if isinstance(landlock, dict) and landlock.get("signals_scoped") and landlock.get("files") == "not covered":
         return " (signal scope only: no file or network rule)"
+    if isinstance(landlock, dict) and str(landlock.get("files", "")).startswith("pseudo-terminals refused"):
+        scope = "signal scope, " if landlock.get("signals_scoped") else ""
+        return f" ({scope}pseudo-terminals refused: no other file or network rule)"
     return ""
 
 

@@ -27,6 +27,7 @@ import ctypes
 import errno
 import os
 import resource
+import stat
 import struct
 import sys
 import time
@@ -919,6 +920,58 @@ def scope_signals() -> bool:
     return True
 
 
+_PTY_MAJORS = frozenset({2, 3, *range(128, 144)})
+"""Character-device majors of pseudo-terminals (the kernel's Documentation/admin-guide/devices.txt): 2 and 3, the
+legacy BSD masters and slaves; 128-135 the Unix98 masters, 136-143 their slaves (/dev/pts/N). /dev/ptmx is 5:2."""
+_PTMX = (5, 2)
+
+
+def _is_pty(path: str) -> bool:
+    """Whether `path` (links followed) is a pseudo-terminal device, /dev/ptmx, or a devpts mount (a folder whose
+    `ptmx` is 5:2)."""
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            return _is_pty(os.path.join(path, "ptmx")) and os.path.realpath(path) != "/dev"
+    except OSError:
+        return False
+    device = (os.major(info.st_rdev), os.minor(info.st_rdev))
+    return stat.S_ISCHR(info.st_mode) and (device[0] in _PTY_MAJORS or device == _PTMX)
+
+
+def _all_but_ptys() -> list[str]:
+    """Every entry of / but /dev, and every entry of /dev but the pseudo-terminals (/dev/ptmx, /dev/pts and any
+    link to them): what a Landlock rule set must grant for a file's opening to be refused at those alone."""
+    top = [f"/{name}" for name in sorted(os.listdir("/")) if name != "dev"]
+    devices = [f"/dev/{name}" for name in sorted(os.listdir("/dev"))] if os.path.isdir("/dev") else []
+    # /dev/fd, /dev/stdin, ... link into /proc (granted with it; a rule on /proc/self/fd/2, a pipe, is refused)
+    inside = [path for path in devices if not os.path.realpath(path).startswith("/proc/")]
+    return top + [path for path in inside if not _is_pty(path)]
+
+
+def refuse_ptys() -> dict[str, Any]:
+    """The default tier's Landlock domain, where the kernel has Landlock: no opening of a pseudo-terminal
+    (/dev/ptmx allocates one from the host-wide pool, kernel.pty.max: 4,096 by default, with ~60 KB of kernel
+    memory no limit counts; audit 85 V12: one cell held 1,200 and ~75 MB), nor of /dev/pts/N (another session's
+    terminal); every other file opens as before: only reading and writing files are handled, granted beneath every
+    entry of / and of /dev but those. On Linux 6.12+ the same domain scopes signals (`scope_signals`). Returns
+    {"ptys_refused": bool, "signals_scoped": bool}, with "ptys_open" (why) where the rule set could not be made (an
+    entry it cannot name): ptys then stay open and only the signal scope is applied, where the kernel has it. Raises
+    HardeningError when the kernel refuses that scope."""
+    abi = landlock_abi()
+    if abi is None:
+        return {"ptys_refused": False, "signals_scoped": False}
+    scoped = _SCOPE_SIGNAL if abi >= 6 else 0
+    handled = _FS_READ_FILE | _FS_WRITE_FILE
+    attr = struct.pack("QQQ", handled, 0, scoped)[: 24 if abi >= 6 else 16 if abi >= 4 else 8]
+    try:
+        paths = _all_but_ptys()
+        _restrict_self(attr, [(path, handled) for path in paths])
+    except (OSError, HardeningError) as exc:  # nothing was applied: the signal scope alone, as before
+        return {"ptys_refused": False, "ptys_open": str(exc)[:200], "signals_scoped": scope_signals()}
+    return {"ptys_refused": True, "signals_scoped": bool(scoped)}
+
+
 def _add_path_rule(ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -1127,7 +1180,7 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         else:
             protect = [int(p) for p in options.get("protect", [])] + [me, -me]
         applied["seccomp_light_rules"] = install_filter("light", protect)
-        applied["signals_scoped"] = scope_signals()
+        applied.update(refuse_ptys())
     return applied
 
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from rlmx.deadline import time_limit
 from rlmx.errors import InputError, SandboxStartError
-from rlmx.sandbox import harden
+from rlmx.sandbox import harden, rundir
 from rlmx.sandbox.channel import create_subprocess
 from rlmx.sandbox.subprocess import UID_BASE, SubprocessSandbox, pool_thread_env
 
@@ -42,6 +42,10 @@ NAMESPACES = ("user", "pid", "net", "mnt", "ipc", "uts", "cgroup")
 REQUIRED_NAMESPACES = ("user", "pid", "net", "mnt", "ipc")
 _INSIDE_ID = 65534
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
+_TMPFS_MOUNTS = ("/rw", "/dev/shm")
+"""The writable tmpfs mounts bwrap_arguments makes (the work dir and /tmp are folders of /rw)."""
+_RW_FOLDERS = ("tmp", "work")
+"""The folders of /rw that bwrap made and /tmp and /scratch link to: emptied after a disk breach, never removed."""
 _SHM_BYTES = 8 << 20
 """The most of the disk bound /dev/shm takes: multiprocessing's locks (a ThreadPool's, multiprocessing.dummy's) are
 POSIX semaphores there, a page each."""
@@ -305,14 +309,52 @@ class IsolatedSandbox(SubprocessSandbox):
         self.same_pid_namespace = self.chosen != "bwrap"
 
     def disk_folders(self) -> list[Path]:
-        return [] if self.chosen == "bwrap" else super().disk_folders()  # bwrap: a tmpfs of that size
+        return [] if self.chosen == "bwrap" else super().disk_folders()  # bwrap: tmpfs mounts (disk_mounts)
+
+    def disk_mounts(self) -> list[str]:
+        """bwrap: its tmpfs mounts, reached through /proc/<pid>/root of the namespace's first process (bubblewrap's
+        own init, which runs no cell); [] when there is none (no zygote, or it ended). Their `size=` bounds blocks
+        only: an empty file, folder or link takes none, yet pins an inode and a dentry (~1 KB of kernel slab) and
+        bubblewrap cannot set nr_inodes, so the watcher counts each inode as the other tiers count each entry."""
+        root = self._namespace_root() if self.chosen == "bwrap" else ""
+        return [root + mount for mount in _TMPFS_MOUNTS] if root else []
+
+    def _namespace_root(self) -> str:
+        zygote, worker = self._zygote, self._worker
+        launcher = zygote.process if zygote is not None else worker.process if worker is not None else None
+        if launcher is None or launcher.returncode is not None:
+            return ""
+        inside = harden.namespace_pids(launcher.pid)
+        return f"/proc/{inside[min(inside)]}/root" if inside else ""
+
+    def end_for_disk(self) -> None:
+        worker = self._worker
+        if self.chosen != "bwrap" or worker is None:
+            super().end_for_disk()
+            return
+        # by its pid here, as for a memory breach: the worker's kill_now would end the zygote, and every REPL
+        pid = self._host_pid()
+        if pid:
+            harden.kill_tree(pid)
+        else:
+            worker.kill_now()
+
+    def empty_disk(self, folders: list[Path]) -> None:
+        if self.chosen != "bwrap":
+            super().empty_disk(folders)
+            return
+        root = self._namespace_root()  # none: the zygote ended, and its mounts with their files
+        if root:
+            rundir.empty([Path(root + "/rw")], keep=_RW_FOLDERS)
+            rundir.empty([Path(root + "/dev/shm")])
 
     def disk_bound(self) -> str:
         if self.chosen == "bwrap":
             shm = shm_bytes(self.disk_limit_bytes)
             return (
                 f"{self.disk_limit_bytes:,} bytes: /scratch and /tmp share one tmpfs, /dev/shm has {shm:,} of them "
-                "(ENOSPC past it)"
+                "(ENOSPC past it); each file, folder or link counts 4 KiB beside its blocks, watched (empty files "
+                "take no block, yet hold kernel memory)"
             )
         return super().disk_bound()
 

@@ -263,6 +263,7 @@ def _watch_usage(
     mapped: rundir.MappedFiles | None = None,
     children: tuple[Callable[[], list[int]], int] = (list, 0),
     lockers: Callable[[], list[int]] = list,
+    mounts: Callable[[], list[str]] = list,
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open or map (`mapped`: the record of
@@ -273,7 +274,9 @@ def _watch_usage(
     ("unmeasured:<why>", ...): never taken for an empty one); so does ("locks", how many, the worker to end)
     for file locks whose kernel memory (`harden.trees_locks_over`) is over `harden.locks_bound` of the memory
     limit, held by the workers `lockers()` names (every one of the run's, a lone one under bubblewrap too) and their
-    descendants. A thread of its own, which
+    descendants. `mounts()` names whole tmpfs mounts the worker writes to (bubblewrap's, as this process reaches
+    them), read each disk scan from the kernel's counts (`rundir.mount_usage`) and added to the folders' walk. A
+    thread of its own, which
     wakes the event loop only for a breach: a scan through the loop's executor cost three wake-ups a poll, and
     every sub-call's gap about 0.25 ms (benchmarks/vs_official/NOTES.md, change 26). A disk scan that takes long
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
@@ -286,12 +289,17 @@ def _watch_usage(
     while not stop.wait(_DISK_POLL):
         breach: tuple[str, int, int] = ("disk", 0, 0)
         try:
-            if folders and time.monotonic() >= disk_due:
+            places = mounts() if time.monotonic() >= disk_due else []
+            if (folders or places) and time.monotonic() >= disk_due:
                 pid = worker()
                 began = time.monotonic()
                 walk = rundir.Walk()
-                used = rundir.usage(folders, uid, pid, mapped, walk)
-                for _ in range(_VANISHED_RESCANS):  # a folder moved or went while it was walked: each reading is
+                used = rundir.usage(folders, uid, pid, mapped, walk) if folders else 0
+                with contextlib.suppress(OSError):  # its namespace ended mid-read: the memory and lock checks
+                    used += rundir.mount_usage(places)  # below still run this poll
+                for _ in range(
+                    _VANISHED_RESCANS if folders else 0
+                ):  # a folder moved or went while it was walked: each reading is
                     if not walk.vanished or used > disk_limit:  # the least held at some moment, so the greatest
                         break  # of them is too; a folder a cell moves about in a loop is missed by fewer of them
                     walk = rundir.Walk(unmeasured=walk.unmeasured)
@@ -430,6 +438,17 @@ class _Family:
 
 _SIGNAL_SCOPE_ONLY = {"signals_scoped": True, "files": "not covered", "tcp": "not covered"}
 """The default tier's Landlock report (the shape of the isolated tier's `landlock`): the signal scope alone."""
+_PTYS_ONLY = "pseudo-terminals refused (/dev/ptmx, /dev/pts/N); every other file as without Landlock"
+
+
+def _landlock_report(applied: dict[str, Any]) -> dict[str, Any]:
+    """The default tier's Landlock report from what the worker applied (`harden.refuse_ptys`)."""
+    files = _PTYS_ONLY if applied.get("ptys_refused") else "not covered"
+    return _SIGNAL_SCOPE_ONLY | {
+        "signals_scoped": bool(applied.get("signals_scoped")),
+        "files": files,
+        "abi": harden.landlock_abi(),
+    }
 
 
 _BY_PID = re.compile(
@@ -686,6 +705,7 @@ class SubprocessSandbox:
 
     def describe(self, applied: dict[str, Any]) -> dict[str, Any]:
         """The protections report for the trace and `rlmx doctor`, from what the worker says it applied."""
+        landlocked = bool(applied.get("signals_scoped") or applied.get("ptys_refused"))
         return {
             "tier": self.tier,
             "unsafe": False,
@@ -693,9 +713,14 @@ class SubprocessSandbox:
             # The default tier's small filter (no memfd/SysV memory, pidfds, F_SETOWN routing, signals to the host).
             "seccomp": "light" if applied.get("seccomp_light_rules") else False,
             "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
-            "landlock_abi": harden.landlock_abi() if applied.get("signals_scoped") else None,
-            # Linux 6.12+: the worker's Landlock domain scopes its signals to itself, with no file or network rule
-            "landlock": _SIGNAL_SCOPE_ONLY | {"abi": harden.landlock_abi()} if applied.get("signals_scoped") else None,
+            "landlock_abi": harden.landlock_abi() if landlocked else None,
+            # The worker's Landlock domain: no pseudo-terminal opens (harden.refuse_ptys); on Linux 6.12+ it scopes
+            # its signals to itself too; no other file rule, no network rule
+            "landlock": _landlock_report(applied) if landlocked else None,
+            "ptys": "refused: Landlock opens no /dev/ptmx or /dev/pts/N (the host's pseudo-terminal pool)"
+            if applied.get("ptys_refused")
+            else "NOT STOPPED: a cell can open pseudo-terminals from the host-wide pool (kernel.pty.max) up to its "
+            f"open-files limit in each process ({applied.get('ptys_open') or 'no Landlock in this kernel'})",
             "uid": applied.get("uid", os.getuid()),
             "identity": self._identity(),
             "signals": self._signal_bound(applied),
@@ -914,6 +939,20 @@ class SubprocessSandbox:
         assert self._dir is not None
         return [self._dir / "work", self._dir / "tmp"]
 
+    def disk_mounts(self) -> list[str]:
+        """Whole tmpfs mounts the worker writes to, as this process reaches them now, counted by the kernel's inode
+        and block counts (`rundir.mount_usage`); none here (a launcher with mounts of its own overrides it)."""
+        return []
+
+    def end_for_disk(self) -> None:
+        """End the worker for a disk breach (its next cell restarts it and says why)."""
+        if self._worker is not None:
+            self._worker.kill_now()
+
+    def empty_disk(self, folders: list[Path]) -> None:
+        """Delete what the worker wrote, after a disk breach (from a thread)."""
+        rundir.empty(folders)
+
     async def _watch(self) -> None:
         # the run's own REPL watches the memory of all the REPLs sharing its zygote, bubblewrap's included
         if self._watcher is None and (self.disk_folders() or self._owns_zygote):
@@ -981,7 +1020,10 @@ class SubprocessSandbox:
             # One record for every watcher thread: a restarted worker is told by its pid (`MappedFiles.total`), and a
             # baseline taken again after another REPL's breach would take in what this worker holds
             lockers: Callable[[], list[int]] = self._running_pids if self._owns_zygote else list
-            watching = (folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children, lockers)
+            watching = (
+                *(folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children, lockers),
+                self.disk_mounts,
+            )
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
                 kind, used, pid = await over
@@ -999,9 +1041,8 @@ class SubprocessSandbox:
             self._breach = _breach_message(kind, used, limits)
             self._cleared.clear()
             try:
-                if self._worker is not None:
-                    self._worker.kill_now()
-                await asyncio.to_thread(rundir.empty, folders)
+                self.end_for_disk()
+                await asyncio.to_thread(self.empty_disk, folders)
                 if uid is not None:
                     await asyncio.to_thread(rundir.remove_owned, uid)
                 if kind.startswith("unmeasured:"):  # what could not be read must be gone, or every new worker is
