@@ -1,4 +1,4 @@
-"""Review 85a: yes/no questions that compare the asked thing's value with a number.
+"""Review 85a: yes/no questions that compare the asked thing's value with a number, and "what time" questions.
 
 Each case is a made-up text and question in our own words, asked of the guided root with a stub reader
 (`guided_stub.ask`); the reader's reply is given where the rule checks a reading, else NOT FOUND.
@@ -58,3 +58,38 @@ def test_no_verdict_where_the_value_is_a_guess(text: str, question: str) -> None
 def test_a_lone_mark_word_over_subject_columns_is_quoted_not_absent() -> None:
     got = first_line(ask("Pupil,Geography,Physics\nIvo Brand,71,93\nUma Roy,85,60\n", "Is Uma Roy's score above 80?"))
     assert got not in (NF, "Yes", "No")
+
+
+# --- "what time": the clock forms texts write, and the asked event's own clock (v01, v02) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        ("The quiz night begins at 20.15 in the back room.", "What time does the quiz night begin?", "20.15"),
+        ("The ferry sails at quarter past six.", "What time does the ferry sail?", "quarter past six"),
+        ("Choir practice begins at 7 o'clock sharp.", "What time does choir practice begin?", "7 o'clock"),
+        ("Lights out: 2200 hrs", "What time is lights out?", "2200 hrs"),
+        ("The briefing is at 9. Coffee is served at 10:45.", "What time is the briefing?", "9"),
+        ("Runners gather at 8, the race starts at 8:30.", "What time do runners gather?", "8"),
+    ],
+)
+def test_what_time_accepts_the_clock_forms_texts_write(text: str, question: str, reply: str) -> None:
+    assert first_line(ask(text, question, reply)) == reply
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply"),
+    [
+        ("The briefing is at 9. Coffee is served at 10:45.", "What time is the briefing?", "10:45"),
+        ("Doors open at 6pm and the concert starts at 7pm.", "What time does the concert start?", "6pm"),
+        (
+            "Drop-off is at 8:15 for the infants; the juniors are dropped off at 8:40.",
+            "What time is the juniors drop-off?",
+            "8:15",
+        ),
+        ("Lunch costs 11.50 per head.", "What time is lunch?", "11.50"),
+    ],
+)
+def test_what_time_refuses_another_events_clock(text: str, question: str, reply: str) -> None:
+    assert first_line(ask(text, question, reply)) != reply

@@ -2174,10 +2174,24 @@ def _a_field_implies(verb: str, unit: dict[str, Any]) -> bool:
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.[\w-]+\.\S+")
+_HOUR_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[1-9]|1[0-2])"
 _CLOCK = re.compile(
     r"(?i)\b(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
-    r"|\b(?:noon|midnight)\b|\b(?:[01]?\d|2[0-3])h(?:[0-5]\d)?\b"
+    r"|\b(?:noon|midnight|midday)\b|\b(?:[01]?\d|2[0-3])h(?:[0-5]\d)?\b"
+    r"|(?<![£$€\d.,])(?<!costs )(?<!cost )(?<!pay )(?<!paid )(?<!price )(?<!fee )(?<!charge )"
+    r"\b(?:[01]?\d|2[0-3])\.[0-5]\d\b(?![.,]?\d|\s*(?:%|€|£|\$|percent|eur|euros?|usd|dollars?|gbp|pounds?|chf|kg|g|"
+    r"km|m|cm|mm|mi|miles|l|ml|metres|meters|litres|liters|per|each|pp|a head|a person)(?!\w))"
+    rf"|\b(?:half|(?:a\s+)?quarter)\s+(?:past|to)\s+{_HOUR_WORDS}\b|\b{_HOUR_WORDS}\s+o['’]\s?clock\b"
+    r"|\b(?:[01]\d|2[0-3])[0-5]\d\s*hrs\b"
 )
+"""A clock time as texts write it: "20:30", "7 pm", "21h", "noon", "19.30" (not a price: "€12.50", "12.50 EUR"),
+"half past three", "10 o'clock", "2300 hrs" (audit 85 v01)."""
+_HOUR_AT = re.compile(
+    r"(?i)\b(?:at|from|until|till|by|before|after)\s+(?:[01]?\d|2[0-3])(?=\s*(?:[.,;!)]|$)|\s+(?:on|in|sharp|and|"
+    r"tomorrow|tonight|today|every|each|for|to|until|till)\b)"
+)
+"""An hour written bare after "at", "from", "until" ... and ending its phrase ("The meeting is at 10.", "Guests
+arrive at 6, dinner ..."): a time of day as a text writes it, not "at 10 Downing Street" or "at 10%"."""
 _COMPASS = re.compile(
     r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
     r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
@@ -2190,7 +2204,7 @@ _VALUE_OF_TYPE = {
     "link": (_URL,),
     "website": (_URL,),
     "homepage": (_URL,),
-    "time": (_CLOCK,),
+    "time": (_CLOCK, _HOUR_AT),
     "direction": (_COMPASS,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
@@ -2812,8 +2826,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         digits = re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)
         if kind == "number" and not digits and not frequency:
             continue
-        if not _of_the_asked_type(core, query):
+        if not _of_the_asked_type(core, query) and not _an_hour_at(core, text, query):
             continue  # "What email address ...?" is not answered by a URL
+        if not fields and not _the_asked_events_clock(core, text, query):
+            continue  # "What time is the meeting?" is not answered by "Lunch follows at 12:30" (audit 85 v02)
         if _a_word_before_the_named(core, text, query):
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if kind == "numeral" and not re.search(r"\d", core):
@@ -3428,6 +3444,46 @@ def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
 def _text_lines(state: dict[str, Any]) -> list[str]:
     """The non-empty lines of every source, as the text writes them."""
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+def _an_hour_at(core: str, text: str, query: str) -> bool:
+    """Whether `core`, a bare hour ("10"), answers a "what time" question (`_ASKS_CLOCK_TIME`) because `text` writes
+    it as a time of day: after "at", "from", "until" ... and ending its phrase ("The meeting is at 10.": `_HOUR_AT`)."""
+    if not _ASKS_CLOCK_TIME.search(query) or not re.fullmatch(r"(?:[01]?\d|2[0-3])", core.strip()):
+        return False
+    return any(re.search(rf"\s{core.strip()}$", m.group(0)) for m in _HOUR_AT.finditer(text))
+
+
+_CLOCK_CLAUSE = re.compile(r"[.!?;,](?=\s|$)|\s(?=(?:and|but|while|whereas|then)\s)")
+"""Where a clause ends for `_the_asked_events_clock`: a sentence's end, a semicolon or comma before a blank, or
+before a joining word ("Doors open at 7pm and the show starts at 8pm")."""
+
+
+def _the_asked_events_clock(core: str, text: str, query: str) -> bool:
+    """For a "what time" question (`_ASKS_CLOCK_TIME`): whether the clock time `core` is the asked event's, by the
+    clauses (`_CLOCK_CLAUSE`) of `text`: the clause that writes `core` must write more of the question's words
+    (`search_terms`, "time" aside) than any other clause that writes a clock time ("The meeting is at 10. Lunch
+    follows at 12:30." gives "What time is the meeting?" 10, never 12:30; "Pickup is at 2:30 for the morning group;
+    the afternoon group ... at 5:15" gives the afternoon pickup neither, as which clause is its is a tie; audit 85
+    v02). True for other questions, or when no other clause writes a clock."""
+    if not _ASKS_CLOCK_TIME.search(query) or not core.strip():
+        return True
+    itself = {stem(w.lower()) for w in _WORD.findall(core)}
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself - {"time"}
+    cuts = [0, *(m.end() for m in _CLOCK_CLAUSE.finditer(text)), len(text)]
+    mine = 0
+    others = [-1]
+    place = re.compile(rf"(?<![\w.:]){re.escape(core.strip())}(?![\w:]|\.\d)", re.IGNORECASE)
+    held = False
+    for start, end in pairwise(cuts):
+        clause = text[start:end]
+        overlap = len({stem(w.lower()) for w in _WORD.findall(clause)} & asked)
+        if place.search(clause):
+            held = True
+            mine = max(mine, overlap)
+        elif _CLOCK.search(clause) or _HOUR_AT.search(clause):
+            others.append(overlap)
+    return not held or mine > max(others)
 
 
 def _said_of_the_asked(core: str, text: str, query: str) -> bool:
