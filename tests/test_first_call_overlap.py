@@ -36,7 +36,9 @@ def test_first_root_call_goes_out_before_the_sandbox_is_ready() -> None:
 
 def test_a_sandbox_that_cannot_start_fails_the_run_once_and_cancels_the_early_call() -> None:
     order: list[str] = []
-    rlm = RLM(_recording_root(order), sandbox_options={"python": "/nonexistent/python3"})
+    rlm = RLM(_recording_root(order))
+    # set past RLM(...)'s check (which refuses it before any call): the start itself fails here
+    rlm.sandbox_options = {"python": "/nonexistent/python3"}
     result = rlm.completion("q", context="hello")
     assert result.status == "error" and "the REPL failed" in result.stop_reason
     assert "/nonexistent/python3" in str(result.error)

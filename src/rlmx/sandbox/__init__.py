@@ -7,6 +7,8 @@ import importlib
 import inspect
 import math
 import os
+import shutil
+import subprocess as _subprocess  # aliased: importing the `subprocess` tier rebinds that name here
 from typing import Any
 
 from rlmx.errors import InputError
@@ -117,6 +119,66 @@ def check_sandbox_options(name: str, options: dict[str, Any]) -> None:
                 raise InputError(f"sandbox option {key} must be a number of seconds from 0 to 1e9, not {value!r}")
         elif kind.startswith("str") and not isinstance(value, str | os.PathLike):
             raise InputError(f"sandbox option {key} must be a string (or a path), not {value!r}")
+    python = options.get("python")
+    if name == "subprocess" and python is not None:
+        # this tier asks the LM while its worker starts (the first call overlaps the start): an interpreter that
+        # cannot run the worker is refused here, before any token is spent, not as a broken pipe after one
+        _check_python(os.fspath(python))
+
+
+_PYTHONS_SEEN: dict[tuple[str, int, int], str | None] = {}
+"""`_python_problem`'s answers, by the file's path, mtime (ns) and size: a second RLM on the same venv's python
+starts no process to check it again."""
+_LEAST_PYTHON = (3, 11)
+"""The oldest Python the worker runs on (pyproject's requires-python)."""
+_PYTHON_CHECK_SECONDS = 30.0
+
+
+def _check_python(given: str) -> None:
+    """InputError naming `sandbox_options['python']` and `given` unless it is a runnable Python of at least
+    `_LEAST_PYTHON`: a missing file, one that is not executable, or a program that is not Python (/bin/true,
+    /bin/cat: the worker's setup met a broken pipe) or an older one. Costs one short process (about 20 ms) the
+    first time a file is seen. A relative path with a folder in it is taken from the current folder, a bare name
+    from PATH, as the launcher takes them."""
+    path = os.path.abspath(given) if os.sep in given else shutil.which(given)
+    if path is None or not os.path.exists(path):
+        raise InputError(f"sandbox_options['python']: {given} does not exist (give the path of a Python 3.11+ binary)")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise InputError(f"sandbox_options['python']: {given} is not an executable file (give a Python 3.11+ binary)")
+    stat = os.stat(path)
+    seen = (path, stat.st_mtime_ns, stat.st_size)
+    if seen not in _PYTHONS_SEEN:
+        _PYTHONS_SEEN[seen] = _python_problem(path)
+    problem = _PYTHONS_SEEN[seen]
+    if problem is not None:
+        raise InputError(f"sandbox_options['python']: {given} {problem}; give the path of a Python 3.11+ binary")
+
+
+def _python_problem(path: str) -> str | None:
+    """What keeps `path` from running the worker, asked of the program itself; None when it is a Python 3.11+."""
+    probe = "import sys; print('rlmx-python %d.%d' % sys.version_info[:2])"
+    try:
+        done = _subprocess.run(
+            [path, "-E", "-s", "-c", probe],
+            stdin=_subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_PYTHON_CHECK_SECONDS,
+            check=False,
+        )
+    except _subprocess.TimeoutExpired:
+        return f"did not answer a version check within {_PYTHON_CHECK_SECONDS:g} s (is it a Python?)"
+    except OSError as exc:
+        return f"cannot be run ({exc.strerror or exc})"
+    said = done.stdout.decode("utf-8", "replace").split()
+    if done.returncode != 0 or len(said) != 2 or said[0] != "rlmx-python":
+        shown = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[:200]
+        return f"is not a working Python (`-c` to print its version exited with status {done.returncode}" + (
+            f": {shown})" if shown else ")"
+        )
+    major, _, minor = said[1].partition(".")
+    if (int(major), int(minor)) < _LEAST_PYTHON:
+        return f"is Python {said[1]}, older than the 3.11 the REPL's worker needs"
+    return None
 
 
 def create_sandbox(name: str, **options: Any) -> Sandbox:
