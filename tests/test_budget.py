@@ -96,7 +96,10 @@ async def test_a_3_deep_chain_shares_one_token_budget() -> None:
     budget = Budget(max_tokens=5 * 320 + 100, max_tokens_per_call=20)  # the 6th call's prompt does not fit
     result = await RLM(lm, max_depth=3, budget=budget).acompletion("q", context="c")
     assert len(lm.calls) == 5 and result.usage.total.total_tokens == 5 * 320
-    assert (result.status, result.answer, result.answer_source) == ("budget_exhausted", "leaf!", "answer_buffer")
+    # the depth-1 child was stopped with "leaf!" in its buffer: handed up marked unfinished (README, Budgets)
+    assert (result.status, result.answer_source) == ("budget_exhausted", "answer_buffer")
+    assert result.answer.startswith("[unfinished: this child RLM was stopped (budget exhausted: max_tokens")
+    assert result.answer.endswith("its answer so far]\nleaf!") and "1 child RLM did not finish" in result.stop_reason
 
 
 async def test_a_3_deep_chain_shares_one_usd_budget() -> None:

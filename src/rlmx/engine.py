@@ -59,7 +59,7 @@ from rlmx.sandbox import CellResult, Sandbox, SubCall, SubCallResult, create_san
 from rlmx.sandbox.base import ForksChildren, plan_children
 from rlmx.sandbox.frames import encodable
 from rlmx.schema import OutputSchema, SchemaMismatch
-from rlmx.subcall_cache import SubcallCache, cacheable, request_key
+from rlmx.subcall_cache import SubcallCache, cacheable, described, request_key
 from rlmx.tools import ToolBox, ToolFailure, arguments, reply, shown
 
 SETUP_RESERVED = frozenset({"answer", "history", "workspace_dir"})
@@ -103,6 +103,9 @@ class Tree:
     """Code run in every REPL before its first cell: the workspace files' placement and RLM(setup_code=...)."""
     prompt_notes: str | None = None
     """Lines added to every node's system prompt (the workspace files)."""
+    stopped_children: list[str] = field(default_factory=list)
+    """Child RLMs of this run that ended without finishing (a budget stop, a failure), as "node id: why": each
+    one's answer so far reached its parent's code as an error, and the root's stop reason counts them."""
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_id(self) -> int:
@@ -117,6 +120,21 @@ class Tree:
     def node_lm(self, depth: int) -> LM:
         """The LM that writes the code of a node at `depth`."""
         return self.root_lm if depth == 0 else self.depth_lms.get(depth, self.root_lm)
+
+    def cache_route(self, lm: LM) -> str:
+        """Where this run's settings first put the LM object `lm` (root, sub, depth_lms by depth, models by name),
+        for the sub-call cache's key of an LM whose own settings do not say what answers it (`described`): ""
+        for one that is."""
+        if described(lm):
+            return ""
+        places = [("root", self.root_lm), ("sub", self.sub_lm)]
+        places += [(f"depth {depth}", self.depth_lms[depth]) for depth in sorted(self.depth_lms)]
+        places += [(f"model {name!r}", self.models[name]) for name in sorted(self.models)]
+        return next((place for place, held in places if held is lm), f"object {id(lm)}")
+
+    def cache_key(self, lm: LM, messages: Sequence[Message]) -> str:
+        """The sub-call cache's key of `messages` sent to `lm` (`request_key`, with `cache_route`)."""
+        return request_key(lm, messages, route=self.cache_route(lm))
 
     def sub_call_lm(self, depth: int) -> LM:
         """The LM that answers a plain sub-call living at `depth` (made by a node one level up)."""
@@ -164,6 +182,34 @@ _WRITE_COMPLETE = (
     "write `async def complete(self, messages, **params) -> Completion` returning "
     "rlmx.lm.Completion(text=..., usage=Usage(input_tokens=..., output_tokens=...), model=self.model)"
 )
+
+
+UNFINISHED_CHILD = "[unfinished: this child RLM was stopped ({why}); what follows is its answer so far]"
+"""The first line of the text `rlm_query` gives for a child RLM that ended without finishing but with an answer."""
+
+
+class StrayCancelledError(RuntimeError):
+    """A `CancelledError` that user code raised on its own (a custom LM's client on its own timeout or shutdown, a
+    child RLM's LM) while nothing cancelled the run: that call's failure, never the run's cancellation. A root
+    call's is raised by `completion()` (a sync caller who cancelled nothing never gets a CancelledError); a
+    sub-call's fails its item ("sub-call failed: ...")."""
+
+
+def cancel_asked() -> bool:
+    """Whether the running task is being cancelled (rlmx's own time limit, the run's caller, a TaskGroup whose
+    sibling failed): every cancel counts in `Task.cancelling()` (Python 3.11+). A CancelledError seen while it is
+    0 was raised by the awaited code itself."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _stray_cancel(where: str, exc: BaseException) -> StrayCancelledError:
+    """The failure a CancelledError nobody asked for stands for, naming `where` it came from."""
+    said = f" ({exc})" if str(exc) else ""
+    return StrayCancelledError(
+        f"{where} raised CancelledError{said} while nothing cancelled the run (a client library's own timeout or "
+        "shutdown): that call failed"
+    )
 
 
 async def awaited(lm: LM, reply: object) -> object:
@@ -295,29 +341,27 @@ class Engine:
         started = time.monotonic()
         self.emit("node_start", query=clip(self.query), contexts=[c.summary() for c in self.contexts])
         try:
-            result = self._unless_every_subcall_failed(self._typed_partial(await self._run_guarded()))
+            result = self._with_stopped_children(
+                self._unless_every_subcall_failed(self._typed_partial(await self._run_guarded()))
+            )
+        except asyncio.CancelledError as exc:
+            if cancel_asked():  # the run was stopped (Ctrl-C, a client gone, a task cancelled): it ends here
+                self.emit(
+                    "node_end",
+                    status="cancelled",
+                    stop_reason="cancelled: the run was stopped before this node ended",
+                    iterations=self.iterations,
+                    answer="",
+                    source="none",
+                    seconds=round(time.monotonic() - started, 4),
+                )
+                raise
+            # raised by user code on its own (an LM's client): this node's failure, with its cause named
+            stray = _stray_cancel(f"the LM of node {self.node_id}", exc)
+            self._ended_by(stray, started)
+            raise stray from exc
         except Exception as exc:  # no rlmx failure (a custom LM client's own error): raised on, the node still ends
-            self.emit("error", error_type=type(exc).__name__, message=clip(str(exc)))
-            self.emit(
-                "node_end",
-                status="error",
-                stop_reason=f"{type(exc).__name__}: {clip(str(exc))}",
-                iterations=self.iterations,
-                answer="",
-                source="none",
-                seconds=round(time.monotonic() - started, 4),
-            )
-            raise
-        except asyncio.CancelledError:  # the run was stopped (Ctrl-C, a client gone, a task cancelled): it ends here
-            self.emit(
-                "node_end",
-                status="cancelled",
-                stop_reason="cancelled: the run was stopped before this node ended",
-                iterations=self.iterations,
-                answer="",
-                source="none",
-                seconds=round(time.monotonic() - started, 4),
-            )
+            self._ended_by(exc, started)
             raise
         self.emit(
             "node_end",
@@ -330,6 +374,19 @@ class Engine:
         )
         return result
 
+    def _ended_by(self, exc: BaseException, started: float) -> None:
+        """The events of a node ended by an exception raised on to the caller (a custom LM client's own)."""
+        self.emit("error", error_type=type(exc).__name__, message=clip(str(exc)))
+        self.emit(
+            "node_end",
+            status="error",
+            stop_reason=f"{type(exc).__name__}: {clip(str(exc))}",
+            iterations=self.iterations,
+            answer="",
+            source="none",
+            seconds=round(time.monotonic() - started, 4),
+        )
+
     async def _run_guarded(self) -> NodeResult:
         budget = self.tree.ledger.budget
         if self.sandbox is None:
@@ -340,7 +397,7 @@ class Engine:
             try:
                 # LM calls and cells stop at the deadline themselves (keeping what a cell wrote to `answer`);
                 # this is the backstop for a cell that does not come back.
-                async with time_limit(None if remaining is None else remaining + _PREEMPT_GRACE):
+                async with time_limit(None if remaining is None else remaining + _PREEMPT_GRACE) as backstop:
                     first = None
                     if self._owns_sandbox:
                         first = self._first_ask_early(budget.max_iterations)
@@ -363,6 +420,8 @@ class Engine:
                         await self._setup()
                     return await self._loop(budget.max_iterations, first)
             except TimeoutError:
+                if not backstop.expired():  # an LM client's own timeout (httpx, aiohttp, wait_for): its failure
+                    raise
                 return self._stopped(BudgetExhausted("max_seconds", self._time_spent()))
             except BudgetExhausted as stop:
                 return await self._forced_answer(stop)
@@ -390,7 +449,10 @@ class Engine:
         return await asyncio.to_thread(lambda: {c.name: c.sha256 for c in self.contexts})
 
     def _time_spent(self) -> str:
-        return f"the {self.tree.ledger.budget.max_seconds:g} s time budget (max_seconds) ran out"
+        limit = self.tree.ledger.budget.max_seconds
+        if limit is None:  # a session's own time limit, or none: never formatted as a number
+            return "the time budget (max_seconds) ran out"
+        return f"the {limit:g} s time budget (max_seconds) ran out"
 
     def _first_ask_early(self, max_iterations: int) -> asyncio.Task[Completion] | None:
         """The first root call, sent while the sandbox starts (it needs only the contexts' sizes and previews,
@@ -594,12 +656,14 @@ class Engine:
                         completion = checked_reply(lm, await awaited(lm, lm.complete(_encodable(messages), **params)))
                     finally:
                         RESEND_GATE.reset(gate)
-            except asyncio.CancelledError:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
+            except asyncio.CancelledError as exc:  # max_seconds, a cancelled run, a REPL gone: a request sent is booked
                 if sent and getattr(lm, "bills_cancelled_calls", True):
                     # each request sent (the call and every re-send admitted) may have been billed
                     ledger.settle_unanswered(reservation, attempts=reservation.copies, role=role, depth=depth)
                 else:
                     ledger.release(reservation)
+                if not cancel_asked():  # the LM's own (its client's timeout): this call's failure, not a stop
+                    raise _stray_cancel(f"{type(lm).__name__}.complete ({lm.model})", exc) from exc
                 raise
             except LMError as exc:
                 # What the error says was billed, and each request sent whose usage it cannot say (timed out, broken
@@ -869,14 +933,16 @@ class Engine:
         return NodeResult(answer, "finished", f"finished by {finish.source}", self.iterations, finish.source, value), ""
 
     def _typed_partial(self, result: NodeResult) -> NodeResult:
-        """A run that did not finish still carries a typed value when its best answer happens to validate."""
+        """A run that did not finish still carries a typed value when its best answer happens to validate; when it
+        does not, the stop reason lists the schema's problems with it (the answer stays, `value` None)."""
         if self.schema is None or result.status == "finished" or not result.answer:
             return result
         try:
             value = self.schema.validate(result.value if result.value is not None else result.answer)
-        except SchemaMismatch:
+        except SchemaMismatch as mismatch:  # the Result says why `value` is None: the problems the model was shown
+            reason = f"{result.stop_reason}; its answer does not match the output schema: {clip(str(mismatch), 2000)}"
             return NodeResult(
-                result.answer, result.status, result.stop_reason, result.iterations, result.source, None, result.error
+                result.answer, result.status, reason, result.iterations, result.source, None, result.error
             )
         return NodeResult(
             self.schema.dump(value),
@@ -887,6 +953,18 @@ class Engine:
             value,
             result.error,
         )
+
+    def _with_stopped_children(self, result: NodeResult) -> NodeResult:
+        """The root's result, its stop reason saying how many child RLMs of the run did not finish and why the
+        first did: a run that finished by FINAL over children cut short did not finish cleanly."""
+        stopped = self.tree.stopped_children
+        if self.depth != 0 or not stopped:
+            return result
+        count = f"{len(stopped)} child RLM{'s' if len(stopped) > 1 else ''}"
+        note = (
+            f"; {count} did not finish (what each had so far reached its parent's code marked unfinished): {stopped[0]}"
+        )
+        return dataclasses.replace(result, stop_reason=f"{result.stop_reason}{note}")
 
     def _unless_every_subcall_failed(self, result: NodeResult) -> NodeResult:
         """A run that finished, or ran out of budget, while every sub-LM call failed (a model that does not load, a
@@ -1128,9 +1206,9 @@ class Engine:
             schema = item.get("schema")
             if isinstance(schema, dict):
                 OutputSchema(schema)
-                return request_key(lm, _asked(_json_request(str(item["prompt"]), schema), None))
+                return self.tree.cache_key(lm, _asked(_json_request(str(item["prompt"]), schema), None))
             ask.messages = _asked(str(item["prompt"]), self._item_context(item))
-            ask.key = request_key(lm, ask.messages)
+            ask.key = self.tree.cache_key(lm, ask.messages)
             return ask.key
         except InputError:  # it fails in its call, before any request: it takes no slot
             return None
@@ -1252,16 +1330,20 @@ class Engine:
             result = SubCallResult(False, error=str(exc))
         except Exception as exc:  # a broken LM client fails its item, not the run
             result = SubCallResult(False, error=f"sub-call failed: {type(exc).__name__}: {exc}")
-        except asyncio.CancelledError:  # the run was stopped mid-call: the sub-call that started ends in the events
-            self.emit(
-                "subcall_end",
-                subcall_id=subcall_id,
-                kind=kind,
-                ok=False,
-                text="cancelled: the run was stopped before this sub-call ended",
-                seconds=round(time.monotonic() - started, 4),
-            )
-            raise
+        except asyncio.CancelledError as exc:
+            if not cancel_asked():  # raised by the LM (or a child's) on its own: this item fails, the cell goes on
+                stray = _stray_cancel("the sub-call", exc)
+                result = SubCallResult(False, error=f"sub-call failed: {type(stray).__name__}: {stray}")
+            else:  # the run was stopped mid-call: the sub-call that started ends in the events
+                self.emit(
+                    "subcall_end",
+                    subcall_id=subcall_id,
+                    kind=kind,
+                    ok=False,
+                    text="cancelled: the run was stopped before this sub-call ended",
+                    seconds=round(time.monotonic() - started, 4),
+                )
+                raise
         self._subcalls_ok += result.ok
         self.emit(
             "subcall_end",
@@ -1285,7 +1367,7 @@ class Engine:
         cache = self.tree.cache
         if cache is None or not cacheable(lm, self.tree.cache_policy):
             return await reasoning_apart(lm, await send())
-        completion, hit = await cache.complete(key or request_key(lm, messages), send)
+        completion, hit = await cache.complete(key or self.tree.cache_key(lm, messages), send)
         completion = await reasoning_apart(lm, completion)
         if hit is None:
             return completion
@@ -1402,11 +1484,18 @@ class Engine:
             store_contexts=[] if inherited else None,
         )
         result = await child.run()
-        if result.status == "finished" or result.answer:  # a child the budget stopped hands up what it had so far
+        if result.status == "finished":
             return SubCallResult(True, text=result.answer)
+        what = "budget exhausted" if result.status == "budget_exhausted" else "child RLM failed"
+        self.tree.stopped_children.append(f"{node_id}: {what}: {result.stop_reason}")
+        if result.answer:
+            # A child the budget stopped hands up what it had so far, its first line saying it is unfinished and
+            # why: the parent's code can tell it from a finished answer (a draft folded into a map-reduce).
+            return SubCallResult(
+                True, text=f"{UNFINISHED_CHILD.format(why=f'{what}: {result.stop_reason}')}\n{result.answer}"
+            )
         # Stopped with nothing (the budget spent, an error): a failure, as a sub-call the budget stopped is, never
         # an empty answer the parent's code could not tell from a real one ('' read as "nothing found").
-        what = "budget exhausted" if result.status == "budget_exhausted" else "child RLM failed"
         return SubCallResult(False, error=f"{what}: {result.stop_reason}")
 
 

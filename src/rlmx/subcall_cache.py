@@ -58,10 +58,13 @@ _SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key"))
 
 def _endpoint(lm: LM) -> dict[str, object]:
     """What, besides the model name and params, decides which model answers `lm`'s requests and how: its class,
-    the settings in `_LM_SETTINGS` it has, the request URL with its query (Azure's `?api-version=`) and the headers
-    it sends (a gateway routes on them); a wrapping LM's (`inner`) too."""
+    the settings in `_LM_SETTINGS` it has, its declared `cache_identity`, the request URL with its query (Azure's
+    `?api-version=`) and the headers it sends (a gateway routes on them); a wrapping LM's (`inner`) too."""
     identity: dict[str, object] = {"kind": f"{type(lm).__module__}.{type(lm).__qualname__}"}
     identity.update({name: str(getattr(lm, name)) for name in _LM_SETTINGS if hasattr(lm, name)})
+    declared = getattr(lm, "cache_identity", None)  # what the LM says its replies depend on (`described`)
+    if declared is not None:
+        identity["declared"] = repr(declared)
     poster = getattr(lm, "_http", None)  # OpenAICompatibleLM's transport: the exact URL and headers it sends
     if poster is not None:
         identity["url"] = str(getattr(poster, "url", ""))
@@ -74,9 +77,22 @@ def _endpoint(lm: LM) -> dict[str, object]:
     return identity
 
 
-def request_key(lm: LM, messages: Sequence[Message]) -> str:
+def described(lm: LM) -> bool:
+    """Whether `lm`'s own settings say which model answers it and how: a server's URL (`base_url`, the HTTP
+    transport), a local model's file, or a `cache_identity` the LM declares (any value whose repr names what its
+    replies depend on: a custom LM's persona, its backend). Two objects of one class and model name that say none
+    of these (two ScriptedLMs, a user's own LM class set up two ways) cannot be told apart by what they say."""
+    if getattr(lm, "cache_identity", None) is not None:
+        return True
+    return any(hasattr(lm, name) for name in ("base_url", "model_path", "_http"))
+
+
+def request_key(lm: LM, messages: Sequence[Message], *, route: str = "") -> str:
     """A SHA-256 of where the request goes (`_endpoint`), the model name, the LM's default params (its max_tokens
-    included) and the messages."""
+    included) and the messages. `route`: for an LM that is not `described`, where the run's settings put that LM
+    object (`Tree.cache_route`: "root", "sub", "depth 1", "model 'b'"), so that two such objects of one run never
+    answer for each other, while a later run that puts an LM set up the same way in the same place finds the
+    replies a `cache_dir` kept."""
     params = getattr(lm, "params", None)
     defaults = dict(params) if isinstance(params, dict) else {}
     body = json.dumps(
@@ -85,6 +101,7 @@ def request_key(lm: LM, messages: Sequence[Message]) -> str:
             "model": lm.model,
             "params": defaults,
             "messages": [[m["role"], m["content"]] for m in messages],
+            **({"route": route} if route else {}),
         },
         sort_keys=True,
         default=repr,
