@@ -592,6 +592,10 @@ class OpenAICompatibleLM:
             if strength:
                 self.unsupported_params.add(refused)
                 continue
+            conflicting = _one_of_a_conflict(reply, request)
+            if conflicting is not None:
+                self.unsupported_params.add(conflicting)
+                continue
             if reply.status >= 500:
                 kept = next((p for p in request if _refusal_of(reply, p, self.model, request)), None)
                 if kept is not None:  # a refusal sent again is refused again: it is the request's fault
@@ -1485,6 +1489,41 @@ def _refusal_of(reply: HTTPReply, name: str, model: str = "", sent: Collection[s
     # one value allowed (o-series `temperature`) does leaving it out change nothing.
     bad_value = code == "unsupported_value" or _BAD_VALUE.search(message) is not None
     return strength if not bad_value or default_only else 0
+
+
+_CONFLICT = re.compile(
+    r"cannot both be|can(?:no|')t be (?:used|specified|set|provided|passed|combined) together|mutually exclusive|"
+    r"(?:use|specify|set|provide|pass) only one\b|only one of|not both\b|(?:is|are) exclusive with|"
+    r"cannot be (?:used|specified|set|provided|combined) with|(?:is|are) incompatible with",
+    re.IGNORECASE,
+)
+"""A server saying two parameters it takes one at a time were sent together (Anthropic's models through an
+OpenAI-compatible layer: "`temperature` and `top_p` cannot both be specified for this model. Please use only one.")."""
+_DROPPED_FIRST = ("top_p", "top_k", "frequency_penalty", "presence_penalty", "repetition_penalty", "min_p")
+"""Which of two conflicting sampling parameters leaves first: the narrower knob, so `temperature` (the one users set
+and Anthropic's docs tell them to alter rather than both) stays."""
+
+
+def _one_of_a_conflict(reply: HTTPReply, request: Mapping[str, Any]) -> str | None:
+    """The parameter to leave out when a 400/422 says two of the request's sampling fields cannot be sent together:
+    one sentence naming at least two droppable fields (quoted or as whole words) beside a conflict's words
+    (`_CONFLICT`). The narrower knob leaves (`_DROPPED_FIRST`), else the one named last; None when the reply says no
+    such thing, or names fields that would change what a reply means (`_WHAT_THE_REPLY_MEANS`) or the cap."""
+    if reply.status not in (400, 422):
+        return None
+    droppable = [p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS]
+    for sentence in _SENTENCE_END.split(_server_message(reply).replace("`", " ")):
+        if _CONFLICT.search(sentence) is None:
+            continue
+        named = sorted(
+            (found.start(), p)
+            for p in droppable
+            if (found := re.search(rf"(?<![\w.-]){re.escape(p)}(?![\w-])", sentence)) is not None
+        )
+        if len(named) >= 2:
+            names = [p for _, p in named]
+            return next((p for p in _DROPPED_FIRST if p in names), names[-1])
+    return None
 
 
 def _names_a_field(field: str, sent: Collection[str]) -> bool:
