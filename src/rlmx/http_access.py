@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,14 +35,31 @@ class Origins:
     def __init__(self, allowed: Iterable[str]) -> None:
         allowed = [origin.lower() for origin in allowed]
         self.every = "*" in allowed
-        self._exact = frozenset(o for o in allowed if not o.endswith(":*"))
+        self._exact = frozenset(_without_default_port(o) for o in allowed if not o.endswith(":*"))
         self._any_port = tuple(o[:-1] for o in allowed if o.endswith(":*"))  # "http://localhost:"
 
     def allows(self, origin: str) -> bool:
-        origin = origin.lower()
+        """Whether a browser's `Origin` is allowed. A scheme's default port is the same origin written with it or
+        without (RFC 6454 6.1: browsers leave it out, `http://localhost`), and "any port" includes it."""
+        origin = _without_default_port(origin.lower())
         if self.every or origin in self._exact:
             return True
-        return any(origin.startswith(base) and origin[len(base) :].isdigit() for base in self._any_port)
+        return any(origin == base[:-1] or _with_port_of(origin, base) for base in self._any_port)
+
+
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _with_port_of(origin: str, base: str) -> bool:
+    """Whether `origin` is `base` ("http://localhost:") with a port number after it."""
+    return origin.startswith(base) and origin[len(base) :].isdigit()
+
+
+def _without_default_port(origin: str) -> str:
+    """`origin` without an explicit port that is its scheme's default ("http://localhost:80" -> "http://localhost")."""
+    scheme, _, _ = origin.partition("://")
+    default = _DEFAULT_PORTS.get(scheme)
+    return origin.removesuffix(default) if default is not None and origin.endswith(default) else origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +180,20 @@ DEFAULT_MAX_CONNECTIONS = 1000
 """Connections held open at most (--max-connections); one past it is answered 503 and closed at once."""
 
 
-def bounded_connections(header_timeout: float, max_connections: int) -> type[Any]:
+BUSY_MESSAGE = (
+    "too many open connections: the server holds --max-connections {limit} open; retry after the Retry-After "
+    "seconds, close idle keep-alive connections, or start the server with a higher --max-connections"
+)
+"""What a connection past --max-connections is told (`bounded_connections`' `busy` shapes it for each server)."""
+BUSY_LINGER = 1.0
+"""Seconds a refused connection stays half-closed, its request read and dropped, before it is closed: closed at
+once with the request unread, the kernel answers the request's bytes with a reset, and a client reading late loses
+the 503 for "connection reset"."""
+
+
+def bounded_connections(
+    header_timeout: float, max_connections: int, busy: Callable[[str], bytes] | None = None
+) -> type[Any]:
     """uvicorn's HTTP protocol class (its `auto` one: httptools when installed, else h11) with two bounds uvicorn
     lacks (give it as `uvicorn.Config(http=...)`):
 
@@ -173,12 +203,26 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
       sent nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris). A connection
       that had begun a head is told so first with `408 Request Timeout` and `connection: close` (RFC 9110 15.5.9;
       Apache's mod_reqtimeout does the same); one that sent nothing is closed without a word.
-    - at most `max_connections` connections are open: one past it gets a 503 and is closed as it opens, before it
-      holds a file descriptor for long (uvicorn's `limit_concurrency` refuses only once a head is complete).
+    - at most `max_connections` connections are open: one past it gets a 503 with `Retry-After: 1` and is closed as
+      it opens, before it holds a file descriptor for long (uvicorn's `limit_concurrency` refuses only once a head is
+      complete). `busy` makes the 503's JSON body from its message (an OpenAI error object for `rlmx serve`, a
+      JSON-RPC error for `rlmx mcp --http`: each server's errors keep one shape); plain text without it.
     """
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     base: Any = AutoHTTPProtocol
+    said = BUSY_MESSAGE.format(limit=max_connections)
+    body, kind = (busy(said), b"application/json") if busy is not None else (said.encode() + b"\r\n", b"text/plain")
+    busy_reply = (
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+        + kind
+        + b"; charset=utf-8\r\ncontent-length: "
+        + str(len(body)).encode()
+        + b"\r\nretry-after: 1\r\nx-request-id: req_"
+        + os.urandom(12).hex().encode()
+        + b"\r\nconnection: close\r\n\r\n"
+        + body
+    )
 
     class BoundedConnection(base):  # type: ignore[misc]
         _head_timer: Any = None
@@ -186,19 +230,25 @@ def bounded_connections(header_timeout: float, max_connections: int) -> type[Any
         _seen: Any = None  # the request cycle that was current when the wait for a head began
         _begun: bool = False  # bytes of the awaited head have arrived
 
+        _turned_away: bool = False
+
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                transport.write(
-                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                    b"content-length: 27\r\nconnection: close\r\n\r\ntoo many open connections\r\n"
-                )
-                transport.close()
+                self._turned_away = True
+                transport.write(busy_reply)
+                if transport.can_write_eof():
+                    transport.write_eof()  # the 503 is whole; the request's bytes are read and dropped meanwhile
+                    self.loop.call_later(BUSY_LINGER, transport.close)
+                else:
+                    transport.close()
                 return
             self._awaiting, self._seen, self._begun = True, None, False
             self._arm()
 
         def data_received(self, data: bytes) -> None:
+            if self._turned_away:
+                return
             super().data_received(data)
             if not self._awaiting:
                 return

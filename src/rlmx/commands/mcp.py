@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -107,6 +108,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     add_connection_arguments(group, http_only=True)
     add_key_arguments(group, "every request (with --http)")
     return group
+
+
+def _jsonrpc_busy(message: str) -> bytes:
+    """The JSON body of the 503 a connection past --max-connections gets: a JSON-RPC error with no id (the request
+    was not read), as every refusal over --http is one; -32000 is the spec's first server-defined code."""
+    return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}).encode()
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
@@ -361,6 +368,7 @@ async def _serve(
             protocol = bounded_connections(
                 header_timeout if header_timeout is not None else DEFAULT_HEADER_TIMEOUT,
                 max_connections if max_connections is not None else DEFAULT_MAX_CONNECTIONS,
+                busy=_jsonrpc_busy,
             )
             config = uvicorn.Config(app, log_level="warning", http=protocol)
             # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays

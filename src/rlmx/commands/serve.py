@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import json
 import signal
 import socket
 import threading
@@ -149,6 +150,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     add_key_arguments(server, "every route but /health", aliases=("--api-key",))
     return server
+
+
+def _openai_busy(message: str) -> bytes:
+    """The JSON body of the 503 a connection past --max-connections gets: an OpenAI error object, as every refusal
+    of `rlmx serve` is (`openai_compat.error_body`'s shape, written here to spare its import)."""
+    error = {"message": message, "type": "server_error", "param": None, "code": "too_many_connections"}
+    return json.dumps({"error": error}).encode()
 
 
 def add_connection_arguments(group: argparse._ArgumentGroup, *, http_only: bool) -> None:
@@ -311,7 +319,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         log_level="info",
         timeout_graceful_shutdown=graceful_deadline(args.shutdown_timeout),
         timeout_keep_alive=30,
-        http=bounded_connections(args.header_timeout, args.max_connections),
+        http=bounded_connections(args.header_timeout, args.max_connections, busy=_openai_busy),
     )
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
         try:
