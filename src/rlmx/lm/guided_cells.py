@@ -4345,6 +4345,9 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     asked_cell = _the_entitys_cell(units, records, entity, [noun, *words[len(entity.split()) :]])
     if asked_cell is not None:
         return asked_cell or None  # "How many games has Fenwick Town won?": its W cell, not its one row
+    by_outcome = _results_count(records, entity, words[len(entity.split()) :])
+    if by_outcome is not None:
+        return by_outcome or None  # "How many games did City win?" over match results: by score, not by mention
     conditions = [entity]
     for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
         if word in values:
@@ -4362,20 +4365,125 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     )
 
 
+_OUTCOME_VERBS = {"win": "won", "beat": "won", "lose": "lost", "draw": "drew", "tie": "drew"}
+"""The verbs (stems) by which a count asks for games of one outcome, and the outcome each asks."""
+_SCORE = re.compile(r"\s*(\d+)\s*[-–:]\s*(\d+)\s*")
+"""A score written in one cell, "2-1" or "0:0": the goals of the first team named, then of the second's."""
+
+
+def _score_columns(records: list[dict[str, Any]], sides: list[int]) -> Callable[[list[str]], tuple[int, int]] | None:
+    """How to read a result's two scores from a record of match results whose teams stand in the columns `sides`
+    (two): one column whose every filled cell is a score ("2-1", the first team's first), or one number column
+    for each side, named after it ("Home"/"HG", "home_goals"; "Team1"/"Score1"). None when neither is
+    unambiguous."""
+    keys = records[0]["keys"]
+    others = [i for i in range(len(keys)) if i not in sides]
+    filled = {i: [u["fields"][i].strip() for u in records if u["fields"][i].strip()] for i in others}
+    scores = [i for i in others if filled[i] and all(_SCORE.fullmatch(v) for v in filled[i])]
+    if len(scores) == 1:
+        at = scores[0]
+
+        def in_one(fields: list[str]) -> tuple[int, int]:
+            score = _SCORE.fullmatch(fields[at])
+            if score is None:
+                raise ValueError(fields[at])
+            return int(score.group(1)), int(score.group(2))
+
+        return in_one
+    numbers = [i for i in others if filled[i] and all(re.fullmatch(r"\d+", v) for v in filled[i])]
+
+    def own(side: str, column: str) -> bool:
+        digits = re.search(r"\d+$", side)
+        if digits:
+            return column.endswith(digits.group(0)) and not column.startswith(side)
+        return column != side and (column.startswith(side) or (column[:1] == side[:1] and len(column) <= 3))
+
+    picked = [[i for i in numbers if own(keys[s], keys[i])] for s in sides]
+    if any(len(p) != 1 for p in picked) or picked[0] == picked[1]:
+        return None
+    first, second = picked[0][0], picked[1][0]
+    return lambda fields: (int(fields[first]), int(fields[second]))
+
+
+def _results_count(records: list[dict[str, Any]], entity: str, asked: list[str]) -> str | None:
+    """For a count of games of one outcome ("How many games did City win?", "... lose", "... draw") over a list of
+    match results, each record one game with two teams and their scores: the games the `entity` won (lost, drew)
+    read from the scores, with what was read. None when no word of `asked` (the words after the entity) is such a
+    verb; "" (step aside: the rows naming the team are no count of its wins) when the records are no list of results
+    whose teams and scores can be read, two columns naming teams and a score for each (audit 85 v03)."""
+    wanted = next((_OUTCOME_VERBS[stem(w.lower())] for w in asked if stem(w.lower()) in _OUTCOME_VERBS), None)
+    if wanted is None:
+        return None
+    keys = records[0]["keys"]
+    if any(u["keys"] != keys for u in records):
+        return ""
+    sides = [i for i in range(len(keys)) if any(u["fields"][i] == entity for u in records)]
+    read = _score_columns(records, sides) if len(sides) == 2 else None
+    if read is None:
+        return ""
+    games = [u for u in records if entity in (u["fields"][sides[0]], u["fields"][sides[1]])]
+    played = [u for u in games if all(u["fields"][i].strip() for i in range(len(keys)) if i not in sides)]
+    hits = 0
+    for u in played:
+        try:
+            first, second = read(u["fields"])
+        except ValueError:
+            return ""
+        own, their = (first, second) if u["fields"][sides[0]] == entity else (second, first)
+        hits += wanted == ("won" if own > their else "lost" if own < their else "drew")
+    aside = len(games) - len(played)
+    unplayed = f" ({aside:,} with no score aside)" if aside else ""
+    return (
+        f"{hits:,}\nCounted: the results in which '{entity}' {wanted}, read from the scores, among the "
+        f"{len(played):,} games naming it{unplayed}; its rows counted alone would say how often it is named, not "
+        f"how often it {wanted}."
+    )
+
+
 _LEGEND_ENTRY = re.compile(r"(?<![\w=])([A-Za-z][A-Za-z0-9%+/-]{0,5})\s*=\s*([A-Za-z][A-Za-z' -]{0,40}?)\s*(?=[,;.]|$)")
 """One entry of a table's legend line ("W = won", "GF = goals for"): a column's short name and what it means."""
 
 
+_STANDINGS_SHORT = {
+    "p": "played",
+    "pl": "played",
+    "pld": "played",
+    "gp": "games played",
+    "mp": "matches played",
+    "w": "won",
+    "d": "drawn",
+    "l": "lost",
+    "pts": "points",
+    "pt": "points",
+    "gf": "goals for",
+    "ga": "goals against",
+    "gd": "goal difference",
+}
+"""The usual short column names of a league table (standings) and what they mean, read where no legend line says."""
+_STANDINGS_OWN = frozenset("pld gp mp pts gf ga gd".split())
+"""The short names above no other table uses: each means its words alone; a one- or two-letter one ("W", "L", "P")
+means "won" only beside another of the list ("Team,P,W,D,L,Pts"), "W" alone may be a width."""
+
+
 def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, set[str]]:
     """Each column of `keys` with the stems of the words naming it: its own name ("points"), and what a legend line
-    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won")."""
+    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won"); with no legend entry for
+    it, a league table's usual short name means its usual words (`_STANDINGS_SHORT`: "W" means "won", "Pts"
+    "points")."""
     meanings = {k: {stem(w) for w in _WORD.findall(k.lower().replace("_", " ")) if w not in STOPWORDS} for k in keys}
+    legend: set[str] = set()
     for unit in units:
         if unit.get("fields"):
             continue
         for short, meaning in _LEGEND_ENTRY.findall(unit["text"]):
             if short.lower() in meanings:
+                legend.add(short.lower())
                 meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
+    shorts = {k.lower() for k in keys} & _STANDINGS_SHORT.keys()
+    standings = len(shorts) >= 2 or bool(shorts & _STANDINGS_OWN)
+    for k in keys:
+        if standings and k.lower() in shorts and k.lower() not in legend:
+            meanings[k] |= {stem(w) for w in _STANDINGS_SHORT[k.lower()].split() if w not in STOPWORDS}
     return meanings
 
 

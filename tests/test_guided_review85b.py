@@ -1,0 +1,71 @@
+"""The guided root's table and list counts of audit 85 (v03, v06, v07, v08), in our own made-up files: a count that
+names a row and a league table's short column ("W", "Pts") reads the cell with no legend line; a count of wins over
+a list of match results reads the scores, not the rows naming the team."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlmx.lm.guided_cells import build_index, guided_answer
+
+HEDGE = "No short answer could be verified."
+
+
+def _first_line(text: str, question: str, name: str = "context") -> str:
+    result = guided_answer(build_index([(name, text)]), question, lambda prompts: ["NOT FOUND"] * len(prompts))
+    return str(result["answer"]).split("\n", 1)[0]
+
+
+STANDINGS = "Club,Pld,W,D,L,Pts\nHarbour FC,12,8,3,1,27\nMill Lane,12,5,4,3,19\nNorth End,12,1,2,9,5\n"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many games did Mill Lane win?", "5"),
+        ("How many matches has North End lost?", "9"),
+        ("How many games did North End draw?", "2"),
+        ("How many games did Mill Lane play?", "12"),
+    ],
+)
+def test_a_standings_short_column_is_read_without_a_legend(question: str, expected: str) -> None:
+    assert _first_line(STANDINGS, question) == expected
+
+
+def test_a_short_column_of_two_rows_of_one_team_is_no_one_cell() -> None:
+    seasons = "Club,Season,W,L\nMill Lane,2022,4,8\nMill Lane,2023,7,5\n"
+    assert _first_line(seasons, "How many games did Mill Lane win?").startswith(HEDGE)
+
+
+RESULTS = (
+    "Date,Home,Away,HG,AG\n"
+    "2024-03-02,Harbour FC,Mill Lane,3,1\n"
+    "2024-03-09,Mill Lane,North End,2,2\n"
+    "2024-03-16,North End,Harbour FC,0,1\n"
+    "2024-03-23,Mill Lane,Harbour FC,1,0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many games did Harbour FC win?", "2"),
+        ("How many games did Mill Lane win?", "1"),
+        ("How many games did Mill Lane lose?", "1"),
+        ("How many games did North End draw?", "1"),
+        ("How many games did North End win?", "0"),
+        ("How many games did Mill Lane play?", "3"),
+    ],
+)
+def test_wins_over_match_results_are_read_from_the_scores(question: str, expected: str) -> None:
+    assert _first_line(RESULTS, question) == expected
+
+
+def test_wins_over_one_score_column_are_read_from_it() -> None:
+    scores = "Home,Away,Score\nMill Lane,North End,0-2\nNorth End,Harbour FC,1-1\nHarbour FC,North End,0-3\n"
+    assert _first_line(scores, "How many games did North End win?") == "2"
+
+
+def test_wins_over_results_with_no_readable_scores_are_not_counted_by_row() -> None:
+    venues = "Home,Away,Venue\nMill Lane,North End,Park Road\nNorth End,Mill Lane,Bay Street\n"
+    assert _first_line(venues, "How many games did Mill Lane win?") not in ("2", "1")
