@@ -69,3 +69,34 @@ def test_wins_over_one_score_column_are_read_from_it() -> None:
 def test_wins_over_results_with_no_readable_scores_are_not_counted_by_row() -> None:
     venues = "Home,Away,Venue\nMill Lane,North End,Park Road\nNorth End,Mill Lane,Bay Street\n"
     assert _first_line(venues, "How many games did Mill Lane win?") not in ("2", "1")
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "expected"),
+    [
+        ("Present: Priya, Tomas, Ines + 3 trainees", "How many people were present?", "6"),
+        ("Attendees: Priya, Tomas plus 2 new starters", "How many people attended?", "4"),
+        ("Guests: Priya, Tomas + 2 cousins", "How many guests are coming?", "4"),
+    ],
+)
+def test_a_group_added_by_number_to_a_list_of_people_counts_its_people(text: str, question: str, expected: str) -> None:
+    assert _first_line(text, question) == expected
+
+
+def test_a_group_added_by_number_to_a_list_of_things_is_not_summed() -> None:
+    assert _first_line("Shopping: flour, butter + 6 lemons", "How many items are on the shopping list?") != "8"
+
+
+@pytest.mark.parametrize("question", ["How many people were absent?", "How many were absent?"])
+def test_absent_marks_in_an_attendance_list_are_counted_when_asked(question: str) -> None:
+    text = "Attendees: Priya, Tomas (absent), Ines, Olu (sent apologies)"
+    assert _first_line(text, question) == "2"
+
+
+def test_absent_marks_beside_a_list_of_apologies_are_no_count() -> None:
+    text = "Attendees: Priya, Tomas (absent), Ines\nApologies: Olu"
+    assert _first_line(text, "How many people were absent?") != "1"
+
+
+def test_a_guest_list_answers_how_many_are_coming() -> None:
+    assert _first_line("Guests: Priya, Tomas, Ines, Olu, Mara", "How many guests are coming?") == "5"

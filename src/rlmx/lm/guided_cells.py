@@ -6349,7 +6349,10 @@ def _listed_items(value: str) -> list[str] | None:
     if not items:
         return None
     for item in items:
-        words = _WORD.findall(re.sub(r"\(.*?\)", " ", item))
+        added = _ADDED_COUNT.match(item) or _ADDED_GROUP.match(item)  # 'Tomas plus 2 new starters': Tomas's words
+        words = _WORD.findall(re.sub(r"\(.*?\)", " ", added.group("name") if added else item))
+        if added and not words:
+            continue  # '+ 2 interns' alone
         if not words or len(words) > 4 or any(w.lower() in ENGLISH_STOPWORDS for w in words):
             return None
     if len(items) == 1 and re.search(r"\d", items[0]) and not items[0].isdigit():
@@ -6368,6 +6371,13 @@ _ADDED_COUNT = re.compile(
 )
 """A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
 counts that many more."""
+_ADDED_GROUP = re.compile(
+    r"(?i)^(?P<name>.*?)\s*(?:\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?:\s+[a-z][\w-]*){1,2}$"
+)
+"""In a list of people, an item that adds a group by its number and any noun ('Cleo + 2 interns', 'plus 3 new
+starters'): that many more people (audit 85 v06); in a list of things ('eggs and 6 lemons') it is one item."""
 _OPEN_END = re.compile(
     r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
     r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)"
@@ -6392,12 +6402,13 @@ _WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|t
 """A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
 
 
-def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] | None:
+def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[list[str], int, str] | None:
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
     ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
-    ('Team: Ann, Bob (away)': Bob is on the team still)."""
+    ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
+    any noun ('Cleo + 2 interns', `_ADDED_GROUP`)."""
     kept: list[str] = []
     added = 0
     absent: list[str] = []
@@ -6412,7 +6423,7 @@ def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] |
             added += 1
             kept.append(one.group("name").strip())
             continue
-        more = _ADDED_COUNT.match(bare)
+        more = _ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)
         if more is not None:
             number = more.group("n").lower()
             added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
@@ -6485,7 +6496,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     of_people = bool(noun & {stem(w) for w in _PEOPLE_NOUNS | {"people", "persons", "person"}})
     found: dict[int, tuple[str, int, list[str]]] = {}
     notes: dict[int, str] = {}
+    people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     for lines, number, label, named in _labelled_lines(state):
+        of_absent = _absent_items(lines, number, label, named, query)
+        if of_absent is not None:  # "How many were absent?" over 'Attendees: ..., Dan (absent)' (audit 85 v06)
+            found.setdefault(len(of_absent), (f"{label.group(1).strip()}:' marked absent", number, of_absent))
+            continue
         if not _label_fits(named, noun, asked, anyone):
             continue
         items: list[str] | None
@@ -6495,12 +6511,16 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
-        counted = _counted_items(items, label.group(1)) if items else ([], 0, "")
+        people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
+        counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
             continue  # 'Ann, Bob, others': how many the list holds is unknown
         items, added, note = counted
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
-        whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
+        # "How many guests are coming?" of a 'Guests:' list: coming is what a list of guests says of them all
+        whom = _for_whom(
+            _WORD.findall(m.group(2)), named | _label_kind(named) | (_COMING if named & people_label else set())
+        )
         if whom is None:
             continue  # the question asks for only some of its items, by a condition no count here reads
         if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
@@ -6529,6 +6549,36 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
+
+
+_COMING = frozenset(stem(w) for w in "coming come attending attend expected joining join going".split())
+"""Verbs a count of a list of people may ask with that its label implies of them all ("How many guests are coming?"
+over 'Guests: ...'): no condition on its items."""
+
+
+def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
+    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
+    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
+    question asks anything else, the label is no such list, no item is marked (that no one was away is not
+    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+    words = _WORD.findall(query.lower())[2:]  # past "how many"
+    asks_absent = any(stem(w) in _NOT_THERE for w in words) and all(
+        w in ENGLISH_STOPWORDS
+        or w in _COUNT_FRAME
+        or w in _ANYONE
+        or w in _PEOPLE_NOUNS
+        or stem(w) in _NOT_THERE | named | {"be"}
+        for w in words
+    )
+    if not asks_absent or not _WAS_THERE_LABEL.search(label.group(1)) or _label_kind(named) is not _ATTENDANCE:
+        return None
+    for line in lines:
+        other = _LABELLED_LINE.match(line)
+        if other is not None and any(stem(w) in _NOT_THERE for w in _WORD.findall(other.group(1).lower())):
+            return None  # 'Apologies: Cleo' beside the marks: who of the two lists is absent is a guess
+    items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+    absent = [item.strip(" ,;") for item in items or [] if _ABSENT_MARK.search(item)]
+    return absent or None
 
 
 _COUNTED_GROUP = re.compile(r"(\d{1,4})\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?")
