@@ -100,3 +100,30 @@ def test_absent_marks_beside_a_list_of_apologies_are_no_count() -> None:
 
 def test_a_guest_list_answers_how_many_are_coming() -> None:
     assert _first_line("Guests: Priya, Tomas, Ines, Olu, Mara", "How many guests are coming?") == "5"
+
+
+MEMBERS = "member,phone\nPriya,0161 496 0000\nTomas,n/a\nInes,-\nOlu,—\nMara,0161 496 0001\nJon,none\n"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many members have a phone?", "2"),
+        ("How many rows have a phone?", "2"),
+        ("How many rows have no phone?", "4"),
+        ("How many members are missing a phone?", "4"),
+    ],
+)
+def test_a_cell_that_writes_no_value_is_not_filled(question: str, expected: str) -> None:
+    assert _first_line(MEMBERS, question) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("member,phone\nPriya,0161 496 0000\nTomas,0161 496 0002\nInes,0161 496 0003\n", "3"),
+        ("member,phone\nPriya,n/a\nTomas,-\n", "0"),
+    ],
+)
+def test_rows_with_a_cell_are_counted_without_the_header(text: str, expected: str) -> None:
+    assert _first_line(text, "How many rows have a phone?") == expected

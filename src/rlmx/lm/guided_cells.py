@@ -4001,6 +4001,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     one_per_row = _rows_of_a_column(units, q)
     if one_per_row is not None:  # "How many teams are in the league?" over a table with a column "Team"
         return one_per_row
+    if _filled_negation(q):  # "How many rows have no email?": its empty cells (audit 85 v07)
+        return filled_count(state, q)
     for by_field in (
         python_count,
         changelog_edge,
@@ -4084,6 +4086,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     target = _target(m.group(2)) if m and asked in _KINDS else ""
     if m and _A_PART.search(m.group(2)) and re.search(r"(?i)\b(?:are in|belong to)s?\b", m.group(0)):
         target = ""  # "items are in the Kitchen section": the section's items, not the items naming it
+    if m and unmodelled(q):
+        return None  # "How many rows have no email?": the lines holding 'email' are the others
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
         kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
@@ -5337,16 +5341,34 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
 _FILLED = re.compile(
     r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
     r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
-    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:a|an|the)?\s*(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
+    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:(?:a|an|the)\s+)?(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
     r"\s*[?.!]*\s*$"
 )
+
+
+_NO_VALUE = frozenset("n/a na - -- — – none null nil (none) ?".split())
+"""What a cell writes for "no value" ('n/a', '-', '—', 'none'): as empty as an empty cell (audit 85 v07)."""
+_ROWS_ASKED = frozenset("rows row records record entries entry lines line".split())
+"""What "How many rows have an email?" counts: the rows themselves, whatever they are of (or the people of a list of
+people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
+
+
+def _filled_negation(query: str) -> bool:
+    """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
+    reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
+    m = _FILLED.match(" ".join(query.split()))
+    if m is None or (m.group("empty") or "").lower() != "no":
+        return False
+    return not unmodelled(m.string[: m.start("empty")] + m.string[m.end("empty") :])
 
 
 def filled_count(state: dict[str, Any], query: str) -> str | None:
     """How many rows of a record file have a cell in the column the question names, or have it empty (audit 84
     F5): "How many releases have a version number?" (the column `version`), "How many rows have the email
-    empty?", "How many books are missing an ISBN?". Only a column some of whose cells are empty and none of
-    whose cells is a yes/no flag (where "have" asks for the yes); None otherwise."""
+    empty?", "How many books are missing an ISBN?". A cell that writes no value ('n/a', '-', 'none', `_NO_VALUE`)
+    is empty. Only a column some of whose cells are empty (any, when the question counts "rows" or "records": its
+    header row is none of them) and none of whose cells is a yes/no flag (where "have" asks for the yes); None
+    otherwise."""
     m = _FILLED.match(" ".join(query.split()))
     table = _column_text_rows(state) if m else None
     if m is None or table is None:
@@ -5361,7 +5383,9 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     if at is None or at == _column_for(m.group("noun"), columns):
         return None
     cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
-    if all(cells) or not any(cells):
+    cells = ["" if c.lower() in _NO_VALUE else c for c in cells]
+    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS
+    if not rows_asked and (all(cells) or not any(cells)):
         return None
     if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
         return None
