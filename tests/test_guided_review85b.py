@@ -127,3 +127,25 @@ def test_a_cell_that_writes_no_value_is_not_filled(question: str, expected: str)
 )
 def test_rows_with_a_cell_are_counted_without_the_header(text: str, expected: str) -> None:
     assert _first_line(text, "How many rows have a phone?") == expected
+
+
+PAYMENTS = "paid_on,amount\n2023-07-14,40\n2023-05-02,15\n2023-09-30,22\n"
+STAFF = "name,joined\nPriya,2022-06-01\nTomas,2021-01-15\nInes,2023-02-20\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "expected"),
+    [
+        (PAYMENTS, "What is the earliest date?", "2023-05-02"),
+        (PAYMENTS, "What was the latest date in the table?", "2023-09-30"),
+        (STAFF, "Who joined first?", "Tomas"),
+        (STAFF, "Who joined most recently?", "Ines"),
+    ],
+)
+def test_a_date_column_answers_its_earliest_and_latest(text: str, question: str, expected: str) -> None:
+    assert _first_line(text, question) == expected
+
+
+def test_the_most_points_of_a_league_table_read_its_pts_column() -> None:
+    assert _first_line(STANDINGS, "Which club has the most points?") == "Harbour FC"
+    assert _first_line(STANDINGS, "Which club has the fewest points?") == "North End"

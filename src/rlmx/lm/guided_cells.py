@@ -4483,12 +4483,24 @@ def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, 
             if short.lower() in meanings:
                 legend.add(short.lower())
                 meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
-    shorts = {k.lower() for k in keys} & _STANDINGS_SHORT.keys()
-    standings = len(shorts) >= 2 or bool(shorts & _STANDINGS_OWN)
-    for k in keys:
-        if standings and k.lower() in shorts and k.lower() not in legend:
-            meanings[k] |= {stem(w) for w in _STANDINGS_SHORT[k.lower()].split() if w not in STOPWORDS}
+    for k, usual in _standings_words(keys).items():
+        if k.lower() not in legend:
+            meanings[k] |= usual
     return meanings
+
+
+def _standings_words(columns: list[str]) -> dict[str, set[str]]:
+    """The columns of `columns` that are a league table's usual short names (`_STANDINGS_SHORT`), with the stems of
+    what each means; none unless the columns are a league table's (two short names, or one only a league table
+    uses: `_STANDINGS_OWN`)."""
+    shorts = {c.strip().lower() for c in columns} & _STANDINGS_SHORT.keys()
+    if len(shorts) < 2 and not shorts & _STANDINGS_OWN:
+        return {}
+    return {
+        c: {stem(w) for w in _STANDINGS_SHORT[c.strip().lower()].split() if w not in STOPWORDS}
+        for c in columns
+        if c.strip().lower() in shorts
+    }
 
 
 def _the_entitys_cell(
@@ -5070,8 +5082,12 @@ def _column_for(noun: str, columns: list[str]) -> int | None:
         place = next((p for p, w in enumerate(words) if stem(w) == want or w == noun.lower()), None)
         if place is not None:
             places.append((place, i))
+    if not places:  # "points" of a league table's `Pts` (audit 85 v08)
+        usual = _standings_words(columns)
+        short = [i for i, column in enumerate(columns) if want in usual.get(column, set())]
+        return short[0] if len(short) == 1 else None
     places.sort()
-    if not places or (len(places) > 1 and places[0][0] == places[1][0]):
+    if len(places) > 1 and places[0][0] == places[1][0]:
         return None
     return places[0][1]
 
@@ -5264,6 +5280,11 @@ _DATE_EXTREME = re.compile(
     r"oldest|newest|first|last|most\s+recent)\s+(?P<words>(?:[\w-]+\s+){0,2}[\w-]+)|(?:was|were|is|got|came)\s+"
     r"(?:(?!the\b)(?P<verb>[\w-]+)\s+)?(?:the\s+)?(?P<end2>earliest|latest|first|last|most\s+recently|"
     r"oldest|newest)(?:\s+(?:one|to\s+be\s+(?P<verb2>[\w-]+)))?)\s*[?.!]*\s*$"
+    r"|^\s*who\s+(?:was\s+|were\s+)?(?!(?:was|were|is|are|came|come)\b)(?P<verb3>[\w-]+)\s+(?:the\s+)?(?P<end3>earliest|latest|first|last|most\s+recently)"
+    r"\s*[?.!]*\s*$"
+    r"|^\s*what(?:\s+is|\s+was|'s)\s+the\s+(?P<end4>earliest|latest|oldest|newest|first|last|most\s+recent)\s+"
+    r"(?P<words4>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?:in|on|of)\s+(?:the|this)\s+(?:table|list|file|sheet|data))?"
+    r"\s*[?.!]*\s*$"
 )
 """"Which release has the earliest release date?", "Which version was released first?", "Which release is the
 newest?": the noun asked for, which end, and the words (or the verb) that name the date column."""
@@ -5282,21 +5303,25 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     """The row of a record file (a CSV, JSON records) with the earliest or latest date in the date column the
     question names (audit 84 F5): "Which release has the earliest release date?" (the column `release`, the
     date word aside), "Which version was released first?" (the verb's column), "Which release is the newest?"
-    (the one date column, when there is one). Named by the cell of the column the noun names, else its first cell
-    that is no number or date, with the date and how many rows give one; ties are all named. None when the
-    question is not one, no date column is named, or the file is no record file."""
+    (the one date column, when there is one), "Who joined first?" (the verb's column, audit 85 v08). Named by the
+    cell of the column the noun names, else its first cell that is no number or date, with the date and how many
+    rows give one; ties are all named. "What is the earliest date?" asks for the date itself (of the one date
+    column, or the one the words name). None when the question is not one, no date column is named, or the file is
+    no record file."""
     m = _DATE_EXTREME.match(" ".join(query.split()))
     table = _column_text_rows(state) if m else None
     if m is None or table is None:
         return None
     columns, rows = table
     rows = _item_rows(rows)
-    end = (m.group("end") or m.group("end2")).lower()
+    end = (m.group("end") or m.group("end2") or m.group("end3") or m.group("end4")).lower()
     latest = end.split()[0] in ("latest", "newest", "last", "most")
     dated = [i for i in range(len(columns)) if _date_column(rows, i)]
-    words = (m.group("words") or "").split()
-    verb = m.group("verb") or m.group("verb2")
-    if words:
+    words = (m.group("words") or m.group("words4") or "").split()
+    verb = m.group("verb") or m.group("verb2") or m.group("verb3")
+    if words and all(w.lower() in _DATE_WORDS for w in words) and m.group("words4"):
+        at = dated[0] if len(dated) == 1 else None  # "What is the earliest date?": the one date column's
+    elif words:
         named = [w for w in words if w.lower() not in _DATE_WORDS] or words
         at = _column_for_words(named, columns)
     elif verb:
@@ -5312,8 +5337,15 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
     best = (max if latest else min)(cells[at].strip() for _, cells in given)
     top = [(n, cells) for n, cells in given if cells[at].strip() == best]
+    if m.group("end4"):  # "What is the earliest date?" asks for the date, not for its row
+        empty = len(rows) - len(given)
+        left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
+        return (
+            f"{best}\nCounted: the {end} '{columns[at]}' among the {len(given):,} rows that give one{left}; "
+            f"{len(top):,} row(s) give it (record {', '.join(str(n) for n, _ in top)})."
+        )
 
-    own = _column_for(m.group("noun"), columns)  # "Which version ...": the version column names the row
+    own = _column_for(m.group("noun"), columns) if m.group("noun") else None  # "Which version ...": its column
 
     def label(cells: list[str]) -> str:
         if own is not None and own != at and own < len(cells) and cells[own].strip():
