@@ -4082,6 +4082,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     one_per_row = _rows_of_a_column(units, q)
     if one_per_row is not None:  # "How many teams are in the league?" over a table with a column "Team"
         return one_per_row
+    if _filled_negation(q):  # "How many rows have no email?": its empty cells (audit 85 v07)
+        return filled_count(state, q)
     for by_field in (
         python_count,
         changelog_edge,
@@ -4165,6 +4167,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     target = _target(m.group(2)) if m and asked in _KINDS else ""
     if m and _A_PART.search(m.group(2)) and re.search(r"(?i)\b(?:are in|belong to)s?\b", m.group(0)):
         target = ""  # "items are in the Kitchen section": the section's items, not the items naming it
+    if m and unmodelled(q):
+        return None  # "How many rows have no email?": the lines holding 'email' are the others
     if m and target and target.lower() not in _WHOLE_TEXT:  # "rows are in the table": all of them
         kind = _KINDS[asked]
         target = _present_suffix(target, text_of)
@@ -4426,6 +4430,9 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     asked_cell = _the_entitys_cell(units, records, entity, [noun, *words[len(entity.split()) :]])
     if asked_cell is not None:
         return asked_cell or None  # "How many games has Fenwick Town won?": its W cell, not its one row
+    by_outcome = _results_count(records, entity, words[len(entity.split()) :])
+    if by_outcome is not None:
+        return by_outcome or None  # "How many games did City win?" over match results: by score, not by mention
     conditions = [entity]
     for word in (w.lower() for w in what[:-1] if w.lower() not in STOPWORDS):
         if word in values:
@@ -4443,21 +4450,138 @@ def _count_by_entity(units: list[dict[str, Any]], q: str) -> str | None:
     )
 
 
+_OUTCOME_VERBS = {"win": "won", "beat": "won", "lose": "lost", "draw": "drew", "tie": "drew"}
+"""The verbs (stems) by which a count asks for games of one outcome, and the outcome each asks."""
+_SCORE = re.compile(r"\s*(\d+)\s*[-–:]\s*(\d+)\s*")
+"""A score written in one cell, "2-1" or "0:0": the goals of the first team named, then of the second's."""
+
+
+def _score_columns(records: list[dict[str, Any]], sides: list[int]) -> Callable[[list[str]], tuple[int, int]] | None:
+    """How to read a result's two scores from a record of match results whose teams stand in the columns `sides`
+    (two): one column whose every filled cell is a score ("2-1", the first team's first), or one number column
+    for each side, named after it ("Home"/"HG", "home_goals"; "Team1"/"Score1"). None when neither is
+    unambiguous."""
+    keys = records[0]["keys"]
+    others = [i for i in range(len(keys)) if i not in sides]
+    filled = {i: [u["fields"][i].strip() for u in records if u["fields"][i].strip()] for i in others}
+    scores = [i for i in others if filled[i] and all(_SCORE.fullmatch(v) for v in filled[i])]
+    if len(scores) == 1:
+        at = scores[0]
+
+        def in_one(fields: list[str]) -> tuple[int, int]:
+            score = _SCORE.fullmatch(fields[at])
+            if score is None:
+                raise ValueError(fields[at])
+            return int(score.group(1)), int(score.group(2))
+
+        return in_one
+    numbers = [i for i in others if filled[i] and all(re.fullmatch(r"\d+", v) for v in filled[i])]
+
+    def own(side: str, column: str) -> bool:
+        digits = re.search(r"\d+$", side)
+        if digits:
+            return column.endswith(digits.group(0)) and not column.startswith(side)
+        return column != side and (column.startswith(side) or (column[:1] == side[:1] and len(column) <= 3))
+
+    picked = [[i for i in numbers if own(keys[s], keys[i])] for s in sides]
+    if any(len(p) != 1 for p in picked) or picked[0] == picked[1]:
+        return None
+    first, second = picked[0][0], picked[1][0]
+    return lambda fields: (int(fields[first]), int(fields[second]))
+
+
+def _results_count(records: list[dict[str, Any]], entity: str, asked: list[str]) -> str | None:
+    """For a count of games of one outcome ("How many games did City win?", "... lose", "... draw") over a list of
+    match results, each record one game with two teams and their scores: the games the `entity` won (lost, drew)
+    read from the scores, with what was read. None when no word of `asked` (the words after the entity) is such a
+    verb; "" (step aside: the rows naming the team are no count of its wins) when the records are no list of results
+    whose teams and scores can be read, two columns naming teams and a score for each (audit 85 v03)."""
+    wanted = next((_OUTCOME_VERBS[stem(w.lower())] for w in asked if stem(w.lower()) in _OUTCOME_VERBS), None)
+    if wanted is None:
+        return None
+    keys = records[0]["keys"]
+    if any(u["keys"] != keys for u in records):
+        return ""
+    sides = [i for i in range(len(keys)) if any(u["fields"][i] == entity for u in records)]
+    read = _score_columns(records, sides) if len(sides) == 2 else None
+    if read is None:
+        return ""
+    games = [u for u in records if entity in (u["fields"][sides[0]], u["fields"][sides[1]])]
+    played = [u for u in games if all(u["fields"][i].strip() for i in range(len(keys)) if i not in sides)]
+    hits = 0
+    for u in played:
+        try:
+            first, second = read(u["fields"])
+        except ValueError:
+            return ""
+        own, their = (first, second) if u["fields"][sides[0]] == entity else (second, first)
+        hits += wanted == ("won" if own > their else "lost" if own < their else "drew")
+    aside = len(games) - len(played)
+    unplayed = f" ({aside:,} with no score aside)" if aside else ""
+    return (
+        f"{hits:,}\nCounted: the results in which '{entity}' {wanted}, read from the scores, among the "
+        f"{len(played):,} games naming it{unplayed}; its rows counted alone would say how often it is named, not "
+        f"how often it {wanted}."
+    )
+
+
 _LEGEND_ENTRY = re.compile(r"(?<![\w=])([A-Za-z][A-Za-z0-9%+/-]{0,5})\s*=\s*([A-Za-z][A-Za-z' -]{0,40}?)\s*(?=[,;.]|$)")
 """One entry of a table's legend line ("W = won", "GF = goals for"): a column's short name and what it means."""
 
 
+_STANDINGS_SHORT = {
+    "p": "played",
+    "pl": "played",
+    "pld": "played",
+    "gp": "games played",
+    "mp": "matches played",
+    "w": "won",
+    "d": "drawn",
+    "l": "lost",
+    "pts": "points",
+    "pt": "points",
+    "gf": "goals for",
+    "ga": "goals against",
+    "gd": "goal difference",
+}
+"""The usual short column names of a league table (standings) and what they mean, read where no legend line says."""
+_STANDINGS_OWN = frozenset("pld gp mp pts gf ga gd".split())
+"""The short names above no other table uses: each means its words alone; a one- or two-letter one ("W", "L", "P")
+means "won" only beside another of the list ("Team,P,W,D,L,Pts"), "W" alone may be a width."""
+
+
 def _column_meanings(units: list[dict[str, Any]], keys: list[str]) -> dict[str, set[str]]:
     """Each column of `keys` with the stems of the words naming it: its own name ("points"), and what a legend line
-    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won")."""
+    outside the records says it means ("P = played, W = won, D = drawn": `w` means "won"); with no legend entry for
+    it, a league table's usual short name means its usual words (`_STANDINGS_SHORT`: "W" means "won", "Pts"
+    "points")."""
     meanings = {k: {stem(w) for w in _WORD.findall(k.lower().replace("_", " ")) if w not in STOPWORDS} for k in keys}
+    legend: set[str] = set()
     for unit in units:
         if unit.get("fields"):
             continue
         for short, meaning in _LEGEND_ENTRY.findall(unit["text"]):
             if short.lower() in meanings:
+                legend.add(short.lower())
                 meanings[short.lower()] |= {stem(w) for w in _WORD.findall(meaning.lower()) if w not in STOPWORDS}
+    for k, usual in _standings_words(keys).items():
+        if k.lower() not in legend:
+            meanings[k] |= usual
     return meanings
+
+
+def _standings_words(columns: list[str]) -> dict[str, set[str]]:
+    """The columns of `columns` that are a league table's usual short names (`_STANDINGS_SHORT`), with the stems of
+    what each means; none unless the columns are a league table's (two short names, or one only a league table
+    uses: `_STANDINGS_OWN`)."""
+    shorts = {c.strip().lower() for c in columns} & _STANDINGS_SHORT.keys()
+    if len(shorts) < 2 and not shorts & _STANDINGS_OWN:
+        return {}
+    return {
+        c: {stem(w) for w in _STANDINGS_SHORT[c.strip().lower()].split() if w not in STOPWORDS}
+        for c in columns
+        if c.strip().lower() in shorts
+    }
 
 
 def _the_entitys_cell(
@@ -5039,8 +5163,12 @@ def _column_for(noun: str, columns: list[str]) -> int | None:
         place = next((p for p, w in enumerate(words) if stem(w) == want or w == noun.lower()), None)
         if place is not None:
             places.append((place, i))
+    if not places:  # "points" of a league table's `Pts` (audit 85 v08)
+        usual = _standings_words(columns)
+        short = [i for i, column in enumerate(columns) if want in usual.get(column, set())]
+        return short[0] if len(short) == 1 else None
     places.sort()
-    if not places or (len(places) > 1 and places[0][0] == places[1][0]):
+    if len(places) > 1 and places[0][0] == places[1][0]:
         return None
     return places[0][1]
 
@@ -5233,6 +5361,11 @@ _DATE_EXTREME = re.compile(
     r"oldest|newest|first|last|most\s+recent)\s+(?P<words>(?:[\w-]+\s+){0,2}[\w-]+)|(?:was|were|is|got|came)\s+"
     r"(?:(?!the\b)(?P<verb>[\w-]+)\s+)?(?:the\s+)?(?P<end2>earliest|latest|first|last|most\s+recently|"
     r"oldest|newest)(?:\s+(?:one|to\s+be\s+(?P<verb2>[\w-]+)))?)\s*[?.!]*\s*$"
+    r"|^\s*who\s+(?:was\s+|were\s+)?(?!(?:was|were|is|are|came|come)\b)(?P<verb3>[\w-]+)\s+(?:the\s+)?(?P<end3>earliest|latest|first|last|most\s+recently)"
+    r"\s*[?.!]*\s*$"
+    r"|^\s*what(?:\s+is|\s+was|'s)\s+the\s+(?P<end4>earliest|latest|oldest|newest|first|last|most\s+recent)\s+"
+    r"(?P<words4>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?:in|on|of)\s+(?:the|this)\s+(?:table|list|file|sheet|data))?"
+    r"\s*[?.!]*\s*$"
 )
 """"Which release has the earliest release date?", "Which version was released first?", "Which release is the
 newest?": the noun asked for, which end, and the words (or the verb) that name the date column."""
@@ -5251,21 +5384,25 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     """The row of a record file (a CSV, JSON records) with the earliest or latest date in the date column the
     question names (audit 84 F5): "Which release has the earliest release date?" (the column `release`, the
     date word aside), "Which version was released first?" (the verb's column), "Which release is the newest?"
-    (the one date column, when there is one). Named by the cell of the column the noun names, else its first cell
-    that is no number or date, with the date and how many rows give one; ties are all named. None when the
-    question is not one, no date column is named, or the file is no record file."""
+    (the one date column, when there is one), "Who joined first?" (the verb's column, audit 85 v08). Named by the
+    cell of the column the noun names, else its first cell that is no number or date, with the date and how many
+    rows give one; ties are all named. "What is the earliest date?" asks for the date itself (of the one date
+    column, or the one the words name). None when the question is not one, no date column is named, or the file is
+    no record file."""
     m = _DATE_EXTREME.match(" ".join(query.split()))
     table = _column_text_rows(state) if m else None
     if m is None or table is None:
         return None
     columns, rows = table
     rows = _item_rows(rows)
-    end = (m.group("end") or m.group("end2")).lower()
+    end = (m.group("end") or m.group("end2") or m.group("end3") or m.group("end4")).lower()
     latest = end.split()[0] in ("latest", "newest", "last", "most")
     dated = [i for i in range(len(columns)) if _date_column(rows, i)]
-    words = (m.group("words") or "").split()
-    verb = m.group("verb") or m.group("verb2")
-    if words:
+    words = (m.group("words") or m.group("words4") or "").split()
+    verb = m.group("verb") or m.group("verb2") or m.group("verb3")
+    if words and all(w.lower() in _DATE_WORDS for w in words) and m.group("words4"):
+        at = dated[0] if len(dated) == 1 else None  # "What is the earliest date?": the one date column's
+    elif words:
         named = [w for w in words if w.lower() not in _DATE_WORDS] or words
         at = _column_for_words(named, columns)
     elif verb:
@@ -5281,8 +5418,15 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
     best = (max if latest else min)(cells[at].strip() for _, cells in given)
     top = [(n, cells) for n, cells in given if cells[at].strip() == best]
+    if m.group("end4"):  # "What is the earliest date?" asks for the date, not for its row
+        empty = len(rows) - len(given)
+        left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
+        return (
+            f"{best}\nCounted: the {end} '{columns[at]}' among the {len(given):,} rows that give one{left}; "
+            f"{len(top):,} row(s) give it (record {', '.join(str(n) for n, _ in top)})."
+        )
 
-    own = _column_for(m.group("noun"), columns)  # "Which version ...": the version column names the row
+    own = _column_for(m.group("noun"), columns) if m.group("noun") else None  # "Which version ...": its column
 
     def label(cells: list[str]) -> str:
         if own is not None and own != at and own < len(cells) and cells[own].strip():
@@ -5310,16 +5454,34 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
 _FILLED = re.compile(
     r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
     r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
-    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:a|an|the)?\s*(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
+    r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:(?:a|an|the)\s+)?(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
     r"\s*[?.!]*\s*$"
 )
+
+
+_NO_VALUE = frozenset("n/a na - -- — – none null nil (none) ?".split())
+"""What a cell writes for "no value" ('n/a', '-', '—', 'none'): as empty as an empty cell (audit 85 v07)."""
+_ROWS_ASKED = frozenset("rows row records record entries entry lines line".split())
+"""What "How many rows have an email?" counts: the rows themselves, whatever they are of (or the people of a list of
+people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
+
+
+def _filled_negation(query: str) -> bool:
+    """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
+    reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
+    m = _FILLED.match(" ".join(query.split()))
+    if m is None or (m.group("empty") or "").lower() != "no":
+        return False
+    return not unmodelled(m.string[: m.start("empty")] + m.string[m.end("empty") :])
 
 
 def filled_count(state: dict[str, Any], query: str) -> str | None:
     """How many rows of a record file have a cell in the column the question names, or have it empty (audit 84
     F5): "How many releases have a version number?" (the column `version`), "How many rows have the email
-    empty?", "How many books are missing an ISBN?". Only a column some of whose cells are empty and none of
-    whose cells is a yes/no flag (where "have" asks for the yes); None otherwise."""
+    empty?", "How many books are missing an ISBN?". A cell that writes no value ('n/a', '-', 'none', `_NO_VALUE`)
+    is empty. Only a column some of whose cells are empty (any, when the question counts "rows" or "records": its
+    header row is none of them) and none of whose cells is a yes/no flag (where "have" asks for the yes); None
+    otherwise."""
     m = _FILLED.match(" ".join(query.split()))
     table = _column_text_rows(state) if m else None
     if m is None or table is None:
@@ -5334,7 +5496,9 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     if at is None or at == _column_for(m.group("noun"), columns):
         return None
     cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
-    if all(cells) or not any(cells):
+    cells = ["" if c.lower() in _NO_VALUE else c for c in cells]
+    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS
+    if not rows_asked and (all(cells) or not any(cells)):
         return None
     if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
         return None
@@ -6322,7 +6486,10 @@ def _listed_items(value: str) -> list[str] | None:
     if not items:
         return None
     for item in items:
-        words = _WORD.findall(re.sub(r"\(.*?\)", " ", item))
+        added = _ADDED_COUNT.match(item) or _ADDED_GROUP.match(item)  # 'Tomas plus 2 new starters': Tomas's words
+        words = _WORD.findall(re.sub(r"\(.*?\)", " ", added.group("name") if added else item))
+        if added and not words:
+            continue  # '+ 2 interns' alone
         if not words or len(words) > 4 or any(w.lower() in ENGLISH_STOPWORDS for w in words):
             return None
     if len(items) == 1 and re.search(r"\d", items[0]) and not items[0].isdigit():
@@ -6341,6 +6508,13 @@ _ADDED_COUNT = re.compile(
 )
 """A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
 counts that many more."""
+_ADDED_GROUP = re.compile(
+    r"(?i)^(?P<name>.*?)\s*(?:\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")(?:\s+[a-z][\w-]*){1,2}$"
+)
+"""In a list of people, an item that adds a group by its number and any noun ('Cleo + 2 interns', 'plus 3 new
+starters'): that many more people (audit 85 v06); in a list of things ('eggs and 6 lemons') it is one item."""
 _OPEN_END = re.compile(
     r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
     r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)"
@@ -6365,12 +6539,13 @@ _WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|t
 """A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
 
 
-def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] | None:
+def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[list[str], int, str] | None:
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
     ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
-    ('Team: Ann, Bob (away)': Bob is on the team still)."""
+    ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
+    any noun ('Cleo + 2 interns', `_ADDED_GROUP`)."""
     kept: list[str] = []
     added = 0
     absent: list[str] = []
@@ -6385,7 +6560,7 @@ def _counted_items(items: list[str], label: str) -> tuple[list[str], int, str] |
             added += 1
             kept.append(one.group("name").strip())
             continue
-        more = _ADDED_COUNT.match(bare)
+        more = _ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)
         if more is not None:
             number = more.group("n").lower()
             added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
@@ -6458,7 +6633,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     of_people = bool(noun & {stem(w) for w in _PEOPLE_NOUNS | {"people", "persons", "person"}})
     found: dict[int, tuple[str, int, list[str]]] = {}
     notes: dict[int, str] = {}
+    people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     for lines, number, label, named in _labelled_lines(state):
+        of_absent = _absent_items(lines, number, label, named, query)
+        if of_absent is not None:  # "How many were absent?" over 'Attendees: ..., Dan (absent)' (audit 85 v06)
+            found.setdefault(len(of_absent), (f"{label.group(1).strip()}:' marked absent", number, of_absent))
+            continue
         if not _label_fits(named, noun, asked, anyone):
             continue
         items: list[str] | None
@@ -6468,12 +6648,16 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
-        counted = _counted_items(items, label.group(1)) if items else ([], 0, "")
+        people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
+        counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
             continue  # 'Ann, Bob, others': how many the list holds is unknown
         items, added, note = counted
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
-        whom = _for_whom(_WORD.findall(m.group(2)), named | _label_kind(named))
+        # "How many guests are coming?" of a 'Guests:' list: coming is what a list of guests says of them all
+        whom = _for_whom(
+            _WORD.findall(m.group(2)), named | _label_kind(named) | (_COMING if named & people_label else set())
+        )
         if whom is None:
             continue  # the question asks for only some of its items, by a condition no count here reads
         if items and whom:  # only the items that name each of them ("Tom to send ..." for Tom's tasks)
@@ -6502,6 +6686,36 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
+
+
+_COMING = frozenset(stem(w) for w in "coming come attending attend expected joining join going".split())
+"""Verbs a count of a list of people may ask with that its label implies of them all ("How many guests are coming?"
+over 'Guests: ...'): no condition on its items."""
+
+
+def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
+    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
+    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
+    question asks anything else, the label is no such list, no item is marked (that no one was away is not
+    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+    words = _WORD.findall(query.lower())[2:]  # past "how many"
+    asks_absent = any(stem(w) in _NOT_THERE for w in words) and all(
+        w in ENGLISH_STOPWORDS
+        or w in _COUNT_FRAME
+        or w in _ANYONE
+        or w in _PEOPLE_NOUNS
+        or stem(w) in _NOT_THERE | named | {"be"}
+        for w in words
+    )
+    if not asks_absent or not _WAS_THERE_LABEL.search(label.group(1)) or _label_kind(named) is not _ATTENDANCE:
+        return None
+    for line in lines:
+        other = _LABELLED_LINE.match(line)
+        if other is not None and any(stem(w) in _NOT_THERE for w in _WORD.findall(other.group(1).lower())):
+            return None  # 'Apologies: Cleo' beside the marks: who of the two lists is absent is a guess
+    items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+    absent = [item.strip(" ,;") for item in items or [] if _ABSENT_MARK.search(item)]
+    return absent or None
 
 
 _COUNTED_GROUP = re.compile(r"(\d{1,4})\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?")
