@@ -1,0 +1,53 @@
+"""Audit 85 (offline default, F1 F2 F3): the guided root's yes/no verdicts over words the search drops, the clause
+a short answer is taken from, and the kind of thing a "where" or "who" answer is. Every text is made up; the
+reader is a stub (`guided_stub`), so what is checked is what the code makes of a reply."""
+
+from __future__ import annotations
+
+from guided_stub import ask, first_line
+
+# --- F1: a yes/no question's deciding stop word is checked where it stands in the sentence ----------------------
+
+LOG = (
+    "Site diary, block C\n\n"
+    "The delivery arrived before noon.\n"
+    "The boiler was turned off on Friday.\n"
+    "Rents went up in May.\n"
+    "The bike store is below the main office.\n"
+    "The register is sorted by surname.\n"
+    "The archive is sorted by region code.\n"
+)
+
+
+def test_an_opposite_in_the_deciding_place_is_no_yes() -> None:
+    for question in (
+        "Did the delivery arrive after noon?",
+        "Was the boiler turned on on Friday?",
+        "Did rents go down in May?",
+        "Is the bike store above the main office?",
+    ):
+        assert first_line(ask(LOG, question)) in (
+            "No",
+            "No short answer could be verified. The best matching passages:",
+        )
+        assert first_line(ask(LOG, question)) != "Yes", question
+
+
+def test_another_word_in_the_place_of_a_noun_or_a_time_is_no_yes() -> None:
+    for question in (
+        "Is the register sorted by name?",
+        "Is the archive sorted by region name?",
+        "Did the delivery arrive during noon?",
+    ):
+        assert first_line(ask(LOG, question)) != "Yes", question
+
+
+def test_the_word_where_it_stands_still_answers_yes() -> None:
+    for question in (
+        "Did the delivery arrive before noon?",
+        "Was the boiler turned off on Friday?",
+        "Is the bike store below the main office?",
+        "Is the register sorted by surname?",
+    ):
+        assert first_line(ask(LOG, question)) == "Yes", question
+    assert first_line(ask(LOG, "Did the delivery arrive after noon?")) == "No"
