@@ -51,3 +51,23 @@ def test_the_word_where_it_stands_still_answers_yes() -> None:
     ):
         assert first_line(ask(LOG, question)) == "Yes", question
     assert first_line(ask(LOG, "Did the delivery arrive after noon?")) == "No"
+
+
+# --- F3: a "where" answer is a place, a "who" answer no record key --------------------------------------------
+
+
+def test_a_number_is_no_place() -> None:
+    text = "Bins\n\nRecycling goes in the three green bins behind the library. Collection is weekly.\n"
+    assert first_line(ask(text, "Where are the green bins?", "three")) != "three"
+    assert first_line(ask(text, "Where are the green bins?", "behind the library")) == "behind the library"
+
+
+def test_a_key_is_nobody() -> None:
+    rows = (
+        '{"order_no": "W-310", "client": "Ines Duarte", "product": "walnut desk", "qty": 1}\n'
+        '{"order_no": "W-311", "client": "Karl Nyberg", "product": "oak shelf", "qty": 2}\n'
+        '{"order_no": "W-312", "client": "Mei Lin", "product": "desk lamp", "qty": 1}\n'
+    )
+    answer = ask(rows, "Who ordered the walnut desk?", "W-310", name="shop.jsonl")
+    assert first_line(answer) != "W-310"
+    assert first_line(ask(rows, "Who ordered the walnut desk?", "Ines Duarte", name="shop.jsonl")) == "Ines Duarte"

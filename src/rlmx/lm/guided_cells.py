@@ -2261,11 +2261,32 @@ _DATE_IN_DIGITS = re.compile(
 (audit 83 D)."""
 
 
+_ASKS_A_PLACE = re.compile(r"\s*(?:and |but |so )?where\b", re.IGNORECASE)
+_ASKS_A_PERSON = re.compile(r"\s*(?:and |but |so )?(?:who|whom)\b", re.IGNORECASE)
+
+
 def _of_the_asked_type(answer: str, query: str) -> bool:
     """Whether `answer` is of the type the question names when it names one ("What email address ...": an address
     with an @, never a URL; "What is Sophie's phone number?": a telephone number, never "12 June"); True when it
     names none. The digits of a date, written with its month's name or in digits with its year, count for no
-    number type."""
+    number type. A "where" answer holds a word that is no number and no stop word ("two" of "at the two taps by
+    the shed" is no place); a "who" answer a word of letters with no digit ("A-1004", an order's key, is nobody;
+    audit 85 F3)."""
+    words = _WORD.findall(answer)
+    if (
+        _ASKS_A_PLACE.match(query)
+        and words
+        and all(
+            w.lower() in NUMBER_WORDS or w.lower() in ENGLISH_STOPWORDS or not re.search(r"[^\W\d_]", w) for w in words
+        )
+    ):
+        return False
+    if (
+        _ASKS_A_PERSON.match(query)
+        and words
+        and not any(len(w) > 1 and re.search(r"[^\W\d_]", w) and not re.search(r"\d", w) for w in words)
+    ):
+        return False
     undated = _DATE_IN_DIGITS.sub(" ", _DAY_OF_MONTH.sub(" ", answer))
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
