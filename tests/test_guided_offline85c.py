@@ -53,6 +53,23 @@ def test_the_word_where_it_stands_still_answers_yes() -> None:
     assert first_line(ask(LOG, "Did the delivery arrive after noon?")) == "No"
 
 
+# --- F2: a short answer is the value of the asked verb's own clause -------------------------------------------
+
+POOL = "Opening times\n\nThe lido opens on May 15 and shuts on September 20. Lockers cost one pound.\n"
+
+
+def test_the_other_verbs_value_is_no_answer() -> None:
+    assert first_line(ask(POOL, "When does the lido shut?", "May 15")) != "May 15"
+    assert first_line(ask(POOL, "When does the lido open?", "September 20")) != "September 20"
+    text = "The ferry leaves at 08:10; it arrives at 09:45 in Tarbert.\n"
+    assert first_line(ask(text, "When does the ferry arrive?", "08:10")) != "08:10"
+
+
+def test_the_asked_verbs_own_value_still_answers() -> None:
+    assert first_line(ask(POOL, "When does the lido shut?", "September 20")) == "September 20"
+    assert first_line(ask(POOL, "When does the lido open?", "May 15")) == "May 15"
+
+
 # --- F3: a "where" answer is a place, a "who" answer no record key --------------------------------------------
 
 

@@ -2850,6 +2850,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
         if prose and not _the_asked_mention_of_its_month(core, text, query):
             continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
+        if prose and not _a_records_line(unit) and _tied_to_another_verb(core, text, query):
+            continue  # "April 1" of "opens on April 1 and closes on October 31" for "When does it close?"
         if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
             continue  # "The DatabaseError was fixed." names no error the app raises on slow networks (v14)
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
@@ -3528,6 +3530,69 @@ def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
 
     mine = min(distance(a, b) for a, b in own)
     return mine < float("inf") and all(mine < distance(m.start(), m.end()) for m in others)
+
+
+_CLAUSE_JOIN = re.compile(r"\s*;\s*|,?\s+(?:and|but|while|whereas|then)\s+", re.IGNORECASE)
+"""Where a sentence joins two clauses that may each have their own verb ("opens on April 1 and closes on October
+31", "arrives at 9; departs at 10")."""
+
+
+def _value_shape(text: str) -> str:
+    """ "number" for a value with a digit or a number word, "name" for a capitalised one, else "word"."""
+    words = _WORD.findall(text)
+    if re.search(r"\d", text) or any(w.lower() in NUMBER_WORDS for w in words):
+        return "number"
+    return "name" if words and words[0][:1].isupper() else "word"
+
+
+def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
+    """Whether `core` is said, in every sentence of `text` that writes it, in a clause that ties it to none of the
+    question's words (`search_terms`) - no such word is the last content word before it, nor follows it in the
+    clause ("7 when the stove failed") - while another clause of that sentence writes one of them followed by a
+    value of the same shape (`_value_shape`): "April 1" of "The garden opens on April 1 and closes on October 31"
+    for "When does the garden close?" is the opening's date (audit 85 F2). Clauses are joined by "and", "but",
+    "while", "whereas", "then" or a semicolon."""
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())}
+    shape = _value_shape(core)
+    if shape == "word":
+        return False
+    seen = False
+    sentences = [""]
+    for _, _, piece in _sentence_spans(text):  # a semicolon joins clauses of one sentence, whatever cuts there
+        sentences[-1] += (" " if sentences[-1] else "") + piece
+        if not piece.rstrip().endswith(";"):
+            sentences.append("")
+    for sentence in sentences:
+        places = _places(core, sentence)
+        if not places:
+            continue
+        seen = True
+        if re.search(r";\s*[\w-]+(?: [\w-]+){0,2}:\s", sentence):
+            return False  # "alpha_3: TWD; name: New Taiwan Dollar": labelled fields, no clauses
+        cuts = [0, *(p for m in _CLAUSE_JOIN.finditer(sentence) for p in (m.start(), m.end())), len(sentence)]
+        clauses = list(zip(cuts[::2], cuts[1::2], strict=True))
+        if len(clauses) < 2:
+            return False
+        for place in places:
+            own = next((c for c in clauses if c[0] <= place.start() < c[1]), None)
+            if own is None:
+                return False
+            before = [w for w in _WORD.findall(sentence[own[0] : place.start()]) if w.lower() not in ENGLISH_STOPWORDS]
+            after = _WORD.findall(sentence[place.end() : own[1]])
+            if (before and stem(before[-1].lower()) in asked) or any(stem(w.lower()) in asked for w in after):
+                return False  # "closes on October 31": the asked verb's own value
+            tied = False
+            for start, end in clauses:
+                if (start, end) == own:
+                    continue
+                words = [w for w in _WORD.findall(sentence[start:end]) if w.lower() not in ENGLISH_STOPWORDS]
+                for at, word in enumerate(words[:-1]):
+                    tied = tied or (
+                        stem(word.lower()) in asked and _value_shape(" ".join(words[at + 1 : at + 4])) == shape
+                    )
+            if not tied:
+                return False
+    return seen
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
