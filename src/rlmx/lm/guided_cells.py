@@ -2275,11 +2275,32 @@ _DATE_IN_DIGITS = re.compile(
 (audit 83 D)."""
 
 
+_ASKS_A_PLACE = re.compile(r"\s*(?:and |but |so )?where\b", re.IGNORECASE)
+_ASKS_A_PERSON = re.compile(r"\s*(?:and |but |so )?(?:who|whom)\b", re.IGNORECASE)
+
+
 def _of_the_asked_type(answer: str, query: str) -> bool:
     """Whether `answer` is of the type the question names when it names one ("What email address ...": an address
     with an @, never a URL; "What is Sophie's phone number?": a telephone number, never "12 June"); True when it
     names none. The digits of a date, written with its month's name or in digits with its year, count for no
-    number type."""
+    number type. A "where" answer holds a word that is no number and no stop word ("two" of "at the two taps by
+    the shed" is no place); a "who" answer a word of letters with no digit ("A-1004", an order's key, is nobody;
+    audit 85 F3)."""
+    words = _WORD.findall(answer)
+    if (
+        _ASKS_A_PLACE.match(query)
+        and words
+        and all(
+            w.lower() in NUMBER_WORDS or w.lower() in ENGLISH_STOPWORDS or not re.search(r"[^\W\d_]", w) for w in words
+        )
+    ):
+        return False
+    if (
+        _ASKS_A_PERSON.match(query)
+        and words
+        and not any(len(w) > 1 and re.search(r"[^\W\d_]", w) and not re.search(r"\d", w) for w in words)
+    ):
+        return False
     undated = _DATE_IN_DIGITS.sub(" ", _DAY_OF_MONTH.sub(" ", answer))
     return all(value.search(undated) for asks, value in _ASKED_TYPE if asks.search(query))
 
@@ -2845,6 +2866,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
         if prose and not _the_asked_mention_of_its_month(core, text, query):
             continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
+        if prose and not _a_records_line(unit) and _tied_to_another_verb(core, text, query):
+            continue  # "April 1" of "opens on April 1 and closes on October 31" for "When does it close?"
         if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
             continue  # "The DatabaseError was fixed." names no error the app raises on slow networks (v14)
         if kind == "time" and not (re.search(r"\d", core) or any(w.lower() in _TIME_WORDS for w in piece)):
@@ -3563,6 +3586,69 @@ def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
 
     mine = min(distance(a, b) for a, b in own)
     return mine < float("inf") and all(mine < distance(m.start(), m.end()) for m in others)
+
+
+_CLAUSE_JOIN = re.compile(r"\s*;\s*|,?\s+(?:and|but|while|whereas|then)\s+", re.IGNORECASE)
+"""Where a sentence joins two clauses that may each have their own verb ("opens on April 1 and closes on October
+31", "arrives at 9; departs at 10")."""
+
+
+def _value_shape(text: str) -> str:
+    """ "number" for a value with a digit or a number word, "name" for a capitalised one, else "word"."""
+    words = _WORD.findall(text)
+    if re.search(r"\d", text) or any(w.lower() in NUMBER_WORDS for w in words):
+        return "number"
+    return "name" if words and words[0][:1].isupper() else "word"
+
+
+def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
+    """Whether `core` is said, in every sentence of `text` that writes it, in a clause that ties it to none of the
+    question's words (`search_terms`) - no such word is the last content word before it, nor follows it in the
+    clause ("7 when the stove failed") - while another clause of that sentence writes one of them followed by a
+    value of the same shape (`_value_shape`): "April 1" of "The garden opens on April 1 and closes on October 31"
+    for "When does the garden close?" is the opening's date (audit 85 F2). Clauses are joined by "and", "but",
+    "while", "whereas", "then" or a semicolon."""
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())}
+    shape = _value_shape(core)
+    if shape == "word":
+        return False
+    seen = False
+    sentences = [""]
+    for _, _, piece in _sentence_spans(text):  # a semicolon joins clauses of one sentence, whatever cuts there
+        sentences[-1] += (" " if sentences[-1] else "") + piece
+        if not piece.rstrip().endswith(";"):
+            sentences.append("")
+    for sentence in sentences:
+        places = _places(core, sentence)
+        if not places:
+            continue
+        seen = True
+        if re.search(r";\s*[\w-]+(?: [\w-]+){0,2}:\s", sentence):
+            return False  # "alpha_3: TWD; name: New Taiwan Dollar": labelled fields, no clauses
+        cuts = [0, *(p for m in _CLAUSE_JOIN.finditer(sentence) for p in (m.start(), m.end())), len(sentence)]
+        clauses = list(zip(cuts[::2], cuts[1::2], strict=True))
+        if len(clauses) < 2:
+            return False
+        for place in places:
+            own = next((c for c in clauses if c[0] <= place.start() < c[1]), None)
+            if own is None:
+                return False
+            before = [w for w in _WORD.findall(sentence[own[0] : place.start()]) if w.lower() not in ENGLISH_STOPWORDS]
+            after = _WORD.findall(sentence[place.end() : own[1]])
+            if (before and stem(before[-1].lower()) in asked) or any(stem(w.lower()) in asked for w in after):
+                return False  # "closes on October 31": the asked verb's own value
+            tied = False
+            for start, end in clauses:
+                if (start, end) == own:
+                    continue
+                words = [w for w in _WORD.findall(sentence[start:end]) if w.lower() not in ENGLISH_STOPWORDS]
+                for at, word in enumerate(words[:-1]):
+                    tied = tied or (
+                        stem(word.lower()) in asked and _value_shape(" ".join(words[at + 1 : at + 4])) == shape
+                    )
+            if not tied:
+                return False
+    return seen
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
@@ -8751,6 +8837,65 @@ def _opposite(asked: str, written: str) -> bool:
     return any(w == prefix + a or a == prefix + w for a, w in pairs for prefix in prefixes)
 
 
+_SLOT_OPPOSITES = {
+    "before": {"after"}, "after": {"before"}, "above": {"below", "under", "beneath"}, "below": {"above", "over"},
+    "over": {"under", "below"}, "under": {"over", "above"}, "up": {"down"}, "down": {"up"}, "on": {"off"},
+    "off": {"on"}, "in": {"out"}, "out": {"in"}, "inside": {"outside"}, "outside": {"inside"},
+    "more": {"less", "fewer"}, "most": {"least", "fewest"}, "first": {"last"}, "last": {"first"},
+}  # fmt: skip
+"""Words a question may turn on that the search drops as stop words (or that are short), with what says the
+opposite where they stand ("held after lunch" for "held before lunch?", "switched off" for "switched on?")."""
+_SLOT_TIMES = frozenset("before after during until since".split())
+_SLOT_RIVALS = {word: _SLOT_TIMES - {word} - _SLOT_OPPOSITES.get(word, set()) for word in _SLOT_TIMES}
+"""Other words of the same slot that say something else, though no opposite ("during lunch" for "before lunch?")."""
+_SLOT_NOUNS = frozenset("name named called".split())
+"""Stop words that are nouns a question may ask by ("sorted by name"): another word in their place ("sorted by
+date", "country code" for "country name") is another thing."""
+
+
+def _deciding_slot(question: str, words: list[str]) -> str | None:
+    """How the sentence `words` fills the slots of the question's deciding stop words (`_SLOT_OPPOSITES`,
+    `_SLOT_RIVALS`, `_SLOT_NOUNS`), which the search and the verdict's word matching drop (audit 85 F1). Each
+    slot is looked for from the nearest content word of the question on either side that the sentence writes (its
+    anchor), at the question's own distance first, then outward up to one word further; the first word of the
+    slot's kind found there (the word, its opposite or a rival) fills it. "opposite" when an anchor finds the
+    word's opposite first ("held after lunch" for "held before lunch?", "is above the sports hall" for "below the
+    sports hall?", "turned off on Friday" for "turned on on Friday?"); "other" when one finds a rival ("during
+    lunch" for "before lunch?") or, for a noun, another content word at the question's own distance with the noun
+    written nowhere ("sorted by country code" for "sorted by country name?", "sorted by date" for "sorted by
+    name?"); None when the sentence writes each such word where it stands, or says nothing of it there."""
+    asked = _WORD.findall(question)
+    content = [a.lower() not in ENGLISH_STOPWORDS for a in asked]
+    lowered = [w.lower() for w in words]
+    stems = [stem(w) for w in lowered]
+    result = None
+    for i, word in enumerate(a.lower() for a in asked):
+        kin = _SLOT_OPPOSITES.get(word, set()) | _SLOT_RIVALS.get(word, set())
+        if not kin and word not in _SLOT_NOUNS:
+            continue
+        fills: list[str] = []  # the first word of the slot's kind each anchor finds
+        exact: list[int] = []  # the position at the question's own distance from each anchor
+        for j, other in enumerate(asked):
+            if j == i or not content[j] or any(content[min(i, j) + 1 : max(i, j)]):
+                continue  # the nearest content word on each side only
+            distance = i - j
+            for at in (k for k, s in enumerate(stems) if s == stem(other.lower())):
+                step = 1 if distance > 0 else -1
+                reach = [k for k in range(at + step, at + distance + 2 * step, step) if 0 <= k < len(words)]
+                reach.sort(key=lambda k: (k != at + distance, abs(k - at)))  # its own place first
+                fills += [next((lowered[k] for k in reach if lowered[k] == word or lowered[k] in kin), "")]
+                if 0 <= at + distance < len(words):
+                    exact.append(at + distance)
+        if any(f in _SLOT_RIVALS.get(word, ()) for f in fills):
+            return "other"
+        if any(f in _SLOT_OPPOSITES.get(word, ()) for f in fills):
+            result = "opposite"
+        others = [k for k in exact if lowered[k] not in ENGLISH_STOPWORDS and lowered[k] not in map(str.lower, asked)]
+        if word in _SLOT_NOUNS and word not in lowered and others:
+            return "other"
+    return result
+
+
 def _a_longer_name(asked: str, words: list[str]) -> bool:
     """Whether the sentence writes a longer name that holds the asked word inside it, no form or opposite of it
     ("HTMLCalendar" for "Calendar", "ssh-agent" for "ssh")."""
@@ -9026,6 +9171,9 @@ def yes_no_answer(
                 found.append(at)
             if len(found) < len(asked) or flipped > 1:
                 continue
+            slot = _deciding_slot(body, words)
+            if slot == "other" or (slot == "opposite" and flipped):
+                continue  # "sorted by country code" for "sorted by country name?": another thing (audit 85 F1)
             if any(_a_longer_name(word, [w for w in words if w.lower() not in asked]) for word in asked):
                 continue  # "the Calendar class" in "class HTMLCalendar(Calendar)": which one it states is a guess
             # the shortest stretch that holds each word once ("this License" early in the sentence is not the
@@ -9063,7 +9211,9 @@ def yes_no_answer(
                 after += [(s, False) for u in later for _, _, s in _sentence_spans(u["text"])]
             if _undone_later(after, asked, verbs, named, present):
                 continue  # "The payment was later reversed.": the state it stated no longer holds (review 83c v05)
-            verdict = "No" if negated != bool(flipped) else "Yes"
+            if slot == "opposite" and negated:
+                continue  # "not held after lunch" says nothing of "before lunch"
+            verdict = "No" if negated != bool(flipped or slot) else "Yes"
             verdicts.setdefault(verdict, (unit, " ".join(sentence.split())))
     if len(verdicts) != 1:
         return None
@@ -9656,6 +9806,8 @@ def guided_answer(
         report.append("counting the mails of an e-mail text, answered by code")
         return {"answer": mails, "found": True, "kind": "count", "report": "\n".join(report)}
     compared = stated_value(state, query)
+    if compared is not None and _deciding_slot(_YES_NO.sub("", query, count=1), _WORD.findall(compared[3])):
+        compared = None  # "Did prices go up in March?" over "went down in March": the month is not what decides
     if compared is not None:  # "Did she score above 90?" over "88": the text's own value settles it (audit 84b F11)
         verdict, value, unit, quote = compared
         report.append(f"a yes/no question stating a value the text states for the same thing: {value!r}")
