@@ -2106,10 +2106,53 @@ _SAME_ATTRIBUTES = (
     "singer singers artist artists performer",
     "birthday birthdate dob",
     "salary salaries wage wages",
+    # a label and the words a question asks it by: a measured adjective and its unit ("How loud?" over "Noise
+    # level: 79 dB"), a role and its title or abbreviation ("Who teaches?" over "Instructor:"; "CEO"), a word and
+    # its usual label ("registration" over "reg"); `_` joins the words of a phrase ("written in" says a language)
+    "weight weigh heavy kg kilograms kilos",
+    "noise loud noisy quiet db decibels",
+    "height high tall",
+    "width wide",
+    "depth deep",
+    "age aged old",
+    "teacher teachers instructor instructors tutor tutors",
+    "leader leaders head_of manager",
+    "ceo chief_executive",
+    "cfo chief_financial",
+    "cto chief_technology chief_technical",
+    "permitted permit allowed allow",
+    "absent absence absences apologies",
+    "registration reg",
+    "language written_in",
+    "timeout timed_out",
 )
 _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
 """Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
 phone): a question's word is held by the text when any of its group is."""
+_SAME_BY_KEY = {stem(w): _SAME_ATTRIBUTE[w] for g in _SAME_ATTRIBUTES for w in g.split() if "_" not in w}
+"""`_SAME_ATTRIBUTE` by each single word's `stem` ("teaches" -> "teach" is not a key; "weighs" -> weigh's group)."""
+
+
+def said_otherwise(term: str, query: str, index: Index) -> list[str]:
+    """The words (or `_`-joined phrases) that say a question's `term` in a text that never writes it, each written
+    somewhere in `index`: its doer's noun ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
+    and the words of its `_SAME_ATTRIBUTES` group and of its doer's ("teaches" -> "instructor"). A phrase of the
+    question ("chief executive") is said by its group's other words ("CEO"): each of its words is held by them.
+    [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07)."""
+    key = term.lower()
+    if not key.isalpha() or index.rows(term):
+        return []
+    base = stem(key)
+    doers = {base + "er", base + "or", base + "r"} if len(base) >= 3 else set()
+    said = set(_SAME_BY_KEY.get(base, ())) | {d for d in doers if d.isalpha() and stem(d) != base}
+    for doer in doers:
+        said |= _SAME_BY_KEY.get(stem(doer), set())
+    words = [w.lower() for w in _WORD.findall(query)]
+    for phrase in {w for g in _SAME_ATTRIBUTES for w in g.split() if "_" in w}:
+        parts = phrase.split("_")
+        if key in parts and any(words[i : i + len(parts)] == parts for i in range(len(words))):
+            said |= _SAME_ATTRIBUTE[phrase]
+    return sorted(w for w in said if w != key and index.rows(w))
 
 
 _IMPLIED_BY_VERB = {
@@ -2346,11 +2389,12 @@ def _holds_a(term: str, text: str, terms: Collection[str] = ()) -> bool:
     """Whether `text` holds a value of the type `term` names (an e-mail address for "email", an IPv4 or IPv6
     address for "ip"), so that the question's word for the type counts as held though the text never writes it.
     With the question's other `terms`: "number" of a phone ("the office phone number") is held by a telephone
-    number, "address" of "IP address" by an IP address (review 83c v16: "Office phone: 07700 900123")."""
+    number, and "phone" of "phone number" too (a text may write the number and never the word); "address" of "IP
+    address" by an IP address (review 83c v16: "Office phone: 07700 900123")."""
     patterns = list(_VALUE_OF_TYPE.get(term.lower(), ()))
     asked = {t.lower() for t in terms}
-    if term.lower() == "number" and asked & _PHONE_WORDS:
-        patterns.append(_PHONE)
+    if (term.lower() == "number" and asked & _PHONE_WORDS) or (term.lower() in _PHONE_WORDS and "number" in asked):
+        patterns.append(_PHONE)  # "the vet's phone number" over "The vet is Greenway Vets, 01632 448 210"
     if term.lower() == "ip" or (term.lower() == "address" and "ip" in asked):
         patterns.append(_IP_ADDRESS)
     return any(pattern.search(text) for pattern in patterns)
@@ -2386,9 +2430,11 @@ def rank(
     (the question's verb, `framing_verb`) weighs as the lightest term the text does write, not as the rarest."""
     index: Index = state["index"]
     unit_count = max(1, len(state["units"]))
+    # a word the text never writes but says otherwise ("weigh" by "Weight:", "teaches" by "Instructor:")
+    alike = {t: said_otherwise(t, " ".join(terms), index) for t in terms}
     weights = {}
     for term in terms:
-        df = len(index.rows(term))
+        df = len(index.rows(term).union(*(index.rows(w) for w in alike[term])))
         weights[term] = math.log(1 + (unit_count - df + 0.5) / (df + 0.5))
     written = [weights[t] for t in terms if index.rows(t)]
     for term in framing:
@@ -2403,6 +2449,8 @@ def rank(
     salient = salient or []
     whole_salient = sum(weights[t] for t in salient) or 1.0
     found = index.search(terms)
+    said = set().union(*(index.rows(w) for t in terms for w in alike[t])) - {row for row, _ in found}
+    found += [(row, 0.0) for row in sorted(said)]  # the units that say a word only otherwise, as BM25 cannot
     if not found:
         return []
     stems = {stem(w) for t in terms for w in _WORD.findall(t)}
@@ -2417,6 +2465,7 @@ def rank(
             if row in index.rows(t)
             or _holds_a(t, unit["text"], terms)
             or (not index.rows(t) and _in_a_name(t, unit["text"]))
+            or any(row in index.rows(w) for w in alike[t])
         ]
         cover = sum(weights[t] for t in held) / whole
         named = sum(weights[t] for t in held if t in salient) / whole_salient if salient else 1.0
