@@ -2344,7 +2344,8 @@ def _in_a_name(term: str, text: str) -> bool:
     key = stem(term.lower())
     for name in _COMPOUND_NAME.findall(text):
         parts = [p for chunk in name.split("_") for p in _NAME_PART.findall(chunk)]
-        if len(parts) > 1 and any(stem(p.lower()) == key for p in parts):
+        # a key's abbreviated part names the written-out word too: "database" of DB_PORT (audit 85 v06)
+        if len(parts) > 1 and any(key in (stem(p.lower()), stem(_KEY_ABBREVIATIONS.get(p.lower(), ""))) for p in parts):
             return True
     return False
 
@@ -7246,6 +7247,16 @@ MIN_SETTINGS = 5
 prose, man pages and licences hold a few lines of that shape by chance."""
 
 
+def _all_assignments(text: str) -> bool:
+    """Whether every line of `text` but blanks and `#` comments is a `KEY=value` setting, two or more of them (a
+    `.env` file shorter than MIN_SETTINGS lines: audit 85 v06); a sentence has no `=` right after its first word."""
+    lines = [line.strip() for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    return len(lines) >= 2 and all(_ENV_LINE.fullmatch(line) for line in lines)
+
+
+_ENV_LINE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*\S.*")
+
+
 def _unquoted(value: str) -> str:
     """A setting's value without the quotes around it (`"^[a-z]*$"` -> `^[a-z]*$`)."""
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
@@ -7277,8 +7288,19 @@ _KEY_ABBREVIATIONS = {
     "tmp": "temporary",
     "len": "length",
     "lvl": "level",
+    "db": "database",
+    "usr": "user",
+    "pwd": "password",
+    "srv": "server",
+    "svc": "service",
+    "repo": "repository",
+    "ver": "version",
+    "src": "source",
+    "dest": "destination",
+    "img": "image",
 }
-"""Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside)."""
+"""Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside; DB_PORT
+and the other common prefixes of `.env` files, audit 85 v06). A question may write either form (`setting_value`)."""
 
 
 def _key_descriptions(text: str) -> dict[str, str]:
@@ -7325,13 +7347,16 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     kind = expected_type(query)
     if kind in ("name", "reason", "time") or _ASKS_WHAT_IT_DOES.match(query):
         return None  # "what does setting X to 1 do?" asks what it does, not its value
-    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    # the question's abbreviations as a key's are read ("the DB port" names DB_PORT's "database")
+    asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
         commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
+        if commented and _all_assignments(text):
+            commented = False  # a short `.env` file (DB_HOST=... DB_PORT=...): every line a setting, no prose
         if commented:
             # a file whose every setting is commented out, each at its default ("#DSHELL=/bin/bash", "# Default:
             # DIR_MODE=0700"): those lines say the values
