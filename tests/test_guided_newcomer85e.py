@@ -3,7 +3,10 @@ nested JSON configuration's sections (v05), decimal-comma amounts (v04), "Which 
 
 from __future__ import annotations
 
-from guided_stub import ask, first_line
+from typing import Any
+
+from guided_stub import ask, first_line, replying
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
 
 ENV = "DB_HOST=db.internal\nDB_PORT=5432\nAPP_PORT=8080\nSECRET_KEY=abc\n"
 
@@ -24,3 +27,35 @@ def test_a_key_the_env_file_lacks_is_not_answered_by_another() -> None:
 def test_a_short_text_of_sentences_is_no_env_file() -> None:
     text = "The port is closed on Sundays.\nThe db team meets at 5.\n"
     assert first_line(ask(text, "What is the database port?")) not in ("closed on Sundays.", "5")
+
+
+# --- v05: a nested object's section key names its record ---------------------------------------------------------
+
+CONFIG = {
+    "server": {"host": "0.0.0.0", "port": 8080},
+    "database": {"host": "db.internal", "port": 5432, "user": "app"},
+    "mail": {"smtp_host": "smtp.example.com", "sender": "noreply@example.com"},
+}
+
+
+def _json(value: Any, question: str, reply: str) -> str:
+    return str(guided_answer(build_index(collect_sources({"context": value})), question, replying(reply))["answer"])
+
+
+def test_a_section_of_a_nested_json_config_is_searched_with_its_record() -> None:
+    got = _json(CONFIG, "What is the database port?", "5432")
+    assert first_line(got) == "5432" and "['database']" in got
+    assert first_line(_json(CONFIG, "What port does the database use?", "5432")) == "5432"
+    assert first_line(_json(CONFIG, "What is the server port?", "8080")) == "8080"
+    deeper = {"services": {"cache": {"host": "redis", "port": 6379}, "queue": {"port": 5672}}}
+    assert first_line(_json(deeper, "What is the cache port?", "6379")) == "6379"
+
+
+def test_a_section_the_config_lacks_stays_not_found() -> None:
+    assert first_line(_json(CONFIG, "What is the cache port?", "5432")) == "NOT FOUND"
+
+
+def test_a_list_items_record_keeps_its_first_value_as_its_name() -> None:
+    players = {"players": [{"name": "Maria", "role": "goalkeeper"}, {"name": "Ana", "role": "striker"}]}
+    got = _json(players, "What is Ana's role?", "striker")
+    assert first_line(got) == "striker" and "(Ana)" in got

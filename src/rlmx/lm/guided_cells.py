@@ -453,8 +453,28 @@ def _structured_units(records: list[tuple[str, dict[str, str]]]) -> list[dict[st
     units = []
     for number, (path, fields) in enumerate(records, 1):
         nested = path and path != f"[{number - 1}]"
-        units.append(_record_unit(fields, number, f"record {number:,}" + (f", {path}" if nested else "")))
+        unit = _record_unit(fields, number, f"record {number:,}" + (f", {path}" if nested else ""))
+        section = _section_keys(path)
+        if section:  # an object's section ("database" of {"database": {"port": 5432}}) names its record
+            unit["name"] = section
+            unit["where"] = f"record {number:,}, {path}"
+        units.append(unit)
     return units
+
+
+def _section_keys(path: str) -> str:
+    """The object keys of a record's index path that end it ("database" of "['database']", "database / replica"
+    of "['database']['replica']"; "" for a list's item, "['players'][1]", which its first value names): a nested
+    configuration's section, which a question names as it names an INI's `[database]` (audit 85 v05)."""
+    steps = re.findall(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]", path)
+    if not steps or steps[-1][:1] not in "'\"":
+        return ""
+    keys: list[str] = []
+    for step in reversed(steps):
+        if step[:1] not in "'\"":
+            break
+        keys.insert(0, step[1:-1])
+    return _clipped(" / ".join(keys), 80)
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
