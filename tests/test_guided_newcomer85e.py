@@ -59,3 +59,33 @@ def test_a_list_items_record_keeps_its_first_value_as_its_name() -> None:
     players = {"players": [{"name": "Maria", "role": "goalkeeper"}, {"name": "Ana", "role": "striker"}]}
     got = _json(players, "What is Ana's role?", "striker")
     assert first_line(got) == "striker" and "(Ana)" in got
+
+
+# --- v04: amounts written with a decimal comma, as European exports write them -----------------------------------
+
+
+def _rows(amounts: list[str], header: tuple[str, ...] = ("item", "payer", "amount")) -> list[dict[str, str]]:
+    items = [("food", "ana"), ("taxi", "bo"), ("food", "bo"), ("hotel", "ana")]
+    return [dict(zip(header, (*row, amount), strict=True)) for row, amount in zip(items, amounts, strict=True)]
+
+
+def test_decimal_comma_amounts_are_summed() -> None:
+    table = _rows(["12,50", "30,00", "7,25", "80,00"])
+    assert first_line(_json(table, "What is the total?", "NOT FOUND")) == "129.75"
+    assert first_line(_json(table, "How much did we spend on food?", "NOT FOUND")) == "19.75"
+    assert first_line(_json(table, "Who paid the most?", "NOT FOUND")) == "ana"
+    signed = _rows(["12,50 €", "30,00 €", "7,25 €", "80,00 €"])
+    assert first_line(_json(signed, "What is the total?", "NOT FOUND")) == "129.75"
+    grouped = _rows(["1.250,50", "30,00", "7,25", "80"])  # dots grouping thousands before the comma
+    assert first_line(_json(grouped, "How much did we spend on food?", "NOT FOUND")) == "1,257.75"
+
+
+def test_a_date_with_dots_does_not_hide_the_decimal_commas() -> None:
+    table = [{"date": f"1{i}.03.2024", **row} for i, row in enumerate(_rows(["12,50", "30,00", "7,25", "80,00"]))]
+    assert first_line(_json(table, "What is the total?", "NOT FOUND")) == "129.75"
+
+
+def test_a_thousands_comma_is_never_read_as_a_decimal_one() -> None:
+    assert first_line(_json(_rows(["1,450", "2,300", "7", "80"]), "What is the total?", "NOT FOUND")) == "3,837"
+    # a file that writes decimal points: its '1,450' is one thousand four hundred fifty
+    assert first_line(_json(_rows(["12.50", "1,450", "7.25", "80"]), "What is the total?", "NOT FOUND")) == "1,549.75"

@@ -5697,6 +5697,52 @@ def _signed_amount(m: re.Match[str]) -> str:
     return "" if amount.startswith("-") else "-" + amount
 
 
+_COMMA_AMOUNT = re.compile(
+    r"(?P<before>(?:[-−]\s?)?(?:(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|(?-i:[A-Z]{3}))?\s*)"
+    r"(?P<amount>-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?)(?P<after>\s*(?:[$€£¥₹]|(?-i:[A-Z]{3}))?)"
+)
+"""An amount as the de/fr/it/es locales write it, its currency on either side: '12,50', '1.250,50', '12,50 €'."""
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?!\d{3}$)\d+)")
+"""A decimal comma no thousands separator can be: a comma before other than three digits ('12,50', '7,5'), or
+after dots grouping thousands ('1.250,50'); '1,450' and '1.250' may be either, and are read as the file reads
+others."""
+_DECIMAL_POINT = re.compile(r"-?\d+\.(?!\d{3}$)\d+|-?\d{1,3}(?:,\d{3})+\.\d+")
+"""A decimal point no thousands separator can be: '12.50', '1,250.50' (not '1.250')."""
+
+
+def _decimal_points(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows with each amount of a decimal-comma column ('12,50', '1.250,50 €', '-7,25') written with a decimal
+    point ('12.50', '1250.50 €'), as the amount readers (`_AMOUNT`) take them (audit 85 v04: European exports were
+    no amounts, and their total NOT FOUND). Decided per column, over the file: a column is converted when every
+    cell of it is such an amount or a whole number and the file writes a decimal comma no thousands separator can
+    be (`_DECIMAL_COMMA`) and no decimal point (`_DECIMAL_POINT`); '1,450' alone stays one thousand four hundred
+    fifty. Rows are returned unchanged otherwise."""
+    width = max((len(cells) for _, cells in rows), default=0)
+    cores: dict[int, list[str]] = {}
+    for at in range(width):
+        given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+        found = [_COMMA_AMOUNT.fullmatch(c) for c in given]
+        if given and all(m is not None for m in found):
+            cores[at] = [m.group("amount") for m in found if m is not None]
+    written = [c for column in cores.values() for c in column]
+    # (a date, '14.03.2024', is no decimal point: only a cell that is an amount says how the file writes them)
+    signed = [_SIGNED_AMOUNT.fullmatch(c.strip()) for _, cells in rows for c in cells]
+    if not any(_DECIMAL_COMMA.fullmatch(c) for c in written) or any(
+        m is not None and _DECIMAL_POINT.fullmatch(m.group("amount")) for m in signed
+    ):
+        return rows
+    converted = []
+    for number, cells in rows:
+        cells = list(cells)
+        for at in cores:
+            m = _COMMA_AMOUNT.fullmatch(cells[at].strip()) if at < len(cells) and cells[at].strip() else None
+            if m is not None:
+                point = m.group("amount").replace(".", "").replace(",", ".")
+                cells[at] = m.group("before") + point + m.group("after")
+        converted.append((number, cells))
+    return converted
+
+
 def _money_cells(
     columns: list[str], rows: list[tuple[int, list[str]]]
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -5704,7 +5750,9 @@ def _money_cells(
     in two: the plain amounts in place and the currencies in a column added at the end ('currency'), which
     `_currency_at` then reads as any currency column (one sum per currency). A column is split only when every
     cell of it is a plain or signed amount, at least one is signed and every sign or code is a currency
-    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column."""
+    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column.
+    Amounts written with a decimal comma ('12,50', '1.250,50 €') are first read as points (`_decimal_points`)."""
+    rows = _decimal_points(rows)
     if _currency_at(columns, rows) is not None:
         return columns, rows
     for at in range(len(columns)):
