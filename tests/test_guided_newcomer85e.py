@@ -89,3 +89,32 @@ def test_a_thousands_comma_is_never_read_as_a_decimal_one() -> None:
     assert first_line(_json(_rows(["1,450", "2,300", "7", "80"]), "What is the total?", "NOT FOUND")) == "3,837"
     # a file that writes decimal points: its '1,450' is one thousand four hundred fifty
     assert first_line(_json(_rows(["12.50", "1,450", "7.25", "80"]), "What is the total?", "NOT FOUND")) == "1,549.75"
+
+
+# --- v01: a superlative of a deed, no noun after "most" -----------------------------------------------------------
+
+POSTS = [
+    {"id": i, "user": user, "thread": f"t{i % 3}"}
+    for i, user in enumerate(["mira", "sam", "mira", "tomas", "mira", "tomas", "aiko"], 1)
+]
+
+
+def test_which_user_posted_most_counts_the_rows_per_user() -> None:
+    for question in ("Which user posted most?", "Which user posted the most?", "Who posted most?"):
+        got = _json(POSTS, question, "NOT FOUND")
+        assert first_line(got) == "mira" and "rows per value of column 2 (user)" in got, question
+    assert set(first_line(_json(POSTS, "Which user posted least?", "NOT FOUND")).split(" (")[0].split(", ")) == {
+        "aiko",
+        "sam",
+    }
+
+
+def test_a_deed_measured_by_an_amount_is_not_counted_in_rows() -> None:
+    matches = [
+        {"team": "Herons", "goals": 1},
+        {"team": "Herons", "goals": 0},
+        {"team": "Otters", "goals": 5},
+    ]
+    assert first_line(_json(matches, "Which team scored most?", "NOT FOUND")) != "Herons"
+    with_amounts = [{**row, "points": 10 - i} for i, row in enumerate(POSTS)]  # a number column no id: no count
+    assert first_line(_json(with_amounts, "Which user posted most?", "NOT FOUND")) != "mira"

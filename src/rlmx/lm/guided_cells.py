@@ -5121,12 +5121,37 @@ _NOT_COUNTED = frozenset(
 """What "the most" may qualify that is no count ("the most common"): an adjective, not a thing counted."""
 
 
+_VERB_SUPERLATIVE = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+(?P<verb>[a-z]{3,})"
+    r"\s+(?:the\s+)?(?P<end>most|fewest|least)(?:\s+(?:often|times|frequently))?\s*[?.!]*\s*$"
+)
+"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?": the rows per
+value of the doer's column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+_NO_DEED_VERBS = frozenset(
+    "is are was were be been has have had does do did can could will would should may might must "
+    "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
+    "scored scores won wins lost weighed weighs".split()
+)
+"""Verbs a `_VERB_SUPERLATIVE` does not count rows for: a copula or auxiliary ("Which city is most ...?") and the
+verbs of an amount ("Which user spent most?" sums money, "Which team scored most?" goals, never rows)."""
+_DOER_COLUMNS = ("who", "user", "username", "author", "name", "person", "sender", "poster", "by", "owner")
+"""Columns that say who did a row's deed: "Who posted most?" counts the rows per value of one."""
+_ID_COLUMN = re.compile(r"(?i:(?:\w+[_\s-])?(?:id|no|nr|num|number|index|idx|seq|row|line))|#|\w*[a-z]Id")
+"""A number column that numbers the rows ('id', 'post_id', 'No', 'userId'): no amount a deed may be measured by."""
+
+
 def superlative(query: str) -> tuple[str, str, bool] | None:
     """(noun asked for, what is counted, fewest?) of a "which X ... the most Y" question; None for any other
     question and for "the most common/important ..." (no thing counted)."""
     m = _SUPERLATIVE.match(" ".join(query.split()))
     if m is None:
-        return None
+        verb = _VERB_SUPERLATIVE.match(" ".join(query.split()))
+        if verb is None or verb.group("verb").lower() in _NO_DEED_VERBS:
+            return None
+        noun = verb.group("noun") or "who"
+        if noun.lower() in ENGLISH_STOPWORDS - {"who"}:
+            return None
+        return noun, "rows", verb.group("end").lower() in ("fewest", "least")
     counted = m.group(4).split()
     if counted[0].lower() in _NOT_COUNTED or m.group(1).lower() in ENGLISH_STOPWORDS:
         return None
@@ -5446,7 +5471,12 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         ),
         None,
     )
-    group_at = _column_for(noun, columns)
+    deed = superlative(query) is not None and _SUPERLATIVE.match(" ".join(query.split())) is None
+    if deed and any(  # "Which team scored most?" over a goals column: a sum or a count? a guess either way
+        not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(column.strip()) for i, column in enumerate(columns)
+    ):
+        return None
+    group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
     if group_at is None:
