@@ -1,5 +1,6 @@
 """Audit 85 (a newcomer's files), the offline default's guided root: a `.env` file's abbreviated keys (v06), a
-nested JSON configuration's sections (v05), decimal-comma amounts (v04), "Which user posted most?" (v01)."""
+nested JSON configuration's sections (v05), decimal-comma amounts (v04), "Which user posted most?" (v01), the
+heading a quoted line is under (v07)."""
 
 from __future__ import annotations
 
@@ -118,3 +119,24 @@ def test_a_deed_measured_by_an_amount_is_not_counted_in_rows() -> None:
     assert first_line(_json(matches, "Which team scored most?", "NOT FOUND")) != "Herons"
     with_amounts = [{**row, "points": 10 - i} for i, row in enumerate(POSTS)]  # a number column no id: no count
     assert first_line(_json(with_amounts, "Which user posted most?", "NOT FOUND")) != "mira"
+
+
+# --- v07: where a quoted line is: the heading or lead-in above it, never a field line ------------------------------
+
+NOTES = (
+    "Team meeting notes, 3 March 2026\n\nAttendees: Ana, Bo, Chen\n\nDecisions:\n- Release 2.1 ships on 14 March.\n"
+    "- Bo owns the migration script.\n- The budget for Q2 is $40,000.\n\nNext meeting: 10 March 2026 at 15:00.\n"
+)
+
+
+def test_a_listed_item_is_under_the_line_that_leads_into_its_list() -> None:
+    got = ask(NOTES, "What is the Q2 budget?", "$40,000")
+    assert first_line(got) == "$40,000" and "under 'Decisions'" in got and "Attendees" not in got
+
+
+def test_a_field_line_titles_nothing_below_it() -> None:
+    got = ask(NOTES, "When is the next meeting?", "10 March 2026 at 15:00")
+    assert first_line(got) == "10 March 2026 at 15:00" and "under 'Attendees" not in got
+    assert first_line(ask(NOTES, "How many attendees were there?")) == "3"
+    titled = "Chapter 3: The Return\n\nThe ship came back in May.\n"  # a title with a colon stays one
+    assert "under 'Chapter 3: The Return'" in ask(titled, "When did the ship come back?", "May")

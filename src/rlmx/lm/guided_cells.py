@@ -742,9 +742,17 @@ def _is_heading(block: list[str]) -> bool:
     if len(block) == 2 and _UNDERLINE.match(block[1]):
         return True
     ends = (".", "?", "!", ",", ";", ':"', "::") if joined.startswith("#") else (".", "?", "!", ",", ";", ":")
+    if len(block) == 1 and _FIELD_LINE.match(joined):
+        return False  # "Attendees: Ana, Bo, Chen" is a field of the notes, no title of the sections below it
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
+
+
+_FIELD_LINE = re.compile(r"^[A-Z][a-z]+(?:[ -][a-z]+){0,2}:[ \t]+(?=[^\n]*[,;\d@])\S")
+"""A `Label: value` line of notes or a header, its label one to three plain words, its value a list, a number, a
+date or an address ("Attendees: Ana, Bo, Chen", "Date: 3 March 2026"): a field, which titles nothing (audit 85
+v07); "Chapter 3: The Return" and "Project Phoenix: Kickoff" stay titles."""
 
 
 _PY_SCOPE = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)\b")
@@ -1031,11 +1039,14 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             if waiting is not None:
                 segments.append((waiting, block[waiting:], False))
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
+            lead = ""  # the line that leads into the items below it ("Decisions:"): what they are under
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
+                if not item:
+                    lead = body[:-1].strip() if len(lines) == 1 and body.endswith(":") and len(body) <= 60 else ""
                 if item:
-                    units.append(_paragraph(own, body, start + offset, "paragraph", entries))
+                    units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
                 else:
                     for piece in _pieces(body):
                         line = _line_of(lines, start + offset, piece)
