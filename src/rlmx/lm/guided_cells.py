@@ -453,8 +453,28 @@ def _structured_units(records: list[tuple[str, dict[str, str]]]) -> list[dict[st
     units = []
     for number, (path, fields) in enumerate(records, 1):
         nested = path and path != f"[{number - 1}]"
-        units.append(_record_unit(fields, number, f"record {number:,}" + (f", {path}" if nested else "")))
+        unit = _record_unit(fields, number, f"record {number:,}" + (f", {path}" if nested else ""))
+        section = _section_keys(path)
+        if section:  # an object's section ("database" of {"database": {"port": 5432}}) names its record
+            unit["name"] = section
+            unit["where"] = f"record {number:,}, {path}"
+        units.append(unit)
     return units
+
+
+def _section_keys(path: str) -> str:
+    """The object keys of a record's index path that end it ("database" of "['database']", "database / replica"
+    of "['database']['replica']"; "" for a list's item, "['players'][1]", which its first value names): a nested
+    configuration's section, which a question names as it names an INI's `[database]` (audit 85 v05)."""
+    steps = re.findall(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]", path)
+    if not steps or steps[-1][:1] not in "'\"":
+        return ""
+    keys: list[str] = []
+    for step in reversed(steps):
+        if step[:1] not in "'\"":
+            break
+        keys.insert(0, step[1:-1])
+    return _clipped(" / ".join(keys), 80)
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
@@ -722,9 +742,17 @@ def _is_heading(block: list[str]) -> bool:
     if len(block) == 2 and _UNDERLINE.match(block[1]):
         return True
     ends = (".", "?", "!", ",", ";", ':"', "::") if joined.startswith("#") else (".", "?", "!", ",", ";", ":")
+    if len(block) == 1 and _FIELD_LINE.match(joined):
+        return False  # "Attendees: Ana, Bo, Chen" is a field of the notes, no title of the sections below it
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
+
+
+_FIELD_LINE = re.compile(r"^[A-Z][a-z]+(?:[ -][a-z]+){0,2}:[ \t]+(?=[^\n]*[,;\d@])\S")
+"""A `Label: value` line of notes or a header, its label one to three plain words, its value a list, a number, a
+date or an address ("Attendees: Ana, Bo, Chen", "Date: 3 March 2026"): a field, which titles nothing (audit 85
+v07); "Chapter 3: The Return" and "Project Phoenix: Kickoff" stay titles."""
 
 
 _PY_SCOPE = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)\b")
@@ -1011,11 +1039,14 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             if waiting is not None:
                 segments.append((waiting, block[waiting:], False))
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
+            lead = ""  # the line that leads into the items below it ("Decisions:"): what they are under
             for offset, lines, item in segments:
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
+                if not item:
+                    lead = body[:-1].strip() if len(lines) == 1 and body.endswith(":") and len(body) <= 60 else ""
                 if item:
-                    units.append(_paragraph(own, body, start + offset, "paragraph", entries))
+                    units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
                 else:
                     for piece in _pieces(body):
                         line = _line_of(lines, start + offset, piece)
@@ -2409,7 +2440,8 @@ def _in_a_name(term: str, text: str) -> bool:
     key = stem(term.lower())
     for name in _COMPOUND_NAME.findall(text):
         parts = [p for chunk in name.split("_") for p in _NAME_PART.findall(chunk)]
-        if len(parts) > 1 and any(stem(p.lower()) == key for p in parts):
+        # a key's abbreviated part names the written-out word too: "database" of DB_PORT (audit 85 v06)
+        if len(parts) > 1 and any(key in (stem(p.lower()), stem(_KEY_ABBREVIATIONS.get(p.lower(), ""))) for p in parts):
             return True
     return False
 
@@ -5363,12 +5395,37 @@ _NOT_COUNTED = frozenset(
 """What "the most" may qualify that is no count ("the most common"): an adjective, not a thing counted."""
 
 
+_VERB_SUPERLATIVE = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+(?P<verb>[a-z]{3,})"
+    r"\s+(?:the\s+)?(?P<end>most|fewest|least)(?:\s+(?:often|times|frequently))?\s*[?.!]*\s*$"
+)
+"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?": the rows per
+value of the doer's column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+_NO_DEED_VERBS = frozenset(
+    "is are was were be been has have had does do did can could will would should may might must "
+    "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
+    "scored scores won wins lost weighed weighs".split()
+)
+"""Verbs a `_VERB_SUPERLATIVE` does not count rows for: a copula or auxiliary ("Which city is most ...?") and the
+verbs of an amount ("Which user spent most?" sums money, "Which team scored most?" goals, never rows)."""
+_DOER_COLUMNS = ("who", "user", "username", "author", "name", "person", "sender", "poster", "by", "owner")
+"""Columns that say who did a row's deed: "Who posted most?" counts the rows per value of one."""
+_ID_COLUMN = re.compile(r"(?i:(?:\w+[_\s-])?(?:id|no|nr|num|number|index|idx|seq|row|line))|#|\w*[a-z]Id")
+"""A number column that numbers the rows ('id', 'post_id', 'No', 'userId'): no amount a deed may be measured by."""
+
+
 def superlative(query: str) -> tuple[str, str, bool] | None:
     """(noun asked for, what is counted, fewest?) of a "which X ... the most Y" question; None for any other
     question and for "the most common/important ..." (no thing counted)."""
     m = _SUPERLATIVE.match(" ".join(query.split()))
     if m is None:
-        return None
+        verb = _VERB_SUPERLATIVE.match(" ".join(query.split()))
+        if verb is None or verb.group("verb").lower() in _NO_DEED_VERBS:
+            return None
+        noun = verb.group("noun") or "who"
+        if noun.lower() in ENGLISH_STOPWORDS - {"who"}:
+            return None
+        return noun, "rows", verb.group("end").lower() in ("fewest", "least")
     counted = m.group(4).split()
     if counted[0].lower() in _NOT_COUNTED or m.group(1).lower() in ENGLISH_STOPWORDS:
         return None
@@ -5724,7 +5781,12 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         ),
         None,
     )
-    group_at = _column_for(noun, columns)
+    deed = superlative(query) is not None and _SUPERLATIVE.match(" ".join(query.split())) is None
+    if deed and any(  # "Which team scored most?" over a goals column: a sum or a count? a guess either way
+        not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(column.strip()) for i, column in enumerate(columns)
+    ):
+        return None
+    group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
     if group_at is None:
@@ -5975,6 +6037,52 @@ def _signed_amount(m: re.Match[str]) -> str:
     return "" if amount.startswith("-") else "-" + amount
 
 
+_COMMA_AMOUNT = re.compile(
+    r"(?P<before>(?:[-−]\s?)?(?:(?:US|NZ|HK|[CASR])\$|[$€£¥₹]|(?-i:[A-Z]{3}))?\s*)"
+    r"(?P<amount>-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?)(?P<after>\s*(?:[$€£¥₹]|(?-i:[A-Z]{3}))?)"
+)
+"""An amount as the de/fr/it/es locales write it, its currency on either side: '12,50', '1.250,50', '12,50 €'."""
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?!\d{3}$)\d+)")
+"""A decimal comma no thousands separator can be: a comma before other than three digits ('12,50', '7,5'), or
+after dots grouping thousands ('1.250,50'); '1,450' and '1.250' may be either, and are read as the file reads
+others."""
+_DECIMAL_POINT = re.compile(r"-?\d+\.(?!\d{3}$)\d+|-?\d{1,3}(?:,\d{3})+\.\d+")
+"""A decimal point no thousands separator can be: '12.50', '1,250.50' (not '1.250')."""
+
+
+def _decimal_points(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows with each amount of a decimal-comma column ('12,50', '1.250,50 €', '-7,25') written with a decimal
+    point ('12.50', '1250.50 €'), as the amount readers (`_AMOUNT`) take them (audit 85 v04: European exports were
+    no amounts, and their total NOT FOUND). Decided per column, over the file: a column is converted when every
+    cell of it is such an amount or a whole number and the file writes a decimal comma no thousands separator can
+    be (`_DECIMAL_COMMA`) and no decimal point (`_DECIMAL_POINT`); '1,450' alone stays one thousand four hundred
+    fifty. Rows are returned unchanged otherwise."""
+    width = max((len(cells) for _, cells in rows), default=0)
+    cores: dict[int, list[str]] = {}
+    for at in range(width):
+        given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+        found = [_COMMA_AMOUNT.fullmatch(c) for c in given]
+        if given and all(m is not None for m in found):
+            cores[at] = [m.group("amount") for m in found if m is not None]
+    written = [c for column in cores.values() for c in column]
+    # (a date, '14.03.2024', is no decimal point: only a cell that is an amount says how the file writes them)
+    signed = [_SIGNED_AMOUNT.fullmatch(c.strip()) for _, cells in rows for c in cells]
+    if not any(_DECIMAL_COMMA.fullmatch(c) for c in written) or any(
+        m is not None and _DECIMAL_POINT.fullmatch(m.group("amount")) for m in signed
+    ):
+        return rows
+    converted = []
+    for number, cells in rows:
+        cells = list(cells)
+        for at in cores:
+            m = _COMMA_AMOUNT.fullmatch(cells[at].strip()) if at < len(cells) and cells[at].strip() else None
+            if m is not None:
+                point = m.group("amount").replace(".", "").replace(",", ".")
+                cells[at] = m.group("before") + point + m.group("after")
+        converted.append((number, cells))
+    return converted
+
+
 def _money_cells(
     columns: list[str], rows: list[tuple[int, list[str]]]
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -5982,7 +6090,9 @@ def _money_cells(
     in two: the plain amounts in place and the currencies in a column added at the end ('currency'), which
     `_currency_at` then reads as any currency column (one sum per currency). A column is split only when every
     cell of it is a plain or signed amount, at least one is signed and every sign or code is a currency
-    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column."""
+    (`_CURRENCY_CODE`); the table is returned unchanged when no column is, or when it has a currency column.
+    Amounts written with a decimal comma ('12,50', '1.250,50 €') are first read as points (`_decimal_points`)."""
+    rows = _decimal_points(rows)
     if _currency_at(columns, rows) is not None:
         return columns, rows
     for at in range(len(columns)):
@@ -7595,6 +7705,16 @@ MIN_SETTINGS = 5
 prose, man pages and licences hold a few lines of that shape by chance."""
 
 
+def _all_assignments(text: str) -> bool:
+    """Whether every line of `text` but blanks and `#` comments is a `KEY=value` setting, two or more of them (a
+    `.env` file shorter than MIN_SETTINGS lines: audit 85 v06); a sentence has no `=` right after its first word."""
+    lines = [line.strip() for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    return len(lines) >= 2 and all(_ENV_LINE.fullmatch(line) for line in lines)
+
+
+_ENV_LINE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=[ \t]*\S.*")
+
+
 def _unquoted(value: str) -> str:
     """A setting's value without the quotes around it (`"^[a-z]*$"` -> `^[a-z]*$`)."""
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
@@ -7626,8 +7746,19 @@ _KEY_ABBREVIATIONS = {
     "tmp": "temporary",
     "len": "length",
     "lvl": "level",
+    "db": "database",
+    "usr": "user",
+    "pwd": "password",
+    "srv": "server",
+    "svc": "service",
+    "repo": "repository",
+    "ver": "version",
+    "src": "source",
+    "dest": "destination",
+    "img": "image",
 }
-"""Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside)."""
+"""Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside; DB_PORT
+and the other common prefixes of `.env` files, audit 85 v06). A question may write either form (`setting_value`)."""
 
 
 def _key_descriptions(text: str) -> dict[str, str]:
@@ -7674,13 +7805,16 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     kind = expected_type(query)
     if kind in ("name", "reason", "time") or _ASKS_WHAT_IT_DOES.match(query):
         return None  # "what does setting X to 1 do?" asks what it does, not its value
-    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    # the question's abbreviations as a key's are read ("the DB port" names DB_PORT's "database")
+    asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
         commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
+        if commented and _all_assignments(text):
+            commented = False  # a short `.env` file (DB_HOST=... DB_PORT=...): every line a setting, no prose
         if commented:
             # a file whose every setting is commented out, each at its default ("#DSHELL=/bin/bash", "# Default:
             # DIR_MODE=0700"): those lines say the values
