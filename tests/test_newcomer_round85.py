@@ -1,9 +1,11 @@
 """Round 85, the newcomer's path: a server's URL with blanks around it (an env file's `RLMX_BASE_URL=URL ` line) is
 trimmed as the model name and the keys are, from a flag, a variable or the API alike, and the advice after a 404
-names the setting that gave the URL."""
+names the setting that gave the URL; an offline question's trace holds the guided library by reference, not whole."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -12,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from fake_openai_server import Behaviour, FakeOpenAIServer, Reply, error_body
+from rlmx import RLM
 from rlmx.cli import EXIT_LM, EXIT_USAGE
 from rlmx.errors import InputError
+from rlmx.lm import GuidedRoot, Message, ScriptedLM
+from rlmx.lm.guided import library
 from rlmx.lm.openai import OpenAICompatibleLM
 
 FINISHES = "```repl\nFINAL('ok')\n```"
@@ -90,3 +95,51 @@ def test_the_client_trims_its_settings_as_the_command_line_does(monkeypatch: pyt
         OpenAICompatibleLM("m", base_url="http://127.0.0.1:9/v 1")
     with pytest.raises(InputError, match="needs a model name"):
         OpenAICompatibleLM("  ", base_url="http://127.0.0.1:9/v1")
+
+
+# --- the guided library is held by reference in a trace ---------------------------------------------------------
+
+
+def _guided_trace(tmp_path: Path) -> Path:
+    def reader(messages: list[Message]) -> str:
+        return "Ana"
+
+    rlm = RLM(GuidedRoot(ScriptedLM(reader)), trace_dir=tmp_path / "traces")
+    result = rlm.completion("Who is the owner?", context="The owner is Ana.")
+    assert result.trace_path is not None
+    return Path(result.trace_path)
+
+
+def test_an_offline_questions_trace_holds_the_guided_library_by_reference(tmp_path: Path) -> None:
+    trace = _guided_trace(tmp_path)
+    events = [json.loads(line) for line in trace.read_text("utf-8").splitlines()]
+    codes = "\n".join(e["code"] for e in events if e["type"] == "cell_start")
+    digest = hashlib.sha256(library().encode("utf-8")).hexdigest()
+    assert "def build_index" not in codes and f"sha256 {digest}" in codes
+    assert f"{len(library()):,} characters" in codes
+    responses = "\n".join(e.get("response") or "" for e in events if e["type"] == "lm_call")
+    assert "def build_index" not in responses and f"sha256 {digest}" in responses
+    # it was ~390 KB for this question, 364,520 characters of it the library; the rest of the run is a few KB
+    assert trace.stat().st_size < 40_000 < len(library())
+
+
+def test_a_callback_still_gets_the_cell_whole(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def reader(messages: list[Message]) -> str:
+        return "Ana"
+
+    rlm = RLM(GuidedRoot(ScriptedLM(reader)), trace_dir=tmp_path, on_event=lambda e: seen.append(str(e.data)))
+    rlm.completion("Who is the owner?", context="The owner is Ana.")
+    assert any("def build_index" in data for data in seen)
+
+
+def test_rlmx_view_shows_a_trace_holding_the_library_by_reference(tmp_path: Path) -> None:
+    trace = _guided_trace(tmp_path)
+    page = tmp_path / "page.html"
+    command = [sys.executable, "-m", "rlmx.cli", "view", str(trace), "--html", str(page)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, env=clean_environ())
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text("utf-8")
+    assert "guided library" in html and "def build_index" not in html
+    assert page.stat().st_size < 200_000  # a one-line answer's page was 475 KB
