@@ -574,6 +574,16 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
                 fields = {(keys[i] if i < len(keys) else ""): c for i, c in enumerate(cells)}
             units.append(_record_unit(fields, number, f"line {number:,}"))
         return units
+    written = [i for i, line in enumerate(lines) if line.strip()]
+    for at in written[:3]:  # a table lined up by blanks, its header on the first line or under a title
+        read = aligned_table(lines[at : written[-1] + 1])
+        if read is not None:  # one "column: value" unit per row, read by the header's columns (audit 85b F1)
+            units = [{"text": " ".join(lines[i].split()), "name": "", "where": f"line {i + 1:,}"} for i in written]
+            units = [dict(u, line=i + 1, kind="line") for u, i in zip(units, written, strict=True) if i < at]
+            for number, row in enumerate(read[1], at + 2):
+                units.append(_record_unit(dict(zip(read[0], row, strict=True)), number, f"line {number:,}"))
+                units[-1]["text"] = render({k: v for k, v in zip(read[0], row, strict=True) if v})
+            return units
     sample = [line for line in lines[:2000] if line.strip()]
     delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
     indented = sum(1 for line in sample if line[:1] in " \t")
@@ -1025,6 +1035,15 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             for unit in _record_units("\n".join(block)):
                 unit["line"] += start - 1
                 unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{own}'" if own else "")
+                units.append(unit)
+            return
+        aligned = None if entries or pod or python else aligned_table(block)
+        if aligned is not None:  # a table lined up by blanks: a unit per row, its cells read by column (audit 85b F1)
+            header, rows = aligned
+            for offset, row in enumerate(rows, 1):
+                unit = _record_unit(dict(zip(header, row, strict=True)), start + offset, "")
+                unit["text"] = render({k: v for k, v in zip(header, row, strict=True) if v})  # no "Flag: " (blank)
+                unit["where"] = f"line {start + offset:,} ({unit['name']})" + (f", under '{own}'" if own else "")
                 units.append(unit)
             return
         body = _clean(" ".join(" ".join(_fields_as_sentences(block)).split()))
@@ -9059,6 +9078,45 @@ def _aligned_cells(line: str) -> list[str]:
     return [cell for cell in re.split(r"\s{2,}|\t", line.strip()) if cell]
 
 
+_ALIGNED_GAP = re.compile(r"\S+(?: \S+)*")
+"""A cell of a whitespace-aligned line: words one blank apart (two or more blanks, or a tab, end it)."""
+
+
+def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a whitespace-aligned table: a header line of 3+ cells two or more blanks apart with no
+    digit ("Test   Result   Units   Reference range   Flag"), then 2+ lines below it, each with a digit, read by
+    the header's column positions: each cell goes to the column its text overlaps most (the nearest column's start
+    when it overlaps none), so a row whose last cells are blank ("HDL cholesterol  1.1  mmol/L  > 1.0", no Flag)
+    is still one row with "" there, and no cell of it is read with the next row (audit 85b F1). Each row has as
+    many cells as the header. None when the block is no such table: fewer rows, a line with no digit, two cells of
+    one line in one column, or a line ending in a sentence's end."""
+    if len(block) < 3:
+        return None
+    spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(block[0].expandtabs())]
+    if len(spans) < 3 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
+        return None
+    lines = [line.expandtabs() for line in block]
+    starts = [start for start, _, _ in spans]
+    bounds = [(a, b) for a, b in zip(starts, [*starts[1:], 10**6], strict=True)]
+    rows: list[list[str]] = []
+    for line in lines[1:]:
+        if not re.search(r"\d", line) or line.rstrip().endswith((".", "!", "?")):
+            return None
+        row = [""] * len(bounds)
+        for m in _ALIGNED_GAP.finditer(line):
+            overlaps = [max(0, min(m.end(), b) - max(m.start(), a)) for a, b in bounds]
+            best = max(range(len(bounds)), key=lambda i: overlaps[i])
+            if not overlaps[best]:
+                best = min(range(len(bounds)), key=lambda i: abs(bounds[i][0] - m.start()))
+            if row[best]:
+                return None  # two cells in one column: prose, or no table lined up by its header
+            row[best] = m.group()
+        if sum(1 for cell in row if cell) < 2:
+            return None
+        rows.append(row)
+    return [cell for _, _, cell in spans], rows
+
+
 def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many line items are on the invoice?" over one whitespace-aligned table (audit 84b F10): a header line
     of 3+ cells apart by two or more blanks ("Description   Qty   Unit price   Amount"), then the lines right below
@@ -9080,9 +9138,13 @@ def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
                 continue
             rows = []
             for below in lines[number + 1 :]:
-                if len(_aligned_cells(below)) != len(header) or not re.search(r"\d", below):
+                if not below.strip() or not re.search(r"\d", below):
                     break
-                rows.append(" ".join(below.split()))
+                rows.append(below)
+            if aligned_table([line, *rows]) is None:  # read by the header's columns: blank last cells are rows too
+                cut = next((i for i, below in enumerate(rows) if len(_aligned_cells(below)) != len(header)), len(rows))
+                rows = rows[:cut]
+            rows = [" ".join(below.split()) for below in rows]
             headed = {stem(w) for cell in header for w in _WORD.findall(cell.lower())}
             if len(rows) >= 2 and (noun <= _ROW_NOUNS or noun <= headed):
                 found.append((number + 1, header, rows))

@@ -1,0 +1,71 @@
+"""Round 85d (audit 85b): the offline default's guided root on small newcomer files.
+
+F1: a table lined up with blanks whose last column is mostly empty is read row by row, by the header's column
+positions, so a cell never crosses into the row above or below."""
+
+from __future__ import annotations
+
+from guided_stub import ask, first_line
+from rlmx.lm.guided_cells import aligned_table, split_units
+
+STOCK = """Harbour Hardware - stock check, 3 March
+
+Part                 Count    Shelf       Reorder level     Note
+Hinge, brass         40       A1          10 - 20
+Wood screw 4x40      900      A2          200 - 400
+Wall plug            75       B4          100 - 300         LOW
+Door handle          12       C1          5 - 10
+Padlock              3        C2          4 - 8             LOW
+Chain, per metre     55       D3          20 - 30
+
+Checked by: Imogen Hale.
+"""
+
+
+def test_an_aligned_table_with_blank_last_cells_is_read_by_column() -> None:
+    block = STOCK.split("\n")[2:9]
+    read = aligned_table(block)
+    assert read is not None
+    header, rows = read
+    assert header == ["Part", "Count", "Shelf", "Reorder level", "Note"]
+    assert len(rows) == 6
+    assert rows[0] == ["Hinge, brass", "40", "A1", "10 - 20", ""]
+    assert rows[2] == ["Wall plug", "75", "B4", "100 - 300", "LOW"]
+
+
+def test_each_row_of_an_aligned_table_inside_prose_is_a_unit_of_its_own() -> None:
+    units, _ = split_units([("stock.txt", STOCK)])
+    rows = [u for u in units if u.get("keys")]
+    assert [u["name"] for u in rows] == [
+        "Hinge, brass",
+        "Wood screw 4x40",
+        "Wall plug",
+        "Door handle",
+        "Padlock",
+        "Chain, per metre",
+    ]
+    handle = next(u for u in rows if u["name"] == "Door handle")
+    assert "LOW" not in handle["text"] and "Padlock" not in handle["text"]
+    assert "Reorder level: 5 - 10" in handle["text"]
+
+
+def test_a_cell_of_the_row_above_is_no_answer_for_the_next_row() -> None:
+    # the reader names the LOW of the wall plug's row for the door handle: no row holds both
+    answer = ask(STOCK, "Is the door handle low?", reply="Yes")
+    assert first_line(answer) != "Yes"
+    answer = ask(STOCK, "Which parts are marked low?", reply="LOW Door handle")
+    assert "LOW Door handle" not in first_line(answer)
+
+
+def test_the_rows_of_an_aligned_table_with_blank_last_cells_are_counted() -> None:
+    answer = ask(STOCK, "How many parts were checked?")
+    assert first_line(answer) == "6"
+
+
+def test_a_whole_file_aligned_table_is_read_by_column_too() -> None:
+    table = "Stock check\n\n" + "\n".join(STOCK.split("\n")[2:9]) + "\n"
+    units, _ = split_units([("stock.txt", table)])
+    handle = next(u for u in units if u["name"] == "Door handle")
+    assert handle["text"] == "Part: Door handle; Count: 12; Shelf: C1; Reorder level: 5 - 10"
+    # the count is no reorder level, though the row writes both
+    assert first_line(ask(table, "What is the reorder level for the padlock?", reply="3")) != "3"
