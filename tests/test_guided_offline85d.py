@@ -69,3 +69,29 @@ def test_a_whole_file_aligned_table_is_read_by_column_too() -> None:
     assert handle["text"] == "Part: Door handle; Count: 12; Shelf: C1; Reorder level: 5 - 10"
     # the count is no reorder level, though the row writes both
     assert first_line(ask(table, "What is the reorder level for the padlock?", reply="3")) != "3"
+
+
+# F2: the asked verb must be said of the asked noun, in its own item of a comma list, not of the item beside it.
+BIKE_LOG = """Workshop card - road bike, frame 54 cm
+
+2024-02-10  Chain measured, brake pads renewed. Labour £20.
+2024-09-01  Rear tyre swapped, gears indexed. Labour £25.
+2025-03-15  The bar tape, saddle and chain were renewed. Labour £60.
+"""
+
+
+def test_a_verb_of_the_next_list_item_does_not_answer_for_the_asked_noun() -> None:
+    # "Chain measured, brake pads renewed": the chain was only measured then
+    answer = ask(
+        BIKE_LOG.replace("The bar tape, saddle and chain were renewed.", "Bottle cage fitted."),
+        "Was the chain renewed?",
+        reply="Yes",
+    )
+    assert first_line(answer) != "Yes"
+    answer = ask(BIKE_LOG, "Were the gears swapped?", reply="Yes")
+    assert first_line(answer) != "Yes"
+
+
+def test_nouns_sharing_one_verb_still_answer_yes() -> None:
+    assert first_line(ask(BIKE_LOG, "Was the saddle renewed?", reply="Yes")) == "Yes"
+    assert first_line(ask(BIKE_LOG, "Were the brake pads renewed?", reply="Yes")) == "Yes"

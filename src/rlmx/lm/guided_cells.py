@@ -8758,6 +8758,33 @@ def _undone_later(
     return False
 
 
+_PARTICIPLES = frozenset(
+    "done made kept sent built paid sold bought taken given shown broken written fitted set cut put left".split()
+)
+"""Irregular past participles a log's items end in ("Tyres done, oil changed"); regular ones end in -ed."""
+
+
+def _a_participle(word: str) -> bool:
+    """Whether `word` (lower-cased) reads as a past participle: -ed ("checked"; not "need", "hundred") or one of
+    `_PARTICIPLES`."""
+    return word in _PARTICIPLES or (len(word) >= 5 and word.endswith("ed") and not word.endswith(("eed", "hundred")))
+
+
+def _verb_of_another_item(sentence: str, found: list[list[int]], first: int, last: int) -> bool:
+    """Whether the asked words between word `first` and word `last` of `sentence` (`found`: each asked word's
+    indices there) lie in two or more comma- or semicolon-separated items, one of which holds an asked word and a
+    participle of its own that is no asked word: "Cam belt checked, air filter replaced" holds "cam belt" and
+    "replaced" for "Has the cam belt been replaced?", but the belt's item says "checked" (audit 85b F2). A list of
+    nouns sharing one verb ("The oil, filter and belt were replaced") has no such item."""
+    spots = list(_WORD.finditer(sentence))
+    item = [sentence.count(",", 0, m.start()) + sentence.count(";", 0, m.start()) for m in spots]
+    asked = {i for at in found for i in at if first <= i <= last}
+    touched = {item[i] for i in asked}
+    if len(touched) < 2:
+        return False
+    return any(item[i] in touched and i not in asked and _a_participle(m.group().lower()) for i, m in enumerate(spots))
+
+
 def yes_no_answer(
     units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
 ) -> tuple[str, dict[str, Any], str] | None:
@@ -8844,6 +8871,8 @@ def yes_no_answer(
             last = first + width
             if width > _YES_NO_WINDOW:
                 continue
+            if _verb_of_another_item(sentence, found, first, last):
+                continue  # "Cam belt checked, air filter replaced": the belt was checked, not replaced (audit 85b F2)
             stretch = [w.lower() for w in words[first : last + 1]]
             before = [w.lower() for w in words[:first]]
             if set(before + stretch) & _CONDITIONAL or (set(before[-2:] + stretch) & _HEDGES) - hedged_in_question:
