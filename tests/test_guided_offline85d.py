@@ -95,3 +95,41 @@ def test_a_verb_of_the_next_list_item_does_not_answer_for_the_asked_noun() -> No
 def test_nouns_sharing_one_verb_still_answer_yes() -> None:
     assert first_line(ask(BIKE_LOG, "Was the saddle renewed?", reply="Yes")) == "Yes"
     assert first_line(ask(BIKE_LOG, "Were the brake pads renewed?", reply="Yes")) == "Yes"
+
+
+# F3: the number must be the one of the asked word's clause; `Label N:` lines are units of their own.
+STEW = """Bean Stew
+Serves 6. Cook 50 min.
+
+Tip: the stew keeps in the fridge for 4 days and freezes well for up to 2 months.
+"""
+TRIP = """# Walking holiday, Lake District
+
+Guide: Tom Brierley
+Meet: Keswick bus station, 9:30
+
+## Plan
+Day 1: Arrive in Keswick, short walk round Derwentwater
+Day 2: Catbells ridge and lunch in Grange
+Day 3: Rest day (boat trip on the lake)
+Day 4: Helvellyn by Striding Edge
+
+## Kit
+Bring boots and a waterproof.
+"""
+
+
+def test_a_duration_of_the_neighbouring_clause_is_no_answer() -> None:
+    assert first_line(ask(STEW, "How long can the stew be frozen?", reply="4 days")) != "4 days"
+    assert first_line(ask(STEW, "How long can the stew be frozen?", reply="2 months")) == "2 months"
+    assert first_line(ask(STEW, "How long does the stew keep in the fridge?", reply="4 days")) == "4 days"
+    assert first_line(ask(STEW, "How long does the stew keep in the fridge?", reply="2 months")) != "2 months"
+
+
+def test_numbered_label_lines_are_units_of_their_own() -> None:
+    units, _ = split_units([("trip.md", TRIP)])
+    days = [u["text"] for u in units if u["text"].startswith("Day ")]
+    assert days == [line for line in TRIP.split("\n") if line.startswith("Day ")]
+    # the next line's label is no number of the rest day's line
+    assert first_line(ask(TRIP, "On which day is the rest day?", reply="4")) != "4"
+    assert first_line(ask(TRIP, "On which day is the boat trip?", reply="3")) == "3"

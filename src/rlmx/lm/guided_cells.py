@@ -1008,6 +1008,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         segments = _list_segments(block)
         if segments is None and not (entries or pod or python):
             segments = _dose_segments(block)  # a schedule's lines: one item each, never one paragraph
+        if segments is None and not (entries or pod or python):
+            segments = _numbered_label_segments(block)  # "Week 5: Midterm exam" lines: one item each
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1209,6 +1211,20 @@ def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
     if not all(_DOSE_OR_TIME.search(line) for line in lines) or any(line.rstrip().endswith(".") for line in lines):
         return None
     if any(_runs_on(line, after) for line, after in pairwise(lines)):
+        return None
+    return [(offset, [line], True) for offset, line in enumerate(block)]
+
+
+_NUMBERED_LABEL = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
+"""A line opened by a label and its number, then a colon: "Week 5: Midterm exam", "Day 2: Hike to the lake",
+"Room 101 - Studio"."""
+
+
+def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block of 2 or more lines each opened by a label with its number (`_NUMBERED_LABEL`: a syllabus's "Week 1:
+    ..." lines, an itinerary's "Day 2: ...") as one item a line: run into one paragraph, the number after "Week 5:
+    Midterm exam" was read as the midterm's week, "6" of the next line (audit 85b F3). None otherwise."""
+    if len(block) < 2 or not all(_NUMBERED_LABEL.match(line) for line in block):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
 
@@ -2862,6 +2878,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
         if prose and _degree_units(query) is not None and not _said_of_the_asked(core, text, query):
             continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
+        if prose and _degree_units(query) is not None and _quantity_of_its_clause(core, text, query) is False:
+            continue  # "3 days" of "keeps in the fridge for 3 days and freezes for 3 months": not how long frozen
         if prose and not _the_asked_mention_of_its_month(core, text, query):
             continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
         if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
@@ -2880,7 +2898,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
             continue  # "the three-letter code" is not "901"
-        if kind == "number" and not _best_placed_number(core, text, query):
+        if (
+            kind == "number"
+            and not _best_placed_number(core, text, query)
+            and not (prose and _degree_units(query) is not None and _quantity_of_its_clause(core, text, query))
+        ):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
         prose = not _a_records_line(unit)  # a record's fields are no clauses
         if kind != "number" and prose and not _number_of_its_clause(core, text, query):
@@ -3545,6 +3567,57 @@ def _said_of_the_asked(core: str, text: str, query: str) -> bool:
             if start <= place.start() < end and own & asked and verbs <= its_own:
                 return True
     return False
+
+
+_QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*\s*[A-Za-z]+")
+"""A number with the word after it: "3 days", "250 ml", "2.5kg"."""
+_CLAUSE_BREAK = re.compile(r"[,;]|\b(?:and|but|or|while|whereas)\b")
+_QUESTION_DETERMINERS = frozenset("the a an this that these those my our your his her its their".split())
+
+
+def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
+    """Whether `core`, a quantity ("3 days"), is the one of its sentence whose clause (the words between `,` `;`,
+    "and", "but", "or") says what the question asks, when another clause of that sentence writes another quantity:
+    "the soup keeps in the fridge for 3 days and freezes well for up to 3 months" answers "How long can the soup
+    be frozen?" with "3 months" (audit 85b F3). A clause is scored by the question's words less its subject (the
+    word after its first determiner, "soup", which the clauses share), else by all of them; a word matches a
+    clause word with its stem as a prefix ("freez" of "freezer"). False when a rival's clause scores as high or
+    higher; True when its clause scores higher than every rival's (the clauses settle it, whatever other numbers
+    stand nearer the question's words: `_best_placed_number`); None when `core` is no quantity or no sentence
+    writes it beside another."""
+    mine = _QUANTITY.search(core)
+    if mine is None:
+        return None
+    words = [w.lower() for w in _WORD.findall(_HOW_DEGREE.sub(" ", query))]
+    content = [w for w in words if w not in ENGLISH_STOPWORDS and not w[:1].isdigit()]
+    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
+    predicate = {stem(w) for w in content if w != subject}
+    everything = {stem(w) for w in content}
+
+    def score(clause: str, asked: set[str]) -> int:
+        own = [stem(w.lower()) for w in _WORD.findall(clause)]
+        return sum(1 for a in asked if any(o == a or (len(a) >= 4 and o.startswith(a)) for o in own))
+
+    said = " ".join(mine.group().lower().split())
+    degree = _degree_units(query) or frozenset()  # a rival of the asked degree: "3 months", never "20 July"
+    chosen = None
+    for sentence in _SENTENCE_END.split(text):
+        clauses = _CLAUSE_BREAK.split(sentence)
+        found = [(i, " ".join(q.group().lower().split())) for i, c in enumerate(clauses) for q in _QUANTITY.finditer(c)]
+        home = next((i for i, q in found if q == said), None)
+        rivals = {
+            i for i, q in found if q not in core.lower() and i != home and q.lstrip("0123456789.,").strip() in degree
+        }
+        if home is None or not rivals:
+            continue
+        for asked in (predicate, everything) if predicate else (everything,):
+            top = max(score(clauses[i], asked) for i in rivals)
+            if score(clauses[home], asked) > top:
+                chosen = True
+                break
+            if top > 0 or asked is everything:
+                return False
+    return chosen
 
 
 def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
