@@ -133,3 +133,22 @@ def test_numbered_label_lines_are_units_of_their_own() -> None:
     # the next line's label is no number of the rest day's line
     assert first_line(ask(TRIP, "On which day is the rest day?", reply="4")) != "4"
     assert first_line(ask(TRIP, "On which day is the boat trip?", reply="3")) == "3"
+
+
+# F4: a value question whose line says where the value is gets no place as its value.
+HOUSE = """House notes for Priya
+
+The alarm code is in the blue envelope.
+The bins go out on Tuesday night.
+Bike lock combination: 4471.
+"""
+
+
+def test_where_a_value_is_kept_is_not_the_value() -> None:
+    answer = ask(HOUSE, "What is the alarm code?", reply="blue envelope")
+    assert "blue envelope" not in first_line(answer)
+    assert first_line(ask(HOUSE, "What is the bike lock combination?", reply="4471")) == "4471"
+
+
+def test_a_where_question_still_takes_the_place() -> None:
+    assert "envelope" in first_line(ask(HOUSE, "Where is the alarm code?", reply="in the blue envelope"))

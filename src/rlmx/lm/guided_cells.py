@@ -2867,6 +2867,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What time is the meeting?" is not answered by "Lunch follows at 12:30" (audit 85 v02)
         if _a_word_before_the_named(core, text, query):
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
+        if _the_place_of_the_value(core, text, query):
+            continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -3660,6 +3662,41 @@ def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
 def _places(core: str, text: str) -> list[re.Match[str]]:
     """Where the unit writes `core` as whole words (case-insensitive)."""
     return list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+
+
+_VALUE_NOUNS = frozenset(
+    "password passcode passphrase passkey pin code combination username login serial token number figure price "
+    "cost fee amount total balance reading".split()
+)
+"""Nouns whose value a text writes out ("The wifi password is hx7-blue"), and may instead say where to find."""
+_PLACE_OF = re.compile(
+    r"(?i)\b(?:is|are|was|were|'s|’s|be|kept|written|stuck|taped|pinned|left|found)\s+(?:on|in|inside|under|"
+    r"underneath|behind|beside|near|at|by|next\s+to|on\s+top\s+of|in\s+front\s+of)\s+(?:the\s+|a\s+|an\s+|"
+    r"my\s+|our\s+|your\s+|his\s+|her\s+|their\s+)?$"
+)
+"""The words before a place that a value's line gives instead of the value: "is on the ", "is kept in a "."""
+
+
+def _the_place_of_the_value(core: str, text: str, query: str) -> bool:
+    """Whether `core` is only where the asked value is: the question asks what a value noun (`_VALUE_NOUNS`:
+    password, code, number, price, ...) is, not where, and every place `text` writes `core` follows that noun
+    and a place phrase (`_PLACE_OF`): "What is the wifi password?" over "The wifi password is on the fridge."
+    is not answered "fridge" (audit 85b F4). A comparison before a number ("The price is under £20") is no place."""
+    if re.search(r"(?i)\b(?:where|location|place|located|kept|stored|find)\b", query):
+        return False
+    asked = {w.lower() for w in _WORD.findall(query)} & _VALUE_NOUNS
+    places = _places(core, text)
+    if not asked or not places:
+        return False
+    for place in places:
+        before = text[max(0, place.start() - 60) : place.start()]
+        lead = _PLACE_OF.search(before)
+        if lead is None or (re.match(r"[£$€]?\d", core) and re.search(r"(?i)\b(?:under|at|by)\s+$", lead.group())):
+            return False
+        noun = _WORD.findall(before[: lead.start()])[-1:]
+        if not noun or noun[0].lower() not in asked:
+            return False
+    return True
 
 
 _DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those|such|said)\s+$", re.IGNORECASE)
