@@ -737,13 +737,12 @@ def _plan_models(args: argparse.Namespace, environ: Mapping[str, str]) -> ModelP
             "scripted", args.root or "lm", "--scripted", root_replies=root_replies, sub_replies=sub_replies
         )
     if args.model is not None or args.base_url is not None:  # given empty (`--model "$UNSET"`) is refused, not unset
-        if args.base_url is not None:
-            _check_base_url(args.base_url, "--base-url")
+        base_url = None if args.base_url is None else _check_base_url(args.base_url, "--base-url")
         if args.model is None:
             raise UsageError("--base-url needs --model NAME (the model name the server serves)")
         return _named_model(
             args.model,
-            args.base_url,
+            base_url,
             ("--model", "--base-url"),
             args,
             environ,
@@ -844,7 +843,7 @@ def _named_model(
         if environ.get("OPENAI_BASE_URL"):  # the server the model is then asked at, as the SDK reads it
             _check_base_url(environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL")
     else:
-        _check_base_url(base_url, url_source)
+        base_url = _check_base_url(base_url, url_source)
     fallback = api_key()
     if fallback is None and base_url is None and not args.api_key_env:
         fallback = _key_in(environ, "OPENAI_API_KEY")  # the OpenAI API itself, as the SDK would read it
@@ -859,15 +858,18 @@ def _named_model(
     )
 
 
-def _check_base_url(url: str, source: str) -> None:
-    """Refuse a base URL the model could not be asked at, naming where it came from (--base-url, RLMX_BASE_URL,
-    OPENAI_BASE_URL): the client's own check (`base_url_problem`), run before anything starts."""
+def _check_base_url(url: str, source: str) -> str:
+    """`url` without surrounding blanks (an env file's `RLMX_BASE_URL=http://host/v1 ` line), as the model name,
+    the keys and RLMX_THREADS are trimmed, and as OpenAICompatibleLM trims its base_url. Raises UsageError, naming
+    where it came from (--base-url, RLMX_BASE_URL, OPENAI_BASE_URL), for a base URL the model could not be asked
+    at: the client's own check (`base_url_problem`), run before anything starts."""
     if not url.strip():
         raise UsageError(f"{source} is empty: give the server's URL, like http://localhost:8000/v1")
     from rlmx.lm.openai import base_url_problem  # late: it loads aiohttp, needed only for a server's model
 
     if problem := base_url_problem(url):
         raise UsageError(f"{source} {problem}")
+    return url.strip()
 
 
 _SHOWN_GGUF_FILES = 5
@@ -1099,7 +1101,8 @@ def _lm_failure_message(exc: LMError, lm: LM, url_source: str) -> tuple[str, str
     (empty when there is none). `url_source` names where the server's URL came from (`ModelPlan.url_source`), so
     the advice names the setting the user made (audit 81: an OPENAI_BASE_URL was blamed on --base-url)."""
     base_url = getattr(lm, "base_url", None)
-    message = str(exc).rstrip(".")
+    # The client's advice names its parameter, `base_url`; a CLI user set a flag or a variable (audit 85 v02)
+    message = re.sub(r"\bbase_url\b", url_source or "the base URL", str(exc).rstrip("."))
     if base_url and base_url not in message:
         message = f"{lm.model} at {base_url}: {message}"
     if isinstance(exc, LMTimeout):

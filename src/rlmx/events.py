@@ -31,7 +31,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -343,7 +343,13 @@ EVENTS: dict[str, EventSpec] = {
             (
                 _f("cell_id", "string", '"<node_id>/c<n>"'),
                 _f("turn", "integer", _CELL_TURN),
-                _f("code", "string", "the cell's code, whole", content=True),
+                _f(
+                    "code",
+                    "string",
+                    "the cell's code, whole; a text rlmx itself writes into every run's cell (the offline default's "
+                    "guided library) is one comment line in its place, naming it, its size and its sha256",
+                    content=True,
+                ),
             ),
         ),
         EventSpec(
@@ -620,9 +626,34 @@ def keep_private(path: Path) -> None:
         path.chmod(0o600)
 
 
+_BY_REFERENCE: dict[str, str] = {}
+"""{text: the comment line a trace file writes in its place}: texts rlmx itself puts whole into a cell of every run
+(`write_by_reference`)."""
+
+
+def write_by_reference(text: str, name: str) -> str:
+    """Have every trace file write `text`, wherever a cell's code holds it, as one Python comment naming it (`name`,
+    e.g. "rlmx 0.1.0 guided library"), its size and its sha256; returns that line. For texts rlmx itself writes,
+    the same in every run and had again from rlmx of that version: the guided library was 364,520 of a ~390 KB
+    trace for a one-line question (audit 85 v03). Events handed to callbacks keep the code whole."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    line = f"# [{name}: {len(text):,} characters, sha256 {digest}; written by reference, not into the trace]"
+    _BY_REFERENCE[text] = line
+    return line
+
+
+def by_reference(code: str) -> str:
+    """`code` as a trace file holds it: each text given to `write_by_reference` replaced by its line."""
+    for text, line in _BY_REFERENCE.items():
+        if text in code:
+            code = code.replace(text, line)
+    return code
+
+
 class TraceFile:
     """Appends events as JSON lines to one file per completion, flushing each line. The file is its owner's
-    alone (0600), and so is a folder this creates for it (0700): a trace quotes the run's context."""
+    alone (0600), and so is a folder this creates for it (0700): a trace quotes the run's context. A cell's code
+    is written with rlmx's own long texts by reference (`write_by_reference`)."""
 
     def __init__(self, path: Path) -> None:
         make_private_folders(path.parent)
@@ -632,6 +663,9 @@ class TraceFile:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        code = event.data.get("code") if event.type == "cell_start" else None
+        if isinstance(code, str) and _BY_REFERENCE and (written := by_reference(code)) != code:
+            event = replace(event, data={**event.data, "code": written})
         with self._lock:
             if self._handle is not None:
                 self._handle.write(event.to_json() + "\n")

@@ -23,6 +23,7 @@ from typing import Any
 from rlmx import prompts
 from rlmx.budget import BudgetExhausted
 from rlmx.errors import SandboxError
+from rlmx.events import write_by_reference
 from rlmx.lm import guided_cells
 from rlmx.lm.base import LM, Completion, Message, Usage, prompt_tokens, reached_cap
 from rlmx.sandbox import graphemes
@@ -87,7 +88,8 @@ def _without_comments(source: str) -> str:
 def library() -> str:
     """The guided library as the REPL runs it: guided_cells.py's source less its docstrings and comments, graphemes'
     own source in place of its import (the REPL cannot import rlmx). Made on first use, once per process: parsing
-    the ~350 KB source took 0.35-0.8 s, which every CLI command paid at import (`rlmx --version` too)."""
+    the ~350 KB source took 0.35-0.8 s, which every CLI command paid at import (`rlmx --version` too). Traces hold
+    it by reference (`library_reference`)."""
     return _without_comments(
         _without_docstrings(
             inspect.getsource(guided_cells)
@@ -97,6 +99,17 @@ def library() -> str:
             .replace("from __future__ import annotations\n", "")
         )
     )
+
+
+@functools.cache
+def library_reference() -> str:
+    """The comment line a trace holds in place of `library()` (in the index cell's code, and the reply that wrote
+    it): "# [rlmx VERSION guided library: N characters, sha256 HEX; ...]". The library is the same text in every
+    run of an rlmx version: whole, it was 364,520 characters of a 390 KB trace for an 18-byte context (audit 85
+    v03); the digest tells which library a trace ran, and `library()` of that rlmx gives it again."""
+    from rlmx import __version__  # late: rlmx/__init__ imports this module's users
+
+    return write_by_reference(library(), f"rlmx {__version__} guided library")
 
 
 def __getattr__(name: str) -> str:
@@ -184,10 +197,8 @@ class GuidedRoot:
             files = _file_names(messages)
             if files and _INDEXED in text:  # what a table's rows are may be said only by the file's name
                 text = text.replace(_INDEXED, f"_guided_state['files'] = {files!r}\n{_INDEXED}", 1)
-            # the trace keeps the library once, in the cell it runs as
-            recorded = text.replace(
-                library(), f"# ... the guided library ({len(library()):,} characters): see this turn's cell"
-            )
+            # the trace holds the library by reference, here and in the cell it runs as (`library_reference`)
+            recorded = text.replace(library(), library_reference())
         elif turn == 2 and _READY in _last_user(messages):
             # the search gets only the question's words: no host note ("(The user attached the file ...)"), no
             # instruction ("Answer briefly."), no name of the context's own file (audit 84 v01, v03)

@@ -594,6 +594,16 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
                 fields = {(keys[i] if i < len(keys) else ""): c for i, c in enumerate(cells)}
             units.append(_record_unit(fields, number, f"line {number:,}"))
         return units
+    written = [i for i, line in enumerate(lines) if line.strip()]
+    for at in written[:3]:  # a table lined up by blanks, its header on the first line or under a title
+        read = aligned_table(lines[at : written[-1] + 1])
+        if read is not None:  # one "column: value" unit per row, read by the header's columns (audit 85b F1)
+            units = [{"text": " ".join(lines[i].split()), "name": "", "where": f"line {i + 1:,}"} for i in written]
+            units = [dict(u, line=i + 1, kind="line") for u, i in zip(units, written, strict=True) if i < at]
+            for number, row in enumerate(read[1], at + 2):
+                units.append(_record_unit(dict(zip(read[0], row, strict=True)), number, f"line {number:,}"))
+                units[-1]["text"] = render({k: v for k, v in zip(read[0], row, strict=True) if v})
+            return units
     sample = [line for line in lines[:2000] if line.strip()]
     delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
     indented = sum(1 for line in sample if line[:1] in " \t")
@@ -1026,6 +1036,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         segments = _list_segments(block)
         if segments is None and not (entries or pod or python):
             segments = _dose_segments(block)  # a schedule's lines: one item each, never one paragraph
+        if segments is None and not (entries or pod or python):
+            segments = _numbered_label_segments(block)  # "Week 5: Midterm exam" lines: one item each
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1056,6 +1068,15 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             for unit in _record_units("\n".join(block)):
                 unit["line"] += start - 1
                 unit["where"] = f"line {unit['line']:,} ({unit['name']})" + (f", under '{own}'" if own else "")
+                units.append(unit)
+            return
+        aligned = None if entries or pod or python else aligned_table(block)
+        if aligned is not None:  # a table lined up by blanks: a unit per row, its cells read by column (audit 85b F1)
+            header, rows = aligned
+            for offset, row in enumerate(rows, 1):
+                unit = _record_unit(dict(zip(header, row, strict=True)), start + offset, "")
+                unit["text"] = render({k: v for k, v in zip(header, row, strict=True) if v})  # no "Flag: " (blank)
+                unit["where"] = f"line {start + offset:,} ({unit['name']})" + (f", under '{own}'" if own else "")
                 units.append(unit)
             return
         body = _clean(" ".join(" ".join(_fields_as_sentences(block)).split()))
@@ -1221,6 +1242,20 @@ def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
     if not all(_DOSE_OR_TIME.search(line) for line in lines) or any(line.rstrip().endswith(".") for line in lines):
         return None
     if any(_runs_on(line, after) for line, after in pairwise(lines)):
+        return None
+    return [(offset, [line], True) for offset, line in enumerate(block)]
+
+
+_NUMBERED_LABEL = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
+"""A line opened by a label and its number, then a colon: "Week 5: Midterm exam", "Day 2: Hike to the lake",
+"Room 101 - Studio"."""
+
+
+def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block of 2 or more lines each opened by a label with its number (`_NUMBERED_LABEL`: a syllabus's "Week 1:
+    ..." lines, an itinerary's "Day 2: ...") as one item a line: run into one paragraph, the number after "Week 5:
+    Midterm exam" was read as the midterm's week, "6" of the next line (audit 85b F3). None otherwise."""
+    if len(block) < 2 or not all(_NUMBERED_LABEL.match(line) for line in block):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
 
@@ -2934,6 +2969,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What time is the meeting?" is not answered by "Lunch follows at 12:30" (audit 85 v02)
         if _a_word_before_the_named(core, text, query):
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
+        if _the_place_of_the_value(core, text, query):
+            continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -2945,6 +2982,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
         if prose and _degree_units(query) is not None and not _said_of_the_asked(core, text, query):
             continue  # "every month" of "Feed them every month." is not how often to water (review 83c v13)
+        if prose and _degree_units(query) is not None and _quantity_of_its_clause(core, text, query) is False:
+            continue  # "3 days" of "keeps in the fridge for 3 days and freezes for 3 months": not how long frozen
         if prose and not _the_asked_mention_of_its_month(core, text, query):
             continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
         if prose and not _a_records_line(unit) and _tied_to_another_verb(core, text, query):
@@ -2965,7 +3004,11 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
             continue  # "the three-letter code" is not "901"
-        if kind == "number" and not _best_placed_number(core, text, query):
+        if (
+            kind == "number"
+            and not _best_placed_number(core, text, query)
+            and not (prose and _degree_units(query) is not None and _quantity_of_its_clause(core, text, query))
+        ):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
         prose = not _a_records_line(unit)  # a record's fields are no clauses
         if kind != "number" and prose and not _number_of_its_clause(core, text, query):
@@ -3632,6 +3675,57 @@ def _said_of_the_asked(core: str, text: str, query: str) -> bool:
     return False
 
 
+_QUANTITY = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*\s*[A-Za-z]+")
+"""A number with the word after it: "3 days", "250 ml", "2.5kg"."""
+_CLAUSE_BREAK = re.compile(r"[,;]|\b(?:and|but|or|while|whereas)\b")
+_QUESTION_DETERMINERS = frozenset("the a an this that these those my our your his her its their".split())
+
+
+def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
+    """Whether `core`, a quantity ("3 days"), is the one of its sentence whose clause (the words between `,` `;`,
+    "and", "but", "or") says what the question asks, when another clause of that sentence writes another quantity:
+    "the soup keeps in the fridge for 3 days and freezes well for up to 3 months" answers "How long can the soup
+    be frozen?" with "3 months" (audit 85b F3). A clause is scored by the question's words less its subject (the
+    word after its first determiner, "soup", which the clauses share), else by all of them; a word matches a
+    clause word with its stem as a prefix ("freez" of "freezer"). False when a rival's clause scores as high or
+    higher; True when its clause scores higher than every rival's (the clauses settle it, whatever other numbers
+    stand nearer the question's words: `_best_placed_number`); None when `core` is no quantity or no sentence
+    writes it beside another."""
+    mine = _QUANTITY.search(core)
+    if mine is None:
+        return None
+    words = [w.lower() for w in _WORD.findall(_HOW_DEGREE.sub(" ", query))]
+    content = [w for w in words if w not in ENGLISH_STOPWORDS and not w[:1].isdigit()]
+    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
+    predicate = {stem(w) for w in content if w != subject}
+    everything = {stem(w) for w in content}
+
+    def score(clause: str, asked: set[str]) -> int:
+        own = [stem(w.lower()) for w in _WORD.findall(clause)]
+        return sum(1 for a in asked if any(o == a or (len(a) >= 4 and o.startswith(a)) for o in own))
+
+    said = " ".join(mine.group().lower().split())
+    degree = _degree_units(query) or frozenset()  # a rival of the asked degree: "3 months", never "20 July"
+    chosen = None
+    for sentence in _SENTENCE_END.split(text):
+        clauses = _CLAUSE_BREAK.split(sentence)
+        found = [(i, " ".join(q.group().lower().split())) for i, c in enumerate(clauses) for q in _QUANTITY.finditer(c)]
+        home = next((i for i, q in found if q == said), None)
+        rivals = {
+            i for i, q in found if q not in core.lower() and i != home and q.lstrip("0123456789.,").strip() in degree
+        }
+        if home is None or not rivals:
+            continue
+        for asked in (predicate, everything) if predicate else (everything,):
+            top = max(score(clauses[i], asked) for i in rivals)
+            if score(clauses[home], asked) > top:
+                chosen = True
+                break
+            if top > 0 or asked is everything:
+                return False
+    return chosen
+
+
 def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
     """Whether `core`, a date with its month's name ("3 June", "June 3, 2025"), is of all the mentions of that month
     in `text` the one nearest a word of the question (`search_terms`), counted in words within one sentence: "We
@@ -3735,6 +3829,41 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
 def _places(core: str, text: str) -> list[re.Match[str]]:
     """Where the unit writes `core` as whole words (case-insensitive)."""
     return list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+
+
+_VALUE_NOUNS = frozenset(
+    "password passcode passphrase passkey pin code combination username login serial token number figure price "
+    "cost fee amount total balance reading".split()
+)
+"""Nouns whose value a text writes out ("The wifi password is hx7-blue"), and may instead say where to find."""
+_PLACE_OF = re.compile(
+    r"(?i)\b(?:is|are|was|were|'s|’s|be|kept|written|stuck|taped|pinned|left|found)\s+(?:on|in|inside|under|"
+    r"underneath|behind|beside|near|at|by|next\s+to|on\s+top\s+of|in\s+front\s+of)\s+(?:the\s+|a\s+|an\s+|"
+    r"my\s+|our\s+|your\s+|his\s+|her\s+|their\s+)?$"
+)
+"""The words before a place that a value's line gives instead of the value: "is on the ", "is kept in a "."""
+
+
+def _the_place_of_the_value(core: str, text: str, query: str) -> bool:
+    """Whether `core` is only where the asked value is: the question asks what a value noun (`_VALUE_NOUNS`:
+    password, code, number, price, ...) is, not where, and every place `text` writes `core` follows that noun
+    and a place phrase (`_PLACE_OF`): "What is the wifi password?" over "The wifi password is on the fridge."
+    is not answered "fridge" (audit 85b F4). A comparison before a number ("The price is under £20") is no place."""
+    if re.search(r"(?i)\b(?:where|location|place|located|kept|stored|find)\b", query):
+        return False
+    asked = {w.lower() for w in _WORD.findall(query)} & _VALUE_NOUNS
+    places = _places(core, text)
+    if not asked or not places:
+        return False
+    for place in places:
+        before = text[max(0, place.start() - 60) : place.start()]
+        lead = _PLACE_OF.search(before)
+        if lead is None or (re.match(r"[£$€]?\d", core) and re.search(r"(?i)\b(?:under|at|by)\s+$", lead.group())):
+            return False
+        noun = _WORD.findall(before[: lead.start()])[-1:]
+        if not noun or noun[0].lower() not in asked:
+            return False
+    return True
 
 
 _DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those|such|said)\s+$", re.IGNORECASE)
@@ -9281,6 +9410,33 @@ def _undone_later(
     return False
 
 
+_PARTICIPLES = frozenset(
+    "done made kept sent built paid sold bought taken given shown broken written fitted set cut put left".split()
+)
+"""Irregular past participles a log's items end in ("Tyres done, oil changed"); regular ones end in -ed."""
+
+
+def _a_participle(word: str) -> bool:
+    """Whether `word` (lower-cased) reads as a past participle: -ed ("checked"; not "need", "hundred") or one of
+    `_PARTICIPLES`."""
+    return word in _PARTICIPLES or (len(word) >= 5 and word.endswith("ed") and not word.endswith(("eed", "hundred")))
+
+
+def _verb_of_another_item(sentence: str, found: list[list[int]], first: int, last: int) -> bool:
+    """Whether the asked words between word `first` and word `last` of `sentence` (`found`: each asked word's
+    indices there) lie in two or more comma- or semicolon-separated items, one of which holds an asked word and a
+    participle of its own that is no asked word: "Cam belt checked, air filter replaced" holds "cam belt" and
+    "replaced" for "Has the cam belt been replaced?", but the belt's item says "checked" (audit 85b F2). A list of
+    nouns sharing one verb ("The oil, filter and belt were replaced") has no such item."""
+    spots = list(_WORD.finditer(sentence))
+    item = [sentence.count(",", 0, m.start()) + sentence.count(";", 0, m.start()) for m in spots]
+    asked = {i for at in found for i in at if first <= i <= last}
+    touched = {item[i] for i in asked}
+    if len(touched) < 2:
+        return False
+    return any(item[i] in touched and i not in asked and _a_participle(m.group().lower()) for i, m in enumerate(spots))
+
+
 def yes_no_answer(
     units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
 ) -> tuple[str, dict[str, Any], str] | None:
@@ -9370,6 +9526,8 @@ def yes_no_answer(
             last = first + width
             if width > _YES_NO_WINDOW:
                 continue
+            if _verb_of_another_item(sentence, found, first, last):
+                continue  # "Cam belt checked, air filter replaced": the belt was checked, not replaced (audit 85b F2)
             stretch = [w.lower() for w in words[first : last + 1]]
             before = [w.lower() for w in words[:first]]
             if set(before + stretch) & _CONDITIONAL or (set(before[-2:] + stretch) & _HEDGES) - hedged_in_question:
@@ -9606,6 +9764,45 @@ def _aligned_cells(line: str) -> list[str]:
     return [cell for cell in re.split(r"\s{2,}|\t", line.strip()) if cell]
 
 
+_ALIGNED_GAP = re.compile(r"\S+(?: \S+)*")
+"""A cell of a whitespace-aligned line: words one blank apart (two or more blanks, or a tab, end it)."""
+
+
+def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a whitespace-aligned table: a header line of 3+ cells two or more blanks apart with no
+    digit ("Test   Result   Units   Reference range   Flag"), then 2+ lines below it, each with a digit, read by
+    the header's column positions: each cell goes to the column its text overlaps most (the nearest column's start
+    when it overlaps none), so a row whose last cells are blank ("HDL cholesterol  1.1  mmol/L  > 1.0", no Flag)
+    is still one row with "" there, and no cell of it is read with the next row (audit 85b F1). Each row has as
+    many cells as the header. None when the block is no such table: fewer rows, a line with no digit, two cells of
+    one line in one column, or a line ending in a sentence's end."""
+    if len(block) < 3:
+        return None
+    spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(block[0].expandtabs())]
+    if len(spans) < 3 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
+        return None
+    lines = [line.expandtabs() for line in block]
+    starts = [start for start, _, _ in spans]
+    bounds = [(a, b) for a, b in zip(starts, [*starts[1:], 10**6], strict=True)]
+    rows: list[list[str]] = []
+    for line in lines[1:]:
+        if not re.search(r"\d", line) or line.rstrip().endswith((".", "!", "?")):
+            return None
+        row = [""] * len(bounds)
+        for m in _ALIGNED_GAP.finditer(line):
+            overlaps = [max(0, min(m.end(), b) - max(m.start(), a)) for a, b in bounds]
+            best = max(range(len(bounds)), key=lambda i: overlaps[i])
+            if not overlaps[best]:
+                best = min(range(len(bounds)), key=lambda i: abs(bounds[i][0] - m.start()))
+            if row[best]:
+                return None  # two cells in one column: prose, or no table lined up by its header
+            row[best] = m.group()
+        if sum(1 for cell in row if cell) < 2:
+            return None
+        rows.append(row)
+    return [cell for _, _, cell in spans], rows
+
+
 def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many line items are on the invoice?" over one whitespace-aligned table (audit 84b F10): a header line
     of 3+ cells apart by two or more blanks ("Description   Qty   Unit price   Amount"), then the lines right below
@@ -9627,9 +9824,13 @@ def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
                 continue
             rows = []
             for below in lines[number + 1 :]:
-                if len(_aligned_cells(below)) != len(header) or not re.search(r"\d", below):
+                if not below.strip() or not re.search(r"\d", below):
                     break
-                rows.append(" ".join(below.split()))
+                rows.append(below)
+            if aligned_table([line, *rows]) is None:  # read by the header's columns: blank last cells are rows too
+                cut = next((i for i, below in enumerate(rows) if len(_aligned_cells(below)) != len(header)), len(rows))
+                rows = rows[:cut]
+            rows = [" ".join(below.split()) for below in rows]
             headed = {stem(w) for cell in header for w in _WORD.findall(cell.lower())}
             if len(rows) >= 2 and (noun <= _ROW_NOUNS or noun <= headed):
                 found.append((number + 1, header, rows))

@@ -358,12 +358,16 @@ class OpenAICompatibleLM:
         default_headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> None:
-        if not isinstance(model, str) or not model:
+        if not isinstance(model, str) or not model.strip():
             raise InputError("OpenAICompatibleLM needs a model name, e.g. 'gpt-4o-mini'")
+        model = model.strip()  # a trailing blank is no part of the name a server is asked for
         if base_url is not None and not isinstance(base_url, str):
             raise InputError(
                 f"base_url must be a string such as 'http://127.0.0.1:8000/v1', not {type(base_url).__name__}"
             )
+        # Surrounding blanks (an env file's `URL ` line, a pasted value) are trimmed, as the model name and the key
+        # are, here and on the command line alike; a blank inside is refused (`base_url_problem`).
+        base_url = base_url.strip() if base_url is not None else None
         if base_url is not None and (problem := base_url_problem(base_url)):
             raise InputError(f"base_url {problem}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -383,7 +387,7 @@ class OpenAICompatibleLM:
         self.api_key = api_key
         self.max_retries = max_retries
         self.timeout = float(timeout)
-        url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        url = base_url or os.environ.get("OPENAI_BASE_URL", "").strip() or OPENAI_URL
         if base_url is None and (problem := base_url_problem(url)):
             raise InputError(f"OPENAI_BASE_URL {problem}")
         url, basic = _without_credentials(url)  # they take the Authorization header (a key too: use default_headers)
@@ -933,10 +937,18 @@ _URL_CREDENTIALS = re.compile(r"(?<=//)[^/?#@]*@")
 def base_url_problem(url: str) -> str | None:
     """What makes `url` no server base URL, said after the name of where it came from ("base_url", an env var), or
     None. One check for the constructor and the CLI's flags and env vars alike: a typo (`http://[::1:8000/v1`, a
-    port past 65535, no scheme) is refused before a run starts, not met as a traceback or an "unreachable" server."""
+    port past 65535, no scheme, a blank inside) is refused before a run starts, not met as a traceback or an
+    "unreachable" server. Blanks around it are not a problem: every caller trims them (flag, env var, constructor),
+    as it trims a model name and a key (audit 85 v02: a trailing one was requested as `/v1%20/...`)."""
+    url = url.strip()  # callers trim surrounding blanks before use (an env file's `URL ` line): judged as used
     shown = repr(_URL_CREDENTIALS.sub("***@", url))  # a password in it is never echoed
     if not url.startswith(("http://", "https://")):
         return f"must start with http:// or https://, got {shown}"
+    if blank := re.search(r"\s", url):  # it would be sent as %20 and meet a 404 or a wrong host
+        return (
+            f"holds a blank at character {blank.start() + 1} ({blank.group()!r}), got {shown}; a URL has none: "
+            "give one like http://HOST:PORT/v1"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port  # a ValueError for one past 65535 or not a number
