@@ -1246,16 +1246,16 @@ def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
     return [(offset, [line], True) for offset, line in enumerate(block)]
 
 
-_NUMBERED_LABEL = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
+_LABEL_NUMBER_LINE = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
 """A line opened by a label and its number, then a colon: "Week 5: Midterm exam", "Day 2: Hike to the lake",
 "Room 101 - Studio"."""
 
 
 def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
-    """A block of 2 or more lines each opened by a label with its number (`_NUMBERED_LABEL`: a syllabus's "Week 1:
+    """A block of 2 or more lines each opened by a label with its number (`_LABEL_NUMBER_LINE`: a syllabus's "Week 1:
     ..." lines, an itinerary's "Day 2: ...") as one item a line: run into one paragraph, the number after "Week 5:
     Midterm exam" was read as the midterm's week, "6" of the next line (audit 85b F3). None otherwise."""
-    if len(block) < 2 or not all(_NUMBERED_LABEL.match(line) for line in block):
+    if len(block) < 2 or not all(_LABEL_NUMBER_LINE.match(line) for line in block):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
 
@@ -3681,6 +3681,12 @@ _CLAUSE_BREAK = re.compile(r"[,;]|\b(?:and|but|or|while|whereas)\b")
 _QUESTION_DETERMINERS = frozenset("the a an this that these those my our your his her its their".split())
 
 
+def _stem_matches(asked: str, written: str) -> bool:
+    """Whether a text word's stem `written` says the question word's stem `asked`: the same, or `asked` (4 letters or
+    more) opening it ("freez" of "freezer")."""
+    return written == asked or (len(asked) >= 4 and written.startswith(asked))
+
+
 def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
     """Whether `core`, a quantity ("3 days"), is the one of its sentence whose clause (the words between `,` `;`,
     "and", "but", "or") says what the question asks, when another clause of that sentence writes another quantity:
@@ -3702,7 +3708,7 @@ def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
 
     def score(clause: str, asked: set[str]) -> int:
         own = [stem(w.lower()) for w in _WORD.findall(clause)]
-        return sum(1 for a in asked if any(o == a or (len(a) >= 4 and o.startswith(a)) for o in own))
+        return sum(1 for a in asked if any(_stem_matches(a, o) for o in own))
 
     said = " ".join(mine.group().lower().split())
     degree = _degree_units(query) or frozenset()  # a rival of the asked degree: "3 months", never "20 July"
@@ -3784,6 +3790,10 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
     for "When does the garden close?" is the opening's date (audit 85 F2). Clauses are joined by "and", "but",
     "while", "whereas", "then" or a semicolon."""
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())}
+    # the question's subject ("garden" of "the garden"), which every clause about it shares, ties no value to a verb
+    words = [w.lower() for w in _WORD.findall(query)]
+    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
+    predicate = asked - {stem(subject)} if subject is not None else asked
     shape = _value_shape(core)
     if shape == "word":
         return False
@@ -3810,8 +3820,12 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
                 return False
             before = [w for w in _WORD.findall(sentence[own[0] : place.start()]) if w.lower() not in ENGLISH_STOPWORDS]
             after = _WORD.findall(sentence[place.end() : own[1]])
-            if (before and stem(before[-1].lower()) in asked) or any(stem(w.lower()) in asked for w in after):
-                return False  # "closes on October 31": the asked verb's own value
+            if (
+                (before and _says_asked(before[-1], asked))
+                or any(_says_asked(w, predicate) for w in before)
+                or any(_says_asked(w, asked) for w in after)
+            ):
+                return False  # "closes on October 31", "freezes well for up to 2 months": the asked verb's own value
             tied = False
             for start, end in clauses:
                 if (start, end) == own:
@@ -3819,11 +3833,17 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
                 words = [w for w in _WORD.findall(sentence[start:end]) if w.lower() not in ENGLISH_STOPWORDS]
                 for at, word in enumerate(words[:-1]):
                     tied = tied or (
-                        stem(word.lower()) in asked and _value_shape(" ".join(words[at + 1 : at + 4])) == shape
+                        _says_asked(word, asked) and _value_shape(" ".join(words[at + 1 : at + 4])) == shape
                     )
             if not tied:
                 return False
     return seen
+
+
+def _says_asked(word: str, asked: set[str]) -> bool:
+    """Whether a text word says one of the question words' stems `asked` (`_stem_matches`: "freezes" for "frozen")."""
+    written = stem(word.lower())
+    return any(_stem_matches(a, written) for a in asked)
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
