@@ -6593,6 +6593,29 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _repeated_labels(
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]],
+) -> dict[tuple[int, int], list[int]]:
+    """A label that starts several lines of one block of a text (no blank line between them), as an org chart's
+    'Embedded engineer: Paulo Reyes' and 'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line
+    number), its first line maps to the numbers (1-based) of all its lines and each later line to [] (audit 85 v04:
+    one line's list alone counted 1). A label repeated in blocks apart ('Attendees:' of two meetings) is no one
+    list: each of its lines stays a list of its own."""
+    by_label: dict[tuple[int, str], list[tuple[list[str], int]]] = {}
+    for lines, number, label, _named in labelled:
+        by_label.setdefault((id(lines), label.group(1).strip().lower()), []).append((lines, number))
+    repeated: dict[tuple[int, int], list[int]] = {}
+    for found in by_label.values():
+        lines, first = found[0]
+        last = found[-1][1]
+        if len(found) < 2 or any(not line.strip() for line in lines[first - 1 : last]):
+            continue
+        repeated[(id(lines), first)] = [number for _lines, number in found]
+        for _lines, number in found[1:]:
+            repeated[(id(lines), number)] = []
+    return repeated
+
+
 def _bulleted_below(lines: list[str], number: int) -> list[str]:
     """The items of the bulleted (or numbered) list right below line `number` (1-based) of `lines`. A line
     indented under an item with no bullet of its own ('  (left early)', '   Tip: use cold milk.'), or a bullet
@@ -6634,7 +6657,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     found: dict[int, tuple[str, int, list[str]]] = {}
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
-    for lines, number, label, named in _labelled_lines(state):
+    labelled = list(_labelled_lines(state))
+    repeated = _repeated_labels(labelled)
+    for lines, number, label, named in labelled:
+        members = repeated.get((id(lines), number))
+        if members == []:
+            continue  # a later line of a label written on several lines: counted with the first (audit 85 v04)
         of_absent = _absent_items(lines, number, label, named, query)
         if of_absent is not None:  # "How many were absent?" over 'Attendees: ..., Dan (absent)' (audit 85 v06)
             found.setdefault(len(of_absent), (f"{label.group(1).strip()}:' marked absent", number, of_absent))
@@ -6648,6 +6676,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
+            values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
+            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            if any(got is None for got in each):
+                continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
+            items = [item for got in each for item in got or []]
         people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
         counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
