@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from guided_stub import ask, first_line
+from rlmx.documents.structured import visible_text
 
 ORG = """Acme Ltd - team chart
 
@@ -24,3 +25,84 @@ def test_a_label_on_several_lines_is_one_list() -> None:
 def test_a_label_repeated_on_lines_of_prose_gives_no_count() -> None:
     text = "Notes\nTester: Noor Aziz\nTester: the one who joined the team in the spring last year\n"
     assert not first_line(ask(text, "How many testers are there?")).isdigit()
+
+
+def test_people_of_a_chart_are_its_role_lines_names() -> None:
+    got = ask(ORG, "How many people are on the chart?")
+    assert first_line(got) == "6"
+
+
+def test_a_chart_with_a_line_of_prose_gives_no_people_count() -> None:
+    text = ORG + "  Note: the designer post is shared with the sister company this year\n"
+    assert first_line(ask(text, "How many people are on the chart?")) != "6"
+
+
+HELP = """# Lantern Library - Help
+
+## Can I renew a loan online?
+Yes, from your account page.
+
+## How long is a loan?
+Three weeks.
+
+## Do you charge late fees?
+No.
+"""
+
+
+def test_questions_of_a_faq_are_its_question_headings() -> None:
+    assert first_line(ask(HELP, "How many questions are answered on this page?")) == "3"
+    q_items = "Help\n\nQ: Is it free?\nA: Yes.\n\nQ: Is it open late?\nA: Until 9pm.\n"
+    assert first_line(ask(q_items, "How many questions are in the FAQ?")) == "2"
+
+
+BREAD = """Soda bread
+
+Ingredients
+- 500 g flour
+- 1 tsp soda
+- 400 ml buttermilk
+
+Directions
+1. Mix the dry things.
+2. Stir in the buttermilk.
+3. Shape and bake for 40 minutes.
+4. Cool on a rack.
+"""
+
+
+def test_steps_are_the_numbered_items_under_the_method_title() -> None:
+    assert first_line(ask(BREAD, "How many steps are in the directions?")) == "4"
+    assert first_line(ask(BREAD, "How many steps are there?")) == "4"
+
+
+def test_items_of_an_html_list_under_a_heading() -> None:
+    page = "<h2>Speakers</h2>\n<ul>\n  <li>Ada Park</li>\n  <li>Ben Ode</li>\n</ul>\n<p>Doors at 7.</p>\n"
+    assert first_line(ask(page, "How many speakers are in the speakers?")) == "2"
+    assert first_line(ask(page, "How many talks are in the speakers?")) == "2"
+
+
+def test_rows_of_a_tab_table_under_comments() -> None:
+    rows = "\n".join(f"{chr(65 + k)}{chr(66 + k)}\tPlace {chr(65 + k)}x" for k in range(5))
+    text = f"# Codes of places\n# see below\n#code\tname\n{rows}\n"
+    got = ask(text, "How many rows are in the table?")
+    assert first_line(got) == "5"
+    assert first_line(ask(text, "How many place codes are in the table?")) == "5"
+
+
+def test_a_header_that_cannot_be_told_from_the_rows_gives_no_row_count() -> None:
+    text = "# places\nAB\tAlder\nBC\tBirch\nCD\tCedar\n"
+    assert first_line(ask(text, "How many place codes are in the table?")) not in {"2", "3"}
+
+
+def test_an_html_page_keeps_its_list_bullets() -> None:
+    page = "<h2>Acts</h2><ul><li>Ada Park</li><li>Ben Ode</li></ul><h2>Tickets</h2><p>Free.</p><ol><li>a<li>b</ol>"
+    shown = visible_text(page).splitlines()
+    assert shown == ["Acts", "- Ada Park", "- Ben Ode", "Tickets", "Free.", "1. a", "2. b"]
+    assert first_line(ask(visible_text(page), "How many acts are in the line-up?")) != "2"
+    assert first_line(ask(visible_text(page), "How many acts are there?")) == "2"
+
+
+def test_a_header_block_is_no_chart_of_people() -> None:
+    mail = "From: Ann Lee\nTo: Bob Ray\nCc: Cleo Dunn\nSubject: Lunch Plans\n"
+    assert first_line(ask(mail, "How many people are there?")) != "4"

@@ -4097,6 +4097,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         cell_list,
         filled_count,
         list_count,
+        own_entries_count,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -6720,6 +6721,176 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
+
+
+_OWN_ENTRIES = re.compile(
+    r"(?i)\s*how many ((?:[\w-]+ ){0,2}?[\w-]+) (?:are|were|is) (?:there\s*)?"
+    r"(?:(?:listed |answered |asked |covered |given |named |shown |written )?(?:in|on|under)\s+"
+    r"(?:the|this|my|our|your)\s+([\w -]+?))?\s*[?.!]*$"
+)
+"""'How many steps are in the method?', 'How many questions are answered on this page?', 'How many people are on
+the chart?', 'How many country codes are in the table?': a count of a text's own entries, by a noun and a place."""
+_WHOLE_PLACES = _WHOLE_TEXT | frozenset("faq faqs chart org organisation organization sheet site report".split())
+_PEOPLE_ENTRIES = frozenset(stem(w) for w in "people persons employees staff names members person".split())
+_NO_ROWS = frozenset(
+    stem(w)
+    for w in "columns column cells cell fields field headers header words lines characters paragraphs verses".split()
+)
+"""Nouns of a count that are no table's rows ("How many lines are in the file?" counts its lines, comments too)."""
+_CHART_WORDS = frozenset("chart org organisation organization orgchart roster team staff".split())
+_QUESTION_ITEM = re.compile(r"^\s*(?:\*\*|__)?\s*(?:Q|Question)\s*\d*\s*[:.)]\s*\S")
+_QUESTION_HEADING = re.compile(r"^\s*(?:#{1,6}\s+|\*\*|__|<h[1-6][^>]*>)(.*?\?)\s*(?:\*\*|__|</h[1-6]>)?\s*$")
+_TITLE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|\*\*|__|<h[1-6][^>]*>)?(.*?)(?:\*\*|__|</h[1-6]>)?\s*:?\s*$")
+_LIST_TAG = re.compile(r"(?i)^\s*</?(?:ul|ol)\b[^>]*>\s*$")
+_LI_ITEM = re.compile(r"(?i)^(\s*)<li\b[^>]*>(.*?)(?:</li>)?\s*$")
+
+
+def _question_entries(lines: list[str]) -> tuple[list[int], str] | None:
+    """The line numbers (1-based) of a text's own questions and how they were told: its 'Q:' items, else its
+    headings phrased as questions ('## How do I unlock a bike?'), else its lines that end in '?' each standing alone
+    with a line that answers it below. None when there are fewer than two."""
+    told = [
+        ([n for n, line in enumerate(lines, 1) if _QUESTION_ITEM.match(line)], "its 'Q:' items"),
+        ([n for n, line in enumerate(lines, 1) if _QUESTION_HEADING.match(line)], "its headings phrased as questions"),
+    ]
+    alone = []
+    for n, line in enumerate(lines, 1):
+        after = next((x.strip() for x in lines[n:] if x.strip()), "")
+        if line.strip().endswith("?") and (n == 1 or not lines[n - 2].strip()) and after and not after.endswith("?"):
+            alone.append(n)
+    told.append((alone, "its lines ending in '?' that stand alone, each answered below"))
+    return next(((found, how) for found, how in told if len(found) >= 2), None)
+
+
+def _items_below(lines: list[str], number: int) -> list[str]:
+    """The items (bulleted, numbered or HTML '<li>') of the list right below line `number` (1-based), a list's
+    '<ul>' tags, blank lines inside it and items indented deeper (sub-items) aside."""
+    items: list[str] = []
+    depth = -1
+    for at in range(number, len(lines)):
+        line = lines[at]
+        if _LIST_TAG.match(line) or (not line.strip() and not items):
+            continue
+        if not line.strip():
+            after = next((x for x in lines[at:] if x.strip()), "")
+            if _ITEM_BULLET.match(after) or _LI_ITEM.match(after):
+                continue
+            break
+        item = _ITEM_BULLET.match(line) or _LI_ITEM.match(line)
+        if item is None:
+            break
+        if depth < 0:
+            depth = len(item.group(1))
+        if len(item.group(1)) <= depth:
+            items.append(re.sub(r"<[^>]+>", "", _BULLET.sub("", line)).strip())
+    return items
+
+
+def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | None:
+    """(line number, items) of the one list right below a title whose words are `place`'s (stems), or that names
+    steps as `place` does (`_STEPS`: 'Method' for "steps"): 'Method' over '1. Heat the oil...', '<h2>Line-up</h2>'
+    over '<li>...' items. None when no title or several fit."""
+    found = []
+    for n, line in enumerate(lines, 1):
+        title = _TITLE_MARKUP.match(line)
+        words = {stem(w) for w in _WORD.findall(title.group(1).lower())} if title and len(line) <= 60 else set()
+        if words and (words == place or (_label_kind(words) == _label_kind(place) == _STEPS)):
+            items = _items_below(lines, n)
+            if items:
+                found.append((n, items))
+    return found[0] if len(found) == 1 else None
+
+
+def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
+    """(line number, name) of each person of an org chart or roster: a text whose every line past its title is a
+    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words). None for
+    any other text, or one of fewer than three such lines."""
+    body = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if body and not _LABELLED_LINE.match(body[0][1]):
+        body = body[1:]  # the chart's title line
+    people: list[tuple[int, str]] = []
+    for n, line in body:
+        label = _LABELLED_LINE.match(line)
+        items = _listed_items(label.group(2)) if label is not None and label.group(2) else None
+        if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
+            return None
+        people += [(n, item) for item in items]
+    return people if len(body) >= 3 else None
+
+
+def _table_rows(lines: list[str]) -> tuple[list[int], str] | None:
+    """The line numbers (1-based) of a delimited table's rows (tab, '|' or ';' between the cells, as many cells on
+    each row), '#' comment lines and its header row aside, and what was set aside. The header is a markdown table's
+    first row (over its rule row), none when a comment above the rows holds the delimiter ('#code <TAB> name'), else
+    the first row when its cells hold no digit where every other row's cell of one column does. None when the lines
+    past the comments are no such table, or which row heads it cannot be told."""
+    rows = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    for delimiter in "\t|;":
+        cells = [_cells(line, delimiter) for _n, line in rows if not _table_rule(line)]
+        if len(cells) < 2 or delimiter not in rows[0][1] or len({len(c) for c in cells}) != 1 or len(cells[0]) < 2:
+            continue
+        kept = [n for n, line in rows if not _table_rule(line)]
+        if delimiter == "|" and len(rows) > 1 and _table_rule(rows[1][1]):
+            return kept[1:], "its header row and rule row aside"
+        if any(line.lstrip().startswith("#") and delimiter in line for line in lines[: rows[0][0] - 1]):
+            return kept, "'#' comment lines aside, the commented header among them"
+        digits = [[bool(re.search(r"\d", c)) for c in row] for row in cells]
+        if any(all(row[k] for row in digits[1:]) and not digits[0][k] for k in range(len(cells[0]))):
+            return kept[1:], "its header row aside" + ("; '#' comment lines aside" if len(rows) < len(lines) else "")
+        if any(all(row[k] for row in digits) for k in range(len(cells[0]))):
+            return kept, "no header row" + ("; '#' comment lines aside" if len(rows) < len(lines) else "")
+        return None  # whether its first row is a header or a row: not told
+    return None
+
+
+def own_entries_count(state: dict[str, Any], query: str) -> str | None:
+    """A count of a text's own entries by their shape (audit 85 v07, 85b v07): the questions of a FAQ
+    (`_question_entries`), the items of the list under a title the question names ('How many steps are in the
+    method?', 'How many acts are in the line-up?', `_titled_list`), the people of an org chart (`_chart_people`),
+    the rows of a delimited table under comment lines (`_table_rows`). None when the question is no such count,
+    names another place, or the entries cannot be told apart."""
+    m = _OWN_ENTRIES.match(query)
+    texts = _plain_texts(state)
+    if m is None or len(texts) != 1 or _table_records(state["units"]):
+        return None
+    lines = texts[0].split("\n")
+    noun = {stem(w) for w in _WORD.findall(m.group(1).lower())}
+    place_words = [w for w in _WORD.findall((m.group(2) or "").lower()) if w not in ENGLISH_STOPWORDS]
+    place = {stem(w) for w in place_words}
+    whole = not place_words or all(w in _WHOLE_PLACES for w in place_words)
+    if whole and noun & {stem("questions"), "faq", "faqs"}:
+        asked = _question_entries(lines)
+        if asked is None:
+            return None
+        found, how = asked
+        return f"{len(found):,}\nCounted: the questions of the text, {how} (lines {', '.join(map(str, found[:20]))})."
+    # "How many items are on the agenda?": items, tasks and lines have rules of their own (notes under items)
+    own_rule = m.group(1).lower() in _KINDS or m.group(1).lower() in _LIST_ITEMS
+    titled = None if own_rule else _titled_list(lines, place if not whole else noun)
+    if titled is not None:
+        n, items = titled
+        shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
+        title = lines[n - 1].strip()
+        return f"{len(items):,}\nCounted: the items of the list under '{title}' (line {n}): {shown}."
+    if not whole:
+        return None
+    # a chart the question or the text's title names: 'From: Ann Lee' / 'Subject: Lunch Plans' is no chart
+    charted = _CHART_WORDS & {*place_words, *_WORD.findall(next((x for x in lines if x.strip()), "").lower())}
+    if noun <= _PEOPLE_ENTRIES and charted:
+        people = _chart_people(lines)
+        if people is None:
+            return None
+        names = list(dict.fromkeys(name for _n, name in people))
+        twice = " (a name on two lines counted once)" if len(names) < len(people) else ""
+        shown = _joined(names[:20]) + (f" (and {len(names) - 20} more)" if len(names) > 20 else "")
+        return f"{len(names):,}\nCounted: the people named on the chart's 'Role: Name' lines{twice}: {shown}."
+    if noun & _NO_ROWS or not place_words or not set(place_words) & {"table", "file", "list", "data", "dataset"}:
+        return None
+    table = _table_rows(lines)
+    if table is None:
+        return None
+    rows, aside = table
+    return f"{len(rows):,}\nCounted: the rows of the table ({aside}), lines {rows[0]} to {rows[-1]}."
 
 
 _COMING = frozenset(stem(w) for w in "coming come attending attend expected joining join going".split())
