@@ -106,3 +106,30 @@ def test_an_html_page_keeps_its_list_bullets() -> None:
 def test_a_header_block_is_no_chart_of_people() -> None:
     mail = "From: Ann Lee\nTo: Bob Ray\nCc: Cleo Dunn\nSubject: Lunch Plans\n"
     assert first_line(ask(mail, "How many people are there?")) != "4"
+
+
+LOG = """Boiler service record
+
+2021-02-10  Annual service, Heatwise Ltd. Cost £95.
+2022-02-14  Annual service and new valve, Heatwise Ltd. Cost £180.
+2023-03-01  Annual service, Heatwise Ltd. Cost £99.
+"""
+
+
+def test_the_most_expensive_line_of_a_log_by_its_money_amount() -> None:
+    assert first_line(ask(LOG, "What was the most expensive visit?")).startswith("2022-02-14")
+    assert first_line(ask(LOG, "What was the cheapest visit?")).startswith("2021-02-10")
+
+
+def test_the_largest_item_of_a_percentage_list() -> None:
+    text = (
+        "Course\n\n## Assessment\n- Essay: 35%\n- Exam: 50%\n- Quiz: 15%\n\n## Weeks\nWeek 1: intro\nWeek 9: review\n"
+    )
+    assert first_line(ask(text, "Which part of the assessment is the largest?")).startswith("Exam")
+
+
+def test_a_tie_or_a_line_with_two_prices_gives_no_superlative() -> None:
+    tie = LOG.replace("£180", "£99")
+    assert not first_line(ask(tie, "What was the most expensive visit?")).startswith("20")
+    two = LOG.replace("Cost £180.", "Cost £180 (quoted £150).")
+    assert "£" not in first_line(ask(two, "What was the most expensive visit?"))

@@ -4098,6 +4098,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         filled_count,
         list_count,
         own_entries_count,
+        row_superlative,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -6891,6 +6892,98 @@ def own_entries_count(state: dict[str, Any], query: str) -> str | None:
         return None
     rows, aside = table
     return f"{len(rows):,}\nCounted: the rows of the table ({aside}), lines {rows[0]} to {rows[-1]}."
+
+
+_ROW_SUPERLATIVE = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?:(?P<pre>(?:[\w'-]+\s+){0,4}?)(?:is|was|are|were)\s+)?(?:the\s+)?"
+    r"(?P<adj>(?:most|least)\s+(?:expensive|costly)|costliest|priciest|cheapest|dearest|largest|biggest|greatest"
+    r"|highest|smallest|lowest)(?:\s+(?P<noun>(?:[\w'-]+\s*){1,3}?))?(?:\s+(?:in|of|on)\s+(?:the|this)\s+\w+)?"
+    r"\s*[?.!]*\s*$"
+)
+"""'What was the most expensive visit?', 'Which part of the grade is the largest?': the row or item of a text's
+list whose amount is the greatest (or least), money for an adjective of price, a number for one of size."""
+_MONEY_AMOUNT = re.compile(
+    rf"(?<![\w.])(?:[{_CURRENCY}]\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:[{_CURRENCY}]|EUR|USD|GBP|euros?"
+    r"|dollars?|pounds?)(?!\w))"
+)
+_SIZE_AMOUNT = re.compile(r"^\s*(?:about\s+|~\s*)?(\d[\d,]*(?:\.\d+)?)\s*(%|percent\b|per\s+cent\b)?\s*\.?\s*$")
+"""A list item's value that is one amount and nothing more ('30%', '1,200', '40 percent')."""
+_LEAST = re.compile(r"(?i)least|cheapest|smallest|lowest")
+
+
+def _row_amount_of(line: str, money: bool) -> tuple[str, float] | None:
+    """(what names the row, its amount) of one line of a list: for money, its one amount of money (a line with
+    none gives None, one with two raises ValueError: which one is its cost is not told) named by the line's 'Label:'
+    or its leading date, else the line; for size, the one number a 'Label: 30%' line's value is."""
+    label = _LABELLED_LINE.match(line)
+    if not money:
+        size = _SIZE_AMOUNT.match(label.group(2)) if label is not None else None
+        if size is None or label is None:
+            return None
+        return f"{label.group(1).strip()} ({label.group(2).strip().rstrip('.')})", float(size.group(1).replace(",", ""))
+    amounts = _MONEY_AMOUNT.findall(line)
+    if not amounts:
+        return None
+    if len(amounts) > 1:
+        raise ValueError(line)
+    value = float(re.sub(r"[^\d.]", "", amounts[0]) or "nan")
+    dated = re.match(r"^\s*(?:[-*•]\s+)?(\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b", line)
+    name = label.group(1).strip() if label is not None else dated.group(1) if dated else _BULLET.sub("", line).strip()
+    return f"{name} ({amounts[0].strip()})", value
+
+
+def row_superlative(state: dict[str, Any], query: str) -> str | None:
+    """The item of a text's list (a block of lines, a title above it aside) with the greatest or least amount of
+    the unit the question's adjective asks (audit 85b v08): money for 'most expensive', 'cheapest' (a service log's
+    'Cost £390'), the value of 'Label: 40%' items for 'largest', 'lowest'. A block counts when every line but its
+    title holds one such amount; among several such blocks the one whose title shares a word with the question.
+    None when no block or several fit, a line holds two amounts of money, or two items tie."""
+    m = _ROW_SUPERLATIVE.match(" ".join(query.split()))
+    texts = _plain_texts(state)
+    if m is None or len(texts) != 1 or _table_records(state["units"]):
+        return None
+    money = bool(re.search(r"(?i)expensive|costly|costliest|priciest|cheapest|dearest", m.group("adj")))
+    asked = {stem(w) for w in _WORD.findall(f"{m.group('pre') or ''} {m.group('noun') or ''}".lower())}
+    asked -= {stem(w) for w in [*ENGLISH_STOPWORDS, "part", "parts", "item", "items", "one", "entry", "entries"]}
+    lines = texts[0].split("\n")
+    blocks: list[tuple[str, list[tuple[int, str, float]]]] = []
+    rows: list[tuple[int, str, float]] = []
+    title, spoiled = "", False
+    for n, line in enumerate([*lines, ""], 1):
+        heading = bool(re.match(r"^\s*#{1,6}\s", line))
+        if not line.strip() or heading:  # a blank line or a heading ends a block
+            if len(rows) >= 2 and not spoiled:
+                blocks.append((title, rows))
+            title, rows, spoiled = (line if heading else ""), [], False
+            continue
+        try:
+            got = _row_amount_of(line, money)
+        except ValueError:
+            spoiled = True  # two amounts of money on one line: which is the item's is not told
+            continue
+        if got is None and not rows and not title:
+            title = line  # a bare title line over the list ('Grading', 'Visits:')
+        elif got is None:
+            spoiled = True  # a line of another kind inside the block: no list of amounts alone
+        else:
+            rows.append((n, got[0], got[1]))
+    if len(blocks) > 1:
+        blocks = [(t, r) for t, r in blocks if asked & {stem(w) for w in _WORD.findall(t.lower())}]
+    if len(blocks) != 1:
+        return None
+    title, rows = blocks[0]
+    least = bool(_LEAST.search(m.group("adj")))
+    best = (min if least else max)(value for _n, _name, value in rows)
+    top = [(n, name) for n, name, value in rows if value == best]
+    if len(top) != 1:
+        return None  # a tie: no one item is the answer
+    n, name = top[0]
+    what = "money amount" if money else "amount"
+    return (
+        f"{name}\nCompared: the {what} of each of the {len(rows)} lines {rows[0][0]}-{rows[-1][0]}"
+        + (f" under '{title.strip()}'" if title.strip() else "")
+        + f"; line {n} has the {'least' if least else 'greatest'}."
+    )
 
 
 _COMING = frozenset(stem(w) for w in "coming come attending attend expected joining join going".split())
