@@ -532,8 +532,8 @@ def test_html_keeps_a_body_after_an_unclosed_head_and_keeps_cells_and_items_apar
         "5",
         "red",
         "blue",
-        "one",
-        "two",
+        "- one",
+        "- two",
     ]
     (tmp_path / "bare.html").write_text("<head><title>T</title>Loose text <b>shows</b>", encoding="utf-8")
     assert load(tmp_path / "bare.html", 10_000).value == "Loose text shows"

@@ -4413,6 +4413,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         cell_list,
         filled_count,
         list_count,
+        own_entries_count,
+        row_superlative,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -6987,6 +6989,29 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _repeated_labels(
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]],
+) -> dict[tuple[int, int], list[int]]:
+    """A label that starts several lines of one block of a text (no blank line between them), as an org chart's
+    'Embedded engineer: Paulo Reyes' and 'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line
+    number), its first line maps to the numbers (1-based) of all its lines and each later line to [] (audit 85 v04:
+    one line's list alone counted 1). A label repeated in blocks apart ('Attendees:' of two meetings) is no one
+    list: each of its lines stays a list of its own."""
+    by_label: dict[tuple[int, str], list[tuple[list[str], int]]] = {}
+    for lines, number, label, _named in labelled:
+        by_label.setdefault((id(lines), label.group(1).strip().lower()), []).append((lines, number))
+    repeated: dict[tuple[int, int], list[int]] = {}
+    for found in by_label.values():
+        lines, first = found[0]
+        last = found[-1][1]
+        if len(found) < 2 or any(not line.strip() for line in lines[first - 1 : last]):
+            continue
+        repeated[(id(lines), first)] = [number for _lines, number in found]
+        for _lines, number in found[1:]:
+            repeated[(id(lines), number)] = []
+    return repeated
+
+
 def _bulleted_below(lines: list[str], number: int) -> list[str]:
     """The items of the bulleted (or numbered) list right below line `number` (1-based) of `lines`. A line
     indented under an item with no bullet of its own ('  (left early)', '   Tip: use cold milk.'), or a bullet
@@ -7028,7 +7053,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     found: dict[int, tuple[str, int, list[str]]] = {}
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
-    for lines, number, label, named in _labelled_lines(state):
+    labelled = list(_labelled_lines(state))
+    repeated = _repeated_labels(labelled)
+    for lines, number, label, named in labelled:
+        members = repeated.get((id(lines), number))
+        if members == []:
+            continue  # a later line of a label written on several lines: counted with the first (audit 85 v04)
         of_absent = _absent_items(lines, number, label, named, query)
         if of_absent is not None:  # "How many were absent?" over 'Attendees: ..., Dan (absent)' (audit 85 v06)
             found.setdefault(len(of_absent), (f"{label.group(1).strip()}:' marked absent", number, of_absent))
@@ -7042,6 +7072,12 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
+            values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
+            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            if any(got is None for got in each):
+                continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
+            items = [item for got in each for item in got or []]
         people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
         counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
@@ -7080,6 +7116,268 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         return f"{n:,}\nStated: '{label_text}' (line {number}) gives the count itself."
     shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
     return f"{n:,}\nCounted: the items listed under '{label_text} (line {number}): {shown}{notes.get(n, '')}."
+
+
+_OWN_ENTRIES = re.compile(
+    r"(?i)\s*how many ((?:[\w-]+ ){0,2}?[\w-]+) (?:are|were|is) (?:there\s*)?"
+    r"(?:(?:listed |answered |asked |covered |given |named |shown |written )?(?:in|on|under)\s+"
+    r"(?:the|this|my|our|your)\s+([\w -]+?))?\s*[?.!]*$"
+)
+"""'How many steps are in the method?', 'How many questions are answered on this page?', 'How many people are on
+the chart?', 'How many country codes are in the table?': a count of a text's own entries, by a noun and a place."""
+_WHOLE_PLACES = _WHOLE_TEXT | frozenset("faq faqs chart org organisation organization sheet site report".split())
+_PEOPLE_ENTRIES = frozenset(stem(w) for w in "people persons employees staff names members person".split())
+_NO_ROWS = frozenset(
+    stem(w)
+    for w in "columns column cells cell fields field headers header words lines characters paragraphs verses".split()
+)
+"""Nouns of a count that are no table's rows ("How many lines are in the file?" counts its lines, comments too)."""
+_CHART_WORDS = frozenset("chart org organisation organization orgchart roster team staff".split())
+_QUESTION_ITEM = re.compile(r"^\s*(?:\*\*|__)?\s*(?:Q|Question)\s*\d*\s*[:.)]\s*\S")
+_QUESTION_HEADING = re.compile(r"^\s*(?:#{1,6}\s+|\*\*|__|<h[1-6][^>]*>)(.*?\?)\s*(?:\*\*|__|</h[1-6]>)?\s*$")
+_TITLE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|\*\*|__|<h[1-6][^>]*>)?(.*?)(?:\*\*|__|</h[1-6]>)?\s*:?\s*$")
+_LIST_TAG = re.compile(r"(?i)^\s*</?(?:ul|ol)\b[^>]*>\s*$")
+_LI_ITEM = re.compile(r"(?i)^(\s*)<li\b[^>]*>(.*?)(?:</li>)?\s*$")
+
+
+def _question_entries(lines: list[str]) -> tuple[list[int], str] | None:
+    """The line numbers (1-based) of a text's own questions and how they were told: its 'Q:' items, else its
+    headings phrased as questions ('## How do I unlock a bike?'), else its lines that end in '?' each standing alone
+    with a line that answers it below. None when there are fewer than two."""
+    told = [
+        ([n for n, line in enumerate(lines, 1) if _QUESTION_ITEM.match(line)], "its 'Q:' items"),
+        ([n for n, line in enumerate(lines, 1) if _QUESTION_HEADING.match(line)], "its headings phrased as questions"),
+    ]
+    alone = []
+    for n, line in enumerate(lines, 1):
+        after = next((x.strip() for x in lines[n:] if x.strip()), "")
+        if line.strip().endswith("?") and (n == 1 or not lines[n - 2].strip()) and after and not after.endswith("?"):
+            alone.append(n)
+    told.append((alone, "its lines ending in '?' that stand alone, each answered below"))
+    return next(((found, how) for found, how in told if len(found) >= 2), None)
+
+
+def _items_below(lines: list[str], number: int) -> list[str]:
+    """The items (bulleted, numbered or HTML '<li>') of the list right below line `number` (1-based), a list's
+    '<ul>' tags, blank lines inside it and items indented deeper (sub-items) aside."""
+    items: list[str] = []
+    depth = -1
+    for at in range(number, len(lines)):
+        line = lines[at]
+        if _LIST_TAG.match(line) or (not line.strip() and not items):
+            continue
+        if not line.strip():
+            after = next((x for x in lines[at:] if x.strip()), "")
+            if _ITEM_BULLET.match(after) or _LI_ITEM.match(after):
+                continue
+            break
+        item = _ITEM_BULLET.match(line) or _LI_ITEM.match(line)
+        if item is None:
+            break
+        if depth < 0:
+            depth = len(item.group(1))
+        if len(item.group(1)) <= depth:
+            items.append(re.sub(r"<[^>]+>", "", _BULLET.sub("", line)).strip())
+    return items
+
+
+def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | None:
+    """(line number, items) of the one list right below a title whose words are `place`'s (stems), or that names
+    steps as `place` does (`_STEPS`: 'Method' for "steps"): 'Method' over '1. Heat the oil...', '<h2>Line-up</h2>'
+    over '<li>...' items. None when no title or several fit."""
+    found = []
+    for n, line in enumerate(lines, 1):
+        title = _TITLE_MARKUP.match(line)
+        words = {stem(w) for w in _WORD.findall(title.group(1).lower())} if title and len(line) <= 60 else set()
+        if words and (words == place or (_label_kind(words) == _label_kind(place) == _STEPS)):
+            items = _items_below(lines, n)
+            if items:
+                found.append((n, items))
+    return found[0] if len(found) == 1 else None
+
+
+def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
+    """(line number, name) of each person of an org chart or roster: a text whose every line past its title is a
+    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words). None for
+    any other text, or one of fewer than three such lines."""
+    body = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if body and not _LABELLED_LINE.match(body[0][1]):
+        body = body[1:]  # the chart's title line
+    people: list[tuple[int, str]] = []
+    for n, line in body:
+        label = _LABELLED_LINE.match(line)
+        items = _listed_items(label.group(2)) if label is not None and label.group(2) else None
+        if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
+            return None
+        people += [(n, item) for item in items]
+    return people if len(body) >= 3 else None
+
+
+def _table_rows(lines: list[str]) -> tuple[list[int], str] | None:
+    """The line numbers (1-based) of a delimited table's rows (tab, '|' or ';' between the cells, as many cells on
+    each row), '#' comment lines and its header row aside, and what was set aside. The header is a markdown table's
+    first row (over its rule row), none when a comment above the rows holds the delimiter ('#code <TAB> name'), else
+    the first row when its cells hold no digit where every other row's cell of one column does. None when the lines
+    past the comments are no such table, or which row heads it cannot be told."""
+    rows = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    for delimiter in "\t|;":
+        cells = [_cells(line, delimiter) for _n, line in rows if not _table_rule(line)]
+        if len(cells) < 2 or delimiter not in rows[0][1] or len({len(c) for c in cells}) != 1 or len(cells[0]) < 2:
+            continue
+        kept = [n for n, line in rows if not _table_rule(line)]
+        if delimiter == "|" and len(rows) > 1 and _table_rule(rows[1][1]):
+            return kept[1:], "its header row and rule row aside"
+        if any(line.lstrip().startswith("#") and delimiter in line for line in lines[: rows[0][0] - 1]):
+            return kept, "'#' comment lines aside, the commented header among them"
+        digits = [[bool(re.search(r"\d", c)) for c in row] for row in cells]
+        if any(all(row[k] for row in digits[1:]) and not digits[0][k] for k in range(len(cells[0]))):
+            return kept[1:], "its header row aside" + ("; '#' comment lines aside" if len(rows) < len(lines) else "")
+        if any(all(row[k] for row in digits) for k in range(len(cells[0]))):
+            return kept, "no header row" + ("; '#' comment lines aside" if len(rows) < len(lines) else "")
+        return None  # whether its first row is a header or a row: not told
+    return None
+
+
+def own_entries_count(state: dict[str, Any], query: str) -> str | None:
+    """A count of a text's own entries by their shape (audit 85 v07, 85b v07): the questions of a FAQ
+    (`_question_entries`), the items of the list under a title the question names ('How many steps are in the
+    method?', 'How many acts are in the line-up?', `_titled_list`), the people of an org chart (`_chart_people`),
+    the rows of a delimited table under comment lines (`_table_rows`). None when the question is no such count,
+    names another place, or the entries cannot be told apart."""
+    m = _OWN_ENTRIES.match(query)
+    texts = _plain_texts(state)
+    if m is None or len(texts) != 1 or _table_records(state["units"]):
+        return None
+    lines = texts[0].split("\n")
+    noun = {stem(w) for w in _WORD.findall(m.group(1).lower())}
+    place_words = [w for w in _WORD.findall((m.group(2) or "").lower()) if w not in ENGLISH_STOPWORDS]
+    place = {stem(w) for w in place_words}
+    whole = not place_words or all(w in _WHOLE_PLACES for w in place_words)
+    if whole and noun & {stem("questions"), "faq", "faqs"}:
+        asked = _question_entries(lines)
+        if asked is None:
+            return None
+        found, how = asked
+        return f"{len(found):,}\nCounted: the questions of the text, {how} (lines {', '.join(map(str, found[:20]))})."
+    # "How many items are on the agenda?": items, tasks and lines have rules of their own (notes under items)
+    own_rule = m.group(1).lower() in _KINDS or m.group(1).lower() in _LIST_ITEMS
+    titled = None if own_rule else _titled_list(lines, place if not whole else noun)
+    if titled is not None:
+        n, items = titled
+        shown = _joined(items[:20]) + (f" (and {len(items) - 20} more)" if len(items) > 20 else "")
+        title = lines[n - 1].strip()
+        return f"{len(items):,}\nCounted: the items of the list under '{title}' (line {n}): {shown}."
+    if not whole:
+        return None
+    # a chart the question or the text's title names: 'From: Ann Lee' / 'Subject: Lunch Plans' is no chart
+    charted = _CHART_WORDS & {*place_words, *_WORD.findall(next((x for x in lines if x.strip()), "").lower())}
+    if noun <= _PEOPLE_ENTRIES and charted:
+        people = _chart_people(lines)
+        if people is None:
+            return None
+        names = list(dict.fromkeys(name for _n, name in people))
+        twice = " (a name on two lines counted once)" if len(names) < len(people) else ""
+        shown = _joined(names[:20]) + (f" (and {len(names) - 20} more)" if len(names) > 20 else "")
+        return f"{len(names):,}\nCounted: the people named on the chart's 'Role: Name' lines{twice}: {shown}."
+    if noun & _NO_ROWS or not place_words or not set(place_words) & {"table", "file", "list", "data", "dataset"}:
+        return None
+    table = _table_rows(lines)
+    if table is None:
+        return None
+    rows, aside = table
+    return f"{len(rows):,}\nCounted: the rows of the table ({aside}), lines {rows[0]} to {rows[-1]}."
+
+
+_ROW_SUPERLATIVE = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?:(?P<pre>(?:[\w'-]+\s+){0,4}?)(?:is|was|are|were)\s+)?(?:the\s+)?"
+    r"(?P<adj>(?:most|least)\s+(?:expensive|costly)|costliest|priciest|cheapest|dearest|largest|biggest|greatest"
+    r"|highest|smallest|lowest)(?:\s+(?P<noun>(?:[\w'-]+\s*){1,3}?))?(?:\s+(?:in|of|on)\s+(?:the|this)\s+\w+)?"
+    r"\s*[?.!]*\s*$"
+)
+"""'What was the most expensive visit?', 'Which part of the grade is the largest?': the row or item of a text's
+list whose amount is the greatest (or least), money for an adjective of price, a number for one of size."""
+_MONEY_AMOUNT = re.compile(
+    rf"(?<![\w.])(?:[{_CURRENCY}]\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:[{_CURRENCY}]|EUR|USD|GBP|euros?"
+    r"|dollars?|pounds?)(?!\w))"
+)
+_SIZE_AMOUNT = re.compile(r"^\s*(?:about\s+|~\s*)?(\d[\d,]*(?:\.\d+)?)\s*(%|percent\b|per\s+cent\b)?\s*\.?\s*$")
+"""A list item's value that is one amount and nothing more ('30%', '1,200', '40 percent')."""
+_LEAST = re.compile(r"(?i)least|cheapest|smallest|lowest")
+
+
+def _row_amount_of(line: str, money: bool) -> tuple[str, float] | None:
+    """(what names the row, its amount) of one line of a list: for money, its one amount of money (a line with
+    none gives None, one with two raises ValueError: which one is its cost is not told) named by the line's 'Label:'
+    or its leading date, else the line; for size, the one number a 'Label: 30%' line's value is."""
+    label = _LABELLED_LINE.match(line)
+    if not money:
+        size = _SIZE_AMOUNT.match(label.group(2)) if label is not None else None
+        if size is None or label is None:
+            return None
+        return f"{label.group(1).strip()} ({label.group(2).strip().rstrip('.')})", float(size.group(1).replace(",", ""))
+    amounts = _MONEY_AMOUNT.findall(line)
+    if not amounts:
+        return None
+    if len(amounts) > 1:
+        raise ValueError(line)
+    value = float(re.sub(r"[^\d.]", "", amounts[0]) or "nan")
+    dated = re.match(r"^\s*(?:[-*•]\s+)?(\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b", line)
+    name = label.group(1).strip() if label is not None else dated.group(1) if dated else _BULLET.sub("", line).strip()
+    return f"{name} ({amounts[0].strip()})", value
+
+
+def row_superlative(state: dict[str, Any], query: str) -> str | None:
+    """The item of a text's list (a block of lines, a title above it aside) with the greatest or least amount of
+    the unit the question's adjective asks (audit 85b v08): money for 'most expensive', 'cheapest' (a service log's
+    'Cost £390'), the value of 'Label: 40%' items for 'largest', 'lowest'. A block counts when every line but its
+    title holds one such amount; among several such blocks the one whose title shares a word with the question.
+    None when no block or several fit, a line holds two amounts of money, or two items tie."""
+    m = _ROW_SUPERLATIVE.match(" ".join(query.split()))
+    texts = _plain_texts(state)
+    if m is None or len(texts) != 1 or _table_records(state["units"]):
+        return None
+    money = bool(re.search(r"(?i)expensive|costly|costliest|priciest|cheapest|dearest", m.group("adj")))
+    asked = {stem(w) for w in _WORD.findall(f"{m.group('pre') or ''} {m.group('noun') or ''}".lower())}
+    asked -= {stem(w) for w in [*ENGLISH_STOPWORDS, "part", "parts", "item", "items", "one", "entry", "entries"]}
+    lines = texts[0].split("\n")
+    blocks: list[tuple[str, list[tuple[int, str, float]]]] = []
+    rows: list[tuple[int, str, float]] = []
+    title, spoiled = "", False
+    for n, line in enumerate([*lines, ""], 1):
+        heading = bool(re.match(r"^\s*#{1,6}\s", line))
+        if not line.strip() or heading:  # a blank line or a heading ends a block
+            if len(rows) >= 2 and not spoiled:
+                blocks.append((title, rows))
+            title, rows, spoiled = (line if heading else ""), [], False
+            continue
+        try:
+            got = _row_amount_of(line, money)
+        except ValueError:
+            spoiled = True  # two amounts of money on one line: which is the item's is not told
+            continue
+        if got is None and not rows and not title:
+            title = line  # a bare title line over the list ('Grading', 'Visits:')
+        elif got is None:
+            spoiled = True  # a line of another kind inside the block: no list of amounts alone
+        else:
+            rows.append((n, got[0], got[1]))
+    if len(blocks) > 1:
+        blocks = [(t, r) for t, r in blocks if asked & {stem(w) for w in _WORD.findall(t.lower())}]
+    if len(blocks) != 1:
+        return None
+    title, rows = blocks[0]
+    least = bool(_LEAST.search(m.group("adj")))
+    best = (min if least else max)(value for _n, _name, value in rows)
+    top = [(n, name) for n, name, value in rows if value == best]
+    if len(top) != 1:
+        return None  # a tie: no one item is the answer
+    n, name = top[0]
+    what = "money amount" if money else "amount"
+    return (
+        f"{name}\nCompared: the {what} of each of the {len(rows)} lines {rows[0][0]}-{rows[-1][0]}"
+        + (f" under '{title.strip()}'" if title.strip() else "")
+        + f"; line {n} has the {'least' if least else 'greatest'}."
+    )
 
 
 _COMING = frozenset(stem(w) for w in "coming come attending attend expected joining join going".split())
