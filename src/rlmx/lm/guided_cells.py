@@ -9781,7 +9781,8 @@ def yes_no_answer(
         return None
     if compared_numbers(query):
         return None  # "Is the rent below 120?": finding "120" in a line compares nothing (`stated_value` does)
-    asked_values = {n[0] for n in _stated_numbers(_YES_NO.sub("", query, count=1))}
+    asked_values = _numbers_with_units(_YES_NO.sub("", query, count=1))
+    asked_units = {unit for _, unit in asked_values}
     base_form = opener is not None and opener.group(0).split()[-1].lower().replace("’", "'") in _PLAN_OPENERS
     verbs = _asked_verbs(query, "\n".join(u["text"] for u in units))
     present = opener.group(0).split()[-1].lower().replace("’", "'") in _PRESENT_OPENERS
@@ -9813,7 +9814,8 @@ def yes_no_answer(
             following = _WORD.findall(sentences[number + 1][2])[:1] if number + 1 < len(sentences) else []
             if following and following[0].lower() in _LATER_CONTRASTS:
                 continue  # "It works offline. However, only for ten minutes.": the next sentence takes it back
-            if asked_values and {n[0] for n in _stated_numbers(sentence)} - asked_values:
+            rivals = {n for n in _numbers_with_units(sentence) if "" in asked_units or n[1] in asked_units}
+            if asked_values and {value for value, _ in rivals} - {value for value, _ in asked_values}:
                 continue  # "Is the fee 20 EUR?" over "Fee: 30 EUR (members 20 EUR)": which number is the fee's?
             stems = [stem(w) for w in words]
             found: list[list[int]] = []
@@ -9992,6 +9994,19 @@ def _stated_base(word: str) -> str:
     """The `stem` key of a word with an irregular past form taken to its base ("lost" -> "lose")."""
     lowered = _POSSESSIVE.sub("", word.lower())
     return stem(_STATED_PAST.get(lowered, lowered))
+
+
+def _numbers_with_units(text: str) -> set[tuple[float, str]]:
+    """The numbers `text` states (`_stated_numbers`), each with its unit: the word right after it, lower case, else
+    a currency sign right before it, else "". "Is the fee 20 EUR?" asks 20 'eur', which "30 EUR" rivals; "Was order
+    55 delivered?" asks 55 'delivered', which the date "4 May" does not (a number with no unit is rivalled by any)."""
+    found = set()
+    for value, start, end in _stated_numbers(text):
+        after = re.match(r"\s*([^\W\d_]+)", text[end:])
+        before = text[:start].rstrip()[-1:]
+        unit = after.group(1).lower() if after else before if before in "£$€¥" and before else ""
+        found.add((value, unit))
+    return found
 
 
 def _stated_numbers(text: str) -> list[tuple[float, int, int]]:
