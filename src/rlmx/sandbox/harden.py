@@ -926,15 +926,46 @@ legacy BSD masters and slaves; 128-135 the Unix98 masters, 136-143 their slaves 
 _PTMX = (5, 2)
 
 
-def _is_pty(path: str) -> bool:
-    """Whether `path` (links followed) is a pseudo-terminal device, /dev/ptmx, or a devpts mount (a folder whose
-    `ptmx` is 5:2)."""
+def _devpts_mounts() -> frozenset[str]:
+    """The mount points of devpts file systems (/dev/pts, a container's own), read from /proc/self/mountinfo (its
+    fifth field; octal escapes such as \\040 undone): a folder is a pty mount by what the kernel mounted there, never
+    by what it holds (audit 86 V13: a cell's link /dev/shm/ptmx -> /dev/ptmx made /dev/shm, every run's work dir,
+    look like one, and the next runs' workers could open no file there)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as mounts:
+            lines = mounts.read().splitlines()
+    except OSError:
+        return frozenset({"/dev/pts"})
+    found = set()
+    for line in lines:
+        fields, _, after = line.partition(" - ")
+        parts = fields.split(" ")
+        if len(parts) > 4 and after.split(" ", 1)[0] == "devpts":
+            found.add(_mountinfo_unescaped(parts[4]))
+    return frozenset(found)
+
+
+def _mountinfo_unescaped(field: str) -> str:
+    """A mountinfo path with its octal escapes (`\\040` a blank, `\\134` a backslash) undone, without `re` (the
+    worker's start imports no Python-level module it can avoid)."""
+    pieces = field.split("\\")
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        code = piece[:3]
+        octal = len(code) == 3 and all(c in "01234567" for c in code)
+        out.append(chr(int(code, 8)) + piece[3:] if octal else "\\" + piece)
+    return "".join(out)
+
+
+def _is_pty(path: str, devpts: frozenset[str]) -> bool:
+    """Whether `path` (links followed: a Landlock rule on a link grants its target) is a pseudo-terminal device,
+    /dev/ptmx, or a devpts mount point (one of `devpts`)."""
     try:
         info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            return _is_pty(os.path.join(path, "ptmx")) and os.path.realpath(path) != "/dev"
     except OSError:
         return False
+    if stat.S_ISDIR(info.st_mode):
+        return os.path.realpath(path) in devpts
     device = (os.major(info.st_rdev), os.minor(info.st_rdev))
     return stat.S_ISCHR(info.st_mode) and (device[0] in _PTY_MAJORS or device == _PTMX)
 
@@ -946,7 +977,8 @@ def _all_but_ptys() -> list[str]:
     devices = [f"/dev/{name}" for name in sorted(os.listdir("/dev"))] if os.path.isdir("/dev") else []
     # /dev/fd, /dev/stdin, ... link into /proc (granted with it; a rule on /proc/self/fd/2, a pipe, is refused)
     inside = [path for path in devices if not os.path.realpath(path).startswith("/proc/")]
-    return top + [path for path in inside if not _is_pty(path)]
+    devpts = _devpts_mounts()
+    return top + [path for path in inside if not _is_pty(path, devpts)]
 
 
 def refuse_ptys() -> dict[str, Any]:

@@ -2921,6 +2921,50 @@ _NO_PROCESS = (
 )
 
 
+_PTYS_REFUSED_NOTE = (
+    "\nNote: this REPL may not open a pseudo-terminal (/dev/ptmx, /dev/pts): the sandbox refuses them, since each "
+    "takes one of the host's few (kernel.pty.max) whatever memory limit is set, so os.openpty, pty.fork, pty.spawn "
+    "and programs that need a terminal cannot run here, and retrying will not help. Run programs with pipes "
+    "instead (subprocess.run([...], capture_output=True, text=True))."
+)
+"""The note for a pseudo-terminal the default tier's Landlock rule set refused (`harden.refuse_ptys`): Python's own
+errors say "Permission denied" with no file, or pty's "out of pty devices", as if the host's pool were spent."""
+_ptys_refused = False
+"""Whether this worker's Landlock domain refuses pseudo-terminals (`refuse_ptys` said so): only then is an error
+of the pty module given `_PTYS_REFUSED_NOTE`."""
+
+
+class PseudoTerminalRefused(PermissionError):
+    """os.openpty or os.forkpty, refused by the sandbox (a pseudo-terminal is not to be had in this REPL)."""
+
+
+def _name_refused_ptys(applied: dict[str, Any]) -> None:
+    """Where `applied` says pseudo-terminals are refused, make os.openpty and os.forkpty say so when they fail
+    (PseudoTerminalRefused, an OSError as before, so pty's own fallbacks still run) and mark pty's errors for the
+    note."""
+    global _ptys_refused
+    if not applied.get("ptys_refused") or _ptys_refused:
+        return
+    _ptys_refused = True
+    for name in ("openpty", "forkpty"):
+        original = getattr(os, name, None)
+        if original is not None:
+            setattr(os, name, _refusal_named(original))
+
+
+def _refusal_named(original: Any) -> Any:
+    def opened(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        except PermissionError as exc:
+            said = f"this REPL may not open a pseudo-terminal (os.{original.__name__}: the sandbox refuses them)"
+            raise PseudoTerminalRefused(exc.errno, said) from None
+
+    opened.__name__ = opened.__qualname__ = original.__name__
+    opened.__doc__ = original.__doc__
+    return opened
+
+
 class NewInterpreterRefused(OSError):
     """multiprocessing was about to start a new Python interpreter that this REPL's user may not run."""
 
@@ -2949,6 +2993,9 @@ def _limit_note(exc: BaseException, may_fork: bool = True) -> str:
     pipe) because they start a new interpreter outside the REPL; its locks, pools' included, need a writable
     /dev/shm. `may_fork` is False where no process may start at all (the isolated tier), and no note offers one."""
     frames_seen = _frames(exc)
+    of_pty = isinstance(exc, PseudoTerminalRefused) or any(file.endswith("/pty.py") for file, _ in frames_seen)
+    if _ptys_refused and isinstance(exc, OSError) and of_pty:
+        return _PTYS_REFUSED_NOTE
     if isinstance(exc, OSError) and frames_seen and frames_seen[-1] in _MAKING_A_SEMAPHORE:
         return _SEMAPHORES  # raised by the semaphore's own making
     files = [file for file, _ in frames_seen]
@@ -3332,6 +3379,7 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     except BaseException:
         os.dup2(host_stderr, 2)
         raise
+    _name_refused_ptys(applied)
     os.close(host_stderr)
     try:
         worker = _worker_for(sock, values, init, fds)
@@ -3472,6 +3520,7 @@ class Zygote:
         try:
             fds = _fd_outputs(init)
             applied = {**self.applied, **harden.harden_worker(options, limits)}
+            _name_refused_ptys(applied)
             worker = _worker_for(sock, values, init, fds)  # starts a thread: the process limit may refuse it
         except BaseException as exc:  # said to the host: fd 2 is the cell's pipe now, so a traceback reaches no one
             sock.send({"t": "fatal", "error": _start_failure(exc, limits)})
