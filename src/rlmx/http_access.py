@@ -184,45 +184,59 @@ BUSY_MESSAGE = (
     "too many open connections: the server holds --max-connections {limit} open; retry after the Retry-After "
     "seconds, close idle keep-alive connections, or start the server with a higher --max-connections"
 )
-"""What a connection past --max-connections is told (`bounded_connections`' `busy` shapes it for each server)."""
+"""What a connection past --max-connections is told (`bounded_connections`' `shape` shapes it for each server)."""
+LATE_HEAD_MESSAGE = (
+    "the request head (request line and headers) did not arrive whole within {timeout:g} s (--header-timeout): "
+    "send it at once, or start the server with a higher --header-timeout"
+)
+"""What a connection whose request head began and did not arrive whole in time is told, with its 408."""
 BUSY_LINGER = 1.0
 """Seconds a refused connection stays half-closed, its request read and dropped, before it is closed: closed at
 once with the request unread, the kernel answers the request's bytes with a reset, and a client reading late loses
-the 503 for "connection reset"."""
+the 503 for "connection reset". It no longer counts as open meanwhile (it holds no request)."""
+
+_REASONS = {408: b"Request Timeout", 503: b"Service Unavailable"}
+
+
+def refusal_reply(refused: Refusal, shape: Callable[[Refusal], bytes] | None, headers: bytes = b"") -> bytes:
+    """The whole HTTP/1.1 response a connection-level refusal writes (`refused`'s status, `connection: close`): its
+    body is `shape`'s JSON (each server's error shape) or, without one, the message as plain text; extra `headers`
+    are whole `name: value\r\n` lines. Each call gets a fresh `x-request-id` (req_ and 24 hex digits, as `rlmx
+    serve` names its requests): one id per refusal, so that a client's report names the one it got."""
+    body, kind = (refused.message.encode(), b"text/plain") if shape is None else (shape(refused), b"application/json")
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s; charset=utf-8\r\ncontent-length: %d\r\n%sx-request-id: req_%s\r\n"
+        b"connection: close\r\n\r\n%s"
+        % (refused.status, _REASONS[refused.status], kind, len(body), headers, os.urandom(12).hex().encode(), body)
+    )
 
 
 def bounded_connections(
-    header_timeout: float, max_connections: int, busy: Callable[[str], bytes] | None = None
+    header_timeout: float, max_connections: int, shape: Callable[[Refusal], bytes] | None = None
 ) -> type[Any]:
     """uvicorn's HTTP protocol class (its `auto` one: httptools when installed, else h11) with two bounds uvicorn
     lacks (give it as `uvicorn.Config(http=...)`):
 
-    - a request head must be whole within `header_timeout` seconds, else the connection is closed: from its opening
-      for the first request, from the first byte of the next one on a kept-alive connection (idle between requests,
-      uvicorn's `timeout_keep_alive` closes it). uvicorn arms no timer before a head is complete: a connection that
-      sent nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris). A connection
-      that had begun a head is told so first with `408 Request Timeout` and `connection: close` (RFC 9110 15.5.9;
-      Apache's mod_reqtimeout does the same); one that sent nothing is closed without a word.
-    - at most `max_connections` connections are open: one past it gets a 503 with `Retry-After: 1` and is closed as
-      it opens, before it holds a file descriptor for long (uvicorn's `limit_concurrency` refuses only once a head is
-      complete). `busy` makes the 503's JSON body from its message (an OpenAI error object for `rlmx serve`, a
-      JSON-RPC error for `rlmx mcp --http`: each server's errors keep one shape); plain text without it.
+    - a request head must be whole within `header_timeout` seconds: from its opening for the first request, from
+      the first byte of the next one on a kept-alive connection (idle between requests, uvicorn's
+      `timeout_keep_alive` closes it). uvicorn arms no timer before a head is complete: a connection that sent
+      nothing, or half a head, or a header line every 5 s, was held open for ever (slowloris). A connection that had
+      begun a head is answered `408 Request Timeout` (code "request_timeout") and closed (RFC 9110 15.5.9; Apache's
+      mod_reqtimeout does the same); one that sent nothing is closed without a word.
+    - at most `max_connections` connections are open: one past it gets a 503 (code "too_many_connections") with
+      `Retry-After: 1` and is closed as it opens, before it holds a file descriptor for long (uvicorn's
+      `limit_concurrency` refuses only once a head is complete). A refused connection is not counted as open while
+      it lingers (BUSY_LINGER) for its client to read the 503.
+
+    `shape` makes each refusal's JSON body from a `Refusal` (an OpenAI error object for `rlmx serve`, a JSON-RPC
+    error for `rlmx mcp --http`: each server's errors keep one shape); plain text without it. Every refusal carries
+    its own `x-request-id` (`refusal_reply`).
     """
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     base: Any = AutoHTTPProtocol
-    said = BUSY_MESSAGE.format(limit=max_connections)
-    body, kind = (busy(said), b"application/json") if busy is not None else (said.encode() + b"\r\n", b"text/plain")
-    busy_reply = (
-        b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
-        + kind
-        + b"; charset=utf-8\r\ncontent-length: "
-        + str(len(body)).encode()
-        + b"\r\nretry-after: 1\r\nx-request-id: req_"
-        + os.urandom(12).hex().encode()
-        + b"\r\nconnection: close\r\n\r\n"
-        + body
-    )
+    busy = Refusal(503, "too_many_connections", BUSY_MESSAGE.format(limit=max_connections))
+    late = Refusal(408, "request_timeout", LATE_HEAD_MESSAGE.format(timeout=header_timeout))
 
     class BoundedConnection(base):  # type: ignore[misc]
         _head_timer: Any = None
@@ -236,7 +250,10 @@ def bounded_connections(
             super().connection_made(transport)
             if len(self.connections) > max_connections:
                 self._turned_away = True
-                transport.write(busy_reply)
+                # not open for the bound: it holds no request, and a client that keeps its socket open for the
+                # linger must not make the server refuse others while fewer than the bound are served
+                self.connections.discard(self)
+                transport.write(refusal_reply(busy, shape, b"retry-after: 1\r\n"))
                 if transport.can_write_eof():
                     transport.write_eof()  # the 503 is whole; the request's bytes are read and dropped meanwhile
                     self.loop.call_later(BUSY_LINGER, transport.close)
@@ -283,11 +300,7 @@ def bounded_connections(
             self._head_timer = None
             if self._awaiting and self.cycle is seen and not self.transport.is_closing():
                 if self._begun:
-                    self.transport.write(
-                        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                        b"content-length: 47\r\nconnection: close\r\n\r\n"
-                        b"the request head did not arrive whole in time\r\n"
-                    )
+                    self.transport.write(refusal_reply(late, shape))
                 self.transport.close()
 
     return BoundedConnection

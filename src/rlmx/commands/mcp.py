@@ -39,6 +39,7 @@ from rlmx.http_access import (
     DEFAULT_MAX_CONNECTIONS,
     LOOPBACK_HOSTS,
     LOOPBACK_ORIGINS,
+    Refusal,
     bounded_connections,
 )
 
@@ -110,10 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return group
 
 
-def _jsonrpc_busy(message: str) -> bytes:
-    """The JSON body of the 503 a connection past --max-connections gets: a JSON-RPC error with no id (the request
-    was not read), as every refusal over --http is one; -32000 is the spec's first server-defined code."""
-    return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}).encode()
+def _jsonrpc_refusal(refused: Refusal) -> bytes:
+    """The JSON body of a connection-level refusal (a 503 past --max-connections, a 408 for a late request head): a
+    JSON-RPC error with no id (the request was not read), as every refusal over --http is one. -32000 (the spec's
+    first server-defined code) for the server's refusal, -32600 (invalid request) for the client's late head, as for
+    a late body."""
+    code = -32000 if refused.status >= 500 else -32600
+    return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": refused.message}}).encode()
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, interrupts: Interrupts) -> int:
@@ -368,7 +372,7 @@ async def _serve(
             protocol = bounded_connections(
                 header_timeout if header_timeout is not None else DEFAULT_HEADER_TIMEOUT,
                 max_connections if max_connections is not None else DEFAULT_MAX_CONNECTIONS,
-                busy=_jsonrpc_busy,
+                shape=_jsonrpc_refusal,
             )
             config = uvicorn.Config(app, log_level="warning", http=protocol)
             # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays

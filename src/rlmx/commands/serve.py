@@ -33,6 +33,7 @@ from rlmx.http_access import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     LOOPBACK_HOSTS,
+    Refusal,
     allowed_host,
     bounded_connections,
 )
@@ -152,10 +153,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return server
 
 
-def _openai_busy(message: str) -> bytes:
-    """The JSON body of the 503 a connection past --max-connections gets: an OpenAI error object, as every refusal
-    of `rlmx serve` is (`openai_compat.error_body`'s shape, written here to spare its import)."""
-    error = {"message": message, "type": "server_error", "param": None, "code": "too_many_connections"}
+def _openai_refusal(refused: Refusal) -> bytes:
+    """The JSON body of a connection-level refusal (a 503 past --max-connections, a 408 for a late request head):
+    an OpenAI error object, as every refusal of `rlmx serve` is (`openai_compat.error_body`'s shape, written here
+    to spare its import; a 408 is the client's error, as the body timeout's is)."""
+    kind = "server_error" if refused.status >= 500 else "invalid_request_error"
+    error = {"message": refused.message, "type": kind, "param": None, "code": refused.code}
     return json.dumps({"error": error}).encode()
 
 
@@ -181,8 +184,9 @@ def add_connection_arguments(group: argparse._ArgumentGroup, *, http_only: bool)
         type=positive_seconds,
         default=None if http_only else DEFAULT_HEADER_TIMEOUT,
         metavar="S",
-        help=f"{lead}longest a request's head (its request line and headers) may take to arrive whole, else the "
-        f"connection is closed (default: {DEFAULT_HEADER_TIMEOUT:g})",
+        help=f"{lead}longest a request's head (its request line and headers) may take to arrive whole, else HTTP 408 "
+        "and the connection is closed (one that sent nothing is closed without a word) "
+        f"(default: {DEFAULT_HEADER_TIMEOUT:g})",
     )
     group.add_argument(
         "--max-connections",
@@ -319,7 +323,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         log_level="info",
         timeout_graceful_shutdown=graceful_deadline(args.shutdown_timeout),
         timeout_keep_alive=30,
-        http=bounded_connections(args.header_timeout, args.max_connections, busy=_openai_busy),
+        http=bounded_connections(args.header_timeout, args.max_connections, shape=_openai_refusal),
     )
     with Stop() as stop:  # from before the address is announced: a user or a script may stop it at once
         try:
