@@ -13,6 +13,11 @@ from typing import Any
 ASGIApp = Any
 
 
+SLASHES_KEY = "rlmx.trailing_slashes"
+"""The scope key holding how many trailing slashes `RequestForm` took off the path (0 when none): a page that
+links relative to its own URL (the viewer at /view/{id}) needs the URL the browser resolves against."""
+
+
 def canonical_path(path: str) -> str:
     """`path` without its trailing slashes ("/v1/models/" -> "/v1/models"); "/" stays "/"."""
     stripped = path.rstrip("/")
@@ -38,8 +43,9 @@ class RequestForm:
                 (name, canonical_media_type(value) if name.lower() == b"content-type" else value)
                 for name, value in scope.get("headers", [])
             ]
-            changed: dict[str, Any] = {"headers": headers}
-            if path != scope.get("path"):
+            original = scope.get("path", "/")
+            changed: dict[str, Any] = {"headers": headers, SLASHES_KEY: len(original) - len(original.rstrip("/"))}
+            if path != original:
                 raw = scope.get("raw_path")
                 changed["path"] = path
                 if isinstance(raw, bytes):

@@ -2,15 +2,24 @@
 per server and every 503 past --max-connections carried it); a request head that began and did not arrive in time
 gets a 408 in OpenAI's error shape with an `x-request-id` (it was plain text without one); a connection already
 refused no longer counts against --max-connections while it lingers half-closed for its client to read the 503
-(with no live connection left, a new client was refused for a second)."""
+(with no live connection left, a new client was refused for a second). The viewer page at /view/{id} fetches its
+trace by a URL relative to itself, so that it loads behind a reverse proxy serving rlmx under a path prefix (an
+absolute /v1/traces/{id} left the prefix)."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
 import socket
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+from server.server_harness import MODEL, ask, start
 from server.test_serve_command import serve_command, serving
 from server.test_serve_round84 import closed_within
 
@@ -98,3 +107,59 @@ def test_the_header_timeout_help_names_the_408() -> None:
     parser = argparse.ArgumentParser()
     add_connection_arguments(parser.add_argument_group("g"), http_only=False)
     assert "408" in parser.format_help()
+
+
+class _PrefixProxy(http.server.BaseHTTPRequestHandler):
+    """A reverse proxy serving the upstream under /rlmx/, the prefix stripped (nginx's `location /rlmx/ {
+    proxy_pass http://upstream/; }`); any other path is the proxy's own 404."""
+
+    upstream = ""
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/rlmx/"):
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        try:
+            with urllib.request.urlopen(self.upstream + self.path.removeprefix("/rlmx"), timeout=10) as answer:
+                status, body, kind = answer.status, answer.read(), answer.headers.get("content-type", "")
+        except urllib.error.HTTPError as refused:
+            status, body, kind = refused.code, refused.read(), refused.headers.get("content-type", "")
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def trace_url_of(page: str) -> str:
+    """The URL the viewer page fetches its trace from (its config's traceUrl)."""
+    found = re.search(r'"traceUrl":\s*"([^"]*)"', page)
+    assert found is not None, page[:500]
+    return found.group(1)
+
+
+def test_the_viewer_page_loads_its_trace_behind_a_path_prefix(tmp_path: Path) -> None:
+    for served in start(tmp_path):
+        with served.client() as client:
+            response = client.chat.completions.create(
+                model=MODEL, messages=ask("How long?"), extra_body={"context": "ab"}
+            )
+        trace_id = (response.model_extra or {})["rlmx"]["trace_id"]
+        proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("P", (_PrefixProxy,), {"upstream": served.url}))
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            base = f"http://127.0.0.1:{proxy.server_address[1]}/rlmx"
+            for page_url in (f"{base}/view/{trace_id}", f"{base}/view/{trace_id}/", f"{served.url}/view/{trace_id}/"):
+                with urllib.request.urlopen(page_url, timeout=10) as page:
+                    fetched = urllib.parse.urljoin(page_url, trace_url_of(page.read().decode()))
+                with urllib.request.urlopen(fetched, timeout=10) as trace:  # as the browser resolves it
+                    events = json.load(trace)
+                assert events and events[0]["type"] == "run_start", (page_url, fetched)
+        finally:
+            proxy.shutdown()
+            proxy.server_close()

@@ -20,7 +20,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
 
 def test_the_page_of_a_run(served: Any) -> None:
     status, html = _get(f"{served.url}/view/{served.trace_id}")
-    assert status == 200 and f'"traceUrl": "/v1/traces/{served.trace_id}"' in html
+    assert status == 200 and f'"traceUrl": "../v1/traces/{served.trace_id}"' in html
     assert "const KNOWN_EVENTS" in html  # the page is whole: no other request but the trace
     status, body = _get(f"{served.url}/v1/traces/{served.trace_id}")
     assert status == 200 and '"type": "run_start"' in body.replace('":"', '": "')

@@ -34,6 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -55,7 +56,7 @@ from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
 from rlmx.http_access import Origins, carries_key, key_bytes, refusal
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
-from rlmx.request_form import RequestForm
+from rlmx.request_form import SLASHES_KEY, RequestForm
 from rlmx.result import Result
 from rlmx.rlm import RLM, _inputs
 from rlmx.sandbox.frames import utf8
@@ -1099,13 +1100,19 @@ async def get_trace(request: Request) -> Response:
 
 
 async def view_trace(request: Request) -> Response:
-    """The trace viewer page (rlmx.viewer) for one run; the page fetches `GET /v1/traces/{trace_id}`."""
+    """The trace viewer page (rlmx.viewer) for one run; the page fetches `GET /v1/traces/{trace_id}`, by a URL
+    relative to its own (`../v1/traces/ID` from /view/ID), so that it works behind a reverse proxy that serves the
+    server under a path prefix (nginx's `location /rlmx/ { proxy_pass http://127.0.0.1:8000/; }`), where an
+    absolute /v1/... left the prefix and got the proxy's 404."""
     from rlmx.viewer import page
 
     trace_id = request.path_params["trace_id"]
     if _trace_path(request.app.state.server, trace_id) is None:
         raise RequestError(f"no trace {trace_id!r} here", param="trace_id", code="trace_not_found", status=404)
-    return HTMLResponse(page(trace_url=f"/v1/traces/{trace_id}"))
+    # /view/ID/ is served too (RequestForm): the browser resolves against the URL it asked for, one level deeper
+    # for each trailing slash
+    up = "../" * (1 + int(request.scope.get(SLASHES_KEY, 0)))
+    return HTMLResponse(page(trace_url=f"{up}v1/traces/{quote(trace_id, safe='')}"))
 
 
 def _is_viewer(scope: Scope) -> bool:

@@ -100,7 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = "this viewer serves only the one who started it: open the URL `rlmx view` printed (with ?token=)"
             self._json({"error": message}, HTTPStatus.FORBIDDEN)
         elif path in ("/", "/index.html"):
-            html = page(list_url="/api/traces", trace_base="/api/traces/")
+            # relative to the page (served at / and /index.html): it works under a reverse proxy's path prefix too
+            html = page(list_url="api/traces", trace_base="api/traces/")
             cookie = f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
             self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8", cookie)
         elif path == "/api/traces":
