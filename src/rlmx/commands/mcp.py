@@ -25,8 +25,10 @@ from rich.console import Console
 from rich.text import Text
 
 from rlmx.commands.serve import (
+    STOP_MARGIN,
     add_connection_arguments,
     add_key_arguments,
+    graceful_deadline,
     ignored_signals,
     positive_seconds,
     server_key,
@@ -47,13 +49,14 @@ if TYPE_CHECKING:
     from rlmx.cli import Interrupts
     from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots
-    from rlmx.mcp.server import RLMXServer, StdinCopy
+    from rlmx.mcp.server import RLMXServer, ShutdownGate, StdinCopy
     from rlmx.mcp.service import RLMService
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The MCP server's own flags, in a group it returns (the CLI adds the model, limit and sandbox ones)."""
     from rlmx.commands import argtypes
+    from rlmx.commands.argtypes import seconds
 
     group = parser.add_argument_group("mcp")
     group.add_argument(
@@ -106,6 +109,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="with --http: longest a request body may take to arrive whole, else HTTP 408 with a JSON-RPC error "
         "(default: 60)",
     )
+    group.add_argument(
+        "--shutdown-timeout",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help="with --http: on Ctrl-C, SIGTERM or SIGHUP, let running calls finish for S seconds; new ones are "
+        "refused meanwhile, and each call still running then gets a JSON-RPC error saying the server is shutting "
+        "down (default: 10, as for rlmx serve)",
+    )
     add_connection_arguments(group, http_only=True)
     add_key_arguments(group, "every request (with --http)")
     return group
@@ -135,6 +147,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
         ("--allow-host", args.allow_host),
         ("--header-timeout", args.header_timeout is not None),
         ("--max-connections", args.max_connections is not None),
+        ("--shutdown-timeout", args.shutdown_timeout is not None),
     ):
         if given and not args.http:
             raise UsageError(f"{flag} is for --http; over stdio there is no HTTP connection")
@@ -193,6 +206,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], err: Console, inte
                 allowed_hosts=tuple(args.allow_host),
                 header_timeout=args.header_timeout,
                 max_connections=args.max_connections,
+                shutdown_timeout=args.shutdown_timeout,
             )
             interrupts.run(serving)
         say(f"rlmx: MCP server stopped{stop.why}")
@@ -312,6 +326,7 @@ async def _serve(
     allowed_hosts: tuple[str, ...] = (),
     header_timeout: float | None = None,
     max_connections: int | None = None,
+    shutdown_timeout: float | None = None,
 ) -> None:
     """Serve over `sock` (streamable HTTP, stopped by `stop`'s signals) or stdio until done (stdin's EOF, or a
     SIGTERM `terminated` hears); then end every session, killing its REPL. `origins`: the browser origins
@@ -319,7 +334,8 @@ async def _serve(
     `max_request_bytes`: the largest HTTP request body in bytes (None: DEFAULT_MAX_REQUEST_BYTES, 32 MiB);
     `body_timeout`: the seconds it may take to arrive (None: DEFAULT_BODY_TIMEOUT, 60); `allowed_hosts`: the Host
     names (--allow-host) a loopback bind answers besides its own; `header_timeout`: the seconds a request head may
-    take (None: DEFAULT_HEADER_TIMEOUT, 20); `max_connections`: open connections at most (None: 1000)."""
+    take (None: DEFAULT_HEADER_TIMEOUT, 20); `max_connections`: open connections at most (None: 1000);
+    `shutdown_timeout`: the seconds running requests get to finish once a signal stops the server (None: 10)."""
     import anyio
 
     try:
@@ -341,6 +357,7 @@ async def _serve(
                 KeyRequired,
                 LoneSurrogatesReplaced,
                 RefusalsAsJSONRPC,
+                ShutdownGate,
             )
             from rlmx.request_form import RequestForm
 
@@ -354,8 +371,11 @@ async def _serve(
                 host=host, transport_security=security, max_request_body_size=2 * limit
             )
             # A tool call whose client went away is cancelled (CancelledWhenGone sees the ids as the SDK does).
+            gate = ShutdownGate(
+                InFlightIdsPerSession(LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))))
+            )
             inner: Any = BodyBounded(
-                InFlightIdsPerSession(LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit)))),
+                gate,
                 limit,
                 timeout=body_timeout if body_timeout is not None else DEFAULT_BODY_TIMEOUT,
             )
@@ -374,10 +394,11 @@ async def _serve(
                 max_connections if max_connections is not None else DEFAULT_MAX_CONNECTIONS,
                 shape=_jsonrpc_refusal,
             )
-            config = uvicorn.Config(app, log_level="warning", http=protocol)
-            # a signal the server was started with ignored (a script's `rlmx mcp --http &` gets SIGINT so) stays
-            # ignored, as for `rlmx serve`: a plain uvicorn.Server installs its handlers regardless
-            http = signals_kept_server()(config)
+            grace = shutdown_timeout if shutdown_timeout is not None else DEFAULT_SHUTDOWN_TIMEOUT
+            config = uvicorn.Config(
+                app, log_level="warning", http=protocol, timeout_graceful_shutdown=graceful_deadline(STOP_MARGIN)
+            )
+            http = _graceful_server(config, gate, grace)
             if stop is not None:
                 stop.attach(http)
             await http.serve(sockets=[sock])
@@ -386,6 +407,45 @@ async def _serve(
         with anyio.CancelScope(shield=True):
             await service.aclose()
             await _gone(started, REAPED_SECONDS)
+
+
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+"""Seconds running requests get to finish once a signal stops `rlmx mcp --http` (--shutdown-timeout), as for `rlmx
+serve`."""
+
+
+def _graceful_server(config: Any, gate: ShutdownGate, grace: float) -> Any:
+    """A uvicorn server for `rlmx mcp --http` whose shutdown lets running requests finish: at once it stops taking
+    connections and `gate` refuses new requests (503, -32000); the running ones get `grace` seconds
+    (--shutdown-timeout; a second Ctrl-C ends it), then each still running is answered with -32000 "server shutting
+    down" (`ShutdownGate.answer_running`) before the streams close; then uvicorn's own shutdown (the SDK's sessions
+    end, their runs cancelled). sse_starlette's drain, which ended every SSE stream at the signal (a running call's
+    POST got an empty 200), is held off until then. A signal the server was started with ignored (a script's `rlmx
+    mcp --http &` gets SIGINT so) stays ignored, as for `rlmx serve` (`signals_kept_server`)."""
+    drain: Any = None  # sse_starlette's AppStatus, where the SDK streams through it
+    try:
+        from sse_starlette.sse import AppStatus
+
+        drain = AppStatus
+    except ImportError:  # an SDK without sse_starlette: nothing drains the streams early
+        pass
+    if drain is not None:
+        drain.disable_automatic_graceful_drain()
+
+    class Server(signals_kept_server()):  # type: ignore[misc]
+        async def shutdown(self, sockets: Any = None) -> None:
+            for server in self.servers:
+                server.close()  # no new connection
+            gate.close()
+            for connection in list(self.server_state.connections):
+                connection.shutdown()  # idle kept-alive ones close; busy ones close once answered
+            await gate.settle(grace, lambda: bool(self.force_exit))
+            await gate.answer_running()
+            if drain is not None:
+                drain.should_exit = True  # the GET streams end now (the POSTs are all answered)
+            await super().shutdown(sockets)
+
+    return Server(config)
 
 
 REAPED_SECONDS = 2.0

@@ -712,6 +712,127 @@ class InFlightIdsPerSession:
                 self._in_flight.pop(session, None)
 
 
+class ShutdownGate:
+    """ASGI middleware for streamable HTTP: what a stopping `rlmx mcp --http` does with requests (SIGTERM, Ctrl-C),
+    as `rlmx serve --shutdown-timeout` does. Once `close()` is called, a new JSON-RPC request (a POST with a method
+    and an id) or GET stream gets HTTP 503 with a -32000 error that says the server is shutting down; notifications
+    and the client's own replies (roots it is asked for) still pass, for the calls still running. `settle(grace)`
+    waits for the running requests to end, `grace` seconds at most; `answer_running()` then answers each one still
+    running with that -32000 error, with its id (an SSE event on a stream already open, else a 503), ends its
+    response and stops its handler, before the transport's streams close. Without this, sse_starlette ended every
+    stream at the signal and the SDK's own shutdown error could not be written: a call's POST ended as HTTP 200
+    with an empty body, no result and no error."""
+
+    MESSAGE = "server shutting down: the request was not answered before the server stopped; retry it later"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.closing = False
+        self._running: set[_Running] = set()
+
+    def close(self) -> None:
+        """Refuse new requests from now on."""
+        self.closing = True
+
+    @property
+    def running(self) -> int:
+        """Requests being answered now."""
+        return len(self._running)
+
+    async def settle(self, grace: float, forced: Callable[[], bool] = lambda: False) -> None:
+        """Return once no request runs, after `grace` seconds, or as soon as `forced()` (a second Ctrl-C)."""
+        with anyio.move_on_after(grace):
+            while self._running and not forced():
+                await anyio.sleep(0.05)
+
+    async def answer_running(self) -> None:
+        """Answer each request still running with the shutting-down error, and stop its handler."""
+        for each in list(self._running):
+            await each.refuse(self.MESSAGE)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        method = scope.get("method") if scope["type"] == "http" else None
+        if method == "GET" and self.closing:
+            await _refuse_http(503, self.MESSAGE, send, [(b"retry-after", b"1"), (b"connection", b"close")])
+            return
+        if method != "POST":
+            await self.app(scope, receive, send)
+            return
+        first = await _whole_request(receive)
+        if first["type"] != "http.request":
+            return  # the client left before its body came: nobody is left to answer
+        body = first.get("body", b"")
+        if len(body) < _PARSED_AT_ONCE:
+            request_id = _posted_request_id(body)
+        else:
+            request_id = await anyio.to_thread.run_sync(_posted_request_id, body)
+        del body
+        replay = _replaying(first, receive)
+        if request_id is None:
+            await self.app(scope, replay, send)
+            return
+        if self.closing:
+            error = {"code": -32000, "message": self.MESSAGE}
+            reply = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]
+            headers += [(b"retry-after", b"1"), (b"connection", b"close")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": reply, "more_body": False})
+            return
+        running = _Running(request_id, send)
+        self._running.add(running)
+        try:
+            with running.scope:
+                await self.app(scope, replay, running.send)
+        finally:
+            self._running.discard(running)
+
+
+class _Running:
+    """One request `ShutdownGate` lets through: its id, its response as far as it was sent, and the cancel scope its
+    handler runs in."""
+
+    def __init__(self, request_id: str | int, send: Any) -> None:
+        self.request_id = request_id
+        self._send = send
+        self.scope = anyio.CancelScope()
+        self.started = False
+        self.stream = False  # its response is an SSE stream
+        self.ended = False
+        self._lock = anyio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._lock:
+            if self.ended:
+                return  # answered by the shutdown: the handler's late writes go nowhere
+            if message["type"] == "http.response.start":
+                self.started = True
+                kind = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
+                self.stream = bytes(kind).lower().startswith(b"text/event-stream")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                self.ended = True
+            await self._send(message)
+
+    async def refuse(self, text: str) -> None:
+        """Answer with a -32000 `text` error (an SSE event on an open stream, else a 503) and stop the handler."""
+        error = json.dumps({"jsonrpc": "2.0", "id": self.request_id, "error": {"code": -32000, "message": text}})
+        async with self._lock:
+            if not self.ended:
+                self.ended = True
+                with contextlib.suppress(OSError):  # the client went away meanwhile
+                    if self.stream:
+                        event = b"event: message\r\ndata: " + error.encode() + b"\r\n\r\n"
+                        await self._send({"type": "http.response.body", "body": event, "more_body": False})
+                    elif not self.started:
+                        body = error.encode()
+                        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+                        await self._send({"type": "http.response.start", "status": 503, "headers": headers})
+                        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+                    else:  # a JSON answer begun and not ended: end it (the SDK writes its answers whole)
+                        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        self.scope.cancel()
+
+
 _PARSED_AT_ONCE = 256 * 1024
 """Bodies shorter than this (bytes) are parsed on the event loop; longer ones on a worker thread."""
 
