@@ -9954,17 +9954,30 @@ _STATED_NOW = frozenset("now currently today instead corrected revised updated n
 """Words that make another clause's number the value now ("45 EUR, now 40 EUR"): the first number is not it."""
 
 
-def _own_number(text: str, subject: set[str] | None) -> tuple[float, int, int] | None:
+_STATED_WAS = re.compile(
+    r"(?i)\b(?:was|were|used to be|previously|formerly|originally|last (?:year|month|week|season|term)|"
+    r"(?:the|an?|its|their|our|my) old)\b"
+)
+"""Words that make a text's only number a former value ("The fee was 30 EUR last year", "used to be 900", "the
+old price of 20"), not the value now (audit 86 v01). "was"/"were" count only for a question in the present
+tense: "Was the total over 100?" asks the value then."""
+
+
+def _own_number(text: str, subject: set[str] | None, *, asked_past: bool = False) -> tuple[float, int, int] | None:
     """The one number (value, start, end in `text`) that `text` states for the asked thing, or None when which one
     it is is a guess (audit 85 v04/v05). One number in `text` is it. Of several, only the clauses outside brackets
     count ("45 EUR (was 60 EUR)", "30 EUR (members 20 EUR)": a bracket states another case or an aside); of those,
     with `subject` (the `_stated_base` keys of the asked thing's words, for a sentence) the clauses that write one
     of its words, else (a labelled line's value, whose label names the thing) the first clause. Exactly one number
     must stand in them, in no clause that makes it a former value ("was 60") and with no other clause stating the
-    value now ("now 40")."""
+    value now ("now 40"). A lone number is no value now either when a former value's words stand in `text`
+    (`_STATED_WAS`: "was 30 EUR last year"; "was"/"were" only when not `asked_past`, a question asking with "was",
+    "were", "did" or "had", whose own tense they are): the sentence that states the value now must settle it, or
+    nothing does (audit 86 v01)."""
     numbers = _stated_numbers(text)
     if len(numbers) <= 1:
-        return numbers[0] if numbers else None
+        former = [m for m in _STATED_WAS.finditer(text) if not (asked_past and m.group(0).lower() in ("was", "were"))]
+        return numbers[0] if numbers and not former else None
     clauses: list[tuple[int, int]] = []  # outside brackets
     depth = start = 0
     for cut in _STATED_CLAUSE.finditer(text):
@@ -10367,6 +10380,7 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
         return None
     test = _STATED_TESTS[op]
     opener_word = opener.group(0).split()[-1].lower()
+    asked_past = opener_word in ("was", "were", "did", "had", "wasn't", "weren't", "didn't", "hadn't")
 
     def verdict(have_text: str, subject: set[str] | None = None) -> tuple[str, str] | None:
         """(Yes/No, the value) the text's value `have_text` gives (`_own_number`: for the asked thing's words
@@ -10377,7 +10391,7 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
                 return None
             named = next(w for w in _WORD.findall(have_text) if _STATED_MONTHS.get(w.lower()) == have_months[0])
             return ("Yes" if have_months[0] == months[0] else "No"), named
-        own = _own_number(have_text, subject)
+        own = _own_number(have_text, subject, asked_past=asked_past)
         if own is None:
             return None
         value, begin, end = own
@@ -10477,7 +10491,7 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
                 continue
             subject = {_stated_base(w) for w in rest if w.lower() not in _STATED_FRAME} or rest_bases
             if asked_number is not None:
-                own = _own_number(sentence, subject)
+                own = _own_number(sentence, subject, asked_past=asked_past)
                 if own is None:
                     continue
                 follows = _WORD.match(sentence[own[2] :].lstrip())

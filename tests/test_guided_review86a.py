@@ -1,0 +1,28 @@
+"""Yes/no verdicts and clause ties of the guided root (audit 86 v01-v05): former values, deciding stop words
+across clauses, verbs said of another item, values of another verb's clause, and clock times of the asked event."""
+
+from __future__ import annotations
+
+from guided_stub import ask, first_line
+
+HEDGE = "No short answer could be verified"
+
+
+# v01: a former value is never the value now, however many numbers its sentence holds
+
+
+def test_a_lone_former_value_is_not_the_value_now() -> None:
+    text = "The parking permit was 60 GBP last year. From this spring it costs 75 GBP."
+    assert first_line(ask(text, "Is the parking permit over 70 GBP?")) != "No"
+    assert first_line(ask(text, "Is the parking permit under 70 GBP?")) != "Yes"
+
+
+def test_a_value_that_used_to_be_is_no_value_now() -> None:
+    text = "The upload quota used to be 5 GB. Every account now gets 20 GB."
+    assert first_line(ask(text, "Is the upload quota above 10 GB?")) != "No"
+
+
+def test_a_past_question_still_reads_was_as_its_tense() -> None:
+    text = "The final invoice was 480 EUR."
+    assert first_line(ask(text, "Was the final invoice over 400 EUR?")) == "Yes"
+    assert first_line(ask("The final invoice is 480 EUR.", "Is the final invoice over 400 EUR?")) == "Yes"
