@@ -26,3 +26,18 @@ def test_a_past_question_still_reads_was_as_its_tense() -> None:
     text = "The final invoice was 480 EUR."
     assert first_line(ask(text, "Was the final invoice over 400 EUR?")) == "Yes"
     assert first_line(ask("The final invoice is 480 EUR.", "Is the final invoice over 400 EUR?")) == "Yes"
+
+
+# v02: the deciding stop word is the one of the clause the question's qualifier stands in
+
+
+def test_the_qualifiers_clause_decides_the_slot() -> None:
+    text = "The fountain is off in winter and on in summer."
+    assert first_line(ask(text, "Is the fountain on in summer?")) == "Yes"
+    assert first_line(ask(text, "Is the fountain off in winter?")) == "Yes"
+    assert first_line(ask(text, "Is the fountain off in summer?")) == "No"
+
+
+def test_a_time_slot_after_its_qualifier() -> None:
+    text = "Entry is free before noon and after 5pm."
+    assert first_line(ask(text, "Is entry free after 5pm?")) != "No"

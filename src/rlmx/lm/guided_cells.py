@@ -9493,7 +9493,8 @@ def _deciding_slot(question: str, words: list[str]) -> str | None:
     sports hall?", "turned off on Friday" for "turned on on Friday?"); "other" when one finds a rival ("during
     lunch" for "before lunch?") or, for a noun, another content word at the question's own distance with the noun
     written nowhere ("sorted by country code" for "sorted by country name?", "sorted by date" for "sorted by
-    name?"); None when the sentence writes each such word where it stands, or says nothing of it there."""
+    name?"); "unsure" when anchors disagree and those after the word (its qualifiers: "in winter") do not settle
+    it; None when the sentence writes each such word where it stands, or says nothing of it there."""
     asked = _WORD.findall(question)
     content = [a.lower() not in ENGLISH_STOPWORDS for a in asked]
     lowered = [w.lower() for w in words]
@@ -9504,6 +9505,7 @@ def _deciding_slot(question: str, words: list[str]) -> str | None:
         if not kin and word not in _SLOT_NOUNS:
             continue
         fills: list[str] = []  # the first word of the slot's kind each anchor finds
+        qualified: list[str] = []  # those the anchors after the word find ("winter" in "on in winter?")
         exact: list[int] = []  # the position at the question's own distance from each anchor
         for j, other in enumerate(asked):
             if j == i or not content[j] or any(content[min(i, j) + 1 : max(i, j)]):
@@ -9514,8 +9516,17 @@ def _deciding_slot(question: str, words: list[str]) -> str | None:
                 reach = [k for k in range(at + step, at + distance + 2 * step, step) if 0 <= k < len(words)]
                 reach.sort(key=lambda k: (k != at + distance, abs(k - at)))  # its own place first
                 fills += [next((lowered[k] for k in reach if lowered[k] == word or lowered[k] in kin), "")]
+                if j > i:
+                    qualified.append(fills[-1])
                 if 0 <= at + distance < len(words):
                     exact.append(at + distance)
+        if word in fills and any(f in kin for f in fills):
+            # "The heating is off in summer and on in winter" for "on in winter?": the subject's anchor meets the
+            # first clause's "off", the qualifier's the asked clause's "on"; the qualifier's clause decides, and
+            # when its anchors disagree or find nothing, which clause is asked is a guess (audit 86 v02)
+            if not qualified or len(set(qualified)) != 1 or not qualified[0]:
+                return "unsure"
+            fills = qualified
         if any(f in _SLOT_RIVALS.get(word, ()) for f in fills):
             return "other"
         if any(f in _SLOT_OPPOSITES.get(word, ()) for f in fills):
@@ -9831,7 +9842,7 @@ def yes_no_answer(
             if len(found) < len(asked) or flipped > 1:
                 continue
             slot = _deciding_slot(body, words)
-            if slot == "other" or (slot == "opposite" and flipped):
+            if slot in ("other", "unsure") or (slot == "opposite" and flipped):
                 continue  # "sorted by country code" for "sorted by country name?": another thing (audit 85 F1)
             if any(_a_longer_name(word, [w for w in words if w.lower() not in asked]) for word in asked):
                 continue  # "the Calendar class" in "class HTMLCalendar(Calendar)": which one it states is a guess
