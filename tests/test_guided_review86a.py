@@ -41,3 +41,22 @@ def test_the_qualifiers_clause_decides_the_slot() -> None:
 def test_a_time_slot_after_its_qualifier() -> None:
     text = "Entry is free before noon and after 5pm."
     assert first_line(ask(text, "Is entry free after 5pm?")) != "No"
+
+
+# v03: a yes/no verb must be said of the asked noun, across "and", active verbs and brackets
+
+
+def test_an_active_verb_of_another_noun_after_and() -> None:
+    text = "The plumber inspected the boiler and serviced the radiators."
+    assert first_line(ask(text, "Has the boiler been serviced?")) != "Yes"
+
+
+def test_a_passive_verb_of_another_noun_after_and() -> None:
+    text = "The boiler was inspected and the radiators were serviced."
+    assert first_line(ask(text, "Has the boiler been serviced?")) != "Yes"
+
+
+def test_a_verb_sharing_its_subject_after_and_still_answers() -> None:
+    assert first_line(ask("The boiler was inspected and serviced.", "Was the boiler serviced?")) == "Yes"
+    text = "Mia cleaned the filters and emptied the tank."
+    assert first_line(ask(text, "Did Mia empty the tank?")) == "Yes"

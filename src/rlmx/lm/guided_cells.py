@@ -9756,14 +9756,44 @@ def _verb_of_another_item(sentence: str, found: list[list[int]], first: int, las
     indices there) lie in two or more comma- or semicolon-separated items, one of which holds an asked word and a
     participle of its own that is no asked word: "Cam belt checked, air filter replaced" holds "cam belt" and
     "replaced" for "Has the cam belt been replaced?", but the belt's item says "checked" (audit 85b F2). A list of
-    nouns sharing one verb ("The oil, filter and belt were replaced") has no such item."""
+    nouns sharing one verb ("The oil, filter and belt were replaced") has no such item. Clauses joined by "and",
+    "but", "while" or "whereas", and a bracket, cut items too (audit 86 v03: "The mechanic checked the cam belt and
+    replaced the air filter", "The cam belt was checked and the air filter was replaced", "Cam belt checked
+    (replacement due 2026)"), when another touched item names a thing of its own (a content word no asked word):
+    "The cam belt was checked and replaced" shares its subject with the verb after "and"."""
     spots = list(_WORD.finditer(sentence))
-    item = [sentence.count(",", 0, m.start()) + sentence.count(";", 0, m.start()) for m in spots]
     asked = {i for at in found for i in at if first <= i <= last}
+    item = [sentence.count(",", 0, m.start()) + sentence.count(";", 0, m.start()) for m in spots]
     touched = {item[i] for i in asked}
+    if len(touched) >= 2 and any(
+        item[i] in touched and i not in asked and _a_participle(m.group().lower()) for i, m in enumerate(spots)
+    ):
+        return True
+    clause, cut = [], 0
+    for i, m in enumerate(spots):
+        between = sentence[spots[i - 1].end() : m.start()] if i else ""
+        if re.search(r"[,;()\[\]]", between) or m.group().lower() in _CLAUSE_JOINS:
+            cut += 1
+        clause.append(cut)
+    touched = {clause[i] for i in asked}
     if len(touched) < 2:
         return False
-    return any(item[i] in touched and i not in asked and _a_participle(m.group().lower()) for i, m in enumerate(spots))
+    verbed = {clause[i] for i, m in enumerate(spots) if i not in asked and _a_participle(m.group().lower())}
+    named = {
+        clause[i]
+        for i, m in enumerate(spots)
+        if i not in asked
+        and m.group().lower() not in ENGLISH_STOPWORDS
+        and m.group().lower() not in _CLAUSE_JOINS
+        and not _a_participle(m.group().lower())
+        and not m.group().isdigit()
+    }
+    return any(a in touched and b in touched and a != b for a in verbed & touched for b in named)
+
+
+_CLAUSE_JOINS = frozenset("and but while whereas".split())
+"""Words that join two clauses of one sentence, each with its own verb ("checked the belt and replaced the
+filter")."""
 
 
 def yes_no_answer(
