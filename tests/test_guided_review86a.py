@@ -60,3 +60,23 @@ def test_a_verb_sharing_its_subject_after_and_still_answers() -> None:
     assert first_line(ask("The boiler was inspected and serviced.", "Was the boiler serviced?")) == "Yes"
     text = "Mia cleaned the filters and emptied the tank."
     assert first_line(ask(text, "Did Mia empty the tank?")) == "Yes"
+
+
+# v04: a value of another verb's clause, when the subject is a name or a bare plural
+
+
+def test_a_bare_plural_subject_ties_no_value() -> None:
+    text = "Entries open on 2 June and close on 30 June."
+    assert first_line(ask(text, "When do entries close?", "2 June")) != "2 June"
+    assert first_line(ask(text, "When do entries close?", "30 June")) == "30 June"
+
+
+def test_a_named_subject_ties_no_value() -> None:
+    text = "Omar grew up in Porto and teaches in Bergen."
+    assert first_line(ask(text, "Where does Omar teach?", "Porto")) != "Porto"
+    assert first_line(ask(text, "Where does Omar teach?", "Bergen")) == "Bergen"
+
+
+def test_a_two_word_subject_ties_no_quantity() -> None:
+    text = "Fresh pasta keeps for 2 days in the fridge and can be frozen for up to 2 months."
+    assert first_line(ask(text, "How long can fresh pasta be frozen?", "2 days")) != "2 days"

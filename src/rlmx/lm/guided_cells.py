@@ -3681,6 +3681,42 @@ _CLAUSE_BREAK = re.compile(r"[,;]|\b(?:and|but|or|while|whereas)\b")
 _QUESTION_DETERMINERS = frozenset("the a an this that these those my our your his her its their".split())
 
 
+_SUBJECT_AUXILIARIES = frozenset(
+    "do does did can could will would should shall may might must is are was were has have had".split()
+)
+_SUBJECT_BE = frozenset("is are was were".split())
+
+
+def _question_subject(query: str) -> set[str]:
+    """The stems of the question's subject, which every clause about it shares and so ties no value to a verb: the
+    words after its first auxiliary up to its verb ("applications" of "When do applications close?", "ana" of "Where
+    does Ana live?", "cooked rice" of "How long can cooked rice be frozen?", "swimming pool" of "What time does the
+    swimming pool close?"; audit 86 v04/v05): the run of content words after it (a determiner aside), less its last
+    word when the question goes on in the active voice (that word is the verb) or, after "is"/"was", when that
+    word reads as a participle ("Where was Ana born?"). Else the word after the question's first determiner
+    ("garden" of "When does the garden close?"); empty when neither is found."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    aux = next((i for i, w in enumerate(words) if w in _SUBJECT_AUXILIARIES), None)
+    if aux is not None:
+        at = aux + 1
+        if at < len(words) and words[at] in _QUESTION_DETERMINERS:
+            at += 1
+        run = []
+        while at < len(words) and words[at] not in ENGLISH_STOPWORDS and not words[at][:1].isdigit():
+            run.append(words[at])
+            at += 1
+        stopped = words[at] if at < len(words) else ""
+        if words[aux] in _SUBJECT_BE:
+            if len(run) > 1 and _a_participle(run[-1]):
+                run = run[:-1]
+        elif stopped not in ("be", "been", "being", "get", "got"):
+            run = run[:-1]  # the active verb ("close" of "applications close")
+        if run:
+            return {stem(w) for w in run}
+    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
+    return {stem(subject)} if subject is not None else set()
+
+
 def _stem_matches(asked: str, written: str) -> bool:
     """Whether a text word's stem `written` says the question word's stem `asked`: the same, or `asked` (4 letters or
     more) opening it ("freez" of "freezer")."""
@@ -3691,8 +3727,8 @@ def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
     """Whether `core`, a quantity ("3 days"), is the one of its sentence whose clause (the words between `,` `;`,
     "and", "but", "or") says what the question asks, when another clause of that sentence writes another quantity:
     "the soup keeps in the fridge for 3 days and freezes well for up to 3 months" answers "How long can the soup
-    be frozen?" with "3 months" (audit 85b F3). A clause is scored by the question's words less its subject (the
-    word after its first determiner, "soup", which the clauses share), else by all of them; a word matches a
+    be frozen?" with "3 months" (audit 85b F3). A clause is scored by the question's words less its subject
+    (`_question_subject`: "soup", "cooked rice", which the clauses share), else by all of them; a word matches a
     clause word with its stem as a prefix ("freez" of "freezer"). False when a rival's clause scores as high or
     higher; True when its clause scores higher than every rival's (the clauses settle it, whatever other numbers
     stand nearer the question's words: `_best_placed_number`); None when `core` is no quantity or no sentence
@@ -3702,9 +3738,8 @@ def _quantity_of_its_clause(core: str, text: str, query: str) -> bool | None:
         return None
     words = [w.lower() for w in _WORD.findall(_HOW_DEGREE.sub(" ", query))]
     content = [w for w in words if w not in ENGLISH_STOPWORDS and not w[:1].isdigit()]
-    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
-    predicate = {stem(w) for w in content if w != subject}
     everything = {stem(w) for w in content}
+    predicate = everything - _question_subject(query)
 
     def score(clause: str, asked: set[str]) -> int:
         own = [stem(w.lower()) for w in _WORD.findall(clause)]
@@ -3791,9 +3826,7 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
     "while", "whereas", "then" or a semicolon."""
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())}
     # the question's subject ("garden" of "the garden"), which every clause about it shares, ties no value to a verb
-    words = [w.lower() for w in _WORD.findall(query)]
-    subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
-    predicate = asked - {stem(subject)} if subject is not None else asked
+    predicate = asked - _question_subject(query)  # "Ana" of "Where does Ana live?" (audit 86 v04)
     shape = _value_shape(core)
     if shape == "word":
         return False
