@@ -56,8 +56,12 @@ def test_a_child_rlms_lm_timing_out_fails_that_rlm_query_with_its_own_error() ->
     code = _block("try:\n    r = rlm_query('CHILD')\nexcept Exception as e:\n    r = 'EXC ' + str(e)\nFINAL(r)")
     rlm = RLM(ScriptedLM([code]), max_depth=2, depth_lms={1: _Raising(TimeoutError("read timed out"))})
     result = rlm.completion("q", context="c")
-    assert result.status == "finished"
-    assert result.answer == "EXC sub-call failed: TimeoutError: read timed out"
+    assert result.status == "finished"  # audit 86 v01: a failed child RLM's error names it, and the run counts it
+    assert result.answer == "EXC child RLM failed: TimeoutError: read timed out"
+    assert result.stop_reason.endswith(
+        "1 child RLM did not finish (what each had so far reached its parent's code "
+        "marked unfinished): 0.1: child RLM failed: TimeoutError: read timed out"
+    )
 
 
 def test_the_time_budget_still_stops_a_root_lm_that_never_answers() -> None:
@@ -102,7 +106,7 @@ def test_a_child_rlms_lm_raising_cancellederror_fails_that_rlm_query() -> None:
     code = _block("try:\n    r = rlm_query('CHILD')\nexcept Exception as e:\n    r = 'EXC ' + str(e)\nFINAL(r)")
     rlm = RLM(ScriptedLM([code]), max_depth=2, depth_lms={1: _Raising(asyncio.CancelledError())})
     result = rlm.completion("q", context="c")
-    assert result.status == "finished" and result.answer.startswith("EXC sub-call failed: StrayCancelledError: ")
+    assert result.status == "finished" and result.answer.startswith("EXC child RLM failed: StrayCancelledError: ")
 
 
 def test_a_root_lm_raising_cancellederror_ends_the_run_with_a_named_error_not_a_cancel() -> None:

@@ -21,7 +21,11 @@ def scripted(root: str, sub_calls: list[str]) -> ScriptedLM:
         sub_calls.append(messages[0]["content"])
         return "Paris"
 
-    return ScriptedLM(router(root=[root], sub=sub))
+    lm = ScriptedLM(router(root=[root], sub=sub))
+    # Every such LM answers "Paris": declared, so that a cache_dir keeps its replies for the next run's LM (a
+    # ScriptedLM's script is no setting the cache can read).
+    lm.cache_identity = "answers Paris"  # type: ignore[attr-defined]
+    return lm
 
 
 async def test_ten_identical_llm_queries_reach_the_lm_once() -> None:
@@ -249,6 +253,7 @@ def test_the_cache_key_tells_apart_local_models_that_differ_only_in_their_cap() 
         def __init__(self, cap: int) -> None:
             super().__init__(["x"])
             self.max_tokens = cap
+            self.cache_identity = "one model file"  # keyed by its settings, not by the object
 
     asked: list[Message] = [{"role": "user", "content": "q"}]
     assert request_key(Local(32), asked) != request_key(Local(512), asked)

@@ -23,7 +23,9 @@ def answering(asked: list[str], prompts: list[str], *, fail_first: bool = False,
             return LMServerError("500 from the test's sub-LM")
         return "answer to " + messages[0]["content"]
 
-    return ScriptedLM(router(root=[repl(f"r = llm_query_batched({prompts!r})\nFINAL(repr(r))")], sub=sub), delay=delay)
+    lm = ScriptedLM(router(root=[repl(f"r = llm_query_batched({prompts!r})\nFINAL(repr(r))")], sub=sub), delay=delay)
+    lm.cache_identity = "answer to"  # each one answers alike: a cache_dir keeps its replies for the next run's
+    return lm
 
 
 def answers(result: Result) -> list[str]:

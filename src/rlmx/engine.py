@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -107,6 +108,8 @@ class Tree:
     """Child RLMs of this run that ended without finishing (a budget stop, a failure), as "node id: why": each
     one's answer so far reached its parent's code as an error, and the root's stop reason counts them."""
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+    _told_unkept: set[str] = field(default_factory=set)
+    """LM classes whose replies this run has warned `cache_dir` does not keep (`cache_key`)."""
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -123,18 +126,33 @@ class Tree:
 
     def cache_route(self, lm: LM) -> str:
         """Where this run's settings first put the LM object `lm` (root, sub, depth_lms by depth, models by name),
-        for the sub-call cache's key of an LM whose own settings do not say what answers it (`described`): ""
-        for one that is."""
+        for the sub-call cache's key of an LM whose own settings do not say what answers it (`described`; its key
+        also names the object itself): "" for one that is."""
         if described(lm):
             return ""
         places = [("root", self.root_lm), ("sub", self.sub_lm)]
         places += [(f"depth {depth}", self.depth_lms[depth]) for depth in sorted(self.depth_lms)]
         places += [(f"model {name!r}", self.models[name]) for name in sorted(self.models)]
-        return next((place for place, held in places if held is lm), f"object {id(lm)}")
+        return next((place for place, held in places if held is lm), "elsewhere")
 
     def cache_key(self, lm: LM, messages: Sequence[Message]) -> str:
-        """The sub-call cache's key of `messages` sent to `lm` (`request_key`, with `cache_route`)."""
-        return request_key(lm, messages, route=self.cache_route(lm))
+        """The sub-call cache's key of `messages` sent to `lm` (`request_key`, with `cache_route`). The first
+        cached request of a run to an LM class that is not `described` warns, where the run has a `cache_dir`,
+        that its replies stay in memory."""
+        route = self.cache_route(lm)
+        name = type(lm).__name__
+        if route and self.cache is not None and self.cache.on_disk and name not in self._told_unkept:
+            self._told_unkept.add(name)
+            warnings.warn(
+                f"cache_dir keeps no replies of the {name} LM (model {lm.model!r}): rlmx cannot see all that shapes "
+                f"its replies (only its own OpenAICompatibleLM and LocalLM are keyed by their settings), so another "
+                f"{name} set up otherwise could be answered with them; this run keeps them in memory. Give it a "
+                "`cache_identity` attribute (any value whose repr names what its replies depend on: the backend, "
+                "the persona, the system prompt) to keep them in cache_dir for later runs",
+                UserWarning,
+                stacklevel=1,
+            )
+        return request_key(lm, messages, route=route)
 
     def sub_call_lm(self, depth: int) -> LM:
         """The LM that answers a plain sub-call living at `depth` (made by a node one level up)."""
@@ -1483,7 +1501,17 @@ class Engine:
             # A context inherited copy-on-write from the zygote is not stored again.
             store_contexts=[] if inherited else None,
         )
-        result = await child.run()
+        try:
+            result = await child.run()
+        except BudgetExhausted as stop:  # no budget stop should get out of a node's run; if one does, it is one
+            result = child._buffered("budget_exhausted", _named(stop))
+        except Exception as exc:
+            # The child's LM (a custom client's ValueError or TimeoutError, a stray CancelledError, now
+            # StrayCancelledError) or anything else in it raised instead of returning: the child ended short as one
+            # an LMError stopped does, so it hands up its draft and is counted, whatever the exception's class. A
+            # real cancellation of the run (task.cancel, Ctrl-C, the time budget) is a CancelledError, no Exception:
+            # it goes on up.
+            result = child._buffered("error", f"{type(exc).__name__}: {clip(str(exc))}")
         if result.status == "finished":
             return SubCallResult(True, text=result.answer)
         what = "budget exhausted" if result.status == "budget_exhausted" else "child RLM failed"

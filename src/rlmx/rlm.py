@@ -415,7 +415,8 @@ class RLM:
     and so on. Budgets are shared by the whole tree. `max_context_bytes` (default 1 GiB of UTF-8) bounds all the
     contexts of one call together; a bigger one is refused with InputError before anything is read or any LM is
     asked. `cache` answers identical sub-LM requests once per run (None: only LMs set to temperature 0; True: also
-    LMs with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs.
+    LMs with no temperature set; False: never); `cache_dir` keeps those replies in an SQLite file there across runs,
+    those of LMs keyed by their settings (`subcall_cache.described`: rlmx's own, or one with a `cache_identity`).
     Cache hits cost nothing against budgets and show in `Result.usage.cached_calls` / `cached_tokens`. `tools` are
     host functions the model's code calls by name (see rlmx.tools); `setup_code` runs in every REPL before its first
     cell (a failure raises SetupError before any LM call). `files` are copied, read-only, into every REPL's working

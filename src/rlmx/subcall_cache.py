@@ -7,7 +7,10 @@ than another LM's cap is no reply that LM could give; the per-call `max_tokens` 
 reply cut by it, finish_reason "length", is never stored): two servers that serve different models under one
 name never share replies. Within one run an in-memory map answers repeats, and concurrent identical requests share
 the one call in flight. With a `cache_dir`, replies are also kept in an SQLite file there (`subcalls.sqlite`) and
-answer the same requests in later runs.
+answer the same requests in later runs, of this process or another: only the replies of an LM whose settings say all
+that shapes them (`described`: rlmx's own HTTP and local LMs, or an LM that declares a `cache_identity`). Any other
+LM's (a `ScriptedLM`, a user's own class) are keyed by the object itself and kept in the run's memory only
+(`PROCESS_ONLY`).
 
 Which requests are cached (`RLM(cache=...)`):
 - `cache=None` (the default): only requests to an LM whose default params set `temperature=0`;
@@ -20,13 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
+import uuid
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,18 +55,34 @@ def cacheable(lm: LM, policy: bool | None) -> bool:
     return isinstance(temperature, int | float) and float(temperature) == 0.0
 
 
-_LM_SETTINGS = ("base_url", "model_path", "temperature", "seed", "n_ctx", "max_tokens")
+_LM_SETTINGS = ("base_url", "model_path", "temperature", "seed", "n_ctx", "max_tokens", "requantize", "flash_attn")
 """LM attributes that change a reply when they change (an OpenAI-compatible server's URL; a local model's file,
-sampling and output cap), wherever an LM has them."""
+its conversion to Q8_0, sampling, attention kernel and output cap), wherever an LM has them."""
 _SECRET_HEADERS = frozenset(("authorization", "api-key", "x-api-key"))
 """Headers left out of the key: a new API key for the same server asks the same model."""
+
+_OWN_LMS = frozenset(("rlmx.lm.openai.OpenAICompatibleLM", "rlmx.lm.local.LocalLM"))
+"""rlmx's LM classes whose replies depend only on what `_endpoint` reads (their URL, headers, model, params; a local
+model's file and settings). Exactly these classes: a subclass may add a persona in its own `complete`."""
+_OWN_WRAPPERS = frozenset(("rlmx.lm.guided.ShortReader", "rlmx.server.app.SamplingLM"))
+"""rlmx's LMs that pass each call to `inner` with settings of their own (a cap, sampling params): described when
+their `inner` is."""
+
+PROCESS_ONLY = "process:"
+"""The prefix of a key that names an LM object, not settings (an LM that is not `described`): it answers requests
+of this process only, so the SubcallCache keeps its replies in the run's memory, never in `cache_dir`."""
+
+
+def _kind(lm: LM) -> str:
+    return f"{type(lm).__module__}.{type(lm).__qualname__}"
 
 
 def _endpoint(lm: LM) -> dict[str, object]:
     """What, besides the model name and params, decides which model answers `lm`'s requests and how: its class,
     the settings in `_LM_SETTINGS` it has, its declared `cache_identity`, the request URL with its query (Azure's
-    `?api-version=`) and the headers it sends (a gateway routes on them); a wrapping LM's (`inner`) too."""
-    identity: dict[str, object] = {"kind": f"{type(lm).__module__}.{type(lm).__qualname__}"}
+    `?api-version=`) and the headers it sends (a gateway routes on them); a wrapping LM's (`inner`) too, with the
+    inner LM's model and default params (it sends them under the wrapper's)."""
+    identity: dict[str, object] = {"kind": _kind(lm)}
     identity.update({name: str(getattr(lm, name)) for name in _LM_SETTINGS if hasattr(lm, name)})
     declared = getattr(lm, "cache_identity", None)  # what the LM says its replies depend on (`described`)
     if declared is not None:
@@ -73,41 +95,87 @@ def _endpoint(lm: LM) -> dict[str, object]:
         identity["headers"] = [header for header in sent if header[0] not in _SECRET_HEADERS]
     inner = getattr(lm, "inner", None)
     if inner is not None and inner is not lm:
-        identity["inner"] = _endpoint(inner)
+        identity["inner"] = {
+            **_endpoint(inner),
+            "model": str(getattr(inner, "model", "")),
+            "params": repr(getattr(inner, "params", None)),
+        }
     return identity
 
 
 def described(lm: LM) -> bool:
-    """Whether `lm`'s own settings say which model answers it and how: a server's URL (`base_url`, the HTTP
-    transport), a local model's file, or a `cache_identity` the LM declares (any value whose repr names what its
-    replies depend on: a custom LM's persona, its backend). Two objects of one class and model name that say none
-    of these (two ScriptedLMs, a user's own LM class set up two ways) cannot be told apart by what they say."""
+    """Whether everything that shapes `lm`'s replies is in what `_endpoint` reads, so that two LMs with equal keys
+    answer alike, in any run of any process: an LM that declares a `cache_identity` (any value whose repr names
+    what its replies depend on: a custom LM's persona, its backend, its system prompt), an object of exactly one of
+    rlmx's own LM classes (`_OWN_LMS`), or one of rlmx's wrappers (`_OWN_WRAPPERS`) around a described LM. Any
+    other LM (a `ScriptedLM`, whose script rlmx cannot read; a user's own class, even one with a `base_url`: its
+    `complete` may add a persona or options rlmx never sees) is not."""
     if getattr(lm, "cache_identity", None) is not None:
         return True
-    return any(hasattr(lm, name) for name in ("base_url", "model_path", "_http"))
+    if _kind(lm) in _OWN_LMS:
+        return True
+    inner = getattr(lm, "inner", None)
+    return _kind(lm) in _OWN_WRAPPERS and inner is not None and inner is not lm and described(inner)
+
+
+_TOKENS: dict[int, tuple[object, str]] = {}
+"""`object_token`'s map: an LM object's id -> (a weak reference to it, or the object itself where it takes none,
+its token)."""
+_TOKENS_LOCK = threading.Lock()
+
+
+def object_token(lm: LM) -> str:
+    """A token for the LM object `lm`, the same for it all its life and never given to another object: a random
+    128-bit value (an id() is reused once its object is gone; a counter is shared by a forked child). The entry
+    goes when the object does; an object that takes no weak reference (`__slots__` without `__weakref__`) is held
+    for the life of the process, so its id is never reused."""
+    key = id(lm)
+    with _TOKENS_LOCK:
+        held = _TOKENS.get(key)
+        if held is not None:
+            old, token = held
+            if (old() if isinstance(old, weakref.ref) else old) is lm:
+                return token
+        token = uuid.uuid4().hex
+        ref: object
+        try:
+            ref = weakref.ref(lm, functools.partial(_forget, key))
+        except TypeError:
+            ref = lm
+        _TOKENS[key] = (ref, token)
+        return token
+
+
+def _forget(key: int, _gone: object) -> None:
+    with _TOKENS_LOCK:
+        held = _TOKENS.get(key)
+        if held is not None and isinstance(held[0], weakref.ref) and held[0]() is None:
+            del _TOKENS[key]
 
 
 def request_key(lm: LM, messages: Sequence[Message], *, route: str = "") -> str:
     """A SHA-256 of where the request goes (`_endpoint`), the model name, the LM's default params (its max_tokens
-    included) and the messages. `route`: for an LM that is not `described`, where the run's settings put that LM
-    object (`Tree.cache_route`: "root", "sub", "depth 1", "model 'b'"), so that two such objects of one run never
-    answer for each other, while a later run that puts an LM set up the same way in the same place finds the
-    replies a `cache_dir` kept."""
+    included) and the messages. For an LM that is not `described`, also the object (`object_token`) and `route`,
+    where the run's settings put it (`Tree.cache_route`: "root", "sub", "depth 1", "model 'b'"): two such
+    objects never answer for each other, in one run or across runs, and the key starts with `PROCESS_ONLY` (no
+    other process has that object)."""
     params = getattr(lm, "params", None)
     defaults = dict(params) if isinstance(params, dict) else {}
+    own = not described(lm)
     body = json.dumps(
         {
             "endpoint": _endpoint(lm),
             "model": lm.model,
             "params": defaults,
             "messages": [[m["role"], m["content"]] for m in messages],
-            **({"route": route} if route else {}),
+            **({"route": route, "object": object_token(lm)} if own else {}),
         },
         sort_keys=True,
         default=repr,
         ensure_ascii=False,
     )
-    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{PROCESS_ONLY}{digest}" if own else digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +235,11 @@ class SubcallCache:
             self._store(key, completion)
         return completion, None
 
+    @property
+    def on_disk(self) -> bool:
+        """Whether this run keeps replies in a `cache_dir` (until a store that failed was dropped)."""
+        return self._store_of is not None
+
     def answers(self, key: str) -> bool:
         """Whether `complete(key, ...)` called now would send nothing: a reply is in memory or on disk, or an
         identical request is in flight (it would share that one, unless that one fails)."""
@@ -176,7 +249,7 @@ class SubcallCache:
         if key in self._memory:
             return Hit(self._memory[key], "memory")
         store = self._store_of
-        if store is None or store.passed_over():
+        if store is None or store.passed_over() or key.startswith(PROCESS_ONLY):
             return None
         try:
             row = store.read(key)
@@ -193,8 +266,8 @@ class SubcallCache:
 
     def _store(self, key: str, completion: Completion) -> None:
         store = self._store_of
-        if store is None or store.passed_over():
-            return
+        if store is None or store.passed_over() or key.startswith(PROCESS_ONLY):
+            return  # a reply keyed by an LM object answers nobody once this run is over: not written
         try:  # a full disk or a damaged file loses the cache, never the run
             store.write(
                 (
