@@ -80,3 +80,18 @@ def test_a_named_subject_ties_no_value() -> None:
 def test_a_two_word_subject_ties_no_quantity() -> None:
     text = "Fresh pasta keeps for 2 days in the fridge and can be frozen for up to 2 months."
     assert first_line(ask(text, "How long can fresh pasta be frozen?", "2 days")) != "2 days"
+
+
+# v05: the asked event's verb decides the clock's clause, not the shared subject
+
+
+def test_the_asked_events_verb_decides_the_clock() -> None:
+    text = "The city library opens at 8:30 and shuts at 18:00."
+    assert first_line(ask(text, "What time does the city library shut?", "8:30")) != "8:30"
+
+
+def test_a_clock_of_the_asked_verb_is_answered() -> None:
+    text = "The bakery opens at 6 am and closes at 2 pm."
+    assert first_line(ask(text, "What time does the bakery close?", "2 pm")) == "2 pm"
+    text = "The bakery opens at 06:00. It closes at 14:00."
+    assert first_line(ask(text, "What time does the bakery close?", "14:00")) == "14:00"

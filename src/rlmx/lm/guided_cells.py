@@ -3612,25 +3612,34 @@ def _the_asked_events_clock(core: str, text: str, query: str) -> bool:
     (`search_terms`, "time" aside) than any other clause that writes a clock time ("The meeting is at 10. Lunch
     follows at 12:30." gives "What time is the meeting?" 10, never 12:30; "Pickup is at 2:30 for the morning group;
     the afternoon group ... at 5:15" gives the afternoon pickup neither, as which clause is its is a tie; audit 85
-    v02). True for other questions, or when no other clause writes a clock."""
+    v02). The question's subject (`_question_subject`), which the clauses share, is set aside first: the asked
+    event's verb decides ("The pool opens at 7:00 and closes at 21:00" gives "What time does the pool close?"
+    21:00, never 7:00; audit 86 v05), and all its words only when those name no clause. True for other questions,
+    or when no other clause writes a clock."""
     if not _ASKS_CLOCK_TIME.search(query) or not core.strip():
         return True
     itself = {stem(w.lower()) for w in _WORD.findall(core)}
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)} - itself - {"time"}
     cuts = [0, *(m.end() for m in _CLOCK_CLAUSE.finditer(text)), len(text)]
-    mine = 0
-    others = [-1]
     place = re.compile(rf"(?<![\w.:]){re.escape(core.strip())}(?![\w:]|\.\d)", re.IGNORECASE)
-    held = False
-    for start, end in pairwise(cuts):
-        clause = text[start:end]
-        overlap = len({stem(w.lower()) for w in _WORD.findall(clause)} & asked)
-        if place.search(clause):
-            held = True
-            mine = max(mine, overlap)
-        elif _CLOCK.search(clause) or _HOUR_AT.search(clause):
-            others.append(overlap)
-    return not held or mine > max(others)
+    predicate = asked - _question_subject(query)
+    for words in (predicate, asked) if predicate else (asked,):
+        mine = 0
+        others = [-1]
+        held = False
+        for start, end in pairwise(cuts):
+            clause = text[start:end]
+            overlap = len({stem(w.lower()) for w in _WORD.findall(clause)} & words)
+            if place.search(clause):
+                held = True
+                mine = max(mine, overlap)
+            elif _CLOCK.search(clause) or _HOUR_AT.search(clause):
+                others.append(overlap)
+        if not held or mine > max(others):
+            return True
+        if mine > 0 or max(others) > 0:
+            return False  # the asked event's verb names another clause, or ties
+    return False
 
 
 def _said_of_the_asked(core: str, text: str, query: str) -> bool:
