@@ -2159,9 +2159,11 @@ _PYDANTIC_DETAIL = {
 async def test_an_error_nested_in_the_message_is_read_as_its_reasons(
     server: FakeOpenAIServer, body: dict[str, Any]
 ) -> None:
-    server.script(Reply(422, body))
+    # refused twice: the first is read as top_p's range (sent again at 0, round 86), the second is the error
+    server.script(Reply(422, body), Reply(422, body))
     with pytest.raises(LMRequestError) as caught:
         await OpenAICompatibleLM("m", server.base_url, max_retries=0).complete(MESSAGES, top_p=-0.5)
+    assert [request.body["top_p"] for request in server.requests] == [-0.5, 0.0]
     said = str(caught.value)
     assert said.endswith(": body.top_p: Input should be greater than or equal to 0")
     assert "pydantic.dev" not in said and "{" not in said

@@ -400,6 +400,9 @@ class OpenAICompatibleLM:
         self.cap_param = "max_completion_tokens" if _is_openai(self.base_url) else "max_tokens"
         self.unsupported_params: set[str] = set()
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
+        self.value_ranges: dict[str, tuple[float | None, float | None]] = {}
+        """Sampling params whose value the server refused as out of its range, with the (lowest, highest) value it
+        named (None: no bound on that side): every later value is brought into that range (`_in_range`)."""
         self.system_role = True
         """False once the server refused a system message: its text then opens the first user message."""
         self.stream = False
@@ -522,6 +525,9 @@ class OpenAICompatibleLM:
         while True:
             name = self.cap_param
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
+            for param, bounds in self.value_ranges.items():
+                if param in request:
+                    request[param] = _in_range(request[param], bounds)
             if cap is not None:
                 request[name] = cap
             streamed = self.stream  # what this request is sent with (a concurrent call may switch the LM meanwhile)
@@ -584,6 +590,12 @@ class OpenAICompatibleLM:
                     cap, fitted = fits, True
                     self.output_limit = output_limit or self.output_limit
                     continue
+            out_of_range = _range_refused(reply, request, self.value_ranges, self.model)
+            if out_of_range is not None:
+                # a sampling value past the server's range (Anthropic's models take temperature 0..1, OpenAI's 0..2):
+                # the nearest value it takes, not its default, which dropping the parameter would give
+                self.value_ranges[out_of_range[0]] = out_of_range[1]
+                continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
             # only the name refused most directly (a field name over words), the longer of two alike: "Top
             # logprobs are not supported" names `top_logprobs`, not `logprobs`; every field the server's own
@@ -1536,6 +1548,113 @@ def _one_of_a_conflict(reply: HTTPReply, request: Mapping[str, Any]) -> str | No
             names = [p for _, p in named]
             return next((p for p in _DROPPED_FIRST if p in names), names[-1])
     return None
+
+
+_RANGED = {
+    "temperature": (0.0, 5.0),
+    "top_p": (0.0, 1.0),
+    "min_p": (0.0, 1.0),
+    "top_k": (0.0, 1e6),
+    "frequency_penalty": (-2.0, 2.0),
+    "presence_penalty": (-2.0, 2.0),
+    "repetition_penalty": (0.0, 10.0),
+}
+"""The sampling knobs whose value is brought into a server's range when it refuses one outside it, each with the
+span any server's bound for it lies in (OpenAI's API reference: temperature 0-2, top_p 0-1, penalties -2 to 2; 5 and
+10 leave room for others): a number outside it in a refusal is something else's (a date, a version)."""
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_GOT = re.compile(
+    rf"\b(?:but\s+)?(?:got|received|given|found|provided|passed|value of)\s*:?\s*'?{_NUMBER}'?(?:\s+instead)?", re.I
+)
+"""The refused value echoed back ("but got 1.5 instead"): no bound."""
+_BETWEEN = re.compile(
+    rf"(?P<open>[\[(])?\s*(?P<lo>{_NUMBER})(?:\s*(?:\.\.\.?|,|\bto\b|\band\b|~)\s*|(?<=\d)-(?=\d))(?P<hi>{_NUMBER})"
+    r"\s*(?P<close>[\])]|\(exclusive\))?"
+)
+_AT_MOST = re.compile(
+    rf"(?:<=|≤|less than or equal to|at most|no (?:more|greater) than|maximum(?: value)?(?: is| of)?"
+    rf"|max(?:imum)?\s*[:=]|not (?:be )?(?:greater|larger|more) than|up to)\s*(?P<n>{_NUMBER})",
+    re.I,
+)
+_AT_LEAST = re.compile(
+    rf"(?:>=|≥|greater than or equal to|at least|no (?:less|smaller) than|minimum(?: value)?(?: is| of)?"
+    rf"|min(?:imum)?\s*[:=]|not (?:be )?(?:less|smaller) than)\s*(?P<n>{_NUMBER})",
+    re.I,
+)
+_RANGE_WORDS = re.compile(
+    r"\brange\b|\bbetween\b|\bmust be (?:in|within)\b|\bshould be (?:in|within)\b|\bout of (?:range|bounds)|"
+    r"\babove (?:the )?max|\bbelow (?:the )?min|\bexceeds?\b|\bless than\b|\bgreater than\b|<=|>=|≤|≥|"
+    r"\bat (?:most|least)\b|\bnon-?negative\b|_(?:above_max|below_min)_value|less_than_equal|greater_than_equal",
+    re.I,
+)
+"""Words of a refusal that a value lies outside the parameter's range (OpenAI's "decimal above maximum value. Expected
+a value <= 1", Anthropic-through-LiteLLM's "temperature: range: 0..1", pydantic's "Input should be less than or equal
+to 2", vLLM's "top_p must be in (0, 1], got 1.5.", "must be non-negative")."""
+
+
+def _range_refused(
+    reply: HTTPReply, request: Mapping[str, Any], known: Mapping[str, Any], model: str = ""
+) -> tuple[str, tuple[float | None, float | None]] | None:
+    """The sampling parameter (`_RANGED`) a 400/422 refuses for a value outside its range, with the range the
+    server names, when the request's value lies outside it: one sentence naming the parameter (or the server's
+    structured `param`/`loc` naming it) beside range words (`_RANGE_WORDS`) and a bound ("0..1", "between 0 and 2",
+    "<= 1", "(0, 1]", "non-negative"). None when no bound is named (a refused value is then the caller's to fix), the
+    value is inside what is named, or the parameter's range was already taken from an earlier refusal (refused
+    again inside it: an error, not a loop)."""
+    if reply.status not in (400, 422):
+        return None
+    body = _error_body(reply)
+    fields = _structured_names(body if isinstance(body, dict) else {})
+    message = _URL.sub(" ", _server_message(reply).replace("`", " ").replace("(inclusive)", " "))
+    if model:  # "gpt-4-0613" names no bound
+        message = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", message)
+    for param, (least, most) in _RANGED.items():
+        value = request.get(param)
+        if param in known or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), param)
+        named = re.compile(rf"(?<![\w.-])(?:{param}|{camel})(?![\w-])")
+        for sentence in _SENTENCE_END.split(message) if not fields else [message]:
+            if fields and param not in fields and camel not in fields:
+                break
+            if not fields and named.search(sentence) is None:
+                continue
+            if _RANGE_WORDS.search(sentence) is None:
+                continue
+            bounds = _bounds_named(named.sub(" ", sentence))
+            if bounds is None or any(b is not None and not least <= b <= most for b in bounds):
+                continue
+            if _in_range(value, bounds) != value:
+                return param, bounds
+    return None
+
+
+def _bounds_named(sentence: str) -> tuple[float | None, float | None] | None:
+    """The (lowest, highest) values a refusal's sentence allows, inclusive; None when it names none (or only an
+    exclusive bound, which has no nearest value to send)."""
+    text = _GOT.sub(" ", sentence)
+    if (between := _BETWEEN.search(text)) is not None:
+        least, most = float(between["lo"]), float(between["hi"])
+        if least < most:
+            exclusive_top = between["close"] in (")", "(exclusive)")
+            return (None if between["open"] == "(" else least), (None if exclusive_top else most)
+    at_most, at_least = _AT_MOST.search(text), _AT_LEAST.search(text)
+    lo = float(at_least["n"]) if at_least else (0.0 if re.search(r"non-?negative", text, re.I) else None)
+    hi = float(at_most["n"]) if at_most else None
+    return None if lo is None and hi is None else (lo, hi)
+
+
+def _in_range(value: Any, bounds: tuple[float | None, float | None]) -> Any:
+    """`value` brought into `bounds` (a bound None: none on that side), an int kept an int; a non-number unchanged."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    lo, hi = bounds
+    kept = value
+    if hi is not None and kept > hi:
+        kept = hi
+    if lo is not None and kept < lo:
+        kept = lo
+    return int(kept) if isinstance(value, int) and float(kept).is_integer() else kept
 
 
 def _names_a_field(field: str, sent: Collection[str]) -> bool:
