@@ -53,7 +53,7 @@ from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
 from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
 from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, module_named, prompt_text
-from rlmx.documents.text import NotText, decode_text, read_text
+from rlmx.documents.text import NotText, decode_text, read_text, read_up_to
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
 from rlmx.extras import missing_extra
@@ -603,8 +603,10 @@ def _is_blank(value: ContextValue) -> bool:
         return False  # a folder without text, a device or a FIFO: refused (without reading) when it is prepared
     try:
         size = value.stat().st_size
-        if size == 0 or (size < 65536 and not value.read_bytes().strip()):
-            return True
+        if size < 65536:  # 0 too: /proc and /sys files say 0 and hold text (/proc/cpuinfo), so it is read
+            with value.open("rb", buffering=0) as handle:
+                if not read_up_to(handle, 65536).strip():
+                    return True
     except OSError:
         return False  # unreadable: the context loader says so
     from rlmx import documents

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlmx import documents
-from rlmx.documents.text import HEAD, NotText, decode_text, refuse_binary
+from rlmx.documents.text import HEAD, NotText, decode_text, read_up_to, refuse_binary
 from rlmx.errors import InputError
 from rlmx.lm.base import ascii_density, typical_tokens
 from rlmx.missing_path import missing_path
@@ -273,9 +273,9 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
             raise _not_regular(path, info.st_mode)
         limit.check(f"context file {path}", info.st_size)
         try:
-            head = handle.read(HEAD)
+            head = read_up_to(handle, HEAD)
             refuse_binary(head)  # only what the head proves: the verdict is on the whole file
-            raw = head + handle.read(limit.max_bytes - limit.used + 1 - len(head))
+            raw = head + read_up_to(handle, limit.max_bytes - limit.used + 1 - len(head))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     limit.check(f"context file {path}", len(raw))  # it grew while we read

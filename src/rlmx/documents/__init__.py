@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlmx.documents.text import HEAD, NotText, refuse_binary
+from rlmx.documents.text import HEAD, NotText, read_up_to, refuse_binary
 from rlmx.errors import InputError
 
 
@@ -192,9 +192,9 @@ def read_regular(
         try:
             first = b""
             if head is not None:
-                first = handle.read(HEAD)
+                first = read_up_to(handle, HEAD)
                 head(first)
-            raw = first + handle.read(max_bytes + 1 - len(first))
+            raw = first + read_up_to(handle, max_bytes + 1 - len(first))
         except OSError as exc:
             raise InputError(f"cannot read context file {path}: {exc.strerror}") from None
     if len(raw) > max_bytes:

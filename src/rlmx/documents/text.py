@@ -12,6 +12,7 @@ import functools
 import re
 import unicodedata
 from pathlib import Path
+from typing import BinaryIO
 
 LINE_END = r"\r\n|\r(?!\n)|\n"
 """A line end as text from anywhere may write it: CRLF (one, even where a pattern backtracks), CR alone, LF. Not
@@ -28,6 +29,22 @@ _MARKS = (  # UTF-32's before UTF-16's: FF FE 00 00 begins with FF FE
 
 HEAD = 8192
 """How much of a file is read before the rest, to refuse a binary early; also the sample that tells UTF-16/32."""
+
+
+def read_up_to(handle: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes of an unbuffered file, fewer only at its end. One read() of a regular file may return
+    less than asked: /proc and /sys files give one page (~4 KB) a call and say their size is 0, network and FUSE
+    file systems may stop short; a single read cut /proc/self/smaps (31 KB) to its first 3.9 KB, silently."""
+    pieces: list[bytes] = []
+    got = 0
+    while got < size:
+        piece = handle.read(size - got)
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    return b"".join(pieces)
+
 
 _MAGIC = (  # known binaries by their first bytes; some (tar, SQLite, a stored zip) are valid UTF-8, NULs and all
     (257, b"ustar", "a tar archive"),
