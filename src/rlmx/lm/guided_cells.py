@@ -2928,7 +2928,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         while piece and is_filler(piece[0], len(piece) == 1):
             lead, piece = piece[0], piece[1:]
         by_agent = lead.lower() == "by"
-        while piece and is_filler(piece[-1], len(piece) == 1):
+        while piece and is_filler(piece[-1], len(piece) == 1) and not _a_clocks_half(piece):
             piece = piece[:-1]
         if not piece or len(piece) > 10:
             continue
@@ -3593,6 +3593,11 @@ def _text_lines(state: dict[str, Any]) -> list[str]:
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
 
 
+def _a_clocks_half(piece: list[str]) -> bool:
+    """Whether `piece` ends in "am"/"pm" after an hour ("10 am"): a stop word ("I am") that is here half a time."""
+    return len(piece) >= 2 and piece[-1].lower() in ("am", "pm") and bool(re.fullmatch(r"\d{1,2}", piece[-2]))
+
+
 def _an_hour_at(core: str, text: str, query: str) -> bool:
     """Whether `core`, a bare hour ("10"), answers a "what time" question (`_ASKS_CLOCK_TIME`) because `text` writes
     it as a time of day: after "at", "from", "until" ... and ending its phrase ("The meeting is at 10.": `_HOUR_AT`)."""
@@ -3623,6 +3628,10 @@ def _the_asked_events_clock(core: str, text: str, query: str) -> bool:
     cuts = [0, *(m.end() for m in _CLOCK_CLAUSE.finditer(text)), len(text)]
     place = re.compile(rf"(?<![\w.:]){re.escape(core.strip())}(?![\w:]|\.\d)", re.IGNORECASE)
     predicate = asked - _question_subject(query)
+    verb = _subject_and_verb(query)[1]
+    verbs = {stem(verb)} & predicate if verb else set()
+    if verbs and _the_verbs_clock_in_its_sentence(place, text, cuts, verbs, predicate - verbs):
+        return True
     for words in (predicate, asked) if predicate else (asked,):
         mine = 0
         others = [-1]
@@ -3696,6 +3705,30 @@ _SUBJECT_AUXILIARIES = frozenset(
 _SUBJECT_BE = frozenset("is are was were".split())
 
 
+def _the_verbs_clock_in_its_sentence(
+    place: re.Pattern[str], text: str, cuts: list[int], verbs: set[str], qualifiers: set[str]
+) -> bool:
+    """Whether the clause writing the clock (`place`) holds the asked event's verb and, with the question's other
+    words counted over the clause's whole sentence (a qualifier ends a sentence but says it of both its clauses),
+    outscores every other clause writing a clock: "The library opens at 10 am and closes at 6 pm on weekdays. On
+    Saturdays it opens at 9 am." gives "What time does the library open on weekdays?" 10 am (the Saturday clause
+    has the verb, the closing clause the qualifier; only the first has both)."""
+    ends = [0, *(m.end() for m in re.finditer(r"[.!?](?=\s|$)", text)), len(text)]
+    mine, others = -1, [0]
+    for start, end in pairwise(cuts):
+        clause = text[start:end]
+        if not (place.search(clause) or _CLOCK.search(clause) or _HOUR_AT.search(clause)):
+            continue
+        sentence = next((text[a:b] for a, b in pairwise(ends) if a <= start < b), clause)
+        has_verb = bool({stem(w.lower()) for w in _WORD.findall(clause)} & verbs)
+        score = has_verb + len({stem(w.lower()) for w in _WORD.findall(sentence)} & qualifiers)
+        if place.search(clause):
+            mine = max(mine, score if has_verb else -1)
+        else:
+            others.append(score)
+    return mine > max(others)
+
+
 def _question_subject(query: str) -> set[str]:
     """The stems of the question's subject, which every clause about it shares and so ties no value to a verb: the
     words after its first auxiliary up to its verb ("applications" of "When do applications close?", "ana" of "Where
@@ -3704,26 +3737,36 @@ def _question_subject(query: str) -> set[str]:
     word when the question goes on in the active voice (that word is the verb) or, after "is"/"was", when that
     word reads as a participle ("Where was Ana born?"). Else the word after the question's first determiner
     ("garden" of "When does the garden close?"); empty when neither is found."""
+    run, _ = _subject_and_verb(query)
+    if run:
+        return {stem(w) for w in run}
     words = [w.lower() for w in _WORD.findall(query)]
-    aux = next((i for i, w in enumerate(words) if w in _SUBJECT_AUXILIARIES), None)
-    if aux is not None:
-        at = aux + 1
-        if at < len(words) and words[at] in _QUESTION_DETERMINERS:
-            at += 1
-        run = []
-        while at < len(words) and words[at] not in ENGLISH_STOPWORDS and not words[at][:1].isdigit():
-            run.append(words[at])
-            at += 1
-        stopped = words[at] if at < len(words) else ""
-        if words[aux] in _SUBJECT_BE:
-            if len(run) > 1 and _a_participle(run[-1]):
-                run = run[:-1]
-        elif stopped not in ("be", "been", "being", "get", "got"):
-            run = run[:-1]  # the active verb ("close" of "applications close")
-        if run:
-            return {stem(w) for w in run}
     subject = next((b for a, b in pairwise(words) if a in _QUESTION_DETERMINERS and b not in ENGLISH_STOPWORDS), None)
     return {stem(subject)} if subject is not None else set()
+
+
+def _subject_and_verb(query: str) -> tuple[list[str], str | None]:
+    """The words of the question's subject after its first auxiliary (`_question_subject`), and its active verb
+    when it has one ("close" of "What time does the pool close?"; None after "is"/"was", or with no auxiliary)."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    aux = next((i for i, w in enumerate(words) if w in _SUBJECT_AUXILIARIES), None)
+    if aux is None:
+        return [], None
+    at = aux + 1
+    if at < len(words) and words[at] in _QUESTION_DETERMINERS:
+        at += 1
+    run = []
+    while at < len(words) and words[at] not in ENGLISH_STOPWORDS and not words[at][:1].isdigit():
+        run.append(words[at])
+        at += 1
+    stopped = words[at] if at < len(words) else ""
+    verb = None
+    if words[aux] in _SUBJECT_BE:
+        if len(run) > 1 and _a_participle(run[-1]):
+            run = run[:-1]
+    elif stopped not in ("be", "been", "being", "get", "got") and run:
+        run, verb = run[:-1], run[-1]  # the active verb ("close" of "applications close")
+    return run, verb
 
 
 def _stem_matches(asked: str, written: str) -> bool:
