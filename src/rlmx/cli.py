@@ -604,7 +604,9 @@ def _is_blank(value: ContextValue) -> bool:
     try:
         size = value.stat().st_size
         if size < 65536:  # 0 too: /proc and /sys files say 0 and hold text (/proc/cpuinfo), so it is read
-            with value.open("rb", buffering=0) as handle:
+            # non-blocking, as the loader reads: a file that would block (/proc/kmsg) is the loader's to judge
+            descriptor = os.open(value, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+            with os.fdopen(descriptor, "rb", buffering=0) as handle:
                 if not read_up_to(handle, 65536).strip():
                     return True
     except OSError:

@@ -59,7 +59,26 @@ def _pydantic_shaped(field: str, message: str) -> dict[str, Any]:
         (400, error_body("top_p must be in (0, 1], got 1.2."), {"top_p": 1.2, "temperature": 0.3}, {"top_p": 1.0}),
         (400, error_body("temperature must be non-negative, got -0.5."), {"temperature": -0.5}, {"temperature": 0.0}),
         (422, _pydantic_shaped("temperature", "Input should be less than or equal to 2"), {"temperature": 9}, None),
-        (400, error_body("'top_k' : value must be between 1 and 100"), {"top_k": 500}, {"top_k": 100}),
+        (400, error_body("'min_p' : value must be between 0 and 1"), {"min_p": 5}, {"min_p": 1}),
+        (
+            422,
+            {
+                "detail": [
+                    {
+                        "type": "less_than_equal",
+                        "loc": ["body", "top_p"],
+                        "msg": "Input should be less than or equal to 1",
+                    },
+                    {
+                        "type": "less_than_equal",
+                        "loc": ["body", "temperature"],
+                        "msg": "Input should be less than or equal to 2",
+                    },
+                ]
+            },
+            {"top_p": 1.5, "temperature": 3.0},
+            {"temperature": 2.0},  # its own bound, not top_p's, which is sent again at 1 on the next refusal
+        ),
     ],
 )
 async def test_a_value_past_the_servers_range_is_sent_at_its_nearest_bound(
@@ -101,17 +120,36 @@ async def test_a_value_refused_again_inside_the_named_range_is_an_error_not_a_lo
     assert len(server.requests) == 2
 
 
+async def test_a_bound_is_the_range_of_the_knob_it_is_written_after(server: FakeOpenAIServer) -> None:
+    server.script(Reply(400, error_body("top_p must be in (0, 1] when temperature is set, got 1.5.")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0, temperature=1.2, top_p=1.5)
+    await lm.complete(MESSAGES)
+    assert [(r.body["temperature"], r.body["top_p"]) for r in server.requests] == [(1.2, 1.5), (1.2, 1.0)]
+
+
 @pytest.mark.parametrize(
     "refusal",
     [
         "Invalid value for temperature.",  # no bound named: the caller's to fix
+        "temperature must be -1 (disable), or at least 0.1, got 0.",  # a value of its own meaning: no bound taken
         "temperature: the supported range is from 0 (inclusive) to 2 (exclusive)",  # 1.5 lies inside it
         "Model gpt-4-0613 does not allow temperature above its limit.",  # the model's digits are no range
     ],
 )
 async def test_a_refusal_naming_no_usable_bound_stays_an_error(server: FakeOpenAIServer, refusal: str) -> None:
     server.script(Reply(400, error_body(refusal)))
-    lm = OpenAICompatibleLM("gpt-4-0613", server.base_url, max_retries=0, temperature=1.5)
+    lm = OpenAICompatibleLM(
+        "gpt-4-0613", server.base_url, max_retries=0, temperature=1.5 if "got 0" not in refusal else 0
+    )
     with pytest.raises(LMRequestError):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1
+
+
+async def test_top_k_is_never_brought_into_a_range(server: FakeOpenAIServer) -> None:
+    # vLLM: 0 and -1 mean "off" elsewhere (llama.cpp, Ollama), and its nearest bound, 1, is greedy decoding
+    server.script(Reply(400, error_body("top_k must be -1 (disable), or at least 1, got 0.")))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0, top_k=0)
+    with pytest.raises(LMRequestError, match="top_k"):
         await lm.complete(MESSAGES)
     assert len(server.requests) == 1

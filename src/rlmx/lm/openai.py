@@ -1554,7 +1554,6 @@ _RANGED = {
     "temperature": (0.0, 5.0),
     "top_p": (0.0, 1.0),
     "min_p": (0.0, 1.0),
-    "top_k": (0.0, 1e6),
     "frequency_penalty": (-2.0, 2.0),
     "presence_penalty": (-2.0, 2.0),
     "repetition_penalty": (0.0, 10.0),
@@ -1562,6 +1561,10 @@ _RANGED = {
 """The sampling knobs whose value is brought into a server's range when it refuses one outside it, each with the
 span any server's bound for it lies in (OpenAI's API reference: temperature 0-2, top_p 0-1, penalties -2 to 2; 5 and
 10 leave room for others): a number outside it in a refusal is something else's (a date, a version)."""
+_A_VALUE_OF_ITS_OWN = re.compile(r"\bdisabl|\boff\b|\bor\s+-?\d|-1\s*\(", re.IGNORECASE)
+"""A refusal naming a value with a meaning of its own beside the range ("top_k must be -1 (disable), or at least 1"):
+the nearest bound would change what the caller meant (top_k=0 is "off" in llama.cpp and Ollama, 1 is greedy), so
+such a refusal stays an error. (top_k is not brought into range for the same reason: 0 and -1 mean "off".)"""
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _GOT = re.compile(
     rf"\b(?:but\s+)?(?:got|received|given|found|provided|passed|value of)\s*:?\s*'?{_NUMBER}'?(?:\s+instead)?", re.I
@@ -1608,20 +1611,33 @@ def _range_refused(
     message = _URL.sub(" ", _server_message(reply).replace("`", " ").replace("(inclusive)", " "))
     if model:  # "gpt-4-0613" names no bound
         message = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", message)
+    names = {param: (param, re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), param)) for param in _RANGED}
+    mentions = sorted(
+        (found.start(), found.end(), param)
+        for param, spelt in names.items()
+        for found in re.finditer(rf"(?<![\w-])(?:{'|'.join(spelt)})(?![\w-])", message, re.IGNORECASE)
+    )
+    ends = [found.start() for found in _SENTENCE_END.finditer(message)]
     for param, (least, most) in _RANGED.items():
         value = request.get(param)
         if param in known or isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), param)
-        named = re.compile(rf"(?<![\w.-])(?:{param}|{camel})(?![\w-])")
-        for sentence in _SENTENCE_END.split(message) if not fields else [message]:
-            if fields and param not in fields and camel not in fields:
-                break
-            if not fields and named.search(sentence) is None:
+        if fields and not fields & set(names[param]):
+            continue
+        if len(fields) == 1:  # the server's own `param` names it: its whole message is about it (OpenAI's)
+            segments = [message]
+        else:  # what follows each mention of it, up to the next mention of a knob or the sentence's end
+            segments = [
+                message[
+                    end : min([s for s, _, _ in mentions if s >= end] + [e for e in ends if e >= end] + [len(message)])
+                ]
+                for _, end, named in mentions
+                if named == param
+            ]
+        for segment in segments:
+            if _RANGE_WORDS.search(segment) is None or _A_VALUE_OF_ITS_OWN.search(segment):
                 continue
-            if _RANGE_WORDS.search(sentence) is None:
-                continue
-            bounds = _bounds_named(named.sub(" ", sentence))
+            bounds = _bounds_named(segment)
             if bounds is None or any(b is not None and not least <= b <= most for b in bounds):
                 continue
             if _in_range(value, bounds) != value:
