@@ -7196,21 +7196,47 @@ def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | N
     return found[0] if len(found) == 1 else None
 
 
+_NO_HOLDER = re.compile(
+    r"(?i)^\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacant|vacancy|open|(?:position|role|post)\s+open"
+    r"|(?:currently\s+)?(?:vacant|unfilled|open)|to\s+be\s+(?:hired|appointed|filled|confirmed|decided|announced|named)"
+    r"|hiring|recruiting|[-–—?]+)\s*(?:\(.*\))?\s*\.?\s*$"
+)
+"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', 'to be hired',
+'-'): a role, no person (audit 86 v09)."""
+_CHART_NOTE_LABEL = re.compile(
+    r"(?i)^(?:last\s+)?(?:updated|revised|reviewed|edited|changed)(?:\s+on)?$|^(?:date|as\s+of|version|source"
+    r"|effective(?:\s+from)?|valid\s+from)$"
+)
+"""A label of a chart's own record ('Updated: May 2024', 'Version: 3'): no role, its value no person. A 'Note:' line is
+none of these: its prose may speak of the people ('the post is shared')."""
+
+
 def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
     """(line number, name) of each person of an org chart or roster: a text whose every line past its title is a
-    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words). None for
-    any other text, or one of fewer than three such lines."""
+    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words; a note in
+    brackets after a name, '(reports to CEO)', aside), or a role held by no one ('Head of Sales: TBD', `_NO_HOLDER`),
+    or a note of the chart's own ('Updated: May 2024', `_CHART_NOTE_LABEL`), a line of neither of these two kinds
+    counting nobody (audit 86 v09). None for any other text, or one of fewer than three role lines."""
     body = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     if body and not _LABELLED_LINE.match(body[0][1]):
         body = body[1:]  # the chart's title line
     people: list[tuple[int, str]] = []
+    roles = 0
     for n, line in body:
         label = _LABELLED_LINE.match(line)
-        items = _listed_items(label.group(2)) if label is not None and label.group(2) else None
+        if label is not None and _CHART_NOTE_LABEL.match(label.group(1).strip()):
+            continue
+        if label is not None and _NO_HOLDER.match(label.group(2)):
+            roles += 1
+            continue
+        items = _listed_items(re.sub(r"\s*\([^()]*\)", "", label.group(2))) if label is not None else None
         if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
             return None
+        if any(_NO_HOLDER.match(item) for item in items):
+            return None  # 'Ann, TBD': whether a second holder is to come is no count of people
+        roles += 1
         people += [(n, item) for item in items]
-    return people if len(body) >= 3 else None
+    return people if roles >= 3 else None
 
 
 def _table_rows(lines: list[str]) -> tuple[list[int], str] | None:
