@@ -7,6 +7,25 @@ import pytest
 
 from guided_stub import ask, first_line
 
+# v08: placeholder cells are no values; a count of a column's values counts its filled cells
+
+CONTACTS = "name,phone,city\nAsa,0711 222,Lund\nBea,TBC,Malmo\nCai,unknown,Umea\nDag,0733 444,-\nEde,,Kiruna\n"
+
+
+def test_placeholder_cells_are_empty_in_a_filled_count() -> None:
+    assert first_line(ask(CONTACTS, "How many people have a phone?")) == "2"
+
+
+def test_a_count_of_a_columns_values_counts_its_filled_cells() -> None:
+    assert first_line(ask(CONTACTS, "How many phones are there?")) == "2"
+    assert first_line(ask(CONTACTS, "How many cities are there?")) == "4"
+
+
+@pytest.mark.parametrize("verb", ["don't have", "do not have", "lack"])
+def test_a_negated_have_counts_the_empty_cells(verb: str) -> None:
+    assert first_line(ask(CONTACTS, f"How many people {verb} a phone?")) == "3"
+
+
 # v09: a role held by no one is no person; notes and an 'Updated:' line do not stop the count
 
 

@@ -4936,13 +4936,14 @@ _HOW_MANY_OF_A_COLUMN = re.compile(
 
 def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
     """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
-    (one team per row); None otherwise."""
+    (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None otherwise."""
     keys = [k for k in records[0]["keys"] if k]
     named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
     if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
         return None
     values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
-    return named[0] if all(values) and len(set(values)) == len(values) else None
+    values = [v for v in values if v and v.lower() not in _NO_VALUE]
+    return named[0] if values and len(set(values)) == len(values) else None
 
 
 def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
@@ -4956,6 +4957,13 @@ def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
     key = _key_column(records, asked.group(1))
     if key is None:
         return None
+    cells = [u["fields"][u["keys"].index(key)].strip() if key in u["keys"] else "" for u in records]
+    filled = [c for c in cells if c and c.lower() not in _NO_VALUE]
+    if len(filled) < len(cells):  # 'n/a', '-', 'TBC' or an empty cell writes no email: no one counted (audit 86 v08)
+        return (
+            f"{len(filled):,}\nCounted: records of the table whose {key!r} cell is filled, among {len(records):,} "
+            f"rows ({len(records) - len(filled):,} empty or a placeholder such as 'n/a'; header row and notes aside)."
+        )
     return f"{len(records):,}\nCounted: records of the table, one {key!r} each (its header row and notes aside)."
 
 
@@ -5795,15 +5803,19 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
 
 
 _FILLED = re.compile(
-    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
+    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:(?P<lack>(?:don['’]?t|do\s+not|doesn['’]?t|does\s+not)\s+"
+    r"(?:have|give|list|show)|lacks?)|have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
     r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
     r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:(?:a|an|the)\s+)?(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
     r"\s*[?.!]*\s*$"
 )
 
 
-_NO_VALUE = frozenset("n/a na - -- — – none null nil (none) ?".split())
-"""What a cell writes for "no value" ('n/a', '-', '—', 'none'): as empty as an empty cell (audit 85 v07)."""
+_NO_VALUE = frozenset(
+    "n/a na n.a. - -- — – none null nil (none) ? ?? tbc tbd tba unknown n/k empty (empty) (blank) blank".split()
+)
+"""What a cell writes for "no value" ('n/a', '-', '—', 'none') or for one not known yet ('TBC', 'TBD', 'unknown'): as
+empty as an empty cell (audits 85 v07, 86 v08)."""
 _ROWS_ASKED = frozenset("rows row records record entries entry lines line".split())
 """What "How many rows have an email?" counts: the rows themselves, whatever they are of (or the people of a list of
 people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
@@ -5813,6 +5825,8 @@ def _filled_negation(query: str) -> bool:
     """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
     reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
     m = _FILLED.match(" ".join(query.split()))
+    if m is not None and m.group("lack") and not m.group("empty"):  # "How many people don't have an email?"
+        return not unmodelled(m.string[: m.start("lack")] + "have" + m.string[m.end("lack") :])
     if m is None or (m.group("empty") or "").lower() != "no":
         return False
     return not unmodelled(m.string[: m.start("empty")] + m.string[m.end("empty") :])
@@ -5848,6 +5862,10 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     empty = bool(
         m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
     )
+    if m.group("lack"):  # "don't have an email": the empty ones; "don't have an empty email", a double negation
+        if m.group("empty") or m.group("state"):
+            return None
+        empty = True
     n = sum(1 for c in cells if not c) if empty else sum(1 for c in cells if c)
     said = "empty" if empty else "filled"
     return (
