@@ -7,6 +7,37 @@ import pytest
 
 from guided_stub import ask, first_line
 
+# v07: a label repeated over blocks counts every line, unless the question names one block
+
+SQUADS = (
+    "Squad North\nStriker: Ali Vance\nStriker: Ben Cole\nKeeper: Dev Roy\n\n"
+    "Squad South\nStriker: Eli Moor\nKeeper: Fay Lund\n"
+)
+
+
+def test_a_label_repeated_over_blocks_counts_every_line() -> None:
+    got = ask(SQUADS, "How many strikers are there?")
+    assert first_line(got) == "3"
+    assert "Eli Moor" in got
+    assert first_line(ask(SQUADS, "How many keepers are there?")) == "2"
+
+
+def test_a_block_the_question_names_is_counted_alone() -> None:
+    assert first_line(ask(SQUADS, "How many strikers are in Squad South?")) == "1"
+    assert first_line(ask(SQUADS, "How many strikers are in Squad North?")) == "2"
+
+
+def test_a_name_on_two_lines_of_one_label_is_one_person() -> None:
+    text = "Rota\nMedic: Ola Berg\nMedic: Pim Dros\nMedic: Ola Berg\n"
+    assert first_line(ask(text, "How many medics are there?")) == "2"
+
+
+def test_lists_of_two_meetings_stay_lists_of_their_own() -> None:
+    text = "Minutes of 4 April\nAttendees: Ruth, Omar\n\nMinutes of 11 April\nAttendees: Ruth, Omar, Lena\n"
+    assert "Counted: the items listed" not in ask(text, "How many attendees were there?")
+    assert first_line(ask(text, "How many people attended on 11 April?")) == "3"
+
+
 # v08: placeholder cells are no values; a count of a column's values counts its filled cells
 
 CONTACTS = "name,phone,city\nAsa,0711 222,Lund\nBea,TBC,Malmo\nCai,unknown,Umea\nDag,0733 444,-\nEde,,Kiruna\n"

@@ -7007,27 +7007,84 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _block_titles(lines: list[str]) -> dict[int, str]:
+    """The title of each block of `lines` (a run of lines with no blank line between them), keyed by the block's
+    first line number (1-based): its first line when that is no 'Label: value' line ('Team A', '## Kitchen staff',
+    'Team B:'), its markup aside, lowercased; '' for a block that opens with a labelled line."""
+    titles: dict[int, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or (number > 1 and lines[number - 2].strip()):
+            continue
+        label = _LABELLED_LINE.match(line)
+        title = _TITLE_MARKUP.match(line) if label is None or not label.group(2) else None
+        titles[number] = " ".join(_WORD.findall(title.group(1).lower())) if title and len(line) <= 60 else ""
+    return titles
+
+
+def _named_block(lines: list[str], query: str) -> tuple[int, set[str]] | None:
+    """The block of `lines` (its first line number, 1-based) whose title the question names, and the words of that
+    title ("How many developers are in Team B?" over blocks titled 'Team A' and 'Team B'): by the whole title, or by a
+    word of it that no other block's title holds ('kitchen' of 'Kitchen staff' beside 'Bar staff'). (0, set()) when
+    the question names no block; None when it names several."""
+    titles = {n: t for n, t in _block_titles(lines).items() if t}
+    asked = " ".join(_WORD.findall(query.lower()))
+    asked_stems = {stem(w) for w in asked.split()}
+    named: dict[int, str] = {}
+    for number, title in titles.items():
+        others = {stem(w) for n, t in titles.items() if n != number for w in t.split()}
+        own = {stem(w) for w in title.split() if w not in ENGLISH_STOPWORDS and (len(w) > 2 or w.isdigit())} - others
+        if re.search(rf"(?<!\w){re.escape(title)}(?!\w)", asked) or own & asked_stems:
+            named[number] = title
+    if len(named) > 1:
+        return None
+    if not named:
+        return 0, set()
+    ((number, title),) = named.items()
+    return number, {stem(w) for w in title.split()}
+
+
 def _repeated_labels(
-    labelled: list[tuple[list[str], int, re.Match[str], set[str]]],
-) -> dict[tuple[int, int], list[int]]:
-    """A label that starts several lines of one block of a text (no blank line between them), as an org chart's
-    'Embedded engineer: Paulo Reyes' and 'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line
-    number), its first line maps to the numbers (1-based) of all its lines and each later line to [] (audit 85 v04:
-    one line's list alone counted 1). A label repeated in blocks apart ('Attendees:' of two meetings) is no one
-    list: each of its lines stays a list of its own."""
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str = ""
+) -> tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], set[str]]]:
+    """A label that starts several lines of a text, as an org chart's 'Embedded engineer: Paulo Reyes' and
+    'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line number), its first counted line maps
+    to the numbers (1-based) of all its counted lines and each other line to [] (audit 85 v04: one line's list alone
+    counted 1). Lines in blocks apart ('Developer:' lines under 'Team A' and under 'Team B') count together too
+    (audit 86 v07: the first line alone, or each line alone with the same count, answered 1), unless the question
+    names one block by its title ("... in Team B?", `_named_block`): then that block's lines alone, or none where the
+    named block holds none of them. Lines in blocks apart that each list several items ('Attendees: Ruth, Omar' of
+    two meetings) are lists of their own unless the question names one block. The second map gives, for a first
+    line so chosen, the named title's words (no condition on the items)."""
     by_label: dict[tuple[int, str], list[tuple[list[str], int]]] = {}
     for lines, number, label, _named in labelled:
         by_label.setdefault((id(lines), label.group(1).strip().lower()), []).append((lines, number))
     repeated: dict[tuple[int, int], list[int]] = {}
+    titled: dict[tuple[int, int], set[str]] = {}
     for found in by_label.values():
         lines, first = found[0]
         last = found[-1][1]
-        if len(found) < 2 or any(not line.strip() for line in lines[first - 1 : last]):
+        if len(found) < 2:
             continue
-        repeated[(id(lines), first)] = [number for _lines, number in found]
-        for _lines, number in found[1:]:
-            repeated[(id(lines), number)] = []
-    return repeated
+        numbers = [number for _lines, number in found]
+        if any(not line.strip() for line in lines[first - 1 : last]):  # blocks apart
+            block = _named_block(lines, query)
+            values = [_LABELLED_LINE.match(lines[n - 1]) for n in numbers]
+            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            if block is not None and not block[0] and any(got is None or len(got) > 1 for got in each):
+                continue  # 'Attendees: Ruth, Omar' of two meetings: lists of their own, not one role's holders
+            starts = sorted(_block_titles(lines))
+            if block is not None and block[0]:
+                end = next((n for n in starts if n > block[0]), len(lines) + 1)
+                numbers = [n for n in numbers if block[0] <= n < end]
+            for n in [n for _lines, n in found]:
+                repeated[(id(lines), n)] = []
+            if block is None or not numbers:
+                continue  # several blocks named, or the named one holds no such line: no count
+            titled[(id(lines), numbers[0])] = block[1]
+        for n in numbers[1:]:
+            repeated[(id(lines), n)] = []
+        repeated[(id(lines), numbers[0])] = numbers
+    return repeated, titled
 
 
 def _bulleted_below(lines: list[str], number: int) -> list[str]:
@@ -7072,7 +7129,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     labelled = list(_labelled_lines(state))
-    repeated = _repeated_labels(labelled)
+    repeated, titled = _repeated_labels(labelled, query)
     for lines, number, label, named in labelled:
         members = repeated.get((id(lines), number))
         if members == []:
@@ -7090,21 +7147,30 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        twice = ""
         if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
             values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
             each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
             if any(got is None for got in each):
                 continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
             items = [item for got in each for item in got or []]
+            if len(set(items)) < len(items):  # 'Nurse: Ana Ruiz' on two lines: one person, named twice
+                items = list(dict.fromkeys(items))
+                twice = "; a name on two lines counted once"
         people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
         counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
             continue  # 'Ann, Bob, others': how many the list holds is unknown
         items, added, note = counted
+        note += twice
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         # "How many guests are coming?" of a 'Guests:' list: coming is what a list of guests says of them all
-        whom = _for_whom(
-            _WORD.findall(m.group(2)), named | _label_kind(named) | (_COMING if named & people_label else set())
+        whom = _for_whom(  # a block the question names by its title ("... in Team B?") is no condition either
+            _WORD.findall(m.group(2)),
+            named
+            | _label_kind(named)
+            | (_COMING if named & people_label else set())
+            | titled.get((id(lines), number), set()),
         )
         if whom is None:
             continue  # the question asks for only some of its items, by a condition no count here reads
