@@ -7,6 +7,47 @@ import pytest
 
 from guided_stub import ask, first_line
 
+# v06: a count naming a kind counts that kind's members; a mark of absence leaves an item out of who is coming
+
+
+def test_a_count_of_one_kind_counts_that_kinds_group_alone() -> None:
+    text = "Workshop notes\n\nParticipants: Mia, Olek, Pru plus 3 apprentices\n\nWe reviewed the lathe rota."
+    got = ask(text, "How many apprentices participated?")
+    assert first_line(got) == "3"
+    assert first_line(ask(text, "How many people participated?")) == "6"
+
+
+def test_a_kind_no_group_names_is_no_count() -> None:
+    text = "Workshop notes\n\nParticipants: Mia, Olek, Pru plus 3 apprentices\n\nWe reviewed the lathe rota."
+    assert first_line(ask(text, "How many supervisors participated?")) not in ("3", "6")
+
+
+@pytest.mark.parametrize("mark", ["not coming", "declined", "can't make it", "off sick", "-"])
+def test_an_item_marked_absent_is_not_counted_as_coming(mark: str) -> None:
+    text = f"Picnic plan\n\nInvitees: Rosa, Sven, Tariq ({mark}), Uma, Vic\n\nBring blankets."
+    got = ask(text, "How many invitees are coming?")
+    assert first_line(got) == "4"
+    assert "Tariq" in got
+
+
+def test_a_denied_absence_is_no_mark() -> None:
+    text = "Standup, 2 June\n\nPresent: Kofi, Lale (not absent, joined late), Mo (away)\n\nNo blockers."
+    assert first_line(ask(text, "How many people were absent?")) == "1"
+    assert first_line(ask(text, "How many people were present?")) == "2"
+
+
+def test_marked_absent_and_an_apologies_line_count_together() -> None:
+    text = "Board meeting\n\nAttendees: Gil, Hana (absent), Ines, Jo (absent)\nApologies: Kit\n\nMinutes approved."
+    got = ask(text, "How many people were absent?")
+    assert first_line(got) == "3"
+    assert "Kit" in got
+
+
+def test_an_apologies_line_alone_answers_who_was_absent() -> None:
+    text = "Board meeting\n\nAttendees: Gil, Ines, Lou\nApologies: Kit, Hana\n\nMinutes approved."
+    assert first_line(ask(text, "How many people were absent?")) == "2"
+
+
 # v07: a label repeated over blocks counts every line, unless the question names one block
 
 SQUADS = (

@@ -6945,21 +6945,36 @@ _ADDED_ONE = re.compile(
 people (review 84c v08)."""
 _ABSENT_MARK = re.compile(
     r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
-    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there)|unable\s+to\s+(?:attend|come)|excused"
-    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)"
+    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there|coming|going|joining|able\s+to\s+(?:attend|come))"
+    r"|(?:can'?t|cannot|won'?t|will\s+not)\s+(?:attend|come|make\s+it|join)|unable\s+to\s+(?:attend|come)|excused"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)|\(\s*[-–—x✗]\s*\)"
 )
-"""A list item's note that says the person was not there ('Dan (absent)', 'Eva (did not attend)')."""
+"""A list item's note that says the person was not there, or will not be ('Dan (absent)', 'Eva (did not attend)',
+'Cleo (not coming)', 'Bo (-)'); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
+_DENIED_ABSENCE = re.compile(r"(?i)\bnot\s+(?:absent|away|sick|ill|excused|cancell?ed)\b")
+
+
+def _marked_absent(item: str) -> bool:
+    """Whether a list item carries a note of absence (`_ABSENT_MARK`) that does not deny it ('(not absent, late)')."""
+    mark = _ABSENT_MARK.search(item)
+    return mark is not None and not _DENIED_ABSENCE.search(mark.group())
+
+
 _WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|turnout")
 """A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
 
 
-def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[list[str], int, str] | None:
+def _counted_items(
+    items: list[str], label: str, people: bool = False, present: bool = False
+) -> tuple[list[str], int, str] | None:
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
     ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
     ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
-    any noun ('Cleo + 2 interns', `_ADDED_GROUP`)."""
+    any noun ('Cleo + 2 interns', `_ADDED_GROUP`). A count of those `present` (coming, attending: "How many guests
+    are coming?") leaves an item marked absent out of a list of any label ('Guests: ..., Cleo (not coming)', audit 86
+    v06)."""
     kept: list[str] = []
     added = 0
     absent: list[str] = []
@@ -6981,8 +6996,8 @@ def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[
             if more.group("name").strip():
                 kept.append(more.group("name").strip())
             continue
-        if _ABSENT_MARK.search(bare):
-            if not _WAS_THERE_LABEL.search(label):
+        if _marked_absent(bare):
+            if not present and not _WAS_THERE_LABEL.search(label):
                 return None
             absent.append(bare)
             continue
@@ -6993,6 +7008,36 @@ def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[
     if absent:
         note += f"; marked absent, not counted: {_joined(absent)}"
     return kept, added, note
+
+
+_GROUP_OF = re.compile(
+    r"(?i)(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")\s+(?P<noun>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*$"
+)
+"""A list item's group of people by number and noun, at its end ('2 interns', 'Cleo + 2 interns', 'plus three new
+starters')."""
+
+
+def _groups_of_a_kind(items: list[str], kind: set[str]) -> tuple[int, list[str]] | None:
+    """For a count of one kind of people ("How many interns attended?", `kind` its noun's stems) over a list's
+    items: (the sum of the numbers of its groups of that kind, the items that hold them) (audit 86 v06: 'Ann, Bob,
+    Cleo + 2 interns' -> 2, never 5); (0, []) when no item is a group by number (a list of names: the count of all
+    of them stands); None when groups are written but none of the asked kind (which of the named are interns is
+    not told)."""
+    total, holding, grouped = 0, [], False
+    for item in items:
+        group = _GROUP_OF.search(re.sub(r"\s*\([^()]*\)", "", item).strip(" .;"))
+        if group is None:
+            continue
+        grouped = True
+        if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
+            number = group.group("n").lower()
+            total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+            holding.append(item)
+    if grouped and not total:
+        return None
+    return total, holding
 
 
 def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.Match[str], set[str]]]:
@@ -7157,8 +7202,19 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             if len(set(items)) < len(items):  # 'Nurse: Ana Ruiz' on two lines: one person, named twice
                 items = list(dict.fromkeys(items))
                 twice = "; a name on two lines counted once"
+        # 'people', 'guests', 'members' name anyone of a list; 'interns' one kind of its people
+        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _PEOPLE_NOUNS | {"people", "person"}}
+        if kind and items:  # "How many interns attended?" of 'Ann, Bob, Cleo + 2 interns': the interns alone
+            of_kind = _groups_of_a_kind(items, kind)
+            if of_kind is None:
+                continue  # groups of other kinds only: how many of the asked kind is not written
+            if of_kind[0]:
+                found.setdefault(of_kind[0], (f"{label.group(1).strip()}:' of the asked kind", number, of_kind[1]))
+                notes[of_kind[0]] = "; their numbers summed, the people named alone of no kind said"
+                continue
         people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
-        counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
+        present = bool(asked & (_COMING | _ATTENDANCE | {stem("present")}))
+        counted = _counted_items(items, label.group(1), people, present) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
             continue  # 'Ann, Bob, others': how many the list holds is unknown
         items, added, note = counted
@@ -7191,6 +7247,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         elif items:
             found.setdefault(len(items) + added, (label_text, number, items))
             notes[len(items) + added] = note
+    if not found:  # 'Apologies: Eve' beside 'Cleo (absent)' for "How many were absent?"
+        return _absent_union(labelled, query)
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
@@ -7495,13 +7553,11 @@ _COMING = frozenset(stem(w) for w in "coming come attending attend expected join
 over 'Guests: ...'): no condition on its items."""
 
 
-def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
-    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
-    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
-    question asks anything else, the label is no such list, no item is marked (that no one was away is not
-    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+def _asks_absent(query: str, named: set[str]) -> bool:
+    """Whether `query` is "How many people were absent?": `_NOT_THERE` words and nothing more than the words of a
+    count, of people, and of the label `named` (stems)."""
     words = _WORD.findall(query.lower())[2:]  # past "how many"
-    asks_absent = any(stem(w) in _NOT_THERE for w in words) and all(
+    return any(stem(w) in _NOT_THERE for w in words) and all(
         w in ENGLISH_STOPWORDS
         or w in _COUNT_FRAME
         or w in _ANYONE
@@ -7509,14 +7565,58 @@ def _absent_items(lines: list[str], number: int, label: re.Match[str], named: se
         or stem(w) in _NOT_THERE | named | {"be"}
         for w in words
     )
-    if not asks_absent or not _WAS_THERE_LABEL.search(label.group(1)) or _label_kind(named) is not _ATTENDANCE:
+
+
+def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str) -> str | None:
+    """For "How many people were absent?" where no one list answers it: the people of a list labelled by absence
+    ('Apologies: Eve', 'Absent:'), with those marked absent in the list of who was there ('Attendees: Ann, Cleo
+    (absent)'), each name once (audit 86 v06: NOT FOUND before). None when the question asks anything else, no such
+    line is written, or two lines of one kind are (two meetings: which one is meant is a guess)."""
+    if not _asks_absent(query, set()):
+        return None
+    marked: list[tuple[int, list[str]]] = []
+    listed: list[tuple[int, list[str]]] = []
+    for lines, number, label, named in labelled:
+        if _WAS_THERE_LABEL.search(label.group(1)) and _label_kind(named) is _ATTENDANCE:
+            items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+            absent = [item.strip(" ,;") for item in items or [] if _marked_absent(item)]
+            if absent:
+                marked.append((number, absent))
+        elif named and named <= _NOT_THERE | {stem(w) for w in ("sent", "received", "list")}:
+            items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+            if items is None or not items or _counted_items(items, label.group(1)) is None:
+                return None  # prose, a stated count or 'others': how many is not written here
+            listed.append((number, [item.strip(" ,;") for item in items]))
+    if len(marked) > 1 or len(listed) > 1 or not marked + listed:
+        return None
+    names: dict[str, str] = {}
+    for _number, items in marked + listed:
+        for item in items:
+            names.setdefault(re.sub(r"\s*\([^()]*\)", "", item).strip().lower(), item)
+    where = " and ".join(f"line {number}" for number, _items in sorted(marked + listed))
+    return (
+        f"{len(names):,}\nCounted: the people marked absent or listed as absent ({where}), each name once: "
+        f"{_joined(list(names.values())[:20])}."
+    )
+
+
+def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
+    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
+    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
+    question asks anything else, the label is no such list, no item is marked (that no one was away is not
+    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+    if (
+        not _asks_absent(query, named)
+        or not _WAS_THERE_LABEL.search(label.group(1))
+        or _label_kind(named) is not _ATTENDANCE
+    ):
         return None
     for line in lines:
         other = _LABELLED_LINE.match(line)
         if other is not None and any(stem(w) in _NOT_THERE for w in _WORD.findall(other.group(1).lower())):
             return None  # 'Apologies: Cleo' beside the marks: who of the two lists is absent is a guess
     items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
-    absent = [item.strip(" ,;") for item in items or [] if _ABSENT_MARK.search(item)]
+    absent = [item.strip(" ,;") for item in items or [] if _marked_absent(item)]
     return absent or None
 
 
