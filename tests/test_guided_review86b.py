@@ -116,3 +116,20 @@ def test_notes_and_an_updated_line_do_not_stop_the_chart_count() -> None:
     got = ask(text, "How many people are in the org chart?")
     assert first_line(got) == "3"
     assert "Kara Lis" in got
+
+
+# also seen in audit 86: a league table's 'L' column counts losses; a key's stop word ('name') is named too
+
+LEAGUE = "Club,P,W,D,L,Pts\nHarriers,8,5,1,2,16\nCity,8,3,1,4,10\nWanderers,8,1,2,5,5\n"
+
+
+def test_a_league_tables_l_column_answers_losses() -> None:
+    assert first_line(ask(LEAGUE, "Which club has the most losses?")) == "Wanderers"
+    assert first_line(ask(LEAGUE, "Which club has the fewest losses?")) == "Harriers"
+
+
+def test_a_key_whose_word_is_a_stop_word_is_named_by_the_question() -> None:
+    env = "API_PORT=9000\nDB_USER=app\nHOST_NAME=edge-01\n"
+    got = ask(env, "What is the host name?", name=".env")
+    assert first_line(got) == "edge-01"
+    assert first_line(ask(env, "What is the name?", name=".env")) != "edge-01"

@@ -4855,7 +4855,7 @@ _STANDINGS_SHORT = {
     "mp": "matches played",
     "w": "won",
     "d": "drawn",
-    "l": "lost",
+    "l": "lost losses",
     "pts": "points",
     "pt": "points",
     "gf": "goals for",
@@ -8464,6 +8464,8 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         return None  # "what does setting X to 1 do?" asks what it does, not its value
     # the question's abbreviations as a key's are read ("the DB port" names DB_PORT's "database")
     asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    # a key's stop word ('name' of SRV_NAME) is named when the question writes it too: "What is the server name?"
+    written = asked | {stem(w) for w in _WORD.findall(query.lower())}
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
@@ -8487,7 +8489,9 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
                 continue
-            if not all(stem(w) in asked for w in words):
+            if not all(stem(w) in asked or (w in ENGLISH_STOPWORDS and stem(w) in written) for w in words) or all(
+                w in ENGLISH_STOPWORDS for w in words
+            ):
                 # a key whose name abbreviates (TTYPERM): its description line holds every word of the question
                 said = {stem(w) for w in _WORD.findall(described.get(key, "").lower())} | {stem(w) for w in words}
                 if key in described and asked - _SETTING_FRAME and asked - _SETTING_FRAME <= said:
